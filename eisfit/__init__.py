@@ -1,0 +1,66 @@
+"""eisfit: equivalent-circuit fitting of impedance spectra of solid-state cells.
+
+Public API (stable names)::
+
+    spectra = eisfit.read("cell.mpr")                 # list[Spectrum]
+    s = eisfit.Spectrum(frequency=f_Hz, z=z_ohm)      # Z'' < 0 capacitive
+    res = eisfit.fit(s, circuit="garnet-symmetric", area_cm2=0.785, symmetric=True)
+    camp = eisfit.fit_campaign("campaign.toml")       # or a folder, glob, list of Spectrum
+    kk = eisfit.kk_test(s); d = eisfit.drt(s)
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from .errors import (
+    CampaignError,
+    CircuitError,
+    CorruptFileError,
+    DataError,
+    EisfitError,
+    FitError,
+    MissingColumnError,
+    ReadError,
+    UnknownFormatError,
+)
+from .spectrum import Spectrum
+
+__version__ = "0.1.0"
+
+# name -> (module, attribute); imported on first use so that importing eisfit stays fast
+_LAZY = {
+    "read": ("eisfit.io", "read"),
+    "detect_format": ("eisfit.io", "detect_format"),
+    "Circuit": ("eisfit.model", "Circuit"),
+    "load_circuit": ("eisfit.model", "load_circuit"),
+    "list_circuits": ("eisfit.model", "list_circuits"),
+    "fit": ("eisfit.fitting", "fit"),
+    "FitResult": ("eisfit.fitting", "FitResult"),
+    "kk_test": ("eisfit.analysis.kk", "kk_test"),
+    "KKResult": ("eisfit.analysis.kk", "KKResult"),
+    "drt": ("eisfit.analysis.drt", "drt"),
+    "DRTResult": ("eisfit.analysis.drt", "DRTResult"),
+    "arrhenius": ("eisfit.analysis.arrhenius", "arrhenius"),
+    "fit_campaign": ("eisfit.campaign", "fit_campaign"),
+    "CampaignResult": ("eisfit.campaign", "CampaignResult"),
+}
+
+__all__ = [
+    "Spectrum", "EisfitError", "DataError", "ReadError", "UnknownFormatError",
+    "CorruptFileError", "MissingColumnError", "CircuitError", "FitError", "CampaignError",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        module, attr = _LAZY[name]
+        value = getattr(importlib.import_module(module), attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'eisfit' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,0 +1,1 @@
+"""Data validity (Kramers-Kronig), derived quantities, DRT and Arrhenius analysis."""

@@ -1,0 +1,203 @@
+"""The one data type every reader returns and every analysis takes."""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import numpy as np
+
+from .errors import DataError
+
+__all__ = ["Spectrum"]
+
+
+class Spectrum:
+    """One impedance sweep.
+
+    Parameters
+    ----------
+    frequency : array of float, Hz, in file order (ascending or descending).
+    z : array of complex, ohm, ``Z = Z' + jZ''`` with ``Z'' < 0`` for capacitive
+        behaviour, whatever the convention of the source file.
+    meta : dict of metadata (source path, format, technique, sweep index,
+        start time, electrode area and unit, instrument/software version...).
+    columns : optional extra per-point columns (``Ewe/V``, ``time/s``...),
+        each an array of the same length as ``frequency``.
+    mask : optional boolean selection of points. A masked spectrum keeps the
+        original points: :attr:`original` gives them back.
+
+    A ``Spectrum`` is immutable: :meth:`crop`, :meth:`drop_inductive` and
+    :meth:`select` return new spectra sharing the original arrays.
+    """
+
+    __slots__ = ("_frequency", "_z", "_mask", "meta", "_columns")
+
+    def __init__(
+        self,
+        frequency: Any,
+        z: Any,
+        meta: Mapping[str, Any] | None = None,
+        *,
+        columns: Mapping[str, Any] | None = None,
+        mask: Any = None,
+    ):
+        f = np.array(frequency, dtype=float).reshape(-1)
+        zz = np.array(z, dtype=complex).reshape(-1)
+        source = (meta or {}).get("source")
+        where = f"{source}: " if source else ""
+        if f.shape != zz.shape:
+            raise DataError(f"{where}frequency has {f.size} points but z has {zz.size}")
+        if f.size == 0:
+            raise DataError(f"{where}spectrum has no points")
+        if not np.all(np.isfinite(f)) or np.any(f <= 0):
+            raise DataError(f"{where}frequencies must be finite and > 0 Hz")
+        if not np.all(np.isfinite(zz)):
+            raise DataError(f"{where}impedance contains NaN or infinite values")
+        f.flags.writeable = False
+        zz.flags.writeable = False
+        cols: dict[str, np.ndarray] = {}
+        for name, values in (columns or {}).items():
+            arr = np.asarray(values).reshape(-1)
+            if arr.size != f.size:
+                raise DataError(f"{where}column {name!r} has {arr.size} values, expected {f.size}")
+            cols[str(name)] = arr
+        if mask is None:
+            m = np.ones(f.size, dtype=bool)
+        else:
+            m = np.array(mask, dtype=bool).reshape(-1)
+            if m.size != f.size:
+                raise DataError(f"{where}mask has {m.size} values, expected {f.size}")
+            if not m.any():
+                raise DataError(f"{where}the selection leaves no points")
+        m.flags.writeable = False
+        self._frequency = f
+        self._z = zz
+        self._mask = m
+        self._columns = cols
+        self.meta: dict[str, Any] = dict(meta or {})
+
+    # -- data (masked) -------------------------------------------------
+    @property
+    def frequency(self) -> np.ndarray:
+        """Frequencies of the selected points, Hz."""
+        return self._frequency[self._mask]
+
+    @property
+    def z(self) -> np.ndarray:
+        """Complex impedance of the selected points, ohm (Z'' < 0 capacitive)."""
+        return self._z[self._mask]
+
+    @property
+    def omega(self) -> np.ndarray:
+        """Angular frequency 2*pi*f, rad/s."""
+        return 2.0 * np.pi * self.frequency
+
+    @property
+    def z_real(self) -> np.ndarray:
+        """Z', ohm."""
+        return self.z.real
+
+    @property
+    def z_imag(self) -> np.ndarray:
+        """Z'', ohm (negative for capacitive behaviour)."""
+        return self.z.imag
+
+    @property
+    def modulus(self) -> np.ndarray:
+        """|Z|, ohm."""
+        return np.abs(self.z)
+
+    @property
+    def phase_deg(self) -> np.ndarray:
+        """Phase of Z, degrees (negative for capacitive behaviour)."""
+        return np.degrees(np.angle(self.z))
+
+    @property
+    def columns(self) -> dict[str, np.ndarray]:
+        """Extra per-point columns of the selected points."""
+        return {k: v[self._mask] for k, v in self._columns.items()}
+
+    @property
+    def mask(self) -> np.ndarray:
+        """Boolean selection over the original points."""
+        return self._mask
+
+    def __len__(self) -> int:
+        return int(self._mask.sum())
+
+    @property
+    def n_points(self) -> int:
+        return len(self)
+
+    @property
+    def label(self) -> str:
+        """A short human-readable name: file name and sweep index."""
+        if "label" in self.meta:
+            return str(self.meta["label"])
+        src = self.meta.get("source")
+        name = str(src).replace("\\", "/").rsplit("/", 1)[-1] if src else "spectrum"
+        sweep = self.meta.get("sweep")
+        return f"{name}#{sweep}" if sweep is not None else name
+
+    # -- selections (never lose the original) --------------------------
+    @property
+    def original(self) -> "Spectrum":
+        """The spectrum with every original point selected."""
+        return self._with_mask(np.ones(self._frequency.size, dtype=bool))
+
+    def select(self, mask: Any) -> "Spectrum":
+        """Keep the selected points among those already selected.
+
+        ``mask`` is a boolean array over the currently selected points.
+        """
+        m = np.array(mask, dtype=bool).reshape(-1)
+        if m.size != len(self):
+            raise DataError(f"selection has {m.size} values, expected {len(self)}")
+        new = self._mask.copy()
+        new[np.flatnonzero(self._mask)] = m
+        return self._with_mask(new)
+
+    def crop(self, fmin: float | None = None, fmax: float | None = None) -> "Spectrum":
+        """Keep points with ``fmin <= f <= fmax`` (Hz; None = no limit)."""
+        f = self.frequency
+        keep = np.ones(f.size, dtype=bool)
+        if fmin is not None:
+            keep &= f >= fmin
+        if fmax is not None:
+            keep &= f <= fmax
+        return self.select(keep)
+
+    def drop_inductive(self) -> "Spectrum":
+        """Drop points with Z'' > 0 (inductive, usually cable artefacts at high frequency)."""
+        return self.select(self.z.imag <= 0)
+
+    def _with_mask(self, mask: np.ndarray) -> "Spectrum":
+        return Spectrum(self._frequency, self._z, self.meta, columns=self._columns, mask=mask)
+
+    def with_meta(self, **updates: Any) -> "Spectrum":
+        """A copy with metadata entries added or replaced."""
+        meta = dict(self.meta)
+        meta.update(updates)
+        return Spectrum(self._frequency, self._z, meta, columns=self._columns, mask=self._mask)
+
+    # -- conversion ------------------------------------------------------
+    def to_dataframe(self):
+        """Selected points as a pandas DataFrame with unit-suffixed columns."""
+        import pandas as pd
+
+        data = {
+            "frequency_Hz": self.frequency,
+            "z_real_ohm": self.z.real,
+            "z_imag_ohm": self.z.imag,
+            "z_modulus_ohm": self.modulus,
+            "phase_deg": self.phase_deg,
+        }
+        for k, v in self.columns.items():
+            data[k] = v
+        return pd.DataFrame(data)
+
+    def __repr__(self) -> str:
+        f = self.frequency
+        return (
+            f"Spectrum({self.label!r}, {len(self)} points, "
+            f"{f.min():.4g}-{f.max():.4g} Hz)"
+        )
