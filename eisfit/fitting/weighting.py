@@ -1,0 +1,77 @@
+"""Weighting of complex residuals.
+
+The fit minimises ``chisq = sum(((Z'_i - Zfit'_i)/s'_i)^2 + ((Z''_i - Zfit''_i)/s''_i)^2)``.
+Each scheme gives the scale ``s`` (ohm) of every real and imaginary residual:
+
+* ``modulus`` (default): s' = s'' = |Z_i| of the data (fixed weights, as impedance.py's
+  ``weight_by_modulus`` and most commercial software);
+* ``boukamp``: s' = s'' = |Zfit_i| of the model (Boukamp 1995, "calculated modulus"),
+  updated at every iteration;
+* ``proportional``: s' = |Z'_i|, s'' = |Z''_i| of the data;
+* ``unit``: s = 1 ohm (unweighted; biased toward the low-frequency arc);
+* user sigma: an array of N real (same for both parts) or N complex
+  (real part -> s', imaginary part -> s'') standard deviations, ohm.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..errors import FitError
+
+WEIGHTINGS = ("modulus", "boukamp", "proportional", "unit", "sigma")
+
+_TINY = 1e-300
+
+
+def residual_scales(
+    z_data: np.ndarray,
+    weighting: str = "modulus",
+    sigma: Any = None,
+    z_model: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Scales (s', s'') in ohm of the real and imaginary residuals.
+
+    ``z_model`` is needed only for ``boukamp``.
+    """
+    n = z_data.size
+    if sigma is not None or weighting == "sigma":
+        if sigma is None:
+            raise FitError("weighting='sigma' needs sigma=<array of standard deviations in ohm>")
+        s = np.asarray(sigma)
+        if s.shape != (n,):
+            raise FitError(f"sigma has shape {s.shape}, expected ({n},)")
+        if np.iscomplexobj(s):
+            sr, si = np.abs(s.real), np.abs(s.imag)
+        else:
+            sr = si = np.abs(s.astype(float))
+        if not (np.all(np.isfinite(sr)) and np.all(sr > 0) and np.all(np.isfinite(si)) and np.all(si > 0)):
+            raise FitError("sigma must be finite and > 0 at every point")
+        return sr, si
+    if weighting == "modulus":
+        m = np.maximum(np.abs(z_data), _TINY)
+        return m, m
+    if weighting == "boukamp":
+        zm = z_data if z_model is None else z_model
+        m = np.maximum(np.abs(zm), _TINY)
+        return m, m
+    if weighting == "proportional":
+        return np.maximum(np.abs(z_data.real), _TINY), np.maximum(np.abs(z_data.imag), _TINY)
+    if weighting == "unit":
+        one = np.ones(n)
+        return one, one
+    raise FitError(f"unknown weighting {weighting!r}; use one of {', '.join(WEIGHTINGS)}")
+
+
+def weighted_residuals(
+    z_data: np.ndarray, z_model: np.ndarray, scales: tuple[np.ndarray, np.ndarray]
+) -> np.ndarray:
+    """Stacked real/imaginary weighted residuals, length 2N: [(Z'-Zfit')/s', (Z''-Zfit'')/s'']."""
+    d = z_data - z_model
+    return np.concatenate([d.real / scales[0], d.imag / scales[1]])
+
+
+def pseudo_chisq(z_data: np.ndarray, z_model: np.ndarray) -> float:
+    """Boukamp's pseudo chi-square: sum(|Z - Zfit|^2 / |Z|^2) over the points (dimensionless)."""
+    return float(np.sum(np.abs(z_data - z_model) ** 2 / np.abs(z_data) ** 2))
