@@ -1,1 +1,6 @@
-"""fitting"""
+"""Fitting: automatic guess, batched multi-start optimisation, results."""
+from .engine import fit
+from .result import FitResult
+from .weighting import WEIGHTINGS
+
+__all__ = ["fit", "FitResult", "WEIGHTINGS"]

@@ -25,7 +25,11 @@ FORMAT_MODULES = [
     "mpt",
     "gamry",
     "zview",
-    "instruments",
+    "chi",
+    "versastudio",
+    "parstat",
+    "powersuite",
+    "autolab",
     "tabular",
 ]
 

@@ -1,0 +1,164 @@
+"""Physically named quantities derived from fitted parameters, with propagated stderr.
+
+Conventions (see shared notes on domain conventions):
+
+* ASR per cell = R * A (ohm*cm2); for a symmetric cell the interface arc holds two
+  interfaces, so ``<R>_asr_per_interface_ohm_cm2`` = R * A / 2 is also given;
+* CPE (Q, n): tau = (R Q)^(1/n) (s), apex frequency f = 1/(2 pi tau) (Hz);
+  effective capacitance by Hsu-Mansfeld C = (R Q)^(1/n) / R = tau / R (F, the default
+  ``<CPE>_ceff_F``) and by Brug C = Q^(1/n) (1/Re + 1/R)^((n-1)/n) with Re the series
+  resistance before the arc (``<CPE>_ceff_brug_F``);
+* ionic conductivity sigma = L / (R * A) (S/cm), per resistance.
+
+Standard errors are propagated with the delta method from the parameter covariance.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+
+INTERFACE_ROLES = ("interface", "electrode", "charge transfer")
+ELECTROLYTE_ROLES = ("bulk", "grain boundary", "electrolyte")
+
+
+@dataclass(frozen=True)
+class ArcSpec:
+    """A parallel R || capacitive element pair (capacitive kind 'CPE' or 'C')."""
+
+    resistor: str
+    capacitive: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class _Quantity:
+    key: str
+    unit: str
+    func: Callable[[Mapping[str, float]], float]
+
+
+def arc_tau_s(values: Mapping[str, float], arc: ArcSpec) -> float:
+    """Time constant of an arc, s: (R Q)^(1/n) for a CPE, R C for a capacitor."""
+    r = values[arc.resistor]
+    if arc.kind == "CPE":
+        q, n = values[f"{arc.capacitive}_0"], values[f"{arc.capacitive}_1"]
+        return float((r * q) ** (1.0 / n)) if r * q > 0 and n > 0 else float("nan")
+    return float(r * values[arc.capacitive])
+
+
+def guess_roles(values: Mapping[str, float], arcs: Sequence[ArcSpec], area_cm2: float | None) -> dict[str, str]:
+    """Candidate role of each arc from its effective capacitance (Irvine, Sinclair & West 1990).
+
+    A capacitance per area >= 1e-7 F/cm2 (or >= 1e-7 F when the area is unknown) is an
+    electrode/electrolyte ``interface``; smaller ones are ``electrolyte`` (bulk or grain boundary).
+    """
+    roles = {}
+    for arc in arcs:
+        tau = arc_tau_s(values, arc)
+        c = tau / values[arc.resistor] if values[arc.resistor] > 0 else float("nan")
+        c_spec = c / area_cm2 if area_cm2 else c
+        roles[arc.resistor] = "interface" if (math.isfinite(c_spec) and c_spec >= 1e-7) else "electrolyte"
+    return roles
+
+
+def _quantities(
+    resistors: Sequence[str],
+    arcs: Sequence[ArcSpec],
+    roles: Mapping[str, str],
+    series_resistors: Sequence[str],
+    area_cm2: float | None,
+    thickness_cm: float | None,
+    symmetric: bool,
+) -> list[_Quantity]:
+    qs: list[_Quantity] = []
+    for r in resistors:
+        if area_cm2:
+            qs.append(_Quantity(f"{r}_asr_ohm_cm2", "ohm*cm2 (per cell, R*A)", lambda v, r=r: v[r] * area_cm2))
+            if symmetric and roles.get(r, "") in INTERFACE_ROLES:
+                qs.append(_Quantity(
+                    f"{r}_asr_per_interface_ohm_cm2", "ohm*cm2 (per interface, R*A/2, symmetric cell)",
+                    lambda v, r=r: v[r] * area_cm2 / 2.0))
+            if thickness_cm:
+                qs.append(_Quantity(
+                    f"{r}_sigma_S_per_cm", f"S/cm (L/({r}*A))",
+                    lambda v, r=r: thickness_cm / (v[r] * area_cm2)))
+    electrolyte = [r for r in resistors if roles.get(r, "") in ELECTROLYTE_ROLES]
+    if area_cm2 and thickness_cm and electrolyte:
+        label = "+".join(electrolyte)
+        qs.append(_Quantity(
+            "sigma_total_S_per_cm", f"S/cm (L/(({label})*A))",
+            lambda v: thickness_cm / (sum(v[r] for r in electrolyte) * area_cm2)))
+    for arc in arcs:
+        c = arc.capacitive
+        qs.append(_Quantity(f"{c}_tau_s", f"s (({arc.resistor}*Q)^(1/n))" if arc.kind == "CPE" else "s (R*C)",
+                            lambda v, a=arc: arc_tau_s(v, a)))
+        qs.append(_Quantity(f"{c}_fapex_Hz", "Hz (1/(2*pi*tau))",
+                            lambda v, a=arc: 1.0 / (2.0 * math.pi * arc_tau_s(v, a))))
+        qs.append(_Quantity(f"{c}_ceff_F", "F (Hsu-Mansfeld: (R*Q)^(1/n)/R)" if arc.kind == "CPE" else "F (C)",
+                            lambda v, a=arc: arc_tau_s(v, a) / v[a.resistor]))
+        if arc.kind == "CPE":
+            qs.append(_Quantity(f"{c}_ceff_brug_F", "F (Brug: Q^(1/n)*(1/Re+1/R)^((n-1)/n), Re = series R before the arc)",
+                                lambda v, a=arc: _brug(v, a, arcs, series_resistors)))
+        if area_cm2:
+            qs.append(_Quantity(f"{c}_ceff_F_per_cm2", "F/cm2 (Hsu-Mansfeld C_eff / A)",
+                                lambda v, a=arc: arc_tau_s(v, a) / v[a.resistor] / area_cm2))
+    return qs
+
+
+def _brug(v: Mapping[str, float], arc: ArcSpec, arcs: Sequence[ArcSpec], series: Sequence[str]) -> float:
+    tau = arc_tau_s(v, arc)
+    re_ = sum(v[r] for r in series) + sum(v[a.resistor] for a in arcs if arc_tau_s(v, a) < tau)
+    q, n = v[f"{arc.capacitive}_0"], v[f"{arc.capacitive}_1"]
+    if re_ <= 0:
+        return float("nan")
+    return float(q ** (1.0 / n) * (1.0 / re_ + 1.0 / v[arc.resistor]) ** ((n - 1.0) / n))
+
+
+def derived_quantities(
+    values: Mapping[str, float],
+    covariance: np.ndarray | None,
+    cov_names: Sequence[str],
+    *,
+    resistors: Sequence[str],
+    arcs: Sequence[ArcSpec],
+    roles: Mapping[str, str],
+    series_resistors: Sequence[str] = (),
+    area_cm2: float | None = None,
+    thickness_cm: float | None = None,
+    symmetric: bool = True,
+) -> tuple[dict[str, float], dict[str, str]]:
+    """Derived quantities and their ``<key>_stderr`` (delta method), plus a unit/formula map."""
+    out: dict[str, float] = {}
+    units: dict[str, str] = {}
+    for q in _quantities(resistors, arcs, roles, series_resistors, area_cm2, thickness_cm, symmetric):
+        try:
+            val = float(q.func(values))
+        except (ZeroDivisionError, ValueError, OverflowError):
+            val = float("nan")
+        out[q.key] = val
+        out[f"{q.key}_stderr"] = _propagate(q.func, values, covariance, cov_names, val)
+        units[q.key] = q.unit
+        units[f"{q.key}_stderr"] = q.unit.split(" ")[0]
+    return out, units
+
+
+def _propagate(func, values, cov, names, val) -> float:
+    if cov is None or not names or not math.isfinite(val):
+        return float("nan")
+    grad = np.zeros(len(names))
+    for i, name in enumerate(names):
+        x = values[name]
+        h = 1e-6 * abs(x) if x != 0 else 1e-9
+        up = dict(values)
+        dn = dict(values)
+        up[name] = x + h
+        dn[name] = x - h
+        try:
+            grad[i] = (func(up) - func(dn)) / (2 * h)
+        except (ZeroDivisionError, ValueError, OverflowError):
+            return float("nan")
+    var = float(grad @ cov @ grad)
+    return math.sqrt(var) if var >= 0 and math.isfinite(var) else float("nan")

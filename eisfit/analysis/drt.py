@@ -1,0 +1,576 @@
+"""Distribution of relaxation times (DRT) by non-negative Tikhonov regularisation.
+
+Model (Voigt limit of a continuous distribution), with x = ln(tau / 1 s)::
+
+    Z(w) = R_inf + j w L + integral gamma(x) / (1 + j w e^x) dx
+
+``gamma`` (ohm per unit ln tau) is a sum of piecewise-linear "hat" functions on a
+log-spaced tau grid; its integral over ln tau is the polarisation resistance.
+The kernel integrals of every hat are computed by Gauss-Legendre quadrature
+(6 nodes per grid interval: relative error far below 1e-6), so the integral of the
+returned ``gamma`` equals Z(0) - R_inf of the model to machine precision.
+
+Regularisation and solver
+-------------------------
+The weighted data misfit (scales from :func:`eisfit.fitting.weighting.residual_scales`,
+modulus by default, i.e. residuals relative to |Z|) plus ``lambda_ * ||D gamma~||^2`` is
+minimised under ``gamma >= 0``, ``R_inf >= 0``, ``L >= 0`` with
+:func:`scipy.optimize.nnls` on the stacked system ``[A; sqrt(lambda_) D]``. ``gamma~`` is
+gamma divided by the largest |Z| (so ``lambda_`` is dimensionless and independent of the
+cell size) and ``D`` approximates the second derivative with respect to ln tau (scaled so
+that ``||D g||^2 ~ integral g''(x)^2 dx``, independent of the grid density), with
+gamma = 0 assumed just outside the grid.
+
+``lambda_="auto"`` uses generalised cross-validation (GCV, Golub-Heath-Wahba 1979) on
+the unconstrained problem: one generalised symmetric eigen-decomposition of
+``(A^T A, D^T D)`` gives the GCV function for every lambda at the cost of a matrix-vector
+product, its minimum over 10^-8..10^1 is taken, and the non-negative problem is solved
+once at that lambda (``lambda_rule = "gcv"``).
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+from scipy.linalg import eigh
+from scipy.optimize import nnls
+
+from ..errors import DataError
+from ..fitting.weighting import residual_scales
+from ..spectrum import Spectrum
+
+__all__ = ["drt", "DRTResult", "zarc_drt", "zarc_drt_cumulative", "tau_grid"]
+
+_GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(6)
+_LAMBDA_RANGE = (1e-8, 1e1)
+_PEAK_MIN_HEIGHT = 0.01  # fraction of the largest gamma
+_PEAK_MIN_AREA = 0.01  # fraction of the polarisation resistance
+_INDUCTANCE_F_MIN = 10.0
+_DERIV_ORDER = 2
+_GCV_RHO = 1.0  # F statistic above which a series L is kept (inductance="auto")
+
+
+# ---------------------------------------------------------------- closed forms
+def zarc_drt(tau_s: Any, R: float, tau0: float, n: float) -> np.ndarray:
+    """DRT of a ZARC ``R / (1 + (j w tau0)^n)`` on ``tau_s`` (s), in ohm per unit ln tau.
+
+    ``gamma(x) = R/(2 pi) * sin((1-n) pi) / (cosh(n x) - cos((1-n) pi))``, ``x = ln(tau/tau0)``.
+    For an R||CPE arc ``tau0 = (R Q)^(1/n)`` and ``n`` is the CPE exponent.
+
+    When the peak is narrower than the grid (``n`` close to 1), point values would miss
+    its area; the cell averages of the exact cumulative distribution are returned instead,
+    so that ``trapezoid(gamma, ln tau)`` still equals ``R``. For ``n >= 1`` (an ideal R||C:
+    a delta at ``tau0``) the area ``R`` is shared between the two grid points around
+    ``tau0`` so that both the area and the mean ln tau are exact. ``tau_s`` must be
+    increasing.
+    """
+    tau = np.asarray(tau_s, dtype=float)
+    x = np.log(tau / tau0)
+    if tau.size < 2:
+        raise DataError("zarc_drt needs a grid of at least 2 time constants")
+    if n >= 1.0 - 1e-12:
+        return _delta_on_grid(x, R)
+    a = (1.0 - n) * math.pi
+    spacing = float(np.max(np.diff(x)))
+    width = 2.0 * a / n  # ~ full width at half maximum in ln tau for n -> 1
+    if width >= 3.0 * spacing:
+        return R / (2.0 * math.pi) * math.sin(a) / (np.cosh(n * x) - math.cos(a))
+    edges = np.concatenate([[x[0] - 0.5 * (x[1] - x[0])], 0.5 * (x[1:] + x[:-1]),
+                            [x[-1] + 0.5 * (x[-1] - x[-2])]])
+    cdf = _zarc_cdf(edges, R, n)
+    return np.diff(cdf) / np.diff(edges)
+
+
+def zarc_drt_cumulative(tau_s: Any, R: float, tau0: float, n: float) -> np.ndarray:
+    """Integral of the ZARC DRT from ln tau = -inf to ln(tau_s), ohm (tends to R)."""
+    x = np.log(np.asarray(tau_s, dtype=float) / tau0)
+    if n >= 1.0 - 1e-12:
+        return np.where(x < 0, 0.0, np.where(x > 0, R, 0.5 * R))
+    return _zarc_cdf(x, R, n)
+
+
+def _zarc_cdf(x: np.ndarray, R: float, n: float) -> np.ndarray:
+    """R/2 + R/(pi n) * arctan(tanh(n x / 2) / tan((1-n) pi / 2))."""
+    a = (1.0 - n) * math.pi
+    return 0.5 * R + R / (math.pi * n) * np.arctan(np.tanh(0.5 * n * x) / math.tan(0.5 * a))
+
+
+def _delta_on_grid(x: np.ndarray, R: float) -> np.ndarray:
+    """A delta of area R at x = 0 as two hat heights (area and centroid exact)."""
+    gamma = np.zeros_like(x)
+    if x[0] > 0 or x[-1] < 0:
+        return gamma
+    k = int(np.clip(np.searchsorted(x, 0.0) - 1, 0, x.size - 2))
+    t = (0.0 - x[k]) / (x[k + 1] - x[k])
+    widths = _hat_areas(x)
+    gamma[k] += R * (1.0 - t) / widths[k]
+    gamma[k + 1] += R * t / widths[k + 1]
+    return gamma
+
+
+# ------------------------------------------------------------------- grid/basis
+def tau_grid(
+    frequency: Any, points_per_decade: float = 10.0, extend_decades: float = 1.0
+) -> np.ndarray:
+    """Log-spaced tau grid (s) from 1/(2 pi f_max) to 1/(2 pi f_min), extended on both sides."""
+    f = np.asarray(frequency, dtype=float)
+    lo = math.log10(1.0 / (2.0 * math.pi * f.max())) - extend_decades
+    hi = math.log10(1.0 / (2.0 * math.pi * f.min())) + extend_decades
+    n = int(math.ceil((hi - lo) * points_per_decade)) + 1
+    return np.logspace(lo, hi, max(n, 2))
+
+
+def _hat_areas(x: np.ndarray) -> np.ndarray:
+    """Integral over ln tau of each hat (end hats use the neighbouring spacing outward)."""
+    h = np.diff(x)
+    left = np.concatenate([[h[0]], h])
+    right = np.concatenate([h, [h[-1]]])
+    return 0.5 * (left + right)
+
+
+def _kernel_matrices(omega: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Real and imaginary kernel matrices (N x M), ohm per ohm of hat height.
+
+    ``A_re[i, k] = integral phi_k(y) / (1 + (w_i e^y)^2) dy`` and
+    ``A_im[i, k] = -integral phi_k(y) w_i e^y / (1 + (w_i e^y)^2) dy``, with phi_k the hat
+    centred on x_k (full hats at the ends, spacing mirrored outward).
+    """
+    h = np.diff(x)
+    nodes = np.concatenate([[x[0] - h[0]], x, [x[-1] + h[-1]]])  # with one virtual node each side
+    a, b = nodes[:-1], nodes[1:]  # M + 1 intervals
+    t = 0.5 * (_GL_NODES + 1.0)  # quadrature nodes on [0, 1]
+    y = a[:, None] + (b - a)[:, None] * t[None, :]  # (M+1, Q)
+    w = 0.5 * (b - a)[:, None] * _GL_WEIGHTS[None, :]
+    u = omega[:, None, None] * np.exp(y)[None, :, :]  # (N, M+1, Q)
+    denom = 1.0 + u * u
+    k_re = 1.0 / denom
+    k_im = -u / denom
+    # interval j runs from node j to node j+1 (nodes indexed with the virtual one at 0);
+    # its left end is the falling half of hat j-1 (grid index), the right end the rising half of hat j
+    rise = (w * t[None, :])  # weight of the hat whose peak is at the right end
+    fall = (w * (1.0 - t)[None, :])
+    re_rise = np.einsum("njq,jq->nj", k_re, rise)
+    re_fall = np.einsum("njq,jq->nj", k_re, fall)
+    im_rise = np.einsum("njq,jq->nj", k_im, rise)
+    im_fall = np.einsum("njq,jq->nj", k_im, fall)
+    # hat k (grid index) = rising part on interval k + falling part on interval k+1
+    a_re = re_rise[:, :-1] + re_fall[:, 1:]
+    a_im = im_rise[:, :-1] + im_fall[:, 1:]
+    return a_re, a_im
+
+
+def _difference_matrix(x: np.ndarray, order: int) -> np.ndarray:
+    """D with ||D g||^2 ~ integral (d^order g / d ln tau^order)^2 d ln tau; gamma = 0 outside."""
+    m = x.size
+    h = float(np.mean(np.diff(x)))
+    if order == 1:
+        d = np.eye(m + 1, m) - np.eye(m + 1, m, k=-1)
+    elif order == 2:
+        d = np.diag(np.full(m, -2.0)) + np.diag(np.ones(m - 1), 1) + np.diag(np.ones(m - 1), -1)
+    else:
+        d = np.eye(m)
+    return d / h**order * math.sqrt(h)
+
+
+# ------------------------------------------------------------------- the result
+@dataclass(frozen=True, eq=False)
+class DRTResult:
+    """A distribution of relaxation times.
+
+    Attributes
+    ----------
+    tau_s : time-constant grid, s (log-spaced, increasing).
+    gamma_ohm : gamma(ln tau) on the grid, ohm per unit ln tau (>= 0).
+    r_inf_ohm : series (high-frequency) resistance, ohm.
+    inductance_H : series inductance, H, or None when not part of the model.
+    r_pol_ohm : polarisation resistance = integral of gamma over ln tau, ohm.
+    lambda_ : regularisation strength used (dimensionless, see module docstring).
+    lambda_rule : how it was chosen: ``"gcv"`` or ``"user"``.
+    peaks : DataFrame with ``tau_s``, ``f_Hz`` (= 1/(2 pi tau)), ``gamma_ohm``, ``R_ohm``
+        (area of the peak, split at the minima between peaks), ordered by tau.
+    frequency : Hz; z_model : the model at those frequencies, ohm.
+    residuals_real, residuals_imag : (Z - Z_model)/|Z|, real and imaginary parts (fractions).
+    kk_passed, kk_max_residual_pct : outcome of :func:`eisfit.kk_test` on the same data
+        (``kk_passed`` is True and the residual None when the test was not run).
+    tau_measured_s : (1/(2 pi f_max), 1/(2 pi f_min)): the tau range the data cover.
+    warnings : tuple of messages (also issued as Python warnings).
+    """
+
+    tau_s: np.ndarray
+    gamma_ohm: np.ndarray
+    r_inf_ohm: float
+    inductance_H: float | None
+    r_pol_ohm: float
+    lambda_: float
+    lambda_rule: str
+    peaks: Any
+    frequency: np.ndarray
+    z_model: np.ndarray
+    residuals_real: np.ndarray
+    residuals_imag: np.ndarray
+    kk_passed: bool
+    kk_max_residual_pct: float | None
+    tau_measured_s: tuple[float, float] | None = None
+    weighting: str = "modulus"
+    label: str = ""
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def f_Hz(self) -> np.ndarray:
+        """1/(2 pi tau) of the grid, Hz."""
+        return 1.0 / (2.0 * math.pi * self.tau_s)
+
+    @property
+    def rms_residual_pct(self) -> float:
+        """Root mean square of the 2N relative residuals, %."""
+        both = np.concatenate([self.residuals_real, self.residuals_imag])
+        return 100.0 * float(np.sqrt(np.mean(both**2)))
+
+    def to_dataframe(self):
+        """The distribution as a table: tau_s, f_Hz, gamma_ohm."""
+        import pandas as pd
+
+        return pd.DataFrame({"tau_s": self.tau_s, "f_Hz": self.f_Hz, "gamma_ohm": self.gamma_ohm})
+
+    def to_dict(self) -> dict[str, Any]:
+        """Scalars, peaks (list of dicts) and the distribution (lists) in a plain dict."""
+        return {
+            "label": self.label,
+            "r_inf_ohm": self.r_inf_ohm,
+            "inductance_H": self.inductance_H,
+            "r_pol_ohm": self.r_pol_ohm,
+            "lambda": self.lambda_,
+            "lambda_rule": self.lambda_rule,
+            "weighting": self.weighting,
+            "rms_residual_pct": self.rms_residual_pct,
+            "kk_passed": self.kk_passed,
+            "kk_max_residual_pct": self.kk_max_residual_pct,
+            "warnings": list(self.warnings),
+            "peaks": self.peaks.to_dict(orient="records"),
+            "tau_s": self.tau_s.tolist(),
+            "gamma_ohm": self.gamma_ohm.tolist(),
+        }
+
+    def plot(self, ax=None, fit=None):
+        """gamma against tau (log axis) with the peaks marked; ``fit.drt(tau_s)`` overlaid
+        when ``fit`` is given. Returns ax."""
+        from ..plotting import plot_drt
+
+        return plot_drt(self, ax=ax, fit=fit)
+
+    def __repr__(self) -> str:
+        return (
+            f"DRTResult({self.label!r}: {len(self.peaks)} peaks, R_inf={self.r_inf_ohm:.4g} ohm, "
+            f"R_pol={self.r_pol_ohm:.4g} ohm, lambda={self.lambda_:.3g} ({self.lambda_rule}))"
+        )
+
+
+# ------------------------------------------------------------- the linear system
+@dataclass(frozen=True)
+class _System:
+    """Weighted real-valued system a @ p ~ b, p = [R_inf, L, gamma...] (scaled)."""
+
+    a: np.ndarray  # (2N, 2 + M)
+    b: np.ndarray  # (2N,)
+    d: np.ndarray  # (M, 2 + M) regulariser acting on p (zero on R_inf and L)
+    z_scale: float  # ohm per unit of the scaled R_inf and gamma
+    l_scale: float  # H per unit of the scaled L
+    design: np.ndarray  # complex (N, 2 + M) unscaled-by-weights design, ohm per unit of p
+
+
+def _build_system(spectrum: Spectrum, x: np.ndarray, weighting: str, sigma: Any) -> _System:
+    omega = spectrum.omega
+    z = spectrum.z
+    z_scale = float(np.max(np.abs(z)))
+    l_scale = z_scale / float(omega.max())
+    a_re, a_im = _kernel_matrices(omega, x)
+    design = np.empty((omega.size, 2 + x.size), dtype=complex)
+    design[:, 0] = z_scale
+    design[:, 1] = 1j * omega * l_scale
+    design[:, 2:] = z_scale * (a_re + 1j * a_im)
+    s_re, s_im = residual_scales(z, "modulus" if weighting == "boukamp" else weighting, sigma=sigma)
+    a = np.vstack([design.real / s_re[:, None], design.imag / s_im[:, None]])
+    b = np.concatenate([z.real / s_re, z.imag / s_im])
+    dm = _difference_matrix(x, _DERIV_ORDER)
+    d = np.zeros((dm.shape[0], 2 + x.size))
+    d[:, 2:] = dm
+    return _System(a=a, b=b, d=d, z_scale=z_scale, l_scale=l_scale, design=design)
+
+
+def _drop_inductance(system: _System) -> _System:
+    """The same system with the L column zeroed (L fixed at 0)."""
+    a = system.a.copy()
+    a[:, 1] = 0.0
+    return _System(a=a, b=system.b, d=system.d, z_scale=system.z_scale,
+                   l_scale=system.l_scale, design=system.design)
+
+
+def _solve_nnls(system: _System, lam: float, use_l: bool = True) -> np.ndarray:
+    """Non-negative regularised solution p >= 0 (scaled units)."""
+    cols = np.ones(system.a.shape[1], dtype=bool)
+    cols[1] = use_l
+    a = np.vstack([system.a[:, cols], math.sqrt(lam) * system.d[:, cols]])
+    b = np.concatenate([system.b, np.zeros(system.d.shape[0])])
+    norms = np.linalg.norm(a, axis=0)
+    norms[norms == 0] = 1.0
+    p_sub, _ = nnls(a / norms, b, maxiter=50 * a.shape[1])
+    p = np.zeros(system.a.shape[1])
+    p[cols] = p_sub / norms
+    return p
+
+
+def _gcv_lambda(system: _System, lambdas: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """GCV choice of lambda for the unconstrained problem.
+
+    With ``A^T A V = D^T D V diag(s)`` and ``V^T D^T D V = I`` (a tiny ridge makes the
+    unpenalised R_inf and L columns well posed), the Tikhonov solution is
+    ``V diag(1/(s + lambda)) V^T A^T b`` and ``trace(H) = sum s / (s + lambda)``.
+    Returns (lambda, lambdas, gcv values).
+    """
+    a, b, d = system.a, system.b, system.d
+    m_rows = a.shape[0]
+    ata = a.T @ a
+    dtd = d.T @ d
+    ridge = 1e-10 * np.trace(dtd) / dtd.shape[0]
+    dtd = dtd + ridge * np.eye(dtd.shape[0])
+    s, v = eigh(ata, dtd)
+    s = np.clip(s, 0.0, None)
+    c = v.T @ (a.T @ b)  # coordinates of A^T b
+    av = a @ v  # (2N, P)
+    gcv = np.empty(lambdas.size)
+    for i, lam in enumerate(lambdas):
+        resid = b - av @ (c / (s + lam))
+        dof = m_rows - _GCV_RHO * float(np.sum(s / (s + lam)))
+        gcv[i] = float(resid @ resid) / max(dof, 1e-12) ** 2
+    return float(lambdas[int(np.argmin(gcv))]), lambdas, gcv
+
+
+# ----------------------------------------------------------------------- peaks
+def find_peaks(tau_s: np.ndarray, gamma: np.ndarray) -> "Any":
+    """Peaks of gamma as a DataFrame (tau_s, f_Hz, gamma_ohm, R_ohm), ordered by tau.
+
+    A peak is a local maximum of gamma on the grid; its position is refined by a parabola
+    through the three grid points around it (in ln tau). Peaks lower than 1 % of the
+    largest gamma, or whose area is below 1 % of the polarisation resistance, are ignored
+    (their area goes to the neighbouring peak). The area of each peak is the integral of
+    gamma between the minima that separate it from its neighbours (a minimum grid node's
+    area is shared half and half); the areas sum to the polarisation resistance.
+    """
+    import pandas as pd
+
+    x = np.log(tau_s)
+    areas = gamma * _hat_areas(x)
+    total = float(areas.sum())
+    gmax = float(gamma.max()) if gamma.size else 0.0
+    cols = ["tau_s", "f_Hz", "gamma_ohm", "R_ohm"]
+    if gmax <= 0.0 or total <= 0.0:
+        return pd.DataFrame({c: np.array([], dtype=float) for c in cols})
+    g = np.concatenate([[0.0], gamma, [0.0]])
+    is_max = (g[1:-1] > g[:-2]) & (g[1:-1] >= g[2:])
+    idx = [int(k) for k in np.flatnonzero(is_max) if gamma[k] >= _PEAK_MIN_HEIGHT * gmax]
+    while True:
+        peak_areas = _split_areas(gamma, areas, idx)
+        keep = [k for k, r in zip(idx, peak_areas) if r >= _PEAK_MIN_AREA * total]
+        if len(keep) == len(idx) or not keep:
+            idx = keep if keep else idx[:1]
+            break
+        idx = keep
+    peak_areas = _split_areas(gamma, areas, idx)
+    rows = [(_refine_peak(x, gamma, k), r) for k, r in zip(idx, peak_areas)]
+    tau = np.array([math.exp(xp) for (xp, _), _ in rows])
+    return pd.DataFrame(
+        {
+            "tau_s": tau,
+            "f_Hz": 1.0 / (2.0 * math.pi * tau),
+            "gamma_ohm": np.array([gp for (_, gp), _ in rows]),
+            "R_ohm": np.array([r for _, r in rows]),
+        }
+    )
+
+
+def _split_areas(gamma: np.ndarray, areas: np.ndarray, idx: Sequence[int]) -> list[float]:
+    """Area of each peak in ``idx`` (sorted), split at the minima between them."""
+    if not idx:
+        return []
+    bounds = [0]
+    for k0, k1 in zip(idx[:-1], idx[1:]):
+        bounds.append(k0 + int(np.argmin(gamma[k0 : k1 + 1])))
+    bounds.append(gamma.size - 1)
+    out = []
+    for j in range(len(idx)):
+        lo, hi = bounds[j], bounds[j + 1]
+        a = float(areas[lo : hi + 1].sum())
+        if j > 0:
+            a -= 0.5 * areas[lo]
+        if j < len(idx) - 1:
+            a -= 0.5 * areas[hi]
+        out.append(a)
+    return out
+
+
+def _refine_peak(x: np.ndarray, gamma: np.ndarray, k: int) -> tuple[float, float]:
+    """Vertex (ln tau, gamma) of the parabola through the maximum and its neighbours."""
+    if k == 0 or k == gamma.size - 1:
+        return float(x[k]), float(gamma[k])
+    g0, g1, g2 = gamma[k - 1], gamma[k], gamma[k + 1]
+    curv = g0 - 2.0 * g1 + g2
+    if curv >= 0:
+        return float(x[k]), float(g1)
+    shift = 0.5 * (g0 - g2) / curv  # in grid steps, within [-0.5, 0.5]
+    h = 0.5 * (x[k + 1] - x[k - 1])
+    return float(x[k] + shift * h), float(g1 - 0.25 * (g0 - g2) * shift)
+
+
+# ------------------------------------------------------------------------ drt()
+def drt(
+    spectrum: Spectrum,
+    lambda_: float | str = "auto",
+    weighting: str = "modulus",
+    inductance: bool | str = "auto",
+    tau_s: Any = None,
+    points_per_decade: float = 10.0,
+    extend_decades: float = 1.0,
+    sigma: Any = None,
+    kk: bool = True,
+) -> DRTResult:
+    """Non-negative Tikhonov DRT of one spectrum.
+
+    Parameters
+    ----------
+    spectrum : the data (its selected points; inductive points are kept and explained by
+        the series inductance).
+    lambda_ : regularisation strength (dimensionless), or ``"auto"`` (GCV, see the module
+        docstring).
+    weighting : residual scales as in the fit (``modulus`` default, ``proportional``,
+        ``unit``, ``boukamp`` (treated as modulus here), or ``sigma`` with ``sigma=``).
+    inductance : ``True`` (always fit a series L >= 0), ``False`` (never), or ``"auto"``:
+        keep L when a point has Z'' > 0, or when adding it lowers the weighted residual
+        sum of squares significantly (F statistic ``(RSS0 - RSS1) / (RSS1 / dof) > 10``,
+        dof = 2N minus the effective number of parameters of the GCV fit).
+    tau_s : increasing, log-spaced time-constant grid (s); by default from
+        ``1/(2 pi f_max)`` to ``1/(2 pi f_min)`` extended by ``extend_decades`` on each side
+        with ``points_per_decade`` points per decade.
+    kk : run :func:`eisfit.kk_test` on the spectrum and warn when it fails.
+
+    Raises
+    ------
+    DataError : fewer than 5 points, or a tau grid that is not increasing.
+    """
+    if len(spectrum) < 5:
+        raise DataError(f"{spectrum.label}: {len(spectrum)} points are too few for a DRT")
+    if points_per_decade < 1:
+        raise DataError("points_per_decade must be >= 1")
+    tau = (tau_grid(spectrum.frequency, points_per_decade, extend_decades)
+           if tau_s is None else np.asarray(tau_s, dtype=float).reshape(-1))
+    if tau.size < 3 or np.any(tau <= 0) or np.any(np.diff(tau) <= 0):
+        raise DataError("tau_s must hold at least 3 increasing positive time constants (s)")
+    x = np.log(tau)
+    system = _build_system(spectrum, x, weighting, sigma)
+    notes: list[str] = []
+
+    if isinstance(lambda_, str):
+        if lambda_ != "auto":
+            raise DataError(f"lambda_ must be a number or 'auto', not {lambda_!r}")
+        lambdas = np.logspace(math.log10(_LAMBDA_RANGE[0]), math.log10(_LAMBDA_RANGE[1]), 46)
+        lam, _, _ = _gcv_lambda(system, lambdas)
+        rule = "gcv"
+        if lam in (lambdas[0], lambdas[-1]):
+            notes.append(f"GCV chose lambda at the end of its range ({lam:.1e}); "
+                         "pass lambda_= explicitly to check")
+    else:
+        lam = float(lambda_)
+        if not (lam >= 0 and math.isfinite(lam)):
+            raise DataError(f"lambda_ must be >= 0, got {lambda_!r}")
+        rule = "user"
+
+    use_l = _decide_inductance(spectrum, system, lam, inductance)
+    p = _solve_nnls(system, lam, use_l=use_l)
+    return _make_result(spectrum, tau, system, p, lam, rule, use_l, weighting, kk, notes)
+
+
+def _decide_inductance(spectrum: Spectrum, system: _System, lam: float, inductance: bool | str) -> bool:
+    """Whether the series inductance is part of the model (see :func:`drt`)."""
+    if inductance is True or inductance is False:
+        return bool(inductance)
+    if inductance != "auto":
+        raise DataError(f"inductance must be True, False or 'auto', not {inductance!r}")
+    if np.any(spectrum.z.imag > 0):
+        return True
+    rss = []
+    for use_l in (False, True):
+        p = _solve_nnls(system, lam, use_l=use_l)
+        r = system.b - system.a @ p if use_l else system.b - _drop_inductance(system).a @ p
+        rss.append(float(r @ r))
+    rss0, rss1 = rss
+    dof = max(system.a.shape[0] - _effective_parameters(system, lam), 1.0)
+    if rss1 <= 0:
+        return rss0 > 0
+    return (rss0 - rss1) / (rss1 / dof) > _INDUCTANCE_F_MIN
+
+
+def _effective_parameters(system: _System, lam: float) -> float:
+    """trace of the influence matrix of the unconstrained problem at lambda."""
+    a, d = system.a, system.d
+    ata = a.T @ a
+    m = ata + lam * (d.T @ d) + 1e-12 * np.trace(ata) * np.eye(ata.shape[0])
+    return float(np.trace(np.linalg.solve(m, ata)))
+
+
+def _make_result(spectrum, tau, system, p, lam, rule, use_l, weighting, kk, notes) -> DRTResult:
+    z = spectrum.z
+    z_model = system.design @ p
+    gamma = p[2:] * system.z_scale
+    x = np.log(tau)
+    r_pol = float(np.sum(gamma * _hat_areas(x)))
+    mod = np.abs(z)
+    peaks = find_peaks(tau, gamma)
+    f = spectrum.frequency
+    measured = (1.0 / (2.0 * math.pi * float(f.max())), 1.0 / (2.0 * math.pi * float(f.min())))
+    if gamma.max() > 0 and gamma[-1] > 0.1 * gamma.max():
+        notes.append("gamma does not return to zero at the longest tau: a blocking or diffusive "
+                     "low-frequency part is cut by the grid, R_pol is a lower bound")
+    kk_passed, kk_max = True, None
+    if kk:
+        kk_passed, kk_max = _kk_check(spectrum, notes)
+    for msg in notes:
+        warnings.warn(f"{spectrum.label}: {msg}", stacklevel=3)
+    return DRTResult(
+        tau_s=tau,
+        gamma_ohm=gamma,
+        r_inf_ohm=float(p[0] * system.z_scale),
+        inductance_H=float(p[1] * system.l_scale) if use_l else None,
+        r_pol_ohm=r_pol,
+        lambda_=float(lam),
+        lambda_rule=rule,
+        peaks=peaks,
+        frequency=np.asarray(f, dtype=float),
+        z_model=z_model,
+        residuals_real=(z.real - z_model.real) / mod,
+        residuals_imag=(z.imag - z_model.imag) / mod,
+        kk_passed=kk_passed,
+        kk_max_residual_pct=kk_max,
+        tau_measured_s=measured,
+        weighting=weighting,
+        label=spectrum.label,
+        warnings=tuple(notes),
+    )
+
+
+def _kk_check(spectrum: Spectrum, notes: list[str]) -> tuple[bool, float | None]:
+    """Run the Lin-KK test; add the 'not evidence' note when it fails."""
+    from .kk import kk_test
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = kk_test(spectrum)
+    except DataError as exc:
+        notes.append(f"Kramers-Kronig test not run: {exc}")
+        return True, None
+    if not res.passed:
+        notes.append(f"Kramers-Kronig test failed (max residual {res.max_residual_pct:.2g} %): "
+                     "this DRT is not evidence")
+    return res.passed, res.max_residual_pct

@@ -1,0 +1,304 @@
+"""Kramers-Kronig validity test (Lin-KK).
+
+Method: Schönleber, Klotz, Ivers-Tiffée, Electrochim. Acta 131 (2014) 20, building
+on Boukamp, J. Electrochem. Soc. 142 (1995) 1885. The spectrum is fitted by a
+Voigt chain, which is Kramers-Kronig compliant by construction::
+
+    Z_KK(w) = R_ohm + j w L + 1/(j w C) + sum_k R_k / (1 + j w tau_k)
+
+with ``M`` time constants ``tau_k`` log-spaced between ``1/w_max`` and ``1/w_min``.
+For fixed ``tau_k`` the model is linear in ``(R_ohm, R_k, L, 1/C)``, so every fit is a
+weighted linear least-squares problem (a few hundred microseconds). ``M`` grows
+from 1 until the over-fitting measure
+
+    mu = 1 - sum_{R_k<0} |R_k| / sum_{R_k>=0} |R_k|
+
+falls below ``c`` (0.85 in the paper). The residuals of that fit, relative to
+``|Z|``, tell whether the data are KK-consistent (stationary, linear, causal).
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import DataError
+from ..fitting.weighting import pseudo_chisq as _pseudo_chisq
+from ..fitting.weighting import residual_scales
+from ..spectrum import Spectrum
+
+__all__ = ["kk_test", "KKResult", "voigt_time_constants"]
+
+
+@dataclass(frozen=True, eq=False)
+class KKResult:
+    """Outcome of a Lin-KK test. Arrays are per point, in the order of ``frequency``.
+
+    Attributes
+    ----------
+    mu : over-fitting measure of the selected Voigt chain (dimensionless).
+    n_rc : number M of RC elements of the selected chain.
+    c : the mu threshold used.
+    residuals_real, residuals_imag : (Z' - Z'_KK)/|Z| and (Z'' - Z''_KK)/|Z|, fractions.
+    max_residual_pct : largest of |residuals_real| and |residuals_imag| over all points, %.
+    mean_residual_pct : mean of |residual| over the 2N real and imaginary residuals, %.
+    rms_residual_pct : root mean square of the 2N residuals, %.
+    pseudo_chisq : Boukamp's sum(|Z - Z_KK|^2 / |Z|^2) (dimensionless).
+    noise_estimate_pct : sqrt(pseudo_chisq * 5000 / N), an estimate of the noise SD in % of |Z|.
+    passed : ``max_residual_pct <= threshold_pct`` (strict rule: every point, both parts).
+    threshold_pct : acceptance threshold, % of |Z|.
+    z_fit : impedance of the Voigt chain at ``frequency``, ohm.
+    frequency : Hz.
+    r_ohm : series resistance of the chain, ohm.
+    inductance_H : series inductance, H (None when not fitted).
+    capacitance_F : series capacitance, F (None when not fitted or 1/C ~ 0).
+    tau_s, r_k_ohm : time constants (s) and resistances (ohm) of the RC elements.
+    label : the spectrum's label.
+    """
+
+    mu: float
+    n_rc: int
+    c: float
+    residuals_real: np.ndarray
+    residuals_imag: np.ndarray
+    max_residual_pct: float
+    mean_residual_pct: float
+    rms_residual_pct: float
+    pseudo_chisq: float
+    noise_estimate_pct: float
+    passed: bool
+    threshold_pct: float
+    z_fit: np.ndarray
+    frequency: np.ndarray
+    r_ohm: float
+    inductance_H: float | None
+    capacitance_F: float | None
+    tau_s: np.ndarray
+    r_k_ohm: np.ndarray
+    weighting: str = "modulus"
+    label: str = ""
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Scalars (and the per-point residuals, as lists) in a plain dict."""
+        return {
+            "label": self.label,
+            "passed": self.passed,
+            "mu": self.mu,
+            "c": self.c,
+            "n_rc": self.n_rc,
+            "max_residual_pct": self.max_residual_pct,
+            "mean_residual_pct": self.mean_residual_pct,
+            "rms_residual_pct": self.rms_residual_pct,
+            "threshold_pct": self.threshold_pct,
+            "pseudo_chisq": self.pseudo_chisq,
+            "noise_estimate_pct": self.noise_estimate_pct,
+            "r_ohm": self.r_ohm,
+            "inductance_H": self.inductance_H,
+            "capacitance_F": self.capacitance_F,
+            "weighting": self.weighting,
+            "warnings": list(self.warnings),
+            "frequency_Hz": self.frequency.tolist(),
+            "residuals_real": self.residuals_real.tolist(),
+            "residuals_imag": self.residuals_imag.tolist(),
+        }
+
+    def to_dataframe(self):
+        """Per-point table: frequency_Hz, residual_real_pct, residual_imag_pct, z_fit parts."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            {
+                "frequency_Hz": self.frequency,
+                "residual_real_pct": 100.0 * self.residuals_real,
+                "residual_imag_pct": 100.0 * self.residuals_imag,
+                "z_fit_real_ohm": self.z_fit.real,
+                "z_fit_imag_ohm": self.z_fit.imag,
+            }
+        )
+
+    def plot(self, ax=None):
+        """Residuals in % of |Z| against log frequency, with the threshold band. Returns ax."""
+        from ..plotting import plot_kk_residuals
+
+        return plot_kk_residuals(self, ax=ax)
+
+    def __repr__(self) -> str:
+        verdict = "passed" if self.passed else "FAILED"
+        return (
+            f"KKResult({self.label!r}: {verdict}, mu={self.mu:.3f}, M={self.n_rc}, "
+            f"max residual {self.max_residual_pct:.3g} %)"
+        )
+
+
+def voigt_time_constants(omega_min: float, omega_max: float, n_rc: int) -> np.ndarray:
+    """Lin-KK time constants (s): ``n_rc`` values log-spaced from 1/omega_max to 1/omega_min.
+
+    With a single element, tau is the geometric mean of the two limits.
+    """
+    lo, hi = math.log10(1.0 / omega_max), math.log10(1.0 / omega_min)
+    if n_rc == 1:
+        return np.array([10.0 ** (0.5 * (lo + hi))])
+    return np.logspace(lo, hi, n_rc)
+
+
+def _design_matrix(
+    omega: np.ndarray, tau: np.ndarray, inductance: bool, capacitance: bool
+) -> np.ndarray:
+    """Complex design matrix (N x P), columns: R_ohm, R_1..R_M, [L], [1/C]."""
+    blocks = [np.ones((omega.size, 1), dtype=complex), 1.0 / (1.0 + 1j * np.outer(omega, tau))]
+    if inductance:
+        blocks.append((1j * omega)[:, None])
+    if capacitance:
+        blocks.append((1.0 / (1j * omega))[:, None])
+    return np.hstack(blocks)
+
+
+def _solve_weighted(design: np.ndarray, z: np.ndarray, scales: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Least-squares coefficients minimising sum((Re r/s')^2 + (Im r/s'')^2)."""
+    a = np.vstack([design.real / scales[0][:, None], design.imag / scales[1][:, None]])
+    b = np.concatenate([z.real / scales[0], z.imag / scales[1]])
+    # column scaling keeps the problem well conditioned (L ~ 1e-7 next to R ~ 1e2)
+    norms = np.linalg.norm(a, axis=0)
+    norms[norms == 0] = 1.0
+    coef, *_ = np.linalg.lstsq(a / norms, b, rcond=None)
+    return coef / norms
+
+
+def _mu(r_k: np.ndarray) -> float:
+    """Schönleber's mu = 1 - sum|R_k<0| / sum|R_k>=0| (0 when no R_k is positive)."""
+    pos = float(np.sum(r_k[r_k >= 0]))
+    neg = float(-np.sum(r_k[r_k < 0]))
+    if pos <= 0.0:
+        return 0.0
+    return 1.0 - neg / pos
+
+
+def default_max_rc(n_points: int, omega_min: float, omega_max: float) -> int:
+    """Largest M tried: 5 RC per decade of frequency (at least 10), and at most N/2."""
+    decades = max(math.log10(omega_max / omega_min), 1.0)
+    return max(1, min(n_points // 2, max(10, int(math.ceil(5 * decades)))))
+
+
+def _fit_chain(
+    omega: np.ndarray,
+    z: np.ndarray,
+    n_rc: int,
+    inductance: bool,
+    capacitance: bool,
+    weighting: str,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fit a chain of ``n_rc`` RC elements; returns (tau, coefficients, z_fit)."""
+    tau = voigt_time_constants(omega.min(), omega.max(), n_rc)
+    design = _design_matrix(omega, tau, inductance, capacitance)
+    scales = residual_scales(z, "modulus" if weighting == "boukamp" else weighting)
+    coef = _solve_weighted(design, z, scales)
+    z_fit = design @ coef
+    if weighting == "boukamp":  # weights from the model: one refinement suffices
+        coef = _solve_weighted(design, z, residual_scales(z, "boukamp", z_model=z_fit))
+        z_fit = design @ coef
+    return tau, coef, z_fit
+
+
+def kk_test(
+    spectrum: Spectrum,
+    c: float = 0.85,
+    max_rc: int | None = None,
+    inductance: bool = True,
+    capacitance: bool = False,
+    weighting: str = "modulus",
+    threshold_pct: float = 1.0,
+) -> KKResult:
+    """Lin-KK test of one spectrum.
+
+    Parameters
+    ----------
+    spectrum : the data (its selected points).
+    c : mu threshold; M grows from 1 until mu < c (Schönleber 2014: 0.85).
+    max_rc : largest M tried; default 5 per decade of frequency (at least 10), at most N/2.
+        If mu never falls below ``c``, the chain with ``max_rc`` elements is used and a
+        warning is issued.
+    inductance : add a series inductance (needed for data up to ~MHz, cable inductance).
+    capacitance : add a series capacitance (blocking electrodes, low-frequency tail).
+    weighting : residual scales, as in the fit (``modulus`` = 1/|Z|, ``boukamp``,
+        ``proportional``, ``unit``).
+    threshold_pct : acceptance threshold in % of |Z|.
+
+    Acceptance rule
+    ---------------
+    ``passed`` is True when **every** real and imaginary residual, relative to ``|Z|``,
+    is within ``threshold_pct`` (i.e. ``max_residual_pct <= threshold_pct``). The maximum
+    is taken over all points and both parts, so a local violation (drift during the
+    low-frequency part of a sweep, a jump between ranges) cannot hide in an average;
+    ``rms_residual_pct`` and ``noise_estimate_pct`` are given beside it for context.
+    """
+    omega = 2.0 * np.pi * np.asarray(spectrum.frequency, dtype=float)
+    z = np.asarray(spectrum.z, dtype=complex)
+    n = omega.size
+    n_extra = 1 + int(inductance) + int(capacitance)
+    if 2 * n < n_extra + 2:
+        raise DataError(f"{spectrum.label}: {n} points are too few for a Kramers-Kronig test")
+    if max_rc is None:
+        max_rc = default_max_rc(n, omega.min(), omega.max())
+    max_rc = int(max(1, min(max_rc, 2 * n - n_extra - 1)))
+
+    notes: list[str] = []
+    for m in range(1, max_rc + 1):
+        tau, coef, z_fit = _fit_chain(omega, z, m, inductance, capacitance, weighting)
+        mu = _mu(coef[1 : 1 + m])
+        if mu < c:
+            break
+    else:
+        msg = f"{spectrum.label}: mu stayed >= {c} up to M = {max_rc} RC elements; using M = {max_rc}"
+        notes.append(msg)
+        warnings.warn(msg, stacklevel=2)
+
+    return _make_result(spectrum, omega, z, tau, coef, z_fit, mu, c, inductance, capacitance,
+                        weighting, threshold_pct, tuple(notes))
+
+
+def _make_result(spectrum, omega, z, tau, coef, z_fit, mu, c, inductance, capacitance,
+                 weighting, threshold_pct, notes) -> KKResult:
+    m = tau.size
+    mod = np.abs(z)
+    res_re = (z.real - z_fit.real) / mod
+    res_im = (z.imag - z_fit.imag) / mod
+    both = np.concatenate([res_re, res_im])
+    max_pct = 100.0 * float(np.max(np.abs(both)))
+    chisq = _pseudo_chisq(z, z_fit)
+    idx = 1 + m
+    ind = None
+    if inductance:
+        ind = float(coef[idx])
+        idx += 1
+    cap = None
+    if capacitance:
+        inv_c = float(coef[idx])
+        cap = 1.0 / inv_c if inv_c != 0 else None
+    return KKResult(
+        mu=float(mu),
+        n_rc=int(m),
+        c=float(c),
+        residuals_real=res_re,
+        residuals_imag=res_im,
+        max_residual_pct=max_pct,
+        mean_residual_pct=100.0 * float(np.mean(np.abs(both))),
+        rms_residual_pct=100.0 * float(np.sqrt(np.mean(both**2))),
+        pseudo_chisq=chisq,
+        noise_estimate_pct=float(np.sqrt(chisq * 5000.0 / z.size)),
+        passed=bool(max_pct <= threshold_pct),
+        threshold_pct=float(threshold_pct),
+        z_fit=z_fit,
+        frequency=omega / (2.0 * np.pi),
+        r_ohm=float(coef[0]),
+        inductance_H=ind,
+        capacitance_F=cap,
+        tau_s=tau,
+        r_k_ohm=np.asarray(coef[1 : 1 + m], dtype=float),
+        weighting=weighting,
+        label=spectrum.label,
+        warnings=notes,
+    )

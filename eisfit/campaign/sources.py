@@ -1,0 +1,419 @@
+"""Where campaign checkpoints come from: a folder, a glob, a campaign file or spectra.
+
+Every source becomes an ordered list of :class:`Checkpoint` (one per sweep), each
+with its spectrum (or the reason it could not be read) and its cycling metadata.
+
+Campaign file (CSV columns, or TOML ``[[checkpoint]]`` tables; pinned names):
+``file`` (required; relative to the campaign file, or absolute), ``sweep`` (0-based;
+default every sweep of the file), ``label``, ``cell`` (one seeded chain per cell),
+``time_h``, ``cycle``, ``temperature_C`` or ``temperature_K``, ``area_cm2``,
+``thickness_cm``, ``current_mA_cm2``, ``capacity_mAh_cm2``. TOML adds a ``[defaults]``
+table (``circuit``, ``area_cm2``, ``thickness_cm``, ``symmetric``, ``weighting``,
+``fmin``, ``fmax``, ``temperature_C``/``temperature_K``, ``cell``) and an optional
+``[campaign]`` table (``name``, ``cell``, free text). Other columns are carried to the
+summary table as they are, with a :class:`CampaignWarning`. A row without ``file``,
+a listed file that does not exist, a value that is not a number where one is
+needed, or both temperatures at once raise :class:`~eisfit.CampaignError`; a file
+that exists but cannot be read becomes an error row and the campaign goes on.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import glob as _glob
+import hashlib
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from ..errors import CampaignError, EisfitError
+from ..spectrum import Spectrum
+
+__all__ = ["Checkpoint", "CampaignWarning", "load_checkpoints", "natural_key", "CampaignSource"]
+
+NUMERIC_COLUMNS = ("time_h", "cycle", "temperature_C", "temperature_K", "area_cm2",
+                   "thickness_cm", "current_mA_cm2", "capacity_mAh_cm2", "fmin", "fmax")
+TEXT_COLUMNS = ("file", "label", "cell", "circuit", "weighting")
+KNOWN_COLUMNS = set(NUMERIC_COLUMNS) | set(TEXT_COLUMNS) | {"sweep", "symmetric"}
+DEFAULT_KEYS = {"circuit", "area_cm2", "thickness_cm", "symmetric", "weighting", "fmin", "fmax",
+                "temperature_C", "temperature_K", "cell"}
+# metadata whose change between two checkpoints explains a jump of a resistance
+CONDITION_KEYS = ("cell", "temperature_K", "area_cm2", "thickness_cm", "current_mA_cm2", "circuit")
+
+
+class CampaignWarning(UserWarning):
+    """Something in a campaign source was guessed or ignored (not fatal)."""
+
+
+@dataclass
+class Checkpoint:
+    """One spectrum of the campaign with its cycling state.
+
+    ``settings`` holds per-checkpoint fit settings from the campaign file
+    (``circuit``, ``area_cm2`` in cm2, ``thickness_cm`` in cm, ``symmetric``,
+    ``weighting``, ``fmin``/``fmax`` in Hz); they override the function arguments.
+    """
+
+    label: str
+    spectrum: Spectrum | None
+    file: str | None = None
+    sweep: int | None = None
+    cell: str = "cell"
+    time_h: float | None = None
+    cycle: float | None = None
+    temperature_K: float | None = None
+    current_mA_cm2: float | None = None
+    capacity_mAh_cm2: float | None = None
+    start_time: str | None = None
+    content_sha256: str = ""
+    error: str | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.spectrum is not None
+
+
+@dataclass
+class CampaignSource:
+    """Checkpoints in campaign order, how they were ordered, and file-level defaults."""
+
+    checkpoints: list[Checkpoint]
+    ordering: str
+    defaults: dict[str, Any]
+    name: str | None = None
+
+
+# ---- public entry ---------------------------------------------------------------
+
+def load_checkpoints(source: Any) -> CampaignSource:
+    """Checkpoints from a folder, a glob, a campaign file (.toml/.csv), a data file,
+    a list of paths or a list of :class:`~eisfit.Spectrum`."""
+    if isinstance(source, Spectrum):
+        source = [source]
+    if isinstance(source, (list, tuple)):
+        if all(isinstance(s, Spectrum) for s in source):
+            return _from_spectra(source)
+        if all(isinstance(s, (str, Path)) for s in source):
+            return _from_files([Path(s) for s in source])
+        raise CampaignError("a campaign list must hold only Spectrum objects or only file paths")
+    if not isinstance(source, (str, Path)):
+        raise CampaignError(f"cannot make a campaign from {type(source).__name__}")
+    text = str(source)
+    path = Path(source)
+    if path.is_dir():
+        return _from_files([p for p in path.iterdir() if _is_data_file(p)], folder=path)
+    if path.is_file() and _is_campaign_file(path):
+        return _from_campaign_file(path)
+    if path.is_file():
+        return _from_files([path])
+    if any(ch in text for ch in "*?["):
+        files = [Path(p) for p in _glob.glob(text, recursive=True) if Path(p).is_file()]
+        if not files:
+            raise CampaignError(f"{text}: the pattern matches no file")
+        return _from_files(files)
+    raise CampaignError(f"{text}: no such file, folder or pattern")
+
+
+# ---- helpers --------------------------------------------------------------------
+
+def natural_key(name: str) -> list[Any]:
+    """Sort key in which digit runs compare as numbers: file2 < file10."""
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
+
+
+def _is_campaign_file(p: Path) -> bool:
+    if p.suffix.lower() == ".toml":
+        return True
+    if p.suffix.lower() != ".csv":
+        return False
+    try:
+        with p.open(newline="", encoding="utf-8-sig") as fh:
+            header = next(csv.reader(fh), [])
+    except (OSError, UnicodeDecodeError):
+        return False
+    return "file" in [h.strip() for h in header]
+
+
+_SKIP_SUFFIXES = {".toml", ".md", ".json", ".png", ".svg", ".pdf", ".parquet", ".py", ".txt"}
+
+
+def _is_data_file(p: Path) -> bool:
+    return p.is_file() and not p.name.startswith(".") and p.suffix.lower() not in _SKIP_SUFFIXES \
+        and not _is_campaign_file(p)
+
+
+def sha256_of_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def sha256_of_spectrum(s: Spectrum) -> str:
+    """Hash of the selected points (frequency and Z), for spectra given in memory."""
+    h = hashlib.sha256()
+    h.update(np.ascontiguousarray(s.frequency, dtype=float).tobytes())
+    h.update(np.ascontiguousarray(s.z, dtype=complex).tobytes())
+    return h.hexdigest()
+
+
+def _read_file(path: Path) -> tuple[list[Spectrum] | None, str, str | None]:
+    """(spectra or None, sha256 of the bytes, error text or None)."""
+    from ..io import read
+
+    try:
+        digest = sha256_of_file(path)
+    except OSError as exc:
+        return None, "", f"cannot open: {exc.strerror or exc}"
+    try:
+        return read(path), digest, None
+    except EisfitError as exc:
+        return None, digest, str(getattr(exc, "reason", None) or exc)
+    except Exception as exc:  # a reader bug must not stop a 1000 h campaign
+        return None, digest, f"reader failed: {type(exc).__name__}: {exc}"
+
+
+def acquisition_time(s: Spectrum) -> dt.datetime | None:
+    """Start of the sweep from the reader's metadata (sweep_start_time, else start_time)."""
+    for key in ("sweep_start_time", "start_time"):
+        value = s.meta.get(key)
+        if isinstance(value, dt.datetime):
+            return value
+        if isinstance(value, str) and value:
+            try:
+                return dt.datetime.fromisoformat(value)
+            except ValueError:
+                continue
+    return None
+
+
+def _checkpoints_of_file(path: Path, display: str, sweep: int | None = None,
+                         **meta: Any) -> list[Checkpoint]:
+    spectra, digest, error = _read_file(path)
+    if error is not None:
+        label = meta.pop("label", None) or display
+        return [Checkpoint(label=label, spectrum=None, file=display, sweep=sweep,
+                           content_sha256=digest, error=error, **meta)]
+    assert spectra is not None
+    indices = range(len(spectra)) if sweep is None else [sweep]
+    out = []
+    for k in indices:
+        label = meta.get("label") or (display if len(spectra) == 1 else f"{display}#{k}")
+        if len(spectra) > 1 and meta.get("label") and sweep is None:
+            label = f"{meta['label']}#{k}"
+        rest = {key: v for key, v in meta.items() if key != "label"}
+        if not 0 <= k < len(spectra):
+            out.append(Checkpoint(label=label, spectrum=None, file=display, sweep=k,
+                                  content_sha256=digest,
+                                  error=f"sweep {k} does not exist (file has {len(spectra)})", **rest))
+            continue
+        t = acquisition_time(spectra[k])
+        out.append(Checkpoint(label=label, spectrum=spectra[k], file=display, sweep=k,
+                              content_sha256=digest, start_time=None if t is None else t.isoformat(),
+                              **rest))
+    return out
+
+
+def _from_files(paths: Sequence[Path], folder: Path | None = None) -> CampaignSource:
+    if not paths:
+        raise CampaignError(f"{folder or 'source'}: no data file found")
+    paths = sorted(paths, key=lambda p: natural_key(str(p)))
+    base = folder
+    checkpoints: list[Checkpoint] = []
+    for p in paths:
+        display = str(p.relative_to(base)) if base is not None else str(p)
+        checkpoints.extend(_checkpoints_of_file(p, display))
+    ordered, ordering = order_checkpoints(checkpoints)
+    return CampaignSource(ordered, ordering, {})
+
+
+def order_checkpoints(checkpoints: list[Checkpoint]) -> tuple[list[Checkpoint], str]:
+    """By acquisition time when every readable checkpoint has one, else natural file name.
+
+    Unreadable files (no time) go last, in file-name order. ``time_h`` is filled
+    from the acquisition times (hours since the first checkpoint) when missing.
+    """
+    readable = [c for c in checkpoints if c.ok]
+    failed = [c for c in checkpoints if not c.ok]
+    if readable and all(c.start_time for c in readable):
+        readable.sort(key=lambda c: (c.start_time, natural_key(c.file or ""), c.sweep or 0))
+        t0 = dt.datetime.fromisoformat(readable[0].start_time)  # type: ignore[arg-type]
+        for c in readable:
+            if c.time_h is None:
+                c.time_h = (dt.datetime.fromisoformat(c.start_time) - t0).total_seconds() / 3600.0  # type: ignore[arg-type]
+                c.extra.setdefault("time_source", "acquisition time")
+        return readable + failed, "acquisition time (start time stored in the files)"
+    if readable and any(c.start_time for c in readable):
+        warnings.warn("some files carry no acquisition time: checkpoints ordered by file name",
+                      CampaignWarning, stacklevel=3)
+    return sorted(checkpoints, key=lambda c: (natural_key(c.file or ""), c.sweep or 0)), \
+        "natural file-name order (no acquisition time in the files)"
+
+
+def _from_spectra(spectra: Sequence[Spectrum]) -> CampaignSource:
+    out = []
+    for k, s in enumerate(spectra):
+        t = acquisition_time(s)
+        src = s.meta.get("source")
+        out.append(Checkpoint(
+            label=s.label, spectrum=s, file=None if src is None else str(src), sweep=s.meta.get("sweep"),
+            start_time=None if t is None else t.isoformat(), content_sha256=sha256_of_spectrum(s),
+            time_h=_float_or_none(s.meta.get("time_h")), cycle=_float_or_none(s.meta.get("cycle")),
+            cell=str(s.meta.get("cell", "cell")),
+        ))
+    return CampaignSource(out, "as given (list of spectra)", {})
+
+
+# ---- campaign files ---------------------------------------------------------------
+
+def _from_campaign_file(path: Path) -> CampaignSource:
+    if path.suffix.lower() == ".toml":
+        rows, defaults, info = _parse_toml(path)
+    else:
+        rows, defaults, info = _parse_csv(path), {}, {}
+    if not rows:
+        raise CampaignError(f"{path}: the campaign file lists no checkpoint")
+    defaults = _check_row(path, "[defaults]", defaults, allowed=DEFAULT_KEYS, need_file=False)
+    cell_default = str(defaults.pop("cell", info.get("cell", "cell")))
+    checked = [_check_row(path, f"row {i + 1}", r) for i, r in enumerate(rows)]
+    missing = [r["file"] for r in checked if not _resolve(path, r["file"]).exists()]
+    if missing:
+        raise CampaignError(f"{path}: listed file(s) not found: {', '.join(missing)}")
+    checkpoints: list[Checkpoint] = []
+    for row in checked:
+        checkpoints.extend(_checkpoints_of_row(path, row, defaults, cell_default))
+    return CampaignSource(checkpoints, f"campaign file order ({path.name})", defaults,
+                          name=info.get("name"))
+
+
+def _resolve(campaign_path: Path, file: str) -> Path:
+    p = Path(file).expanduser()
+    return p if p.is_absolute() else campaign_path.parent / p
+
+
+def _checkpoints_of_row(path: Path, row: dict[str, Any], defaults: dict[str, Any],
+                        cell_default: str) -> list[Checkpoint]:
+    merged = {**defaults, **row}
+    temperature_K = _temperature_K(merged)
+    settings = {k: merged[k] for k in ("circuit", "area_cm2", "thickness_cm", "symmetric",
+                                       "weighting", "fmin", "fmax") if k in merged}
+    extra = {k: v for k, v in row.items() if k not in KNOWN_COLUMNS}
+    extra["time_source"] = "campaign file" if "time_h" in row else None
+    meta = dict(
+        label=row.get("label"), cell=str(row.get("cell", cell_default)), time_h=row.get("time_h"),
+        cycle=row.get("cycle"), temperature_K=temperature_K, current_mA_cm2=row.get("current_mA_cm2"),
+        capacity_mAh_cm2=row.get("capacity_mAh_cm2"),
+    )
+    cps = _checkpoints_of_file(_resolve(path, row["file"]), row["file"], row.get("sweep"), **meta)
+    for c in cps:
+        c.settings = dict(settings)
+        c.extra = dict(extra)
+    return cps
+
+
+def _temperature_K(values: dict[str, Any]) -> float | None:
+    if values.get("temperature_K") is not None:
+        return float(values["temperature_K"])
+    if values.get("temperature_C") is not None:
+        return float(values["temperature_C"]) + 273.15
+    return None
+
+
+def _parse_toml(path: Path) -> tuple[list[dict], dict, dict]:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise CampaignError(f"{path}: not valid TOML: {exc}") from None
+    unknown_tables = set(data) - {"checkpoint", "defaults", "campaign"}
+    if unknown_tables:
+        warnings.warn(f"{path}: ignoring unknown table(s) {sorted(unknown_tables)}", CampaignWarning,
+                      stacklevel=4)
+    rows = data.get("checkpoint", [])
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise CampaignError(f"{path}: 'checkpoint' must be an array of tables ([[checkpoint]])")
+    return rows, dict(data.get("defaults", {})), dict(data.get("campaign", {}))
+
+
+def _parse_csv(path: Path) -> list[dict]:
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        rows = []
+        for raw in reader:
+            if None in raw:
+                raise CampaignError(f"{path}: line {reader.line_num} has more values than columns")
+            row = {k.strip(): v.strip() for k, v in raw.items() if k and v is not None and v.strip()}
+            if row:
+                rows.append(row)
+    return rows
+
+
+def _check_row(path: Path, where: str, row: dict[str, Any], allowed: Iterable[str] | None = None,
+               need_file: bool = True) -> dict[str, Any]:
+    """Typed copy of one row; CampaignError naming the file and row on bad values."""
+    out: dict[str, Any] = {}
+    allowed_set = set(allowed) if allowed is not None else None
+    if need_file and not str(row.get("file", "")).strip():
+        raise CampaignError(f"{path}: {where}: the required column 'file' is missing or empty")
+    if row.get("temperature_C") is not None and row.get("temperature_K") is not None:
+        raise CampaignError(f"{path}: {where}: give temperature_C or temperature_K, not both")
+    for key, value in row.items():
+        if allowed_set is not None and key not in allowed_set:
+            warnings.warn(f"{path}: {where}: unknown key {key!r} ignored", CampaignWarning, stacklevel=4)
+            continue
+        if key not in KNOWN_COLUMNS:
+            warnings.warn(f"{path}: {where}: {key!r} is not a campaign column; carried to the "
+                          "summary table as is", CampaignWarning, stacklevel=4)
+            out[key] = value
+        elif key in NUMERIC_COLUMNS:
+            out[key] = _number(path, where, key, value)
+        elif key == "sweep":
+            number = _number(path, where, key, value)
+            if number != int(number) or number < 0:
+                raise CampaignError(f"{path}: {where}: sweep must be a whole number >= 0, got {value!r}")
+            out[key] = int(number)
+        elif key == "symmetric":
+            out[key] = _boolean(path, where, value)
+        else:
+            out[key] = str(value).strip()
+    return out
+
+
+def _number(path: Path, where: str, key: str, value: Any) -> float:
+    if isinstance(value, bool):
+        raise CampaignError(f"{path}: {where}: {key} must be a number, got {value!r}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise CampaignError(f"{path}: {where}: {key} must be a number, got {value!r}") from None
+    if not np.isfinite(number):
+        raise CampaignError(f"{path}: {where}: {key} must be finite, got {value!r}")
+    return number
+
+
+def _boolean(path: Path, where: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "yes", "1"):
+        return True
+    if text in ("false", "no", "0"):
+        return False
+    raise CampaignError(f"{path}: {where}: symmetric must be true or false, got {value!r}")
+
+
+def _float_or_none(value: Any) -> float | None:
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,491 @@
+"""``eisfit.fit``: one spectrum, one circuit, no initial guess needed.
+
+Pipeline: select points -> guess from the data -> batched multi-start
+Levenberg-Marquardt in log space -> polish the best starts -> order arcs by time
+constant -> covariance, statistics, flags, derived quantities.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+
+from ..analysis.derived import ArcSpec, arc_tau_s, derived_quantities, guess_roles
+from ..errors import FitError
+from ..model import Circuit, CircuitDefinition, load_circuit
+from ..spectrum import Spectrum
+from .guess import base_guess, multistart_guesses, spectrum_features, top_level_arc_groups
+from .optimise import Transform, covariance_from_jacobian, levenberg_marquardt
+from .result import FitResult
+from .weighting import WEIGHTINGS, pseudo_chisq, residual_scales
+
+STAGE1_ITER = 40
+POLISH_ITER = 400
+N_POLISH = 3
+REL_STDERR_LIMIT = 1.0  # flag parameters whose stderr exceeds their value
+
+
+@dataclass(frozen=True)
+class _Problem:
+    """A prepared fit: data, circuit, free/fixed split and internal transform."""
+
+    circuit: Circuit
+    frequency: np.ndarray
+    z: np.ndarray
+    scales: tuple[np.ndarray, np.ndarray]
+    weighting: str
+    free: np.ndarray  # indices of free parameters
+    fixed_values: np.ndarray  # full-length vector with fixed values filled in
+    transform: Transform  # over free parameters
+
+    def full(self, p_free: np.ndarray) -> np.ndarray:
+        k = p_free.shape[0]
+        p = np.broadcast_to(self.fixed_values, (k, self.fixed_values.size)).copy()
+        p[:, self.free] = p_free
+        return p
+
+    def residuals_and_jacobian(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Weighted residuals (K, 2N) and their Jacobian in internal coordinates (K, 2N, Mf)."""
+        p_free = self.transform.to_physical(theta)
+        with np.errstate(all="ignore"):
+            zm, dz = self.circuit.impedance_and_jacobian(self.full(p_free), self.frequency)
+            dz = dz[:, :, self.free] * self.transform.dp_dtheta(p_free)[:, None, :]
+            sr, si = self.scales
+            if self.weighting == "boukamp":
+                return _boukamp_residuals(self.z, zm, dz)
+            d = self.z - zm
+            r = np.concatenate([d.real / sr, d.imag / si], axis=1)
+            jac = -np.concatenate([dz.real / sr[:, None], dz.imag / si[:, None]], axis=1)
+        return r, jac
+
+
+def _boukamp_residuals(z, zm, dz):
+    """Residuals scaled by the model modulus |Zfit| and their exact Jacobian."""
+    mod = np.maximum(np.abs(zm), 1e-300)
+    d = z - zm
+    r = np.concatenate([d.real / mod, d.imag / mod], axis=1)
+    dmod = np.real(np.conj(zm)[:, :, None] * dz) / mod[:, :, None]
+    jr = (-dz.real * mod[:, :, None] - d.real[:, :, None] * dmod) / mod[:, :, None] ** 2
+    ji = (-dz.imag * mod[:, :, None] - d.imag[:, :, None] * dmod) / mod[:, :, None] ** 2
+    return r, np.concatenate([jr, ji], axis=1)
+
+
+def fit(
+    spectrum: Spectrum,
+    circuit: str | CircuitDefinition | Circuit = "garnet-symmetric",
+    *,
+    area_cm2: float | None = None,
+    thickness_cm: float | None = None,
+    symmetric: bool = True,
+    weighting: str = "modulus",
+    sigma: Any = None,
+    fmin: float | None = None,
+    fmax: float | None = None,
+    drop_inductive: bool | str = "auto",
+    initial: Mapping[str, float] | None = None,
+    fixed: Mapping[str, float] | None = None,
+    bounds: Mapping[str, tuple[float, float]] | None = None,
+    expr: Mapping[str, str] | None = None,
+    starts: int | str = "auto",
+    engine: str = "fast",
+    kk: bool = True,
+    order_arcs: bool = True,
+) -> FitResult:
+    """Fit an equivalent circuit to one spectrum; no initial guess needed.
+
+    Parameters
+    ----------
+    spectrum : the data (Hz, complex ohm, Z'' < 0 capacitive).
+    circuit : a library name (``eisfit circuits``), a circuit string in impedance.py
+        notation (``"R0-p(R1,CPE1)-p(R2,CPE2)"``), a .toml definition file, or a
+        :class:`~eisfit.model.CircuitDefinition`.
+    area_cm2 : electrode contact area, cm2; enables ASR (ohm*cm2) and conductivity.
+    thickness_cm : electrolyte thickness L, cm; with the area gives sigma = L/(R*A), S/cm.
+    symmetric : symmetric cell (two identical interfaces in series): interface ASR is
+        also reported per interface (R*A/2).
+    weighting : ``modulus`` (default), ``boukamp``, ``proportional``, ``unit``, or
+        ``sigma`` with ``sigma=`` standard deviations (ohm).
+    fmin, fmax : frequency window, Hz.
+    drop_inductive : drop points with Z'' > 0; ``"auto"`` drops them only when the
+        circuit has no inductor (the count goes into the flags).
+    initial : starting values by parameter name (others from the automatic guess).
+    fixed : parameters held at the given values.
+    bounds : (lower, upper) per parameter name, overriding the circuit definition.
+    expr : lmfit expressions tying parameters (e.g. ``{"CPE2_1": "CPE1_1"}``); uses
+        the lmfit engine.
+    starts : ``"auto"`` = data guess (and ``initial``) plus a multi-start grid;
+        an integer limits the number of starts; 1 = local refinement from ``initial``
+        (or the data guess) only.
+    engine : ``"fast"`` (batched analytic-Jacobian Levenberg-Marquardt) or ``"lmfit"``
+        (the best start polished by ``lmfit.minimize``; same optimum, slower).
+    kk : run the Lin-KK test on the fitted points and flag a failure.
+    order_arcs : after the fit, order interchangeable arcs by time constant so that
+        R1 is always the faster arc.
+
+    Returns
+    -------
+    FitResult. A fit that does not converge, hits a bound or has a singular
+    covariance says so in ``flags``; it does not raise on valid data.
+    """
+    if not isinstance(spectrum, Spectrum):
+        raise FitError(f"fit() needs an eisfit.Spectrum, got {type(spectrum).__name__}")
+    definition = _definition(circuit)
+    circ = definition.circuit
+    names = circ.param_names
+    _check_names(names, initial, "initial")
+    _check_names(names, fixed, "fixed")
+    _check_names(names, bounds, "bounds")
+    _check_names(names, expr, "expr")
+    if weighting not in WEIGHTINGS:
+        raise FitError(f"unknown weighting {weighting!r}; use one of {', '.join(WEIGHTINGS)}")
+    for label, v in (("area_cm2", area_cm2), ("thickness_cm", thickness_cm)):
+        if v is not None and not (np.isfinite(v) and v > 0):
+            raise FitError(f"{label} must be a positive number, got {v!r}")
+    if engine not in ("fast", "lmfit"):
+        raise FitError(f"unknown engine {engine!r}; use 'fast' or 'lmfit'")
+
+    flags: list[str] = []
+    data, sig = _select_points(spectrum, circ, fmin, fmax, drop_inductive, sigma, flags)
+    f, z = data.frequency, data.z
+    lower, upper = _bounds(definition, bounds)
+    fixed = dict(fixed or {})
+    for name, val in fixed.items():
+        if not np.isfinite(val):
+            raise FitError(f"fixed value of {name} must be finite, got {val!r}")
+    free = np.array([i for i, n in enumerate(names) if n not in fixed and n not in (expr or {})], dtype=int)
+    n_res = 2 * f.size
+    if free.size >= n_res:
+        raise FitError(
+            f"{spectrum.label}: {free.size} free parameters but only {f.size} points "
+            f"({n_res} real residuals) in the selected range")
+
+    feats = spectrum_features(f, z)
+    guess = base_guess(circ, feats)
+    guess.update({k: float(v) for k, v in (initial or {}).items()})
+    guess.update(fixed)
+    fixed_vec = np.array([guess[n] for n in names], float)
+    log_mask = np.array(circ.log_scale, bool) & (lower >= 0)
+    transform = Transform(log_mask[free], lower[free], upper[free])
+    scales = residual_scales(z, weighting if weighting != "boukamp" else "modulus", sig)
+    problem = _Problem(circ, f, z, scales, weighting, free, fixed_vec, transform)
+
+    start_list = _start_list(circ, feats, guess, initial, fixed, starts)
+    if expr or engine == "lmfit":
+        p_best, converged, n_iter = _solve_lmfit(problem, start_list, lower, upper, expr or {}, names)
+    else:
+        p_best, converged, n_iter = _solve_fast(problem, start_list)
+    values = dict(zip(names, p_best))
+    if order_arcs:
+        values = _order_arcs(circ, values, fixed, expr)
+    if expr:
+        values = _apply_expr(values, expr)
+    p_final = np.array([values[n] for n in names])
+
+    # statistics and covariance at the final point, in physical coordinates
+    theta = transform.to_internal(p_final[free])[None, :]
+    r, jac_int = problem.residuals_and_jacobian(theta)
+    chisq = float(np.sum(r[0] ** 2))
+    at_bound = _at_bound(p_final, lower, upper, free)
+    for i in at_bound:
+        flags.append(f"at-bound:{names[i]}")
+    est = np.array([i for i in free if i not in at_bound], dtype=int)
+    cols = [int(np.flatnonzero(free == i)[0]) for i in est]
+    jac_phys = jac_int[0][:, cols] / transform.dp_dtheta(p_final[free])[cols]
+    cov, singular = covariance_from_jacobian(jac_phys, chisq, n_res)
+    if singular:
+        flags.append("singular-covariance")
+        cov = None
+    stderr = {n: float("nan") for n in names}
+    correl: dict[str, dict[str, float]] = {}
+    if cov is not None:
+        sd = np.sqrt(np.clip(np.diag(cov), 0, None))
+        for k, i in enumerate(est):
+            stderr[names[i]] = float(sd[k])
+        for a, i in enumerate(est):
+            correl[names[i]] = {
+                names[j]: float(cov[a, b] / (sd[a] * sd[b])) if sd[a] * sd[b] > 0 else float("nan")
+                for b, j in enumerate(est) if j != i
+            }
+        for i in est:
+            if values[names[i]] != 0 and stderr[names[i]] > REL_STDERR_LIMIT * abs(values[names[i]]):
+                flags.append(f"large-stderr:{names[i]}")
+    if not converged:
+        flags.append("not-converged")
+
+    m_free = int(free.size)
+    z_fit = circ.impedance(p_final, f)
+    arcs = [ArcSpec(a.resistor, a.capacitive, a.kind) for a in circ.arcs]
+    roles = dict(definition.roles) if _has_roles(definition) else guess_roles(values, arcs, area_cm2)
+    resistors = [e.name for e in circ.elements if e.kind == "R"]
+    arc_members = {a.resistor for a in arcs}
+    series_r = [r_ for r_ in resistors if r_ not in arc_members]
+    cov_names = [names[i] for i in est] if cov is not None else []
+    derived, derived_units = derived_quantities(
+        values, cov, cov_names, resistors=resistors, arcs=arcs, roles=roles,
+        series_resistors=series_r, area_cm2=area_cm2, thickness_cm=thickness_cm, symmetric=symmetric)
+    flags.extend(_arc_flags(values, arcs, f))
+
+    kk_passed = kk_max = None
+    if kk:
+        kk_passed, kk_max = _kk(data)
+        if kk_passed is False:
+            flags.append("kk-failed")
+
+    settings = {
+        "weighting": weighting if sig is None else "sigma",
+        "weighting_formula": _weighting_formula(weighting if sig is None else "sigma"),
+        "area_cm2": area_cm2, "thickness_cm": thickness_cm, "symmetric": bool(symmetric),
+        "fmin_Hz": fmin, "fmax_Hz": fmax, "drop_inductive": drop_inductive,
+        "initial": {k: float(v) for k, v in (initial or {}).items()},
+        "fixed": {k: float(v) for k, v in fixed.items()}, "expr": dict(expr or {}),
+        "bounds": {n: (float(lower[i]), float(upper[i])) for i, n in enumerate(names)},
+        "starts": starts, "engine": "lmfit" if (expr or engine == "lmfit") else "fast",
+        "ceff_formula": "Hsu-Mansfeld (R*Q)^(1/n)/R; Brug in *_ceff_brug_F",
+        "asr_convention": "per cell = R*A; per interface = R*A/2 (symmetric cells, interface arcs)",
+        "eisfit_version": _version(),
+    }
+    n = f.size
+    return FitResult(
+        circuit=circ.string, circuit_name=definition.name, param_names=list(names),
+        values={k: float(v) for k, v in values.items()}, stderr=stderr,
+        units=dict(zip(names, circ.param_units)), fixed=sorted(set(fixed) | set(expr or {})),
+        correl=correl, chisq=chisq, redchi=chisq / (n_res - m_free),
+        pseudo_chisq=pseudo_chisq(z, z_fit),
+        aic=n_res * math.log(max(chisq, 1e-300) / n_res) + 2 * m_free,
+        bic=n_res * math.log(max(chisq, 1e-300) / n_res) + m_free * math.log(n_res),
+        n_points=n, n_free=m_free, success=bool(converged) and not singular,
+        message="converged" if converged else "maximum number of iterations reached",
+        flags=flags, derived=derived, derived_units=derived_units, roles=roles, settings=settings,
+        frequency=f.copy(), z=z.copy(), z_fit=z_fit, source=spectrum.meta.get("source"),
+        sweep=spectrum.meta.get("sweep"), label=spectrum.label, kk_passed=kk_passed,
+        kk_max_residual_pct=kk_max, start="initial" if initial else "auto", n_starts=len(start_list),
+    )
+
+
+# --------------------------------------------------------------------------- helpers
+def _definition(circuit) -> CircuitDefinition:
+    if isinstance(circuit, CircuitDefinition):
+        return circuit
+    if isinstance(circuit, Circuit):
+        return load_circuit(circuit.string)
+    return load_circuit(circuit)
+
+
+def _has_roles(definition: CircuitDefinition) -> bool:
+    return bool(definition.roles) and any(r not in ("arc", "") for r in definition.roles.values())
+
+
+def _check_names(names: list[str], given: Mapping | None, what: str) -> None:
+    unknown = sorted(set(given or {}) - set(names))
+    if unknown:
+        raise FitError(f"{what}: unknown parameter(s) {', '.join(unknown)}; the circuit has {', '.join(names)}")
+
+
+def _select_points(spectrum, circ, fmin, fmax, drop_inductive, sigma, flags):
+    data = spectrum.crop(fmin, fmax) if (fmin is not None or fmax is not None) else spectrum
+    sig = None if sigma is None else np.asarray(sigma)
+    if sig is not None and sig.shape != (len(spectrum),):
+        raise FitError(f"sigma has {sig.size} values, the spectrum has {len(spectrum)} points")
+    if sig is not None and data is not spectrum:
+        sig = sig[np.isin(np.flatnonzero(spectrum.mask), np.flatnonzero(data.mask))]
+    has_inductor = any(e.kind in ("L", "La") for e in circ.elements)
+    drop = (drop_inductive == "auto" and not has_inductor) or drop_inductive is True
+    if drop:
+        keep = data.z.imag <= 0
+        n_drop = int((~keep).sum())
+        if n_drop and keep.sum() >= 3:
+            data = data.select(keep)
+            sig = None if sig is None else sig[keep]
+            flags.append(f"dropped-inductive-points:{n_drop}")
+    return data, sig
+
+
+def _bounds(definition: CircuitDefinition, user: Mapping | None) -> tuple[np.ndarray, np.ndarray]:
+    names = definition.circuit.param_names
+    lo = np.empty(len(names))
+    hi = np.empty(len(names))
+    for i, n in enumerate(names):
+        b = (user or {}).get(n, definition.bounds[n])
+        lo[i] = -np.inf if b[0] is None else float(b[0])
+        hi[i] = np.inf if b[1] is None else float(b[1])
+        if not lo[i] < hi[i]:
+            raise FitError(f"bounds of {n}: lower {lo[i]} must be below upper {hi[i]}")
+    return lo, hi
+
+
+def _start_list(circ, feats, guess, initial, fixed, starts) -> list[dict[str, float]]:
+    if starts == 1 or starts == "initial":
+        return [guess]
+    grid = multistart_guesses(circ, feats, guess)
+    for s in grid:
+        s.update(fixed)
+    if initial:
+        grid.insert(0, dict(guess))
+    if isinstance(starts, int):
+        if starts < 1:
+            raise FitError(f"starts must be >= 1 or 'auto', got {starts}")
+        grid = grid[:starts]
+    elif starts != "auto":
+        raise FitError(f"starts must be an integer or 'auto', got {starts!r}")
+    return grid
+
+
+def _solve_fast(problem: _Problem, start_list) -> tuple[np.ndarray, bool, int]:
+    names = problem.circuit.param_names
+    p0 = np.array([[s[n] for n in names] for s in start_list])[:, problem.free]
+    theta0 = problem.transform.clip_internal(problem.transform.to_internal(p0))
+    lo, hi = problem.transform.internal_lower, problem.transform.internal_upper
+    if len(start_list) > 1:
+        stage1 = levenberg_marquardt(problem.residuals_and_jacobian, theta0, lo, hi, max_iter=STAGE1_ITER, ftol=1e-6)
+        best = _distinct_best(stage1.theta, stage1.cost, N_POLISH)
+        theta0 = stage1.theta[best]
+    out = levenberg_marquardt(problem.residuals_and_jacobian, theta0, lo, hi, max_iter=POLISH_ITER)
+    k = int(np.argmin(out.cost))
+    p = problem.fixed_values.copy()
+    p[problem.free] = problem.transform.to_physical(out.theta[k])
+    return p, bool(out.converged[k]), int(out.n_iter[k])
+
+
+def _distinct_best(theta: np.ndarray, cost: np.ndarray, n: int) -> np.ndarray:
+    """Indices of the n lowest-cost starts that are not duplicates of each other."""
+    order = np.argsort(cost)
+    chosen: list[int] = []
+    for i in order:
+        if not np.isfinite(cost[i]):
+            break
+        if all(np.max(np.abs(theta[i] - theta[j])) > 1e-3 for j in chosen):
+            chosen.append(int(i))
+        if len(chosen) == n:
+            break
+    return np.array(chosen or [int(order[0])])
+
+
+def _solve_lmfit(problem: _Problem, start_list, lower, upper, expr, names) -> tuple[np.ndarray, bool, int]:
+    """Multi-start stage with the fast engine, then lmfit.minimize (leastsq) from the best start."""
+    import lmfit
+
+    if len(start_list) > 1 and not expr:
+        p_start, _, _ = _solve_fast(problem, start_list)
+    else:
+        p_start = np.array([start_list[0][n] for n in names])
+    params = lmfit.Parameters()
+    circ = problem.circuit
+    log_mask = np.array(circ.log_scale, bool) & (lower >= 0)
+    for i, n in enumerate(names):
+        if n in expr:
+            continue
+        vary = i in set(problem.free.tolist())
+        if log_mask[i] and vary:
+            params.add(f"ln_{n}", value=math.log(max(p_start[i], 1e-300)),
+                       min=math.log(lower[i]) if lower[i] > 0 else -np.inf,
+                       max=math.log(upper[i]) if np.isfinite(upper[i]) else np.inf)
+            params.add(n, expr=f"exp(ln_{n})")
+        else:
+            params.add(n, value=float(np.clip(p_start[i], lower[i], upper[i])), min=lower[i], max=upper[i], vary=vary)
+    for n, e in expr.items():
+        params.add(n, expr=e)
+    sr, si = problem.scales
+
+    def residual(pars):
+        p = np.array([pars[n].value for n in names])
+        zm = circ.impedance(p, problem.frequency)
+        if problem.weighting == "boukamp":
+            m = np.abs(zm)
+            return np.concatenate([(problem.z - zm).real / m, (problem.z - zm).imag / m])
+        d = problem.z - zm
+        return np.concatenate([d.real / sr, d.imag / si])
+
+    res = lmfit.minimize(residual, params, method="leastsq", max_nfev=20000)
+    p = np.array([res.params[n].value for n in names])
+    return p, bool(res.success), int(res.nfev)
+
+
+def _apply_expr(values: dict[str, float], expr: Mapping[str, str]) -> dict[str, float]:
+    from asteval import Interpreter
+
+    ae = Interpreter()
+    ae.symtable.update(values)
+    out = dict(values)
+    for n, e in expr.items():
+        out[n] = float(ae(e))
+    return out
+
+
+def _order_arcs(circ: Circuit, values: dict[str, float], fixed, expr) -> dict[str, float]:
+    """Swap the values of interchangeable arcs so that time constants ascend in name order."""
+    arcs = circ.arcs
+    out = dict(values)
+    for group in top_level_arc_groups(circ.tree, arcs):
+        members = [arcs[i] for i in group]
+        params = [_arc_params(a) for a in members]
+        if any(p in (fixed or {}) or p in (expr or {}) for ps in params for p in ps):
+            continue
+        taus = [arc_tau_s(values, ArcSpec(a.resistor, a.capacitive, a.kind)) for a in members]
+        order = sorted(range(len(members)), key=lambda k: (math.isnan(taus[k]), taus[k]))
+        for dst, src in zip(params, [params[k] for k in order]):
+            for pd, ps in zip(dst, src):
+                out[pd] = values[ps]
+    return out
+
+
+def _arc_params(arc) -> list[str]:
+    if arc.kind == "CPE":
+        return [arc.resistor, f"{arc.capacitive}_0", f"{arc.capacitive}_1"]
+    return [arc.resistor, arc.capacitive]
+
+
+def _at_bound(p: np.ndarray, lower: np.ndarray, upper: np.ndarray, free: np.ndarray) -> list[int]:
+    out = []
+    for i in free:
+        span = upper[i] - lower[i]
+        tol = 1e-6 * (span if np.isfinite(span) else max(abs(p[i]), 1.0))
+        if (np.isfinite(lower[i]) and lower[i] > 0 and p[i] <= lower[i] * (1 + 1e-6)) or \
+           (np.isfinite(lower[i]) and lower[i] <= 0 and p[i] - lower[i] <= tol and lower[i] != 0) or \
+           (np.isfinite(upper[i]) and upper[i] - p[i] <= tol):
+            out.append(int(i))
+        elif lower[i] == 0 and p[i] <= 1e-12 * max(1.0, abs(p[i])) and not np.isfinite(np.log(max(p[i], 0)) if p[i] > 0 else -np.inf):
+            out.append(int(i))
+    return out
+
+
+def _arc_flags(values, arcs, f) -> list[str]:
+    flags = []
+    for a in arcs:
+        tau = arc_tau_s(values, a)
+        if math.isfinite(tau) and tau > 0:
+            fa = 1 / (2 * math.pi * tau)
+            if fa < f.min() or fa > f.max():
+                flags.append(f"fapex-outside-range:{a.capacitive}")
+        if a.kind == "CPE" and values[f"{a.capacitive}_1"] < 0.6:
+            flags.append(f"low-n:{a.capacitive}")
+    return flags
+
+
+def _kk(data: Spectrum) -> tuple[bool | None, float | None]:
+    try:
+        from ..analysis.kk import kk_test
+    except ImportError:
+        return None, None
+    try:
+        res = kk_test(data)
+    except Exception:  # the KK test must never stop a fit; it only informs
+        return None, None
+    return bool(res.passed), float(res.max_residual_pct)
+
+
+def _weighting_formula(w: str) -> str:
+    return {
+        "modulus": "chisq = sum(((Z'-Zfit')^2 + (Z''-Zfit'')^2) / |Z|^2), |Z| of the data",
+        "boukamp": "chisq = sum(((Z'-Zfit')^2 + (Z''-Zfit'')^2) / |Zfit|^2), |Zfit| of the model",
+        "proportional": "chisq = sum((Z'-Zfit')^2/Z'^2 + (Z''-Zfit'')^2/Z''^2)",
+        "unit": "chisq = sum((Z'-Zfit')^2 + (Z''-Zfit'')^2), ohm^2",
+        "sigma": "chisq = sum(((Z'-Zfit')/s')^2 + ((Z''-Zfit'')/s'')^2), user sigma",
+    }[w]
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return __version__

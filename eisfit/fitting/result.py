@@ -1,0 +1,204 @@
+"""The result of one fit: an immutable object that carries what produced it."""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+import numpy as np
+
+__all__ = ["FitResult"]
+
+
+def _json_float(x: float) -> float | None:
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def _from_json_float(x: Any) -> float:
+    return float("nan") if x is None else float(x)
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """Outcome of :func:`eisfit.fit`.
+
+    Parameter values use impedance.py's names (``R0``, ``CPE1_0`` = Q in S*s^n,
+    ``CPE1_1`` = n, ...); units are in :attr:`units`. ``stderr`` is nan where it
+    cannot be estimated (parameter fixed or at a bound, singular covariance).
+
+    Statistics (all with the weighting in ``settings["weighting"]``):
+    ``chisq`` = sum of squared weighted residuals over 2N real numbers;
+    ``redchi`` = chisq / (2N - M); ``pseudo_chisq`` = Boukamp's sum |Z-Zfit|^2/|Z|^2;
+    ``aic`` = 2N ln(chisq/2N) + 2M; ``bic`` = 2N ln(chisq/2N) + M ln(2N); M = free parameters.
+    """
+
+    circuit: str
+    circuit_name: str
+    param_names: list[str]
+    values: dict[str, float]
+    stderr: dict[str, float]
+    units: dict[str, str]
+    fixed: list[str]
+    correl: dict[str, dict[str, float]]
+    chisq: float
+    redchi: float
+    pseudo_chisq: float
+    aic: float
+    bic: float
+    n_points: int
+    n_free: int
+    success: bool
+    message: str
+    flags: list[str]
+    derived: dict[str, float]
+    derived_units: dict[str, str]
+    roles: dict[str, str]
+    settings: dict[str, Any]
+    frequency: np.ndarray = field(repr=False)
+    z: np.ndarray = field(repr=False)
+    z_fit: np.ndarray = field(repr=False)
+    source: str | None = None
+    sweep: int | None = None
+    label: str | None = None
+    kk_passed: bool | None = None
+    kk_max_residual_pct: float | None = None
+    start: str = "auto"
+    n_starts: int = 0
+
+    # -- convenience ------------------------------------------------------
+    @property
+    def dof(self) -> int:
+        """Degrees of freedom 2N - M."""
+        return 2 * self.n_points - self.n_free
+
+    @property
+    def residuals_real(self) -> np.ndarray:
+        """(Z' - Zfit') / |Z| per point (fraction)."""
+        return (self.z.real - self.z_fit.real) / np.abs(self.z)
+
+    @property
+    def residuals_imag(self) -> np.ndarray:
+        """(Z'' - Zfit'') / |Z| per point (fraction)."""
+        return (self.z.imag - self.z_fit.imag) / np.abs(self.z)
+
+    @property
+    def rms_relative_error_pct(self) -> float:
+        """RMS of the relative residuals, % of |Z|."""
+        r = np.concatenate([self.residuals_real, self.residuals_imag])
+        return float(100.0 * np.sqrt(np.mean(r * r)))
+
+    @property
+    def parameter_array(self) -> np.ndarray:
+        return np.array([self.values[n] for n in self.param_names])
+
+    def model_impedance(self, frequency: Any) -> np.ndarray:
+        """The fitted circuit evaluated at ``frequency`` (Hz), complex ohm."""
+        from ..model import Circuit
+
+        return Circuit(self.circuit).impedance(self.parameter_array, np.asarray(frequency, float))
+
+    def drt(self, tau_s: Any = None):
+        """The DRT implied by the fitted circuit (closed form per R-CPE arc).
+
+        Returns (tau_s, gamma_ohm): gamma in ohm per unit ln(tau). For an R||CPE arc
+        tau0 = (R Q)^(1/n) and gamma is the Fuoss-Kirkwood ZARC distribution;
+        an R||C arc is a narrow peak of area R at tau = RC.
+        """
+        from ..analysis.drt_of_circuit import circuit_drt
+
+        return circuit_drt(self, tau_s)
+
+    @property
+    def params(self):
+        """The values as ``lmfit.Parameters`` (value, stderr, bounds, vary, correl)."""
+        import lmfit
+
+        p = lmfit.Parameters()
+        bounds = self.settings.get("bounds", {})
+        for name in self.param_names:
+            lo, hi = bounds.get(name, (-np.inf, np.inf))
+            lo = -np.inf if lo is None else lo
+            hi = np.inf if hi is None else hi
+            p.add(name, value=self.values[name], min=lo, max=hi, vary=name not in self.fixed)
+            err = self.stderr.get(name, np.nan)
+            p[name].stderr = None if not np.isfinite(err) else err
+            p[name].correl = dict(self.correl.get(name, {})) or None
+        return p
+
+    def summary(self) -> str:
+        """A readable multi-line report with units and the conventions used."""
+        from .report import format_fit_summary
+
+        return format_fit_summary(self)
+
+    # -- serialisation ------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dict (nan/inf -> None, arrays -> lists); round-trips via :meth:`from_dict`."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if f.name in ("frequency",):
+                out[f.name] = [float(x) for x in v]
+            elif f.name in ("z", "z_fit"):
+                out[f.name + "_real"] = [float(x) for x in np.real(v)]
+                out[f.name + "_imag"] = [float(x) for x in np.imag(v)]
+            elif f.name in ("values", "stderr", "derived"):
+                out[f.name] = {k: _json_float(x) for k, x in v.items()}
+            elif f.name == "correl":
+                out[f.name] = {k: {k2: _json_float(x) for k2, x in d.items()} for k, d in v.items()}
+            elif isinstance(v, float):
+                out[f.name] = _json_float(v)
+            else:
+                out[f.name] = _jsonable(v)
+        out["eisfit_result"] = "FitResult/1"
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "FitResult":
+        kw: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name in ("z", "z_fit"):
+                kw[f.name] = np.array(d[f.name + "_real"], float) + 1j * np.array(d[f.name + "_imag"], float)
+            elif f.name == "frequency":
+                kw[f.name] = np.array(d[f.name], float)
+            elif f.name in ("values", "stderr", "derived"):
+                kw[f.name] = {k: _from_json_float(x) for k, x in d[f.name].items()}
+            elif f.name == "correl":
+                kw[f.name] = {k: {k2: _from_json_float(x) for k2, x in v.items()} for k, v in d[f.name].items()}
+            elif f.name in ("chisq", "redchi", "pseudo_chisq", "aic", "bic"):
+                kw[f.name] = _from_json_float(d[f.name])
+            elif f.name in d:
+                kw[f.name] = d[f.name]
+        return cls(**kw)
+
+    def to_json(self, indent: int | None = 1) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+    @classmethod
+    def from_json(cls, text: str) -> "FitResult":
+        return cls.from_dict(json.loads(text))
+
+    def __eq__(self, other: object) -> bool:  # arrays make the dataclass __eq__ ambiguous
+        if not isinstance(other, FitResult):
+            return NotImplemented
+        return self.to_dict() == other.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, np.ndarray):
+        return [_jsonable(x) for x in v.tolist()]
+    if isinstance(v, (np.floating, float)):
+        return _json_float(v)
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.bool_):
+        return bool(v)
+    return v

@@ -1,0 +1,126 @@
+"""Gamry Framework ``.DTA`` files (potentiostatic / galvanostatic EIS).
+
+Layout: ``EXPLAIN`` then ``TAG EISPOT|GALVEIS``, one parameter per line
+(``NAME<TAB>TYPE<TAB>value<TAB>...``), then tables. The impedance table starts at
+``ZCURVE<TAB>TABLE``, followed by a names row (``Pt Time Freq Zreal Zimag Zsig Zmod
+Zphz Idc Vdc IERange``), a units row and tab-indented data rows; it ends at the first
+line that is not tab-indented (``EXPERIMENTABORTED`` when the run was stopped early).
+``Zimag`` is signed (negative for capacitive behaviour).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import warnings
+from pathlib import Path
+from typing import Any
+
+from ..errors import CorruptFileError
+from ..spectrum import Spectrum
+from .tabular import TableFormat, read_table_lines, text_lines
+
+NAME = "gamry"
+EXTENSIONS = [".dta"]
+
+_TECHNIQUES = {"EISPOT": "PEIS", "GALVEIS": "GEIS", "EISMON": "PEIS"}
+COLUMN_MAP = {"Freq": "frequency", "Zreal": "real", "Zimag": "imag", "Zmod": "modulus", "Zphz": "phase"}
+
+
+def sniff(head: bytes, path: Path) -> int:
+    """95 for ``EXPLAIN``/``TAG`` files with an EIS tag or a ZCURVE table; 20 for a bare .dta."""
+    text = head[:4096].decode("latin-1", errors="replace")
+    if text.lstrip().startswith("EXPLAIN") and ("TAG\tEIS" in text or "TAG\tGALVEIS" in text or "ZCURVE" in text):
+        return 95
+    if text.lstrip().startswith("EXPLAIN") and "\nTAG\t" in text:
+        return 60
+    return 20 if Path(path).suffix.lower() in EXTENSIONS else 0
+
+
+def _parameters(lines: list[str]) -> dict[str, list[str]]:
+    """``NAME -> [TYPE, value, ...]`` of the parameter lines before the first table."""
+    params: dict[str, list[str]] = {}
+    for line in lines:
+        if not line or line[0] in "\t ":
+            continue
+        fields = line.split("\t")
+        params.setdefault(fields[0].strip(), [f.strip() for f in fields[1:]])
+    return params
+
+
+def _number(params: dict[str, list[str]], key: str) -> float | None:
+    try:
+        return float(params[key][1])
+    except (KeyError, IndexError, ValueError):
+        return None
+
+
+def _start_time(params: dict[str, list[str]]) -> str | None:
+    """ISO 8601 start from ``DATE`` (m/d/yyyy, as Gamry writes it) and ``TIME``."""
+    try:
+        date, time = params["DATE"][1], params["TIME"][1]
+    except (KeyError, IndexError):
+        return None
+    for fmt in ("%m/%d/%Y %H:%M:%S", "%d.%m.%Y %H:%M:%S", "%Y-%m-%d %H:%M:%S", "%d/%m/%Y %H:%M:%S"):
+        try:
+            return _dt.datetime.strptime(f"{date} {time}", fmt).isoformat()
+        except ValueError:
+            continue
+    warnings.warn(f"Gamry DATE/TIME {date!r} {time!r} not understood; start_time left empty", stacklevel=3)
+    return None
+
+
+def metadata(params: dict[str, list[str]]) -> dict[str, Any]:
+    """Technique, start time, area (cm^2), AC amplitude (mV rms), DC voltage, EOC, versions."""
+    tag = params.get("TAG", ["?"])[0]
+    meta: dict[str, Any] = {
+        "technique": _TECHNIQUES.get(tag, tag),
+        "title": (params.get("TITLE") or ["", ""])[1] if len(params.get("TITLE", [])) > 1 else None,
+        "start_time": _start_time(params),
+        "instrument": (params.get("PSTAT") or ["", None])[1] if len(params.get("PSTAT", [])) > 1 else None,
+    }
+    area = _number(params, "AREA")
+    if area is not None:
+        meta.update(area=area, area_unit="cm^2", area_cm2=area)
+    vac = _number(params, "VAC")
+    if vac is not None:
+        meta.update(ac_amplitude=vac, ac_amplitude_unit="mV rms")
+    for key, name in (("VDC", "dc_potential_V"), ("EOC", "eoc_V")):
+        value = _number(params, key)
+        if value is not None:
+            meta[name] = value
+    version = params.get("FRAMEWORKVERSION")
+    if version and len(version) > 1:
+        meta["software"] = "Gamry Framework"
+        meta["software_version"] = version[1]
+    return {k: v for k, v in meta.items() if v is not None}
+
+
+def read(path: Path | str, *, imag_sign: str | None = None) -> list[Spectrum]:
+    """Read the ZCURVE table of a Gamry .DTA file.
+
+    Returns one Spectrum (frequency Hz, Z ohm, Z'' < 0 capacitive); ``meta`` holds
+    technique (PEIS/GEIS), ``start_time`` (ISO), ``area`` (cm^2), ``ac_amplitude``
+    (mV rms), ``aborted`` (True when EXPERIMENTABORTED truncated the run).
+    """
+    p = Path(path)
+    lines = text_lines(p)
+    start = next((i for i, ln in enumerate(lines) if ln.split("\t")[:2] == ["ZCURVE", "TABLE"]), None)
+    if start is None:
+        raise CorruptFileError(p, "no ZCURVE table (not an impedance measurement, or truncated before the data)")
+    stop = start + 3
+    while stop < len(lines) and lines[stop][:1] in ("\t", " "):
+        stop += 1
+    params = _parameters(lines[:start] + lines[stop:])
+    names = lines[start + 1].strip().split("\t") if start + 1 < len(lines) else []
+    if "Freq" not in names:
+        raise CorruptFileError(p, f"line {start + 2}: ZCURVE names row lacks 'Freq': {names}")
+    meta = metadata(params)
+    aborted = any(ln.startswith("EXPERIMENTABORTED") for ln in lines[stop:])
+    meta["aborted"] = aborted
+    if aborted:
+        warnings.warn(f"{p.name}: experiment was aborted; reading the {stop - start - 3} points recorded",
+                      stacklevel=2)
+    fmt = TableFormat(name=NAME, imag_sign="negative", column_map=COLUMN_MAP, technique=meta["technique"])
+    return read_table_lines(
+        p, lines[start + 3:stop], fmt, meta, names=names, delimiter="\t",
+        imag_sign=imag_sign, first_line_number=start + 4,
+    )

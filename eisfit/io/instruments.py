@@ -1,0 +1,211 @@
+"""Text exports of other instruments: Autolab/NOVA, CH Instruments, Parstat, Solartron
+PowerSuite and Princeton Applied Research VersaStudio (.par).
+
+All of them are tables read by the engine in :mod:`eisfit.io.tabular`; what differs
+per vendor is a content signature (for :func:`sniff`), a column map, the sign
+convention of the imaginary column and where the metadata sit. Each vendor is
+registered as its own small format module (``autolab``, ``chi`` (name ``ch``), ``parstat``,
+``powersuite``, ``versastudio``) so that ``read(path, format=NAME)`` forces it.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from ..errors import CorruptFileError
+from ..spectrum import Spectrum
+from .tabular import TableFormat, decode_text, looks_binary, read_table_lines, text_lines
+
+__all__ = ["Vendor", "AUTOLAB", "CHI", "PARSTAT", "POWERSUITE", "VERSASTUDIO", "VENDORS"]
+
+
+def _head_text(head: bytes) -> str:
+    return "" if looks_binary(head) else decode_text(head)
+
+
+def _first_nonblank(text: str) -> str:
+    return next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+
+
+# ---------------------------------------------------------------------------
+# metadata helpers
+# ---------------------------------------------------------------------------
+def _key_values(lines: list[str], sep: str) -> dict[str, str]:
+    """``key sep value`` lines -> dict (first occurrence wins, keys stripped)."""
+    out: dict[str, str] = {}
+    for line in lines:
+        if sep in line:
+            key, _, value = line.partition(sep)
+            out.setdefault(key.strip(), value.strip())
+    return out
+
+
+def _float(text: str | None) -> float | None:
+    try:
+        return float(str(text).split()[0])
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def _parse_time(text: str, formats: tuple[str, ...]) -> str | None:
+    for fmt in formats:
+        try:
+            return _dt.datetime.strptime(text, fmt).isoformat()
+        except ValueError:
+            continue
+    return None
+
+
+def _chi_meta(preamble: list[str]) -> dict[str, Any]:
+    """Date line (``Feb. 20, 2020   15:55:08``), instrument model, AC amplitude (V)."""
+    kv = _key_values(preamble, "=")
+    colon = _key_values(preamble, ":")
+    meta: dict[str, Any] = {"technique": "PEIS", "software": "CH Instruments"}
+    if preamble:
+        date = re.sub(r"^(\w{3})\w*\.?", r"\1", " ".join(preamble[0].split()))
+        meta["start_time"] = _parse_time(date, ("%b %d, %Y %H:%M:%S", "%d %b %Y %H:%M:%S"))
+    meta["instrument"] = colon.get("Instrument Model")
+    amp = _float(kv.get("Amplitude (V)"))
+    if amp is not None:
+        meta.update(ac_amplitude=amp, ac_amplitude_unit="V (peak or rms not stated)")
+    e_init = _float(kv.get("Init E (V)"))
+    if e_init is not None:
+        meta["dc_potential_V"] = e_init
+    return meta
+
+
+def _versastudio_meta(lines: list[str]) -> dict[str, Any]:
+    """Software version, instrument, acquisition date/time, electrode area, AC amplitude."""
+    kv = _key_values([ln for ln in lines if not ln.startswith("<")], "=")
+    meta: dict[str, Any] = {"technique": "PEIS", "software": "VersaStudio",
+                            "software_version": kv.get("Version"), "instrument": kv.get("Type")}
+    if "DateAcquired" in kv and "TimeAcquired" in kv:
+        meta["start_time"] = _parse_time(f"{kv['DateAcquired']} {kv['TimeAcquired']}",
+                                         ("%A, %B %d, %Y %I:%M:%S %p", "%m/%d/%Y %I:%M:%S %p"))
+    area = _float(kv.get("Working Electrode Area (cm2)"))
+    if area is not None:
+        meta.update(area=area, area_unit="cm^2", area_cm2=area)
+    amp = _float(kv.get("Amplitude (mV RMS)"))
+    if amp is not None:
+        meta.update(ac_amplitude=amp, ac_amplitude_unit="mV rms")
+    return meta
+
+
+# ---------------------------------------------------------------------------
+# vendors
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Vendor:
+    """One instrument export: signature, column map, sign convention, metadata."""
+
+    name: str
+    extensions: tuple[str, ...]
+    signature: Callable[[str], int]  # head text -> confidence 0..100
+    imag_sign: str | None  # file convention of the Z'' column; None = header/data decide
+    column_map: Mapping[str, str]
+    software: str
+    preamble_meta: Callable[[list[str]], dict[str, Any]] | None = None  # lines before the header -> meta
+    whole_file: Callable[..., list[Spectrum]] | None = None  # reader for non-tabular layouts
+    aliases: tuple[str, ...] = ()
+
+    def sniff(self, head: bytes, path: Path) -> int:
+        """Content signature first; a matching extension alone gives at most 15."""
+        score = self.signature(_head_text(head))
+        if Path(path).suffix.lower() in self.extensions:
+            score = max(score, 15) if score == 0 else min(score + 3, 100)
+        return score
+
+    def table_format(self, technique: str = "PEIS") -> TableFormat:
+        return TableFormat(name=self.name, imag_sign=self.imag_sign, column_map=self.column_map,
+                           technique=technique)
+
+    def read(self, path: Path | str, *, imag_sign: str | None = None,
+             columns: Mapping[str, int | str] | None = None) -> list[Spectrum]:
+        """Read the export: list of Spectrum (Hz, ohm, Z'' < 0 capacitive)."""
+        p = Path(path)
+        lines = text_lines(p)
+        if self.whole_file is not None:
+            return self.whole_file(p, lines, self, imag_sign, columns)
+        meta: dict[str, Any] = {"software": self.software}
+        if self.preamble_meta is not None:
+            first = set(self.column_map)
+            header_at = next((i for i, ln in enumerate(lines) if first & {f.strip() for f in ln.split(",")}), 0)
+            meta.update(self.preamble_meta(lines[:header_at]))
+        meta = {k: v for k, v in meta.items() if v is not None}
+        return read_table_lines(p, lines, self.table_format(), meta, imag_sign=imag_sign, columns=columns)
+
+
+def _autolab_signature(text: str) -> int:
+    """NOVA exports: ``Frequency (Hz)`` with ``Z' (Ω)`` / ``-Z'' (Ω)`` (any separator)."""
+    low = text.lower()
+    if "frequency (hz)" in low and re.search(r"-z''\s*\((ω|Ω|ohm)", text, re.I):
+        return 85
+    return 0
+
+
+def _chi_signature(text: str) -> int:
+    if "A.C. Impedance" in text and "Freq/Hz" in text:
+        return 95
+    return 60 if "Instrument Model:  CHI" in text else 0
+
+
+def _parstat_signature(text: str) -> int:
+    first = _first_nonblank(text)
+    return 90 if "Zre (ohms)" in first and "Zim (ohms)" in first else 0
+
+
+def _powersuite_signature(text: str) -> int:
+    first = [f.strip() for f in _first_nonblank(text).split("\t")]
+    return 85 if first == ["Frequency", "Zre", "Zimg"] else 0
+
+
+def _versastudio_signature(text: str) -> int:
+    if "<Application>" in text and "VersaStudio" in text:
+        return 95
+    return 80 if re.search(r"<Segment\d+>", text) and "Definition=" in text else 0
+
+
+AUTOLAB = Vendor("autolab", (".txt", ".csv"), _autolab_signature, None, {}, "Metrohm Autolab NOVA", aliases=("nova",))
+CHI = Vendor("ch", (".txt",), _chi_signature, "negative",
+             {"Freq/Hz": "frequency", "Z'/ohm": "real", 'Z"/ohm': "imag", "Z/ohm": "modulus",
+              "Phase/deg": "phase"}, "CH Instruments", preamble_meta=_chi_meta,
+             aliases=("chi", "chinstruments"))
+PARSTAT = Vendor("parstat", (".txt",), _parstat_signature, "negative",
+                 {"Frequency (Hz)": "frequency", "Zre (ohms)": "real", "Zim (ohms)": "imag"},
+                 "Princeton Applied Research Parstat")
+POWERSUITE = Vendor("powersuite", (".txt",), _powersuite_signature, "negative",
+                    {"Frequency": "frequency", "Zre": "real", "Zimg": "imag"}, "Solartron PowerSuite", aliases=("solartron",))
+VERSASTUDIO = Vendor("versastudio", (".par",), _versastudio_signature, "negative",
+                     {"Frequency(Hz)": "frequency", "Z Real": "real", "Z Imag": "imag",
+                      "Segment #": "sweep"}, "VersaStudio",
+                     whole_file=lambda *args: _read_versastudio(*args))
+VENDORS = (AUTOLAB, CHI, PARSTAT, POWERSUITE, VERSASTUDIO)
+
+
+def _read_versastudio(path: Path, lines: list[str], vendor: Vendor, imag_sign: str | None,
+                      columns: Mapping[str, int | str] | None) -> list[Spectrum]:
+    """Every ``<SegmentN>`` whose ``Definition=`` names a ``Frequency(Hz)`` column."""
+    meta = {k: v for k, v in _versastudio_meta(lines).items() if v is not None}
+    spectra: list[Spectrum] = []
+    i = 0
+    while i < len(lines):
+        m = re.match(r"<Segment(\d+)>", lines[i].strip())
+        if not m:
+            i += 1
+            continue
+        end = next((j for j in range(i + 1, len(lines)) if lines[j].strip() == f"</Segment{m.group(1)}>"),
+                   len(lines))
+        definition = next((j for j in range(i + 1, end) if lines[j].startswith("Definition=")), None)
+        if definition is not None and "Frequency(Hz)" in lines[definition]:
+            names = [n.strip() for n in lines[definition].partition("=")[2].split(",")]
+            spectra.extend(read_table_lines(
+                path, lines[definition + 1:end], vendor.table_format(), {**meta, "segment": int(m.group(1))},
+                names=names, delimiter=",", imag_sign=imag_sign, columns=columns,
+                first_line_number=definition + 2))
+        i = end + 1
+    if not spectra:
+        raise CorruptFileError(path, "no <Segment> with a Frequency(Hz) column (not an impedance measurement)")
+    return [s.with_meta(sweep=k, n_sweeps=len(spectra)) for k, s in enumerate(spectra)]

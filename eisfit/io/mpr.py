@@ -1,0 +1,356 @@
+"""BioLogic EC-Lab / BT-Lab binary ``.mpr`` files (PEIS, GEIS, ZIR, Modulo Bat with EIS).
+
+Layout (see ``shared/realdata/mpr/FORMAT.md``): a 52-byte file header, then
+modules back to back, each ``MODULE`` + a 51-byte (old) or 59-byte (new)
+header giving the length of the module's data. The ``VMP data`` module holds
+packed records, one field per column ID; ``VMP Set`` the technique and the
+electrode area; ``VMP LOG`` the acquisition start and software version;
+``VMP loop`` the row index where each loop starts.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import struct
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import CorruptFileError, MissingColumnError, ReadError
+from ..spectrum import Spectrum
+from . import _biologic as bl
+from ._common import build_spectra
+
+NAME = "mpr"
+EXTENSIONS = [".mpr"]
+FORMAT = "biologic-mpr"
+
+MAGIC = b"BIO-LOGIC MODULAR FILE"
+FIRST_MODULE = 0x34
+MODULE_TAG = b"MODULE"
+NEW_HEADER_MARKER = 0xFFFFFFFF
+OLD_HEADER_SIZE = 6 + 51
+NEW_HEADER_SIZE = 6 + 59
+
+# Offsets inside module data.
+SET_AREA = 0x211
+SET_AREA_UNIT = 0x250
+AREA_UNITS = {2: "cm2", 3: "mm2"}
+LOG_START_OLE = 0x249
+LOG_SOFTWARE_VERSION = 0x3B7
+OLE_EPOCH = _dt.datetime(1899, 12, 30)
+# (first record offset, column-count type, IDs offset) per data layout
+DATA_LAYOUTS = {"v2": (0x195, "<B", 5), "v3": (0x196, "<B", 5), "new": (0x3EF, "<H", 6)}
+
+
+@dataclass(frozen=True)
+class Module:
+    """One module: short name, header kind ('old'/'new'), version word, data span in the file."""
+
+    name: str
+    header: str
+    version: int
+    start: int
+    length: int
+
+
+def sniff(head: bytes, path: Path) -> int:
+    """Confidence 0..100 that ``head`` starts a BioLogic .mpr file."""
+    if head.startswith(MAGIC):
+        return 100
+    return 10 if str(path).lower().endswith(".mpr") else 0
+
+
+def read(path: str | Path, **options: Any) -> list[Spectrum]:
+    """Read every impedance sweep of a BioLogic ``.mpr`` file.
+
+    Returns one :class:`Spectrum` per sweep (frequency in Hz, Z in ohm with
+    Z'' < 0 capacitive). Raises a :class:`~eisfit.ReadError` subclass naming
+    the file on any malformed input.
+    """
+    if options:
+        raise ReadError(path, f"the mpr reader takes no options (got {', '.join(options)})")
+    p = Path(path)
+    buf = _read_bytes(p)
+    modules = _walk_modules(buf, p)
+    data_mod = _single_module(modules, "VMP data", p)
+    columns, layout = _decode_data_module(buf, data_mod, p)
+    frequency = columns.get(bl.FREQ)
+    z = bl.impedance_from_columns(columns)
+    if frequency is None or z is None:
+        raise MissingColumnError(p, "no impedance columns (freq/Hz with Re(Z)/-Im(Z) or |Z|/Phase(Z))")
+
+    meta: dict[str, Any] = {"format": FORMAT, "module_header": data_mod.header,
+                            "data_version": data_mod.version, "data_layout": layout}
+    set_mod = _first_module(modules, "VMP Set")
+    meta.update(_settings_meta(buf, set_mod, p) if set_mod else
+                {"technique": None, "technique_code": None, "area": None, "area_unit": None})
+    meta["area_cm2"] = bl.area_in_cm2(meta["area"], meta["area_unit"])
+    log_mod = _first_module(modules, "VMP LOG")
+    start, version = _log_info(buf, log_mod, p) if log_mod else (None, None)
+    meta["start_time"] = bl.iso_time(start)
+    meta["software_version"] = version
+
+    loop_mod = _first_module(modules, "VMP loop")
+    loop_starts = _loop_starts(buf, loop_mod, frequency.size, p) if loop_mod else None
+    sweeps = bl.sweep_indices(frequency, columns, loop_starts)
+    if not sweeps:
+        raise ReadError(p, "no impedance points (every row has freq/Hz = 0)")
+    _check_values(frequency, z, sweeps, p)
+    extra = {k: v for k, v in columns.items() if k not in bl.FOLDED_COLUMNS}
+    per_sweep = bl.sweep_start_times(start, columns.get(bl.TIME), sweeps)
+    return build_spectra(p, frequency, z, meta, sweeps, extra, per_sweep)
+
+
+# -- file and module structure ------------------------------------------------
+def _read_bytes(p: Path) -> bytes:
+    try:
+        buf = p.read_bytes()
+    except OSError as exc:
+        raise ReadError(p, f"cannot open: {exc.strerror or exc}") from None
+    if not buf:
+        raise ReadError(p, "file is empty")
+    if not buf.startswith(MAGIC):
+        raise CorruptFileError(p, "not a BioLogic .mpr file (no 'BIO-LOGIC MODULAR FILE' magic)")
+    if len(buf) < FIRST_MODULE:
+        raise CorruptFileError(p, f"truncated in the file header ({len(buf)} of {FIRST_MODULE} bytes)")
+    return buf
+
+
+def _walk_modules(buf: bytes, p: Path) -> list[Module]:
+    """Every module in file order, walked by the lengths in their headers."""
+    modules = []
+    pos = FIRST_MODULE
+    while pos < len(buf):
+        if buf[pos:pos + 6] != MODULE_TAG:
+            raise CorruptFileError(p, f"expected a module at byte {pos}, found {buf[pos:pos + 6]!r}")
+        if pos + OLD_HEADER_SIZE > len(buf):
+            raise CorruptFileError(p, f"truncated in the header of the module at byte {pos}")
+        name = buf[pos + 6:pos + 16].decode("latin-1").strip()
+        (marker,) = struct.unpack_from("<I", buf, pos + 41)
+        if marker == NEW_HEADER_MARKER:
+            if pos + NEW_HEADER_SIZE > len(buf):
+                raise CorruptFileError(p, f"truncated in the header of module {name!r} at byte {pos}")
+            length, version, version2 = struct.unpack_from("<III", buf, pos + 45)
+            kind, start = "new", pos + NEW_HEADER_SIZE
+            version = version2 if name == "VMP data" else version
+        else:
+            length, version = struct.unpack_from("<II", buf, pos + 41)
+            kind, start = "old", pos + OLD_HEADER_SIZE
+        if start + length > len(buf):
+            raise CorruptFileError(
+                p, f"module {name!r} at byte {pos} is truncated: it declares {length} bytes, "
+                f"{len(buf) - start} remain")
+        modules.append(Module(name, kind, version, start, length))
+        pos = start + length
+    return modules
+
+
+def _first_module(modules: list[Module], name: str) -> Module | None:
+    return next((m for m in modules if m.name == name), None)
+
+
+def _single_module(modules: list[Module], name: str, p: Path) -> Module:
+    found = [m for m in modules if m.name == name]
+    if not found:
+        raise CorruptFileError(p, f"no {name!r} module")
+    if len(found) > 1:
+        warnings.warn(f"{p}: {len(found)} {name!r} modules; reading the first", stacklevel=3)
+    return found[0]
+
+
+# -- VMP data -------------------------------------------------------------------
+def _data_layout(mod: Module, p: Path) -> str:
+    if mod.header == "new":
+        return "new"
+    if mod.version in (2, 3):
+        return f"v{mod.version}"
+    raise CorruptFileError(p, f"unsupported 'VMP data' module version {mod.version} (known: 2, 3)")
+
+
+def _decode_data_module(buf: bytes, mod: Module, p: Path) -> tuple[dict[str, np.ndarray], str]:
+    """Columns (keyed by .mpt label) of the VMP data module, and the layout name."""
+    layout = _data_layout(mod, p)
+    first_record, count_fmt, ids_at = DATA_LAYOUTS[layout]
+    if mod.length < ids_at:
+        raise CorruptFileError(p, "'VMP data' module too short for its point and column counts")
+    (n_points,) = struct.unpack_from("<I", buf, mod.start)
+    (n_cols,) = struct.unpack_from(count_fmt, buf, mod.start + 4)
+    ids_end = ids_at + 2 * n_cols
+    if n_cols == 0 or ids_end > first_record or ids_end > mod.length:
+        raise CorruptFileError(p, f"'VMP data' module declares an impossible {n_cols} columns")
+    ids = list(struct.unpack_from(f"<{n_cols}H", buf, mod.start + ids_at))
+    if n_points == 0:
+        raise ReadError(p, "the data module holds zero points")
+    payload = mod.length - first_record
+    if payload <= 0:
+        raise CorruptFileError(p, f"'VMP data' module has no room for its {n_points} records")
+    dtype = _record_dtype(ids, n_points, payload, p)
+    if n_points * dtype.itemsize > payload:
+        raise CorruptFileError(
+            p, f"data truncated: {n_points} records of {dtype.itemsize} bytes need "
+            f"{n_points * dtype.itemsize} bytes, the module holds {payload}")
+    records = np.frombuffer(buf, dtype=dtype, count=n_points, offset=mod.start + first_record)
+    flag_ids = [c for c in ids if c in bl.FLAG_MASKS]
+    return _columns_from_records(records, flag_ids), layout
+
+
+def _field_size(cid: int) -> int:
+    return np.dtype(bl.COLUMNS[cid][1]).itemsize
+
+
+def _record_dtype(ids: list[int], n_points: int, payload: int, p: Path) -> np.dtype:
+    """Structured dtype of one record: known columns at their offsets, unknown ones skipped."""
+    unknown = [c for c in ids if c not in bl.COLUMNS and c not in bl.FLAG_MASKS]
+    known_size = sum(_field_size(c) for c in ids if c in bl.COLUMNS)
+    known_size += 1 if any(c in bl.FLAG_MASKS for c in ids) else 0
+    if not unknown:
+        return _build_dtype(ids, {}, known_size, p)
+    if payload % n_points:
+        raise CorruptFileError(
+            p, f"unknown column ID(s) {unknown} and a data size ({payload} bytes) that is not a "
+            f"multiple of the {n_points} points: cannot decode the records")
+    stride = payload // n_points
+    if len(unknown) == 1:
+        size = stride - known_size
+        if not 1 <= size <= 16:
+            raise CorruptFileError(
+                p, f"unknown column ID {unknown[0]}: inferred size {size} bytes is impossible")
+        warnings.warn(f"{p}: unknown column ID {unknown[0]} ({size} bytes per point) skipped",
+                      stacklevel=4)
+        return _build_dtype(ids, {unknown[0]: size}, stride, p)
+    decodable = ids[:ids.index(unknown[0])]
+    if not _has_impedance_ids(decodable) and _has_impedance_ids(ids):
+        raise CorruptFileError(
+            p, f"several unknown column IDs {unknown} precede the impedance columns: their sizes "
+            "cannot be inferred, so the impedance cannot be decoded")
+    warnings.warn(f"{p}: several unknown column IDs {unknown}; only the columns before ID "
+                  f"{unknown[0]} can be decoded", stacklevel=4)
+    return _build_dtype(decodable, {}, stride, p)
+
+
+def _has_impedance_ids(ids: list[int]) -> bool:
+    """Frequency plus Re/-Im or |Z|/phase (IDs 32 + 37/38 or 36/35)."""
+    s = set(ids)
+    return 32 in s and ({37, 38} <= s or {35, 36} <= s)
+
+
+def _build_dtype(ids: list[int], unknown_sizes: dict[int, int], stride: int, p: Path) -> np.dtype:
+    names: list[str] = []
+    formats: list[str] = []
+    offsets: list[int] = []
+    offset = 0
+    flags_placed = False
+    for cid in ids:
+        if cid in bl.FLAG_MASKS:
+            if not flags_placed:
+                names.append("_flags")
+                formats.append("u1")
+                offsets.append(offset)
+                offset += 1
+                flags_placed = True
+            continue
+        if cid in unknown_sizes:
+            offset += unknown_sizes[cid]
+            continue
+        label, fmt = bl.COLUMNS[cid]
+        if label in names:
+            label = f"{label} (ID {cid})"
+        names.append(label)
+        formats.append(fmt)
+        offsets.append(offset)
+        offset += np.dtype(fmt).itemsize
+    if offset > stride:
+        raise CorruptFileError(p, f"columns need {offset} bytes per record, only {stride} available")
+    return np.dtype({"names": names, "formats": formats, "offsets": offsets, "itemsize": stride})
+
+
+def _columns_from_records(records: np.ndarray, flag_ids: list[int]) -> dict[str, np.ndarray]:
+    """Plain arrays per column: floats as float64, counters as int64, flag bits unpacked."""
+    columns: dict[str, np.ndarray] = {}
+    for name in records.dtype.names:
+        values = records[name]
+        if name == "_flags":
+            for cid in flag_ids:
+                label, mask = bl.FLAG_MASKS[cid]
+                shift = (mask & -mask).bit_length() - 1
+                columns[label] = ((values & mask) >> shift).astype(np.int64)
+        else:
+            columns[name] = values.astype(np.float64 if values.dtype.kind == "f" else np.int64)
+    return columns
+
+
+# -- VMP Set / LOG / loop ---------------------------------------------------------
+def _settings_meta(buf: bytes, mod: Module, p: Path) -> dict[str, Any]:
+    """Technique and electrode area (value and unit) from the VMP Set module."""
+    data = buf[mod.start:mod.start + mod.length]
+    code = data[0] if data else None
+    area = unit = None
+    if len(data) >= SET_AREA + 4:
+        (value,) = struct.unpack_from("<f", data, SET_AREA)
+        area = float(value) if np.isfinite(value) else None
+    if len(data) > SET_AREA_UNIT:
+        unit = AREA_UNITS.get(data[SET_AREA_UNIT])
+        if unit is None and area:
+            warnings.warn(f"{p}: unknown electrode-area unit code {data[SET_AREA_UNIT]}; "
+                          "area_cm2 left unknown", stacklevel=4)
+    technique = bl.TECHNIQUES.get(code, f"unknown (0x{code:02X})") if code is not None else None
+    return {"technique": technique, "technique_code": code, "area": area, "area_unit": unit}
+
+
+def _log_info(buf: bytes, mod: Module, p: Path) -> tuple[_dt.datetime | None, str | None]:
+    """Acquisition start (naive local time) and software version from the VMP LOG module."""
+    data = buf[mod.start:mod.start + mod.length]
+    start = None
+    if len(data) >= LOG_START_OLE + 8:
+        (days,) = struct.unpack_from("<d", data, LOG_START_OLE)
+        if np.isfinite(days) and 1.0 < days < 2958465.0:  # 1899-12-31 .. 9999-12-31
+            start = OLE_EPOCH + _dt.timedelta(milliseconds=round(days * 86_400_000))
+        else:
+            warnings.warn(f"{p}: implausible acquisition start in the LOG module; start_time unknown",
+                          stacklevel=4)
+    return start, _pascal_string(data, LOG_SOFTWARE_VERSION)
+
+
+def _pascal_string(data: bytes, at: int, max_len: int = 16) -> str | None:
+    if len(data) <= at:
+        return None
+    n = data[at]
+    text = data[at + 1:at + 1 + n]
+    if n == 0 or n > max_len or len(text) < n:
+        return None
+    s = text.decode("cp1252", errors="replace").strip()
+    return s if s.isprintable() and s else None
+
+
+def _loop_starts(buf: bytes, mod: Module, n_points: int, p: Path) -> list[int] | None:
+    """Row index where each loop starts, ending with the point count; None if unusable."""
+    if mod.length < 4:
+        return None
+    (n,) = struct.unpack_from("<I", buf, mod.start)
+    if n < 2 or 4 + 4 * n > mod.length:
+        return None
+    starts = np.frombuffer(buf, dtype="<u4", count=n, offset=mod.start + 4).astype(np.int64)
+    if starts[0] != 0 or np.any(np.diff(starts) < 0) or starts[-1] > n_points:
+        warnings.warn(f"{p}: inconsistent 'VMP loop' indices ignored", stacklevel=4)
+        return None
+    out = starts.tolist()
+    if out[-1] < n_points:
+        out.append(n_points)
+    return out
+
+
+def _check_values(frequency: np.ndarray, z: np.ndarray, sweeps: list[np.ndarray], p: Path) -> None:
+    """Reject non-finite or negative frequencies and non-finite impedances among sweep points."""
+    rows = np.concatenate(sweeps)
+    f = frequency[rows]
+    bad_f = ~np.isfinite(f) | (f < 0)
+    if bad_f.any():
+        raise CorruptFileError(p, f"{int(bad_f.sum())} point(s) have an invalid frequency "
+                                  f"(NaN, infinite or negative), first at row {int(rows[bad_f][0])}")
+    bad_z = ~np.isfinite(z[rows])
+    if bad_z.any():
+        raise CorruptFileError(p, f"{int(bad_z.sum())} point(s) have a NaN or infinite impedance, "
+                                  f"first at row {int(rows[bad_z][0])}")

@@ -1,0 +1,214 @@
+"""BioLogic EC-Lab / BT-Lab ASCII exports (``.mpt``).
+
+A header block (``EC-Lab ASCII FILE`` / ``Nb header lines : N``; the label
+line is line N), or no header at all, then tab-separated rows. Decimal commas,
+CRLF or LF line ends and Windows-1252 text all occur. See
+``shared/realdata/mpr/FORMAT.md`` section 3.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import CorruptFileError, MissingColumnError, ReadError
+from ..spectrum import Spectrum
+from . import _biologic as bl
+from ._common import build_spectra
+
+NAME = "mpt"
+EXTENSIONS = [".mpt"]
+FORMAT = "biologic-mpt"
+
+MAGICS = (b"EC-Lab ASCII FILE", b"BT-Lab ASCII FILE")
+LABEL_HINTS = (b"freq/Hz", b"Re(Z)/Ohm", b"-Im(Z)/Ohm", b"|Z|/Ohm")
+# lines searched for a label line in exports without a header block
+HEADERLESS_SEARCH_LINES = 20
+
+_NB_HEADER = re.compile(r"Nb header lines\s*:\s*(\d+)")
+_STARTED = re.compile(r"Acquisition started on\s*:\s*(.+)")
+_AREA = re.compile(r"Electrode surface area\s*:\s*([-+0-9.,Ee]+)\s*(cm|mm)[²2]")
+_SOFTWARE = re.compile(r"(EC-Lab|BT-Lab)\s+for windows\s+v\s*([0-9][0-9.]*)", re.IGNORECASE)
+_DECIMAL_COMMA = re.compile(r"^[-+]?\d+,\d")
+_START_FORMATS = ("%m/%d/%Y %H:%M:%S.%f", "%m/%d/%Y %H:%M:%S",
+                  "%m.%d.%Y %H:%M:%S.%f", "%m.%d.%Y %H:%M:%S",
+                  "%m-%d-%Y %H:%M:%S.%f", "%m-%d-%Y %H:%M:%S")
+
+
+def sniff(head: bytes, path: Path) -> int:
+    """Confidence 0..100 that ``head`` starts a BioLogic .mpt export."""
+    if head.lstrip().startswith(MAGICS):
+        return 100
+    is_mpt = str(path).lower().endswith(".mpt")
+    for line in head.splitlines()[:HEADERLESS_SEARCH_LINES]:
+        if b"\t" in line and any(h in line for h in LABEL_HINTS):
+            return 90 if is_mpt else 70
+    return 10 if is_mpt else 0
+
+
+def read(path: str | Path, **options: Any) -> list[Spectrum]:
+    """Read every impedance sweep of a BioLogic ``.mpt`` text export.
+
+    Returns one :class:`Spectrum` per sweep (frequency in Hz, Z in ohm with
+    Z'' < 0 capacitive). Raises a :class:`~eisfit.ReadError` subclass naming
+    the file on any malformed input.
+    """
+    if options:
+        raise ReadError(path, f"the mpt reader takes no options (got {', '.join(options)})")
+    p = Path(path)
+    lines = _decode_lines(p)
+    label_at = _label_line_index(lines, p)
+    header = lines[:label_at]
+    labels = lines[label_at].split("\t")
+    rows = [ln for ln in lines[label_at + 1:] if ln.strip()]
+    if not rows:
+        raise ReadError(p, "no data rows after the column labels")
+    columns = _parse_columns(labels, rows, label_at + 2, p)
+    frequency = columns[bl.FREQ]
+    z = bl.impedance_from_columns(columns)
+    if z is None:
+        raise MissingColumnError(
+            p, "no impedance columns: need Re(Z)/Ohm and -Im(Z)/Ohm, or |Z|/Ohm and Phase(Z)/deg")
+
+    meta = _header_meta(header, p)
+    sweeps = bl.sweep_indices(frequency, columns)
+    if not sweeps:
+        raise ReadError(p, "no impedance points (every row has freq/Hz = 0)")
+    _check_values(frequency, z, sweeps, p)
+    start = _dt.datetime.fromisoformat(meta["start_time"]) if meta["start_time"] else None
+    extra = {k: v for k, v in columns.items() if k not in bl.FOLDED_COLUMNS}
+    per_sweep = bl.sweep_start_times(start, columns.get(bl.TIME), sweeps)
+    return build_spectra(p, frequency, z, meta, sweeps, extra, per_sweep)
+
+
+# -- text and layout ------------------------------------------------------------
+def _decode_lines(p: Path) -> list[str]:
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise ReadError(p, f"cannot open: {exc.strerror or exc}") from None
+    if not raw.strip():
+        raise ReadError(p, "file is empty")
+    if b"\x00" in raw[:4096]:
+        raise CorruptFileError(p, "binary content, not a text export")
+    try:
+        text = raw.decode("cp1252")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")  # maps every byte; cp1252 leaves 5 undefined
+    return text.splitlines()
+
+
+def _label_line_index(lines: list[str], p: Path) -> int:
+    """Index of the column-label line."""
+    first = lines[0].strip() if lines else ""
+    if first.startswith(("EC-Lab ASCII FILE", "BT-Lab ASCII FILE")):
+        m = _NB_HEADER.search(lines[1]) if len(lines) > 1 else None
+        if m is None:
+            raise CorruptFileError(p, "line 2 should read 'Nb header lines : N'")
+        n = int(m.group(1))
+        if not 2 < n <= len(lines):
+            raise CorruptFileError(p, f"'Nb header lines : {n}' does not fit a file of {len(lines)} lines")
+        return n - 1
+    for i, line in enumerate(lines[:HEADERLESS_SEARCH_LINES]):
+        fields = [f.strip() for f in line.split("\t") if f.strip()]
+        if len(fields) >= 2 and any("/" in f for f in fields) and not _is_number(fields[0]):
+            return i
+    raise CorruptFileError(p, "no 'EC-Lab ASCII FILE' header and no tab-separated column labels found")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text.replace(",", "."))
+    except ValueError:
+        return False
+    return True
+
+
+def _parse_columns(labels: list[str], rows: list[str], first_line_no: int, p: Path) -> dict[str, np.ndarray]:
+    """Numeric columns keyed by label; labels and values aligned by position."""
+    table = [r.split("\t") for r in rows]
+    n_values = max(_count_values(t) for t in table)
+    named = {i: lab.strip() for i, lab in enumerate(labels[:n_values]) if lab.strip()}
+    present = set(named.values())
+    if bl.FREQ not in present:
+        raise MissingColumnError(p, f"no '{bl.FREQ}' column among the labels ({len(present)} labels)")
+    if n_values - 1 not in named:
+        # values beyond the last label: a label is missing somewhere, positions cannot be trusted
+        n_labels = len([lab for lab in labels if lab.strip()])
+        raise CorruptFileError(
+            p, f"rows hold {n_values} values but the label line names only {n_labels} columns: "
+            "cannot tell which value belongs to which column")
+    decimal_comma = any(_DECIMAL_COMMA.match(v.strip()) for v in table[0][:n_values])
+    columns: dict[str, np.ndarray] = {}
+    for i, label in named.items():
+        if label in columns:
+            label = f"{label} (column {i + 1})"
+        columns[label] = _column_values(table, i, label, decimal_comma, first_line_no, p)
+    return columns
+
+
+def _count_values(fields: list[str]) -> int:
+    """Number of fields up to the last non-empty one (a trailing tab adds an empty field)."""
+    n = len(fields)
+    while n and not fields[n - 1].strip():
+        n -= 1
+    return n
+
+
+def _column_values(table: list[list[str]], i: int, label: str, decimal_comma: bool,
+                   first_line_no: int, p: Path) -> np.ndarray:
+    texts = [row[i].strip() if i < len(row) else "" for row in table]
+    if decimal_comma:
+        texts = [t.replace(",", ".") for t in texts]
+    try:
+        return np.array(texts, dtype=np.float64)
+    except ValueError:
+        for k, t in enumerate(texts):
+            if not _is_number(t):
+                raise CorruptFileError(
+                    p, f"line {first_line_no + k}: column {label!r} holds {t!r}, not a number") from None
+        raise
+
+
+# -- header ----------------------------------------------------------------------
+def _header_meta(header: list[str], p: Path) -> dict[str, Any]:
+    """Technique, acquisition start, electrode area and software version from the header block."""
+    technique = header[3].strip() if len(header) > 3 and header[3].strip() else None
+    meta: dict[str, Any] = {
+        "format": FORMAT,
+        "technique": technique,
+        "technique_short": bl.TECHNIQUE_FULL_NAMES.get(technique or ""),
+        "start_time": None, "area": None, "area_unit": None, "software_version": None,
+    }
+    for line in header:
+        if m := _STARTED.search(line):
+            meta["start_time"] = bl.iso_time(_parse_start(m.group(1).strip()))
+        elif m := _AREA.search(line):
+            meta["area"] = float(m.group(1).replace(",", "."))
+            meta["area_unit"] = f"{m.group(2)}2"
+        elif (m := _SOFTWARE.search(line)) and meta["software_version"] is None:
+            meta["software_version"] = m.group(2).rstrip(".")
+    meta["area_cm2"] = bl.area_in_cm2(meta["area"], meta["area_unit"])
+    return meta
+
+
+def _parse_start(text: str) -> _dt.datetime | None:
+    """'mm/dd/yyyy hh:mm:ss(.fff)' and the '.'/'-' variants; anonymised text gives None."""
+    for fmt in _START_FORMATS:
+        try:
+            return _dt.datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    return None
+
+
+def _check_values(frequency: np.ndarray, z: np.ndarray, sweeps: list[np.ndarray], p: Path) -> None:
+    rows = np.concatenate(sweeps)
+    f = frequency[rows]
+    bad = ~np.isfinite(f) | (f < 0) | ~np.isfinite(z[rows])
+    if bad.any():
+        raise CorruptFileError(p, f"{int(bad.sum())} point(s) have a NaN, infinite or negative "
+                                  "frequency or impedance")

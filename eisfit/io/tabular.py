@@ -1,0 +1,732 @@
+"""Generic delimited text tables (CSV/TXT) and the table engine the instrument readers share.
+
+The engine works in small steps, each usable on its own by a format module:
+
+1. :func:`text_lines` decodes the file (UTF-8/UTF-16/cp1252) and refuses binary content;
+2. :func:`locate_table` finds the delimiter, the decimal mark, the header line and the
+   first data line (preamble lines before the header are skipped);
+3. :func:`parse_rows` turns the data lines into a float array, strictly: a row with the
+   wrong number of values or a non-numeric value is an error naming the line;
+4. :func:`assign_roles` maps header names to roles (frequency, real, imag, modulus,
+   phase, sweep counter), with units (Hz/kHz/MHz, ohm/kohm/Mohm, deg/rad) and a
+   leading minus sign meaning "this column is negated";
+5. :func:`spectra_from_table` computes f (Hz) and Z (ohm, Z'' < 0 capacitive), applies
+   the imaginary-sign convention, checks consistency and splits sweeps.
+
+Instrument modules pass a :class:`TableFormat` (their column map and sign convention).
+"""
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from ..errors import CorruptFileError, MissingColumnError, ReadError
+from ..spectrum import Spectrum
+from ._common import build_spectra, split_at_frequency_resets, split_by_counter
+
+NAME = "csv"
+NAMES = ["csv", "txt", "table"]
+EXTENSIONS = [".csv", ".txt", ".dat", ".tsv", ".tab"]
+
+IMAG_SIGNS = ("auto", "negative", "positive")
+
+# (delimiter, decimal mark) candidates in order of preference; None = runs of whitespace
+_LAYOUTS: tuple[tuple[str | None, str], ...] = (
+    ("\t", "."), ("\t", ","), (";", "."), (";", ","), (",", "."), (None, "."), (None, ","),
+)
+_DELIMITER_NAMES = {"\t": "tab", ";": "semicolon", ",": "comma", None: "whitespace"}
+_MAX_SNIFF_LINES = 20000
+
+ROLES = ("frequency", "real", "imag", "modulus", "phase", "sweep")
+
+
+# ---------------------------------------------------------------------------
+# 1. text
+# ---------------------------------------------------------------------------
+def looks_binary(head: bytes) -> bool:
+    """True when ``head`` is not text: NUL bytes (outside UTF-16) or many control bytes."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return False
+    if b"\x00" in head:
+        return True
+    controls = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13))
+    return controls > 0.02 * max(len(head), 1)
+
+
+def decode_text(data: bytes) -> str:
+    """Decode file bytes: UTF-16 (BOM), UTF-8 (with or without BOM), else cp1252/latin-1."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def text_lines(path: Path) -> list[str]:
+    """The lines of a text file (line ends removed); CorruptFileError for binary content."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ReadError(path, f"cannot open: {exc.strerror or exc}") from None
+    if not data.strip():
+        raise CorruptFileError(path, "file is empty")
+    if looks_binary(data[:8192]):
+        raise CorruptFileError(path, "binary content, not a text table")
+    return decode_text(data).splitlines()
+
+
+# ---------------------------------------------------------------------------
+# 2. layout
+# ---------------------------------------------------------------------------
+def split_fields(line: str, delimiter: str | None) -> list[str]:
+    """Split one line into stripped fields; trailing empty fields (a final delimiter) dropped."""
+    text = line.strip()
+    if not text:
+        return []
+    if delimiter is None:
+        return text.split()
+    fields = [f.strip() for f in text.split(delimiter)]
+    while fields and fields[-1] == "":
+        fields.pop()
+    return fields
+
+
+def parse_number(text: str, decimal: str = ".") -> float:
+    """One numeric field; ``decimal=','`` accepts a decimal comma. ValueError if not a number."""
+    t = text.strip().strip('"').replace("\u2212", "-")
+    if decimal == ",":
+        t = t.replace(",", ".")
+    if not t or t.lower() in ("nan", "inf", "-inf", "+inf", "infinity", "-infinity"):
+        raise ValueError(text)
+    return float(t)
+
+
+def numeric_fields(line: str, delimiter: str | None, decimal: str) -> list[float] | None:
+    """The values of a line when every field is a number, else None."""
+    fields = split_fields(line, delimiter)
+    if not fields:
+        return None
+    try:
+        return [parse_number(f, decimal) for f in fields]
+    except ValueError:
+        return None
+
+
+@dataclass
+class TableLayout:
+    """Where the table is in the file and how its values are written."""
+
+    delimiter: str | None
+    decimal: str
+    n_columns: int
+    header_index: int | None  # 0-based line index of the header, None when absent
+    data_start: int  # 0-based line index of the first data row
+
+    @property
+    def delimiter_name(self) -> str:
+        return _DELIMITER_NAMES[self.delimiter]
+
+
+def _count_numeric(lines: Sequence[str], delimiter: str | None, decimal: str) -> int:
+    n = 0
+    for line in lines:
+        vals = numeric_fields(line, delimiter, decimal)
+        if vals is not None and len(vals) >= 2:
+            n += 1
+    return n
+
+
+def detect_delimiter(lines: Sequence[str]) -> tuple[str | None, str]:
+    """(delimiter, decimal) that makes the most lines rows of >= 2 numbers."""
+    sample = [ln for ln in lines[:_MAX_SNIFF_LINES] if ln.strip()]
+    best, best_n = _LAYOUTS[0], 0
+    for delimiter, decimal in _LAYOUTS:
+        n = _count_numeric(sample, delimiter, decimal)
+        if n > best_n:
+            best, best_n = (delimiter, decimal), n
+    if best_n == 0:
+        raise ValueError("no rows of numbers")
+    return best
+
+
+def locate_table(
+    lines: Sequence[str],
+    path: Path | str | None = None,
+    delimiter: str | None | bool = False,
+    decimal: str | None = None,
+) -> TableLayout:
+    """Find delimiter, decimal mark, header line and first data row.
+
+    The data start at the first row of numbers (with the most common number of
+    values) followed by another such row; the non-blank line just before it, if it
+    is not numeric, is the header. Everything earlier is preamble.
+    ``delimiter=False`` / ``decimal=None`` mean "detect".
+    """
+    if delimiter is False or decimal is None:
+        try:
+            det_delim, det_dec = detect_delimiter(lines)
+        except ValueError:
+            raise CorruptFileError(path, "no table of numbers found (no line holds two or more numeric values)") from None
+        if delimiter is False:
+            delimiter = det_delim
+        decimal = decimal or det_dec
+    counts = [None] * len(lines)
+    for i, line in enumerate(lines[:_MAX_SNIFF_LINES]):
+        vals = numeric_fields(line, delimiter, decimal)
+        counts[i] = len(vals) if vals is not None else None
+    sizes = [c for c in counts if c is not None and c >= 2]
+    if not sizes:
+        raise CorruptFileError(
+            path, f"no table of numbers found with {_DELIMITER_NAMES.get(delimiter, delimiter)} delimiter"
+        )
+    n_columns = max(set(sizes), key=sizes.count)
+    nonblank = [i for i, ln in enumerate(lines) if ln.strip()]
+    start = None
+    for k, i in enumerate(nonblank):
+        if counts[i] == n_columns:
+            nxt = nonblank[k + 1] if k + 1 < len(nonblank) else None
+            if nxt is None or counts[nxt] == n_columns:
+                start = i
+                break
+    if start is None:
+        start = next(i for i in nonblank if counts[i] == n_columns)
+    before = [i for i in nonblank if i < start]
+    header = before[-1] if before and counts[before[-1]] is None else None
+    return TableLayout(delimiter, decimal, n_columns, header, start)
+
+
+def header_names(line: str, layout: TableLayout) -> list[str]:
+    """Column names of a header line, matched to the number of data columns when possible."""
+    n = layout.n_columns
+    raw = line.strip().strip("\ufeff")
+    candidates = [
+        split_fields(raw, layout.delimiter),
+        [f for f in split_fields(raw, layout.delimiter) if f],
+        [f.strip() for f in re.split(r"\t+|\s{2,}", raw) if f.strip()],
+        raw.split(),
+    ]
+    for names in candidates:
+        if len(names) == n:
+            return [nm.strip('"').strip() for nm in names]
+    names = [nm.strip('"').strip() for nm in candidates[1]]
+    warnings.warn(
+        f"header has {len(names)} names for {n} data columns; names beyond the data are "
+        "ignored and unnamed columns numbered",
+        stacklevel=3,
+    )
+    names = names[:n] + [f"column {k + 1}" for k in range(len(names), n)]
+    return names
+
+
+# ---------------------------------------------------------------------------
+# 3. rows
+# ---------------------------------------------------------------------------
+@dataclass
+class Rows:
+    """Parsed data rows: ``values[i]`` came from 1-based file line ``line_numbers[i]``;
+    a new block starts at each index in ``block_starts`` (a repeated header split them)."""
+
+    values: np.ndarray
+    line_numbers: np.ndarray
+    block_starts: list[int] = field(default_factory=lambda: [0])
+
+
+def parse_rows(
+    lines: Sequence[str],
+    layout: TableLayout,
+    path: Path | str | None,
+    names: Sequence[str],
+    start: int | None = None,
+    stop: int | None = None,
+    first_line_number: int = 1,
+    header_line: str | None = None,
+) -> Rows:
+    """Parse the data rows strictly. Blank lines are skipped; a line repeating the header
+    starts a new block; any other line must hold exactly ``n_columns`` numbers."""
+    start = layout.data_start if start is None else start
+    stop = len(lines) if stop is None else stop
+    n = layout.n_columns
+    header_key = header_line.strip() if header_line else None
+    values: list[list[float]] = []
+    numbers: list[int] = []
+    blocks = [0]
+    for i in range(start, stop):
+        line = lines[i]
+        lineno = first_line_number + i
+        fields = split_fields(line, layout.delimiter)
+        if not fields:
+            continue
+        if header_key is not None and line.strip() == header_key:
+            if values and blocks[-1] != len(values):
+                blocks.append(len(values))
+            continue
+        if len(fields) != n:
+            raise CorruptFileError(
+                path, f"line {lineno}: {len(fields)} values where the table has {n} columns "
+                f"(mismatched row length): {line.strip()[:60]!r}"
+            )
+        row = []
+        for k, text in enumerate(fields):
+            try:
+                row.append(parse_number(text, layout.decimal))
+            except ValueError:
+                col = names[k] if k < len(names) else f"column {k + 1}"
+                raise CorruptFileError(
+                    path, f"line {lineno}: non-numeric value {text[:30]!r} in column {col!r}"
+                ) from None
+        values.append(row)
+        numbers.append(lineno)
+    if not values:
+        raise CorruptFileError(path, "the table has a header but no data rows")
+    return Rows(np.array(values, dtype=float), np.array(numbers), blocks)
+
+
+# ---------------------------------------------------------------------------
+# 4. column roles
+# ---------------------------------------------------------------------------
+_PRIMES = str.maketrans({"\u2019": "'", "\u2032": "'", "\u00b4": "'", "`": "'", "\u201d": '"',
+                         "\u2033": '"', "\u2212": "-", "\u2013": "-"})
+_UNIT_RE = re.compile(r"\s*(?:/\s*([^/()\[\]]+)|\(([^()]*)\)|\[([^\[\]]*)\])\s*$")
+_SI_PREFIX = {"": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "m": 1e-3, "u": 1e-6, "\u00b5": 1e-6, "\u03bc": 1e-6}
+
+
+@dataclass(frozen=True)
+class Header:
+    """One parsed column name: role-matching key, sign, unit and its scale factor."""
+
+    name: str
+    key: str  # lower-case base name without sign and unit
+    negated: bool
+    unit: str | None
+    kind: str | None  # "frequency", "impedance", "angle" or None (no recognised unit)
+    scale: float  # to Hz, ohm or degrees
+
+
+def parse_unit(unit: str) -> tuple[str | None, float]:
+    """(kind, scale) of a unit text: Hz/kHz/MHz -> ("frequency", Hz per unit),
+    ohm/kOhm/MΩ -> ("impedance", ohm per unit), deg/°/rad -> ("angle", deg per unit)."""
+    u = unit.strip().replace(" ", "")
+    low = u.lower()
+    if low in ("deg", "degree", "degrees", "\u00b0", "\u00ba"):
+        return "angle", 1.0
+    if low in ("rad", "radian", "radians"):
+        return "angle", 180.0 / np.pi
+    for base, kind in (("hz", "frequency"), ("ohms", "impedance"), ("ohm", "impedance"),
+                       ("\u03c9", "impedance"), ("\u2126", "impedance")):
+        if low.endswith(base):
+            prefix = u[: len(u) - len(base)]
+            if prefix in _SI_PREFIX:
+                return kind, _SI_PREFIX[prefix]
+    return None, 1.0
+
+
+def parse_header(name: str) -> Header:
+    """Split a column name into sign, base name and unit (``-Z'' (kOhm)`` -> negated, z'', kohm)."""
+    text = name.strip().strip('"').translate(_PRIMES)
+    negated = text.startswith("-")
+    if negated:
+        text = text[1:].strip()
+    unit, kind, scale = None, None, 1.0
+    m = _UNIT_RE.search(text)
+    if m:
+        candidate = next(g for g in m.groups() if g is not None).strip()
+        c_kind, c_scale = parse_unit(candidate)
+        if c_kind is not None:
+            unit, kind, scale = candidate, c_kind, c_scale
+            text = text[: m.start()].strip()
+    return Header(name, " ".join(text.lower().split()), negated, unit, kind, scale)
+
+
+def role_of(key: str) -> str | None:
+    """Role of a column from its lower-case base name (prefix rules of domain_conventions §4)."""
+    k = key.rstrip(".: ")
+    if k.startswith(("phase", "phz", "phi", "zphz", "\u03c6", "theta")):
+        return "phase"
+    if k in ("z", "|z|", "mod", "zmod", "abs(z)", "mod(z)") or k.startswith(("|z|", "modulus", "magnitude", "mag", "zmod")):
+        return "modulus"
+    if k.startswith(('z"', "z''", 'zs"', "zs''", "z im", "z_im", "zim", "imaginary", "imag", "im(z)", "im z")) or k == "im":
+        return "imag"
+    if k.startswith(("z'", "zs'", "z re", "z_re", "zre", "real", "re(z)", "re z")) or k == "re":
+        return "real"
+    if k.startswith(("frequency", "freq")) or k == "f":
+        return "frequency"
+    if k.startswith(("cycle", "z cycle", "loop", "sweep", "scan")):
+        return "sweep"
+    return None
+
+
+@dataclass
+class ColumnRoles:
+    """Which column (0-based index) holds each role, with its header information."""
+
+    index: dict[str, int]
+    headers: list[Header]
+    by_position: bool = False
+
+    def header(self, role: str) -> Header:
+        return self.headers[self.index[role]]
+
+    def describe(self) -> dict[str, str]:
+        """role -> original column name (or position), for ``meta['columns_detected']``."""
+        return {r: (self.headers[i].name if not self.by_position else f"column {i + 1}")
+                for r, i in self.index.items()}
+
+
+def assign_roles(
+    names: Sequence[str] | None,
+    n_columns: int,
+    path: Path | str | None,
+    column_map: Mapping[str, str] | None = None,
+    columns: Mapping[str, int | str] | None = None,
+) -> ColumnRoles:
+    """Map columns to roles.
+
+    ``column_map`` (a format's map, exact header name -> role) wins over the generic
+    prefix rules; ``columns`` (user option, role -> 0-based index or header name) wins
+    over both. Without a header, 3+ columns are read by position as f, Z', Z''.
+    """
+    by_position = names is None
+    if names is None:
+        names = [f"column {k + 1}" for k in range(n_columns)]
+    headers = [parse_header(n) for n in names]
+    index: dict[str, int] = {}
+    if not by_position:
+        for i, h in enumerate(headers):
+            role = role_of(h.key)
+            if column_map and names[i].strip() in column_map:
+                role = column_map[names[i].strip()]
+            if role and role not in index:
+                index[role] = i
+    elif n_columns >= 3 and not columns:
+        index = {"frequency": 0, "real": 1, "imag": 2}
+        if n_columns > 3:
+            warnings.warn(
+                f"no header: reading the first 3 of {n_columns} columns as frequency (Hz), "
+                "Z' and Z'' (ohm); pass columns={...} to choose", stacklevel=3)
+    for role, where in (columns or {}).items():
+        if role not in ROLES:
+            raise ReadError(path, f"columns option: unknown role {role!r}; roles are {', '.join(ROLES)}")
+        if isinstance(where, str):
+            matches = [i for i, n in enumerate(names) if n.strip().lower() == where.strip().lower()]
+            if not matches:
+                raise MissingColumnError(path, f"columns option: no column named {where!r} (columns: {', '.join(names)})")
+            index[role] = matches[0]
+        else:
+            if not 0 <= int(where) < n_columns:
+                raise MissingColumnError(path, f"columns option: column {where} out of range (table has {n_columns})")
+            index[role] = int(where)
+    listing = ", ".join(repr(n) for n in names)
+    if "frequency" not in index:
+        raise MissingColumnError(path, f"no frequency column (columns: {listing})")
+    if not ({"real", "imag"} <= index.keys() or {"modulus", "phase"} <= index.keys()):
+        raise MissingColumnError(
+            path, f"no impedance columns: need Z' and Z'' or |Z| and phase (columns: {listing})")
+    return ColumnRoles(index, headers, by_position)
+
+
+# ---------------------------------------------------------------------------
+# 5. spectra
+# ---------------------------------------------------------------------------
+@dataclass
+class TableFormat:
+    """What a format module knows about its tables.
+
+    ``imag_sign``: convention of the file's Z'' column ("negative": capacitive values
+    stored negative; "positive": -Z'' stored; None: detect from header and data).
+    ``column_map``: exact header name -> role.
+    """
+
+    name: str = NAME
+    imag_sign: str | None = None
+    column_map: Mapping[str, str] = field(default_factory=dict)
+    technique: str = "EIS"
+
+
+def _column_values(rows: Rows, roles: ColumnRoles, role: str) -> np.ndarray:
+    h = roles.header(role)
+    v = rows.values[:, roles.index[role]] * h.scale
+    return -v if h.negated else v
+
+
+def _check_units(roles: ColumnRoles, path: Path | str) -> None:
+    """MissingColumnError when a role column carries a unit of another kind (Hz for Z...)."""
+    expected = {"frequency": "frequency", "real": "impedance", "imag": "impedance",
+                "modulus": "impedance", "phase": "angle"}
+    for role, kind in expected.items():
+        if role in roles.index:
+            h = roles.header(role)
+            if h.kind not in (None, kind):
+                raise MissingColumnError(
+                    path, f"column {h.name!r} was taken as {role} but its unit {h.unit!r} is not a "
+                    f"{kind} unit; pass columns={{...}} to assign columns")
+
+
+def _apply_imag_sign(
+    z_imag: np.ndarray, roles: ColumnRoles, fmt: TableFormat, option: str | None, path: Path | str
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Z'' with capacitive values negative, and what was decided (for meta)."""
+    imag_role = "imag" if "imag" in roles.index else "phase"
+    negated = roles.header(imag_role).negated
+    if option not in (None, *IMAG_SIGNS):
+        raise ReadError(path, f"imag_sign must be one of {', '.join(IMAG_SIGNS)}, not {option!r}")
+    if option in ("negative", "positive"):
+        raw = -z_imag if negated else z_imag  # undo the header sign: the option describes the column
+        if negated and option == "negative":
+            warnings.warn(f"imag_sign='negative' overrides the minus sign of column "
+                          f"{roles.header(imag_role).name!r}", stacklevel=4)
+        return (raw if option == "negative" else -raw), {"imag_sign": option, "imag_sign_source": "option"}
+    if negated:
+        return z_imag, {"imag_sign": "positive", "imag_sign_source": "header"}
+    if fmt.imag_sign is not None and option is None:
+        return (z_imag if fmt.imag_sign == "negative" else -z_imag), {
+            "imag_sign": fmt.imag_sign, "imag_sign_source": "format"}
+    positive_share = float(np.mean(z_imag > 0)) if z_imag.size else 0.0
+    if positive_share > 0.5:
+        warnings.warn(
+            f"{Path(str(path)).name}: {positive_share:.0%} of the imaginary values are positive and "
+            "the header has no minus sign: assuming the file stores -Z'' and flipping the sign "
+            "(pass imag_sign='negative' to keep it)", stacklevel=4)
+        return -z_imag, {"imag_sign": "positive", "imag_sign_source": "data", "imag_sign_detected": True}
+    return z_imag, {"imag_sign": "negative", "imag_sign_source": "data", "imag_sign_detected": False}
+
+
+def _check_modulus(z: np.ndarray, modulus: np.ndarray, path: Path | str) -> None:
+    """Warn when |Z|^2 differs from Z'^2 + Z''^2 by more than 1 %."""
+    m2 = modulus ** 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.abs(np.abs(z) ** 2 - m2) / np.where(m2 > 0, m2, np.nan)
+    bad = int(np.sum(rel > 0.01))
+    if bad:
+        warnings.warn(f"{Path(str(path)).name}: |Z|^2 differs from Z'^2+Z''^2 by more than 1 % at "
+                      f"{bad} of {z.size} points (check the column assignment)", stacklevel=4)
+
+
+def _separator_mask(f: np.ndarray, z_parts: Sequence[np.ndarray]) -> np.ndarray:
+    """Rows whose frequency and impedance values are all zero (sweep separators)."""
+    sep = f == 0
+    for part in z_parts:
+        sep &= part == 0
+    return sep
+
+
+def _sweeps(f: np.ndarray, counter: np.ndarray | None, blocks: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Index arrays of sweeps: inside each block, by counter if present, else at frequency resets."""
+    out = []
+    for block in blocks:
+        if counter is not None:
+            parts = split_by_counter(counter[block])
+        else:
+            parts = split_at_frequency_resets(f[block])
+        out.extend(block[p] for p in parts if p.size)
+    return out
+
+
+def spectra_from_table(
+    path: Path | str,
+    names: Sequence[str] | None,
+    rows: Rows,
+    fmt: TableFormat,
+    meta: Mapping[str, Any] | None = None,
+    imag_sign: str | None = None,
+    columns: Mapping[str, int | str] | None = None,
+) -> list[Spectrum]:
+    """Spectra from a parsed table: roles, units, sign, checks, sweeps, meta."""
+    n_cols = rows.values.shape[1]
+    roles = assign_roles(names, n_cols, path, fmt.column_map, columns)
+    _check_units(roles, path)
+    f = _column_values(rows, roles, "frequency")
+    has_re_im = {"real", "imag"} <= roles.index.keys()
+    if has_re_im:
+        re_part = _column_values(rows, roles, "real")
+        im_part = _column_values(rows, roles, "imag")
+        parts = [rows.values[:, roles.index["real"]], rows.values[:, roles.index["imag"]]]
+    else:
+        mod = _column_values(rows, roles, "modulus")
+        phase = np.radians(_column_values(rows, roles, "phase"))
+        re_part, im_part = mod * np.cos(phase), mod * np.sin(phase)
+        parts = [rows.values[:, roles.index["modulus"]]]
+    sep = _separator_mask(f, parts)
+    keep = ~sep
+    bad_f = keep & ~(f > 0)
+    if bad_f.any():
+        lines = rows.line_numbers[bad_f]
+        shown = ", ".join(str(n) for n in lines[:5]) + (" ..." if lines.size > 5 else "")
+        raise CorruptFileError(path, f"frequency <= 0 Hz at {lines.size} row(s) (line {shown})")
+    im_part, sign_meta = _apply_imag_sign(im_part, roles, fmt, imag_sign, path)
+    z = re_part + 1j * im_part
+    if has_re_im and "modulus" in roles.index:
+        _check_modulus(z[keep], _column_values(rows, roles, "modulus")[keep], path)
+    blocks = _blocks(rows, sep)
+    counter = rows.values[:, roles.index["sweep"]] if "sweep" in roles.index else None
+    sweeps = _sweeps(f, counter, blocks)
+    _check_duplicates(f, sweeps, rows, path)
+    extra = {} if roles.by_position else {
+        h.name: rows.values[:, i] for i, h in enumerate(roles.headers) if i not in roles.index.values()
+    }
+    full_meta = {
+        "format": fmt.name,
+        "technique": fmt.technique,
+        "columns_detected": roles.describe(),
+        **sign_meta,
+        **dict(meta or {}),
+    }
+    return build_spectra(path, f, z, full_meta, sweeps, columns=extra)
+
+
+def _blocks(rows: Rows, sep: np.ndarray) -> list[np.ndarray]:
+    """Index arrays of row blocks between separators (repeated headers, all-zero rows)."""
+    cut = np.zeros(sep.size + 1, dtype=bool)
+    cut[rows.block_starts] = True
+    out, current = [], []
+    for i in range(sep.size):
+        if cut[i] and current:
+            out.append(np.array(current))
+            current = []
+        if sep[i]:
+            if current:
+                out.append(np.array(current))
+                current = []
+            continue
+        current.append(i)
+    if current:
+        out.append(np.array(current))
+    return out
+
+
+def _check_duplicates(f: np.ndarray, sweeps: Sequence[np.ndarray], rows: Rows, path: Path | str) -> None:
+    """CorruptFileError when a frequency repeats inside one sweep."""
+    for k, idx in enumerate(sweeps):
+        vals, first, counts = np.unique(f[idx], return_index=True, return_counts=True)
+        if np.any(counts > 1):
+            j = int(np.flatnonzero(counts > 1)[0])
+            dup = idx[np.flatnonzero(f[idx] == vals[j])]
+            raise CorruptFileError(
+                path, f"sweep {k}: frequency {vals[j]:g} Hz appears {counts[j]} times "
+                f"(lines {', '.join(str(n) for n in rows.line_numbers[dup][:4])})")
+
+
+def read_table_lines(
+    path: Path | str,
+    lines: Sequence[str],
+    fmt: TableFormat,
+    meta: Mapping[str, Any] | None = None,
+    *,
+    names: Sequence[str] | None = None,
+    header: bool | None = None,
+    delimiter: str | None | bool = False,
+    decimal: str | None = None,
+    imag_sign: str | None = None,
+    columns: Mapping[str, int | str] | None = None,
+    first_line_number: int = 1,
+) -> list[Spectrum]:
+    """Locate, parse and interpret a table in ``lines`` (the engine of every text reader).
+
+    ``names``: column names when the table has no header line (format knowledge);
+    ``header=False`` forces "no header line", True requires one.
+    """
+    layout = locate_table(lines, path, delimiter, decimal)
+    header_line = None
+    if names is None and header is not False and layout.header_index is not None:
+        header_line = lines[layout.header_index]
+        names = header_names(header_line, layout)
+    elif header is True and names is None:
+        raise MissingColumnError(path, "header=True but no header line found above the data")
+    if names is not None and len(names) != layout.n_columns:
+        names = list(names)[: layout.n_columns] + [
+            f"column {k + 1}" for k in range(len(names), layout.n_columns)]
+    rows = parse_rows(lines, layout, path, names or [], first_line_number=first_line_number,
+                      header_line=header_line)
+    layout_meta = {"delimiter": layout.delimiter_name, "decimal": layout.decimal,
+                   "header_line": None if header_line is None else layout.header_index + first_line_number}
+    return spectra_from_table(path, names, rows, fmt, {**layout_meta, **dict(meta or {})},
+                              imag_sign=imag_sign, columns=columns)
+
+
+# ---------------------------------------------------------------------------
+# format-module contract
+# ---------------------------------------------------------------------------
+_DELIMITER_OPTIONS = {"tab": "\t", "\\t": "\t", "\t": "\t", "semicolon": ";", ";": ";",
+                      "comma": ",", ",": ",", "whitespace": None, "space": None, " ": None}
+
+
+def sniff(head: bytes, path: Path) -> int:
+    """40-55 when the head is text holding a table with a frequency column (or 3+ numeric
+    columns and no header); +10 for a .csv/.txt/.dat extension. 0 for binary content."""
+    if not head or looks_binary(head):
+        return 0
+    lines = decode_text(head).splitlines()
+    if len(lines) > 1 and len(head) >= 8192:
+        lines = lines[:-1]  # last line may be cut
+    try:
+        layout = locate_table(lines)
+    except (ReadError, ValueError):
+        return 0
+    score = 0
+    if layout.header_index is not None:
+        names = [parse_header(n).key for n in header_names_quiet(lines[layout.header_index], layout)]
+        roles = {role_of(k) for k in names}
+        if "frequency" in roles and ({"real", "imag"} <= roles or {"modulus", "phase"} <= roles):
+            score = 50
+        elif layout.n_columns >= 3:
+            score = 15
+    elif layout.n_columns >= 3:
+        score = 40
+    if score and Path(path).suffix.lower() in EXTENSIONS:
+        score += 10
+    return score
+
+
+def header_names_quiet(line: str, layout: TableLayout) -> list[str]:
+    """:func:`header_names` without warnings (for sniffing)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return header_names(line, layout)
+
+
+def read(
+    path: Path | str,
+    *,
+    imag_sign: str | None = "auto",
+    delimiter: str | None = None,
+    decimal: str | None = None,
+    header: bool | None = None,
+    columns: Mapping[str, int | str] | None = None,
+) -> list[Spectrum]:
+    """Read a delimited text table of impedance data.
+
+    Parameters
+    ----------
+    path : the file (.csv, .txt, ...).
+    imag_sign : "auto" (default: minus sign in the header, else the data's majority
+        decide), "negative" (the Z'' column holds capacitive values negative) or
+        "positive" (the column holds -Z'').
+    delimiter : "comma", "semicolon", "tab", "whitespace" (default: detect).
+    decimal : "." or "," (default: detect).
+    header : False when the first line is data, True to require a header (default: detect).
+    columns : role -> 0-based column index or header name, e.g.
+        ``{"frequency": 0, "real": 3, "imag": 4}``; roles: frequency, real, imag,
+        modulus, phase, sweep.
+
+    Returns
+    -------
+    list of Spectrum (frequency Hz, Z ohm with Z'' < 0 capacitive), one per sweep.
+    ``meta`` records ``columns_detected``, ``delimiter``, ``decimal``, ``imag_sign``.
+    """
+    p = Path(path)
+    if delimiter is not None and delimiter not in _DELIMITER_OPTIONS:
+        raise ReadError(p, f"delimiter must be one of comma, semicolon, tab, whitespace, not {delimiter!r}")
+    if decimal not in (None, ".", ","):
+        raise ReadError(p, f"decimal must be '.' or ',', not {decimal!r}")
+    delim = _DELIMITER_OPTIONS[delimiter] if delimiter is not None else False
+    return read_table_lines(p, text_lines(p), TableFormat(), header=header, delimiter=delim,
+                            decimal=decimal, imag_sign=imag_sign, columns=columns)

@@ -1,0 +1,10 @@
+"""Format module ``versastudio``: see :mod:`eisfit.io.instruments` (vendor ``VERSASTUDIO``)."""
+from __future__ import annotations
+
+from .instruments import VERSASTUDIO as _VENDOR
+
+NAME = _VENDOR.name
+NAMES = [NAME, *_VENDOR.aliases]
+EXTENSIONS = list(_VENDOR.extensions)
+sniff = _VENDOR.sniff
+read = _VENDOR.read

@@ -1,0 +1,112 @@
+"""Scribner ZPlot / ZView ``.z`` files (also written as .txt by Z60W/ZPlotW).
+
+Two layouts are handled:
+
+* ``ZPLOT2 ASCII``: an indented ``key: value`` block up to ``End Comments``, then
+  tab-separated rows without a names row, columns ``Freq(Hz) Ampl Bias Time(Sec)
+  Z'(a) Z''(b) GD Err Range``;
+* ``"ZPlotW Data File"`` / ``"Z60W Data File"`` (and "ZView Calculated Data File"):
+  quoted preamble lines, a parameter row, the declared point count, a quoted names
+  row ``"  Freq(Hz)    Ampl ... Z'(a)    Z''(b) ..."``, then comma-separated rows.
+
+``Z''`` is signed (negative for capacitive behaviour).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import re
+import warnings
+from pathlib import Path
+from typing import Any
+
+from ..errors import CorruptFileError
+from ..spectrum import Spectrum
+from .tabular import TableFormat, read_table_lines, text_lines
+
+NAME = "zview"
+NAMES = ["zview", "zplot"]
+EXTENSIONS = [".z"]
+
+ZPLOT_COLUMNS = ["Freq(Hz)", "Ampl", "Bias", "Time(Sec)", "Z'(a)", "Z''(b)", "GD", "Err", "Range"]
+_SIGNATURE = re.compile(r"^\s*\"?(ZPLOT2 ASCII|Z\w* Data File|ZView Calculated Data File)", re.I)
+_DATE = re.compile(r"Date:\s*(\d{1,2})-(\d{1,2})-(\d{4})")
+_TIME = re.compile(r"Time:\s*(\d{1,2}):(\d{2}):(\d{2})")
+
+
+def sniff(head: bytes, path: Path) -> int:
+    """95 when the first line is a ZPlot/ZView signature; 20 for a bare .z file."""
+    first = head[:200].decode("latin-1", errors="replace").lstrip("\ufeff\xef\xbb\xbf").splitlines()
+    if first and _SIGNATURE.match(first[0]):
+        return 95
+    return 20 if Path(path).suffix.lower() in EXTENSIONS else 0
+
+
+def _unquote(line: str) -> str:
+    return line.strip().strip('"').strip()
+
+
+def _start_time(preamble: list[str]) -> str | None:
+    """ISO start from ``Date: mm-dd-yyyy`` and ``Time: hh:mm:ss`` (ZPlot writes US dates)."""
+    text = "\n".join(preamble)
+    d, t = _DATE.search(text), _TIME.search(text)
+    if not d:
+        return None
+    month, day, year = (int(g) for g in d.groups())
+    hh, mm, ss = (int(g) for g in t.groups()) if t else (0, 0, 0)
+    try:
+        return _dt.datetime(year, month, day, hh, mm, ss).isoformat()
+    except ValueError:
+        return None
+
+
+def _software(first_line: str, preamble: list[str]) -> dict[str, Any]:
+    for line in preamble[:4]:
+        m = re.search(r"Measured Data, (\w+):\s*([\w.]+)", line)
+        if m:
+            return {"software": m.group(1), "software_version": m.group(2)}
+    m = re.match(r"(\w+) Data File: Version ([\w.]+)", _unquote(first_line))
+    if m:
+        return {"software": m.group(1), "software_version": m.group(2)}
+    return {"software": _unquote(first_line)}
+
+
+def _layout(lines: list[str]) -> tuple[int, list[str] | None, int | None]:
+    """(first data line index, column names or None, declared point count or None)."""
+    end = next((i for i, ln in enumerate(lines) if ln.strip() == "End Comments"), None)
+    if end is not None:
+        return end + 1, ZPLOT_COLUMNS, None
+    for i, line in enumerate(lines):
+        text = _unquote(line)
+        if text.lower().startswith("freq") and "z'" in text.lower():
+            declared = None
+            if i > 0 and _unquote(lines[i - 1]).isdigit():
+                declared = int(_unquote(lines[i - 1]))
+            return i + 1, re.split(r"\s{2,}|\t", text), declared
+    return 0, None, None
+
+
+def read(path: Path | str, *, imag_sign: str | None = None) -> list[Spectrum]:
+    """Read a ZPlot/ZView .z file: one Spectrum (Hz, ohm, Z'' < 0 capacitive).
+
+    ``meta`` holds ``software``/``software_version`` and ``start_time`` (ISO) when the
+    preamble gives them. A declared point count that differs from the rows present
+    (a truncated file) gives a warning.
+    """
+    p = Path(path)
+    lines = text_lines(p)
+    start, names, declared = _layout(lines)
+    if names is None:
+        raise CorruptFileError(p, "ZPlot/ZView file without 'End Comments' or a 'Freq(Hz) ...' names row")
+    preamble = lines[:start]
+    meta: dict[str, Any] = {"start_time": _start_time(preamble), **_software(lines[0], preamble)}
+    meta = {k: v for k, v in meta.items() if v is not None}
+    fmt = TableFormat(name=NAME, imag_sign="negative",
+                      column_map={"Z'(a)": "real", "Z''(b)": "imag", "Freq(Hz)": "frequency"})
+    spectra = read_table_lines(p, lines[start:], fmt, meta, names=names, imag_sign=imag_sign,
+                               first_line_number=start + 1)
+    n = sum(len(s) for s in spectra)
+    if declared is not None and declared != n:
+        warnings.warn(f"{p.name}: header declares {declared} points but the file holds {n} "
+                      "(truncated or edited file)", stacklevel=2)
+        spectra = [s.with_meta(declared_points=declared) for s in spectra]
+    return spectra

@@ -1,0 +1,299 @@
+"""A parsed circuit compiled to direct NumPy evaluation with an analytic Jacobian.
+
+``Circuit("R0-p(R1,CPE1)-p(R2,CPE2)")`` parses the string once into a small tree
+(:mod:`eisfit.model.parser`) and compiles it into two closures of NumPy operations:
+one for Z(f) and one for Z(f) together with dZ/dp. The Jacobian follows the chain
+rule through the tree: in series dZ/dZi = 1, in parallel Z = 1/sum(1/Zi) so
+dZ/dZi = (Z/Zi)^2.
+
+Shapes: ``params`` (M,) -> Z (N,), J (N, M); ``params`` (K, M) -> Z (K, N),
+J (K, N, M), vectorised over K (no Python loop). ``frequency`` is in Hz, shape (N,);
+omega = 2*pi*f. Z in ohm, Z'' < 0 for capacitive behaviour.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+
+from ..errors import CircuitError, DataError
+from .elements import ELEMENTS
+from .parser import Leaf, Node, Parallel, Series, leaves, parallels, parse, to_string
+
+_TWO_PI = 2.0 * np.pi
+
+# cols: parameter columns (M,) scalars or (M, K, 1); omega: (N,)
+_ZFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
+_GFn = Callable[[np.ndarray, np.ndarray], "tuple[np.ndarray, list[tuple[int, np.ndarray]]]"]
+
+
+@dataclass(frozen=True)
+class ElementInstance:
+    """One element of a circuit: name='CPE1', kind='CPE', param_names=['CPE1_0', 'CPE1_1']."""
+
+    name: str
+    kind: str
+    param_names: list[str]
+
+
+@dataclass(frozen=True)
+class Arc:
+    """A p() node holding exactly one resistor and one CPE or capacitor (a semicircle)."""
+
+    resistor: str
+    capacitive: str
+    kind: str  # 'CPE' or 'C'
+
+
+# --------------------------------------------------------------------------- compilation
+def _leaf_fn(leaf: Leaf, start: dict[str, int], fn: Callable) -> Callable:
+    """Bind an element function to its parameter columns: (cols, omega) -> fn(omega, *p)."""
+    a = start[leaf.name]
+    b = a + ELEMENTS[leaf.kind].n_params
+    if b - a == 1:
+        return lambda cols, omega: fn(omega, cols[a])
+    return lambda cols, omega: fn(omega, *cols[a:b])
+
+
+def _compile_z(node: Node, start: dict[str, int]) -> _ZFn:
+    """Closure computing Z of ``node``."""
+    if isinstance(node, Leaf):
+        return _leaf_fn(node, start, ELEMENTS[node.kind].impedance)
+    if isinstance(node, Series):
+        parts = [_compile_z(child, start) for child in node.children]
+
+        def series(cols, omega):
+            z = parts[0](cols, omega)
+            for part in parts[1:]:
+                z = z + part(cols, omega)
+            return z
+        return series
+
+    ys = [_compile_y(child, start) for child in node.children]
+
+    def parallel(cols, omega):
+        y = ys[0](cols, omega)
+        for part in ys[1:]:
+            y = y + part(cols, omega)
+        return 1.0 / y
+    return parallel
+
+
+def _compile_y(node: Node, start: dict[str, int]) -> _ZFn:
+    """Closure computing the admittance Y = 1/Z of a branch of p() (direct form for leaves that have one)."""
+    if isinstance(node, Leaf) and ELEMENTS[node.kind].admittance is not None:
+        return _leaf_fn(node, start, ELEMENTS[node.kind].admittance)
+    zfn = _compile_z(node, start)
+    return lambda cols, omega: 1.0 / zfn(cols, omega)
+
+
+def _compile_grad(node: Node, start: dict[str, int]) -> _GFn:
+    """Closure computing (Z, [(param index, dZ/dp), ...]) of ``node``."""
+    if isinstance(node, Leaf):
+        fn = _leaf_fn(node, start, ELEMENTS[node.kind].gradient)
+        idx = range(start[node.name], start[node.name] + ELEMENTS[node.kind].n_params)
+
+        def leaf(cols, omega):
+            z, grads = fn(cols, omega)
+            return z, list(zip(idx, grads))
+        return leaf
+
+    if isinstance(node, Series):
+        parts = [_compile_grad(child, start) for child in node.children]
+
+        def series(cols, omega):
+            z, d = parts[0](cols, omega)
+            for part in parts[1:]:
+                zi, di = part(cols, omega)
+                z = z + zi
+                d = d + di
+            return z, d
+        return series
+
+    # parallel: Z = 1/sum(Yi). A branch given by its admittance contributes
+    # dZ/dp = -Z^2 dYi/dp; a branch given by its impedance (Z/Zi)^2 dZi/dp.
+    branches = []
+    for child in node.children:
+        edef = ELEMENTS[child.kind] if isinstance(child, Leaf) else None
+        if edef is not None and edef.admittance_gradient is not None:
+            fn = _leaf_fn(child, start, edef.admittance_gradient)
+            idx = range(start[child.name], start[child.name] + edef.n_params)
+            branches.append((True, fn, idx))
+        else:
+            branches.append((False, _compile_grad(child, start), None))
+
+    def parallel(cols, omega):
+        results = []
+        y = None
+        for is_y, fn, idx in branches:
+            if is_y:
+                yi, dy = fn(cols, omega)
+                results.append((True, yi, list(zip(idx, dy))))
+            else:
+                zi, dz = fn(cols, omega)
+                yi = 1.0 / zi
+                results.append((False, yi, dz))
+            y = yi if y is None else y + yi
+        z = 1.0 / y
+        minus_z2 = -(z * z)
+        d: list[tuple[int, np.ndarray]] = []
+        for is_y, yi, di in results:
+            if is_y:
+                d.extend((j, minus_z2 * dj) for j, dj in di)
+            else:
+                factor = z * yi
+                factor = factor * factor  # dZ/dZi = (Z/Zi)^2
+                d.extend((j, factor * dj) for j, dj in di)
+        return z, d
+    return parallel
+
+
+# --------------------------------------------------------------------------- Circuit
+class Circuit:
+    """An equivalent circuit in impedance.py notation, ready for fast evaluation.
+
+    >>> c = Circuit("R0-p(R1,CPE1)-p(R2,CPE2)")
+    >>> c.param_names
+    ['R0', 'R1', 'CPE1_0', 'CPE1_1', 'R2', 'CPE2_0', 'CPE2_1']
+
+    Raises :class:`eisfit.CircuitError` for an invalid string. Instances are
+    immutable, hashable, compare equal by normalised string, and pickle by string.
+    """
+
+    __slots__ = ("string", "tree", "elements", "param_names", "param_units", "default_bounds",
+                 "log_scale", "param_descriptions", "arcs", "_z", "_grad", "__weakref__")
+
+    string: str
+    tree: Node
+    elements: list[ElementInstance]
+    param_names: list[str]
+    param_units: list[str]
+    default_bounds: list[tuple[float, float]]
+    log_scale: list[bool]
+    param_descriptions: list[str]
+    arcs: list[Arc]
+
+    def __init__(self, string: str):
+        if isinstance(string, Circuit):
+            string = string.string
+        tree = parse(string)
+        set_ = object.__setattr__
+        set_(self, "tree", tree)
+        set_(self, "string", to_string(tree))
+
+        elements, names, units, bounds, logs, descs = [], [], [], [], [], []
+        start: dict[str, int] = {}
+        for leaf in leaves(tree):
+            edef = ELEMENTS[leaf.kind]
+            start[leaf.name] = len(names)
+            pnames = edef.param_names(leaf.name)
+            elements.append(ElementInstance(leaf.name, leaf.kind, pnames))
+            for pname, pdef in zip(pnames, edef.params):
+                names.append(pname)
+                units.append(pdef.unit)
+                bounds.append(pdef.bounds)
+                logs.append(pdef.log_scale)
+                descs.append(f"{edef.description} {leaf.name}: {pdef.description} ({pdef.symbol})")
+        if len(set(names)) != len(names):
+            dup = sorted({n for n in names if names.count(n) > 1})
+            raise CircuitError(f"invalid circuit {string!r}: duplicate parameter names {dup}")
+        set_(self, "elements", elements)
+        set_(self, "param_names", names)
+        set_(self, "param_units", units)
+        set_(self, "default_bounds", bounds)
+        set_(self, "log_scale", logs)
+        set_(self, "param_descriptions", descs)
+
+        arcs = []
+        for node in parallels(tree):
+            kids = node.children
+            if len(kids) == 2 and all(isinstance(k, Leaf) for k in kids):
+                by_kind = {k.kind: k.name for k in kids}
+                cap = [k for k in ("CPE", "C") if k in by_kind]
+                if "R" in by_kind and cap:
+                    arcs.append(Arc(by_kind["R"], by_kind[cap[0]], cap[0]))
+        set_(self, "arcs", arcs)
+        set_(self, "_z", _compile_z(tree, start))
+        set_(self, "_grad", _compile_grad(tree, start))
+
+    # -- immutability, identity, pickling
+    def __setattr__(self, name, value):
+        raise AttributeError("Circuit is immutable")
+
+    def __reduce__(self):
+        return (Circuit, (self.string,))
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Circuit) and other.string == self.string
+
+    def __hash__(self) -> int:
+        return hash(("Circuit", self.string))
+
+    def __repr__(self) -> str:
+        return f"Circuit({self.string!r})"
+
+    def __str__(self) -> str:
+        return self.string
+
+    @property
+    def n_params(self) -> int:
+        """Number of parameters M."""
+        return len(self.param_names)
+
+    def param_index(self, name: str) -> int:
+        """Position of parameter ``name`` in :attr:`param_names` (CircuitError if unknown)."""
+        try:
+            return self.param_names.index(name)
+        except ValueError:
+            raise CircuitError(
+                f"circuit {self.string!r} has no parameter {name!r}; "
+                f"its parameters are {', '.join(self.param_names)}") from None
+
+    # -- evaluation
+    def _prepare(self, params, frequency) -> tuple[np.ndarray, np.ndarray, bool]:
+        p = np.asarray(params, dtype=float)
+        f = np.asarray(frequency, dtype=float)
+        if f.ndim != 1:
+            raise DataError(f"frequency must be a 1-D array (Hz), got shape {f.shape}")
+        m = len(self.param_names)
+        if p.ndim == 1 and p.shape[0] == m:
+            return p, _TWO_PI * f, False
+        if p.ndim == 2 and p.shape[1] == m:
+            return p.T[:, :, None], _TWO_PI * f, True
+        raise CircuitError(
+            f"circuit {self.string!r} takes {m} parameters ({', '.join(self.param_names)}): "
+            f"params must have shape ({m},) or (K, {m}), got {p.shape}")
+
+    def impedance(self, params: Sequence[float] | np.ndarray, frequency: np.ndarray) -> np.ndarray:
+        """Impedance Z (ohm, complex) at ``frequency`` (Hz): (N,) for params (M,), (K, N) for (K, M)."""
+        cols, omega, batched = self._prepare(params, frequency)
+        z = self._z(cols, omega)
+        shape = (cols.shape[1], omega.shape[0]) if batched else omega.shape
+        if z.shape != shape or z.dtype.kind != "c":
+            z = np.broadcast_to(z, shape).astype(complex)
+        return z
+
+    def impedance_and_jacobian(self, params: Sequence[float] | np.ndarray,
+                               frequency: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Z and the analytic complex Jacobian dZ/dp: ((N,), (N, M)) or ((K, N), (K, N, M))."""
+        cols, omega, batched = self._prepare(params, frequency)
+        z, d = self._grad(cols, omega)
+        m = len(self.param_names)
+        if batched:
+            shape = (cols.shape[1], omega.shape[0])
+            jac = np.empty(shape + (m,), dtype=complex)
+            for j, dj in d:
+                jac[:, :, j] = dj
+        else:
+            shape = omega.shape
+            jac = np.empty(shape + (m,), dtype=complex)
+            for j, dj in d:
+                jac[:, j] = dj
+        if z.shape != shape or z.dtype.kind != "c":
+            z = np.broadcast_to(z, shape).astype(complex)
+        return z, jac
+
+    def jacobian(self, params: Sequence[float] | np.ndarray, frequency: np.ndarray) -> np.ndarray:
+        """Analytic complex Jacobian dZ/dp (ohm per parameter unit): (N, M) or (K, N, M)."""
+        return self.impedance_and_jacobian(params, frequency)[1]

@@ -1,0 +1,125 @@
+"""Arrhenius fits: exact on synthetic data, textbook standard errors, campaign tables."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+import eisfit
+from eisfit.analysis.arrhenius import K_B_EV_PER_K, arrhenius, arrhenius_table
+from eisfit.errors import DataError
+
+T_K = np.array([253.15, 273.15, 298.15, 323.15, 348.15, 373.15])
+
+
+def sigma_of(t_k, ea_ev=0.35, prefactor=2.0e3, form="sigmaT"):
+    y = prefactor * np.exp(-ea_ev / (K_B_EV_PER_K * t_k))
+    return y / t_k if form == "sigmaT" else y
+
+
+@pytest.mark.parametrize("form", ["sigmaT", "sigma"])
+def test_exact_on_noise_free_data(form):
+    res = arrhenius(T_K, sigma_of(T_K, form=form), form=form)
+    assert res.ea_eV == pytest.approx(0.35, rel=1e-10)
+    assert res.prefactor == pytest.approx(2.0e3, rel=1e-8)
+    assert res.prefactor_unit == ("S*K/cm" if form == "sigmaT" else "S/cm")
+    assert res.r_squared == pytest.approx(1.0, abs=1e-12)
+    assert res.ea_stderr_eV == pytest.approx(0.0, abs=1e-9)
+    assert res.n_points == T_K.size and res.form == form and not res.weighted
+    np.testing.assert_allclose(res.predict_sigma(T_K), sigma_of(T_K, form=form), rtol=1e-9)
+
+
+def test_public_name_is_lazy_export():
+    assert eisfit.arrhenius is arrhenius
+
+
+def test_stderr_matches_textbook_ols():
+    rng = np.random.default_rng(1)
+    sigma = sigma_of(T_K) * np.exp(rng.normal(0.0, 0.05, T_K.size))
+    res = arrhenius(T_K, sigma)
+    lr = stats.linregress(1.0 / T_K, np.log(sigma * T_K))
+    assert res.slope == pytest.approx(lr.slope, rel=1e-12)
+    assert res.ea_eV == pytest.approx(-lr.slope * K_B_EV_PER_K, rel=1e-12)
+    assert res.ea_stderr_eV == pytest.approx(lr.stderr * K_B_EV_PER_K, rel=1e-10)
+    assert res.intercept_stderr == pytest.approx(lr.intercept_stderr, rel=1e-10)
+    assert res.r_squared == pytest.approx(lr.rvalue**2, rel=1e-12)
+    # form="sigma": same check on ln(sigma)
+    res2 = arrhenius(T_K, sigma, form="sigma")
+    _, cov = np.polyfit(1.0 / T_K, np.log(sigma), 1, cov=True)
+    assert res2.ea_stderr_eV == pytest.approx(np.sqrt(cov[0, 0]) * K_B_EV_PER_K, rel=1e-8)
+
+
+def test_weighted_matches_polyfit_with_weights():
+    rng = np.random.default_rng(2)
+    rel = np.array([0.01, 0.02, 0.05, 0.02, 0.01, 0.1])
+    sigma = sigma_of(T_K) * np.exp(rng.normal(0.0, rel))
+    se = rel * sigma
+    res = arrhenius(T_K, sigma, sigma_stderr=se, weighted=True)
+    # numpy's w multiplies the residual (w = 1/std), cov scaled by chisq/(n-2)
+    p, cov = np.polyfit(1.0 / T_K, np.log(sigma * T_K), 1, w=1.0 / rel, cov="unscaled")
+    chisq = np.sum(((np.log(sigma * T_K) - np.polyval(p, 1.0 / T_K)) / rel) ** 2)
+    assert res.slope == pytest.approx(p[0], rel=1e-9)
+    assert res.ea_stderr_eV == pytest.approx(
+        np.sqrt(cov[0, 0] * chisq / (T_K.size - 2)) * K_B_EV_PER_K, rel=1e-8
+    )
+    assert res.weighted
+    with pytest.raises(DataError, match="sigma_stderr"):
+        arrhenius(T_K, sigma, weighted=True)
+
+
+def test_two_points_exact_with_nan_stderr_and_bad_input_errors():
+    res = arrhenius(T_K[:2], sigma_of(T_K[:2]))
+    assert res.ea_eV == pytest.approx(0.35, rel=1e-10)
+    assert np.isnan(res.ea_stderr_eV)
+    with pytest.raises(DataError, match="at least 2"):
+        arrhenius([300.0], [1e-4])
+    with pytest.raises(DataError, match="kelvin"):
+        arrhenius([-10.0, 20.0], [1e-4, 2e-4])
+    with pytest.raises(DataError, match="> 0 S/cm"):
+        arrhenius([280.0, 300.0], [1e-4, -2e-4])
+    with pytest.raises(DataError, match="form"):
+        arrhenius(T_K, sigma_of(T_K), form="log")
+    d = res.to_dict()
+    assert d["ea_eV"] == res.ea_eV and d["prefactor_unit"] == "S*K/cm"
+
+
+def _campaign_table(with_se=True):
+    s1 = sigma_of(T_K, 0.35, 2e3)
+    s2 = sigma_of(T_K, 0.50, 5e5)
+    df = pd.DataFrame({
+        "temperature_C": T_K - 273.15,
+        "R1_sigma_S_per_cm": s1,
+        "R2_sigma_S_per_cm": s2,
+    })
+    if with_se:
+        df["R1_sigma_S_per_cm_stderr"] = 0.01 * s1
+        df["R2_sigma_S_per_cm_stderr"] = 0.01 * s2
+    return df
+
+
+def test_campaign_table_one_row_per_resistance_and_total():
+    df = _campaign_table()
+    out = arrhenius_table(df, roles={"R1": "bulk", "R2": "grain boundary"})
+    assert list(out.columns) == [
+        "resistance", "ea_eV", "ea_stderr_eV", "prefactor", "prefactor_unit",
+        "r_squared", "n_points", "form", "weighted",
+    ]
+    assert list(out["resistance"]) == ["R1", "R2", "R1+R2"]
+    assert out.loc[0, "ea_eV"] == pytest.approx(0.35, rel=1e-9)
+    assert out.loc[1, "ea_eV"] == pytest.approx(0.50, rel=1e-9)
+    # total of two Arrhenius terms is not a single line, but lies between them
+    assert 0.35 < out.loc[2, "ea_eV"] < 0.50
+    w = arrhenius_table(df, ["R1"], weighted=True)
+    assert bool(w.loc[0, "weighted"]) and w.loc[0, "ea_eV"] == pytest.approx(0.35, rel=1e-9)
+    # no roles -> no total; temperature_K preferred
+    df2 = df.drop(columns=["temperature_C"]).assign(temperature_K=T_K)
+    assert list(arrhenius_table(df2)["resistance"]) == ["R1", "R2"]
+
+
+def test_campaign_table_without_temperatures_is_a_clear_error():
+    df = _campaign_table().drop(columns=["temperature_C"])
+    with pytest.raises(DataError, match="temperature_C or temperature_K"):
+        arrhenius_table(df)
+    with pytest.raises(DataError, match="area_cm2 and thickness_cm"):
+        arrhenius_table(_campaign_table()[["temperature_C"]])

@@ -1,0 +1,194 @@
+"""BioLogic .mpt reader on synthetic text exports (always run)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from eisfit.errors import CorruptFileError, MissingColumnError, ReadError
+from eisfit.io import mpt
+
+LABELS = ["freq/Hz", "Re(Z)/Ohm", "-Im(Z)/Ohm", "|Z|/Ohm", "Phase(Z)/deg", "time/s",
+          "<Ewe>/V", "<I>/mA", "Cs/µF", "cycle number"]
+
+
+def rows_for(n_sweeps: int = 2, n_per: int = 6, dc_rows: int = 2, cycle: bool = True) -> list[list[float]]:
+    """Rows of LABELS values: DC rows (freq 0), then descending R0 + R1||C1 sweeps."""
+    f = np.concatenate([np.zeros(dc_rows)] + [np.logspace(5, 0, n_per)] * n_sweeps)
+    z = 10 + 100 / (1 + 2j * np.pi * np.where(f > 0, f, 1) * 100 * 1e-6)
+    z[f == 0] = 0
+    cyc = np.concatenate([np.ones(dc_rows)] + [np.full(n_per, k + 1.0) for k in range(n_sweeps)])
+    if not cycle:
+        cyc[:] = 0
+    return [[f[i], z[i].real, -z[i].imag, abs(z[i]), np.degrees(np.angle(z[i])), 10.0 + i,
+             3.4, 0.01, 1.5, cyc[i]] for i in range(f.size)]
+
+
+def header_lines(n_header: int, technique: str = "Potentio Electrochemical Impedance Spectroscopy",
+                 started: str = "03/02/2021 16:17:59.000", area: str = "0.785 cm²") -> list[str]:
+    lines = ["EC-Lab ASCII FILE", f"Nb header lines : {n_header}                    ", "", technique, "",
+             "Run on channel : 1 (SN 1)", f"Acquisition started on : {started}",
+             "EC-Lab for windows v11.33 (software)", f"Electrode surface area : {area}",
+             "Characteristic mass : 0.001 g"]
+    return lines
+
+
+def write_mpt(path: Path, rows: list[list[float]], *, labels: list[str] = LABELS, header: bool = True,
+              decimal_comma: bool = False, newline: str = "\r\n", trailing_tab: bool = True,
+              **header_kw) -> Path:
+    def fmt(v: float) -> str:
+        s = f"{v:.7E}"
+        return s.replace(".", ",") if decimal_comma else s
+
+    tail = "\t" if trailing_tab else ""
+    body = ["\t".join(labels) + tail] + ["\t".join(fmt(v) for v in r) + tail for r in rows]
+    lines = []
+    if header:
+        pre = header_lines(0, **header_kw)
+        pre[1] = f"Nb header lines : {len(pre) + 1}                    "
+        if decimal_comma:
+            pre = [ln.replace("0.785", "0,785") for ln in pre]
+        lines = pre
+    text = newline.join(lines + body) + newline
+    path.write_bytes(text.encode("cp1252"))
+    return path
+
+
+def test_header_block_crlf_cp1252(tmp_path):
+    rows = rows_for()
+    spectra = mpt.read(write_mpt(tmp_path / "a.mpt", rows))
+    assert [len(s) for s in spectra] == [6, 6]
+    s = spectra[0]
+    np.testing.assert_allclose(s.frequency, [r[0] for r in rows[2:8]], rtol=1e-7)
+    np.testing.assert_allclose(s.z.real, [r[1] for r in rows[2:8]], rtol=1e-7)
+    np.testing.assert_allclose(s.z.imag, [-r[2] for r in rows[2:8]], rtol=1e-7)
+    assert "Cs/µF" in s.columns and "time/s" in s.columns and "cycle number" in s.columns
+    m = s.meta
+    assert m["format"] == "biologic-mpt"
+    assert m["technique"] == "Potentio Electrochemical Impedance Spectroscopy"
+    assert m["technique_short"] == "PEIS"
+    assert m["start_time"] == "2021-03-02T16:17:59.000"
+    assert m["sweep_start_time"] == "2021-03-02T16:18:11.000"  # time/s = 12 s
+    assert m["software_version"] == "11.33"
+    assert m["area"] == 0.785 and m["area_unit"] == "cm2" and m["area_cm2"] == 0.785
+    assert m["sweep"] == 0 and m["n_sweeps"] == 2
+
+
+def test_decimal_comma_lf(tmp_path):
+    rows = rows_for()
+    spectra = mpt.read(write_mpt(tmp_path / "de.mpt", rows, decimal_comma=True, newline="\n"))
+    assert len(spectra) == 2
+    np.testing.assert_allclose(spectra[1].frequency, [r[0] for r in rows[8:]], rtol=1e-7)
+    assert spectra[0].meta["area"] == 0.785
+
+
+def test_area_mm2_and_date_variants(tmp_path):
+    p = write_mpt(tmp_path / "mm.mpt", rows_for(1), area="113.100 mm²", started="05.20.2022 17:01:24.701")
+    m = mpt.read(p)[0].meta
+    assert m["area_unit"] == "mm2" and m["area_cm2"] == pytest.approx(1.131)
+    assert m["start_time"] == "2022-05-20T17:01:24.701"
+    p = write_mpt(tmp_path / "nos.mpt", rows_for(1), started="02/04/2018 10:02:46")
+    assert mpt.read(p)[0].meta["start_time"] == "2018-02-04T10:02:46.000"
+
+
+@pytest.mark.parametrize("anonymised", ["xx/xx/xxxx xx:xx:xx", "DD/MM/YYYY HH:MM:SS", ""])
+def test_anonymised_start_time_is_none(tmp_path, anonymised):
+    m = mpt.read(write_mpt(tmp_path / "anon.mpt", rows_for(1), started=anonymised))[0].meta
+    assert m["start_time"] is None and m["sweep_start_time"] is None
+
+
+def test_headerless_with_labels_near_top(tmp_path):
+    p = tmp_path / "nohead.mpt"
+    write_mpt(p, rows_for(), header=False)
+    p.write_bytes(b"\r\n" + p.read_bytes())  # an empty line, then the labels
+    spectra = mpt.read(p)
+    assert len(spectra) == 2 and spectra[0].meta["start_time"] is None
+
+
+def test_nb_header_lines_3(tmp_path):
+    p = tmp_path / "h3.mpt"
+    write_mpt(p, rows_for(), header=False)
+    p.write_bytes(b"EC-Lab ASCII FILE\r\nNb header lines : 3   \r\n" + p.read_bytes())
+    assert len(mpt.read(p)) == 2
+
+
+def test_frequency_resets_when_cycle_number_constant(tmp_path):
+    p = write_mpt(tmp_path / "multi.mpt", rows_for(3, cycle=False))
+    assert [len(s) for s in mpt.read(p)] == [6, 6, 6]
+
+
+def test_more_labels_than_values_aligns_by_position(tmp_path):
+    labels = LABELS + ["", "Ewe-Ece/V"]  # like EC-Lab 11.61's 63-label/61-value export
+    spectra = mpt.read(write_mpt(tmp_path / "63.mpt", rows_for(), labels=labels))
+    assert len(spectra) == 2
+    assert "Ewe-Ece/V" not in spectra[0].columns
+
+
+def test_fewer_labels_than_values_is_an_error(tmp_path):
+    labels = [lab for lab in LABELS if lab != "|Z|/Ohm"]
+    with pytest.raises(CorruptFileError, match="17.mpt.*values but the label line names only 9"):
+        mpt.read(write_mpt(tmp_path / "17.mpt", rows_for(), labels=labels))
+
+
+def test_missing_frequency_label(tmp_path):
+    labels = LABELS[1:]
+    with pytest.raises(MissingColumnError, match="nofreq.mpt.*freq/Hz"):
+        mpt.read(write_mpt(tmp_path / "nofreq.mpt", [r[1:] for r in rows_for()], labels=labels))
+
+
+def test_modulus_and_phase_only(tmp_path):
+    rows = [[r[0], r[3], r[4], r[5]] for r in rows_for()]
+    labels = ["freq/Hz", "|Z|/Ohm", "Phase(Z)/deg", "time/s"]
+    spectra = mpt.read(write_mpt(tmp_path / "mp.mpt", rows, labels=labels))
+    ref = rows_for()
+    np.testing.assert_allclose(spectra[0].z.real, [r[1] for r in ref[2:8]], rtol=1e-6)
+    np.testing.assert_allclose(spectra[0].z.imag, [-r[2] for r in ref[2:8]], rtol=1e-6)
+
+
+def test_no_impedance_columns(tmp_path):
+    rows = [[r[0], r[5]] for r in rows_for()]
+    with pytest.raises(MissingColumnError, match="noz.mpt"):
+        mpt.read(write_mpt(tmp_path / "noz.mpt", rows, labels=["freq/Hz", "time/s"]))
+
+
+def test_bad_number(tmp_path):
+    p = write_mpt(tmp_path / "bad.mpt", rows_for())
+    p.write_bytes(p.read_bytes().replace(b"3.4000000E+00", b"3.4x", 1))
+    with pytest.raises(CorruptFileError, match="bad.mpt: line 12: column '<Ewe>/V'"):
+        mpt.read(p)
+
+
+def test_nan_frequency(tmp_path):
+    rows = rows_for()
+    rows[4][0] = float("nan")
+    with pytest.raises(CorruptFileError, match="nan.mpt"):
+        mpt.read(write_mpt(tmp_path / "nan.mpt", rows))
+
+
+@pytest.mark.parametrize("content", [b"", b"EC-Lab ASCII FILE\r\n", b"EC-Lab ASCII FILE\r\nNb header lines : 99\r\n",
+                                     b"hello world\n1 2 3\n", b"\x00\x01\x02BIO"])
+def test_bad_files(tmp_path, content):
+    p = tmp_path / "junk.mpt"
+    p.write_bytes(content)
+    with pytest.raises(ReadError, match="junk.mpt"):
+        mpt.read(p)
+
+
+def test_labels_but_no_rows(tmp_path):
+    with pytest.raises(ReadError, match="no data rows"):
+        mpt.read(write_mpt(tmp_path / "empty.mpt", []))
+
+
+def test_sniff():
+    assert mpt.sniff(b"EC-Lab ASCII FILE\r\nNb header lines : 3", Path("x.txt")) == 100
+    assert mpt.sniff(b"BT-Lab ASCII FILE\r\n", Path("x")) == 100
+    assert mpt.sniff(b"\nfreq/Hz\tRe(Z)/Ohm\t-Im(Z)/Ohm\n1\t2\t3\n", Path("x.mpt")) >= 70
+    assert mpt.sniff(b"f,re,im\n", Path("x.csv")) == 0
+    assert mpt.sniff(b"f,re,im\n", Path("x.mpt")) == 10
+
+
+def test_dispatcher_reads_mpt(tmp_path):
+    import eisfit
+
+    assert len(eisfit.read(write_mpt(tmp_path / "d.mpt", rows_for()), format="mpt")) == 2
