@@ -31,21 +31,351 @@ def main() -> None:
 
 
 # ---- section: read / info / convert (readers) ------------------------------
+def _read_reporting(path: str, fmt: str | None, imag_sign: str | None):
+    """Read one file; warnings go to stderr as ``eisfit: warning: ...`` lines."""
+    import warnings
+    from pathlib import Path
+
+    from .io import read
+
+    options = {"imag_sign": imag_sign} if imag_sign else {}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        spectra = read(path, format=fmt, **options)
+    for w in caught:
+        text = str(w.message)
+        where = "" if Path(path).name in text else f"{path}: "
+        click.echo(f"eisfit: warning: {where}{text}", err=True)
+    return spectra
+
+
+def _sweep_line(s) -> str:
+    """One line of ``eisfit info`` for one sweep."""
+    m = s.meta
+    f = s.frequency
+    parts = [f"sweep {m.get('sweep', 0)}: {len(s)} points", f"{f.min():.4g}-{f.max():.4g} Hz"]
+    area = m.get("area", m.get("area_cm2"))
+    if area is not None:
+        parts.append(f"area {area:g} {m.get('area_unit', 'cm^2') if 'area' in m else 'cm^2'}")
+    start = m.get("sweep_start_time") or m.get("start_time")
+    if start:
+        parts.append(f"start {start}")
+    return ", ".join(parts)
+
+
+def _file_lines(path: str, spectra) -> list[str]:
+    m = spectra[0].meta
+    software = " ".join(str(x) for x in (m.get("software"), m.get("software_version")) if x)
+    head = (f"{path}: format {m.get('format', '?')}, technique {m.get('technique', '?')}, "
+            f"{len(spectra)} sweep{'s' if len(spectra) != 1 else ''}")
+    if software:
+        head += f", software {software}"
+    return [head] + ["  " + _sweep_line(s) for s in spectra]
+
+
+_IMAG_SIGN = click.Choice(["auto", "negative", "positive"])
+
+
+@main.command("info")
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option("--format", "fmt", default=None, metavar="NAME",
+              help="Force the file format (default: detect from content).")
+@click.option("--imag-sign", type=_IMAG_SIGN, default=None,
+              help="Sign convention of the imaginary column of tables (default: the format's, "
+                   "or auto-detected).")
+def info_command(files: tuple[str, ...], fmt: str | None, imag_sign: str | None) -> None:
+    """Describe impedance files: format, technique, sweeps, points, frequency range,
+    area, start time, software. Unreadable files are reported and skipped (exit 2)."""
+    failed = 0
+    for path in files:
+        try:
+            spectra = _read_reporting(path, fmt, imag_sign)
+        except EisfitError as exc:
+            click.echo(f"eisfit: error: {exc}", err=True)
+            failed += 1
+            continue
+        for line in _file_lines(path, spectra):
+            click.echo(line)
+    if failed:
+        sys.exit(2)
+
+
+@main.command("convert")
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option("--to", "to", type=click.Choice(["csv", "json"]), required=True,
+              help="Output format.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Output folder (created if needed; default: beside each input file).")
+@click.option("--format", "fmt", default=None, metavar="NAME",
+              help="Force the input format (default: detect from content).")
+@click.option("--imag-sign", type=_IMAG_SIGN, default=None,
+              help="Sign convention of the imaginary column of input tables.")
+def convert_command(files: tuple[str, ...], to: str, out_dir: str | None, fmt: str | None,
+                    imag_sign: str | None) -> None:
+    """Convert impedance files to CSV or JSON (frequency_Hz, z_real_ohm, z_imag_ohm,
+    z_modulus_ohm, phase_deg, sweep + meta), one output file per input file."""
+    from pathlib import Path
+
+    from .errors import ReadError
+    from .io.export import write_csv, write_json
+
+    writer = write_csv if to == "csv" else write_json
+    failed = 0
+    for path in files:
+        src = Path(path)
+        folder = Path(out_dir) if out_dir else src.parent
+        target = folder / f"{src.stem}.{to}"
+        try:
+            if target.resolve() == src.resolve():
+                raise ReadError(src, f"output {target} would overwrite the input; use --out DIR")
+            spectra = _read_reporting(path, fmt, imag_sign)
+            folder.mkdir(parents=True, exist_ok=True)
+            writer(spectra, target)
+        except EisfitError as exc:
+            click.echo(f"eisfit: error: {exc}", err=True)
+            failed += 1
+            continue
+        click.echo(f"{path} -> {target} ({len(spectra)} sweep{'s' if len(spectra) != 1 else ''})")
+    if failed:
+        sys.exit(2)
+
+
 # ---- end section: readers ---------------------------------------------------
 
 # ---- section: circuits ------------------------------------------------------
+@main.command("circuits")
+@click.argument("spec", required=False, metavar="[NAME|FILE|STRING]")
+def circuits_command(spec: str | None) -> None:
+    """List the circuit library, or show one circuit's parameters.
+
+    Without argument: every library circuit with its string, description and arc
+    roles. With a library NAME, a .toml FILE or a circuit STRING: its parameters
+    with units, default bounds and whether fits vary them in log space.
+    """
+    from .model import list_circuits, load_circuit
+
+    if spec is None:
+        for d in list_circuits():
+            roles = ", ".join(f"{r}={role}" for r, role in d.roles.items()) or "-"
+            click.echo(f"{d.name:<20} {d.string}")
+            click.echo(f"{'':<20} {d.description}")
+            click.echo(f"{'':<20} arcs: {roles}")
+        click.echo("\nShow one: eisfit circuits NAME   (any NAME, .toml FILE or circuit STRING "
+                   "is accepted by --circuit)")
+        return
+    d = load_circuit(spec)
+    origin = f"{d.source}" + (f" {d.path}" if d.source == "file" else "")
+    click.echo(f"name:        {d.name}  ({origin})")
+    if d.description:
+        click.echo(f"description: {d.description}")
+    click.echo(f"circuit:     {d.string}")
+    if d.roles:
+        click.echo("arcs:        " + ", ".join(
+            f"{a.resistor}||{a.capacitive} {d.roles[a.resistor]}" for a in d.circuit.arcs))
+    click.echo(f"derived:     {', '.join(d.derived) or '-'}")
+    if any(e.kind == "CPE" for e in d.circuit.elements):
+        click.echo("CPE:         Z = 1/(Q (j omega)^n), Q in S*s^n, 0 < n <= 1")
+    click.echo(f"\n{'parameter':<10} {'unit':<12} {'lower':>10} {'upper':>10}  {'log':<4} description")
+    c = d.circuit
+    for name, log, desc in zip(c.param_names, c.log_scale, c.param_descriptions):
+        lo, hi = d.bounds[name]
+        click.echo(f"{name:<10} {d.units[name] or '-':<12} {lo:>10.4g} {hi:>10.4g}  "
+                   f"{'yes' if log else 'no':<4} {desc}")
 # ---- end section: circuits --------------------------------------------------
 
 # ---- section: fit -------------------------------------------------------------
 # ---- end section: fit ---------------------------------------------------------
 
 # ---- section: validate (Kramers-Kronig) --------------------------------------
+def _safe_name(label: str) -> str:
+    """A file-name-safe version of a spectrum label."""
+    import re
+
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", label).strip("_") or "spectrum"
+
+
+def _save_figure(ax, path) -> None:
+    import matplotlib.pyplot as plt
+
+    ax.figure.tight_layout()
+    ax.figure.savefig(path, dpi=120)
+    plt.close(ax.figure)
+
+
+@main.command("validate")
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option("--threshold-pct", type=float, default=1.0, show_default=True,
+              help="Largest accepted residual, % of |Z| (every point, real and imaginary).")
+@click.option("--c", "c", type=float, default=0.85, show_default=True,
+              help="mu threshold of the Lin-KK element count.")
+@click.option("--no-inductance", is_flag=True, help="Do not fit a series inductance.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Folder for one residual plot per spectrum (<label>_kk.png).")
+@click.option("--format", "fmt", default=None, metavar="NAME", help="Force the file format.")
+def validate_command(files, threshold_pct, c, no_inductance, out_dir, fmt) -> None:
+    """Lin-KK (Kramers-Kronig) test of every spectrum of FILE...
+
+    Prints per spectrum mu, the number M of RC elements, the largest residual
+    (% of |Z|) and pass/FAIL. Exit status 1 when any spectrum fails.
+    """
+    import matplotlib
+    from pathlib import Path
+
+    matplotlib.use("Agg")
+    from .analysis.kk import kk_test
+
+    out = Path(out_dir) if out_dir else None
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+    failed = 0
+    click.echo(f"{'spectrum':40s} {'mu':>6s} {'M':>3s} {'max %':>7s} {'noise %':>8s}  result")
+    for path in files:
+        for s in _read_reporting(path, fmt, None):
+            res = kk_test(s, c=c, inductance=not no_inductance, threshold_pct=threshold_pct)
+            failed += not res.passed
+            click.echo(f"{s.label:40s} {res.mu:6.3f} {res.n_rc:3d} {res.max_residual_pct:7.3f} "
+                       f"{res.noise_estimate_pct:8.3f}  {'pass' if res.passed else 'FAIL'}")
+            if out:
+                _save_figure(res.plot(), out / f"{_safe_name(s.label)}_kk.png")
+    if failed:
+        sys.exit(1)
+
+
 # ---- end section: validate ----------------------------------------------------
 
 # ---- section: drt --------------------------------------------------------------
+@main.command("drt")
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option("--lambda", "lam", default="auto", show_default=True, metavar="auto|VALUE",
+              help="Regularisation strength (dimensionless) or 'auto' (GCV + discrepancy).")
+@click.option("--circuit", default=None, metavar="NAME|STRING|FILE",
+              help="Also fit this circuit and overlay its DRT in the figure.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Folder for <label>_drt.csv, <label>_peaks.csv and <label>_drt.png.")
+@click.option("--format", "fmt", default=None, metavar="NAME", help="Force the file format.")
+def drt_command(files, lam, circuit, out_dir, fmt) -> None:
+    """Distribution of relaxation times of every spectrum of FILE...
+
+    Prints the peaks (tau, frequency, resistance) per spectrum.
+    """
+    import matplotlib
+    import warnings
+    from pathlib import Path
+
+    matplotlib.use("Agg")
+    from .analysis.drt import drt
+    from .errors import EisfitError as _Err
+
+    try:
+        lambda_ = lam if lam == "auto" else float(lam)
+    except ValueError:
+        raise click.BadParameter(f"expected 'auto' or a number, got {lam!r}", param_hint="--lambda")
+    out = Path(out_dir) if out_dir else None
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+    for path in files:
+        for s in _read_reporting(path, fmt, None):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                res = drt(s, lambda_=lambda_)
+            for w in caught:
+                click.echo(f"eisfit: warning: {w.message}", err=True)
+            click.echo(f"{s.label}: R_inf {res.r_inf_ohm:.4g} ohm, R_pol {res.r_pol_ohm:.4g} ohm"
+                       + (f", L {res.inductance_H:.3g} H" if res.inductance_H is not None else "")
+                       + f", lambda {res.lambda_:.3g} ({res.lambda_rule})")
+            click.echo(f"  {'tau_s':>11s} {'f_Hz':>11s} {'R_ohm':>10s}")
+            for _, row in res.peaks.iterrows():
+                click.echo(f"  {row['tau_s']:11.4g} {row['f_Hz']:11.4g} {row['R_ohm']:10.4g}")
+            if out:
+                stem = _safe_name(s.label)
+                res.to_dataframe().to_csv(out / f"{stem}_drt.csv", index=False)
+                res.peaks.to_csv(out / f"{stem}_peaks.csv", index=False)
+                fit = _fit_for_overlay(s, circuit) if circuit else None
+                _save_figure(res.plot(fit=fit), out / f"{stem}_drt.png")
+
+
+def _fit_for_overlay(spectrum, circuit: str):
+    """eisfit.fit(spectrum, circuit=...) when the fitting engine offers FitResult.drt, else None."""
+    import numpy as np
+
+    try:
+        from . import fit as fit_spectrum
+
+        result = fit_spectrum(spectrum, circuit=circuit)
+        result.drt(np.logspace(-6, -3, 4))  # probe: the overlay needs FitResult.drt
+    except (ImportError, AttributeError, NotImplementedError) as exc:
+        click.echo(f"eisfit: warning: circuit overlay unavailable ({exc})", err=True)
+        return None
+    return result
+
+
 # ---- end section: drt ----------------------------------------------------------
 
 # ---- section: campaign --------------------------------------------------------
+@main.command("campaign")
+@click.argument("source", metavar="SOURCE")
+@click.option("--circuit", default=None, metavar="NAME|FILE|STRING",
+              help="Circuit (default: the campaign file's [defaults], else garnet-symmetric).")
+@click.option("--area-cm2", type=float, default=None, help="Electrode contact area, cm2 (enables ASR).")
+@click.option("--thickness-cm", type=float, default=None, help="Electrolyte thickness, cm (enables sigma).")
+@click.option("--symmetric/--per-cell", "symmetric", default=None,
+              help="Symmetric cell: also report ASR per interface (= per cell / 2). Default: symmetric.")
+@click.option("--weighting", default=None, metavar="NAME",
+              help="modulus (default), boukamp, proportional or unit.")
+@click.option("--fmin", type=float, default=None, help="Lowest frequency fitted, Hz.")
+@click.option("--fmax", type=float, default=None, help="Highest frequency fitted, Hz.")
+@click.option("--jobs", type=int, default=1, show_default=True, help="Fitting processes on this machine.")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Dask scheduler address (tcp://host:8786): fit on its workers.")
+@click.option("--out", "out", type=click.Path(file_okay=False), default="eisfit-campaign",
+              show_default=True, help="Output folder (summary.csv, report.md, figures, cache).")
+@click.option("--no-cache", is_flag=True, help="Refit everything; do not read or write the cache.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
+              help="Cache folder (default: OUT/.eisfit-cache).")
+@click.option("--nyquist-asr", is_flag=True, help="Nyquist overlay in ohm*cm2 (Z x area, per cell).")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
+def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, weighting, fmin, fmax,
+                     jobs: int, scheduler: str | None, out: str, no_cache: bool, cache_dir,
+                     nyquist_asr: bool, progress) -> None:
+    """Fit every checkpoint of a campaign: SOURCE is a folder, a glob, a campaign file
+    (.toml / .csv) or a data file. Writes OUT/summary.csv, report.md and figures, and
+    prints the evolution of each resistance."""
+    from pathlib import Path
+
+    from .campaign import fit_campaign
+
+    cache = False if no_cache else (cache_dir or Path(out) / ".eisfit-cache")
+    client = _campaign_dask_client(scheduler) if scheduler else None
+    try:
+        camp = fit_campaign(
+            source, circuit=circuit, area_cm2=area_cm2, thickness_cm=thickness_cm, symmetric=symmetric,
+            weighting=weighting, fmin=fmin, fmax=fmax, jobs=jobs,
+            executor=None if client is None else client.get_executor(), out=None, cache_dir=cache,
+            progress=progress,
+        )
+    finally:
+        if client is not None:
+            client.close()
+    camp.write(out, area_normalised=nyquist_asr)
+    ok = sum(r is not None for r in camp.results)
+    click.echo(f"{len(camp.checkpoints)} checkpoints, {ok} fitted, ordered by {camp.ordering}")
+    for line in camp.evolution_lines():
+        click.echo(line)
+    for failure in camp.errors:
+        click.echo(f"error: {failure}", err=True)
+    click.echo(f"fits run: {camp.stats.get('fits_run', 0)}, cache hits: {camp.stats.get('cache_hits', 0)}; "
+               f"wrote {Path(out) / 'summary.csv'}, report.md and figures")
+
+
+def _campaign_dask_client(address: str):
+    try:
+        from distributed import Client
+    except ImportError:
+        raise EisfitError("--scheduler needs Dask: pip install 'dask[distributed]'") from None
+    try:
+        return Client(address, timeout=30)
+    except (OSError, TimeoutError) as exc:
+        raise EisfitError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
 # ---- end section: campaign ----------------------------------------------------
 
 

@@ -66,7 +66,10 @@ def plot_drt(result, ax=None, fit=None):
                 textcoords="offset points", xytext=(0, 6), ha="center", fontsize=7,
             )
     if fit is not None:
-        ax.plot(result.tau_s, fit.drt(result.tau_s), "--", lw=1.2, color="C1", label="circuit fit")
+        fit_gamma = fit.drt(result.tau_s)
+        if isinstance(fit_gamma, tuple):  # (tau_s, gamma_ohm)
+            fit_gamma = fit_gamma[1]
+        ax.plot(result.tau_s, fit_gamma, "--", lw=1.2, color="C1", label="circuit fit")
     if result.tau_measured_s is not None:
         lo, hi = result.tau_measured_s
         ax.axvspan(result.tau_s.min(), lo, color="0.93", zorder=0)
@@ -88,4 +91,191 @@ def plot_drt(result, ax=None, fit=None):
 # ---- end section: kk and drt plots ------------------------------------------
 
 # ---- section: campaign plots --------------------------------------------------
+# Figures of a CampaignResult (eisfit.campaign): they draw what the result carries.
+
+def _camp_colours(camp):
+    """(list of RGBA per checkpoint, ScalarMappable for the colour bar, label)."""
+    import matplotlib as mpl
+    import numpy as np
+
+    values, label = camp.colour_values()
+    lo, hi = (min(values), max(values)) if values else (0.0, 1.0)
+    norm = mpl.colors.Normalize(vmin=lo, vmax=hi if hi > lo else lo + 1.0)
+    cmap = mpl.colormaps["viridis"]
+    mappable = mpl.cm.ScalarMappable(norm=norm, cmap=cmap)
+    mappable.set_array(np.asarray(values, dtype=float))
+    return [cmap(norm(v)) for v in values], mappable, label
+
+
+def _camp_fitted(camp):
+    return [(k, r) for k, r in enumerate(camp.results) if r is not None]
+
+
+def _camp_dense_fit(r, points_per_decade: int = 20):
+    """Model on a dense log grid over the fitted range (ohm), falling back to z_fit."""
+    import numpy as np
+
+    f = np.asarray(r.frequency, dtype=float)
+    grid = np.logspace(np.log10(f.min()), np.log10(f.max()),
+                       max(int(np.log10(f.max() / f.min()) * points_per_decade), 2))
+    try:
+        return grid, r.model_impedance(grid)
+    except Exception:
+        order = np.argsort(f)
+        return f[order], np.asarray(r.z_fit)[order]
+
+
+def plot_campaign_nyquist(camp, ax=None, area_normalised: bool = False):
+    """Nyquist overlay (-Z'' against Z', equal axes) of every fitted checkpoint: data as
+    points, fits as lines, coloured by time/cycle with a colour bar. ``area_normalised``
+    plots Z*A in ohm*cm2 (per cell) using each checkpoint's area."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.0, 5.0))
+    colours, mappable, label = _camp_colours(camp)
+    for k, r in _camp_fitted(camp):
+        scale = 1.0
+        if area_normalised:
+            scale = camp.details[k].get("settings", {}).get("area_cm2") or float("nan")
+        _, zf = _camp_dense_fit(r)
+        ax.plot(r.z.real * scale, -r.z.imag * scale, "o", ms=3, color=colours[k], alpha=0.8)
+        ax.plot(zf.real * scale, -zf.imag * scale, "-", lw=1.0, color=colours[k])
+    unit = "Ω·cm² (per cell)" if area_normalised else "Ω"
+    ax.set_xlabel(f"Z' / {unit}")
+    ax.set_ylabel(f"−Z'' / {unit}")
+    ax.set_aspect("equal", adjustable="box")
+    ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]))
+    ax.figure.colorbar(mappable, ax=ax, label=label)
+    ax.set_title("Nyquist: data (points) and fits (lines)")
+    return ax
+
+
+def plot_campaign_bode(camp, fig=None):
+    """Bode overlay: |Z| (ohm) and -phase (deg) against f (Hz), data and fits, coloured
+    by time/cycle; returns the figure."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    if fig is None:
+        fig = plt.figure(figsize=(6.5, 6.0))
+    ax_mod, ax_ph = fig.subplots(2, 1, sharex=True)
+    colours, mappable, label = _camp_colours(camp)
+    for k, r in _camp_fitted(camp):
+        fg, zf = _camp_dense_fit(r)
+        ax_mod.loglog(r.frequency, np.abs(r.z), "o", ms=3, color=colours[k], alpha=0.8)
+        ax_mod.loglog(fg, np.abs(zf), "-", lw=1.0, color=colours[k])
+        ax_ph.semilogx(r.frequency, -np.degrees(np.angle(r.z)), "o", ms=3, color=colours[k], alpha=0.8)
+        ax_ph.semilogx(fg, -np.degrees(np.angle(zf)), "-", lw=1.0, color=colours[k])
+    ax_mod.set_ylabel("|Z| / Ω")
+    ax_ph.set_ylabel("−phase / °")
+    ax_ph.set_xlabel("f / Hz")
+    fig.colorbar(mappable, ax=[ax_mod, ax_ph], label=label)
+    return fig
+
+
+_CAMP_X_LABELS = {"time_h": "time / h", "cycle": "cycle", "capacity_mAh_cm2": "capacity / mAh cm⁻²"}
+
+
+def _camp_x(camp, x):
+    import numpy as np
+
+    options = [x] if x else list(_CAMP_X_LABELS)
+    for name in options:
+        values = [getattr(c, name, None) for c in camp.checkpoints]
+        if all(v is not None for v in values):
+            return np.asarray(values, dtype=float), _CAMP_X_LABELS.get(name, name)
+    return np.arange(len(camp.checkpoints), dtype=float), "checkpoint"
+
+
+def _camp_quantities(camp):
+    """[(title, key, unit, is_resistance)]: each resistance as ASR per cell when an area
+    is known (else ohm), and each effective capacitance (F)."""
+    from .campaign.runner import resistance_names
+
+    first = next((r for r in camp.results if r is not None), None)
+    if first is None:
+        return []
+    out = []
+    for name in resistance_names(first.param_names):
+        role = first.roles.get(name)
+        tag = f" ({role})" if role else ""
+        if f"{name}_asr_ohm_cm2" in first.derived:
+            out.append((f"{name}{tag} ASR per cell", f"{name}_asr_ohm_cm2", "Ω·cm²", True))
+        else:
+            out.append((f"{name}{tag}", name, "Ω", True))
+    for key in first.derived:
+        if key.endswith("_ceff_F"):
+            out.append((f"{key[:-7]} C_eff (Hsu-Mansfeld)", key, "F", False))
+    return out
+
+
+def plot_campaign_evolution(camp, x=None, fig=None):
+    """Each resistance (ASR per cell, ohm*cm2, when the area is known) and effective
+    capacitance (F) against time / cycle / capacity with 1-stderr error bars; flagged
+    checkpoints are drawn as open red markers. Returns the figure."""
+    import math
+
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    quantities = _camp_quantities(camp)
+    xs, xlabel = _camp_x(camp, x)
+    n = max(len(quantities), 1)
+    ncols = 2 if n > 1 else 1
+    nrows = math.ceil(n / ncols)
+    if fig is None:
+        fig = plt.figure(figsize=(4.2 * ncols, 3.0 * nrows), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(nrows, ncols, sharex=True)).ravel()
+    for ax, (title, key, unit, _) in zip(axes, quantities):
+        pts = []
+        for k, r in _camp_fitted(camp):
+            if key in r.values:
+                v, s = r.values[key], r.stderr.get(key, float("nan"))
+            else:
+                v, s = r.derived.get(key, float("nan")), r.derived.get(f"{key}_stderr", float("nan"))
+            pts.append((xs[k], v, s if np.isfinite(s) else 0.0, bool(r.flags)))
+        if not pts:
+            continue
+        px, pv, ps, pf = (np.array(a) for a in zip(*pts))
+        ax.errorbar(px, pv, yerr=ps, fmt="o-", ms=4, capsize=2, color="C0")
+        if pf.any():
+            ax.plot(px[pf], pv[pf], "o", ms=9, mfc="none", mec="red", label="flagged")
+            ax.legend(fontsize="small")
+        ax.set_title(title, fontsize="medium")
+        ax.set_ylabel(unit)
+        if unit == "F":
+            ax.set_yscale("log")
+    for ax in axes[len(quantities):]:
+        ax.set_visible(False)
+    for ax in axes[-ncols:]:
+        ax.set_xlabel(xlabel)
+    return fig
+
+
+def plot_campaign_residual_map(camp, ax=None):
+    """Heat map of the relative residuals |Z-Zfit|/|Z| in % with the sign of the real
+    residual (checkpoint rows x
+    frequency columns); systematic bands point at a wrong model."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fitted = _camp_fitted(camp)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7.0, 0.35 * max(len(fitted), 4) + 1.5))
+    if not fitted:
+        return ax
+    freqs = np.unique(np.concatenate([np.round(np.log10(r.frequency), 3) for _, r in fitted]))
+    grid = np.full((len(fitted), freqs.size), np.nan)
+    for row, (_, r) in enumerate(fitted):
+        cols = np.searchsorted(freqs, np.round(np.log10(r.frequency), 3))
+        grid[row, cols] = 100.0 * np.hypot(r.residuals_real, r.residuals_imag) * np.sign(r.residuals_real)
+    lim = np.nanmax(np.abs(grid)) if np.isfinite(grid).any() else 1.0
+    image = ax.imshow(grid, aspect="auto", cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest",
+                      extent=(freqs[0], freqs[-1], len(fitted) - 0.5, -0.5))
+    ax.set_yticks(range(len(fitted)))
+    ax.set_yticklabels([camp.checkpoints[k].label for k, _ in fitted], fontsize="small")
+    ax.set_xlabel("log10(f / Hz)")
+    ax.figure.colorbar(image, ax=ax, label="residual |ΔZ|/|Z| × sign(ΔZ') / %")
+    return ax
 # ---- end section: campaign plots ----------------------------------------------

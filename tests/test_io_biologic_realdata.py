@@ -15,6 +15,8 @@ from conftest import REALDATA, realdata_path
 from eisfit.errors import MissingColumnError
 from eisfit.io import FORMAT_MODULES, mpr, mpt
 
+pytestmark = pytest.mark.realdata
+
 MPR_DIR = REALDATA / "mpr"
 TWINS = sorted(p for p in MPR_DIR.glob("*/*.mpr") if p.with_suffix(".mpt").exists()) if MPR_DIR.is_dir() else []
 ALL_MPR = sorted(MPR_DIR.glob("*/*.mpr")) if MPR_DIR.is_dir() else []

@@ -135,7 +135,8 @@ def derived_quantities(
     units: dict[str, str] = {}
     for q in _quantities(resistors, arcs, roles, series_resistors, area_cm2, thickness_cm, symmetric):
         try:
-            val = float(q.func(values))
+            with np.errstate(all="ignore"):
+                val = float(q.func(values))
         except (ZeroDivisionError, ValueError, OverflowError):
             val = float("nan")
         out[q.key] = val
@@ -157,8 +158,10 @@ def _propagate(func, values, cov, names, val) -> float:
         up[name] = x + h
         dn[name] = x - h
         try:
-            grad[i] = (func(up) - func(dn)) / (2 * h)
+            with np.errstate(all="ignore"):
+                grad[i] = (func(up) - func(dn)) / (2 * h)
         except (ZeroDivisionError, ValueError, OverflowError):
             return float("nan")
-    var = float(grad @ cov @ grad)
+    with np.errstate(all="ignore"):
+        var = float(grad @ cov @ grad)
     return math.sqrt(var) if var >= 0 and math.isfinite(var) else float("nan")

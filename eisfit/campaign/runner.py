@@ -32,6 +32,7 @@ __all__ = ["FitTask", "run_fit_task", "run_campaign_fits", "CheckpointFits"]
 SEED_DISAGREEMENT_SIGMAS = 3.0
 SEED_DISAGREEMENT_RELATIVE = 0.10   # used when a standard error is not available
 ARC_JUMP_FACTOR = 3.0
+CHISQ_TIE_RTOL = 1e-6               # a seeded fit must beat the cold one by more than this
 
 
 @dataclass
@@ -260,7 +261,10 @@ def _keep(f: CheckpointFits, seeded) -> None:
     if not candidates:
         f.kept, f.seed_source = None, ""
         return
-    f.kept, f.seed_source = min(candidates, key=lambda rn: _chisq(rn[0]))
+    # ties (within CHISQ_TIE_RTOL) go to the cold fit, so serial and parallel runs agree
+    f.kept, f.seed_source = candidates[0]
+    if len(candidates) == 2 and _chisq(seeded) < _chisq(f.cold) * (1.0 - CHISQ_TIE_RTOL):
+        f.kept, f.seed_source = seeded, "seeded"
     if f.cold is not None and seeded is not None:
         differing = disagreeing_resistances(f.cold, seeded)
         if differing:

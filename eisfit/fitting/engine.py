@@ -22,8 +22,10 @@ from .result import FitResult
 from .weighting import WEIGHTINGS, pseudo_chisq, residual_scales
 
 STAGE1_ITER = 40
+STAGE1_PRUNE = 30.0  # starts 30x worse than the best after 12 iterations are abandoned
+STAGE1_PRUNE_AFTER = 12
 POLISH_ITER = 400
-N_POLISH = 3
+N_POLISH = 6
 REL_STDERR_LIMIT = 1.0  # flag parameters whose stderr exceeds their value
 
 
@@ -190,9 +192,10 @@ def fit(
     at_bound = _at_bound(p_final, lower, upper, free)
     for i in at_bound:
         flags.append(f"at-bound:{names[i]}")
-    est = np.array([i for i in free if i not in at_bound], dtype=int)
-    cols = [int(np.flatnonzero(free == i)[0]) for i in est]
-    jac_phys = jac_int[0][:, cols] / transform.dp_dtheta(p_final[free])[cols]
+    # Parameters at a bound stay in the covariance: dropping them would report the
+    # (too small) conditional uncertainty of the others. The flag says they are at a bound.
+    est = free
+    jac_phys = jac_int[0] / transform.dp_dtheta(p_final[free])
     cov, singular = covariance_from_jacobian(jac_phys, chisq, n_res)
     if singular:
         flags.append("singular-covariance")
@@ -293,13 +296,25 @@ def _select_points(spectrum, circ, fmin, fmax, drop_inductive, sigma, flags):
     has_inductor = any(e.kind in ("L", "La") for e in circ.elements)
     drop = (drop_inductive == "auto" and not has_inductor) or drop_inductive is True
     if drop:
-        keep = data.z.imag <= 0
+        keep = ~_inductive_high_frequency_run(data.frequency, data.z)
         n_drop = int((~keep).sum())
         if n_drop and keep.sum() >= 3:
             data = data.select(keep)
             sig = None if sig is None else sig[keep]
             flags.append(f"dropped-inductive-points:{n_drop}")
     return data, sig
+
+
+def _inductive_high_frequency_run(f: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Mask of the points with Z'' > 0 that form a contiguous run from the highest
+    frequency down (cable inductance); isolated noisy points mid-spectrum are kept."""
+    order = np.argsort(-f)
+    mask = np.zeros(f.size, dtype=bool)
+    for i in order:
+        if z.imag[i] <= 0:
+            break
+        mask[i] = True
+    return mask
 
 
 def _bounds(definition: CircuitDefinition, user: Mapping | None) -> tuple[np.ndarray, np.ndarray]:
@@ -338,10 +353,12 @@ def _solve_fast(problem: _Problem, start_list) -> tuple[np.ndarray, bool, int]:
     theta0 = problem.transform.clip_internal(problem.transform.to_internal(p0))
     lo, hi = problem.transform.internal_lower, problem.transform.internal_upper
     if len(start_list) > 1:
-        stage1 = levenberg_marquardt(problem.residuals_and_jacobian, theta0, lo, hi, max_iter=STAGE1_ITER, ftol=1e-6)
+        stage1 = levenberg_marquardt(problem.residuals_and_jacobian, theta0, lo, hi, max_iter=STAGE1_ITER,
+                                     ftol=1e-6, prune_factor=STAGE1_PRUNE, prune_after=STAGE1_PRUNE_AFTER)
         best = _distinct_best(stage1.theta, stage1.cost, N_POLISH)
         theta0 = stage1.theta[best]
-    out = levenberg_marquardt(problem.residuals_and_jacobian, theta0, lo, hi, max_iter=POLISH_ITER)
+    out = levenberg_marquardt(problem.residuals_and_jacobian, theta0, lo, hi, max_iter=POLISH_ITER,
+                              prune_factor=1.5 if theta0.shape[0] > 1 else None)
     k = int(np.argmin(out.cost))
     p = problem.fixed_values.copy()
     p[problem.free] = problem.transform.to_physical(out.theta[k])

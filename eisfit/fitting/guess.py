@@ -185,6 +185,6 @@ def _resistance_splits(n_arcs: int) -> list[tuple[float, ...]]:
     if n_arcs == 1:
         return [(1.0,)]
     if n_arcs == 2:
-        return [(0.5, 0.5), (0.15, 0.85), (0.85, 0.15)]
+        return [(0.5, 0.5), (0.15, 0.85), (0.85, 0.15), (0.04, 0.96), (0.96, 0.04)]
     even = tuple([1.0 / n_arcs] * n_arcs)
     return [even]

@@ -71,6 +71,8 @@ def levenberg_marquardt(
     ftol: float = 1e-10,
     xtol: float = 1e-10,
     lam0: float = 1e-2,
+    prune_factor: float | None = None,
+    prune_after: int = 5,
 ) -> LMOutcome:
     """Minimise ``sum(fun(theta)[0]**2)`` for K problems at once, inside a box.
 
@@ -78,6 +80,8 @@ def levenberg_marquardt(
     A step is accepted when it lowers the cost; the damping then shrinks, else grows.
     A problem stops when the relative cost decrease of an accepted step is below
     ``ftol`` and the step is below ``xtol`` (relative), or when the damping explodes.
+    With ``prune_factor``, problems whose cost exceeds ``prune_factor`` times the best
+    cost (after ``prune_after`` iterations) are dropped: used when the K problems are starts of one fit.
     """
     theta = np.clip(np.array(theta0, dtype=float, ndmin=2), lower, upper)
     k, m = theta.shape
@@ -129,6 +133,9 @@ def levenberg_marquardt(
         stalled = rej[lam[rej] > 1e12]
         converged[stalled] = True  # no descent direction left: a (local) minimum
         active[stalled] = False
+        if prune_factor is not None and n_iter.max() >= prune_after:
+            losing = active & (cost > prune_factor * cost.min())
+            active[losing] = False
     return LMOutcome(theta, cost, r, jac, converged, n_iter, n_eval)
 
 
@@ -171,6 +178,9 @@ def covariance_from_jacobian(
     u, s, vt = np.linalg.svd(js, full_matrices=False)
     if s[-1] <= rcond * s[0]:
         return None, True
-    inv = (vt.T / s**2) @ vt
-    cov = inv / np.outer(norms, norms) * (cost / dof)
+    with np.errstate(all="ignore"):
+        inv = (vt.T / s**2) @ vt
+        cov = inv / np.outer(norms, norms) * (cost / dof)
+    if not np.all(np.isfinite(cov)):
+        return None, True
     return cov, False

@@ -203,8 +203,10 @@ def sweep_start_times(
         moment = None
         if start is not None and time_s is not None:
             t0 = float(time_s[idx[0]])
-            if np.isfinite(t0) and abs(t0) < 1e10:
+            try:
                 moment = start + _dt.timedelta(seconds=t0)
+            except (OverflowError, ValueError):  # NaN or absurd time/s: start unknown
+                moment = None
         out.append({"sweep_start_time": iso_time(moment)})
     return out
 

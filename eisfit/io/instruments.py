@@ -112,10 +112,15 @@ class Vendor:
     aliases: tuple[str, ...] = ()
 
     def sniff(self, head: bytes, path: Path) -> int:
-        """Content signature first; a matching extension alone gives at most 15."""
+        """Content signature first; the extension adds 3, and alone gives 15 only when it is
+        distinctive (.par), never for the generic .txt/.csv."""
         score = self.signature(_head_text(head))
-        if Path(path).suffix.lower() in self.extensions:
-            score = max(score, 15) if score == 0 else min(score + 3, 100)
+        suffix = Path(path).suffix.lower()
+        if suffix in self.extensions:
+            if score:
+                score = min(score + 3, 100)
+            elif suffix not in (".txt", ".csv"):
+                score = 15
         return score
 
     def table_format(self, technique: str = "PEIS") -> TableFormat:

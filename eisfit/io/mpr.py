@@ -82,6 +82,21 @@ def read(path: str | Path, **options: Any) -> list[Spectrum]:
     if frequency is None or z is None:
         raise MissingColumnError(p, "no impedance columns (freq/Hz with Re(Z)/-Im(Z) or |Z|/Phase(Z))")
 
+    meta, start = _file_meta(buf, modules, data_mod, layout, p)
+    loop_mod = _first_module(modules, "VMP loop")
+    loop_starts = _loop_starts(buf, loop_mod, frequency.size, p) if loop_mod else None
+    sweeps = bl.sweep_indices(frequency, columns, loop_starts)
+    if not sweeps:
+        raise ReadError(p, "no impedance points (every row has freq/Hz = 0)")
+    _check_values(frequency, z, sweeps, p)
+    extra = {k: v for k, v in columns.items() if k not in bl.FOLDED_COLUMNS}
+    per_sweep = bl.sweep_start_times(start, columns.get(bl.TIME), sweeps)
+    return build_spectra(p, frequency, z, meta, sweeps, extra, per_sweep)
+
+
+def _file_meta(buf: bytes, modules: list["Module"], data_mod: "Module", layout: str,
+               p: Path) -> tuple[dict[str, Any], _dt.datetime | None]:
+    """File-level meta (technique, area, start, software, layout) and the acquisition start."""
     meta: dict[str, Any] = {"format": FORMAT, "module_header": data_mod.header,
                             "data_version": data_mod.version, "data_layout": layout}
     set_mod = _first_module(modules, "VMP Set")
@@ -92,16 +107,7 @@ def read(path: str | Path, **options: Any) -> list[Spectrum]:
     start, version = _log_info(buf, log_mod, p) if log_mod else (None, None)
     meta["start_time"] = bl.iso_time(start)
     meta["software_version"] = version
-
-    loop_mod = _first_module(modules, "VMP loop")
-    loop_starts = _loop_starts(buf, loop_mod, frequency.size, p) if loop_mod else None
-    sweeps = bl.sweep_indices(frequency, columns, loop_starts)
-    if not sweeps:
-        raise ReadError(p, "no impedance points (every row has freq/Hz = 0)")
-    _check_values(frequency, z, sweeps, p)
-    extra = {k: v for k, v in columns.items() if k not in bl.FOLDED_COLUMNS}
-    per_sweep = bl.sweep_start_times(start, columns.get(bl.TIME), sweeps)
-    return build_spectra(p, frequency, z, meta, sweeps, extra, per_sweep)
+    return meta, start
 
 
 # -- file and module structure ------------------------------------------------

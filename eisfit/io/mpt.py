@@ -119,12 +119,17 @@ def _label_line_index(lines: list[str], p: Path) -> int:
     raise CorruptFileError(p, "no 'EC-Lab ASCII FILE' header and no tab-separated column labels found")
 
 
-def _is_number(text: str) -> bool:
+def _to_float(text: str) -> float | None:
+    """``float(text)``, or None when it is not a number."""
     try:
-        float(text.replace(",", "."))
+        return float(text)
     except ValueError:
-        return False
-    return True
+        return None
+
+
+def _is_number(text: str) -> bool:
+    """True for a number written with a decimal point or a decimal comma."""
+    return _to_float(text.replace(",", ".")) is not None
 
 
 def _parse_columns(labels: list[str], rows: list[str], first_line_no: int, p: Path) -> dict[str, np.ndarray]:
@@ -166,11 +171,9 @@ def _column_values(table: list[list[str]], i: int, label: str, decimal_comma: bo
     try:
         return np.array(texts, dtype=np.float64)
     except ValueError:
-        for k, t in enumerate(texts):
-            if not _is_number(t):
-                raise CorruptFileError(
-                    p, f"line {first_line_no + k}: column {label!r} holds {t!r}, not a number") from None
-        raise
+        k, bad = next((k, t) for k, t in enumerate(texts) if _to_float(t) is None)
+        raise CorruptFileError(
+            p, f"line {first_line_no + k}: column {label!r} holds {bad!r}, not a number") from None
 
 
 # -- header ----------------------------------------------------------------------
@@ -186,8 +189,8 @@ def _header_meta(header: list[str], p: Path) -> dict[str, Any]:
     for line in header:
         if m := _STARTED.search(line):
             meta["start_time"] = bl.iso_time(_parse_start(m.group(1).strip()))
-        elif m := _AREA.search(line):
-            meta["area"] = float(m.group(1).replace(",", "."))
+        elif (m := _AREA.search(line)) and (area := _to_float(m.group(1).replace(",", "."))) is not None:
+            meta["area"] = area
             meta["area_unit"] = f"{m.group(2)}2"
         elif (m := _SOFTWARE.search(line)) and meta["software_version"] is None:
             meta["software_version"] = m.group(2).rstrip(".")

@@ -17,6 +17,7 @@ Instrument modules pass a :class:`TableFormat` (their column map and sign conven
 """
 from __future__ import annotations
 
+import json
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ import numpy as np
 from ..errors import CorruptFileError, MissingColumnError, ReadError
 from ..spectrum import Spectrum
 from ._common import build_spectra, split_at_frequency_resets, split_by_counter
+from .export import MAGIC as EXPORT_MAGIC, META_PREFIX as EXPORT_META_PREFIX
 
 NAME = "csv"
 NAMES = ["csv", "txt", "table"]
@@ -167,9 +169,10 @@ def locate_table(
 ) -> TableLayout:
     """Find delimiter, decimal mark, header line and first data row.
 
-    The data start at the first row of numbers (with the most common number of
-    values) followed by another such row; the non-blank line just before it, if it
-    is not numeric, is the header. Everything earlier is preamble.
+    The data start at the first row of numbers with the most common number of
+    values; the non-blank line just before it, if it is not numeric, is the header.
+    Everything earlier is preamble; everything later must be data (checked by
+    :func:`parse_rows`).
     ``delimiter=False`` / ``decimal=None`` mean "detect".
     """
     if delimiter is False or decimal is None:
@@ -191,15 +194,7 @@ def locate_table(
         )
     n_columns = max(set(sizes), key=sizes.count)
     nonblank = [i for i, ln in enumerate(lines) if ln.strip()]
-    start = None
-    for k, i in enumerate(nonblank):
-        if counts[i] == n_columns:
-            nxt = nonblank[k + 1] if k + 1 < len(nonblank) else None
-            if nxt is None or counts[nxt] == n_columns:
-                start = i
-                break
-    if start is None:
-        start = next(i for i in nonblank if counts[i] == n_columns)
+    start = next(i for i in nonblank if counts[i] == n_columns)
     before = [i for i in nonblank if i < start]
     header = before[-1] if before and counts[before[-1]] is None else None
     return TableLayout(delimiter, decimal, n_columns, header, start)
@@ -352,7 +347,8 @@ def role_of(key: str) -> str | None:
     k = key.rstrip(".: ")
     if k.startswith(("phase", "phz", "phi", "zphz", "\u03c6", "theta")):
         return "phase"
-    if k in ("z", "|z|", "mod", "zmod", "abs(z)", "mod(z)") or k.startswith(("|z|", "modulus", "magnitude", "mag", "zmod")):
+    if k in ("z", "|z|", "mod", "zmod", "abs(z)", "mod(z)") or k.startswith(
+            ("|z|", "modulus", "magnitude", "mag", "zmod", "z_mod", "z mod")):
         return "modulus"
     if k.startswith(('z"', "z''", 'zs"', "zs''", "z im", "z_im", "zim", "imaginary", "imag", "im(z)", "im z")) or k == "im":
         return "imag"
@@ -487,7 +483,7 @@ def _apply_imag_sign(
         return (raw if option == "negative" else -raw), {"imag_sign": option, "imag_sign_source": "option"}
     if negated:
         return z_imag, {"imag_sign": "positive", "imag_sign_source": "header"}
-    if fmt.imag_sign is not None and option is None:
+    if fmt.imag_sign is not None and option is None:  # the format's documented convention
         return (z_imag if fmt.imag_sign == "negative" else -z_imag), {
             "imag_sign": fmt.imag_sign, "imag_sign_source": "format"}
     positive_share = float(np.mean(z_imag > 0)) if z_imag.size else 0.0
@@ -660,27 +656,35 @@ _DELIMITER_OPTIONS = {"tab": "\t", "\\t": "\t", "\t": "\t", "semicolon": ";", ";
 
 
 def sniff(head: bytes, path: Path) -> int:
-    """40-55 when the head is text holding a table with a frequency column (or 3+ numeric
-    columns and no header); +10 for a .csv/.txt/.dat extension. 0 for binary content."""
+    """Confidence that the head is a delimited impedance table: 50 with a header naming
+    frequency and impedance columns, 40 for 3+ numeric columns without header, 15-30 for
+    weaker tables; +10 for a .csv/.txt/.dat extension. A text file with such an extension
+    but no usable table still gets 5, so that reading it reports the precise problem.
+    0 for binary content."""
     if not head or looks_binary(head):
         return 0
+    generic_ext = Path(path).suffix.lower() in EXTENSIONS
     lines = decode_text(head).splitlines()
     if len(lines) > 1 and len(head) >= 8192:
         lines = lines[:-1]  # last line may be cut
     try:
         layout = locate_table(lines)
-    except (ReadError, ValueError):
-        return 0
+    except (ReadError, ValueError, StopIteration):
+        return 5 if generic_ext else 0
     score = 0
     if layout.header_index is not None:
         names = [parse_header(n).key for n in header_names_quiet(lines[layout.header_index], layout)]
         roles = {role_of(k) for k in names}
         if "frequency" in roles and ({"real", "imag"} <= roles or {"modulus", "phase"} <= roles):
             score = 50
+        elif "frequency" in roles:
+            score = 30
         elif layout.n_columns >= 3:
             score = 15
     elif layout.n_columns >= 3:
         score = 40
+    if not score:
+        return 5 if generic_ext else 0
     if score and Path(path).suffix.lower() in EXTENSIONS:
         score += 10
     return score
@@ -696,7 +700,7 @@ def header_names_quiet(line: str, layout: TableLayout) -> list[str]:
 def read(
     path: Path | str,
     *,
-    imag_sign: str | None = "auto",
+    imag_sign: str | None = None,
     delimiter: str | None = None,
     decimal: str | None = None,
     header: bool | None = None,
@@ -707,9 +711,10 @@ def read(
     Parameters
     ----------
     path : the file (.csv, .txt, ...).
-    imag_sign : "auto" (default: minus sign in the header, else the data's majority
-        decide), "negative" (the Z'' column holds capacitive values negative) or
-        "positive" (the column holds -Z'').
+    imag_sign : "auto" (the default, None, means the same: a minus sign in the header,
+        else the data's majority decide; eisfit's own exports are known to hold Z''),
+        "negative" (the Z'' column holds capacitive values negative) or "positive"
+        (the column holds -Z'').
     delimiter : "comma", "semicolon", "tab", "whitespace" (default: detect).
     decimal : "." or "," (default: detect).
     header : False when the first line is data, True to require a header (default: detect).
@@ -728,5 +733,39 @@ def read(
     if decimal not in (None, ".", ","):
         raise ReadError(p, f"decimal must be '.' or ',', not {decimal!r}")
     delim = _DELIMITER_OPTIONS[delimiter] if delimiter is not None else False
-    return read_table_lines(p, text_lines(p), TableFormat(), header=header, delimiter=delim,
-                            decimal=decimal, imag_sign=imag_sign, columns=columns)
+    lines = text_lines(p)
+    own_export = bool(lines) and lines[0].strip() == EXPORT_MAGIC
+    fmt = TableFormat(imag_sign="negative") if own_export else TableFormat()
+    spectra = read_table_lines(p, lines, fmt, header=header, delimiter=delim,
+                               decimal=decimal, imag_sign=imag_sign, columns=columns)
+    return _restore_export_meta(spectra, lines) if own_export else spectra
+
+
+# meta keys that describe this reading, not the measurement: never taken from an export's meta
+_READER_META = {"source", "format", "sweep", "n_sweeps", "columns_detected", "delimiter", "decimal",
+                "header_line", "imag_sign", "imag_sign_source", "imag_sign_detected"}
+
+
+def _restore_export_meta(spectra: list[Spectrum], lines: Sequence[str]) -> list[Spectrum]:
+    """Give spectra read from an eisfit CSV export the meta stored in its ``# meta`` lines
+    (the original ``source``/``format`` become ``original_source``/``original_format``)."""
+    stored: dict[int, dict[str, Any]] = {}
+    for line in lines:
+        if not line.startswith(EXPORT_META_PREFIX):
+            if line.strip() and not line.startswith("#"):
+                break
+            continue
+        k, _, text = line[len(EXPORT_META_PREFIX):].partition(" ")
+        try:
+            stored[int(k)] = json.loads(text)
+        except ValueError:
+            warnings.warn(f"eisfit export meta line not understood: {line[:60]!r}", stacklevel=3)
+    out = []
+    for s in spectra:
+        original = dict(stored.get(s.meta["sweep"], {}))
+        for key in ("source", "format"):
+            if key in original:
+                original[f"original_{key}"] = original.pop(key)
+        restored = {k: v for k, v in original.items() if k not in _READER_META}
+        out.append(s.with_meta(**restored))
+    return out

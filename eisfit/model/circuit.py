@@ -56,6 +56,18 @@ def _leaf_fn(leaf: Leaf, start: dict[str, int], fn: Callable) -> Callable:
     return lambda cols, omega: fn(omega, *cols[a:b])
 
 
+def _scale(d, factor: np.ndarray) -> np.ndarray:
+    """factor * d, in place when d is already a full-size complex array (saves allocations).
+
+    Derivative arrays returned by element gradient functions are fresh arrays that
+    nothing else references (the functions never return Z itself as a derivative).
+    """
+    if isinstance(d, np.ndarray) and d.dtype.kind == "c" and d.shape == np.shape(factor):
+        d *= factor
+        return d
+    return factor * d
+
+
 def _compile_z(node: Node, start: dict[str, int]) -> _ZFn:
     """Closure computing Z of ``node``."""
     if isinstance(node, Leaf):
@@ -140,11 +152,11 @@ def _compile_grad(node: Node, start: dict[str, int]) -> _GFn:
         d: list[tuple[int, np.ndarray]] = []
         for is_y, yi, di in results:
             if is_y:
-                d.extend((j, minus_z2 * dj) for j, dj in di)
+                factor = minus_z2
             else:
                 factor = z * yi
-                factor = factor * factor  # dZ/dZi = (Z/Zi)^2
-                d.extend((j, factor * dj) for j, dj in di)
+                factor *= factor  # dZ/dZi = (Z/Zi)^2
+            d.extend((j, _scale(dj, factor)) for j, dj in di)
         return z, d
     return parallel
 

@@ -9,7 +9,9 @@ Every element is two small pure functions of the angular frequency
 
 Parameters are scalars or arrays of shape (K, 1) and ``omega`` has shape (N,), so
 the same code evaluates one spectrum or K parameter sets at once by broadcasting.
-Derivatives may be returned with a broadcastable shape (a resistor's dZ/dR is 1).
+Derivatives may be returned with a broadcastable shape (a resistor's dZ/dR is 1);
+each derivative must be a new array, never the returned Z itself (the circuit
+code scales derivative arrays in place).
 
 The formulas and parameter conventions (order, names, meaning) follow impedance.py
 1.7.1 (``impedance.models.circuits.elements``) exactly, so that circuit strings and
@@ -203,7 +205,7 @@ def cpe(omega, Q, n):
 
 def cpe_grad(omega, Q, n):
     z = cpe(omega, Q, n)
-    return z, (-z / Q, -_jlog(omega) * z)
+    return z, (z * (-1.0 / Q), -_jlog(omega) * z)
 
 
 def cpe_y(omega, Q, n):
@@ -213,7 +215,7 @@ def cpe_y(omega, Q, n):
 
 def cpe_y_grad(omega, Q, n):
     y = cpe_y(omega, Q, n)
-    return y, (y / Q, _jlog(omega) * y)
+    return y, (y * (1.0 / Q), _jlog(omega) * y)
 
 
 def warburg(omega, Aw):

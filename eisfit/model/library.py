@@ -19,6 +19,7 @@ Definitions are re-read on every call (no module-level cache that users could mu
 """
 from __future__ import annotations
 
+import difflib
 import importlib.resources
 import math
 import sys
@@ -36,7 +37,7 @@ else:  # pragma: no cover
 
 #: Roles an arc may play (``[arcs.<R>] role``); "arc" means not assigned.
 ROLES: tuple[str, ...] = ("bulk", "grain boundary", "electrolyte", "interface", "electrode",
-                          "surface layer", "arc")
+                          "charge transfer", "surface layer", "arc")
 #: Derived quantities a definition may request (computed by eisfit.analysis / fitting).
 DERIVED: tuple[str, ...] = ("asr", "ceff", "ceff_brug", "fapex", "tau", "sigma")
 #: Default ``derived`` list for definitions that do not give one.
@@ -256,9 +257,12 @@ def load_circuit(spec: str | Path | Circuit | CircuitDefinition) -> CircuitDefin
     try:
         circuit = Circuit(text)
     except CircuitError as exc:
-        if "-" not in text and "(" not in text and "," not in text:
+        if "(" not in text and "," not in text:  # probably meant as a library name
+            close = difflib.get_close_matches(text, list(library), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise CircuitError(
-                f"{text!r} is neither a library circuit ({', '.join(sorted(library))}), "
-                f"nor a file, nor a valid circuit string: {exc}") from None
+                f"{text!r} is neither a library circuit{hint} (library: "
+                f"{', '.join(sorted(library))}), nor a file, nor a valid circuit string: "
+                f"{exc}") from None
         raise
     return _from_circuit(circuit, name=circuit.string, description="", source="string")

@@ -1,0 +1,241 @@
+"""Campaign reprocessing: fit every checkpoint of a cycling test, follow each resistance.
+
+    camp = eisfit.fit_campaign("sample_data/garnet_campaign/campaign.toml", out="results/")
+    print(camp.report()); camp.table; camp.plot_evolution()
+
+Modules: :mod:`.sources` (folder / glob / campaign file / spectra -> ordered
+checkpoints), :mod:`.runner` (cold fits in parallel, seeded chains, flags),
+:mod:`.cache` (one JSON per fit), :mod:`.result` (table, figures, writing),
+:mod:`.report` (markdown).
+"""
+from __future__ import annotations
+
+import importlib
+import multiprocessing
+import sys
+import time
+from concurrent.futures import Executor, ProcessPoolExecutor
+from pathlib import Path
+from typing import Any, Sequence
+
+from .. import __version__
+from ..errors import CampaignError
+from .cache import FitCache, settings_hash
+from .result import CampaignResult, CheckpointFailure
+from .runner import CheckpointFits, run_campaign_fits, with_campaign_flags
+from .sources import CONDITION_KEYS, CampaignWarning, Checkpoint, load_checkpoints
+
+__all__ = ["fit_campaign", "CampaignResult", "Checkpoint", "CheckpointFailure", "CampaignWarning",
+           "load_checkpoints"]
+
+BUILTIN_DEFAULTS = {"circuit": "garnet-symmetric", "area_cm2": None, "thickness_cm": None,
+                    "symmetric": True, "weighting": "modulus", "fmin": None, "fmax": None}
+CACHE_FOLDER = ".eisfit-cache"
+PROGRESS_MIN_FITS = 4
+
+
+def fit_campaign(
+    source: Any,
+    circuit: str | None = None,
+    area_cm2: float | None = None,
+    thickness_cm: float | None = None,
+    symmetric: bool | None = None,
+    weighting: str | None = None,
+    fmin: float | None = None,
+    fmax: float | None = None,
+    jobs: int = 1,
+    executor: Executor | None = None,
+    out: str | Path | None = None,
+    cache_dir: str | Path | bool | None = None,
+    progress: bool | None = None,
+    shared: Sequence[str] | None = None,
+    smooth: Any = None,
+    **fit_options: Any,
+) -> CampaignResult:
+    """Fit every checkpoint of a campaign and follow each resistance.
+
+    Parameters
+    ----------
+    source : a folder, a glob pattern, a campaign file (.toml / .csv with a ``file``
+        column), a data file, or a list of :class:`~eisfit.Spectrum` (or of paths).
+    circuit, area_cm2 (cm2), thickness_cm (cm), symmetric, weighting, fmin, fmax (Hz) :
+        fit settings passed to :func:`eisfit.fit`. ``None`` = the campaign file's
+        ``[defaults]``, else ``garnet-symmetric``, no area, no thickness,
+        ``symmetric=True``, ``modulus`` weighting, no cropping. Precedence:
+        campaign-file row > argument > campaign-file ``[defaults]`` > built-in.
+    jobs : processes for the fits on this machine (ProcessPoolExecutor).
+    executor : any :class:`concurrent.futures.Executor` (e.g. a Dask client's
+        ``client.get_executor()``); takes precedence over ``jobs``.
+    out : folder for summary.csv(.parquet), report.md and figures; also holds the
+        cache in ``<out>/.eisfit-cache/`` unless ``cache_dir`` says otherwise.
+    cache_dir : cache folder; ``False`` disables the cache.
+    progress : tqdm progress bar; ``None`` = only on a terminal and for >= 4 fits.
+    shared, smooth : joint fit across checkpoints (parameter names shared by all
+        checkpoints; smoothness ``"auto"`` or a float lambda), delegated to
+        ``eisfit.series.joint_fit`` after the independent fits, which seed it; the
+        :class:`~eisfit.series.JointFitResult` is kept as ``CampaignResult.joint``.
+    **fit_options : passed on to :func:`eisfit.fit` (``bounds``, ``fixed``, ...).
+
+    Returns
+    -------
+    :class:`CampaignResult` (``.table``, ``.results``, ``.errors``, ``.ordering``,
+    ``.settings``, ``.stats``, plots, ``.write()``, ``.report()``).
+    """
+    t0 = time.perf_counter()
+    joint = _joint_fit_function() if (shared is not None or smooth is not None) else None
+    src = load_checkpoints(source)
+    arguments = {"circuit": circuit, "area_cm2": area_cm2, "thickness_cm": thickness_cm,
+                 "symmetric": symmetric, "weighting": weighting, "fmin": fmin, "fmax": fmax}
+    common = _merge_settings(src.defaults, arguments)
+    items = [_item(c, common, fit_options) for c in src.checkpoints]
+    cache = _cache(out, cache_dir)
+    own_pool = executor is None and jobs > 1
+    pool = _process_pool(jobs) if own_pool else executor
+    try:
+        fits, stats = run_campaign_fits(items, _chains(src.checkpoints), pool, cache,
+                                        lambda n: _progress_bar(progress, n))
+    finally:
+        if own_pool:
+            pool.shutdown()
+    joint_result = None
+    if joint is not None:
+        joint_result = _apply_joint_fit(joint, src.checkpoints, items, fits, shared, smooth, fit_options)
+    result = _assemble(src, items, fits, common, stats)
+    result.joint = joint_result
+    result.stats["wall_seconds"] = time.perf_counter() - t0
+    if out is not None:
+        result.write(out)
+    return result
+
+
+# ---- settings -------------------------------------------------------------------
+
+def _merge_settings(file_defaults: dict[str, Any], arguments: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(BUILTIN_DEFAULTS)
+    merged.update({k: v for k, v in file_defaults.items() if k in BUILTIN_DEFAULTS})
+    merged.update({k: v for k, v in arguments.items() if v is not None})
+    return merged
+
+
+def _item(c: Checkpoint, common: dict[str, Any], fit_options: dict[str, Any]) -> dict[str, Any]:
+    """What the runner needs for one checkpoint: spectrum, fit settings, hashes, conditions."""
+    settings = {**common, **{k: v for k, v in c.settings.items() if v is not None}, **fit_options}
+    digest = settings_hash({**settings, "eisfit_version": __version__})
+    conditions = {"cell": c.cell, "temperature_K": c.temperature_K, "current_mA_cm2": c.current_mA_cm2,
+                  **{k: settings.get(k) for k in CONDITION_KEYS if k in settings}}
+    return {"spectrum": c.spectrum if c.ok else None, "settings": settings, "settings_hash": digest,
+            "content_sha256": c.content_sha256, "sweep": c.sweep, "conditions": conditions}
+
+
+def _chains(checkpoints: list[Checkpoint]) -> list[list[int]]:
+    """Item indices per cell, in campaign order (one seeded chain per cell)."""
+    chains: dict[str, list[int]] = {}
+    for i, c in enumerate(checkpoints):
+        if c.ok:
+            chains.setdefault(c.cell, []).append(i)
+    return list(chains.values())
+
+
+# ---- execution helpers ----------------------------------------------------------
+
+def _process_pool(jobs: int) -> ProcessPoolExecutor:
+    # spawn: workers start clean (no inherited threads from Dask, matplotlib or BLAS)
+    return ProcessPoolExecutor(max_workers=int(jobs), mp_context=multiprocessing.get_context("spawn"))
+
+
+def _cache(out: str | Path | None, cache_dir: str | Path | bool | None) -> FitCache:
+    if cache_dir is False:
+        return FitCache(None)
+    if cache_dir is not None and cache_dir is not True:
+        return FitCache(cache_dir)
+    if out is not None:
+        return FitCache(Path(out) / CACHE_FOLDER)
+    return FitCache(None)
+
+
+def _progress_bar(progress: bool | None, total: int):
+    if progress is False or total == 0:
+        return None
+    if progress is None and (total < PROGRESS_MIN_FITS or not sys.stderr.isatty()):
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="campaign fits", unit="fit")
+
+
+# ---- result assembly -------------------------------------------------------------
+
+def _assemble(src, items, fits: list[CheckpointFits], common, stats) -> CampaignResult:
+    results, errors, details = [], [], []
+    for c, item, f in zip(src.checkpoints, items, fits):
+        kept = with_campaign_flags(f.kept, f.flags)
+        error = c.error if not c.ok else (f.error if kept is None else None)
+        stage = "read" if not c.ok else "fit"
+        if kept is None:
+            error = error or "no fit result"
+            errors.append(CheckpointFailure(c.label, c.file, c.sweep, stage, error))
+        results.append(kept)
+        details.append({"seed_source": f.seed_source, "notes": list(f.notes), "error": error,
+                        "settings": item["settings"], "settings_hash": item["settings_hash"]})
+    settings = {**common, "eisfit_version": __version__,
+                "settings_hash": sorted({d["settings_hash"] for d in details})}
+    return CampaignResult(src.checkpoints, results, errors, src.ordering, settings, dict(stats),
+                          details, name=src.name)
+
+
+# ---- hook: joint fits across checkpoints (eisfit.series, another module) ------------
+
+def _joint_fit_function():
+    """``eisfit.series.joint_fit`` or a clear CampaignError when it is not there yet."""
+    try:
+        module = importlib.import_module("eisfit.series")
+        return getattr(module, "joint_fit")
+    except (ImportError, AttributeError):
+        raise CampaignError(
+            "shared=/smooth= (joint fit across checkpoints) need eisfit.series.joint_fit, "
+            "which is not available in this version of eisfit"
+        ) from None
+
+
+def _apply_joint_fit(joint, checkpoints, items, fits, shared, smooth, fit_options):
+    """Replace the kept fits by a joint fit across the fitted checkpoints.
+
+    Calls ``eisfit.series.joint_fit(spectra, circuit, shared=..., smooth=...,
+    start_values=<kept values>, weighting, area_cm2, thickness_cm, symmetric, labels,
+    fixed, bounds)`` on the points the independent fits used, then
+    ``JointFitResult.fit_results(templates)`` for per-checkpoint FitResults
+    (seed_source ``"joint"``). Not cached. Needs one circuit, area and thickness for
+    the whole campaign (CampaignError otherwise).
+    """
+    from ..spectrum import Spectrum
+
+    ok = [i for i, f in enumerate(fits) if f.kept is not None]
+    if not ok:
+        return None
+    common = {}
+    for key in ("circuit", "weighting", "area_cm2", "thickness_cm", "symmetric"):
+        values = {repr(items[i]["settings"].get(key)) for i in ok}
+        if len(values) > 1:
+            raise CampaignError(f"shared=/smooth= need one {key} for the whole campaign; "
+                                f"the checkpoints use {', '.join(sorted(values))}")
+        common[key] = items[ok[0]]["settings"].get(key)
+    templates = [fits[i].kept for i in ok]
+    spectra = [Spectrum(r.frequency, r.z, {"label": checkpoints[i].label})
+               for i, r in zip(ok, templates)]
+    extra = {k: fit_options[k] for k in ("fixed", "bounds") if fit_options.get(k) is not None}
+    res = joint(spectra, common["circuit"], shared=tuple(shared or ()), smooth=smooth,
+                weighting=common["weighting"], start_values=[r.values for r in templates],
+                area_cm2=common["area_cm2"], thickness_cm=common["thickness_cm"],
+                symmetric=bool(common["symmetric"]), labels=[checkpoints[i].label for i in ok], **extra)
+    for i, r in zip(ok, res.fit_results(templates)):
+        if r is not None:
+            fits[i].kept, fits[i].seed_source = r, "joint"
+    return res
+
+
+def _positions(checkpoints: list[Checkpoint]) -> list[float]:
+    for attr in ("time_h", "cycle"):
+        values = [getattr(c, attr) for c in checkpoints]
+        if all(v is not None for v in values):
+            return [float(v) for v in values]
+    return [float(k) for k in range(len(checkpoints))]

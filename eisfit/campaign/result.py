@@ -1,0 +1,225 @@
+"""CampaignResult: the fitted checkpoints of a campaign as a table, figures and a report."""
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .sources import Checkpoint
+
+__all__ = ["CampaignResult", "CheckpointFailure"]
+
+FIT_STAT_COLUMNS = ("chisq", "redchi", "pseudo_chisq", "aic", "bic")
+METADATA_COLUMNS = ("label", "cell", "time_h", "cycle", "current_mA_cm2", "capacity_mAh_cm2",
+                    "temperature_K", "temperature_C", "area_cm2", "thickness_cm", "circuit")
+TRAILING_COLUMNS = ("kk_passed", "flags", "seed_source", "notes", "file", "sweep", "start_time",
+                    "time_source", "content_sha256", "settings_hash", "error")
+
+
+@dataclass(frozen=True)
+class CheckpointFailure:
+    """A checkpoint that gave no result: where it came from and why (``stage`` = read or fit)."""
+
+    label: str
+    file: str | None
+    sweep: int | None
+    stage: str
+    reason: str
+
+    def __str__(self) -> str:
+        where = self.file or self.label
+        if self.sweep is not None:
+            where += f" (sweep {self.sweep})"
+        return f"{where}: {self.stage}: {self.reason}"
+
+
+@dataclass
+class CampaignResult:
+    """Result of :func:`eisfit.fit_campaign`.
+
+    Attributes
+    ----------
+    checkpoints : the :class:`~eisfit.campaign.Checkpoint` list, in campaign order.
+    results : one FitResult per checkpoint (the kept one of the cold and seeded
+        fits, with campaign flags added), None where reading or fitting failed.
+    errors : :class:`CheckpointFailure` for each failed checkpoint.
+    ordering : how the checkpoints were ordered (campaign file, acquisition time,
+        natural file name, as given).
+    settings : the campaign-wide fit settings and per-checkpoint settings hashes.
+    stats : ``fits_run``, ``cache_hits``, ``cache_writes``, ``fit_seconds``, ``wall_seconds``.
+    table : pandas DataFrame, one row per checkpoint (see :meth:`build_table`).
+    """
+
+    checkpoints: list[Checkpoint]
+    results: list[Any]
+    errors: list[CheckpointFailure]
+    ordering: str
+    settings: dict[str, Any]
+    stats: dict[str, Any] = field(default_factory=dict)
+    details: list[dict[str, Any]] = field(default_factory=list)  # per checkpoint: seed_source, notes, hashes
+    name: str | None = None
+    joint: Any = None   # eisfit.series.JointFitResult when shared=/smooth= were given
+    _table: Any = field(default=None, repr=False)
+
+    # -- table ---------------------------------------------------------------
+    @property
+    def table(self):
+        if self._table is None:
+            self._table = self.build_table()
+        return self._table
+
+    def build_table(self):
+        """One row per checkpoint: metadata, each parameter and ``<name>_stderr``, every
+        derived quantity (ASR per cell and per interface in ohm*cm2, effective
+        capacitances in F, apex frequencies in Hz, conductivity in S/cm), fit
+        statistics, KK flag, ``;``-joined flags, file, sweep, settings hash, error."""
+        import pandas as pd
+
+        rows = [self._row(c, r, d) for c, r, d in zip(self.checkpoints, self.results, self.details)]
+        columns = _ordered_columns(rows)
+        return pd.DataFrame(rows, columns=columns)
+
+    def _row(self, c: Checkpoint, r: Any, d: dict[str, Any]) -> dict[str, Any]:
+        row: dict[str, Any] = {
+            "label": c.label, "cell": c.cell, "time_h": c.time_h, "cycle": c.cycle,
+            "current_mA_cm2": c.current_mA_cm2, "capacity_mAh_cm2": c.capacity_mAh_cm2,
+            "temperature_K": c.temperature_K,
+            "temperature_C": None if c.temperature_K is None else c.temperature_K - 273.15,
+            "area_cm2": d.get("settings", {}).get("area_cm2"),
+            "thickness_cm": d.get("settings", {}).get("thickness_cm"),
+            "circuit": d.get("settings", {}).get("circuit"),
+        }
+        if r is not None:
+            for name in r.param_names:
+                row[name] = r.values.get(name, math.nan)
+                row[f"{name}_stderr"] = r.stderr.get(name, math.nan)
+            row.update(r.derived)
+            for stat in FIT_STAT_COLUMNS:
+                row[stat] = getattr(r, stat)
+        row.update({
+            "kk_passed": None if r is None else r.kk_passed,
+            "flags": "" if r is None else ";".join(r.flags),
+            "seed_source": d.get("seed_source", ""),
+            "notes": "; ".join(d.get("notes", [])),
+            "file": c.file, "sweep": c.sweep, "start_time": c.start_time,
+            "time_source": c.extra.get("time_source"),
+            "content_sha256": c.content_sha256, "settings_hash": d.get("settings_hash", ""),
+            "error": d.get("error") or "",
+        })
+        for key, value in c.extra.items():
+            row.setdefault(key, value)
+        return row
+
+    # -- figures ---------------------------------------------------------------
+    def colour_values(self) -> tuple[list[float], str]:
+        """Values used to colour checkpoints and their axis label (hours, cycle or index)."""
+        for attr, label in (("time_h", "time / h"), ("cycle", "cycle"),
+                            ("capacity_mAh_cm2", "capacity / mAh cm⁻²")):
+            values = [getattr(c, attr) for c in self.checkpoints]
+            if all(v is not None for v in values):
+                return [float(v) for v in values], label
+        return [float(k) for k in range(len(self.checkpoints))], "checkpoint index"
+
+    def plot_nyquist(self, ax=None, area_normalised: bool = False):
+        """Nyquist overlay of all checkpoints with their fits, coloured by time/cycle."""
+        from ..plotting import plot_campaign_nyquist
+
+        return plot_campaign_nyquist(self, ax=ax, area_normalised=area_normalised)
+
+    def plot_bode(self, fig=None):
+        """Bode overlay (|Z| and -phase against f) of all checkpoints with fits."""
+        from ..plotting import plot_campaign_bode
+
+        return plot_campaign_bode(self, fig=fig)
+
+    def plot_evolution(self, x: str | None = None, fig=None):
+        """Each resistance (ASR when an area is known) and capacitance against
+        ``x`` = "time_h", "cycle" or "capacity_mAh_cm2" (default: first known), with error bars."""
+        from ..plotting import plot_campaign_evolution
+
+        return plot_campaign_evolution(self, x=x, fig=fig)
+
+    def plot_residual_map(self, ax=None):
+        """Heat map of the relative residuals (checkpoint x frequency), % of |Z|."""
+        from ..plotting import plot_campaign_residual_map
+
+        return plot_campaign_residual_map(self, ax=ax)
+
+    # -- outputs -----------------------------------------------------------------
+    def report(self) -> str:
+        """The evolution of each resistance in words and a table (markdown)."""
+        from .report import campaign_report
+
+        return campaign_report(self)
+
+    def evolution_lines(self) -> list[str]:
+        """One line per resistance, e.g. ``R2 (interface, per cell): 117 -> 58 -> 35 ohm*cm2``."""
+        from .report import evolution_lines
+
+        return evolution_lines(self)
+
+    def write(self, out: str | Path, figures: bool = True, area_normalised: bool = False) -> Path:
+        """Write summary.csv (+ summary.parquet with pyarrow), report.md and the figures
+        (PNG and SVG) into ``out``; returns the folder."""
+        folder = Path(out)
+        folder.mkdir(parents=True, exist_ok=True)
+        table = self.table
+        table.to_csv(folder / "summary.csv", index=False)
+        _write_parquet(table, folder / "summary.parquet")
+        (folder / "report.md").write_text(self.report(), encoding="utf-8")
+        if figures:
+            self._write_figures(folder, area_normalised)
+        return folder
+
+    def _write_figures(self, folder: Path, area_normalised: bool) -> None:
+        import matplotlib.pyplot as plt
+
+        if not any(r is not None for r in self.results):
+            return
+        makers = {
+            "nyquist": lambda: self.plot_nyquist(area_normalised=area_normalised).figure,
+            "bode": lambda: _figure_of(self.plot_bode()),
+            "evolution": lambda: _figure_of(self.plot_evolution()),
+            "residual_map": lambda: self.plot_residual_map().figure,
+        }
+        for name, make in makers.items():
+            fig = make()
+            for ext in ("png", "svg"):
+                fig.savefig(folder / f"{name}.{ext}", dpi=200, bbox_inches="tight")
+            plt.close(fig)
+
+    def __repr__(self) -> str:
+        ok = sum(r is not None for r in self.results)
+        return (f"CampaignResult({len(self.checkpoints)} checkpoints, {ok} fitted, "
+                f"{len(self.errors)} errors, ordering={self.ordering!r})")
+
+
+def _figure_of(obj):
+    return obj if hasattr(obj, "savefig") else obj.figure
+
+
+def _write_parquet(table, path: Path) -> None:
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return
+    try:
+        table.astype({c: "string" for c in table.columns if table[c].dtype == object}).to_parquet(
+            path, index=False)
+    except Exception as exc:  # parquet is a convenience; the CSV is the record
+        warnings.warn(f"summary.parquet not written: {exc}", RuntimeWarning, stacklevel=3)
+
+
+def _ordered_columns(rows: list[dict[str, Any]]) -> list[str]:
+    seen: dict[str, None] = {}
+    for name in METADATA_COLUMNS:
+        seen[name] = None
+    for row in rows:
+        for key in row:
+            if key not in TRAILING_COLUMNS and key not in FIT_STAT_COLUMNS:
+                seen.setdefault(key, None)
+    for name in FIT_STAT_COLUMNS + TRAILING_COLUMNS:
+        seen[name] = None
+    return list(seen)

@@ -1,0 +1,595 @@
+"""Joint fit of all checkpoints of a campaign with shared parameters and optional smoothing.
+
+``joint_fit`` solves ONE least-squares problem over every checkpoint: the
+parameters named in ``shared`` take one value for the whole campaign, the other
+free parameters one value per checkpoint. Weighting, bounds, fixed parameters and
+the internal coordinates (ln p for positive scale parameters, p for exponents, box
+bounds by projection) are those of :func:`eisfit.fit`; see
+:mod:`eisfit.series.solver` for the Schur-complement Levenberg-Marquardt and
+:mod:`eisfit.series.smoothing` for the smoothness penalty.
+
+The points fitted are exactly those of the spectra given (no cropping here): pass
+the points the single fits used (``FitResult.frequency`` / ``FitResult.z``) so
+that the shared-versus-independent comparison is on the same data.
+
+Uncertainties: ``cov = s^2 H^-1`` with H the Gauss-Newton normal matrix of the
+whole problem (plus the penalty Hessian when smoothing) and
+``s^2 = chisq / (N - M)`` (lmfit's convention; with smoothing M is the effective
+number of parameters ``q + tr((U+P)^-1 U)``). Shared parameters get one standard
+error, repeated on every checkpoint; local ones their diagonal covariance block,
+computed by the Schur-complement formula (no dense inverse).
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field, replace
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from ..errors import FitError
+from ..fitting.optimise import Transform
+from ..fitting.weighting import WEIGHTINGS, residual_scales
+from ..spectrum import Spectrum
+from . import smoothing as sm
+from .evidence import sharing_evidence
+from .solver import BlockProblem, block_covariance, block_lm
+
+__all__ = ["JointFitResult", "joint_fit"]
+
+MAX_ITER = 300
+
+
+# --------------------------------------------------------------------------- result
+@dataclass(frozen=True)
+class JointFitResult:
+    """Outcome of :func:`joint_fit`: one entry per checkpoint, in the order given.
+
+    values / stderr : per checkpoint, every parameter (physical units, impedance.py
+        names); shared parameters have the same value and stderr on every checkpoint;
+        stderr is nan for fixed parameters and parameters at a bound.
+    covariance, cov_names : per checkpoint, covariance (physical units) of the free
+        parameters ``cov_names`` (local and shared), or None when singular.
+    derived, derived_units : ASR, C_eff, f_apex, sigma (``<R>_sigma_S_per_cm``)... per
+        checkpoint with ``<key>_stderr``, as :func:`eisfit.fit` computes them.
+    chisq : weighted chi-square of the data (no penalty); chisq_checkpoints per checkpoint.
+    n_residuals : N = 2 x points over all checkpoints; n_free : M of the joint fit.
+    sharing : evidence dict (see :mod:`eisfit.series.evidence`), None when nothing is shared.
+    smoothing : ``{"lambda", "rule", "edf", "robust", "jumps", "scales"}`` or None.
+    independent_values / independent_stderr / independent_chisq : the independent
+        fits (same data, same weighting, solved by the same engine).
+    """
+
+    labels: list[str]
+    param_names: list[str]
+    shared: list[str]
+    local: list[str]
+    fixed: dict[str, float]
+    values: list[dict[str, float]]
+    stderr: list[dict[str, float]]
+    covariance: list[np.ndarray | None] = field(repr=False)
+    cov_names: list[str] = field(repr=False)
+    derived: list[dict[str, float]] = field(repr=False)
+    derived_units: dict[str, str] = field(repr=False)
+    roles: dict[str, str]
+    chisq: float
+    chisq_checkpoints: list[float]
+    n_residuals: int
+    n_free: float
+    converged: bool
+    n_iter: int
+    flags: list[list[str]]
+    sharing: dict[str, Any] | None
+    smoothing: dict[str, Any] | None
+    independent_values: list[dict[str, float]] = field(repr=False)
+    independent_stderr: list[dict[str, float]] = field(repr=False)
+    independent_chisq: list[float] = field(repr=False)
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_checkpoints(self) -> int:
+        return len(self.values)
+
+    @property
+    def redchi(self) -> float:
+        return self.chisq / (self.n_residuals - self.n_free)
+
+    @property
+    def statement(self) -> str:
+        """The sharing verdict in words ('' when nothing is shared)."""
+        return "" if self.sharing is None else self.sharing["statement"]
+
+    def table(self):
+        """pandas DataFrame, one row per checkpoint: label, every parameter and
+        ``<name>_stderr``, derived quantities, ``chisq``, ``shared`` (names joined by ',')."""
+        import pandas as pd
+
+        rows = []
+        for k, label in enumerate(self.labels):
+            row: dict[str, Any] = {"label": label}
+            for n in self.param_names:
+                row[n] = self.values[k][n]
+                row[f"{n}_stderr"] = self.stderr[k][n]
+            row.update(self.derived[k])
+            row["chisq"] = self.chisq_checkpoints[k]
+            row["shared"] = ",".join(self.shared)
+            row["flags"] = ";".join(self.flags[k])
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def fit_results(self, templates: Sequence[Any]) -> list[Any]:
+        """Per-checkpoint :class:`~eisfit.fitting.FitResult` objects: ``templates`` (the
+        independent FitResults, same order) with the joint values, stderr, correlations,
+        derived quantities, chisq/statistics and flags (``shared:<names>``,
+        ``smoothed``) replaced; ``settings["joint"]`` describes the joint fit."""
+        out = []
+        for k, t in enumerate(templates):
+            if t is None:
+                out.append(None)
+                continue
+            out.append(self._fit_result(k, t))
+        return out
+
+    def _fit_result(self, k: int, t: Any) -> Any:
+        from ..model import Circuit
+
+        values = dict(self.values[k])
+        p = np.array([values[n] for n in t.param_names])
+        z_fit = Circuit(t.circuit).impedance(p, t.frequency)
+        chisq = self.chisq_checkpoints[k]
+        n_res = 2 * int(t.n_points)
+        m = len(self.local) + len(self.shared) / max(self.n_checkpoints, 1)
+        flags = [f for f in t.flags if not f.startswith(("at-bound:", "large-stderr:", "singular-covariance",
+                                                         "not-converged"))]
+        flags += self.flags[k]
+        if self.shared:
+            flags.append("shared:" + ",".join(self.shared))
+        if self.smoothing:
+            flags.append("smoothed")
+        settings = dict(t.settings)
+        settings["joint"] = {"shared": list(self.shared), "smoothing": self.smoothing,
+                             "sharing": self.sharing, "n_checkpoints": self.n_checkpoints}
+        return replace(
+            t, values=values, stderr=dict(self.stderr[k]), correl=self._correl(k),
+            derived=dict(self.derived[k]), derived_units=dict(self.derived_units), chisq=chisq,
+            redchi=chisq / (n_res - m) if n_res > m else float("nan"),
+            aic=n_res * math.log(max(chisq, 1e-300) / n_res) + 2 * m,
+            bic=n_res * math.log(max(chisq, 1e-300) / n_res) + m * math.log(n_res),
+            z_fit=z_fit, flags=flags, success=bool(self.converged), settings=settings,
+            n_free=int(round(m)),
+        )
+
+    def _correl(self, k: int) -> dict[str, dict[str, float]]:
+        cov = self.covariance[k]
+        if cov is None:
+            return {}
+        sd = np.sqrt(np.clip(np.diag(cov), 0, None))
+        names = self.cov_names
+        return {a: {b: float(cov[i, j] / (sd[i] * sd[j])) if sd[i] * sd[j] > 0 else float("nan")
+                    for j, b in enumerate(names) if j != i} for i, a in enumerate(names)}
+
+
+# --------------------------------------------------------------------------- problem
+@dataclass(frozen=True)
+class _Layout:
+    """Which parameter is fixed, local or shared, and the internal transform of each."""
+
+    names: list[str]
+    fixed_values: np.ndarray  # (M,) with fixed values filled in (others arbitrary)
+    local_idx: np.ndarray
+    shared_idx: np.ndarray
+    transform: Transform  # over all M parameters
+
+    def local_transform(self) -> Transform:
+        t = self.transform
+        i = self.local_idx
+        return Transform(t.log_mask[i], t.lower[i], t.upper[i])
+
+    def shared_transform(self) -> Transform:
+        t = self.transform
+        i = self.shared_idx
+        return Transform(t.log_mask[i], t.lower[i], t.upper[i])
+
+    def physical(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Full physical parameter matrix (K, M) from internal local a (K, p) and shared b (q,)."""
+        k = a.shape[0]
+        p = np.broadcast_to(self.fixed_values, (k, self.fixed_values.size)).copy()
+        p[:, self.local_idx] = self.local_transform().to_physical(a)
+        p[:, self.shared_idx] = self.shared_transform().to_physical(b)[None, :]
+        return p
+
+
+class _CampaignData:
+    """Spectra grouped by identical frequency vectors for batched evaluation."""
+
+    def __init__(self, spectra: Sequence[Spectrum], weighting: str, sigma: Sequence[Any] | None):
+        self.k = len(spectra)
+        self.n_points = np.array([len(s) for s in spectra])
+        self.m = 2 * int(self.n_points.max())
+        self.z = [np.asarray(s.z) for s in spectra]
+        self.weighting = weighting
+        self.scales = [
+            residual_scales(z, "modulus" if weighting == "boukamp" else weighting,
+                            None if sigma is None else sigma[i])
+            for i, z in enumerate(self.z)
+        ]
+        groups: dict[tuple, list[int]] = {}
+        for i, s in enumerate(spectra):
+            f = np.asarray(s.frequency)
+            groups.setdefault((f.size, f.tobytes()), []).append(i)
+        self.groups = [(np.asarray(spectra[idx[0]].frequency), np.array(idx)) for idx in groups.values()]
+        self.group_z = [np.stack([self.z[i] for i in idx]) for _, idx in self.groups]
+        self.group_scales = [
+            (np.stack([self.scales[i][0] for i in idx]), np.stack([self.scales[i][1] for i in idx]))
+            for _, idx in self.groups
+        ]
+
+    @property
+    def n_residuals(self) -> int:
+        return int(2 * self.n_points.sum())
+
+
+def _make_evaluate(circuit, layout: _Layout, data: _CampaignData):
+    """evaluate(a, b) -> (r (K, m), J_local (K, m, p), J_shared (K, m, q)) in internal coordinates."""
+    li, si = layout.local_idx, layout.shared_idx
+    lt, st = layout.local_transform(), layout.shared_transform()
+
+    def evaluate(a: np.ndarray, b: np.ndarray):
+        k = a.shape[0]
+        P = layout.physical(a, b)
+        dpa = lt.dp_dtheta(P[:, li])  # (K, p)
+        dpb = st.dp_dtheta(P[0, si]) if si.size else np.zeros(0)
+        r = np.zeros((k, data.m))
+        Ja = np.zeros((k, data.m, li.size))
+        Jb = np.zeros((k, data.m, si.size))
+        for (f, idx), z, (sr, si_) in zip(data.groups, data.group_z, data.group_scales):
+            with np.errstate(all="ignore"):
+                zm, dz = circuit.impedance_and_jacobian(P[idx], f)
+                n = f.size
+                if data.weighting == "boukamp":
+                    rr, jj = _boukamp(z, zm, dz)
+                else:
+                    d = z - zm
+                    rr = np.concatenate([d.real / sr, d.imag / si_], axis=1)
+                    jj = -np.concatenate([dz.real / sr[:, :, None], dz.imag / si_[:, :, None]], axis=1)
+            r[idx, : 2 * n] = rr
+            Ja[idx, : 2 * n] = jj[:, :, li] * dpa[idx, None, :]
+            if si.size:
+                Jb[idx, : 2 * n] = jj[:, :, si] * dpb[None, None, :]
+        bad = ~np.isfinite(r).all(axis=1)
+        if bad.any():
+            r[bad] = 1e100  # rejected by the LM acceptance test
+        return r, Ja, Jb
+
+    return evaluate
+
+
+def _boukamp(z, zm, dz):
+    """Residuals scaled by the model modulus |Zfit| (Boukamp 1995) and their Jacobian."""
+    mod = np.maximum(np.abs(zm), 1e-300)
+    d = z - zm
+    dmod = np.real(np.conj(zm)[:, :, None] * dz) / mod[:, :, None]
+    jr = -(dz.real + d.real[:, :, None] * dmod / mod[:, :, None]) / mod[:, :, None]
+    ji = -(dz.imag + d.imag[:, :, None] * dmod / mod[:, :, None]) / mod[:, :, None]
+    return np.concatenate([d.real / mod, d.imag / mod], axis=1), np.concatenate([jr, ji], axis=1)
+
+
+# --------------------------------------------------------------------------- entry point
+def joint_fit(
+    spectra: Sequence[Spectrum],
+    definition: Any = "garnet-symmetric",
+    *,
+    shared: Sequence[str] = (),
+    smooth: None | str | float = None,
+    robust: bool = True,
+    weighting: str = "modulus",
+    sigma: Sequence[Any] | None = None,
+    fixed: Mapping[str, float] | None = None,
+    bounds: Mapping[str, tuple[float, float]] | None = None,
+    start_values: Sequence[Mapping[str, float]] | None = None,
+    area_cm2: float | None = None,
+    thickness_cm: float | None = None,
+    symmetric: bool = True,
+    labels: Sequence[str] | None = None,
+    max_iter: int = MAX_ITER,
+) -> JointFitResult:
+    """Fit all checkpoints at once, with shared parameters and/or smoothness.
+
+    Parameters
+    ----------
+    spectra : the checkpoints, in campaign order (order matters for smoothing).
+    definition : circuit (library name, string, .toml, Circuit or CircuitDefinition).
+    shared : free parameters that take one value for the whole campaign.
+    smooth : None, ``"auto"`` (lambda by GCV) or a float lambda >= 0 (dimensionless,
+        see :mod:`eisfit.series.smoothing`): penalty on consecutive differences of
+        the local parameters.
+    robust : edge-preserving (Cauchy IRLS) smoothing weights; False = plain quadratic.
+    weighting, sigma : as :func:`eisfit.fit` (``sigma``: one array per spectrum, ohm).
+    fixed : parameters held at the given values (all checkpoints).
+    bounds : (lower, upper) per parameter, overriding the circuit definition.
+    start_values : one dict of parameter values per checkpoint (the independent,
+        seeded fits); missing ones are fitted with :func:`eisfit.fit` first.
+    area_cm2, thickness_cm, symmetric : for derived quantities (ASR in ohm*cm2,
+        sigma = L/(R*A) in S/cm), as :func:`eisfit.fit`.
+    labels : checkpoint names (default: spectrum labels).
+    """
+    from ..model import load_circuit
+
+    spectra = list(spectra)
+    if not spectra:
+        raise FitError("joint_fit needs at least one spectrum")
+    if weighting not in WEIGHTINGS:
+        raise FitError(f"unknown weighting {weighting!r}; use one of {', '.join(WEIGHTINGS)}")
+    if sigma is not None and len(sigma) != len(spectra):
+        raise FitError(f"sigma: {len(sigma)} arrays for {len(spectra)} spectra")
+    defn = load_circuit(definition)
+    circuit = defn.circuit
+    names = list(circuit.param_names)
+    fixed = {k: float(v) for k, v in (fixed or {}).items()}
+    shared = list(shared or [])
+    _check_names(names, shared, fixed, bounds)
+    lam_spec = _smooth_spec(smooth)
+    starts = _start_values(spectra, defn, start_values, weighting, sigma, fixed, bounds, names)
+    layout = _layout(defn, names, fixed, shared, bounds)
+    data = _CampaignData(spectra, weighting, sigma)
+    n_res = data.n_residuals
+    k = len(spectra)
+    p, q = layout.local_idx.size, layout.shared_idx.size
+    if p * k + q >= n_res:
+        raise FitError(f"{p * k + q} free parameters for only {n_res} real residuals")
+    lt, st = layout.local_transform(), layout.shared_transform()
+    evaluate = _make_evaluate(circuit, layout, data)
+
+    # 1. independent fits (every free parameter local), from the seeded values
+    indep_layout = _layout(defn, names, fixed, [], bounds)
+    indep_eval = _make_evaluate(circuit, indep_layout, data)
+    it_ = indep_layout.local_transform()
+    start_p = np.array([[s[n] for n in names] for s in starts])
+    a_ind0 = it_.clip_internal(it_.to_internal(start_p[:, indep_layout.local_idx]))
+    indep = block_lm(_box(indep_eval, it_, Transform(np.zeros(0, bool), np.zeros(0), np.zeros(0))),
+                     a_ind0, np.zeros(0), max_iter=max_iter)
+    p_ind = indep_layout.physical(indep.a, np.zeros(0))
+
+    # 2. unsmoothed fit with the shared parameters (start: independent optimum, median shared)
+    if q:
+        th_ind = layout.transform.to_internal(p_ind)
+        a0 = th_ind[:, layout.local_idx]
+        b0 = np.median(th_ind[:, layout.shared_idx], axis=0)
+        problem = _box(evaluate, lt, st)
+        base = block_lm(problem, a0, b0, max_iter=max_iter)
+    else:
+        problem = _box(evaluate, lt, st)
+        base = indep
+    sharing = None
+    if q:
+        sharing = sharing_evidence(shared, k, n_res, base.chisq, k * p + q, indep.chisq, k * (p + q))
+        if sharing["preferred"] == "independent":
+            warnings.warn(sharing["statement"], RuntimeWarning, stacklevel=2)
+
+    # 3. smoothing
+    final, plan, edf = base, None, float(k * p)
+    if lam_spec is not None and k > 2 and p:
+        final, plan, edf = _smoothed_fit(problem, base, lam_spec, robust, n_res, q, max_iter)
+
+    return _assemble(
+        defn, layout, data, final, plan, edf, indep, indep_layout, sharing, spectra, labels,
+        weighting, fixed, area_cm2, thickness_cm, symmetric, robust,
+    )
+
+
+def _box(evaluate, lt: Transform, st: Transform) -> BlockProblem:
+    return BlockProblem(evaluate, lt.internal_lower, lt.internal_upper, st.internal_lower, st.internal_upper)
+
+
+def _smoothed_fit(problem, base, lam_spec, robust, n_res, q, max_iter):
+    U, a0 = base.normal.U, base.a
+    if lam_spec == "auto":
+        plan = sm.choose_lambda(U, a0, base.chisq, n_res, q, robust=robust)
+    else:
+        plan = sm.plan_for_lambda(U, a0, float(lam_spec), robust)
+    if plan.lam == 0:
+        return base, plan, float(a0.size)
+    out = block_lm(problem, a0, base.b, penalty_weights=plan.weights, max_iter=max_iter)
+    if plan.delta is not None:  # one IRLS update of the edge weights at the nonlinear optimum
+        edge = sm.edge_weights(out.a, plan.delta)
+        plan = replace(plan, edge=edge)
+        out = block_lm(problem, out.a, out.b, penalty_weights=plan.weights, max_iter=max_iter)
+    return out, plan, sm.effective_dof(out.normal.U, plan.weights)
+
+
+# --------------------------------------------------------------------------- helpers
+def _check_names(names, shared, fixed, bounds) -> None:
+    for what, given in (("shared", shared), ("fixed", fixed), ("bounds", bounds or {})):
+        unknown = sorted(set(given) - set(names))
+        if unknown:
+            raise FitError(f"{what}: unknown parameter(s) {', '.join(unknown)}; "
+                           f"the circuit has {', '.join(names)}")
+    both = sorted(set(shared) & set(fixed))
+    if both:
+        raise FitError(f"parameter(s) {', '.join(both)} cannot be both shared and fixed")
+    if len(set(shared)) != len(shared):
+        raise FitError("shared: a parameter is named twice")
+
+
+def _smooth_spec(smooth) -> None | str | float:
+    if smooth is None or smooth is False:
+        return None
+    if isinstance(smooth, str):
+        if smooth.strip().lower() == "auto":
+            return "auto"
+        try:
+            smooth = float(smooth)
+        except ValueError:
+            raise FitError(f"smooth must be None, 'auto' or a number >= 0, got {smooth!r}") from None
+    lam = float(smooth)
+    if not (math.isfinite(lam) and lam >= 0):
+        raise FitError(f"smooth must be None, 'auto' or a number >= 0, got {smooth!r}")
+    return lam
+
+
+def _layout(defn, names, fixed, shared, bounds) -> _Layout:
+    circuit = defn.circuit
+    lower = np.empty(len(names))
+    upper = np.empty(len(names))
+    for i, n in enumerate(names):
+        lo, hi = (bounds or {}).get(n, defn.bounds[n])
+        lower[i] = -np.inf if lo is None else float(lo)
+        upper[i] = np.inf if hi is None else float(hi)
+        if not lower[i] < upper[i]:
+            raise FitError(f"bounds of {n}: lower {lower[i]} must be below upper {upper[i]}")
+    log_mask = np.array(circuit.log_scale, bool) & (lower >= 0)
+    fixed_values = np.array([fixed.get(n, np.nan) for n in names])
+    local = [i for i, n in enumerate(names) if n not in fixed and n not in shared]
+    shared_idx = [names.index(n) for n in shared]
+    return _Layout(list(names), fixed_values, np.array(local, int), np.array(shared_idx, int),
+                   Transform(log_mask, lower, upper))
+
+
+def _start_values(spectra, defn, start_values, weighting, sigma, fixed, bounds, names):
+    if start_values is not None and len(start_values) != len(spectra):
+        raise FitError(f"start_values: {len(start_values)} dicts for {len(spectra)} spectra")
+    out = []
+    for i, s in enumerate(spectra):
+        given = None if start_values is None else start_values[i]
+        if given is None or any(n not in given and n not in fixed for n in names):
+            from ..fitting import fit
+
+            res = fit(s, defn, weighting=weighting, sigma=None if sigma is None else sigma[i],
+                      fixed=fixed or None, bounds=bounds, drop_inductive=False, kk=False)
+            given = {**res.values, **(given or {})}
+        vals = {n: float(given[n]) if n in given else float("nan") for n in names}
+        vals.update(fixed)
+        out.append(vals)
+    return out
+
+
+def _assemble(defn, layout, data, out, plan, edf, indep, indep_layout, sharing, spectra, labels,
+              weighting, fixed, area_cm2, thickness_cm, symmetric, robust) -> JointFitResult:
+    from ..analysis.derived import ArcSpec, derived_quantities, guess_roles
+
+    circuit = defn.circuit
+    names = layout.names
+    k = data.k
+    q = layout.shared_idx.size
+    n_res = data.n_residuals
+    m_eff = q + edf
+    P = layout.physical(out.a, out.b)
+    weights = plan.weights if (plan is not None and plan.lam > 0) else None
+    cov_names = [names[i] for i in np.r_[layout.local_idx, layout.shared_idx].astype(int)]
+    covs, flags = _physical_covariances(out, weights, layout, n_res - m_eff, P)
+    lower, upper = layout.transform.lower, layout.transform.upper
+    values, stderr = [], []
+    for i in range(k):
+        values.append({n: float(P[i, j]) for j, n in enumerate(names)})
+        se = {n: float("nan") for n in names}
+        if covs[i] is not None:
+            sd = np.sqrt(np.clip(np.diag(covs[i]), 0, None))
+            se.update({n: float(v) for n, v in zip(cov_names, sd)})
+        for j, n in enumerate(names):
+            if n not in fixed and _on_bound(P[i, j], lower[j], upper[j]):
+                se[n] = float("nan")
+                flags[i].append(f"at-bound:{n}")
+        stderr.append(se)
+    if not out.converged:
+        for f in flags:
+            f.append("not-converged")
+
+    arcs = [ArcSpec(a.resistor, a.capacitive, a.kind) for a in circuit.arcs]
+    resistors = [e.name for e in circuit.elements if e.kind == "R"]
+    arc_r = {a.resistor for a in arcs}
+    series_r = [r for r in resistors if r not in arc_r]
+    has_roles = bool(defn.roles) and any(r not in ("arc", "") for r in defn.roles.values())
+    roles = dict(defn.roles) if has_roles else guess_roles(values[0], arcs, area_cm2)
+    derived, units = [], {}
+    for i in range(k):
+        d, units = derived_quantities(
+            values[i], covs[i], cov_names if covs[i] is not None else [], resistors=resistors, arcs=arcs,
+            roles=roles, series_resistors=series_r, area_cm2=area_cm2, thickness_cm=thickness_cm,
+            symmetric=symmetric)
+        derived.append(d)
+
+    ind_P = indep_layout.physical(indep.a, np.zeros(0))
+    ind_names = [names[i] for i in indep_layout.local_idx]
+    ind_covs, _ = _physical_covariances(indep, None, indep_layout, n_res - indep.a.size, ind_P)
+    ind_values, ind_stderr = [], []
+    for i in range(k):
+        ind_values.append({n: float(ind_P[i, j]) for j, n in enumerate(names)})
+        se = {n: float("nan") for n in names}
+        if ind_covs[i] is not None:
+            se.update({n: float(v) for n, v in zip(ind_names, np.sqrt(np.clip(np.diag(ind_covs[i]), 0, None)))})
+        ind_stderr.append(se)
+
+    smoothing = None
+    if plan is not None:
+        smoothing = _smoothing_dict(plan, edf, layout, names, robust)
+    return JointFitResult(
+        labels=list(labels) if labels is not None else [s.label for s in spectra],
+        param_names=names, shared=[names[i] for i in layout.shared_idx],
+        local=[names[i] for i in layout.local_idx], fixed=dict(fixed), values=values, stderr=stderr,
+        covariance=covs, cov_names=cov_names, derived=derived, derived_units=units, roles=roles,
+        chisq=out.chisq, chisq_checkpoints=[float(c) for c in out.chisq_blocks], n_residuals=n_res,
+        n_free=float(m_eff), converged=bool(out.converged), n_iter=int(out.n_iter), flags=flags,
+        sharing=sharing, smoothing=smoothing, independent_values=ind_values,
+        independent_stderr=ind_stderr, independent_chisq=[float(c) for c in indep.chisq_blocks],
+        settings={"circuit": circuit.string, "circuit_name": defn.name, "weighting": weighting,
+                  "bounds": {n: (float(lower[j]), float(upper[j])) for j, n in enumerate(names)},
+                  "area_cm2": area_cm2, "thickness_cm": thickness_cm, "symmetric": bool(symmetric),
+                  "covariance": "s^2 H^-1, s^2 = chisq/(N - M) (M effective with smoothing)"},
+    )
+
+
+def _on_bound(x: float, lo: float, hi: float) -> bool:
+    tol = 1e-9 * max(1.0, abs(x))
+    return (np.isfinite(lo) and x <= lo + tol) or (np.isfinite(hi) and x >= hi - tol)
+
+
+def _physical_covariances(out, weights, layout: _Layout, dof: float, P: np.ndarray):
+    """Per-checkpoint covariance of (local, shared) free parameters in physical units."""
+    k = P.shape[0]
+    flags: list[list[str]] = [[] for _ in range(k)]
+    if dof <= 0:
+        return [None] * k, [["singular-covariance"] for _ in range(k)]
+    s2 = out.chisq / dof
+    try:
+        loc, sh, cr = block_covariance(out.normal, weights, s2)
+    except np.linalg.LinAlgError:
+        return [None] * k, [["singular-covariance"] for _ in range(k)]
+    idx = np.r_[layout.local_idx, layout.shared_idx].astype(int)
+    log_mask = layout.transform.log_mask[idx]
+    covs: list[np.ndarray | None] = []
+    p = layout.local_idx.size
+    for i in range(k):
+        c = np.empty((idx.size, idx.size))
+        c[:p, :p] = loc[i]
+        c[:p, p:] = cr[i]
+        c[p:, :p] = cr[i].T
+        c[p:, p:] = sh
+        scale = np.where(log_mask, P[i, idx], 1.0)
+        c = c * np.outer(scale, scale)
+        if not np.all(np.isfinite(c)) or np.any(np.diag(c) < 0):
+            covs.append(None)
+            flags[i].append("singular-covariance")
+        else:
+            covs.append(c)
+    return covs, flags
+
+
+def _smoothing_dict(plan, edf, layout, names, robust) -> dict[str, Any]:
+    local = [names[i] for i in layout.local_idx]
+    jumps = []
+    if plan.lam > 0:
+        for kk, j in zip(*np.nonzero(plan.edge < 0.5)):
+            jumps.append({"after_checkpoint": int(kk), "parameter": local[j], "edge_weight": float(plan.edge[kk, j])})
+    rule = {"gcv": "generalised cross-validation on the Gauss-Newton linearisation at the unsmoothed fit",
+            "fixed": "given"}.get(plan.rule, plan.rule)
+    return {
+        "lambda": plan.lam,
+        "rule": plan.rule,
+        "rule_description": rule,
+        "robust": bool(robust and plan.delta is not None),
+        "edf": float(edf),
+        "scales": {n: float(s) for n, s in zip(local, plan.scales)},
+        "jumps": jumps,
+        "penalty": "sqrt(lambda*c_kj)*(theta_{k+1,j}-theta_{k,j})/tau_j, theta = ln p (scale) or p (exponent)",
+    }

@@ -1,0 +1,106 @@
+"""Fuzz the BioLogic readers: mutated files may only raise eisfit ReadErrors, never hang.
+
+A seeded mutation loop (byte flips, extreme length fields, truncations,
+insertions, deletions) over a small synthetic .mpr and, when present, the small
+real ``zir.mpr`` and ``peis.issue_225.no_ece.mpr``; a shorter loop over a
+synthetic .mpt.
+"""
+from __future__ import annotations
+
+import struct
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import REALDATA
+from eisfit.errors import ReadError
+from eisfit.io import mpr, mpt
+from test_io_mpr import peis_columns, write_mpr
+from test_io_mpt import rows_for, write_mpt
+
+N_SYNTHETIC = 3000
+N_REAL = 1000
+N_MPT = 1000
+MAX_SECONDS_PER_READ = 1.0
+EXTREMES = (0, 1, 0xFF, 0xFFFF, 0x7FFFFFFF, 0xFFFFFFFF)
+
+
+TEXT_ALPHABET = np.frombuffer(b"0123456789.,Ee+-\t\r\n xX/:()|", dtype=np.uint8)
+
+
+def mutate(data: bytes, rng: np.random.Generator, text: bool = False) -> bytes:
+    """One random mutation (sometimes two) of ``data``; ``text`` keeps to characters of a text export."""
+    buf = bytearray(data)
+    for _ in range(1 + int(rng.random() < 0.3)):
+        kind = rng.integers(6)
+        n = len(buf)
+        if n == 0:
+            return bytes(buf)
+        pos = int(rng.integers(n))
+        if kind == 0:  # flip a few bytes
+            for _ in range(int(rng.integers(1, 9))):
+                buf[int(rng.integers(n))] = int(rng.choice(TEXT_ALPHABET) if text else rng.integers(256))
+        elif kind == 1:  # extreme u32 (length / count fields)
+            if pos + 4 <= n and not text:
+                struct.pack_into("<I", buf, pos, int(rng.choice(EXTREMES)))
+        elif kind == 2:  # truncate
+            del buf[pos:]
+        elif kind == 3:  # insert random bytes
+            size = int(rng.integers(1, 64))
+            buf[pos:pos] = bytes(rng.choice(TEXT_ALPHABET, size)) if text else rng.bytes(size)
+        elif kind == 4:  # delete a span
+            del buf[pos:pos + int(rng.integers(1, 64))]
+        else:  # corrupt a float field with NaN / inf
+            if pos + 4 <= n and not text:
+                struct.pack_into("<f", buf, pos, float(rng.choice([np.nan, np.inf, -1.0, 0.0])))
+    return bytes(buf)
+
+
+def run_fuzz(reader, seed_bytes: bytes, n: int, path: Path, seed: int, text: bool = False) -> dict[str, int]:
+    """Feed ``n`` mutants of ``seed_bytes`` to ``reader``; return outcome counts."""
+    rng = np.random.default_rng(seed)
+    outcomes = {"ok": 0, "error": 0}
+    for i in range(n):
+        path.write_bytes(mutate(seed_bytes, rng, text))
+        t0 = time.perf_counter()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                reader(path)
+            outcomes["ok"] += 1
+        except ReadError as exc:
+            assert path.name in str(exc), f"mutant {i}: message does not name the file: {exc}"
+            outcomes["error"] += 1
+        except Exception as exc:  # noqa: BLE001 - the point of the test
+            pytest.fail(f"mutant {i} (seed {seed}) raised {type(exc).__name__}: {exc}")
+        elapsed = time.perf_counter() - t0
+        assert elapsed < MAX_SECONDS_PER_READ, f"mutant {i} took {elapsed:.2f} s"
+    return outcomes
+
+
+def test_fuzz_synthetic_mpr(tmp_path):
+    seed = write_mpr(tmp_path / "seed.mpr", peis_columns(2, 8, 2), loop=[0, 10, 18]).read_bytes()
+    outcomes = run_fuzz(mpr.read, seed, N_SYNTHETIC, tmp_path / "mutant.mpr", seed=1)
+    assert outcomes["error"] > 0 and outcomes["ok"] > 0
+
+
+def test_fuzz_synthetic_new_layout_mpr(tmp_path):
+    seed = write_mpr(tmp_path / "seed.mpr", peis_columns(2, 8, 2), layout="new").read_bytes()
+    run_fuzz(mpr.read, seed, N_REAL, tmp_path / "mutant.mpr", seed=2)
+
+
+@pytest.mark.parametrize("rel", ["dgbowl__yadg/zir.mpr", "dgbowl__yadg/peis.issue_225.no_ece.mpr"])
+def test_fuzz_real_mpr(tmp_path, rel):
+    src = REALDATA / "mpr" / rel
+    if not src.exists():
+        pytest.skip(f"real data not available: {src}")
+    run_fuzz(mpr.read, src.read_bytes(), N_REAL, tmp_path / "mutant.mpr", seed=3)
+
+
+def test_fuzz_mpt(tmp_path):
+    seed = write_mpt(tmp_path / "seed.mpt", rows_for(2, 5, 1)).read_bytes()
+    outcomes = run_fuzz(mpt.read, seed, N_MPT, tmp_path / "mutant.mpt", seed=4, text=True)
+    assert outcomes["error"] > 0 and outcomes["ok"] > 0

@@ -1,0 +1,142 @@
+"""Instrument exports (Gamry, ZPlot/ZView, CH Instruments, Autolab NOVA, Parstat,
+PowerSuite, VersaStudio) on small synthetic files: detection by content, columns,
+sign convention, metadata, truncated files."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import eisfit
+from eisfit.errors import CorruptFileError
+from eisfit.io import available_formats, detect_format
+
+F = np.array([1e5, 1e4, 1e3, 1e2, 10.0])
+Z = 50 + 500 / (1 + 1j * 2 * np.pi * F * 1e-6 * 500)
+
+
+def _pts():
+    """(f, z) pairs as Python numbers (so that !r writes plain numbers)."""
+    return [(float(f), complex(z)) for f, z in zip(F, Z)]
+
+
+def _write(tmp_path, name, text):
+    p = tmp_path / name
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def _one(path, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        (s,) = eisfit.read(path, **kw)
+    return s
+
+
+def gamry_text(n=len(F), aborted=False):
+    rows = "".join(f"\t{i}\t{i}\t{f!r}\t{z.real!r}\t{z.imag!r}\t1\t{abs(z)!r}\t{float(np.degrees(np.angle(z)))!r}\t0\t0\t9\n"
+                   for i, (f, z) in enumerate(_pts()[:n]))
+    return ("EXPLAIN\nTAG\tGALVEIS\nTITLE\tLABEL\tGalvanostatic EIS\tTest &Identifier\n"
+            "DATE\tLABEL\t4/23/2018\tDate\nTIME\tLABEL\t16:43:15\tTime\n"
+            "VAC\tQUANT\t1.00000E+001\tAC &Voltage (mV rms)\nAREA\tQUANT\t7.85000E-001\t&Area (cm^2)\n"
+            "ZCURVE\tTABLE\n\tPt\tTime\tFreq\tZreal\tZimag\tZsig\tZmod\tZphz\tIdc\tVdc\tIERange\n"
+            "\t#\ts\tHz\tohm\tohm\tV\tohm\t\u00b0\tA\tV\t#\n" + rows
+            + ("EXPERIMENTABORTED\tTOGGLE\tT\tExperiment Aborted\n" if aborted else ""))
+
+
+def test_gamry(tmp_path):
+    p = _write(tmp_path, "cell.DTA", gamry_text())
+    assert detect_format(p) == "gamry"
+    s = _one(p)
+    np.testing.assert_allclose(s.z, Z, rtol=1e-12)
+    assert s.meta["technique"] == "GEIS" and s.meta["area"] == 0.785 and s.meta["area_unit"] == "cm^2"
+    assert s.meta["start_time"] == "2018-04-23T16:43:15" and s.meta["ac_amplitude"] == 10.0
+    assert s.meta["aborted"] is False
+    aborted = _write(tmp_path, "ab.DTA", gamry_text(n=3, aborted=True))
+    with pytest.warns(UserWarning, match="aborted"):
+        (a,) = eisfit.read(aborted)
+    assert len(a) == 3 and a.meta["aborted"] is True
+    no_table = _write(tmp_path, "cv.DTA", "EXPLAIN\nTAG\tCV\n")
+    with pytest.raises(CorruptFileError, match="no ZCURVE table"):
+        eisfit.read(no_table)
+
+
+def test_zplot_both_layouts(tmp_path):
+    rows = "".join(f"{f:.6E}\t1.0E-02\t0.0E+00\t{k}.0\t{z.real!r}\t{z.imag!r}\t0\t0\t3\n"
+                   for k, (f, z) in enumerate(_pts()))
+    z2 = _write(tmp_path, "a.z", "ZPLOT2 ASCII\n  Measured Data, ZPlot:       3.2c\n"
+                "  Date:                       10-12-2018\n  Time:                       11:04:34\n"
+                "End Comments\n" + rows)
+    s = _one(z2)
+    np.testing.assert_allclose(s.z, Z, rtol=1e-12)
+    assert s.meta["start_time"] == "2018-10-12T11:04:34" and s.meta["software_version"] == "3.2c"
+    w = _write(tmp_path, "b.txt", '"ZPlotW Data File: Version 3.2c"\n"Raw Data"\nDate: 12-17-2019    Time: 16:24:35\n'
+               '0,3,0,1,300000,0.005\n9\n"  Freq(Hz)    Ampl     Bias   Time(Sec)   Z\'(a)    Z\'\'(b)    GD   Err   Range"\n'
+               + rows.replace("\t", ", "))
+    assert detect_format(w) == "zview"
+    with pytest.warns(UserWarning, match="declares 9 points but the file holds 5"):
+        eisfit.read(w)
+
+
+def test_ch_instruments_recognised_by_content(tmp_path):
+    rows = "".join(f"{f:.3e}, {z.real:.4e}, {z.imag:.4e}, {abs(z):.4e}, {np.degrees(np.angle(z)):.1f}\n"
+                   for f, z in _pts())
+    text = ("Feb. 20, 2020   15:55:08\nA.C. Impedance\nInstrument Model:  CHI660E\n\nInit E (V) = 0\n"
+            "Amplitude (V) = 0.005\n\nFreq/Hz, Z'/ohm, Z\"/ohm, Z/ohm, Phase/deg\n\n" + rows)
+    p = _write(tmp_path, "export.csv", text)  # extension says csv, content says CH Instruments
+    assert detect_format(p) == "ch"
+    s = _one(p)
+    np.testing.assert_allclose(s.z, Z, rtol=1e-3)
+    assert s.meta["instrument"] == "CHI660E" and s.meta["start_time"] == "2020-02-20T15:55:08"
+    generic = _one(p, format="csv")  # forcing the generic reader works too
+    np.testing.assert_allclose(generic.z, s.z)
+
+
+def test_autolab_nova_decimal_comma(tmp_path):
+    def c(v):
+        return f"{v:.10g}".replace(".", ",")
+    rows = "".join(f"{c(f)};{c(z.real)};{c(-z.imag)};{c(abs(z))};{c(-np.degrees(np.angle(z)))};{c(k * 1.5)}\n"
+                   for k, (f, z) in enumerate(_pts()))
+    p = _write(tmp_path, "nova.txt", "Frequency (Hz);Z' (\u03a9);-Z'' (\u03a9);Z (\u03a9);-Phase (\u00b0);Time (s)\n" + rows)
+    assert detect_format(p) == "autolab"
+    s = _one(p)
+    np.testing.assert_allclose(s.z, Z, rtol=1e-9)
+    assert s.meta["imag_sign_source"] == "header" and s.meta["decimal"] == ","
+    np.testing.assert_allclose(s.columns["Time (s)"], np.arange(5) * 1.5)
+
+
+def test_parstat_powersuite_versastudio(tmp_path):
+    par_rows = "3.5\t-0.1\t10\t0\t0\t0\t0\t0\t\n" * 3 + "".join(
+        f"3.5\t0.02\t{100 + k}\t{f!r}\t{z.real!r}\t{z.imag!r}\t0.005\t0.1\t\n" for k, (f, z) in enumerate(_pts()))
+    parstat = _write(tmp_path, "p.txt", "Potential (V)\tCurrent (A)\tElapsed Time (s)\tFrequency (Hz)\tZre (ohms)\t"
+                     "Zim (ohms)\t|Vac| (V)\t|Iac| (A)\t\n" + par_rows)
+    assert detect_format(parstat) == "parstat"
+    np.testing.assert_allclose(_one(parstat).z, Z)
+    ps = _write(tmp_path, "ps.txt", "Frequency\t Zre\t Zimg\n" + "".join(
+        f"{f!r}\t {z.real!r}\t {z.imag!r}\n" for f, z in _pts()))
+    assert detect_format(ps) == "powersuite"
+    np.testing.assert_allclose(_one(ps).z, Z)
+    vs = _write(tmp_path, "v.par", "<Application>\nName=VersaStudio\nVersion=2.52.3.0\n</Application>\n"
+                "<Experiment>\nTimeAcquired=9:40:30 AM\nDateAcquired=Thursday, July 19, 2018\n</Experiment>\n"
+                "<Action1>\nWorking Electrode Area (cm2)=0.5\nAmplitude (mV RMS)=20\n</Action1>\n<Segment1>\n"
+                "Definition=Segment #, Point #, Frequency(Hz), Z Real, Z Imag, 0\n" + "".join(
+                    f"0,{k},{f!r},{z.real!r},{z.imag!r}\n" for k, (f, z) in enumerate(_pts())) + "</Segment1>\n")
+    assert detect_format(vs) == "versastudio"
+    s = _one(vs)
+    np.testing.assert_allclose(s.z, Z)
+    assert s.meta["area"] == 0.5 and s.meta["start_time"] == "2018-07-19T09:40:30"
+
+
+def test_format_names_and_aliases():
+    names = available_formats()
+    for name in ["gamry", "zview", "ch", "autolab", "parstat", "powersuite", "versastudio", "csv", "txt", "table"]:
+        assert name in names
+
+
+def test_forced_format_mismatch_is_a_read_error(tmp_path):
+    p = _write(tmp_path, "a.csv", "freq,re,im\n1,2,-3\n2,3,-4\n")
+    with pytest.raises(CorruptFileError, match="ZCURVE"):
+        eisfit.read(p, format="gamry")
+    with pytest.raises(eisfit.ReadError, match=str(p)):
+        eisfit.read(p, format="versastudio")

@@ -1,0 +1,194 @@
+"""Generic CSV/TXT reader: layouts, column detection, units, signs, sweeps, bad input.
+
+Every fixture is a small synthetic file written into tmp_path.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import eisfit
+from eisfit.errors import CorruptFileError, MissingColumnError, ReadError, UnknownFormatError
+from eisfit.io import detect_format
+from eisfit.io.export import write_csv, write_json
+
+F = np.array([1e5, 1e4, 1e3, 1e2, 10.0, 1.0])
+Z = 100 + 1000 / (1 + 1j * 2 * np.pi * F * 1e-6 * 1000)  # R + RC: capacitive, Z'' < 0
+
+
+def _write(tmp_path, name, text, encoding="utf-8"):
+    p = tmp_path / name
+    p.write_text(text, encoding=encoding)
+    return p
+
+
+def _rows(fmt, cols):
+    """Text rows from columns (numpy scalars turned into Python numbers so that !r is plain)."""
+    plain = [[v.item() if hasattr(v, "item") else v for v in col] for col in cols]
+    return "\n".join(fmt.format(*row) for row in zip(*plain)) + "\n"
+
+
+def _read1(path, **kw):
+    spectra = eisfit.read(path, **kw)
+    assert len(spectra) == 1
+    return spectra[0]
+
+
+def test_comma_csv_with_header(tmp_path):
+    p = _write(tmp_path, "a.csv", "freq/Hz,Z'/ohm,Z''/ohm\n" + _rows("{:.12g},{:.12g},{:.12g}", (F, Z.real, Z.imag)))
+    s = _read1(p)
+    np.testing.assert_allclose(s.frequency, F)
+    np.testing.assert_allclose(s.z, Z, rtol=1e-10)
+    assert s.meta["delimiter"] == "comma" and s.meta["decimal"] == "."
+    assert s.meta["columns_detected"] == {"frequency": "freq/Hz", "real": "Z'/ohm", "imag": "Z''/ohm"}
+    assert s.meta["imag_sign"] == "negative" and s.meta["format"] == "csv"
+
+
+def test_semicolon_decimal_comma_minus_header_and_units(tmp_path):
+    """NOVA-like export: ';' separator, ',' decimal, kHz and kOhm, -Z'' and -Phase columns."""
+    body = _rows("{};{};{};{};{}", (
+        [f"{v / 1e3:.10g}".replace(".", ",") for v in F],
+        [f"{v / 1e3:.10g}".replace(".", ",") for v in Z.real],
+        [f"{-v / 1e3:.10g}".replace(".", ",") for v in Z.imag],
+        [f"{v / 1e3:.10g}".replace(".", ",") for v in abs(Z)],
+        [f"{-v:.10g}".replace(".", ",") for v in np.degrees(np.angle(Z))],
+    ))
+    p = _write(tmp_path, "nova.txt", "Frequency (kHz);Z' (kΩ);-Z'' (kOhm);Z (kΩ);-Phase (°)\n" + body)
+    s = _read1(p, format="csv")
+    np.testing.assert_allclose(s.frequency, F, rtol=1e-9)
+    np.testing.assert_allclose(s.z, Z, rtol=1e-8)
+    assert s.meta["delimiter"] == "semicolon" and s.meta["decimal"] == ","
+    assert s.meta["imag_sign_source"] == "header"
+
+
+def test_tab_whitespace_and_preamble(tmp_path):
+    """NEISYS-like file: free text lines, then a tab header with units in brackets."""
+    text = ("LAGP dynamicVT, 1.12.2020, 14:42\nFixed value(s) :  AC Volt  [Vrms]=7.1000e-03\n"
+            " Freq. [Hz]\tZs' [Ohms]\tZs'' [Ohms]\n" + _rows("{:.10e}\t{:.10e}\t{:.10e}", (F, Z.real, Z.imag)))
+    s = _read1(_write(tmp_path, "neisys.txt", text))
+    np.testing.assert_allclose(s.z, Z, rtol=1e-9)
+    assert s.meta["delimiter"] == "tab" and s.meta["header_line"] == 3
+    ws = _read1(_write(tmp_path, "ws.dat", _rows("{:.10e}   {:.10e}   {:.10e}", (F, Z.real, Z.imag))))
+    assert ws.meta["delimiter"] == "whitespace"
+    np.testing.assert_allclose(ws.z, Z, rtol=1e-9)
+
+
+def test_no_header_positional(tmp_path):
+    s = _read1(_write(tmp_path, "n.csv", _rows("{!r},{!r},{!r}", (F, Z.real, Z.imag))))
+    np.testing.assert_array_equal(s.frequency, F)
+    assert s.meta["columns_detected"]["frequency"] == "column 1"
+
+
+def test_modulus_phase_only_and_mega_units(tmp_path):
+    text = "f (MHz),|Z| (Mohm),phase (deg)\n" + _rows("{!r},{!r},{!r}", (F / 1e6, abs(Z) / 1e6, np.degrees(np.angle(Z))))
+    s = _read1(_write(tmp_path, "mp.csv", text))
+    np.testing.assert_allclose(s.frequency, F, rtol=1e-12)
+    np.testing.assert_allclose(s.z, Z, rtol=1e-9)
+
+
+def test_positive_imag_flipped_with_warning_and_option(tmp_path):
+    p = _write(tmp_path, "pos.csv", "freq,zre,zim\n" + _rows("{!r},{!r},{!r}", (F, Z.real, -Z.imag)))
+    with pytest.warns(UserWarning, match="flipping"):
+        s = _read1(p)
+    np.testing.assert_allclose(s.z, Z)
+    assert s.meta["imag_sign_detected"] is True and s.meta["imag_sign"] == "positive"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        kept = _read1(p, imag_sign="negative")
+        flipped = _read1(p, imag_sign="positive")
+    np.testing.assert_allclose(kept.z, np.conj(Z))
+    np.testing.assert_allclose(flipped.z, Z)
+    with pytest.raises(ReadError, match="imag_sign"):
+        eisfit.read(p, imag_sign="down")
+
+
+def test_modulus_consistency_warning(tmp_path):
+    text = "freq,re,im,|Z|\n" + _rows("{!r},{!r},{!r},{!r}", (F, Z.real, Z.imag, 1.2 * abs(Z)))
+    with pytest.warns(UserWarning, match="differs"):
+        _read1(_write(tmp_path, "m.csv", text))
+
+
+def test_sweeps_by_reset_counter_and_zero_rows(tmp_path):
+    both = np.concatenate([F, F])
+    zz = np.concatenate([Z, Z * 2])
+    resets = _write(tmp_path, "r.csv", "freq,re,im\n" + _rows("{!r},{!r},{!r}", (both, zz.real, zz.imag)))
+    assert [len(s) for s in eisfit.read(resets)] == [6, 6]
+    counter = _write(tmp_path, "c.csv", "cycle number,freq,re,im\n" + _rows(
+        "{},{!r},{!r},{!r}", ([1] * 6 + [2] * 6, both, zz.real, zz.imag)))
+    spectra = eisfit.read(counter)
+    assert [s.meta["sweep"] for s in spectra] == [0, 1] and spectra[1].meta["n_sweeps"] == 2
+    np.testing.assert_allclose(spectra[1].z, 2 * Z)
+    # an all-zero row separates two sweeps measured in the same direction (ascending here)
+    up = F[::-1]
+    lines = _rows("{!r},{!r},{!r}", (up, Z.real[::-1], Z.imag[::-1]))
+    sep = _write(tmp_path, "z.csv", "freq,re,im\n0,0,0\n" + lines + "0,0,0\n" + lines)
+    assert [len(s) for s in eisfit.read(sep)] == [6, 6]
+
+
+def test_export_round_trip(tmp_path):
+    spectra = [eisfit.Spectrum(F, Z, {"technique": "PEIS", "area": 0.785, "area_unit": "cm^2"},
+                               columns={"time/s": np.arange(6.0)}),
+               eisfit.Spectrum(F[::-1], np.conj(Z[::-1]), {"technique": "PEIS"},  # inductive-looking
+                               columns={"time/s": np.arange(6.0) + 10})]
+    out = write_csv(spectra, tmp_path / "out.csv")
+    assert detect_format(out) == "csv"
+    back = eisfit.read(out)
+    assert len(back) == 2
+    for a, b in zip(spectra, back):
+        np.testing.assert_allclose(b.frequency, a.frequency, rtol=1e-12, atol=0)
+        np.testing.assert_allclose(b.z, a.z, rtol=1e-12, atol=0)
+    assert back[0].meta["area"] == 0.785 and back[0].meta["technique"] == "PEIS"
+    np.testing.assert_array_equal(back[0].columns["time/s"], np.arange(6.0))
+    import json
+    doc = json.loads(write_json(spectra, tmp_path / "out.json").read_text())
+    assert doc["spectra"][1]["z_imag_ohm"] == list(np.conj(Z[::-1]).imag)
+    assert set(doc["spectra"][0]) >= {"frequency_Hz", "z_real_ohm", "z_imag_ohm", "z_modulus_ohm", "phase_deg", "meta"}
+
+
+def test_columns_option(tmp_path):
+    text = "a,b,c,d\n" + _rows("{},{!r},{!r},{!r}", ([7] * 6, F, Z.real, Z.imag))
+    p = _write(tmp_path, "x.csv", text)
+    with pytest.raises(MissingColumnError, match="no frequency column"):
+        eisfit.read(p)
+    s = _read1(p, columns={"frequency": "b", "real": 2, "imag": 3})
+    np.testing.assert_array_equal(s.frequency, F)
+
+
+# ---- bad input: one ReadError subclass naming the file --------------------------
+BAD = {
+    "empty.csv": (b"", ReadError, "empty"),
+    "blank.csv": (b"\n  \n", CorruptFileError, "empty"),
+    "garbage.bin": (bytes(range(256)) * 8, UnknownFormatError, "not recognised"),
+    "nofreq.csv": (b"time,zre,zim\n1,2,-3\n2,3,-4\n", MissingColumnError, "no frequency column"),
+    "noimag.csv": (b"freq,zre\n1,2\n2,3\n", MissingColumnError, "no impedance columns"),
+    "text.csv": (b"freq,zre,zim\n1,2,-3\n2,abc,-4\n3,4,-5\n", CorruptFileError, "line 3: non-numeric"),
+    "negf.csv": (b"freq,zre,zim\n10,2,-3\n-1,3,-4\n", CorruptFileError, "frequency <= 0"),
+    "ragged.csv": (b"freq,zre,zim\n10,2,-3\n5,3\n1,3,-5\n", CorruptFileError, "mismatched row length"),
+    "dup.csv": (b"freq,zre,zim\n10,2,-3\n10,3,-4\n1,3,-5\n", CorruptFileError, "appears 2 times"),
+    "unit.csv": (b"freq (ohm),zre,zim\n10,2,-3\n1,3,-4\n", MissingColumnError, "not a frequency unit"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD))
+def test_bad_input_gives_one_clear_read_error(tmp_path, name):
+    data, exc_type, message = BAD[name]
+    p = tmp_path / name
+    p.write_bytes(data)
+    with pytest.raises(exc_type, match=message) as info:
+        eisfit.read(p)
+    assert str(p) in str(info.value)
+
+
+def test_forced_csv_on_binary_is_corrupt(tmp_path):
+    p = tmp_path / "g.csv"
+    p.write_bytes(b"\x00\x01\x02" * 100)
+    with pytest.raises(CorruptFileError, match="binary"):
+        eisfit.read(p, format="csv")
+
+
+def test_unknown_format_name(tmp_path):
+    p = _write(tmp_path, "a.csv", "f,re,im\n1,2,-3\n2,3,-4\n")
+    with pytest.raises(UnknownFormatError, match="unknown format"):
+        eisfit.read(p, format="nope")
