@@ -225,7 +225,7 @@ def plot_campaign_evolution(camp, x=None, fig=None):
     ncols = 2 if n > 1 else 1
     nrows = math.ceil(n / ncols)
     if fig is None:
-        fig = plt.figure(figsize=(4.2 * ncols, 3.0 * nrows), layout="constrained")
+        fig = plt.figure(figsize=(4.2 * ncols, 3.0 * nrows))
     axes = np.atleast_1d(fig.subplots(nrows, ncols, sharex=True)).ravel()
     for ax, (title, key, unit, _) in zip(axes, quantities):
         pts = []
@@ -250,6 +250,7 @@ def plot_campaign_evolution(camp, x=None, fig=None):
         ax.set_visible(False)
     for ax in axes[-ncols:]:
         ax.set_xlabel(xlabel)
+    fig.tight_layout()
     return fig
 
 

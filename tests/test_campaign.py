@@ -194,14 +194,20 @@ def test_list_of_spectra_and_seeded_chain(tmp_path):
     assert "flags" in camp.table
 
 
-def test_shared_or_smooth_needs_the_series_module():
-    pytest.importorskip("eisfit.campaign")
-    try:
-        import eisfit.series as series  # noqa: F401
-        if hasattr(series, "joint_fit"):
-            pytest.skip("eisfit.series.joint_fit exists: covered by the series tests")
-    except ImportError:
-        pass
+def test_shared_parameters_delegate_to_the_series_joint_fit():
+    pytest.importorskip("eisfit.series")
+    camp = eisfit.fit_campaign([eisfit.read(p)[0] for p in MPT[:3]], shared=["R1", "CPE1_0", "CPE1_1"],
+                               **FAST)
+    assert camp.joint is not None
+    assert list(camp.table["seed_source"]) == ["joint"] * 3
+    assert camp.table["R1"].nunique() == 1
+    assert "Joint fit across checkpoints" in camp.report()
+
+
+def test_shared_without_the_series_module_is_a_clear_error(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "eisfit.series", None)  # as if not installed
     with pytest.raises(CampaignError, match="not available"):
         eisfit.fit_campaign([eisfit.read(MPT[0])[0]], shared=["R0"])
 

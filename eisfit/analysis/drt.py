@@ -17,15 +17,16 @@ modulus by default, i.e. residuals relative to |Z|) plus ``lambda_ * ||D gamma~|
 minimised under ``gamma >= 0``, ``R_inf >= 0``, ``L >= 0`` with
 :func:`scipy.optimize.nnls` on the stacked system ``[A; sqrt(lambda_) D]``. ``gamma~`` is
 gamma divided by the largest |Z| (so ``lambda_`` is dimensionless and independent of the
-cell size) and ``D`` approximates the second derivative with respect to ln tau (scaled so
-that ``||D g||^2 ~ integral g''(x)^2 dx``, independent of the grid density), with
+cell size) and ``D`` approximates the first derivative with respect to ln tau (scaled so
+that ``||D g||^2 ~ integral g'(x)^2 dx``, independent of the grid density), with
 gamma = 0 assumed just outside the grid.
 
-``lambda_="auto"`` uses generalised cross-validation (GCV, Golub-Heath-Wahba 1979) on
-the unconstrained problem: one generalised symmetric eigen-decomposition of
-``(A^T A, D^T D)`` gives the GCV function for every lambda at the cost of a matrix-vector
-product, its minimum over 10^-8..10^1 is taken, and the non-negative problem is solved
-once at that lambda (``lambda_rule = "gcv"``).
+``lambda_="auto"`` (``lambda_rule = "gcv-discrepancy"``): on the unconstrained problem,
+one generalised symmetric eigen-decomposition of ``(A^T A, D^T D)`` gives the residual and
+the influence-matrix trace for every lambda at the cost of a matrix-vector product.
+GCV (Golub-Heath-Wahba 1979) estimates the noise level; the largest lambda whose residual
+stays within that noise level (discrepancy principle) is taken, over 10^-8..10^1, and the
+non-negative problem is solved once at that lambda. See :func:`_auto_lambda`.
 """
 from __future__ import annotations
 
@@ -48,9 +49,8 @@ _GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(6)
 _LAMBDA_RANGE = (1e-8, 1e1)
 _PEAK_MIN_HEIGHT = 0.01  # fraction of the largest gamma
 _PEAK_MIN_AREA = 0.01  # fraction of the polarisation resistance
-_INDUCTANCE_F_MIN = 10.0
-_DERIV_ORDER = 1
-_GCV_RHO = 1.0  # F statistic above which a series L is kept (inductance="auto")
+_INDUCTANCE_F_MIN = 10.0  # F statistic above which a series L is kept (inductance="auto")
+_DERIV_ORDER = 1  # first-derivative penalty: lower integral error than 2nd order in tests
 
 
 # ---------------------------------------------------------------- closed forms
@@ -602,34 +602,3 @@ def _tikhonov_path(a: np.ndarray, b: np.ndarray, dtd: np.ndarray):
         return v @ (c / (s + lam))
 
     return solve, s
-
-
-def _project_out(e: np.ndarray, col: np.ndarray) -> np.ndarray:
-    """e minus its least-squares projection on one column (an unidentifiable constant)."""
-    nn = float(col @ col)
-    return e if nn == 0 else e - col * (float(col @ e) / nn)
-
-
-def _reim_lambda(system: _System, lambdas: np.ndarray, use_l: bool = True) -> tuple[float, np.ndarray]:
-    """Real/imaginary cross-validation (Saccoccio et al. 2014) on the unconstrained problem.
-
-    Fit the real parts only and predict the imaginary parts, and the reverse; lambda
-    minimises the sum of both squared prediction errors. The real parts carry no
-    information on L and the imaginary parts none on R_inf: those are re-fitted (one
-    linear parameter) before the prediction error is measured.
-    """
-    n = system.a.shape[0] // 2
-    a_re, a_im = system.a[:n], system.a[n:]
-    b_re, b_im = system.b[:n], system.b[n:]
-    dtd = system.d.T @ system.d
-    solve_re, _ = _tikhonov_path(a_re, b_re, dtd)
-    solve_im, _ = _tikhonov_path(a_im, b_im, dtd)
-    cv = np.empty(lambdas.size)
-    for i, lam in enumerate(lambdas):
-        p_re, p_im = solve_re(lam), solve_im(lam)
-        e_im = b_im - a_im[:, 2:] @ p_re[2:]
-        if use_l:
-            e_im = _project_out(e_im, a_im[:, 1])
-        e_re = _project_out(b_re - a_re[:, 2:] @ p_im[2:], a_re[:, 0])
-        cv[i] = float(e_im @ e_im + e_re @ e_re)
-    return float(lambdas[int(np.argmin(cv))]), cv

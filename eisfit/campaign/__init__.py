@@ -231,11 +231,3 @@ def _apply_joint_fit(joint, checkpoints, items, fits, shared, smooth, fit_option
         if r is not None:
             fits[i].kept, fits[i].seed_source = r, "joint"
     return res
-
-
-def _positions(checkpoints: list[Checkpoint]) -> list[float]:
-    for attr in ("time_h", "cycle"):
-        values = [getattr(c, attr) for c in checkpoints]
-        if all(v is not None for v in values):
-            return [float(v) for v in values]
-    return [float(k) for k in range(len(checkpoints))]

@@ -112,6 +112,9 @@ def campaign_report(camp) -> str:
         "",
     ]
     lines += [f"- {line}" for line in evolution_lines(camp)] or ["- no checkpoint could be fitted"]
+    if getattr(camp, "joint", None) is not None:
+        lines += ["", f"Joint fit across checkpoints (eisfit.series): shared {', '.join(camp.joint.shared) or 'none'}"
+                  f"; smoothing {camp.joint.smoothing or 'none'}. {camp.joint.statement}"]
     lines += ["", "## Per checkpoint", ""] + _table_lines(camp)
     lines += _flag_lines(camp) + _error_lines(camp)
     stats = camp.stats

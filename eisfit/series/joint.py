@@ -388,7 +388,7 @@ def _smoothed_fit(problem, base, lam_spec, robust, n_res, q, max_iter):
         plan = sm.choose_lambda(U, a0, base.chisq, n_res, q, robust=robust)
     else:
         plan = sm.plan_for_lambda(U, a0, float(lam_spec), robust)
-    if plan.lam == 0:
+    if not plan.active:
         return base, plan, float(a0.size)
     out = block_lm(problem, a0, base.b, penalty_weights=plan.weights, max_iter=max_iter)
     if plan.delta is not None:  # one IRLS update of the edge weights at the nonlinear optimum
@@ -475,7 +475,7 @@ def _assemble(defn, layout, data, out, plan, edf, indep, indep_layout, sharing, 
     n_res = data.n_residuals
     m_eff = q + edf
     P = layout.physical(out.a, out.b)
-    weights = plan.weights if (plan is not None and plan.lam > 0) else None
+    weights = plan.weights if (plan is not None and plan.active) else None
     cov_names = [names[i] for i in np.r_[layout.local_idx, layout.shared_idx].astype(int)]
     covs, flags = _physical_covariances(out, weights, layout, n_res - m_eff, P)
     lower, upper = layout.transform.lower, layout.transform.upper
@@ -578,13 +578,13 @@ def _physical_covariances(out, weights, layout: _Layout, dof: float, P: np.ndarr
 def _smoothing_dict(plan, edf, layout, names, robust) -> dict[str, Any]:
     local = [names[i] for i in layout.local_idx]
     jumps = []
-    if plan.lam > 0:
-        for kk, j in zip(*np.nonzero(plan.edge < 0.5)):
+    if plan.active:
+        for kk, j in zip(*np.nonzero((plan.edge < 0.5) & (plan.lam[None, :] > 0))):
             jumps.append({"after_checkpoint": int(kk), "parameter": local[j], "edge_weight": float(plan.edge[kk, j])})
     rule = {"gcv": "generalised cross-validation on the Gauss-Newton linearisation at the unsmoothed fit",
             "fixed": "given"}.get(plan.rule, plan.rule)
     return {
-        "lambda": plan.lam,
+        "lambda": {n: float(v) for n, v in zip(local, plan.lam)},
         "rule": plan.rule,
         "rule_description": rule,
         "robust": bool(robust and plan.delta is not None),
