@@ -12,21 +12,21 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ..analysis.derived import ArcSpec, arc_tau_s, derived_quantities, guess_roles
+from ..analysis.derived import ArcSpec, arc_tau_s
 from ..errors import FitError
 from ..model import Circuit, CircuitDefinition, load_circuit
 from ..spectrum import Spectrum
 from .guess import base_guess, multistart_guesses, spectrum_features, top_level_arc_groups
 from .optimise import Transform, covariance_from_jacobian, levenberg_marquardt
+from .assemble import assemble_result, weighting_formula
 from .result import FitResult
-from .weighting import WEIGHTINGS, pseudo_chisq, residual_scales
+from .weighting import WEIGHTINGS, residual_scales
 
 STAGE1_ITER = 40
 STAGE1_PRUNE = 30.0  # starts 30x worse than the best after 12 iterations are abandoned
 STAGE1_PRUNE_AFTER = 12
 POLISH_ITER = 400
 N_POLISH = 6
-REL_STDERR_LIMIT = 1.0  # flag parameters whose stderr exceeds their value
 
 
 @dataclass(frozen=True)
@@ -200,71 +200,23 @@ def fit(
     if singular:
         flags.append("singular-covariance")
         cov = None
-    stderr = {n: float("nan") for n in names}
-    correl: dict[str, dict[str, float]] = {}
-    if cov is not None:
-        sd = np.sqrt(np.clip(np.diag(cov), 0, None))
-        for k, i in enumerate(est):
-            stderr[names[i]] = float(sd[k])
-        for a, i in enumerate(est):
-            correl[names[i]] = {
-                names[j]: float(cov[a, b] / (sd[a] * sd[b])) if sd[a] * sd[b] > 0 else float("nan")
-                for b, j in enumerate(est) if j != i
-            }
-        for i in est:
-            if values[names[i]] != 0 and stderr[names[i]] > REL_STDERR_LIMIT * abs(values[names[i]]):
-                flags.append(f"large-stderr:{names[i]}")
     if not converged:
         flags.append("not-converged")
-
-    m_free = int(free.size)
-    z_fit = circ.impedance(p_final, f)
-    arcs = [ArcSpec(a.resistor, a.capacitive, a.kind) for a in circ.arcs]
-    roles = dict(definition.roles) if _has_roles(definition) else guess_roles(values, arcs, area_cm2)
-    resistors = [e.name for e in circ.elements if e.kind == "R"]
-    arc_members = {a.resistor for a in arcs}
-    series_r = [r_ for r_ in resistors if r_ not in arc_members]
-    cov_names = [names[i] for i in est] if cov is not None else []
-    derived, derived_units = derived_quantities(
-        values, cov, cov_names, resistors=resistors, arcs=arcs, roles=roles,
-        series_resistors=series_r, area_cm2=area_cm2, thickness_cm=thickness_cm, symmetric=symmetric)
-    flags.extend(_arc_flags(values, arcs, f))
-
-    kk_passed = kk_max = None
-    if kk:
-        kk_passed, kk_max = _kk(data)
-        if kk_passed is False:
-            flags.append("kk-failed")
-
     settings = {
         "weighting": weighting if sig is None else "sigma",
-        "weighting_formula": _weighting_formula(weighting if sig is None else "sigma"),
+        "weighting_formula": weighting_formula(weighting if sig is None else "sigma"),
         "area_cm2": area_cm2, "thickness_cm": thickness_cm, "symmetric": bool(symmetric),
         "fmin_Hz": fmin, "fmax_Hz": fmax, "drop_inductive": drop_inductive,
         "initial": {k: float(v) for k, v in (initial or {}).items()},
         "fixed": {k: float(v) for k, v in fixed.items()}, "expr": dict(expr or {}),
         "bounds": {n: (float(lower[i]), float(upper[i])) for i, n in enumerate(names)},
         "starts": starts, "engine": "lmfit" if (expr or engine == "lmfit") else "fast",
-        "ceff_formula": "Hsu-Mansfeld (R*Q)^(1/n)/R; Brug in *_ceff_brug_F",
-        "asr_convention": "per cell = R*A; per interface = R*A/2 (symmetric cells, interface arcs)",
-        "eisfit_version": _version(),
     }
-    n = f.size
-    return FitResult(
-        circuit=circ.string, circuit_name=definition.name, param_names=list(names),
-        values={k: float(v) for k, v in values.items()}, stderr=stderr,
-        units=dict(zip(names, circ.param_units)), fixed=sorted(set(fixed) | set(expr or {})),
-        correl=correl, chisq=chisq, redchi=chisq / (n_res - m_free),
-        pseudo_chisq=pseudo_chisq(z, z_fit),
-        aic=n_res * math.log(max(chisq, 1e-300) / n_res) + 2 * m_free,
-        bic=n_res * math.log(max(chisq, 1e-300) / n_res) + m_free * math.log(n_res),
-        n_points=n, n_free=m_free, success=bool(converged) and not singular,
-        message="converged" if converged else "maximum number of iterations reached",
-        flags=flags, derived=derived, derived_units=derived_units, roles=roles, settings=settings,
-        frequency=f.copy(), z=z.copy(), z_fit=z_fit, source=spectrum.meta.get("source"),
-        sweep=spectrum.meta.get("sweep"), label=spectrum.label, kk_passed=kk_passed,
-        kk_max_residual_pct=kk_max, start="initial" if initial else "auto", n_starts=len(start_list),
-    )
+    return assemble_result(
+        data, definition, values, covariance=cov, cov_names=[names[i] for i in est],
+        chisq=chisq, n_free=int(free.size), converged=converged, flags=flags, settings=settings,
+        fixed_names=sorted(set(fixed) | set(expr or {})), kk=kk,
+        start="initial" if initial else "auto", n_starts=len(start_list))
 
 
 # --------------------------------------------------------------------------- helpers
@@ -274,10 +226,6 @@ def _definition(circuit) -> CircuitDefinition:
     if isinstance(circuit, Circuit):
         return load_circuit(circuit.string)
     return load_circuit(circuit)
-
-
-def _has_roles(definition: CircuitDefinition) -> bool:
-    return bool(definition.roles) and any(r not in ("arc", "") for r in definition.roles.values())
 
 
 def _check_names(names: list[str], given: Mapping | None, what: str) -> None:
@@ -467,42 +415,3 @@ def _at_bound(p: np.ndarray, lower: np.ndarray, upper: np.ndarray, free: np.ndar
     return out
 
 
-def _arc_flags(values, arcs, f) -> list[str]:
-    flags = []
-    for a in arcs:
-        tau = arc_tau_s(values, a)
-        if math.isfinite(tau) and tau > 0:
-            fa = 1 / (2 * math.pi * tau)
-            if fa < f.min() or fa > f.max():
-                flags.append(f"fapex-outside-range:{a.capacitive}")
-        if a.kind == "CPE" and values[f"{a.capacitive}_1"] < 0.6:
-            flags.append(f"low-n:{a.capacitive}")
-    return flags
-
-
-def _kk(data: Spectrum) -> tuple[bool | None, float | None]:
-    try:
-        from ..analysis.kk import kk_test
-    except ImportError:
-        return None, None
-    try:
-        res = kk_test(data)
-    except Exception:  # the KK test must never stop a fit; it only informs
-        return None, None
-    return bool(res.passed), float(res.max_residual_pct)
-
-
-def _weighting_formula(w: str) -> str:
-    return {
-        "modulus": "chisq = sum(((Z'-Zfit')^2 + (Z''-Zfit'')^2) / |Z|^2), |Z| of the data",
-        "boukamp": "chisq = sum(((Z'-Zfit')^2 + (Z''-Zfit'')^2) / |Zfit|^2), |Zfit| of the model",
-        "proportional": "chisq = sum((Z'-Zfit')^2/Z'^2 + (Z''-Zfit'')^2/Z''^2)",
-        "unit": "chisq = sum((Z'-Zfit')^2 + (Z''-Zfit'')^2), ohm^2",
-        "sigma": "chisq = sum(((Z'-Zfit')/s')^2 + ((Z''-Zfit'')/s'')^2), user sigma",
-    }[w]
-
-
-def _version() -> str:
-    from .. import __version__
-
-    return __version__

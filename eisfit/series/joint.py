@@ -34,7 +34,7 @@ from ..fitting.weighting import WEIGHTINGS, residual_scales
 from ..spectrum import Spectrum
 from . import smoothing as sm
 from .evidence import sharing_evidence
-from .solver import BlockProblem, block_covariance, block_lm
+from .solver import BlockProblem, block_covariance, block_lm, independent_lm
 
 __all__ = ["JointFitResult", "joint_fit"]
 
@@ -347,8 +347,8 @@ def joint_fit(
     it_ = indep_layout.local_transform()
     start_p = np.array([[s[n] for n in names] for s in starts])
     a_ind0 = it_.clip_internal(it_.to_internal(start_p[:, indep_layout.local_idx]))
-    indep = block_lm(_box(indep_eval, it_, Transform(np.zeros(0, bool), np.zeros(0), np.zeros(0))),
-                     a_ind0, np.zeros(0), max_iter=max_iter)
+    indep = independent_lm(_box(indep_eval, it_, Transform(np.zeros(0, bool), np.zeros(0), np.zeros(0))),
+                           a_ind0, max_iter=max_iter)
     p_ind = indep_layout.physical(indep.a, np.zeros(0))
 
     # 2. unsmoothed fit with the shared parameters (start: independent optimum, median shared)

@@ -32,7 +32,10 @@ import numpy as np
 
 from . import blocktri
 
-__all__ = ["BlockProblem", "BlockLMOutcome", "NormalBlocks", "block_lm", "normal_blocks", "block_covariance"]
+__all__ = ["BlockProblem", "BlockLMOutcome", "NormalBlocks", "block_lm", "independent_lm", "normal_blocks",
+           "block_covariance"]
+
+MAX_STEP = 5.0  # largest change of one internal coordinate per iteration (e^5 for log parameters)
 
 # evaluate(a (K, p), b (q,)) -> (r (K, m), A (K, m, p), B (K, m, q))
 BlockEvaluate = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
@@ -188,6 +191,9 @@ def block_lm(
             break
         while True:
             da, db = _damped_step(diag, off, nb, g_a, g_b, hold_a, hold_b, dscale, mu)
+            big = max(float(np.abs(da).max(initial=0.0)), float(np.abs(db).max(initial=0.0)))
+            if big > MAX_STEP:
+                da, db = da * (MAX_STEP / big), db * (MAX_STEP / big)
             a_new, b_new = problem.project(a + da, b + db)
             r_new, A_new, B_new = problem.evaluate(a_new, b_new)
             obj_new = float(np.sum(r_new * r_new)) + penalty_value(a_new, pw)
@@ -213,6 +219,60 @@ def block_lm(
     chisq_blocks = np.sum(r * r, axis=1)
     return BlockLMOutcome(a=a, b=b, chisq=float(chisq_blocks.sum()), chisq_blocks=chisq_blocks,
                           penalty=penalty_value(a, pw), converged=converged, n_iter=it, normal=nb)
+
+
+def independent_lm(
+    problem: BlockProblem, a0: np.ndarray, *, max_iter: int = 200, ftol: float = 1e-10, xtol: float = 1e-10,
+) -> BlockLMOutcome:
+    """Minimise every block's chisq separately (no shared parameters, no penalty).
+
+    Same coordinates, box and acceptance test as :func:`block_lm`, but each block
+    has its own damping and accepts or rejects its own steps, so one difficult
+    checkpoint does not slow the others. Vectorised over blocks.
+    """
+    a = np.clip(np.array(a0, float), problem.lower_local, problem.upper_local)
+    k, p = a.shape
+    b = np.zeros(0)
+    r, A, _ = problem.evaluate(a, b)
+    cost = np.sum(r * r, axis=1)
+    mu = np.full(k, 1e-3)
+    active = np.ones(k, bool)
+    converged = np.zeros(k, bool)
+    it = 0
+    idx_p = np.arange(p)
+    for it in range(1, max_iter + 1):
+        if not active.any():
+            break
+        U = np.einsum("kmi,kmj->kij", A, A)
+        g = np.einsum("kmi,km->ki", A, r)
+        hold = _active_holds(a, g, problem.lower_local, problem.upper_local)
+        d = np.diagonal(U, axis1=1, axis2=2)
+        d = np.maximum(d, 1e-12 * np.maximum(d.max(axis=1, keepdims=True), 1e-300))
+        H = U.copy()
+        H[:, idx_p, idx_p] += mu[:, None] * d
+        H = np.where(hold[:, :, None] | hold[:, None, :], 0.0, H)
+        kk, jj = np.nonzero(hold)
+        H[kk, jj, jj] = 1.0
+        step = np.linalg.solve(H, -np.where(hold, 0.0, g)[:, :, None])[:, :, 0]
+        big = np.abs(step).max(axis=1, keepdims=True)
+        step = np.where(big > MAX_STEP, step * (MAX_STEP / np.maximum(big, 1e-300)), step)
+        step[~active] = 0.0
+        trial = np.clip(a + step, problem.lower_local, problem.upper_local)
+        r_new, A_new, _ = problem.evaluate(trial, b)
+        cost_new = np.sum(r_new * r_new, axis=1)
+        ok = active & np.isfinite(cost_new) & (cost_new < cost)
+        rel_drop = np.where(ok, (cost - cost_new) / np.maximum(cost, 1e-300), np.inf)
+        moved = np.abs(trial - a).max(axis=1) / (1.0 + np.abs(a).max(axis=1))
+        a[ok], r[ok], A[ok], cost[ok] = trial[ok], r_new[ok], A_new[ok], cost_new[ok]
+        mu[ok] = np.maximum(mu[ok] / 5.0, 1e-12)
+        rej = active & ~ok
+        mu[rej] *= 8.0
+        done = (ok & (rel_drop < ftol) & (moved < xtol**0.5)) | (rej & ((mu > 1e12) | (moved < xtol)))
+        converged |= done
+        active &= ~done
+    nb = normal_blocks(r, A, np.zeros((k, r.shape[1], 0)))
+    return BlockLMOutcome(a=a, b=b, chisq=float(cost.sum()), chisq_blocks=cost, penalty=0.0,
+                          converged=bool(converged.all()), n_iter=it, normal=nb)
 
 
 def _damping_scale(diag: np.ndarray, V: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,164 @@
+"""Build a :class:`FitResult` from fitted values and their covariance.
+
+Shared by the single-spectrum engine, the batched campaign path and the joint
+(series) fits, so that every result carries the same statistics, flags and
+derived quantities.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from ..analysis.derived import ArcSpec, arc_tau_s, derived_quantities, guess_roles
+from ..model import CircuitDefinition
+from ..spectrum import Spectrum
+from .result import FitResult
+from .weighting import pseudo_chisq
+
+REL_STDERR_LIMIT = 1.0  # flag parameters whose stderr exceeds their value
+
+CONVENTIONS = {
+    "ceff_formula": "Hsu-Mansfeld (R*Q)^(1/n)/R; Brug in *_ceff_brug_F",
+    "asr_convention": "per cell = R*A; per interface = R*A/2 (symmetric cells, interface arcs)",
+    "cpe_definition": "Z_CPE = 1/(Q (j*omega)^n), Q in S*s^n",
+}
+
+
+def assemble_result(
+    data: Spectrum,
+    definition: CircuitDefinition,
+    values: Mapping[str, float],
+    *,
+    covariance: np.ndarray | None,
+    cov_names: Sequence[str],
+    chisq: float,
+    n_free: int,
+    converged: bool,
+    flags: Sequence[str] = (),
+    settings: Mapping[str, Any] | None = None,
+    fixed_names: Sequence[str] = (),
+    kk: bool = True,
+    start: str = "auto",
+    n_starts: int = 0,
+) -> FitResult:
+    """A complete FitResult for ``values`` fitted to the points of ``data``.
+
+    ``covariance`` (or None when not estimable) is over ``cov_names``; ``chisq`` is
+    the weighted sum of squares over the 2N residuals and ``n_free`` the number of
+    free parameters M (shared parameters of a joint fit count in the joint M, the
+    caller passes what applies). ``settings`` must hold area_cm2, thickness_cm and
+    symmetric (None/False when unknown).
+    """
+    settings = dict(settings or {})
+    circ = definition.circuit
+    names = circ.param_names
+    flags = list(flags)
+    f, z = data.frequency, data.z
+    stderr, correl = _stderr_and_correl(names, covariance, cov_names)
+    if covariance is None and "singular-covariance" not in flags and cov_names:
+        flags.append("singular-covariance")
+    for n in cov_names:
+        if values[n] != 0 and stderr[n] > REL_STDERR_LIMIT * abs(values[n]):
+            flags.append(f"large-stderr:{n}")
+    p = np.array([values[n] for n in names])
+    z_fit = circ.impedance(p, f)
+    area_cm2 = settings.get("area_cm2")
+    arcs = [ArcSpec(a.resistor, a.capacitive, a.kind) for a in circ.arcs]
+    roles = dict(definition.roles) if _has_roles(definition) else guess_roles(values, arcs, area_cm2)
+    resistors = [e.name for e in circ.elements if e.kind == "R"]
+    arc_members = {a.resistor for a in arcs}
+    derived, derived_units = derived_quantities(
+        values, covariance, list(cov_names) if covariance is not None else [],
+        resistors=resistors, arcs=arcs, roles=roles,
+        series_resistors=[r for r in resistors if r not in arc_members],
+        area_cm2=area_cm2, thickness_cm=settings.get("thickness_cm"),
+        symmetric=bool(settings.get("symmetric", True)))
+    flags.extend(_arc_flags(values, arcs, f))
+    kk_passed = kk_max = None
+    if kk:
+        kk_passed, kk_max = _kk(data)
+        if kk_passed is False:
+            flags.append("kk-failed")
+    settings.update(CONVENTIONS)
+    settings.setdefault("eisfit_version", _version())
+    n_res = 2 * f.size
+    dof = max(n_res - n_free, 1)
+    return FitResult(
+        circuit=circ.string, circuit_name=definition.name, param_names=list(names),
+        values={k: float(values[k]) for k in names}, stderr=stderr,
+        units=dict(zip(names, circ.param_units)), fixed=list(fixed_names),
+        correl=correl, chisq=float(chisq), redchi=float(chisq) / dof,
+        pseudo_chisq=pseudo_chisq(z, z_fit),
+        aic=n_res * math.log(max(chisq, 1e-300) / n_res) + 2 * n_free,
+        bic=n_res * math.log(max(chisq, 1e-300) / n_res) + n_free * math.log(n_res),
+        n_points=int(f.size), n_free=int(n_free), success=bool(converged) and covariance is not None,
+        message="converged" if converged else "maximum number of iterations reached",
+        flags=flags, derived=derived, derived_units=derived_units, roles=roles, settings=settings,
+        frequency=f.copy(), z=z.copy(), z_fit=z_fit, source=data.meta.get("source"),
+        sweep=data.meta.get("sweep"), label=data.label, kk_passed=kk_passed,
+        kk_max_residual_pct=kk_max, start=start, n_starts=int(n_starts),
+    )
+
+
+def _stderr_and_correl(names, cov, cov_names):
+    stderr = {n: float("nan") for n in names}
+    correl: dict[str, dict[str, float]] = {}
+    if cov is None:
+        return stderr, correl
+    sd = np.sqrt(np.clip(np.diag(cov), 0, None))
+    for k, n in enumerate(cov_names):
+        stderr[n] = float(sd[k])
+    for a, n in enumerate(cov_names):
+        correl[n] = {
+            m: float(cov[a, b] / (sd[a] * sd[b])) if sd[a] * sd[b] > 0 else float("nan")
+            for b, m in enumerate(cov_names) if m != n
+        }
+    return stderr, correl
+
+
+def _has_roles(definition: CircuitDefinition) -> bool:
+    return bool(definition.roles) and any(r not in ("arc", "") for r in definition.roles.values())
+
+
+def _arc_flags(values, arcs, f) -> list[str]:
+    flags = []
+    for a in arcs:
+        tau = arc_tau_s(values, a)
+        if math.isfinite(tau) and tau > 0:
+            fa = 1 / (2 * math.pi * tau)
+            if fa < f.min() or fa > f.max():
+                flags.append(f"fapex-outside-range:{a.capacitive}")
+        if a.kind == "CPE" and values[f"{a.capacitive}_1"] < 0.6:
+            flags.append(f"low-n:{a.capacitive}")
+    return flags
+
+
+def _kk(data: Spectrum) -> tuple[bool | None, float | None]:
+    try:
+        from ..analysis.kk import kk_test
+    except ImportError:
+        return None, None
+    try:
+        res = kk_test(data)
+    except Exception:  # the KK test only informs a fit; it must never stop one
+        return None, None
+    return bool(res.passed), float(res.max_residual_pct)
+
+
+def weighting_formula(w: str) -> str:
+    """The exact chi-square definition of a weighting scheme, for reports."""
+    return {
+        "modulus": "chisq = sum(((Z'-Zfit')^2 + (Z''-Zfit'')^2) / |Z|^2), |Z| of the data",
+        "boukamp": "chisq = sum(((Z'-Zfit')^2 + (Z''-Zfit'')^2) / |Zfit|^2), |Zfit| of the model",
+        "proportional": "chisq = sum((Z'-Zfit')^2/Z'^2 + (Z''-Zfit'')^2/Z''^2)",
+        "unit": "chisq = sum((Z'-Zfit')^2 + (Z''-Zfit'')^2), ohm^2",
+        "sigma": "chisq = sum(((Z'-Zfit')/s')^2 + ((Z''-Zfit'')/s'')^2), user sigma",
+    }[w]
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return __version__
