@@ -2,7 +2,7 @@
 
 Synthetic data (51 points, 10 MHz - 0.1 Hz, 1 % noise), constant electrolyte arc
 (shared R1, CPE1_0, CPE1_1), interface R2 decaying 149 -> 45 ohm. Start values are
-the truth perturbed by 20 % (stand-ins for the seeded per-checkpoint fits).
+the truth perturbed by 5 % (stand-ins for the seeded per-checkpoint fits).
 
     python bench/bench_series.py [n_checkpoints] [--smooth]
 
@@ -36,7 +36,7 @@ def synthetic_campaign(k: int, noise: float = 0.01, seed: int = 0):
     z = circ.impedance(truth, f)
     z = z * (1 + noise * (rng.normal(size=z.shape) + 1j * rng.normal(size=z.shape)) / np.sqrt(2))
     spectra = [Spectrum(f, z[i], {"label": f"cp{i:04d}"}) for i in range(k)]
-    starts = truth * np.exp(rng.normal(0.0, 0.2, truth.shape))
+    starts = truth * np.exp(rng.normal(0.0, 0.05, truth.shape))
     starts[:, [3, 6]] = np.clip(starts[:, [3, 6]], 0.5, 1.0)
     names = circ.param_names
     return spectra, [dict(zip(names, row)) for row in starts], truth

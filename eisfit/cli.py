@@ -334,9 +334,17 @@ def _fit_for_overlay(spectrum, circuit: str):
               help="Cache folder (default: OUT/.eisfit-cache).")
 @click.option("--nyquist-asr", is_flag=True, help="Nyquist overlay in ohm*cm2 (Z x area, per cell).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
+# ---- series analysis options (eisfit.series, Arrhenius) ----
+@click.option("--shared", default=None, metavar="P1,P2,...",
+              help="Joint fit: these parameters take one value for the whole campaign (e.g. R1,CPE1_0,CPE1_1).")
+@click.option("--smooth", default=None, metavar="auto|LAMBDA",
+              help="Joint fit with a smoothness penalty across checkpoints: 'auto' (GCV) or a number >= 0.")
+@click.option("--arrhenius", "arrhenius_", is_flag=True,
+              help="Arrhenius fit of each conductivity vs temperature: arrhenius.csv, arrhenius.png/svg, report section.")
+# ---- end series analysis options ----
 def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, weighting, fmin, fmax,
                      jobs: int, scheduler: str | None, out: str, no_cache: bool, cache_dir,
-                     nyquist_asr: bool, progress) -> None:
+                     nyquist_asr: bool, progress, shared, smooth, arrhenius_) -> None:
     """Fit every checkpoint of a campaign: SOURCE is a folder, a glob, a campaign file
     (.toml / .csv) or a data file. Writes OUT/summary.csv, report.md and figures, and
     prints the evolution of each resistance."""
@@ -351,12 +359,16 @@ def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, we
             source, circuit=circuit, area_cm2=area_cm2, thickness_cm=thickness_cm, symmetric=symmetric,
             weighting=weighting, fmin=fmin, fmax=fmax, jobs=jobs,
             executor=None if client is None else client.get_executor(), out=None, cache_dir=cache,
-            progress=progress,
+            progress=progress, **_series_options(shared, smooth),
         )
     finally:
         if client is not None:
             client.close()
     camp.write(out, area_normalised=nyquist_asr)
+    if camp.joint is not None and camp.joint.statement:
+        click.echo(camp.joint.statement)
+    if arrhenius_:
+        _write_arrhenius(camp, Path(out))
     ok = sum(r is not None for r in camp.results)
     click.echo(f"{len(camp.checkpoints)} checkpoints, {ok} fitted, ordered by {camp.ordering}")
     for line in camp.evolution_lines():
@@ -365,6 +377,38 @@ def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, we
         click.echo(f"error: {failure}", err=True)
     click.echo(f"fits run: {camp.stats.get('fits_run', 0)}, cache hits: {camp.stats.get('cache_hits', 0)}; "
                f"wrote {Path(out) / 'summary.csv'}, report.md and figures")
+
+
+def _series_options(shared: str | None, smooth: str | None) -> dict:
+    """fit_campaign keywords for --shared / --smooth (none when neither is given)."""
+    out: dict = {}
+    if shared is not None:
+        out["shared"] = [p.strip() for p in shared.split(",") if p.strip()]
+    if smooth is not None:
+        out["smooth"] = smooth
+    return out
+
+
+def _write_arrhenius(camp, folder) -> None:
+    """arrhenius.csv, arrhenius.png/.svg and a report.md section for --arrhenius."""
+    import matplotlib.pyplot as plt
+
+    from .analysis.arrhenius import arrhenius_report_lines
+
+    fits = camp.arrhenius()
+    fits.to_csv(folder / "arrhenius.csv", index=False)
+    ax = camp.plot_arrhenius()
+    for ext in ("png", "svg"):
+        ax.figure.savefig(folder / f"arrhenius.{ext}", dpi=200, bbox_inches="tight")
+    plt.close(ax.figure)
+    report = folder / "report.md"
+    text = report.read_text(encoding="utf-8") if report.exists() else ""
+    report.write_text(text.rstrip("\n") + "\n\n" + "\n".join(arrhenius_report_lines(fits)) + "\n",
+                      encoding="utf-8")
+    for _, row in fits.iterrows():
+        click.echo(f"Arrhenius {row['resistance']}: Ea = {row['ea_eV']:.3f} ± {row['ea_stderr_eV']:.3f} eV "
+                   f"(R^2 = {row['r_squared']:.4f}, {row['n_points']} points)")
+    click.echo(f"wrote {folder / 'arrhenius.csv'} and arrhenius.png/svg")
 
 
 def _campaign_dask_client(address: str):

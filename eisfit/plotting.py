@@ -238,6 +238,16 @@ def plot_campaign_evolution(camp, x=None, fig=None):
         if not pts:
             continue
         px, pv, ps, pf = (np.array(a) for a in zip(*pts))
+        # ---- series analysis: a parameter shared by the joint fit is one value: a band ----
+        if _shared_by_joint(camp, key):
+            ax.axhspan(pv[0] - ps[0], pv[0] + ps[0], color="C0", alpha=0.25, lw=0,
+                       label="shared (joint fit) ± 1 s.e.")
+            ax.axhline(pv[0], color="C0", lw=1.2)
+            ax.legend(fontsize="small")
+            ax.set_title(title, fontsize="medium")
+            ax.set_ylabel(unit)
+            continue
+        # ---- end series analysis ----
         ax.errorbar(px, pv, yerr=ps, fmt="o-", ms=4, capsize=2, color="C0")
         if pf.any():
             ax.plot(px[pf], pv[pf], "o", ms=9, mfc="none", mec="red", label="flagged")
@@ -280,3 +290,49 @@ def plot_campaign_residual_map(camp, ax=None):
     ax.figure.colorbar(image, ax=ax, label="residual |ΔZ|/|Z| × sign(ΔZ') / %")
     return ax
 # ---- end section: campaign plots ----------------------------------------------
+
+# ---- section: series analysis plots (eisfit.series, Arrhenius) ------------------
+
+
+def _shared_by_joint(camp, key: str) -> bool:
+    """True when ``key`` (a parameter, or a quantity derived from shared parameters only,
+    e.g. R1_asr_ohm_cm2 with R1 shared) takes one value in the campaign's joint fit."""
+    joint = getattr(camp, "joint", None)
+    if joint is None or not joint.shared:
+        return False
+    if key in joint.shared:
+        return True
+    base = key.split("_", 1)[0]
+    return base in joint.shared and key.startswith(f"{base}_") and (
+        key.endswith(("_asr_ohm_cm2", "_asr_per_interface_ohm_cm2", "_sigma_S_per_cm")))
+
+
+def plot_arrhenius(camp, resistances=None, ax=None, form: str = "sigmaT"):
+    """Arrhenius plot of a campaign: log10(sigma / S cm-1) against 1000/T (K-1), one
+    colour per resistance, the fitted line of :meth:`CampaignResult.arrhenius` and its
+    activation energy (eV, +- 1 s.e.) in the legend. Returns ``ax``."""
+    import numpy as np
+
+    from .analysis.arrhenius import arrhenius_points
+
+    ax = _new_axes(ax)
+    fits = camp.arrhenius(resistances, form=form)
+    table = camp.table
+    fitted = table[[r is not None for r in camp.results]]
+    points = arrhenius_points(fitted, list(fits["resistance"]))
+    for i, row in fits.iterrows():
+        t, sigma = points[row["resistance"]]
+        colour = f"C{i % 10}"
+        ax.plot(1000.0 / t, np.log10(sigma), "o", color=colour, ms=5)
+        tt = np.linspace(t.min(), t.max(), 50)
+        y = row["prefactor"] * np.exp(-row["ea_eV"] / (8.617333262e-5 * tt))
+        line = y / tt if form == "sigmaT" else y
+        ax.plot(1000.0 / tt, np.log10(line), "-", color=colour,
+                label=f"{row['resistance']}: Ea = {row['ea_eV']:.3f} ± {row['ea_stderr_eV']:.3f} eV")
+    ax.set_xlabel("1000 / T  (K$^{-1}$)")
+    ax.set_ylabel("log$_{10}$(σ / S cm$^{-1}$)")
+    ax.set_title("Arrhenius: ln(σT) = ln A − Ea/(k_B T)" if form == "sigmaT"
+                 else "Arrhenius: ln σ = ln A − Ea/(k_B T)", fontsize=9)
+    ax.legend(fontsize=8)
+    return ax
+# ---- end section: series analysis plots -------------------------------------------

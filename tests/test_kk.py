@@ -49,6 +49,25 @@ def test_drift_during_low_frequency_half_fails():
     assert res.max_residual_pct > 1.2
 
 
+def test_random_residuals_above_threshold_pass_as_noisy_but_drift_does_not():
+    # 0.6 % noise: the largest of ~100 residuals exceeds 1 % without any KK problem
+    noisy_res = kk_test(Spectrum(F, noisy(two_arcs(), pct=0.6, seed=3)))
+    assert noisy_res.max_residual_pct > 1.0
+    assert noisy_res.passed and noisy_res.status == "noisy" and not noisy_res.structured
+    frac = np.clip((np.arange(F.size) - F.size // 2) / (F.size // 2), 0, 1)
+    drift = kk_test(Spectrum(F, noisy(two_arcs(R2 * (1 + 0.2 * frac)), pct=0.6, seed=3)))
+    assert not drift.passed and drift.status in ("drift", "violation")
+
+
+def test_runs_test_detects_long_runs():
+    from eisfit.analysis.kk import runs_test_z
+
+    alternating = np.array([1.0, -1.0] * 20)
+    blocks = np.array([1.0] * 20 + [-1.0] * 20)
+    assert runs_test_z(alternating) > 2
+    assert runs_test_z(blocks) < -5
+
+
 def test_missing_inductance_reads_as_violation():
     res = kk_test(Spectrum(F, noisy(two_arcs())), inductance=False)
     assert not res.passed
@@ -74,8 +93,8 @@ def test_mu_never_reached_warns_and_uses_max_rc():
 
 def test_threshold_and_result_export():
     s = Spectrum(F, noisy(two_arcs()))
-    strict = kk_test(s, threshold_pct=0.1)
-    assert not strict.passed and strict.threshold_pct == 0.1
+    strict = kk_test(s, threshold_pct=0.1, violation_pct=0.1)
+    assert not strict.passed and strict.threshold_pct == 0.1 and strict.status == "violation"
     d = strict.to_dict()
     assert d["n_rc"] == strict.n_rc and len(d["residuals_real"]) == F.size
     ax = strict.plot()

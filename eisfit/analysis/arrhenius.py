@@ -32,6 +32,7 @@ from ..errors import DataError
 
 __all__ = [
     "K_B_EV_PER_K", "ArrheniusResult", "arrhenius", "arrhenius_table", "arrhenius_points",
+    "arrhenius_report_lines",
     "temperatures_K", "total_resistance_pair",
 ]
 
@@ -201,6 +202,11 @@ def temperatures_K(table: Any) -> np.ndarray:
             "Arrhenius analysis needs temperatures: add a temperature_C or temperature_K "
             "column to the campaign file"
         )
+    if not np.any(np.isfinite(t)):
+        raise DataError(
+            "Arrhenius analysis needs temperatures: no checkpoint has one; add a temperature_C "
+            "or temperature_K column to the campaign file"
+        )
     if not np.all(np.isfinite(t)):
         missing = int((~np.isfinite(t)).sum())
         raise DataError(f"Arrhenius analysis: {missing} checkpoint(s) have no temperature")
@@ -316,6 +322,23 @@ def _default_resistances(table: Any, roles: Mapping[str, str] | None) -> list[st
     if pair and all(p in names for p in pair):
         names.append(f"{pair[0]}+{pair[1]}")
     return names
+
+
+def arrhenius_report_lines(fits: Any) -> list[str]:
+    """Markdown section for a report from an :func:`arrhenius_table` DataFrame."""
+    lines = ["## Arrhenius analysis", ""]
+    if len(fits) == 0:
+        return lines + ["No conductivity to fit."]
+    form = fits["form"].iloc[0]
+    law = "ln(sigma*T) = ln(A) - Ea/(k_B*T)" if form == "sigmaT" else "ln(sigma) = ln(A) - Ea/(k_B*T)"
+    weighted = "weighted by the conductivity uncertainties" if bool(fits["weighted"].iloc[0]) else "unweighted"
+    lines += [f"Straight-line fit of {law} against 1/T ({weighted} least squares; "
+              f"k_B = {K_B_EV_PER_K} eV/K; sigma = L/(R*A)).", "",
+              "| resistance | Ea / eV | prefactor A | R^2 | points |", "|---|---|---|---|---|"]
+    for _, r in fits.iterrows():
+        lines.append(f"| {r['resistance']} | {r['ea_eV']:.3f} ± {r['ea_stderr_eV']:.3f} | "
+                     f"{r['prefactor']:.3g} {r['prefactor_unit']} | {r['r_squared']:.4f} | {r['n_points']} |")
+    return lines
 
 
 def arrhenius_points(table: Any, resistances: Iterable[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:

@@ -113,8 +113,10 @@ def campaign_report(camp) -> str:
     ]
     lines += [f"- {line}" for line in evolution_lines(camp)] or ["- no checkpoint could be fitted"]
     if getattr(camp, "joint", None) is not None:
-        lines += ["", f"Joint fit across checkpoints (eisfit.series): shared {', '.join(camp.joint.shared) or 'none'}"
-                  f"; smoothing {camp.joint.smoothing or 'none'}. {camp.joint.statement}"]
+        # ---- series analysis (eisfit.series): shared vs independent, smoothing ----
+        lines += ["", "## Joint fit across checkpoints", ""]
+        lines += camp.joint.summary_lines() or ["Joint fit without shared parameters or smoothing."]
+        # ---- end series analysis ----
     lines += ["", "## Per checkpoint", ""] + _table_lines(camp)
     lines += _flag_lines(camp) + _error_lines(camp)
     stats = camp.stats

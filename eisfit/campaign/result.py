@@ -98,6 +98,9 @@ class CampaignResult:
             row.update(r.derived)
             for stat in FIT_STAT_COLUMNS:
                 row[stat] = getattr(r, stat)
+        # ---- series analysis (eisfit.series): parameters shared by the joint fit ----
+        row["shared"] = ",".join(self.joint.shared) if self.joint is not None else ""
+        # ---- end series analysis ----
         row.update({
             "kk_passed": None if r is None else r.kk_passed,
             "flags": "" if r is None else ";".join(r.flags),
@@ -111,6 +114,36 @@ class CampaignResult:
         for key, value in c.extra.items():
             row.setdefault(key, value)
         return row
+
+    # ---- series analysis (eisfit.series / eisfit.analysis.arrhenius) -------------
+    def arrhenius(self, resistances=None, form: str = "sigmaT", weighted: bool = False):
+        """Arrhenius fit of the conductivity of each resistance against temperature.
+
+        Needs ``temperature_C``/``temperature_K`` per checkpoint and area + thickness
+        (``<R>_sigma_S_per_cm`` columns). ``resistances`` defaults to every resistance,
+        plus the total ``"Rb+Rgb"`` when the circuit's roles name a bulk and a
+        grain-boundary arc. Returns a DataFrame: resistance, ea_eV, ea_stderr_eV,
+        prefactor, prefactor_unit, r_squared, n_points, form, weighted. See
+        :func:`eisfit.analysis.arrhenius.arrhenius_table`.
+        """
+        from ..analysis.arrhenius import arrhenius_table
+
+        table = self.table
+        fitted = table[[r is not None for r in self.results]] if len(table) else table
+        return arrhenius_table(fitted, resistances, roles=self._roles(), form=form, weighted=weighted)
+
+    def _roles(self) -> dict:
+        for r in self.results:
+            if r is not None:
+                return dict(r.roles)
+        return {}
+
+    def plot_arrhenius(self, resistances=None, ax=None, form: str = "sigmaT"):
+        """log10(sigma) against 1000/T with the fitted lines (Ea in the legend)."""
+        from ..plotting import plot_arrhenius
+
+        return plot_arrhenius(self, resistances=resistances, ax=ax, form=form)
+    # ---- end series analysis -------------------------------------------------------
 
     # -- figures ---------------------------------------------------------------
     def colour_values(self) -> tuple[list[float], str]:

@@ -17,7 +17,9 @@ whole problem (plus the penalty Hessian when smoothing) and
 ``s^2 = chisq / (N - M)`` (lmfit's convention; with smoothing M is the effective
 number of parameters ``q + tr((U+P)^-1 U)``). Shared parameters get one standard
 error, repeated on every checkpoint; local ones their diagonal covariance block,
-computed by the Schur-complement formula (no dense inverse).
+computed by the Schur-complement formula (no dense inverse). Without shared
+parameters and smoothing the checkpoints are decoupled and each gets its own
+``s^2 = chisq_k / (2 n_k - p)``, exactly as a single fit.
 """
 from __future__ import annotations
 
@@ -39,6 +41,7 @@ from .solver import BlockProblem, block_covariance, block_lm, independent_lm
 __all__ = ["JointFitResult", "joint_fit"]
 
 MAX_ITER = 300
+JUMP_EDGE_WEIGHT = 0.2  # an edge weight below this (step > 6 robust sigma off the typical step) is a jump
 
 
 # --------------------------------------------------------------------------- result
@@ -99,6 +102,38 @@ class JointFitResult:
     def statement(self) -> str:
         """The sharing verdict in words ('' when nothing is shared)."""
         return "" if self.sharing is None else self.sharing["statement"]
+
+    def summary_lines(self) -> list[str]:
+        """The joint fit in words (markdown lines): what was shared, the verdict with
+        chisq/AIC/BIC of both fits, and the smoothing used."""
+        lines = []
+        if self.sharing is not None:
+            sh = self.sharing
+            vals = ", ".join(f"{n} = {self.values[0][n]:.4g} ± {self.stderr[0][n]:.2g}" for n in self.shared)
+            lines.append(f"{sh['statement']}.")
+            lines.append(f"Shared values: {vals}.")
+            lines.append(
+                f"Same data, same weighting: chisq {sh['chisq_shared']:.5g} (shared, M = {sh['n_free_shared']}) "
+                f"vs {sh['chisq_independent']:.5g} (independent, M = {sh['n_free_independent']}); "
+                f"AIC {sh['aic_shared']:.1f} vs {sh['aic_independent']:.1f}; "
+                f"BIC {sh['bic_shared']:.1f} vs {sh['bic_independent']:.1f} (N = {sh['n_residuals']}).")
+            med_j = np.nanmedian([[e[n] / v[n] for n in self.local] for e, v in zip(self.stderr, self.values)], axis=0)
+            med_i = np.nanmedian([[e[n] / v[n] for n in self.local]
+                                  for e, v in zip(self.independent_stderr, self.independent_values)], axis=0)
+            gains = ", ".join(f"{n} {100 * a:.2g} % (independent {100 * b:.2g} %)"
+                              for n, a, b in zip(self.local, med_j, med_i))
+            lines.append(f"Median relative standard error per checkpoint: {gains}.")
+        if self.smoothing is not None:
+            sm_ = self.smoothing
+            lam = ", ".join(f"{n} {v:.3g}" for n, v in sm_["lambda"].items())
+            jumps = "; ".join(f"{j['parameter']} after checkpoint {self.labels[j['after_checkpoint']]}"
+                              for j in sm_["jumps"]) or "none"
+            lines.append(
+                f"Smoothing across checkpoints ({sm_['rule']}: {sm_['rule_description']}): lambda {lam}; "
+                f"effective local parameters {sm_['edf']:.1f} of {len(self.local) * self.n_checkpoints}; "
+                f"{'robust (edge-preserving) penalty' if sm_['robust'] else 'quadratic penalty'}; "
+                f"jumps kept: {jumps}.")
+        return lines
 
     def table(self):
         """pandas DataFrame, one row per checkpoint: label, every parameter and
@@ -477,7 +512,7 @@ def _assemble(defn, layout, data, out, plan, edf, indep, indep_layout, sharing, 
     P = layout.physical(out.a, out.b)
     weights = plan.weights if (plan is not None and plan.active) else None
     cov_names = [names[i] for i in np.r_[layout.local_idx, layout.shared_idx].astype(int)]
-    covs, flags = _physical_covariances(out, weights, layout, n_res - m_eff, P)
+    covs, flags = _physical_covariances(out, weights, layout, n_res - m_eff, P, data.n_points)
     lower, upper = layout.transform.lower, layout.transform.upper
     values, stderr = [], []
     for i in range(k):
@@ -511,7 +546,8 @@ def _assemble(defn, layout, data, out, plan, edf, indep, indep_layout, sharing, 
 
     ind_P = indep_layout.physical(indep.a, np.zeros(0))
     ind_names = [names[i] for i in indep_layout.local_idx]
-    ind_covs, _ = _physical_covariances(indep, None, indep_layout, n_res - indep.a.size, ind_P)
+    ind_covs, _ = _physical_covariances(indep, None, indep_layout, n_res - indep.a.size, ind_P,
+                                        data.n_points)
     ind_values, ind_stderr = [], []
     for i in range(k):
         ind_values.append({n: float(ind_P[i, j]) for j, n in enumerate(names)})
@@ -544,17 +580,26 @@ def _on_bound(x: float, lo: float, hi: float) -> bool:
     return (np.isfinite(lo) and x <= lo + tol) or (np.isfinite(hi) and x >= hi - tol)
 
 
-def _physical_covariances(out, weights, layout: _Layout, dof: float, P: np.ndarray):
+def _physical_covariances(out, weights, layout: _Layout, dof: float, P: np.ndarray,
+                          n_points: np.ndarray):
     """Per-checkpoint covariance of (local, shared) free parameters in physical units."""
     k = P.shape[0]
     flags: list[list[str]] = [[] for _ in range(k)]
     if dof <= 0:
         return [None] * k, [["singular-covariance"] for _ in range(k)]
-    s2 = out.chisq / dof
     try:
-        loc, sh, cr = block_covariance(out.normal, weights, s2)
+        loc, sh, cr = block_covariance(out.normal, weights, 1.0)
     except np.linalg.LinAlgError:
         return [None] * k, [["singular-covariance"] for _ in range(k)]
+    if layout.shared_idx.size == 0 and weights is None:
+        # decoupled checkpoints: each its own s^2 = chisq_k / (2 n_k - p), as a single fit
+        dof_k = 2 * n_points - layout.local_idx.size
+        s2 = np.where(dof_k > 0, out.chisq_blocks / np.maximum(dof_k, 1), np.nan)
+    else:
+        s2 = np.full(k, out.chisq / dof)  # one joint problem: pooled s^2 (lmfit's convention)
+    loc = loc * s2[:, None, None]
+    cr = cr * s2[:, None, None]
+    sh = sh * s2[0]
     idx = np.r_[layout.local_idx, layout.shared_idx].astype(int)
     log_mask = layout.transform.log_mask[idx]
     covs: list[np.ndarray | None] = []
@@ -579,7 +624,7 @@ def _smoothing_dict(plan, edf, layout, names, robust) -> dict[str, Any]:
     local = [names[i] for i in layout.local_idx]
     jumps = []
     if plan.active:
-        for kk, j in zip(*np.nonzero((plan.edge < 0.5) & (plan.lam[None, :] > 0))):
+        for kk, j in zip(*np.nonzero((plan.edge < JUMP_EDGE_WEIGHT) & (plan.lam[None, :] > 0))):
             jumps.append({"after_checkpoint": int(kk), "parameter": local[j], "edge_weight": float(plan.edge[kk, j])})
     rule = {"gcv": "generalised cross-validation on the Gauss-Newton linearisation at the unsmoothed fit",
             "fixed": "given"}.get(plan.rule, plan.rule)

@@ -10,11 +10,13 @@ parameters, p for exponents).
   lambda serves log-resistances and linear exponents alike: lambda = 1 weighs a
   step between neighbours like the data of one checkpoint weigh the parameter.
 * ``c_kj`` are edge weights from iteratively reweighted least squares with a Cauchy
-  (Lorentzian) loss on the differences, ``c = 1 / (1 + (d/delta_j)^2)`` with
-  ``delta_j = 3 * 1.4826 * MAD`` of the differences of the unsmoothed estimates:
-  steps far beyond the checkpoint-to-checkpoint noise (a real jump) are left almost
-  free, so smoothing does not blur them. ``robust=False`` keeps ``c = 1`` (plain
-  quadratic penalty).
+  (Lorentzian) loss on the differences, ``c = 1 / (1 + ((d - m_j)/delta_j)^2)`` with
+  ``m_j`` the median step and ``delta_j = 3 * 1.4826 * MAD`` of the steps of the
+  unsmoothed estimates: steps that depart from the typical step far beyond the
+  checkpoint-to-checkpoint noise (a real jump) are left almost free, so smoothing
+  does not blur them, while a steady trend is not mistaken for jumps. The weights
+  start from the unsmoothed steps and are updated from the smoothed ones (IRLS).
+  ``robust=False`` keeps ``c = 1`` (plain quadratic penalty).
 * ``"auto"`` chooses one lambda per parameter (lambda_j) by generalised
   cross-validation (GCV) on the
   Gauss-Newton linearisation at the unsmoothed fit (shared parameters held):
@@ -49,7 +51,7 @@ class SmoothingPlan:
     lam: np.ndarray  # lambda_j (p,), dimensionless
     rule: str
     scales: np.ndarray  # tau_j (p,)
-    delta: np.ndarray | None  # jump scale delta_j (p,) or None (not robust)
+    delta: tuple[np.ndarray, np.ndarray] | None  # (typical step, jump scale) per parameter, or None
     edge: np.ndarray  # c_kj (K-1, p)
     gcv: dict  # GCV scores (auto only)
 
@@ -74,19 +76,23 @@ def parameter_scales(U: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(tau) & (tau > 0), tau, 1.0)
 
 
-def jump_scales(a: np.ndarray) -> np.ndarray:
-    """delta_j = 3 * robust standard deviation (1.4826 MAD) of the steps of a (K, p)."""
+def jump_scales(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(typical step, delta) per parameter from the steps of a (K, p): the median step and
+    delta_j = 3 * robust standard deviation (1.4826 MAD) of the steps about it."""
     d = np.diff(a, axis=0)
-    mad = np.median(np.abs(d - np.median(d, axis=0)), axis=0)
-    return np.maximum(JUMP_SIGMAS * 1.4826 * mad, 1e-12)
+    centre = np.median(d, axis=0)
+    mad = np.median(np.abs(d - centre), axis=0)
+    return centre, np.maximum(JUMP_SIGMAS * 1.4826 * mad, 1e-12)
 
 
-def edge_weights(a: np.ndarray, delta: np.ndarray | None) -> np.ndarray:
-    """Cauchy IRLS weights 1/(1 + (d/delta)^2) of the steps of a (K, p); ones if delta is None."""
+def edge_weights(a: np.ndarray, delta: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
+    """Cauchy IRLS weights 1/(1 + ((d - typical)/delta)^2) of the steps d of a (K, p);
+    ones if delta is None. A steady trend (every step alike) is not a jump."""
     d = np.diff(a, axis=0)
     if delta is None:
         return np.ones_like(d)
-    return 1.0 / (1.0 + (d / delta) ** 2)
+    centre, scale = delta
+    return 1.0 / (1.0 + ((d - centre) / scale) ** 2)
 
 
 def penalty_weights(lam: np.ndarray, edge: np.ndarray, scales: np.ndarray) -> np.ndarray:
@@ -119,7 +125,7 @@ def _robust_solution(U, a0, lam, scales, delta):
     return a, edge
 
 
-def _delta(a0: np.ndarray, robust: bool) -> np.ndarray | None:
+def _delta(a0: np.ndarray, robust: bool) -> tuple[np.ndarray, np.ndarray] | None:
     return jump_scales(a0) if (robust and a0.shape[0] - 1 >= _MIN_EDGES_FOR_ROBUST) else None
 
 

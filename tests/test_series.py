@@ -1,0 +1,281 @@
+"""Joint campaign fits: Schur-complement solver, shared parameters, evidence, smoothing."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy.optimize import least_squares
+
+import eisfit
+from eisfit import Spectrum
+from eisfit.errors import FitError
+from eisfit.model import Circuit
+from eisfit.series import joint_fit
+from eisfit.series import blocktri
+from eisfit.series.solver import BlockProblem, block_covariance, block_lm
+
+CIRCUIT = "R0-p(R1,CPE1)-p(R2,CPE2)"
+SHARED = ["R1", "CPE1_0", "CPE1_1"]
+AREA = 0.785
+F = np.logspace(7, -1, 51)
+_C = Circuit(CIRCUIT)
+
+
+def _spectrum(p: dict, rng, noise: float, label: str) -> Spectrum:
+    z = _C.impedance(np.array([p[n] for n in _C.param_names]), F)
+    z = z * (1 + noise * (rng.normal(size=F.size) + 1j * rng.normal(size=F.size)) / np.sqrt(2))
+    return Spectrum(F, z, {"label": label})
+
+
+def constant_bulk_campaign(k=12, r1_drift=1.0, noise=0.01, seed=0):
+    """Interface ASR 117 -> 35 ohm*cm2 (A = 0.785 cm2), electrolyte arc constant (or R1 drifting)."""
+    rng = np.random.default_rng(seed)
+    r2 = np.geomspace(117.0, 35.0, k) / AREA
+    r1 = 40.0 * np.geomspace(1.0, r1_drift, k)
+    truth = [dict(R0=30.0, R1=r1[i], CPE1_0=2e-8, CPE1_1=0.9, R2=r2[i], CPE2_0=2e-6, CPE2_1=0.85)
+             for i in range(k)]
+    return [_spectrum(p, rng, noise, f"cp{i}") for i, p in enumerate(truth)], truth
+
+
+def smooth_series(k=30, noise=0.05, seed=1, jump_at=None):
+    """R2 decaying smoothly (and halved at ``jump_at``), CPE2_0 drifting, the rest constant."""
+    rng = np.random.default_rng(seed)
+    x = np.linspace(0.0, 1.0, k)
+    r2 = 149.0 * np.exp(-1.2 * x)
+    if jump_at is not None:
+        r2 = np.where(np.arange(k) >= jump_at, r2 / 2.0, r2)
+    truth = [dict(R0=30.0, R1=40.0, CPE1_0=2e-8, CPE1_1=0.9, R2=r2[i], CPE2_0=2e-6 * (1 + 0.3 * x[i]),
+                  CPE2_1=0.85) for i in range(k)]
+    return [_spectrum(p, rng, noise, f"cp{i}") for i, p in enumerate(truth)], truth, r2
+
+
+# ---------------------------------------------------------------- generic solver
+def _toy(k=40, seed=0):
+    """y_k(t) = A_k exp(-t/tau) + c_k: local (ln A_k, c_k), shared ln tau."""
+    rng = np.random.default_rng(seed)
+    t = np.linspace(0, 5, 20)
+    amp = np.exp(rng.normal(0, 0.5, k))
+    off = rng.normal(0, 0.1, k)
+    y = amp[:, None] * np.exp(-t / 1.3) + off[:, None] + rng.normal(0, 0.02, (k, t.size))
+
+    def evaluate(a, b):
+        e = np.exp(-t / np.exp(b[0]))
+        m = np.exp(a[:, 0])[:, None] * e + a[:, 1][:, None]
+        ja = np.stack([-np.exp(a[:, 0])[:, None] * e, -np.ones_like(m)], axis=2)
+        jb = (-np.exp(a[:, 0])[:, None] * e * t / np.exp(b[0]))[:, :, None]
+        return y - m, ja, jb
+
+    inf = np.inf
+    prob = BlockProblem(evaluate, np.array([-inf, -inf]), np.array([inf, inf]), np.array([-inf]), np.array([inf]))
+    return prob, evaluate, k, t.size
+
+
+@pytest.mark.parametrize("with_penalty", [False, True])
+def test_schur_lm_matches_dense_least_squares_and_covariance(with_penalty):
+    prob, evaluate, k, n = _toy()
+    w = np.full((k - 1, 2), 0.5) if with_penalty else None
+    out = block_lm(prob, np.zeros((k, 2)), np.zeros(1), penalty_weights=w, ftol=1e-14, xtol=1e-14)
+    assert out.converged
+
+    def dense(x):
+        a = x[:-1].reshape(k, 2)
+        r = evaluate(a, x[-1:])[0].ravel()
+        return r if w is None else np.r_[r, (np.sqrt(w) * np.diff(a, axis=0)).ravel()]
+
+    ref = least_squares(dense, np.zeros(2 * k + 1), method="lm", xtol=1e-15, ftol=1e-15)
+    assert out.chisq + out.penalty == pytest.approx(2 * ref.cost, rel=1e-9)
+    np.testing.assert_allclose(out.b, ref.x[-1:], atol=1e-6)
+    np.testing.assert_allclose(out.a.ravel(), ref.x[:-1], atol=1e-5)
+    cov_dense = np.linalg.inv(ref.jac.T @ ref.jac)
+    loc, sh, cross = block_covariance(out.normal, w, 1.0)
+    np.testing.assert_allclose(sh, cov_dense[-1:, -1:], rtol=1e-5)
+    np.testing.assert_allclose(loc[7], cov_dense[14:16, 14:16], rtol=1e-5)
+    np.testing.assert_allclose(cross[7], cov_dense[14:16, -1:], rtol=1e-5)
+
+
+def test_block_tridiagonal_solve_and_inverse_blocks_match_dense():
+    rng = np.random.default_rng(3)
+    k, p = 6, 3
+    m = rng.normal(size=(k, p, p))
+    diag = np.einsum("kij,klj->kil", m, m) + 3 * np.eye(p)
+    off = -rng.uniform(0.1, 1.0, (k - 1, p))
+    dense = np.zeros((k * p, k * p))
+    for i in range(k):
+        dense[i * p:(i + 1) * p, i * p:(i + 1) * p] = diag[i]
+    for i in range(k - 1):
+        dense[i * p + np.arange(p), (i + 1) * p + np.arange(p)] = off[i]
+        dense[(i + 1) * p + np.arange(p), i * p + np.arange(p)] = off[i]
+    rhs = rng.normal(size=(k, p, 2))
+    x = blocktri.solve(diag, off, rhs)
+    np.testing.assert_allclose(x.reshape(-1, 2), np.linalg.solve(dense, rhs.reshape(-1, 2)), rtol=1e-10)
+    inv = np.linalg.inv(dense)
+    g = blocktri.inverse_diagonal_blocks(diag, off)
+    for i in range(k):
+        np.testing.assert_allclose(g[i], inv[i * p:(i + 1) * p, i * p:(i + 1) * p], rtol=1e-9, atol=1e-12)
+
+
+def test_bounds_are_respected_by_projection():
+    prob, _, k, _ = _toy()
+    capped = BlockProblem(prob.evaluate, prob.lower_local, prob.upper_local, prob.lower_shared, np.array([0.0]))
+    out = block_lm(capped, np.zeros((k, 2)), np.array([-1.0]))
+    assert out.b[0] == pytest.approx(0.0)  # tau = 1 s, the bound (truth 1.3 s is outside)
+    assert out.converged
+
+
+# ---------------------------------------------------------------- shared parameters
+@pytest.fixture(scope="module")
+def constant_bulk():
+    spectra, truth = constant_bulk_campaign()
+    res = joint_fit(spectra, CIRCUIT, shared=SHARED, start_values=truth, area_cm2=AREA, thickness_cm=0.03)
+    return spectra, truth, res
+
+
+def test_constant_bulk_prefers_sharing_and_shrinks_r2_stderr(constant_bulk):
+    _, _, res = constant_bulk
+    s = res.sharing
+    assert s["preferred"] == "shared" and s["delta_aic"] > 0
+    for key in ("chisq_shared", "chisq_independent", "aic_shared", "aic_independent",
+                "bic_shared", "bic_independent", "delta_aic"):
+        assert np.isfinite(s[key])
+    assert s["aic_independent"] - s["aic_shared"] == pytest.approx(s["delta_aic"])
+    assert res.statement.startswith("Sharing R1, CPE1_0, CPE1_1 across 12 checkpoints is supported (dAIC = ")
+    med_joint = np.median([e["R2"] for e in res.stderr])
+    med_indep = np.median([e["R2"] for e in res.independent_stderr])
+    assert med_joint < 0.8 * med_indep
+    # shared parameters: one value and one stderr, repeated on every checkpoint
+    for name in SHARED:
+        assert len({v[name] for v in res.values}) == 1
+        assert len({e[name] for e in res.stderr}) == 1
+        assert np.isfinite(res.stderr[0][name])
+    assert res.values[0]["R1"] == pytest.approx(40.0, rel=0.01)
+
+
+def test_table_repeats_shared_values_and_names_them(constant_bulk):
+    _, _, res = constant_bulk
+    table = res.table()
+    assert len(table) == 12
+    assert set(table["shared"]) == {"R1,CPE1_0,CPE1_1"}
+    assert table["R1"].nunique() == 1 and table["R1_stderr"].nunique() == 1
+    assert table["R2"].nunique() == 12
+    # conductivity of every resistance with propagated stderr (sigma = L/(R*A))
+    for r in ("R0", "R1", "R2"):
+        assert f"{r}_sigma_S_per_cm" in table and f"{r}_sigma_S_per_cm_stderr" in table
+    row = table.iloc[3]
+    assert row["R1_sigma_S_per_cm"] == pytest.approx(0.03 / (row["R1"] * AREA), rel=1e-9)
+    assert row["R1_sigma_S_per_cm_stderr"] == pytest.approx(
+        row["R1_sigma_S_per_cm"] * row["R1_stderr"] / row["R1"], rel=1e-3)
+
+
+def test_chisq_never_exceeds_independent_beyond_removed_freedom(constant_bulk):
+    _, _, res = constant_bulk
+    s = res.sharing
+    removed = s["n_free_independent"] - s["n_free_shared"]
+    assert removed == 11 * 3
+    s2 = s["chisq_independent"] / (s["n_residuals"] - s["n_free_independent"])
+    excess = (s["chisq_shared"] - s["chisq_independent"]) / s2
+    assert excess >= -1e-6 * s["chisq_independent"] / s2  # sharing never fits better
+    assert excess <= removed + 5 * np.sqrt(2 * removed)  # chi2(removed) within 5 sigma
+
+
+def test_drifting_bulk_is_not_shared_and_says_so():
+    spectra, truth = constant_bulk_campaign(r1_drift=3.0)
+    with pytest.warns(RuntimeWarning, match="NOT supported"):
+        res = joint_fit(spectra, CIRCUIT, shared=SHARED, start_values=truth)
+    assert res.sharing["preferred"] == "independent"
+    assert res.sharing["delta_aic"] < 0
+    assert "NOT supported by the data" in res.statement and "independent fits preferred" in res.statement
+
+
+def test_no_sharing_reproduces_the_single_fits():
+    spectra, _ = constant_bulk_campaign(k=4)
+    singles = [eisfit.fit(s, CIRCUIT, kk=False, drop_inductive=False) for s in spectra]
+    res = joint_fit(spectra, CIRCUIT, shared=[], start_values=[r.values for r in singles])
+    assert res.sharing is None
+    for k, single in enumerate(singles):
+        assert res.chisq_checkpoints[k] == pytest.approx(single.chisq, rel=1e-6)
+        for name in single.param_names:
+            assert res.values[k][name] == pytest.approx(single.values[name], rel=1e-4)
+            assert res.stderr[k][name] == pytest.approx(single.stderr[name], rel=1e-3)
+
+
+def test_list_of_spectra_without_start_values_uses_single_fits():
+    spectra, _ = constant_bulk_campaign(k=3)
+    res = joint_fit(spectra, CIRCUIT, shared=["CPE1_1"])
+    assert res.converged and res.n_checkpoints == 3
+    assert res.values[0]["CPE1_1"] == pytest.approx(0.9, abs=0.01)
+
+
+def test_invalid_settings_raise_fit_errors():
+    spectra, truth = constant_bulk_campaign(k=3)
+    with pytest.raises(FitError, match="unknown parameter"):
+        joint_fit(spectra, CIRCUIT, shared=["R9"], start_values=truth)
+    with pytest.raises(FitError, match="both shared and fixed"):
+        joint_fit(spectra, CIRCUIT, shared=["R1"], fixed={"R1": 40.0}, start_values=truth)
+    with pytest.raises(FitError, match="smooth"):
+        joint_fit(spectra, CIRCUIT, smooth="strong", start_values=truth)
+
+
+def test_fixed_parameters_stay_fixed_with_nan_stderr():
+    spectra, truth = constant_bulk_campaign(k=4)
+    res = joint_fit(spectra, CIRCUIT, shared=["R1"], fixed={"CPE1_1": 0.9}, start_values=truth)
+    assert all(v["CPE1_1"] == 0.9 for v in res.values)
+    assert all(np.isnan(e["CPE1_1"]) for e in res.stderr)
+    assert res.sharing["n_free_shared"] == 4 * 5 + 1
+
+
+# ---------------------------------------------------------------- smoothing
+def _log_rms(values, r2, sl=slice(None)):
+    err = np.log([v["R2"] for v in values]) - np.log(r2)
+    return float(np.sqrt(np.mean(err[sl] ** 2)))
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_auto_smoothing_recovers_smooth_r2_better(seed):
+    spectra, truth, r2 = smooth_series(seed=seed)
+    res = joint_fit(spectra, CIRCUIT, smooth="auto", start_values=truth)
+    assert res.smoothing["rule"] == "gcv"
+    assert set(res.smoothing["lambda"]) == set(CIRCUIT_PARAMS)
+    assert res.smoothing["lambda"]["R2"] > 0
+    rms_smooth = _log_rms(res.values, r2)
+    rms_indep = _log_rms(res.independent_values, r2)
+    assert rms_smooth < 0.6 * rms_indep
+    assert res.smoothing["jumps"] == []  # nothing detected on a smooth series
+
+
+CIRCUIT_PARAMS = _C.param_names
+
+
+def test_auto_smoothing_keeps_a_real_jump():
+    jump = 15
+    spectra, truth, r2 = smooth_series(seed=1, jump_at=jump)
+    res = joint_fit(spectra, CIRCUIT, smooth="auto", start_values=truth)
+    assert {"after_checkpoint": jump - 1, "parameter": "R2"} in [
+        {k: j[k] for k in ("after_checkpoint", "parameter")} for j in res.smoothing["jumps"]]
+    around = slice(jump - 1, jump + 1)
+    assert _log_rms(res.values, r2, around) < 1.5 * _log_rms(res.independent_values, r2, around) + 0.01
+    assert _log_rms(res.values, r2) < _log_rms(res.independent_values, r2)
+    # the fitted drop across the jump is the true factor 2 (within 10 %)
+    drop = res.values[jump - 1]["R2"] / res.values[jump]["R2"]
+    true_drop = r2[jump - 1] / r2[jump]
+    assert drop == pytest.approx(true_drop, rel=0.1)
+
+
+def test_quadratic_penalty_would_blur_the_jump():
+    """Why the penalty is robust: the same lambda without edge weights smears the step."""
+    jump = 15
+    spectra, truth, r2 = smooth_series(seed=1, jump_at=jump)
+    robust = joint_fit(spectra, CIRCUIT, smooth=30.0, start_values=truth)
+    plain = joint_fit(spectra, CIRCUIT, smooth=30.0, robust=False, start_values=truth)
+    around = slice(jump - 1, jump + 1)
+    assert _log_rms(robust.values, r2, around) < 0.5 * _log_rms(plain.values, r2, around)
+    assert robust.smoothing["robust"] and not plain.smoothing["robust"]
+
+
+def test_smoothing_combines_with_sharing():
+    spectra, truth, r2 = smooth_series(k=12, seed=4)
+    res = joint_fit(spectra, CIRCUIT, shared=SHARED, smooth=5.0, start_values=truth)
+    assert res.sharing["preferred"] == "shared"
+    assert res.smoothing["lambda"]["R2"] == 5.0 and "R1" not in res.smoothing["lambda"]
+    assert len({v["R1"] for v in res.values}) == 1
+    assert all(np.isfinite(e["R2"]) for e in res.stderr)
