@@ -184,6 +184,107 @@ def circuits_command(spec: str | None) -> None:
 # ---- end section: circuits --------------------------------------------------
 
 # ---- section: fit -------------------------------------------------------------
+@main.command("fit")
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option("--circuit", default="garnet-symmetric", show_default=True, metavar="NAME|STRING|FILE",
+              help="Library name (eisfit circuits), circuit string or .toml file.")
+@click.option("--area-cm2", type=float, default=None, help="Electrode contact area, cm2 (enables ASR in ohm*cm2).")
+@click.option("--thickness-cm", type=float, default=None, help="Electrolyte thickness, cm (with the area: sigma, S/cm).")
+@click.option("--symmetric/--per-cell", default=True, show_default=True,
+              help="Symmetric cell: interface ASR also per interface (R*A/2). --per-cell reports R*A only.")
+@click.option("--weighting", type=click.Choice(["modulus", "boukamp", "proportional", "unit"]),
+              default="modulus", show_default=True, help="Residual weighting.")
+@click.option("--fmin", type=float, default=None, help="Lowest frequency fitted, Hz.")
+@click.option("--fmax", type=float, default=None, help="Highest frequency fitted, Hz.")
+@click.option("--fix", "fix", multiple=True, metavar="NAME=VALUE", help="Hold a parameter fixed (repeatable).")
+@click.option("--initial", "initial", multiple=True, metavar="NAME=VALUE", help="Starting value (repeatable).")
+@click.option("--engine", type=click.Choice(["fast", "lmfit"]), default="fast", show_default=True,
+              help="Optimiser: batched analytic-Jacobian LM, or lmfit.minimize for the polish.")
+@click.option("--format", "fmt", default=None, metavar="NAME", help="Force the file format.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON instead of the table.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Write <label>_fit.json, fits.csv (one row per spectrum) and, with --plot, figures.")
+@click.option("--plot", is_flag=True, help="With --out: a PNG per spectrum (Nyquist, Bode, residuals).")
+def fit_command(files, circuit, area_cm2, thickness_cm, symmetric, weighting, fmin, fmax, fix, initial,
+                engine, fmt, as_json, out_dir, plot) -> None:
+    """Fit a circuit to every spectrum of FILE(s); no initial guess needed.
+
+    Prints parameters with standard errors and units, chi-square, derived quantities
+    (ASR per cell and per interface, C_eff, apex frequencies, conductivity) and flags.
+    """
+    import json as _json
+    from pathlib import Path
+
+    from .fitting import fit
+    from .io import read
+
+    fixed = _name_values(fix, "--fix")
+    start = _name_values(initial, "--initial")
+    results, failed = [], 0
+    for path in files:
+        try:
+            spectra = read(path, format=fmt)
+        except EisfitError as exc:
+            click.echo(f"eisfit: error: {exc}", err=True)
+            failed += 1
+            continue
+        for s in spectra:
+            res = fit(s, circuit, area_cm2=area_cm2, thickness_cm=thickness_cm, symmetric=symmetric,
+                      weighting=weighting, fmin=fmin, fmax=fmax, fixed=fixed or None,
+                      initial=start or None, engine=engine)
+            results.append(res)
+            if not as_json:
+                click.echo(res.summary())
+                click.echo("")
+    if as_json:
+        click.echo(_json.dumps([r.to_dict() for r in results], indent=1))
+    if out_dir and results:
+        _write_fit_outputs(results, Path(out_dir), plot)
+    if failed:
+        sys.exit(2)
+
+
+def _name_values(items, option: str) -> dict[str, float]:
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise click.BadParameter(f"expected NAME=VALUE with a number, got {item!r}", param_hint=option)
+        if not sep:
+            raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint=option)
+    return out
+
+
+def _write_fit_outputs(results, out, plot: bool) -> None:
+    import pandas as pd
+
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for r in results:
+        name = _safe_name(r.label or "spectrum")
+        (out / f"{name}_fit.json").write_text(r.to_json())
+        row = {"label": r.label, "file": r.source, "sweep": r.sweep, "circuit": r.circuit}
+        for k in r.param_names:
+            row[k] = r.values[k]
+            row[f"{k}_stderr"] = r.stderr[k]
+        row.update(r.derived)
+        row.update({"chisq": r.chisq, "redchi": r.redchi, "pseudo_chisq": r.pseudo_chisq,
+                    "kk_passed": r.kk_passed, "flags": ";".join(r.flags)})
+        rows.append(row)
+        if plot:
+            import matplotlib.pyplot as plt
+
+            from .plotting import plot_fit
+
+            fig = plot_fit(r, area_cm2=None)
+            fig.savefig(out / f"{name}_fit.png", dpi=120)
+            plt.close(fig)
+    pd.DataFrame(rows).to_csv(out / "fits.csv", index=False)
+    click.echo(f"wrote {len(results)} fit(s) to {out}")
+
+
 # ---- end section: fit ---------------------------------------------------------
 
 # ---- section: validate (Kramers-Kronig) --------------------------------------
@@ -365,10 +466,6 @@ def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, we
         if client is not None:
             client.close()
     camp.write(out, area_normalised=nyquist_asr)
-    if camp.joint is not None and camp.joint.statement:
-        click.echo(camp.joint.statement)
-    if arrhenius_:
-        _write_arrhenius(camp, Path(out))
     ok = sum(r is not None for r in camp.results)
     click.echo(f"{len(camp.checkpoints)} checkpoints, {ok} fitted, ordered by {camp.ordering}")
     for line in camp.evolution_lines():
@@ -377,6 +474,12 @@ def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, we
         click.echo(f"error: {failure}", err=True)
     click.echo(f"fits run: {camp.stats.get('fits_run', 0)}, cache hits: {camp.stats.get('cache_hits', 0)}; "
                f"wrote {Path(out) / 'summary.csv'}, report.md and figures")
+    # ---- series analysis output ----
+    if camp.joint is not None and camp.joint.statement:
+        click.echo(camp.joint.statement)
+    if arrhenius_:
+        _write_arrhenius(camp, Path(out))
+    # ---- end series analysis output ----
 
 
 def _series_options(shared: str | None, smooth: str | None) -> dict:

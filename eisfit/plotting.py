@@ -5,6 +5,107 @@ what the analysis objects carry.
 from __future__ import annotations
 
 # ---- section: spectrum and fit plots (fitting) ----------------------------
+import numpy as _np
+
+
+def _dense_frequency(f, per_decade: int = 30):
+    lo, hi = _np.log10(_np.min(f)), _np.log10(_np.max(f))
+    return _np.logspace(hi, lo, max(int((hi - lo) * per_decade), 2) + 1)
+
+
+def plot_nyquist(data, ax=None, fit=None, area_cm2: float | None = None, label: str | None = None):
+    """Nyquist plot, -Z'' against Z', equal axes.
+
+    ``data`` is a :class:`~eisfit.Spectrum` or a :class:`~eisfit.FitResult` (then its
+    fitted points and model are drawn). ``area_cm2`` scales both axes to ohm*cm2
+    (per cell, Z*A). Arc apexes of a fit are marked. Returns ``ax``.
+    """
+    ax = _new_axes(ax)
+    if fit is None and hasattr(data, "z_fit"):
+        fit = data
+    z = data.z
+    scale = area_cm2 or 1.0
+    unit = "ohm*cm2 (per cell, Z*A)" if area_cm2 else "ohm"
+    ax.plot(z.real * scale, -z.imag * scale, "o", ms=3.5, mfc="none", label=label or "data")
+    if fit is not None:
+        fd = _dense_frequency(fit.frequency)
+        zm = fit.model_impedance(fd)
+        ax.plot(zm.real * scale, -zm.imag * scale, "-", lw=1.4, label=f"fit {fit.circuit}")
+        for key, val in fit.derived.items():
+            if key.endswith("_fapex_Hz") and _np.isfinite(val) and fit.frequency.min() <= val <= fit.frequency.max():
+                za = fit.model_impedance(_np.array([val]))[0]
+                ax.plot(za.real * scale, -za.imag * scale, "k^", ms=6)
+                ax.annotate(f"{key.split('_')[0]}\n{val:.3g} Hz", (za.real * scale, -za.imag * scale),
+                            textcoords="offset points", xytext=(0, 8), ha="center", fontsize=7)
+    ax.set_xlabel(f"Z' / {unit}")
+    ax.set_ylabel(f"-Z'' / {unit}")
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.axhline(0, color="0.6", lw=0.5)
+    ax.legend(fontsize=7, loc="best")
+    return ax
+
+
+def plot_bode(data, axes=None, fit=None):
+    """Bode plot: |Z| (log) and phase against frequency on two axes. Returns the axes pair."""
+    if axes is None:
+        import matplotlib.pyplot as plt
+
+        _, axes = plt.subplots(2, 1, sharex=True, figsize=(6.0, 5.0))
+    ax_m, ax_p = axes
+    if fit is None and hasattr(data, "z_fit"):
+        fit = data
+    f, z = data.frequency, data.z
+    ax_m.loglog(f, _np.abs(z), "o", ms=3.5, mfc="none", label="data")
+    ax_p.semilogx(f, -_np.degrees(_np.angle(z)), "o", ms=3.5, mfc="none")
+    if fit is not None:
+        fd = _dense_frequency(fit.frequency)
+        zm = fit.model_impedance(fd)
+        ax_m.loglog(fd, _np.abs(zm), "-", lw=1.4, label="fit")
+        ax_p.semilogx(fd, -_np.degrees(_np.angle(zm)), "-", lw=1.4)
+    ax_m.set_ylabel("|Z| / ohm")
+    ax_p.set_ylabel("-phase / deg")
+    ax_p.set_xlabel("frequency / Hz")
+    ax_m.legend(fontsize=7)
+    return axes
+
+
+def plot_fit_residuals(result, ax=None):
+    """Fit residuals (Z - Zfit)/|Z| in % against frequency (log axis). Returns ``ax``."""
+    ax = _new_axes(ax)
+    f = result.frequency
+    order = _np.argsort(f)
+    ax.plot(f[order], 100 * result.residuals_real[order], "o-", ms=3, lw=0.8, label="real")
+    ax.plot(f[order], 100 * result.residuals_imag[order], "s-", ms=3, lw=0.8, label="imag")
+    ax.axhline(0, color="0.5", lw=0.6)
+    ax.set_xscale("log")
+    ax.set_xlabel("frequency / Hz")
+    ax.set_ylabel("residual / % of |Z|")
+    ax.legend(fontsize=7)
+    return ax
+
+
+def plot_fit(result, fig=None, area_cm2: float | None = None):
+    """One figure per fit: Nyquist (equal axes), Bode |Z| and phase, residuals in %.
+
+    The title carries the label, circuit, weighting, chi-square and flags. Returns ``fig``.
+    """
+    import matplotlib.pyplot as plt
+
+    if fig is None:
+        fig = plt.figure(figsize=(11.0, 7.0))
+    grid = fig.add_gridspec(3, 2, width_ratios=[1.1, 1.0])
+    plot_nyquist(result, ax=fig.add_subplot(grid[:, 0]), area_cm2=area_cm2)
+    ax_m = fig.add_subplot(grid[0, 1])
+    ax_p = fig.add_subplot(grid[1, 1], sharex=ax_m)
+    plot_bode(result, axes=(ax_m, ax_p))
+    plot_fit_residuals(result, ax=fig.add_subplot(grid[2, 1], sharex=ax_m))
+    flags = ", ".join(result.flags) if result.flags else "no flags"
+    fig.suptitle(f"{result.label}: {result.circuit} ({result.settings.get('weighting')} weighting), "
+                 f"chi2 = {result.chisq:.3g}, reduced {result.redchi:.3g}\n{flags}", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
 # ---- end section: spectrum and fit plots ----------------------------------
 
 # ---- section: kk and drt plots ----------------------------------------------

@@ -279,3 +279,32 @@ def test_smoothing_combines_with_sharing():
     assert res.smoothing["lambda"]["R2"] == 5.0 and "R1" not in res.smoothing["lambda"]
     assert len({v["R1"] for v in res.values}) == 1
     assert all(np.isfinite(e["R2"]) for e in res.stderr)
+
+
+# ---------------------------------------------------------------- campaign integration
+def test_fit_campaign_with_shared_parameters_table_and_report(tmp_path):
+    spectra, _ = constant_bulk_campaign(k=5)
+    camp = eisfit.fit_campaign(spectra, circuit=CIRCUIT, area_cm2=AREA, shared=SHARED, cache_dir=False,
+                               progress=False)
+    table = camp.table
+    assert set(table["shared"]) == {"R1,CPE1_0,CPE1_1"}
+    assert table["R1"].nunique() == 1 and table["R1_stderr"].nunique() == 1
+    assert "supported (dAIC = " in camp.report()
+    camp.write(tmp_path, figures=True)
+    assert (tmp_path / "evolution.png").exists()
+
+
+def test_cli_arrhenius_without_temperatures_is_a_clear_error(tmp_path):
+    from click.testing import CliRunner
+
+    from eisfit.cli import main
+
+    spectra, _ = constant_bulk_campaign(k=3)
+    for i, s in enumerate(spectra):
+        np.savetxt(tmp_path / f"cp{i}.csv", np.c_[s.frequency, s.z.real, s.z.imag], delimiter=",",
+                   header="freq/Hz,Re(Z)/Ohm,Im(Z)/Ohm", comments="")
+    out = CliRunner().invoke(main, [
+        "campaign", str(tmp_path / "*.csv"), "--area-cm2", "0.785", "--thickness-cm", "0.03",
+        "--arrhenius", "--out", str(tmp_path / "out"), "--no-cache", "--no-progress"])
+    assert out.exit_code == 2
+    assert "eisfit: error:" in out.output and "temperature" in out.output

@@ -49,6 +49,17 @@ def arc_tau_s(values: Mapping[str, float], arc: ArcSpec) -> float:
     return float(r * values[arc.capacitive])
 
 
+def _tau(values: Mapping[str, float | np.ndarray], arc: ArcSpec):
+    """Like :func:`arc_tau_s` but elementwise over arrays of values (nan where undefined)."""
+    r = values[arc.resistor]
+    if arc.kind == "CPE":
+        q, n = values[f"{arc.capacitive}_0"], values[f"{arc.capacitive}_1"]
+        with np.errstate(all="ignore"):
+            ok = (r * q > 0) & (n > 0)
+            return np.where(ok, np.abs(r * q) ** (1.0 / np.where(ok, n, 1.0)), np.nan)
+    return r * values[arc.capacitive]
+
+
 def guess_roles(values: Mapping[str, float], arcs: Sequence[ArcSpec], area_cm2: float | None) -> dict[str, str]:
     """Candidate role of each arc from its effective capacitance (Irvine, Sinclair & West 1990).
 
@@ -94,27 +105,28 @@ def _quantities(
     for arc in arcs:
         c = arc.capacitive
         qs.append(_Quantity(f"{c}_tau_s", f"s (({arc.resistor}*Q)^(1/n))" if arc.kind == "CPE" else "s (R*C)",
-                            lambda v, a=arc: arc_tau_s(v, a)))
+                            lambda v, a=arc: _tau(v, a)))
         qs.append(_Quantity(f"{c}_fapex_Hz", "Hz (1/(2*pi*tau))",
-                            lambda v, a=arc: 1.0 / (2.0 * math.pi * arc_tau_s(v, a))))
+                            lambda v, a=arc: 1.0 / (2.0 * math.pi * _tau(v, a))))
         qs.append(_Quantity(f"{c}_ceff_F", "F (Hsu-Mansfeld: (R*Q)^(1/n)/R)" if arc.kind == "CPE" else "F (C)",
-                            lambda v, a=arc: arc_tau_s(v, a) / v[a.resistor]))
+                            lambda v, a=arc: _tau(v, a) / v[a.resistor]))
         if arc.kind == "CPE":
             qs.append(_Quantity(f"{c}_ceff_brug_F", "F (Brug: Q^(1/n)*(1/Re+1/R)^((n-1)/n), Re = series R before the arc)",
                                 lambda v, a=arc: _brug(v, a, arcs, series_resistors)))
         if area_cm2:
             qs.append(_Quantity(f"{c}_ceff_F_per_cm2", "F/cm2 (Hsu-Mansfeld C_eff / A)",
-                                lambda v, a=arc: arc_tau_s(v, a) / v[a.resistor] / area_cm2))
+                                lambda v, a=arc: _tau(v, a) / v[a.resistor] / area_cm2))
     return qs
 
 
-def _brug(v: Mapping[str, float], arc: ArcSpec, arcs: Sequence[ArcSpec], series: Sequence[str]) -> float:
-    tau = arc_tau_s(v, arc)
-    re_ = sum(v[r] for r in series) + sum(v[a.resistor] for a in arcs if arc_tau_s(v, a) < tau)
+def _brug(v: Mapping[str, float], arc: ArcSpec, arcs: Sequence[ArcSpec], series: Sequence[str]):
+    """Brug effective capacitance, F (elementwise over arrays of values)."""
+    tau = _tau(v, arc)
+    re_ = sum(v[r] for r in series) + sum(np.where(_tau(v, a) < tau, v[a.resistor], 0.0) for a in arcs)
     q, n = v[f"{arc.capacitive}_0"], v[f"{arc.capacitive}_1"]
-    if re_ <= 0:
-        return float("nan")
-    return float(q ** (1.0 / n) * (1.0 / re_ + 1.0 / v[arc.resistor]) ** ((n - 1.0) / n))
+    with np.errstate(all="ignore"):
+        out = q ** (1.0 / n) * (1.0 / re_ + 1.0 / v[arc.resistor]) ** ((n - 1.0) / n)
+    return np.where(re_ <= 0, np.nan, out)
 
 
 def derived_quantities(
@@ -165,3 +177,55 @@ def _propagate(func, values, cov, names, val) -> float:
     with np.errstate(all="ignore"):
         var = float(grad @ cov @ grad)
     return math.sqrt(var) if var >= 0 and math.isfinite(var) else float("nan")
+
+
+def derived_quantities_batch(
+    values: Mapping[str, np.ndarray],
+    covariance: np.ndarray,
+    cov_names: Sequence[str],
+    *,
+    resistors: Sequence[str],
+    arcs: Sequence[ArcSpec],
+    roles: Mapping[str, str],
+    series_resistors: Sequence[str] = (),
+    area_cm2: float | None = None,
+    thickness_cm: float | None = None,
+    symmetric: bool = True,
+) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """:func:`derived_quantities` for K fits at once (same roles and settings).
+
+    ``values`` maps each parameter name to an array (K,); ``covariance`` is (K, M, M)
+    over ``cov_names`` with nan where a fit has no covariance. Returns arrays (K,) per key
+    (same keys and units as the single-fit function) and the unit map.
+    """
+    out: dict[str, np.ndarray] = {}
+    units: dict[str, str] = {}
+    k = len(next(iter(values.values())))
+    for q in _quantities(resistors, arcs, roles, series_resistors, area_cm2, thickness_cm, symmetric):
+        with np.errstate(all="ignore"):
+            val = np.broadcast_to(np.asarray(q.func(values), dtype=float), (k,)).copy()
+        out[q.key] = val
+        out[f"{q.key}_stderr"] = _propagate_batch(q.func, values, covariance, cov_names, val)
+        units[q.key] = q.unit
+        units[f"{q.key}_stderr"] = q.unit.split(" ")[0]
+    return out, units
+
+
+def _propagate_batch(func, values, cov, names, val) -> np.ndarray:
+    """Delta-method stderr (K,) with central differences (same steps as :func:`_propagate`)."""
+    k = val.size
+    if not names:
+        return np.full(k, np.nan)
+    grad = np.empty((k, len(names)))
+    with np.errstate(all="ignore"):
+        for i, name in enumerate(names):
+            x = np.asarray(values[name], dtype=float)
+            h = np.where(x != 0, 1e-6 * np.abs(x), 1e-9)
+            up = dict(values)
+            dn = dict(values)
+            up[name] = x + h
+            dn[name] = x - h
+            grad[:, i] = (np.asarray(func(up), float) - np.asarray(func(dn), float)) / (2 * h)
+        var = np.einsum("km,kmn,kn->k", grad, cov, grad)
+    ok = np.isfinite(val) & np.isfinite(var) & (var >= 0)
+    return np.where(ok, np.sqrt(np.where(ok, var, 0.0)), np.nan)

@@ -42,6 +42,8 @@ def assemble_result(
     kk: bool = True,
     start: str = "auto",
     n_starts: int = 0,
+    derived: tuple[dict[str, float], dict[str, str]] | None = None,
+    kk_outcome: tuple[bool | None, float | None] | None = None,
 ) -> FitResult:
     """A complete FitResult for ``values`` fitted to the points of ``data``.
 
@@ -49,7 +51,9 @@ def assemble_result(
     the weighted sum of squares over the 2N residuals and ``n_free`` the number of
     free parameters M (shared parameters of a joint fit count in the joint M, the
     caller passes what applies). ``settings`` must hold area_cm2, thickness_cm and
-    symmetric (None/False when unknown).
+    symmetric (None/False when unknown). ``derived`` (values, units) and ``kk_outcome``
+    (passed, max residual %) may be precomputed by a batched caller; the roles must then be
+    those :func:`result_roles` gives.
     """
     settings = dict(settings or {})
     circ = definition.circuit
@@ -66,19 +70,16 @@ def assemble_result(
     z_fit = circ.impedance(p, f)
     area_cm2 = settings.get("area_cm2")
     arcs = [ArcSpec(a.resistor, a.capacitive, a.kind) for a in circ.arcs]
-    roles = dict(definition.roles) if _has_roles(definition) else guess_roles(values, arcs, area_cm2)
-    resistors = [e.name for e in circ.elements if e.kind == "R"]
-    arc_members = {a.resistor for a in arcs}
-    derived, derived_units = derived_quantities(
-        values, covariance, list(cov_names) if covariance is not None else [],
-        resistors=resistors, arcs=arcs, roles=roles,
-        series_resistors=[r for r in resistors if r not in arc_members],
-        area_cm2=area_cm2, thickness_cm=settings.get("thickness_cm"),
-        symmetric=bool(settings.get("symmetric", True)))
+    roles = result_roles(definition, values, area_cm2)
+    if derived is None:
+        derived = derived_quantities(
+            values, covariance, list(cov_names) if covariance is not None else [],
+            **derived_settings(definition, roles, settings))
+    derived, derived_units = derived
     flags.extend(_arc_flags(values, arcs, f))
     kk_passed = kk_max = None
     if kk:
-        kk_passed, kk_max = _kk(data)
+        kk_passed, kk_max = _kk(data) if kk_outcome is None else kk_outcome
         if kk_passed is False:
             flags.append("kk-failed")
     settings.update(CONVENTIONS)
@@ -100,6 +101,26 @@ def assemble_result(
         sweep=data.meta.get("sweep"), label=data.label, kk_passed=kk_passed,
         kk_max_residual_pct=kk_max, start=start, n_starts=int(n_starts),
     )
+
+
+def result_roles(definition: CircuitDefinition, values: Mapping[str, float],
+                 area_cm2: float | None) -> dict[str, str]:
+    """Arc roles: the definition's, else guessed from the effective capacitances."""
+    arcs = [ArcSpec(a.resistor, a.capacitive, a.kind) for a in definition.circuit.arcs]
+    return dict(definition.roles) if _has_roles(definition) else guess_roles(values, arcs, area_cm2)
+
+
+def derived_settings(definition: CircuitDefinition, roles: Mapping[str, str],
+                     settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Keyword arguments of :func:`~eisfit.analysis.derived.derived_quantities` for a fit."""
+    circ = definition.circuit
+    arcs = [ArcSpec(a.resistor, a.capacitive, a.kind) for a in circ.arcs]
+    resistors = [e.name for e in circ.elements if e.kind == "R"]
+    arc_members = {a.resistor for a in arcs}
+    return dict(resistors=resistors, arcs=arcs, roles=dict(roles),
+                series_resistors=[r for r in resistors if r not in arc_members],
+                area_cm2=settings.get("area_cm2"), thickness_cm=settings.get("thickness_cm"),
+                symmetric=bool(settings.get("symmetric", True)))
 
 
 def _stderr_and_correl(names, cov, cov_names):

@@ -131,6 +131,46 @@ def fit(
     FitResult. A fit that does not converge, hits a bound or has a singular
     covariance says so in ``flags``; it does not raise on valid data.
     """
+    prep = _prepare(spectrum, circuit, area_cm2=area_cm2, thickness_cm=thickness_cm,
+                    symmetric=symmetric, weighting=weighting, sigma=sigma, fmin=fmin, fmax=fmax,
+                    drop_inductive=drop_inductive, initial=initial, fixed=fixed, bounds=bounds,
+                    expr=expr, starts=starts, engine=engine)
+    if prep.uses_lmfit:
+        p_best, converged, _ = _solve_lmfit(prep.problem, prep.start_list, prep.lower, prep.upper,
+                                            prep.expr, prep.names)
+    else:
+        p_best, converged, _ = _solve_fast(prep.problem, prep.start_list)
+    return _finish(prep, p_best, converged, kk=kk, order_arcs=order_arcs)
+
+
+@dataclass
+class _Prepared:
+    """Everything between the arguments of :func:`fit` and the solver (one spectrum)."""
+
+    definition: CircuitDefinition
+    data: Spectrum
+    problem: _Problem
+    start_list: list[dict[str, float]]
+    lower: np.ndarray
+    upper: np.ndarray
+    fixed: dict[str, float]
+    expr: dict[str, str]
+    flags: list[str]
+    settings: dict[str, Any]
+    initial: Mapping[str, float] | None
+
+    @property
+    def names(self) -> list[str]:
+        return self.definition.circuit.param_names
+
+    @property
+    def uses_lmfit(self) -> bool:
+        return bool(self.expr) or self.settings["engine"] == "lmfit"
+
+
+def _prepare(spectrum, circuit, *, area_cm2, thickness_cm, symmetric, weighting, sigma, fmin, fmax,
+             drop_inductive, initial, fixed, bounds, expr, starts, engine) -> _Prepared:
+    """Validate the arguments of :func:`fit`, select the points and build the problem and starts."""
     if not isinstance(spectrum, Spectrum):
         raise FitError(f"fit() needs an eisfit.Spectrum, got {type(spectrum).__name__}")
     definition = _definition(circuit)
@@ -174,34 +214,6 @@ def fit(
     problem = _Problem(circ, f, z, scales, weighting, free, fixed_vec, transform)
 
     start_list = _start_list(circ, feats, guess, initial, fixed, starts)
-    if expr or engine == "lmfit":
-        p_best, converged, n_iter = _solve_lmfit(problem, start_list, lower, upper, expr or {}, names)
-    else:
-        p_best, converged, n_iter = _solve_fast(problem, start_list)
-    values = dict(zip(names, p_best))
-    if order_arcs:
-        values = _order_arcs(circ, values, fixed, expr)
-    if expr:
-        values = _apply_expr(values, expr)
-    p_final = np.array([values[n] for n in names])
-
-    # statistics and covariance at the final point, in physical coordinates
-    theta = transform.to_internal(p_final[free])[None, :]
-    r, jac_int = problem.residuals_and_jacobian(theta)
-    chisq = float(np.sum(r[0] ** 2))
-    at_bound = _at_bound(p_final, lower, upper, free)
-    for i in at_bound:
-        flags.append(f"at-bound:{names[i]}")
-    # Parameters at a bound stay in the covariance: dropping them would report the
-    # (too small) conditional uncertainty of the others. The flag says they are at a bound.
-    est = free
-    jac_phys = jac_int[0] / transform.dp_dtheta(p_final[free])
-    cov, singular = covariance_from_jacobian(jac_phys, chisq, n_res)
-    if singular:
-        flags.append("singular-covariance")
-        cov = None
-    if not converged:
-        flags.append("not-converged")
     settings = {
         "weighting": weighting if sig is None else "sigma",
         "weighting_formula": weighting_formula(weighting if sig is None else "sigma"),
@@ -212,11 +224,64 @@ def fit(
         "bounds": {n: (float(lower[i]), float(upper[i])) for i, n in enumerate(names)},
         "starts": starts, "engine": "lmfit" if (expr or engine == "lmfit") else "fast",
     }
+    return _Prepared(definition, data, problem, start_list, lower, upper, fixed, dict(expr or {}),
+                     flags, settings, initial)
+
+
+def _final_values(prep: _Prepared, p_best: np.ndarray, order_arcs: bool) -> np.ndarray:
+    """The solver's optimum after arc ordering and expressions (full parameter vector)."""
+    names = prep.names
+    values = dict(zip(names, p_best))
+    if order_arcs:
+        values = _order_arcs(prep.definition.circuit, values, prep.fixed, prep.expr, prep.lower, prep.upper)
+    if prep.expr:
+        values = _apply_expr(values, prep.expr)
+    return np.array([values[n] for n in names])
+
+
+def _finish(prep: _Prepared, p_best: np.ndarray, converged: bool, *, kk: bool, order_arcs: bool,
+            covariance: tuple[np.ndarray | None, bool, float] | None = None,
+            derived: tuple[dict, dict] | None = None,
+            kk_outcome: tuple[bool | None, float | None] | None = None) -> FitResult:
+    """Statistics, covariance, flags and the FitResult at the solver's optimum.
+
+    ``covariance`` = (cov, singular, chisq), ``derived`` and ``kk_outcome`` may be
+    precomputed by the batched path (:mod:`eisfit.fitting.batch`); they are computed here otherwise.
+    """
+    names = prep.names
+    problem = prep.problem
+    free, transform = problem.free, problem.transform
+    flags = list(prep.flags)
+    p_final = _final_values(prep, p_best, order_arcs)
+    if covariance is None:
+        covariance = _covariance_at(problem, p_final)
+    cov, singular, chisq = covariance
+    for i in _at_bound(p_final, prep.lower, prep.upper, free):
+        flags.append(f"at-bound:{names[i]}")
+    # Parameters at a bound stay in the covariance: dropping them would report the
+    # (too small) conditional uncertainty of the others. The flag says they are at a bound.
+    if singular:
+        flags.append("singular-covariance")
+        cov = None
+    if not converged:
+        flags.append("not-converged")
     return assemble_result(
-        data, definition, values, covariance=cov, cov_names=[names[i] for i in est],
-        chisq=chisq, n_free=int(free.size), converged=converged, flags=flags, settings=settings,
-        fixed_names=sorted(set(fixed) | set(expr or {})), kk=kk,
-        start="initial" if initial else "auto", n_starts=len(start_list))
+        prep.data, prep.definition, dict(zip(names, p_final)), covariance=cov,
+        cov_names=[names[i] for i in free], chisq=chisq, n_free=int(free.size), converged=converged,
+        flags=flags, settings=prep.settings, fixed_names=sorted(set(prep.fixed) | set(prep.expr)),
+        kk=kk, start="initial" if prep.initial else "auto", n_starts=len(prep.start_list),
+        derived=derived, kk_outcome=kk_outcome)
+
+
+def _covariance_at(problem: _Problem, p_final: np.ndarray) -> tuple[np.ndarray | None, bool, float]:
+    """(covariance over the free parameters or None, singular, chisq) at ``p_final``."""
+    free, transform = problem.free, problem.transform
+    theta = transform.to_internal(p_final[free])[None, :]
+    r, jac_int = problem.residuals_and_jacobian(theta)
+    chisq = float(np.sum(r[0] ** 2))
+    jac_phys = jac_int[0] / transform.dp_dtheta(p_final[free])
+    cov, singular = covariance_from_jacobian(jac_phys, chisq, 2 * problem.frequency.size)
+    return cov, singular, chisq
 
 
 # --------------------------------------------------------------------------- helpers
@@ -378,9 +443,15 @@ def _apply_expr(values: dict[str, float], expr: Mapping[str, str]) -> dict[str, 
     return out
 
 
-def _order_arcs(circ: Circuit, values: dict[str, float], fixed, expr) -> dict[str, float]:
-    """Swap the values of interchangeable arcs so that time constants ascend in name order."""
+def _order_arcs(circ: Circuit, values: dict[str, float], fixed, expr, lower, upper) -> dict[str, float]:
+    """Swap the values of interchangeable arcs so that time constants ascend in name order.
+
+    Arcs are interchangeable when they sit in the top-level series chain, have the same
+    kind and no fixed or tied parameter; a reordering that would put a value outside
+    the bounds of its new parameter is not made (the fit stays feasible).
+    """
     arcs = circ.arcs
+    index = {n: i for i, n in enumerate(circ.param_names)}
     out = dict(values)
     for group in top_level_arc_groups(circ.tree, arcs):
         members = [arcs[i] for i in group]
@@ -389,9 +460,10 @@ def _order_arcs(circ: Circuit, values: dict[str, float], fixed, expr) -> dict[st
             continue
         taus = [arc_tau_s(values, ArcSpec(a.resistor, a.capacitive, a.kind)) for a in members]
         order = sorted(range(len(members)), key=lambda k: (math.isnan(taus[k]), taus[k]))
-        for dst, src in zip(params, [params[k] for k in order]):
-            for pd, ps in zip(dst, src):
-                out[pd] = values[ps]
+        moved = {pd: values[ps] for dst, src in zip(params, [params[k] for k in order])
+                 for pd, ps in zip(dst, src)}
+        if all(lower[index[p]] <= v <= upper[index[p]] for p, v in moved.items()):
+            out.update(moved)
     return out
 
 

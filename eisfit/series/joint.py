@@ -156,8 +156,8 @@ class JointFitResult:
     def fit_results(self, templates: Sequence[Any]) -> list[Any]:
         """Per-checkpoint :class:`~eisfit.fitting.FitResult` objects: ``templates`` (the
         independent FitResults, same order) with the joint values, stderr, correlations,
-        derived quantities, chisq/statistics and flags (``shared:<names>``,
-        ``smoothed``) replaced; ``settings["joint"]`` describes the joint fit."""
+        derived quantities, chisq/statistics and quality flags replaced;
+        ``settings["joint"]`` describes the joint fit (shared names, smoothing, evidence)."""
         out = []
         for k, t in enumerate(templates):
             if t is None:
@@ -177,11 +177,7 @@ class JointFitResult:
         m = len(self.local) + len(self.shared) / max(self.n_checkpoints, 1)
         flags = [f for f in t.flags if not f.startswith(("at-bound:", "large-stderr:", "singular-covariance",
                                                          "not-converged"))]
-        flags += self.flags[k]
-        if self.shared:
-            flags.append("shared:" + ",".join(self.shared))
-        if self.smoothing:
-            flags.append("smoothed")
+        flags += self.flags[k]  # quality flags only; what was shared/smoothed is in settings["joint"]
         settings = dict(t.settings)
         settings["joint"] = {"shared": list(self.shared), "smoothing": self.smoothing,
                              "sharing": self.sharing, "n_checkpoints": self.n_checkpoints}

@@ -1,0 +1,41 @@
+"""Plain-text presentation of a FitResult (terminal and notebooks)."""
+from __future__ import annotations
+
+import math
+
+
+def _fmt(value: float, err: float | None = None) -> str:
+    if value is None or not math.isfinite(value):
+        return "nan"
+    if err is None:
+        return f"{value:.5g}"
+    if not math.isfinite(err):
+        return f"{value:.5g} ± nan"
+    return f"{value:.5g} ± {err:.2g}"
+
+
+def format_fit_summary(res) -> str:
+    """Parameters with standard errors and units, statistics, derived quantities and flags."""
+    lines = [
+        f"{res.label}: {res.circuit}" + (f"  [{res.circuit_name}]" if res.circuit_name != res.circuit else ""),
+        f"  {res.n_points} points, {res.n_free} free parameters, weighting {res.settings.get('weighting')}",
+        f"  chisq {res.chisq:.4g}  reduced {res.redchi:.4g} (2N-M = {res.dof})  "
+        f"pseudo-chisq {res.pseudo_chisq:.4g}  AIC {res.aic:.1f}  BIC {res.bic:.1f}",
+        "  parameter       value ± stderr        unit",
+    ]
+    for name in res.param_names:
+        fixed = " (fixed)" if name in res.fixed else ""
+        lines.append(f"  {name:<12} {_fmt(res.values[name], res.stderr.get(name)):>24}  {res.units.get(name, '')}{fixed}")
+    shown = [k for k in res.derived if not k.endswith("_stderr")]
+    if shown:
+        lines.append("  derived quantity                          value ± stderr        unit / formula")
+        for key in shown:
+            lines.append(f"  {key:<38} {_fmt(res.derived[key], res.derived.get(key + '_stderr')):>24}  "
+                         f"{res.derived_units.get(key, '')}")
+    if res.roles:
+        lines.append("  arcs: " + ", ".join(f"{r} = {role}" for r, role in res.roles.items()))
+    if res.kk_passed is not None:
+        lines.append(f"  Kramers-Kronig: {'passed' if res.kk_passed else 'FAILED'} "
+                     f"(max residual {res.kk_max_residual_pct:.2g} % of |Z|)")
+    lines.append("  flags: " + (", ".join(res.flags) if res.flags else "none"))
+    return "\n".join(lines)

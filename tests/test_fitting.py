@@ -1,0 +1,251 @@
+"""The fitting engine: recovery, reference cases, options, errors, serialisation."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import eisfit
+from eisfit import FitError, Spectrum
+from eisfit.analysis.derived import ArcSpec, derived_quantities
+from eisfit.model import Circuit
+
+from conftest import realdata_path
+
+HEADLINE = "R0-p(R1,CPE1)-p(R2,CPE2)"
+TRUE = {"R0": 40.0, "R1": 60.0, "CPE1_0": 1e-9, "CPE1_1": 0.9, "R2": 149.0, "CPE2_0": 2e-6, "CPE2_1": 0.85}
+F = np.logspace(7, 2, 51)
+
+
+def synthetic(values=TRUE, circuit=HEADLINE, noise=0.005, seed=0, f=F):
+    c = Circuit(circuit)
+    z = c.impedance(np.array([values[n] for n in c.param_names]), f)
+    rng = np.random.default_rng(seed)
+    z = z + noise * np.abs(z) * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size)) / np.sqrt(2)
+    return Spectrum(frequency=f, z=z, meta={"label": "synthetic"})
+
+
+def test_recovers_headline_circuit_within_three_stderr_without_guess():
+    res = eisfit.fit(synthetic(), HEADLINE)
+    assert res.success
+    for name, true in TRUE.items():
+        assert abs(res.values[name] - true) <= 3 * res.stderr[name], name
+    # modulus weighting with 0.5 % complex noise: reduced chi-square ~ (0.005^2)/2
+    assert 0.5 * 1.25e-5 < res.redchi < 2 * 1.25e-5
+    assert res.dof == 2 * 51 - 7
+
+
+def test_noise_free_data_fit_exactly():
+    res = eisfit.fit(synthetic(noise=0.0), HEADLINE)
+    for name, true in TRUE.items():
+        assert res.values[name] == pytest.approx(true, rel=1e-6)
+
+
+def test_arcs_are_ordered_by_time_constant_even_from_a_swapped_start():
+    swapped = {"R1": 149.0, "CPE1_0": 2e-6, "CPE1_1": 0.85, "R2": 60.0, "CPE2_0": 1e-9, "CPE2_1": 0.9, "R0": 40.0}
+    res = eisfit.fit(synthetic(), HEADLINE, initial=swapped, starts=1)
+    assert res.derived["CPE1_tau_s"] < res.derived["CPE2_tau_s"]
+    assert res.values["R2"] == pytest.approx(149.0, rel=0.02)
+
+
+def test_fast_engine_and_lmfit_engine_reach_the_same_optimum_and_stderr():
+    s = synthetic(seed=3)
+    fast = eisfit.fit(s, HEADLINE, kk=False)
+    ref = eisfit.fit(s, HEADLINE, kk=False, engine="lmfit")
+    assert fast.chisq == pytest.approx(ref.chisq, rel=1e-6)
+    for name in TRUE:
+        assert fast.values[name] == pytest.approx(ref.values[name], rel=1e-4)
+    # lmfit's own covariance (leastsq, via exp() expressions for log parameters)
+    import lmfit
+
+    assert isinstance(fast.params, lmfit.Parameters)
+    assert fast.params["R2"].stderr == pytest.approx(fast.stderr["R2"])
+
+
+def test_stderr_matches_lmfit_covariance_in_linear_space():
+    """Our covariance s^2 (J^T J)^-1 against lmfit.minimize on physical parameters."""
+    import lmfit
+
+    s = synthetic(seed=5)
+    res = eisfit.fit(s, HEADLINE, kk=False)
+    c = Circuit(HEADLINE)
+    params = lmfit.Parameters()
+    for n in c.param_names:
+        params.add(n, value=res.values[n])
+
+    def resid(p):
+        zm = c.impedance(np.array([p[n].value for n in c.param_names]), s.frequency)
+        d = (s.z - zm) / np.abs(s.z)
+        return np.concatenate([d.real, d.imag])
+
+    out = lmfit.minimize(resid, params, method="leastsq")
+    assert out.chisqr == pytest.approx(res.chisq, rel=1e-6)
+    for n in c.param_names:
+        assert res.stderr[n] == pytest.approx(out.params[n].stderr, rel=0.02), n
+
+
+def test_fixed_bounds_and_expr():
+    s = synthetic()
+    res = eisfit.fit(s, HEADLINE, fixed={"R0": 40.0})
+    assert res.values["R0"] == 40.0 and math.isnan(res.stderr["R0"]) and "R0" in res.fixed
+    assert res.n_free == 6
+    res = eisfit.fit(s, HEADLINE, bounds={"CPE2_1": (0.5, 0.8)})
+    assert res.values["CPE2_1"] <= 0.8 + 1e-12
+    assert "at-bound:CPE2_1" in res.flags
+    res = eisfit.fit(s, HEADLINE, expr={"CPE2_1": "CPE1_1"})
+    assert res.values["CPE2_1"] == pytest.approx(res.values["CPE1_1"])
+    assert res.settings["engine"] == "lmfit"
+
+
+def test_weighting_schemes_and_user_sigma():
+    s = synthetic()
+    unit = eisfit.fit(s, HEADLINE, weighting="unit", kk=False)
+    assert "ohm^2" in unit.settings["weighting_formula"]
+    prop = eisfit.fit(s, HEADLINE, weighting="proportional", kk=False)
+    assert prop.values["R2"] == pytest.approx(149, rel=0.05)
+    sig = eisfit.fit(s, HEADLINE, sigma=0.005 * np.abs(s.z) / np.sqrt(2), kk=False)
+    # with the true noise level as sigma, reduced chi-square ~ 1
+    assert 0.6 < sig.redchi < 1.5
+    assert sig.settings["weighting"] == "sigma"
+
+
+def test_inductive_points_dropped_only_without_an_inductor():
+    values = dict(TRUE, L0=1e-6)
+    s = synthetic(values, "L0-" + HEADLINE, noise=0.001)
+    assert (s.z.imag > 0).sum() >= 2
+    res = eisfit.fit(s, HEADLINE)
+    assert any(f.startswith("dropped-inductive-points:") for f in res.flags)
+    with_l = eisfit.fit(s, "garnet-symmetric-L")
+    assert with_l.n_points == 51
+    assert with_l.values["L0"] == pytest.approx(1e-6, rel=0.05)
+    assert with_l.values["R2"] == pytest.approx(149, rel=0.01)
+
+
+def test_bad_input_raises_fit_errors():
+    s = synthetic()
+    with pytest.raises(FitError, match="unknown parameter"):
+        eisfit.fit(s, HEADLINE, fixed={"R9": 1.0})
+    with pytest.raises(FitError, match="weighting"):
+        eisfit.fit(s, HEADLINE, weighting="bogus")
+    with pytest.raises(FitError, match="Spectrum"):
+        eisfit.fit(np.zeros(3), HEADLINE)
+    with pytest.raises(FitError, match="area_cm2"):
+        eisfit.fit(s, HEADLINE, area_cm2=-1)
+    with pytest.raises(FitError, match="points"):
+        eisfit.fit(s.crop(fmin=7e6), HEADLINE)
+    with pytest.raises(eisfit.CircuitError):
+        eisfit.fit(s, "R0-p(R1,")
+
+
+def test_result_round_trips_through_json():
+    res = eisfit.fit(synthetic(), "garnet-symmetric", area_cm2=0.785, thickness_cm=0.03)
+    back = eisfit.FitResult.from_json(res.to_json())
+    assert back == res
+    assert np.allclose(back.z_fit, res.z_fit)
+    assert back.derived["R2_asr_ohm_cm2"] == res.derived["R2_asr_ohm_cm2"]
+    text = res.summary()
+    assert "R2_asr_per_interface_ohm_cm2" in text and "ohm*cm2" in text
+
+
+def test_derived_quantities_reproduce_the_worked_examples():
+    """Numbers from the domain notes: A = 0.785 cm2, R2 = 149 ohm, Q2 = 2e-6, n2 = 0.85."""
+    values = {"R0": 40.0, "R2": 149.0, "CPE2_0": 2e-6, "CPE2_1": 0.85}
+    arcs = [ArcSpec("R2", "CPE2", "CPE")]
+    d, units = derived_quantities(values, None, [], resistors=["R0", "R2"], arcs=arcs,
+                                  roles={"R2": "interface"}, series_resistors=["R0"],
+                                  area_cm2=0.785, thickness_cm=0.030, symmetric=True)
+    assert d["R2_asr_ohm_cm2"] == pytest.approx(117.0, rel=0.01)
+    assert d["R2_asr_per_interface_ohm_cm2"] == pytest.approx(58.5, rel=0.01)
+    assert d["CPE2_ceff_F"] == pytest.approx(4.8e-7, rel=0.02)
+    assert d["CPE2_ceff_brug_F"] == pytest.approx(3.6e-7, rel=0.03)
+    assert d["CPE2_fapex_Hz"] == pytest.approx(2.2e3, rel=0.03)
+    assert d["R0_sigma_S_per_cm"] == pytest.approx(9.5e-4, rel=0.01)
+    assert "Hsu-Mansfeld" in units["CPE2_ceff_F"] and "per interface" in units["R2_asr_per_interface_ohm_cm2"]
+    # C_eff (Hsu-Mansfeld) = tau / R
+    assert d["CPE2_ceff_F"] == pytest.approx(d["CPE2_tau_s"] / 149.0)
+
+
+def test_derived_stderr_is_propagated_from_the_covariance():
+    res = eisfit.fit(synthetic(), "garnet-symmetric", area_cm2=0.785)
+    assert res.derived["R2_asr_ohm_cm2_stderr"] == pytest.approx(0.785 * res.stderr["R2"], rel=1e-4)
+    assert 0 < res.derived["CPE2_ceff_F_stderr"] < res.derived["CPE2_ceff_F"]
+
+
+def test_fit_drt_integrates_to_the_arc_resistances():
+    res = eisfit.fit(synthetic(noise=0.0), HEADLINE)
+    tau = np.logspace(-12, 2, 3000)
+    tau, gamma = res.drt(tau)
+    assert np.trapezoid(gamma, np.log(tau)) == pytest.approx(res.values["R1"] + res.values["R2"], rel=1e-3)
+
+
+def test_robustness_subset_reaches_the_exhaustive_optimum():
+    from eisfit.fitting.robustness import make_cases, score
+
+    s = score(make_cases(30, seed=7), n_random=25)
+    assert s.optimum_rate >= 29 / 30
+    assert s.r2_rate >= 27 / 30
+
+
+# ---------------------------------------------------------------- reference cases (real data)
+def test_eisfitpython_example2b_matches_the_published_fit():
+    path = realdata_path("text", "eisfitpython", "EIS_Data", "Example-2", "Example2b.txt")
+    report = realdata_path("text", "eisfitpython", "reference", "Example2", "EIS_fit_report.txt").read_text()
+    published = {}
+    for line in report.splitlines():
+        parts = line.split()
+        if len(parts) >= 4 and parts[1] == "=":
+            published[parts[0]] = (float(parts[2]), float(parts[3]))
+    chisq_ref = float(next(l for l in report.splitlines() if l.startswith("Chi-squared")).split(":")[1])
+    spectrum = eisfit.read(path)[0]
+    res = eisfit.fit(spectrum, "p(R1,CPE1)-p(R2,CPE2)-CPE3", fmin=5, weighting="modulus")
+    names = {"R1": "R1", "Q1": "CPE1_0", "n1": "CPE1_1", "R2": "R2", "Q2": "CPE2_0", "n2": "CPE2_1",
+             "Q3": "CPE3_0", "n3": "CPE3_1"}
+    assert len(published) == 8
+    for theirs, ours in names.items():
+        value, err = published[theirs]
+        assert res.values[ours] == pytest.approx(value, rel=0.005), theirs
+        assert res.stderr[ours] == pytest.approx(err, rel=0.05), theirs
+    assert res.chisq == pytest.approx(chisq_ref, rel=0.01)
+    assert res.dof == 80
+
+
+@pytest.mark.parametrize("auto_guess", [False, True])
+def test_impedance_py_documented_example_same_or_lower_chisq(auto_guess):
+    from impedance import preprocessing
+    from impedance.models.circuits import CustomCircuit
+
+    path = realdata_path("text", "impedance_py", "data", "exampleData.csv")
+    f, z = preprocessing.readCSV(str(path))
+    f, z = preprocessing.ignoreBelowX(f, z)
+    circuit = "R0-p(R1,C1)-p(R2-Wo1,C2)"
+    guess = [0.01, 0.01, 100, 0.01, 0.05, 100, 1]
+    peer = CustomCircuit(circuit, initial_guess=guess)
+    peer.fit(f, z)
+    chisq_peer = float(np.sum(np.abs(z - peer.predict(f)) ** 2))  # impedance.py fits unweighted
+    spectrum = Spectrum(frequency=f, z=z)
+    initial = None if auto_guess else dict(zip(Circuit(circuit).param_names, guess))
+    res = eisfit.fit(spectrum, circuit, weighting="unit", initial=initial)
+    assert res.chisq <= chisq_peer * 1.0001
+
+
+def test_every_real_spectrum_fits_without_an_exception(realdata):
+    import warnings
+
+    n = 0
+    for path in sorted(realdata.rglob("*")):
+        if path.suffix.lower() not in (".mpr", ".mpt", ".csv", ".txt", ".dta", ".z", ".par"):
+            continue
+        try:
+            spectra = eisfit.read(path)
+        except eisfit.ReadError:
+            continue  # readers have their own tests (e.g. the deliberately broken file)
+        for s in spectra:
+            if len(s) < 8:
+                continue  # ZIR: one point, nothing to fit
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                res = eisfit.fit(s, "garnet-symmetric", kk=False)
+            assert np.isfinite(res.chisq)
+            n += 1
+    assert n > 100
