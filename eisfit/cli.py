@@ -306,18 +306,21 @@ def _save_figure(ax, path) -> None:
 @main.command("validate")
 @click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option("--threshold-pct", type=float, default=1.0, show_default=True,
-              help="Largest accepted residual, % of |Z| (every point, real and imaginary).")
+              help="Residuals up to this (% of |Z|, every point) pass whatever their pattern.")
+@click.option("--violation-pct", type=float, default=2.0, show_default=True,
+              help="Residuals above this (% of |Z|) fail; in between, only random ones pass.")
 @click.option("--c", "c", type=float, default=0.85, show_default=True,
               help="mu threshold of the Lin-KK element count.")
 @click.option("--no-inductance", is_flag=True, help="Do not fit a series inductance.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Folder for one residual plot per spectrum (<label>_kk.png).")
 @click.option("--format", "fmt", default=None, metavar="NAME", help="Force the file format.")
-def validate_command(files, threshold_pct, c, no_inductance, out_dir, fmt) -> None:
+def validate_command(files, threshold_pct, violation_pct, c, no_inductance, out_dir, fmt) -> None:
     """Lin-KK (Kramers-Kronig) test of every spectrum of FILE...
 
     Prints per spectrum mu, the number M of RC elements, the largest residual
-    (% of |Z|) and pass/FAIL. Exit status 1 when any spectrum fails.
+    (% of |Z|), the status (valid, noisy, drift, violation) and pass/FAIL.
+    Exit status 1 when any spectrum fails.
     """
     import matplotlib
     from pathlib import Path
@@ -329,13 +332,14 @@ def validate_command(files, threshold_pct, c, no_inductance, out_dir, fmt) -> No
     if out:
         out.mkdir(parents=True, exist_ok=True)
     failed = 0
-    click.echo(f"{'spectrum':40s} {'mu':>6s} {'M':>3s} {'max %':>7s} {'noise %':>8s}  result")
+    click.echo(f"{'spectrum':40s} {'mu':>6s} {'M':>3s} {'max %':>7s} {'noise %':>8s}  {'status':9s} result")
     for path in files:
         for s in _read_reporting(path, fmt, None):
-            res = kk_test(s, c=c, inductance=not no_inductance, threshold_pct=threshold_pct)
+            res = kk_test(s, c=c, inductance=not no_inductance, threshold_pct=threshold_pct,
+                          violation_pct=violation_pct)
             failed += not res.passed
             click.echo(f"{s.label:40s} {res.mu:6.3f} {res.n_rc:3d} {res.max_residual_pct:7.3f} "
-                       f"{res.noise_estimate_pct:8.3f}  {'pass' if res.passed else 'FAIL'}")
+                       f"{res.noise_estimate_pct:8.3f}  {res.status:9s} {'pass' if res.passed else 'FAIL'}")
             if out:
                 _save_figure(res.plot(), out / f"{_safe_name(s.label)}_kk.png")
     if failed:

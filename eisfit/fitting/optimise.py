@@ -73,6 +73,8 @@ def levenberg_marquardt(
     lam0: float = 1e-2,
     prune_factor: float | None = None,
     prune_after: int = 5,
+    groups: np.ndarray | None = None,
+    indexed: bool = False,
 ) -> LMOutcome:
     """Minimise ``sum(fun(theta)[0]**2)`` for K problems at once, inside a box.
 
@@ -82,9 +84,23 @@ def levenberg_marquardt(
     ``ftol`` and the step is below ``xtol`` (relative), or when the damping explodes.
     With ``prune_factor``, problems whose cost exceeds ``prune_factor`` times the best
     cost (after ``prune_after`` iterations) are dropped: used when the K problems are starts of one fit.
+    ``groups`` (K,) ints: several fits at once (e.g. the starts of many spectra); pruning then
+    compares each problem with the best of its own group, so each group follows exactly the
+    path it would follow alone. ``indexed``: ``fun`` is called as ``fun(theta, idx)`` with the
+    indices (into the K problems) of the rows of ``theta`` (for per-problem data).
     """
     theta = np.clip(np.array(theta0, dtype=float, ndmin=2), lower, upper)
     k, m = theta.shape
+    if indexed:
+        fun_all = fun
+
+        def fun(th, idx=None):  # noqa: F811 - the un-indexed view the loop below uses
+            return fun_all(th, np.arange(k) if idx is None else idx)
+    else:
+        fun_all = fun
+
+        def fun(th, idx=None):  # noqa: F811
+            return fun_all(th)
     lower = np.broadcast_to(lower, (k, m))
     upper = np.broadcast_to(upper, (k, m))
     with np.errstate(all="ignore"):
@@ -111,7 +127,7 @@ def levenberg_marquardt(
         step = _solve(system, -g)
         trial = np.clip(theta[idx] + step, lower[idx], upper[idx])
         with np.errstate(all="ignore"):
-            r_new, j_new = fun(trial)
+            r_new, j_new = fun(trial, idx)
             r_new = _finite(r_new)
             cost_new = np.sum(r_new * r_new, axis=1)
         n_eval += 1
@@ -134,9 +150,17 @@ def levenberg_marquardt(
         converged[stalled] = True  # no descent direction left: a (local) minimum
         active[stalled] = False
         if prune_factor is not None and n_iter.max() >= prune_after:
-            losing = active & (cost > prune_factor * cost.min())
-            active[losing] = False
+            active[active & (cost > prune_factor * _group_min(cost, groups))] = False
     return LMOutcome(theta, cost, r, jac, converged, n_iter, n_eval)
+
+
+def _group_min(cost: np.ndarray, groups: np.ndarray | None) -> np.ndarray | float:
+    """The lowest cost of each problem's group (of all problems when ``groups`` is None)."""
+    if groups is None:
+        return cost.min()
+    best = np.full(int(groups.max()) + 1, np.inf)
+    np.minimum.at(best, groups, cost)
+    return best[groups]
 
 
 def _finite(r: np.ndarray) -> np.ndarray:
