@@ -100,6 +100,28 @@ def info_command(files: tuple[str, ...], fmt: str | None, imag_sign: str | None)
         sys.exit(2)
 
 
+@main.command("read")
+@click.argument("file", type=click.Path())
+@click.option("--format", "fmt", default=None, metavar="NAME",
+              help="Force the file format instead of detecting it from the content.")
+@click.option("--imag-sign", type=_IMAG_SIGN, default=None,
+              help="Sign convention of the imaginary column of a table (default: detect).")
+@click.option("--sweep", type=int, default=None, help="Print only this sweep (0-based).")
+def read_command(file: str, fmt: str | None, imag_sign: str | None, sweep: int | None) -> None:
+    """Print the points of FILE as CSV: sweep, frequency_Hz, z_real_ohm, z_imag_ohm (Z'' < 0 capacitive)."""
+    spectra = _read_reporting(file, fmt, imag_sign)
+    if sweep is not None:
+        if not 0 <= sweep < len(spectra):
+            raise click.BadParameter(f"the file has {len(spectra)} sweep(s): 0..{len(spectra) - 1}",
+                                     param_hint="--sweep")
+        spectra = [spectra[sweep]]
+    click.echo("sweep,frequency_Hz,z_real_ohm,z_imag_ohm")
+    for s in spectra:
+        k = s.meta.get("sweep", 0)
+        for f, z in zip(s.frequency, s.z):
+            click.echo(f"{k},{float(f)!r},{float(z.real)!r},{float(z.imag)!r}")
+
+
 @main.command("convert")
 @click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option("--to", "to", type=click.Choice(["csv", "json"]), required=True,

@@ -249,3 +249,28 @@ def test_every_real_spectrum_fits_without_an_exception(realdata):
             assert np.isfinite(res.chisq)
             n += 1
     assert n > 100
+
+
+def test_cli_fit_json_equals_the_library_result(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from eisfit.cli import main
+    from eisfit.io.export import write_csv
+
+    s = synthetic(seed=11)
+    path = write_csv([s], tmp_path / "spectrum.csv")
+    run = CliRunner().invoke(main, ["fit", str(path), "--circuit", "garnet-symmetric", "--area-cm2", "0.785",
+                                    "--json"])
+    assert run.exit_code == 0, run.output
+    cli = json.loads(run.output)[0]
+    lib = eisfit.fit(eisfit.read(path)[0], "garnet-symmetric", area_cm2=0.785)
+    assert cli["values"] == pytest.approx(lib.values, rel=1e-9)
+    assert cli["derived"]["R2_asr_ohm_cm2"] == pytest.approx(lib.derived["R2_asr_ohm_cm2"], rel=1e-9)
+    out = CliRunner().invoke(main, ["fit", str(path), "--out", str(tmp_path / "out"), "--plot"])
+    assert out.exit_code == 0, out.output
+    assert (tmp_path / "out" / "fits.csv").exists()
+    assert list((tmp_path / "out").glob("*_fit.png")) and list((tmp_path / "out").glob("*_fit.json"))
+    bad = CliRunner().invoke(main, ["fit", str(tmp_path / "missing.csv")])
+    assert bad.exit_code == 2 and "missing.csv" in bad.output

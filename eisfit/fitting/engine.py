@@ -16,7 +16,7 @@ from ..analysis.derived import ArcSpec, arc_tau_s
 from ..errors import FitError
 from ..model import Circuit, CircuitDefinition, load_circuit
 from ..spectrum import Spectrum
-from .guess import base_guess, multistart_guesses, spectrum_features, top_level_arc_groups
+from .guess import base_guess, drt_starts, multistart_guesses, spectrum_features, top_level_arc_groups
 from .optimise import Transform, covariance_from_jacobian, levenberg_marquardt
 from .assemble import assemble_result, weighting_formula
 from .result import FitResult
@@ -94,6 +94,7 @@ def fit(
     engine: str = "fast",
     kk: bool = True,
     order_arcs: bool = True,
+    guess: str = "auto",
 ) -> FitResult:
     """Fit an equivalent circuit to one spectrum; no initial guess needed.
 
@@ -125,6 +126,10 @@ def fit(
     kk : run the Lin-KK test on the fitted points and flag a failure.
     order_arcs : after the fit, order interchangeable arcs by time constant so that
         R1 is always the faster arc.
+    guess : ``"auto"`` (data guess from the -Z'' apexes plus the multi-start grid) or
+        ``"drt"``: also start from the peaks of the DRT of the data (time constants,
+        areas as arc resistances; :func:`eisfit.fitting.guess.drt_starts`), ~5-20 ms more.
+        Ignored with ``starts=1``.
 
     Returns
     -------
@@ -134,7 +139,7 @@ def fit(
     prep = _prepare(spectrum, circuit, area_cm2=area_cm2, thickness_cm=thickness_cm,
                     symmetric=symmetric, weighting=weighting, sigma=sigma, fmin=fmin, fmax=fmax,
                     drop_inductive=drop_inductive, initial=initial, fixed=fixed, bounds=bounds,
-                    expr=expr, starts=starts, engine=engine)
+                    expr=expr, starts=starts, engine=engine, guess_mode=guess)
     if prep.uses_lmfit:
         p_best, converged, _ = _solve_lmfit(prep.problem, prep.start_list, prep.lower, prep.upper,
                                             prep.expr, prep.names)
@@ -169,7 +174,8 @@ class _Prepared:
 
 
 def _prepare(spectrum, circuit, *, area_cm2, thickness_cm, symmetric, weighting, sigma, fmin, fmax,
-             drop_inductive, initial, fixed, bounds, expr, starts, engine) -> _Prepared:
+             drop_inductive, initial, fixed, bounds, expr, starts, engine,
+             guess_mode: str = "auto") -> _Prepared:
     """Validate the arguments of :func:`fit`, select the points and build the problem and starts."""
     if not isinstance(spectrum, Spectrum):
         raise FitError(f"fit() needs an eisfit.Spectrum, got {type(spectrum).__name__}")
@@ -187,6 +193,8 @@ def _prepare(spectrum, circuit, *, area_cm2, thickness_cm, symmetric, weighting,
             raise FitError(f"{label} must be a positive number, got {v!r}")
     if engine not in ("fast", "lmfit"):
         raise FitError(f"unknown engine {engine!r}; use 'fast' or 'lmfit'")
+    if guess_mode not in ("auto", "drt"):
+        raise FitError(f"unknown guess {guess_mode!r}; use 'auto' or 'drt'")
 
     flags: list[str] = []
     data, sig = _select_points(spectrum, circ, fmin, fmax, drop_inductive, sigma, flags)
@@ -214,6 +222,11 @@ def _prepare(spectrum, circuit, *, area_cm2, thickness_cm, symmetric, weighting,
     problem = _Problem(circ, f, z, scales, weighting, free, fixed_vec, transform)
 
     start_list = _start_list(circ, feats, guess, initial, fixed, starts)
+    if guess_mode == "drt" and len(start_list) > 1:  # issue 8: DRT-seeded starts after the first
+        extra = [{**s, **fixed} for s in drt_starts(circ, guess, f, z, weighting, sig)]
+        start_list[1:1] = extra
+        if isinstance(starts, int):
+            del start_list[starts:]
     settings = {
         "weighting": weighting if sig is None else "sigma",
         "weighting_formula": weighting_formula(weighting if sig is None else "sigma"),
@@ -223,6 +236,7 @@ def _prepare(spectrum, circuit, *, area_cm2, thickness_cm, symmetric, weighting,
         "fixed": {k: float(v) for k, v in fixed.items()}, "expr": dict(expr or {}),
         "bounds": {n: (float(lower[i]), float(upper[i])) for i, n in enumerate(names)},
         "starts": starts, "engine": "lmfit" if (expr or engine == "lmfit") else "fast",
+        **({"guess": guess_mode} if guess_mode != "auto" else {}),
     }
     return _Prepared(definition, data, problem, start_list, lower, upper, fixed, dict(expr or {}),
                      flags, settings, initial)

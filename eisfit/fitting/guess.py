@@ -188,3 +188,101 @@ def _resistance_splits(n_arcs: int) -> list[tuple[float, ...]]:
         return [(0.5, 0.5), (0.15, 0.85), (0.85, 0.15), (0.04, 0.96), (0.96, 0.04)]
     even = tuple([1.0 / n_arcs] * n_arcs)
     return [even]
+
+
+# ---- DRT-seeded starts (issue 8: fit(..., guess="drt")) ----------------------------
+DRT_SPLIT_DECADES = 0.5  # a peak shared by two arcs is split at tau * 10^(+-0.5)
+DRT_N_RANGE = (0.5, 0.98)  # CPE exponents estimated from a peak's shape are clipped to this
+
+
+@dataclass(frozen=True)
+class DRTPeak:
+    """One relaxation process read off a DRT: tau (s), area R (ohm), CPE exponent n."""
+
+    tau: float
+    r: float
+    n: float
+
+
+def drt_starts(circuit, base: dict[str, float], frequency: np.ndarray, z: np.ndarray,
+               weighting: str = "modulus", sigma=None) -> list[dict[str, float]]:
+    """Starts seeded by the DRT of the data (:func:`eisfit.drt`, kk test off).
+
+    Each arc of the circuit (in order, ascending tau) gets one DRT peak: its time
+    constant (s), its area as the arc resistance (ohm) and, in the first start, the
+    CPE exponent of a ZARC with the same height/area ratio (``gamma_max / R =
+    cot((1 - n) pi / 2) / (2 pi)``, clipped to 0.5..0.98); the second start uses
+    n = 0.85. With more peaks than arcs the largest areas are kept and the others
+    added to their nearest kept neighbour (in log tau); with fewer, the largest peak
+    is split in two (tau * 10^-+0.5, half the area each) until the counts match.
+    Series resistances share the DRT's R_inf. Returns [] when the circuit has no
+    arc or the DRT fails (e.g. too few points).
+    """
+    arcs = circuit.arcs
+    if not arcs:
+        return []
+    res = _data_drt(frequency, z, weighting, sigma)
+    if res is None or not len(res.peaks):
+        return []
+    peaks = _match_peak_count(_drt_peaks(res), len(arcs))
+    starts = []
+    for use_shape in (True, False):
+        s = dict(base)
+        for arc, p in zip(arcs, peaks):
+            s.update(arc_values(arc, p.r, p.tau, p.n if use_shape else N_EXPONENT_START))
+        _set_series_resistance(circuit, s, res.r_inf_ohm)
+        starts.append(s)
+    return starts
+
+
+def _data_drt(frequency: np.ndarray, z: np.ndarray, weighting: str, sigma):
+    """DRTResult of the points, or None when it cannot be computed."""
+    import warnings
+
+    from ..analysis.drt import drt
+    from ..errors import EisfitError
+
+    mode = "sigma" if sigma is not None else ("modulus" if weighting in ("sigma", "boukamp") else weighting)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return drt(Spectrum(frequency, z), weighting=mode, sigma=sigma, kk=False)
+    except (EisfitError, ValueError, np.linalg.LinAlgError):
+        return None
+
+
+def _drt_peaks(res) -> list[DRTPeak]:
+    """The peaks of a DRTResult with an exponent estimated from height / area."""
+    out = []
+    for tau, g, r in zip(res.peaks["tau_s"], res.peaks["gamma_ohm"], res.peaks["R_ohm"]):
+        a = 2.0 * math.atan(r / (2.0 * math.pi * max(g, 1e-300)))  # (1 - n) pi
+        n = float(np.clip(1.0 - a / math.pi, *DRT_N_RANGE))
+        out.append(DRTPeak(float(tau), float(r), n))
+    return out
+
+
+def _match_peak_count(peaks: list[DRTPeak], n_arcs: int) -> list[DRTPeak]:
+    """Exactly ``n_arcs`` peaks, ascending tau (merge the smallest / split the largest)."""
+    peaks = sorted(peaks, key=lambda p: p.tau)
+    while len(peaks) > n_arcs:
+        k = min(range(len(peaks)), key=lambda i: peaks[i].r)
+        gone = peaks.pop(k)
+        j = min(range(len(peaks)), key=lambda i: abs(math.log(peaks[i].tau / gone.tau)))
+        peaks[j] = DRTPeak(peaks[j].tau, peaks[j].r + gone.r, peaks[j].n)
+    while len(peaks) < n_arcs:
+        k = max(range(len(peaks)), key=lambda i: peaks[i].r)
+        big = peaks.pop(k)
+        step = 10.0 ** DRT_SPLIT_DECADES
+        peaks += [DRTPeak(big.tau / step, big.r / 2, big.n), DRTPeak(big.tau * step, big.r / 2, big.n)]
+        peaks.sort(key=lambda p: p.tau)
+    return peaks
+
+
+def _set_series_resistance(circuit, start: dict[str, float], r_inf: float) -> None:
+    """Share ``r_inf`` (ohm) between the resistors that are not part of an arc."""
+    arc_members = {a.resistor for a in circuit.arcs}
+    series = [e.param_names[0] for e in circuit.elements if e.kind == "R" and e.name not in arc_members]
+    if series and r_inf > 0:
+        for name in series:
+            start[name] = r_inf / len(series)
+# ---- end DRT-seeded starts ----------------------------------------------------------
