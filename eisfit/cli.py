@@ -501,8 +501,10 @@ def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, we
     click.echo(f"fits run: {camp.stats.get('fits_run', 0)}, cache hits: {camp.stats.get('cache_hits', 0)}; "
                f"wrote {Path(out) / 'summary.csv'}, report.md and figures")
     # ---- series analysis output ----
-    if camp.joint is not None and camp.joint.statement:
-        click.echo(camp.joint.statement)
+    joints = camp.joint.values() if isinstance(camp.joint, dict) else [camp.joint]
+    for joint in joints:
+        if joint is not None and joint.statement:
+            click.echo(joint.statement)
     if arrhenius_:
         _write_arrhenius(camp, Path(out))
     # ---- end series analysis output ----

@@ -390,6 +390,103 @@ def plot_campaign_residual_map(camp, ax=None):
     ax.set_xlabel("log10(f / Hz)")
     ax.figure.colorbar(image, ax=ax, label="residual |ΔZ|/|Z| × sign(ΔZ') / %")
     return ax
+
+# ---- DRT of a campaign (issue 8; data from CampaignResult.drts, eisfit/campaign/drt.py) ----
+def _camp_drt_axis(camp):
+    """(values, label) of the checkpoint axis of DRT figures: time_h, else cycle, else index."""
+    import numpy as np
+
+    for name, label in (("time_h", "time / h"), ("cycle", "cycle")):
+        values = [getattr(c, name, None) for c in camp.checkpoints]
+        if all(v is not None for v in values) and len(set(values)) == len(values):
+            return np.asarray(values, dtype=float), label
+    return np.arange(len(camp.checkpoints), dtype=float), "checkpoint index"
+
+
+def _edges(centres):
+    """Cell edges around increasing centres (midpoints; end cells mirrored)."""
+    import numpy as np
+
+    c = np.asarray(centres, dtype=float)
+    if c.size == 1:
+        return np.array([c[0] - 0.5, c[0] + 0.5])
+    mid = 0.5 * (c[1:] + c[:-1])
+    return np.concatenate([[2 * c[0] - mid[0]], mid, [2 * c[-1] - mid[-1]]])
+
+
+def plot_campaign_drt_map(camp, ax=None):
+    """Heat map of the DRT gamma (ohm per unit ln tau): checkpoints (time in h, else cycle,
+    else index) against log10(tau / s); tracked peaks as white markers, checkpoints whose
+    Kramers-Kronig test failed marked 'KK!'. Needs ``camp.drts`` (``drt=True``). Returns ``ax``."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from .campaign.drt import drt_columns
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 0.3 * max(len(camp.checkpoints), 8) + 1.5))
+    drts = camp.drts or []
+    rows = [k for k, d in enumerate(drts) if d is not None]
+    if not rows:
+        return ax
+    ys, ylabel = _camp_drt_axis(camp)
+    order = sorted(rows, key=lambda k: ys[k])
+    log_tau = np.log10(drts[order[0]].tau_s)
+    gamma = np.array([np.interp(log_tau, np.log10(drts[k].tau_s), drts[k].gamma_ohm) for k in order])
+    mesh = ax.pcolormesh(_edges(log_tau), _edges(ys[order]), gamma, cmap="magma", shading="flat")
+    ax.figure.colorbar(mesh, ax=ax, label="γ / Ω")
+    columns = drt_columns(drts)
+    n_tracks = sum(1 for key in columns[0] if key.endswith("_tau_s"))
+    for t in range(1, n_tracks + 1):
+        tau = np.array([columns[k][f"drt_peak{t}_tau_s"] for k in order])
+        ax.plot(np.log10(tau), ys[order], "o-", ms=3.5, lw=0.8, color="white", mec="k", mew=0.4,
+                label="tracked peaks" if t == 1 else None)
+    for k in order:
+        if not drts[k].kk_passed:
+            ax.annotate("KK!", (log_tau[-1], ys[k]), color="C3", fontsize=7, ha="right", va="center")
+    ax.set_xlabel("log10(τ / s)")
+    ax.set_ylabel(ylabel)
+    ax.set_title("DRT map (γ of the fitted points)", fontsize=9)
+    if n_tracks:
+        ax.legend(fontsize=7, loc="upper left")
+    return ax
+
+
+def plot_campaign_drt_stack(camp, ax=None, offset: float | None = None):
+    """One DRT (γ in ohm against τ in s, log axis) per checkpoint, shifted up by ``offset``
+    ohm each (default: 0.6 x the largest γ), coloured by time/cycle like the Nyquist
+    overlay; the fitted circuit's DRT (``FitResult.drt``) dashed in the same colour.
+    Returns ``ax``."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    drts = camp.drts or []
+    items = [(k, d, camp.results[k]) for k, d in enumerate(drts) if d is not None]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 0.45 * max(len(items), 6) + 1.5))
+    if not items:
+        return ax
+    colours, mappable, label = _camp_colours(camp)
+    step = offset if offset is not None else 0.6 * max(float(np.max(d.gamma_ohm)) for _, d, _ in items)
+    for row, (k, d, r) in enumerate(items):
+        base = row * step
+        ax.plot(d.tau_s, d.gamma_ohm + base, "-", lw=1.3, color=colours[k])
+        if r is not None:
+            ax.plot(d.tau_s, r.drt(d.tau_s)[1] + base, "--", lw=1.0, color=colours[k], alpha=0.8)
+        text = camp.checkpoints[k].label + ("  (KK failed)" if not d.kk_passed else "")
+        ax.annotate(text, (d.tau_s[-1], base), fontsize=7, ha="right", va="bottom",
+                    color="C3" if not d.kk_passed else "0.2")
+    ax.set_xscale("log")
+    ax.set_xlim(min(d.tau_s.min() for _, d, _ in items), max(d.tau_s.max() for _, d, _ in items))
+    ax.set_xlabel("τ / s")
+    ax.set_ylabel(f"γ / Ω (offset {step:.3g} Ω per checkpoint)")
+    ax.plot([], [], "-", color="0.3", label="DRT of the data")
+    ax.plot([], [], "--", color="0.3", label="DRT of the fit")
+    ax.legend(fontsize=7, loc="upper left")
+    ax.figure.colorbar(mappable, ax=ax, label=label)
+    ax.set_title("DRT per checkpoint", fontsize=9)
+    return ax
+# ---- end DRT of a campaign ----
 # ---- end section: campaign plots ----------------------------------------------
 
 # ---- section: series analysis plots (eisfit.series, Arrhenius) ------------------

@@ -243,3 +243,28 @@ def test_real_multi_sweep_mpr_runs_as_a_campaign(realdata):
     assert camp.ordering.startswith("acquisition time")
     assert camp.table["time_h"].is_monotonic_increasing
     assert sum(r is not None for r in camp.results) + len(camp.errors) == 61
+
+
+def test_shared_fit_exposes_sharing_and_stays_within_each_cell(tmp_path):
+    """Two cells in one campaign: parameters are shared within a cell, never across cells."""
+    import numpy as np
+
+    from eisfit.model import Circuit
+
+    circ = Circuit("R0-p(R1,CPE1)-p(R2,CPE2)")
+    f = np.logspace(7, 2, 41)
+    rng = np.random.default_rng(4)
+    spectra = []
+    for cell, r1 in (("A", 60.0), ("B", 180.0)):
+        for k, r2 in enumerate((150.0, 110.0, 80.0, 60.0)):
+            z = circ.impedance([40, r1, 1e-9, 0.9, r2, 2e-6, 0.85], f)
+            z = z * (1 + 0.003 * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size)))
+            spectra.append(eisfit.Spectrum(frequency=f, z=z, meta={"label": f"{cell}{k}", "cell": cell}))
+    camp = eisfit.fit_campaign(spectra, circuit="R0-p(R1,CPE1)-p(R2,CPE2)", shared=["R1", "CPE1_0", "CPE1_1"])
+    assert isinstance(camp.joint, dict)
+    assert set(camp.sharing) == {"A", "B"}
+    table = camp.table
+    r1 = table.groupby("cell")["R1"].nunique()
+    assert (r1 == 1).all()
+    assert table.loc[table.cell == "A", "R1"].iloc[0] == pytest.approx(60, rel=0.02)
+    assert table.loc[table.cell == "B", "R1"].iloc[0] == pytest.approx(180, rel=0.02)

@@ -50,6 +50,7 @@ def fit_campaign(
     progress: bool | None = None,
     shared: Sequence[str] | None = None,
     smooth: Any = None,
+    drt: bool | dict[str, Any] = False,
     **fit_options: Any,
 ) -> CampaignResult:
     """Fit every checkpoint of a campaign and follow each resistance.
@@ -74,7 +75,11 @@ def fit_campaign(
         checkpoints; smoothness ``"auto"`` or a float lambda), delegated to
         ``eisfit.series.joint_fit`` after the independent fits, which seed it; the
         :class:`~eisfit.series.JointFitResult` is kept as ``CampaignResult.joint``.
-    **fit_options : passed on to :func:`eisfit.fit` (``bounds``, ``fixed``, ...).
+    drt : also compute the DRT of every checkpoint's fitted points (same weighting) and
+        track its peaks across checkpoints (``drt_peak<k>_*`` columns, ``.drts``, DRT
+        figures, drt_peaks.csv, a DRT section in report.md; see
+        :mod:`eisfit.campaign.drt`); a dict passes options to :func:`eisfit.drt`.
+    **fit_options : passed on to :func:`eisfit.fit` (``bounds``, ``fixed``, ``guess``, ...).
 
     Returns
     -------
@@ -102,6 +107,8 @@ def fit_campaign(
         joint_result = _apply_joint_fit(joint, src.checkpoints, items, fits, shared, smooth, fit_options)
     result = _assemble(src, items, fits, common, stats)
     result.joint = joint_result
+    if drt:  # DRT (issue 8)
+        result.compute_drt(**(drt if isinstance(drt, dict) else {}))
     result.stats["wall_seconds"] = time.perf_counter() - t0
     if out is not None:
         result.write(out)
@@ -198,26 +205,37 @@ def _joint_fit_function():
 
 
 def _apply_joint_fit(joint, checkpoints, items, fits, shared, smooth, fit_options):
-    """Replace the kept fits by a joint fit across the fitted checkpoints.
+    """Replace the kept fits by joint fits across the fitted checkpoints, one per cell.
 
     Calls ``eisfit.series.joint_fit(spectra, circuit, shared=..., smooth=...,
     start_values=<kept values>, weighting, area_cm2, thickness_cm, symmetric, labels,
     fixed, bounds)`` on the points the independent fits used, then
     ``JointFitResult.fit_results(templates)`` for per-checkpoint FitResults
-    (seed_source ``"joint"``). Not cached. Needs one circuit, area and thickness for
-    the whole campaign (CampaignError otherwise).
+    (seed_source ``"joint"``). Not cached. Parameters are shared (or smoothed) within
+    a cell, never across cells; each cell needs one circuit, area and thickness
+    (CampaignError otherwise). Returns the JointFitResult of a single-cell campaign,
+    else a dict cell -> JointFitResult.
     """
+    out = {}
+    for chain in _chains(checkpoints):
+        ok = [i for i in chain if fits[i].kept is not None]
+        if ok:
+            cell = checkpoints[ok[0]].cell
+            out[cell] = _joint_fit_of_cell(joint, checkpoints, items, fits, ok, shared, smooth, fit_options)
+    if not out:
+        return None
+    return next(iter(out.values())) if len(out) == 1 else out
+
+
+def _joint_fit_of_cell(joint, checkpoints, items, fits, ok, shared, smooth, fit_options):
     from ..spectrum import Spectrum
 
-    ok = [i for i, f in enumerate(fits) if f.kept is not None]
-    if not ok:
-        return None
     common = {}
     for key in ("circuit", "weighting", "area_cm2", "thickness_cm", "symmetric"):
         values = {repr(items[i]["settings"].get(key)) for i in ok}
         if len(values) > 1:
-            raise CampaignError(f"shared=/smooth= need one {key} for the whole campaign; "
-                                f"the checkpoints use {', '.join(sorted(values))}")
+            raise CampaignError(f"shared=/smooth= need one {key} per cell; "
+                                f"cell {checkpoints[ok[0]].cell!r} uses {', '.join(sorted(values))}")
         common[key] = items[ok[0]]["settings"].get(key)
     templates = [fits[i].kept for i in ok]
     spectra = [Spectrum(r.frequency, r.z, {"label": checkpoints[i].label})

@@ -115,10 +115,18 @@ def campaign_report(camp) -> str:
     if getattr(camp, "joint", None) is not None:
         # ---- series analysis (eisfit.series): shared vs independent, smoothing ----
         lines += ["", "## Joint fit across checkpoints", ""]
-        lines += camp.joint.summary_lines() or ["Joint fit without shared parameters or smoothing."]
+        joints = camp.joint.items() if isinstance(camp.joint, dict) else [(None, camp.joint)]
+        for cell, joint in joints:
+            if cell is not None:
+                lines += [f"Cell {cell}:"]
+            lines += joint.summary_lines() or ["Joint fit without shared parameters or smoothing."]
         # ---- end series analysis ----
     lines += ["", "## Per checkpoint", ""] + _table_lines(camp)
     lines += _flag_lines(camp) + _error_lines(camp)
+    if getattr(camp, "drts", None) is not None:  # ---- DRT (issue 8), eisfit/campaign/drt.py ----
+        from .drt import drt_report_lines
+
+        lines += drt_report_lines(camp)
     stats = camp.stats
     if stats:
         lines += ["", f"Fits run: {stats.get('fits_run', 0)}, cache hits: {stats.get('cache_hits', 0)}, "

@@ -60,8 +60,32 @@ class CampaignResult:
     stats: dict[str, Any] = field(default_factory=dict)
     details: list[dict[str, Any]] = field(default_factory=list)  # per checkpoint: seed_source, notes, hashes
     name: str | None = None
-    joint: Any = None   # eisfit.series.JointFitResult when shared=/smooth= were given
+    joint: Any = None   # eisfit.series.JointFitResult (dict cell -> it for several cells) with shared=/smooth=
+    drts: Any = None    # DRT (issue 8): one DRTResult (or None) per checkpoint with drt=True
     _table: Any = field(default=None, repr=False)
+
+    # -- series analysis (eisfit.series) ----------------------------------------
+    def joint_of(self, cell: str | None):
+        """The joint fit that covers ``cell`` (None without shared=/smooth=)."""
+        if isinstance(self.joint, dict):
+            return self.joint.get(cell)
+        return self.joint
+
+    @property
+    def sharing(self):
+        """Evidence for the shared parameters: dict with chisq_shared, chisq_independent,
+        aic_*, bic_*, preferred, delta_aic (per cell: dict cell -> that dict); None
+        without ``shared=``."""
+        if isinstance(self.joint, dict):
+            return {cell: j.sharing for cell, j in self.joint.items()}
+        return None if self.joint is None else self.joint.sharing
+
+    @property
+    def smoothing(self):
+        """Smoothing strength and rule used (per cell for several cells); None without ``smooth=``."""
+        if isinstance(self.joint, dict):
+            return {cell: j.smoothing for cell, j in self.joint.items()}
+        return None if self.joint is None else self.joint.smoothing
 
     # -- table ---------------------------------------------------------------
     @property
@@ -78,6 +102,11 @@ class CampaignResult:
         import pandas as pd
 
         rows = [self._row(c, r, d) for c, r, d in zip(self.checkpoints, self.results, self.details)]
+        if self.drts is not None:  # ---- DRT (issue 8): tracked peaks, see campaign/drt.py ----
+            from .drt import drt_columns
+
+            for row, extra in zip(rows, drt_columns(self.drts)):
+                row.update(extra)
         columns = _ordered_columns(rows)
         return pd.DataFrame(rows, columns=columns)
 
@@ -99,7 +128,8 @@ class CampaignResult:
             for stat in FIT_STAT_COLUMNS:
                 row[stat] = getattr(r, stat)
         # ---- series analysis (eisfit.series): parameters shared by the joint fit ----
-        row["shared"] = ",".join(self.joint.shared) if self.joint is not None else ""
+        joint = self.joint_of(c.cell)
+        row["shared"] = ",".join(joint.shared) if joint is not None else ""
         # ---- end series analysis ----
         row.update({
             "kk_passed": None if r is None else r.kk_passed,
@@ -180,6 +210,36 @@ class CampaignResult:
 
         return plot_campaign_residual_map(self, ax=ax)
 
+    # ---- DRT (issue 8, eisfit/campaign/drt.py) -------------------------------------
+    def compute_drt(self, **drt_options: Any) -> list[Any]:
+        """DRT of every checkpoint's fitted points (same weighting, common tau grid);
+        stores them in ``.drts`` and adds the ``drt_*`` columns to ``.table``.
+        ``drt_options`` go to :func:`eisfit.drt` (e.g. ``lambda_=1e-2``)."""
+        from .drt import campaign_drts
+
+        self.drts = campaign_drts(self.results, drt_options)
+        self._table = None
+        return self.drts
+
+    def drt_peaks(self):
+        """Every DRT peak of every checkpoint with its track number (DataFrame)."""
+        from .drt import drt_peaks_table
+
+        return drt_peaks_table(self)
+
+    def plot_drt_map(self, ax=None):
+        """Heat map of gamma: checkpoints (time/cycle/index) x log10 tau, tracked peaks marked."""
+        from ..plotting import plot_campaign_drt_map
+
+        return plot_campaign_drt_map(self, ax=ax)
+
+    def plot_drt_stack(self, ax=None):
+        """One DRT per checkpoint, offset, coloured as the Nyquist overlay; fit's DRT dashed."""
+        from ..plotting import plot_campaign_drt_stack
+
+        return plot_campaign_drt_stack(self, ax=ax)
+    # ---- end DRT --------------------------------------------------------------------
+
     # -- outputs -----------------------------------------------------------------
     def report(self) -> str:
         """The evolution of each resistance in words and a table (markdown)."""
@@ -202,6 +262,8 @@ class CampaignResult:
         table.to_csv(folder / "summary.csv", index=False)
         _write_parquet(table, folder / "summary.parquet")
         (folder / "report.md").write_text(self.report(), encoding="utf-8")
+        if self.drts is not None:  # DRT (issue 8)
+            self.drt_peaks().to_csv(folder / "drt_peaks.csv", index=False)
         if figures:
             self._write_figures(folder, area_normalised)
         return folder
@@ -217,6 +279,9 @@ class CampaignResult:
             "evolution": lambda: _figure_of(self.plot_evolution()),
             "residual_map": lambda: self.plot_residual_map().figure,
         }
+        if self.drts is not None:  # DRT (issue 8)
+            makers["drt_map"] = lambda: self.plot_drt_map().figure
+            makers["drt_stack"] = lambda: self.plot_drt_stack().figure
         for name, make in makers.items():
             fig = make()
             for ext in ("png", "svg"):

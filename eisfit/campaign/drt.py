@@ -1,0 +1,241 @@
+"""DRT of every checkpoint of a campaign, with its peaks tracked across checkpoints.
+
+``fit_campaign(..., drt=True)`` (CLI ``eisfit campaign ... --drt``) computes
+:func:`eisfit.drt` of the points each kept fit used, with the fit's weighting, on
+one common tau grid (so that the checkpoints can be drawn as a map).
+
+Peak tracking
+-------------
+Only *major* peaks are tracked: area >= ``MAJOR_AREA_FRACTION`` (5 %) of the
+polarisation resistance and height >= ``MAJOR_HEIGHT_FRACTION`` (10 %) of the largest
+gamma of that checkpoint (the regularised DRT of noisy data leaves ripples of a few %;
+see eisfit/analysis/drt.py). Checkpoints are walked in campaign order; each track
+remembers the log10 tau where it was last seen. The major peaks of the next checkpoint
+are matched to the tracks by an order-preserving alignment (peaks and tracks sorted by
+tau; processes do not overtake each other) that minimises the sum of |delta log10 tau|,
+where a peak may only join a track within ``MAX_JUMP_DECADES`` (1 decade) and leaving a
+peak or a track unmatched costs ``MAX_JUMP_DECADES``. An unmatched peak starts a new
+track; an unmatched track is empty (NaN) at that checkpoint and stays open. Finally
+the tracks are numbered by their median tau: ``drt_peak1_*`` is the fastest process.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+__all__ = ["campaign_drts", "track_peaks", "major_peaks", "drt_columns", "drt_peaks_table",
+           "drt_report_lines", "KK_WARNING"]
+
+MAJOR_AREA_FRACTION = 0.05
+MAJOR_HEIGHT_FRACTION = 0.10
+MAX_JUMP_DECADES = 1.0
+KK_WARNING = "a DRT of invalid data is not evidence"
+
+
+# ---- computing ------------------------------------------------------------------
+
+def campaign_drts(results: Sequence[Any], options: Mapping[str, Any] | None = None) -> list[Any]:
+    """One :class:`~eisfit.analysis.drt.DRTResult` per FitResult (None where there is no fit).
+
+    The DRT uses the fitted points (``r.frequency``, ``r.z``) and the fit's weighting
+    (``sigma`` weighting, whose standard deviations are not stored, falls back to
+    ``modulus``), on a common grid over all checkpoints (10 points per decade, one decade
+    beyond the measured range). ``options`` go to :func:`eisfit.drt` (e.g. ``lambda_``).
+    Python warnings of the DRT are silenced; they stay in ``DRTResult.warnings``.
+    """
+    from ..analysis.drt import drt, tau_grid
+    from ..spectrum import Spectrum
+
+    fitted = [r for r in results if r is not None]
+    if not fitted:
+        return [None] * len(results)
+    opts = dict(options or {})
+    if "tau_s" not in opts:
+        opts["tau_s"] = tau_grid(np.concatenate([np.asarray(r.frequency, float) for r in fitted]))
+    out: list[Any] = []
+    for r in results:
+        if r is None:
+            out.append(None)
+            continue
+        weighting = r.settings.get("weighting", "modulus")
+        if weighting == "sigma":
+            weighting = "modulus"
+        spectrum = Spectrum(r.frequency, r.z, {"label": r.label or ""})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out.append(drt(spectrum, **{"weighting": weighting, **opts}))
+    return out
+
+
+def major_peaks(res: Any) -> Any:
+    """The peaks of a DRTResult that count as processes (see the module docstring)."""
+    peaks = res.peaks
+    if not len(peaks):
+        return peaks
+    gmax = float(np.max(res.gamma_ohm))
+    keep = (peaks["R_ohm"] >= MAJOR_AREA_FRACTION * res.r_pol_ohm) & \
+           (peaks["gamma_ohm"] >= MAJOR_HEIGHT_FRACTION * gmax)
+    return peaks[keep].reset_index(drop=True)
+
+
+# ---- tracking -------------------------------------------------------------------
+
+@dataclass
+class _Track:
+    last_log_tau: float
+    members: dict[int, int]  # checkpoint index -> row in that checkpoint's major peaks
+
+
+def track_peaks(drts: Sequence[Any], max_jump_decades: float = MAX_JUMP_DECADES) -> list[dict[int, int]]:
+    """Tracks of major peaks across checkpoints, ordered by median tau.
+
+    Each track is ``{checkpoint index: row in major_peaks(drts[index])}``; see the
+    module docstring for the matching rule.
+    """
+    tracks: list[_Track] = []
+    for k, res in enumerate(drts):
+        if res is None:
+            continue
+        log_tau = np.log10(np.asarray(major_peaks(res)["tau_s"], dtype=float))
+        order = sorted(range(len(tracks)), key=lambda t: tracks[t].last_log_tau)
+        pairs = _align([tracks[t].last_log_tau for t in order], list(log_tau), max_jump_decades)
+        matched = set()
+        for ti, pi in pairs:
+            track = tracks[order[ti]]
+            track.members[k] = pi
+            track.last_log_tau = float(log_tau[pi])
+            matched.add(pi)
+        for pi in range(log_tau.size):
+            if pi not in matched:
+                tracks.append(_Track(float(log_tau[pi]), {k: pi}))
+    return [t.members for t in sorted(tracks, key=lambda t: _median_log_tau(t, drts))]
+
+
+def _median_log_tau(track: _Track, drts: Sequence[Any]) -> float:
+    values = [math.log10(float(major_peaks(drts[k])["tau_s"].iloc[i])) for k, i in track.members.items()]
+    return float(np.median(values))
+
+
+def _align(a: list[float], b: list[float], gate: float) -> list[tuple[int, int]]:
+    """Order-preserving matching of sorted a and b minimising sum |a_i - b_j| (pairs within
+    ``gate``), an unmatched element costing ``gate``. Returns the (i, j) pairs."""
+    n, m = len(a), len(b)
+    cost = np.zeros((n + 1, m + 1))
+    cost[:, 0] = gate * np.arange(n + 1)
+    cost[0, :] = gate * np.arange(m + 1)
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            d = abs(a[i - 1] - b[j - 1])
+            pair = cost[i - 1, j - 1] + d if d <= gate else math.inf
+            cost[i, j] = min(pair, cost[i - 1, j] + gate, cost[i, j - 1] + gate)
+    pairs, i, j = [], n, m
+    while i > 0 and j > 0:
+        d = abs(a[i - 1] - b[j - 1])
+        if d <= gate and math.isclose(cost[i, j], cost[i - 1, j - 1] + d):
+            pairs.append((i - 1, j - 1))
+            i, j = i - 1, j - 1
+        elif math.isclose(cost[i, j], cost[i - 1, j] + gate):
+            i -= 1
+        else:
+            j -= 1
+    return pairs[::-1]
+
+
+# ---- table, CSV, report ---------------------------------------------------------
+
+def drt_columns(drts: Sequence[Any]) -> list[dict[str, Any]]:
+    """Per checkpoint: ``drt_peak<k>_tau_s`` (s), ``_f_Hz`` (Hz), ``_R_ohm`` (ohm) for every
+    track k (NaN where the track has no peak), ``drt_n_peaks`` (major peaks),
+    ``drt_lambda``, ``drt_kk_warning`` (True when the KK test of the points failed)."""
+    tracks = track_peaks(drts)
+    rows = []
+    for k, res in enumerate(drts):
+        row: dict[str, Any] = {}
+        peaks = major_peaks(res) if res is not None else None
+        for t, members in enumerate(tracks, start=1):
+            i = members.get(k)
+            hit = peaks is not None and i is not None
+            for col, key in (("tau_s", "tau_s"), ("f_Hz", "f_Hz"), ("R_ohm", "R_ohm")):
+                row[f"drt_peak{t}_{col}"] = float(peaks[key].iloc[i]) if hit else math.nan
+        row["drt_n_peaks"] = len(peaks) if peaks is not None else math.nan
+        row["drt_lambda"] = res.lambda_ if res is not None else math.nan
+        row["drt_kk_warning"] = (not res.kk_passed) if res is not None else None
+        rows.append(row)
+    return rows
+
+
+def drt_peaks_table(camp) -> Any:
+    """Every DRT peak of every checkpoint (long format) with its track number
+    (``track`` 0 = minor peak, not tracked): label, time_h, cycle, checkpoint,
+    track, tau_s, f_Hz, gamma_ohm, R_ohm, major, lambda, kk_passed."""
+    import pandas as pd
+
+    drts = camp.drts or []
+    track_of = {}
+    for t, members in enumerate(track_peaks(drts), start=1):
+        for k, i in members.items():
+            track_of[(k, i)] = t
+    rows = []
+    for k, (c, res) in enumerate(zip(camp.checkpoints, drts)):
+        if res is None:
+            continue
+        major = major_peaks(res)
+        for _, p in res.peaks.iterrows():
+            hit = np.flatnonzero(np.isclose(major["tau_s"], p["tau_s"], rtol=1e-12, atol=0))
+            t = track_of.get((k, int(hit[0]))) if hit.size else None
+            rows.append({"label": c.label, "time_h": c.time_h, "cycle": c.cycle, "checkpoint": k,
+                         "track": t or 0, "tau_s": p["tau_s"], "f_Hz": p["f_Hz"],
+                         "gamma_ohm": p["gamma_ohm"], "R_ohm": p["R_ohm"], "major": bool(hit.size),
+                         "lambda": res.lambda_, "kk_passed": res.kk_passed})
+    columns = ["label", "time_h", "cycle", "checkpoint", "track", "tau_s", "f_Hz", "gamma_ohm",
+               "R_ohm", "major", "lambda", "kk_passed"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def drt_report_lines(camp) -> list[str]:
+    """The "DRT" section of report.md: processes per checkpoint vs arcs, tracked peaks,
+    and a warning line per checkpoint whose Kramers-Kronig test failed."""
+    from ..model import Circuit
+
+    drts = camp.drts or []
+    lines = ["", "## DRT", "",
+             "DRT of the fitted points of each checkpoint (same weighting, regularisation by "
+             "GCV + discrepancy principle). A process is a DRT peak with >= "
+             f"{MAJOR_AREA_FRACTION:.0%} of R_pol and >= {MAJOR_HEIGHT_FRACTION:.0%} of the "
+             "largest gamma; peaks are tracked across checkpoints by nearest log tau "
+             f"(at most {MAX_JUMP_DECADES:g} decade apart).", ""]
+    counts = []
+    for c, r, res in zip(camp.checkpoints, camp.results, drts):
+        if res is None or r is None:
+            continue
+        n_arcs = len(Circuit(r.circuit).arcs)
+        n = len(major_peaks(res))
+        mark = "" if n == n_arcs else " (differs)"
+        counts.append(f"{c.label}: {n} vs {n_arcs}{mark}")
+    if counts:
+        lines.append("Processes found by the DRT vs arcs in the circuit: " + "; ".join(counts) + ".")
+    lines += _track_lines(camp)
+    for c, res in zip(camp.checkpoints, drts):
+        if res is not None and not res.kk_passed:
+            worst = "" if res.kk_max_residual_pct is None else f" (max residual {res.kk_max_residual_pct:.2g} %)"
+            lines.append(f"- **Warning** {c.label}: Kramers-Kronig test failed{worst}: {KK_WARNING}.")
+    return lines
+
+
+def _track_lines(camp) -> list[str]:
+    rows = drt_columns(camp.drts or [])
+    n_tracks = sum(1 for key in (rows[0] if rows else {}) if key.endswith("_tau_s"))
+    out = [""] if n_tracks else []
+    for t in range(1, n_tracks + 1):
+        seen = [(c, row) for c, row in zip(camp.checkpoints, rows)
+                if np.isfinite(row[f"drt_peak{t}_tau_s"])]
+        first, last = seen[0], seen[-1]
+        out.append(f"- DRT peak {t}: tau {first[1][f'drt_peak{t}_tau_s']:.3g} -> "
+                   f"{last[1][f'drt_peak{t}_tau_s']:.3g} s, R {first[1][f'drt_peak{t}_R_ohm']:.3g} -> "
+                   f"{last[1][f'drt_peak{t}_R_ohm']:.3g} ohm ({first[0].label} -> {last[0].label}; "
+                   f"present at {len(seen)} of {len(rows)} checkpoints)")
+    return out

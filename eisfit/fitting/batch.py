@@ -1,0 +1,555 @@
+"""Many spectra at once: batched fits, seeded chains and streaming to a summary CSV.
+
+:func:`fit_batch` gives the same results as calling :func:`eisfit.fit` on every
+spectrum (same starts, same Levenberg-Marquardt path per start, same flags) but
+solves all spectra x all starts that share a frequency grid as one batched problem:
+stage 1 (all starts of all spectra), the polish of each spectrum's best distinct
+starts, the covariance (batched SVD), the derived quantities (vectorised delta
+method) and the Kramers-Kronig test (one design matrix per chain length for the
+whole batch) are each one vectorised step instead of a Python loop.
+
+:func:`fit_chain` is the fast equivalent of a campaign's seeded chain (see its
+docstring for how it relates to :func:`eisfit.fit_campaign`), and :func:`fit_stream`
+fits an iterable of spectra or files in chunks, optionally over processes, appending
+rows to a CSV file and keeping only a bounded window of spectra in memory.
+"""
+from __future__ import annotations
+
+import csv
+import math
+import multiprocessing
+import warnings
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping, Sequence
+
+import numpy as np
+
+from ..analysis.derived import derived_quantities_batch
+from ..model import Circuit, CircuitDefinition
+from ..spectrum import Spectrum
+from .assemble import derived_settings, result_roles
+from .engine import (N_POLISH, POLISH_ITER, STAGE1_ITER, STAGE1_PRUNE, STAGE1_PRUNE_AFTER, _boukamp_residuals,
+                     _distinct_best, _finish, _final_values, _Prepared, _prepare)
+from .optimise import levenberg_marquardt
+from .result import FitResult
+
+__all__ = ["fit_batch", "fit_chain", "fit_stream", "summary_row", "ChainResult", "StreamSummary"]
+
+MAX_PROBLEMS = 2048  # LM problems (spectra x starts) per batched call: ~20 MB of Jacobians
+CHISQ_TIE_RTOL = 1e-6  # as the campaign runner: a seeded fit must beat the cold one by more
+SEED_RTOL = 1e-6  # a chain position is refitted when its seed moved by more than this (relative)
+
+
+# ============================================================================ fit_batch
+def fit_batch(
+    spectra: Sequence[Spectrum],
+    circuit: str | CircuitDefinition | Circuit = "garnet-symmetric",
+    *,
+    initial: Mapping[str, float] | Sequence[Mapping[str, float] | None] | None = None,
+    starts: int | str = "auto",
+    weighting: str = "modulus",
+    area_cm2: float | None = None,
+    thickness_cm: float | None = None,
+    symmetric: bool = True,
+    fmin: float | None = None,
+    fmax: float | None = None,
+    drop_inductive: bool | str = "auto",
+    fixed: Mapping[str, float] | None = None,
+    bounds: Mapping[str, tuple[float, float]] | None = None,
+    kk: bool = True,
+    order_arcs: bool = True,
+) -> list[FitResult]:
+    """Fit ``circuit`` to every spectrum; same results as :func:`eisfit.fit` per spectrum.
+
+    Parameters are those of :func:`eisfit.fit` (frequencies in Hz, area in cm2,
+    thickness in cm), except ``initial``: one mapping for all spectra, or a sequence
+    with one mapping (or None) per spectrum, e.g. the previous checkpoint's values.
+    Spectra whose selected frequency grids are equal are solved together; each grid is
+    its own batch. Raises :class:`~eisfit.FitError` where :func:`eisfit.fit` would.
+    """
+    spectra = list(spectra)
+    inits = _per_spectrum(initial, len(spectra))
+    options = dict(area_cm2=area_cm2, thickness_cm=thickness_cm, symmetric=symmetric, weighting=weighting,
+                   sigma=None, fmin=fmin, fmax=fmax, drop_inductive=drop_inductive, fixed=fixed,
+                   bounds=bounds, expr=None, starts=starts, engine="fast")
+    preps = [_prepare(s, circuit, initial=init, **options) for s, init in zip(spectra, inits)]
+    results: list[FitResult | None] = [None] * len(preps)
+    for chunk in _chunks_by_grid(preps):
+        for i, res in zip(chunk, _fit_prepared([preps[i] for i in chunk], kk=kk, order_arcs=order_arcs)):
+            results[i] = res
+    return results  # type: ignore[return-value]
+
+
+def _per_spectrum(initial, n: int) -> list[Mapping[str, float] | None]:
+    if initial is None or isinstance(initial, Mapping):
+        return [initial] * n
+    out = list(initial)
+    if len(out) != n:
+        raise ValueError(f"initial has {len(out)} entries for {n} spectra")
+    return out
+
+
+def _chunks_by_grid(preps: list[_Prepared]) -> Iterator[list[int]]:
+    """Indices of spectra that share grid, weighting and free set, at most MAX_PROBLEMS starts each."""
+    groups: dict[tuple, list[int]] = {}
+    for i, p in enumerate(preps):
+        key = (p.problem.frequency.tobytes(), p.problem.weighting, p.problem.free.tobytes())
+        groups.setdefault(key, []).append(i)
+    for members in groups.values():
+        chunk: list[int] = []
+        load = 0
+        for i in members:
+            n = len(preps[i].start_list)
+            if chunk and load + n > MAX_PROBLEMS:
+                yield chunk
+                chunk, load = [], 0
+            chunk.append(i)
+            load += n
+        if chunk:
+            yield chunk
+
+
+def _fit_prepared(preps: list[_Prepared], *, kk: bool, order_arcs: bool) -> list[FitResult]:
+    """Solve, then finish, one chunk of spectra on one grid."""
+    batch = _BatchProblem.of(preps)
+    p_best, converged = _solve_batch(batch, preps)
+    p_final = np.array([_final_values(p, pb, order_arcs) for p, pb in zip(preps, p_best)])
+    covs = _covariances(batch, p_final)
+    values = [dict(zip(p.names, v)) for p, v in zip(preps, p_final)]
+    derived = _derived(preps, values, covs)
+    kk_out = kk_batch(preps[0].data.frequency, np.array([p.data.z for p in preps])) if kk else None
+    return [_finish(p, pb, bool(c), kk=kk, order_arcs=order_arcs, covariance=cov, derived=d,
+                    kk_outcome=None if kk_out is None else kk_out[i])
+            for i, (p, pb, c, cov, d) in enumerate(zip(preps, p_best, converged, covs, derived))]
+
+
+# ---------------------------------------------------------------------- batched problem
+@dataclass(frozen=True)
+class _BatchProblem:
+    """Spectra on one grid; LM problem j belongs to spectrum ``owner[j]``."""
+
+    preps: list[_Prepared]
+    z: np.ndarray  # (S, N) complex ohm
+    sr: np.ndarray  # (S, N) residual scales, ohm
+    si: np.ndarray
+    fixed_values: np.ndarray  # (S, M) full parameter vectors (fixed values filled in)
+    owner: np.ndarray  # (K,) spectrum of each problem
+
+    @classmethod
+    def of(cls, preps: list[_Prepared], owner: np.ndarray | None = None) -> "_BatchProblem":
+        probs = [p.problem for p in preps]
+        return cls(preps, np.array([q.z for q in probs]), np.array([q.scales[0] for q in probs]),
+                   np.array([q.scales[1] for q in probs]), np.array([q.fixed_values for q in probs]),
+                   np.arange(len(preps)) if owner is None else owner)
+
+    def with_owner(self, owner: np.ndarray) -> "_BatchProblem":
+        return _BatchProblem(self.preps, self.z, self.sr, self.si, self.fixed_values, owner)
+
+    def residuals_and_jacobian(self, theta: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """As ``_Problem.residuals_and_jacobian`` (bit for bit), row j with the data of spectrum owner[idx[j]]."""
+        ref = self.preps[0].problem
+        s = self.owner[idx]
+        all_free = ref.free.size == self.fixed_values.shape[1]
+        p_free = ref.transform.to_physical(theta)
+        with np.errstate(all="ignore"):
+            if all_free:
+                p = p_free
+            else:
+                p = self.fixed_values[s].copy()
+                p[:, ref.free] = p_free
+            zm, dz = ref.circuit.impedance_and_jacobian(p, ref.frequency)
+            if not all_free:
+                dz = dz[:, :, ref.free]
+            dz = dz * ref.transform.dp_dtheta(p_free)[:, None, :]
+            z = self.z[s]
+            if ref.weighting == "boukamp":
+                return _boukamp_residuals(z, zm, dz)
+            sr, si = self.sr[s], self.si[s]
+            n = z.shape[1]
+            d = z - zm
+            r = np.empty((len(s), 2 * n))
+            np.divide(d.real, sr, out=r[:, :n])
+            np.divide(d.imag, si, out=r[:, n:])
+            # -(a / b) == a / (-b) exactly in IEEE arithmetic: no separate negation pass
+            jac = np.empty((len(s), 2 * n, dz.shape[2]))
+            np.divide(dz.real, -sr[:, :, None], out=jac[:, :n])
+            np.divide(dz.imag, -si[:, :, None], out=jac[:, n:])
+        return r, jac
+
+
+def _solve_batch(batch: _BatchProblem, preps: list[_Prepared]) -> tuple[np.ndarray, np.ndarray]:
+    """The engine's ``_solve_fast`` for every spectrum at once: (p_best (S, M), converged (S,))."""
+    ref = preps[0].problem
+    names = ref.circuit.param_names
+    lo, hi = ref.transform.internal_lower, ref.transform.internal_upper
+    thetas, owners = [], []
+    multi = [i for i, p in enumerate(preps) if len(p.start_list) > 1]
+    single = [i for i, p in enumerate(preps) if len(p.start_list) == 1]
+    starts = {i: ref.transform.clip_internal(ref.transform.to_internal(
+        np.array([[s[n] for n in names] for s in preps[i].start_list])[:, ref.free])) for i in range(len(preps))}
+    if multi:
+        owner1 = np.concatenate([np.full(len(starts[i]), i) for i in multi])
+        stage1 = levenberg_marquardt(batch.with_owner(owner1).residuals_and_jacobian,
+                                     np.concatenate([starts[i] for i in multi]), lo, hi,
+                                     max_iter=STAGE1_ITER, ftol=1e-6, prune_factor=STAGE1_PRUNE,
+                                     prune_after=STAGE1_PRUNE_AFTER, groups=owner1, indexed=True)
+        for i in multi:
+            rows = np.flatnonzero(owner1 == i)
+            best = _distinct_best(stage1.theta[rows], stage1.cost[rows], N_POLISH)
+            thetas.append(stage1.theta[rows][best])
+            owners.append(np.full(best.size, i))
+    for i in single:
+        thetas.append(starts[i])
+        owners.append(np.full(1, i))
+    owner2 = np.concatenate(owners)
+    out = levenberg_marquardt(batch.with_owner(owner2).residuals_and_jacobian, np.concatenate(thetas), lo, hi,
+                              max_iter=POLISH_ITER, prune_factor=1.5, groups=owner2, indexed=True)
+    p_best = batch.fixed_values.copy()
+    converged = np.zeros(len(preps), dtype=bool)
+    for i in range(len(preps)):
+        rows = np.flatnonzero(owner2 == i)
+        k = rows[int(np.argmin(out.cost[rows]))]
+        p_best[i, ref.free] = ref.transform.to_physical(out.theta[k])
+        converged[i] = out.converged[k]
+    return p_best, converged
+
+
+# --------------------------------------------------------------------------- statistics
+def _covariances(batch: _BatchProblem, p_final: np.ndarray) -> list[tuple[np.ndarray | None, bool, float]]:
+    """(cov, singular, chisq) per spectrum at ``p_final`` (S, M), as ``engine._covariance_at``."""
+    ref = batch.preps[0].problem
+    free, transform = ref.free, ref.transform
+    theta = transform.to_internal(p_final[:, free])
+    r, jac_int = batch.with_owner(np.arange(len(batch.preps))).residuals_and_jacobian(
+        theta, np.arange(len(batch.preps)))
+    chisq = np.sum(r**2, axis=1)
+    jac = jac_int / transform.dp_dtheta(p_final[:, free])[:, None, :]
+    cov, singular = covariances_from_jacobians(jac, chisq, 2 * ref.frequency.size)
+    return [(None if singular[i] else cov[i], bool(singular[i]), float(chisq[i])) for i in range(len(chisq))]
+
+
+def covariances_from_jacobians(jac: np.ndarray, cost: np.ndarray, n_residuals: int,
+                               rcond: float = 1e-12) -> tuple[np.ndarray, np.ndarray]:
+    """``optimise.covariance_from_jacobian`` for a stack (S, R, M): (cov (S, M, M), singular (S,))."""
+    s_count, _, m = jac.shape
+    if m == 0:
+        return np.zeros((s_count, 0, 0)), np.zeros(s_count, bool)
+    dof = n_residuals - m
+    if dof <= 0:
+        return np.full((s_count, m, m), np.nan), np.ones(s_count, bool)
+    norms = np.linalg.norm(jac, axis=1)
+    bad = np.any(norms == 0, axis=1) | ~np.all(np.isfinite(norms), axis=1)
+    safe_norms = np.where(bad[:, None], 1.0, norms)
+    js = np.where(bad[:, None, None], np.eye(jac.shape[1], m), jac / safe_norms[:, None, :])
+    _, sv, vt = np.linalg.svd(js, full_matrices=False)
+    singular = bad | (sv[:, -1] <= rcond * sv[:, 0])
+    with np.errstate(all="ignore"):
+        inv = np.einsum("kim,ki,kin->kmn", vt, 1.0 / sv**2, vt)
+        cov = inv / (safe_norms[:, :, None] * safe_norms[:, None, :]) * (cost / dof)[:, None, None]
+    singular |= ~np.all(np.isfinite(cov), axis=(1, 2))
+    return cov, singular
+
+
+def _derived(preps: list[_Prepared], values: list[dict[str, float]], covs) -> list[tuple[dict, dict]]:
+    """Derived quantities per spectrum, vectorised over the spectra that share roles."""
+    ref = preps[0]
+    cov_names = [ref.names[i] for i in ref.problem.free]
+    roles = [result_roles(p.definition, v, p.settings.get("area_cm2")) for p, v in zip(preps, values)]
+    by_roles: dict[tuple, list[int]] = {}
+    for i, r in enumerate(roles):
+        by_roles.setdefault(tuple(sorted(r.items())), []).append(i)
+    out: list[tuple[dict, dict]] = [({}, {})] * len(preps)
+    m = len(cov_names)
+    for members in by_roles.values():
+        vals = {n: np.array([values[i][n] for i in members], float) for n in ref.names}
+        cov = np.array([covs[i][0] if covs[i][0] is not None else np.full((m, m), np.nan) for i in members])
+        has_cov = [covs[i][0] is not None for i in members]
+        d, units = derived_quantities_batch(vals, cov.reshape(len(members), m, m), cov_names if any(has_cov) else [],
+                                            **derived_settings(ref.definition, roles[members[0]], ref.settings))
+        for j, i in enumerate(members):
+            out[i] = ({k: float(v[j]) for k, v in d.items()}, units)
+    return out
+
+
+# ================================================================================ KK
+def kk_batch(frequency: np.ndarray, z: np.ndarray, c: float = 0.85, threshold_pct: float = 1.0,
+             violation_pct: float = 2.0) -> list[tuple[bool | None, float | None]]:
+    """(passed, max residual %) of :func:`eisfit.analysis.kk.kk_test` (defaults) for S spectra
+    on one grid (``z`` (S, N), ohm); the Voigt design matrix is built once per chain length."""
+    from ..analysis import kk as _kk
+
+    omega = 2.0 * np.pi * np.asarray(frequency, float)
+    without = _kk_config(_kk, omega, z, c, False, threshold_pct, violation_pct)
+    out: list[tuple[bool | None, float | None]] = [(None, None)] * z.shape[0]
+    redo = [i for i, w in enumerate(without) if w is not None and w[2] != "valid"]
+    with_c = _kk_config(_kk, omega, z[redo], c, True, threshold_pct, violation_pct) if redo else []
+    alt = dict(zip(redo, with_c))
+    for i, w in enumerate(without):
+        best = w
+        a = alt.get(i)
+        if a is not None and (w is None or a[1] < w[1]):
+            best = a
+        out[i] = (None, None) if best is None else (best[0], best[1])
+    return out
+
+
+def _kk_config(_kk, omega, z, c, capacitance, threshold_pct, violation_pct):
+    """(passed, max_pct, status) per spectrum for one Lin-KK configuration (or None if not testable)."""
+    s_count, n = z.shape
+    n_extra = 2 + int(capacitance)
+    if 2 * n < n_extra + 2:
+        return [None] * s_count
+    max_rc = int(max(1, min(_kk.default_max_rc(n, omega.min(), omega.max()), 2 * n - n_extra - 1)))
+    scale = np.maximum(np.abs(z), 1e-300)
+    b = np.concatenate([z.real / scale, z.imag / scale], axis=1)
+    z_fit = np.zeros_like(z)
+    pending = np.arange(s_count)
+    for m in range(1, max_rc + 1):
+        tau = _kk.voigt_time_constants(omega.min(), omega.max(), m)
+        design = _kk._design_matrix(omega, tau, True, capacitance)
+        coef = _lstsq_batch(design, scale[pending], b[pending])
+        fit_m = coef @ design.T
+        z_fit[pending] = fit_m
+        rk = coef[:, 1:1 + m]
+        pos = np.sum(np.where(rk >= 0, rk, 0.0), axis=1)
+        neg = -np.sum(np.where(rk < 0, rk, 0.0), axis=1)
+        mu = np.where(pos <= 0, 0.0, 1.0 - neg / np.where(pos <= 0, 1.0, pos))
+        pending = pending[~(mu < c)]
+        if pending.size == 0:
+            break
+    for i in pending:
+        warnings.warn(f"mu stayed >= {c} up to M = {max_rc} RC elements; using M = {max_rc}", stacklevel=3)
+    res_re = (z.real - z_fit.real) / np.abs(z)
+    res_im = (z.imag - z_fit.imag) / np.abs(z)
+    max_pct = 100.0 * np.max(np.abs(np.concatenate([res_re, res_im], axis=1)), axis=1)
+    order = np.argsort(omega)
+    out = []
+    for i in range(s_count):
+        passed, status, _ = _kk._verdict(float(max_pct[i]), res_re[i, order], res_im[i, order],
+                                         threshold_pct, violation_pct)
+        out.append((bool(passed), float(max_pct[i]), status))
+    return out
+
+
+def _lstsq_batch(design: np.ndarray, scale: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Weighted, column-scaled least squares of ``kk._solve_weighted`` for S spectra (SVD, lstsq cutoff)."""
+    a = np.concatenate([design.real[None] / scale[:, :, None], design.imag[None] / scale[:, :, None]], axis=1)
+    norms = np.linalg.norm(a, axis=1)
+    norms[norms == 0] = 1.0
+    a = a / norms[:, None, :]
+    u, sv, vt = np.linalg.svd(a, full_matrices=False)
+    cutoff = np.finfo(float).eps * max(a.shape[1:]) * sv[:, :1]
+    inv_s = np.where(sv > cutoff, 1.0 / np.where(sv > cutoff, sv, 1.0), 0.0)
+    ub = np.einsum("kri,kr->ki", u, b) * inv_s
+    coef = np.einsum("kip,ki->kp", vt, ub)
+    return coef / norms
+
+
+# ========================================================================== fit_chain
+@dataclass
+class ChainResult:
+    """Outcome of :func:`fit_chain`: per position the kept fit, the cold fit and the seeded fit."""
+
+    kept: list[FitResult]
+    cold: list[FitResult]
+    seeded: list[FitResult | None]
+    seed_source: list[str]  # "cold" or "seeded"
+    rounds: int  # seeded batches run until the chain was self-consistent
+
+
+def fit_chain(spectra: Sequence[Spectrum], circuit: str | CircuitDefinition | Circuit = "garnet-symmetric", *,
+              first_seed: Mapping[str, float] | None = None, max_rounds: int = 50, **options: Any) -> ChainResult:
+    """A seeded chain (the campaign's semantics) computed with batched fits.
+
+    Campaign semantics (``eisfit.campaign.runner``): checkpoint k gets a cold fit
+    (``starts="auto"``) and a seeded fit from the values kept at k-1
+    (``initial=..., starts=1``); the seeded one is kept when its chi-square is lower by
+    more than 1e-6 (relative), else the cold one. Sequentially that is a loop.
+
+    Here: one batched cold pass; then seeded passes: round 1 seeds every k from the cold
+    fit kept at k-1; a later round refits only the positions whose seed (the kept fit at
+    k-1) changed since their last seeded fit by more than ``SEED_RTOL`` (relative, any
+    parameter). When no seed changes the chain satisfies the campaign's rule at every
+    position, i.e. it is the sequential result up to that tolerance (a seed moved by
+    < 1e-6 converges to the same optimum). ``first_seed`` seeds position 0 (e.g. the
+    last kept fit of a previous chunk). ``options`` are :func:`fit_batch`'s.
+    """
+    spectra = list(spectra)
+    cold = fit_batch(spectra, circuit, starts=options.pop("starts", "auto"), **options)
+    kept: list[FitResult] = list(cold)
+    seeded: list[FitResult | None] = [None] * len(spectra)
+    source = ["cold"] * len(spectra)
+    used: list[np.ndarray | None] = [None] * len(spectra)
+    rounds = 0
+    for rounds in range(1, max_rounds + 1):
+        todo, seeds = [], []
+        for k in range(len(spectra)):
+            seed = first_seed if k == 0 else kept[k - 1].values
+            if seed is None:
+                continue
+            vec = np.array([seed[n] for n in cold[k].param_names], float)
+            if not np.all(np.isfinite(vec)) or (used[k] is not None and np.allclose(vec, used[k], rtol=SEED_RTOL, atol=0)):
+                continue
+            todo.append(k)
+            seeds.append(dict(zip(cold[k].param_names, vec.tolist())))
+            used[k] = vec
+        if not todo:
+            break
+        for k, res in zip(todo, fit_batch([spectra[k] for k in todo], circuit, initial=seeds, starts=1, **options)):
+            seeded[k] = res
+            better = res.chisq < cold[k].chisq * (1.0 - CHISQ_TIE_RTOL)
+            kept[k], source[k] = (res, "seeded") if better else (cold[k], "cold")
+    return ChainResult(kept, cold, seeded, source, rounds)
+
+
+# ========================================================================= fit_stream
+@dataclass
+class StreamSummary:
+    """What :func:`fit_stream` did: rows written, chunks, CSV path."""
+
+    n_rows: int
+    n_chunks: int
+    path: Path
+
+
+def summary_row(res: FitResult, seed_source: str = "") -> dict[str, Any]:
+    """One summary-CSV row of a fit: label, source, values and stderr, derived, statistics, flags."""
+    row: dict[str, Any] = {"label": res.label, "source": res.source}
+    for n in res.param_names:
+        row[n] = res.values[n]
+        row[f"{n}_stderr"] = res.stderr[n]
+    row.update(res.derived)
+    row.update({"chisq": res.chisq, "redchi": res.redchi, "aic": res.aic, "bic": res.bic,
+                "n_points": res.n_points, "success": res.success, "kk_passed": res.kk_passed,
+                "kk_max_residual_pct": res.kk_max_residual_pct, "flags": ";".join(res.flags),
+                "seed_source": seed_source})
+    return row
+
+
+def fit_stream(
+    source: Iterable[Spectrum | str | Path],
+    circuit: str = "garnet-symmetric",
+    out_csv: str | Path = "summary.csv",
+    *,
+    chunk_size: int = 500,
+    jobs: int = 1,
+    seeded: bool = True,
+    **options: Any,
+) -> StreamSummary:
+    """Fit an iterable of spectra (or data files) in chunks and append rows to ``out_csv``.
+
+    Memory stays bounded: at most ``jobs + 1`` chunks of spectra are held at a time and
+    only their summary rows (no FitResult, no model curves) come back from the workers.
+    With ``seeded`` each chunk is a seeded chain (:func:`fit_chain`); the first spectrum of
+    a chunk after the first is seeded from the previous spectrum of the stream, which is
+    re-fitted (cold + seeded within the chunk, row not written) as the chunk's lead-in, so
+    chunks stay independent and can run in parallel. ``jobs > 1`` uses spawned processes
+    with one BLAS thread each. Rows are written in input order; the header is that of the
+    first chunk. ``options`` are :func:`fit_batch`'s (``area_cm2``, ``weighting``...).
+    """
+    out_csv = Path(out_csv)
+    pool = _stream_pool(jobs) if jobs > 1 else None
+    writer = _RowWriter(out_csv)
+    pending: list[Future] = []
+    n_chunks = 0
+    try:
+        for chunk in _stream_chunks(source, chunk_size, lead_in=seeded):
+            args = ([(s.frequency, s.z, dict(s.meta)) for s in chunk[1]], chunk[0], circuit, seeded, options)
+            n_chunks += 1
+            if pool is None:
+                writer.write(_fit_chunk_rows(*args))
+                continue
+            pending.append(pool.submit(_fit_chunk_rows, *args))
+            while len(pending) > jobs:
+                writer.write(pending.pop(0).result())
+        for fut in pending:
+            writer.write(fut.result())
+    finally:
+        writer.close()
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    return StreamSummary(writer.n_rows, n_chunks, out_csv)
+
+
+def _stream_chunks(source, chunk_size: int, lead_in: bool) -> Iterator[tuple[bool, list[Spectrum]]]:
+    """(has_lead_in, spectra) per chunk; with ``lead_in`` the previous spectrum is prepended."""
+    buf: list[Spectrum] = []
+    last: Spectrum | None = None
+    for item in source:
+        buf.append(_as_spectrum(item))
+        if len(buf) == chunk_size:
+            yield (last is not None and lead_in), ([last] if (last is not None and lead_in) else []) + buf
+            last, buf = buf[-1], []
+    if buf:
+        yield (last is not None and lead_in), ([last] if (last is not None and lead_in) else []) + buf
+
+
+def _as_spectrum(item: Spectrum | str | Path) -> Spectrum:
+    if isinstance(item, Spectrum):
+        return item
+    from ..io import read
+
+    spectra = read(item)
+    return spectra[0] if isinstance(spectra, list) else spectra
+
+
+def _fit_chunk_rows(data: list[tuple], has_lead_in: bool, circuit: str, seeded: bool,
+                    options: dict[str, Any]) -> list[dict[str, Any]]:
+    """Worker: fit one chunk, return its summary rows (lead-in row dropped)."""
+    from ..analysis.kk import small_blas
+
+    spectra = [Spectrum(f, z, meta) for f, z, meta in data]
+    with small_blas():
+        if seeded:
+            chain = fit_chain(spectra, circuit, **options)
+            rows = [summary_row(r, s) for r, s in zip(chain.kept, chain.seed_source)]
+        else:
+            rows = [summary_row(r, "cold") for r in fit_batch(spectra, circuit, **options)]
+    return rows[1:] if has_lead_in else rows
+
+
+def _stream_pool(jobs: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=int(jobs), mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_one_blas_thread)
+
+
+def _one_blas_thread() -> None:
+    """Worker initializer: one BLAS thread per process (small matrices; 2 cores shared)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - optional
+        return
+    threadpool_limits(limits=1, user_api="blas")
+
+
+class _RowWriter:
+    """Appends dict rows to a CSV file; the first rows fix the columns."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.handle = None
+        self.writer: csv.DictWriter | None = None
+        self.n_rows = 0
+
+    def write(self, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        if self.writer is None:
+            self.handle = open(self.path, "w", newline="")
+            self.writer = csv.DictWriter(self.handle, fieldnames=list(rows[0]), extrasaction="ignore")
+            self.writer.writeheader()
+        self.writer.writerows({k: _cell(v) for k, v in r.items()} for r in rows)
+        self.handle.flush()
+        self.n_rows += len(rows)
+
+    def close(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
+
+
+def _cell(v: Any) -> Any:
+    if isinstance(v, float) and not math.isfinite(v):
+        return ""
+    return v
