@@ -148,34 +148,23 @@ class _BatchProblem:
         return _BatchProblem(self.preps, self.z, self.sr, self.si, self.fixed_values, owner)
 
     def residuals_and_jacobian(self, theta: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """As ``_Problem.residuals_and_jacobian`` (bit for bit), row j with the data of spectrum owner[idx[j]]."""
+        """As ``_Problem.residuals_and_jacobian`` (same arithmetic, bit for bit); row j uses the
+        data of spectrum ``owner[idx[j]]``."""
         ref = self.preps[0].problem
         s = self.owner[idx]
-        all_free = ref.free.size == self.fixed_values.shape[1]
         p_free = ref.transform.to_physical(theta)
         with np.errstate(all="ignore"):
-            if all_free:
-                p = p_free
-            else:
-                p = self.fixed_values[s].copy()
-                p[:, ref.free] = p_free
+            p = self.fixed_values[s].copy()
+            p[:, ref.free] = p_free
             zm, dz = ref.circuit.impedance_and_jacobian(p, ref.frequency)
-            if not all_free:
-                dz = dz[:, :, ref.free]
-            dz = dz * ref.transform.dp_dtheta(p_free)[:, None, :]
+            dz = dz[:, :, ref.free] * ref.transform.dp_dtheta(p_free)[:, None, :]
             z = self.z[s]
             if ref.weighting == "boukamp":
                 return _boukamp_residuals(z, zm, dz)
             sr, si = self.sr[s], self.si[s]
-            n = z.shape[1]
             d = z - zm
-            r = np.empty((len(s), 2 * n))
-            np.divide(d.real, sr, out=r[:, :n])
-            np.divide(d.imag, si, out=r[:, n:])
-            # -(a / b) == a / (-b) exactly in IEEE arithmetic: no separate negation pass
-            jac = np.empty((len(s), 2 * n, dz.shape[2]))
-            np.divide(dz.real, -sr[:, :, None], out=jac[:, :n])
-            np.divide(dz.imag, -si[:, :, None], out=jac[:, n:])
+            r = np.concatenate([d.real / sr, d.imag / si], axis=1)
+            jac = -np.concatenate([dz.real / sr[:, :, None], dz.imag / si[:, :, None]], axis=1)
         return r, jac
 
 

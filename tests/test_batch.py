@@ -1,0 +1,162 @@
+"""Batched fits (eisfit.fitting.batch): same optimum as eisfit.fit, seeded chains, streaming.
+
+No timing assertions here: bench/bench_fit.py measures speed.
+"""
+from __future__ import annotations
+
+import csv
+import math
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from eisfit import Spectrum
+from eisfit.fitting.batch import fit_batch, fit_chain, fit_stream, kk_batch, summary_row
+from eisfit.fitting.engine import fit
+from eisfit.fitting.robustness import CIRCUIT, make_cases
+from eisfit.io import read
+from eisfit.model import Circuit
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE_CSV = sorted((REPO / "sample_data" / "garnet_campaign" / "csv").glob("*.csv"))
+
+
+def _same(a, b, rtol=1e-9):
+    """Same optimum, statistics, flags and derived quantities (to rtol, nan == nan)."""
+    assert a.flags == b.flags
+    assert a.kk_passed == b.kk_passed
+    assert a.chisq == pytest.approx(b.chisq, rel=rtol)
+    for n in a.param_names:
+        assert a.values[n] == pytest.approx(b.values[n], rel=max(rtol, 1e-6)), n
+        assert _close(a.stderr[n], b.stderr[n], 1e-6), n
+    assert set(a.derived) == set(b.derived)
+    for k, v in a.derived.items():
+        assert _close(v, b.derived[k], 1e-6), k
+
+
+def _close(x, y, rtol):
+    if math.isnan(x) or math.isnan(y):
+        return math.isnan(x) and math.isnan(y)
+    return abs(x - y) <= rtol * max(abs(x), abs(y)) + 1e-300
+
+
+def test_batch_equals_fit_on_robustness_cases():
+    spectra = [c.spectrum for c in make_cases(8, seed=7)]
+    batched = fit_batch(spectra, CIRCUIT, area_cm2=0.5, thickness_cm=0.05)
+    for s, b in zip(spectra, batched):
+        _same(fit(s, CIRCUIT, area_cm2=0.5, thickness_cm=0.05), b)
+
+
+def test_batch_equals_fit_from_a_guess_and_equals_lmfit_engine():
+    cases = make_cases(4, seed=11)
+    spectra = [c.spectrum for c in cases]
+    truths = [c.truth for c in cases]
+    batched = fit_batch(spectra, CIRCUIT, initial=truths, starts=1, kk=False)
+    for s, t, b in zip(spectra, truths, batched):
+        _same(fit(s, CIRCUIT, initial=t, starts=1, kk=False), b)
+        ref = fit(s, CIRCUIT, initial=t, starts=1, kk=False, engine="lmfit")
+        assert b.chisq <= ref.chisq * (1 + 1e-6)
+
+
+def test_batch_on_sample_campaign_mixed_grids():
+    spectra = [read(p)[0] for p in SAMPLE_CSV[:5]]
+    # a cropped copy puts one spectrum on its own grid
+    spectra.append(spectra[0].crop(None, 1e6))
+    opts = dict(circuit="garnet-symmetric-L", area_cm2=0.785, thickness_cm=0.03)
+    batched = fit_batch(spectra, **opts)
+    for s, b in zip(spectra, batched):
+        _same(fit(s, **opts), b)
+
+
+def test_kk_batch_matches_kk_test():
+    from eisfit.analysis.kk import kk_test
+
+    spectra = [c.spectrum for c in make_cases(5, seed=3)]
+    f = spectra[0].frequency
+    z = np.array([s.z for s in spectra])
+    z[1] = z[1] * (1 + 0.03 * np.linspace(0, 1, f.size))  # drift: not KK-consistent
+    out = kk_batch(f, z)
+    for zi, (passed, max_pct) in zip(z, out):
+        ref = kk_test(Spectrum(f, zi))
+        assert passed == ref.passed
+        assert max_pct == pytest.approx(ref.max_residual_pct, rel=1e-6)
+
+
+def _drifting_chain(n=12, seed=5):
+    rng = np.random.default_rng(seed)
+    circ = Circuit(CIRCUIT)
+    f = np.logspace(6, 0, 43)
+    out = []
+    for k in range(n):
+        p = np.array([20, 100 * (1 + 0.05 * k), 1e-8, 0.9, 300 * (1 + 0.1 * k), 1e-5, 0.8])
+        z = circ.impedance(p, f)
+        z = z + 0.003 * np.abs(z) * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size))
+        out.append(Spectrum(f, z, {"label": f"k{k}"}))
+    return out
+
+
+def test_chain_matches_sequential_campaign_rule():
+    spectra = _drifting_chain()
+    chain = fit_chain(spectra, CIRCUIT, kk=False)
+    kept = None
+    for k, s in enumerate(spectra):
+        cold = fit(s, CIRCUIT, kk=False)
+        assert chain.cold[k].chisq == pytest.approx(cold.chisq, rel=1e-12)
+        if kept is not None:
+            seeded = fit(s, CIRCUIT, kk=False, initial=kept.values, starts=1)
+            kept = seeded if seeded.chisq < cold.chisq * (1 - 1e-6) else cold
+        else:
+            kept = cold
+        assert chain.kept[k].chisq == pytest.approx(kept.chisq, rel=1e-8)
+        for n in kept.param_names:
+            assert chain.kept[k].values[n] == pytest.approx(kept.values[n], rel=1e-4)
+    assert chain.seeded[0] is None and all(r is not None for r in chain.seeded[1:])
+
+
+def test_stream_writes_the_in_memory_rows(tmp_path):
+    spectra = _drifting_chain(n=9)
+    out = tmp_path / "summary.csv"
+    summary = fit_stream(iter(spectra), CIRCUIT, out, chunk_size=4, kk=False, seeded=False)
+    assert summary.n_rows == 9 and summary.n_chunks == 3
+    rows = list(csv.DictReader(open(out)))
+    expected = [summary_row(r, "cold") for r in fit_batch(spectra, CIRCUIT, kk=False)]
+    assert [r["label"] for r in rows] == [e["label"] for e in expected]
+    for got, exp in zip(rows, expected):
+        assert float(got["R2"]) == pytest.approx(exp["R2"], rel=1e-12)
+        assert float(got["chisq"]) == pytest.approx(exp["chisq"], rel=1e-12)
+        assert got["flags"] == exp["flags"]
+
+
+def test_stream_seeded_chunks_equal_one_chain_when_chunk_holds_all(tmp_path):
+    spectra = _drifting_chain(n=6)
+    out = tmp_path / "s.csv"
+    fit_stream(spectra, CIRCUIT, out, chunk_size=10, kk=False)
+    chain = fit_chain(spectra, CIRCUIT, kk=False)
+    rows = list(csv.DictReader(open(out)))
+    for got, res, src in zip(rows, chain.kept, chain.seed_source):
+        assert float(got["chisq"]) == pytest.approx(res.chisq, rel=1e-12)
+        assert got["seed_source"] == src
+
+
+def test_stream_memory_is_bounded_for_a_generator(tmp_path):
+    """2,000 tiny spectra from a generator: memory does not grow with the number fitted."""
+    circ = Circuit("R0-p(R1,C1)")
+    f = np.logspace(4, 0, 9)
+
+    def gen(n):
+        for k in range(n):
+            z = circ.impedance(np.array([10.0, 100.0 + k % 7, 1e-5]), f)
+            yield Spectrum(f, z * (1 + 1e-3 * np.sin(k + np.arange(f.size))), {"label": f"s{k}"})
+
+    opts = dict(chunk_size=200, kk=False, seeded=False, starts=1)
+    tracemalloc.start()
+    fit_stream(gen(400), "R0-p(R1,C1)", tmp_path / "a.csv", **opts)
+    _, peak_small = tracemalloc.get_traced_memory()
+    tracemalloc.reset_peak()
+    summary = fit_stream(gen(2000), "R0-p(R1,C1)", tmp_path / "b.csv", **opts)
+    _, peak_large = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert summary.n_rows == 2000
+    assert peak_large < 1.5 * peak_small + 2e6
