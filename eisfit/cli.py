@@ -461,6 +461,9 @@ def _fit_for_overlay(spectrum, circuit: str):
               help="Cache folder (default: OUT/.eisfit-cache).")
 @click.option("--nyquist-asr", is_flag=True, help="Nyquist overlay in ohm*cm2 (Z x area, per cell).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
+@click.option("--drt", "drt_", is_flag=True,
+              help="DRT of every checkpoint, peaks tracked across checkpoints: drt_* columns, "
+                   "drt_map/drt_stack figures, drt_peaks.csv, DRT section in report.md.")
 # ---- series analysis options (eisfit.series, Arrhenius) ----
 @click.option("--shared", default=None, metavar="P1,P2,...",
               help="Joint fit: these parameters take one value for the whole campaign (e.g. R1,CPE1_0,CPE1_1).")
@@ -471,7 +474,7 @@ def _fit_for_overlay(spectrum, circuit: str):
 # ---- end series analysis options ----
 def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, weighting, fmin, fmax,
                      jobs: int, scheduler: str | None, out: str, no_cache: bool, cache_dir,
-                     nyquist_asr: bool, progress, shared, smooth, arrhenius_) -> None:
+                     nyquist_asr: bool, progress, shared, smooth, arrhenius_, drt_: bool = False) -> None:
     """Fit every checkpoint of a campaign: SOURCE is a folder, a glob, a campaign file
     (.toml / .csv) or a data file. Writes OUT/summary.csv, report.md and figures, and
     prints the evolution of each resistance."""
@@ -486,7 +489,7 @@ def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, we
             source, circuit=circuit, area_cm2=area_cm2, thickness_cm=thickness_cm, symmetric=symmetric,
             weighting=weighting, fmin=fmin, fmax=fmax, jobs=jobs,
             executor=None if client is None else client.get_executor(), out=None, cache_dir=cache,
-            progress=progress, **_series_options(shared, smooth),
+            progress=progress, drt=drt_, **_series_options(shared, smooth),
         )
     finally:
         if client is not None:
@@ -500,6 +503,12 @@ def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, we
         click.echo(f"error: {failure}", err=True)
     click.echo(f"fits run: {camp.stats.get('fits_run', 0)}, cache hits: {camp.stats.get('cache_hits', 0)}; "
                f"wrote {Path(out) / 'summary.csv'}, report.md and figures")
+    if drt_:  # DRT (issue 8): one line per tracked peak, KK warnings
+        from .campaign.drt import drt_report_lines
+
+        for line in drt_report_lines(camp):
+            if line.startswith("- "):
+                click.echo(line[2:].replace("**", ""))
     # ---- series analysis output ----
     joints = camp.joint.values() if isinstance(camp.joint, dict) else [camp.joint]
     for joint in joints:

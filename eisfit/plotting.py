@@ -448,7 +448,7 @@ def plot_campaign_drt_map(camp, ax=None):
     ax.set_ylabel(ylabel)
     ax.set_title("DRT map (γ of the fitted points)", fontsize=9)
     if n_tracks:
-        ax.legend(fontsize=7, loc="upper left")
+        ax.legend(fontsize=7, loc="best")
     return ax
 
 

@@ -45,9 +45,11 @@ def campaign_drts(results: Sequence[Any], options: Mapping[str, Any] | None = No
     (``sigma`` weighting, whose standard deviations are not stored, falls back to
     ``modulus``), on a common grid over all checkpoints (10 points per decade, one decade
     beyond the measured range). ``options`` go to :func:`eisfit.drt` (e.g. ``lambda_``).
-    Python warnings of the DRT are silenced; they stay in ``DRTResult.warnings``.
+    Python warnings of the DRT are silenced; they stay in ``DRTResult.warnings``. A
+    checkpoint whose DRT cannot be computed (e.g. fewer than 5 points) gets None.
     """
     from ..analysis.drt import drt, tau_grid
+    from ..errors import EisfitError
     from ..spectrum import Spectrum
 
     fitted = [r for r in results if r is not None]
@@ -67,7 +69,10 @@ def campaign_drts(results: Sequence[Any], options: Mapping[str, Any] | None = No
         spectrum = Spectrum(r.frequency, r.z, {"label": r.label or ""})
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            out.append(drt(spectrum, **{"weighting": weighting, **opts}))
+            try:
+                out.append(drt(spectrum, **{"weighting": weighting, **opts}))
+            except EisfitError:  # e.g. fewer than 5 points: no DRT for this checkpoint
+                out.append(None)
     return out
 
 
@@ -221,7 +226,8 @@ def drt_report_lines(camp) -> list[str]:
     lines += _track_lines(camp)
     for c, res in zip(camp.checkpoints, drts):
         if res is not None and not res.kk_passed:
-            worst = "" if res.kk_max_residual_pct is None else f" (max residual {res.kk_max_residual_pct:.2g} %)"
+            pct = res.kk_max_residual_pct
+            worst = "" if pct is None else f" (max residual {pct:.2g} %)"
             lines.append(f"- **Warning** {c.label}: Kramers-Kronig test failed{worst}: {KK_WARNING}.")
     return lines
 

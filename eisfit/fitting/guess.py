@@ -193,6 +193,7 @@ def _resistance_splits(n_arcs: int) -> list[tuple[float, ...]]:
 # ---- DRT-seeded starts (issue 8: fit(..., guess="drt")) ----------------------------
 DRT_SPLIT_DECADES = 0.5  # a peak shared by two arcs is split at tau * 10^(+-0.5)
 DRT_N_RANGE = (0.5, 0.98)  # CPE exponents estimated from a peak's shape are clipped to this
+DRT_N_STARTS = (None, N_EXPONENT_START, 0.95)  # None: exponent from the peak's shape
 
 
 @dataclass(frozen=True)
@@ -211,8 +212,9 @@ def drt_starts(circuit, base: dict[str, float], frequency: np.ndarray, z: np.nda
     Each arc of the circuit (in order, ascending tau) gets one DRT peak: its time
     constant (s), its area as the arc resistance (ohm) and, in the first start, the
     CPE exponent of a ZARC with the same height/area ratio (``gamma_max / R =
-    cot((1 - n) pi / 2) / (2 pi)``, clipped to 0.5..0.98); the second start uses
-    n = 0.85. With more peaks than arcs the largest areas are kept and the others
+    cot((1 - n) pi / 2) / (2 pi)``, clipped to 0.5..0.98); the second and third use
+    n = 0.85 and n = 0.95 (regularisation broadens peaks, so the shape estimate of a
+    near-ideal arc is too low). With more peaks than arcs the largest areas are kept and the others
     added to their nearest kept neighbour (in log tau); with fewer, the largest peak
     is split in two (tau * 10^-+0.5, half the area each) until the counts match.
     Series resistances share the DRT's R_inf. Returns [] when the circuit has no
@@ -226,10 +228,10 @@ def drt_starts(circuit, base: dict[str, float], frequency: np.ndarray, z: np.nda
         return []
     peaks = _match_peak_count(_drt_peaks(res), len(arcs))
     starts = []
-    for use_shape in (True, False):
+    for n_start in DRT_N_STARTS:
         s = dict(base)
         for arc, p in zip(arcs, peaks):
-            s.update(arc_values(arc, p.r, p.tau, p.n if use_shape else N_EXPONENT_START))
+            s.update(arc_values(arc, p.r, p.tau, p.n if n_start is None else n_start))
         _set_series_resistance(circuit, s, res.r_inf_ohm)
         starts.append(s)
     return starts
@@ -242,7 +244,9 @@ def _data_drt(frequency: np.ndarray, z: np.ndarray, weighting: str, sigma):
     from ..analysis.drt import drt
     from ..errors import EisfitError
 
-    mode = "sigma" if sigma is not None else ("modulus" if weighting in ("sigma", "boukamp") else weighting)
+    mode = weighting if weighting in ("modulus", "proportional", "unit") else "modulus"
+    if sigma is not None:
+        mode = "sigma"
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

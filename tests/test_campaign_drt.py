@@ -1,0 +1,143 @@
+"""DRT of a campaign (issue 8): tracked peaks, columns, figures, report, KK warning."""
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import eisfit
+from eisfit.campaign.drt import KK_WARNING, track_peaks
+from eisfit.model import Circuit
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = REPO / "sample_data" / "garnet_campaign"
+
+
+@pytest.fixture(scope="module")
+def sample_camp():
+    return eisfit.fit_campaign(SAMPLE / "campaign.toml", cache_dir=False, drt=True)
+
+
+def _true_taus() -> pd.DataFrame:
+    t = pd.read_csv(SAMPLE / "truth.csv")
+    return pd.DataFrame({
+        "time_h": t["time_h"],
+        "tau1": (t["R1"] * t["CPE1_0"]) ** (1 / t["CPE1_1"]),
+        "tau2": (t["R2"] * t["CPE2_0"]) ** (1 / t["CPE2_1"]),
+        "R1": t["R1"], "R2": t["R2"],
+    })
+
+
+def test_two_tracked_peaks_follow_the_true_arcs(sample_camp):
+    table = sample_camp.table
+    truth = _true_taus()
+    assert list(table["time_h"]) == list(truth["time_h"])
+    assert (table["drt_n_peaks"] == 2).all()
+    assert "drt_peak3_tau_s" not in table.columns
+    for k in (1, 2):
+        dex = np.abs(np.log10(table[f"drt_peak{k}_tau_s"] / truth[f"tau{k}"]))
+        assert dex.max() < 0.15, (k, dex.tolist())
+        assert np.allclose(table[f"drt_peak{k}_f_Hz"], 1 / (2 * np.pi * table[f"drt_peak{k}_tau_s"]))
+        # peak areas: the arc resistances within 20 % (ripples split off or add a little area)
+        assert np.allclose(table[f"drt_peak{k}_R_ohm"], truth[f"R{k}"], rtol=0.2)
+    assert not table["drt_kk_warning"].any()
+    assert (table["drt_lambda"] > 0).all()
+    assert len(sample_camp.drts) == len(sample_camp.checkpoints)
+
+
+def test_write_gives_drt_csv_and_report_and_figures_draw(sample_camp, tmp_path):
+    import matplotlib.pyplot as plt
+
+    out = sample_camp.write(tmp_path / "out", figures=False)  # figure files: see the CLI test
+    ax = sample_camp.plot_drt_map()
+    assert len(ax.collections) == 1 and len(ax.lines) == 2  # the map and two tracks
+    plt.close(ax.figure)
+    ax = sample_camp.plot_drt_stack()
+    assert len([t for t in ax.texts]) == len(sample_camp.checkpoints)
+    plt.close(ax.figure)
+    peaks = pd.read_csv(out / "drt_peaks.csv")
+    assert set(peaks.loc[peaks["major"], "track"]) == {1, 2}
+    assert (peaks.loc[~peaks["major"], "track"] == 0).all()
+    summary = pd.read_csv(out / "summary.csv")
+    for col in ("drt_peak1_tau_s", "drt_peak1_f_Hz", "drt_peak1_R_ohm", "drt_peak2_tau_s",
+                "drt_n_peaks", "drt_lambda", "drt_kk_warning"):
+        assert col in summary.columns, col
+    report = (out / "report.md").read_text()
+    assert "## DRT" in report
+    assert "0 h: 2 vs 2" in report
+    assert KK_WARNING not in report
+
+
+def test_kk_failing_checkpoint_is_warned(tmp_path):
+    circuit = "R0-p(R1,CPE1)-p(R2,CPE2)"
+    circ = Circuit(circuit)
+    f = np.logspace(7, 2, 51)
+    rng = np.random.default_rng(8)
+    spectra = []
+    for k, r2 in enumerate((150.0, 120.0, 100.0)):
+        z = circ.impedance([40.0, 100.0, 1e-9 * 10 ** 0.3, 0.9, r2, 2e-6, 0.85], f)
+        if k == 1:  # R2 drifts by 50 % during the sweep (low frequencies last): not KK-valid
+            drift = np.clip((np.arange(f.size) - 25) / 25, 0, 1)
+            z = z + 0.5 * r2 * drift / (1 + (1j * 2 * np.pi * f * (r2 * 2e-6) ** (1 / 0.85)) ** 0.85)
+        z = z * (1 + 0.002 * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size)))
+        spectra.append(eisfit.Spectrum(f, z, {"label": f"ck{k}"}))
+    camp = eisfit.fit_campaign(spectra, circuit=circuit, drt=True)
+    assert list(camp.table["drt_kk_warning"]) == [False, True, False]
+    report = camp.report()
+    warned = [line for line in report.splitlines() if KK_WARNING in line]
+    assert len(warned) == 1 and "ck1" in warned[0]
+    ax = camp.plot_drt_stack()
+    assert any("KK failed" in t.get_text() for t in ax.texts)
+
+
+def _fake_drt(taus, areas):
+    """A stand-in DRTResult with the given peaks (tau in s, area in ohm)."""
+    peaks = pd.DataFrame({"tau_s": taus, "f_Hz": 1 / (2 * np.pi * np.asarray(taus)),
+                          "gamma_ohm": np.asarray(areas) / 2.0, "R_ohm": areas})
+    return SimpleNamespace(peaks=peaks, gamma_ohm=np.asarray(areas) / 2.0, r_pol_ohm=float(sum(areas)),
+                           kk_passed=True, lambda_=1e-2)
+
+
+def test_tracking_matches_nearest_log_tau_and_opens_new_tracks():
+    drts = [
+        _fake_drt([1e-7, 1e-4], [50, 100]),
+        _fake_drt([1.2e-7, 3e-5], [50, 80]),        # slow peak moves half a decade
+        _fake_drt([1e-7, 5e-6, 2e-5], [50, 30, 60]),  # a new process appears between
+        None,                                        # a failed checkpoint
+        _fake_drt([1e-7, 1.5e-5], [50, 40]),        # the new one vanished again
+    ]
+    tracks = track_peaks(drts)
+    assert [sorted(t) for t in tracks] == [[0, 1, 2, 4], [2], [0, 1, 2, 4]]
+    # track 2 (middle process) holds only checkpoint 2's peak at 5e-6 s
+    assert tracks[1] == {2: 1}
+    assert tracks[2] == {0: 1, 1: 1, 2: 2, 4: 1}
+    # a jump of more than one decade is a new track, not the same process
+    far = track_peaks([_fake_drt([1e-7], [10]), _fake_drt([1e-5], [10])])
+    assert len(far) == 2 and all(len(t) == 1 for t in far)
+    assert track_peaks([None, None]) == []
+
+
+def test_cli_campaign_drt_option(tmp_path):
+    import shutil
+
+    from click.testing import CliRunner
+
+    from eisfit.cli import main
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for f in sorted((SAMPLE / "mpt").glob("*.mpt"))[:3]:
+        shutil.copy(f, data / f.name)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["campaign", str(data), "--circuit", "garnet-symmetric-L",
+                                       "--no-cache", "--out", str(out), "--drt"])
+    assert result.exit_code == 0, result.output
+    assert "DRT peak 1: tau" in result.output and "DRT peak 2: tau" in result.output
+    assert (out / "drt_peaks.csv").exists()
+    for name in ("drt_map", "drt_stack"):
+        assert (out / f"{name}.png").stat().st_size > 0
+        assert (out / f"{name}.svg").stat().st_size > 0
+    assert "drt_peak2_R_ohm" in pd.read_csv(out / "summary.csv").columns

@@ -1,0 +1,57 @@
+"""fit(..., guess="drt"): starts seeded by the DRT of the data (issue 8)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import eisfit
+from eisfit import FitError
+from eisfit.fitting.guess import DRTPeak, _match_peak_count, drt_starts
+from eisfit.fitting.robustness import CIRCUIT, make_cases
+from eisfit.model import Circuit
+
+
+@pytest.fixture(scope="module")
+def cases():
+    return make_cases(3)
+
+
+def test_drt_guess_reaches_the_same_optimum(cases):
+    for case in cases:
+        auto = eisfit.fit(case.spectrum, CIRCUIT, kk=False)
+        seeded = eisfit.fit(case.spectrum, CIRCUIT, kk=False, guess="drt")
+        assert seeded.chisq == pytest.approx(auto.chisq, rel=1e-4)
+        for name in ("R1", "R2"):
+            assert seeded.values[name] == pytest.approx(auto.values[name], rel=1e-3)
+        assert seeded.settings["guess"] == "drt"
+        assert seeded.n_starts == auto.n_starts + 3
+
+
+def test_drt_starts_put_each_arc_on_a_peak(cases):
+    case = cases[0]
+    circ = Circuit(CIRCUIT)
+    base = {n: 1.0 for n in circ.param_names}
+    starts = drt_starts(circ, base, case.spectrum.frequency, case.spectrum.z)
+    assert len(starts) == 3
+    s = starts[1]
+    tau1 = (s["R1"] * s["CPE1_0"]) ** (1 / s["CPE1_1"])
+    tau2 = (s["R2"] * s["CPE2_0"]) ** (1 / s["CPE2_1"])
+    assert tau1 < tau2
+    assert s["R0"] == pytest.approx(case.truth["R0"], rel=0.3)
+
+
+def test_peak_count_is_matched_to_the_arcs():
+    peaks = [DRTPeak(1e-6, 10.0, 0.8), DRTPeak(1e-5, 1.0, 0.8), DRTPeak(1e-3, 50.0, 0.8)]
+    two = _match_peak_count(peaks, 2)
+    assert [p.tau for p in two] == [1e-6, 1e-3]
+    assert [p.r for p in two] == [11.0, 50.0]  # the small peak joins its nearest neighbour
+    three = _match_peak_count(peaks[:1], 3)
+    assert len(three) == 3 and sum(p.r for p in three) == pytest.approx(10.0)
+    assert [p.tau for p in three] == sorted(p.tau for p in three)
+
+
+def test_unknown_guess_is_an_error_and_starts_1_ignores_it(cases):
+    with pytest.raises(FitError, match="unknown guess"):
+        eisfit.fit(cases[0].spectrum, CIRCUIT, guess="magic")
+    one = eisfit.fit(cases[0].spectrum, CIRCUIT, kk=False, guess="drt", starts=1)
+    assert one.n_starts == 1
