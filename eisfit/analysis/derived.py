@@ -142,46 +142,21 @@ def derived_quantities(
     thickness_cm: float | None = None,
     symmetric: bool = True,
 ) -> tuple[dict[str, float], dict[str, str]]:
-    """Derived quantities and their ``<key>_stderr`` (delta method), plus a unit/formula map."""
-    out: dict[str, float] = {}
-    units: dict[str, str] = {}
-    for q in _quantities(resistors, arcs, roles, series_resistors, area_cm2, thickness_cm, symmetric):
-        try:
-            with np.errstate(all="ignore"):
-                val = float(q.func(values))
-        except (ZeroDivisionError, ValueError, OverflowError):
-            val = float("nan")
-        out[q.key] = val
-        out[f"{q.key}_stderr"] = _propagate(q.func, values, covariance, cov_names, val)
-        units[q.key] = q.unit
-        units[f"{q.key}_stderr"] = q.unit.split(" ")[0]
-    return out, units
+    """Derived quantities and their ``<key>_stderr`` (delta method), plus a unit/formula map.
 
-
-def _propagate(func, values, cov, names, val) -> float:
-    if cov is None or not names or not math.isfinite(val):
-        return float("nan")
-    grad = np.zeros(len(names))
-    for i, name in enumerate(names):
-        x = values[name]
-        h = 1e-6 * abs(x) if x != 0 else 1e-9
-        up = dict(values)
-        dn = dict(values)
-        up[name] = x + h
-        dn[name] = x - h
-        try:
-            with np.errstate(all="ignore"):
-                grad[i] = (func(up) - func(dn)) / (2 * h)
-        except (ZeroDivisionError, ValueError, OverflowError):
-            return float("nan")
-    with np.errstate(all="ignore"):
-        var = float(grad @ cov @ grad)
-    return math.sqrt(var) if var >= 0 and math.isfinite(var) else float("nan")
+    ``covariance`` (M, M) is over ``cov_names`` (None: stderr nan)."""
+    m = len(cov_names)
+    cov = np.full((1, m, m), np.nan) if covariance is None else np.asarray(covariance, float)[None]
+    out, units = derived_quantities_batch(
+        {k: np.array([v], dtype=float) for k, v in values.items()}, cov, cov_names,
+        resistors=resistors, arcs=arcs, roles=roles, series_resistors=series_resistors,
+        area_cm2=area_cm2, thickness_cm=thickness_cm, symmetric=symmetric)
+    return {k: float(v[0]) for k, v in out.items()}, units
 
 
 def derived_quantities_batch(
     values: Mapping[str, np.ndarray],
-    covariance: np.ndarray,
+    covariance: np.ndarray | None,
     cov_names: Sequence[str],
     *,
     resistors: Sequence[str],
@@ -196,36 +171,47 @@ def derived_quantities_batch(
 
     ``values`` maps each parameter name to an array (K,); ``covariance`` is (K, M, M)
     over ``cov_names`` with nan where a fit has no covariance. Returns arrays (K,) per key
-    (same keys and units as the single-fit function) and the unit map.
+    and the unit map. Each quantity is evaluated once on a stack of the values and their
+    central-difference perturbations (relative step 1e-6), from which the delta-method
+    gradient is taken.
     """
+    names = list(cov_names)
+    stack, steps = _perturbation_stack(values, names)
     out: dict[str, np.ndarray] = {}
     units: dict[str, str] = {}
-    k = len(next(iter(values.values())))
     for q in _quantities(resistors, arcs, roles, series_resistors, area_cm2, thickness_cm, symmetric):
         with np.errstate(all="ignore"):
-            val = np.broadcast_to(np.asarray(q.func(values), dtype=float), (k,)).copy()
+            full = np.broadcast_to(np.asarray(q.func(stack), dtype=float), stack[next(iter(stack))].shape)
+        val = full[:, 0].copy()
         out[q.key] = val
-        out[f"{q.key}_stderr"] = _propagate_batch(q.func, values, covariance, cov_names, val)
+        out[f"{q.key}_stderr"] = _delta_method(full, steps, covariance, val)
         units[q.key] = q.unit
         units[f"{q.key}_stderr"] = q.unit.split(" ")[0]
     return out, units
 
 
-def _propagate_batch(func, values, cov, names, val) -> np.ndarray:
-    """Delta-method stderr (K,) with central differences (same steps as :func:`_propagate`)."""
-    k = val.size
-    if not names:
-        return np.full(k, np.nan)
-    grad = np.empty((k, len(names)))
+def _perturbation_stack(values: Mapping[str, np.ndarray], names: Sequence[str]):
+    """Values as (K, 1 + 2M) arrays: column 0 the values, then +h_i and -h_i for each
+    parameter of ``names`` (h = 1e-6 |x|, or 1e-9 at x = 0); and the steps h (K, M)."""
+    m = len(names)
+    stack = {k: np.repeat(np.asarray(v, dtype=float)[:, None], 1 + 2 * m, axis=1) for k, v in values.items()}
+    k = next(iter(stack.values())).shape[0]
+    steps = np.empty((k, m))
+    for i, name in enumerate(names):
+        x = stack[name][:, 0]
+        h = np.where(x != 0, 1e-6 * np.abs(x), 1e-9)
+        steps[:, i] = h
+        stack[name][:, 1 + i] += h
+        stack[name][:, 1 + m + i] -= h
+    return stack, steps
+
+
+def _delta_method(full: np.ndarray, steps: np.ndarray, cov: np.ndarray | None, val: np.ndarray) -> np.ndarray:
+    m = steps.shape[1]
+    if cov is None or m == 0:
+        return np.full(val.size, np.nan)
     with np.errstate(all="ignore"):
-        for i, name in enumerate(names):
-            x = np.asarray(values[name], dtype=float)
-            h = np.where(x != 0, 1e-6 * np.abs(x), 1e-9)
-            up = dict(values)
-            dn = dict(values)
-            up[name] = x + h
-            dn[name] = x - h
-            grad[:, i] = (np.asarray(func(up), float) - np.asarray(func(dn), float)) / (2 * h)
+        grad = (full[:, 1:1 + m] - full[:, 1 + m:]) / (2 * steps)
         var = np.einsum("km,kmn,kn->k", grad, cov, grad)
     ok = np.isfinite(val) & np.isfinite(var) & (var >= 0)
     return np.where(ok, np.sqrt(np.where(ok, var, 0.0)), np.nan)

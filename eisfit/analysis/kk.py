@@ -18,6 +18,7 @@ falls below ``c`` (0.85 in the paper). The residuals of that fit, relative to
 """
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -38,15 +39,23 @@ def small_blas():
 
     On a loaded machine a multi-threaded OpenBLAS spends ~10 ms per 160 x 100 product
     waking its threads (vs 60 us on one thread). Uses ``threadpoolctl`` when installed,
-    otherwise does nothing.
+    otherwise does nothing. The library inspection is done once per process.
     """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - optional
+    controller = _blas_controller()
+    if controller is None:
         from contextlib import nullcontext
 
         return nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
+    return controller.limit(limits=1, user_api="blas")
+
+
+@functools.lru_cache(maxsize=1)
+def _blas_controller():
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover - optional
+        return None
+    return ThreadpoolController()
 
 
 @dataclass(frozen=True, eq=False)

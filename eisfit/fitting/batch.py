@@ -31,7 +31,7 @@ from ..model import Circuit, CircuitDefinition
 from ..spectrum import Spectrum
 from .assemble import derived_settings, result_roles
 from .engine import (N_POLISH, POLISH_ITER, STAGE1_ITER, STAGE1_PRUNE, STAGE1_PRUNE_AFTER, _boukamp_residuals,
-                     _distinct_best, _finish, _final_values, _Prepared, _prepare)
+                     _distinct_best, _finish, _final_values, _Prepared, _prepare, stacked_residuals)
 from .optimise import levenberg_marquardt
 from .result import FitResult
 
@@ -157,15 +157,13 @@ class _BatchProblem:
             p = self.fixed_values[s].copy()
             p[:, ref.free] = p_free
             zm, dz = ref.circuit.impedance_and_jacobian(p, ref.frequency)
-            dz = dz[:, :, ref.free] * ref.transform.dp_dtheta(p_free)[:, None, :]
+            if ref.free.size != dz.shape[2]:
+                dz = dz[:, :, ref.free]
+            dz *= ref.transform.dp_dtheta(p_free)[:, None, :]
             z = self.z[s]
             if ref.weighting == "boukamp":
                 return _boukamp_residuals(z, zm, dz)
-            sr, si = self.sr[s], self.si[s]
-            d = z - zm
-            r = np.concatenate([d.real / sr, d.imag / si], axis=1)
-            jac = -np.concatenate([dz.real / sr[:, :, None], dz.imag / si[:, :, None]], axis=1)
-        return r, jac
+            return stacked_residuals(z, zm, dz, (self.sr[s], self.si[s]))
 
 
 def _solve_batch(batch: _BatchProblem, preps: list[_Prepared]) -> tuple[np.ndarray, np.ndarray]:

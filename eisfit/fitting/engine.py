@@ -22,11 +22,11 @@ from .assemble import assemble_result, weighting_formula
 from .result import FitResult
 from .weighting import WEIGHTINGS, residual_scales
 
-STAGE1_ITER = 40
-STAGE1_PRUNE = 30.0  # starts 30x worse than the best after 12 iterations are abandoned
-STAGE1_PRUNE_AFTER = 12
+STAGE1_ITER = 30
+STAGE1_PRUNE = 10.0  # starts 10x worse than the best after 8 iterations are abandoned
+STAGE1_PRUNE_AFTER = 8
 POLISH_ITER = 400
-N_POLISH = 6
+N_POLISH = 5
 
 
 @dataclass(frozen=True)
@@ -53,14 +53,29 @@ class _Problem:
         p_free = self.transform.to_physical(theta)
         with np.errstate(all="ignore"):
             zm, dz = self.circuit.impedance_and_jacobian(self.full(p_free), self.frequency)
-            dz = dz[:, :, self.free] * self.transform.dp_dtheta(p_free)[:, None, :]
-            sr, si = self.scales
+            if self.free.size != dz.shape[2]:
+                dz = dz[:, :, self.free]
+            dz *= self.transform.dp_dtheta(p_free)[:, None, :]
             if self.weighting == "boukamp":
                 return _boukamp_residuals(self.z, zm, dz)
-            d = self.z - zm
-            r = np.concatenate([d.real / sr, d.imag / si], axis=1)
-            jac = -np.concatenate([dz.real / sr[:, None], dz.imag / si[:, None]], axis=1)
-        return r, jac
+            return stacked_residuals(self.z, zm, dz, self.scales)
+
+
+def stacked_residuals(z: np.ndarray, zm: np.ndarray, dz: np.ndarray,
+                      scales: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted residuals [(Z'-Zm')/s', (Z''-Zm'')/s''] (K, 2N) and their Jacobian (K, 2N, M)
+    from the model ``zm`` (K, N) and its Jacobian ``dz`` (K, N, M); the scales are (N,) or
+    (K, N). Written into preallocated arrays (no concatenation copies)."""
+    k, n, m = dz.shape
+    sr, si = scales
+    d = z - zm
+    r = np.empty((k, 2 * n))
+    np.divide(d.real, sr, out=r[:, :n])
+    np.divide(d.imag, si, out=r[:, n:])
+    jac = np.empty((k, 2 * n, m))
+    np.divide(dz.real, -sr[..., None], out=jac[:, :n])
+    np.divide(dz.imag, -si[..., None], out=jac[:, n:])
+    return r, jac
 
 
 def _boukamp_residuals(z, zm, dz):

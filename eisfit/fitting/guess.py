@@ -168,7 +168,7 @@ def multistart_guesses(circuit, feats: SpectrumFeatures, base: dict[str, float],
             starts.append(s)
         return starts
     n_arcs = len(arcs)
-    grid_size = n_grid or {1: 9, 2: 7, 3: 5}.get(n_arcs, 4)
+    grid_size = n_grid or {1: 9, 2: 6, 3: 5}.get(n_arcs, 4)
     lo, hi = feats.tau_min / 3, feats.tau_max * 3
     tau_grid = np.geomspace(lo, hi, grid_size)
     splits = _resistance_splits(n_arcs)
@@ -185,7 +185,7 @@ def _resistance_splits(n_arcs: int) -> list[tuple[float, ...]]:
     if n_arcs == 1:
         return [(1.0,)]
     if n_arcs == 2:
-        return [(0.5, 0.5), (0.15, 0.85), (0.85, 0.15), (0.04, 0.96), (0.96, 0.04)]
+        return [(0.5, 0.5), (0.1, 0.9), (0.9, 0.1)]
     even = tuple([1.0 / n_arcs] * n_arcs)
     return [even]
 

@@ -118,10 +118,11 @@ def levenberg_marquardt(
         idx = np.flatnonzero(active)
         if idx.size == 0:
             break
-        j = jac[idx]
-        a = np.einsum("krm,krn->kmn", j, j)
-        g = np.einsum("krm,kr->km", j, r[idx])
-        diag = np.einsum("kmm->km", a)
+        j = jac if idx.size == k else jac[idx]
+        jt = j.transpose(0, 2, 1)
+        a = jt @ j  # batched matmul: much faster than einsum for (K, R, M)
+        g = (jt @ r[idx][:, :, None])[:, :, 0]
+        diag = np.diagonal(a, axis1=1, axis2=2)
         diag = np.maximum(diag, 1e-12 * np.maximum(diag.max(axis=1, keepdims=True), 1e-300))
         system = a + lam[idx, None, None] * diag[:, :, None] * eye
         step = _solve(system, -g)
