@@ -16,6 +16,7 @@ rows to a CSV file and keeping only a bounded window of spectra in memory.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import math
 import multiprocessing
 import warnings
@@ -30,8 +31,9 @@ from ..analysis.derived import derived_quantities_batch
 from ..model import Circuit, CircuitDefinition
 from ..spectrum import Spectrum
 from .assemble import derived_settings, result_roles
-from .engine import (N_POLISH, POLISH_ITER, STAGE1_ITER, STAGE1_PRUNE, STAGE1_PRUNE_AFTER, _boukamp_residuals,
-                     _distinct_best, _finish, _final_values, _Prepared, _prepare, stacked_residuals)
+from .engine import (N_POLISH, POLISH_ITER, STAGE1_ITER, STAGE1_PRUNE, STAGE1_PRUNE_AFTER, _distinct_best,
+                     _boukamp_residuals, _finish, _final_values, _Prepared, _prepare, normal_equations,
+                     stacked_residuals)
 from .optimise import levenberg_marquardt
 from .result import FitResult
 
@@ -147,9 +149,8 @@ class _BatchProblem:
     def with_owner(self, owner: np.ndarray) -> "_BatchProblem":
         return _BatchProblem(self.preps, self.z, self.sr, self.si, self.fixed_values, owner)
 
-    def residuals_and_jacobian(self, theta: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """As ``_Problem.residuals_and_jacobian`` (same arithmetic, bit for bit); row j uses the
-        data of spectrum ``owner[idx[j]]``."""
+    def _model_and_jacobian(self, theta: np.ndarray, idx: np.ndarray):
+        """Model Z and its Jacobian (internal coordinates); row j is spectrum ``owner[idx[j]]``."""
         ref = self.preps[0].problem
         s = self.owner[idx]
         p_free = ref.transform.to_physical(theta)
@@ -160,10 +161,22 @@ class _BatchProblem:
             if ref.free.size != dz.shape[2]:
                 dz = dz[:, :, ref.free]
             dz *= ref.transform.dp_dtheta(p_free)[:, None, :]
-            z = self.z[s]
-            if ref.weighting == "boukamp":
-                return _boukamp_residuals(z, zm, dz)
-            return stacked_residuals(z, zm, dz, (self.sr[s], self.si[s]))
+        return s, zm, dz
+
+    def normal_equations(self, theta: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """As ``_Problem.normal_equations`` (same arithmetic, bit for bit); row j uses the
+        data of spectrum ``owner[idx[j]]``."""
+        s, zm, dz = self._model_and_jacobian(theta, idx)
+        with np.errstate(all="ignore"):
+            return normal_equations(self.z[s], zm, dz, (self.sr[s], self.si[s]), self.preps[0].problem.weighting)
+
+    def residuals_and_jacobian(self, theta: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Stacked weighted residuals and Jacobian (for the covariance), as ``_Problem``'s."""
+        s, zm, dz = self._model_and_jacobian(theta, idx)
+        with np.errstate(all="ignore"):
+            if self.preps[0].problem.weighting == "boukamp":
+                return _boukamp_residuals(self.z[s], zm, dz)
+            return stacked_residuals(self.z[s], zm, dz, (self.sr[s], self.si[s]))
 
 
 def _solve_batch(batch: _BatchProblem, preps: list[_Prepared]) -> tuple[np.ndarray, np.ndarray]:
@@ -178,7 +191,7 @@ def _solve_batch(batch: _BatchProblem, preps: list[_Prepared]) -> tuple[np.ndarr
         np.array([[s[n] for n in names] for s in preps[i].start_list])[:, ref.free])) for i in range(len(preps))}
     if multi:
         owner1 = np.concatenate([np.full(len(starts[i]), i) for i in multi])
-        stage1 = levenberg_marquardt(batch.with_owner(owner1).residuals_and_jacobian,
+        stage1 = levenberg_marquardt(batch.with_owner(owner1).normal_equations,
                                      np.concatenate([starts[i] for i in multi]), lo, hi,
                                      max_iter=STAGE1_ITER, ftol=1e-6, prune_factor=STAGE1_PRUNE,
                                      prune_after=STAGE1_PRUNE_AFTER, groups=owner1, indexed=True)
@@ -191,7 +204,7 @@ def _solve_batch(batch: _BatchProblem, preps: list[_Prepared]) -> tuple[np.ndarr
         thetas.append(starts[i])
         owners.append(np.full(1, i))
     owner2 = np.concatenate(owners)
-    out = levenberg_marquardt(batch.with_owner(owner2).residuals_and_jacobian, np.concatenate(thetas), lo, hi,
+    out = levenberg_marquardt(batch.with_owner(owner2).normal_equations, np.concatenate(thetas), lo, hi,
                               max_iter=POLISH_ITER, prune_factor=1.5, groups=owner2, indexed=True)
     p_best = batch.fixed_values.copy()
     converged = np.zeros(len(preps), dtype=bool)
@@ -321,17 +334,35 @@ def _kk_config(_kk, omega, z, c, capacitance, threshold_pct, violation_pct):
 
 
 def _lstsq_batch(design: np.ndarray, scale: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Weighted, column-scaled least squares of ``kk._solve_weighted`` for S spectra (SVD, lstsq cutoff)."""
+    """Weighted, column-scaled least squares of ``kk._solve_weighted`` for S spectra.
+
+    Batched QR (a few times cheaper than the SVD of ``lstsq``); spectra whose R factor is
+    numerically rank deficient fall back to the SVD with lstsq's cutoff.
+    """
     a = np.concatenate([design.real[None] / scale[:, :, None], design.imag[None] / scale[:, :, None]], axis=1)
     norms = np.linalg.norm(a, axis=1)
     norms[norms == 0] = 1.0
     a = a / norms[:, None, :]
+    q, r = np.linalg.qr(a)
+    diag = np.abs(np.diagonal(r, axis1=1, axis2=2))
+    cutoff = 1e3 * np.finfo(float).eps * max(a.shape[1:]) * diag.max(axis=1, keepdims=True)
+    deficient = np.any(diag <= cutoff, axis=1)
+    coef = np.empty((a.shape[0], a.shape[2]))
+    good = ~deficient
+    if good.any():
+        qtb = np.einsum("kri,kr->ki", q[good], b[good])
+        coef[good] = np.linalg.solve(r[good], qtb[:, :, None])[:, :, 0]
+    if deficient.any():
+        coef[deficient] = _lstsq_svd(a[deficient], b[deficient])
+    return coef / norms
+
+
+def _lstsq_svd(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     u, sv, vt = np.linalg.svd(a, full_matrices=False)
     cutoff = np.finfo(float).eps * max(a.shape[1:]) * sv[:, :1]
     inv_s = np.where(sv > cutoff, 1.0 / np.where(sv > cutoff, sv, 1.0), 0.0)
     ub = np.einsum("kri,kr->ki", u, b) * inv_s
-    coef = np.einsum("kip,ki->kp", vt, ub)
-    return coef / norms
+    return np.einsum("kip,ki->kp", vt, ub)
 
 
 # ========================================================================== fit_chain
@@ -384,11 +415,23 @@ def fit_chain(spectra: Sequence[Spectrum], circuit: str | CircuitDefinition | Ci
             used[k] = vec
         if not todo:
             break
-        for k, res in zip(todo, fit_batch([spectra[k] for k in todo], circuit, initial=seeds, starts=1, **options)):
+        refits = fit_batch([spectra[k] for k in todo], circuit, initial=seeds, starts=1,
+                           **{**options, "kk": False})
+        for k, res in zip(todo, refits):
+            res = _with_kk_of(res, cold[k])  # the KK test depends on the data only: run it once
             seeded[k] = res
             better = res.chisq < cold[k].chisq * (1.0 - CHISQ_TIE_RTOL)
             kept[k], source[k] = (res, "seeded") if better else (cold[k], "cold")
     return ChainResult(kept, cold, seeded, source, rounds)
+
+
+def _with_kk_of(res: FitResult, other: FitResult) -> FitResult:
+    """``res`` with the Kramers-Kronig outcome (and flag) of ``other``, a fit of the same points."""
+    if other.kk_passed is None:
+        return res
+    flags = list(res.flags) + (["kk-failed"] if other.kk_passed is False else [])
+    return dataclasses.replace(res, kk_passed=other.kk_passed, kk_max_residual_pct=other.kk_max_residual_pct,
+                               flags=flags)
 
 
 # ========================================================================= fit_stream

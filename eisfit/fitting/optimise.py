@@ -54,15 +54,34 @@ class Transform:
 class LMOutcome:
     theta: np.ndarray  # (K, M) internal optimum
     cost: np.ndarray  # (K,) sum of squared residuals
-    residuals: np.ndarray  # (K, R)
-    jacobian: np.ndarray  # (K, R, M) in internal coordinates
     converged: np.ndarray  # (K,) bool
     n_iter: np.ndarray  # (K,) iterations used
     n_eval: int  # function evaluations (batched calls)
 
 
+# fun(theta[K, M]) -> (cost[K], JtJ[K, M, M], Jtr[K, M]): the Gauss-Newton normal equations
+NormalEquations = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
+def normal_equations_of(fun: ResidualJacobian) -> NormalEquations:
+    """Adapt a residual/Jacobian function to the normal-equation form the optimiser uses."""
+
+    def normal(theta, *idx):
+        r, jac = fun(theta, *idx)
+        return normal_from_residuals(r, jac)
+
+    return normal
+
+
+def normal_from_residuals(r: np.ndarray, jac: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(cost, J^T J, J^T r) from stacked real residuals (K, R) and Jacobian (K, R, M)."""
+    r = _finite(r)
+    jt = jac.transpose(0, 2, 1)
+    return np.sum(r * r, axis=1), jt @ jac, (jt @ r[:, :, None])[:, :, 0]
+
+
 def levenberg_marquardt(
-    fun: ResidualJacobian,
+    fun: NormalEquations,
     theta0: np.ndarray,
     lower: np.ndarray,
     upper: np.ndarray,
@@ -76,8 +95,10 @@ def levenberg_marquardt(
     groups: np.ndarray | None = None,
     indexed: bool = False,
 ) -> LMOutcome:
-    """Minimise ``sum(fun(theta)[0]**2)`` for K problems at once, inside a box.
+    """Minimise the cost of ``fun`` for K problems at once, inside a box.
 
+    ``fun(theta)`` returns the cost (sum of squared weighted residuals), J^T J and J^T r
+    of each problem (see :func:`normal_equations_of` to wrap a residual/Jacobian function).
     ``theta0`` has shape (K, M); ``lower``/``upper`` shape (M,) or (K, M) (may be +-inf).
     A step is accepted when it lowers the cost; the damping then shrinks, else grows.
     A problem stops when the relative cost decrease of an accepted step is below
@@ -91,25 +112,22 @@ def levenberg_marquardt(
     """
     theta = np.clip(np.array(theta0, dtype=float, ndmin=2), lower, upper)
     k, m = theta.shape
-    if indexed:
-        fun_all = fun
 
-        def fun(th, idx=None):  # noqa: F811 - the un-indexed view the loop below uses
-            return fun_all(th, np.arange(k) if idx is None else idx)
-    else:
-        fun_all = fun
+    def evaluate(th, idx):
+        with np.errstate(all="ignore"):
+            c, a_, g_ = fun(th, idx) if indexed else fun(th)
+        bad = ~(np.isfinite(c) & np.all(np.isfinite(g_), axis=1) & np.all(np.isfinite(a_), axis=(1, 2)))
+        if bad.any():  # a step into an overflow is rejected like any uphill step
+            c = np.where(bad, np.inf, c)
+            a_[bad] = np.eye(m)
+            g_[bad] = 0.0
+        return c, a_, g_
 
-        def fun(th, idx=None):  # noqa: F811
-            return fun_all(th)
     lower = np.broadcast_to(lower, (k, m))
     upper = np.broadcast_to(upper, (k, m))
-    with np.errstate(all="ignore"):
-        r, jac = fun(theta)
-        r = _finite(r)
-    with np.errstate(all="ignore"):
-        cost = np.sum(r * r, axis=1)
+    cost, a, g = evaluate(theta, np.arange(k))
     lam = np.full(k, lam0)
-    active = np.ones(k, dtype=bool)
+    active = np.isfinite(cost)
     converged = np.zeros(k, dtype=bool)
     n_iter = np.zeros(k, dtype=int)
     n_eval = 1
@@ -118,27 +136,21 @@ def levenberg_marquardt(
         idx = np.flatnonzero(active)
         if idx.size == 0:
             break
-        j = jac if idx.size == k else jac[idx]
-        jt = j.transpose(0, 2, 1)
-        a = jt @ j  # batched matmul: much faster than einsum for (K, R, M)
-        g = (jt @ r[idx][:, :, None])[:, :, 0]
-        diag = np.diagonal(a, axis1=1, axis2=2)
+        a_i = a if idx.size == k else a[idx]
+        diag = np.diagonal(a_i, axis1=1, axis2=2)
         diag = np.maximum(diag, 1e-12 * np.maximum(diag.max(axis=1, keepdims=True), 1e-300))
-        system = a + lam[idx, None, None] * diag[:, :, None] * eye
-        step = _solve(system, -g)
+        system = a_i + lam[idx, None, None] * diag[:, :, None] * eye
+        step = _solve(system, -g[idx])
         trial = np.clip(theta[idx] + step, lower[idx], upper[idx])
-        with np.errstate(all="ignore"):
-            r_new, j_new = fun(trial, idx)
-            r_new = _finite(r_new)
-            cost_new = np.sum(r_new * r_new, axis=1)
+        cost_new, a_new, g_new = evaluate(trial, idx)
         n_eval += 1
         ok = cost_new < cost[idx]
         acc = idx[ok]
         rel_drop = (cost[acc] - cost_new[ok]) / np.maximum(cost[acc], 1e-300)
         moved = np.abs(trial[ok] - theta[acc]).max(axis=1) if acc.size else np.zeros(0)
         theta[acc] = trial[ok]
-        r[acc] = r_new[ok]
-        jac[acc] = j_new[ok]
+        a[acc] = a_new[ok]
+        g[acc] = g_new[ok]
         cost[acc] = cost_new[ok]
         lam[acc] = np.maximum(lam[acc] * 0.2, 1e-12)
         rej = idx[~ok]
@@ -152,7 +164,7 @@ def levenberg_marquardt(
         active[stalled] = False
         if prune_factor is not None and n_iter.max() >= prune_after:
             active[active & (cost > prune_factor * _group_min(cost, groups))] = False
-    return LMOutcome(theta, cost, r, jac, converged, n_iter, n_eval)
+    return LMOutcome(theta, cost, converged, n_iter, n_eval)
 
 
 def _group_min(cost: np.ndarray, groups: np.ndarray | None) -> np.ndarray | float:

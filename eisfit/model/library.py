@@ -20,6 +20,7 @@ Definitions are re-read on every call (no module-level cache that users could mu
 from __future__ import annotations
 
 import difflib
+import functools
 import importlib.resources
 import math
 import sys
@@ -210,12 +211,15 @@ def load_circuit_file(path: str | Path) -> CircuitDefinition:
 
 
 # --------------------------------------------------------------------------- library
+@functools.lru_cache(maxsize=1)
 def _library_files() -> dict[str, Any]:
+    """The library's TOML files by name (package data: read once per process)."""
     root = importlib.resources.files(_LIBRARY_PACKAGE)
     return {entry.name[:-5]: entry for entry in root.iterdir()
             if entry.name.endswith(".toml") and entry.is_file()}
 
 
+@functools.lru_cache(maxsize=None)
 def _load_library_entry(name: str, entry: Any) -> CircuitDefinition:
     defn = _read_toml(Path(str(entry)), entry.read_text(encoding="utf-8"), "library")
     if defn.name != name:
@@ -254,6 +258,13 @@ def load_circuit(spec: str | Path | Circuit | CircuitDefinition) -> CircuitDefin
         return _load_library_entry(text, library[text])
     if text.lower().endswith(".toml") or Path(text).is_file():
         return load_circuit_file(text)
+    return _definition_of_string(text)
+
+
+@functools.lru_cache(maxsize=256)
+def _definition_of_string(text: str) -> CircuitDefinition:
+    """Parse a circuit string once per process (definitions are immutable)."""
+    library = _library_files()
     try:
         circuit = Circuit(text)
     except CircuitError as exc:
