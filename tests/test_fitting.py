@@ -49,6 +49,14 @@ def test_arcs_are_ordered_by_time_constant_even_from_a_swapped_start():
     assert res.values["R2"] == pytest.approx(149.0, rel=0.02)
 
 
+def test_a_previous_fit_is_accepted_as_the_start():
+    s = synthetic(seed=2)
+    first = eisfit.fit(s, HEADLINE, kk=False)
+    again = eisfit.fit(s, HEADLINE, initial=first, starts=1, kk=False)
+    assert again.chisq == pytest.approx(first.chisq, rel=1e-9)
+    assert again.start == "initial"
+
+
 def test_fast_engine_and_lmfit_engine_reach_the_same_optimum_and_stderr():
     s = synthetic(seed=3)
     fast = eisfit.fit(s, HEADLINE, kk=False)

@@ -134,7 +134,7 @@ def fit(
     fmin: float | None = None,
     fmax: float | None = None,
     drop_inductive: bool | str = "auto",
-    initial: Mapping[str, float] | None = None,
+    initial: Mapping[str, float] | FitResult | None = None,
     fixed: Mapping[str, float] | None = None,
     bounds: Mapping[str, tuple[float, float]] | None = None,
     expr: Mapping[str, str] | None = None,
@@ -161,7 +161,8 @@ def fit(
     fmin, fmax : frequency window, Hz.
     drop_inductive : drop points with Z'' > 0; ``"auto"`` drops them only when the
         circuit has no inductor (the count goes into the flags).
-    initial : starting values by parameter name (others from the automatic guess).
+    initial : starting values by parameter name (others from the automatic guess), or a
+        previous :class:`FitResult` of the same circuit.
     fixed : parameters held at the given values.
     bounds : (lower, upper) per parameter name, overriding the circuit definition.
     expr : lmfit expressions tying parameters (e.g. ``{"CPE2_1": "CPE1_1"}``); uses
@@ -230,6 +231,8 @@ def _prepare(spectrum, circuit, *, area_cm2, thickness_cm, symmetric, weighting,
     definition = _definition(circuit)
     circ = definition.circuit
     names = circ.param_names
+    if isinstance(initial, FitResult):  # a previous fit as the starting point
+        initial = dict(initial.values)
     _check_names(names, initial, "initial")
     _check_names(names, fixed, "fixed")
     _check_names(names, bounds, "bounds")
