@@ -31,7 +31,7 @@ from ..analysis.derived import derived_quantities_batch
 from ..model import Circuit, CircuitDefinition
 from ..spectrum import Spectrum
 from .assemble import derived_settings, result_roles
-from .engine import (N_POLISH, POLISH_ITER, STAGE1_ITER, STAGE1_PRUNE, STAGE1_PRUNE_AFTER, _distinct_best,
+from .engine import (N_POLISH, POLISH_ITER, POLISH_TOL, STAGE1_ITER, STAGE1_PRUNE, STAGE1_PRUNE_AFTER, _distinct_best,
                      _boukamp_residuals, _finish, _final_values, _Prepared, _prepare, normal_equations,
                      stacked_residuals)
 from .optimise import levenberg_marquardt
@@ -205,7 +205,8 @@ def _solve_batch(batch: _BatchProblem, preps: list[_Prepared]) -> tuple[np.ndarr
         owners.append(np.full(1, i))
     owner2 = np.concatenate(owners)
     out = levenberg_marquardt(batch.with_owner(owner2).normal_equations, np.concatenate(thetas), lo, hi,
-                              max_iter=POLISH_ITER, prune_factor=1.5, groups=owner2, indexed=True)
+                              max_iter=POLISH_ITER, ftol=POLISH_TOL, xtol=POLISH_TOL, prune_factor=1.5,
+                              groups=owner2, indexed=True)
     p_best = batch.fixed_values.copy()
     converged = np.zeros(len(preps), dtype=bool)
     for i in range(len(preps)):

@@ -26,6 +26,7 @@ STAGE1_ITER = 30
 STAGE1_PRUNE = 10.0  # starts 10x worse than the best after 8 iterations are abandoned
 STAGE1_PRUNE_AFTER = 8
 POLISH_ITER = 400
+POLISH_TOL = 1e-10  # relative cost decrease / step at which the polish stops
 N_POLISH = 5
 
 
@@ -436,7 +437,7 @@ def _solve_fast(problem: _Problem, start_list) -> tuple[np.ndarray, bool, int]:
         best = _distinct_best(stage1.theta, stage1.cost, N_POLISH)
         theta0 = stage1.theta[best]
     out = levenberg_marquardt(problem.normal_equations, theta0, lo, hi, max_iter=POLISH_ITER,
-                              prune_factor=1.5 if theta0.shape[0] > 1 else None)
+                              ftol=POLISH_TOL, xtol=POLISH_TOL, prune_factor=1.5 if theta0.shape[0] > 1 else None)
     k = int(np.argmin(out.cost))
     p = problem.fixed_values.copy()
     p[problem.free] = problem.transform.to_physical(out.theta[k])

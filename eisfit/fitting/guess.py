@@ -17,7 +17,7 @@ import numpy as np
 from ..model.parser import Leaf, Parallel, Series
 from ..spectrum import Spectrum
 
-N_EXPONENT_START = 0.85
+N_EXPONENT_START = 0.9
 
 
 @dataclass(frozen=True)
@@ -185,7 +185,7 @@ def _resistance_splits(n_arcs: int) -> list[tuple[float, ...]]:
     if n_arcs == 1:
         return [(1.0,)]
     if n_arcs == 2:
-        return [(0.5, 0.5), (0.1, 0.9), (0.9, 0.1)]
+        return [(0.5, 0.5), (0.12, 0.88), (0.88, 0.12), (0.03, 0.97), (0.97, 0.03)]
     even = tuple([1.0 / n_arcs] * n_arcs)
     return [even]
 
