@@ -454,6 +454,9 @@ def _fit_for_overlay(spectrum, circuit: str):
 @click.option("--fmin", type=float, default=None, help="Lowest frequency fitted, Hz.")
 @click.option("--fmax", type=float, default=None, help="Highest frequency fitted, Hz.")
 @click.option("--jobs", type=int, default=1, show_default=True, help="Fitting processes on this machine.")
+@click.option("--starts", default="auto", show_default=True, metavar="auto|N",
+              help="Starts of each checkpoint's cold fit: auto (full multi-start) or N (faster; "
+                   "the seeded fit from the previous checkpoint still runs).")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Dask scheduler address (tcp://host:8786): fit on its workers.")
 @click.option("--out", "out", type=click.Path(file_okay=False), default="eisfit-campaign",
@@ -475,7 +478,7 @@ def _fit_for_overlay(spectrum, circuit: str):
               help="Arrhenius fit of each conductivity vs temperature: arrhenius.csv, arrhenius.png/svg, report section.")
 # ---- end series analysis options ----
 def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, weighting, fmin, fmax,
-                     jobs: int, scheduler: str | None, out: str, no_cache: bool, cache_dir,
+                     jobs: int, starts: str, scheduler: str | None, out: str, no_cache: bool, cache_dir,
                      nyquist_asr: bool, progress, shared, smooth, arrhenius_, drt_: bool = False) -> None:
     """Fit every checkpoint of a campaign: SOURCE is a folder, a glob, a campaign file
     (.toml / .csv) or a data file. Writes OUT/summary.csv, report.md and figures, and
@@ -491,7 +494,7 @@ def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, we
             source, circuit=circuit, area_cm2=area_cm2, thickness_cm=thickness_cm, symmetric=symmetric,
             weighting=weighting, fmin=fmin, fmax=fmax, jobs=jobs,
             executor=None if client is None else client.get_executor(), out=None, cache_dir=cache,
-            progress=progress, drt=drt_, **_series_options(shared, smooth),
+            progress=progress, drt=drt_, **_series_options(shared, smooth), **_starts_option(starts),
         )
     finally:
         if client is not None:
@@ -519,6 +522,18 @@ def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, we
     if arrhenius_:
         _write_arrhenius(camp, Path(out))
     # ---- end series analysis output ----
+
+
+def _starts_option(starts: str) -> dict:
+    if starts == "auto":
+        return {}
+    try:
+        n = int(starts)
+    except ValueError:
+        raise click.BadParameter(f"expected 'auto' or a whole number, got {starts!r}", param_hint="--starts")
+    if n < 1:
+        raise click.BadParameter("must be at least 1", param_hint="--starts")
+    return {"starts": n}
 
 
 def _series_options(shared: str | None, smooth: str | None) -> dict:

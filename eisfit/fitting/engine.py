@@ -420,10 +420,21 @@ def _start_list(circ, feats, guess, initial, fixed, starts) -> list[dict[str, fl
     if isinstance(starts, int):
         if starts < 1:
             raise FitError(f"starts must be >= 1 or 'auto', got {starts}")
-        grid = grid[:starts]
+        grid = _spread_subset(grid, starts, keep_first=2 if initial else 1)
     elif starts != "auto":
         raise FitError(f"starts must be an integer or 'auto', got {starts!r}")
     return grid
+
+
+def _spread_subset(starts: list, n: int, keep_first: int) -> list:
+    """The first ``keep_first`` starts (the data guess, the user's) and the rest picked
+    evenly across the grid, ``n`` in all: a short list still spans the time constants."""
+    if n >= len(starts):
+        return starts
+    head = starts[:min(keep_first, n)]
+    rest = starts[len(head):]
+    picks = np.unique(np.linspace(0, len(rest) - 1, n - len(head)).round().astype(int)) if n > len(head) else []
+    return head + [rest[i] for i in picks]
 
 
 def _solve_fast(problem: _Problem, start_list) -> tuple[np.ndarray, bool, int]:
