@@ -337,13 +337,34 @@ def _kk_config(_kk, omega, z, c, capacitance, threshold_pct, violation_pct):
 def _lstsq_batch(design: np.ndarray, scale: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Weighted, column-scaled least squares of ``kk._solve_weighted`` for S spectra.
 
-    Batched QR (a few times cheaper than the SVD of ``lstsq``); spectra whose R factor is
-    numerically rank deficient fall back to the SVD with lstsq's cutoff.
+    Normal equations solved by Cholesky on the column-scaled system (the Voigt design is
+    well conditioned once scaled); spectra where the factorisation fails or its diagonal
+    shows a condition number above ~1e8 fall back to QR, then to lstsq's SVD.
     """
     a = np.concatenate([design.real[None] / scale[:, :, None], design.imag[None] / scale[:, :, None]], axis=1)
     norms = np.linalg.norm(a, axis=1)
     norms[norms == 0] = 1.0
     a = a / norms[:, None, :]
+    at = a.transpose(0, 2, 1)
+    gram = at @ a
+    rhs = (at @ b[:, :, None])[:, :, 0]
+    coef = np.empty_like(rhs)
+    try:
+        c = np.linalg.cholesky(gram)
+        d = np.abs(np.diagonal(c, axis1=1, axis2=2))
+        ok = (d.min(axis=1) > 0) & ((d.max(axis=1) / np.maximum(d.min(axis=1), 1e-300)) ** 2 < 1e8)
+    except np.linalg.LinAlgError:
+        ok = np.zeros(gram.shape[0], dtype=bool)
+    if ok.any():
+        y = np.linalg.solve(c[ok], rhs[ok][:, :, None])
+        coef[ok] = np.linalg.solve(c[ok].transpose(0, 2, 1), y)[:, :, 0]
+    if (~ok).any():
+        coef[~ok] = _lstsq_qr(a[~ok], b[~ok])
+    return coef / norms
+
+
+def _lstsq_qr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Batched QR least squares; numerically rank-deficient systems use lstsq's SVD."""
     q, r = np.linalg.qr(a)
     diag = np.abs(np.diagonal(r, axis1=1, axis2=2))
     cutoff = 1e3 * np.finfo(float).eps * max(a.shape[1:]) * diag.max(axis=1, keepdims=True)
@@ -355,7 +376,7 @@ def _lstsq_batch(design: np.ndarray, scale: np.ndarray, b: np.ndarray) -> np.nda
         coef[good] = np.linalg.solve(r[good], qtb[:, :, None])[:, :, 0]
     if deficient.any():
         coef[deficient] = _lstsq_svd(a[deficient], b[deficient])
-    return coef / norms
+    return coef
 
 
 def _lstsq_svd(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -467,6 +488,7 @@ def fit_stream(
     chunk_size: int = 500,
     jobs: int = 1,
     seeded: bool = True,
+    executor: Any = None,
     **options: Any,
 ) -> StreamSummary:
     """Fit an iterable of spectra (or data files) in chunks and append rows to ``out_csv``.
@@ -478,10 +500,13 @@ def fit_stream(
     re-fitted (cold + seeded within the chunk, row not written) as the chunk's lead-in, so
     chunks stay independent and can run in parallel. ``jobs > 1`` uses spawned processes
     with one BLAS thread each. Rows are written in input order; the header is that of the
-    first chunk. ``options`` are :func:`fit_batch`'s (``area_cm2``, ``weighting``...).
+    first chunk. ``executor``: an existing ``concurrent.futures`` executor to run the
+    chunks on (kept open; ``jobs`` then sets how many chunks are in flight).
+    ``options`` are :func:`fit_batch`'s (``area_cm2``, ``weighting``...).
     """
     out_csv = Path(out_csv)
-    pool = _stream_pool(jobs) if jobs > 1 else None
+    own_pool = executor is None and jobs > 1
+    pool = _stream_pool(jobs) if own_pool else executor
     writer = _RowWriter(out_csv)
     pending: list[Future] = []
     n_chunks = 0
@@ -499,7 +524,7 @@ def fit_stream(
             writer.write(fut.result())
     finally:
         writer.close()
-        if pool is not None:
+        if own_pool:
             pool.shutdown(cancel_futures=True)
     return StreamSummary(writer.n_rows, n_chunks, out_csv)
 

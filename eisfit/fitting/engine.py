@@ -412,29 +412,16 @@ def _bounds(definition: CircuitDefinition, user: Mapping | None) -> tuple[np.nda
 def _start_list(circ, feats, guess, initial, fixed, starts) -> list[dict[str, float]]:
     if starts == 1 or starts == "initial":
         return [guess]
-    grid = multistart_guesses(circ, feats, guess)
-    for s in grid:
-        s.update(fixed)
-    if initial:
-        grid.insert(0, dict(guess))
     if isinstance(starts, int):
         if starts < 1:
             raise FitError(f"starts must be >= 1 or 'auto', got {starts}")
-        grid = _spread_subset(grid, starts, keep_first=2 if initial else 1)
     elif starts != "auto":
         raise FitError(f"starts must be an integer or 'auto', got {starts!r}")
-    return grid
-
-
-def _spread_subset(starts: list, n: int, keep_first: int) -> list:
-    """The first ``keep_first`` starts (the data guess, the user's) and the rest picked
-    evenly across the grid, ``n`` in all: a short list still spans the time constants."""
-    if n >= len(starts):
-        return starts
-    head = starts[:min(keep_first, n)]
-    rest = starts[len(head):]
-    picks = np.unique(np.linspace(0, len(rest) - 1, n - len(head)).round().astype(int)) if n > len(head) else []
-    return head + [rest[i] for i in picks]
+    # the first start is ``guess`` itself: the data guess with the user's initial values
+    grid = multistart_guesses(circ, feats, guess, n_starts=None if starts == "auto" else starts)
+    for s in grid:
+        s.update(fixed)
+    return grid[:starts] if isinstance(starts, int) else grid
 
 
 def _solve_fast(problem: _Problem, start_list) -> tuple[np.ndarray, bool, int]:

@@ -154,8 +154,13 @@ def arc_values(arc, r: float, tau: float, n: float = N_EXPONENT_START) -> dict[s
 
 
 def multistart_guesses(circuit, feats: SpectrumFeatures, base: dict[str, float],
-                       n_grid: int | None = None, rng: np.random.Generator | None = None) -> list[dict[str, float]]:
-    """The base guess, then a grid over arc time constants (ascending) and resistance splits."""
+                       n_grid: int | None = None, rng: np.random.Generator | None = None,
+                       n_starts: int | None = None) -> list[dict[str, float]]:
+    """The base guess, then a grid over arc time constants (ascending) and resistance splits.
+
+    With ``n_starts``, only the base guess and ``n_starts - 1`` grid points picked evenly
+    across the grid are built (a short list that still spans the time constants).
+    """
     arcs = circuit.arcs
     starts = [dict(base)]
     if not arcs:
@@ -171,13 +176,16 @@ def multistart_guesses(circuit, feats: SpectrumFeatures, base: dict[str, float],
     grid_size = n_grid or {1: 9, 2: 6, 3: 5}.get(n_arcs, 4)
     lo, hi = feats.tau_min / 3, feats.tau_max * 3
     tau_grid = np.geomspace(lo, hi, grid_size)
-    splits = _resistance_splits(n_arcs)
-    for taus in itertools.combinations(tau_grid, n_arcs):
-        for frac in splits:
-            s = dict(base)
-            for arc, tau, fr in zip(arcs, taus, frac):
-                s.update(arc_values(arc, feats.r_pol * fr, tau))
-            starts.append(s)
+    combos = [(taus, frac) for taus in itertools.combinations(tau_grid, n_arcs)
+              for frac in _resistance_splits(n_arcs)]
+    if n_starts is not None and n_starts - 1 < len(combos):
+        picks = np.linspace(0, len(combos) - 1, max(n_starts - 1, 0)).round().astype(int)
+        combos = [combos[i] for i in np.unique(picks)]
+    for taus, frac in combos:
+        s = dict(base)
+        for arc, tau, fr in zip(arcs, taus, frac):
+            s.update(arc_values(arc, feats.r_pol * fr, tau))
+        starts.append(s)
     return starts
 
 
