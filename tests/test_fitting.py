@@ -106,6 +106,20 @@ def test_fixed_bounds_and_expr():
     assert res.settings["engine"] == "lmfit"
 
 
+def test_close_time_constants_are_flagged():
+    well_apart = eisfit.fit(synthetic(), HEADLINE, kk=False)
+    assert not any(f.startswith("arcs-") for f in well_apart.flags)
+    tau1 = (60.0 * 1e-9) ** (1 / 0.9)
+    close = dict(TRUE, CPE2_0=(tau1 * 30) ** 0.85 / 149.0)  # 1.5 decades apart
+    res = eisfit.fit(synthetic(close), HEADLINE, kk=False)
+    assert "arcs-overlap:CPE1,CPE2" in res.flags
+    from eisfit.fitting.assemble import _overlap_flags
+
+    arcs = [ArcSpec("R1", "CPE1", "CPE"), ArcSpec("R2", "CPE2", "CPE")]
+    same = dict(TRUE, CPE2_0=(tau1 * 1.5) ** 0.85 / 149.0)  # 0.18 decade apart
+    assert _overlap_flags(same, arcs) == ["arcs-unresolved:CPE1,CPE2"]
+
+
 def test_weighting_schemes_and_user_sigma():
     s = synthetic()
     unit = eisfit.fit(s, HEADLINE, weighting="unit", kk=False)

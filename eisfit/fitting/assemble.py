@@ -153,7 +153,26 @@ def _arc_flags(values, arcs, f) -> list[str]:
                 flags.append(f"fapex-outside-range:{a.capacitive}")
         if a.kind == "CPE" and values[f"{a.capacitive}_1"] < 0.6:
             flags.append(f"low-n:{a.capacitive}")
+    flags.extend(_overlap_flags(values, arcs))
     return flags
+
+
+ARCS_OVERLAP_RATIO = 100.0  # time constants closer than 2 decades: the arcs merge (ACS tutorial, section 8)
+ARCS_UNRESOLVED_RATIO = 3.0  # closer than half a decade: which arc is which is not identifiable
+
+
+def _overlap_flags(values, arcs) -> list[str]:
+    """Flags for neighbouring arcs (by time constant) whose time constants are close:
+    ``arcs-overlap`` (ratio < 100: the R split rests on the model shape) or
+    ``arcs-unresolved`` (ratio < 3: the two arcs can trade labels between spectra)."""
+    taus = sorted((arc_tau_s(values, a), a.capacitive) for a in arcs if math.isfinite(arc_tau_s(values, a)))
+    out = []
+    for (t1, c1), (t2, c2) in zip(taus, taus[1:]):
+        if t1 > 0 and t2 / t1 < ARCS_UNRESOLVED_RATIO:
+            out.append(f"arcs-unresolved:{c1},{c2}")
+        elif t1 > 0 and t2 / t1 < ARCS_OVERLAP_RATIO:
+            out.append(f"arcs-overlap:{c1},{c2}")
+    return out
 
 
 def _kk(data: Spectrum) -> tuple[bool | None, float | None]:
