@@ -144,6 +144,19 @@ def test_inductive_points_dropped_only_without_an_inductor():
     assert with_l.values["R2"] == pytest.approx(149, rel=0.01)
 
 
+@pytest.mark.parametrize("l0", [1e-8, 3e-8, 6e-8, 1.5e-7])
+def test_series_inductance_is_found_without_a_guess(l0):
+    """A cable inductance too small to make any point inductive must not be lost: started
+    near zero, a log-space L gets stuck there (its gradient vanishes with it)."""
+    values = dict(TRUE, L0=l0)
+    s = synthetic(values, "L0-" + HEADLINE, noise=0.004, seed=int(l0 * 1e9))
+    res = eisfit.fit(s, "garnet-symmetric-L", kk=False)
+    from_truth = eisfit.fit(s, "garnet-symmetric-L", initial=values, starts=1, kk=False)
+    assert res.chisq <= from_truth.chisq * 1.001
+    if l0 >= 6e-8:  # smaller ones are below what 0.4 % noise at 60 ohm can resolve (omega L < 1 ohm)
+        assert res.values["L0"] == pytest.approx(l0, rel=0.3)
+
+
 def test_bad_input_raises_fit_errors():
     s = synthetic()
     with pytest.raises(FitError, match="unknown parameter"):

@@ -18,6 +18,7 @@ from ..model.parser import Leaf, Parallel, Series
 from ..spectrum import Spectrum
 
 N_EXPONENT_START = 0.9
+L_REACTANCE_FRACTION = 0.05  # start of a series L without inductive points: omega_max L = 5 % of |Z|
 
 
 @dataclass(frozen=True)
@@ -46,9 +47,10 @@ def spectrum_features(frequency: np.ndarray, z: np.ndarray) -> SpectrumFeatures:
     r_lf = float(zz.real[0])
     r_pol = max(r_lf - r_inf, 0.05 * np.max(np.abs(zz)))
     apex_taus = _apex_taus(f, -zz.imag)
-    l_guess = 0.0
-    if zz.imag[-1] > 0:
-        l_guess = float(zz.imag[-1] / w[-1])
+    # Series inductance: from inductive high-frequency points when there are any, else a
+    # cable-like value whose reactance is a few % of |Z| at the highest frequency (starting
+    # it near zero traps it there: in log space its gradient vanishes with it).
+    l_guess = float(zz.imag[-1] / w[-1]) if zz.imag[-1] > 0 else float(L_REACTANCE_FRACTION * np.abs(zz[-1]) / w[-1])
     return SpectrumFeatures(
         r_inf=r_inf, r_pol=float(r_pol), tau_min=float(1 / w[-1]), tau_max=float(1 / w[0]),
         apex_taus=apex_taus, l_guess=l_guess, omega_min=float(w[0]), zimag_lf=float(-zz.imag[0]),
@@ -102,9 +104,9 @@ def base_guess(circuit, feats: SpectrumFeatures) -> dict[str, float]:
         if e.kind == "R":
             guess[p[0]] = feats.r_inf / max(len(series_r), 1)
         elif e.kind == "L":
-            guess[p[0]] = feats.l_guess if feats.l_guess > 0 else 1e-3 * feats.r_inf * feats.tau_min
+            guess[p[0]] = feats.l_guess
         elif e.kind == "La":
-            guess[p[0]] = feats.l_guess if feats.l_guess > 0 else 1e-3 * feats.r_inf * feats.tau_min
+            guess[p[0]] = feats.l_guess
             guess[p[1]] = 0.9
         elif e.kind == "C":
             guess[p[0]] = 1.0 / (feats.omega_min * max(feats.zimag_lf, 1e-3 * feats.r_pol))
