@@ -183,16 +183,18 @@ def _solve_batch(batch: _BatchProblem, preps: list[_Prepared]) -> tuple[np.ndarr
     """The engine's ``_solve_fast`` for every spectrum at once: (p_best (S, M), converged (S,))."""
     ref = preps[0].problem
     names = ref.circuit.param_names
-    lo, hi = ref.transform.internal_lower, ref.transform.internal_upper
+    # each spectrum keeps its own internal bounds (log-scale floors depend on its guess)
+    lo_of = np.array([p.problem.transform.internal_lower for p in preps])
+    hi_of = np.array([p.problem.transform.internal_upper for p in preps])
     thetas, owners = [], []
     multi = [i for i, p in enumerate(preps) if len(p.start_list) > 1]
     single = [i for i, p in enumerate(preps) if len(p.start_list) == 1]
-    starts = {i: ref.transform.clip_internal(ref.transform.to_internal(
+    starts = {i: preps[i].problem.transform.clip_internal(ref.transform.to_internal(
         np.array([[s[n] for n in names] for s in preps[i].start_list])[:, ref.free])) for i in range(len(preps))}
     if multi:
         owner1 = np.concatenate([np.full(len(starts[i]), i) for i in multi])
         stage1 = levenberg_marquardt(batch.with_owner(owner1).normal_equations,
-                                     np.concatenate([starts[i] for i in multi]), lo, hi,
+                                     np.concatenate([starts[i] for i in multi]), lo_of[owner1], hi_of[owner1],
                                      max_iter=STAGE1_ITER, ftol=1e-6, prune_factor=STAGE1_PRUNE,
                                      prune_after=STAGE1_PRUNE_AFTER, groups=owner1, indexed=True)
         for i in multi:
@@ -204,7 +206,8 @@ def _solve_batch(batch: _BatchProblem, preps: list[_Prepared]) -> tuple[np.ndarr
         thetas.append(starts[i])
         owners.append(np.full(1, i))
     owner2 = np.concatenate(owners)
-    out = levenberg_marquardt(batch.with_owner(owner2).normal_equations, np.concatenate(thetas), lo, hi,
+    out = levenberg_marquardt(batch.with_owner(owner2).normal_equations, np.concatenate(thetas),
+                              lo_of[owner2], hi_of[owner2],
                               max_iter=POLISH_ITER, ftol=POLISH_TOL, xtol=POLISH_TOL, prune_factor=1.5,
                               groups=owner2, indexed=True)
     p_best = batch.fixed_values.copy()

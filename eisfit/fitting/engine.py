@@ -26,6 +26,7 @@ STAGE1_ITER = 30
 STAGE1_PRUNE = 10.0  # starts 10x worse than the best after 8 iterations are abandoned
 STAGE1_PRUNE_AFTER = 8
 POLISH_ITER = 400
+COLLAPSE_DECADES = 12  # how far below its start a log-scale parameter bounded by 0 may go
 POLISH_TOL = 1e-10  # relative cost decrease / step at which the polish stops
 N_POLISH = 5
 
@@ -213,6 +214,7 @@ class _Prepared:
     flags: list[str]
     settings: dict[str, Any]
     initial: Mapping[str, float] | None
+    fit_lower: np.ndarray  # lower bounds the optimiser uses (log-scale zero bounds lifted)
 
     @property
     def names(self) -> list[str]:
@@ -265,11 +267,16 @@ def _prepare(spectrum, circuit, *, area_cm2, thickness_cm, symmetric, weighting,
 
     feats = spectrum_features(f, z)
     guess = base_guess(circ, feats)
+    anchor = np.array([abs(guess[n]) for n in names], float)  # from the data only
     guess.update({k: float(v) for k, v in (initial or {}).items()})
     guess.update(fixed)
     fixed_vec = np.array([guess[n] for n in names], float)
     log_mask = np.array(circ.log_scale, bool) & (lower >= 0)
-    transform = Transform(log_mask[free], lower[free], upper[free])
+    # In log space a scale parameter bounded below by 0 could fall without limit (1e-300 ohm);
+    # it may fall COLLAPSE_DECADES below its data-derived guess (the same floor whatever the
+    # start, so seeded and cold fits agree), and ending there reads as "at-bound".
+    floor = np.where(log_mask & (lower <= 0), anchor * 10.0 ** -COLLAPSE_DECADES, lower)
+    transform = Transform(log_mask[free], floor[free], upper[free])
     scales = residual_scales(z, weighting if weighting != "boukamp" else "modulus", sig)
     problem = _Problem(circ, f, z, scales, weighting, free, fixed_vec, transform)
 
@@ -291,7 +298,7 @@ def _prepare(spectrum, circuit, *, area_cm2, thickness_cm, symmetric, weighting,
         **({"guess": guess_mode} if guess_mode != "auto" else {}),
     }
     return _Prepared(definition, data, problem, start_list, lower, upper, fixed, dict(expr or {}),
-                     flags, settings, initial)
+                     flags, settings, initial, floor)
 
 
 def _final_values(prep: _Prepared, p_best: np.ndarray, order_arcs: bool) -> np.ndarray:
@@ -322,7 +329,7 @@ def _finish(prep: _Prepared, p_best: np.ndarray, converged: bool, *, kk: bool, o
     if covariance is None:
         covariance = _covariance_at(problem, p_final)
     cov, singular, chisq = covariance
-    for i in _at_bound(p_final, prep.lower, prep.upper, free):
+    for i in _at_bound(p_final, prep.fit_lower, prep.upper, free):
         flags.append(f"at-bound:{names[i]}")
     # Parameters at a bound stay in the covariance: dropping them would report the
     # (too small) conditional uncertainty of the others. The flag says they are at a bound.
@@ -538,15 +545,14 @@ def _arc_params(arc) -> list[str]:
 
 
 def _at_bound(p: np.ndarray, lower: np.ndarray, upper: np.ndarray, free: np.ndarray) -> list[int]:
+    """Free parameters on a bound (within 1e-6, relative to the bound or to the span)."""
     out = []
     for i in free:
         span = upper[i] - lower[i]
         tol = 1e-6 * (span if np.isfinite(span) else max(abs(p[i]), 1.0))
-        if (np.isfinite(lower[i]) and lower[i] > 0 and p[i] <= lower[i] * (1 + 1e-6)) or \
-           (np.isfinite(lower[i]) and lower[i] <= 0 and p[i] - lower[i] <= tol and lower[i] != 0) or \
-           (np.isfinite(upper[i]) and upper[i] - p[i] <= tol):
-            out.append(int(i))
-        elif lower[i] == 0 and p[i] <= 1e-12 * max(1.0, abs(p[i])) and not np.isfinite(np.log(max(p[i], 0)) if p[i] > 0 else -np.inf):
+        low = lower[i] * (1 + 1e-6) if lower[i] > 0 else lower[i] + tol
+        high = upper[i] - tol
+        if (np.isfinite(lower[i]) and p[i] <= low) or (np.isfinite(upper[i]) and p[i] >= high):
             out.append(int(i))
     return out
 
