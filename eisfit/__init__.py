@@ -53,7 +53,12 @@ __all__ = [
 ]
 
 
+_SUBMODULES = ("io", "model", "fitting", "analysis", "campaign", "series", "plotting")
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:  # eisfit.plotting.plot_fit(...) works without an explicit import
+        return importlib.import_module(f"{__name__}.{name}")
     if name in _LAZY:
         module, attr = _LAZY[name]
         value = getattr(importlib.import_module(module), attr)
@@ -63,4 +68,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | set(_SUBMODULES))
