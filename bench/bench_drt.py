@@ -136,7 +136,7 @@ def main() -> None:
         except Exception as exc:  # optional packages: report and go on
             print(f"{name}: skipped ({type(exc).__name__}: {exc})")
     t_ref = results["eisfit"][0]
-    print(f"\n81-point two-ZARC spectrum (arcs 3 decades apart, n=0.8), 0.5 % noise\n")
+    print("\n81-point two-ZARC spectrum (arcs 3 decades apart, n=0.8), 0.5 % noise\n")
     print(f"{'tool':12s} {'time ms':>9s} {'x eisfit':>9s} {'peak1 dec':>10s} {'peak2 dec':>10s} "
           f"{'spur %':>7s} {'int err %':>10s}  notes")
     for name, (t, acc, note) in results.items():

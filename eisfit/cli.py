@@ -393,7 +393,6 @@ def drt_command(files, lam, circuit, out_dir, fmt) -> None:
 
     matplotlib.use("Agg")
     from .analysis.drt import drt
-    from .errors import EisfitError as _Err
 
     try:
         lambda_ = lam if lam == "auto" else float(lam)

@@ -108,7 +108,6 @@ def test_series_inductance_recovered():
 
 
 def test_kk_failure_is_reported():
-    arcs = [(100.0, 1e-7, 0.9), (150.0, 1e-4, 0.85)]
     frac = np.clip((np.arange(F.size) - 40) / 40, 0, 1)
     z = R0 + zarc(W, 100.0, 1e-7, 0.9) + zarc(W, 150.0 * (1 + 0.2 * frac), 1e-4, 0.85)
     with pytest.warns(UserWarning, match="Kramers-Kronig test failed"):

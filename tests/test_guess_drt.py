@@ -1,7 +1,6 @@
 """fit(..., guess="drt"): starts seeded by the DRT of the data (issue 8)."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 import eisfit

@@ -1,8 +1,6 @@
 """Joint campaign fits: Schur-complement solver, shared parameters, evidence, smoothing."""
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
 from scipy.optimize import least_squares

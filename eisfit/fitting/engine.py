@@ -323,7 +323,7 @@ def _finish(prep: _Prepared, p_best: np.ndarray, converged: bool, *, kk: bool, o
     """
     names = prep.names
     problem = prep.problem
-    free, transform = problem.free, problem.transform
+    free = problem.free
     flags = list(prep.flags)
     p_final = _final_values(prep, p_best, order_arcs)
     if covariance is None:

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
+
+from .._json import to_jsonable
 
 __all__ = ["FitResult"]
 
@@ -151,7 +153,7 @@ class FitResult:
             elif isinstance(v, float):
                 out[f.name] = _json_float(v)
             else:
-                out[f.name] = _jsonable(v)
+                out[f.name] = to_jsonable(v)
         out["eisfit_result"] = "FitResult/1"
         return out
 
@@ -186,19 +188,3 @@ class FitResult:
         return self.to_dict() == other.to_dict()
 
     __hash__ = None  # type: ignore[assignment]
-
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, dict):
-        return {str(k): _jsonable(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, np.ndarray):
-        return [_jsonable(x) for x in v.tolist()]
-    if isinstance(v, (np.floating, float)):
-        return _json_float(v)
-    if isinstance(v, np.integer):
-        return int(v)
-    if isinstance(v, np.bool_):
-        return bool(v)
-    return v

@@ -8,13 +8,13 @@ the same numbers back. ``z_imag_ohm`` is Z'' with capacitive values negative.
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 
 from ..errors import ReadError
+from .._json import to_jsonable
 from ..spectrum import Spectrum
 
 __all__ = ["write_csv", "write_json", "EXPORT_COLUMNS", "META_PREFIX"]
@@ -23,23 +23,6 @@ EXPORT_COLUMNS = ("frequency_Hz", "z_real_ohm", "z_imag_ohm", "z_modulus_ohm", "
 MAGIC = "# eisfit export"
 META_PREFIX = "# meta "
 _SKIP_META = ("sweep", "n_sweeps")
-
-
-def _jsonable(value: Any) -> Any:
-    """Meta values as JSON types (numpy scalars/arrays, paths, datetimes -> plain values/text)."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    return str(value)
 
 
 def _extra_columns(spectra: Sequence[Spectrum]) -> list[str]:
@@ -83,7 +66,7 @@ def write_csv(spectra: Spectrum | Iterable[Spectrum], path: str | Path) -> Path:
     lines = [MAGIC]
     for k, s in enumerate(items):
         meta = {key: v for key, v in s.meta.items() if key not in _SKIP_META}
-        lines.append(f"{META_PREFIX}{k} {json.dumps(_jsonable(meta), ensure_ascii=False)}")
+        lines.append(f"{META_PREFIX}{k} {json.dumps(to_jsonable(meta), ensure_ascii=False)}")
     header = list(EXPORT_COLUMNS) + [name.replace(",", ";") for name in extras]
     lines.append(",".join(header))
     for k, s in enumerate(items):
@@ -109,13 +92,13 @@ def write_json(spectra: Spectrum | Iterable[Spectrum], path: str | Path) -> Path
     for k, s in enumerate(items):
         doc["spectra"].append({
             "sweep": k,
-            "meta": _jsonable(dict(s.meta)),
+            "meta": to_jsonable(dict(s.meta)),
             "frequency_Hz": s.frequency.tolist(),
             "z_real_ohm": s.z.real.tolist(),
             "z_imag_ohm": s.z.imag.tolist(),
             "z_modulus_ohm": s.modulus.tolist(),
             "phase_deg": s.phase_deg.tolist(),
-            "columns": _jsonable({name: col for name, col in s.columns.items()}),
+            "columns": to_jsonable({name: col for name, col in s.columns.items()}),
         })
     out = Path(path)
     try:

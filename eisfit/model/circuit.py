@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import CircuitError, DataError
 from .elements import ELEMENTS
-from .parser import Leaf, Node, Parallel, Series, leaves, parallels, parse, to_string
+from .parser import Leaf, Node, Series, leaves, parallels, parse, to_string
 
 _TWO_PI = 2.0 * np.pi
 

@@ -170,7 +170,6 @@ def block_lm(
     """
     a, b = problem.project(np.array(a0, float), np.array(b0, float))
     k, p = a.shape
-    q = b.size
     pw = None if (penalty_weights is None or k < 2 or not np.any(penalty_weights)) else penalty_weights
     r, A, B = problem.evaluate(a, b)
     obj = float(np.sum(r * r)) + penalty_value(a, pw)
