@@ -32,8 +32,7 @@ from ..model import Circuit, CircuitDefinition
 from ..spectrum import Spectrum
 from .assemble import derived_settings, result_roles
 from .engine import (N_POLISH, POLISH_ITER, POLISH_TOL, STAGE1_ITER, STAGE1_PRUNE, STAGE1_PRUNE_AFTER, _distinct_best,
-                     _boukamp_residuals, _finish, _final_values, _Prepared, _prepare, normal_equations,
-                     stacked_residuals)
+                     _finish, _final_values, _Prepared, _prepare, normal_equations, weighted_residuals)
 from .optimise import levenberg_marquardt
 from .result import FitResult
 
@@ -174,9 +173,8 @@ class _BatchProblem:
         """Stacked weighted residuals and Jacobian (for the covariance), as ``_Problem``'s."""
         s, zm, dz = self._model_and_jacobian(theta, idx)
         with np.errstate(all="ignore"):
-            if self.preps[0].problem.weighting == "boukamp":
-                return _boukamp_residuals(self.z[s], zm, dz)
-            return stacked_residuals(self.z[s], zm, dz, (self.sr[s], self.si[s]))
+            return weighted_residuals(self.z[s], zm, dz, (self.sr[s], self.si[s]),
+                                      self.preps[0].problem.weighting)
 
 
 def _solve_batch(batch: _BatchProblem, preps: list[_Prepared]) -> tuple[np.ndarray, np.ndarray]:

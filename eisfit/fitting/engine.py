@@ -64,9 +64,7 @@ class _Problem:
         """Weighted residuals (K, 2N) and their Jacobian in internal coordinates (K, 2N, Mf)."""
         zm, dz = self.model_and_jacobian(theta)
         with np.errstate(all="ignore"):
-            if self.weighting == "boukamp":
-                return _boukamp_residuals(self.z, zm, dz)
-            return stacked_residuals(self.z, zm, dz, self.scales)
+            return weighted_residuals(self.z, zm, dz, self.scales, self.weighting)
 
     def normal_equations(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(chisq, J^T J, J^T r) per row of ``theta``: what the optimiser needs."""
@@ -86,14 +84,22 @@ def normal_equations(z: np.ndarray, zm: np.ndarray, dz: np.ndarray,
     """
     sr, si = scales
     if weighting == "boukamp" or not (sr is si or np.array_equal(sr, si)):
-        r, jac = _boukamp_residuals(z, zm, dz) if weighting == "boukamp" else stacked_residuals(z, zm, dz, scales)
-        return normal_from_residuals(r, jac)
+        return normal_from_residuals(*weighted_residuals(z, zm, dz, scales, weighting))
     inv = 1.0 / sr
     dw = (z - zm) * inv
     jw = dz * inv[..., None]
     jh = jw.conj().transpose(0, 2, 1)
     cost = np.einsum("kn,kn->k", dw.real, dw.real) + np.einsum("kn,kn->k", dw.imag, dw.imag)
     return cost, (jh @ jw).real, -(jh @ dw[:, :, None])[:, :, 0].real
+
+
+def weighted_residuals(z: np.ndarray, zm: np.ndarray, dz: np.ndarray,
+                       scales: tuple[np.ndarray, np.ndarray], weighting: str) -> tuple[np.ndarray, np.ndarray]:
+    """Stacked weighted residuals and Jacobian: scaled by the model modulus for
+    ``boukamp``, by ``scales`` otherwise."""
+    if weighting == "boukamp":
+        return _boukamp_residuals(z, zm, dz)
+    return stacked_residuals(z, zm, dz, scales)
 
 
 def stacked_residuals(z: np.ndarray, zm: np.ndarray, dz: np.ndarray,
