@@ -224,13 +224,16 @@ def circuits_command(spec: str | None) -> None:
               help="Optimiser: batched analytic-Jacobian LM, or lmfit.minimize for the polish.")
 @click.option("--guess", "guess_mode", type=click.Choice(["auto", "drt"]), default="auto", show_default=True,
               help="Automatic guess: -Z'' apexes + multi-start grid, or also starts from DRT peaks.")
+@click.option("--profile", "profile", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,
+              help="Profile-likelihood errors for arc resistances: where the covariance error is suspect "
+                   "(overlapping or collapsed arcs), for every arc resistance, or never.")
 @click.option("--format", "fmt", default=None, metavar="NAME", help="Force the file format.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON instead of the table.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Write <label>_fit.json, fits.csv (one row per spectrum) and, with --plot, figures.")
 @click.option("--plot", is_flag=True, help="With --out: a PNG per spectrum (Nyquist, Bode, residuals).")
 def fit_command(files, circuit, area_cm2, thickness_cm, symmetric, weighting, fmin, fmax, fix, initial,
-                engine, guess_mode, fmt, as_json, out_dir, plot) -> None:
+                engine, guess_mode, profile, fmt, as_json, out_dir, plot) -> None:
     """Fit a circuit to every spectrum of FILE(s); no initial guess needed.
 
     Prints parameters with standard errors and units, chi-square, derived quantities
@@ -255,7 +258,8 @@ def fit_command(files, circuit, area_cm2, thickness_cm, symmetric, weighting, fm
         for s in spectra:
             res = fit(s, circuit, area_cm2=area_cm2, thickness_cm=thickness_cm, symmetric=symmetric,
                       weighting=weighting, fmin=fmin, fmax=fmax, fixed=fixed or None,
-                      initial=start or None, engine=engine, guess=guess_mode)
+                      initial=start or None, engine=engine, guess=guess_mode,
+                      profile={"auto": "auto", "on": True, "off": False}[profile])
             results.append(res)
             if not as_json:
                 click.echo(res.summary())

@@ -103,7 +103,7 @@ def test_chain_matches_sequential_campaign_rule():
     kept = None
     for k, s in enumerate(spectra):
         cold = fit(s, CIRCUIT, kk=False)
-        assert chain.cold[k].chisq == pytest.approx(cold.chisq, rel=1e-12)
+        assert chain.cold_chisq[k] == pytest.approx(cold.chisq, rel=1e-9)
         if kept is not None:
             seeded = fit(s, CIRCUIT, kk=False, initial=kept.values, starts=1)
             kept = seeded if seeded.chisq < cold.chisq * (1 - 1e-6) else cold
@@ -112,7 +112,19 @@ def test_chain_matches_sequential_campaign_rule():
         assert chain.kept[k].chisq == pytest.approx(kept.chisq, rel=1e-8)
         for n in kept.param_names:
             assert chain.kept[k].values[n] == pytest.approx(kept.values[n], rel=1e-4)
-    assert chain.seeded[0] is None and all(r is not None for r in chain.seeded[1:])
+    assert np.isnan(chain.seeded_chisq[0]) and np.all(np.isfinite(chain.seeded_chisq[1:]))
+    assert all(r.kk_passed is None for r in chain.kept)  # kk=False
+
+
+def test_chain_results_carry_one_kk_outcome_per_spectrum_and_full_statistics():
+    spectra = _drifting_chain(n=5)
+    chain = fit_chain(spectra, CIRCUIT)
+    for s, res in zip(spectra, chain.kept):
+        single = fit(s, CIRCUIT, initial=res.values, starts=1)
+        assert res.kk_passed == single.kk_passed
+        assert res.kk_max_residual_pct == pytest.approx(single.kk_max_residual_pct, rel=1e-9)
+        assert res.stderr["R2"] == pytest.approx(single.stderr["R2"], rel=1e-4)
+        assert res.derived.keys() == single.derived.keys()
 
 
 def test_stream_writes_the_in_memory_rows(tmp_path):

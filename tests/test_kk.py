@@ -108,3 +108,50 @@ def test_speed():
     for _ in range(5):
         kk_test(s)
     assert (time.perf_counter() - t0) / 5 < 0.1  # ~5 ms on an idle core
+
+
+def test_near_ideal_arc_does_not_stop_the_chain_too_early():
+    """A near-ideal arc (n = 0.95) sampled at 10 points per decade: mu dips below c at
+    M = 4 while the chain still misses the arc by ~50 % of |Z| with sinusoidal residuals.
+    Schönleber's first stop would call this valid spectrum a violation; the chain must
+    grow until the residuals are explained."""
+    f = np.logspace(7, 2, 51)
+    w = 2 * np.pi * f
+    z = 50 + zarc(w, 700.0, 1e-5, 0.95) + zarc(w, 100.0, 1.3e-5, 0.88)
+    rng = np.random.default_rng(1)
+    z = z + 0.005 * np.abs(z) * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size)) / np.sqrt(2)
+    res = kk_test(Spectrum(f, z))
+    assert res.passed, res
+    assert res.n_rc > 4 and res.mu < 0.85
+    assert res.max_residual_pct < 2.0
+    from eisfit.fitting.batch import kk_batch
+
+    (passed, max_pct), = kk_batch(f, z[None, :])
+    assert passed and max_pct == pytest.approx(res.max_residual_pct, rel=1e-6)
+
+
+def test_a_violation_is_not_explained_away_by_longer_chains():
+    """Drift with 0.2 % noise: every chain with mu < c leaves systematic residuals; the
+    test still fails (the longer chains are tried, none explains the data)."""
+    frac = np.clip((np.arange(F.size) - F.size // 2) / (F.size // 2), 0, 1)
+    z = noisy(two_arcs(R2 * (1 + 0.3 * frac)))
+    res = kk_test(Spectrum(F, z))
+    assert not res.passed and res.structured
+    from eisfit.fitting.batch import kk_batch
+
+    (passed, max_pct), = kk_batch(F, z[None, :])
+    assert passed is False and max_pct == pytest.approx(res.max_residual_pct, rel=1e-6)
+
+
+@pytest.mark.parametrize("name", ["Circuit1_EIS_1.z", "Circuit1_EIS_2.z", "Circuit2_EIS_1.z",
+                                  "Circuit2_EIS_2.z", "Circuit3_EIS_1.z", "Circuit3_EIS_2.z"])
+def test_measured_dummy_circuits_are_kk_valid(name):
+    """impedance.py's ZPlot measurements of passive test circuits are causal and linear by
+    construction: they must pass (Schönleber's first stop called them 12-29 % violations)."""
+    import eisfit
+    from conftest import realdata_path
+
+    spectrum = eisfit.read(realdata_path("text", "impedance_py", "data", name))[0]
+    res = kk_test(spectrum)
+    assert res.passed, res
+    assert res.max_residual_pct < 1.5

@@ -45,7 +45,8 @@ def arc_tau_s(values: Mapping[str, float], arc: ArcSpec) -> float:
     r = values[arc.resistor]
     if arc.kind == "CPE":
         q, n = values[f"{arc.capacitive}_0"], values[f"{arc.capacitive}_1"]
-        return float((r * q) ** (1.0 / n)) if r * q > 0 and n > 0 else float("nan")
+        with np.errstate(over="ignore"):
+            return float((r * q) ** (1.0 / n)) if r * q > 0 and n > 0 else float("nan")
     return float(r * values[arc.capacitive])
 
 
@@ -69,7 +70,8 @@ def guess_roles(values: Mapping[str, float], arcs: Sequence[ArcSpec], area_cm2: 
     roles = {}
     for arc in arcs:
         tau = arc_tau_s(values, arc)
-        c = tau / values[arc.resistor] if values[arc.resistor] > 0 else float("nan")
+        with np.errstate(over="ignore"):
+            c = tau / values[arc.resistor] if values[arc.resistor] > 0 else float("nan")
         c_spec = c / area_cm2 if area_cm2 else c
         roles[arc.resistor] = "interface" if (math.isfinite(c_spec) and c_spec >= 1e-7) else "electrolyte"
     return roles

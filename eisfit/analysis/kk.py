@@ -239,14 +239,37 @@ def _fit_chain(
     return tau, coef, z_fit
 
 
-def _grow_chain(omega, z, c, max_rc, inductance, capacitance, weighting):
-    """M = 1, 2, ... until mu < c; returns (tau, coef, z_fit, mu, reached)."""
+def _grow_chain(omega, z, c, max_rc, inductance, capacitance, weighting, threshold_pct=1.0):
+    """M = 1, 2, ... until mu < c at a chain that is not under-fitted; returns (tau, coef, z_fit, mu, reached).
+
+    Schönleber's rule stops at the first M with mu < c. With a near-ideal arc (n ~ 0.95)
+    and few elements per decade, mu can dip below c long before the chain describes the
+    data (neighbouring elements go negative to shape the narrow arc): the residuals are
+    then large and sinusoidal, the mark of too small an M. Such a chain
+    (:func:`_underfitted`) does not end the search; the next M with mu < c is tried. When
+    every chain with mu < c is under-fitted, the first one is used (a real violation).
+    """
+    first = None
     for m in range(1, max_rc + 1):
         tau, coef, z_fit = _fit_chain(omega, z, m, inductance, capacitance, weighting)
         mu = _mu(coef[1 : 1 + m])
         if mu < c:
-            return tau, coef, z_fit, mu, True
-    return tau, coef, z_fit, mu, False
+            if not _underfitted(omega, z, z_fit, threshold_pct):
+                return tau, coef, z_fit, mu, True
+            if first is None:
+                first = (tau, coef, z_fit, mu, True)
+    return first if first is not None else (tau, coef, z_fit, mu, False)
+
+
+def _underfitted(omega: np.ndarray, z: np.ndarray, z_fit: np.ndarray, threshold_pct: float) -> bool:
+    """Residuals above the threshold AND systematic (runs test on the signs in frequency order)."""
+    order = np.argsort(omega)
+    mod = np.abs(z)[order]
+    res_re = (z.real - z_fit.real)[order] / mod
+    res_im = (z.imag - z_fit.imag)[order] / mod
+    if 100.0 * max(np.max(np.abs(res_re)), np.max(np.abs(res_im))) <= threshold_pct:
+        return False
+    return min(runs_test_z(res_re), runs_test_z(res_im)) < _RUNS_Z_LIMIT
 
 
 def kk_test(
@@ -264,7 +287,9 @@ def kk_test(
     Parameters
     ----------
     spectrum : the data (its selected points).
-    c : mu threshold; M grows from 1 until mu < c (Schönleber 2014: 0.85).
+    c : mu threshold; M grows from 1 until mu < c (Schönleber 2014: 0.85), skipping chains
+        whose residuals are above ``threshold_pct`` and systematic (M too small; see
+        :func:`_grow_chain`).
     max_rc : largest M tried; default 5 per decade of frequency (at least 10), at most N/2.
         If mu never falls below ``c``, the chain with ``max_rc`` elements is used and a
         warning is issued.
@@ -315,7 +340,7 @@ def kk_test(
     notes: list[str] = []
     with small_blas():
         tau, coef, z_fit, mu, converged = _grow_chain(
-            omega, z, c, max_rc, inductance, capacitance, weighting)
+            omega, z, c, max_rc, inductance, capacitance, weighting, threshold_pct)
     if not converged:
         msg = f"{spectrum.label}: mu stayed >= {c} up to M = {max_rc} RC elements; using M = {max_rc}"
         notes.append(msg)

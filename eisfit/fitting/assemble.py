@@ -44,6 +44,7 @@ def assemble_result(
     n_starts: int = 0,
     derived: tuple[dict[str, float], dict[str, str]] | None = None,
     kk_outcome: tuple[bool | None, float | None] | None = None,
+    intervals: Mapping[str, Mapping[str, float | bool]] | None = None,
 ) -> FitResult:
     """A complete FitResult for ``values`` fitted to the points of ``data``.
 
@@ -53,7 +54,8 @@ def assemble_result(
     caller passes what applies). ``settings`` must hold area_cm2, thickness_cm and
     symmetric (None/False when unknown). ``derived`` (values, units) and ``kk_outcome``
     (passed, max residual %) may be precomputed by a batched caller; the roles must then be
-    those :func:`result_roles` gives.
+    those :func:`result_roles` gives. ``intervals``: profile-likelihood intervals by parameter name,
+    where computed (:meth:`~eisfit.fitting.profile.ProfileInterval.as_dict`).
     """
     settings = dict(settings or {})
     circ = definition.circuit
@@ -100,6 +102,7 @@ def assemble_result(
         frequency=f.copy(), z=z.copy(), z_fit=z_fit, source=data.meta.get("source"),
         sweep=data.meta.get("sweep"), label=data.label, kk_passed=kk_passed,
         kk_max_residual_pct=kk_max, start=start, n_starts=int(n_starts),
+        intervals={k: dict(v) for k, v in (intervals or {}).items()},
     )
 
 

@@ -61,6 +61,7 @@ def fit_batch(
     bounds: Mapping[str, tuple[float, float]] | None = None,
     kk: bool = True,
     order_arcs: bool = True,
+    profile: bool | str = "auto",
 ) -> list[FitResult]:
     """Fit ``circuit`` to every spectrum; same results as :func:`eisfit.fit` per spectrum.
 
@@ -72,15 +73,14 @@ def fit_batch(
     """
     spectra = list(spectra)
     inits = _per_spectrum(initial, len(spectra))
-    options = dict(area_cm2=area_cm2, thickness_cm=thickness_cm, symmetric=symmetric, weighting=weighting,
-                   sigma=None, fmin=fmin, fmax=fmax, drop_inductive=drop_inductive, fixed=fixed,
-                   bounds=bounds, expr=None, starts=starts, engine="fast")
-    preps = [_prepare(s, circuit, initial=init, **options) for s, init in zip(spectra, inits)]
-    results: list[FitResult | None] = [None] * len(preps)
-    for chunk in _chunks_by_grid(preps):
-        for i, res in zip(chunk, _fit_prepared([preps[i] for i in chunk], kk=kk, order_arcs=order_arcs)):
-            results[i] = res
-    return results  # type: ignore[return-value]
+    prepare = _preparer(circuit, dict(area_cm2=area_cm2, thickness_cm=thickness_cm, symmetric=symmetric,
+                                      weighting=weighting, fmin=fmin, fmax=fmax, drop_inductive=drop_inductive,
+                                      fixed=fixed, bounds=bounds, profile=profile))
+    preps = [prepare(s, init, starts) for s, init in zip(spectra, inits)]
+    if not preps:
+        return []
+    p_best, converged, _ = _solve_many(preps)
+    return _assemble_many(preps, p_best, converged, kk=kk, order_arcs=order_arcs)
 
 
 def _per_spectrum(initial, n: int) -> list[Mapping[str, float] | None]:
@@ -112,18 +112,40 @@ def _chunks_by_grid(preps: list[_Prepared]) -> Iterator[list[int]]:
             yield chunk
 
 
-def _fit_prepared(preps: list[_Prepared], *, kk: bool, order_arcs: bool) -> list[FitResult]:
-    """Solve, then finish, one chunk of spectra on one grid."""
+def _assemble_prepared(preps: list[_Prepared], p_best: np.ndarray, converged: np.ndarray, *,
+                       kk: bool, order_arcs: bool) -> list[FitResult]:
+    """FitResults of solved spectra on one grid: batched covariance, derived quantities and KK."""
     batch = _BatchProblem.of(preps)
-    p_best, converged = _solve_batch(batch, preps)
     p_final = np.array([_final_values(p, pb, order_arcs) for p, pb in zip(preps, p_best)])
     covs = _covariances(batch, p_final)
     values = [dict(zip(p.names, v)) for p, v in zip(preps, p_final)]
     derived = _derived(preps, values, covs)
     kk_out = kk_batch(preps[0].data.frequency, np.array([p.data.z for p in preps])) if kk else None
     return [_finish(p, pb, bool(c), kk=kk, order_arcs=order_arcs, covariance=cov, derived=d,
-                    kk_outcome=None if kk_out is None else kk_out[i])
-            for i, (p, pb, c, cov, d) in enumerate(zip(preps, p_best, converged, covs, derived))]
+                    kk_outcome=None if kk_out is None else kk_out[i], p_final=pf)
+            for i, (p, pb, c, cov, d, pf) in enumerate(zip(preps, p_best, converged, covs, derived, p_final))]
+
+
+def _solve_many(preps: list[_Prepared]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Optima of spectra on any grids, without results: (p_best (S, M), converged (S,), chisq (S,))."""
+    m = len(preps[0].names) if preps else 0
+    p_best, converged, cost = np.empty((len(preps), m)), np.zeros(len(preps), bool), np.empty(len(preps))
+    for chunk in _chunks_by_grid(preps):
+        p, c, k = _solve_batch(_BatchProblem.of([preps[i] for i in chunk]), [preps[i] for i in chunk])
+        p_best[chunk], converged[chunk], cost[chunk] = p, c, k
+    return p_best, converged, cost
+
+
+def _assemble_many(preps: list[_Prepared], p_best: np.ndarray, converged: np.ndarray, *,
+                   kk: bool, order_arcs: bool) -> list[FitResult]:
+    """:func:`_assemble_prepared` over spectra on any grids, results in input order."""
+    results: list[FitResult | None] = [None] * len(preps)
+    for chunk in _chunks_by_grid(preps):
+        done = _assemble_prepared([preps[i] for i in chunk], p_best[chunk], converged[chunk], kk=kk,
+                                  order_arcs=order_arcs)
+        for i, res in zip(chunk, done):
+            results[i] = res
+    return results  # type: ignore[return-value]
 
 
 # ---------------------------------------------------------------------- batched problem
@@ -177,8 +199,9 @@ class _BatchProblem:
                                       self.preps[0].problem.weighting)
 
 
-def _solve_batch(batch: _BatchProblem, preps: list[_Prepared]) -> tuple[np.ndarray, np.ndarray]:
-    """The engine's ``_solve_fast`` for every spectrum at once: (p_best (S, M), converged (S,))."""
+def _solve_batch(batch: _BatchProblem, preps: list[_Prepared]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The engine's ``_solve_fast`` for every spectrum at once: (p_best (S, M), converged (S,),
+    chisq (S,) at p_best)."""
     ref = preps[0].problem
     names = ref.circuit.param_names
     # each spectrum keeps its own internal bounds (log-scale floors depend on its guess)
@@ -210,12 +233,13 @@ def _solve_batch(batch: _BatchProblem, preps: list[_Prepared]) -> tuple[np.ndarr
                               groups=owner2, indexed=True)
     p_best = batch.fixed_values.copy()
     converged = np.zeros(len(preps), dtype=bool)
+    cost = np.empty(len(preps))
     for i in range(len(preps)):
         rows = np.flatnonzero(owner2 == i)
         k = rows[int(np.argmin(out.cost[rows]))]
         p_best[i, ref.free] = ref.transform.to_physical(out.theta[k])
-        converged[i] = out.converged[k]
-    return p_best, converged
+        converged[i], cost[i] = out.converged[k], out.cost[k]
+    return p_best, converged, cost
 
 
 # --------------------------------------------------------------------------- statistics
@@ -307,6 +331,7 @@ def _kk_config(_kk, omega, z, c, capacitance, threshold_pct, violation_pct):
     scale = np.maximum(np.abs(z), 1e-300)
     b = np.concatenate([z.real / scale, z.imag / scale], axis=1)
     z_fit = np.zeros_like(z)
+    first_fit: dict[int, np.ndarray] = {}  # first chain with mu < c, kept if every later one is under-fitted
     pending = np.arange(s_count)
     for m in range(1, max_rc + 1):
         tau = _kk.voigt_time_constants(omega.min(), omega.max(), m)
@@ -318,11 +343,21 @@ def _kk_config(_kk, omega, z, c, capacitance, threshold_pct, violation_pct):
         pos = np.sum(np.where(rk >= 0, rk, 0.0), axis=1)
         neg = -np.sum(np.where(rk < 0, rk, 0.0), axis=1)
         mu = np.where(pos <= 0, 0.0, 1.0 - neg / np.where(pos <= 0, 1.0, pos))
-        pending = pending[~(mu < c)]
+        done = np.zeros(pending.size, bool)
+        for j in np.flatnonzero(mu < c):
+            i = pending[j]
+            if not _kk._underfitted(omega, z[i], fit_m[j], threshold_pct):
+                done[j] = True
+            else:
+                first_fit.setdefault(int(i), fit_m[j])
+        pending = pending[~done]
         if pending.size == 0:
             break
     for i in pending:
-        warnings.warn(f"mu stayed >= {c} up to M = {max_rc} RC elements; using M = {max_rc}", stacklevel=3)
+        if int(i) in first_fit:
+            z_fit[i] = first_fit[int(i)]
+        else:
+            warnings.warn(f"mu stayed >= {c} up to M = {max_rc} RC elements; using M = {max_rc}", stacklevel=3)
     res_re = (z.real - z_fit.real) / np.abs(z)
     res_im = (z.imag - z_fit.imag) / np.abs(z)
     max_pct = 100.0 * np.max(np.abs(np.concatenate([res_re, res_im], axis=1)), axis=1)
@@ -391,13 +426,14 @@ def _lstsq_svd(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 # ========================================================================== fit_chain
 @dataclass
 class ChainResult:
-    """Outcome of :func:`fit_chain`: per position the kept fit, the cold fit and the seeded fit."""
+    """Outcome of :func:`fit_chain`: per position the kept fit (a full FitResult), where it
+    came from, and the chi-square of the cold and of the seeded fit (nan: no seeded fit)."""
 
     kept: list[FitResult]
-    cold: list[FitResult]
-    seeded: list[FitResult | None]
     seed_source: list[str]  # "cold" or "seeded"
     rounds: int  # seeded batches run until the chain was self-consistent
+    cold_chisq: np.ndarray
+    seeded_chisq: np.ndarray
 
 
 def fit_chain(spectra: Sequence[Spectrum], circuit: str | CircuitDefinition | Circuit = "garnet-symmetric", *,
@@ -414,47 +450,75 @@ def fit_chain(spectra: Sequence[Spectrum], circuit: str | CircuitDefinition | Ci
     k-1) changed since their last seeded fit by more than ``SEED_RTOL`` (relative, any
     parameter). When no seed changes the chain satisfies the campaign's rule at every
     position, i.e. it is the sequential result up to that tolerance (a seed moved by
-    < 1e-6 converges to the same optimum). ``first_seed`` seeds position 0 (e.g. the
-    last kept fit of a previous chunk). ``options`` are :func:`fit_batch`'s.
+    < 1e-6 converges to the same optimum). The choices are made on the optimisers'
+    chi-squares; only the kept fit of each position is turned into a FitResult
+    (covariance, derived quantities, KK, profile where suspect), in one batch at the end.
+    ``first_seed`` seeds position 0 (e.g. the last kept fit of a previous chunk).
+    ``options`` are :func:`fit_batch`'s.
     """
     spectra = list(spectra)
-    cold = fit_batch(spectra, circuit, starts=options.pop("starts", "auto"), **options)
-    kept: list[FitResult] = list(cold)
-    seeded: list[FitResult | None] = [None] * len(spectra)
+    kk = options.pop("kk", True)
+    order_arcs = options.pop("order_arcs", True)
+    starts = options.pop("starts", "auto")
+    prepare = _preparer(circuit, options)
+    cold_preps = [prepare(s, None, starts) for s in spectra]
+    cold_p, cold_conv, cold_chisq = _solve_many(cold_preps)
+    kept_preps, kept_p, kept_conv = list(cold_preps), cold_p.copy(), cold_conv.copy()
+    kept_values = [_final_values(p, pb, order_arcs) for p, pb in zip(cold_preps, cold_p)]
+    seeded_chisq = np.full(len(spectra), np.nan)
     source = ["cold"] * len(spectra)
     used: list[np.ndarray | None] = [None] * len(spectra)
+    names = cold_preps[0].names if cold_preps else []
     rounds = 0
     for rounds in range(1, max_rounds + 1):
-        todo, seeds = [], []
+        todo = []
         for k in range(len(spectra)):
-            seed = first_seed if k == 0 else kept[k - 1].values
-            if seed is None:
+            seed = (None if first_seed is None else np.array([first_seed[n] for n in names], float)) \
+                if k == 0 else kept_values[k - 1]
+            if seed is None or not np.all(np.isfinite(seed)):
                 continue
-            vec = np.array([seed[n] for n in cold[k].param_names], float)
-            if not np.all(np.isfinite(vec)) or (used[k] is not None and np.allclose(vec, used[k], rtol=SEED_RTOL, atol=0)):
+            if used[k] is not None and np.allclose(seed, used[k], rtol=SEED_RTOL, atol=0):
                 continue
             todo.append(k)
-            seeds.append(dict(zip(cold[k].param_names, vec.tolist())))
-            used[k] = vec
+            used[k] = seed.copy()
         if not todo:
             break
-        refits = fit_batch([spectra[k] for k in todo], circuit, initial=seeds, starts=1,
-                           **{**options, "kk": False})
-        for k, res in zip(todo, refits):
-            res = _with_kk_of(res, cold[k])  # the KK test depends on the data only: run it once
-            seeded[k] = res
-            better = res.chisq < cold[k].chisq * (1.0 - CHISQ_TIE_RTOL)
-            kept[k], source[k] = (res, "seeded") if better else (cold[k], "cold")
-    return ChainResult(kept, cold, seeded, source, rounds)
+        preps = [_reseeded(cold_preps[k], dict(zip(names, used[k].tolist()))) for k in todo]
+        p_s, conv_s, chisq_s = _solve_many(preps)
+        for j, k in enumerate(todo):
+            seeded_chisq[k] = chisq_s[j]
+            if chisq_s[j] < cold_chisq[k] * (1.0 - CHISQ_TIE_RTOL):
+                kept_preps[k], kept_p[k], kept_conv[k], source[k] = preps[j], p_s[j], conv_s[j], "seeded"
+                kept_values[k] = _final_values(preps[j], p_s[j], order_arcs)
+            else:
+                kept_preps[k], kept_p[k], kept_conv[k], source[k] = cold_preps[k], cold_p[k], cold_conv[k], "cold"
+                kept_values[k] = _final_values(cold_preps[k], cold_p[k], order_arcs)
+    kept = _assemble_many(kept_preps, kept_p, kept_conv, kk=kk, order_arcs=order_arcs) if spectra else []
+    return ChainResult(kept, source, rounds, cold_chisq, seeded_chisq)
 
 
-def _with_kk_of(res: FitResult, other: FitResult) -> FitResult:
-    """``res`` with the Kramers-Kronig outcome (and flag) of ``other``, a fit of the same points."""
-    if other.kk_passed is None:
-        return res
-    flags = list(res.flags) + (["kk-failed"] if other.kk_passed is False else [])
-    return dataclasses.replace(res, kk_passed=other.kk_passed, kk_max_residual_pct=other.kk_max_residual_pct,
-                               flags=flags)
+def _reseeded(prep: _Prepared, seed: dict[str, float]) -> _Prepared:
+    """``prep`` as ``_prepare(..., initial=seed, starts=1)`` would build it (same points,
+    bounds and floors; one start at the seed), without redoing the data analysis."""
+    settings = {**prep.settings, "initial": {k: float(v) for k, v in seed.items()}, "starts": 1}
+    return dataclasses.replace(prep, start_list=[{**seed, **prep.fixed}], initial=seed, settings=settings)
+
+
+def _preparer(circuit, options: Mapping[str, Any]):
+    """``prepare(spectrum, initial, starts)`` with :func:`fit_batch`'s fixed options."""
+    opts = dict(area_cm2=options.get("area_cm2"), thickness_cm=options.get("thickness_cm"),
+                symmetric=options.get("symmetric", True), weighting=options.get("weighting", "modulus"),
+                sigma=None, fmin=options.get("fmin"), fmax=options.get("fmax"),
+                drop_inductive=options.get("drop_inductive", "auto"), fixed=options.get("fixed"),
+                bounds=options.get("bounds"), expr=None, engine="fast", profile=options.get("profile", "auto"))
+    unknown = set(options) - set(opts)
+    if unknown:
+        raise TypeError(f"fit_chain() got unexpected option(s) {', '.join(sorted(unknown))}")
+
+    def prepare(spectrum: Spectrum, initial, starts) -> _Prepared:
+        return _prepare(spectrum, circuit, initial=initial, starts=starts, **opts)
+
+    return prepare
 
 
 # ========================================================================= fit_stream

@@ -19,6 +19,7 @@ from ..spectrum import Spectrum
 from .guess import base_guess, drt_starts, multistart_guesses, spectrum_features, top_level_arc_groups
 from .optimise import Transform, covariance_from_jacobian, levenberg_marquardt, normal_from_residuals
 from .assemble import assemble_result, weighting_formula
+from .profile import profile_resistances, suspect_resistances
 from .result import FitResult
 from .weighting import WEIGHTINGS, residual_scales
 
@@ -29,6 +30,7 @@ POLISH_ITER = 400
 COLLAPSE_DECADES = 12  # how far below its start a log-scale parameter bounded by 0 may go
 POLISH_TOL = 1e-10  # relative cost decrease / step at which the polish stops
 N_POLISH = 5
+PROFILE_WIDER = 1.05  # the profile replaces the Wald error when its half-width is this much wider
 
 
 @dataclass(frozen=True)
@@ -151,6 +153,7 @@ def fit(
     kk: bool = True,
     order_arcs: bool = True,
     guess: str = "auto",
+    profile: bool | str = "auto",
 ) -> FitResult:
     """Fit an equivalent circuit to one spectrum; no initial guess needed.
 
@@ -187,6 +190,12 @@ def fit(
         ``"drt"``: also start from the peaks of the DRT of the data (time constants,
         areas as arc resistances; :func:`eisfit.fitting.guess.drt_starts`), ~5-20 ms more.
         Ignored with ``starts=1``.
+    profile : profile-likelihood errors for arc resistances (:mod:`eisfit.fitting.profile`).
+        ``"auto"`` (default): only where the covariance error is suspect (an arc parameter
+        on a bound or with stderr > value, or arcs within a decade in time constant); the
+        stderr of such a resistance becomes the larger half-width of its 1-sigma profile
+        interval when that is wider (flag ``profile-stderr:<name>``, the interval in
+        ``FitResult.intervals``). ``True``: every arc resistance; ``False``: never (Wald only).
 
     Returns
     -------
@@ -196,7 +205,7 @@ def fit(
     prep = _prepare(spectrum, circuit, area_cm2=area_cm2, thickness_cm=thickness_cm,
                     symmetric=symmetric, weighting=weighting, sigma=sigma, fmin=fmin, fmax=fmax,
                     drop_inductive=drop_inductive, initial=initial, fixed=fixed, bounds=bounds,
-                    expr=expr, starts=starts, engine=engine, guess_mode=guess)
+                    expr=expr, starts=starts, engine=engine, guess_mode=guess, profile=profile)
     if prep.uses_lmfit:
         p_best, converged, _ = _solve_lmfit(prep.problem, prep.start_list, prep.lower, prep.upper,
                                             prep.expr, prep.names)
@@ -233,7 +242,7 @@ class _Prepared:
 
 def _prepare(spectrum, circuit, *, area_cm2, thickness_cm, symmetric, weighting, sigma, fmin, fmax,
              drop_inductive, initial, fixed, bounds, expr, starts, engine,
-             guess_mode: str = "auto") -> _Prepared:
+             guess_mode: str = "auto", profile: bool | str = "auto") -> _Prepared:
     """Validate the arguments of :func:`fit`, select the points and build the problem and starts."""
     if not isinstance(spectrum, Spectrum):
         raise FitError(f"fit() needs an eisfit.Spectrum, got {type(spectrum).__name__}")
@@ -255,6 +264,8 @@ def _prepare(spectrum, circuit, *, area_cm2, thickness_cm, symmetric, weighting,
         raise FitError(f"unknown engine {engine!r}; use 'fast' or 'lmfit'")
     if guess_mode not in ("auto", "drt"):
         raise FitError(f"unknown guess {guess_mode!r}; use 'auto' or 'drt'")
+    if profile not in ("auto", True, False):
+        raise FitError(f"profile must be 'auto', True or False, got {profile!r}")
 
     flags: list[str] = []
     data, sig = _select_points(spectrum, circ, fmin, fmax, drop_inductive, sigma, flags)
@@ -301,6 +312,7 @@ def _prepare(spectrum, circuit, *, area_cm2, thickness_cm, symmetric, weighting,
         "fixed": {k: float(v) for k, v in fixed.items()}, "expr": dict(expr or {}),
         "bounds": {n: (float(lower[i]), float(upper[i])) for i, n in enumerate(names)},
         "starts": starts, "engine": "lmfit" if (expr or engine == "lmfit") else "fast",
+        "profile": profile,
         **({"guess": guess_mode} if guess_mode != "auto" else {}),
     }
     return _Prepared(definition, data, problem, start_list, lower, upper, fixed, dict(expr or {}),
@@ -321,27 +333,41 @@ def _final_values(prep: _Prepared, p_best: np.ndarray, order_arcs: bool) -> np.n
 def _finish(prep: _Prepared, p_best: np.ndarray, converged: bool, *, kk: bool, order_arcs: bool,
             covariance: tuple[np.ndarray | None, bool, float] | None = None,
             derived: tuple[dict, dict] | None = None,
-            kk_outcome: tuple[bool | None, float | None] | None = None) -> FitResult:
+            kk_outcome: tuple[bool | None, float | None] | None = None,
+            may_repolish: bool = True, p_final: np.ndarray | None = None) -> FitResult:
     """Statistics, covariance, flags and the FitResult at the solver's optimum.
 
     ``covariance`` = (cov, singular, chisq), ``derived`` and ``kk_outcome`` may be
-    precomputed by the batched path (:mod:`eisfit.fitting.batch`); they are computed here otherwise.
+    precomputed by the batched path (:mod:`eisfit.fitting.batch`); they are computed here otherwise
+    (as is ``p_final``, the values after arc ordering). When the profile of a resistance meets a lower chi-square than the solver's optimum,
+    the fit is polished from there and finished again (once).
     """
     names = prep.names
     problem = prep.problem
     free = problem.free
     flags = list(prep.flags)
-    p_final = _final_values(prep, p_best, order_arcs)
+    if p_final is None:
+        p_final = _final_values(prep, p_best, order_arcs)
     if covariance is None:
         covariance = _covariance_at(problem, p_final)
     cov, singular, chisq = covariance
-    for i in _at_bound(p_final, prep.fit_lower, prep.upper, free):
-        flags.append(f"at-bound:{names[i]}")
+    at_bound = [names[i] for i in _at_bound(p_final, prep.fit_lower, prep.upper, free)]
+    flags.extend(f"at-bound:{n}" for n in at_bound)
     # Parameters at a bound stay in the covariance: dropping them would report the
     # (too small) conditional uncertainty of the others. The flag says they are at a bound.
     if singular:
         flags.append("singular-covariance")
         cov = None
+    intervals: dict[str, dict] = {}
+    if cov is not None and prep.settings.get("profile", "auto") and not prep.uses_lmfit:
+        better, profiled_cov, intervals, profile_flags = _profile_uncertainty(prep, p_final, cov, chisq, at_bound)
+        if better is not None and may_repolish:
+            p_new, polished = _polish_from(problem, better)
+            return _finish(prep, p_new, converged and polished, kk=kk, order_arcs=order_arcs,
+                           kk_outcome=kk_outcome, may_repolish=False)
+        if profiled_cov is not cov:
+            cov, derived = profiled_cov, None  # derived errors follow the widened covariance
+        flags.extend(profile_flags)
     if not converged:
         flags.append("not-converged")
     return assemble_result(
@@ -349,7 +375,56 @@ def _finish(prep: _Prepared, p_best: np.ndarray, converged: bool, *, kk: bool, o
         cov_names=[names[i] for i in free], chisq=chisq, n_free=int(free.size), converged=converged,
         flags=flags, settings=prep.settings, fixed_names=sorted(set(prep.fixed) | set(prep.expr)),
         kk=kk, start="initial" if prep.initial else "auto", n_starts=len(prep.start_list),
-        derived=derived, kk_outcome=kk_outcome)
+        derived=derived, kk_outcome=kk_outcome, intervals=intervals)
+
+
+def _profile_uncertainty(prep: _Prepared, p_final: np.ndarray, cov: np.ndarray, chisq: float,
+                         at_bound: list[str]):
+    """Profile-likelihood check of the arc resistances (see :mod:`eisfit.fitting.profile`).
+
+    Returns (a better parameter vector or None, covariance with the rows/columns of
+    resistances whose profile interval is wider than the Wald error scaled up (correlations
+    kept), the 1-sigma intervals, flags).
+    """
+    problem = prep.problem
+    names = prep.names
+    free_names = [names[i] for i in problem.free]
+    wald = {n: float(math.sqrt(max(cov[k, k], 0.0))) for k, n in enumerate(free_names)}
+    log_free = [n for k, n in enumerate(free_names)
+                if problem.transform.log_mask[k] and p_final[problem.free[k]] > 0]
+    values = dict(zip(names, p_final))
+    circ = problem.circuit
+    if prep.settings.get("profile") == "auto":
+        targets = suspect_resistances(circ, values, wald, at_bound, log_free)
+    else:
+        targets = [a.resistor for a in circ.arcs if a.resistor in log_free]
+    if not targets:
+        return None, cov, {}, []
+    outcome = profile_resistances(problem, p_final, chisq, targets, wald)
+    if outcome.better is not None:
+        return outcome.better, cov, {}, []
+    cov = cov.copy()
+    intervals, flags = {}, []
+    for name, iv in outcome.intervals.items():
+        intervals[name] = iv.as_dict()
+        width, k = iv.equivalent_stderr(values[name]), free_names.index(name)
+        if wald[name] > 0 and width > PROFILE_WIDER * wald[name]:
+            ratio = width / wald[name]
+            cov[k, :] *= ratio
+            cov[:, k] *= ratio
+            flags.append(f"profile-stderr:{name}")
+    return None, cov, intervals, flags
+
+
+def _polish_from(problem: _Problem, p_full: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Local Levenberg-Marquardt from one full parameter vector (all free parameters)."""
+    theta0 = problem.transform.clip_internal(problem.transform.to_internal(p_full[problem.free]))[None, :]
+    out = levenberg_marquardt(problem.normal_equations, theta0, problem.transform.internal_lower,
+                              problem.transform.internal_upper, max_iter=POLISH_ITER, ftol=POLISH_TOL,
+                              xtol=POLISH_TOL)
+    p = problem.fixed_values.copy()
+    p[problem.free] = problem.transform.to_physical(out.theta[0])
+    return p, bool(out.converged[0])
 
 
 def _covariance_at(problem: _Problem, p_final: np.ndarray) -> tuple[np.ndarray | None, bool, float]:

@@ -14,6 +14,14 @@ def _fmt(value: float, err: float | None = None) -> str:
     return f"{value:.5g} ± {err:.2g}"
 
 
+def _end(iv: dict, key: str, open_key: str, is_outer: bool) -> str:
+    """An interval end; an open end (the walk stopped before the level) is marked with < or >."""
+    value = f"{iv[key]:.4g}"
+    if is_outer and iv.get(open_key):
+        return ("<=" if key.startswith("lower") else ">=") + value
+    return value
+
+
 def format_fit_summary(res) -> str:
     """Parameters with standard errors and units, statistics, derived quantities and flags."""
     lines = [
@@ -26,6 +34,11 @@ def format_fit_summary(res) -> str:
     for name in res.param_names:
         fixed = " (fixed)" if name in res.fixed else ""
         lines.append(f"  {name:<12} {_fmt(res.values[name], res.stderr.get(name)):>24}  {res.units.get(name, '')}{fixed}")
+    for name, iv in getattr(res, "intervals", {}).items():
+        unit = res.units.get(name, "")
+        lines.append(f"  {name} profile likelihood: 1 sigma [{_end(iv, 'lower_1sigma', 'open_lower', False)}, "
+                     f"{_end(iv, 'upper_1sigma', 'open_upper', False)}], 3 sigma "
+                     f"[{_end(iv, 'lower_3sigma', 'open_lower', True)}, {_end(iv, 'upper_3sigma', 'open_upper', True)}] {unit}")
     shown = [k for k in res.derived if not k.endswith("_stderr")]
     if shown:
         lines.append("  derived quantity                          value ± stderr        unit / formula")

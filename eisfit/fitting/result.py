@@ -34,6 +34,15 @@ class FitResult:
     ``chisq`` = sum of squared weighted residuals over 2N real numbers;
     ``redchi`` = chisq / (2N - M); ``pseudo_chisq`` = Boukamp's sum |Z-Zfit|^2/|Z|^2;
     ``aic`` = 2N ln(chisq/2N) + 2M; ``bic`` = 2N ln(chisq/2N) + M ln(2N); M = free parameters.
+
+    ``stderr`` comes from the covariance s^2 (J^T J)^-1, except for arc resistances flagged
+    ``profile-stderr:<name>``: there the covariance error was too narrow for the chi-square
+    surface (overlapping or collapsed arcs) and the error implied by the profile likelihood
+    is reported instead: max(1-sigma half-width, 3-sigma half-width / 3), the wider side.
+    ``intervals`` holds the profile intervals by parameter (``lower_1sigma``,
+    ``upper_1sigma``, ``lower_3sigma``, ``upper_3sigma`` in the parameter's unit,
+    ``open_lower``/``open_upper`` when the walk ended before the 3-sigma level; see
+    :mod:`eisfit.fitting.profile`).
     """
 
     circuit: str
@@ -68,6 +77,7 @@ class FitResult:
     kk_max_residual_pct: float | None = None
     start: str = "auto"
     n_starts: int = 0
+    intervals: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     # -- convenience ------------------------------------------------------
     @property

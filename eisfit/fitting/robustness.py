@@ -57,7 +57,7 @@ def make_cases(n: int, seed: int = 2026, noise: float = 0.005) -> list[Case]:
 def reference_chisq(case: Case, n_random: int = 150, seed: int = 1) -> float:
     """Lowest chi-square over the true start and ``n_random`` random starts (exhaustive reference)."""
     rng = np.random.default_rng(seed)
-    best = fit(case.spectrum, CIRCUIT, initial=case.truth, starts=1, kk=False, order_arcs=False).chisq
+    best = fit(case.spectrum, CIRCUIT, initial=case.truth, starts=1, kk=False, order_arcs=False, profile=False).chisq
     f = case.spectrum.frequency
     tau_lo, tau_hi = 1 / (2 * np.pi * f.max()) / 10, 1 / (2 * np.pi * f.min()) * 10
     zmax = np.abs(case.spectrum.z).max()
@@ -67,7 +67,7 @@ def reference_chisq(case: Case, n_random: int = 150, seed: int = 1) -> float:
         r1, r2 = zmax * 10 ** rng.uniform(-2, 0.3, 2)
         start = {"R0": zmax * 10 ** rng.uniform(-3, 0), "R1": r1, "CPE1_0": t1**n1 / r1, "CPE1_1": n1,
                  "R2": r2, "CPE2_0": t2**n2 / r2, "CPE2_1": n2}
-        res = fit(case.spectrum, CIRCUIT, initial=start, starts=1, kk=False, order_arcs=False)
+        res = fit(case.spectrum, CIRCUIT, initial=start, starts=1, kk=False, order_arcs=False, profile=False)
         best = min(best, res.chisq)
     return best
 

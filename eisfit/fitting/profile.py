@@ -1,0 +1,251 @@
+"""Profile-likelihood uncertainty of arc resistances, where the covariance is not to be trusted.
+
+The standard error from the covariance (the Wald error s^2 (J^T J)^-1) describes the
+chi-square surface by its curvature at the optimum. When two arcs have nearly the
+same time constant, or one arc collapses onto a bound (n -> 1, R -> 0), the surface is
+far from quadratic: the data allow very different resistance splits between the arcs
+at almost the same chi-square, while the curvature at the optimum is large. The Wald
+error then understates the uncertainty by orders of magnitude.
+
+The profile of a resistance R is chi2_p(R) = min over the other parameters of
+chi2(R, ...). Its 1-sigma interval is where chi2_p(R) - chi2_min <= s^2 (s^2 =
+chisq / (2N - M), the same noise estimate as the covariance; Wilks / Venzon-Moolgavkar).
+:func:`profile_resistances` walks that profile outwards from the optimum in log R,
+refitting the other parameters at each step (warm start, plus a start that hands the
+removed resistance to the neighbouring arc), up to ``MAX_DECADES`` each side.
+
+Used by :func:`eisfit.fit` (``profile="auto"``): where the Wald error is suspect
+(see :func:`suspect_resistances`), the reported standard error becomes the larger
+half-width of the 1-sigma profile interval when that is wider, and the interval
+itself is kept in ``FitResult.intervals``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from ..analysis.derived import ArcSpec, arc_tau_s
+from .optimise import Transform, levenberg_marquardt
+
+MAX_DECADES = 3.0  # the walk stops this far from the optimum (an open end of the interval)
+SUSPECT_TAU_RATIO = 10.0  # arcs closer than a decade in time constant: the Wald error is suspect
+PROFILE_ITER = 60
+LOWER_CHISQ_RTOL = 1e-6  # a profile point this much below the optimum means the optimum was missed
+
+
+@dataclass(frozen=True)
+class ProfileInterval:
+    """1- and 3-sigma profile-likelihood intervals of one parameter (its own unit).
+
+    An end that the walk did not cross (chi-square still below the level MAX_DECADES
+    away from the optimum, or at the parameter's bound) is the end of the walk and is
+    marked open.
+    """
+
+    lower_1sigma: float
+    upper_1sigma: float
+    lower_3sigma: float
+    upper_3sigma: float
+    open_lower: bool  # the 3-sigma level was not reached going down
+    open_upper: bool
+
+    def equivalent_stderr(self, value: float) -> float:
+        """The standard error a Gaussian would need to cover both intervals:
+        max(1-sigma half-width, 3-sigma half-width / 3), the larger side each."""
+        hw1 = max(value - self.lower_1sigma, self.upper_1sigma - value)
+        hw3 = max(value - self.lower_3sigma, self.upper_3sigma - value)
+        return max(hw1, hw3 / 3.0)
+
+    def as_dict(self) -> dict[str, float | bool]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class ProfileOutcome:
+    intervals: dict[str, ProfileInterval]
+    better: np.ndarray | None  # a full parameter vector with lower chisq than the "optimum", if met
+
+
+def suspect_resistances(circuit, values: Mapping[str, float], stderr: Mapping[str, float],
+                        at_bound: Sequence[str], free_names: Sequence[str]) -> list[str]:
+    """Arc resistances whose Wald error is not to be trusted.
+
+    An arc is suspect when one of its parameters sits on a bound or has a standard
+    error larger than its value, or when its time constant lies within a decade of
+    another arc's; a suspect arc and its neighbours in time constant (with which it can
+    trade resistance) have their resistances profiled.
+    """
+    arcs = [ArcSpec(a.resistor, a.capacitive, a.kind) for a in circuit.arcs]
+    taus = [arc_tau_s(values, a) for a in arcs]
+    order = sorted((k for k in range(len(arcs)) if math.isfinite(taus[k]) and taus[k] > 0), key=lambda k: taus[k])
+    suspect: set[int] = set()
+    for k, a in enumerate(arcs):
+        for p in _arc_param_names(a):
+            err = stderr.get(p, float("nan"))
+            if p in at_bound or (math.isfinite(err) and err > abs(values[p])):
+                suspect.add(k)
+    for i, j in zip(order, order[1:]):
+        if taus[j] / taus[i] < SUSPECT_TAU_RATIO:
+            suspect.update((i, j))
+    with_neighbours = set(suspect)
+    for pos, k in enumerate(order):
+        if k in suspect:
+            with_neighbours.update(order[max(pos - 1, 0):pos + 2])
+    return [arcs[k].resistor for k in sorted(with_neighbours) if arcs[k].resistor in free_names]
+
+
+def profile_resistances(problem, p_opt: np.ndarray, chisq: float, names: Sequence[str],
+                        wald_stderr: Mapping[str, float]) -> ProfileOutcome:
+    """1- and 3-sigma profile intervals of the resistances ``names`` around the optimum ``p_opt``.
+
+    ``problem`` is the engine's prepared problem (circuit, data, free set, transform);
+    ``p_opt`` the full physical parameter vector at the optimum and ``chisq`` its cost.
+    """
+    dof = 2 * problem.frequency.size - problem.free.size
+    s2 = chisq / max(dof, 1)
+    intervals: dict[str, ProfileInterval] = {}
+    best_vec, best_cost = None, chisq * (1 - LOWER_CHISQ_RTOL)
+    arcs = [ArcSpec(a.resistor, a.capacitive, a.kind) for a in problem.circuit.arcs]
+    param_names = list(problem.circuit.param_names)
+    for name in names:
+        index = param_names.index(name)
+        ends = []
+        for direction in (-1.0, 1.0):
+            walk = _walk(problem, p_opt, index, direction, chisq, s2,
+                         wald_stderr.get(name, float("nan")), arcs, param_names)
+            ends.append(walk)
+            if walk.low_cost < best_cost:
+                best_vec, best_cost = walk.low_vec, walk.low_cost
+        down, up = ends
+        intervals[name] = ProfileInterval(down.end_1sigma, up.end_1sigma, down.end_3sigma, up.end_3sigma,
+                                          down.open, up.open)
+    return ProfileOutcome(intervals, best_vec)
+
+
+@dataclass
+class _Walk:
+    end_1sigma: float
+    end_3sigma: float
+    open: bool
+    low_vec: np.ndarray | None
+    low_cost: float
+
+
+LEVELS = (1.0, 9.0)  # delta chi2 / s^2 of the 1- and 3-sigma ends
+
+
+def _walk(problem, p_opt, index, direction, chisq, s2, wald, arcs, param_names) -> _Walk:
+    """Walk the profile of parameter ``index`` from the optimum in one direction, in log
+    steps that double, until the 3-sigma level is crossed or the walk's limit is reached.
+
+    Each level's crossing is interpolated linearly in sqrt(delta chi2) (exact for a
+    quadratic profile) between the two points around it.
+    """
+    p_star = p_opt[index]
+    t_star = math.log(p_star)
+    h = min(max(wald / p_star if math.isfinite(wald) and wald > 0 else 0.1, 0.01), 0.5)
+    h_max = MAX_DECADES * math.log(10.0)
+    lo_t, hi_t = _internal_limits(problem, index)
+    prev_dist, prev_root, current = 0.0, 0.0, p_opt.copy()
+    low_vec, low_cost = None, math.inf
+    ends: list[float] = []
+    while True:
+        last = h >= h_max
+        t = min(max(t_star + direction * min(h, h_max), lo_t), hi_t)
+        dist = abs(t - t_star)
+        cost, current = _constrained_fit(problem, current, index, math.exp(t), arcs, param_names)
+        if cost < low_cost:
+            low_vec, low_cost = current.copy(), cost
+        root = math.sqrt(max((cost - chisq) / s2, 0.0))
+        while len(ends) < len(LEVELS) and root > math.sqrt(LEVELS[len(ends)]):
+            frac = (math.sqrt(LEVELS[len(ends)]) - prev_root) / (root - prev_root)
+            ends.append(math.exp(t_star + direction * (prev_dist + frac * (dist - prev_dist))))
+        if len(ends) == len(LEVELS):
+            return _Walk(ends[0], ends[1], False, low_vec, low_cost)
+        if last or t in (lo_t, hi_t) or dist == 0.0:
+            ends += [math.exp(t)] * (len(LEVELS) - len(ends))
+            return _Walk(ends[0], ends[1], True, low_vec, low_cost)
+        prev_dist, prev_root = dist, root
+        h *= 2.0
+
+
+def _internal_limits(problem, index) -> tuple[float, float]:
+    """The log-space range the profiled parameter may take (its fit bounds)."""
+    j = int(np.flatnonzero(problem.free == index)[0])
+    lo = problem.transform.internal_lower[j]
+    hi = problem.transform.internal_upper[j]
+    return float(lo), float(hi)
+
+
+def _constrained_fit(problem, start, index, value, arcs, param_names) -> tuple[float, np.ndarray]:
+    """Refit every other free parameter with parameter ``index`` held at ``value``.
+
+    Two starts: the previous profile point (with the arc's time constant kept), and
+    the same with the removed resistance handed to the arc nearest in time constant.
+    """
+    name = param_names[index]
+    keep = problem.free != index
+    reduced_free = problem.free[keep]
+    starts = _profile_starts(start, index, value, name, arcs, param_names)
+    fixed_values = starts[0].copy()
+    tr = problem.transform
+    reduced = dataclasses.replace(
+        problem, free=reduced_free, fixed_values=fixed_values,
+        transform=Transform(tr.log_mask[keep], tr.lower[keep], tr.upper[keep]))
+    theta0 = reduced.transform.clip_internal(reduced.transform.to_internal(np.array([s[reduced_free] for s in starts])))
+    out = levenberg_marquardt(reduced.normal_equations, theta0, reduced.transform.internal_lower,
+                              reduced.transform.internal_upper, max_iter=PROFILE_ITER, ftol=1e-7, xtol=1e-6,
+                              prune_factor=2.0, prune_after=4)
+    k = int(np.argmin(out.cost))
+    p = fixed_values.copy()
+    p[reduced_free] = reduced.transform.to_physical(out.theta[k])
+    return float(out.cost[k]), p
+
+
+def _profile_starts(start, index, value, name, arcs, param_names) -> list[np.ndarray]:
+    pos = {n: i for i, n in enumerate(param_names)}
+    values = dict(zip(param_names, start))
+    own = next((a for a in arcs if a.resistor == name), None)
+    warm = start.copy()
+    warm[index] = value
+    if own is not None:
+        _keep_tau(warm, pos, own, values[name], value)
+    starts = [warm]
+    if own is None:
+        return starts
+    taus = {a.resistor: arc_tau_s(values, a) for a in arcs}
+    others = [a for a in arcs if a is not own and math.isfinite(taus[a.resistor]) and taus[a.resistor] > 0]
+    if others and math.isfinite(taus[name]) and taus[name] > 0:
+        nearest = min(others, key=lambda a: abs(math.log(taus[a.resistor] / taus[name])))
+        r_old = values[nearest.resistor]
+        r_new = r_old + (values[name] - value)
+        if r_new > 0:
+            handed = warm.copy()
+            handed[pos[nearest.resistor]] = r_new
+            _keep_tau(handed, pos, nearest, r_old, r_new)
+            starts.append(handed)
+            if nearest.kind == own.kind == "CPE":  # the handed part as a twin of the profiled arc
+                twin = handed.copy()
+                n_own = values[f"{own.capacitive}_1"]
+                twin[pos[f"{nearest.capacitive}_1"]] = n_own
+                twin[pos[f"{nearest.capacitive}_0"]] = taus[name] ** n_own / r_new
+                starts.append(twin)
+    return starts
+
+
+def _keep_tau(p: np.ndarray, pos: Mapping[str, int], arc: ArcSpec, r_old: float, r_new: float) -> None:
+    """Scale the arc's capacitive parameter so that its time constant stays put when R changes."""
+    if arc.kind == "CPE":
+        p[pos[f"{arc.capacitive}_0"]] *= r_old / r_new
+    elif arc.capacitive in pos:
+        p[pos[arc.capacitive]] *= r_old / r_new
+
+
+def _arc_param_names(arc: ArcSpec) -> list[str]:
+    if arc.kind == "CPE":
+        return [arc.resistor, f"{arc.capacitive}_0", f"{arc.capacitive}_1"]
+    return [arc.resistor, arc.capacitive]
