@@ -113,10 +113,12 @@ def _chunks_by_grid(preps: list[_Prepared]) -> Iterator[list[int]]:
 
 
 def _assemble_prepared(preps: list[_Prepared], p_best: np.ndarray, converged: np.ndarray, *,
-                       kk: bool, order_arcs: bool) -> list[FitResult]:
-    """FitResults of solved spectra on one grid: batched covariance, derived quantities and KK."""
+                       kk: bool, order_arcs: bool, p_final: np.ndarray | None = None) -> list[FitResult]:
+    """FitResults of solved spectra on one grid: batched covariance, derived quantities and KK.
+    ``p_final``: the values after arc ordering when the caller has them."""
     batch = _BatchProblem.of(preps)
-    p_final = np.array([_final_values(p, pb, order_arcs) for p, pb in zip(preps, p_best)])
+    if p_final is None:
+        p_final = np.array([_final_values(p, pb, order_arcs) for p, pb in zip(preps, p_best)])
     covs = _covariances(batch, p_final)
     values = [dict(zip(p.names, v)) for p, v in zip(preps, p_final)]
     derived = _derived(preps, values, covs)
@@ -137,12 +139,12 @@ def _solve_many(preps: list[_Prepared]) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 
 def _assemble_many(preps: list[_Prepared], p_best: np.ndarray, converged: np.ndarray, *,
-                   kk: bool, order_arcs: bool) -> list[FitResult]:
+                   kk: bool, order_arcs: bool, p_final: np.ndarray | None = None) -> list[FitResult]:
     """:func:`_assemble_prepared` over spectra on any grids, results in input order."""
     results: list[FitResult | None] = [None] * len(preps)
     for chunk in _chunks_by_grid(preps):
         done = _assemble_prepared([preps[i] for i in chunk], p_best[chunk], converged[chunk], kk=kk,
-                                  order_arcs=order_arcs)
+                                  order_arcs=order_arcs, p_final=None if p_final is None else p_final[chunk])
         for i, res in zip(chunk, done):
             results[i] = res
     return results  # type: ignore[return-value]
@@ -343,13 +345,14 @@ def _kk_config(_kk, omega, z, c, capacitance, threshold_pct, violation_pct):
         pos = np.sum(np.where(rk >= 0, rk, 0.0), axis=1)
         neg = -np.sum(np.where(rk < 0, rk, 0.0), axis=1)
         mu = np.where(pos <= 0, 0.0, 1.0 - neg / np.where(pos <= 0, 1.0, pos))
-        done = np.zeros(pending.size, bool)
-        for j in np.flatnonzero(mu < c):
-            i = pending[j]
-            if not _kk._underfitted(omega, z[i], fit_m[j], threshold_pct):
-                done[j] = True
-            else:
-                first_fit.setdefault(int(i), fit_m[j])
+        done = mu < c
+        rel = (z[pending] - fit_m) / scale[pending]
+        large = done & (100.0 * np.maximum(np.abs(rel.real), np.abs(rel.imag)).max(axis=1) > threshold_pct)
+        for j in np.flatnonzero(large):  # the runs test only where the residuals are above the threshold
+            i = int(pending[j])
+            if _kk._underfitted(omega, z[i], fit_m[j], threshold_pct):
+                done[j] = False
+                first_fit.setdefault(i, fit_m[j])
         pending = pending[~done]
         if pending.size == 0:
             break
@@ -373,17 +376,23 @@ def _kk_config(_kk, omega, z, c, capacitance, threshold_pct, violation_pct):
 def _lstsq_batch(design: np.ndarray, scale: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Weighted, column-scaled least squares of ``kk._solve_weighted`` for S spectra.
 
-    Normal equations solved by Cholesky on the column-scaled system (the Voigt design is
-    well conditioned once scaled); spectra where the factorisation fails or its diagonal
-    shows a condition number above ~1e8 fall back to QR, then to lstsq's SVD.
+    The spectra share the design D and differ in their weights 1/scale^2, so every Gram
+    matrix is one row of a single matrix product: G_s = sum_i w_si (Re D_i Re D_i^T +
+    Im D_i Im D_i^T) = (w @ O)_s with O_i the per-point outer products. The normal
+    equations are column-scaled and solved by Cholesky (the Voigt design is well
+    conditioned once scaled); spectra where the factorisation fails or its diagonal shows a
+    condition number above ~1e8 fall back to QR, then to lstsq's SVD.
     """
-    a = np.concatenate([design.real[None] / scale[:, :, None], design.imag[None] / scale[:, :, None]], axis=1)
-    norms = np.linalg.norm(a, axis=1)
+    n, k = design.shape
+    dr, di = design.real, design.imag
+    outer = (dr[:, :, None] * dr[:, None, :] + di[:, :, None] * di[:, None, :]).reshape(n, k * k)
+    inv_scale = 1.0 / scale
+    gram = ((inv_scale * inv_scale) @ outer).reshape(-1, k, k)
+    rhs = (b[:, :n] * inv_scale) @ dr + (b[:, n:] * inv_scale) @ di
+    norms = np.sqrt(np.maximum(np.diagonal(gram, axis1=1, axis2=2), 0.0))
     norms[norms == 0] = 1.0
-    a = a / norms[:, None, :]
-    at = a.transpose(0, 2, 1)
-    gram = at @ a
-    rhs = (at @ b[:, :, None])[:, :, 0]
+    gram = gram / (norms[:, :, None] * norms[:, None, :])
+    rhs = rhs / norms
     coef = np.empty_like(rhs)
     try:
         c = np.linalg.cholesky(gram)
@@ -395,7 +404,9 @@ def _lstsq_batch(design: np.ndarray, scale: np.ndarray, b: np.ndarray) -> np.nda
         y = np.linalg.solve(c[ok], rhs[ok][:, :, None])
         coef[ok] = np.linalg.solve(c[ok].transpose(0, 2, 1), y)[:, :, 0]
     if (~ok).any():
-        coef[~ok] = _lstsq_qr(a[~ok], b[~ok])
+        bad = ~ok
+        a = np.concatenate([dr[None] * inv_scale[bad][:, :, None], di[None] * inv_scale[bad][:, :, None]], axis=1)
+        coef[bad] = _lstsq_qr(a / norms[bad][:, None, :], b[bad])
     return coef / norms
 
 
@@ -493,7 +504,8 @@ def fit_chain(spectra: Sequence[Spectrum], circuit: str | CircuitDefinition | Ci
             else:
                 kept_preps[k], kept_p[k], kept_conv[k], source[k] = cold_preps[k], cold_p[k], cold_conv[k], "cold"
                 kept_values[k] = _final_values(cold_preps[k], cold_p[k], order_arcs)
-    kept = _assemble_many(kept_preps, kept_p, kept_conv, kk=kk, order_arcs=order_arcs) if spectra else []
+    kept = _assemble_many(kept_preps, kept_p, kept_conv, kk=kk, order_arcs=order_arcs,
+                          p_final=np.array(kept_values)) if spectra else []
     return ChainResult(kept, source, rounds, cold_chisq, seeded_chisq)
 
 

@@ -605,7 +605,7 @@ def _order_arcs(circ: Circuit, values: dict[str, float], fixed, expr, lower, upp
     arcs = circ.arcs
     index = {n: i for i, n in enumerate(circ.param_names)}
     out = dict(values)
-    for group in top_level_arc_groups(circ.tree, arcs):
+    for group in _arc_groups(circ):
         members = [arcs[i] for i in group]
         params = [_arc_params(a) for a in members]
         if any(p in (fixed or {}) or p in (expr or {}) for ps in params for p in ps):
@@ -617,6 +617,17 @@ def _order_arcs(circ: Circuit, values: dict[str, float], fixed, expr, lower, upp
         if all(lower[index[p]] <= v <= upper[index[p]] for p, v in moved.items()):
             out.update(moved)
     return out
+
+
+_ARC_GROUPS: dict[str, list[list[int]]] = {}
+
+
+def _arc_groups(circ: Circuit) -> list[list[int]]:
+    """``top_level_arc_groups`` of a circuit, computed once per circuit string."""
+    groups = _ARC_GROUPS.get(circ.string)
+    if groups is None:
+        groups = _ARC_GROUPS[circ.string] = top_level_arc_groups(circ.tree, circ.arcs)
+    return groups
 
 
 def _arc_params(arc) -> list[str]:
