@@ -34,6 +34,7 @@ from .optimise import Transform, levenberg_marquardt
 MAX_DECADES = 3.0  # the walk stops this far from the optimum (an open end of the interval)
 SUSPECT_TAU_RATIO = 10.0  # arcs closer than a decade in time constant: the Wald error is suspect
 PROFILE_ITER = 60
+PROFILE_FTOL = 1e-5  # relative cost change: ~1e-5 * dof in units of s^2, ample for the interval ends
 LOWER_CHISQ_RTOL = 1e-6  # a profile point this much below the optimum means the optimum was missed
 
 
@@ -147,7 +148,8 @@ def _walk(problem, p_opt, index, direction, chisq, s2, wald, arcs, param_names) 
     """
     p_star = p_opt[index]
     t_star = math.log(p_star)
-    h = min(max(wald / p_star if math.isfinite(wald) and wald > 0 else 0.1, 0.01), 0.5)
+    # first step at the Wald 3-sigma point: a quadratic profile crosses both levels there in one step
+    h = min(max(3.0 * wald / p_star if math.isfinite(wald) and wald > 0 else 0.1, 0.01), 0.5)
     h_max = MAX_DECADES * math.log(10.0)
     lo_t, hi_t = _internal_limits(problem, index)
     prev_dist, prev_root, current = 0.0, 0.0, p_opt.copy()
@@ -198,7 +200,7 @@ def _constrained_fit(problem, start, index, value, arcs, param_names) -> tuple[f
         transform=Transform(tr.log_mask[keep], tr.lower[keep], tr.upper[keep]))
     theta0 = reduced.transform.clip_internal(reduced.transform.to_internal(np.array([s[reduced_free] for s in starts])))
     out = levenberg_marquardt(reduced.normal_equations, theta0, reduced.transform.internal_lower,
-                              reduced.transform.internal_upper, max_iter=PROFILE_ITER, ftol=1e-7, xtol=1e-6,
+                              reduced.transform.internal_upper, max_iter=PROFILE_ITER, ftol=PROFILE_FTOL, xtol=1e-4,
                               prune_factor=2.0, prune_after=4)
     k = int(np.argmin(out.cost))
     p = fixed_values.copy()
