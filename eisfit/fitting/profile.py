@@ -8,16 +8,17 @@ at almost the same chi-square, while the curvature at the optimum is large. The 
 error then understates the uncertainty by orders of magnitude.
 
 The profile of a resistance R is chi2_p(R) = min over the other parameters of
-chi2(R, ...). Its 1-sigma interval is where chi2_p(R) - chi2_min <= s^2 (s^2 =
-chisq / (2N - M), the same noise estimate as the covariance; Wilks / Venzon-Moolgavkar).
-:func:`profile_resistances` walks that profile outwards from the optimum in log R,
-refitting the other parameters at each step (warm start, plus a start that hands the
-removed resistance to the neighbouring arc), up to ``MAX_DECADES`` each side.
+chi2(R, ...). Its 1- and 3-sigma intervals are where chi2_p(R) - chi2_min <= s^2 and
+<= 9 s^2 (s^2 = chisq / (2N - M), the same noise estimate as the covariance; Wilks,
+Venzon-Moolgavkar). :func:`profile_resistances` walks that profile outwards from the
+optimum in log R, refitting the other parameters at each step (from the previous point,
+and from starts that hand the removed resistance to the arc nearest in time constant),
+up to ``MAX_DECADES`` each side.
 
 Used by :func:`eisfit.fit` (``profile="auto"``): where the Wald error is suspect
-(see :func:`suspect_resistances`), the reported standard error becomes the larger
-half-width of the 1-sigma profile interval when that is wider, and the interval
-itself is kept in ``FitResult.intervals``.
+(see :func:`suspect_resistances`), the reported standard error becomes
+:meth:`ProfileInterval.equivalent_stderr` when that is wider, and the intervals are kept
+in ``FitResult.intervals``.
 """
 from __future__ import annotations
 
@@ -144,7 +145,8 @@ def _walk(problem, p_opt, index, direction, chisq, s2, wald, arcs, param_names) 
     steps that double, until the 3-sigma level is crossed or the walk's limit is reached.
 
     Each level's crossing is interpolated linearly in sqrt(delta chi2) (exact for a
-    quadratic profile) between the two points around it.
+    quadratic profile) between the two points around it; the 3-sigma crossing is refined
+    by one more constrained fit at the interpolated point (a secant step).
     """
     p_star = p_opt[index]
     t_star = math.log(p_star)
@@ -152,27 +154,46 @@ def _walk(problem, p_opt, index, direction, chisq, s2, wald, arcs, param_names) 
     h = min(max(3.0 * wald / p_star if math.isfinite(wald) and wald > 0 else 0.1, 0.01), 0.5)
     h_max = MAX_DECADES * math.log(10.0)
     lo_t, hi_t = _internal_limits(problem, index)
-    prev_dist, prev_root, current = 0.0, 0.0, p_opt.copy()
-    low_vec, low_cost = None, math.inf
+    prev_dist, prev_root, previous = 0.0, 0.0, p_opt
+    low = [math.inf, None]
+
+    def root_at(dist: float, start: np.ndarray) -> tuple[float, np.ndarray]:
+        cost, p = _constrained_fit(problem, start, index, math.exp(t_star + direction * dist),
+                                   arcs, param_names)
+        if cost < low[0]:
+            low[:] = [cost, p.copy()]
+        return math.sqrt(max((cost - chisq) / s2, 0.0)), p
+
     ends: list[float] = []
     while True:
         last = h >= h_max
         t = min(max(t_star + direction * min(h, h_max), lo_t), hi_t)
         dist = abs(t - t_star)
-        cost, current = _constrained_fit(problem, current, index, math.exp(t), arcs, param_names)
-        if cost < low_cost:
-            low_vec, low_cost = current.copy(), cost
-        root = math.sqrt(max((cost - chisq) / s2, 0.0))
-        while len(ends) < len(LEVELS) and root > math.sqrt(LEVELS[len(ends)]):
-            frac = (math.sqrt(LEVELS[len(ends)]) - prev_root) / (root - prev_root)
-            ends.append(math.exp(t_star + direction * (prev_dist + frac * (dist - prev_dist))))
+        root, current = root_at(dist, previous)
+        for level in LEVELS[len(ends):]:
+            target = math.sqrt(level)
+            if root <= target:
+                break
+            d_end = _secant(prev_dist, prev_root, dist, root, target)
+            if level == LEVELS[-1] and prev_root < target:
+                r_mid, _ = root_at(d_end, previous)
+                d_end = (_secant(d_end, r_mid, dist, root, target) if r_mid < target
+                         else _secant(prev_dist, prev_root, d_end, r_mid, target))
+            ends.append(math.exp(t_star + direction * d_end))
         if len(ends) == len(LEVELS):
-            return _Walk(ends[0], ends[1], False, low_vec, low_cost)
+            return _Walk(ends[0], ends[1], False, low[1], low[0])
         if last or t in (lo_t, hi_t) or dist == 0.0:
             ends += [math.exp(t)] * (len(LEVELS) - len(ends))
-            return _Walk(ends[0], ends[1], True, low_vec, low_cost)
-        prev_dist, prev_root = dist, root
+            return _Walk(ends[0], ends[1], True, low[1], low[0])
+        prev_dist, prev_root, previous = dist, root, current
         h *= 2.0
+
+
+def _secant(d0: float, r0: float, d1: float, r1: float, target: float) -> float:
+    """Where the line through (d0, r0) and (d1, r1) reaches ``target`` (clamped to [d0, d1])."""
+    if r1 == r0:
+        return d1
+    return d0 + min(max((target - r0) / (r1 - r0), 0.0), 1.0) * (d1 - d0)
 
 
 def _internal_limits(problem, index) -> tuple[float, float]:
@@ -186,13 +207,22 @@ def _internal_limits(problem, index) -> tuple[float, float]:
 def _constrained_fit(problem, start, index, value, arcs, param_names) -> tuple[float, np.ndarray]:
     """Refit every other free parameter with parameter ``index`` held at ``value``.
 
-    Two starts: the previous profile point (with the arc's time constant kept), and
-    the same with the removed resistance handed to the arc nearest in time constant.
+    Starts: the previous profile point (with the arc's time constant kept); the same with
+    the removed resistance handed to the arc nearest in time constant; for two CPE arcs,
+    that part as a twin of the profiled arc (same time constant and exponent).
+    Parameters that are not free (user-fixed) keep their values in every start. This is
+    a continuation: a constrained fit can stall in a side valley, which makes that end of
+    the interval too close (never below the Wald error, see :func:`eisfit.fit`).
     """
     name = param_names[index]
     keep = problem.free != index
     reduced_free = problem.free[keep]
+    held = np.ones(len(param_names), bool)
+    held[reduced_free] = False
     starts = _profile_starts(start, index, value, name, arcs, param_names)
+    for s in starts:
+        s[held] = start[held]
+        s[index] = value
     fixed_values = starts[0].copy()
     tr = problem.transform
     reduced = dataclasses.replace(
