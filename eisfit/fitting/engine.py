@@ -193,9 +193,11 @@ def fit(
     profile : profile-likelihood errors for arc resistances (:mod:`eisfit.fitting.profile`).
         ``"auto"`` (default): only where the covariance error is suspect (an arc parameter
         on a bound or with stderr > value, or arcs within a decade in time constant); the
-        stderr of such a resistance becomes the larger half-width of its 1-sigma profile
-        interval when that is wider (flag ``profile-stderr:<name>``, the interval in
-        ``FitResult.intervals``). ``True``: every arc resistance; ``False``: never (Wald only).
+        stderr of such a resistance becomes max(1-sigma half-width, 3-sigma half-width / 3)
+        of its profile intervals, wider side, when that exceeds the covariance error (flag
+        ``profile-stderr:<name>``, intervals in ``FitResult.intervals``). ``True``: every
+        arc resistance; ``False``: never (covariance errors only). Not with ``expr`` or the
+        lmfit engine.
 
     Returns
     -------
@@ -338,9 +340,10 @@ def _finish(prep: _Prepared, p_best: np.ndarray, converged: bool, *, kk: bool, o
     """Statistics, covariance, flags and the FitResult at the solver's optimum.
 
     ``covariance`` = (cov, singular, chisq), ``derived`` and ``kk_outcome`` may be
-    precomputed by the batched path (:mod:`eisfit.fitting.batch`); they are computed here otherwise
-    (as is ``p_final``, the values after arc ordering). When the profile of a resistance meets a lower chi-square than the solver's optimum,
-    the fit is polished from there and finished again (once).
+    precomputed by the batched path (:mod:`eisfit.fitting.batch`); they are computed here
+    otherwise (as is ``p_final``, the values after arc ordering). When the profile of a
+    resistance meets a lower chi-square than the solver's optimum, the fit is polished from
+    there and finished again (once).
     """
     names = prep.names
     problem = prep.problem
@@ -384,7 +387,7 @@ def _profile_uncertainty(prep: _Prepared, p_final: np.ndarray, cov: np.ndarray, 
 
     Returns (a better parameter vector or None, covariance with the rows/columns of
     resistances whose profile interval is wider than the Wald error scaled up (correlations
-    kept), the 1-sigma intervals, flags).
+    kept), the intervals as dicts, flags).
     """
     problem = prep.problem
     names = prep.names
