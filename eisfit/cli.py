@@ -259,7 +259,7 @@ def fit_command(files, circuit, area_cm2, thickness_cm, symmetric, weighting, fm
             res = fit(s, circuit, area_cm2=area_cm2, thickness_cm=thickness_cm, symmetric=symmetric,
                       weighting=weighting, fmin=fmin, fmax=fmax, fixed=fixed or None,
                       initial=start or None, engine=engine, guess=guess_mode,
-                      profile={"auto": "auto", "on": True, "off": False}[profile])
+                      profile=_PROFILE_CHOICE[profile])
             results.append(res)
             if not as_json:
                 click.echo(res.summary())
@@ -460,6 +460,8 @@ def _fit_for_overlay(spectrum, circuit: str):
 @click.option("--starts", default="auto", show_default=True, metavar="auto|N",
               help="Starts of each checkpoint's cold fit: auto (full multi-start) or N (faster; "
                    "the seeded fit from the previous checkpoint still runs).")
+@click.option("--profile", "profile", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,
+              help="Profile-likelihood errors for arc resistances (as in 'eisfit fit').")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Dask scheduler address (tcp://host:8786): fit on its workers.")
 @click.option("--out", "out", type=click.Path(file_okay=False), default="eisfit-campaign",
@@ -481,8 +483,9 @@ def _fit_for_overlay(spectrum, circuit: str):
               help="Arrhenius fit of each conductivity vs temperature: arrhenius.csv, arrhenius.png/svg, report section.")
 # ---- end series analysis options ----
 def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, weighting, fmin, fmax,
-                     jobs: int, starts: str, scheduler: str | None, out: str, no_cache: bool, cache_dir,
-                     nyquist_asr: bool, progress, shared, smooth, arrhenius_, drt_: bool = False) -> None:
+                     jobs: int, starts: str, profile: str, scheduler: str | None, out: str, no_cache: bool,
+                     cache_dir, nyquist_asr: bool, progress, shared, smooth, arrhenius_,
+                     drt_: bool = False) -> None:
     """Fit every checkpoint of a campaign: SOURCE is a folder, a glob, a campaign file
     (.toml / .csv) or a data file. Writes OUT/summary.csv, report.md and figures, and
     prints the evolution of each resistance."""
@@ -498,6 +501,7 @@ def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, we
             weighting=weighting, fmin=fmin, fmax=fmax, jobs=jobs,
             executor=None if client is None else client.get_executor(), out=None, cache_dir=cache,
             progress=progress, drt=drt_, **_series_options(shared, smooth), **_starts_option(starts),
+            **({} if profile == "auto" else {"profile": _PROFILE_CHOICE[profile]}),
         )
     finally:
         if client is not None:
@@ -525,6 +529,9 @@ def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, we
     if arrhenius_:
         _write_arrhenius(camp, Path(out))
     # ---- end series analysis output ----
+
+
+_PROFILE_CHOICE = {"auto": "auto", "on": True, "off": False}
 
 
 def _starts_option(starts: str) -> dict:
