@@ -34,7 +34,7 @@ def format_fit_summary(res) -> str:
     for name in res.param_names:
         fixed = " (fixed)" if name in res.fixed else ""
         lines.append(f"  {name:<12} {_fmt(res.values[name], res.stderr.get(name)):>24}  {res.units.get(name, '')}{fixed}")
-    for name, iv in getattr(res, "intervals", {}).items():
+    for name, iv in res.intervals.items():
         unit = res.units.get(name, "")
         lines.append(f"  {name} profile likelihood: 1 sigma [{_end(iv, 'lower_1sigma', 'open_lower', False)}, "
                      f"{_end(iv, 'upper_1sigma', 'open_upper', False)}], 3 sigma "
