@@ -355,6 +355,7 @@ def validate_command(files, threshold_pct, violation_pct, c, no_inductance, out_
 
     matplotlib.use("Agg")
     from .analysis.kk import kk_test
+    from .plotting import plot_kk_residuals
 
     out = Path(out_dir) if out_dir else None
     if out:
@@ -369,7 +370,7 @@ def validate_command(files, threshold_pct, violation_pct, c, no_inductance, out_
             click.echo(f"{s.label:40s} {res.mu:6.3f} {res.n_rc:3d} {res.max_residual_pct:7.3f} "
                        f"{res.noise_estimate_pct:8.3f}  {res.status:9s} {'pass' if res.passed else 'FAIL'}")
             if out:
-                _save_figure(res.plot(), out / f"{_safe_name(s.label)}_kk.png")
+                _save_figure(plot_kk_residuals(res), out / f"{_safe_name(s.label)}_kk.png")
     if failed:
         sys.exit(1)
 
@@ -397,6 +398,7 @@ def drt_command(files, lam, circuit, out_dir, fmt) -> None:
 
     matplotlib.use("Agg")
     from .analysis.drt import drt
+    from .plotting import plot_drt
 
     try:
         lambda_ = lam if lam == "auto" else float(lam)
@@ -423,7 +425,7 @@ def drt_command(files, lam, circuit, out_dir, fmt) -> None:
                 res.to_dataframe().to_csv(out / f"{stem}_drt.csv", index=False)
                 res.peaks.to_csv(out / f"{stem}_peaks.csv", index=False)
                 fit = _fit_for_overlay(s, circuit) if circuit else None
-                _save_figure(res.plot(fit=fit), out / f"{stem}_drt.png")
+                _save_figure(plot_drt(res, fit=fit), out / f"{stem}_drt.png")
 
 
 def _fit_for_overlay(spectrum, circuit: str):

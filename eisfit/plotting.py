@@ -292,7 +292,7 @@ def _camp_x(camp, x):
 def _camp_quantities(camp):
     """[(title, key, unit, is_resistance)]: each resistance as ASR per cell when an area
     is known (else ohm), and each effective capacitance (F)."""
-    from .campaign.runner import resistance_names
+    from .model.circuit import resistance_names
 
     first = next((r for r in camp.results if r is not None), None)
     if first is None:
@@ -421,8 +421,6 @@ def plot_campaign_drt_map(camp, ax=None):
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from .campaign.drt import drt_columns
-
     if ax is None:
         _, ax = plt.subplots(figsize=(6.5, 0.3 * max(len(camp.checkpoints), 8) + 1.5))
     drts = camp.drts or []
@@ -435,10 +433,10 @@ def plot_campaign_drt_map(camp, ax=None):
     gamma = np.array([np.interp(log_tau, np.log10(drts[k].tau_s), drts[k].gamma_ohm) for k in order])
     mesh = ax.pcolormesh(_edges(log_tau), _edges(ys[order]), gamma, cmap="magma", shading="flat")
     ax.figure.colorbar(mesh, ax=ax, label="γ / Ω")
-    columns = drt_columns(drts)
-    n_tracks = sum(1 for key in columns[0] if key.endswith("_tau_s"))
+    table = camp.table  # the tracked peaks are columns drt_peak<k>_tau_s of the table
+    n_tracks = sum(1 for key in table.columns if key.startswith("drt_peak") and key.endswith("_tau_s"))
     for t in range(1, n_tracks + 1):
-        tau = np.array([columns[k][f"drt_peak{t}_tau_s"] for k in order])
+        tau = table[f"drt_peak{t}_tau_s"].to_numpy(dtype=float)[order]
         ax.plot(np.log10(tau), ys[order], "o-", ms=3.5, lw=0.8, color="white", mec="k", mew=0.4,
                 label="tracked peaks" if t == 1 else None)
     for k in order:

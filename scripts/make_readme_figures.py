@@ -31,7 +31,7 @@ def drt_sample_figure(out: Path) -> Path:
     camp = eisfit.fit_campaign(CAMPAIGN, cache_dir=False, drt=True, progress=False)
     k = next(i for i, c in enumerate(camp.checkpoints) if c.label == CHECKPOINT_LABEL)
     fig, (ax_drt, ax_map) = plt.subplots(1, 2, figsize=(11.0, 4.2), gridspec_kw={"width_ratios": [1.2, 1.0]})
-    camp.drts[k].plot(ax=ax_drt, fit=camp.results[k])
+    eisfit.plotting.plot_drt(camp.drts[k], ax=ax_drt, fit=camp.results[k])
     ax_drt.set_title(f"sample campaign, {CHECKPOINT_LABEL}: DRT of the data and of the fit "
                      f"({camp.results[k].circuit})", fontsize=9)
     camp.plot_drt_map(ax=ax_map)

@@ -114,7 +114,7 @@ def test_kk_failure_is_reported():
         res = drt(Spectrum(F, z))
     assert not res.kk_passed
     assert any("this DRT is not evidence" in w for w in res.warnings)
-    ax = res.plot()
+    ax = eisfit.plotting.plot_drt(res)
     assert "Kramers-Kronig" in ax.get_title()
 
 
@@ -143,7 +143,7 @@ def test_result_is_frozen_and_exports():
         def drt(self, tau_s):
             return zarc_drt(tau_s, 100, 1e-7, 0.8) + zarc_drt(tau_s, 150, 1e-4, 0.8)
 
-    ax = res.plot(fit=FakeFit())
+    ax = eisfit.plotting.plot_drt(res, fit=FakeFit())
     assert ax.get_xscale() == "log" and len(ax.lines) >= 3
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from eisfit import Spectrum
 from eisfit.analysis.kk import KKResult, kk_test
+import eisfit.plotting
 
 F = np.logspace(7, 2, 81)  # 10 MHz .. 100 Hz, 16 points per decade
 W = 2 * np.pi * F
@@ -97,7 +98,7 @@ def test_threshold_and_result_export():
     assert not strict.passed and strict.threshold_pct == 0.1 and strict.status == "violation"
     d = strict.to_dict()
     assert d["n_rc"] == strict.n_rc and len(d["residuals_real"]) == F.size
-    ax = strict.plot()
+    ax = eisfit.plotting.plot_kk_residuals(strict)
     assert ax.get_xscale() == "log"
 
 

@@ -12,7 +12,7 @@ returned ``gamma`` equals Z(0) - R_inf of the model to machine precision.
 
 Regularisation and solver
 -------------------------
-The weighted data misfit (scales from :func:`eisfit.fitting.weighting.residual_scales`,
+The weighted data misfit (scales from :func:`eisfit.model.weighting.residual_scales`,
 modulus by default, i.e. residuals relative to |Z|) plus ``lambda_ * ||D gamma~||^2`` is
 minimised under ``gamma >= 0``, ``R_inf >= 0``, ``L >= 0`` with
 :func:`scipy.optimize.nnls` on the stacked system ``[A; sqrt(lambda_) D]``. ``gamma~`` is
@@ -40,7 +40,7 @@ from scipy.linalg import eigh
 from scipy.optimize import nnls
 
 from ..errors import DataError
-from ..fitting.weighting import residual_scales
+from ..model.weighting import residual_scales
 from ..spectrum import Spectrum
 
 __all__ = ["drt", "DRTResult", "zarc_drt", "zarc_drt_cumulative", "tau_grid"]
@@ -253,13 +253,6 @@ class DRTResult:
             "tau_s": self.tau_s.tolist(),
             "gamma_ohm": self.gamma_ohm.tolist(),
         }
-
-    def plot(self, ax=None, fit=None):
-        """gamma against tau (log axis) with the peaks marked; ``fit.drt(tau_s)`` overlaid
-        when ``fit`` is given. Returns ax."""
-        from ..plotting import plot_drt
-
-        return plot_drt(self, ax=ax, fit=fit)
 
     def __repr__(self) -> str:
         return (

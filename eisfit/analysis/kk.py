@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError
-from ..fitting.weighting import pseudo_chisq as _pseudo_chisq
-from ..fitting.weighting import residual_scales
+from ..model.weighting import pseudo_chisq as _pseudo_chisq
+from ..model.weighting import residual_scales
 from ..spectrum import Spectrum
 
 __all__ = ["kk_test", "KKResult", "voigt_time_constants"]
@@ -155,12 +155,6 @@ class KKResult:
                 "z_fit_imag_ohm": self.z_fit.imag,
             }
         )
-
-    def plot(self, ax=None):
-        """Residuals in % of |Z| against log frequency, with the threshold band. Returns ax."""
-        from ..plotting import plot_kk_residuals
-
-        return plot_kk_residuals(self, ax=ax)
 
     def __repr__(self) -> str:
         verdict = "passed" if self.passed else "FAILED"

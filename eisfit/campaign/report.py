@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from .runner import resistance_names
+from ..model.circuit import resistance_names
 
 __all__ = ["campaign_report", "evolution_lines", "milestones"]
 

@@ -24,6 +24,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
+from ..model.circuit import resistance_names
 from ..spectrum import Spectrum
 from .cache import FitCache, fit_key, seed_hash
 
@@ -277,10 +278,6 @@ def _keep(f: CheckpointFits, seeded) -> None:
 
 def _chisq(r) -> float:
     return r.chisq if math.isfinite(r.chisq) else math.inf
-
-
-def resistance_names(names: Iterable[str]) -> list[str]:
-    return [n for n in names if n.startswith("R") and n[1:].isdigit()]
 
 
 def disagreeing_resistances(a, b) -> list[str]:

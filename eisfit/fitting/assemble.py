@@ -15,7 +15,7 @@ from ..analysis.derived import ArcSpec, arc_tau_s, derived_quantities, guess_rol
 from ..model import CircuitDefinition
 from ..spectrum import Spectrum
 from .result import FitResult
-from .weighting import pseudo_chisq
+from ..model.weighting import pseudo_chisq
 
 REL_STDERR_LIMIT = 1.0  # flag parameters whose stderr exceeds their value
 

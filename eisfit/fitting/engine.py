@@ -21,7 +21,7 @@ from .optimise import Transform, covariance_from_jacobian, levenberg_marquardt, 
 from .assemble import assemble_result, weighting_formula
 from .profile import profile_resistances, suspect_resistances
 from .result import FitResult
-from .weighting import WEIGHTINGS, residual_scales
+from ..model.weighting import WEIGHTINGS, residual_scales
 
 STAGE1_ITER = 30
 STAGE1_PRUNE = 10.0  # starts 10x worse than the best after 8 iterations are abandoned

@@ -13,7 +13,7 @@ omega = 2*pi*f. Z in ohm, Z'' < 0 for capacitive behaviour.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -309,3 +309,8 @@ class Circuit:
     def jacobian(self, params: Sequence[float] | np.ndarray, frequency: np.ndarray) -> np.ndarray:
         """Analytic complex Jacobian dZ/dp (ohm per parameter unit): (N, M) or (K, N, M)."""
         return self.impedance_and_jacobian(params, frequency)[1]
+
+
+def resistance_names(names: Iterable[str]) -> list[str]:
+    """The plain resistor parameters (R0, R1, ...) among parameter names."""
+    return [n for n in names if n.startswith("R") and n[1:].isdigit()]

@@ -32,7 +32,7 @@ import numpy as np
 
 from ..errors import FitError
 from ..fitting.optimise import Transform
-from ..fitting.weighting import WEIGHTINGS, residual_scales
+from ..model.weighting import WEIGHTINGS, residual_scales
 from ..spectrum import Spectrum
 from . import smoothing as sm
 from .evidence import sharing_evidence
