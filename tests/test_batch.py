@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from eisfit import Spectrum
-from eisfit.fitting.batch import fit_batch, fit_chain, fit_stream, kk_batch, summary_row
+from eisfit.fitting.batch import fit_batch, fit_chain, fit_stream, kk_outcomes as kk_batch, summary_row
 from eisfit.fitting.engine import fit
 from eisfit.fitting.robustness import CIRCUIT, make_cases
 from eisfit.io import read
@@ -70,18 +70,20 @@ def test_batch_on_sample_campaign_mixed_grids():
         _same(fit(s, **opts), b)
 
 
-def test_kk_batch_matches_kk_test():
-    from eisfit.analysis.kk import kk_test
+def test_kk_of_a_stack_matches_kk_test_of_each_spectrum():
+    from eisfit.analysis.kk import kk_test, kk_tests
 
     spectra = [c.spectrum for c in make_cases(5, seed=3)]
     f = spectra[0].frequency
     z = np.array([s.z for s in spectra])
     z[1] = z[1] * (1 + 0.03 * np.linspace(0, 1, f.size))  # drift: not KK-consistent
-    out = kk_batch(f, z)
-    for zi, (passed, max_pct) in zip(z, out):
+    stacked = kk_tests(f, z)
+    for zi, (passed, max_pct), res in zip(z, kk_batch(f, z), stacked):
         ref = kk_test(Spectrum(f, zi))
-        assert passed == ref.passed
+        assert passed == ref.passed == res.passed
         assert max_pct == pytest.approx(ref.max_residual_pct, rel=1e-6)
+        assert res.n_rc == ref.n_rc and res.status == ref.status
+        np.testing.assert_allclose(res.z_fit, ref.z_fit, rtol=1e-8)
 
 
 def _drifting_chain(n=12, seed=5):

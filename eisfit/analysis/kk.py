@@ -31,7 +31,7 @@ from ..model.weighting import pseudo_chisq as _pseudo_chisq
 from ..model.weighting import residual_scales
 from ..spectrum import Spectrum
 
-__all__ = ["kk_test", "KKResult", "voigt_time_constants"]
+__all__ = ["kk_test", "kk_tests", "KKResult", "voigt_time_constants"]
 
 
 def small_blas():
@@ -187,72 +187,142 @@ def _design_matrix(
     return np.hstack(blocks)
 
 
-def _solve_weighted(design: np.ndarray, z: np.ndarray, scales: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """Least-squares coefficients minimising sum((Re r/s')^2 + (Im r/s'')^2)."""
-    a = np.vstack([design.real / scales[0][:, None], design.imag / scales[1][:, None]])
-    b = np.concatenate([z.real / scales[0], z.imag / scales[1]])
-    # column scaling keeps the problem well conditioned (L ~ 1e-7 next to R ~ 1e2)
-    norms = np.linalg.norm(a, axis=0)
-    norms[norms == 0] = 1.0
-    coef, *_ = np.linalg.lstsq(a / norms, b, rcond=None)
-    return coef / norms
-
-
-def _mu(r_k: np.ndarray) -> float:
-    """Schönleber's mu = 1 - sum|R_k<0| / sum|R_k>=0| (0 when no R_k is positive)."""
-    pos = float(np.sum(r_k[r_k >= 0]))
-    neg = float(-np.sum(r_k[r_k < 0]))
-    if pos <= 0.0:
-        return 0.0
-    return 1.0 - neg / pos
-
-
 def default_max_rc(n_points: int, omega_min: float, omega_max: float) -> int:
     """Largest M tried: 5 RC per decade of frequency (at least 10), and at most N/2."""
     decades = max(math.log10(omega_max / omega_min), 1.0)
     return max(1, min(n_points // 2, max(10, int(math.ceil(5 * decades)))))
 
 
-def _fit_chain(
-    omega: np.ndarray,
-    z: np.ndarray,
-    n_rc: int,
-    inductance: bool,
-    capacitance: bool,
-    weighting: str,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Fit a chain of ``n_rc`` RC elements; returns (tau, coefficients, z_fit)."""
+def _solve_batch(design: np.ndarray, z: np.ndarray, sr: np.ndarray, si: np.ndarray) -> np.ndarray:
+    """Weighted least-squares coefficients (S, P) minimising, for each spectrum s,
+    sum((Re(Z_s - D c_s)/sr_s)^2 + (Im(Z_s - D c_s)/si_s)^2).
+
+    The S spectra share the design D (N, P) and differ in their weights, so every Gram
+    matrix is one row of a single matrix product: G_s = (wr_s @ Or) + (wi_s @ Oi) with
+    Or_i = Re D_i Re D_i^T and Oi_i = Im D_i Im D_i^T. The normal equations are
+    column-scaled and solved by Cholesky (the Voigt design is well conditioned once
+    scaled, L ~ 1e-7 beside R ~ 1e2); spectra whose factorisation fails or shows a
+    condition number above ~1e8 fall back to QR, then to the SVD.
+    """
+    n, k = design.shape
+    dr, di = design.real, design.imag
+    outer_r = (dr[:, :, None] * dr[:, None, :]).reshape(n, k * k)
+    outer_i = (di[:, :, None] * di[:, None, :]).reshape(n, k * k)
+    wr, wi = 1.0 / (sr * sr), 1.0 / (si * si)
+    gram = (wr @ outer_r + wi @ outer_i).reshape(-1, k, k)
+    rhs = (z.real * wr) @ dr + (z.imag * wi) @ di
+    norms = np.sqrt(np.maximum(np.diagonal(gram, axis1=1, axis2=2), 0.0))
+    norms[norms == 0] = 1.0
+    gram = gram / (norms[:, :, None] * norms[:, None, :])
+    rhs = rhs / norms
+    coef = np.empty_like(rhs)
+    try:
+        chol = np.linalg.cholesky(gram)
+        d = np.abs(np.diagonal(chol, axis1=1, axis2=2))
+        ok = (d.min(axis=1) > 0) & ((d.max(axis=1) / np.maximum(d.min(axis=1), 1e-300)) ** 2 < 1e8)
+    except np.linalg.LinAlgError:
+        ok = np.zeros(gram.shape[0], dtype=bool)
+    if ok.any():
+        y = np.linalg.solve(chol[ok], rhs[ok][:, :, None])
+        coef[ok] = np.linalg.solve(chol[ok].transpose(0, 2, 1), y)[:, :, 0]
+    if (~ok).any():
+        bad = ~ok
+        a = np.concatenate([dr[None] / sr[bad][:, :, None], di[None] / si[bad][:, :, None]], axis=1)
+        b = np.concatenate([z[bad].real / sr[bad], z[bad].imag / si[bad]], axis=1)
+        coef[bad] = _lstsq_qr(a / norms[bad][:, None, :], b)
+    return coef / norms
+
+
+def _lstsq_qr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Batched QR least squares; numerically rank-deficient systems use the SVD."""
+    q, r = np.linalg.qr(a)
+    diag = np.abs(np.diagonal(r, axis1=1, axis2=2))
+    cutoff = 1e3 * np.finfo(float).eps * max(a.shape[1:]) * diag.max(axis=1, keepdims=True)
+    deficient = np.any(diag <= cutoff, axis=1)
+    coef = np.empty((a.shape[0], a.shape[2]))
+    good = ~deficient
+    if good.any():
+        qtb = np.einsum("kri,kr->ki", q[good], b[good])
+        coef[good] = np.linalg.solve(r[good], qtb[:, :, None])[:, :, 0]
+    if deficient.any():
+        u, sv, vt = np.linalg.svd(a[deficient], full_matrices=False)
+        cut = np.finfo(float).eps * max(a.shape[1:]) * sv[:, :1]
+        inv_s = np.where(sv > cut, 1.0 / np.where(sv > cut, sv, 1.0), 0.0)
+        coef[deficient] = np.einsum("kip,ki->kp", vt, np.einsum("kri,kr->ki", u, b[deficient]) * inv_s)
+    return coef
+
+
+def _fit_chains(omega: np.ndarray, z: np.ndarray, n_rc: int, inductance: bool, capacitance: bool,
+                weighting: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fit a chain of ``n_rc`` RC elements to each spectrum of ``z`` (S, N);
+    returns (tau (M,), coefficients (S, P), z_fit (S, N))."""
     tau = voigt_time_constants(omega.min(), omega.max(), n_rc)
     design = _design_matrix(omega, tau, inductance, capacitance)
-    scales = residual_scales(z, "modulus" if weighting == "boukamp" else weighting)
-    coef = _solve_weighted(design, z, scales)
-    z_fit = design @ coef
+    sr, si = _scales(z, "modulus" if weighting == "boukamp" else weighting)
+    coef = _solve_batch(design, z, sr, si)
+    z_fit = coef @ design.T
     if weighting == "boukamp":  # weights from the model: one refinement suffices
-        coef = _solve_weighted(design, z, residual_scales(z, "boukamp", z_model=z_fit))
-        z_fit = design @ coef
+        sr, si = _scales(z, "boukamp", z_fit)
+        coef = _solve_batch(design, z, sr, si)
+        z_fit = coef @ design.T
     return tau, coef, z_fit
 
 
-def _grow_chain(omega, z, c, max_rc, inductance, capacitance, weighting, threshold_pct=1.0):
-    """M = 1, 2, ... until mu < c at a chain that is not under-fitted; returns (tau, coef, z_fit, mu, reached).
+def _scales(z: np.ndarray, weighting: str, z_model: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`residual_scales` of a stack of spectra (S, N): every weighting is elementwise."""
+    sr, si = residual_scales(z.ravel(), weighting, z_model=None if z_model is None else z_model.ravel())
+    return np.reshape(sr, z.shape), np.reshape(si, z.shape)
+
+
+@dataclass
+class _Chain:
+    """The Voigt chain selected for one spectrum."""
+
+    tau: np.ndarray
+    coef: np.ndarray
+    z_fit: np.ndarray
+    mu: float
+    reached: bool  # mu < c was reached
+
+
+def _grow_chains(omega, z, c, max_rc, inductance, capacitance, weighting, threshold_pct=1.0) -> list[_Chain]:
+    """M = 1, 2, ... until mu < c at a chain that is not under-fitted, for every spectrum of
+    ``z`` (S, N) at once (the chains of one M share their design matrix).
 
     Schönleber's rule stops at the first M with mu < c. With a near-ideal arc (n ~ 0.95)
     and few elements per decade, mu can dip below c long before the chain describes the
     data (neighbouring elements go negative to shape the narrow arc): the residuals are
     then large and sinusoidal, the mark of too small an M. Such a chain
     (:func:`_underfitted`) does not end the search; the next M with mu < c is tried. When
-    every chain with mu < c is under-fitted, the first one is used (a real violation).
+    every chain with mu < c is under-fitted, the first one is used (a real violation);
+    when mu never falls below c, the chain with ``max_rc`` elements.
     """
-    first = None
+    chains: list[_Chain | None] = [None] * z.shape[0]
+    first: dict[int, _Chain] = {}
+    pending = np.arange(z.shape[0])
     for m in range(1, max_rc + 1):
-        tau, coef, z_fit = _fit_chain(omega, z, m, inductance, capacitance, weighting)
-        mu = _mu(coef[1 : 1 + m])
-        if mu < c:
-            if not _underfitted(omega, z, z_fit, threshold_pct):
-                return tau, coef, z_fit, mu, True
-            if first is None:
-                first = (tau, coef, z_fit, mu, True)
-    return first if first is not None else (tau, coef, z_fit, mu, False)
+        tau, coef, z_fit = _fit_chains(omega, z[pending], m, inductance, capacitance, weighting)
+        rk = coef[:, 1:1 + m]
+        pos = np.sum(np.where(rk >= 0, rk, 0.0), axis=1)
+        neg = -np.sum(np.where(rk < 0, rk, 0.0), axis=1)
+        mu = np.where(pos <= 0, 0.0, 1.0 - neg / np.where(pos <= 0, 1.0, pos))
+        done = np.zeros(pending.size, dtype=bool)
+        for j, i in enumerate(pending):
+            chain = _Chain(tau, coef[j], z_fit[j], float(mu[j]), bool(mu[j] < c))
+            if mu[j] >= c:
+                if m == max_rc:
+                    chains[i] = first.get(int(i), chain)
+                continue
+            if _underfitted(omega, z[i], z_fit[j], threshold_pct):
+                first.setdefault(int(i), chain)
+                if m == max_rc:
+                    chains[i] = first[int(i)]
+                continue
+            chains[i], done[j] = chain, True
+        pending = pending[~done]
+        if pending.size == 0:
+            break
+    return chains  # type: ignore[return-value]
 
 
 def _underfitted(omega: np.ndarray, z: np.ndarray, z_fit: np.ndarray, threshold_pct: float) -> bool:
@@ -283,7 +353,7 @@ def kk_test(
     spectrum : the data (its selected points).
     c : mu threshold; M grows from 1 until mu < c (Schönleber 2014: 0.85), skipping chains
         whose residuals are above ``threshold_pct`` and systematic (M too small; see
-        :func:`_grow_chain`).
+        :func:`_grow_chains`).
     max_rc : largest M tried; default 5 per decade of frequency (at least 10), at most N/2.
         If mu never falls below ``c``, the chain with ``max_rc`` elements is used and a
         warning is issued.
@@ -314,34 +384,60 @@ def kk_test(
     capacitance (which lets blocking-electrode and diffusion tails, KK-consistent, be
     represented) and keeps the chain with the smaller largest residual.
     """
+    return kk_tests(spectrum.frequency, np.asarray(spectrum.z, dtype=complex)[None, :], c=c, max_rc=max_rc,
+                    inductance=inductance, capacitance=capacitance, weighting=weighting,
+                    threshold_pct=threshold_pct, violation_pct=violation_pct,
+                    labels=[spectrum.label])[0]
+
+
+def kk_tests(
+    frequency: np.ndarray,
+    z: np.ndarray,
+    c: float = 0.85,
+    max_rc: int | None = None,
+    inductance: bool = True,
+    capacitance: bool | str = "auto",
+    weighting: str = "modulus",
+    threshold_pct: float = 1.0,
+    violation_pct: float = 2.0,
+    labels: list[str] | None = None,
+) -> list[KKResult]:
+    """:func:`kk_test` of S spectra measured on one frequency grid (``frequency`` (N,) Hz,
+    ``z`` (S, N) complex ohm), computed together: one design matrix per chain length for
+    the whole stack. Same options and results as :func:`kk_test` per spectrum."""
+    z = np.asarray(z, dtype=complex)
+    labels = labels or [""] * z.shape[0]
     if capacitance == "auto":
-        without = kk_test(spectrum, c, max_rc, inductance, False, weighting, threshold_pct, violation_pct)
-        if without.status == "valid":
-            return without
-        with_c = kk_test(spectrum, c, max_rc, inductance, True, weighting, threshold_pct, violation_pct)
-        return with_c if with_c.max_residual_pct < without.max_residual_pct else without
+        out = kk_tests(frequency, z, c, max_rc, inductance, False, weighting, threshold_pct, violation_pct, labels)
+        redo = [i for i, r in enumerate(out) if r.status != "valid"]
+        if redo:
+            alt = kk_tests(frequency, z[redo], c, max_rc, inductance, True, weighting, threshold_pct,
+                           violation_pct, [labels[i] for i in redo])
+            for i, a in zip(redo, alt):
+                if a.max_residual_pct < out[i].max_residual_pct:
+                    out[i] = a
+        return out
     capacitance = bool(capacitance)
-    omega = 2.0 * np.pi * np.asarray(spectrum.frequency, dtype=float)
-    z = np.asarray(spectrum.z, dtype=complex)
+    omega = 2.0 * np.pi * np.asarray(frequency, dtype=float)
     n = omega.size
     n_extra = 1 + int(inductance) + int(capacitance)
     if 2 * n < n_extra + 2:
-        raise DataError(f"{spectrum.label}: {n} points are too few for a Kramers-Kronig test")
+        raise DataError(f"{labels[0]}: {n} points are too few for a Kramers-Kronig test")
     if max_rc is None:
         max_rc = default_max_rc(n, omega.min(), omega.max())
     max_rc = int(max(1, min(max_rc, 2 * n - n_extra - 1)))
-
-    notes: list[str] = []
     with small_blas():
-        tau, coef, z_fit, mu, converged = _grow_chain(
-            omega, z, c, max_rc, inductance, capacitance, weighting, threshold_pct)
-    if not converged:
-        msg = f"{spectrum.label}: mu stayed >= {c} up to M = {max_rc} RC elements; using M = {max_rc}"
-        notes.append(msg)
-        warnings.warn(msg, stacklevel=2)
-
-    return _make_result(spectrum, omega, z, tau, coef, z_fit, mu, c, inductance, capacitance,
-                        weighting, threshold_pct, tuple(notes), violation_pct)
+        chains = _grow_chains(omega, z, c, max_rc, inductance, capacitance, weighting, threshold_pct)
+    results = []
+    for label, zi, ch in zip(labels, z, chains):
+        notes: tuple[str, ...] = ()
+        if not ch.reached:
+            msg = f"{label}: mu stayed >= {c} up to M = {max_rc} RC elements; using M = {max_rc}"
+            notes = (msg,)
+            warnings.warn(msg, stacklevel=3)
+        results.append(_make_result(label, omega, zi, ch.tau, ch.coef, ch.z_fit, ch.mu, c, inductance,
+                                    capacitance, weighting, threshold_pct, notes, violation_pct))
+    return results
 
 
 def runs_test_z(residuals: np.ndarray) -> float:
@@ -375,7 +471,7 @@ def _verdict(max_pct: float, res_re: np.ndarray, res_im: np.ndarray, threshold_p
     return (False, "drift", True) if structured else (True, "noisy", False)
 
 
-def _make_result(spectrum, omega, z, tau, coef, z_fit, mu, c, inductance, capacitance,
+def _make_result(label, omega, z, tau, coef, z_fit, mu, c, inductance, capacitance,
                  weighting, threshold_pct, notes, violation_pct=2.0) -> KKResult:
     m = tau.size
     mod = np.abs(z)
@@ -416,7 +512,7 @@ def _make_result(spectrum, omega, z, tau, coef, z_fit, mu, c, inductance, capaci
         tau_s=tau,
         r_k_ohm=np.asarray(coef[1 : 1 + m], dtype=float),
         weighting=weighting,
-        label=spectrum.label,
+        label=label,
         warnings=notes,
         status=status,
         structured=structured,

@@ -28,6 +28,7 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 import numpy as np
 
 from ..analysis.derived import derived_quantities_batch
+from ..analysis.kk import kk_tests
 from ..model import Circuit, CircuitDefinition
 from ..spectrum import Spectrum
 from .assemble import derived_settings, result_roles
@@ -36,7 +37,7 @@ from .engine import (N_POLISH, POLISH_ITER, POLISH_TOL, STAGE1_ITER, STAGE1_PRUN
 from .optimise import levenberg_marquardt
 from .result import FitResult
 
-__all__ = ["fit_batch", "fit_chain", "fit_stream", "summary_row", "ChainResult", "StreamSummary"]
+__all__ = ["fit_batch", "fit_chain", "fit_stream", "summary_row", "ChainResult", "StreamSummary", "kk_outcomes"]
 
 MAX_PROBLEMS = 2048  # LM problems (spectra x starts) per batched call: ~20 MB of Jacobians
 CHISQ_TIE_RTOL = 1e-6  # as the campaign runner: a seeded fit must beat the cold one by more
@@ -122,7 +123,7 @@ def _assemble_prepared(preps: list[_Prepared], p_best: np.ndarray, converged: np
     covs = _covariances(batch, p_final)
     values = [dict(zip(p.names, v)) for p, v in zip(preps, p_final)]
     derived = _derived(preps, values, covs)
-    kk_out = kk_batch(preps[0].data.frequency, np.array([p.data.z for p in preps])) if kk else None
+    kk_out = kk_outcomes(preps[0].data.frequency, np.array([p.data.z for p in preps])) if kk else None
     return [_finish(p, pb, bool(c), kk=kk, order_arcs=order_arcs, covariance=cov, derived=d,
                     kk_outcome=None if kk_out is None else kk_out[i], p_final=pf)
             for i, (p, pb, c, cov, d, pf) in enumerate(zip(preps, p_best, converged, covs, derived, p_final))]
@@ -302,136 +303,16 @@ def _derived(preps: list[_Prepared], values: list[dict[str, float]], covs) -> li
 
 
 # ================================================================================ KK
-def kk_batch(frequency: np.ndarray, z: np.ndarray, c: float = 0.85, threshold_pct: float = 1.0,
-             violation_pct: float = 2.0) -> list[tuple[bool | None, float | None]]:
-    """(passed, max residual %) of :func:`eisfit.analysis.kk.kk_test` (defaults) for S spectra
-    on one grid (``z`` (S, N), ohm); the Voigt design matrix is built once per chain length."""
-    from ..analysis import kk as _kk
-
-    omega = 2.0 * np.pi * np.asarray(frequency, float)
-    without = _kk_config(_kk, omega, z, c, False, threshold_pct, violation_pct)
-    out: list[tuple[bool | None, float | None]] = [(None, None)] * z.shape[0]
-    redo = [i for i, w in enumerate(without) if w is not None and w[2] != "valid"]
-    with_c = _kk_config(_kk, omega, z[redo], c, True, threshold_pct, violation_pct) if redo else []
-    alt = dict(zip(redo, with_c))
-    for i, w in enumerate(without):
-        best = w
-        a = alt.get(i)
-        if a is not None and (w is None or a[1] < w[1]):
-            best = a
-        out[i] = (None, None) if best is None else (best[0], best[1])
-    return out
-
-
-def _kk_config(_kk, omega, z, c, capacitance, threshold_pct, violation_pct):
-    """(passed, max_pct, status) per spectrum for one Lin-KK configuration (or None if not testable)."""
-    s_count, n = z.shape
-    n_extra = 2 + int(capacitance)
-    if 2 * n < n_extra + 2:
-        return [None] * s_count
-    max_rc = int(max(1, min(_kk.default_max_rc(n, omega.min(), omega.max()), 2 * n - n_extra - 1)))
-    scale = np.maximum(np.abs(z), 1e-300)
-    b = np.concatenate([z.real / scale, z.imag / scale], axis=1)
-    z_fit = np.zeros_like(z)
-    first_fit: dict[int, np.ndarray] = {}  # first chain with mu < c, kept if every later one is under-fitted
-    pending = np.arange(s_count)
-    for m in range(1, max_rc + 1):
-        tau = _kk.voigt_time_constants(omega.min(), omega.max(), m)
-        design = _kk._design_matrix(omega, tau, True, capacitance)
-        coef = _lstsq_batch(design, scale[pending], b[pending])
-        fit_m = coef @ design.T
-        z_fit[pending] = fit_m
-        rk = coef[:, 1:1 + m]
-        pos = np.sum(np.where(rk >= 0, rk, 0.0), axis=1)
-        neg = -np.sum(np.where(rk < 0, rk, 0.0), axis=1)
-        mu = np.where(pos <= 0, 0.0, 1.0 - neg / np.where(pos <= 0, 1.0, pos))
-        done = mu < c
-        rel = (z[pending] - fit_m) / scale[pending]
-        large = done & (100.0 * np.maximum(np.abs(rel.real), np.abs(rel.imag)).max(axis=1) > threshold_pct)
-        for j in np.flatnonzero(large):  # the runs test only where the residuals are above the threshold
-            i = int(pending[j])
-            if _kk._underfitted(omega, z[i], fit_m[j], threshold_pct):
-                done[j] = False
-                first_fit.setdefault(i, fit_m[j])
-        pending = pending[~done]
-        if pending.size == 0:
-            break
-    for i in pending:
-        if int(i) in first_fit:
-            z_fit[i] = first_fit[int(i)]
-        else:
-            warnings.warn(f"mu stayed >= {c} up to M = {max_rc} RC elements; using M = {max_rc}", stacklevel=3)
-    res_re = (z.real - z_fit.real) / np.abs(z)
-    res_im = (z.imag - z_fit.imag) / np.abs(z)
-    max_pct = 100.0 * np.max(np.abs(np.concatenate([res_re, res_im], axis=1)), axis=1)
-    order = np.argsort(omega)
-    out = []
-    for i in range(s_count):
-        passed, status, _ = _kk._verdict(float(max_pct[i]), res_re[i, order], res_im[i, order],
-                                         threshold_pct, violation_pct)
-        out.append((bool(passed), float(max_pct[i]), status))
-    return out
-
-
-def _lstsq_batch(design: np.ndarray, scale: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Weighted, column-scaled least squares of ``kk._solve_weighted`` for S spectra.
-
-    The spectra share the design D and differ in their weights 1/scale^2, so every Gram
-    matrix is one row of a single matrix product: G_s = sum_i w_si (Re D_i Re D_i^T +
-    Im D_i Im D_i^T) = (w @ O)_s with O_i the per-point outer products. The normal
-    equations are column-scaled and solved by Cholesky (the Voigt design is well
-    conditioned once scaled); spectra where the factorisation fails or its diagonal shows a
-    condition number above ~1e8 fall back to QR, then to lstsq's SVD.
-    """
-    n, k = design.shape
-    dr, di = design.real, design.imag
-    outer = (dr[:, :, None] * dr[:, None, :] + di[:, :, None] * di[:, None, :]).reshape(n, k * k)
-    inv_scale = 1.0 / scale
-    gram = ((inv_scale * inv_scale) @ outer).reshape(-1, k, k)
-    rhs = (b[:, :n] * inv_scale) @ dr + (b[:, n:] * inv_scale) @ di
-    norms = np.sqrt(np.maximum(np.diagonal(gram, axis1=1, axis2=2), 0.0))
-    norms[norms == 0] = 1.0
-    gram = gram / (norms[:, :, None] * norms[:, None, :])
-    rhs = rhs / norms
-    coef = np.empty_like(rhs)
+def kk_outcomes(frequency: np.ndarray, z: np.ndarray) -> list[tuple[bool | None, float | None]]:
+    """(passed, max residual %) of the default Lin-KK test of S spectra on one grid (``z``
+    (S, N), ohm); (None, None) where the test cannot run (too few points)."""
     try:
-        c = np.linalg.cholesky(gram)
-        d = np.abs(np.diagonal(c, axis1=1, axis2=2))
-        ok = (d.min(axis=1) > 0) & ((d.max(axis=1) / np.maximum(d.min(axis=1), 1e-300)) ** 2 < 1e8)
-    except np.linalg.LinAlgError:
-        ok = np.zeros(gram.shape[0], dtype=bool)
-    if ok.any():
-        y = np.linalg.solve(c[ok], rhs[ok][:, :, None])
-        coef[ok] = np.linalg.solve(c[ok].transpose(0, 2, 1), y)[:, :, 0]
-    if (~ok).any():
-        bad = ~ok
-        a = np.concatenate([dr[None] * inv_scale[bad][:, :, None], di[None] * inv_scale[bad][:, :, None]], axis=1)
-        coef[bad] = _lstsq_qr(a / norms[bad][:, None, :], b[bad])
-    return coef / norms
-
-
-def _lstsq_qr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Batched QR least squares; numerically rank-deficient systems use lstsq's SVD."""
-    q, r = np.linalg.qr(a)
-    diag = np.abs(np.diagonal(r, axis1=1, axis2=2))
-    cutoff = 1e3 * np.finfo(float).eps * max(a.shape[1:]) * diag.max(axis=1, keepdims=True)
-    deficient = np.any(diag <= cutoff, axis=1)
-    coef = np.empty((a.shape[0], a.shape[2]))
-    good = ~deficient
-    if good.any():
-        qtb = np.einsum("kri,kr->ki", q[good], b[good])
-        coef[good] = np.linalg.solve(r[good], qtb[:, :, None])[:, :, 0]
-    if deficient.any():
-        coef[deficient] = _lstsq_svd(a[deficient], b[deficient])
-    return coef
-
-
-def _lstsq_svd(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    u, sv, vt = np.linalg.svd(a, full_matrices=False)
-    cutoff = np.finfo(float).eps * max(a.shape[1:]) * sv[:, :1]
-    inv_s = np.where(sv > cutoff, 1.0 / np.where(sv > cutoff, sv, 1.0), 0.0)
-    ub = np.einsum("kri,kr->ki", u, b) * inv_s
-    return np.einsum("kip,ki->kp", vt, ub)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the KK test informs a fit; its notes are not the fit's
+            results = kk_tests(frequency, z)
+    except Exception:  # the KK test only informs a fit; it must never stop one
+        return [(None, None)] * z.shape[0]
+    return [(bool(r.passed), float(r.max_residual_pct)) for r in results]
 
 
 # ========================================================================== fit_chain
