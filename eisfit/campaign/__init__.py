@@ -31,7 +31,7 @@ __all__ = ["fit_campaign", "CampaignResult", "Checkpoint", "CheckpointFailure", 
 BUILTIN_DEFAULTS = {"circuit": "garnet-symmetric", "area_cm2": None, "thickness_cm": None,
                     "symmetric": True, "weighting": "modulus", "fmin": None, "fmax": None}
 CACHE_FOLDER = ".eisfit-cache"
-PROGRESS_MIN_FITS = 4
+PROGRESS_MIN_CHECKPOINTS = 4
 
 
 def fit_campaign(
@@ -64,13 +64,16 @@ def fit_campaign(
         ``[defaults]``, else ``garnet-symmetric``, no area, no thickness,
         ``symmetric=True``, ``modulus`` weighting, no cropping. Precedence:
         campaign-file row > argument > campaign-file ``[defaults]`` > built-in.
-    jobs : processes for the fits on this machine (ProcessPoolExecutor).
+    jobs : processes for the fits on this machine (ProcessPoolExecutor). The campaign is
+        cut into chunks (a seeded chain per cell, at most ``runner.CHUNK_SIZE`` checkpoints
+        each), every chunk one batched fit (see :mod:`eisfit.campaign.runner`).
     executor : any :class:`concurrent.futures.Executor` (e.g. a Dask client's
         ``client.get_executor()``); takes precedence over ``jobs``.
     out : folder for summary.csv(.parquet), report.md and figures; also holds the
         cache in ``<out>/.eisfit-cache/`` unless ``cache_dir`` says otherwise.
     cache_dir : cache folder; ``False`` disables the cache.
-    progress : tqdm progress bar; ``None`` = only on a terminal and for >= 4 fits.
+    progress : tqdm progress bar counting checkpoints; ``None`` = only on a terminal and
+        for >= 4 checkpoints.
     shared, smooth : joint fit across checkpoints (parameter names shared by all
         checkpoints; smoothness ``"auto"`` or a float lambda), delegated to
         ``eisfit.series.joint_fit`` after the independent fits, which seed it; the
@@ -163,11 +166,11 @@ def _cache(out: str | Path | None, cache_dir: str | Path | bool | None) -> FitCa
 def _progress_bar(progress: bool | None, total: int):
     if progress is False or total == 0:
         return None
-    if progress is None and (total < PROGRESS_MIN_FITS or not sys.stderr.isatty()):
+    if progress is None and (total < PROGRESS_MIN_CHECKPOINTS or not sys.stderr.isatty()):
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc="campaign fits", unit="fit")
+    return tqdm(total=total, desc="checkpoints", unit="checkpoint")
 
 
 # ---- result assembly -------------------------------------------------------------

@@ -11,7 +11,7 @@ from .sources import Checkpoint
 
 __all__ = ["CampaignResult", "CheckpointFailure"]
 
-FIT_STAT_COLUMNS = ("chisq", "redchi", "pseudo_chisq", "aic", "bic")
+FIT_STAT_COLUMNS = ("chisq", "redchi", "pseudo_chisq", "aic", "bic", "n_starts", "start_won")
 METADATA_COLUMNS = ("label", "cell", "time_h", "cycle", "current_mA_cm2", "capacity_mAh_cm2",
                     "temperature_K", "temperature_C", "area_cm2", "thickness_cm", "circuit")
 TRAILING_COLUMNS = ("kk_passed", "flags", "seed_source", "notes", "file", "sweep", "start_time",

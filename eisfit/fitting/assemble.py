@@ -42,6 +42,7 @@ def assemble_result(
     kk: bool = True,
     start: str = "auto",
     n_starts: int = 0,
+    start_won: str = "",
     derived: tuple[dict[str, float], dict[str, str]] | None = None,
     kk_outcome: tuple[bool | None, float | None] | None = None,
     intervals: Mapping[str, Mapping[str, float | bool]] | None = None,
@@ -101,7 +102,7 @@ def assemble_result(
         flags=flags, derived=derived, derived_units=derived_units, roles=roles, settings=settings,
         frequency=f.copy(), z=z.copy(), z_fit=z_fit, source=data.meta.get("source"),
         sweep=data.meta.get("sweep"), label=data.label, kk_passed=kk_passed,
-        kk_max_residual_pct=kk_max, start=start, n_starts=int(n_starts),
+        kk_max_residual_pct=kk_max, start=start, n_starts=int(n_starts), start_won=start_won,
         intervals={k: dict(v) for k, v in (intervals or {}).items()},
     )
 

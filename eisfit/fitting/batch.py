@@ -27,19 +27,14 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from ..analysis.derived import derived_quantities_batch
-from ..analysis.kk import kk_tests
 from ..model import Circuit, CircuitDefinition
 from ..spectrum import Spectrum
-from .assemble import derived_settings, result_roles
-from .engine import (N_POLISH, POLISH_ITER, POLISH_TOL, STAGE1_ITER, STAGE1_PRUNE, STAGE1_PRUNE_AFTER, _distinct_best,
-                     _finish, _final_values, _Prepared, _prepare, normal_equations, weighted_residuals)
-from .optimise import levenberg_marquardt
+from .engine import _final_values, _Prepared, _prepare, final_values, fit_prepared
 from .result import FitResult
+from .solver import Solution, solve
 
-__all__ = ["fit_batch", "fit_chain", "fit_stream", "summary_row", "ChainResult", "StreamSummary", "kk_outcomes"]
+__all__ = ["fit_batch", "fit_chain", "fit_stream", "summary_row", "ChainResult", "StreamSummary"]
 
-MAX_PROBLEMS = 2048  # LM problems (spectra x starts) per batched call: ~20 MB of Jacobians
 CHISQ_TIE_RTOL = 1e-6  # as the campaign runner: a seeded fit must beat the cold one by more
 SEED_RTOL = 1e-6  # a chain position is refitted when its seed moved by more than this (relative)
 
@@ -78,10 +73,7 @@ def fit_batch(
                                       weighting=weighting, fmin=fmin, fmax=fmax, drop_inductive=drop_inductive,
                                       fixed=fixed, bounds=bounds, profile=profile))
     preps = [prepare(s, init, starts) for s, init in zip(spectra, inits)]
-    if not preps:
-        return []
-    p_best, converged, _ = _solve_many(preps)
-    return _assemble_many(preps, p_best, converged, kk=kk, order_arcs=order_arcs)
+    return fit_prepared(preps, kk=kk, order_arcs=order_arcs)
 
 
 def _per_spectrum(initial, n: int) -> list[Mapping[str, float] | None]:
@@ -91,228 +83,6 @@ def _per_spectrum(initial, n: int) -> list[Mapping[str, float] | None]:
     if len(out) != n:
         raise ValueError(f"initial has {len(out)} entries for {n} spectra")
     return out
-
-
-def _chunks_by_grid(preps: list[_Prepared]) -> Iterator[list[int]]:
-    """Indices of spectra that share grid, weighting and free set, at most MAX_PROBLEMS starts each."""
-    groups: dict[tuple, list[int]] = {}
-    for i, p in enumerate(preps):
-        key = (p.problem.frequency.tobytes(), p.problem.weighting, p.problem.free.tobytes())
-        groups.setdefault(key, []).append(i)
-    for members in groups.values():
-        chunk: list[int] = []
-        load = 0
-        for i in members:
-            n = len(preps[i].start_list)
-            if chunk and load + n > MAX_PROBLEMS:
-                yield chunk
-                chunk, load = [], 0
-            chunk.append(i)
-            load += n
-        if chunk:
-            yield chunk
-
-
-def _assemble_prepared(preps: list[_Prepared], p_best: np.ndarray, converged: np.ndarray, *,
-                       kk: bool, order_arcs: bool, p_final: np.ndarray | None = None) -> list[FitResult]:
-    """FitResults of solved spectra on one grid: batched covariance, derived quantities and KK.
-    ``p_final``: the values after arc ordering when the caller has them."""
-    batch = _BatchProblem.of(preps)
-    if p_final is None:
-        p_final = np.array([_final_values(p, pb, order_arcs) for p, pb in zip(preps, p_best)])
-    covs = _covariances(batch, p_final)
-    values = [dict(zip(p.names, v)) for p, v in zip(preps, p_final)]
-    derived = _derived(preps, values, covs)
-    kk_out = kk_outcomes(preps[0].data.frequency, np.array([p.data.z for p in preps])) if kk else None
-    return [_finish(p, pb, bool(c), kk=kk, order_arcs=order_arcs, covariance=cov, derived=d,
-                    kk_outcome=None if kk_out is None else kk_out[i], p_final=pf)
-            for i, (p, pb, c, cov, d, pf) in enumerate(zip(preps, p_best, converged, covs, derived, p_final))]
-
-
-def _solve_many(preps: list[_Prepared]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Optima of spectra on any grids, without results: (p_best (S, M), converged (S,), chisq (S,))."""
-    m = len(preps[0].names) if preps else 0
-    p_best, converged, cost = np.empty((len(preps), m)), np.zeros(len(preps), bool), np.empty(len(preps))
-    for chunk in _chunks_by_grid(preps):
-        p, c, k = _solve_batch(_BatchProblem.of([preps[i] for i in chunk]), [preps[i] for i in chunk])
-        p_best[chunk], converged[chunk], cost[chunk] = p, c, k
-    return p_best, converged, cost
-
-
-def _assemble_many(preps: list[_Prepared], p_best: np.ndarray, converged: np.ndarray, *,
-                   kk: bool, order_arcs: bool, p_final: np.ndarray | None = None) -> list[FitResult]:
-    """:func:`_assemble_prepared` over spectra on any grids, results in input order."""
-    results: list[FitResult | None] = [None] * len(preps)
-    for chunk in _chunks_by_grid(preps):
-        done = _assemble_prepared([preps[i] for i in chunk], p_best[chunk], converged[chunk], kk=kk,
-                                  order_arcs=order_arcs, p_final=None if p_final is None else p_final[chunk])
-        for i, res in zip(chunk, done):
-            results[i] = res
-    return results  # type: ignore[return-value]
-
-
-# ---------------------------------------------------------------------- batched problem
-@dataclass(frozen=True)
-class _BatchProblem:
-    """Spectra on one grid; LM problem j belongs to spectrum ``owner[j]``."""
-
-    preps: list[_Prepared]
-    z: np.ndarray  # (S, N) complex ohm
-    sr: np.ndarray  # (S, N) residual scales, ohm
-    si: np.ndarray
-    fixed_values: np.ndarray  # (S, M) full parameter vectors (fixed values filled in)
-    owner: np.ndarray  # (K,) spectrum of each problem
-
-    @classmethod
-    def of(cls, preps: list[_Prepared], owner: np.ndarray | None = None) -> "_BatchProblem":
-        probs = [p.problem for p in preps]
-        return cls(preps, np.array([q.z for q in probs]), np.array([q.scales[0] for q in probs]),
-                   np.array([q.scales[1] for q in probs]), np.array([q.fixed_values for q in probs]),
-                   np.arange(len(preps)) if owner is None else owner)
-
-    def with_owner(self, owner: np.ndarray) -> "_BatchProblem":
-        return _BatchProblem(self.preps, self.z, self.sr, self.si, self.fixed_values, owner)
-
-    def _model_and_jacobian(self, theta: np.ndarray, idx: np.ndarray):
-        """Model Z and its Jacobian (internal coordinates); row j is spectrum ``owner[idx[j]]``."""
-        ref = self.preps[0].problem
-        s = self.owner[idx]
-        p_free = ref.transform.to_physical(theta)
-        with np.errstate(all="ignore"):
-            p = self.fixed_values[s].copy()
-            p[:, ref.free] = p_free
-            zm, dz = ref.circuit.impedance_and_jacobian(p, ref.frequency)
-            if ref.free.size != dz.shape[2]:
-                dz = dz[:, :, ref.free]
-            dz *= ref.transform.dp_dtheta(p_free)[:, None, :]
-        return s, zm, dz
-
-    def normal_equations(self, theta: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """As ``_Problem.normal_equations`` (same arithmetic, bit for bit); row j uses the
-        data of spectrum ``owner[idx[j]]``."""
-        s, zm, dz = self._model_and_jacobian(theta, idx)
-        with np.errstate(all="ignore"):
-            return normal_equations(self.z[s], zm, dz, (self.sr[s], self.si[s]), self.preps[0].problem.weighting)
-
-    def residuals_and_jacobian(self, theta: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Stacked weighted residuals and Jacobian (for the covariance), as ``_Problem``'s."""
-        s, zm, dz = self._model_and_jacobian(theta, idx)
-        with np.errstate(all="ignore"):
-            return weighted_residuals(self.z[s], zm, dz, (self.sr[s], self.si[s]),
-                                      self.preps[0].problem.weighting)
-
-
-def _solve_batch(batch: _BatchProblem, preps: list[_Prepared]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The engine's ``_solve_fast`` for every spectrum at once: (p_best (S, M), converged (S,),
-    chisq (S,) at p_best)."""
-    ref = preps[0].problem
-    names = ref.circuit.param_names
-    # each spectrum keeps its own internal bounds (log-scale floors depend on its guess)
-    lo_of = np.array([p.problem.transform.internal_lower for p in preps])
-    hi_of = np.array([p.problem.transform.internal_upper for p in preps])
-    thetas, owners = [], []
-    multi = [i for i, p in enumerate(preps) if len(p.start_list) > 1]
-    single = [i for i, p in enumerate(preps) if len(p.start_list) == 1]
-    starts = {i: preps[i].problem.transform.clip_internal(ref.transform.to_internal(
-        np.array([[s[n] for n in names] for s in preps[i].start_list])[:, ref.free])) for i in range(len(preps))}
-    if multi:
-        owner1 = np.concatenate([np.full(len(starts[i]), i) for i in multi])
-        stage1 = levenberg_marquardt(batch.with_owner(owner1).normal_equations,
-                                     np.concatenate([starts[i] for i in multi]), lo_of[owner1], hi_of[owner1],
-                                     max_iter=STAGE1_ITER, ftol=1e-6, prune_factor=STAGE1_PRUNE,
-                                     prune_after=STAGE1_PRUNE_AFTER, groups=owner1, indexed=True)
-        for i in multi:
-            rows = np.flatnonzero(owner1 == i)
-            best = _distinct_best(stage1.theta[rows], stage1.cost[rows], N_POLISH)
-            thetas.append(stage1.theta[rows][best])
-            owners.append(np.full(best.size, i))
-    for i in single:
-        thetas.append(starts[i])
-        owners.append(np.full(1, i))
-    owner2 = np.concatenate(owners)
-    out = levenberg_marquardt(batch.with_owner(owner2).normal_equations, np.concatenate(thetas),
-                              lo_of[owner2], hi_of[owner2],
-                              max_iter=POLISH_ITER, ftol=POLISH_TOL, xtol=POLISH_TOL, prune_factor=1.5,
-                              groups=owner2, indexed=True)
-    p_best = batch.fixed_values.copy()
-    converged = np.zeros(len(preps), dtype=bool)
-    cost = np.empty(len(preps))
-    for i in range(len(preps)):
-        rows = np.flatnonzero(owner2 == i)
-        k = rows[int(np.argmin(out.cost[rows]))]
-        p_best[i, ref.free] = ref.transform.to_physical(out.theta[k])
-        converged[i], cost[i] = out.converged[k], out.cost[k]
-    return p_best, converged, cost
-
-
-# --------------------------------------------------------------------------- statistics
-def _covariances(batch: _BatchProblem, p_final: np.ndarray) -> list[tuple[np.ndarray | None, bool, float]]:
-    """(cov, singular, chisq) per spectrum at ``p_final`` (S, M), as ``engine._covariance_at``."""
-    ref = batch.preps[0].problem
-    free, transform = ref.free, ref.transform
-    theta = transform.to_internal(p_final[:, free])
-    r, jac_int = batch.with_owner(np.arange(len(batch.preps))).residuals_and_jacobian(
-        theta, np.arange(len(batch.preps)))
-    chisq = np.sum(r**2, axis=1)
-    jac = jac_int / transform.dp_dtheta(p_final[:, free])[:, None, :]
-    cov, singular = covariances_from_jacobians(jac, chisq, 2 * ref.frequency.size)
-    return [(None if singular[i] else cov[i], bool(singular[i]), float(chisq[i])) for i in range(len(chisq))]
-
-
-def covariances_from_jacobians(jac: np.ndarray, cost: np.ndarray, n_residuals: int,
-                               rcond: float = 1e-12) -> tuple[np.ndarray, np.ndarray]:
-    """``optimise.covariance_from_jacobian`` for a stack (S, R, M): (cov (S, M, M), singular (S,))."""
-    s_count, _, m = jac.shape
-    if m == 0:
-        return np.zeros((s_count, 0, 0)), np.zeros(s_count, bool)
-    dof = n_residuals - m
-    if dof <= 0:
-        return np.full((s_count, m, m), np.nan), np.ones(s_count, bool)
-    norms = np.linalg.norm(jac, axis=1)
-    bad = np.any(norms == 0, axis=1) | ~np.all(np.isfinite(norms), axis=1)
-    safe_norms = np.where(bad[:, None], 1.0, norms)
-    js = np.where(bad[:, None, None], np.eye(jac.shape[1], m), jac / safe_norms[:, None, :])
-    _, sv, vt = np.linalg.svd(js, full_matrices=False)
-    singular = bad | (sv[:, -1] <= rcond * sv[:, 0])
-    with np.errstate(all="ignore"):
-        inv = np.einsum("kim,ki,kin->kmn", vt, 1.0 / sv**2, vt)
-        cov = inv / (safe_norms[:, :, None] * safe_norms[:, None, :]) * (cost / dof)[:, None, None]
-    singular |= ~np.all(np.isfinite(cov), axis=(1, 2))
-    return cov, singular
-
-
-def _derived(preps: list[_Prepared], values: list[dict[str, float]], covs) -> list[tuple[dict, dict]]:
-    """Derived quantities per spectrum, vectorised over the spectra that share roles."""
-    ref = preps[0]
-    cov_names = [ref.names[i] for i in ref.problem.free]
-    roles = [result_roles(p.definition, v, p.settings.get("area_cm2")) for p, v in zip(preps, values)]
-    by_roles: dict[tuple, list[int]] = {}
-    for i, r in enumerate(roles):
-        by_roles.setdefault(tuple(sorted(r.items())), []).append(i)
-    out: list[tuple[dict, dict]] = [({}, {})] * len(preps)
-    m = len(cov_names)
-    for members in by_roles.values():
-        vals = {n: np.array([values[i][n] for i in members], float) for n in ref.names}
-        cov = np.array([covs[i][0] if covs[i][0] is not None else np.full((m, m), np.nan) for i in members])
-        has_cov = [covs[i][0] is not None for i in members]
-        d, units = derived_quantities_batch(vals, cov.reshape(len(members), m, m), cov_names if any(has_cov) else [],
-                                            **derived_settings(ref.definition, roles[members[0]], ref.settings))
-        for j, i in enumerate(members):
-            out[i] = ({k: float(v[j]) for k, v in d.items()}, units)
-    return out
-
-
-# ================================================================================ KK
-def kk_outcomes(frequency: np.ndarray, z: np.ndarray) -> list[tuple[bool | None, float | None]]:
-    """(passed, max residual %) of the default Lin-KK test of S spectra on one grid (``z``
-    (S, N), ohm); (None, None) where the test cannot run (too few points)."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the KK test informs a fit; its notes are not the fit's
-            results = kk_tests(frequency, z)
-    except Exception:  # the KK test only informs a fit; it must never stop one
-        return [(None, None)] * z.shape[0]
-    return [(bool(r.passed), float(r.max_residual_pct)) for r in results]
 
 
 # ========================================================================== fit_chain
@@ -354,13 +124,17 @@ def fit_chain(spectra: Sequence[Spectrum], circuit: str | CircuitDefinition | Ci
     starts = options.pop("starts", "auto")
     prepare = _preparer(circuit, options)
     cold_preps = [prepare(s, None, starts) for s in spectra]
-    cold_p, cold_conv, cold_chisq = _solve_many(cold_preps)
-    kept_preps, kept_p, kept_conv = list(cold_preps), cold_p.copy(), cold_conv.copy()
-    kept_values = [_final_values(p, pb, order_arcs) for p, pb in zip(cold_preps, cold_p)]
+    if not cold_preps:
+        return ChainResult([], [], 0, np.zeros(0), np.zeros(0))
+    cold = solve(cold_preps, kk=kk)
+    kept_preps = list(cold_preps)
+    kept = Solution(cold.p_best.copy(), cold.converged.copy(), cold.cost.copy(), list(cold.start_won),
+                    cold.n_starts.copy(), cold.escalated.copy(), list(cold.kk))
+    kept_values = list(final_values(cold_preps, cold.p_best, order_arcs))
     seeded_chisq = np.full(len(spectra), np.nan)
     source = ["cold"] * len(spectra)
     used: list[np.ndarray | None] = [None] * len(spectra)
-    names = cold_preps[0].names if cold_preps else []
+    names = cold_preps[0].names
     rounds = 0
     for rounds in range(1, max_rounds + 1):
         todo = []
@@ -376,25 +150,25 @@ def fit_chain(spectra: Sequence[Spectrum], circuit: str | CircuitDefinition | Ci
         if not todo:
             break
         preps = [_reseeded(cold_preps[k], dict(zip(names, used[k].tolist()))) for k in todo]
-        p_s, conv_s, chisq_s = _solve_many(preps)
+        seeded = solve(preps, kk=False)
         for j, k in enumerate(todo):
-            seeded_chisq[k] = chisq_s[j]
-            if chisq_s[j] < cold_chisq[k] * (1.0 - CHISQ_TIE_RTOL):
-                kept_preps[k], kept_p[k], kept_conv[k], source[k] = preps[j], p_s[j], conv_s[j], "seeded"
-                kept_values[k] = _final_values(preps[j], p_s[j], order_arcs)
-            else:
-                kept_preps[k], kept_p[k], kept_conv[k], source[k] = cold_preps[k], cold_p[k], cold_conv[k], "cold"
-                kept_values[k] = _final_values(cold_preps[k], cold_p[k], order_arcs)
-    kept = _assemble_many(kept_preps, kept_p, kept_conv, kk=kk, order_arcs=order_arcs,
-                          p_final=np.array(kept_values)) if spectra else []
-    return ChainResult(kept, source, rounds, cold_chisq, seeded_chisq)
+            seeded_chisq[k] = seeded.cost[j]
+            use_seed = seeded.cost[j] < cold.cost[k] * (1.0 - CHISQ_TIE_RTOL)
+            sol, row, prep = (seeded, j, preps[j]) if use_seed else (cold, k, cold_preps[k])
+            kept_preps[k], source[k] = prep, "seeded" if use_seed else "cold"
+            kept.p_best[k], kept.converged[k], kept.cost[k] = sol.p_best[row], sol.converged[row], sol.cost[row]
+            kept.start_won[k], kept.n_starts[k] = sol.start_won[row], sol.n_starts[row] + (cold.n_starts[k] if use_seed else 0)
+            kept_values[k] = _final_values(prep, sol.p_best[row], order_arcs)
+    results = fit_prepared(kept_preps, kk=kk, order_arcs=order_arcs, solution=kept)
+    return ChainResult(results, source, rounds, cold.cost, seeded_chisq)
 
 
 def _reseeded(prep: _Prepared, seed: dict[str, float]) -> _Prepared:
     """``prep`` as ``_prepare(..., initial=seed, starts=1)`` would build it (same points,
     bounds and floors; one start at the seed), without redoing the data analysis."""
     settings = {**prep.settings, "initial": {k: float(v) for k, v in seed.items()}, "starts": 1}
-    return dataclasses.replace(prep, start_list=[{**seed, **prep.fixed}], initial=seed, settings=settings)
+    return dataclasses.replace(prep, start_list=[{**seed, **prep.fixed}], start_labels=["seed"], adaptive=False,
+                               initial=seed, settings=settings)
 
 
 def _preparer(circuit, options: Mapping[str, Any]):
@@ -403,8 +177,9 @@ def _preparer(circuit, options: Mapping[str, Any]):
                 symmetric=options.get("symmetric", True), weighting=options.get("weighting", "modulus"),
                 sigma=None, fmin=options.get("fmin"), fmax=options.get("fmax"),
                 drop_inductive=options.get("drop_inductive", "auto"), fixed=options.get("fixed"),
-                bounds=options.get("bounds"), expr=None, engine="fast", profile=options.get("profile", "auto"))
-    unknown = set(options) - set(opts)
+                bounds=options.get("bounds"), expr=None, engine="fast", profile=options.get("profile", "auto"),
+                guess_mode=options.get("guess", "auto"))
+    unknown = set(options) - set(opts) - {"guess"}
     if unknown:
         raise TypeError(f"fit_chain() got unexpected option(s) {', '.join(sorted(unknown))}")
 
@@ -434,7 +209,7 @@ def summary_row(res: FitResult, seed_source: str = "") -> dict[str, Any]:
     row.update({"chisq": res.chisq, "redchi": res.redchi, "aic": res.aic, "bic": res.bic,
                 "n_points": res.n_points, "success": res.success, "kk_passed": res.kk_passed,
                 "kk_max_residual_pct": res.kk_max_residual_pct, "flags": ";".join(res.flags),
-                "seed_source": seed_source})
+                "n_starts": res.n_starts, "start_won": res.start_won, "seed_source": seed_source})
     return row
 
 
@@ -470,21 +245,27 @@ def fit_stream(
     n_chunks = 0
     try:
         for chunk in _stream_chunks(source, chunk_size, lead_in=seeded):
-            args = ([(s.frequency, s.z, dict(s.meta)) for s in chunk[1]], chunk[0], circuit, seeded, options)
+            args = ([(s.frequency, s.z, dict(s.meta)) for s in chunk[1]], chunk[0], circuit,
+                    {**options, "seeded": seeded}, True)
             n_chunks += 1
             if pool is None:
-                writer.write(_fit_chunk_rows(*args))
+                writer.write(_stream_rows(fit_chunk(*args)))
                 continue
-            pending.append(pool.submit(_fit_chunk_rows, *args))
+            pending.append(pool.submit(fit_chunk, *args))
             while len(pending) > jobs:
-                writer.write(pending.pop(0).result())
+                writer.write(_stream_rows(pending.pop(0).result()))
         for fut in pending:
-            writer.write(fut.result())
+            writer.write(_stream_rows(fut.result()))
     finally:
         writer.close()
         if own_pool:
             pool.shutdown(cancel_futures=True)
     return StreamSummary(writer.n_rows, n_chunks, out_csv)
+
+
+def _stream_rows(outcomes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Summary rows of a chunk's outcomes; a spectrum that failed gets its label and error."""
+    return [o["row"] if "row" in o else {"label": o.get("label", ""), "error": o["error"]} for o in outcomes]
 
 
 def _stream_chunks(source, chunk_size: int, lead_in: bool) -> Iterator[tuple[bool, list[Spectrum]]]:
@@ -509,19 +290,71 @@ def _as_spectrum(item: Spectrum | str | Path) -> Spectrum:
     return spectra[0] if isinstance(spectra, list) else spectra
 
 
-def _fit_chunk_rows(data: list[tuple], has_lead_in: bool, circuit: str, seeded: bool,
-                    options: dict[str, Any]) -> list[dict[str, Any]]:
-    """Worker: fit one chunk, return its summary rows (lead-in row dropped)."""
+CHAIN_OPTIONS = ("area_cm2", "thickness_cm", "symmetric", "weighting", "fmin", "fmax", "drop_inductive",
+                 "fixed", "bounds", "profile", "guess", "starts", "kk", "order_arcs")  # what fit_chain takes
+SEED_DISAGREEMENT_RTOL = 1e-3  # cold and seeded optima this far apart in chi-square: two minima
+
+
+def fit_chunk(data: list[tuple], has_lead_in: bool, circuit: str, options: Mapping[str, Any],
+              rows: bool = False) -> list[dict[str, Any]]:
+    """Worker entry of campaigns and streams: fit one chunk of spectra as a seeded chain.
+
+    ``data``: (frequency Hz, z ohm, meta) per spectrum; with ``has_lead_in`` the first is
+    the checkpoint before the chunk, refitted as its seed and dropped from the output.
+    One outcome per spectrum: ``{"result": FitResult.to_dict(), "seed_source",
+    "disagree", "cold_chisq", "seeded_chisq"}`` (``{"row": summary_row(...)}`` instead of
+    the result with ``rows``), or ``{"error": text, "label"}``. ``options["seeded"]``
+    False: cold fits only (no seeded rounds). Options the batched chain does not
+    take (``expr``, ``engine``, ``sigma``, ``initial``) fit each spectrum on its own with
+    :func:`eisfit.fit`; a spectrum the engine refuses (e.g. too few points) fails alone.
+    """
     from ..analysis.kk import small_blas
 
     spectra = [Spectrum(f, z, meta) for f, z, meta in data]
+    options = dict(options)
+    seeded = options.pop("seeded", True)
     with small_blas():
-        if seeded:
-            chain = fit_chain(spectra, circuit, **options)
-            rows = [summary_row(r, s) for r, s in zip(chain.kept, chain.seed_source)]
-        else:
-            rows = [summary_row(r, "cold") for r in fit_batch(spectra, circuit, **options)]
-    return rows[1:] if has_lead_in else rows
+        out = None
+        if set(options) <= set(CHAIN_OPTIONS):
+            try:
+                out = _chain_outcomes(spectra, circuit, options, seeded)
+            except Exception:  # one spectrum the engine refuses: fit them one by one
+                out = None
+        if out is None:
+            out = [_single_outcome(s, circuit, options) for s in spectra]
+    out = out[1:] if has_lead_in else out
+    if rows:
+        out = [o if "error" in o else {"row": summary_row(o.pop("result"), o["seed_source"])} for o in out]
+    else:
+        for o in out:
+            if "result" in o:
+                o["result"] = o["result"].to_dict()
+    return out
+
+
+def _chain_outcomes(spectra: list[Spectrum], circuit: str, options: dict[str, Any],
+                    seeded: bool = True) -> list[dict[str, Any]]:
+    chain = fit_chain(spectra, circuit, max_rounds=50 if seeded else 0, **options)
+    out = []
+    for res, source, cold, seeded in zip(chain.kept, chain.seed_source, chain.cold_chisq, chain.seeded_chisq):
+        disagree = bool(np.isfinite(seeded) and abs(cold - seeded) > SEED_DISAGREEMENT_RTOL * min(cold, seeded))
+        out.append({"result": res, "seed_source": source, "disagree": disagree,
+                    "cold_chisq": float(cold), "seeded_chisq": float(seeded)})
+    return out
+
+
+def _single_outcome(s: Spectrum, circuit: str, options: dict[str, Any]) -> dict[str, Any]:
+    import traceback
+
+    from .engine import fit
+
+    try:
+        return {"result": fit(s, circuit, **options), "seed_source": "cold", "disagree": False}
+    except Exception as exc:  # reported in the summary; the campaign goes on
+        reason = str(exc) or type(exc).__name__
+        if type(exc).__module__.split(".")[0] != "eisfit":
+            reason = f"{type(exc).__name__}: {reason}"
+        return {"error": reason, "label": s.label, "traceback": traceback.format_exc(limit=3)}
 
 
 def _stream_pool(jobs: int) -> ProcessPoolExecutor:
@@ -546,19 +379,31 @@ class _RowWriter:
         self.handle = None
         self.writer: csv.DictWriter | None = None
         self.n_rows = 0
+        self.held: list[dict[str, Any]] = []  # failed spectra before the first fit fixes the columns
 
     def write(self, rows: list[dict[str, Any]]) -> None:
+        if self.writer is None:
+            first = next((r for r in rows if "error" not in r), None)
+            if first is None:
+                self.held.extend(rows)
+                return
+            self.handle = open(self.path, "w", newline="")
+            self.writer = csv.DictWriter(self.handle, fieldnames=list(first) + ["error"], extrasaction="ignore")
+            self.writer.writeheader()
+            rows, self.held = self.held + rows, []
         if not rows:
             return
-        if self.writer is None:
-            self.handle = open(self.path, "w", newline="")
-            self.writer = csv.DictWriter(self.handle, fieldnames=list(rows[0]), extrasaction="ignore")
-            self.writer.writeheader()
         self.writer.writerows({k: _cell(v) for k, v in r.items()} for r in rows)
         self.handle.flush()
         self.n_rows += len(rows)
 
     def close(self) -> None:
+        if self.writer is None and self.held:  # every spectrum failed: the errors alone
+            self.handle = open(self.path, "w", newline="")
+            self.writer = csv.DictWriter(self.handle, fieldnames=["label", "error"], extrasaction="ignore")
+            self.writer.writeheader()
+            self.writer.writerows(self.held)
+            self.n_rows += len(self.held)
         if self.handle is not None:
             self.handle.close()
 

@@ -8,128 +8,25 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ..analysis.derived import ArcSpec, arc_tau_s
+from ..analysis.derived import ArcSpec, arc_tau_s, derived_quantities_batch
 from ..errors import FitError
 from ..model import Circuit, CircuitDefinition, load_circuit
 from ..spectrum import Spectrum
 from .guess import base_guess, drt_starts, multistart_guesses, spectrum_features, top_level_arc_groups
-from .optimise import Transform, covariance_from_jacobian, levenberg_marquardt, normal_from_residuals
-from .assemble import assemble_result, weighting_formula
+from .optimise import Transform, covariance_from_jacobian, levenberg_marquardt
+from .problem import Problem
+from .solver import POLISH_ITER, POLISH_TOL, QUICK_STARTS, BatchProblem, Solution, chunks_by_grid, solve
+from .assemble import assemble_result, derived_settings, result_roles, weighting_formula
 from .profile import profile_resistances, suspect_resistances
 from .result import FitResult
 from ..model.weighting import WEIGHTINGS, residual_scales
 
-STAGE1_ITER = 30
-STAGE1_PRUNE = 10.0  # starts 10x worse than the best after 8 iterations are abandoned
-STAGE1_PRUNE_AFTER = 8
-POLISH_ITER = 400
 COLLAPSE_DECADES = 12  # how far below its start a log-scale parameter bounded by 0 may go
-POLISH_TOL = 1e-10  # relative cost decrease / step at which the polish stops
-N_POLISH = 5
 PROFILE_WIDER = 1.05  # the profile replaces the Wald error when its half-width is this much wider
-
-
-@dataclass(frozen=True)
-class _Problem:
-    """A prepared fit: data, circuit, free/fixed split and internal transform."""
-
-    circuit: Circuit
-    frequency: np.ndarray
-    z: np.ndarray
-    scales: tuple[np.ndarray, np.ndarray]
-    weighting: str
-    free: np.ndarray  # indices of free parameters
-    fixed_values: np.ndarray  # full-length vector with fixed values filled in
-    transform: Transform  # over free parameters
-
-    def full(self, p_free: np.ndarray) -> np.ndarray:
-        k = p_free.shape[0]
-        p = np.broadcast_to(self.fixed_values, (k, self.fixed_values.size)).copy()
-        p[:, self.free] = p_free
-        return p
-
-    def model_and_jacobian(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Model Z (K, N) and its Jacobian with respect to the internal coordinates (K, N, Mf)."""
-        p_free = self.transform.to_physical(theta)
-        with np.errstate(all="ignore"):
-            zm, dz = self.circuit.impedance_and_jacobian(self.full(p_free), self.frequency)
-            if self.free.size != dz.shape[2]:
-                dz = dz[:, :, self.free]
-            dz *= self.transform.dp_dtheta(p_free)[:, None, :]
-        return zm, dz
-
-    def residuals_and_jacobian(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Weighted residuals (K, 2N) and their Jacobian in internal coordinates (K, 2N, Mf)."""
-        zm, dz = self.model_and_jacobian(theta)
-        with np.errstate(all="ignore"):
-            return weighted_residuals(self.z, zm, dz, self.scales, self.weighting)
-
-    def normal_equations(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(chisq, J^T J, J^T r) per row of ``theta``: what the optimiser needs."""
-        zm, dz = self.model_and_jacobian(theta)
-        with np.errstate(all="ignore"):
-            return normal_equations(self.z, zm, dz, self.scales, self.weighting)
-
-
-def normal_equations(z: np.ndarray, zm: np.ndarray, dz: np.ndarray,
-                     scales: tuple[np.ndarray, np.ndarray], weighting: str):
-    """Gauss-Newton normal equations of the weighted complex residuals.
-
-    When the real and imaginary parts share one scale s (modulus, unit, real sigma),
-    J^T J = Re(Jw^H Jw) and J^T r = -Re(Jw^H dw) with Jw = dZ/s and dw = (Z - Zm)/s, which
-    halves the memory traffic of the stacked real form; otherwise (proportional,
-    boukamp) the stacked form is used.
-    """
-    sr, si = scales
-    if weighting == "boukamp" or not (sr is si or np.array_equal(sr, si)):
-        return normal_from_residuals(*weighted_residuals(z, zm, dz, scales, weighting))
-    inv = 1.0 / sr
-    dw = (z - zm) * inv
-    jw = dz * inv[..., None]
-    jh = jw.conj().transpose(0, 2, 1)
-    cost = np.einsum("kn,kn->k", dw.real, dw.real) + np.einsum("kn,kn->k", dw.imag, dw.imag)
-    return cost, (jh @ jw).real, -(jh @ dw[:, :, None])[:, :, 0].real
-
-
-def weighted_residuals(z: np.ndarray, zm: np.ndarray, dz: np.ndarray,
-                       scales: tuple[np.ndarray, np.ndarray], weighting: str) -> tuple[np.ndarray, np.ndarray]:
-    """Stacked weighted residuals and Jacobian: scaled by the model modulus for
-    ``boukamp``, by ``scales`` otherwise."""
-    if weighting == "boukamp":
-        return _boukamp_residuals(z, zm, dz)
-    return stacked_residuals(z, zm, dz, scales)
-
-
-def stacked_residuals(z: np.ndarray, zm: np.ndarray, dz: np.ndarray,
-                      scales: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted residuals [(Z'-Zm')/s', (Z''-Zm'')/s''] (K, 2N) and their Jacobian (K, 2N, M)
-    from the model ``zm`` (K, N) and its Jacobian ``dz`` (K, N, M); the scales are (N,) or
-    (K, N). Written into preallocated arrays (no concatenation copies)."""
-    k, n, m = dz.shape
-    sr, si = scales
-    d = z - zm
-    r = np.empty((k, 2 * n))
-    np.divide(d.real, sr, out=r[:, :n])
-    np.divide(d.imag, si, out=r[:, n:])
-    jac = np.empty((k, 2 * n, m))
-    np.divide(dz.real, -sr[..., None], out=jac[:, :n])
-    np.divide(dz.imag, -si[..., None], out=jac[:, n:])
-    return r, jac
-
-
-def _boukamp_residuals(z, zm, dz):
-    """Residuals scaled by the model modulus |Zfit| and their exact Jacobian."""
-    mod = np.maximum(np.abs(zm), 1e-300)
-    d = z - zm
-    r = np.concatenate([d.real / mod, d.imag / mod], axis=1)
-    dmod = np.real(np.conj(zm)[:, :, None] * dz) / mod[:, :, None]
-    jr = (-dz.real * mod[:, :, None] - d.real[:, :, None] * dmod) / mod[:, :, None] ** 2
-    ji = (-dz.imag * mod[:, :, None] - d.imag[:, :, None] * dmod) / mod[:, :, None] ** 2
-    return r, np.concatenate([jr, ji], axis=1)
 
 
 def fit(
@@ -209,11 +106,109 @@ def fit(
                     drop_inductive=drop_inductive, initial=initial, fixed=fixed, bounds=bounds,
                     expr=expr, starts=starts, engine=engine, guess_mode=guess, profile=profile)
     if prep.uses_lmfit:
-        p_best, converged, _ = _solve_lmfit(prep.problem, prep.start_list, prep.lower, prep.upper,
-                                            prep.expr, prep.names)
-    else:
-        p_best, converged, _ = _solve_fast(prep.problem, prep.start_list)
-    return _finish(prep, p_best, converged, kk=kk, order_arcs=order_arcs)
+        p_best, converged = _solve_lmfit(prep)
+        return _finish(prep, p_best, converged, kk=kk, order_arcs=order_arcs)
+    return fit_prepared([prep], kk=kk, order_arcs=order_arcs)[0]
+
+
+def fit_prepared(preps: Sequence[_Prepared], *, kk: bool = True, order_arcs: bool = True,
+                 solution: Solution | None = None) -> list[FitResult]:
+    """FitResults of prepared fits (any grids), in input order: the one path of the fast
+    engine. The optima come from :func:`eisfit.fitting.solver.solve` (adaptive multi-start
+    batched LM) unless a ``solution`` is given; covariances, derived quantities and the
+    Lin-KK verdicts are then computed per grid in batches."""
+    preps = list(preps)
+    if not preps:
+        return []
+    if solution is None:
+        solution = solve(preps, kk=kk)
+    results: list[FitResult | None] = [None] * len(preps)
+    for chunk in chunks_by_grid(preps):
+        done = _assemble_grid([preps[i] for i in chunk], _rows(solution, chunk), kk=kk, order_arcs=order_arcs)
+        for i, res in zip(chunk, done):
+            results[i] = res
+    return results  # type: ignore[return-value]
+
+
+def _rows(sol: Solution, rows: list[int]) -> Solution:
+    return Solution(sol.p_best[rows], sol.converged[rows], sol.cost[rows], [sol.start_won[i] for i in rows],
+                    sol.n_starts[rows], sol.escalated[rows], [sol.kk[i] for i in rows])
+
+
+def final_values(preps: Sequence[_Prepared], p_best: np.ndarray, order_arcs: bool) -> np.ndarray:
+    """:func:`_final_values` of every row of ``p_best`` (S, M)."""
+    return np.array([_final_values(p, pb, order_arcs) for p, pb in zip(preps, p_best)])
+
+
+def _assemble_grid(preps: list[_Prepared], sol: Solution, *, kk: bool, order_arcs: bool) -> list[FitResult]:
+    """FitResults of solved spectra on one grid: batched covariance and derived quantities,
+    the solver's Lin-KK verdicts."""
+    batch = BatchProblem.of(preps)
+    p_final = final_values(preps, sol.p_best, order_arcs)
+    covs = _covariances(batch, p_final)
+    values = [dict(zip(p.names, v)) for p, v in zip(preps, p_final)]
+    derived = _derived_batch(preps, values, covs)
+    kk_out = [None if r is None else (bool(r.passed), float(r.max_residual_pct)) for r in sol.kk]
+    return [_finish(p, sol.p_best[i], bool(sol.converged[i]), kk=kk, order_arcs=order_arcs, covariance=covs[i],
+                    derived=derived[i], kk_outcome=kk_out[i] if kk_out[i] is not None else (None, None),
+                    p_final=p_final[i], start_won=sol.start_won[i], n_starts=int(sol.n_starts[i]))
+            for i, p in enumerate(preps)]
+
+
+def _covariances(batch: BatchProblem, p_final: np.ndarray) -> list[tuple[np.ndarray | None, bool, float]]:
+    """(cov, singular, chisq) per spectrum at ``p_final`` (S, M), as :func:`_covariance_at`."""
+    ref = batch.preps[0].problem
+    free, transform = ref.free, ref.transform
+    theta = transform.to_internal(p_final[:, free])
+    r, jac_int = batch.with_owner(np.arange(len(batch.preps))).residuals_and_jacobian(
+        theta, np.arange(len(batch.preps)))
+    chisq = np.sum(r**2, axis=1)
+    jac = jac_int / transform.dp_dtheta(p_final[:, free])[:, None, :]
+    cov, singular = covariances_from_jacobians(jac, chisq, 2 * ref.frequency.size)
+    return [(None if singular[i] else cov[i], bool(singular[i]), float(chisq[i])) for i in range(len(chisq))]
+
+
+def covariances_from_jacobians(jac: np.ndarray, cost: np.ndarray, n_residuals: int,
+                               rcond: float = 1e-12) -> tuple[np.ndarray, np.ndarray]:
+    """``optimise.covariance_from_jacobian`` for a stack (S, R, M): (cov (S, M, M), singular (S,))."""
+    s_count, _, m = jac.shape
+    if m == 0:
+        return np.zeros((s_count, 0, 0)), np.zeros(s_count, bool)
+    dof = n_residuals - m
+    if dof <= 0:
+        return np.full((s_count, m, m), np.nan), np.ones(s_count, bool)
+    norms = np.linalg.norm(jac, axis=1)
+    bad = np.any(norms == 0, axis=1) | ~np.all(np.isfinite(norms), axis=1)
+    safe_norms = np.where(bad[:, None], 1.0, norms)
+    js = np.where(bad[:, None, None], np.eye(jac.shape[1], m), jac / safe_norms[:, None, :])
+    _, sv, vt = np.linalg.svd(js, full_matrices=False)
+    singular = bad | (sv[:, -1] <= rcond * sv[:, 0])
+    with np.errstate(all="ignore"):
+        inv = np.einsum("kim,ki,kin->kmn", vt, 1.0 / sv**2, vt)
+        cov = inv / (safe_norms[:, :, None] * safe_norms[:, None, :]) * (cost / dof)[:, None, None]
+    singular |= ~np.all(np.isfinite(cov), axis=(1, 2))
+    return cov, singular
+
+
+def _derived_batch(preps: list[_Prepared], values: list[dict[str, float]], covs) -> list[tuple[dict, dict]]:
+    """Derived quantities per spectrum, vectorised over the spectra that share roles."""
+    ref = preps[0]
+    cov_names = [ref.names[i] for i in ref.problem.free]
+    roles = [result_roles(p.definition, v, p.settings.get("area_cm2")) for p, v in zip(preps, values)]
+    by_roles: dict[tuple, list[int]] = {}
+    for i, r in enumerate(roles):
+        by_roles.setdefault(tuple(sorted(r.items())), []).append(i)
+    out: list[tuple[dict, dict]] = [({}, {})] * len(preps)
+    m = len(cov_names)
+    for members in by_roles.values():
+        vals = {n: np.array([values[i][n] for i in members], float) for n in ref.names}
+        cov = np.array([covs[i][0] if covs[i][0] is not None else np.full((m, m), np.nan) for i in members])
+        has_cov = [covs[i][0] is not None for i in members]
+        d, units = derived_quantities_batch(vals, cov.reshape(len(members), m, m), cov_names if any(has_cov) else [],
+                                            **derived_settings(ref.definition, roles[members[0]], ref.settings))
+        for j, i in enumerate(members):
+            out[i] = ({k: float(v[j]) for k, v in d.items()}, units)
+    return out
 
 
 @dataclass
@@ -222,7 +217,7 @@ class _Prepared:
 
     definition: CircuitDefinition
     data: Spectrum
-    problem: _Problem
+    problem: Problem
     start_list: list[dict[str, float]]
     lower: np.ndarray
     upper: np.ndarray
@@ -232,6 +227,8 @@ class _Prepared:
     settings: dict[str, Any]
     initial: Mapping[str, float] | None
     fit_lower: np.ndarray  # lower bounds the optimiser uses (log-scale zero bounds lifted)
+    start_labels: list[str]  # where each start comes from ("guess", "initial", "grid:<k>", ...)
+    adaptive: bool = False  # starts="auto": the solver may stop after the quick round
 
     @property
     def names(self) -> list[str]:
@@ -297,14 +294,15 @@ def _prepare(spectrum, circuit, *, area_cm2, thickness_cm, symmetric, weighting,
     floor = np.where(log_mask & (lower <= 0), anchor * 10.0 ** -COLLAPSE_DECADES, lower)
     transform = Transform(log_mask[free], floor[free], upper[free])
     scales = residual_scales(z, weighting if weighting != "boukamp" else "modulus", sig)
-    problem = _Problem(circ, f, z, scales, weighting, free, fixed_vec, transform)
+    problem = Problem(circ, f, z, scales, weighting, free, fixed_vec, transform)
 
-    start_list = _start_list(circ, feats, guess, initial, fixed, starts)
+    start_list, start_labels = _start_list(circ, feats, guess, initial, fixed, starts)
     if guess_mode == "drt" and len(start_list) > 1:  # issue 8: DRT-seeded starts after the first
         extra = [{**s, **fixed} for s in drt_starts(circ, guess, f, z, weighting, sig)]
         start_list[1:1] = extra
+        start_labels[1:1] = [f"drt:{k}" for k in range(len(extra))]
         if isinstance(starts, int):
-            del start_list[starts:]
+            del start_list[starts:], start_labels[starts:]
     settings = {
         "weighting": weighting if sig is None else "sigma",
         "weighting_formula": weighting_formula(weighting if sig is None else "sigma"),
@@ -318,7 +316,7 @@ def _prepare(spectrum, circuit, *, area_cm2, thickness_cm, symmetric, weighting,
         **({"guess": guess_mode} if guess_mode != "auto" else {}),
     }
     return _Prepared(definition, data, problem, start_list, lower, upper, fixed, dict(expr or {}),
-                     flags, settings, initial, floor)
+                     flags, settings, initial, floor, start_labels, adaptive=starts == "auto")
 
 
 def _final_values(prep: _Prepared, p_best: np.ndarray, order_arcs: bool) -> np.ndarray:
@@ -336,7 +334,8 @@ def _finish(prep: _Prepared, p_best: np.ndarray, converged: bool, *, kk: bool, o
             covariance: tuple[np.ndarray | None, bool, float] | None = None,
             derived: tuple[dict, dict] | None = None,
             kk_outcome: tuple[bool | None, float | None] | None = None,
-            may_repolish: bool = True, p_final: np.ndarray | None = None) -> FitResult:
+            may_repolish: bool = True, p_final: np.ndarray | None = None,
+            start_won: str = "", n_starts: int | None = None) -> FitResult:
     """Statistics, covariance, flags and the FitResult at the solver's optimum.
 
     ``covariance`` = (cov, singular, chisq), ``derived`` and ``kk_outcome`` may be
@@ -367,7 +366,8 @@ def _finish(prep: _Prepared, p_best: np.ndarray, converged: bool, *, kk: bool, o
         if better is not None and may_repolish:
             p_new, polished = _polish_from(problem, better)
             return _finish(prep, p_new, converged and polished, kk=kk, order_arcs=order_arcs,
-                           kk_outcome=kk_outcome, may_repolish=False)
+                           kk_outcome=kk_outcome, may_repolish=False, start_won=f"{start_won}+profile",
+                           n_starts=n_starts)
         if profiled_cov is not cov:
             cov, derived = profiled_cov, None  # derived errors follow the widened covariance
         flags.extend(profile_flags)
@@ -377,7 +377,8 @@ def _finish(prep: _Prepared, p_best: np.ndarray, converged: bool, *, kk: bool, o
         prep.data, prep.definition, dict(zip(names, p_final)), covariance=cov,
         cov_names=[names[i] for i in free], chisq=chisq, n_free=int(free.size), converged=converged,
         flags=flags, settings=prep.settings, fixed_names=sorted(set(prep.fixed) | set(prep.expr)),
-        kk=kk, start="initial" if prep.initial else "auto", n_starts=len(prep.start_list),
+        kk=kk, start="initial" if prep.initial else "auto",
+        n_starts=len(prep.start_list) if n_starts is None else n_starts, start_won=start_won,
         derived=derived, kk_outcome=kk_outcome, intervals=intervals)
 
 
@@ -419,7 +420,7 @@ def _profile_uncertainty(prep: _Prepared, p_final: np.ndarray, cov: np.ndarray, 
     return None, cov, intervals, flags
 
 
-def _polish_from(problem: _Problem, p_full: np.ndarray) -> tuple[np.ndarray, bool]:
+def _polish_from(problem: Problem, p_full: np.ndarray) -> tuple[np.ndarray, bool]:
     """Local Levenberg-Marquardt from one full parameter vector (all free parameters)."""
     theta0 = problem.transform.clip_internal(problem.transform.to_internal(p_full[problem.free]))[None, :]
     out = levenberg_marquardt(problem.normal_equations, theta0, problem.transform.internal_lower,
@@ -430,7 +431,7 @@ def _polish_from(problem: _Problem, p_full: np.ndarray) -> tuple[np.ndarray, boo
     return p, bool(out.converged[0])
 
 
-def _covariance_at(problem: _Problem, p_final: np.ndarray) -> tuple[np.ndarray | None, bool, float]:
+def _covariance_at(problem: Problem, p_final: np.ndarray) -> tuple[np.ndarray | None, bool, float]:
     """(covariance over the free parameters or None, singular, chisq) at ``p_final``."""
     free, transform = problem.free, problem.transform
     theta = transform.to_internal(p_final[free])[None, :]
@@ -500,61 +501,46 @@ def _bounds(definition: CircuitDefinition, user: Mapping | None) -> tuple[np.nda
     return lo, hi
 
 
-def _start_list(circ, feats, guess, initial, fixed, starts) -> list[dict[str, float]]:
+def _start_list(circ, feats, guess, initial, fixed, starts) -> tuple[list[dict[str, float]], list[str]]:
+    """Start values and where each comes from. The first is ``guess`` itself (the data guess
+    with the user's initial values); with ``starts="auto"`` the grid follows, reordered so
+    that the solver's quick round (the first ``QUICK_STARTS``) spans it evenly."""
+    first = "initial" if initial else "guess"
     if starts == 1 or starts == "initial":
-        return [guess]
+        return [guess], [first]
     if isinstance(starts, int):
         if starts < 1:
             raise FitError(f"starts must be >= 1 or 'auto', got {starts}")
     elif starts != "auto":
         raise FitError(f"starts must be an integer or 'auto', got {starts!r}")
-    # the first start is ``guess`` itself: the data guess with the user's initial values
     grid = multistart_guesses(circ, feats, guess, n_starts=None if starts == "auto" else starts)
     for s in grid:
         s.update(fixed)
-    return grid[:starts] if isinstance(starts, int) else grid
+    labels = [first] + [f"grid:{k}" for k in range(1, len(grid))]
+    if isinstance(starts, int):
+        return grid[:starts], labels[:starts]
+    order = _quick_first(len(grid), QUICK_STARTS)
+    return [grid[i] for i in order], [labels[i] for i in order]
 
 
-def _solve_fast(problem: _Problem, start_list) -> tuple[np.ndarray, bool, int]:
-    names = problem.circuit.param_names
-    p0 = np.array([[s[n] for n in names] for s in start_list])[:, problem.free]
-    theta0 = problem.transform.clip_internal(problem.transform.to_internal(p0))
-    lo, hi = problem.transform.internal_lower, problem.transform.internal_upper
-    if len(start_list) > 1:
-        stage1 = levenberg_marquardt(problem.normal_equations, theta0, lo, hi, max_iter=STAGE1_ITER,
-                                     ftol=1e-6, prune_factor=STAGE1_PRUNE, prune_after=STAGE1_PRUNE_AFTER)
-        best = _distinct_best(stage1.theta, stage1.cost, N_POLISH)
-        theta0 = stage1.theta[best]
-    out = levenberg_marquardt(problem.normal_equations, theta0, lo, hi, max_iter=POLISH_ITER,
-                              ftol=POLISH_TOL, xtol=POLISH_TOL, prune_factor=1.5 if theta0.shape[0] > 1 else None)
-    k = int(np.argmin(out.cost))
-    p = problem.fixed_values.copy()
-    p[problem.free] = problem.transform.to_physical(out.theta[k])
-    return p, bool(out.converged[k]), int(out.n_iter[k])
+def _quick_first(n: int, quick: int) -> list[int]:
+    """0, then ``quick - 1`` indices spread evenly over 1..n-1, then the rest in order."""
+    if n <= quick:
+        return list(range(n))
+    picks = [0] + sorted(set(np.linspace(1, n - 1, quick - 1).round().astype(int).tolist()))
+    return picks + [i for i in range(n) if i not in set(picks)]
 
 
-def _distinct_best(theta: np.ndarray, cost: np.ndarray, n: int) -> np.ndarray:
-    """Indices of the n lowest-cost starts that are not duplicates of each other."""
-    order = np.argsort(cost)
-    chosen: list[int] = []
-    for i in order:
-        if not np.isfinite(cost[i]):
-            break
-        if all(np.max(np.abs(theta[i] - theta[j])) > 1e-3 for j in chosen):
-            chosen.append(int(i))
-        if len(chosen) == n:
-            break
-    return np.array(chosen or [int(order[0])])
-
-
-def _solve_lmfit(problem: _Problem, start_list, lower, upper, expr, names) -> tuple[np.ndarray, bool, int]:
-    """Multi-start stage with the fast engine, then lmfit.minimize (leastsq) from the best start."""
+def _solve_lmfit(prep: _Prepared) -> tuple[np.ndarray, bool]:
+    """Multi-start stage with the fast engine's solver, then lmfit.minimize (leastsq) from the
+    best start (expressions tie parameters: lmfit only)."""
     import lmfit
 
-    if len(start_list) > 1 and not expr:
-        p_start, _, _ = _solve_fast(problem, start_list)
+    problem, lower, upper, expr, names = prep.problem, prep.lower, prep.upper, prep.expr, prep.names
+    if len(prep.start_list) > 1 and not expr:
+        p_start = solve([prep], kk=False).p_best[0]
     else:
-        p_start = np.array([start_list[0][n] for n in names])
+        p_start = np.array([prep.start_list[0][n] for n in names])
     params = lmfit.Parameters()
     circ = problem.circuit
     log_mask = np.array(circ.log_scale, bool) & (lower >= 0)
@@ -584,7 +570,7 @@ def _solve_lmfit(problem: _Problem, start_list, lower, upper, expr, names) -> tu
 
     res = lmfit.minimize(residual, params, method="leastsq", max_nfev=20000)
     p = np.array([res.params[n].value for n in names])
-    return p, bool(res.success), int(res.nfev)
+    return p, bool(res.success)
 
 
 def _apply_expr(values: dict[str, float], expr: Mapping[str, str]) -> dict[str, float]:

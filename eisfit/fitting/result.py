@@ -77,6 +77,7 @@ class FitResult:
     kk_max_residual_pct: float | None = None
     start: str = "auto"
     n_starts: int = 0
+    start_won: str = ""  # the start the optimum came from ("guess", "initial", "seed", "grid:<k>", ...)
     intervals: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     # -- convenience ------------------------------------------------------

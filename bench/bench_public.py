@@ -1,0 +1,313 @@
+"""Speed of eisfit's public paths, in u, side by side with impedance.py in one process.
+
+    python bench/bench_public.py                        # every case, default sizes
+    python bench/bench_public.py --cases fit campaign --campaign-n 1000
+    python bench/bench_public.py --cases cli --cli-n 5000
+
+u = one impedance.py ``CustomCircuit.fit`` of the 51-point unit spectrum from a good guess,
+measured in this run by ``../shared/bench/impedance_unit.py`` (about 150 ms on the 2-core
+development machine). Every time below is quoted in u, which cancels most of the
+machine's noise; ratios > 1 mean eisfit is faster.
+
+Cases:
+  fit       ``eisfit.fit`` on the unit spectrum: from the same good guess (``starts=1``) and
+            with no guess; full results (stderr, derived quantities, Lin-KK).
+  start     single-start fits from a good guess (1.3x the true R and Q, true n) on hard
+            spectra: how often ``eisfit.fit(initial=..., starts=1)`` and scipy
+            ``least_squares`` (TRF, same residuals, same start) reach the optimum.
+  campaign  ``eisfit.fit_campaign(list of N hard spectra, jobs=2)``: time in u, share at
+            the optimum (reference: a fit polished from the true parameters), R2 with a
+            finite standard error; and the CPU per spectrum of the campaign path against a
+            minimal batched LM (one start from the data guess, no KK, no statistics).
+  cli       ``eisfit campaign FOLDER --jobs 2`` on N single-spectrum CSV files, figures and
+            all: wall time in u and the peak RSS summed over the process and its workers;
+            and one EC-Lab-style text table holding 261 sweeps of
+            R0-p(R1,CPE1)-p(R2,CPE2)-CPE3 through the CLI.
+
+Hard spectra: R0-p(R1,CPE1)-p(R2,CPE2), R1 and R2 over 3 decades, arcs 0.7-4 decades apart,
+51 points 10 MHz-100 Hz, 0.5 % complex noise, from a fixed seed.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+warnings.filterwarnings("ignore")
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent.parent / "shared" / "bench"))
+import impedance_unit  # noqa: E402  (../shared/bench)
+
+CIRCUIT = "R0-p(R1,CPE1)-p(R2,CPE2)"
+NAMES = impedance_unit.NAMES
+FREQ = np.logspace(7, 2, 51)
+
+
+# --------------------------------------------------------------------------- data
+def hard_truths(n: int, seed: int = 12) -> list[dict[str, float]]:
+    """True parameters of n hard spectra (see the module docstring)."""
+    rng = np.random.default_rng(seed)
+    tau_lo, tau_hi = 1 / (2 * np.pi * FREQ[0]), 1 / (2 * np.pi * FREQ[-1])
+    out = []
+    for _ in range(n):
+        sep = rng.uniform(0.7, 4.0)
+        span = np.log10(tau_hi / tau_lo) - sep
+        tau1 = tau_lo * 10 ** rng.uniform(0.3, max(span - 0.3, 0.31))
+        tau2 = tau1 * 10**sep
+        r2 = 10 ** rng.uniform(1.0, 4.0)
+        r1 = 10 ** rng.uniform(1.0, 4.0)
+        n1, n2 = rng.uniform(0.7, 0.97, size=2)
+        out.append({"R0": 10 ** rng.uniform(0.5, 1.5), "R1": r1, "CPE1_0": tau1**n1 / r1, "CPE1_1": n1,
+                    "R2": r2, "CPE2_0": tau2**n2 / r2, "CPE2_1": n2})
+    return out
+
+
+def synthesize(truths, circuit=CIRCUIT, freq=FREQ, seed: int = 5, noise: float = 0.005):
+    from eisfit import Spectrum
+    from eisfit.model import Circuit
+
+    circ = Circuit(circuit)
+    rng = np.random.default_rng(seed)
+    p = np.array([[t[n] for n in circ.param_names] for t in truths])
+    z = circ.impedance(p, freq)
+    z = z + noise * np.abs(z) * (rng.standard_normal(z.shape) + 1j * rng.standard_normal(z.shape)) / np.sqrt(2)
+    return [Spectrum(frequency=freq, z=zi, meta={"label": f"s{k:05d}"}) for k, zi in enumerate(z)]
+
+
+def good_guess(t: dict[str, float]) -> dict[str, float]:
+    return {k: (v if k.endswith("_1") else 1.3 * v) for k, v in t.items()}
+
+
+def modulus_chisq(s, values, circuit=CIRCUIT) -> float:
+    from eisfit.model import Circuit
+
+    c = Circuit(circuit)
+    zm = c.impedance(np.array([values[n] for n in c.param_names]), s.frequency)
+    return float(np.sum(np.abs(s.z - zm) ** 2 / np.abs(s.z) ** 2))
+
+
+def reference_chisq(spectra, truths) -> np.ndarray:
+    """Chi-square of a fit polished from the true parameters (the optimum to reach)."""
+    import eisfit
+
+    return np.array([eisfit.fit(s, CIRCUIT, initial=t, starts=1, kk=False, profile=False).chisq
+                     for s, t in zip(spectra, truths)])
+
+
+# --------------------------------------------------------------------------- cases
+def case_fit(u: float, repeat: int) -> None:
+    import eisfit
+    from impedance.models.circuits import CustomCircuit
+
+    f, z, p = impedance_unit.spectrum()
+    s = eisfit.Spectrum(frequency=f, z=z)
+    guess = good_guess(p)
+    eisfit.fit(s, CIRCUIT)  # warm-up (imports, circuit parsing)
+    t_good = _median(lambda: eisfit.fit(s, CIRCUIT, initial=guess, starts=1), repeat)
+    t_auto = _median(lambda: eisfit.fit(s, CIRCUIT), repeat)
+    good, auto = eisfit.fit(s, CIRCUIT, initial=guess, starts=1), eisfit.fit(s, CIRCUIT)
+    cc = CustomCircuit(CIRCUIT, initial_guess=[guess[n] for n in NAMES]).fit(f, z)
+    imp_chisq = modulus_chisq(s, dict(zip(NAMES, cc.parameters_)))
+    print(f"[fit] eisfit.fit from the good guess: {t_good / u:.3f} u ({u / t_good:.1f}x faster than one "
+          f"impedance.py fit), chisq {good.chisq:.6e} (impedance.py {imp_chisq:.6e})")
+    print(f"[fit] eisfit.fit with no guess:        {t_auto / u:.3f} u, chisq {auto.chisq:.6e}, "
+          f"{auto.n_starts} starts, won by {auto.start_won}")
+
+
+def case_start(n: int) -> None:
+    import eisfit
+    from scipy.optimize import least_squares
+
+    from eisfit.model import Circuit
+
+    truths = hard_truths(n, seed=21)
+    spectra = synthesize(truths, seed=22)
+    ref = reference_chisq(spectra, truths)
+    circ = Circuit(CIRCUIT)
+    ok_eis = ok_trf = 0
+    for s, t, r in zip(spectra, truths, ref):
+        g = good_guess(t)
+        res = eisfit.fit(s, CIRCUIT, initial=g, starts=1, kk=False, profile=False)
+        ok_eis += res.chisq <= 1.01 * r
+        log_mask = np.array([not k.endswith("_1") for k in NAMES])
+        x0 = np.where(log_mask, np.log([g[k] for k in NAMES]), [g[k] for k in NAMES])
+
+        def resid(x, s=s):
+            p = np.where(log_mask, np.exp(np.clip(x, -700, 700)), x)
+            zm = circ.impedance(p, s.frequency)
+            d = (s.z - zm) / np.abs(s.z)
+            return np.concatenate([d.real, d.imag])
+
+        lo = np.where(log_mask, -np.inf, 0.0)
+        hi = np.where(log_mask, np.inf, 1.0)
+        sol = least_squares(resid, np.clip(x0, lo + 1e-12, hi - 1e-12), bounds=(lo, hi), method="trf",
+                            x_scale="jac", max_nfev=2000)
+        ok_trf += float(np.sum(sol.fun**2)) <= 1.01 * r
+    print(f"[start] single start from a good guess on {n} hard spectra: eisfit {ok_eis}/{n} at the optimum, "
+          f"scipy least_squares TRF {ok_trf}/{n}")
+
+
+def case_campaign(u: float, n: int, jobs: int) -> None:
+    import eisfit
+    from eisfit.fitting.engine import _prepare
+    from eisfit.fitting.solver import solve
+
+    truths = hard_truths(n)
+    spectra = synthesize(truths)
+    eisfit.fit_campaign(spectra[:3], circuit=CIRCUIT, cache_dir=False, progress=False)  # warm-up
+    t0 = time.perf_counter()
+    camp = eisfit.fit_campaign(spectra, circuit=CIRCUIT, jobs=jobs, cache_dir=False, progress=False)
+    wall = time.perf_counter() - t0
+    ref = reference_chisq(spectra, truths)
+    chisq = camp.table["chisq"].to_numpy(float)
+    at_opt = int(np.sum(chisq <= 1.01 * ref))
+    finite = int(np.sum(np.isfinite(camp.table["R2_stderr"].to_numpy(float))))
+    print(f"[campaign] fit_campaign({n} hard spectra, jobs={jobs}): {wall / u:.1f} u = {wall:.2f} s "
+          f"({n / wall:.0f} spectra/s); at the optimum {at_opt}/{n} ({100 * at_opt / n:.1f} %); "
+          f"R2 with a finite stderr {finite}/{n}")
+    # CPU per spectrum: the campaign path on one process vs a minimal batched LM
+    m = min(n, 300)
+    c0 = time.process_time()
+    eisfit.fit_campaign(spectra[:m], circuit=CIRCUIT, jobs=1, cache_dir=False, progress=False)
+    cpu_campaign = (time.process_time() - c0) / m
+    preps = [_prepare(s, CIRCUIT, area_cm2=None, thickness_cm=None, symmetric=True, weighting="modulus",
+                      sigma=None, fmin=None, fmax=None, drop_inductive="auto", initial=None, fixed=None,
+                      bounds=None, expr=None, starts=1, engine="fast") for s in spectra[:m]]
+    c0 = time.process_time()
+    solve(preps, kk=False)
+    cpu_minimal = (time.process_time() - c0) / m
+    print(f"[campaign] CPU per spectrum (jobs=1, {m} spectra): campaign path {1e3 * cpu_campaign:.2f} ms, "
+          f"minimal batched LM (one start, no KK) {1e3 * cpu_minimal:.2f} ms: ratio {cpu_campaign / cpu_minimal:.1f}")
+
+
+def case_cli(u: float, n: int, jobs: int) -> None:
+    truths = hard_truths(n, seed=31)
+    spectra = synthesize(truths, seed=32)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "csv"
+        folder.mkdir()
+        for k, s in enumerate(spectra):
+            np.savetxt(folder / f"cell_{k:05d}.csv", np.c_[s.frequency, s.z.real, s.z.imag], delimiter=",",
+                       header="freq_Hz,Zre_ohm,Zim_ohm", comments="")
+        wall, peak = _run_cli(["campaign", str(folder), "--circuit", CIRCUIT, "--jobs", str(jobs),
+                               "--out", str(Path(tmp) / "out"), "--no-cache", "--no-progress"])
+        print(f"[cli] eisfit campaign FOLDER ({n} CSV files, --jobs {jobs}, figures and all): {wall / u:.1f} u = "
+              f"{wall:.1f} s; peak RSS summed over processes {peak / 2**20:.0f} MB")
+        table = Path(tmp) / "table.txt"
+        _write_eclab_table(table)
+        wall, peak = _run_cli(["campaign", str(table), "--circuit", "R0-p(R1,CPE1)-p(R2,CPE2)-CPE3",
+                               "--jobs", str(jobs), "--out", str(Path(tmp) / "out261"), "--no-cache",
+                               "--no-progress"])
+        print(f"[cli] eisfit campaign on one EC-Lab-style table of 261 sweeps (3-element circuit): "
+              f"{wall / u:.1f} u = {wall:.1f} s; peak RSS {peak / 2**20:.0f} MB")
+
+
+def _write_eclab_table(path: Path) -> None:
+    """261 sweeps (60 points, 1 MHz-10 mHz) of R0-p(R1,CPE1)-p(R2,CPE2)-CPE3, a slowly drifting
+    cell, as one tab-separated text table with a cycle column (the layout of an EC-Lab export)."""
+    from eisfit.model import Circuit
+
+    circ = Circuit("R0-p(R1,CPE1)-p(R2,CPE2)-CPE3")
+    f = np.logspace(6, -2, 60)
+    rng = np.random.default_rng(7)
+    lines = ["freq/Hz\tRe(Z)/Ohm\t-Im(Z)/Ohm\tcycle number"]
+    for k in range(261):
+        r2 = 80.0 * (1 + 0.5 * np.sin(k / 40))
+        p = [12.0, 45.0, 2e-9, 0.92, r2, 3e-6, 0.8, 2e-3, 0.75]
+        z = circ.impedance(np.array(p), f)
+        z = z + 0.005 * np.abs(z) * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size)) / np.sqrt(2)
+        lines += [f"{fi:.6e}\t{zi.real:.6e}\t{-zi.imag:.6e}\t{k + 1}" for fi, zi in zip(f, z)]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def _run_cli(args: list[str]) -> tuple[float, int]:
+    """Wall time and peak summed RSS (bytes) of one ``eisfit`` command and its children."""
+    cmd = [sys.executable, "-c", "import sys; from eisfit.cli import main; sys.exit(main())", *args]
+    env = dict(os.environ, MPLBACKEND="Agg")
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    peak = [0]
+    done = threading.Event()
+
+    def watch():
+        while not done.is_set():
+            peak[0] = max(peak[0], _tree_rss(proc.pid))
+            time.sleep(0.02)
+
+    th = threading.Thread(target=watch, daemon=True)
+    th.start()
+    out, _ = proc.communicate()
+    wall = time.perf_counter() - t0
+    done.set()
+    th.join()
+    if proc.returncode not in (0, 1):
+        print(out.decode(errors="replace")[-2000:])
+    return wall, peak[0]
+
+
+def _tree_rss(root: int) -> int:
+    """Summed resident memory (bytes) of a process and all its descendants (from /proc)."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/statm") as fh:
+                rss[int(entry)] = int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack.extend(children.get(pid, []))
+    return total
+
+
+def _median(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cases", nargs="+", default=["fit", "start", "campaign", "cli"],
+                    choices=["fit", "start", "campaign", "cli"])
+    ap.add_argument("--repeat", type=int, default=15)
+    ap.add_argument("--start-n", type=int, default=200)
+    ap.add_argument("--campaign-n", type=int, default=1000)
+    ap.add_argument("--cli-n", type=int, default=5000)
+    ap.add_argument("--jobs", type=int, default=2)
+    a = ap.parse_args()
+    u = impedance_unit.measure_u()
+    print(f"u = {u * 1e3:.1f} ms (one impedance.py CustomCircuit.fit from a good guess); "
+          f"load average {os.getloadavg()[0]:.2f}")
+    if "fit" in a.cases:
+        case_fit(u, a.repeat)
+    if "start" in a.cases:
+        case_start(a.start_n)
+    if "campaign" in a.cases:
+        case_campaign(u, a.campaign_n, a.jobs)
+    if "cli" in a.cases:
+        case_cli(u, a.cli_n, a.jobs)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,300 @@
+"""The one optimiser path: batched multi-start Levenberg-Marquardt over many spectra.
+
+Every fit of the fast engine goes through :func:`solve`: :func:`eisfit.fit` is a batch of
+one, :func:`~eisfit.fitting.batch.fit_batch`, seeded chains and campaigns are batches of
+many. Spectra whose selected frequency grids (and weighting and free set) are equal are
+one batched problem; all their starts run through one vectorised LM.
+
+Adaptive starts. With ``starts="auto"`` a spectrum first gets a short start list
+(``QUICK_STARTS``: the data guess or the user's/seed's values, and starts spread over the
+multi-start grid). Only spectra whose best fit then looks poor are escalated to the rest
+of the grid:
+
+* lack of fit: the residual variance of the fit (modulus-weighted, per degree of
+  freedom) exceeds ``ESCALATE_LACK_OF_FIT`` times the noise variance of the data, which
+  the Lin-KK residuals estimate (:func:`eisfit.analysis.kk.kk_tests`; a KK-consistent
+  model with the right number of processes reaches that level, a local minimum does not);
+* a free parameter on a bound (a log-scale parameter at its collapse floor, or an
+  exponent at its lower bound: degenerate CPEs), or a non-finite cost.
+
+The better of the two rounds is kept. The Lin-KK results are returned with the
+solution so the result assembly does not compute them again.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+from ..analysis.kk import KKResult, kk_tests
+from .optimise import levenberg_marquardt
+from .problem import normal_equations, weighted_residuals
+
+__all__ = ["Solution", "BatchProblem", "solve", "chunks_by_grid", "distinct_best",
+           "STAGE1_ITER", "POLISH_ITER", "POLISH_TOL", "N_POLISH", "QUICK_STARTS"]
+
+STAGE1_ITER = 30
+STAGE1_PRUNE = 10.0  # starts 10x worse than the best after 8 iterations are abandoned
+STAGE1_PRUNE_AFTER = 8
+POLISH_ITER = 400
+POLISH_TOL = 1e-10  # relative cost decrease / step at which the polish stops
+N_POLISH = 3  # best distinct stage-1 optima polished per spectrum
+QUICK_STARTS = 8  # first round of an adaptive ("auto") start list
+ESCALATE_LACK_OF_FIT = 1.1  # residual variance / KK noise variance above which more starts run
+MAX_PROBLEMS = 2048  # LM problems (spectra x starts) per batched call: ~20 MB of Jacobians
+BOUND_TOL = 1e-7  # internal-coordinate distance at which a parameter sits on its bound
+
+
+@dataclass
+class Solution:
+    """Optima of S spectra (rows in the order given to :func:`solve`).
+
+    ``p_best`` (S, M) full parameter vectors; ``converged`` (S,) the optimiser stopped on
+    its tolerances; ``cost`` (S,) weighted sum of squares at ``p_best``; ``start_won``
+    which start the kept optimum came from (``"guess"``, ``"initial"``, ``"grid:<k>"``,
+    ``"drt:<k>"``); ``n_starts`` (S,) starts run; ``escalated`` (S,) the quick round looked
+    poor and the full start list ran; ``kk`` the Lin-KK result of each spectrum's points
+    (None where it was not computed or could not run).
+    """
+
+    p_best: np.ndarray
+    converged: np.ndarray
+    cost: np.ndarray
+    start_won: list[str]
+    n_starts: np.ndarray
+    escalated: np.ndarray
+    kk: list[KKResult | None]
+
+
+# ---------------------------------------------------------------------- batched problem
+@dataclass(frozen=True)
+class BatchProblem:
+    """Spectra on one grid; LM problem j belongs to spectrum ``owner[j]``."""
+
+    preps: list[Any]
+    z: np.ndarray  # (S, N) complex ohm
+    sr: np.ndarray  # (S, N) residual scales, ohm
+    si: np.ndarray
+    fixed_values: np.ndarray  # (S, M) full parameter vectors (fixed values filled in)
+    owner: np.ndarray  # (K,) spectrum of each problem
+
+    @classmethod
+    def of(cls, preps: list[Any], owner: np.ndarray | None = None) -> "BatchProblem":
+        probs = [p.problem for p in preps]
+        return cls(preps, np.array([q.z for q in probs]), np.array([q.scales[0] for q in probs]),
+                   np.array([q.scales[1] for q in probs]), np.array([q.fixed_values for q in probs]),
+                   np.arange(len(preps)) if owner is None else owner)
+
+    def with_owner(self, owner: np.ndarray) -> "BatchProblem":
+        return BatchProblem(self.preps, self.z, self.sr, self.si, self.fixed_values, owner)
+
+    def _model_and_jacobian(self, theta: np.ndarray, idx: np.ndarray):
+        """Model Z and its Jacobian (internal coordinates); row j is spectrum ``owner[idx[j]]``."""
+        ref = self.preps[0].problem
+        s = self.owner[idx]
+        p_free = ref.transform.to_physical(theta)
+        with np.errstate(all="ignore"):
+            p = self.fixed_values[s].copy()
+            p[:, ref.free] = p_free
+            zm, dz = ref.circuit.impedance_and_jacobian(p, ref.frequency)
+            if ref.free.size != dz.shape[2]:
+                dz = dz[:, :, ref.free]
+            dz *= ref.transform.dp_dtheta(p_free)[:, None, :]
+        return s, zm, dz
+
+    def normal_equations(self, theta: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """As ``Problem.normal_equations`` (same arithmetic); row j uses the data of
+        spectrum ``owner[idx[j]]``."""
+        s, zm, dz = self._model_and_jacobian(theta, idx)
+        with np.errstate(all="ignore"):
+            return normal_equations(self.z[s], zm, dz, (self.sr[s], self.si[s]), self.preps[0].problem.weighting)
+
+    def residuals_and_jacobian(self, theta: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Stacked weighted residuals and Jacobian (for the covariance), as ``Problem``'s."""
+        s, zm, dz = self._model_and_jacobian(theta, idx)
+        with np.errstate(all="ignore"):
+            return weighted_residuals(self.z[s], zm, dz, (self.sr[s], self.si[s]),
+                                      self.preps[0].problem.weighting)
+
+
+def chunks_by_grid(preps: Sequence[Any], max_problems: int = MAX_PROBLEMS) -> Iterator[list[int]]:
+    """Indices of spectra that share grid, weighting and free set, at most ``max_problems``
+    starts per chunk."""
+    groups: dict[tuple, list[int]] = {}
+    for i, p in enumerate(preps):
+        key = (p.problem.frequency.tobytes(), p.problem.weighting, p.problem.free.tobytes())
+        groups.setdefault(key, []).append(i)
+    for members in groups.values():
+        chunk: list[int] = []
+        load = 0
+        for i in members:
+            n = _first_round_size(preps[i])
+            if chunk and load + n > max_problems:
+                yield chunk
+                chunk, load = [], 0
+            chunk.append(i)
+            load += n
+        if chunk:
+            yield chunk
+
+
+def _first_round_size(prep: Any) -> int:
+    return min(QUICK_STARTS, len(prep.start_list)) if prep.adaptive else len(prep.start_list)
+
+
+# ----------------------------------------------------------------------------- solve
+def solve(preps: Sequence[Any], *, kk: bool = True) -> Solution:
+    """Optima of prepared fits (``engine._Prepared``) on any grids, in input order.
+
+    ``kk``: compute the Lin-KK test of every spectrum's points (returned in the solution).
+    It is computed anyway for spectra with an adaptive start list, whose escalation needs
+    the noise level.
+    """
+    preps = list(preps)
+    m = len(preps[0].names) if preps else 0
+    sol = Solution(np.empty((len(preps), m)), np.zeros(len(preps), bool), np.empty(len(preps)),
+                   [""] * len(preps), np.zeros(len(preps), int), np.zeros(len(preps), bool),
+                   [None] * len(preps))
+    for chunk in chunks_by_grid(preps):
+        part = _solve_grid([preps[i] for i in chunk], kk=kk)
+        sol.p_best[chunk], sol.converged[chunk], sol.cost[chunk] = part.p_best, part.converged, part.cost
+        sol.n_starts[chunk], sol.escalated[chunk] = part.n_starts, part.escalated
+        for j, i in enumerate(chunk):
+            sol.start_won[i], sol.kk[i] = part.start_won[j], part.kk[j]
+    return sol
+
+
+def _solve_grid(preps: list[Any], *, kk: bool) -> Solution:
+    """:func:`solve` for spectra on one grid (one batched problem)."""
+    adaptive = np.array([p.adaptive and len(p.start_list) > QUICK_STARTS for p in preps])
+    kk_results = _kk_of(preps) if (kk or adaptive.any()) else [None] * len(preps)
+    quick = [list(range(_first_round_size(p))) for p in preps]
+    batch = BatchProblem.of(preps)
+    sol = _run_starts(batch, preps, quick)
+    sol.kk = kk_results
+    poor = [i for i in np.flatnonzero(adaptive) if _looks_poor(preps[i], sol.p_best[i], sol.cost[i], kk_results[i])]
+    if poor:
+        rest = [list(range(QUICK_STARTS, len(preps[i].start_list))) for i in poor]
+        more = _run_starts(BatchProblem.of([preps[i] for i in poor]), [preps[i] for i in poor], rest)
+        for j, i in enumerate(poor):
+            sol.escalated[i] = True
+            sol.n_starts[i] += more.n_starts[j]
+            if more.cost[j] < sol.cost[i]:
+                sol.p_best[i], sol.converged[i], sol.cost[i] = more.p_best[j], more.converged[j], more.cost[j]
+                sol.start_won[i] = more.start_won[j]
+    return sol
+
+
+def _kk_of(preps: list[Any]) -> list[KKResult | None]:
+    """Lin-KK results of the selected points of spectra on one grid (None where it cannot run)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the KK test informs a fit; its notes are not the fit's
+            return list(kk_tests(preps[0].data.frequency, np.array([p.data.z for p in preps]),
+                                 labels=[str(p.data.label) for p in preps]))
+    except Exception:  # the KK test only informs a fit; it must never stop one
+        return [None] * len(preps)
+
+
+def _run_starts(batch: BatchProblem, preps: list[Any], chosen: list[list[int]]) -> Solution:
+    """Stage 1 over the chosen starts of every spectrum (pruned, 30 iterations), then the
+    polish of each spectrum's best distinct starts; the lowest cost per spectrum wins."""
+    ref = preps[0].problem
+    names = ref.circuit.param_names
+    # each spectrum keeps its own internal bounds (log-scale floors depend on its guess)
+    lo_of = np.array([p.problem.transform.internal_lower for p in preps])
+    hi_of = np.array([p.problem.transform.internal_upper for p in preps])
+    starts = [p.problem.transform.clip_internal(ref.transform.to_internal(
+        np.array([[p.start_list[k][n] for n in names] for k in ks])[:, ref.free])) for p, ks in zip(preps, chosen)]
+    thetas, owners, origins = [], [], []
+    multi = [i for i, ks in enumerate(chosen) if len(ks) > 1]
+    if multi:
+        owner1 = np.concatenate([np.full(len(chosen[i]), i) for i in multi])
+        stage1 = levenberg_marquardt(batch.with_owner(owner1).normal_equations,
+                                     np.concatenate([starts[i] for i in multi]), lo_of[owner1], hi_of[owner1],
+                                     max_iter=STAGE1_ITER, ftol=1e-6, prune_factor=STAGE1_PRUNE,
+                                     prune_after=STAGE1_PRUNE_AFTER, groups=owner1, indexed=True)
+        for i in multi:
+            rows = np.flatnonzero(owner1 == i)
+            best = distinct_best(stage1.theta[rows], stage1.cost[rows], N_POLISH)
+            thetas.append(stage1.theta[rows][best])
+            owners.append(np.full(best.size, i))
+            origins.extend(chosen[i][b] for b in best)
+    for i, ks in enumerate(chosen):
+        if len(ks) == 1:
+            thetas.append(starts[i])
+            owners.append(np.full(1, i))
+            origins.append(ks[0])
+    owner2 = np.concatenate(owners)
+    out = levenberg_marquardt(batch.with_owner(owner2).normal_equations, np.concatenate(thetas),
+                              lo_of[owner2], hi_of[owner2],
+                              max_iter=POLISH_ITER, ftol=POLISH_TOL, xtol=POLISH_TOL, prune_factor=1.5,
+                              groups=owner2, indexed=True)
+    s_count = len(preps)
+    p_best = batch.fixed_values.copy()
+    converged, cost = np.zeros(s_count, dtype=bool), np.empty(s_count)
+    start_won = [""] * s_count
+    for i in range(s_count):
+        rows = np.flatnonzero(owner2 == i)
+        k = rows[int(np.argmin(out.cost[rows]))]
+        p_best[i, ref.free] = ref.transform.to_physical(out.theta[k])
+        converged[i], cost[i] = out.converged[k], out.cost[k]
+        start_won[i] = preps[i].start_labels[origins[k]]
+    n_starts = np.array([len(ks) for ks in chosen])
+    return Solution(p_best, converged, cost, start_won, n_starts, np.zeros(s_count, bool), [None] * s_count)
+
+
+def distinct_best(theta: np.ndarray, cost: np.ndarray, n: int) -> np.ndarray:
+    """Indices of the n lowest-cost starts that are not duplicates of each other."""
+    order = np.argsort(cost)
+    chosen: list[int] = []
+    for i in order:
+        if not np.isfinite(cost[i]):
+            break
+        if all(np.max(np.abs(theta[i] - theta[j])) > 1e-3 for j in chosen):
+            chosen.append(int(i))
+        if len(chosen) == n:
+            break
+    return np.array(chosen or [int(order[0])])
+
+
+# ------------------------------------------------------------------- escalation test
+def lack_of_fit_ratio(prep: Any, p_full: np.ndarray, kk: KKResult | None) -> float:
+    """Residual variance of the fit per degree of freedom over the data's noise variance.
+
+    Both are modulus-weighted (sum |Z - Zfit|^2 / |Z|^2): the fit's over 2N - M (M free
+    parameters), the noise from the Lin-KK chain's residuals over 2N - P (P chain
+    coefficients). nan when the KK test did not run or found no noise to compare with.
+    """
+    if kk is None:
+        return float("nan")
+    z = prep.problem.z
+    zm = prep.problem.circuit.impedance(p_full[None, :], prep.problem.frequency)[0]
+    n2 = 2 * z.size
+    with np.errstate(all="ignore"):
+        fit_var = float(np.sum(np.abs(z - zm) ** 2 / np.abs(z) ** 2)) / max(n2 - prep.problem.free.size, 1)
+    n_kk = kk.n_rc + 1 + int(kk.inductance_H is not None) + int(kk.capacitance_F is not None)
+    noise_var = kk.pseudo_chisq / max(n2 - n_kk, 1)
+    if not (noise_var > 0 and np.isfinite(fit_var)):
+        return float("nan")
+    return fit_var / noise_var
+
+
+def _looks_poor(prep: Any, p_full: np.ndarray, cost: float, kk: KKResult | None) -> bool:
+    """Whether a quick-round optimum deserves the full start list (see the module docstring)."""
+    if not np.isfinite(cost):
+        return True
+    problem = prep.problem
+    tr = problem.transform
+    theta = tr.to_internal(p_full[problem.free])
+    lo, hi = tr.internal_lower, tr.internal_upper
+    with np.errstate(invalid="ignore"):  # infinite bounds: never reached
+        at_low = np.isfinite(lo) & (theta <= lo + BOUND_TOL * np.maximum(1.0, np.abs(lo)))
+        # an exponent on its upper bound (n = 1: an ideal capacitor) is a legitimate optimum
+        at_high = tr.log_mask & np.isfinite(hi) & (theta >= hi - BOUND_TOL * np.maximum(1.0, np.abs(hi)))
+    if np.any(at_low | at_high):
+        return True
+    ratio = lack_of_fit_ratio(prep, p_full, kk)
+    return bool(np.isfinite(ratio) and ratio > ESCALATE_LACK_OF_FIT)
