@@ -41,22 +41,26 @@ def split_at_frequency_resets(frequency: np.ndarray) -> list[np.ndarray]:
 
     A new sweep starts where the sweep direction resets: for a descending sweep,
     where the frequency jumps back up; for an ascending one, where it drops.
-    The direction of each sweep is taken from its first two points.
+    The direction of each sweep is taken from its first two points (descending when
+    they are equal); equal neighbours never split a sweep.
     """
     f = np.asarray(frequency, dtype=float)
     n = f.size
     if n <= 2:
         return [np.arange(n)]
+    step = np.diff(f)
+    rises = np.flatnonzero(step > 0)  # step i goes from point i to i + 1
+    falls = np.flatnonzero(step < 0)
     starts = [0]
-    i = 0
-    while i < n - 1:
-        start = starts[-1]
-        if i == start:
-            direction = np.sign(f[i + 1] - f[i]) or -1.0
-        step = f[i + 1] - f[i]
-        if step != 0 and np.sign(step) != direction and i + 1 - start >= 2:
-            starts.append(i + 1)
-        i += 1
+    start = 0
+    while start < n - 1:
+        direction = 1 if step[start] > 0 else -1
+        against = falls if direction > 0 else rises
+        k = np.searchsorted(against, start + 1)  # a reversal counts from the sweep's 2nd step on
+        if k >= against.size:
+            break
+        start = int(against[k]) + 1
+        starts.append(start)
     starts.append(n)
     return [np.arange(a, b) for a, b in zip(starts[:-1], starts[1:]) if b > a]
 
@@ -144,24 +148,42 @@ def check_ranges(path: str | Path, frequency: np.ndarray, z: np.ndarray,
             f"ohm at point {int(rows[huge][0])}): not an impedance, or a damaged file")
 
 
+def _batches(sweeps: Sequence[np.ndarray], rows_per_batch: int = 100_000):
+    """(first sweep number, sweeps) in consecutive batches of about ``rows_per_batch`` rows."""
+    batch: list[np.ndarray] = []
+    first, size = 0, 0
+    for k, idx in enumerate(sweeps):
+        batch.append(idx)
+        size += len(idx)
+        if size >= rows_per_batch:
+            yield first, batch
+            batch, first, size = [], k + 1, 0
+    if batch:
+        yield first, batch
+
+
 def warn_repeated_frequencies(path: str | Path, frequency: np.ndarray,
                               sweeps: Sequence[np.ndarray]) -> None:
     """A ReadWarning naming the frequencies that occur more than once inside one sweep."""
-    f = np.asarray(frequency, dtype=float)
-    found: list[str] = []
-    n_sweeps = 0
-    for k, idx in enumerate(sweeps):
-        values = np.sort(f[idx])
-        repeated = np.unique(values[1:][values[1:] == values[:-1]])
-        if repeated.size:
-            n_sweeps += 1
-            if len(found) < 5:
-                found.append(f"sweep {k}: " + ", ".join(f"{v:g}" for v in repeated[:5]) + " Hz"
-                             + (" ..." if repeated.size > 5 else ""))
-    if found:
-        name = Path(str(path)).name
-        warn(f"{name}: repeated frequencies in {n_sweeps} sweep(s) ({'; '.join(found)}"
-             f"{'; ...' if n_sweeps > len(found) else ''}); the points are kept", stacklevel=4)
+    f_all = np.asarray(frequency, dtype=float)
+    found: dict[int, list[float]] = {}
+    for first, batch in _batches(sweeps):
+        f = f_all[_sweep_rows(batch)]
+        sweep_of = np.repeat(np.arange(first, first + len(batch)), [len(i) for i in batch])
+        order = np.lexsort((f, sweep_of))
+        fs, ss = f[order], sweep_of[order]
+        same = (fs[1:] == fs[:-1]) & (ss[1:] == ss[:-1])
+        for k, v in zip(ss[1:][same], fs[1:][same]):
+            values = found.setdefault(int(k), [])
+            if v not in values:
+                values.append(float(v))
+    if not found:
+        return
+    shown = [f"sweep {k}: " + ", ".join(f"{v:g}" for v in vals[:5]) + " Hz" + (" ..." if len(vals) > 5 else "")
+             for k, vals in list(found.items())[:5]]
+    name = Path(str(path)).name
+    warn(f"{name}: repeated frequencies in {len(found)} sweep(s) ({'; '.join(shown)}"
+         f"{'; ...' if len(found) > 5 else ''}); the points are kept", stacklevel=4)
 
 
 # ---------------------------------------------------------------------------

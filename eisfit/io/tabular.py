@@ -17,6 +17,7 @@ Instrument modules pass a :class:`TableFormat` (their column map and sign conven
 """
 from __future__ import annotations
 
+import io as _stdio
 import json
 import re
 import warnings
@@ -44,7 +45,8 @@ _LAYOUTS: tuple[tuple[str | None, str], ...] = (
     ("\t", "."), ("\t", ","), (";", "."), (";", ","), (",", "."), (None, "."), (None, ","),
 )
 _DELIMITER_NAMES = {"\t": "tab", ";": "semicolon", ",": "comma", None: "whitespace"}
-_MAX_SNIFF_LINES = 20000
+_MAX_SNIFF_LINES = 5000  # lines whose values decide the number of columns and the first data row
+_MAX_DELIMITER_LINES = 1000  # non-blank lines tried with each (delimiter, decimal) candidate
 
 ROLES = ("frequency", "real", "imag", "modulus", "phase", "sweep")
 
@@ -171,7 +173,7 @@ def _count_numeric(lines: Sequence[str], delimiter: str | None, decimal: str) ->
 
 def detect_delimiter(lines: Sequence[str]) -> tuple[str | None, str]:
     """(delimiter, decimal) that makes the most lines rows of >= 2 numbers."""
-    sample = [ln for ln in lines[:_MAX_SNIFF_LINES] if ln.strip()]
+    sample = [ln for ln in lines[:_MAX_SNIFF_LINES] if ln.strip()][:_MAX_DELIMITER_LINES]
     best, best_n = _LAYOUTS[0], 0
     for delimiter, decimal in _LAYOUTS:
         n = _count_numeric(sample, delimiter, decimal)
@@ -214,7 +216,7 @@ def locate_table(
             path, f"no table of numbers found with {_DELIMITER_NAMES.get(delimiter, delimiter)} delimiter"
         )
     n_columns = max(set(sizes), key=sizes.count)
-    nonblank = [i for i, ln in enumerate(lines) if ln.strip()]
+    nonblank = [i for i, ln in enumerate(lines[:_MAX_SNIFF_LINES]) if ln.strip()]
     start = next(i for i in nonblank if counts[i] == n_columns)
     before = [i for i in nonblank if i < start]
     header = before[-1] if before and counts[before[-1]] is None else None
@@ -277,7 +279,7 @@ def parse_rows(
     stop = len(lines) if stop is None else stop
     if not last_line_complete:
         stop = _drop_cut_last_line(lines, layout, path, start, stop, first_line_number)
-    fast = _parse_rows_fast(lines, layout, start, stop, first_line_number, header_line)
+    fast = _parse_rows_fast(lines, layout, start, stop, first_line_number)
     if fast is not None:
         return fast
     n = layout.n_columns
@@ -317,35 +319,43 @@ def parse_rows(
 
 
 _FAST_MIN_LINES = 2000
+_FAST_CHUNK_LINES = 50000
 
 
 def _parse_rows_fast(lines: Sequence[str], layout: TableLayout, start: int, stop: int,
-                     first_line_number: int, header_line: str | None) -> Rows | None:
-    """numpy's C parser for large, clean tables; None (use the strict parser, which names the
+                     first_line_number: int) -> Rows | None:
+    """pandas' C parser for large, clean tables; None (use the strict parser, which names the
     faulty line) on anything unusual: a repeated header, a non-numeric or non-finite value,
     a row of the wrong length."""
     if stop - start < _FAST_MIN_LINES:
         return None
-    region = lines[start:stop]
-    if header_line is not None and header_line.strip() in (ln.strip() for ln in region):
-        return None
-    if layout.decimal == ",":
-        if layout.delimiter == ",":
-            return None
-        region = [ln.replace(",", ".") for ln in region]
-    try:
+    import pandas as pd
+
+    sep = r"\s+" if layout.delimiter is None else layout.delimiter
+    buffer = _stdio.BytesIO()  # 1 byte per character, filled in chunks to keep the peak low
+    for a in range(start, stop, _FAST_CHUNK_LINES):
+        buffer.write("\n".join(lines[a:min(stop, a + _FAST_CHUNK_LINES)]).encode("utf-8"))
+        buffer.write(b"\n")
+    buffer.seek(0)
+    try:  # a repeated header line is not numeric: the parse fails and the strict parser runs
         with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            values = np.loadtxt(region, dtype=float, delimiter=layout.delimiter, comments=None,
-                                quotechar='"', ndmin=2)
-    except (ValueError, UserWarning):
+            warnings.simplefilter("ignore")
+            frame = pd.read_csv(buffer, header=None, sep=sep, engine="c", encoding="utf-8",
+                                decimal=layout.decimal, dtype=float, quotechar='"',
+                                skip_blank_lines=True, comment=None, na_filter=True)
+        values = frame.to_numpy(dtype=float)
+    except (ValueError, pd.errors.ParserError):
         return None
-    if values.shape[1] != layout.n_columns or not np.all(np.isfinite(values)):
+    if values.ndim != 2 or values.shape[1] != layout.n_columns or not np.all(np.isfinite(values)):
         return None
-    nonblank = np.fromiter((bool(ln.strip()) for ln in region), dtype=bool, count=len(region))
-    numbers = np.flatnonzero(nonblank) + start + first_line_number
-    if numbers.size != values.shape[0]:
-        return None
+    if values.shape[0] == stop - start:
+        numbers = np.arange(start, stop) + first_line_number
+    else:
+        region = lines[start:stop]
+        nonblank = np.fromiter((bool(ln.strip()) for ln in region), dtype=bool, count=len(region))
+        numbers = np.flatnonzero(nonblank) + start + first_line_number
+        if numbers.size != values.shape[0]:
+            return None
     return Rows(values, numbers, [0])
 
 
@@ -685,21 +695,19 @@ def spectra_from_table(
 
 def _blocks(rows: Rows, sep: np.ndarray) -> list[np.ndarray]:
     """Index arrays of row blocks between separators (repeated headers, all-zero rows)."""
-    cut = np.zeros(sep.size + 1, dtype=bool)
+    n = sep.size
+    cut = np.zeros(n + 1, dtype=bool)
     cut[rows.block_starts] = True
-    out, current = [], []
-    for i in range(sep.size):
-        if cut[i] and current:
-            out.append(np.array(current))
-            current = []
-        if sep[i]:
-            if current:
-                out.append(np.array(current))
-                current = []
-            continue
-        current.append(i)
-    if current:
-        out.append(np.array(current))
+    cut[:n] |= sep
+    cut[1:] |= sep  # a separator also ends the block before it
+    bounds = np.flatnonzero(cut[:n])
+    edges = np.concatenate([[0], bounds, [n]])
+    out = []
+    for a, b in zip(edges[:-1], edges[1:]):
+        idx = np.arange(a, b)
+        idx = idx[~sep[idx]]
+        if idx.size:
+            out.append(idx)
     return out
 
 
