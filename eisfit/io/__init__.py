@@ -30,6 +30,9 @@ FORMAT_MODULES = [
     "parstat",
     "powersuite",
     "autolab",
+    "zahner",
+    "relaxis",
+    "wide",
     "tabular",
 ]
 
@@ -67,8 +70,8 @@ def detect_format(path: str | Path) -> str:
             best, best_score = mod, score
     if best is None:
         raise UnknownFormatError(
-            p, "format not recognised (not a BioLogic, Gamry, ZView, instrument export or delimited "
-            "table with a frequency column); use format=... to force one"
+            p, "format not recognised (not a BioLogic, Gamry, ZView, Zahner .ism, RelaxIS, instrument "
+            "export, wide or delimited table with a frequency column); use format=... to force one"
         )
     return best.NAME
 

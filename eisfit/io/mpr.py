@@ -24,6 +24,7 @@ from . import _biologic as bl
 from ._common import build_spectra
 
 NAME = "mpr"
+NAMES = ["mpr", "biologic-mpr"]  # the second is the name meta["format"] and `eisfit info` show
 EXTENSIONS = [".mpr"]
 FORMAT = "biologic-mpr"
 
