@@ -103,11 +103,14 @@ def build_spectra(
         m.update(sweep_axis_meta(axes, idx))
         if sweep_meta is not None:
             m.update(sweep_meta[k])
+        whole = len(idx) == len(frequency) and (len(idx) == 0 or (idx[0] == 0 and idx[-1] == len(idx) - 1
+                                                                  and np.all(np.diff(idx) == 1)))
+        pick = slice(None) if whole else idx  # a sweep of every row in order: no index copy
         try:
             out.append(
                 Spectrum(
-                    frequency[idx], z[idx], m,
-                    columns={name: np.asarray(col)[idx] for name, col in columns.items()},
+                    frequency[pick], z[pick], m,
+                    columns={name: np.asarray(col)[pick] for name, col in columns.items()},
                 )
             )
         except DataError as exc:
@@ -130,8 +133,12 @@ def check_ranges(path: str | Path, frequency: np.ndarray, z: np.ndarray,
     Such values are not measurements (a misread column, a wrong binary layout,
     garbage bytes); reading them on would make every downstream number wrong.
     """
-    rows = _sweep_rows(sweeps)
-    f = np.asarray(frequency, dtype=float)[rows]
+    for _, batch in _batches(sweeps):  # in batches: bounded temporary memory on huge files
+        rows = _sweep_rows(batch)
+        _check_range_rows(path, np.asarray(frequency, dtype=float)[rows], np.abs(np.asarray(z)[rows]), rows)
+
+
+def _check_range_rows(path: str | Path, f: np.ndarray, modulus: np.ndarray, rows: np.ndarray) -> None:
     finite = np.isfinite(f)
     outside = finite & ((f < MIN_FREQUENCY_HZ) | (f > MAX_FREQUENCY_HZ))
     if outside.any():
@@ -140,7 +147,6 @@ def check_ranges(path: str | Path, frequency: np.ndarray, z: np.ndarray,
             path, f"{bad.size} frequency value(s) outside the plausible 1e-06-1e+09 Hz range "
             f"(e.g. {bad[0]:.4g} Hz at point {int(rows[outside][0])}): not a frequency column, or "
             "a damaged file; pass columns=... / --columns if the wrong column was taken")
-    modulus = np.abs(np.asarray(z)[rows])
     huge = np.isfinite(modulus) & (modulus > MAX_MODULUS_OHM)
     if huge.any():
         raise CorruptFileError(

@@ -590,7 +590,10 @@ def _apply_imag_sign(
     if fmt.imag_sign is not None and option is None:  # the format's documented convention
         return (z_imag if fmt.imag_sign == "negative" else -z_imag), {
             "imag_sign": fmt.imag_sign, "imag_sign_source": "format"}
-    sign, rule = capacitive_sign(frequency[keep], z_real[keep], z_imag[keep])
+    if keep.all():  # no separator rows: no copies
+        sign, rule = capacitive_sign(frequency, z_real, z_imag)
+    else:
+        sign, rule = capacitive_sign(frequency[keep], z_real[keep], z_imag[keep])
     name = Path(str(path)).name
     if sign > 0:
         warn(f"{name}: the imaginary column holds -Z'' ({rule}); the header has no minus sign: "
@@ -675,7 +678,8 @@ def spectra_from_table(
         shown = ", ".join(str(n) for n in lines[:5]) + (" ..." if lines.size > 5 else "")
         raise CorruptFileError(path, f"frequency <= 0 Hz at {lines.size} row(s) (line {shown})")
     im_part, sign_meta = _apply_imag_sign(im_part, roles, fmt, imag_sign, path, f, re_part, keep)
-    z = re_part + 1j * im_part
+    z = np.empty(f.size, dtype=complex)  # filled in place: no complex temporaries
+    z.real, z.imag = re_part, im_part
     if has_re_im and "modulus" in roles.index:
         _check_modulus(z[keep], _column_values(rows, roles, "modulus")[keep], path)
     blocks = _blocks(rows, sep)

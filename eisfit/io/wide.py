@@ -98,9 +98,8 @@ def read(path: str | Path, *, imag_sign: str | None = None) -> list[Spectrum]:
     at, delimiter, names = found
     frequency, re_cols, im_cols, negated = _pairs(p, names)
     other = [i for i, n in enumerate(names) if pair_column(n) is None]
-    rows, line_numbers = _rows(p, lines, at + 1, delimiter, len(names), ends_with_newline)
-    re_part = _numbers(p, rows, re_cols, names, line_numbers)
-    im_part = _numbers(p, rows, im_cols, names, line_numbers)
+    values, others = _rows(p, lines, at + 1, delimiter, names, re_cols + im_cols, other, ends_with_newline)
+    re_part, im_part = values[:, :len(re_cols)], values[:, len(re_cols):]
     if negated:
         im_part = -im_part
     n_rows, m = re_part.shape
@@ -111,7 +110,7 @@ def read(path: str | Path, *, imag_sign: str | None = None) -> list[Spectrum]:
         im_flat = -im_flat
     z = re_part.reshape(-1) + 1j * im_flat
     sweeps = [np.arange(k * m, (k + 1) * m) for k in range(n_rows)]
-    per_row = [_row_meta(rows[k], names, other) for k in range(n_rows)]
+    per_row = [_row_meta(others[k], [names[i] for i in other]) for k in range(n_rows)]
     meta = {"format": NAME, "technique": "EIS", "header_line": at + 1,
             "delimiter": {"\t": "tab", ";": "semicolon", ",": "comma", None: "whitespace"}[delimiter],
             **sign_meta}
@@ -145,11 +144,19 @@ def _pairs(p: Path, names: Sequence[str]) -> tuple[np.ndarray, list[int], list[i
             signs == {True})
 
 
-def _rows(p: Path, lines: Sequence[str], first: int, delimiter: str | None, n: int,
-          ends_with_newline: bool) -> tuple[list[list[str]], list[int]]:
-    """Field lists of the data rows and their 1-based line numbers; a cut last line is dropped."""
-    rows, numbers = [], []
+def _rows(p: Path, lines: Sequence[str], first: int, delimiter: str | None, names: Sequence[str],
+          number_cols: Sequence[int], other_cols: Sequence[int],
+          ends_with_newline: bool) -> tuple[np.ndarray, list[list[str]]]:
+    """(rows x number_cols float array, the other columns' texts per row) of the data rows.
+
+    A row must have one value per header column; a cut last line (no final line end,
+    too few values) is dropped with a warning. A value that is not a number is a
+    CorruptFileError naming its line and column."""
+    n = len(names)
     data = [i for i in range(first, len(lines)) if lines[i].strip()]
+    values = np.empty((len(data), len(number_cols)))
+    others: list[list[str]] = []
+    kept = 0
     for i in data:
         fields = _split(lines[i], delimiter)
         if len(fields) != n:
@@ -158,25 +165,30 @@ def _rows(p: Path, lines: Sequence[str], first: int, delimiter: str | None, n: i
                      f"has {len(fields)} of {n} values): dropped", stacklevel=4)
                 continue
             raise CorruptFileError(p, f"line {i + 1}: {len(fields)} values where the header has {n} columns")
-        rows.append(fields)
-        numbers.append(i + 1)
-    if not rows:
+        values[kept] = _numbers(p, fields, number_cols, names, i + 1)
+        others.append([fields[k] for k in other_cols])
+        kept += 1
+    if not kept:
         raise CorruptFileError(p, "the header is followed by no data rows")
-    return rows, numbers
+    return values[:kept], others
 
 
-def _numbers(p: Path, rows: list[list[str]], cols: Sequence[int], names: Sequence[str],
-             line_numbers: Sequence[int]) -> np.ndarray:
-    """Float array rows x cols; CorruptFileError naming the line and column of a bad value."""
-    out = np.empty((len(rows), len(cols)))
-    for r, fields in enumerate(rows):
-        for c, i in enumerate(cols):
-            try:
-                out[r, c] = parse_number(fields[i])
-            except ValueError:
-                raise CorruptFileError(p, f"line {line_numbers[r]}: {fields[i][:30]!r} in column "
-                                          f"{names[i]!r} is not a number") from None
-    return out
+def _numbers(p: Path, fields: Sequence[str], cols: Sequence[int], names: Sequence[str],
+             line_number: int) -> np.ndarray:
+    """The values of ``cols`` in one row (numpy's parser, then a strict check of any failure)."""
+    try:
+        row = np.array([fields[i] for i in cols], dtype=float)
+        if np.all(np.isfinite(row)):
+            return row
+    except ValueError:
+        pass
+    for i in cols:
+        try:
+            parse_number(fields[i])
+        except ValueError:
+            raise CorruptFileError(p, f"line {line_number}: {fields[i][:30]!r} in column "
+                                      f"{names[i]!r} is not a number") from None
+    return np.array([parse_number(fields[i]) for i in cols])
 
 
 def _sign(p: Path, f: np.ndarray, re_part: np.ndarray, im_part: np.ndarray, option: str | None,
@@ -198,18 +210,18 @@ def _sign(p: Path, f: np.ndarray, re_part: np.ndarray, im_part: np.ndarray, opti
             "imag_sign_source": "data" if sign else "undecided", "imag_sign_rule": rule}
 
 
-def _row_meta(fields: Sequence[str], names: Sequence[str], other: Sequence[int]) -> dict[str, Any]:
+def _row_meta(fields: Sequence[str], names: Sequence[str]) -> dict[str, Any]:
     """``row_values`` (name -> float or text) and cycle / time_s / loop of one row."""
     values: dict[str, Any] = {}
     meta: dict[str, Any] = {}
-    for i in other:
-        text = fields[i].strip().strip('"')
+    for name, field in zip(names, fields):
+        text = field.strip().strip('"')
         try:
             value: Any = parse_number(text)
         except ValueError:
             value = text or None
-        values[names[i]] = value
-        axis = axis_of_column(names[i])
+        values[name] = value
+        axis = axis_of_column(name)
         if axis is not None and isinstance(value, float):
             key, scale = axis
             meta[key] = value * scale if key == "time_s" else (int(value) if value == int(value) else value)
