@@ -388,3 +388,49 @@ def test_columns_option_on_the_command_line(tmp_path):
     np.testing.assert_allclose([float(r[3]) for r in rows], z.imag, rtol=1e-15)
     bad = _cli(["read", p, "--columns", "frequency"])
     assert bad.exit_code == 2 and "ROLE=COLUMN" in bad.output
+
+
+# ---- large tables: the fast parser gives the same numbers and the same errors ---------
+def _long_table(n_sweeps: int, delimiter=",", decimal="."):
+    f = np.logspace(5, -1, 50)
+    rows = []
+    for k in range(n_sweeps):
+        z = z_cell_ohm(f, scale=1 + 0.01 * k)
+        rows += [delimiter.join(_num(v).replace(".", decimal) for v in (x, zi.real, zi.imag))
+                 for x, zi in zip(f, z)]
+    return f, rows
+
+
+@pytest.mark.parametrize("delimiter,decimal", [(",", "."), (";", ","), ("\t", ".")])
+def test_large_table_values_exact(tmp_path, delimiter, decimal):
+    f, rows = _long_table(60, delimiter, decimal)  # 3000 rows: the fast path
+    p = tmp_path / "long.csv"
+    p.write_text(delimiter.join(["freq", "zre", "zim"]) + "\n" + "\n".join(rows) + "\n")
+    spectra = _read_quiet(p)
+    assert len(spectra) == 60
+    for k, s in enumerate(spectra):
+        np.testing.assert_array_equal(s.frequency, f)
+        np.testing.assert_array_equal(s.z, z_cell_ohm(f, scale=1 + 0.01 * k))
+
+
+def test_large_table_bad_value_still_named_by_line(tmp_path):
+    f, rows = _long_table(60)
+    rows[2400] = rows[2400].replace(",", ",abc", 1)
+    p = tmp_path / "long.csv"
+    p.write_text("freq,zre,zim\n" + "\n".join(rows) + "\n")
+    with pytest.raises(CorruptFileError, match="line 2402: non-numeric value"):
+        eisfit.read(p)
+
+
+def test_wide_table_bad_value_and_cut_last_row(tmp_path):
+    f = np.logspace(3, 0, 4)
+    text = _wide_text(f, [1, 2, 3])
+    bad = tmp_path / "bad.csv"
+    bad.write_text(text.replace(_num(z_cell_ohm(f, scale=1.1)[2].real), "abc", 1))
+    with pytest.raises(CorruptFileError, match="line 3: 'abc' in column 'Re\\(Z\\)10' is not a number"):
+        eisfit.read(bad)
+    cut = tmp_path / "cut.csv"
+    cut.write_text(text.rstrip("\n").rsplit(",", 2)[0])
+    with pytest.warns(ReadWarning, match="line 4 looks cut off"):
+        spectra = eisfit.read(cut)
+    assert [s.meta["cycle"] for s in spectra] == [1, 2]
