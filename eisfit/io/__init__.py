@@ -17,7 +17,9 @@ from typing import Any
 from ..errors import ReadError, UnknownFormatError
 from ..spectrum import Spectrum
 
-__all__ = ["read", "detect_format", "FORMAT_MODULES", "available_formats"]
+from ._common import ReadWarning
+
+__all__ = ["read", "detect_format", "FORMAT_MODULES", "available_formats", "ReadWarning"]
 
 # order matters only for ties in sniff scores
 FORMAT_MODULES = [

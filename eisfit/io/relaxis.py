@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
-from ..errors import CorruptFileError, MissingColumnError, ReadError
+from ..errors import CorruptFileError, MissingColumnError
 from ..spectrum import Spectrum
 from .tabular import TableFormat, decode_text, looks_binary, numeric_fields, read_table_lines, read_text
 

@@ -871,7 +871,8 @@ def read(
 
 # meta keys that describe this reading, not the measurement: never taken from an export's meta
 _READER_META = {"source", "format", "sweep", "n_sweeps", "columns_detected", "delimiter", "decimal",
-                "header_line", "imag_sign", "imag_sign_source", "imag_sign_detected"}
+                "header_line", "imag_sign", "imag_sign_source", "imag_sign_detected", "imag_sign_rule",
+                "columns_rule", "axis_columns"}
 
 
 def _restore_export_meta(spectra: list[Spectrum], lines: Sequence[str]) -> list[Spectrum]:
