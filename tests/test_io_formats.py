@@ -434,3 +434,15 @@ def test_wide_table_bad_value_and_cut_last_row(tmp_path):
     with pytest.warns(ReadWarning, match="line 4 looks cut off"):
         spectra = eisfit.read(cut)
     assert [s.meta["cycle"] for s in spectra] == [1, 2]
+
+
+def test_headerless_table_with_a_repeated_frequency_is_still_identified(tmp_path):
+    f = np.r_[np.logspace(4, 1, 13), 10.0, np.logspace(0.75, -1, 8)]  # 10 Hz twice
+    z = z_cell_ohm(f)
+    p = tmp_path / "rep.txt"
+    p.write_text("".join(f"{v.real!r} {x!r} {v.imag!r} {abs(v)!r}\n" for x, v in zip(f.tolist(), z.tolist())))
+    with pytest.warns(ReadWarning, match="sweep 0: 10 Hz"):
+        (s,) = eisfit.read(p)
+    np.testing.assert_array_equal(s.frequency, f)
+    np.testing.assert_array_equal(s.z, z)
+    assert s.meta["columns_detected"]["frequency"] == "column 2"

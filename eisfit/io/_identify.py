@@ -60,10 +60,13 @@ def looks_like_frequency(values: np.ndarray) -> bool:
     steps = []
     for s in sweeps:
         d = np.diff(np.log10(v[s]))
-        if np.any(d == 0) or not (np.all(d > 0) or np.all(d < 0)):
+        d = d[d != 0]  # a repeated frequency is flagged later, it does not make a column less a frequency
+        if not (np.all(d > 0) or np.all(d < 0)):
             return False
         steps.append(np.abs(d))
     steps_all = np.concatenate(steps)
+    if steps_all.size == 0:
+        return False
     lo, hi = np.percentile(steps_all, [10, 90])
     return bool(hi <= MAX_STEP_SPREAD * lo)
 
