@@ -446,3 +446,10 @@ def test_headerless_table_with_a_repeated_frequency_is_still_identified(tmp_path
     np.testing.assert_array_equal(s.frequency, f)
     np.testing.assert_array_equal(s.z, z)
     assert s.meta["columns_detected"]["frequency"] == "column 2"
+
+
+def test_short_last_value_of_a_free_width_column_is_kept(tmp_path):
+    p = tmp_path / "free.csv"  # widths vary: a short last value is no sign of a cut
+    p.write_text("freq,zre,zim\n1000,10.5,-20.125\n100,11.25,-15.3\n10,12.0,-9.75\n1,13.5,-9")
+    (s,) = _read_quiet(p)
+    assert len(s) == 4 and s.z[-1] == 13.5 - 9j

@@ -272,8 +272,10 @@ def parse_rows(
 
     ``last_line_complete=False`` (the file does not end with a line end) makes the last
     line suspect: when it has too few values, an unreadable value, or a last value
-    shorter than every value of that column in the rows before it (``4.93e-0`` cut from
-    ``4.93e-01``), it is dropped with a ReadWarning rather than read as a wrong number.
+    shorter than every value of that column in the (up to 200) rows before it while
+    those are written with a fixed width (``4.93e-0`` cut from ``4.93e-01``), it is
+    dropped with a ReadWarning rather than read as a wrong number. A cut that leaves a
+    valid number of the usual width cannot be seen.
     """
     start = layout.data_start if start is None else start
     stop = len(lines) if stop is None else stop
@@ -377,9 +379,10 @@ def _drop_cut_last_line(lines: Sequence[str], layout: TableLayout, path: Path | 
         except ValueError:
             reason = f"last value {fields[-1]!r} is not a number"
     if reason is None:
-        widths = [len(f[-1]) for f in (split_fields(ln, layout.delimiter) for ln in lines[max(start, last - 200):last])
-                  if len(f) == layout.n_columns]
-        if widths and len(fields[-1]) < min(widths):
+        above = (split_fields(ln, layout.delimiter) for ln in lines[max(start, last - 200):last])
+        widths = [len(f[-1]) for f in above if len(f) == layout.n_columns]
+        fixed_width = bool(widths) and max(widths) - min(widths) <= 1  # a sign may add one character
+        if fixed_width and len(fields[-1]) < min(widths):
             reason = (f"last value {fields[-1]!r} is shorter than every value of that column "
                       f"above it ({min(widths)}+ characters)")
     if reason is None:
