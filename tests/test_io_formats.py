@@ -453,3 +453,12 @@ def test_short_last_value_of_a_free_width_column_is_kept(tmp_path):
     p.write_text("freq,zre,zim\n1000,10.5,-20.125\n100,11.25,-15.3\n10,12.0,-9.75\n1,13.5,-9")
     (s,) = _read_quiet(p)
     assert len(s) == 4 and s.z[-1] == 13.5 - 9j
+
+
+def test_headerless_bode_table_with_columns_option(tmp_path):
+    f = np.logspace(4, -1, 30)
+    z = z_cell_ohm(f)
+    p = tmp_path / "bode.txt"
+    p.write_text("".join(f"{x!r}\t{abs(v)!r}\t{float(np.degrees(np.angle(v)))!r}\n" for x, v in zip(f.tolist(), z.tolist())))
+    (s,) = eisfit.read(p, columns={"frequency": 0, "modulus": 1, "phase": 2})
+    np.testing.assert_allclose(s.z, z, rtol=1e-12)
