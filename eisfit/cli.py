@@ -31,14 +31,17 @@ def main() -> None:
 
 
 # ---- section: read / info / convert (readers) ------------------------------
-def _read_reporting(path: str, fmt: str | None, imag_sign: str | None):
+def _read_reporting(path: str, fmt: str | None, imag_sign: str | None,
+                    columns: dict[str, int | str] | None = None):
     """Read one file; warnings go to stderr as ``eisfit: warning: ...`` lines."""
     import warnings
     from pathlib import Path
 
     from .io import read
 
-    options = {"imag_sign": imag_sign} if imag_sign else {}
+    options: dict = {"imag_sign": imag_sign} if imag_sign else {}
+    if columns:
+        options["columns"] = columns
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         spectra = read(path, format=fmt, **options)
@@ -60,7 +63,33 @@ def _sweep_line(s) -> str:
     start = m.get("sweep_start_time") or m.get("start_time")
     if start:
         parts.append(f"start {start}")
+    for key in ("cycle", "loop"):
+        if m.get(key) is not None:
+            parts.append(f"{key} {m[key]:g}" if isinstance(m[key], (int, float)) else f"{key} {m[key]}")
+    if m.get("time_s") is not None:
+        parts.append(f"time {m['time_s']:g} s")
     return ", ".join(parts)
+
+
+def _parse_columns_option(text: str | None) -> dict[str, int | str] | None:
+    """``frequency=0,real=2,imag=3`` -> {"frequency": 0, ...}; a value that is not a whole
+    number is a column name."""
+    if not text:
+        return None
+    out: dict[str, int | str] = {}
+    for item in text.split(","):
+        role, sep, where = item.partition("=")
+        if not sep or not role.strip() or not where.strip():
+            raise click.BadParameter(f"expected ROLE=COLUMN pairs separated by commas, got {item!r}",
+                                     param_hint="--columns")
+        where = where.strip()
+        out[role.strip()] = int(where) if where.isdigit() else where
+    return out
+
+
+_COLUMNS_HELP = ("Column roles of a table, e.g. 'frequency=1,real=2,imag=3' (0-based positions or "
+                 "header names; roles frequency, real, imag, modulus, phase, sweep). Default: by header "
+                 "name, or by content for a headerless table.")
 
 
 def _file_lines(path: str, spectra) -> list[str]:
@@ -83,13 +112,17 @@ _IMAG_SIGN = click.Choice(["auto", "negative", "positive"])
 @click.option("--imag-sign", type=_IMAG_SIGN, default=None,
               help="Sign convention of the imaginary column of tables (default: the format's, "
                    "or auto-detected).")
-def info_command(files: tuple[str, ...], fmt: str | None, imag_sign: str | None) -> None:
+@click.option("--columns", "columns_text", default=None, metavar="ROLE=COL,...", help=_COLUMNS_HELP)
+def info_command(files: tuple[str, ...], fmt: str | None, imag_sign: str | None,
+                 columns_text: str | None) -> None:
     """Describe impedance files: format, technique, sweeps, points, frequency range,
-    area, start time, software. Unreadable files are reported and skipped (exit 2)."""
+    area, start time, cycle, loop and time, software. Unreadable files are reported and
+    skipped (exit 2)."""
     failed = 0
+    columns = _parse_columns_option(columns_text)
     for path in files:
         try:
-            spectra = _read_reporting(path, fmt, imag_sign)
+            spectra = _read_reporting(path, fmt, imag_sign, columns)
         except EisfitError as exc:
             click.echo(f"eisfit: error: {exc}", err=True)
             failed += 1
@@ -107,9 +140,11 @@ def info_command(files: tuple[str, ...], fmt: str | None, imag_sign: str | None)
 @click.option("--imag-sign", type=_IMAG_SIGN, default=None,
               help="Sign convention of the imaginary column of a table (default: detect).")
 @click.option("--sweep", type=int, default=None, help="Print only this sweep (0-based).")
-def read_command(file: str, fmt: str | None, imag_sign: str | None, sweep: int | None) -> None:
+@click.option("--columns", "columns_text", default=None, metavar="ROLE=COL,...", help=_COLUMNS_HELP)
+def read_command(file: str, fmt: str | None, imag_sign: str | None, sweep: int | None,
+                 columns_text: str | None) -> None:
     """Print the points of FILE as CSV: sweep, frequency_Hz, z_real_ohm, z_imag_ohm (Z'' < 0 capacitive)."""
-    spectra = _read_reporting(file, fmt, imag_sign)
+    spectra = _read_reporting(file, fmt, imag_sign, _parse_columns_option(columns_text))
     if sweep is not None:
         if not 0 <= sweep < len(spectra):
             raise click.BadParameter(f"the file has {len(spectra)} sweep(s): 0..{len(spectra) - 1}",

@@ -166,7 +166,6 @@ BAD = {
     "text.csv": (b"freq,zre,zim\n1,2,-3\n2,abc,-4\n3,4,-5\n", CorruptFileError, "line 3: non-numeric"),
     "negf.csv": (b"freq,zre,zim\n10,2,-3\n-1,3,-4\n", CorruptFileError, "frequency <= 0"),
     "ragged.csv": (b"freq,zre,zim\n10,2,-3\n5,3\n1,3,-5\n", CorruptFileError, "mismatched row length"),
-    "dup.csv": (b"freq,zre,zim\n10,2,-3\n10,3,-4\n1,3,-5\n", CorruptFileError, "appears 2 times"),
     "unit.csv": (b"freq (ohm),zre,zim\n10,2,-3\n1,3,-4\n", MissingColumnError, "not a frequency unit"),
 }
 

@@ -215,6 +215,8 @@ def _checkpoints_of_file(path: Path, display: str, sweep: int | None = None,
                                   error=f"sweep {k} does not exist (file has {len(spectra)})", **rest))
             continue
         t = acquisition_time(spectra[k])
+        if rest.get("cycle") is None:  # the campaign file gives none: the file's cycle column
+            rest["cycle"] = _float_or_none(spectra[k].meta.get("cycle"))
         out.append(Checkpoint(label=label, spectrum=spectra[k], file=display, sweep=k,
                               content_sha256=digest, start_time=None if t is None else t.isoformat(),
                               **rest))
@@ -238,7 +240,9 @@ def order_checkpoints(checkpoints: list[Checkpoint]) -> tuple[list[Checkpoint], 
     """By acquisition time when every readable checkpoint has one, else natural file name.
 
     Unreadable files (no time) go last, in file-name order. ``time_h`` is filled
-    from the acquisition times (hours since the first checkpoint) when missing.
+    from the acquisition times (hours since the first checkpoint) when missing; without
+    acquisition times, from the time column of the file (``meta["time_s"]``, start of each
+    sweep) when every checkpoint comes from one file that has one.
     """
     readable = [c for c in checkpoints if c.ok]
     failed = [c for c in checkpoints if not c.ok]
@@ -253,8 +257,25 @@ def order_checkpoints(checkpoints: list[Checkpoint]) -> tuple[list[Checkpoint], 
     if readable and any(c.start_time for c in readable):
         warnings.warn("some files carry no acquisition time: checkpoints ordered by file name",
                       CampaignWarning, stacklevel=3)
-    return sorted(checkpoints, key=lambda c: (natural_key(c.file or ""), c.sweep or 0)), \
-        "natural file-name order (no acquisition time in the files)"
+    ordered = sorted(checkpoints, key=lambda c: (natural_key(c.file or ""), c.sweep or 0))
+    if _fill_time_from_time_column(readable):
+        return ordered, "sweep order in the file (its time column gives time_h)"
+    return ordered, "natural file-name order (no acquisition time in the files)"
+
+
+def _fill_time_from_time_column(readable: list[Checkpoint]) -> bool:
+    """Fill missing ``time_h`` from ``meta["time_s"]`` (hours since the first sweep) when all
+    checkpoints come from one file whose every sweep has it; True when done."""
+    times = [_float_or_none(c.spectrum.meta.get("time_s")) if c.spectrum is not None else None
+             for c in readable]
+    if not readable or len({c.file for c in readable}) != 1 or any(t is None for t in times):
+        return False
+    t0 = min(times)  # type: ignore[type-var]
+    for c, t in zip(readable, times):
+        if c.time_h is None:
+            c.time_h = (t - t0) / 3600.0  # type: ignore[operator]
+            c.extra.setdefault("time_source", "time column of the file")
+    return True
 
 
 def _from_spectra(spectra: Sequence[Spectrum]) -> CampaignSource:

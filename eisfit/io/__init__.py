@@ -17,7 +17,9 @@ from typing import Any
 from ..errors import ReadError, UnknownFormatError
 from ..spectrum import Spectrum
 
-__all__ = ["read", "detect_format", "FORMAT_MODULES", "available_formats"]
+from ._common import ReadWarning
+
+__all__ = ["read", "detect_format", "FORMAT_MODULES", "available_formats", "ReadWarning"]
 
 # order matters only for ties in sniff scores
 FORMAT_MODULES = [
@@ -30,6 +32,9 @@ FORMAT_MODULES = [
     "parstat",
     "powersuite",
     "autolab",
+    "zahner",
+    "relaxis",
+    "wide",
     "tabular",
 ]
 
@@ -67,8 +72,8 @@ def detect_format(path: str | Path) -> str:
             best, best_score = mod, score
     if best is None:
         raise UnknownFormatError(
-            p, "format not recognised (not a BioLogic, Gamry, ZView, instrument export or delimited "
-            "table with a frequency column); use format=... to force one"
+            p, "format not recognised (not a BioLogic, Gamry, ZView, Zahner .ism, RelaxIS, instrument "
+            "export, wide or delimited table with a frequency column); use format=... to force one"
         )
     return best.NAME
 

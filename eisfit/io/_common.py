@@ -1,13 +1,39 @@
-"""Helpers shared by the readers: sweep splitting and Spectrum assembly."""
+"""Helpers shared by the readers: sweep splitting, value checks and Spectrum assembly.
+
+Every reader ends in :func:`build_spectra`, so the checks made there hold for every
+format alike: frequencies outside 1 µHz-1 GHz or |Z| above 1e12 ohm are a
+:class:`~eisfit.errors.CorruptFileError`; a frequency repeated inside one sweep gives a
+:class:`ReadWarning` naming it; cycle, time and loop columns become ``meta["cycle"]``,
+``meta["time_s"]`` (start of the sweep) and ``meta["loop"]``.
+"""
 from __future__ import annotations
 
+import re
+import warnings
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ..errors import DataError, ReadError
+from ..errors import CorruptFileError, DataError, ReadError
 from ..spectrum import Spectrum
+
+# plausible measurement range shared by every reader
+MIN_FREQUENCY_HZ = 1e-6
+MAX_FREQUENCY_HZ = 1e9
+MAX_MODULUS_OHM = 1e12
+
+
+class ReadWarning(UserWarning):
+    """A reader guessed, dropped or flagged something in a file (not fatal).
+
+    The ``eisfit`` command prints these as ``eisfit: warning: ...`` lines.
+    """
+
+
+def warn(message: str, stacklevel: int = 3) -> None:
+    """Issue a :class:`ReadWarning` (the one warning class of the readers)."""
+    warnings.warn(message, ReadWarning, stacklevel=stacklevel)
 
 
 def split_at_frequency_resets(frequency: np.ndarray) -> list[np.ndarray]:
@@ -15,22 +41,26 @@ def split_at_frequency_resets(frequency: np.ndarray) -> list[np.ndarray]:
 
     A new sweep starts where the sweep direction resets: for a descending sweep,
     where the frequency jumps back up; for an ascending one, where it drops.
-    The direction of each sweep is taken from its first two points.
+    The direction of each sweep is taken from its first two points (descending when
+    they are equal); equal neighbours never split a sweep.
     """
     f = np.asarray(frequency, dtype=float)
     n = f.size
     if n <= 2:
         return [np.arange(n)]
+    step = np.diff(f)
+    rises = np.flatnonzero(step > 0)  # step i goes from point i to i + 1
+    falls = np.flatnonzero(step < 0)
     starts = [0]
-    i = 0
-    while i < n - 1:
-        start = starts[-1]
-        if i == start:
-            direction = np.sign(f[i + 1] - f[i]) or -1.0
-        step = f[i + 1] - f[i]
-        if step != 0 and np.sign(step) != direction and i + 1 - start >= 2:
-            starts.append(i + 1)
-        i += 1
+    start = 0
+    while start < n - 1:
+        direction = 1 if step[start] > 0 else -1
+        against = falls if direction > 0 else rises
+        k = np.searchsorted(against, start + 1)  # a reversal counts from the sweep's 2nd step on
+        if k >= against.size:
+            break
+        start = int(against[k]) + 1
+        starts.append(start)
     starts.append(n)
     return [np.arange(a, b) for a, b in zip(starts[:-1], starts[1:]) if b > a]
 
@@ -54,23 +84,167 @@ def build_spectra(
     columns: Mapping[str, np.ndarray] | None = None,
     sweep_meta: Sequence[Mapping[str, Any]] | None = None,
 ) -> list[Spectrum]:
-    """One Spectrum per index array in ``sweeps``; meta gets ``sweep`` (0-based) and ``n_sweeps``."""
+    """One Spectrum per index array in ``sweeps``; meta gets ``sweep`` (0-based) and ``n_sweeps``,
+    and ``cycle`` / ``time_s`` / ``loop`` from such columns (see :func:`sweep_axis_meta`).
+
+    Checks every reader shares: :func:`check_ranges` (error) and
+    :func:`warn_repeated_frequencies` (warning).
+    """
     out = []
     columns = columns or {}
+    check_ranges(path, frequency, z, sweeps)
+    warn_repeated_frequencies(path, frequency, sweeps)
+    axes = axis_columns(columns)
     for k, idx in enumerate(sweeps):
         m = dict(meta)
         m["source"] = str(path)
         m["sweep"] = k
         m["n_sweeps"] = len(sweeps)
+        m.update(sweep_axis_meta(axes, idx))
         if sweep_meta is not None:
             m.update(sweep_meta[k])
+        whole = len(idx) == len(frequency) and (len(idx) == 0 or (idx[0] == 0 and idx[-1] == len(idx) - 1
+                                                                  and np.all(np.diff(idx) == 1)))
+        pick = slice(None) if whole else idx  # a sweep of every row in order: no index copy
         try:
             out.append(
                 Spectrum(
-                    frequency[idx], z[idx], m,
-                    columns={name: np.asarray(col)[idx] for name, col in columns.items()},
+                    frequency[pick], z[pick], m,
+                    columns={name: np.asarray(col)[pick] for name, col in columns.items()},
                 )
             )
         except DataError as exc:
             raise ReadError(path, f"sweep {k}: {exc}") from None
     return out
+
+
+# ---------------------------------------------------------------------------
+# checks shared by every reader
+# ---------------------------------------------------------------------------
+def _sweep_rows(sweeps: Sequence[np.ndarray]) -> np.ndarray:
+    return np.concatenate([np.asarray(i, dtype=np.intp) for i in sweeps]) if len(sweeps) else \
+        np.zeros(0, dtype=np.intp)
+
+
+def check_ranges(path: str | Path, frequency: np.ndarray, z: np.ndarray,
+                 sweeps: Sequence[np.ndarray]) -> None:
+    """CorruptFileError when a sweep point has a frequency outside 1 µHz-1 GHz or |Z| > 1e12 ohm.
+
+    Such values are not measurements (a misread column, a wrong binary layout,
+    garbage bytes); reading them on would make every downstream number wrong.
+    """
+    for _, batch in _batches(sweeps):  # in batches: bounded temporary memory on huge files
+        rows = _sweep_rows(batch)
+        _check_range_rows(path, np.asarray(frequency, dtype=float)[rows], np.abs(np.asarray(z)[rows]), rows)
+
+
+def _check_range_rows(path: str | Path, f: np.ndarray, modulus: np.ndarray, rows: np.ndarray) -> None:
+    finite = np.isfinite(f)
+    outside = finite & ((f < MIN_FREQUENCY_HZ) | (f > MAX_FREQUENCY_HZ))
+    if outside.any():
+        bad = f[outside]
+        raise CorruptFileError(
+            path, f"{bad.size} frequency value(s) outside the plausible 1e-06-1e+09 Hz range "
+            f"(e.g. {bad[0]:.4g} Hz at point {int(rows[outside][0])}): not a frequency column, or "
+            "a damaged file; pass columns=... / --columns if the wrong column was taken")
+    huge = np.isfinite(modulus) & (modulus > MAX_MODULUS_OHM)
+    if huge.any():
+        raise CorruptFileError(
+            path, f"{int(huge.sum())} point(s) have |Z| above 1e+12 ohm (e.g. {modulus[huge][0]:.4g} "
+            f"ohm at point {int(rows[huge][0])}): not an impedance, or a damaged file")
+
+
+def _batches(sweeps: Sequence[np.ndarray], rows_per_batch: int = 100_000):
+    """(first sweep number, sweeps) in consecutive batches of about ``rows_per_batch`` rows."""
+    batch: list[np.ndarray] = []
+    first, size = 0, 0
+    for k, idx in enumerate(sweeps):
+        batch.append(idx)
+        size += len(idx)
+        if size >= rows_per_batch:
+            yield first, batch
+            batch, first, size = [], k + 1, 0
+    if batch:
+        yield first, batch
+
+
+def warn_repeated_frequencies(path: str | Path, frequency: np.ndarray,
+                              sweeps: Sequence[np.ndarray]) -> None:
+    """A ReadWarning naming the frequencies that occur more than once inside one sweep."""
+    f_all = np.asarray(frequency, dtype=float)
+    found: dict[int, list[float]] = {}
+    for first, batch in _batches(sweeps):
+        f = f_all[_sweep_rows(batch)]
+        sweep_of = np.repeat(np.arange(first, first + len(batch)), [len(i) for i in batch])
+        order = np.lexsort((f, sweep_of))
+        fs, ss = f[order], sweep_of[order]
+        same = (fs[1:] == fs[:-1]) & (ss[1:] == ss[:-1])
+        for k, v in zip(ss[1:][same], fs[1:][same]):
+            values = found.setdefault(int(k), [])
+            if v not in values:
+                values.append(float(v))
+    if not found:
+        return
+    shown = [f"sweep {k}: " + ", ".join(f"{v:g}" for v in vals[:5]) + " Hz" + (" ..." if len(vals) > 5 else "")
+             for k, vals in list(found.items())[:5]]
+    name = Path(str(path)).name
+    warn(f"{name}: repeated frequencies in {len(found)} sweep(s) ({'; '.join(shown)}"
+         f"{'; ...' if len(found) > 5 else ''}); the points are kept", stacklevel=4)
+
+
+# ---------------------------------------------------------------------------
+# cycle / time / loop columns -> per-sweep meta
+# ---------------------------------------------------------------------------
+_TIME_UNITS_S = {"s": 1.0, "sec": 1.0, "min": 60.0, "h": 3600.0, "hr": 3600.0, "ms": 1e-3}
+_CYCLE_NAME = re.compile(r"^(cycle|cycle[ _]?(number|nr|no|index|idx|id)|cycle[ _]?n)\.?$")
+_LOOP_NAME = re.compile(r"^(loop|loop[ _]?(index|idx|number|nr|no))$")
+_TIME_NAME = re.compile(r"^(time|elapsed[ _]?time|test[ _]?time|total[ _]?time|t)"
+                        r"(?:\s*(?:/\s*|\(|\[)\s*(s|sec|min|h|hr|ms)\s*[)\]]?)?$")
+
+
+def axis_of_column(name: str) -> tuple[str, float] | None:
+    """(meta key, scale) of a cycle/time/loop column name, else None.
+
+    ``cycle``, ``cycle number``, ``cycle_Nr`` -> ("cycle", 1); ``loop``, ``loop_index`` ->
+    ("loop", 1); ``time/s``, ``time (h)``, ``time`` (seconds assumed) -> ("time_s",
+    seconds per unit). BioLogic's ``z cycle`` is a sweep counter, not a cycle number.
+    """
+    key = " ".join(str(name).strip().strip('"').lower().split())
+    if _CYCLE_NAME.match(key):
+        return "cycle", 1.0
+    if _LOOP_NAME.match(key):
+        return "loop", 1.0
+    m = _TIME_NAME.match(key)
+    if m:
+        return "time_s", _TIME_UNITS_S[m.group(2)] if m.group(2) else 1.0
+    return None
+
+
+def axis_columns(columns: Mapping[str, Any]) -> dict[str, tuple[str, np.ndarray, float]]:
+    """meta key -> (column name, values, scale) for the first cycle, time and loop column."""
+    out: dict[str, tuple[str, np.ndarray, float]] = {}
+    for name, values in columns.items():
+        found = axis_of_column(name)
+        if found is None or found[0] in out:
+            continue
+        arr = np.asarray(values)
+        if arr.dtype.kind in "fiu":
+            out[found[0]] = (name, arr, found[1])
+    return out
+
+
+def sweep_axis_meta(axes: Mapping[str, tuple[str, np.ndarray, float]], idx: np.ndarray) -> dict[str, Any]:
+    """``cycle`` / ``loop`` (int when whole) and ``time_s`` (s, first point = start of the sweep)."""
+    meta: dict[str, Any] = {}
+    if len(idx) == 0:
+        return meta
+    for key, (name, values, scale) in axes.items():
+        v = float(values[idx[0]]) * scale
+        if not np.isfinite(v):
+            continue
+        if key == "time_s":
+            meta["time_s"] = v
+        else:
+            meta[key] = int(v) if v == int(v) else v
+        meta.setdefault("axis_columns", {})[key] = name
+    return meta

@@ -10,12 +10,12 @@ line that is not tab-indented (``EXPERIMENTABORTED`` when the run was stopped ea
 from __future__ import annotations
 
 import datetime as _dt
-import warnings
 from pathlib import Path
 from typing import Any
 
 from ..errors import CorruptFileError
 from ..spectrum import Spectrum
+from ._common import warn
 from .tabular import TableFormat, read_table_lines, text_lines
 
 NAME = "gamry"
@@ -64,7 +64,7 @@ def _start_time(params: dict[str, list[str]]) -> str | None:
             return _dt.datetime.strptime(f"{date} {time}", fmt).isoformat()
         except ValueError:
             continue
-    warnings.warn(f"Gamry DATE/TIME {date!r} {time!r} not understood; start_time left empty", stacklevel=3)
+    warn(f"Gamry DATE/TIME {date!r} {time!r} not understood; start_time left empty", stacklevel=4)
     return None
 
 
@@ -117,8 +117,8 @@ def read(path: Path | str, *, imag_sign: str | None = None) -> list[Spectrum]:
     aborted = any(ln.startswith("EXPERIMENTABORTED") for ln in lines[stop:])
     meta["aborted"] = aborted
     if aborted:
-        warnings.warn(f"{p.name}: experiment was aborted; reading the {stop - start - 3} points recorded",
-                      stacklevel=2)
+        warn(f"{p.name}: experiment was aborted; reading the {stop - start - 3} points recorded",
+             stacklevel=3)
     fmt = TableFormat(name=NAME, imag_sign="negative", column_map=COLUMN_MAP, technique=meta["technique"])
     return read_table_lines(
         p, lines[start + 3:stop], fmt, meta, names=names, delimiter="\t",

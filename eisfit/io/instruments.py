@@ -23,7 +23,7 @@ __all__ = ["Vendor", "AUTOLAB", "CHI", "PARSTAT", "POWERSUITE", "VERSASTUDIO", "
 
 
 def _head_text(head: bytes) -> str:
-    return "" if looks_binary(head) else decode_text(head)
+    return "" if looks_binary(head) else decode_text(head, errors="replace")
 
 
 def _first_nonblank(text: str) -> str:

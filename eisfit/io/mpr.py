@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import struct
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,9 +20,10 @@ import numpy as np
 from ..errors import CorruptFileError, MissingColumnError, ReadError
 from ..spectrum import Spectrum
 from . import _biologic as bl
-from ._common import build_spectra
+from ._common import build_spectra, warn
 
 NAME = "mpr"
+NAMES = ["mpr", "biologic-mpr"]  # the second is the name meta["format"] and `eisfit info` show
 EXTENSIONS = [".mpr"]
 FORMAT = "biologic-mpr"
 
@@ -163,7 +163,7 @@ def _single_module(modules: list[Module], name: str, p: Path) -> Module:
     if not found:
         raise CorruptFileError(p, f"no {name!r} module")
     if len(found) > 1:
-        warnings.warn(f"{p}: {len(found)} {name!r} modules; reading the first", stacklevel=3)
+        warn(f"{p}: {len(found)} {name!r} modules; reading the first", stacklevel=4)
     return found[0]
 
 
@@ -224,16 +224,16 @@ def _record_dtype(ids: list[int], n_points: int, payload: int, p: Path) -> np.dt
         if not 1 <= size <= 16:
             raise CorruptFileError(
                 p, f"unknown column ID {unknown[0]}: inferred size {size} bytes is impossible")
-        warnings.warn(f"{p}: unknown column ID {unknown[0]} ({size} bytes per point) skipped",
-                      stacklevel=4)
+        warn(f"{p}: unknown column ID {unknown[0]} ({size} bytes per point) skipped",
+             stacklevel=5)
         return _build_dtype(ids, {unknown[0]: size}, stride, p)
     decodable = ids[:ids.index(unknown[0])]
     if not _has_impedance_ids(decodable) and _has_impedance_ids(ids):
         raise CorruptFileError(
             p, f"several unknown column IDs {unknown} precede the impedance columns: their sizes "
             "cannot be inferred, so the impedance cannot be decoded")
-    warnings.warn(f"{p}: several unknown column IDs {unknown}; only the columns before ID "
-                  f"{unknown[0]} can be decoded", stacklevel=4)
+    warn(f"{p}: several unknown column IDs {unknown}; only the columns before ID "
+         f"{unknown[0]} can be decoded", stacklevel=5)
     return _build_dtype(decodable, {}, stride, p)
 
 
@@ -300,8 +300,8 @@ def _settings_meta(buf: bytes, mod: Module, p: Path) -> dict[str, Any]:
     if len(data) > SET_AREA_UNIT:
         unit = AREA_UNITS.get(data[SET_AREA_UNIT])
         if unit is None and area:
-            warnings.warn(f"{p}: unknown electrode-area unit code {data[SET_AREA_UNIT]}; "
-                          "area_cm2 left unknown", stacklevel=4)
+            warn(f"{p}: unknown electrode-area unit code {data[SET_AREA_UNIT]}; "
+                 "area_cm2 left unknown", stacklevel=5)
     technique = bl.TECHNIQUES.get(code, f"unknown (0x{code:02X})") if code is not None else None
     return {"technique": technique, "technique_code": code, "area": area, "area_unit": unit}
 
@@ -315,8 +315,8 @@ def _log_info(buf: bytes, mod: Module, p: Path) -> tuple[_dt.datetime | None, st
         if np.isfinite(days) and 1.0 < days < 2958465.0:  # 1899-12-31 .. 9999-12-31
             start = OLE_EPOCH + _dt.timedelta(milliseconds=round(days * 86_400_000))
         else:
-            warnings.warn(f"{p}: implausible acquisition start in the LOG module; start_time unknown",
-                          stacklevel=4)
+            warn(f"{p}: implausible acquisition start in the LOG module; start_time unknown",
+                 stacklevel=5)
     return start, _pascal_string(data, LOG_SOFTWARE_VERSION)
 
 
@@ -340,7 +340,7 @@ def _loop_starts(buf: bytes, mod: Module, n_points: int, p: Path) -> list[int] |
         return None
     starts = np.frombuffer(buf, dtype="<u4", count=n, offset=mod.start + 4).astype(np.int64)
     if starts[0] != 0 or np.any(np.diff(starts) < 0) or starts[-1] > n_points:
-        warnings.warn(f"{p}: inconsistent 'VMP loop' indices ignored", stacklevel=4)
+        warn(f"{p}: inconsistent 'VMP loop' indices ignored", stacklevel=5)
         return None
     out = starts.tolist()
     if out[-1] < n_points:

@@ -20,6 +20,7 @@ from . import _biologic as bl
 from ._common import build_spectra
 
 NAME = "mpt"
+NAMES = ["mpt", "biologic-mpt"]  # the second is the name meta["format"] and `eisfit info` show
 EXTENSIONS = [".mpt"]
 FORMAT = "biologic-mpt"
 

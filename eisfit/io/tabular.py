@@ -17,6 +17,7 @@ Instrument modules pass a :class:`TableFormat` (their column map and sign conven
 """
 from __future__ import annotations
 
+import io as _stdio
 import json
 import re
 import warnings
@@ -28,7 +29,9 @@ import numpy as np
 
 from ..errors import CorruptFileError, MissingColumnError, ReadError
 from ..spectrum import Spectrum
-from ._common import build_spectra, split_at_frequency_resets, split_by_counter
+from ._common import build_spectra, split_at_frequency_resets, split_by_counter, warn
+from ._identify import identify_columns
+from ._sign import capacitive_sign
 from .export import MAGIC as EXPORT_MAGIC, META_PREFIX as EXPORT_META_PREFIX
 
 NAME = "csv"
@@ -42,7 +45,8 @@ _LAYOUTS: tuple[tuple[str | None, str], ...] = (
     ("\t", "."), ("\t", ","), (";", "."), (";", ","), (",", "."), (None, "."), (None, ","),
 )
 _DELIMITER_NAMES = {"\t": "tab", ";": "semicolon", ",": "comma", None: "whitespace"}
-_MAX_SNIFF_LINES = 20000
+_MAX_SNIFF_LINES = 5000  # lines whose values decide the number of columns and the first data row
+_MAX_DELIMITER_LINES = 1000  # non-blank lines tried with each (delimiter, decimal) candidate
 
 ROLES = ("frequency", "real", "imag", "modulus", "phase", "sweep")
 
@@ -60,10 +64,14 @@ def looks_binary(head: bytes) -> bool:
     return controls > 0.02 * max(len(head), 1)
 
 
-def decode_text(data: bytes) -> str:
-    """Decode file bytes: UTF-16 (BOM), UTF-8 (with or without BOM), else cp1252/latin-1."""
+def decode_text(data: bytes, errors: str = "strict") -> str:
+    """Decode file bytes: UTF-16 (BOM), UTF-8 (with or without BOM), else cp1252/latin-1.
+
+    UTF-16 that cannot be decoded (an odd number of bytes, a lone surrogate) raises
+    UnicodeDecodeError unless ``errors="replace"`` (used on the cut-off head when sniffing).
+    """
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
+        return data.decode("utf-16", errors=errors)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -74,8 +82,12 @@ def decode_text(data: bytes) -> str:
         return data.decode("latin-1")
 
 
-def text_lines(path: Path) -> list[str]:
-    """The lines of a text file (line ends removed); CorruptFileError for binary content."""
+def read_text(path: Path) -> tuple[list[str], bool]:
+    """(lines without line ends, whether the file ends with a line end).
+
+    CorruptFileError for binary content and for text that cannot be decoded
+    (e.g. UTF-16 with an odd number of bytes).
+    """
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
@@ -84,7 +96,18 @@ def text_lines(path: Path) -> list[str]:
         raise CorruptFileError(path, "file is empty")
     if looks_binary(data[:8192]):
         raise CorruptFileError(path, "binary content, not a text table")
-    return decode_text(data).splitlines()
+    try:
+        text = decode_text(data)
+    except UnicodeDecodeError as exc:
+        raise CorruptFileError(path, f"undecodable text ({exc.encoding}: {exc.reason} at byte "
+                                     f"{exc.start} of {len(data)}; truncated or damaged file)") from None
+    del data
+    return text.splitlines(), text.endswith(("\n", "\r"))
+
+
+def text_lines(path: Path) -> list[str]:
+    """The lines of a text file (line ends removed); CorruptFileError for binary or undecodable content."""
+    return read_text(path)[0]
 
 
 # ---------------------------------------------------------------------------
@@ -150,7 +173,7 @@ def _count_numeric(lines: Sequence[str], delimiter: str | None, decimal: str) ->
 
 def detect_delimiter(lines: Sequence[str]) -> tuple[str | None, str]:
     """(delimiter, decimal) that makes the most lines rows of >= 2 numbers."""
-    sample = [ln for ln in lines[:_MAX_SNIFF_LINES] if ln.strip()]
+    sample = [ln for ln in lines[:_MAX_SNIFF_LINES] if ln.strip()][:_MAX_DELIMITER_LINES]
     best, best_n = _LAYOUTS[0], 0
     for delimiter, decimal in _LAYOUTS:
         n = _count_numeric(sample, delimiter, decimal)
@@ -193,7 +216,7 @@ def locate_table(
             path, f"no table of numbers found with {_DELIMITER_NAMES.get(delimiter, delimiter)} delimiter"
         )
     n_columns = max(set(sizes), key=sizes.count)
-    nonblank = [i for i, ln in enumerate(lines) if ln.strip()]
+    nonblank = [i for i, ln in enumerate(lines[:_MAX_SNIFF_LINES]) if ln.strip()]
     start = next(i for i in nonblank if counts[i] == n_columns)
     before = [i for i in nonblank if i < start]
     header = before[-1] if before and counts[before[-1]] is None else None
@@ -214,11 +237,8 @@ def header_names(line: str, layout: TableLayout) -> list[str]:
         if len(names) == n:
             return [nm.strip('"').strip() for nm in names]
     names = [nm.strip('"').strip() for nm in candidates[1]]
-    warnings.warn(
-        f"header has {len(names)} names for {n} data columns; names beyond the data are "
-        "ignored and unnamed columns numbered",
-        stacklevel=3,
-    )
+    warn(f"header has {len(names)} names for {n} data columns; names beyond the data are "
+         "ignored and unnamed columns numbered", stacklevel=4)
     names = names[:n] + [f"column {k + 1}" for k in range(len(names), n)]
     return names
 
@@ -245,11 +265,25 @@ def parse_rows(
     stop: int | None = None,
     first_line_number: int = 1,
     header_line: str | None = None,
+    last_line_complete: bool = True,
 ) -> Rows:
     """Parse the data rows strictly. Blank lines are skipped; a line repeating the header
-    starts a new block; any other line must hold exactly ``n_columns`` numbers."""
+    starts a new block; any other line must hold exactly ``n_columns`` numbers.
+
+    ``last_line_complete=False`` (the file does not end with a line end) makes the last
+    line suspect: when it has too few values, an unreadable value, or a last value
+    shorter than every value of that column in the (up to 200) rows before it while
+    those are written with a fixed width (``4.93e-0`` cut from ``4.93e-01``), it is
+    dropped with a ReadWarning rather than read as a wrong number. A cut that leaves a
+    valid number of the usual width cannot be seen.
+    """
     start = layout.data_start if start is None else start
     stop = len(lines) if stop is None else stop
+    if not last_line_complete:
+        stop = _drop_cut_last_line(lines, layout, path, start, stop, first_line_number)
+    fast = _parse_rows_fast(lines, layout, start, stop, first_line_number)
+    if fast is not None:
+        return fast
     n = layout.n_columns
     header_key = header_line.strip() if header_line else None
     values: list[list[float]] = []
@@ -284,6 +318,79 @@ def parse_rows(
     if not values:
         raise CorruptFileError(path, "the table has a header but no data rows")
     return Rows(np.array(values, dtype=float), np.array(numbers), blocks)
+
+
+_FAST_MIN_LINES = 2000
+_FAST_CHUNK_LINES = 50000
+
+
+def _parse_rows_fast(lines: Sequence[str], layout: TableLayout, start: int, stop: int,
+                     first_line_number: int) -> Rows | None:
+    """pandas' C parser for large, clean tables; None (use the strict parser, which names the
+    faulty line) on anything unusual: a repeated header, a non-numeric or non-finite value,
+    a row of the wrong length."""
+    if stop - start < _FAST_MIN_LINES:
+        return None
+    import pandas as pd
+
+    sep = r"\s+" if layout.delimiter is None else layout.delimiter
+    buffer = _stdio.BytesIO()  # 1 byte per character, filled in chunks to keep the peak low
+    for a in range(start, stop, _FAST_CHUNK_LINES):
+        buffer.write("\n".join(lines[a:min(stop, a + _FAST_CHUNK_LINES)]).encode("utf-8"))
+        buffer.write(b"\n")
+    buffer.seek(0)
+    try:  # a repeated header line is not numeric: the parse fails and the strict parser runs
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            frame = pd.read_csv(buffer, header=None, sep=sep, engine="c", encoding="utf-8",
+                                decimal=layout.decimal, dtype=float, quotechar='"',
+                                skip_blank_lines=True, comment=None, na_filter=True)
+        values = frame.to_numpy(dtype=float)
+    except (ValueError, pd.errors.ParserError):
+        return None
+    if values.ndim != 2 or values.shape[1] != layout.n_columns or not np.all(np.isfinite(values)):
+        return None
+    if values.shape[0] == stop - start:
+        numbers = np.arange(start, stop) + first_line_number
+    else:
+        region = lines[start:stop]
+        nonblank = np.fromiter((bool(ln.strip()) for ln in region), dtype=bool, count=len(region))
+        numbers = np.flatnonzero(nonblank) + start + first_line_number
+        if numbers.size != values.shape[0]:
+            return None
+    return Rows(values, numbers, [0])
+
+
+def _drop_cut_last_line(lines: Sequence[str], layout: TableLayout, path: Path | str | None,
+                        start: int, stop: int, first_line_number: int) -> int:
+    """``stop`` without the last data line when that line looks cut off (see :func:`parse_rows`)."""
+    last = stop - 1
+    while last >= start and not lines[last].strip():
+        last -= 1
+    if last <= start:
+        return stop
+    fields = split_fields(lines[last], layout.delimiter)
+    reason = None
+    if len(fields) != layout.n_columns:
+        reason = f"{len(fields)} of {layout.n_columns} values"
+    else:
+        try:
+            parse_number(fields[-1], layout.decimal)
+        except ValueError:
+            reason = f"last value {fields[-1]!r} is not a number"
+    if reason is None:
+        above = (split_fields(ln, layout.delimiter) for ln in lines[max(start, last - 200):last])
+        widths = [len(f[-1]) for f in above if len(f) == layout.n_columns]
+        fixed_width = bool(widths) and max(widths) - min(widths) <= 1  # a sign may add one character
+        if fixed_width and len(fields[-1]) < min(widths):
+            reason = (f"last value {fields[-1]!r} is shorter than every value of that column "
+                      f"above it ({min(widths)}+ characters)")
+    if reason is None:
+        return stop
+    name = Path(str(path)).name if path is not None else "file"
+    warn(f"{name}: line {first_line_number + last} looks cut off (the file ends without a line end "
+         f"and {reason}): dropped", stacklevel=5)
+    return last
 
 
 # ---------------------------------------------------------------------------
@@ -389,7 +496,8 @@ def assign_roles(
 
     ``column_map`` (a format's map, exact header name -> role) wins over the generic
     prefix rules; ``columns`` (user option, role -> 0-based index or header name) wins
-    over both. Without a header, 3+ columns are read by position as f, Z', Z''.
+    over both. Without a header, ``columns`` must name the roles (the content rules of
+    :mod:`eisfit.io._identify` are applied by :func:`spectra_from_table` before).
     """
     by_position = names is None
     if names is None:
@@ -403,12 +511,6 @@ def assign_roles(
                 role = column_map[names[i].strip()]
             if role and role not in index:
                 index[role] = i
-    elif n_columns >= 3 and not columns:
-        index = {"frequency": 0, "real": 1, "imag": 2}
-        if n_columns > 3:
-            warnings.warn(
-                f"no header: reading the first 3 of {n_columns} columns as frequency (Hz), "
-                "Z' and Z'' (ohm); pass columns={...} to choose", stacklevel=3)
     for role, where in (columns or {}).items():
         if role not in ROLES:
             raise ReadError(path, f"columns option: unknown role {role!r}; roles are {', '.join(ROLES)}")
@@ -468,9 +570,14 @@ def _check_units(roles: ColumnRoles, path: Path | str) -> None:
 
 
 def _apply_imag_sign(
-    z_imag: np.ndarray, roles: ColumnRoles, fmt: TableFormat, option: str | None, path: Path | str
+    z_imag: np.ndarray, roles: ColumnRoles, fmt: TableFormat, option: str | None, path: Path | str,
+    frequency: np.ndarray, z_real: np.ndarray, keep: np.ndarray,
 ) -> tuple[np.ndarray, dict[str, Any]]:
-    """Z'' with capacitive values negative, and what was decided (for meta)."""
+    """Z'' with capacitive values negative, and what was decided (for meta).
+
+    Order: the ``imag_sign`` option, a minus sign in the header, the format's convention,
+    else the data (:func:`eisfit.io._sign.capacitive_sign`: low-frequency end and arc
+    shape, never a majority vote)."""
     imag_role = "imag" if "imag" in roles.index else "phase"
     negated = roles.header(imag_role).negated
     if option not in (None, *IMAG_SIGNS):
@@ -478,22 +585,32 @@ def _apply_imag_sign(
     if option in ("negative", "positive"):
         raw = -z_imag if negated else z_imag  # undo the header sign: the option describes the column
         if negated and option == "negative":
-            warnings.warn(f"imag_sign='negative' overrides the minus sign of column "
-                          f"{roles.header(imag_role).name!r}", stacklevel=4)
+            warn(f"imag_sign='negative' overrides the minus sign of column "
+                 f"{roles.header(imag_role).name!r}", stacklevel=5)
         return (raw if option == "negative" else -raw), {"imag_sign": option, "imag_sign_source": "option"}
     if negated:
         return z_imag, {"imag_sign": "positive", "imag_sign_source": "header"}
     if fmt.imag_sign is not None and option is None:  # the format's documented convention
         return (z_imag if fmt.imag_sign == "negative" else -z_imag), {
             "imag_sign": fmt.imag_sign, "imag_sign_source": "format"}
-    positive_share = float(np.mean(z_imag > 0)) if z_imag.size else 0.0
-    if positive_share > 0.5:
-        warnings.warn(
-            f"{Path(str(path)).name}: {positive_share:.0%} of the imaginary values are positive and "
-            "the header has no minus sign: assuming the file stores -Z'' and flipping the sign "
-            "(pass imag_sign='negative' to keep it)", stacklevel=4)
-        return -z_imag, {"imag_sign": "positive", "imag_sign_source": "data", "imag_sign_detected": True}
-    return z_imag, {"imag_sign": "negative", "imag_sign_source": "data", "imag_sign_detected": False}
+    if keep.all():  # no separator rows: no copies
+        sign, rule = capacitive_sign(frequency, z_real, z_imag)
+    else:
+        sign, rule = capacitive_sign(frequency[keep], z_real[keep], z_imag[keep])
+    name = Path(str(path)).name
+    if sign > 0:
+        warn(f"{name}: the imaginary column holds -Z'' ({rule}); the header has no minus sign: "
+             "flipping it (pass imag_sign='negative' to keep it)", stacklevel=5)
+        return -z_imag, {"imag_sign": "positive", "imag_sign_source": "data", "imag_sign_detected": True,
+                         "imag_sign_rule": rule}
+    if sign == 0:
+        warn(f"{name}: the sign convention of the imaginary column could not be decided from the data "
+             f"({rule}); reading it as Z'' (capacitive negative); pass imag_sign='negative' or "
+             "'positive' to say", stacklevel=5)
+        return z_imag, {"imag_sign": "negative", "imag_sign_source": "undecided", "imag_sign_detected": False,
+                        "imag_sign_rule": rule}
+    return z_imag, {"imag_sign": "negative", "imag_sign_source": "data", "imag_sign_detected": False,
+                    "imag_sign_rule": rule}
 
 
 def _check_modulus(z: np.ndarray, modulus: np.ndarray, path: Path | str) -> None:
@@ -503,8 +620,8 @@ def _check_modulus(z: np.ndarray, modulus: np.ndarray, path: Path | str) -> None
         rel = np.abs(np.abs(z) ** 2 - m2) / np.where(m2 > 0, m2, np.nan)
     bad = int(np.sum(rel > 0.01))
     if bad:
-        warnings.warn(f"{Path(str(path)).name}: |Z|^2 differs from Z'^2+Z''^2 by more than 1 % at "
-                      f"{bad} of {z.size} points (check the column assignment)", stacklevel=4)
+        warn(f"{Path(str(path)).name}: |Z|^2 differs from Z'^2+Z''^2 by more than 1 % at "
+             f"{bad} of {z.size} points (check the column assignment)", stacklevel=5)
 
 
 def _separator_mask(f: np.ndarray, z_parts: Sequence[np.ndarray]) -> np.ndarray:
@@ -538,7 +655,12 @@ def spectra_from_table(
 ) -> list[Spectrum]:
     """Spectra from a parsed table: roles, units, sign, checks, sweeps, meta."""
     n_cols = rows.values.shape[1]
-    roles = assign_roles(names, n_cols, path, fmt.column_map, columns)
+    rule = None
+    if names is None and not columns:
+        index, rule = identify_columns(rows.values, path)
+        roles = ColumnRoles(index, [parse_header(f"column {k + 1}") for k in range(n_cols)], True)
+    else:
+        roles = assign_roles(names, n_cols, path, fmt.column_map, columns)
     _check_units(roles, path)
     f = _column_values(rows, roles, "frequency")
     has_re_im = {"real", "imag"} <= roles.index.keys()
@@ -558,21 +680,20 @@ def spectra_from_table(
         lines = rows.line_numbers[bad_f]
         shown = ", ".join(str(n) for n in lines[:5]) + (" ..." if lines.size > 5 else "")
         raise CorruptFileError(path, f"frequency <= 0 Hz at {lines.size} row(s) (line {shown})")
-    im_part, sign_meta = _apply_imag_sign(im_part, roles, fmt, imag_sign, path)
-    z = re_part + 1j * im_part
+    im_part, sign_meta = _apply_imag_sign(im_part, roles, fmt, imag_sign, path, f, re_part, keep)
+    z = np.empty(f.size, dtype=complex)  # filled in place: no complex temporaries
+    z.real, z.imag = re_part, im_part
     if has_re_im and "modulus" in roles.index:
         _check_modulus(z[keep], _column_values(rows, roles, "modulus")[keep], path)
     blocks = _blocks(rows, sep)
     counter = rows.values[:, roles.index["sweep"]] if "sweep" in roles.index else None
     sweeps = _sweeps(f, counter, blocks)
-    _check_duplicates(f, sweeps, rows, path)
-    extra = {} if roles.by_position else {
-        h.name: rows.values[:, i] for i, h in enumerate(roles.headers) if i not in roles.index.values()
-    }
+    extra = _extra_columns(rows, roles)
     full_meta = {
         "format": fmt.name,
         "technique": fmt.technique,
         "columns_detected": roles.describe(),
+        **({"columns_rule": rule} if rule else {}),
         **sign_meta,
         **dict(meta or {}),
     }
@@ -581,34 +702,35 @@ def spectra_from_table(
 
 def _blocks(rows: Rows, sep: np.ndarray) -> list[np.ndarray]:
     """Index arrays of row blocks between separators (repeated headers, all-zero rows)."""
-    cut = np.zeros(sep.size + 1, dtype=bool)
+    n = sep.size
+    cut = np.zeros(n + 1, dtype=bool)
     cut[rows.block_starts] = True
-    out, current = [], []
-    for i in range(sep.size):
-        if cut[i] and current:
-            out.append(np.array(current))
-            current = []
-        if sep[i]:
-            if current:
-                out.append(np.array(current))
-                current = []
-            continue
-        current.append(i)
-    if current:
-        out.append(np.array(current))
+    cut[:n] |= sep
+    cut[1:] |= sep  # a separator also ends the block before it
+    bounds = np.flatnonzero(cut[:n])
+    edges = np.concatenate([[0], bounds, [n]])
+    out = []
+    for a, b in zip(edges[:-1], edges[1:]):
+        idx = np.arange(a, b)
+        idx = idx[~sep[idx]]
+        if idx.size:
+            out.append(idx)
     return out
 
 
-def _check_duplicates(f: np.ndarray, sweeps: Sequence[np.ndarray], rows: Rows, path: Path | str) -> None:
-    """CorruptFileError when a frequency repeats inside one sweep."""
-    for k, idx in enumerate(sweeps):
-        vals, first, counts = np.unique(f[idx], return_index=True, return_counts=True)
-        if np.any(counts > 1):
-            j = int(np.flatnonzero(counts > 1)[0])
-            dup = idx[np.flatnonzero(f[idx] == vals[j])]
-            raise CorruptFileError(
-                path, f"sweep {k}: frequency {vals[j]:g} Hz appears {counts[j]} times "
-                f"(lines {', '.join(str(n) for n in rows.line_numbers[dup][:4])})")
+def _extra_columns(rows: Rows, roles: ColumnRoles) -> dict[str, np.ndarray]:
+    """Columns kept per point: every column not folded into f and Z, plus the sweep counter.
+
+    A headerless table's counter is named ``cycle`` (so that it becomes ``meta["cycle"]``),
+    its other columns ``column k``."""
+    folded = {i for role, i in roles.index.items() if role != "sweep"}
+    out = {}
+    for i, h in enumerate(roles.headers):
+        if i in folded:
+            continue
+        name = "cycle" if roles.by_position and roles.index.get("sweep") == i else h.name
+        out[name] = rows.values[:, i]
+    return out
 
 
 def read_table_lines(
@@ -624,11 +746,13 @@ def read_table_lines(
     imag_sign: str | None = None,
     columns: Mapping[str, int | str] | None = None,
     first_line_number: int = 1,
+    last_line_complete: bool = True,
 ) -> list[Spectrum]:
     """Locate, parse and interpret a table in ``lines`` (the engine of every text reader).
 
     ``names``: column names when the table has no header line (format knowledge);
     ``header=False`` forces "no header line", True requires one.
+    ``last_line_complete=False``: the text did not end with a line end (see :func:`parse_rows`).
     """
     layout = locate_table(lines, path, delimiter, decimal)
     header_line = None
@@ -641,7 +765,7 @@ def read_table_lines(
         names = list(names)[: layout.n_columns] + [
             f"column {k + 1}" for k in range(len(names), layout.n_columns)]
     rows = parse_rows(lines, layout, path, names or [], first_line_number=first_line_number,
-                      header_line=header_line)
+                      header_line=header_line, last_line_complete=last_line_complete)
     layout_meta = {"delimiter": layout.delimiter_name, "decimal": layout.decimal,
                    "header_line": None if header_line is None else layout.header_index + first_line_number}
     return spectra_from_table(path, names, rows, fmt, {**layout_meta, **dict(meta or {})},
@@ -664,7 +788,7 @@ def sniff(head: bytes, path: Path) -> int:
     if not head or looks_binary(head):
         return 0
     generic_ext = Path(path).suffix.lower() in EXTENSIONS
-    lines = decode_text(head).splitlines()
+    lines = decode_text(head, errors="replace").splitlines()
     if len(lines) > 1 and len(head) >= 8192:
         lines = lines[:-1]  # last line may be cut
     try:
@@ -712,7 +836,8 @@ def read(
     ----------
     path : the file (.csv, .txt, ...).
     imag_sign : "auto" (the default, None, means the same: a minus sign in the header,
-        else the data's majority decide; eisfit's own exports are known to hold Z''),
+        else the data decide from the low-frequency end and the arc shape, see
+        :mod:`eisfit.io._sign`; eisfit's own exports are known to hold Z''),
         "negative" (the Z'' column holds capacitive values negative) or "positive"
         (the column holds -Z'').
     delimiter : "comma", "semicolon", "tab", "whitespace" (default: detect).
@@ -720,12 +845,17 @@ def read(
     header : False when the first line is data, True to require a header (default: detect).
     columns : role -> 0-based column index or header name, e.g.
         ``{"frequency": 0, "real": 3, "imag": 4}``; roles: frequency, real, imag,
-        modulus, phase, sweep.
+        modulus, phase, sweep. Without a header and without this option the columns are
+        identified by content (:mod:`eisfit.io._identify`); an ambiguous table raises a
+        MissingColumnError asking for this option.
 
     Returns
     -------
     list of Spectrum (frequency Hz, Z ohm with Z'' < 0 capacitive), one per sweep.
-    ``meta`` records ``columns_detected``, ``delimiter``, ``decimal``, ``imag_sign``.
+    ``meta`` records ``columns_detected`` (and ``columns_rule`` for a headerless table),
+    ``delimiter``, ``decimal``, ``imag_sign`` and ``imag_sign_rule``; a cycle, time or loop
+    column gives ``cycle``, ``time_s`` (start of the sweep) and ``loop``. A last line cut off
+    (no final line end) is dropped with a warning.
     """
     p = Path(path)
     if delimiter is not None and delimiter not in _DELIMITER_OPTIONS:
@@ -733,17 +863,19 @@ def read(
     if decimal not in (None, ".", ","):
         raise ReadError(p, f"decimal must be '.' or ',', not {decimal!r}")
     delim = _DELIMITER_OPTIONS[delimiter] if delimiter is not None else False
-    lines = text_lines(p)
+    lines, ends_with_newline = read_text(p)
     own_export = bool(lines) and lines[0].strip() == EXPORT_MAGIC
     fmt = TableFormat(imag_sign="negative") if own_export else TableFormat()
     spectra = read_table_lines(p, lines, fmt, header=header, delimiter=delim,
-                               decimal=decimal, imag_sign=imag_sign, columns=columns)
+                               decimal=decimal, imag_sign=imag_sign, columns=columns,
+                               last_line_complete=ends_with_newline)
     return _restore_export_meta(spectra, lines) if own_export else spectra
 
 
 # meta keys that describe this reading, not the measurement: never taken from an export's meta
 _READER_META = {"source", "format", "sweep", "n_sweeps", "columns_detected", "delimiter", "decimal",
-                "header_line", "imag_sign", "imag_sign_source", "imag_sign_detected"}
+                "header_line", "imag_sign", "imag_sign_source", "imag_sign_detected", "imag_sign_rule",
+                "columns_rule", "axis_columns"}
 
 
 def _restore_export_meta(spectra: list[Spectrum], lines: Sequence[str]) -> list[Spectrum]:
@@ -759,7 +891,7 @@ def _restore_export_meta(spectra: list[Spectrum], lines: Sequence[str]) -> list[
         try:
             stored[int(k)] = json.loads(text)
         except ValueError:
-            warnings.warn(f"eisfit export meta line not understood: {line[:60]!r}", stacklevel=3)
+            warn(f"eisfit export meta line not understood: {line[:60]!r}", stacklevel=4)
     out = []
     for s in spectra:
         original = dict(stored.get(s.meta["sweep"], {}))

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-import warnings
 from pathlib import Path
 from typing import Any
 
 from ..errors import CorruptFileError
 from ..spectrum import Spectrum
+from ._common import warn
 from .tabular import TableFormat, read_table_lines, text_lines
 
 NAME = "zview"
@@ -106,7 +106,7 @@ def read(path: Path | str, *, imag_sign: str | None = None) -> list[Spectrum]:
                                first_line_number=start + 1)
     n = sum(len(s) for s in spectra)
     if declared is not None and declared != n:
-        warnings.warn(f"{p.name}: header declares {declared} points but the file holds {n} "
-                      "(truncated or edited file)", stacklevel=2)
+        warn(f"{p.name}: header declares {declared} points but the file holds {n} "
+             "(truncated or edited file)", stacklevel=3)
         spectra = [s.with_meta(declared_points=declared) for s in spectra]
     return spectra

@@ -1,0 +1,176 @@
+"""Column roles of a headerless table, identified by content rather than by position.
+
+Rules (each column judged on its values only):
+
+* **frequency**: every value > 0, and inside each sweep (the column split where its
+  direction reverses) monotonic and roughly log-spaced: the 90th percentile of
+  |log10 step| is at most 3x the 10th, the sweeps have 5 points or more on average
+  and the column spans at least half a decade. Exactly one column may qualify.
+* **cycle / loop counter**: integer-valued, in runs of equal values (on average 3 rows
+  or more per run), not the frequency. It splits the sweeps and becomes ``meta["cycle"]``.
+* **|Z|**: equals hypot of two other columns within 1 % on 99 % of the rows; those two
+  are Z' and Z''. Z' is the one that is positive everywhere when only one is; when both
+  are, a phase column (if any) tells them apart, else the usual order (Z' first) is kept.
+* **phase**: bounded by ±90 (degrees) or ±pi/2 (radians).
+* **time**: non-decreasing over the whole file and not a counter; kept as an extra column.
+
+Without a |Z| column, two remaining columns are read as Z', Z'' in their order (the
+universal f, Z', Z'' layout; the same values could be f, |Z|, phase, which eisfit
+cannot tell apart and reads as f, Z', Z'' as it always has) unless their signs say
+otherwise (Z' is never negative); a signed first column bounded by ±90 before a
+positive one could be Z'' or a phase, which is ambiguous. Anything else (two frequency-like columns, no frequency, several |Z| triples,
+more than two unexplained columns) raises a MissingColumnError asking for
+``columns=`` / ``--columns``: the reader does not guess.
+"""
+from __future__ import annotations
+
+from itertools import permutations
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import MissingColumnError
+from ._common import split_at_frequency_resets
+
+MAX_STEP_SPREAD = 3.0
+MIN_MEAN_SWEEP_POINTS = 5
+MIN_SPAN_DECADES = 0.5
+MODULUS_TOLERANCE = 0.01
+MODULUS_ROW_SHARE = 0.99
+MIN_RUN_LENGTH = 3
+
+HINT = ("pass columns={'frequency': i, 'real': j, 'imag': k} (0-based), or on the command line "
+        "--columns frequency=i,real=j,imag=k (roles: frequency, real, imag, modulus, phase, sweep)")
+
+
+def _ambiguous(path: Path | str | None, what: str) -> MissingColumnError:
+    return MissingColumnError(path, f"headerless table: {what}; {HINT}")
+
+
+def looks_like_frequency(values: np.ndarray) -> bool:
+    """Positive, monotonic and roughly log-spaced inside each sweep (see module doc)."""
+    v = np.asarray(values, dtype=float)
+    if v.size < 3 or not np.all(v > 0) or not np.all(np.isfinite(v)):
+        return False
+    sweeps = [s for s in split_at_frequency_resets(v) if s.size >= 2]
+    if not sweeps or v.size / len(sweeps) < MIN_MEAN_SWEEP_POINTS:
+        return False
+    if np.log10(v.max() / v.min()) < MIN_SPAN_DECADES:
+        return False
+    steps = []
+    for s in sweeps:
+        d = np.diff(np.log10(v[s]))
+        d = d[d != 0]  # a repeated frequency is flagged later, it does not make a column less a frequency
+        if not (np.all(d > 0) or np.all(d < 0)):
+            return False
+        steps.append(np.abs(d))
+    steps_all = np.concatenate(steps)
+    if steps_all.size == 0:
+        return False
+    lo, hi = np.percentile(steps_all, [10, 90])
+    return bool(hi <= MAX_STEP_SPREAD * lo)
+
+
+def looks_like_counter(values: np.ndarray) -> bool:
+    """Integer-valued, in runs of equal values (a cycle, loop or sweep number)."""
+    v = np.asarray(values, dtype=float)
+    if v.size < 2 or not np.all(np.isfinite(v)) or not np.all(v == np.round(v)):
+        return False
+    runs = 1 + int(np.count_nonzero(v[1:] != v[:-1]))
+    return v.size / runs >= MIN_RUN_LENGTH
+
+
+def looks_like_phase(values: np.ndarray) -> str | None:
+    """"deg" or "rad" when the values are bounded by ±pi/2 or ±90, else None."""
+    m = float(np.max(np.abs(values))) if np.size(values) else np.inf
+    if m <= np.pi / 2 * (1 + 1e-9):
+        return "rad"
+    if m <= 90.0 * (1 + 1e-9):
+        return "deg"
+    return None
+
+
+def _is_time(values: np.ndarray) -> bool:
+    v = np.asarray(values, dtype=float)
+    return v.size > 3 and bool(np.all(np.diff(v) >= 0)) and v[-1] > v[0]
+
+
+def _modulus_triples(cols: dict[int, np.ndarray]) -> list[tuple[int, int, int]]:
+    """(k, i, j) with |col k| = hypot(col i, col j) on 99 % of the rows, i < j."""
+    found = []
+    keys = list(cols)
+    for k in keys:
+        mod = np.abs(cols[k])
+        for i, j in permutations([x for x in keys if x != k], 2):
+            if i > j:
+                continue
+            h = np.hypot(cols[i], cols[j])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                rel = np.abs(mod - h) / np.where(mod > 0, mod, np.nan)
+            if np.mean(rel <= MODULUS_TOLERANCE) >= MODULUS_ROW_SHARE:
+                found.append((k, i, j))
+    return found
+
+
+def _order_real_imag(i: int, j: int, cols: dict[int, np.ndarray], phase: int | None,
+                     phase_unit: str | None) -> tuple[int, int, str]:
+    """(real, imag, rule) for two columns known to be Z' and Z'' in some order."""
+    pos_i, pos_j = bool(np.all(cols[i] > 0)), bool(np.all(cols[j] > 0))
+    if pos_i != pos_j:
+        return (i, j, "Z' is the column positive everywhere") if pos_i else (j, i, "Z' is the column positive everywhere")
+    if phase is not None and phase_unit is not None:
+        p = np.abs(cols[phase]) * (180.0 / np.pi if phase_unit == "rad" else 1.0)
+        a = np.degrees(np.arctan2(np.abs(cols[j]), np.abs(cols[i])))
+        b = np.degrees(np.arctan2(np.abs(cols[i]), np.abs(cols[j])))
+        err_a, err_b = float(np.median(np.abs(p - a))), float(np.median(np.abs(p - b)))
+        if min(err_a, err_b) < 1.0 and abs(err_a - err_b) > 1.0:
+            return (i, j, "phase = atan(Z''/Z')") if err_a < err_b else (j, i, "phase = atan(Z''/Z')")
+    return i, j, "Z' before Z'' (usual order; signs do not tell them apart)"
+
+
+def identify_columns(values: np.ndarray, path: Path | str | None = None) -> tuple[dict[str, int], str]:
+    """Roles (role -> 0-based column) of a headerless table from its values, and the rule used.
+
+    ``values``: rows x columns of floats. Raises MissingColumnError when ambiguous.
+    """
+    n_cols = values.shape[1]
+    cols = {c: np.asarray(values[:, c], dtype=float) for c in range(n_cols)}
+    freq = [c for c in cols if looks_like_frequency(cols[c])]
+    if len(freq) != 1:
+        what = ("no column is positive, monotonic and log-spaced within each sweep, so none is a frequency"
+                if not freq else "columns " + ", ".join(str(c + 1) for c in freq)
+                + " all look like frequencies")
+        raise _ambiguous(path, what)
+    index: dict[str, int] = {"frequency": freq[0]}
+    rules = [f"frequency = column {freq[0] + 1} (positive, log-spaced within each sweep)"]
+    rest = {c: v for c, v in cols.items() if c != freq[0]}
+    counters = [c for c in rest if looks_like_counter(rest[c])]
+    if counters:
+        index["sweep"] = counters[0]
+        rules.append(f"cycle = column {counters[0] + 1} (integer-valued runs)")
+        for c in counters:
+            rest.pop(c)
+    triples = _modulus_triples(rest)
+    phases = {c: u for c in rest if (u := looks_like_phase(rest[c])) is not None}
+    if len({t[0] for t in triples}) > 1 or len(triples) > 1:
+        raise _ambiguous(path, "several columns could be |Z| = hypot of two others "
+                         + ", ".join(f"{k + 1}=({i + 1},{j + 1})" for k, i, j in triples))
+    if triples:
+        k, i, j = triples[0]
+        phase = next((c for c in phases if c not in (k, i, j)), None)
+        real, imag, why = _order_real_imag(i, j, rest, phase, phases.get(phase) if phase is not None else None)
+        index.update(real=real, imag=imag, modulus=k)
+        rules.append(f"|Z| = column {k + 1} = hypot(columns {i + 1}, {j + 1}); {why}")
+        return index, "; ".join(rules)
+    candidates = [c for c in rest if not (_is_time(rest[c]) and len(rest) > 2)]
+    if len(candidates) != 2:
+        raise _ambiguous(path, f"no |Z| column and {len(candidates)} columns left for the impedance "
+                         "(need exactly two: Z' and Z'', or |Z| and phase)")
+    a, b = candidates
+    if a in phases and np.any(rest[a] < 0) and np.all(rest[b] > 0):
+        raise _ambiguous(path, f"column {a + 1} is signed and bounded by ±90: it could be Z'' (then "
+                         f"column {b + 1} is Z', out of the usual order) or a phase (column {b + 1} |Z|)")
+    real, imag, why = _order_real_imag(a, b, rest, None, None)
+    index.update(real=real, imag=imag)
+    rules.append(f"Z' = column {real + 1}, Z'' = column {imag + 1} ({why})")
+    return index, "; ".join(rules)

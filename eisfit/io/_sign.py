@@ -1,0 +1,73 @@
+"""Which sign convention a stored imaginary column uses, decided from the data.
+
+Used when neither the header (a leading minus) nor the format fixes the convention.
+A majority vote fails on mostly-inductive spectra (large Li-ion cells, where more than
+half of the points lie above the real axis): it flips Z'' and the arcs come out huge.
+The rule here looks where the sign is physically fixed instead:
+
+1. **Low-frequency end.** At the lowest frequencies a cell is capacitive (charge
+   transfer arc, diffusion tail, blocking electrode): Z'' < 0. The sign held by at
+   least 70 % of the non-zero values among the lowest-frequency fifth of the points
+   (at least 3 points) is taken as the capacitive sign.
+2. **Arc shape.** Among the points with that sign, Z' must not fall toward low
+   frequency (an arc or a tail moves to larger Z' as f decreases; a series
+   inductance or a pseudo-inductive loop does not). The median Z' of the lowest
+   third of those points (by frequency) is compared with that of the highest third.
+
+When both agree the sign is decided; otherwise the column is kept as stored (taken as
+Z'') with a warning asking for ``imag_sign``. ``meta["imag_sign_rule"]`` says what was seen.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+LOW_END_SHARE = 0.2
+MIN_LOW_POINTS = 3
+SIGN_AGREEMENT = 0.7
+
+
+def capacitive_sign(frequency_Hz: np.ndarray, real_ohm: np.ndarray, imag: np.ndarray) -> tuple[int, str]:
+    """(sign, rule): sign = -1 when the stored column already holds Z'' (capacitive negative),
+    +1 when it holds -Z'', 0 when the data do not decide. ``rule`` explains it in words."""
+    f = np.asarray(frequency_Hz, dtype=float)
+    re_part = np.asarray(real_ohm, dtype=float)
+    y = np.asarray(imag, dtype=float)
+    if f.size < MIN_LOW_POINTS:
+        return 0, f"only {f.size} points"
+    order = np.argsort(f, kind="stable")
+    k = min(f.size, max(MIN_LOW_POINTS, int(np.ceil(LOW_END_SHARE * f.size))))
+    low = y[order[:k]]
+    low = low[low != 0]
+    if low.size == 0:
+        return 0, f"the {k} lowest-frequency values are all zero"
+    share_positive = float(np.mean(low > 0))
+    if share_positive >= SIGN_AGREEMENT:
+        sign = 1
+    elif share_positive <= 1 - SIGN_AGREEMENT:
+        sign = -1
+    else:
+        return 0, (f"low-frequency end mixed ({share_positive:.0%} of the {low.size} lowest-frequency "
+                   "values positive)")
+    words = "positive" if sign > 0 else "negative"
+    low_text = (f"low-frequency end: {max(share_positive, 1 - share_positive):.0%} of the {low.size} "
+                f"lowest-frequency values {words}")
+    arc_ok, arc_text = _arc_rises_toward_low_frequency(f, re_part, y, sign)
+    if not arc_ok:
+        return 0, f"{low_text}, but {arc_text}"
+    return sign, f"{low_text}; arc shape: {arc_text}"
+
+
+def _arc_rises_toward_low_frequency(f: np.ndarray, re_part: np.ndarray, y: np.ndarray,
+                                    sign: int) -> tuple[bool, str]:
+    """Whether Z' grows (or stays) toward low frequency among the points of the capacitive sign."""
+    on_side = np.flatnonzero(np.sign(y) == sign)
+    if on_side.size < 3:
+        return True, "too few points to judge, low-frequency end alone decides"
+    ordered = on_side[np.argsort(f[on_side], kind="stable")]
+    third = max(1, ordered.size // 3)
+    low_re = float(np.median(re_part[ordered[:third]]))
+    high_re = float(np.median(re_part[ordered[-third:]]))
+    scale = max(abs(low_re), abs(high_re), 1e-300)
+    if low_re >= high_re - 1e-6 * scale:
+        return True, f"Z' rises toward low frequency ({high_re:.4g} -> {low_re:.4g} ohm)"
+    return False, f"Z' falls toward low frequency ({high_re:.4g} -> {low_re:.4g} ohm)"

@@ -1,0 +1,69 @@
+"""Campaign time axis from a file's own cycle / time columns (issue 14).
+
+A single table with ``cycle number`` and ``time/s`` columns and no acquisition start:
+the checkpoints get ``time_h`` from the time column (hours since the first sweep) and
+``cycle`` from the cycle column, instead of being merely numbered.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import eisfit
+from eisfit.campaign import load_checkpoints
+
+F_HZ = np.logspace(5, -1, 31)
+R0_OHM, R1_OHM, C1_F = 20.0, 100.0, 1e-6
+SWEEP_STARTS_S = [0.0, 7200.0, 18000.0]  # 0 h, 2 h, 5 h
+CYCLES = [1, 11, 21]
+
+
+def _z_ohm(f_hz: np.ndarray, r1_ohm: float) -> np.ndarray:
+    """Closed form R0 + R1 || C1, ohm."""
+    w = 2 * np.pi * f_hz
+    return R0_OHM + r1_ohm / (1 + 1j * w * r1_ohm * C1_F)
+
+
+def _write_table(path: Path, with_time: bool = True) -> Path:
+    head = "freq/Hz,Re(Z)/Ohm,-Im(Z)/Ohm,cycle number" + (",time/s" if with_time else "")
+    lines = [head]
+    for k, (t0, cycle) in enumerate(zip(SWEEP_STARTS_S, CYCLES)):
+        z = _z_ohm(F_HZ, R1_OHM * (1 + 0.5 * k))
+        for j, (f, v) in enumerate(zip(F_HZ, z)):
+            row = f"{float(f)!r},{float(v.real)!r},{float(-v.imag)!r},{cycle}"
+            lines.append(row + (f",{t0 + 10.0 * j!r}" if with_time else ""))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_reader_keeps_cycle_and_sweep_start_time(tmp_path):
+    spectra = eisfit.read(_write_table(tmp_path / "cell.csv"))
+    assert [s.meta["cycle"] for s in spectra] == CYCLES
+    assert [s.meta["time_s"] for s in spectra] == SWEEP_STARTS_S
+
+
+def test_checkpoints_take_time_and_cycle_from_the_file(tmp_path):
+    src = load_checkpoints(_write_table(tmp_path / "cell.csv"))
+    assert src.ordering.startswith("sweep order in the file")
+    assert [c.time_h for c in src.checkpoints] == pytest.approx([0.0, 2.0, 5.0])
+    assert [c.cycle for c in src.checkpoints] == CYCLES
+    assert {c.extra["time_source"] for c in src.checkpoints} == {"time column of the file"}
+
+
+def test_without_time_column_cycle_is_kept_and_time_stays_empty(tmp_path):
+    src = load_checkpoints(_write_table(tmp_path / "cell.csv", with_time=False))
+    assert [c.cycle for c in src.checkpoints] == CYCLES
+    assert all(c.time_h is None for c in src.checkpoints)
+    assert src.ordering.startswith("natural file-name order")
+
+
+def test_fit_campaign_table_has_time_and_cycle_columns(tmp_path):
+    camp = eisfit.fit_campaign(_write_table(tmp_path / "cell.csv"), circuit="R0-p(R1,C1)",
+                               cache_dir=False, progress=False)
+    table = camp.table
+    assert list(table["time_h"]) == pytest.approx([0.0, 2.0, 5.0])
+    assert list(table["cycle"]) == CYCLES
+    # the fitted R1 follows the closed-form truth of each sweep
+    assert list(table["R1"]) == pytest.approx([R1_OHM, 1.5 * R1_OHM, 2 * R1_OHM], rel=1e-3)

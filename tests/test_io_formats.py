@@ -1,0 +1,464 @@
+"""Issue 14: Zahner .ism, RelaxIS exports, wide tables, headerless tables identified by
+content, mostly-inductive spectra, cycle/time/loop columns and bad input.
+
+Every fixture is synthetic and written by the test; the expected impedances come from
+the closed form of the circuit below, not from the reader.
+"""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import eisfit
+from eisfit.errors import CorruptFileError, MissingColumnError, ReadError
+from eisfit.io import available_formats, detect_format
+from eisfit.io._common import ReadWarning, build_spectra
+
+L_H = 2e-6  # series inductance of a large Li-ion cell (cables + windings)
+
+
+def z_cell_ohm(f_hz: np.ndarray, l_h: float = 0.0, scale: float = 1.0) -> np.ndarray:
+    """Closed form jwL + R0 + R1/(1 + jw R1 C1) + 1/(Q (jw)^0.5), ohm."""
+    w = 2 * np.pi * np.asarray(f_hz, dtype=float)
+    return 1j * w * l_h + scale * (0.02 + 0.01 / (1 + 1j * w * 0.01) + 1 / (50 * (1j * w) ** 0.5))
+
+
+def _num(x) -> str:
+    return repr(float(x))
+
+
+def _read_quiet(path: Path, **options):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # none expected
+        return eisfit.read(path, **options)
+
+
+# ---- Zahner .ism ---------------------------------------------------------------------
+def _ism_bytes(f_hz: np.ndarray, z_ohm: np.ndarray, count_minus_one: int | None = None,
+               trailer: bytes = b"") -> bytes:
+    n1 = f_hz.size - 1 if count_minus_one is None else count_minus_one
+    return (bytes.fromhex("000000000004") + n1.to_bytes(6, "big") + f_hz.astype(">f8").tobytes()
+            + np.abs(z_ohm).astype(">f8").tobytes() + np.angle(z_ohm).astype(">f8").tobytes() + trailer)
+
+
+def test_zahner_ism_detected_by_content_and_decoded(tmp_path):
+    f = np.logspace(5, -1, 61)
+    p = tmp_path / "cell_export.bin"  # no .ism extension: detection by content
+    p.write_bytes(_ism_bytes(f, z_cell_ohm(f), trailer=b"\x00" * 40))
+    assert detect_format(p) == "zahner-ism"
+    (s,) = _read_quiet(p)
+    np.testing.assert_array_equal(s.frequency, f)
+    np.testing.assert_allclose(s.z, z_cell_ohm(f), rtol=1e-12)
+    assert s.meta["ism_trailing_bytes"] == 40 and s.meta["ism_leading_points"] == 0
+    (forced,) = _read_quiet(p, format="zahner-ism")
+    np.testing.assert_array_equal(forced.z, s.z)
+
+
+def test_zahner_ism_leading_points_swept_the_other_way_join_the_main_sweep(tmp_path):
+    lead = np.array([1.5e3, 3e3, 6e3])  # swept upward first
+    main = np.logspace(5, -1, 61)  # then down from the top
+    f = np.r_[lead, main]
+    p = tmp_path / "a.ism"
+    p.write_bytes(_ism_bytes(f, z_cell_ohm(f)))
+    (s,) = _read_quiet(p)
+    assert len(s) == f.size
+    assert np.all(np.diff(s.frequency) < 0)  # one sweep in the main (downward) direction
+    np.testing.assert_allclose(s.z, z_cell_ohm(s.frequency), rtol=1e-12)
+    np.testing.assert_array_equal(np.sort(s.frequency), np.sort(f))
+    assert s.meta["ism_leading_points"] == 3
+    assert "swept the other way" in s.meta["point_order"]
+
+
+def test_zahner_ism_truncated_or_garbage_is_a_clear_error(tmp_path):
+    f = np.logspace(4, 0, 20)
+    cut = tmp_path / "cut.ism"
+    cut.write_bytes(_ism_bytes(f, z_cell_ohm(f))[:-50])
+    with pytest.raises(CorruptFileError, match="declares 20 points"):
+        eisfit.read(cut)
+    garbage = tmp_path / "bad.ism"
+    garbage.write_bytes(_ism_bytes(f, z_cell_ohm(f) * 0 + 1e20 * np.exp(-0.5j)))
+    with pytest.raises(CorruptFileError, match="1e\\+12 ohm"):
+        eisfit.read(garbage, format="zahner-ism")
+    huge_f = tmp_path / "hf.ism"
+    huge_f.write_bytes(_ism_bytes(np.r_[3e38, f[1:]], z_cell_ohm(f)))
+    with pytest.raises(CorruptFileError, match="outside the plausible"):
+        eisfit.read(huge_f, format="zahner-ism")
+
+
+# ---- RelaxIS export ------------------------------------------------------------------
+def _relaxis_text(blocks) -> str:
+    out = ["RelaxIS 3.0 Spectrum export", "01.05.2024 10:00:00",
+           "Data: Frequency\tData: Z'\tData: Z''\tData: |Z|\tData: Theta (Z)"]
+    for info, f, z in blocks:
+        out.append(info)
+        out += ["\t".join(_num(x) for x in (fi, zi.real, zi.imag, abs(zi), np.degrees(np.angle(zi))))
+                for fi, zi in zip(f, z)]
+    return "\n".join(out) + "\n"
+
+
+def test_relaxis_export_reads_every_spectrum_with_its_metadata_line(tmp_path):
+    f = np.logspace(5, -1, 41)
+    blocks = [("DC: 0 V\tTM: 25 C\tModel: R-RC\tSource: a.mpr", f, z_cell_ohm(f)),
+              ("DC: 0.1 V\tTM: 25 C\tModel: R-RC\tSource: b.mpr", f, z_cell_ohm(f, scale=2.0))]
+    p = tmp_path / "export.txt"
+    p.write_text(_relaxis_text(blocks))
+    assert detect_format(p) == "relaxis"
+    spectra = _read_quiet(p)
+    assert len(spectra) == 2 and [s.meta["sweep"] for s in spectra] == [0, 1]
+    for s, (info, fk, zk) in zip(spectra, blocks):
+        np.testing.assert_allclose(s.frequency, fk, rtol=1e-15)
+        np.testing.assert_allclose(s.z, zk, rtol=1e-12)
+        assert s.meta["relaxis_info"] == " ".join(info.split())
+        assert s.meta["format"] == "relaxis" and s.meta["export_date"] == "01.05.2024 10:00:00"
+
+
+# ---- wide tables -----------------------------------------------------------------------
+def _wide_text(f, cycles, minus=True, delimiter=","):
+    im = "-Im(Z)" if minus else "Im(Z)"
+    head = delimiter.join(["date", "cycle_Nr", "I/mA", "Q/mAh"]
+                          + [c for x in f for c in (f"Re(Z){x:g}", f"{im}{x:g}")])
+    lines = [head]
+    for k, cycle in enumerate(cycles):
+        z = z_cell_ohm(f, scale=1 + 0.1 * k)
+        values = [v for zi in z for v in (zi.real, -zi.imag if minus else zi.imag)]
+        lines.append(delimiter.join([f"2024-01-0{k + 1} 10:00", str(cycle), "0.5", _num(1.2 - 0.01 * k)]
+                                    + [_num(v) for v in values]))
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("minus", [True, False])
+def test_wide_table_one_spectrum_per_row_frequency_from_column_names(tmp_path, minus):
+    f = np.logspace(4, -1, 36)  # 72 impedance columns + 4 others, as in the issue
+    p = tmp_path / "wide.csv"
+    p.write_text(_wide_text(f, [5, 10, 15], minus=minus))
+    assert detect_format(p) == "wide-table"
+    spectra = _read_quiet(p)
+    assert len(spectra) == 3
+    for k, s in enumerate(spectra):
+        np.testing.assert_allclose(s.frequency, [float(f"{x:g}") for x in f])
+        np.testing.assert_allclose(s.z, z_cell_ohm(s.frequency, scale=1 + 0.1 * k), rtol=1e-5)
+        assert s.meta["cycle"] == [5, 10, 15][k]
+        assert s.meta["row_values"]["Q/mAh"] == pytest.approx(1.2 - 0.01 * k)
+        assert s.meta["row_values"]["date"] == f"2024-01-0{k + 1} 10:00"
+    assert spectra[0].meta["imag_sign_source"] == ("header" if minus else "data")
+
+
+def test_wide_table_units_in_column_names(tmp_path):
+    text = "cycle;Re(Z) @ 1 kHz;-Im(Z) @ 1 kHz;Re(Z)_500mHz;-Im(Z)_500mHz;Re(Z)_2Hz;-Im(Z)_2Hz\n1;1;-0.5;3;2;2;1\n"
+    p = tmp_path / "w.txt"
+    p.write_text(text)
+    (s,) = eisfit.read(p)
+    np.testing.assert_array_equal(s.frequency, [1000.0, 0.5, 2.0])
+    np.testing.assert_array_equal(s.z, [1 + 0.5j, 3 - 2j, 2 - 1j])
+
+
+def test_wide_table_unpaired_column_is_an_error(tmp_path):
+    p = tmp_path / "w.csv"
+    p.write_text("Re(Z)1,-Im(Z)1,Re(Z)10,-Im(Z)10,Re(Z)100\n1,2,3,4,5\n")
+    with pytest.raises(MissingColumnError, match="do not pair up at 100 Hz"):
+        eisfit.read(p)
+
+
+# ---- headerless tables: columns by content ---------------------------------------------
+def _headerless(f, n_sweeps, l_h=L_H):
+    rows = []
+    for c in range(n_sweeps):
+        z = z_cell_ohm(f, l_h, scale=1 + 0.05 * c)
+        rows += [f"{abs(v):.12g}\t{x:.12g}\t{v.real:.12g}\t{v.imag:.12g}\t{c + 1}" for x, v in zip(f, z)]
+    return "\n".join(rows) + "\n"
+
+
+def test_headerless_modulus_f_re_im_cycle_identified_by_content(tmp_path):
+    f = np.logspace(4, np.log10(9e-3), 60)
+    p = tmp_path / "h.txt"
+    p.write_text(_headerless(f, 8))
+    spectra = _read_quiet(p)
+    assert len(spectra) == 8 and {len(s) for s in spectra} == {60}
+    for c, s in enumerate(spectra):
+        np.testing.assert_allclose(s.frequency, f, rtol=1e-11)
+        np.testing.assert_allclose(s.z, z_cell_ohm(f, L_H, scale=1 + 0.05 * c), rtol=1e-10)
+        assert s.meta["cycle"] == c + 1
+    rule = spectra[0].meta["columns_rule"]
+    assert "frequency = column 2" in rule and "|Z| = column 1" in rule and "cycle = column 5" in rule
+    assert spectra[0].meta["columns_detected"] == {
+        "frequency": "column 2", "sweep": "column 5", "real": "column 3", "imag": "column 4",
+        "modulus": "column 1"}
+
+
+def test_headerless_ambiguous_tables_ask_for_columns(tmp_path):
+    f = np.logspace(4, -1, 30)
+    z = z_cell_ohm(f)
+    two_freqs = tmp_path / "two.txt"  # two log-spaced positive columns
+    two_freqs.write_text("".join(f"{x!r}\t{2 * x!r}\t{v.real!r}\t{v.imag!r}\n" for x, v in
+                                 zip(f.tolist(), z.tolist())))
+    with pytest.raises(MissingColumnError, match="columns 1, 2 all look like frequencies.*columns="):
+        eisfit.read(two_freqs)
+    extra = tmp_path / "extra.txt"  # f, Z', Z'' and two unexplained columns
+    extra.write_text("".join(f"{x!r}\t{v.real!r}\t{v.imag!r}\t{float(np.sin(k))!r}\t{float(np.cos(k))!r}\n"
+                             for k, (x, v) in enumerate(zip(f.tolist(), z.tolist()))))
+    with pytest.raises(MissingColumnError, match="--columns"):
+        eisfit.read(extra)
+    # the option resolves it
+    spectra = eisfit.read(extra, columns={"frequency": 0, "real": 1, "imag": 2})
+    np.testing.assert_allclose(spectra[0].z, z, rtol=1e-15)
+
+
+def test_headerless_f_re_im_keeps_the_usual_order(tmp_path):
+    f = np.logspace(5, -1, 40)
+    z = z_cell_ohm(f)
+    p = tmp_path / "three.csv"
+    p.write_text("".join(f"{x!r},{v.real!r},{v.imag!r}\n" for x, v in zip(f.tolist(), z.tolist())))
+    (s,) = _read_quiet(p)
+    np.testing.assert_array_equal(s.z, z)
+
+
+# ---- sign of Z'' on mostly-inductive spectra ------------------------------------------
+@pytest.mark.parametrize("stored", ["z_imag", "minus_z_imag"])
+def test_mostly_inductive_spectrum_sign_from_low_frequency_end(tmp_path, stored):
+    f = np.logspace(5, -1, 61)
+    l_h = 2e-5
+    z = z_cell_ohm(f, l_h)
+    assert np.mean(z.imag > 0) > 0.5  # precondition: most points inductive
+    column = z.imag if stored == "z_imag" else -z.imag
+    p = tmp_path / "li_ion.csv"
+    p.write_text("freq,Zre,Zim\n" + "".join(f"{x!r},{a!r},{b!r}\n" for x, a, b in
+                                            zip(f.tolist(), z.real.tolist(), column.tolist())))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        (s,) = eisfit.read(p)
+    np.testing.assert_allclose(s.z, z, rtol=1e-15)
+    assert np.max(-s.z.imag) == pytest.approx(np.max(-z.imag))
+    assert "low-frequency end" in s.meta["imag_sign_rule"] and "arc shape" in s.meta["imag_sign_rule"]
+    flipped = [w for w in caught if "flipping" in str(w.message)]
+    assert len(flipped) == (0 if stored == "z_imag" else 1)
+    assert all(issubclass(w.category, ReadWarning) for w in caught)
+
+
+# ---- cycle / time / loop columns -----------------------------------------------------
+def test_cycle_time_and_loop_columns_become_meta(tmp_path):
+    f = np.logspace(4, 0, 9)
+    lines = ["freq/Hz\tRe(Z)/Ohm\t-Im(Z)/Ohm\tcycle number\ttime/s\tloop_index"]
+    for k in range(3):
+        z = z_cell_ohm(f, scale=1 + k)
+        lines += [f"{x!r}\t{v.real!r}\t{-v.imag!r}\t{k + 2}\t{100.0 * k + j!r}\t{k}"
+                  for j, (x, v) in enumerate(zip(f.tolist(), z.tolist()))]
+    p = tmp_path / "c.txt"
+    p.write_text("\n".join(lines) + "\n")
+    spectra = _read_quiet(p)
+    assert [s.meta["cycle"] for s in spectra] == [2, 3, 4]
+    assert [s.meta["time_s"] for s in spectra] == [0.0, 100.0, 200.0]
+    assert [s.meta["loop"] for s in spectra] == [0, 1, 2]
+    np.testing.assert_allclose(spectra[2].z, z_cell_ohm(f, scale=3), rtol=1e-15)
+
+
+def test_mpt_cycle_number_and_time_become_meta(tmp_path):
+    f = np.logspace(4, 0, 5)
+    lines = ["freq/Hz\tRe(Z)/Ohm\t-Im(Z)/Ohm\ttime/s\tcycle number"]
+    for k in range(2):
+        lines += [f"{x!r}\t1.0\t0.5\t{50.0 * k + j!r}\t{k + 1}.0" for j, x in enumerate(f.tolist())]
+    p = tmp_path / "a.mpt"
+    p.write_text("\n".join(lines) + "\n")
+    spectra = _read_quiet(p)
+    assert [(s.meta["cycle"], s.meta["time_s"]) for s in spectra] == [(1, 0.0), (2, 50.0)]
+
+
+# ---- bad input -------------------------------------------------------------------------
+def _csv_rows(f, z) -> list[str]:
+    return [f"{x:.6e},{v.real:.6e},{v.imag:.6e}" for x, v in zip(f, z)]
+
+
+def test_cut_last_line_is_dropped_with_a_warning(tmp_path):
+    f = np.logspace(4, 0, 9)
+    z = z_cell_ohm(f)
+    rows = _csv_rows(f, z)
+    p = tmp_path / "cut.csv"
+    p.write_text("freq,zre,zim\n" + "\n".join(rows[:-1] + [rows[-1][:-1]]))  # 4.93e-01 -> 4.93e-0
+    with pytest.warns(ReadWarning, match="line 10 looks cut off"):
+        (s,) = eisfit.read(p)
+    assert len(s) == 8
+    np.testing.assert_allclose(s.z, z[:8], rtol=1e-6)
+    fewer = tmp_path / "fewer.csv"
+    fewer.write_text("freq,zre,zim\n" + "\n".join(rows[:-1] + [rows[-1].rsplit(",", 1)[0]]))
+    with pytest.warns(ReadWarning, match="looks cut off"):
+        (s,) = eisfit.read(fewer)
+    assert len(s) == 8
+    complete = tmp_path / "complete.csv"  # same rows, no final line end, nothing cut
+    complete.write_text("freq,zre,zim\n" + "\n".join(rows))
+    (s,) = _read_quiet(complete)
+    assert len(s) == 9
+
+
+def test_odd_length_utf16_is_a_read_error(tmp_path):
+    p = tmp_path / "u16.csv"
+    p.write_bytes("freq,zre,zim\n1,2,-3\n10,2,-1\n".encode("utf-16") + b"\x00")
+    with pytest.raises(ReadError, match="undecodable text"):
+        eisfit.read(p)
+    with pytest.raises(ReadError, match="undecodable text"):
+        eisfit.read(p, format="csv")
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".mpt"])
+def test_repeated_frequencies_warn_with_their_values(tmp_path, suffix):
+    f = [1000.0, 100.0, 100.0, 10.0, 1.0]
+    if suffix == ".csv":
+        text = "freq,zre,zim\n" + "".join(f"{x!r},{1 + k!r},-0.5\n" for k, x in enumerate(f))
+    else:
+        text = "freq/Hz\tRe(Z)/Ohm\t-Im(Z)/Ohm\n" + "".join(f"{x!r}\t{1 + k!r}\t0.5\n" for k, x in enumerate(f))
+    p = tmp_path / f"dup{suffix}"
+    p.write_text(text)
+    with pytest.warns(ReadWarning, match=r"repeated frequencies in 1 sweep\(s\) \(sweep 0: 100 Hz\)"):
+        (s,) = eisfit.read(p)
+    assert len(s) == 5  # the points are kept
+
+
+def test_repeated_frequency_check_is_shared_by_every_reader(tmp_path):
+    """build_spectra is where .mpr, .mpt, tables, wide tables, RelaxIS and .ism end."""
+    f = np.array([10.0, 5.0, 2.0, 1.0, 10.0, 5.0, 5.0, 1.0])
+    with pytest.warns(ReadWarning, match=r"x.mpr: repeated frequencies in 1 sweep\(s\) \(sweep 1: 5 Hz\)"):
+        spectra = build_spectra(tmp_path / "x.mpr", f, np.ones(8, complex), {},
+                                [np.arange(0, 4), np.arange(4, 8)])
+    assert [len(s) for s in spectra] == [4, 4]
+
+
+@pytest.mark.parametrize("suffix,bad", [(".csv", "1e-45"), (".csv", "3e38"), (".mpt", "1e-45"),
+                                        (".csv", "big_z")])
+def test_implausible_frequency_or_modulus_is_an_error(tmp_path, suffix, bad):
+    f = ["1000.0", "100.0", "10.0", "1.0"]
+    zre = ["1.0", "2.0", "3.0", "4.0"]
+    if bad == "big_z":
+        zre[1] = "1e300"
+    else:
+        f[2] = bad
+    sep, head = ("\t", "freq/Hz\tRe(Z)/Ohm\t-Im(Z)/Ohm") if suffix == ".mpt" else (",", "freq,zre,-zim")
+    p = tmp_path / f"x{suffix}"
+    p.write_text(head + "\n" + "".join(f"{a}{sep}{b}{sep}0.5\n" for a, b in zip(f, zre)))
+    with pytest.raises(CorruptFileError, match="plausible 1e-06-1e\\+09 Hz" if bad != "big_z" else "1e\\+12 ohm"):
+        eisfit.read(p)
+
+
+def test_new_format_names_are_accepted_by_format():
+    names = available_formats()
+    for name in ("zahner-ism", "relaxis", "wide-table", "biologic-mpr", "biologic-mpt"):
+        assert name in names
+
+
+# ---- command line ----------------------------------------------------------------------
+def _cli(args):
+    from click.testing import CliRunner
+
+    from eisfit.cli import main
+
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def test_info_shows_cycle_and_time_and_prints_names_that_format_accepts(tmp_path):
+    f = np.logspace(4, 0, 9)
+    table = tmp_path / "c.txt"
+    table.write_text("freq/Hz\tRe(Z)/Ohm\t-Im(Z)/Ohm\tcycle number\ttime/s\n" + "".join(
+        f"{x!r}\t1.5\t0.5\t{k + 7}\t{3600.0 * k + j!r}\n" for k in range(2) for j, x in enumerate(f.tolist())))
+    ism = tmp_path / "z.ism"
+    ism.write_bytes(_ism_bytes(f, z_cell_ohm(f)))
+    wide = tmp_path / "w.csv"
+    wide.write_text(_wide_text(f, [3, 4]))
+    result = _cli(["info", table, ism, wide])
+    assert result.exit_code == 0, result.output
+    assert "sweep 1: 9 points, 1-1e+04 Hz, cycle 8, time 3600 s" in result.output
+    assert "sweep 1: 9 points, 1-1e+04 Hz, cycle 4" in result.output
+    for path in (table, ism, wide):
+        line = next(ln for ln in result.output.splitlines() if ln.startswith(f"{path}: format "))
+        name = line.split("format ", 1)[1].split(",")[0]
+        forced = _cli(["read", path, "--format", name])
+        assert forced.exit_code == 0, (name, forced.output)
+
+
+def test_columns_option_on_the_command_line(tmp_path):
+    f = np.logspace(4, -1, 30)
+    z = z_cell_ohm(f)
+    p = tmp_path / "extra.txt"
+    p.write_text("".join(f"{v.real!r}\t{x!r}\t{v.imag!r}\t{float(np.sin(k))!r}\t{float(np.cos(k))!r}\n"
+                         for k, (x, v) in enumerate(zip(f.tolist(), z.tolist()))))
+    failed = _cli(["read", p])
+    assert failed.exit_code == 2 and "--columns" in failed.output
+    result = _cli(["read", p, "--columns", "frequency=1,real=0,imag=2"])
+    assert result.exit_code == 0, result.output
+    rows = [ln.split(",") for ln in result.output.splitlines()[1:]]
+    np.testing.assert_allclose([float(r[3]) for r in rows], z.imag, rtol=1e-15)
+    bad = _cli(["read", p, "--columns", "frequency"])
+    assert bad.exit_code == 2 and "ROLE=COLUMN" in bad.output
+
+
+# ---- large tables: the fast parser gives the same numbers and the same errors ---------
+def _long_table(n_sweeps: int, delimiter=",", decimal="."):
+    f = np.logspace(5, -1, 50)
+    rows = []
+    for k in range(n_sweeps):
+        z = z_cell_ohm(f, scale=1 + 0.01 * k)
+        rows += [delimiter.join(_num(v).replace(".", decimal) for v in (x, zi.real, zi.imag))
+                 for x, zi in zip(f, z)]
+    return f, rows
+
+
+@pytest.mark.parametrize("delimiter,decimal", [(",", "."), (";", ","), ("\t", ".")])
+def test_large_table_values_exact(tmp_path, delimiter, decimal):
+    f, rows = _long_table(60, delimiter, decimal)  # 3000 rows: the fast path
+    p = tmp_path / "long.csv"
+    p.write_text(delimiter.join(["freq", "zre", "zim"]) + "\n" + "\n".join(rows) + "\n")
+    spectra = _read_quiet(p)
+    assert len(spectra) == 60
+    for k, s in enumerate(spectra):
+        np.testing.assert_array_equal(s.frequency, f)
+        np.testing.assert_array_equal(s.z, z_cell_ohm(f, scale=1 + 0.01 * k))
+
+
+def test_large_table_bad_value_still_named_by_line(tmp_path):
+    f, rows = _long_table(60)
+    rows[2400] = rows[2400].replace(",", ",abc", 1)
+    p = tmp_path / "long.csv"
+    p.write_text("freq,zre,zim\n" + "\n".join(rows) + "\n")
+    with pytest.raises(CorruptFileError, match="line 2402: non-numeric value"):
+        eisfit.read(p)
+
+
+def test_wide_table_bad_value_and_cut_last_row(tmp_path):
+    f = np.logspace(3, 0, 4)
+    text = _wide_text(f, [1, 2, 3])
+    bad = tmp_path / "bad.csv"
+    bad.write_text(text.replace(_num(z_cell_ohm(f, scale=1.1)[2].real), "abc", 1))
+    with pytest.raises(CorruptFileError, match="line 3: 'abc' in column 'Re\\(Z\\)10' is not a number"):
+        eisfit.read(bad)
+    cut = tmp_path / "cut.csv"
+    cut.write_text(text.rstrip("\n").rsplit(",", 2)[0])
+    with pytest.warns(ReadWarning, match="line 4 looks cut off"):
+        spectra = eisfit.read(cut)
+    assert [s.meta["cycle"] for s in spectra] == [1, 2]
+
+
+def test_headerless_table_with_a_repeated_frequency_is_still_identified(tmp_path):
+    f = np.r_[np.logspace(4, 1, 13), 10.0, np.logspace(0.75, -1, 8)]  # 10 Hz twice
+    z = z_cell_ohm(f)
+    p = tmp_path / "rep.txt"
+    p.write_text("".join(f"{v.real!r} {x!r} {v.imag!r} {abs(v)!r}\n" for x, v in zip(f.tolist(), z.tolist())))
+    with pytest.warns(ReadWarning, match="sweep 0: 10 Hz"):
+        (s,) = eisfit.read(p)
+    np.testing.assert_array_equal(s.frequency, f)
+    np.testing.assert_array_equal(s.z, z)
+    assert s.meta["columns_detected"]["frequency"] == "column 2"
+
+
+def test_short_last_value_of_a_free_width_column_is_kept(tmp_path):
+    p = tmp_path / "free.csv"  # widths vary: a short last value is no sign of a cut
+    p.write_text("freq,zre,zim\n1000,10.5,-20.125\n100,11.25,-15.3\n10,12.0,-9.75\n1,13.5,-9")
+    (s,) = _read_quiet(p)
+    assert len(s) == 4 and s.z[-1] == 13.5 - 9j
+
+
+def test_headerless_bode_table_with_columns_option(tmp_path):
+    f = np.logspace(4, -1, 30)
+    z = z_cell_ohm(f)
+    p = tmp_path / "bode.txt"
+    p.write_text("".join(f"{x!r}\t{abs(v)!r}\t{float(np.degrees(np.angle(v)))!r}\n" for x, v in zip(f.tolist(), z.tolist())))
+    (s,) = eisfit.read(p, columns={"frequency": 0, "modulus": 1, "phase": 2})
+    np.testing.assert_allclose(s.z, z, rtol=1e-12)
