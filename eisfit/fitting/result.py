@@ -145,6 +145,33 @@ class FitResult:
 
         return format_fit_summary(self)
 
+    def to_dataframe(self):
+        """The parameters and derived quantities as a pandas DataFrame indexed by name:
+        ``kind`` (parameter / derived), ``value``, ``stderr`` (1 standard error, nan when
+        not estimable), ``unit`` (``ohm``, ``ohm*cm2``, ``F``, ``S*s^n``...) and ``note``
+        (``fixed``, or the formula of a derived quantity)."""
+        from .report import fit_dataframe
+
+        return fit_dataframe(self)
+
+    def to_impedance_py(self):
+        """An ``impedance.models.circuits.CustomCircuit`` of the same circuit holding the
+        fitted values (``parameters_``, 1-stderr ``conf_``, initial guess = fitted values),
+        so ``predict(f)`` gives this fit's model. Needs impedance.py (imported here only)."""
+        from .interop import to_custom_circuit
+
+        return to_custom_circuit(self)
+
+    def __repr__(self) -> str:
+        from .report import fit_repr
+
+        return fit_repr(self)
+
+    def _repr_html_(self) -> str:
+        from .report import fit_html
+
+        return fit_html(self)
+
     # -- serialisation ------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict (nan/inf -> None, arrays -> lists); round-trips via :meth:`from_dict`."""
