@@ -28,9 +28,9 @@ _PRETTY = {
 }
 
 _PREFIXES = ((1e-15, "f"), (1e-12, "p"), (1e-9, "n"), (1e-6, "µ"), (1e-3, "m"), (1.0, ""),
-             (1e3, "k"), (1e6, "M"))
+             (1e3, "k"), (1e6, "M"), (1e9, "G"))
 # units that read better with an SI prefix than with a power of ten
-_PREFIXABLE = ("F", "F/cm²", "H", "s", "S/cm", "S·sⁿ")
+_PREFIXABLE = ("F", "F/cm²", "H", "s", "S/cm", "S·sⁿ", "Hz")
 
 
 def pretty_unit(unit: str | None) -> str:
