@@ -126,6 +126,7 @@ class Spectrum:
 
     @property
     def n_points(self) -> int:
+        """Number of selected points."""
         return len(self)
 
     @property

@@ -95,6 +95,7 @@ class CampaignResult:
     # -- table ---------------------------------------------------------------
     @property
     def table(self):
+        """One row per checkpoint (pandas DataFrame, built once; see :meth:`build_table`)."""
         if self._table is None:
             self._table = self.build_table()
         return self._table

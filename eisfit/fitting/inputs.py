@@ -31,7 +31,7 @@ def fit_inputs(spectrum: Any, circuit: Any, initial: Any, fixed: Mapping[str, fl
     spectrum = _spectrum_of(spectrum)
     if is_custom_circuit(circuit):
         circuit, guess, constants = from_custom_circuit(circuit)
-        if guess and not hasattr(initial, "values"):  # a previous FitResult wins whole
+        if guess and not hasattr(initial, "param_names"):  # a previous FitResult wins whole
             initial = {**guess, **dict(initial or {})}
         if constants:
             fixed = {**constants, **dict(fixed or {})}

@@ -125,12 +125,12 @@ def load_impedance_json(path: str | Path) -> tuple[str, dict[str, float]]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise ReadError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        raise ReadError(path, f"cannot read: {exc.strerror or exc}") from None
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ReadError(f"{path}: not a JSON file: {exc}") from None
+        raise ReadError(path, f"not a JSON file: {exc}") from None
     if not isinstance(data, dict) or any(k not in data for k in _REQUIRED_KEYS):
         missing = [k for k in _REQUIRED_KEYS if not isinstance(data, dict) or k not in data]
-        raise ReadError(f"{path}: not an impedance.py saved model (missing {', '.join(map(repr, missing))})")
+        raise ReadError(path, f"not an impedance.py saved model (missing {', '.join(map(repr, missing))})")
     circuit = str(data["Circuit String"])
     constants = data["Constants"] or {}
     values = data["Parameters"] if data["Fit"] and "Parameters" in data else data["Initial Guess"]
@@ -139,11 +139,11 @@ def load_impedance_json(path: str | Path) -> tuple[str, dict[str, float]]:
         names = _free_names(circuit, constants)
         values = [float(v) for v in values]
     except CircuitError as exc:
-        raise ReadError(f"{path}: {exc}") from None
+        raise ReadError(path, f"{exc}") from None
     except (TypeError, ValueError) as exc:
-        raise ReadError(f"{path}: parameter values must be numbers: {exc}") from None
+        raise ReadError(path, f"parameter values must be numbers: {exc}") from None
     if len(values) != len(names):
-        raise ReadError(f"{path}: {circuit} has {len(names)} free parameters "
+        raise ReadError(path, f"{circuit} has {len(names)} free parameters "
                         f"({', '.join(names)}) but the file holds {len(values)} values")
     out = dict(zip(names, values))
     out.update(constants)

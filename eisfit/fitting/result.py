@@ -103,6 +103,7 @@ class FitResult:
 
     @property
     def parameter_array(self) -> np.ndarray:
+        """The values in ``param_names`` order (units in :attr:`units`)."""
         return np.array([self.values[n] for n in self.param_names])
 
     def model_impedance(self, frequency: Any) -> np.ndarray:
@@ -196,6 +197,7 @@ class FitResult:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "FitResult":
+        """The FitResult of a :meth:`to_dict` dict (None -> nan, lists -> arrays)."""
         kw: dict[str, Any] = {}
         for f in fields(cls):
             if f.name in ("z", "z_fit"):
@@ -213,10 +215,12 @@ class FitResult:
         return cls(**kw)
 
     def to_json(self, indent: int | None = 1) -> str:
+        """:meth:`to_dict` as JSON text."""
         return json.dumps(self.to_dict(), indent=indent)
 
     @classmethod
     def from_json(cls, text: str) -> "FitResult":
+        """The FitResult of a :meth:`to_json` text."""
         return cls.from_dict(json.loads(text))
 
     def __eq__(self, other: object) -> bool:  # arrays make the dataclass __eq__ ambiguous
