@@ -84,7 +84,7 @@ def _impedance_unit(area_cm2) -> str:
     return f"{OHM_CM2} (Z·A, per cell)" if area_cm2 else OHM
 
 
-def _nyquist_height(width_in: float, xr: float, yr: float, extra_in: float = 0.7) -> float:
+def _nyquist_height(width_in: float, xr: float, yr: float, extra_in: float = 0.55) -> float:
     """Figure height (in) for equal-aspect Nyquist axes of data ranges xr, yr (the axes
     are about ``width_in`` - 0.6 in wide): the axes fill the figure instead of leaving
     bands of empty canvas."""
