@@ -16,6 +16,7 @@ from .report import FIGURE_CAPTIONS, flag_explanations, table_rows, wall_time_li
 __all__ = ["campaign_html", "campaign_repr_html"]
 
 REPR_TABLE_ROWS = 5  # rows of the table in the notebook view
+FIGURE_DPI = 300.0   # resolution CampaignResult.write gives the PNG figures
 
 _STYLE = """
 body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; max-width: 60em;
@@ -30,11 +31,21 @@ figcaption { font-size: 90%; color: #444; } code { background: #f3f3f3; padding:
 _ORDER = ("evolution", "nyquist", "fits", "bode", "residual_map", "drt_map", "drt_stack")
 
 
-def _figure_html(name: str, png: Path) -> str:
-    data = base64.b64encode(png.read_bytes()).decode("ascii")
+def _png_width_px(data: bytes) -> int | None:
+    """Width of a PNG image from its IHDR chunk (None when the bytes are not a PNG)."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or len(data) < 24:
+        return None
+    return int.from_bytes(data[16:20], "big")
+
+
+def _figure_html(name: str, png: Path, dpi: float = FIGURE_DPI) -> str:
+    """An embedded figure shown at its print width (pixels / dpi inches, at most the page)."""
+    raw = png.read_bytes()
+    width = _png_width_px(raw)
+    size = f' style="width:{width / dpi:.2f}in"' if width else ""
     caption = FIGURE_CAPTIONS.get(name, name)
-    return (f'<figure><img alt="{escape(name)}" src="data:image/png;base64,{data}">'
-            f"<figcaption>{escape(caption)}</figcaption></figure>")
+    return (f'<figure><img alt="{escape(name)}"{size} src="data:image/png;base64,'
+            f'{base64.b64encode(raw).decode("ascii")}"><figcaption>{escape(caption)}</figcaption></figure>')
 
 
 def _headline_html(camp) -> str:

@@ -311,6 +311,8 @@ class CampaignResult:
         """Every figure as PNG (300 dpi) and SVG; returns name -> PNG path."""
         import matplotlib.pyplot as plt
 
+        from .html import FIGURE_DPI
+
         if not any(r is not None for r in self.results):
             return {}
         makers = {
@@ -327,7 +329,8 @@ class CampaignResult:
         for name, make in makers.items():
             fig = make()
             for ext in self.FIGURE_FORMATS:
-                fig.savefig(folder / f"{name}.{ext}", dpi=300)  # constrained layout: no bbox trimming, the width stays a column width
+                # constrained layout: no bbox trimming, the width stays a column width
+                fig.savefig(folder / f"{name}.{ext}", dpi=FIGURE_DPI)
             plt.close(fig)
             written[name] = folder / f"{name}.png"
         return written
