@@ -26,7 +26,7 @@ from .errors import (
 )
 from .spectrum import Spectrum
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the one place of the version (pyproject.toml reads it)
 
 # name -> (module, attribute); imported on first use so that importing eisfit stays fast
 _LAZY = {

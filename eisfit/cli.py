@@ -361,7 +361,6 @@ def _safe_name(label: str) -> str:
 def _save_figure(ax, path) -> None:
     import matplotlib.pyplot as plt
 
-    ax.figure.tight_layout()
     ax.figure.savefig(path, dpi=120)
     plt.close(ax.figure)
 

@@ -1,11 +1,114 @@
-"""Figures. Every function takes an optional ``ax=`` (or ``fig=``) and returns it,
-so notebooks can compose figures; nothing here computes results, it only draws
-what the analysis objects carry.
+"""Figures, sized for a journal column and drawn in one style.
+
+Convention (held by every function here):
+
+* a **one-panel** function takes ``ax=`` (a Matplotlib Axes; a new figure when None)
+  and **returns the Axes**: :func:`plot_nyquist`, :func:`plot_fit_residuals`,
+  :func:`plot_kk_residuals`, :func:`plot_drt`, :func:`plot_campaign_nyquist`,
+  :func:`plot_campaign_residual_map`, :func:`plot_campaign_drt_map`,
+  :func:`plot_campaign_drt_stack`, :func:`plot_arrhenius`;
+* a **multi-panel** function takes ``fig=`` (a Figure or SubFigure; a new figure when
+  None) and **returns the Figure**: :func:`plot_bode`, :func:`plot_fit`,
+  :func:`plot_campaign_bode`, :func:`plot_campaign_evolution`, :func:`plot_campaign_fits`.
+  Passing ``ax=`` to one of them raises a TypeError that says to pass ``fig=``.
+
+New figures are :data:`COLUMN_IN` (3.3 in, single column) or :data:`DOUBLE_COLUMN_IN`
+(7 in, double column) wide, 8-pt text. Impedances are in Ω (or Ω·cm² = Z*A per cell),
+capacitances carry an SI prefix (nF, µF) or are per area (µF/cm²). Nothing here computes
+results: the functions draw what the analysis objects carry.
 """
 from __future__ import annotations
 
-# ---- section: spectrum and fit plots (fitting) ----------------------------
 import numpy as _np
+
+from .units import format_value
+from .units import si_scale as _si_scale
+
+COLUMN_IN = 3.3          # single journal column, inches
+DOUBLE_COLUMN_IN = 7.0   # double column, inches
+FONT_PT = 8.0            # axis labels and titles
+SMALL_PT = 7.0           # tick labels, legends, annotations
+MAX_OVERLAY_SPECTRA = 20  # overlays of large campaigns show at most this many spectra
+OHM, OHM_CM2 = "Ω", "Ω·cm²"
+
+# ---- section: style helpers ---------------------------------------------------------
+
+
+def _new_figure(width_in: float, height_in: float):
+    """A new figure with constrained layout (pyplot imported only when needed)."""
+    import matplotlib.pyplot as plt
+
+    return plt.figure(figsize=(width_in, height_in), layout="constrained")
+
+
+def _new_axes(ax, size=(COLUMN_IN, 2.6)):
+    """The given axes, or the axes of a new single-column figure."""
+    if ax is not None:
+        return ax
+    return _new_figure(*size).add_subplot()
+
+
+def _refuse_ax(function: str, ax) -> None:
+    if ax is not None:
+        raise TypeError(f"{function}() draws several panels: pass fig= (a Figure or SubFigure), "
+                        f"not ax=; one-panel functions such as plot_nyquist() take ax=")
+
+
+def _style(*axes) -> None:
+    """Journal style on each axes: 8-pt labels and titles, 7-pt tick labels, ticks inside."""
+    for ax in axes:
+        ax.tick_params(labelsize=SMALL_PT, direction="in", which="both", top=True, right=True)
+        ax.xaxis.label.set_size(FONT_PT)
+        ax.yaxis.label.set_size(FONT_PT)
+        ax.title.set_size(FONT_PT)
+        legend = ax.get_legend()
+        if legend is not None:
+            for text in legend.get_texts():
+                text.set_fontsize(SMALL_PT)
+
+
+def _colourbar(mappable, ax, label: str):
+    """A slim colour bar beside ``ax`` (or a list of axes) with an 8-pt label. For one axes
+    the bar is an inset that follows the axes box, so an equal-aspect plot keeps a bar of
+    its own height instead of one as tall as the figure."""
+    if isinstance(ax, (list, tuple)):
+        bar = ax[0].figure.colorbar(mappable, ax=ax, fraction=0.05, pad=0.02, aspect=25)
+    else:
+        bar = ax.figure.colorbar(mappable, cax=ax.inset_axes([1.03, 0.0, 0.035, 1.0]))
+    bar.set_label(label, size=FONT_PT)
+    bar.ax.tick_params(labelsize=SMALL_PT)
+    return bar
+
+
+def _impedance_unit(area_cm2) -> str:
+    return f"{OHM_CM2} (Z·A, per cell)" if area_cm2 else OHM
+
+
+def _nyquist_height(width_in: float, xr: float, yr: float, extra_in: float = 0.55) -> float:
+    """Figure height (in) for equal-aspect Nyquist axes of data ranges xr, yr (the axes
+    are about ``width_in`` - 0.6 in wide): the axes fill the figure instead of leaving
+    bands of empty canvas."""
+    ratio = (yr / xr) if xr > 0 and yr > 0 else 0.6
+    return float(min(max((width_in - 0.6) * min(max(ratio, 0.25), 1.2) + extra_in, 1.3), 4.5))
+
+
+def _nyquist_ranges(z) -> tuple[float, float]:
+    """(Z' range, −Z'' range incl. 0) of complex impedances, same unit as z."""
+    z = _np.asarray(z)
+    yr = max(float(_np.max(-z.imag)), 0.0) - min(float(_np.min(-z.imag)), 0.0)
+    return float(_np.ptp(z.real)), yr
+
+
+def evenly_chosen(n: int, n_max: int = MAX_OVERLAY_SPECTRA) -> list[int]:
+    """At most ``n_max`` indices of ``range(n)``, evenly spread, first and last included."""
+    if n <= n_max:
+        return list(range(n))
+    return sorted({int(round(x)) for x in _np.linspace(0, n - 1, n_max)})
+
+
+# ---- end section: style helpers -------------------------------------------------------
+
+# ---- section: spectrum and fit plots (fitting) ----------------------------
 
 
 def _dense_frequency(f, per_decade: int = 30):
@@ -14,95 +117,122 @@ def _dense_frequency(f, per_decade: int = 30):
 
 
 def plot_nyquist(data, ax=None, fit=None, area_cm2: float | None = None, label: str | None = None):
-    """Nyquist plot, -Z'' against Z', equal axes.
+    """Nyquist plot, −Z'' against Z' (Ω, or Ω·cm² = Z·A per cell with ``area_cm2``), equal axes.
 
     ``data`` is a :class:`~eisfit.Spectrum` or a :class:`~eisfit.FitResult` (then its
-    fitted points and model are drawn). ``area_cm2`` scales both axes to ohm*cm2
-    (per cell, Z*A). Arc apexes of a fit are marked. Returns ``ax``.
+    fitted points and model are drawn); ``fit`` a FitResult drawn over a Spectrum.
+    Arc apexes of a fit are marked with their frequency. Returns the Axes.
     """
-    ax = _new_axes(ax)
     if fit is None and hasattr(data, "z_fit"):
         fit = data
     z = data.z
     scale = area_cm2 or 1.0
-    unit = "ohm*cm2 (per cell, Z*A)" if area_cm2 else "ohm"
-    ax.plot(z.real * scale, -z.imag * scale, "o", ms=3.5, mfc="none", label=label or "data")
+    own_axes = ax is None
+    if own_axes:
+        ax = _new_axes(None, (COLUMN_IN, _nyquist_height(COLUMN_IN, *_nyquist_ranges(z))))
+    unit = _impedance_unit(area_cm2)
+    ax.plot(z.real * scale, -z.imag * scale, "o", ms=3, mfc="none", mew=0.8, label=label or "data")
     if fit is not None:
         fd = _dense_frequency(fit.frequency)
         zm = fit.model_impedance(fd)
-        ax.plot(zm.real * scale, -zm.imag * scale, "-", lw=1.4, label=f"fit {fit.circuit}")
+        ax.plot(zm.real * scale, -zm.imag * scale, "-", lw=1.2, label="fit")
         for key, val in fit.derived.items():
             if key.endswith("_fapex_Hz") and _np.isfinite(val) and fit.frequency.min() <= val <= fit.frequency.max():
                 za = fit.model_impedance(_np.array([val]))[0]
-                ax.plot(za.real * scale, -za.imag * scale, "k^", ms=6)
-                ax.annotate(f"{key.split('_')[0]}\n{val:.3g} Hz", (za.real * scale, -za.imag * scale),
-                            textcoords="offset points", xytext=(0, 8), ha="center", fontsize=7)
+                ax.plot(za.real * scale, -za.imag * scale, "k^", ms=4)
+                ax.annotate(f"{key.split('_')[0]}\n{format_value(val, None, 'Hz', 3)}",
+                            (za.real * scale, -za.imag * scale),
+                            textcoords="offset points", xytext=(0, 6), ha="center", fontsize=SMALL_PT - 1)
     ax.set_xlabel(f"Z' / {unit}")
-    ax.set_ylabel(f"-Z'' / {unit}")
-    ax.set_aspect("equal", adjustable="datalim")
+    ax.set_ylabel(f"−Z'' / {unit}")
+    # a figure made here is sized to the data: the box takes the aspect; a given axes keeps its box
+    ax.set_aspect("equal", adjustable="box" if own_axes else "datalim")
     ax.axhline(0, color="0.6", lw=0.5)
-    ax.legend(fontsize=7, loc="best")
+    ax.legend(fontsize=SMALL_PT, loc="best", frameon=False)
+    _style(ax)
     return ax
 
 
-def plot_bode(data, axes=None, fit=None):
-    """Bode plot: |Z| (log) and phase against frequency on two axes. Returns the axes pair."""
-    if axes is None:
-        import matplotlib.pyplot as plt
-
-        _, axes = plt.subplots(2, 1, sharex=True, figsize=(6.0, 5.0))
-    ax_m, ax_p = axes
-    if fit is None and hasattr(data, "z_fit"):
-        fit = data
+def _draw_bode(ax_m, ax_p, data, fit) -> None:
+    """|Z| (Ω, log) and −phase (°) against f (Hz) on two given axes."""
     f, z = data.frequency, data.z
-    ax_m.loglog(f, _np.abs(z), "o", ms=3.5, mfc="none", label="data")
-    ax_p.semilogx(f, -_np.degrees(_np.angle(z)), "o", ms=3.5, mfc="none")
+    ax_m.loglog(f, _np.abs(z), "o", ms=3, mfc="none", mew=0.8, label="data")
+    ax_p.semilogx(f, -_np.degrees(_np.angle(z)), "o", ms=3, mfc="none", mew=0.8)
     if fit is not None:
         fd = _dense_frequency(fit.frequency)
         zm = fit.model_impedance(fd)
-        ax_m.loglog(fd, _np.abs(zm), "-", lw=1.4, label="fit")
-        ax_p.semilogx(fd, -_np.degrees(_np.angle(zm)), "-", lw=1.4)
-    ax_m.set_ylabel("|Z| / ohm")
-    ax_p.set_ylabel("-phase / deg")
-    ax_p.set_xlabel("frequency / Hz")
-    ax_m.legend(fontsize=7)
-    return axes
+        ax_m.loglog(fd, _np.abs(zm), "-", lw=1.2, label="fit")
+        ax_p.semilogx(fd, -_np.degrees(_np.angle(zm)), "-", lw=1.2)
+    ax_m.set_ylabel(f"|Z| / {OHM}")
+    ax_p.set_ylabel("−phase / °")
+    ax_p.set_xlabel("f / Hz")
+    ax_m.set_xlabel("f / Hz")
+    ax_m.legend(fontsize=SMALL_PT, frameon=False)
+    _style(ax_m, ax_p)
+
+
+def plot_bode(data, fig=None, fit=None, ax=None):
+    """Bode plot: |Z| (Ω, log) and −phase (°) against frequency (Hz) in two panels.
+
+    ``data`` is a Spectrum or a FitResult (its model is drawn). Returns the Figure.
+    """
+    _refuse_ax("plot_bode", ax)
+    if fit is None and hasattr(data, "z_fit"):
+        fit = data
+    if fig is None:
+        fig = _new_figure(COLUMN_IN, 3.6)
+    ax_m, ax_p = fig.subplots(2, 1, sharex=True)
+    _draw_bode(ax_m, ax_p, data, fit)
+    ax_m.tick_params(labelbottom=True)
+    return fig
 
 
 def plot_fit_residuals(result, ax=None):
-    """Fit residuals (Z - Zfit)/|Z| in % against frequency (log axis). Returns ``ax``."""
-    ax = _new_axes(ax)
+    """Fit residuals (Z − Zfit)/|Z| in % against frequency (Hz, log axis). Returns the Axes."""
+    ax = _new_axes(ax, (COLUMN_IN, 2.0))
     f = result.frequency
     order = _np.argsort(f)
-    ax.plot(f[order], 100 * result.residuals_real[order], "o-", ms=3, lw=0.8, label="real")
-    ax.plot(f[order], 100 * result.residuals_imag[order], "s-", ms=3, lw=0.8, label="imag")
-    ax.axhline(0, color="0.5", lw=0.6)
+    ax.plot(f[order], 100 * result.residuals_real[order], "o-", ms=2.5, lw=0.7, label="Z'")
+    ax.plot(f[order], 100 * result.residuals_imag[order], "s-", ms=2.5, lw=0.7, label="Z''")
+    ax.axhline(0, color="0.5", lw=0.5)
     ax.set_xscale("log")
-    ax.set_xlabel("frequency / Hz")
+    ax.set_xlabel("f / Hz")
     ax.set_ylabel("residual / % of |Z|")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=SMALL_PT, frameon=False, ncols=2)
+    _style(ax)
     return ax
 
 
-def plot_fit(result, fig=None, area_cm2: float | None = None):
-    """One figure per fit: Nyquist (equal axes), Bode |Z| and phase, residuals in %.
-
-    The title carries the label, circuit, weighting, chi-square and flags. Returns ``fig``.
-    """
-    import matplotlib.pyplot as plt
-
+def plot_fit(result, fig=None, area_cm2: float | None = None, ax=None):
+    """One double-column figure per fit: the Nyquist plot (equal axes, Ω or Ω·cm²), |Z|,
+    −phase and the residuals (% of |Z|) against f. A flat spectrum (−Z'' range < 0.4 x Z'
+    range) gets the Nyquist plot across the top and the three others below it; a taller
+    one the Nyquist plot on the left and the others stacked on the right, so the
+    equal-aspect panel fills its space. The title carries the label, circuit, weighting and
+    reduced chi-square; the flags go on a second line. Returns the Figure."""
+    _refuse_ax("plot_fit", ax)
+    xr, yr = _nyquist_ranges(result.z)
+    flat = xr > 0 and yr / xr < 0.4
     if fig is None:
-        fig = plt.figure(figsize=(11.0, 7.0))
-    grid = fig.add_gridspec(3, 2, width_ratios=[1.1, 1.0])
-    plot_nyquist(result, ax=fig.add_subplot(grid[:, 0]), area_cm2=area_cm2)
-    ax_m = fig.add_subplot(grid[0, 1])
-    ax_p = fig.add_subplot(grid[1, 1], sharex=ax_m)
-    plot_bode(result, axes=(ax_m, ax_p))
-    plot_fit_residuals(result, ax=fig.add_subplot(grid[2, 1], sharex=ax_m))
+        fig = _new_figure(DOUBLE_COLUMN_IN, min(max(6.3 * yr / xr, 1.0), 2.6) + 2.6 if flat else 4.2)
+    if flat:
+        grid = fig.add_gridspec(2, 3, height_ratios=[max(6.3 * yr / xr, 1.0), 1.6])
+        ax_n, ax_m = fig.add_subplot(grid[0, :]), fig.add_subplot(grid[1, 0])
+        ax_p, ax_r = fig.add_subplot(grid[1, 1], sharex=ax_m), fig.add_subplot(grid[1, 2], sharex=ax_m)
+    else:
+        grid = fig.add_gridspec(3, 2, width_ratios=[1.15, 1.0])
+        ax_n, ax_m = fig.add_subplot(grid[:, 0]), fig.add_subplot(grid[0, 1])
+        ax_p, ax_r = fig.add_subplot(grid[1, 1], sharex=ax_m), fig.add_subplot(grid[2, 1], sharex=ax_m)
+    plot_nyquist(result, ax=ax_n, area_cm2=area_cm2)
+    ax_n.set_aspect("equal", adjustable="box")
+    _draw_bode(ax_m, ax_p, result, result)
+    plot_fit_residuals(result, ax=ax_r)
+    for ax_ in (ax_m, ax_p, ax_r):
+        ax_.tick_params(labelbottom=True)
+        ax_.set_xlabel("f / Hz" if flat or ax_ is ax_r else "")
     flags = ", ".join(result.flags) if result.flags else "no flags"
-    fig.suptitle(f"{result.label}: {result.circuit} ({result.settings.get('weighting')} weighting), "
-                 f"chi2 = {result.chisq:.3g}, reduced {result.redchi:.3g}\n{flags}", fontsize=9)
-    fig.tight_layout()
+    fig.suptitle(f"{result.label}: {result.circuit}, {result.settings.get('weighting')} weighting, "
+                 f"reduced χ² = {result.redchi:.3g}\n{flags}", fontsize=FONT_PT)
     return fig
 
 
@@ -111,20 +241,10 @@ def plot_fit(result, fig=None, area_cm2: float | None = None):
 # ---- section: kk and drt plots ----------------------------------------------
 
 
-def _new_axes(ax):
-    """The given axes, or a new figure's axes (pyplot imported only when needed)."""
-    if ax is not None:
-        return ax
-    import matplotlib.pyplot as plt
-
-    _, ax = plt.subplots(figsize=(6.0, 3.8))
-    return ax
-
-
 def plot_kk_residuals(result, ax=None):
     """Lin-KK residuals (% of |Z|) against frequency (log axis), with the +-threshold band.
 
-    ``result`` is a :class:`eisfit.analysis.kk.KKResult`. Returns ``ax``.
+    ``result`` is a :class:`eisfit.analysis.kk.KKResult`. Returns the Axes.
     """
     ax = _new_axes(ax)
     f = result.frequency
@@ -135,15 +255,16 @@ def plot_kk_residuals(result, ax=None):
     ax.axhspan(-t, t, color="0.9", zorder=0, label=f"±{t:g} %")
     ax.axhline(0.0, color="0.5", lw=0.6)
     ax.set_xscale("log")
-    ax.set_xlabel("frequency / Hz")
+    ax.set_xlabel("f / Hz")
     ax.set_ylabel("residual / % of |Z|")
     verdict = "passed" if result.passed else "FAILED"
     ax.set_title(
         f"{result.label}  Lin-KK {verdict}: M={result.n_rc}, μ={result.mu:.2f}, "
         f"max {result.max_residual_pct:.2f} %",
-        fontsize=9,
+        fontsize=FONT_PT,
     )
-    ax.legend(fontsize=8, loc="best")
+    ax.legend(fontsize=SMALL_PT, loc="best", frameon=False)
+    _style(ax)
     return ax
 
 
@@ -153,7 +274,7 @@ def plot_drt(result, ax=None, fit=None):
     ``result`` is a :class:`eisfit.analysis.drt.DRTResult`. ``fit`` (optional) is any
     object with ``.drt(tau_s) -> gamma_ohm`` (e.g. a circuit FitResult): its DRT is
     overlaid. The title carries the Kramers-Kronig warning when the test failed.
-    Returns ``ax``.
+    Returns the Axes.
     """
     ax = _new_axes(ax)
     ax.plot(result.tau_s, result.gamma_ohm, "-", lw=1.5, color="C0", label="DRT")
@@ -182,10 +303,11 @@ def plot_drt(result, ax=None, fit=None):
     title = f"{result.label}  DRT (λ={result.lambda_:.2g}, {result.lambda_rule})"
     if not result.kk_passed:
         title += "\nKramers-Kronig test failed: this DRT is not evidence"
-        ax.set_title(title, fontsize=9, color="C3")
+        ax.set_title(title, fontsize=FONT_PT, color="C3")
     else:
-        ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=8, loc="best")
+        ax.set_title(title, fontsize=FONT_PT)
+    ax.legend(fontsize=SMALL_PT, loc="best", frameon=False)
+    _style(ax)
     return ax
 
 
@@ -197,14 +319,13 @@ def plot_drt(result, ax=None, fit=None):
 def _camp_colours(camp):
     """(list of RGBA per checkpoint, ScalarMappable for the colour bar, label)."""
     import matplotlib as mpl
-    import numpy as np
 
     values, label = camp.colour_values()
     lo, hi = (min(values), max(values)) if values else (0.0, 1.0)
     norm = mpl.colors.Normalize(vmin=lo, vmax=hi if hi > lo else lo + 1.0)
     cmap = mpl.colormaps["viridis"]
     mappable = mpl.cm.ScalarMappable(norm=norm, cmap=cmap)
-    mappable.set_array(np.asarray(values, dtype=float))
+    mappable.set_array(_np.asarray(values, dtype=float))
     return [cmap(norm(v)) for v in values], mappable, label
 
 
@@ -212,66 +333,86 @@ def _camp_fitted(camp):
     return [(k, r) for k, r in enumerate(camp.results) if r is not None]
 
 
-def _camp_dense_fit(r, points_per_decade: int = 20):
-    """Model on a dense log grid over the fitted range (ohm), falling back to z_fit."""
-    import numpy as np
+def _camp_shown(camp, max_spectra: int | None):
+    """The fitted checkpoints an overlay draws: all, or ``max_spectra`` evenly chosen."""
+    fitted = _camp_fitted(camp)
+    if not max_spectra:
+        return fitted, ""
+    shown = [fitted[i] for i in evenly_chosen(len(fitted), max_spectra)]
+    note = f"{len(shown)} of {len(fitted)} checkpoints shown (evenly chosen)" if len(shown) < len(fitted) else ""
+    return shown, note
 
-    f = np.asarray(r.frequency, dtype=float)
-    grid = np.logspace(np.log10(f.min()), np.log10(f.max()),
-                       max(int(np.log10(f.max() / f.min()) * points_per_decade), 2))
+
+def _camp_dense_fit(r, points_per_decade: int = 20):
+    """Model on a dense log grid over the fitted range (Ω), falling back to z_fit."""
+    f = _np.asarray(r.frequency, dtype=float)
+    grid = _np.logspace(_np.log10(f.min()), _np.log10(f.max()),
+                        max(int(_np.log10(f.max() / f.min()) * points_per_decade), 2))
     try:
         return grid, r.model_impedance(grid)
     except Exception:
-        order = np.argsort(f)
-        return f[order], np.asarray(r.z_fit)[order]
+        order = _np.argsort(f)
+        return f[order], _np.asarray(r.z_fit)[order]
 
 
-def plot_campaign_nyquist(camp, ax=None, area_normalised: bool = False):
-    """Nyquist overlay (-Z'' against Z', equal axes) of every fitted checkpoint: data as
-    points, fits as lines, coloured by time/cycle with a colour bar. ``area_normalised``
-    plots Z*A in ohm*cm2 (per cell) using each checkpoint's area."""
-    import matplotlib.pyplot as plt
+def _camp_area(camp, k: int, area_normalised: bool) -> float:
+    if not area_normalised:
+        return 1.0
+    return camp.details[k].get("settings", {}).get("area_cm2") or float("nan")
 
+
+def plot_campaign_nyquist(camp, ax=None, area_normalised: bool = False,
+                          max_spectra: int | None = MAX_OVERLAY_SPECTRA):
+    """Nyquist overlay (−Z'' against Z', equal axes, Ω; or Ω·cm² = Z·A per cell with
+    ``area_normalised``): data as points, fits as lines, coloured by time/cycle with a
+    slim colour bar. At most ``max_spectra`` checkpoints, evenly chosen, are drawn (None:
+    all); the title says so when some are left out. Returns the Axes."""
+    shown, note = _camp_shown(camp, max_spectra)
     if ax is None:
-        _, ax = plt.subplots(figsize=(6.0, 5.0))
+        re_ = [v for k, r in shown for v in r.z.real * _camp_area(camp, k, area_normalised)]
+        im_ = [v for k, r in shown for v in -r.z.imag * _camp_area(camp, k, area_normalised)]
+        xr = (max(re_) - min(re_)) if re_ else 1.0
+        ax = _new_axes(None, (COLUMN_IN, _nyquist_height(COLUMN_IN - 0.5, xr, max(im_, default=1.0))))
     colours, mappable, label = _camp_colours(camp)
-    for k, r in _camp_fitted(camp):
-        scale = 1.0
-        if area_normalised:
-            scale = camp.details[k].get("settings", {}).get("area_cm2") or float("nan")
+    for k, r in shown:
+        scale = _camp_area(camp, k, area_normalised)
         _, zf = _camp_dense_fit(r)
-        ax.plot(r.z.real * scale, -r.z.imag * scale, "o", ms=3, color=colours[k], alpha=0.8)
-        ax.plot(zf.real * scale, -zf.imag * scale, "-", lw=1.0, color=colours[k])
-    unit = "Ω·cm² (per cell)" if area_normalised else "Ω"
+        ax.plot(r.z.real * scale, -r.z.imag * scale, "o", ms=2.2, mew=0, color=colours[k], alpha=0.85)
+        ax.plot(zf.real * scale, -zf.imag * scale, "-", lw=0.8, color=colours[k])
+    unit = OHM_CM2 + " (Z·A, per cell)" if area_normalised else OHM
     ax.set_xlabel(f"Z' / {unit}")
     ax.set_ylabel(f"−Z'' / {unit}")
     ax.set_aspect("equal", adjustable="box")
     ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]))
-    ax.figure.colorbar(mappable, ax=ax, label=label)
-    ax.set_title("Nyquist: data (points) and fits (lines)")
+    _colourbar(mappable, ax, label)
+    ax.set_title("data (points), fits (lines)" + (f"; {note}" if note else ""))
+    _style(ax)
     return ax
 
 
-def plot_campaign_bode(camp, fig=None):
-    """Bode overlay: |Z| (ohm) and -phase (deg) against f (Hz), data and fits, coloured
-    by time/cycle; returns the figure."""
-    import matplotlib.pyplot as plt
-    import numpy as np
-
+def plot_campaign_bode(camp, fig=None, max_spectra: int | None = MAX_OVERLAY_SPECTRA, ax=None):
+    """Bode overlay: |Z| (Ω) and −phase (°) against f (Hz), data and fits, coloured by
+    time/cycle; at most ``max_spectra`` checkpoints, evenly chosen. Returns the Figure."""
+    _refuse_ax("plot_campaign_bode", ax)
     if fig is None:
-        fig = plt.figure(figsize=(6.5, 6.0))
+        fig = _new_figure(COLUMN_IN, 3.8)
     ax_mod, ax_ph = fig.subplots(2, 1, sharex=True)
     colours, mappable, label = _camp_colours(camp)
-    for k, r in _camp_fitted(camp):
+    shown, note = _camp_shown(camp, max_spectra)
+    for k, r in shown:
         fg, zf = _camp_dense_fit(r)
-        ax_mod.loglog(r.frequency, np.abs(r.z), "o", ms=3, color=colours[k], alpha=0.8)
-        ax_mod.loglog(fg, np.abs(zf), "-", lw=1.0, color=colours[k])
-        ax_ph.semilogx(r.frequency, -np.degrees(np.angle(r.z)), "o", ms=3, color=colours[k], alpha=0.8)
-        ax_ph.semilogx(fg, -np.degrees(np.angle(zf)), "-", lw=1.0, color=colours[k])
-    ax_mod.set_ylabel("|Z| / Ω")
+        ax_mod.loglog(r.frequency, _np.abs(r.z), "o", ms=2.2, mew=0, color=colours[k], alpha=0.85)
+        ax_mod.loglog(fg, _np.abs(zf), "-", lw=0.8, color=colours[k])
+        ax_ph.semilogx(r.frequency, -_np.degrees(_np.angle(r.z)), "o", ms=2.2, mew=0, color=colours[k], alpha=0.85)
+        ax_ph.semilogx(fg, -_np.degrees(_np.angle(zf)), "-", lw=0.8, color=colours[k])
+    ax_mod.set_ylabel(f"|Z| / {OHM}")
     ax_ph.set_ylabel("−phase / °")
     ax_ph.set_xlabel("f / Hz")
-    fig.colorbar(mappable, ax=[ax_mod, ax_ph], label=label)
+    ax_mod.tick_params(labelbottom=True)
+    if note:
+        ax_mod.set_title(note)
+    _colourbar(mappable, [ax_mod, ax_ph], label)
+    _style(ax_mod, ax_ph)
     return fig
 
 
@@ -279,116 +420,202 @@ _CAMP_X_LABELS = {"time_h": "time / h", "cycle": "cycle", "capacity_mAh_cm2": "c
 
 
 def _camp_x(camp, x):
-    import numpy as np
-
     options = [x] if x else list(_CAMP_X_LABELS)
     for name in options:
         values = [getattr(c, name, None) for c in camp.checkpoints]
         if all(v is not None for v in values):
-            return np.asarray(values, dtype=float), _CAMP_X_LABELS.get(name, name)
-    return np.arange(len(camp.checkpoints), dtype=float), "checkpoint"
+            return _np.asarray(values, dtype=float), _CAMP_X_LABELS.get(name, name)
+    return _np.arange(len(camp.checkpoints), dtype=float), "checkpoint"
 
 
-def _camp_quantities(camp):
-    """[(title, key, unit, is_resistance)]: each resistance as ASR per cell when an area
-    is known (else ohm), and each effective capacitance (F)."""
+def _camp_panel_rows(camp):
+    """Rows of evolution panels, each a list of (title, key, unit): resistances as ASR per
+    cell (Ω·cm²) when an area is known, else R (Ω), two to a row; an interface arc of a
+    symmetric cell gets its own row, ASR per cell beside ASR per interface; then the
+    effective capacitances (per area when known), two to a row."""
     from .model.circuit import resistance_names
 
     first = next((r for r in camp.results if r is not None), None)
     if first is None:
         return []
-    out = []
+    plain, paired, caps = [], [], []
     for name in resistance_names(first.param_names):
         role = first.roles.get(name)
-        tag = f" ({role})" if role else ""
-        if f"{name}_asr_ohm_cm2" in first.derived:
-            out.append((f"{name}{tag} ASR per cell", f"{name}_asr_ohm_cm2", "Ω·cm²", True))
+        who = f"{name} ({role})" if role else name
+        per_cell, per_interface = f"{name}_asr_ohm_cm2", f"{name}_asr_per_interface_ohm_cm2"
+        if per_cell in first.derived and per_interface in first.derived:
+            paired.append([(f"{who}: ASR per cell", per_cell, "ohm*cm2"),
+                           (f"{who}: ASR per interface", per_interface, "ohm*cm2")])
+        elif per_cell in first.derived:
+            plain.append((f"{who}: ASR per cell", per_cell, "ohm*cm2"))
         else:
-            out.append((f"{name}{tag}", name, "Ω", True))
+            plain.append((who, name, "ohm"))
     for key in first.derived:
         if key.endswith("_ceff_F"):
-            out.append((f"{key[:-7]} C_eff (Hsu-Mansfeld)", key, "F", False))
-    return out
-
-
-def plot_campaign_evolution(camp, x=None, fig=None):
-    """Each resistance (ASR per cell, ohm*cm2, when the area is known) and effective
-    capacitance (F) against time / cycle / capacity with 1-stderr error bars; flagged
-    checkpoints are drawn as open red markers. Returns the figure."""
-    import math
-
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    quantities = _camp_quantities(camp)
-    xs, xlabel = _camp_x(camp, x)
-    n = max(len(quantities), 1)
-    ncols = 2 if n > 1 else 1
-    nrows = math.ceil(n / ncols)
-    if fig is None:
-        fig = plt.figure(figsize=(4.2 * ncols, 3.0 * nrows))
-    axes = np.atleast_1d(fig.subplots(nrows, ncols, sharex=True)).ravel()
-    for ax, (title, key, unit, _) in zip(axes, quantities):
-        pts = []
-        for k, r in _camp_fitted(camp):
-            if key in r.values:
-                v, s = r.values[key], r.stderr.get(key, float("nan"))
+            element = key[:-len("_ceff_F")]
+            if f"{key}_per_cm2" in first.derived:
+                caps.append((f"{element}: C_eff per area (Hsu-Mansfeld)", f"{key}_per_cm2", "F/cm2"))
             else:
-                v, s = r.derived.get(key, float("nan")), r.derived.get(f"{key}_stderr", float("nan"))
-            pts.append((xs[k], v, s if np.isfinite(s) else 0.0, bool(r.flags)))
-        if not pts:
-            continue
-        px, pv, ps, pf = (np.array(a) for a in zip(*pts))
-        # ---- series analysis: a parameter shared by the joint fit is one value: a band ----
-        if _shared_by_joint(camp, key):
-            ax.axhspan(pv[0] - ps[0], pv[0] + ps[0], color="C0", alpha=0.25, lw=0,
-                       label="shared (joint fit) ± 1 s.e.")
-            ax.axhline(pv[0], color="C0", lw=1.2)
-            ax.legend(fontsize="small")
-            ax.set_title(title, fontsize="medium")
-            ax.set_ylabel(unit)
-            continue
-        # ---- end series analysis ----
-        ax.errorbar(px, pv, yerr=ps, fmt="o-", ms=4, capsize=2, color="C0")
-        if pf.any():
-            ax.plot(px[pf], pv[pf], "o", ms=9, mfc="none", mec="red", label="flagged")
-            ax.legend(fontsize="small")
-        ax.set_title(title, fontsize="medium")
-        ax.set_ylabel(unit)
-        if unit == "F":
-            ax.set_yscale("log")
-    for ax in axes[len(quantities):]:
+                caps.append((f"{element}: C_eff (Hsu-Mansfeld)", key, "F"))
+    pairs = lambda items: [items[i:i + 2] for i in range(0, len(items), 2)]  # noqa: E731
+    return pairs(plain) + paired + pairs(caps)
+
+
+def _camp_series(camp, key, xs):
+    """(x, value, stderr, flagged) arrays of ``key`` over the fitted checkpoints."""
+    pts = []
+    for k, r in _camp_fitted(camp):
+        if key in r.values:
+            v, s = r.values[key], r.stderr.get(key, float("nan"))
+        else:
+            v, s = r.derived.get(key, float("nan")), r.derived.get(f"{key}_stderr", float("nan"))
+        pts.append((xs[k], v, s, bool(r.flags)))
+    if not pts:
+        return None
+    return tuple(_np.array(a) for a in zip(*pts))
+
+
+_MARKER_PT = 4.0
+
+
+def _draw_evolution_panel(ax, camp, title, key, unit, xs) -> None:
+    series = _camp_series(camp, key, xs)
+    if series is None:
         ax.set_visible(False)
-    for ax in axes[-ncols:]:
-        ax.set_xlabel(xlabel)
-    fig.tight_layout()
+        return
+    px, pv, ps, pf = series
+    factor, shown_unit = _si_scale(pv, unit)
+    pv, ps = pv / factor, ps / factor
+    ax.set_title(title)
+    symbol = "C_eff" if unit.startswith("F") else ("ASR" if unit == "ohm*cm2" else "R")
+    ax.set_ylabel(f"{symbol} / {shown_unit}")
+    # ---- series analysis: a parameter shared by the joint fit is one value: a band ----
+    if _shared_by_joint(camp, key):
+        ax.axhspan(pv[0] - ps[0], pv[0] + ps[0], color="C0", alpha=0.25, lw=0,
+                   label="shared (joint fit) ± 1 s.e.")
+        ax.axhline(pv[0], color="C0", lw=1.2)
+        ax.legend(frameon=False, loc="best")
+        return
+    # ---- end series analysis ----
+    ax.errorbar(px, pv, yerr=_np.where(_np.isfinite(ps), ps, 0.0), fmt="o-", ms=_MARKER_PT, lw=1.0,
+                elinewidth=1.0, capsize=2, color="C0", label="± 1 s.e." if _np.isfinite(ps).any() else None)
+    if pf.any():
+        ax.plot(px[pf], pv[pf], "o", ms=_MARKER_PT + 4, mfc="none", mec="red", mew=0.9, label="flagged")
+
+
+def _note_small_error_bars(fig, panels) -> None:
+    """Where every error bar of a panel is shorter than the marker radius, say so in the
+    panel's legend ("± 1 s.e. smaller than the markers"); else the legend shows the bars."""
+    fig.draw_without_rendering()
+    for ax, stderr_max in panels:
+        handles, labels = ax.get_legend_handles_labels()
+        if not handles:
+            continue
+        lo, hi = ax.get_ylim()
+        height_pt = ax.get_window_extent().height * 72.0 / fig.dpi
+        marker_radius = 0.5 * _MARKER_PT * abs(hi - lo) / max(height_pt, 1.0)
+        if _np.isfinite(stderr_max) and stderr_max < marker_radius:
+            labels = [("± 1 s.e. (smaller than the markers)" if lab == "± 1 s.e." else lab) for lab in labels]
+        ax.legend(handles, labels, frameon=False, loc="best", fontsize=SMALL_PT)
+
+
+def plot_campaign_evolution(camp, x=None, fig=None, ax=None):
+    """Each resistance against time / cycle / capacity with 1-stderr error bars: ASR per
+    cell (Ω·cm²) when the area is known, else R (Ω); for an interface arc of a symmetric
+    cell the ASR per interface (R·A/2) beside it; then each effective capacitance per area
+    (µF/cm², prefix chosen from the values) or in F with an SI prefix. Flagged checkpoints
+    get an open red ring; where the error bars are smaller than the markers the legend says
+    so. Double-column width, tick labels on every panel. Returns the Figure."""
+    _refuse_ax("plot_campaign_evolution", ax)
+    rows = _camp_panel_rows(camp)
+    xs, xlabel = _camp_x(camp, x)
+    n_rows = max(len(rows), 1)
+    if fig is None:
+        fig = _new_figure(DOUBLE_COLUMN_IN, 0.3 + 1.85 * n_rows)
+    grid = fig.add_gridspec(n_rows, 2)
+    panels, first_ax = [], None
+    for i, row in enumerate(rows):
+        for j, (title, key, unit) in enumerate(row):
+            spec = grid[i, :] if len(row) == 1 else grid[i, j]
+            ax_ = fig.add_subplot(spec, sharex=first_ax)
+            first_ax = first_ax or ax_
+            _draw_evolution_panel(ax_, camp, title, key, unit, xs)
+            series = _camp_series(camp, key, xs)
+            scale = _si_scale(series[1], unit)[0] if series is not None else 1.0
+            err = series[2] / scale if series is not None else _np.array([_np.nan])
+            panels.append((ax_, float(_np.nanmax(err)) if _np.isfinite(err).any() else float("nan")))
+            ax_.tick_params(labelbottom=True)
+            if i == n_rows - 1:
+                ax_.set_xlabel(xlabel)
+            _style(ax_)
+    _note_small_error_bars(fig, panels)
     return fig
 
 
-def plot_campaign_residual_map(camp, ax=None):
-    """Heat map of the relative residuals |Z-Zfit|/|Z| in % with the sign of the real
-    residual (checkpoint rows x
-    frequency columns); systematic bands point at a wrong model."""
-    import matplotlib.pyplot as plt
-    import numpy as np
+def plot_campaign_fits(camp, fig=None, max_spectra: int | None = MAX_OVERLAY_SPECTRA,
+                       area_normalised: bool = False, ax=None):
+    """Small multiples: one Nyquist panel (data points, fit line, equal axes) per fitted
+    checkpoint, at most ``max_spectra`` evenly chosen (the title says so); the panel title
+    is the checkpoint label, in red with ``(flagged)`` when the fit has flags. Four panels to
+    a row at double-column width. Returns the Figure."""
+    _refuse_ax("plot_campaign_fits", ax)
+    shown, note = _camp_shown(camp, max_spectra)
+    n_cols = 4 if len(shown) > 3 else max(len(shown), 1)
+    n_rows = max(-(-len(shown) // n_cols), 1)
+    ratios = [yr / xr for xr, yr in (_nyquist_ranges(r.z) for _, r in shown) if xr > 0]
+    ratio = min(max(max(ratios, default=0.6), 0.25), 1.0)
+    if fig is None:
+        fig = _new_figure(DOUBLE_COLUMN_IN, 0.3 + (1.25 * ratio + 0.45) * n_rows)
+    unit = OHM_CM2 if area_normalised else OHM
+    for i, (k, r) in enumerate(shown):
+        ax_ = fig.add_subplot(n_rows, n_cols, i + 1)
+        scale = _camp_area(camp, k, area_normalised)
+        _, zf = _camp_dense_fit(r)
+        ax_.plot(r.z.real * scale, -r.z.imag * scale, "o", ms=2, mfc="none", mew=0.6, color="C0")
+        ax_.plot(zf.real * scale, -zf.imag * scale, "-", lw=0.9, color="C1")
+        ax_.set_aspect("equal", adjustable="box")
+        ax_.set_ylim(bottom=min(0.0, ax_.get_ylim()[0]))
+        flagged = bool(r.flags)
+        ax_.set_title(camp.checkpoints[k].label + (" (flagged)" if flagged else ""),
+                      color="C3" if flagged else "black")
+        if i % n_cols == 0:
+            ax_.set_ylabel(f"−Z'' / {unit}")
+        if i + n_cols >= len(shown):  # no panel below this one
+            ax_.set_xlabel(f"Z' / {unit}")
+        _style(ax_)
+    fig.suptitle("Nyquist fits per checkpoint: data (points), fit (line)" + (f"; {note}" if note else ""),
+                 fontsize=FONT_PT)
+    return fig
 
+
+def plot_campaign_residual_map(camp, ax=None, max_rows_labelled: int = 25):
+    """Heat map of the relative residuals |Z−Zfit|/|Z| in % with the sign of the real
+    residual (checkpoint rows × frequency columns, f in Hz on a log axis); systematic
+    bands point at a wrong model. At most ``max_rows_labelled`` row labels. Returns the Axes."""
     fitted = _camp_fitted(camp)
     if ax is None:
-        _, ax = plt.subplots(figsize=(7.0, 0.35 * max(len(fitted), 4) + 1.5))
+        ax = _new_axes(None, (DOUBLE_COLUMN_IN, min(0.16 * max(len(fitted), 6) + 1.0, 6.0)))
     if not fitted:
         return ax
-    freqs = np.unique(np.concatenate([np.round(np.log10(r.frequency), 3) for _, r in fitted]))
-    grid = np.full((len(fitted), freqs.size), np.nan)
+    freqs = _np.unique(_np.concatenate([_np.round(_np.log10(r.frequency), 3) for _, r in fitted]))
+    grid = _np.full((len(fitted), freqs.size), _np.nan)
     for row, (_, r) in enumerate(fitted):
-        cols = np.searchsorted(freqs, np.round(np.log10(r.frequency), 3))
-        grid[row, cols] = 100.0 * np.hypot(r.residuals_real, r.residuals_imag) * np.sign(r.residuals_real)
-    lim = np.nanmax(np.abs(grid)) if np.isfinite(grid).any() else 1.0
-    image = ax.imshow(grid, aspect="auto", cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest",
-                      extent=(freqs[0], freqs[-1], len(fitted) - 0.5, -0.5))
-    ax.set_yticks(range(len(fitted)))
-    ax.set_yticklabels([camp.checkpoints[k].label for k, _ in fitted], fontsize="small")
-    ax.set_xlabel("log10(f / Hz)")
-    ax.figure.colorbar(image, ax=ax, label="residual |ΔZ|/|Z| × sign(ΔZ') / %")
+        cols = _np.searchsorted(freqs, _np.round(_np.log10(r.frequency), 3))
+        grid[row, cols] = 100.0 * _np.hypot(r.residuals_real, r.residuals_imag) * _np.sign(r.residuals_real)
+    lim = _np.nanmax(_np.abs(grid)) if _np.isfinite(grid).any() else 1.0
+    edges = _edges(freqs)
+    mesh = ax.pcolormesh(10.0 ** edges, _np.arange(len(fitted) + 1) - 0.5, grid, cmap="RdBu_r",
+                         vmin=-lim, vmax=lim, shading="flat")
+    ax.set_xscale("log")
+    ax.invert_yaxis()
+    rows = evenly_chosen(len(fitted), max_rows_labelled)
+    ax.set_yticks(rows)
+    ax.set_yticklabels([camp.checkpoints[fitted[i][0]].label for i in rows])
+    ax.set_xlabel("f / Hz")
+    ax.set_ylabel("checkpoint")
+    _colourbar(mesh, ax, "|ΔZ|/|Z| × sign(ΔZ') / %")
+    _style(ax)
+    ax.tick_params(top=False, right=False)
     return ax
 
 # ---- DRT of a campaign (issue 8; data from CampaignResult.drts, eisfit/campaign/drt.py) ----
@@ -417,12 +644,11 @@ def _edges(centres):
 def plot_campaign_drt_map(camp, ax=None):
     """Heat map of the DRT gamma (ohm per unit ln tau): checkpoints (time in h, else cycle,
     else index) against log10(tau / s); tracked peaks as white markers, checkpoints whose
-    Kramers-Kronig test failed marked 'KK!'. Needs ``camp.drts`` (``drt=True``). Returns ``ax``."""
-    import matplotlib.pyplot as plt
+    Kramers-Kronig test failed marked 'KK!'. Needs ``camp.drts`` (``drt=True``). Returns the Axes."""
     import numpy as np
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(6.5, 0.3 * max(len(camp.checkpoints), 8) + 1.5))
+        ax = _new_axes(None, (COLUMN_IN, min(0.12 * max(len(camp.checkpoints), 8) + 1.4, 5.0)))
     drts = camp.drts or []
     rows = [k for k, d in enumerate(drts) if d is not None]
     if not rows:
@@ -432,7 +658,7 @@ def plot_campaign_drt_map(camp, ax=None):
     log_tau = np.log10(drts[order[0]].tau_s)
     gamma = np.array([np.interp(log_tau, np.log10(drts[k].tau_s), drts[k].gamma_ohm) for k in order])
     mesh = ax.pcolormesh(_edges(log_tau), _edges(ys[order]), gamma, cmap="magma", shading="flat")
-    ax.figure.colorbar(mesh, ax=ax, label="γ / Ω")
+    _colourbar(mesh, ax, "γ / Ω")
     table = camp.table  # the tracked peaks are columns drt_peak<k>_tau_s of the table
     n_tracks = sum(1 for key in table.columns if key.startswith("drt_peak") and key.endswith("_tau_s"))
     for t in range(1, n_tracks + 1):
@@ -444,9 +670,10 @@ def plot_campaign_drt_map(camp, ax=None):
             ax.annotate("KK!", (log_tau[-1], ys[k]), color="C3", fontsize=7, ha="right", va="center")
     ax.set_xlabel("log10(τ / s)")
     ax.set_ylabel(ylabel)
-    ax.set_title("DRT map (γ of the fitted points)", fontsize=9)
+    ax.set_title("DRT map (γ of the fitted points)", fontsize=FONT_PT)
     if n_tracks:
-        ax.legend(fontsize=7, loc="best")
+        ax.legend(fontsize=SMALL_PT, loc="best", frameon=False)
+    _style(ax)
     return ax
 
 
@@ -454,14 +681,13 @@ def plot_campaign_drt_stack(camp, ax=None, offset: float | None = None):
     """One DRT (γ in ohm against τ in s, log axis) per checkpoint, shifted up by ``offset``
     ohm each (default: 0.6 x the largest γ), coloured by time/cycle like the Nyquist
     overlay; the fitted circuit's DRT (``FitResult.drt``) dashed in the same colour.
-    Returns ``ax``."""
-    import matplotlib.pyplot as plt
+    Returns the Axes."""
     import numpy as np
 
     drts = camp.drts or []
     items = [(k, d, camp.results[k]) for k, d in enumerate(drts) if d is not None]
     if ax is None:
-        _, ax = plt.subplots(figsize=(6.5, 0.45 * max(len(items), 6) + 1.5))
+        ax = _new_axes(None, (COLUMN_IN, min(0.3 * max(len(items), 6) + 1.2, 6.0)))
     if not items:
         return ax
     colours, mappable, label = _camp_colours(camp)
@@ -480,9 +706,10 @@ def plot_campaign_drt_stack(camp, ax=None, offset: float | None = None):
     ax.set_ylabel(f"γ / Ω (offset {step:.3g} Ω per checkpoint)")
     ax.plot([], [], "-", color="0.3", label="DRT of the data")
     ax.plot([], [], "--", color="0.3", label="DRT of the fit")
-    ax.legend(fontsize=7, loc="upper left")
-    ax.figure.colorbar(mappable, ax=ax, label=label)
-    ax.set_title("DRT per checkpoint", fontsize=9)
+    ax.legend(fontsize=SMALL_PT, loc="upper left", frameon=False)
+    _colourbar(mappable, ax, label)
+    ax.set_title("DRT per checkpoint", fontsize=FONT_PT)
+    _style(ax)
     return ax
 # ---- end DRT of a campaign ----
 # ---- end section: campaign plots ----------------------------------------------
@@ -506,7 +733,7 @@ def _shared_by_joint(camp, key: str) -> bool:
 def plot_arrhenius(camp, resistances=None, ax=None, form: str = "sigmaT"):
     """Arrhenius plot of a campaign: log10(sigma / S cm-1) against 1000/T (K-1), one
     colour per resistance, the fitted line of :meth:`CampaignResult.arrhenius` and its
-    activation energy (eV, +- 1 s.e.) in the legend. Returns ``ax``."""
+    activation energy (eV, +- 1 s.e.) in the legend. Returns the Axes."""
     import numpy as np
 
     from .analysis.arrhenius import arrhenius_points
@@ -528,7 +755,8 @@ def plot_arrhenius(camp, resistances=None, ax=None, form: str = "sigmaT"):
     ax.set_xlabel("1000 / T  (K$^{-1}$)")
     ax.set_ylabel("log$_{10}$(σ / S cm$^{-1}$)")
     ax.set_title("Arrhenius: ln(σT) = ln A − Ea/(k_B T)" if form == "sigmaT"
-                 else "Arrhenius: ln σ = ln A − Ea/(k_B T)", fontsize=9)
-    ax.legend(fontsize=8)
+                 else "Arrhenius: ln σ = ln A − Ea/(k_B T)", fontsize=FONT_PT)
+    ax.legend(fontsize=SMALL_PT, frameon=False)
+    _style(ax)
     return ax
 # ---- end section: series analysis plots -------------------------------------------

@@ -126,6 +126,7 @@ class Spectrum:
 
     @property
     def n_points(self) -> int:
+        """Number of selected points."""
         return len(self)
 
     @property
@@ -197,7 +198,27 @@ class Spectrum:
 
     def __repr__(self) -> str:
         f = self.frequency
+        label = self.label if len(self.label) <= 200 else self.label[:197] + "..."
         return (
-            f"Spectrum({self.label!r}, {len(self)} points, "
+            f"Spectrum({label!r}, {len(self)} points, "
             f"{f.min():.4g}-{f.max():.4g} Hz)"
         )
+
+    def _repr_html_(self) -> str:
+        """Notebook view: points, frequency range (Hz), Z' and -Z'' ranges (Ω), main metadata."""
+        from ._html import escape, html_table
+
+        f, z = self.frequency, self.z
+        rows = [
+            ("points", f"{len(self)}" + (f" of {self._frequency.size}" if len(self) < self._frequency.size else ""), ""),
+            ("frequency", f"{f.min():.4g} – {f.max():.4g}", "Hz"),
+            ("Z'", f"{z.real.min():.4g} – {z.real.max():.4g}", "Ω"),
+            ("−Z''", f"{(-z.imag).min():.4g} – {(-z.imag).max():.4g}", "Ω"),
+            ("|Z|", f"{np.abs(z).min():.4g} – {np.abs(z).max():.4g}", "Ω"),
+        ]
+        for key in ("source", "format", "technique", "sweep", "start_time", "area_cm2"):
+            if self.meta.get(key) is not None:
+                text = str(self.meta[key])
+                rows.append((key, text if len(text) <= 120 else "..." + text[-117:], "cm²" if key == "area_cm2" else ""))
+        return (f"<div><b>Spectrum</b> {escape(self.label)}"
+                + html_table(("", "value", "unit"), rows, numeric_from=1) + "</div>")

@@ -62,7 +62,7 @@ def test_sample_campaign_recovers_interface_asr_and_writes_outputs(tmp_path):
         assert col in summary.columns, col
     assert list(summary["time_h"]) == [float(t) for t in range(0, 1001, 100)]
     report = (out / "report.md").read_text()
-    assert "R2 (interface, per cell): 117 -> 58.4 -> 35 ohm*cm2" in report
+    assert "R2 (interface, per cell): 117 → 58.4 → 35 Ω·cm²" in report
     assert "per interface" in report
     for name in ("nyquist", "bode", "evolution", "residual_map"):
         assert (out / f"{name}.png").stat().st_size > 0

@@ -156,9 +156,11 @@ def test_table_repeats_shared_values_and_names_them(constant_bulk):
     assert set(table["shared"]) == {"R1,CPE1_0,CPE1_1"}
     assert table["R1"].nunique() == 1 and table["R1_stderr"].nunique() == 1
     assert table["R2"].nunique() == 12
-    # conductivity of every resistance with propagated stderr (sigma = L/(R*A))
-    for r in ("R0", "R1", "R2"):
+    # conductivity of every electrolyte resistance with propagated stderr (sigma = L/(R*A));
+    # none for the interface arc R2, where L/(R*A) is no conductivity
+    for r in ("R0", "R1"):
         assert f"{r}_sigma_S_per_cm" in table and f"{r}_sigma_S_per_cm_stderr" in table
+    assert "R2_sigma_S_per_cm" not in table
     row = table.iloc[3]
     assert row["R1_sigma_S_per_cm"] == pytest.approx(0.03 / (row["R1"] * AREA), rel=1e-9)
     assert row["R1_sigma_S_per_cm_stderr"] == pytest.approx(

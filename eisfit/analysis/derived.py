@@ -8,7 +8,10 @@ Conventions (see shared notes on domain conventions):
   effective capacitance by Hsu-Mansfeld C = (R Q)^(1/n) / R = tau / R (F, the default
   ``<CPE>_ceff_F``) and by Brug C = Q^(1/n) (1/Re + 1/R)^((n-1)/n) with Re the series
   resistance before the arc (``<CPE>_ceff_brug_F``);
-* ionic conductivity sigma = L / (R * A) (S/cm), per resistance.
+* ionic conductivity sigma = L / (R * A) (S/cm), only for resistances of the
+  electrolyte (arc roles bulk, grain boundary, electrolyte) and for series resistances
+  without an arc (the high-frequency intercept R0 holds the bulk): an interface or
+  electrode arc has no conductivity.
 
 Standard errors are propagated with the delta method from the parameter covariance.
 """
@@ -77,6 +80,14 @@ def guess_roles(values: Mapping[str, float], arcs: Sequence[ArcSpec], area_cm2: 
     return roles
 
 
+def has_conductivity(resistor: str, roles: Mapping[str, str]) -> bool:
+    """True when L/(R*A) is a conductivity for ``resistor``: an electrolyte role (bulk,
+    grain boundary, electrolyte), or no arc role at all (a series resistance such as R0,
+    the high-frequency intercept). Interface and electrode arcs have no conductivity."""
+    role = roles.get(resistor)
+    return role is None or role in ELECTROLYTE_ROLES
+
+
 def _quantities(
     resistors: Sequence[str],
     arcs: Sequence[ArcSpec],
@@ -94,7 +105,7 @@ def _quantities(
                 qs.append(_Quantity(
                     f"{r}_asr_per_interface_ohm_cm2", "ohm*cm2 (per interface, R*A/2, symmetric cell)",
                     lambda v, r=r: v[r] * area_cm2 / 2.0))
-            if thickness_cm:
+            if thickness_cm and has_conductivity(r, roles):
                 qs.append(_Quantity(
                     f"{r}_sigma_S_per_cm", f"S/cm (L/({r}*A))",
                     lambda v, r=r: thickness_cm / (v[r] * area_cm2)))

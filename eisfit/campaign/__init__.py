@@ -113,8 +113,10 @@ def fit_campaign(
     if drt:  # DRT (issue 8)
         result.compute_drt(**(drt if isinstance(drt, dict) else {}))
     result.stats["wall_seconds"] = time.perf_counter() - t0
+    result.started_perf_s = t0
     if out is not None:
-        result.write(out)
+        result.write(out)  # the reports count the figures too (wall time measured after them)
+    result.wall_time_s = time.perf_counter() - t0
     return result
 
 

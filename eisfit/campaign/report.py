@@ -1,11 +1,35 @@
-"""Markdown report of a campaign: the evolution of each resistance in words and a table."""
+"""Reports of a campaign: the evolution of each resistance in words, the table, the flags
+explained, the figures. Markdown here (report.md, which links the figure files);
+the self-contained HTML page (report.html) in :mod:`eisfit.campaign.html`.
+
+Nothing here fits: everything is read from the :class:`~eisfit.campaign.CampaignResult`.
+"""
 from __future__ import annotations
 
 import math
+from typing import Mapping
 
+from ..fitting.flags import explain_flag, flag_name
 from ..model.circuit import resistance_names
+from ..units import pretty_unit
 
-__all__ = ["campaign_report", "evolution_lines", "milestones"]
+__all__ = ["campaign_report", "evolution_lines", "milestones", "table_rows", "flag_explanations",
+           "wall_time_line", "FIGURE_CAPTIONS", "MAX_TABLE_ROWS"]
+
+MAX_TABLE_ROWS = 200  # report tables of larger campaigns show this many rows, evenly chosen
+
+FIGURE_CAPTIONS = {
+    "evolution": "Evolution of each resistance (ASR per cell; per interface beside it for the "
+                 "interface arc of a symmetric cell) and effective capacitance, 1 standard error bars; "
+                 "flagged checkpoints ringed in red.",
+    "nyquist": "Nyquist overlay: data (points) and fits (lines), coloured by time.",
+    "fits": "Nyquist fit of each checkpoint: data (points) and fitted circuit (line).",
+    "bode": "Bode overlay: |Z| and phase against frequency, data and fits.",
+    "residual_map": "Fit residuals |ΔZ|/|Z| (signed by the real part) per checkpoint and frequency: "
+                    "bands across checkpoints point at a model that misses a feature.",
+    "drt_map": "Distribution of relaxation times per checkpoint, tracked peaks marked.",
+    "drt_stack": "DRT of the data (solid) and of the fitted circuit (dashed) per checkpoint.",
+}
 
 
 def milestones(n: int, times: list[float | None]) -> list[int]:
@@ -78,8 +102,9 @@ def _quantities(camp) -> list[tuple[str, str, str]]:
     return out
 
 
-def evolution_lines(camp) -> list[str]:
-    """``R2 (interface, per cell): 117 -> 58 -> 35 ohm*cm2 (0 h, 500 h, 1000 h)``, one per quantity."""
+def evolution_lines(camp, pretty: bool = False) -> list[str]:
+    """``R2 (interface, per cell): 117 -> 58 -> 35 ohm*cm2 (0 h, 500 h, 1000 h)``, one per
+    quantity; ``pretty`` writes the units as Ω·cm² / Ω and the arrows as →."""
     ok = [k for k, r in enumerate(camp.results) if r is not None]
     if not ok:
         return []
@@ -90,12 +115,28 @@ def evolution_lines(camp) -> list[str]:
         series = {k: (v, s) for k, v, s in _series(camp, key)}
         text = " -> ".join(_fmt(series.get(i, (math.nan, math.nan))[0]) for i in shown)
         errs = ", ".join("±" + _fmt(series.get(i, (math.nan, math.nan))[1], 2) for i in shown)
-        lines.append(f"{desc}: {text} {unit} ({where}; 1 stderr {errs})")
+        line = f"{desc}: {text} {unit} ({where}; 1 stderr {errs})"
+        lines.append(line.replace(" -> ", " → ").replace(unit, pretty_unit(unit)) if pretty else line)
     return lines
 
 
-def campaign_report(camp) -> str:
-    """The whole report as markdown."""
+def wall_time_line(camp) -> str:
+    """Fits run, cache hits and the wall time of the whole run (reading, fitting, tables and
+    figures: ``camp.wall_time_s``, filled by :func:`eisfit.fit_campaign` and
+    :meth:`CampaignResult.write`), with the fitting part from ``stats``."""
+    stats = camp.stats or {}
+    total = getattr(camp, "wall_time_s", None)
+    parts = [f"Fits run: {stats.get('fits_run', 0)}, cache hits: {stats.get('cache_hits', 0)}"]
+    if total is not None and math.isfinite(total):
+        parts.append(f"wall time {total:.1f} s in all (reading, fitting, tables and figures)")
+    if stats.get("wall_seconds") is not None:
+        parts.append(f"of which fitting {stats['wall_seconds']:.1f} s")
+    return ", ".join(parts) + "."
+
+
+def campaign_report(camp, figures: Mapping[str, str] | None = None) -> str:
+    """The whole report as markdown. ``figures`` maps a figure name (evolution, nyquist,
+    fits, ...) to the file name written beside report.md; each is linked with its caption."""
     title = camp.name or "Campaign"
     lines = [f"# {title}: evolution of the fitted circuit", ""]
     n_ok = sum(r is not None for r in camp.results)
@@ -104,13 +145,15 @@ def campaign_report(camp) -> str:
         f"{len(camp.checkpoints)} checkpoints ({n_ok} fitted, {len(camp.errors)} failed), "
         f"ordered by {camp.ordering}. Circuit `{circuit}`, weighting `{camp.settings.get('weighting')}`.",
         "",
-        "ASR per cell = R x A (both interfaces of a symmetric cell together); "
-        "ASR per interface = R x A / 2. Uncertainties are 1 standard error.",
+        "ASR per cell = R × A (both interfaces of a symmetric cell together); "
+        "ASR per interface = R × A / 2. Uncertainties are 1 standard error.",
         "",
         "## Evolution",
         "",
     ]
-    lines += [f"- {line}" for line in evolution_lines(camp)] or ["- no checkpoint could be fitted"]
+    lines += [f"- {line}" for line in evolution_lines(camp, pretty=True)] or ["- no checkpoint could be fitted"]
+    if figures and "evolution" in figures:
+        lines += ["", f"![evolution]({figures['evolution']})", "", FIGURE_CAPTIONS["evolution"]]
     if getattr(camp, "joint", None) is not None:
         # ---- series analysis (eisfit.series): shared vs independent, smoothing ----
         lines += ["", "## Joint fit across checkpoints", ""]
@@ -126,18 +169,33 @@ def campaign_report(camp) -> str:
         from .drt import drt_report_lines
 
         lines += drt_report_lines(camp)
-    stats = camp.stats
-    if stats:
-        lines += ["", f"Fits run: {stats.get('fits_run', 0)}, cache hits: {stats.get('cache_hits', 0)}, "
-                  f"wall time: {stats.get('wall_seconds', math.nan):.1f} s."]
+    others = [name for name in (figures or {}) if name != "evolution"]
+    if others:
+        lines += ["", "## Figures", ""]
+        for name in others:
+            lines += [f"![{name}]({figures[name]})", "", FIGURE_CAPTIONS.get(name, name), ""]
+        vector = [f for f in figures.values() if f.endswith(".png")]
+        lines += [f"Vector versions: {', '.join(f[:-4] + '.svg' for f in vector)}."]
+    lines += ["", wall_time_line(camp)]
     return "\n".join(lines) + "\n"
 
 
-def _table_lines(camp) -> list[str]:
+def _shown_rows(n: int, max_rows: int | None) -> list[int]:
+    if not max_rows or n <= max_rows:
+        return list(range(n))
+    return sorted({int(round(k * (n - 1) / (max_rows - 1))) for k in range(max_rows)})
+
+
+def table_rows(camp, max_rows: int | None = MAX_TABLE_ROWS) -> tuple[list[str], list[list[str]], str]:
+    """(head, rows, note) of the per-checkpoint table: label, time, each resistance quantity
+    as ``value ± stderr`` (Ω·cm² or Ω), reduced chi-square, flags. At most ``max_rows``
+    rows, evenly chosen; ``note`` says so ('' when all are shown)."""
     quantities = _quantities(camp)
-    head = ["checkpoint", "time (h)"] + [f"{d} / {u}" for d, _, u in quantities] + ["redchi", "flags"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for c, r in zip(camp.checkpoints, camp.results):
+    head = ["checkpoint", "time / h"] + [f"{d} / {pretty_unit(u)}" for d, _, u in quantities] + ["reduced χ²", "flags"]
+    shown = _shown_rows(len(camp.checkpoints), max_rows)
+    rows = []
+    for k in shown:
+        c, r = camp.checkpoints[k], camp.results[k]
         cells = [c.label, "" if c.time_h is None else f"{c.time_h:g}"]
         if r is None:
             cells += ["-"] * len(quantities) + ["-", "error"]
@@ -146,15 +204,37 @@ def _table_lines(camp) -> list[str]:
                 v, s = _value(r, key)
                 cells.append(f"{_fmt(v)} ± {_fmt(s, 2)}")
             cells += [_fmt(r.redchi), ", ".join(r.flags)]
-        lines.append("| " + " | ".join(cells) + " |")
-    return lines
+        rows.append(cells)
+    note = "" if len(shown) == len(camp.checkpoints) else (
+        f"{len(shown)} of {len(camp.checkpoints)} checkpoints shown, evenly chosen; all are in summary.csv.")
+    return head, rows, note
+
+
+def flag_explanations(camp) -> list[tuple[str, str, int]]:
+    """(flag name, meaning, number of checkpoints carrying it) for every flag raised."""
+    counts: dict[str, int] = {}
+    for r in camp.results:
+        if r is not None:
+            for name in {flag_name(f) for f in r.flags}:
+                counts[name] = counts.get(name, 0) + 1
+    return [(name, explain_flag(name), n) for name, n in sorted(counts.items())]
+
+
+def _table_lines(camp) -> list[str]:
+    head, rows, note = table_rows(camp)
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(cells) + " |" for cells in rows]
+    return lines + (["", note] if note else [])
 
 
 def _flag_lines(camp) -> list[str]:
     flagged = [(c, r) for c, r in zip(camp.checkpoints, camp.results) if r is not None and r.flags]
     if not flagged:
         return []
-    out = ["", "## Flags", ""]
+    out = ["", "## Flags", "", "What the flags mean:", ""]
+    out += [f"- `{name}` ({n} checkpoint{'s' if n > 1 else ''}): {meaning}."
+            for name, meaning, n in flag_explanations(camp)]
+    out += ["", "Flagged checkpoints:", ""]
     for (c, r), d in zip(flagged, [camp.details[camp.checkpoints.index(c)] for c, _ in flagged]):
         notes = "; ".join(d.get("notes", []))
         out.append(f"- {c.label}: {', '.join(r.flags)}" + (f" ({notes})" if notes else ""))

@@ -48,8 +48,11 @@ class CampaignResult:
     ordering : how the checkpoints were ordered (campaign file, acquisition time,
         natural file name, as given).
     settings : the campaign-wide fit settings and per-checkpoint settings hashes.
-    stats : ``fits_run``, ``cache_hits``, ``cache_writes``, ``fit_seconds``, ``wall_seconds``.
+    stats : ``fits_run``, ``cache_hits``, ``cache_writes``, ``fit_seconds``, ``wall_seconds``
+        (reading and fitting).
     table : pandas DataFrame, one row per checkpoint (see :meth:`build_table`).
+    wall_time_s : wall time of the whole run in s, reading, fitting, tables and figures
+        (set by :func:`eisfit.fit_campaign`, updated by :meth:`write` after the figures).
     """
 
     checkpoints: list[Checkpoint]
@@ -62,6 +65,8 @@ class CampaignResult:
     name: str | None = None
     joint: Any = None   # eisfit.series.JointFitResult (dict cell -> it for several cells) with shared=/smooth=
     drts: Any = None    # DRT (issue 8): one DRTResult (or None) per checkpoint with drt=True
+    wall_time_s: float | None = None  # the whole run: reading, fits, tables, figures (fit_campaign / write)
+    started_perf_s: float | None = field(default=None, repr=False)  # time.perf_counter() at the start
     _table: Any = field(default=None, repr=False)
 
     # -- series analysis (eisfit.series) ----------------------------------------
@@ -90,6 +95,7 @@ class CampaignResult:
     # -- table ---------------------------------------------------------------
     @property
     def table(self):
+        """One row per checkpoint (pandas DataFrame, built once; see :meth:`build_table`)."""
         if self._table is None:
             self._table = self.build_table()
         return self._table
@@ -185,24 +191,35 @@ class CampaignResult:
                 return [float(v) for v in values], label
         return [float(k) for k in range(len(self.checkpoints))], "checkpoint index"
 
-    def plot_nyquist(self, ax=None, area_normalised: bool = False):
-        """Nyquist overlay of all checkpoints with their fits, coloured by time/cycle."""
+    def plot_nyquist(self, ax=None, area_normalised: bool = False, max_spectra: int | None = 20):
+        """Nyquist overlay of the checkpoints with their fits, coloured by time/cycle (at most
+        ``max_spectra`` evenly chosen; None = all). One panel: returns the Axes."""
         from ..plotting import plot_campaign_nyquist
 
-        return plot_campaign_nyquist(self, ax=ax, area_normalised=area_normalised)
+        return plot_campaign_nyquist(self, ax=ax, area_normalised=area_normalised, max_spectra=max_spectra)
 
-    def plot_bode(self, fig=None):
-        """Bode overlay (|Z| and -phase against f) of all checkpoints with fits."""
+    def plot_bode(self, fig=None, max_spectra: int | None = 20):
+        """Bode overlay (|Z| and −phase against f) of the checkpoints with fits (at most
+        ``max_spectra``). Two panels: returns the Figure."""
         from ..plotting import plot_campaign_bode
 
-        return plot_campaign_bode(self, fig=fig)
+        return plot_campaign_bode(self, fig=fig, max_spectra=max_spectra)
 
     def plot_evolution(self, x: str | None = None, fig=None):
-        """Each resistance (ASR when an area is known) and capacitance against
-        ``x`` = "time_h", "cycle" or "capacity_mAh_cm2" (default: first known), with error bars."""
+        """Each resistance (ASR per cell, and per interface for an interface arc of a
+        symmetric cell, when an area is known) and effective capacitance against ``x`` =
+        "time_h", "cycle" or "capacity_mAh_cm2" (default: first known), with error bars.
+        Several panels: returns the Figure."""
         from ..plotting import plot_campaign_evolution
 
         return plot_campaign_evolution(self, x=x, fig=fig)
+
+    def plot_fits(self, fig=None, max_spectra: int | None = 20, area_normalised: bool = False):
+        """One small Nyquist panel (data and fit) per checkpoint, at most ``max_spectra``
+        evenly chosen. Several panels: returns the Figure."""
+        from ..plotting import plot_campaign_fits
+
+        return plot_campaign_fits(self, fig=fig, max_spectra=max_spectra, area_normalised=area_normalised)
 
     def plot_residual_map(self, ax=None):
         """Heat map of the relative residuals (checkpoint x frequency), % of |Z|."""
@@ -241,11 +258,18 @@ class CampaignResult:
     # ---- end DRT --------------------------------------------------------------------
 
     # -- outputs -----------------------------------------------------------------
-    def report(self) -> str:
-        """The evolution of each resistance in words and a table (markdown)."""
+    def report(self, figures: dict[str, str] | None = None) -> str:
+        """The evolution of each resistance in words, the table and the flags explained
+        (markdown); ``figures`` (name -> file name) are linked."""
         from .report import campaign_report
 
-        return campaign_report(self)
+        return campaign_report(self, figures=figures)
+
+    def report_html(self, figures: dict[str, str | Path] | None = None) -> str:
+        """The self-contained HTML report; ``figures`` (name -> PNG path) are embedded."""
+        from .html import campaign_html
+
+        return campaign_html(self, figures=figures)
 
     def evolution_lines(self) -> list[str]:
         """One line per resistance, e.g. ``R2 (interface, per cell): 117 -> 58 -> 35 ohm*cm2``."""
@@ -253,49 +277,74 @@ class CampaignResult:
 
         return evolution_lines(self)
 
-    def write(self, out: str | Path, figures: bool = True, area_normalised: bool = False) -> Path:
-        """Write summary.csv (+ summary.parquet with pyarrow), report.md and the figures
-        (PNG and SVG) into ``out``; returns the folder."""
+    def write(self, out: str | Path, figures: bool = True, area_normalised: bool = False,
+              wall_time_s: float | None = None) -> Path:
+        """Write summary.csv (+ summary.parquet with pyarrow), the figures (PNG at 300 dpi and
+        SVG, journal column widths), report.md (linking the figures) and report.html
+        (self-contained, figures embedded) into ``out``; returns the folder.
+
+        The reports state the wall time of the whole run: ``wall_time_s`` when given, else
+        the time since ``started_perf_s`` (set by :func:`eisfit.fit_campaign`) measured
+        after the figures, else :attr:`wall_time_s` as it is."""
+        import time
+
         folder = Path(out)
         folder.mkdir(parents=True, exist_ok=True)
         table = self.table
         table.to_csv(folder / "summary.csv", index=False)
         _write_parquet(table, folder / "summary.parquet")
-        (folder / "report.md").write_text(self.report(), encoding="utf-8")
         if self.drts is not None:  # DRT (issue 8)
             self.drt_peaks().to_csv(folder / "drt_peaks.csv", index=False)
-        if figures:
-            self._write_figures(folder, area_normalised)
+        written = self._write_figures(folder, area_normalised) if figures else {}
+        if wall_time_s is not None:
+            self.wall_time_s = float(wall_time_s)
+        elif self.started_perf_s is not None:
+            self.wall_time_s = time.perf_counter() - self.started_perf_s
+        (folder / "report.md").write_text(self.report(figures={k: v.name for k, v in written.items()}),
+                                          encoding="utf-8")
+        (folder / "report.html").write_text(self.report_html(figures=written), encoding="utf-8")
         return folder
 
-    def _write_figures(self, folder: Path, area_normalised: bool) -> None:
+    FIGURE_FORMATS = ("png", "svg")
+
+    def _write_figures(self, folder: Path, area_normalised: bool) -> dict[str, Path]:
+        """Every figure as PNG (300 dpi) and SVG; returns name -> PNG path."""
         import matplotlib.pyplot as plt
 
+        from .html import FIGURE_DPI
+
         if not any(r is not None for r in self.results):
-            return
+            return {}
         makers = {
+            "evolution": lambda: self.plot_evolution(),
             "nyquist": lambda: self.plot_nyquist(area_normalised=area_normalised).figure,
-            "bode": lambda: _figure_of(self.plot_bode()),
-            "evolution": lambda: _figure_of(self.plot_evolution()),
+            "fits": lambda: self.plot_fits(area_normalised=area_normalised),
+            "bode": lambda: self.plot_bode(),
             "residual_map": lambda: self.plot_residual_map().figure,
         }
         if self.drts is not None:  # DRT (issue 8)
             makers["drt_map"] = lambda: self.plot_drt_map().figure
             makers["drt_stack"] = lambda: self.plot_drt_stack().figure
+        written = {}
         for name, make in makers.items():
             fig = make()
-            for ext in ("png", "svg"):
-                fig.savefig(folder / f"{name}.{ext}", dpi=200, bbox_inches="tight")
+            for ext in self.FIGURE_FORMATS:
+                # constrained layout: no bbox trimming, the width stays a column width
+                fig.savefig(folder / f"{name}.{ext}", dpi=FIGURE_DPI)
             plt.close(fig)
+            written[name] = folder / f"{name}.png"
+        return written
 
     def __repr__(self) -> str:
         ok = sum(r is not None for r in self.results)
-        return (f"CampaignResult({len(self.checkpoints)} checkpoints, {ok} fitted, "
-                f"{len(self.errors)} errors, ordering={self.ordering!r})")
+        name = f"{self.name!r}, " if self.name and len(self.name) <= 120 else ""
+        return (f"CampaignResult({name}{len(self.checkpoints)} checkpoints, {ok} fitted, "
+                f"{len(self.errors)} errors, ordering={str(self.ordering)[:200]!r})")
 
+    def _repr_html_(self) -> str:
+        from .html import campaign_repr_html
 
-def _figure_of(obj):
-    return obj if hasattr(obj, "savefig") else obj.figure
+        return campaign_repr_html(self)
 
 
 def _write_parquet(table, path: Path) -> None:

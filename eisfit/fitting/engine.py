@@ -16,6 +16,7 @@ from ..analysis.derived import ArcSpec, arc_tau_s, derived_quantities_batch
 from ..errors import FitError
 from ..model import Circuit, CircuitDefinition, load_circuit
 from ..spectrum import Spectrum
+from .inputs import fit_inputs
 from .guess import base_guess, drt_starts, multistart_guesses, spectrum_features, top_level_arc_groups
 from .optimise import Transform, covariance_from_jacobian, levenberg_marquardt
 from .problem import Problem
@@ -30,7 +31,7 @@ PROFILE_WIDER = 1.05  # the profile replaces the Wald error when its half-width 
 
 
 def fit(
-    spectrum: Spectrum,
+    spectrum: Spectrum | tuple,
     circuit: str | CircuitDefinition | Circuit = "garnet-symmetric",
     *,
     area_cm2: float | None = None,
@@ -56,10 +57,13 @@ def fit(
 
     Parameters
     ----------
-    spectrum : the data (Hz, complex ohm, Z'' < 0 capacitive).
+    spectrum : the data (Hz, complex ohm, Z'' < 0 capacitive): a Spectrum or a
+        ``(frequency_Hz, z_ohm)`` tuple of arrays.
     circuit : a library name (``eisfit circuits``), a circuit string in impedance.py
-        notation (``"R0-p(R1,CPE1)-p(R2,CPE2)"``), a .toml definition file, or a
-        :class:`~eisfit.model.CircuitDefinition`.
+        notation (``"R0-p(R1,CPE1)-p(R2,CPE2)"``), a .toml definition file, a
+        :class:`~eisfit.model.CircuitDefinition`, or an impedance.py ``CustomCircuit``
+        (its circuit string; its initial guess and constants as ``initial`` and ``fixed``
+        unless given).
     area_cm2 : electrode contact area, cm2; enables ASR (ohm*cm2) and conductivity.
     thickness_cm : electrolyte thickness L, cm; with the area gives sigma = L/(R*A), S/cm.
     symmetric : symmetric cell (two identical interfaces in series): interface ASR is
@@ -101,6 +105,7 @@ def fit(
     FitResult. A fit that does not converge, hits a bound or has a singular
     covariance says so in ``flags``; it does not raise on valid data.
     """
+    spectrum, circuit, initial, fixed = fit_inputs(spectrum, circuit, initial, fixed)
     prep = _prepare(spectrum, circuit, area_cm2=area_cm2, thickness_cm=thickness_cm,
                     symmetric=symmetric, weighting=weighting, sigma=sigma, fmin=fmin, fmax=fmax,
                     drop_inductive=drop_inductive, initial=initial, fixed=fixed, bounds=bounds,

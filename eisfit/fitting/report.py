@@ -52,3 +52,107 @@ def format_fit_summary(res) -> str:
                      f"(max residual {res.kk_max_residual_pct:.2g} % of |Z|)")
     lines.append("  flags: " + (", ".join(res.flags) if res.flags else "none"))
     return "\n".join(lines)
+
+
+# ---- notebook views: short repr, HTML table, DataFrame ---------------------------
+
+REPR_MAX_CHARS = 1500  # a repr stays well under 2,000 characters whatever the circuit
+
+
+def _headline_quantities(res) -> list[str]:
+    """Derived keys worth a line in a short view: ASR, effective capacitance, conductivity."""
+    return [k for k in res.derived
+            if k.endswith(("_asr_ohm_cm2", "_asr_per_interface_ohm_cm2", "_ceff_F", "_sigma_S_per_cm"))]
+
+
+def fit_repr(res) -> str:
+    """``FitResult('0 h', R0-p(R1,CPE1)..., R0=12.3±0.05 Ω, ..., redchi=1.2e-05, flags=[])``,
+    shortened with ``...`` to at most :data:`REPR_MAX_CHARS` characters."""
+    from ..units import format_value
+
+    head = f"FitResult({res.label!r}, {res.circuit!r}"
+    tail = f", redchi={res.redchi:.3g}, flags={res.flags!r})"
+    parts = [f"{n}={format_value(res.values[n], res.stderr.get(n), res.units.get(n, ''))}"
+             for n in res.param_names]
+    body = ""
+    for k, part in enumerate(parts):
+        if len(head) + len(body) + len(part) + len(tail) + 8 > REPR_MAX_CHARS:
+            body += f", ... ({len(parts) - k} more)"
+            break
+        body += ", " + part
+    if len(head) + len(body) + len(tail) > REPR_MAX_CHARS:
+        tail = f", redchi={res.redchi:.3g}, {len(res.flags)} flags)"
+    return head + body + tail
+
+
+def _parameter_rows(res) -> list[tuple[str, float, float, str, str]]:
+    rows = []
+    for name in res.param_names:
+        note = "fixed" if name in res.fixed else ""
+        rows.append((name, res.values[name], res.stderr.get(name, math.nan), res.units.get(name, ""), note))
+    return rows
+
+
+def _derived_rows(res) -> list[tuple[str, float, float, str, str]]:
+    rows = []
+    for key, value in res.derived.items():
+        if key.endswith("_stderr"):
+            continue
+        unit, _, formula = res.derived_units.get(key, "").partition(" ")
+        if formula.startswith("(") and formula.endswith(")"):
+            formula = formula[1:-1]
+        rows.append((key, value, res.derived.get(f"{key}_stderr", math.nan), unit, formula))
+    return rows
+
+
+def fit_dataframe(res):
+    """One row per parameter, then one per derived quantity: ``name`` (index), ``kind``
+    (parameter / derived), ``value``, ``stderr`` (1 standard error, nan when not
+    estimable), ``unit`` (plain, e.g. ``ohm``, ``ohm*cm2``, ``F``) and ``note`` (fixed,
+    or the formula of a derived quantity)."""
+    import pandas as pd
+
+    rows = [(n, "parameter", v, s, u, note) for n, v, s, u, note in _parameter_rows(res)]
+    rows += [(n, "derived", v, s, u, note) for n, v, s, u, note in _derived_rows(res)]
+    frame = pd.DataFrame(rows, columns=["name", "kind", "value", "stderr", "unit", "note"])
+    return frame.set_index("name")
+
+
+def _html_rows(rows) -> list[tuple[str, str, str, str, str]]:
+    from ..units import si_scale
+
+    out = []
+    for name, value, err, unit, note in rows:
+        factor, shown = si_scale([value], unit)
+        v = f"{value / factor:.5g}" if math.isfinite(value) else "nan"
+        e = f"{err / factor:.2g}" if math.isfinite(err) else "n/a"
+        out.append((name, v, e, shown, note))
+    return out
+
+
+def fit_html(res) -> str:
+    """HTML view for notebooks: headline, parameter table (value, 1 stderr, unit), the
+    ASR / capacitance / conductivity quantities, and the flags explained."""
+    from .._html import escape, html_list, html_table
+    from .flags import explain_flag
+
+    head = ("parameter", "value", "± 1 stderr", "unit", "note")
+    derived = [r for r in _derived_rows(res) if r[0] in _headline_quantities(res)]
+    kk = "" if res.kk_passed is None else (
+        f"; Kramers-Kronig {'passed' if res.kk_passed else 'FAILED'}")
+    parts = [
+        f"<div><b>FitResult</b> {escape(str(res.label))}: <code>{escape(res.circuit)}</code>"
+        + (f" [{escape(res.circuit_name)}]" if res.circuit_name != res.circuit else ""),
+        f"<br>{res.n_points} points, {res.n_free} free parameters, weighting "
+        f"{escape(str(res.settings.get('weighting')))}; reduced χ² {res.redchi:.4g}{escape(kk)}",
+        html_table(head, _html_rows(_parameter_rows(res)), numeric_from=1),
+    ]
+    if derived:
+        parts.append(html_table(("quantity", "value", "± 1 stderr", "unit", "formula"),
+                                _html_rows(derived), numeric_from=1))
+    if res.flags:
+        parts.append("<b>Flags</b>" + html_list(f"{f}: {explain_flag(f)}" for f in res.flags))
+    else:
+        parts.append("<br>Flags: none")
+    parts.append("</div>")
+    return "".join(parts)

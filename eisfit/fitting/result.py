@@ -104,6 +104,7 @@ class FitResult:
 
     @property
     def parameter_array(self) -> np.ndarray:
+        """The values in ``param_names`` order (units in :attr:`units`)."""
         return np.array([self.values[n] for n in self.param_names])
 
     def model_impedance(self, frequency: Any) -> np.ndarray:
@@ -146,6 +147,33 @@ class FitResult:
 
         return format_fit_summary(self)
 
+    def to_dataframe(self):
+        """The parameters and derived quantities as a pandas DataFrame indexed by name:
+        ``kind`` (parameter / derived), ``value``, ``stderr`` (1 standard error, nan when
+        not estimable), ``unit`` (``ohm``, ``ohm*cm2``, ``F``, ``S*s^n``...) and ``note``
+        (``fixed``, or the formula of a derived quantity)."""
+        from .report import fit_dataframe
+
+        return fit_dataframe(self)
+
+    def to_impedance_py(self):
+        """An ``impedance.models.circuits.CustomCircuit`` of the same circuit holding the
+        fitted values (``parameters_``, 1-stderr ``conf_``, initial guess = fitted values),
+        so ``predict(f)`` gives this fit's model. Needs impedance.py (imported here only)."""
+        from .interop import to_custom_circuit
+
+        return to_custom_circuit(self)
+
+    def __repr__(self) -> str:
+        from .report import fit_repr
+
+        return fit_repr(self)
+
+    def _repr_html_(self) -> str:
+        from .report import fit_html
+
+        return fit_html(self)
+
     # -- serialisation ------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict (nan/inf -> None, arrays -> lists); round-trips via :meth:`from_dict`."""
@@ -170,6 +198,7 @@ class FitResult:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "FitResult":
+        """The FitResult of a :meth:`to_dict` dict (None -> nan, lists -> arrays)."""
         kw: dict[str, Any] = {}
         for f in fields(cls):
             if f.name in ("z", "z_fit"):
@@ -187,10 +216,12 @@ class FitResult:
         return cls(**kw)
 
     def to_json(self, indent: int | None = 1) -> str:
+        """:meth:`to_dict` as JSON text."""
         return json.dumps(self.to_dict(), indent=indent)
 
     @classmethod
     def from_json(cls, text: str) -> "FitResult":
+        """The FitResult of a :meth:`to_json` text."""
         return cls.from_dict(json.loads(text))
 
     def __eq__(self, other: object) -> bool:  # arrays make the dataclass __eq__ ambiguous

@@ -1,0 +1,38 @@
+"""What :func:`eisfit.fit` accepts besides a Spectrum and a circuit string.
+
+* ``spectrum`` as a ``(frequency_Hz, z_ohm)`` tuple of arrays (Z'' < 0 capacitive);
+* ``circuit`` as an impedance.py ``CustomCircuit``: its circuit string, its initial
+  guess (as ``initial``, overridden by an explicit ``initial=``) and its constants (as
+  ``fixed``, overridden by an explicit ``fixed=``).
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from ..errors import FitError
+from ..spectrum import Spectrum
+from .interop import from_custom_circuit, is_custom_circuit
+
+__all__ = ["fit_inputs"]
+
+
+def _spectrum_of(data: Any) -> Any:
+    """A Spectrum from a ``(frequency_Hz, z_ohm)`` tuple; anything else unchanged."""
+    if not isinstance(data, tuple):
+        return data
+    if len(data) != 2:
+        raise FitError(f"fit() takes a Spectrum or a (frequency_Hz, z_ohm) tuple; got a tuple of {len(data)} items")
+    frequency, z = data
+    return Spectrum(frequency=frequency, z=z, meta={"label": "arrays"})
+
+
+def fit_inputs(spectrum: Any, circuit: Any, initial: Any, fixed: Mapping[str, float] | None):
+    """(spectrum, circuit, initial, fixed) with tuples and impedance.py circuits converted."""
+    spectrum = _spectrum_of(spectrum)
+    if is_custom_circuit(circuit):
+        circuit, guess, constants = from_custom_circuit(circuit)
+        if guess and not hasattr(initial, "param_names"):  # a previous FitResult wins whole
+            initial = {**guess, **dict(initial or {})}
+        if constants:
+            fixed = {**constants, **dict(fixed or {})}
+    return spectrum, circuit, initial, fixed

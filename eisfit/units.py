@@ -1,0 +1,83 @@
+"""Units as people read them: Ω and Ω·cm², capacitances with an SI prefix (nF, µF).
+
+eisfit stores units as plain ASCII strings (``"ohm"``, ``"ohm*cm2"``, ``"S*s^n"``,
+``"F"``) in results and column names; this module turns them into the one display
+style used by every figure, report and notebook view. It imports nothing from eisfit.
+"""
+from __future__ import annotations
+
+import math
+from typing import Iterable
+
+__all__ = ["pretty_unit", "si_scale", "format_value"]
+
+# plain unit (first word of a units entry) -> display form
+_PRETTY = {
+    "ohm": "Ω",
+    "ohm*cm2": "Ω·cm²",
+    "S*s^n": "S·sⁿ",
+    "S*s^0.5": "S·s^½",
+    "ohm*s^-0.5": "Ω·s^-½",
+    "F": "F",
+    "F/cm2": "F/cm²",
+    "H": "H",
+    "s": "s",
+    "Hz": "Hz",
+    "S/cm": "S/cm",
+    "": "",
+}
+
+_PREFIXES = ((1e-15, "f"), (1e-12, "p"), (1e-9, "n"), (1e-6, "µ"), (1e-3, "m"), (1.0, ""),
+             (1e3, "k"), (1e6, "M"), (1e9, "G"))
+# units that read better with an SI prefix than with a power of ten
+_PREFIXABLE = ("F", "F/cm²", "H", "s", "S/cm", "S·sⁿ", "Hz")
+
+
+def pretty_unit(unit: str | None) -> str:
+    """Display form of a plain unit string: ``"ohm*cm2 (per cell, R*A)"`` -> ``"Ω·cm² (per cell, R·A)"``.
+
+    The first word is the unit; a parenthesised explanation after it is kept, with
+    ``ohm`` and ``*`` rewritten the same way.
+    """
+    if not unit:
+        return ""
+    head, _, rest = unit.partition(" ")
+    out = _PRETTY.get(head, head.replace("ohm", "Ω").replace("*", "·").replace("cm2", "cm²"))
+    if rest:
+        out += " " + rest.replace("ohm*cm2", "Ω·cm²").replace("ohm", "Ω").replace("*", "·")
+    return out
+
+
+def si_scale(values: Iterable[float] | float, unit: str) -> tuple[float, str]:
+    """(factor, prefixed unit) to show ``values`` (in ``unit``) with an SI prefix.
+
+    ``value / factor`` is the number to show in the prefixed unit, e.g. capacitances
+    around 3e-7 F give (1e-6, "µF"). Units that do not take a prefix (Ω, Ω·cm², Hz,
+    dimensionless) come back with factor 1. The prefix is chosen from the largest finite
+    magnitude, so that every value of an axis or a column reads >= 0.001 in it.
+    """
+    unit = pretty_unit(unit)
+    if unit not in _PREFIXABLE:
+        return 1.0, unit
+    vals = [abs(float(v)) for v in (values if isinstance(values, Iterable) else [values])]
+    vals = [v for v in vals if math.isfinite(v) and v > 0]
+    if not vals:
+        return 1.0, unit
+    top = max(vals)
+    factor, prefix = _PREFIXES[0]
+    for f, p in _PREFIXES:
+        if top >= f:
+            factor, prefix = f, p
+    return factor, prefix + unit
+
+
+def format_value(value: float | None, stderr: float | None = None, unit: str = "", digits: int = 4) -> str:
+    """``"117.3 ± 0.36 Ω·cm²"`` / ``"482 ± 3 nF"``: value, 1 stderr and unit with an SI prefix
+    where it helps; ``nan`` for a missing value, no ``±`` part when ``stderr`` is None."""
+    if value is None or not math.isfinite(float(value)):
+        return "nan"
+    factor, shown_unit = si_scale([value], unit)
+    text = f"{value / factor:.{digits}g}"
+    if stderr is not None:
+        text += " ± " + (f"{stderr / factor:.2g}" if math.isfinite(float(stderr)) else "nan")
+    return f"{text} {shown_unit}".rstrip()

@@ -1,0 +1,131 @@
+"""Write docs/api.md, the API reference, from the docstrings of eisfit's public API.
+
+    python scripts/make_api_docs.py           # (re)write docs/api.md
+    python scripts/make_api_docs.py --check   # exit 1 when docs/api.md is out of date
+
+The page lists, in order, the top-level functions and classes (``eisfit.read``,
+``eisfit.fit``, ``eisfit.FitResult``...), the errors, the plotting functions, the
+impedance.py interoperability and the display units. Each entry is the signature and the
+docstring as written in the code; classes list their public methods and properties.
+tests/test_api_docs.py checks that docs/api.md equals this script's output.
+"""
+from __future__ import annotations
+
+import importlib
+import inspect
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUTPUT = ROOT / "docs" / "api.md"
+
+# (section title, module, names; None = the module's __all__)
+SECTIONS = [
+    ("Reading and the Spectrum", "eisfit", ["read", "detect_format", "Spectrum"]),
+    ("Fitting", "eisfit", ["fit", "FitResult"]),
+    ("Circuits", "eisfit", ["load_circuit", "list_circuits", "Circuit"]),
+    ("Validation and analysis", "eisfit", ["kk_test", "KKResult", "drt", "DRTResult", "arrhenius"]),
+    ("Campaigns", "eisfit", ["fit_campaign", "CampaignResult"]),
+    ("Errors", "eisfit.errors", ["EisfitError", "DataError", "ReadError", "UnknownFormatError",
+                                 "CorruptFileError", "MissingColumnError", "CircuitError", "FitError",
+                                 "CampaignError"]),
+    ("Plotting (eisfit.plotting)", "eisfit.plotting",
+     ["plot_nyquist", "plot_bode", "plot_fit_residuals", "plot_fit", "plot_kk_residuals", "plot_drt",
+      "plot_campaign_nyquist", "plot_campaign_bode", "plot_campaign_evolution", "plot_campaign_fits",
+      "plot_campaign_residual_map", "plot_campaign_drt_map", "plot_campaign_drt_stack", "plot_arrhenius"]),
+    ("impedance.py interoperability (eisfit.fitting.interop)", "eisfit.fitting.interop", None),
+    ("Fit flags (eisfit.fitting.flags)", "eisfit.fitting.flags", ["explain_flag", "flag_name"]),
+    ("Display units (eisfit.units)", "eisfit.units", None),
+]
+
+
+class _Plain:
+    """An annotation shown as written in the code (no quotes around string annotations)."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def _plain(annotation):
+    if annotation is inspect.Signature.empty:
+        return annotation
+    return _Plain(annotation if isinstance(annotation, str) else inspect.formatannotation(annotation))
+
+
+def _signature(obj) -> str:
+    try:
+        sig = inspect.signature(obj)
+    except (TypeError, ValueError):
+        return "(...)"
+    params = [p.replace(annotation=_plain(p.annotation)) for p in sig.parameters.values()]
+    return str(sig.replace(parameters=params, return_annotation=_plain(sig.return_annotation)))
+
+
+def _doc(obj) -> str:
+    return inspect.getdoc(obj) or "(no docstring)"
+
+
+def _members(cls) -> list[tuple[str, object]]:
+    """Public methods and properties defined on ``cls`` itself, in definition order."""
+    out = []
+    for name, member in vars(cls).items():
+        if name.startswith("_") or not (inspect.isfunction(member) or isinstance(member, (property, classmethod, staticmethod))):
+            continue
+        out.append((name, member))
+    return out
+
+
+def _render_member(prefix: str, cls, name: str, member) -> list[str]:
+    if isinstance(member, property):
+        return [f"#### `{prefix}.{name}` (property)", "", _doc(member.fget), ""]
+    bound = getattr(cls, name)  # classmethods bound: no ``cls`` in the signature
+    return [f"#### `{prefix}.{name}{_signature(bound)}`", "", _doc(bound), ""]
+
+
+def _render_object(qualified: str, obj) -> list[str]:
+    if inspect.isclass(obj):
+        lines = [f"### class `{qualified}{_signature(obj) if not issubclass(obj, BaseException) else ''}`",
+                 "", _doc(obj), ""]
+        for name, member in _members(obj):
+            lines += _render_member(qualified, obj, name, member)
+        return lines
+    return [f"### `{qualified}{_signature(obj)}`", "", _doc(obj), ""]
+
+
+def render() -> str:
+    """The whole page as markdown."""
+    lines = [
+        "# eisfit API reference",
+        "",
+        "Generated from the docstrings by `python scripts/make_api_docs.py`; do not edit by hand",
+        "(tests/test_api_docs.py fails when this page and the code disagree).",
+        "",
+    ]
+    for title, module_name, names in SECTIONS:
+        module = importlib.import_module(module_name)
+        lines += [f"## {title}", ""]
+        for name in names if names is not None else list(module.__all__):
+            lines += _render_object(f"{module_name}.{name}", getattr(module, name))
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def main(argv: list[str]) -> int:
+    text = render()
+    if "--check" in argv:
+        current = OUTPUT.read_text(encoding="utf-8") if OUTPUT.exists() else ""
+        if current != text:
+            print(f"{OUTPUT} is out of date: run python scripts/make_api_docs.py", file=sys.stderr)
+            return 1
+        return 0
+    OUTPUT.parent.mkdir(parents=True, exist_ok=True)
+    OUTPUT.write_text(text, encoding="utf-8")
+    print(f"wrote {OUTPUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,119 @@
+"""The shareable campaign report: report.html self-contained, report.md linking its
+figures, flags explained, wall time of the whole run, no fit recomputed."""
+from __future__ import annotations
+
+import base64
+import dataclasses
+import re
+from pathlib import Path
+
+import pytest
+
+import eisfit
+from eisfit.campaign.report import table_rows
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = REPO / "sample_data" / "garnet_campaign"
+FIGURES = ("evolution", "nyquist", "fits", "bode", "residual_map")
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report") / "out"
+    camp = eisfit.fit_campaign(SAMPLE / "campaign.toml", out=out, cache_dir=False)
+    return camp, out
+
+
+def test_report_html_is_self_contained_with_headline_table_and_figures(written):
+    camp, out = written
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>") and html.rstrip().endswith("</html>")
+    assert "R2 (interface, per cell): 117 → 58.4 → 35 Ω·cm²" in html
+    assert "R2 (interface, per interface): 58.5 → 29.2 → 17.5 Ω·cm²" in html
+    for c in camp.checkpoints:  # one table row per checkpoint
+        assert f">{c.label}<" in html
+    # every image is embedded; nothing refers to a file beside the page
+    sources = re.findall(r'src="([^"]*)"', html)
+    assert len(sources) == len(FIGURES)
+    for src in sources:
+        assert src.startswith("data:image/png;base64,")
+        assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "href=" not in html
+    assert "Nyquist fit of each checkpoint" in html
+    assert "No fit was flagged." in html
+
+
+def test_report_md_links_every_figure_that_exists(written):
+    _, out = written
+    md = (out / "report.md").read_text(encoding="utf-8")
+    for name in FIGURES:
+        assert f"![{name}]({name}.png)" in md
+        assert (out / f"{name}.png").stat().st_size > 0 and (out / f"{name}.svg").stat().st_size > 0
+
+
+def test_png_figures_are_journal_sized(written):
+    _, out = written
+    from PIL import Image
+
+    widths = {name: Image.open(out / f"{name}.png").size[0] / 300.0 for name in FIGURES}
+    assert widths["nyquist"] == pytest.approx(3.3, abs=0.02)
+    assert widths["bode"] == pytest.approx(3.3, abs=0.02)
+    assert widths["evolution"] == pytest.approx(7.0, abs=0.02)
+    assert widths["fits"] == pytest.approx(7.0, abs=0.02)
+
+
+def test_wall_time_counts_the_figures(written):
+    camp, out = written
+    assert camp.wall_time_s > camp.stats["wall_seconds"] > 0
+    md = (out / "report.md").read_text(encoding="utf-8")
+    match = re.search(r"wall time ([0-9.]+) s in all \(reading, fitting, tables and figures\), "
+                      r"of which fitting ([0-9.]+) s", md)
+    assert match
+    total, fitting = float(match.group(1)), float(match.group(2))
+    assert total > fitting
+    assert total <= camp.wall_time_s + 0.05
+
+
+def test_write_draws_from_the_results_without_fitting_again(written, tmp_path, monkeypatch):
+    camp, _ = written
+    import eisfit.fitting.engine as engine
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("the report recomputed a fit")
+
+    monkeypatch.setattr(engine, "fit", no_fit)
+    monkeypatch.setattr(engine, "_solve_fast", no_fit)
+    camp.write(tmp_path / "again", wall_time_s=12.5)
+    assert "wall time 12.5 s in all" in (tmp_path / "again" / "report.md").read_text(encoding="utf-8")
+
+
+def test_flags_are_explained_in_both_reports(written, tmp_path):
+    camp, _ = written
+    flagged = dataclasses.replace(camp, results=list(camp.results), _table=None)
+    flagged.results[4] = dataclasses.replace(camp.results[4], flags=["arc-jump", "at-bound:CPE2_1"])
+    flagged.write(tmp_path / "flagged", figures=False)
+    md = (tmp_path / "flagged" / "report.md").read_text(encoding="utf-8")
+    html = (tmp_path / "flagged" / "report.html").read_text(encoding="utf-8")
+    for text in (md, html):
+        assert "arc-jump" in text and "changed more than 3x" in text
+        assert "at-bound" in text and "ended on a bound of its allowed range" in text
+    assert "- 400 h: arc-jump, at-bound:CPE2_1" in md
+
+
+def test_large_tables_are_capped_and_say_so(written):
+    camp, _ = written
+    head, rows, note = table_rows(camp, max_rows=5)
+    assert len(rows) == 5 and [r[0] for r in rows][0] == "0 h" and rows[-1][0] == "1000 h"
+    assert note.startswith("5 of 11 checkpoints shown")
+    head, rows, note = table_rows(camp)
+    assert len(rows) == 11 and note == ""
+    assert head[2] == "R0 (per cell) / Ω·cm²"
+
+
+def test_campaign_repr_and_html_view(written):
+    camp, _ = written
+    assert len(repr(camp)) < 2000
+    html = camp._repr_html_()
+    assert "R2 (interface, per cell): 117 → 58.4 → 35 Ω·cm²" in html
+    assert html.count("<tr>") == 1 + 5  # head + the first 5 rows
+    assert "6 more rows" in html

@@ -1,0 +1,164 @@
+"""Figures: one convention (ax= -> Axes, fig= -> Figure), journal sizes, one unit style,
+readable capacitances, per-interface panel, tick labels, error-bar note, slim colour bar,
+at most 20 spectra per overlay."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+import eisfit
+import eisfit.plotting as P
+from eisfit import Spectrum
+from eisfit.model import Circuit
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = REPO / "sample_data" / "garnet_campaign"
+HEADLINE = "R0-p(R1,CPE1)-p(R2,CPE2)"
+TRUE = {"R0": 40.0, "R1": 60.0, "CPE1_0": 1e-9, "CPE1_1": 0.9, "R2": 149.0, "CPE2_0": 2e-6, "CPE2_1": 0.85}
+F = np.logspace(7, 1, 43)
+
+
+def _spectrum(r2=149.0, seed=0, **meta):
+    values = {**TRUE, "R2": r2}
+    z = Circuit(HEADLINE).impedance(np.array(list(values.values())), F)
+    rng = np.random.default_rng(seed)
+    z = z * (1 + 0.003 * (rng.standard_normal(F.size) + 1j * rng.standard_normal(F.size)))
+    return Spectrum(F, z, meta=meta)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def fit_result():
+    return eisfit.fit(_spectrum(label="s"), "garnet-symmetric", area_cm2=0.785)
+
+
+@pytest.fixture(scope="module")
+def camp():
+    return eisfit.fit_campaign(SAMPLE / "campaign.toml", cache_dir=False)
+
+
+@pytest.fixture(scope="module")
+def big_camp():
+    spectra = [_spectrum(r2=150.0 - 3 * k, seed=k, label=f"{10 * k} h", time_h=10.0 * k) for k in range(30)]
+    return eisfit.fit_campaign(spectra, circuit=HEADLINE, area_cm2=0.785, starts=4)
+
+
+def _texts(fig) -> str:
+    parts = [t.get_text() for t in fig.findobj(matplotlib.text.Text)]
+    return "\n".join(parts)
+
+
+# ---- the convention ------------------------------------------------------------------------
+
+ONE_PANEL = ["plot_nyquist", "plot_fit_residuals"]
+MULTI_PANEL = ["plot_bode", "plot_fit"]
+
+
+@pytest.mark.parametrize("name", ONE_PANEL)
+def test_one_panel_fit_functions_take_ax_and_return_it(name, fit_result):
+    fig, ax = plt.subplots()
+    assert getattr(P, name)(fit_result, ax=ax) is ax
+    assert isinstance(getattr(P, name)(fit_result), matplotlib.axes.Axes)
+
+
+@pytest.mark.parametrize("name", MULTI_PANEL)
+def test_multi_panel_fit_functions_take_fig_and_return_it(name, fit_result):
+    fig = plt.figure()
+    assert getattr(P, name)(fit_result, fig=fig) is fig
+    assert isinstance(getattr(P, name)(fit_result), matplotlib.figure.Figure)
+    _, ax = plt.subplots()
+    with pytest.raises(TypeError, match="pass fig="):
+        getattr(P, name)(fit_result, ax=ax)
+
+
+def test_campaign_functions_follow_the_convention(camp):
+    _, ax = plt.subplots()
+    assert P.plot_campaign_nyquist(camp, ax=ax) is ax
+    _, ax = plt.subplots()
+    assert P.plot_campaign_residual_map(camp, ax=ax) is ax
+    for function in (P.plot_campaign_bode, P.plot_campaign_evolution, P.plot_campaign_fits):
+        fig = plt.figure()
+        assert function(camp, fig=fig) is fig
+        with pytest.raises(TypeError, match="pass fig="):
+            function(camp, ax=fig.gca())
+    assert isinstance(camp.plot_evolution(), matplotlib.figure.Figure)
+    assert isinstance(camp.plot_nyquist(), matplotlib.axes.Axes)
+    assert isinstance(camp.plot_fits(), matplotlib.figure.Figure)
+
+
+# ---- sizes and units ----------------------------------------------------------------------------
+
+def test_journal_sizes(fit_result, camp):
+    assert P.plot_nyquist(fit_result).figure.get_figwidth() == pytest.approx(P.COLUMN_IN)
+    assert P.plot_fit(fit_result).get_figwidth() == pytest.approx(P.DOUBLE_COLUMN_IN)
+    assert camp.plot_nyquist().figure.get_figwidth() == pytest.approx(P.COLUMN_IN)
+    assert camp.plot_evolution().get_figwidth() == pytest.approx(P.DOUBLE_COLUMN_IN)
+
+
+def test_fit_figure_units_are_ohm_symbols(fit_result):
+    text = _texts(P.plot_fit(fit_result, area_cm2=0.785))
+    assert "Ω·cm²" in text and "|Z| / Ω" in text
+    assert "ohm" not in text
+
+
+def test_evolution_panels_units_ticks_and_error_bar_note(camp):
+    fig = camp.plot_evolution()
+    fig.canvas.draw()
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    titles = {ax.get_title(): ax for ax in axes}
+    per_cell = titles["R2 (interface): ASR per cell"]
+    per_interface = titles["R2 (interface): ASR per interface"]
+    # side by side: same row, per interface to the right
+    assert per_cell.get_position().y0 == pytest.approx(per_interface.get_position().y0)
+    assert per_interface.get_position().x0 > per_cell.get_position().x1
+    assert per_cell.get_ylim()[1] > 100 > per_interface.get_ylim()[1]  # 117 per cell, 58.5 per interface
+    # readable capacitances: a prefix, no bare farads with an offset of 1e-10
+    cap_labels = [ax.get_ylabel() for ax in axes if ax.get_title().startswith("CPE")]
+    assert cap_labels and all(("nF" in lab or "pF" in lab or "µF" in lab) for lab in cap_labels)
+    for ax in axes:  # tick labels on every panel
+        labels = [t for t in ax.get_xticklabels() if t.get_visible() and t.get_text()]
+        assert labels, ax.get_title()
+        assert "Ω" in ax.get_ylabel() or "F" in ax.get_ylabel()
+    # R2 stderr (~0.3 ohm*cm2) is far below the marker size on a 30-120 ohm*cm2 axis: said so
+    legend = [t.get_text() for t in per_cell.get_legend().get_texts()]
+    assert "± 1 s.e. (smaller than the markers)" in legend
+    # R1 stderr (~0.9 ohm*cm2) on a 46-49 axis: visible bars, no note
+    r1 = titles["R1 (electrolyte): ASR per cell"]
+    assert [t.get_text() for t in r1.get_legend().get_texts()] == ["± 1 s.e."]
+
+
+def test_nyquist_overlay_colour_bar_is_as_tall_as_the_axes(camp):
+    ax = camp.plot_nyquist()
+    fig = ax.figure
+    fig.canvas.draw()
+    bars = [a for a in fig.axes if a is not ax] + list(ax.child_axes)
+    assert len(bars) == 1
+    box, bar = ax.get_position(), bars[0].get_position()
+    assert bar.height == pytest.approx(box.height, rel=0.02)
+    assert bar.width < 0.1 * box.width
+    # no empty bands: the drawn artists span the canvas, the axes take most of its width
+    drawn = fig.get_tightbbox(fig.canvas.get_renderer())
+    assert drawn.width > 0.93 * fig.get_figwidth() and drawn.height > 0.9 * fig.get_figheight()
+    assert box.width > 0.6
+
+
+def test_overlays_of_large_campaigns_show_at_most_20_spectra(big_camp):
+    assert len(big_camp.results) == 30
+    ax = big_camp.plot_nyquist()
+    assert len(ax.lines) == 2 * 20  # data points and fit line per checkpoint shown
+    assert "20 of 30 checkpoints shown" in ax.get_title()
+    fig = big_camp.plot_fits()
+    assert len([a for a in fig.axes if a.get_title()]) == 20
+    assert "20 of 30 checkpoints shown" in fig.get_suptitle()
+    assert len(big_camp.plot_nyquist(max_spectra=None).lines) == 2 * 30
+    assert P.evenly_chosen(30, 20)[0] == 0 and P.evenly_chosen(30, 20)[-1] == 29
+    assert P.evenly_chosen(5, 20) == [0, 1, 2, 3, 4]
