@@ -19,6 +19,7 @@ from ..spectrum import Spectrum
 from .guess import base_guess, drt_starts, multistart_guesses, spectrum_features, top_level_arc_groups
 from .optimise import Transform, covariance_from_jacobian, levenberg_marquardt, normal_from_residuals
 from .assemble import assemble_result, weighting_formula
+from .expressions import check_expressions, check_start_values
 from .profile import profile_resistances, suspect_resistances
 from .result import FitResult
 from ..model.weighting import WEIGHTINGS, residual_scales
@@ -257,6 +258,8 @@ def _prepare(spectrum, circuit, *, area_cm2, thickness_cm, symmetric, weighting,
     _check_names(names, fixed, "fixed")
     _check_names(names, bounds, "bounds")
     _check_names(names, expr, "expr")
+    check_start_values(initial, "initial")
+    check_expressions(names, expr)
     if weighting not in WEIGHTINGS:
         raise FitError(f"unknown weighting {weighting!r}; use one of {', '.join(WEIGHTINGS)}")
     for label, v in (("area_cm2", area_cm2), ("thickness_cm", thickness_cm)):
