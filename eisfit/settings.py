@@ -21,8 +21,8 @@ from typing import Any, Mapping
 
 from .errors import FitError
 
-__all__ = ["FitSettings", "CampaignSettings", "check_fit_options", "did_you_mean",
-           "FIT_SETTING_NAMES"]
+__all__ = ["FitSettings", "CampaignSettings", "check_fit_options", "check_parameter_names",
+           "did_you_mean", "FIT_SETTING_NAMES"]
 
 WEIGHTING_NAMES = ("modulus", "boukamp", "proportional", "unit")
 
@@ -168,6 +168,22 @@ def check_fit_options(options: Mapping[str, Any], caller: str = "fit_campaign") 
         if not isinstance(out["expr"], Mapping) or not all(isinstance(e, str) for e in out["expr"].values()):
             raise FitError("expr must map parameter names to expression strings")
     return out
+
+
+def check_parameter_names(circuit: Any, options: Mapping[str, Any]) -> None:
+    """FitError when ``initial``/``fixed``/``bounds``/``expr`` name a parameter that
+    ``circuit`` does not have (with "did you mean"); checked before any fit."""
+    from .model import load_circuit
+
+    names = load_circuit(circuit).circuit.param_names
+    for what in ("initial", "fixed", "bounds", "expr"):
+        given = options.get(what)
+        if not isinstance(given, Mapping):
+            continue
+        for pname in given:
+            if pname not in names:
+                raise FitError(f"{what}: unknown parameter {pname!r}{did_you_mean(pname, names)}; "
+                               f"the circuit {load_circuit(circuit).string} has {', '.join(names)}")
 
 
 @dataclass(frozen=True)

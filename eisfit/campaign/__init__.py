@@ -21,7 +21,7 @@ from typing import Any, Sequence
 
 from .. import __version__
 from ..errors import CampaignError, CircuitError, FitError
-from ..settings import CampaignSettings, FitSettings
+from ..settings import CampaignSettings, FitSettings, check_parameter_names
 from .cache import FitCache, MemoryCache, settings_hash
 from .result import CampaignResult, CheckpointFailure
 from .runner import CheckpointFits, run_campaign_fits, with_campaign_flags
@@ -152,6 +152,7 @@ def _items(checkpoints: list[Checkpoint], file_defaults: dict[str, Any],
         if key not in resolved:
             try:
                 resolved[key] = FitSettings.layered(file_defaults, run.fit, row)
+                check_parameter_names(resolved[key].circuit, run.fit_options)
             except (FitError, CircuitError) as exc:
                 where = f"{c.file}: " if c.file and row else ""
                 raise type(exc)(f"{where}{exc}") from None
