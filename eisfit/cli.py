@@ -938,8 +938,11 @@ def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, we
         if client is not None:
             client.close()
     ok = sum(r is not None for r in camp.results)
+    interrupted = bool(camp.stats.get("interrupted"))
+    not_run = [f for f in camp.errors if interrupted and "interrupted" in f.reason]
     for failure in camp.errors:
-        _error(str(failure))
+        if failure not in not_run:
+            _error(str(failure))
     if ok == 0:
         _error(f"no checkpoint of {source} could be fitted ({len(camp.checkpoints)} tried); nothing written")
         return EXIT_USAGE
@@ -949,8 +952,8 @@ def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, we
         _print_json(_campaign_record(camp, folder if written else None, arrhenius_lines))
     else:
         _print_campaign(camp, drt_, arrhenius_lines)
-    if camp.stats.get("interrupted"):
-        _error(f"interrupted: {ok} of {len(camp.checkpoints)} checkpoints fitted"
+    if interrupted:
+        _error(f"interrupted: {ok} of {len(camp.checkpoints)} checkpoints fitted, {len(not_run)} not"
                + (f"; written to {folder}" if written else ""))
         return EXIT_INTERRUPTED
     return EXIT_OK if (written and not camp.errors) else EXIT_PARTIAL

@@ -113,7 +113,7 @@ def fit_campaign(
         fits, stats = run_campaign_fits(items, chains, pool, cache, lambda n: _progress_bar(progress, n))
     except KeyboardInterrupt:
         if own_pool:
-            pool.shutdown(wait=True, cancel_futures=True)
+            _stop_pool(pool)
         fits, stats = _fits_so_far(items, chains, cache)
         interrupted = True
     finally:
@@ -211,9 +211,17 @@ class _NotRun(Executor):
         return fut
 
 
+def _stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Cancel the queued fits and end the running ones now (an interrupt must be prompt)."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
+
+
 def _fits_so_far(items, chains, cache: FitCache):
     """After an interrupt: the fits stored in the cache (memory or disk), the rest not fitted."""
-    done = {"fits_run": cache.writes, "cache_hits": cache.hits, "cache_writes": cache.writes}
+    done = {"fits_run": cache.writes + getattr(cache, "stored", 0), "cache_hits": cache.hits,
+            "cache_writes": cache.writes}
     fits, _ = run_campaign_fits(items, chains, _NotRun(), cache, lambda n: None)
     return fits, {**done, "fit_seconds": float("nan")}
 

@@ -149,6 +149,7 @@ class MemoryCache(FitCache):
     def __init__(self) -> None:
         super().__init__(None)
         self._store: dict[str, dict[str, Any]] = {}
+        self.stored = 0  # results put (not counted as cache writes)
 
     @property
     def enabled(self) -> bool:
@@ -159,6 +160,7 @@ class MemoryCache(FitCache):
 
     def put(self, key: str, result: dict[str, Any], about: Mapping[str, Any]) -> None:
         self._store[key] = result
+        self.stored += 1
 
 
 def _entry_problem(data: Any) -> str | None:

@@ -15,6 +15,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 
 __all__ = ["init_worker", "PARENT_POLL_SECONDS"]
 
@@ -25,11 +26,21 @@ _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 def init_worker(parent_pid: int) -> None:
     """ProcessPoolExecutor initializer: ignore SIGINT, die with the process ``parent_pid``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    warnings.showwarning = _warning_line
     _kernel_kills_me_with_parent()
     if os.getppid() != parent_pid:  # the parent died before we got here
         os._exit(1)
     threading.Thread(target=_watch_parent, args=(parent_pid,), name="eisfit-parent-watch",
                      daemon=True).start()
+
+
+def _warning_line(message, category, filename, lineno, file=None, line=None) -> None:
+    """A worker's warnings as ``eisfit: warning:`` lines, as the command prints its own;
+    numpy's floating-point RuntimeWarnings (optimiser noise) are dropped."""
+    text = str(message)
+    if issubclass(category, RuntimeWarning) and "encountered in" in text:
+        return
+    sys.stderr.write(f"eisfit: warning: {' '.join(text.split())}\n")
 
 
 def _kernel_kills_me_with_parent() -> None:
