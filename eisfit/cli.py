@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -236,7 +237,7 @@ def _writable_folder(folder: str | Path, option: str = "--out") -> Path:
     return path
 
 
-@click.group(cls=_Group, context_settings=CONTEXT, epilog="""\b
+@click.group(name="eisfit", cls=_Group, context_settings=CONTEXT, epilog="""\b
 Examples:
   eisfit info cell.mpr
   eisfit fit cell.mpr --circuit garnet-symmetric --area-cm2 0.785
@@ -553,6 +554,7 @@ def fit_command(files, circuit, area_cm2, thickness_cm, symmetric, weighting, fm
     options = check_fit_options(options, caller="fit")
     check_parameter_names(settings.circuit, options)
     out = _writable_folder(out_dir) if out_dir else None
+    _detail(f"settings: {settings.fit_kwargs()}, {options}")
     results, failed = [], 0
     for path in files:
         try:
@@ -563,11 +565,13 @@ def fit_command(files, circuit, area_cm2, thickness_cm, symmetric, weighting, fm
             continue
         for s in spectra:
             try:
+                t0 = time.perf_counter()
                 res = fit(s, **settings.fit_kwargs(), **options)
             except EisfitError as exc:
-                _error(f"{s.label}: {exc}")
+                _error(_labelled(s.label, exc))
                 failed += 1
                 continue
+            _detail(f"{s.label}: fitted in {time.perf_counter() - t0:.3f} s")
             results.append(res)
             if not as_json:
                 click.echo(res.summary())
@@ -580,6 +584,12 @@ def fit_command(files, circuit, area_cm2, thickness_cm, symmetric, weighting, fm
 
 
 _PROFILE_CHOICE = {"auto": "auto", "on": True, "off": False}
+
+
+def _labelled(label: str, exc: Exception) -> str:
+    """The message of ``exc`` preceded by the spectrum label (unless it already starts so)."""
+    text = str(exc)
+    return text if text.startswith(f"{label}:") else f"{label}: {text}"
 
 
 def _name_values(items, option: str) -> dict[str, float]:
@@ -732,7 +742,7 @@ def validate_command(files, threshold_pct, violation_pct, c, no_inductance, out_
                 res = kk_test(s, c=c, inductance=not no_inductance, threshold_pct=threshold_pct,
                               violation_pct=violation_pct)
             except EisfitError as exc:
-                _error(f"{s.label}: {exc}")
+                _error(_labelled(s.label, exc))
                 failed += 1
                 continue
             done += 1
@@ -810,7 +820,7 @@ def drt_command(files, lam, circuit, out_dir, fmt, as_json) -> int:
             try:
                 res = drt(s, lambda_=lambda_)
             except EisfitError as exc:
-                _error(f"{s.label}: {exc}")
+                _error(_labelled(s.label, exc))
                 failed += 1
                 continue
             done += 1
@@ -921,6 +931,7 @@ def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, we
 
     out_default = out is None
     folder = Path(_CAMPAIGN_OUT_DEFAULT if out is None else out)
+    existed = folder.exists()
     options = {**_series_options(shared, smooth), **_starts_option(starts),
                **({} if profile == "auto" else {"profile": _PROFILE_CHOICE[profile]})}
     _check_scheduler_address(scheduler)
@@ -944,8 +955,13 @@ def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, we
         if failure not in not_run:
             _error(str(failure))
     if ok == 0:
+        if not existed:
+            _remove_empty_tree(folder)
         _error(f"no checkpoint of {source} could be fitted ({len(camp.checkpoints)} tried); nothing written")
         return EXIT_USAGE
+    _detail(f"settings: {camp.settings}")
+    for c, d in zip(camp.checkpoints, camp.details):
+        _detail(f"{c.label}: kept the {d.get('seed_source') or '-'} fit" + "".join(f"; {n}" for n in d.get("notes", [])))
     written = _write_campaign(camp, folder, nyquist_asr, out_default)
     arrhenius_lines = _write_arrhenius(camp, folder) if (arrhenius_ and written) else []
     if as_json:
@@ -1017,7 +1033,26 @@ def _write_campaign(camp, folder: Path, nyquist_asr: bool, out_default: bool) ->
     _note(f"fits run: {camp.stats.get('fits_run', 0)}, cache hits: {camp.stats.get('cache_hits', 0)}; "
           f"wrote {folder / 'summary.csv'}, report.md and figures"
           + (" (default --out)" if out_default else ""))
+    _detail(f"wall time {camp.stats.get('wall_seconds', float('nan')):.2f} s (fits and figures: see report.md)")
     return True
+
+
+def _remove_empty_tree(folder: Path) -> None:
+    """Remove ``folder`` when it holds nothing but empty folders (e.g. an unused cache)."""
+    import os
+
+    for root, dirs, files in os.walk(folder, topdown=False):
+        if files:
+            return
+        for name in dirs:
+            try:
+                os.rmdir(Path(root) / name)
+            except OSError:
+                return
+    try:
+        folder.rmdir()
+    except OSError:
+        pass
 
 
 def _agg() -> None:
