@@ -16,7 +16,7 @@ from __future__ import annotations
 import difflib
 import inspect
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
 
 from .errors import FitError
@@ -113,11 +113,6 @@ class FitSettings:
         d["fmin"], d["fmax"] = d.pop("fmin_Hz"), d.pop("fmax_Hz")
         return d
 
-    def circuit_name(self) -> str:
-        """The circuit as given (library name, file or string)."""
-        c = self.circuit
-        return c if isinstance(c, str) else getattr(c, "name", None) or getattr(c, "string", str(c))
-
 
 FIT_SETTING_ATTRS = tuple(f.name for f in fields(FitSettings))
 FIT_SETTING_NAMES = ("circuit", "area_cm2", "thickness_cm", "symmetric", "weighting", "fmin", "fmax")
@@ -208,6 +203,3 @@ class CampaignSettings:
         object.__setattr__(self, "fit_options", check_fit_options(dict(self.fit_options)))
         if isinstance(self.jobs, bool) or not isinstance(self.jobs, int) or self.jobs < 1:
             raise FitError(f"jobs must be a whole number >= 1, got {self.jobs!r}")
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)

@@ -390,6 +390,10 @@ def test_unwritable_output_folder_is_reported_before_any_fit(tmp_path, monkeypat
         r = run(args)
         assert r.exit_code == 2, (args, r.output)
         assert r.stderr.count("\n") == 1 and r.stderr.startswith("eisfit: error: ") and "cannot write" in r.stderr
+    with pytest.raises(CampaignError, match="cannot write the outputs there"):
+        eisfit.fit_campaign(tmp_path, out=blocker / "out")
+    with pytest.raises(CampaignError, match="cannot create the cache folder"):
+        eisfit.fit_campaign(tmp_path, cache_dir=blocker / "cache")
 
 
 def test_failed_write_after_the_fits_goes_to_a_named_fallback(tmp_path, monkeypatch):

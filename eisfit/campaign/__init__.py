@@ -99,6 +99,8 @@ def fit_campaign(
         fit={"circuit": circuit, "area_cm2": area_cm2, "thickness_cm": thickness_cm, "symmetric": symmetric,
              "weighting": weighting, "fmin": fmin, "fmax": fmax},
         fit_options=fit_options, jobs=jobs)
+    if out is not None:
+        _check_writable(Path(out))
     joint = _joint_fit_function() if (shared is not None or smooth is not None) else None
     src = load_checkpoints(source)
     file_defaults = _fit_defaults(src.defaults)
@@ -189,6 +191,18 @@ def _process_pool(jobs: int) -> ProcessPoolExecutor:
 
     return ProcessPoolExecutor(max_workers=int(jobs), mp_context=multiprocessing.get_context("spawn"),
                                initializer=init_worker, initargs=(os.getpid(),))
+
+
+def _check_writable(folder: Path) -> None:
+    """CampaignError, before any fit, when ``folder`` cannot be created or written."""
+    import tempfile
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise CampaignError(f"{folder}: cannot write the outputs there: {exc.strerror or exc}") from None
 
 
 def _cache(out: str | Path | None, cache_dir: str | Path | bool | None) -> FitCache:
