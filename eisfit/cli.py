@@ -198,7 +198,11 @@ def _command(name: str, examples: str):
     """A subcommand with the common options and a usage-examples epilog."""
     def wrap(f):
         epilog = "\b\nExamples:\n" + "\n".join(f"  {line}" for line in examples.strip().splitlines())
-        return main.command(name, epilog=epilog, context_settings=CONTEXT)(_common_options(f))
+        own = list(getattr(f, "__click_params__", []))
+        f = _common_options(f)
+        common = f.__click_params__[len(own):]
+        f.__click_params__ = common + own  # listed after the command's own options in --help
+        return main.command(name, epilog=epilog, context_settings=CONTEXT)(f)
     return wrap
 
 
