@@ -1,39 +1,267 @@
 """The ``eisfit`` command: a thin layer over the library (parse options, call, print).
 
+Conventions (CLI.md, "Exit status and messages"):
+
+* results go to standard output (a table, CSV, or JSON with ``--json``); every other
+  message goes to standard error as one line ``eisfit: error: ...`` or
+  ``eisfit: warning: ...`` (notes such as ``wrote ...`` are plain lines on stderr);
+* exit status 0 when all is well, 1 when something was done but some spectra,
+  checkpoints or checks failed, 2 for usage or input errors (nothing done), 130 when
+  interrupted (Ctrl-C; a campaign still writes what it finished);
+* ``-h``/``--help``, ``-q``/``--quiet``, ``-v``/``--verbose`` and ``--debug`` (Python
+  traceback of an error) on every command.
+
 Each command lives in its own section below; nothing is computed here that the
 library does not also offer.
 """
 from __future__ import annotations
 
+import json
 import sys
+import time
+import warnings
+from pathlib import Path
 
 import click
 
 from . import __version__
 from .errors import EisfitError
 
+EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+# ---- section: conventions (messages, exit status, common options) -----------------
+class _State:
+    """Verbosity and debug flag of the current invocation (set by the common options)."""
+
+    verbosity = 0   # -1 quiet, 0 normal, >= 1 verbose
+    debug = False
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.verbosity, cls.debug = 0, False
+
+
+def _error(text: str) -> None:
+    """``eisfit: error: text`` on stderr (always shown)."""
+    click.echo(f"eisfit: error: {_one_line(text)}", err=True)
+
+
+def _warn(text: str) -> None:
+    """``eisfit: warning: text`` on stderr (hidden by -q)."""
+    if _State.verbosity >= 0:
+        click.echo(f"eisfit: warning: {_one_line(text)}", err=True)
+
+
+def _note(text: str) -> None:
+    """An informational line on stderr (hidden by -q)."""
+    if _State.verbosity >= 0:
+        click.echo(text, err=True)
+
+
+def _detail(text: str) -> None:
+    """A line shown only with -v."""
+    if _State.verbosity >= 1:
+        click.echo(text, err=True)
+
+
+def _one_line(text: str) -> str:
+    """The message on one line; a circuit-syntax error keeps its two caret lines under it
+    (the circuit string and a ^ under the mistake), the only continuation allowed."""
+    first, *rest = str(text).split("\n")
+    if len(rest) == 2 and rest[1].strip() == "^":
+        return str(text)
+    return " ".join(" ".join([first, *rest]).split())
+
+
+def _print_json(data) -> None:
+    """Strict JSON on stdout (NaN and infinities as null)."""
+    click.echo(json.dumps(_finite(data), indent=1))
+
+
+def _finite(data):
+    """A copy of nested dicts/lists with numpy scalars as Python numbers and NaN/inf as None."""
+    import math
+
+    if isinstance(data, dict):
+        return {str(k): _finite(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_finite(v) for v in data]
+    if hasattr(data, "item") and hasattr(data, "dtype"):  # numpy scalar or 0-d array
+        data = data.item()
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if data is None or isinstance(data, (bool, int, str)):
+        return data
+    return str(data)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Python warnings raised while a command runs, as ``eisfit: warning:`` lines.
+
+    numpy's floating-point RuntimeWarnings ("overflow encountered in ...") are
+    optimiser noise: shown only with -v.
+    """
+    text = str(message)
+    if issubclass(category, RuntimeWarning) and "encountered in" in text:
+        if _State.verbosity >= 1:
+            _warn(text)
+        return
+    _warn(text)
+
+
+def _exit_code(done: int, failed: int) -> int:
+    """0 when nothing failed; 1 when something was done and something failed; 2 when
+    nothing could be done."""
+    if not failed:
+        return EXIT_OK
+    return EXIT_PARTIAL if done else EXIT_USAGE
+
 
 class _Group(click.Group):
-    """Turns eisfit errors into one clear line and exit code 2 instead of a traceback."""
+    """Runs a command with the eisfit conventions: one-line messages, exit status 0/1/2/130,
+    tracebacks only with --debug (click's own usage errors included)."""
 
-    def invoke(self, ctx):
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        _State.reset()
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            code = self._run(args, prog_name or "eisfit", complete_var, **extra)
+        if not standalone_mode:
+            return code
+        sys.exit(code)
+
+    def _run(self, args, prog_name, complete_var, **extra) -> int:
         try:
-            return super().invoke(ctx)
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx is not None else prog_name
+            _error(f"{_lower_first(exc.format_message())} (see '{where} -h')")
+            return EXIT_USAGE
+        except click.ClickException as exc:
+            _error(exc.format_message())
+            return exc.exit_code
+        except click.Abort:
+            _error("interrupted")
+            return EXIT_INTERRUPTED
         except EisfitError as exc:
-            click.echo(f"eisfit: error: {exc}", err=True)
-            sys.exit(2)
+            if _State.debug:
+                raise
+            _error(str(exc))
+            return EXIT_USAGE
+        except OSError as exc:
+            if _State.debug:
+                raise
+            where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+            _error(f"{where}{exc.strerror or exc}")
+            return EXIT_USAGE
+        except Exception as exc:  # a bug: one line, the traceback with --debug
+            if _State.debug:
+                raise
+            _error(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)")
+            return EXIT_PARTIAL
+        return rv if isinstance(rv, int) else EXIT_OK
 
 
-@click.group(cls=_Group)
-@click.version_option(__version__, prog_name="eisfit")
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
+
+
+def _set_quiet(ctx, param, value) -> None:
+    if value:
+        _State.verbosity = -1
+
+
+def _set_verbose(ctx, param, value) -> None:
+    if value and _State.verbosity >= 0:
+        _State.verbosity = max(_State.verbosity, value)
+
+
+def _set_debug(ctx, param, value) -> None:
+    if value:
+        _State.debug = True
+
+
+def _common_options(f):
+    """-q/--quiet, -v/--verbose and --debug, on the group and on every command."""
+    f = click.option("--debug", is_flag=True, expose_value=False, callback=_set_debug,
+                     help="On an error, show the Python traceback instead of one line.")(f)
+    f = click.option("-v", "--verbose", count=True, expose_value=False, callback=_set_verbose,
+                     help="More detail on stderr (settings used, timings, numerical warnings).")(f)
+    f = click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=_set_quiet,
+                     help="Only results and errors: no warnings or notes.")(f)
+    return f
+
+
+def _command(name: str, examples: str):
+    """A subcommand with the common options and a usage-examples epilog."""
+    def wrap(f):
+        epilog = "\b\nExamples:\n" + "\n".join(f"  {line}" for line in examples.strip().splitlines())
+        own = list(getattr(f, "__click_params__", []))
+        f = _common_options(f)
+        common = f.__click_params__[len(own):]
+        f.__click_params__ = common + own  # listed after the command's own options in --help
+        return main.command(name, epilog=epilog, context_settings=CONTEXT)(f)
+    return wrap
+
+
+class _FormatName(click.ParamType):
+    """A reader format name: exactly the names ``eisfit info`` prints (and their aliases)."""
+
+    name = "NAME"
+
+    def convert(self, value, param, ctx):
+        from .io import available_formats
+
+        names = available_formats()
+        if str(value).lower() in names:
+            return str(value).lower()
+        from .settings import did_you_mean
+
+        self.fail(f"unknown format {value!r}{did_you_mean(value, names)}; known: {', '.join(names)}",
+                  param, ctx)
+
+
+_FORMAT = _FormatName()
+_POSITIVE = click.FloatRange(min=0, min_open=True)
+
+
+def _writable_folder(folder: str | Path, option: str = "--out") -> Path:
+    """Create ``folder`` and check that a file can be written there (before any work)."""
+    import tempfile
+
+    path = Path(folder)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise click.BadParameter(f"cannot write to {path}: {exc.strerror or exc}", param_hint=option) from None
+    return path
+
+
+@click.group(name="eisfit", cls=_Group, context_settings=CONTEXT, epilog="""\b
+Examples:
+  eisfit info cell.mpr
+  eisfit fit cell.mpr --circuit garnet-symmetric --area-cm2 0.785
+  eisfit campaign sample_data/garnet_campaign/campaign.toml --out results/
+  eisfit COMMAND -h        help of one command
+
+\b
+Exit status: 0 all well; 1 something was done but some spectra, checkpoints
+or checks failed; 2 usage or input error; 130 interrupted.""")
+@click.version_option(__version__, "-V", "--version", prog_name="eisfit")
+@_common_options
 def main() -> None:
     """Fit equivalent circuits to impedance spectra of solid-state cells."""
+# ---- end section: conventions ----------------------------------------------------
 
 
 # ---- section: read / info / convert (readers) ------------------------------
 def _read_reporting(path: str, fmt: str | None, imag_sign: str | None,
                     columns: dict[str, int | str] | None = None):
-    """Read one file; warnings go to stderr as ``eisfit: warning: ...`` lines."""
+    """Read one file; reader warnings go to stderr as ``eisfit: warning: ...`` lines."""
     import warnings
     from pathlib import Path
 
@@ -48,27 +276,29 @@ def _read_reporting(path: str, fmt: str | None, imag_sign: str | None,
     for w in caught:
         text = str(w.message)
         where = "" if Path(path).name in text else f"{path}: "
-        click.echo(f"eisfit: warning: {where}{text}", err=True)
+        _warn(f"{where}{text}")
     return spectra
 
 
-def _sweep_line(s) -> str:
-    """One line of ``eisfit info`` for one sweep."""
+def _format_name(path: str, fmt: str | None) -> str:
+    """The reader name of a file: what ``--format`` accepts (not the reader's own label)."""
+    from .io import _module_for, detect_format
+
+    return _module_for(fmt).NAME if fmt else detect_format(path)
+
+
+def _sweep_record(s) -> dict:
+    """``eisfit info`` facts of one sweep (frequencies in Hz)."""
     m = s.meta
-    f = s.frequency
-    parts = [f"sweep {m.get('sweep', 0)}: {len(s)} points", f"{f.min():.4g}-{f.max():.4g} Hz"]
     area = m.get("area", m.get("area_cm2"))
-    if area is not None:
-        parts.append(f"area {area:g} {m.get('area_unit', 'cm^2') if 'area' in m else 'cm^2'}")
-    start = m.get("sweep_start_time") or m.get("start_time")
-    if start:
-        parts.append(f"start {start}")
-    for key in ("cycle", "loop"):
+    unit = (m.get("area_unit", "cm^2") if "area" in m else "cm^2") if area is not None else None
+    record = {"sweep": m.get("sweep", 0), "points": len(s), "fmin_Hz": float(s.frequency.min()),
+              "fmax_Hz": float(s.frequency.max()), "area": area, "area_unit": unit,
+              "start_time": m.get("sweep_start_time") or m.get("start_time") or None}
+    for key in ("cycle", "loop", "time_s"):
         if m.get(key) is not None:
-            parts.append(f"{key} {m[key]:g}" if isinstance(m[key], (int, float)) else f"{key} {m[key]}")
-    if m.get("time_s") is not None:
-        parts.append(f"time {m['time_s']:g} s")
-    return ", ".join(parts)
+            record[key] = m[key]
+    return record
 
 
 def _parse_columns_option(text: str | None) -> dict[str, int | str] | None:
@@ -92,57 +322,91 @@ _COLUMNS_HELP = ("Column roles of a table, e.g. 'frequency=1,real=2,imag=3' (0-b
                  "name, or by content for a headerless table.")
 
 
-def _file_lines(path: str, spectra) -> list[str]:
+def _file_record(path: str, fmt_name: str, spectra) -> dict:
     m = spectra[0].meta
     software = " ".join(str(x) for x in (m.get("software"), m.get("software_version")) if x)
-    head = (f"{path}: format {m.get('format', '?')}, technique {m.get('technique', '?')}, "
-            f"{len(spectra)} sweep{'s' if len(spectra) != 1 else ''}")
-    if software:
-        head += f", software {software}"
-    return [head] + ["  " + _sweep_line(s) for s in spectra]
+    return {"file": path, "format": fmt_name, "technique": m.get("technique"),
+            "software": software or None, "sweeps": [_sweep_record(s) for s in spectra]}
+
+
+def _file_lines(rec: dict) -> list[str]:
+    n = len(rec["sweeps"])
+    head = (f"{rec['file']}: format {rec['format']}, technique {rec['technique'] or '?'}, "
+            f"{n} sweep{'s' if n != 1 else ''}")
+    if rec["software"]:
+        head += f", software {rec['software']}"
+    lines = [head]
+    for sw in rec["sweeps"]:
+        parts = [f"sweep {sw['sweep']}: {sw['points']} points", f"{sw['fmin_Hz']:.4g}-{sw['fmax_Hz']:.4g} Hz"]
+        if sw["area"] is not None:
+            parts.append(f"area {sw['area']:g} {sw['area_unit']}")
+        if sw["start_time"]:
+            parts.append(f"start {sw['start_time']}")
+        for key in ("cycle", "loop"):
+            if sw.get(key) is not None:
+                parts.append(f"{key} {sw[key]:g}" if isinstance(sw[key], (int, float)) else f"{key} {sw[key]}")
+        if sw.get("time_s") is not None:
+            parts.append(f"time {sw['time_s']:g} s")
+        lines.append("  " + ", ".join(parts))
+    return lines
 
 
 _IMAG_SIGN = click.Choice(["auto", "negative", "positive"])
+_JSON = click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 
 
-@main.command("info")
+@_command("info", """
+eisfit info cell.mpr run*.DTA
+eisfit info export.txt --format csv --imag-sign positive
+eisfit info cell.mpr --json
+""")
 @click.argument("files", nargs=-1, required=True, type=click.Path())
-@click.option("--format", "fmt", default=None, metavar="NAME",
+@click.option("--format", "fmt", type=_FORMAT, default=None,
               help="Force the file format (default: detect from content).")
 @click.option("--imag-sign", type=_IMAG_SIGN, default=None,
               help="Sign convention of the imaginary column of tables (default: the format's, "
                    "or auto-detected).")
 @click.option("--columns", "columns_text", default=None, metavar="ROLE=COL,...", help=_COLUMNS_HELP)
-def info_command(files: tuple[str, ...], fmt: str | None, imag_sign: str | None,
-                 columns_text: str | None) -> None:
+@_JSON
+def info_command(files: tuple[str, ...], fmt: str | None, imag_sign: str | None, columns_text: str | None,
+                 as_json: bool) -> int:
     """Describe impedance files: format, technique, sweeps, points, frequency range,
     area, start time, cycle, loop and time, software. Unreadable files are reported and
     skipped (exit 2)."""
-    failed = 0
+    failed, records = 0, []
     columns = _parse_columns_option(columns_text)
     for path in files:
         try:
             spectra = _read_reporting(path, fmt, imag_sign, columns)
+            rec = _file_record(path, _format_name(path, fmt), spectra)
         except EisfitError as exc:
-            click.echo(f"eisfit: error: {exc}", err=True)
+            _error(str(exc))
             failed += 1
             continue
-        for line in _file_lines(path, spectra):
-            click.echo(line)
-    if failed:
-        sys.exit(2)
+        records.append(rec)
+        if not as_json:
+            for line in _file_lines(rec):
+                click.echo(line)
+    if as_json:
+        _print_json(records)
+    return EXIT_USAGE if failed else EXIT_OK
 
 
-@main.command("read")
+@_command("read", """
+eisfit read cell.mpr --sweep 0 > cell_sweep0.csv
+eisfit read export.txt --format csv --imag-sign positive
+eisfit read cell.mpr --json
+""")
 @click.argument("file", type=click.Path())
-@click.option("--format", "fmt", default=None, metavar="NAME",
+@click.option("--format", "fmt", type=_FORMAT, default=None,
               help="Force the file format instead of detecting it from the content.")
 @click.option("--imag-sign", type=_IMAG_SIGN, default=None,
               help="Sign convention of the imaginary column of a table (default: detect).")
-@click.option("--sweep", type=int, default=None, help="Print only this sweep (0-based).")
+@click.option("--sweep", type=click.IntRange(min=0), default=None, help="Print only this sweep (0-based).")
 @click.option("--columns", "columns_text", default=None, metavar="ROLE=COL,...", help=_COLUMNS_HELP)
+@_JSON
 def read_command(file: str, fmt: str | None, imag_sign: str | None, sweep: int | None,
-                 columns_text: str | None) -> None:
+                 columns_text: str | None, as_json: bool) -> int:
     """Print the points of FILE as CSV: sweep, frequency_Hz, z_real_ohm, z_imag_ohm (Z'' < 0 capacitive)."""
     spectra = _read_reporting(file, fmt, imag_sign, _parse_columns_option(columns_text))
     if sweep is not None:
@@ -150,34 +414,43 @@ def read_command(file: str, fmt: str | None, imag_sign: str | None, sweep: int |
             raise click.BadParameter(f"the file has {len(spectra)} sweep(s): 0..{len(spectra) - 1}",
                                      param_hint="--sweep")
         spectra = [spectra[sweep]]
+    if as_json:
+        _print_json([{"sweep": s.meta.get("sweep", 0), "frequency_Hz": s.frequency.tolist(),
+                      "z_real_ohm": s.z.real.tolist(), "z_imag_ohm": s.z.imag.tolist()} for s in spectra])
+        return EXIT_OK
     click.echo("sweep,frequency_Hz,z_real_ohm,z_imag_ohm")
     for s in spectra:
         k = s.meta.get("sweep", 0)
         for f, z in zip(s.frequency, s.z):
             click.echo(f"{k},{float(f)!r},{float(z.real)!r},{float(z.imag)!r}")
+    return EXIT_OK
 
 
-@main.command("convert")
+@_command("convert", """
+eisfit convert cell.DTA run*.mpt --to csv --out converted/
+eisfit convert cell.DTA --to json
+""")
 @click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option("--to", "to", type=click.Choice(["csv", "json"]), required=True,
               help="Output format.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Output folder (created if needed; default: beside each input file).")
-@click.option("--format", "fmt", default=None, metavar="NAME",
+@click.option("--format", "fmt", type=_FORMAT, default=None,
               help="Force the input format (default: detect from content).")
 @click.option("--imag-sign", type=_IMAG_SIGN, default=None,
               help="Sign convention of the imaginary column of input tables.")
+@_JSON
 def convert_command(files: tuple[str, ...], to: str, out_dir: str | None, fmt: str | None,
-                    imag_sign: str | None) -> None:
+                    imag_sign: str | None, as_json: bool) -> int:
     """Convert impedance files to CSV or JSON (frequency_Hz, z_real_ohm, z_imag_ohm,
     z_modulus_ohm, phase_deg, sweep + meta), one output file per input file."""
-    from pathlib import Path
-
     from .errors import ReadError
     from .io.export import write_csv, write_json
 
+    if out_dir:
+        _writable_folder(out_dir)
     writer = write_csv if to == "csv" else write_json
-    failed = 0
+    failed, records = 0, []
     for path in files:
         src = Path(path)
         folder = Path(out_dir) if out_dir else src.parent
@@ -189,20 +462,45 @@ def convert_command(files: tuple[str, ...], to: str, out_dir: str | None, fmt: s
             folder.mkdir(parents=True, exist_ok=True)
             writer(spectra, target)
         except EisfitError as exc:
-            click.echo(f"eisfit: error: {exc}", err=True)
+            _error(str(exc))
             failed += 1
             continue
-        click.echo(f"{path} -> {target} ({len(spectra)} sweep{'s' if len(spectra) != 1 else ''})")
-    if failed:
-        sys.exit(2)
+        except OSError as exc:
+            _error(f"{target}: cannot write: {exc.strerror or exc}")
+            failed += 1
+            continue
+        records.append({"input": path, "output": str(target), "sweeps": len(spectra)})
+        if not as_json:
+            click.echo(f"{path} -> {target} ({len(spectra)} sweep{'s' if len(spectra) != 1 else ''})")
+    if as_json:
+        _print_json(records)
+    return EXIT_USAGE if failed else EXIT_OK
 
 
 # ---- end section: readers ---------------------------------------------------
 
 # ---- section: circuits ------------------------------------------------------
-@main.command("circuits")
+def _circuit_record(d) -> dict:
+    """What ``eisfit circuits NAME`` shows, as a dict (bounds and units per parameter)."""
+    c = d.circuit
+    return {
+        "name": d.name, "source": d.source, "path": str(d.path) if d.path else None,
+        "description": d.description, "circuit": d.string, "roles": dict(d.roles),
+        "derived": list(d.derived),
+        "parameters": [{"name": n, "unit": d.units[n] or "", "lower": d.bounds[n][0],
+                        "upper": d.bounds[n][1], "log_scale": bool(log), "description": desc}
+                       for n, log, desc in zip(c.param_names, c.log_scale, c.param_descriptions)],
+    }
+
+
+@_command("circuits", """
+eisfit circuits
+eisfit circuits garnet-symmetric
+eisfit circuits "R0-p(R1,CPE1)-Wo2" --json
+""")
 @click.argument("spec", required=False, metavar="[NAME|FILE|STRING]")
-def circuits_command(spec: str | None) -> None:
+@_JSON
+def circuits_command(spec: str | None, as_json: bool) -> int:
     """List the circuit library, or show one circuit's parameters.
 
     Without argument: every library circuit with its string, description and arc
@@ -212,15 +510,22 @@ def circuits_command(spec: str | None) -> None:
     from .model import list_circuits, load_circuit
 
     if spec is None:
-        for d in list_circuits():
+        library = list_circuits()
+        if as_json:
+            _print_json([_circuit_record(d) for d in library])
+            return EXIT_OK
+        for d in library:
             roles = ", ".join(f"{r}={role}" for r, role in d.roles.items()) or "-"
             click.echo(f"{d.name:<20} {d.string}")
             click.echo(f"{'':<20} {d.description}")
             click.echo(f"{'':<20} arcs: {roles}")
         click.echo("\nShow one: eisfit circuits NAME   (any NAME, .toml FILE or circuit STRING "
                    "is accepted by --circuit)")
-        return
+        return EXIT_OK
     d = load_circuit(spec)
+    if as_json:
+        _print_json(_circuit_record(d))
+        return EXIT_OK
     origin = f"{d.source}" + (f" {d.path}" if d.source == "file" else "")
     click.echo(f"name:        {d.name}  ({origin})")
     if d.description:
@@ -238,21 +543,27 @@ def circuits_command(spec: str | None) -> None:
         lo, hi = d.bounds[name]
         click.echo(f"{name:<10} {d.units[name] or '-':<12} {lo:>10.4g} {hi:>10.4g}  "
                    f"{'yes' if log else 'no':<4} {desc}")
+    return EXIT_OK
 # ---- end section: circuits --------------------------------------------------
 
 # ---- section: fit -------------------------------------------------------------
-@main.command("fit")
+@_command("fit", """
+eisfit fit cell.mpr
+eisfit fit cell.mpr --circuit garnet-symmetric-L --area-cm2 0.785 --thickness-cm 0.03
+eisfit fit run*.csv --fmin 1 --fix CPE1_1=0.9 --out fits/ --plot
+eisfit fit cell.mpr --json > cell_fit.json
+""")
 @click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option("--circuit", default="garnet-symmetric", show_default=True, metavar="NAME|STRING|FILE",
               help="Library name (eisfit circuits), circuit string or .toml file.")
-@click.option("--area-cm2", type=float, default=None, help="Electrode contact area, cm2 (enables ASR in ohm*cm2).")
-@click.option("--thickness-cm", type=float, default=None, help="Electrolyte thickness, cm (with the area: sigma, S/cm).")
+@click.option("--area-cm2", type=_POSITIVE, default=None, help="Electrode contact area, cm2 (enables ASR in ohm*cm2).")
+@click.option("--thickness-cm", type=_POSITIVE, default=None, help="Electrolyte thickness, cm (with the area: sigma, S/cm).")
 @click.option("--symmetric/--per-cell", default=True, show_default=True,
               help="Symmetric cell: interface ASR also per interface (R*A/2). --per-cell reports R*A only.")
 @click.option("--weighting", type=click.Choice(["modulus", "boukamp", "proportional", "unit"]),
               default="modulus", show_default=True, help="Residual weighting.")
-@click.option("--fmin", type=float, default=None, help="Lowest frequency fitted, Hz.")
-@click.option("--fmax", type=float, default=None, help="Highest frequency fitted, Hz.")
+@click.option("--fmin", type=_POSITIVE, default=None, help="Lowest frequency fitted, Hz (> 0).")
+@click.option("--fmax", type=_POSITIVE, default=None, help="Highest frequency fitted, Hz (> 0).")
 @click.option("--fix", "fix", multiple=True, metavar="NAME=VALUE", help="Hold a parameter fixed (repeatable).")
 @click.option("--initial", "initial", multiple=True, metavar="NAME=VALUE", help="Starting value (repeatable).")
 @click.option("--engine", type=click.Choice(["fast", "lmfit"]), default="fast", show_default=True,
@@ -262,90 +573,157 @@ def circuits_command(spec: str | None) -> None:
 @click.option("--profile", "profile", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,
               help="Profile-likelihood errors for arc resistances: where the covariance error is suspect "
                    "(overlapping or collapsed arcs), for every arc resistance, or never.")
-@click.option("--format", "fmt", default=None, metavar="NAME", help="Force the file format.")
+@click.option("--format", "fmt", type=_FORMAT, default=None, help="Force the file format (names as eisfit info prints).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON instead of the table.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Write <label>_fit.json, fits.csv (one row per spectrum) and, with --plot, figures.")
-@click.option("--plot", is_flag=True, help="With --out: a PNG per spectrum (Nyquist, Bode, residuals).")
+@click.option("--plot", is_flag=True, help="A PNG per spectrum (Nyquist, Bode, residuals) in --out (required).")
 def fit_command(files, circuit, area_cm2, thickness_cm, symmetric, weighting, fmin, fmax, fix, initial,
-                engine, guess_mode, profile, fmt, as_json, out_dir, plot) -> None:
+                engine, guess_mode, profile, fmt, as_json, out_dir, plot) -> int:
     """Fit a circuit to every spectrum of FILE(s); no initial guess needed.
 
     Prints parameters with standard errors and units, chi-square, derived quantities
     (ASR per cell and per interface, C_eff, apex frequencies, conductivity) and flags.
+    Every option is checked before the first fit. Exit status 1 when some spectra
+    could not be read or fitted and others were.
     """
-    import json as _json
-    from pathlib import Path
-
     from .fitting import fit
     from .io import read
+    from .settings import FitSettings, check_fit_options, check_parameter_names
 
-    fixed = _name_values(fix, "--fix")
-    start = _name_values(initial, "--initial")
+    if plot and not out_dir:
+        raise click.UsageError("--plot writes figures into the --out folder: give --out DIR")
+    settings = FitSettings(circuit=circuit, area_cm2=area_cm2, thickness_cm=thickness_cm, symmetric=symmetric,
+                           weighting=weighting, fmin_Hz=fmin, fmax_Hz=fmax)
+    options = {"fixed": _name_values(fix, "--fix") or None, "initial": _name_values(initial, "--initial") or None,
+               "engine": engine, "guess": guess_mode, "profile": _PROFILE_CHOICE[profile]}
+    options = check_fit_options(options, caller="fit")
+    check_parameter_names(settings.circuit, options)
+    out = _writable_folder(out_dir) if out_dir else None
+    _detail(f"settings: {settings.fit_kwargs()}, {options}")
     results, failed = [], 0
     for path in files:
         try:
             spectra = read(path, format=fmt)
         except EisfitError as exc:
-            click.echo(f"eisfit: error: {exc}", err=True)
+            _error(str(exc))
             failed += 1
             continue
         for s in spectra:
-            res = fit(s, circuit, area_cm2=area_cm2, thickness_cm=thickness_cm, symmetric=symmetric,
-                      weighting=weighting, fmin=fmin, fmax=fmax, fixed=fixed or None,
-                      initial=start or None, engine=engine, guess=guess_mode,
-                      profile=_PROFILE_CHOICE[profile])
+            try:
+                t0 = time.perf_counter()
+                res = fit(s, **settings.fit_kwargs(), **options)
+            except EisfitError as exc:
+                _error(_labelled(s.label, exc))
+                failed += 1
+                continue
+            _detail(f"{s.label}: fitted in {time.perf_counter() - t0:.3f} s")
             results.append(res)
             if not as_json:
                 click.echo(res.summary())
                 click.echo("")
     if as_json:
-        click.echo(_json.dumps([r.to_dict() for r in results], indent=1))
-    if out_dir and results:
-        _write_fit_outputs(results, Path(out_dir), plot)
-    if failed:
-        sys.exit(2)
+        _print_json([r.to_dict() for r in results])
+    if out is not None and results:
+        failed += _write_fit_outputs(results, out, plot)
+    return _exit_code(len(results), failed)
+
+
+_PROFILE_CHOICE = {"auto": "auto", "on": True, "off": False}
+
+
+def _labelled(label: str, exc: Exception) -> str:
+    """The message of ``exc`` preceded by the spectrum label (unless it already starts so)."""
+    text = str(exc)
+    return text if text.startswith(f"{label}:") else f"{label}: {text}"
 
 
 def _name_values(items, option: str) -> dict[str, float]:
+    """``NAME=VALUE`` options as a dict; a non-number or non-finite value is a usage error."""
+    import math
+
     out = {}
     for item in items:
         name, sep, value = item.partition("=")
-        try:
-            out[name.strip()] = float(value)
-        except ValueError:
-            raise click.BadParameter(f"expected NAME=VALUE with a number, got {item!r}", param_hint=option)
-        if not sep:
+        if not sep or not name.strip():
             raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint=option)
+        try:
+            number = float(value)
+        except ValueError:
+            raise click.BadParameter(f"expected NAME=VALUE with a number, got {item!r}", param_hint=option) from None
+        if not math.isfinite(number):
+            raise click.BadParameter(f"the value must be a finite number, got {item!r}", param_hint=option)
+        out[name.strip()] = number
     return out
 
 
-def _write_fit_outputs(results, out, plot: bool) -> None:
-    import pandas as pd
+def _fit_row(r) -> dict:
+    """One row of fits.csv: identity, parameters with _stderr, derived quantities, statistics."""
+    row = {"label": r.label, "file": r.source, "sweep": r.sweep, "circuit": r.circuit}
+    for k in r.param_names:
+        row[k] = r.values[k]
+        row[f"{k}_stderr"] = r.stderr[k]
+    row.update(r.derived)
+    row.update({"chisq": r.chisq, "redchi": r.redchi, "pseudo_chisq": r.pseudo_chisq,
+                "kk_passed": r.kk_passed, "flags": ";".join(r.flags)})
+    return row
 
-    out.mkdir(parents=True, exist_ok=True)
-    rows = []
-    for r in results:
-        name = _safe_name(r.label or "spectrum")
-        (out / f"{name}_fit.json").write_text(r.to_json())
-        row = {"label": r.label, "file": r.source, "sweep": r.sweep, "circuit": r.circuit}
-        for k in r.param_names:
-            row[k] = r.values[k]
-            row[f"{k}_stderr"] = r.stderr[k]
-        row.update(r.derived)
-        row.update({"chisq": r.chisq, "redchi": r.redchi, "pseudo_chisq": r.pseudo_chisq,
-                    "kk_passed": r.kk_passed, "flags": ";".join(r.flags)})
-        rows.append(row)
-        if plot:
-            import matplotlib.pyplot as plt
 
-            from .plotting import plot_fit
+def _write_csv_rows(rows: list[dict], path: Path) -> None:
+    """A CSV of dict rows (columns in first-seen order; empty cell for missing or None)."""
+    import csv
 
-            fig = plot_fit(r, area_cm2=None)
-            fig.savefig(out / f"{name}_fit.png", dpi=120)
-            plt.close(fig)
-    pd.DataFrame(rows).to_csv(out / "fits.csv", index=False)
-    click.echo(f"wrote {len(results)} fit(s) to {out}")
+    columns: dict[str, None] = {}
+    for row in rows:
+        columns.update(dict.fromkeys(row))
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(columns), restval="")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+
+
+def _write_fit_outputs(results, out: Path, plot: bool) -> int:
+    """<label>_fit.json per fit, fits.csv and, with ``plot``, <label>_fit.png; returns 1
+    when writing failed (fits.csv then goes to a temporary folder named in the message)."""
+    rows = [_fit_row(r) for r in results]
+    try:
+        for r in results:
+            name = _safe_name(r.label or "spectrum")
+            (out / f"{name}_fit.json").write_text(r.to_json())
+            if plot:
+                _agg()
+                import matplotlib.pyplot as plt
+
+                from .plotting import plot_fit
+
+                fig = plot_fit(r, area_cm2=None)
+                fig.savefig(out / f"{name}_fit.png", dpi=120)
+                plt.close(fig)
+        _write_csv_rows(rows, out / "fits.csv")
+    except OSError as exc:
+        fallback = _fallback_folder("eisfit-fit-")
+        where = "not saved either"
+        if fallback is not None:
+            try:
+                _write_csv_rows(rows, fallback / "fits.csv")
+                where = f"written to {fallback / 'fits.csv'} instead"
+            except OSError:
+                pass
+        _error(f"cannot write to {out}: {exc.strerror or exc}; the table of {len(rows)} fit(s) was {where}")
+        return 1
+    _note(f"wrote {len(results)} fit(s) to {out}")
+    return 0
+
+
+def _fallback_folder(prefix: str) -> Path | None:
+    """A new folder in the system's temporary directory, or None when that fails too."""
+    import tempfile
+
+    try:
+        return Path(tempfile.mkdtemp(prefix=prefix))
+    except OSError:
+        return None
 
 
 # ---- end section: fit ---------------------------------------------------------
@@ -365,134 +743,194 @@ def _save_figure(ax, path) -> None:
     plt.close(ax.figure)
 
 
-@main.command("validate")
+@_command("validate", """
+eisfit validate cell.mpr
+eisfit validate runs/*.txt --out kk/ --threshold-pct 0.5
+eisfit validate cell.mpr --json
+""")
 @click.argument("files", nargs=-1, required=True, type=click.Path())
-@click.option("--threshold-pct", type=float, default=1.0, show_default=True,
+@click.option("--threshold-pct", type=_POSITIVE, default=1.0, show_default=True,
               help="Residuals up to this (% of |Z|, every point) pass whatever their pattern.")
-@click.option("--violation-pct", type=float, default=2.0, show_default=True,
+@click.option("--violation-pct", type=_POSITIVE, default=2.0, show_default=True,
               help="Residuals above this (% of |Z|) fail; in between, only random ones pass.")
-@click.option("--c", "c", type=float, default=0.85, show_default=True,
-              help="mu threshold of the Lin-KK element count.")
+@click.option("--c", "c", type=click.FloatRange(min=0, max=1, min_open=True), default=0.85, show_default=True,
+              help="mu threshold of the Lin-KK element count (0 < c <= 1).")
 @click.option("--no-inductance", is_flag=True, help="Do not fit a series inductance.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Folder for one residual plot per spectrum (<label>_kk.png).")
-@click.option("--format", "fmt", default=None, metavar="NAME", help="Force the file format.")
-def validate_command(files, threshold_pct, violation_pct, c, no_inductance, out_dir, fmt) -> None:
+@click.option("--format", "fmt", type=_FORMAT, default=None, help="Force the file format.")
+@_JSON
+def validate_command(files, threshold_pct, violation_pct, c, no_inductance, out_dir, fmt, as_json) -> int:
     """Lin-KK (Kramers-Kronig) test of every spectrum of FILE...
 
     Prints per spectrum mu, the number M of RC elements, the largest residual
     (% of |Z|), the status (valid, noisy, drift, violation) and pass/FAIL.
-    Exit status 1 when any spectrum fails.
+    Exit status 1 when any spectrum fails or cannot be read (2 when none could be tested).
     """
-    import matplotlib
-    from pathlib import Path
-
-    matplotlib.use("Agg")
     from .analysis.kk import kk_test
-    from .plotting import plot_kk_residuals
 
-    out = Path(out_dir) if out_dir else None
+    out = _writable_folder(out_dir) if out_dir else None
     if out:
-        out.mkdir(parents=True, exist_ok=True)
-    failed = 0
-    click.echo(f"{'spectrum':40s} {'mu':>6s} {'M':>3s} {'max %':>7s} {'noise %':>8s}  {'status':9s} result")
+        _agg()
+    failed, done, records = 0, 0, []
+    if not as_json:
+        click.echo(f"{'spectrum':40s} {'mu':>6s} {'M':>3s} {'max %':>7s} {'noise %':>8s}  {'status':9s} result")
     for path in files:
-        for s in _read_reporting(path, fmt, None):
-            res = kk_test(s, c=c, inductance=not no_inductance, threshold_pct=threshold_pct,
-                          violation_pct=violation_pct)
+        try:
+            spectra = _read_reporting(path, fmt, None)
+        except EisfitError as exc:
+            _error(str(exc))
+            failed += 1
+            continue
+        for s in spectra:
+            try:
+                res = kk_test(s, c=c, inductance=not no_inductance, threshold_pct=threshold_pct,
+                              violation_pct=violation_pct)
+            except EisfitError as exc:
+                _error(_labelled(s.label, exc))
+                failed += 1
+                continue
+            done += 1
             failed += not res.passed
-            click.echo(f"{s.label:40s} {res.mu:6.3f} {res.n_rc:3d} {res.max_residual_pct:7.3f} "
-                       f"{res.noise_estimate_pct:8.3f}  {res.status:9s} {'pass' if res.passed else 'FAIL'}")
+            records.append({"label": s.label, "file": path, "mu": res.mu, "n_rc": res.n_rc,
+                            "max_residual_pct": res.max_residual_pct,
+                            "noise_estimate_pct": res.noise_estimate_pct, "status": res.status,
+                            "passed": bool(res.passed)})
+            if not as_json:
+                click.echo(f"{s.label:40s} {res.mu:6.3f} {res.n_rc:3d} {res.max_residual_pct:7.3f} "
+                           f"{res.noise_estimate_pct:8.3f}  {res.status:9s} {'pass' if res.passed else 'FAIL'}")
             if out:
+                from .plotting import plot_kk_residuals
+
                 _save_figure(plot_kk_residuals(res), out / f"{_safe_name(s.label)}_kk.png")
-    if failed:
-        sys.exit(1)
+    if as_json:
+        _print_json(records)
+    return _exit_code(done, failed)
 
 
 # ---- end section: validate ----------------------------------------------------
 
 # ---- section: drt --------------------------------------------------------------
-@main.command("drt")
+def _lambda_value(text: str):
+    try:
+        value = text if text == "auto" else float(text)
+    except ValueError:
+        raise click.BadParameter(f"expected 'auto' or a number, got {text!r}", param_hint="--lambda") from None
+    if value != "auto" and not value > 0:
+        raise click.BadParameter(f"must be 'auto' or a number > 0, got {text!r}", param_hint="--lambda")
+    return value
+
+
+@_command("drt", """
+eisfit drt cell.csv
+eisfit drt runs/*.txt --out drt --circuit garnet-symmetric
+eisfit drt cell.csv --lambda 1e-2 --json
+""")
 @click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option("--lambda", "lam", default="auto", show_default=True, metavar="auto|VALUE",
-              help="Regularisation strength (dimensionless) or 'auto' (GCV + discrepancy).")
+              help="Regularisation strength (dimensionless, > 0) or 'auto' (GCV + discrepancy).")
 @click.option("--circuit", default=None, metavar="NAME|STRING|FILE",
-              help="Also fit this circuit and overlay its DRT in the figure.")
+              help="Also fit this circuit and overlay its DRT in the figure (needs --out).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Folder for <label>_drt.csv, <label>_peaks.csv and <label>_drt.png.")
-@click.option("--format", "fmt", default=None, metavar="NAME", help="Force the file format.")
-def drt_command(files, lam, circuit, out_dir, fmt) -> None:
+@click.option("--format", "fmt", type=_FORMAT, default=None, help="Force the file format.")
+@_JSON
+def drt_command(files, lam, circuit, out_dir, fmt, as_json) -> int:
     """Distribution of relaxation times of every spectrum of FILE...
 
-    Prints the peaks (tau, frequency, resistance) per spectrum.
+    Prints the peaks (tau, frequency, resistance) per spectrum. Exit status 1 when
+    some spectra could not be read or analysed and others were.
     """
-    import matplotlib
-    import warnings
-    from pathlib import Path
-
-    matplotlib.use("Agg")
     from .analysis.drt import drt
-    from .plotting import plot_drt
 
-    try:
-        lambda_ = lam if lam == "auto" else float(lam)
-    except ValueError:
-        raise click.BadParameter(f"expected 'auto' or a number, got {lam!r}", param_hint="--lambda")
-    out = Path(out_dir) if out_dir else None
+    lambda_ = _lambda_value(lam)
+    if circuit is not None:
+        if not out_dir:
+            raise click.UsageError("--circuit overlays the fitted DRT in the figures of --out: give --out DIR")
+        from .model import load_circuit
+
+        load_circuit(circuit)
+    out = _writable_folder(out_dir) if out_dir else None
     if out:
-        out.mkdir(parents=True, exist_ok=True)
+        _agg()
+    failed, done, records = 0, 0, []
     for path in files:
-        for s in _read_reporting(path, fmt, None):
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
+        try:
+            spectra = _read_reporting(path, fmt, None)
+        except EisfitError as exc:
+            _error(str(exc))
+            failed += 1
+            continue
+        for s in spectra:
+            try:
                 res = drt(s, lambda_=lambda_)
-            for w in caught:
-                click.echo(f"eisfit: warning: {w.message}", err=True)
-            click.echo(f"{s.label}: R_inf {res.r_inf_ohm:.4g} ohm, R_pol {res.r_pol_ohm:.4g} ohm"
-                       + (f", L {res.inductance_H:.3g} H" if res.inductance_H is not None else "")
-                       + f", lambda {res.lambda_:.3g} ({res.lambda_rule})")
-            click.echo(f"  {'tau_s':>11s} {'f_Hz':>11s} {'R_ohm':>10s}")
-            for _, row in res.peaks.iterrows():
-                click.echo(f"  {row['tau_s']:11.4g} {row['f_Hz']:11.4g} {row['R_ohm']:10.4g}")
+            except EisfitError as exc:
+                _error(_labelled(s.label, exc))
+                failed += 1
+                continue
+            done += 1
+            peaks = [{"tau_s": float(r["tau_s"]), "f_Hz": float(r["f_Hz"]), "R_ohm": float(r["R_ohm"])}
+                     for _, r in res.peaks.iterrows()]
+            records.append({"label": s.label, "file": path, "r_inf_ohm": res.r_inf_ohm, "r_pol_ohm": res.r_pol_ohm,
+                            "inductance_H": res.inductance_H, "lambda": res.lambda_,
+                            "lambda_rule": res.lambda_rule, "peaks": peaks})
+            if not as_json:
+                click.echo(f"{s.label}: R_inf {res.r_inf_ohm:.4g} ohm, R_pol {res.r_pol_ohm:.4g} ohm"
+                           + (f", L {res.inductance_H:.3g} H" if res.inductance_H is not None else "")
+                           + f", lambda {res.lambda_:.3g} ({res.lambda_rule})")
+                click.echo(f"  {'tau_s':>11s} {'f_Hz':>11s} {'R_ohm':>10s}")
+                for pk in peaks:
+                    click.echo(f"  {pk['tau_s']:11.4g} {pk['f_Hz']:11.4g} {pk['R_ohm']:10.4g}")
             if out:
+                from .plotting import plot_drt
+
                 stem = _safe_name(s.label)
                 res.to_dataframe().to_csv(out / f"{stem}_drt.csv", index=False)
                 res.peaks.to_csv(out / f"{stem}_peaks.csv", index=False)
                 fit = _fit_for_overlay(s, circuit) if circuit else None
                 _save_figure(plot_drt(res, fit=fit), out / f"{stem}_drt.png")
+    if as_json:
+        _print_json(records)
+    return _exit_code(done, failed)
 
 
 def _fit_for_overlay(spectrum, circuit: str):
-    """eisfit.fit(spectrum, circuit=...) when the fitting engine offers FitResult.drt, else None."""
-    import numpy as np
+    """eisfit.fit(spectrum, circuit=...) for the DRT overlay; None (with a warning) when it fails."""
+    from . import fit as fit_spectrum
 
     try:
-        from . import fit as fit_spectrum
-
-        result = fit_spectrum(spectrum, circuit=circuit)
-        result.drt(np.logspace(-6, -3, 4))  # probe: the overlay needs FitResult.drt
-    except (ImportError, AttributeError, NotImplementedError) as exc:
-        click.echo(f"eisfit: warning: circuit overlay unavailable ({exc})", err=True)
+        return fit_spectrum(spectrum, circuit=circuit)
+    except EisfitError as exc:
+        _warn(f"{spectrum.label}: circuit overlay unavailable ({exc})")
         return None
-    return result
 
 
 # ---- end section: drt ----------------------------------------------------------
 
 # ---- section: campaign --------------------------------------------------------
-@main.command("campaign")
+_CAMPAIGN_OUT_DEFAULT = "eisfit-campaign"
+
+
+@_command("campaign", """
+eisfit campaign sample_data/garnet_campaign/campaign.toml --out results/
+eisfit campaign "data/*.mpr" --circuit garnet-symmetric-L --area-cm2 0.785 --jobs 2
+eisfit campaign data/ --scheduler tcp://127.0.0.1:8786 --out results/
+eisfit campaign campaign.toml --out results/ --json > results.json
+""")
 @click.argument("source", metavar="SOURCE")
 @click.option("--circuit", default=None, metavar="NAME|FILE|STRING",
-              help="Circuit (default: the campaign file's [defaults], else garnet-symmetric).")
-@click.option("--area-cm2", type=float, default=None, help="Electrode contact area, cm2 (enables ASR).")
-@click.option("--thickness-cm", type=float, default=None, help="Electrolyte thickness, cm (enables sigma).")
+              help="Circuit (overrides the campaign file's [defaults]; a row's own circuit wins; "
+                   "built-in default garnet-symmetric).")
+@click.option("--area-cm2", type=_POSITIVE, default=None, help="Electrode contact area, cm2 (enables ASR).")
+@click.option("--thickness-cm", type=_POSITIVE, default=None, help="Electrolyte thickness, cm (enables sigma).")
 @click.option("--symmetric/--per-cell", "symmetric", default=None,
               help="Symmetric cell: also report ASR per interface (= per cell / 2). Default: symmetric.")
-@click.option("--weighting", default=None, metavar="NAME",
-              help="modulus (default), boukamp, proportional or unit.")
-@click.option("--fmin", type=float, default=None, help="Lowest frequency fitted, Hz.")
-@click.option("--fmax", type=float, default=None, help="Highest frequency fitted, Hz.")
-@click.option("--jobs", type=int, default=1, show_default=True, help="Fitting processes on this machine.")
+@click.option("--weighting", type=click.Choice(["modulus", "boukamp", "proportional", "unit"]), default=None,
+              help="Residual weighting (default: [defaults], else modulus).")
+@click.option("--fmin", type=_POSITIVE, default=None, help="Lowest frequency fitted, Hz (> 0).")
+@click.option("--fmax", type=_POSITIVE, default=None, help="Highest frequency fitted, Hz (> 0).")
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Fitting processes on this machine.")
 @click.option("--starts", default="auto", show_default=True, metavar="auto|N",
               help="Starts of each checkpoint's cold fit: auto (full multi-start) or N (faster; "
                    "the seeded fit from the previous checkpoint still runs).")
@@ -500,8 +938,9 @@ def _fit_for_overlay(spectrum, circuit: str):
               help="Profile-likelihood errors for arc resistances (as in 'eisfit fit').")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Dask scheduler address (tcp://host:8786): fit on its workers.")
-@click.option("--out", "out", type=click.Path(file_okay=False), default="eisfit-campaign",
-              show_default=True, help="Output folder (summary.csv, report.md, figures, cache).")
+@click.option("--out", "out", type=click.Path(file_okay=False), default=None,
+              help=f"Output folder (summary.csv, report.md, figures, cache). Default: ./{_CAMPAIGN_OUT_DEFAULT}, "
+                   "named in the output; nothing is written when no checkpoint could be fitted.")
 @click.option("--no-cache", is_flag=True, help="Refit everything; do not read or write the cache.")
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
               help="Cache folder (default: OUT/.eisfit-cache).")
@@ -510,6 +949,7 @@ def _fit_for_overlay(spectrum, circuit: str):
 @click.option("--drt", "drt_", is_flag=True,
               help="DRT of every checkpoint, peaks tracked across checkpoints: drt_* columns, "
                    "drt_map/drt_stack figures, drt_peaks.csv, DRT section in report.md.")
+@_JSON
 # ---- series analysis options (eisfit.series, Arrhenius) ----
 @click.option("--shared", default=None, metavar="P1,P2,...",
               help="Joint fit: these parameters take one value for the whole campaign (e.g. R1,CPE1_0,CPE1_1).")
@@ -519,38 +959,74 @@ def _fit_for_overlay(spectrum, circuit: str):
               help="Arrhenius fit of each conductivity vs temperature: arrhenius.csv, arrhenius.png/svg, report section.")
 # ---- end series analysis options ----
 def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, weighting, fmin, fmax,
-                     jobs: int, starts: str, profile: str, scheduler: str | None, out: str, no_cache: bool,
+                     jobs: int, starts: str, profile: str, scheduler: str | None, out: str | None, no_cache: bool,
                      cache_dir, nyquist_asr: bool, progress, shared, smooth, arrhenius_,
-                     drt_: bool = False) -> None:
+                     drt_: bool = False, as_json: bool = False) -> int:
     """Fit every checkpoint of a campaign: SOURCE is a folder, a glob, a campaign file
     (.toml / .csv) or a data file. Writes OUT/summary.csv, report.md and figures, and
-    prints the evolution of each resistance."""
-    from pathlib import Path
+    prints the evolution of each resistance.
 
+    Settings precedence: campaign-file row > command-line option > campaign-file
+    [defaults] > built-in. Every option and the campaign file are checked before the
+    first fit. Exit status 0 when every checkpoint was fitted, 1 when some were not,
+    2 when none could be (nothing is written then), 130 when interrupted (the
+    checkpoints fitted so far are written).
+    """
     from .campaign import fit_campaign
 
-    cache = False if no_cache else (cache_dir or Path(out) / ".eisfit-cache")
+    out_default = out is None
+    folder = Path(_CAMPAIGN_OUT_DEFAULT if out is None else out)
+    existed = folder.exists()
+    options = {**_series_options(shared, smooth), **_starts_option(starts),
+               **({} if profile == "auto" else {"profile": _PROFILE_CHOICE[profile]})}
+    _check_scheduler_address(scheduler)
+    _writable_folder(folder)
+    cache = False if no_cache else (cache_dir or folder / ".eisfit-cache")
     client = _campaign_dask_client(scheduler) if scheduler else None
     try:
         camp = fit_campaign(
             source, circuit=circuit, area_cm2=area_cm2, thickness_cm=thickness_cm, symmetric=symmetric,
             weighting=weighting, fmin=fmin, fmax=fmax, jobs=jobs,
             executor=None if client is None else client.get_executor(), out=None, cache_dir=cache,
-            progress=progress, drt=drt_, **_series_options(shared, smooth), **_starts_option(starts),
-            **({} if profile == "auto" else {"profile": _PROFILE_CHOICE[profile]}),
+            progress=False if _State.verbosity < 0 else progress, drt=drt_, **options,
         )
     finally:
         if client is not None:
             client.close()
-    camp.write(out, area_normalised=nyquist_asr)
+    ok = sum(r is not None for r in camp.results)
+    interrupted = bool(camp.stats.get("interrupted"))
+    not_run = [f for f in camp.errors if interrupted and "interrupted" in f.reason]
+    for failure in camp.errors:
+        if failure not in not_run:
+            _error(str(failure))
+    if ok == 0:
+        if not existed:
+            _remove_empty_tree(folder)
+        _error(f"no checkpoint of {source} could be fitted ({len(camp.checkpoints)} tried); nothing written")
+        return EXIT_USAGE
+    _detail(f"settings: {camp.settings}")
+    for c, d in zip(camp.checkpoints, camp.details):
+        _detail(f"{c.label}: kept the {d.get('seed_source') or '-'} fit" + "".join(f"; {n}" for n in d.get("notes", [])))
+    written = _write_campaign(camp, folder, nyquist_asr, out_default)
+    arrhenius_lines = _write_arrhenius(camp, folder) if (arrhenius_ and written) else []
+    if as_json:
+        _print_json(_campaign_record(camp, folder if written else None, arrhenius_lines))
+    else:
+        _print_campaign(camp, drt_, arrhenius_lines)
+    if interrupted:
+        _error(f"interrupted: {ok} of {len(camp.checkpoints)} checkpoints fitted, {len(not_run)} not"
+               + (f"; written to {folder}" if written else ""))
+        return EXIT_INTERRUPTED
+    return EXIT_OK if (written and not camp.errors) else EXIT_PARTIAL
+
+
+def _print_campaign(camp, drt_: bool, arrhenius_lines: list[str]) -> None:
     ok = sum(r is not None for r in camp.results)
     click.echo(f"{len(camp.checkpoints)} checkpoints, {ok} fitted, ordered by {camp.ordering}")
+    click.echo(f"circuit {camp.settings.get('circuit')}, weighting {camp.settings.get('weighting')}, "
+               f"area {camp.settings.get('area_cm2') or '-'} cm2")
     for line in camp.evolution_lines():
         click.echo(line)
-    for failure in camp.errors:
-        click.echo(f"error: {failure}", err=True)
-    click.echo(f"fits run: {camp.stats.get('fits_run', 0)}, cache hits: {camp.stats.get('cache_hits', 0)}; "
-               f"wrote {Path(out) / 'summary.csv'}, report.md and figures")
     if drt_:  # DRT (issue 8): one line per tracked peak, KK warnings
         from .campaign.drt import drt_report_lines
 
@@ -562,12 +1038,73 @@ def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, we
     for joint in joints:
         if joint is not None and joint.statement:
             click.echo(joint.statement)
-    if arrhenius_:
-        _write_arrhenius(camp, Path(out))
+    for line in arrhenius_lines:
+        click.echo(line)
     # ---- end series analysis output ----
 
 
-_PROFILE_CHOICE = {"auto": "auto", "on": True, "off": False}
+def _campaign_record(camp, folder: Path | None, arrhenius_lines: list[str]) -> dict:
+    """What ``eisfit campaign --json`` prints: counts, settings, evolution, failures and
+    the summary table (one record per checkpoint, NaN as null)."""
+    table = json.loads(camp.table.to_json(orient="records"))
+    settings = {k: v for k, v in camp.settings.items() if k != "settings_hash"}
+    return {
+        "checkpoints": len(camp.checkpoints), "fitted": sum(r is not None for r in camp.results),
+        "ordering": camp.ordering, "settings": _finite(settings), "out": None if folder is None else str(folder),
+        "interrupted": bool(camp.stats.get("interrupted")),
+        "fits_run": camp.stats.get("fits_run", 0), "cache_hits": camp.stats.get("cache_hits", 0),
+        "evolution": camp.evolution_lines(), "arrhenius": arrhenius_lines,
+        "errors": [str(e) for e in camp.errors], "table": table,
+    }
+
+
+def _write_campaign(camp, folder: Path, nyquist_asr: bool, out_default: bool) -> bool:
+    """Write the outputs into ``folder``; on failure, the table goes to a temporary folder
+    named in the message (and the fits stay in the cache for a rerun). True when written."""
+    _agg()
+    try:
+        camp.write(folder, area_normalised=nyquist_asr)
+    except OSError as exc:
+        fallback = _fallback_folder("eisfit-campaign-")
+        saved = "the fits stay in the cache: rerun the same command to write them"
+        if fallback is not None:
+            try:
+                camp.table.to_csv(fallback / "summary.csv", index=False)
+                saved = f"the table was written to {fallback / 'summary.csv'} instead"
+            except OSError:
+                pass
+        _error(f"cannot write the outputs to {folder}: {exc.strerror or exc}; {saved}")
+        return False
+    _note(f"fits run: {camp.stats.get('fits_run', 0)}, cache hits: {camp.stats.get('cache_hits', 0)}; "
+          f"wrote {folder / 'summary.csv'}, report.md and figures"
+          + (" (default --out)" if out_default else ""))
+    _detail(f"wall time {camp.stats.get('wall_seconds', float('nan')):.2f} s (fits and figures: see report.md)")
+    return True
+
+
+def _remove_empty_tree(folder: Path) -> None:
+    """Remove ``folder`` when it holds nothing but empty folders (e.g. an unused cache)."""
+    import os
+
+    for root, dirs, files in os.walk(folder, topdown=False):
+        if files:
+            return
+        for name in dirs:
+            try:
+                os.rmdir(Path(root) / name)
+            except OSError:
+                return
+    try:
+        folder.rmdir()
+    except OSError:
+        pass
+
+
+def _agg() -> None:
+    """Figures are only written to files: the Agg backend, whatever the display."""
+    import matplotlib
+
+    matplotlib.use("Agg")
 
 
 def _starts_option(starts: str) -> dict:
@@ -576,7 +1113,7 @@ def _starts_option(starts: str) -> dict:
     try:
         n = int(starts)
     except ValueError:
-        raise click.BadParameter(f"expected 'auto' or a whole number, got {starts!r}", param_hint="--starts")
+        raise click.BadParameter(f"expected 'auto' or a whole number, got {starts!r}", param_hint="--starts") from None
     if n < 1:
         raise click.BadParameter("must be at least 1", param_hint="--starts")
     return {"starts": n}
@@ -588,12 +1125,20 @@ def _series_options(shared: str | None, smooth: str | None) -> dict:
     if shared is not None:
         out["shared"] = [p.strip() for p in shared.split(",") if p.strip()]
     if smooth is not None:
+        if smooth != "auto":
+            try:
+                value = float(smooth)
+            except ValueError:
+                raise click.BadParameter(f"expected 'auto' or a number >= 0, got {smooth!r}",
+                                         param_hint="--smooth") from None
+            if not value >= 0:
+                raise click.BadParameter(f"expected 'auto' or a number >= 0, got {smooth!r}", param_hint="--smooth")
         out["smooth"] = smooth
     return out
 
 
-def _write_arrhenius(camp, folder) -> None:
-    """arrhenius.csv, arrhenius.png/.svg and a report.md section for --arrhenius."""
+def _write_arrhenius(camp, folder) -> list[str]:
+    """arrhenius.csv, arrhenius.png/.svg and a report.md section for --arrhenius; the lines to print."""
     import matplotlib.pyplot as plt
 
     from .analysis.arrhenius import arrhenius_report_lines
@@ -608,10 +1153,25 @@ def _write_arrhenius(camp, folder) -> None:
     text = report.read_text(encoding="utf-8") if report.exists() else ""
     report.write_text(text.rstrip("\n") + "\n\n" + "\n".join(arrhenius_report_lines(fits)) + "\n",
                       encoding="utf-8")
-    for _, row in fits.iterrows():
-        click.echo(f"Arrhenius {row['resistance']}: Ea = {row['ea_eV']:.3f} ± {row['ea_stderr_eV']:.3f} eV "
-                   f"(R^2 = {row['r_squared']:.4f}, {row['n_points']} points)")
-    click.echo(f"wrote {folder / 'arrhenius.csv'} and arrhenius.png/svg")
+    _note(f"wrote {folder / 'arrhenius.csv'} and arrhenius.png/svg")
+    return [f"Arrhenius {row['resistance']}: Ea = {row['ea_eV']:.3f} ± {row['ea_stderr_eV']:.3f} eV "
+            f"(R^2 = {row['r_squared']:.4f}, {row['n_points']} points)" for _, row in fits.iterrows()]
+
+
+_SCHEDULER_SCHEMES = ("tcp", "tls", "ucx", "ws", "wss", "inproc")
+
+
+def _check_scheduler_address(address: str | None) -> None:
+    """A usage error unless ``address`` looks like a Dask scheduler (scheme://host:port or host:port)."""
+    if address is None:
+        return
+    import re
+
+    scheme, sep, rest = address.partition("://")
+    ok = (scheme in _SCHEDULER_SCHEMES and rest) if sep else re.fullmatch(r"[\w.\-\[\]:]+:\d+", address)
+    if not ok:
+        raise click.BadParameter(f"{address!r} is not a Dask scheduler address "
+                                 f"(expected tcp://HOST:PORT, e.g. tcp://127.0.0.1:8786)", param_hint="--scheduler")
 
 
 def _campaign_dask_client(address: str):
@@ -621,10 +1181,10 @@ def _campaign_dask_client(address: str):
         raise EisfitError("--scheduler needs Dask: pip install 'dask[distributed]'") from None
     try:
         return Client(address, timeout=30)
-    except (OSError, TimeoutError) as exc:
+    except (OSError, TimeoutError, ValueError) as exc:
         raise EisfitError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
 # ---- end section: campaign ----------------------------------------------------
 
 
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    main(prog_name="eisfit")

@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import importlib
 import multiprocessing
+import os
 import sys
 import time
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, Sequence
 
 from .. import __version__
-from ..errors import CampaignError
-from .cache import FitCache, settings_hash
+from ..errors import CampaignError, CircuitError, FitError
+from ..settings import CampaignSettings, FitSettings, check_parameter_names
+from .cache import FitCache, MemoryCache, settings_hash
 from .result import CampaignResult, CheckpointFailure
 from .runner import CheckpointFits, run_campaign_fits, with_campaign_flags
 from .sources import CONDITION_KEYS, CampaignWarning, Checkpoint, load_checkpoints
@@ -28,8 +30,7 @@ from .sources import CONDITION_KEYS, CampaignWarning, Checkpoint, load_checkpoin
 __all__ = ["fit_campaign", "CampaignResult", "Checkpoint", "CheckpointFailure", "CampaignWarning",
            "load_checkpoints"]
 
-BUILTIN_DEFAULTS = {"circuit": "garnet-symmetric", "area_cm2": None, "thickness_cm": None,
-                    "symmetric": True, "weighting": "modulus", "fmin": None, "fmax": None}
+BUILTIN_DEFAULTS = FitSettings().fit_kwargs()  # garnet-symmetric, no area, symmetric, modulus, ...
 CACHE_FOLDER = ".eisfit-cache"
 PROGRESS_MIN_CHECKPOINTS = 4
 
@@ -82,7 +83,14 @@ def fit_campaign(
         track its peaks across checkpoints (``drt_peak<k>_*`` columns, ``.drts``, DRT
         figures, drt_peaks.csv, a DRT section in report.md; see
         :mod:`eisfit.campaign.drt`); a dict passes options to :func:`eisfit.drt`.
-    **fit_options : passed on to :func:`eisfit.fit` (``bounds``, ``fixed``, ``guess``, ...).
+    **fit_options : passed on to :func:`eisfit.fit` (``bounds``, ``fixed``, ``guess``, ...);
+        an unknown name raises ``TypeError`` at once.
+
+    Every setting is validated before any fit (:class:`eisfit.settings.CampaignSettings`):
+    a bad value raises :class:`~eisfit.FitError` / :class:`~eisfit.CircuitError`, a bad
+    campaign file :class:`~eisfit.CampaignError`. When the run is interrupted
+    (KeyboardInterrupt), the fits finished so far are kept, the others are reported as
+    not fitted, ``stats["interrupted"]`` is True and the outputs are written as usual.
 
     Returns
     -------
@@ -90,18 +98,29 @@ def fit_campaign(
     ``.settings``, ``.stats``, plots, ``.write()``, ``.report()``).
     """
     t0 = time.perf_counter()
+    run = CampaignSettings(
+        fit={"circuit": circuit, "area_cm2": area_cm2, "thickness_cm": thickness_cm, "symmetric": symmetric,
+             "weighting": weighting, "fmin": fmin, "fmax": fmax},
+        fit_options=fit_options, jobs=jobs)
+    if out is not None:
+        _check_writable(Path(out))
     joint = _joint_fit_function() if (shared is not None or smooth is not None) else None
     src = load_checkpoints(source)
-    arguments = {"circuit": circuit, "area_cm2": area_cm2, "thickness_cm": thickness_cm,
-                 "symmetric": symmetric, "weighting": weighting, "fmin": fmin, "fmax": fmax}
-    common = _merge_settings(src.defaults, arguments)
-    items = [_item(c, common, fit_options) for c in src.checkpoints]
+    file_defaults = _fit_defaults(src.defaults)
+    common = FitSettings.layered(file_defaults, run.fit).fit_kwargs()
+    items = _items(src.checkpoints, file_defaults, run)
     cache = _cache(out, cache_dir)
     own_pool = executor is None and jobs > 1
     pool = _process_pool(jobs) if own_pool else executor
+    chains = _chains(src.checkpoints)
+    interrupted = False
     try:
-        fits, stats = run_campaign_fits(items, _chains(src.checkpoints), pool, cache,
-                                        lambda n: _progress_bar(progress, n))
+        fits, stats = run_campaign_fits(items, chains, pool, cache, lambda n: _progress_bar(progress, n))
+    except KeyboardInterrupt:
+        if own_pool:
+            _stop_pool(pool)
+        fits, stats = _fits_so_far(items, chains, cache)
+        interrupted = True
     finally:
         if own_pool:
             pool.shutdown()
@@ -114,6 +133,7 @@ def fit_campaign(
         result.compute_drt(**(drt if isinstance(drt, dict) else {}))
     result.stats["wall_seconds"] = time.perf_counter() - t0
     result.started_perf_s = t0
+    result.stats["interrupted"] = interrupted
     if out is not None:
         result.write(out)  # the reports count the figures too (wall time measured after them)
     result.wall_time_s = time.perf_counter() - t0
@@ -122,16 +142,34 @@ def fit_campaign(
 
 # ---- settings -------------------------------------------------------------------
 
-def _merge_settings(file_defaults: dict[str, Any], arguments: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(BUILTIN_DEFAULTS)
-    merged.update({k: v for k, v in file_defaults.items() if k in BUILTIN_DEFAULTS})
-    merged.update({k: v for k, v in arguments.items() if v is not None})
-    return merged
+def _fit_defaults(file_defaults: dict[str, Any]) -> dict[str, Any]:
+    """The fit settings of a campaign file's [defaults] (temperature and cell are not)."""
+    return {k: v for k, v in file_defaults.items() if k in BUILTIN_DEFAULTS}
 
 
-def _item(c: Checkpoint, common: dict[str, Any], fit_options: dict[str, Any]) -> dict[str, Any]:
+def _items(checkpoints: list[Checkpoint], file_defaults: dict[str, Any],
+           run: CampaignSettings) -> list[dict[str, Any]]:
+    """One runner item per checkpoint; the settings of each are layered and validated here,
+    before any fit: row > argument > [defaults] > built-in."""
+    resolved: dict[tuple, FitSettings] = {}
+    items = []
+    for c in checkpoints:
+        row = {k: v for k, v in c.settings.items() if v is not None}
+        key = tuple(sorted((k, repr(v)) for k, v in row.items()))
+        if key not in resolved:
+            try:
+                resolved[key] = FitSettings.layered(file_defaults, run.fit, row)
+                check_parameter_names(resolved[key].circuit, run.fit_options)
+            except (FitError, CircuitError) as exc:
+                where = f"{c.file}: " if c.file and row else ""
+                raise type(exc)(f"{where}{exc}") from None
+        items.append(_item(c, resolved[key], run.fit_options))
+    return items
+
+
+def _item(c: Checkpoint, fit_settings: FitSettings, fit_options: dict[str, Any]) -> dict[str, Any]:
     """What the runner needs for one checkpoint: spectrum, fit settings, hashes, conditions."""
-    settings = {**common, **{k: v for k, v in c.settings.items() if v is not None}, **fit_options}
+    settings = {**fit_settings.fit_kwargs(), **fit_options}
     digest = settings_hash({**settings, "eisfit_version": __version__})
     conditions = {"cell": c.cell, "temperature_K": c.temperature_K, "current_mA_cm2": c.current_mA_cm2,
                   **{k: settings.get(k) for k in CONDITION_KEYS if k in settings}}
@@ -151,18 +189,60 @@ def _chains(checkpoints: list[Checkpoint]) -> list[list[int]]:
 # ---- execution helpers ----------------------------------------------------------
 
 def _process_pool(jobs: int) -> ProcessPoolExecutor:
-    # spawn: workers start clean (no inherited threads from Dask, matplotlib or BLAS)
-    return ProcessPoolExecutor(max_workers=int(jobs), mp_context=multiprocessing.get_context("spawn"))
+    # spawn: workers start clean (no inherited threads from Dask, matplotlib or BLAS);
+    # each worker ignores SIGINT (the main process stops the campaign) and exits when
+    # the main process dies (eisfit.campaign.workers).
+    from .workers import init_worker
+
+    return ProcessPoolExecutor(max_workers=int(jobs), mp_context=multiprocessing.get_context("spawn"),
+                               initializer=init_worker, initargs=(os.getpid(),))
+
+
+def _check_writable(folder: Path) -> None:
+    """CampaignError, before any fit, when ``folder`` cannot be created or written."""
+    import tempfile
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise CampaignError(f"{folder}: cannot write the outputs there: {exc.strerror or exc}") from None
 
 
 def _cache(out: str | Path | None, cache_dir: str | Path | bool | None) -> FitCache:
+    """The result cache; without a folder, an in-memory one (what an interrupted run keeps)."""
     if cache_dir is False:
-        return FitCache(None)
+        return MemoryCache()
     if cache_dir is not None and cache_dir is not True:
         return FitCache(cache_dir)
     if out is not None:
         return FitCache(Path(out) / CACHE_FOLDER)
-    return FitCache(None)
+    return MemoryCache()
+
+
+class _NotRun(Executor):
+    """An executor that runs nothing: every task reports that the campaign was interrupted."""
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        fut: Future = Future()
+        fut.set_result({"key": getattr(args[0], "key", ""), "error": "not fitted: the campaign was interrupted"})
+        return fut
+
+
+def _stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Cancel the queued fits and end the running ones now (an interrupt must be prompt)."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
+
+
+def _fits_so_far(items, chains, cache: FitCache):
+    """After an interrupt: the fits stored in the cache (memory or disk), the rest not fitted."""
+    done = {"fits_run": cache.writes + getattr(cache, "stored", 0), "cache_hits": cache.hits,
+            "cache_writes": cache.writes}
+    fits, _ = run_campaign_fits(items, chains, _NotRun(), cache, lambda n: None)
+    return fits, {**done, "fit_seconds": float("nan")}
 
 
 def _progress_bar(progress: bool | None, total: int):

@@ -17,10 +17,14 @@ import json
 import math
 import os
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any, Mapping
 
-__all__ = ["FitCache", "settings_hash", "seed_hash", "fit_key"]
+from ..errors import CampaignError
+from .sources import CampaignWarning
+
+__all__ = ["FitCache", "MemoryCache", "settings_hash", "seed_hash", "fit_key"]
 
 CACHE_FORMAT = "eisfit-campaign-cache/1"
 
@@ -60,44 +64,117 @@ def fit_key(content_sha256: str, sweep: int | None, settings_digest: str, kind: 
 
 
 class FitCache:
-    """A folder of ``<key>.json`` files holding ``FitResult.to_dict()``; ``None`` disables it."""
+    """A folder of ``<key>.json`` files holding ``FitResult.to_dict()``; ``None`` disables it.
+
+    A folder that cannot be created raises :class:`~eisfit.CampaignError` (before any
+    fit). An entry that cannot be used (not JSON, wrong shape, not a FitResult) is
+    ignored with a :class:`~eisfit.campaign.CampaignWarning`, so that its fit is run
+    again and overwrites it. A write that fails (disk full, folder made read-only)
+    warns once and the cache stops writing; the campaign goes on.
+    """
 
     def __init__(self, folder: str | Path | None):
         self.folder = None if folder is None else Path(folder)
         self.hits = 0
         self.writes = 0
+        self.write_error: str | None = None
         if self.folder is not None:
-            self.folder.mkdir(parents=True, exist_ok=True)
+            try:
+                self.folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise CampaignError(f"{self.folder}: cannot create the cache folder: "
+                                    f"{exc.strerror or exc} (use another --cache-dir or --no-cache)") from None
 
     @property
     def enabled(self) -> bool:
         return self.folder is not None
 
     def get(self, key: str) -> dict[str, Any] | None:
-        """The stored result dict, or None (absent, disabled or unreadable)."""
+        """The stored result dict, or None (absent, disabled, unreadable or malformed)."""
         if self.folder is None:
             return None
         path = self.folder / f"{key}.json"
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
             return None
-        if data.get("format") != CACHE_FORMAT or "result" not in data:
-            return None
+        except OSError as exc:
+            return self._unusable(path, f"cannot read it: {exc.strerror or exc}")
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return self._unusable(path, "not valid JSON")
+        problem = _entry_problem(data)
+        if problem is not None:
+            return self._unusable(path, problem)
         self.hits += 1
         return data["result"]
 
+    @staticmethod
+    def _unusable(path: Path, problem: str) -> None:
+        warnings.warn(f"cache entry {path} is unusable ({problem}); fitting again", CampaignWarning,
+                      stacklevel=4)
+        return None
+
     def put(self, key: str, result: dict[str, Any], about: Mapping[str, Any]) -> None:
         """Store atomically (temp file + rename), so an interrupted run leaves no half file."""
-        if self.folder is None:
+        if self.folder is None or self.write_error is not None:
             return
         data = {"format": CACHE_FORMAT, "about": _canonical(dict(about)), "result": result}
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=self.folder)
+        tmp = None
         try:
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=self.folder)
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 json.dump(data, fh)
             os.replace(tmp, self.folder / f"{key}.json")
+        except OSError as exc:
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
+            self.write_error = f"{exc.strerror or exc}"
+            warnings.warn(f"cannot write to the cache folder {self.folder} ({self.write_error}); "
+                          "the campaign goes on without caching", CampaignWarning, stacklevel=3)
+            return
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
             raise
         self.writes += 1
+
+
+class MemoryCache(FitCache):
+    """A cache kept in memory for one run (used when no cache folder is wanted): it
+    lets an interrupted campaign keep the fits it finished. Counts no hits or writes
+    in the run statistics of an uninterrupted run (its keys are never read twice)."""
+
+    def __init__(self) -> None:
+        super().__init__(None)
+        self._store: dict[str, dict[str, Any]] = {}
+        self.stored = 0  # results put (not counted as cache writes)
+
+    @property
+    def enabled(self) -> bool:
+        return False
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        return self._store.get(key)
+
+    def put(self, key: str, result: dict[str, Any], about: Mapping[str, Any]) -> None:
+        self._store[key] = result
+        self.stored += 1
+
+
+def _entry_problem(data: Any) -> str | None:
+    """Why a parsed cache file cannot be used, or None when it holds a readable FitResult."""
+    if not isinstance(data, dict):
+        return f"a JSON {type(data).__name__}, not an object"
+    if data.get("format") != CACHE_FORMAT:
+        return f"format {data.get('format')!r}, expected {CACHE_FORMAT!r}"
+    if not isinstance(data.get("result"), dict):
+        return "no result object"
+    from ..fitting.result import FitResult
+
+    try:
+        FitResult.from_dict(data["result"])
+    except Exception as exc:  # any malformation of the stored dict: refit
+        return f"not a fit result: {type(exc).__name__}: {exc}"
+    return None

@@ -10,11 +10,19 @@ default every sweep of the file), ``label``, ``cell`` (one seeded chain per cell
 ``thickness_cm``, ``current_mA_cm2``, ``capacity_mAh_cm2``. TOML adds a ``[defaults]``
 table (``circuit``, ``area_cm2``, ``thickness_cm``, ``symmetric``, ``weighting``,
 ``fmin``, ``fmax``, ``temperature_C``/``temperature_K``, ``cell``) and an optional
-``[campaign]`` table (``name``, ``cell``, free text). Other columns are carried to the
-summary table as they are, with a :class:`CampaignWarning`. A row without ``file``,
-a listed file that does not exist, a value that is not a number where one is
-needed, or both temperatures at once raise :class:`~eisfit.CampaignError`; a file
-that exists but cannot be read becomes an error row and the campaign goes on.
+``[campaign]`` table (``name``, ``cell``, free text). Other row columns are carried to
+the summary table as they are, with one :class:`CampaignWarning` per column; a column
+whose name is close to a known one (``aera_cm2``) is taken for a typo and raises
+:class:`~eisfit.CampaignError` with "did you mean". An unknown key in ``[defaults]``,
+an unknown table, a row without ``file``, a listed file that does not exist, a value
+that is not a number where one is needed, or both temperatures at once raise
+:class:`~eisfit.CampaignError`; a file that exists but cannot be read becomes an error
+row and the campaign goes on.
+
+The fit settings of a row (``circuit``, ``area_cm2``...) are kept in
+``Checkpoint.settings``; those of ``[defaults]`` in ``CampaignSource.defaults``. The
+caller layers them (:meth:`eisfit.settings.FitSettings.layered`): row > function
+argument or command-line option > ``[defaults]`` > built-in.
 """
 from __future__ import annotations
 
@@ -31,6 +39,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from ..errors import CampaignError, EisfitError
+from ..settings import did_you_mean
 from ..spectrum import Spectrum
 
 __all__ = ["Checkpoint", "CampaignWarning", "load_checkpoints", "natural_key", "CampaignSource"]
@@ -41,6 +50,7 @@ TEXT_COLUMNS = ("file", "label", "cell", "circuit", "weighting")
 KNOWN_COLUMNS = set(NUMERIC_COLUMNS) | set(TEXT_COLUMNS) | {"sweep", "symmetric"}
 DEFAULT_KEYS = {"circuit", "area_cm2", "thickness_cm", "symmetric", "weighting", "fmin", "fmax",
                 "temperature_C", "temperature_K", "cell"}
+FIT_SETTING_KEYS = ("circuit", "area_cm2", "thickness_cm", "symmetric", "weighting", "fmin", "fmax")
 # metadata whose change between two checkpoints explains a jump of a resistance
 CONDITION_KEYS = ("cell", "temperature_K", "area_cm2", "thickness_cm", "current_mA_cm2", "circuit")
 
@@ -106,11 +116,12 @@ def load_checkpoints(source: Any) -> CampaignSource:
         raise CampaignError(f"cannot make a campaign from {type(source).__name__}")
     text = str(source)
     path = Path(source)
-    if path.is_dir():
+    kind = _path_kind(path)
+    if kind == "dir":
         return _from_files([p for p in path.iterdir() if _is_data_file(p)], folder=path)
-    if path.is_file() and _is_campaign_file(path):
+    if kind == "file" and _is_campaign_file(path):
         return _from_campaign_file(path)
-    if path.is_file():
+    if kind == "file":
         return _from_files([path])
     if any(ch in text for ch in "*?["):
         files = [Path(p) for p in _glob.glob(text, recursive=True) if Path(p).is_file()]
@@ -121,6 +132,14 @@ def load_checkpoints(source: Any) -> CampaignSource:
 
 
 # ---- helpers --------------------------------------------------------------------
+
+def _path_kind(path: Path) -> str | None:
+    """``"dir"``, ``"file"`` or None (absent, or a name the system refuses, e.g. too long)."""
+    try:
+        return "dir" if path.is_dir() else "file" if path.is_file() else None
+    except (OSError, ValueError):
+        return None
+
 
 def natural_key(name: str) -> list[Any]:
     """Sort key in which digit runs compare as numbers: file2 < file10."""
@@ -303,7 +322,8 @@ def _from_campaign_file(path: Path) -> CampaignSource:
         raise CampaignError(f"{path}: the campaign file lists no checkpoint")
     defaults = _check_row(path, "[defaults]", defaults, allowed=DEFAULT_KEYS, need_file=False)
     cell_default = str(defaults.pop("cell", info.get("cell", "cell")))
-    checked = [_check_row(path, f"row {i + 1}", r) for i, r in enumerate(rows)]
+    warned: set[str] = set()
+    checked = [_check_row(path, f"row {i + 1}", r, warned=warned) for i, r in enumerate(rows)]
     missing = [r["file"] for r in checked if not _resolve(path, r["file"]).exists()]
     if missing:
         raise CampaignError(f"{path}: listed file(s) not found: {', '.join(missing)}")
@@ -321,10 +341,8 @@ def _resolve(campaign_path: Path, file: str) -> Path:
 
 def _checkpoints_of_row(path: Path, row: dict[str, Any], defaults: dict[str, Any],
                         cell_default: str) -> list[Checkpoint]:
-    merged = {**defaults, **row}
-    temperature_K = _temperature_K(merged)
-    settings = {k: merged[k] for k in ("circuit", "area_cm2", "thickness_cm", "symmetric",
-                                       "weighting", "fmin", "fmax") if k in merged}
+    temperature_K = _temperature_K(row if _has_temperature(row) else defaults)
+    settings = {k: row[k] for k in FIT_SETTING_KEYS if k in row}  # [defaults] are layered by the caller
     extra = {k: v for k, v in row.items() if k not in KNOWN_COLUMNS}
     extra["time_source"] = "campaign file" if "time_h" in row else None
     meta = dict(
@@ -337,6 +355,10 @@ def _checkpoints_of_row(path: Path, row: dict[str, Any], defaults: dict[str, Any
         c.settings = dict(settings)
         c.extra = dict(extra)
     return cps
+
+
+def _has_temperature(values: dict[str, Any]) -> bool:
+    return values.get("temperature_K") is not None or values.get("temperature_C") is not None
 
 
 def _temperature_K(values: dict[str, Any]) -> float | None:
@@ -356,10 +378,12 @@ def _parse_toml(path: Path) -> tuple[list[dict], dict, dict]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise CampaignError(f"{path}: not valid TOML: {exc}") from None
-    unknown_tables = set(data) - {"checkpoint", "defaults", "campaign"}
-    if unknown_tables:
-        warnings.warn(f"{path}: ignoring unknown table(s) {sorted(unknown_tables)}", CampaignWarning,
-                      stacklevel=4)
+    tables = ("checkpoint", "defaults", "campaign")
+    for name in sorted(set(data) - set(tables)):
+        raise CampaignError(f"{path}: unknown key or table {name!r}{did_you_mean(name, tables)}; "
+                            "a campaign file has [campaign], [defaults] and [[checkpoint]] tables")
+    if not isinstance(data.get("defaults", {}), dict):
+        raise CampaignError(f"{path}: 'defaults' must be a table ([defaults])")
     rows = data.get("checkpoint", [])
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
         raise CampaignError(f"{path}: 'checkpoint' must be an array of tables ([[checkpoint]])")
@@ -380,8 +404,10 @@ def _parse_csv(path: Path) -> list[dict]:
 
 
 def _check_row(path: Path, where: str, row: dict[str, Any], allowed: Iterable[str] | None = None,
-               need_file: bool = True) -> dict[str, Any]:
-    """Typed copy of one row; CampaignError naming the file and row on bad values."""
+               need_file: bool = True, warned: set[str] | None = None) -> dict[str, Any]:
+    """Typed copy of one row; CampaignError naming the file and row on bad values.
+
+    ``warned`` collects the free columns already warned about (one warning per column)."""
     out: dict[str, Any] = {}
     allowed_set = set(allowed) if allowed is not None else None
     if need_file and not str(row.get("file", "")).strip():
@@ -390,11 +416,17 @@ def _check_row(path: Path, where: str, row: dict[str, Any], allowed: Iterable[st
         raise CampaignError(f"{path}: {where}: give temperature_C or temperature_K, not both")
     for key, value in row.items():
         if allowed_set is not None and key not in allowed_set:
-            warnings.warn(f"{path}: {where}: unknown key {key!r} ignored", CampaignWarning, stacklevel=4)
-            continue
+            raise CampaignError(f"{path}: {where}: unknown key {key!r}{did_you_mean(key, allowed_set)}; "
+                                f"known: {', '.join(sorted(allowed_set))}")
         if key not in KNOWN_COLUMNS:
-            warnings.warn(f"{path}: {where}: {key!r} is not a campaign column; carried to the "
-                          "summary table as is", CampaignWarning, stacklevel=4)
+            hint = did_you_mean(key, KNOWN_COLUMNS, cutoff=0.75)
+            if hint:  # a typo of a known column would otherwise be ignored silently
+                raise CampaignError(f"{path}: {where}: unknown column {key!r}{hint}")
+            if warned is None or key not in warned:
+                if warned is not None:
+                    warned.add(key)
+                warnings.warn(f"{path}: {key!r} is not a campaign column; carried to the "
+                              "summary table as is", CampaignWarning, stacklevel=4)
             out[key] = value
         elif key in NUMERIC_COLUMNS:
             out[key] = _number(path, where, key, value)

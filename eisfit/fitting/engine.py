@@ -22,6 +22,7 @@ from .optimise import Transform, covariance_from_jacobian, levenberg_marquardt
 from .problem import Problem
 from .solver import POLISH_ITER, POLISH_TOL, QUICK_STARTS, BatchProblem, Solution, chunks_by_grid, solve
 from .assemble import assemble_result, derived_settings, result_roles, weighting_formula
+from .expressions import check_expressions, check_start_values
 from .profile import profile_resistances, suspect_resistances
 from .result import FitResult
 from ..model.weighting import WEIGHTINGS, residual_scales
@@ -259,6 +260,8 @@ def _prepare(spectrum, circuit, *, area_cm2, thickness_cm, symmetric, weighting,
     _check_names(names, fixed, "fixed")
     _check_names(names, bounds, "bounds")
     _check_names(names, expr, "expr")
+    check_start_values(initial, "initial")
+    check_expressions(names, expr)
     if weighting not in WEIGHTINGS:
         raise FitError(f"unknown weighting {weighting!r}; use one of {', '.join(WEIGHTINGS)}")
     for label, v in (("area_cm2", area_cm2), ("thickness_cm", thickness_cm)):

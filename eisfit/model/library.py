@@ -256,9 +256,18 @@ def load_circuit(spec: str | Path | Circuit | CircuitDefinition) -> CircuitDefin
     library = _library_files()
     if text in library:
         return _load_library_entry(text, library[text])
-    if text.lower().endswith(".toml") or Path(text).is_file():
+    if text.lower().endswith(".toml") or _is_existing_file(text):
         return load_circuit_file(text)
     return _definition_of_string(text)
+
+
+def _is_existing_file(text: str) -> bool:
+    """True when ``text`` names an existing file; a string the system cannot take as a
+    path (too long, NUL byte) is not one, so it is parsed as a circuit string."""
+    try:
+        return Path(text).is_file()
+    except (OSError, ValueError):
+        return False
 
 
 @functools.lru_cache(maxsize=256)

@@ -1,0 +1,205 @@
+"""Fit and campaign settings: one typed, frozen, validated record each.
+
+The command line and the library build the same objects, so an option is checked
+once, before any fit, with one message whatever the door it came in by.
+
+Precedence of the per-checkpoint fit settings (:class:`FitSettings`), highest first::
+
+    campaign-file row  >  command-line option / function argument
+                       >  campaign-file [defaults]  >  built-in default
+
+:func:`FitSettings.layered` applies it: each layer is a mapping in which ``None``
+(or an absent key) means "not given here".
+"""
+from __future__ import annotations
+
+import difflib
+import inspect
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any, Mapping
+
+from .errors import FitError
+
+__all__ = ["FitSettings", "CampaignSettings", "check_fit_options", "check_parameter_names",
+           "did_you_mean", "FIT_SETTING_NAMES"]
+
+WEIGHTING_NAMES = ("modulus", "boukamp", "proportional", "unit")
+
+
+def did_you_mean(word: str, choices: Any, cutoff: float = 0.6) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``choices`` (difflib ratio >= cutoff), else ''."""
+    close = difflib.get_close_matches(str(word), sorted(str(c) for c in choices), n=1, cutoff=cutoff)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _positive_or_none(name: str, value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise FitError(f"{name} must be a positive number, got {value!r}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise FitError(f"{name} must be a positive number, got {value!r}") from None
+    if not (math.isfinite(number) and number > 0):
+        raise FitError(f"{name} must be a positive number, got {value!r}")
+    return number
+
+
+@dataclass(frozen=True)
+class FitSettings:
+    """The settings of :func:`eisfit.fit` that a campaign resolves per checkpoint.
+
+    circuit : library name, circuit string, .toml file (or a CircuitDefinition).
+    area_cm2 : electrode contact area, cm2 (> 0) or None.
+    thickness_cm : electrolyte thickness, cm (> 0) or None.
+    symmetric : symmetric cell (interface ASR also per interface).
+    weighting : ``modulus``, ``boukamp``, ``proportional`` or ``unit``.
+    fmin_Hz, fmax_Hz : fitted frequency window, Hz (> 0, fmin < fmax) or None.
+
+    Construction validates everything (the circuit is parsed): a bad value raises
+    :class:`~eisfit.FitError` (or :class:`~eisfit.CircuitError`) at once.
+    """
+
+    circuit: Any = "garnet-symmetric"
+    area_cm2: float | None = None
+    thickness_cm: float | None = None
+    symmetric: bool = True
+    weighting: str = "modulus"
+    fmin_Hz: float | None = None
+    fmax_Hz: float | None = None
+
+    def __post_init__(self) -> None:
+        from .model import load_circuit
+
+        load_circuit(self.circuit)  # CircuitError with a caret / "did you mean" on a bad one
+        for name in ("area_cm2", "thickness_cm", "fmin_Hz", "fmax_Hz"):
+            object.__setattr__(self, name, _positive_or_none(name, getattr(self, name)))
+        if not isinstance(self.symmetric, bool):
+            raise FitError(f"symmetric must be True or False, got {self.symmetric!r}")
+        if self.weighting not in WEIGHTING_NAMES:
+            raise FitError(f"unknown weighting {self.weighting!r}{did_you_mean(self.weighting, WEIGHTING_NAMES)}; "
+                           f"use one of {', '.join(WEIGHTING_NAMES)}")
+        if self.fmin_Hz is not None and self.fmax_Hz is not None and not self.fmin_Hz < self.fmax_Hz:
+            raise FitError(f"fmin ({self.fmin_Hz:g} Hz) must be below fmax ({self.fmax_Hz:g} Hz)")
+
+    # ---- the names used by eisfit.fit / campaign files (fmin, fmax without unit) ----
+    @staticmethod
+    def key_of(name: str) -> str:
+        """Attribute name of a fit() / campaign-file key (``fmin`` -> ``fmin_Hz``)."""
+        return {"fmin": "fmin_Hz", "fmax": "fmax_Hz"}.get(name, name)
+
+    @classmethod
+    def layered(cls, *layers: Mapping[str, Any] | None) -> "FitSettings":
+        """Settings from layers, lowest precedence first; ``None`` values are skipped.
+
+        Keys are those of :func:`eisfit.fit` (``circuit``, ``area_cm2``,
+        ``thickness_cm``, ``symmetric``, ``weighting``, ``fmin``, ``fmax``).
+        """
+        merged: dict[str, Any] = {}
+        for layer in layers:
+            for key, value in (layer or {}).items():
+                if value is not None:
+                    attr = cls.key_of(key)
+                    if attr not in FIT_SETTING_ATTRS:
+                        raise TypeError(f"unknown fit setting {key!r}{did_you_mean(key, FIT_SETTING_NAMES)}")
+                    merged[attr] = value
+        return cls(**merged)
+
+    def fit_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`eisfit.fit` (``fmin``/``fmax`` in Hz)."""
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        d["fmin"], d["fmax"] = d.pop("fmin_Hz"), d.pop("fmax_Hz")
+        return d
+
+
+FIT_SETTING_ATTRS = tuple(f.name for f in fields(FitSettings))
+FIT_SETTING_NAMES = ("circuit", "area_cm2", "thickness_cm", "symmetric", "weighting", "fmin", "fmax")
+
+
+def _fit_parameters() -> dict[str, inspect.Parameter]:
+    from .fitting import fit
+
+    return dict(inspect.signature(fit).parameters)
+
+
+def check_fit_options(options: Mapping[str, Any], caller: str = "fit_campaign") -> dict[str, Any]:
+    """Validate the extra :func:`eisfit.fit` keywords given to ``caller``.
+
+    Unknown names raise ``TypeError`` at once (with "did you mean"), as a misspelt
+    keyword of any Python function does; the names :class:`FitSettings` holds are
+    refused here (they are explicit arguments). Values that can be checked without
+    data are checked (``initial``/``fixed`` finite, ``starts``, ``engine``, ``guess``,
+    ``profile``, ``expr`` strings): a bad one raises :class:`~eisfit.FitError`.
+    """
+    allowed = [n for n in _fit_parameters() if n not in ("spectrum",) and n not in FIT_SETTING_NAMES]
+    for name in options:
+        if name not in allowed:
+            known = allowed + list(FIT_SETTING_NAMES)
+            raise TypeError(f"{caller}() got an unexpected keyword argument {name!r}"
+                            f"{did_you_mean(name, known + ['cache_dir', 'jobs', 'out', 'progress'])}")
+    out = dict(options)
+    for what in ("initial", "fixed"):
+        values = out.get(what)
+        if values is None or not isinstance(values, Mapping):
+            continue
+        for pname, value in values.items():
+            try:
+                ok = math.isfinite(float(value))
+            except (TypeError, ValueError):
+                ok = False
+            if not ok:
+                raise FitError(f"{what} value of {pname} must be a finite number, got {value!r}")
+    starts = out.get("starts", "auto")
+    if not (starts == "auto" or (isinstance(starts, int) and not isinstance(starts, bool) and starts >= 1)):
+        raise FitError(f"starts must be 'auto' or a whole number >= 1, got {starts!r}")
+    for name, choices in (("engine", ("fast", "lmfit")), ("guess", ("auto", "drt"))):
+        if name in out and out[name] not in choices:
+            raise FitError(f"unknown {name} {out[name]!r}; use one of {', '.join(choices)}")
+    if "profile" in out and out["profile"] not in ("auto", True, False):
+        raise FitError(f"profile must be 'auto', True or False, got {out['profile']!r}")
+    if out.get("expr") is not None:
+        if not isinstance(out["expr"], Mapping) or not all(isinstance(e, str) for e in out["expr"].values()):
+            raise FitError("expr must map parameter names to expression strings")
+    return out
+
+
+def check_parameter_names(circuit: Any, options: Mapping[str, Any]) -> None:
+    """FitError when ``initial``/``fixed``/``bounds``/``expr`` name a parameter that
+    ``circuit`` does not have (with "did you mean"); checked before any fit."""
+    from .model import load_circuit
+
+    names = load_circuit(circuit).circuit.param_names
+    for what in ("initial", "fixed", "bounds", "expr"):
+        given = options.get(what)
+        if not isinstance(given, Mapping):
+            continue
+        for pname in given:
+            if pname not in names:
+                raise FitError(f"{what}: unknown parameter {pname!r}{did_you_mean(pname, names)}; "
+                               f"the circuit {load_circuit(circuit).string} has {', '.join(names)}")
+
+
+@dataclass(frozen=True)
+class CampaignSettings:
+    """How a campaign runs (not what is fitted): validated once, before any fit.
+
+    fit : the argument layer of the fit settings (``None`` = not given), see
+        :meth:`FitSettings.layered`; checked by building a FitSettings over the
+        built-in defaults.
+    fit_options : further :func:`eisfit.fit` keywords (checked by :func:`check_fit_options`).
+    jobs : fitting processes on this machine (>= 1).
+    """
+
+    fit: Mapping[str, Any] = field(default_factory=dict)
+    fit_options: Mapping[str, Any] = field(default_factory=dict)
+    jobs: int = 1
+
+    def __post_init__(self) -> None:
+        given = {k: v for k, v in dict(self.fit).items() if v is not None}
+        FitSettings.layered(given)  # validates each given value (TypeError on an unknown name)
+        object.__setattr__(self, "fit", given)
+        object.__setattr__(self, "fit_options", check_fit_options(dict(self.fit_options)))
+        if isinstance(self.jobs, bool) or not isinstance(self.jobs, int) or self.jobs < 1:
+            raise FitError(f"jobs must be a whole number >= 1, got {self.jobs!r}")

@@ -1,0 +1,542 @@
+"""The command line behaves as a careful user expects (issue 15).
+
+Settings precedence, exit status, one-line messages, --json, -h/-q/-v, bad cache
+entries, unwritable folders, interrupted campaigns and no orphan worker processes.
+Spectra are synthetic (two R||CPE arcs, 0.2 % noise), written by the tests.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import eisfit
+from eisfit import CampaignError, CircuitError, FitError
+from eisfit.cli import main
+from eisfit.io.export import write_csv
+from eisfit.model import Circuit
+
+REPO = Path(__file__).resolve().parent.parent
+CIRCUIT = "R0-p(R1,CPE1)-p(R2,CPE2)"
+F_HZ = np.logspace(6, -1, 43)
+QUICK = ["--starts", "2", "--profile", "off", "--no-progress"]
+COMMANDS = ["info", "read", "convert", "circuits", "fit", "validate", "drt", "campaign"]
+
+
+def spectrum(r2_ohm: float = 200.0, seed: int = 0, label: str = "s") -> eisfit.Spectrum:
+    values = {"R0": 20.0, "R1": 80.0, "CPE1_0": 2e-9, "CPE1_1": 0.9, "R2": r2_ohm, "CPE2_0": 2e-6,
+              "CPE2_1": 0.85}
+    c = Circuit(CIRCUIT)
+    z = c.impedance(np.array([values[n] for n in c.param_names]), F_HZ)
+    rng = np.random.default_rng(seed)
+    z = z * (1 + 0.002 * (rng.standard_normal(z.size) + 1j * rng.standard_normal(z.size)))
+    return eisfit.Spectrum(F_HZ, z, {"label": label})
+
+
+def data_folder(folder: Path, n: int = 3) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    return [write_csv([spectrum(150.0 + 40 * k, seed=k, label=f"cp{k}")], folder / f"cp{k:02d}.csv")
+            for k in range(n)]
+
+
+def campaign_toml(folder: Path, defaults: str, rows: list[str]) -> Path:
+    files = data_folder(folder / "data", len(rows))
+    text = "[defaults]\n" + defaults + "\n"
+    for f, extra in zip(files, rows):
+        text += f'\n[[checkpoint]]\nfile = "data/{f.name}"\n{extra}\n'
+    path = folder / "campaign.toml"
+    path.write_text(text)
+    return path
+
+
+def run(args: list[str]):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def read_rows(path: Path) -> list[dict]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def assert_one_line_messages(stderr: str) -> None:
+    """Every stderr line is an eisfit message (or the caret lines of a circuit error)."""
+    assert "Traceback" not in stderr
+    for line in stderr.splitlines():
+        assert line.startswith(("eisfit: error: ", "eisfit: warning: ")), line
+
+
+# ---- settings precedence ---------------------------------------------------------
+
+def test_command_line_beats_defaults_and_row_beats_command_line(tmp_path):
+    toml = campaign_toml(tmp_path, 'circuit = "garnet-symmetric"\narea_cm2 = 0.5\nthickness_cm = 0.03',
+                         ["", "", "area_cm2 = 3.0"])
+    out = tmp_path / "out"
+    r = run(["campaign", toml, "--area-cm2", "2.0", "--circuit", CIRCUIT, "--out", out, *QUICK])
+    assert r.exit_code == 0, r.output
+    rows = read_rows(out / "summary.csv")
+    assert [float(row["area_cm2"]) for row in rows] == [2.0, 2.0, 3.0]
+    for row in rows:  # the ASR really uses that area (R * A, per cell)
+        assert float(row["R2_asr_ohm_cm2"]) == pytest.approx(float(row["R2"]) * float(row["area_cm2"]), rel=1e-9)
+        assert row["circuit"] == CIRCUIT
+        assert float(row["thickness_cm"]) == 0.03  # from [defaults]: nothing overrode it
+    report = (out / "report.md").read_text()
+    assert f"Circuit `{CIRCUIT}`" in report and "garnet-symmetric`" not in report
+    assert f"circuit {CIRCUIT}" in r.stdout
+
+
+def test_function_arguments_beat_the_defaults_table(tmp_path):
+    toml = campaign_toml(tmp_path, 'circuit = "garnet-symmetric"\narea_cm2 = 0.5', ["", 'circuit = "R0-p(R1,CPE1)"'])
+    camp = eisfit.fit_campaign(toml, circuit=CIRCUIT, area_cm2=2.0, starts=2, profile=False, progress=False)
+    assert list(camp.table["area_cm2"]) == [2.0, 2.0]
+    assert list(camp.table["circuit"]) == [CIRCUIT, "R0-p(R1,CPE1)"]  # row > argument
+    assert camp.settings["circuit"] == CIRCUIT and camp.settings["area_cm2"] == 2.0
+    plain = eisfit.fit_campaign(toml, starts=2, profile=False, progress=False)
+    assert list(plain.table["area_cm2"]) == [0.5, 0.5]  # [defaults] > built-in
+    assert plain.table["circuit"][0] == "garnet-symmetric"
+
+
+def test_fit_settings_layers():
+    from eisfit.settings import FitSettings
+
+    s = FitSettings.layered({"area_cm2": 0.5, "circuit": "garnet-symmetric"}, {"area_cm2": 2.0, "fmin": None},
+                            {"fmin": 1.0})
+    assert (s.area_cm2, s.circuit, s.fmin_Hz, s.weighting) == (2.0, "garnet-symmetric", 1.0, "modulus")
+    with pytest.raises(FitError, match="area_cm2 must be a positive number"):
+        FitSettings(area_cm2=-1)
+    with pytest.raises(FitError, match="fmin .* must be below fmax"):
+        FitSettings(fmin_Hz=10, fmax_Hz=1)
+    with pytest.raises(FitError, match="did you mean 'modulus'"):
+        FitSettings(weighting="modulos")
+    with pytest.raises(TypeError, match="did you mean 'area_cm2'"):
+        FitSettings.layered({"aera_cm2": 1.0})
+
+
+def test_bad_settings_are_refused_before_any_fit(tmp_path, monkeypatch):
+    from eisfit.campaign import runner
+
+    def no_fit(*a, **k):
+        raise AssertionError("a fit ran before the settings were checked")
+
+    monkeypatch.setattr(runner, "run_fit_task", no_fit)
+    folder = tmp_path / "data"
+    data_folder(folder, 2)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'cache'.*did you mean 'cache_dir'"):
+        eisfit.fit_campaign(folder, cache=False)
+    with pytest.raises(FitError, match="area_cm2 must be a positive number"):
+        eisfit.fit_campaign(folder, area_cm2=-1)
+    with pytest.raises(CircuitError):
+        eisfit.fit_campaign(folder, circuit="R0-p(R1,CPE1")
+    with pytest.raises(FitError, match="fixed: unknown parameter 'R9'"):
+        eisfit.fit_campaign(folder, fixed={"R9": 1.0})
+    with pytest.raises(FitError, match="initial value of R0 must be a finite number"):
+        eisfit.fit_campaign(folder, initial={"R0": math.nan})
+    with pytest.raises(FitError, match="jobs"):
+        eisfit.fit_campaign(folder, jobs=0)
+    for args, text in [(["--area-cm2", "-1"], "--area-cm2"), (["--circuit", "R0-p(R1,CPE1"], "invalid circuit"),
+                       (["--fmin", "-5"], "--fmin"), (["--jobs", "0"], "--jobs"),
+                       (["--scheduler", "file:///x"], "not a Dask scheduler address")]:
+        r = run(["campaign", folder, "--out", tmp_path / "o", *args])
+        assert r.exit_code == 2, (args, r.output)
+        assert text in r.stderr
+        assert_one_line_messages(r.stderr.split("\n    ")[0])  # a circuit error adds its caret lines
+
+
+def test_campaign_file_typos_are_errors_with_a_suggestion(tmp_path):
+    toml = campaign_toml(tmp_path, 'circuit = "garnet-symmetric"', ["aera_cm2 = 0.5"])
+    with pytest.raises(CampaignError, match="unknown column 'aera_cm2' \\(did you mean 'area_cm2'\\?\\)"):
+        eisfit.fit_campaign(toml)
+    toml.write_text(toml.read_text().replace("aera_cm2 = 0.5", "").replace("[defaults]", "[defaults]\nweigthing = 'unit'"))
+    with pytest.raises(CampaignError, match="unknown key 'weigthing' \\(did you mean 'weighting'\\?\\)"):
+        eisfit.fit_campaign(toml)
+    r = run(["campaign", toml, "--out", tmp_path / "o"])
+    assert r.exit_code == 2 and r.stderr.count("\n") == 1 and "did you mean 'weighting'" in r.stderr
+    assert_one_line_messages(r.stderr)
+    toml.write_text(toml.read_text().replace("weigthing = 'unit'", "") + "\n[defualts]\n")
+    with pytest.raises(CampaignError, match="did you mean 'defaults'"):
+        eisfit.fit_campaign(toml)
+
+
+def test_free_columns_are_carried_with_one_warning(tmp_path):
+    toml = campaign_toml(tmp_path, "", ['pressure_MPa = 5.0', 'pressure_MPa = 6.0'])
+    r = run(["campaign", toml, "--out", tmp_path / "o", *QUICK])
+    assert r.exit_code == 0, r.output
+    assert r.stderr.count("'pressure_MPa' is not a campaign column") == 1
+    assert [float(x["pressure_MPa"]) for x in read_rows(tmp_path / "o" / "summary.csv")] == [5.0, 6.0]
+
+
+# ---- exit status and messages --------------------------------------------------------
+
+def test_fit_exit_status(tmp_path):
+    good = write_csv([spectrum()], tmp_path / "good.csv")
+    assert run(["fit", good, "-q"]).exit_code == 0
+    partial = run(["fit", good, tmp_path / "missing.csv"])
+    assert partial.exit_code == 1 and "R2" in partial.stdout
+    assert any(line.startswith("eisfit: error: ") and "missing.csv" in line for line in partial.stderr.splitlines())
+    assert_one_line_messages(partial.stderr)
+    assert run(["fit", tmp_path / "missing.csv"]).exit_code == 2
+    too_few = write_csv([eisfit.Spectrum(F_HZ[:3], spectrum().z[:3], {"label": "short"})], tmp_path / "short.csv")
+    r = run(["fit", good, too_few])
+    assert r.exit_code == 1 and "short: " in r.stderr and "free parameters" in r.stderr
+    assert_one_line_messages(r.stderr)
+
+
+def test_usage_errors_are_one_eisfit_line_with_status_2(tmp_path):
+    good = write_csv([spectrum()], tmp_path / "good.csv")
+    cases = [["fit", good, "--fmin", "-5"], ["fit", good, "--plot"], ["fit", good, "--bogus"], ["nosuch"],
+             ["fit"], ["fit", good, "--format", "nope"], ["fit", good, "--fix", "R9=1"],
+             ["fit", good, "--initial", "R0=nan"], ["read", good, "--sweep", "-1"], ["drt", good, "--lambda", "-1"],
+             ["validate", good, "--c", "2"], ["fit", good, "--circuit", "R0-" + "-".join(f"p(R{i},CPE{i}" for i in range(1, 60))]]
+    for args in cases:
+        r = run(args)
+        assert r.exit_code == 2, (args, r.output)
+        assert r.stdout == "", args
+        first, *rest = r.stderr.splitlines()
+        assert first.startswith("eisfit: error: "), (args, r.stderr)
+        assert not rest or rest[-1].strip() == "^", (args, r.stderr)  # only a circuit caret may follow
+        assert "Traceback" not in r.stderr and "File name too long" not in r.stderr
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    r = run(["fit", tmp_path / "missing.csv", "--circuit", "R0-p(R1,CPE1", "--debug"])
+    assert r.exit_code == 1 and isinstance(r.exception, CircuitError)  # raised, not turned into a line
+
+
+def test_long_circuit_string_is_never_a_path():
+    text = "R0-" + "-".join(f"p(R{i},CPE{i})" for i in range(1, 40))
+    assert len(text.encode()) > 255
+    definition = eisfit.load_circuit(text)
+    assert definition.circuit.param_names[:2] == ["R0", "R1"] and len(definition.circuit.param_names) == 1 + 3 * 39
+
+
+def test_campaign_exit_status(tmp_path):
+    folder = tmp_path / "data"
+    data_folder(folder, 2)
+    (folder / "broken.csv").write_text("frequency,nothing\n1,2\n")
+    out = tmp_path / "out"
+    r = run(["campaign", folder, "--out", out, *QUICK])
+    assert r.exit_code == 1, r.output  # two fitted, one unreadable
+    assert "broken.csv" in r.stderr and len(read_rows(out / "summary.csv")) == 3
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "a.csv").write_text("frequency,nothing\n1,2\n")
+    (bad / "b.csv").write_text("frequency,nothing\n1,2\n")
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        r = run(["campaign", bad, *QUICK])
+    finally:
+        os.chdir(cwd)
+    assert r.exit_code == 2 and "no checkpoint" in r.stderr and "nothing written" in r.stderr
+    assert not (tmp_path / "eisfit-campaign").exists()  # the default folder is not left behind
+    assert_one_line_messages(r.stderr)
+
+
+def test_library_errors_name_the_problem():
+    s = spectrum()
+    with pytest.raises(FitError, match="expr of CPE2_1: 'CPE1_1 \\* foo' cannot be evaluated.*foo"):
+        eisfit.fit(s, CIRCUIT, expr={"CPE2_1": "CPE1_1 * foo"})
+    with pytest.raises(FitError, match="expr of CPE2_1: 'R0.real.x'.*AttributeError"):
+        eisfit.fit(s, CIRCUIT, expr={"CPE2_1": "R0.real.x"})
+    for bad in (math.nan, math.inf):
+        with pytest.raises(FitError, match="initial value of R0 must be a finite number"):
+            eisfit.fit(s, CIRCUIT, initial={"R0": bad})
+    tied = eisfit.fit(s, CIRCUIT, expr={"CPE2_1": "CPE1_1"})
+    assert tied.values["CPE2_1"] == pytest.approx(tied.values["CPE1_1"], rel=1e-12)
+
+
+# ---- -h, -q, -v, --json, python -m eisfit --------------------------------------------
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help_with_examples_and_the_common_options(command):
+    r = run([command, "-h"])
+    assert r.exit_code == 0, r.output
+    assert r.stdout.startswith(f"Usage: eisfit {command}") and "Examples:" in r.stdout
+    for option in ("-q, --quiet", "-v, --verbose", "--debug", "-h, --help"):
+        assert option in r.stdout, (command, option)
+    assert "--json" in r.stdout
+
+
+def test_group_help_and_version():
+    for args in (["-h"], ["--help"]):
+        r = run(args)
+        assert r.exit_code == 0 and "Exit status" in r.stdout and "Examples:" in r.stdout
+    assert run(["--version"]).stdout.strip() == f"eisfit, version {eisfit.__version__}"
+
+
+def test_json_of_every_command_that_prints_results(tmp_path):
+    s = spectrum()
+    path = write_csv([s], tmp_path / "one.csv")
+    read_back = eisfit.read(path)[0]
+
+    info = json.loads(run(["info", path, "--json"]).stdout)
+    assert info[0]["format"] == "csv" and info[0]["sweeps"][0]["points"] == F_HZ.size
+    points = json.loads(run(["read", path, "--json"]).stdout)
+    np.testing.assert_array_equal(points[0]["frequency_Hz"], read_back.frequency)
+    np.testing.assert_array_equal(points[0]["z_imag_ohm"], read_back.z.imag)
+    conv = json.loads(run(["convert", path, "--to", "json", "--out", tmp_path / "conv", "--json"]).stdout)
+    assert conv == [{"input": str(path), "output": str(tmp_path / "conv" / "one.json"), "sweeps": 1}]
+    library = json.loads(run(["circuits", "--json"]).stdout)
+    assert [d["name"] for d in library] == [d.name for d in eisfit.list_circuits()]
+    one = json.loads(run(["circuits", CIRCUIT, "--json"]).stdout)
+    assert [p["name"] for p in one["parameters"]] == Circuit(CIRCUIT).param_names
+    fits = json.loads(run(["fit", path, "--circuit", CIRCUIT, "--json"]).stdout)
+    lib = eisfit.fit(read_back, CIRCUIT)
+    assert fits[0]["values"] == pytest.approx(lib.values, rel=1e-9)
+    kk = json.loads(run(["validate", path, "--json"]).stdout)
+    ref = eisfit.kk_test(read_back)
+    assert kk[0]["passed"] == bool(ref.passed) and kk[0]["mu"] == pytest.approx(ref.mu)
+    drt = json.loads(run(["drt", path, "--json"]).stdout)
+    assert drt[0]["r_pol_ohm"] == pytest.approx(eisfit.drt(read_back).r_pol_ohm, rel=1e-9)
+    folder = tmp_path / "camp"
+    data_folder(folder, 2)
+    r = run(["campaign", folder, "--out", tmp_path / "out", "--json", *QUICK])
+    assert r.exit_code == 0, r.output
+    camp = json.loads(r.stdout)
+    assert camp["checkpoints"] == 2 and camp["fitted"] == 2 and len(camp["table"]) == 2
+    assert camp["table"][1]["R2"] == pytest.approx(float(read_rows(tmp_path / "out" / "summary.csv")[1]["R2"]))
+
+
+def test_quiet_hides_warnings_and_notes_verbose_shows_more(tmp_path):
+    folder = tmp_path / "data"
+    data_folder(folder, 2)
+    toml = campaign_toml(tmp_path, "", ["pressure_MPa = 1", "pressure_MPa = 2"])
+    loud = run(["campaign", toml, "--out", tmp_path / "o1", *QUICK])
+    quiet = run(["campaign", toml, "--out", tmp_path / "o2", "-q", *QUICK])
+    assert "eisfit: warning:" in loud.stderr and "wrote" in loud.stderr
+    assert quiet.exit_code == 0 and quiet.stderr == "" and quiet.stdout == loud.stdout
+    verbose = run(["fit", write_csv([spectrum()], tmp_path / "v.csv"), "-v"])
+    assert verbose.exit_code == 0 and "settings:" in verbose.stderr
+
+
+def test_format_accepts_exactly_what_info_prints():
+    from eisfit.io import available_formats
+
+    sample = REPO / "sample_data" / "garnet_campaign"
+    seen = set()
+    for path in (sample / "csv" / "LiMg_LLZTO_0000h_PEIS_C01.csv", sample / "mpt" / "LiMg_LLZTO_0000h_PEIS_C01.mpt"):
+        line = run(["info", path]).stdout.splitlines()[0]
+        name = line.split("format ")[1].split(",")[0]
+        assert name in available_formats()
+        forced = run(["info", path, "--format", name])
+        assert forced.exit_code == 0 and f"format {name}," in forced.stdout
+        seen.add(name)
+    assert seen == {"csv", "mpt"}
+
+
+def test_fit_writes_fits_csv_without_pandas(tmp_path):
+    path = write_csv([spectrum()], tmp_path / "one.csv")
+    code = ("import sys; from eisfit.cli import main; "
+            f"rc = main(['fit', {str(path)!r}, '--out', {str(tmp_path / 'out')!r}, '-q'], standalone_mode=False); "
+            "print(rc, 'pandas' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert out.stdout.split()[-2:] == ["0", "False"], out.stderr
+    rows = read_rows(tmp_path / "out" / "fits.csv")
+    lib = eisfit.fit(eisfit.read(path)[0])
+    assert float(rows[0]["R2"]) == pytest.approx(lib.values["R2"], rel=1e-9)
+    assert rows[0]["flags"] == ";".join(lib.flags)
+
+
+def test_python_dash_m_eisfit():
+    out = subprocess.run([sys.executable, "-m", "eisfit", "--version"], capture_output=True, text=True,
+                         cwd=REPO, timeout=60)
+    assert out.returncode == 0 and out.stdout.strip() == f"eisfit, version {eisfit.__version__}"
+
+
+# ---- faults survived ----------------------------------------------------------------------
+
+def test_bad_cache_entries_are_refitted_with_a_warning(tmp_path):
+    folder = tmp_path / "data"
+    data_folder(folder, 3)
+    out = tmp_path / "out"
+    first = run(["campaign", folder, "--out", out, *QUICK])
+    assert first.exit_code == 0, first.output
+    entries = sorted((out / ".eisfit-cache").glob("*.json"))
+    assert len(entries) >= 3
+    entries[0].write_text("[]")
+    good = json.loads(entries[1].read_text())
+    good["result"]["values"] = []
+    entries[1].write_text(json.dumps(good))
+    entries[2].write_text("{not json")
+    again = run(["campaign", folder, "--out", out, *QUICK])
+    assert again.exit_code == 0, again.output
+    assert again.stderr.count("is unusable") == 3 and "fitting again" in again.stderr
+    assert_one_line_messages("\n".join(l for l in again.stderr.splitlines() if not l.startswith("fits run")))
+    assert "fits run: 3" in again.stderr
+    after = read_rows(out / "summary.csv")
+    assert all(row["error"] == "" for row in after) and len(after) == 3
+    third = run(["campaign", folder, "--out", out, *QUICK])  # the refits replaced the bad entries
+    assert "is unusable" not in third.stderr and "fits run: 0" in third.stderr
+
+
+def test_unwritable_output_folder_is_reported_before_any_fit(tmp_path, monkeypatch):
+    from eisfit.campaign import runner
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    good = write_csv([spectrum()], tmp_path / "one.csv")
+    monkeypatch.setattr(runner, "run_fit_task", lambda *a: pytest.fail("fitted before checking --out"))
+    for args in (["campaign", tmp_path, "--out", blocker / "out"], ["fit", good, "--out", blocker / "out"],
+                 ["validate", good, "--out", blocker / "out"], ["convert", good, "--to", "csv", "--out", blocker / "out"]):
+        r = run(args)
+        assert r.exit_code == 2, (args, r.output)
+        assert r.stderr.count("\n") == 1 and r.stderr.startswith("eisfit: error: ") and "cannot write" in r.stderr
+    with pytest.raises(CampaignError, match="cannot write the outputs there"):
+        eisfit.fit_campaign(tmp_path, out=blocker / "out")
+    with pytest.raises(CampaignError, match="cannot create the cache folder"):
+        eisfit.fit_campaign(tmp_path, cache_dir=blocker / "cache")
+
+
+def test_failed_write_after_the_fits_goes_to_a_named_fallback(tmp_path, monkeypatch):
+    from eisfit.campaign.result import CampaignResult
+
+    folder = tmp_path / "data"
+    data_folder(folder, 2)
+
+    def disk_full(self, out, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(CampaignResult, "write", disk_full)
+    r = run(["campaign", folder, "--out", tmp_path / "out", *QUICK])
+    assert r.exit_code == 1, r.output
+    line = [l for l in r.stderr.splitlines() if "cannot write the outputs" in l][0]
+    assert "No space left on device" in line
+    fallback = Path(line.split("written to ")[1].split(" instead")[0])
+    rows = read_rows(fallback)
+    assert len(rows) == 2 and all(float(row["R2"]) > 0 for row in rows)
+    fallback.unlink()
+    fallback.parent.rmdir()
+    assert len(list((tmp_path / "out" / ".eisfit-cache").glob("*.json"))) >= 2  # and the cache kept them
+
+
+def test_cache_write_failure_does_not_stop_the_campaign(tmp_path, monkeypatch):
+    import tempfile as tempfile_module
+
+    from eisfit.campaign import CampaignWarning
+
+    folder = tmp_path / "data"
+    data_folder(folder, 2)
+
+    def full(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tempfile_module, "mkstemp", full)
+    with pytest.warns(CampaignWarning, match="cannot write to the cache folder"):
+        camp = eisfit.fit_campaign(folder, out=None, cache_dir=tmp_path / "cache", starts=2, profile=False,
+                                   progress=False)
+    assert all(r is not None for r in camp.results)
+
+
+def _children(pid: int) -> list[int]:
+    """Pids whose parent is ``pid`` (from /proc)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(entry))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    """True when ``pid`` exists and is not a zombie."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _slow_campaign(folder: Path, n: int = 16) -> None:
+    data_folder(folder, n)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc (Linux) to list child processes")
+def test_no_orphan_workers_after_the_main_process_is_killed(tmp_path):
+    folder = tmp_path / "data"
+    _slow_campaign(folder)
+    cache = tmp_path / "out" / ".eisfit-cache"
+    proc = subprocess.Popen([sys.executable, "-m", "eisfit", "campaign", str(folder), "--jobs", "2",
+                             "--out", str(tmp_path / "out"), "--no-progress"],
+                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                            env={**os.environ, "MPLBACKEND": "Agg"})
+    children: set[int] = set()
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and proc.poll() is None:
+            children.update(_children(proc.pid))
+            workers = [c for c in children if "spawn_main" in _cmdline(c)]
+            # workers that have returned a fit (now in the cache) are past their start-up:
+            # killed earlier, they would die anyway on the closed start-up pipe
+            if len(workers) >= 2 and any(cache.glob("*.json")):
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, "the campaign ended before its workers could be seen at work"
+        assert len([c for c in children if "spawn_main" in _cmdline(c)]) >= 2
+        children.update(_children(proc.pid))
+        proc.kill()
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 8
+        while time.monotonic() < deadline and any(_alive(c) for c in children):
+            time.sleep(0.1)
+        left = [c for c in children if _alive(c)]
+        assert not left, f"processes left after SIGKILL of the main process: {left}"
+    finally:
+        for c in children:
+            if _alive(c):
+                os.kill(c, signal.SIGKILL)
+        if proc.poll() is None:
+            proc.kill()
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def test_interrupted_campaign_writes_what_it_finished(tmp_path):
+    folder = tmp_path / "data"
+    _slow_campaign(folder)
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "eisfit", "campaign", str(folder), "--jobs", "2",
+                             "--out", str(out), "--no-progress"],
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "MPLBACKEND": "Agg"})
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            if len(list((out / ".eisfit-cache").glob("*.json"))) >= 2:
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, "the campaign ended before it could be interrupted"
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr and "eisfit: error: interrupted:" in stderr
+    rows = read_rows(out / "summary.csv")
+    fitted = [r for r in rows if r["error"] == ""]
+    assert len(rows) == 16 and 2 <= len(fitted) < 16
+    assert all("interrupted" in r["error"] for r in rows if r["error"])
+    # a rerun takes the finished fits from the cache and completes the campaign
+    rerun = run(["campaign", folder, "--out", out, "--no-progress"])
+    assert rerun.exit_code == 0, rerun.output
+    hits = int(rerun.stderr.split("cache hits: ")[1].split(";")[0])
+    assert hits >= len(fitted)
+    assert all(r["error"] == "" for r in read_rows(out / "summary.csv"))
