@@ -23,7 +23,22 @@ def test_drt_guess_reaches_the_same_optimum(cases):
         for name in ("R1", "R2"):
             assert seeded.values[name] == pytest.approx(auto.values[name], rel=1e-3)
         assert seeded.settings["guess"] == "drt"
-        assert seeded.n_starts == auto.n_starts + 3
+        # the three DRT starts join the quick round (starts run: the same count)
+        assert seeded.n_starts >= 8 and seeded.start_won
+
+
+def test_drt_starts_are_in_the_quick_round(cases):
+    from eisfit.fitting.engine import _prepare
+    from eisfit.fitting.solver import QUICK_STARTS
+
+    kw = dict(area_cm2=None, thickness_cm=None, symmetric=True, weighting="modulus", sigma=None, fmin=None,
+              fmax=None, drop_inductive="auto", initial=None, fixed=None, bounds=None, expr=None,
+              starts="auto", engine="fast")
+    auto = _prepare(cases[0].spectrum, CIRCUIT, **kw)
+    seeded = _prepare(cases[0].spectrum, CIRCUIT, guess_mode="drt", **kw)
+    assert len(seeded.start_list) == len(auto.start_list) + 3
+    assert seeded.start_labels[1:4] == ["drt:0", "drt:1", "drt:2"]
+    assert len(seeded.start_labels[:QUICK_STARTS]) == QUICK_STARTS
 
 
 def test_drt_starts_put_each_arc_on_a_peak(cases):
