@@ -385,7 +385,7 @@ def plot_campaign_nyquist(camp, ax=None, area_normalised: bool = False,
     ax.set_aspect("equal", adjustable="box")
     ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]))
     _colourbar(mappable, ax, label)
-    ax.set_title("data (points), fits (lines)" + (f"; {note}" if note else ""))
+    ax.set_title("data (points), fits (lines)" + (f"\n{note}" if note else ""))
     _style(ax)
     return ax
 
