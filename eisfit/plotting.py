@@ -283,7 +283,7 @@ def plot_drt(result, ax=None, fit=None):
         ax.plot(peaks["tau_s"], peaks["gamma_ohm"], "v", color="C3", ms=6, label="peaks")
         for _, row in peaks.iterrows():
             ax.annotate(
-                f"{row['R_ohm']:.3g} Ω\n{row['f_Hz']:.3g} Hz",
+                f"{row['R_ohm']:.3g} Ω\n{format_value(row['f_Hz'], None, 'Hz', 3)}",
                 (row["tau_s"], row["gamma_ohm"]),
                 textcoords="offset points", xytext=(0, 6), ha="center", fontsize=7,
             )
@@ -385,7 +385,7 @@ def plot_campaign_nyquist(camp, ax=None, area_normalised: bool = False,
     ax.set_aspect("equal", adjustable="box")
     ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]))
     _colourbar(mappable, ax, label)
-    ax.set_title("data (points), fits (lines)" + (f"; {note}" if note else ""))
+    ax.set_title("data (points), fits (lines)" + (f"\n{note}" if note else ""))
     _style(ax)
     return ax
 

@@ -331,6 +331,7 @@ class CampaignResult:
             for ext in self.FIGURE_FORMATS:
                 # constrained layout: no bbox trimming, the width stays a column width
                 fig.savefig(folder / f"{name}.{ext}", dpi=FIGURE_DPI)
+                fig.set_layout_engine("none")  # laid out once; the next format reuses it
             plt.close(fig)
             written[name] = folder / f"{name}.png"
         return written
