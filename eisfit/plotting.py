@@ -476,6 +476,7 @@ def _camp_series(camp, key, xs):
 
 
 _MARKER_PT = 4.0
+RASTER_ABOVE_POINTS = 300  # evolution panels with more checkpoints draw their markers as pixels (SVG size)
 
 
 def _draw_evolution_panel(ax, camp, title, key, unit, xs) -> None:
@@ -497,8 +498,12 @@ def _draw_evolution_panel(ax, camp, title, key, unit, xs) -> None:
         ax.legend(frameon=False, loc="best")
         return
     # ---- end series analysis ----
-    ax.errorbar(px, pv, yerr=_np.where(_np.isfinite(ps), ps, 0.0), fmt="o-", ms=_MARKER_PT, lw=1.0,
-                elinewidth=1.0, capsize=2, color="C0", label="± 1 s.e." if _np.isfinite(ps).any() else None)
+    bars = ax.errorbar(px, pv, yerr=_np.where(_np.isfinite(ps), ps, 0.0), fmt="o-", ms=_MARKER_PT, lw=1.0,
+                       elinewidth=1.0, capsize=2, color="C0",
+                       label="± 1 s.e." if _np.isfinite(ps).any() else None)
+    if px.size > RASTER_ABOVE_POINTS:  # thousands of markers: pixels in the SVG, text and axes stay vector
+        for artist in bars.get_children():
+            artist.set_rasterized(True)
     if pf.any():
         ax.plot(px[pf], pv[pf], "o", ms=_MARKER_PT + 4, mfc="none", mec="red", mew=0.9, label="flagged")
 
@@ -605,7 +610,7 @@ def plot_campaign_residual_map(camp, ax=None, max_rows_labelled: int = 25):
     lim = _np.nanmax(_np.abs(grid)) if _np.isfinite(grid).any() else 1.0
     edges = _edges(freqs)
     mesh = ax.pcolormesh(10.0 ** edges, _np.arange(len(fitted) + 1) - 0.5, grid, cmap="RdBu_r",
-                         vmin=-lim, vmax=lim, shading="flat")
+                         vmin=-lim, vmax=lim, shading="flat", rasterized=True)
     ax.set_xscale("log")
     ax.invert_yaxis()
     rows = evenly_chosen(len(fitted), max_rows_labelled)
@@ -657,7 +662,8 @@ def plot_campaign_drt_map(camp, ax=None):
     order = sorted(rows, key=lambda k: ys[k])
     log_tau = np.log10(drts[order[0]].tau_s)
     gamma = np.array([np.interp(log_tau, np.log10(drts[k].tau_s), drts[k].gamma_ohm) for k in order])
-    mesh = ax.pcolormesh(_edges(log_tau), _edges(ys[order]), gamma, cmap="magma", shading="flat")
+    mesh = ax.pcolormesh(_edges(log_tau), _edges(ys[order]), gamma, cmap="magma", shading="flat",
+                         rasterized=True)
     _colourbar(mesh, ax, "γ / Ω")
     table = camp.table  # the tracked peaks are columns drt_peak<k>_tau_s of the table
     n_tracks = sum(1 for key in table.columns if key.startswith("drt_peak") and key.endswith("_tau_s"))
