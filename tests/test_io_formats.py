@@ -462,3 +462,13 @@ def test_headerless_bode_table_with_columns_option(tmp_path):
     p.write_text("".join(f"{x!r}\t{abs(v)!r}\t{float(np.degrees(np.angle(v)))!r}\n" for x, v in zip(f.tolist(), z.tolist())))
     (s,) = eisfit.read(p, columns={"frequency": 0, "modulus": 1, "phase": 2})
     np.testing.assert_allclose(s.z, z, rtol=1e-12)
+
+
+def test_zahner_ism_negated_phases_are_detected_and_flipped(tmp_path):
+    f = np.logspace(5, -1, 61)
+    p = tmp_path / "neg.ism"
+    p.write_bytes(_ism_bytes(f, np.conj(z_cell_ohm(f))))  # phases stored with the other sign
+    with pytest.warns(ReadWarning, match="phases look stored negated"):
+        (s,) = eisfit.read(p)
+    np.testing.assert_allclose(s.z, z_cell_ohm(f), rtol=1e-12)
+    assert s.meta["imag_sign"] == "negated phase" and "low-frequency end" in s.meta["imag_sign_rule"]
