@@ -462,3 +462,28 @@ def test_headerless_bode_table_with_columns_option(tmp_path):
     p.write_text("".join(f"{x!r}\t{abs(v)!r}\t{float(np.degrees(np.angle(v)))!r}\n" for x, v in zip(f.tolist(), z.tolist())))
     (s,) = eisfit.read(p, columns={"frequency": 0, "modulus": 1, "phase": 2})
     np.testing.assert_allclose(s.z, z, rtol=1e-12)
+
+
+def test_zahner_ism_negated_phases_are_detected_and_flipped(tmp_path):
+    f = np.logspace(5, -1, 61)
+    p = tmp_path / "neg.ism"
+    p.write_bytes(_ism_bytes(f, np.conj(z_cell_ohm(f))))  # phases stored with the other sign
+    with pytest.warns(ReadWarning, match="phases look stored negated"):
+        (s,) = eisfit.read(p)
+    np.testing.assert_allclose(s.z, z_cell_ohm(f), rtol=1e-12)
+    assert s.meta["imag_sign"] == "negated phase" and "low-frequency end" in s.meta["imag_sign_rule"]
+
+
+def test_spectrum_ending_on_a_noisy_resistive_plateau_keeps_its_sign_without_warning(tmp_path):
+    f = np.logspace(6, -2, 50)
+    w = 2 * np.pi * f
+    z = 30 + 150 / (1 + 1j * w * 150 * 1e-6)  # arc apex at ~1 kHz, plateau below ~1 Hz
+    rng = np.random.default_rng(3)
+    z = z * (1 + 0.01 * (rng.normal(size=f.size) + 1j * rng.normal(size=f.size)))
+    low = z.imag[f < 0.5]
+    assert 0.3 < np.mean(low > 0) < 0.7  # precondition: the lowest points are sign noise
+    p = tmp_path / "plateau.csv"
+    p.write_text("freq,zre,zim\n" + "".join(f"{x!r},{v.real!r},{v.imag!r}\n" for x, v in zip(f.tolist(), z.tolist())))
+    (s,) = _read_quiet(p)
+    np.testing.assert_array_equal(s.z, z)
+    assert s.meta["imag_sign_source"] == "data"

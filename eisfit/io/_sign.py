@@ -6,9 +6,11 @@ half of the points lie above the real axis): it flips Z'' and the arcs come out 
 The rule here looks where the sign is physically fixed instead:
 
 1. **Low-frequency end.** At the lowest frequencies a cell is capacitive (charge
-   transfer arc, diffusion tail, blocking electrode): Z'' < 0. The sign held by at
-   least 70 % of the non-zero values among the lowest-frequency fifth of the points
-   (at least 3 points) is taken as the capacitive sign.
+   transfer arc, diffusion tail, blocking electrode): Z'' < 0. Only points whose
+   imaginary part is at least 5 % of |Z| (a phase of about 3 degrees or more) count:
+   a spectrum that ends on a resistive plateau has only noise there. The sign held by
+   at least 70 % of the lowest-frequency fifth of these points (at least 3) is taken
+   as the capacitive sign.
 2. **Arc shape.** Among the points with that sign, Z' must not fall toward low
    frequency (an arc or a tail moves to larger Z' as f decreases; a series
    inductance or a pseudo-inductive loop does not). The median Z' of the lowest
@@ -24,6 +26,7 @@ import numpy as np
 LOW_END_SHARE = 0.2
 MIN_LOW_POINTS = 3
 SIGN_AGREEMENT = 0.7
+SIGNIFICANT_SHARE_OF_MODULUS = 0.05
 
 
 def capacitive_sign(frequency_Hz: np.ndarray, real_ohm: np.ndarray, imag: np.ndarray) -> tuple[int, str]:
@@ -32,14 +35,14 @@ def capacitive_sign(frequency_Hz: np.ndarray, real_ohm: np.ndarray, imag: np.nda
     f = np.asarray(frequency_Hz, dtype=float)
     re_part = np.asarray(real_ohm, dtype=float)
     y = np.asarray(imag, dtype=float)
-    if f.size < MIN_LOW_POINTS:
-        return 0, f"only {f.size} points"
-    order = np.argsort(f, kind="stable")
-    k = min(f.size, max(MIN_LOW_POINTS, int(np.ceil(LOW_END_SHARE * f.size))))
+    significant = np.flatnonzero(np.abs(y) >= SIGNIFICANT_SHARE_OF_MODULUS * np.hypot(re_part, y))
+    significant = significant[y[significant] != 0]
+    if significant.size < MIN_LOW_POINTS:
+        return 0, (f"only {significant.size} of {f.size} points have an imaginary part of 5 % of |Z| "
+                   "or more")
+    order = significant[np.argsort(f[significant], kind="stable")]
+    k = min(order.size, max(MIN_LOW_POINTS, int(np.ceil(LOW_END_SHARE * order.size))))
     low = y[order[:k]]
-    low = low[low != 0]
-    if low.size == 0:
-        return 0, f"the {k} lowest-frequency values are all zero"
     share_positive = float(np.mean(low > 0))
     if share_positive >= SIGN_AGREEMENT:
         sign = 1
@@ -47,10 +50,10 @@ def capacitive_sign(frequency_Hz: np.ndarray, real_ohm: np.ndarray, imag: np.nda
         sign = -1
     else:
         return 0, (f"low-frequency end mixed ({share_positive:.0%} of the {low.size} lowest-frequency "
-                   "values positive)")
+                   "values with |Z''| >= 5 % of |Z| positive)")
     words = "positive" if sign > 0 else "negative"
     low_text = (f"low-frequency end: {max(share_positive, 1 - share_positive):.0%} of the {low.size} "
-                f"lowest-frequency values {words}")
+                f"lowest-frequency values with |Z''| >= 5 % of |Z| {words}")
     arc_ok, arc_text = _arc_rises_toward_low_frequency(f, re_part, y, sign)
     if not arc_ok:
         return 0, f"{low_text}, but {arc_text}"
