@@ -82,7 +82,7 @@ def test_write_draws_from_the_results_without_fitting_again(written, tmp_path, m
         raise AssertionError("the report recomputed a fit")
 
     monkeypatch.setattr(engine, "fit", no_fit)
-    monkeypatch.setattr(engine, "_solve_fast", no_fit)
+    monkeypatch.setattr(engine, "solve", no_fit)
     camp.write(tmp_path / "again", wall_time_s=12.5)
     assert "wall time 12.5 s in all" in (tmp_path / "again" / "report.md").read_text(encoding="utf-8")
 

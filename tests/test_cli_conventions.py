@@ -127,7 +127,7 @@ def test_bad_settings_are_refused_before_any_fit(tmp_path, monkeypatch):
     def no_fit(*a, **k):
         raise AssertionError("a fit ran before the settings were checked")
 
-    monkeypatch.setattr(runner, "run_fit_task", no_fit)
+    monkeypatch.setattr(runner, "fit_chunk", no_fit)
     folder = tmp_path / "data"
     data_folder(folder, 2)
     with pytest.raises(TypeError, match="unexpected keyword argument 'cache'.*did you mean 'cache_dir'"):
@@ -384,7 +384,7 @@ def test_unwritable_output_folder_is_reported_before_any_fit(tmp_path, monkeypat
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     good = write_csv([spectrum()], tmp_path / "one.csv")
-    monkeypatch.setattr(runner, "run_fit_task", lambda *a: pytest.fail("fitted before checking --out"))
+    monkeypatch.setattr(runner, "fit_chunk", lambda *a: pytest.fail("fitted before checking --out"))
     for args in (["campaign", tmp_path, "--out", blocker / "out"], ["fit", good, "--out", blocker / "out"],
                  ["validate", good, "--out", blocker / "out"], ["convert", good, "--to", "csv", "--out", blocker / "out"]):
         r = run(args)
@@ -459,7 +459,10 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def _slow_campaign(folder: Path, n: int = 16) -> None:
+SLOW_N = 48  # 6 chunks of 8 checkpoints: some finished (cached) while others still run
+
+
+def _slow_campaign(folder: Path, n: int = SLOW_N) -> None:
     data_folder(folder, n)
 
 
@@ -532,7 +535,7 @@ def test_interrupted_campaign_writes_what_it_finished(tmp_path):
     assert "Traceback" not in stderr and "eisfit: error: interrupted:" in stderr
     rows = read_rows(out / "summary.csv")
     fitted = [r for r in rows if r["error"] == ""]
-    assert len(rows) == 16 and 2 <= len(fitted) < 16
+    assert len(rows) == SLOW_N and 2 <= len(fitted) < SLOW_N
     assert all("interrupted" in r["error"] for r in rows if r["error"])
     # a rerun takes the finished fits from the cache and completes the campaign
     rerun = run(["campaign", folder, "--out", out, "--no-progress"])

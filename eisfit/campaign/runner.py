@@ -32,7 +32,9 @@ from .cache import FitCache, fit_key
 
 __all__ = ["run_campaign_fits", "CheckpointFits", "CHUNK_SIZE"]
 
-CHUNK_SIZE = 200  # checkpoints per batched chain task
+CHUNK_SIZE = 100  # most checkpoints per batched chain task
+MIN_CHUNK = 8  # fewest checkpoints per chunk when a chain is cut
+CHUNKS_PER_CHAIN = 8  # a chain is cut into about this many chunks (parallel work, finished chunks cached early)
 ARC_JUMP_FACTOR = 3.0
 
 
@@ -119,13 +121,14 @@ def _cached(cache: FitCache, item: dict[str, Any]):
 
 def _chunks(items: list[dict], chain: list[int], todo: list[int]) -> list[_Chunk]:
     """The chunks that fit the ``todo`` checkpoints of ``chain``: runs of consecutive
-    checkpoints with equal settings, at most CHUNK_SIZE long, each led in by the checkpoint
+    checkpoints with equal settings, at most :func:`chunk_size` long, each led in by the checkpoint
     before it in the chain (same circuit) when there is one."""
     position = {i: k for k, i in enumerate(chain)}
+    size = chunk_size(len(todo))
     chunks: list[_Chunk] = []
     run: list[int] = []
     for i in todo:
-        if run and (position[i] != position[run[-1]] + 1 or len(run) == CHUNK_SIZE
+        if run and (position[i] != position[run[-1]] + 1 or len(run) == size
                     or items[i]["settings_hash"] != items[run[-1]]["settings_hash"]):
             chunks.append(_chunk_of(items, chain, run, position))
             run = []
@@ -133,6 +136,13 @@ def _chunks(items: list[dict], chain: list[int], todo: list[int]) -> list[_Chunk
     if run:
         chunks.append(_chunk_of(items, chain, run, position))
     return chunks
+
+
+def chunk_size(n: int) -> int:
+    """Checkpoints per chunk for a chain of ``n`` to fit: about ``CHUNKS_PER_CHAIN`` chunks,
+    between ``MIN_CHUNK`` and ``CHUNK_SIZE`` checkpoints each. It depends on ``n`` only, so
+    the table is the same whatever the number of workers."""
+    return int(min(max(math.ceil(n / CHUNKS_PER_CHAIN), MIN_CHUNK), CHUNK_SIZE))
 
 
 def _chunk_of(items, chain, run, position) -> _Chunk:
@@ -186,8 +196,8 @@ def _collect(items: list[dict], fits: list[CheckpointFits], chunk: _Chunk, outco
         fits[i].kept, fits[i].seed_source = FitResult.from_dict(o["result"]), o["seed_source"]
         if o.get("disagree"):
             fits[i].flags.append("seed-disagreement")
-            fits[i].notes.append(f"cold and seeded fits end in different minima (chi-square "
-                                 f"{o['cold_chisq']:.4g} vs {o['seeded_chisq']:.4g})")
+            fits[i].notes.append(f"the seeded fit found a lower minimum than the cold fit (chi-square "
+                                 f"{o['seeded_chisq']:.4g} vs {o['cold_chisq']:.4g})")
     return fitted
 
 
