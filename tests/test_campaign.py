@@ -205,7 +205,7 @@ def test_long_chain_cut_into_chunks_gives_the_table_of_each_chunk_size(tmp_path,
     spectra = [eisfit.read(p)[0] for p in MPT[:5]]
     whole = eisfit.fit_campaign(spectra, cache_dir=False, **FAST)
     monkeypatch.setattr(runner, "CHUNK_SIZE", 2)
-    monkeypatch.setattr(runner, "MIN_CHUNK", 1)
+    monkeypatch.setattr(runner, "MIN_CHUNK", 2)
     cut = eisfit.fit_campaign(spectra, cache_dir=False, **FAST)
     assert cut.stats["chunks"] == 3 and whole.stats["chunks"] == 1
     np.testing.assert_allclose(cut.table["chisq"], whole.table["chisq"], rtol=1e-6)
