@@ -23,7 +23,7 @@ from .problem import Problem
 from .solver import POLISH_ITER, POLISH_TOL, QUICK_STARTS, BatchProblem, Solution, chunks_by_grid, solve
 from .assemble import assemble_result, derived_settings, result_roles, weighting_formula
 from .expressions import check_expressions, check_start_values
-from .profile import profile_resistances, suspect_resistances
+from .profile import ProfileJob, ProfileOutcome, profile_many, suspect_resistances
 from .result import FitResult
 from ..model.weighting import WEIGHTINGS, residual_scales
 
@@ -155,10 +155,26 @@ def _assemble_grid(preps: list[_Prepared], sol: Solution, *, kk: bool, order_arc
     values = [dict(zip(p.names, v)) for p, v in zip(preps, p_final)]
     derived = _derived_batch(preps, values, covs)
     kk_out = [None if r is None else (bool(r.passed), float(r.max_residual_pct)) for r in sol.kk]
+    profiles = _profiles(preps, p_final, covs)
     return [_finish(p, sol.p_best[i], bool(sol.converged[i]), kk=kk, order_arcs=order_arcs, covariance=covs[i],
                     derived=derived[i], kk_outcome=kk_out[i] if kk_out[i] is not None else (None, None),
-                    p_final=p_final[i], start_won=sol.start_won[i], n_starts=int(sol.n_starts[i]))
+                    p_final=p_final[i], start_won=sol.start_won[i], n_starts=int(sol.n_starts[i]),
+                    profile=profiles[i])
             for i, p in enumerate(preps)]
+
+
+def _profiles(preps: list[_Prepared], p_final: np.ndarray, covs) -> list[ProfileOutcome | None]:
+    """The profile-likelihood checks of spectra on one grid, walked together (batched
+    constrained fits, :func:`eisfit.fitting.profile.profile_many`)."""
+    jobs = []
+    for p, pf, (cov, singular, chisq) in zip(preps, p_final, covs):
+        at_bound = [p.names[i] for i in _at_bound(pf, p.fit_lower, p.upper, p.problem.free)]
+        jobs.append(None if singular else _profile_job(p, pf, cov, chisq, at_bound))
+    wanted = [i for i, j in enumerate(jobs) if j is not None]
+    outcomes: list[ProfileOutcome | None] = [None] * len(preps)
+    for i, outcome in zip(wanted, profile_many([jobs[i] for i in wanted])):
+        outcomes[i] = outcome
+    return outcomes
 
 
 def _covariances(batch: BatchProblem, p_final: np.ndarray) -> list[tuple[np.ndarray | None, bool, float]]:
@@ -343,14 +359,16 @@ def _finish(prep: _Prepared, p_best: np.ndarray, converged: bool, *, kk: bool, o
             derived: tuple[dict, dict] | None = None,
             kk_outcome: tuple[bool | None, float | None] | None = None,
             may_repolish: bool = True, p_final: np.ndarray | None = None,
-            start_won: str = "", n_starts: int | None = None) -> FitResult:
+            start_won: str = "", n_starts: int | None = None,
+            profile: ProfileOutcome | None | str = "compute") -> FitResult:
     """Statistics, covariance, flags and the FitResult at the solver's optimum.
 
-    ``covariance`` = (cov, singular, chisq), ``derived`` and ``kk_outcome`` may be
-    precomputed by the batched path (:mod:`eisfit.fitting.batch`); they are computed here
-    otherwise (as is ``p_final``, the values after arc ordering). When the profile of a
-    resistance meets a lower chi-square than the solver's optimum, the fit is polished from
-    there and finished again (once).
+    ``covariance`` = (cov, singular, chisq), ``derived``, ``kk_outcome`` and ``profile``
+    (the outcome of this fit's :func:`_profile_job`, None when it has none) may be
+    precomputed in batches (:func:`_assemble_grid`); they are computed here otherwise (as
+    is ``p_final``, the values after arc ordering). When the profile of a resistance meets
+    a lower chi-square than the solver's optimum, the fit is polished from there and
+    finished again (once).
     """
     names = prep.names
     problem = prep.problem
@@ -369,8 +387,11 @@ def _finish(prep: _Prepared, p_best: np.ndarray, converged: bool, *, kk: bool, o
         flags.append("singular-covariance")
         cov = None
     intervals: dict[str, dict] = {}
-    if cov is not None and prep.settings.get("profile", "auto") and not prep.uses_lmfit:
-        better, profiled_cov, intervals, profile_flags = _profile_uncertainty(prep, p_final, cov, chisq, at_bound)
+    if profile == "compute":
+        job = _profile_job(prep, p_final, cov, chisq, at_bound)
+        profile = None if job is None else profile_many([job])[0]
+    if profile is not None:
+        better, profiled_cov, intervals, profile_flags = _apply_profile(prep, p_final, cov, profile)
         if better is not None and may_repolish:
             p_new, polished = _polish_from(problem, better)
             return _finish(prep, p_new, converged and polished, kk=kk, order_arcs=order_arcs,
@@ -390,31 +411,40 @@ def _finish(prep: _Prepared, p_best: np.ndarray, converged: bool, *, kk: bool, o
         derived=derived, kk_outcome=kk_outcome, intervals=intervals)
 
 
-def _profile_uncertainty(prep: _Prepared, p_final: np.ndarray, cov: np.ndarray, chisq: float,
-                         at_bound: list[str]):
-    """Profile-likelihood check of the arc resistances (see :mod:`eisfit.fitting.profile`).
-
-    Returns (a better parameter vector or None, covariance with the rows/columns of
-    resistances whose profile interval is wider than the Wald error scaled up (correlations
-    kept), the intervals as dicts, flags).
-    """
+def _profile_job(prep: _Prepared, p_final: np.ndarray, cov: np.ndarray | None, chisq: float,
+                 at_bound: list[str]) -> ProfileJob | None:
+    """The profile-likelihood check this fit needs (see :mod:`eisfit.fitting.profile`):
+    the suspect arc resistances with ``profile="auto"``, every arc resistance with
+    ``profile=True``; None when there is nothing to profile (or no covariance)."""
+    if cov is None or not prep.settings.get("profile", "auto") or prep.uses_lmfit:
+        return None
     problem = prep.problem
     names = prep.names
     free_names = [names[i] for i in problem.free]
-    wald = {n: float(math.sqrt(max(cov[k, k], 0.0))) for k, n in enumerate(free_names)}
+    wald = _wald(free_names, cov)
     log_free = [n for k, n in enumerate(free_names)
                 if problem.transform.log_mask[k] and p_final[problem.free[k]] > 0]
-    values = dict(zip(names, p_final))
     circ = problem.circuit
     if prep.settings.get("profile") == "auto":
-        targets = suspect_resistances(circ, values, wald, at_bound, log_free)
+        targets = suspect_resistances(circ, dict(zip(names, p_final)), wald, at_bound, log_free)
     else:
         targets = [a.resistor for a in circ.arcs if a.resistor in log_free]
-    if not targets:
-        return None, cov, {}, []
-    outcome = profile_resistances(problem, p_final, chisq, targets, wald)
+    return ProfileJob(problem, p_final, chisq, tuple(targets), wald) if targets else None
+
+
+def _wald(free_names: list[str], cov: np.ndarray) -> dict[str, float]:
+    return {n: float(math.sqrt(max(cov[k, k], 0.0))) for k, n in enumerate(free_names)}
+
+
+def _apply_profile(prep: _Prepared, p_final: np.ndarray, cov: np.ndarray, outcome: ProfileOutcome):
+    """What a profile outcome means for the result: (a better parameter vector or None,
+    covariance with the rows/columns of resistances whose profile interval is wider than
+    the Wald error scaled up (correlations kept), the intervals as dicts, flags)."""
     if outcome.better is not None:
         return outcome.better, cov, {}, []
+    free_names = [prep.names[i] for i in prep.problem.free]
+    wald = _wald(free_names, cov)
+    values = dict(zip(prep.names, p_final))
     cov = cov.copy()
     intervals, flags = {}, []
     for name, iv in outcome.intervals.items():

@@ -25,12 +25,13 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Any, Generator, Mapping, Sequence
 
 import numpy as np
 
 from ..analysis.derived import ArcSpec, arc_tau_s
 from .optimise import Transform, levenberg_marquardt
+from .solver import BatchProblem
 
 MAX_DECADES = 3.0  # the walk stops this far from the optimum (an open end of the interval)
 SUSPECT_TAU_RATIO = 10.0  # arcs closer than a decade in time constant: the Wald error is suspect
@@ -100,32 +101,70 @@ def suspect_resistances(circuit, values: Mapping[str, float], stderr: Mapping[st
     return [arcs[k].resistor for k in sorted(with_neighbours) if arcs[k].resistor in free_names]
 
 
+@dataclass(frozen=True)
+class ProfileJob:
+    """The profiles wanted for one fit: resistances ``names`` around the optimum ``p_opt``
+    (full physical parameter vector, cost ``chisq``) of ``problem`` (the engine's prepared
+    problem: circuit, data, free set, transform), with their Wald errors."""
+
+    problem: object
+    p_opt: np.ndarray
+    chisq: float
+    names: tuple[str, ...]
+    wald_stderr: Mapping[str, float]
+
+
 def profile_resistances(problem, p_opt: np.ndarray, chisq: float, names: Sequence[str],
                         wald_stderr: Mapping[str, float]) -> ProfileOutcome:
-    """1- and 3-sigma profile intervals of the resistances ``names`` around the optimum ``p_opt``.
+    """1- and 3-sigma profile intervals of the resistances ``names`` around the optimum ``p_opt``
+    (:func:`profile_many` of one job)."""
+    return profile_many([ProfileJob(problem, p_opt, chisq, tuple(names), wald_stderr)])[0]
 
-    ``problem`` is the engine's prepared problem (circuit, data, free set, transform);
-    ``p_opt`` the full physical parameter vector at the optimum and ``chisq`` its cost.
+
+def profile_many(jobs: Sequence[ProfileJob]) -> list[ProfileOutcome]:
+    """The profiles of many fits at once.
+
+    Every walk (one resistance, one direction, one fit) is a generator that asks for one
+    constrained fit at a time; the walks advance in lockstep and each round's constrained
+    fits, of every spectrum, run as one batched Levenberg-Marquardt.
     """
-    dof = 2 * problem.frequency.size - problem.free.size
-    s2 = chisq / max(dof, 1)
-    intervals: dict[str, ProfileInterval] = {}
-    best_vec, best_cost = None, chisq * (1 - LOWER_CHISQ_RTOL)
-    arcs = [ArcSpec(a.resistor, a.capacitive, a.kind) for a in problem.circuit.arcs]
-    param_names = list(problem.circuit.param_names)
-    for name in names:
-        index = param_names.index(name)
-        ends = []
-        for direction in (-1.0, 1.0):
-            walk = _walk(problem, p_opt, index, direction, chisq, s2,
-                         wald_stderr.get(name, float("nan")), arcs, param_names)
-            ends.append(walk)
-            if walk.low_cost < best_cost:
-                best_vec, best_cost = walk.low_vec, walk.low_cost
-        down, up = ends
-        intervals[name] = ProfileInterval(down.end_1sigma, up.end_1sigma, down.end_3sigma, up.end_3sigma,
-                                          down.open, up.open)
-    return ProfileOutcome(intervals, best_vec)
+    walks: dict[tuple[int, str, float], Any] = {}
+    requests: dict[tuple[int, str, float], tuple] = {}
+    for j, job in enumerate(jobs):
+        dof = 2 * job.problem.frequency.size - job.problem.free.size
+        s2 = job.chisq / max(dof, 1)
+        names = list(job.problem.circuit.param_names)
+        for name in job.names:
+            index = names.index(name)
+            for direction in (-1.0, 1.0):
+                walk = _walk(job.problem, job.p_opt, index, direction, job.chisq, s2,
+                             job.wald_stderr.get(name, float("nan")))
+                walks[(j, name, direction)] = walk
+                requests[(j, name, direction)] = next(walk)
+    ended: dict[tuple[int, str, float], _Walk] = {}
+    while requests:
+        keys = list(requests)
+        answers = _constrained_fits([(jobs[k[0]].problem, jobs[k[0]].problem.circuit.param_names.index(k[1]),
+                                      *requests[k]) for k in keys])
+        for key, answer in zip(keys, answers):
+            try:
+                requests[key] = walks[key].send(answer)
+            except StopIteration as stop:
+                ended[key] = stop.value
+                del requests[key]
+    outcomes = []
+    for j, job in enumerate(jobs):
+        intervals: dict[str, ProfileInterval] = {}
+        best_vec, best_cost = None, job.chisq * (1 - LOWER_CHISQ_RTOL)
+        for name in job.names:
+            down, up = ended[(j, name, -1.0)], ended[(j, name, 1.0)]
+            for walk in (down, up):
+                if walk.low_cost < best_cost:
+                    best_vec, best_cost = walk.low_vec, walk.low_cost
+            intervals[name] = ProfileInterval(down.end_1sigma, up.end_1sigma, down.end_3sigma, up.end_3sigma,
+                                              down.open, up.open)
+        outcomes.append(ProfileOutcome(intervals, best_vec))
+    return outcomes
 
 
 @dataclass
@@ -140,10 +179,12 @@ class _Walk:
 LEVELS = (1.0, 9.0)  # delta chi2 / s^2 of the 1- and 3-sigma ends
 
 
-def _walk(problem, p_opt, index, direction, chisq, s2, wald, arcs, param_names) -> _Walk:
+def _walk(problem, p_opt, index, direction, chisq, s2, wald) -> Generator[tuple, tuple, _Walk]:
     """Walk the profile of parameter ``index`` from the optimum in one direction, in log
     steps that double, until the 3-sigma level is crossed or the walk's limit is reached.
 
+    A generator: it yields (held value, start vector) for each constrained fit it needs
+    and receives (cost, parameter vector); it returns the :class:`_Walk`.
     Each level's crossing is interpolated linearly in sqrt(delta chi2) (exact for a
     quadratic profile) between the two points around it; the 3-sigma crossing is refined
     by one more constrained fit at the interpolated point (a secant step).
@@ -157,26 +198,26 @@ def _walk(problem, p_opt, index, direction, chisq, s2, wald, arcs, param_names) 
     prev_dist, prev_root, previous = 0.0, 0.0, p_opt
     low = [math.inf, None]
 
-    def root_at(dist: float, start: np.ndarray) -> tuple[float, np.ndarray]:
-        cost, p = _constrained_fit(problem, start, index, math.exp(t_star + direction * dist),
-                                   arcs, param_names)
+    def root_of(cost: float, p: np.ndarray) -> float:
         if cost < low[0]:
             low[:] = [cost, p.copy()]
-        return math.sqrt(max((cost - chisq) / s2, 0.0)), p
+        return math.sqrt(max((cost - chisq) / s2, 0.0))
 
     ends: list[float] = []
     while True:
         last = h >= h_max
         t = min(max(t_star + direction * min(h, h_max), lo_t), hi_t)
         dist = abs(t - t_star)
-        root, current = root_at(dist, previous)
+        cost, current = yield math.exp(t_star + direction * dist), previous
+        root = root_of(cost, current)
         for level in LEVELS[len(ends):]:
             target = math.sqrt(level)
             if root <= target:
                 break
             d_end = _secant(prev_dist, prev_root, dist, root, target)
             if level == LEVELS[-1] and prev_root < target:
-                r_mid, _ = root_at(d_end, previous)
+                cost_mid, p_mid = yield math.exp(t_star + direction * d_end), previous
+                r_mid = root_of(cost_mid, p_mid)
                 d_end = (_secant(d_end, r_mid, dist, root, target) if r_mid < target
                          else _secant(prev_dist, prev_root, d_end, r_mid, target))
             ends.append(math.exp(t_star + direction * d_end))
@@ -204,38 +245,74 @@ def _internal_limits(problem, index) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
-def _constrained_fit(problem, start, index, value, arcs, param_names) -> tuple[float, np.ndarray]:
-    """Refit every other free parameter with parameter ``index`` held at ``value``.
+def _constrained_fits(requests: Sequence[tuple]) -> list[tuple[float, np.ndarray]]:
+    """(cost, parameter vector) of each request (problem, index, value, start): every other
+    free parameter refitted with parameter ``index`` held at ``value``.
 
-    Starts: the previous profile point (with the arc's time constant kept); the same with
-    the removed resistance handed to the arc nearest in time constant; for two CPE arcs,
-    that part as a twin of the profiled arc (same time constant and exponent).
-    Parameters that are not free (user-fixed) keep their values in every start. This is
-    a continuation: a constrained fit can stall in a side valley, which makes that end of
+    Starts per request: ``start`` (with the arc's time constant kept); the same with the
+    removed resistance handed to the arc nearest in time constant; for two CPE arcs, that
+    part as a twin of the profiled arc (same time constant and exponent). Parameters that
+    are not free (user-fixed) keep their values in every start. Requests that share the
+    circuit, grid, weighting, free set and held parameter are one batched LM. This is a
+    continuation: a constrained fit can stall in a side valley, which makes that end of
     the interval too close (never below the Wald error, see :func:`eisfit.fit`).
     """
-    name = param_names[index]
+    groups: dict[tuple, list[int]] = {}
+    for r, (problem, index, _, _) in enumerate(requests):
+        key = (problem.circuit.string, problem.frequency.tobytes(), problem.weighting, problem.free.tobytes(), index)
+        groups.setdefault(key, []).append(r)
+    out: list[tuple[float, np.ndarray]] = [(math.inf, np.empty(0))] * len(requests)
+    for members in groups.values():
+        rows, owner = [], []
+        for r in members:
+            for reduced in _reduced_problems(*requests[r]):
+                rows.append(reduced)
+                owner.append(r)
+        owner_arr = np.array(owner)
+        batch = BatchProblem.of([_Row(q) for q in rows])
+        ref = rows[0]
+        theta0 = np.array([q.transform.clip_internal(q.transform.to_internal(q.fixed_values[q.free])) for q in rows])
+        res = levenberg_marquardt(batch.normal_equations, theta0,
+                                  np.array([q.transform.internal_lower for q in rows]),
+                                  np.array([q.transform.internal_upper for q in rows]),
+                                  max_iter=PROFILE_ITER, ftol=PROFILE_FTOL, xtol=1e-4,
+                                  prune_factor=2.0, prune_after=4, groups=owner_arr, indexed=True)
+        for r in members:
+            k = np.flatnonzero(owner_arr == r)
+            best = int(k[int(np.argmin(res.cost[k]))])
+            p = rows[best].fixed_values.copy()
+            p[ref.free] = ref.transform.to_physical(res.theta[best])
+            out[r] = (float(res.cost[best]), p)
+    return out
+
+
+@dataclass(frozen=True)
+class _Row:
+    """One start of a constrained fit, in the shape :class:`BatchProblem` reads."""
+
+    problem: object
+
+
+def _reduced_problems(problem, index, value, start) -> list:
+    """The problem with parameter ``index`` held at ``value``, once per start (each start's
+    vector filled into ``fixed_values``)."""
+    names = list(problem.circuit.param_names)
     keep = problem.free != index
     reduced_free = problem.free[keep]
-    held = np.ones(len(param_names), bool)
+    held = np.ones(len(names), bool)
     held[reduced_free] = False
-    starts = _profile_starts(start, index, value, name, arcs, param_names)
-    for s in starts:
+    tr = problem.transform
+    transform = Transform(tr.log_mask[keep], tr.lower[keep], tr.upper[keep])
+    out = []
+    for s in _profile_starts(start, index, value, names[index], _arcs_of(problem.circuit), names):
         s[held] = start[held]
         s[index] = value
-    fixed_values = starts[0].copy()
-    tr = problem.transform
-    reduced = dataclasses.replace(
-        problem, free=reduced_free, fixed_values=fixed_values,
-        transform=Transform(tr.log_mask[keep], tr.lower[keep], tr.upper[keep]))
-    theta0 = reduced.transform.clip_internal(reduced.transform.to_internal(np.array([s[reduced_free] for s in starts])))
-    out = levenberg_marquardt(reduced.normal_equations, theta0, reduced.transform.internal_lower,
-                              reduced.transform.internal_upper, max_iter=PROFILE_ITER, ftol=PROFILE_FTOL, xtol=1e-4,
-                              prune_factor=2.0, prune_after=4)
-    k = int(np.argmin(out.cost))
-    p = fixed_values.copy()
-    p[reduced_free] = reduced.transform.to_physical(out.theta[k])
-    return float(out.cost[k]), p
+        out.append(dataclasses.replace(problem, free=reduced_free, fixed_values=s, transform=transform))
+    return out
+
+
+def _arcs_of(circuit) -> list[ArcSpec]:
+    return [ArcSpec(a.resistor, a.capacitive, a.kind) for a in circuit.arcs]
 
 
 def _profile_starts(start, index, value, name, arcs, param_names) -> list[np.ndarray]:
