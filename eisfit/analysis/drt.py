@@ -53,6 +53,7 @@ _INDUCTANCE_F_MIN = 10.0  # F statistic above which a series L is kept (inductan
 _C_TAIL_HEIGHT = 0.1  # capacitance="auto": gamma at the longest tau >= 10 % of its maximum ...
 _C_TAIL_AREA = 0.2  # ... and >= 20 % of R_pol beyond the measured range -> series C
 _TAIL_DECAY = 0.5  # beyond f_max gamma decays outwards at least like exp(-0.5 |ln tau|) (CPE n >= 0.5)
+_PEAK_LOCAL_AREA = 0.1  # with a series C: a peak with >= 10 % of |Z| at its own frequency counts
 _OUTSIDE_DECADES = 0.25  # peaks further than this outside the measured tau range are not processes
 _DERIV_ORDER = 1  # first-derivative penalty: lower integral error than 2nd order in tests
 
@@ -394,7 +395,7 @@ def _auto_lambda(system: _System, lambdas: np.ndarray) -> tuple[float, float]:
 
 
 # ----------------------------------------------------------------------- peaks
-def find_peaks(tau_s: np.ndarray, gamma: np.ndarray) -> "Any":
+def find_peaks(tau_s: np.ndarray, gamma: np.ndarray, local_scale_ohm: Any = None) -> "Any":
     """Peaks of gamma as a DataFrame (tau_s, f_Hz, gamma_ohm, R_ohm), ordered by tau.
 
     A peak is a local maximum of gamma on the grid; its position is refined by a parabola
@@ -403,6 +404,12 @@ def find_peaks(tau_s: np.ndarray, gamma: np.ndarray) -> "Any":
     (their area goes to the neighbouring peak). The area of each peak is the integral of
     gamma between the minima that separate it from its neighbours (a minimum grid node's
     area is shared half and half); the areas sum to the polarisation resistance.
+
+    ``local_scale_ohm``: optional function tau (s) -> |Z| of the data at omega = 1/tau (ohm,
+    nan outside the measured range). A local maximum that fails the global thresholds is
+    still a peak when its area is at least :data:`_PEAK_LOCAL_AREA` of that local |Z|: next
+    to the huge distribution of a blocking electrode's CPE line, a bulk arc of a few kOhm
+    is a small fraction of the whole but most of the impedance at its own frequency.
     """
     import pandas as pd
 
@@ -415,7 +422,8 @@ def find_peaks(tau_s: np.ndarray, gamma: np.ndarray) -> "Any":
         return pd.DataFrame({c: np.array([], dtype=float) for c in cols})
     g = np.concatenate([[0.0], gamma, [0.0]])
     is_max = (g[1:-1] > g[:-2]) & (g[1:-1] >= g[2:])
-    idx = [int(k) for k in np.flatnonzero(is_max) if gamma[k] >= _PEAK_MIN_HEIGHT * gmax]
+    maxima = [int(k) for k in np.flatnonzero(is_max)]
+    idx = [k for k in maxima if gamma[k] >= _PEAK_MIN_HEIGHT * gmax]
     while True:
         peak_areas = _split_areas(gamma, areas, idx)
         keep = [k for k, r in zip(idx, peak_areas) if r >= _PEAK_MIN_AREA * total]
@@ -423,6 +431,8 @@ def find_peaks(tau_s: np.ndarray, gamma: np.ndarray) -> "Any":
             idx = keep if keep else idx[:1]
             break
         idx = keep
+    if local_scale_ohm is not None:
+        idx = _add_local_peaks(gamma, areas, idx, maxima, local_scale_ohm(np.exp(x)))
     peak_areas = _split_areas(gamma, areas, idx)
     rows = [(_refine_peak(x, gamma, k), r) for k, r in zip(idx, peak_areas)]
     tau = np.array([math.exp(xp) for (xp, _), _ in rows])
@@ -434,6 +444,33 @@ def find_peaks(tau_s: np.ndarray, gamma: np.ndarray) -> "Any":
             "R_ohm": np.array([r for _, r in rows]),
         }
     )
+
+
+def _add_local_peaks(gamma: np.ndarray, areas: np.ndarray, idx: list[int], maxima: list[int],
+                     local: np.ndarray) -> list[int]:
+    """``idx`` plus the other maxima whose area is >= :data:`_PEAK_LOCAL_AREA` of ``local``
+    (|Z| at omega = 1/tau per grid node, nan outside the measured range) and that stand out:
+    gamma falls below half the maximum's height on both sides before the next maximum
+    (ripples on the broad distribution of a CPE line do not)."""
+    extra = [k for k in maxima if k not in idx and np.isfinite(local[k])
+             and _stands_out(gamma, k, maxima)]
+    while extra:
+        trial = sorted(idx + extra)
+        trial_areas = dict(zip(trial, _split_areas(gamma, areas, trial)))
+        keep = [k for k in extra if trial_areas[k] >= _PEAK_LOCAL_AREA * local[k]]
+        if len(keep) == len(extra):
+            return trial
+        extra = keep
+    return idx
+
+
+def _stands_out(gamma: np.ndarray, k: int, maxima: list[int]) -> bool:
+    """gamma drops below half of gamma[k] between k and each neighbouring maximum (or the
+    end of the grid)."""
+    left = max([j for j in maxima if j < k], default=0)
+    right = min([j for j in maxima if j > k], default=gamma.size - 1)
+    half = 0.5 * gamma[k]
+    return bool(gamma[left:k + 1].min() < half and gamma[k:right + 1].min() < half)
 
 
 def _split_areas(gamma: np.ndarray, areas: np.ndarray, idx: Sequence[int]) -> list[float]:
@@ -614,7 +651,8 @@ def _make_result(spectrum, tau, system, p, lam, rule, use_l, use_c, weighting, k
     mod = np.abs(z)
     f = spectrum.frequency
     measured = (1.0 / (2.0 * math.pi * float(f.max())), 1.0 / (2.0 * math.pi * float(f.min())))
-    peaks, outside = split_outside(find_peaks(tau, gamma), measured)
+    local = _local_modulus(spectrum) if use_c else None
+    peaks, outside = split_outside(find_peaks(tau, gamma, local), measured)
     if len(outside):
         notes.append(f"{len(outside)} peak(s) with time constants outside the measured range "
                      f"(more than {_OUTSIDE_DECADES:g} decade beyond) are not reported as processes "
@@ -649,6 +687,19 @@ def _make_result(spectrum, tau, system, p, lam, rule, use_l, use_c, weighting, k
         capacitance_F=_series_capacitance(p, system) if use_c else None,
         peaks_outside=outside,
     )
+
+
+def _local_modulus(spectrum: Spectrum):
+    """tau (s) -> |Z| of the data at omega = 1/tau (log-log interpolation; nan outside)."""
+    omega = spectrum.omega
+    order = np.argsort(omega)
+    lw, lz = np.log(omega[order]), np.log(np.abs(spectrum.z[order]))
+
+    def scale(tau_s: np.ndarray) -> np.ndarray:
+        lt = -np.log(np.asarray(tau_s, dtype=float))
+        return np.exp(np.interp(lt, lw, lz, left=np.nan, right=np.nan))
+
+    return scale
 
 
 def _series_capacitance(p: np.ndarray, system: _System) -> float:
