@@ -72,7 +72,7 @@ class CircuitShape:
     def neighbours(self) -> list["CircuitShape"]:
         """Shapes one step away: one arc more or fewer, series L toggled, R0 toggled."""
         out = []
-        lo = 1 if self.tail in ("W", "Wo", "Ws", "Wo+C") else (0 if self.tail in ("CPE", "C") else 1)
+        lo = 1
         for n in (self.n_arcs + 1, self.n_arcs - 1):
             if lo <= n <= MAX_ARCS:
                 out.append(CircuitShape(self.inductor, self.series_r, n, self.tail))
@@ -125,7 +125,7 @@ class SpectrumEvidence:
     kk_dof: int
     kk_pseudo_chisq: float
     tails: tuple[str, ...]
-    notes: tuple[str, ...] = ()
+    series_c: bool = False
 
 
 def spectrum_evidence(spectrum: Spectrum) -> SpectrumEvidence:
@@ -152,7 +152,8 @@ def spectrum_evidence(spectrum: Spectrum) -> SpectrumEvidence:
     return SpectrumEvidence(
         n_peaks=n_peaks, inductive=inductive, lf_slope=slope, lf_phase_deg=phase,
         r_inf_fraction=float(d.r_inf_ohm / zmax), noise_pct=float(kk.rms_residual_pct),
-        kk_dof=max(2 * len(f) - n_kk, 1), kk_pseudo_chisq=float(kk.pseudo_chisq), tails=tails)
+        kk_dof=max(2 * len(f) - n_kk, 1), kk_pseudo_chisq=float(kk.pseudo_chisq), tails=tails,
+        series_c=d.capacitance_F is not None)
 
 
 def _count_arcs(d) -> int:
@@ -179,7 +180,7 @@ def _lf_slope(f: np.ndarray, z: np.ndarray, n_points: int = 5) -> float:
 def _plausible_tails(slope: float, phase_deg: float) -> tuple[str, ...]:
     """Low-frequency terminations the shape of the low-frequency end allows, likeliest first."""
     if not math.isfinite(slope) or slope > 0.15:  # -Z'' falls towards low f: a closing arc
-        return ("none", "Ws") if phase_deg > 5 else ("none",)
+        return ("none", "Ws")
     if slope < -0.75 and phase_deg < 60:  # capacitive -Z'' but a large, growing Z': open diffusion
         return ("Wo", "CPE", "C", "Wo+C")
     if slope < -0.75 or phase_deg > 65:  # a steep capacitive line: blocking electrode
@@ -232,7 +233,7 @@ def unresolved_parameters(result) -> list[str]:
             out.append(n)
     circ = load_circuit(result.circuit).circuit
     for a in circ.arcs:
-        tau = arc_tau_s(values, ArcSpec(a.resistor, a.capacitive, a.kind))
+        tau = _arc_tau(values, a)
         if not (math.isfinite(tau) and tau_lo / margin <= tau <= tau_hi * margin):
             out.append(a.resistor)
     for flag in result.flags:
@@ -244,6 +245,17 @@ def unresolved_parameters(result) -> list[str]:
         elif kind == "arcs-unresolved":
             out.extend(name.split(","))
     return list(dict.fromkeys(out))
+
+
+def _arc_tau(values: Mapping[str, float], arc) -> float:
+    """:func:`eisfit.analysis.derived.arc_tau_s` in logs (inf instead of an overflow), s."""
+    if arc.kind != "CPE":
+        return arc_tau_s(values, ArcSpec(arc.resistor, arc.capacitive, arc.kind))
+    r, q, n = values[arc.resistor], values[f"{arc.capacitive}_0"], values[f"{arc.capacitive}_1"]
+    if not (r > 0 and q > 0 and n > 0):
+        return float("nan")
+    log_tau = math.log(r * q) / n
+    return math.exp(log_tau) if log_tau < 700 else math.inf
 
 
 # ------------------------------------------------------------------ the suggestion
@@ -399,7 +411,8 @@ def initial_shapes(ev: SpectrumEvidence) -> list[CircuitShape]:
     shapes = []
     for tail in ev.tails[:3]:
         if tail in ("CPE", "C"):
-            n = max(ev.n_peaks - 1, 1)  # the blocking line takes one DRT peak at long tau
+            # the DRT's series C takes the blocking line; without it the line is one more peak
+            n = max(ev.n_peaks - (0 if ev.series_c else 1), 1)
             series_r = ev.r_inf_fraction > 0.01
         elif tail in ("W", "Wo", "Ws", "Wo+C"):
             n = max(min(ev.n_peaks - 1, MAX_ARCS), 1)  # diffusion adds DRT peaks of its own
@@ -470,60 +483,69 @@ class _Search:
         return best
 
     def run(self, shapes: Iterable[CircuitShape], max_fits: int) -> None:
-        """Fit the initial shapes, then neighbours of the current best while it changes."""
-        seen: set[CircuitShape] = set()
+        """Fit the initial shapes (donor shapes first), then neighbours of the leading
+        candidates while the lead changes or is not adequate; finally re-seed diffusion
+        candidates that still miss the data."""
+        self.seen: dict[str, CircuitShape] = {}
         n_fits = 0
-        shapes = sorted(shapes, key=lambda s: s.tail in _DIFFUSION_TAILS)  # donors first
-        for s in shapes:
+        for s in sorted(shapes, key=lambda s: s.tail in _DIFFUSION_TAILS):
             if n_fits < max_fits:
-                self.evaluate(circuit_from_shape(s))
-                seen.add(s)
+                self._evaluate_shape(s)
                 n_fits += 1
         for _ in range(6):
-            best = self._best_shape(seen)
-            if best is None:
-                return
-            todo = [s for s in self._neighbours(best) if s not in seen]
+            lead = self._leading_shapes()
+            if not lead:
+                break
+            adequate = self.rows[circuit_from_shape(lead[0])]["verdict"] == "best"
+            todo = self._neighbours(lead[0])
+            if not adequate:
+                for other in lead[1:]:
+                    todo += self._neighbours(other)
+                todo += [CircuitShape(lead[0].inductor, lead[0].series_r or t not in ("CPE", "C"),
+                                      max(lead[0].n_arcs, 1), t) for t in self.evidence.tails]
+            todo = [s for s in dict.fromkeys(todo) if circuit_from_shape(s) not in self.seen]
             if not todo or n_fits >= max_fits:
-                return
-            for s in todo[: max_fits - n_fits]:
-                self.evaluate(circuit_from_shape(s))
-                seen.add(s)
+                break
+            for s in sorted(todo, key=lambda s: s.tail in _DIFFUSION_TAILS)[: max_fits - n_fits]:
+                self._evaluate_shape(s)
                 n_fits += 1
-            if self._best_shape(seen) == best:
+            if adequate and self._leading_shapes()[:1] == lead[:1]:
                 break
         self.reseed()
 
+    def _evaluate_shape(self, shape: CircuitShape) -> None:
+        key = circuit_from_shape(shape)
+        self.seen[key] = shape
+        self.evaluate(key)
+
+    def _leading_shapes(self, n: int = 2) -> list[CircuitShape]:
+        """The shapes of the top ``n`` rows of the current ranking."""
+        table = self.ranked_table()
+        return [self.seen[c] for c in list(table["circuit"])[:n] if c in self.seen]
+
     def reseed(self) -> None:
-        """Seed the diffusion candidates that miss the data again, from every fit made since."""
+        """Seed the candidates that miss the data again, from every fit made since (a local
+        fit from a donor with a lower chi-square)."""
         for key, row in list(self.rows.items()):
-            if row["lack_of_fit_ratio"] > self.limit and any(
-                    e.kind in ("W", "Wo", "Ws") for e in load_circuit(key).circuit.elements):
+            better = any(r.chisq < self.fits[key].chisq for c, r in self.fits.items() if c != key)
+            if row["lack_of_fit_ratio"] > self.limit and better:
                 res = self._seeded(key, self.fits[key])
                 if res is not self.fits[key]:
                     self.fits[key] = res
                     self.rows[key] = _row(key, row["name"], res, self.evidence, self.limit)
 
     def _neighbours(self, shape: CircuitShape) -> list[CircuitShape]:
-        row = self.rows.get(circuit_from_shape(shape))
-        out = []
+        key = circuit_from_shape(shape)
+        row = self.rows.get(key)
+        fits_data = row is not None and row["lack_of_fit_ratio"] <= self.limit
+        out = _ideal_variants(shape, self.fits.get(key))
         for s in shape.neighbours():
-            if s.n_arcs > shape.n_arcs and row and row["lack_of_fit_ratio"] <= self.limit:
+            if s.n_arcs > shape.n_arcs and fits_data:
                 continue  # no lack of fit: one arc more cannot be needed
-            if s.inductor and not self.evidence.inductive and row and row["lack_of_fit_ratio"] <= self.limit:
+            if s.inductor and not self.evidence.inductive and fits_data:
                 continue
             out.append(s)
         return out
-
-    def _best_shape(self, seen: set[CircuitShape]) -> CircuitShape | None:
-        table = self.ranked_table()
-        if not len(table):
-            return None
-        best = table.iloc[0]["circuit"]
-        for s in seen:
-            if circuit_from_shape(s) == best:
-                return s
-        return None
 
     def ranked_table(self):
         return rank_candidates(list(self.rows.values()), self.criterion)
@@ -555,7 +577,7 @@ def seeds_from_fits(circuit: str, fits: Mapping[str, Any], spectrum: Spectrum) -
             if e.kind == "C" and e.name not in base:
                 q, n = donor.values.get(f"CPE{e.name[1:]}_0"), donor.values.get(f"CPE{e.name[1:]}_1")
                 r = donor.values.get(f"R{e.name[1:]}")
-                if q and n and r and q > 0 and n > 0 and r > 0:
+                if q and n and r and q > 0 and n > 0 and r > 0 and abs(math.log(r * q) / n) < 700:
                     base[e.name] = math.exp(math.log(r * q) / n - math.log(r))
         for e in circ.elements:
             if e.kind not in ("W", "Wo", "Ws"):
@@ -581,7 +603,7 @@ def _diffusion_guesses(kind: str, k: int, donor, omega_min: float) -> list[dict[
     arc = None
     if f"R{k + 1}" in v and f"CPE{k + 1}_0" in v:
         r, q, n = v[f"R{k + 1}"], v[f"CPE{k + 1}_0"], v[f"CPE{k + 1}_1"]
-        if r > 0 and q > 0 and n > 0:
+        if r > 0 and q > 0 and n > 0 and abs(math.log(r * q) / n) < 700:
             arc = (r, math.exp(math.log(r * q) / n))
     same = {i: v[f"{kind2}{k}_{i}"] for kind2 in ("Wo", "Ws") for i in (0, 1) if f"{kind2}{k}_{i}" in v}
     out: list[dict[Any, float]] = []
@@ -599,6 +621,22 @@ def _diffusion_guesses(kind: str, k: int, donor, omega_min: float) -> list[dict[
         for fac in _TAU_FACTORS:
             out.append({0: r, 1: tau * fac})
     return out
+
+
+IDEAL_N = 0.97  # a CPE exponent at least this high suggests trying an ideal capacitor
+
+
+def _ideal_variants(shape: CircuitShape, res) -> list[CircuitShape]:
+    """The shape with its tail's (or Randles arc's) CPE replaced by a C when the fitted
+    exponent is close to 1: a blocking CPE -> C, Wo with a double-layer CPE -> Wo+C."""
+    if res is None:
+        return []
+    k = shape.n_arcs
+    if shape.tail == "CPE" and res.values.get(f"CPE{k + 1}_1", 0.0) >= IDEAL_N:
+        return [CircuitShape(shape.inductor, shape.series_r, k, "C")]
+    if shape.tail == "Wo" and res.values.get(f"CPE{k}_1", 0.0) >= IDEAL_N:
+        return [CircuitShape(shape.inductor, shape.series_r, k, "Wo+C")]
+    return []
 
 
 def _library_names() -> dict[str, str]:
@@ -685,7 +723,7 @@ def assign_roles(result, area_cm2: float | None = None) -> tuple[dict[str, str],
     roles: dict[str, str] = {}
     unclear: list[str] = []
     for a in circ.arcs:
-        tau = arc_tau_s(values, ArcSpec(a.resistor, a.capacitive, a.kind))
+        tau = _arc_tau(values, a)
         c = tau / values[a.resistor] if values[a.resistor] > 0 else float("nan")
         c = c / area_cm2 if area_cm2 else c
         if not math.isfinite(c) or c <= 0:
