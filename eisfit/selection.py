@@ -47,9 +47,10 @@ LACK_OF_FIT_RATIO = 1.5  # rms residual / Lin-KK noise level above which a model
 R_UNRESOLVED_FACTOR = 100.0  # a resistance above 100 x max|Z| is not informed by the data
 TAU_UNRESOLVED_DECADES = 1.0  # a time constant this far outside the measured range is not informed
 BIC_TIE = 2.0  # candidates within this of the best criterion count as equally supported
-MAX_FITS = 9  # candidate fits of the automatic search (user candidates are all fitted)
+MAX_FITS = 7  # candidate fits of the automatic search (user candidates are all fitted)
 PEAK_MIN_FRACTION = 0.04  # a DRT peak with less than 4 % of R_pol does not count as an arc
 MAX_ARCS = 3
+L_NOISE_FACTOR = 5.0  # a DRT series L whose reactance at f_max exceeds 5 x the noise is evidence of L
 TAILS = ("none", "CPE", "C", "W", "Wo", "Ws", "Wo+C")
 _DIFFUSION_TAILS = ("W", "Wo", "Ws", "Wo+C")
 _CANDIDATE_FIT_OPTIONS = {"kk": False, "profile": False}
@@ -144,7 +145,7 @@ def spectrum_evidence(spectrum: Spectrum) -> SpectrumEvidence:
     n_peaks = _count_arcs(d)
     hf_inductive = bool(z.imag[-1] > 0)
     l_reactance = (d.inductance_H or 0.0) * 2 * math.pi * float(f[-1])
-    inductive = hf_inductive or l_reactance > 3 * kk.rms_residual_pct / 100 * abs(z[-1])
+    inductive = hf_inductive or l_reactance > L_NOISE_FACTOR * kk.rms_residual_pct / 100 * abs(z[-1])
     slope = _lf_slope(f, z)
     phase = float(-np.degrees(np.angle(z[0])))
     n_kk = kk.n_rc + 1 + int(kk.inductance_H is not None) + int(kk.capacitance_F is not None)
@@ -409,10 +410,10 @@ def suggest_circuit(
 def initial_shapes(ev: SpectrumEvidence) -> list[CircuitShape]:
     """The first candidates: the arcs the DRT counts with each plausible termination."""
     shapes = []
-    for tail in ev.tails[:3]:
+    for tail in ev.tails[:2]:
         if tail in ("CPE", "C"):
             # the DRT's series C takes the blocking line; without it the line is one more peak
-            n = max(ev.n_peaks - (0 if ev.series_c else 1), 1)
+            n = min(max(ev.n_peaks - (0 if ev.series_c else 1), 1), MAX_ARCS)
             series_r = ev.r_inf_fraction > 0.01
         elif tail in ("W", "Wo", "Ws", "Wo+C"):
             n = max(min(ev.n_peaks - 1, MAX_ARCS), 1)  # diffusion adds DRT peaks of its own
@@ -473,7 +474,10 @@ class _Search:
         if not diffusion and lack_of_fit_ratio(cold, self.evidence) <= self.limit:
             return cold
         best = cold
-        for seed in seeds_from_fits(circuit, self.fits, self.spectrum)[:SEEDS_PER_FIT]:
+        donors = {c: r for c, r in self.fits.items() if diffusion or r.chisq < cold.chisq}
+        seeds = best_seeds(circuit, seeds_from_fits(circuit, donors, self.spectrum), self.spectrum,
+                           SEEDS_PER_FIT)
+        for seed in seeds:
             try:
                 res = fit(self.spectrum, circuit, initial=seed, starts=1, **self.options)
             except FitError:
@@ -526,9 +530,13 @@ class _Search:
     def reseed(self) -> None:
         """Seed the candidates that miss the data again, from every fit made since (a local
         fit from a donor with a lower chi-square)."""
+        table = self.ranked_table()
+        if not len(table):
+            return
+        lead_m = int(table.iloc[0]["n_params"])
         for key, row in list(self.rows.items()):
             better = any(r.chisq < self.fits[key].chisq for c, r in self.fits.items() if c != key)
-            if row["lack_of_fit_ratio"] > self.limit and better:
+            if row["lack_of_fit_ratio"] > self.limit and better and row["n_params"] <= lead_m:
                 res = self._seeded(key, self.fits[key])
                 if res is not self.fits[key]:
                     self.fits[key] = res
@@ -551,7 +559,7 @@ class _Search:
         return rank_candidates(list(self.rows.values()), self.criterion)
 
 
-SEEDS_PER_FIT = 6
+SEEDS_PER_FIT = 2  # local fits per candidate from the best-matching seeds
 _TAU_FACTORS = (0.3, 3.0, 30.0)
 
 
@@ -588,6 +596,26 @@ def seeds_from_fits(circuit: str, fits: Mapping[str, Any], spectrum: Spectrum) -
         if not any(e.kind in ("W", "Wo", "Ws") for e in circ.elements):
             out.append(base)
     return out
+
+
+def best_seeds(circuit: str, seeds: Sequence[Mapping[str, float]], spectrum: Spectrum,
+               n: int) -> list[dict[str, float]]:
+    """The ``n`` seeds whose impedance is closest to the data (Boukamp pseudo chi-square,
+    missing parameters from the fit's data guess): the local fits are the costly part."""
+    from .fitting.guess import base_guess, spectrum_features
+
+    if len(seeds) <= n:
+        return [dict(s) for s in seeds]
+    circ = load_circuit(circuit).circuit
+    f, z = np.asarray(spectrum.frequency, float), np.asarray(spectrum.z)
+    base = base_guess(circ, spectrum_features(f, z))
+    full = [{**base, **s} for s in seeds]
+    p = np.array([[s[k] for k in circ.param_names] for s in full])
+    with np.errstate(all="ignore"):
+        zm = circ.impedance(p, f)
+        cost = np.sum(np.abs(z[None, :] - zm) ** 2 / np.abs(z[None, :]) ** 2, axis=1)
+    cost = np.where(np.isfinite(cost), cost, np.inf)
+    return [dict(seeds[i]) for i in np.argsort(cost, kind="stable")[:n]]
 
 
 def _diffusion_guesses(kind: str, k: int, donor, omega_min: float) -> list[dict[Any, float]]:
