@@ -797,12 +797,17 @@ def fit_auto(spectrum: Spectrum, **fit_options: Any):
     """
     from .fitting import fit
 
+    for key in ("initial", "fixed", "bounds", "expr"):
+        if fit_options.pop(key, None):
+            raise FitError(f"{key}= names the parameters of one circuit; it cannot be used "
+                           "with circuit='auto'")
     keys = ("weighting", "sigma", "fmin", "fmax", "drop_inductive", "area_cm2")
-    suggestion = suggest_circuit(spectrum, **{k: fit_options[k] for k in keys if k in fit_options})
+    suggestion = suggest_circuit(spectrum, **{k: fit_options[k] for k in keys
+                                              if fit_options.get(k) is not None})
     best = suggestion.best_fit
     result = fit(spectrum, suggestion.best, initial=best, **fit_options)
     if result.chisq > best.chisq * (1 + 1e-9):  # keep the candidate's optimum
-        result = fit(spectrum, suggestion.best, initial=best, starts=1, **fit_options)
+        result = fit(spectrum, suggestion.best, initial=best, **{**fit_options, "starts": 1})
     object.__setattr__(result, "suggestion", suggestion)
     return result
 
@@ -853,34 +858,46 @@ class CommonChoice:
 
 
 def choose_common_circuit(spectra: Sequence[Spectrum], *, criterion: str = "bic",
-                          candidates: Sequence[str] | None = None,
+                          candidates: Sequence[str] | None = None, n_explore: int = 3,
                           **fit_options: Any) -> CommonChoice:
     """One circuit for all ``spectra`` by the criterion summed over them.
 
-    Each spectrum gets its own suggestion first; the circuits any of them found adequate
-    (or their bests) are then fitted to every spectrum, and the circuit adequate in the
-    most spectra with the smallest summed criterion is chosen (within :data:`BIC_TIE` per
-    spectrum of the lowest sum, the one with fewer parameters).
+    The automatic search (:func:`suggest_circuit`) runs on ``n_explore`` spectra spread
+    over the series (first, middle, last; all when ``n_explore`` is None); the circuits
+    they found adequate (and their bests) are then fitted to every spectrum. The circuit
+    adequate in the most spectra with the smallest summed criterion is chosen (within
+    :data:`BIC_TIE` per spectrum of the lowest sum, the one with fewer parameters).
+    ``per_spectrum`` gives the circuit each spectrum alone prefers among those candidates.
     """
     import pandas as pd
 
     if not spectra:
         raise FitError("choose_common_circuit needs at least one spectrum")
-    suggestions = [suggest_circuit(s, candidates, criterion=criterion, **fit_options) for s in spectra]
+    n = len(spectra)
+    explore = (list(range(n)) if n_explore is None or n <= n_explore
+               else sorted({int(round(k)) for k in np.linspace(0, n - 1, n_explore)}))
+    explored = {i: suggest_circuit(spectra[i], candidates, criterion=criterion, **fit_options)
+                for i in explore}
     pool: list[str] = []
-    for sug in suggestions:
+    for sug in explored.values():
         t = sug.table
         pool.extend(t[t["verdict"].isin(["best", "adequate"])]["circuit"])
         pool.append(sug.best)
     pool = list(dict.fromkeys(pool))
-    for sug, s in zip(suggestions, spectra):
-        missing = [c for c in pool if c not in sug.fits]
+    suggestions = []
+    for i, s in enumerate(spectra):
+        sug = explored.get(i)
+        missing = [c for c in pool if sug is None or c not in sug.fits]
         if missing:
             extra = suggest_circuit(s, missing, criterion=criterion, **fit_options)
-            rows = [r for _, r in sug.table.iterrows()] + [r for _, r in extra.table.iterrows()
-                                                          if r["circuit"] in missing]
-            sug.fits.update({c: extra.fits[c] for c in missing if c in extra.fits})
-            sug.table = _reranked(rows, criterion, sug.evidence)
+            if sug is None:
+                sug = extra
+            else:
+                rows = [r for _, r in sug.table.iterrows()] + [r for _, r in extra.table.iterrows()]
+                sug.fits.update(extra.fits)
+                sug.table = _reranked(rows, criterion)
+                sug.best = str(sug.table.iloc[0]["circuit"])
+        suggestions.append(sug)
     records = []
     for c in pool:
         rows = [sug.table[sug.table["circuit"] == c] for sug in suggestions]
@@ -898,19 +915,28 @@ def choose_common_circuit(spectra: Sequence[Spectrum], *, criterion: str = "bic"
     t = pd.DataFrame(records).sort_values(["n_adequate", f"sum_{criterion}"], ascending=[False, True],
                                           kind="stable").reset_index(drop=True)
     top = t[t["n_adequate"] == t["n_adequate"].iloc[0]]
-    tie = BIC_TIE * len(spectra)
-    tied = top[top[f"sum_{criterion}"] <= top[f"sum_{criterion}"].iloc[0] + tie]
+    tied = top[top[f"sum_{criterion}"] <= top[f"sum_{criterion}"].iloc[0] + BIC_TIE * n]
     chosen = tied.sort_values(["n_params", f"sum_{criterion}"], kind="stable").index[0]
     t = pd.concat([t.loc[[chosen]], t.drop(index=chosen)]).reset_index(drop=True)
-    per = {(sug.label or f"#{i}"): sug.best for i, sug in enumerate(suggestions)}
+    per = {(sug.label or f"#{i}"): _preferred(sug, pool) for i, sug in enumerate(suggestions)}
     return CommonChoice(circuit=str(t.iloc[0]["circuit"]), table=t, per_spectrum=per,
                         suggestions=suggestions, criterion=criterion)
 
 
-def _reranked(rows, criterion, evidence):
+def _preferred(sug: CircuitSuggestion, pool: Sequence[str]) -> str:
+    """The circuit a spectrum alone prefers among the campaign's candidates."""
+    ranked = [c for c in sug.table["circuit"] if c in pool]
+    return ranked[0] if ranked else sug.best
+
+
+def _reranked(rows, criterion):
+    """Rank table rows of one spectrum again (after candidates were added)."""
     recs = []
     for r in rows:
         d = dict(r)
-        d["lack_of_fit"] = bool(d["lack_of_fit_ratio"] > LACK_OF_FIT_RATIO)
+        d["lack_of_fit"] = str(d["verdict"]).startswith("rejected: lack")
         recs.append(d)
-    return rank_candidates(recs, criterion)
+    seen: dict[str, dict] = {}
+    for d in recs:
+        seen.setdefault(d["circuit"], d)
+    return rank_candidates(list(seen.values()), criterion)

@@ -60,7 +60,10 @@ def fit_campaign(
     source : a folder, a glob pattern, a campaign file (.toml / .csv with a ``file``
         column), a data file, or a list of :class:`~eisfit.Spectrum` (or of paths).
     circuit, area_cm2 (cm2), thickness_cm (cm), symmetric, weighting, fmin, fmax (Hz) :
-        fit settings passed to :func:`eisfit.fit`. ``None`` = the campaign file's
+        fit settings passed to :func:`eisfit.fit`. ``circuit="auto"``: one circuit for
+        every checkpoint, chosen by :func:`eisfit.selection.choose_common_circuit` (the
+        information criterion summed over the checkpoints; ``.circuit_choice`` and the
+        report say which and why, and where single checkpoints would prefer another). ``None`` = the campaign file's
         ``[defaults]``, else ``garnet-symmetric``, no area, no thickness,
         ``symmetric=True``, ``modulus`` weighting, no cropping. Precedence:
         campaign-file row > argument > campaign-file ``[defaults]`` > built-in.
@@ -92,6 +95,10 @@ def fit_campaign(
     arguments = {"circuit": circuit, "area_cm2": area_cm2, "thickness_cm": thickness_cm,
                  "symmetric": symmetric, "weighting": weighting, "fmin": fmin, "fmax": fmax}
     common = _merge_settings(src.defaults, arguments)
+    choice = None
+    if common["circuit"] == "auto":  # issue 16: one circuit for the whole campaign
+        choice = _choose_campaign_circuit(src.checkpoints, common)
+        common["circuit"] = choice.circuit
     items = [_item(c, common, fit_options) for c in src.checkpoints]
     cache = _cache(out, cache_dir)
     own_pool = executor is None and jobs > 1
@@ -107,6 +114,9 @@ def fit_campaign(
         joint_result = _apply_joint_fit(joint, src.checkpoints, items, fits, shared, smooth, fit_options)
     result = _assemble(src, items, fits, common, stats)
     result.joint = joint_result
+    if choice is not None:
+        result.circuit_choice = choice
+        result.settings["circuit_choice"] = choice.explain()
     if drt:  # DRT (issue 8)
         result.compute_drt(**(drt if isinstance(drt, dict) else {}))
     result.stats["wall_seconds"] = time.perf_counter() - t0
@@ -141,6 +151,22 @@ def _chains(checkpoints: list[Checkpoint]) -> list[list[int]]:
         if c.ok:
             chains.setdefault(c.cell, []).append(i)
     return list(chains.values())
+
+
+def _choose_campaign_circuit(checkpoints: list[Checkpoint], common: dict[str, Any]):
+    """``circuit="auto"``: one circuit for every checkpoint, by the criterion summed over
+    the checkpoints (:func:`eisfit.selection.choose_common_circuit`)."""
+    from ..selection import choose_common_circuit
+
+    ok = [c for c in checkpoints if c.ok and c.spectrum is not None]
+    if not ok:
+        raise CampaignError("circuit='auto' needs at least one readable checkpoint")
+    for c in ok:
+        if c.settings.get("circuit") not in (None, "auto"):
+            raise CampaignError(f"{c.label}: circuit='auto' chooses one circuit for the whole campaign; "
+                                f"remove the per-checkpoint circuit {c.settings['circuit']!r}")
+    options = {k: common[k] for k in ("weighting", "fmin", "fmax", "area_cm2") if common.get(k) is not None}
+    return choose_common_circuit([c.spectrum for c in ok], **options)
 
 
 # ---- execution helpers ----------------------------------------------------------

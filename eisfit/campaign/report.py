@@ -111,6 +111,9 @@ def campaign_report(camp) -> str:
         "",
     ]
     lines += [f"- {line}" for line in evolution_lines(camp)] or ["- no checkpoint could be fitted"]
+    if getattr(camp, "circuit_choice", None) is not None:  # issue 16: circuit="auto"
+        lines += ["", "## Circuit choice", "", camp.circuit_choice.explain(), ""]
+        lines += _choice_table_lines(camp.circuit_choice)
     if getattr(camp, "joint", None) is not None:
         # ---- series analysis (eisfit.series): shared vs independent, smoothing ----
         lines += ["", "## Joint fit across checkpoints", ""]
@@ -131,6 +134,17 @@ def campaign_report(camp) -> str:
         lines += ["", f"Fits run: {stats.get('fits_run', 0)}, cache hits: {stats.get('cache_hits', 0)}, "
                   f"wall time: {stats.get('wall_seconds', math.nan):.1f} s."]
     return "\n".join(lines) + "\n"
+
+
+def _choice_table_lines(choice) -> list[str]:
+    """The candidates of a campaign-wide circuit choice as a markdown table."""
+    crit = f"sum_{choice.criterion}"
+    lines = [f"| circuit | parameters | summed {choice.criterion.upper()} | adequate | lack of fit | unresolved |",
+             "|---|---|---|---|---|---|"]
+    for _, r in choice.table.iterrows():
+        lines.append(f"| `{r['circuit']}` | {int(r['n_params'])} | {r[crit]:.1f} | {int(r['n_adequate'])} | "
+                     f"{int(r['n_lack_of_fit'])} | {int(r['n_unresolved'])} |")
+    return lines
 
 
 def _table_lines(camp) -> list[str]:

@@ -62,6 +62,7 @@ class CampaignResult:
     name: str | None = None
     joint: Any = None   # eisfit.series.JointFitResult (dict cell -> it for several cells) with shared=/smooth=
     drts: Any = None    # DRT (issue 8): one DRTResult (or None) per checkpoint with drt=True
+    circuit_choice: Any = None  # eisfit.selection.CommonChoice with circuit="auto" (issue 16)
     _table: Any = field(default=None, repr=False)
 
     # -- series analysis (eisfit.series) ----------------------------------------
