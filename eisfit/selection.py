@@ -53,7 +53,9 @@ MAX_ARCS = 3
 L_NOISE_FACTOR = 5.0  # a DRT series L whose reactance at f_max exceeds 5 x the noise is evidence of L
 TAILS = ("none", "CPE", "C", "W", "Wo", "Ws", "Wo+C")
 _DIFFUSION_TAILS = ("W", "Wo", "Ws", "Wo+C")
-_CANDIDATE_FIT_OPTIONS = {"kk": False, "profile": False}
+# every candidate is fitted to the same points (no inductive points dropped for circuits
+# without an L), so that chi-square, AIC and BIC compare
+_CANDIDATE_FIT_OPTIONS = {"kk": False, "profile": False, "drop_inductive": False}
 
 
 # ------------------------------------------------------------------ circuit shapes
@@ -502,7 +504,10 @@ class _Search:
                 break
             adequate = self.rows[circuit_from_shape(lead[0])]["verdict"] == "best"
             todo = self._neighbours(lead[0])
-            if not adequate:
+            if adequate:  # the smallest adequate circuit: only smaller neighbours remain to try
+                m = self.fits[circuit_from_shape(lead[0])].n_free
+                todo = [s for s in todo if _n_params(s) < m]
+            else:
                 for other in lead[1:]:
                     todo += self._neighbours(other)
                 todo += [CircuitShape(lead[0].inductor, lead[0].series_r or t not in ("CPE", "C"),
@@ -510,7 +515,7 @@ class _Search:
             todo = [s for s in dict.fromkeys(todo) if circuit_from_shape(s) not in self.seen]
             if not todo or n_fits >= max_fits:
                 break
-            for s in sorted(todo, key=lambda s: s.tail in _DIFFUSION_TAILS)[: max_fits - n_fits]:
+            for s in sorted(todo, key=_n_params)[: max_fits - n_fits]:
                 self._evaluate_shape(s)
                 n_fits += 1
             if adequate and self._leading_shapes()[:1] == lead[:1]:
@@ -649,6 +654,11 @@ def _diffusion_guesses(kind: str, k: int, donor, omega_min: float) -> list[dict[
         for fac in _TAU_FACTORS:
             out.append({0: r, 1: tau * fac})
     return out
+
+
+def _n_params(shape: CircuitShape) -> int:
+    """Number of parameters of a shape's circuit."""
+    return len(load_circuit(circuit_from_shape(shape)).circuit.param_names)
 
 
 IDEAL_N = 0.97  # a CPE exponent at least this high suggests trying an ideal capacitor

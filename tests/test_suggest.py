@@ -20,7 +20,7 @@ from eisfit.selection import (CircuitShape, assign_roles, choose_common_circuit,
                               lack_of_fit_ratio, spectrum_evidence, suggest_circuit,
                               unresolved_parameters)
 
-F = np.logspace(6, -2, 65)
+F = np.logspace(7, -2, 73)  # the headline garnet arcs lie inside 10 MHz - 10 mHz
 TWO_ARCS = "R0-p(R1,CPE1)-p(R2,CPE2)"
 GARNET = [40.0, 60.0, 3e-9, 0.9, 149.0, 2e-6, 0.85]  # the headline garnet values
 
@@ -106,13 +106,14 @@ def test_unresolved_runaway_resistance_and_collapsed_element():
 
 
 def test_inductive_tail_adds_a_series_inductor():
-    s = synthetic("L0-" + TWO_ARCS, [2e-6, *GARNET], seed=3)
+    s = synthetic("L0-" + TWO_ARCS, [1e-7, *GARNET], seed=3)
     assert np.any(s.z.imag > 0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         sug = suggest_circuit(s)
     assert sug.best.startswith("L0-") and sug.best_fit.n_free <= 8
-    assert sug.best_fit.values["L0"] == pytest.approx(2e-6, rel=0.05)
+    fit = sug.best_fit
+    assert abs(fit.values["L0"] - 1e-7) < 3 * fit.stderr["L0"] < 0.5e-7
 
 
 def test_blocking_line_gets_a_series_capacitive_element():
