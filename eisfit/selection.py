@@ -47,9 +47,11 @@ LACK_OF_FIT_RATIO = 1.5  # rms residual / Lin-KK noise level above which a model
 R_UNRESOLVED_FACTOR = 100.0  # a resistance above 100 x max|Z| is not informed by the data
 TAU_UNRESOLVED_DECADES = 1.0  # a time constant this far outside the measured range is not informed
 BIC_TIE = 2.0  # candidates within this of the best criterion count as equally supported
-MAX_FITS = 7  # candidate fits of the automatic search (user candidates are all fitted)
+LARGER_PARAMS = 3  # after an adequate candidate, circuits up to 3 parameters larger are still fitted
+MAX_FITS = 10  # candidate fits of the automatic search (user candidates are all fitted)
 PEAK_MIN_FRACTION = 0.04  # a DRT peak with less than 4 % of R_pol does not count as an arc
 MAX_ARCS = 3
+R0_SMALL = 0.05  # DRT R_inf below 5 % of max|Z|: blocking candidates are also tried without R0
 L_NOISE_FACTOR = 5.0  # a DRT series L whose reactance at f_max exceeds 5 x the noise is evidence of L
 TAILS = ("none", "CPE", "C", "W", "Wo", "Ws", "Wo+C")
 _DIFFUSION_TAILS = ("W", "Wo", "Ws", "Wo+C")
@@ -410,21 +412,25 @@ def suggest_circuit(
 
 
 def initial_shapes(ev: SpectrumEvidence) -> list[CircuitShape]:
-    """The first candidates: the arcs the DRT counts with each plausible termination."""
+    """The first candidates, smallest first: the arcs the DRT counts (and one fewer) with
+    each plausible low-frequency termination, a series L when the data show one, and for a
+    blocking termination with a small high-frequency intercept also without R0."""
     shapes = []
-    for tail in ev.tails[:2]:
+    for tail in ev.tails:
         if tail in ("CPE", "C"):
             # the DRT's series C takes the blocking line; without it the line is one more peak
-            n = min(max(ev.n_peaks - (0 if ev.series_c else 1), 1), MAX_ARCS)
-            series_r = ev.r_inf_fraction > 0.01
-        elif tail in ("W", "Wo", "Ws", "Wo+C"):
-            n = max(min(ev.n_peaks - 1, MAX_ARCS), 1)  # diffusion adds DRT peaks of its own
-            series_r = True
+            n = ev.n_peaks - (0 if ev.series_c else 1)
+            series = (True, False) if ev.r_inf_fraction < R0_SMALL else (True,)
+        elif tail in _DIFFUSION_TAILS:
+            n = ev.n_peaks - (0 if ev.series_c else 1)  # diffusion adds DRT peaks of its own
+            series = (True,)
         else:
-            n = min(max(ev.n_peaks, 1), MAX_ARCS)
-            series_r = True
-        shapes.append(CircuitShape(ev.inductive, series_r, n, tail))
-    return list(dict.fromkeys(shapes))
+            n = ev.n_peaks
+            series = (True,)
+        for k in sorted({n - 1, n}):
+            for r0 in series:
+                shapes.append(CircuitShape(ev.inductive, r0, min(max(k, 1), MAX_ARCS), tail))
+    return sorted(dict.fromkeys(shapes), key=lambda s: (_n_params(s), s.tail in _DIFFUSION_TAILS))
 
 
 class _Search:
@@ -489,38 +495,45 @@ class _Search:
         return best
 
     def run(self, shapes: Iterable[CircuitShape], max_fits: int) -> None:
-        """Fit the initial shapes (donor shapes first), then neighbours of the leading
-        candidates while the lead changes or is not adequate; finally re-seed diffusion
-        candidates that still miss the data."""
+        """Smallest first: fit the initial shapes in order of size until one is adequate and
+        the next is larger; then, while no candidate is adequate, the neighbours of the
+        leading ones (one arc more, L toggled, ...); finally re-seed candidates that miss
+        the data from better fits made since."""
         self.seen: dict[str, CircuitShape] = {}
         n_fits = 0
-        for s in sorted(shapes, key=lambda s: s.tail in _DIFFUSION_TAILS):
-            if n_fits < max_fits:
-                self._evaluate_shape(s)
-                n_fits += 1
+        for s in shapes:
+            lead_m = self._adequate_size()
+            if n_fits >= max_fits or (lead_m is not None and _n_params(s) > lead_m + LARGER_PARAMS):
+                break
+            self._evaluate_shape(s)
+            n_fits += 1
         for _ in range(6):
             lead = self._leading_shapes()
-            if not lead:
+            if not lead or n_fits >= max_fits:
                 break
-            adequate = self.rows[circuit_from_shape(lead[0])]["verdict"] == "best"
+            size = self._adequate_size()
             todo = self._neighbours(lead[0])
-            if adequate:  # the smallest adequate circuit: only smaller neighbours remain to try
-                m = self.fits[circuit_from_shape(lead[0])].n_free
-                todo = [s for s in todo if _n_params(s) < m]
+            if size is not None:  # adequate: neighbours up to LARGER_PARAMS more, BIC decides
+                todo = [s for s in todo if _n_params(s) <= size + LARGER_PARAMS]
             else:
                 for other in lead[1:]:
                     todo += self._neighbours(other)
-                todo += [CircuitShape(lead[0].inductor, lead[0].series_r or t not in ("CPE", "C"),
-                                      max(lead[0].n_arcs, 1), t) for t in self.evidence.tails]
             todo = [s for s in dict.fromkeys(todo) if circuit_from_shape(s) not in self.seen]
-            if not todo or n_fits >= max_fits:
+            if not todo:
                 break
             for s in sorted(todo, key=_n_params)[: max_fits - n_fits]:
                 self._evaluate_shape(s)
                 n_fits += 1
-            if adequate and self._leading_shapes()[:1] == lead[:1]:
+            if size is not None and self._leading_shapes()[:1] == lead[:1]:
                 break
         self.reseed()
+
+    def _adequate_size(self) -> int | None:
+        """Parameters of the chosen candidate when it is adequate, else None."""
+        table = self.ranked_table()
+        if len(table) and table.iloc[0]["verdict"] == "best":
+            return int(table.iloc[0]["n_params"])
+        return None
 
     def _evaluate_shape(self, shape: CircuitShape) -> None:
         key = circuit_from_shape(shape)
@@ -553,8 +566,6 @@ class _Search:
         fits_data = row is not None and row["lack_of_fit_ratio"] <= self.limit
         out = _ideal_variants(shape, self.fits.get(key))
         for s in shape.neighbours():
-            if s.n_arcs > shape.n_arcs and fits_data:
-                continue  # no lack of fit: one arc more cannot be needed
             if s.inductor and not self.evidence.inductive and fits_data:
                 continue
             out.append(s)
