@@ -52,6 +52,7 @@ MAX_FITS = 10  # candidate fits of the automatic search (user candidates are all
 PEAK_MIN_FRACTION = 0.04  # a DRT peak with less than 4 % of R_pol does not count as an arc
 MAX_ARCS = 3
 R0_SMALL = 0.05  # DRT R_inf below 5 % of max|Z|: blocking candidates are also tried without R0
+L_TRY_RATIO = 1.1  # above this residual/noise ratio a series L is tried even without evidence
 L_NOISE_FACTOR = 5.0  # a DRT series L whose reactance at f_max exceeds 5 x the noise is evidence of L
 TAILS = ("none", "CPE", "C", "W", "Wo", "Ws", "Wo+C")
 _DIFFUSION_TAILS = ("W", "Wo", "Ws", "Wo+C")
@@ -479,8 +480,9 @@ class _Search:
         from .fitting import fit
 
         diffusion = any(e.kind in ("W", "Wo", "Ws") for e in load_circuit(circuit).circuit.elements)
-        if not diffusion and lack_of_fit_ratio(cold, self.evidence) <= self.limit:
-            return cold
+        ratio = lack_of_fit_ratio(cold, self.evidence)
+        if ratio <= SEED_RATIO or (not diffusion and ratio <= self.limit):
+            return cold  # at the noise level already (or adequate without diffusion elements)
         best = cold
         donors = {c: r for c, r in self.fits.items() if diffusion or r.chisq < cold.chisq}
         seeds = best_seeds(circuit, seeds_from_fits(circuit, donors, self.spectrum), self.spectrum,
@@ -563,11 +565,11 @@ class _Search:
     def _neighbours(self, shape: CircuitShape) -> list[CircuitShape]:
         key = circuit_from_shape(shape)
         row = self.rows.get(key)
-        fits_data = row is not None and row["lack_of_fit_ratio"] <= self.limit
         out = _ideal_variants(shape, self.fits.get(key))
+        near_noise = row is not None and row["lack_of_fit_ratio"] <= L_TRY_RATIO
         for s in shape.neighbours():
-            if s.inductor and not self.evidence.inductive and fits_data:
-                continue
+            if s.inductor and not self.evidence.inductive and near_noise:
+                continue  # residuals at the noise level and no inductive evidence: no L to find
             out.append(s)
         return out
 
@@ -576,6 +578,7 @@ class _Search:
 
 
 SEEDS_PER_FIT = 2  # local fits per candidate from the best-matching seeds
+SEED_RATIO = 1.1  # a cold fit with residuals within 1.1x the noise is not re-started
 _TAU_FACTORS = (0.3, 3.0, 30.0)
 
 
@@ -672,7 +675,7 @@ def _n_params(shape: CircuitShape) -> int:
     return len(load_circuit(circuit_from_shape(shape)).circuit.param_names)
 
 
-IDEAL_N = 0.97  # a CPE exponent at least this high suggests trying an ideal capacitor
+IDEAL_N = 0.95  # a CPE exponent at least this high suggests trying an ideal capacitor
 
 
 def _ideal_variants(shape: CircuitShape, res) -> list[CircuitShape]:
