@@ -48,11 +48,10 @@ R_UNRESOLVED_FACTOR = 100.0  # a resistance above 100 x max|Z| is not informed b
 TAU_UNRESOLVED_DECADES = 1.0  # a time constant this far outside the measured range is not informed
 BIC_TIE = 2.0  # candidates within this of the best criterion count as equally supported
 LARGER_PARAMS = 3  # after an adequate candidate, circuits up to 3 parameters larger are still fitted
-MAX_FITS = 10  # candidate fits of the automatic search (user candidates are all fitted)
+MAX_FITS = 12  # candidate fits of the automatic search (user candidates are all fitted)
 PEAK_MIN_FRACTION = 0.04  # a DRT peak with less than 4 % of R_pol does not count as an arc
 MAX_ARCS = 3
-R0_SMALL = 0.05  # DRT R_inf below 5 % of max|Z|: blocking candidates are also tried without R0
-L_TRY_RATIO = 1.1  # above this residual/noise ratio a series L is tried even without evidence
+R0_SMALL = 0.02  # DRT R_inf below 2 % of max|Z|: blocking candidates are also tried without R0
 L_NOISE_FACTOR = 5.0  # a DRT series L whose reactance at f_max exceeds 5 x the noise is evidence of L
 TAILS = ("none", "CPE", "C", "W", "Wo", "Ws", "Wo+C")
 _DIFFUSION_TAILS = ("W", "Wo", "Ws", "Wo+C")
@@ -564,14 +563,11 @@ class _Search:
 
     def _neighbours(self, shape: CircuitShape) -> list[CircuitShape]:
         key = circuit_from_shape(shape)
-        row = self.rows.get(key)
         out = _ideal_variants(shape, self.fits.get(key))
-        near_noise = row is not None and row["lack_of_fit_ratio"] <= L_TRY_RATIO
-        for s in shape.neighbours():
-            if s.inductor and not self.evidence.inductive and near_noise:
-                continue  # residuals at the noise level and no inductive evidence: no L to find
-            out.append(s)
-        return out
+        # a series L is always a neighbour: a lead inductance of a few % of |Z| at f_max is
+        # often hidden under the first arc (no Z'' > 0, no DRT inductance), yet the BIC
+        # can tell; without one it collapses and is rejected as unresolved
+        return out + shape.neighbours()
 
     def ranked_table(self):
         return rank_candidates(list(self.rows.values()), self.criterion)
@@ -760,6 +756,17 @@ def _band(c: float) -> str:
     return ROLE_BANDS[-1][1]
 
 
+def _randles_arcs(circ) -> list[ArcSpec]:
+    """The (charge-transfer R, double-layer CPE or C) pairs of Randles-type arcs
+    ``p(CPEk,Rk-Wk)`` / ``p(Ck,Rk-Wok)``, which are not plain R||C arcs."""
+    import re
+
+    out = []
+    for cap, k in re.findall(r"p\((CPE|C)(\d+),R\2-W[os]?\2\)", circ.string):
+        out.append(ArcSpec(f"R{k}", f"{cap}{k}", cap))
+    return out
+
+
 def assign_roles(result, area_cm2: float | None = None) -> tuple[dict[str, str], str, bool]:
     """Role names of the elements of a fitted circuit, and whether they are clear.
 
@@ -774,7 +781,8 @@ def assign_roles(result, area_cm2: float | None = None) -> tuple[dict[str, str],
     values = result.values
     roles: dict[str, str] = {}
     unclear: list[str] = []
-    for a in circ.arcs:
+    arcs = list(circ.arcs) + _randles_arcs(circ)
+    for a in arcs:
         tau = _arc_tau(values, a)
         c = tau / values[a.resistor] if values[a.resistor] > 0 else float("nan")
         c = c / area_cm2 if area_cm2 else c
@@ -788,7 +796,7 @@ def assign_roles(result, area_cm2: float | None = None) -> tuple[dict[str, str],
     taken = [r for r in roles.values()]
     shared = {r for r in taken if taken.count(r) > 1}
     unclear.extend(k for k, r in roles.items() if r in shared and k not in unclear)
-    arc_members = {a.resistor for a in circ.arcs} | {a.capacitive for a in circ.arcs}
+    arc_members = {a.resistor for a in arcs} | {a.capacitive for a in arcs}
     for e in circ.elements:
         if e.name in arc_members:
             continue

@@ -93,6 +93,18 @@ def test_roles_not_clear_when_capacitances_sit_on_a_band_boundary():
     assert not clear and roles["R1"] == "grain boundary or surface layer" and "not clear" in note
 
 
+def test_roles_of_a_randles_arc_with_diffusion():
+    circuit = "R0-p(R1,CPE1)-p(CPE2,R2-Wo2)"
+    truth = {"R0": 20.0, "R1": 100.0, "CPE1_0": 1e-9, "CPE1_1": 0.9,
+             "CPE2_0": 2e-5, "CPE2_1": 0.85, "R2": 200.0, "Wo2_0": 300.0, "Wo2_1": 5.0}
+    s = synthetic(circuit, list(truth.values()), noise=0.0)
+    res = eisfit.fit(s, circuit, initial=truth, starts=1, kk=False)
+    roles, _, _ = assign_roles(res)
+    # charge-transfer arc: C_eff = (200 * 2e-5)^(1/0.85) / 200 ~ 8e-6 F, an interface
+    assert roles["R2"] == "interface" and roles["Wo2"] == "diffusion"
+    assert "CPE2" not in roles and roles["R1"] == "grain boundary"
+
+
 def test_unresolved_runaway_resistance_and_collapsed_element():
     s = synthetic(TWO_ARCS, GARNET)
     zmax = float(np.max(np.abs(s.z)))
