@@ -12,17 +12,19 @@ circuits, fits them with :func:`eisfit.fit`, and ranks them:
 3. the remaining (adequate) candidates are ranked by BIC (or AIC), and the smallest
    adequate circuit within :data:`BIC_TIE` of the best criterion is chosen.
 
-The search starts from the circuit the features point to and adds neighbours (one arc
-more or fewer, another low-frequency termination, a series L) while they improve the
-ranking, so that a spectrum usually needs 3-7 candidate fits.
+The search fits the circuits the features point to smallest first, goes on up to
+:data:`LARGER_PARAMS` parameters beyond the first adequate one (the criterion decides),
+and adds neighbours (one arc more or fewer, a series L, R0 toggled, a CPE -> C) while
+nothing is adequate: 3-12 candidate fits per spectrum (:data:`MAX_FITS`).
 
 The lack-of-fit ratio and the unresolved test are computed here from the fit result
 and the Lin-KK noise level (:func:`lack_of_fit_ratio`, :func:`unresolved_parameters`);
 they are small functions meant to be swapped for the fit's own ``lack-of-fit`` and
 ``unresolved:<name>`` flags once the engine provides them (issue 13).
 
-This module sits above :mod:`eisfit.fitting` and :mod:`eisfit.analysis`; neither
-imports it.
+This module sits above :mod:`eisfit.fitting` and :mod:`eisfit.analysis`; analysis never
+imports it, and fitting only through the one-line ``circuit="auto"`` hook at the top of
+:func:`eisfit.fit` (imported at call time).
 """
 from __future__ import annotations
 
