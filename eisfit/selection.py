@@ -874,8 +874,10 @@ class CommonChoice:
                 f"{int(row['n_adequate'])} of {n}).")
         if len(self.table) > 1:
             alt = self.table.iloc[1]
+            gap = alt["sum_" + self.criterion] - row["sum_" + self.criterion]
             text += (f" Next: {alt['circuit']} (summed {self.criterion.upper()} "
-                     f"{alt['sum_' + self.criterion]:.1f}, adequate in {int(alt['n_adequate'])}).")
+                     f"{alt['sum_' + self.criterion]:.1f}, {gap:+.1f}; adequate in "
+                     f"{int(alt['n_adequate'])}).")
         if self.disagree:
             text += " Spectra that alone would prefer another circuit: " + "; ".join(
                 f"{k}: {self.per_spectrum[k]}" for k in self.disagree) + "."
