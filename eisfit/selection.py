@@ -673,7 +673,8 @@ def _n_params(shape: CircuitShape) -> int:
     return len(load_circuit(circuit_from_shape(shape)).circuit.param_names)
 
 
-IDEAL_N = 0.95  # a CPE exponent at least this high suggests trying an ideal capacitor
+IDEAL_N = 0.95
+IDEAL_N_DOUBLE_LAYER = 0.9  # a Randles double-layer CPE above it: also try an ideal C  # a CPE exponent at least this high suggests trying an ideal capacitor
 
 
 def _ideal_variants(shape: CircuitShape, res) -> list[CircuitShape]:
@@ -684,7 +685,7 @@ def _ideal_variants(shape: CircuitShape, res) -> list[CircuitShape]:
     k = shape.n_arcs
     if shape.tail == "CPE" and res.values.get(f"CPE{k + 1}_1", 0.0) >= IDEAL_N:
         return [CircuitShape(shape.inductor, shape.series_r, k, "C")]
-    if shape.tail == "Wo" and res.values.get(f"CPE{k}_1", 0.0) >= IDEAL_N:
+    if shape.tail == "Wo" and res.values.get(f"CPE{k}_1", 0.0) >= IDEAL_N_DOUBLE_LAYER:
         return [CircuitShape(shape.inductor, shape.series_r, k, "Wo+C")]
     return []
 
