@@ -43,6 +43,8 @@ _LAZY = {
     "DRTResult": ("eisfit.analysis.drt", "DRTResult"),
     "arrhenius": ("eisfit.analysis.arrhenius", "arrhenius"),
     "fit_campaign": ("eisfit.campaign", "fit_campaign"),
+    "suggest_circuit": ("eisfit.selection", "suggest_circuit"),
+    "CircuitSuggestion": ("eisfit.selection", "CircuitSuggestion"),
     "CampaignResult": ("eisfit.campaign", "CampaignResult"),
 }
 

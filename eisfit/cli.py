@@ -554,8 +554,9 @@ eisfit fit run*.csv --fmin 1 --fix CPE1_1=0.9 --out fits/ --plot
 eisfit fit cell.mpr --json > cell_fit.json
 """)
 @click.argument("files", nargs=-1, required=True, type=click.Path())
-@click.option("--circuit", default="garnet-symmetric", show_default=True, metavar="NAME|STRING|FILE",
-              help="Library name (eisfit circuits), circuit string or .toml file.")
+@click.option("--circuit", default="garnet-symmetric", show_default=True, metavar="NAME|STRING|FILE|auto",
+              help="Library name (eisfit circuits), circuit string or .toml file; 'auto': the circuit "
+                   "'eisfit suggest' would choose.")
 @click.option("--area-cm2", type=_POSITIVE, default=None, help="Electrode contact area, cm2 (enables ASR in ohm*cm2).")
 @click.option("--thickness-cm", type=_POSITIVE, default=None, help="Electrolyte thickness, cm (with the area: sigma, S/cm).")
 @click.option("--symmetric/--per-cell", default=True, show_default=True,
@@ -636,6 +637,77 @@ def _labelled(label: str, exc: Exception) -> str:
     """The message of ``exc`` preceded by the spectrum label (unless it already starts so)."""
     text = str(exc)
     return text if text.startswith(f"{label}:") else f"{label}: {text}"
+
+
+# ---- section: suggest (issue 16) ------------------------------------------------
+@main.command("suggest")
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option("--candidates", "candidates", multiple=True, metavar="CIRCUIT[;CIRCUIT...]",
+              help="Circuits to compare (library names or strings), ';'-separated or repeated; "
+                   "include 'auto' to add the automatic candidates. Default: automatic "
+                   "(from the DRT peaks, an inductive tail and the low-frequency behaviour).")
+@click.option("--criterion", type=click.Choice(["bic", "aic"]), default="bic", show_default=True,
+              help="Information criterion that ranks the adequate candidates.")
+@click.option("--library", is_flag=True, help="Also fit every circuit of the library (eisfit circuits).")
+@click.option("--area-cm2", type=float, default=None,
+              help="Electrode area, cm2 (role names from the capacitance per area).")
+@click.option("--weighting", type=click.Choice(["modulus", "boukamp", "proportional", "unit"]),
+              default="modulus", show_default=True, help="Residual weighting of the candidate fits.")
+@click.option("--fmin", type=float, default=None, help="Lowest frequency fitted, Hz.")
+@click.option("--fmax", type=float, default=None, help="Highest frequency fitted, Hz.")
+@click.option("--format", "fmt", default=None, metavar="NAME", help="Force the file format.")
+@click.option("--json", "as_json", is_flag=True, help="Print the suggestions as JSON instead of the tables.")
+def suggest_command(files, candidates, criterion, library, area_cm2, weighting, fmin, fmax, fmt,
+                    as_json) -> None:
+    """Which circuit? Rank candidate circuits for every spectrum of FILE(s).
+
+    Prints, per spectrum, the candidates ranked (parameters, chi-square, reduced
+    chi-square, AIC, BIC, residuals over the Lin-KK noise level, unresolved parameters,
+    verdict) and a few sentences on why the best was chosen and what was rejected.
+    """
+    import json as _json
+
+    from .io import read
+    from .selection import suggest_circuit
+
+    listed = [c.strip() for item in candidates for c in item.split(";") if c.strip()] or None
+    out, failed = [], 0
+    for path in files:
+        try:
+            spectra = read(path, format=fmt)
+        except EisfitError as exc:
+            click.echo(f"eisfit: error: {exc}", err=True)
+            failed += 1
+            continue
+        for s in spectra:
+            sug = suggest_circuit(s, listed, criterion=criterion, library=library, area_cm2=area_cm2,
+                                  weighting=weighting, fmin=fmin, fmax=fmax)
+            out.append(sug.to_dict())
+            if not as_json:
+                click.echo(_suggestion_text(sug))
+    if as_json:
+        click.echo(_json.dumps(out, indent=1))
+    if failed:
+        sys.exit(2)
+
+
+def _suggestion_text(sug) -> str:
+    """The ranked table and the explanation of one suggestion, for the terminal."""
+    import textwrap
+
+    lines = [f"== {sug.label or 'spectrum'}: suggested circuit {sug.best}  ({sug.seconds:.2f} s)"]
+    width = max(len(c) for c in sug.table["circuit"])
+    lines.append(f"{'circuit':<{width}}  {'M':>2} {'chisq':>10} {'redchi':>10} {'AIC':>9} {'BIC':>9} "
+                 f"{'resid/noise':>11}  verdict")
+    for _, r in sug.table.iterrows():
+        lines.append(f"{r['circuit']:<{width}}  {int(r['n_params']):>2} {r['chisq']:>10.4g} "
+                     f"{r['redchi']:>10.4g} {r['aic']:>9.1f} {r['bic']:>9.1f} "
+                     f"{r['lack_of_fit_ratio']:>11.2f}  {r['verdict']}")
+    lines.append(textwrap.fill(sug.explain(), width=100))
+    return "\n".join(lines) + "\n"
+
+
+# ---- end section: suggest ----------------------------------------------------------
 
 
 def _name_values(items, option: str) -> dict[str, float]:
@@ -918,9 +990,10 @@ eisfit campaign data/ --scheduler tcp://127.0.0.1:8786 --out results/
 eisfit campaign campaign.toml --out results/ --json > results.json
 """)
 @click.argument("source", metavar="SOURCE")
-@click.option("--circuit", default=None, metavar="NAME|FILE|STRING",
+@click.option("--circuit", default=None, metavar="NAME|FILE|STRING|auto",
               help="Circuit (overrides the campaign file's [defaults]; a row's own circuit wins; "
-                   "built-in default garnet-symmetric).")
+                   "built-in default garnet-symmetric); 'auto': one circuit for every checkpoint, "
+                   "chosen by the BIC summed over them.")
 @click.option("--area-cm2", type=_POSITIVE, default=None, help="Electrode contact area, cm2 (enables ASR).")
 @click.option("--thickness-cm", type=_POSITIVE, default=None, help="Electrolyte thickness, cm (enables sigma).")
 @click.option("--symmetric/--per-cell", "symmetric", default=None,
@@ -1022,6 +1095,8 @@ def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, we
 
 def _print_campaign(camp, drt_: bool, arrhenius_lines: list[str]) -> None:
     ok = sum(r is not None for r in camp.results)
+    if camp.circuit_choice is not None:  # --circuit auto (issue 16)
+        click.echo(camp.circuit_choice.explain())
     click.echo(f"{len(camp.checkpoints)} checkpoints, {ok} fitted, ordered by {camp.ordering}")
     click.echo(f"circuit {camp.settings.get('circuit')}, weighting {camp.settings.get('weighting')}, "
                f"area {camp.settings.get('area_cm2') or '-'} cm2")

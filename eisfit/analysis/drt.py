@@ -50,6 +50,11 @@ _LAMBDA_RANGE = (1e-8, 1e1)
 _PEAK_MIN_HEIGHT = 0.01  # fraction of the largest gamma
 _PEAK_MIN_AREA = 0.01  # fraction of the polarisation resistance
 _INDUCTANCE_F_MIN = 10.0  # F statistic above which a series L is kept (inductance="auto")
+_C_TAIL_HEIGHT = 0.1  # capacitance="auto": gamma at the longest tau >= 10 % of its maximum ...
+_C_TAIL_AREA = 0.2  # ... and >= 20 % of R_pol beyond the measured range -> series C
+_TAIL_DECAY = 0.5  # beyond f_max gamma decays outwards at least like exp(-0.5 |ln tau|) (CPE n >= 0.5)
+_PEAK_LOCAL_AREA = 0.1  # with a series C: a peak with >= 10 % of |Z| at its own frequency counts
+_OUTSIDE_DECADES = 0.25  # peaks further than this outside the measured tau range are not processes
 _DERIV_ORDER = 1  # first-derivative penalty: lower integral error than 2nd order in tests
 
 
@@ -186,11 +191,16 @@ class DRTResult:
     gamma_ohm : gamma(ln tau) on the grid, ohm per unit ln tau (>= 0).
     r_inf_ohm : series (high-frequency) resistance, ohm.
     inductance_H : series inductance, H, or None when not part of the model.
+    capacitance_F : series capacitance, F (blocking electrodes; inf when its 1/C came out 0),
+        or None when not part of the model.
     r_pol_ohm : polarisation resistance = integral of gamma over ln tau, ohm.
     lambda_ : regularisation strength used (dimensionless, see module docstring).
     lambda_rule : how it was chosen: ``"gcv"`` or ``"user"``.
     peaks : DataFrame with ``tau_s``, ``f_Hz`` (= 1/(2 pi tau)), ``gamma_ohm``, ``R_ohm``
-        (area of the peak, split at the minima between peaks), ordered by tau.
+        (area of the peak, split at the minima between peaks), ordered by tau. Only peaks
+        inside the measured tau range (widened by a quarter decade each side) are processes;
+    peaks_outside : the other peaks (same columns): their areas still count in ``r_pol_ohm``
+        (``peaks.R_ohm.sum() + peaks_outside.R_ohm.sum() == r_pol_ohm``).
     frequency : Hz; z_model : the model at those frequencies, ohm.
     residuals_real, residuals_imag : (Z - Z_model)/|Z|, real and imaginary parts (fractions).
     kk_passed, kk_max_residual_pct : outcome of :func:`eisfit.kk_test` on the same data
@@ -217,6 +227,8 @@ class DRTResult:
     weighting: str = "modulus"
     label: str = ""
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    capacitance_F: float | None = None
+    peaks_outside: Any = None
 
     @property
     def f_Hz(self) -> np.ndarray:
@@ -241,6 +253,7 @@ class DRTResult:
             "label": self.label,
             "r_inf_ohm": self.r_inf_ohm,
             "inductance_H": self.inductance_H,
+            "capacitance_F": self.capacitance_F,
             "r_pol_ohm": self.r_pol_ohm,
             "lambda": self.lambda_,
             "lambda_rule": self.lambda_rule,
@@ -250,6 +263,8 @@ class DRTResult:
             "kk_max_residual_pct": self.kk_max_residual_pct,
             "warnings": list(self.warnings),
             "peaks": self.peaks.to_dict(orient="records"),
+            "peaks_outside": ([] if self.peaks_outside is None
+                              else self.peaks_outside.to_dict(orient="records")),
             "tau_s": self.tau_s.tolist(),
             "gamma_ohm": self.gamma_ohm.tolist(),
         }
@@ -262,16 +277,25 @@ class DRTResult:
 
 
 # ------------------------------------------------------------- the linear system
+_N_EXTRA = 3  # p = [R_inf, L, 1/C, gamma...]
+
+
 @dataclass(frozen=True)
 class _System:
-    """Weighted real-valued system a @ p ~ b, p = [R_inf, L, gamma...] (scaled)."""
+    """Weighted real-valued system a @ p ~ b, p = [R_inf, L, 1/C, gamma...] (scaled).
 
-    a: np.ndarray  # (2N, 2 + M)
+    The non-negative solve works on q with p = t @ q: on the grid nodes below the measured
+    range (tau < 1/(2 pi f_max)) gamma is a cumulative sum of non-negative steps, i.e.
+    it may only fall (or stay) towards shorter tau (see :func:`_tail_transform`)."""
+
+    a: np.ndarray  # (2N, 3 + M)
     b: np.ndarray  # (2N,)
-    d: np.ndarray  # (M, 2 + M) regulariser acting on p (zero on R_inf and L)
+    d: np.ndarray  # (M, 3 + M) regulariser acting on p (zero on R_inf, L and 1/C)
     z_scale: float  # ohm per unit of the scaled R_inf and gamma
     l_scale: float  # H per unit of the scaled L
-    design: np.ndarray  # complex (N, 2 + M) unscaled-by-weights design, ohm per unit of p
+    c_scale: float  # 1/F per unit of the scaled 1/C
+    design: np.ndarray  # complex (N, 3 + M) unscaled-by-weights design, ohm per unit of p
+    t: np.ndarray  # (3 + M, 3 + M) p = t @ q, q >= 0 in the non-negative solve
 
 
 def _build_system(spectrum: Spectrum, x: np.ndarray, weighting: str, sigma: Any) -> _System:
@@ -279,40 +303,66 @@ def _build_system(spectrum: Spectrum, x: np.ndarray, weighting: str, sigma: Any)
     z = spectrum.z
     z_scale = float(np.max(np.abs(z)))
     l_scale = z_scale / float(omega.max())
+    c_scale = z_scale * float(omega.min())
     a_re, a_im = _kernel_matrices(omega, x)
-    design = np.empty((omega.size, 2 + x.size), dtype=complex)
+    design = np.empty((omega.size, _N_EXTRA + x.size), dtype=complex)
     design[:, 0] = z_scale
     design[:, 1] = 1j * omega * l_scale
-    design[:, 2:] = z_scale * (a_re + 1j * a_im)
+    design[:, 2] = -1j * c_scale / omega
+    design[:, _N_EXTRA:] = z_scale * (a_re + 1j * a_im)
     s_re, s_im = residual_scales(z, "modulus" if weighting == "boukamp" else weighting, sigma=sigma)
     a = np.vstack([design.real / s_re[:, None], design.imag / s_im[:, None]])
     b = np.concatenate([z.real / s_re, z.imag / s_im])
     dm = _difference_matrix(x, _DERIV_ORDER)
-    d = np.zeros((dm.shape[0], 2 + x.size))
-    d[:, 2:] = dm
-    return _System(a=a, b=b, d=d, z_scale=z_scale, l_scale=l_scale, design=design)
+    d = np.zeros((dm.shape[0], _N_EXTRA + x.size))
+    d[:, _N_EXTRA:] = dm
+    t = _tail_transform(x, math.log(1.0 / float(omega.max())))
+    return _System(a=a, b=b, d=d, z_scale=z_scale, l_scale=l_scale, c_scale=c_scale,
+                   design=design, t=t)
 
 
-def _drop_inductance(system: _System) -> _System:
-    """The same system with the L column zeroed (L fixed at 0)."""
+def _tail_transform(x: np.ndarray, x_min: float) -> np.ndarray:
+    """p = t @ q with gamma_j = q_0 + ... + q_j on the nodes j <= k0, where k0 is the first
+    node at or above ``x_min`` (ln of the shortest measured tau); identity elsewhere.
+
+    With q >= 0 the distribution below the measured range can only decay outwards. Without
+    it, the part of gamma at tau far below 1/(2 pi f_max) acts on the data as a plain
+    resistance and takes a share of R_inf (the series resistance leaked into the DRT).
+    """
+    m = x.size
+    t = np.eye(_N_EXTRA + m)
+    k0 = int(np.searchsorted(x, x_min - 1e-9))
+    if 0 < k0 < m:
+        xs = x[:k0 + 1]
+        lag = xs[:, None] - xs[None, :]  # x_j - x_i
+        block = np.where(lag >= 0, np.exp(_TAIL_DECAY * np.maximum(lag, 0.0)), 0.0)
+        t[_N_EXTRA:_N_EXTRA + k0 + 1, _N_EXTRA:_N_EXTRA + k0 + 1] = block
+    return t
+
+
+def _columns(system: _System, use_l: bool, use_c: bool) -> _System:
+    """The same system with the L and/or 1/C columns zeroed (fixed at 0) when not used."""
     a = system.a.copy()
-    a[:, 1] = 0.0
-    return _System(a=a, b=system.b, d=system.d, z_scale=system.z_scale,
-                   l_scale=system.l_scale, design=system.design)
+    if not use_l:
+        a[:, 1] = 0.0
+    if not use_c:
+        a[:, 2] = 0.0
+    return _System(a=a, b=system.b, d=system.d, z_scale=system.z_scale, l_scale=system.l_scale,
+                   c_scale=system.c_scale, design=system.design, t=system.t)
 
 
-def _solve_nnls(system: _System, lam: float, use_l: bool = True) -> np.ndarray:
-    """Non-negative regularised solution p >= 0 (scaled units)."""
+def _solve_nnls(system: _System, lam: float, use_l: bool = True, use_c: bool = False) -> np.ndarray:
+    """Non-negative regularised solution p = t @ q, q >= 0 (scaled units)."""
     cols = np.ones(system.a.shape[1], dtype=bool)
     cols[1] = use_l
-    a = np.vstack([system.a[:, cols], math.sqrt(lam) * system.d[:, cols]])
+    cols[2] = use_c
+    t = system.t[:, cols]
+    a = np.vstack([system.a @ t, math.sqrt(lam) * (system.d @ t)])
     b = np.concatenate([system.b, np.zeros(system.d.shape[0])])
     norms = np.linalg.norm(a, axis=0)
     norms[norms == 0] = 1.0
-    p_sub, _ = nnls(a / norms, b, maxiter=50 * a.shape[1])
-    p = np.zeros(system.a.shape[1])
-    p[cols] = p_sub / norms
-    return p
+    q_sub, _ = nnls(a / norms, b, maxiter=50 * a.shape[1])
+    return t @ (q_sub / norms)
 
 
 def _auto_lambda(system: _System, lambdas: np.ndarray) -> tuple[float, float]:
@@ -345,7 +395,7 @@ def _auto_lambda(system: _System, lambdas: np.ndarray) -> tuple[float, float]:
 
 
 # ----------------------------------------------------------------------- peaks
-def find_peaks(tau_s: np.ndarray, gamma: np.ndarray) -> "Any":
+def find_peaks(tau_s: np.ndarray, gamma: np.ndarray, local_scale_ohm: Any = None) -> "Any":
     """Peaks of gamma as a DataFrame (tau_s, f_Hz, gamma_ohm, R_ohm), ordered by tau.
 
     A peak is a local maximum of gamma on the grid; its position is refined by a parabola
@@ -354,6 +404,12 @@ def find_peaks(tau_s: np.ndarray, gamma: np.ndarray) -> "Any":
     (their area goes to the neighbouring peak). The area of each peak is the integral of
     gamma between the minima that separate it from its neighbours (a minimum grid node's
     area is shared half and half); the areas sum to the polarisation resistance.
+
+    ``local_scale_ohm``: optional function tau (s) -> |Z| of the data at omega = 1/tau (ohm,
+    nan outside the measured range). A local maximum that fails the global thresholds is
+    still a peak when its area is at least :data:`_PEAK_LOCAL_AREA` of that local |Z|: next
+    to the huge distribution of a blocking electrode's CPE line, a bulk arc of a few kOhm
+    is a small fraction of the whole but most of the impedance at its own frequency.
     """
     import pandas as pd
 
@@ -366,7 +422,8 @@ def find_peaks(tau_s: np.ndarray, gamma: np.ndarray) -> "Any":
         return pd.DataFrame({c: np.array([], dtype=float) for c in cols})
     g = np.concatenate([[0.0], gamma, [0.0]])
     is_max = (g[1:-1] > g[:-2]) & (g[1:-1] >= g[2:])
-    idx = [int(k) for k in np.flatnonzero(is_max) if gamma[k] >= _PEAK_MIN_HEIGHT * gmax]
+    maxima = [int(k) for k in np.flatnonzero(is_max)]
+    idx = [k for k in maxima if gamma[k] >= _PEAK_MIN_HEIGHT * gmax]
     while True:
         peak_areas = _split_areas(gamma, areas, idx)
         keep = [k for k, r in zip(idx, peak_areas) if r >= _PEAK_MIN_AREA * total]
@@ -374,6 +431,8 @@ def find_peaks(tau_s: np.ndarray, gamma: np.ndarray) -> "Any":
             idx = keep if keep else idx[:1]
             break
         idx = keep
+    if local_scale_ohm is not None:
+        idx = _add_local_peaks(gamma, areas, idx, maxima, local_scale_ohm(np.exp(x)))
     peak_areas = _split_areas(gamma, areas, idx)
     rows = [(_refine_peak(x, gamma, k), r) for k, r in zip(idx, peak_areas)]
     tau = np.array([math.exp(xp) for (xp, _), _ in rows])
@@ -385,6 +444,33 @@ def find_peaks(tau_s: np.ndarray, gamma: np.ndarray) -> "Any":
             "R_ohm": np.array([r for _, r in rows]),
         }
     )
+
+
+def _add_local_peaks(gamma: np.ndarray, areas: np.ndarray, idx: list[int], maxima: list[int],
+                     local: np.ndarray) -> list[int]:
+    """``idx`` plus the other maxima whose area is >= :data:`_PEAK_LOCAL_AREA` of ``local``
+    (|Z| at omega = 1/tau per grid node, nan outside the measured range) and that stand out:
+    gamma falls below half the maximum's height on both sides before the next maximum
+    (ripples on the broad distribution of a CPE line do not)."""
+    extra = [k for k in maxima if k not in idx and np.isfinite(local[k])
+             and _stands_out(gamma, k, maxima)]
+    while extra:
+        trial = sorted(idx + extra)
+        trial_areas = dict(zip(trial, _split_areas(gamma, areas, trial)))
+        keep = [k for k in extra if trial_areas[k] >= _PEAK_LOCAL_AREA * local[k]]
+        if len(keep) == len(extra):
+            return trial
+        extra = keep
+    return idx
+
+
+def _stands_out(gamma: np.ndarray, k: int, maxima: list[int]) -> bool:
+    """gamma drops below half of gamma[k] between k and each neighbouring maximum (or the
+    end of the grid)."""
+    left = max([j for j in maxima if j < k], default=0)
+    right = min([j for j in maxima if j > k], default=gamma.size - 1)
+    half = 0.5 * gamma[k]
+    return bool(gamma[left:k + 1].min() < half and gamma[k:right + 1].min() < half)
 
 
 def _split_areas(gamma: np.ndarray, areas: np.ndarray, idx: Sequence[int]) -> list[float]:
@@ -426,6 +512,7 @@ def drt(
     lambda_: float | str = "auto",
     weighting: str = "modulus",
     inductance: bool | str = "auto",
+    capacitance: bool | str = "auto",
     tau_s: Any = None,
     points_per_decade: float = 10.0,
     extend_decades: float = 1.0,
@@ -446,6 +533,10 @@ def drt(
         keep L when a point has Z'' > 0, or when adding it lowers the weighted residual
         sum of squares significantly (F statistic ``(RSS0 - RSS1) / (RSS1 / dof) > 10``,
         dof = 2N minus the effective number of parameters of the GCV fit).
+    capacitance : series capacitance (blocking electrodes): ``True``, ``False``, or
+        ``"auto"`` (default): added when the DRT without it piles a large share of R_pol
+        beyond the longest measured time constant (see :func:`_needs_series_capacitance`),
+        so that the arcs in series with a capacitive line get their own peaks.
     tau_s : increasing, log-spaced time-constant grid (s); by default from
         ``1/(2 pi f_max)`` to ``1/(2 pi f_min)`` extended by ``extend_decades`` on each side
         with ``points_per_decade`` points per decade.
@@ -466,32 +557,61 @@ def drt(
     from .kk import small_blas
 
     with small_blas():
-        return _drt(spectrum, lambda_, weighting, inductance, tau, sigma, kk)
+        return _drt(spectrum, lambda_, weighting, inductance, capacitance, tau, sigma, kk)
 
 
-def _drt(spectrum, lambda_, weighting, inductance, tau, sigma, kk) -> DRTResult:
+def _drt(spectrum, lambda_, weighting, inductance, capacitance, tau, sigma, kk) -> DRTResult:
     x = np.log(tau)
-    system = _build_system(spectrum, x, weighting, sigma)
+    full = _build_system(spectrum, x, weighting, sigma)
+    system = _columns(full, True, False)
     notes: list[str] = []
+    if capacitance not in (True, False, "auto"):
+        raise DataError(f"capacitance must be True, False or 'auto', not {capacitance!r}")
 
+    lam, rule = _choose_lambda(system, lambda_, notes)
+    use_l = _decide_inductance(spectrum, system, lam, inductance)
+    p = _solve_nnls(system, lam, use_l=use_l)
+    use_c = capacitance is True or (capacitance == "auto"
+                                    and _needs_series_capacitance(p, x, float(spectrum.omega.min())))
+    if use_c:
+        system = full
+        if rule != "user":
+            lam, rule = _choose_lambda(system, lambda_, [])
+        p = _solve_nnls(system, lam, use_l=use_l, use_c=True)
+    return _make_result(spectrum, tau, system, p, lam, rule, use_l, use_c, weighting, kk, notes)
+
+
+def _choose_lambda(system: _System, lambda_: float | str, notes: list[str]) -> tuple[float, str]:
+    """(lambda, rule): the user's value, or GCV + discrepancy principle (:func:`_auto_lambda`)."""
     if isinstance(lambda_, str):
         if lambda_ != "auto":
             raise DataError(f"lambda_ must be a number or 'auto', not {lambda_!r}")
         lambdas = np.logspace(math.log10(_LAMBDA_RANGE[0]), math.log10(_LAMBDA_RANGE[1]), 91)
         lam, _ = _auto_lambda(system, lambdas)
-        rule = "gcv-discrepancy"
         if lam in (lambdas[0], lambdas[-1]):
             notes.append(f"GCV chose lambda at the end of its range ({lam:.1e}); "
                          "pass lambda_= explicitly to check")
-    else:
-        lam = float(lambda_)
-        if not (lam >= 0 and math.isfinite(lam)):
-            raise DataError(f"lambda_ must be >= 0, got {lambda_!r}")
-        rule = "user"
+        return lam, "gcv-discrepancy"
+    lam = float(lambda_)
+    if not (lam >= 0 and math.isfinite(lam)):
+        raise DataError(f"lambda_ must be >= 0, got {lambda_!r}")
+    return lam, "user"
 
-    use_l = _decide_inductance(spectrum, system, lam, inductance)
-    p = _solve_nnls(system, lam, use_l=use_l)
-    return _make_result(spectrum, tau, system, p, lam, rule, use_l, weighting, kk, notes)
+
+def _needs_series_capacitance(p: np.ndarray, x: np.ndarray, omega_min: float) -> bool:
+    """``capacitance="auto"``: a series C is added when the DRT without it piles a large
+    share of the polarisation resistance onto the longest time constants: gamma at the end
+    of the grid still at least :data:`_C_TAIL_HEIGHT` of its maximum, and the part beyond
+    the measured range at least :data:`_C_TAIL_AREA` of R_pol. That is what the capacitive
+    line of a blocking electrode (or the capacitive end of finite open diffusion) does to a
+    DRT without a series C; it swamps the arcs it is in series with."""
+    gamma = p[_N_EXTRA:]
+    gmax = float(gamma.max()) if gamma.size else 0.0
+    if gmax <= 0 or gamma[-1] < _C_TAIL_HEIGHT * gmax:
+        return False
+    beyond = x > math.log(1.0 / omega_min)
+    areas = gamma * _hat_areas(x)
+    return float(areas[beyond].sum()) >= _C_TAIL_AREA * float(areas.sum())
 
 
 def _decide_inductance(spectrum: Spectrum, system: _System, lam: float, inductance: bool | str) -> bool:
@@ -505,7 +625,7 @@ def _decide_inductance(spectrum: Spectrum, system: _System, lam: float, inductan
     rss = []
     for use_l in (False, True):
         p = _solve_nnls(system, lam, use_l=use_l)
-        r = system.b - system.a @ p if use_l else system.b - _drop_inductance(system).a @ p
+        r = system.b - system.a @ p
         rss.append(float(r @ r))
     rss0, rss1 = rss
     dof = max(system.a.shape[0] - _effective_parameters(system, lam), 1.0)
@@ -522,17 +642,22 @@ def _effective_parameters(system: _System, lam: float) -> float:
     return float(np.trace(np.linalg.solve(m, ata)))
 
 
-def _make_result(spectrum, tau, system, p, lam, rule, use_l, weighting, kk, notes) -> DRTResult:
+def _make_result(spectrum, tau, system, p, lam, rule, use_l, use_c, weighting, kk, notes) -> DRTResult:
     z = spectrum.z
     z_model = system.design @ p
-    gamma = p[2:] * system.z_scale
+    gamma = p[_N_EXTRA:] * system.z_scale
     x = np.log(tau)
     r_pol = float(np.sum(gamma * _hat_areas(x)))
     mod = np.abs(z)
-    peaks = find_peaks(tau, gamma)
     f = spectrum.frequency
     measured = (1.0 / (2.0 * math.pi * float(f.max())), 1.0 / (2.0 * math.pi * float(f.min())))
-    if gamma.max() > 0 and gamma[-1] > 0.1 * gamma.max():
+    local = _local_modulus(spectrum) if use_c else None
+    peaks, outside = split_outside(find_peaks(tau, gamma, local), measured)
+    if len(outside):
+        notes.append(f"{len(outside)} peak(s) with time constants outside the measured range "
+                     f"(more than {_OUTSIDE_DECADES:g} decade beyond) are not reported as processes "
+                     "(DRTResult.peaks_outside)")
+    if not use_c and gamma.max() > 0 and gamma[-1] > 0.1 * gamma.max():
         notes.append("gamma does not return to zero at the longest tau: a blocking or diffusive "
                      "low-frequency part is cut by the grid, R_pol is a lower bound")
     kk_passed, kk_max = True, None
@@ -559,7 +684,36 @@ def _make_result(spectrum, tau, system, p, lam, rule, use_l, weighting, kk, note
         weighting=weighting,
         label=spectrum.label,
         warnings=tuple(notes),
+        capacitance_F=_series_capacitance(p, system) if use_c else None,
+        peaks_outside=outside,
     )
+
+
+def _local_modulus(spectrum: Spectrum):
+    """tau (s) -> |Z| of the data at omega = 1/tau (log-log interpolation; nan outside)."""
+    omega = spectrum.omega
+    order = np.argsort(omega)
+    lw, lz = np.log(omega[order]), np.log(np.abs(spectrum.z[order]))
+
+    def scale(tau_s: np.ndarray) -> np.ndarray:
+        lt = -np.log(np.asarray(tau_s, dtype=float))
+        return np.exp(np.interp(lt, lw, lz, left=np.nan, right=np.nan))
+
+    return scale
+
+
+def _series_capacitance(p: np.ndarray, system: _System) -> float:
+    """The series capacitance of the solution, F (inf when its 1/C is 0)."""
+    inv_c = float(p[2] * system.c_scale)
+    return 1.0 / inv_c if inv_c > 0 else math.inf
+
+
+def split_outside(peaks: Any, measured: tuple[float, float]) -> tuple[Any, Any]:
+    """(peaks inside, peaks outside) the measured tau range widened by
+    :data:`_OUTSIDE_DECADES` on each side (tau_measured_s = (1/(2 pi f_max), 1/(2 pi f_min)))."""
+    lo, hi = measured[0] / 10**_OUTSIDE_DECADES, measured[1] * 10**_OUTSIDE_DECADES
+    inside = (peaks["tau_s"] >= lo) & (peaks["tau_s"] <= hi)
+    return peaks[inside].reset_index(drop=True), peaks[~inside].reset_index(drop=True)
 
 
 def _kk_check(spectrum: Spectrum, notes: list[str]) -> tuple[bool, float | None]:

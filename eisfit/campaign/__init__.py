@@ -10,6 +10,7 @@ checkpoints), :mod:`.runner` (cold fits in parallel, seeded chains, flags),
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import multiprocessing
 import os
@@ -61,7 +62,10 @@ def fit_campaign(
     source : a folder, a glob pattern, a campaign file (.toml / .csv with a ``file``
         column), a data file, or a list of :class:`~eisfit.Spectrum` (or of paths).
     circuit, area_cm2 (cm2), thickness_cm (cm), symmetric, weighting, fmin, fmax (Hz) :
-        fit settings passed to :func:`eisfit.fit`. ``None`` = the campaign file's
+        fit settings passed to :func:`eisfit.fit`. ``circuit="auto"``: one circuit for
+        every checkpoint, chosen by :func:`eisfit.selection.choose_common_circuit` (the
+        information criterion summed over the checkpoints; ``.circuit_choice`` and the
+        report say which and why, and where single checkpoints would prefer another). ``None`` = the campaign file's
         ``[defaults]``, else ``garnet-symmetric``, no area, no thickness,
         ``symmetric=True``, ``modulus`` weighting, no cropping. Precedence:
         campaign-file row > argument > campaign-file ``[defaults]`` > built-in.
@@ -98,15 +102,21 @@ def fit_campaign(
     ``.settings``, ``.stats``, plots, ``.write()``, ``.report()``).
     """
     t0 = time.perf_counter()
-    run = CampaignSettings(
-        fit={"circuit": circuit, "area_cm2": area_cm2, "thickness_cm": thickness_cm, "symmetric": symmetric,
-             "weighting": weighting, "fmin": fmin, "fmax": fmax},
-        fit_options=fit_options, jobs=jobs)
+    arguments = {"circuit": None if circuit == "auto" else circuit, "area_cm2": area_cm2,
+                 "thickness_cm": thickness_cm, "symmetric": symmetric, "weighting": weighting,
+                 "fmin": fmin, "fmax": fmax}
+    run = CampaignSettings(fit=arguments, fit_options=fit_options, jobs=jobs)
     if out is not None:
         _check_writable(Path(out))
     joint = _joint_fit_function() if (shared is not None or smooth is not None) else None
     src = load_checkpoints(source)
     file_defaults = _fit_defaults(src.defaults)
+    choice = None
+    if circuit == "auto" or (circuit is None and file_defaults.get("circuit") == "auto"):
+        # issue 16: one circuit for the whole campaign, chosen before any checkpoint is fitted
+        file_defaults.pop("circuit", None)
+        choice = _choose_campaign_circuit(src.checkpoints, FitSettings.layered(file_defaults, run.fit).fit_kwargs())
+        run = dataclasses.replace(run, fit={**run.fit, "circuit": choice.circuit})
     common = FitSettings.layered(file_defaults, run.fit).fit_kwargs()
     items = _items(src.checkpoints, file_defaults, run)
     cache = _cache(out, cache_dir)
@@ -129,6 +139,9 @@ def fit_campaign(
         joint_result = _apply_joint_fit(joint, src.checkpoints, items, fits, shared, smooth, fit_options)
     result = _assemble(src, items, fits, common, stats)
     result.joint = joint_result
+    if choice is not None:
+        result.circuit_choice = choice
+        result.settings["circuit_choice"] = choice.explain()
     if drt:  # DRT (issue 8)
         result.compute_drt(**(drt if isinstance(drt, dict) else {}))
     result.stats["wall_seconds"] = time.perf_counter() - t0
@@ -184,6 +197,22 @@ def _chains(checkpoints: list[Checkpoint]) -> list[list[int]]:
         if c.ok:
             chains.setdefault(c.cell, []).append(i)
     return list(chains.values())
+
+
+def _choose_campaign_circuit(checkpoints: list[Checkpoint], common: dict[str, Any]):
+    """``circuit="auto"``: one circuit for every checkpoint, by the criterion summed over
+    the checkpoints (:func:`eisfit.selection.choose_common_circuit`)."""
+    from ..selection import choose_common_circuit
+
+    ok = [c for c in checkpoints if c.ok and c.spectrum is not None]
+    if not ok:
+        raise CampaignError("circuit='auto' needs at least one readable checkpoint")
+    for c in ok:
+        if c.settings.get("circuit") not in (None, "auto"):
+            raise CampaignError(f"{c.label}: circuit='auto' chooses one circuit for the whole campaign; "
+                                f"remove the per-checkpoint circuit {c.settings['circuit']!r}")
+    options = {k: common[k] for k in ("weighting", "fmin", "fmax", "area_cm2") if common.get(k) is not None}
+    return choose_common_circuit([c.spectrum for c in ok], **options)
 
 
 # ---- execution helpers ----------------------------------------------------------

@@ -154,6 +154,9 @@ def campaign_report(camp, figures: Mapping[str, str] | None = None) -> str:
     lines += [f"- {line}" for line in evolution_lines(camp, pretty=True)] or ["- no checkpoint could be fitted"]
     if figures and "evolution" in figures:
         lines += ["", f"![evolution]({figures['evolution']})", "", FIGURE_CAPTIONS["evolution"]]
+    if getattr(camp, "circuit_choice", None) is not None:  # issue 16: circuit="auto"
+        lines += ["", "## Circuit choice", "", camp.circuit_choice.explain(), ""]
+        lines += _choice_table_lines(camp.circuit_choice)
     if getattr(camp, "joint", None) is not None:
         # ---- series analysis (eisfit.series): shared vs independent, smoothing ----
         lines += ["", "## Joint fit across checkpoints", ""]
@@ -178,6 +181,17 @@ def campaign_report(camp, figures: Mapping[str, str] | None = None) -> str:
         lines += [f"Vector versions: {', '.join(f[:-4] + '.svg' for f in vector)}."]
     lines += ["", wall_time_line(camp)]
     return "\n".join(lines) + "\n"
+
+
+def _choice_table_lines(choice) -> list[str]:
+    """The candidates of a campaign-wide circuit choice as a markdown table."""
+    crit = f"sum_{choice.criterion}"
+    lines = [f"| circuit | parameters | summed {choice.criterion.upper()} | adequate | lack of fit | unresolved |",
+             "|---|---|---|---|---|---|"]
+    for _, r in choice.table.iterrows():
+        lines.append(f"| `{r['circuit']}` | {int(r['n_params'])} | {r[crit]:.1f} | {int(r['n_adequate'])} | "
+                     f"{int(r['n_lack_of_fit'])} | {int(r['n_unresolved'])} |")
+    return lines
 
 
 def _shown_rows(n: int, max_rows: int | None) -> list[int]:

@@ -67,6 +67,7 @@ class CampaignResult:
     drts: Any = None    # DRT (issue 8): one DRTResult (or None) per checkpoint with drt=True
     wall_time_s: float | None = None  # the whole run: reading, fits, tables, figures (fit_campaign / write)
     started_perf_s: float | None = field(default=None, repr=False)  # time.perf_counter() at the start
+    circuit_choice: Any = None  # eisfit.selection.CommonChoice with circuit="auto" (issue 16)
     _table: Any = field(default=None, repr=False)
 
     # -- series analysis (eisfit.series) ----------------------------------------

@@ -1,0 +1,979 @@
+"""Which circuit? Suggest the circuit the data support (issue 16).
+
+:func:`suggest_circuit` reads the spectrum's features (DRT peaks, an inductive
+high-frequency tail, the low-frequency behaviour), builds a small set of candidate
+circuits, fits them with :func:`eisfit.fit`, and ranks them:
+
+1. a candidate whose residuals are well above the data's own noise level (Lin-KK) has a
+   *lack of fit* and is rejected;
+2. a candidate with a parameter the data cannot inform (*unresolved*: a resistance far
+   above |Z|, a time constant more than a decade outside the measured range, an element
+   collapsed onto its bound, an uncertainty larger than the value) is rejected;
+3. the remaining (adequate) candidates are ranked by BIC (or AIC), and the smallest
+   adequate circuit within :data:`BIC_TIE` of the best criterion is chosen.
+
+The search fits the circuits the features point to smallest first, goes on up to
+:data:`LARGER_PARAMS` parameters beyond the first adequate one (the criterion decides),
+and adds neighbours (one arc more or fewer, a series L, R0 toggled, a CPE -> C) while
+nothing is adequate: 3-12 candidate fits per spectrum (:data:`MAX_FITS`).
+
+The lack-of-fit ratio and the unresolved test are computed here from the fit result
+and the Lin-KK noise level (:func:`lack_of_fit_ratio`, :func:`unresolved_parameters`);
+they are small functions meant to be swapped for the fit's own ``lack-of-fit`` and
+``unresolved:<name>`` flags once the engine provides them (issue 13).
+
+This module sits above :mod:`eisfit.fitting` and :mod:`eisfit.analysis`; analysis never
+imports it, and fitting only through the one-line ``circuit="auto"`` hook at the top of
+:func:`eisfit.fit` (imported at call time).
+"""
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from .analysis.derived import ArcSpec, arc_tau_s
+from .errors import DataError, EisfitError, FitError
+from .model import load_circuit
+from .spectrum import Spectrum
+
+__all__ = ["suggest_circuit", "CircuitSuggestion", "fit_auto", "lack_of_fit_ratio",
+           "unresolved_parameters", "circuit_from_shape", "CircuitShape", "choose_common_circuit",
+           "CommonChoice"]
+
+LACK_OF_FIT_RATIO = 1.5  # rms residual / Lin-KK noise level above which a model misses the data
+R_UNRESOLVED_FACTOR = 100.0  # a resistance above 100 x max|Z| is not informed by the data
+TAU_UNRESOLVED_DECADES = 1.0  # a time constant this far outside the measured range is not informed
+BIC_TIE = 2.0  # candidates within this of the best criterion count as equally supported
+LARGER_PARAMS = 3  # after an adequate candidate, circuits up to 3 parameters larger are still fitted
+MAX_FITS = 12  # candidate fits of the automatic search (user candidates are all fitted)
+PEAK_MIN_FRACTION = 0.04  # a DRT peak with less than 4 % of R_pol does not count as an arc
+MAX_ARCS = 3
+R0_SMALL = 0.02  # DRT R_inf below 2 % of max|Z|: blocking candidates are also tried without R0
+L_NOISE_FACTOR = 5.0  # a DRT series L whose reactance at f_max exceeds 5 x the noise is evidence of L
+TAILS = ("none", "CPE", "C", "W", "Wo", "Ws", "Wo+C")
+_DIFFUSION_TAILS = ("W", "Wo", "Ws", "Wo+C")
+# every candidate is fitted to the same points (no inductive points dropped for circuits
+# without an L), so that chi-square, AIC and BIC compare
+_CANDIDATE_FIT_OPTIONS = {"kk": False, "profile": False, "drop_inductive": False}
+
+
+# ------------------------------------------------------------------ circuit shapes
+@dataclass(frozen=True, order=True)
+class CircuitShape:
+    """A candidate's structure: series L, series R0, ``n_arcs`` R||CPE arcs, and the
+    low-frequency termination ``tail`` (one of :data:`TAILS`): ``none`` (the last arc
+    closes), ``CPE``/``C`` (blocking electrode in series), ``W`` / ``Wo`` / ``Ws``
+    (diffusion in series with the last arc's resistance, Randles type), ``Wo+C``
+    (the same with an ideal double-layer capacitor)."""
+
+    inductor: bool
+    series_r: bool
+    n_arcs: int
+    tail: str
+
+    def neighbours(self) -> list["CircuitShape"]:
+        """Shapes one step away: one arc more or fewer, series L toggled, R0 toggled."""
+        out = []
+        lo = 1
+        for n in (self.n_arcs + 1, self.n_arcs - 1):
+            if lo <= n <= MAX_ARCS:
+                out.append(CircuitShape(self.inductor, self.series_r, n, self.tail))
+        out.append(CircuitShape(not self.inductor, self.series_r, self.n_arcs, self.tail))
+        if self.tail in ("CPE", "C"):
+            out.append(CircuitShape(self.inductor, not self.series_r, self.n_arcs, self.tail))
+        return out
+
+
+def circuit_from_shape(shape: CircuitShape) -> str:
+    """The circuit string (impedance.py notation) of a :class:`CircuitShape`."""
+    parts = []
+    if shape.inductor:
+        parts.append("L0")
+    if shape.series_r:
+        parts.append("R0")
+    diffusion = shape.tail in ("W", "Wo", "Ws", "Wo+C")
+    for k in range(1, shape.n_arcs + 1):
+        if diffusion and k == shape.n_arcs:
+            kind = "Wo" if shape.tail == "Wo+C" else shape.tail
+            cap = f"C{k}" if shape.tail == "Wo+C" else f"CPE{k}"
+            parts.append(f"p({cap},R{k}-{kind}{k})")
+        else:
+            parts.append(f"p(R{k},CPE{k})")
+    if shape.tail in ("CPE", "C"):
+        parts.append(f"{shape.tail}{shape.n_arcs + 1}")
+    return "-".join(parts)
+
+
+# ------------------------------------------------------------------ data features
+@dataclass(frozen=True)
+class SpectrumEvidence:
+    """What the candidate set is built from.
+
+    ``n_peaks``: DRT peaks with at least :data:`PEAK_MIN_FRACTION` of R_pol and a time
+    constant inside the measured range (+- 1 decade); ``inductive``: points with Z'' > 0
+    at the high-frequency end or a significant DRT series inductance; ``lf_slope``:
+    d log(-Z'') / d log f over the lowest-frequency points (about -1 for a blocking
+    capacitive line, -0.5 for diffusion, > 0 for a closing arc); ``lf_phase_deg``:
+    -phase of Z at the lowest frequency, degrees; ``r_inf_fraction``: DRT R_inf / max|Z|;
+    ``noise_pct``: Lin-KK rms residual, % of |Z|.
+    """
+
+    n_peaks: int
+    inductive: bool
+    lf_slope: float
+    lf_phase_deg: float
+    r_inf_fraction: float
+    noise_pct: float
+    kk_dof: int
+    kk_pseudo_chisq: float
+    tails: tuple[str, ...]
+    series_c: bool = False
+
+
+def spectrum_evidence(spectrum: Spectrum) -> SpectrumEvidence:
+    """Read the features that choose the candidate circuits off ``spectrum``."""
+    from .analysis.drt import drt
+    from .analysis.kk import kk_test
+
+    f, z = spectrum.frequency, spectrum.z
+    order = np.argsort(f)
+    f, z = f[order], z[order]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        kk = kk_test(spectrum)
+        d = drt(spectrum, kk=False)
+    zmax = float(np.max(np.abs(z)))
+    n_peaks = _count_arcs(d)
+    hf_inductive = bool(z.imag[-1] > 0)
+    l_reactance = (d.inductance_H or 0.0) * 2 * math.pi * float(f[-1])
+    inductive = hf_inductive or l_reactance > L_NOISE_FACTOR * kk.rms_residual_pct / 100 * abs(z[-1])
+    slope = _lf_slope(f, z)
+    phase = float(-np.degrees(np.angle(z[0])))
+    n_kk = kk.n_rc + 1 + int(kk.inductance_H is not None) + int(kk.capacitance_F is not None)
+    tails = _plausible_tails(slope, phase)
+    return SpectrumEvidence(
+        n_peaks=n_peaks, inductive=inductive, lf_slope=slope, lf_phase_deg=phase,
+        r_inf_fraction=float(d.r_inf_ohm / zmax), noise_pct=float(kk.rms_residual_pct),
+        kk_dof=max(2 * len(f) - n_kk, 1), kk_pseudo_chisq=float(kk.pseudo_chisq), tails=tails,
+        series_c=d.capacitance_F is not None)
+
+
+def _count_arcs(d) -> int:
+    """DRT peaks that look like processes: large enough and not beyond the grid's measured part."""
+    peaks = d.peaks
+    if not len(peaks):
+        return 0
+    total = float(np.sum(peaks["R_ohm"]))
+    lo, hi = d.tau_measured_s
+    ok = ((peaks["R_ohm"] >= PEAK_MIN_FRACTION * total)
+          & (peaks["tau_s"] >= lo / 10) & (peaks["tau_s"] <= hi * 10))
+    return int(ok.sum())
+
+
+def _lf_slope(f: np.ndarray, z: np.ndarray, n_points: int = 5) -> float:
+    """d log(-Z'') / d log f over the lowest ``n_points`` (ascending f); nan if Z'' >= 0 there."""
+    k = min(n_points, len(f))
+    y = -z.imag[:k]
+    if np.any(y <= 0):
+        return float("nan")
+    return float(np.polyfit(np.log(f[:k]), np.log(y), 1)[0])
+
+
+def _plausible_tails(slope: float, phase_deg: float) -> tuple[str, ...]:
+    """Low-frequency terminations the shape of the low-frequency end allows, likeliest first."""
+    if not math.isfinite(slope) or slope > 0.15:  # -Z'' falls towards low f: a closing arc
+        return ("none", "Ws")
+    if slope < -0.75 and phase_deg < 60:  # capacitive -Z'' but a large, growing Z': open diffusion
+        return ("Wo", "CPE", "C", "Wo+C")
+    if slope < -0.75 or phase_deg > 65:  # a steep capacitive line: blocking electrode
+        return ("CPE", "C", "Wo")
+    if slope < -0.25:  # a 45-degree-ish line: diffusion (or a blocking CPE with low n)
+        return ("Wo", "W", "CPE", "Wo+C", "Ws")
+    return ("none", "Ws", "Wo")  # flattening: an arc closing below f_min, or finite diffusion
+
+
+# ------------------------------------------------------------------ judging one fit
+def lack_of_fit_ratio(result, evidence: SpectrumEvidence) -> float:
+    """RMS relative residual of the fit over the data's own noise level (Lin-KK).
+
+    ``sqrt((pseudo_chisq / (2N - M)) / (kk_pseudo_chisq / (2N - M_kk)))``: both are
+    Boukamp's sum |Z - Z_model|^2 / |Z|^2 (independent of the fit's weighting). About 1
+    for a model that describes the data to their noise; above :data:`LACK_OF_FIT_RATIO`
+    the model misses the data. (To be replaced by the fit's ``lack-of-fit`` flag, issue 13.)
+    """
+    dof = max(2 * result.n_points - result.n_free, 1)
+    noise = evidence.kk_pseudo_chisq / evidence.kk_dof
+    if not (noise > 0):
+        return float("nan")
+    return float(math.sqrt(max(result.pseudo_chisq, 0.0) / dof / noise))
+
+
+def unresolved_parameters(result) -> list[str]:
+    """Parameters of ``result`` the data cannot inform (issue 13's ``unresolved:<name>``).
+
+    * a resistance-like parameter (ohm) above :data:`R_UNRESOLVED_FACTOR` x max|Z|;
+    * an arc's or a diffusion element's time constant more than
+      :data:`TAU_UNRESOLVED_DECADES` outside 1/(2 pi f_max) .. 1/(2 pi f_min);
+    * a scale parameter (log-scale: R, Q, C, L, Z0, tau) on a bound: it collapsed (the
+      element is not needed) or ran away;
+    * a parameter whose standard error exceeds its value, or any parameter when the
+      covariance is singular, reported as the parameters the flags name.
+    """
+    names = result.param_names
+    values = result.values
+    zmax = float(np.max(np.abs(result.z)))
+    f = np.asarray(result.frequency, float)
+    tau_lo, tau_hi = 1 / (2 * math.pi * f.max()), 1 / (2 * math.pi * f.min())
+    margin = 10.0 ** TAU_UNRESOLVED_DECADES
+    out: list[str] = []
+    units = result.units
+    for n in names:
+        u = units.get(n, "")
+        if u == "ohm" and values[n] > R_UNRESOLVED_FACTOR * zmax:
+            out.append(n)
+        if u == "s" and not (tau_lo / margin <= values[n] <= tau_hi * margin):
+            out.append(n)
+    circ = load_circuit(result.circuit).circuit
+    for a in circ.arcs:
+        tau = _arc_tau(values, a)
+        if not (math.isfinite(tau) and tau_lo / margin <= tau <= tau_hi * margin):
+            out.append(a.resistor)
+    for flag in result.flags:
+        kind, _, name = flag.partition(":")
+        if kind in ("at-bound", "large-stderr") and name in values:
+            if kind == "at-bound" and units.get(name, "") == "" and values[name] > 0.5:
+                continue  # an exponent at 1: an ideal element, not a runaway
+            out.append(name)
+        elif kind == "arcs-unresolved":
+            out.extend(name.split(","))
+    return list(dict.fromkeys(out))
+
+
+def _arc_tau(values: Mapping[str, float], arc) -> float:
+    """:func:`eisfit.analysis.derived.arc_tau_s` in logs (inf instead of an overflow), s."""
+    if arc.kind != "CPE":
+        return arc_tau_s(values, ArcSpec(arc.resistor, arc.capacitive, arc.kind))
+    r, q, n = values[arc.resistor], values[f"{arc.capacitive}_0"], values[f"{arc.capacitive}_1"]
+    if not (r > 0 and q > 0 and n > 0):
+        return float("nan")
+    log_tau = math.log(r * q) / n
+    return math.exp(log_tau) if log_tau < 700 else math.inf
+
+
+# ------------------------------------------------------------------ the suggestion
+@dataclass
+class CircuitSuggestion:
+    """Outcome of :func:`suggest_circuit`.
+
+    ``best``: the suggested circuit string; ``table``: one row per candidate (circuit,
+    name, n_params, chisq, redchi, aic, bic, lack_of_fit_ratio, unresolved, verdict),
+    best first; ``fits``: circuit -> FitResult (fitted without KK test and profile, for
+    speed); ``roles``: parameter -> role name of the best circuit's elements with
+    ``roles_clear``; ``evidence``: the data features; ``criterion``: ``"bic"`` or ``"aic"``.
+    """
+
+    best: str
+    table: Any
+    fits: dict[str, Any]
+    roles: dict[str, str]
+    roles_note: str
+    roles_clear: bool
+    evidence: SpectrumEvidence | None
+    criterion: str
+    seconds: float
+    label: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def best_fit(self):
+        """The FitResult of :attr:`best`."""
+        return self.fits[self.best]
+
+    def explain(self) -> str:
+        """A few sentences: why the best circuit was chosen and what was rejected."""
+        t = self.table
+        row = t.iloc[0]
+        crit = self.criterion.upper()
+        parts = [f"Suggested circuit: {self.best} ({int(row['n_params'])} parameters, "
+                 f"{crit} {row[self.criterion]:.1f}, residuals {row['lack_of_fit_ratio']:.2g}x "
+                 f"the Lin-KK noise level)."]
+        if row["verdict"] != "best":
+            parts.append(f"No candidate was adequate; this is the least bad ({row['verdict']}).")
+        others = t.iloc[1:]
+        better = others[(others[self.criterion] < row[self.criterion])]
+        adequate_better = better[better["verdict"].str.startswith("adequate")]
+        if len(adequate_better):
+            names = ", ".join(adequate_better["circuit"])
+            parts.append(f"Larger adequate circuits with a {crit} less than {BIC_TIE:g} lower "
+                         f"({names}) were not preferred: the smaller circuit explains the data as well.")
+        lof = others[others["verdict"].str.startswith("rejected: lack of fit")]
+        if len(lof):
+            parts.append("Rejected for lack of fit (residuals above the noise): "
+                         + ", ".join(f"{c} ({r:.2g}x)" for c, r in zip(lof["circuit"], lof["lack_of_fit_ratio"])) + ".")
+        unres = others[others["verdict"].str.startswith("rejected: unresolved")]
+        if len(unres):
+            parts.append("Rejected for parameters the data cannot determine: "
+                         + "; ".join(f"{c} ({u})" for c, u in zip(unres["circuit"], unres["unresolved"])) + ".")
+        worse = others[others["verdict"].str.startswith("adequate")]
+        worse = worse[worse[self.criterion] >= row[self.criterion]]
+        if len(worse):
+            parts.append(f"Adequate but with a higher {crit}: " + ", ".join(
+                f"{c} (+{v - row[self.criterion]:.1f})" for c, v in zip(worse["circuit"], worse[self.criterion])) + ".")
+        parts.append(self.roles_note)
+        parts.extend(self.notes)
+        return " ".join(p for p in parts if p)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe summary: best, criterion, roles, the ranked table and the explanation."""
+        from ._json import to_jsonable
+
+        return {"label": self.label, "best": self.best, "criterion": self.criterion,
+                "roles": dict(self.roles), "roles_clear": self.roles_clear,
+                "explanation": self.explain(), "seconds": self.seconds,
+                "table": to_jsonable(self.table.to_dict(orient="records"))}
+
+    def __repr__(self) -> str:
+        return f"CircuitSuggestion({self.label!r}: best={self.best!r}, {len(self.table)} candidates)"
+
+
+def suggest_circuit(
+    spectrum: Spectrum,
+    candidates: Sequence[str] | None = None,
+    *,
+    criterion: str = "bic",
+    library: bool = False,
+    max_fits: int = MAX_FITS,
+    lack_of_fit_limit: float = LACK_OF_FIT_RATIO,
+    area_cm2: float | None = None,
+    **fit_options: Any,
+) -> CircuitSuggestion:
+    """Suggest the equivalent circuit the data of ``spectrum`` support.
+
+    Parameters
+    ----------
+    spectrum : the data (Hz, ohm).
+    candidates : circuit strings or library names to compare. ``None`` (default): built
+        from the data (DRT peaks -> arcs, inductive high-frequency tail -> L, low-frequency
+        behaviour -> closing arc, blocking CPE or C, or diffusion W / Wo / Ws) by a small
+        neighbourhood search. A list that contains ``"auto"`` adds the automatic ones.
+    criterion : ``"bic"`` (default) or ``"aic"`` (both as in :class:`~eisfit.FitResult`).
+    library : also fit every circuit of the library (``eisfit circuits``).
+    max_fits : limit on the automatic search's fits.
+    lack_of_fit_limit : residual / noise ratio above which a candidate is rejected.
+    area_cm2 : electrode area, cm2, for the role assignment (capacitance per area) and
+        passed to the fits.
+    **fit_options : passed to :func:`eisfit.fit` (``weighting``, ``fmin``, ``fmax``, ...).
+
+    Returns
+    -------
+    :class:`CircuitSuggestion`. Raises :class:`~eisfit.errors.FitError` when no candidate
+    could be fitted.
+    """
+    t0 = time.perf_counter()
+    if not isinstance(spectrum, Spectrum):
+        raise FitError(f"suggest_circuit() needs an eisfit.Spectrum, got {type(spectrum).__name__}")
+    if criterion not in ("bic", "aic"):
+        raise FitError(f"criterion must be 'bic' or 'aic', got {criterion!r}")
+    for key in ("initial", "fixed", "bounds", "expr"):
+        if fit_options.get(key):
+            raise FitError(f"{key}= names the parameters of one circuit; it cannot be used "
+                           "when the circuit is chosen automatically")
+    data = spectrum.crop(fit_options.get("fmin"), fit_options.get("fmax")) \
+        if (fit_options.get("fmin") is not None or fit_options.get("fmax") is not None) else spectrum
+    try:
+        evidence = spectrum_evidence(data)
+    except DataError as exc:
+        raise FitError(f"{spectrum.label}: cannot suggest a circuit: {exc}") from None
+    options = {**_CANDIDATE_FIT_OPTIONS, **fit_options, "area_cm2": area_cm2}
+    search = _Search(spectrum, evidence, options, criterion, lack_of_fit_limit)
+    user = [c for c in (candidates or []) if c != "auto"]
+    for c in user:
+        search.evaluate(c, must=True)
+    if library:
+        from .model import list_circuits
+
+        for d in list_circuits():
+            search.evaluate(d.string)
+    if candidates is None or "auto" in candidates:
+        search.run(initial_shapes(evidence), max_fits)
+    if not search.rows:
+        raise FitError(f"{spectrum.label}: no candidate circuit could be fitted: "
+                       + "; ".join(search.errors))
+    table = search.ranked_table()
+    best = str(table.iloc[0]["circuit"])
+    roles, note, clear = assign_roles(search.fits[best], area_cm2)
+    return CircuitSuggestion(best=best, table=table, fits=search.fits, roles=roles,
+                             roles_note=note, roles_clear=clear, evidence=evidence,
+                             criterion=criterion, seconds=time.perf_counter() - t0,
+                             label=spectrum.label, notes=search.errors)
+
+
+def initial_shapes(ev: SpectrumEvidence) -> list[CircuitShape]:
+    """The first candidates, smallest first: the arcs the DRT counts (and one fewer) with
+    each plausible low-frequency termination, a series L when the data show one, and for a
+    blocking termination with a small high-frequency intercept also without R0."""
+    shapes = []
+    for tail in ev.tails:
+        if tail in ("CPE", "C"):
+            # the DRT's series C takes the blocking line; without it the line is one more peak
+            n = ev.n_peaks - (0 if ev.series_c else 1)
+            series = (True, False) if ev.r_inf_fraction < R0_SMALL else (True,)
+        elif tail in _DIFFUSION_TAILS:
+            n = ev.n_peaks - (0 if ev.series_c else 1)  # diffusion adds DRT peaks of its own
+            series = (True,)
+        else:
+            n = ev.n_peaks
+            series = (True,)
+        for k in sorted({n - 1, n}):
+            for r0 in series:
+                shapes.append(CircuitShape(ev.inductive, r0, min(max(k, 1), MAX_ARCS), tail))
+    return sorted(dict.fromkeys(shapes), key=lambda s: (_n_params(s), s.tail in _DIFFUSION_TAILS))
+
+
+class _Search:
+    """Fits candidates once each and keeps their table rows."""
+
+    def __init__(self, spectrum, evidence, options, criterion, limit):
+        self.spectrum = spectrum
+        self.evidence = evidence
+        self.options = options
+        self.criterion = criterion
+        self.limit = limit
+        self.fits: dict[str, Any] = {}
+        self.rows: dict[str, dict[str, Any]] = {}
+        self.errors: list[str] = []
+        self.names = _library_names()
+
+    def evaluate(self, circuit: str, must: bool = False) -> dict[str, Any] | None:
+        from .fitting import fit
+
+        try:
+            key = load_circuit(circuit).string
+        except EisfitError as exc:
+            if must:
+                raise
+            self.errors.append(str(exc))
+            return None
+        if key in self.rows:
+            return self.rows[key]
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                res = fit(self.spectrum, circuit, **self.options)
+                res = self._seeded(key, res)
+        except FitError as exc:
+            self.errors.append(f"{key} not fitted: {exc}")
+            return None
+        self.fits[key] = res
+        self.rows[key] = _row(key, self.names.get(key, circuit if circuit != key else ""), res,
+                              self.evidence, self.limit)
+        return self.rows[key]
+
+    def _seeded(self, circuit: str, cold):
+        """The better of the cold fit and local fits started from the candidates already
+        fitted (:func:`seeds_from_fits`); tried when the cold fit misses the data or the
+        circuit has a diffusion element (the cold guess of Wo/Ws/W is still weak)."""
+        from .fitting import fit
+
+        diffusion = any(e.kind in ("W", "Wo", "Ws") for e in load_circuit(circuit).circuit.elements)
+        ratio = lack_of_fit_ratio(cold, self.evidence)
+        if ratio <= SEED_RATIO or (not diffusion and ratio <= self.limit):
+            return cold  # at the noise level already (or adequate without diffusion elements)
+        best = cold
+        donors = {c: r for c, r in self.fits.items() if diffusion or r.chisq < cold.chisq}
+        seeds = best_seeds(circuit, seeds_from_fits(circuit, donors, self.spectrum), self.spectrum,
+                           SEEDS_PER_FIT)
+        for seed in seeds:
+            try:
+                res = fit(self.spectrum, circuit, initial=seed, starts=1, **self.options)
+            except FitError:
+                continue
+            if res.chisq < best.chisq * (1 - 1e-6):
+                best = res
+        return best
+
+    def run(self, shapes: Iterable[CircuitShape], max_fits: int) -> None:
+        """Smallest first: fit the initial shapes in order of size until one is adequate and
+        the next is larger; then, while no candidate is adequate, the neighbours of the
+        leading ones (one arc more, L toggled, ...); finally re-seed candidates that miss
+        the data from better fits made since."""
+        self.seen: dict[str, CircuitShape] = {}
+        n_fits = 0
+        for s in shapes:
+            lead_m = self._adequate_size()
+            if n_fits >= max_fits or (lead_m is not None and _n_params(s) > lead_m + LARGER_PARAMS):
+                break
+            self._evaluate_shape(s)
+            n_fits += 1
+        for _ in range(6):
+            lead = self._leading_shapes()
+            if not lead or n_fits >= max_fits:
+                break
+            size = self._adequate_size()
+            todo = self._neighbours(lead[0])
+            if size is not None:  # adequate: neighbours up to LARGER_PARAMS more, BIC decides
+                todo = [s for s in todo if _n_params(s) <= size + LARGER_PARAMS]
+            else:
+                for other in lead[1:]:
+                    todo += self._neighbours(other)
+            todo = [s for s in dict.fromkeys(todo) if circuit_from_shape(s) not in self.seen]
+            if not todo:
+                break
+            for s in sorted(todo, key=_n_params)[: max_fits - n_fits]:
+                self._evaluate_shape(s)
+                n_fits += 1
+            if size is not None and self._leading_shapes()[:1] == lead[:1]:
+                break
+        self.reseed()
+
+    def _adequate_size(self) -> int | None:
+        """Parameters of the chosen candidate when it is adequate, else None."""
+        table = self.ranked_table()
+        if len(table) and table.iloc[0]["verdict"] == "best":
+            return int(table.iloc[0]["n_params"])
+        return None
+
+    def _evaluate_shape(self, shape: CircuitShape) -> None:
+        key = circuit_from_shape(shape)
+        self.seen[key] = shape
+        self.evaluate(key)
+
+    def _leading_shapes(self, n: int = 2) -> list[CircuitShape]:
+        """The shapes of the top ``n`` rows of the current ranking."""
+        table = self.ranked_table()
+        return [self.seen[c] for c in list(table["circuit"])[:n] if c in self.seen]
+
+    def reseed(self) -> None:
+        """Seed the candidates that miss the data again, from every fit made since (a local
+        fit from a donor with a lower chi-square)."""
+        table = self.ranked_table()
+        if not len(table):
+            return
+        lead_m = int(table.iloc[0]["n_params"])
+        for key, row in list(self.rows.items()):
+            better = any(r.chisq < self.fits[key].chisq for c, r in self.fits.items() if c != key)
+            if row["lack_of_fit_ratio"] > self.limit and better and row["n_params"] <= lead_m:
+                res = self._seeded(key, self.fits[key])
+                if res is not self.fits[key]:
+                    self.fits[key] = res
+                    self.rows[key] = _row(key, row["name"], res, self.evidence, self.limit)
+
+    def _neighbours(self, shape: CircuitShape) -> list[CircuitShape]:
+        key = circuit_from_shape(shape)
+        out = _ideal_variants(shape, self.fits.get(key))
+        # a series L is always a neighbour: a lead inductance of a few % of |Z| at f_max is
+        # often hidden under the first arc (no Z'' > 0, no DRT inductance), yet the BIC
+        # can tell; without one it collapses and is rejected as unresolved
+        return out + shape.neighbours()
+
+    def ranked_table(self):
+        return rank_candidates(list(self.rows.values()), self.criterion)
+
+
+SEEDS_PER_FIT = 2  # local fits per candidate from the best-matching seeds
+SEED_RATIO = 1.1  # a cold fit with residuals within 1.1x the noise is not re-started
+_TAU_FACTORS = (0.3, 3.0, 30.0)
+
+
+def seeds_from_fits(circuit: str, fits: Mapping[str, Any], spectrum: Spectrum) -> list[dict[str, float]]:
+    """Starting values for ``circuit`` from candidates already fitted (best chi-square first).
+
+    Parameters with the same name are carried over. A diffusion element (W, Wo, Ws in
+    series with the last arc's resistance) takes its values from what played its part in
+    the donor: a blocking capacitor or CPE in series (Wo: Z0 = tau / C over a few tau) or a
+    further arc (Ws/Wo: Z0 = its R, tau = a few times its time constant); a double-layer C
+    takes the Hsu-Mansfeld capacitance of the donor's CPE of the same index. Parameters
+    left out come from the fit's own data guess.
+    """
+    circ = load_circuit(circuit).circuit
+    names = set(circ.param_names)
+    f = np.asarray(spectrum.frequency, float)
+    omega_min = 2 * math.pi * float(f.min())
+    out: list[dict[str, float]] = []
+    donors = sorted((r for c, r in fits.items() if c != circuit), key=lambda r: r.chisq)
+    for donor in donors[:3]:
+        base = {k: v for k, v in donor.values.items() if k in names and math.isfinite(v) and v > 0}
+        for e in circ.elements:
+            if e.kind == "C" and e.name not in base:
+                q, n = donor.values.get(f"CPE{e.name[1:]}_0"), donor.values.get(f"CPE{e.name[1:]}_1")
+                r = donor.values.get(f"R{e.name[1:]}")
+                if q and n and r and q > 0 and n > 0 and r > 0 and abs(math.log(r * q) / n) < 700:
+                    base[e.name] = math.exp(math.log(r * q) / n - math.log(r))
+        for e in circ.elements:
+            if e.kind not in ("W", "Wo", "Ws"):
+                continue
+            for guess in _diffusion_guesses(e.kind, int(e.name[len(e.kind):] or 0), donor, omega_min):
+                out.append({**base, **{f"{e.name}_{k}" if e.kind != "W" else e.name: v
+                                       for k, v in guess.items()}})
+        if not any(e.kind in ("W", "Wo", "Ws") for e in circ.elements):
+            out.append(base)
+    return out
+
+
+def best_seeds(circuit: str, seeds: Sequence[Mapping[str, float]], spectrum: Spectrum,
+               n: int) -> list[dict[str, float]]:
+    """The ``n`` seeds whose impedance is closest to the data (Boukamp pseudo chi-square,
+    missing parameters from the fit's data guess): the local fits are the costly part."""
+    from .fitting.guess import base_guess, spectrum_features
+
+    if len(seeds) <= n:
+        return [dict(s) for s in seeds]
+    circ = load_circuit(circuit).circuit
+    f, z = np.asarray(spectrum.frequency, float), np.asarray(spectrum.z)
+    base = base_guess(circ, spectrum_features(f, z))
+    full = [{**base, **s} for s in seeds]
+    p = np.array([[s[k] for k in circ.param_names] for s in full])
+    with np.errstate(all="ignore"):
+        zm = circ.impedance(p, f)
+        cost = np.sum(np.abs(z[None, :] - zm) ** 2 / np.abs(z[None, :]) ** 2, axis=1)
+    cost = np.where(np.isfinite(cost), cost, np.inf)
+    return [dict(seeds[i]) for i in np.argsort(cost, kind="stable")[:n]]
+
+
+def _diffusion_guesses(kind: str, k: int, donor, omega_min: float) -> list[dict[Any, float]]:
+    """Values of a W (key 0 -> ``W<k>``) or Wo/Ws (0: Z0 ohm, 1: tau s) diffusion element
+    from the donor fit's element that played its part."""
+    v = donor.values
+    cap = None
+    if f"C{k + 1}" in v:
+        cap = v[f"C{k + 1}"]
+    elif f"CPE{k + 1}_0" in v and f"R{k + 1}" not in v:
+        q, n = v[f"CPE{k + 1}_0"], v[f"CPE{k + 1}_1"]
+        cap = q * omega_min ** (n - 1)  # its capacitance at the lowest frequency
+    arc = None
+    if f"R{k + 1}" in v and f"CPE{k + 1}_0" in v:
+        r, q, n = v[f"R{k + 1}"], v[f"CPE{k + 1}_0"], v[f"CPE{k + 1}_1"]
+        if r > 0 and q > 0 and n > 0 and abs(math.log(r * q) / n) < 700:
+            arc = (r, math.exp(math.log(r * q) / n))
+    same = {i: v[f"{kind2}{k}_{i}"] for kind2 in ("Wo", "Ws") for i in (0, 1) if f"{kind2}{k}_{i}" in v}
+    out: list[dict[Any, float]] = []
+    if kind == "W":
+        z_lf = abs(donor.z[np.argmin(donor.frequency)].imag)
+        out.append({0: z_lf * math.sqrt(omega_min)})
+        return out
+    if len(same) == 2:
+        out.append(dict(same))
+    if cap and cap > 0:
+        for t in (1 / omega_min * 0.3, 1 / omega_min * 3):
+            out.append({0: t / cap, 1: t})
+    if arc:
+        r, tau = arc
+        for fac in _TAU_FACTORS:
+            out.append({0: r, 1: tau * fac})
+    return out
+
+
+def _n_params(shape: CircuitShape) -> int:
+    """Number of parameters of a shape's circuit."""
+    return len(load_circuit(circuit_from_shape(shape)).circuit.param_names)
+
+
+IDEAL_N = 0.95
+IDEAL_N_DOUBLE_LAYER = 0.9  # a Randles double-layer CPE above it: also try an ideal C  # a CPE exponent at least this high suggests trying an ideal capacitor
+
+
+def _ideal_variants(shape: CircuitShape, res) -> list[CircuitShape]:
+    """The shape with its tail's (or Randles arc's) CPE replaced by a C when the fitted
+    exponent is close to 1: a blocking CPE -> C, Wo with a double-layer CPE -> Wo+C."""
+    if res is None:
+        return []
+    k = shape.n_arcs
+    if shape.tail == "CPE" and res.values.get(f"CPE{k + 1}_1", 0.0) >= IDEAL_N:
+        return [CircuitShape(shape.inductor, shape.series_r, k, "C")]
+    if shape.tail == "Wo" and res.values.get(f"CPE{k}_1", 0.0) >= IDEAL_N_DOUBLE_LAYER:
+        return [CircuitShape(shape.inductor, shape.series_r, k, "Wo+C")]
+    return []
+
+
+def _library_names() -> dict[str, str]:
+    from .model import list_circuits
+
+    try:
+        return {d.string: d.name for d in list_circuits()}
+    except EisfitError:  # a broken user library must not stop the suggestion
+        return {}
+
+
+def _row(circuit: str, name: str, res, evidence: SpectrumEvidence, limit: float) -> dict[str, Any]:
+    ratio = lack_of_fit_ratio(res, evidence)
+    unresolved = unresolved_parameters(res)
+    return {"circuit": circuit, "name": name, "n_params": int(res.n_free), "chisq": res.chisq,
+            "redchi": res.redchi, "aic": res.aic, "bic": res.bic, "lack_of_fit_ratio": ratio,
+            "unresolved": ",".join(unresolved), "lack_of_fit": bool(ratio > limit),
+            "verdict": ""}
+
+
+def rank_candidates(rows: Sequence[Mapping[str, Any]], criterion: str = "bic"):
+    """Ranked table: the chosen circuit first, with a verdict per row.
+
+    Adequate rows (no lack of fit, nothing unresolved) come first, ordered by the criterion;
+    the smallest adequate circuit within :data:`BIC_TIE` of the best criterion is moved to
+    the top. When nothing is adequate, rows without lack of fit come before the others.
+    """
+    import pandas as pd
+
+    cols = ["circuit", "name", "n_params", "chisq", "redchi", "aic", "bic", "lack_of_fit_ratio",
+            "unresolved", "verdict"]
+    if not rows:
+        return pd.DataFrame(columns=cols)
+    t = pd.DataFrame([dict(r) for r in rows])
+    t["adequate"] = ~t["lack_of_fit"] & (t["unresolved"] == "")
+    t["group"] = np.where(t["adequate"], 0, np.where(~t["lack_of_fit"], 1, 2))
+    t = t.sort_values(["group", criterion, "n_params"], kind="stable").reset_index(drop=True)
+    top = t[t["group"] == t["group"].iloc[0]]
+    tied = top[top[criterion] <= top[criterion].iloc[0] + BIC_TIE]
+    chosen = tied.sort_values(["n_params", criterion], kind="stable").index[0]
+    t = pd.concat([t.loc[[chosen]], t.drop(index=chosen)]).reset_index(drop=True)
+    verdicts = []
+    for i, r in t.iterrows():
+        if r["lack_of_fit"]:
+            v = f"rejected: lack of fit ({r['lack_of_fit_ratio']:.2g}x noise)"
+        elif r["unresolved"]:
+            v = f"rejected: unresolved {r['unresolved']}"
+        else:
+            v = "adequate"
+        if i == 0 and r["adequate"]:
+            v = "best"
+        verdicts.append(v)
+    t["verdict"] = verdicts
+    return t[cols]
+
+
+# ------------------------------------------------------------------ roles
+#: (upper C_eff limit in F for a cell constant of ~1 cm^-1 or F/cm2 with an area, role),
+#: Irvine, Sinclair & West 1990, Table 1 (order-of-magnitude bands).
+ROLE_BANDS = ((1e-11, "electrolyte"), (1e-8, "grain boundary"), (1e-7, "surface layer"),
+              (1e-4, "interface"), (math.inf, "electrode"))
+CEFF_SPREAD = 2.0  # C_eff formulas disagree by -70 % .. +100 % (Hirschorn 2010)
+
+
+def _band(c: float) -> str:
+    for upper, role in ROLE_BANDS:
+        if c < upper:
+            return role
+    return ROLE_BANDS[-1][1]
+
+
+def _randles_arcs(circ) -> list[ArcSpec]:
+    """The (charge-transfer R, double-layer CPE or C) pairs of Randles-type arcs
+    ``p(CPEk,Rk-Wk)`` / ``p(Ck,Rk-Wok)``, which are not plain R||C arcs."""
+    import re
+
+    out = []
+    for cap, k in re.findall(r"p\((CPE|C)(\d+),R\2-W[os]?\2\)", circ.string):
+        out.append(ArcSpec(f"R{k}", f"{cap}{k}", cap))
+    return out
+
+
+def assign_roles(result, area_cm2: float | None = None) -> tuple[dict[str, str], str, bool]:
+    """Role names of the elements of a fitted circuit, and whether they are clear.
+
+    Each arc's Hsu-Mansfeld C_eff (per cm2 with an area) is placed in the capacitance
+    bands of Irvine, Sinclair & West (1990); the assignment is clear when C_eff / 2 and
+    C_eff x 2 fall in the same band and no two arcs share a band. A series R is the
+    electrolyte (plus leads) when no arc is assigned to the electrolyte; a Warburg element
+    is diffusion, a series CPE or C a blocking electrode. Returns (parameter -> role, a
+    sentence, clear).
+    """
+    circ = load_circuit(result.circuit).circuit
+    values = result.values
+    roles: dict[str, str] = {}
+    unclear: list[str] = []
+    arcs = list(circ.arcs) + _randles_arcs(circ)
+    for a in arcs:
+        tau = _arc_tau(values, a)
+        c = tau / values[a.resistor] if values[a.resistor] > 0 else float("nan")
+        c = c / area_cm2 if area_cm2 else c
+        if not math.isfinite(c) or c <= 0:
+            unclear.append(a.resistor)
+            continue
+        lo, hi = _band(c / CEFF_SPREAD), _band(c * CEFF_SPREAD)
+        roles[a.resistor] = lo if lo == hi else f"{lo} or {hi}"
+        if lo != hi:
+            unclear.append(a.resistor)
+    taken = [r for r in roles.values()]
+    shared = {r for r in taken if taken.count(r) > 1}
+    unclear.extend(k for k, r in roles.items() if r in shared and k not in unclear)
+    arc_members = {a.resistor for a in arcs} | {a.capacitive for a in arcs}
+    for e in circ.elements:
+        if e.name in arc_members:
+            continue
+        if e.kind == "R":
+            roles[e.name] = "electrolyte (with leads)" if "electrolyte" not in taken else "leads"
+        elif e.kind in ("W", "Wo", "Ws"):
+            roles[e.name] = "diffusion"
+        elif e.kind in ("CPE", "C"):
+            roles[e.name] = "electrode (blocking)"
+        elif e.kind in ("L", "La"):
+            roles[e.name] = "leads (inductance)"
+    clear = not unclear
+    described = ", ".join(f"{k}: {v}" for k, v in roles.items())
+    basis = "C_eff per cm2" if area_cm2 else "C_eff for a cell constant of ~1/cm (no area given)"
+    if clear:
+        note = f"Roles from the arcs' capacitances ({basis}): {described}."
+    else:
+        note = (f"Roles are not clear for {', '.join(unclear)}: their capacitances ({basis}) sit "
+                f"on a band boundary or share a band with another arc. Tentative: {described}.")
+    return roles, note, clear
+
+
+# ------------------------------------------------------------------ fit(circuit="auto")
+def fit_auto(spectrum: Spectrum, **fit_options: Any):
+    """``eisfit.fit(spectrum, circuit="auto", ...)``: the best suggestion's fit.
+
+    The suggested circuit is fitted again with the caller's options (KK test, profile
+    errors), seeded by the candidate fit; the :class:`CircuitSuggestion` is attached
+    as ``result.suggestion`` (an attribute, not part of ``to_dict()``).
+    """
+    from .fitting import fit
+
+    for key in ("initial", "fixed", "bounds", "expr"):
+        if fit_options.pop(key, None):
+            raise FitError(f"{key}= names the parameters of one circuit; it cannot be used "
+                           "with circuit='auto'")
+    keys = ("weighting", "sigma", "fmin", "fmax", "drop_inductive", "area_cm2")
+    suggestion = suggest_circuit(spectrum, **{k: fit_options[k] for k in keys
+                                              if fit_options.get(k) is not None})
+    best = suggestion.best_fit
+    result = fit(spectrum, suggestion.best, initial=best, **fit_options)
+    if result.chisq > best.chisq * (1 + 1e-9):  # keep the candidate's optimum
+        result = fit(spectrum, suggestion.best, initial=best, **{**fit_options, "starts": 1})
+    object.__setattr__(result, "suggestion", suggestion)
+    return result
+
+
+# ------------------------------------------------------------------ campaigns
+@dataclass
+class CommonChoice:
+    """One circuit for a set of spectra (a campaign): :func:`choose_common_circuit`.
+
+    ``circuit``: the choice; ``table``: per candidate, the summed criterion, the number of
+    spectra where it is adequate / rejected, verdict; ``per_spectrum``: label -> the
+    circuit that spectrum alone prefers; ``disagree``: labels whose own best differs.
+    """
+
+    circuit: str
+    table: Any
+    per_spectrum: dict[str, str]
+    suggestions: list[CircuitSuggestion]
+    criterion: str
+
+    @property
+    def disagree(self) -> list[str]:
+        return [k for k, v in self.per_spectrum.items() if v != self.circuit]
+
+    def explain(self) -> str:
+        row = self.table.iloc[0]
+        n = len(self.per_spectrum)
+        text = (f"Circuit chosen for all {n} spectra: {self.circuit} (summed "
+                f"{self.criterion.upper()} {row['sum_' + self.criterion]:.1f}, adequate in "
+                f"{int(row['n_adequate'])} of {n}).")
+        if len(self.table) > 1:
+            alt = self.table.iloc[1]
+            gap = alt["sum_" + self.criterion] - row["sum_" + self.criterion]
+            text += (f" Next: {alt['circuit']} (summed {self.criterion.upper()} "
+                     f"{alt['sum_' + self.criterion]:.1f}, {gap:+.1f}; adequate in "
+                     f"{int(alt['n_adequate'])}).")
+        if self.disagree:
+            text += " Spectra that alone would prefer another circuit: " + "; ".join(
+                f"{k}: {self.per_spectrum[k]}" for k in self.disagree) + "."
+        else:
+            text += " Every spectrum alone prefers the same circuit."
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        from ._json import to_jsonable
+
+        return {"circuit": self.circuit, "criterion": self.criterion,
+                "per_spectrum": dict(self.per_spectrum), "explanation": self.explain(),
+                "table": to_jsonable(self.table.to_dict(orient="records"))}
+
+
+def choose_common_circuit(spectra: Sequence[Spectrum], *, criterion: str = "bic",
+                          candidates: Sequence[str] | None = None, n_explore: int = 3,
+                          **fit_options: Any) -> CommonChoice:
+    """One circuit for all ``spectra`` by the criterion summed over them.
+
+    The automatic search (:func:`suggest_circuit`) runs on ``n_explore`` spectra spread
+    over the series (first, middle, last; all when ``n_explore`` is None); the circuits
+    they found adequate (and their bests) are then fitted to every spectrum. The circuit
+    adequate in the most spectra with the smallest summed criterion is chosen (within
+    :data:`BIC_TIE` per spectrum of the lowest sum, the one with fewer parameters).
+    ``per_spectrum`` gives the circuit each spectrum alone prefers among those candidates.
+    """
+    import pandas as pd
+
+    if not spectra:
+        raise FitError("choose_common_circuit needs at least one spectrum")
+    n = len(spectra)
+    explore = (list(range(n)) if n_explore is None or n <= n_explore
+               else sorted({int(round(k)) for k in np.linspace(0, n - 1, n_explore)}))
+    explored = {i: suggest_circuit(spectra[i], candidates, criterion=criterion, **fit_options)
+                for i in explore}
+    pool: list[str] = []
+    for sug in explored.values():
+        t = sug.table
+        pool.extend(t[t["verdict"].isin(["best", "adequate"])]["circuit"])
+        pool.append(sug.best)
+    pool = list(dict.fromkeys(pool))
+    suggestions = []
+    for i, s in enumerate(spectra):
+        sug = explored.get(i)
+        missing = [c for c in pool if sug is None or c not in sug.fits]
+        if missing:
+            extra = suggest_circuit(s, missing, criterion=criterion, **fit_options)
+            if sug is None:
+                sug = extra
+            else:
+                rows = [r for _, r in sug.table.iterrows()] + [r for _, r in extra.table.iterrows()]
+                sug.fits.update(extra.fits)
+                sug.table = _reranked(rows, criterion)
+                sug.best = str(sug.table.iloc[0]["circuit"])
+        suggestions.append(sug)
+    records = []
+    for c in pool:
+        rows = [sug.table[sug.table["circuit"] == c] for sug in suggestions]
+        if any(len(r) == 0 for r in rows):
+            continue
+        crit = [float(r[criterion].iloc[0]) for r in rows]
+        verdicts = [str(r["verdict"].iloc[0]) for r in rows]
+        records.append({"circuit": c, "n_params": int(rows[0]["n_params"].iloc[0]),
+                        f"sum_{criterion}": float(np.sum(crit)),
+                        "n_adequate": sum(v in ("best", "adequate") for v in verdicts),
+                        "n_lack_of_fit": sum(v.startswith("rejected: lack") for v in verdicts),
+                        "n_unresolved": sum(v.startswith("rejected: unres") for v in verdicts)})
+    if not records:
+        raise FitError("no circuit could be fitted to every spectrum")
+    t = pd.DataFrame(records).sort_values(["n_adequate", f"sum_{criterion}"], ascending=[False, True],
+                                          kind="stable").reset_index(drop=True)
+    top = t[t["n_adequate"] == t["n_adequate"].iloc[0]]
+    tied = top[top[f"sum_{criterion}"] <= top[f"sum_{criterion}"].iloc[0] + BIC_TIE * n]
+    chosen = tied.sort_values(["n_params", f"sum_{criterion}"], kind="stable").index[0]
+    t = pd.concat([t.loc[[chosen]], t.drop(index=chosen)]).reset_index(drop=True)
+    per = {(sug.label or f"#{i}"): _preferred(sug, pool) for i, sug in enumerate(suggestions)}
+    return CommonChoice(circuit=str(t.iloc[0]["circuit"]), table=t, per_spectrum=per,
+                        suggestions=suggestions, criterion=criterion)
+
+
+def _preferred(sug: CircuitSuggestion, pool: Sequence[str]) -> str:
+    """The circuit a spectrum alone prefers among the campaign's candidates."""
+    ranked = [c for c in sug.table["circuit"] if c in pool]
+    return ranked[0] if ranked else sug.best
+
+
+def _reranked(rows, criterion):
+    """Rank table rows of one spectrum again (after candidates were added)."""
+    recs = []
+    for r in rows:
+        d = dict(r)
+        d["lack_of_fit"] = str(d["verdict"]).startswith("rejected: lack")
+        recs.append(d)
+    seen: dict[str, dict] = {}
+    for d in recs:
+        seen.setdefault(d["circuit"], d)
+    return rank_candidates(list(seen.values()), criterion)

@@ -1,0 +1,128 @@
+"""DRT additions of issue 16 / issue 13: series capacitance for blocking electrodes, R_inf
+when an arc's tail runs beyond f_max, peaks outside the measured range. Synthetic spectra
+with seeded 0.5 % noise proportional to |Z| (closed-form ZARC / RC / CPE impedances)."""
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+from eisfit import Spectrum
+from eisfit.analysis.drt import drt
+from eisfit.errors import DataError
+
+
+def _noisy(f, z, seed, noise=0.005):
+    rng = np.random.default_rng(seed)
+    e = (rng.standard_normal(z.size) + 1j * rng.standard_normal(z.size)) / math.sqrt(2)
+    return Spectrum(f, z + noise * np.abs(z) * e)
+
+
+def _zarc(w, r, tau, n):
+    return r / (1 + (1j * w * tau) ** n)
+
+
+def _quiet(s, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return drt(s, **kw)
+
+
+# ---- blocking pellet: ideal RC bulk arc near 1 MHz in series with a CPE line ----------
+F_PELLET = np.logspace(7, -1, 81)
+R_BULK = 1400.0
+C_BULK = 1.0 / (2 * math.pi * 1e6 * R_BULK)  # apex at 1 MHz
+
+
+def _pellet(q, n, seed):
+    w = 2 * math.pi * F_PELLET
+    z = R_BULK / (1 + 1j * w * R_BULK * C_BULK) + 1.0 / (q * (1j * w) ** n)
+    return _noisy(F_PELLET, z, seed)
+
+
+@pytest.mark.parametrize("q,n", [(1e-6, 0.85), (1e-7, 0.9), (1e-5, 0.75)])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_blocking_pellet_bulk_arc_gets_its_own_peak(q, n, seed):
+    res = _quiet(_pellet(q, n, seed))
+    assert res.capacitance_F is not None  # the series C was needed
+    tau_bulk = R_BULK * C_BULK
+    p = res.peaks
+    k = int(np.argmin(np.abs(np.log10(p.tau_s.to_numpy() / tau_bulk))))
+    assert abs(math.log10(p.tau_s.iloc[k] / tau_bulk)) < 0.1
+    assert p.R_ohm.iloc[k] == pytest.approx(R_BULK, rel=0.10)
+
+
+def test_without_series_capacitance_the_bulk_arc_is_swamped():
+    """The failure the series C fixes (issue 16: one huge low-frequency peak only)."""
+    res = _quiet(_pellet(1e-6, 0.85, 0), capacitance=False)
+    tau_bulk = R_BULK * C_BULK
+    near = res.peaks[np.abs(np.log10(res.peaks.tau_s / tau_bulk)) < 0.3]
+    assert len(near) == 0 and res.capacitance_F is None
+
+
+def test_series_capacitance_of_an_ideal_blocking_line():
+    w = 2 * math.pi * F_PELLET
+    c_block = 2e-6
+    z = R_BULK / (1 + 1j * w * R_BULK * C_BULK) + 1.0 / (1j * w * c_block)
+    res = _quiet(_noisy(F_PELLET, z, 3))
+    assert res.capacitance_F == pytest.approx(c_block, rel=0.05)
+    assert res.r_pol_ohm == pytest.approx(R_BULK, rel=0.05)
+    assert len(res.peaks) == 1
+    d = res.to_dict()
+    assert d["capacitance_F"] == pytest.approx(res.capacitance_F) and d["peaks_outside"] == []
+
+
+def test_no_series_capacitance_for_arcs_that_close():
+    f = np.logspace(6, -2, 65)
+    w = 2 * math.pi * f
+    res = _quiet(_noisy(f, 20 + _zarc(w, 100, 1e-4, 0.9) + _zarc(w, 200, 1e-1, 0.85), 0))
+    assert res.capacitance_F is None
+
+
+def test_bad_capacitance_option():
+    with pytest.raises(DataError, match="capacitance"):
+        drt(_pellet(1e-6, 0.85, 0), capacitance="yes", kk=False)
+
+
+# ---- R_inf: the series resistance must not leak into the DRT (issue 13) ---------------
+F_RINF = np.logspace(math.log10(3e6), math.log10(3e-2), 65)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_r_inf_within_5_percent_for_two_zarcs(seed):
+    """Issue 13's case: R0 = 3 ohm, 150 ohm arcs at tau = 2e-5 s and 1.5 decades slower,
+    n = 0.9, 65 points 3 MHz - 30 mHz (28 % low before)."""
+    w = 2 * math.pi * F_RINF
+    z = 3.0 + _zarc(w, 150, 2e-5, 0.9) + _zarc(w, 150, 2e-5 * 10**1.5, 0.9)
+    res = _quiet(_noisy(F_RINF, z, seed))
+    assert res.r_inf_ohm == pytest.approx(3.0, rel=0.05)
+    assert res.r_pol_ohm == pytest.approx(300.0, rel=0.02)
+
+
+def test_distribution_below_the_measured_range_only_decays_outwards():
+    w = 2 * math.pi * F_RINF
+    z = 3.0 + _zarc(w, 150, 2e-5, 0.9) + _zarc(w, 150, 2e-5 * 10**1.5, 0.9)
+    res = _quiet(_noisy(F_RINF, z, 0))
+    x = np.log(res.tau_s)
+    k0 = int(np.searchsorted(x, math.log(res.tau_measured_s[0]) - 1e-9))  # first measured node
+    assert k0 > 5
+    g = res.gamma_ohm
+    # each node beyond f_max is at most exp(-0.5 * step) of its inner neighbour
+    step = float(np.diff(x)[0])
+    assert np.all(g[:k0] <= g[1:k0 + 1] * math.exp(-0.5 * step) * (1 + 1e-9) + 1e-12)
+
+
+# ---- peaks outside the measured range are not processes ------------------------------
+def test_peak_beyond_f_min_is_not_reported_as_a_process():
+    f = np.logspace(6, 0, 61)  # the slow arc's apex (0.053 Hz) lies 1.3 decades below f_min
+    w = 2 * math.pi * f
+    z = 10 + _zarc(w, 100, 1e-4, 0.9) + _zarc(w, 50, 3.0, 0.95)
+    res = _quiet(_noisy(f, z, 1), capacitance=False)
+    lo, hi = res.tau_measured_s
+    assert np.all((res.peaks.tau_s >= lo / 10**0.25) & (res.peaks.tau_s <= hi * 10**0.25))
+    assert len(res.peaks_outside) >= 1 and np.all(res.peaks_outside.tau_s > hi)
+    assert any("outside the measured range" in w for w in res.warnings)
+    total = res.peaks.R_ohm.sum() + res.peaks_outside.R_ohm.sum()
+    assert total == pytest.approx(res.r_pol_ohm, rel=1e-9)

@@ -1,0 +1,225 @@
+"""Circuit suggestion (issue 16): suggest_circuit, fit(circuit="auto"), eisfit suggest,
+campaign --circuit auto. Synthetic spectra with seeded 0.5 % noise proportional to |Z|."""
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import eisfit
+from eisfit import Spectrum
+from eisfit.errors import EisfitError, FitError
+from eisfit.model import Circuit
+from eisfit.selection import (CircuitShape, assign_roles, choose_common_circuit, circuit_from_shape,
+                              lack_of_fit_ratio, spectrum_evidence, suggest_circuit,
+                              unresolved_parameters)
+
+F = np.logspace(7, -2, 73)  # the headline garnet arcs lie inside 10 MHz - 10 mHz
+TWO_ARCS = "R0-p(R1,CPE1)-p(R2,CPE2)"
+GARNET = [40.0, 60.0, 3e-9, 0.9, 149.0, 2e-6, 0.85]  # the headline garnet values
+
+
+def synthetic(circuit: str, params, seed: int = 0, noise: float = 0.005, f=F) -> Spectrum:
+    z = Circuit(circuit).impedance(np.array(params, float)[None], f)[0]
+    rng = np.random.default_rng(seed)
+    z = z + noise * np.abs(z) * (rng.standard_normal(z.size) + 1j * rng.standard_normal(z.size))
+    return Spectrum(frequency=f, z=z, meta={"label": f"synthetic-{seed}"})
+
+
+@pytest.fixture(scope="module")
+def two_arc_suggestion():
+    s = synthetic(TWO_ARCS, GARNET)
+    cands = ["R0-p(R1,CPE1)", TWO_ARCS, "R0-p(R1,CPE1)-p(R2,CPE2)-p(R3,CPE3)"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return s, suggest_circuit(s, cands)
+
+
+def test_two_arc_spectrum_gets_the_two_arc_circuit(two_arc_suggestion):
+    _, sug = two_arc_suggestion
+    assert sug.best == TWO_ARCS
+    t = sug.table
+    assert list(t.columns) == ["circuit", "name", "n_params", "chisq", "redchi", "aic", "bic",
+                               "lack_of_fit_ratio", "unresolved", "verdict"]
+    assert t.iloc[0]["verdict"] == "best" and t.iloc[0]["name"] == "garnet-symmetric"
+    one = t[t.circuit == "R0-p(R1,CPE1)"].iloc[0]
+    assert one["verdict"].startswith("rejected: lack of fit") and one["lack_of_fit_ratio"] > 3
+    three = t[t.circuit.str.count("CPE") == 3].iloc[0]
+    assert three["verdict"] != "best" and three["n_params"] == 10
+    # the table holds what the fits say: BIC = 2N ln(chisq/2N) + M ln(2N), independently
+    fit = sug.fits[TWO_ARCS]
+    n2 = 2 * fit.n_points
+    assert t.iloc[0]["bic"] == pytest.approx(n2 * math.log(fit.chisq / n2) + 7 * math.log(n2))
+    assert set(sug.fits) == set(t.circuit)
+
+
+def test_explanation_names_the_choice_and_the_rejections(two_arc_suggestion):
+    _, sug = two_arc_suggestion
+    text = sug.explain()
+    assert TWO_ARCS in text and "lack of fit" in text and "R0-p(R1,CPE1) (" in text
+    d = sug.to_dict()
+    assert d["best"] == TWO_ARCS and len(d["table"]) == 3
+    json.dumps(d)  # JSON-safe
+
+
+def test_lack_of_fit_ratio_near_one_for_the_true_model(two_arc_suggestion):
+    s, sug = two_arc_suggestion
+    ev = spectrum_evidence(s)
+    ratio = lack_of_fit_ratio(sug.fits[TWO_ARCS], ev)
+    assert 0.7 < ratio < 1.4
+    # the KK noise level matches the injected noise (0.5 % of |Z| per component)
+    assert ev.noise_pct == pytest.approx(0.5, rel=0.3)
+
+
+def test_roles_from_capacitances_of_the_headline_cell(two_arc_suggestion):
+    _, sug = two_arc_suggestion
+    roles, note, clear = assign_roles(sug.fits[TWO_ARCS])
+    # C_eff(R1) = (60 * 3e-9)^(1/0.9) / 60 ~ 6e-10 F: grain boundary; C_eff(R2) ~ 4.8e-7 F: interface
+    assert roles["R1"] == "grain boundary" and roles["R2"] == "interface"
+    assert roles["R0"].startswith("electrolyte") and clear and "grain boundary" in note
+
+
+def test_roles_not_clear_when_capacitances_sit_on_a_band_boundary():
+    # C_eff = 1e-8 F (tau 1e-6 s, R 100 ohm): grain boundary or surface layer
+    s = synthetic("R0-p(R1,C1)", [10.0, 100.0, 1e-8], noise=0.0)
+    res = eisfit.fit(s, "R0-p(R1,C1)", kk=False)
+    roles, note, clear = assign_roles(res)
+    assert not clear and roles["R1"] == "grain boundary or surface layer" and "not clear" in note
+
+
+def test_roles_of_a_randles_arc_with_diffusion():
+    circuit = "R0-p(R1,CPE1)-p(CPE2,R2-Wo2)"
+    truth = {"R0": 20.0, "R1": 100.0, "CPE1_0": 1e-9, "CPE1_1": 0.9,
+             "CPE2_0": 2e-5, "CPE2_1": 0.85, "R2": 200.0, "Wo2_0": 300.0, "Wo2_1": 5.0}
+    s = synthetic(circuit, list(truth.values()), noise=0.0)
+    res = eisfit.fit(s, circuit, initial=truth, starts=1, kk=False)
+    roles, _, _ = assign_roles(res)
+    # charge-transfer arc: C_eff = (200 * 2e-5)^(1/0.85) / 200 ~ 8e-6 F, an interface
+    assert roles["R2"] == "interface" and roles["Wo2"] == "diffusion"
+    assert "CPE2" not in roles and roles["R1"] == "grain boundary"
+
+
+def test_unresolved_runaway_resistance_and_collapsed_element():
+    s = synthetic(TWO_ARCS, GARNET)
+    zmax = float(np.max(np.abs(s.z)))
+    runaway = eisfit.fit(s, TWO_ARCS, fixed={"R2": 1000 * zmax}, kk=False)
+    assert "R2" in unresolved_parameters(runaway)
+    one_arc = synthetic("R0-p(R1,CPE1)", [20.0, 300.0, 1e-6, 0.9])
+    extra = eisfit.fit(one_arc, TWO_ARCS, kk=False)
+    assert unresolved_parameters(extra)  # the second arc is not informed by one-arc data
+    good = eisfit.fit(s, TWO_ARCS, kk=False)
+    assert unresolved_parameters(good) == []
+
+
+def test_inductive_tail_adds_a_series_inductor():
+    s = synthetic("L0-" + TWO_ARCS, [1e-7, *GARNET], seed=3)
+    assert np.any(s.z.imag > 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sug = suggest_circuit(s)
+    assert sug.best.startswith("L0-") and sug.best_fit.n_free <= 8
+    fit = sug.best_fit
+    assert abs(fit.values["L0"] - 1e-7) < 3 * fit.stderr["L0"] < 0.5e-7
+
+
+def test_blocking_line_gets_a_series_capacitive_element():
+    s = synthetic("R0-p(R1,CPE1)-CPE2", [50.0, 2000.0, 1e-9, 0.9, 2e-6, 0.85], seed=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sug = suggest_circuit(s)
+    assert sug.best in ("R0-p(R1,CPE1)-CPE2", "p(R1,CPE1)-CPE2")
+    assert sug.roles.get("CPE2") == "electrode (blocking)"
+
+
+def test_circuit_strings_of_shapes():
+    assert circuit_from_shape(CircuitShape(False, True, 2, "none")) == TWO_ARCS
+    assert circuit_from_shape(CircuitShape(True, True, 2, "Wo+C")) == "L0-R0-p(R1,CPE1)-p(C2,R2-Wo2)"
+    assert circuit_from_shape(CircuitShape(False, False, 2, "CPE")) == "p(R1,CPE1)-p(R2,CPE2)-CPE3"
+    assert circuit_from_shape(CircuitShape(False, True, 1, "Ws")) == "R0-p(CPE1,R1-Ws1)"
+
+
+def test_bad_input_gives_eisfit_errors():
+    s = synthetic(TWO_ARCS, GARNET)
+    with pytest.raises(FitError, match="Spectrum"):
+        suggest_circuit([1, 2, 3])
+    with pytest.raises(FitError, match="criterion"):
+        suggest_circuit(s, [TWO_ARCS], criterion="r2")
+    with pytest.raises(EisfitError):
+        suggest_circuit(s, ["R0-p(R1,XYZ1)"])
+    with pytest.raises(FitError, match="auto"):
+        eisfit.fit(s, "auto", fixed={"R0": 40.0})
+
+
+def test_fit_auto_returns_the_suggested_fit_with_the_suggestion():
+    s = synthetic(TWO_ARCS, GARNET, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = eisfit.fit(s, "auto")
+    sug = res.suggestion
+    assert res.circuit == sug.best == TWO_ARCS
+    assert res.chisq <= sug.best_fit.chisq * (1 + 1e-6)
+    assert res.values["R2"] == pytest.approx(149.0, rel=0.05)
+    assert "suggestion" not in res.to_dict()  # an attribute, not serialised
+
+
+def test_common_circuit_for_a_series_of_spectra():
+    spectra = [synthetic(TWO_ARCS, [40, 60, 3e-9, 0.9, r2, 2e-6, 0.85], seed=k)
+               for k, r2 in enumerate((150.0, 110.0, 80.0))]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        choice = choose_common_circuit(spectra)
+    assert choice.circuit == TWO_ARCS
+    row = choice.table.iloc[0]
+    assert row["n_adequate"] == 3
+    sums = sum(sug.table.set_index("circuit").loc[TWO_ARCS, "bic"] for sug in choice.suggestions)
+    assert row["sum_bic"] == pytest.approx(sums)
+    assert "3 spectra" in choice.explain()
+
+
+def _write_csv(path: Path, s: Spectrum) -> Path:
+    pd.DataFrame({"frequency_Hz": s.frequency, "z_real_ohm": s.z.real,
+                  "z_imag_ohm": s.z.imag}).to_csv(path, index=False)
+    return path
+
+
+def test_cli_suggest_table_and_json(tmp_path):
+    from eisfit.cli import main
+
+    path = _write_csv(tmp_path / "cell.csv", synthetic(TWO_ARCS, GARNET, seed=2))
+    runner = CliRunner()
+    cands = f"R0-p(R1,CPE1);{TWO_ARCS}"
+    out = runner.invoke(main, ["suggest", str(path), "--candidates", cands])
+    assert out.exit_code == 0, out.output
+    assert f"suggested circuit {TWO_ARCS}" in out.output and "verdict" in out.output
+    out = runner.invoke(main, ["suggest", str(path), "--candidates", cands, "--json"])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.output)
+    assert data[0]["best"] == TWO_ARCS and len(data[0]["table"]) == 2
+    bad = runner.invoke(main, ["suggest", str(tmp_path / "missing.csv")])
+    assert bad.exit_code == 2 and "eisfit: error" in bad.output
+
+
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_data" / "garnet_campaign"
+
+
+@pytest.mark.skipif(not SAMPLE.exists(), reason="sample_data/garnet_campaign not in this checkout")
+def test_campaign_auto_picks_one_circuit_and_recovers_r2(tmp_path):
+    from eisfit.cli import main
+
+    out = CliRunner().invoke(main, ["campaign", str(SAMPLE / "csv"), "--circuit", "auto",
+                                    "--out", str(tmp_path / "out"), "--no-cache", "--no-progress"])
+    assert out.exit_code == 0, out.output
+    assert "Circuit chosen for all 11 spectra" in out.output
+    summary = pd.read_csv(tmp_path / "out" / "summary.csv")
+    truth = pd.read_csv(SAMPLE / "truth.csv")
+    assert "L0" in out.output.split("Circuit chosen for all 11 spectra: ")[1].split(" ")[0]
+    r2 = summary["R2"].to_numpy()
+    assert np.all(np.abs(r2 / truth["R2"].to_numpy() - 1) < 0.03)
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "## Circuit choice" in report
