@@ -149,6 +149,7 @@ def test_bad_settings_are_refused_before_any_fit(tmp_path, monkeypatch):
         assert r.exit_code == 2, (args, r.output)
         assert text in r.stderr
         assert_one_line_messages(r.stderr.split("\n    ")[0])  # a circuit error adds its caret lines
+        assert not (tmp_path / "o").exists()  # no empty output folder left behind
 
 
 def test_campaign_file_typos_are_errors_with_a_suggestion(tmp_path):
