@@ -228,16 +228,23 @@ _POSITIVE = click.FloatRange(min=0, min_open=True)
 
 
 def _writable_folder(folder: str | Path, option: str = "--out") -> Path:
-    """Create ``folder`` and check that a file can be written there (before any work)."""
+    """Create ``folder`` and check that a file can be written there (before any work).
+
+    A folder created here is removed again when the command ends without writing
+    anything into it (an error, or nothing to write)."""
     import tempfile
 
     path = Path(folder)
+    existed = path.exists()
     try:
         path.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=path):
             pass
     except OSError as exc:
         raise click.BadParameter(f"cannot write to {path}: {exc.strerror or exc}", param_hint=option) from None
+    ctx = click.get_current_context(silent=True)
+    if not existed and ctx is not None:
+        ctx.call_on_close(lambda: _remove_empty_tree(path))
     return path
 
 
@@ -1049,7 +1056,6 @@ def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, we
 
     out_default = out is None
     folder = Path(_CAMPAIGN_OUT_DEFAULT if out is None else out)
-    existed = folder.exists()
     options = {**_series_options(shared, smooth), **_starts_option(starts),
                **({} if profile == "auto" else {"profile": _PROFILE_CHOICE[profile]})}
     _check_scheduler_address(scheduler)
@@ -1073,8 +1079,6 @@ def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, we
         if failure not in not_run:
             _error(str(failure))
     if ok == 0:
-        if not existed:
-            _remove_empty_tree(folder)
         _error(f"no checkpoint of {source} could be fitted ({len(camp.checkpoints)} tried); nothing written")
         return EXIT_USAGE
     _detail(f"settings: {camp.settings}")

@@ -20,11 +20,13 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
 
 from .errors import FitError
+from .model.weighting import WEIGHTINGS
 
 __all__ = ["FitSettings", "CampaignSettings", "check_fit_options", "check_parameter_names",
            "did_you_mean", "FIT_SETTING_NAMES"]
 
-WEIGHTING_NAMES = ("modulus", "boukamp", "proportional", "unit")
+# every weighting except "sigma", which needs per-point standard deviations (eisfit.fit(sigma=...))
+WEIGHTING_NAMES = tuple(w for w in WEIGHTINGS if w != "sigma")
 
 
 def did_you_mean(word: str, choices: Any, cutoff: float = 0.6) -> str:
@@ -139,18 +141,12 @@ def check_fit_options(options: Mapping[str, Any], caller: str = "fit_campaign") 
             known = allowed + list(FIT_SETTING_NAMES)
             raise TypeError(f"{caller}() got an unexpected keyword argument {name!r}"
                             f"{did_you_mean(name, known + ['cache_dir', 'jobs', 'out', 'progress'])}")
+    from .fitting.expressions import check_start_values
+
     out = dict(options)
     for what in ("initial", "fixed"):
-        values = out.get(what)
-        if values is None or not isinstance(values, Mapping):
-            continue
-        for pname, value in values.items():
-            try:
-                ok = math.isfinite(float(value))
-            except (TypeError, ValueError):
-                ok = False
-            if not ok:
-                raise FitError(f"{what} value of {pname} must be a finite number, got {value!r}")
+        if isinstance(out.get(what), Mapping):
+            check_start_values(out[what], what)
     starts = out.get("starts", "auto")
     if not (starts == "auto" or (isinstance(starts, int) and not isinstance(starts, bool) and starts >= 1)):
         raise FitError(f"starts must be 'auto' or a whole number >= 1, got {starts!r}")

@@ -156,8 +156,14 @@ def fit_campaign(
 # ---- settings -------------------------------------------------------------------
 
 def _fit_defaults(file_defaults: dict[str, Any]) -> dict[str, Any]:
-    """The fit settings of a campaign file's [defaults] (temperature and cell are not)."""
-    return {k: v for k, v in file_defaults.items() if k in BUILTIN_DEFAULTS}
+    """The fit settings of a campaign file's [defaults] (temperature and cell are not),
+    checked on their own so that an error names [defaults]."""
+    fit_defaults = {k: v for k, v in file_defaults.items() if k in BUILTIN_DEFAULTS}
+    try:
+        FitSettings.layered(fit_defaults)
+    except (FitError, CircuitError) as exc:
+        raise type(exc)(f"campaign file [defaults]: {exc}") from None
+    return fit_defaults
 
 
 def _items(checkpoints: list[Checkpoint], file_defaults: dict[str, Any],
