@@ -49,11 +49,16 @@ def _positive_or_none(name: str, value: Any) -> float | None:
     return number
 
 
+def _is_auto(circuit: Any) -> bool:
+    return isinstance(circuit, str) and circuit == "auto"
+
+
 @dataclass(frozen=True)
 class FitSettings:
     """The settings of :func:`eisfit.fit` that a campaign resolves per checkpoint.
 
-    circuit : library name, circuit string, .toml file (or a CircuitDefinition).
+    circuit : library name, circuit string, .toml file (or a CircuitDefinition), or
+        ``"auto"`` (chosen from the data when the fit runs, :func:`eisfit.suggest_circuit`).
     area_cm2 : electrode contact area, cm2 (> 0) or None.
     thickness_cm : electrolyte thickness, cm (> 0) or None.
     symmetric : symmetric cell (interface ASR also per interface).
@@ -75,7 +80,8 @@ class FitSettings:
     def __post_init__(self) -> None:
         from .model import load_circuit
 
-        load_circuit(self.circuit)  # CircuitError with a caret / "did you mean" on a bad one
+        if not _is_auto(self.circuit):
+            load_circuit(self.circuit)  # CircuitError with a caret / "did you mean" on a bad one
         for name in ("area_cm2", "thickness_cm", "fmin_Hz", "fmax_Hz"):
             object.__setattr__(self, name, _positive_or_none(name, getattr(self, name)))
         if not isinstance(self.symmetric, bool):
@@ -166,6 +172,8 @@ def check_parameter_names(circuit: Any, options: Mapping[str, Any]) -> None:
     ``circuit`` does not have (with "did you mean"); checked before any fit."""
     from .model import load_circuit
 
+    if _is_auto(circuit):  # the parameters are known once the circuit is chosen
+        return
     names = load_circuit(circuit).circuit.param_names
     for what in ("initial", "fixed", "bounds", "expr"):
         given = options.get(what)
