@@ -19,6 +19,7 @@ from ..spectrum import Spectrum
 from .guess import base_guess, drt_starts, multistart_guesses, spectrum_features, top_level_arc_groups
 from .optimise import Transform, covariance_from_jacobian, levenberg_marquardt, normal_from_residuals
 from .assemble import assemble_result, weighting_formula
+from .flags import optimum_settled
 from .profile import profile_resistances, suspect_resistances
 from .result import FitResult
 from ..model.weighting import WEIGHTINGS, residual_scales
@@ -371,6 +372,10 @@ def _finish(prep: _Prepared, p_best: np.ndarray, converged: bool, *, kk: bool, o
         if profiled_cov is not cov:
             cov, derived = profiled_cov, None  # derived errors follow the widened covariance
         flags.extend(profile_flags)
+    if not converged:  # issue 13: stopped on the iteration limit, but nothing left to gain?
+        theta = problem.transform.to_internal(p_final[free])[None, :]
+        r, jac = problem.residuals_and_jacobian(theta)
+        converged = optimum_settled(r[0], jac[0], np.isin(free, _at_bound(p_final, prep.fit_lower, prep.upper, free)))
     if not converged:
         flags.append("not-converged")
     return assemble_result(

@@ -1,0 +1,111 @@
+"""Fit flags and their severity.
+
+Every flag a fit, a joint fit or a campaign can carry is listed here with one of
+three severities:
+
+* ``problem``: a number of the fit should not be used as it stands (the optimiser
+  stopped short, the model misses the data, a parameter ran away, the data fail
+  Kramers-Kronig). Plots and reports mark these.
+* ``caution``: the numbers are usable with care (a parameter on a bound, a large or
+  profile-widened standard error, an arc outside the measured range...).
+* ``note``: information about what was done (points dropped, parameters shared).
+
+A flag is ``name`` or ``name:detail`` (``at-bound:R2``, ``lack-of-fit:12.3``); its
+severity depends on the name only.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+import numpy as np
+
+PROBLEM, CAUTION, NOTE = "problem", "caution", "note"
+SEVERITY_ORDER = (PROBLEM, CAUTION, NOTE)
+
+FLAGS: dict[str, tuple[str, str]] = {
+    # name: (severity, meaning), the meaning as documented in CLI.md
+    "not-converged": (PROBLEM, "the optimiser stopped on its iteration limit before the chi-square settled"),
+    "lack-of-fit": (PROBLEM, "the fit's residuals are this many times the noise level of the data "
+                             "(Lin-KK residuals): the model cannot describe data that are themselves consistent"),
+    "unresolved": (PROBLEM, "the parameter ran beyond what the data can inform (resistance above 100x max |Z|, "
+                            "time constant more than a decade outside the measured range, CPE with n at its "
+                            "lower bound and Q at its limit); its value is kept in JSON/CSV but printed as "
+                            "'unresolved'"),
+    "kk-failed": (PROBLEM, "the Lin-KK test of the fitted points failed (see `eisfit validate`)"),
+    "at-bound": (CAUTION, "the parameter sits on a bound (its stderr is the local curvature only)"),
+    "large-stderr": (CAUTION, "the parameter's stderr exceeds its value"),
+    "singular-covariance": (CAUTION, "the covariance could not be estimated (stderr nan)"),
+    "profile-stderr": (CAUTION, "the covariance error of this resistance was too narrow for the chi-square "
+                                "surface; the stderr comes from its profile likelihood"),
+    "fapex-outside-range": (CAUTION, "the arc's apex frequency lies outside the fitted range: its R is extrapolated"),
+    "arcs-overlap": (CAUTION, "two arcs' time constants are less than a decade apart: their R split rests "
+                              "on the model shape"),
+    "arcs-unresolved": (CAUTION, "two arcs' time constants are less than half a decade apart: which arc is "
+                                 "which is not identifiable"),
+    "low-n": (CAUTION, "CPE exponent below 0.6: closer to a diffusion line than an arc"),
+    "seed-disagreement": (CAUTION, "campaign: the seeded and the cold fit of a checkpoint disagree on a resistance"),
+    "arc-jump": (CAUTION, "campaign: a resistance changes more than 3x from the previous checkpoint"),
+    "dropped-inductive-points": (NOTE, "this many high-frequency points with Z'' > 0 were dropped "
+                                       "(circuit without inductor)"),
+    "shared": (NOTE, "joint fit: these parameters are shared by every spectrum"),
+}
+
+
+def flag_name(flag: str) -> str:
+    """The name of a flag without its detail: ``at-bound:R2`` -> ``at-bound``."""
+    return flag.split(":", 1)[0]
+
+
+def severity(flag: str) -> str:
+    """``problem``, ``caution`` or ``note`` (an unknown flag counts as a caution)."""
+    return FLAGS.get(flag_name(flag), (CAUTION, ""))[0]
+
+
+def problems(flags: Iterable[str]) -> list[str]:
+    """The flags of severity ``problem``, in their order."""
+    return [f for f in flags if severity(f) == PROBLEM]
+
+
+def has_problem(flags: Iterable[str]) -> bool:
+    """True when any flag is of severity ``problem`` (what plots and reports mark)."""
+    return any(severity(f) == PROBLEM for f in flags)
+
+
+def unresolved_names(flags: Iterable[str]) -> set[str]:
+    """Parameter names flagged ``unresolved:<name>``."""
+    return {f.split(":", 1)[1] for f in flags if flag_name(f) == "unresolved" and ":" in f}
+
+
+def by_severity(flags: Iterable[str]) -> dict[str, list[str]]:
+    """The flags grouped by severity (problem, caution, note; empty groups kept)."""
+    out: dict[str, list[str]] = {s: [] for s in SEVERITY_ORDER}
+    for f in flags:
+        out[severity(f)].append(f)
+    return out
+
+
+SETTLED_CHISQ_FRACTION = 0.1  # Gauss-Newton gain below 0.1 s^2: the optimum is within ~0.3 stderr
+
+
+def optimum_settled(residuals: np.ndarray, jacobian: np.ndarray, on_bound: np.ndarray) -> bool:
+    """True when a stopped optimiser has nothing left to gain, so that ``not-converged``
+    would be misleading.
+
+    ``residuals`` (R,) are the weighted residuals at the final values, ``jacobian`` (R, M)
+    their Jacobian (any parametrisation), ``on_bound`` (M,) bool marks parameters held on a
+    bound (left out of the step). The full Gauss-Newton step over the other parameters
+    would lower the chi-square by ``|J dp|^2``; when that is below 10 % of
+    s^2 = chisq / (R - M), every parameter is within ~0.3 standard error of where it
+    would end, and the fit counts as converged.
+    """
+    r = np.asarray(residuals, float)
+    jac = np.asarray(jacobian, float)[:, ~np.asarray(on_bound, bool)]
+    dof = r.size - np.asarray(jacobian).shape[1]
+    if dof <= 0 or not (np.all(np.isfinite(r)) and np.all(np.isfinite(jac))):
+        return False
+    if jac.shape[1] == 0:
+        return True
+    chisq = float(r @ r)
+    step, *_ = np.linalg.lstsq(jac, -r, rcond=1e-12)
+    gain = float(np.sum((jac @ step) ** 2))
+    return gain <= SETTLED_CHISQ_FRACTION * chisq / dof
