@@ -87,7 +87,7 @@ def plot_fit_residuals(result, ax=None):
 def plot_fit(result, fig=None, area_cm2: float | None = None):
     """One figure per fit: Nyquist (equal axes), Bode |Z| and phase, residuals in %.
 
-    The title carries the label, circuit, weighting, chi-square and flags. Returns ``fig``.
+    The title carries the label, circuit, weighting, chi-square and the problem flags. Returns ``fig``.
     """
     import matplotlib.pyplot as plt
 
@@ -99,7 +99,9 @@ def plot_fit(result, fig=None, area_cm2: float | None = None):
     ax_p = fig.add_subplot(grid[1, 1], sharex=ax_m)
     plot_bode(result, axes=(ax_m, ax_p))
     plot_fit_residuals(result, ax=fig.add_subplot(grid[2, 1], sharex=ax_m))
-    flags = ", ".join(result.flags) if result.flags else "no flags"
+    from .fitting.flags import problems
+
+    flags = ", ".join(problems(result.flags)) or "no problem flags"
     fig.suptitle(f"{result.label}: {result.circuit} ({result.settings.get('weighting')} weighting), "
                  f"chi2 = {result.chisq:.3g}, reduced {result.redchi:.3g}\n{flags}", fontsize=9)
     fig.tight_layout()
@@ -313,12 +315,16 @@ def _camp_quantities(camp):
 
 def plot_campaign_evolution(camp, x=None, fig=None):
     """Each resistance (ASR per cell, ohm*cm2, when the area is known) and effective
-    capacitance (F) against time / cycle / capacity with 1-stderr error bars; flagged
-    checkpoints are drawn as open red markers. Returns the figure."""
+    capacitance (F) against time / cycle / capacity with 1-stderr error bars; checkpoints
+    with a problem flag (:func:`eisfit.fitting.flags.has_problem`) are drawn as open red
+    markers; a value flagged ``unresolved:<name>`` leaves a gap in the line, marked by a grey
+    x at the foot of the panel, so that no axis is stretched by it. Returns the figure."""
     import math
 
     import matplotlib.pyplot as plt
     import numpy as np
+
+    from .fitting.flags import has_problem, unresolved_keys
 
     quantities = _camp_quantities(camp)
     xs, xlabel = _camp_x(camp, x)
@@ -335,10 +341,12 @@ def plot_campaign_evolution(camp, x=None, fig=None):
                 v, s = r.values[key], r.stderr.get(key, float("nan"))
             else:
                 v, s = r.derived.get(key, float("nan")), r.derived.get(f"{key}_stderr", float("nan"))
-            pts.append((xs[k], v, s if np.isfinite(s) else 0.0, bool(r.flags)))
+            gone = bool(unresolved_keys(r.flags, [key]))  # issue 13: a gap, not a number
+            pts.append((xs[k], np.nan if gone else v, 0.0 if gone or not np.isfinite(s) else s,
+                        has_problem(r.flags), gone))
         if not pts:
             continue
-        px, pv, ps, pf = (np.array(a) for a in zip(*pts))
+        px, pv, ps, pf, pu = (np.array(a) for a in zip(*pts))
         # ---- series analysis: a parameter shared by the joint fit is one value: a band ----
         if _shared_by_joint(camp, key):
             ax.axhspan(pv[0] - ps[0], pv[0] + ps[0], color="C0", alpha=0.25, lw=0,
@@ -350,8 +358,12 @@ def plot_campaign_evolution(camp, x=None, fig=None):
             continue
         # ---- end series analysis ----
         ax.errorbar(px, pv, yerr=ps, fmt="o-", ms=4, capsize=2, color="C0")
-        if pf.any():
-            ax.plot(px[pf], pv[pf], "o", ms=9, mfc="none", mec="red", label="flagged")
+        if (pf & ~pu).any():
+            ax.plot(px[pf & ~pu], pv[pf & ~pu], "o", ms=9, mfc="none", mec="red", label="problem flag")
+        if pu.any():
+            ax.plot(px[pu], np.full(pu.sum(), 0.03), "x", ms=7, color="0.4", transform=ax.get_xaxis_transform(),
+                    clip_on=False, label="unresolved")
+        if pf.any() or pu.any():
             ax.legend(fontsize="small")
         ax.set_title(title, fontsize="medium")
         ax.set_ylabel(unit)

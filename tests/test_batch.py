@@ -72,16 +72,18 @@ def test_batch_on_sample_campaign_mixed_grids():
 
 def test_kk_batch_matches_kk_test():
     from eisfit.analysis.kk import kk_test
+    from eisfit.analysis.quality import kk_noise_level
 
     spectra = [c.spectrum for c in make_cases(5, seed=3)]
     f = spectra[0].frequency
     z = np.array([s.z for s in spectra])
     z[1] = z[1] * (1 + 0.03 * np.linspace(0, 1, f.size))  # drift: not KK-consistent
     out = kk_batch(f, z)
-    for zi, (passed, max_pct) in zip(z, out):
+    for zi, (passed, max_pct, noise) in zip(z, out):
         ref = kk_test(Spectrum(f, zi))
         assert passed == ref.passed
         assert max_pct == pytest.approx(ref.max_residual_pct, rel=1e-6)
+        assert noise == pytest.approx(kk_noise_level(ref), rel=1e-6)
 
 
 def _drifting_chain(n=12, seed=5):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 
+from ..fitting.flags import by_severity, problems, unresolved_keys
 from ..model.circuit import resistance_names
 
 __all__ = ["campaign_report", "evolution_lines", "milestones"]
@@ -52,18 +53,36 @@ def _quantity(result, name: str, symmetric: bool) -> list[tuple[str, str, str]]:
     return out
 
 
+UNRESOLVED = "unresolved"
+
+
+def _is_unresolved(result, key: str) -> bool:
+    """True when ``key`` (parameter or derived quantity) belongs to a parameter flagged
+    ``unresolved:<name>``: it is shown as "unresolved", never as a number."""
+    return bool(unresolved_keys(result.flags, [key]))
+
+
+def _shown(result, key: str, digits: int = 3) -> str:
+    """``value ± stderr`` of ``key``, or "unresolved"."""
+    if _is_unresolved(result, key):
+        return UNRESOLVED
+    v, s = _value(result, key)
+    return f"{_fmt(v, digits)} ± {_fmt(s, 2)}"
+
+
 def _value(result, key: str) -> tuple[float, float]:
     if key in result.values:
         return result.values[key], result.stderr.get(key, math.nan)
     return result.derived.get(key, math.nan), result.derived.get(f"{key}_stderr", math.nan)
 
 
-def _series(camp, key: str) -> list[tuple[int, float, float]]:
+def _series(camp, key: str) -> list[tuple[int, float, float, bool]]:
+    """(checkpoint index, value, stderr, unresolved) of ``key`` over the fitted checkpoints."""
     out = []
     for k, r in enumerate(camp.results):
         if r is not None:
             v, s = _value(r, key)
-            out.append((k, v, s))
+            out.append((k, v, s, _is_unresolved(r, key)))
     return out
 
 
@@ -79,7 +98,9 @@ def _quantities(camp) -> list[tuple[str, str, str]]:
 
 
 def evolution_lines(camp) -> list[str]:
-    """``R2 (interface, per cell): 117 -> 58 -> 35 ohm*cm2 (0 h, 500 h, 1000 h)``, one per quantity."""
+    """``R2 (interface, per cell): 117 -> 58 -> 35 ohm*cm2 (0 h, 500 h, 1000 h)``, one per quantity.
+
+    A value flagged ``unresolved:<name>`` reads ``unresolved`` (its stderr ``-``)."""
     ok = [k for k, r in enumerate(camp.results) if r is not None]
     if not ok:
         return []
@@ -87,9 +108,10 @@ def evolution_lines(camp) -> list[str]:
     where = ", ".join(_point_label(camp.checkpoints[i]) for i in shown)
     lines = []
     for desc, key, unit in _quantities(camp):
-        series = {k: (v, s) for k, v, s in _series(camp, key)}
-        text = " -> ".join(_fmt(series.get(i, (math.nan, math.nan))[0]) for i in shown)
-        errs = ", ".join("±" + _fmt(series.get(i, (math.nan, math.nan))[1], 2) for i in shown)
+        series = {k: (v, s, bad) for k, v, s, bad in _series(camp, key)}
+        points = [series.get(i, (math.nan, math.nan, False)) for i in shown]
+        text = " -> ".join(UNRESOLVED if bad else _fmt(v) for v, _, bad in points)
+        errs = ", ".join("-" if bad else "±" + _fmt(s, 2) for _, s, bad in points)
         lines.append(f"{desc}: {text} {unit} ({where}; 1 stderr {errs})")
     return lines
 
@@ -142,22 +164,30 @@ def _table_lines(camp) -> list[str]:
         if r is None:
             cells += ["-"] * len(quantities) + ["-", "error"]
         else:
-            for _, key, _ in quantities:
-                v, s = _value(r, key)
-                cells.append(f"{_fmt(v)} ± {_fmt(s, 2)}")
+            cells += [_shown(r, key) for _, key, _ in quantities]
             cells += [_fmt(r.redchi), ", ".join(r.flags)]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
 
 def _flag_lines(camp) -> list[str]:
-    flagged = [(c, r) for c, r in zip(camp.checkpoints, camp.results) if r is not None and r.flags]
-    if not flagged:
+    """The checkpoints with a flag of severity ``problem`` (see :mod:`eisfit.fitting.flags`),
+    then a count of those with cautions or notes only (listed in the table)."""
+    fitted = [(k, c, r) for k, (c, r) in enumerate(zip(camp.checkpoints, camp.results)) if r is not None]
+    flagged = [(k, c, r) for k, c, r in fitted if problems(r.flags)]
+    minor = [r for _, _, r in fitted if r.flags and not problems(r.flags)]
+    if not flagged and not minor:
         return []
     out = ["", "## Flags", ""]
-    for (c, r), d in zip(flagged, [camp.details[camp.checkpoints.index(c)] for c, _ in flagged]):
-        notes = "; ".join(d.get("notes", []))
-        out.append(f"- {c.label}: {', '.join(r.flags)}" + (f" ({notes})" if notes else ""))
+    for k, c, r in flagged:
+        notes = "; ".join(camp.details[k].get("notes", []))
+        others = [f for level, fl in by_severity(r.flags).items() if level != "problem" for f in fl]
+        out.append(f"- {c.label}: **{', '.join(problems(r.flags))}**" + (f"; also {', '.join(others)}" if others else "")
+                   + (f" ({notes})" if notes else ""))
+    if not flagged:
+        out.append("- no checkpoint has a problem flag")
+    if minor:
+        out.append(f"- {len(minor)} checkpoint(s) carry only cautions or notes (see the table)")
     return out
 
 

@@ -174,7 +174,8 @@ ARCS_UNRESOLVED_RATIO = 3.0  # closer than half a decade: which arc is which is 
 
 def _overlap_flags(values, arcs) -> list[str]:
     """Flags for neighbouring arcs (by time constant) whose time constants are close:
-    ``arcs-overlap`` (ratio < 100: the R split rests on the model shape) or
+    ``arcs-overlap`` (ratio < 10: the arcs merge into one feature, the R split rests on
+    the model shape) or
     ``arcs-unresolved`` (ratio < 3: the two arcs can trade labels between spectra)."""
     taus = sorted((arc_tau_s(values, a), a.capacitive) for a in arcs if math.isfinite(arc_tau_s(values, a)))
     out = []

@@ -304,7 +304,8 @@ def _derived(preps: list[_Prepared], values: list[dict[str, float]], covs) -> li
 # ================================================================================ KK
 def kk_batch(frequency: np.ndarray, z: np.ndarray, c: float = 0.85, threshold_pct: float = 1.0,
              violation_pct: float = 2.0) -> list[tuple[bool | None, float | None]]:
-    """(passed, max residual %) of :func:`eisfit.analysis.kk.kk_test` (defaults) for S spectra
+    """(passed, max residual %, noise level as a fraction of |Z|; see
+    :func:`eisfit.analysis.quality.kk_noise_level`) of :func:`eisfit.analysis.kk.kk_test` (defaults) for S spectra
     on one grid (``z`` (S, N), ohm); the Voigt design matrix is built once per chain length."""
     from ..analysis import kk as _kk
 
@@ -319,7 +320,7 @@ def kk_batch(frequency: np.ndarray, z: np.ndarray, c: float = 0.85, threshold_pc
         a = alt.get(i)
         if a is not None and (w is None or a[1] < w[1]):
             best = a
-        out[i] = (None, None) if best is None else (best[0], best[1])
+        out[i] = (None, None) if best is None else (best[0], best[1], best[3])  # [3]: noise level (issue 13)
     return out
 
 
@@ -335,6 +336,7 @@ def _kk_config(_kk, omega, z, c, capacitance, threshold_pct, violation_pct):
     z_fit = np.zeros_like(z)
     first_fit: dict[int, np.ndarray] = {}  # first chain with mu < c, kept if every later one is under-fitted
     pending = np.arange(s_count)
+    n_rc = np.full(s_count, max_rc)  # chain length kept per spectrum (noise level dof)
     for m in range(1, max_rc + 1):
         tau = _kk.voigt_time_constants(omega.min(), omega.max(), m)
         design = _kk._design_matrix(omega, tau, True, capacitance)
@@ -352,13 +354,14 @@ def _kk_config(_kk, omega, z, c, capacitance, threshold_pct, violation_pct):
             i = int(pending[j])
             if _kk._underfitted(omega, z[i], fit_m[j], threshold_pct):
                 done[j] = False
-                first_fit.setdefault(i, fit_m[j])
+                first_fit.setdefault(i, (fit_m[j], m))
+        n_rc[pending[done]] = m
         pending = pending[~done]
         if pending.size == 0:
             break
     for i in pending:
         if int(i) in first_fit:
-            z_fit[i] = first_fit[int(i)]
+            z_fit[i], n_rc[i] = first_fit[int(i)]
         else:
             warnings.warn(f"mu stayed >= {c} up to M = {max_rc} RC elements; using M = {max_rc}", stacklevel=3)
     res_re = (z.real - z_fit.real) / np.abs(z)
@@ -369,7 +372,8 @@ def _kk_config(_kk, omega, z, c, capacitance, threshold_pct, violation_pct):
     for i in range(s_count):
         passed, status, _ = _kk._verdict(float(max_pct[i]), res_re[i, order], res_im[i, order],
                                          threshold_pct, violation_pct)
-        out.append((bool(passed), float(max_pct[i]), status))
+        noise = math.sqrt(float(np.sum(res_re[i] ** 2 + res_im[i] ** 2)) / max(2 * n - n_extra - n_rc[i], 1))
+        out.append((bool(passed), float(max_pct[i]), status, noise))
     return out
 
 

@@ -76,6 +76,16 @@ def unresolved_names(flags: Iterable[str]) -> set[str]:
     return {f.split(":", 1)[1] for f in flags if flag_name(f) == "unresolved" and ":" in f}
 
 
+def unresolved_keys(flags: Iterable[str], keys: Iterable[str]) -> set[str]:
+    """The parameter names and derived-quantity keys among ``keys`` that must read
+    "unresolved": the flagged parameters, and every key of the same element
+    (``unresolved:CPE2_0`` covers ``CPE2_1``, ``CPE2_tau_s``, ``CPE2_ceff_F``...;
+    ``unresolved:R2`` covers ``R2_asr_ohm_cm2``...)."""
+    names = unresolved_names(flags)
+    elements = {n.rsplit("_", 1)[0] if n.rsplit("_", 1)[-1].isdigit() and "_" in n else n for n in names}
+    return {k for k in keys if k in names or any(k.startswith(e + "_") or k == e for e in elements)}
+
+
 def by_severity(flags: Iterable[str]) -> dict[str, list[str]]:
     """The flags grouped by severity (problem, caution, note; empty groups kept)."""
     out: dict[str, list[str]] = {s: [] for s in SEVERITY_ORDER}
