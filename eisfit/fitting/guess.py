@@ -283,10 +283,10 @@ def multistart_guesses(circuit, feats: SpectrumFeatures, base: dict[str, float],
     linear = n_proc >= 3 and feats.z is not None  # magnitudes by linear least squares per tau set
     grid_size = n_grid or {1: 9, 2: 6, 3: 7}.get(n_proc, 5 if linear else 4)
     lo, hi = feats.tau_min / 3, feats.tau_max * 3
-    tau_grid = np.geomspace(lo, hi, grid_size)
-    tau_sets = list(itertools.combinations(tau_grid, n_proc))
+    tau_sets = list(itertools.combinations(np.geomspace(lo, hi, grid_size), n_proc))
     if linear:
         combos = list(zip(tau_sets, process_magnitudes(circuit, procs, np.array(tau_sets), feats)))
+        combos += screened_starts(circuit, procs, feats, LINEAR_SCREEN_GRID, LINEAR_SCREEN_KEEP)
     else:
         combos = [(taus, feats.r_pol * np.array(frac)) for taus in tau_sets for frac in _resistance_splits(n_proc)]
     if n_starts is not None and n_starts - 1 < len(combos):
@@ -300,13 +300,32 @@ def multistart_guesses(circuit, feats: SpectrumFeatures, base: dict[str, float],
     return starts
 
 
-def process_magnitudes(circuit, procs: list[Process], taus: np.ndarray, feats: SpectrumFeatures) -> np.ndarray:
+LINEAR_SCREEN_GRID = 13  # fine time-constant grid screened by the linear fit (3+ processes)
+LINEAR_SCREEN_KEEP = 16  # tau sets of the fine grid kept as starts: the best linear fits
+
+
+def screened_starts(circuit, procs: list[Process], feats: SpectrumFeatures, grid_size: int,
+                    keep: int) -> list[tuple[tuple[float, ...], np.ndarray]]:
+    """(time constants, magnitudes) of the ``keep`` ascending tau sets on a fine grid whose
+    linear fit (:func:`process_magnitudes`) leaves the smallest residual: a cheap screen of
+    hundreds of placements before any nonlinear iteration."""
+    grid = np.geomspace(feats.tau_min / 3, feats.tau_max * 3, grid_size)
+    tau_sets = np.array(list(itertools.combinations(grid, len(procs))))
+    mags, cost = process_magnitudes(circuit, procs, tau_sets, feats, with_cost=True)
+    best = np.argsort(cost)[:keep]
+    return [(tuple(tau_sets[i]), mags[i]) for i in best]
+
+
+def process_magnitudes(circuit, procs: list[Process], taus: np.ndarray, feats: SpectrumFeatures,
+                       with_cost: bool = False):
     """Resistances (ohm) of the processes for each row of time constants ``taus`` (C, P), s.
 
     With the time constants fixed, a series of ZARCs (n = 0.9), unit Warburg responses,
     a high-frequency resistance and, when the circuit has them, an inductance and a
     blocking capacitance is linear in its magnitudes: those come from one weighted
     (1/|Z|) linear least-squares fit per row, floored at 0.1 % of the polarisation resistance.
+    With ``with_cost``, also the weighted sum of squares left by each row with the floored
+    magnitudes (C,): returns (magnitudes, cost).
     """
     w, z = feats.omega, feats.z
     n_rows, n_proc = taus.shape
@@ -316,24 +335,39 @@ def process_magnitudes(circuit, procs: list[Process], taus: np.ndarray, feats: S
         extra.append(1j * w)
     if kinds & {"C", "CPE"}:
         extra.append(1.0 / (1j * w))
-    cols = np.empty((n_rows, w.size, n_proc + len(extra)), dtype=complex)
-    for k, proc in enumerate(procs):
-        t = taus[:, k:k + 1]
-        if proc.arc is not None:
-            cols[:, :, k] = 1.0 / (1.0 + (1j * w * t) ** N_EXPONENT_START)
-        else:
-            s_ = np.sqrt(1j * w * t)
-            cols[:, :, k] = 1.0 / (s_ * np.tanh(s_)) if proc.diffusion_kind == "Wo" else np.tanh(s_) / s_
-    for j, col in enumerate(extra):
-        cols[:, :, n_proc + j] = col
-    scale = np.abs(z)
-    a = np.concatenate([cols.real, cols.imag], axis=1) / np.concatenate([scale, scale])[None, :, None]
-    b = np.concatenate([z.real, z.imag]) / np.concatenate([scale, scale])
-    norms = np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-300)
-    a = a / norms
-    gram = a.transpose(0, 2, 1) @ a + 1e-10 * np.eye(a.shape[2])
-    coef = np.linalg.solve(gram, (a.transpose(0, 2, 1) @ b)[:, :, None])[:, :, 0] / norms[:, 0, :]
-    return np.maximum(coef[:, :n_proc], 1e-3 * feats.r_pol)
+    scale = np.concatenate([np.abs(z), np.abs(z)])
+
+    def weighted(col: np.ndarray) -> np.ndarray:  # complex (..., N) -> real (..., 2N), / |Z|
+        return np.concatenate([col.real, col.imag], axis=-1) / scale
+
+    # every column any row can use: one per (process shape, distinct tau), then the extras
+    unique, where = np.unique(taus, return_inverse=True)  # a grid repeats a few values
+    where = where.reshape(taus.shape)
+    s_ = np.sqrt(1j * w[None, :] * unique[:, None])
+    kind_of = ["arc" if p.arc is not None else p.diffusion_kind for p in procs]
+    shapes = list(dict.fromkeys(kind_of))
+    blocks = {"arc": lambda: 1.0 / (1.0 + s_ ** (2 * N_EXPONENT_START)),
+              "Wo": lambda: 1.0 / (s_ * np.tanh(s_)), "Ws": lambda: np.tanh(s_) / s_}
+    basis = np.vstack([weighted(blocks[k]()) for k in shapes] + [weighted(e)[None, :] for e in extra])
+    norms = np.maximum(np.linalg.norm(basis, axis=1), 1e-300)
+    basis /= norms[:, None]
+    rhs_all = basis @ (np.concatenate([z.real, z.imag]) / scale)
+    gram_all = basis @ basis.T
+    idx = np.empty((n_rows, n_proc + len(extra)), dtype=int)
+    for k, kind in enumerate(kind_of):
+        idx[:, k] = shapes.index(kind) * unique.size + where[:, k]
+    idx[:, n_proc:] = len(shapes) * unique.size + np.arange(len(extra))
+    gram = gram_all[idx[:, :, None], idx[:, None, :]] + 1e-10 * np.eye(idx.shape[1])
+    rhs = rhs_all[idx]
+    x = np.linalg.solve(gram, rhs[:, :, None])[:, :, 0]  # coefficients of the normalised columns
+    coef = x / norms[idx]
+    mags = np.maximum(coef[:, :n_proc], 1e-3 * feats.r_pol)
+    if not with_cost:
+        return mags
+    x[:, :n_proc] = mags * norms[idx[:, :n_proc]]
+    b_norm2 = float(np.sum((np.concatenate([z.real, z.imag]) / scale) ** 2))
+    cost = b_norm2 - 2 * np.einsum("ci,ci->c", x, rhs) + np.einsum("ci,cij,cj->c", x, gram, x)
+    return mags, cost
 
 
 def _resistance_splits(n_arcs: int) -> list[tuple[float, ...]]:
