@@ -271,3 +271,25 @@ def test_real_files_never_print_absurd_resistances(realdata):
             numbers = [float(x) for x in re.findall(r"[-+]?\d+(?:\.\d+)?e[-+]\d+", res.summary())]
             assert not numbers or max(abs(x) for x in numbers) <= 1e10, (path.name, s.label)
     assert n > 20
+
+
+@pytest.mark.realdata
+def test_real_campaign_prints_unresolved_instead_of_1e304(realdata):
+    """biol.mpr (5 sweeps, |Z| < 100 ohm): the default circuit's R2 runs away to ~1e304 ohm on
+    four sweeps. The evolution line and report.md read "unresolved", never such a number, and
+    the value stays in the table (CSV)."""
+    import warnings
+
+    path = realdata / "mpr" / "jepegit__cellpy" / "biol.mpr"
+    if not path.exists():
+        pytest.skip(f"{path} absent")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        camp = eisfit.fit_campaign(path, progress=False)
+    runaway = [r for r in camp.results if r is not None and r.values["R2"] > 1e10]
+    assert runaway and all("unresolved:R2" in r.flags for r in runaway)
+    text = "\n".join(camp.evolution_lines()) + "\n" + camp.report()
+    numbers = [abs(float(x)) for x in re.findall(r"[-+]?\d+(?:\.\d+)?e[-+]\d+", text)]
+    assert not numbers or max(numbers) <= 1e10
+    assert "unresolved" in next(l for l in camp.evolution_lines() if l.startswith("R2"))
+    assert camp.table["R2"].max() > 1e10  # the value itself is kept for CSV/JSON
