@@ -33,6 +33,7 @@ class SpectrumFeatures:
     l_guess: float  # series inductance from inductive high-frequency points, H
     omega_min: float
     zimag_lf: float  # -Z'' at the lowest frequency, ohm
+    lf_exponent: float = 0.8  # -dln(-Z'')/dln(omega) over the lowest-frequency decade, clipped to 0.5..1
     omega: np.ndarray | None = None  # angular frequencies of the points, ascending, rad/s
     z: np.ndarray | None = None  # impedance at ``omega``, ohm
 
@@ -56,8 +57,19 @@ def spectrum_features(frequency: np.ndarray, z: np.ndarray) -> SpectrumFeatures:
     return SpectrumFeatures(
         r_inf=r_inf, r_pol=float(r_pol), tau_min=float(1 / w[-1]), tau_max=float(1 / w[0]),
         apex_taus=apex_taus, l_guess=l_guess, omega_min=float(w[0]), zimag_lf=float(-zz.imag[0]),
-        omega=w, z=zz,
+        lf_exponent=_low_frequency_exponent(w, -zz.imag), omega=w, z=zz,
     )
+
+
+def _low_frequency_exponent(w: np.ndarray, minus_im: np.ndarray) -> float:
+    """Slope -dln(-Z'')/dln(omega) over the lowest-frequency decade (ascending ``w``),
+    clipped to 0.5..1: ~1 for a blocking capacitor, n for a CPE line, 0.5 for a 45°
+    diffusion line; 0.8 when -Z'' is not positive there."""
+    low = w <= w[0] * 10
+    if low.sum() < 3 or np.any(minus_im[low] <= 0):
+        return 0.8
+    slope = np.polyfit(np.log(w[low]), np.log(minus_im[low]), 1)[0]
+    return float(np.clip(-slope, 0.5, 1.0))
 
 
 def _apex_taus(f: np.ndarray, minus_im: np.ndarray) -> tuple[float, ...]:
@@ -141,18 +153,21 @@ def processes(circuit) -> list[Process]:
 
 
 def _randles_processes(node: Parallel, kinds: dict[str, str]) -> list[Process]:
-    """[arc, diffusion] of a Randles branch p(C|CPE, R-Wo|Ws), else []."""
+    """[arc, diffusion] of a Randles branch p(C|CPE, R-Wo|Ws) ([arc] with a semi-infinite W),
+    else []."""
     caps = [k for k in node.children if isinstance(k, Leaf) and k.kind in ("C", "CPE")]
     branch = [k for k in node.children if isinstance(k, Series)]
     if len(caps) != 1 or len(branch) != 1 or not all(isinstance(k, Leaf) for k in branch[0].children):
         return []
     leaves = branch[0].children
     rs = [k.name for k in leaves if k.kind == "R"]
-    diff = [k for k in leaves if k.kind in DIFFUSION_KINDS]
+    diff = [k for k in leaves if k.kind in DIFFUSION_KINDS + ("W",)]
     if len(rs) != 1 or len(diff) != 1 or len(leaves) != 2:
         return []
-    return [Process(arc=GuessArc(rs[0], caps[0].name, caps[0].kind)),
-            Process(diffusion=diff[0].name, diffusion_kind=diff[0].kind)]
+    arc = Process(arc=GuessArc(rs[0], caps[0].name, caps[0].kind))
+    if diff[0].kind == "W":  # semi-infinite: no time constant, its coefficient comes from the tail
+        return [arc]
+    return [arc, Process(diffusion=diff[0].name, diffusion_kind=diff[0].kind)]
 
 
 def process_members(procs: list[Process]) -> set[str]:
@@ -213,8 +228,8 @@ def base_guess(circuit, feats: SpectrumFeatures) -> dict[str, float]:
             guess[p[1]] = 0.9
         elif e.kind == "C":
             guess[p[0]] = 1.0 / (feats.omega_min * max(feats.zimag_lf, 1e-3 * feats.r_pol))
-        elif e.kind == "CPE":
-            n = 0.8
+        elif e.kind == "CPE":  # a blocking line: n from the low-frequency slope of -Z''
+            n = feats.lf_exponent
             guess[p[0]] = 1.0 / (feats.omega_min ** n * max(feats.zimag_lf, 1e-3 * feats.r_pol))
             guess[p[1]] = n
         elif e.kind == "W":
