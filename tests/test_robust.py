@@ -161,6 +161,16 @@ def test_campaign_evolution_reads_unresolved_instead_of_a_number():
     assert "unresolved" in line and "e+50" not in line
     assert "e+50" not in camp.report()
     assert "**unresolved:R2**" in camp.report()
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from eisfit.plotting import plot_campaign_evolution
+
+    fig = plot_campaign_evolution(camp)
+    ax = next(a for a in fig.axes if a.get_title().startswith("R2"))
+    assert ax.get_ylim()[1] < 1e4  # the runaway value leaves a gap, it does not stretch the axis
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert "unresolved" in labels and "problem flag" not in labels
 
 
 # ------------------------------------------------------------------ flags
