@@ -303,3 +303,19 @@ def test_real_campaign_prints_unresolved_instead_of_1e304(realdata):
     assert not numbers or max(numbers) <= 1e10
     assert "unresolved" in next(l for l in camp.evolution_lines() if l.startswith("R2"))
     assert camp.table["R2"].max() > 1e10  # the value itself is kept for CSV/JSON
+
+
+def test_kk_failed_flag_needs_the_fitted_circuit_to_fail_the_kk_rule_too():
+    """A drifting sweep fails Lin-KK and the (KK-consistent) circuit cannot follow it:
+    flagged. A clean spectrum whose sharp arc the Lin-KK chain misses (kk_passed False) is
+    described by the circuit within the KK acceptance rule: no flag."""
+    f = np.logspace(6, -2, 81)
+    truth = {"R0": 20.0, "R1": 300.0, "CPE1_0": 1e-7, "CPE1_1": 0.88, "R2": 900.0, "CPE2_0": 1e-4, "CPE2_1": 0.8}
+    s = noisy(HEADLINE, truth, f, seed=3)
+    drift = Spectrum(f, s.z.real * (1 + 0.1 * np.linspace(0, 1, f.size)) + 1j * s.z.imag,
+                     meta={"label": "drift"})  # Z' drifts by 10 % during the sweep, Z'' does not
+    res = eisfit.fit(drift, HEADLINE)
+    assert res.kk_passed is False and "kk-failed" in res.flags
+    sharp = family_cases(HEADLINE, 2, seed=8)[1].spectrum  # n = 0.94 arc between chain time constants
+    res = eisfit.fit(sharp, HEADLINE)
+    assert res.kk_passed is False and res.flags == []

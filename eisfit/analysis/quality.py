@@ -66,3 +66,24 @@ def lack_of_fit_ratio(z: np.ndarray, z_fit: np.ndarray, n_free: int, noise_level
 def is_lack_of_fit(ratio: float, threshold: float = LACK_OF_FIT_RATIO) -> bool:
     """True when the ratio exceeds ``threshold`` (nan never does)."""
     return math.isfinite(ratio) and ratio > threshold
+
+
+def fit_passes_kk_rule(frequency: np.ndarray, z: np.ndarray, z_fit: np.ndarray,
+                       threshold_pct: float = 1.0, violation_pct: float = 2.0) -> bool:
+    """True when the residuals of a fitted equivalent circuit pass the acceptance rule of
+    :func:`eisfit.kk_test` (max |residual| / |Z| below ``threshold_pct``, or below
+    ``violation_pct`` with random signs).
+
+    A circuit of passive elements with non-negative values is itself Kramers-Kronig
+    consistent, so data it describes this well are KK-consistent, even where the Lin-KK
+    Voigt chain (whose length the mu criterion chooses) leaves systematic residuals
+    (e.g. a sharp, nearly ideal arc between two of its time constants).
+    """
+    from .kk import _verdict
+
+    mod = np.maximum(np.abs(z), 1e-300)
+    order = np.argsort(frequency)
+    res_re = ((z.real - z_fit.real) / mod)[order]
+    res_im = ((z.imag - z_fit.imag) / mod)[order]
+    max_pct = 100.0 * float(np.max(np.abs(np.concatenate([res_re, res_im]))))
+    return bool(_verdict(max_pct, res_re, res_im, threshold_pct, violation_pct)[0])

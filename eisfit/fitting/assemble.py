@@ -12,7 +12,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ..analysis.derived import ArcSpec, arc_tau_s, derived_quantities, guess_roles
-from ..analysis.quality import is_lack_of_fit, lack_of_fit_ratio
+from ..analysis.quality import fit_passes_kk_rule, is_lack_of_fit, lack_of_fit_ratio
 from ..model import CircuitDefinition
 from ..spectrum import Spectrum
 from .result import FitResult
@@ -84,13 +84,16 @@ def assemble_result(
     kk_passed = kk_max = None
     if kk:
         kk_passed, kk_max, noise = _kk_outcome(data if kk_outcome is None else None, kk_outcome)
-        if kk_passed is False:
+        # the fitted circuit is KK-consistent itself: when it describes the data within the
+        # KK acceptance rule, a Lin-KK failure is the Voigt chain's, not the data's
+        if kk_passed is False and not (all(v >= 0 for v in values.values())
+                                       and fit_passes_kk_rule(f, z, z_fit)):
             flags.append("kk-failed")
         ratio = lack_of_fit_ratio(z, z_fit, n_free, noise)
         if math.isfinite(ratio):
             derived[LACK_OF_FIT_KEY] = ratio
             derived_units[LACK_OF_FIT_KEY] = LACK_OF_FIT_UNIT
-            if is_lack_of_fit(ratio) and kk_passed is not False:
+            if is_lack_of_fit(ratio):
                 flags.append(f"lack-of-fit:{ratio:.1f}")
     settings.update(CONVENTIONS)
     settings.setdefault("eisfit_version", _version())

@@ -473,7 +473,8 @@ def _select_points(spectrum, circ, fmin, fmax, drop_inductive, sigma, flags):
     if drop:
         keep = ~_inductive_high_frequency_run(data.frequency, data.z)
         n_drop = int((~keep).sum())
-        if n_drop and keep.sum() >= 3:
+        # issue 13: a run whose Z'' stays within 1 % of |Z| is noise around Z'' = 0, not a lead inductance
+        if n_drop and keep.sum() >= 3 and np.max(data.z.imag[~keep] / np.abs(data.z[~keep])) > 0.01:
             data = data.select(keep)
             sig = None if sig is None else sig[keep]
             flags.append(f"dropped-inductive-points:{n_drop}")
