@@ -26,12 +26,14 @@ FLAGS: dict[str, tuple[str, str]] = {
     # name: (severity, meaning), the meaning as documented in CLI.md
     "not-converged": (PROBLEM, "the optimiser stopped on its iteration limit before the chi-square settled"),
     "lack-of-fit": (PROBLEM, "the fit's residuals are this many times the noise level of the data "
-                             "(Lin-KK residuals): the model cannot describe data that are themselves consistent"),
+                             "(Lin-KK residuals), more than 2x: the model cannot describe data that a "
+                             "KK-consistent Voigt chain describes down to their noise"),
     "unresolved": (PROBLEM, "the parameter ran beyond what the data can inform (resistance above 100x max |Z|, "
                             "time constant more than a decade outside the measured range, CPE with n at its "
                             "lower bound and Q at its limit); its value is kept in JSON/CSV but printed as "
                             "'unresolved'"),
-    "kk-failed": (PROBLEM, "the Lin-KK test of the fitted points failed (see `eisfit validate`)"),
+    "kk-failed": (PROBLEM, "the Lin-KK test of the fitted points failed and the fitted circuit (itself "
+                           "KK-consistent) does not pass the same acceptance rule either"),
     "at-bound": (CAUTION, "the parameter sits on a bound (its stderr is the local curvature only)"),
     "large-stderr": (CAUTION, "the parameter's stderr exceeds its value"),
     "singular-covariance": (CAUTION, "the covariance could not be estimated (stderr nan)"),
@@ -45,8 +47,8 @@ FLAGS: dict[str, tuple[str, str]] = {
     "low-n": (CAUTION, "CPE exponent below 0.6: closer to a diffusion line than an arc"),
     "seed-disagreement": (CAUTION, "campaign: the seeded and the cold fit of a checkpoint disagree on a resistance"),
     "arc-jump": (CAUTION, "campaign: a resistance changes more than 3x from the previous checkpoint"),
-    "dropped-inductive-points": (NOTE, "this many high-frequency points with Z'' > 0 were dropped "
-                                       "(circuit without inductor)"),
+    "dropped-inductive-points": (NOTE, "this many high-frequency points with Z'' > 0 (reaching 1 % of |Z|) "
+                                       "were dropped (circuit without inductor)"),
     "shared": (NOTE, "joint fit: these parameters are shared by every spectrum"),
 }
 
