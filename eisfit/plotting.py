@@ -230,7 +230,9 @@ def plot_fit(result, fig=None, area_cm2: float | None = None, ax=None):
     for ax_ in (ax_m, ax_p, ax_r):
         ax_.tick_params(labelbottom=True)
         ax_.set_xlabel("f / Hz" if flat or ax_ is ax_r else "")
-    flags = ", ".join(result.flags) if result.flags else "no flags"
+    from .fitting.flags import problems
+
+    flags = ", ".join(problems(result.flags)) or "no problem flags"
     fig.suptitle(f"{result.label}: {result.circuit}, {result.settings.get('weighting')} weighting, "
                  f"reduced χ² = {result.redchi:.3g}\n{flags}", fontsize=FONT_PT)
     return fig
@@ -462,14 +464,19 @@ def _camp_panel_rows(camp):
 
 
 def _camp_series(camp, key, xs):
-    """(x, value, stderr, flagged) arrays of ``key`` over the fitted checkpoints."""
+    """(x, value, stderr, problem, unresolved) arrays of ``key`` over the fitted checkpoints:
+    ``problem`` when the fit has a flag of severity problem; a value flagged
+    ``unresolved:<name>`` is nan (a gap, never a number that stretches the axis)."""
+    from .fitting.flags import has_problem, unresolved_keys
+
     pts = []
     for k, r in _camp_fitted(camp):
         if key in r.values:
             v, s = r.values[key], r.stderr.get(key, float("nan"))
         else:
             v, s = r.derived.get(key, float("nan")), r.derived.get(f"{key}_stderr", float("nan"))
-        pts.append((xs[k], v, s, bool(r.flags)))
+        gone = bool(unresolved_keys(r.flags, [key]))
+        pts.append((xs[k], float("nan") if gone else v, float("nan") if gone else s, has_problem(r.flags), gone))
     if not pts:
         return None
     return tuple(_np.array(a) for a in zip(*pts))
@@ -484,7 +491,7 @@ def _draw_evolution_panel(ax, camp, title, key, unit, xs) -> None:
     if series is None:
         ax.set_visible(False)
         return
-    px, pv, ps, pf = series
+    px, pv, ps, pf, pu = series
     factor, shown_unit = _si_scale(pv, unit)
     pv, ps = pv / factor, ps / factor
     ax.set_title(title)
@@ -504,8 +511,12 @@ def _draw_evolution_panel(ax, camp, title, key, unit, xs) -> None:
     if px.size > RASTER_ABOVE_POINTS:  # thousands of markers: pixels in the SVG, text and axes stay vector
         for artist in bars.get_children():
             artist.set_rasterized(True)
-    if pf.any():
-        ax.plot(px[pf], pv[pf], "o", ms=_MARKER_PT + 4, mfc="none", mec="red", mew=0.9, label="flagged")
+    if (pf & ~pu).any():
+        ax.plot(px[pf & ~pu], pv[pf & ~pu], "o", ms=_MARKER_PT + 4, mfc="none", mec="red", mew=0.9,
+                label="problem flag")
+    if pu.any():  # issue 13: an unresolved value is a gap, marked at the foot of the panel
+        ax.plot(px[pu], _np.full(int(pu.sum()), 0.03), "x", ms=_MARKER_PT + 2, color="0.4",
+                transform=ax.get_xaxis_transform(), clip_on=False, label="unresolved")
 
 
 def _note_small_error_bars(fig, panels) -> None:
@@ -528,8 +539,9 @@ def plot_campaign_evolution(camp, x=None, fig=None, ax=None):
     """Each resistance against time / cycle / capacity with 1-stderr error bars: ASR per
     cell (Ω·cm²) when the area is known, else R (Ω); for an interface arc of a symmetric
     cell the ASR per interface (R·A/2) beside it; then each effective capacitance per area
-    (µF/cm², prefix chosen from the values) or in F with an SI prefix. Flagged checkpoints
-    get an open red ring; where the error bars are smaller than the markers the legend says
+    (µF/cm², prefix chosen from the values) or in F with an SI prefix. Checkpoints with a
+    problem flag get an open red ring, an unresolved value leaves a gap marked by a grey x
+    at the foot of its panel; where the error bars are smaller than the markers the legend says
     so. Double-column width, tick labels on every panel. Returns the Figure."""
     _refuse_ax("plot_campaign_evolution", ax)
     rows = _camp_panel_rows(camp)
@@ -561,8 +573,11 @@ def plot_campaign_fits(camp, fig=None, max_spectra: int | None = MAX_OVERLAY_SPE
                        area_normalised: bool = False, ax=None):
     """Small multiples: one Nyquist panel (data points, fit line, equal axes) per fitted
     checkpoint, at most ``max_spectra`` evenly chosen (the title says so); the panel title
-    is the checkpoint label, in red with ``(flagged)`` when the fit has flags. Four panels to
+    is the checkpoint label, in red with ``(problem)`` when the fit has a flag of severity
+    problem (:mod:`eisfit.fitting.flags`). Four panels to
     a row at double-column width. Returns the Figure."""
+    from .fitting.flags import has_problem
+
     _refuse_ax("plot_campaign_fits", ax)
     shown, note = _camp_shown(camp, max_spectra)
     n_cols = 4 if len(shown) > 3 else max(len(shown), 1)
@@ -580,8 +595,8 @@ def plot_campaign_fits(camp, fig=None, max_spectra: int | None = MAX_OVERLAY_SPE
         ax_.plot(zf.real * scale, -zf.imag * scale, "-", lw=0.9, color="C1")
         ax_.set_aspect("equal", adjustable="box")
         ax_.set_ylim(bottom=min(0.0, ax_.get_ylim()[0]))
-        flagged = bool(r.flags)
-        ax_.set_title(camp.checkpoints[k].label + (" (flagged)" if flagged else ""),
+        flagged = has_problem(r.flags)
+        ax_.set_title(camp.checkpoints[k].label + (" (problem)" if flagged else ""),
                       color="C3" if flagged else "black")
         if i % n_cols == 0:
             ax_.set_ylabel(f"−Z'' / {unit}")

@@ -72,6 +72,7 @@ def test_batch_on_sample_campaign_mixed_grids():
 
 def test_kk_of_a_stack_matches_kk_test_of_each_spectrum():
     from eisfit.analysis.kk import kk_test, kk_tests
+    from eisfit.analysis.quality import kk_noise_level
 
     spectra = [c.spectrum for c in make_cases(5, seed=3)]
     f = spectra[0].frequency
@@ -83,6 +84,7 @@ def test_kk_of_a_stack_matches_kk_test_of_each_spectrum():
         assert res.passed == ref.passed
         assert res.max_residual_pct == pytest.approx(ref.max_residual_pct, rel=1e-6)
         assert res.n_rc == ref.n_rc and res.status == ref.status
+        assert kk_noise_level(res) == pytest.approx(kk_noise_level(ref), rel=1e-6)
         np.testing.assert_allclose(res.z_fit, ref.z_fit, rtol=1e-8)
 
 

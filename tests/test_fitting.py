@@ -110,7 +110,10 @@ def test_close_time_constants_are_flagged():
     well_apart = eisfit.fit(synthetic(), HEADLINE, kk=False)
     assert not any(f.startswith("arcs-") for f in well_apart.flags)
     tau1 = (60.0 * 1e-9) ** (1 / 0.9)
-    close = dict(TRUE, CPE2_0=(tau1 * 30) ** 0.85 / 149.0)  # 1.5 decades apart
+    resolved = dict(TRUE, CPE2_0=(tau1 * 30) ** 0.85 / 149.0)  # 1.5 decades apart: two features
+    res = eisfit.fit(synthetic(resolved), HEADLINE, kk=False)
+    assert not any(f.startswith("arcs-") for f in res.flags)
+    close = dict(TRUE, CPE2_0=(tau1 * 5) ** 0.85 / 149.0)  # 0.7 decade apart: one merged feature
     res = eisfit.fit(synthetic(close), HEADLINE, kk=False)
     assert "arcs-overlap:CPE1,CPE2" in res.flags
     from eisfit.fitting.assemble import _overlap_flags

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Mapping
 
-from ..fitting.flags import explain_flag, flag_name
+from ..fitting.flags import by_severity, explain_flag, flag_name, problems, unresolved_keys
 from ..model.circuit import resistance_names
 from ..units import pretty_unit
 
@@ -76,18 +76,36 @@ def _quantity(result, name: str, symmetric: bool) -> list[tuple[str, str, str]]:
     return out
 
 
+UNRESOLVED = "unresolved"
+
+
+def _is_unresolved(result, key: str) -> bool:
+    """True when ``key`` (parameter or derived quantity) belongs to a parameter flagged
+    ``unresolved:<name>``: it is shown as "unresolved", never as a number."""
+    return bool(unresolved_keys(result.flags, [key]))
+
+
+def _shown(result, key: str, digits: int = 3) -> str:
+    """``value ± stderr`` of ``key``, or "unresolved"."""
+    if _is_unresolved(result, key):
+        return UNRESOLVED
+    v, s = _value(result, key)
+    return f"{_fmt(v, digits)} ± {_fmt(s, 2)}"
+
+
 def _value(result, key: str) -> tuple[float, float]:
     if key in result.values:
         return result.values[key], result.stderr.get(key, math.nan)
     return result.derived.get(key, math.nan), result.derived.get(f"{key}_stderr", math.nan)
 
 
-def _series(camp, key: str) -> list[tuple[int, float, float]]:
+def _series(camp, key: str) -> list[tuple[int, float, float, bool]]:
+    """(checkpoint index, value, stderr, unresolved) of ``key`` over the fitted checkpoints."""
     out = []
     for k, r in enumerate(camp.results):
         if r is not None:
             v, s = _value(r, key)
-            out.append((k, v, s))
+            out.append((k, v, s, _is_unresolved(r, key)))
     return out
 
 
@@ -104,7 +122,9 @@ def _quantities(camp) -> list[tuple[str, str, str]]:
 
 def evolution_lines(camp, pretty: bool = False) -> list[str]:
     """``R2 (interface, per cell): 117 -> 58 -> 35 ohm*cm2 (0 h, 500 h, 1000 h)``, one per
-    quantity; ``pretty`` writes the units as Ω·cm² / Ω and the arrows as →."""
+    quantity; ``pretty`` writes the units as Ω·cm² / Ω and the arrows as →.
+
+    A value flagged ``unresolved:<name>`` reads ``unresolved`` (its stderr ``-``)."""
     ok = [k for k, r in enumerate(camp.results) if r is not None]
     if not ok:
         return []
@@ -112,9 +132,10 @@ def evolution_lines(camp, pretty: bool = False) -> list[str]:
     where = ", ".join(_point_label(camp.checkpoints[i]) for i in shown)
     lines = []
     for desc, key, unit in _quantities(camp):
-        series = {k: (v, s) for k, v, s in _series(camp, key)}
-        text = " -> ".join(_fmt(series.get(i, (math.nan, math.nan))[0]) for i in shown)
-        errs = ", ".join("±" + _fmt(series.get(i, (math.nan, math.nan))[1], 2) for i in shown)
+        series = {k: (v, s, bad) for k, v, s, bad in _series(camp, key)}
+        points = [series.get(i, (math.nan, math.nan, False)) for i in shown]
+        text = " -> ".join(UNRESOLVED if bad else _fmt(v) for v, _, bad in points)
+        errs = ", ".join("-" if bad else "±" + _fmt(s, 2) for _, s, bad in points)
         line = f"{desc}: {text} {unit} ({where}; 1 stderr {errs})"
         lines.append(line.replace(" -> ", " → ").replace(unit, pretty_unit(unit)) if pretty else line)
     return lines
@@ -214,9 +235,7 @@ def table_rows(camp, max_rows: int | None = MAX_TABLE_ROWS) -> tuple[list[str], 
         if r is None:
             cells += ["-"] * len(quantities) + ["-", "error"]
         else:
-            for _, key, _ in quantities:
-                v, s = _value(r, key)
-                cells.append(f"{_fmt(v)} ± {_fmt(s, 2)}")
+            cells += [_shown(r, key) for _, key, _ in quantities]
             cells += [_fmt(r.redchi), ", ".join(r.flags)]
         rows.append(cells)
     note = "" if len(shown) == len(camp.checkpoints) else (
@@ -242,16 +261,26 @@ def _table_lines(camp) -> list[str]:
 
 
 def _flag_lines(camp) -> list[str]:
-    flagged = [(c, r) for c, r in zip(camp.checkpoints, camp.results) if r is not None and r.flags]
-    if not flagged:
+    """The checkpoints with a flag of severity ``problem`` (see :mod:`eisfit.fitting.flags`),
+    then a count of those with cautions or notes only (listed in the table)."""
+    fitted = [(k, c, r) for k, (c, r) in enumerate(zip(camp.checkpoints, camp.results)) if r is not None]
+    flagged = [(k, c, r) for k, c, r in fitted if problems(r.flags)]
+    minor = [r for _, _, r in fitted if r.flags and not problems(r.flags)]
+    if not flagged and not minor:
         return []
     out = ["", "## Flags", "", "What the flags mean:", ""]
     out += [f"- `{name}` ({n} checkpoint{'s' if n > 1 else ''}): {meaning}."
             for name, meaning, n in flag_explanations(camp)]
-    out += ["", "Flagged checkpoints:", ""]
-    for (c, r), d in zip(flagged, [camp.details[camp.checkpoints.index(c)] for c, _ in flagged]):
-        notes = "; ".join(d.get("notes", []))
-        out.append(f"- {c.label}: {', '.join(r.flags)}" + (f" ({notes})" if notes else ""))
+    out += ["", "Checkpoints with a problem flag:", ""]
+    for k, c, r in flagged:
+        notes = "; ".join(camp.details[k].get("notes", []))
+        others = [f for level, fl in by_severity(r.flags).items() if level != "problem" for f in fl]
+        out.append(f"- {c.label}: **{', '.join(problems(r.flags))}**" + (f"; also {', '.join(others)}" if others else "")
+                   + (f" ({notes})" if notes else ""))
+    if not flagged:
+        out.append("- no checkpoint has a problem flag")
+    if minor:
+        out.append(f"- {len(minor)} checkpoint(s) carry only cautions or notes (see the table)")
     return out
 
 

@@ -26,6 +26,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..fitting.batch import fit_chunk
+from ..fitting.flags import unresolved_names
 from ..model.circuit import resistance_names
 from ..spectrum import Spectrum
 from .cache import FitCache, fit_key
@@ -212,7 +213,10 @@ def _flag_arc_jumps(items: list[dict], chain: list[int], fits: list[CheckpointFi
         if previous is not None and items[previous]["conditions"] == items[i]["conditions"]:
             before = fits[previous].kept
             jumped = []
+            runaway = unresolved_names(before.flags) | unresolved_names(kept.flags)  # issue 13: no number
             for name in resistance_names(kept.values):
+                if name in runaway:
+                    continue
                 a, b = before.values.get(name, math.nan), kept.values[name]
                 if a > 0 and b > 0 and max(a / b, b / a) > ARC_JUMP_FACTOR:
                     jumped.append(f"{name} {a:.3g} -> {b:.3g} ohm")

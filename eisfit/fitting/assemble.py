@@ -12,6 +12,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ..analysis.derived import ArcSpec, arc_tau_s, derived_quantities, guess_roles
+from ..analysis.quality import fit_passes_kk_rule, is_lack_of_fit, lack_of_fit_ratio
 from ..model import CircuitDefinition
 from ..spectrum import Spectrum
 from .result import FitResult
@@ -44,7 +45,7 @@ def assemble_result(
     n_starts: int = 0,
     start_won: str = "",
     derived: tuple[dict[str, float], dict[str, str]] | None = None,
-    kk_outcome: tuple[bool | None, float | None] | None = None,
+    kk_outcome: tuple[bool | None, float | None] | tuple[bool | None, float | None, float] | None = None,
     intervals: Mapping[str, Mapping[str, float | bool]] | None = None,
 ) -> FitResult:
     """A complete FitResult for ``values`` fitted to the points of ``data``.
@@ -78,13 +79,23 @@ def assemble_result(
         derived = derived_quantities(
             values, covariance, list(cov_names) if covariance is not None else [],
             **derived_settings(definition, roles, settings))
-    derived, derived_units = derived
+    derived, derived_units = dict(derived[0]), dict(derived[1])
     flags.extend(_arc_flags(values, arcs, f))
+    flags.extend(unresolved_flags(definition, values, f, z, flags))
     kk_passed = kk_max = None
     if kk:
-        kk_passed, kk_max = _kk(data) if kk_outcome is None else kk_outcome
-        if kk_passed is False:
+        kk_passed, kk_max, noise = _kk_outcome(data if kk_outcome is None else None, kk_outcome)
+        # the fitted circuit is KK-consistent itself: when it describes the data within the
+        # KK acceptance rule, a Lin-KK failure is the Voigt chain's, not the data's
+        if kk_passed is False and not (all(v >= 0 for v in values.values())
+                                       and fit_passes_kk_rule(f, z, z_fit)):
             flags.append("kk-failed")
+        ratio = lack_of_fit_ratio(z, z_fit, n_free, noise)
+        if math.isfinite(ratio):
+            derived[LACK_OF_FIT_KEY] = ratio
+            derived_units[LACK_OF_FIT_KEY] = LACK_OF_FIT_UNIT
+            if is_lack_of_fit(ratio):
+                flags.append(f"lack-of-fit:{ratio:.1f}")
     settings.update(CONVENTIONS)
     settings.setdefault("eisfit_version", _version())
     n_res = 2 * f.size
@@ -161,13 +172,14 @@ def _arc_flags(values, arcs, f) -> list[str]:
     return flags
 
 
-ARCS_OVERLAP_RATIO = 100.0  # time constants closer than 2 decades: the arcs merge (ACS tutorial, section 8)
+ARCS_OVERLAP_RATIO = 10.0  # time constants closer than a decade: the arcs merge into one feature
 ARCS_UNRESOLVED_RATIO = 3.0  # closer than half a decade: which arc is which is not identifiable
 
 
 def _overlap_flags(values, arcs) -> list[str]:
     """Flags for neighbouring arcs (by time constant) whose time constants are close:
-    ``arcs-overlap`` (ratio < 100: the R split rests on the model shape) or
+    ``arcs-overlap`` (ratio < 10: the arcs merge into one feature, the R split rests on
+    the model shape) or
     ``arcs-unresolved`` (ratio < 3: the two arcs can trade labels between spectra)."""
     taus = sorted((arc_tau_s(values, a), a.capacitive) for a in arcs if math.isfinite(arc_tau_s(values, a)))
     out = []
@@ -179,16 +191,74 @@ def _overlap_flags(values, arcs) -> list[str]:
     return out
 
 
-def _kk(data: Spectrum) -> tuple[bool | None, float | None]:
-    try:
-        from ..analysis.kk import kk_test
-    except ImportError:
-        return None, None
+def _kk(data: Spectrum) -> tuple[bool | None, float | None, float]:
+    """(passed, max residual %, noise level as a fraction of |Z|) of the Lin-KK test."""
+    from ..analysis.kk import kk_test
+    from ..analysis.quality import kk_noise_level
+
     try:
         res = kk_test(data)
     except Exception:  # the KK test only informs a fit; it must never stop one
-        return None, None
-    return bool(res.passed), float(res.max_residual_pct)
+        return None, None, math.nan
+    return bool(res.passed), float(res.max_residual_pct), kk_noise_level(res)
+
+
+def _kk_outcome(data: Spectrum | None, given) -> tuple[bool | None, float | None, float]:
+    """The KK test of ``data`` when ``given`` is None, else ``given`` with the noise level
+    (nan when ``given`` is a (passed, max residual %) pair)."""
+    if given is None:
+        return _kk(data)
+    if len(given) == 2:
+        return given[0], given[1], math.nan
+    return given[0], given[1], float(given[2])
+
+
+LACK_OF_FIT_KEY = "lack_of_fit_ratio"
+LACK_OF_FIT_UNIT = "RMS relative residual of the fit / Lin-KK noise level (dimensionless)"
+UNRESOLVED_R_FACTOR = 100.0  # a resistance above 100 x max |Z| is not informed by the data
+UNRESOLVED_TAU_DECADES = 1.0  # a time constant this far outside 1/(2 pi f) of the data
+
+
+def unresolved_flags(definition: CircuitDefinition, values: Mapping[str, float], f: np.ndarray,
+                     z: np.ndarray, flags: Sequence[str] = ()) -> list[str]:
+    """``unresolved:<name>`` for every parameter beyond what the data can inform.
+
+    * a resistance (parameter in ohm) above 100 x the spectrum's max |Z|;
+    * a time constant (parameter in s, or an arc's (R Q)^(1/n), flagged on R and Q) more
+      than a decade outside [1/(2 pi f_max), 1/(2 pi f_min)];
+    * a CPE whose exponent n sits on its lower bound while Q is on a bound (``at-bound``
+      in ``flags``): flagged on Q and n.
+    """
+    circ = definition.circuit
+    z_max = float(np.max(np.abs(z)))
+    tau_lo = 1.0 / (2 * math.pi * float(np.max(f))) / 10**UNRESOLVED_TAU_DECADES
+    tau_hi = 1.0 / (2 * math.pi * float(np.min(f))) * 10**UNRESOLVED_TAU_DECADES
+    out: list[str] = []
+
+    def add(name: str) -> None:
+        if f"unresolved:{name}" not in out:
+            out.append(f"unresolved:{name}")
+
+    for name, unit in zip(circ.param_names, circ.param_units):
+        v = values[name]
+        if unit == "ohm" and v > UNRESOLVED_R_FACTOR * z_max:
+            add(name)
+        elif unit == "s" and v > 0 and not tau_lo <= v <= tau_hi:
+            add(name)
+    for a in circ.arcs:
+        tau = arc_tau_s(values, ArcSpec(a.resistor, a.capacitive, a.kind))
+        if math.isfinite(tau) and tau > 0 and not tau_lo <= tau <= tau_hi:
+            add(a.resistor)
+            add(f"{a.capacitive}_0" if a.kind == "CPE" else a.capacitive)
+    on_bound = {fl.split(":", 1)[1] for fl in flags if fl.startswith("at-bound:")}
+    for e in circ.elements:
+        if e.kind == "CPE":
+            q, n = e.param_names
+            n_low = definition.bounds[n][0]
+            if n in on_bound and q in on_bound and n_low is not None and values[n] <= n_low + 1e-3:
+                add(q)
+                add(n)
+    return out
 
 
 def weighting_formula(w: str) -> str:

@@ -13,6 +13,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ..analysis.derived import ArcSpec, arc_tau_s, derived_quantities_batch
+from ..analysis.quality import kk_noise_level
 from ..errors import FitError
 from ..model import Circuit, CircuitDefinition, load_circuit
 from ..spectrum import Spectrum
@@ -23,6 +24,7 @@ from .problem import Problem
 from .solver import POLISH_ITER, POLISH_TOL, QUICK_STARTS, BatchProblem, Solution, chunks_by_grid, solve
 from .assemble import assemble_result, derived_settings, result_roles, weighting_formula
 from .expressions import check_expressions, check_start_values
+from .flags import optimum_settled
 from .profile import ProfileJob, ProfileOutcome, profile_many, suspect_resistances
 from .result import FitResult
 from ..model.weighting import WEIGHTINGS, residual_scales
@@ -163,10 +165,10 @@ def _assemble_grid(preps: list[_Prepared], sol: Solution, *, kk: bool, order_arc
     covs = _covariances(batch, p_final)
     values = [dict(zip(p.names, v)) for p, v in zip(preps, p_final)]
     derived = _derived_batch(preps, values, covs)
-    kk_out = [None if r is None else (bool(r.passed), float(r.max_residual_pct)) for r in sol.kk]
+    kk_out = [None if r is None else (bool(r.passed), float(r.max_residual_pct), kk_noise_level(r)) for r in sol.kk]
     profiles = _profiles(preps, p_final, covs)
     return [_finish(p, sol.p_best[i], bool(sol.converged[i]), kk=kk, order_arcs=order_arcs, covariance=covs[i],
-                    derived=derived[i], kk_outcome=kk_out[i] if kk_out[i] is not None else (None, None),
+                    derived=derived[i], kk_outcome=kk_out[i] if kk_out[i] is not None else (None, None, math.nan),
                     p_final=p_final[i], start_won=sol.start_won[i], n_starts=int(sol.n_starts[i]),
                     profile=profiles[i])
             for i, p in enumerate(preps)]
@@ -409,6 +411,10 @@ def _finish(prep: _Prepared, p_best: np.ndarray, converged: bool, *, kk: bool, o
         if profiled_cov is not cov:
             cov, derived = profiled_cov, None  # derived errors follow the widened covariance
         flags.extend(profile_flags)
+    if not converged:  # issue 13: stopped on the iteration limit, but nothing left to gain?
+        theta = problem.transform.to_internal(p_final[free])[None, :]
+        r, jac = problem.residuals_and_jacobian(theta)
+        converged = optimum_settled(r[0], jac[0], np.isin(free, _at_bound(p_final, prep.fit_lower, prep.upper, free)))
     if not converged:
         flags.append("not-converged")
     return assemble_result(
@@ -516,7 +522,8 @@ def _select_points(spectrum, circ, fmin, fmax, drop_inductive, sigma, flags):
     if drop:
         keep = ~_inductive_high_frequency_run(data.frequency, data.z)
         n_drop = int((~keep).sum())
-        if n_drop and keep.sum() >= 3:
+        # issue 13: a run whose Z'' stays within 1 % of |Z| is noise around Z'' = 0, not a lead inductance
+        if n_drop and keep.sum() >= 3 and np.max(data.z.imag[~keep] / np.abs(data.z[~keep])) > 0.01:
             data = data.select(keep)
             sig = None if sig is None else sig[keep]
             flags.append(f"dropped-inductive-points:{n_drop}")

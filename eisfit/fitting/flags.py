@@ -1,44 +1,60 @@
-"""What each fit flag means, in words a reader of a report understands.
+"""Fit flags and their severity.
 
-Flags are short strings, ``name`` or ``name:detail`` (e.g. ``at-bound:CPE2_1``). The
-fit (:mod:`eisfit.fitting.engine`, :mod:`eisfit.fitting.assemble`) and the campaign
-runner (:mod:`eisfit.campaign.runner`) raise them; reports explain them with
-:func:`explain_flag`.
+Every flag a fit, a joint fit or a campaign can carry is listed here with one of
+three severities:
+
+* ``problem``: a number of the fit should not be used as it stands (the optimiser
+  stopped short, the model misses the data, a parameter ran away, the data fail
+  Kramers-Kronig). Plots and reports mark these.
+* ``caution``: the numbers are usable with care (a parameter on a bound, a large or
+  profile-widened standard error, an arc outside the measured range...).
+* ``note``: information about what was done (points dropped, parameters shared).
+
+A flag is ``name`` or ``name:detail`` (``at-bound:R2``, ``lack-of-fit:12.3``); its
+severity depends on the name only. Reports explain flags with :func:`explain_flag`.
 """
 from __future__ import annotations
 
-__all__ = ["FLAG_MEANINGS", "explain_flag", "flag_name"]
+from typing import Iterable
 
-FLAG_MEANINGS: dict[str, str] = {
-    "at-bound": "the parameter ended on a bound of its allowed range; its value is a limit, "
-                "not an estimate, and it has no standard error",
-    "large-stderr": "the standard error exceeds the value: the data hardly determine this parameter",
-    "singular-covariance": "the covariance matrix could not be inverted: standard errors are not available",
-    "not-converged": "the optimiser stopped at its iteration limit before converging",
-    "profile-stderr": "the covariance error was too narrow for the chi-square surface (overlapping or "
-                      "collapsed arcs); the reported error comes from the profile likelihood",
-    "fapex-outside-range": "the arc's apex frequency lies outside the measured frequencies: only part "
-                           "of the arc was measured, its resistance is an extrapolation",
-    "low-n": "CPE exponent n < 0.6: the element behaves more like a diffusion or a resistor than "
-             "a capacitance; its effective capacitance is doubtful",
-    "arcs-overlap": "two arcs have time constants less than 2 decades apart: how the resistance is "
-                    "split between them rests on the model shape",
-    "arcs-unresolved": "two arcs have time constants less than half a decade apart: they can trade "
-                       "labels between spectra, the split is not identifiable",
-    "kk-failed": "the Lin-KK (Kramers-Kronig) test failed: the spectrum is not stationary or has "
-                 "artefacts; the fit describes data that no linear stable system produces",
-    "dropped-inductive-points": "points with Z'' > 0 (inductive, usually cables) were removed before fitting",
-    "seed-disagreement": "campaign: the fit seeded by the previous checkpoint and the cold fit differ "
-                         "by more than 3 combined standard errors in a resistance; the lower "
-                         "chi-square was kept",
-    "arc-jump": "campaign: a resistance changed more than 3x from the previous checkpoint without "
-                "a change of conditions (cell, temperature, area, circuit)",
+import numpy as np
+
+PROBLEM, CAUTION, NOTE = "problem", "caution", "note"
+SEVERITY_ORDER = (PROBLEM, CAUTION, NOTE)
+
+FLAGS: dict[str, tuple[str, str]] = {
+    # name: (severity, meaning), the meaning as documented in CLI.md
+    "not-converged": (PROBLEM, "the optimiser stopped on its iteration limit before the chi-square settled"),
+    "lack-of-fit": (PROBLEM, "the fit's residuals are this many times the noise level of the data "
+                             "(Lin-KK residuals), more than 2x: the model cannot describe data that a "
+                             "KK-consistent Voigt chain describes down to their noise"),
+    "unresolved": (PROBLEM, "the parameter ran beyond what the data can inform (resistance above 100x max |Z|, "
+                            "time constant more than a decade outside the measured range, CPE with n at its "
+                            "lower bound and Q at its limit); its value is kept in JSON/CSV but printed as "
+                            "'unresolved'"),
+    "kk-failed": (PROBLEM, "the Lin-KK test of the fitted points failed and the fitted circuit (itself "
+                           "KK-consistent) does not pass the same acceptance rule either"),
+    "at-bound": (CAUTION, "the parameter sits on a bound (its stderr is the local curvature only)"),
+    "large-stderr": (CAUTION, "the parameter's stderr exceeds its value"),
+    "singular-covariance": (CAUTION, "the covariance could not be estimated (stderr nan)"),
+    "profile-stderr": (CAUTION, "the covariance error of this resistance was too narrow for the chi-square "
+                                "surface; the stderr comes from its profile likelihood"),
+    "fapex-outside-range": (CAUTION, "the arc's apex frequency lies outside the fitted range: its R is extrapolated"),
+    "arcs-overlap": (CAUTION, "two arcs' time constants are less than a decade apart: their R split rests "
+                              "on the model shape"),
+    "arcs-unresolved": (CAUTION, "two arcs' time constants are less than half a decade apart: which arc is "
+                                 "which is not identifiable"),
+    "low-n": (CAUTION, "CPE exponent below 0.6: closer to a diffusion line than an arc"),
+    "seed-disagreement": (CAUTION, "campaign: the fit seeded by the previous checkpoint found a lower minimum "
+                                   "than the automatic (cold) fit, which alone would have missed it"),
+    "arc-jump": (CAUTION, "campaign: a resistance changes more than 3x from the previous checkpoint"),
+    "dropped-inductive-points": (NOTE, "this many high-frequency points with Z'' > 0 (reaching 1 % of |Z|) "
+                                       "were dropped (circuit without inductor)"),
+    "shared": (NOTE, "joint fit: these parameters are shared by every spectrum"),
 }
 
 
-def flag_name(flag: str) -> str:
-    """The name part of a flag: ``"at-bound:CPE2_1"`` -> ``"at-bound"``."""
-    return flag.split(":", 1)[0]
+FLAG_MEANINGS: dict[str, str] = {name: meaning for name, (_, meaning) in FLAGS.items()}
 
 
 def explain_flag(flag: str) -> str:
@@ -46,3 +62,73 @@ def explain_flag(flag: str) -> str:
     name, _, detail = flag.partition(":")
     meaning = FLAG_MEANINGS.get(name, "no description available for this flag")
     return f"{meaning} ({detail})" if detail else meaning
+
+
+def flag_name(flag: str) -> str:
+    """The name of a flag without its detail: ``at-bound:R2`` -> ``at-bound``."""
+    return flag.split(":", 1)[0]
+
+
+def severity(flag: str) -> str:
+    """``problem``, ``caution`` or ``note`` (an unknown flag counts as a caution)."""
+    return FLAGS.get(flag_name(flag), (CAUTION, ""))[0]
+
+
+def problems(flags: Iterable[str]) -> list[str]:
+    """The flags of severity ``problem``, in their order."""
+    return [f for f in flags if severity(f) == PROBLEM]
+
+
+def has_problem(flags: Iterable[str]) -> bool:
+    """True when any flag is of severity ``problem`` (what plots and reports mark)."""
+    return any(severity(f) == PROBLEM for f in flags)
+
+
+def unresolved_names(flags: Iterable[str]) -> set[str]:
+    """Parameter names flagged ``unresolved:<name>``."""
+    return {f.split(":", 1)[1] for f in flags if flag_name(f) == "unresolved" and ":" in f}
+
+
+def unresolved_keys(flags: Iterable[str], keys: Iterable[str]) -> set[str]:
+    """The parameter names and derived-quantity keys among ``keys`` that must read
+    "unresolved": the flagged parameters, and every key of the same element
+    (``unresolved:CPE2_0`` covers ``CPE2_1``, ``CPE2_tau_s``, ``CPE2_ceff_F``...;
+    ``unresolved:R2`` covers ``R2_asr_ohm_cm2``...)."""
+    names = unresolved_names(flags)
+    elements = {n.rsplit("_", 1)[0] if n.rsplit("_", 1)[-1].isdigit() and "_" in n else n for n in names}
+    return {k for k in keys if k in names or any(k.startswith(e + "_") or k == e for e in elements)}
+
+
+def by_severity(flags: Iterable[str]) -> dict[str, list[str]]:
+    """The flags grouped by severity (problem, caution, note; empty groups kept)."""
+    out: dict[str, list[str]] = {s: [] for s in SEVERITY_ORDER}
+    for f in flags:
+        out[severity(f)].append(f)
+    return out
+
+
+SETTLED_CHISQ_FRACTION = 0.1  # Gauss-Newton gain below 0.1 s^2: the optimum is within ~0.3 stderr
+
+
+def optimum_settled(residuals: np.ndarray, jacobian: np.ndarray, on_bound: np.ndarray) -> bool:
+    """True when a stopped optimiser has nothing left to gain, so that ``not-converged``
+    would be misleading.
+
+    ``residuals`` (R,) are the weighted residuals at the final values, ``jacobian`` (R, M)
+    their Jacobian (any parametrisation), ``on_bound`` (M,) bool marks parameters held on a
+    bound (left out of the step). The full Gauss-Newton step over the other parameters
+    would lower the chi-square by ``|J dp|^2``; when that is below 10 % of
+    s^2 = chisq / (R - M), every parameter is within ~0.3 standard error of where it
+    would end, and the fit counts as converged.
+    """
+    r = np.asarray(residuals, float)
+    jac = np.asarray(jacobian, float)[:, ~np.asarray(on_bound, bool)]
+    dof = r.size - np.asarray(jacobian).shape[1]
+    if dof <= 0 or not (np.all(np.isfinite(r)) and np.all(np.isfinite(jac))):
+        return False
+    if jac.shape[1] == 0:
+        return True
+    chisq = float(r @ r)
+    step, *_ = np.linalg.lstsq(jac, -r, rcond=1e-12)
+    gain = float(np.sum((jac @ step) ** 2))
+    return gain <= SETTLED_CHISQ_FRACTION * chisq / dof

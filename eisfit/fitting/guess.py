@@ -33,6 +33,9 @@ class SpectrumFeatures:
     l_guess: float  # series inductance from inductive high-frequency points, H
     omega_min: float
     zimag_lf: float  # -Z'' at the lowest frequency, ohm
+    lf_exponent: float = 0.8  # -dln(-Z'')/dln(omega) over the lowest-frequency decade, clipped to 0.5..1
+    omega: np.ndarray | None = None  # angular frequencies of the points, ascending, rad/s
+    z: np.ndarray | None = None  # impedance at ``omega``, ohm
 
 
 def spectrum_features(frequency: np.ndarray, z: np.ndarray) -> SpectrumFeatures:
@@ -54,7 +57,19 @@ def spectrum_features(frequency: np.ndarray, z: np.ndarray) -> SpectrumFeatures:
     return SpectrumFeatures(
         r_inf=r_inf, r_pol=float(r_pol), tau_min=float(1 / w[-1]), tau_max=float(1 / w[0]),
         apex_taus=apex_taus, l_guess=l_guess, omega_min=float(w[0]), zimag_lf=float(-zz.imag[0]),
+        lf_exponent=_low_frequency_exponent(w, -zz.imag), omega=w, z=zz,
     )
+
+
+def _low_frequency_exponent(w: np.ndarray, minus_im: np.ndarray) -> float:
+    """Slope -dln(-Z'')/dln(omega) over the lowest-frequency decade (ascending ``w``),
+    clipped to 0.5..1: ~1 for a blocking capacitor, n for a CPE line, 0.5 for a 45°
+    diffusion line; 0.8 when -Z'' is not positive there."""
+    low = w <= w[0] * 10
+    if low.sum() < 3 or np.any(minus_im[low] <= 0):
+        return 0.8
+    slope = np.polyfit(np.log(w[low]), np.log(minus_im[low]), 1)[0]
+    return float(np.clip(-slope, 0.5, 1.0))
 
 
 def _apex_taus(f: np.ndarray, minus_im: np.ndarray) -> tuple[float, ...]:
@@ -85,20 +100,123 @@ def top_level_arc_groups(tree, arcs) -> list[list[int]]:
     return [g for g in groups.values() if len(g) > 1]
 
 
+DIFFUSION_KINDS = ("Wo", "Ws")  # finite diffusion elements: a magnitude Z0 (ohm) and a time constant (s)
+
+
+@dataclass(frozen=True)
+class GuessArc:
+    """An R || (C or CPE) pair the guess treats as one semicircle (same fields as model Arc)."""
+
+    resistor: str
+    capacitive: str
+    kind: str  # 'CPE' or 'C'
+
+
+@dataclass(frozen=True)
+class Process:
+    """One relaxation the guess places on the time axis (circuit order, fast to slow).
+
+    ``arc`` for a semicircle (a plain R || CPE, or the charge-transfer part of a
+    Randles branch ``p(CPE, R-Wo)``), or ``diffusion`` (name and kind of a Wo/Ws element).
+    """
+
+    arc: GuessArc | None = None
+    diffusion: str | None = None
+    diffusion_kind: str | None = None
+
+
+def processes(circuit) -> list[Process]:
+    """The arcs and finite-diffusion elements of ``circuit`` in series order.
+
+    Besides the circuit's plain arcs, a parallel pair of a capacitive leaf and a series
+    branch holding one resistor and one Wo/Ws (a Randles branch, e.g. ``p(CPE2,R2-Wo2)``)
+    gives a charge-transfer arc followed by its diffusion process, and a Wo/Ws in the
+    top-level chain a diffusion process of its own.
+    """
+    kinds = {e.name: e.kind for e in circuit.elements}
+    arcs = {frozenset((a.resistor, a.capacitive)): a for a in circuit.arcs}
+    top = circuit.tree.children if isinstance(circuit.tree, Series) else (circuit.tree,)
+    out: list[Process] = []
+    for node in top:
+        if isinstance(node, Leaf) and node.kind in DIFFUSION_KINDS:
+            out.append(Process(diffusion=node.name, diffusion_kind=node.kind))
+        elif isinstance(node, Parallel) and len(node.children) == 2:
+            plain = arcs.get(frozenset(k.name for k in node.children if isinstance(k, Leaf)))
+            if plain is not None and all(isinstance(k, Leaf) for k in node.children):
+                out.append(Process(arc=GuessArc(plain.resistor, plain.capacitive, plain.kind)))
+            else:
+                out.extend(_randles_processes(node, kinds))
+    covered = {p.arc.resistor for p in out if p.arc is not None}
+    out.extend(Process(arc=GuessArc(a.resistor, a.capacitive, a.kind)) for a in circuit.arcs
+               if a.resistor not in covered)
+    return out
+
+
+def _randles_processes(node: Parallel, kinds: dict[str, str]) -> list[Process]:
+    """[arc, diffusion] of a Randles branch p(C|CPE, R-Wo|Ws) ([arc] with a semi-infinite W),
+    else []."""
+    caps = [k for k in node.children if isinstance(k, Leaf) and k.kind in ("C", "CPE")]
+    branch = [k for k in node.children if isinstance(k, Series)]
+    if len(caps) != 1 or len(branch) != 1 or not all(isinstance(k, Leaf) for k in branch[0].children):
+        return []
+    leaves = branch[0].children
+    rs = [k.name for k in leaves if k.kind == "R"]
+    diff = [k for k in leaves if k.kind in DIFFUSION_KINDS + ("W",)]
+    if len(rs) != 1 or len(diff) != 1 or len(leaves) != 2:
+        return []
+    arc = Process(arc=GuessArc(rs[0], caps[0].name, caps[0].kind))
+    if diff[0].kind == "W":  # semi-infinite: no time constant, its coefficient comes from the tail
+        return [arc]
+    return [arc, Process(diffusion=diff[0].name, diffusion_kind=diff[0].kind)]
+
+
+def process_members(procs: list[Process]) -> set[str]:
+    """Element names whose starting values the processes set."""
+    out: set[str] = set()
+    for p in procs:
+        if p.arc is not None:
+            out |= {p.arc.resistor, p.arc.capacitive}
+        else:
+            out.add(p.diffusion)
+    return out
+
+
+def process_values(proc: Process, r_ohm: float, tau_s: float, feats: SpectrumFeatures,
+                   n: float = N_EXPONENT_START) -> dict[str, float]:
+    """Starting values of one process with resistance share ``r_ohm`` and time constant ``tau_s``.
+
+    An arc gets R = r_ohm and C (or Q) from tau. A short (Ws) Warburg closes on the real
+    axis, so Z0 = r_ohm. An open (Wo) Warburg ends in a capacitive line: Z0 is set so that
+    its -Z'' at the lowest frequency equals the measured -Z'' there (when the data end in
+    such a line), else Z0 = 3 r_ohm (its low-frequency real part is Z0/3).
+    """
+    if proc.arc is not None:
+        return arc_values(proc.arc, r_ohm, tau_s, n)
+    z0 = r_ohm
+    if proc.diffusion_kind == "Wo":
+        z0 = 3.0 * r_ohm
+        if feats.zimag_lf > 0:
+            from ..model.elements import warburg_open
+
+            unit = -complex(warburg_open(np.array([feats.omega_min]), 1.0, tau_s)[0]).imag
+            if unit > 0:
+                z0 = float(np.clip(feats.zimag_lf / unit, 1e-3 * r_ohm, 30.0 * max(r_ohm, feats.r_pol)))
+    return {f"{proc.diffusion}_0": z0, f"{proc.diffusion}_1": tau_s}
+
+
 def base_guess(circuit, feats: SpectrumFeatures) -> dict[str, float]:
     """One physically sensible starting point for every parameter of ``circuit``."""
-    arcs = circuit.arcs
-    arc_members = {a.resistor for a in arcs} | {a.capacitive for a in arcs}
-    n_arcs = len(arcs)
-    taus = arc_taus_from_features(feats, n_arcs)
+    procs = processes(circuit)
+    members = process_members(procs)
+    taus = arc_taus_from_features(feats, len(procs))
+    share = feats.r_pol / max(len(procs), 1)
     guess: dict[str, float] = {}
-    for k, arc in enumerate(arcs):
-        r = feats.r_pol / max(n_arcs, 1)
-        guess.update(arc_values(arc, r, taus[k]))
-    series_r = [e for e in circuit.elements if e.kind == "R" and e.name not in arc_members]
+    for proc, tau in zip(procs, taus):
+        guess.update(process_values(proc, share, tau, feats))
+    series_r = [e for e in circuit.elements if e.kind == "R" and e.name not in members]
     mid_tau = math.sqrt(feats.tau_min * feats.tau_max)
     for e in circuit.elements:
-        if e.name in arc_members:
+        if e.name in members:
             continue
         p = e.param_names
         if e.kind == "R":
@@ -110,8 +228,8 @@ def base_guess(circuit, feats: SpectrumFeatures) -> dict[str, float]:
             guess[p[1]] = 0.9
         elif e.kind == "C":
             guess[p[0]] = 1.0 / (feats.omega_min * max(feats.zimag_lf, 1e-3 * feats.r_pol))
-        elif e.kind == "CPE":
-            n = 0.8
+        elif e.kind == "CPE":  # a blocking line: n from the low-frequency slope of -Z''
+            n = feats.lf_exponent
             guess[p[0]] = 1.0 / (feats.omega_min ** n * max(feats.zimag_lf, 1e-3 * feats.r_pol))
             guess[p[1]] = n
         elif e.kind == "W":
@@ -158,14 +276,16 @@ def arc_values(arc, r: float, tau: float, n: float = N_EXPONENT_START) -> dict[s
 def multistart_guesses(circuit, feats: SpectrumFeatures, base: dict[str, float],
                        n_grid: int | None = None, rng: np.random.Generator | None = None,
                        n_starts: int | None = None) -> list[dict[str, float]]:
-    """The base guess, then a grid over arc time constants (ascending) and resistance splits.
+    """The base guess, then a grid over process time constants (ascending) and resistance splits.
 
-    With ``n_starts``, only the base guess and ``n_starts - 1`` grid points picked evenly
-    across the grid are built (a short list that still spans the time constants).
+    Processes are the arcs and finite-diffusion elements (:func:`processes`); the grid
+    spans 1/(3 omega_max) .. 3/omega_min. With ``n_starts``, only the base guess and
+    ``n_starts - 1`` grid points picked evenly across the grid are built (a short list
+    that still spans the time constants).
     """
-    arcs = circuit.arcs
+    procs = processes(circuit)
     starts = [dict(base)]
-    if not arcs:
+    if not procs:
         rng = rng or np.random.default_rng(0)
         for _ in range(8):
             s = dict(base)
@@ -174,21 +294,95 @@ def multistart_guesses(circuit, feats: SpectrumFeatures, base: dict[str, float],
                     s[name] = base[name] * 10 ** rng.uniform(-1, 1)
             starts.append(s)
         return starts
-    n_arcs = len(arcs)
-    grid_size = n_grid or {1: 9, 2: 6, 3: 5}.get(n_arcs, 4)
+    n_proc = len(procs)
+    linear = n_proc >= 3 and feats.z is not None  # magnitudes by linear least squares per tau set
+    grid_size = n_grid or {1: 9, 2: 6, 3: 7}.get(n_proc, 5 if linear else 4)
     lo, hi = feats.tau_min / 3, feats.tau_max * 3
-    tau_grid = np.geomspace(lo, hi, grid_size)
-    combos = [(taus, frac) for taus in itertools.combinations(tau_grid, n_arcs)
-              for frac in _resistance_splits(n_arcs)]
+    tau_sets = list(itertools.combinations(np.geomspace(lo, hi, grid_size), n_proc))
+    if linear:
+        combos = list(zip(tau_sets, process_magnitudes(circuit, procs, np.array(tau_sets), feats)))
+        combos += screened_starts(circuit, procs, feats, LINEAR_SCREEN_GRID, LINEAR_SCREEN_KEEP)
+    else:
+        combos = [(taus, feats.r_pol * np.array(frac)) for taus in tau_sets for frac in _resistance_splits(n_proc)]
     if n_starts is not None and n_starts - 1 < len(combos):
         picks = np.linspace(0, len(combos) - 1, max(n_starts - 1, 0)).round().astype(int)
         combos = [combos[i] for i in np.unique(picks)]
-    for taus, frac in combos:
+    for taus, mags in combos:
         s = dict(base)
-        for arc, tau, fr in zip(arcs, taus, frac):
-            s.update(arc_values(arc, feats.r_pol * fr, tau))
+        for proc, tau, r in zip(procs, taus, mags):
+            s.update(process_values(proc, float(r), tau, feats))
         starts.append(s)
     return starts
+
+
+LINEAR_SCREEN_GRID = 13  # fine time-constant grid screened by the linear fit (3+ processes)
+LINEAR_SCREEN_KEEP = 16  # tau sets of the fine grid kept as starts: the best linear fits
+
+
+def screened_starts(circuit, procs: list[Process], feats: SpectrumFeatures, grid_size: int,
+                    keep: int) -> list[tuple[tuple[float, ...], np.ndarray]]:
+    """(time constants, magnitudes) of the ``keep`` ascending tau sets on a fine grid whose
+    linear fit (:func:`process_magnitudes`) leaves the smallest residual: a cheap screen of
+    hundreds of placements before any nonlinear iteration."""
+    grid = np.geomspace(feats.tau_min / 3, feats.tau_max * 3, grid_size)
+    tau_sets = np.array(list(itertools.combinations(grid, len(procs))))
+    mags, cost = process_magnitudes(circuit, procs, tau_sets, feats, with_cost=True)
+    best = np.argsort(cost)[:keep]
+    return [(tuple(tau_sets[i]), mags[i]) for i in best]
+
+
+def process_magnitudes(circuit, procs: list[Process], taus: np.ndarray, feats: SpectrumFeatures,
+                       with_cost: bool = False):
+    """Resistances (ohm) of the processes for each row of time constants ``taus`` (C, P), s.
+
+    With the time constants fixed, a series of ZARCs (n = 0.9), unit Warburg responses,
+    a high-frequency resistance and, when the circuit has them, an inductance and a
+    blocking capacitance is linear in its magnitudes: those come from one weighted
+    (1/|Z|) linear least-squares fit per row, floored at 0.1 % of the polarisation resistance.
+    With ``with_cost``, also the weighted sum of squares left by each row with the floored
+    magnitudes (C,): returns (magnitudes, cost).
+    """
+    w, z = feats.omega, feats.z
+    n_rows, n_proc = taus.shape
+    kinds = {e.kind for e in circuit.elements if e.name not in process_members(procs)}
+    extra = [np.ones_like(w, dtype=complex)]
+    if kinds & {"L", "La"}:
+        extra.append(1j * w)
+    if kinds & {"C", "CPE"}:
+        extra.append(1.0 / (1j * w))
+    scale = np.concatenate([np.abs(z), np.abs(z)])
+
+    def weighted(col: np.ndarray) -> np.ndarray:  # complex (..., N) -> real (..., 2N), / |Z|
+        return np.concatenate([col.real, col.imag], axis=-1) / scale
+
+    # every column any row can use: one per (process shape, distinct tau), then the extras
+    unique, where = np.unique(taus, return_inverse=True)  # a grid repeats a few values
+    where = where.reshape(taus.shape)
+    s_ = np.sqrt(1j * w[None, :] * unique[:, None])
+    kind_of = ["arc" if p.arc is not None else p.diffusion_kind for p in procs]
+    shapes = list(dict.fromkeys(kind_of))
+    blocks = {"arc": lambda: 1.0 / (1.0 + s_ ** (2 * N_EXPONENT_START)),
+              "Wo": lambda: 1.0 / (s_ * np.tanh(s_)), "Ws": lambda: np.tanh(s_) / s_}
+    basis = np.vstack([weighted(blocks[k]()) for k in shapes] + [weighted(e)[None, :] for e in extra])
+    norms = np.maximum(np.linalg.norm(basis, axis=1), 1e-300)
+    basis /= norms[:, None]
+    rhs_all = basis @ (np.concatenate([z.real, z.imag]) / scale)
+    gram_all = basis @ basis.T
+    idx = np.empty((n_rows, n_proc + len(extra)), dtype=int)
+    for k, kind in enumerate(kind_of):
+        idx[:, k] = shapes.index(kind) * unique.size + where[:, k]
+    idx[:, n_proc:] = len(shapes) * unique.size + np.arange(len(extra))
+    gram = gram_all[idx[:, :, None], idx[:, None, :]] + 1e-10 * np.eye(idx.shape[1])
+    rhs = rhs_all[idx]
+    x = np.linalg.solve(gram, rhs[:, :, None])[:, :, 0]  # coefficients of the normalised columns
+    coef = x / norms[idx]
+    mags = np.maximum(coef[:, :n_proc], 1e-3 * feats.r_pol)
+    if not with_cost:
+        return mags
+    x[:, :n_proc] = mags * norms[idx[:, :n_proc]]
+    b_norm2 = float(np.sum((np.concatenate([z.real, z.imag]) / scale) ** 2))
+    cost = b_norm2 - 2 * np.einsum("ci,ci->c", x, rhs) + np.einsum("ci,cij,cj->c", x, gram, x)
+    return mags, cost
 
 
 def _resistance_splits(n_arcs: int) -> list[tuple[float, ...]]:

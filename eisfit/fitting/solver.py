@@ -10,10 +10,10 @@ Adaptive starts. With ``starts="auto"`` a spectrum first gets a short start list
 multi-start grid). Only spectra whose best fit then looks poor are escalated to the rest
 of the grid:
 
-* lack of fit: the residual variance of the fit (modulus-weighted, per degree of
-  freedom) exceeds ``ESCALATE_LACK_OF_FIT`` times the noise variance of the data, which
-  the Lin-KK residuals estimate (:func:`eisfit.analysis.kk.kk_tests`; a KK-consistent
-  model with the right number of processes reaches that level, a local minimum does not);
+* lack of fit: the RMS relative residual of the fit exceeds ``ESCALATE_LACK_OF_FIT``
+  times the noise level of the data, which the Lin-KK residuals estimate
+  (:func:`eisfit.analysis.quality.lack_of_fit_ratio`; a right model at its optimum sits
+  near 1, a local minimum above; the ``lack-of-fit`` flag itself needs 2);
 * a free parameter on a bound (a log-scale parameter at its collapse floor, or an
   exponent at its lower bound: degenerate CPEs), or a non-finite cost.
 
@@ -29,6 +29,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from ..analysis.kk import KKResult, kk_tests
+from ..analysis.quality import kk_noise_level, lack_of_fit_ratio
 from .optimise import levenberg_marquardt
 from .problem import normal_equations, weighted_residuals
 
@@ -42,7 +43,7 @@ POLISH_ITER = 400
 POLISH_TOL = 1e-10  # relative cost decrease / step at which the polish stops
 N_POLISH = 3  # best distinct stage-1 optima polished per spectrum
 QUICK_STARTS = 8  # first round of an adaptive ("auto") start list
-ESCALATE_LACK_OF_FIT = 1.1  # residual variance / KK noise variance above which more starts run
+ESCALATE_LACK_OF_FIT = 1.05  # lack-of-fit ratio (RMS residual / Lin-KK noise) above which more starts run
 MAX_PROBLEMS = 2048  # LM problems (spectra x starts) per batched call: ~20 MB of Jacobians
 BOUND_TOL = 1e-7  # internal-coordinate distance at which a parameter sits on its bound
 
@@ -261,27 +262,6 @@ def distinct_best(theta: np.ndarray, cost: np.ndarray, n: int) -> np.ndarray:
 
 
 # ------------------------------------------------------------------- escalation test
-def lack_of_fit_ratio(prep: Any, p_full: np.ndarray, kk: KKResult | None) -> float:
-    """Residual variance of the fit per degree of freedom over the data's noise variance.
-
-    Both are modulus-weighted (sum |Z - Zfit|^2 / |Z|^2): the fit's over 2N - M (M free
-    parameters), the noise from the Lin-KK chain's residuals over 2N - P (P chain
-    coefficients). nan when the KK test did not run or found no noise to compare with.
-    """
-    if kk is None:
-        return float("nan")
-    z = prep.problem.z
-    zm = prep.problem.circuit.impedance(p_full[None, :], prep.problem.frequency)[0]
-    n2 = 2 * z.size
-    with np.errstate(all="ignore"):
-        fit_var = float(np.sum(np.abs(z - zm) ** 2 / np.abs(z) ** 2)) / max(n2 - prep.problem.free.size, 1)
-    n_kk = kk.n_rc + 1 + int(kk.inductance_H is not None) + int(kk.capacitance_F is not None)
-    noise_var = kk.pseudo_chisq / max(n2 - n_kk, 1)
-    if not (noise_var > 0 and np.isfinite(fit_var)):
-        return float("nan")
-    return fit_var / noise_var
-
-
 def _looks_poor(prep: Any, p_full: np.ndarray, cost: float, kk: KKResult | None) -> bool:
     """Whether a quick-round optimum deserves the full start list (see the module docstring)."""
     if not np.isfinite(cost):
@@ -296,5 +276,8 @@ def _looks_poor(prep: Any, p_full: np.ndarray, cost: float, kk: KKResult | None)
         at_high = tr.log_mask & np.isfinite(hi) & (theta >= hi - BOUND_TOL * np.maximum(1.0, np.abs(hi)))
     if np.any(at_low | at_high):
         return True
-    ratio = lack_of_fit_ratio(prep, p_full, kk)
+    if kk is None:
+        return False
+    z_fit = problem.circuit.impedance(p_full[None, :], problem.frequency)[0]
+    ratio = lack_of_fit_ratio(problem.z, z_fit, problem.free.size, kk_noise_level(kk))
     return bool(np.isfinite(ratio) and ratio > ESCALATE_LACK_OF_FIT)

@@ -511,6 +511,7 @@ def _assemble(defn, layout, data, out, plan, edf, indep, indep_layout, sharing, 
     covs, flags = _physical_covariances(out, weights, layout, n_res - m_eff, P, data.n_points)
     lower, upper = layout.transform.lower, layout.transform.upper
     values, stderr = [], []
+    scale = np.nanmax(np.abs(P), axis=0)  # each parameter's magnitude over the checkpoints
     for i in range(k):
         values.append({n: float(P[i, j]) for j, n in enumerate(names)})
         se = {n: float("nan") for n in names}
@@ -518,7 +519,7 @@ def _assemble(defn, layout, data, out, plan, edf, indep, indep_layout, sharing, 
             sd = np.sqrt(np.clip(np.diag(covs[i]), 0, None))
             se.update({n: float(v) for n, v in zip(cov_names, sd)})
         for j, n in enumerate(names):
-            if n not in fixed and _on_bound(P[i, j], lower[j], upper[j]):
+            if n not in fixed and _on_bound(P[i, j], lower[j], upper[j], scale[j]):
                 se[n] = float("nan")
                 flags[i].append(f"at-bound:{n}")
         stderr.append(se)
@@ -571,9 +572,18 @@ def _assemble(defn, layout, data, out, plan, edf, indep, indep_layout, sharing, 
     )
 
 
-def _on_bound(x: float, lo: float, hi: float) -> bool:
-    tol = 1e-9 * max(1.0, abs(x))
-    return (np.isfinite(lo) and x <= lo + tol) or (np.isfinite(hi) and x >= hi - tol)
+BOUND_RTOL = 1e-9  # on a bound: within 1e-9 of the bound's magnitude (or of the parameter's scale)
+COLLAPSE_RATIO = 1e-12  # a zero lower bound counts as reached 12 decades below the parameter's scale
+
+
+def _on_bound(x: float, lo: float, hi: float, scale: float) -> bool:
+    """True when ``x`` sits on a finite bound, with a tolerance relative to that bound,
+    or, for a bound of 0, to ``scale`` (the parameter's magnitude over the checkpoints):
+    a CPE Q of 1e-10 S*s^n is not "on" its lower bound 0."""
+    scale = abs(scale) if np.isfinite(scale) and scale > 0 else max(abs(x), 1.0)
+    tol_lo = BOUND_RTOL * abs(lo) if lo != 0 else COLLAPSE_RATIO * scale
+    tol_hi = BOUND_RTOL * abs(hi) if hi != 0 else COLLAPSE_RATIO * scale
+    return bool((np.isfinite(lo) and x <= lo + tol_lo) or (np.isfinite(hi) and x >= hi - tol_hi))
 
 
 def _physical_covariances(out, weights, layout: _Layout, dof: float, P: np.ndarray,
