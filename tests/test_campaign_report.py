@@ -95,9 +95,10 @@ def test_flags_are_explained_in_both_reports(written, tmp_path):
     md = (tmp_path / "flagged" / "report.md").read_text(encoding="utf-8")
     html = (tmp_path / "flagged" / "report.html").read_text(encoding="utf-8")
     for text in (md, html):
-        assert "arc-jump" in text and "changed more than 3x" in text
-        assert "at-bound" in text and "ended on a bound of its allowed range" in text
-    assert "- 400 h: arc-jump, at-bound:CPE2_1" in md
+        assert "arc-jump" in text and "changes more than 3x" in text
+        assert "at-bound" in text and "sits on a bound" in text
+    assert "| arc-jump, at-bound:CPE2_1 |" in md  # in the table; cautions are not listed as problems
+    assert "1 checkpoint(s) carry only cautions or notes" in md
 
 
 def test_large_tables_are_capped_and_say_so(written):

@@ -357,13 +357,13 @@ def test_python_dash_m_eisfit():
 
 def test_bad_cache_entries_are_refitted_with_a_warning(tmp_path):
     folder = tmp_path / "data"
-    data_folder(folder, 3)
+    data_folder(folder, 4)
     out = tmp_path / "out"
     first = run(["campaign", folder, "--out", out, *QUICK])
     assert first.exit_code == 0, first.output
     first_rows = read_rows(out / "summary.csv")
     entries = sorted((out / ".eisfit-cache").glob("*.json"))
-    assert len(entries) == 5  # 3 cold fits, 2 seeded ones
+    assert len(entries) == 4  # one kept fit per checkpoint
     entries[0].write_text("[]")
     good = json.loads(entries[1].read_text())
     good["result"]["values"] = []
@@ -376,7 +376,7 @@ def test_bad_cache_entries_are_refitted_with_a_warning(tmp_path):
     assert_one_line_messages("\n".join(l for l in again.stderr.splitlines() if not l.startswith("fits run")))
     assert "fits run: 4" in again.stderr
     after = read_rows(out / "summary.csv")
-    assert all(row["error"] == "" for row in after) and len(after) == 3
+    assert all(row["error"] == "" for row in after) and len(after) == 4
     for a, b in zip(first_rows, after):  # the refits give the results the bad entries held
         assert float(b["R2"]) == pytest.approx(float(a["R2"]), rel=1e-9)
     third = run(["campaign", folder, "--out", out, *QUICK])  # the refits replaced the bad entries

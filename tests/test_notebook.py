@@ -63,7 +63,7 @@ def test_fit_result_html_has_parameter_table_units_and_explained_flags(res):
     flagged = eisfit.fit(Spectrum(F, _z()), HEADLINE, bounds={"CPE2_1": (0.5, 0.84)})
     assert "at-bound:CPE2_1" in flagged.flags
     html = flagged._repr_html_()
-    assert "at-bound:CPE2_1: the parameter ended on a bound" in html
+    assert "at-bound:CPE2_1: the parameter sits on a bound" in html
 
 
 def test_spectrum_repr_and_html():
