@@ -223,3 +223,24 @@ def test_campaign_auto_picks_one_circuit_and_recovers_r2(tmp_path):
     assert np.all(np.abs(r2 / truth["R2"].to_numpy() - 1) < 0.03)
     report = (tmp_path / "out" / "report.md").read_text()
     assert "## Circuit choice" in report
+
+
+@pytest.mark.parametrize("name", ["Circuit1_EIS_1.z", "exampleDataGamry.DTA", "exampleData.csv"])
+def test_real_spectra_get_an_explained_suggestion(name):
+    from conftest import realdata_path
+
+    s = eisfit.read(realdata_path("text", "impedance_py", "data", name))[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sug = suggest_circuit(s)
+    best = sug.table.iloc[0]
+    assert best["circuit"] == sug.best and sug.best in sug.fits
+    text = sug.explain()
+    assert sug.best in text
+    if best["verdict"] != "best":  # nothing adequate: said so, not hidden
+        assert "No candidate was adequate" in text
+    # no runaway number in the suggested fit: resistances within 100 x max|Z| or flagged
+    zmax = float(np.max(np.abs(s.z)))
+    fit = sug.best_fit
+    runaway = [n for n, u in fit.units.items() if u == "ohm" and fit.values[n] > 100 * zmax]
+    assert set(runaway) <= set(best["unresolved"].split(","))
