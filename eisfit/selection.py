@@ -37,6 +37,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from .analysis.derived import ArcSpec, arc_tau_s
+from .analysis.quality import lack_of_fit_ratio as quality_lack_of_fit_ratio
 from .errors import DataError, EisfitError, FitError
 from .model import load_circuit
 from .spectrum import Spectrum
@@ -201,16 +202,16 @@ def _plausible_tails(slope: float, phase_deg: float) -> tuple[str, ...]:
 def lack_of_fit_ratio(result, evidence: SpectrumEvidence) -> float:
     """RMS relative residual of the fit over the data's own noise level (Lin-KK).
 
-    ``sqrt((pseudo_chisq / (2N - M)) / (kk_pseudo_chisq / (2N - M_kk)))``: both are
-    Boukamp's sum |Z - Z_model|^2 / |Z|^2 (independent of the fit's weighting). About 1
+    :func:`eisfit.analysis.quality.lack_of_fit_ratio` with the noise level of the
+    spectrum's one Lin-KK test (every candidate is judged against the same noise). About 1
     for a model that describes the data to their noise; above :data:`LACK_OF_FIT_RATIO`
-    the model misses the data. (To be replaced by the fit's ``lack-of-fit`` flag, issue 13.)
+    the model misses the data for the purpose of choosing (stricter than the fit's own
+    ``lack-of-fit`` flag at 2).
     """
-    dof = max(2 * result.n_points - result.n_free, 1)
-    noise = evidence.kk_pseudo_chisq / evidence.kk_dof
-    if not (noise > 0):
+    if not (evidence.kk_pseudo_chisq > 0):
         return float("nan")
-    return float(math.sqrt(max(result.pseudo_chisq, 0.0) / dof / noise))
+    noise = math.sqrt(evidence.kk_pseudo_chisq / evidence.kk_dof)
+    return quality_lack_of_fit_ratio(result.z, result.z_fit, result.n_free, noise)
 
 
 def unresolved_parameters(result) -> list[str]:
@@ -251,6 +252,8 @@ def unresolved_parameters(result) -> list[str]:
             out.append(name)
         elif kind == "arcs-unresolved":
             out.extend(name.split(","))
+        elif kind == "unresolved" and name in values:  # the fit's own runaway flag
+            out.append(name)
     return list(dict.fromkeys(out))
 
 
