@@ -33,9 +33,9 @@ from .cache import FitCache, fit_key
 
 __all__ = ["run_campaign_fits", "CheckpointFits", "CHUNK_SIZE"]
 
-CHUNK_SIZE = 100  # most checkpoints per batched chain task
+CHUNK_SIZE = 250  # most checkpoints per batched chain task
 MIN_CHUNK = 8  # fewest checkpoints per chunk when a chain is cut
-CHUNKS_PER_CHAIN = 8  # a chain is cut into about this many chunks (parallel work, finished chunks cached early)
+CHUNKS_PER_CHAIN = 4  # a chain is cut into about this many chunks (parallel work, finished chunks cached early)
 ARC_JUMP_FACTOR = 3.0
 
 

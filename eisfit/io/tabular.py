@@ -60,8 +60,11 @@ def looks_binary(head: bytes) -> bool:
         return False
     if b"\x00" in head:
         return True
-    controls = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13))
+    controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
     return controls > 0.02 * max(len(head), 1)
+
+
+_CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13))
 
 
 def decode_text(data: bytes, errors: str = "strict") -> str:
@@ -174,11 +177,15 @@ def _count_numeric(lines: Sequence[str], delimiter: str | None, decimal: str) ->
 def detect_delimiter(lines: Sequence[str]) -> tuple[str | None, str]:
     """(delimiter, decimal) that makes the most lines rows of >= 2 numbers."""
     sample = [ln for ln in lines[:_MAX_SNIFF_LINES] if ln.strip()][:_MAX_DELIMITER_LINES]
+    # a line without a digit is never a row of numbers: no layout can count more than this
+    reachable = sum(1 for ln in sample if any(ch.isdigit() for ch in ln))
     best, best_n = _LAYOUTS[0], 0
     for delimiter, decimal in _LAYOUTS:
         n = _count_numeric(sample, delimiter, decimal)
         if n > best_n:
             best, best_n = (delimiter, decimal), n
+        if best_n == reachable:  # the first layout that reaches the bound wins anyway
+            break
     if best_n == 0:
         raise ValueError("no rows of numbers")
     return best
