@@ -33,7 +33,7 @@ class SpectrumFeatures:
     l_guess: float  # series inductance from inductive high-frequency points, H
     omega_min: float
     zimag_lf: float  # -Z'' at the lowest frequency, ohm
-    lf_exponent: float = 0.8  # -dln(-Z'')/dln(omega) over the lowest-frequency decade, clipped to 0.5..1
+    lf_exponent: float = 0.8  # -dln(-Z'')/dln(omega) over the lowest-frequency decade, clipped to 0.8..1
     omega: np.ndarray | None = None  # angular frequencies of the points, ascending, rad/s
     z: np.ndarray | None = None  # impedance at ``omega``, ohm
 
@@ -62,14 +62,15 @@ def spectrum_features(frequency: np.ndarray, z: np.ndarray) -> SpectrumFeatures:
 
 
 def _low_frequency_exponent(w: np.ndarray, minus_im: np.ndarray) -> float:
-    """Slope -dln(-Z'')/dln(omega) over the lowest-frequency decade (ascending ``w``),
-    clipped to 0.5..1: ~1 for a blocking capacitor, n for a CPE line, 0.5 for a 45°
-    diffusion line; 0.8 when -Z'' is not positive there."""
+    """Exponent of a blocking line from the slope -dln(-Z'')/dln(omega) over the
+    lowest-frequency decade (ascending ``w``), clipped to 0.8..1: ~1 for a blocking
+    capacitor, n for a steep CPE line; 0.8 (the generic start) when the slope is
+    shallower (an arc's tail still in that decade pulls it down) or -Z'' is not positive."""
     low = w <= w[0] * 10
     if low.sum() < 3 or np.any(minus_im[low] <= 0):
         return 0.8
     slope = np.polyfit(np.log(w[low]), np.log(minus_im[low]), 1)[0]
-    return float(np.clip(-slope, 0.5, 1.0))
+    return float(np.clip(-slope, 0.8, 1.0))
 
 
 def _apex_taus(f: np.ndarray, minus_im: np.ndarray) -> tuple[float, ...]:
