@@ -127,7 +127,7 @@ def test_near_ideal_arc_does_not_stop_the_chain_too_early():
     assert res.max_residual_pct < 2.0
     from eisfit.fitting.batch import kk_batch
 
-    (passed, max_pct), = kk_batch(f, z[None, :])
+    (passed, max_pct, _noise), = kk_batch(f, z[None, :])
     assert passed and max_pct == pytest.approx(res.max_residual_pct, rel=1e-6)
 
 
@@ -140,7 +140,7 @@ def test_a_violation_is_not_explained_away_by_longer_chains():
     assert not res.passed and res.structured
     from eisfit.fitting.batch import kk_batch
 
-    (passed, max_pct), = kk_batch(F, z[None, :])
+    (passed, max_pct, _noise), = kk_batch(F, z[None, :])
     assert passed is False and max_pct == pytest.approx(res.max_residual_pct, rel=1e-6)
 
 

@@ -303,7 +303,7 @@ def _derived(preps: list[_Prepared], values: list[dict[str, float]], covs) -> li
 
 # ================================================================================ KK
 def kk_batch(frequency: np.ndarray, z: np.ndarray, c: float = 0.85, threshold_pct: float = 1.0,
-             violation_pct: float = 2.0) -> list[tuple[bool | None, float | None]]:
+             violation_pct: float = 2.0) -> list[tuple[bool | None, float | None, float]]:
     """(passed, max residual %, noise level as a fraction of |Z|; see
     :func:`eisfit.analysis.quality.kk_noise_level`) of :func:`eisfit.analysis.kk.kk_test` (defaults) for S spectra
     on one grid (``z`` (S, N), ohm); the Voigt design matrix is built once per chain length."""
@@ -311,7 +311,7 @@ def kk_batch(frequency: np.ndarray, z: np.ndarray, c: float = 0.85, threshold_pc
 
     omega = 2.0 * np.pi * np.asarray(frequency, float)
     without = _kk_config(_kk, omega, z, c, False, threshold_pct, violation_pct)
-    out: list[tuple[bool | None, float | None]] = [(None, None)] * z.shape[0]
+    out: list[tuple[bool | None, float | None, float]] = [(None, None, math.nan)] * z.shape[0]
     redo = [i for i, w in enumerate(without) if w is not None and w[2] != "valid"]
     with_c = _kk_config(_kk, omega, z[redo], c, True, threshold_pct, violation_pct) if redo else []
     alt = dict(zip(redo, with_c))
@@ -320,7 +320,7 @@ def kk_batch(frequency: np.ndarray, z: np.ndarray, c: float = 0.85, threshold_pc
         a = alt.get(i)
         if a is not None and (w is None or a[1] < w[1]):
             best = a
-        out[i] = (None, None) if best is None else (best[0], best[1], best[3])  # [3]: noise level (issue 13)
+        out[i] = (None, None, math.nan) if best is None else (best[0], best[1], best[3])  # [3]: noise level (issue 13)
     return out
 
 

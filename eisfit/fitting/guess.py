@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..model.elements import warburg_open
 from ..model.parser import Leaf, Parallel, Series
 from ..spectrum import Spectrum
 
@@ -197,8 +198,6 @@ def process_values(proc: Process, r_ohm: float, tau_s: float, feats: SpectrumFea
     if proc.diffusion_kind == "Wo":
         z0 = 3.0 * r_ohm
         if feats.zimag_lf > 0:
-            from ..model.elements import warburg_open
-
             unit = -complex(warburg_open(np.array([feats.omega_min]), 1.0, tau_s)[0]).imag
             if unit > 0:
                 z0 = float(np.clip(feats.zimag_lf / unit, 1e-3 * r_ohm, 30.0 * max(r_ohm, feats.r_pol)))
