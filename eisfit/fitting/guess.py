@@ -316,7 +316,7 @@ def multistart_guesses(circuit, feats: SpectrumFeatures, base: dict[str, float],
 
 
 LINEAR_SCREEN_GRID = 13  # fine time-constant grid screened by the linear fit (3+ processes)
-LINEAR_SCREEN_KEEP = 16  # tau sets of the fine grid kept as starts: the best linear fits
+LINEAR_SCREEN_KEEP = 32  # tau sets of the fine grid kept as starts: the best linear fits
 
 
 def screened_starts(circuit, procs: list[Process], feats: SpectrumFeatures, grid_size: int,
