@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..model.elements import warburg_open
 from ..model.parser import Leaf, Parallel, Series
 from ..spectrum import Spectrum
 
@@ -33,7 +34,7 @@ class SpectrumFeatures:
     l_guess: float  # series inductance from inductive high-frequency points, H
     omega_min: float
     zimag_lf: float  # -Z'' at the lowest frequency, ohm
-    lf_exponent: float = 0.8  # -dln(-Z'')/dln(omega) over the lowest-frequency decade, clipped to 0.5..1
+    lf_exponent: float = 0.8  # -dln(-Z'')/dln(omega) over the lowest-frequency decade, clipped to 0.8..1
     omega: np.ndarray | None = None  # angular frequencies of the points, ascending, rad/s
     z: np.ndarray | None = None  # impedance at ``omega``, ohm
 
@@ -62,14 +63,15 @@ def spectrum_features(frequency: np.ndarray, z: np.ndarray) -> SpectrumFeatures:
 
 
 def _low_frequency_exponent(w: np.ndarray, minus_im: np.ndarray) -> float:
-    """Slope -dln(-Z'')/dln(omega) over the lowest-frequency decade (ascending ``w``),
-    clipped to 0.5..1: ~1 for a blocking capacitor, n for a CPE line, 0.5 for a 45°
-    diffusion line; 0.8 when -Z'' is not positive there."""
+    """Exponent of a blocking line from the slope -dln(-Z'')/dln(omega) over the
+    lowest-frequency decade (ascending ``w``), clipped to 0.8..1: ~1 for a blocking
+    capacitor, n for a steep CPE line; 0.8 (the generic start) when the slope is
+    shallower (an arc's tail still in that decade pulls it down) or -Z'' is not positive."""
     low = w <= w[0] * 10
     if low.sum() < 3 or np.any(minus_im[low] <= 0):
         return 0.8
     slope = np.polyfit(np.log(w[low]), np.log(minus_im[low]), 1)[0]
-    return float(np.clip(-slope, 0.5, 1.0))
+    return float(np.clip(-slope, 0.8, 1.0))
 
 
 def _apex_taus(f: np.ndarray, minus_im: np.ndarray) -> tuple[float, ...]:
@@ -196,8 +198,6 @@ def process_values(proc: Process, r_ohm: float, tau_s: float, feats: SpectrumFea
     if proc.diffusion_kind == "Wo":
         z0 = 3.0 * r_ohm
         if feats.zimag_lf > 0:
-            from ..model.elements import warburg_open
-
             unit = -complex(warburg_open(np.array([feats.omega_min]), 1.0, tau_s)[0]).imag
             if unit > 0:
                 z0 = float(np.clip(feats.zimag_lf / unit, 1e-3 * r_ohm, 30.0 * max(r_ohm, feats.r_pol)))
@@ -316,7 +316,7 @@ def multistart_guesses(circuit, feats: SpectrumFeatures, base: dict[str, float],
 
 
 LINEAR_SCREEN_GRID = 13  # fine time-constant grid screened by the linear fit (3+ processes)
-LINEAR_SCREEN_KEEP = 16  # tau sets of the fine grid kept as starts: the best linear fits
+LINEAR_SCREEN_KEEP = 32  # tau sets of the fine grid kept as starts: the best linear fits
 
 
 def screened_starts(circuit, procs: list[Process], feats: SpectrumFeatures, grid_size: int,
