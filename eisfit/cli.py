@@ -772,13 +772,9 @@ def _write_fit_outputs(results, out: Path, plot: bool) -> int:
             (out / f"{name}_fit.json").write_text(r.to_json())
             if plot:
                 _agg()
-                import matplotlib.pyplot as plt
+                from .plotting import plot_fit, save_figure
 
-                from .plotting import plot_fit
-
-                fig = plot_fit(r, area_cm2=None)
-                fig.savefig(out / f"{name}_fit.png", dpi=120)
-                plt.close(fig)
+                save_figure(plot_fit(r, area_cm2=None), out / f"{name}_fit")
         _write_csv_rows(rows, out / "fits.csv")
     except OSError as exc:
         fallback = _fallback_folder("eisfit-fit-")
@@ -815,11 +811,10 @@ def _safe_name(label: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", label).strip("_") or "spectrum"
 
 
-def _save_figure(ax, path) -> None:
-    import matplotlib.pyplot as plt
+def _save_figure(ax, stem) -> None:
+    from .plotting import save_figure
 
-    ax.figure.savefig(path, dpi=120)
-    plt.close(ax.figure)
+    save_figure(ax.figure, stem)
 
 
 @_command("validate", """
@@ -881,7 +876,7 @@ def validate_command(files, threshold_pct, violation_pct, c, no_inductance, out_
             if out:
                 from .plotting import plot_kk_residuals
 
-                _save_figure(plot_kk_residuals(res), out / f"{_safe_name(s.label)}_kk.png")
+                _save_figure(plot_kk_residuals(res), out / f"{_safe_name(s.label)}_kk")
     if as_json:
         _print_json(records)
     return _exit_code(done, failed)
@@ -967,7 +962,7 @@ def drt_command(files, lam, circuit, out_dir, fmt, as_json) -> int:
                 res.to_dataframe().to_csv(out / f"{stem}_drt.csv", index=False)
                 res.peaks.to_csv(out / f"{stem}_peaks.csv", index=False)
                 fit = _fit_for_overlay(s, circuit) if circuit else None
-                _save_figure(plot_drt(res, fit=fit), out / f"{stem}_drt.png")
+                _save_figure(plot_drt(res, fit=fit), out / f"{stem}_drt")
     if as_json:
         _print_json(records)
     return _exit_code(done, failed)

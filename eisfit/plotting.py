@@ -34,6 +34,29 @@ OHM, OHM_CM2 = "Ω", "Ω·cm²"
 # ---- section: style helpers ---------------------------------------------------------
 
 
+FIGURE_DPI = 300.0  # resolution of every PNG eisfit writes (vector copies beside them)
+FIGURE_FORMATS = ("png", "svg")
+
+
+def save_figure(fig, stem, close: bool = True) -> list:
+    """Write ``fig`` as ``<stem>.png`` (300 dpi) and ``<stem>.svg`` without trimming, so a
+    column-width figure stays a column width; returns the paths (PNG first)."""
+    from pathlib import Path
+
+    import matplotlib.pyplot as plt
+
+    stem = Path(stem)
+    paths = []
+    for ext in FIGURE_FORMATS:
+        path = stem.with_name(f"{stem.name}.{ext}")
+        fig.savefig(path, dpi=FIGURE_DPI)
+        fig.set_layout_engine("none")  # laid out once; the next format reuses it
+        paths.append(path)
+    if close:
+        plt.close(fig)
+    return paths
+
+
 def _new_figure(width_in: float, height_in: float):
     """A new figure with constrained layout (pyplot imported only when needed)."""
     import matplotlib.pyplot as plt

@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Mapping
 
 from .._html import escape, html_list, html_table
+from ..plotting import FIGURE_DPI
 from .report import FIGURE_CAPTIONS, flag_explanations, table_rows, wall_time_line, evolution_lines
 
 __all__ = ["campaign_html", "campaign_repr_html"]
 
 REPR_TABLE_ROWS = 5  # rows of the table in the notebook view
-FIGURE_DPI = 300.0   # resolution CampaignResult.write gives the PNG figures
 
 _STYLE = """
 body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; max-width: 60em;

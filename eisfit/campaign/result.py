@@ -306,13 +306,9 @@ class CampaignResult:
         (folder / "report.html").write_text(self.report_html(figures=written), encoding="utf-8")
         return folder
 
-    FIGURE_FORMATS = ("png", "svg")
-
     def _write_figures(self, folder: Path, area_normalised: bool) -> dict[str, Path]:
         """Every figure as PNG (300 dpi) and SVG; returns name -> PNG path."""
-        import matplotlib.pyplot as plt
-
-        from .html import FIGURE_DPI
+        from ..plotting import save_figure
 
         if not any(r is not None for r in self.results):
             return {}
@@ -328,13 +324,7 @@ class CampaignResult:
             makers["drt_stack"] = lambda: self.plot_drt_stack().figure
         written = {}
         for name, make in makers.items():
-            fig = make()
-            for ext in self.FIGURE_FORMATS:
-                # constrained layout: no bbox trimming, the width stays a column width
-                fig.savefig(folder / f"{name}.{ext}", dpi=FIGURE_DPI)
-                fig.set_layout_engine("none")  # laid out once; the next format reuses it
-            plt.close(fig)
-            written[name] = folder / f"{name}.png"
+            written[name] = save_figure(make(), folder / name)[0]
         return written
 
     def __repr__(self) -> str:
