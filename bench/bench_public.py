@@ -19,6 +19,10 @@ Cases:
             the optimum (reference: a fit polished from the true parameters), R2 with a
             finite standard error; and the CPU per spectrum of the campaign path against a
             minimal batched LM (one start from the data guess, no KK, no statistics).
+  families  ``eisfit.fit`` (no guess, defaults) on 10 spectra of each circuit family of
+            ``scripts/robustness.py --family``: mean time per fit in u (issue 13: <= 0.4 u).
+  suggest   ``eisfit.suggest_circuit`` on spectra of the eight families of
+            ``scripts/suggest_score.py``: mean time per spectrum in u (issue 16: <= 5 u).
   cli       ``eisfit campaign FOLDER --jobs 2`` on N single-spectrum CSV files, figures and
             all: wall time in u and the peak RSS summed over the process and its workers;
             and one EC-Lab-style text table holding 261 sweeps of
@@ -189,6 +193,42 @@ def case_campaign(u: float, n: int, jobs: int) -> None:
           f"minimal batched LM (one start, no KK) {1e3 * cpu_minimal:.2f} ms: ratio {cpu_campaign / cpu_minimal:.1f}")
 
 
+def case_families(u: float, n: int) -> None:
+    import eisfit
+    from eisfit.fitting.robustness import FAMILIES, family_cases
+
+    total, count = 0.0, 0
+    for family in FAMILIES:
+        cases = family_cases(family, n)
+        eisfit.fit(cases[0].spectrum, family)  # warm-up (circuit parsing)
+        t0 = time.perf_counter()
+        for case in cases:
+            eisfit.fit(case.spectrum, family)
+        spent = time.perf_counter() - t0
+        total, count = total + spent, count + len(cases)
+        print(f"[families] {family}: {spent / len(cases) / u:.2f} u per fit ({1e3 * spent / len(cases):.0f} ms)")
+    print(f"[families] all: {total / count / u:.2f} u per fit")
+
+
+def case_suggest(u: float, n: int) -> None:
+    import eisfit
+
+    sys.path.insert(0, str(HERE.parent / "scripts"))
+    import suggest_score
+
+    rng = np.random.default_rng(3)
+    times = []
+    for family in suggest_score.FAMILIES:
+        for _ in range(n):
+            _, _, s = suggest_score.make_spectrum(family, rng)
+            t0 = time.perf_counter()
+            eisfit.suggest_circuit(s)
+            times.append(time.perf_counter() - t0)
+        print(f"[suggest] {family}: {statistics.mean(times[-n:]) / u:.2f} u per spectrum")
+    print(f"[suggest] all {len(times)} spectra: mean {statistics.mean(times) / u:.2f} u "
+          f"(median {statistics.median(times) / u:.2f} u)")
+
+
 def case_cli(u: float, n: int, jobs: int) -> None:
     truths = hard_truths(n, seed=31)
     spectra = synthesize(truths, seed=32)
@@ -288,8 +328,10 @@ def _median(fn, repeat: int) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--cases", nargs="+", default=["fit", "start", "campaign", "cli"],
-                    choices=["fit", "start", "campaign", "cli"])
+    ap.add_argument("--cases", nargs="+", default=["fit", "start", "campaign", "families", "suggest", "cli"],
+                    choices=["fit", "start", "campaign", "families", "suggest", "cli"])
+    ap.add_argument("--family-n", type=int, default=10)
+    ap.add_argument("--suggest-n", type=int, default=3)
     ap.add_argument("--repeat", type=int, default=15)
     ap.add_argument("--start-n", type=int, default=200)
     ap.add_argument("--campaign-n", type=int, default=1000)
@@ -305,6 +347,10 @@ def main() -> None:
         case_start(a.start_n)
     if "campaign" in a.cases:
         case_campaign(u, a.campaign_n, a.jobs)
+    if "families" in a.cases:
+        case_families(u, a.family_n)
+    if "suggest" in a.cases:
+        case_suggest(u, a.suggest_n)
     if "cli" in a.cases:
         case_cli(u, a.cli_n, a.jobs)
 
