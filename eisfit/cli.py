@@ -20,6 +20,7 @@ import json
 import sys
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -640,6 +641,27 @@ def fit_command(files, circuit, area_cm2, thickness_cm, symmetric, weighting, fm
 _PROFILE_CHOICE = {"auto": "auto", "on": True, "off": False}
 
 
+@dataclass
+class _Failures:
+    """How many files or spectra failed (shared by a command and :func:`_each_spectrum`)."""
+
+    count: int = 0
+
+
+def _each_spectrum(files, fmt: str | None, failed: _Failures):
+    """(path, spectrum) for every sweep of every file; a file that cannot be read is
+    reported (one ``eisfit: error:`` line) and counted in ``failed``."""
+    for path in files:
+        try:
+            spectra = _read_reporting(path, fmt, None)
+        except EisfitError as exc:
+            _error(str(exc))
+            failed.count += 1
+            continue
+        for s in spectra:
+            yield path, s
+
+
 def _labelled(label: str, exc: Exception) -> str:
     """The message of ``exc`` preceded by the spectrum label (unless it already starts so)."""
     text = str(exc)
@@ -846,40 +868,33 @@ def validate_command(files, threshold_pct, violation_pct, c, no_inductance, out_
     out = _writable_folder(out_dir) if out_dir else None
     if out:
         _agg()
-    failed, done, records = 0, 0, []
+    failed, done, records = _Failures(), 0, []
     if not as_json:
         click.echo(f"{'spectrum':40s} {'mu':>6s} {'M':>3s} {'max %':>7s} {'noise %':>8s}  {'status':9s} result")
-    for path in files:
+    for path, s in _each_spectrum(files, fmt, failed):
         try:
-            spectra = _read_reporting(path, fmt, None)
+            res = kk_test(s, c=c, inductance=not no_inductance, threshold_pct=threshold_pct,
+                          violation_pct=violation_pct)
         except EisfitError as exc:
-            _error(str(exc))
-            failed += 1
+            _error(_labelled(s.label, exc))
+            failed.count += 1
             continue
-        for s in spectra:
-            try:
-                res = kk_test(s, c=c, inductance=not no_inductance, threshold_pct=threshold_pct,
-                              violation_pct=violation_pct)
-            except EisfitError as exc:
-                _error(_labelled(s.label, exc))
-                failed += 1
-                continue
-            done += 1
-            failed += not res.passed
-            records.append({"label": s.label, "file": path, "mu": res.mu, "n_rc": res.n_rc,
-                            "max_residual_pct": res.max_residual_pct,
-                            "noise_estimate_pct": res.noise_estimate_pct, "status": res.status,
-                            "passed": bool(res.passed)})
-            if not as_json:
-                click.echo(f"{s.label:40s} {res.mu:6.3f} {res.n_rc:3d} {res.max_residual_pct:7.3f} "
-                           f"{res.noise_estimate_pct:8.3f}  {res.status:9s} {'pass' if res.passed else 'FAIL'}")
-            if out:
-                from .plotting import plot_kk_residuals
+        done += 1
+        failed.count += not res.passed
+        records.append({"label": s.label, "file": path, "mu": res.mu, "n_rc": res.n_rc,
+                        "max_residual_pct": res.max_residual_pct,
+                        "noise_estimate_pct": res.noise_estimate_pct, "status": res.status,
+                        "passed": bool(res.passed)})
+        if not as_json:
+            click.echo(f"{s.label:40s} {res.mu:6.3f} {res.n_rc:3d} {res.max_residual_pct:7.3f} "
+                       f"{res.noise_estimate_pct:8.3f}  {res.status:9s} {'pass' if res.passed else 'FAIL'}")
+        if out:
+            from .plotting import plot_kk_residuals
 
-                _save_figure(plot_kk_residuals(res), out / f"{_safe_name(s.label)}_kk")
+            _save_figure(plot_kk_residuals(res), out / f"{_safe_name(s.label)}_kk")
     if as_json:
         _print_json(records)
-    return _exit_code(done, failed)
+    return _exit_code(done, failed.count)
 
 
 # ---- end section: validate ----------------------------------------------------
@@ -927,45 +942,38 @@ def drt_command(files, lam, circuit, out_dir, fmt, as_json) -> int:
     out = _writable_folder(out_dir) if out_dir else None
     if out:
         _agg()
-    failed, done, records = 0, 0, []
-    for path in files:
+    failed, done, records = _Failures(), 0, []
+    for path, s in _each_spectrum(files, fmt, failed):
         try:
-            spectra = _read_reporting(path, fmt, None)
+            res = drt(s, lambda_=lambda_)
         except EisfitError as exc:
-            _error(str(exc))
-            failed += 1
+            _error(_labelled(s.label, exc))
+            failed.count += 1
             continue
-        for s in spectra:
-            try:
-                res = drt(s, lambda_=lambda_)
-            except EisfitError as exc:
-                _error(_labelled(s.label, exc))
-                failed += 1
-                continue
-            done += 1
-            peaks = [{"tau_s": float(r["tau_s"]), "f_Hz": float(r["f_Hz"]), "R_ohm": float(r["R_ohm"])}
-                     for _, r in res.peaks.iterrows()]
-            records.append({"label": s.label, "file": path, "r_inf_ohm": res.r_inf_ohm, "r_pol_ohm": res.r_pol_ohm,
-                            "inductance_H": res.inductance_H, "lambda": res.lambda_,
-                            "lambda_rule": res.lambda_rule, "peaks": peaks})
-            if not as_json:
-                click.echo(f"{s.label}: R_inf {res.r_inf_ohm:.4g} ohm, R_pol {res.r_pol_ohm:.4g} ohm"
-                           + (f", L {res.inductance_H:.3g} H" if res.inductance_H is not None else "")
-                           + f", lambda {res.lambda_:.3g} ({res.lambda_rule})")
-                click.echo(f"  {'tau_s':>11s} {'f_Hz':>11s} {'R_ohm':>10s}")
-                for pk in peaks:
-                    click.echo(f"  {pk['tau_s']:11.4g} {pk['f_Hz']:11.4g} {pk['R_ohm']:10.4g}")
-            if out:
-                from .plotting import plot_drt
+        done += 1
+        peaks = [{"tau_s": float(r["tau_s"]), "f_Hz": float(r["f_Hz"]), "R_ohm": float(r["R_ohm"])}
+                 for _, r in res.peaks.iterrows()]
+        records.append({"label": s.label, "file": path, "r_inf_ohm": res.r_inf_ohm, "r_pol_ohm": res.r_pol_ohm,
+                        "inductance_H": res.inductance_H, "lambda": res.lambda_,
+                        "lambda_rule": res.lambda_rule, "peaks": peaks})
+        if not as_json:
+            click.echo(f"{s.label}: R_inf {res.r_inf_ohm:.4g} ohm, R_pol {res.r_pol_ohm:.4g} ohm"
+                       + (f", L {res.inductance_H:.3g} H" if res.inductance_H is not None else "")
+                       + f", lambda {res.lambda_:.3g} ({res.lambda_rule})")
+            click.echo(f"  {'tau_s':>11s} {'f_Hz':>11s} {'R_ohm':>10s}")
+            for pk in peaks:
+                click.echo(f"  {pk['tau_s']:11.4g} {pk['f_Hz']:11.4g} {pk['R_ohm']:10.4g}")
+        if out:
+            from .plotting import plot_drt
 
-                stem = _safe_name(s.label)
-                res.to_dataframe().to_csv(out / f"{stem}_drt.csv", index=False)
-                res.peaks.to_csv(out / f"{stem}_peaks.csv", index=False)
-                fit = _fit_for_overlay(s, circuit) if circuit else None
-                _save_figure(plot_drt(res, fit=fit), out / f"{stem}_drt")
+            stem = _safe_name(s.label)
+            res.to_dataframe().to_csv(out / f"{stem}_drt.csv", index=False)
+            res.peaks.to_csv(out / f"{stem}_peaks.csv", index=False)
+            fit = _fit_for_overlay(s, circuit) if circuit else None
+            _save_figure(plot_drt(res, fit=fit), out / f"{stem}_drt")
     if as_json:
         _print_json(records)
-    return _exit_code(done, failed)
+    return _exit_code(done, failed.count)
 
 
 def _fit_for_overlay(spectrum, circuit: str):
