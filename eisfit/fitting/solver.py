@@ -189,14 +189,28 @@ def _solve_grid(preps: list[Any], *, kk: bool) -> Solution:
 
 
 def _kk_of(preps: list[Any]) -> list[KKResult | None]:
-    """Lin-KK results of the selected points of spectra on one grid (None where it cannot run)."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the KK test informs a fit; its notes are not the fit's
-            return list(kk_tests(preps[0].data.frequency, np.array([p.data.z for p in preps]),
-                                 labels=[str(p.data.label) for p in preps]))
-    except Exception:  # the KK test only informs a fit; it must never stop one
-        return [None] * len(preps)
+    """Lin-KK results of the selected points of spectra on one grid (None where it cannot
+    run). Results are remembered for the last ``KK_MEMORY`` spectra: fitting several
+    circuits to one spectrum (circuit suggestion, refits) tests its points once."""
+    keys = [(p.data.frequency.tobytes(), p.data.z.tobytes()) for p in preps]
+    missing = [i for i, k in enumerate(keys) if k not in _KK_MEMORY]
+    if missing:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the KK test informs a fit; its notes are not the fit's
+                results = kk_tests(preps[0].data.frequency, np.array([preps[i].data.z for i in missing]),
+                                   labels=[str(preps[i].data.label) for i in missing])
+        except Exception:  # the KK test only informs a fit; it must never stop one
+            results = [None] * len(missing)
+        for i, r in zip(missing, results):
+            _KK_MEMORY[keys[i]] = r
+            while len(_KK_MEMORY) > KK_MEMORY:
+                _KK_MEMORY.pop(next(iter(_KK_MEMORY)))
+    return [_KK_MEMORY.get(k) for k in keys]
+
+
+KK_MEMORY = 64
+_KK_MEMORY: dict[tuple[bytes, bytes], KKResult | None] = {}
 
 
 def _run_starts(batch: BatchProblem, preps: list[Any], chosen: list[list[int]]) -> Solution:
