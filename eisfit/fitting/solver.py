@@ -15,7 +15,12 @@ of the grid:
   (:func:`eisfit.analysis.quality.lack_of_fit_ratio`; a right model at its optimum sits
   near 1, a local minimum above; the ``lack-of-fit`` flag itself needs 2);
 * a free parameter on a bound (a log-scale parameter at its collapse floor, or an
-  exponent at its lower bound: degenerate CPEs), or a non-finite cost.
+  exponent at its lower bound: degenerate CPEs), or a non-finite cost;
+* a shape that local minima favour: a CPE exponent below ``LOW_EXPONENT``, two arcs
+  less than ``OVERLAP_TAU_RATIO`` apart in time constant, an arc time constant more than a
+  decade outside the measured range, a resistance above 100x the largest |Z|. On such
+  spectra the resistance split between arcs is ambiguous and nearby minima differ by a
+  few % in chi-square, below what the lack-of-fit ratio can tell from noise.
 
 The better of the two rounds is kept. The Lin-KK results are returned with the
 solution so the result assembly does not compute them again.
@@ -28,6 +33,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
+from ..analysis.derived import ArcSpec, arc_tau_s
 from ..analysis.kk import KKResult, kk_tests
 from ..analysis.quality import kk_noise_level, lack_of_fit_ratio
 from .optimise import levenberg_marquardt
@@ -46,6 +52,9 @@ QUICK_STARTS = 8  # first round of an adaptive ("auto") start list
 ESCALATE_LACK_OF_FIT = 1.05  # lack-of-fit ratio (RMS residual / Lin-KK noise) above which more starts run
 MAX_PROBLEMS = 2048  # LM problems (spectra x starts) per batched call: ~20 MB of Jacobians
 BOUND_TOL = 1e-7  # internal-coordinate distance at which a parameter sits on its bound
+LOW_EXPONENT = 0.6  # a CPE exponent below this looks like a diffusion line or a collapsed arc
+OVERLAP_TAU_RATIO = 10.0  # arcs closer than a decade in time constant
+RUNAWAY_R_FACTOR = 100.0  # a resistance above this times max |Z| ran away
 
 
 @dataclass
@@ -288,10 +297,33 @@ def _looks_poor(prep: Any, p_full: np.ndarray, cost: float, kk: KKResult | None)
         at_low = np.isfinite(lo) & (theta <= lo + BOUND_TOL * np.maximum(1.0, np.abs(lo)))
         # an exponent on its upper bound (n = 1: an ideal capacitor) is a legitimate optimum
         at_high = tr.log_mask & np.isfinite(hi) & (theta >= hi - BOUND_TOL * np.maximum(1.0, np.abs(hi)))
-    if np.any(at_low | at_high):
+    if np.any(at_low | at_high) or _ambiguous_shape(prep, p_full):
         return True
     if kk is None:
         return False
     z_fit = problem.circuit.impedance(p_full[None, :], problem.frequency)[0]
     ratio = lack_of_fit_ratio(problem.z, z_fit, problem.free.size, kk_noise_level(kk))
     return bool(np.isfinite(ratio) and ratio > ESCALATE_LACK_OF_FIT)
+
+
+def _ambiguous_shape(prep: Any, p_full: np.ndarray) -> bool:
+    """True for the shapes listed in the module docstring (low exponent, overlapping or
+    out-of-range arcs, runaway resistance)."""
+    circ = prep.problem.circuit
+    values = dict(zip(circ.param_names, p_full))
+    units = dict(zip(circ.param_names, circ.param_units))
+    f = prep.problem.frequency
+    z_max = float(np.max(np.abs(prep.problem.z)))
+    tau_lo, tau_hi = 0.1 / (2 * np.pi * f.max()), 10.0 / (2 * np.pi * f.min())
+    taus = []
+    for arc in circ.arcs:
+        if arc.kind == "CPE" and values[f"{arc.capacitive}_1"] < LOW_EXPONENT:
+            return True
+        tau = arc_tau_s(values, ArcSpec(arc.resistor, arc.capacitive, arc.kind))
+        if not (np.isfinite(tau) and tau_lo <= tau <= tau_hi):
+            return True
+        taus.append(tau)
+    taus.sort()
+    if any(b < OVERLAP_TAU_RATIO * a for a, b in zip(taus, taus[1:])):
+        return True
+    return any(units[n] == "ohm" and values[n] > RUNAWAY_R_FACTOR * z_max for n in circ.param_names)
