@@ -35,7 +35,7 @@ _LAZY = {
     "Circuit": ("eisfit.model", "Circuit"),
     "load_circuit": ("eisfit.model", "load_circuit"),
     "list_circuits": ("eisfit.model", "list_circuits"),
-    "fit": ("eisfit.fitting", "fit"),
+    "fit": ("eisfit.api", "fit"),
     "FitResult": ("eisfit.fitting", "FitResult"),
     "kk_test": ("eisfit.analysis.kk", "kk_test"),
     "KKResult": ("eisfit.analysis.kk", "KKResult"),

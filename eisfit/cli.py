@@ -596,7 +596,7 @@ def fit_command(files, circuit, area_cm2, thickness_cm, symmetric, weighting, fm
     Every option is checked before the first fit. Exit status 1 when some spectra
     could not be read or fitted and others were.
     """
-    from .fitting import fit
+    from .api import fit
     from .io import read
     from .settings import FitSettings, check_fit_options, check_parameter_names
 

@@ -19,7 +19,6 @@ import csv
 import dataclasses
 import math
 import multiprocessing
-import warnings
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path

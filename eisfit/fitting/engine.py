@@ -66,8 +66,9 @@ def fit(
         notation (``"R0-p(R1,CPE1)-p(R2,CPE2)"``), a .toml definition file, a
         :class:`~eisfit.model.CircuitDefinition`, an impedance.py ``CustomCircuit``
         (its circuit string; its initial guess and constants as ``initial`` and ``fixed``
-        unless given), or ``"auto"``: the circuit :func:`eisfit.suggest_circuit` suggests,
-        with the suggestion as ``result.suggestion``.
+        unless given). Through :func:`eisfit.fit` (:mod:`eisfit.api`) also ``"auto"``: the
+        circuit :func:`eisfit.suggest_circuit` suggests, with the suggestion as
+        ``result.suggestion``.
     area_cm2 : electrode contact area, cm2; enables ASR (ohm*cm2) and conductivity.
     thickness_cm : electrolyte thickness L, cm; with the area gives sigma = L/(R*A), S/cm.
     symmetric : symmetric cell (two identical interfaces in series): interface ASR is
@@ -109,14 +110,6 @@ def fit(
     FitResult. A fit that does not converge, hits a bound or has a singular
     covariance says so in ``flags``; it does not raise on valid data.
     """
-    if isinstance(circuit, str) and circuit == "auto":  # issue 16: eisfit.selection.fit_auto
-        from ..selection import fit_auto
-
-        return fit_auto(spectrum, area_cm2=area_cm2, thickness_cm=thickness_cm, symmetric=symmetric,
-                        weighting=weighting, sigma=sigma, fmin=fmin, fmax=fmax,
-                        drop_inductive=drop_inductive, initial=initial, fixed=fixed, bounds=bounds,
-                        expr=expr, starts=starts, engine=engine, kk=kk, order_arcs=order_arcs,
-                        guess=guess, profile=profile)
     spectrum, circuit, initial, fixed = fit_inputs(spectrum, circuit, initial, fixed)
     prep = _prepare(spectrum, circuit, area_cm2=area_cm2, thickness_cm=thickness_cm,
                     symmetric=symmetric, weighting=weighting, sigma=sigma, fmin=fmin, fmax=fmax,
