@@ -94,7 +94,6 @@ def levenberg_marquardt(
     prune_after: int = 5,
     groups: np.ndarray | None = None,
     indexed: bool = False,
-    max_step: np.ndarray | float | None = None,
 ) -> LMOutcome:
     """Minimise the cost of ``fun`` for K problems at once, inside a box.
 
@@ -142,8 +141,6 @@ def levenberg_marquardt(
         diag = np.maximum(diag, 1e-12 * np.maximum(diag.max(axis=1, keepdims=True), 1e-300))
         system = a_i + lam[idx, None, None] * diag[:, :, None] * eye
         step = _solve(system, -g[idx])
-        if max_step is not None:
-            step = _capped(step, max_step)
         trial = np.clip(theta[idx] + step, lower[idx], upper[idx])
         cost_new, a_new, g_new = evaluate(trial, idx)
         n_eval += 1
@@ -168,13 +165,6 @@ def levenberg_marquardt(
         if prune_factor is not None and n_iter.max() >= prune_after:
             active[active & (cost > prune_factor * _group_min(cost, groups))] = False
     return LMOutcome(theta, cost, converged, n_iter, n_eval)
-
-
-def _capped(step: np.ndarray, max_step: np.ndarray | float) -> np.ndarray:
-    """The step shortened (direction kept) so that no component exceeds ``max_step``."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.max(np.abs(step) / max_step, axis=1)
-    return step / np.maximum(ratio, 1.0)[:, None]
 
 
 def _group_min(cost: np.ndarray, groups: np.ndarray | None) -> np.ndarray | float:
