@@ -669,7 +669,11 @@ def _labelled(label: str, exc: Exception) -> str:
 
 
 # ---- section: suggest (issue 16) ------------------------------------------------
-@main.command("suggest")
+@_command("suggest", """
+eisfit suggest cell.mpt
+eisfit suggest runs/*.csv --candidates "R0-p(R1,CPE1);R0-p(R1,CPE1)-p(R2,CPE2)"
+eisfit suggest cell.mpt --library --json
+""")
 @click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option("--candidates", "candidates", multiple=True, metavar="CIRCUIT[;CIRCUIT...]",
               help="Circuits to compare (library names or strings), ';'-separated or repeated; "
@@ -678,46 +682,43 @@ def _labelled(label: str, exc: Exception) -> str:
 @click.option("--criterion", type=click.Choice(["bic", "aic"]), default="bic", show_default=True,
               help="Information criterion that ranks the adequate candidates.")
 @click.option("--library", is_flag=True, help="Also fit every circuit of the library (eisfit circuits).")
-@click.option("--area-cm2", type=float, default=None,
+@click.option("--area-cm2", type=_POSITIVE, default=None,
               help="Electrode area, cm2 (role names from the capacitance per area).")
 @click.option("--weighting", type=click.Choice(["modulus", "boukamp", "proportional", "unit"]),
               default="modulus", show_default=True, help="Residual weighting of the candidate fits.")
-@click.option("--fmin", type=float, default=None, help="Lowest frequency fitted, Hz.")
-@click.option("--fmax", type=float, default=None, help="Highest frequency fitted, Hz.")
-@click.option("--format", "fmt", default=None, metavar="NAME", help="Force the file format.")
-@click.option("--json", "as_json", is_flag=True, help="Print the suggestions as JSON instead of the tables.")
+@click.option("--fmin", type=_POSITIVE, default=None, help="Lowest frequency fitted, Hz (> 0).")
+@click.option("--fmax", type=_POSITIVE, default=None, help="Highest frequency fitted, Hz (> 0).")
+@click.option("--format", "fmt", type=_FORMAT, default=None,
+              help="Force the file format (default: detect from content).")
+@_JSON
 def suggest_command(files, candidates, criterion, library, area_cm2, weighting, fmin, fmax, fmt,
-                    as_json) -> None:
+                    as_json) -> int:
     """Which circuit? Rank candidate circuits for every spectrum of FILE(s).
 
     Prints, per spectrum, the candidates ranked (parameters, chi-square, reduced
     chi-square, AIC, BIC, residuals over the Lin-KK noise level, unresolved parameters,
     verdict) and a few sentences on why the best was chosen and what was rejected.
+    Exit status 1 when some spectra could not be read or suggested and others were.
     """
-    import json as _json
-
-    from .io import read
     from .selection import suggest_circuit
 
     listed = [c.strip() for item in candidates for c in item.split(";") if c.strip()] or None
-    out, failed = [], 0
-    for path in files:
+    failed, done, records = _Failures(), 0, []
+    for _, s in _each_spectrum(files, fmt, failed):
         try:
-            spectra = read(path, format=fmt)
-        except EisfitError as exc:
-            click.echo(f"eisfit: error: {exc}", err=True)
-            failed += 1
-            continue
-        for s in spectra:
             sug = suggest_circuit(s, listed, criterion=criterion, library=library, area_cm2=area_cm2,
                                   weighting=weighting, fmin=fmin, fmax=fmax)
-            out.append(sug.to_dict())
-            if not as_json:
-                click.echo(_suggestion_text(sug))
+        except EisfitError as exc:
+            _error(_labelled(s.label, exc))
+            failed.count += 1
+            continue
+        done += 1
+        records.append(sug.to_dict())
+        if not as_json:
+            click.echo(_suggestion_text(sug))
     if as_json:
-        click.echo(_json.dumps(out, indent=1))
-    if failed:
-        sys.exit(2)
+        _print_json(records)
+    return _exit_code(done, failed.count)
 
 
 def _suggestion_text(sug) -> str:
