@@ -84,9 +84,10 @@ def fit(
     bounds : (lower, upper) per parameter name, overriding the circuit definition.
     expr : lmfit expressions tying parameters (e.g. ``{"CPE2_1": "CPE1_1"}``); uses
         the lmfit engine.
-    starts : ``"auto"`` = data guess (and ``initial``) plus a multi-start grid;
-        an integer limits the number of starts; 1 = local refinement from ``initial``
-        (or the data guess) only.
+    starts : ``"auto"`` = data guess (and ``initial``) plus a multi-start grid, adaptive:
+        a quick round of 8 starts, the rest of the grid only where the quick optimum looks
+        poor (:mod:`eisfit.fitting.solver`); an integer runs exactly that many starts;
+        1 = local refinement from ``initial`` (or the data guess) only.
     engine : ``"fast"`` (batched analytic-Jacobian Levenberg-Marquardt) or ``"lmfit"``
         (the best start polished by ``lmfit.minimize``; same optimum, slower).
     kk : run the Lin-KK test on the fitted points and flag a failure.
