@@ -10,7 +10,7 @@ error then understates the uncertainty by orders of magnitude.
 The profile of a resistance R is chi2_p(R) = min over the other parameters of
 chi2(R, ...). Its 1- and 3-sigma intervals are where chi2_p(R) - chi2_min <= s^2 and
 <= 9 s^2 (s^2 = chisq / (2N - M), the same noise estimate as the covariance; Wilks,
-Venzon-Moolgavkar). :func:`profile_resistances` walks that profile outwards from the
+Venzon-Moolgavkar). :func:`profile_many` walks that profile outwards from the
 optimum in log R, refitting the other parameters at each step (from the previous point,
 and from starts that hand the removed resistance to the arc nearest in time constant),
 up to ``MAX_DECADES`` each side.
@@ -112,13 +112,6 @@ class ProfileJob:
     chisq: float
     names: tuple[str, ...]
     wald_stderr: Mapping[str, float]
-
-
-def profile_resistances(problem, p_opt: np.ndarray, chisq: float, names: Sequence[str],
-                        wald_stderr: Mapping[str, float]) -> ProfileOutcome:
-    """1- and 3-sigma profile intervals of the resistances ``names`` around the optimum ``p_opt``
-    (:func:`profile_many` of one job)."""
-    return profile_many([ProfileJob(problem, p_opt, chisq, tuple(names), wald_stderr)])[0]
 
 
 def profile_many(jobs: Sequence[ProfileJob]) -> list[ProfileOutcome]:
