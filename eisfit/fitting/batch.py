@@ -30,7 +30,7 @@ from ..model import Circuit, CircuitDefinition
 from ..spectrum import Spectrum
 from .engine import _final_values, _Prepared, _prepare, final_values, fit_prepared
 from .result import FitResult
-from .solver import Solution, solve
+from .solver import Solution, solve, start_costs
 
 __all__ = ["fit_batch", "fit_chain", "fit_stream", "summary_row", "ChainResult", "StreamSummary"]
 
@@ -104,7 +104,9 @@ def fit_chain(spectra: Sequence[Spectrum], circuit: str | CircuitDefinition | Ci
     Campaign semantics (``eisfit.campaign.runner``): checkpoint k gets a cold fit
     (``starts="auto"``) and a seeded fit from the values kept at k-1
     (``initial=..., starts=1``); the seeded one is kept when its chi-square is lower by
-    more than 1e-6 (relative), else the cold one. Sequentially that is a loop.
+    more than 1e-6 (relative), else the cold one. Sequentially that is a loop. A seed
+    that describes checkpoint k worse than k's own first start (its data guess) carries
+    nothing from k-1 and is not fitted (``seeded_chisq`` stays nan).
 
     Here: one batched cold pass; then seeded passes: round 1 seeds every k from the cold
     fit kept at k-1; a later round refits only the positions whose seed (the kept fit at
@@ -146,6 +148,7 @@ def fit_chain(spectra: Sequence[Spectrum], circuit: str | CircuitDefinition | Ci
                 continue
             todo.append(k)
             used[k] = seed.copy()
+        todo = _informative_seeds(todo, cold_preps, used)
         if not todo:
             break
         preps = [_reseeded(cold_preps[k], dict(zip(names, used[k].tolist()))) for k in todo]
@@ -160,6 +163,22 @@ def fit_chain(spectra: Sequence[Spectrum], circuit: str | CircuitDefinition | Ci
             kept_values[k] = _final_values(prep, sol.p_best[row], order_arcs)
     results = fit_prepared(kept_preps, kk=kk, order_arcs=order_arcs, solution=kept)
     return ChainResult(results, source, rounds, cold.cost, seeded_chisq)
+
+
+def _informative_seeds(todo: list[int], cold_preps: list[_Prepared], seeds: list[np.ndarray | None]) -> list[int]:
+    """The positions whose seed describes their spectrum at least as well as the spectrum's
+    own first start (data guess or ``initial``). A seed that fits worse than a guess made
+    from the data alone carries no information from the previous checkpoint (unrelated
+    spectra, a jump in the cell); a single-start fit from it is skipped."""
+    if not todo:
+        return todo
+    preps = [cold_preps[k] for k in todo]
+    names = preps[0].names
+    own = np.array([[p.start_list[0][n] for n in names] for p in preps])
+    with np.errstate(invalid="ignore"):
+        seed_cost = np.nan_to_num(start_costs(preps, np.array([seeds[k] for k in todo])), nan=np.inf)
+        own_cost = np.nan_to_num(start_costs(preps, own), nan=np.inf)
+    return [k for k, keep in zip(todo, seed_cost <= own_cost) if keep]
 
 
 def _reseeded(prep: _Prepared, seed: dict[str, float]) -> _Prepared:

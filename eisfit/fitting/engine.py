@@ -6,6 +6,7 @@ constant -> covariance, statistics, flags, derived quantities.
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
@@ -18,10 +19,12 @@ from ..errors import FitError
 from ..model import Circuit, CircuitDefinition, load_circuit
 from ..spectrum import Spectrum
 from .inputs import fit_inputs
-from .guess import base_guess, drt_starts, multistart_guesses, spectrum_features, top_level_arc_groups
+from .guess import (base_guess, drt_starts, leading_screened, multistart_guesses, spectrum_features,
+                    top_level_arc_groups)
 from .optimise import Transform, covariance_from_jacobian, levenberg_marquardt
 from .problem import Problem
-from .solver import POLISH_ITER, POLISH_TOL, QUICK_STARTS, BatchProblem, Solution, chunks_by_grid, solve
+from .solver import (POLISH_ITER, POLISH_STALL, POLISH_TOL, QUICK_STARTS, BatchProblem, Solution, chunks_by_grid,
+                     solve)
 from .assemble import assemble_result, derived_settings, result_roles, weighting_formula
 from .expressions import check_expressions, check_start_values
 from .flags import optimum_settled
@@ -151,9 +154,11 @@ def final_values(preps: Sequence[_Prepared], p_best: np.ndarray, order_arcs: boo
     return np.array([_final_values(p, pb, order_arcs) for p, pb in zip(preps, p_best)])
 
 
-def _assemble_grid(preps: list[_Prepared], sol: Solution, *, kk: bool, order_arcs: bool) -> list[FitResult]:
+def _assemble_grid(preps: list[_Prepared], sol: Solution, *, kk: bool, order_arcs: bool,
+                   may_repolish: bool = True) -> list[FitResult]:
     """FitResults of solved spectra on one grid: batched covariance and derived quantities,
-    the solver's Lin-KK verdicts."""
+    the solver's Lin-KK verdicts. Spectra whose profile walk met a lower chi-square than
+    the solver's optimum are polished from there (one batched LM) and assembled again."""
     batch = BatchProblem.of(preps)
     p_final = final_values(preps, sol.p_best, order_arcs)
     covs = _covariances(batch, p_final)
@@ -161,11 +166,35 @@ def _assemble_grid(preps: list[_Prepared], sol: Solution, *, kk: bool, order_arc
     derived = _derived_batch(preps, values, covs)
     kk_out = [None if r is None else (bool(r.passed), float(r.max_residual_pct), kk_noise_level(r)) for r in sol.kk]
     profiles = _profiles(preps, p_final, covs)
-    return [_finish(p, sol.p_best[i], bool(sol.converged[i]), kk=kk, order_arcs=order_arcs, covariance=covs[i],
+    better = [i for i, pr in enumerate(profiles) if pr is not None and pr.better is not None] if may_repolish else []
+    redone = dict(zip(better, _assemble_grid([preps[i] for i in better], _repolished(preps, sol, profiles, better),
+                                             kk=kk, order_arcs=order_arcs, may_repolish=False))) if better else {}
+    return [redone[i] if i in redone else
+            _finish(p, sol.p_best[i], bool(sol.converged[i]), kk=kk, order_arcs=order_arcs, covariance=covs[i],
                     derived=derived[i], kk_outcome=kk_out[i] if kk_out[i] is not None else (None, None, math.nan),
                     p_final=p_final[i], start_won=sol.start_won[i], n_starts=int(sol.n_starts[i]),
-                    profile=profiles[i])
+                    profile=profiles[i], may_repolish=False)
             for i, p in enumerate(preps)]
+
+
+def _repolished(preps: list[_Prepared], sol: Solution, profiles: list[ProfileOutcome | None],
+                rows: list[int]) -> Solution:
+    """The solution of ``rows`` polished (one batched LM) from the lower points their
+    profile walks met."""
+    sub = [preps[i] for i in rows]
+    tr = [p.problem.transform for p in sub]
+    theta0 = np.array([t.clip_internal(t.to_internal(profiles[i].better[p.problem.free]))
+                       for t, p, i in zip(tr, sub, rows)])
+    out = levenberg_marquardt(BatchProblem.of(sub).normal_equations, theta0,
+                              np.array([t.internal_lower for t in tr]), np.array([t.internal_upper for t in tr]),
+                              max_iter=POLISH_ITER, ftol=POLISH_TOL, xtol=POLISH_TOL, indexed=True,
+                              stall=POLISH_STALL)
+    p_best = np.array([p.problem.fixed_values for p in sub])
+    for j, (p, t) in enumerate(zip(sub, tr)):
+        p_best[j, p.problem.free] = t.to_physical(out.theta[j])
+    return Solution(p_best, sol.converged[rows] & out.converged, out.cost,
+                    [f"{sol.start_won[i]}+profile" for i in rows], sol.n_starts[rows], sol.escalated[rows],
+                    [sol.kk[i] for i in rows])
 
 
 def _profiles(preps: list[_Prepared], p_final: np.ndarray, covs) -> list[ProfileOutcome | None]:
@@ -472,7 +501,7 @@ def _polish_from(problem: Problem, p_full: np.ndarray) -> tuple[np.ndarray, bool
     theta0 = problem.transform.clip_internal(problem.transform.to_internal(p_full[problem.free]))[None, :]
     out = levenberg_marquardt(problem.normal_equations, theta0, problem.transform.internal_lower,
                               problem.transform.internal_upper, max_iter=POLISH_ITER, ftol=POLISH_TOL,
-                              xtol=POLISH_TOL)
+                              xtol=POLISH_TOL, stall=POLISH_STALL)
     p = problem.fixed_values.copy()
     p[problem.free] = problem.transform.to_physical(out.theta[0])
     return p, bool(out.converged[0])
@@ -567,16 +596,40 @@ def _start_list(circ, feats, guess, initial, fixed, starts) -> tuple[list[dict[s
     labels = [first] + [f"grid:{k}" for k in range(1, len(grid))]
     if isinstance(starts, int):
         return grid[:starts], labels[:starts]
-    order = _quick_first(len(grid), QUICK_STARTS)
+    leading = leading_screened(circ, feats)
+    labels[1:1 + leading] = [f"screened:{k}" for k in range(1, 1 + leading)]
+    order = _quick_first(len(grid), QUICK_STARTS, leading)
     return [grid[i] for i in order], [labels[i] for i in order]
 
 
-def _quick_first(n: int, quick: int) -> list[int]:
-    """0, then ``quick - 1`` indices spread evenly over 1..n-1, then the rest in order."""
+def _quick_first(n: int, quick: int, leading: int = 0) -> list[int]:
+    """The order of a start list for adaptive rounds: 0, the ``leading`` screened starts (or,
+    without them, ``quick - 1`` indices spread evenly over 1..n-1), then the rest in an
+    order whose every prefix spreads evenly over them (what an escalation runs)."""
     if n <= quick:
         return list(range(n))
-    picks = [0] + sorted(set(np.linspace(1, n - 1, quick - 1).round().astype(int).tolist()))
-    return picks + [i for i in range(n) if i not in set(picks)]
+    if leading:
+        head = list(range(min(1 + leading, n)))
+    else:
+        head = [0] + sorted(set(np.linspace(1, n - 1, quick - 1).round().astype(int).tolist()))
+    taken = set(head)
+    rest = [i for i in range(n) if i not in taken]
+    return head + [rest[i] for i in _spread_order(len(rest))]
+
+
+@functools.lru_cache(maxsize=64)
+def _spread_order(n: int) -> tuple[int, ...]:
+    """0..n-1 ordered so that every prefix spreads evenly over the range (coarse to fine)."""
+    order: list[int] = []
+    seen: set[int] = set()
+    level = 2
+    while len(order) < n:
+        for i in np.linspace(0, n - 1, min(level, n)).round().astype(int).tolist():
+            if i not in seen:
+                seen.add(i)
+                order.append(i)
+        level *= 2
+    return tuple(order)
 
 
 def _solve_lmfit(prep: _Prepared) -> tuple[np.ndarray, bool]:

@@ -2,7 +2,8 @@
 
 Positive scale parameters (R, Q, C, L, tau...) are optimised as ``theta = ln(p)``
 so that values spanning 1e-12..1e6 converge; exponents stay linear. Bounds are
-enforced by projecting each step onto the box. The same routine runs K
+enforced by an active set (a coordinate on a bound that the descent direction pushes
+outward is held there for the step) and by projecting each step onto the box. The same routine runs K
 independent problems at once (K starts of one spectrum, or K spectra of one
 campaign): every linear-algebra step is vectorised over K.
 """
@@ -94,6 +95,8 @@ def levenberg_marquardt(
     prune_after: int = 5,
     groups: np.ndarray | None = None,
     indexed: bool = False,
+    stall: tuple[int, float] | None = None,
+    late_prune: tuple[int, float] | None = None,
 ) -> LMOutcome:
     """Minimise the cost of ``fun`` for K problems at once, inside a box.
 
@@ -109,6 +112,11 @@ def levenberg_marquardt(
     compares each problem with the best of its own group, so each group follows exactly the
     path it would follow alone. ``indexed``: ``fun`` is called as ``fun(theta, idx)`` with the
     indices (into the K problems) of the rows of ``theta`` (for per-problem data).
+    ``stall`` = (steps, rtol): a problem whose last ``steps`` accepted steps together lowered
+    the cost by less than ``rtol`` (relative) stops as converged: it creeps along a flat
+    valley where what is left is far below the noise (rtol 1e-5 is ~1e-3 in delta chi2 / s^2).
+    ``late_prune`` = (after, factor): from iteration ``after`` on, problems above ``factor``
+    times their group's best are dropped (starts still creeping towards a known optimum).
     """
     theta = np.clip(np.array(theta0, dtype=float, ndmin=2), lower, upper)
     k, m = theta.shape
@@ -132,6 +140,8 @@ def levenberg_marquardt(
     n_iter = np.zeros(k, dtype=int)
     n_eval = 1
     eye = np.eye(m)
+    window_cost = cost.copy()  # the cost when the current window of accepted steps began
+    window_steps = np.zeros(k, dtype=int)
     for _ in range(max_iter):
         idx = np.flatnonzero(active)
         if idx.size == 0:
@@ -140,14 +150,21 @@ def levenberg_marquardt(
         diag = np.diagonal(a_i, axis1=1, axis2=2)
         diag = np.maximum(diag, 1e-12 * np.maximum(diag.max(axis=1, keepdims=True), 1e-300))
         system = a_i + lam[idx, None, None] * diag[:, :, None] * eye
-        step = _solve(system, -g[idx])
-        trial = np.clip(theta[idx] + step, lower[idx], upper[idx])
+        rhs = -g[idx]
+        theta_i, lo_i, hi_i = theta[idx], lower[idx], upper[idx]
+        held = _held_on_bounds(theta_i, rhs, lo_i, hi_i)
+        if held.any():  # active set: a coordinate the descent pushes out of the box stays put
+            free = ~held
+            system = system * (free[:, :, None] & free[:, None, :]) + held[:, :, None] * eye
+            rhs = np.where(held, 0.0, rhs)
+        step = _solve(system, rhs)
+        trial = np.clip(theta_i + step, lo_i, hi_i)
         cost_new, a_new, g_new = evaluate(trial, idx)
         n_eval += 1
         ok = cost_new < cost[idx]
         acc = idx[ok]
         rel_drop = (cost[acc] - cost_new[ok]) / np.maximum(cost[acc], 1e-300)
-        moved = np.abs(trial[ok] - theta[acc]).max(axis=1) if acc.size else np.zeros(0)
+        moved = np.abs(trial[ok] - theta_i[ok]).max(axis=1) if acc.size else np.zeros(0)
         theta[acc] = trial[ok]
         a[acc] = a_new[ok]
         g[acc] = g_new[ok]
@@ -162,9 +179,32 @@ def levenberg_marquardt(
         stalled = rej[lam[rej] > 1e12]
         converged[stalled] = True  # no descent direction left: a (local) minimum
         active[stalled] = False
-        if prune_factor is not None and n_iter.max() >= prune_after:
-            active[active & (cost > prune_factor * _group_min(cost, groups))] = False
+        if stall is not None and acc.size:
+            window_steps[acc] += 1
+            full = acc[window_steps[acc] >= stall[0]]
+            creeping = full[window_cost[full] - cost[full] < stall[1] * cost[full]]
+            converged[creeping] = True
+            active[creeping] = False
+            window_cost[full], window_steps[full] = cost[full], 0
+        factor = _prune_factor(n_iter[idx].max(), prune_factor, prune_after, late_prune)
+        if factor is not None:
+            active[active & (cost > factor * _group_min(cost, groups))] = False
     return LMOutcome(theta, cost, converged, n_iter, n_eval)
+
+
+def _prune_factor(iteration: int, factor: float | None, after: int,
+                  late: tuple[int, float] | None) -> float | None:
+    """The pruning factor in force at ``iteration`` (the tighter of the two rules)."""
+    if late is not None and iteration >= late[0]:
+        return late[1] if factor is None else min(factor, late[1])
+    return factor if factor is not None and iteration >= after else None
+
+
+def _held_on_bounds(theta: np.ndarray, descent: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """Coordinates on a bound whose descent direction points out of the box. Solving for
+    the others alone keeps the Gauss-Newton model exact; projecting a full step onto the
+    box instead crawls along the bound (an exponent at n = 1, a resistance at its floor)."""
+    return ((theta <= lower) & (descent < 0)) | ((theta >= upper) & (descent > 0))
 
 
 def _group_min(cost: np.ndarray, groups: np.ndarray | None) -> np.ndarray | float:

@@ -35,7 +35,7 @@ from .solver import BatchProblem
 
 MAX_DECADES = 3.0  # the walk stops this far from the optimum (an open end of the interval)
 SUSPECT_TAU_RATIO = 10.0  # arcs closer than a decade in time constant: the Wald error is suspect
-PROFILE_ITER = 60
+PROFILE_ITER = 30
 PROFILE_FTOL = 1e-5  # relative cost change: ~1e-5 * dof in units of s^2, ample for the interval ends
 LOWER_CHISQ_RTOL = 1e-6  # a profile point this much below the optimum means the optimum was missed
 
@@ -245,62 +245,67 @@ def _constrained_fits(requests: Sequence[tuple]) -> list[tuple[float, np.ndarray
     Starts per request: ``start`` (with the arc's time constant kept); the same with the
     removed resistance handed to the arc nearest in time constant; for two CPE arcs, that
     part as a twin of the profiled arc (same time constant and exponent). Parameters that
-    are not free (user-fixed) keep their values in every start. Requests that share the
-    circuit, grid, weighting, free set and held parameter are one batched LM. This is a
-    continuation: a constrained fit can stall in a side valley, which makes that end of
-    the interval too close (never below the Wald error, see :func:`eisfit.fit`).
+    are not free (user-fixed) keep their values in every start. The held parameter is
+    pinned by equal lower and upper bounds, so the requests of all spectra that share the
+    circuit, grid, weighting and free set, whichever parameter they hold, are one batched
+    LM. This is a continuation: a constrained fit can stall in a side valley, which makes
+    that end of the interval too close (never below the Wald error, see :func:`eisfit.fit`).
     """
     groups: dict[tuple, list[int]] = {}
-    for r, (problem, index, _, _) in enumerate(requests):
-        key = (problem.circuit.string, problem.frequency.tobytes(), problem.weighting, problem.free.tobytes(), index)
+    for r, (problem, _, _, _) in enumerate(requests):
+        key = (problem.circuit.string, problem.frequency.tobytes(), problem.weighting, problem.free.tobytes())
         groups.setdefault(key, []).append(r)
     out: list[tuple[float, np.ndarray]] = [(math.inf, np.empty(0))] * len(requests)
     for members in groups.values():
-        rows, owner = [], []
+        problems: dict[int, int] = {}  # id(problem) -> row of the batch's data
+        data, thetas, lows, highs, owner, data_row = [], [], [], [], [], []
         for r in members:
-            for reduced in _reduced_problems(*requests[r]):
-                rows.append(reduced)
+            problem, index, value, start = requests[r]
+            if id(problem) not in problems:
+                problems[id(problem)] = len(data)
+                data.append(_Row(problem))
+            for theta, lo, hi in _pinned_starts(problem, index, value, start):
+                thetas.append(theta)
+                lows.append(lo)
+                highs.append(hi)
                 owner.append(r)
+                data_row.append(problems[id(problem)])
         owner_arr = np.array(owner)
-        batch = BatchProblem.of([_Row(q) for q in rows])
-        ref = rows[0]
-        theta0 = np.array([q.transform.clip_internal(q.transform.to_internal(q.fixed_values[q.free])) for q in rows])
-        res = levenberg_marquardt(batch.normal_equations, theta0,
-                                  np.array([q.transform.internal_lower for q in rows]),
-                                  np.array([q.transform.internal_upper for q in rows]),
+        batch = BatchProblem.of(data, owner=np.array(data_row))
+        res = levenberg_marquardt(batch.normal_equations, np.array(thetas), np.array(lows), np.array(highs),
                                   max_iter=PROFILE_ITER, ftol=PROFILE_FTOL, xtol=1e-4,
                                   prune_factor=2.0, prune_after=4, groups=owner_arr, indexed=True)
         for r in members:
+            problem, index, value, _ = requests[r]
             k = np.flatnonzero(owner_arr == r)
             best = int(k[int(np.argmin(res.cost[k]))])
-            p = rows[best].fixed_values.copy()
-            p[ref.free] = ref.transform.to_physical(res.theta[best])
+            p = problem.fixed_values.copy()
+            p[problem.free] = problem.transform.to_physical(res.theta[best])
+            p[index] = value
             out[r] = (float(res.cost[best]), p)
     return out
 
 
 @dataclass(frozen=True)
 class _Row:
-    """One start of a constrained fit, in the shape :class:`BatchProblem` reads."""
+    """The data of one spectrum, in the shape :class:`BatchProblem` reads."""
 
     problem: object
 
 
-def _reduced_problems(problem, index, value, start) -> list:
-    """The problem with parameter ``index`` held at ``value``, once per start (each start's
-    vector filled into ``fixed_values``)."""
+def _pinned_starts(problem, index, value, start) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(theta, lower, upper) in internal coordinates per start of one constrained fit: the
+    held parameter's lower and upper bounds both at ``value``."""
     names = list(problem.circuit.param_names)
-    keep = problem.free != index
-    reduced_free = problem.free[keep]
-    held = np.ones(len(names), bool)
-    held[reduced_free] = False
     tr = problem.transform
-    transform = Transform(tr.log_mask[keep], tr.lower[keep], tr.upper[keep])
+    j = int(np.flatnonzero(problem.free == index)[0])
+    pinned = math.log(value) if tr.log_mask[j] else float(value)
+    lo, hi = tr.internal_lower.copy(), tr.internal_upper.copy()
+    lo[j] = hi[j] = pinned
     out = []
     for s in _profile_starts(start, index, value, names[index], _arcs_of(problem.circuit), names):
-        s[held] = start[held]
-        s[index] = value
-        out.append(dataclasses.replace(problem, free=reduced_free, fixed_values=s, transform=transform))
+        theta = np.clip(tr.to_internal(s[problem.free]), lo, hi)
+        out.append((theta, lo, hi))
     return out
 
 

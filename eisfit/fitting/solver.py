@@ -40,17 +40,22 @@ from .optimise import levenberg_marquardt
 from .problem import normal_equations, weighted_residuals
 
 __all__ = ["Solution", "BatchProblem", "solve", "chunks_by_grid", "distinct_best",
-           "STAGE1_ITER", "POLISH_ITER", "POLISH_TOL", "N_POLISH", "QUICK_STARTS"]
+           "start_costs", "STAGE1_ITER", "POLISH_ITER", "POLISH_TOL", "N_POLISH", "QUICK_STARTS"]
 
 STAGE1_ITER = 30
 STAGE1_PRUNE = 10.0  # starts 10x worse than the best after 8 iterations are abandoned
 STAGE1_PRUNE_AFTER = 8
-POLISH_ITER = 400
+POLISH_ITER = 150
+POLISH_CONTINUE = 250  # more iterations for the optima that stopped on POLISH_ITER (one call per grid)
 POLISH_TOL = 1e-10  # relative cost decrease / step at which the polish stops
+POLISH_STALL = (20, 1e-4)  # 20 accepted steps that gain < 1e-4 (relative) in all: settled
+POLISH_LATE_PRUNE = (40, 1.01)  # after 40 iterations, starts 1 % above their spectrum's best stop
 N_POLISH = 3  # best distinct stage-1 optima polished per spectrum
 QUICK_STARTS = 8  # first round of an adaptive ("auto") start list
+ESCALATION_STARTS = 32  # starts of the second round (the start list's next ones, spread over its grid)
 ESCALATE_LACK_OF_FIT = 1.05  # lack-of-fit ratio (RMS residual / Lin-KK noise) above which more starts run
 MAX_PROBLEMS = 2048  # LM problems (spectra x starts) per batched call: ~20 MB of Jacobians
+EVAL_BLOCK = 100000  # rows per model/Jacobian evaluation block (cache-sized temporaries)
 BOUND_TOL = 1e-7  # internal-coordinate distance at which a parameter sits on its bound
 LOW_EXPONENT = 0.6  # a CPE exponent below this looks like a diffusion line or a collapsed arc
 OVERLAP_TAU_RATIO = 10.0  # arcs closer than a decade in time constant
@@ -116,7 +121,19 @@ class BatchProblem:
 
     def normal_equations(self, theta: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """As ``Problem.normal_equations`` (same arithmetic); row j uses the data of
-        spectrum ``owner[idx[j]]``."""
+        spectrum ``owner[idx[j]]``. Evaluated in blocks of ``EVAL_BLOCK`` rows, whose
+        temporaries stay in cache (a single pass over thousands of rows runs ~2x slower)."""
+        k = theta.shape[0]
+        if k <= EVAL_BLOCK:
+            return self._normal_block(theta, idx)
+        m = theta.shape[1]
+        cost, jtj, jtr = np.empty(k), np.empty((k, m, m)), np.empty((k, m))
+        for lo in range(0, k, EVAL_BLOCK):
+            part = slice(lo, lo + EVAL_BLOCK)
+            cost[part], jtj[part], jtr[part] = self._normal_block(theta[part], idx[part])
+        return cost, jtj, jtr
+
+    def _normal_block(self, theta: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         s, zm, dz = self._model_and_jacobian(theta, idx)
         with np.errstate(all="ignore"):
             return normal_equations(self.z[s], zm, dz, (self.sr[s], self.si[s]), self.preps[0].problem.weighting)
@@ -176,25 +193,71 @@ def solve(preps: Sequence[Any], *, kk: bool = True) -> Solution:
     return sol
 
 
+def start_costs(preps: Sequence[Any], params: np.ndarray) -> np.ndarray:
+    """Weighted sum of squares of each spectrum's fit at the full parameter vector
+    ``params[i]`` (S, M), clipped into its bounds: what the optimiser would start from."""
+    params = np.asarray(params, dtype=float)
+    out = np.empty(len(preps))
+    for chunk in chunks_by_grid(preps):
+        group = [preps[i] for i in chunk]
+        ref = group[0].problem
+        theta = np.array([p.problem.transform.clip_internal(ref.transform.to_internal(params[i][ref.free]))
+                          for p, i in zip(group, chunk)])
+        out[chunk] = BatchProblem.of(group).normal_equations(theta, np.arange(len(chunk)))[0]
+    return out
+
+
 def _solve_grid(preps: list[Any], *, kk: bool) -> Solution:
-    """:func:`solve` for spectra on one grid (one batched problem)."""
+    """:func:`solve` for spectra on one grid (one batched problem): the quick round, then
+    the escalation rounds of the spectra whose optimum still looks poor."""
     adaptive = np.array([p.adaptive and len(p.start_list) > QUICK_STARTS for p in preps])
     kk_results = _kk_of(preps) if (kk or adaptive.any()) else [None] * len(preps)
     quick = [list(range(_first_round_size(p))) for p in preps]
-    batch = BatchProblem.of(preps)
-    sol = _run_starts(batch, preps, quick)
+    sol = _run_starts(BatchProblem.of(preps), preps, quick)
     sol.kk = kk_results
-    poor = [i for i in np.flatnonzero(adaptive) if _looks_poor(preps[i], sol.p_best[i], sol.cost[i], kk_results[i])]
-    if poor:
-        rest = [list(range(QUICK_STARTS, len(preps[i].start_list))) for i in poor]
-        more = _run_starts(BatchProblem.of([preps[i] for i in poor]), [preps[i] for i in poor], rest)
+    # round 2: the next ESCALATION_STARTS starts where the quick optimum looks poor in any way;
+    # round 3: the rest of the list where it still misses the data (a bound, lack of fit)
+    rounds = ((QUICK_STARTS, QUICK_STARTS + ESCALATION_STARTS, True), (QUICK_STARTS + ESCALATION_STARTS, None, False))
+    candidates = np.flatnonzero(adaptive)
+    for first, stop, shape in rounds:
+        poor = [i for i in candidates if len(preps[i].start_list) > first
+                and _looks_poor(preps[i], sol.p_best[i], sol.cost[i], kk_results[i], shape=shape)]
+        if not poor:
+            break
+        starts = [list(range(first, len(preps[i].start_list) if stop is None else min(stop, len(preps[i].start_list))))
+                  for i in poor]
+        more = _run_starts(BatchProblem.of([preps[i] for i in poor]), [preps[i] for i in poor], starts)
         for j, i in enumerate(poor):
             sol.escalated[i] = True
             sol.n_starts[i] += more.n_starts[j]
             if more.cost[j] < sol.cost[i]:
                 sol.p_best[i], sol.converged[i], sol.cost[i] = more.p_best[j], more.converged[j], more.cost[j]
                 sol.start_won[i] = more.start_won[j]
+        candidates = np.array(poor)
+    _continue_unfinished(preps, sol)
     return sol
+
+
+def _continue_unfinished(preps: list[Any], sol: Solution) -> None:
+    """Polish on, for ``POLISH_CONTINUE`` more iterations, the optima that stopped on the
+    polish's iteration limit (slow valleys, diffusion elements): one batched call for the
+    whole grid, so the long tail of a few problems is paid once, not once per round."""
+    todo = [i for i in range(len(preps)) if not sol.converged[i] and np.isfinite(sol.cost[i])]
+    if not todo:
+        return
+    sub = [preps[i] for i in todo]
+    ref = sub[0].problem
+    theta0 = np.array([p.problem.transform.clip_internal(ref.transform.to_internal(sol.p_best[i][ref.free]))
+                       for p, i in zip(sub, todo)])
+    out = levenberg_marquardt(BatchProblem.of(sub).normal_equations, theta0,
+                              np.array([p.problem.transform.internal_lower for p in sub]),
+                              np.array([p.problem.transform.internal_upper for p in sub]),
+                              max_iter=POLISH_CONTINUE, ftol=POLISH_TOL, xtol=POLISH_TOL, indexed=True,
+                              stall=POLISH_STALL)
+    for j, i in enumerate(todo):
+        if out.cost[j] <= sol.cost[i]:
+            sol.p_best[i, ref.free] = ref.transform.to_physical(out.theta[j])
+            sol.cost[i], sol.converged[i] = out.cost[j], out.converged[j]
 
 
 def _kk_of(preps: list[Any]) -> list[KKResult | None]:
@@ -255,7 +318,7 @@ def _run_starts(batch: BatchProblem, preps: list[Any], chosen: list[list[int]]) 
     out = levenberg_marquardt(batch.with_owner(owner2).normal_equations, np.concatenate(thetas),
                               lo_of[owner2], hi_of[owner2],
                               max_iter=POLISH_ITER, ftol=POLISH_TOL, xtol=POLISH_TOL, prune_factor=1.5,
-                              groups=owner2, indexed=True)
+                              groups=owner2, indexed=True, stall=POLISH_STALL, late_prune=POLISH_LATE_PRUNE)
     s_count = len(preps)
     p_best = batch.fixed_values.copy()
     converged, cost = np.zeros(s_count, dtype=bool), np.empty(s_count)
@@ -285,8 +348,9 @@ def distinct_best(theta: np.ndarray, cost: np.ndarray, n: int) -> np.ndarray:
 
 
 # ------------------------------------------------------------------- escalation test
-def _looks_poor(prep: Any, p_full: np.ndarray, cost: float, kk: KKResult | None) -> bool:
-    """Whether a quick-round optimum deserves the full start list (see the module docstring)."""
+def _looks_poor(prep: Any, p_full: np.ndarray, cost: float, kk: KKResult | None, shape: bool = True) -> bool:
+    """Whether an optimum deserves more starts (see the module docstring); ``shape``: also
+    when its shape is one that local minima favour."""
     if not np.isfinite(cost):
         return True
     problem = prep.problem
@@ -297,7 +361,7 @@ def _looks_poor(prep: Any, p_full: np.ndarray, cost: float, kk: KKResult | None)
         at_low = np.isfinite(lo) & (theta <= lo + BOUND_TOL * np.maximum(1.0, np.abs(lo)))
         # an exponent on its upper bound (n = 1: an ideal capacitor) is a legitimate optimum
         at_high = tr.log_mask & np.isfinite(hi) & (theta >= hi - BOUND_TOL * np.maximum(1.0, np.abs(hi)))
-    if np.any(at_low | at_high) or _ambiguous_shape(prep, p_full):
+    if np.any(at_low | at_high) or (shape and _ambiguous_shape(prep, p_full)):
         return True
     if kk is None:
         return False
