@@ -1,8 +1,10 @@
 """Shared test fixtures.
 
 Real measured files live in ``../shared/realdata`` beside the repository (never
-copied into it: licences). Tests that need them use the ``realdata`` fixture and
-are skipped with a visible reason when the folder is absent.
+copied into it: licences). Tests that need them use the ``realdata`` fixture or
+``realdata_path`` and are skipped with a visible reason when the folder or file is
+absent. Set ``EISFIT_REALDATA=/some/folder`` to read them from another root laid out
+the same way (e.g. a scratch copy: ``<root>/text/eisfitpython/EIS_Data/...``).
 """
 from __future__ import annotations
 
@@ -19,10 +21,11 @@ REALDATA = Path(os.environ.get("EISFIT_REALDATA", REPO.parent / "shared" / "real
 
 
 def realdata_path(*parts: str) -> Path:
-    """Path inside ../shared/realdata, skipping the calling test when it is absent."""
+    """Path inside the real-data root, skipping the calling test when it is absent."""
     p = REALDATA.joinpath(*parts)
     if not p.exists():
-        pytest.skip(f"real data not available: {p} (../shared/realdata is absent)")
+        pytest.skip(f"real data not available: {p} is absent "
+                    f"(real-data root {REALDATA}; override with EISFIT_REALDATA)")
     return p
 
 

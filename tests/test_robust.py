@@ -255,6 +255,36 @@ def test_joint_fit_shared_small_q_has_its_joint_covariance_stderr():
     assert se == pytest.approx(q * math.sqrt(cov[0, 0]), rel=0.02)
 
 
+@pytest.mark.realdata
+@pytest.mark.filterwarnings("ignore:Sharing .* is NOT supported:RuntimeWarning")
+def test_joint_fit_reproduces_the_eisfitpython_single_chi_example():
+    """EISFitpython Example 4 ("single-chi", Single-chi_Report.txt at commit b3f12f1): the
+    seven s04147 spectra (140-200 degC, all 289 points, no cropping) fitted with
+    (R1|Q1)+(R2|Q2)+Q3, Q1 and n1 shared, everything else per temperature, modulus
+    weighting (residuals divided by |Z| of the data). Its chi-square is the plain sum
+    of squared weighted residuals; its stderr is curve_fit's with absolute_sigma=False,
+    i.e. s^2 (J^T J)^-1 with s^2 = chisq/(N - M), N = 578, M = 44 (dof 534)."""
+    from eisfit.series.joint import joint_fit
+
+    folder = ("text", "eisfitpython", "EIS_Data", "Example-3-4")
+    spectra = [eisfit.read(realdata_path(*folder, f"s04147-{t}deg.txt"))[0] for t in range(140, 201, 10)]
+    res = joint_fit(spectra, "p(R1,CPE1)-p(R2,CPE2)-CPE3", shared=["CPE1_0", "CPE1_1"], weighting="modulus")
+    assert res.converged
+    assert (res.n_residuals, res.n_free) == (578, 44)
+    # the report: Chi-squared 2.332765e-02, Reduced 4.368473e-05, Q1 = 7.162e-11 +- 4.748e-12,
+    # n1 = 8.373e-01 +- 4.458e-03, R1_140 = 1.338e+05 +- 3.189e+03, R2_200 = 9.738e+04 +- 8.702e+02
+    assert res.chisq == pytest.approx(2.332765e-02, rel=1e-4)
+    assert res.redchi == pytest.approx(4.368473e-05, rel=1e-4)
+    v, e = res.values, res.stderr
+    assert not any(f.startswith("at-bound:") for fl in res.flags for f in fl), res.flags
+    assert v[0]["CPE1_0"] == pytest.approx(7.162e-11, rel=1e-3)
+    assert e[0]["CPE1_0"] == pytest.approx(4.748e-12, rel=0.02)
+    assert v[0]["CPE1_1"] == pytest.approx(0.8373, rel=1e-3)
+    assert e[0]["CPE1_1"] == pytest.approx(4.458e-03, rel=0.02)
+    assert v[0]["R1"] == pytest.approx(1.338e5, rel=1e-3) and e[0]["R1"] == pytest.approx(3.189e3, rel=0.02)
+    assert v[6]["R2"] == pytest.approx(9.738e4, rel=1e-3) and e[6]["R2"] == pytest.approx(8.702e2, rel=0.02)
+
+
 # ------------------------------------------------------------------ real files
 @pytest.mark.realdata
 def test_real_files_never_print_absurd_resistances(realdata):
