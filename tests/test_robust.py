@@ -143,6 +143,9 @@ def test_unresolved_rules_time_constant_and_collapsed_cpe():
     values.update(R1=50.0, CPE1_0=1e-30, CPE1_1=0.0)
     out = unresolved_flags(defn, values, f, z, flags=["at-bound:CPE1_0", "at-bound:CPE1_1"])
     assert {"unresolved:CPE1_0", "unresolved:CPE1_1"} <= set(out)
+    # a runaway arc whose (R Q)^(1/n) overflows (R ~ 1e304 ohm, Q ~ 1e222): its Q is no number to print
+    values.update(CPE1_0=2e222, CPE1_1=1.0, R1=1e304)
+    assert {"unresolved:R1", "unresolved:CPE1_0"} <= set(unresolved_flags(defn, values, f, z))
 
 
 def test_campaign_evolution_reads_unresolved_instead_of_a_number():

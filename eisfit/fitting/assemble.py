@@ -225,7 +225,7 @@ def unresolved_flags(definition: CircuitDefinition, values: Mapping[str, float],
 
     * a resistance (parameter in ohm) above 100 x the spectrum's max |Z|;
     * a time constant (parameter in s, or an arc's (R Q)^(1/n), flagged on R and Q) more
-      than a decade outside [1/(2 pi f_max), 1/(2 pi f_min)];
+      than a decade outside [1/(2 pi f_max), 1/(2 pi f_min)], or not finite;
     * a CPE whose exponent n sits on its lower bound while Q is on a bound (``at-bound``
       in ``flags``): flagged on Q and n.
     """
@@ -247,7 +247,7 @@ def unresolved_flags(definition: CircuitDefinition, values: Mapping[str, float],
             add(name)
     for a in circ.arcs:
         tau = arc_tau_s(values, ArcSpec(a.resistor, a.capacitive, a.kind))
-        if math.isfinite(tau) and tau > 0 and not tau_lo <= tau <= tau_hi:
+        if not (math.isfinite(tau) and tau_lo <= tau <= tau_hi):  # nan: R*Q overflowed
             add(a.resistor)
             add(f"{a.capacitive}_0" if a.kind == "CPE" else a.capacitive)
     on_bound = {fl.split(":", 1)[1] for fl in flags if fl.startswith("at-bound:")}

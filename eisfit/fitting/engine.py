@@ -285,6 +285,7 @@ class _Prepared:
     fit_lower: np.ndarray  # lower bounds the optimiser uses (log-scale zero bounds lifted)
     start_labels: list[str]  # where each start comes from ("guess", "initial", "grid:<k>", ...)
     adaptive: bool = False  # starts="auto": the solver may stop after the quick round
+    n_quick: int = QUICK_STARTS  # starts of the quick round of an adaptive list
 
     @property
     def names(self) -> list[str]:
@@ -354,11 +355,12 @@ def _prepare(spectrum, circuit, *, area_cm2, thickness_cm, symmetric, weighting,
     scales = residual_scales(z, weighting if weighting != "boukamp" else "modulus", sig)
     problem = Problem(circ, f, z, scales, weighting, free, fixed_vec, transform)
 
-    start_list, start_labels = _start_list(circ, feats, guess, initial, fixed, starts)
+    start_list, start_labels, n_quick = _start_list(circ, feats, guess, initial, fixed, starts)
     if guess_mode == "drt" and len(start_list) > 1:  # issue 8: DRT-seeded starts after the first
         extra = [{**s, **fixed} for s in drt_starts(circ, guess, f, z, weighting, sig)]
         start_list[1:1] = extra
         start_labels[1:1] = [f"drt:{k}" for k in range(len(extra))]
+        n_quick += len(extra)
         if isinstance(starts, int):
             del start_list[starts:], start_labels[starts:]
     settings = {
@@ -374,7 +376,7 @@ def _prepare(spectrum, circuit, *, area_cm2, thickness_cm, symmetric, weighting,
         **({"guess": guess_mode} if guess_mode != "auto" else {}),
     }
     return _Prepared(definition, data, problem, start_list, lower, upper, fixed, dict(expr or {}),
-                     flags, settings, initial, floor, start_labels, adaptive=starts == "auto")
+                     flags, settings, initial, floor, start_labels, adaptive=starts == "auto", n_quick=n_quick)
 
 
 def _final_values(prep: _Prepared, p_best: np.ndarray, order_arcs: bool) -> np.ndarray:
@@ -578,13 +580,15 @@ def _bounds(definition: CircuitDefinition, user: Mapping | None) -> tuple[np.nda
     return lo, hi
 
 
-def _start_list(circ, feats, guess, initial, fixed, starts) -> tuple[list[dict[str, float]], list[str]]:
-    """Start values and where each comes from. The first is ``guess`` itself (the data guess
-    with the user's initial values); with ``starts="auto"`` the grid follows, reordered so
-    that the solver's quick round (the first ``QUICK_STARTS``) spans it evenly."""
+def _start_list(circ, feats, guess, initial, fixed, starts) -> tuple[list[dict[str, float]], list[str], int]:
+    """Start values, where each comes from, and the size of the quick round. The first is
+    ``guess`` itself (the data guess with the user's initial values); with ``starts="auto"``
+    the grid follows, ordered for the solver's rounds: the quick round is the guess and the
+    screened placements (one or two processes), else ``QUICK_STARTS`` starts spread over
+    the grid; every later prefix spreads over the rest."""
     first = "initial" if initial else "guess"
     if starts == 1 or starts == "initial":
-        return [guess], [first]
+        return [guess], [first], 1
     if isinstance(starts, int):
         if starts < 1:
             raise FitError(f"starts must be >= 1 or 'auto', got {starts}")
@@ -595,11 +599,12 @@ def _start_list(circ, feats, guess, initial, fixed, starts) -> tuple[list[dict[s
         s.update(fixed)
     labels = [first] + [f"grid:{k}" for k in range(1, len(grid))]
     if isinstance(starts, int):
-        return grid[:starts], labels[:starts]
+        return grid[:starts], labels[:starts], starts
     leading = leading_screened(circ, feats)
     labels[1:1 + leading] = [f"screened:{k}" for k in range(1, 1 + leading)]
-    order = _quick_first(len(grid), QUICK_STARTS, leading)
-    return [grid[i] for i in order], [labels[i] for i in order]
+    n_quick = 1 + leading if leading else QUICK_STARTS
+    order = _quick_first(len(grid), n_quick, leading)
+    return [grid[i] for i in order], [labels[i] for i in order], n_quick
 
 
 def _quick_first(n: int, quick: int, leading: int = 0) -> list[int]:

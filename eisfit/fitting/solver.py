@@ -168,7 +168,7 @@ def chunks_by_grid(preps: Sequence[Any], max_problems: int = MAX_PROBLEMS) -> It
 
 
 def _first_round_size(prep: Any) -> int:
-    return min(QUICK_STARTS, len(prep.start_list)) if prep.adaptive else len(prep.start_list)
+    return min(prep.n_quick, len(prep.start_list)) if prep.adaptive else len(prep.start_list)
 
 
 # ----------------------------------------------------------------------------- solve
@@ -210,22 +210,21 @@ def start_costs(preps: Sequence[Any], params: np.ndarray) -> np.ndarray:
 def _solve_grid(preps: list[Any], *, kk: bool) -> Solution:
     """:func:`solve` for spectra on one grid (one batched problem): the quick round, then
     the escalation rounds of the spectra whose optimum still looks poor."""
-    adaptive = np.array([p.adaptive and len(p.start_list) > QUICK_STARTS for p in preps])
+    adaptive = np.array([p.adaptive and len(p.start_list) > p.n_quick for p in preps])
     kk_results = _kk_of(preps) if (kk or adaptive.any()) else [None] * len(preps)
     quick = [list(range(_first_round_size(p))) for p in preps]
     sol = _run_starts(BatchProblem.of(preps), preps, quick)
     sol.kk = kk_results
     # round 2: the next ESCALATION_STARTS starts where the quick optimum looks poor in any way;
     # round 3: the rest of the list where it still misses the data (a bound, lack of fit)
-    rounds = ((QUICK_STARTS, QUICK_STARTS + ESCALATION_STARTS, True), (QUICK_STARTS + ESCALATION_STARTS, None, False))
     candidates = np.flatnonzero(adaptive)
-    for first, stop, shape in rounds:
-        poor = [i for i in candidates if len(preps[i].start_list) > first
+    for round_ in (2, 3):
+        shape = round_ == 2
+        poor = [i for i in candidates if len(preps[i].start_list) > _round_starts(preps[i], round_).start
                 and _looks_poor(preps[i], sol.p_best[i], sol.cost[i], kk_results[i], shape=shape)]
         if not poor:
             break
-        starts = [list(range(first, len(preps[i].start_list) if stop is None else min(stop, len(preps[i].start_list))))
-                  for i in poor]
+        starts = [list(_round_starts(preps[i], round_)) for i in poor]
         more = _run_starts(BatchProblem.of([preps[i] for i in poor]), [preps[i] for i in poor], starts)
         for j, i in enumerate(poor):
             sol.escalated[i] = True
@@ -236,6 +235,14 @@ def _solve_grid(preps: list[Any], *, kk: bool) -> Solution:
         candidates = np.array(poor)
     _continue_unfinished(preps, sol)
     return sol
+
+
+def _round_starts(prep: Any, round_: int) -> range:
+    """Indices into the start list of escalation round 2 (the next ``ESCALATION_STARTS``)
+    or 3 (the rest)."""
+    n = len(prep.start_list)
+    second = min(prep.n_quick + ESCALATION_STARTS, n)
+    return range(prep.n_quick, second) if round_ == 2 else range(second, n)
 
 
 def _continue_unfinished(preps: list[Any], sol: Solution) -> None:
