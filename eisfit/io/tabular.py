@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io as _stdio
 import json
+import math
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -131,6 +132,14 @@ def split_fields(line: str, delimiter: str | None) -> list[str]:
 
 def parse_number(text: str, decimal: str = ".") -> float:
     """One numeric field; ``decimal=','`` accepts a decimal comma. ValueError if not a number."""
+    if decimal == ".":
+        try:  # the common case first: a plain finite number
+            value = float(text)
+        except ValueError:
+            pass
+        else:
+            if math.isfinite(value):
+                return value
     t = text.strip().strip('"').replace("\u2212", "-")
     if decimal == ",":
         t = t.replace(",", ".")
@@ -150,7 +159,7 @@ def numeric_fields(line: str, delimiter: str | None, decimal: str) -> list[float
         return None
 
 
-@dataclass
+@dataclass(frozen=True)
 class TableLayout:
     """Where the table is in the file and how its values are written."""
 
@@ -180,7 +189,10 @@ def detect_delimiter(lines: Sequence[str]) -> tuple[str | None, str]:
     # a line without a digit is never a row of numbers: no layout can count more than this
     reachable = sum(1 for ln in sample if any(ch.isdigit() for ch in ln))
     best, best_n = _LAYOUTS[0], 0
+    text = "\n".join(sample)
     for delimiter, decimal in _LAYOUTS:
+        if (delimiter is not None and delimiter not in text) or (decimal == "," and "," not in text):
+            continue  # a layout whose characters never occur cannot split a row
         n = _count_numeric(sample, delimiter, decimal)
         if n > best_n:
             best, best_n = (delimiter, decimal), n
@@ -203,8 +215,24 @@ def locate_table(
     values; the non-blank line just before it, if it is not numeric, is the header.
     Everything earlier is preamble; everything later must be data (checked by
     :func:`parse_rows`).
-    ``delimiter=False`` / ``decimal=None`` mean "detect".
+    ``delimiter=False`` / ``decimal=None`` mean "detect". The last few layouts are
+    remembered (a format sniff and the read that follows look at the same lines).
     """
+    key = (tuple(lines[:_MAX_SNIFF_LINES]), delimiter, decimal)
+    if key in _LAYOUT_MEMORY:
+        return _LAYOUT_MEMORY[key]
+    layout = _locate_table(lines, path, delimiter, decimal)
+    _LAYOUT_MEMORY[key] = layout
+    while len(_LAYOUT_MEMORY) > 8:
+        _LAYOUT_MEMORY.pop(next(iter(_LAYOUT_MEMORY)))
+    return layout
+
+
+_LAYOUT_MEMORY: dict[tuple, TableLayout] = {}
+
+
+def _locate_table(lines: Sequence[str], path: Path | str | None, delimiter: str | None | bool,
+                  decimal: str | None) -> TableLayout:
     if delimiter is False or decimal is None:
         try:
             det_delim, det_dec = detect_delimiter(lines)

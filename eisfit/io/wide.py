@@ -63,6 +63,9 @@ def _split(line: str, delimiter: str | None) -> list[str]:
 def _header(lines: Sequence[str]) -> tuple[int, str | None, list[str]] | None:
     """(index, delimiter, names) of the first line with at least two Re/Im pairs."""
     for i, line in enumerate(lines[:SEARCH_LINES]):
+        low = line.lower()
+        if "re" not in low or "im" not in low:  # no Re(Z)/Im(Z) name on this line (rows of numbers)
+            continue
         best: tuple[int, str | None, list[str]] | None = None
         for delim in (*_DELIMITERS, None):
             names = _split(line, delim)
