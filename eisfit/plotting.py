@@ -544,14 +544,14 @@ def _draw_evolution_panel(ax, camp, title, key, unit, xs) -> None:
 
 def _note_small_error_bars(fig, panels) -> None:
     """Where every error bar of a panel is shorter than the marker radius, say so in the
-    panel's legend ("± 1 s.e. smaller than the markers"); else the legend shows the bars."""
-    fig.draw_without_rendering()
+    panel's legend ("± 1 s.e. smaller than the markers"); else the legend shows the bars.
+    The panel height is its grid cell's (before the layout trims margins: no draw needed)."""
     for ax, stderr_max in panels:
         handles, labels = ax.get_legend_handles_labels()
         if not handles:
             continue
         lo, hi = ax.get_ylim()
-        height_pt = ax.get_window_extent().height * 72.0 / fig.dpi
+        height_pt = ax.get_position().height * fig.get_figheight() * 72.0
         marker_radius = 0.5 * _MARKER_PT * abs(hi - lo) / max(height_pt, 1.0)
         if _np.isfinite(stderr_max) and stderr_max < marker_radius:
             labels = [("± 1 s.e. (smaller than the markers)" if lab == "± 1 s.e." else lab) for lab in labels]
