@@ -169,6 +169,39 @@ def test_jobs_2_gives_the_same_table_as_jobs_1(tmp_path):
     pd.testing.assert_frame_equal(serial.table, parallel.table)
 
 
+def test_parallel_read_of_a_large_folder_keeps_order_errors_and_reader_warnings(tmp_path):
+    """With jobs=2 the worker processes read the files (>= PARALLEL_READ_MIN_FILES): same
+    checkpoints, order, error rows and table as reading here; a reader's warning still reaches
+    the caller."""
+    from eisfit.campaign import sources
+
+    f = np.logspace(5, 0, 25)
+    circ = eisfit.model.Circuit("R0-p(R1,C1)")
+    folder = tmp_path / "many"
+    folder.mkdir()
+    n = sources.PARALLEL_READ_MIN_FILES + 6
+    for k in range(n):
+        z = circ.impedance(np.array([5.0, 100.0 + k, 1e-6]), f)
+        header = "freq_Hz,Zre_ohm,Zim_ohm" + (",note" if k == 7 else "")  # 4 names, 3 columns: a warning
+        rows = "\n".join(f"{a:.6e},{b.real:.6e},{b.imag:.6e}" for a, b in zip(f, z))
+        (folder / f"cell_{k:03d}.csv").write_text(header + "\n" + rows + "\n")
+    (folder / "cell_010.csv").write_text("freq_Hz,Zre_ohm,Zim_ohm\nnot,a,table\n")  # corrupt
+    with eisfit.campaign._process_pool(2) as pool, \
+            pytest.warns(UserWarning, match="header has 4 names for 3 data columns"):
+        src = load_checkpoints(folder, executor=pool)
+    serial = load_checkpoints(folder)
+    assert [c.label for c in src.checkpoints] == [c.label for c in serial.checkpoints]
+    assert [c.error for c in src.checkpoints] == [c.error for c in serial.checkpoints]
+    assert sum(c.error is not None for c in src.checkpoints) == 1
+    for a, b in zip(src.checkpoints, serial.checkpoints):
+        if a.spectrum is not None:
+            np.testing.assert_array_equal(a.spectrum.z, b.spectrum.z)
+    one = eisfit.fit_campaign(folder, circuit="R0-p(R1,C1)", jobs=1, cache_dir=False, progress=False)
+    two = eisfit.fit_campaign(folder, circuit="R0-p(R1,C1)", jobs=2, cache_dir=False, progress=False)
+    pd.testing.assert_frame_equal(one.table, two.table)
+    assert two.table["R1"].to_numpy()[:3] == pytest.approx([100.0, 101.0, 102.0], rel=1e-6)
+
+
 def test_dask_local_cluster_gives_the_same_table(tmp_path):
     distributed = pytest.importorskip("distributed")
     _copy(MPT[:3], tmp_path)

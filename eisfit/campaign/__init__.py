@@ -109,20 +109,26 @@ def fit_campaign(
     if out is not None:
         _check_writable(Path(out))
     joint = _joint_fit_function() if (shared is not None or smooth is not None) else None
-    src = load_checkpoints(source)
-    file_defaults = _fit_defaults(src.defaults)
-    choice = None
-    if circuit == "auto" or (circuit is None and file_defaults.get("circuit") == "auto"):
-        # issue 16: one circuit for the whole campaign, chosen before any checkpoint is fitted
-        file_defaults.pop("circuit", None)
-        choice = _choose_campaign_circuit(src.checkpoints, FitSettings.layered(file_defaults, run.fit).fit_kwargs())
-        run = dataclasses.replace(run, fit={**run.fit, "circuit": choice.circuit})
-    common = FitSettings.layered(file_defaults, run.fit).fit_kwargs()
-    items = _items(src.checkpoints, file_defaults, run)
-    cache = _cache(out, cache_dir)
     own_pool = executor is None and jobs > 1
     pool = _process_pool(jobs) if own_pool else executor
-    chains = _chains(src.checkpoints)
+    try:  # the campaign's own worker processes also read the files
+        src = load_checkpoints(source, executor=pool if own_pool else None)
+        file_defaults = _fit_defaults(src.defaults)
+        choice = None
+        if circuit == "auto" or (circuit is None and file_defaults.get("circuit") == "auto"):
+            # issue 16: one circuit for the whole campaign, chosen before any checkpoint is fitted
+            file_defaults.pop("circuit", None)
+            choice = _choose_campaign_circuit(src.checkpoints,
+                                              FitSettings.layered(file_defaults, run.fit).fit_kwargs())
+            run = dataclasses.replace(run, fit={**run.fit, "circuit": choice.circuit})
+        common = FitSettings.layered(file_defaults, run.fit).fit_kwargs()
+        items = _items(src.checkpoints, file_defaults, run)
+        cache = _cache(out, cache_dir)
+        chains = _chains(src.checkpoints)
+    except BaseException:
+        if own_pool:
+            pool.shutdown(cancel_futures=True)
+        raise
     interrupted = False
     try:
         fits, stats = run_campaign_fits(items, chains, pool, cache, lambda n: _progress_bar(progress, n))

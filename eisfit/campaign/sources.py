@@ -32,6 +32,7 @@ import glob as _glob
 import hashlib
 import re
 import warnings
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -101,16 +102,20 @@ class CampaignSource:
 
 # ---- public entry ---------------------------------------------------------------
 
-def load_checkpoints(source: Any) -> CampaignSource:
+def load_checkpoints(source: Any, executor: Executor | None = None) -> CampaignSource:
     """Checkpoints from a folder, a glob, a campaign file (.toml/.csv), a data file,
-    a list of paths or a list of :class:`~eisfit.Spectrum`."""
+    a list of paths or a list of :class:`~eisfit.Spectrum`.
+
+    ``executor``: local worker processes that read the data files of a folder, glob or
+    list of paths in parallel (the readers' warnings are re-issued here, in file order).
+    """
     if isinstance(source, Spectrum):
         source = [source]
     if isinstance(source, (list, tuple)):
         if all(isinstance(s, Spectrum) for s in source):
             return _from_spectra(source)
         if all(isinstance(s, (str, Path)) for s in source):
-            return _from_files([Path(s) for s in source])
+            return _from_files([Path(s) for s in source], executor=executor)
         raise CampaignError("a campaign list must hold only Spectrum objects or only file paths")
     if not isinstance(source, (str, Path)):
         raise CampaignError(f"cannot make a campaign from {type(source).__name__}")
@@ -118,7 +123,7 @@ def load_checkpoints(source: Any) -> CampaignSource:
     path = Path(source)
     kind = _path_kind(path)
     if kind == "dir":
-        return _from_files([p for p in path.iterdir() if _is_data_file(p)], folder=path)
+        return _from_files([p for p in path.iterdir() if _is_data_file(p)], folder=path, executor=executor)
     if kind == "file" and _is_campaign_file(path):
         return _from_campaign_file(path)
     if kind == "file":
@@ -127,7 +132,7 @@ def load_checkpoints(source: Any) -> CampaignSource:
         files = [Path(p) for p in _glob.glob(text, recursive=True) if Path(p).is_file()]
         if not files:
             raise CampaignError(f"{text}: the pattern matches no file")
-        return _from_files(files)
+        return _from_files(files, executor=executor)
     raise CampaignError(f"{text}: no such file, folder or pattern")
 
 
@@ -213,6 +218,18 @@ def acquisition_time(s: Spectrum) -> dt.datetime | None:
     return None
 
 
+PARALLEL_READ_MIN_FILES = 64  # fewer files are read here (starting the workers' reading costs more)
+READ_BATCH_FILES = 64  # files per task of a parallel read
+
+
+def _checkpoints_and_warnings(path: Path, display: str) -> tuple[list[Checkpoint], list[tuple[str, type]]]:
+    """Worker side of a parallel read: the file's checkpoints and the warnings its reader gave."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        found = _checkpoints_of_file(path, display)
+    return found, [(str(w.message), w.category) for w in caught]
+
+
 def _checkpoints_of_file(path: Path, display: str, sweep: int | None = None,
                          **meta: Any) -> list[Checkpoint]:
     spectra, digest, error = _read_file(path)
@@ -242,15 +259,22 @@ def _checkpoints_of_file(path: Path, display: str, sweep: int | None = None,
     return out
 
 
-def _from_files(paths: Sequence[Path], folder: Path | None = None) -> CampaignSource:
+def _from_files(paths: Sequence[Path], folder: Path | None = None,
+                executor: Executor | None = None) -> CampaignSource:
     if not paths:
         raise CampaignError(f"{folder or 'source'}: no data file found")
     paths = sorted(paths, key=lambda p: natural_key(str(p)))
-    base = folder
+    displays = [str(p.relative_to(folder)) if folder is not None else str(p) for p in paths]
     checkpoints: list[Checkpoint] = []
-    for p in paths:
-        display = str(p.relative_to(base)) if base is not None else str(p)
-        checkpoints.extend(_checkpoints_of_file(p, display))
+    if executor is None or len(paths) < PARALLEL_READ_MIN_FILES:
+        for p, display in zip(paths, displays):
+            checkpoints.extend(_checkpoints_of_file(p, display))
+    else:
+        size = max(1, min(READ_BATCH_FILES, len(paths) // 8))
+        for found, caught in executor.map(_checkpoints_and_warnings, paths, displays, chunksize=size):
+            checkpoints.extend(found)
+            for message, category in caught:
+                warnings.warn(message, category, stacklevel=2)
     ordered, ordering = order_checkpoints(checkpoints)
     return CampaignSource(ordered, ordering, {})
 
