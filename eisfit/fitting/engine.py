@@ -88,8 +88,10 @@ def fit(
     expr : lmfit expressions tying parameters (e.g. ``{"CPE2_1": "CPE1_1"}``); uses
         the lmfit engine.
     starts : ``"auto"`` = data guess (and ``initial``) plus a multi-start grid, adaptive:
-        a quick round of 8 starts, the rest of the grid only where the quick optimum looks
-        poor (:mod:`eisfit.fitting.solver`); an integer runs exactly that many starts;
+        a quick round (the guess and the best placements of a linear time-constant screen
+        for one or two processes, else 8 starts spread over the grid), more starts only
+        where the quick optimum looks poor (:mod:`eisfit.fitting.solver`); an integer
+        runs exactly that many starts;
         1 = local refinement from ``initial`` (or the data guess) only.
     engine : ``"fast"`` (batched analytic-Jacobian Levenberg-Marquardt) or ``"lmfit"``
         (the best start polished by ``lmfit.minimize``; same optimum, slower).

@@ -5,10 +5,13 @@ one, :func:`~eisfit.fitting.batch.fit_batch`, seeded chains and campaigns are ba
 many. Spectra whose selected frequency grids (and weighting and free set) are equal are
 one batched problem; all their starts run through one vectorised LM.
 
-Adaptive starts. With ``starts="auto"`` a spectrum first gets a short start list
-(``QUICK_STARTS``: the data guess or the user's/seed's values, and starts spread over the
-multi-start grid). Only spectra whose best fit then looks poor are escalated to the rest
-of the grid:
+Adaptive starts. With ``starts="auto"`` a spectrum first gets a short start list, the
+quick round: the data guess (or the user's/seed's values) and, for one or two
+processes, the best placements of a linear time-constant screen
+(:func:`eisfit.fitting.guess.screened_starts`), else ``QUICK_STARTS`` starts spread
+over the multi-start grid. Only spectra whose best fit then looks poor are escalated:
+round 2 runs the next ``ESCALATION_STARTS`` starts of the list (ordered so that every
+prefix spreads over the grid) when the optimum looks poor in any of these ways:
 
 * lack of fit: the RMS relative residual of the fit exceeds ``ESCALATE_LACK_OF_FIT``
   times the noise level of the data, which the Lin-KK residuals estimate
@@ -22,7 +25,13 @@ of the grid:
   spectra the resistance split between arcs is ambiguous and nearby minima differ by a
   few % in chi-square, below what the lack-of-fit ratio can tell from noise.
 
-The better of the two rounds is kept. The Lin-KK results are returned with the
+Round 3 runs the rest of the list where lack of fit, a bound or a non-finite cost remain.
+Each round is stage 1 (``STAGE1_ITER`` pruned iterations over its starts) and a polish of
+each spectrum's best distinct stage-1 optima (``POLISH_ITER``, stopping problems that
+creep: ``POLISH_STALL``); optima that stop on the iteration limit are polished on in one
+batched call per grid (``POLISH_CONTINUE``), so the long tail of a few slow valleys is
+paid once.
+The best optimum over the rounds is kept. The Lin-KK results are returned with the
 solution so the result assembly does not compute them again.
 """
 from __future__ import annotations
