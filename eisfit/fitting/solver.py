@@ -25,7 +25,7 @@ prefix spreads over the grid) when the optimum looks poor in any of these ways:
   spectra the resistance split between arcs is ambiguous and nearby minima differ by a
   few % in chi-square, below what the lack-of-fit ratio can tell from noise.
 
-Round 3 runs the rest of the list where lack of fit, a bound or a non-finite cost remain.
+Round 3 runs the rest of the list where lack of fit or a non-finite cost remain.
 Each round is stage 1 (``STAGE1_ITER`` pruned iterations over its starts) and a polish of
 each spectrum's best distinct stage-1 optima (``POLISH_ITER``, stopping problems that
 creep: ``POLISH_STALL``); optima that stop on the iteration limit are polished on in one
@@ -225,12 +225,11 @@ def _solve_grid(preps: list[Any], *, kk: bool) -> Solution:
     sol = _run_starts(BatchProblem.of(preps), preps, quick)
     sol.kk = kk_results
     # round 2: the next ESCALATION_STARTS starts where the quick optimum looks poor in any way;
-    # round 3: the rest of the list where it still misses the data (a bound, lack of fit)
+    # round 3: the rest of the list where the fit still misses the data (lack of fit)
     candidates = np.flatnonzero(adaptive)
     for round_ in (2, 3):
-        shape = round_ == 2
         poor = [i for i in candidates if len(preps[i].start_list) > _round_starts(preps[i], round_).start
-                and _looks_poor(preps[i], sol.p_best[i], sol.cost[i], kk_results[i], shape=shape)]
+                and _looks_poor(preps[i], sol.p_best[i], sol.cost[i], kk_results[i], any_sign=round_ == 2)]
         if not poor:
             break
         starts = [list(_round_starts(preps[i], round_)) for i in poor]
@@ -364,9 +363,11 @@ def distinct_best(theta: np.ndarray, cost: np.ndarray, n: int) -> np.ndarray:
 
 
 # ------------------------------------------------------------------- escalation test
-def _looks_poor(prep: Any, p_full: np.ndarray, cost: float, kk: KKResult | None, shape: bool = True) -> bool:
-    """Whether an optimum deserves more starts (see the module docstring); ``shape``: also
-    when its shape is one that local minima favour."""
+def _looks_poor(prep: Any, p_full: np.ndarray, cost: float, kk: KKResult | None, any_sign: bool = True) -> bool:
+    """Whether an optimum deserves more starts (see the module docstring). With
+    ``any_sign`` False only a non-finite cost or lack of fit count: a bound or a shape that
+    remains after the second round is what the data support (an arc beyond the measured
+    range leaves R0 on its floor)."""
     if not np.isfinite(cost):
         return True
     problem = prep.problem
@@ -377,7 +378,7 @@ def _looks_poor(prep: Any, p_full: np.ndarray, cost: float, kk: KKResult | None,
         at_low = np.isfinite(lo) & (theta <= lo + BOUND_TOL * np.maximum(1.0, np.abs(lo)))
         # an exponent on its upper bound (n = 1: an ideal capacitor) is a legitimate optimum
         at_high = tr.log_mask & np.isfinite(hi) & (theta >= hi - BOUND_TOL * np.maximum(1.0, np.abs(hi)))
-    if np.any(at_low | at_high) or (shape and _ambiguous_shape(prep, p_full)):
+    if any_sign and (np.any(at_low | at_high) or _ambiguous_shape(prep, p_full)):
         return True
     if kk is None:
         return False
