@@ -353,7 +353,8 @@ def process_magnitudes(circuit, procs: list[Process], taus: np.ndarray, feats: S
 
     With the time constants fixed, a series of ZARCs (n = 0.9), unit Warburg responses,
     a high-frequency resistance and, when the circuit has them, an inductance and a
-    blocking capacitance is linear in its magnitudes: those come from one weighted
+    blocking element (a CPE line with the data's low-frequency slope ``lf_exponent``, or a
+    capacitor) is linear in its magnitudes: those come from one weighted
     (1/|Z|) linear least-squares fit per row, floored at 0.1 % of the polarisation resistance.
     With ``with_cost``, also the weighted sum of squares left by each row with the floored
     magnitudes (C,): returns (magnitudes, cost).
@@ -364,8 +365,8 @@ def process_magnitudes(circuit, procs: list[Process], taus: np.ndarray, feats: S
     extra = [np.ones_like(w, dtype=complex)]
     if kinds & {"L", "La"}:
         extra.append(1j * w)
-    if kinds & {"C", "CPE"}:
-        extra.append(1.0 / (1j * w))
+    if kinds & {"C", "CPE"}:  # a blocking element: a CPE line with the data's low-frequency slope
+        extra.append((1j * w) ** -(feats.lf_exponent if "CPE" in kinds else 1.0))
     scale = np.concatenate([np.abs(z), np.abs(z)])
 
     def weighted(col: np.ndarray) -> np.ndarray:  # complex (..., N) -> real (..., 2N), / |Z|
