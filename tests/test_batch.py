@@ -120,6 +120,34 @@ def test_chain_matches_sequential_campaign_rule():
     assert all(r.kk_passed is None for r in chain.kept)  # kk=False
 
 
+def test_chain_skips_seeds_that_fit_worse_than_the_data_guess():
+    """Unrelated neighbours (R1, R2 a decade or more apart, arcs moved): where the previous
+    optimum describes the spectrum worse than its own data guess (spectrum a after b), no
+    seeded fit runs and the cold fit is kept; the drifting chain above keeps every seeded
+    fit. (b's data guess is poorer than a's optimum, so b is still seeded from a.)"""
+    from eisfit.fitting.engine import _prepare
+    from eisfit.fitting.solver import start_costs
+
+    f = np.logspace(6, -1, 50)
+    circ = Circuit(CIRCUIT)
+    a = [8.0, 40.0, 6.3e-7, 0.92, 900.0, 1.1e-3, 0.8]  # arcs at tau 1e-5 s and 1 s
+    b = [30.0, 2000.0, 1.4e-6, 0.85, 60.0, 1.1e-3, 0.9]  # arcs at tau 1e-3 s and 0.05 s
+    rng = np.random.default_rng(4)
+    spectra = []
+    for p in (a, b, a, b):
+        z = circ.impedance(np.array(p), f)
+        spectra.append(Spectrum(f, z * (1 + 0.004 * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size)))))
+    chain = fit_chain(spectra, CIRCUIT, kk=False)
+    prep = _prepare(spectra[2], CIRCUIT, area_cm2=None, thickness_cm=None, symmetric=True, weighting="modulus",
+                    sigma=None, fmin=None, fmax=None, drop_inductive="auto", initial=None, fixed=None,
+                    bounds=None, expr=None, starts="auto", engine="fast")
+    seed = np.array([chain.kept[1].values[n] for n in circ.param_names])
+    guess = np.array([prep.start_list[0][n] for n in circ.param_names])
+    assert start_costs([prep], seed[None])[0] > start_costs([prep], guess[None])[0]
+    assert np.isnan(chain.seeded_chisq[2]) and chain.seed_source[2] == "cold"
+    assert chain.kept[2].chisq == pytest.approx(fit(spectra[2], CIRCUIT, kk=False).chisq, rel=1e-9)
+
+
 def test_chain_results_carry_one_kk_outcome_per_spectrum_and_full_statistics():
     spectra = _drifting_chain(n=5)
     chain = fit_chain(spectra, CIRCUIT)
