@@ -618,6 +618,8 @@ def plot_campaign_fits(camp, fig=None, max_spectra: int | None = MAX_OVERLAY_SPE
         ax_.plot(zf.real * scale, -zf.imag * scale, "-", lw=0.9, color="C1")
         ax_.set_aspect("equal", adjustable="box")
         ax_.set_ylim(bottom=min(0.0, ax_.get_ylim()[0]))
+        ax_.locator_params(axis="x", nbins=3)  # small panels: a few readable ticks (and a faster layout)
+        ax_.locator_params(axis="y", nbins=4)
         flagged = has_problem(r.flags)
         ax_.set_title(camp.checkpoints[k].label + (" (problem)" if flagged else ""),
                       color="C3" if flagged else "black")
