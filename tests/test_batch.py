@@ -49,6 +49,20 @@ def test_batch_equals_fit_on_robustness_cases():
         _same(fit(s, CIRCUIT, area_cm2=0.5, thickness_cm=0.05), b)
 
 
+def test_batch_larger_than_the_kk_memory_keeps_every_kk_verdict(monkeypatch):
+    """The Lin-KK memory keeps the last KK_MEMORY spectra; a batch larger than that must
+    still give every spectrum its own KK verdict (it feeds escalation and lack-of-fit)."""
+    import eisfit.fitting.solver as solver
+
+    monkeypatch.setattr(solver, "KK_MEMORY", 3)
+    solver._KK_MEMORY.clear()
+    cases = make_cases(8, seed=11)
+    batch = fit_batch([c.spectrum for c in cases], CIRCUIT)
+    assert all(r.kk_passed is not None for r in batch)
+    for c, b in zip(cases, batch):
+        _same(b, fit(c.spectrum, CIRCUIT))
+
+
 def test_batch_equals_fit_from_a_guess_and_equals_lmfit_engine():
     cases = make_cases(4, seed=11)
     spectra = [c.spectrum for c in cases]

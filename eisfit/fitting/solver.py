@@ -280,6 +280,7 @@ def _kk_of(preps: list[Any]) -> list[KKResult | None]:
     run). Results are remembered for the last ``KK_MEMORY`` spectra: fitting several
     circuits to one spectrum (circuit suggestion, refits) tests its points once."""
     keys = [(p.data.frequency.tobytes(), p.data.z.tobytes()) for p in preps]
+    out = [_KK_MEMORY.get(k) for k in keys]
     missing = [i for i, k in enumerate(keys) if k not in _KK_MEMORY]
     if missing:
         try:
@@ -290,10 +291,11 @@ def _kk_of(preps: list[Any]) -> list[KKResult | None]:
         except Exception:  # the KK test only informs a fit; it must never stop one
             results = [None] * len(missing)
         for i, r in zip(missing, results):
+            out[i] = r  # from the results themselves: the memory keeps only the last KK_MEMORY
             _KK_MEMORY[keys[i]] = r
             while len(_KK_MEMORY) > KK_MEMORY:
                 _KK_MEMORY.pop(next(iter(_KK_MEMORY)))
-    return [_KK_MEMORY.get(k) for k in keys]
+    return out
 
 
 KK_MEMORY = 64
