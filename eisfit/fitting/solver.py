@@ -23,7 +23,11 @@ prefix spreads over the grid) when the optimum looks poor in any of these ways:
   less than ``OVERLAP_TAU_RATIO`` apart in time constant, an arc time constant more than a
   decade outside the measured range, a resistance above 100x the largest |Z|. On such
   spectra the resistance split between arcs is ambiguous and nearby minima differ by a
-  few % in chi-square, below what the lack-of-fit ratio can tell from noise.
+  few % in chi-square, below what the lack-of-fit ratio can tell from noise. The arcs
+  include the charge-transfer arc of a Randles branch ``p(CPE, R-Wo)``; a finite diffusion
+  (Wo, Ws) looks poor with its time constant more than a decade outside the measured
+  range or less than ``OVERLAP_TAU_RATIO`` above an arc before it (processes run fast to
+  slow): there it degenerates into a resistor and capacitor (Wo) or a resistor (Ws).
 
 Round 3 runs the rest of the list where lack of fit or a non-finite cost remain.
 Each round is stage 1 (``STAGE1_ITER`` pruned iterations over its starts) and a polish of
@@ -45,6 +49,7 @@ import numpy as np
 from ..analysis.derived import ArcSpec, arc_tau_s
 from ..analysis.kk import KKResult, kk_tests
 from ..analysis.quality import kk_noise_level, lack_of_fit_ratio
+from .guess import processes
 from .optimise import levenberg_marquardt
 from .problem import normal_equations, weighted_residuals
 
@@ -391,7 +396,8 @@ def _looks_poor(prep: Any, p_full: np.ndarray, cost: float, kk: KKResult | None,
 
 def _ambiguous_shape(prep: Any, p_full: np.ndarray) -> bool:
     """True for the shapes listed in the module docstring (low exponent, overlapping or
-    out-of-range arcs, runaway resistance)."""
+    out-of-range arcs, a diffusion out of range or not slower than the arcs before it,
+    runaway resistance)."""
     circ = prep.problem.circuit
     values = dict(zip(circ.param_names, p_full))
     units = dict(zip(circ.param_names, circ.param_units))
@@ -399,7 +405,15 @@ def _ambiguous_shape(prep: Any, p_full: np.ndarray) -> bool:
     z_max = float(np.max(np.abs(prep.problem.z)))
     tau_lo, tau_hi = 0.1 / (2 * np.pi * f.max()), 10.0 / (2 * np.pi * f.min())
     taus = []
-    for arc in circ.arcs:
+    for proc in processes(circ):  # plain and Randles arcs, finite diffusions, fast to slow
+        if proc.arc is None:
+            tau_d = values[f"{proc.diffusion}_1"]
+            if not (np.isfinite(tau_d) and tau_lo <= tau_d <= tau_hi):
+                return True
+            if any(tau_d < OVERLAP_TAU_RATIO * t for t in taus):
+                return True
+            continue
+        arc = proc.arc
         if arc.kind == "CPE" and values[f"{arc.capacitive}_1"] < LOW_EXPONENT:
             return True
         tau = arc_tau_s(values, ArcSpec(arc.resistor, arc.capacitive, arc.kind))
