@@ -71,7 +71,8 @@ def assemble_result(
         if values[n] != 0 and stderr[n] > REL_STDERR_LIMIT * abs(values[n]):
             flags.append(f"large-stderr:{n}")
     p = np.array([values[n] for n in names])
-    z_fit = circ.impedance(p, f)
+    with np.errstate(all="ignore"):  # a runaway element (flagged unresolved) may overflow
+        z_fit = circ.impedance(p, f)
     area_cm2 = settings.get("area_cm2")
     arcs = [ArcSpec(a.resistor, a.capacitive, a.kind) for a in circ.arcs]
     roles = result_roles(definition, values, area_cm2)
