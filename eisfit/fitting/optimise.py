@@ -3,9 +3,9 @@
 Positive scale parameters (R, Q, C, L, tau...) are optimised as ``theta = ln(p)``
 so that values spanning 1e-12..1e6 converge; exponents stay linear. Bounds are
 enforced by an active set (a coordinate on a bound that the descent direction pushes
-outward is held there for the step) and by projecting each step onto the box. The same routine runs K
-independent problems at once (K starts of one spectrum, or K spectra of one
-campaign): every linear-algebra step is vectorised over K.
+outward is held there for the step) and by projecting each step onto the box. The same
+routine runs K independent problems at once (K starts of one spectrum, or K spectra of
+one campaign): every linear-algebra step is vectorised over K.
 """
 from __future__ import annotations
 
@@ -114,7 +114,8 @@ def levenberg_marquardt(
     indices (into the K problems) of the rows of ``theta`` (for per-problem data).
     ``stall`` = (steps, rtol): a problem whose last ``steps`` accepted steps together lowered
     the cost by less than ``rtol`` (relative) stops as converged: it creeps along a flat
-    valley where what is left is far below the noise (rtol 1e-5 is ~1e-3 in delta chi2 / s^2).
+    valley where what is left is far below the noise (with ~100 degrees of freedom, a
+    relative 1e-4 of the cost is ~0.01 in delta chi2 / s^2).
     ``late_prune`` = (after, factor): from iteration ``after`` on, problems above ``factor``
     times their group's best are dropped (starts still creeping towards a known optimum).
     """
