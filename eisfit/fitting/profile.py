@@ -30,7 +30,7 @@ from typing import Any, Generator, Mapping, Sequence
 import numpy as np
 
 from ..analysis.derived import ArcSpec, arc_tau_s
-from .optimise import Transform, levenberg_marquardt
+from .optimise import levenberg_marquardt
 from .solver import BatchProblem
 
 MAX_DECADES = 3.0  # the walk stops this far from the optimum (an open end of the interval)
