@@ -21,10 +21,9 @@ from ..spectrum import Spectrum
 from .inputs import fit_inputs
 from .guess import (base_guess, drt_starts, leading_screened, multistart_guesses, spectrum_features,
                     top_level_arc_groups)
-from .optimise import Transform, covariance_from_jacobian, levenberg_marquardt
+from .optimise import Transform, covariance_from_jacobian
 from .problem import Problem
-from .solver import (POLISH_ITER, POLISH_STALL, POLISH_TOL, QUICK_STARTS, BatchProblem, Solution, chunks_by_grid,
-                     solve)
+from .solver import QUICK_STARTS, BatchProblem, Solution, chunks_by_grid, polish_from, solve
 from .assemble import assemble_result, derived_settings, result_roles, weighting_formula
 from .expressions import check_expressions, check_start_values
 from .flags import optimum_settled
@@ -183,20 +182,9 @@ def _repolished(preps: list[_Prepared], sol: Solution, profiles: list[ProfileOut
                 rows: list[int]) -> Solution:
     """The solution of ``rows`` polished (one batched LM) from the lower points their
     profile walks met."""
-    sub = [preps[i] for i in rows]
-    tr = [p.problem.transform for p in sub]
-    theta0 = np.array([t.clip_internal(t.to_internal(profiles[i].better[p.problem.free]))
-                       for t, p, i in zip(tr, sub, rows)])
-    out = levenberg_marquardt(BatchProblem.of(sub).normal_equations, theta0,
-                              np.array([t.internal_lower for t in tr]), np.array([t.internal_upper for t in tr]),
-                              max_iter=POLISH_ITER, ftol=POLISH_TOL, xtol=POLISH_TOL, indexed=True,
-                              stall=POLISH_STALL)
-    p_best = np.array([p.problem.fixed_values for p in sub])
-    for j, (p, t) in enumerate(zip(sub, tr)):
-        p_best[j, p.problem.free] = t.to_physical(out.theta[j])
-    return Solution(p_best, sol.converged[rows] & out.converged, out.cost,
-                    [f"{sol.start_won[i]}+profile" for i in rows], sol.n_starts[rows], sol.escalated[rows],
-                    [sol.kk[i] for i in rows])
+    p_best, cost, converged = polish_from([preps[i] for i in rows], [profiles[i].better for i in rows])
+    return Solution(p_best, sol.converged[rows] & converged, cost, [f"{sol.start_won[i]}+profile" for i in rows],
+                    sol.n_starts[rows], sol.escalated[rows], [sol.kk[i] for i in rows])
 
 
 def _profiles(preps: list[_Prepared], p_final: np.ndarray, covs) -> list[ProfileOutcome | None]:
@@ -431,8 +419,8 @@ def _finish(prep: _Prepared, p_best: np.ndarray, converged: bool, *, kk: bool, o
     if profile is not None:
         better, profiled_cov, intervals, profile_flags = _apply_profile(prep, p_final, cov, profile)
         if better is not None and may_repolish:
-            p_new, polished = _polish_from(problem, better)
-            return _finish(prep, p_new, converged and polished, kk=kk, order_arcs=order_arcs,
+            p_new, _, polished = polish_from([prep], [better])
+            return _finish(prep, p_new[0], converged and bool(polished[0]), kk=kk, order_arcs=order_arcs,
                            kk_outcome=kk_outcome, may_repolish=False, start_won=f"{start_won}+profile",
                            n_starts=n_starts)
         if profiled_cov is not cov:
@@ -498,17 +486,6 @@ def _apply_profile(prep: _Prepared, p_final: np.ndarray, cov: np.ndarray, outcom
             cov[:, k] *= ratio
             flags.append(f"profile-stderr:{name}")
     return None, cov, intervals, flags
-
-
-def _polish_from(problem: Problem, p_full: np.ndarray) -> tuple[np.ndarray, bool]:
-    """Local Levenberg-Marquardt from one full parameter vector (all free parameters)."""
-    theta0 = problem.transform.clip_internal(problem.transform.to_internal(p_full[problem.free]))[None, :]
-    out = levenberg_marquardt(problem.normal_equations, theta0, problem.transform.internal_lower,
-                              problem.transform.internal_upper, max_iter=POLISH_ITER, ftol=POLISH_TOL,
-                              xtol=POLISH_TOL, stall=POLISH_STALL)
-    p = problem.fixed_values.copy()
-    p[problem.free] = problem.transform.to_physical(out.theta[0])
-    return p, bool(out.converged[0])
 
 
 def _covariance_at(problem: Problem, p_final: np.ndarray) -> tuple[np.ndarray | None, bool, float]:

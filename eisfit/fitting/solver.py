@@ -54,7 +54,7 @@ from .optimise import levenberg_marquardt
 from .problem import normal_equations, weighted_residuals
 
 __all__ = ["Solution", "BatchProblem", "solve", "chunks_by_grid", "distinct_best",
-           "start_costs", "STAGE1_ITER", "POLISH_ITER", "POLISH_TOL", "N_POLISH", "QUICK_STARTS"]
+           "start_costs", "polish_from", "STAGE1_ITER", "POLISH_ITER", "POLISH_TOL", "N_POLISH", "QUICK_STARTS"]
 
 STAGE1_ITER = 30
 STAGE1_PRUNE = 10.0  # starts 10x worse than the best after 8 iterations are abandoned
@@ -265,19 +265,26 @@ def _continue_unfinished(preps: list[Any], sol: Solution) -> None:
     todo = [i for i in range(len(preps)) if not sol.converged[i] and np.isfinite(sol.cost[i])]
     if not todo:
         return
-    sub = [preps[i] for i in todo]
-    ref = sub[0].problem
-    theta0 = np.array([p.problem.transform.clip_internal(ref.transform.to_internal(sol.p_best[i][ref.free]))
-                       for p, i in zip(sub, todo)])
-    out = levenberg_marquardt(BatchProblem.of(sub).normal_equations, theta0,
-                              np.array([p.problem.transform.internal_lower for p in sub]),
-                              np.array([p.problem.transform.internal_upper for p in sub]),
-                              max_iter=POLISH_CONTINUE, ftol=POLISH_TOL, xtol=POLISH_TOL, indexed=True,
-                              stall=POLISH_STALL)
+    p_new, cost, converged = polish_from([preps[i] for i in todo], sol.p_best[todo], POLISH_CONTINUE)
     for j, i in enumerate(todo):
-        if out.cost[j] <= sol.cost[i]:
-            sol.p_best[i, ref.free] = ref.transform.to_physical(out.theta[j])
-            sol.cost[i], sol.converged[i] = out.cost[j], out.converged[j]
+        if cost[j] <= sol.cost[i]:
+            sol.p_best[i], sol.cost[i], sol.converged[i] = p_new[j], cost[j], converged[j]
+
+
+def polish_from(preps: Sequence[Any], p_full: np.ndarray, max_iter: int = POLISH_ITER):
+    """One batched single-start polish of spectra on one grid from the full parameter
+    vectors ``p_full`` (S, M): (parameter vectors, costs, converged)."""
+    preps = list(preps)
+    tr = [p.problem.transform for p in preps]
+    free = preps[0].problem.free
+    theta0 = np.array([t.clip_internal(t.to_internal(np.asarray(v)[free])) for t, v in zip(tr, p_full)])
+    out = levenberg_marquardt(BatchProblem.of(preps).normal_equations, theta0,
+                              np.array([t.internal_lower for t in tr]), np.array([t.internal_upper for t in tr]),
+                              max_iter=max_iter, ftol=POLISH_TOL, xtol=POLISH_TOL, indexed=True, stall=POLISH_STALL)
+    p_best = np.array([p.problem.fixed_values for p in preps])
+    for j, t in enumerate(tr):
+        p_best[j, free] = t.to_physical(out.theta[j])
+    return p_best, out.cost, out.converged
 
 
 def _kk_of(preps: list[Any]) -> list[KKResult | None]:
