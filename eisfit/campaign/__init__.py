@@ -69,7 +69,8 @@ def fit_campaign(
         ``[defaults]``, else ``garnet-symmetric``, no area, no thickness,
         ``symmetric=True``, ``modulus`` weighting, no cropping. Precedence:
         campaign-file row > argument > campaign-file ``[defaults]`` > built-in.
-    jobs : processes for the fits on this machine (ProcessPoolExecutor). The campaign is
+    jobs : processes for the fits on this machine (ProcessPoolExecutor); they also read
+        the data files when there are 64 or more. The campaign is
         cut into chunks (a seeded chain per cell, at most ``runner.CHUNK_SIZE`` checkpoints
         each), every chunk one batched fit (see :mod:`eisfit.campaign.runner`).
     executor : any :class:`concurrent.futures.Executor` (e.g. a Dask client's
