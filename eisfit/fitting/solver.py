@@ -214,11 +214,17 @@ def start_costs(preps: Sequence[Any], params: np.ndarray) -> np.ndarray:
     out = np.empty(len(preps))
     for chunk in chunks_by_grid(preps):
         group = [preps[i] for i in chunk]
-        ref = group[0].problem
-        theta = np.array([p.problem.transform.clip_internal(ref.transform.to_internal(params[i][ref.free]))
-                          for p, i in zip(group, chunk)])
+        theta = _internal_starts(group, params[chunk])
         out[chunk] = BatchProblem.of(group).normal_equations(theta, np.arange(len(chunk)))[0]
     return out
+
+
+def _internal_starts(preps: Sequence[Any], params: Sequence[np.ndarray]) -> np.ndarray:
+    """Internal coordinates (S, free) of full parameter vectors of spectra on one grid,
+    each clipped into its spectrum's bounds."""
+    free = preps[0].problem.free
+    return np.array([p.problem.transform.clip_internal(p.problem.transform.to_internal(np.asarray(v, float)[free]))
+                     for p, v in zip(preps, params)])
 
 
 def _solve_grid(preps: list[Any], *, kk: bool) -> Solution:
@@ -277,8 +283,7 @@ def polish_from(preps: Sequence[Any], p_full: np.ndarray, max_iter: int = POLISH
     preps = list(preps)
     tr = [p.problem.transform for p in preps]
     free = preps[0].problem.free
-    theta0 = np.array([t.clip_internal(t.to_internal(np.asarray(v)[free])) for t, v in zip(tr, p_full)])
-    out = levenberg_marquardt(BatchProblem.of(preps).normal_equations, theta0,
+    out = levenberg_marquardt(BatchProblem.of(preps).normal_equations, _internal_starts(preps, p_full),
                               np.array([t.internal_lower for t in tr]), np.array([t.internal_upper for t in tr]),
                               max_iter=max_iter, ftol=POLISH_TOL, xtol=POLISH_TOL, indexed=True, stall=POLISH_STALL)
     p_best = np.array([p.problem.fixed_values for p in preps])
