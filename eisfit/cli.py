@@ -1014,7 +1014,7 @@ eisfit campaign campaign.toml --out results/ --json > results.json
 @click.option("--fmin", type=_POSITIVE, default=None, help="Lowest frequency fitted, Hz (> 0).")
 @click.option("--fmax", type=_POSITIVE, default=None, help="Highest frequency fitted, Hz (> 0).")
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Fitting processes on this machine.")
+              help="Fitting processes on this machine (with 64 or more data files they also read them).")
 @click.option("--starts", default="auto", show_default=True, metavar="auto|N",
               help="Starts of each checkpoint's cold fit: auto (adaptive: a quick round, more starts "
                    "where the fit looks poor) or N (no escalation; the seeded fit from the previous "
