@@ -264,7 +264,7 @@ class _Prepared:
     definition: CircuitDefinition
     data: Spectrum
     problem: Problem
-    start_list: list[dict[str, float]]
+    start_list: Sequence[dict[str, float]]
     lower: np.ndarray
     upper: np.ndarray
     fixed: dict[str, float]
@@ -348,6 +348,7 @@ def _prepare(spectrum, circuit, *, area_cm2, thickness_cm, symmetric, weighting,
     start_list, start_labels, n_quick = _start_list(circ, feats, guess, initial, fixed, starts)
     if guess_mode == "drt" and len(start_list) > 1:  # issue 8: DRT-seeded starts after the first
         extra = [{**s, **fixed} for s in drt_starts(circ, guess, f, z, weighting, sig)]
+        start_list = list(start_list[:])
         start_list[1:1] = extra
         start_labels[1:1] = [f"drt:{k}" for k in range(len(extra))]
         n_quick += len(extra)
@@ -559,7 +560,7 @@ def _bounds(definition: CircuitDefinition, user: Mapping | None) -> tuple[np.nda
     return lo, hi
 
 
-def _start_list(circ, feats, guess, initial, fixed, starts) -> tuple[list[dict[str, float]], list[str], int]:
+def _start_list(circ, feats, guess, initial, fixed, starts) -> tuple[Sequence[dict[str, float]], list[str], int]:
     """Start values, where each comes from, and the size of the quick round. The first is
     ``guess`` itself (the data guess with the user's initial values); with ``starts="auto"``
     the grid follows, ordered for the solver's rounds: the quick round is the guess and the
@@ -573,9 +574,7 @@ def _start_list(circ, feats, guess, initial, fixed, starts) -> tuple[list[dict[s
             raise FitError(f"starts must be >= 1 or 'auto', got {starts}")
     elif starts != "auto":
         raise FitError(f"starts must be an integer or 'auto', got {starts!r}")
-    grid = multistart_guesses(circ, feats, guess, n_starts=None if starts == "auto" else starts)
-    for s in grid:
-        s.update(fixed)
+    grid = multistart_guesses(circ, feats, guess, n_starts=None if starts == "auto" else starts).with_values(fixed)
     labels = [first] + [f"grid:{k}" for k in range(1, len(grid))]
     if isinstance(starts, int):
         return grid[:starts], labels[:starts], starts
@@ -583,7 +582,7 @@ def _start_list(circ, feats, guess, initial, fixed, starts) -> tuple[list[dict[s
     labels[1:1 + leading] = [f"screened:{k}" for k in range(1, 1 + leading)]
     n_quick = 1 + leading if leading else QUICK_STARTS
     order = _quick_first(len(grid), n_quick, leading)
-    return [grid[i] for i in order], [labels[i] for i in order], n_quick
+    return grid.reordered(order), [labels[i] for i in order], n_quick
 
 
 def _quick_first(n: int, quick: int, leading: int = 0) -> list[int]:

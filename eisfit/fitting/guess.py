@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -273,9 +274,49 @@ def arc_values(arc, r: float, tau: float, n: float = N_EXPONENT_START) -> dict[s
     return {arc.resistor: r, arc.capacitive: tau / r}
 
 
+class StartList(Sequence):
+    """Starting values (dicts of parameter values), each built when first read.
+
+    An adaptive fit runs a handful of its ~100 starts; building every dict up front cost
+    more than the quick round's linear algebra. ``order`` permutes the items, ``extra``
+    values are applied on top of every item (e.g. the user's fixed values).
+    """
+
+    def __init__(self, make: Callable[[int], dict[str, float]], n: int,
+                 order: Sequence[int] | None = None, extra: Mapping[str, float] | None = None):
+        self._make, self._n = make, n
+        self._order = list(range(n)) if order is None else list(order)
+        self._extra = dict(extra or {})
+        self._built: dict[int, dict[str, float]] = {}
+
+    @classmethod
+    def of(cls, items: Sequence[Mapping[str, float]]) -> "StartList":
+        items = [dict(i) for i in items]
+        return cls(lambda k: dict(items[k]), len(items))
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def __getitem__(self, k):
+        if isinstance(k, slice):
+            return [self[i] for i in range(len(self))[k]]
+        i = self._order[k]
+        if i not in self._built:
+            self._built[i] = {**self._make(i), **self._extra}
+        return self._built[i]
+
+    def reordered(self, order: Sequence[int]) -> "StartList":
+        """The items in the order ``order`` (positions in this list)."""
+        return StartList(self._make, self._n, [self._order[i] for i in order], self._extra)
+
+    def with_values(self, values: Mapping[str, float]) -> "StartList":
+        """Every item with ``values`` set on top."""
+        return StartList(self._make, self._n, self._order, {**self._extra, **values})
+
+
 def multistart_guesses(circuit, feats: SpectrumFeatures, base: dict[str, float],
                        n_grid: int | None = None, rng: np.random.Generator | None = None,
-                       n_starts: int | None = None) -> list[dict[str, float]]:
+                       n_starts: int | None = None) -> StartList:
     """The base guess, then a grid over process time constants (ascending) and resistance splits.
 
     Processes are the arcs and finite-diffusion elements (:func:`processes`); the grid
@@ -294,8 +335,8 @@ def multistart_guesses(circuit, feats: SpectrumFeatures, base: dict[str, float],
     that still spans the time constants).
     """
     procs = processes(circuit)
-    starts = [dict(base)]
     if not procs:
+        starts = [dict(base)]
         rng = rng or np.random.default_rng(0)
         for _ in range(8):
             s = dict(base)
@@ -303,7 +344,7 @@ def multistart_guesses(circuit, feats: SpectrumFeatures, base: dict[str, float],
                 if is_log:
                     s[name] = base[name] * 10 ** rng.uniform(-1, 1)
             starts.append(s)
-        return starts
+        return StartList.of(starts)
     n_proc = len(procs)
     linear = n_proc >= 3 and feats.z is not None  # magnitudes by linear least squares per tau set
     grid_size = n_grid or {1: 9, 2: 6, 3: 7}.get(n_proc, 5 if linear else 4)
@@ -320,12 +361,17 @@ def multistart_guesses(circuit, feats: SpectrumFeatures, base: dict[str, float],
     if n_starts is not None and n_starts - 1 < len(combos):
         picks = np.linspace(0, len(combos) - 1, max(n_starts - 1, 0)).round().astype(int)
         combos = [combos[i] for i in np.unique(picks)]
-    for taus, mags in combos:
+    base = dict(base)
+
+    def make(k: int) -> dict[str, float]:
         s = dict(base)
-        for proc, tau, r in zip(procs, taus, mags):
-            s.update(process_values(proc, float(r), tau, feats))
-        starts.append(s)
-    return starts
+        if k:
+            taus, mags = combos[k - 1]
+            for proc, tau, r in zip(procs, taus, mags):
+                s.update(process_values(proc, float(r), tau, feats))
+        return s
+
+    return StartList(make, 1 + len(combos))
 
 
 def leading_screened(circuit, feats: SpectrumFeatures, n_starts: int | None = None) -> int:

@@ -49,31 +49,45 @@ class Problem:
         with np.errstate(all="ignore"):
             return weighted_residuals(self.z, zm, dz, self.scales, self.weighting)
 
-    def normal_equations(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(chisq, J^T J, J^T r) per row of ``theta``: what the optimiser needs."""
-        zm, dz = self.model_and_jacobian(theta)
-        with np.errstate(all="ignore"):
-            return normal_equations(self.z, zm, dz, self.scales, self.weighting)
 
+def normal_equations_at(circuit: Circuit, frequency: np.ndarray, p_full: np.ndarray, free: np.ndarray,
+                        dp_dtheta: np.ndarray, z: np.ndarray, scales: tuple[np.ndarray, np.ndarray],
+                        weighting: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(chisq, J^T J, J^T r) per row of the full parameter vectors ``p_full`` (K, M): the
+    Gauss-Newton normal equations of the weighted residuals in the internal coordinates
+    whose derivatives dp/dtheta of the free parameters are ``dp_dtheta`` (K, Mf).
 
-def normal_equations(z: np.ndarray, zm: np.ndarray, dz: np.ndarray,
-                     scales: tuple[np.ndarray, np.ndarray], weighting: str):
-    """Gauss-Newton normal equations of the weighted complex residuals.
-
-    When the real and imaginary parts share one scale s (modulus, unit, real sigma),
-    J^T J = Re(Jw^H Jw) and J^T r = -Re(Jw^H dw) with Jw = dZ/s and dw = (Z - Zm)/s, which
-    halves the memory traffic of the stacked real form; otherwise (proportional,
-    boukamp) the stacked form is used.
+    The weighted Jacobian is written straight from the circuit's derivative columns into
+    one real array (Mf, 2N) per row, real and imaginary halves scaled by their own scale,
+    so J^T J is a real product: half the arithmetic of the complex form and no
+    conjugate copy. ``boukamp`` (scales from the model itself) takes the stacked form.
     """
-    sr, si = scales
-    if weighting == "boukamp" or not (sr is si or np.array_equal(sr, si)):
-        return normal_from_residuals(*weighted_residuals(z, zm, dz, scales, weighting))
-    inv = 1.0 / sr
-    dw = (z - zm) * inv
-    jw = dz * inv[..., None]
-    jh = jw.conj().transpose(0, 2, 1)
-    cost = np.einsum("kn,kn->k", dw.real, dw.real) + np.einsum("kn,kn->k", dw.imag, dw.imag)
-    return cost, (jh @ jw).real, -(jh @ dw[:, :, None])[:, :, 0].real
+    with np.errstate(all="ignore"):
+        if weighting == "boukamp":
+            zm, dz = circuit.impedance_and_jacobian(p_full, frequency)
+            dz = dz[:, :, free] * dp_dtheta[:, None, :]
+            return normal_from_residuals(*_boukamp_residuals(z, zm, dz))
+        zm, columns = circuit.impedance_and_gradients(p_full, frequency)
+        k, n = zm.shape
+        inv = np.empty((k, 2 * n))
+        inv[:, :n] = 1.0 / scales[0]
+        inv[:, n:] = inv[:, :n] if scales[1] is scales[0] else 1.0 / scales[1]
+        d = z - zm
+        r = np.empty((k, 2 * n))
+        r[:, :n] = d.real
+        r[:, n:] = d.imag
+        r *= inv
+        jt = np.zeros((k, free.size, 2 * n))  # J^T of the residuals' negative: dZ/dtheta / s
+        position = {int(j): c for c, j in enumerate(free)}
+        for j, dj in columns:
+            c = position.get(j)
+            if c is not None:
+                jt[:, c, :n] = np.real(dj)
+                jt[:, c, n:] = np.imag(dj)
+        jt *= inv[:, None, :]
+        jt *= dp_dtheta[:, :, None]
+        cost = np.einsum("kr,kr->k", r, r)
+        return cost, jt @ jt.transpose(0, 2, 1), -(jt @ r[:, :, None])[:, :, 0]
 
 
 def weighted_residuals(z: np.ndarray, zm: np.ndarray, dz: np.ndarray,

@@ -51,7 +51,7 @@ from ..analysis.kk import KKResult, kk_tests
 from ..analysis.quality import kk_noise_level, lack_of_fit_ratio
 from .guess import processes
 from .optimise import levenberg_marquardt
-from .problem import normal_equations, weighted_residuals
+from .problem import normal_equations_at, weighted_residuals
 
 __all__ = ["Solution", "BatchProblem", "solve", "chunks_by_grid", "distinct_best",
            "start_costs", "polish_from", "STAGE1_ITER", "POLISH_ITER", "POLISH_TOL", "N_POLISH", "QUICK_STARTS"]
@@ -69,7 +69,7 @@ QUICK_STARTS = 8  # first round of an adaptive ("auto") start list
 ESCALATION_STARTS = 32  # starts of the second round (the start list's next ones, spread over its grid)
 ESCALATE_LACK_OF_FIT = 1.05  # lack-of-fit ratio (RMS residual / Lin-KK noise) above which more starts run
 MAX_PROBLEMS = 2048  # LM problems (spectra x starts) per batched call: ~20 MB of Jacobians
-EVAL_BLOCK = 256  # rows per model/Jacobian evaluation block (cache-sized temporaries)
+EVAL_BLOCK = 64  # rows per model/Jacobian evaluation block (cache-sized temporaries)
 BOUND_TOL = 1e-7  # internal-coordinate distance at which a parameter sits on its bound
 LOW_EXPONENT = 0.6  # a CPE exponent below this looks like a diffusion line or a collapsed arc
 OVERLAP_TAU_RATIO = 10.0  # arcs closer than a decade in time constant
@@ -112,9 +112,9 @@ class BatchProblem:
     @classmethod
     def of(cls, preps: list[Any], owner: np.ndarray | None = None) -> "BatchProblem":
         probs = [p.problem for p in preps]
-        return cls(preps, np.array([q.z for q in probs]), np.array([q.scales[0] for q in probs]),
-                   np.array([q.scales[1] for q in probs]), np.array([q.fixed_values for q in probs]),
-                   np.arange(len(preps)) if owner is None else owner)
+        sr, si = np.array([q.scales[0] for q in probs]), np.array([q.scales[1] for q in probs])
+        return cls(preps, np.array([q.z for q in probs]), sr, sr if np.array_equal(sr, si) else si,
+                   np.array([q.fixed_values for q in probs]), np.arange(len(preps)) if owner is None else owner)
 
     def with_owner(self, owner: np.ndarray) -> "BatchProblem":
         return BatchProblem(self.preps, self.z, self.sr, self.si, self.fixed_values, owner)
@@ -148,9 +148,13 @@ class BatchProblem:
         return cost, jtj, jtr
 
     def _normal_block(self, theta: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        s, zm, dz = self._model_and_jacobian(theta, idx)
-        with np.errstate(all="ignore"):
-            return normal_equations(self.z[s], zm, dz, (self.sr[s], self.si[s]), self.preps[0].problem.weighting)
+        ref = self.preps[0].problem
+        s = self.owner[idx]
+        p_free = ref.transform.to_physical(theta)
+        p = self.fixed_values[s]
+        p[:, ref.free] = p_free
+        return normal_equations_at(ref.circuit, ref.frequency, p, ref.free, ref.transform.dp_dtheta(p_free),
+                                   self.z[s], (self.sr[s], self.si[s]), ref.weighting)
 
     def residuals_and_jacobian(self, theta: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Stacked weighted residuals and Jacobian (for the covariance), as ``Problem``'s."""

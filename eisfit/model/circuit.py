@@ -13,7 +13,7 @@ omega = 2*pi*f. Z in ohm, Z'' < 0 for capacitive behaviour.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -305,6 +305,20 @@ class Circuit:
         if z.shape != shape or z.dtype.kind != "c":
             z = np.broadcast_to(z, shape).astype(complex)
         return z, jac
+
+    def impedance_and_gradients(self, params: np.ndarray, frequency: np.ndarray
+                                ) -> tuple[np.ndarray, list[tuple[int, Any]]]:
+        """Z (K, N) of params (K, M) and the columns of dZ/dp as (parameter index, array
+        broadcastable to (K, N)) pairs: the Jacobian unassembled, for callers that transform
+        each column anyway (the solver's normal equations)."""
+        cols, omega, batched = self._prepare(params, frequency)
+        if not batched:
+            raise CircuitError("impedance_and_gradients takes params of shape (K, M)")
+        z, d = self._grad(cols, omega)
+        shape = (cols.shape[1], omega.shape[0])
+        if z.shape != shape or z.dtype.kind != "c":
+            z = np.broadcast_to(z, shape).astype(complex)
+        return z, d
 
     def jacobian(self, params: Sequence[float] | np.ndarray, frequency: np.ndarray) -> np.ndarray:
         """Analytic complex Jacobian dZ/dp (ohm per parameter unit): (N, M) or (K, N, M)."""
