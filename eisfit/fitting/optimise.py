@@ -14,6 +14,9 @@ from typing import Callable
 
 import numpy as np
 
+LAMBDA_DOWN = 0.2  # damping factor after an accepted step
+LAMBDA_UP = 8.0  # after a rejected one
+
 # fun(theta[K, M]) -> (r[K, R], J[K, R, M])
 ResidualJacobian = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
@@ -95,7 +98,7 @@ def levenberg_marquardt(
     prune_after: int = 5,
     groups: np.ndarray | None = None,
     indexed: bool = False,
-    stall: tuple[int, float] | None = None,
+    stall: tuple[int, float | np.ndarray] | None = None,
     late_prune: tuple[int, float] | None = None,
 ) -> LMOutcome:
     """Minimise the cost of ``fun`` for K problems at once, inside a box.
@@ -113,9 +116,9 @@ def levenberg_marquardt(
     path it would follow alone. ``indexed``: ``fun`` is called as ``fun(theta, idx)`` with the
     indices (into the K problems) of the rows of ``theta`` (for per-problem data).
     ``stall`` = (steps, rtol): a problem whose last ``steps`` accepted steps together lowered
-    the cost by less than ``rtol`` (relative) stops as converged: it creeps along a flat
-    valley where what is left is far below the noise (with ~100 degrees of freedom, a
-    relative 1e-4 of the cost is ~0.01 in delta chi2 / s^2).
+    the cost by less than ``rtol`` (relative; a number or one per problem) stops as
+    converged: it creeps along a flat valley where what is left is far below the noise
+    (the solver uses rtol = 0.1 / dof: 0.1 in delta chi2 / s^2 over the window).
     ``late_prune`` = (after, factor): from iteration ``after`` on, problems above ``factor``
     times their group's best are dropped (starts still creeping towards a known optimum).
     """
@@ -170,9 +173,9 @@ def levenberg_marquardt(
         a[acc] = a_new[ok]
         g[acc] = g_new[ok]
         cost[acc] = cost_new[ok]
-        lam[acc] = np.maximum(lam[acc] * 0.2, 1e-12)
+        lam[acc] = np.maximum(lam[acc] * LAMBDA_DOWN, 1e-12)
         rej = idx[~ok]
-        lam[rej] *= 8.0
+        lam[rej] *= LAMBDA_UP
         n_iter[idx] += 1
         done = acc[(rel_drop < ftol) | (moved < xtol * (1.0 + np.abs(theta[acc]).max(axis=1)))]
         converged[done] = True
@@ -183,7 +186,8 @@ def levenberg_marquardt(
         if stall is not None and acc.size:
             window_steps[acc] += 1
             full = acc[window_steps[acc] >= stall[0]]
-            creeping = full[window_cost[full] - cost[full] < stall[1] * cost[full]]
+            rtol = stall[1][full] if np.ndim(stall[1]) else stall[1]
+            creeping = full[window_cost[full] - cost[full] < rtol * cost[full]]
             converged[creeping] = True
             active[creeping] = False
             window_cost[full], window_steps[full] = cost[full], 0

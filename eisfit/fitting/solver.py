@@ -32,7 +32,7 @@ prefix spreads over the grid) when the optimum looks poor in any of these ways:
 Round 3 runs the rest of the list where lack of fit or a non-finite cost remain.
 Each round is stage 1 (``STAGE1_ITER`` pruned iterations over its starts) and a polish of
 each spectrum's best distinct stage-1 optima (``POLISH_ITER``, stopping problems that
-creep: ``POLISH_STALL``); optima that stop on the iteration limit are polished on in one
+creep: ``POLISH_STALL_S2``); optima that stop on the iteration limit are polished on in one
 batched call per grid (``POLISH_CONTINUE``), so the long tail of a few slow valleys is
 paid once.
 The best optimum over the rounds is kept. The Lin-KK results are returned with the
@@ -62,7 +62,9 @@ STAGE1_PRUNE_AFTER = 8
 POLISH_ITER = 150
 POLISH_CONTINUE = 250  # more iterations for the optima that stopped on POLISH_ITER (one call per grid)
 POLISH_TOL = 1e-10  # relative cost decrease / step at which the polish stops
-POLISH_STALL = (20, 1e-4)  # 20 accepted steps that gain < 1e-4 (relative) in all: settled
+POLISH_STALL_STEPS = 20  # a polish whose last 20 accepted steps together gained less than
+POLISH_STALL_S2 = 0.1  # 0.1 s^2 (s^2 = chisq / dof, the noise variance) has settled: what is
+# left in a flat valley is far below what moves an interval (1 s^2 is one sigma in delta chi2)
 POLISH_LATE_PRUNE = (40, 1.01)  # after 40 iterations, starts 1 % above their spectrum's best stop
 N_POLISH = 3  # best distinct stage-1 optima polished per spectrum
 QUICK_STARTS = 8  # first round of an adaptive ("auto") start list
@@ -289,11 +291,19 @@ def polish_from(preps: Sequence[Any], p_full: np.ndarray, max_iter: int = POLISH
     free = preps[0].problem.free
     out = levenberg_marquardt(BatchProblem.of(preps).normal_equations, _internal_starts(preps, p_full),
                               np.array([t.internal_lower for t in tr]), np.array([t.internal_upper for t in tr]),
-                              max_iter=max_iter, ftol=POLISH_TOL, xtol=POLISH_TOL, indexed=True, stall=POLISH_STALL)
+                              max_iter=max_iter, ftol=POLISH_TOL, xtol=POLISH_TOL, indexed=True, stall=_stall(preps))
     p_best = np.array([p.problem.fixed_values for p in preps])
     for j, t in enumerate(tr):
         p_best[j, free] = t.to_physical(out.theta[j])
     return p_best, out.cost, out.converged
+
+
+def _stall(preps: Sequence[Any], owner: np.ndarray | None = None) -> tuple[int, np.ndarray]:
+    """The polish's stall rule per LM problem: ``POLISH_STALL_STEPS`` accepted steps gaining
+    less than ``POLISH_STALL_S2`` s^2 together, as a fraction of the cost (0.1 / dof)."""
+    dof = np.array([max(2 * p.problem.frequency.size - p.problem.free.size, 1) for p in preps], float)
+    rtol = POLISH_STALL_S2 / dof
+    return POLISH_STALL_STEPS, rtol if owner is None else rtol[owner]
 
 
 def _kk_of(preps: list[Any]) -> list[KKResult | None]:
@@ -356,7 +366,8 @@ def _run_starts(batch: BatchProblem, preps: list[Any], chosen: list[list[int]]) 
     out = levenberg_marquardt(batch.with_owner(owner2).normal_equations, np.concatenate(thetas),
                               lo_of[owner2], hi_of[owner2],
                               max_iter=POLISH_ITER, ftol=POLISH_TOL, xtol=POLISH_TOL, prune_factor=1.5,
-                              groups=owner2, indexed=True, stall=POLISH_STALL, late_prune=POLISH_LATE_PRUNE)
+                              groups=owner2, indexed=True, stall=_stall(preps, owner2),
+                              late_prune=POLISH_LATE_PRUNE)
     s_count = len(preps)
     p_best = batch.fixed_values.copy()
     converged, cost = np.zeros(s_count, dtype=bool), np.empty(s_count)
