@@ -128,7 +128,7 @@ def levenberg_marquardt(
     def evaluate(th, idx):
         with np.errstate(all="ignore"):
             c, a_, g_ = fun(th, idx) if indexed else fun(th)
-        bad = ~np.isfinite(c + g_.sum(axis=1) + a_.sum(axis=(1, 2)))  # a sum is finite iff its terms are (short of overflow)
+            bad = ~np.isfinite(c + g_.sum(axis=1) + a_.sum(axis=(1, 2)))  # finite iff all terms are (short of overflow)
         if bad.any():  # a step into an overflow is rejected like any uphill step
             c = np.where(bad, np.inf, c)
             a_[bad] = np.eye(m)
