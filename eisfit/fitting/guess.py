@@ -8,6 +8,7 @@ split of the polarisation resistance between arcs on a grid.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from dataclasses import dataclass
@@ -128,7 +129,8 @@ class Process:
     diffusion_kind: str | None = None
 
 
-def processes(circuit) -> list[Process]:
+@functools.lru_cache(maxsize=64)
+def processes(circuit) -> tuple[Process, ...]:
     """The arcs and finite-diffusion elements of ``circuit`` in series order.
 
     Besides the circuit's plain arcs, a parallel pair of a capacitive leaf and a series
@@ -152,7 +154,7 @@ def processes(circuit) -> list[Process]:
     covered = {p.arc.resistor for p in out if p.arc is not None}
     out.extend(Process(arc=GuessArc(a.resistor, a.capacitive, a.kind)) for a in circuit.arcs
                if a.resistor not in covered)
-    return out
+    return tuple(out)  # cached per circuit (immutable, hashable): read-only
 
 
 def _randles_processes(node: Parallel, kinds: dict[str, str]) -> list[Process]:
@@ -173,7 +175,7 @@ def _randles_processes(node: Parallel, kinds: dict[str, str]) -> list[Process]:
     return [arc, Process(diffusion=diff[0].name, diffusion_kind=diff[0].kind)]
 
 
-def process_members(procs: list[Process]) -> set[str]:
+def process_members(procs: Sequence[Process]) -> set[str]:
     """Element names whose starting values the processes set."""
     out: set[str] = set()
     for p in procs:
@@ -387,7 +389,7 @@ SCREENED_FIRST = 4  # one or two processes: best screened placements put before 
 VISIBLE_FRACTION = 0.05  # a start's process magnitude is at least this fraction of |Z| at 1/tau
 
 
-def screened_starts(circuit, procs: list[Process], feats: SpectrumFeatures, grid_size: int,
+def screened_starts(circuit, procs: Sequence[Process], feats: SpectrumFeatures, grid_size: int,
                     keep: int) -> list[tuple[tuple[float, ...], np.ndarray]]:
     """(time constants, magnitudes) of the ``keep`` ascending tau sets on a fine grid whose
     linear fit (:func:`process_magnitudes`) leaves the smallest residual: a cheap screen of
@@ -399,7 +401,7 @@ def screened_starts(circuit, procs: list[Process], feats: SpectrumFeatures, grid
     return [(tuple(tau_sets[i]), mags[i]) for i in best]
 
 
-def process_magnitudes(circuit, procs: list[Process], taus: np.ndarray, feats: SpectrumFeatures,
+def process_magnitudes(circuit, procs: Sequence[Process], taus: np.ndarray, feats: SpectrumFeatures,
                        with_cost: bool = False):
     """Resistances (ohm) of the processes for each row of time constants ``taus`` (C, P), s.
 

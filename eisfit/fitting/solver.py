@@ -342,7 +342,8 @@ def _run_starts(batch: BatchProblem, preps: list[Any], chosen: list[list[int]]) 
     lo_of = np.array([p.problem.transform.internal_lower for p in preps])
     hi_of = np.array([p.problem.transform.internal_upper for p in preps])
     starts = [p.problem.transform.clip_internal(ref.transform.to_internal(
-        np.array([[p.start_list[k][n] for n in names] for k in ks])[:, ref.free])) for p, ks in zip(preps, chosen)]
+        np.array([[s[n] for n in names] for s in (p.start_list[k] for k in ks)])[:, ref.free]))
+        for p, ks in zip(preps, chosen)]
     thetas, owners, origins = [], [], []
     multi = [i for i, ks in enumerate(chosen) if len(ks) > 1]
     if multi:
