@@ -218,3 +218,29 @@ def test_stream_memory_is_bounded_for_a_generator(tmp_path):
     tracemalloc.stop()
     assert summary.n_rows == 2000
     assert peak_large < 1.5 * peak_small + 2e6
+
+
+@pytest.mark.parametrize("weighting", ["modulus", "proportional", "unit", "boukamp"])
+def test_solver_normal_equations_equal_those_of_the_stacked_weighted_residuals(weighting):
+    """The solver's hot path (the real weighted Jacobian written from the circuit's
+    derivative columns, one row per problem) against J^T J and J^T r of the stacked
+    residuals and Jacobian the covariance uses, with a fixed parameter."""
+    from eisfit.fitting.engine import _prepare
+    from eisfit.fitting.optimise import normal_from_residuals
+    from eisfit.fitting.solver import BatchProblem
+
+    cases = make_cases(6, seed=8)
+    preps = [_prepare(c.spectrum, CIRCUIT, area_cm2=None, thickness_cm=None, symmetric=True, weighting=weighting,
+                      sigma=None, fmin=None, fmax=None, drop_inductive="auto", initial=None, fixed={"R0": 4.0},
+                      bounds=None, expr=None, starts=1, engine="fast") for c in cases]
+    batch = BatchProblem.of(preps, owner=np.array([0, 1, 2, 3, 4, 5, 0, 3]))
+    ref = preps[0].problem
+    rng = np.random.default_rng(2)
+    true = np.array([[c.truth[n] for n in Circuit(CIRCUIT).param_names] for c in cases])
+    theta = ref.transform.to_internal(true[batch.owner][:, ref.free]) + 0.2 * rng.standard_normal((8, ref.free.size))
+    idx = np.arange(8)
+    cost, jtj, jtr = batch.normal_equations(theta, idx)
+    want = normal_from_residuals(*batch.residuals_and_jacobian(theta, idx))
+    np.testing.assert_allclose(cost, want[0], rtol=1e-12)
+    np.testing.assert_allclose(jtj, want[1], rtol=1e-10, atol=1e-12 * np.abs(want[1]).max())
+    np.testing.assert_allclose(jtr, want[2], rtol=1e-10, atol=1e-12 * np.abs(want[2]).max())
