@@ -61,6 +61,76 @@ def save_figure(fig, stem, close: bool = True) -> list:
     return paths
 
 
+FIGURE_PROCESSES = 2  # figure sets are drawn by up to this many forked processes (see save_figures)
+_pending_figures: dict = {}  # name -> maker, read by the forked workers of save_figures
+
+
+def _save_one(name: str, folder: str) -> list[str]:
+    from pathlib import Path
+
+    return [str(p) for p in save_figure(_pending_figures[name](), Path(folder) / name)]
+
+
+def _can_fork_figures() -> bool:
+    """Forked workers are safe here: Linux, the Agg backend (nothing drawn on screen) and no
+    thread but this one (tqdm's monitor only sleeps, it is allowed)."""
+    import multiprocessing
+    import os
+    import sys
+    import threading
+
+    import matplotlib
+
+    others = [t for t in threading.enumerate() if t is not threading.current_thread()]
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return (sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+            and matplotlib.get_backend().lower() == "agg" and cores >= 2
+            and threading.current_thread() is threading.main_thread()
+            and all(t.daemon and t.name == "tqdm_monitor" for t in others))
+
+
+def save_figures(makers, folder, processes: int | None = None) -> dict:
+    """Make and write a set of figures: ``makers`` maps a name to a function that returns a
+    Figure; each is written by :func:`save_figure` as ``folder/<name>.png`` and ``.svg``.
+    Returns name -> paths (PNG first), in the order of ``makers``.
+
+    With several figures, on Linux with the Agg backend and no other thread running, the
+    figures are shared out among ``processes`` (default :data:`FIGURE_PROCESSES`, at most
+    the cores available) forked worker processes, which inherit the results drawn from, so
+    nothing is pickled but the names and the paths; put the costliest maker first. A figure
+    whose worker fails is made again here, so an error is raised where it would be
+    sequentially."""
+    from pathlib import Path
+
+    folder = Path(folder)
+    names = list(makers)
+    n = min(FIGURE_PROCESSES if processes is None else processes, len(names))
+    written: dict = {}
+    if n > 1 and _can_fork_figures():
+        import multiprocessing
+        import os
+
+        n = min(n, len(os.sched_getaffinity(0)))
+        _pending_figures.clear()
+        _pending_figures.update(makers)
+        try:
+            with multiprocessing.get_context("fork").Pool(n) as pool:
+                jobs = {name: pool.apply_async(_save_one, (name, str(folder))) for name in names}
+                for name, job in jobs.items():
+                    try:
+                        written[name] = [Path(p) for p in job.get()]
+                    except Exception:  # made again below: the error, if any, surfaces here
+                        pass
+        except OSError:  # no process could be started: all of them here
+            pass
+        finally:
+            _pending_figures.clear()
+    for name in names:
+        if name not in written:
+            written[name] = save_figure(makers[name](), folder / name)
+    return {name: written[name] for name in names}
+
+
 def _new_figure(width_in: float, height_in: float, layout: str | None = "constrained"):
     """A new figure, with constrained layout unless ``layout=None`` (then the function that
     made it places the axes itself with :func:`_fixed_layout`); pyplot imported only when needed."""
