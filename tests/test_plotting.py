@@ -162,3 +162,68 @@ def test_overlays_of_large_campaigns_show_at_most_20_spectra(big_camp):
     assert len(big_camp.plot_nyquist(max_spectra=None).lines) == 2 * 30
     assert P.evenly_chosen(30, 20)[0] == 0 and P.evenly_chosen(30, 20)[-1] == 29
     assert P.evenly_chosen(5, 20) == [0, 1, 2, 3, 4]
+
+
+def _many(camp, copies: int):
+    """``camp`` with its checkpoints repeated ``copies`` times (a large campaign, no fitting)."""
+    import dataclasses
+
+    return dataclasses.replace(camp, checkpoints=list(camp.checkpoints) * copies,
+                               results=list(camp.results) * copies, details=list(camp.details) * copies,
+                               errors=[], _table=None)
+
+
+def test_overlays_of_a_300_spectrum_campaign_draw_at_most_max_overlay_spectra(big_camp):
+    camp = _many(big_camp, 10)
+    assert sum(r is not None for r in camp.results) == 300
+    limit = P.MAX_OVERLAY_SPECTRA
+    assert len(camp.plot_nyquist().lines) <= 2 * limit
+    fig = camp.plot_bode()
+    assert sum(len(ax.lines) for ax in fig.axes) <= 4 * limit
+    assert len([a for a in camp.plot_fits().axes if a.get_title()]) <= limit
+    fig = camp.plot_evolution()  # every checkpoint, but a few artists per panel
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert panels and all(len(ax.lines) + len(ax.collections) < 12 for ax in panels)
+
+
+def test_campaign_figures_keep_every_text_on_the_canvas(camp):
+    """The campaign figures are placed without a layout engine: every tick label, axis label,
+    title and colour bar label must still lie inside the figure."""
+    figures = [camp.plot_evolution(), camp.plot_nyquist().figure, camp.plot_fits(), camp.plot_bode(),
+               camp.plot_residual_map().figure]
+    for fig in figures:
+        assert fig.get_layout_engine() is None
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        drawn = fig.get_tightbbox(renderer)  # inches: every drawn text, axes and colour bar
+        assert drawn.x0 >= -0.01 and drawn.y0 >= -0.01, (fig, drawn)
+        assert drawn.x1 <= fig.get_figwidth() + 0.01 and drawn.y1 <= fig.get_figheight() + 0.01, (fig, drawn)
+        # the axes fill the figure: no wide empty bands
+        assert drawn.width > 0.93 * fig.get_figwidth() and drawn.height > 0.9 * fig.get_figheight()
+
+
+def test_log_axes_label_powers_of_ten_as_plain_text():
+    assert P._plain_power(r"$\mathdefault{10^{3}}$") == "10³"
+    assert P._plain_power(r"$\mathdefault{10^{-2}}$") == "10⁻²"
+    assert P._plain_power(r"$\mathdefault{2\times10^{2}}$") == "2×10²"
+    assert P._plain_power(r"$\alpha$") == r"$\alpha$" and P._plain_power("100") == "100"
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_save_figures_writes_every_figure(camp, tmp_path, processes):
+    makers = {"fits": camp.plot_fits, "nyquist": lambda: camp.plot_nyquist().figure, "bode": camp.plot_bode}
+    written = P.save_figures(makers, tmp_path, processes=processes)
+    assert list(written) == list(makers)
+    for name, paths in written.items():
+        assert [p.name for p in paths] == [f"{name}.png", f"{name}.svg"]
+        assert all(p.stat().st_size > 1000 for p in paths)
+        assert paths[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_save_figures_raises_a_maker_error_here(tmp_path):
+    def broken():
+        raise ValueError("no figure")
+
+    with pytest.raises(ValueError, match="no figure"):
+        P.save_figures({"a": lambda: plt.figure(), "b": broken}, tmp_path, processes=2)
+    assert (tmp_path / "a.png").stat().st_size > 0

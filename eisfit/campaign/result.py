@@ -307,8 +307,9 @@ class CampaignResult:
         return folder
 
     def _write_figures(self, folder: Path, area_normalised: bool) -> dict[str, Path]:
-        """Every figure as PNG (300 dpi) and SVG; returns name -> PNG path."""
-        from ..plotting import save_figure
+        """Every figure as PNG (300 dpi) and SVG; returns name -> PNG path (in report order).
+        The figures are drawn by two processes where that is possible (plotting.save_figures)."""
+        from ..plotting import save_figures
 
         if not any(r is not None for r in self.results):
             return {}
@@ -322,10 +323,9 @@ class CampaignResult:
         if self.drts is not None:  # DRT (issue 8)
             makers["drt_map"] = lambda: self.plot_drt_map().figure
             makers["drt_stack"] = lambda: self.plot_drt_stack().figure
-        written = {}
-        for name, make in makers.items():
-            written[name] = save_figure(make(), folder / name)[0]
-        return written
+        costliest_first = sorted(makers, key=lambda name: name not in ("fits", "evolution"))
+        written = save_figures({name: makers[name] for name in costliest_first}, folder)
+        return {name: written[name][0] for name in makers}
 
     def __repr__(self) -> str:
         ok = sum(r is not None for r in self.results)
