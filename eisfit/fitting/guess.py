@@ -356,7 +356,8 @@ def multistart_guesses(circuit, feats: SpectrumFeatures, base: dict[str, float],
         combos = screened_starts(circuit, procs, feats, LINEAR_SCREEN_GRID, LINEAR_SCREEN_KEEP)
         combos += list(zip(tau_sets, process_magnitudes(circuit, procs, np.array(tau_sets), feats)))
     else:
-        combos = [(taus, feats.r_pol * np.array(frac)) for taus in tau_sets for frac in _resistance_splits(n_proc)]
+        splits = [tuple(feats.r_pol * f for f in frac) for frac in _resistance_splits(n_proc)]
+        combos = [(taus, mags) for taus in tau_sets for mags in splits]
         leading = leading_screened(circuit, feats, n_starts)
         if leading:  # the best placements first (the quick round)
             combos = screened_starts(circuit, procs, feats, LINEAR_SCREEN_GRID, leading) + combos
