@@ -5,8 +5,8 @@
     python bench/bench_public.py --cases cli --cli-n 5000
 
 u = one impedance.py ``CustomCircuit.fit`` of the 51-point unit spectrum from a good guess,
-measured in this run by ``../shared/bench/impedance_unit.py`` (about 150 ms on the 2-core
-development machine). Every time below is quoted in u, which cancels most of the
+measured in this run by ``../shared/bench/impedance_unit.py`` before each case (150-600 ms on
+the 2-core development machine, depending on its load). Every time below is quoted in u, which cancels most of the
 machine's noise; ratios > 1 mean eisfit is faster.
 
 Cases:
@@ -338,21 +338,15 @@ def main() -> None:
     ap.add_argument("--cli-n", type=int, default=5000)
     ap.add_argument("--jobs", type=int, default=2)
     a = ap.parse_args()
-    u = impedance_unit.measure_u()
-    print(f"u = {u * 1e3:.1f} ms (one impedance.py CustomCircuit.fit from a good guess); "
-          f"load average {os.getloadavg()[0]:.2f}")
-    if "fit" in a.cases:
-        case_fit(u, a.repeat)
-    if "start" in a.cases:
-        case_start(a.start_n)
-    if "campaign" in a.cases:
-        case_campaign(u, a.campaign_n, a.jobs)
-    if "families" in a.cases:
-        case_families(u, a.family_n)
-    if "suggest" in a.cases:
-        case_suggest(u, a.suggest_n)
-    if "cli" in a.cases:
-        case_cli(u, a.cli_n, a.jobs)
+    runs = {"fit": lambda u: case_fit(u, a.repeat), "start": lambda u: case_start(a.start_n),
+            "campaign": lambda u: case_campaign(u, a.campaign_n, a.jobs),
+            "families": lambda u: case_families(u, a.family_n), "suggest": lambda u: case_suggest(u, a.suggest_n),
+            "cli": lambda u: case_cli(u, a.cli_n, a.jobs)}
+    for case in [c for c in runs if c in a.cases]:
+        u = impedance_unit.measure_u()  # measured again before every case: the machine's load drifts
+        print(f"u = {u * 1e3:.1f} ms (one impedance.py CustomCircuit.fit from a good guess, measured before "
+              f"the case {case!r}); load average {os.getloadavg()[0]:.2f}", flush=True)
+        runs[case](u)
 
 
 if __name__ == "__main__":
