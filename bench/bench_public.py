@@ -6,8 +6,8 @@
 
 u = one impedance.py ``CustomCircuit.fit`` of the 51-point unit spectrum from a good guess,
 measured in this run by ``../shared/bench/impedance_unit.py`` before each case (150-600 ms on
-the 2-core development machine, depending on its load). Every time below is quoted in u, which cancels most of the
-machine's noise; ratios > 1 mean eisfit is faster.
+the 2-core development machine, depending on its load). Every time below is quoted in u,
+which cancels most of the machine's noise; ratios > 1 mean eisfit is faster.
 
 Cases:
   fit       ``eisfit.fit`` on the unit spectrum: from the same good guess (``starts=1``) and
