@@ -1018,7 +1018,7 @@ eisfit campaign campaign.toml --out results/ --json > results.json
 @click.option("--starts", default="auto", show_default=True, metavar="auto|N",
               help="Starts of each checkpoint's cold fit: auto (adaptive: a quick round, more starts "
                    "where the fit looks poor) or N (no escalation; the seeded fit from the previous "
-                   "checkpoint still runs where its seed fits the data better than the guess).")
+                   "checkpoint still runs where its seed fits the data better than the quick starts).")
 @click.option("--profile", "profile", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,
               help="Profile-likelihood errors for arc resistances (as in 'eisfit fit').")
 @click.option("--scheduler", default=None, metavar="ADDRESS",

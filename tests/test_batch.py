@@ -244,3 +244,27 @@ def test_solver_normal_equations_equal_those_of_the_stacked_weighted_residuals(w
     np.testing.assert_allclose(cost, want[0], rtol=1e-12)
     np.testing.assert_allclose(jtj, want[1], rtol=1e-10, atol=1e-12 * np.abs(want[1]).max())
     np.testing.assert_allclose(jtr, want[2], rtol=1e-10, atol=1e-12 * np.abs(want[2]).max())
+
+
+def test_a_seed_is_fitted_exactly_where_it_starts_below_every_quick_start_of_its_spectrum():
+    """The seed gate of fit_chain, checked against start costs computed one by one: the
+    seeded fit of position k runs iff the kept values of k-1 describe spectrum k at least as
+    well as the best of k's own quick-round starts (data guess and screened placements)."""
+    from eisfit.fitting.engine import _prepare
+    from eisfit.fitting.solver import start_costs
+
+    spectra = [c.spectrum for c in make_cases(12, seed=31)] + _drifting_chain(n=4)
+    chain = fit_chain(spectra, CIRCUIT, kk=False, profile=False)
+    names = Circuit(CIRCUIT).param_names
+    ran = []
+    for k in range(1, len(spectra)):
+        prep = _prepare(spectra[k], CIRCUIT, area_cm2=None, thickness_cm=None, symmetric=True, weighting="modulus",
+                        sigma=None, fmin=None, fmax=None, drop_inductive="auto", initial=None, fixed=None,
+                        bounds=None, expr=None, starts="auto", engine="fast")
+        own = min(start_costs([prep], np.array([[prep.start_list[j][n] for n in names]]))[0]
+                  for j in range(prep.n_quick))
+        seed = np.array([[chain.kept[k - 1].values[n] for n in names]])
+        expected = start_costs([prep], seed)[0] <= own
+        assert (not np.isnan(chain.seeded_chisq[k])) == expected, k
+        ran.append(expected)
+    assert any(ran) and not all(ran)  # both branches are exercised

@@ -105,8 +105,9 @@ def fit_chain(spectra: Sequence[Spectrum], circuit: str | CircuitDefinition | Ci
     (``starts="auto"``) and a seeded fit from the values kept at k-1
     (``initial=..., starts=1``); the seeded one is kept when its chi-square is lower by
     more than 1e-6 (relative), else the cold one. Sequentially that is a loop. A seed
-    that describes checkpoint k worse than k's own first start (its data guess) carries
-    nothing from k-1 and is not fitted (``seeded_chisq`` stays nan).
+    that describes checkpoint k worse than the best of k's own quick-round starts (data
+    guess, linear-screen placements) carries nothing from k-1 and is not fitted
+    (``seeded_chisq`` stays nan).
 
     Here: one batched cold pass; then seeded passes: round 1 seeds every k from the cold
     fit kept at k-1; a later round refits only the positions whose seed (the kept fit at
@@ -166,19 +167,30 @@ def fit_chain(spectra: Sequence[Spectrum], circuit: str | CircuitDefinition | Ci
 
 
 def _informative_seeds(todo: list[int], cold_preps: list[_Prepared], seeds: list[np.ndarray | None]) -> list[int]:
-    """The positions whose seed describes their spectrum at least as well as the spectrum's
-    own first start (data guess or ``initial``). A seed that fits worse than a guess made
-    from the data alone carries no information from the previous checkpoint (unrelated
-    spectra, a jump in the cell); a single-start fit from it is skipped."""
+    """The positions whose seed describes their spectrum at least as well as the best of
+    the spectrum's own quick-round starts (the data guess or ``initial``, and the linear
+    screen's placements). A seed that fits worse than what the data alone suggest carries
+    no information from the previous checkpoint (unrelated spectra, a jump in the cell); a
+    single-start fit from it is skipped."""
     if not todo:
         return todo
     preps = [cold_preps[k] for k in todo]
-    names = preps[0].names
-    own = np.array([[p.start_list[0][n] for n in names] for p in preps])
     with np.errstate(invalid="ignore"):
         seed_cost = np.nan_to_num(start_costs(preps, np.array([seeds[k] for k in todo])), nan=np.inf)
-        own_cost = np.nan_to_num(start_costs(preps, own), nan=np.inf)
+        own_cost = _best_quick_start_cost(preps)
     return [k for k, keep in zip(todo, seed_cost <= own_cost) if keep]
+
+
+def _best_quick_start_cost(preps: list[_Prepared]) -> np.ndarray:
+    """The lowest cost among each spectrum's quick-round starts (where the cold fit began)."""
+    names = preps[0].names
+    n_quick = [min(p.n_quick, len(p.start_list)) for p in preps]
+    best = np.full(len(preps), np.inf)
+    for j in range(max(n_quick)):
+        rows = [i for i, q in enumerate(n_quick) if j < q]
+        values = np.array([[preps[i].start_list[j][n] for n in names] for i in rows])
+        best[rows] = np.minimum(best[rows], np.nan_to_num(start_costs([preps[i] for i in rows], values), nan=np.inf))
+    return best
 
 
 def _reseeded(prep: _Prepared, seed: dict[str, float]) -> _Prepared:
