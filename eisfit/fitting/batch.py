@@ -138,6 +138,7 @@ def fit_chain(spectra: Sequence[Spectrum], circuit: str | CircuitDefinition | Ci
     used: list[np.ndarray | None] = [None] * len(spectra)
     names = cold_preps[0].names
     rounds = 0
+    own_best: dict[int, float] = {}  # best quick-start cost of each position, computed once
     for rounds in range(1, max_rounds + 1):
         todo = []
         for k in range(len(spectra)):
@@ -149,7 +150,7 @@ def fit_chain(spectra: Sequence[Spectrum], circuit: str | CircuitDefinition | Ci
                 continue
             todo.append(k)
             used[k] = seed.copy()
-        todo = _informative_seeds(todo, cold_preps, used)
+        todo = _informative_seeds(todo, cold_preps, used, own_best)
         if not todo:
             break
         preps = [_reseeded(cold_preps[k], dict(zip(names, used[k].tolist()))) for k in todo]
@@ -166,19 +167,23 @@ def fit_chain(spectra: Sequence[Spectrum], circuit: str | CircuitDefinition | Ci
     return ChainResult(results, source, rounds, cold.cost, seeded_chisq)
 
 
-def _informative_seeds(todo: list[int], cold_preps: list[_Prepared], seeds: list[np.ndarray | None]) -> list[int]:
+def _informative_seeds(todo: list[int], cold_preps: list[_Prepared], seeds: list[np.ndarray | None],
+                       own_best: dict[int, float]) -> list[int]:
     """The positions whose seed describes their spectrum at least as well as the best of
     the spectrum's own quick-round starts (the data guess or ``initial``, and the linear
     screen's placements). A seed that fits worse than what the data alone suggest carries
     no information from the previous checkpoint (unrelated spectra, a jump in the cell); a
-    single-start fit from it is skipped."""
+    single-start fit from it is skipped. ``own_best`` remembers the best quick-start cost
+    of each position across the chain's rounds."""
     if not todo:
         return todo
+    new = [k for k in todo if k not in own_best]
+    if new:
+        own_best.update(zip(new, _best_quick_start_cost([cold_preps[k] for k in new]).tolist()))
     preps = [cold_preps[k] for k in todo]
     with np.errstate(invalid="ignore"):
         seed_cost = np.nan_to_num(start_costs(preps, np.array([seeds[k] for k in todo])), nan=np.inf)
-        own_cost = _best_quick_start_cost(preps)
-    return [k for k, keep in zip(todo, seed_cost <= own_cost) if keep]
+    return [k for k, c in zip(todo, seed_cost) if c <= own_best[k]]
 
 
 def _best_quick_start_cost(preps: list[_Prepared]) -> np.ndarray:
