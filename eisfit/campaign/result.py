@@ -69,6 +69,7 @@ class CampaignResult:
     started_perf_s: float | None = field(default=None, repr=False)  # time.perf_counter() at the start
     circuit_choice: Any = None  # eisfit.selection.CommonChoice with circuit="auto" (issue 16)
     _table: Any = field(default=None, repr=False)
+    _memo: dict = field(default_factory=dict, repr=False, compare=False)  # what the reports share
 
     # -- series analysis (eisfit.series) ----------------------------------------
     def joint_of(self, cell: str | None):
