@@ -187,6 +187,7 @@ def _items(checkpoints: list[Checkpoint], file_defaults: dict[str, Any],
     """One runner item per checkpoint; the settings of each are layered and validated here,
     before any fit: row > argument > [defaults] > built-in."""
     resolved: dict[tuple, FitSettings] = {}
+    shared: dict[int, tuple[dict[str, Any], str]] = {}  # one settings dict and hash per resolved settings
     items = []
     for c in checkpoints:
         row = {k: v for k, v in c.settings.items() if v is not None}
@@ -198,14 +199,21 @@ def _items(checkpoints: list[Checkpoint], file_defaults: dict[str, Any],
             except (FitError, CircuitError) as exc:
                 where = f"{c.file}: " if c.file and row else ""
                 raise type(exc)(f"{where}{exc}") from None
-        items.append(_item(c, resolved[key], run.fit_options))
+        items.append(_item(c, resolved[key], run.fit_options, shared))
     return items
 
 
-def _item(c: Checkpoint, fit_settings: FitSettings, fit_options: dict[str, Any]) -> dict[str, Any]:
-    """What the runner needs for one checkpoint: spectrum, fit settings, hashes, conditions."""
-    settings = {**fit_settings.fit_kwargs(), **fit_options}
-    digest = settings_hash({**settings, "eisfit_version": __version__})
+def _item(c: Checkpoint, fit_settings: FitSettings, fit_options: dict[str, Any],
+          shared: dict[int, tuple[dict[str, Any], str]] | None = None) -> dict[str, Any]:
+    """What the runner needs for one checkpoint: spectrum, fit settings, hashes, conditions.
+    ``shared``: checkpoints with the same resolved settings share one settings dict and hash."""
+    known = None if shared is None else shared.get(id(fit_settings))
+    if known is None:
+        settings = {**fit_settings.fit_kwargs(), **fit_options}
+        known = settings, settings_hash({**settings, "eisfit_version": __version__})
+        if shared is not None:
+            shared[id(fit_settings)] = known
+    settings, digest = known
     conditions = {"cell": c.cell, "temperature_K": c.temperature_K, "current_mA_cm2": c.current_mA_cm2,
                   **{k: settings.get(k) for k in CONDITION_KEYS if k in settings}}
     return {"spectrum": c.spectrum if c.ok else None, "settings": settings, "settings_hash": digest,

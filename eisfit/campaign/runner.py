@@ -142,7 +142,6 @@ def _chunks(items: list[dict], chain: list[int], todo: list[int]) -> list[_Chunk
     before it in the chain (same circuit) when there is one."""
     position = {i: k for k, i in enumerate(chain)}
     size = chunk_size(len(todo))
-    chunks: list[_Chunk] = []
     run: list[int] = []
     runs: list[list[int]] = []
     for i in todo:
