@@ -38,8 +38,7 @@ __all__ = ["run_campaign_fits", "CheckpointFits", "CHUNK_SIZE", "result_of_outco
 
 CHUNK_SIZE = 250  # most checkpoints per batched chain task
 MIN_CHUNK = 8  # fewest checkpoints per chunk when a chain is cut
-CHUNKS_PER_CHAIN = 8  # a chain is cut into about this many chunks (parallel work, finished chunks cached early)
-TAIL_PIECES = 4  # the last chunk of a chain is cut into this many (workers finish together)
+CHUNKS_PER_CHAIN = 4  # a chain is cut into about this many chunks (parallel work, finished chunks cached early)
 ARC_JUMP_FACTOR = 3.0
 
 
@@ -142,23 +141,17 @@ def _chunks(items: list[dict], chain: list[int], todo: list[int]) -> list[_Chunk
     before it in the chain (same circuit) when there is one."""
     position = {i: k for k, i in enumerate(chain)}
     size = chunk_size(len(todo))
+    chunks: list[_Chunk] = []
     run: list[int] = []
-    runs: list[list[int]] = []
     for i in todo:
         if run and (position[i] != position[run[-1]] + 1 or len(run) == size
                     or items[i]["settings_hash"] != items[run[-1]]["settings_hash"]):
-            runs.append(run)
+            chunks.append(_chunk_of(items, chain, run, position))
             run = []
         run.append(i)
     if run:
-        runs.append(run)
-    if runs and len(runs[-1]) >= TAIL_PIECES * MIN_CHUNK:
-        # the chain's last chunk in smaller pieces: the chunks run in campaign order, so the
-        # workers run out of work together instead of one waiting for a whole last chunk
-        last = runs.pop()
-        step = math.ceil(len(last) / TAIL_PIECES)
-        runs += [last[k:k + step] for k in range(0, len(last), step)]
-    return [_chunk_of(items, chain, r, position) for r in runs]
+        chunks.append(_chunk_of(items, chain, run, position))
+    return chunks
 
 
 def chunk_size(n: int) -> int:
