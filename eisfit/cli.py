@@ -1072,7 +1072,8 @@ def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, we
             source, circuit=circuit, area_cm2=area_cm2, thickness_cm=thickness_cm, symmetric=symmetric,
             weighting=weighting, fmin=fmin, fmax=fmax, jobs=jobs,
             executor=None if client is None else client.get_executor(), out=None, cache_dir=cache,
-            progress=False if _State.verbosity < 0 else progress, drt=drt_, **options,
+            progress=False if _State.verbosity < 0 else progress, drt=drt_,
+            rows_file=folder / "summary.csv", **options,
         )
     finally:
         if client is not None:

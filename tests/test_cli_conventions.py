@@ -516,6 +516,33 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
+def test_killed_campaign_leaves_the_finished_rows_in_summary_csv(tmp_path):
+    """SIGKILL (no chance to clean up) after some chunks: their rows are already in OUT/summary.csv."""
+    folder = tmp_path / "data"
+    _slow_campaign(folder)
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "eisfit", "campaign", str(folder), "--jobs", "2",
+                             "--out", str(out), "--no-progress", "--no-cache"],
+                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "MPLBACKEND": "Agg"})
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            if (out / "summary.csv").exists() and len(read_rows(out / "summary.csv")) >= 8:
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, "the campaign ended before it could be killed"
+        proc.kill()
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    rows = read_rows(out / "summary.csv")
+    assert 8 <= len(rows) < SLOW_N
+    assert all(r["error"] == "" and float(r["chisq"]) > 0 and float(r["R2"]) > 0 for r in rows)
+    assert len({r["label"] for r in rows}) == len(rows)
+
+
 def test_interrupted_campaign_writes_what_it_finished(tmp_path):
     folder = tmp_path / "data"
     _slow_campaign(folder)

@@ -53,6 +53,7 @@ def fit_campaign(
     shared: Sequence[str] | None = None,
     smooth: Any = None,
     drt: bool | dict[str, Any] = False,
+    rows_file: str | Path | None = None,
     **fit_options: Any,
 ) -> CampaignResult:
     """Fit every checkpoint of a campaign and follow each resistance.
@@ -88,6 +89,10 @@ def fit_campaign(
         track its peaks across checkpoints (``drt_peak<k>_*`` columns, ``.drts``, DRT
         figures, drt_peaks.csv, a DRT section in report.md; see
         :mod:`eisfit.campaign.drt`); a dict passes options to :func:`eisfit.drt`.
+    rows_file : CSV file the table rows are appended to as the fits finish (in the order
+        the chunks finish, without the campaign flags decided at the end), so that a run
+        that dies leaves them on disk; default ``<out>/summary.csv`` with ``out`` (replaced
+        by the whole table when the run ends), else none.
     **fit_options : passed on to :func:`eisfit.fit` (``bounds``, ``fixed``, ``guess``, ...);
         an unknown name raises ``TypeError`` at once.
 
@@ -131,8 +136,12 @@ def fit_campaign(
             pool.shutdown(cancel_futures=True)
         raise
     interrupted = False
+    if rows_file is None and out is not None:
+        rows_file = Path(out) / "summary.csv"
+    on_chunk = None if rows_file is None else _row_streamer(Path(rows_file), src.checkpoints, items)
     try:
-        fits, stats = run_campaign_fits(items, chains, pool, cache, lambda n: _progress_bar(progress, n))
+        fits, stats = run_campaign_fits(items, chains, pool, cache, lambda n: _progress_bar(progress, n),
+                                        on_chunk=on_chunk)
     except KeyboardInterrupt:
         if own_pool:
             _stop_pool(pool)
@@ -178,6 +187,7 @@ def _items(checkpoints: list[Checkpoint], file_defaults: dict[str, Any],
     """One runner item per checkpoint; the settings of each are layered and validated here,
     before any fit: row > argument > [defaults] > built-in."""
     resolved: dict[tuple, FitSettings] = {}
+    shared: dict[int, tuple[dict[str, Any], str]] = {}  # one settings dict and hash per resolved settings
     items = []
     for c in checkpoints:
         row = {k: v for k, v in c.settings.items() if v is not None}
@@ -189,14 +199,21 @@ def _items(checkpoints: list[Checkpoint], file_defaults: dict[str, Any],
             except (FitError, CircuitError) as exc:
                 where = f"{c.file}: " if c.file and row else ""
                 raise type(exc)(f"{where}{exc}") from None
-        items.append(_item(c, resolved[key], run.fit_options))
+        items.append(_item(c, resolved[key], run.fit_options, shared))
     return items
 
 
-def _item(c: Checkpoint, fit_settings: FitSettings, fit_options: dict[str, Any]) -> dict[str, Any]:
-    """What the runner needs for one checkpoint: spectrum, fit settings, hashes, conditions."""
-    settings = {**fit_settings.fit_kwargs(), **fit_options}
-    digest = settings_hash({**settings, "eisfit_version": __version__})
+def _item(c: Checkpoint, fit_settings: FitSettings, fit_options: dict[str, Any],
+          shared: dict[int, tuple[dict[str, Any], str]] | None = None) -> dict[str, Any]:
+    """What the runner needs for one checkpoint: spectrum, fit settings, hashes, conditions.
+    ``shared``: checkpoints with the same resolved settings share one settings dict and hash."""
+    known = None if shared is None else shared.get(id(fit_settings))
+    if known is None:
+        settings = {**fit_settings.fit_kwargs(), **fit_options}
+        known = settings, settings_hash({**settings, "eisfit_version": __version__})
+        if shared is not None:
+            shared[id(fit_settings)] = known
+    settings, digest = known
     conditions = {"cell": c.cell, "temperature_K": c.temperature_K, "current_mA_cm2": c.current_mA_cm2,
                   **{k: settings.get(k) for k in CONDITION_KEYS if k in settings}}
     return {"spectrum": c.spectrum if c.ok else None, "settings": settings, "settings_hash": digest,
@@ -299,18 +316,42 @@ def _progress_bar(progress: bool | None, total: int):
 
 # ---- result assembly -------------------------------------------------------------
 
+def _row_streamer(path: Path, checkpoints: list[Checkpoint], items: list[dict[str, Any]]):
+    """``on_chunk`` of the runner: the rows of the finished checkpoints to ``path``."""
+    from .result import checkpoint_row, ordered_columns
+    from .rows import RowStream
+
+    stream = RowStream(path, columns=ordered_columns)
+
+    def on_chunk(indices: list[int], fits: list[CheckpointFits]) -> None:
+        rows = []
+        for i in indices:
+            f = fits[i]
+            if f.kept is not None:  # failures are in the table written at the end
+                c = checkpoints[i]
+                rows.append(checkpoint_row(c, f.kept, _details(c, items[i], f, f.kept)))
+        stream.write(rows)
+
+    return on_chunk
+
+
+def _details(c: Checkpoint, item: dict[str, Any], f: CheckpointFits, kept) -> dict[str, Any]:
+    error = c.error if not c.ok else (f.error if kept is None else None)
+    if kept is None:
+        error = error or "no fit result"
+    return {"seed_source": f.seed_source, "notes": list(f.notes), "error": error,
+            "settings": item["settings"], "settings_hash": item["settings_hash"]}
+
+
 def _assemble(src, items, fits: list[CheckpointFits], common, stats) -> CampaignResult:
     results, errors, details = [], [], []
     for c, item, f in zip(src.checkpoints, items, fits):
         kept = with_campaign_flags(f.kept, f.flags)
-        error = c.error if not c.ok else (f.error if kept is None else None)
-        stage = "read" if not c.ok else "fit"
+        d = _details(c, item, f, kept)
         if kept is None:
-            error = error or "no fit result"
-            errors.append(CheckpointFailure(c.label, c.file, c.sweep, stage, error))
+            errors.append(CheckpointFailure(c.label, c.file, c.sweep, "read" if not c.ok else "fit", d["error"]))
         results.append(kept)
-        details.append({"seed_source": f.seed_source, "notes": list(f.notes), "error": error,
-                        "settings": item["settings"], "settings_hash": item["settings_hash"]})
+        details.append(d)
     settings = {**common, "eisfit_version": __version__,
                 "settings_hash": sorted({d["settings_hash"] for d in details})}
     return CampaignResult(src.checkpoints, results, errors, src.ordering, settings, dict(stats),

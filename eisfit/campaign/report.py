@@ -99,16 +99,6 @@ def _value(result, key: str) -> tuple[float, float]:
     return result.derived.get(key, math.nan), result.derived.get(f"{key}_stderr", math.nan)
 
 
-def _series(camp, key: str) -> list[tuple[int, float, float, bool]]:
-    """(checkpoint index, value, stderr, unresolved) of ``key`` over the fitted checkpoints."""
-    out = []
-    for k, r in enumerate(camp.results):
-        if r is not None:
-            v, s = _value(r, key)
-            out.append((k, v, s, _is_unresolved(r, key)))
-    return out
-
-
 def _quantities(camp) -> list[tuple[str, str, str]]:
     first = next((r for r in camp.results if r is not None), None)
     if first is None:
@@ -125,20 +115,37 @@ def evolution_lines(camp, pretty: bool = False) -> list[str]:
     quantity; ``pretty`` writes the units as Ω·cm² / Ω and the arrows as →.
 
     A value flagged ``unresolved:<name>`` reads ``unresolved`` (its stderr ``-``)."""
-    ok = [k for k, r in enumerate(camp.results) if r is not None]
-    if not ok:
-        return []
-    shown = [ok[k] for k in milestones(len(ok), [camp.checkpoints[i].time_h for i in ok])]
-    where = ", ".join(_point_label(camp.checkpoints[i]) for i in shown)
     lines = []
-    for desc, key, unit in _quantities(camp):
-        series = {k: (v, s, bad) for k, v, s, bad in _series(camp, key)}
-        points = [series.get(i, (math.nan, math.nan, False)) for i in shown]
+    for desc, unit, where, points in _evolution(camp):
         text = " -> ".join(UNRESOLVED if bad else _fmt(v) for v, _, bad in points)
         errs = ", ".join("-" if bad else "±" + _fmt(s, 2) for _, s, bad in points)
         line = f"{desc}: {text} {unit} ({where}; 1 stderr {errs})"
         lines.append(line.replace(" -> ", " → ").replace(unit, pretty_unit(unit)) if pretty else line)
     return lines
+
+
+def _evolution(camp) -> list[tuple[str, str, str, list[tuple[float, float, bool]]]]:
+    """(description, unit, where, milestone points) per quantity, computed once per campaign
+    result (the CLI, report.md and report.html all show them)."""
+    memo = getattr(camp, "_memo", None)
+    key = ("evolution", id(camp.results), len(camp.results))
+    if memo is not None and key in memo:
+        return memo[key]
+    out = []
+    ok = [k for k, r in enumerate(camp.results) if r is not None]
+    if ok:
+        shown = [ok[k] for k in milestones(len(ok), [camp.checkpoints[i].time_h for i in ok])]
+        where = ", ".join(_point_label(camp.checkpoints[i]) for i in shown)
+        for desc, key_, unit in _quantities(camp):
+            points = []
+            for i in shown:
+                r = camp.results[i]
+                v, s = _value(r, key_)
+                points.append((v, s, _is_unresolved(r, key_)))
+            out.append((desc, unit, where, points))
+    if memo is not None:
+        memo[key] = out
+    return out
 
 
 def wall_time_line(camp) -> str:

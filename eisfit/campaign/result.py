@@ -9,7 +9,7 @@ from typing import Any
 
 from .sources import Checkpoint
 
-__all__ = ["CampaignResult", "CheckpointFailure"]
+__all__ = ["CampaignResult", "CheckpointFailure", "checkpoint_row", "ordered_columns"]
 
 FIT_STAT_COLUMNS = ("chisq", "redchi", "pseudo_chisq", "aic", "bic", "n_starts", "start_won")
 METADATA_COLUMNS = ("label", "cell", "time_h", "cycle", "current_mA_cm2", "capacity_mAh_cm2",
@@ -69,6 +69,7 @@ class CampaignResult:
     started_perf_s: float | None = field(default=None, repr=False)  # time.perf_counter() at the start
     circuit_choice: Any = None  # eisfit.selection.CommonChoice with circuit="auto" (issue 16)
     _table: Any = field(default=None, repr=False)
+    _memo: dict = field(default_factory=dict, repr=False, compare=False)  # what the reports share
 
     # -- series analysis (eisfit.series) ----------------------------------------
     def joint_of(self, cell: str | None):
@@ -114,43 +115,11 @@ class CampaignResult:
 
             for row, extra in zip(rows, drt_columns(self.drts)):
                 row.update(extra)
-        columns = _ordered_columns(rows)
+        columns = ordered_columns(rows)
         return pd.DataFrame(rows, columns=columns)
 
     def _row(self, c: Checkpoint, r: Any, d: dict[str, Any]) -> dict[str, Any]:
-        row: dict[str, Any] = {
-            "label": c.label, "cell": c.cell, "time_h": c.time_h, "cycle": c.cycle,
-            "current_mA_cm2": c.current_mA_cm2, "capacity_mAh_cm2": c.capacity_mAh_cm2,
-            "temperature_K": c.temperature_K,
-            "temperature_C": None if c.temperature_K is None else c.temperature_K - 273.15,
-            "area_cm2": d.get("settings", {}).get("area_cm2"),
-            "thickness_cm": d.get("settings", {}).get("thickness_cm"),
-            "circuit": d.get("settings", {}).get("circuit"),
-        }
-        if r is not None:
-            for name in r.param_names:
-                row[name] = r.values.get(name, math.nan)
-                row[f"{name}_stderr"] = r.stderr.get(name, math.nan)
-            row.update(r.derived)
-            for stat in FIT_STAT_COLUMNS:
-                row[stat] = getattr(r, stat)
-        # ---- series analysis (eisfit.series): parameters shared by the joint fit ----
-        joint = self.joint_of(c.cell)
-        row["shared"] = ",".join(joint.shared) if joint is not None else ""
-        # ---- end series analysis ----
-        row.update({
-            "kk_passed": None if r is None else r.kk_passed,
-            "flags": "" if r is None else ";".join(r.flags),
-            "seed_source": d.get("seed_source", ""),
-            "notes": "; ".join(d.get("notes", [])),
-            "file": c.file, "sweep": c.sweep, "start_time": c.start_time,
-            "time_source": c.extra.get("time_source"),
-            "content_sha256": c.content_sha256, "settings_hash": d.get("settings_hash", ""),
-            "error": d.get("error") or "",
-        })
-        for key, value in c.extra.items():
-            row.setdefault(key, value)
-        return row
+        return checkpoint_row(c, r, d, self.joint_of(c.cell))
 
     # ---- series analysis (eisfit.series / eisfit.analysis.arrhenius) -------------
     def arrhenius(self, resistances=None, form: str = "sigmaT", weighted: bool = False):
@@ -292,7 +261,7 @@ class CampaignResult:
         folder = Path(out)
         folder.mkdir(parents=True, exist_ok=True)
         table = self.table
-        table.to_csv(folder / "summary.csv", index=False)
+        _write_csv_atomically(table, folder / "summary.csv")  # replaces the rows streamed during the fits
         _write_parquet(table, folder / "summary.parquet")
         if self.drts is not None:  # DRT (issue 8)
             self.drt_peaks().to_csv(folder / "drt_peaks.csv", index=False)
@@ -339,6 +308,59 @@ class CampaignResult:
         return campaign_repr_html(self)
 
 
+def checkpoint_row(c: Checkpoint, r: Any, d: dict[str, Any], joint: Any = None) -> dict[str, Any]:
+    """The table row of one checkpoint: its metadata, the fit ``r`` (None: not fitted) and the
+    details ``d`` (seed_source, notes, settings, settings_hash, error); ``joint``: the joint
+    fit covering its cell (the ``shared`` column)."""
+    row: dict[str, Any] = {
+        "label": c.label, "cell": c.cell, "time_h": c.time_h, "cycle": c.cycle,
+        "current_mA_cm2": c.current_mA_cm2, "capacity_mAh_cm2": c.capacity_mAh_cm2,
+        "temperature_K": c.temperature_K,
+        "temperature_C": None if c.temperature_K is None else c.temperature_K - 273.15,
+        "area_cm2": d.get("settings", {}).get("area_cm2"),
+        "thickness_cm": d.get("settings", {}).get("thickness_cm"),
+        "circuit": d.get("settings", {}).get("circuit"),
+    }
+    if r is not None:
+        for name in r.param_names:
+            row[name] = r.values.get(name, math.nan)
+            row[f"{name}_stderr"] = r.stderr.get(name, math.nan)
+        row.update(r.derived)
+        for stat in FIT_STAT_COLUMNS:
+            row[stat] = getattr(r, stat)
+    # ---- series analysis (eisfit.series): parameters shared by the joint fit ----
+    row["shared"] = ",".join(joint.shared) if joint is not None else ""
+    # ---- end series analysis ----
+    row.update({
+        "kk_passed": None if r is None else r.kk_passed,
+        "flags": "" if r is None else ";".join(r.flags),
+        "seed_source": d.get("seed_source", ""),
+        "notes": "; ".join(d.get("notes", [])),
+        "file": c.file, "sweep": c.sweep, "start_time": c.start_time,
+        "time_source": c.extra.get("time_source"),
+        "content_sha256": c.content_sha256, "settings_hash": d.get("settings_hash", ""),
+        "error": d.get("error") or "",
+    })
+    for key, value in c.extra.items():
+        row.setdefault(key, value)
+    return row
+
+
+def _write_csv_atomically(table, path: Path) -> None:
+    """``table.to_csv(path)`` through a temporary file: a failure leaves the file as it was."""
+    import os
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".csv", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
+            table.to_csv(fh, index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def _write_parquet(table, path: Path) -> None:
     try:
         import pyarrow  # noqa: F401
@@ -351,7 +373,8 @@ def _write_parquet(table, path: Path) -> None:
         warnings.warn(f"summary.parquet not written: {exc}", RuntimeWarning, stacklevel=3)
 
 
-def _ordered_columns(rows: list[dict[str, Any]]) -> list[str]:
+def ordered_columns(rows: list[dict[str, Any]]) -> list[str]:
+    """The table's column order: metadata first, fit statistics and trailing columns last."""
     seen: dict[str, None] = {}
     for name in METADATA_COLUMNS:
         seen[name] = None

@@ -9,12 +9,15 @@ that is not the first of its chain is led in by the checkpoint before it (refitt
 the chunk, its row not kept), so chunks are independent of each other and run in
 parallel, and the table does not depend on the number of workers.
 
-Workers receive plain data (arrays, dicts) and return ``FitResult.to_dict()``, so any
+Workers receive plain data (arrays, dicts) and return lean ``FitResult.to_dict()``
+dicts (no per-point arrays: this process holds the spectra and rebuilds frequency, z and
+the fitted curve z_fit from the values, see :func:`result_of_outcome`), so any
 :class:`concurrent.futures.Executor` works, including a Dask client's
 ``client.get_executor()``. Each kept fit goes to the cache as its chunk finishes (key:
-file content, sweep and settings), and the progress bar counts checkpoints. A chunk
-whose worker dies fails only its own checkpoints; a spectrum the engine refuses fails
-only itself.
+file content, sweep and settings), ``on_chunk`` hears of the finished checkpoints (the
+campaign streams their table rows to disk), and the progress bar counts checkpoints. A
+chunk whose worker dies fails only its own checkpoints; a spectrum the engine refuses
+fails only itself.
 """
 from __future__ import annotations
 
@@ -29,9 +32,9 @@ from ..fitting.batch import fit_chunk
 from ..fitting.flags import unresolved_names
 from ..model.circuit import resistance_names
 from ..spectrum import Spectrum
-from .cache import FitCache, fit_key
+from .cache import FitCache, MemoryCache, fit_key
 
-__all__ = ["run_campaign_fits", "CheckpointFits", "CHUNK_SIZE"]
+__all__ = ["run_campaign_fits", "CheckpointFits", "CHUNK_SIZE", "result_of_outcome"]
 
 CHUNK_SIZE = 250  # most checkpoints per batched chain task
 MIN_CHUNK = 8  # fewest checkpoints per chunk when a chain is cut
@@ -64,15 +67,20 @@ def run_campaign_fits(
     executor: Executor | None,
     cache: FitCache,
     progress_factory: Callable[[int], Any],
+    on_chunk: Callable[[list[int], list[CheckpointFits]], None] | None = None,
 ) -> tuple[list[CheckpointFits], dict[str, Any]]:
     """Fit every item (dict with ``spectrum``, ``settings``, ``content_sha256``, ``sweep``,
     ``settings_hash``, ``conditions``); ``chains`` lists item indices in seeding order.
 
+    ``on_chunk(indices, fits)`` is called as soon as the fits of those items are stored
+    (cache hits first, then chunk by chunk; campaign flags such as ``arc-jump`` come after
+    the last chunk).
     Returns one :class:`CheckpointFits` per item and run statistics (``fits_run``:
     checkpoints fitted, ``cache_hits``, ``cache_writes``, ``chunks``).
     """
     fits = [CheckpointFits() for _ in items]
     progress = progress_factory(sum(item["spectrum"] is not None for item in items))
+    hits: list[int] = []
     todo_chains = []
     for chain in chains:
         todo = []
@@ -82,14 +90,19 @@ def run_campaign_fits(
                 todo.append(i)
                 continue
             fits[i].kept, fits[i].seed_source = hit
+            hits.append(i)
             if progress is not None:
                 progress.update(1)
         todo_chains.append((chain, todo))
+    if hits and on_chunk is not None:
+        on_chunk(hits, fits)
     chunks = [c for chain, todo in todo_chains for c in _chunks(items, chain, todo)]
     fits_run = 0
     try:
         for chunk, outcome in _run_chunks(executor, items, chunks):
             fits_run += _collect(items, fits, chunk, outcome, cache)
+            if on_chunk is not None:
+                on_chunk(chunk.members, fits)
             if progress is not None:
                 progress.update(len(chunk.members))
     finally:
@@ -114,6 +127,8 @@ def _cached(cache: FitCache, item: dict[str, Any]):
     d = cache.get(_kept_key(item))
     if d is None:
         return None
+    if isinstance(d, tuple):  # MemoryCache: (FitResult, seed source) as stored
+        return d
     try:
         return FitResult.from_dict(d), str(d.get("campaign_seed_source", ""))
     except Exception:  # a damaged entry is refitted
@@ -170,7 +185,8 @@ def _payload(items: list[dict], chunk: _Chunk) -> tuple:
     members = ([chunk.lead_in] if chunk.lead_in is not None else []) + chunk.members
     settings = dict(items[chunk.members[0]]["settings"])
     circuit = settings.pop("circuit")
-    return [_plain(items[i]["spectrum"]) for i in members], chunk.lead_in is not None, circuit, settings
+    return [_plain(items[i]["spectrum"]) for i in members], chunk.lead_in is not None, circuit, settings, \
+        False, True
 
 
 def _plain(s: Spectrum) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
@@ -181,25 +197,83 @@ def _plain(s: Spectrum) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
 def _collect(items: list[dict], fits: list[CheckpointFits], chunk: _Chunk, outcome: Any,
              cache: FitCache) -> int:
     """Store a chunk's outcomes (cache, kept fits, flags); returns the checkpoints fitted."""
-    from ..fitting.result import FitResult
-
     if isinstance(outcome, dict) and "error" in outcome:  # the whole task failed
         outcome = [outcome] * len(chunk.members)
     fitted = 0
+    shared: dict[Any, Any] = {}
     for i, o in zip(chunk.members, outcome):
         if "error" in o:
             fits[i].error = f"fit failed: {o['error']}"
             continue
         fitted += 1
-        result = dict(o["result"], campaign_seed_source=o["seed_source"])
-        cache.put(_kept_key(items[i]), result, {"source": items[i]["spectrum"].meta.get("source"),
-                                                "sweep": items[i]["sweep"], "settings": items[i]["settings"]})
-        fits[i].kept, fits[i].seed_source = FitResult.from_dict(o["result"]), o["seed_source"]
+        kept = result_of_outcome(o["result"], items[i]["spectrum"], shared)
+        if isinstance(cache, MemoryCache):
+            cache.put(_kept_key(items[i]), (kept, o["seed_source"]), {})
+        elif cache.enabled:
+            result = dict(kept.to_dict(), campaign_seed_source=o["seed_source"])
+            cache.put(_kept_key(items[i]), result, {"source": items[i]["spectrum"].meta.get("source"),
+                                                    "sweep": items[i]["sweep"], "settings": items[i]["settings"]})
+        fits[i].kept, fits[i].seed_source = kept, o["seed_source"]
         if o.get("disagree"):
             fits[i].flags.append("seed-disagreement")
             fits[i].notes.append(f"the seeded fit found a lower minimum than the cold fit (chi-square "
                                  f"{o['seeded_chisq']:.4g} vs {o['cold_chisq']:.4g})")
     return fitted
+
+
+_SHARED_FIELDS = ("param_names", "units", "derived_units", "fixed", "roles", "settings")
+
+
+def result_of_outcome(d: dict[str, Any], spectrum: Spectrum, shared: dict[Any, Any] | None = None):
+    """The FitResult of a worker's (lean) result dict and the spectrum that was fitted.
+
+    frequency and z are the spectrum's points (its own arrays, not copies, when every point
+    was fitted; ``d["points"]`` indexes them otherwise); z_fit is the circuit at the fitted
+    values on those points, as the engine computes it. A dict with the arrays (not lean) is
+    read as it is. ``shared``: equal descriptive fields (units, roles, settings, ...) of the
+    results of one chunk are held once."""
+    from ..fitting.result import FitResult
+
+    if "points" not in d:
+        result = FitResult.from_dict(d)
+    else:
+        f, z = _points_of(spectrum, d["points"])
+        empty = {"frequency": (), "z_real": (), "z_imag": (), "z_fit_real": (), "z_fit_imag": ()}
+        result = FitResult.from_dict({**d, **empty})
+        with np.errstate(all="ignore"):  # a runaway element (flagged unresolved) may overflow
+            z_fit = _circuit(result.circuit).impedance(result.parameter_array, f)
+        result = replace(result, frequency=f, z=z, z_fit=z_fit)
+    if shared is None:
+        return result
+    same = {}
+    for name in _SHARED_FIELDS:
+        value = getattr(result, name)
+        key = (name, repr(value))
+        same[name] = shared.setdefault(key, value)
+    return replace(result, **same)
+
+
+def _points_of(spectrum: Spectrum, points: list[int] | None) -> tuple[np.ndarray, np.ndarray]:
+    if points is None and bool(np.all(spectrum.mask)):  # the spectrum's own arrays: no copy
+        own = getattr(spectrum, "_frequency", None), getattr(spectrum, "_z", None)
+        if own[0] is not None and own[1] is not None:
+            return own
+    f, z = np.asarray(spectrum.frequency), np.asarray(spectrum.z)
+    if points is None:
+        return f, z
+    idx = np.asarray(points, dtype=int)
+    return f[idx], z[idx]
+
+
+_CIRCUITS: dict[str, Any] = {}
+
+
+def _circuit(string: str):
+    from ..model import Circuit
+
+    if string not in _CIRCUITS:
+        _CIRCUITS[string] = Circuit(string)
+    return _CIRCUITS[string]
 
 
 def _flag_arc_jumps(items: list[dict], chain: list[int], fits: list[CheckpointFits]) -> None:

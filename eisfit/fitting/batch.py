@@ -331,14 +331,16 @@ SEED_DISAGREEMENT_RTOL = 1e-3  # a seeded optimum this much below the cold one: 
 
 
 def fit_chunk(data: list[tuple], has_lead_in: bool, circuit: str, options: Mapping[str, Any],
-              rows: bool = False) -> list[dict[str, Any]]:
+              rows: bool = False, lean: bool = False) -> list[dict[str, Any]]:
     """Worker entry of campaigns and streams: fit one chunk of spectra as a seeded chain.
 
     ``data``: (frequency Hz, z ohm, meta) per spectrum; with ``has_lead_in`` the first is
     the checkpoint before the chunk, refitted as its seed and dropped from the output.
     One outcome per spectrum: ``{"result": FitResult.to_dict(), "seed_source",
     "disagree", "cold_chisq", "seeded_chisq"}`` (``{"row": summary_row(...)}`` instead of
-    the result with ``rows``), or ``{"error": text, "label"}``. ``options["seeded"]``
+    the result with ``rows``), or ``{"error": text, "label"}``. ``lean``: the result dict
+    holds no per-point arrays (frequency, z, z_fit; see :func:`lean_result_dict`), only
+    ``points``, the indices of the fitted points when not all of them. ``options["seeded"]``
     False: cold fits only (no seeded rounds). Options the batched chain does not
     take (``expr``, ``engine``, ``sigma``, ``initial``) fit each spectrum on its own with
     :func:`eisfit.fit`; a spectrum the engine refuses (e.g. too few points) fails alone.
@@ -361,10 +363,31 @@ def fit_chunk(data: list[tuple], has_lead_in: bool, circuit: str, options: Mappi
     if rows:
         out = [o if "error" in o else {"row": summary_row(o.pop("result"), o["seed_source"])} for o in out]
     else:
-        for o in out:
+        for o, s in zip(out, spectra[1:] if has_lead_in else spectra):
             if "result" in o:
-                o["result"] = o["result"].to_dict()
+                o["result"] = lean_result_dict(o["result"], s) if lean else o["result"].to_dict()
     return out
+
+
+def lean_result_dict(res: FitResult, spectrum: Spectrum) -> dict[str, Any]:
+    """``res.to_dict()`` without the per-point arrays (frequency, z, z_fit): the receiver
+    has the spectrum and rebuilds them (z_fit is the circuit at ``values``). ``points``:
+    None when every point of ``spectrum`` was fitted, else the indices of the fitted ones.
+    A selection that cannot be told by index keeps the arrays (``points`` absent)."""
+    f = np.asarray(spectrum.frequency)
+    if res.n_points == f.size and np.array_equal(res.frequency, f):
+        points = None
+    else:
+        idx = np.flatnonzero(np.isin(f, res.frequency))
+        if idx.size != res.n_points or not np.array_equal(f[idx], res.frequency):
+            return res.to_dict()
+        points = idx.tolist()
+    empty = np.zeros(0)
+    d = dataclasses.replace(res, frequency=empty, z=empty.astype(complex), z_fit=empty.astype(complex)).to_dict()
+    for key in ("frequency", "z_real", "z_imag", "z_fit_real", "z_fit_imag"):
+        d.pop(key)
+    d["points"] = points
+    return d
 
 
 def _chain_outcomes(spectra: list[Spectrum], circuit: str, options: dict[str, Any],

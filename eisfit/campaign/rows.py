@@ -1,0 +1,95 @@
+"""The table rows of a campaign, streamed to a CSV file as the fits finish.
+
+:class:`RowStream` appends the rows of each finished chunk to the results file (the
+campaign's ``summary.csv``) at once, so a campaign that dies (a killed process, a lost
+worker, a full disk later on) leaves every row already computed on disk. The rows come in
+the order the chunks finish and without the campaign flags decided at the end
+(``arc-jump``); :meth:`CampaignResult.write` replaces the file by the whole table, in
+campaign order, when the run ends.
+
+The first rows fix the columns; a later row with new columns (a checkpoint with another
+circuit) rewrites the file once with the wider header. A write that fails warns once and
+the campaign goes on (the table is still written at the end).
+"""
+from __future__ import annotations
+
+import csv
+import math
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any, Iterable
+
+from .sources import CampaignWarning
+
+__all__ = ["RowStream"]
+
+
+class RowStream:
+    """Appends dict rows to a CSV file; ``columns`` orders the header (see module doc)."""
+
+    def __init__(self, path: str | Path, columns=None):
+        self.path = Path(path)
+        self.header: list[str] | None = None
+        self.n_rows = 0
+        self.error: str | None = None
+        self._order = columns  # callable: rows -> ordered column names
+
+    def write(self, rows: Iterable[dict[str, Any]]) -> None:
+        rows = list(rows)
+        if not rows or self.error is not None:
+            return
+        try:
+            if self.header is None:
+                self.header = self._columns(rows)
+                self._write_all(rows, self.header)
+            elif any(k not in self._known for r in rows for k in r):
+                self._widen(rows)
+            else:
+                with self.path.open("a", newline="", encoding="utf-8") as fh:
+                    csv.DictWriter(fh, self.header).writerows(_cells(r) for r in rows)
+        except OSError as exc:
+            self.error = f"{exc.strerror or exc}"
+            warnings.warn(f"cannot write the rows to {self.path} ({self.error}); the campaign goes on "
+                          "and writes the table at the end", CampaignWarning, stacklevel=2)
+            return
+        self.n_rows += len(rows)
+
+    @property
+    def _known(self) -> set[str]:
+        return set(self.header or ())
+
+    def _columns(self, rows: list[dict[str, Any]]) -> list[str]:
+        if self._order is not None:
+            return list(self._order(rows))
+        seen: dict[str, None] = {}
+        for r in rows:
+            seen.update(dict.fromkeys(r))
+        return list(seen)
+
+    def _widen(self, rows: list[dict[str, Any]]) -> None:
+        """Rewrite the file with a header that also holds the new columns (rare)."""
+        with self.path.open(newline="", encoding="utf-8") as fh:
+            old = list(csv.DictReader(fh))
+        header = self._columns([dict.fromkeys(self.header or ()), *rows])
+        self._write_all(old + [_cells(r) for r in rows], header)
+        self.header = header
+
+    def _write_all(self, rows: list[dict[str, Any]], header: list[str]) -> None:
+        """The whole file at once, atomically (temp file + rename)."""
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".csv", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
+                writer = csv.DictWriter(fh, header)
+                writer.writeheader()
+                writer.writerows(_cells(r) for r in rows)
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+def _cells(row: dict[str, Any]) -> dict[str, Any]:
+    """As pandas writes them: None and NaN empty."""
+    return {k: ("" if v is None or (isinstance(v, float) and math.isnan(v)) else v) for k, v in row.items()}

@@ -1,0 +1,129 @@
+"""The campaign pipeline around the fits: lean worker results, rows streamed to disk as
+chunks finish, and a table that does not depend on the number of worker processes."""
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import eisfit
+from eisfit.campaign import runner
+from eisfit.fitting.batch import fit_chunk
+from eisfit.model import Circuit
+
+CIRCUIT = "R0-p(R1,CPE1)-p(R2,CPE2)"
+FREQ = np.logspace(6, 0, 41)
+
+
+def _spectra(n: int, seed: int = 3) -> list[eisfit.Spectrum]:
+    """A slowly drifting cell: R2 grows along the campaign, 0.3 % noise."""
+    rng = np.random.default_rng(seed)
+    circ = Circuit(CIRCUIT)
+    out = []
+    for k in range(n):
+        p = [10.0, 200.0, 2e-9, 0.9, 300.0 * (1 + 0.02 * k), 2e-6, 0.8]
+        z = circ.impedance(np.array(p), FREQ)
+        z = z + 0.003 * np.abs(z) * (rng.standard_normal(z.size) + 1j * rng.standard_normal(z.size)) / np.sqrt(2)
+        out.append(eisfit.Spectrum(FREQ, z, {"label": f"s{k:03d}"}))
+    return out
+
+
+def _folder(tmp_path, n: int):
+    folder = tmp_path / "csv"
+    folder.mkdir()
+    for k, s in enumerate(_spectra(n)):
+        np.savetxt(folder / f"cell_{k:03d}.csv", np.c_[s.frequency, s.z.real, s.z.imag], delimiter=",",
+                   header="freq_Hz,Zre_ohm,Zim_ohm", comments="")
+    return folder
+
+
+def test_table_is_the_same_with_one_and_two_worker_processes(tmp_path):
+    folder = _folder(tmp_path, 70)  # >= 64 files: the workers also read them
+    one = eisfit.fit_campaign(folder, circuit=CIRCUIT, jobs=1, cache_dir=False, progress=False)
+    two = eisfit.fit_campaign(folder, circuit=CIRCUIT, jobs=2, cache_dir=False, progress=False)
+    assert one.stats["chunks"] > 2 and not one.errors
+    pd.testing.assert_frame_equal(one.table, two.table)
+
+
+def test_worker_results_carry_no_per_point_arrays(tmp_path):
+    spectra = _spectra(6)
+    data = [(s.frequency, s.z, {}) for s in spectra]
+    options = {"weighting": "modulus", "fmin": 10.0}  # cropped: the fitted points are a subset
+    lean = fit_chunk(data, False, CIRCUIT, options, lean=True)
+    full = fit_chunk(data, False, CIRCUIT, options)
+    for o, f, s in zip(lean, full, spectra):
+        d = o["result"]
+        assert not {"frequency", "z_real", "z_imag", "z_fit_real", "z_fit_imag"} & set(d)
+        assert not any(isinstance(v, (list, np.ndarray)) and len(v) >= len(FREQ) // 2 for k, v in d.items()
+                       if k != "points")
+        assert d["points"] == list(np.flatnonzero(FREQ >= 10.0))
+        # the campaign process rebuilds the arrays exactly from the spectrum and the values
+        rebuilt = runner.result_of_outcome(d, s)
+        reference = eisfit.FitResult.from_dict(f["result"])
+        np.testing.assert_array_equal(rebuilt.frequency, reference.frequency)
+        np.testing.assert_array_equal(rebuilt.z, reference.z)
+        np.testing.assert_array_equal(rebuilt.z_fit, reference.z_fit)
+        assert rebuilt.to_dict() == reference.to_dict()
+
+
+def test_campaign_results_keep_what_the_figures_draw(tmp_path):
+    """The results the figures read hold the fitted points and the fitted curve; the
+    spectrum's own arrays are not copied for them."""
+    spectra = _spectra(12)
+    camp = eisfit.fit_campaign(spectra, circuit=CIRCUIT, cache_dir=False, progress=False)
+    for s, r in zip(spectra, camp.results):
+        np.testing.assert_array_equal(r.frequency, s.frequency)
+        np.testing.assert_array_equal(r.z, s.z)
+        np.testing.assert_array_equal(r.z_fit, r.model_impedance(r.frequency))
+        assert np.isfinite(r.rms_relative_error_pct)
+    assert camp.results[3].frequency is camp.checkpoints[3].spectrum._frequency
+    fig = camp.plot_residual_map().figure
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
+def test_rows_are_on_disk_as_chunks_finish_and_survive_a_failure(tmp_path, monkeypatch):
+    """A campaign that dies after some chunks (here the third chunk's outcome cannot be
+    stored) leaves the rows of the chunks before it in the results file."""
+    spectra = _spectra(40)
+    rows_file = tmp_path / "summary.csv"
+    seen = []
+    collect = runner._collect
+
+    def failing_collect(items, fits, chunk, outcome, cache):
+        if len(seen) == 2:
+            raise OSError("disk gone")
+        seen.append(list(chunk.members))
+        return collect(items, fits, chunk, outcome, cache)
+
+    monkeypatch.setattr(runner, "_collect", failing_collect)
+    with pytest.raises(OSError, match="disk gone"):
+        eisfit.fit_campaign(spectra, circuit=CIRCUIT, cache_dir=False, progress=False, rows_file=rows_file)
+    with open(rows_file, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    finished = [spectra[i].label for members in seen for i in members]
+    assert [r["label"] for r in rows] == finished and len(finished) < len(spectra)
+    assert all(r["R2"] and r["chisq"] and r["error"] == "" for r in rows)
+    # the whole run writes the whole table over them, in campaign order
+    monkeypatch.setattr(runner, "_collect", collect)
+    camp = eisfit.fit_campaign(spectra, circuit=CIRCUIT, cache_dir=False, progress=False, out=tmp_path)
+    written = pd.read_csv(tmp_path / "summary.csv")
+    assert list(written["label"]) == [s.label for s in spectra]
+    np.testing.assert_allclose(written["R2"], camp.table["R2"], rtol=1e-12)
+
+
+def test_row_stream_widens_its_header_for_a_new_circuit(tmp_path):
+    from eisfit.campaign.rows import RowStream
+
+    stream = RowStream(tmp_path / "rows.csv")
+    stream.write([{"label": "a", "R0": 1.0, "flags": ""}])
+    stream.write([{"label": "b", "R0": 2.0, "L1": float("nan"), "flags": "x"}])
+    stream.write([{"label": "c", "R0": 3.0}])
+    with open(tmp_path / "rows.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["label"] for r in rows] == ["a", "b", "c"]
+    assert rows[0]["L1"] == "" and rows[1]["L1"] == "" and rows[1]["flags"] == "x"
+    assert stream.n_rows == 3
