@@ -21,6 +21,7 @@ fails only itself.
 """
 from __future__ import annotations
 
+import functools
 import math
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass, field, replace
@@ -200,13 +201,12 @@ def _collect(items: list[dict], fits: list[CheckpointFits], chunk: _Chunk, outco
     if isinstance(outcome, dict) and "error" in outcome:  # the whole task failed
         outcome = [outcome] * len(chunk.members)
     fitted = 0
-    shared: dict[Any, Any] = {}
     for i, o in zip(chunk.members, outcome):
         if "error" in o:
             fits[i].error = f"fit failed: {o['error']}"
             continue
         fitted += 1
-        kept = result_of_outcome(o["result"], items[i]["spectrum"], shared)
+        kept = result_of_outcome(o["result"], items[i]["spectrum"])
         if isinstance(cache, MemoryCache):
             cache.put(_kept_key(items[i]), (kept, o["seed_source"]), {})
         elif cache.enabled:
@@ -221,36 +221,23 @@ def _collect(items: list[dict], fits: list[CheckpointFits], chunk: _Chunk, outco
     return fitted
 
 
-_SHARED_FIELDS = ("param_names", "units", "derived_units", "fixed", "roles", "settings")
-
-
-def result_of_outcome(d: dict[str, Any], spectrum: Spectrum, shared: dict[Any, Any] | None = None):
+def result_of_outcome(d: dict[str, Any], spectrum: Spectrum):
     """The FitResult of a worker's (lean) result dict and the spectrum that was fitted.
 
-    frequency and z are the spectrum's points (its own arrays, not copies, when every point
-    was fitted; ``d["points"]`` indexes them otherwise); z_fit is the circuit at the fitted
-    values on those points, as the engine computes it. A dict with the arrays (not lean) is
-    read as it is. ``shared``: equal descriptive fields (units, roles, settings, ...) of the
-    results of one chunk are held once."""
+    frequency and z are the spectrum's points (its own read-only arrays, not copies, when
+    every point was fitted; ``d["points"]`` indexes them otherwise); z_fit is the circuit at
+    the fitted values on those points, as the engine computes it. A dict with the arrays
+    (not lean) is read as it is."""
     from ..fitting.result import FitResult
 
     if "points" not in d:
-        result = FitResult.from_dict(d)
-    else:
-        f, z = _points_of(spectrum, d["points"])
-        empty = {"frequency": (), "z_real": (), "z_imag": (), "z_fit_real": (), "z_fit_imag": ()}
-        result = FitResult.from_dict({**d, **empty})
-        with np.errstate(all="ignore"):  # a runaway element (flagged unresolved) may overflow
-            z_fit = _circuit(result.circuit).impedance(result.parameter_array, f)
-        result = replace(result, frequency=f, z=z, z_fit=z_fit)
-    if shared is None:
-        return result
-    same = {}
-    for name in _SHARED_FIELDS:
-        value = getattr(result, name)
-        key = (name, repr(value))
-        same[name] = shared.setdefault(key, value)
-    return replace(result, **same)
+        return FitResult.from_dict(d)
+    f, z = _points_of(spectrum, d["points"])
+    empty = {"frequency": (), "z_real": (), "z_imag": (), "z_fit_real": (), "z_fit_imag": ()}
+    result = FitResult.from_dict({**d, **empty})
+    with np.errstate(all="ignore"):  # a runaway element (flagged unresolved) may overflow
+        z_fit = _circuit(result.circuit).impedance(result.parameter_array, f)
+    return replace(result, frequency=f, z=z, z_fit=z_fit)
 
 
 def _points_of(spectrum: Spectrum, points: list[int] | None) -> tuple[np.ndarray, np.ndarray]:
@@ -265,15 +252,11 @@ def _points_of(spectrum: Spectrum, points: list[int] | None) -> tuple[np.ndarray
     return f[idx], z[idx]
 
 
-_CIRCUITS: dict[str, Any] = {}
-
-
+@functools.lru_cache(maxsize=64)
 def _circuit(string: str):
     from ..model import Circuit
 
-    if string not in _CIRCUITS:
-        _CIRCUITS[string] = Circuit(string)
-    return _CIRCUITS[string]
+    return Circuit(string)
 
 
 def _flag_arc_jumps(items: list[dict], chain: list[int], fits: list[CheckpointFits]) -> None:
