@@ -24,7 +24,8 @@ Cases:
   suggest   ``eisfit.suggest_circuit`` on spectra of the eight families of
             ``scripts/suggest_score.py``: mean time per spectrum in u (issue 16: <= 5 u).
   cli       ``eisfit campaign FOLDER --jobs 2`` on N single-spectrum CSV files, figures and
-            all: wall time in u and the peak RSS summed over the process and its workers;
+            all: wall time in u and the peak memory summed over the process and its workers
+            (RSS, and PSS, which counts the pages forked processes share once);
             and one EC-Lab-style text table holding 261 sweeps of
             R0-p(R1,CPE1)-p(R2,CPE2)-CPE3 through the CLI.
 
@@ -241,14 +242,15 @@ def case_cli(u: float, n: int, jobs: int) -> None:
         wall, peak = _run_cli(["campaign", str(folder), "--circuit", CIRCUIT, "--jobs", str(jobs),
                                "--out", str(Path(tmp) / "out"), "--no-cache", "--no-progress"])
         print(f"[cli] eisfit campaign FOLDER ({n} CSV files, --jobs {jobs}, figures and all): {wall / u:.1f} u = "
-              f"{wall:.1f} s; peak RSS summed over processes {peak / 2**20:.0f} MB")
+              f"{wall:.1f} s; peak memory summed over processes: RSS {peak[0] / 2**20:.0f} MB, "
+              f"PSS {peak[1] / 2**20:.0f} MB")
         table = Path(tmp) / "table.txt"
         _write_eclab_table(table)
         wall, peak = _run_cli(["campaign", str(table), "--circuit", "R0-p(R1,CPE1)-p(R2,CPE2)-CPE3",
                                "--jobs", str(jobs), "--out", str(Path(tmp) / "out261"), "--no-cache",
                                "--no-progress"])
         print(f"[cli] eisfit campaign on one EC-Lab-style table of 261 sweeps (3-element circuit): "
-              f"{wall / u:.1f} u = {wall:.1f} s; peak RSS {peak / 2**20:.0f} MB")
+              f"{wall / u:.1f} u = {wall:.1f} s; peak RSS {peak[0] / 2**20:.0f} MB, PSS {peak[1] / 2**20:.0f} MB")
 
 
 def _write_eclab_table(path: Path) -> None:
@@ -269,18 +271,22 @@ def _write_eclab_table(path: Path) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
-def _run_cli(args: list[str]) -> tuple[float, int]:
-    """Wall time and peak summed RSS (bytes) of one ``eisfit`` command and its children."""
+def _run_cli(args: list[str]) -> tuple[float, tuple[int, int]]:
+    """Wall time and the peak memory (bytes) of one ``eisfit`` command and its children,
+    summed over the processes: (RSS, PSS). RSS counts the pages that forked processes share
+    once per process; PSS (proportional set size) splits them among the sharers, so its
+    sum is the memory the command takes from the machine."""
     cmd = [sys.executable, "-c", "import sys; from eisfit.cli import main; sys.exit(main())", *args]
     env = dict(os.environ, MPLBACKEND="Agg")
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
-    peak = [0]
+    peak = [0, 0]
     done = threading.Event()
 
     def watch():
         while not done.is_set():
-            peak[0] = max(peak[0], _tree_rss(proc.pid))
+            rss, pss = _tree_memory(proc.pid)
+            peak[0], peak[1] = max(peak[0], rss), max(peak[1], pss)
             time.sleep(0.02)
 
     th = threading.Thread(target=watch, daemon=True)
@@ -291,30 +297,34 @@ def _run_cli(args: list[str]) -> tuple[float, int]:
     th.join()
     if proc.returncode not in (0, 1):
         print(out.decode(errors="replace")[-2000:])
-    return wall, peak[0]
+    return wall, (peak[0], peak[1])
 
 
-def _tree_rss(root: int) -> int:
-    """Summed resident memory (bytes) of a process and all its descendants (from /proc)."""
+def _tree_memory(root: int) -> tuple[int, int]:
+    """Summed RSS and PSS (bytes) of a process and all its descendants (from /proc)."""
     children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat") as fh:
                 ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
-            with open(f"/proc/{entry}/statm") as fh:
-                rss[int(entry)] = int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
         except (OSError, ValueError, IndexError):
             continue
         children.setdefault(ppid, []).append(int(entry))
-    total, stack = 0, [root]
+    rss = pss = 0
+    stack = [root]
     while stack:
         pid = stack.pop()
-        total += rss.get(pid, 0)
         stack.extend(children.get(pid, []))
-    return total
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as fh:
+                fields = dict(line.split(":", 1) for line in fh if ":" in line and not line.startswith(" "))
+        except OSError:
+            continue
+        rss += 1024 * int(fields.get("Rss", "0 kB").split()[0])
+        pss += 1024 * int(fields.get("Pss", "0 kB").split()[0])
+    return rss, pss
 
 
 def _median(fn, repeat: int) -> float:
