@@ -15,13 +15,12 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any, Mapping
 
 from ..errors import CampaignError
+from .._files import atomic_text_file
 from .sources import CampaignWarning
 
 __all__ = ["FitCache", "MemoryCache", "settings_hash", "seed_hash", "fit_key"]
@@ -121,23 +120,14 @@ class FitCache:
         if self.folder is None or self.write_error is not None:
             return
         data = {"format": CACHE_FORMAT, "about": _canonical(dict(about)), "result": result}
-        tmp = None
         try:
-            fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=self.folder)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            with atomic_text_file(self.folder / f"{key}.json") as fh:
                 json.dump(data, fh)
-            os.replace(tmp, self.folder / f"{key}.json")
         except OSError as exc:
-            if tmp is not None:
-                Path(tmp).unlink(missing_ok=True)
             self.write_error = f"{exc.strerror or exc}"
             warnings.warn(f"cannot write to the cache folder {self.folder} ({self.write_error}); "
                           "the campaign goes on without caching", CampaignWarning, stacklevel=3)
             return
-        except BaseException:
-            if tmp is not None:
-                Path(tmp).unlink(missing_ok=True)
-            raise
         self.writes += 1
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._files import atomic_text_file
 from .sources import Checkpoint
 
 __all__ = ["CampaignResult", "CheckpointFailure", "checkpoint_row", "ordered_columns"]
@@ -261,7 +262,8 @@ class CampaignResult:
         folder = Path(out)
         folder.mkdir(parents=True, exist_ok=True)
         table = self.table
-        _write_csv_atomically(table, folder / "summary.csv")  # replaces the rows streamed during the fits
+        with atomic_text_file(folder / "summary.csv") as fh:  # replaces the rows streamed during the fits
+            table.to_csv(fh, index=False)
         _write_parquet(table, folder / "summary.parquet")
         if self.drts is not None:  # DRT (issue 8)
             self.drt_peaks().to_csv(folder / "drt_peaks.csv", index=False)
@@ -344,21 +346,6 @@ def checkpoint_row(c: Checkpoint, r: Any, d: dict[str, Any], joint: Any = None) 
     for key, value in c.extra.items():
         row.setdefault(key, value)
     return row
-
-
-def _write_csv_atomically(table, path: Path) -> None:
-    """``table.to_csv(path)`` through a temporary file: a failure leaves the file as it was."""
-    import os
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".csv", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
-            table.to_csv(fh, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _write_parquet(table, path: Path) -> None:

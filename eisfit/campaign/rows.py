@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import csv
 import math
-import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any, Iterable
 
+from .._files import atomic_text_file
 from .sources import CampaignWarning
 
 __all__ = ["RowStream"]
@@ -77,17 +76,11 @@ class RowStream:
         self.header = header
 
     def _write_all(self, rows: list[dict[str, Any]], header: list[str]) -> None:
-        """The whole file at once, atomically (temp file + rename)."""
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".csv", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
-                writer = csv.DictWriter(fh, header)
-                writer.writeheader()
-                writer.writerows(_cells(r) for r in rows)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        """The whole file at once, atomically."""
+        with atomic_text_file(self.path) as fh:
+            writer = csv.DictWriter(fh, header)
+            writer.writeheader()
+            writer.writerows(_cells(r) for r in rows)
 
 
 def _cells(row: dict[str, Any]) -> dict[str, Any]:
