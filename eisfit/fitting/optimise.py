@@ -9,6 +9,7 @@ one campaign): every linear-algebra step is vectorised over K.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Callable
 
@@ -29,15 +30,19 @@ class Transform:
     lower: np.ndarray  # physical lower bounds (M,)
     upper: np.ndarray  # physical upper bounds (M,)
 
-    @property
+    @functools.cached_property  # read on every start and clip; the bounds never change
     def internal_lower(self) -> np.ndarray:
         with np.errstate(divide="ignore"):
-            return np.where(self.log_mask, np.log(np.maximum(self.lower, 0.0)), self.lower)
+            bound = np.where(self.log_mask, np.log(np.maximum(self.lower, 0.0)), self.lower)
+        bound.setflags(write=False)  # shared by every caller
+        return bound
 
-    @property
+    @functools.cached_property
     def internal_upper(self) -> np.ndarray:
         with np.errstate(divide="ignore"):
-            return np.where(self.log_mask, np.log(np.maximum(self.upper, 1e-300)), self.upper)
+            bound = np.where(self.log_mask, np.log(np.maximum(self.upper, 1e-300)), self.upper)
+        bound.setflags(write=False)
+        return bound
 
     def to_internal(self, p: np.ndarray) -> np.ndarray:
         p = np.asarray(p, dtype=float)
