@@ -23,6 +23,7 @@ in ``FitResult.intervals``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any, Generator, Mapping, Sequence
@@ -82,7 +83,7 @@ def suspect_resistances(circuit, values: Mapping[str, float], stderr: Mapping[st
     another arc's; a suspect arc and its neighbours in time constant (with which it can
     trade resistance) have their resistances profiled.
     """
-    arcs = [ArcSpec(a.resistor, a.capacitive, a.kind) for a in circuit.arcs]
+    arcs = _arcs_of(circuit)
     taus = [arc_tau_s(values, a) for a in arcs]
     order = sorted((k for k in range(len(arcs)) if math.isfinite(taus[k]) and taus[k] > 0), key=lambda k: taus[k])
     suspect: set[int] = set()
@@ -309,8 +310,9 @@ def _pinned_starts(problem, index, value, start) -> list[tuple[np.ndarray, np.nd
     return out
 
 
-def _arcs_of(circuit) -> list[ArcSpec]:
-    return [ArcSpec(a.resistor, a.capacitive, a.kind) for a in circuit.arcs]
+@functools.lru_cache(maxsize=64)
+def _arcs_of(circuit) -> tuple[ArcSpec, ...]:
+    return tuple(ArcSpec(a.resistor, a.capacitive, a.kind) for a in circuit.arcs)
 
 
 def _profile_starts(start, index, value, name, arcs, param_names) -> list[np.ndarray]:
