@@ -121,14 +121,21 @@ class BatchProblem:
     def with_owner(self, owner: np.ndarray) -> "BatchProblem":
         return BatchProblem(self.preps, self.z, self.sr, self.si, self.fixed_values, owner)
 
-    def _model_and_jacobian(self, theta: np.ndarray, idx: np.ndarray):
-        """Model Z and its Jacobian (internal coordinates); row j is spectrum ``owner[idx[j]]``."""
+    def _rows(self, theta: np.ndarray, idx: np.ndarray):
+        """(spectrum of each row, physical free values (K, Mf), full parameter vectors (K, M))
+        of internal coordinates ``theta``; row j is spectrum ``owner[idx[j]]``."""
         ref = self.preps[0].problem
         s = self.owner[idx]
         p_free = ref.transform.to_physical(theta)
+        p = self.fixed_values[s]  # fancy indexing: a copy
+        p[:, ref.free] = p_free
+        return s, p_free, p
+
+    def _model_and_jacobian(self, theta: np.ndarray, idx: np.ndarray):
+        """Model Z and its Jacobian (internal coordinates); row j is spectrum ``owner[idx[j]]``."""
+        ref = self.preps[0].problem
+        s, p_free, p = self._rows(theta, idx)
         with np.errstate(all="ignore"):
-            p = self.fixed_values[s].copy()
-            p[:, ref.free] = p_free
             zm, dz = ref.circuit.impedance_and_jacobian(p, ref.frequency)
             if ref.free.size != dz.shape[2]:
                 dz = dz[:, :, ref.free]
@@ -152,10 +159,7 @@ class BatchProblem:
 
     def _normal_block(self, theta: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         ref = self.preps[0].problem
-        s = self.owner[idx]
-        p_free = ref.transform.to_physical(theta)
-        p = self.fixed_values[s]
-        p[:, ref.free] = p_free
+        s, p_free, p = self._rows(theta, idx)
         sr = self.sr[s]
         si = sr if self.si is self.sr else self.si[s]
         return normal_equations_at(ref.circuit, ref.frequency, p, ref.free, ref.transform.dp_dtheta(p_free),
