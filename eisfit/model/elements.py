@@ -85,8 +85,9 @@ class ElementDef:
 
 # --------------------------------------------------------------------------- helpers
 def _jpow(omega: np.ndarray, a) -> np.ndarray:
-    """(j*omega)^a for omega > 0 on the principal branch: omega^a * exp(j*a*pi/2)."""
-    return omega**a * np.exp(1j * _HALF_PI * a)
+    """(j*omega)^a for omega > 0 on the principal branch: exp(j*a*pi/2) * omega^a, the power
+    as exp(a ln omega) (about 2x faster than ``omega**a``)."""
+    return np.exp(1j * _HALF_PI * a) * np.exp(a * np.log(omega))
 
 
 def _jlog(x: np.ndarray) -> np.ndarray:
