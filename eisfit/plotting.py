@@ -72,21 +72,16 @@ def _save_one(name: str, folder: str) -> list[str]:
 
 
 def _can_fork_figures() -> bool:
-    """Forked workers are safe here: Linux, the Agg backend (nothing drawn on screen) and no
-    thread but this one (tqdm's monitor only sleeps, it is allowed)."""
-    import multiprocessing
+    """Forked workers are safe here (:func:`eisfit._processes.fork_is_safe`), the backend is
+    Agg (nothing drawn on screen) and there are two cores or more."""
     import os
-    import sys
-    import threading
 
     import matplotlib
 
-    others = [t for t in threading.enumerate() if t is not threading.current_thread()]
+    from ._processes import fork_is_safe
+
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return (sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
-            and matplotlib.get_backend().lower() == "agg" and cores >= 2
-            and threading.current_thread() is threading.main_thread()
-            and all(t.daemon and t.name == "tqdm_monitor" for t in others))
+    return fork_is_safe() and matplotlib.get_backend().lower() == "agg" and cores >= 2
 
 
 def save_figures(makers, folder, processes: int | None = None) -> dict:

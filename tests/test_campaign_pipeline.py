@@ -3,6 +3,9 @@ chunks finish, and a table that does not depend on the number of worker processe
 from __future__ import annotations
 
 import csv
+import subprocess
+import sys
+import textwrap
 
 import numpy as np
 import pandas as pd
@@ -39,12 +42,35 @@ def _folder(tmp_path, n: int):
     return folder
 
 
-def test_table_is_the_same_with_one_and_two_worker_processes(tmp_path):
+@pytest.mark.parametrize("start", ["fork where safe", "spawn"])
+def test_table_is_the_same_with_one_and_two_worker_processes(tmp_path, monkeypatch, start):
+    if start == "spawn":
+        monkeypatch.setattr("eisfit._processes.fork_is_safe", lambda: False)
     folder = _folder(tmp_path, 70)  # >= 64 files: the workers also read them
     one = eisfit.fit_campaign(folder, circuit=CIRCUIT, jobs=1, cache_dir=False, progress=False)
     two = eisfit.fit_campaign(folder, circuit=CIRCUIT, jobs=2, cache_dir=False, progress=False)
     assert one.stats["chunks"] > 2 and not one.errors
     pd.testing.assert_frame_equal(one.table, two.table)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork start: Linux only")
+def test_a_script_without_main_guard_runs_a_parallel_campaign(tmp_path):
+    """A plain script calling fit_campaign(jobs=2) at its top level: forked workers do not
+    run the script again (spawned ones would, and every fit failed)."""
+    script = tmp_path / "plain.py"
+    script.write_text(textwrap.dedent(f"""
+        import numpy as np, eisfit
+        from eisfit.model import Circuit
+        f = np.logspace(6, 0, 41)
+        z = Circuit({CIRCUIT!r}).impedance(np.array([10, 200, 2e-9, 0.9, 300, 2e-6, 0.8]), f)
+        spectra = [eisfit.Spectrum(f, z * (1 + 0.001 * k), {{"label": f"s{{k}}"}}) for k in range(6)]
+        r = eisfit.fit_campaign(spectra, circuit={CIRCUIT!r}, jobs=2, cache_dir=False, progress=False)
+        print("errors", len(r.errors), "rows", len(r.table))
+    """))
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "errors 0 rows 6" in run.stdout, run.stdout + run.stderr
+    assert "Traceback" not in run.stderr
 
 
 def test_worker_results_carry_no_per_point_arrays(tmp_path):

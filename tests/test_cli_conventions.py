@@ -481,18 +481,23 @@ def test_no_orphan_workers_after_the_main_process_is_killed(tmp_path):
                             cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
                             env={**os.environ, "MPLBACKEND": "Agg"})
     children: set[int] = set()
+    main_cmdline = _cmdline(proc.pid)
+
+    def is_worker(pid: int) -> bool:  # spawned (multiprocessing's entry) or forked (the same command)
+        cmdline = _cmdline(pid)
+        return "spawn_main" in cmdline or cmdline == main_cmdline
     try:
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline and proc.poll() is None:
             children.update(_children(proc.pid))
-            workers = [c for c in children if "spawn_main" in _cmdline(c)]
+            workers = [c for c in children if is_worker(c)]
             # workers that have returned a fit (now in the cache) are past their start-up:
             # killed earlier, they would die anyway on the closed start-up pipe
             if len(workers) >= 2 and any(cache.glob("*.json")):
                 break
             time.sleep(0.05)
         assert proc.poll() is None, "the campaign ended before its workers could be seen at work"
-        assert len([c for c in children if "spawn_main" in _cmdline(c)]) >= 2
+        assert len([c for c in children if is_worker(c)]) >= 2
         children.update(_children(proc.pid))
         proc.kill()
         proc.wait(timeout=10)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-import multiprocessing
 import os
 import sys
 import time
@@ -248,12 +247,13 @@ def _choose_campaign_circuit(checkpoints: list[Checkpoint], common: dict[str, An
 # ---- execution helpers ----------------------------------------------------------
 
 def _process_pool(jobs: int) -> ProcessPoolExecutor:
-    # spawn: workers start clean (no inherited threads from Dask, matplotlib or BLAS);
-    # each worker ignores SIGINT (the main process stops the campaign) and exits when
-    # the main process dies (eisfit.campaign.workers).
+    # forked where safe, else spawned (eisfit._processes); each worker ignores SIGINT (the
+    # main process stops the campaign) and exits when the main process dies
+    # (eisfit.campaign.workers).
+    from .._processes import worker_context
     from .workers import init_worker
 
-    return ProcessPoolExecutor(max_workers=int(jobs), mp_context=multiprocessing.get_context("spawn"),
+    return ProcessPoolExecutor(max_workers=int(jobs), mp_context=worker_context(),
                                initializer=init_worker, initargs=(os.getpid(),))
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import math
-import multiprocessing
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -266,7 +265,7 @@ def fit_stream(
     With ``seeded`` each chunk is a seeded chain (:func:`fit_chain`); the first spectrum of
     a chunk after the first is seeded from the previous spectrum of the stream, which is
     re-fitted (cold + seeded within the chunk, row not written) as the chunk's lead-in, so
-    chunks stay independent and can run in parallel. ``jobs > 1`` uses spawned processes
+    chunks stay independent and can run in parallel. ``jobs > 1`` uses worker processes (forked where safe)
     with one BLAS thread each. Rows are written in input order; the header is that of the
     first chunk. ``executor``: an existing ``concurrent.futures`` executor to run the
     chunks on (kept open; ``jobs`` then sets how many chunks are in flight).
@@ -417,8 +416,9 @@ def _single_outcome(s: Spectrum, circuit: str, options: dict[str, Any]) -> dict[
 
 
 def _stream_pool(jobs: int) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(max_workers=int(jobs), mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_one_blas_thread)
+    from .._processes import worker_context
+
+    return ProcessPoolExecutor(max_workers=int(jobs), mp_context=worker_context(), initializer=_one_blas_thread)
 
 
 def _one_blas_thread() -> None:
