@@ -295,7 +295,11 @@ def _outcome(fut: Future) -> Any:
     try:
         return fut.result()
     except Exception as exc:  # the worker itself died (e.g. a lost Dask worker)
-        return {"error": f"worker failed: {type(exc).__name__}: {exc}"}
+        hint = ""
+        if type(exc).__name__ == "BrokenProcessPool":  # also what a spawned worker re-running the script gives
+            hint = (" (a worker process died or could not start; a script that calls fit_campaign "
+                    "with jobs > 1 must do so under `if __name__ == \"__main__\":`)")
+        return {"error": f"worker failed: {type(exc).__name__}: {exc}{hint}"}
 
 
 def _as_completed(pending: dict[Future, Any]):
