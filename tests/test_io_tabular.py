@@ -191,3 +191,39 @@ def test_unknown_format_name(tmp_path):
     p = _write(tmp_path, "a.csv", "f,re,im\n1,2,-3\n2,3,-4\n")
     with pytest.raises(UnknownFormatError, match="unknown format"):
         eisfit.read(p, format="nope")
+
+
+@pytest.mark.parametrize("delimiter, style", [(",", "%.9e"), (", ", "%g"), ("\t", "%.6f"), ("   ", "%.12g"),
+                                              (";", "%.4e")])
+def test_short_clean_tables_read_as_the_strict_parser_reads_them(tmp_path, monkeypatch, delimiter, style):
+    """Short tables of nothing but numbers go through numpy in one call; values and line
+    numbers must be those of the strict line-by-line parser."""
+    from eisfit.io import tabular
+
+    rng = np.random.default_rng(11)
+    f = np.logspace(6, -1, 37)
+    rows = np.c_[f, rng.uniform(1, 1e4, f.size), -rng.uniform(1, 1e4, f.size)]
+    path = tmp_path / "t.txt"
+    path.write_text("# cell A\nfreq/Hz" + delimiter + "Re(Z)/Ohm" + delimiter + "-Im(Z)/Ohm\n"
+                    + "\n".join(delimiter.join(style % v for v in row) for row in rows) + "\n")
+    lines = tabular.text_lines(path)
+    layout = tabular.locate_table(lines)
+    assert tabular._parse_rows_clean(lines, layout, layout.data_start, len(lines), 1) is not None
+    clean = tabular.parse_rows(lines, layout, path, ["f", "re", "im"])
+    monkeypatch.setattr(tabular, "_parse_rows_clean", lambda *a: None)
+    strict = tabular.parse_rows(lines, layout, path, ["f", "re", "im"])
+    assert clean.values.shape == (f.size, 3)
+    np.testing.assert_array_equal(clean.values, strict.values)
+    np.testing.assert_array_equal(clean.line_numbers, strict.line_numbers)
+    assert clean.line_numbers[0] == 3
+
+
+@pytest.mark.parametrize("bad, message", [("1e3,2,abc", "non-numeric value 'abc'"), ("1e3,2", "2 values"),
+                                          ("1e3,2,nan", "non-numeric value 'nan'")])
+def test_a_short_table_with_one_bad_row_names_that_line(tmp_path, bad, message):
+    rows = [f"{10.0 ** -k:.6e},{k + 1.0},{-k - 1.0}" for k in range(10)]
+    rows[6] = bad
+    path = tmp_path / "t.csv"
+    path.write_text("freq_Hz,Zre_ohm,Zim_ohm\n" + "\n".join(rows) + "\n")
+    with pytest.raises(CorruptFileError, match=f"line 8: .*{message}"):
+        eisfit.read(path)

@@ -174,33 +174,41 @@ class TableLayout:
         return _DELIMITER_NAMES[self.delimiter]
 
 
-def _count_numeric(lines: Sequence[str], delimiter: str | None, decimal: str) -> int:
-    n = 0
+def _field_counts(lines: Sequence[str], delimiter: str | None, decimal: str) -> dict[str, int | None]:
+    """Number of values of each distinct line that is a row of numbers (None for the others)."""
+    counts: dict[str, int | None] = {}
     for line in lines:
-        vals = numeric_fields(line, delimiter, decimal)
-        if vals is not None and len(vals) >= 2:
-            n += 1
-    return n
+        if line not in counts:
+            vals = numeric_fields(line, delimiter, decimal)
+            counts[line] = None if vals is None else len(vals)
+    return counts
 
 
 def detect_delimiter(lines: Sequence[str]) -> tuple[str | None, str]:
     """(delimiter, decimal) that makes the most lines rows of >= 2 numbers."""
+    return _detect_layout(lines)[:2]
+
+
+def _detect_layout(lines: Sequence[str]) -> tuple[str | None, str, dict[str, int | None]]:
+    """:func:`detect_delimiter` and the field counts of the sampled lines under the winner
+    (:func:`_locate_table` reuses them instead of parsing the same lines again)."""
     sample = [ln for ln in lines[:_MAX_SNIFF_LINES] if ln.strip()][:_MAX_DELIMITER_LINES]
     # a line without a digit is never a row of numbers: no layout can count more than this
     reachable = sum(1 for ln in sample if any(ch.isdigit() for ch in ln))
-    best, best_n = _LAYOUTS[0], 0
+    best, best_n, best_counts = _LAYOUTS[0], 0, {}
     text = "\n".join(sample)
     for delimiter, decimal in _LAYOUTS:
         if (delimiter is not None and delimiter not in text) or (decimal == "," and "," not in text):
             continue  # a layout whose characters never occur cannot split a row
-        n = _count_numeric(sample, delimiter, decimal)
+        counts = _field_counts(sample, delimiter, decimal)
+        n = sum(1 for ln in sample if (counts[ln] or 0) >= 2)
         if n > best_n:
-            best, best_n = (delimiter, decimal), n
+            best, best_n, best_counts = (delimiter, decimal), n, counts
         if best_n == reachable:  # the first layout that reaches the bound wins anyway
             break
     if best_n == 0:
         raise ValueError("no rows of numbers")
-    return best
+    return best[0], best[1], best_counts
 
 
 def locate_table(
@@ -233,18 +241,24 @@ _LAYOUT_MEMORY: dict[tuple, TableLayout] = {}
 
 def _locate_table(lines: Sequence[str], path: Path | str | None, delimiter: str | None | bool,
                   decimal: str | None) -> TableLayout:
+    known: dict[str, int | None] = {}
     if delimiter is False or decimal is None:
         try:
-            det_delim, det_dec = detect_delimiter(lines)
+            det_delim, det_dec, det_counts = _detect_layout(lines)
         except ValueError:
             raise CorruptFileError(path, "no table of numbers found (no line holds two or more numeric values)") from None
+        if (delimiter is False or delimiter == det_delim) and decimal in (None, det_dec):
+            known = det_counts
         if delimiter is False:
             delimiter = det_delim
         decimal = decimal or det_dec
-    counts = [None] * len(lines)
+    counts: list[int | None] = [None] * len(lines)
     for i, line in enumerate(lines[:_MAX_SNIFF_LINES]):
-        vals = numeric_fields(line, delimiter, decimal)
-        counts[i] = len(vals) if vals is not None else None
+        if line in known:
+            counts[i] = known[line]
+        else:
+            vals = numeric_fields(line, delimiter, decimal)
+            counts[i] = len(vals) if vals is not None else None
     sizes = [c for c in counts if c is not None and c >= 2]
     if not sizes:
         raise CorruptFileError(
@@ -316,7 +330,8 @@ def parse_rows(
     stop = len(lines) if stop is None else stop
     if not last_line_complete:
         stop = _drop_cut_last_line(lines, layout, path, start, stop, first_line_number)
-    fast = _parse_rows_fast(lines, layout, start, stop, first_line_number)
+    fast = (_parse_rows_fast(lines, layout, start, stop, first_line_number)
+            or _parse_rows_clean(lines, layout, start, stop, first_line_number))
     if fast is not None:
         return fast
     n = layout.n_columns
@@ -353,6 +368,24 @@ def parse_rows(
     if not values:
         raise CorruptFileError(path, "the table has a header but no data rows")
     return Rows(np.array(values, dtype=float), np.array(numbers), blocks)
+
+
+def _parse_rows_clean(lines: Sequence[str], layout: TableLayout, start: int, stop: int,
+                      first_line_number: int) -> Rows | None:
+    """A short table of nothing but rows of numbers (no blank line, repeated header, quote,
+    decimal comma or non-finite value), converted by numpy in one call (Python's float rules,
+    as :func:`parse_number`); None for anything else: the strict parser then names the
+    faulty line."""
+    if layout.decimal != "." or stop - start >= _FAST_MIN_LINES:
+        return None
+    split = str.split if layout.delimiter is None else (lambda line: line.split(layout.delimiter))
+    try:
+        values = np.array([split(line) for line in lines[start:stop]], dtype=float)
+    except ValueError:  # a ragged row or a field that is not a number
+        return None
+    if values.ndim != 2 or values.shape[1] != layout.n_columns or not np.all(np.isfinite(values)):
+        return None
+    return Rows(values, np.arange(start, stop) + first_line_number, [0])
 
 
 _FAST_MIN_LINES = 2000
