@@ -29,7 +29,7 @@ class Spectrum:
     :meth:`select` return new spectra sharing the original arrays.
     """
 
-    __slots__ = ("_frequency", "_z", "_mask", "meta", "_columns")
+    __slots__ = ("_frequency", "_z", "_mask", "_all_selected", "meta", "_columns")
 
     def __init__(
         self,
@@ -72,19 +72,25 @@ class Spectrum:
         self._frequency = f
         self._z = zz
         self._mask = m
+        self._all_selected = bool(m.all())
         self._columns = cols
         self.meta: dict[str, Any] = dict(meta or {})
 
     # -- data (masked) -------------------------------------------------
     @property
     def frequency(self) -> np.ndarray:
-        """Frequencies of the selected points, Hz."""
-        return self._frequency[self._mask]
+        """Frequencies of the selected points, Hz (read-only)."""
+        return self._frequency if self._all_selected else self._read_only(self._frequency[self._mask])
 
     @property
     def z(self) -> np.ndarray:
-        """Complex impedance of the selected points, ohm (Z'' < 0 capacitive)."""
-        return self._z[self._mask]
+        """Complex impedance of the selected points, ohm (Z'' < 0 capacitive; read-only)."""
+        return self._z if self._all_selected else self._read_only(self._z[self._mask])
+
+    @staticmethod
+    def _read_only(values: np.ndarray) -> np.ndarray:
+        values.flags.writeable = False
+        return values
 
     @property
     def omega(self) -> np.ndarray:

@@ -241,11 +241,7 @@ def result_of_outcome(d: dict[str, Any], spectrum: Spectrum):
 
 
 def _points_of(spectrum: Spectrum, points: list[int] | None) -> tuple[np.ndarray, np.ndarray]:
-    if points is None and bool(np.all(spectrum.mask)):  # the spectrum's own arrays: no copy
-        own = getattr(spectrum, "_frequency", None), getattr(spectrum, "_z", None)
-        if own[0] is not None and own[1] is not None:
-            return own
-    f, z = np.asarray(spectrum.frequency), np.asarray(spectrum.z)
+    f, z = spectrum.frequency, spectrum.z  # read-only; the spectrum's own arrays when all are selected
     if points is None:
         return f, z
     idx = np.asarray(points, dtype=int)
