@@ -1,0 +1,48 @@
+"""Spectrum: an immutable set of points (Hz, complex ohm) with a selection."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import eisfit
+from eisfit.errors import DataError
+
+F = np.logspace(5, -1, 13)
+Z = 10 + 100 / (1 + 1j * 2 * np.pi * F * 1e-3)
+
+
+def test_points_are_read_only_and_not_copied_when_all_are_selected():
+    s = eisfit.Spectrum(F, Z)
+    assert s.frequency is s.frequency and s.z is s.z
+    np.testing.assert_array_equal(s.frequency, F)
+    np.testing.assert_array_equal(s.z, Z)
+    with pytest.raises(ValueError, match="read-only"):
+        s.z[0] = 0
+    with pytest.raises(ValueError, match="read-only"):
+        s.frequency[:] = 1.0
+
+
+def test_a_selection_gives_read_only_copies_of_its_points():
+    s = eisfit.Spectrum(F, Z).crop(fmin=1.0, fmax=1e4)
+    keep = (F >= 1.0) & (F <= 1e4)
+    np.testing.assert_array_equal(s.frequency, F[keep])
+    np.testing.assert_array_equal(s.z, Z[keep])
+    assert len(s) == keep.sum()
+    with pytest.raises(ValueError, match="read-only"):
+        s.z[0] = 0
+    np.testing.assert_array_equal(s.original.frequency, F)  # the points are all still there
+
+
+def test_the_input_arrays_are_copied():
+    f, z = F.copy(), Z.copy()
+    s = eisfit.Spectrum(f, z)
+    z[0] = 0
+    assert s.z[0] == Z[0]
+
+
+@pytest.mark.parametrize("f, z, message", [(F[:3], Z[:4], "3 points but z has 4"), (-F, Z, "finite and > 0"),
+                                           (F, np.where(F > 1, Z, np.nan), "NaN or infinite"),
+                                           ([], [], "no points")])
+def test_impossible_points_raise_one_clear_error(f, z, message):
+    with pytest.raises(DataError, match=message):
+        eisfit.Spectrum(f, z)
