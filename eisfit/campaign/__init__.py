@@ -70,7 +70,10 @@ def fit_campaign(
         ``symmetric=True``, ``modulus`` weighting, no cropping. Precedence:
         campaign-file row > argument > campaign-file ``[defaults]`` > built-in.
     jobs : processes for the fits on this machine (ProcessPoolExecutor); they also read
-        the data files when there are 64 or more. The campaign is
+        the data files when there are 64 or more. They are forked where that is safe
+        (Linux, called from the main thread, no other thread running), else spawned: a
+        script that uses spawned workers must call ``fit_campaign`` under
+        ``if __name__ == "__main__":`` (a notebook need not). The campaign is
         cut into chunks (a seeded chain per cell, at most ``runner.CHUNK_SIZE`` checkpoints
         each), every chunk one batched fit (see :mod:`eisfit.campaign.runner`).
     executor : any :class:`concurrent.futures.Executor` (e.g. a Dask client's

@@ -61,8 +61,10 @@ __all__ = ["Solution", "BatchProblem", "solve", "chunks_by_grid", "distinct_best
 STAGE1_ITER = 30
 STAGE1_PRUNE = 10.0  # starts 10x worse than the best after 8 iterations are abandoned
 STAGE1_PRUNE_AFTER = 8
-POLISH_ITER = 150
-POLISH_CONTINUE = 250  # more iterations for the optima that stopped on POLISH_ITER (one call per grid)
+POLISH_ITER = 60  # a round's polish; optima still moving then are polished on after the last round:
+POLISH_CONTINUE = 250  # more iterations for the optima that stopped on POLISH_ITER (one call per grid, so
+# the slow tails of all rounds are paid once: a batched LM iteration costs ~0.3 ms however few rows it has)
+POLISH_ALONE = 150  # a polish with no continuation after it (polish_from)
 POLISH_TOL = 1e-10  # relative cost decrease / step at which the polish stops
 POLISH_STALL_STEPS = 20  # a polish whose last 20 accepted steps together gained less than
 POLISH_STALL_S2 = 0.1  # 0.1 s^2 (s^2 = chisq / dof, the noise variance) has settled: what is
@@ -300,7 +302,7 @@ def _continue_unfinished(preps: list[Any], sol: Solution) -> None:
             sol.p_best[i], sol.cost[i], sol.converged[i] = p_new[j], cost[j], converged[j]
 
 
-def polish_from(preps: Sequence[Any], p_full: np.ndarray, max_iter: int = POLISH_ITER):
+def polish_from(preps: Sequence[Any], p_full: np.ndarray, max_iter: int = POLISH_ALONE):
     """One batched single-start polish of spectra on one grid from the full parameter
     vectors ``p_full`` (S, M): (parameter vectors, costs, converged)."""
     preps = list(preps)
