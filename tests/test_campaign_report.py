@@ -118,3 +118,34 @@ def test_campaign_repr_and_html_view(written):
     assert "R2 (interface, per cell): 117 → 58.4 → 35 Ω·cm²" in html
     assert html.count("<tr>") == 1 + 5  # head + the first 5 rows
     assert "6 more rows" in html
+
+
+def test_headline_never_shows_a_value_its_stderr_does_not_determine():
+    """R0 of a cell with almost no series resistance (its first arc reaches past f_max): where
+    the fitted R0's stderr exceeds the value, the evolution line reads 'undetermined' (stderr
+    '-') instead of a number; the table keeps the numbers."""
+    import numpy as np
+
+    from eisfit.model import Circuit
+
+    circuit = Circuit("R0-p(R1,CPE1)-p(R2,CPE2)")
+    f = np.logspace(6, -1, 50)
+    rng = np.random.default_rng(5)
+    spectra = []
+    for k in range(3):
+        z = circuit.impedance(np.array([1e-9, 200, 2e-9, 0.9, 300 * (1 + 0.2 * k), 2e-6, 0.8]), f)
+        z = z + 0.003 * np.abs(z) * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size))
+        spectra.append(eisfit.Spectrum(f, z, {"label": f"s{k}"}))
+    camp = eisfit.fit_campaign(spectra, circuit=circuit.string, cache_dir=False, progress=False)
+    lines = {line.split(":")[0].split(" ")[0]: line for line in camp.evolution_lines()}
+    for name in ("R0", "R1", "R2"):
+        shown = lines[name].split(": ", 1)[1].split(" ohm")[0].split(" -> ")
+        errs = lines[name].split("1 stderr ")[1].rstrip(")").split(", ")
+        for k, (text, err) in enumerate(zip(shown, errs)):
+            value, stderr = camp.table[name].iloc[k], camp.table[f"{name}_stderr"].iloc[k]
+            if stderr > abs(value):
+                assert (text, err) == ("undetermined", "-")
+            else:
+                assert float(text) == pytest.approx(value, rel=5e-3) and err.startswith("±")
+    assert any(camp.table["R0_stderr"] > camp.table["R0"])  # the case this test is about occurs
+    assert "undetermined" not in lines["R2"]

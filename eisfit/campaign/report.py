@@ -77,6 +77,7 @@ def _quantity(result, name: str, symmetric: bool) -> list[tuple[str, str, str]]:
 
 
 UNRESOLVED = "unresolved"
+UNDETERMINED = "undetermined"
 
 
 def _is_unresolved(result, key: str) -> bool:
@@ -114,19 +115,33 @@ def evolution_lines(camp, pretty: bool = False) -> list[str]:
     """``R2 (interface, per cell): 117 -> 58 -> 35 ohm*cm2 (0 h, 500 h, 1000 h)``, one per
     quantity; ``pretty`` writes the units as Ω·cm² / Ω and the arrows as →.
 
-    A value flagged ``unresolved:<name>`` reads ``unresolved`` (its stderr ``-``)."""
+    These are the campaign's headline numbers, so a value the data do not determine is
+    never shown as one: a value flagged ``unresolved:<name>`` reads ``unresolved``, one
+    whose standard error is unknown or larger than the value itself (zero lies within
+    1 stderr) reads ``undetermined``; its stderr reads ``-``. The table keeps the numbers."""
     lines = []
     for desc, unit, where, points in _evolution(camp):
-        text = " -> ".join(UNRESOLVED if bad else _fmt(v) for v, _, bad in points)
-        errs = ", ".join("-" if bad else "±" + _fmt(s, 2) for _, s, bad in points)
+        text = " -> ".join(state or _fmt(v) for v, _, state in points)
+        errs = ", ".join("-" if state else "±" + _fmt(s, 2) for _, s, state in points)
         line = f"{desc}: {text} {unit} ({where}; 1 stderr {errs})"
         lines.append(line.replace(" -> ", " → ").replace(unit, pretty_unit(unit)) if pretty else line)
     return lines
 
 
-def _evolution(camp) -> list[tuple[str, str, str, list[tuple[float, float, bool]]]]:
-    """(description, unit, where, milestone points) per quantity, computed once per campaign
-    result (the CLI, report.md and report.html all show them)."""
+def _headline_state(result, key: str, value: float, stderr: float) -> str:
+    """"" for a number a headline may show, else the word shown instead: ``unresolved``
+    (flagged) or ``undetermined`` (stderr unknown or above the value)."""
+    if _is_unresolved(result, key):
+        return UNRESOLVED
+    if not (math.isfinite(value) and math.isfinite(stderr)) or stderr > abs(value):
+        return UNDETERMINED
+    return ""
+
+
+def _evolution(camp) -> list[tuple[str, str, str, list[tuple[float, float, str]]]]:
+    """(description, unit, where, milestone points (value, stderr, headline state)) per
+    quantity, computed once per campaign result (the CLI, report.md and report.html all
+    show them)."""
     memo = getattr(camp, "_memo", None)
     key = ("evolution", id(camp.results), len(camp.results))
     if memo is not None and key in memo:
@@ -141,7 +156,7 @@ def _evolution(camp) -> list[tuple[str, str, str, list[tuple[float, float, bool]
             for i in shown:
                 r = camp.results[i]
                 v, s = _value(r, key_)
-                points.append((v, s, _is_unresolved(r, key_)))
+                points.append((v, s, _headline_state(r, key_, v, s)))
             out.append((desc, unit, where, points))
     if memo is not None:
         memo[key] = out
