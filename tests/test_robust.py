@@ -11,7 +11,7 @@ import pytest
 
 import eisfit
 from eisfit import Spectrum
-from eisfit.analysis.quality import kk_noise_level, lack_of_fit_ratio, rms_relative_residual
+from eisfit.analysis.quality import kk_noise_level, lack_of_fit_ratio, rms_relative_residual, voigt_noise_levels
 from eisfit.fitting.flags import FLAGS, PROBLEM, has_problem, optimum_settled, severity, unresolved_keys
 from eisfit.fitting.guess import process_magnitudes, processes, spectrum_features
 from eisfit.fitting.robustness import family_cases, score_family
@@ -108,6 +108,31 @@ def test_noise_level_from_lin_kk_matches_the_added_noise():
     levels = [kk_noise_level(eisfit.kk_test(noisy(HEADLINE, truth, f, 0.01, seed=k))) for k in range(5)]
     # noise 1 % of |Z| on the complex value = 0.71 % on each of Z', Z''
     assert np.mean(levels) == pytest.approx(0.01 / np.sqrt(2), rel=0.15)
+
+
+def test_noise_level_from_a_long_voigt_chain_matches_the_added_noise_where_lin_kk_overstates_it():
+    """A Randles spectrum with a finite-space Warburg (family set, seed 13, case 29): the
+    Lin-KK chain stops at 18 elements and overstates the 0.35 % noise by ~1.5x; a chain of
+    N/2 elements recovers it. The escalation test uses the long chain there, so the fit
+    without a guess no longer stops in a local minimum at 2x the optimum chi-square."""
+    family = "R0-p(R1,CPE1)-p(CPE2,R2-Ws2)"
+    case = family_cases(family, 30, seed=13)[29]
+    s = case.spectrum
+    added = 0.005 / np.sqrt(2)  # per component
+    long_chain = voigt_noise_levels(s.frequency, s.z[None, :])[0]
+    assert long_chain == pytest.approx(added, rel=0.15)
+    assert kk_noise_level(eisfit.kk_test(s)) > 1.3 * long_chain
+    ref = eisfit.fit(s, family, initial=case.truth, starts=1, kk=False, order_arcs=False, profile=False)
+    res = eisfit.fit(s, family)
+    assert res.chisq <= 1.01 * ref.chisq, (res.chisq / ref.chisq, res.start_won)
+
+
+def test_long_voigt_chain_noise_level_on_clean_arcs_and_too_few_points():
+    f = np.logspace(6, -1, 71)
+    truth = {"R0": 20.0, "R1": 300.0, "CPE1_0": 1e-7, "CPE1_1": 0.88, "R2": 900.0, "CPE2_0": 1e-4, "CPE2_1": 0.8}
+    stack = np.array([noisy(HEADLINE, truth, f, 0.01, seed=k).z for k in range(5)])
+    assert np.mean(voigt_noise_levels(f, stack)) == pytest.approx(0.01 / np.sqrt(2), rel=0.15)
+    assert np.isnan(voigt_noise_levels(f[:2], stack[:1, :2])).all()
 
 
 def test_rms_relative_residual_closed_form():

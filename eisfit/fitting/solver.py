@@ -16,7 +16,8 @@ prefix spreads over the grid) when the optimum looks poor in any of these ways:
 * lack of fit: the RMS relative residual of the fit exceeds ``ESCALATE_LACK_OF_FIT``
   times the noise level of the data, which the Lin-KK residuals estimate
   (:func:`eisfit.analysis.quality.lack_of_fit_ratio`; a right model at its optimum sits
-  near 1, a local minimum above; the ``lack-of-fit`` flag itself needs 2);
+  near 1, a local minimum above; the ``lack-of-fit`` flag itself needs 2), or a Voigt
+  chain of N/2 elements where the Lin-KK chain stopped short (:func:`_noise_levels`);
 * a free parameter on a bound (a log-scale parameter at its collapse floor, or an
   exponent at its lower bound: degenerate CPEs), or a non-finite cost;
 * a shape that local minima favour: a CPE exponent below ``LOW_EXPONENT``, two arcs
@@ -50,7 +51,7 @@ import numpy as np
 
 from ..analysis.derived import ArcSpec, arc_tau_s
 from ..analysis.kk import KKResult, kk_tests
-from ..analysis.quality import kk_noise_level, lack_of_fit_ratio
+from ..analysis.quality import kk_noise_level, lack_of_fit_ratio, voigt_noise_levels
 from .guess import processes
 from .optimise import levenberg_marquardt
 from .problem import normal_equations_at, weighted_residuals
@@ -74,6 +75,7 @@ N_POLISH = 3  # best distinct stage-1 optima polished per spectrum
 QUICK_STARTS = 8  # first round of an adaptive ("auto") start list
 ESCALATION_STARTS = 32  # starts of the second round (the start list's next ones, spread over its grid)
 ESCALATE_LACK_OF_FIT = 1.05  # lack-of-fit ratio (RMS residual / Lin-KK noise) above which more starts run
+KK_NOISE_OVERSTATED = 1.2  # a chain of N/2 elements leaving 1.2x smaller residuals: the Lin-KK chain stopped short
 MAX_PROBLEMS = 2048  # LM problems (spectra x starts) per batched call: ~20 MB of Jacobians
 EVAL_BLOCK = 64  # rows per model/Jacobian evaluation block (cache-sized temporaries)
 BOUND_TOL = 1e-7  # internal-coordinate distance at which a parameter sits on its bound
@@ -249,6 +251,7 @@ def _solve_grid(preps: list[Any], *, kk: bool) -> Solution:
     the escalation rounds of the spectra whose optimum still looks poor."""
     adaptive = np.array([p.adaptive and len(p.start_list) > p.n_quick for p in preps])
     kk_results = _kk_of(preps) if (kk or adaptive.any()) else [None] * len(preps)
+    noise = _noise_levels(preps, kk_results, adaptive)
     quick = [list(range(_first_round_size(p))) for p in preps]
     sol = _run_starts(BatchProblem.of(preps), preps, quick)
     sol.kk = kk_results
@@ -261,11 +264,11 @@ def _solve_grid(preps: list[Any], *, kk: bool) -> Solution:
     candidates = np.flatnonzero(adaptive)
     for round_ in (2, 3):
         poor = [i for i in candidates if len(preps[i].start_list) > _round_starts(preps[i], round_).start
-                and _looks_poor(preps[i], sol.p_best[i], sol.cost[i], kk_results[i], any_sign=round_ == 2)]
+                and _looks_poor(preps[i], sol.p_best[i], sol.cost[i], noise[i], any_sign=round_ == 2)]
         if not poor:
             break
         if round_ == 2:
-            next_candidates = np.array([i for i in poor if _looks_poor(preps[i], sol.p_best[i], sol.cost[i], None)],
+            next_candidates = np.array([i for i in poor if _looks_poor(preps[i], sol.p_best[i], sol.cost[i], np.nan)],
                                        dtype=int)
         starts = [list(_round_starts(preps[i], round_)) for i in poor]
         more = _run_starts(BatchProblem.of([preps[i] for i in poor]), [preps[i] for i in poor], starts)
@@ -279,6 +282,23 @@ def _solve_grid(preps: list[Any], *, kk: bool) -> Solution:
             candidates = next_candidates
     _continue_unfinished(preps, sol)
     return sol
+
+
+def _noise_levels(preps: list[Any], kk_results: list[KKResult | None], adaptive: np.ndarray) -> np.ndarray:
+    """The noise level (fraction of |Z|) the escalation's lack-of-fit test compares with, per
+    spectrum of one grid: the Lin-KK chain's (:func:`kk_noise_level`), unless a chain of N/2
+    elements (:func:`voigt_noise_levels`) leaves residuals more than
+    ``KK_NOISE_OVERSTATED`` times smaller: the Lin-KK chain then stopped short of a shape (a
+    diffusion tail) and overstates the noise, which would hide a local minimum. Where both
+    chains describe the data, both estimates are unbiased and differ by a few %, and the
+    Lin-KK one stands (the lower of two would be biased low). nan where there is no
+    adaptive start list to escalate or no Lin-KK result."""
+    out = np.array([np.nan if r is None else kk_noise_level(r) for r in kk_results])
+    rows = [i for i in np.flatnonzero(adaptive) if kk_results[i] is not None]
+    if rows:
+        longer = voigt_noise_levels(preps[0].data.frequency, np.array([preps[i].data.z for i in rows]))
+        out[rows] = np.where(longer * KK_NOISE_OVERSTATED < out[rows], longer, out[rows])
+    return out
 
 
 def _round_starts(prep: Any, round_: int) -> range:
@@ -417,7 +437,7 @@ def distinct_best(theta: np.ndarray, cost: np.ndarray, n: int) -> np.ndarray:
 
 
 # ------------------------------------------------------------------- escalation test
-def _looks_poor(prep: Any, p_full: np.ndarray, cost: float, kk: KKResult | None, any_sign: bool = True) -> bool:
+def _looks_poor(prep: Any, p_full: np.ndarray, cost: float, noise_level: float, any_sign: bool = True) -> bool:
     """Whether an optimum deserves more starts (see the module docstring). With
     ``any_sign`` False only a non-finite cost or lack of fit count: a bound or a shape that
     remains after the second round is what the data support (an arc beyond the measured
@@ -434,10 +454,10 @@ def _looks_poor(prep: Any, p_full: np.ndarray, cost: float, kk: KKResult | None,
         at_high = tr.log_mask & np.isfinite(hi) & (theta >= hi - BOUND_TOL * np.maximum(1.0, np.abs(hi)))
     if any_sign and (np.any(at_low | at_high) or _ambiguous_shape(prep, p_full)):
         return True
-    if kk is None:
+    if not np.isfinite(noise_level):
         return False
     z_fit = problem.circuit.impedance(p_full[None, :], problem.frequency)[0]
-    ratio = lack_of_fit_ratio(problem.z, z_fit, problem.free.size, kk_noise_level(kk))
+    ratio = lack_of_fit_ratio(problem.z, z_fit, problem.free.size, noise_level)
     return bool(np.isfinite(ratio) and ratio > ESCALATE_LACK_OF_FIT)
 
 
