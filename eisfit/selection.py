@@ -37,7 +37,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from .analysis.derived import ArcSpec, arc_tau_s
-from .analysis.quality import lack_of_fit_ratio as quality_lack_of_fit_ratio
+from .analysis.quality import kk_noise_level, lack_of_fit_ratio as quality_lack_of_fit_ratio
 from .errors import DataError, EisfitError, FitError
 from .model import load_circuit
 from .spectrum import Spectrum
@@ -121,7 +121,8 @@ class SpectrumEvidence:
     d log(-Z'') / d log f over the lowest-frequency points (about -1 for a blocking
     capacitive line, -0.5 for diffusion, > 0 for a closing arc); ``lf_phase_deg``:
     -phase of Z at the lowest frequency, degrees; ``r_inf_fraction``: DRT R_inf / max|Z|;
-    ``noise_pct``: Lin-KK rms residual, % of |Z|.
+    ``noise_pct``: Lin-KK rms residual, % of |Z|; ``noise_level``: the data's noise level
+    the lack-of-fit ratio compares with (``KKResult.noise_level``, fraction of |Z|).
     """
 
     n_peaks: int
@@ -130,8 +131,7 @@ class SpectrumEvidence:
     lf_phase_deg: float
     r_inf_fraction: float
     noise_pct: float
-    kk_dof: int
-    kk_pseudo_chisq: float
+    noise_level: float
     tails: tuple[str, ...]
     series_c: bool = False
 
@@ -155,12 +155,11 @@ def spectrum_evidence(spectrum: Spectrum) -> SpectrumEvidence:
     inductive = hf_inductive or l_reactance > L_NOISE_FACTOR * kk.rms_residual_pct / 100 * abs(z[-1])
     slope = _lf_slope(f, z)
     phase = float(-np.degrees(np.angle(z[0])))
-    n_kk = kk.n_rc + 1 + int(kk.inductance_H is not None) + int(kk.capacitance_F is not None)
     tails = _plausible_tails(slope, phase)
     return SpectrumEvidence(
         n_peaks=n_peaks, inductive=inductive, lf_slope=slope, lf_phase_deg=phase,
         r_inf_fraction=float(d.r_inf_ohm / zmax), noise_pct=float(kk.rms_residual_pct),
-        kk_dof=max(2 * len(f) - n_kk, 1), kk_pseudo_chisq=float(kk.pseudo_chisq), tails=tails,
+        noise_level=kk_noise_level(kk), tails=tails,
         series_c=d.capacitance_F is not None)
 
 
@@ -208,10 +207,9 @@ def lack_of_fit_ratio(result, evidence: SpectrumEvidence) -> float:
     the model misses the data for the purpose of choosing (stricter than the fit's own
     ``lack-of-fit`` flag at 2).
     """
-    if not (evidence.kk_pseudo_chisq > 0):
+    if not (evidence.noise_level > 0):
         return float("nan")
-    noise = math.sqrt(evidence.kk_pseudo_chisq / evidence.kk_dof)
-    return quality_lack_of_fit_ratio(result.z, result.z_fit, result.n_free, noise)
+    return quality_lack_of_fit_ratio(result.z, result.z_fit, result.n_free, evidence.noise_level)
 
 
 def unresolved_parameters(result) -> list[str]:

@@ -113,15 +113,21 @@ def test_noise_level_from_lin_kk_matches_the_added_noise():
 def test_noise_level_from_a_long_voigt_chain_matches_the_added_noise_where_lin_kk_overstates_it():
     """A Randles spectrum with a finite-space Warburg (family set, seed 13, case 29): the
     Lin-KK chain stops at 18 elements and overstates the 0.35 % noise by ~1.5x; a chain of
-    N/2 elements recovers it. The escalation test uses the long chain there, so the fit
-    without a guess no longer stops in a local minimum at 2x the optimum chi-square."""
+    N/2 elements recovers it, and it is the data's noise level (``KKResult.noise_level``)
+    there. With it the escalation sees the local minimum at 2x the optimum chi-square, and
+    the fit without a guess no longer stops in it."""
     family = "R0-p(R1,CPE1)-p(CPE2,R2-Ws2)"
     case = family_cases(family, 30, seed=13)[29]
     s = case.spectrum
     added = 0.005 / np.sqrt(2)  # per component
     long_chain = voigt_noise_levels(s.frequency, s.z[None, :])[0]
     assert long_chain == pytest.approx(added, rel=0.15)
-    assert kk_noise_level(eisfit.kk_test(s)) > 1.3 * long_chain
+    kk = eisfit.kk_test(s)
+    params = 1 + kk.n_rc + (kk.inductance_H is not None) + (kk.capacitance_F is not None)
+    chain_noise = math.sqrt(kk.pseudo_chisq / (2 * s.frequency.size - params))
+    assert chain_noise > 1.3 * long_chain
+    assert kk_noise_level(kk) == kk.noise_level == pytest.approx(long_chain)
+    assert kk.to_dict()["noise_level"] == kk.noise_level
     ref = eisfit.fit(s, family, initial=case.truth, starts=1, kk=False, order_arcs=False, profile=False)
     res = eisfit.fit(s, family)
     assert res.chisq <= 1.01 * ref.chisq, (res.chisq / ref.chisq, res.start_won)

@@ -73,6 +73,12 @@ class KKResult:
     rms_residual_pct : root mean square of the 2N residuals, %.
     pseudo_chisq : Boukamp's sum(|Z - Z_KK|^2 / |Z|^2) (dimensionless).
     noise_estimate_pct : sqrt(pseudo_chisq * 5000 / N), an estimate of the noise SD in % of |Z|.
+    noise_level : the noise level of the data, fraction of |Z| per real residual, what
+        the lack-of-fit ratio compares a fit with: the RMS of this chain's residuals over its
+        degrees of freedom (2N minus R_ohm, the M resistances, L, 1/C), or, where a Voigt
+        chain of N/2 elements leaves residuals more than ``KK_NOISE_OVERSTATED`` times
+        smaller, that chain's (:func:`voigt_noise_levels`): the mu criterion can stop the
+        chain short of a shape (a diffusion tail) and overstate the noise.
     passed : the verdict, see :func:`kk_test` ("Acceptance rule").
     threshold_pct : residuals below it pass whatever their pattern, % of |Z|.
     status : ``valid`` (max <= threshold), ``noisy`` (max between threshold and
@@ -114,6 +120,7 @@ class KKResult:
     status: str = ""
     structured: bool = False
     violation_pct: float = 2.0
+    noise_level: float = math.nan
 
     def to_dict(self) -> dict[str, Any]:
         """Scalars (and the per-point residuals, as lists) in a plain dict."""
@@ -132,6 +139,7 @@ class KKResult:
             "threshold_pct": self.threshold_pct,
             "pseudo_chisq": self.pseudo_chisq,
             "noise_estimate_pct": self.noise_estimate_pct,
+            "noise_level": self.noise_level,
             "r_ohm": self.r_ohm,
             "inductance_H": self.inductance_H,
             "capacitance_F": self.capacitance_F,
@@ -336,6 +344,41 @@ def _underfitted(omega: np.ndarray, z: np.ndarray, z_fit: np.ndarray, threshold_
     return min(runs_test_z(res_re), runs_test_z(res_im)) < _RUNS_Z_LIMIT
 
 
+KK_NOISE_OVERSTATED = 1.2  # a chain of N/2 elements leaving 1.2x smaller residuals: the Lin-KK chain stopped short
+
+
+def voigt_noise_levels(frequency: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Noise level (fraction of |Z|, per real residual) of each spectrum of ``z`` (S, N
+    complex ohm, one grid ``frequency`` (N,) Hz) from a Voigt chain of N/2 elements
+    (with R_inf, an inductance and a capacitance) fitted by linear least squares with
+    modulus weights; nan where 2N leaves no degrees of freedom.
+
+    The Lin-KK chain is as short as the mu criterion allows; on a spectrum with a
+    diffusion tail it can stop short and overstate the noise (1.5-5x on Warburg spectra of
+    the family sets). A chain this long describes any KK-consistent shape, so its residuals
+    are the noise; the fit being linear, the residual sum over 2N - P degrees of freedom is
+    an unbiased estimate."""
+    z = np.atleast_2d(np.asarray(z, complex))
+    n = z.shape[1]
+    n_rc = max(n // 2, 1)
+    dof = 2 * n - (n_rc + 3)
+    if dof <= 0:
+        return np.full(z.shape[0], math.nan)
+    _, _, z_fit = _fit_chains(2.0 * np.pi * np.asarray(frequency, float), z, n_rc, True, True, "modulus")
+    rel = np.abs(z - z_fit) ** 2 / np.maximum(np.abs(z), 1e-300) ** 2
+    return np.sqrt(np.sum(rel, axis=1) / dof)
+
+
+def _noise_level(chain_noise: float, long_chain_noise: float) -> float:
+    """The data's noise level: the Lin-KK chain's, unless the long chain's is more than
+    ``KK_NOISE_OVERSTATED`` times smaller. Where both chains describe the data both are
+    unbiased and differ by a few %, and the Lin-KK one stands (the lower of two noisy
+    estimates would be biased low)."""
+    if math.isfinite(long_chain_noise) and long_chain_noise * KK_NOISE_OVERSTATED < chain_noise:
+        return long_chain_noise
+    return chain_noise
+
+
 def kk_test(
     spectrum: Spectrum,
     c: float = 0.85,
@@ -428,15 +471,16 @@ def kk_tests(
     max_rc = int(max(1, min(max_rc, 2 * n - n_extra - 1)))
     with small_blas():
         chains = _grow_chains(omega, z, c, max_rc, inductance, capacitance, weighting, threshold_pct)
+        long_chain = voigt_noise_levels(frequency, z)
     results = []
-    for label, zi, ch in zip(labels, z, chains):
+    for label, zi, ch, long_noise in zip(labels, z, chains, long_chain):
         notes: tuple[str, ...] = ()
         if not ch.reached:
             msg = f"{label}: mu stayed >= {c} up to M = {max_rc} RC elements; using M = {max_rc}"
             notes = (msg,)
             warnings.warn(msg, stacklevel=3)
         results.append(_make_result(label, omega, zi, ch.tau, ch.coef, ch.z_fit, ch.mu, c, inductance,
-                                    capacitance, weighting, threshold_pct, notes, violation_pct))
+                                    capacitance, weighting, threshold_pct, notes, violation_pct, long_noise))
     return results
 
 
@@ -472,7 +516,7 @@ def _verdict(max_pct: float, res_re: np.ndarray, res_im: np.ndarray, threshold_p
 
 
 def _make_result(label, omega, z, tau, coef, z_fit, mu, c, inductance, capacitance,
-                 weighting, threshold_pct, notes, violation_pct=2.0) -> KKResult:
+                 weighting, threshold_pct, notes, violation_pct=2.0, long_chain_noise=math.nan) -> KKResult:
     m = tau.size
     mod = np.abs(z)
     res_re = (z.real - z_fit.real) / mod
@@ -491,6 +535,8 @@ def _make_result(label, omega, z, tau, coef, z_fit, mu, c, inductance, capacitan
     if capacitance:
         inv_c = float(coef[idx])
         cap = 1.0 / inv_c if inv_c != 0 else None
+    dof = 2 * z.size - (1 + m + int(inductance) + int(capacitance))
+    chain_noise = math.sqrt(max(chisq, 0.0) / dof) if dof > 0 else math.nan
     return KKResult(
         mu=float(mu),
         n_rc=int(m),
@@ -517,4 +563,5 @@ def _make_result(label, omega, z, tau, coef, z_fit, mu, c, inductance, capacitan
         status=status,
         structured=structured,
         violation_pct=float(violation_pct),
+        noise_level=_noise_level(chain_noise, float(long_chain_noise)),
     )

@@ -11,7 +11,10 @@ larger, systematic ones. The ratio
     noise_level = sqrt(sum |Z - Z_KK|^2 / |Z|^2 / (2N - M_KK))
 
 (M = free circuit parameters, M_KK = parameters of the Voigt chain) is ~1 for a right
-model and grows with the misfit. Both sides are relative to |Z| whatever the fit's
+model and grows with the misfit. Where the Lin-KK chain, as short as its mu criterion
+allows, stops short of a shape (a diffusion tail) and a chain of N/2 elements leaves
+residuals more than 1.2x smaller, that chain's residuals are the noise level
+(:func:`voigt_noise_levels`; ``KKResult.noise_level``). Both sides are relative to |Z| whatever the fit's
 weighting, so the ratio compares shapes, not weightings.
 """
 from __future__ import annotations
@@ -19,6 +22,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
+from .kk import voigt_noise_levels
 
 __all__ = ["LACK_OF_FIT_RATIO", "NOISE_FLOOR", "kk_noise_level", "voigt_noise_levels", "rms_relative_residual",
            "lack_of_fit_ratio", "is_lack_of_fit"]
@@ -29,39 +34,10 @@ NOISE_FLOOR = 1e-4  # relative residuals below 0.01 % of |Z| are never called a 
 
 def kk_noise_level(kk_result) -> float:
     """Noise level of the data (fraction of |Z|, per real residual) from a
-    :class:`~eisfit.analysis.kk.KKResult`: the RMS of the Lin-KK residuals over 2N
-    values, with the chain's parameters (R_ohm, M resistances, L, 1/C) taken off the
-    degrees of freedom. nan when there are too few points."""
-    n_res = 2 * kk_result.frequency.size
-    n_par = 1 + kk_result.n_rc + (kk_result.inductance_H is not None) + (kk_result.capacitance_F is not None)
-    dof = n_res - n_par
-    if dof <= 0:
-        return math.nan
-    return math.sqrt(max(float(kk_result.pseudo_chisq), 0.0) / dof)
-
-
-def voigt_noise_levels(frequency: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """Noise level (fraction of |Z|, per real residual) of each spectrum of ``z`` (S, N
-    complex ohm, one grid ``frequency`` (N,) Hz) from a Voigt chain of N/2 elements
-    (with R_inf, an inductance and a capacitance), fitted by linear least squares with
-    modulus weights: nan where 2N leaves no degrees of freedom.
-
-    The Lin-KK chain of :func:`kk_noise_level` is as short as the mu criterion allows; on
-    a spectrum with a diffusion tail it can stop short and overstate the noise (by 1.6-5x
-    on Warburg spectra whose fit then hid a 2x chi-square local minimum). A chain this long
-    describes any KK-consistent shape, so its residuals are the noise; the fit being
-    linear, the residual sum over 2N - P degrees of freedom is an unbiased estimate."""
-    from .kk import _fit_chains  # the Voigt chain fit of the Lin-KK test
-
-    z = np.atleast_2d(np.asarray(z, complex))
-    n = z.shape[1]
-    n_rc = max(n // 2, 1)
-    dof = 2 * n - (n_rc + 3)
-    if dof <= 0:
-        return np.full(z.shape[0], math.nan)
-    _, _, z_fit = _fit_chains(2.0 * np.pi * np.asarray(frequency, float), z, n_rc, True, True, "modulus")
-    rel = np.abs(z - z_fit) ** 2 / np.maximum(np.abs(z), 1e-300) ** 2
-    return np.sqrt(np.sum(rel, axis=1) / dof)
+    :class:`~eisfit.analysis.kk.KKResult`: its ``noise_level`` (the Lin-KK chain's residuals
+    over its degrees of freedom, or a chain of N/2 elements' where the Lin-KK chain stopped
+    short: :func:`voigt_noise_levels`). nan when there are too few points."""
+    return float(kk_result.noise_level)
 
 
 def rms_relative_residual(z: np.ndarray, z_fit: np.ndarray, n_free: int) -> float:

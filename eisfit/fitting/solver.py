@@ -16,8 +16,8 @@ prefix spreads over the grid) when the optimum looks poor in any of these ways:
 * lack of fit: the RMS relative residual of the fit exceeds ``ESCALATE_LACK_OF_FIT``
   times the noise level of the data, which the Lin-KK residuals estimate
   (:func:`eisfit.analysis.quality.lack_of_fit_ratio`; a right model at its optimum sits
-  near 1, a local minimum above; the ``lack-of-fit`` flag itself needs 2), or a Voigt
-  chain of N/2 elements where the Lin-KK chain stopped short (:func:`_noise_levels`);
+  near 1, a local minimum above; the ``lack-of-fit`` flag itself needs 2; the noise level
+  is ``KKResult.noise_level``: a chain of N/2 elements' where the Lin-KK chain stopped short);
 * a free parameter on a bound (a log-scale parameter at its collapse floor, or an
   exponent at its lower bound: degenerate CPEs), or a non-finite cost;
 * a shape that local minima favour: a CPE exponent below ``LOW_EXPONENT``, two arcs
@@ -51,7 +51,7 @@ import numpy as np
 
 from ..analysis.derived import ArcSpec, arc_tau_s
 from ..analysis.kk import KKResult, kk_tests
-from ..analysis.quality import kk_noise_level, lack_of_fit_ratio, voigt_noise_levels
+from ..analysis.quality import kk_noise_level, lack_of_fit_ratio
 from .guess import processes
 from .optimise import levenberg_marquardt
 from .problem import normal_equations_at, weighted_residuals
@@ -75,7 +75,6 @@ N_POLISH = 3  # best distinct stage-1 optima polished per spectrum
 QUICK_STARTS = 8  # first round of an adaptive ("auto") start list
 ESCALATION_STARTS = 32  # starts of the second round (the start list's next ones, spread over its grid)
 ESCALATE_LACK_OF_FIT = 1.05  # lack-of-fit ratio (RMS residual / Lin-KK noise) above which more starts run
-KK_NOISE_OVERSTATED = 1.2  # a chain of N/2 elements leaving 1.2x smaller residuals: the Lin-KK chain stopped short
 MAX_PROBLEMS = 2048  # LM problems (spectra x starts) per batched call: ~20 MB of Jacobians
 EVAL_BLOCK = 64  # rows per model/Jacobian evaluation block (cache-sized temporaries)
 BOUND_TOL = 1e-7  # internal-coordinate distance at which a parameter sits on its bound
@@ -251,7 +250,7 @@ def _solve_grid(preps: list[Any], *, kk: bool) -> Solution:
     the escalation rounds of the spectra whose optimum still looks poor."""
     adaptive = np.array([p.adaptive and len(p.start_list) > p.n_quick for p in preps])
     kk_results = _kk_of(preps) if (kk or adaptive.any()) else [None] * len(preps)
-    noise = _noise_levels(preps, kk_results, adaptive)
+    noise = np.array([np.nan if r is None else kk_noise_level(r) for r in kk_results])
     quick = [list(range(_first_round_size(p))) for p in preps]
     sol = _run_starts(BatchProblem.of(preps), preps, quick)
     sol.kk = kk_results
@@ -282,23 +281,6 @@ def _solve_grid(preps: list[Any], *, kk: bool) -> Solution:
             candidates = next_candidates
     _continue_unfinished(preps, sol)
     return sol
-
-
-def _noise_levels(preps: list[Any], kk_results: list[KKResult | None], adaptive: np.ndarray) -> np.ndarray:
-    """The noise level (fraction of |Z|) the escalation's lack-of-fit test compares with, per
-    spectrum of one grid: the Lin-KK chain's (:func:`kk_noise_level`), unless a chain of N/2
-    elements (:func:`voigt_noise_levels`) leaves residuals more than
-    ``KK_NOISE_OVERSTATED`` times smaller: the Lin-KK chain then stopped short of a shape (a
-    diffusion tail) and overstates the noise, which would hide a local minimum. Where both
-    chains describe the data, both estimates are unbiased and differ by a few %, and the
-    Lin-KK one stands (the lower of two would be biased low). nan where there is no
-    adaptive start list to escalate or no Lin-KK result."""
-    out = np.array([np.nan if r is None else kk_noise_level(r) for r in kk_results])
-    rows = [i for i in np.flatnonzero(adaptive) if kk_results[i] is not None]
-    if rows:
-        longer = voigt_noise_levels(preps[0].data.frequency, np.array([preps[i].data.z for i in rows]))
-        out[rows] = np.where(longer * KK_NOISE_OVERSTATED < out[rows], longer, out[rows])
-    return out
 
 
 def _round_starts(prep: Any, round_: int) -> range:
