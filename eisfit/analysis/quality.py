@@ -14,8 +14,8 @@ larger, systematic ones. The ratio
 model and grows with the misfit. Where the Lin-KK chain, as short as its mu criterion
 allows, stops short of a shape (a diffusion tail) and a chain of N/2 elements leaves
 residuals more than 1.2x smaller, that chain's residuals are the noise level
-(:func:`voigt_noise_levels`; ``KKResult.noise_level``). Both sides are relative to |Z| whatever the fit's
-weighting, so the ratio compares shapes, not weightings.
+(:func:`voigt_noise_levels`; ``KKResult.noise_level``). Both sides are relative to |Z|
+whatever the fit's weighting, so the ratio compares shapes, not weightings.
 """
 from __future__ import annotations
 
