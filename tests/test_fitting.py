@@ -327,3 +327,27 @@ def test_cli_fit_json_equals_the_library_result(tmp_path):
     assert list((tmp_path / "out").glob("*_fit.png")) and list((tmp_path / "out").glob("*_fit.json"))
     bad = CliRunner().invoke(main, ["fit", str(tmp_path / "missing.csv")])
     assert bad.exit_code == 2 and "missing.csv" in bad.output
+
+
+def test_summary_and_tables_mark_values_their_stderr_does_not_determine():
+    """A cell with almost no series resistance (its first arc reaches past f_max): R0's stderr
+    exceeds R0. The text summary marks exactly such values, the DataFrame/HTML note says
+    'undetermined', and well-determined values carry no mark."""
+    from eisfit.model import Circuit
+
+    circuit = Circuit("R0-p(R1,CPE1)-p(R2,CPE2)")
+    f = np.logspace(6, -1, 50)
+    rng = np.random.default_rng(5)
+    marked = 0
+    for k in range(3):
+        z = circuit.impedance(np.array([1e-9, 200, 2e-9, 0.9, 300 * (1 + 0.2 * k), 2e-6, 0.8]), f)
+        z = z + 0.003 * np.abs(z) * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size))
+        res = eisfit.fit(eisfit.Spectrum(f, z), circuit.string)
+        lines = {line.split()[0]: line for line in res.summary().splitlines()[4:4 + len(res.param_names)]}
+        notes = res.to_dataframe()["note"]
+        for name in res.param_names:
+            bad = res.stderr[name] > abs(res.values[name])
+            assert ("(undetermined: stderr > value)" in lines[name]) == bad, lines[name]
+            assert (notes[name] == "undetermined") == bad
+            marked += bad
+    assert marked >= 1 and "undetermined" not in lines["R2"]

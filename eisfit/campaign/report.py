@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Mapping
 
-from ..fitting.flags import by_severity, explain_flag, flag_name, problems, unresolved_keys
+from ..fitting.flags import by_severity, explain_flag, flag_name, problems, undetermined, unresolved_keys
 from ..model.circuit import resistance_names
 from ..units import pretty_unit
 
@@ -133,7 +133,7 @@ def _headline_state(result, key: str, value: float, stderr: float) -> str:
     (flagged) or ``undetermined`` (stderr unknown or above the value)."""
     if _is_unresolved(result, key):
         return UNRESOLVED
-    if not (math.isfinite(value) and math.isfinite(stderr)) or stderr > abs(value):
+    if not (math.isfinite(value) and math.isfinite(stderr)) or undetermined(value, stderr):
         return UNDETERMINED
     return ""
 

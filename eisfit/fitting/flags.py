@@ -15,6 +15,7 @@ severity depends on the name only. Reports explain flags with :func:`explain_fla
 """
 from __future__ import annotations
 
+import math
 from typing import Iterable
 
 import numpy as np
@@ -97,6 +98,15 @@ def unresolved_keys(flags: Iterable[str], keys: Iterable[str]) -> set[str]:
     names = unresolved_names(flags)
     elements = {n.rsplit("_", 1)[0] if n.rsplit("_", 1)[-1].isdigit() and "_" in n else n for n in names}
     return {k for k in keys if k in names or any(k.startswith(e + "_") or k == e for e in elements)}
+
+
+def undetermined(value: float, stderr: float | None) -> bool:
+    """True when the standard error does not determine the value: it is larger than the
+    value itself (zero lies within 1 stderr; what ``large-stderr`` flags). Reports never show
+    such a value as a headline number and mark it in parameter tables. A missing or nan
+    stderr (a fixed parameter, a singular covariance) is not judged here."""
+    return (stderr is not None and math.isfinite(stderr) and math.isfinite(value)
+            and stderr > abs(value))
 
 
 def by_severity(flags: Iterable[str]) -> dict[str, list[str]]:

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import math
 
-from .flags import by_severity, unresolved_keys
+from .flags import by_severity, undetermined, unresolved_keys
 
 UNRESOLVED = "unresolved"
+UNDETERMINED_NOTE = "undetermined: stderr > value"
 
 
 def _fmt(value: float, err: float | None = None) -> str:
@@ -30,7 +31,8 @@ def format_fit_summary(res) -> str:
     """Parameters with standard errors and units, statistics, derived quantities and flags.
 
     A parameter flagged ``unresolved:<name>`` (and every derived quantity of its element)
-    reads "unresolved" instead of a number; flags are listed by severity."""
+    reads "unresolved" instead of a number; a value whose stderr exceeds it is marked
+    "(undetermined: stderr > value)"; flags are listed by severity."""
     hidden = unresolved_keys(res.flags, list(res.param_names) + list(res.derived))
     lines = [
         f"{res.label}: {res.circuit}" + (f"  [{res.circuit_name}]" if res.circuit_name != res.circuit else ""),
@@ -40,9 +42,11 @@ def format_fit_summary(res) -> str:
         "  parameter       value ± stderr        unit",
     ]
     for name in res.param_names:
-        fixed = " (fixed)" if name in res.fixed else ""
-        shown_value = UNRESOLVED if name in hidden else _fmt(res.values[name], res.stderr.get(name))
-        lines.append(f"  {name:<12} {shown_value:>24}  {res.units.get(name, '')}{fixed}")
+        value, err = res.values[name], res.stderr.get(name)
+        note = " (fixed)" if name in res.fixed else (
+            f"  ({UNDETERMINED_NOTE})" if name not in hidden and undetermined(value, err) else "")
+        shown_value = UNRESOLVED if name in hidden else _fmt(value, err)
+        lines.append(f"  {name:<12} {shown_value:>24}  {res.units.get(name, '')}{note}")
     for name, iv in res.intervals.items():
         if name in hidden:
             continue
@@ -54,9 +58,11 @@ def format_fit_summary(res) -> str:
     if shown:
         lines.append("  derived quantity                          value ± stderr        unit / formula")
         for key in shown:
-            shown_value = UNRESOLVED if key in hidden else _fmt(res.derived[key], res.derived.get(key + '_stderr'))
+            value, err = res.derived[key], res.derived.get(key + '_stderr')
+            shown_value = UNRESOLVED if key in hidden else _fmt(value, err)
+            note = f"  ({UNDETERMINED_NOTE})" if key not in hidden and undetermined(value, err) else ""
             lines.append(f"  {key:<38} {shown_value:>24}  "
-                         f"{res.derived_units.get(key, '')}")
+                         f"{res.derived_units.get(key, '')}{note}")
     if res.roles:
         lines.append("  arcs: " + ", ".join(f"{r} = {role}" for r, role in res.roles.items()))
     if res.kk_passed is not None:
@@ -104,8 +110,9 @@ def fit_repr(res) -> str:
 def _parameter_rows(res) -> list[tuple[str, float, float, str, str]]:
     rows = []
     for name in res.param_names:
-        note = "fixed" if name in res.fixed else ""
-        rows.append((name, res.values[name], res.stderr.get(name, math.nan), res.units.get(name, ""), note))
+        value, err = res.values[name], res.stderr.get(name, math.nan)
+        note = "fixed" if name in res.fixed else ("undetermined" if undetermined(value, err) else "")
+        rows.append((name, value, err, res.units.get(name, ""), note))
     return rows
 
 
