@@ -450,17 +450,26 @@ def kk_tests(
     the whole stack. Same options and results as :func:`kk_test` per spectrum."""
     z = np.asarray(z, dtype=complex)
     labels = labels or [""] * z.shape[0]
-    if capacitance == "auto":
-        out = kk_tests(frequency, z, c, max_rc, inductance, False, weighting, threshold_pct, violation_pct, labels)
-        redo = [i for i, r in enumerate(out) if r.status != "valid"]
-        if redo:
-            alt = kk_tests(frequency, z[redo], c, max_rc, inductance, True, weighting, threshold_pct,
-                           violation_pct, [labels[i] for i in redo])
-            for i, a in zip(redo, alt):
-                if a.max_residual_pct < out[i].max_residual_pct:
-                    out[i] = a
-        return out
-    capacitance = bool(capacitance)
+    with small_blas():  # the data's noise level, whichever Lin-KK chain is kept (computed once)
+        long_chain = voigt_noise_levels(frequency, z)
+    layout = (c, max_rc, inductance, weighting, threshold_pct, violation_pct)
+    if capacitance != "auto":
+        return _kk_tests_of_layout(frequency, z, long_chain, labels, bool(capacitance), *layout)
+    out = _kk_tests_of_layout(frequency, z, long_chain, labels, False, *layout)
+    redo = [i for i, r in enumerate(out) if r.status != "valid"]
+    if redo:
+        alt = _kk_tests_of_layout(frequency, z[redo], long_chain[redo], [labels[i] for i in redo], True, *layout)
+        for i, a in zip(redo, alt):
+            if a.max_residual_pct < out[i].max_residual_pct:
+                out[i] = a
+    return out
+
+
+def _kk_tests_of_layout(frequency: np.ndarray, z: np.ndarray, long_chain: np.ndarray, labels: list[str],
+                        capacitance: bool, c: float, max_rc: int | None, inductance: bool, weighting: str,
+                        threshold_pct: float, violation_pct: float) -> list[KKResult]:
+    """:func:`kk_tests` with or without a series capacitance; ``long_chain`` (S,) the noise
+    levels of :func:`voigt_noise_levels`."""
     omega = 2.0 * np.pi * np.asarray(frequency, dtype=float)
     n = omega.size
     n_extra = 1 + int(inductance) + int(capacitance)
@@ -471,7 +480,6 @@ def kk_tests(
     max_rc = int(max(1, min(max_rc, 2 * n - n_extra - 1)))
     with small_blas():
         chains = _grow_chains(omega, z, c, max_rc, inductance, capacitance, weighting, threshold_pct)
-        long_chain = voigt_noise_levels(frequency, z)
     results = []
     for label, zi, ch, long_noise in zip(labels, z, chains, long_chain):
         notes: tuple[str, ...] = ()
