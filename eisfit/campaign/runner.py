@@ -21,7 +21,6 @@ fails only itself.
 """
 from __future__ import annotations
 
-import functools
 import math
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass, field, replace
@@ -31,6 +30,7 @@ import numpy as np
 
 from ..fitting.batch import fit_chunk
 from ..fitting.flags import unresolved_names
+from ..model import load_circuit
 from ..model.circuit import resistance_names
 from ..spectrum import Spectrum
 from .cache import FitCache, MemoryCache, fit_key
@@ -236,7 +236,7 @@ def result_of_outcome(d: dict[str, Any], spectrum: Spectrum):
     empty = {"frequency": (), "z_real": (), "z_imag": (), "z_fit_real": (), "z_fit_imag": ()}
     result = FitResult.from_dict({**d, **empty})
     with np.errstate(all="ignore"):  # a runaway element (flagged unresolved) may overflow
-        z_fit = _circuit(result.circuit).impedance(result.parameter_array, f)
+        z_fit = load_circuit(result.circuit).circuit.impedance(result.parameter_array, f)
     return replace(result, frequency=f, z=z, z_fit=z_fit)
 
 
@@ -246,13 +246,6 @@ def _points_of(spectrum: Spectrum, points: list[int] | None) -> tuple[np.ndarray
         return f, z
     idx = np.asarray(points, dtype=int)
     return f[idx], z[idx]
-
-
-@functools.lru_cache(maxsize=64)
-def _circuit(string: str):
-    from ..model import Circuit
-
-    return Circuit(string)
 
 
 def _flag_arc_jumps(items: list[dict], chain: list[int], fits: list[CheckpointFits]) -> None:
