@@ -126,88 +126,191 @@ def levenberg_marquardt(
     (the solver uses rtol = 0.1 / dof: 0.1 in delta chi2 / s^2 over the window).
     ``late_prune`` = (after, factor): from iteration ``after`` on, problems above ``factor``
     times their group's best are dropped (starts still creeping towards a known optimum).
+    The iterations are those of :class:`LMRun`, which also lets problems join and leave a
+    running batch.
     """
-    theta = np.clip(np.array(theta0, dtype=float, ndmin=2), lower, upper)
-    k, m = theta.shape
+    theta0 = np.array(theta0, dtype=float, ndmin=2)
+    k = theta0.shape[0]
+    run = LMRun(fun if indexed else (lambda th, _keys: fun(th)), theta0.shape[1], max_iter=max_iter, ftol=ftol,
+                xtol=xtol, lam0=lam0, prune_factor=prune_factor, prune_after=prune_after,
+                late_prune=late_prune, stall_steps=None if stall is None else stall[0])
+    run.add(theta0, lower, upper, groups=np.zeros(k, dtype=int) if groups is None else groups,
+            keys=np.arange(k), stall_rtol=None if stall is None else stall[1])
+    while run.step():
+        pass
+    return LMOutcome(run.theta, run.cost, run.converged, run.n_iter, run.n_eval)
 
-    def evaluate(th, idx):
+
+class LMRun:
+    """A batch of Levenberg-Marquardt problems advanced one iteration at a time, which
+    problems may join (:meth:`add`) and leave (:meth:`drop`) while it runs.
+
+    Each row is one problem with its own box, damping, iteration count and stopping
+    state (the rules of :func:`levenberg_marquardt`; pruning compares a row with the best
+    row of its group); a row's path does not depend on the other rows. ``fun(theta, keys)``
+    gives the normal equations of rows whose keys (the ints given to :meth:`add`, e.g. the
+    spectrum whose data a row fits) are ``keys``. Continuations such as profile walks,
+    whose next fit waits on the previous one, join one running batch this way instead of
+    each round of them waiting for the slowest fit of the round (a batched iteration costs
+    about as much for 2 rows as for 60).
+    """
+
+    _ROW_ARRAYS = ("theta", "lower", "upper", "cost", "a", "g", "lam", "active", "fresh", "converged", "n_iter",
+                   "window_cost", "window_steps", "groups", "keys", "stall_rtol")
+
+    def __init__(self, fun: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]], m: int,
+                 *, max_iter: int = 200, ftol: float = 1e-10, xtol: float = 1e-10, lam0: float = 1e-2,
+                 prune_factor: float | None = None, prune_after: int = 5,
+                 late_prune: tuple[int, float] | None = None, stall_steps: int | None = None):
+        self.fun, self.m = fun, m
+        self.max_iter, self.ftol, self.xtol, self.lam0 = max_iter, ftol, xtol, lam0
+        self.prune_factor, self.prune_after, self.late_prune = prune_factor, prune_after, late_prune
+        self.stall_steps = stall_steps
+        self.n_eval = 0
+        self._eye = np.eye(m)
+        self.theta, self.lower, self.upper = (np.zeros((0, m)) for _ in range(3))
+        self.cost, self.lam, self.window_cost, self.stall_rtol = (np.zeros(0) for _ in range(4))
+        self.a, self.g = np.zeros((0, m, m)), np.zeros((0, m))
+        self.active, self.fresh, self.converged = (np.zeros(0, bool) for _ in range(3))
+        self.n_iter, self.window_steps, self.groups, self.keys = (np.zeros(0, int) for _ in range(4))
+        self._stopped = np.zeros(0, int)  # rows that stopped in the last step (their groups may have finished)
+
+    def add(self, theta0: np.ndarray, lower: np.ndarray, upper: np.ndarray, *, groups: np.ndarray,
+            keys: np.ndarray, stall_rtol: float | np.ndarray | None = None, defer: bool = False) -> None:
+        """New rows: starts ``theta0`` (k, M) clipped into ``lower``/``upper`` ((M,) or
+        (k, M)), their ``groups`` and ``keys`` (k,), the stall tolerance (one or per row).
+        Their starting normal equations are evaluated now, or with ``defer`` in the next
+        :meth:`step`'s evaluation (one batched call instead of two; their first iteration
+        is then the step after)."""
+        theta0 = np.array(theta0, dtype=float, ndmin=2)
+        k = theta0.shape[0]
+        lower = np.broadcast_to(lower, (k, self.m))
+        upper = np.broadcast_to(upper, (k, self.m))
+        rows = dict(theta=np.clip(theta0, lower, upper), lower=lower, upper=upper, cost=np.full(k, np.inf),
+                    a=np.zeros((k, self.m, self.m)), g=np.zeros((k, self.m)), lam=np.full(k, self.lam0),
+                    active=np.zeros(k, bool), fresh=np.ones(k, bool), converged=np.zeros(k, bool),
+                    n_iter=np.zeros(k, int), window_cost=np.full(k, np.inf), window_steps=np.zeros(k, int),
+                    groups=np.asarray(groups, dtype=int), keys=np.asarray(keys, dtype=int),
+                    stall_rtol=np.array(np.broadcast_to(np.nan if stall_rtol is None else stall_rtol, (k,)), float))
+        start = self.theta.shape[0]
+        for name in self._ROW_ARRAYS:
+            setattr(self, name, rows[name] if start == 0 else np.concatenate([getattr(self, name), rows[name]]))
+        if not defer:
+            new = np.arange(start, start + k)
+            self._take_fresh(new, *self._evaluate(self.theta[new], self.keys[new]))
+
+    def drop(self, rows: np.ndarray) -> None:
+        """Remove rows (indices, e.g. of groups whose result was taken)."""
+        keep = np.ones(self.theta.shape[0], bool)
+        keep[rows] = False
+        for name in self._ROW_ARRAYS:
+            setattr(self, name, getattr(self, name)[keep])
+        self._stopped = np.zeros(0, int)
+
+    def finished_groups(self) -> np.ndarray:
+        """Groups whose last running rows stopped in the last step or :meth:`add`."""
+        if self._stopped.size == 0:
+            return self._stopped
+        candidates = np.unique(self.groups[self._stopped])
+        running = np.bincount(self.groups[self.active | self.fresh], minlength=int(candidates[-1]) + 1)
+        return candidates[running[candidates] == 0]
+
+    def _evaluate(self, th: np.ndarray, keys: np.ndarray):
+        self.n_eval += 1
         with np.errstate(all="ignore"):
-            c, a_, g_ = fun(th, idx) if indexed else fun(th)
+            c, a_, g_ = self.fun(th, keys)
             bad = ~np.isfinite(c + g_.sum(axis=1) + a_.sum(axis=(1, 2)))  # finite iff all terms are (short of overflow)
         if bad.any():  # a step into an overflow is rejected like any uphill step
             c = np.where(bad, np.inf, c)
-            a_[bad] = np.eye(m)
+            a_[bad] = self._eye
             g_[bad] = 0.0
         return c, a_, g_
 
-    lower = np.broadcast_to(lower, (k, m))
-    upper = np.broadcast_to(upper, (k, m))
-    cost, a, g = evaluate(theta, np.arange(k))
-    lam = np.full(k, lam0)
-    active = np.isfinite(cost)
-    converged = np.zeros(k, dtype=bool)
-    n_iter = np.zeros(k, dtype=int)
-    n_eval = 1
-    eye = np.eye(m)
-    window_cost = cost.copy()  # the cost when the current window of accepted steps began
-    window_steps = np.zeros(k, dtype=int)
-    for _ in range(max_iter):
+    def _take_fresh(self, rows: np.ndarray, cost: np.ndarray, a: np.ndarray, g: np.ndarray) -> None:
+        """Store the starting normal equations of new rows; those with a finite cost run."""
+        self.cost[rows], self.a[rows], self.g[rows], self.window_cost[rows] = cost, a, g, cost
+        self.fresh[rows] = False
+        finite = np.isfinite(cost)
+        self.active[rows] = finite
+        self._stopped = np.concatenate([self._stopped, rows[~finite]])
+
+    def step(self) -> bool:
+        """One iteration of every active row (and the first evaluation of deferred new
+        rows); False when there was nothing to do."""
+        active, cost, lam, theta = self.active, self.cost, self.lam, self.theta
         idx = np.flatnonzero(active)
-        if idx.size == 0:
-            break
-        a_i = a if idx.size == k else a[idx]
+        fresh = np.flatnonzero(self.fresh)
+        self._stopped = np.zeros(0, int)
+        if idx.size == 0 and fresh.size == 0:
+            return False
+        k = theta.shape[0]
+        a_i = self.a if idx.size == k else self.a[idx]
         diag = np.diagonal(a_i, axis1=1, axis2=2)
-        diag = np.maximum(diag, 1e-12 * np.maximum(diag.max(axis=1, keepdims=True), 1e-300))
-        system = a_i + lam[idx, None, None] * diag[:, :, None] * eye
-        rhs = -g[idx]
-        theta_i, lo_i, hi_i = theta[idx], lower[idx], upper[idx]
+        diag = np.maximum(diag, 1e-12 * np.maximum(diag.max(axis=1, keepdims=True, initial=0.0), 1e-300))
+        system = a_i + lam[idx, None, None] * diag[:, :, None] * self._eye
+        rhs = -self.g[idx]
+        theta_i, lo_i, hi_i = theta[idx], self.lower[idx], self.upper[idx]
         held = _held_on_bounds(theta_i, rhs, lo_i, hi_i)
         if held.any():  # active set: a coordinate the descent pushes out of the box stays put
             free = ~held
-            system = system * (free[:, :, None] & free[:, None, :]) + held[:, :, None] * eye
+            system = system * (free[:, :, None] & free[:, None, :]) + held[:, :, None] * self._eye
             rhs = np.where(held, 0.0, rhs)
-        step = _solve(system, rhs)
-        trial = np.clip(theta_i + step, lo_i, hi_i)
-        cost_new, a_new, g_new = evaluate(trial, idx)
-        n_eval += 1
+        trial = np.clip(theta_i + _solve(system, rhs), lo_i, hi_i) if idx.size else theta_i
+        if fresh.size:
+            cost_all, a_all, g_all = self._evaluate(np.concatenate([trial, theta[fresh]]),
+                                                    np.concatenate([self.keys[idx], self.keys[fresh]]))
+            n = idx.size
+            self._take_fresh(fresh, cost_all[n:], a_all[n:], g_all[n:])
+            cost_new, a_new, g_new = cost_all[:n], a_all[:n], g_all[:n]
+        else:
+            cost_new, a_new, g_new = self._evaluate(trial, self.keys[idx])
         ok = cost_new < cost[idx]
         acc = idx[ok]
         rel_drop = (cost[acc] - cost_new[ok]) / np.maximum(cost[acc], 1e-300)
         moved = np.abs(trial[ok] - theta_i[ok]).max(axis=1) if acc.size else np.zeros(0)
         theta[acc] = trial[ok]
-        a[acc] = a_new[ok]
-        g[acc] = g_new[ok]
+        self.a[acc] = a_new[ok]
+        self.g[acc] = g_new[ok]
         cost[acc] = cost_new[ok]
         lam[acc] = np.maximum(lam[acc] * LAMBDA_DOWN, 1e-12)
         rej = idx[~ok]
         lam[rej] *= LAMBDA_UP
-        n_iter[idx] += 1
-        done = acc[(rel_drop < ftol) | (moved < xtol * (1.0 + np.abs(theta[acc]).max(axis=1)))]
-        converged[done] = True
+        self.n_iter[idx] += 1
+        done = acc[(rel_drop < self.ftol) | (moved < self.xtol * (1.0 + np.abs(theta[acc]).max(axis=1)))]
+        self.converged[done] = True
         active[done] = False
         stalled = rej[lam[rej] > 1e12]
-        converged[stalled] = True  # no descent direction left: a (local) minimum
+        self.converged[stalled] = True  # no descent direction left: a (local) minimum
         active[stalled] = False
-        if stall is not None and acc.size:
-            window_steps[acc] += 1
-            full = acc[window_steps[acc] >= stall[0]]
-            rtol = stall[1][full] if np.ndim(stall[1]) else stall[1]
-            creeping = full[window_cost[full] - cost[full] < rtol * cost[full]]
-            converged[creeping] = True
+        if self.stall_steps is not None and acc.size:
+            self.window_steps[acc] += 1
+            full = acc[self.window_steps[acc] >= self.stall_steps]
+            creeping = full[self.window_cost[full] - cost[full] < self.stall_rtol[full] * cost[full]]
+            self.converged[creeping] = True
             active[creeping] = False
-            window_cost[full], window_steps[full] = cost[full], 0
-        factor = _prune_factor(n_iter[idx].max(), prune_factor, prune_after, late_prune)
-        if factor is not None:
-            active[active & (cost > factor * _group_min(cost, groups))] = False
-    return LMOutcome(theta, cost, converged, n_iter, n_eval)
+            self.window_cost[full], self.window_steps[full] = cost[full], 0
+        if idx.size:
+            self._prune(idx)
+            active[idx[self.n_iter[idx] >= self.max_iter]] = False
+        self._stopped = np.concatenate([self._stopped, idx[~active[idx]]])
+        return True
 
-
-def _prune_factor(iteration: int, factor: float | None, after: int,
-                  late: tuple[int, float] | None) -> float | None:
-    """The pruning factor in force at ``iteration`` (the tighter of the two rules)."""
-    if late is not None and iteration >= late[0]:
-        return late[1] if factor is None else min(factor, late[1])
-    return factor if factor is not None and iteration >= after else None
+    def _prune(self, idx: np.ndarray) -> None:
+        """Stop the rows of ``idx`` above the pruning factor in force at their iteration
+        times the best cost of their group."""
+        it = self.n_iter[idx]
+        factor = np.full(idx.size, np.inf)
+        if self.prune_factor is not None:
+            factor[it >= self.prune_after] = self.prune_factor
+        if self.late_prune is not None:
+            late = it >= self.late_prune[0]
+            factor[late] = np.minimum(factor[late], self.late_prune[1])
+        if not np.isfinite(factor).any():
+            return
+        best = _group_min(self.cost, self.groups)[idx]
+        with np.errstate(invalid="ignore"):
+            worse = self.cost[idx] > factor * best
+        self.active[idx[worse & self.active[idx]]] = False
 
 
 def _held_on_bounds(theta: np.ndarray, descent: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Any, Generator, Mapping, Sequence
@@ -31,7 +32,7 @@ from typing import Any, Generator, Mapping, Sequence
 import numpy as np
 
 from ..analysis.derived import ArcSpec, arc_tau_s
-from .optimise import levenberg_marquardt
+from .optimise import LMRun
 from .solver import BatchProblem
 
 MAX_DECADES = 3.0  # the walk stops this far from the optimum (an open end of the interval)
@@ -119,33 +120,19 @@ def profile_many(jobs: Sequence[ProfileJob]) -> list[ProfileOutcome]:
     """The profiles of many fits at once.
 
     Every walk (one resistance, one direction, one fit) is a generator that asks for one
-    constrained fit at a time; the walks advance in lockstep and each round's constrained
-    fits, of every spectrum, run as one batched Levenberg-Marquardt.
+    constrained fit at a time. The constrained fits of all walks on one grid run in one
+    streaming batched Levenberg-Marquardt (:class:`~eisfit.fitting.optimise.LMRun`): as soon
+    as a walk's fit has finished, its next fit joins the running batch, so a walk does not
+    wait for the slowest fit of the others (:func:`_walk_grid`).
     """
-    walks: dict[tuple[int, str, float], Any] = {}
-    requests: dict[tuple[int, str, float], tuple] = {}
-    for j, job in enumerate(jobs):
-        dof = 2 * job.problem.frequency.size - job.problem.free.size
-        s2 = job.chisq / max(dof, 1)
-        names = list(job.problem.circuit.param_names)
-        for name in job.names:
-            index = names.index(name)
-            for direction in (-1.0, 1.0):
-                walk = _walk(job.problem, job.p_opt, index, direction, job.chisq, s2,
-                             job.wald_stderr.get(name, float("nan")))
-                walks[(j, name, direction)] = walk
-                requests[(j, name, direction)] = next(walk)
     ended: dict[tuple[int, str, float], _Walk] = {}
-    while requests:
-        keys = list(requests)
-        answers = _constrained_fits([(jobs[k[0]].problem, jobs[k[0]].problem.circuit.param_names.index(k[1]),
-                                      *requests[k]) for k in keys])
-        for key, answer in zip(keys, answers):
-            try:
-                requests[key] = walks[key].send(answer)
-            except StopIteration as stop:
-                ended[key] = stop.value
-                del requests[key]
+    grids: dict[tuple, list[int]] = {}
+    for j, job in enumerate(jobs):
+        problem = job.problem
+        key = (problem.circuit.string, problem.frequency.tobytes(), problem.weighting, problem.free.tobytes())
+        grids.setdefault(key, []).append(j)
+    for members in grids.values():
+        ended.update(_walk_grid(jobs, members))
     outcomes = []
     for j, job in enumerate(jobs):
         intervals: dict[str, ProfileInterval] = {}
@@ -159,6 +146,86 @@ def profile_many(jobs: Sequence[ProfileJob]) -> list[ProfileOutcome]:
                                               down.open, up.open)
         outcomes.append(ProfileOutcome(intervals, best_vec))
     return outcomes
+
+
+def _walk_grid(jobs: Sequence[ProfileJob], members: list[int]) -> dict[tuple[int, str, float], "_Walk"]:
+    """Run the walks of the jobs ``members`` (one circuit, grid, weighting and free set) to
+    their ends; returns each walk's :class:`_Walk` by (job, name, direction).
+
+    Each constrained fit is a group of rows of one :class:`LMRun` (its starts, see
+    :func:`_pinned_starts`): the held parameter is pinned by equal lower and upper bounds,
+    so the fits of every walk, whichever parameter they hold, share the batch. A fit whose
+    rows have all stopped is answered (its lowest-cost row), its rows leave the batch and
+    the walk's next fit joins it. This is a continuation: a constrained fit can stall in a
+    side valley, which makes that end of the interval too close (never below the Wald
+    error, see :func:`eisfit.fit`).
+    """
+    batch = BatchProblem.of([_Row(jobs[j].problem) for j in members])
+    run = LMRun(batch.normal_equations, jobs[members[0]].problem.free.size, max_iter=PROFILE_ITER,
+                ftol=PROFILE_FTOL, xtol=1e-4, prune_factor=2.0, prune_after=4)
+    walks: dict[tuple[int, str, float], Any] = {}
+    asked: dict[int, tuple[tuple[int, str, float], int, float]] = {}  # fit id -> (walk, held index, value)
+    ended: dict[tuple[int, str, float], _Walk] = {}
+    fit_ids = itertools.count()
+
+    def ask(requests: list[tuple[tuple[int, str, float], tuple]], defer: bool = False) -> None:
+        thetas, lows, highs, groups, keys = [], [], [], [], []
+        for walk_key, (value, start) in requests:
+            row = walk_key[0]
+            problem = jobs[members[row]].problem
+            index = problem.circuit.param_names.index(walk_key[1])
+            fit_id = next(fit_ids)
+            asked[fit_id] = (walk_key, index, value)
+            for theta, lo, hi in _pinned_starts(problem, index, value, start):
+                thetas.append(theta)
+                lows.append(lo)
+                highs.append(hi)
+                groups.append(fit_id)
+                keys.append(row)
+        if thetas:
+            run.add(np.array(thetas), np.array(lows), np.array(highs), groups=np.array(groups), keys=np.array(keys),
+                    defer=defer)
+
+    first = []
+    for row, j in enumerate(members):
+        job = jobs[j]
+        dof = 2 * job.problem.frequency.size - job.problem.free.size
+        s2 = job.chisq / max(dof, 1)
+        names = list(job.problem.circuit.param_names)
+        for name in job.names:
+            index = names.index(name)
+            for direction in (-1.0, 1.0):
+                walk = _walk(job.problem, job.p_opt, index, direction, job.chisq, s2,
+                             job.wald_stderr.get(name, float("nan")))
+                walks[(row, name, direction)] = walk
+                first.append(((row, name, direction), next(walk)))
+    ask(first)
+    while True:
+        finished = run.finished_groups()
+        if finished.size:
+            following = []
+            for fit_id in finished.tolist():
+                walk_key, index, value = asked.pop(fit_id)
+                problem = jobs[members[walk_key[0]]].problem
+                try:
+                    following.append((walk_key, walks[walk_key].send(_answer(run, fit_id, problem, index, value))))
+                except StopIteration as stop:
+                    ended[walk_key] = stop.value
+            run.drop(np.flatnonzero(np.isin(run.groups, finished)))
+            ask(following, defer=True)
+        elif not run.step():
+            break
+    return {(members[row], name, direction): walk for (row, name, direction), walk in ended.items()}
+
+
+def _answer(run: LMRun, fit_id: int, problem, index: int, value: float) -> tuple[float, np.ndarray]:
+    """(cost, full parameter vector) of a finished constrained fit: its lowest-cost row."""
+    rows = np.flatnonzero(run.groups == fit_id)
+    best = int(rows[int(np.argmin(run.cost[rows]))])
+    p = problem.fixed_values.copy()
+    p[problem.free] = problem.transform.to_physical(run.theta[best])
+    p[index] = value
+    return float(run.cost[best]), p
 
 
 @dataclass
@@ -237,54 +304,6 @@ def _internal_limits(problem, index) -> tuple[float, float]:
     lo = problem.transform.internal_lower[j]
     hi = problem.transform.internal_upper[j]
     return float(lo), float(hi)
-
-
-def _constrained_fits(requests: Sequence[tuple]) -> list[tuple[float, np.ndarray]]:
-    """(cost, parameter vector) of each request (problem, index, value, start): every other
-    free parameter refitted with parameter ``index`` held at ``value``.
-
-    Starts per request: ``start`` (with the arc's time constant kept); the same with the
-    removed resistance handed to the arc nearest in time constant; for two CPE arcs, that
-    part as a twin of the profiled arc (same time constant and exponent). Parameters that
-    are not free (user-fixed) keep their values in every start. The held parameter is
-    pinned by equal lower and upper bounds, so the requests of all spectra that share the
-    circuit, grid, weighting and free set, whichever parameter they hold, are one batched
-    LM. This is a continuation: a constrained fit can stall in a side valley, which makes
-    that end of the interval too close (never below the Wald error, see :func:`eisfit.fit`).
-    """
-    groups: dict[tuple, list[int]] = {}
-    for r, (problem, _, _, _) in enumerate(requests):
-        key = (problem.circuit.string, problem.frequency.tobytes(), problem.weighting, problem.free.tobytes())
-        groups.setdefault(key, []).append(r)
-    out: list[tuple[float, np.ndarray]] = [(math.inf, np.empty(0))] * len(requests)
-    for members in groups.values():
-        problems: dict[int, int] = {}  # id(problem) -> row of the batch's data
-        data, thetas, lows, highs, owner, data_row = [], [], [], [], [], []
-        for r in members:
-            problem, index, value, start = requests[r]
-            if id(problem) not in problems:
-                problems[id(problem)] = len(data)
-                data.append(_Row(problem))
-            for theta, lo, hi in _pinned_starts(problem, index, value, start):
-                thetas.append(theta)
-                lows.append(lo)
-                highs.append(hi)
-                owner.append(r)
-                data_row.append(problems[id(problem)])
-        owner_arr = np.array(owner)
-        batch = BatchProblem.of(data, owner=np.array(data_row))
-        res = levenberg_marquardt(batch.normal_equations, np.array(thetas), np.array(lows), np.array(highs),
-                                  max_iter=PROFILE_ITER, ftol=PROFILE_FTOL, xtol=1e-4,
-                                  prune_factor=2.0, prune_after=4, groups=owner_arr, indexed=True)
-        for r in members:
-            problem, index, value, _ = requests[r]
-            k = np.flatnonzero(owner_arr == r)
-            best = int(k[int(np.argmin(res.cost[k]))])
-            p = problem.fixed_values.copy()
-            p[problem.free] = problem.transform.to_physical(res.theta[best])
-            p[index] = value
-            out[r] = (float(res.cost[best]), p)
-    return out
 
 
 @dataclass(frozen=True)
