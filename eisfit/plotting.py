@@ -814,10 +814,12 @@ def _camp_panel_rows(camp):
 
 
 def _camp_series(camp, key, xs):
-    """(x, value, stderr, problem, unresolved) arrays of ``key`` over the fitted checkpoints:
-    ``problem`` when the fit has a flag of severity problem; a value flagged
-    ``unresolved:<name>`` is nan (a gap, never a number that stretches the axis)."""
-    from .fitting.flags import has_problem, unresolved_keys
+    """(x, value, stderr, problem, unresolved, undetermined) arrays of ``key`` over the
+    fitted checkpoints: ``problem`` when the fit has a flag of severity problem; a value
+    flagged ``unresolved:<name>``, or whose standard error is larger than itself
+    (:func:`eisfit.fitting.flags.undetermined`, the rule of the campaign's headline lines),
+    is nan (a gap, never a number that stretches the axis)."""
+    from .fitting.flags import has_problem, undetermined, unresolved_keys
 
     pts = []
     for k, r in _camp_fitted(camp):
@@ -826,7 +828,10 @@ def _camp_series(camp, key, xs):
         else:
             v, s = r.derived.get(key, float("nan")), r.derived.get(f"{key}_stderr", float("nan"))
         gone = bool(unresolved_keys(r.flags, [key]))
-        pts.append((xs[k], float("nan") if gone else v, float("nan") if gone else s, has_problem(r.flags), gone))
+        vague = not gone and undetermined(v, s)
+        hidden = gone or vague
+        pts.append((xs[k], float("nan") if hidden else v, float("nan") if hidden else s, has_problem(r.flags),
+                    gone, vague))
     if not pts:
         return None
     return tuple(_np.array(a) for a in zip(*pts))
@@ -841,7 +846,7 @@ def _draw_evolution_panel(ax, camp, title, key, unit, xs) -> None:
     if series is None:
         ax.set_visible(False)
         return
-    px, pv, ps, pf, pu = series
+    px, pv, ps, pf, pu, pd = series
     factor, shown_unit = _si_scale(pv, unit)
     pv, ps = pv / factor, ps / factor
     ax.set_title(title, y=1.0)
@@ -861,12 +866,14 @@ def _draw_evolution_panel(ax, camp, title, key, unit, xs) -> None:
     if px.size > RASTER_ABOVE_POINTS:  # thousands of markers: pixels in the SVG, text and axes stay vector
         for artist in bars.get_children():
             artist.set_rasterized(True)
-    if (pf & ~pu).any():
-        ax.plot(px[pf & ~pu], pv[pf & ~pu], "o", ms=_MARKER_PT + 4, mfc="none", mec="red", mew=0.9,
+    shown = ~(pu | pd)
+    if (pf & shown).any():
+        ax.plot(px[pf & shown], pv[pf & shown], "o", ms=_MARKER_PT + 4, mfc="none", mec="red", mew=0.9,
                 label="problem flag")
-    if pu.any():  # issue 13: an unresolved value is a gap, marked at the foot of the panel
-        ax.plot(px[pu], _np.full(int(pu.sum()), 0.03), "x", ms=_MARKER_PT + 2, color="0.4",
-                transform=ax.get_xaxis_transform(), clip_on=False, label="unresolved")
+    for gap, marker, label in ((pu, "x", "unresolved"), (pd, "+", "undetermined (s.e. > value)")):
+        if gap.any():  # issue 13: a value the data do not give is a gap, marked at the foot of the panel
+            ax.plot(px[gap], _np.full(int(gap.sum()), 0.03), marker, ms=_MARKER_PT + 2, color="0.4",
+                    transform=ax.get_xaxis_transform(), clip_on=False, label=label)
 
 
 def _note_small_error_bars(fig, panels) -> None:
@@ -891,7 +898,8 @@ def plot_campaign_evolution(camp, x=None, fig=None, ax=None):
     cell the ASR per interface (R·A/2) beside it; then each effective capacitance per area
     (µF/cm², prefix chosen from the values) or in F with an SI prefix. Checkpoints with a
     problem flag get an open red ring, an unresolved value leaves a gap marked by a grey x
-    at the foot of its panel; where the error bars are smaller than the markers the legend says
+    at the foot of its panel, a value whose standard error is larger than itself a gap
+    marked by a grey + (the headline lines' ``undetermined``); where the error bars are smaller than the markers the legend says
     so. Double-column width, tick labels on every panel. Returns the Figure."""
     _refuse_ax("plot_campaign_evolution", ax)
     rows = _camp_panel_rows(camp)
@@ -952,7 +960,8 @@ def plot_campaign_fits(camp, fig=None, max_spectra: int | None = MAX_OVERLAY_SPE
         ax_.locator_params(axis="x", nbins=3)  # small panels: a few readable ticks (and a faster layout)
         ax_.locator_params(axis="y", nbins=4)
         flagged = has_problem(r.flags)
-        ax_.set_title(camp.checkpoints[k].label + (" (problem)" if flagged else ""),
+        ax_.set_title(_panel_title(camp.checkpoints[k], " (problem)" if flagged else "",
+                                   fig.get_figwidth() * 72.0 / n_cols - 2 * _PAD_PT, FONT_PT),
                       color="C3" if flagged else "black", y=1.0)
         if i % n_cols == 0:
             ax_.set_ylabel(f"−Z'' / {unit}")
@@ -964,6 +973,21 @@ def plot_campaign_fits(camp, fig=None, max_spectra: int | None = MAX_OVERLAY_SPE
     if own:
         _fixed_layout(fig)
     return fig
+
+
+def _panel_title(checkpoint, suffix: str, width_pt: float, size_pt: float) -> str:
+    """A checkpoint's label + ``suffix`` as a small panel's title no wider than
+    ``width_pt``: a label made from its file's path shows the file name only, and a name
+    still too wide loses its leading characters (shown as "…"), so the end that tells
+    checkpoints apart (sweep number, time) stays."""
+    name, file = checkpoint.label, checkpoint.file
+    if file and name.startswith(file):
+        name = name[len(file) - len(file.replace("\\", "/").rsplit("/", 1)[-1]):]
+    text = name + suffix
+    while len(name) > 4 and _text_extent_pt(text, size_pt)[0] > width_pt:
+        name = name[1:]
+        text = "…" + name + suffix
+    return text
 
 
 def plot_campaign_residual_map(camp, ax=None, max_rows_labelled: int = 25):

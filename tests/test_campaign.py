@@ -328,3 +328,40 @@ def test_shared_fit_exposes_sharing_and_stays_within_each_cell(tmp_path):
     assert (r1 == 1).all()
     assert table.loc[table.cell == "A", "R1"].iloc[0] == pytest.approx(60, rel=0.02)
     assert table.loc[table.cell == "B", "R1"].iloc[0] == pytest.approx(180, rel=0.02)
+
+
+def _series(r_values: list[dict[str, float]], f: np.ndarray, seed: int) -> list[eisfit.Spectrum]:
+    from eisfit.model import Circuit
+
+    circuit = Circuit("R0-p(R1,CPE1)-p(R2,CPE2)")
+    rng = np.random.default_rng(seed)
+    out = []
+    for k, values in enumerate(r_values):
+        z = circuit.impedance(np.array([values[n] for n in circuit.param_names]), f)
+        z = z * (1 + 0.005 * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size)) / np.sqrt(2))
+        out.append(eisfit.Spectrum(f, z, meta={"label": f"{k} h", "time_h": float(k)}))
+    return out
+
+
+def test_arc_jump_flags_a_determined_resistance_that_changes_more_than_3x():
+    base = {"R0": 12.0, "R1": 45.0, "CPE1_0": 2e-9, "CPE1_1": 0.92, "R2": 80.0, "CPE2_0": 3e-6, "CPE2_1": 0.8}
+    r2 = [80.0, 85.0, 340.0, 330.0]  # a 4x jump into checkpoint 2
+    spectra = _series([{**base, "R2": r} for r in r2], np.logspace(7, -1, 45), seed=5)
+    camp = eisfit.fit_campaign(spectra, circuit="R0-p(R1,CPE1)-p(R2,CPE2)", cache_dir=False, progress=False)
+    jumped = ["arc-jump" in r.flags for r in camp.results]
+    assert jumped == [False, False, True, False]
+
+
+def test_arc_jump_ignores_a_resistance_its_stderr_does_not_determine():
+    """The electrolyte arc lies above the measured range (f <= 1 MHz): R0 and R1 trade
+    resistance and R0 swings between ~2 and ~25 ohm with stderr up to ~40 ohm. Such swings
+    are no jumps of the cell (the headline lines read `undetermined`): no arc-jump flag."""
+    from eisfit.fitting.flags import undetermined
+
+    base = {"R0": 12.0, "R1": 45.0, "CPE1_0": 2e-9, "CPE1_1": 0.92, "R2": 80.0, "CPE2_0": 3e-6, "CPE2_1": 0.8}
+    spectra = _series([{**base, "R2": 80.0 + 5 * k} for k in range(6)], np.logspace(6, -1, 40), seed=3)
+    camp = eisfit.fit_campaign(spectra, circuit="R0-p(R1,CPE1)-p(R2,CPE2)", cache_dir=False, progress=False)
+    r0 = [r.values["R0"] for r in camp.results]
+    assert max(r0) / min(r0) > 3  # the swings the old rule flagged
+    assert any(undetermined(r.values["R0"], r.stderr["R0"]) for r in camp.results)
+    assert not any("arc-jump" in r.flags for r in camp.results)

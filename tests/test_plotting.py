@@ -227,3 +227,61 @@ def test_save_figures_raises_a_maker_error_here(tmp_path):
     with pytest.raises(ValueError, match="no figure"):
         P.save_figures({"a": lambda: plt.figure(), "b": broken}, tmp_path, processes=2)
     assert (tmp_path / "a.png").stat().st_size > 0
+
+
+def test_evolution_leaves_a_gap_where_the_stderr_exceeds_the_value():
+    """The electrolyte arc lies above the measured range (tau ~ 20 ns, f <= 1 MHz): R0 and R1
+    trade resistance, and on some checkpoints R0's stderr is larger than R0. Such a value is
+    no point on the evolution panel (as it is no number in the headline lines): a gap marked
+    by a grey + at the panel's foot, and its error bar does not stretch the axis."""
+    from eisfit.fitting.flags import undetermined
+
+    circuit = Circuit(HEADLINE)
+    f = np.logspace(6, -1, 40)
+    rng = np.random.default_rng(3)
+    spectra = []
+    for k in range(6):
+        z = circuit.impedance(np.array([12.0, 45.0, 2e-9, 0.92, 80 + 5 * k, 3e-6, 0.8]), f)
+        z = z * (1 + 0.005 * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size)) / np.sqrt(2))
+        spectra.append(Spectrum(f, z, meta={"label": f"{k} h", "time_h": float(k)}))
+    camp = eisfit.fit_campaign(spectra, circuit=HEADLINE, cache_dir=False, progress=False)
+    vague = [undetermined(r.values["R0"], r.stderr["R0"]) for r in camp.results]
+    assert 0 < sum(vague) < len(vague)  # the case this test is about, on some checkpoints only
+    fig = camp.plot_evolution()
+    fig.canvas.draw()
+    ax = next(a for a in fig.axes if a.get_title() == "R0")
+    line = next(l for l in ax.get_lines() if l.get_marker() == "o" and l.get_linestyle() == "-")
+    y = np.asarray(line.get_ydata(), float)
+    np.testing.assert_array_equal(np.isnan(y), vague)
+    plus = [l for l in ax.get_lines() if l.get_marker() == "+"]
+    assert len(plus) == 1 and len(plus[0].get_xdata()) == sum(vague)
+    assert "undetermined (s.e. > value)" in [t.get_text() for t in ax.get_legend().get_texts()]
+    lo, hi = ax.get_ylim()
+    shown = [(r.values["R0"], r.stderr["R0"]) for r, v in zip(camp.results, vague) if not v]
+    assert lo >= min(v - s for v, s in shown) - 0.1 * (hi - lo)  # no hidden bar reaches below
+
+
+def test_fits_panel_titles_show_the_file_name_and_fit_their_panel(tmp_path):
+    """Checkpoints read from files deep in a folder tree, one with a long name: the small
+    multiples' titles drop the folders, a name too wide for its panel is cut at the front
+    ("…", keeping the sweep number), and no title overlaps the next panel."""
+    folder = tmp_path / "a_rather_long_folder_name" / "and_another_one_below_it"
+    folder.mkdir(parents=True)
+    names = ["c1.csv", "cell_with_a_very_long_name_from_the_potentiostat_2026_11_29.csv", "c3.csv", "c4.csv"]
+    for k, name in enumerate(names):
+        s = _spectrum(r2=149.0 - 10 * k, seed=k)
+        np.savetxt(folder / name, np.c_[s.frequency, s.z.real, s.z.imag], delimiter=",",
+                   header="freq_Hz,Zre_ohm,Zim_ohm", comments="")
+    camp = eisfit.fit_campaign(folder, circuit=HEADLINE, cache_dir=False, progress=False, starts=4)
+    fig = camp.plot_fits()
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    panels = [ax for ax in fig.axes if ax.get_title()]
+    titles = [ax.get_title() for ax in panels]
+    assert "c1.csv" in titles and not any("folder" in t for t in titles)
+    long_title = next(t for t in titles if "potentiostat" in t or t.startswith("…"))
+    assert long_title.startswith("…") and long_title.endswith("29.csv")
+    boxes = [ax.title.get_window_extent(renderer) for ax in panels]
+    for left, right in zip(boxes, boxes[1:]):
+        if abs(left.y0 - right.y0) < 1:  # same row
+            assert left.x1 <= right.x0

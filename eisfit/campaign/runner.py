@@ -29,7 +29,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..fitting.batch import fit_chunk
-from ..fitting.flags import unresolved_names
+from ..fitting.flags import undetermined, unresolved_names
 from ..model import load_circuit
 from ..model.circuit import resistance_names
 from ..spectrum import Spectrum
@@ -250,7 +250,8 @@ def _points_of(spectrum: Spectrum, points: list[int] | None) -> tuple[np.ndarray
 
 def _flag_arc_jumps(items: list[dict], chain: list[int], fits: list[CheckpointFits]) -> None:
     """Flag ``arc-jump`` when a resistance changes > 3x between consecutive kept fits
-    whose conditions (cell, temperature, area, thickness, current, circuit) are the same."""
+    whose conditions (cell, temperature, area, thickness, current, circuit) are the same
+    and which both determine it (not unresolved, stderr not above the value)."""
     previous = None
     for i in chain:
         kept = fits[i].kept
@@ -261,8 +262,9 @@ def _flag_arc_jumps(items: list[dict], chain: list[int], fits: list[CheckpointFi
             jumped = []
             runaway = unresolved_names(before.flags) | unresolved_names(kept.flags)  # issue 13: no number
             for name in resistance_names(kept.values):
-                if name in runaway:
-                    continue
+                if name in runaway or any(undetermined(fit.values.get(name, math.nan), fit.stderr.get(name))
+                                          for fit in (before, kept)):
+                    continue  # a value its stderr does not determine cannot jump
                 a, b = before.values.get(name, math.nan), kept.values[name]
                 if a > 0 and b > 0 and max(a / b, b / a) > ARC_JUMP_FACTOR:
                     jumped.append(f"{name} {a:.3g} -> {b:.3g} ohm")
