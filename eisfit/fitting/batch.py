@@ -27,7 +27,7 @@ import numpy as np
 
 from ..model import Circuit, CircuitDefinition
 from ..spectrum import Spectrum
-from .engine import _final_values, _Prepared, _prepare, final_values, fit_prepared
+from .engine import _definition, _final_values, _Prepared, _prepare, final_values, fit_prepared
 from .result import FitResult
 from .solver import Solution, solve, start_costs
 
@@ -217,8 +217,10 @@ def _preparer(circuit, options: Mapping[str, Any]):
     if unknown:
         raise TypeError(f"fit_chain() got unexpected option(s) {', '.join(sorted(unknown))}")
 
+    definition = _definition(circuit)  # resolved once, not once per spectrum (a file check and a parse)
+
     def prepare(spectrum: Spectrum, initial, starts) -> _Prepared:
-        return _prepare(spectrum, circuit, initial=initial, starts=starts, **opts)
+        return _prepare(spectrum, definition, initial=initial, starts=starts, **opts)
 
     return prepare
 
