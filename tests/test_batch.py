@@ -268,3 +268,46 @@ def test_a_seed_is_fitted_exactly_where_it_starts_below_every_quick_start_of_its
         assert (not np.isnan(chain.seeded_chisq[k])) == expected, k
         ran.append(expected)
     assert any(ran) and not all(ran)  # both branches are exercised
+
+
+def test_cold_fit_missed_needs_a_gap_of_more_than_one_s2_and_0_1_percent():
+    """seed-disagreement: the seeded minimum must lie below the cold one by more than
+    0.1 % of chi-square and by more than 1 s^2 (s^2 = chisq / dof); a smaller gap is the
+    same minimum reached to within the polish's slack (it stops creeping at 0.1 s^2)."""
+    from eisfit.fitting.batch import cold_fit_missed
+
+    dof = 100  # s^2 = chisq / 100: 1 s^2 is 1 % of chi-square
+    assert cold_fit_missed(1.02, 1.0, dof)  # 2 s^2 and 2 %
+    assert not cold_fit_missed(1.005, 1.0, dof)  # 0.5 %: above 0.1 %, but only 0.5 s^2
+    assert not cold_fit_missed(1.0005, 1.0, 5000)  # 2.5 s^2 at dof 5000, but only 0.05 %
+    assert cold_fit_missed(1.002, 1.0, 5000)  # 10 s^2 and 0.2 %
+    assert not cold_fit_missed(1.0, 1.02, dof)  # the cold fit is the lower one
+    assert not cold_fit_missed(1.0, float("nan"), dof)  # no seeded fit ran
+    assert not cold_fit_missed(float("inf"), 1.0, dof)
+
+
+def test_a_flat_valley_chain_raises_no_seed_disagreement():
+    """A drifting cell whose electrolyte arc lies above the measured range (R0 and R1
+    trade along a flat valley): cold and seeded fits stop within a fraction of s^2 of each
+    other. The old rule (0.1 % of chi-square alone) flagged such checkpoints; none is a
+    missed minimum."""
+    from eisfit.fitting.batch import SEED_DISAGREEMENT_RTOL, _chain_outcomes
+
+    circuit = Circuit("R0-p(R1,CPE1)-p(R2,CPE2)-CPE3")
+    f = np.logspace(6, -2, 60)
+    rng = np.random.default_rng(7)
+    spectra = []
+    for k in range(40):
+        p = [12.0, 45.0, 2e-9, 0.92, 80.0 * (1 + 0.5 * np.sin(k / 40)), 3e-6, 0.8, 2e-3, 0.75]
+        z = circuit.impedance(np.array(p), f)
+        z = z + 0.005 * np.abs(z) * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size)) / np.sqrt(2)
+        spectra.append(Spectrum(f, z))
+    out = _chain_outcomes(spectra, circuit.string, {})
+    seeded = np.array([o["seeded_chisq"] for o in out])
+    cold = np.array([o["cold_chisq"] for o in out])
+    dof = np.array([o["result"].dof for o in out])
+    old_rule = np.isfinite(seeded) & (cold - seeded > SEED_DISAGREEMENT_RTOL * seeded)
+    gap_s2 = (cold - seeded) / (seeded / dof)
+    assert old_rule.any()  # the case: gaps above 0.1 % ...
+    assert np.nanmax(gap_s2[old_rule]) < 1.0  # ... that are fractions of s^2
+    assert not any(o["disagree"] for o in out)

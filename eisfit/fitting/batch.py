@@ -328,7 +328,21 @@ def _as_spectrum(item: Spectrum | str | Path) -> Spectrum:
 
 CHAIN_OPTIONS = ("area_cm2", "thickness_cm", "symmetric", "weighting", "fmin", "fmax", "drop_inductive",
                  "fixed", "bounds", "profile", "guess", "starts", "kk", "order_arcs")  # what fit_chain takes
-SEED_DISAGREEMENT_RTOL = 1e-3  # a seeded optimum this much below the cold one: the cold fit missed it
+SEED_DISAGREEMENT_RTOL = 1e-3  # a seeded optimum below the cold one by this much (relative) and by
+SEED_DISAGREEMENT_S2 = 1.0  # this many s^2 (the noise variance, chisq / dof): the cold fit missed it. Less is
+# the polish's own slack in a flat valley (it stops creeping at 0.1 s^2 per 20 steps): the same minimum
+
+
+def cold_fit_missed(cold_chisq: float, seeded_chisq: float, dof: int) -> bool:
+    """Whether the seeded fit found a distinctly lower minimum than the cold fit: lower by
+    more than ``SEED_DISAGREEMENT_RTOL`` of its chi-square and by more than
+    ``SEED_DISAGREEMENT_S2`` times s^2 = chisq / dof (one unit of delta chi-square /
+    s^2 is the 1-sigma level of a profile: less is the same minimum, reached to within the
+    optimiser's tolerance)."""
+    if not (np.isfinite(seeded_chisq) and np.isfinite(cold_chisq)):
+        return False
+    gap = cold_chisq - seeded_chisq
+    return bool(gap > SEED_DISAGREEMENT_RTOL * seeded_chisq and gap > SEED_DISAGREEMENT_S2 * seeded_chisq / max(dof, 1))
 
 
 def fit_chunk(data: list[tuple], has_lead_in: bool, circuit: str, options: Mapping[str, Any],
@@ -397,7 +411,7 @@ def _chain_outcomes(spectra: list[Spectrum], circuit: str, options: dict[str, An
     out = []
     for res, source, cold, seeded in zip(chain.kept, chain.seed_source, chain.cold_chisq, chain.seeded_chisq):
         # the cold fit alone would have missed the optimum the previous checkpoint led to
-        disagree = bool(np.isfinite(seeded) and cold - seeded > SEED_DISAGREEMENT_RTOL * seeded)
+        disagree = cold_fit_missed(cold, seeded, res.dof)
         out.append({"result": res, "seed_source": source, "disagree": disagree,
                     "cold_chisq": float(cold), "seeded_chisq": float(seeded)})
     return out

@@ -46,8 +46,9 @@ FLAGS: dict[str, tuple[str, str]] = {
     "arcs-unresolved": (CAUTION, "two arcs' time constants are less than half a decade apart: which arc is "
                                  "which is not identifiable"),
     "low-n": (CAUTION, "CPE exponent below 0.6: closer to a diffusion line than an arc"),
-    "seed-disagreement": (CAUTION, "campaign: the fit seeded by the previous checkpoint found a lower minimum "
-                                   "than the automatic (cold) fit, which alone would have missed it"),
+    "seed-disagreement": (CAUTION, "campaign: the fit seeded by the previous checkpoint found a minimum more than "
+                                   "0.1 % and more than 1 s^2 below the automatic (cold) fit's, which alone would "
+                                   "have missed it"),
     "arc-jump": (CAUTION, "campaign: a resistance changes more than 3x from the previous checkpoint"),
     "dropped-inductive-points": (NOTE, "this many high-frequency points with Z'' > 0 (reaching 1 % of |Z|) "
                                        "were dropped (circuit without inductor)"),
