@@ -176,15 +176,15 @@ def _walk_grid(jobs: Sequence[ProfileJob], members: list[int]) -> dict[tuple[int
             index = problem.circuit.param_names.index(walk_key[1])
             fit_id = next(fit_ids)
             asked[fit_id] = (walk_key, index, value)
-            for theta, lo, hi in _pinned_starts(problem, index, value, start):
-                thetas.append(theta)
-                lows.append(lo)
-                highs.append(hi)
-                groups.append(fit_id)
-                keys.append(row)
+            theta, lo, hi = _pinned_starts(problem, index, value, start)
+            thetas.append(theta)
+            lows.append(np.broadcast_to(lo, theta.shape))
+            highs.append(np.broadcast_to(hi, theta.shape))
+            groups += [fit_id] * theta.shape[0]
+            keys += [row] * theta.shape[0]
         if thetas:
-            run.add(np.array(thetas), np.array(lows), np.array(highs), groups=np.array(groups), keys=np.array(keys),
-                    defer=defer)
+            run.add(np.concatenate(thetas), np.concatenate(lows), np.concatenate(highs), groups=np.array(groups),
+                    keys=np.array(keys), defer=defer)
 
     first = []
     for row, j in enumerate(members):
@@ -313,20 +313,23 @@ class _Row:
     problem: object
 
 
-def _pinned_starts(problem, index, value, start) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """(theta, lower, upper) in internal coordinates per start of one constrained fit: the
-    held parameter's lower and upper bounds both at ``value``."""
-    names = list(problem.circuit.param_names)
+def _pinned_starts(problem, index, value, start) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(theta (S, Mf), lower (Mf,), upper (Mf,)) in internal coordinates of the S starts of
+    one constrained fit: the held parameter's lower and upper bounds both at ``value``."""
+    names = problem.circuit.param_names
     tr = problem.transform
     j = int(np.flatnonzero(problem.free == index)[0])
     pinned = math.log(value) if tr.log_mask[j] else float(value)
     lo, hi = tr.internal_lower.copy(), tr.internal_upper.copy()
     lo[j] = hi[j] = pinned
-    out = []
-    for s in _profile_starts(start, index, value, names[index], _arcs_of(problem.circuit), names):
-        theta = np.clip(tr.to_internal(s[problem.free]), lo, hi)
-        out.append((theta, lo, hi))
-    return out
+    starts = np.array(_profile_starts(start, index, value, names[index], _arcs_of(problem.circuit),
+                                      _positions(problem.circuit)))
+    return np.clip(tr.to_internal(starts[:, problem.free]), lo, hi), lo, hi
+
+
+@functools.lru_cache(maxsize=64)
+def _positions(circuit) -> dict[str, int]:
+    return {n: i for i, n in enumerate(circuit.param_names)}
 
 
 @functools.lru_cache(maxsize=64)
@@ -334,9 +337,8 @@ def _arcs_of(circuit) -> tuple[ArcSpec, ...]:
     return tuple(ArcSpec(a.resistor, a.capacitive, a.kind) for a in circuit.arcs)
 
 
-def _profile_starts(start, index, value, name, arcs, param_names) -> list[np.ndarray]:
-    pos = {n: i for i, n in enumerate(param_names)}
-    values = dict(zip(param_names, start))
+def _profile_starts(start, index, value, name, arcs, pos: Mapping[str, int]) -> list[np.ndarray]:
+    values = dict(zip(pos, start))
     own = next((a for a in arcs if a.resistor == name), None)
     warm = start.copy()
     warm[index] = value
