@@ -311,3 +311,48 @@ def test_a_flat_valley_chain_raises_no_seed_disagreement():
     assert old_rule.any()  # the case: gaps above 0.1 % ...
     assert np.nanmax(gap_s2[old_rule]) < 1.0  # ... that are fractions of s^2
     assert not any(o["disagree"] for o in out)
+
+
+def test_polish_stream_gives_the_single_start_fits_of_solve(monkeypatch):
+    """PolishStream (the seeded fits of a chain) runs the polish of a one-start list as
+    solve() does, continuation included: the same optima, costs and convergence, whatever
+    joins the running batch when. Flat-valley spectra (an arc above the measured range),
+    started 30 % off, need more than POLISH_ITER iterations: the continuation is exercised."""
+    from eisfit.fitting import solver
+    from eisfit.fitting.engine import _prepare
+
+    circuit = Circuit("R0-p(R1,CPE1)-p(R2,CPE2)-CPE3")
+    f = np.logspace(6, -2, 60)
+    rng = np.random.default_rng(7)
+    preps = []
+    for k in range(8):
+        truth = np.array([12.0, 45.0, 2e-9, 0.92, 80.0 + 4 * k, 3e-6, 0.8, 2e-3, 0.75])
+        z = circuit.impedance(truth, f)
+        z = z + 0.005 * np.abs(z) * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size)) / np.sqrt(2)
+        start = dict(zip(circuit.param_names, truth * np.where(np.arange(9) % 3 == 2, 1.0, 1.3)))
+        preps.append(_prepare(Spectrum(f, z), circuit.string, area_cm2=None, thickness_cm=None, symmetric=True,
+                              weighting="modulus", sigma=None, fmin=None, fmax=None, drop_inductive="auto",
+                              initial=start, fixed=None, bounds=None, expr=None, starts=1, engine="fast"))
+    want = solver.solve(preps, kk=False)
+    limits = []
+    add = solver.PolishStream._add
+    monkeypatch.setattr(solver.PolishStream, "_add", lambda self, i, theta, m: limits.append(m) or add(self, i, theta, m))
+    stream = solver.PolishStream(preps)
+    names = circuit.param_names
+    for i in (0, 1, 2):  # the others join a batch that is already running
+        stream.start(i, np.array([preps[i].start_list[0][n] for n in names]))
+    got = {}
+    steps = 0
+    while stream.running:
+        got.update((i, (cost, p, conv)) for i, cost, p, conv in stream.step())
+        steps += 1
+        if steps == 5:
+            for i in range(3, 8):
+                stream.start(i, np.array([preps[i].start_list[0][n] for n in names]))
+    assert sorted(got) == list(range(8))
+    assert solver.POLISH_CONTINUE in limits  # some polish ran on after POLISH_ITER iterations
+    for i in range(8):
+        cost, p, conv = got[i]
+        assert cost == pytest.approx(want.cost[i], rel=1e-12)
+        np.testing.assert_allclose(p, want.p_best[i], rtol=1e-9)
+        assert conv == want.converged[i]

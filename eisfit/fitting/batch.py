@@ -29,7 +29,7 @@ from ..model import Circuit, CircuitDefinition
 from ..spectrum import Spectrum
 from .engine import _definition, _final_values, _Prepared, _prepare, final_values, fit_prepared
 from .result import FitResult
-from .solver import Solution, solve, start_costs
+from .solver import PolishStream, Solution, solve, start_costs
 
 __all__ = ["fit_batch", "fit_chain", "fit_stream", "summary_row", "ChainResult", "StreamSummary"]
 
@@ -91,7 +91,7 @@ class ChainResult:
 
     kept: list[FitResult]
     seed_source: list[str]  # "cold" or "seeded"
-    rounds: int  # seeded batches run until the chain was self-consistent
+    rounds: int  # seeded fits of the most-refitted position until the chain was self-consistent
     cold_chisq: np.ndarray
     seeded_chisq: np.ndarray
 
@@ -108,14 +108,18 @@ def fit_chain(spectra: Sequence[Spectrum], circuit: str | CircuitDefinition | Ci
     guess, linear-screen placements) carries nothing from k-1 and is not fitted
     (``seeded_chisq`` stays nan).
 
-    Here: one batched cold pass; then seeded passes: round 1 seeds every k from the cold
-    fit kept at k-1; a later round refits only the positions whose seed (the kept fit at
-    k-1) changed since their last seeded fit by more than ``SEED_RTOL`` (relative, any
-    parameter). When no seed changes the chain satisfies the campaign's rule at every
-    position, i.e. it is the sequential result up to that tolerance (a seed moved by
-    < 1e-6 converges to the same optimum). The choices are made on the optimisers'
-    chi-squares; only the kept fit of each position is turned into a FitResult
-    (covariance, derived quantities, KK, profile where suspect), in one batch at the end.
+    Here: one batched cold pass; then the seeded fits stream through running batched LMs
+    (:class:`~eisfit.fitting.solver.PolishStream`): every k is first seeded from the cold
+    fit kept at k-1; whenever the fit kept at k changes, the seeded fit of k+1 starts again
+    from it (superseding one still running) as soon as it is known, if it moved by more
+    than ``SEED_RTOL`` (relative, any parameter) since k+1's last seed. When no seed
+    changes the chain satisfies the campaign's rule at every position, i.e. it is the
+    sequential result up to that tolerance (a seed moved by < 1e-6 converges to the same
+    optimum); that end does not depend on the order in which the fits finished, since
+    position k's last seed is the final fit of k-1. At most ``max_rounds`` seeded fits run
+    per position. The choices are made on the optimisers' chi-squares; only the kept fit
+    of each position is turned into a FitResult (covariance, derived quantities, KK,
+    profile where suspect), in one batch at the end.
     ``first_seed`` seeds position 0 (e.g. the last kept fit of a previous chunk).
     ``options`` are :func:`fit_batch`'s.
     """
@@ -136,32 +140,42 @@ def fit_chain(spectra: Sequence[Spectrum], circuit: str | CircuitDefinition | Ci
     source = ["cold"] * len(spectra)
     used: list[np.ndarray | None] = [None] * len(spectra)
     names = cold_preps[0].names
-    rounds = 0
     own_best: dict[int, float] = {}  # best quick-start cost of each position, computed once
-    for rounds in range(1, max_rounds + 1):
+    first = None if first_seed is None else np.array([first_seed[n] for n in names], float)
+    stream = PolishStream(cold_preps)
+    fits_of = np.zeros(len(spectra), int)  # seeded fits started at each position
+
+    def seed(positions: Iterable[int]) -> None:
+        """Start the seeded fit of each position whose seed (the fit kept at k-1) moved."""
         todo = []
-        for k in range(len(spectra)):
-            seed = (None if first_seed is None else np.array([first_seed[n] for n in names], float)) \
-                if k == 0 else kept_values[k - 1]
-            if seed is None or not np.all(np.isfinite(seed)):
+        for k in positions:
+            values = first if k == 0 else kept_values[k - 1]
+            if fits_of[k] >= max_rounds or values is None or not np.all(np.isfinite(values)):
                 continue
-            if used[k] is not None and np.allclose(seed, used[k], rtol=SEED_RTOL, atol=0):
+            if used[k] is not None and np.allclose(values, used[k], rtol=SEED_RTOL, atol=0):
                 continue
             todo.append(k)
-            used[k] = seed.copy()
-        todo = _informative_seeds(todo, cold_preps, used, own_best)
-        if not todo:
-            break
-        preps = [_reseeded(cold_preps[k], dict(zip(names, used[k].tolist()))) for k in todo]
-        seeded = solve(preps, kk=False)
-        for j, k in enumerate(todo):
-            seeded_chisq[k] = seeded.cost[j]
-            use_seed = seeded.cost[j] < cold.cost[k] * (1.0 - CHISQ_TIE_RTOL)
-            sol, row, prep = (seeded, j, preps[j]) if use_seed else (cold, k, cold_preps[k])
-            kept_preps[k], source[k] = prep, "seeded" if use_seed else "cold"
-            kept.p_best[k], kept.converged[k], kept.cost[k] = sol.p_best[row], sol.converged[row], sol.cost[row]
-            kept.start_won[k], kept.n_starts[k] = sol.start_won[row], sol.n_starts[row] + (cold.n_starts[k] if use_seed else 0)
-            kept_values[k] = _final_values(prep, sol.p_best[row], order_arcs)
+            used[k] = values.copy()
+        for k in _informative_seeds(todo, cold_preps, used, own_best):
+            fits_of[k] += 1
+            stream.start(k, used[k])
+
+    seed(range(len(spectra)))
+    while stream.running:
+        finished = stream.step()
+        for k, cost, p_best, converged in finished:
+            seeded_chisq[k] = cost
+            if cost < cold.cost[k] * (1.0 - CHISQ_TIE_RTOL):
+                kept_preps[k], source[k] = _reseeded(cold_preps[k], dict(zip(names, used[k].tolist()))), "seeded"
+                kept.p_best[k], kept.converged[k], kept.cost[k] = p_best, converged, cost
+                kept.start_won[k], kept.n_starts[k] = "seed", 1 + cold.n_starts[k]
+            else:
+                kept_preps[k], source[k] = cold_preps[k], "cold"
+                kept.p_best[k], kept.converged[k], kept.cost[k] = cold.p_best[k], cold.converged[k], cold.cost[k]
+                kept.start_won[k], kept.n_starts[k] = cold.start_won[k], cold.n_starts[k]
+            kept_values[k] = _final_values(kept_preps[k], kept.p_best[k], order_arcs)
+        seed(k + 1 for k, *_ in finished if k + 1 < len(spectra))
+    rounds = int(fits_of.max(initial=0))
     results = fit_prepared(kept_preps, kk=kk, order_arcs=order_arcs, solution=kept)
     return ChainResult(results, source, rounds, cold.cost, seeded_chisq)
 

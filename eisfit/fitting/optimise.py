@@ -156,7 +156,7 @@ class LMRun:
     """
 
     _ROW_ARRAYS = ("theta", "lower", "upper", "cost", "a", "g", "lam", "active", "fresh", "converged", "n_iter",
-                   "window_cost", "window_steps", "groups", "keys", "stall_rtol")
+                   "limit", "window_cost", "window_steps", "groups", "keys", "stall_rtol")
 
     def __init__(self, fun: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]], m: int,
                  *, max_iter: int = 200, ftol: float = 1e-10, xtol: float = 1e-10, lam0: float = 1e-2,
@@ -172,13 +172,15 @@ class LMRun:
         self.cost, self.lam, self.window_cost, self.stall_rtol = (np.zeros(0) for _ in range(4))
         self.a, self.g = np.zeros((0, m, m)), np.zeros((0, m))
         self.active, self.fresh, self.converged = (np.zeros(0, bool) for _ in range(3))
-        self.n_iter, self.window_steps, self.groups, self.keys = (np.zeros(0, int) for _ in range(4))
+        self.n_iter, self.limit, self.window_steps, self.groups, self.keys = (np.zeros(0, int) for _ in range(5))
         self._stopped = np.zeros(0, int)  # rows that stopped in the last step (their groups may have finished)
 
     def add(self, theta0: np.ndarray, lower: np.ndarray, upper: np.ndarray, *, groups: np.ndarray,
-            keys: np.ndarray, stall_rtol: float | np.ndarray | None = None, defer: bool = False) -> None:
+            keys: np.ndarray, stall_rtol: float | np.ndarray | None = None, defer: bool = False,
+            max_iter: int | None = None) -> None:
         """New rows: starts ``theta0`` (k, M) clipped into ``lower``/``upper`` ((M,) or
-        (k, M)), their ``groups`` and ``keys`` (k,), the stall tolerance (one or per row).
+        (k, M)), their ``groups`` and ``keys`` (k,), the stall tolerance (one or per row),
+        their iteration limit (the run's ``max_iter`` unless given).
         Their starting normal equations are evaluated now, or with ``defer`` in the next
         :meth:`step`'s evaluation (one batched call instead of two; their first iteration
         is then the step after)."""
@@ -189,7 +191,8 @@ class LMRun:
         rows = dict(theta=np.clip(theta0, lower, upper), lower=lower, upper=upper, cost=np.full(k, np.inf),
                     a=np.zeros((k, self.m, self.m)), g=np.zeros((k, self.m)), lam=np.full(k, self.lam0),
                     active=np.zeros(k, bool), fresh=np.ones(k, bool), converged=np.zeros(k, bool),
-                    n_iter=np.zeros(k, int), window_cost=np.full(k, np.inf), window_steps=np.zeros(k, int),
+                    n_iter=np.zeros(k, int), limit=np.full(k, self.max_iter if max_iter is None else max_iter),
+                    window_cost=np.full(k, np.inf), window_steps=np.zeros(k, int),
                     groups=np.asarray(groups, dtype=int), keys=np.asarray(keys, dtype=int),
                     stall_rtol=np.array(np.broadcast_to(np.nan if stall_rtol is None else stall_rtol, (k,)), float))
         start = self.theta.shape[0]
@@ -291,7 +294,7 @@ class LMRun:
             self.window_cost[full], self.window_steps[full] = cost[full], 0
         if idx.size:
             self._prune(idx)
-            active[idx[self.n_iter[idx] >= self.max_iter]] = False
+            active[idx[self.n_iter[idx] >= self.limit[idx]]] = False
         self._stopped = np.concatenate([self._stopped, idx[~active[idx]]])
         return True
 

@@ -43,6 +43,7 @@ solution so the result assembly does not compute them again.
 """
 from __future__ import annotations
 
+import itertools
 import warnings
 from dataclasses import dataclass
 from typing import Any, Iterator, Sequence
@@ -53,10 +54,10 @@ from ..analysis.derived import ArcSpec, arc_tau_s
 from ..analysis.kk import KKResult, kk_tests
 from ..analysis.quality import kk_noise_level, lack_of_fit_ratio
 from .guess import processes
-from .optimise import levenberg_marquardt
+from .optimise import LMRun, levenberg_marquardt
 from .problem import normal_equations_at, weighted_residuals
 
-__all__ = ["Solution", "BatchProblem", "solve", "chunks_by_grid", "distinct_best",
+__all__ = ["Solution", "BatchProblem", "PolishStream", "solve", "chunks_by_grid", "distinct_best",
            "start_costs", "polish_from", "STAGE1_ITER", "POLISH_ITER", "POLISH_TOL", "N_POLISH", "QUICK_STARTS"]
 
 STAGE1_ITER = 30
@@ -302,6 +303,95 @@ def _continue_unfinished(preps: list[Any], sol: Solution) -> None:
     for j, i in enumerate(todo):
         if cost[j] <= sol.cost[i]:
             sol.p_best[i], sol.cost[i], sol.converged[i] = p_new[j], cost[j], converged[j]
+
+
+class PolishStream:
+    """Single-start polishes that join and leave running batched LMs (one per grid), with
+    the arithmetic :func:`solve` gives a one-start list: ``POLISH_ITER`` iterations, then,
+    where the optimum was still moving, ``POLISH_CONTINUE`` more from there (kept where not
+    worse; :func:`_continue_unfinished`). For fits that wait on each other, such as the
+    seeded fits of a chain (position k is seeded by the fit kept at k-1): each polish joins
+    as soon as it is asked for, instead of a round of them waiting for its slowest one.
+
+    ``start(index, p_full)`` polishes spectrum ``preps[index]`` from the full parameter
+    vector ``p_full`` (superseding a polish of that spectrum still running); ``step()``
+    advances every running polish one iteration and returns the finished ones as
+    (index, cost, full parameter vector, converged).
+    """
+
+    def __init__(self, preps: Sequence[Any]):
+        self.preps = list(preps)
+        grids: dict[tuple, list[int]] = {}
+        for i, prep in enumerate(self.preps):
+            problem = prep.problem
+            grids.setdefault((problem.frequency.tobytes(), problem.weighting, problem.free.tobytes()), []).append(i)
+        self._run_of: dict[int, tuple[LMRun, int]] = {}  # spectrum -> (its grid's run, its data row there)
+        self._runs: list[LMRun] = []
+        for members in grids.values():
+            group = [self.preps[i] for i in members]
+            run = LMRun(BatchProblem.of(group).normal_equations, group[0].problem.free.size,
+                        max_iter=POLISH_ITER, ftol=POLISH_TOL, xtol=POLISH_TOL, stall_steps=POLISH_STALL_STEPS)
+            self._runs.append(run)
+            self._run_of.update((i, (run, row)) for row, i in enumerate(members))
+        self._ids = itertools.count()
+        self._running: dict[int, int] = {}  # spectrum -> id of its polish (the group of its row)
+        self._first: dict[int, tuple[float, np.ndarray, bool]] = {}  # continued polish id -> its first phase
+
+    def start(self, index: int, p_full: np.ndarray) -> None:
+        self._drop(index)
+        prep = self.preps[index]
+        self._add(index, _internal_starts([prep], [p_full])[0], POLISH_ITER)
+
+    def step(self) -> list[tuple[int, float, np.ndarray, bool]]:
+        finished: list[tuple[int, float, np.ndarray, bool]] = []
+        for run in self._runs:
+            run.step()
+            done = run.finished_groups()
+            if done.size == 0:
+                continue
+            owner = {fit: i for i, fit in self._running.items()}
+            rows = [int(np.flatnonzero(run.groups == fit)[0]) for fit in done.tolist()]
+            outcomes = [(owner[fit], fit, float(run.cost[r]), run.theta[r].copy(), bool(run.converged[r]),
+                         int(run.n_iter[r]) >= int(run.limit[r])) for fit, r in zip(done.tolist(), rows)]
+            run.drop(np.array(rows))
+            for index, fit, cost, theta, converged, out_of_iterations in outcomes:
+                del self._running[index]
+                first = self._first.pop(fit, None)
+                if first is None and out_of_iterations and not converged and np.isfinite(cost):
+                    self._first[self._add(index, theta, POLISH_CONTINUE)] = (cost, theta, converged)
+                    continue
+                if first is not None and not cost <= first[0]:  # the continuation did not help
+                    cost, theta, converged = first
+                finished.append((index, cost, self._physical(index, theta), converged))
+        return finished
+
+    @property
+    def running(self) -> bool:
+        return bool(self._running)
+
+    def _add(self, index: int, theta: np.ndarray, max_iter: int) -> int:
+        prep = self.preps[index]
+        run, row = self._run_of[index]
+        fit = next(self._ids)
+        tr = prep.problem.transform
+        run.add(theta[None, :], tr.internal_lower, tr.internal_upper, groups=np.array([fit]), keys=np.array([row]),
+                stall_rtol=_stall([prep])[1], defer=True, max_iter=max_iter)
+        self._running[index] = fit
+        return fit
+
+    def _drop(self, index: int) -> None:
+        fit = self._running.pop(index, None)
+        if fit is None:
+            return
+        self._first.pop(fit, None)
+        run, _ = self._run_of[index]
+        run.drop(np.flatnonzero(run.groups == fit))
+
+    def _physical(self, index: int, theta: np.ndarray) -> np.ndarray:
+        problem = self.preps[index].problem
+        p = problem.fixed_values.copy()
+        p[problem.free] = problem.transform.to_physical(theta)
+        return p
 
 
 def polish_from(preps: Sequence[Any], p_full: np.ndarray, max_iter: int = POLISH_ALONE):
