@@ -841,14 +841,17 @@ _MARKER_PT = 4.0
 RASTER_ABOVE_POINTS = 300  # evolution panels with more checkpoints draw their markers as pixels (SVG size)
 
 
-def _draw_evolution_panel(ax, camp, title, key, unit, xs) -> None:
+def _draw_evolution_panel(ax, camp, title, key, unit, xs) -> float:
+    """Draw one evolution panel; returns its largest standard error in the panel's unit
+    (nan when none is known), for the legend's note on error bars."""
     series = _camp_series(camp, key, xs)
     if series is None:
         ax.set_visible(False)
-        return
+        return float("nan")
     px, pv, ps, pf, pu, pd = series
     factor, shown_unit = _si_scale(pv, unit)
     pv, ps = pv / factor, ps / factor
+    stderr_max = float(_np.nanmax(ps)) if _np.isfinite(ps).any() else float("nan")
     ax.set_title(title, y=1.0)
     symbol = "C_eff" if unit.startswith("F") else ("ASR" if unit == "ohm*cm2" else "R")
     ax.set_ylabel(f"{symbol} / {shown_unit}")
@@ -858,7 +861,7 @@ def _draw_evolution_panel(ax, camp, title, key, unit, xs) -> None:
                    label="shared (joint fit) ± 1 s.e.")
         ax.axhline(pv[0], color="C0", lw=1.2)
         ax.legend(frameon=False, loc="best")
-        return
+        return stderr_max
     # ---- end series analysis ----
     bars = ax.errorbar(px, pv, yerr=_np.where(_np.isfinite(ps), ps, 0.0), fmt="o-", ms=_MARKER_PT, lw=1.0,
                        elinewidth=1.0, capsize=2, color="C0",
@@ -874,6 +877,7 @@ def _draw_evolution_panel(ax, camp, title, key, unit, xs) -> None:
         if gap.any():  # issue 13: a value the data do not give is a gap, marked at the foot of the panel
             ax.plot(px[gap], _np.full(int(gap.sum()), 0.03), marker, ms=_MARKER_PT + 2, color="0.4",
                     transform=ax.get_xaxis_transform(), clip_on=False, label=label)
+    return stderr_max
 
 
 def _note_small_error_bars(fig, panels) -> None:
@@ -915,11 +919,7 @@ def plot_campaign_evolution(camp, x=None, fig=None, ax=None):
             spec = grid[i, :] if len(row) == 1 else grid[i, j]
             ax_ = fig.add_subplot(spec, sharex=first_ax)
             first_ax = first_ax or ax_
-            _draw_evolution_panel(ax_, camp, title, key, unit, xs)
-            series = _camp_series(camp, key, xs)
-            scale = _si_scale(series[1], unit)[0] if series is not None else 1.0
-            err = series[2] / scale if series is not None else _np.array([_np.nan])
-            panels.append((ax_, float(_np.nanmax(err)) if _np.isfinite(err).any() else float("nan")))
+            panels.append((ax_, _draw_evolution_panel(ax_, camp, title, key, unit, xs)))
             ax_.tick_params(labelbottom=True)
             if i == n_rows - 1:
                 ax_.set_xlabel(xlabel)
