@@ -10,6 +10,7 @@ one campaign): every linear-algebra step is vectorised over K.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -302,9 +303,9 @@ class LMRun:
         """Stop the rows of ``idx`` above the pruning factor in force at their iteration
         times the best cost of their group."""
         it = self.n_iter[idx]
-        first = min(self.prune_after if self.prune_factor is not None else self.max_iter,
-                    self.late_prune[0] if self.late_prune is not None else self.max_iter)
-        if first >= self.max_iter or it.max() < first:  # no rule in force yet (most iterations of a polish)
+        first = min(self.prune_after if self.prune_factor is not None else math.inf,
+                    self.late_prune[0] if self.late_prune is not None else math.inf)
+        if it.max() < first:  # no rule in force yet (most iterations of a polish)
             return
         factor = np.full(idx.size, np.inf)
         if self.prune_factor is not None:

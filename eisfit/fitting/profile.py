@@ -338,6 +338,12 @@ def _arcs_of(circuit) -> tuple[ArcSpec, ...]:
 
 
 def _profile_starts(start, index, value, name, arcs, pos: Mapping[str, int]) -> list[np.ndarray]:
+    """Full parameter vectors starting one constrained fit (parameter ``index``, named
+    ``name``, held at ``value``): ``start`` with the held value (the arc's time constant
+    kept); the same with the removed resistance handed to the arc nearest in time
+    constant; for two CPE arcs, that part as a twin of the profiled arc (same time constant
+    and exponent). Parameters that are not free (user-fixed) keep their values in every
+    start. ``pos``: parameter name -> position."""
     values = dict(zip(pos, start))
     own = next((a for a in arcs if a.resistor == name), None)
     warm = start.copy()

@@ -338,11 +338,13 @@ class PolishStream:
         self._first: dict[int, tuple[float, np.ndarray, bool]] = {}  # continued polish id -> its first phase
 
     def start(self, index: int, p_full: np.ndarray) -> None:
+        """Polish spectrum ``preps[index]`` from ``p_full`` (its first evaluation joins the next step)."""
         self._drop(index)
         prep = self.preps[index]
         self._add(index, _internal_starts([prep], [p_full])[0], POLISH_ITER)
 
     def step(self) -> list[tuple[int, float, np.ndarray, bool]]:
+        """One iteration of every running polish; the finished ones (continued ones at their end)."""
         finished: list[tuple[int, float, np.ndarray, bool]] = []
         for run in self._runs:
             run.step()
@@ -367,6 +369,7 @@ class PolishStream:
 
     @property
     def running(self) -> bool:
+        """Whether a polish is still running."""
         return bool(self._running)
 
     def _add(self, index: int, theta: np.ndarray, max_iter: int) -> int:
