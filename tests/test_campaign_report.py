@@ -149,3 +149,24 @@ def test_headline_never_shows_a_value_its_stderr_does_not_determine():
                 assert float(text) == pytest.approx(value, rel=5e-3) and err.startswith("±")
     assert any(camp.table["R0_stderr"] > camp.table["R0"])  # the case this test is about occurs
     assert "undetermined" not in lines["R2"]
+
+
+def test_headline_shows_a_fixed_parameter_as_fixed_not_undetermined():
+    """A parameter the user holds fixed has no stderr (nothing was estimated); the
+    headline shows its value with 'fixed' for the stderr, never 'undetermined'."""
+    import numpy as np
+
+    from eisfit.model import Circuit
+
+    circuit = "R0-p(R1,CPE1)-p(R2,CPE2)"
+    f = np.logspace(6, -1, 40)
+    rng = np.random.default_rng(2)
+    spectra = []
+    for k in range(3):
+        z = Circuit(circuit).impedance(np.array([5.0, 40.0, 1e-8, 0.9, 80.0 + 10 * k, 1e-5, 0.85]), f)
+        spectra.append(eisfit.Spectrum(f, z * (1 + 0.003 * rng.standard_normal(f.size)), meta={"time_h": float(k)}))
+    camp = eisfit.fit_campaign(spectra, circuit=circuit, fixed={"R0": 5.0}, cache_dir=False, progress=False)
+    line = next(l for l in camp.evolution_lines() if l.startswith("R0"))
+    assert line == "R0: 5 -> 5 -> 5 ohm (0 h, 1 h, 2 h; 1 stderr fixed, fixed, fixed)"
+    r2 = next(l for l in camp.evolution_lines() if l.startswith("R2"))
+    assert "fixed" not in r2 and "±" in r2

@@ -78,6 +78,7 @@ def _quantity(result, name: str, symmetric: bool) -> list[tuple[str, str, str]]:
 
 UNRESOLVED = "unresolved"
 UNDETERMINED = "undetermined"
+FIXED = "fixed"  # a value the user held fixed: shown, its stderr reads "fixed"
 
 
 def _is_unresolved(result, key: str) -> bool:
@@ -118,19 +119,23 @@ def evolution_lines(camp, pretty: bool = False) -> list[str]:
     These are the campaign's headline numbers, so a value the data do not determine is
     never shown as one: a value flagged ``unresolved:<name>`` reads ``unresolved``, one
     whose standard error is unknown or larger than the value itself (zero lies within
-    1 stderr) reads ``undetermined``; its stderr reads ``-``. The table keeps the numbers."""
+    1 stderr) reads ``undetermined``; its stderr reads ``-``. The table keeps the numbers.
+    A parameter the user held fixed shows its value, with ``fixed`` for its stderr."""
     lines = []
     for desc, unit, where, points in _evolution(camp):
-        text = " -> ".join(state or _fmt(v) for v, _, state in points)
-        errs = ", ".join("-" if state else "±" + _fmt(s, 2) for _, s, state in points)
+        text = " -> ".join(_fmt(v) if state in ("", FIXED) else state for v, _, state in points)
+        errs = ", ".join(FIXED if state == FIXED else "-" if state else "±" + _fmt(s, 2) for _, s, state in points)
         line = f"{desc}: {text} {unit} ({where}; 1 stderr {errs})"
         lines.append(line.replace(" -> ", " → ").replace(unit, pretty_unit(unit)) if pretty else line)
     return lines
 
 
 def _headline_state(result, key: str, value: float, stderr: float) -> str:
-    """"" for a number a headline may show, else the word shown instead: ``unresolved``
-    (flagged) or ``undetermined`` (stderr unknown or above the value)."""
+    """"" for a number a headline may show, ``fixed`` for a value the user held fixed (no
+    stderr to judge it by), else the word shown instead: ``unresolved`` (flagged) or
+    ``undetermined`` (stderr unknown or above the value)."""
+    if key in result.fixed:
+        return FIXED
     if _is_unresolved(result, key):
         return UNRESOLVED
     if not (math.isfinite(value) and math.isfinite(stderr)) or undetermined(value, stderr):
