@@ -817,8 +817,9 @@ def _camp_series(camp, key, xs):
     """(x, value, stderr, problem, unresolved, undetermined) arrays of ``key`` over the
     fitted checkpoints: ``problem`` when the fit has a flag of severity problem; a value
     flagged ``unresolved:<name>``, or whose standard error is larger than itself
-    (:func:`eisfit.fitting.flags.undetermined`, the rule of the campaign's headline lines),
-    is nan (a gap, never a number that stretches the axis)."""
+    (:func:`eisfit.fitting.flags.undetermined`), is nan (a gap, never a number that
+    stretches the axis). A value without a stderr (held fixed, singular covariance) stays
+    a point without an error bar; the headline lines read the latter ``undetermined``."""
     from .fitting.flags import has_problem, undetermined, unresolved_keys
 
     pts = []
@@ -903,7 +904,7 @@ def plot_campaign_evolution(camp, x=None, fig=None, ax=None):
     (µF/cm², prefix chosen from the values) or in F with an SI prefix. Checkpoints with a
     problem flag get an open red ring, an unresolved value leaves a gap marked by a grey x
     at the foot of its panel, a value whose standard error is larger than itself a gap
-    marked by a grey + (the headline lines' ``undetermined``); where the error bars are smaller than the markers the legend says
+    marked by a grey +; where the error bars are smaller than the markers the legend says
     so. Double-column width, tick labels on every panel. Returns the Figure."""
     _refuse_ax("plot_campaign_evolution", ax)
     rows = _camp_panel_rows(camp)

@@ -33,7 +33,7 @@ import numpy as np
 
 from ..analysis.derived import ArcSpec, arc_tau_s
 from .optimise import LMRun
-from .solver import BatchProblem
+from .solver import BatchProblem, grid_key
 
 MAX_DECADES = 3.0  # the walk stops this far from the optimum (an open end of the interval)
 SUSPECT_TAU_RATIO = 10.0  # arcs closer than a decade in time constant: the Wald error is suspect
@@ -128,9 +128,7 @@ def profile_many(jobs: Sequence[ProfileJob]) -> list[ProfileOutcome]:
     ended: dict[tuple[int, str, float], _Walk] = {}
     grids: dict[tuple, list[int]] = {}
     for j, job in enumerate(jobs):
-        problem = job.problem
-        key = (problem.circuit.string, problem.frequency.tobytes(), problem.weighting, problem.free.tobytes())
-        grids.setdefault(key, []).append(j)
+        grids.setdefault(grid_key(job.problem), []).append(j)
     for members in grids.values():
         ended.update(_walk_grid(jobs, members))
     outcomes = []

@@ -179,12 +179,18 @@ class BatchProblem:
                                       self.preps[0].problem.weighting)
 
 
+def grid_key(problem: Any) -> tuple:
+    """What fit problems must share to be rows of one batched problem: the circuit, the
+    frequency grid, the weighting and the free set."""
+    return problem.circuit.string, problem.frequency.tobytes(), problem.weighting, problem.free.tobytes()
+
+
 def chunks_by_grid(preps: Sequence[Any], max_problems: int = MAX_PROBLEMS) -> Iterator[list[int]]:
-    """Indices of spectra that share grid, weighting and free set, at most ``max_problems``
-    starts per chunk."""
+    """Indices of spectra that share circuit, grid, weighting and free set (:func:`grid_key`),
+    at most ``max_problems`` starts per chunk."""
     groups: dict[tuple, list[int]] = {}
     for i, p in enumerate(preps):
-        key = (p.problem.frequency.tobytes(), p.problem.weighting, p.problem.free.tobytes())
+        key = grid_key(p.problem)
         groups.setdefault(key, []).append(i)
     for members in groups.values():
         chunk: list[int] = []
@@ -323,8 +329,7 @@ class PolishStream:
         self.preps = list(preps)
         grids: dict[tuple, list[int]] = {}
         for i, prep in enumerate(self.preps):
-            problem = prep.problem
-            grids.setdefault((problem.frequency.tobytes(), problem.weighting, problem.free.tobytes()), []).append(i)
+            grids.setdefault(grid_key(prep.problem), []).append(i)
         self._run_of: dict[int, tuple[LMRun, int]] = {}  # spectrum -> (its grid's run, its data row there)
         self._runs: list[LMRun] = []
         for members in grids.values():
