@@ -146,6 +146,33 @@ def test_corrupted_file_gives_error_row_and_the_rest_completes(tmp_path):
     assert t["R2"].notna().sum() == 3
 
 
+def test_folder_reads_txt_exports_and_leaves_out_files_no_reader_recognises(tmp_path):
+    """Many instruments export .txt tables (Autolab, CH Instruments, ZView text): a folder's
+    .txt data files are checkpoints; a notes file beside them is left out with a warning
+    naming it, not fitted and not silently dropped."""
+    data = tmp_path / "data"
+    _copy(CSVS[:2], data)
+    (data / "export_3.txt").write_text(CSVS[2].read_text().replace(",", "\t"))
+    (data / "notes.txt").write_text("cell 7, 25 C, stack pressure 5 MPa\nrepeat after 100 h\n")
+    with pytest.warns(CampaignWarning, match=r"left out 1 file.*notes\.txt"):
+        src = load_checkpoints(data)
+    assert sorted(c.file for c in src.checkpoints) == sorted([CSVS[0].name, CSVS[1].name, "export_3.txt"])
+    assert all(c.ok for c in src.checkpoints)
+    only_notes = tmp_path / "notes_only"
+    only_notes.mkdir()
+    (only_notes / "notes.txt").write_text("nothing measured yet\n")
+    with pytest.raises(CampaignError, match="no impedance data file found.*notes\\.txt"):
+        load_checkpoints(only_notes)
+
+
+def test_a_file_named_explicitly_that_no_reader_recognises_is_an_error_row(tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("cell 7, 25 C\n")
+    src = load_checkpoints([CSVS[0], notes])
+    bad = [c for c in src.checkpoints if c.file == str(notes)]
+    assert len(bad) == 1 and not bad[0].ok and "not an impedance data file" in bad[0].error
+
+
 # ---- cache and parallel runs ------------------------------------------------------------
 
 def test_cache_second_run_fits_nothing_and_new_file_fits_only_it(tmp_path):

@@ -39,7 +39,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from ..errors import CampaignError, EisfitError
+from ..errors import CampaignError, EisfitError, UnknownFormatError
 from ..settings import did_you_mean
 from ..spectrum import Spectrum
 
@@ -164,7 +164,10 @@ def _is_campaign_file(p: Path) -> bool:
     return "file" in [h.strip() for h in header]
 
 
-_SKIP_SUFFIXES = {".toml", ".md", ".json", ".png", ".svg", ".pdf", ".parquet", ".py", ".txt"}
+# what eisfit and its users write beside the data (outputs, notes); a .txt may be an
+# instrument export (Autolab, CH Instruments, ZView text...), so it is read, and a folder's
+# file whose content no reader recognises is left out with a warning (see _from_files)
+_SKIP_SUFFIXES = {".toml", ".md", ".json", ".png", ".svg", ".pdf", ".parquet", ".py", ".html", ".ipynb"}
 
 
 def _is_data_file(p: Path) -> bool:
@@ -198,6 +201,9 @@ def _read_file(path: Path) -> tuple[list[Spectrum] | None, str, str | None]:
         return None, "", f"cannot open: {exc.strerror or exc}"
     try:
         return read(path), digest, None
+    except UnknownFormatError as exc:
+        reason = str(getattr(exc, "reason", None) or exc)
+        return None, digest, reason if reason.startswith(UNRECOGNISED) else f"{UNRECOGNISED}: {reason}"
     except EisfitError as exc:
         return None, digest, str(getattr(exc, "reason", None) or exc)
     except Exception as exc:  # a reader bug must not stop a 1000 h campaign
@@ -275,8 +281,34 @@ def _from_files(paths: Sequence[Path], folder: Path | None = None,
             checkpoints.extend(found)
             for message, category in caught:
                 warnings.warn(message, category, stacklevel=2)
+    if folder is not None:
+        checkpoints = _without_foreign_files(checkpoints, folder)
     ordered, ordering = order_checkpoints(checkpoints)
     return CampaignSource(ordered, ordering, {})
+
+
+UNRECOGNISED = "not an impedance data file"  # error text of a file no reader recognises
+
+
+def _without_foreign_files(checkpoints: list[Checkpoint], folder: Path) -> list[Checkpoint]:
+    """A folder's checkpoints without the files whose content no reader recognises (notes,
+    logs, other programs' outputs beside the data), named in one warning. A file named
+    explicitly (a list, a glob, a campaign file) stays an error row instead."""
+    foreign = [c.file for c in checkpoints if c.error is not None and c.error.startswith(UNRECOGNISED)]
+    if not foreign:
+        return checkpoints
+    if len(foreign) == len(checkpoints):
+        raise CampaignError(f"{folder}: no impedance data file found (no reader recognises "
+                            f"{_names(foreign)})")
+    warnings.warn(f"{folder}: left out {len(foreign)} file(s) that are not impedance data files "
+                  f"(no reader recognises them): {_names(foreign)}", CampaignWarning, stacklevel=3)
+    left_out = set(foreign)
+    return [c for c in checkpoints if c.file not in left_out]
+
+
+def _names(files: list[str | None], shown: int = 5) -> str:
+    names = [str(f) for f in files[:shown]]
+    return ", ".join(names) + (f" and {len(files) - shown} more" if len(files) > shown else "")
 
 
 def order_checkpoints(checkpoints: list[Checkpoint]) -> tuple[list[Checkpoint], str]:

@@ -73,7 +73,7 @@ def detect_format(path: str | Path) -> str:
     if best is None:
         raise UnknownFormatError(
             p, "format not recognised (not a BioLogic, Gamry, ZView, Zahner .ism, RelaxIS, instrument "
-            "export, wide or delimited table with a frequency column); use format=... to force one"
+            "export, wide or delimited table with a frequency column); force a format with --format (format= in Python)"
         )
     return best.NAME
 

@@ -28,7 +28,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ..errors import CorruptFileError, MissingColumnError, ReadError
+from ..errors import CorruptFileError, MissingColumnError, ReadError, UnknownFormatError
 from ..spectrum import Spectrum
 from ._common import build_spectra, split_at_frequency_resets, split_by_counter, warn
 from ._identify import identify_columns
@@ -237,6 +237,7 @@ def locate_table(
 
 
 _LAYOUT_MEMORY: dict[tuple, TableLayout] = {}
+_FREQUENCY_WORD = re.compile(r"freq|hz", re.IGNORECASE)  # a header that names a frequency column
 
 
 def _locate_table(lines: Sequence[str], path: Path | str | None, delimiter: str | None | bool,
@@ -246,6 +247,10 @@ def _locate_table(lines: Sequence[str], path: Path | str | None, delimiter: str 
         try:
             det_delim, det_dec, det_counts = _detect_layout(lines)
         except ValueError:
+            if not any(_FREQUENCY_WORD.search(line) for line in lines[:_MAX_SNIFF_LINES]):
+                # no numbers and no frequency column named: not an impedance data file (notes, a log)
+                raise UnknownFormatError(path, "not an impedance data file: no table of numbers and no "
+                                               "frequency column") from None
             raise CorruptFileError(path, "no table of numbers found (no line holds two or more numeric values)") from None
         if (delimiter is False or delimiter == det_delim) and decimal in (None, det_dec):
             known = det_counts
