@@ -817,19 +817,20 @@ def _camp_series(camp, key, xs):
     """(x, value, stderr, problem, unresolved, undetermined) arrays of ``key`` over the
     fitted checkpoints: ``problem`` when the fit has a flag of severity problem; a value
     flagged ``unresolved:<name>``, or whose standard error is larger than itself
-    (:func:`eisfit.fitting.flags.undetermined`), is nan (a gap, never a number that
-    stretches the axis). A value without a stderr (held fixed, singular covariance) stays
-    a point without an error bar; the headline lines read the latter ``undetermined``."""
+    or unknown (:func:`eisfit.fitting.flags.undetermined`), is nan (a gap, never a number
+    that stretches the axis), as the headline lines read it ``undetermined``. A value held
+    fixed, or a quantity given without a stderr, stays a point without an error bar."""
     from .fitting.flags import has_problem, undetermined, unresolved_keys
 
     pts = []
     for k, r in _camp_fitted(camp):
         if key in r.values:
-            v, s = r.values[key], r.stderr.get(key, float("nan"))
+            v, s = r.values[key], r.stderr.get(key)
         else:
-            v, s = r.derived.get(key, float("nan")), r.derived.get(f"{key}_stderr", float("nan"))
+            v, s = r.derived.get(key, float("nan")), r.derived.get(f"{key}_stderr")
         gone = bool(unresolved_keys(r.flags, [key]))
-        vague = not gone and undetermined(v, s)
+        vague = not gone and key not in r.fixed and undetermined(v, s)
+        s = float("nan") if s is None else s
         hidden = gone or vague
         pts.append((xs[k], float("nan") if hidden else v, float("nan") if hidden else s, has_problem(r.flags),
                     gone, vague))
@@ -874,7 +875,7 @@ def _draw_evolution_panel(ax, camp, title, key, unit, xs) -> float:
     if (pf & shown).any():
         ax.plot(px[pf & shown], pv[pf & shown], "o", ms=_MARKER_PT + 4, mfc="none", mec="red", mew=0.9,
                 label="problem flag")
-    for gap, marker, label in ((pu, "x", "unresolved"), (pd, "+", "undetermined (s.e. > value)")):
+    for gap, marker, label in ((pu, "x", "unresolved"), (pd, "+", "undetermined (s.e. > value or unknown)")):
         if gap.any():  # issue 13: a value the data do not give is a gap, marked at the foot of the panel
             ax.plot(px[gap], _np.full(int(gap.sum()), 0.03), marker, ms=_MARKER_PT + 2, color="0.4",
                     transform=ax.get_xaxis_transform(), clip_on=False, label=label)
@@ -903,8 +904,8 @@ def plot_campaign_evolution(camp, x=None, fig=None, ax=None):
     cell the ASR per interface (R·A/2) beside it; then each effective capacitance per area
     (µF/cm², prefix chosen from the values) or in F with an SI prefix. Checkpoints with a
     problem flag get an open red ring, an unresolved value leaves a gap marked by a grey x
-    at the foot of its panel, a value whose standard error is larger than itself a gap
-    marked by a grey +; where the error bars are smaller than the markers the legend says
+    at the foot of its panel, a value whose standard error is larger than itself or unknown
+    a gap marked by a grey +; where the error bars are smaller than the markers the legend says
     so. Double-column width, tick labels on every panel. Returns the Figure."""
     _refuse_ax("plot_campaign_evolution", ax)
     rows = _camp_panel_rows(camp)

@@ -329,6 +329,22 @@ def test_cli_fit_json_equals_the_library_result(tmp_path):
     assert bad.exit_code == 2 and "missing.csv" in bad.output
 
 
+def test_a_singular_covariance_marks_every_value_undetermined_stderr_unknown():
+    """Two resistors in series trade one for the other exactly: the covariance is singular,
+    no stderr is known, and the summary and the notebook table say 'undetermined' for every
+    parameter (before, "R0 141 ± nan" read as a headline number)."""
+    f = np.logspace(5, -1, 30)
+    z = 30.0 + 1.0 / (1j * 2 * np.pi * f * 2e-5)
+    res = eisfit.fit(eisfit.Spectrum(f, z * (1 + 1e-3 * np.cos(np.arange(f.size)))), "R0-R1-C1",
+                     profile=False)
+    assert "singular-covariance" in res.flags
+    assert all(not np.isfinite(res.stderr[n]) for n in res.param_names)
+    lines = {line.split()[0]: line for line in res.summary().splitlines()[4:4 + len(res.param_names)]}
+    for name in res.param_names:
+        assert lines[name].endswith("(undetermined: stderr unknown)"), lines[name]
+    assert set(res.to_dataframe()["note"][list(res.param_names)]) == {"undetermined"}
+
+
 def test_summary_and_tables_mark_values_their_stderr_does_not_determine():
     """A cell with almost no series resistance (its first arc reaches past f_max): R0's stderr
     exceeds R0. The text summary marks exactly such values, the DataFrame/HTML note says

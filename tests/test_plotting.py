@@ -255,7 +255,7 @@ def test_evolution_leaves_a_gap_where_the_stderr_exceeds_the_value():
     np.testing.assert_array_equal(np.isnan(y), vague)
     plus = [l for l in ax.get_lines() if l.get_marker() == "+"]
     assert len(plus) == 1 and len(plus[0].get_xdata()) == sum(vague)
-    assert "undetermined (s.e. > value)" in [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "undetermined (s.e. > value or unknown)" in [t.get_text() for t in ax.get_legend().get_texts()]
     lo, hi = ax.get_ylim()
     shown = [(r.values["R0"], r.stderr["R0"]) for r, v in zip(camp.results, vague) if not v]
     assert lo >= min(v - s for v, s in shown) - 0.1 * (hi - lo)  # no hidden bar reaches below
@@ -285,3 +285,28 @@ def test_fits_panel_titles_show_the_file_name_and_fit_their_panel(tmp_path):
     for left, right in zip(boxes, boxes[1:]):
         if abs(left.y0 - right.y0) < 1:  # same row
             assert left.x1 <= right.x0
+
+
+def test_evolution_draws_a_fixed_parameter_and_leaves_a_gap_for_an_unknown_stderr():
+    """A parameter held fixed has no stderr by design: a point on its panel. A value whose
+    stderr is unknown (singular covariance) is not determined by the data: a gap, as the
+    headline reads it 'undetermined'."""
+    circuit = Circuit(HEADLINE)
+    f = np.logspace(6, -1, 40)
+    rng = np.random.default_rng(2)
+    spectra = []
+    for k in range(3):
+        z = circuit.impedance(np.array([5.0, 40.0, 1e-8, 0.9, 80.0 + 10 * k, 1e-5, 0.85]), f)
+        spectra.append(Spectrum(f, z * (1 + 0.003 * rng.standard_normal(f.size)), meta={"time_h": float(k)}))
+    camp = eisfit.fit_campaign(spectra, circuit=HEADLINE, fixed={"R0": 5.0}, cache_dir=False, progress=False)
+    camp.results[1].stderr["R2"] = float("nan")  # as a singular covariance leaves it
+    fig = camp.plot_evolution()
+    fig.canvas.draw()
+
+    def points(title):
+        ax = next(a for a in fig.axes if a.get_title() == title)
+        line = next(l for l in ax.get_lines() if l.get_marker() == "o" and l.get_linestyle() == "-")
+        return np.asarray(line.get_ydata(), float)
+
+    np.testing.assert_allclose(points("R0"), [5.0, 5.0, 5.0])
+    assert list(np.isnan(points("R2 (interface)"))) == [False, True, False]

@@ -138,7 +138,7 @@ def _headline_state(result, key: str, value: float, stderr: float) -> str:
         return FIXED
     if _is_unresolved(result, key):
         return UNRESOLVED
-    if not (math.isfinite(value) and math.isfinite(stderr)) or undetermined(value, stderr):
+    if not math.isfinite(value) or undetermined(value, stderr):
         return UNDETERMINED
     return ""
 

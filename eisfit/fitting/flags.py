@@ -102,12 +102,19 @@ def unresolved_keys(flags: Iterable[str], keys: Iterable[str]) -> set[str]:
 
 
 def undetermined(value: float, stderr: float | None) -> bool:
-    """True when the standard error does not determine the value: it is larger than the
-    value itself (zero lies within 1 stderr; what ``large-stderr`` flags). Reports never show
-    such a value as a headline number and mark it in parameter tables. A missing or nan
-    stderr (a fixed parameter, a singular covariance) is not judged here."""
-    return (stderr is not None and math.isfinite(stderr) and math.isfinite(value)
-            and stderr > abs(value))
+    """True when the data do not determine the value: its standard error is unknown (nan:
+    a singular covariance) or larger than the value itself (zero lies within 1 stderr;
+    what ``large-stderr`` flags). Reports never show such a value as a headline number and
+    mark it in parameter tables. ``stderr`` None (a quantity given without one) is not
+    judged; a parameter held fixed (no stderr by design) is the caller's to leave out."""
+    if stderr is None or not math.isfinite(value):
+        return False
+    return not math.isfinite(stderr) or stderr > abs(value)
+
+
+def undetermined_reason(stderr: float) -> str:
+    """Why :func:`undetermined` said so: ``stderr unknown`` or ``stderr > value``."""
+    return "stderr > value" if math.isfinite(stderr) else "stderr unknown"
 
 
 def by_severity(flags: Iterable[str]) -> dict[str, list[str]]:

@@ -3,10 +3,14 @@ from __future__ import annotations
 
 import math
 
-from .flags import by_severity, undetermined, unresolved_keys
+from .flags import by_severity, undetermined, undetermined_reason, unresolved_keys
 
 UNRESOLVED = "unresolved"
-UNDETERMINED_NOTE = "undetermined: stderr > value"
+
+
+def _undetermined_note(value: float, err: float | None) -> str:
+    """``  (undetermined: stderr > value)`` / ``(... stderr unknown)`` where that applies, else ""."""
+    return f"  (undetermined: {undetermined_reason(err)})" if undetermined(value, err) else ""
 
 
 def _fmt(value: float, err: float | None = None) -> str:
@@ -32,7 +36,8 @@ def format_fit_summary(res) -> str:
 
     A parameter flagged ``unresolved:<name>`` (and every derived quantity of its element)
     reads "unresolved" instead of a number; a value whose stderr exceeds it is marked
-    "(undetermined: stderr > value)"; flags are listed by severity."""
+    "(undetermined: stderr > value)", one without a stderr (singular covariance)
+    "(undetermined: stderr unknown)"; flags are listed by severity."""
     hidden = unresolved_keys(res.flags, list(res.param_names) + list(res.derived))
     lines = [
         f"{res.label}: {res.circuit}" + (f"  [{res.circuit_name}]" if res.circuit_name != res.circuit else ""),
@@ -43,8 +48,7 @@ def format_fit_summary(res) -> str:
     ]
     for name in res.param_names:
         value, err = res.values[name], res.stderr.get(name)
-        note = " (fixed)" if name in res.fixed else (
-            f"  ({UNDETERMINED_NOTE})" if name not in hidden and undetermined(value, err) else "")
+        note = " (fixed)" if name in res.fixed else ("" if name in hidden else _undetermined_note(value, err))
         shown_value = UNRESOLVED if name in hidden else _fmt(value, err)
         lines.append(f"  {name:<12} {shown_value:>24}  {res.units.get(name, '')}{note}")
     for name, iv in res.intervals.items():
@@ -60,7 +64,7 @@ def format_fit_summary(res) -> str:
         for key in shown:
             value, err = res.derived[key], res.derived.get(key + '_stderr')
             shown_value = UNRESOLVED if key in hidden else _fmt(value, err)
-            note = f"  ({UNDETERMINED_NOTE})" if key not in hidden and undetermined(value, err) else ""
+            note = "" if key in hidden else _undetermined_note(value, err)
             lines.append(f"  {key:<38} {shown_value:>24}  "
                          f"{res.derived_units.get(key, '')}{note}")
     if res.roles:
