@@ -367,3 +367,24 @@ def test_summary_and_tables_mark_values_their_stderr_does_not_determine():
             assert (notes[name] == "undetermined") == bad
             marked += bad
     assert marked >= 1 and "undetermined" not in lines["R2"]
+
+
+def test_low_n_flags_a_parallel_cpe_of_any_branch_but_not_a_series_cpe():
+    """A double layer in parallel with a Randles branch p(R1-Wo1, CPE1) with n = 0.3 is no
+    double layer: flagged low-n as an arc's CPE would be (it was not flagged at all). A
+    series CPE (blocking electrode, diffusion tail) with n = 0.5 is legitimate: not flagged."""
+    from eisfit.model import Circuit
+
+    f = np.logspace(5, -2, 50)
+    randles = Circuit("R0-p(R1-Wo1,CPE1)")
+    z = randles.impedance(np.array([10.0, 50.0, 200.0, 5.0, 1e-4, 0.3]), f)
+    res = eisfit.fit(eisfit.Spectrum(f, z), randles.string, initial={"R0": 10.0, "R1": 50.0, "Wo1_0": 200.0,
+                                                                    "Wo1_1": 5.0, "CPE1_0": 1e-4, "CPE1_1": 0.3},
+                     starts=1, kk=False)
+    assert res.values["CPE1_1"] == pytest.approx(0.3, rel=1e-3)
+    assert "low-n:CPE1" in res.flags
+    blocking = Circuit("R0-p(R1,CPE1)-CPE2")
+    z = blocking.impedance(np.array([10.0, 100.0, 1e-6, 0.9, 1e-3, 0.5]), f)
+    res = eisfit.fit(eisfit.Spectrum(f, z), blocking.string, kk=False)
+    assert res.values["CPE2_1"] == pytest.approx(0.5, rel=1e-3)
+    assert not [fl for fl in res.flags if fl.startswith("low-n")]

@@ -14,6 +14,7 @@ import numpy as np
 from ..analysis.derived import ArcSpec, arc_tau_s, derived_quantities, guess_roles
 from ..analysis.quality import fit_passes_kk_rule, is_lack_of_fit, lack_of_fit_ratio
 from ..model import CircuitDefinition
+from ..model.parser import Leaf, parallels
 from ..spectrum import Spectrum
 from .result import FitResult
 from ..model.weighting import pseudo_chisq
@@ -82,6 +83,7 @@ def assemble_result(
             **derived_settings(definition, roles, settings))
     derived, derived_units = dict(derived[0]), dict(derived[1])
     flags.extend(_arc_flags(values, arcs, f))
+    flags.extend(_branch_low_n_flags(values, circ, flags))
     flags.extend(unresolved_flags(definition, values, f, z, flags))
     kk_passed = kk_max = None
     if kk:
@@ -171,6 +173,21 @@ def _arc_flags(values, arcs, f) -> list[str]:
             flags.append(f"low-n:{a.capacitive}")
     flags.extend(_overlap_flags(values, arcs))
     return flags
+
+
+def _branch_low_n_flags(values, circ, flags: list[str]) -> list[str]:
+    """``low-n`` for a CPE in parallel with anything other than one resistor (the double
+    layer of a Randles branch p(R-Wo, CPE)...), as for the arcs: a capacitive branch with
+    n below 0.6 is no double layer. A CPE in series (a blocking electrode, a diffusion
+    tail) is not judged."""
+    out = []
+    for node in parallels(circ.tree):
+        for child in node.children:
+            flag = f"low-n:{getattr(child, 'name', '')}"
+            if isinstance(child, Leaf) and child.kind == "CPE" and flag not in flags and flag not in out \
+                    and values[f"{child.name}_1"] < 0.6:
+                out.append(flag)
+    return out
 
 
 ARCS_OVERLAP_RATIO = 10.0  # time constants closer than a decade: the arcs merge into one feature

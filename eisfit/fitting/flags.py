@@ -45,7 +45,7 @@ FLAGS: dict[str, tuple[str, str]] = {
                               "on the model shape"),
     "arcs-unresolved": (CAUTION, "two arcs' time constants are less than half a decade apart: which arc is "
                                  "which is not identifiable"),
-    "low-n": (CAUTION, "CPE exponent below 0.6: closer to a diffusion line than an arc"),
+    "low-n": (CAUTION, "exponent below 0.6 of a CPE in parallel (an arc, a double layer): closer to a diffusion line than a capacitance"),
     "seed-disagreement": (CAUTION, "campaign: the fit seeded by the previous checkpoint found a minimum more than "
                                    "0.1 % and more than 1 s^2 below the automatic (cold) fit's, which alone would "
                                    "have missed it"),
