@@ -12,13 +12,22 @@ from typing import IO, Iterator
 def atomic_text_file(path: Path) -> Iterator[IO[str]]:
     """A text file (UTF-8, newlines as written) that replaces ``path`` when the block ends
     without an error: written to a temporary file beside it, then renamed over it; on any
-    error the temporary file is removed and ``path`` stays as it was."""
+    error the temporary file is removed and ``path`` stays as it was. The file gets the
+    permissions any new file gets (0666 less the umask; the temporary file is private)."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
     try:
         with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
             yield fh
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    """The process's umask (read by setting it and setting it back at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
