@@ -772,12 +772,12 @@ _CAMP_X_LABELS = {"time_h": "time / h", "cycle": "cycle", "capacity_mAh_cm2": "c
 
 
 def _camp_x(camp, x):
-    options = [x] if x else list(_CAMP_X_LABELS)
-    for name in options:
-        values = [getattr(c, name, None) for c in camp.checkpoints]
-        if all(v is not None for v in values):
-            return _np.asarray(values, dtype=float), _CAMP_X_LABELS.get(name, name)
-    return _np.arange(len(camp.checkpoints), dtype=float), "checkpoint"
+    """(x values, axis label) of the campaign's evolution axis (``camp.evolution_axis``)."""
+    name = camp.evolution_axis(x)
+    values = None if name is None else [getattr(c, name, None) for c in camp.checkpoints]
+    if values is None or any(v is None for v in values):
+        return _np.arange(len(camp.checkpoints), dtype=float), "checkpoint"
+    return _np.asarray(values, dtype=float), _CAMP_X_LABELS.get(name, name)
 
 
 def _camp_panel_rows(camp):
@@ -922,14 +922,40 @@ def plot_campaign_evolution(camp, x=None, fig=None, ax=None):
             ax_ = fig.add_subplot(spec, sharex=first_ax)
             first_ax = first_ax or ax_
             panels.append((ax_, _draw_evolution_panel(ax_, camp, title, key, unit, xs)))
+            _readable_value_axis(ax_)
             ax_.tick_params(labelbottom=True)
             if i == n_rows - 1:
                 ax_.set_xlabel(xlabel)
             _style(ax_)
+    if xlabel == "checkpoint" and first_ax is not None:
+        from matplotlib.ticker import MaxNLocator
+
+        first_ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if own:
         _fixed_layout(fig)
     _note_small_error_bars(fig, panels)
     return fig
+
+
+MIN_RELATIVE_SPAN = 0.02  # a panel whose values barely change spans at least +-1 % of them
+
+
+def _readable_value_axis(ax) -> None:
+    """Plain tick labels on a linear value axis: no offset text ("1e-6+1e2" above the panel,
+    over its title) and, where the values hardly change, a span of at least
+    ``MIN_RELATIVE_SPAN`` of their size, so the ticks need no more digits than the values."""
+    from matplotlib.ticker import ScalarFormatter
+
+    if ax.get_yscale() != "linear":
+        return
+    lo, hi = ax.get_ylim()
+    size = max(abs(lo), abs(hi))
+    if _np.isfinite(size) and size > 0 and hi - lo < MIN_RELATIVE_SPAN * size:
+        mid = 0.5 * (lo + hi)
+        ax.set_ylim(mid - 0.5 * MIN_RELATIVE_SPAN * size, mid + 0.5 * MIN_RELATIVE_SPAN * size)
+    formatter = ax.yaxis.get_major_formatter()
+    if isinstance(formatter, ScalarFormatter):
+        formatter.set_useOffset(False)
 
 
 def plot_campaign_fits(camp, fig=None, max_spectra: int | None = MAX_OVERLAY_SPECTRA,

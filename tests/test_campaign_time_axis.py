@@ -26,14 +26,14 @@ def _z_ohm(f_hz: np.ndarray, r1_ohm: float) -> np.ndarray:
     return R0_OHM + r1_ohm / (1 + 1j * w * r1_ohm * C1_F)
 
 
-def _write_table(path: Path, with_time: bool = True) -> Path:
+def _write_table(path: Path, with_time: bool = True, starts_s=SWEEP_STARTS_S, cycles=CYCLES) -> Path:
     head = "freq/Hz,Re(Z)/Ohm,-Im(Z)/Ohm,cycle number" + (",time/s" if with_time else "")
     lines = [head]
-    for k, (t0, cycle) in enumerate(zip(SWEEP_STARTS_S, CYCLES)):
+    for k, (t0, cycle) in enumerate(zip(starts_s, cycles)):
         z = _z_ohm(F_HZ, R1_OHM * (1 + 0.5 * k))
         for j, (f, v) in enumerate(zip(F_HZ, z)):
             row = f"{float(f)!r},{float(v.real)!r},{float(-v.imag)!r},{cycle}"
-            lines.append(row + (f",{t0 + 10.0 * j!r}" if with_time else ""))
+            lines.append(row + (f",{t0 + (10.0 * j if any(starts_s) else 0.0)!r}" if with_time else ""))
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -67,3 +67,30 @@ def test_fit_campaign_table_has_time_and_cycle_columns(tmp_path):
     assert list(table["cycle"]) == CYCLES
     # the fitted R1 follows the closed-form truth of each sweep
     assert list(table["R1"]) == pytest.approx([R1_OHM, 1.5 * R1_OHM, 2 * R1_OHM], rel=1e-3)
+
+
+def test_a_time_column_that_does_not_increase_gives_no_time_axis(tmp_path):
+    """A file whose time column reads 0 s throughout gives no time_h (with a warning), not
+    every checkpoint at t = 0; its cycle column still gives the evolution axis."""
+    from eisfit.campaign import CampaignWarning
+
+    path = _write_table(tmp_path / "cell.csv", starts_s=[0.0, 0.0, 0.0])
+    with pytest.warns(CampaignWarning, match="time column does not increase"):
+        src = load_checkpoints(path)
+    assert all(c.time_h is None for c in src.checkpoints) and [c.cycle for c in src.checkpoints] == CYCLES
+
+
+def test_an_axis_that_does_not_change_is_not_the_evolution_axis():
+    """Every checkpoint at cycle 0 (a cycle column that never counts): the evolution is told
+    against the checkpoint number in the figure and the headline lines, with plain tick
+    labels (no offset text such as "1e-6+1e2" over a panel's title)."""
+    spectra = [eisfit.Spectrum(F_HZ, _z_ohm(F_HZ, R1_OHM), meta={"label": f"/data/2026/garnet/LiMg_LLZTO/cell_07/sweep_{k}.mpt", "cycle": 0})
+               for k in range(3)]
+    camp = eisfit.fit_campaign(spectra, circuit="R0-p(R1,C1)", cache_dir=False, progress=False)
+    assert [c.cycle for c in camp.checkpoints] == [0, 0, 0]
+    assert camp.evolution_axis() is None and camp.evolution_axis("cycle") == "cycle"
+    assert "(checkpoint 0, checkpoint 1, checkpoint 2;" in camp.evolution_lines()[0]
+    fig = camp.plot_evolution()
+    fig.canvas.draw()
+    assert fig.axes[-1].get_xlabel() == "checkpoint"
+    assert all(not ax.yaxis.get_offset_text().get_text() for ax in fig.axes)

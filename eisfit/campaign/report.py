@@ -51,12 +51,19 @@ def _fmt(x: float, digits: int = 3) -> str:
     return f"{x:.{digits}g}" if abs(x) < 1e4 else f"{x:.{digits}e}"
 
 
-def _point_label(c) -> str:
-    if c.time_h is not None:
+def _point_label(c, axis: str | None, index: int) -> str:
+    """A milestone checkpoint named on the campaign's evolution axis, else by its label
+    when short, else as the figure's axis numbers it (``checkpoint <index>``)."""
+    if axis == "time_h" and c.time_h is not None:
         return f"{c.time_h:g} h"
-    if c.cycle is not None:
+    if axis == "cycle" and c.cycle is not None:
         return f"cycle {c.cycle:g}"
-    return c.label
+    if axis == "capacity_mAh_cm2" and c.capacity_mAh_cm2 is not None:
+        return f"{c.capacity_mAh_cm2:g} mAh/cm2"
+    return c.label if len(c.label) <= SHORT_LABEL else f"checkpoint {index}"
+
+
+SHORT_LABEL = 32  # characters: a longer label (a full path) is replaced by the checkpoint number
 
 
 def _quantity(result, name: str, symmetric: bool) -> list[tuple[str, str, str]]:
@@ -155,7 +162,8 @@ def _evolution(camp) -> list[tuple[str, str, str, list[tuple[float, float, str]]
     ok = [k for k, r in enumerate(camp.results) if r is not None]
     if ok:
         shown = [ok[k] for k in milestones(len(ok), [camp.checkpoints[i].time_h for i in ok])]
-        where = ", ".join(_point_label(camp.checkpoints[i]) for i in shown)
+        axis = camp.evolution_axis()
+        where = ", ".join(_point_label(camp.checkpoints[i], axis, i) for i in shown)
         for desc, key_, unit in _quantities(camp):
             points = []
             for i in shown:

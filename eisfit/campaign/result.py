@@ -36,6 +36,9 @@ class CheckpointFailure:
         return f"{where}: {self.stage}: {self.reason}"
 
 
+EVOLUTION_AXES = ("time_h", "cycle", "capacity_mAh_cm2")  # in order of preference
+
+
 @dataclass
 class CampaignResult:
     """Result of :func:`eisfit.fit_campaign`.
@@ -176,11 +179,25 @@ class CampaignResult:
 
         return plot_campaign_bode(self, fig=fig, max_spectra=max_spectra)
 
+    def evolution_axis(self, x: str | None = None) -> str | None:
+        """What the evolution is told against: ``x`` when given, else the first of
+        ``EVOLUTION_AXES`` ("time_h", "cycle", "capacity_mAh_cm2") that every checkpoint has
+        and that changes between them (a file whose time or cycle column reads 0 for every
+        sweep gives none); None: the checkpoint number. The figure and the headline lines
+        both use it."""
+        if x is not None:
+            return x
+        for name in EVOLUTION_AXES:
+            values = [getattr(c, name, None) for c in self.checkpoints]
+            if all(v is not None for v in values) and (len(set(values)) > 1 or len(values) == 1):
+                return name
+        return None
+
     def plot_evolution(self, x: str | None = None, fig=None):
         """Each resistance (ASR per cell, and per interface for an interface arc of a
         symmetric cell, when an area is known) and effective capacitance against ``x`` =
-        "time_h", "cycle" or "capacity_mAh_cm2" (default: first known), with error bars.
-        Several panels: returns the Figure."""
+        "time_h", "cycle" or "capacity_mAh_cm2" (default: :meth:`evolution_axis`), with
+        error bars. Several panels: returns the Figure."""
         from ..plotting import plot_campaign_evolution
 
         return plot_campaign_evolution(self, x=x, fig=fig)

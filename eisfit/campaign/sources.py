@@ -306,6 +306,11 @@ def _without_foreign_files(checkpoints: list[Checkpoint], folder: Path) -> list[
     return [c for c in checkpoints if c.file not in left_out]
 
 
+def _time_list(times: list, shown: int = 4) -> str:
+    text = ", ".join(f"{t:g}" for t in times[:shown])
+    return text + (", ..." if len(times) > shown else "")
+
+
 def _names(files: list[str | None], shown: int = 5) -> str:
     names = [str(f) for f in files[:shown]]
     return ", ".join(names) + (f" and {len(files) - shown} more" if len(files) > shown else "")
@@ -344,6 +349,11 @@ def _fill_time_from_time_column(readable: list[Checkpoint]) -> bool:
     times = [_float_or_none(c.spectrum.meta.get("time_s")) if c.spectrum is not None else None
              for c in readable]
     if not readable or len({c.file for c in readable}) != 1 or any(t is None for t in times):
+        return False
+    if len(times) > 1 and not all(b > a for a, b in zip(times, times[1:])):  # type: ignore[operator]
+        warnings.warn(f"{readable[0].file}: its time column does not increase from sweep to sweep "
+                      f"({_time_list(times)} s): time_h left empty, the evolution is drawn against the "
+                      "checkpoint number", CampaignWarning, stacklevel=4)
         return False
     t0 = min(times)  # type: ignore[type-var]
     for c, t in zip(readable, times):
