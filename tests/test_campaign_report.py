@@ -170,3 +170,28 @@ def test_headline_shows_a_fixed_parameter_as_fixed_not_undetermined():
     assert line == "R0: 5 -> 5 -> 5 ohm (0 h, 1 h, 2 h; 1 stderr fixed, fixed, fixed)"
     r2 = next(l for l in camp.evolution_lines() if l.startswith("R2"))
     assert "fixed" not in r2 and "±" in r2
+
+
+def test_headline_marks_a_number_from_a_fit_with_a_problem_flag():
+    """The last checkpoint grew a second arc the one-arc circuit cannot describe
+    (lack-of-fit): its number is marked '!' and the flag is named at the end of the line;
+    the well-fitted checkpoints carry no mark."""
+    import numpy as np
+
+    from eisfit.model import Circuit
+
+    f = np.logspace(5, -1, 40)
+    one, two = Circuit("R0-p(R1,C1)"), Circuit("R0-p(R1,C1)-p(R2,C2)")
+    rng = np.random.default_rng(4)
+    spectra = []
+    for k in range(3):
+        z = one.impedance(np.array([10.0, 100.0 + 10 * k, 1e-6]), f) if k < 2 else \
+            two.impedance(np.array([10.0, 120.0, 1e-6, 200.0, 1e-3]), f)
+        spectra.append(eisfit.Spectrum(f, z * (1 + 0.002 * rng.standard_normal(f.size)), meta={"time_h": 100.0 * k}))
+    camp = eisfit.fit_campaign(spectra, circuit="R0-p(R1,C1)", cache_dir=False, progress=False)
+    assert not any(fl.startswith("lack-of-fit") for r in camp.results[:2] for fl in r.flags)
+    assert any(fl.startswith("lack-of-fit") for fl in camp.results[2].flags)
+    line = next(l for l in camp.evolution_lines() if l.startswith("R1"))
+    numbers = line.split(":", 1)[1].split("ohm")[0].split("->")
+    assert [n.strip().endswith("!") for n in numbers] == [False, False, True], line
+    assert "lack-of-fit)" in line.split("! fit flagged ")[1] and "(0 h, 100 h, 200 h;" in line

@@ -55,7 +55,7 @@ def _point_label(c, axis: str | None, index: int) -> str:
     """A milestone checkpoint named on the campaign's evolution axis, else by its label
     when short, else as the figure's axis numbers it (``checkpoint <index>``)."""
     if axis == "time_h" and c.time_h is not None:
-        return f"{c.time_h:g} h"
+        return f"{c.time_h:.4g} h"
     if axis == "cycle" and c.cycle is not None:
         return f"cycle {c.cycle:g}"
     if axis == "capacity_mAh_cm2" and c.capacity_mAh_cm2 is not None:
@@ -86,6 +86,7 @@ def _quantity(result, name: str, symmetric: bool) -> list[tuple[str, str, str]]:
 UNRESOLVED = "unresolved"
 UNDETERMINED = "undetermined"
 FIXED = "fixed"  # a value the user held fixed: shown, its stderr reads "fixed"
+PROBLEM_MARK = "!"  # after a headline number whose fit has a problem flag
 
 
 def _is_unresolved(result, key: str) -> bool:
@@ -127,12 +128,17 @@ def evolution_lines(camp, pretty: bool = False) -> list[str]:
     never shown as one: a value flagged ``unresolved:<name>`` reads ``unresolved``, one
     whose standard error is unknown or larger than the value itself (zero lies within
     1 stderr) reads ``undetermined``; its stderr reads ``-``. The table keeps the numbers.
-    A parameter the user held fixed shows its value, with ``fixed`` for its stderr."""
+    A parameter the user held fixed shows its value, with ``fixed`` for its stderr. A number
+    from a fit with a problem flag of its own (lack of fit, not converged, KK failed) is
+    marked ``!`` and the flags are named at the end of the line."""
     lines = []
     for desc, unit, where, points in _evolution(camp):
-        text = " -> ".join(_fmt(v) if state in ("", FIXED) else state for v, _, state in points)
-        errs = ", ".join(FIXED if state == FIXED else "-" if state else "±" + _fmt(s, 2) for _, s, state in points)
-        line = f"{desc}: {text} {unit} ({where}; 1 stderr {errs})"
+        text = " -> ".join((_fmt(v) + (PROBLEM_MARK if bad else "")) if state in ("", FIXED) else state
+                           for v, _, state, bad in points)
+        errs = ", ".join(FIXED if state == FIXED else "-" if state else "±" + _fmt(s, 2) for _, s, state, _ in points)
+        marked = [name for v, _, state, bad in points if state in ("", FIXED) for name in bad]
+        note = f"; {PROBLEM_MARK} fit flagged {', '.join(dict.fromkeys(marked))}" if marked else ""
+        line = f"{desc}: {text} {unit} ({where}; 1 stderr {errs}{note})"
         lines.append(line.replace(" -> ", " → ").replace(unit, pretty_unit(unit)) if pretty else line)
     return lines
 
@@ -150,8 +156,15 @@ def _headline_state(result, key: str, value: float, stderr: float) -> str:
     return ""
 
 
-def _evolution(camp) -> list[tuple[str, str, str, list[tuple[float, float, str]]]]:
-    """(description, unit, where, milestone points (value, stderr, headline state)) per
+def _fit_problems(result) -> tuple[str, ...]:
+    """Names of the problem flags that concern the whole fit (``lack-of-fit``,
+    ``not-converged``, ``kk-failed``; ``unresolved`` concerns one parameter, shown as such)."""
+    return tuple(dict.fromkeys(flag_name(f) for f in problems(result.flags) if flag_name(f) != "unresolved"))
+
+
+def _evolution(camp) -> list[tuple[str, str, str, list[tuple[float, float, str, tuple[str, ...]]]]]:
+    """(description, unit, where, milestone points (value, stderr, headline state, problem
+    flags of the fit)) per
     quantity, computed once per campaign result (the CLI, report.md and report.html all
     show them)."""
     memo = getattr(camp, "_memo", None)
@@ -169,7 +182,7 @@ def _evolution(camp) -> list[tuple[str, str, str, list[tuple[float, float, str]]
             for i in shown:
                 r = camp.results[i]
                 v, s = _value(r, key_)
-                points.append((v, s, _headline_state(r, key_, v, s)))
+                points.append((v, s, _headline_state(r, key_, v, s), _fit_problems(r)))
             out.append((desc, unit, where, points))
     if memo is not None:
         memo[key] = out
