@@ -193,3 +193,30 @@ def test_every_real_text_spectrum_gets_a_drt(realdata):
             assert np.all(np.isfinite(res.gamma_ohm)) and np.all(res.gamma_ohm >= 0)
             done += 1
     assert done > 0
+
+
+def test_a_hidden_inductance_larger_than_half_of_the_data_is_not_kept():
+    """With no inductive point, a series L can only bend the high-frequency end: a reactance
+    at f_max of 12 % of |Z| (100 nH, test_series_inductance_recovered) is kept; one of 72 %
+    (the 0.33 mH PyEIS ex1.mpt once drew, 410 ohm against |Z| = 570 ohm at 200 kHz) is not."""
+    from eisfit.analysis.drt import _plausible_hidden_inductance
+
+    f = np.array([2e5, 1e5, 1e3])
+    s = Spectrum(f, np.array([429 - 372j, 389 - 779j, 2000 - 500j]))
+    w_max = 2 * np.pi * 2e5
+    assert _plausible_hidden_inductance(s, 0.12 * abs(s.z[0]) / w_max)
+    assert not _plausible_hidden_inductance(s, 3.26e-4)
+
+
+@pytest.mark.realdata
+def test_pyeis_example_gets_no_inductance_its_points_do_not_show(realdata):
+    """PyEIS ex1.mpt: no point has Z'' > 0 up to 200 kHz; its DRT had L = 0.33 mH and R_inf = 0."""
+    path = realdata / "mpt" / "kbknudsen__PyEIS" / "ex1.mpt"
+    if not path.exists():
+        pytest.skip(f"{path} is not in ../shared/realdata")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        s = eisfit.read(path)[0]
+    assert np.all(s.z.imag <= 0)
+    res = _quiet_drt(s)
+    assert res.inductance_H is None and res.r_inf_ohm > 100.0

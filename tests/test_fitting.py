@@ -388,3 +388,21 @@ def test_low_n_flags_a_parallel_cpe_of_any_branch_but_not_a_series_cpe():
     res = eisfit.fit(eisfit.Spectrum(f, z), blocking.string, kk=False)
     assert res.values["CPE2_1"] == pytest.approx(0.5, rel=1e-3)
     assert not [fl for fl in res.flags if fl.startswith("low-n")]
+
+
+def test_capacitance_class_flags_a_library_role_the_arc_does_not_fit():
+    """garnet-symmetric calls R1 the electrolyte and R2 the interface. On a spectrum whose
+    first arc has an interface-size capacitance (10 uF/cm2: a Li-ion electrode's SEI, not a
+    garnet's bulk) R1 is flagged capacitance-class; the garnet-like spectrum is not."""
+    from eisfit.model import Circuit
+
+    f = np.logspace(6, -2, 60)
+    circ = Circuit("R0-p(R1,CPE1)-p(R2,CPE2)")
+    garnet = circ.impedance(np.array([5.0, 20.0, 1e-9, 0.95, 50.0, 1e-6, 0.85]), f)
+    res = eisfit.fit(eisfit.Spectrum(f, garnet), "garnet-symmetric", area_cm2=0.785, thickness_cm=0.03)
+    assert not [fl for fl in res.flags if fl.startswith("capacitance-class")], res.flags
+    electrode = circ.impedance(np.array([5.0, 20.0, 1e-5, 0.95, 50.0, 1e-2, 0.85]), f)
+    res = eisfit.fit(eisfit.Spectrum(f, electrode), "garnet-symmetric", area_cm2=0.785, thickness_cm=0.03)
+    assert "capacitance-class:R1" in res.flags and res.roles["R1"] == "electrolyte"
+    same_string = eisfit.fit(eisfit.Spectrum(f, electrode), circ.string, area_cm2=0.785, thickness_cm=0.03)
+    assert not [fl for fl in same_string.flags if fl.startswith("capacitance-class")]  # guessed roles fit

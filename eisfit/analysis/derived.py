@@ -80,6 +80,37 @@ def guess_roles(values: Mapping[str, float], arcs: Sequence[ArcSpec], area_cm2: 
     return roles
 
 
+# Irvine, Sinclair & West (1990), Table 1, for a cell constant L/A of 1 cm^-1, widened by
+# the spread of C_eff formulas (x2 each way): an electrolyte arc (bulk ~1e-12 F, grain
+# boundary 1e-11..1e-8 F) is judged by C*L/A, a process on a face (surface layer 1e-9..1e-7 F,
+# interface 1e-7..1e-5 F, reactions ~1e-4 F) by C/A; without a thickness or an area the
+# capacitance itself stands in for them (the cell constant taken as 1).
+ROLE_CAPACITANCE_RANGE = {"electrolyte": (5e-15, 2e-8), "face": (5e-10, 2e-3)}
+FACE_ROLES = INTERFACE_ROLES + ("surface layer",)
+
+
+def capacitance_outside_role(role: str, ceff_F: float, area_cm2: float | None,
+                             thickness_cm: float | None) -> str | None:
+    """Why an arc's effective capacitance ``ceff_F`` (F) does not fit its ``role`` (the
+    ``ROLE_CAPACITANCE_RANGE`` of an electrolyte or a face process), or None when it fits
+    or the role has no range (``arc``, unknown)."""
+    if not (math.isfinite(ceff_F) and ceff_F > 0):
+        return None
+    if role in ELECTROLYTE_ROLES:
+        kind, scale, name = "electrolyte", (thickness_cm or 1.0) / (area_cm2 or 1.0), "C*L/A"
+        unit = "F/cm" if thickness_cm and area_cm2 else "F"
+    elif role in FACE_ROLES:
+        kind, scale, name = "face", 1.0 / (area_cm2 or 1.0), "C/A"
+        unit = "F/cm2" if area_cm2 else "F"
+    else:
+        return None
+    lo, hi = ROLE_CAPACITANCE_RANGE[kind]
+    value = ceff_F * scale
+    if lo <= value <= hi:
+        return None
+    return f"{name} = {value:.2g} {unit}, outside {lo:.0e}..{hi:.0e} for a {role} arc"
+
+
 def has_conductivity(resistor: str, roles: Mapping[str, str]) -> bool:
     """True when L/(R*A) is a conductivity for ``resistor``: an electrolyte role (bulk,
     grain boundary, electrolyte), or no arc role at all (a series resistance such as R0,

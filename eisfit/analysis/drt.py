@@ -50,6 +50,7 @@ _LAMBDA_RANGE = (1e-8, 1e1)
 _PEAK_MIN_HEIGHT = 0.01  # fraction of the largest gamma
 _PEAK_MIN_AREA = 0.01  # fraction of the polarisation resistance
 _INDUCTANCE_F_MIN = 10.0  # F statistic above which a series L is kept (inductance="auto")
+_HIDDEN_L_SHARE = 0.5  # without inductive points, omega_max * L at most half of |Z(f_max)|
 _C_TAIL_HEIGHT = 0.1  # capacitance="auto": gamma at the longest tau >= 10 % of its maximum ...
 _C_TAIL_AREA = 0.2  # ... and >= 20 % of R_pol beyond the measured range -> series C
 _TAIL_DECAY = 0.5  # beyond f_max gamma decays outwards at least like exp(-0.5 |ln tau|) (CPE n >= 0.5)
@@ -532,7 +533,9 @@ def drt(
     inductance : ``True`` (always fit a series L >= 0), ``False`` (never), or ``"auto"``:
         keep L when a point has Z'' > 0, or when adding it lowers the weighted residual
         sum of squares significantly (F statistic ``(RSS0 - RSS1) / (RSS1 / dof) > 10``,
-        dof = 2N minus the effective number of parameters of the GCV fit).
+        dof = 2N minus the effective number of parameters of the GCV fit) and its reactance
+        at f_max stays below half of |Z| there (with no inductive point, a larger L is
+        not what the data show).
     capacitance : series capacitance (blocking electrodes): ``True``, ``False``, or
         ``"auto"`` (default): added when the DRT without it piles a large share of R_pol
         beyond the longest measured time constant (see :func:`_needs_series_capacitance`),
@@ -628,10 +631,22 @@ def _decide_inductance(spectrum: Spectrum, system: _System, lam: float, inductan
         r = system.b - system.a @ p
         rss.append(float(r @ r))
     rss0, rss1 = rss
+    if not _plausible_hidden_inductance(spectrum, float(p[1] * system.l_scale)):
+        return False
     dof = max(system.a.shape[0] - _effective_parameters(system, lam), 1.0)
     if rss1 <= 0:
         return rss0 > 0
     return (rss0 - rss1) / (rss1 / dof) > _INDUCTANCE_F_MIN
+
+
+def _plausible_hidden_inductance(spectrum: Spectrum, inductance_H: float) -> bool:
+    """With no inductive point (Z'' <= 0 everywhere) a series inductance can only bend the
+    high-frequency end: its reactance at f_max must stay below ``_HIDDEN_L_SHARE`` of |Z|
+    there. A larger one (0.33 mH = 410 ohm at 200 kHz against |Z| = 570 ohm) would make
+    points inductive that are not; the Tikhonov fit only trades it against capacitive
+    parts to absorb a KK-inconsistent high-frequency end."""
+    k = int(np.argmax(spectrum.frequency))
+    return bool(2 * np.pi * spectrum.frequency[k] * inductance_H <= _HIDDEN_L_SHARE * abs(spectrum.z[k]))
 
 
 def _effective_parameters(system: _System, lam: float) -> float:

@@ -11,11 +11,12 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ..analysis.derived import ArcSpec, arc_tau_s, derived_quantities, guess_roles
+from ..analysis.derived import ArcSpec, arc_tau_s, capacitance_outside_role, derived_quantities, guess_roles
 from ..analysis.quality import fit_passes_kk_rule, is_lack_of_fit, lack_of_fit_ratio
 from ..model import CircuitDefinition
 from ..model.parser import Leaf, parallels
 from ..spectrum import Spectrum
+from .flags import unresolved_names
 from .result import FitResult
 from ..model.weighting import pseudo_chisq
 
@@ -85,6 +86,8 @@ def assemble_result(
     flags.extend(_arc_flags(values, arcs, f))
     flags.extend(_branch_low_n_flags(values, circ, flags))
     flags.extend(unresolved_flags(definition, values, f, z, flags))
+    if _has_roles(definition):  # roles the circuit's definition gives (guessed ones fit by construction)
+        flags.extend(_role_class_flags(values, arcs, roles, settings, flags))
     kk_passed = kk_max = None
     if kk:
         kk_passed, kk_max, noise = _kk_outcome(data if kk_outcome is None else None, kk_outcome)
@@ -173,6 +176,24 @@ def _arc_flags(values, arcs, f) -> list[str]:
             flags.append(f"low-n:{a.capacitive}")
     flags.extend(_overlap_flags(values, arcs))
     return flags
+
+
+def _role_class_flags(values, arcs, roles, settings, flags: list[str]) -> list[str]:
+    """``capacitance-class:<R>`` for an arc whose effective capacitance does not fit the
+    role its circuit definition gives it (:func:`~eisfit.analysis.derived.capacitance_outside_role`):
+    a library circuit for a garnet cell fitted to a Li-ion electrode's spectrum calls a
+    3.9 F arc the electrolyte. Not for an arc already flagged unresolved."""
+    gone = unresolved_names(flags)
+    out = []
+    for a in arcs:
+        if a.resistor in gone or f"{a.capacitive}_0" in gone or a.capacitive in gone:
+            continue
+        r = values[a.resistor]
+        ceff = arc_tau_s(values, a) / r if r > 0 else float("nan")
+        if capacitance_outside_role(roles.get(a.resistor, ""), ceff, settings.get("area_cm2"),
+                                    settings.get("thickness_cm")):
+            out.append(f"capacitance-class:{a.resistor}")
+    return out
 
 
 def _branch_low_n_flags(values, circ, flags: list[str]) -> list[str]:
