@@ -298,8 +298,8 @@ def _format_name(path: str, fmt: str | None) -> str:
 def _sweep_record(s) -> dict:
     """``eisfit info`` facts of one sweep (frequencies in Hz)."""
     m = s.meta
-    area = m.get("area", m.get("area_cm2"))
-    unit = (m.get("area_unit", "cm^2") if "area" in m else "cm^2") if area is not None else None
+    area = m.get("area_cm2")  # converted by the reader; None when the file gives none (or 0)
+    unit = "cm2" if area is not None else None
     record = {"sweep": m.get("sweep", 0), "points": len(s), "fmin_Hz": float(s.frequency.min()),
               "fmax_Hz": float(s.frequency.max()), "area": area, "area_unit": unit,
               "start_time": m.get("sweep_start_time") or m.get("start_time") or None}

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 import eisfit
@@ -32,7 +33,7 @@ def test_info_reports_each_file(tmp_path):
     assert result.exit_code == 0, result.output
     out = result.output
     assert f"{g}: format gamry, technique PEIS, 1 sweep, software Gamry Framework 7.05" in out
-    assert "sweep 0: 5 points, 10-1e+05 Hz, area 0.785 cm^2, start 2018-04-23T16:43:15" in out
+    assert "sweep 0: 5 points, 10-1e+05 Hz, area 0.785 cm2, start 2018-04-23T16:43:15" in out
     assert f"{c}: format csv" in out
 
 
@@ -79,3 +80,11 @@ def test_convert_refuses_to_overwrite_input_and_continues(tmp_path):
     assert result.exit_code == 2
     assert "would overwrite the input" in result.stderr
     assert (tmp_path / "cell.csv").exists()
+
+
+def test_info_leaves_out_an_area_the_file_does_not_give(tmp_path):
+    """EC-Lab stores 0 when no electrode area was entered: that is no area (it read "area 0
+    cm2"), and the reader gives area_cm2 None, so nothing downstream takes 0 cm2 for one."""
+    from eisfit.io import _biologic as bl
+
+    assert bl.area_in_cm2(0.0, "cm2") is None and bl.area_in_cm2(113.0, "mm2") == pytest.approx(1.13)

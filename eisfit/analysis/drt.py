@@ -593,7 +593,7 @@ def _choose_lambda(system: _System, lambda_: float | str, notes: list[str]) -> t
         lam, _ = _auto_lambda(system, lambdas)
         if lam in (lambdas[0], lambdas[-1]):
             notes.append(f"GCV chose lambda at the end of its range ({lam:.1e}); "
-                         "pass lambda_= explicitly to check")
+                         "set lambda explicitly to check (--lambda in the CLI, lambda_= in Python)")
         return lam, "gcv-discrepancy"
     lam = float(lambda_)
     if not (lam >= 0 and math.isfinite(lam)):
@@ -671,7 +671,7 @@ def _make_result(spectrum, tau, system, p, lam, rule, use_l, use_c, weighting, k
     if len(outside):
         notes.append(f"{len(outside)} peak(s) with time constants outside the measured range "
                      f"(more than {_OUTSIDE_DECADES:g} decade beyond) are not reported as processes "
-                     "(DRTResult.peaks_outside)")
+                     "(they are in DRTResult.peaks_outside and the --json output)")
     if not use_c and gamma.max() > 0 and gamma[-1] > 0.1 * gamma.max():
         notes.append("gamma does not return to zero at the longest tau: a blocking or diffusive "
                      "low-frequency part is cut by the grid, R_pol is a lower bound")

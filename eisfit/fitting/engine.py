@@ -327,8 +327,8 @@ def _prepare(spectrum, circuit, *, area_cm2, thickness_cm, symmetric, weighting,
     n_res = 2 * f.size
     if free.size >= n_res:
         raise FitError(
-            f"{spectrum.label}: {free.size} free parameters but only {f.size} points "
-            f"({n_res} real residuals) in the selected range")
+            f"{spectrum.label}: {free.size} free parameters but only {f.size} "
+            f"point{'s' if f.size != 1 else ''} ({n_res} real residuals) in the selected range")
 
     feats = spectrum_features(f, z)
     guess = base_guess(circ, feats)

@@ -212,7 +212,8 @@ def sweep_start_times(
 
 
 def area_in_cm2(value: float | None, unit: str | None) -> float | None:
-    """Electrode area converted to cm² (unit ``cm2`` or ``mm2``); None when unknown."""
-    if value is None or unit is None:
+    """Electrode area converted to cm² (unit ``cm2`` or ``mm2``); None when unknown (EC-Lab
+    stores 0 when no area was entered)."""
+    if value is None or unit is None or not value > 0:
         return None
     return value / 100.0 if unit == "mm2" else value
