@@ -714,7 +714,8 @@ def rank_candidates(rows: Sequence[Mapping[str, Any]], criterion: str = "bic"):
 
     Adequate rows (no lack of fit, nothing unresolved) come first, ordered by the criterion;
     the smallest adequate circuit within :data:`BIC_TIE` of the best criterion is moved to
-    the top. When nothing is adequate, rows without lack of fit come before the others.
+    the top. When nothing is adequate, rows without lack of fit come before the others,
+    those with the fewest unresolved parameters first.
     """
     import pandas as pd
 
@@ -725,8 +726,12 @@ def rank_candidates(rows: Sequence[Mapping[str, Any]], criterion: str = "bic"):
     t = pd.DataFrame([dict(r) for r in rows])
     t["adequate"] = ~t["lack_of_fit"] & (t["unresolved"] == "")
     t["group"] = np.where(t["adequate"], 0, np.where(~t["lack_of_fit"], 1, 2))
-    t = t.sort_values(["group", criterion, "n_params"], kind="stable").reset_index(drop=True)
-    top = t[t["group"] == t["group"].iloc[0]]
+    # among candidates that fit but leave parameters undetermined, the data determine best
+    # the one with the fewest such parameters (an 11-parameter circuit with 5 unresolved was
+    # preferred by BIC to an 8-parameter one with 2)
+    t["n_unresolved"] = np.where(t["group"] == 1, t["unresolved"].map(lambda u: len(u.split(",")) if u else 0), 0)
+    t = t.sort_values(["group", "n_unresolved", criterion, "n_params"], kind="stable").reset_index(drop=True)
+    top = t[(t["group"] == t["group"].iloc[0]) & (t["n_unresolved"] == t["n_unresolved"].iloc[0])]
     tied = top[top[criterion] <= top[criterion].iloc[0] + BIC_TIE]
     chosen = tied.sort_values(["n_params", criterion], kind="stable").index[0]
     t = pd.concat([t.loc[[chosen]], t.drop(index=chosen)]).reset_index(drop=True)

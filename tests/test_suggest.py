@@ -244,3 +244,22 @@ def test_real_spectra_get_an_explained_suggestion(name):
     fit = sug.best_fit
     runaway = [n for n, u in fit.units.items() if u == "ohm" and fit.values[n] > 100 * zmax]
     assert set(runaway) <= set(best["unresolved"].split(","))
+
+
+def test_least_bad_candidate_is_the_one_the_data_determine_best():
+    """Nothing adequate: of the candidates that fit the data, the one with the fewest
+    unresolved parameters is suggested, not the best BIC (impedance.py's Circuit1_EIS_2
+    got an 11-parameter circuit with 5 unresolved over an 8-parameter one with 2)."""
+    from eisfit.selection import rank_candidates
+
+    def row(circuit, m, bic, unresolved, lack=False):
+        return {"circuit": circuit, "name": circuit, "n_params": m, "chisq": 1.0, "redchi": 1.0, "aic": bic,
+                "bic": bic, "lack_of_fit_ratio": 2.5 if lack else 1.2, "unresolved": unresolved,
+                "lack_of_fit": lack, "verdict": ""}
+
+    table = rank_candidates([row("L0-R0-p(R1,CPE1)-p(R2,CPE2)-p(R3,CPE3)", 11, -1604.0, "R3,R1,CPE1_0,CPE3_0,CPE3_1"),
+                             row("L0-R0-p(R1,CPE1)-p(R2,CPE2)", 8, -1599.5, "R1,CPE1_0"),
+                             row("L0-R0-p(R1,CPE1)", 5, -1473.6, "", lack=True)])
+    assert list(table["circuit"]) == ["L0-R0-p(R1,CPE1)-p(R2,CPE2)", "L0-R0-p(R1,CPE1)-p(R2,CPE2)-p(R3,CPE3)",
+                                      "L0-R0-p(R1,CPE1)"]
+    assert table["verdict"].iloc[0] == "rejected: unresolved R1,CPE1_0"
