@@ -421,7 +421,8 @@ def process_magnitudes(circuit, procs: Sequence[Process], taus: np.ndarray, feat
     """
     w, z = feats.omega, feats.z
     n_rows, n_proc = taus.shape
-    kinds = {e.kind for e in circuit.elements if e.name not in process_members(procs)}
+    members = process_members(procs)
+    kinds = {e.kind for e in circuit.elements if e.name not in members}
     extra = [np.ones_like(w, dtype=complex)]
     if kinds & {"L", "La"}:
         extra.append(1j * w)
