@@ -227,3 +227,24 @@ def test_a_short_table_with_one_bad_row_names_that_line(tmp_path, bad, message):
     path.write_text("freq_Hz,Zre_ohm,Zim_ohm\n" + "\n".join(rows) + "\n")
     with pytest.raises(CorruptFileError, match=f"line 8: .*{message}"):
         eisfit.read(path)
+
+
+def test_header_written_as_a_comment_line_names_the_columns(tmp_path):
+    """EISFitpython writes its fitted data with the header as a comment line:
+    '# Freq.[Hz]  Zs'[ohm]  Zs''[ohm]' (it read as a missing frequency column)."""
+    f = np.logspace(5, 0, 12)
+    z = 10 + 100 / (1 + 1j * 2 * np.pi * f * 1e-4)
+    lines = ["# Fitted impedance data", "# Freq.[Hz]\t\t Zs'[ohm] \t\t Zs''[ohm]"]
+    lines += [f"{a:.6e}\t{b.real:.6e}\t{b.imag:.6e}" for a, b in zip(f, z)]
+    path = tmp_path / "fit_data.txt"
+    path.write_text("\n".join(lines) + "\n")
+    s = eisfit.read(path)[0]
+    np.testing.assert_allclose(s.frequency, f, rtol=1e-6)
+    np.testing.assert_allclose(s.z, z, rtol=1e-6)
+
+
+def test_missing_frequency_column_error_says_how_to_name_the_columns(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("a,b,c\n1,2,3\n4,5,6\n7,8,9\n")
+    with pytest.raises(MissingColumnError, match="--columns frequency=0,real=1,imag=2"):
+        eisfit.read(path)

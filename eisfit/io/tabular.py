@@ -277,10 +277,13 @@ def _locate_table(lines: Sequence[str], path: Path | str | None, delimiter: str 
     return TableLayout(delimiter, decimal, n_columns, header, start)
 
 
+_COMMENT_MARK = re.compile(r"^(?:#|%|;|//)+\s*")  # a header written as a comment line
+
+
 def header_names(line: str, layout: TableLayout) -> list[str]:
     """Column names of a header line, matched to the number of data columns when possible."""
     n = layout.n_columns
-    raw = line.strip().strip("\ufeff")
+    raw = _COMMENT_MARK.sub("", line.strip().strip("\ufeff"))  # "# Freq.[Hz]  Z'[ohm] ..."
     candidates = [
         split_fields(raw, layout.delimiter),
         [f for f in split_fields(raw, layout.delimiter) if f],
@@ -598,7 +601,8 @@ def assign_roles(
             index[role] = int(where)
     listing = ", ".join(repr(n) for n in names)
     if "frequency" not in index:
-        raise MissingColumnError(path, f"no frequency column (columns: {listing})")
+        raise MissingColumnError(path, f"no frequency column (columns: {listing}); name the columns with "
+                                       "--columns frequency=0,real=1,imag=2 (columns= in Python)")
     if not ({"real", "imag"} <= index.keys() or {"modulus", "phase"} <= index.keys()):
         raise MissingColumnError(
             path, f"no impedance columns: need Z' and Z'' or |Z| and phase (columns: {listing})")
