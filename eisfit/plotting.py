@@ -597,9 +597,10 @@ def plot_kk_residuals(result, ax=None):
     ax.set_xlabel("f / Hz")
     ax.set_ylabel("residual / % of |Z|")
     verdict = "passed" if result.passed else "FAILED"
+    width_pt = ax.figure.get_figwidth() * 72.0 * ax.get_position().width
     ax.set_title(
-        f"{result.label}  Lin-KK {verdict}: M={result.n_rc}, μ={result.mu:.2f}, "
-        f"max {result.max_residual_pct:.2f} %",
+        _front_cut(str(result.label), "", width_pt, FONT_PT) + f"\nLin-KK {verdict}: M={result.n_rc}, "
+        f"μ={result.mu:.2f}, max {result.max_residual_pct:.2f} %",
         fontsize=FONT_PT,
     )
     ax.legend(fontsize=SMALL_PT, loc="best", frameon=False)
@@ -1011,6 +1012,12 @@ def _panel_title(checkpoint, suffix: str, width_pt: float, size_pt: float) -> st
     name, file = checkpoint.label, checkpoint.file
     if file and name.startswith(file):
         name = name[len(file) - len(file.replace("\\", "/").rsplit("/", 1)[-1]):]
+    return _front_cut(name, suffix, width_pt, size_pt)
+
+
+def _front_cut(name: str, suffix: str, width_pt: float, size_pt: float) -> str:
+    """``name + suffix`` no wider than ``width_pt``: ``name`` loses leading characters
+    (shown as "…") until it fits, so its end (file name, sweep number) stays."""
     text = name + suffix
     while len(name) > 4 and _text_extent_pt(text, size_pt)[0] > width_pt:
         name = name[1:]

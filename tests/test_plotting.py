@@ -310,3 +310,19 @@ def test_evolution_draws_a_fixed_parameter_and_leaves_a_gap_for_an_unknown_stder
 
     np.testing.assert_allclose(points("R0"), [5.0, 5.0, 5.0])
     assert list(np.isnan(points("R2 (interface)"))) == [False, True, False]
+
+
+def test_kk_plot_title_fits_its_axes_for_a_long_label():
+    """The Lin-KK verdict went off both sides of the figure ("xampleDataGamry.DTA#0 ... ma"):
+    the label is on its own line, cut at the front to fit, the verdict on the next."""
+    from eisfit.plotting import _text_extent_pt, plot_kk_residuals
+
+    f = np.logspace(5, -1, 30)
+    z = 10 + 100 / (1 + 1j * 2 * np.pi * f * 1e-3)
+    label = "/data/2026/campaign/cell_07/very_long_folder_name/exampleDataGamry_with_a_long_name.DTA#0"
+    res = eisfit.kk_test(Spectrum(f, z, meta={"label": label}))
+    ax = plot_kk_residuals(res)
+    first, second = ax.get_title().split("\n")
+    width_pt = ax.figure.get_figwidth() * 72.0 * ax.get_position().width
+    assert first.startswith("…") and first.endswith("long_name.DTA#0")
+    assert _text_extent_pt(first, 8.0)[0] <= width_pt and second.startswith("Lin-KK passed")

@@ -302,8 +302,10 @@ def _grow_chains(omega, z, c, max_rc, inductance, capacitance, weighting, thresh
     data (neighbouring elements go negative to shape the narrow arc): the residuals are
     then large and sinusoidal, the mark of too small an M. Such a chain
     (:func:`_underfitted`) does not end the search; the next M with mu < c is tried. When
-    every chain with mu < c is under-fitted, the first one is used (a real violation);
-    when mu never falls below c, the chain with ``max_rc`` elements.
+    every chain with mu < c is under-fitted, the chain with ``max_rc`` elements is used when
+    it describes the data (with little noise mu stays >= c once the chain fits: a noiseless
+    ZARC with n = 0.9 failed at M = 4 with 55 % residuals), else the first under-fitted one
+    (a real violation); when mu never falls below c, the chain with ``max_rc`` elements.
     """
     chains: list[_Chain | None] = [None] * z.shape[0]
     first: dict[int, _Chain] = {}
@@ -318,8 +320,10 @@ def _grow_chains(omega, z, c, max_rc, inductance, capacitance, weighting, thresh
         for j, i in enumerate(pending):
             chain = _Chain(tau, coef[j], z_fit[j], float(mu[j]), bool(mu[j] < c))
             if mu[j] >= c:
-                if m == max_rc:
-                    chains[i] = first.get(int(i), chain)
+                if m == max_rc:  # the longest chain, when it describes the data: earlier chains
+                    # with mu < c were under-fitted (low-noise data keep mu >= c once fitted)
+                    under = int(i) in first and _underfitted(omega, z[i], z_fit[j], threshold_pct)
+                    chains[i] = first[int(i)] if under else chain
                 continue
             if _underfitted(omega, z[i], z_fit[j], threshold_pct):
                 first.setdefault(int(i), chain)
