@@ -317,8 +317,8 @@ def test_kk_plot_title_fits_its_axes_for_a_long_label():
     the label is on its own line, cut at the front to fit, the verdict on the next."""
     from eisfit.plotting import _text_extent_pt, plot_kk_residuals
 
-    f = np.logspace(5, -1, 30)
-    z = 10 + 100 / (1 + 1j * 2 * np.pi * f * 1e-3)
+    f = np.logspace(5, -1, 61)
+    z = 10 + 100 / (1 + (1j * 2 * np.pi * f * 1e-3) ** 0.85)
     label = "/data/2026/campaign/cell_07/very_long_folder_name/exampleDataGamry_with_a_long_name.DTA#0"
     res = eisfit.kk_test(Spectrum(f, z, meta={"label": label}))
     ax = plot_kk_residuals(res)
