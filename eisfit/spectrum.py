@@ -7,7 +7,7 @@ import numpy as np
 
 from .errors import DataError
 
-__all__ = ["Spectrum"]
+__all__ = ["Spectrum", "as_spectrum", "require_distinct_frequencies"]
 
 
 class Spectrum:
@@ -40,10 +40,13 @@ class Spectrum:
         columns: Mapping[str, Any] | None = None,
         mask: Any = None,
     ):
-        f = np.array(frequency, dtype=float).reshape(-1)
-        zz = np.array(z, dtype=complex).reshape(-1)
         source = (meta or {}).get("source")
         where = f"{source}: " if source else ""
+        try:
+            f = np.array(frequency, dtype=float).reshape(-1)
+            zz = np.array(z, dtype=complex).reshape(-1)
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"{where}frequency (Hz) and z (ohm) must be arrays of numbers: {exc}") from None
         if f.shape != zz.shape:
             raise DataError(f"{where}frequency has {f.size} points but z has {zz.size}")
         if f.size == 0:
@@ -52,6 +55,8 @@ class Spectrum:
             raise DataError(f"{where}frequencies must be finite and > 0 Hz")
         if not np.all(np.isfinite(zz)):
             raise DataError(f"{where}impedance contains NaN or infinite values")
+        if not np.any(zz):
+            raise DataError(f"{where}impedance is 0 at every point: no measurement")
         f.flags.writeable = False
         zz.flags.writeable = False
         cols: dict[str, np.ndarray] = {}
@@ -228,3 +233,23 @@ class Spectrum:
                 rows.append((key, text if len(text) <= 120 else "..." + text[-117:], "cm²" if key == "area_cm2" else ""))
         return (f"<div><b>Spectrum</b> {escape(self.label)}"
                 + html_table(("", "value", "unit"), rows, numeric_from=1) + "</div>")
+
+
+def as_spectrum(data: Any, purpose: str) -> "Spectrum":
+    """``data`` as a Spectrum: a Spectrum itself, or a ``(frequency_Hz, z_ohm)`` tuple of
+    arrays (Z'' < 0 capacitive). ``purpose`` names the caller in the error (DataError)."""
+    if isinstance(data, Spectrum):
+        return data
+    if isinstance(data, tuple) and len(data) == 2:
+        return Spectrum(frequency=data[0], z=data[1], meta={"label": "arrays"})
+    what = f"a tuple of {len(data)} items" if isinstance(data, tuple) else type(data).__name__
+    raise DataError(f"{purpose} takes a Spectrum or a (frequency_Hz, z_ohm) tuple of arrays, got {what}")
+
+
+def require_distinct_frequencies(spectrum: "Spectrum", needed: int, purpose: str) -> None:
+    """DataError unless the selected points span at least ``needed`` distinct frequencies
+    (a single-frequency recording is no spectrum to fit or to test)."""
+    distinct = np.unique(spectrum.frequency).size
+    if distinct < needed:
+        raise DataError(f"{spectrum.label}: {purpose} needs at least {needed} distinct frequencies, "
+                        f"the points have {distinct}")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -406,3 +407,41 @@ def test_capacitance_class_flags_a_library_role_the_arc_does_not_fit():
     assert "capacitance-class:R1" in res.flags and res.roles["R1"] == "electrolyte"
     same_string = eisfit.fit(eisfit.Spectrum(f, electrode), circ.string, area_cm2=0.785, thickness_cm=0.03)
     assert not [fl for fl in same_string.flags if fl.startswith("capacitance-class")]  # guessed roles fit
+
+
+_F_BAD = np.logspace(5, -1, 40)
+_Z_BAD = 5 + 40 / (1 + (1j * 2 * np.pi * _F_BAD * 1e-4) ** 0.9) + 80 / (1 + (1j * 2 * np.pi * _F_BAD * 1e-1) ** 0.85)
+_ALL = dict(R0=5, R1=40, CPE1_0=1e-8, CPE1_1=0.9, R2=80, CPE2_0=1e-5, CPE2_1=0.85)
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: eisfit.fit((_F_BAD, np.zeros(40, complex))), eisfit.DataError, "0 at every point"),
+    (lambda: eisfit.fit((np.full(40, 100.0), _Z_BAD)), eisfit.DataError, "at least 2 distinct frequencies"),
+    (lambda: eisfit.fit((_F_BAD, np.where(np.arange(40) == 3, 0, _Z_BAD))), eisfit.FitError, "0 at 1 point"),
+    (lambda: eisfit.fit((_F_BAD, _Z_BAD), fixed={"CPE1_1": 1.5}), eisfit.FitError, "outside its bounds"),
+    (lambda: eisfit.fit((_F_BAD, _Z_BAD), fixed={"R0": -5}), eisfit.FitError, "outside its bounds"),
+    (lambda: eisfit.fit((_F_BAD, _Z_BAD), fixed=_ALL), eisfit.FitError, "nothing to fit"),
+    (lambda: eisfit.fit((_F_BAD, _Z_BAD), sigma=-np.ones(40)), eisfit.FitError, "sigma must be finite and > 0"),
+    (lambda: eisfit.fit((_F_BAD, _Z_BAD), fmin=-5), eisfit.FitError, "fmin must be a positive number"),
+    (lambda: eisfit.fit((_F_BAD, _Z_BAD), fmin=100.0, fmax=10.0), eisfit.FitError, "must be below fmax"),
+    (lambda: eisfit.fit((_F_BAD, _Z_BAD), symmetric="no"), eisfit.FitError, "symmetric must be True or False"),
+    (lambda: eisfit.fit((_F_BAD, _Z_BAD), drop_inductive="bogus"), eisfit.FitError, "drop_inductive must be"),
+    (lambda: eisfit.fit((_F_BAD, _Z_BAD), bounds={"R1": 10}), eisfit.FitError, "pair of numbers"),
+    (lambda: eisfit.fit((_F_BAD, _Z_BAD), area_cm2="0.785"), eisfit.FitError, "area_cm2 must be a positive number"),
+    (lambda: eisfit.fit((["a"] * 40, _Z_BAD)), eisfit.DataError, "arrays of numbers"),
+    (lambda: eisfit.kk_test((_F_BAD, _Z_BAD), c=2), eisfit.DataError, r"\(0, 1\]"),
+    (lambda: eisfit.drt((_F_BAD, np.zeros(40, complex))), eisfit.DataError, "0 at every point"),
+])
+def test_impossible_input_gives_one_clear_eisfit_error(call, error, match):
+    """Each of these was accepted (a fit of all-zero data, a fixed value outside its bounds,
+    a negative sigma taken by its absolute value, symmetric='no' read as True...) or raised a
+    raw TypeError, ValueError or LinAlgError."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(error, match=match):
+            call()
+
+
+def test_kk_test_and_drt_take_a_tuple_of_arrays_as_fit_does():
+    assert eisfit.kk_test((_F_BAD, _Z_BAD)).passed
+    assert eisfit.drt((_F_BAD, _Z_BAD)).r_inf_ohm == pytest.approx(5.0, rel=0.2)

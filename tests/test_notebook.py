@@ -105,7 +105,7 @@ def test_fit_accepts_a_frequency_impedance_tuple():
 
 
 def test_fit_rejects_bad_tuples_with_eisfit_errors():
-    with pytest.raises(FitError, match="tuple of 3 items"):
+    with pytest.raises(eisfit.DataError, match="tuple of 3 items"):
         eisfit.fit((F, _z(), F), HEADLINE)
     with pytest.raises(eisfit.DataError, match="51 points but z has 50"):
         eisfit.fit((F, _z()[:-1]), HEADLINE)

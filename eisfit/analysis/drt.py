@@ -41,7 +41,7 @@ from scipy.optimize import nnls
 
 from ..errors import DataError
 from ..model.weighting import residual_scales
-from ..spectrum import Spectrum
+from ..spectrum import Spectrum, as_spectrum, require_distinct_frequencies
 
 __all__ = ["drt", "DRTResult", "zarc_drt", "zarc_drt_cumulative", "tau_grid"]
 
@@ -525,7 +525,7 @@ def drt(
     Parameters
     ----------
     spectrum : the data (its selected points; inductive points are kept and explained by
-        the series inductance).
+        the series inductance), or a ``(frequency_Hz, z_ohm)`` tuple of arrays.
     lambda_ : regularisation strength (dimensionless), or ``"auto"`` (GCV, see the module
         docstring).
     weighting : residual scales as in the fit (``modulus`` default, ``proportional``,
@@ -549,8 +549,10 @@ def drt(
     ------
     DataError : fewer than 5 points, or a tau grid that is not increasing.
     """
+    spectrum = as_spectrum(spectrum, "drt()")
     if len(spectrum) < 5:
         raise DataError(f"{spectrum.label}: {len(spectrum)} points are too few for a DRT")
+    require_distinct_frequencies(spectrum, 5, "a DRT")
     if points_per_decade < 1:
         raise DataError("points_per_decade must be >= 1")
     tau = (tau_grid(spectrum.frequency, points_per_decade, extend_decades)

@@ -29,7 +29,7 @@ import numpy as np
 from ..errors import DataError
 from ..model.weighting import pseudo_chisq as _pseudo_chisq
 from ..model.weighting import residual_scales
-from ..spectrum import Spectrum
+from ..spectrum import Spectrum, as_spectrum, require_distinct_frequencies
 
 __all__ = ["kk_test", "kk_tests", "KKResult", "voigt_time_constants"]
 
@@ -397,8 +397,8 @@ def kk_test(
 
     Parameters
     ----------
-    spectrum : the data (its selected points).
-    c : mu threshold; M grows from 1 until mu < c (Schönleber 2014: 0.85), skipping chains
+    spectrum : the data (its selected points), or a ``(frequency_Hz, z_ohm)`` tuple of arrays.
+    c : mu threshold, in (0, 1]; M grows from 1 until mu < c (Schönleber 2014: 0.85), skipping chains
         whose residuals are above ``threshold_pct`` and systematic (M too small; see
         :func:`_grow_chains`).
     max_rc : largest M tried; default 5 per decade of frequency (at least 10), at most N/2.
@@ -431,6 +431,10 @@ def kk_test(
     capacitance (which lets blocking-electrode and diffusion tails, KK-consistent, be
     represented) and keeps the chain with the smaller largest residual.
     """
+    spectrum = as_spectrum(spectrum, "kk_test()")
+    require_distinct_frequencies(spectrum, 3, "a Kramers-Kronig test")
+    if not 0 < c <= 1:
+        raise DataError(f"c (the mu threshold) must lie in (0, 1], got {c!r}")
     return kk_tests(spectrum.frequency, np.asarray(spectrum.z, dtype=complex)[None, :], c=c, max_rc=max_rc,
                     inductance=inductance, capacitance=capacitance, weighting=weighting,
                     threshold_pct=threshold_pct, violation_pct=violation_pct,

@@ -17,7 +17,7 @@ from ..analysis.derived import ArcSpec, arc_tau_s, derived_quantities_batch
 from ..analysis.quality import kk_noise_level
 from ..errors import FitError
 from ..model import Circuit, CircuitDefinition, load_circuit
-from ..spectrum import Spectrum
+from ..spectrum import Spectrum, require_distinct_frequencies
 from .inputs import fit_inputs
 from .guess import (base_guess, drt_starts, leading_screened, multistart_guesses, spectrum_features,
                     top_level_arc_groups)
@@ -305,9 +305,15 @@ def _prepare(spectrum, circuit, *, area_cm2, thickness_cm, symmetric, weighting,
     check_expressions(names, expr)
     if weighting not in WEIGHTINGS:
         raise FitError(f"unknown weighting {weighting!r}; use one of {', '.join(WEIGHTINGS)}")
-    for label, v in (("area_cm2", area_cm2), ("thickness_cm", thickness_cm)):
-        if v is not None and not (np.isfinite(v) and v > 0):
+    for label, v in (("area_cm2", area_cm2), ("thickness_cm", thickness_cm), ("fmin", fmin), ("fmax", fmax)):
+        if v is not None and not (_is_number(v) and np.isfinite(v) and v > 0):
             raise FitError(f"{label} must be a positive number, got {v!r}")
+    if fmin is not None and fmax is not None and not fmin < fmax:
+        raise FitError(f"fmin ({fmin!r} Hz) must be below fmax ({fmax!r} Hz)")
+    if not isinstance(symmetric, (bool, np.bool_)):
+        raise FitError(f"symmetric must be True or False, got {symmetric!r}")
+    if drop_inductive not in ("auto", True, False):
+        raise FitError(f"drop_inductive must be 'auto', True or False, got {drop_inductive!r}")
     if engine not in ("fast", "lmfit"):
         raise FitError(f"unknown engine {engine!r}; use 'fast' or 'lmfit'")
     if guess_mode not in ("auto", "drt"):
@@ -321,9 +327,18 @@ def _prepare(spectrum, circuit, *, area_cm2, thickness_cm, symmetric, weighting,
     lower, upper = _bounds(definition, bounds)
     fixed = dict(fixed or {})
     for name, val in fixed.items():
-        if not np.isfinite(val):
-            raise FitError(f"fixed value of {name} must be finite, got {val!r}")
+        if not (_is_number(val) and np.isfinite(val)):
+            raise FitError(f"fixed value of {name} must be a finite number, got {val!r}")
+        k = names.index(name)
+        if not lower[k] <= val <= upper[k]:
+            raise FitError(f"fixed value of {name} = {val!r} lies outside its bounds [{lower[k]:g}, {upper[k]:g}]")
     free = np.array([i for i, n in enumerate(names) if n not in fixed and n not in (expr or {})], dtype=int)
+    if free.size == 0:
+        raise FitError(f"{spectrum.label}: every parameter is fixed or tied by expr: nothing to fit")
+    require_distinct_frequencies(data, 2, "a fit")
+    if weighting in ("modulus", "proportional") and not np.all(np.abs(z) > 0):
+        raise FitError(f"{spectrum.label}: the impedance is 0 at {int(np.sum(np.abs(z) == 0))} point(s); "
+                       f"{weighting} weighting divides by |Z| (leave them out, or weighting='unit')")
     n_res = 2 * f.size
     if free.size >= n_res:
         raise FitError(
@@ -547,12 +562,20 @@ def _inductive_high_frequency_run(f: np.ndarray, z: np.ndarray) -> np.ndarray:
     return mask
 
 
+def _is_number(v: Any) -> bool:
+    """A real number (bool and strings are not)."""
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+
+
 def _bounds(definition: CircuitDefinition, user: Mapping | None) -> tuple[np.ndarray, np.ndarray]:
     names = definition.circuit.param_names
     lo = np.empty(len(names))
     hi = np.empty(len(names))
     for i, n in enumerate(names):
         b = (user or {}).get(n, definition.bounds[n])
+        if isinstance(b, (str, bytes)) or not hasattr(b, "__len__") or len(b) != 2 \
+                or not all(v is None or _is_number(v) for v in b):
+            raise FitError(f"bounds of {n} must be a (lower, upper) pair of numbers or None, got {b!r}")
         lo[i] = -np.inf if b[0] is None else float(b[0])
         hi[i] = np.inf if b[1] is None else float(b[1])
         if not lo[i] < hi[i]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ..errors import FitError
-from ..spectrum import Spectrum
+from ..spectrum import as_spectrum
 from .interop import from_custom_circuit, is_custom_circuit
 
 __all__ = ["fit_inputs"]
@@ -18,12 +18,7 @@ __all__ = ["fit_inputs"]
 
 def _spectrum_of(data: Any) -> Any:
     """A Spectrum from a ``(frequency_Hz, z_ohm)`` tuple; anything else unchanged."""
-    if not isinstance(data, tuple):
-        return data
-    if len(data) != 2:
-        raise FitError(f"fit() takes a Spectrum or a (frequency_Hz, z_ohm) tuple; got a tuple of {len(data)} items")
-    frequency, z = data
-    return Spectrum(frequency=frequency, z=z, meta={"label": "arrays"})
+    return as_spectrum(data, "fit()") if isinstance(data, tuple) else data
 
 
 def fit_inputs(spectrum: Any, circuit: Any, initial: Any, fixed: Mapping[str, float] | None):

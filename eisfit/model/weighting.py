@@ -42,12 +42,14 @@ def residual_scales(
         s = np.asarray(sigma)
         if s.shape != (n,):
             raise FitError(f"sigma has shape {s.shape}, expected ({n},)")
+        if not np.issubdtype(s.dtype, np.number):
+            raise FitError(f"sigma must hold numbers (standard deviations in ohm), got {s.dtype}")
         if np.iscomplexobj(s):
-            sr, si = np.abs(s.real), np.abs(s.imag)
+            sr, si = s.real.astype(float), s.imag.astype(float)
         else:
-            sr = si = np.abs(s.astype(float))
+            sr = si = s.astype(float)
         if not (np.all(np.isfinite(sr)) and np.all(sr > 0) and np.all(np.isfinite(si)) and np.all(si > 0)):
-            raise FitError("sigma must be finite and > 0 at every point")
+            raise FitError("sigma must be finite and > 0 at every point (a standard deviation, ohm)")
         return sr, si
     if weighting == "modulus":
         m = np.maximum(np.abs(z_data), _TINY)
