@@ -1103,13 +1103,25 @@ def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, we
     return EXIT_OK if (written and not camp.errors) else EXIT_PARTIAL
 
 
+def _used(camp, column: str) -> str:
+    """The value of a setting the fitted checkpoints used (a campaign file may set it per
+    row): the one value, "per checkpoint: a, b" when several, "-" when none."""
+    values = [v for v, r in zip(camp.table[column], camp.results) if r is not None and v is not None and v == v]
+    distinct = list(dict.fromkeys(f"{v:g}" if isinstance(v, float) else str(v) for v in values))
+    if not distinct:
+        fallback = camp.settings.get(column)
+        return "-" if fallback is None else str(fallback)
+    return distinct[0] if len(distinct) == 1 else "per checkpoint: " + ", ".join(distinct[:4]) + \
+        (", ..." if len(distinct) > 4 else "")
+
+
 def _print_campaign(camp, drt_: bool, arrhenius_lines: list[str]) -> None:
     ok = sum(r is not None for r in camp.results)
     if camp.circuit_choice is not None:  # --circuit auto (issue 16)
         click.echo(camp.circuit_choice.explain())
     click.echo(f"{len(camp.checkpoints)} checkpoints, {ok} fitted, ordered by {camp.ordering}")
-    click.echo(f"circuit {camp.settings.get('circuit')}, weighting {camp.settings.get('weighting')}, "
-               f"area {camp.settings.get('area_cm2') or '-'} cm2")
+    click.echo(f"circuit {_used(camp, 'circuit')}, weighting {camp.settings.get('weighting')}, "
+               f"area {_used(camp, 'area_cm2')} cm2")
     for line in camp.evolution_lines():
         click.echo(line)
     if drt_:  # DRT (issue 8): one line per tracked peak, KK warnings

@@ -220,11 +220,12 @@ def write_campaign_csv(path: Path, rows: list[dict]) -> None:
     with path.open("w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["file", "label", "time_h", "cycle", "current_mA_cm2", "capacity_mAh_cm2",
-                    "area_cm2", "thickness_cm", "temperature_C"])
-        for r in rows:
+                    "area_cm2", "thickness_cm", "temperature_C", "circuit"])
+        for r in rows:  # the circuit of campaign.toml's [defaults]: the data hold a lead inductance
             w.writerow([f"csv/{r['name']}.csv", f"{int(r['time_h'])} h", f"{r['time_h']:.1f}",
                         int(r["time_h"] // 2), f"{r['current_mA_cm2']:.1f}",
-                        f"{capacity_mAh_cm2(r['time_h']):.1f}", f"{AREA_CM2:.4f}", THICKNESS_CM, 25.0])
+                        f"{capacity_mAh_cm2(r['time_h']):.1f}", f"{AREA_CM2:.4f}", THICKNESS_CM, 25.0,
+                        "garnet-symmetric-L"])
 
 
 def write_truth(path: Path, rows: list[dict]) -> None:

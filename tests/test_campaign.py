@@ -126,6 +126,9 @@ def test_campaign_csv_and_toml_with_overrides(tmp_path):
         ("[[checkpoint]]\nfile = 'a.csv'\ntime_h = 'soon'\n", "time_h must be a number"),
         ("[[checkpoint]]\nfile = 'a.csv'\ntemperature_C = 25\ntemperature_K = 298\n", "not both"),
         ("[[checkpoint]]\nfile = 'a.csv'\nsweep = 1.5\n", "sweep must be a whole number"),
+        ("[[checkpoint]]\nfile = 'a.csv'\ntemperature_K = -5\n", "temperature_K = -5.0 is at or below absolute zero"),
+        ("[defaults]\ntemperature_C = -300\n[[checkpoint]]\nfile = 'a.csv'\n", "temperature_C = -300.0 is at or"),
+        ("[campaign]\ncel = 'cell07'\n[[checkpoint]]\nfile = 'a.csv'\n", "unknown key 'cel'.*did you mean 'cell'"),
     ],
 )
 def test_bad_campaign_rows_raise_campaign_error(tmp_path, rows, message):

@@ -435,6 +435,18 @@ def _temperature_K(values: dict[str, Any]) -> float | None:
     return None
 
 
+def _check_temperature(path: Path, where: str, values: dict[str, Any]) -> None:
+    """CampaignError for a temperature at or below absolute zero (temperature_K = -5,
+    temperature_C = -300 ran and reached the Arrhenius fit)."""
+    t = _temperature_K(values)
+    if t is not None and not t > 0:
+        given = "temperature_K" if values.get("temperature_K") is not None else "temperature_C"
+        raise CampaignError(f"{path}: {where}: {given} = {values[given]!r} is at or below absolute zero")
+
+
+CAMPAIGN_KEYS = ("name", "cell")  # what the [campaign] table of a campaign file sets
+
+
 def _parse_toml(path: Path) -> tuple[list[dict], dict, dict]:
     try:
         import tomllib
@@ -453,7 +465,14 @@ def _parse_toml(path: Path) -> tuple[list[dict], dict, dict]:
     rows = data.get("checkpoint", [])
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
         raise CampaignError(f"{path}: 'checkpoint' must be an array of tables ([[checkpoint]])")
-    return rows, dict(data.get("defaults", {})), dict(data.get("campaign", {}))
+    info = data.get("campaign", {})
+    if not isinstance(info, dict):
+        raise CampaignError(f"{path}: 'campaign' must be a table ([campaign])")
+    for key in sorted(set(info) - set(CAMPAIGN_KEYS)):  # free notes (synthetic = true) are kept,
+        hint = did_you_mean(key, CAMPAIGN_KEYS, cutoff=0.75)  # a typo (cel = ...) was ignored silently
+        if hint:
+            raise CampaignError(f"{path}: [campaign]: unknown key {key!r}{hint}")
+    return rows, dict(data.get("defaults", {})), dict(info)
 
 
 def _parse_csv(path: Path) -> list[dict]:
@@ -480,6 +499,9 @@ def _check_row(path: Path, where: str, row: dict[str, Any], allowed: Iterable[st
         raise CampaignError(f"{path}: {where}: the required column 'file' is missing or empty")
     if row.get("temperature_C") is not None and row.get("temperature_K") is not None:
         raise CampaignError(f"{path}: {where}: give temperature_C or temperature_K, not both")
+    for key in ("temperature_C", "temperature_K"):
+        if row.get(key) is not None:
+            _check_temperature(path, where, {key: _number(path, where, key, row[key])})
     for key, value in row.items():
         if allowed_set is not None and key not in allowed_set:
             raise CampaignError(f"{path}: {where}: unknown key {key!r}{did_you_mean(key, allowed_set)}; "
