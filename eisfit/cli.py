@@ -1073,7 +1073,7 @@ def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, we
             weighting=weighting, fmin=fmin, fmax=fmax, jobs=jobs,
             executor=None if client is None else client.get_executor(), out=None, cache_dir=cache,
             progress=False if _State.verbosity < 0 else progress, drt=drt_,
-            rows_file=folder / "summary.csv", **options,
+            rows_file=folder / "summary.csv", arrhenius=arrhenius_, **options,
         )
     finally:
         if client is not None:

@@ -395,3 +395,25 @@ def test_arc_jump_ignores_a_resistance_its_stderr_does_not_determine():
     assert max(r0) / min(r0) > 3  # the swings the old rule flagged
     assert any(undetermined(r.values["R0"], r.stderr["R0"]) for r in camp.results)
     assert not any("arc-jump" in r.flags for r in camp.results)
+
+
+def test_arrhenius_preconditions_are_checked_before_the_first_fit(tmp_path, monkeypatch):
+    """--arrhenius on a campaign at one temperature ran every fit and wrote every output
+    before it failed; it now stops before the first fit, and the CLI writes nothing."""
+    from click.testing import CliRunner
+
+    from eisfit.campaign import runner
+    from eisfit.cli import main
+
+    monkeypatch.setattr(runner, "fit_chunk", lambda *a, **k: pytest.fail("fitted before the check"))
+    with pytest.raises(CampaignError, match="at least 2 different temperatures; every checkpoint is at 298.15 K"):
+        eisfit.fit_campaign(SAMPLE / "campaign.toml", arrhenius=True, cache_dir=False, progress=False)
+    data = tmp_path / "data"
+    _copy(CSVS[:2], data)
+    (data / "camp.toml").write_text(f"[[checkpoint]]\nfile = '{CSVS[0].name}'\ntemperature_C = 25\n"
+                                    f"[[checkpoint]]\nfile = '{CSVS[1].name}'\ntemperature_C = 60\n")
+    with pytest.raises(CampaignError, match="needs area_cm2 and thickness_cm for every checkpoint"):
+        eisfit.fit_campaign(data / "camp.toml", arrhenius=True, cache_dir=False, progress=False)
+    out = tmp_path / "out"
+    r = CliRunner().invoke(main, ["campaign", str(SAMPLE / "campaign.toml"), "--arrhenius", "--out", str(out)])
+    assert r.exit_code == 2 and "different temperatures" in r.output and not out.exists()

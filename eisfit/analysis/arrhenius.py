@@ -238,6 +238,9 @@ def _stderr_column(table: Any, column: str) -> np.ndarray | None:
 def _conductivity_series(table: Any, resistance: str) -> tuple[np.ndarray, np.ndarray | None]:
     col = f"{resistance}{_SIGMA_SUFFIX}"
     if col not in table.columns:
+        if any(str(c).endswith(_SIGMA_SUFFIX) for c in table.columns):  # area and thickness were given
+            raise DataError(f"{resistance} has no conductivity (no column {col!r}): its arc's role is not an "
+                            "electrolyte one (bulk, grain boundary, electrolyte); an interface has none")
         raise DataError(
             f"no conductivity column {col!r}: give area_cm2 and thickness_cm to the campaign"
         )

@@ -53,6 +53,7 @@ def fit_campaign(
     smooth: Any = None,
     drt: bool | dict[str, Any] = False,
     rows_file: str | Path | None = None,
+    arrhenius: bool = False,
     **fit_options: Any,
 ) -> CampaignResult:
     """Fit every checkpoint of a campaign and follow each resistance.
@@ -98,6 +99,10 @@ def fit_campaign(
     **fit_options : passed on to :func:`eisfit.fit` (``bounds``, ``fixed``, ``guess``, ...);
         an unknown name raises ``TypeError`` at once.
 
+    arrhenius : True: check before the first fit that :meth:`CampaignResult.arrhenius` can
+        run (every checkpoint has a temperature, at least two different ones, and area and
+        thickness); :class:`~eisfit.CampaignError` otherwise (``eisfit campaign --arrhenius``).
+
     Every setting is validated before any fit (:class:`eisfit.settings.CampaignSettings`):
     a bad value raises :class:`~eisfit.FitError` / :class:`~eisfit.CircuitError`, a bad
     campaign file :class:`~eisfit.CampaignError`. When the run is interrupted
@@ -131,6 +136,8 @@ def fit_campaign(
             run = dataclasses.replace(run, fit={**run.fit, "circuit": choice.circuit})
         common = FitSettings.layered(file_defaults, run.fit).fit_kwargs()
         items = _items(src.checkpoints, file_defaults, run)
+        if arrhenius:
+            _check_arrhenius_possible(src.checkpoints, items)
         cache = _cache(out, cache_dir)
         chains = _chains(src.checkpoints)
     except BaseException:
@@ -182,6 +189,26 @@ def _fit_defaults(file_defaults: dict[str, Any]) -> dict[str, Any]:
     except (FitError, CircuitError) as exc:
         raise type(exc)(f"campaign file [defaults]: {exc}") from None
     return fit_defaults
+
+
+def _check_arrhenius_possible(checkpoints: list[Checkpoint], items: list[dict[str, Any]]) -> None:
+    """CampaignError unless the readable checkpoints all have a temperature, at least two
+    different ones, and area and thickness (conductivity = L / (R A))."""
+    readable = [(c, it) for c, it in zip(checkpoints, items) if c.ok]
+    what = "an Arrhenius fit of the conductivities"
+    missing = [c.label for c, _ in readable if c.temperature_K is None]
+    if missing:
+        raise CampaignError(f"{what} needs a temperature (temperature_C or temperature_K in the campaign "
+                            f"file) for every checkpoint; {len(missing)} have none ({', '.join(missing[:3])}"
+                            f"{', ...' if len(missing) > 3 else ''})")
+    temperatures = {round(c.temperature_K, 6) for c, _ in readable}
+    if len(temperatures) < 2:
+        raise CampaignError(f"{what} needs at least 2 different temperatures; every checkpoint is at "
+                            f"{next(iter(temperatures), float('nan')):g} K")
+    bare = [c.label for c, it in readable if not (it["settings"].get("area_cm2") and it["settings"].get("thickness_cm"))]
+    if bare:
+        raise CampaignError(f"{what} needs area_cm2 and thickness_cm for every checkpoint; "
+                            f"{len(bare)} have none ({', '.join(bare[:3])}{', ...' if len(bare) > 3 else ''})")
 
 
 def _items(checkpoints: list[Checkpoint], file_defaults: dict[str, Any],
