@@ -445,3 +445,24 @@ def test_impossible_input_gives_one_clear_eisfit_error(call, error, match):
 def test_kk_test_and_drt_take_a_tuple_of_arrays_as_fit_does():
     assert eisfit.kk_test((_F_BAD, _Z_BAD)).passed
     assert eisfit.drt((_F_BAD, _Z_BAD)).r_inf_ohm == pytest.approx(5.0, rel=0.2)
+
+
+def test_expr_fit_starts_from_the_multistart_optimum_without_the_tie():
+    """n2 tied to n1 on data with n1 = n2 = 0.9: the tie costs nothing, so the tied fit must
+    come close to the free fit's chi-square and find the second arc. From the data guess
+    alone (no multi-start with expr) it lost that arc here: R2 -> 3.9e6 ohm at 47x the
+    chi-square. A circular tie is a FitError (was a bare NameError)."""
+    f = np.logspace(6, -2, 81)
+    rng = np.random.default_rng(1)
+    circ = Circuit(HEADLINE)
+    for case in range(2):  # the second case of this generator: R1 166, R2 75 ohm
+        truth = np.array([40, 60 * 10 ** rng.uniform(-0.5, 0.5), 1e-9, 0.9, 150 * 10 ** rng.uniform(-0.5, 0.5),
+                          2e-6, 0.9])
+        noise = (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size)) / np.sqrt(2)
+    z = circ.impedance(truth, f) * (1 + 0.005 * noise)
+    free = eisfit.fit(Spectrum(f, z), HEADLINE)
+    tied = eisfit.fit(Spectrum(f, z), HEADLINE, expr={"CPE2_1": "CPE1_1"})
+    assert tied.chisq <= 1.1 * free.chisq, (tied.chisq, free.chisq)
+    assert tied.values["R2"] == pytest.approx(truth[4], rel=0.05) and tied.values["CPE2_1"] == tied.values["CPE1_1"]
+    with pytest.raises(FitError, match="ties CPE2_1 to itself"):
+        eisfit.fit(Spectrum(f, z), HEADLINE, expr={"CPE2_1": "CPE1_1", "CPE1_1": "CPE2_1"})

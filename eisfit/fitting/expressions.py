@@ -37,6 +37,26 @@ def check_expressions(names: list[str], expr: Mapping[str, str] | None) -> None:
                 detail = f"{kind}: {detail}"
             raise FitError(f"expr of {target}: {text!r} cannot be evaluated ({detail}); "
                            f"parameters: {', '.join(n for n in names if n != target)}")
+    _refuse_cycles(names, expr)
+
+
+def _refuse_cycles(names: list[str], expr: Mapping[str, str]) -> None:
+    """FitError when tied parameters refer to each other in a circle (``{"A": "B", "B": "A"}``):
+    no parameter would be left to set them (lmfit raised a bare NameError)."""
+    import re
+
+    uses = {t: {n for n in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text) if n in expr and n in names}
+            for t, text in expr.items()}
+    for start in uses:
+        seen, todo = set(), list(uses[start])
+        while todo:
+            n = todo.pop()
+            if n == start:
+                raise FitError(f"expr ties {start} to itself through {', '.join(sorted(seen | {start}))}: "
+                               "at least one parameter of a tie must be free or fixed")
+            if n not in seen:
+                seen.add(n)
+                todo.extend(uses.get(n, ()))
 
 
 def check_start_values(values: Mapping[str, float] | None, what: str = "initial") -> None:
