@@ -417,3 +417,11 @@ def test_arrhenius_preconditions_are_checked_before_the_first_fit(tmp_path, monk
     out = tmp_path / "out"
     r = CliRunner().invoke(main, ["campaign", str(SAMPLE / "campaign.toml"), "--arrhenius", "--out", str(out)])
     assert r.exit_code == 2 and "different temperatures" in r.output and not out.exists()
+
+
+def test_an_empty_list_is_an_error_and_one_shared_name_is_one_name():
+    with pytest.raises(CampaignError, match="the campaign list is empty"):
+        eisfit.fit_campaign([])
+    spectra = [s for p in CSVS[:3] for s in eisfit.read(p)]
+    as_string = eisfit.fit_campaign(spectra, shared="R1", cache_dir=False, progress=False, **FAST)
+    assert set(as_string.table["shared"]) == {"R1"}  # was split into "R" and "1"

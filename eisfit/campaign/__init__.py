@@ -115,6 +115,8 @@ def fit_campaign(
     ``.settings``, ``.stats``, plots, ``.write()``, ``.report()``).
     """
     t0 = time.perf_counter()
+    if isinstance(shared, str):  # one name, not its characters
+        shared = [shared]
     arguments = {"circuit": None if circuit == "auto" else circuit, "area_cm2": area_cm2,
                  "thickness_cm": thickness_cm, "symmetric": symmetric, "weighting": weighting,
                  "fmin": fmin, "fmax": fmax}

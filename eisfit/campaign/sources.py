@@ -112,6 +112,8 @@ def load_checkpoints(source: Any, executor: Executor | None = None) -> CampaignS
     if isinstance(source, Spectrum):
         source = [source]
     if isinstance(source, (list, tuple)):
+        if not source:
+            raise CampaignError("the campaign list is empty: give spectra or file paths")
         if all(isinstance(s, Spectrum) for s in source):
             return _from_spectra(source)
         if all(isinstance(s, (str, Path)) for s in source):
