@@ -159,11 +159,16 @@ def processes(circuit) -> tuple[Process, ...]:
 
 def _randles_processes(node: Parallel, kinds: dict[str, str]) -> list[Process]:
     """[arc, diffusion] of a Randles branch p(C|CPE, R-Wo|Ws) ([arc] with a semi-infinite W),
-    else []."""
+    [arc] of a ladder p(C|CPE, R-p(...)), else []."""
     caps = [k for k in node.children if isinstance(k, Leaf) and k.kind in ("C", "CPE")]
     branch = [k for k in node.children if isinstance(k, Series)]
-    if len(caps) != 1 or len(branch) != 1 or not all(isinstance(k, Leaf) for k in branch[0].children):
+    if len(caps) != 1 or len(branch) != 1:
         return []
+    nested = [k for k in branch[0].children if not isinstance(k, Leaf)]
+    if nested:  # a ladder p(CPE1, R1-p(R2,CPE2)): the outer arc; processes() adds the nested arcs
+        rs = [k.name for k in branch[0].children if isinstance(k, Leaf) and k.kind == "R"]
+        ok = len(rs) == 1 and len(branch[0].children) == 1 + len(nested) and all(isinstance(k, Parallel) for k in nested)
+        return [Process(arc=GuessArc(rs[0], caps[0].name, caps[0].kind))] if ok else []
     leaves = branch[0].children
     rs = [k.name for k in leaves if k.kind == "R"]
     diff = [k for k in leaves if k.kind in DIFFUSION_KINDS + ("W",)]
@@ -216,13 +221,16 @@ def base_guess(circuit, feats: SpectrumFeatures) -> dict[str, float]:
     guess: dict[str, float] = {}
     for proc, tau in zip(procs, taus):
         guess.update(process_values(proc, share, tau, feats))
-    series_r = [e for e in circuit.elements if e.kind == "R" and e.name not in members]
+    chain = set(_top_level_leaves(circuit))
+    series_r = [e for e in circuit.elements if e.kind == "R" and e.name not in members and e.name in chain]
     mid_tau = math.sqrt(feats.tau_min * feats.tau_max)
     for e in circuit.elements:
         if e.name in members:
             continue
         p = e.param_names
-        if e.kind == "R":
+        if e.kind == "R" and e.name not in chain:  # a shunt inside a nested branch: it carries the DC current
+            guess[p[0]] = feats.r_pol
+        elif e.kind == "R":
             guess[p[0]] = feats.r_inf / max(len(series_r), 1)
         elif e.kind == "L":
             guess[p[0]] = feats.l_guess
@@ -244,6 +252,13 @@ def base_guess(circuit, feats: SpectrumFeatures) -> dict[str, float]:
             for name, unit in zip(p, [circuit.param_units[circuit.param_names.index(x)] for x in p]):
                 guess[name] = _generic_value(unit, feats, mid_tau)
     return guess
+
+
+def _top_level_leaves(circuit) -> list[str]:
+    """Names of the elements in the circuit's top-level series chain (not inside a p())."""
+    tree = circuit.tree
+    nodes = tree.children if isinstance(tree, Series) else (tree,)
+    return [n.name for n in nodes if isinstance(n, Leaf)]
 
 
 def _generic_value(unit: str, feats: SpectrumFeatures, mid_tau: float) -> float:
