@@ -229,6 +229,19 @@ def test_save_figures_raises_a_maker_error_here(tmp_path):
     assert (tmp_path / "a.png").stat().st_size > 0
 
 
+def _headline_series(values, seed: int, noise: float = 0.005) -> list:
+    """Spectra of the headline circuit at 1 MHz-0.1 Hz, one per parameter vector, hours 0, 1, ..."""
+    circuit = Circuit(HEADLINE)
+    f = np.logspace(6, -1, 40)
+    rng = np.random.default_rng(seed)
+    out = []
+    for k, v in enumerate(values):
+        z = circuit.impedance(np.array(v), f)
+        z = z * (1 + noise * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size)) / np.sqrt(2))
+        out.append(Spectrum(f, z, meta={"label": f"{k} h", "time_h": float(k)}))
+    return out
+
+
 def test_evolution_leaves_a_gap_where_the_stderr_exceeds_the_value():
     """The electrolyte arc lies above the measured range (tau ~ 20 ns, f <= 1 MHz): R0 and R1
     trade resistance, and on some checkpoints R0's stderr is larger than R0. Such a value is
@@ -236,14 +249,7 @@ def test_evolution_leaves_a_gap_where_the_stderr_exceeds_the_value():
     by a grey + at the panel's foot, and its error bar does not stretch the axis."""
     from eisfit.fitting.flags import undetermined
 
-    circuit = Circuit(HEADLINE)
-    f = np.logspace(6, -1, 40)
-    rng = np.random.default_rng(3)
-    spectra = []
-    for k in range(6):
-        z = circuit.impedance(np.array([12.0, 45.0, 2e-9, 0.92, 80 + 5 * k, 3e-6, 0.8]), f)
-        z = z * (1 + 0.005 * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size)) / np.sqrt(2))
-        spectra.append(Spectrum(f, z, meta={"label": f"{k} h", "time_h": float(k)}))
+    spectra = _headline_series([[12.0, 45.0, 2e-9, 0.92, 80 + 5 * k, 3e-6, 0.8] for k in range(6)], seed=3)
     camp = eisfit.fit_campaign(spectra, circuit=HEADLINE, cache_dir=False, progress=False)
     vague = [undetermined(r.values["R0"], r.stderr["R0"]) for r in camp.results]
     assert 0 < sum(vague) < len(vague)  # the case this test is about, on some checkpoints only
@@ -291,13 +297,7 @@ def test_evolution_draws_a_fixed_parameter_and_leaves_a_gap_for_an_unknown_stder
     """A parameter held fixed has no stderr by design: a point on its panel. A value whose
     stderr is unknown (singular covariance) is not determined by the data: a gap, as the
     headline reads it 'undetermined'."""
-    circuit = Circuit(HEADLINE)
-    f = np.logspace(6, -1, 40)
-    rng = np.random.default_rng(2)
-    spectra = []
-    for k in range(3):
-        z = circuit.impedance(np.array([5.0, 40.0, 1e-8, 0.9, 80.0 + 10 * k, 1e-5, 0.85]), f)
-        spectra.append(Spectrum(f, z * (1 + 0.003 * rng.standard_normal(f.size)), meta={"time_h": float(k)}))
+    spectra = _headline_series([[5.0, 40.0, 1e-8, 0.9, 80.0 + 10 * k, 1e-5, 0.85] for k in range(3)], seed=2)
     camp = eisfit.fit_campaign(spectra, circuit=HEADLINE, fixed={"R0": 5.0}, cache_dir=False, progress=False)
     camp.results[1].stderr["R2"] = float("nan")  # as a singular covariance leaves it
     fig = camp.plot_evolution()
