@@ -651,7 +651,7 @@ def _solve_lmfit(prep: _Prepared, relaxed: _Prepared | None = None) -> tuple[np.
     optimum with the tied parameters set by their expressions, and keeps the better of
     that and the data guess (from the guess alone, 5 of 8 two-arc fits with n2 = n1 lost
     an arc, at up to 47x the chi-square)."""
-    problem, expr, names = prep.problem, prep.expr, prep.names
+    expr, names = prep.expr, prep.names
     if relaxed is not None:
         p_free = solve([relaxed], kk=False).p_best[0]
         starts = [_apply_expr(dict(zip(names, p_free.tolist())), expr), prep.start_list[0]]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ..errors import FitError
 from ..spectrum import as_spectrum
 from .interop import from_custom_circuit, is_custom_circuit
 
