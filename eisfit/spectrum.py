@@ -176,6 +176,10 @@ class Spectrum:
             keep &= f >= fmin
         if fmax is not None:
             keep &= f <= fmax
+        if not keep.any():
+            span = lambda v: "-" if v is None else f"{v:g}"  # noqa: E731
+            raise DataError(f"fmin {span(fmin)} Hz .. fmax {span(fmax)} Hz leaves no point: the data "
+                            f"span {f.min():g}-{f.max():g} Hz")
         return self.select(keep)
 
     def drop_inductive(self) -> "Spectrum":

@@ -46,3 +46,13 @@ def test_the_input_arrays_are_copied():
 def test_impossible_points_raise_one_clear_error(f, z, message):
     with pytest.raises(DataError, match=message):
         eisfit.Spectrum(f, z)
+
+
+def test_a_crop_that_leaves_no_point_says_where_the_data_are():
+    """--fmin 1e9 printed the file twice ('good.csv#0: bad/good.csv: the selection leaves no
+    points'); the error now gives the range asked for and the range of the data."""
+    import eisfit
+
+    s = eisfit.Spectrum(np.logspace(5, 0, 6), np.ones(6) * (10 - 1j))
+    with pytest.raises(eisfit.DataError, match=r"fmin 1e\+09 Hz .. fmax - Hz leaves no point: the data span 1-1e\+05 Hz"):
+        s.crop(fmin=1e9)
