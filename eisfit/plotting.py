@@ -104,16 +104,17 @@ def save_figures(makers, folder, processes: int | None = None) -> dict:
     if n > 1 and _can_fork_figures():
         import multiprocessing
         import os
+        from concurrent.futures import ProcessPoolExecutor
 
         n = min(n, len(os.sched_getaffinity(0)))
         _pending_figures.clear()
         _pending_figures.update(makers)
-        try:
-            with multiprocessing.get_context("fork").Pool(n) as pool:
-                jobs = {name: pool.apply_async(_save_one, (name, str(folder))) for name in names}
+        try:  # an executor, not a Pool: a worker that dies breaks it (BrokenProcessPool), a Pool waits forever
+            with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("fork")) as pool:
+                jobs = {name: pool.submit(_save_one, name, str(folder)) for name in names}
                 for name, job in jobs.items():
                     try:
-                        written[name] = [Path(p) for p in job.get()]
+                        written[name] = [Path(p) for p in job.result()]
                     except Exception:  # made again below: the error, if any, surfaces here
                         pass
         except OSError:  # no process could be started: all of them here

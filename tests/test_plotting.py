@@ -3,6 +3,7 @@ readable capacitances, per-interface panel, tick labels, error-bar note, slim co
 at most 20 spectra per overlay."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import matplotlib
@@ -326,3 +327,44 @@ def test_kk_plot_title_fits_its_axes_for_a_long_label():
     width_pt = ax.figure.get_figwidth() * 72.0 * ax.get_position().width
     assert first.startswith("…") and first.endswith("long_name.DTA#0")
     assert _text_extent_pt(first, 8.0)[0] <= width_pt and second.startswith("Lin-KK passed")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forked figure workers: Linux only")
+def test_a_figure_worker_that_dies_does_not_hang_the_figures(tmp_path):
+    """A figure worker killed while drawing (kill -9, out of memory) left the campaign
+    waiting forever on a multiprocessing.Pool; the figure is now drawn here instead."""
+    import os
+    import signal
+
+    import matplotlib.pyplot as plt
+
+    from eisfit.plotting import save_figures
+
+    parent = os.getpid()
+
+    def dies_in_a_worker():
+        if os.getpid() != parent:
+            os._exit(9)  # as if killed
+        fig = plt.figure()
+        fig.add_subplot().plot([0, 1], [1, 0])
+        return fig
+
+    def plain():
+        fig = plt.figure()
+        fig.add_subplot().plot([0, 1], [0, 1])
+        return fig
+
+    class Hung(BaseException):  # not an Exception: save_figures must not swallow it
+        pass
+
+    def hung(signum, frame):
+        raise Hung("save_figures still waiting after 60 s")
+
+    old = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(60)
+    try:
+        written = save_figures({"dies": dies_in_a_worker, "plain": plain}, tmp_path, processes=2)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    assert all(p.exists() for paths in written.values() for p in paths) and set(written) == {"dies", "plain"}
