@@ -355,6 +355,28 @@ def test_python_dash_m_eisfit():
 
 # ---- faults survived ----------------------------------------------------------------------
 
+def test_binary_or_edited_cache_entries_are_refitted_with_a_warning(tmp_path):
+    """Random bytes in an entry crashed the campaign (internal error: UnicodeDecodeError, no
+    summary.csv); an entry with flags = 5 crashed it later; one without R2's value passed
+    with a blank R2 and its ASR still given. Each is now refitted with the warning."""
+    folder = tmp_path / "data"
+    data_folder(folder, 3)
+    out = tmp_path / "out"
+    assert run(["campaign", folder, "--out", out, *QUICK]).exit_code == 0
+    entries = sorted((out / ".eisfit-cache").glob("*.json"))
+    entries[0].write_bytes(bytes(range(256)) * 2)
+    edited = json.loads(entries[1].read_text())
+    edited["result"]["flags"] = 5
+    entries[1].write_text(json.dumps(edited))
+    edited = json.loads(entries[2].read_text())
+    del edited["result"]["values"]["R2"]
+    entries[2].write_text(json.dumps(edited))
+    again = run(["campaign", folder, "--out", out, *QUICK])
+    assert again.exit_code == 0, again.output
+    assert again.stderr.count("is unusable") == 3 and "fits run: 3" in again.stderr
+    assert all(row["R2"] not in ("", None) for row in read_rows(out / "summary.csv"))
+
+
 def test_bad_cache_entries_are_refitted_with_a_warning(tmp_path):
     folder = tmp_path / "data"
     data_folder(folder, 4)

@@ -99,6 +99,8 @@ class FitCache:
             return None
         except OSError as exc:
             return self._unusable(path, f"cannot read it: {exc.strerror or exc}")
+        except UnicodeDecodeError:
+            return self._unusable(path, "not UTF-8 text")
         try:
             data = json.loads(text)
         except ValueError:
@@ -164,7 +166,21 @@ def _entry_problem(data: Any) -> str | None:
     from ..fitting.result import FitResult
 
     try:
-        FitResult.from_dict(data["result"])
+        result = FitResult.from_dict(data["result"])
     except Exception as exc:  # any malformation of the stored dict: refit
         return f"not a fit result: {type(exc).__name__}: {exc}"
+    return _result_problem(result)
+
+
+def _result_problem(result: Any) -> str | None:
+    """What makes a FitResult read from a cache file unusable (an edited or damaged entry
+    that from_dict still accepts), or None."""
+    if not (isinstance(result.flags, list) and all(isinstance(f, str) for f in result.flags)):
+        return "flags are not a list of texts"
+    for name in result.param_names:
+        value = result.values.get(name)
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value != value:
+            return f"parameter {name} has no value"
+    if len(result.frequency) != len(result.z) or len(result.z_fit) != len(result.z):
+        return "frequency, z and z_fit differ in length"
     return None
