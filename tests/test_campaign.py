@@ -425,3 +425,22 @@ def test_an_empty_list_is_an_error_and_one_shared_name_is_one_name():
     spectra = [s for p in CSVS[:3] for s in eisfit.read(p)]
     as_string = eisfit.fit_campaign(spectra, shared="R1", cache_dir=False, progress=False, **FAST)
     assert set(as_string.table["shared"]) == {"R1"}  # was split into "R" and "1"
+
+
+def test_a_damaged_data_file_in_a_folder_is_an_error_row_not_left_out(tmp_path):
+    """Random bytes in the middle of a CSV whose header names its frequency column made it
+    'not an impedance data file', left out with a warning and exit 0; it is a data file
+    that cannot be read: a checkpoint with its error."""
+    import os
+
+    data = tmp_path / "data"
+    _copy(CSVS[:3], data)
+    damaged = data / CSVS[2].name
+    raw = bytearray(damaged.read_bytes())
+    raw[len(raw) // 2:len(raw) // 2 + 200] = bytes(range(200))  # NUL bytes: it reads as binary, no format fits
+    damaged.write_bytes(bytes(raw))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CampaignWarning)  # nothing is left out
+        src = load_checkpoints(data)
+    bad = [c for c in src.checkpoints if c.file == CSVS[2].name]
+    assert len(src.checkpoints) == 3 and len(bad) == 1 and not bad[0].ok and bad[0].error

@@ -205,6 +205,8 @@ def _read_file(path: Path) -> tuple[list[Spectrum] | None, str, str | None]:
         return read(path), digest, None
     except UnknownFormatError as exc:
         reason = str(getattr(exc, "reason", None) or exc)
+        if _names_a_frequency(path):  # a damaged data file (its header names a frequency): an error row
+            return None, digest, f"damaged: {reason}"
         return None, digest, reason if reason.startswith(UNRECOGNISED) else f"{UNRECOGNISED}: {reason}"
     except EisfitError as exc:
         return None, digest, str(getattr(exc, "reason", None) or exc)
@@ -290,6 +292,17 @@ def _from_files(paths: Sequence[Path], folder: Path | None = None,
 
 
 UNRECOGNISED = "not an impedance data file"  # error text of a file no reader recognises
+
+
+def _names_a_frequency(path: Path) -> bool:
+    """Whether the first kilobytes of a file name a frequency column (a data file, damaged,
+    rather than notes): 'freq' or 'Hz'."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4096).lower()
+    except OSError:
+        return False
+    return b"freq" in head or b"hz" in head
 
 
 def _without_foreign_files(checkpoints: list[Checkpoint], folder: Path) -> list[Checkpoint]:
