@@ -459,6 +459,7 @@ def convert_command(files: tuple[str, ...], to: str, out_dir: str | None, fmt: s
         _writable_folder(out_dir)
     writer = write_csv if to == "csv" else write_json
     failed, records = 0, []
+    written: dict[Path, str] = {}  # output -> the input written there in this run
     for path in files:
         src = Path(path)
         folder = Path(out_dir) if out_dir else src.parent
@@ -466,6 +467,12 @@ def convert_command(files: tuple[str, ...], to: str, out_dir: str | None, fmt: s
         try:
             if target.resolve() == src.resolve():
                 raise ReadError(src, f"output {target} would overwrite the input; use --out DIR")
+            if target.resolve() in written:  # two inputs with one name (a.mpt, sub/a.mpt) in one --out
+                raise ReadError(src, f"output {target} was just written from {written[target.resolve()]}; "
+                                     "convert them into different --out folders")
+            if target.exists() and not _is_eisfit_export(target):
+                raise ReadError(src, f"output {target} exists and is not an eisfit export (your own data?); "
+                                     "remove it or use --out DIR")
             spectra = _read_reporting(path, fmt, imag_sign)
             folder.mkdir(parents=True, exist_ok=True)
             writer(spectra, target)
@@ -477,12 +484,23 @@ def convert_command(files: tuple[str, ...], to: str, out_dir: str | None, fmt: s
             _error(f"{target}: cannot write: {exc.strerror or exc}")
             failed += 1
             continue
+        written[target.resolve()] = path
         records.append({"input": path, "output": str(target), "sweeps": len(spectra)})
         if not as_json:
             click.echo(f"{path} -> {target} ({len(spectra)} sweep{'s' if len(spectra) != 1 else ''})")
     if as_json:
         _print_json(records)
     return EXIT_USAGE if failed else EXIT_OK
+
+
+def _is_eisfit_export(path: Path) -> bool:
+    """Whether ``path`` is a file ``eisfit convert`` wrote (it may be written again)."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(64)
+    except OSError:
+        return False
+    return head.startswith(b"# eisfit export") or b'"eisfit_export"' in head
 
 
 # ---- end section: readers ---------------------------------------------------

@@ -88,3 +88,22 @@ def test_info_leaves_out_an_area_the_file_does_not_give(tmp_path):
     from eisfit.io import _biologic as bl
 
     assert bl.area_in_cm2(0.0, "cm2") is None and bl.area_in_cm2(113.0, "mm2") == pytest.approx(1.13)
+
+
+def test_convert_never_overwrites_a_file_it_did_not_write(tmp_path):
+    """Two inputs with one name into one --out: the second replaced the first; converting
+    b.DTA beside the user's own b.csv replaced that file. Both are refused; converting again
+    over eisfit's own export is allowed."""
+    g, _ = _files(tmp_path)
+    (tmp_path / "sub").mkdir()
+    twin = tmp_path / "sub" / "cell.DTA"
+    twin.write_text(GAMRY)
+    out = tmp_path / "out"
+    r = CliRunner().invoke(main, ["convert", str(g), str(twin), "--to", "csv", "--out", str(out)])
+    assert r.exit_code == 2 and "was just written from" in r.stderr and (out / "cell.csv").exists()
+    own = tmp_path / "cell.csv"
+    own.write_text("my,own,notes\n")
+    r = CliRunner().invoke(main, ["convert", str(g), "--to", "csv"])
+    assert r.exit_code == 2 and "is not an eisfit export" in r.stderr and own.read_text() == "my,own,notes\n"
+    again = CliRunner().invoke(main, ["convert", str(g), "--to", "csv", "--out", str(out)])
+    assert again.exit_code == 0, again.output
