@@ -195,3 +195,27 @@ def test_headline_marks_a_number_from_a_fit_with_a_problem_flag():
     numbers = line.split(":", 1)[1].split("ohm")[0].split("->")
     assert [n.strip().endswith("!") for n in numbers] == [False, False, True], line
     assert "lack-of-fit)" in line.split("! fit flagged ")[1] and "(0 h, 100 h, 200 h;" in line
+
+
+def test_report_table_marks_undetermined_values():
+    """The per-checkpoint table of report.md printed '4.49 ± 6.4' for a value the headline
+    calls undetermined."""
+    import numpy as np
+
+    from eisfit.fitting.flags import undetermined
+    from eisfit.model import Circuit
+
+    circuit = "R0-p(R1,CPE1)-p(R2,CPE2)"
+    f = np.logspace(6, -1, 40)
+    rng = np.random.default_rng(3)
+    spectra = []
+    for k in range(6):  # the first arc above the measured range: R0 and R1 trade
+        z = Circuit(circuit).impedance(np.array([12.0, 45.0, 2e-9, 0.92, 80 + 5 * k, 3e-6, 0.8]), f)
+        z = z * (1 + 0.005 * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size)) / np.sqrt(2))
+        spectra.append(eisfit.Spectrum(f, z, meta={"time_h": float(k)}))
+    camp = eisfit.fit_campaign(spectra, circuit=circuit, cache_dir=False, progress=False)
+    head, rows, _ = table_rows(camp)
+    column = head.index(next(h for h in head if h.startswith("R0")))
+    vague = [undetermined(r.values["R0"], r.stderr["R0"]) for r in camp.results]
+    assert any(vague)
+    assert [row[column].endswith("(undetermined)") for row in rows] == vague
