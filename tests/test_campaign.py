@@ -431,7 +431,6 @@ def test_a_damaged_data_file_in_a_folder_is_an_error_row_not_left_out(tmp_path):
     """Random bytes in the middle of a CSV whose header names its frequency column made it
     'not an impedance data file', left out with a warning and exit 0; it is a data file
     that cannot be read: a checkpoint with its error."""
-    import os
 
     data = tmp_path / "data"
     _copy(CSVS[:3], data)
