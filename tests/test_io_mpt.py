@@ -192,3 +192,23 @@ def test_dispatcher_reads_mpt(tmp_path):
     import eisfit
 
     assert len(eisfit.read(write_mpt(tmp_path / "d.mpt", rows_for()), format="mpt")) == 2
+
+
+def test_a_file_cut_off_mid_line_keeps_every_complete_point(tmp_path):
+    """A copy cut off halfway (or a run stopped mid-write) failed whole ("column
+    'Phase(Z)/deg' holds '', not a number"); the cut-off last line is dropped with a
+    warning, as the table reader does, and every complete point is kept."""
+    import eisfit
+    from eisfit.io._common import ReadWarning
+
+    full_path = sorted((Path(__file__).resolve().parent.parent / "sample_data" / "garnet_campaign" / "mpt").glob("*.mpt"))[3]
+    raw = full_path.read_bytes()
+    cut = tmp_path / "cut.mpt"
+    cut.write_bytes(raw[:len(raw) // 2])
+    assert not raw[:len(raw) // 2].endswith(b"\n")
+    with pytest.warns(ReadWarning, match="looks cut off"):
+        part = eisfit.read(cut)[0]
+    full = eisfit.read(full_path)[0]
+    assert 0 < len(part) < len(full)
+    np.testing.assert_array_equal(part.frequency, full.frequency[:len(part)])
+    np.testing.assert_array_equal(part.z, full.z[:len(part)])

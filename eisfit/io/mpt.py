@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import CorruptFileError, MissingColumnError, ReadError
 from ..spectrum import Spectrum
 from . import _biologic as bl
-from ._common import build_spectra
+from ._common import build_spectra, warn
 
 NAME = "mpt"
 NAMES = ["mpt", "biologic-mpt"]  # the second is the name meta["format"] and `eisfit info` show
@@ -60,13 +60,15 @@ def read(path: str | Path, **options: Any) -> list[Spectrum]:
     if options:
         raise ReadError(path, f"the mpt reader takes no options (got {', '.join(options)})")
     p = Path(path)
-    lines = _decode_lines(p)
+    lines, ends_with_line_end = _decode_lines(p)
     label_at = _label_line_index(lines, p)
     header = lines[:label_at]
     labels = lines[label_at].split("\t")
     rows = [ln for ln in lines[label_at + 1:] if ln.strip()]
     if not rows:
         raise ReadError(p, "no data rows after the column labels")
+    if not ends_with_line_end:
+        rows = _without_cut_last_row(rows, p, label_at + 1 + len(rows))
     columns = _parse_columns(labels, rows, label_at + 2, p)
     frequency = columns[bl.FREQ]
     z = bl.impedance_from_columns(columns)
@@ -86,7 +88,22 @@ def read(path: str | Path, **options: Any) -> list[Spectrum]:
 
 
 # -- text and layout ------------------------------------------------------------
-def _decode_lines(p: Path) -> list[str]:
+def _without_cut_last_row(rows: list[str], p: Path, line_no: int) -> list[str]:
+    """``rows`` without the last one when the file ends inside it (no line end, and fewer
+    values than the row before, or a last value that is no number): a truncated copy or a
+    run stopped mid-write keeps every complete point, with a warning."""
+    if len(rows) < 2:
+        return rows
+    last, before = rows[-1].split("\t"), rows[-2].split("\t")
+    n_last, n_before = _count_values(last), _count_values(before)
+    if n_last >= n_before and _to_float(last[n_last - 1].strip().replace(",", ".")) is not None:
+        return rows
+    warn(f"{p.name}: line {line_no} looks cut off (the file ends without a line end and it holds "
+         f"{n_last} of {n_before} values): dropped", stacklevel=3)
+    return rows[:-1]
+
+
+def _decode_lines(p: Path) -> tuple[list[str], bool]:
     try:
         raw = p.read_bytes()
     except OSError as exc:
@@ -99,7 +116,7 @@ def _decode_lines(p: Path) -> list[str]:
         text = raw.decode("cp1252")
     except UnicodeDecodeError:
         text = raw.decode("latin-1")  # maps every byte; cp1252 leaves 5 undefined
-    return text.splitlines()
+    return text.splitlines(), raw.endswith((b"\n", b"\r"))
 
 
 def _label_line_index(lines: list[str], p: Path) -> int:
