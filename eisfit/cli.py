@@ -453,7 +453,7 @@ def convert_command(files: tuple[str, ...], to: str, out_dir: str | None, fmt: s
     """Convert impedance files to CSV or JSON (frequency_Hz, z_real_ohm, z_imag_ohm,
     z_modulus_ohm, phase_deg, sweep + meta), one output file per input file."""
     from .errors import ReadError
-    from .io.export import write_csv, write_json
+    from .io.export import is_export, write_csv, write_json
 
     if out_dir:
         _writable_folder(out_dir)
@@ -470,7 +470,7 @@ def convert_command(files: tuple[str, ...], to: str, out_dir: str | None, fmt: s
             if target.resolve() in written:  # two inputs with one name (a.mpt, sub/a.mpt) in one --out
                 raise ReadError(src, f"output {target} was just written from {written[target.resolve()]}; "
                                      "convert them into different --out folders")
-            if target.exists() and not _is_eisfit_export(target):
+            if target.exists() and not is_export(target):
                 raise ReadError(src, f"output {target} exists and is not an eisfit export (your own data?); "
                                      "remove it or use --out DIR")
             spectra = _read_reporting(path, fmt, imag_sign)
@@ -491,16 +491,6 @@ def convert_command(files: tuple[str, ...], to: str, out_dir: str | None, fmt: s
     if as_json:
         _print_json(records)
     return EXIT_USAGE if failed else EXIT_OK
-
-
-def _is_eisfit_export(path: Path) -> bool:
-    """Whether ``path`` is a file ``eisfit convert`` wrote (it may be written again)."""
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(64)
-    except OSError:
-        return False
-    return head.startswith(b"# eisfit export") or b'"eisfit_export"' in head
 
 
 # ---- end section: readers ---------------------------------------------------

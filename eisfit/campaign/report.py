@@ -98,13 +98,14 @@ def _is_unresolved(result, key: str) -> bool:
 def _shown(result, key: str, digits: int = 3) -> str:
     """``value ± stderr`` of ``key``, marked ``(undetermined)`` when the stderr is unknown or
     above the value (a parameter held fixed: ``value (fixed)``), or "unresolved"."""
-    if _is_unresolved(result, key):
-        return UNRESOLVED
     v, s = _value(result, key)
-    if key in result.fixed:
+    state = _headline_state(result, key, v, s)  # the headline's rule, one place
+    if state == UNRESOLVED:
+        return UNRESOLVED
+    if state == FIXED:
         return f"{_fmt(v, digits)} ({FIXED})"
     text = f"{_fmt(v, digits)} ± {_fmt(s, 2)}"
-    return f"{text} ({UNDETERMINED})" if undetermined(v, s) else text
+    return f"{text} ({UNDETERMINED})" if state == UNDETERMINED else text
 
 
 def _value(result, key: str) -> tuple[float, float]:

@@ -296,13 +296,14 @@ UNRECOGNISED = "not an impedance data file"  # error text of a file no reader re
 
 def _names_a_frequency(path: Path) -> bool:
     """Whether the first kilobytes of a file name a frequency column (a data file, damaged,
-    rather than notes): 'freq' or 'Hz'."""
+    rather than notes)."""
+    from ..io.tabular import names_a_frequency
+
     try:
         with path.open("rb") as fh:
-            head = fh.read(4096).lower()
+            return names_a_frequency(fh.read(4096).decode("latin-1"))
     except OSError:
         return False
-    return b"freq" in head or b"hz" in head
 
 
 def _without_foreign_files(checkpoints: list[Checkpoint], folder: Path) -> list[Checkpoint]:

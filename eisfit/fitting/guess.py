@@ -90,7 +90,7 @@ def _apex_taus(f: np.ndarray, minus_im: np.ndarray) -> tuple[float, ...]:
 def top_level_arc_groups(tree, arcs) -> list[list[int]]:
     """Groups of arc indices that may swap places: arcs that sit directly in the
     top-level series chain and share the capacitive kind."""
-    top = tree.children if isinstance(tree, Series) else (tree,)
+    top = _top_level_nodes(tree)
     top_arcs = []
     for node in top:
         if isinstance(node, Parallel) and len(node.children) == 2 and all(isinstance(k, Leaf) for k in node.children):
@@ -140,7 +140,7 @@ def processes(circuit) -> tuple[Process, ...]:
     """
     kinds = {e.name: e.kind for e in circuit.elements}
     arcs = {frozenset((a.resistor, a.capacitive)): a for a in circuit.arcs}
-    top = circuit.tree.children if isinstance(circuit.tree, Series) else (circuit.tree,)
+    top = _top_level_nodes(circuit.tree)
     out: list[Process] = []
     for node in top:
         if isinstance(node, Leaf) and node.kind in DIFFUSION_KINDS:
@@ -254,11 +254,14 @@ def base_guess(circuit, feats: SpectrumFeatures) -> dict[str, float]:
     return guess
 
 
+def _top_level_nodes(tree) -> tuple:
+    """The nodes of a circuit's top-level series chain (the tree itself when it is one node)."""
+    return tuple(tree.children) if isinstance(tree, Series) else (tree,)
+
+
 def _top_level_leaves(circuit) -> list[str]:
     """Names of the elements in the circuit's top-level series chain (not inside a p())."""
-    tree = circuit.tree
-    nodes = tree.children if isinstance(tree, Series) else (tree,)
-    return [n.name for n in nodes if isinstance(n, Leaf)]
+    return [n.name for n in _top_level_nodes(circuit.tree) if isinstance(n, Leaf)]
 
 
 def _generic_value(unit: str, feats: SpectrumFeatures, mid_tau: float) -> float:

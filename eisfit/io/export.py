@@ -21,6 +21,7 @@ __all__ = ["write_csv", "write_json", "EXPORT_COLUMNS", "META_PREFIX"]
 
 EXPORT_COLUMNS = ("frequency_Hz", "z_real_ohm", "z_imag_ohm", "z_modulus_ohm", "phase_deg", "sweep")
 MAGIC = "# eisfit export"
+JSON_KEY = "eisfit_export"  # the key that marks an eisfit JSON export
 META_PREFIX = "# meta "
 _SKIP_META = ("sweep", "n_sweeps")
 
@@ -88,7 +89,7 @@ def write_json(spectra: Spectrum | Iterable[Spectrum], path: str | Path) -> Path
     "frequency_Hz": [...], "z_real_ohm": [...], "z_imag_ohm": [...], "z_modulus_ohm": [...],
     "phase_deg": [...], "columns": {name: [...]}}]}``; returns the path."""
     items = _as_list(spectra)
-    doc = {"eisfit_export": 1, "spectra": []}
+    doc = {JSON_KEY: 1, "spectra": []}
     for k, s in enumerate(items):
         doc["spectra"].append({
             "sweep": k,
@@ -106,3 +107,13 @@ def write_json(spectra: Spectrum | Iterable[Spectrum], path: str | Path) -> Path
     except (OSError, ValueError) as exc:
         raise ReadError(out, f"cannot write: {exc}") from None
     return out
+
+
+def is_export(path: str | Path) -> bool:
+    """Whether ``path`` is a file :func:`write_csv` or :func:`write_json` wrote."""
+    try:
+        with Path(path).open("rb") as fh:
+            head = fh.read(64)
+    except OSError:
+        return False
+    return head.startswith(MAGIC.encode()) or f'"{JSON_KEY}"'.encode() in head

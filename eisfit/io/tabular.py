@@ -237,7 +237,13 @@ def locate_table(
 
 
 _LAYOUT_MEMORY: dict[tuple, TableLayout] = {}
-_FREQUENCY_WORD = re.compile(r"freq|hz", re.IGNORECASE)  # a header that names a frequency column
+_FREQUENCY_WORD = re.compile(r"freq|hz", re.IGNORECASE)
+
+
+def names_a_frequency(text: str) -> bool:
+    """Whether ``text`` (a header, a file's first lines) names a frequency column: 'freq'
+    or 'Hz'; what tells a damaged or empty data table from notes."""
+    return _FREQUENCY_WORD.search(text) is not None
 
 
 def _locate_table(lines: Sequence[str], path: Path | str | None, delimiter: str | None | bool,
@@ -247,7 +253,7 @@ def _locate_table(lines: Sequence[str], path: Path | str | None, delimiter: str 
         try:
             det_delim, det_dec, det_counts = _detect_layout(lines)
         except ValueError:
-            if not any(_FREQUENCY_WORD.search(line) for line in lines[:_MAX_SNIFF_LINES]):
+            if not any(names_a_frequency(line) for line in lines[:_MAX_SNIFF_LINES]):
                 # no numbers and no frequency column named: not an impedance data file (notes, a log)
                 raise UnknownFormatError(path, "not an impedance data file: no table of numbers and no "
                                                "frequency column") from None
