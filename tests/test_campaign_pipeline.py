@@ -81,7 +81,8 @@ def test_worker_results_carry_no_per_point_arrays(tmp_path):
     full = fit_chunk(data, False, CIRCUIT, options)
     for o, f, s in zip(lean, full, spectra):
         d = o["result"]
-        assert not {"frequency", "z_real", "z_imag", "z_fit_real", "z_fit_imag"} & set(d)
+        assert not {"frequency_Hz", "z_real_ohm", "z_imag_ohm", "z_fit_real_ohm", "z_fit_imag_ohm",
+                    "frequency", "z_real", "z_imag", "z_fit_real", "z_fit_imag"} & set(d)
         assert not any(isinstance(v, (list, np.ndarray)) and len(v) >= len(FREQ) // 2 for k, v in d.items()
                        if k != "points")
         assert d["points"] == list(np.flatnonzero(FREQ >= 10.0))

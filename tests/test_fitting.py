@@ -487,3 +487,24 @@ def test_nested_parallel_circuits_fit_without_a_guess(circuit, truth):
     assert auto.chisq <= 1.01 * from_truth.chisq
     for name in ("R1", "R2"):
         assert auto.values[name] == pytest.approx(truth[name], rel=0.05)
+
+
+def test_result_dict_names_its_arrays_with_units_and_reads_the_old_names():
+    """``fit --json`` and ``FitResult.to_dict`` named the per-point arrays ``frequency``,
+    ``z_real``... without units; they carry units now, and dicts of earlier versions (cache
+    entries, saved JSON) still read back."""
+    s = eisfit.Spectrum(frequency=np.logspace(5, -1, 31),
+                        z=eisfit.model.Circuit("R0-p(R1,CPE1)").impedance([10.0, 100.0, 1e-5, 0.9],
+                                                                         np.logspace(5, -1, 31)))
+    res = eisfit.fit(s, "R0-p(R1,CPE1)")
+    d = res.to_dict()
+    assert {"frequency_Hz", "z_real_ohm", "z_imag_ohm", "z_fit_real_ohm", "z_fit_imag_ohm"} <= set(d)
+    assert not {"frequency", "z_real", "z_imag", "z_fit_real", "z_fit_imag"} & set(d)
+    assert max(d["z_imag_ohm"]) < 0  # Z'' < 0 capacitive
+    assert eisfit.FitResult.from_dict(d) == res
+    old_names = {"frequency_Hz": "frequency", "z_real_ohm": "z_real", "z_imag_ohm": "z_imag",
+                 "z_fit_real_ohm": "z_fit_real", "z_fit_imag_ohm": "z_fit_imag"}
+    old = {old_names.get(k, k): v for k, v in d.items()}
+    back = eisfit.FitResult.from_dict(old)
+    np.testing.assert_array_equal(back.frequency, res.frequency)
+    np.testing.assert_array_equal(back.z_fit, res.z_fit)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import eisfit
+from eisfit import Spectrum
 from eisfit.errors import CorruptFileError, MissingColumnError, ReadError, UnknownFormatError
 from eisfit.io import detect_format
 from eisfit.io.export import write_csv, write_json
@@ -145,6 +146,47 @@ def test_export_round_trip(tmp_path):
     doc = json.loads(write_json(spectra, tmp_path / "out.json").read_text())
     assert doc["spectra"][1]["z_imag_ohm"] == list(np.conj(Z[::-1]).imag)
     assert set(doc["spectra"][0]) >= {"frequency_Hz", "z_real_ohm", "z_imag_ohm", "z_modulus_ohm", "phase_deg", "meta"}
+
+
+def test_json_export_reads_back_and_both_exports_state_the_sign_convention(tmp_path):
+    """``eisfit convert --to json`` wrote files no eisfit reader took; now they read back to
+    the same numbers, meta and extra columns, and both exports say Z'' < 0 is capacitive."""
+    spectra = [Spectrum(F, Z, meta={"area": 0.785, "technique": "PEIS", "source": "cell.DTA", "format": "gamry"},
+                        columns={"time/s": np.arange(6.0)}),
+               Spectrum(F[::-1], np.conj(Z[::-1]), meta={"area": 0.785}, columns={"time/s": np.arange(6.0) + 10})]
+    out = write_json(spectra, tmp_path / "out.json")
+    assert detect_format(out) == "eisfit-json"
+    back = eisfit.read(out)
+    assert len(back) == 2
+    for a, b in zip(spectra, back):
+        np.testing.assert_array_equal(b.frequency, a.frequency)
+        np.testing.assert_array_equal(b.z, a.z)
+        np.testing.assert_array_equal(b.columns["time/s"], a.columns["time/s"])
+    assert back[0].meta["area"] == 0.785 and back[0].meta["technique"] == "PEIS"
+    assert back[0].meta["original_format"] == "gamry" and back[0].meta["format"] == "eisfit-json"
+    assert back[1].meta["sweep"] == 1 and back[1].meta["source"] == str(out)
+    import json
+    assert "negative for capacitive" in json.loads(out.read_text())["convention"]
+    csv_text = write_csv(spectra, tmp_path / "out.csv").read_text()
+    assert "# convention: z_imag_ohm is Z'' in ohm, negative for capacitive" in csv_text
+
+
+@pytest.mark.parametrize("text, problem", [
+    ('{"eisfit_export": 1, "spectra": [{"frequency_Hz": [1, 2], "z_real_ohm": [1, 2]}]}', "no 'z_imag_ohm'"),
+    ('{"eisfit_export": 1, "spectra": [{"frequency_Hz": [1, 2], "z_real_ohm": [1], "z_imag_ohm": [1, 2]}]}',
+     "differ in length"),
+    ('{"eisfit_export": 1, "spectra": [{"frequency_Hz": [1, 2], "z_real_ohm": [1, 2], "z_imag_ohm": ["a", 2]}]}',
+     "not numeric"),
+    ('{"eisfit_export": 1, "spectra": [{"frequency_Hz": [1, 2], "z_real_ohm": [1, 2], "z_imag_ohm": [1, 2]}',
+     "not a readable eisfit JSON export"),
+    ('{"eisfit_export": 2, "spectra": []}', "not an eisfit JSON export"),
+])
+def test_damaged_json_export_is_one_read_error(tmp_path, text, problem):
+    p = tmp_path / "damaged.json"
+    p.write_text(text)
+    with pytest.raises(ReadError, match=problem) as err:
+        eisfit.read(p, format="eisfit-json")
+    assert "damaged.json" in str(err.value)
 
 
 def test_columns_option(tmp_path):

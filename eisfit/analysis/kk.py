@@ -337,6 +337,68 @@ def _grow_chains(omega, z, c, max_rc, inductance, capacitance, weighting, thresh
     return chains  # type: ignore[return-value]
 
 
+LENGTHEN_NOISE_DROP = 3.0  # a longer chain whose noise estimate is 3x lower: the selected chain was too short
+LENGTHEN_NEAR_BEST = 1.5  # the shortest longer chain within 1.5x of the best noise estimate is used
+
+
+def _lengthen_short_chains(omega, z, chains: list[_Chain], most: int, inductance, capacitance, weighting,
+                           threshold_pct: float) -> None:
+    """Replace, in place, selected chains that are too short for their spectrum.
+
+    The time constants of a chain are fixed on a log grid. A sharp arc (n >= 0.95, an ideal
+    RC) sampled at 5-7 points per decade falls between grid points, and with at most N/2
+    elements the chain leaves ripples of 4-14 % whose signs alternate (the runs test does
+    not see them as systematic): an ideal RC failed at 5 points per decade, 11 of 11 time
+    constants, while chains of 2N/3 elements leave < 0.1 %. For each spectrum whose
+    selected chain leaves residuals above ``threshold_pct``, chains of up to ``most``
+    elements are fitted; where the best of them estimates the noise (RMS residual over its
+    degrees of freedom, which noise alone keeps about constant whatever M) at least
+    ``LENGTHEN_NOISE_DROP`` times lower than the selected chain, the shortest one within
+    ``LENGTHEN_NEAR_BEST`` of that best is used. A longer Voigt chain is still
+    Kramers-Kronig compliant, and a drift or a non-linearity is not a shape it can follow:
+    its residuals stay.
+    """
+    todo = [i for i, ch in enumerate(chains)
+            if ch.tau.size < most and 100.0 * _max_relative_residual(z[i], ch.z_fit) > threshold_pct]
+    if not todo:
+        return
+    sub = z[todo]
+    n_extra = 1 + int(inductance) + int(capacitance)
+
+    def noise_of(zz: np.ndarray, z_fit: np.ndarray, m: int):  # RMS residual over the degrees of freedom
+        return np.sqrt(_pseudo_chisq_rows(zz, z_fit) / max(2 * zz.shape[-1] - m - n_extra, 1))
+
+    selected = np.array([noise_of(z[i], chains[i].z_fit, chains[i].tau.size) for i in todo])
+    start = min(chains[i].tau.size for i in todo) + 1
+    fits = []
+    for m in range(start, most + 1):
+        tau, coef, z_fit = _fit_chains(omega, sub, m, inductance, capacitance, weighting)
+        fits.append((m, tau, coef, z_fit, noise_of(sub, z_fit, m)))
+    for j, i in enumerate(todo):
+        own = [(m, tau, coef[j], z_fit[j], noise[j]) for m, tau, coef, z_fit, noise in fits
+               if m > chains[i].tau.size]
+        if not own:
+            continue
+        best = min(f[4] for f in own)
+        if not best * LENGTHEN_NOISE_DROP < selected[j]:
+            continue
+        m, tau, coef, z_fit, _ = next(f for f in own if f[4] <= LENGTHEN_NEAR_BEST * best)
+        rk = coef[1:1 + m]
+        pos, neg = rk[rk >= 0].sum(), -rk[rk < 0].sum()
+        mu = 0.0 if pos <= 0 else 1.0 - neg / pos
+        chains[i] = _Chain(tau, coef, z_fit, float(mu), True)
+
+
+def _max_relative_residual(z: np.ndarray, z_fit: np.ndarray) -> float:
+    mod = np.abs(z)
+    return float(max(np.max(np.abs((z - z_fit).real) / mod), np.max(np.abs((z - z_fit).imag) / mod)))
+
+
+def _pseudo_chisq_rows(z: np.ndarray, z_fit: np.ndarray) -> np.ndarray:
+    """sum(|Z - Z_fit|^2 / |Z|^2) over the last axis."""
+    return np.sum(np.abs(z - z_fit) ** 2 / np.maximum(np.abs(z), 1e-300) ** 2, axis=-1)
+
+
 def _underfitted(omega: np.ndarray, z: np.ndarray, z_fit: np.ndarray, threshold_pct: float) -> bool:
     """Residuals above the threshold AND systematic (runs test on the signs in frequency order)."""
     order = np.argsort(omega)
@@ -401,9 +463,11 @@ def kk_test(
     c : mu threshold, in (0, 1]; M grows from 1 until mu < c (Schönleber 2014: 0.85), skipping chains
         whose residuals are above ``threshold_pct`` and systematic (M too small; see
         :func:`_grow_chains`).
-    max_rc : largest M tried; default 5 per decade of frequency (at least 10), at most N/2.
-        If mu never falls below ``c``, the chain with ``max_rc`` elements is used and a
-        warning is issued.
+    max_rc : largest M tried; default 5 per decade of frequency (at least 10), at most N/2,
+        and, by default only, up to N elements where a longer chain shows the selected one
+        to be too short for the data (a sharp arc sampled at 5-7 points per decade; see
+        :func:`_lengthen_short_chains`). If mu never falls below ``c``, the chain with
+        ``max_rc`` elements is used and a warning is issued.
     inductance : add a series inductance (needed for data up to ~MHz, cable inductance).
     capacitance : add a series capacitance (blocking electrodes, low-frequency tail);
         "auto" (default) tries both, see below.
@@ -483,11 +547,16 @@ def _kk_tests_of_layout(frequency: np.ndarray, z: np.ndarray, long_chain: np.nda
     n_extra = 1 + int(inductance) + int(capacitance)
     if 2 * n < n_extra + 2:
         raise DataError(f"{labels[0]}: {n} points are too few for a Kramers-Kronig test")
+    most = 2 * n - n_extra - 1  # a chain leaving at least one degree of freedom
+    extend = max_rc is None
     if max_rc is None:
         max_rc = default_max_rc(n, omega.min(), omega.max())
-    max_rc = int(max(1, min(max_rc, 2 * n - n_extra - 1)))
+    max_rc = int(max(1, min(max_rc, most)))
     with small_blas():
         chains = _grow_chains(omega, z, c, max_rc, inductance, capacitance, weighting, threshold_pct)
+        if extend:
+            _lengthen_short_chains(omega, z, chains, min(n, most), inductance, capacitance, weighting,
+                                   threshold_pct)
     results = []
     for label, zi, ch, long_noise in zip(labels, z, chains, long_chain):
         notes: tuple[str, ...] = ()

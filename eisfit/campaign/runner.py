@@ -30,6 +30,7 @@ import numpy as np
 
 from ..fitting.batch import fit_chunk
 from ..fitting.flags import undetermined, unresolved_names
+from ..fitting.result import ARRAY_KEYS
 from ..model import load_circuit
 from ..model.circuit import resistance_names
 from ..spectrum import Spectrum
@@ -233,7 +234,7 @@ def result_of_outcome(d: dict[str, Any], spectrum: Spectrum):
     if "points" not in d:
         return FitResult.from_dict(d)
     f, z = _points_of(spectrum, d["points"])
-    empty = {"frequency": (), "z_real": (), "z_imag": (), "z_fit_real": (), "z_fit_imag": ()}
+    empty = {key: () for key in ARRAY_KEYS.values()}
     result = FitResult.from_dict({**d, **empty})
     with np.errstate(all="ignore"):  # a runaway element (flagged unresolved) may overflow
         z_fit = load_circuit(result.circuit).circuit.impedance(result.parameter_array, f)

@@ -28,7 +28,7 @@ import numpy as np
 from ..model import Circuit, CircuitDefinition
 from ..spectrum import Spectrum
 from .engine import _definition, _final_values, _Prepared, _prepare, final_values, fit_prepared
-from .result import FitResult
+from .result import ARRAY_KEYS, FitResult
 from .solver import PolishStream, Solution, solve, start_costs
 
 __all__ = ["fit_batch", "fit_chain", "fit_stream", "summary_row", "ChainResult", "StreamSummary"]
@@ -413,7 +413,7 @@ def lean_result_dict(res: FitResult, spectrum: Spectrum) -> dict[str, Any]:
         points = idx.tolist()
     empty = np.zeros(0)
     d = dataclasses.replace(res, frequency=empty, z=empty.astype(complex), z_fit=empty.astype(complex)).to_dict()
-    for key in ("frequency", "z_real", "z_imag", "z_fit_real", "z_fit_imag"):
+    for key in ARRAY_KEYS.values():
         d.pop(key)
     d["points"] = points
     return d

@@ -10,7 +10,11 @@ import numpy as np
 
 from .._json import to_jsonable
 
-__all__ = ["FitResult"]
+__all__ = ["FitResult", "ARRAY_KEYS"]
+
+# the per-point arrays' keys in to_dict (units in the names; Z'' < 0 capacitive, as everywhere)
+ARRAY_KEYS = {"frequency": "frequency_Hz", "z_real": "z_real_ohm", "z_imag": "z_imag_ohm",
+              "z_fit_real": "z_fit_real_ohm", "z_fit_imag": "z_fit_imag_ohm"}
 
 
 def _json_float(x: float) -> float | None:
@@ -181,10 +185,10 @@ class FitResult:
         for f in fields(self):
             v = getattr(self, f.name)
             if f.name in ("frequency",):
-                out[f.name] = [float(x) for x in v]
+                out[ARRAY_KEYS[f.name]] = [float(x) for x in v]
             elif f.name in ("z", "z_fit"):
-                out[f.name + "_real"] = [float(x) for x in np.real(v)]
-                out[f.name + "_imag"] = [float(x) for x in np.imag(v)]
+                out[ARRAY_KEYS[f.name + "_real"]] = [float(x) for x in np.real(v)]
+                out[ARRAY_KEYS[f.name + "_imag"]] = [float(x) for x in np.imag(v)]
             elif f.name in ("values", "stderr", "derived"):
                 out[f.name] = {k: _json_float(x) for k, x in v.items()}
             elif f.name == "correl":
@@ -193,18 +197,23 @@ class FitResult:
                 out[f.name] = _json_float(v)
             else:
                 out[f.name] = to_jsonable(v)
-        out["eisfit_result"] = "FitResult/1"
+        out["eisfit_result"] = "FitResult/2"  # 2: array keys with units
         return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "FitResult":
-        """The FitResult of a :meth:`to_dict` dict (None -> nan, lists -> arrays)."""
+        """The FitResult of a :meth:`to_dict` dict (None -> nan, lists -> arrays); the
+        array keys without units of earlier versions (``frequency``, ``z_real``...) are read too."""
         kw: dict[str, Any] = {}
+
+        def array(key: str) -> np.ndarray:
+            return np.array(d[ARRAY_KEYS[key]] if ARRAY_KEYS[key] in d else d[key], float)
+
         for f in fields(cls):
             if f.name in ("z", "z_fit"):
-                kw[f.name] = np.array(d[f.name + "_real"], float) + 1j * np.array(d[f.name + "_imag"], float)
+                kw[f.name] = array(f.name + "_real") + 1j * array(f.name + "_imag")
             elif f.name == "frequency":
-                kw[f.name] = np.array(d[f.name], float)
+                kw[f.name] = array(f.name)
             elif f.name in ("values", "stderr", "derived"):
                 kw[f.name] = {k: _from_json_float(x) for k, x in d[f.name].items()}
             elif f.name == "correl":

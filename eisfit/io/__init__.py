@@ -36,6 +36,7 @@ FORMAT_MODULES = [
     "relaxis",
     "wide",
     "tabular",
+    "export",  # eisfit's own JSON export (its CSV export is a table)
 ]
 
 _HEAD_BYTES = 8192

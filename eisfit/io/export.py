@@ -1,15 +1,20 @@
-"""Write spectra to CSV or JSON with unit-suffixed columns (what ``eisfit convert`` does).
+"""Write spectra to CSV or JSON with unit-suffixed columns (what ``eisfit convert`` does),
+and read the JSON export back (the CSV export is read by the table reader).
 
-CSV layout: ``# eisfit export`` comment lines (one JSON meta line per sweep), then a
-header ``frequency_Hz,z_real_ohm,z_imag_ohm,z_modulus_ohm,phase_deg,sweep[,extra...]``
+CSV layout: ``# eisfit export`` comment lines (the sign convention, one JSON meta line per
+sweep), then a header ``frequency_Hz,z_real_ohm,z_imag_ohm,z_modulus_ohm,phase_deg,sweep[,extra...]``
 and one row per point, values with 17 significant digits so that ``eisfit.read`` gives
-the same numbers back. ``z_imag_ohm`` is Z'' with capacitive values negative.
+the same numbers back. ``z_imag_ohm`` is Z'' with capacitive values negative; both
+exports say so in the file (``CONVENTION``).
+
+As a format module (:mod:`eisfit.io`): ``NAME`` ``eisfit-json``, :func:`sniff` and
+:func:`read` for the JSON export.
 """
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
@@ -17,13 +22,22 @@ from ..errors import ReadError
 from .._json import to_jsonable
 from ..spectrum import Spectrum
 
-__all__ = ["write_csv", "write_json", "EXPORT_COLUMNS", "META_PREFIX"]
+__all__ = ["write_csv", "write_json", "read", "sniff", "restored_meta", "EXPORT_COLUMNS", "META_PREFIX",
+           "CONVENTION"]
 
+NAME = "eisfit-json"
+EXTENSIONS = ("json",)
 EXPORT_COLUMNS = ("frequency_Hz", "z_real_ohm", "z_imag_ohm", "z_modulus_ohm", "phase_deg", "sweep")
 MAGIC = "# eisfit export"
 JSON_KEY = "eisfit_export"  # the key that marks an eisfit JSON export
 META_PREFIX = "# meta "
+CONVENTION = ("z_imag_ohm is Z'' in ohm, negative for capacitive behaviour; "
+              "phase_deg = arg(Z) in degrees; frequency_Hz in Hz")
 _SKIP_META = ("sweep", "n_sweeps")
+# meta keys that describe a reading, not the measurement: never taken back from an export's meta
+READER_META = frozenset({
+    "source", "format", "sweep", "n_sweeps", "columns_detected", "delimiter", "decimal", "header_line",
+    "imag_sign", "imag_sign_source", "imag_sign_detected", "imag_sign_rule", "columns_rule", "axis_columns"})
 
 
 def _extra_columns(spectra: Sequence[Spectrum]) -> list[str]:
@@ -64,7 +78,7 @@ def write_csv(spectra: Spectrum | Iterable[Spectrum], path: str | Path) -> Path:
     items = _as_list(spectra)
     extras = _extra_columns(items)
     out = Path(path)
-    lines = [MAGIC]
+    lines = [MAGIC, f"# convention: {CONVENTION}"]
     for k, s in enumerate(items):
         meta = {key: v for key, v in s.meta.items() if key not in _SKIP_META}
         lines.append(f"{META_PREFIX}{k} {json.dumps(to_jsonable(meta), ensure_ascii=False)}")
@@ -85,11 +99,12 @@ def _number(v: float) -> str:
 
 
 def write_json(spectra: Spectrum | Iterable[Spectrum], path: str | Path) -> Path:
-    """Write spectra to JSON: ``{"eisfit_export": 1, "spectra": [{"meta": {...},
-    "frequency_Hz": [...], "z_real_ohm": [...], "z_imag_ohm": [...], "z_modulus_ohm": [...],
-    "phase_deg": [...], "columns": {name: [...]}}]}``; returns the path."""
+    """Write spectra to JSON: ``{"eisfit_export": 1, "convention": CONVENTION, "spectra":
+    [{"meta": {...}, "frequency_Hz": [...], "z_real_ohm": [...], "z_imag_ohm": [...],
+    "z_modulus_ohm": [...], "phase_deg": [...], "columns": {name: [...]}}]}``; returns the
+    path. :func:`eisfit.read` reads it back."""
     items = _as_list(spectra)
-    doc = {JSON_KEY: 1, "spectra": []}
+    doc = {JSON_KEY: 1, "convention": CONVENTION, "spectra": []}
     for k, s in enumerate(items):
         doc["spectra"].append({
             "sweep": k,
@@ -117,3 +132,58 @@ def is_export(path: str | Path) -> bool:
     except OSError:
         return False
     return head.startswith(MAGIC.encode()) or f'"{JSON_KEY}"'.encode() in head
+
+
+def restored_meta(stored: dict[str, Any]) -> dict[str, Any]:
+    """The meta an export stored for a sweep, as the reader gives it back: the original
+    ``source``/``format`` become ``original_source``/``original_format``, and what
+    describes a reading (:data:`READER_META`) is left to the new reading."""
+    original = dict(stored)
+    for key in ("source", "format"):
+        if key in original:
+            original[f"original_{key}"] = original.pop(key)
+    return {k: v for k, v in original.items() if k not in READER_META}
+
+
+def sniff(head: bytes, path: Path) -> int:
+    """Confidence that the file is an eisfit JSON export (:func:`write_json`)."""
+    return 95 if head.lstrip().startswith(b"{") and f'"{JSON_KEY}"'.encode() in head else 0
+
+
+def read(path: Path, **options: Any) -> list[Spectrum]:
+    """Spectra of an eisfit JSON export (:func:`write_json`), with their stored meta and
+    extra columns; ``ReadError`` naming the file and the problem when it is damaged."""
+    if options:
+        raise ReadError(path, f"the {NAME} reader takes no options (got {', '.join(sorted(options))})")
+    p = Path(path)
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ReadError(p, f"not a readable eisfit JSON export: {exc}") from None
+    if not isinstance(doc, dict) or doc.get(JSON_KEY) != 1 or not isinstance(doc.get("spectra"), list):
+        raise ReadError(p, f"not an eisfit JSON export (no {JSON_KEY!r}: 1 with a 'spectra' list)")
+    out = []
+    for k, item in enumerate(doc["spectra"]):
+        where = f"spectrum {k}"
+        if not isinstance(item, dict):
+            raise ReadError(p, f"{where} is not an object")
+        try:
+            f, z_real, z_imag = (np.asarray(item[key], dtype=float)
+                                 for key in ("frequency_Hz", "z_real_ohm", "z_imag_ohm"))
+            columns = {str(name): np.asarray(v) for name, v in (item.get("columns") or {}).items()}
+        except KeyError as exc:
+            raise ReadError(p, f"{where} has no {exc.args[0]!r} array") from None
+        except (TypeError, ValueError) as exc:
+            raise ReadError(p, f"{where}: arrays not numeric ({exc})") from None
+        if f.ndim != 1 or any(np.shape(v) != f.shape for v in (z_real, z_imag, *columns.values())):
+            raise ReadError(p, f"{where}: frequency_Hz, z_real_ohm, z_imag_ohm and columns differ in length")
+        z = z_real + 1j * z_imag
+        meta = restored_meta(item.get("meta") or {})
+        meta.update(source=str(p), format=NAME, sweep=k, n_sweeps=len(doc["spectra"]))
+        try:
+            out.append(Spectrum(f, z, meta, columns=columns))
+        except ReadError:
+            raise
+        except Exception as exc:  # the Spectrum's own checks (NaN, non-positive frequency...)
+            raise ReadError(p, f"{where}: {exc}") from None
+    return out

@@ -33,7 +33,7 @@ from ..spectrum import Spectrum
 from ._common import build_spectra, split_at_frequency_resets, split_by_counter, warn
 from ._identify import identify_columns
 from ._sign import capacitive_sign
-from .export import MAGIC as EXPORT_MAGIC, META_PREFIX as EXPORT_META_PREFIX
+from .export import MAGIC as EXPORT_MAGIC, META_PREFIX as EXPORT_META_PREFIX, restored_meta
 
 NAME = "csv"
 NAMES = ["csv", "txt", "table"]
@@ -955,12 +955,6 @@ def read(
     return _restore_export_meta(spectra, lines) if own_export else spectra
 
 
-# meta keys that describe this reading, not the measurement: never taken from an export's meta
-_READER_META = {"source", "format", "sweep", "n_sweeps", "columns_detected", "delimiter", "decimal",
-                "header_line", "imag_sign", "imag_sign_source", "imag_sign_detected", "imag_sign_rule",
-                "columns_rule", "axis_columns"}
-
-
 def _restore_export_meta(spectra: list[Spectrum], lines: Sequence[str]) -> list[Spectrum]:
     """Give spectra read from an eisfit CSV export the meta stored in its ``# meta`` lines
     (the original ``source``/``format`` become ``original_source``/``original_format``)."""
@@ -975,12 +969,4 @@ def _restore_export_meta(spectra: list[Spectrum], lines: Sequence[str]) -> list[
             stored[int(k)] = json.loads(text)
         except ValueError:
             warn(f"eisfit export meta line not understood: {line[:60]!r}", stacklevel=4)
-    out = []
-    for s in spectra:
-        original = dict(stored.get(s.meta["sweep"], {}))
-        for key in ("source", "format"):
-            if key in original:
-                original[f"original_{key}"] = original.pop(key)
-        restored = {k: v for k, v in original.items() if k not in _READER_META}
-        out.append(s.with_meta(**restored))
-    return out
+    return [s.with_meta(**restored_meta(stored.get(s.meta["sweep"], {}))) for s in spectra]
