@@ -305,6 +305,10 @@ def test_json_of_every_command_that_prints_results(tmp_path):
     camp = json.loads(r.stdout)
     assert camp["checkpoints"] == 2 and camp["fitted"] == 2 and len(camp["table"]) == 2
     assert camp["table"][1]["R2"] == pytest.approx(float(read_rows(tmp_path / "out" / "summary.csv")[1]["R2"]))
+    # settings named as a fit's (fit --json says fmin_Hz; campaign --json said fmin)
+    assert fits[0]["settings"]["fmin_Hz"] is None and "fmin" not in fits[0]["settings"]
+    assert {"fmin_Hz", "fmax_Hz", "area_cm2", "weighting"} <= set(camp["settings"]) and "fmin" not in camp["settings"]
+    assert "frequency_Hz" in fits[0] and "z_imag_ohm" in fits[0] and "frequency" not in fits[0]
 
 
 def test_quiet_hides_warnings_and_notes_verbose_shows_more(tmp_path):

@@ -105,6 +105,8 @@ def test_fixed_bounds_and_expr():
     res = eisfit.fit(s, HEADLINE, expr={"CPE2_1": "CPE1_1"})
     assert res.values["CPE2_1"] == pytest.approx(res.values["CPE1_1"])
     assert res.settings["engine"] == "lmfit"
+    with pytest.raises(FitError, match="CPE2_1: both fixed and tied by expr"):  # was fitted, one of them ignored
+        eisfit.fit(s, HEADLINE, fixed={"CPE2_1": 0.8}, expr={"CPE2_1": "CPE1_1"})
 
 
 def test_close_time_constants_are_flagged():

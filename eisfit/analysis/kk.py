@@ -339,59 +339,62 @@ def _grow_chains(omega, z, c, max_rc, inductance, capacitance, weighting, thresh
 
 LENGTHEN_NOISE_DROP = 3.0  # a longer chain whose noise estimate is 3x lower: the selected chain was too short
 LENGTHEN_NEAR_BEST = 1.5  # the shortest longer chain within 1.5x of the best noise estimate is used
+LENGTHEN_FACTORS = (1.5, 1.25)  # longer chains tried, in multiples of max_rc (at most N): the probe, then the
+# shorter one where the probe shows the selected chain too short
 
 
-def _lengthen_short_chains(omega, z, chains: list[_Chain], most: int, inductance, capacitance, weighting,
-                           threshold_pct: float) -> None:
+def _lengthen_short_chains(omega, z, chains: list[_Chain], max_rc: int, most: int, inductance, capacitance,
+                           weighting, threshold_pct: float) -> None:
     """Replace, in place, selected chains that are too short for their spectrum.
 
     The time constants of a chain are fixed on a log grid. A sharp arc (n >= 0.95, an ideal
     RC) sampled at 5-7 points per decade falls between grid points, and with at most N/2
     elements the chain leaves ripples of 4-14 % whose signs alternate (the runs test does
     not see them as systematic): an ideal RC failed at 5 points per decade, 11 of 11 time
-    constants, while chains of 2N/3 elements leave < 0.1 %. For each spectrum whose
-    selected chain leaves residuals above ``threshold_pct``, chains of up to ``most``
-    elements are fitted; where the best of them estimates the noise (RMS residual over its
-    degrees of freedom, which noise alone keeps about constant whatever M) at least
-    ``LENGTHEN_NOISE_DROP`` times lower than the selected chain, the shortest one within
-    ``LENGTHEN_NEAR_BEST`` of that best is used. A longer Voigt chain is still
-    Kramers-Kronig compliant, and a drift or a non-linearity is not a shape it can follow:
-    its residuals stay.
+    constants, while chains of 2N/3 elements leave < 0.1 %; at 7 points per decade the
+    ripples of 2 % passed as ``noisy`` and overstated the noise level. For each spectrum
+    whose selected chain leaves residuals above ``threshold_pct``, a chain of 1.5 ``max_rc``
+    elements (at most ``most``) is fitted; where it estimates the noise (RMS residual over
+    its degrees of freedom, which noise alone keeps about constant whatever M) at least
+    ``LENGTHEN_NOISE_DROP`` times lower than the selected chain, a chain of 1.25 ``max_rc``
+    is fitted too and the shorter of the two within ``LENGTHEN_NEAR_BEST`` of the better
+    one's noise estimate is used. A longer Voigt chain is still Kramers-Kronig compliant,
+    and a drift or a non-linearity is not a shape it can follow: its residuals stay. A
+    spectrum the chain describes within the threshold costs nothing more; one above it one
+    or two chain fits.
     """
-    todo = [i for i, ch in enumerate(chains)
-            if ch.tau.size < most and 100.0 * _max_relative_residual(z[i], ch.z_fit) > threshold_pct]
-    if not todo:
+    def above_threshold(zi: np.ndarray, z_fit: np.ndarray) -> bool:
+        mod = np.abs(zi)
+        return 100.0 * float(max(np.max(np.abs((zi - z_fit).real / mod)),
+                                 np.max(np.abs((zi - z_fit).imag / mod)))) > threshold_pct
+
+    todo = [i for i, ch in enumerate(chains) if ch.tau.size < most and above_threshold(z[i], ch.z_fit)]
+    probe, shorter = (min(most, int(round(f * max_rc))) for f in LENGTHEN_FACTORS)
+    if not todo or probe <= max_rc:
         return
-    sub = z[todo]
     n_extra = 1 + int(inductance) + int(capacitance)
 
-    def noise_of(zz: np.ndarray, z_fit: np.ndarray, m: int):  # RMS residual over the degrees of freedom
-        return np.sqrt(_pseudo_chisq_rows(zz, z_fit) / max(2 * zz.shape[-1] - m - n_extra, 1))
+    def longer_chain(rows: list[int], m: int):  # (M, tau, coefficients, z_fit, noise estimates) of the rows
+        tau, coef, z_fit = _fit_chains(omega, z[rows], m, inductance, capacitance, weighting)
+        dof = max(2 * z.shape[1] - m - n_extra, 1)  # the RMS residual over the degrees of freedom
+        return m, tau, coef, z_fit, np.sqrt(_pseudo_chisq_rows(z[rows], z_fit) / dof)
 
-    selected = np.array([noise_of(z[i], chains[i].z_fit, chains[i].tau.size) for i in todo])
-    start = min(chains[i].tau.size for i in todo) + 1
-    fits = []
-    for m in range(start, most + 1):
-        tau, coef, z_fit = _fit_chains(omega, sub, m, inductance, capacitance, weighting)
-        fits.append((m, tau, coef, z_fit, noise_of(sub, z_fit, m)))
-    for j, i in enumerate(todo):
-        own = [(m, tau, coef[j], z_fit[j], noise[j]) for m, tau, coef, z_fit, noise in fits
-               if m > chains[i].tau.size]
-        if not own:
-            continue
-        best = min(f[4] for f in own)
-        if not best * LENGTHEN_NOISE_DROP < selected[j]:
-            continue
-        m, tau, coef, z_fit, _ = next(f for f in own if f[4] <= LENGTHEN_NEAR_BEST * best)
-        rk = coef[1:1 + m]
+    selected = np.array([np.sqrt(_pseudo_chisq_rows(z[i], chains[i].z_fit)
+                                 / max(2 * z.shape[1] - chains[i].tau.size - n_extra, 1)) for i in todo])
+    first = longer_chain(todo, probe)
+    too_short = [j for j in range(len(todo)) if first[4][j] * LENGTHEN_NOISE_DROP < selected[j]]
+    if not too_short:
+        return
+    rows = [todo[j] for j in too_short]
+    candidates = [(probe, first[1], first[2][too_short], first[3][too_short], first[4][too_short])]
+    if max_rc < shorter < probe:
+        candidates.insert(0, longer_chain(rows, shorter))
+    for k, i in enumerate(rows):
+        best = min(c[4][k] for c in candidates)
+        m, tau, coef, z_fit, _ = next(c for c in candidates if c[4][k] <= LENGTHEN_NEAR_BEST * best)
+        rk = coef[k, 1:1 + m]
         pos, neg = rk[rk >= 0].sum(), -rk[rk < 0].sum()
-        mu = 0.0 if pos <= 0 else 1.0 - neg / pos
-        chains[i] = _Chain(tau, coef, z_fit, float(mu), True)
-
-
-def _max_relative_residual(z: np.ndarray, z_fit: np.ndarray) -> float:
-    mod = np.abs(z)
-    return float(max(np.max(np.abs((z - z_fit).real) / mod), np.max(np.abs((z - z_fit).imag) / mod)))
+        chains[i] = _Chain(tau, coef[k], z_fit[k], float(0.0 if pos <= 0 else 1.0 - neg / pos), True)
 
 
 def _pseudo_chisq_rows(z: np.ndarray, z_fit: np.ndarray) -> np.ndarray:
@@ -464,10 +467,10 @@ def kk_test(
         whose residuals are above ``threshold_pct`` and systematic (M too small; see
         :func:`_grow_chains`).
     max_rc : largest M tried; default 5 per decade of frequency (at least 10), at most N/2,
-        and, by default only, up to N elements where a longer chain shows the selected one
-        to be too short for the data (a sharp arc sampled at 5-7 points per decade; see
-        :func:`_lengthen_short_chains`). If mu never falls below ``c``, the chain with
-        ``max_rc`` elements is used and a warning is issued.
+        and, by default only, up to 1.5x that (at most N) where a longer chain shows the
+        selected one to be too short for the data (a sharp arc sampled at 5-7 points per
+        decade; see :func:`_lengthen_short_chains`). If mu never falls below ``c``, the chain
+        with ``max_rc`` elements is used and a warning is issued.
     inductance : add a series inductance (needed for data up to ~MHz, cable inductance).
     capacitance : add a series capacitance (blocking electrodes, low-frequency tail);
         "auto" (default) tries both, see below.
@@ -493,7 +496,9 @@ def kk_test(
     Residuals above ``violation_pct`` always fail (status ``violation``).
     ``capacitance="auto"`` (default) runs the test without and with a series
     capacitance (which lets blocking-electrode and diffusion tails, KK-consistent, be
-    represented) and keeps the chain with the smaller largest residual.
+    represented) and keeps the chain with the smaller largest residual; chains are
+    lengthened (``max_rc`` not given) only in the second run, which a spectrum reaches when
+    the first leaves residuals above ``threshold_pct``.
     """
     spectrum = as_spectrum(spectrum, "kk_test()")
     require_distinct_frequencies(spectrum, 3, "a Kramers-Kronig test")
@@ -525,12 +530,14 @@ def kk_tests(
     with small_blas():  # the data's noise level, whichever Lin-KK chain is kept (computed once)
         long_chain = voigt_noise_levels(frequency, z)
     layout = (c, max_rc, inductance, weighting, threshold_pct, violation_pct)
+    lengthen = max_rc is None  # chains longer than the default max_rc where the data need them
     if capacitance != "auto":
-        return _kk_tests_of_layout(frequency, z, long_chain, labels, bool(capacitance), *layout)
-    out = _kk_tests_of_layout(frequency, z, long_chain, labels, False, *layout)
+        return _kk_tests_of_layout(frequency, z, long_chain, labels, bool(capacitance), *layout, lengthen)
+    out = _kk_tests_of_layout(frequency, z, long_chain, labels, False, *layout, False)
     redo = [i for i, r in enumerate(out) if r.status != "valid"]
-    if redo:
-        alt = _kk_tests_of_layout(frequency, z[redo], long_chain[redo], [labels[i] for i in redo], True, *layout)
+    if redo:  # with a series capacitance (which can also be nil), lengthened where needed
+        alt = _kk_tests_of_layout(frequency, z[redo], long_chain[redo], [labels[i] for i in redo], True, *layout,
+                                  lengthen)
         for i, a in zip(redo, alt):
             if a.max_residual_pct < out[i].max_residual_pct:
                 out[i] = a
@@ -539,23 +546,23 @@ def kk_tests(
 
 def _kk_tests_of_layout(frequency: np.ndarray, z: np.ndarray, long_chain: np.ndarray, labels: list[str],
                         capacitance: bool, c: float, max_rc: int | None, inductance: bool, weighting: str,
-                        threshold_pct: float, violation_pct: float) -> list[KKResult]:
+                        threshold_pct: float, violation_pct: float, lengthen: bool) -> list[KKResult]:
     """:func:`kk_tests` with or without a series capacitance; ``long_chain`` (S,) the noise
-    levels of :func:`voigt_noise_levels`."""
+    levels of :func:`voigt_noise_levels`; ``lengthen``: chains too short for their spectrum
+    are lengthened (:func:`_lengthen_short_chains`)."""
     omega = 2.0 * np.pi * np.asarray(frequency, dtype=float)
     n = omega.size
     n_extra = 1 + int(inductance) + int(capacitance)
     if 2 * n < n_extra + 2:
         raise DataError(f"{labels[0]}: {n} points are too few for a Kramers-Kronig test")
     most = 2 * n - n_extra - 1  # a chain leaving at least one degree of freedom
-    extend = max_rc is None
     if max_rc is None:
         max_rc = default_max_rc(n, omega.min(), omega.max())
     max_rc = int(max(1, min(max_rc, most)))
     with small_blas():
         chains = _grow_chains(omega, z, c, max_rc, inductance, capacitance, weighting, threshold_pct)
-        if extend:
-            _lengthen_short_chains(omega, z, chains, min(n, most), inductance, capacitance, weighting,
+        if lengthen:
+            _lengthen_short_chains(omega, z, chains, max_rc, min(n, most), inductance, capacitance, weighting,
                                    threshold_pct)
     results = []
     for label, zi, ch, long_noise in zip(labels, z, chains, long_chain):

@@ -384,7 +384,8 @@ def _assemble(src, items, fits: list[CheckpointFits], common, stats) -> Campaign
             errors.append(CheckpointFailure(c.label, c.file, c.sweep, "read" if not c.ok else "fit", d["error"]))
         results.append(kept)
         details.append(d)
-    settings = {**common, "eisfit_version": __version__,
+    settings = {**{FitSettings.key_of(k): v for k, v in common.items()},  # fmin -> fmin_Hz, as a fit's settings
+                "eisfit_version": __version__,
                 "settings_hash": sorted({d["settings_hash"] for d in details})}
     return CampaignResult(src.checkpoints, results, errors, src.ordering, settings, dict(stats),
                           details, name=src.name)

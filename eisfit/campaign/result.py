@@ -51,7 +51,8 @@ class CampaignResult:
     errors : :class:`CheckpointFailure` for each failed checkpoint.
     ordering : how the checkpoints were ordered (campaign file, acquisition time,
         natural file name, as given).
-    settings : the campaign-wide fit settings and per-checkpoint settings hashes.
+    settings : the campaign-wide fit settings (the names of a fit's settings: ``fmin_Hz``,
+        ``fmax_Hz``, ``area_cm2``...) and per-checkpoint settings hashes.
     stats : ``fits_run``, ``cache_hits``, ``cache_writes``, ``fit_seconds``, ``wall_seconds``
         (reading and fitting).
     table : pandas DataFrame, one row per checkpoint (see :meth:`build_table`).

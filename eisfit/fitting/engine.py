@@ -309,6 +309,9 @@ def _prepare(spectrum, circuit, *, area_cm2, thickness_cm, symmetric, weighting,
     _check_names(names, expr, "expr")
     check_start_values(initial, "initial")
     check_expressions(names, expr)
+    both = sorted(set(fixed or {}) & set(expr or {}))
+    if both:
+        raise FitError(f"{', '.join(both)}: both fixed and tied by expr; give each parameter one of the two")
     if weighting not in WEIGHTINGS:
         raise FitError(f"unknown weighting {weighting!r}; use one of {', '.join(WEIGHTINGS)}")
     for label, v in (("area_cm2", area_cm2), ("thickness_cm", thickness_cm), ("fmin", fmin), ("fmax", fmax)):
