@@ -577,7 +577,7 @@ eisfit fit cell.mpr --json > cell_fit.json
 @click.option("--thickness-cm", type=_POSITIVE, default=None, help="Electrolyte thickness, cm (with the area: sigma, S/cm).")
 @click.option("--symmetric/--per-cell", default=True, show_default=True,
               help="Symmetric cell: interface ASR also per interface (R*A/2). --per-cell reports R*A only.")
-@click.option("--weighting", type=click.Choice(["modulus", "boukamp", "proportional", "unit"]),
+@click.option("--weighting", type=click.Choice(["modulus", "modulus-calc", "proportional", "unit"]),
               default="modulus", show_default=True, help="Residual weighting.")
 @click.option("--fmin", type=_POSITIVE, default=None, help="Lowest frequency fitted, Hz (> 0).")
 @click.option("--fmax", type=_POSITIVE, default=None, help="Highest frequency fitted, Hz (> 0).")
@@ -692,7 +692,7 @@ eisfit suggest cell.mpt --library --json
 @click.option("--library", is_flag=True, help="Also fit every circuit of the library (eisfit circuits).")
 @click.option("--area-cm2", type=_POSITIVE, default=None,
               help="Electrode area, cm2 (role names from the capacitance per area).")
-@click.option("--weighting", type=click.Choice(["modulus", "boukamp", "proportional", "unit"]),
+@click.option("--weighting", type=click.Choice(["modulus", "modulus-calc", "proportional", "unit"]),
               default="modulus", show_default=True, help="Residual weighting of the candidate fits.")
 @click.option("--fmin", type=_POSITIVE, default=None, help="Lowest frequency fitted, Hz (> 0).")
 @click.option("--fmax", type=_POSITIVE, default=None, help="Highest frequency fitted, Hz (> 0).")
@@ -1017,7 +1017,7 @@ eisfit campaign campaign.toml --out results/ --json > results.json
 @click.option("--thickness-cm", type=_POSITIVE, default=None, help="Electrolyte thickness, cm (enables sigma).")
 @click.option("--symmetric/--per-cell", "symmetric", default=None,
               help="Symmetric cell: also report ASR per interface (= per cell / 2). Default: symmetric.")
-@click.option("--weighting", type=click.Choice(["modulus", "boukamp", "proportional", "unit"]), default=None,
+@click.option("--weighting", type=click.Choice(["modulus", "modulus-calc", "proportional", "unit"]), default=None,
               help="Residual weighting (default: [defaults], else modulus).")
 @click.option("--fmin", type=_POSITIVE, default=None, help="Lowest frequency fitted, Hz (> 0).")
 @click.option("--fmax", type=_POSITIVE, default=None, help="Highest frequency fitted, Hz (> 0).")

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
 
 from .errors import FitError
-from .model.weighting import WEIGHTINGS
+from .model.weighting import WEIGHTINGS, check_weighting
 
 __all__ = ["FitSettings", "CampaignSettings", "check_fit_options", "check_parameter_names",
            "did_you_mean", "FIT_SETTING_NAMES"]
@@ -62,7 +62,7 @@ class FitSettings:
     area_cm2 : electrode contact area, cm2 (> 0) or None.
     thickness_cm : electrolyte thickness, cm (> 0) or None.
     symmetric : symmetric cell (interface ASR also per interface).
-    weighting : ``modulus``, ``boukamp``, ``proportional`` or ``unit``.
+    weighting : ``modulus`` (1/|Z|^2 of the data), ``modulus-calc`` (1/|Zfit|^2), ``proportional`` or ``unit``.
     fmin_Hz, fmax_Hz : fitted frequency window, Hz (> 0, fmin < fmax) or None.
 
     Construction validates everything (the circuit is parsed): a bad value raises
@@ -86,6 +86,8 @@ class FitSettings:
             object.__setattr__(self, name, _positive_or_none(name, getattr(self, name)))
         if not isinstance(self.symmetric, bool):
             raise FitError(f"symmetric must be True or False, got {self.symmetric!r}")
+        if self.weighting == "boukamp":
+            check_weighting(self.weighting)  # the renamed weighting: what to use instead
         if self.weighting not in WEIGHTING_NAMES:
             raise FitError(f"unknown weighting {self.weighting!r}{did_you_mean(self.weighting, WEIGHTING_NAMES)}; "
                            f"use one of {', '.join(WEIGHTING_NAMES)}")

@@ -220,7 +220,7 @@ def test_stream_memory_is_bounded_for_a_generator(tmp_path):
     assert peak_large < 1.5 * peak_small + 2e6
 
 
-@pytest.mark.parametrize("weighting", ["modulus", "proportional", "unit", "boukamp"])
+@pytest.mark.parametrize("weighting", ["modulus", "proportional", "unit", "modulus-calc"])
 def test_solver_normal_equations_equal_those_of_the_stacked_weighted_residuals(weighting):
     """The solver's hot path (the real weighted Jacobian written from the circuit's
     derivative columns, one row per problem) against J^T J and J^T r of the stacked

@@ -510,3 +510,21 @@ def test_result_dict_names_its_arrays_with_units_and_reads_the_old_names():
     back = eisfit.FitResult.from_dict(old)
     np.testing.assert_array_equal(back.frequency, res.frequency)
     np.testing.assert_array_equal(back.z_fit, res.z_fit)
+
+
+def test_weighting_names_follow_the_conventions():
+    """Boukamp's (1995) modulus weighting is 1/|Z|^2 of the data: ``modulus``, the default.
+    eisfit 0.1 called 1/|Zfit|^2 of the model ``boukamp``; that is ``modulus-calc`` now, and
+    the old name is refused with what to use instead (never silently one or the other)."""
+    s = synthetic()
+    data = eisfit.fit(s, HEADLINE, kk=False)
+    calc = eisfit.fit(s, HEADLINE, weighting="modulus-calc", kk=False)
+    assert "/ |Z|^2), |Z| of the data" in data.settings["weighting_formula"]
+    assert "|Zfit| of the model" in calc.settings["weighting_formula"] and calc.settings["weighting"] == "modulus-calc"
+    zfit = calc.z_fit  # the chi-square is weighted by the model's modulus
+    expected = float(np.sum(np.abs(s.z - zfit) ** 2 / np.abs(zfit) ** 2))
+    assert calc.chisq == pytest.approx(expected, rel=1e-9)
+    with pytest.raises(FitError, match="'modulus', the default; 1/\\|Zfit\\|\\^2 of the model is 'modulus-calc'"):
+        eisfit.fit(s, HEADLINE, weighting="boukamp")
+    with pytest.raises(FitError, match="modulus-calc"):
+        eisfit.fit_campaign([s], circuit=HEADLINE, weighting="boukamp", cache_dir=False, progress=False)

@@ -266,11 +266,11 @@ def _fit_chains(omega: np.ndarray, z: np.ndarray, n_rc: int, inductance: bool, c
     returns (tau (M,), coefficients (S, P), z_fit (S, N))."""
     tau = voigt_time_constants(omega.min(), omega.max(), n_rc)
     design = _design_matrix(omega, tau, inductance, capacitance)
-    sr, si = _scales(z, "modulus" if weighting == "boukamp" else weighting)
+    sr, si = _scales(z, "modulus" if weighting == "modulus-calc" else weighting)
     coef = _solve_batch(design, z, sr, si)
     z_fit = coef @ design.T
-    if weighting == "boukamp":  # weights from the model: one refinement suffices
-        sr, si = _scales(z, "boukamp", z_fit)
+    if weighting == "modulus-calc":  # weights from the model: one refinement suffices
+        sr, si = _scales(z, "modulus-calc", z_fit)
         coef = _solve_batch(design, z, sr, si)
         z_fit = coef @ design.T
     return tau, coef, z_fit
@@ -474,7 +474,7 @@ def kk_test(
     inductance : add a series inductance (needed for data up to ~MHz, cable inductance).
     capacitance : add a series capacitance (blocking electrodes, low-frequency tail);
         "auto" (default) tries both, see below.
-    weighting : residual scales, as in the fit (``modulus`` = 1/|Z|, ``boukamp``,
+    weighting : residual scales, as in the fit (``modulus`` = 1/|Z|, ``modulus-calc``,
         ``proportional``, ``unit``).
     threshold_pct : acceptance threshold in % of |Z|.
 

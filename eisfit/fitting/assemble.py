@@ -304,7 +304,7 @@ def weighting_formula(w: str) -> str:
     """The exact chi-square definition of a weighting scheme, for reports."""
     return {
         "modulus": "chisq = sum(((Z'-Zfit')^2 + (Z''-Zfit'')^2) / |Z|^2), |Z| of the data",
-        "boukamp": "chisq = sum(((Z'-Zfit')^2 + (Z''-Zfit'')^2) / |Zfit|^2), |Zfit| of the model",
+        "modulus-calc": "chisq = sum(((Z'-Zfit')^2 + (Z''-Zfit'')^2) / |Zfit|^2), |Zfit| of the model",
         "proportional": "chisq = sum((Z'-Zfit')^2/Z'^2 + (Z''-Zfit'')^2/Z''^2)",
         "unit": "chisq = sum((Z'-Zfit')^2 + (Z''-Zfit'')^2), ohm^2",
         "sigma": "chisq = sum(((Z'-Zfit')/s')^2 + ((Z''-Zfit'')/s'')^2), user sigma",

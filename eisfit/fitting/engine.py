@@ -29,7 +29,7 @@ from .expressions import check_expressions, check_start_values
 from .flags import optimum_settled
 from .profile import ProfileJob, ProfileOutcome, profile_many, suspect_resistances
 from .result import FitResult
-from ..model.weighting import WEIGHTINGS, residual_scales
+from ..model.weighting import check_weighting, residual_scales
 
 COLLAPSE_DECADES = 12  # how far below its start a log-scale parameter bounded by 0 may go
 PROFILE_WIDER = 1.05  # the profile replaces the Wald error when its half-width is this much wider
@@ -75,7 +75,7 @@ def fit(
     thickness_cm : electrolyte thickness L, cm; with the area gives sigma = L/(R*A), S/cm.
     symmetric : symmetric cell (two identical interfaces in series): interface ASR is
         also reported per interface (R*A/2).
-    weighting : ``modulus`` (default), ``boukamp``, ``proportional``, ``unit``, or
+    weighting : ``modulus`` (default, 1/|Z| of the data), ``modulus-calc`` (1/|Zfit|), ``proportional``, ``unit``, or
         ``sigma`` with ``sigma=`` standard deviations (ohm).
     fmin, fmax : frequency window, Hz.
     drop_inductive : drop points with Z'' > 0; ``"auto"`` drops them only when the
@@ -312,8 +312,7 @@ def _prepare(spectrum, circuit, *, area_cm2, thickness_cm, symmetric, weighting,
     both = sorted(set(fixed or {}) & set(expr or {}))
     if both:
         raise FitError(f"{', '.join(both)}: both fixed and tied by expr; give each parameter one of the two")
-    if weighting not in WEIGHTINGS:
-        raise FitError(f"unknown weighting {weighting!r}; use one of {', '.join(WEIGHTINGS)}")
+    check_weighting(weighting)
     for label, v in (("area_cm2", area_cm2), ("thickness_cm", thickness_cm), ("fmin", fmin), ("fmax", fmax)):
         if v is not None and not (_is_number(v) and np.isfinite(v) and v > 0):
             raise FitError(f"{label} must be a positive number, got {v!r}")
@@ -366,7 +365,7 @@ def _prepare(spectrum, circuit, *, area_cm2, thickness_cm, symmetric, weighting,
     # start, so seeded and cold fits agree), and ending there reads as "at-bound".
     floor = np.where(log_mask & (lower <= 0), anchor * 10.0 ** -COLLAPSE_DECADES, lower)
     transform = Transform(log_mask[free], floor[free], upper[free])
-    scales = residual_scales(z, weighting if weighting != "boukamp" else "modulus", sig)
+    scales = residual_scales(z, weighting if weighting != "modulus-calc" else "modulus", sig)
     problem = Problem(circ, f, z, scales, weighting, free, fixed_vec, transform)
 
     start_list, start_labels, n_quick = _start_list(circ, feats, guess, initial, fixed, starts)
@@ -692,7 +691,7 @@ def _lmfit_polish(prep: _Prepared, p_start: np.ndarray) -> tuple[np.ndarray, boo
     def residual(pars):
         p = np.array([pars[n].value for n in names])
         zm = circ.impedance(p, problem.frequency)
-        if problem.weighting == "boukamp":
+        if problem.weighting == "modulus-calc":
             m = np.abs(zm)
             return np.concatenate([(problem.z - zm).real / m, (problem.z - zm).imag / m])
         d = problem.z - zm

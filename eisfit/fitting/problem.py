@@ -60,13 +60,13 @@ def normal_equations_at(circuit: Circuit, frequency: np.ndarray, p_full: np.ndar
     The weighted Jacobian is written straight from the circuit's derivative columns into
     one real array (Mf, 2N) per row, real and imaginary halves scaled by their own scale,
     so J^T J is a real product: half the arithmetic of the complex form and no
-    conjugate copy. ``boukamp`` (scales from the model itself) takes the stacked form.
+    conjugate copy. ``modulus-calc`` (scales from the model itself) takes the stacked form.
     """
     with np.errstate(all="ignore"):
-        if weighting == "boukamp":
+        if weighting == "modulus-calc":
             zm, dz = circuit.impedance_and_jacobian(p_full, frequency)
             dz = dz[:, :, free] * dp_dtheta[:, None, :]
-            return normal_from_residuals(*_boukamp_residuals(z, zm, dz))
+            return normal_from_residuals(*_calc_modulus_residuals(z, zm, dz))
         zm, columns = circuit.impedance_and_gradients(p_full, frequency)
         k, n = zm.shape
         inv = np.empty((k, 2 * n))
@@ -93,9 +93,9 @@ def normal_equations_at(circuit: Circuit, frequency: np.ndarray, p_full: np.ndar
 def weighted_residuals(z: np.ndarray, zm: np.ndarray, dz: np.ndarray,
                        scales: tuple[np.ndarray, np.ndarray], weighting: str) -> tuple[np.ndarray, np.ndarray]:
     """Stacked weighted residuals and Jacobian: scaled by the model modulus for
-    ``boukamp``, by ``scales`` otherwise."""
-    if weighting == "boukamp":
-        return _boukamp_residuals(z, zm, dz)
+    ``modulus-calc``, by ``scales`` otherwise."""
+    if weighting == "modulus-calc":
+        return _calc_modulus_residuals(z, zm, dz)
     return stacked_residuals(z, zm, dz, scales)
 
 
@@ -116,7 +116,7 @@ def stacked_residuals(z: np.ndarray, zm: np.ndarray, dz: np.ndarray,
     return r, jac
 
 
-def _boukamp_residuals(z, zm, dz):
+def _calc_modulus_residuals(z, zm, dz):
     """Residuals scaled by the model modulus |Zfit| and their exact Jacobian."""
     mod = np.maximum(np.abs(zm), 1e-300)
     d = z - zm

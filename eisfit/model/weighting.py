@@ -3,9 +3,10 @@
 The fit minimises ``chisq = sum(((Z'_i - Zfit'_i)/s'_i)^2 + ((Z''_i - Zfit''_i)/s''_i)^2)``.
 Each scheme gives the scale ``s`` (ohm) of every real and imaginary residual:
 
-* ``modulus`` (default): s' = s'' = |Z_i| of the data (fixed weights, as impedance.py's
-  ``weight_by_modulus`` and most commercial software);
-* ``boukamp``: s' = s'' = |Zfit_i| of the model (Boukamp 1995, "calculated modulus"),
+* ``modulus`` (default): s' = s'' = |Z_i| of the data (fixed weights; the data modulus
+  weighting of Boukamp 1995, impedance.py's ``weight_by_modulus`` and most commercial
+  software);
+* ``modulus-calc``: s' = s'' = |Zfit_i| of the model (ZView's "calculated modulus"),
   updated at every iteration;
 * ``proportional``: s' = |Z'_i|, s'' = |Z''_i| of the data;
 * ``unit``: s = 1 ohm (unweighted; biased toward the low-frequency arc);
@@ -20,7 +21,18 @@ import numpy as np
 
 from ..errors import FitError
 
-WEIGHTINGS = ("modulus", "boukamp", "proportional", "unit", "sigma")
+WEIGHTINGS = ("modulus", "modulus-calc", "proportional", "unit", "sigma")
+
+
+def check_weighting(weighting: Any, allowed: tuple[str, ...] = WEIGHTINGS) -> None:
+    """FitError unless ``weighting`` is one of ``allowed``. The name ``boukamp``, which
+    eisfit 0.1 gave the model-modulus weighting, is refused with what to use instead:
+    Boukamp (1995) weights by the data's modulus, which is ``modulus``."""
+    if weighting == "boukamp":
+        raise FitError("weighting 'boukamp' is no longer a name: Boukamp's modulus weighting (1/|Z|^2 of the "
+                       "data) is 'modulus', the default; 1/|Zfit|^2 of the model is 'modulus-calc'")
+    if weighting not in allowed:
+        raise FitError(f"unknown weighting {weighting!r}; use one of {', '.join(allowed)}")
 
 _TINY = 1e-300
 
@@ -33,7 +45,7 @@ def residual_scales(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Scales (s', s'') in ohm of the real and imaginary residuals.
 
-    ``z_model`` is needed only for ``boukamp``.
+    ``z_model`` is needed only for ``modulus-calc``.
     """
     n = z_data.size
     if sigma is not None or weighting == "sigma":
@@ -54,7 +66,7 @@ def residual_scales(
     if weighting == "modulus":
         m = np.maximum(np.abs(z_data), _TINY)
         return m, m
-    if weighting == "boukamp":
+    if weighting == "modulus-calc":
         zm = z_data if z_model is None else z_model
         m = np.maximum(np.abs(zm), _TINY)
         return m, m
@@ -63,7 +75,8 @@ def residual_scales(
     if weighting == "unit":
         one = np.ones(n)
         return one, one
-    raise FitError(f"unknown weighting {weighting!r}; use one of {', '.join(WEIGHTINGS)}")
+    check_weighting(weighting)
+    raise AssertionError(weighting)  # every name check_weighting accepts is handled above
 
 
 def weighted_residuals(

@@ -32,7 +32,7 @@ import numpy as np
 
 from ..errors import FitError
 from ..fitting.optimise import Transform
-from ..model.weighting import WEIGHTINGS, residual_scales
+from ..model.weighting import check_weighting, residual_scales
 from ..spectrum import Spectrum
 from . import smoothing as sm
 from .evidence import sharing_evidence
@@ -241,7 +241,7 @@ class _CampaignData:
         self.z = [np.asarray(s.z) for s in spectra]
         self.weighting = weighting
         self.scales = [
-            residual_scales(z, "modulus" if weighting == "boukamp" else weighting,
+            residual_scales(z, "modulus" if weighting == "modulus-calc" else weighting,
                             None if sigma is None else sigma[i])
             for i, z in enumerate(self.z)
         ]
@@ -278,8 +278,8 @@ def _make_evaluate(circuit, layout: _Layout, data: _CampaignData):
             with np.errstate(all="ignore"):
                 zm, dz = circuit.impedance_and_jacobian(P[idx], f)
                 n = f.size
-                if data.weighting == "boukamp":
-                    rr, jj = _boukamp(z, zm, dz)
+                if data.weighting == "modulus-calc":
+                    rr, jj = _calc_modulus_residuals(z, zm, dz)
                 else:
                     d = z - zm
                     rr = np.concatenate([d.real / sr, d.imag / si_], axis=1)
@@ -296,8 +296,8 @@ def _make_evaluate(circuit, layout: _Layout, data: _CampaignData):
     return evaluate
 
 
-def _boukamp(z, zm, dz):
-    """Residuals scaled by the model modulus |Zfit| (Boukamp 1995) and their Jacobian."""
+def _calc_modulus_residuals(z, zm, dz):
+    """Residuals scaled by the model modulus |Zfit| ("calculated modulus") and their Jacobian."""
     mod = np.maximum(np.abs(zm), 1e-300)
     d = z - zm
     dmod = np.real(np.conj(zm)[:, :, None] * dz) / mod[:, :, None]
@@ -350,8 +350,7 @@ def joint_fit(
     spectra = list(spectra)
     if not spectra:
         raise FitError("joint_fit needs at least one spectrum")
-    if weighting not in WEIGHTINGS:
-        raise FitError(f"unknown weighting {weighting!r}; use one of {', '.join(WEIGHTINGS)}")
+    check_weighting(weighting)
     if sigma is not None and len(sigma) != len(spectra):
         raise FitError(f"sigma: {len(sigma)} arrays for {len(spectra)} spectra")
     defn = load_circuit(definition)
