@@ -12,7 +12,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ..analysis.derived import ArcSpec, arc_tau_s, capacitance_outside_role, derived_quantities, guess_roles
-from ..analysis.quality import fit_passes_kk_rule, is_lack_of_fit, lack_of_fit_ratio
+from ..analysis.quality import MISFIT_RATIO, fit_passes_kk_rule, is_lack_of_fit, lack_of_fit_ratio
 from ..model import CircuitDefinition
 from ..model.parser import Leaf, parallels
 from ..spectrum import Spectrum
@@ -102,6 +102,8 @@ def assemble_result(
             derived_units[LACK_OF_FIT_KEY] = LACK_OF_FIT_UNIT
             if is_lack_of_fit(ratio):
                 flags.append(f"lack-of-fit:{ratio:.1f}")
+            elif is_lack_of_fit(ratio, MISFIT_RATIO):
+                flags.append(f"misfit:{ratio:.2f}")
     settings.update(CONVENTIONS)
     settings.setdefault("eisfit_version", _version())
     n_res = 2 * f.size

@@ -35,6 +35,10 @@ FLAGS: dict[str, tuple[str, str]] = {
                             "'unresolved'"),
     "kk-failed": (PROBLEM, "the Lin-KK test of the fitted points failed and the fitted circuit (itself "
                            "KK-consistent) does not pass the same acceptance rule either"),
+    "misfit": (CAUTION, "the fit's residuals are this many times the noise level of the data, 1.2-2x: "
+                        "systematically above it (right-model fits stay below 1.1), as when an element is "
+                        "missing (the lead inductance of MHz data): the stderr understate the uncertainty; "
+                        "compare circuits with eisfit suggest"),
     "at-bound": (CAUTION, "the parameter sits on a bound (its stderr is the local curvature only)"),
     "large-stderr": (CAUTION, "the parameter's stderr exceeds its value"),
     "singular-covariance": (CAUTION, "the covariance could not be estimated (stderr nan)"),
