@@ -566,7 +566,7 @@ class _Search:
 
     def _neighbours(self, shape: CircuitShape) -> list[CircuitShape]:
         key = circuit_from_shape(shape)
-        out = _ideal_variants(shape, self.fits.get(key))
+        out = _pruned_variants(shape, self.fits.get(key)) + _ideal_variants(shape, self.fits.get(key))
         # a series L is always a neighbour: a lead inductance of a few % of |Z| at f_max is
         # often hidden under the first arc (no Z'' > 0, no DRT inductance), yet the BIC
         # can tell; without one it collapses and is rejected as unresolved
@@ -689,6 +689,33 @@ def _ideal_variants(shape: CircuitShape, res) -> list[CircuitShape]:
     if shape.tail == "Wo" and res.values.get(f"CPE{k}_1", 0.0) >= IDEAL_N_DOUBLE_LAYER:
         return [CircuitShape(shape.inductor, shape.series_r, k, "Wo+C")]
     return []
+
+
+def _pruned_variants(shape: CircuitShape, res) -> list[CircuitShape]:
+    """The shape without the elements its fit left unresolved (:func:`unresolved_parameters`):
+    the diffusion or blocking termination (tail ``none``), an arc (one fewer), the series L.
+    Where every candidate leaves something undetermined (noise-free or very clean data fit
+    every larger circuit to the last digit), the step that drops what the data do not
+    inform is the one to try: pyimpspec's noise-free R(RC)(RW) spectrum ended on a 13-parameter
+    circuit with two unresolved parameters while R0-p(R1,CPE1)-p(R2,CPE2) was never fitted."""
+    if res is None:
+        return []
+    unresolved = unresolved_parameters(res)
+    if not unresolved:
+        return []
+    k = shape.n_arcs
+    tail_elements = {"CPE": (f"CPE{k + 1}",), "C": (f"C{k + 1}",), "W": (f"W{k}",), "Wo": (f"Wo{k}",),
+                     "Ws": (f"Ws{k}",), "Wo+C": (f"Wo{k}", f"C{k}")}.get(shape.tail, ())
+    element_of = {n: n.split("_")[0] for n in unresolved}
+    out = []
+    if any(e in tail_elements for e in element_of.values()):
+        out.append(CircuitShape(shape.inductor, shape.series_r, k, "none"))
+    arcs = {f"R{j}" for j in range(1, k + 1)} | {f"CPE{j}" for j in range(1, k + 1)}
+    if k > 1 and any(e in arcs and e not in tail_elements for e in element_of.values()):
+        out.append(CircuitShape(shape.inductor, shape.series_r, k - 1, shape.tail))
+    if shape.inductor and "L0" in element_of.values():
+        out.append(CircuitShape(False, shape.series_r, k, shape.tail))
+    return out
 
 
 def _library_names() -> dict[str, str]:

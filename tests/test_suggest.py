@@ -263,3 +263,29 @@ def test_least_bad_candidate_is_the_one_the_data_determine_best():
     assert list(table["circuit"]) == ["L0-R0-p(R1,CPE1)-p(R2,CPE2)", "L0-R0-p(R1,CPE1)-p(R2,CPE2)-p(R3,CPE3)",
                                       "L0-R0-p(R1,CPE1)"]
     assert table["verdict"].iloc[0] == "rejected: unresolved R1,CPE1_0"
+
+
+def test_noise_free_data_drop_what_every_larger_candidate_leaves_unresolved():
+    """Noise-free R(RC)(RW) data (pyimpspec's test spectrum: 29 points, 10 kHz - 1 Hz) fit
+    every larger candidate to the last digit and leave parts of each undetermined; the
+    search ended on a 13-parameter circuit with two unresolved parameters and never fitted
+    the two-arc circuit. The step that drops the unresolved element (the Warburg of a
+    Randles arc, an arc, the L) is now a neighbour, and the exact circuit wins."""
+    f = np.logspace(4, 0, 29)
+    exact = synthetic(TWO_ARCS, [100.0, 200.0, 8e-7, 1.0, 500.0, 4e-4, 0.5], noise=0.0, f=f)
+    rounded = [complex(float(f"{z.real:.6e}"), float(f"{z.imag:.6e}")) for z in exact.z]  # as a text file stores it
+    s = Spectrum(frequency=f, z=np.array(rounded))
+    sug = eisfit.suggest_circuit(s)
+    assert sug.best == TWO_ARCS, sug.table[["circuit", "verdict"]]
+    res = sug.best_fit
+    assert res.values["R1"] == pytest.approx(200.0, rel=1e-6) and res.values["R2"] == pytest.approx(500.0, rel=1e-6)
+    assert res.values["CPE2_1"] == pytest.approx(0.5, abs=1e-6)
+
+
+def test_real_noise_free_pyimpspec_spectrum_gets_its_circuit():
+    from conftest import realdata_path
+
+    (s,) = eisfit.read(realdata_path("mpt", "vyrjana__pyimpspec", "data.mpt"))
+    sug = eisfit.suggest_circuit(s)
+    assert sug.best == TWO_ARCS
+    assert sug.best_fit.values["R0"] == pytest.approx(100.0, rel=1e-4)
