@@ -5,7 +5,6 @@ Every .mpr with an .mpt twin must decode to the same points as the text export.
 from __future__ import annotations
 
 import importlib.util
-import time
 import warnings
 
 import numpy as np
@@ -108,18 +107,9 @@ def test_mpr_sweep_counts(rel, n_sweeps, sizes, technique):
     assert all(np.all(s.frequency > 0) for s in spectra)
 
 
-def test_geis_drops_the_dc_hold_and_is_fast():
-    p = realdata_path("mpr", "dgbowl__yadg", "geis.mpr")
-    best = min(_timed(mpr.read, p) for _ in range(5))
-    spectra = mpr.read(p)
+def test_geis_drops_the_dc_hold():
+    spectra = mpr.read(realdata_path("mpr", "dgbowl__yadg", "geis.mpr"))
     assert sum(len(s) for s in spectra) == 2528 - 29
-    assert best < 0.05, f"geis.mpr took {best * 1e3:.1f} ms"
-
-
-def _timed(fn, *args) -> float:
-    t0 = time.perf_counter()
-    fn(*args)
-    return time.perf_counter() - t0
 
 
 def test_cellpy_modulo_bat_points():

@@ -8,7 +8,6 @@ synthetic .mpt.
 from __future__ import annotations
 
 import struct
-import time
 import warnings
 from pathlib import Path
 
@@ -24,7 +23,6 @@ from test_io_mpt import rows_for, write_mpt
 N_SYNTHETIC = 3000
 N_REAL = 1000
 N_MPT = 1000
-MAX_SECONDS_PER_READ = 1.0
 EXTREMES = (0, 1, 0xFF, 0xFFFF, 0x7FFFFFFF, 0xFFFFFFFF)
 
 
@@ -65,7 +63,6 @@ def run_fuzz(reader, seed_bytes: bytes, n: int, path: Path, seed: int, text: boo
     outcomes = {"ok": 0, "error": 0}
     for i in range(n):
         path.write_bytes(mutate(seed_bytes, rng, text))
-        t0 = time.perf_counter()
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -76,8 +73,6 @@ def run_fuzz(reader, seed_bytes: bytes, n: int, path: Path, seed: int, text: boo
             outcomes["error"] += 1
         except Exception as exc:  # noqa: BLE001 - the point of the test
             pytest.fail(f"mutant {i} (seed {seed}) raised {type(exc).__name__}: {exc}")
-        elapsed = time.perf_counter() - t0
-        assert elapsed < MAX_SECONDS_PER_READ, f"mutant {i} took {elapsed:.2f} s"
     return outcomes
 
 

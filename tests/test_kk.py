@@ -1,7 +1,6 @@
 """Lin-KK validity test on synthetic spectra (seeded noise)."""
 from __future__ import annotations
 
-import time
 import warnings
 
 import numpy as np
@@ -100,15 +99,6 @@ def test_threshold_and_result_export():
     assert d["n_rc"] == strict.n_rc and len(d["residuals_real"]) == F.size
     ax = eisfit.plotting.plot_kk_residuals(strict)
     assert ax.get_xscale() == "log"
-
-
-def test_speed():
-    s = Spectrum(F, noisy(two_arcs()))
-    kk_test(s)
-    t0 = time.perf_counter()
-    for _ in range(5):
-        kk_test(s)
-    assert (time.perf_counter() - t0) / 5 < 0.1  # ~5 ms on an idle core
 
 
 def test_near_ideal_arc_does_not_stop_the_chain_too_early():
