@@ -102,7 +102,7 @@ def assemble_result(
             derived_units[LACK_OF_FIT_KEY] = LACK_OF_FIT_UNIT
             if is_lack_of_fit(ratio):
                 flags.append(f"lack-of-fit:{ratio:.1f}")
-            elif is_lack_of_fit(ratio, MISFIT_RATIO):
+            elif ratio > MISFIT_RATIO:
                 flags.append(f"misfit:{ratio:.2f}")
     settings.update(CONVENTIONS)
     settings.setdefault("eisfit_version", _version())
