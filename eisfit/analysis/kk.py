@@ -175,12 +175,19 @@ class KKResult:
 def voigt_time_constants(omega_min: float, omega_max: float, n_rc: int) -> np.ndarray:
     """Lin-KK time constants (s): ``n_rc`` values log-spaced from 1/omega_max to 1/omega_min.
 
-    With a single element, tau is the geometric mean of the two limits.
+    With a single element, tau is the geometric mean of the two limits. The array is
+    read-only (remembered for the grids met last: a test grows the chain one element at
+    a time, twice, and a campaign shares one grid).
     """
+    return _time_constants(float(omega_min), float(omega_max), int(n_rc))
+
+
+@functools.lru_cache(maxsize=512)
+def _time_constants(omega_min: float, omega_max: float, n_rc: int) -> np.ndarray:
     lo, hi = math.log10(1.0 / omega_max), math.log10(1.0 / omega_min)
-    if n_rc == 1:
-        return np.array([10.0 ** (0.5 * (lo + hi))])
-    return np.logspace(lo, hi, n_rc)
+    tau = np.array([10.0 ** (0.5 * (lo + hi))]) if n_rc == 1 else np.logspace(lo, hi, n_rc)
+    tau.flags.writeable = False
+    return tau
 
 
 def _design_matrix(
@@ -226,9 +233,8 @@ def _solve_batch(design: np.ndarray, z: np.ndarray, sr: np.ndarray, si: np.ndarr
         ok = (d.min(axis=1) > 0) & ((d.max(axis=1) / np.maximum(d.min(axis=1), 1e-300)) ** 2 < 1e8)
     except np.linalg.LinAlgError:
         ok = np.zeros(gram.shape[0], dtype=bool)
-    if ok.any():
-        y = np.linalg.solve(chol[ok], rhs[ok][:, :, None])
-        coef[ok] = np.linalg.solve(chol[ok].transpose(0, 2, 1), y)[:, :, 0]
+    if ok.any():  # well conditioned: one LU solve each (two triangular solves through np.linalg cost twice)
+        coef[ok] = np.linalg.solve(gram[ok], rhs[ok][:, :, None])[:, :, 0]
     if (~ok).any():
         bad = ~ok
         a = np.concatenate([dr[None] / sr[bad][:, :, None], di[None] / si[bad][:, :, None]], axis=1)
@@ -282,12 +288,14 @@ def _lstsq_qr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _fit_chains(omega: np.ndarray, z: np.ndarray, n_rc: int, inductance: bool, capacitance: bool,
-                weighting: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                weighting: str, scales: tuple[np.ndarray, np.ndarray] | None = None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Fit a chain of ``n_rc`` RC elements to each spectrum of ``z`` (S, N);
-    returns (tau (M,), coefficients (S, P), z_fit (S, N))."""
+    returns (tau (M,), coefficients (S, P), z_fit (S, N)). ``scales``: the data's residual
+    scales (:func:`_data_scales`), when already computed."""
     tau = voigt_time_constants(omega.min(), omega.max(), n_rc)
     design = _design_matrix(omega, tau, inductance, capacitance)
-    sr, si = _scales(z, "modulus" if weighting == "modulus-calc" else weighting)
+    sr, si = _data_scales(z, weighting) if scales is None else scales
     coef = _solve_batch(design, z, sr, si)
     z_fit = coef @ design.T
     if weighting == "modulus-calc":  # weights from the model: one refinement suffices
@@ -295,6 +303,12 @@ def _fit_chains(omega: np.ndarray, z: np.ndarray, n_rc: int, inductance: bool, c
         coef = _solve_batch(design, z, sr, si)
         z_fit = coef @ design.T
     return tau, coef, z_fit
+
+
+def _data_scales(z: np.ndarray, weighting: str) -> tuple[np.ndarray, np.ndarray]:
+    """The residual scales of a stack from the data alone (``modulus-calc`` starts from the
+    data's modulus and is refined from the model in :func:`_fit_chains`)."""
+    return _scales(z, "modulus" if weighting == "modulus-calc" else weighting)
 
 
 def _scales(z: np.ndarray, weighting: str, z_model: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -331,8 +345,10 @@ def _grow_chains(omega, z, c, max_rc, inductance, capacitance, weighting, thresh
     chains: list[_Chain | None] = [None] * z.shape[0]
     first: dict[int, _Chain] = {}
     pending = np.arange(z.shape[0])
+    scales = _data_scales(z, weighting)
     for m in range(1, max_rc + 1):
-        tau, coef, z_fit = _fit_chains(omega, z[pending], m, inductance, capacitance, weighting)
+        tau, coef, z_fit = _fit_chains(omega, z[pending], m, inductance, capacitance, weighting,
+                                       (scales[0][pending], scales[1][pending]))
         rk = coef[:, 1:1 + m]
         pos = np.sum(np.where(rk >= 0, rk, 0.0), axis=1)
         neg = -np.sum(np.where(rk < 0, rk, 0.0), axis=1)
