@@ -376,6 +376,9 @@ def _grow_chains(omega, z, c, max_rc, inductance, capacitance, weighting, thresh
 
 LENGTHEN_NOISE_DROP = 3.0  # a longer chain whose noise estimate is 3x lower: the selected chain was too short
 LENGTHEN_NEAR_BEST = 1.5  # the shortest longer chain within 1.5x of the best noise estimate is used
+LENGTHEN_MIN_MU = 0.2  # a longer chain whose resistances nearly cancel (mu below this) follows whatever the
+# points do, not a distribution: not used (sharp arcs at 5-7 points per decade give mu 0.37-0.97; a
+# 790 kHz glitch of a battery spectrum was "explained" at mu 0.01)
 LENGTHEN_FACTORS = (1.5, 1.25)  # longer chains tried, in multiples of max_rc (at most N): the probe, then the
 # shorter one where the probe shows the selected chain too short
 
@@ -395,7 +398,8 @@ def _lengthen_short_chains(omega, z, chains: list[_Chain], max_rc: int, most: in
     its degrees of freedom, which noise alone keeps about constant whatever M) at least
     ``LENGTHEN_NOISE_DROP`` times lower than the selected chain, a chain of 1.25 ``max_rc``
     is fitted too and the shorter of the two within ``LENGTHEN_NEAR_BEST`` of the better
-    one's noise estimate is used. A longer Voigt chain is still Kramers-Kronig compliant,
+    one's noise estimate is used, if its mu is at least ``LENGTHEN_MIN_MU`` (resistances that
+    nearly cancel describe the points, not relaxations). A longer Voigt chain is still Kramers-Kronig compliant,
     and a drift or a non-linearity is not a shape it can follow: its residuals stay. A
     spectrum the chain describes within the threshold costs nothing more; one above it one
     or two chain fits.
@@ -427,11 +431,18 @@ def _lengthen_short_chains(omega, z, chains: list[_Chain], max_rc: int, most: in
     if max_rc < shorter < probe:
         candidates.insert(0, longer_chain(rows, shorter))
     for k, i in enumerate(rows):
-        best = min(c[4][k] for c in candidates)
-        m, tau, coef, z_fit, _ = next(c for c in candidates if c[4][k] <= LENGTHEN_NEAR_BEST * best)
-        rk = coef[k, 1:1 + m]
-        pos, neg = rk[rk >= 0].sum(), -rk[rk < 0].sum()
-        chains[i] = _Chain(tau, coef[k], z_fit[k], float(0.0 if pos <= 0 else 1.0 - neg / pos), True)
+        usable = [c for c in candidates if _mu(c[2][k, 1:1 + c[0]]) >= LENGTHEN_MIN_MU]
+        if not usable:
+            continue
+        best = min(c[4][k] for c in usable)
+        m, tau, coef, z_fit, _ = next(c for c in usable if c[4][k] <= LENGTHEN_NEAR_BEST * best)
+        chains[i] = _Chain(tau, coef[k], z_fit[k], _mu(coef[k, 1:1 + m]), True)
+
+
+def _mu(r_k: np.ndarray) -> float:
+    """Schönleber's mu = 1 - sum |R_k < 0| / sum R_k >= 0 of one chain's resistances."""
+    pos, neg = float(r_k[r_k >= 0].sum()), -float(r_k[r_k < 0].sum())
+    return 0.0 if pos <= 0 else 1.0 - neg / pos
 
 
 def _pseudo_chisq_rows(z: np.ndarray, z_fit: np.ndarray) -> np.ndarray:
