@@ -349,10 +349,7 @@ def _grow_chains(omega, z, c, max_rc, inductance, capacitance, weighting, thresh
     for m in range(1, max_rc + 1):
         tau, coef, z_fit = _fit_chains(omega, z[pending], m, inductance, capacitance, weighting,
                                        (scales[0][pending], scales[1][pending]))
-        rk = coef[:, 1:1 + m]
-        pos = np.sum(np.where(rk >= 0, rk, 0.0), axis=1)
-        neg = -np.sum(np.where(rk < 0, rk, 0.0), axis=1)
-        mu = np.where(pos <= 0, 0.0, 1.0 - neg / np.where(pos <= 0, 1.0, pos))
+        mu = _mu(coef[:, 1:1 + m])
         done = np.zeros(pending.size, dtype=bool)
         for j, i in enumerate(pending):
             chain = _Chain(tau, coef[j], z_fit[j], float(mu[j]), bool(mu[j] < c))
@@ -436,13 +433,15 @@ def _lengthen_short_chains(omega, z, chains: list[_Chain], max_rc: int, most: in
             continue
         best = min(c[4][k] for c in usable)
         m, tau, coef, z_fit, _ = next(c for c in usable if c[4][k] <= LENGTHEN_NEAR_BEST * best)
-        chains[i] = _Chain(tau, coef[k], z_fit[k], _mu(coef[k, 1:1 + m]), True)
+        chains[i] = _Chain(tau, coef[k], z_fit[k], float(_mu(coef[k, 1:1 + m])), True)
 
 
-def _mu(r_k: np.ndarray) -> float:
-    """Schönleber's mu = 1 - sum |R_k < 0| / sum R_k >= 0 of one chain's resistances."""
-    pos, neg = float(r_k[r_k >= 0].sum()), -float(r_k[r_k < 0].sum())
-    return 0.0 if pos <= 0 else 1.0 - neg / pos
+def _mu(r_k: np.ndarray) -> np.ndarray:
+    """Schönleber's mu = 1 - sum |R_k < 0| / sum R_k >= 0 of chains' resistances (..., M)
+    (0 where no resistance is positive)."""
+    pos = np.sum(np.where(r_k >= 0, r_k, 0.0), axis=-1)
+    neg = -np.sum(np.where(r_k < 0, r_k, 0.0), axis=-1)
+    return np.where(pos <= 0, 0.0, 1.0 - neg / np.where(pos <= 0, 1.0, pos))
 
 
 def _pseudo_chisq_rows(z: np.ndarray, z_fit: np.ndarray) -> np.ndarray:
