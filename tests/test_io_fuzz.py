@@ -99,3 +99,40 @@ def test_fuzz_mpt(tmp_path):
     seed = write_mpt(tmp_path / "seed.mpt", rows_for(2, 5, 1)).read_bytes()
     outcomes = run_fuzz(mpt.read, seed, N_MPT, tmp_path / "mutant.mpt", seed=4, text=True)
     assert outcomes["error"] > 0 and outcomes["ok"] > 0
+
+
+def test_fuzz_json_export(tmp_path):
+    """Damaged eisfit JSON exports: a ReadError naming the file, or spectra; never another
+    exception (mutants of an export with meta and an extra column)."""
+    from eisfit import Spectrum
+    from eisfit.io import export
+
+    f = np.logspace(5, -1, 13)
+    z = 10 + 100 / (1 + 1j * 2 * np.pi * f * 1e-3)
+    seed_bytes = export.write_json([Spectrum(f, z, meta={"area": 0.785, "technique": "PEIS"},
+                                             columns={"time/s": np.arange(13.0)})],
+                                   tmp_path / "seed.json").read_bytes()
+    json_alphabet = np.frombuffer(b'0123456789.eE+-[]{}:,"ntrufalse ', dtype=np.uint8)
+    rng = np.random.default_rng(3)
+    outcomes = {"ok": 0, "error": 0}
+    path = tmp_path / "mutant.json"
+    for i in range(N_MPT):
+        buf = bytearray(seed_bytes)
+        for _ in range(1 + int(rng.random() < 0.5)):
+            pos = int(rng.integers(len(buf)))
+            if rng.random() < 0.5:
+                buf[pos] = int(rng.choice(json_alphabet))
+            else:
+                del buf[pos:pos + int(rng.integers(1, 24))]
+        path.write_bytes(bytes(buf))
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                export.read(path)
+            outcomes["ok"] += 1
+        except ReadError as exc:
+            assert path.name in str(exc), f"mutant {i}: message does not name the file: {exc}"
+            outcomes["error"] += 1
+        except Exception as exc:  # noqa: BLE001 - the point of the test
+            pytest.fail(f"mutant {i} raised {type(exc).__name__}: {exc}")
+    assert outcomes["error"] > 0 and outcomes["ok"] > 0

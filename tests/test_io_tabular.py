@@ -180,6 +180,10 @@ def test_json_export_reads_back_and_both_exports_state_the_sign_convention(tmp_p
     ('{"eisfit_export": 1, "spectra": [{"frequency_Hz": [1, 2], "z_real_ohm": [1, 2], "z_imag_ohm": [1, 2]}',
      "not a readable eisfit JSON export"),
     ('{"eisfit_export": 2, "spectra": []}', "not an eisfit JSON export"),
+    ('{"eisfit_export": 1, "spectra": [{"frequency_Hz": [1, 2], "z_real_ohm": [1, 2], "z_imag_ohm": [1, 2], '
+     '"columns": "x"}]}', "'meta' and 'columns' must be objects"),
+    ('{"eisfit_export": 1, "spectra": [{"frequency_Hz": [1, -2], "z_real_ohm": [1, 2], "z_imag_ohm": [1, 2]}]}',
+     "spectrum 0: 1 frequency value"),
 ])
 def test_damaged_json_export_is_one_read_error(tmp_path, text, problem):
     p = tmp_path / "damaged.json"

@@ -19,6 +19,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from ..errors import ReadError
+from ._common import build_spectra
 from .._json import to_jsonable
 from ..spectrum import Spectrum
 
@@ -162,28 +163,28 @@ def read(path: Path, **options: Any) -> list[Spectrum]:
         raise ReadError(p, f"not a readable eisfit JSON export: {exc}") from None
     if not isinstance(doc, dict) or doc.get(JSON_KEY) != 1 or not isinstance(doc.get("spectra"), list):
         raise ReadError(p, f"not an eisfit JSON export (no {JSON_KEY!r}: 1 with a 'spectra' list)")
-    out = []
+    out: list[Spectrum] = []
     for k, item in enumerate(doc["spectra"]):
         where = f"spectrum {k}"
         if not isinstance(item, dict):
             raise ReadError(p, f"{where} is not an object")
+        meta, columns = item.get("meta") or {}, item.get("columns") or {}
+        if not isinstance(meta, dict) or not isinstance(columns, dict):
+            raise ReadError(p, f"{where}: 'meta' and 'columns' must be objects")
         try:
             f, z_real, z_imag = (np.asarray(item[key], dtype=float)
                                  for key in ("frequency_Hz", "z_real_ohm", "z_imag_ohm"))
-            columns = {str(name): np.asarray(v) for name, v in (item.get("columns") or {}).items()}
+            columns = {str(name): np.asarray(v) for name, v in columns.items()}
         except KeyError as exc:
             raise ReadError(p, f"{where} has no {exc.args[0]!r} array") from None
         except (TypeError, ValueError) as exc:
             raise ReadError(p, f"{where}: arrays not numeric ({exc})") from None
         if f.ndim != 1 or any(np.shape(v) != f.shape for v in (z_real, z_imag, *columns.values())):
             raise ReadError(p, f"{where}: frequency_Hz, z_real_ohm, z_imag_ohm and columns differ in length")
-        z = z_real + 1j * z_imag
-        meta = restored_meta(item.get("meta") or {})
-        meta.update(source=str(p), format=NAME, sweep=k, n_sweeps=len(doc["spectra"]))
-        try:
-            out.append(Spectrum(f, z, meta, columns=columns))
-        except ReadError:
-            raise
-        except Exception as exc:  # the Spectrum's own checks (NaN, non-positive frequency...)
-            raise ReadError(p, f"{where}: {exc}") from None
+        try:  # the checks every reader shares (plausible ranges, repeated frequencies, finite values)
+            out += build_spectra(p, f, z_real + 1j * z_imag, {**restored_meta(meta), "format": NAME},
+                                 [np.arange(f.size)], columns,
+                                 sweep_meta=[{"sweep": k, "n_sweeps": len(doc["spectra"])}])
+        except ReadError as exc:  # it numbers the sweeps of one call: name the spectrum of the file
+            raise type(exc)(p, f"{where}: {exc.reason.removeprefix('sweep 0: ')}") from None
     return out
