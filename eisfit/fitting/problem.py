@@ -66,7 +66,7 @@ def normal_equations_at(circuit: Circuit, frequency: np.ndarray, p_full: np.ndar
         if weighting == "modulus-calc":
             zm, dz = circuit.impedance_and_jacobian(p_full, frequency)
             dz = dz[:, :, free] * dp_dtheta[:, None, :]
-            return normal_from_residuals(*_calc_modulus_residuals(z, zm, dz))
+            return normal_from_residuals(*calc_modulus_residuals(z, zm, dz))
         zm, columns = circuit.impedance_and_gradients(p_full, frequency)
         k, n = zm.shape
         inv = np.empty((k, 2 * n))
@@ -95,7 +95,7 @@ def weighted_residuals(z: np.ndarray, zm: np.ndarray, dz: np.ndarray,
     """Stacked weighted residuals and Jacobian: scaled by the model modulus for
     ``modulus-calc``, by ``scales`` otherwise."""
     if weighting == "modulus-calc":
-        return _calc_modulus_residuals(z, zm, dz)
+        return calc_modulus_residuals(z, zm, dz)
     return stacked_residuals(z, zm, dz, scales)
 
 
@@ -116,8 +116,10 @@ def stacked_residuals(z: np.ndarray, zm: np.ndarray, dz: np.ndarray,
     return r, jac
 
 
-def _calc_modulus_residuals(z, zm, dz):
-    """Residuals scaled by the model modulus |Zfit| and their exact Jacobian."""
+def calc_modulus_residuals(z: np.ndarray, zm: np.ndarray, dz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Residuals (K, 2N) scaled by the model modulus |Zfit| (weighting ``modulus-calc``) and
+    their exact Jacobian (K, 2N, M), from the data ``z``, the model ``zm`` (K, N) and its
+    Jacobian ``dz`` (K, N, M)."""
     mod = np.maximum(np.abs(zm), 1e-300)
     d = z - zm
     r = np.concatenate([d.real / mod, d.imag / mod], axis=1)

@@ -32,6 +32,7 @@ import numpy as np
 
 from ..errors import FitError
 from ..fitting.optimise import Transform
+from ..fitting.problem import calc_modulus_residuals
 from ..model.weighting import check_weighting, residual_scales
 from ..spectrum import Spectrum
 from . import smoothing as sm
@@ -279,7 +280,7 @@ def _make_evaluate(circuit, layout: _Layout, data: _CampaignData):
                 zm, dz = circuit.impedance_and_jacobian(P[idx], f)
                 n = f.size
                 if data.weighting == "modulus-calc":
-                    rr, jj = _calc_modulus_residuals(z, zm, dz)
+                    rr, jj = calc_modulus_residuals(z, zm, dz)
                 else:
                     d = z - zm
                     rr = np.concatenate([d.real / sr, d.imag / si_], axis=1)
@@ -294,16 +295,6 @@ def _make_evaluate(circuit, layout: _Layout, data: _CampaignData):
         return r, Ja, Jb
 
     return evaluate
-
-
-def _calc_modulus_residuals(z, zm, dz):
-    """Residuals scaled by the model modulus |Zfit| ("calculated modulus") and their Jacobian."""
-    mod = np.maximum(np.abs(zm), 1e-300)
-    d = z - zm
-    dmod = np.real(np.conj(zm)[:, :, None] * dz) / mod[:, :, None]
-    jr = -(dz.real + d.real[:, :, None] * dmod / mod[:, :, None]) / mod[:, :, None]
-    ji = -(dz.imag + d.imag[:, :, None] * dmod / mod[:, :, None]) / mod[:, :, None]
-    return np.concatenate([d.real / mod, d.imag / mod], axis=1), np.concatenate([jr, ji], axis=1)
 
 
 # --------------------------------------------------------------------------- entry point
