@@ -116,17 +116,14 @@ def fit(
     covariance says so in ``flags``; it does not raise on valid data.
     """
     spectrum, circuit, initial, fixed = fit_inputs(spectrum, circuit, initial, fixed)
-    prep = _prepare(spectrum, circuit, area_cm2=area_cm2, thickness_cm=thickness_cm,
-                    symmetric=symmetric, weighting=weighting, sigma=sigma, fmin=fmin, fmax=fmax,
-                    drop_inductive=drop_inductive, initial=initial, fixed=fixed, bounds=bounds,
-                    expr=expr, starts=starts, engine=engine, guess_mode=guess, profile=profile)
+    options = dict(area_cm2=area_cm2, thickness_cm=thickness_cm, symmetric=symmetric, weighting=weighting,
+                   sigma=sigma, fmin=fmin, fmax=fmax, drop_inductive=drop_inductive, initial=initial, fixed=fixed,
+                   bounds=bounds, expr=expr, starts=starts, engine=engine, guess_mode=guess, profile=profile)
+    prep = _prepare(spectrum, circuit, **options)
     if prep.uses_lmfit:
         relaxed = None
         if expr and len(prep.start_list) > 1:  # the optimum without the ties, by the multi-start
-            relaxed = _prepare(spectrum, circuit, area_cm2=area_cm2, thickness_cm=thickness_cm,
-                               symmetric=symmetric, weighting=weighting, sigma=sigma, fmin=fmin, fmax=fmax,
-                               drop_inductive=drop_inductive, initial=initial, fixed=fixed, bounds=bounds,
-                               expr=None, starts=starts, engine="fast", guess_mode=guess, profile=profile)
+            relaxed = _prepare(spectrum, circuit, **{**options, "expr": None, "engine": "fast"})
         p_best, converged = _solve_lmfit(prep, relaxed)
         return _finish(prep, p_best, converged, kk=kk, order_arcs=order_arcs)
     return fit_prepared([prep], kk=kk, order_arcs=order_arcs)[0]
