@@ -412,13 +412,14 @@ def _lengthen_short_chains(omega, z, chains: list[_Chain], max_rc: int, most: in
         return
     n_extra = 1 + int(inductance) + int(capacitance)
 
+    def noise(zz: np.ndarray, z_fit: np.ndarray, m: int):  # the RMS residual over the degrees of freedom
+        return np.sqrt(_pseudo_chisq_rows(zz, z_fit) / max(2 * z.shape[1] - m - n_extra, 1))
+
     def longer_chain(rows: list[int], m: int):  # (M, tau, coefficients, z_fit, noise estimates) of the rows
         tau, coef, z_fit = _fit_chains(omega, z[rows], m, inductance, capacitance, weighting)
-        dof = max(2 * z.shape[1] - m - n_extra, 1)  # the RMS residual over the degrees of freedom
-        return m, tau, coef, z_fit, np.sqrt(_pseudo_chisq_rows(z[rows], z_fit) / dof)
+        return m, tau, coef, z_fit, noise(z[rows], z_fit, m)
 
-    selected = np.array([np.sqrt(_pseudo_chisq_rows(z[i], chains[i].z_fit)
-                                 / max(2 * z.shape[1] - chains[i].tau.size - n_extra, 1)) for i in todo])
+    selected = np.array([noise(z[i], chains[i].z_fit, chains[i].tau.size) for i in todo])
     first = longer_chain(todo, probe)
     too_short = [j for j in range(len(todo)) if first[4][j] * LENGTHEN_NOISE_DROP < selected[j]]
     if not too_short:
