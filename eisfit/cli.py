@@ -125,7 +125,10 @@ class _Group(click.Group):
     tracebacks only with --debug (click's own usage errors included)."""
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        from ._processes import tune_allocator
+
         _State.reset()
+        tune_allocator()  # the command's own process (and the workers it forks)
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning
             code = self._run(args, prog_name or "eisfit", complete_var, **extra)

@@ -24,7 +24,11 @@ _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 def init_worker(parent_pid: int) -> None:
-    """ProcessPoolExecutor initializer: ignore SIGINT, die with the process ``parent_pid``."""
+    """ProcessPoolExecutor initializer: ignore SIGINT, die with the process ``parent_pid``,
+    keep freed memory for reuse (:func:`eisfit._processes.tune_allocator`)."""
+    from .._processes import tune_allocator
+
+    tune_allocator()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     warnings.showwarning = _warning_line
     _kernel_kills_me_with_parent()

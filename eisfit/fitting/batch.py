@@ -448,11 +448,15 @@ def _single_outcome(s: Spectrum, circuit: str, options: dict[str, Any]) -> dict[
 def _stream_pool(jobs: int) -> ProcessPoolExecutor:
     from .._processes import worker_context
 
-    return ProcessPoolExecutor(max_workers=int(jobs), mp_context=worker_context(), initializer=_one_blas_thread)
+    return ProcessPoolExecutor(max_workers=int(jobs), mp_context=worker_context(), initializer=_init_stream_worker)
 
 
-def _one_blas_thread() -> None:
-    """Worker initializer: one BLAS thread per process (small matrices; 2 cores shared)."""
+def _init_stream_worker() -> None:
+    """Worker initializer: one BLAS thread per process (small matrices; 2 cores shared),
+    freed memory kept for reuse (:func:`eisfit._processes.tune_allocator`)."""
+    from .._processes import tune_allocator
+
+    tune_allocator()
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover - optional
