@@ -192,6 +192,44 @@ def test_cache_second_run_fits_nothing_and_new_file_fits_only_it(tmp_path):
     assert len(third.table) == 4
 
 
+def test_cache_entries_of_other_engine_code_are_fitted_again(tmp_path, monkeypatch):
+    """A cache written by another version of the fitting code (an upgrade: other optimiser,
+    other flags) is not read as this version's result; the same code reads it back."""
+    from eisfit.campaign import cache as cache_module
+
+    data, cache = tmp_path / "data", tmp_path / "cache"
+    _copy(MPT[:2], data)
+    first = eisfit.fit_campaign(data, cache_dir=cache, **FAST)
+    assert first.stats["fits_run"] == 2
+    monkeypatch.setattr(cache_module, "engine_fingerprint", lambda: "other-engine-code")
+    upgraded = eisfit.fit_campaign(data, cache_dir=cache, **FAST)
+    assert upgraded.stats["fits_run"] == 2 and upgraded.stats["cache_hits"] == 0
+    monkeypatch.undo()
+    again = eisfit.fit_campaign(data, cache_dir=cache, **FAST)
+    assert again.stats["fits_run"] == 0 and again.stats["cache_hits"] == 2
+
+
+def test_engine_fingerprint_follows_the_fitting_source(tmp_path, monkeypatch):
+    """The fingerprint hashes the source of the modules that compute a fit: a changed
+    byte in one of them changes it."""
+    from pathlib import Path
+
+    from eisfit.campaign import cache as cache_module
+
+    original = cache_module.engine_fingerprint()
+    solver = Path(cache_module.__file__).resolve().parent.parent / "fitting" / "solver.py"
+    real_read = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes",
+                        lambda self: real_read(self) + (b"#" if self == solver else b""))
+    cache_module.engine_fingerprint.cache_clear()
+    try:
+        assert cache_module.engine_fingerprint() != original
+    finally:
+        monkeypatch.undo()
+        cache_module.engine_fingerprint.cache_clear()
+    assert cache_module.engine_fingerprint() == original
+
+
 def test_jobs_2_gives_the_same_table_as_jobs_1(tmp_path):
     _copy(MPT[:3], tmp_path)
     serial = eisfit.fit_campaign(tmp_path, **FAST)

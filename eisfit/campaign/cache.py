@@ -1,9 +1,12 @@
 """Result cache of a campaign: one JSON file per fit, written as soon as the fit ends.
 
-A key is the sha256 of (file content sha256, sweep, settings hash, pass, seed):
+A key is the sha256 of (file content sha256, sweep, settings hash, pass, seed, engine):
 
 * ``pass`` is ``"cold"`` (multi-start from the automatic guess) or ``"seeded"``;
-* ``seed`` is the hash of the starting values of a seeded fit (empty for cold fits).
+* ``seed`` is the hash of the starting values of a seeded fit (empty for cold fits);
+* ``engine`` is :func:`engine_fingerprint`, the hash of the code that computes a fit, so
+  an entry written by another version of eisfit (other optimiser, other flags) is never
+  read as this version's result.
 
 So a re-run with nothing changed fits nothing; adding a checkpoint at the end of a
 chain fits only it; inserting or changing one re-runs its cold fit and the seeded
@@ -12,6 +15,7 @@ fits are not cached (they are retried on the next run).
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -23,7 +27,7 @@ from ..errors import CampaignError
 from .._files import atomic_text_file
 from .sources import CampaignWarning
 
-__all__ = ["FitCache", "MemoryCache", "settings_hash", "seed_hash", "fit_key"]
+__all__ = ["FitCache", "MemoryCache", "settings_hash", "seed_hash", "fit_key", "engine_fingerprint"]
 
 CACHE_FORMAT = "eisfit-campaign-cache/1"
 
@@ -59,7 +63,28 @@ def seed_hash(initial: Mapping[str, float] | None) -> str:
 
 def fit_key(content_sha256: str, sweep: int | None, settings_digest: str, kind: str,
             seed: str = "") -> str:
-    return _digest([content_sha256, sweep, settings_digest, kind, seed])[:40]
+    return _digest([content_sha256, sweep, settings_digest, kind, seed, engine_fingerprint()])[:40]
+
+
+# what a fit result depends on besides its data and settings
+_ENGINE_SOURCES = ("fitting", "model", "analysis", "spectrum.py", "units.py", "__init__.py")
+
+
+@functools.lru_cache(maxsize=1)
+def engine_fingerprint() -> str:
+    """sha256 (16 hex digits) of eisfit's version and of the source of the modules that
+    compute a fit (fitting, model, analysis, spectrum): a cache entry written by other
+    code (an upgrade, a development checkout) has another key and is fitted again."""
+    from .. import __version__
+
+    root = Path(__file__).resolve().parent.parent
+    h = hashlib.sha256(__version__.encode())
+    for name in _ENGINE_SOURCES:
+        path = root / name
+        for f in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            h.update(f.relative_to(root).as_posix().encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()[:16]
 
 
 class FitCache:
