@@ -9,9 +9,9 @@ that is not the first of its chain is led in by the checkpoint before it (refitt
 the chunk, its row not kept), so chunks are independent of each other and run in
 parallel, and the table does not depend on the number of workers.
 
-Workers receive plain data (arrays, dicts) and return lean ``FitResult.to_dict()``
-dicts (no per-point arrays: this process holds the spectra and rebuilds frequency, z and
-the fitted curve z_fit from the values, see :func:`result_of_outcome`), so any
+Workers receive plain data (arrays, dicts) and return lean FitResults (no per-point
+arrays: this process holds the spectra and rebuilds frequency, z and the fitted curve
+z_fit from the values, see :func:`result_of_outcome`), picklable objects, so any
 :class:`concurrent.futures.Executor` works, including a Dask client's
 ``client.get_executor()``. Each kept fit goes to the cache as its chunk finishes (key:
 file content, sweep and settings), ``on_chunk`` hears of the finished checkpoints (the
@@ -30,7 +30,6 @@ import numpy as np
 
 from ..fitting.batch import fit_chunk
 from ..fitting.flags import undetermined, unresolved_names
-from ..fitting.result import ARRAY_KEYS
 from ..model import load_circuit
 from ..model.circuit import resistance_names
 from ..spectrum import Spectrum
@@ -207,7 +206,7 @@ def _collect(items: list[dict], fits: list[CheckpointFits], chunk: _Chunk, outco
             fits[i].error = f"fit failed: {o['error']}"
             continue
         fitted += 1
-        kept = result_of_outcome(o["result"], items[i]["spectrum"])
+        kept = result_of_outcome(o, items[i]["spectrum"])
         if isinstance(cache, MemoryCache):
             cache.put(_kept_key(items[i]), (kept, o["seed_source"]), {})
         elif cache.enabled:
@@ -222,20 +221,22 @@ def _collect(items: list[dict], fits: list[CheckpointFits], chunk: _Chunk, outco
     return fitted
 
 
-def result_of_outcome(d: dict[str, Any], spectrum: Spectrum):
-    """The FitResult of a worker's (lean) result dict and the spectrum that was fitted.
+def result_of_outcome(outcome: dict[str, Any], spectrum: Spectrum):
+    """The FitResult of a worker's outcome (see :func:`~eisfit.fitting.batch.fit_chunk`,
+    ``lean``) and the spectrum that was fitted.
 
     frequency and z are the spectrum's points (its own read-only arrays, not copies, when
-    every point was fitted; ``d["points"]`` indexes them otherwise); z_fit is the circuit at
-    the fitted values on those points, as the engine computes it. A dict with the arrays
-    (not lean) is read as it is."""
+    every point was fitted; ``outcome["points"]`` indexes them otherwise); z_fit is the
+    circuit at the fitted values on those points, as the engine computes it. A result
+    that kept its arrays (no ``points``) is used as it is; a ``to_dict()`` dict is read."""
     from ..fitting.result import FitResult
 
-    if "points" not in d:
-        return FitResult.from_dict(d)
-    f, z = _points_of(spectrum, d["points"])
-    empty = {key: () for key in ARRAY_KEYS.values()}
-    result = FitResult.from_dict({**d, **empty})
+    result = outcome["result"]
+    if isinstance(result, dict):
+        result = FitResult.from_dict(result)
+    if "points" not in outcome:
+        return result
+    f, z = _points_of(spectrum, outcome["points"])
     with np.errstate(all="ignore"):  # a runaway element (flagged unresolved) may overflow
         z_fit = load_circuit(result.circuit).circuit.impedance(result.parameter_array, f)
     return replace(result, frequency=f, z=z, z_fit=z_fit)

@@ -28,7 +28,7 @@ import numpy as np
 from ..model import Circuit, CircuitDefinition
 from ..spectrum import Spectrum
 from .engine import _definition, _final_values, _Prepared, _prepare, final_values, fit_prepared
-from .result import ARRAY_KEYS, FitResult
+from .result import FitResult
 from .solver import PolishStream, Solution, solve, start_costs
 
 __all__ = ["fit_batch", "fit_chain", "fit_stream", "summary_row", "ChainResult", "StreamSummary"]
@@ -367,9 +367,11 @@ def fit_chunk(data: list[tuple], has_lead_in: bool, circuit: str, options: Mappi
     the checkpoint before the chunk, refitted as its seed and dropped from the output.
     One outcome per spectrum: ``{"result": FitResult.to_dict(), "seed_source",
     "disagree", "cold_chisq", "seeded_chisq"}`` (``{"row": summary_row(...)}`` instead of
-    the result with ``rows``), or ``{"error": text, "label"}``. ``lean``: the result dict
-    holds no per-point arrays (frequency, z, z_fit; see :func:`lean_result_dict`), only
-    ``points``, the indices of the fitted points when not all of them. ``options["seeded"]``
+    the result with ``rows``), or ``{"error": text, "label"}``. ``lean``: the result is the
+    FitResult itself without its per-point arrays (frequency, z, z_fit; see
+    :func:`lean_result`), and ``points`` says which points of the spectrum were fitted
+    (the receiver has the spectrum; pickling the object is cheaper than the JSON-safe
+    dict and its parsing). ``options["seeded"]``
     False: cold fits only (no seeded rounds). Options the batched chain does not
     take (``expr``, ``engine``, ``sigma``, ``initial``) fit each spectrum on its own with
     :func:`eisfit.fit`; a spectrum the engine refuses (e.g. too few points) fails alone.
@@ -393,30 +395,32 @@ def fit_chunk(data: list[tuple], has_lead_in: bool, circuit: str, options: Mappi
         out = [o if "error" in o else {"row": summary_row(o.pop("result"), o["seed_source"])} for o in out]
     else:
         for o, s in zip(out, spectra[1:] if has_lead_in else spectra):
-            if "result" in o:
-                o["result"] = lean_result_dict(o["result"], s) if lean else o["result"].to_dict()
+            if "result" not in o:
+                continue
+            if lean:
+                o["result"], points = lean_result(o["result"], s)
+                if points != "arrays":
+                    o["points"] = points
+            else:
+                o["result"] = o["result"].to_dict()
     return out
 
 
-def lean_result_dict(res: FitResult, spectrum: Spectrum) -> dict[str, Any]:
-    """``res.to_dict()`` without the per-point arrays (frequency, z, z_fit): the receiver
-    has the spectrum and rebuilds them (z_fit is the circuit at ``values``). ``points``:
-    None when every point of ``spectrum`` was fitted, else the indices of the fitted ones.
-    A selection that cannot be told by index keeps the arrays (``points`` absent)."""
+def lean_result(res: FitResult, spectrum: Spectrum) -> tuple[FitResult, list[int] | None | str]:
+    """``res`` without its per-point arrays (frequency, z, z_fit, emptied), and which points
+    of ``spectrum`` were fitted: None for all of them, else their indices. The receiver
+    has the spectrum and rebuilds the arrays (z_fit is the circuit at ``values``). A
+    selection that cannot be told by index keeps the arrays: (res, "arrays")."""
     f = np.asarray(spectrum.frequency)
     if res.n_points == f.size and np.array_equal(res.frequency, f):
         points = None
     else:
         idx = np.flatnonzero(np.isin(f, res.frequency))
         if idx.size != res.n_points or not np.array_equal(f[idx], res.frequency):
-            return res.to_dict()
+            return res, "arrays"
         points = idx.tolist()
     empty = np.zeros(0)
-    d = dataclasses.replace(res, frequency=empty, z=empty.astype(complex), z_fit=empty.astype(complex)).to_dict()
-    for key in ARRAY_KEYS.values():
-        d.pop(key)
-    d["points"] = points
-    return d
+    return dataclasses.replace(res, frequency=empty, z=empty.astype(complex), z_fit=empty.astype(complex)), points
 
 
 def _chain_outcomes(spectra: list[Spectrum], circuit: str, options: dict[str, Any],
