@@ -134,13 +134,12 @@ def fit_chain(spectra: Sequence[Spectrum], circuit: str | CircuitDefinition | Ci
     cold = solve(cold_preps, kk=kk)
     kept_preps = list(cold_preps)
     kept = Solution(cold.p_best.copy(), cold.converged.copy(), cold.cost.copy(), list(cold.start_won),
-                    cold.n_starts.copy(), cold.escalated.copy(), list(cold.kk))
+                    cold.n_starts.copy(), cold.escalated.copy(), list(cold.kk), cold.start_cost)
     kept_values = list(final_values(cold_preps, cold.p_best, order_arcs))
     seeded_chisq = np.full(len(spectra), np.nan)
     source = ["cold"] * len(spectra)
     used: list[np.ndarray | None] = [None] * len(spectra)
     names = cold_preps[0].names
-    own_best: dict[int, float] = {}  # best quick-start cost of each position, computed once
     first = None if first_seed is None else np.array([first_seed[n] for n in names], float)
     stream = PolishStream(cold_preps)
     fits_of = np.zeros(len(spectra), int)  # seeded fits started at each position
@@ -156,7 +155,7 @@ def fit_chain(spectra: Sequence[Spectrum], circuit: str | CircuitDefinition | Ci
                 continue
             todo.append(k)
             used[k] = values.copy()
-        for k in _informative_seeds(todo, cold_preps, used, own_best):
+        for k in _informative_seeds(todo, cold_preps, used, cold.start_cost):
             fits_of[k] += 1
             stream.start(k, used[k])
 
@@ -181,34 +180,19 @@ def fit_chain(spectra: Sequence[Spectrum], circuit: str | CircuitDefinition | Ci
 
 
 def _informative_seeds(todo: list[int], cold_preps: list[_Prepared], seeds: list[np.ndarray | None],
-                       own_best: dict[int, float]) -> list[int]:
+                       own_best: np.ndarray) -> list[int]:
     """The positions whose seed describes their spectrum at least as well as the best of
-    the spectrum's own quick-round starts (the data guess or ``initial``, and the linear
-    screen's placements). A seed that fits worse than what the data alone suggest carries
-    no information from the previous checkpoint (unrelated spectra, a jump in the cell); a
-    single-start fit from it is skipped. ``own_best`` remembers the best quick-start cost
-    of each position across the chain's rounds."""
+    the starts the spectrum's cold fit began from (``own_best``: the data guess or
+    ``initial``, and the linear screen's placements: the first round of its start list,
+    costs as the solver evaluated them). A seed that fits worse than what the data alone
+    suggest carries no information from the previous checkpoint (unrelated spectra, a jump
+    in the cell); a single-start fit from it is skipped."""
     if not todo:
         return todo
-    new = [k for k in todo if k not in own_best]
-    if new:
-        own_best.update(zip(new, _best_quick_start_cost([cold_preps[k] for k in new]).tolist()))
     preps = [cold_preps[k] for k in todo]
     with np.errstate(invalid="ignore"):
         seed_cost = np.nan_to_num(start_costs(preps, np.array([seeds[k] for k in todo])), nan=np.inf)
     return [k for k, c in zip(todo, seed_cost) if c <= own_best[k]]
-
-
-def _best_quick_start_cost(preps: list[_Prepared]) -> np.ndarray:
-    """The lowest cost among each spectrum's quick-round starts (where the cold fit began)."""
-    names = preps[0].names
-    n_quick = [min(p.n_quick, len(p.start_list)) for p in preps]
-    best = np.full(len(preps), np.inf)
-    for j in range(max(n_quick)):
-        rows = [i for i, q in enumerate(n_quick) if j < q]
-        values = np.array([[preps[i].start_list[j][n] for n in names] for i in rows])
-        best[rows] = np.minimum(best[rows], np.nan_to_num(start_costs([preps[i] for i in rows], values), nan=np.inf))
-    return best
 
 
 def _reseeded(prep: _Prepared, seed: dict[str, float]) -> _Prepared:

@@ -67,6 +67,7 @@ class LMOutcome:
     converged: np.ndarray  # (K,) bool
     n_iter: np.ndarray  # (K,) iterations used
     n_eval: int  # function evaluations (batched calls)
+    start_cost: np.ndarray | None = None  # (K,) cost at each start (clipped into its box)
 
 
 # fun(theta[K, M]) -> (cost[K], JtJ[K, M, M], Jtr[K, M]): the Gauss-Newton normal equations
@@ -139,7 +140,7 @@ def levenberg_marquardt(
             keys=np.arange(k), stall_rtol=None if stall is None else stall[1])
     while run.step():
         pass
-    return LMOutcome(run.theta, run.cost, run.converged, run.n_iter, run.n_eval)
+    return LMOutcome(run.theta, run.cost, run.converged, run.n_iter, run.n_eval, run.start_cost)
 
 
 class LMRun:
@@ -157,7 +158,7 @@ class LMRun:
     """
 
     _ROW_ARRAYS = ("theta", "lower", "upper", "cost", "a", "g", "lam", "active", "fresh", "converged", "n_iter",
-                   "limit", "window_cost", "window_steps", "groups", "keys", "stall_rtol")
+                   "limit", "window_cost", "window_steps", "groups", "keys", "stall_rtol", "start_cost")
 
     def __init__(self, fun: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]], m: int,
                  *, max_iter: int = 200, ftol: float = 1e-10, xtol: float = 1e-10, lam0: float = 1e-2,
@@ -170,7 +171,7 @@ class LMRun:
         self.n_eval = 0
         self._eye = np.eye(m)
         self.theta, self.lower, self.upper = (np.zeros((0, m)) for _ in range(3))
-        self.cost, self.lam, self.window_cost, self.stall_rtol = (np.zeros(0) for _ in range(4))
+        self.cost, self.lam, self.window_cost, self.stall_rtol, self.start_cost = (np.zeros(0) for _ in range(5))
         self.a, self.g = np.zeros((0, m, m)), np.zeros((0, m))
         self.active, self.fresh, self.converged = (np.zeros(0, bool) for _ in range(3))
         self.n_iter, self.limit, self.window_steps, self.groups, self.keys = (np.zeros(0, int) for _ in range(5))
@@ -195,7 +196,8 @@ class LMRun:
                     n_iter=np.zeros(k, int), limit=np.full(k, self.max_iter if max_iter is None else max_iter),
                     window_cost=np.full(k, np.inf), window_steps=np.zeros(k, int),
                     groups=np.asarray(groups, dtype=int), keys=np.asarray(keys, dtype=int),
-                    stall_rtol=np.array(np.broadcast_to(np.nan if stall_rtol is None else stall_rtol, (k,)), float))
+                    stall_rtol=np.array(np.broadcast_to(np.nan if stall_rtol is None else stall_rtol, (k,)), float),
+                    start_cost=np.full(k, np.inf))
         start = self.theta.shape[0]
         for name in self._ROW_ARRAYS:
             setattr(self, name, rows[name] if start == 0 else np.concatenate([getattr(self, name), rows[name]]))
@@ -233,6 +235,7 @@ class LMRun:
     def _take_fresh(self, rows: np.ndarray, cost: np.ndarray, a: np.ndarray, g: np.ndarray) -> None:
         """Store the starting normal equations of new rows; those with a finite cost run."""
         self.cost[rows], self.a[rows], self.g[rows], self.window_cost[rows] = cost, a, g, cost
+        self.start_cost[rows] = cost
         self.fresh[rows] = False
         finite = np.isfinite(cost)
         self.active[rows] = finite

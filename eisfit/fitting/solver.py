@@ -93,7 +93,8 @@ class Solution:
     which start the kept optimum came from (``"guess"``, ``"initial"``, ``"grid:<k>"``,
     ``"drt:<k>"``); ``n_starts`` (S,) starts run; ``escalated`` (S,) the quick round looked
     poor and the full start list ran; ``kk`` the Lin-KK result of each spectrum's points
-    (None where it was not computed or could not run).
+    (None where it was not computed or could not run); ``start_cost`` (S,) the lowest cost
+    among the starts of the first round, where the fit began (None where not kept).
     """
 
     p_best: np.ndarray
@@ -103,6 +104,7 @@ class Solution:
     n_starts: np.ndarray
     escalated: np.ndarray
     kk: list[KKResult | None]
+    start_cost: np.ndarray | None = None
 
 
 # ---------------------------------------------------------------------- batched problem
@@ -222,11 +224,12 @@ def solve(preps: Sequence[Any], *, kk: bool = True) -> Solution:
     m = len(preps[0].names) if preps else 0
     sol = Solution(np.empty((len(preps), m)), np.zeros(len(preps), bool), np.empty(len(preps)),
                    [""] * len(preps), np.zeros(len(preps), int), np.zeros(len(preps), bool),
-                   [None] * len(preps))
+                   [None] * len(preps), np.empty(len(preps)))
     for chunk in chunks_by_grid(preps):
         part = _solve_grid([preps[i] for i in chunk], kk=kk)
         sol.p_best[chunk], sol.converged[chunk], sol.cost[chunk] = part.p_best, part.converged, part.cost
         sol.n_starts[chunk], sol.escalated[chunk] = part.n_starts, part.escalated
+        sol.start_cost[chunk] = part.start_cost
         for j, i in enumerate(chunk):
             sol.start_won[i], sol.kk[i] = part.start_won[j], part.kk[j]
     return sol
@@ -464,6 +467,7 @@ def _run_starts(batch: BatchProblem, preps: list[Any], chosen: list[list[int]]) 
         np.array([[s[n] for n in names] for s in (p.start_list[k] for k in ks)])[:, ref.free]))
         for p, ks in zip(preps, chosen)]
     thetas, owners, origins = [], [], []
+    start_cost = np.full(len(preps), np.inf)  # each spectrum's best start, as first evaluated
     multi = [i for i, ks in enumerate(chosen) if len(ks) > 1]
     if multi:
         owner1 = np.concatenate([np.full(len(chosen[i]), i) for i in multi])
@@ -471,12 +475,14 @@ def _run_starts(batch: BatchProblem, preps: list[Any], chosen: list[list[int]]) 
                                      np.concatenate([starts[i] for i in multi]), lo_of[owner1], hi_of[owner1],
                                      max_iter=STAGE1_ITER, ftol=1e-6, prune_factor=STAGE1_PRUNE,
                                      prune_after=STAGE1_PRUNE_AFTER, groups=owner1, indexed=True)
+        np.minimum.at(start_cost, owner1, stage1.start_cost)
         for i in multi:
             rows = np.flatnonzero(owner1 == i)
             best = distinct_best(stage1.theta[rows], stage1.cost[rows], N_POLISH)
             thetas.append(stage1.theta[rows][best])
             owners.append(np.full(best.size, i))
             origins.extend(chosen[i][b] for b in best)
+    first_single = sum(len(t) for t in thetas)  # rows of single starts follow the polished optima
     for i, ks in enumerate(chosen):
         if len(ks) == 1:
             thetas.append(starts[i])
@@ -488,6 +494,7 @@ def _run_starts(batch: BatchProblem, preps: list[Any], chosen: list[list[int]]) 
                               max_iter=POLISH_ITER, ftol=POLISH_TOL, xtol=POLISH_TOL, prune_factor=1.5,
                               groups=owner2, indexed=True, stall=_stall(preps, owner2),
                               late_prune=POLISH_LATE_PRUNE)
+    start_cost[owner2[first_single:]] = out.start_cost[first_single:]
     s_count = len(preps)
     p_best = batch.fixed_values.copy()
     converged, cost = np.zeros(s_count, dtype=bool), np.empty(s_count)
@@ -499,7 +506,8 @@ def _run_starts(batch: BatchProblem, preps: list[Any], chosen: list[list[int]]) 
         converged[i], cost[i] = out.converged[k], out.cost[k]
         start_won[i] = preps[i].start_labels[origins[k]]
     n_starts = np.array([len(ks) for ks in chosen])
-    return Solution(p_best, converged, cost, start_won, n_starts, np.zeros(s_count, bool), [None] * s_count)
+    return Solution(p_best, converged, cost, start_won, n_starts, np.zeros(s_count, bool), [None] * s_count,
+                    start_cost)
 
 
 def distinct_best(theta: np.ndarray, cost: np.ndarray, n: int) -> np.ndarray:
