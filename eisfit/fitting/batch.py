@@ -352,11 +352,10 @@ def fit_chunk(data: list[tuple], has_lead_in: bool, circuit: str, options: Mappi
     One outcome per spectrum: ``{"result": FitResult.to_dict(), "seed_source",
     "disagree", "cold_chisq", "seeded_chisq"}`` (``{"row": summary_row(...)}`` instead of
     the result with ``rows``), or ``{"error": text, "label"}``. ``lean``: the result is the
-    FitResult itself without its per-point arrays (frequency, z, z_fit; see
-    :func:`lean_result`), and ``points`` says which points of the spectrum were fitted
-    (the receiver has the spectrum; pickling the object is cheaper than the JSON-safe
-    dict and its parsing). ``options["seeded"]``
-    False: cold fits only (no seeded rounds). Options the batched chain does not
+    FitResult itself without its per-point arrays (frequency, z, z_fit) and ``points`` says
+    which points of the spectrum were fitted (:func:`lean_result`; the receiver has the
+    spectrum, and pickling the object is cheaper than the JSON-safe dict and its parsing).
+    ``options["seeded"]`` False: cold fits only (no seeded rounds). Options the batched chain does not
     take (``expr``, ``engine``, ``sigma``, ``initial``) fit each spectrum on its own with
     :func:`eisfit.fit`; a spectrum the engine refuses (e.g. too few points) fails alone.
     """
@@ -379,32 +378,28 @@ def fit_chunk(data: list[tuple], has_lead_in: bool, circuit: str, options: Mappi
         out = [o if "error" in o else {"row": summary_row(o.pop("result"), o["seed_source"])} for o in out]
     else:
         for o, s in zip(out, spectra[1:] if has_lead_in else spectra):
-            if "result" not in o:
-                continue
-            if lean:
-                o["result"], points = lean_result(o["result"], s)
-                if points != "arrays":
-                    o["points"] = points
-            else:
-                o["result"] = o["result"].to_dict()
+            if "result" in o:
+                o.update(lean_result(o["result"], s) if lean else {"result": o["result"].to_dict()})
     return out
 
 
-def lean_result(res: FitResult, spectrum: Spectrum) -> tuple[FitResult, list[int] | None | str]:
-    """``res`` without its per-point arrays (frequency, z, z_fit, emptied), and which points
-    of ``spectrum`` were fitted: None for all of them, else their indices. The receiver
-    has the spectrum and rebuilds the arrays (z_fit is the circuit at ``values``). A
-    selection that cannot be told by index keeps the arrays: (res, "arrays")."""
+def lean_result(res: FitResult, spectrum: Spectrum) -> dict[str, Any]:
+    """The outcome fields of ``res`` for a receiver that holds ``spectrum``:
+    ``{"result": res without its per-point arrays (frequency, z, z_fit emptied), "points":
+    None when every point of the spectrum was fitted, else the indices of the fitted
+    ones}``; the receiver rebuilds the arrays (z_fit is the circuit at ``values``). A
+    selection that cannot be told by index keeps the arrays: ``{"result": res}``."""
     f = np.asarray(spectrum.frequency)
     if res.n_points == f.size and np.array_equal(res.frequency, f):
         points = None
     else:
         idx = np.flatnonzero(np.isin(f, res.frequency))
         if idx.size != res.n_points or not np.array_equal(f[idx], res.frequency):
-            return res, "arrays"
+            return {"result": res}
         points = idx.tolist()
     empty = np.zeros(0)
-    return dataclasses.replace(res, frequency=empty, z=empty.astype(complex), z_fit=empty.astype(complex)), points
+    lean = dataclasses.replace(res, frequency=empty, z=empty.astype(complex), z_fit=empty.astype(complex))
+    return {"result": lean, "points": points}
 
 
 def _chain_outcomes(spectra: list[Spectrum], circuit: str, options: dict[str, Any],
