@@ -19,7 +19,10 @@ Cases:
   campaign  ``eisfit.fit_campaign(list of N hard spectra, jobs=2)``: time in u, share at
             the optimum (reference: a fit polished from the true parameters), R2 with a
             finite standard error; and the CPU per spectrum of the campaign path against a
-            minimal batched LM (one start from the data guess, no KK, no statistics).
+            minimal batched LM (one start from the data guess, no KK, no statistics), in
+            this process (a notebook's ``jobs=1``) and in a worker process set up as
+            eisfit's own workers are (its allocator tuned: what ``jobs >= 2`` and the
+            ``eisfit`` command run).
   families  ``eisfit.fit`` (no guess, defaults) on 10 spectra of each circuit family of
             ``scripts/robustness.py --family``: mean time per fit in u (issue 13: <= 0.4 u).
   suggest   ``eisfit.suggest_circuit`` on spectra of the eight families of
@@ -200,6 +203,31 @@ def case_campaign(u: float, n: int, jobs: int) -> None:
     cpu_minimal = (time.process_time() - c0) / m
     print(f"[campaign] CPU per spectrum (jobs=1, {m} spectra): campaign path {1e3 * cpu_campaign:.2f} ms, "
           f"minimal batched LM (one start, no KK) {1e3 * cpu_minimal:.2f} ms: ratio {cpu_campaign / cpu_minimal:.1f}")
+    cpu_worker = _campaign_cpu_in_worker(spectra[:m]) / m
+    print(f"[campaign] CPU per spectrum in an eisfit worker process (what jobs >= 2 and the eisfit command "
+          f"run): {1e3 * cpu_worker:.2f} ms: ratio {cpu_worker / cpu_minimal:.1f}")
+
+
+def _campaign_cpu_in_worker(spectra) -> float:
+    """CPU seconds of ``fit_campaign(spectra, jobs=1)`` run inside a worker process set up
+    as the campaign's own workers are (eisfit.campaign.workers.init_worker)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from eisfit._processes import worker_context
+    from eisfit.campaign.workers import init_worker
+
+    with ProcessPoolExecutor(1, mp_context=worker_context(), initializer=init_worker,
+                             initargs=(os.getpid(),)) as pool:
+        pool.submit(_campaign_cpu, spectra[:3]).result()  # warm-up
+        return pool.submit(_campaign_cpu, spectra).result()
+
+
+def _campaign_cpu(spectra) -> float:
+    import eisfit
+
+    c0 = time.process_time()
+    eisfit.fit_campaign(spectra, circuit=CIRCUIT, jobs=1, cache_dir=False, progress=False)
+    return time.process_time() - c0
 
 
 def case_families(u: float, n: int) -> None:
