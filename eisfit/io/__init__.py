@@ -65,7 +65,11 @@ def _module_for(format_name: str):
 def detect_format(path: str | Path) -> str:
     """The format name of ``path``, judged from its content (and extension as a hint)."""
     p = Path(path)
-    head = _read_head(p)
+    return _detect_format(p, _read_head(p))
+
+
+def _detect_format(p: Path, head: bytes) -> str:
+    """:func:`detect_format` of ``p`` whose first bytes (:func:`_read_head`) are ``head``."""
     best, best_score = None, 0
     for mod in _modules():
         score = int(mod.sniff(head, p))
@@ -113,8 +117,8 @@ def read(path: str | Path, format: str | None = None, **options: Any) -> list[Sp
     eisfit.ReadError (or a subclass) naming the file and the problem.
     """
     p = Path(path)
-    _read_head(p)  # existence / emptiness checks with a clear message
-    mod = _module_for(format) if format else _module_for(detect_format(p))
+    head = _read_head(p)  # existence / emptiness checks with a clear message
+    mod = _module_for(format) if format else _module_for(_detect_format(p, head))
     try:
         spectra = mod.read(p, **options)
     except ReadError:
