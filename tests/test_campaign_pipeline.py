@@ -160,6 +160,7 @@ def test_row_stream_widens_its_header_for_a_new_circuit(tmp_path):
 ALLOCATOR_PROBE = textwrap.dedent("""
     import os, resource, sys
     import numpy as np
+    import eisfit  # importing eisfit alone leaves the allocator as it is ("plain")
     setup = sys.argv[1]
     if setup == "tuned":
         from eisfit._processes import tune_allocator
