@@ -5,9 +5,10 @@
     python bench/bench_public.py --cases cli --cli-n 5000
 
 u = one impedance.py ``CustomCircuit.fit`` of the 51-point unit spectrum from a good guess,
-measured in this run by ``../shared/bench/impedance_unit.py`` before each case (150-600 ms on
-the 2-core development machine, depending on its load). Every time below is quoted in u,
-which cancels most of the machine's noise; ratios > 1 mean eisfit is faster.
+measured in this run by ``../shared/bench/impedance_unit.py`` before each case, and again
+after it to show how far u drifted meanwhile (150-600 ms on the 2-core development machine,
+depending on its load; up to 320-510 ms within one run). Every time below is quoted in u,
+which cancels much of the machine's noise, and in seconds; ratios > 1 mean eisfit is faster.
 
 Cases:
   fit       ``eisfit.fit`` on the unit spectrum: from the same good guess (``starts=1``) and
@@ -393,6 +394,9 @@ def main() -> None:
         print(f"u = {u * 1e3:.1f} ms (one impedance.py CustomCircuit.fit from a good guess, measured before "
               f"the case {case!r}); load average {os.getloadavg()[0]:.2f}", flush=True)
         runs[case](u)
+        u_after = impedance_unit.measure_u()
+        print(f"u = {u_after * 1e3:.1f} ms after the case {case!r} (the ratios above use the u before it; "
+              f"u moved {100 * (u_after / u - 1):+.0f} % during the case)", flush=True)
 
 
 if __name__ == "__main__":

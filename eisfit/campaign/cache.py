@@ -4,9 +4,9 @@ A key is the sha256 of (file content sha256, sweep, settings hash, pass, seed, e
 
 * ``pass`` is ``"cold"`` (multi-start from the automatic guess) or ``"seeded"``;
 * ``seed`` is the hash of the starting values of a seeded fit (empty for cold fits);
-* ``engine`` is :func:`engine_fingerprint`, the hash of the code that computes a fit, so
-  an entry written by another version of eisfit (other optimiser, other flags) is never
-  read as this version's result.
+* ``engine`` is :func:`engine_fingerprint`, the hash of the code that reads the file and
+  computes the fit, so an entry written by another version of eisfit (other reader, other
+  optimiser, other flags) is never read as this version's result.
 
 So a re-run with nothing changed fits nothing; adding a checkpoint at the end of a
 chain fits only it; inserting or changing one re-runs its cold fit and the seeded
@@ -66,15 +66,17 @@ def fit_key(content_sha256: str, sweep: int | None, settings_digest: str, kind: 
     return _digest([content_sha256, sweep, settings_digest, kind, seed, engine_fingerprint()])[:40]
 
 
-# what a fit result depends on besides its data and settings
-_ENGINE_SOURCES = ("fitting", "model", "analysis", "spectrum.py", "units.py", "__init__.py")
+# what a cached fit depends on besides the file's bytes and the settings: the readers that
+# turn the bytes into a spectrum and the code that fits it
+_ENGINE_SOURCES = ("io", "fitting", "model", "analysis", "spectrum.py", "units.py", "__init__.py")
 
 
 @functools.lru_cache(maxsize=1)
 def engine_fingerprint() -> str:
     """sha256 (16 hex digits) of eisfit's version and of the source of the modules that
-    compute a fit (fitting, model, analysis, spectrum): a cache entry written by other
-    code (an upgrade, a development checkout) has another key and is fitted again."""
+    read a file and compute its fit (io, fitting, model, analysis, spectrum): a cache entry
+    written by other code (an upgrade, a development checkout) has another key and is
+    fitted again."""
     from .. import __version__
 
     root = Path(__file__).resolve().parent.parent
