@@ -528,3 +528,31 @@ def test_weighting_names_follow_the_conventions():
         eisfit.fit(s, HEADLINE, weighting="boukamp")
     with pytest.raises(FitError, match="modulus-calc"):
         eisfit.fit_campaign([s], circuit=HEADLINE, weighting="boukamp", cache_dir=False, progress=False)
+
+
+def test_runaway_arc_time_constant_is_not_determined_not_a_crash():
+    """A runaway CPE arc (R Q > 1, n -> 0) overflows (R Q)^(1/n). Python floats raised
+    OverflowError there (values read back from a cache are Python floats); the time
+    constant is inf, and the FitResult reports the derived quantities built on it as nan
+    (not determined), the same before and after its JSON round trip (a campaign's fresh
+    results and its cached ones agree)."""
+    from eisfit.analysis.derived import arc_tau_s
+    from eisfit.fitting.assemble import assemble_result
+    from eisfit.fitting.result import FitResult
+    from eisfit.model import load_circuit
+
+    arc = ArcSpec("R1", "CPE1", "CPE")
+    values = {"R0": 1.0, "R1": 1e5, "CPE1_0": 1.0, "CPE1_1": 0.01}
+    assert arc_tau_s(values, arc) == math.inf
+    assert arc_tau_s({k: np.float64(v) for k, v in values.items()}, arc) == math.inf
+    definition = load_circuit("R0-p(R1,CPE1)")
+    f = np.logspace(5, -1, 30)
+    z = definition.circuit.impedance(np.array(list(values.values())), f)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = assemble_result(Spectrum(f, z), definition, values, covariance=None, cov_names=list(values),
+                              chisq=1.0, n_free=4, converged=True, kk=False)
+    assert math.isnan(res.derived["CPE1_tau_s"]) and math.isnan(res.derived["CPE1_ceff_F"])
+    assert "unresolved:R1" in res.flags
+    assert all(not math.isinf(v) for v in res.derived.values())
+    assert FitResult.from_dict(res.to_dict()) == res

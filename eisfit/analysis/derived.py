@@ -44,12 +44,13 @@ class _Quantity:
 
 
 def arc_tau_s(values: Mapping[str, float], arc: ArcSpec) -> float:
-    """Time constant of an arc, s: (R Q)^(1/n) for a CPE, R C for a capacitor."""
+    """Time constant of an arc, s: (R Q)^(1/n) for a CPE, R C for a capacitor; inf where
+    it overflows (a runaway arc), for Python and numpy floats alike."""
     r = values[arc.resistor]
     if arc.kind == "CPE":
         q, n = values[f"{arc.capacitive}_0"], values[f"{arc.capacitive}_1"]
-        with np.errstate(over="ignore"):
-            return float((r * q) ** (1.0 / n)) if r * q > 0 and n > 0 else float("nan")
+        with np.errstate(over="ignore"):  # numpy floats overflow to inf, Python floats raise
+            return float(np.float64(r * q) ** (1.0 / n)) if r * q > 0 and n > 0 else float("nan")
     return float(r * values[arc.capacitive])
 
 

@@ -110,20 +110,27 @@ def assemble_result(
     dof = max(n_res - n_free, 1)
     return FitResult(
         circuit=circ.string, circuit_name=definition.name, param_names=list(names),
-        values={k: float(values[k]) for k in names}, stderr=stderr,
+        values={k: float(values[k]) for k in names}, stderr=_finite_or_nan(stderr),
         units=dict(zip(names, circ.param_units)), fixed=list(fixed_names),
-        correl=correl, chisq=float(chisq), redchi=float(chisq) / dof,
+        correl={k: _finite_or_nan(v) for k, v in correl.items()}, chisq=float(chisq), redchi=float(chisq) / dof,
         pseudo_chisq=pseudo_chisq(z, z_fit),
         aic=n_res * math.log(max(chisq, 1e-300) / n_res) + 2 * n_free,
         bic=n_res * math.log(max(chisq, 1e-300) / n_res) + n_free * math.log(n_res),
         n_points=int(f.size), n_free=int(n_free), success=bool(converged) and covariance is not None,
         message="converged" if converged else "maximum number of iterations reached",
-        flags=flags, derived=derived, derived_units=derived_units, roles=roles, settings=settings,
+        flags=flags, derived=_finite_or_nan(derived), derived_units=derived_units, roles=roles, settings=settings,
         frequency=f.copy(), z=z.copy(), z_fit=z_fit, source=data.meta.get("source"),
         sweep=data.meta.get("sweep"), label=data.label, kk_passed=kk_passed,
         kk_max_residual_pct=kk_max, start=start, n_starts=int(n_starts), start_won=start_won,
         intervals={k: dict(v) for k, v in (intervals or {}).items()},
     )
+
+
+def _finite_or_nan(numbers: Mapping[str, float]) -> dict[str, float]:
+    """``numbers`` with every non-finite value as nan: a time constant or capacitance that
+    overflows (a runaway element, flagged) is not determined, not infinite; and a result
+    read back from its JSON form (campaign cache, worker) holds the same nan."""
+    return {k: (float(v) if math.isfinite(v) else math.nan) for k, v in numbers.items()}
 
 
 def result_roles(definition: CircuitDefinition, values: Mapping[str, float],
