@@ -311,7 +311,7 @@ def _build_system(spectrum: Spectrum, x: np.ndarray, weighting: str, sigma: Any)
     design[:, 1] = 1j * omega * l_scale
     design[:, 2] = -1j * c_scale / omega
     design[:, _N_EXTRA:] = z_scale * (a_re + 1j * a_im)
-    s_re, s_im = residual_scales(z, "modulus" if weighting == "modulus-calc" else weighting, sigma=sigma)
+    s_re, s_im = residual_scales(z, weighting, sigma=sigma)
     a = np.vstack([design.real / s_re[:, None], design.imag / s_im[:, None]])
     b = np.concatenate([z.real / s_re, z.imag / s_im])
     dm = _difference_matrix(x, _DERIV_ORDER)

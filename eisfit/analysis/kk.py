@@ -292,10 +292,10 @@ def _fit_chains(omega: np.ndarray, z: np.ndarray, n_rc: int, inductance: bool, c
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Fit a chain of ``n_rc`` RC elements to each spectrum of ``z`` (S, N);
     returns (tau (M,), coefficients (S, P), z_fit (S, N)). ``scales``: the data's residual
-    scales (:func:`_data_scales`), when already computed."""
+    scales (:func:`_scales` of ``z``), when already computed."""
     tau = voigt_time_constants(omega.min(), omega.max(), n_rc)
     design = _design_matrix(omega, tau, inductance, capacitance)
-    sr, si = _data_scales(z, weighting) if scales is None else scales
+    sr, si = _scales(z, weighting) if scales is None else scales
     coef = _solve_batch(design, z, sr, si)
     z_fit = coef @ design.T
     if weighting == "modulus-calc":  # weights from the model: one refinement suffices
@@ -303,12 +303,6 @@ def _fit_chains(omega: np.ndarray, z: np.ndarray, n_rc: int, inductance: bool, c
         coef = _solve_batch(design, z, sr, si)
         z_fit = coef @ design.T
     return tau, coef, z_fit
-
-
-def _data_scales(z: np.ndarray, weighting: str) -> tuple[np.ndarray, np.ndarray]:
-    """The residual scales of a stack from the data alone (``modulus-calc`` starts from the
-    data's modulus and is refined from the model in :func:`_fit_chains`)."""
-    return _scales(z, "modulus" if weighting == "modulus-calc" else weighting)
 
 
 def _scales(z: np.ndarray, weighting: str, z_model: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -345,7 +339,7 @@ def _grow_chains(omega, z, c, max_rc, inductance, capacitance, weighting, thresh
     chains: list[_Chain | None] = [None] * z.shape[0]
     first: dict[int, _Chain] = {}
     pending = np.arange(z.shape[0])
-    scales = _data_scales(z, weighting)
+    scales = _scales(z, weighting)
     for m in range(1, max_rc + 1):
         tau, coef, z_fit = _fit_chains(omega, z[pending], m, inductance, capacitance, weighting,
                                        (scales[0][pending], scales[1][pending]))
@@ -401,12 +395,8 @@ def _lengthen_short_chains(omega, z, chains: list[_Chain], max_rc: int, most: in
     spectrum the chain describes within the threshold costs nothing more; one above it one
     or two chain fits.
     """
-    def above_threshold(zi: np.ndarray, z_fit: np.ndarray) -> bool:
-        mod = np.abs(zi)
-        return 100.0 * float(max(np.max(np.abs((zi - z_fit).real / mod)),
-                                 np.max(np.abs((zi - z_fit).imag / mod)))) > threshold_pct
-
-    todo = [i for i, ch in enumerate(chains) if ch.tau.size < most and above_threshold(z[i], ch.z_fit)]
+    todo = [i for i, ch in enumerate(chains)
+            if ch.tau.size < most and _max_residual_pct(z[i], ch.z_fit) > threshold_pct]
     probe, shorter = (min(most, int(round(f * max_rc))) for f in LENGTHEN_FACTORS)
     if not todo or probe <= max_rc:
         return
@@ -450,14 +440,20 @@ def _pseudo_chisq_rows(z: np.ndarray, z_fit: np.ndarray) -> np.ndarray:
     return np.sum(np.abs(z - z_fit) ** 2 / np.maximum(np.abs(z), 1e-300) ** 2, axis=-1)
 
 
+def _max_residual_pct(z: np.ndarray, z_fit: np.ndarray) -> float:
+    """The largest real or imaginary residual of a chain, in % of |Z|."""
+    d, mod = z - z_fit, np.abs(z)
+    return 100.0 * float(max(np.max(np.abs(d.real / mod)), np.max(np.abs(d.imag / mod))))
+
+
 def _underfitted(omega: np.ndarray, z: np.ndarray, z_fit: np.ndarray, threshold_pct: float) -> bool:
     """Residuals above the threshold AND systematic (runs test on the signs in frequency order)."""
+    if _max_residual_pct(z, z_fit) <= threshold_pct:
+        return False
     order = np.argsort(omega)
     mod = np.abs(z)[order]
     res_re = (z.real - z_fit.real)[order] / mod
     res_im = (z.imag - z_fit.imag)[order] / mod
-    if 100.0 * max(np.max(np.abs(res_re)), np.max(np.abs(res_im))) <= threshold_pct:
-        return False
     return min(runs_test_z(res_re), runs_test_z(res_im)) < _RUNS_Z_LIMIT
 
 

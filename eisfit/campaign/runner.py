@@ -228,12 +228,8 @@ def result_of_outcome(outcome: dict[str, Any], spectrum: Spectrum):
     frequency and z are the spectrum's points (its own read-only arrays, not copies, when
     every point was fitted; ``outcome["points"]`` indexes them otherwise); z_fit is the
     circuit at the fitted values on those points, as the engine computes it. A result
-    that kept its arrays (no ``points``) is used as it is; a ``to_dict()`` dict is read."""
-    from ..fitting.result import FitResult
-
+    that kept its arrays (no ``points``) is used as it is."""
     result = outcome["result"]
-    if isinstance(result, dict):
-        result = FitResult.from_dict(result)
     if "points" not in outcome:
         return result
     f, z = _points_of(spectrum, outcome["points"])

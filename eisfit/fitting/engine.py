@@ -362,7 +362,7 @@ def _prepare(spectrum, circuit, *, area_cm2, thickness_cm, symmetric, weighting,
     # start, so seeded and cold fits agree), and ending there reads as "at-bound".
     floor = np.where(log_mask & (lower <= 0), anchor * 10.0 ** -COLLAPSE_DECADES, lower)
     transform = Transform(log_mask[free], floor[free], upper[free])
-    scales = residual_scales(z, weighting if weighting != "modulus-calc" else "modulus", sig)
+    scales = residual_scales(z, weighting, sig)
     problem = Problem(circ, f, z, scales, weighting, free, fixed_vec, transform)
 
     start_list, start_labels, n_quick = _start_list(circ, feats, guess, initial, fixed, starts)

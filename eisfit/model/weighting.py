@@ -45,7 +45,8 @@ def residual_scales(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Scales (s', s'') in ohm of the real and imaginary residuals.
 
-    ``z_model`` is needed only for ``modulus-calc``.
+    ``z_model``: the model, for ``modulus-calc``; without it the data's modulus stands in
+    (the scales a fit or a linear solve starts from, refined from the model afterwards).
     """
     n = z_data.size
     if sigma is not None or weighting == "sigma":

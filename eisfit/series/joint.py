@@ -242,8 +242,7 @@ class _CampaignData:
         self.z = [np.asarray(s.z) for s in spectra]
         self.weighting = weighting
         self.scales = [
-            residual_scales(z, "modulus" if weighting == "modulus-calc" else weighting,
-                            None if sigma is None else sigma[i])
+            residual_scales(z, weighting, None if sigma is None else sigma[i])
             for i, z in enumerate(self.z)
         ]
         groups: dict[tuple, list[int]] = {}
