@@ -939,7 +939,7 @@ eisfit drt cell.csv --lambda 1e-2 --json
 def drt_command(files, lam, circuit, out_dir, fmt, as_json) -> int:
     """Distribution of relaxation times of every spectrum of FILE...
 
-    Prints the peaks (tau, frequency, resistance) per spectrum. Exit status 1 when
+    Prints the peaks (tau, frequency, resistance, resolved) per spectrum. Exit status 1 when
     some spectra could not be read or analysed and others were.
     """
     from .analysis.drt import drt
@@ -963,8 +963,8 @@ def drt_command(files, lam, circuit, out_dir, fmt, as_json) -> int:
             failed.count += 1
             continue
         done += 1
-        peaks = [{"tau_s": float(r["tau_s"]), "f_Hz": float(r["f_Hz"]), "R_ohm": float(r["R_ohm"])}
-                 for _, r in res.peaks.iterrows()]
+        peaks = [{"tau_s": float(r["tau_s"]), "f_Hz": float(r["f_Hz"]), "R_ohm": float(r["R_ohm"]),
+                  "resolved": bool(r["resolved"])} for _, r in res.peaks.iterrows()]
         records.append({"label": s.label, "file": path, "r_inf_ohm": res.r_inf_ohm, "r_pol_ohm": res.r_pol_ohm,
                         "inductance_H": res.inductance_H, "lambda": res.lambda_,
                         "lambda_rule": res.lambda_rule, "peaks": peaks})
@@ -972,9 +972,10 @@ def drt_command(files, lam, circuit, out_dir, fmt, as_json) -> int:
             click.echo(f"{s.label}: R_inf {res.r_inf_ohm:.4g} ohm, R_pol {res.r_pol_ohm:.4g} ohm"
                        + (f", L {res.inductance_H:.3g} H" if res.inductance_H is not None else "")
                        + f", lambda {res.lambda_:.3g} ({res.lambda_rule})")
-            click.echo(f"  {'tau_s':>11s} {'f_Hz':>11s} {'R_ohm':>10s}")
+            click.echo(f"  {'tau_s':>11s} {'f_Hz':>11s} {'R_ohm':>10s}  resolved")
             for pk in peaks:
-                click.echo(f"  {pk['tau_s']:11.4g} {pk['f_Hz']:11.4g} {pk['R_ohm']:10.4g}")
+                click.echo(f"  {pk['tau_s']:11.4g} {pk['f_Hz']:11.4g} {pk['R_ohm']:10.4g}  "
+                           + ("yes" if pk["resolved"] else "no"))
         if out:
             from .plotting import plot_drt
 

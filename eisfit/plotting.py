@@ -610,7 +610,8 @@ def plot_kk_residuals(result, ax=None):
 
 
 def plot_drt(result, ax=None, fit=None):
-    """DRT gamma (ohm) against tau (s, log axis) with the peaks marked.
+    """DRT gamma (ohm) against tau (s, log axis) with the peaks marked (open markers: peaks
+    the data do not resolve from a larger neighbour, ``peaks.resolved`` False).
 
     ``result`` is a :class:`eisfit.analysis.drt.DRTResult`. ``fit`` (optional) is any
     object with ``.drt(tau_s) -> gamma_ohm`` (e.g. a circuit FitResult): its DRT is
@@ -621,7 +622,11 @@ def plot_drt(result, ax=None, fit=None):
     ax.plot(result.tau_s, result.gamma_ohm, "-", lw=1.5, color="C0", label="DRT")
     peaks = result.peaks
     if len(peaks):
-        ax.plot(peaks["tau_s"], peaks["gamma_ohm"], "v", color="C3", ms=6, label="peaks")
+        resolved = peaks["resolved"].to_numpy(bool)
+        ax.plot(peaks["tau_s"][resolved], peaks["gamma_ohm"][resolved], "v", color="C3", ms=6, label="peaks")
+        if not resolved.all():
+            ax.plot(peaks["tau_s"][~resolved], peaks["gamma_ohm"][~resolved], "v", mfc="none", color="C3", ms=6,
+                    label="not resolved (side lobe or shoulder)")
         for _, row in peaks.iterrows():
             ax.annotate(
                 f"{row['R_ohm']:.3g} Ω\n{format_value(row['f_Hz'], None, 'Hz', 3)}",

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import eisfit
-from eisfit.campaign.drt import KK_WARNING, track_peaks
+from eisfit.campaign.drt import KK_WARNING, major_peaks, track_peaks
 from eisfit.model import Circuit
 
 REPO = Path(__file__).resolve().parent.parent
@@ -93,10 +93,11 @@ def test_kk_failing_checkpoint_is_warned(tmp_path):
     assert any("KK failed" in t.get_text() for t in ax.texts)
 
 
-def _fake_drt(taus, areas):
+def _fake_drt(taus, areas, resolved=None):
     """A stand-in DRTResult with the given peaks (tau in s, area in ohm)."""
     peaks = pd.DataFrame({"tau_s": taus, "f_Hz": 1 / (2 * np.pi * np.asarray(taus)),
-                          "gamma_ohm": np.asarray(areas) / 2.0, "R_ohm": areas})
+                          "gamma_ohm": np.asarray(areas) / 2.0, "R_ohm": areas,
+                          "resolved": [True] * len(taus) if resolved is None else resolved})
     return SimpleNamespace(peaks=peaks, gamma_ohm=np.asarray(areas) / 2.0, r_pol_ohm=float(sum(areas)),
                            kk_passed=True, lambda_=1e-2)
 
@@ -118,6 +119,13 @@ def test_tracking_matches_nearest_log_tau_and_opens_new_tracks():
     far = track_peaks([_fake_drt([1e-7], [10]), _fake_drt([1e-5], [10])])
     assert len(far) == 2 and all(len(t) == 1 for t in far)
     assert track_peaks([None, None]) == []
+
+
+def test_peaks_the_data_do_not_resolve_are_not_tracked():
+    # a shoulder of 30 % of R_pol that a monotone tail of its neighbour fits as well is no process
+    shoulder = _fake_drt([1e-7, 5e-6, 1e-4], [50, 30, 100], resolved=[True, False, True])
+    assert major_peaks(shoulder)["tau_s"].tolist() == [1e-7, 1e-4]
+    assert [sorted(t) for t in track_peaks([shoulder, _fake_drt([1e-7, 1e-4], [50, 100])])] == [[0, 1], [0, 1]]
 
 
 def test_cli_campaign_drt_option(tmp_path):

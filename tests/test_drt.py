@@ -137,7 +137,7 @@ def test_result_is_frozen_and_exports():
         res.lambda_ = 1.0
     d = res.to_dict()
     assert d["lambda_rule"] == "gcv-discrepancy" and len(d["peaks"]) == len(res.peaks)
-    assert list(res.peaks.columns) == ["tau_s", "f_Hz", "gamma_ohm", "R_ohm"]
+    assert list(res.peaks.columns) == ["tau_s", "f_Hz", "gamma_ohm", "R_ohm", "resolved"]
     assert np.all(np.diff(res.peaks.tau_s) > 0)
 
     class FakeFit:
@@ -220,3 +220,39 @@ def test_pyeis_example_gets_no_inductance_its_points_do_not_show(realdata):
     assert np.all(s.z.imag <= 0)
     res = _quiet_drt(s)
     assert res.inductance_H is None and res.r_inf_ohm > 100.0
+
+
+# ---- side lobes: peaks the data do not resolve are marked -------------------------------
+def _single_zarc(n, noise, seed):
+    f = np.logspace(6, -1, 71)
+    z = 10.0 + zarc(2 * np.pi * f, 100.0, 1e-3, n)
+    rng = np.random.default_rng(seed)
+    return Spectrum(f, z + noise * np.abs(z) * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size)))
+
+
+@pytest.mark.parametrize("n,noise,seed", [(0.9, 0.0, 0), (0.9, 0.002, 1), (0.8, 0.002, 2), (0.95, 0.0, 3)])
+def test_side_lobes_of_a_single_arc_are_not_resolved(n, noise, seed):
+    # a single ZARC: Tikhonov ringing leaves lobes of 1-5 % of R_pol about a decade away;
+    # only the arc's own peak may count as resolved, and the user is told
+    with pytest.warns(UserWarning, match="not resolved from a larger neighbour"):
+        res = drt(_single_zarc(n, noise, seed), kk=False)
+    assert len(res.peaks) >= 2  # the lobes are there (the case tests the marking)
+    main = int(np.argmax(res.peaks.R_ohm))
+    assert abs(math.log10(res.peaks.tau_s[main] / 1e-3)) < 0.1
+    assert res.peaks.resolved.tolist() == [k == main for k in range(len(res.peaks))]
+
+
+def test_separate_arcs_are_resolved():
+    for arcs in (CASES["3 decades, n=0.8"], CASES["1.5 decades, n=0.9"]):
+        res = _quiet_drt(spectrum(arcs, seed=0))
+        for _, tau0, _ in arcs:
+            k = int(np.argmin(np.abs(np.log10(res.peaks.tau_s.to_numpy() / tau0))))
+            assert bool(res.peaks.resolved[k]), f"the arc at {tau0:g} s is a separate peak"
+    res = _quiet_drt(spectrum([(150.0, 1e-5, 1.0)], seed=2))  # an ideal RC: nothing to question
+    assert res.peaks.resolved.all()
+
+
+def test_resolved_in_exports():
+    res = _quiet_drt(_single_zarc(0.9, 0.002, 1))
+    d = res.to_dict()
+    assert [p["resolved"] for p in d["peaks"]] == res.peaks.resolved.tolist()

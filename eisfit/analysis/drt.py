@@ -57,6 +57,7 @@ _TAIL_DECAY = 0.5  # beyond f_max gamma decays outwards at least like exp(-0.5 |
 _PEAK_LOCAL_AREA = 0.1  # with a series C: a peak with >= 10 % of |Z| at its own frequency counts
 _OUTSIDE_DECADES = 0.25  # peaks further than this outside the measured tau range are not processes
 _DERIV_ORDER = 1  # first-derivative penalty: lower integral error than 2nd order in tests
+_RESOLVED_DCHI2 = 9.0  # a peak is resolved when a monotone tail instead fits worse by >= 9 s^2 (3 sigma)
 
 
 # ---------------------------------------------------------------- closed forms
@@ -198,7 +199,9 @@ class DRTResult:
     lambda_ : regularisation strength used (dimensionless, see module docstring).
     lambda_rule : how it was chosen: ``"gcv"`` or ``"user"``.
     peaks : DataFrame with ``tau_s``, ``f_Hz`` (= 1/(2 pi tau)), ``gamma_ohm``, ``R_ohm``
-        (area of the peak, split at the minima between peaks), ordered by tau. Only peaks
+        (area of the peak, split at the minima between peaks) and ``resolved`` (False: a
+        monotone tail of the larger neighbouring peak fits the data as well, see
+        :func:`_resolved`: a side lobe or shoulder, not evidence of a process), ordered by tau. Only peaks
         inside the measured tau range (widened by a quarter decade each side) are processes;
     peaks_outside : the other peaks (same columns): their areas still count in ``r_pol_ohm``
         (``peaks.R_ohm.sum() + peaks_outside.R_ohm.sum() == r_pol_ohm``).
@@ -352,12 +355,14 @@ def _columns(system: _System, use_l: bool, use_c: bool) -> _System:
                    c_scale=system.c_scale, design=system.design, t=system.t)
 
 
-def _solve_nnls(system: _System, lam: float, use_l: bool = True, use_c: bool = False) -> np.ndarray:
-    """Non-negative regularised solution p = t @ q, q >= 0 (scaled units)."""
+def _solve_nnls(system: _System, lam: float, use_l: bool = True, use_c: bool = False,
+                t: np.ndarray | None = None) -> np.ndarray:
+    """Non-negative regularised solution p = t @ q, q >= 0 (scaled units); ``t`` replaces
+    the system's own transform (a further restricted shape, see :func:`_resolved`)."""
     cols = np.ones(system.a.shape[1], dtype=bool)
     cols[1] = use_l
     cols[2] = use_c
-    t = system.t[:, cols]
+    t = (system.t if t is None else t)[:, cols]
     a = np.vstack([system.a @ t, math.sqrt(lam) * (system.d @ t)])
     b = np.concatenate([system.b, np.zeros(system.d.shape[0])])
     norms = np.linalg.norm(a, axis=0)
@@ -396,15 +401,12 @@ def _auto_lambda(system: _System, lambdas: np.ndarray) -> tuple[float, float]:
 
 
 # ----------------------------------------------------------------------- peaks
-def find_peaks(tau_s: np.ndarray, gamma: np.ndarray, local_scale_ohm: Any = None) -> "Any":
-    """Peaks of gamma as a DataFrame (tau_s, f_Hz, gamma_ohm, R_ohm), ordered by tau.
+def peak_nodes(tau_s: np.ndarray, gamma: np.ndarray, local_scale_ohm: Any = None) -> list[int]:
+    """Grid indices of the peaks of gamma, increasing.
 
-    A peak is a local maximum of gamma on the grid; its position is refined by a parabola
-    through the three grid points around it (in ln tau). Peaks lower than 1 % of the
-    largest gamma, or whose area is below 1 % of the polarisation resistance, are ignored
-    (their area goes to the neighbouring peak). The area of each peak is the integral of
-    gamma between the minima that separate it from its neighbours (a minimum grid node's
-    area is shared half and half); the areas sum to the polarisation resistance.
+    A peak is a local maximum of gamma on the grid. Maxima lower than 1 % of the largest
+    gamma, or whose area is below 1 % of the polarisation resistance, are ignored (their
+    area goes to the neighbouring peak, see :func:`peak_table`).
 
     ``local_scale_ohm``: optional function tau (s) -> |Z| of the data at omega = 1/tau (ohm,
     nan outside the measured range). A local maximum that fails the global thresholds is
@@ -412,15 +414,12 @@ def find_peaks(tau_s: np.ndarray, gamma: np.ndarray, local_scale_ohm: Any = None
     to the huge distribution of a blocking electrode's CPE line, a bulk arc of a few kOhm
     is a small fraction of the whole but most of the impedance at its own frequency.
     """
-    import pandas as pd
-
     x = np.log(tau_s)
     areas = gamma * _hat_areas(x)
     total = float(areas.sum())
     gmax = float(gamma.max()) if gamma.size else 0.0
-    cols = ["tau_s", "f_Hz", "gamma_ohm", "R_ohm"]
     if gmax <= 0.0 or total <= 0.0:
-        return pd.DataFrame({c: np.array([], dtype=float) for c in cols})
+        return []
     g = np.concatenate([[0.0], gamma, [0.0]])
     is_max = (g[1:-1] > g[:-2]) & (g[1:-1] >= g[2:])
     maxima = [int(k) for k in np.flatnonzero(is_max)]
@@ -434,17 +433,106 @@ def find_peaks(tau_s: np.ndarray, gamma: np.ndarray, local_scale_ohm: Any = None
         idx = keep
     if local_scale_ohm is not None:
         idx = _add_local_peaks(gamma, areas, idx, maxima, local_scale_ohm(np.exp(x)))
-    peak_areas = _split_areas(gamma, areas, idx)
-    rows = [(_refine_peak(x, gamma, k), r) for k, r in zip(idx, peak_areas)]
-    tau = np.array([math.exp(xp) for (xp, _), _ in rows])
+    return idx
+
+
+def peak_table(tau_s: np.ndarray, gamma: np.ndarray, nodes: Sequence[int], resolved: Sequence[bool]) -> "Any":
+    """The peaks at grid indices ``nodes`` as a DataFrame (tau_s, f_Hz, gamma_ohm, R_ohm,
+    resolved), ordered by tau.
+
+    Each position is refined by a parabola through the three grid points around it (in
+    ln tau). The area of each peak is the integral of gamma between the minima that
+    separate it from its neighbours (a minimum grid node's area is shared half and half);
+    the areas sum to the polarisation resistance. ``resolved``: see :func:`_resolved`.
+    """
+    import pandas as pd
+
+    x = np.log(tau_s)
+    peak_areas = _split_areas(gamma, gamma * _hat_areas(x), nodes)
+    refined = [_refine_peak(x, gamma, k) for k in nodes]
+    tau = np.array([math.exp(xp) for xp, _ in refined])
     return pd.DataFrame(
         {
             "tau_s": tau,
             "f_Hz": 1.0 / (2.0 * math.pi * tau),
-            "gamma_ohm": np.array([gp for (_, gp), _ in rows]),
-            "R_ohm": np.array([r for _, r in rows]),
+            "gamma_ohm": np.array([gp for _, gp in refined], dtype=float),
+            "R_ohm": np.array(peak_areas, dtype=float),
+            "resolved": np.array(resolved, dtype=bool),
         }
     )
+
+
+def _resolved(system: _System, p: np.ndarray, lam: float, use_l: bool, use_c: bool,
+              x: np.ndarray, nodes: Sequence[int]) -> list[bool]:
+    """Whether the data require each peak as a maximum of its own.
+
+    Tikhonov regularisation with gamma >= 0 rings: next to a narrow peak (a CPE exponent
+    near 1) it leaves side lobes of a few % of R_pol about a decade away, and a small arc
+    within 1-1.5 decades of a large one is only a shoulder the data cannot tell from the
+    large one's tail. For each peak but the largest, the same problem (same lambda) is
+    solved again with gamma constrained to fall monotonically from the larger neighbouring
+    peak's maximum through this peak's range (to the minimum beyond it, or the grid's end).
+    The peak is resolved when that raises the weighted misfit by at least
+    :data:`_RESOLVED_DCHI2` s^2 (s^2 = misfit / (2N - effective parameters), the residual
+    variance of the DRT itself). Peaks on the nodes below the measured range (where gamma
+    is already constrained to decay outwards) are not tested and count as resolved; a run
+    that reaches those nodes stops before them.
+    """
+    if len(nodes) < 2:
+        return [True] * len(nodes)
+    gamma = p[_N_EXTRA:]
+    areas = _split_areas(gamma, gamma * _hat_areas(x), nodes)
+    rss = _misfit(system, p)
+    s2 = rss / max(system.a.shape[0] - _effective_parameters(system, lam), 1.0)
+    tail_end = _tail_end(system)
+    resolved = []
+    for j, k in enumerate(nodes):
+        run = _monotone_run(gamma, nodes, areas, j)
+        if run is None or k <= tail_end:
+            resolved.append(True)
+            continue
+        run = [u for u in run if u > tail_end]  # below: the tail block's own decay constraint
+        restricted = _solve_nnls(system, lam, use_l, use_c, t=_monotone_transform(system.t, run))
+        resolved.append(bool(_misfit(system, restricted) - rss >= _RESOLVED_DCHI2 * s2))
+    return resolved
+
+
+def _monotone_run(gamma: np.ndarray, nodes: Sequence[int], areas: Sequence[float], j: int) -> list[int] | None:
+    """Grid nodes from the maximum of peak j's larger neighbour outwards to the far end of
+    peak j's range (the minimum beyond it, or the grid's end); None for the largest peak."""
+    if areas[j] >= max(areas):
+        return None
+    left = areas[j - 1] if j > 0 else -1.0
+    right = areas[j + 1] if j + 1 < len(nodes) else -1.0
+    k = nodes[j]
+    if right >= left:  # falls from the right neighbour towards shorter tau
+        far = nodes[j - 1] + int(np.argmin(gamma[nodes[j - 1]:k + 1])) if j > 0 else 0
+        return list(range(nodes[j + 1], far - 1, -1))
+    far = k + int(np.argmin(gamma[k:nodes[j + 1] + 1])) if j + 1 < len(nodes) else gamma.size - 1
+    return list(range(nodes[j - 1], far + 1))
+
+
+def _monotone_transform(t: np.ndarray, run: Sequence[int]) -> np.ndarray:
+    """``t`` with gamma on the nodes of ``run`` (outwards) the sum of non-negative steps
+    from the run's outer end: gamma may only fall (or stay) along the run."""
+    out = t.copy()
+    cols = [_N_EXTRA + u for u in run]
+    for s, node in enumerate(run):
+        out[_N_EXTRA + node, :] = 0.0
+        out[_N_EXTRA + node, cols[s:]] = 1.0
+    return out
+
+
+def _tail_end(system: _System) -> int:
+    """The last grid node of the tail transform's block (-1 when there is none)."""
+    block = system.t[_N_EXTRA:, _N_EXTRA:]
+    off = np.flatnonzero(np.any(block != np.eye(block.shape[0]), axis=1))
+    return int(off.max()) if off.size else -1
+
+
+def _misfit(system: _System, p: np.ndarray) -> float:
+    r = system.a @ p - system.b
+    return float(r @ r)
 
 
 def _add_local_peaks(gamma: np.ndarray, areas: np.ndarray, idx: list[int], maxima: list[int],
@@ -669,7 +757,15 @@ def _make_result(spectrum, tau, system, p, lam, rule, use_l, use_c, weighting, k
     f = spectrum.frequency
     measured = (1.0 / (2.0 * math.pi * float(f.max())), 1.0 / (2.0 * math.pi * float(f.min())))
     local = _local_modulus(spectrum) if use_c else None
-    peaks, outside = split_outside(find_peaks(tau, gamma, local), measured)
+    nodes = peak_nodes(tau, gamma, local)
+    resolved = _resolved(system, p, lam, use_l, use_c, x, nodes)
+    peaks, outside = split_outside(peak_table(tau, gamma, nodes, resolved), measured)
+    shoulders = peaks[~peaks["resolved"]]
+    if len(shoulders):
+        notes.append(f"{len(shoulders)} peak(s) not resolved from a larger neighbour (tau "
+                     + ", ".join(f"{t:.3g}" for t in shoulders["tau_s"]) + " s): a monotone tail fits the "
+                     f"data within {_RESOLVED_DCHI2:g} s^2, as regularisation side lobes and shoulders do; "
+                     "not evidence of a separate process (confirm with an equivalent-circuit fit)")
     if len(outside):
         notes.append(f"{len(outside)} peak(s) with time constants outside the measured range "
                      f"(more than {_OUTSIDE_DECADES:g} decade beyond) are not reported as processes "

@@ -7,9 +7,10 @@ one common tau grid (so that the checkpoints can be drawn as a map).
 Peak tracking
 -------------
 Only *major* peaks are tracked: area >= ``MAJOR_AREA_FRACTION`` (5 %) of the
-polarisation resistance and height >= ``MAJOR_HEIGHT_FRACTION`` (10 %) of the largest
+polarisation resistance, height >= ``MAJOR_HEIGHT_FRACTION`` (10 %) of the largest
 gamma of that checkpoint (the regularised DRT of noisy data leaves ripples of a few %;
-see eisfit/analysis/drt.py). Checkpoints are walked in campaign order; each track
+see eisfit/analysis/drt.py), and resolved from its neighbours (``peaks.resolved``: a
+monotone tail of a larger neighbouring peak does not fit the data as well). Checkpoints are walked in campaign order; each track
 remembers the log10 tau where it was last seen. The major peaks of the next checkpoint
 are matched to the tracks by an order-preserving alignment (peaks and tracks sorted by
 tau; processes do not overtake each other) that minimises the sum of |delta log10 tau|,
@@ -83,7 +84,7 @@ def major_peaks(res: Any) -> Any:
         return peaks
     gmax = float(np.max(res.gamma_ohm))
     keep = (peaks["R_ohm"] >= MAJOR_AREA_FRACTION * res.r_pol_ohm) & \
-           (peaks["gamma_ohm"] >= MAJOR_HEIGHT_FRACTION * gmax)
+           (peaks["gamma_ohm"] >= MAJOR_HEIGHT_FRACTION * gmax) & peaks["resolved"]
     return peaks[keep].reset_index(drop=True)
 
 
@@ -176,7 +177,7 @@ def drt_columns(drts: Sequence[Any]) -> list[dict[str, Any]]:
 def drt_peaks_table(camp) -> Any:
     """Every DRT peak of every checkpoint (long format) with its track number
     (``track`` 0 = minor peak, not tracked): label, time_h, cycle, checkpoint,
-    track, tau_s, f_Hz, gamma_ohm, R_ohm, major, lambda, kk_passed."""
+    track, tau_s, f_Hz, gamma_ohm, R_ohm, resolved, major, lambda, kk_passed."""
     import pandas as pd
 
     drts = camp.drts or []
@@ -194,10 +195,11 @@ def drt_peaks_table(camp) -> Any:
             t = track_of.get((k, int(hit[0]))) if hit.size else None
             rows.append({"label": c.label, "time_h": c.time_h, "cycle": c.cycle, "checkpoint": k,
                          "track": t or 0, "tau_s": p["tau_s"], "f_Hz": p["f_Hz"],
-                         "gamma_ohm": p["gamma_ohm"], "R_ohm": p["R_ohm"], "major": bool(hit.size),
+                         "gamma_ohm": p["gamma_ohm"], "R_ohm": p["R_ohm"], "resolved": bool(p["resolved"]),
+                         "major": bool(hit.size),
                          "lambda": res.lambda_, "kk_passed": res.kk_passed})
     columns = ["label", "time_h", "cycle", "checkpoint", "track", "tau_s", "f_Hz", "gamma_ohm",
-               "R_ohm", "major", "lambda", "kk_passed"]
+               "R_ohm", "resolved", "major", "lambda", "kk_passed"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -211,7 +213,7 @@ def drt_report_lines(camp) -> list[str]:
              "DRT of the fitted points of each checkpoint (same weighting, regularisation by "
              "GCV + discrepancy principle). A process is a DRT peak with >= "
              f"{MAJOR_AREA_FRACTION:.0%} of R_pol and >= {MAJOR_HEIGHT_FRACTION:.0%} of the "
-             "largest gamma; peaks are tracked across checkpoints by nearest log tau "
+             "largest gamma, resolved from its neighbours; peaks are tracked across checkpoints by nearest log tau "
              f"(at most {MAX_JUMP_DECADES:g} decade apart).", ""]
     counts = []
     for c, r, res in zip(camp.checkpoints, camp.results, drts):
