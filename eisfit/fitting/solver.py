@@ -31,8 +31,12 @@ prefix spreads over the grid) when the optimum looks poor in any of these ways:
   slow): there it degenerates into a resistor and capacitor (Wo) or a resistor (Ws).
 
 Round 3 runs the rest of the list where lack of fit or a non-finite cost remain, on the
-spectra whose quick optimum also showed one of the other signs (a lack of fit alone that
-round 2 could not lower is taken as the data's, not as a missed optimum).
+spectra whose quick optimum also showed one of the other signs (a small lack of fit alone
+that round 2 could not lower is taken as the data's, not as a missed optimum), and on every
+spectrum of round 2 whose fit would still carry the ``lack-of-fit`` flag (ratio above
+``LACK_OF_FIT_RATIO``, 2): before the tool says that the model misses the data, it tries
+the whole start list (a blocking CPE line that swallowed an arc near f_min, 40x the
+optimum's chi-square, was found by start 61 of 76).
 Each round is stage 1 (``STAGE1_ITER`` pruned iterations over its starts) and a polish of
 each spectrum's best distinct stage-1 optima (``POLISH_ITER``, stopping problems that
 creep: ``POLISH_STALL_S2``); optima that stop on the iteration limit are polished on in one
@@ -52,7 +56,7 @@ import numpy as np
 
 from ..analysis.derived import ArcSpec, arc_tau_s
 from ..analysis.kk import KKResult, kk_tests
-from ..analysis.quality import kk_noise_level, lack_of_fit_ratio
+from ..analysis.quality import LACK_OF_FIT_RATIO, kk_noise_level, lack_of_fit_ratio
 from .guess import processes
 from .optimise import LMRun, levenberg_marquardt
 from .problem import normal_equations_at, weighted_residuals
@@ -274,11 +278,15 @@ def _solve_grid(preps: list[Any], *, kk: bool) -> Solution:
     for round_ in (2, 3):
         poor = [i for i in candidates if len(preps[i].start_list) > _round_starts(preps[i], round_).start
                 and _looks_poor(preps[i], sol.p_best[i], sol.cost[i], noise[i], any_sign=round_ == 2)]
+        if round_ == 3:  # a fit round 2 leaves for the lack-of-fit flag also gets the rest of the list
+            poor = sorted(set(poor) | {i for i in escalated_once if _looks_poor(
+                preps[i], sol.p_best[i], sol.cost[i], noise[i], any_sign=False, threshold=LACK_OF_FIT_RATIO)})
         if not poor:
             break
         if round_ == 2:
             next_candidates = np.array([i for i in poor if _looks_poor(preps[i], sol.p_best[i], sol.cost[i], np.nan)],
                                        dtype=int)
+            escalated_once = [i for i in poor if len(preps[i].start_list) > _round_starts(preps[i], 3).start]
         starts = [list(_round_starts(preps[i], round_)) for i in poor]
         more = _run_starts(BatchProblem.of([preps[i] for i in poor]), [preps[i] for i in poor], starts)
         for j, i in enumerate(poor):
@@ -525,11 +533,12 @@ def distinct_best(theta: np.ndarray, cost: np.ndarray, n: int) -> np.ndarray:
 
 
 # ------------------------------------------------------------------- escalation test
-def _looks_poor(prep: Any, p_full: np.ndarray, cost: float, noise_level: float, any_sign: bool = True) -> bool:
+def _looks_poor(prep: Any, p_full: np.ndarray, cost: float, noise_level: float, any_sign: bool = True,
+                threshold: float = ESCALATE_LACK_OF_FIT) -> bool:
     """Whether an optimum deserves more starts (see the module docstring). With
-    ``any_sign`` False only a non-finite cost or lack of fit count: a bound or a shape that
-    remains after the second round is what the data support (an arc beyond the measured
-    range leaves R0 on its floor)."""
+    ``any_sign`` False only a non-finite cost or lack of fit (ratio above ``threshold``)
+    count: a bound or a shape that remains after the second round is what the data support
+    (an arc beyond the measured range leaves R0 on its floor)."""
     if not np.isfinite(cost):
         return True
     problem = prep.problem
@@ -546,7 +555,7 @@ def _looks_poor(prep: Any, p_full: np.ndarray, cost: float, noise_level: float, 
         return False
     z_fit = problem.circuit.impedance(p_full[None, :], problem.frequency)[0]
     ratio = lack_of_fit_ratio(problem.z, z_fit, problem.free.size, noise_level)
-    return bool(np.isfinite(ratio) and ratio > ESCALATE_LACK_OF_FIT)
+    return bool(np.isfinite(ratio) and ratio > threshold)
 
 
 def _ambiguous_shape(prep: Any, p_full: np.ndarray) -> bool:
