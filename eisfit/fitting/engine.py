@@ -602,7 +602,8 @@ def _start_list(circ, feats, guess, initial, fixed, starts) -> tuple[Sequence[di
             raise FitError(f"starts must be >= 1 or 'auto', got {starts}")
     elif starts != "auto":
         raise FitError(f"starts must be an integer or 'auto', got {starts!r}")
-    grid = multistart_guesses(circ, feats, guess, n_starts=None if starts == "auto" else starts).with_values(fixed)
+    grid = multistart_guesses(circ, feats, guess, n_starts=None if starts == "auto" else starts,
+                              keep=set(initial or ())).with_values(fixed)
     labels = [first] + [f"grid:{k}" for k in range(1, len(grid))]
     if isinstance(starts, int):
         return grid[:starts], labels[:starts], starts

@@ -12,7 +12,7 @@ import functools
 import itertools
 import math
 from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Collection, Mapping, Sequence
 
 import numpy as np
 
@@ -336,7 +336,7 @@ class StartList(Sequence):
 
 def multistart_guesses(circuit, feats: SpectrumFeatures, base: dict[str, float],
                        n_grid: int | None = None, rng: np.random.Generator | None = None,
-                       n_starts: int | None = None) -> StartList:
+                       n_starts: int | None = None, keep: Collection[str] = ()) -> StartList:
     """The base guess, then a grid over process time constants (ascending) and resistance splits.
 
     Processes are the arcs and finite-diffusion elements (:func:`processes`); the grid
@@ -353,6 +353,14 @@ def multistart_guesses(circuit, feats: SpectrumFeatures, base: dict[str, float],
     families, 1 instead of 8 on three arcs. With ``n_starts``, only the base guess and
     ``n_starts - 1`` grid points picked evenly across the grid are built (a short list
     that still spans the time constants).
+
+    Starts placed by the linear fit also take its series inductance (when the circuit has
+    one L and the fit gives it a positive value): a cable inductance whose reactance is
+    hidden under a capacitive arc at f_max (no inductive point) is otherwise started at
+    the generic 5 % of |Z| and collapses to its floor, where the log-space gradient
+    vanishes (L0-R0-p(R1,CPE1)-p(R2,CPE2) with omega_max L = 22 % of |Z|: 22x the optimum's
+    chi-square from every start). Parameters named in ``keep`` (the user's initial values)
+    are never replaced.
     """
     procs = processes(circuit)
     if not procs:
@@ -372,10 +380,12 @@ def multistart_guesses(circuit, feats: SpectrumFeatures, base: dict[str, float],
     tau_sets = list(itertools.combinations(np.geomspace(lo, hi, grid_size), n_proc))
     if linear:  # the best screened placements first, then the coarse grid
         combos = screened_starts(circuit, procs, feats, LINEAR_SCREEN_GRID, LINEAR_SCREEN_KEEP)
-        combos += list(zip(tau_sets, process_magnitudes(circuit, procs, np.array(tau_sets), feats)))
+        coarse = _linear_screen(circuit, procs, np.array(tau_sets), feats)
+        combos += [(taus, coarse.magnitudes[i], coarse.series_values(circuit, i)) for i, taus in enumerate(tau_sets)]
     else:
         splits = [tuple(feats.r_pol * f for f in frac) for frac in _resistance_splits(n_proc)]
-        combos = [(taus, mags) for taus in tau_sets for mags in splits]
+        series = _series_of_grid(circuit, procs, tau_sets, feats)
+        combos = [(taus, mags, series[i]) for i, taus in enumerate(tau_sets) for mags in splits]
         leading = leading_screened(circuit, feats, n_starts)
         if leading:  # the best placements first (the quick round)
             combos = screened_starts(circuit, procs, feats, LINEAR_SCREEN_GRID, leading) + combos
@@ -387,12 +397,23 @@ def multistart_guesses(circuit, feats: SpectrumFeatures, base: dict[str, float],
     def make(k: int) -> dict[str, float]:
         s = dict(base)
         if k:
-            taus, mags = combos[k - 1]
+            taus, mags, series = combos[k - 1]
             for proc, tau, r in zip(procs, taus, mags):
                 s.update(process_values(proc, float(r), tau, feats))
+            s.update({name: v for name, v in series.items() if name not in keep})
         return s
 
     return StartList(make, 1 + len(combos))
+
+
+def _series_of_grid(circuit, procs: Sequence[Process], tau_sets: list[tuple[float, ...]],
+                    feats: SpectrumFeatures) -> list[dict[str, float]]:
+    """The linear fit's series values (inductance) for each tau set of the coarse grid;
+    empty dicts when the circuit has no series L or there are no data."""
+    if feats.z is None or not any(e.kind in ("L", "La") for e in circuit.elements):
+        return [{} for _ in tau_sets]
+    screen = _linear_screen(circuit, procs, np.array(tau_sets), feats)
+    return [screen.series_values(circuit, i) for i in range(len(tau_sets))]
 
 
 def leading_screened(circuit, feats: SpectrumFeatures, n_starts: int | None = None) -> int:
@@ -409,34 +430,63 @@ VISIBLE_FRACTION = 0.05  # a start's process magnitude is at least this fraction
 
 
 def screened_starts(circuit, procs: Sequence[Process], feats: SpectrumFeatures, grid_size: int,
-                    keep: int) -> list[tuple[tuple[float, ...], np.ndarray]]:
-    """(time constants, magnitudes) of the ``keep`` ascending tau sets on a fine grid whose
-    linear fit (:func:`process_magnitudes`) leaves the smallest residual: a cheap screen of
-    hundreds of placements before any nonlinear iteration."""
+                    keep: int) -> list[tuple[tuple[float, ...], np.ndarray, dict[str, float]]]:
+    """(time constants, magnitudes, series values) of the ``keep`` ascending tau sets on a
+    fine grid whose linear fit (:func:`process_magnitudes`) leaves the smallest residual: a
+    cheap screen of hundreds of placements before any nonlinear iteration. Series values:
+    the linear fit's inductance (see :meth:`_LinearScreen.series_values`)."""
     grid = np.geomspace(feats.tau_min / 3, feats.tau_max * 3, grid_size)
     tau_sets = np.array(list(itertools.combinations(grid, len(procs))))
-    mags, cost = process_magnitudes(circuit, procs, tau_sets, feats, with_cost=True)
-    best = np.argsort(cost)[:keep]
-    return [(tuple(tau_sets[i]), mags[i]) for i in best]
+    screen = _linear_screen(circuit, procs, tau_sets, feats)
+    best = np.argsort(screen.cost)[:keep]
+    return [(tuple(tau_sets[i]), screen.magnitudes[i], screen.series_values(circuit, i)) for i in best]
+
+
+@dataclass(frozen=True)
+class _LinearScreen:
+    """The linear fits of :func:`process_magnitudes` for C rows of time constants."""
+
+    magnitudes: np.ndarray  # (C, P) process resistances, ohm (floored)
+    cost: np.ndarray  # (C,) weighted sum of squares left with the floored magnitudes
+    inductance_H: np.ndarray | None  # (C,) coefficient of j omega, H (None: no L in the circuit)
+
+    def series_values(self, circuit, row: int) -> dict[str, float]:
+        """{inductance parameter: value} for row ``row`` when the circuit has exactly one
+        series L (or La) and the linear fit gives it a positive finite value, else {}."""
+        if self.inductance_H is None:
+            return {}
+        names = [e.param_names[0] for e in circuit.elements if e.kind in ("L", "La")]
+        value = float(self.inductance_H[row])
+        return {names[0]: value} if len(names) == 1 and math.isfinite(value) and value > 0 else {}
 
 
 def process_magnitudes(circuit, procs: Sequence[Process], taus: np.ndarray, feats: SpectrumFeatures,
                        with_cost: bool = False):
-    """Resistances (ohm) of the processes for each row of time constants ``taus`` (C, P), s.
+    """Resistances (ohm) of the processes for each row of time constants ``taus`` (C, P), s
+    (with ``with_cost``: (resistances, cost), see below).
 
     With the time constants fixed, a series of ZARCs (n = 0.9), unit Warburg responses,
     a high-frequency resistance and, when the circuit has them, an inductance and a
     blocking element (a CPE line with the data's low-frequency slope ``lf_exponent``, or a
     capacitor) is linear in its magnitudes: those come from one weighted
     (1/|Z|) linear least-squares fit per row. Each magnitude is floored at
-    ``VISIBLE_FRACTION`` of the data's |Z| at omega = 1/tau (and at 0.1 % of the
-    polarisation resistance): a process the linear fit would switch off (it gives the
-    shape of a neighbour to another process, e.g. the charge-transfer resistance of a
-    Randles branch to its Warburg) stays visible above the noise, so the optimiser, in log
-    space, can still move it; started at 0.1 % it stays off.
+    ``VISIBLE_FRACTION`` of the data's |Z| at omega = 1/tau (and, without a blocking
+    element, at 0.1 % of the polarisation resistance): a process the linear fit would
+    switch off (it gives the shape of a neighbour to another process, e.g. the
+    charge-transfer resistance of a Randles branch to its Warburg) stays visible above the
+    noise, so the optimiser, in log space, can still move it; started at 0.1 % it stays
+    off. With a blocking element Z' at f_min is mostly the line's own real part, not the
+    polarisation resistance: the floor of 8 kOhm it gave hid two arcs of 166 and 255 ohm
+    and left the fit at 86x the optimum's chi-square.
     With ``with_cost``, also the weighted sum of squares left by each row with the floored
     magnitudes (C,): returns (magnitudes, cost).
     """
+    screen = _linear_screen(circuit, procs, taus, feats)
+    return (screen.magnitudes, screen.cost) if with_cost else screen.magnitudes
+
+
+def _linear_screen(circuit, procs: Sequence[Process], taus: np.ndarray, feats: SpectrumFeatures) -> _LinearScreen:
+    """The linear fits behind :func:`process_magnitudes`, with their cost and inductance."""
     w, z = feats.omega, feats.z
     n_rows, n_proc = taus.shape
     members = process_members(procs)
@@ -444,7 +494,8 @@ def process_magnitudes(circuit, procs: Sequence[Process], taus: np.ndarray, feat
     extra = [np.ones_like(w, dtype=complex)]
     if kinds & {"L", "La"}:
         extra.append(1j * w)
-    if kinds & {"C", "CPE"}:  # a blocking element: a CPE line with the data's low-frequency slope
+    blocking = bool(kinds & {"C", "CPE"})
+    if blocking:  # a blocking element: a CPE line with the data's low-frequency slope
         extra.append((1j * w) ** -(feats.lf_exponent if "CPE" in kinds else 1.0))
     scale = np.concatenate([np.abs(z), np.abs(z)])
 
@@ -474,14 +525,14 @@ def process_magnitudes(circuit, procs: Sequence[Process], taus: np.ndarray, feat
     coef = x / norms[idx]
     order = np.argsort(w)
     z_at = np.interp(np.log(1.0 / unique), np.log(w[order]), np.abs(z[order]))  # |Z| at omega = 1/tau
-    floor = np.maximum(VISIBLE_FRACTION * z_at, 1e-3 * feats.r_pol)
+    # with a blocking element Z'(f_min) holds the line's own real part, not R_pol: no R_pol term
+    floor = np.maximum(VISIBLE_FRACTION * z_at, 0.0 if blocking else 1e-3 * feats.r_pol)
     mags = np.maximum(coef[:, :n_proc], floor[where])
-    if not with_cost:
-        return mags
     x[:, :n_proc] = mags * norms[idx[:, :n_proc]]
     b_norm2 = float(np.sum((np.concatenate([z.real, z.imag]) / scale) ** 2))
     cost = b_norm2 - 2 * np.einsum("ci,ci->c", x, rhs) + np.einsum("ci,cij,cj->c", x, gram, x)
-    return mags, cost
+    inductance = coef[:, n_proc + 1] if kinds & {"L", "La"} else None  # column 1j w follows the ones
+    return _LinearScreen(mags, cost, inductance)
 
 
 def _resistance_splits(n_arcs: int) -> list[tuple[float, ...]]:
