@@ -273,20 +273,23 @@ def _solve_grid(preps: list[Any], *, kk: bool) -> Solution:
     # the spectra whose quick optimum also showed a sign of a local minimum (a bound, a
     # shape, a non-finite cost): a lack of fit alone that round 2's starts could not lower is
     # the data's (noise or model), not a missed optimum (1,000 hard spectra: 68 such spectra,
-    # no lower optimum in rounds 2 or 3; round 3 found 7 among the 16 with a sign)
+    # no lower optimum in rounds 2 or 3; round 3 found 7 among the 16 with a sign); and every
+    # spectrum of round 2 that round 2 leaves for the lack-of-fit flag (ratio above 2)
     candidates = np.flatnonzero(adaptive)
+    escalated: list[int] = []
     for round_ in (2, 3):
         poor = [i for i in candidates if len(preps[i].start_list) > _round_starts(preps[i], round_).start
                 and _looks_poor(preps[i], sol.p_best[i], sol.cost[i], noise[i], any_sign=round_ == 2)]
-        if round_ == 3:  # a fit round 2 leaves for the lack-of-fit flag also gets the rest of the list
-            poor = sorted(set(poor) | {i for i in escalated_once if _looks_poor(
-                preps[i], sol.p_best[i], sol.cost[i], noise[i], any_sign=False, threshold=LACK_OF_FIT_RATIO)})
+        if round_ == 3:
+            poor = sorted(set(poor) | {i for i in escalated if len(preps[i].start_list) > _round_starts(preps[i], 3).start
+                                       and _looks_poor(preps[i], sol.p_best[i], sol.cost[i], noise[i],
+                                                       any_sign=False, threshold=LACK_OF_FIT_RATIO)})
         if not poor:
             break
         if round_ == 2:
             next_candidates = np.array([i for i in poor if _looks_poor(preps[i], sol.p_best[i], sol.cost[i], np.nan)],
                                        dtype=int)
-            escalated_once = [i for i in poor if len(preps[i].start_list) > _round_starts(preps[i], 3).start]
+            escalated = poor
         starts = [list(_round_starts(preps[i], round_)) for i in poor]
         more = _run_starts(BatchProblem.of([preps[i] for i in poor]), [preps[i] for i in poor], starts)
         for j, i in enumerate(poor):
