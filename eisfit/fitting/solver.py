@@ -34,9 +34,11 @@ Round 3 runs the rest of the list where lack of fit or a non-finite cost remain,
 spectra whose quick optimum also showed one of the other signs (a small lack of fit alone
 that round 2 could not lower is taken as the data's, not as a missed optimum), and on every
 spectrum of round 2 whose fit would still carry the ``lack-of-fit`` flag (ratio above
-``LACK_OF_FIT_RATIO``, 2): before the tool says that the model misses the data, it tries
-the whole start list (a blocking CPE line that swallowed an arc near f_min, 40x the
-optimum's chi-square, was found by start 61 of 76).
+``LACK_OF_FIT_RATIO``, 2) and whose data pass the Lin-KK test: before the tool says that
+the model misses valid data, it tries the whole start list (a blocking CPE line that
+swallowed an arc near f_min, 40x the optimum's chi-square, was found by start 61 of 76).
+Data that fail the Lin-KK test (drift, a galvanostatic sweep of a cycling cell) lack fit
+whatever the start: every candidate of ``suggest`` on such sweeps would run the whole list.
 Each round is stage 1 (``STAGE1_ITER`` pruned iterations over its starts) and a polish of
 each spectrum's best distinct stage-1 optima (``POLISH_ITER``, stopping problems that
 creep: ``POLISH_STALL_S2``); optima that stop on the iteration limit are polished on in one
@@ -274,7 +276,8 @@ def _solve_grid(preps: list[Any], *, kk: bool) -> Solution:
     # shape, a non-finite cost): a lack of fit alone that round 2's starts could not lower is
     # the data's (noise or model), not a missed optimum (1,000 hard spectra: 68 such spectra,
     # no lower optimum in rounds 2 or 3; round 3 found 7 among the 16 with a sign); and every
-    # spectrum of round 2 that round 2 leaves for the lack-of-fit flag (ratio above 2)
+    # spectrum of round 2 that round 2 leaves for the lack-of-fit flag (ratio above 2) while
+    # its data pass the Lin-KK test (data that fail it lack fit whatever the start)
     candidates = np.flatnonzero(adaptive)
     escalated: list[int] = []
     for round_ in (2, 3):
@@ -282,6 +285,7 @@ def _solve_grid(preps: list[Any], *, kk: bool) -> Solution:
                 and _looks_poor(preps[i], sol.p_best[i], sol.cost[i], noise[i], any_sign=round_ == 2)]
         if round_ == 3:
             poor = sorted(set(poor) | {i for i in escalated if len(preps[i].start_list) > _round_starts(preps[i], 3).start
+                                       and kk_results[i] is not None and kk_results[i].passed
                                        and _looks_poor(preps[i], sol.p_best[i], sol.cost[i], noise[i],
                                                        any_sign=False, threshold=LACK_OF_FIT_RATIO)})
         if not poor:
