@@ -10,14 +10,15 @@ Only *major* peaks are tracked: area >= ``MAJOR_AREA_FRACTION`` (5 %) of the
 polarisation resistance, height >= ``MAJOR_HEIGHT_FRACTION`` (10 %) of the largest
 gamma of that checkpoint (the regularised DRT of noisy data leaves ripples of a few %;
 see eisfit/analysis/drt.py), and resolved from its neighbours (``peaks.resolved``: a
-monotone tail of a larger neighbouring peak does not fit the data as well). Checkpoints are walked in campaign order; each track
-remembers the log10 tau where it was last seen. The major peaks of the next checkpoint
-are matched to the tracks by an order-preserving alignment (peaks and tracks sorted by
-tau; processes do not overtake each other) that minimises the sum of |delta log10 tau|,
-where a peak may only join a track within ``MAX_JUMP_DECADES`` (1 decade) and leaving a
-peak or a track unmatched costs ``MAX_JUMP_DECADES``. An unmatched peak starts a new
-track; an unmatched track is empty (NaN) at that checkpoint and stays open. Finally
-the tracks are numbered by their median tau: ``drt_peak1_*`` is the fastest process.
+monotone tail of a larger neighbouring peak does not fit the data as well). Checkpoints
+are walked in campaign order; each track remembers the log10 tau where it was last seen.
+The major peaks of the next checkpoint are matched to the tracks by an order-preserving
+alignment (peaks and tracks sorted by tau; processes do not overtake each other) that
+minimises the sum of |delta log10 tau|, where a peak may only join a track within
+``MAX_JUMP_DECADES`` (1 decade) and leaving a peak or a track unmatched costs
+``MAX_JUMP_DECADES``. An unmatched peak starts a new track; an unmatched track is empty
+(NaN) at that checkpoint and stays open. Finally the tracks are numbered by their median
+tau: ``drt_peak1_*`` is the fastest process.
 """
 from __future__ import annotations
 

@@ -284,10 +284,11 @@ def _solve_grid(preps: list[Any], *, kk: bool) -> Solution:
         poor = [i for i in candidates if len(preps[i].start_list) > _round_starts(preps[i], round_).start
                 and _looks_poor(preps[i], sol.p_best[i], sol.cost[i], noise[i], any_sign=round_ == 2)]
         if round_ == 3:
-            poor = sorted(set(poor) | {i for i in escalated if len(preps[i].start_list) > _round_starts(preps[i], 3).start
-                                       and kk_results[i] is not None and kk_results[i].passed
-                                       and _looks_poor(preps[i], sol.p_best[i], sol.cost[i], noise[i],
-                                                       any_sign=False, threshold=LACK_OF_FIT_RATIO)})
+            poor = sorted(set(poor) | {
+                i for i in escalated if len(preps[i].start_list) > _round_starts(preps[i], 3).start
+                and kk_results[i] is not None and kk_results[i].passed
+                and _looks_poor(preps[i], sol.p_best[i], sol.cost[i], noise[i], any_sign=False,
+                                threshold=LACK_OF_FIT_RATIO)})
         if not poor:
             break
         if round_ == 2:
