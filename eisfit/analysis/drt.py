@@ -715,13 +715,9 @@ def _decide_inductance(spectrum: Spectrum, system: _System, lam: float, inductan
         raise DataError(f"inductance must be True, False or 'auto', not {inductance!r}")
     if np.any(spectrum.z.imag > 0):
         return True
-    rss = []
-    for use_l in (False, True):
-        p = _solve_nnls(system, lam, use_l=use_l)
-        r = system.b - system.a @ p
-        rss.append(float(r @ r))
-    rss0, rss1 = rss
-    if not _plausible_hidden_inductance(spectrum, float(p[1] * system.l_scale)):
+    without, with_l = (_solve_nnls(system, lam, use_l=use_l) for use_l in (False, True))
+    rss0, rss1 = _misfit(system, without), _misfit(system, with_l)
+    if not _plausible_hidden_inductance(spectrum, float(with_l[1] * system.l_scale)):
         return False
     dof = max(system.a.shape[0] - _effective_parameters(system, lam), 1.0)
     if rss1 <= 0:
