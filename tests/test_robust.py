@@ -91,6 +91,36 @@ def test_randles_spectra_that_trapped_the_starts_reach_the_optimum_without_a_gue
     assert res.chisq <= 1.01 * ref.chisq, (res.chisq / ref.chisq, res.start_won)
 
 
+# a broad bulk arc (n = 0.755), a charge-transfer arc 1.4 decades before a Ws near f_min: the
+# linear screen (arcs at n = 0.9) gave its best 32 placements two processes on the bulk arc,
+# and the Warburg swallowed the charge-transfer arc from every start (R2 -> 0; before: 7.1x
+# and 6.2x the optimum's chi-square with these noise seeds)
+WS_SWALLOWED = {"R0": 45.8, "R1": 1240.0, "CPE1_0": 3.06e-07, "CPE1_1": 0.755, "R2": 597.0,
+                "CPE2_0": 0.000373, "CPE2_1": 0.914, "Ws2_0": 339.0, "Ws2_1": 5.31}
+
+
+@pytest.mark.parametrize("noise_seed", [1, 2])
+def test_a_warburg_does_not_swallow_the_charge_transfer_arc(noise_seed):
+    family = "R0-p(R1,CPE1)-p(CPE2,R2-Ws2)"
+    s = noisy(family, WS_SWALLOWED, np.logspace(6, -2, 81), seed=noise_seed)
+    ref = eisfit.fit(s, family, initial=WS_SWALLOWED, starts=1, kk=False, order_arcs=False, profile=False)
+    res = eisfit.fit(s, family, kk=False)
+    assert res.chisq <= 1.01 * ref.chisq, (res.chisq / ref.chisq, res.start_won)
+    assert res.values["R2"] == pytest.approx(WS_SWALLOWED["R2"], rel=0.2)
+
+
+def test_screened_placements_share_a_time_constant_at_most_cap_times():
+    from eisfit.fitting.guess import _diverse_best
+
+    index_sets = np.array([[0, 1, 5], [0, 1, 6], [0, 1, 7], [0, 2, 5], [1, 3, 5], [2, 3, 4]])
+    cost = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    # rows 2 and 3 would give process 0 grid point 0 a third time
+    assert _diverse_best(cost, index_sets, keep=4, cap=2) == [0, 1, 4, 5]
+    assert _diverse_best(cost, index_sets, keep=4, cap=4) == [0, 1, 2, 3]  # no cap in force: the 4 best
+    # best first is row 5; row 4 would give process 1 grid point 3 a second time
+    assert _diverse_best(cost[::-1], index_sets, keep=2, cap=1) == [5, 3]
+
+
 def test_family_cases_keep_every_feature_inside_the_range_and_arcs_a_decade_apart():
     for case in family_cases("R0-p(R1,CPE1)-p(R2,CPE2)-p(R3,CPE3)", 20):
         t = case.truth
