@@ -214,6 +214,14 @@ def test_runaway_resistance_is_flagged_and_never_printed():
     assert "unresolved" in line and not re.search(r"\d", line.split("R2", 1)[1])
     assert f"{res.values['R2']:.5g}" not in text
     assert res.to_dict()["values"]["R2"] == pytest.approx(res.values["R2"])  # the value stays in JSON
+    # nor in the notebook views: repr and HTML read "unresolved", the DataFrame keeps the value with that note
+    r2_repr = re.search(r"R2=([^,]*),", repr(res)).group(1)
+    assert r2_repr == "unresolved"
+    html = res._repr_html_()
+    assert re.search(r"<td[^>]*>R2</td><td[^>]*>unresolved</td>", html), html
+    assert f"{res.values['R2']:.5g}" not in html
+    frame = res.to_dataframe()
+    assert frame.loc["R2", "note"] == "unresolved" and frame.loc["R2", "value"] == pytest.approx(res.values["R2"])
     assert {"R2", "R2_asr_ohm_cm2"} <= unresolved_keys(["unresolved:R2"], ["R2", "R2_asr_ohm_cm2", "R1"])
 
 

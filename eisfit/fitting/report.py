@@ -98,7 +98,9 @@ def fit_repr(res) -> str:
 
     head = f"FitResult({res.label!r}, {res.circuit!r}"
     tail = f", redchi={res.redchi:.3g}, flags={res.flags!r})"
-    parts = [f"{n}={format_value(res.values[n], res.stderr.get(n), res.units.get(n, ''))}"
+    hidden = unresolved_keys(res.flags, res.param_names)
+    parts = [f"{n}={UNRESOLVED}" if n in hidden else
+             f"{n}={format_value(res.values[n], res.stderr.get(n), res.units.get(n, ''))}"
              for n in res.param_names]
     body = ""
     for k, part in enumerate(parts):
@@ -112,15 +114,22 @@ def fit_repr(res) -> str:
 
 
 def _parameter_rows(res) -> list[tuple[str, float, float, str, str]]:
+    """(name, value, stderr, unit, note) per parameter; note: fixed, unresolved (flagged:
+    the value is what the optimiser was left with, not a result) or undetermined."""
+    hidden = unresolved_keys(res.flags, res.param_names)
     rows = []
     for name in res.param_names:
         value, err = res.values[name], res.stderr.get(name, math.nan)
-        note = "fixed" if name in res.fixed else ("undetermined" if undetermined(value, err) else "")
+        note = ("fixed" if name in res.fixed else UNRESOLVED if name in hidden
+                else "undetermined" if undetermined(value, err) else "")
         rows.append((name, value, err, res.units.get(name, ""), note))
     return rows
 
 
 def _derived_rows(res) -> list[tuple[str, float, float, str, str]]:
+    """(key, value, stderr, unit, formula) per derived quantity; the formula of a quantity
+    of an unresolved element is prefixed with "unresolved; "."""
+    hidden = unresolved_keys(res.flags, list(res.derived))
     rows = []
     for key, value in res.derived.items():
         if key.endswith("_stderr"):
@@ -128,6 +137,8 @@ def _derived_rows(res) -> list[tuple[str, float, float, str, str]]:
         unit, _, formula = res.derived_units.get(key, "").partition(" ")
         if formula.startswith("(") and formula.endswith(")"):
             formula = formula[1:-1]
+        if key in hidden:
+            formula = f"{UNRESOLVED}; {formula}"
         rows.append((key, value, res.derived.get(f"{key}_stderr", math.nan), unit, formula))
     return rows
 
@@ -136,7 +147,9 @@ def fit_dataframe(res):
     """One row per parameter, then one per derived quantity: ``name`` (index), ``kind``
     (parameter / derived), ``value``, ``stderr`` (1 standard error, nan when not
     estimable), ``unit`` (plain, e.g. ``ohm``, ``ohm*cm2``, ``F``) and ``note`` (fixed,
-    or the formula of a derived quantity)."""
+    unresolved or undetermined, or the formula of a derived quantity). An unresolved value
+    (flag ``unresolved:<name>``) is kept in ``value``, as in JSON and CSV; ``note`` says it
+    is not a result."""
     import pandas as pd
 
     rows = [(n, "parameter", v, s, u, note) for n, v, s, u, note in _parameter_rows(res)]
@@ -150,6 +163,9 @@ def _html_rows(rows) -> list[tuple[str, str, str, str, str]]:
 
     out = []
     for name, value, err, unit, note in rows:
+        if note.startswith(UNRESOLVED):  # never shown as a number (see format_fit_summary)
+            out.append((name, UNRESOLVED, "", unit, note))
+            continue
         factor, shown = si_scale([value], unit)
         v = f"{value / factor:.5g}" if math.isfinite(value) else "nan"
         e = f"{err / factor:.2g}" if math.isfinite(err) else "n/a"
