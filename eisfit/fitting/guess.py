@@ -345,7 +345,8 @@ def multistart_guesses(circuit, feats: SpectrumFeatures, base: dict[str, float],
     the magnitudes (:func:`screened_starts`) describes the data best: the quick round of
     an adaptive fit takes them: with the base guess, 5 starts reach the optimum on 291/300
     hard two-arc spectra, 8 starts spread over the coarse grid on 272/300. For three or
-    more processes the ``LINEAR_SCREEN_KEEP`` screened placements (best first) come before
+    more processes the ``LINEAR_SCREEN_KEEP`` screened placements (best first, at most
+    ``SCREEN_SHARE_CAP`` of them with one process at the same time constant) come before
     the coarse grid, whose magnitudes the linear fit sets too: the quick round, spread
     over the list, then holds the best screened placement and a few others besides coarse
     ones. Issue 13, 6 seeds x 30 spectra per family, with the visibility floor of
