@@ -382,7 +382,7 @@ def multistart_guesses(circuit, feats: SpectrumFeatures, base: dict[str, float],
     if linear:  # the best screened placements first, then the coarse grid
         combos = screened_starts(circuit, procs, feats, LINEAR_SCREEN_GRID, LINEAR_SCREEN_KEEP)
         coarse = _linear_screen(circuit, procs, np.array(tau_sets), feats)
-        combos += [(taus, coarse.magnitudes[i], coarse.series_values(circuit, i)) for i, taus in enumerate(tau_sets)]
+        combos += [(taus, coarse.magnitudes[i], coarse.series_values(i)) for i, taus in enumerate(tau_sets)]
     else:
         splits = [tuple(feats.r_pol * f for f in frac) for frac in _resistance_splits(n_proc)]
         series = _series_of_grid(circuit, procs, tau_sets, feats)
@@ -414,7 +414,7 @@ def _series_of_grid(circuit, procs: Sequence[Process], tau_sets: list[tuple[floa
     if feats.z is None or not any(e.kind in ("L", "La") for e in circuit.elements):
         return [{} for _ in tau_sets]
     screen = _linear_screen(circuit, procs, np.array(tau_sets), feats)
-    return [screen.series_values(circuit, i) for i in range(len(tau_sets))]
+    return [screen.series_values(i) for i in range(len(tau_sets))]
 
 
 def leading_screened(circuit, feats: SpectrumFeatures, n_starts: int | None = None) -> int:
@@ -451,7 +451,7 @@ def screened_starts(circuit, procs: Sequence[Process], feats: SpectrumFeatures, 
     tau_sets = grid[index_sets]
     screen = _linear_screen(circuit, procs, tau_sets, feats)
     best = _diverse_best(screen.cost, index_sets, keep, SCREEN_SHARE_CAP)
-    return [(tuple(tau_sets[i]), screen.magnitudes[i], screen.series_values(circuit, i)) for i in best]
+    return [(tuple(tau_sets[i]), screen.magnitudes[i], screen.series_values(i)) for i in best]
 
 
 def _diverse_best(cost: np.ndarray, index_sets: np.ndarray, keep: int, cap: int) -> list[int]:
@@ -478,15 +478,15 @@ class _LinearScreen:
     magnitudes: np.ndarray  # (C, P) process resistances, ohm (floored)
     cost: np.ndarray  # (C,) weighted sum of squares left with the floored magnitudes
     inductance_H: np.ndarray | None  # (C,) coefficient of j omega, H (None: no L in the circuit)
+    inductance_param: str | None  # the circuit's one series L (or La) parameter, else None
 
-    def series_values(self, circuit, row: int) -> dict[str, float]:
+    def series_values(self, row: int) -> dict[str, float]:
         """{inductance parameter: value} for row ``row`` when the circuit has exactly one
         series L (or La) and the linear fit gives it a positive finite value, else {}."""
-        if self.inductance_H is None:
+        if self.inductance_H is None or self.inductance_param is None:
             return {}
-        names = [e.param_names[0] for e in circuit.elements if e.kind in ("L", "La")]
         value = float(self.inductance_H[row])
-        return {names[0]: value} if len(names) == 1 and math.isfinite(value) and value > 0 else {}
+        return {self.inductance_param: value} if math.isfinite(value) and value > 0 else {}
 
 
 def process_magnitudes(circuit, procs: Sequence[Process], taus: np.ndarray, feats: SpectrumFeatures,
@@ -561,7 +561,8 @@ def _linear_screen(circuit, procs: Sequence[Process], taus: np.ndarray, feats: S
     b_norm2 = float(np.sum((np.concatenate([z.real, z.imag]) / scale) ** 2))
     cost = b_norm2 - 2 * np.einsum("ci,ci->c", x, rhs) + np.einsum("ci,cij,cj->c", x, gram, x)
     inductance = coef[:, n_proc + 1] if kinds & {"L", "La"} else None  # column 1j w follows the ones
-    return _LinearScreen(mags, cost, inductance)
+    l_names = [e.param_names[0] for e in circuit.elements if e.kind in ("L", "La")]
+    return _LinearScreen(mags, cost, inductance, l_names[0] if len(l_names) == 1 else None)
 
 
 def _resistance_splits(n_arcs: int) -> list[tuple[float, ...]]:

@@ -278,14 +278,17 @@ def _solve_grid(preps: list[Any], *, kk: bool) -> Solution:
     # no lower optimum in rounds 2 or 3; round 3 found 7 among the 16 with a sign); and every
     # spectrum of round 2 that round 2 leaves for the lack-of-fit flag (ratio above 2) while
     # its data pass the Lin-KK test (data that fail it lack fit whatever the start)
+    def has_starts(i: int, round_: int) -> bool:
+        return len(preps[i].start_list) > _round_starts(preps[i], round_).start
+
     candidates = np.flatnonzero(adaptive)
     escalated: list[int] = []
     for round_ in (2, 3):
-        poor = [i for i in candidates if len(preps[i].start_list) > _round_starts(preps[i], round_).start
+        poor = [i for i in candidates if has_starts(i, round_)
                 and _looks_poor(preps[i], sol.p_best[i], sol.cost[i], noise[i], any_sign=round_ == 2)]
         if round_ == 3:
             poor = sorted(set(poor) | {
-                i for i in escalated if len(preps[i].start_list) > _round_starts(preps[i], 3).start
+                i for i in escalated if has_starts(i, 3)
                 and kk_results[i] is not None and kk_results[i].passed
                 and _looks_poor(preps[i], sol.p_best[i], sol.cost[i], noise[i], any_sign=False,
                                 threshold=LACK_OF_FIT_RATIO)})
