@@ -128,3 +128,23 @@ def test_fuzz_json_export(tmp_path):
 
     outcomes = run_fuzz(export.read, seed_bytes, N_MPT, tmp_path / "mutant.json", seed=3, mutator=mutate_json)
     assert outcomes["error"] > 0 and outcomes["ok"] > 0
+
+
+@pytest.mark.parametrize("compression", ["deflated", "stored"])
+def test_fuzz_xlsx(tmp_path, compression):
+    """Damaged Excel workbooks: a ReadError naming the file, or spectra; never another
+    exception (a stored archive exposes the XML itself to the mutations)."""
+    import zipfile
+
+    from eisfit.io import xlsx
+    from test_io_xlsx import Book, _table, z_cell_ohm
+
+    f = np.logspace(5, -1, 13)
+    seed_path = Book().sheet("notes", [["cell 7"]]).sheet("data", _table(f, z_cell_ohm(f))).save(tmp_path / "s.xlsx")
+    if compression == "stored":
+        with zipfile.ZipFile(seed_path) as src, zipfile.ZipFile(tmp_path / "t.xlsx", "w") as dst:
+            for item in src.infolist():
+                dst.writestr(item.filename, src.read(item.filename), compress_type=zipfile.ZIP_STORED)
+        seed_path = tmp_path / "t.xlsx"
+    outcomes = run_fuzz(xlsx.read, seed_path.read_bytes(), N_MPT, tmp_path / "mutant.xlsx", seed=5)
+    assert outcomes["error"] > 0 and outcomes["ok"] > 0

@@ -34,6 +34,7 @@ FORMAT_MODULES = [
     "autolab",
     "zahner",
     "relaxis",
+    "xlsx",
     "wide",
     "tabular",
     "export",  # eisfit's own JSON export (its CSV export is a table)
@@ -77,8 +78,8 @@ def _detect_format(p: Path, head: bytes) -> str:
             best, best_score = mod, score
     if best is None:
         raise UnknownFormatError(
-            p, "format not recognised (not a BioLogic, Gamry, ZView, Zahner .ism, RelaxIS, instrument "
-            "export, wide or delimited table with a frequency column); force a format with --format (format= in Python)"
+            p, "format not recognised (not a BioLogic, Gamry, ZView, Zahner .ism, RelaxIS, Excel .xlsx, "
+            "instrument export, wide or delimited table with a frequency column); force a format with --format (format= in Python)"
         )
     return best.NAME
 

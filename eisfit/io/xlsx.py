@@ -1,0 +1,302 @@
+"""Excel workbooks (.xlsx, .xlsm): the impedance table of each worksheet.
+
+What this reader knows of the file (Office Open XML, ECMA-376): an .xlsx file is a zip
+archive of XML parts.
+
+* ``xl/workbook.xml`` lists the sheets (name and relationship id) in workbook order;
+* ``xl/_rels/workbook.xml.rels`` maps each relationship id to its sheet part
+  (``xl/worksheets/sheet1.xml``; the target is relative to ``xl/`` or absolute);
+* ``xl/sharedStrings.xml`` holds the text of the cells whose type ``t`` is ``s`` (their
+  value is an index into it; a string may be split into formatted runs);
+* a sheet part holds rows ``<row r="5">`` of cells ``<c r="B5" t="..."><v>...</v></c>``:
+  ``t`` absent or ``n`` is a number, ``s`` a shared string, ``str`` the text result of a
+  formula, ``inlineStr`` text in ``<is><t>``, ``b`` a boolean, ``e`` an error such as
+  ``#DIV/0!``; a formula cell carries its last computed value in ``<v>``.
+
+Element names are matched without their namespace, so transitional and strict files read
+alike. Each worksheet becomes a tab-separated table, one line per spreadsheet row (so the
+line numbers of error messages are row numbers), read by the table engine of
+:mod:`eisfit.io.tabular`: header and units, the sign of the imaginary column, sweep
+splitting. Numbers are written back with every digit Excel stored.
+
+Sheets without an impedance table (notes, a fit report, an empty sheet) are left out
+with a warning naming them when another sheet has one; with ``sheet=`` only that sheet
+is read and its problem is the error. Spectra carry ``meta["sheet"]``; ``sweep`` counts
+over the whole workbook. Legacy Excel 97-2003 ``.xls`` files (binary, not XML) are not
+read: they get an error asking for .xlsx or CSV.
+"""
+from __future__ import annotations
+
+import posixpath
+import re
+import struct
+import zipfile
+import zlib
+from pathlib import Path
+from typing import IO, Iterator, Mapping
+from xml.etree import ElementTree
+
+from ..errors import CorruptFileError, MissingColumnError, ReadError, UnknownFormatError
+from ..spectrum import Spectrum
+from ._common import warn
+from .tabular import TableFormat, read_table_lines
+
+NAME = "xlsx"
+NAMES = ["xlsx", "excel"]
+EXTENSIONS = [".xlsx", ".xlsm"]
+
+ZIP_MAGIC = b"PK\x03\x04"
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # compound file of legacy .xls (and .doc, ...)
+MAX_CELLS = 5_000_000  # a sheet larger than this is not an impedance export (a zip bomb, a data dump)
+_CELL_REF = re.compile(r"^([A-Za-z]{1,3})(\d+)$")
+
+
+def sniff(head: bytes, path: Path) -> int:
+    """80 for a zip archive holding an ``xl/`` part or named .xlsx/.xlsm (Excel workbook);
+    60 for a legacy binary file named .xls, so that reading it explains what to do."""
+    suffix = Path(path).suffix.lower()
+    if head.startswith(ZIP_MAGIC):
+        return 80 if (b"xl/" in head or suffix in EXTENSIONS) else 0
+    if head.startswith(OLE2_MAGIC) and suffix == ".xls":
+        return 60
+    return 0
+
+
+def read(path: str | Path, *, sheet: str | int | None = None, imag_sign: str | None = None,
+         decimal: str | None = None, header: bool | None = None,
+         columns: Mapping[str, int | str] | None = None) -> list[Spectrum]:
+    """Read the impedance tables of an Excel workbook (frequency Hz, Z ohm, Z'' < 0 capacitive).
+
+    Parameters
+    ----------
+    path : the .xlsx / .xlsm file.
+    sheet : read only this sheet, by name or 0-based position (default: every sheet that
+        holds an impedance table).
+    imag_sign, decimal, header, columns : as for delimited tables
+        (:func:`eisfit.io.tabular.read`); ``decimal`` only matters for numbers stored as text.
+
+    Returns
+    -------
+    list of Spectrum, one per sweep, sheet after sheet in workbook order; ``meta["sheet"]``
+    names the sheet.
+    """
+    p = Path(path)
+    try:
+        with open(p, "rb") as fh:
+            legacy = fh.read(len(OLE2_MAGIC)) == OLE2_MAGIC
+    except OSError as exc:
+        raise ReadError(p, f"cannot open: {exc.strerror or exc}") from None
+    if legacy:
+        raise UnknownFormatError(p, "legacy Excel 97-2003 workbook (.xls, binary): not readable; "
+                                    "save it as .xlsx or export the sheet as CSV")
+    try:
+        with zipfile.ZipFile(p) as zf:
+            return _read_workbook(p, zf, sheet, dict(imag_sign=imag_sign, decimal=decimal, header=header,
+                                                     columns=columns))
+    except ReadError:
+        raise
+    except zipfile.BadZipFile as exc:
+        raise CorruptFileError(p, f"not a readable .xlsx workbook (damaged or truncated zip archive: {exc})") from None
+    except (zlib.error, EOFError) as exc:
+        raise CorruptFileError(p, f"damaged .xlsx workbook (a compressed part does not decompress: {exc})") from None
+    except ElementTree.ParseError as exc:
+        raise CorruptFileError(p, f"damaged .xlsx workbook (malformed XML: {exc})") from None
+    except (ValueError, KeyError, IndexError, OverflowError, NotImplementedError, RuntimeError,
+            struct.error, OSError) as exc:  # a damaged zip directory or cell (bad offset, unknown compression...)
+        raise CorruptFileError(p, f"damaged .xlsx workbook ({exc})") from None
+
+
+def _read_workbook(p: Path, zf: zipfile.ZipFile, sheet: str | int | None,
+                   options: dict) -> list[Spectrum]:
+    sheets = _sheet_parts(p, zf)
+    if sheet is not None:
+        sheets = [_chosen_sheet(p, sheets, sheet)]
+    strings = _shared_strings(zf)
+    out: list[Spectrum] = []
+    skipped: list[str] = []
+    for name, part in sheets:
+        try:
+            spectra = _read_sheet(p, zf, name, part, strings, options)
+        except (UnknownFormatError, MissingColumnError) as exc:  # no impedance table here
+            if sheet is not None:
+                raise type(exc)(p, f"sheet {name!r}: {_in_rows(exc.reason)}") from None
+            skipped.append(f"{name!r} ({_in_rows(exc.reason)})")
+            continue
+        except ReadError as exc:  # a table with a damaged cell: never left out silently
+            raise type(exc)(p, f"sheet {name!r}: {_in_rows(exc.reason)}") from None
+        out.extend(spectra)
+    if not out:
+        raise MissingColumnError(p, "no sheet holds an impedance table: " + "; ".join(skipped))
+    if skipped:
+        warn(f"{p}: sheets without an impedance table left out: {'; '.join(skipped)}", stacklevel=4)
+    return [s.with_meta(sweep=k, n_sweeps=len(out)) for k, s in enumerate(out)]
+
+
+def _read_sheet(p: Path, zf: zipfile.ZipFile, name: str, part: str, strings: list[str],
+                options: dict) -> list[Spectrum]:
+    lines = _sheet_lines(p, zf, part, strings)
+    if not any(line.strip() for line in lines):
+        raise MissingColumnError(p, "empty sheet")
+    fmt = TableFormat(name=NAME)
+    return read_table_lines(p, lines, fmt, {"sheet": name}, delimiter="\t", **options)
+
+
+def _in_rows(reason: str) -> str:
+    """A table engine message in spreadsheet terms: its line numbers are row numbers."""
+    return re.sub(r"\bline(s?)(?= \d)", r"row\1", reason)
+
+
+def _chosen_sheet(p: Path, sheets: list[tuple[str, str]], sheet: str | int) -> tuple[str, str]:
+    names = [n for n, _ in sheets]
+    if isinstance(sheet, int) and not isinstance(sheet, bool):
+        if not -len(sheets) <= sheet < len(sheets):
+            raise ReadError(p, f"sheet {sheet} does not exist: the workbook has {len(sheets)} sheet(s) "
+                               f"({', '.join(map(repr, names))})")
+        return sheets[sheet]
+    for entry in sheets:
+        if entry[0] == sheet:
+            return entry
+    raise ReadError(p, f"no sheet named {sheet!r}; sheets: {', '.join(map(repr, names))}")
+
+
+# ---------------------------------------------------------------------------
+# workbook structure
+# ---------------------------------------------------------------------------
+def _local(tag: str) -> str:
+    """An element or attribute name without its namespace."""
+    return tag.rsplit("}", 1)[-1]
+
+
+def _attribute(element: ElementTree.Element, name: str) -> str | None:
+    """An attribute by local name, whatever its namespace (``r:id`` is namespaced)."""
+    for key, value in element.attrib.items():
+        if _local(key) == name:
+            return value
+    return None
+
+
+def _xml_root(zf: zipfile.ZipFile, part: str) -> ElementTree.Element | None:
+    try:
+        data = zf.read(part)
+    except KeyError:
+        return None
+    return ElementTree.fromstring(data)
+
+
+def _sheet_parts(p: Path, zf: zipfile.ZipFile) -> list[tuple[str, str]]:
+    """(sheet name, zip member of its part) of every worksheet, in workbook order."""
+    workbook = _xml_root(zf, "xl/workbook.xml")
+    if workbook is None:
+        raise UnknownFormatError(p, "a zip archive without xl/workbook.xml: not an Excel workbook")
+    rels = _xml_root(zf, "xl/_rels/workbook.xml.rels")
+    targets = {} if rels is None else {
+        _attribute(r, "Id"): _attribute(r, "Target") for r in rels.iter() if _local(r.tag) == "Relationship"}
+    members = set(zf.namelist())
+    out: list[tuple[str, str]] = []
+    for k, element in enumerate(e for e in workbook.iter() if _local(e.tag) == "sheet"):
+        name = _attribute(element, "name") or f"Sheet{k + 1}"
+        target = targets.get(_attribute(element, "id"))
+        if target is None:
+            continue  # a chart sheet or a dangling entry: no cells
+        part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+        if part in members and "worksheets/" in part:
+            out.append((name, part))
+    if not out:
+        raise CorruptFileError(p, "the workbook lists no worksheet with cells")
+    return out
+
+
+def _shared_strings(zf: zipfile.ZipFile) -> list[str]:
+    root = _xml_root(zf, "xl/sharedStrings.xml")
+    if root is None:
+        return []
+    return [_text_of(si) for si in root if _local(si.tag) == "si"]
+
+
+def _text_of(element: ElementTree.Element) -> str:
+    """The text of a string item: its ``t`` elements joined (runs), phonetic hints left out."""
+    parts: list[str] = []
+    for child in element.iter():
+        if _local(child.tag) == "t" and child.text:
+            parts.append(child.text)
+        elif _local(child.tag) == "rPh":
+            break  # phonetic runs follow the text
+    return "".join(parts)
+
+
+# ---------------------------------------------------------------------------
+# cells -> lines
+# ---------------------------------------------------------------------------
+def _column_number(ref: str) -> int | None:
+    """0-based column of a cell reference such as ``B5`` or ``AA12``."""
+    m = _CELL_REF.match(ref)
+    if m is None:
+        return None
+    number = 0
+    for ch in m.group(1).upper():
+        number = number * 26 + (ord(ch) - 64)
+    return number - 1
+
+
+def _cell_text(cell: ElementTree.Element, strings: list[str]) -> str:
+    kind = cell.get("t", "n")
+    value = next((c.text or "" for c in cell if _local(c.tag) == "v"), None)
+    if kind == "inlineStr":
+        text = next((_text_of(c) for c in cell if _local(c.tag) == "is"), "")
+    elif kind == "s":
+        try:
+            text = strings[int(value)]
+        except (TypeError, ValueError, IndexError):
+            raise ValueError(f"cell {cell.get('r', '?')}: shared string {value!r} does not exist") from None
+    elif kind == "b":
+        text = "TRUE" if value == "1" else "FALSE"
+    else:
+        text = value or ""
+    return " ".join(text.split())  # no tab or line break may split the line
+
+
+def _rows(stream: IO[bytes], strings: list[str]) -> Iterator[tuple[int, dict[int, str]]]:
+    """(1-based row number, {0-based column: text}) of each row with cells, streamed."""
+    last_row = 0
+    for _, element in ElementTree.iterparse(stream, events=("end",)):
+        if _local(element.tag) != "row":
+            continue
+        number = int(element.get("r") or last_row + 1)
+        cells: dict[int, str] = {}
+        column = -1
+        for cell in element:
+            if _local(cell.tag) != "c":
+                continue
+            at = _column_number(cell.get("r", ""))
+            column = column + 1 if at is None else at
+            text = _cell_text(cell, strings)
+            if text:
+                cells[column] = text
+        element.clear()
+        last_row = number
+        if cells:
+            yield number, cells
+
+
+def _sheet_lines(p: Path, zf: zipfile.ZipFile, part: str, strings: list[str]) -> list[str]:
+    """The sheet as tab-separated lines, line k + 1 being row k + 1 (blank rows blank).
+    Cells left of the sheet's first used column are not written (tables rarely start in A)."""
+    rows: list[tuple[int, dict[int, str]]] = []
+    n_cells = 0
+    with zf.open(part) as stream:
+        for number, cells in _rows(stream, strings):
+            rows.append((number, cells))
+            n_cells += len(cells)
+            if n_cells > MAX_CELLS:
+                raise CorruptFileError(p, f"{part}: more than {MAX_CELLS} cells, not an impedance export")
+    if not rows:
+        return []
+    first = min(min(cells) for _, cells in rows)
+    lines = [""] * max(number for number, _ in rows)
+    for number, cells in rows:
+        width = max(cells) + 1 - first
+        fields = [""] * width
+        for column, text in cells.items():
+            fields[column - first] = text
+        lines[number - 1] = "\t".join(fields)
+    return lines

@@ -1,0 +1,220 @@
+"""Excel workbooks (.xlsx): sheets, shared and inline strings, formulas, bad files.
+
+The workbooks are written by the small Office Open XML writer below (zip of XML parts,
+as ECMA-376 lays them out), not by a spreadsheet library; the expected impedances come
+from the closed form of the circuit, not from the reader.
+"""
+from __future__ import annotations
+
+import warnings
+import zipfile
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import numpy as np
+import pytest
+
+import eisfit
+from eisfit.errors import CorruptFileError, MissingColumnError, ReadError, UnknownFormatError
+from eisfit.io import detect_format
+from eisfit.io._common import ReadWarning
+
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+STRICT_MAIN = "http://purl.oclc.org/ooxml/spreadsheetml/main"
+REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+
+
+def z_cell_ohm(f_hz: np.ndarray) -> np.ndarray:
+    """Closed form R0 + R1/(1 + jw R1 C1) + R2/(1 + jw R2 C2), ohm."""
+    w = 2 * np.pi * np.asarray(f_hz, dtype=float)
+    return 12.0 + 150.0 / (1 + 1j * w * 150.0 * 2e-9) + 90.0 / (1 + 1j * w * 90.0 * 4e-6)
+
+
+def _column_letters(k: int) -> str:
+    out = ""
+    k += 1
+    while k:
+        k, rest = divmod(k - 1, 26)
+        out = chr(65 + rest) + out
+    return out
+
+
+class Book:
+    """A minimal .xlsx writer: sheets of rows (lists of str, float or None), text cells
+    as shared strings (default) or inline strings, formulas as ('=...', cached value)."""
+
+    def __init__(self, namespace: str = MAIN, inline: bool = False):
+        self.sheets: list[tuple[str, list[tuple[int, int, list]]]] = []
+        self.namespace, self.inline = namespace, inline
+        self.strings: list[str] = []
+
+    def sheet(self, name: str, rows: list[list], first_row: int = 1, first_column: int = 0) -> "Book":
+        self.sheets.append((name, [(first_row + i, first_column, row) for i, row in enumerate(rows)]))
+        return self
+
+    def _cell(self, ref: str, value) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, tuple):  # (formula, cached number)
+            return f'<c r="{ref}"><f>{escape(value[0][1:])}</f><v>{value[1]!r}</v></c>'
+        if isinstance(value, str):
+            if self.inline:
+                return f'<c r="{ref}" t="inlineStr"><is><t>{escape(value)}</t></is></c>'
+            if value not in self.strings:
+                self.strings.append(value)
+            return f'<c r="{ref}" t="s"><v>{self.strings.index(value)}</v></c>'
+        return f'<c r="{ref}"><v>{float(value)!r}</v></c>'
+
+    def _sheet_xml(self, rows) -> str:
+        body = "".join(
+            f'<row r="{r}">' + "".join(self._cell(f"{_column_letters(c0 + j)}{r}", v) for j, v in enumerate(row))
+            + "</row>" for r, c0, row in rows)
+        return f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{self.namespace}"><sheetData>{body}</sheetData></worksheet>'
+
+    def save(self, path: Path) -> Path:
+        sheets_xml = "".join(f'<sheet name="{escape(n)}" sheetId="{k + 1}" r:id="rId{k + 1}"/>'
+                             for k, (n, _) in enumerate(self.sheets))
+        rels = "".join(f'<Relationship Id="rId{k + 1}" Type="{REL}/worksheet" Target="worksheets/sheet{k + 1}.xml"/>'
+                       for k in range(len(self.sheets)))
+        parts = {f"xl/worksheets/sheet{k + 1}.xml": self._sheet_xml(rows) for k, (_, rows) in enumerate(self.sheets)}
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types/>')
+            zf.writestr("xl/workbook.xml", f'<?xml version="1.0"?><workbook xmlns="{self.namespace}" '
+                                           f'xmlns:r="{REL}"><sheets>{sheets_xml}</sheets></workbook>')
+            zf.writestr("xl/_rels/workbook.xml.rels",
+                        f'<?xml version="1.0"?><Relationships xmlns="{PKG_REL}">{rels}</Relationships>')
+            for name, xml in parts.items():
+                zf.writestr(name, xml)
+            if self.strings:
+                items = "".join(f"<si><t>{escape(s)}</t></si>" for s in self.strings)
+                zf.writestr("xl/sharedStrings.xml", f'<?xml version="1.0"?><sst xmlns="{self.namespace}">{items}</sst>')
+        return path
+
+
+def _table(f: np.ndarray, z: np.ndarray, minus_imag: bool = True) -> list[list]:
+    head = ["Freq / Hz", "Re(Z) / Ohm", "-Im(Z) / Ohm" if minus_imag else "Im(Z) / Ohm"]
+    return [head] + [[float(a), float(b.real), float(-b.imag if minus_imag else b.imag)] for a, b in zip(f, z)]
+
+
+F = np.logspace(6, -1, 36)
+
+
+def test_a_sheet_with_a_title_and_an_offset_table_reads_every_digit_and_leaves_notes_out(tmp_path):
+    book = Book().sheet("Notes", [["cell 7, LLZTO pellet"], ["operator", "A.B."]])
+    book.sheet("EIS 25 C", [["PEIS export, 25 C"], []] + _table(F, z_cell_ohm(F)), first_row=2, first_column=1)
+    path = book.save(tmp_path / "cell7.xlsx")
+    assert detect_format(path) == "xlsx"
+    with pytest.warns(ReadWarning, match="'Notes'"):
+        (s,) = eisfit.read(path)
+    np.testing.assert_array_equal(s.frequency, F)
+    np.testing.assert_allclose(s.z, z_cell_ohm(F), rtol=1e-15)
+    assert s.meta["sheet"] == "EIS 25 C" and s.meta["format"] == "xlsx"
+    assert s.meta["sweep"] == 0 and s.meta["n_sweeps"] == 1
+
+
+def test_detected_by_content_without_the_extension(tmp_path):
+    path = Book().sheet("Sheet1", _table(F, z_cell_ohm(F))).save(tmp_path / "download.bin")
+    assert detect_format(path) == "xlsx"
+    (s,) = eisfit.read(path)
+    np.testing.assert_allclose(s.z, z_cell_ohm(F), rtol=1e-15)
+
+
+def test_every_data_sheet_is_a_spectrum_and_sheet_picks_one(tmp_path):
+    z2 = z_cell_ohm(F) * 1.5
+    book = Book().sheet("0 h", _table(F, z_cell_ohm(F))).sheet("500 h", _table(F, z2, minus_imag=False))
+    path = book.save(tmp_path / "campaign.xlsx")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        a, b = eisfit.read(path)
+    assert (a.meta["sheet"], b.meta["sheet"]) == ("0 h", "500 h")
+    assert (a.meta["sweep"], b.meta["sweep"], b.meta["n_sweeps"]) == (0, 1, 2)
+    np.testing.assert_allclose(b.z, z2, rtol=1e-15)  # Im(Z) column: sign decided from the data
+    (only,) = eisfit.read(path, sheet="500 h")
+    np.testing.assert_allclose(only.z, z2, rtol=1e-15)
+    (first,) = eisfit.read(path, sheet=0)
+    np.testing.assert_allclose(first.z, z_cell_ohm(F), rtol=1e-15)
+    with pytest.raises(ReadError, match=r"no sheet named '1000 h'; sheets: '0 h', '500 h'"):
+        eisfit.read(path, sheet="1000 h")
+    with pytest.raises(ReadError, match="sheet 5 does not exist"):
+        eisfit.read(path, sheet=5)
+
+
+def test_inline_strings_formulas_and_the_strict_namespace(tmp_path):
+    rows = _table(F, z_cell_ohm(F))
+    rows[1][1] = ("=12+150+90", rows[1][1])  # a formula: its cached value is read
+    path = Book(namespace=STRICT_MAIN, inline=True).sheet("data", rows).save(tmp_path / "strict.xlsx")
+    (s,) = eisfit.read(path)
+    np.testing.assert_allclose(s.z, z_cell_ohm(F), rtol=1e-15)
+
+
+def test_a_bad_cell_is_reported_with_its_sheet_and_row(tmp_path):
+    rows = _table(F, z_cell_ohm(F))
+    rows[5][2] = "#DIV/0!"  # spreadsheet row 6
+    path = Book().sheet("data", rows).save(tmp_path / "bad.xlsx")
+    for options in ({"sheet": "data"}, {}):  # a damaged data sheet is never left out as "no table"
+        with pytest.raises(ReadError) as info:
+            eisfit.read(path, **options)
+        assert str(info.value) == f"{path}: sheet 'data': row 6: non-numeric value '#DIV/0!' in column '-Im(Z) / Ohm'"
+
+
+def test_no_impedance_sheet_names_every_sheet_and_why(tmp_path):
+    path = Book().sheet("Notes", [["just notes"]]).sheet("Empty", []).save(tmp_path / "notes.xlsx")
+    with pytest.raises(MissingColumnError, match="no sheet holds an impedance table: 'Notes' .*'Empty' "):
+        eisfit.read(path)
+
+
+def test_damaged_and_foreign_files_get_one_clear_error(tmp_path):
+    good = Book().sheet("data", _table(F, z_cell_ohm(F))).save(tmp_path / "good.xlsx")
+    cut = tmp_path / "cut.xlsx"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    with pytest.raises(CorruptFileError, match="cut.xlsx: .*damaged or truncated"):
+        eisfit.read(cut)
+    other = tmp_path / "archive.xlsx"
+    with zipfile.ZipFile(other, "w") as zf:
+        zf.writestr("readme.txt", "not a workbook")
+    with pytest.raises(UnknownFormatError, match="without xl/workbook.xml"):
+        eisfit.read(other)
+    legacy = tmp_path / "old.xls"
+    legacy.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600)
+    with pytest.raises(UnknownFormatError, match="legacy Excel 97-2003.*save it as .xlsx"):
+        eisfit.read(legacy)
+
+
+def test_the_cli_describes_and_fits_a_workbook(tmp_path):
+    from click.testing import CliRunner
+
+    from eisfit.cli import main as cli
+
+    path = Book().sheet("data", _table(F, z_cell_ohm(F))).save(tmp_path / "cell.xlsx")
+    out = CliRunner().invoke(cli, ["info", str(path)])
+    assert out.exit_code == 0, out.output
+    assert "xlsx" in out.output
+    fitted = CliRunner().invoke(cli, ["fit", str(path), "--circuit", "R0-p(R1,C1)-p(R2,C2)", "--json"])
+    assert fitted.exit_code == 0, fitted.output
+    assert '"R1"' in fitted.output
+
+
+def test_a_nova_style_sheet_with_modulus_phase_and_unicode_units(tmp_path):
+    z = z_cell_ohm(F)
+    rows = [["Index", "Frequency (Hz)", "Z' (Ω)", "-Z'' (Ω)", "Z (Ω)", "-Phase (°)", "Time (s)"]]
+    rows += [[k + 1, float(a), float(b.real), float(-b.imag), float(abs(b)), float(-np.degrees(np.angle(b))),
+              100.0 + 10.0 * k] for k, (a, b) in enumerate(zip(F, z))]
+    path = Book().sheet("FRA measurement", rows).save(tmp_path / "nova.xlsx")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (s,) = eisfit.read(path)
+    np.testing.assert_allclose(s.z, z, rtol=1e-14)  # |Z| is checked against Z' and Z''
+    assert s.meta["time_s"] == 100.0
+
+
+def test_a_campaign_folder_of_workbooks(tmp_path):
+    folder = tmp_path / "cell"
+    folder.mkdir()
+    for hours, scale in ((0, 1.0), (500, 0.5)):
+        f = np.logspace(6, 0, 31)
+        z = 12.0 + 150.0 / (1 + 1j * 2 * np.pi * f * 150.0 * 2e-9) + scale * 90.0 / (
+            1 + 1j * 2 * np.pi * f * scale * 90.0 * 4e-6)
+        Book().sheet("data", _table(f, z)).save(folder / f"cell_{hours:04d}h.xlsx")
+    camp = eisfit.fit_campaign(folder, circuit="R0-p(R1,C1)-p(R2,C2)", cache_dir=False, progress=False)
+    np.testing.assert_allclose(camp.table["R2"].to_numpy(float), [90.0, 45.0], rtol=1e-6)
