@@ -294,3 +294,22 @@ def test_missing_frequency_column_error_says_how_to_name_the_columns(tmp_path):
     path.write_text("a,b,c\n1,2,3\n4,5,6\n7,8,9\n")
     with pytest.raises(MissingColumnError, match="--columns frequency=0,real=1,imag=2"):
         eisfit.read(path)
+
+
+def test_a_point_count_between_header_and_data_does_not_hide_the_header(tmp_path):
+    """Exports that write the number of points on its own line after the column names
+    (title and time lines before): the header above the count names the columns, so the
+    -Z'' column and the extra columns are not guessed by content."""
+    rows = _rows(" {:.6e}\t {:.6e}\t {:.6e}\t {:.3e}\t {:.3e}\t", (F, Z.real, -Z.imag, F * 0 + 59.3, F * 0 + 0.31))
+    text = ("Procedure : cell 7\n01.02.2026 10:00:00 - 01.02.2026 10:12:00\nDescription\nt =  736.4 s\n"
+            " f/Hz       \t Z'/Ohm     \t -Z''/Ohm   \t time/s    \t Edc/V     \t\n"
+            f" {F.size} \n" + rows)
+    s = _read1(_write(tmp_path, "cell.P00", text))
+    assert s.meta["columns_detected"] == {"frequency": "f/Hz", "real": "Z'/Ohm", "imag": "-Z''/Ohm"}
+    np.testing.assert_allclose(s.z, Z, rtol=1e-6)
+    assert s.meta["time_s"] == 59.3
+    # a lone number above the data under a line that is no header changes nothing
+    plain = "run 7\n6\n" + _rows("{:.12g}\t{:.12g}\t{:.12g}", (F, Z.real, Z.imag))
+    s2 = _read1(_write(tmp_path, "plain.txt", plain))
+    assert "columns_rule" in s2.meta  # identified by content, no header
+    np.testing.assert_allclose(s2.z, Z, rtol=1e-10)

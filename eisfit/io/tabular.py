@@ -280,7 +280,28 @@ def _locate_table(lines: Sequence[str], path: Path | str | None, delimiter: str 
     start = next(i for i in nonblank if counts[i] == n_columns)
     before = [i for i in nonblank if i < start]
     header = before[-1] if before and counts[before[-1]] is None else None
+    if header is None and len(before) >= 2 and counts[before[-1]] == 1 and counts[before[-2]] is None:
+        header = _header_above_count(lines, before[-2], before[-1], TableLayout(delimiter, decimal, n_columns,
+                                                                                None, start))
     return TableLayout(delimiter, decimal, n_columns, header, start)
+
+
+def _header_above_count(lines: Sequence[str], above: int, count: int, layout: TableLayout) -> int | None:
+    """``above`` when the line between it and the data is a point count (one integer, as some
+    instrument exports write) and it names a frequency and one column per data column."""
+    try:
+        value = float(lines[count].strip().replace(",", "."))
+    except ValueError:
+        return None
+    if not (value.is_integer() and value > 0 and names_a_frequency(lines[above])):
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            names = header_names(lines[above], layout)
+        except Warning:  # the names do not match the columns: not this table's header
+            return None
+    return above if len(names) == layout.n_columns else None
 
 
 _COMMENT_MARK = re.compile(r"^(?:#|%|;|//)+\s*")  # a header written as a comment line
