@@ -148,3 +148,18 @@ def test_fuzz_xlsx(tmp_path, compression):
         seed_path = tmp_path / "t.xlsx"
     outcomes = run_fuzz(xlsx.read, seed_path.read_bytes(), N_MPT, tmp_path / "mutant.xlsx", seed=5)
     assert outcomes["error"] > 0 and outcomes["ok"] > 0
+
+
+@pytest.mark.parametrize("kind", ["ivium", "palmsens"])
+def test_fuzz_ivium_and_palmsens(tmp_path, kind):
+    """Damaged Ivium and PalmSens files: a ReadError naming the file, or spectra."""
+    from eisfit.io import ivium, palmsens
+    from test_io_ivium_palmsens import F, _eis_dataset, _ivium_dataset, _measurement, _session, z_cell_ohm
+
+    f = F[::3]
+    if kind == "ivium":
+        seed_bytes, reader, text = _ivium_dataset(f, z_cell_ohm(f)), ivium.read, True
+    else:
+        seed_bytes, reader, text = _session([_measurement("cell", _eis_dataset(f, z_cell_ohm(f)))]), palmsens.read, False
+    outcomes = run_fuzz(reader, seed_bytes, N_MPT, tmp_path / f"mutant.{kind}", seed=6, text=text)
+    assert outcomes["error"] > 0 and outcomes["ok"] > 0

@@ -34,6 +34,8 @@ FORMAT_MODULES = [
     "autolab",
     "zahner",
     "relaxis",
+    "ivium",
+    "palmsens",
     "xlsx",
     "wide",
     "tabular",
@@ -78,8 +80,8 @@ def _detect_format(p: Path, head: bytes) -> str:
             best, best_score = mod, score
     if best is None:
         raise UnknownFormatError(
-            p, "format not recognised (not a BioLogic, Gamry, ZView, Zahner .ism, RelaxIS, Excel .xlsx, "
-            "instrument export, wide or delimited table with a frequency column); force a format with --format (format= in Python)"
+            p, "format not recognised (not a BioLogic, Gamry, ZView, Zahner .ism, RelaxIS, Ivium, PalmSens, "
+            "Excel .xlsx, instrument export, wide or delimited table with a frequency column); force a format with --format (format= in Python)"
         )
     return best.NAME
 

@@ -1,0 +1,186 @@
+"""PalmSens session files (``.pssession``, PSTrace).
+
+What this reader assumes (the layout of PSTrace 5 session files):
+
+* the file is JSON in UTF-16 with a byte-order mark (a stray BOM may follow the JSON);
+  its root has ``"Type": "PalmSens.DataFiles.SessionFile"`` and a list ``Measurements``;
+* a measurement has a ``Title``, a ``TimeStamp`` (.NET ticks: 100 ns since 0001-01-01,
+  local time), a ``DeviceSerial``, its measured points in a ``DataSet`` of type
+  ``PalmSens.Data.DataSetEIS`` (several frequency sweeps one after another are split
+  where the frequency resets) and the curves drawn from them in ``EISDataList`` (each
+  with its own ``Title`` and ``DataSet``: read only when the measurement's own data set
+  has no frequency array);
+* a data set holds ``Values``: arrays with a ``Description`` (``Frequency``, ``ZRe``,
+  ``ZIm``, ``Z``, ``Phase``, ``Idc``...), a ``Unit`` (``S`` the symbol, ``Q`` the quantity:
+  ``Z'``, ``-Z''``, ``-Phase``) and ``DataValues``, a list of ``{"V": value}``;
+* the spectrum is ``Frequency`` (Hz) with ``ZRe`` and ``ZIm`` (ohm, or kOhm/MOhm as the
+  symbol says); the quantity of ``ZIm`` gives its sign convention (``-Z''``: capacitive
+  values stored positive). Arrays of other lengths (currents and potentials of the whole
+  run) are not part of the spectrum.
+
+Non-impedance measurements (voltammetry...) are left out with a warning; a file without
+an impedance curve is an error. Spectra carry ``meta["title"]`` (measurement and curve
+titles), ``meta["start_time"]`` (ISO 8601, the instrument's local time) and
+``meta["device_serial"]``.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import CorruptFileError, MissingColumnError, ReadError
+from ..spectrum import Spectrum
+from ._common import build_spectra, split_at_frequency_resets, warn
+
+NAME = "palmsens"
+NAMES = ["palmsens", "pssession"]
+EXTENSIONS = [".pssession"]
+
+SESSION_TYPE = "PalmSens.DataFiles.SessionFile"
+_OHM_PREFIXES = {"": 1.0, "m": 1e-3, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9}
+_TICKS_PER_MICROSECOND = 10
+
+
+def sniff(head: bytes, path: Path) -> int:
+    """95 for UTF-16 JSON naming a PalmSens session; 60 for a .pssession file."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = head[: len(head) // 2 * 2].decode("utf-16", errors="replace")
+        if "PalmSens." in text and '"Type"' in text:
+            return 95
+    return 60 if Path(path).suffix.lower() in EXTENSIONS else 0
+
+
+def read(path: str | Path, *, imag_sign: str | None = None) -> list[Spectrum]:
+    """Read every impedance curve of a PalmSens session (frequency Hz, Z ohm, Z'' < 0 capacitive).
+
+    ``imag_sign``: "negative" or "positive" overrides the convention the file states for
+    its ZIm array (stored Z'' or -Z''); "auto"/None follows the file.
+    """
+    p = Path(path)
+    if imag_sign not in (None, "auto", "negative", "positive"):
+        raise ReadError(p, f"imag_sign must be one of auto, negative, positive, not {imag_sign!r}")
+    session = _load(p)
+    measurements = session.get("Measurements")
+    if not isinstance(measurements, list):
+        raise CorruptFileError(p, "no 'Measurements' list in the session")
+    out: list[Spectrum] = []
+    skipped: list[str] = []
+    for k, measurement in enumerate(measurements):
+        if not isinstance(measurement, dict):
+            raise CorruptFileError(p, f"measurement {k + 1} is not a JSON object")
+        curves = _eis_curves(measurement)
+        title = str(measurement.get("Title") or f"measurement {k + 1}")
+        if not curves:
+            skipped.append(title)
+            continue
+        meta = _measurement_meta(measurement)
+        for curve_title, dataset in curves:
+            out.extend(_spectra(p, dataset, {**meta, "title": " / ".join(t for t in (title, curve_title) if t)},
+                                imag_sign))
+    if not out:
+        raise MissingColumnError(p, "no impedance curve in this PalmSens session" + (
+            f" (measurements: {', '.join(skipped)})" if skipped else ""))
+    if skipped:
+        warn(f"{p}: measurements without impedance data left out: {', '.join(skipped)}", stacklevel=3)
+    return [s.with_meta(sweep=k, n_sweeps=len(out)) for k, s in enumerate(out)]
+
+
+def _load(p: Path) -> dict[str, Any]:
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise ReadError(p, f"cannot open: {exc.strerror or exc}") from None
+    try:
+        text = data[: len(data) // 2 * 2].decode("utf-16")  # an odd last byte: cut off (the JSON says so)
+    except UnicodeDecodeError as exc:
+        raise CorruptFileError(p, f"not UTF-16 text ({exc.reason}; truncated or damaged file)") from None
+    text = text.strip("\ufeff\x00 \r\n\t")
+    try:
+        session = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CorruptFileError(p, f"damaged session file: {exc.msg} at character {exc.pos} of {len(text)} "
+                                  "(truncated?)") from None
+    if not isinstance(session, dict) or "PalmSens" not in str(session.get("Type", "")):
+        raise CorruptFileError(p, f"JSON but not a PalmSens session (Type {session.get('Type') if isinstance(session, dict) else None!r})")
+    return session
+
+
+def _eis_curves(measurement: dict) -> list[tuple[str, dict]]:
+    """(title, data set) of the impedance data of a measurement: its own data set (the
+    measured points, several sweeps one after another) when that is an EIS data set with
+    a frequency array, else each curve of its ``EISDataList``."""
+    dataset = measurement.get("DataSet")
+    if isinstance(dataset, dict) and "EIS" in str(dataset.get("Type", "")) and "Frequency" in _arrays(dataset):
+        return [("", dataset)]
+    return [(str(e.get("Title") or ""), e["DataSet"]) for e in measurement.get("EISDataList") or []
+            if isinstance(e, dict) and isinstance(e.get("DataSet"), dict)]
+
+
+def _measurement_meta(measurement: dict) -> dict[str, Any]:
+    meta: dict[str, Any] = {"software": "PSTrace"}
+    ticks = measurement.get("TimeStamp")
+    if isinstance(ticks, int) and ticks > 0:
+        try:
+            meta["start_time"] = (_dt.datetime(1, 1, 1) + _dt.timedelta(
+                microseconds=ticks // _TICKS_PER_MICROSECOND)).isoformat()
+        except OverflowError:
+            pass
+    if measurement.get("DeviceSerial"):
+        meta["device_serial"] = str(measurement["DeviceSerial"])
+    return meta
+
+
+def _arrays(dataset: dict) -> dict[str, tuple[dict, list]]:
+    """Description -> (unit, data values) of a data set's arrays."""
+    out: dict[str, tuple[dict, list]] = {}
+    values = dataset.get("Values")
+    for array in values if isinstance(values, list) else []:
+        if isinstance(array, dict) and isinstance(array.get("DataValues"), list):
+            unit = array.get("Unit")
+            out.setdefault(str(array.get("Description", "")), (unit if isinstance(unit, dict) else {},
+                                                                array["DataValues"]))
+    return out
+
+
+def _values(p: Path, name: str, entry: tuple[dict, list]) -> np.ndarray:
+    try:
+        return np.array([v["V"] for v in entry[1]], dtype=float)
+    except (KeyError, TypeError, ValueError):
+        raise CorruptFileError(p, f"array {name!r}: a data value without a number") from None
+
+
+def _ohm_scale(p: Path, name: str, unit: dict) -> float:
+    symbol = str(unit.get("S", "\u03a9")).strip()
+    for suffix in ("\u03a9", "\u2126", "Ohm", "ohm"):  # Greek capital omega, the ohm sign
+        if symbol.endswith(suffix) and symbol[: -len(suffix)] in _OHM_PREFIXES:
+            return _OHM_PREFIXES[symbol[: -len(suffix)]]
+    raise CorruptFileError(p, f"array {name!r}: unit {symbol!r} is not an impedance unit")
+
+
+def _spectra(p: Path, dataset: dict, meta: dict[str, Any], imag_sign: str | None) -> list[Spectrum]:
+    arrays = _arrays(dataset)
+    missing = [n for n in ("Frequency", "ZRe", "ZIm") if n not in arrays]
+    if missing:
+        raise MissingColumnError(p, f"impedance curve {meta['title']!r} without {', '.join(missing)} "
+                                    f"(arrays: {', '.join(arrays) or 'none'})")
+    f = _values(p, "Frequency", arrays["Frequency"])
+    re_part = _values(p, "ZRe", arrays["ZRe"]) * _ohm_scale(p, "ZRe", arrays["ZRe"][0])
+    unit_im = arrays["ZIm"][0]
+    stored = _values(p, "ZIm", arrays["ZIm"]) * _ohm_scale(p, "ZIm", unit_im)
+    if not (f.size == re_part.size == stored.size):
+        raise CorruptFileError(p, f"curve {meta['title']!r}: Frequency, ZRe and ZIm have {f.size}, "
+                                  f"{re_part.size} and {stored.size} values")
+    states_minus = str(unit_im.get("Q", "")).strip().startswith("-")
+    if imag_sign in ("negative", "positive"):
+        positive, source = imag_sign == "positive", "option"
+    else:
+        positive, source = states_minus, "format"
+    z = np.empty(f.size, dtype=complex)
+    z.real, z.imag = re_part, -stored if positive else stored
+    meta = {**meta, "format": NAME, "technique": "EIS", "imag_sign": "positive" if positive else "negative",
+            "imag_sign_source": source}
+    return build_spectra(p, f, z, meta, split_at_frequency_resets(f))
