@@ -163,3 +163,22 @@ def test_fuzz_ivium_and_palmsens(tmp_path, kind):
         seed_bytes, reader, text = _session([_measurement("cell", _eis_dataset(f, z_cell_ohm(f)))]), palmsens.read, False
     outcomes = run_fuzz(reader, seed_bytes, N_MPT, tmp_path / f"mutant.{kind}", seed=6, text=text)
     assert outcomes["error"] > 0 and outcomes["ok"] > 0
+
+
+def test_fuzz_ods(tmp_path):
+    """Damaged OpenDocument spreadsheets (a stored archive: the XML itself is mutated)."""
+    import zipfile
+
+    from eisfit.io import ods
+    from test_io_xlsx import ODS_MIME, _ods_body, _ods_table, z_cell_ohm
+
+    f = np.logspace(5, -1, 13)
+    seed_path = tmp_path / "s.ods"
+    with zipfile.ZipFile(seed_path, "w") as zf:
+        zf.writestr("mimetype", ODS_MIME)
+        zf.writestr("content.xml", '<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:'
+                    'office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:'
+                    f'names:tc:opendocument:xmlns:text:1.0">{_ods_body({"d": _ods_table(f, z_cell_ohm(f))})}'
+                    '</office:document-content>')
+    outcomes = run_fuzz(ods.read, seed_path.read_bytes(), N_MPT, tmp_path / "mutant.ods", seed=7)
+    assert outcomes["error"] > 0 and outcomes["ok"] > 0

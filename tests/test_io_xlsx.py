@@ -218,3 +218,75 @@ def test_a_campaign_folder_of_workbooks(tmp_path):
         Book().sheet("data", _table(f, z)).save(folder / f"cell_{hours:04d}h.xlsx")
     camp = eisfit.fit_campaign(folder, circuit="R0-p(R1,C1)-p(R2,C2)", cache_dir=False, progress=False)
     np.testing.assert_allclose(camp.table["R2"].to_numpy(float), [90.0, 45.0], rtol=1e-6)
+
+
+# ---- OpenDocument spreadsheets (.ods, .fods) -------------------------------------------
+ODS_NS = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+          'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+          'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"')
+ODS_MIME = "application/vnd.oasis.opendocument.spreadsheet"
+
+
+def _ods_cell(value) -> str:
+    if value is None:
+        return '<table:table-cell table:number-columns-repeated="2"/>'  # an empty run of cells
+    if isinstance(value, str):
+        return f'<table:table-cell office:value-type="string"><text:p>{escape(value)}</text:p></table:table-cell>'
+    shown = f"{value:.4g}"  # what the sheet displays: rounded; office:value keeps every digit
+    return (f'<table:table-cell office:value-type="float" office:value="{value!r}">'
+            f'<text:p>{shown}</text:p></table:table-cell>')
+
+
+def _ods_body(sheets: dict[str, list[list]]) -> str:
+    tables = []
+    for name, rows in sheets.items():
+        body = "".join("<table:table-row>" + "".join(_ods_cell(v) for v in row) + "</table:table-row>" for row in rows)
+        body += '<table:table-row table:number-rows-repeated="1048000"><table:table-cell/></table:table-row>'
+        tables.append(f'<table:table table:name="{escape(name)}">{body}</table:table>')
+    return f"<office:body><office:spreadsheet>{''.join(tables)}</office:spreadsheet></office:body>"
+
+
+def write_ods(path: Path, sheets: dict[str, list[list]]) -> Path:
+    content = f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {ODS_NS}>{_ods_body(sheets)}</office:document-content>'
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("mimetype", ODS_MIME, compress_type=zipfile.ZIP_STORED)
+        zf.writestr("content.xml", content, compress_type=zipfile.ZIP_DEFLATED)
+    return path
+
+
+def write_fods(path: Path, sheets: dict[str, list[list]]) -> Path:
+    path.write_text(f'<?xml version="1.0" encoding="UTF-8"?><office:document {ODS_NS} office:mimetype="{ODS_MIME}">'
+                    f'{_ods_body(sheets)}</office:document>', encoding="utf-8")
+    return path
+
+
+def _ods_table(f, z) -> list[list]:
+    return [["Freq / Hz", None, "Re(Z) / Ohm", "-Im(Z) / Ohm"]] + [
+        [float(a), None, float(b.real), float(-b.imag)] for a, b in zip(f, z)]
+
+
+@pytest.mark.parametrize("flat", [False, True])
+def test_opendocument_spreadsheets_keep_every_digit_and_skip_notes(tmp_path, flat):
+    sheets = {"notes": [["cell 7"]], "EIS": [["title row"], []] + _ods_table(F, z_cell_ohm(F))}
+    path = (write_fods if flat else write_ods)(tmp_path / ("cell.data" if flat else "cell.ods"), sheets)
+    assert detect_format(path) == "ods"
+    with pytest.warns(ReadWarning, match="'notes'"):
+        (s,) = eisfit.read(path)
+    np.testing.assert_array_equal(s.frequency, F)
+    np.testing.assert_allclose(s.z, z_cell_ohm(F), rtol=1e-15)  # office:value, not the rounded text
+    assert s.meta["sheet"] == "EIS" and s.meta["format"] == "ods"
+    (again,) = eisfit.read(path, sheet="EIS")
+    np.testing.assert_array_equal(again.z, s.z)
+
+
+def test_damaged_opendocument_spreadsheets_get_one_clear_error(tmp_path):
+    good = write_ods(tmp_path / "good.ods", {"EIS": _ods_table(F, z_cell_ohm(F))})
+    cut = tmp_path / "cut.ods"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size * 2 // 3])
+    with pytest.raises(CorruptFileError, match="cut.ods: "):
+        eisfit.read(cut)
+    flat = write_fods(tmp_path / "flat.fods", {"EIS": _ods_table(F, z_cell_ohm(F))})
+    broken = tmp_path / "broken.fods"
+    broken.write_text(flat.read_text()[:3000], encoding="utf-8")
+    with pytest.raises(CorruptFileError, match="broken.fods: damaged OpenDocument spreadsheet .malformed XML"):
+        eisfit.read(broken)

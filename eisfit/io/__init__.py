@@ -37,6 +37,7 @@ FORMAT_MODULES = [
     "ivium",
     "palmsens",
     "xlsx",
+    "ods",
     "wide",
     "tabular",
     "export",  # eisfit's own JSON export (its CSV export is a table)
@@ -81,7 +82,7 @@ def _detect_format(p: Path, head: bytes) -> str:
     if best is None:
         raise UnknownFormatError(
             p, "format not recognised (not a BioLogic, Gamry, ZView, Zahner .ism, RelaxIS, Ivium, PalmSens, "
-            "Excel .xlsx, instrument export, wide or delimited table with a frequency column); force a format with --format (format= in Python)"
+            "Excel .xlsx, OpenDocument .ods, instrument export, wide or delimited table with a frequency column); force a format with --format (format= in Python)"
         )
     return best.NAME
 

@@ -33,13 +33,12 @@ import struct
 import zipfile
 import zlib
 from pathlib import Path
-from typing import IO, Iterator, Mapping
+from typing import Iterator, Mapping
 from xml.etree import ElementTree
 
-from ..errors import CorruptFileError, MissingColumnError, ReadError, UnknownFormatError
+from ..errors import CorruptFileError, ReadError, UnknownFormatError
 from ..spectrum import Spectrum
-from ._common import warn
-from .tabular import TableFormat, read_table_lines
+from ._sheets import cell_text, spectra_of_sheets
 
 NAME = "xlsx"
 NAMES = ["xlsx", "excel"]
@@ -47,7 +46,6 @@ EXTENSIONS = [".xlsx", ".xlsm"]
 
 ZIP_MAGIC = b"PK\x03\x04"
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # compound file of legacy .xls (and .doc, ...)
-MAX_CELLS = 5_000_000  # a sheet larger than this is not an impedance export (a zip bomb, a data dump)
 _CELL_REF = re.compile(r"^([A-Za-z]{1,3})(\d+)$")
 
 
@@ -106,57 +104,14 @@ def read(path: str | Path, *, sheet: str | int | None = None, imag_sign: str | N
         raise CorruptFileError(p, f"damaged .xlsx workbook ({exc})") from None
 
 
-def _read_workbook(p: Path, zf: zipfile.ZipFile, sheet: str | int | None,
-                   options: dict) -> list[Spectrum]:
-    sheets = _sheet_parts(p, zf)
-    if sheet is not None:
-        sheets = [_chosen_sheet(p, sheets, sheet)]
+def _read_workbook(p: Path, zf: zipfile.ZipFile, sheet: str | int | None, options: dict) -> list[Spectrum]:
     strings = _shared_strings(zf)
-    out: list[Spectrum] = []
-    skipped: list[str] = []
-    for name, part in sheets:
-        try:
-            spectra = _read_sheet(p, zf, name, part, strings, options)
-        except (UnknownFormatError, MissingColumnError) as exc:  # no impedance table here
-            if sheet is not None:
-                raise type(exc)(p, f"sheet {name!r}: {_in_rows(exc.reason)}") from None
-            skipped.append(f"{name!r} ({_in_rows(exc.reason)})")
-            continue
-        except ReadError as exc:  # a table with a damaged cell: never left out silently
-            raise type(exc)(p, f"sheet {name!r}: {_in_rows(exc.reason)}") from None
-        out.extend(spectra)
-    if not out:
-        raise MissingColumnError(p, "no sheet holds an impedance table: " + "; ".join(skipped))
-    if skipped:
-        warn(f"{p}: sheets without an impedance table left out: {'; '.join(skipped)}", stacklevel=4)
-    return [s.with_meta(sweep=k, n_sweeps=len(out)) for k, s in enumerate(out)]
 
+    def rows_of(part: str):
+        return lambda: _rows(zf, part, strings)
 
-def _read_sheet(p: Path, zf: zipfile.ZipFile, name: str, part: str, strings: list[str],
-                options: dict) -> list[Spectrum]:
-    lines = _sheet_lines(p, zf, part, strings)
-    if not any(line.strip() for line in lines):
-        raise MissingColumnError(p, "empty sheet")
-    fmt = TableFormat(name=NAME)
-    return read_table_lines(p, lines, fmt, {"sheet": name}, delimiter="\t", **options)
-
-
-def _in_rows(reason: str) -> str:
-    """A table engine message in spreadsheet terms: its line numbers are row numbers."""
-    return re.sub(r"\bline(s?)(?= \d)", r"row\1", reason)
-
-
-def _chosen_sheet(p: Path, sheets: list[tuple[str, str]], sheet: str | int) -> tuple[str, str]:
-    names = [n for n, _ in sheets]
-    if isinstance(sheet, int) and not isinstance(sheet, bool):
-        if not -len(sheets) <= sheet < len(sheets):
-            raise ReadError(p, f"sheet {sheet} does not exist: the workbook has {len(sheets)} sheet(s) "
-                               f"({', '.join(map(repr, names))})")
-        return sheets[sheet]
-    for entry in sheets:
-        if entry[0] == sheet:
-            return entry
-    raise ReadError(p, f"no sheet named {sheet!r}; sheets: {', '.join(map(repr, names))}")
+    sheets = [(name, rows_of(part)) for name, part in _sheet_parts(p, zf)]
+    return spectra_of_sheets(p, sheets, sheet, NAME, options)
 
 
 # ---------------------------------------------------------------------------
@@ -252,51 +207,27 @@ def _cell_text(cell: ElementTree.Element, strings: list[str]) -> str:
         text = "TRUE" if value == "1" else "FALSE"
     else:
         text = value or ""
-    return " ".join(text.split())  # no tab or line break may split the line
+    return cell_text(text)
 
 
-def _rows(stream: IO[bytes], strings: list[str]) -> Iterator[tuple[int, dict[int, str]]]:
-    """(1-based row number, {0-based column: text}) of each row with cells, streamed."""
+def _rows(zf: zipfile.ZipFile, part: str, strings: list[str]) -> Iterator[tuple[int, dict[int, str]]]:
+    """(1-based row number, {0-based column: text}) of each row of a sheet part, streamed."""
     last_row = 0
-    for _, element in ElementTree.iterparse(stream, events=("end",)):
-        if _local(element.tag) != "row":
-            continue
-        number = int(element.get("r") or last_row + 1)
-        cells: dict[int, str] = {}
-        column = -1
-        for cell in element:
-            if _local(cell.tag) != "c":
-                continue
-            at = _column_number(cell.get("r", ""))
-            column = column + 1 if at is None else at
-            text = _cell_text(cell, strings)
-            if text:
-                cells[column] = text
-        element.clear()
-        last_row = number
-        if cells:
-            yield number, cells
-
-
-def _sheet_lines(p: Path, zf: zipfile.ZipFile, part: str, strings: list[str]) -> list[str]:
-    """The sheet as tab-separated lines, line k + 1 being row k + 1 (blank rows blank).
-    Cells left of the sheet's first used column are not written (tables rarely start in A)."""
-    rows: list[tuple[int, dict[int, str]]] = []
-    n_cells = 0
     with zf.open(part) as stream:
-        for number, cells in _rows(stream, strings):
-            rows.append((number, cells))
-            n_cells += len(cells)
-            if n_cells > MAX_CELLS:
-                raise CorruptFileError(p, f"{part}: more than {MAX_CELLS} cells, not an impedance export")
-    if not rows:
-        return []
-    first = min(min(cells) for _, cells in rows)
-    lines = [""] * max(number for number, _ in rows)
-    for number, cells in rows:
-        width = max(cells) + 1 - first
-        fields = [""] * width
-        for column, text in cells.items():
-            fields[column - first] = text
-        lines[number - 1] = "\t".join(fields)
-    return lines
+        for _, element in ElementTree.iterparse(stream, events=("end",)):
+            if _local(element.tag) != "row":
+                continue
+            number = int(element.get("r") or last_row + 1)
+            cells: dict[int, str] = {}
+            column = -1
+            for cell in element:
+                if _local(cell.tag) != "c":
+                    continue
+                at = _column_number(cell.get("r", ""))
+                column = column + 1 if at is None else at
+                text = _cell_text(cell, strings)
+                if text:
+                    cells[column] = text
+            element.clear()
+            last_row = number
+            yield number, cells

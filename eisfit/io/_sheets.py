@@ -1,0 +1,99 @@
+"""What the spreadsheet readers (Excel .xlsx, OpenDocument .ods/.fods) share: a sheet's
+cells become tab-separated lines (line k is spreadsheet row k), read by the table engine of
+:mod:`eisfit.io.tabular`; a workbook's sheets are read in order, those without an
+impedance table left out with a warning, a damaged data sheet an error naming it.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Callable, Iterable, Mapping, Sequence
+
+from ..errors import CorruptFileError, MissingColumnError, ReadError, UnknownFormatError
+from ..spectrum import Spectrum
+from ._common import warn
+from .tabular import TableFormat, read_table_lines
+
+MAX_CELLS = 5_000_000  # a sheet larger than this is not an impedance export (a zip bomb, a data dump)
+
+Row = tuple[int, Mapping[int, str]]  # (1-based row number, {0-based column: text of a non-empty cell})
+SheetSource = tuple[str, Callable[[], Iterable[Row]]]  # (sheet name, its rows when asked)
+
+
+def cell_text(text: str) -> str:
+    """A cell's text on one line: no tab or line break may split the table's line."""
+    return " ".join(text.split())
+
+
+def rows_to_lines(p: Path, rows: Iterable[Row], where: str) -> list[str]:
+    """Tab-separated lines, line k + 1 being row k + 1 (blank rows blank). Only columns with
+    a cell in some row are written: the table may start in any column and have empty spacer
+    columns between its data columns."""
+    kept: list[Row] = []
+    n_cells = 0
+    for number, cells in rows:
+        if cells:
+            kept.append((number, cells))
+            n_cells += len(cells)
+            if n_cells > MAX_CELLS:
+                raise CorruptFileError(p, f"{where}: more than {MAX_CELLS} cells, not an impedance export")
+    if not kept:
+        return []
+    position = {column: k for k, column in enumerate(sorted(set().union(*(cells.keys() for _, cells in kept))))}
+    lines = [""] * max(number for number, _ in kept)
+    for number, cells in kept:
+        fields = [""] * (max(position[c] for c in cells) + 1)
+        for column, text in cells.items():
+            fields[position[column]] = text
+        lines[number - 1] = "\t".join(fields)
+    return lines
+
+
+def spectra_of_sheets(p: Path, sheets: Sequence[SheetSource], sheet: str | int | None, fmt_name: str,
+                      options: Mapping) -> list[Spectrum]:
+    """The spectra of every sheet with an impedance table (or of the one ``sheet`` names,
+    by name or 0-based position), in sheet order; ``meta["sheet"]`` names each one's sheet
+    and ``sweep`` counts over the workbook. ``options``: those of the table engine
+    (imag_sign, decimal, header, columns)."""
+    if sheet is not None:
+        sheets = [_chosen_sheet(p, sheets, sheet)]
+    out: list[Spectrum] = []
+    skipped: list[str] = []
+    for name, rows in sheets:
+        try:
+            lines = rows_to_lines(p, rows(), f"sheet {name!r}")
+            if not any(line.strip() for line in lines):
+                raise MissingColumnError(p, "empty sheet")
+            spectra = read_table_lines(p, lines, TableFormat(name=fmt_name), {"sheet": name}, delimiter="\t",
+                                       **options)
+        except (UnknownFormatError, MissingColumnError) as exc:  # no impedance table here
+            if sheet is not None:
+                raise type(exc)(p, f"sheet {name!r}: {_in_rows(exc.reason)}") from None
+            skipped.append(f"{name!r} ({_in_rows(exc.reason)})")
+            continue
+        except ReadError as exc:  # a table with a damaged cell: never left out silently
+            raise type(exc)(p, f"sheet {name!r}: {_in_rows(exc.reason)}") from None
+        out.extend(spectra)
+    if not out:
+        raise MissingColumnError(p, "no sheet holds an impedance table: " + "; ".join(skipped))
+    if skipped:
+        warn(f"{p}: sheets without an impedance table left out: {'; '.join(skipped)}", stacklevel=4)
+    return [s.with_meta(sweep=k, n_sweeps=len(out)) for k, s in enumerate(out)]
+
+
+def _in_rows(reason: str) -> str:
+    """A table engine message in spreadsheet terms: its line numbers are row numbers."""
+    return re.sub(r"\bline(s?)(?= \d)", r"row\1", reason)
+
+
+def _chosen_sheet(p: Path, sheets: Sequence[SheetSource], sheet: str | int) -> SheetSource:
+    names = [n for n, _ in sheets]
+    if isinstance(sheet, int) and not isinstance(sheet, bool):
+        if not -len(sheets) <= sheet < len(sheets):
+            raise ReadError(p, f"sheet {sheet} does not exist: the workbook has {len(sheets)} sheet(s) "
+                               f"({', '.join(map(repr, names))})")
+        return sheets[sheet]
+    for entry in sheets:
+        if entry[0] == sheet:
+            return entry
+    raise ReadError(p, f"no sheet named {sheet!r}; sheets: {', '.join(map(repr, names))}")
