@@ -182,3 +182,18 @@ def test_fuzz_ods(tmp_path):
                     '</office:document-content>')
     outcomes = run_fuzz(ods.read, seed_path.read_bytes(), N_MPT, tmp_path / "mutant.ods", seed=7)
     assert outcomes["error"] > 0 and outcomes["ok"] > 0
+
+
+def test_fuzz_json_table(tmp_path):
+    """Damaged JSON tables: a ReadError naming the file, or spectra."""
+    import json
+
+    from eisfit.io import jsontable
+
+    f = np.logspace(5, -1, 13)
+    z = 10 + 100 / (1 + 1j * 2 * np.pi * f * 1e-4)
+    seed_bytes = json.dumps({"f / Hz": {str(k): v for k, v in enumerate(f.tolist())},
+                             "Zre / ohm": {str(k): v for k, v in enumerate(z.real.tolist())},
+                             "Zim / ohm": {str(k): v for k, v in enumerate(z.imag.tolist())}}).encode()
+    outcomes = run_fuzz(jsontable.read, seed_bytes, N_MPT, tmp_path / "mutant.json", seed=8, text=True)
+    assert outcomes["error"] > 0 and outcomes["ok"] > 0

@@ -313,3 +313,35 @@ def test_a_point_count_between_header_and_data_does_not_hide_the_header(tmp_path
     s2 = _read1(_write(tmp_path, "plain.txt", plain))
     assert "columns_rule" in s2.meta  # identified by content, no header
     np.testing.assert_allclose(s2.z, Z, rtol=1e-10)
+
+
+@pytest.mark.parametrize("orient", ["columns", "index", "records", "split", "table", "lists"])
+def test_json_tables_in_every_pandas_layout(tmp_path, orient):
+    import json
+
+    import pandas as pd
+
+    df = pd.DataFrame({"frequency / Hz": F, "Zre / ohm": Z.real, "-Zim / ohm": -Z.imag})
+    text = json.dumps({k: v.tolist() for k, v in df.items()}) if orient == "lists" else df.to_json(orient=orient, double_precision=15)
+    p = _write(tmp_path, "cell.json", text)
+    assert detect_format(p) == "json-table"
+    s = _read1(p)
+    np.testing.assert_array_equal(s.frequency, F)
+    np.testing.assert_allclose(s.z, Z, rtol=1e-15)
+    assert s.meta["columns_detected"] == {"frequency": "frequency / Hz", "real": "Zre / ohm", "imag": "-Zim / ohm"}
+
+
+def test_damaged_json_tables_get_one_clear_error(tmp_path):
+    import json
+
+    whole = json.dumps({"f / Hz": F.tolist(), "Zre / ohm": Z.real.tolist(), "Zim / ohm": Z.imag.tolist()})
+    with pytest.raises(CorruptFileError, match=r"cut.json: damaged JSON: .* \(truncated file\?\)"):
+        eisfit.read(_write(tmp_path, "cut.json", whole[: len(whole) // 2]))
+    uneven = json.dumps({"f / Hz": F.tolist(), "Zre / ohm": Z.real.tolist()[:-1], "Zim / ohm": Z.imag.tolist()})
+    with pytest.raises(CorruptFileError, match=r"columns of different lengths \(5, 6\)"):
+        eisfit.read(_write(tmp_path, "uneven.json", uneven))
+    with pytest.raises(MissingColumnError, match="not a table"):
+        eisfit.read(_write(tmp_path, "settings.json", json.dumps({"frequency_max_Hz": 1e6, "points": 51})))
+    hole = json.dumps({"f / Hz": F.tolist(), "Zre / ohm": [None] + Z.real.tolist()[1:], "Zim / ohm": Z.imag.tolist()})
+    with pytest.raises(ReadError, match="hole.json"):
+        eisfit.read(_write(tmp_path, "hole.json", hole))

@@ -41,6 +41,7 @@ FORMAT_MODULES = [
     "wide",
     "tabular",
     "export",  # eisfit's own JSON export (its CSV export is a table)
+    "jsontable",
 ]
 
 _HEAD_BYTES = 8192
@@ -82,7 +83,7 @@ def _detect_format(p: Path, head: bytes) -> str:
     if best is None:
         raise UnknownFormatError(
             p, "format not recognised (not a BioLogic, Gamry, ZView, Zahner .ism, RelaxIS, Ivium, PalmSens, "
-            "Excel .xlsx, OpenDocument .ods, instrument export, wide or delimited table with a frequency column); force a format with --format (format= in Python)"
+            "Excel .xlsx, OpenDocument .ods, JSON table, instrument export, wide or delimited table with a frequency column); force a format with --format (format= in Python)"
         )
     return best.NAME
 
