@@ -21,6 +21,7 @@ from .errors import (
     EisfitError,
     FitError,
     MissingColumnError,
+    NoImpedanceDataError,
     ReadError,
     UnknownFormatError,
 )
@@ -50,7 +51,7 @@ _LAZY = {
 
 __all__ = [
     "Spectrum", "EisfitError", "DataError", "ReadError", "UnknownFormatError",
-    "CorruptFileError", "MissingColumnError", "CircuitError", "FitError", "CampaignError",
+    "CorruptFileError", "MissingColumnError", "NoImpedanceDataError", "CircuitError", "FitError", "CampaignError",
     *_LAZY,
 ]
 

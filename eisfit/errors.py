@@ -38,6 +38,11 @@ class MissingColumnError(ReadError):
     """A required column (frequency, real/imaginary or modulus/phase) is missing."""
 
 
+class NoImpedanceDataError(MissingColumnError):
+    """A readable instrument file of another technique (cycling, voltammetry, open circuit...):
+    it holds no impedance data. A folder campaign leaves such files out with a warning."""
+
+
 class CircuitError(EisfitError, ValueError):
     """A circuit string, element name or circuit definition file is invalid."""
 

@@ -168,6 +168,31 @@ def test_folder_reads_txt_exports_and_leaves_out_files_no_reader_recognises(tmp_
         load_checkpoints(only_notes)
 
 
+def test_a_cycler_folder_leaves_out_the_steps_of_other_techniques(tmp_path):
+    """A cycler writes every step to its own file (GCPL, OCV, PEIS...): in a folder, the
+    files of techniques without impedance data are left out with one warning naming them,
+    not reported as failed checkpoints; named explicitly, such a file is an error row."""
+    from test_io_mpt import rows_for, write_mpt
+
+    data = tmp_path / "cell7"
+    _copy(CSVS[:2], data)
+    gcpl_labels = ["mode", "time/s", "Ewe/V", "I/mA", "cycle number"]
+    gcpl = write_mpt(data / "cell7_02_GCPL_C01.mpt", [[1, 10.0 * k, 3.4, 0.5, 1] for k in range(20)],
+                     labels=gcpl_labels, technique="Galvanostatic Cycling with Potential Limitation")
+    with pytest.raises(eisfit.NoImpedanceDataError, match="no impedance data .a Galvanostatic Cycling"):
+        eisfit.read(gcpl)
+    with pytest.warns(CampaignWarning, match=r"left out 1 instrument file.*other techniques.*cell7_02_GCPL_C01\.mpt"):
+        src = load_checkpoints(data)
+    assert sorted(c.file for c in src.checkpoints) == sorted([CSVS[0].name, CSVS[1].name])
+    named = load_checkpoints([CSVS[0], gcpl])
+    assert [c.error for c in named.checkpoints if c.file == str(gcpl)][0].startswith("no impedance data")
+    only_cycling = tmp_path / "cycling"
+    only_cycling.mkdir()
+    write_mpt(only_cycling / "a_GCPL.mpt", rows_for(1, 4)[:0] + [[1, 0.0, 3.4, 0.5, 1]] * 3, labels=gcpl_labels)
+    with pytest.raises(CampaignError, match="no impedance data file found .a_GCPL.mpt hold no impedance data"):
+        load_checkpoints(only_cycling)
+
+
 def test_a_file_named_explicitly_that_no_reader_recognises_is_an_error_row(tmp_path):
     notes = tmp_path / "notes.txt"
     notes.write_text("cell 7, 25 C\n")

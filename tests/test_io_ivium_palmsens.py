@@ -78,7 +78,7 @@ def test_damaged_or_foreign_ivium_files_get_one_clear_error(tmp_path):
     e = np.linspace(-0.5, 0.5, 40)
     cv = tmp_path / "cv.idf"
     cv.write_bytes(_ivium_dataset(e, None, method="CyclicVoltammetry", columns=[e, 1e-3 * e]))
-    with pytest.raises(MissingColumnError, match="no impedance dataset in this Ivium file .methods: CyclicVoltammetry"):
+    with pytest.raises(MissingColumnError, match="no impedance data in this Ivium file .methods: CyclicVoltammetry"):
         eisfit.read(cv)
     bad = tmp_path / "bad.idf"
     bad.write_bytes(good.replace(b"primary_data    \r\n3 ", b"primary_data    \r\nx "))

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import eisfit
 from eisfit.errors import CorruptFileError, MissingColumnError, ReadError
 from eisfit.io import mpr
 
@@ -353,3 +354,12 @@ def test_options_are_rejected(tmp_path):
     p = write_mpr(tmp_path / "o.mpr", peis_columns())
     with pytest.raises(ReadError, match="option"):
         mpr.read(p, imag_sign=-1)
+
+
+@pytest.mark.parametrize("technique, note", [(0x06, "technique code 0x06, not an impedance technique"),
+                                             (0x7F, "a MB file without impedance points")])
+def test_a_file_of_another_technique_says_it_holds_no_impedance_data(tmp_path, technique, note):
+    cols = {4: np.arange(20) * 1.5, 77: np.linspace(3.0, 4.2, 20)}  # time and Ewe only (a cycling step)
+    p = write_mpr(tmp_path / "step.mpr", cols, technique=technique)
+    with pytest.raises(eisfit.NoImpedanceDataError, match=f"step.mpr: no impedance data \\({note}\\)"):
+        eisfit.read(p)

@@ -39,7 +39,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from ..errors import CampaignError, EisfitError, UnknownFormatError
+from ..errors import CampaignError, EisfitError, NoImpedanceDataError, UnknownFormatError
 from ..settings import did_you_mean
 from ..spectrum import Spectrum
 
@@ -208,6 +208,8 @@ def _read_file(path: Path) -> tuple[list[Spectrum] | None, str, str | None]:
         if _names_a_frequency(path):  # a damaged data file (its header names a frequency): an error row
             return None, digest, f"damaged: {reason}"
         return None, digest, reason if reason.startswith(UNRECOGNISED) else f"{UNRECOGNISED}: {reason}"
+    except NoImpedanceDataError as exc:  # an instrument file of another technique (cycling, CV...)
+        return None, digest, exc.reason if exc.reason.startswith(OTHER_TECHNIQUE) else f"{OTHER_TECHNIQUE}: {exc.reason}"
     except EisfitError as exc:
         return None, digest, str(getattr(exc, "reason", None) or exc)
     except Exception as exc:  # a reader bug must not stop a 1000 h campaign
@@ -292,6 +294,7 @@ def _from_files(paths: Sequence[Path], folder: Path | None = None,
 
 
 UNRECOGNISED = "not an impedance data file"  # error text of a file no reader recognises
+OTHER_TECHNIQUE = "no impedance data"  # error text of an instrument file of another technique
 
 
 def _names_a_frequency(path: Path) -> bool:
@@ -308,17 +311,25 @@ def _names_a_frequency(path: Path) -> bool:
 
 def _without_foreign_files(checkpoints: list[Checkpoint], folder: Path) -> list[Checkpoint]:
     """A folder's checkpoints without the files whose content no reader recognises (notes,
-    logs, other programs' outputs beside the data), named in one warning. A file named
-    explicitly (a list, a glob, a campaign file) stays an error row instead."""
+    logs, other programs' outputs beside the data) and without the instrument files of other
+    techniques (the cycling, voltammetry and rest steps a cycler writes beside the impedance
+    files), each kind named in one warning. A file named explicitly (a list, a glob, a
+    campaign file) stays an error row instead."""
     foreign = [c.file for c in checkpoints if c.error is not None and c.error.startswith(UNRECOGNISED)]
-    if not foreign:
+    other = [c.file for c in checkpoints if c.error is not None and c.error.startswith(OTHER_TECHNIQUE)]
+    if not foreign and not other:
         return checkpoints
-    if len(foreign) == len(checkpoints):
-        raise CampaignError(f"{folder}: no impedance data file found (no reader recognises "
-                            f"{_names(foreign)})")
-    warnings.warn(f"{folder}: left out {len(foreign)} file(s) that are not impedance data files "
-                  f"(no reader recognises them): {_names(foreign)}", CampaignWarning, stacklevel=3)
-    left_out = set(foreign)
+    if len(foreign) + len(other) == len(checkpoints):
+        found = [f"no reader recognises {_names(foreign)}"] if foreign else []
+        found += [f"{_names(other)} hold no impedance data"] if other else []
+        raise CampaignError(f"{folder}: no impedance data file found ({'; '.join(found)})")
+    if foreign:
+        warnings.warn(f"{folder}: left out {len(foreign)} file(s) that are not impedance data files "
+                      f"(no reader recognises them): {_names(foreign)}", CampaignWarning, stacklevel=3)
+    if other:
+        warnings.warn(f"{folder}: left out {len(other)} instrument file(s) of other techniques (no "
+                      f"impedance data): {_names(other)}", CampaignWarning, stacklevel=3)
+    left_out = set(foreign) | set(other)
     return [c for c in checkpoints if c.file not in left_out]
 
 

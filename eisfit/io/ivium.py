@@ -26,7 +26,7 @@ import datetime as _dt
 from pathlib import Path
 from typing import Sequence
 
-from ..errors import CorruptFileError, MissingColumnError, ReadError
+from ..errors import CorruptFileError, NoImpedanceDataError, ReadError
 from ..spectrum import Spectrum
 from ._common import warn
 from .tabular import TableFormat, read_table_lines
@@ -69,7 +69,7 @@ def read(path: str | Path, *, imag_sign: str | None = None) -> list[Spectrum]:
             continue
         out.extend(_read_dataset(p, lines, start, settings, imag_sign))
     if not out:
-        raise MissingColumnError(p, "no impedance dataset in this Ivium file" + (
+        raise NoImpedanceDataError(p, "no impedance data in this Ivium file" + (
             f" (methods: {', '.join(other_methods)})" if other_methods else f" (no '{SECTION}' section)"))
     if other_methods:
         warn(f"{p}: datasets of other methods left out: {', '.join(other_methods)}", stacklevel=3)

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import CorruptFileError, MissingColumnError, ReadError
+from ..errors import CorruptFileError, NoImpedanceDataError, ReadError
 from ..spectrum import Spectrum
 from . import _biologic as bl
 from ._common import build_spectra, warn
@@ -80,7 +80,8 @@ def read(path: str | Path, **options: Any) -> list[Spectrum]:
     frequency = columns.get(bl.FREQ)
     z = bl.impedance_from_columns(columns)
     if frequency is None or z is None:
-        raise MissingColumnError(p, "no impedance columns (freq/Hz with Re(Z)/-Im(Z) or |Z|/Phase(Z))")
+        raise NoImpedanceDataError(p, f"no impedance data{_technique_note(buf, modules, p)}: no freq/Hz with "
+                                      "Re(Z)/-Im(Z) or |Z|/Phase(Z) columns")
 
     meta, start = _file_meta(buf, modules, data_mod, layout, p)
     loop_mod = _first_module(modules, "VMP loop")
@@ -92,6 +93,20 @@ def read(path: str | Path, **options: Any) -> list[Spectrum]:
     extra = {k: v for k, v in columns.items() if k not in bl.FOLDED_COLUMNS}
     per_sweep = bl.sweep_start_times(start, columns.get(bl.TIME), sweeps)
     return build_spectra(p, frequency, z, meta, sweeps, extra, per_sweep)
+
+
+def _technique_note(buf: bytes, modules: list["Module"], p: Path) -> str:
+    """' (technique code 0x06)' from the settings module, else ''."""
+    set_mod = _first_module(modules, "VMP Set")
+    try:
+        code = _settings_meta(buf, set_mod, p)["technique_code"] if set_mod else None
+    except ReadError:
+        code = None
+    if code is None:
+        return ""
+    if code in bl.TECHNIQUES:  # Modulo Bat without an impedance sequence
+        return f" (a {bl.TECHNIQUES[code]} file without impedance points)"
+    return f" (technique code 0x{code:02X}, not an impedance technique)"
 
 
 def _file_meta(buf: bytes, modules: list["Module"], data_mod: "Module", layout: str,

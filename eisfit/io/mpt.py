@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import CorruptFileError, MissingColumnError, ReadError
+from ..errors import CorruptFileError, NoImpedanceDataError, ReadError
 from ..spectrum import Spectrum
 from . import _biologic as bl
 from ._common import build_spectra, warn
@@ -69,12 +69,12 @@ def read(path: str | Path, **options: Any) -> list[Spectrum]:
         raise ReadError(p, "no data rows after the column labels")
     if not ends_with_line_end:
         rows = _without_cut_last_row(rows, p, label_at + 1 + len(rows))
-    columns = _parse_columns(labels, rows, label_at + 2, p)
+    columns = _parse_columns(labels, rows, label_at + 2, p, header)
     frequency = columns[bl.FREQ]
     z = bl.impedance_from_columns(columns)
     if z is None:
-        raise MissingColumnError(
-            p, "no impedance columns: need Re(Z)/Ohm and -Im(Z)/Ohm, or |Z|/Ohm and Phase(Z)/deg")
+        raise NoImpedanceDataError(p, f"no impedance data{_technique_note(header, p)}: need Re(Z)/Ohm and "
+                                      "-Im(Z)/Ohm, or |Z|/Ohm and Phase(Z)/deg")
 
     meta = _header_meta(header, p)
     sweeps = bl.sweep_indices(frequency, columns)
@@ -150,14 +150,16 @@ def _is_number(text: str) -> bool:
     return _to_float(text.replace(",", ".")) is not None
 
 
-def _parse_columns(labels: list[str], rows: list[str], first_line_no: int, p: Path) -> dict[str, np.ndarray]:
+def _parse_columns(labels: list[str], rows: list[str], first_line_no: int, p: Path,
+                   header: list[str]) -> dict[str, np.ndarray]:
     """Numeric columns keyed by label; labels and values aligned by position."""
     table = [r.split("\t") for r in rows]
     n_values = max(_count_values(t) for t in table)
     named = {i: lab.strip() for i, lab in enumerate(labels[:n_values]) if lab.strip()}
     present = set(named.values())
     if bl.FREQ not in present:
-        raise MissingColumnError(p, f"no '{bl.FREQ}' column among the labels ({len(present)} labels)")
+        raise NoImpedanceDataError(p, f"no impedance data{_technique_note(header, p)}: no '{bl.FREQ}' column "
+                                      f"among the labels ({len(present)} labels)")
     if n_values - 1 not in named:
         # values beyond the last label: a label is missing somewhere, positions cannot be trusted
         n_labels = len([lab for lab in labels if lab.strip()])
@@ -195,6 +197,12 @@ def _column_values(table: list[list[str]], i: int, label: str, decimal_comma: bo
 
 
 # -- header ----------------------------------------------------------------------
+def _technique_note(header: list[str], p: Path) -> str:
+    """' (a Galvanostatic Cycling with Potential Limitation file)' from the header, else ''."""
+    technique = _header_meta(header, p)["technique"]
+    return f" (a {technique} file)" if technique else ""
+
+
 def _header_meta(header: list[str], p: Path) -> dict[str, Any]:
     """Technique, acquisition start, electrode area and software version from the header block."""
     technique = header[3].strip() if len(header) > 3 and header[3].strip() else None

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import CorruptFileError, MissingColumnError, ReadError
+from ..errors import CorruptFileError, MissingColumnError, NoImpedanceDataError, ReadError
 from ..spectrum import Spectrum
 from ._common import build_spectra, split_at_frequency_resets, warn
 
@@ -82,7 +82,7 @@ def read(path: str | Path, *, imag_sign: str | None = None) -> list[Spectrum]:
             out.extend(_spectra(p, dataset, {**meta, "title": " / ".join(t for t in (title, curve_title) if t)},
                                 imag_sign))
     if not out:
-        raise MissingColumnError(p, "no impedance curve in this PalmSens session" + (
+        raise NoImpedanceDataError(p, "no impedance data in this PalmSens session" + (
             f" (measurements: {', '.join(skipped)})" if skipped else ""))
     if skipped:
         warn(f"{p}: measurements without impedance data left out: {', '.join(skipped)}", stacklevel=3)
