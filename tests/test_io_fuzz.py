@@ -197,3 +197,16 @@ def test_fuzz_json_table(tmp_path):
                              "Zim / ohm": {str(k): v for k, v in enumerate(z.imag.tolist())}}).encode()
     outcomes = run_fuzz(jsontable.read, seed_bytes, N_MPT, tmp_path / "mutant.json", seed=8, text=True)
     assert outcomes["error"] > 0 and outcomes["ok"] > 0
+
+
+def test_fuzz_xls(tmp_path):
+    """Damaged legacy .xls workbooks (the compound file and the BIFF records are mutated)."""
+    from eisfit.io import xls
+    from test_io_xlsx import _xls_rows, z_cell_ohm
+    from xls_writer import compound_file, workbook_stream
+
+    f = np.logspace(5, -1, 13)
+    seed_bytes = compound_file({"Workbook": workbook_stream({"n": [["cell"]], "d": _xls_rows(f, z_cell_ohm(f),
+                                                                                           compact=True)})})
+    outcomes = run_fuzz(xls.read, seed_bytes, N_MPT, tmp_path / "mutant.xls", seed=9)
+    assert outcomes["error"] > 0 and outcomes["ok"] > 0

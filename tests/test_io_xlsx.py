@@ -164,7 +164,7 @@ def test_no_impedance_sheet_names_every_sheet_and_why(tmp_path):
         eisfit.read(path)
 
 
-def test_damaged_and_foreign_files_get_one_clear_error(tmp_path):
+def test_damaged_and_foreign_zip_files_get_one_clear_error(tmp_path):
     good = Book().sheet("data", _table(F, z_cell_ohm(F))).save(tmp_path / "good.xlsx")
     cut = tmp_path / "cut.xlsx"
     cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
@@ -177,8 +177,10 @@ def test_damaged_and_foreign_files_get_one_clear_error(tmp_path):
         eisfit.read(other)
     legacy = tmp_path / "old.xls"
     legacy.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600)
-    with pytest.raises(UnknownFormatError, match="legacy Excel 97-2003.*save it as .xlsx"):
+    with pytest.raises(CorruptFileError, match="old.xls: damaged .xls workbook"):
         eisfit.read(legacy)
+    with pytest.raises(UnknownFormatError, match="legacy Excel 97-2003 workbook .* read it as format 'xls'"):
+        eisfit.read(legacy, format="xlsx")
 
 
 def test_the_cli_describes_and_fits_a_workbook(tmp_path):
@@ -290,3 +292,69 @@ def test_damaged_opendocument_spreadsheets_get_one_clear_error(tmp_path):
     broken.write_text(flat.read_text()[:3000], encoding="utf-8")
     with pytest.raises(CorruptFileError, match="broken.fods: damaged OpenDocument spreadsheet .malformed XML"):
         eisfit.read(broken)
+
+
+# ---- legacy Excel 97-2003 (.xls) ---------------------------------------------------------
+def _xls_rows(f, z, *, compact: bool = False) -> list[list]:
+    """Header (shared strings) and rows; ``compact``: the number records Excel writes for
+    round values (RK, MULRK) and formula cells."""
+    rows = [["Freq / Hz", "Re(Z) / Ohm", "-Im(Z) / Ohm", "cycle"]]
+    for k, (a, b) in enumerate(zip(f, z)):
+        if compact and k == 0:
+            rows.append([("rk", 100000.0), ("formula", float(b.real)), float(-b.imag), ("rk", 2.5)])
+        elif compact and k == 1:
+            rows.append([float(a), float(b.real), float(-b.imag), ("formula-text", "2.5")])
+        else:
+            rows.append([float(a), float(b.real), float(-b.imag), ("rk", 2.5)])
+    return rows
+
+
+@pytest.mark.parametrize("small", [False, True])
+def test_legacy_xls_workbooks_read_every_cell_kind(tmp_path, small):
+    from xls_writer import write_xls
+
+    f = np.logspace(5, -1, 25)
+    path = write_xls(tmp_path / "cell7.xls", {"notes": [["cell 7, LLZTO"]], "EIS": _xls_rows(f, z_cell_ohm(f),
+                     compact=True)}, pad=not small, split_string=1)  # small: the stream lives in mini sectors
+    assert detect_format(path) == "xls"
+    with pytest.warns(ReadWarning, match="'notes'"):
+        (s,) = eisfit.read(path)
+    np.testing.assert_array_equal(s.frequency, f)
+    np.testing.assert_allclose(s.z, z_cell_ohm(f), rtol=1e-15)
+    assert s.meta["sheet"] == "EIS" and s.meta["format"] == "xls"
+    assert s.meta["cycle"] == 2.5  # RK (x100) and a formula's text result
+
+
+def test_rk_and_mulrk_numbers_decode_exactly(tmp_path):
+    from xls_writer import write_xls
+
+    f = np.array([100000.0, 10000.0, 1000.0, 100.0, 10.0, 1.0])
+    re_part = np.array([12.0, 12.5, 40.25, -3.0, 0.5, 1000.0])  # integers, /100 values, a float with 32 zero bits
+    rows = [["f / Hz", "Zre / ohm", "Zim / ohm"]] + [[("mulrk", [a, b, -1.0])] for a, b in zip(f, re_part)]
+    (s,) = eisfit.read(write_xls(tmp_path / "rk.xls", {"data": rows}), imag_sign="negative")
+    np.testing.assert_array_equal(s.frequency, f)
+    np.testing.assert_array_equal(s.z.real, re_part)
+    np.testing.assert_array_equal(s.z.imag, -1.0)
+
+
+def test_damaged_and_foreign_compound_files_get_one_clear_error(tmp_path):
+    from xls_writer import compound_file, workbook_stream, write_xls
+
+    f = np.logspace(5, -1, 25)
+    good = write_xls(tmp_path / "good.xls", {"EIS": _xls_rows(f, z_cell_ohm(f))})
+    cut = tmp_path / "cut.xls"
+    cut.write_bytes(good.read_bytes()[:3000])
+    with pytest.raises(CorruptFileError, match="cut.xls: damaged .xls workbook"):
+        eisfit.read(cut)
+    word = tmp_path / "report.xls"
+    word.write_bytes(compound_file({"WordDocument": bytes(5000)}))
+    with pytest.raises(UnknownFormatError, match="without a Workbook stream"):
+        eisfit.read(word)
+    biff5 = write_xls(tmp_path / "old95.xls", {"EIS": _xls_rows(f, z_cell_ohm(f))}, stream_name="Book")
+    with pytest.raises(UnknownFormatError, match="Excel 5.0/95 workbook"):
+        eisfit.read(biff5)
+    locked = tmp_path / "locked.xls"
+    locked.write_bytes(compound_file({"Workbook": workbook_stream({"EIS": _xls_rows(f, z_cell_ohm(f))},
+                                                                  encrypted=True)}))
+    with pytest.raises(UnknownFormatError, match="encrypted"):
+        eisfit.read(locked)

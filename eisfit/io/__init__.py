@@ -37,6 +37,7 @@ FORMAT_MODULES = [
     "ivium",
     "palmsens",
     "xlsx",
+    "xls",
     "ods",
     "wide",
     "tabular",
@@ -83,7 +84,7 @@ def _detect_format(p: Path, head: bytes) -> str:
     if best is None:
         raise UnknownFormatError(
             p, "format not recognised (not a BioLogic, Gamry, ZView, Zahner .ism, RelaxIS, Ivium, PalmSens, "
-            "Excel .xlsx, OpenDocument .ods, JSON table, instrument export, wide or delimited table with a frequency column); force a format with --format (format= in Python)"
+            "Excel .xlsx/.xls, OpenDocument .ods, JSON table, instrument export, wide or delimited table with a frequency column); force a format with --format (format= in Python)"
         )
     return best.NAME
 

@@ -22,8 +22,8 @@ splitting. Numbers are written back with every digit Excel stored.
 Sheets without an impedance table (notes, a fit report, an empty sheet) are left out
 with a warning naming them when another sheet has one; with ``sheet=`` only that sheet
 is read and its problem is the error. Spectra carry ``meta["sheet"]``; ``sweep`` counts
-over the whole workbook. Legacy Excel 97-2003 ``.xls`` files (binary, not XML) are not
-read: they get an error asking for .xlsx or CSV.
+over the whole workbook. Legacy Excel 97-2003 ``.xls`` files (binary, not XML) have their
+own reader (:mod:`eisfit.io.xls`).
 """
 from __future__ import annotations
 
@@ -50,13 +50,9 @@ _CELL_REF = re.compile(r"^([A-Za-z]{1,3})(\d+)$")
 
 
 def sniff(head: bytes, path: Path) -> int:
-    """80 for a zip archive holding an ``xl/`` part or named .xlsx/.xlsm (Excel workbook);
-    60 for a legacy binary file named .xls, so that reading it explains what to do."""
-    suffix = Path(path).suffix.lower()
+    """80 for a zip archive holding an ``xl/`` part or named .xlsx/.xlsm (Excel workbook)."""
     if head.startswith(ZIP_MAGIC):
-        return 80 if (b"xl/" in head or suffix in EXTENSIONS) else 0
-    if head.startswith(OLE2_MAGIC) and suffix == ".xls":
-        return 60
+        return 80 if (b"xl/" in head or Path(path).suffix.lower() in EXTENSIONS) else 0
     return 0
 
 
@@ -85,8 +81,7 @@ def read(path: str | Path, *, sheet: str | int | None = None, imag_sign: str | N
     except OSError as exc:
         raise ReadError(p, f"cannot open: {exc.strerror or exc}") from None
     if legacy:
-        raise UnknownFormatError(p, "legacy Excel 97-2003 workbook (.xls, binary): not readable; "
-                                    "save it as .xlsx or export the sheet as CSV")
+        raise UnknownFormatError(p, "a legacy Excel 97-2003 workbook (.xls), not .xlsx: read it as format 'xls'")
     try:
         with zipfile.ZipFile(p) as zf:
             return _read_workbook(p, zf, sheet, dict(imag_sign=imag_sign, decimal=decimal, header=header,
