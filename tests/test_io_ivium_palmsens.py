@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
