@@ -100,17 +100,23 @@ def _table(f: np.ndarray, z: np.ndarray, minus_imag: bool = True) -> list[list]:
 F = np.logspace(6, -1, 36)
 
 
+def read_the_data_sheet(path: Path, fmt: str, f: np.ndarray, sheet: str, notes: str):
+    """The one spectrum of a workbook whose sheet ``notes`` is left out with a warning:
+    detected as ``fmt``, every digit of the closed form kept."""
+    assert detect_format(path) == fmt
+    with pytest.warns(ReadWarning, match=f"'{notes}'"):
+        (s,) = eisfit.read(path)
+    np.testing.assert_array_equal(s.frequency, f)
+    np.testing.assert_allclose(s.z, z_cell_ohm(f), rtol=1e-15)
+    assert s.meta["sheet"] == sheet and s.meta["format"] == fmt
+    assert s.meta["sweep"] == 0 and s.meta["n_sweeps"] == 1
+    return s
+
+
 def test_a_sheet_with_a_title_and_an_offset_table_reads_every_digit_and_leaves_notes_out(tmp_path):
     book = Book().sheet("Notes", [["cell 7, LLZTO pellet"], ["operator", "A.B."]])
     book.sheet("EIS 25 C", [["PEIS export, 25 C"], []] + _table(F, z_cell_ohm(F)), first_row=2, first_column=1)
-    path = book.save(tmp_path / "cell7.xlsx")
-    assert detect_format(path) == "xlsx"
-    with pytest.warns(ReadWarning, match="'Notes'"):
-        (s,) = eisfit.read(path)
-    np.testing.assert_array_equal(s.frequency, F)
-    np.testing.assert_allclose(s.z, z_cell_ohm(F), rtol=1e-15)
-    assert s.meta["sheet"] == "EIS 25 C" and s.meta["format"] == "xlsx"
-    assert s.meta["sweep"] == 0 and s.meta["n_sweeps"] == 1
+    read_the_data_sheet(book.save(tmp_path / "cell7.xlsx"), "xlsx", F, "EIS 25 C", "Notes")
 
 
 def test_detected_by_content_without_the_extension(tmp_path):
@@ -168,7 +174,7 @@ def test_damaged_and_foreign_zip_files_get_one_clear_error(tmp_path):
     good = Book().sheet("data", _table(F, z_cell_ohm(F))).save(tmp_path / "good.xlsx")
     cut = tmp_path / "cut.xlsx"
     cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
-    with pytest.raises(CorruptFileError, match="cut.xlsx: .*damaged or truncated"):
+    with pytest.raises(CorruptFileError, match="cut.xlsx: damaged .xlsx workbook"):
         eisfit.read(cut)
     other = tmp_path / "archive.xlsx"
     with zipfile.ZipFile(other, "w") as zf:
@@ -271,12 +277,7 @@ def _ods_table(f, z) -> list[list]:
 def test_opendocument_spreadsheets_keep_every_digit_and_skip_notes(tmp_path, flat):
     sheets = {"notes": [["cell 7"]], "EIS": [["title row"], []] + _ods_table(F, z_cell_ohm(F))}
     path = (write_fods if flat else write_ods)(tmp_path / ("cell.data" if flat else "cell.ods"), sheets)
-    assert detect_format(path) == "ods"
-    with pytest.warns(ReadWarning, match="'notes'"):
-        (s,) = eisfit.read(path)
-    np.testing.assert_array_equal(s.frequency, F)
-    np.testing.assert_allclose(s.z, z_cell_ohm(F), rtol=1e-15)  # office:value, not the rounded text
-    assert s.meta["sheet"] == "EIS" and s.meta["format"] == "ods"
+    s = read_the_data_sheet(path, "ods", F, "EIS", "notes")  # office:value, not the rounded text
     (again,) = eisfit.read(path, sheet="EIS")
     np.testing.assert_array_equal(again.z, s.z)
 
@@ -290,7 +291,7 @@ def test_damaged_opendocument_spreadsheets_get_one_clear_error(tmp_path):
     flat = write_fods(tmp_path / "flat.fods", {"EIS": _ods_table(F, z_cell_ohm(F))})
     broken = tmp_path / "broken.fods"
     broken.write_text(flat.read_text()[:3000], encoding="utf-8")
-    with pytest.raises(CorruptFileError, match="broken.fods: damaged OpenDocument spreadsheet .malformed XML"):
+    with pytest.raises(CorruptFileError, match="broken.fods: damaged OpenDocument spreadsheet: malformed XML"):
         eisfit.read(broken)
 
 
@@ -316,12 +317,7 @@ def test_legacy_xls_workbooks_read_every_cell_kind(tmp_path, small):
     f = np.logspace(5, -1, 25)
     path = write_xls(tmp_path / "cell7.xls", {"notes": [["cell 7, LLZTO"]], "EIS": _xls_rows(f, z_cell_ohm(f),
                      compact=True)}, pad=not small, split_string=1)  # small: the stream lives in mini sectors
-    assert detect_format(path) == "xls"
-    with pytest.warns(ReadWarning, match="'notes'"):
-        (s,) = eisfit.read(path)
-    np.testing.assert_array_equal(s.frequency, f)
-    np.testing.assert_allclose(s.z, z_cell_ohm(f), rtol=1e-15)
-    assert s.meta["sheet"] == "EIS" and s.meta["format"] == "xls"
+    s = read_the_data_sheet(path, "xls", f, "EIS", "notes")
     assert s.meta["cycle"] == 2.5  # RK (x100) and a formula's text result
 
 

@@ -5,9 +5,14 @@ impedance table left out with a warning, a damaged data sheet an error naming it
 """
 from __future__ import annotations
 
+import contextlib
 import re
+import struct
+import zipfile
+import zlib
 from pathlib import Path
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Iterator, Mapping, Sequence
+from xml.etree import ElementTree
 
 from ..errors import CorruptFileError, MissingColumnError, ReadError, UnknownFormatError
 from ..spectrum import Spectrum
@@ -18,6 +23,25 @@ MAX_CELLS = 5_000_000  # a sheet larger than this is not an impedance export (a 
 
 Row = tuple[int, Mapping[int, str]]  # (1-based row number, {0-based column: text of a non-empty cell})
 SheetSource = tuple[str, Callable[[], Iterable[Row]]]  # (sheet name, its rows when asked)
+
+
+@contextlib.contextmanager
+def damage_reported(p: Path, what: str) -> Iterator[None]:
+    """What a damaged spreadsheet raises while it is decoded (zip, zlib, XML, struct, an
+    index out of range) becomes one CorruptFileError naming the file: 'damaged <what> ...'."""
+    try:
+        yield
+    except ReadError:
+        raise
+    except zipfile.BadZipFile as exc:
+        raise CorruptFileError(p, f"damaged {what}: not a readable zip archive (truncated?): {exc}") from None
+    except (zlib.error, EOFError) as exc:
+        raise CorruptFileError(p, f"damaged {what}: a compressed part does not decompress ({exc})") from None
+    except ElementTree.ParseError as exc:
+        raise CorruptFileError(p, f"damaged {what}: malformed XML ({exc})") from None
+    except (ValueError, KeyError, IndexError, OverflowError, NotImplementedError, RuntimeError, struct.error,
+            OSError, MemoryError) as exc:  # a bad offset, count or index; an unknown compression
+        raise CorruptFileError(p, f"damaged {what} ({type(exc).__name__}: {exc})") from None
 
 
 def cell_text(text: str) -> str:

@@ -19,14 +19,13 @@ sheets without an impedance table left out with a warning, ``sheet=`` to pick on
 from __future__ import annotations
 
 import zipfile
-import zlib
 from pathlib import Path
 from typing import IO, Iterator, Mapping
 from xml.etree import ElementTree
 
-from ..errors import CorruptFileError, ReadError, UnknownFormatError
+from ..errors import CorruptFileError, UnknownFormatError
 from ..spectrum import Spectrum
-from ._sheets import MAX_CELLS, cell_text, spectra_of_sheets
+from ._sheets import MAX_CELLS, cell_text, damage_reported, spectra_of_sheets
 
 NAME = "ods"
 NAMES = ["ods", "fods", "opendocument"]
@@ -54,23 +53,13 @@ def read(path: str | Path, *, sheet: str | int | None = None, imag_sign: str | N
     Z'' < 0 capacitive); the options are those of :func:`eisfit.io.xlsx.read`."""
     p = Path(path)
     options = dict(imag_sign=imag_sign, decimal=decimal, header=header, columns=columns)
-    try:
-        if zipfile.is_zipfile(p):
-            with zipfile.ZipFile(p) as zf:
-                if "content.xml" not in zf.namelist():
-                    raise UnknownFormatError(p, "a zip archive without content.xml: not an OpenDocument spreadsheet")
-                return _read_document(p, lambda: zf.open("content.xml"), sheet, options)
-        return _read_document(p, lambda: open(p, "rb"), sheet, options)
-    except ReadError:
-        raise
-    except zipfile.BadZipFile as exc:
-        raise CorruptFileError(p, f"not a readable .ods archive (damaged or truncated zip: {exc})") from None
-    except (zlib.error, EOFError) as exc:
-        raise CorruptFileError(p, f"damaged .ods archive (content.xml does not decompress: {exc})") from None
-    except ElementTree.ParseError as exc:
-        raise CorruptFileError(p, f"damaged OpenDocument spreadsheet (malformed XML: {exc})") from None
-    except (ValueError, KeyError, IndexError, OverflowError, NotImplementedError, RuntimeError, OSError) as exc:
-        raise CorruptFileError(p, f"damaged OpenDocument spreadsheet ({exc})") from None
+    with damage_reported(p, "OpenDocument spreadsheet"):
+        if not zipfile.is_zipfile(p):  # a flat .fods
+            return _read_document(p, lambda: open(p, "rb"), sheet, options)
+        with zipfile.ZipFile(p) as zf:
+            if "content.xml" not in zf.namelist():
+                raise UnknownFormatError(p, "a zip archive without content.xml: not an OpenDocument spreadsheet")
+            return _read_document(p, lambda: zf.open("content.xml"), sheet, options)
 
 
 def _read_document(p: Path, open_content, sheet: str | int | None, options: dict) -> list[Spectrum]:

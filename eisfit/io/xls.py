@@ -28,9 +28,9 @@ import struct
 from pathlib import Path
 from typing import Callable, Iterator, Mapping
 
-from ..errors import CorruptFileError, ReadError, UnknownFormatError
+from ..errors import ReadError, UnknownFormatError
 from ..spectrum import Spectrum
-from ._sheets import cell_text, spectra_of_sheets
+from ._sheets import cell_text, damage_reported, spectra_of_sheets
 
 NAME = "xls"
 NAMES = ["xls", "excel97"]
@@ -67,7 +67,7 @@ def read(path: str | Path, *, sheet: str | int | None = None, imag_sign: str | N
         raise ReadError(p, f"cannot open: {exc.strerror or exc}") from None
     if not data.startswith(SIGNATURE):
         raise UnknownFormatError(p, "not an OLE2 compound file (legacy .xls)")
-    try:
+    with damage_reported(p, ".xls workbook"):
         streams = _CompoundFile(data).streams()
         if "Workbook" not in streams:
             if "Book" in streams:
@@ -75,17 +75,8 @@ def read(path: str | Path, *, sheet: str | int | None = None, imag_sign: str | N
             raise UnknownFormatError(p, "a compound file without a Workbook stream: not an Excel workbook")
         book = _Workbook(p, streams["Workbook"]())
         sheets = [(name, (lambda at=at: book.rows(at))) for name, at in book.sheets()]
-    except ReadError:
-        raise
-    except (struct.error, IndexError, ValueError, KeyError, OverflowError, MemoryError) as exc:
-        raise CorruptFileError(p, f"damaged .xls workbook ({type(exc).__name__}: {exc})") from None
-    try:
         return spectra_of_sheets(p, sheets, sheet, NAME, dict(imag_sign=imag_sign, decimal=decimal, header=header,
                                                               columns=columns))
-    except ReadError:
-        raise
-    except (struct.error, IndexError, ValueError, KeyError, OverflowError) as exc:
-        raise CorruptFileError(p, f"damaged .xls workbook ({type(exc).__name__}: {exc})") from None
 
 
 # ---------------------------------------------------------------------------

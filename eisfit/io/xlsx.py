@@ -29,16 +29,14 @@ from __future__ import annotations
 
 import posixpath
 import re
-import struct
 import zipfile
-import zlib
 from pathlib import Path
 from typing import Iterator, Mapping
 from xml.etree import ElementTree
 
 from ..errors import CorruptFileError, ReadError, UnknownFormatError
 from ..spectrum import Spectrum
-from ._sheets import cell_text, spectra_of_sheets
+from ._sheets import cell_text, damage_reported, spectra_of_sheets
 
 NAME = "xlsx"
 NAMES = ["xlsx", "excel"]
@@ -82,21 +80,9 @@ def read(path: str | Path, *, sheet: str | int | None = None, imag_sign: str | N
         raise ReadError(p, f"cannot open: {exc.strerror or exc}") from None
     if legacy:
         raise UnknownFormatError(p, "a legacy Excel 97-2003 workbook (.xls), not .xlsx: read it as format 'xls'")
-    try:
-        with zipfile.ZipFile(p) as zf:
-            return _read_workbook(p, zf, sheet, dict(imag_sign=imag_sign, decimal=decimal, header=header,
-                                                     columns=columns))
-    except ReadError:
-        raise
-    except zipfile.BadZipFile as exc:
-        raise CorruptFileError(p, f"not a readable .xlsx workbook (damaged or truncated zip archive: {exc})") from None
-    except (zlib.error, EOFError) as exc:
-        raise CorruptFileError(p, f"damaged .xlsx workbook (a compressed part does not decompress: {exc})") from None
-    except ElementTree.ParseError as exc:
-        raise CorruptFileError(p, f"damaged .xlsx workbook (malformed XML: {exc})") from None
-    except (ValueError, KeyError, IndexError, OverflowError, NotImplementedError, RuntimeError,
-            struct.error, OSError) as exc:  # a damaged zip directory or cell (bad offset, unknown compression...)
-        raise CorruptFileError(p, f"damaged .xlsx workbook ({exc})") from None
+    with damage_reported(p, ".xlsx workbook"), zipfile.ZipFile(p) as zf:
+        return _read_workbook(p, zf, sheet, dict(imag_sign=imag_sign, decimal=decimal, header=header,
+                                                 columns=columns))
 
 
 def _read_workbook(p: Path, zf: zipfile.ZipFile, sheet: str | int | None, options: dict) -> list[Spectrum]:
