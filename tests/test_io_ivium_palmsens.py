@@ -162,3 +162,11 @@ def test_damaged_palmsens_sessions_get_one_clear_error(tmp_path):
         eisfit.read(short)
     with pytest.raises(ReadError, match="imag_sign must be one of"):
         eisfit.read(tmp_path / "short.pssession", imag_sign="up")
+
+
+def test_an_ivium_block_in_another_column_order_is_refused_not_misread(tmp_path):
+    path = tmp_path / "reordered.idf"
+    z = z_cell_ohm(F)
+    path.write_bytes(_ivium_dataset(F, z, columns=[F, np.real(z), np.imag(z)]))  # f, Z', Z''
+    with pytest.raises(CorruptFileError, match="the third column of 'primary_data' is not a frequency sweep"):
+        eisfit.read(path)

@@ -26,9 +26,12 @@ import datetime as _dt
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
+
 from ..errors import CorruptFileError, NoImpedanceDataError, ReadError
 from ..spectrum import Spectrum
 from ._common import warn
+from ._identify import looks_like_frequency
 from .tabular import TableFormat, read_table_lines
 
 NAME = "ivium"
@@ -104,6 +107,7 @@ def _read_dataset(p: Path, lines: Sequence[str], at: int, settings: dict[str, st
     if n_columns < 3:
         raise CorruptFileError(p, f"line {at + 2}: {SECTION} has {n_columns} columns; impedance data need "
                                   "Z', Z'' and frequency")
+    _check_frequency_column(p, rows, first)
     names = list(COLUMN_NAMES) + [f"column {k + 1}" for k in range(3, n_columns)]
     meta = {"software": "IviumSoft", **{k: v for k, v in settings.items() if v and k not in ("method", "starttime",
                                                                                             "endtime")},
@@ -111,6 +115,18 @@ def _read_dataset(p: Path, lines: Sequence[str], at: int, settings: dict[str, st
     fmt = TableFormat(name=NAME, technique="EIS")
     return read_table_lines(p, rows, fmt, meta, names=names, delimiter=None, decimal=".", imag_sign=imag_sign,
                             first_line_number=first + 1)
+
+
+def _check_frequency_column(p: Path, rows: Sequence[str], first: int) -> None:
+    """CorruptFileError unless the third column is a frequency sweep (positive, monotonic,
+    log-spaced): another column order must not be read as Z', Z'', f."""
+    try:
+        values = np.array([float(row.split()[2]) for row in rows])
+    except (ValueError, IndexError):
+        return  # a damaged row: the table engine names it
+    if not looks_like_frequency(values):
+        raise CorruptFileError(p, f"line {first + 1}: the third column of '{SECTION}' is not a frequency sweep "
+                                  "(the columns are expected as Z', Z'', frequency)")
 
 
 def _times(settings: dict[str, str]) -> dict[str, str]:
