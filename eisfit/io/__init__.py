@@ -10,6 +10,7 @@ Each format module defines
 """
 from __future__ import annotations
 
+import functools
 import importlib
 from pathlib import Path
 from typing import Any
@@ -48,9 +49,10 @@ FORMAT_MODULES = [
 _HEAD_BYTES = 8192
 
 
-def _modules():
-    for name in FORMAT_MODULES:
-        yield importlib.import_module(f"{__name__}.{name}")
+@functools.lru_cache(maxsize=1)
+def _modules() -> tuple:
+    """The format modules, imported once (every read sniffs with all of them)."""
+    return tuple(importlib.import_module(f"{__name__}.{name}") for name in FORMAT_MODULES)
 
 
 def available_formats() -> list[str]:

@@ -8,6 +8,7 @@ format alike: frequencies outside 1 µHz-1 GHz or |Z| above 1e12 ohm are a
 """
 from __future__ import annotations
 
+import os
 import re
 import warnings
 from pathlib import Path
@@ -29,6 +30,12 @@ class ReadWarning(UserWarning):
 
     The ``eisfit`` command prints these as ``eisfit: warning: ...`` lines.
     """
+
+
+def suffix_of(path: str | Path) -> str:
+    """The lower-case extension of ``path`` ('.csv'): what sniffers weigh, without building a
+    Path for each of them."""
+    return os.path.splitext(str(path))[1].lower()
 
 
 def warn(message: str, stacklevel: int = 3) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..errors import CorruptFileError
 from ..spectrum import Spectrum
-from ._common import warn
+from ._common import suffix_of, warn
 from .tabular import TableFormat, read_table_lines, text_lines
 
 NAME = "gamry"
@@ -32,7 +32,7 @@ def sniff(head: bytes, path: Path) -> int:
         return 95
     if text.lstrip().startswith("EXPLAIN") and "\nTAG\t" in text:
         return 60
-    return 20 if Path(path).suffix.lower() in EXTENSIONS else 0
+    return 20 if suffix_of(path) in EXTENSIONS else 0
 
 
 def _parameters(lines: list[str]) -> dict[str, list[str]]:

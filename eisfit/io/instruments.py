@@ -17,6 +17,7 @@ from typing import Any, Callable, Mapping
 
 from ..errors import CorruptFileError
 from ..spectrum import Spectrum
+from ._common import suffix_of
 from .tabular import TableFormat, decode_text, looks_binary, read_table_lines, text_lines
 
 __all__ = ["Vendor", "AUTOLAB", "CHI", "PARSTAT", "POWERSUITE", "VERSASTUDIO", "VENDORS"]
@@ -115,7 +116,7 @@ class Vendor:
         """Content signature first; the extension adds 3, and alone gives 15 only when it is
         distinctive (.par), never for the generic .txt/.csv."""
         score = self.signature(_head_text(head))
-        suffix = Path(path).suffix.lower()
+        suffix = suffix_of(path)
         if suffix in self.extensions:
             if score:
                 score = min(score + 3, 100)

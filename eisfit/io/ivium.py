@@ -30,7 +30,7 @@ import numpy as np
 
 from ..errors import CorruptFileError, NoImpedanceDataError, ReadError
 from ..spectrum import Spectrum
-from ._common import warn
+from ._common import suffix_of, warn
 from ._identify import looks_like_frequency
 from .tabular import TableFormat, read_table_lines
 
@@ -51,7 +51,7 @@ def sniff(head: bytes, path: Path) -> int:
         return 0
     if b"Technique=" in head and (b"Peaks=" in head or b"Solarcell=" in head):
         return 90
-    return 60 if Path(path).suffix.lower() in EXTENSIONS else 0
+    return 60 if suffix_of(path) in EXTENSIONS else 0
 
 
 def read(path: str | Path, *, imag_sign: str | None = None) -> list[Spectrum]:

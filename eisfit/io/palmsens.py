@@ -34,7 +34,7 @@ import numpy as np
 
 from ..errors import CorruptFileError, MissingColumnError, NoImpedanceDataError, ReadError
 from ..spectrum import Spectrum
-from ._common import build_spectra, split_at_frequency_resets, warn
+from ._common import build_spectra, split_at_frequency_resets, suffix_of, warn
 
 NAME = "palmsens"
 NAMES = ["palmsens", "pssession"]
@@ -51,7 +51,7 @@ def sniff(head: bytes, path: Path) -> int:
         text = head[: len(head) // 2 * 2].decode("utf-16", errors="replace")
         if "PalmSens." in text and '"Type"' in text:
             return 95
-    return 60 if Path(path).suffix.lower() in EXTENSIONS else 0
+    return 60 if suffix_of(path) in EXTENSIONS else 0
 
 
 def read(path: str | Path, *, imag_sign: str | None = None) -> list[Spectrum]:

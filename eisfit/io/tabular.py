@@ -30,7 +30,7 @@ import numpy as np
 
 from ..errors import CorruptFileError, MissingColumnError, ReadError, UnknownFormatError
 from ..spectrum import Spectrum
-from ._common import build_spectra, split_at_frequency_resets, split_by_counter, warn
+from ._common import build_spectra, split_at_frequency_resets, split_by_counter, suffix_of, warn
 from ._identify import identify_columns
 from ._sign import capacitive_sign
 from .export import MAGIC as EXPORT_MAGIC, META_PREFIX as EXPORT_META_PREFIX, restored_meta
@@ -891,7 +891,7 @@ def sniff(head: bytes, path: Path) -> int:
     0 for binary content."""
     if not head or looks_binary(head):
         return 0
-    generic_ext = Path(path).suffix.lower() in EXTENSIONS
+    generic_ext = suffix_of(path) in EXTENSIONS
     lines = decode_text(head, errors="replace").splitlines()
     if len(lines) > 1 and len(head) >= 8192:
         lines = lines[:-1]  # last line may be cut
@@ -913,7 +913,7 @@ def sniff(head: bytes, path: Path) -> int:
         score = 40
     if not score:
         return 5 if generic_ext else 0
-    if score and Path(path).suffix.lower() in EXTENSIONS:
+    if score and suffix_of(path) in EXTENSIONS:
         score += 10
     return score
 

@@ -30,6 +30,7 @@ from typing import Callable, Iterator, Mapping
 
 from ..errors import ReadError, UnknownFormatError
 from ..spectrum import Spectrum
+from ._common import suffix_of
 from ._sheets import cell_text, damage_reported, spectra_of_sheets
 
 NAME = "xls"
@@ -52,7 +53,7 @@ def sniff(head: bytes, path: Path) -> int:
         return 0
     if "Workbook".encode("utf-16-le") in head or "Book\x00".encode("utf-16-le") in head:
         return 85
-    return 70 if Path(path).suffix.lower() in EXTENSIONS else 0
+    return 70 if suffix_of(path) in EXTENSIONS else 0
 
 
 def read(path: str | Path, *, sheet: str | int | None = None, imag_sign: str | None = None,

@@ -36,6 +36,7 @@ from xml.etree import ElementTree
 
 from ..errors import CorruptFileError, ReadError, UnknownFormatError
 from ..spectrum import Spectrum
+from ._common import suffix_of
 from ._sheets import cell_text, damage_reported, spectra_of_sheets
 
 NAME = "xlsx"
@@ -50,7 +51,7 @@ _CELL_REF = re.compile(r"^([A-Za-z]{1,3})(\d+)$")
 def sniff(head: bytes, path: Path) -> int:
     """80 for a zip archive holding an ``xl/`` part or named .xlsx/.xlsm (Excel workbook)."""
     if head.startswith(ZIP_MAGIC):
-        return 80 if (b"xl/" in head or Path(path).suffix.lower() in EXTENSIONS) else 0
+        return 80 if (b"xl/" in head or suffix_of(path) in EXTENSIONS) else 0
     return 0
 
 

@@ -28,7 +28,8 @@ import numpy as np
 
 from ..errors import CorruptFileError, ReadError
 from ..spectrum import Spectrum
-from ._common import MAX_FREQUENCY_HZ, MIN_FREQUENCY_HZ, build_spectra, split_at_frequency_resets, warn
+from ._common import (MAX_FREQUENCY_HZ, MIN_FREQUENCY_HZ, build_spectra, split_at_frequency_resets, suffix_of,
+                      warn)
 from ._sign import capacitive_sign
 
 NAME = "zahner-ism"
@@ -55,7 +56,7 @@ def _plausible_frequencies(f: np.ndarray) -> bool:
 def sniff(head: bytes, path: Path) -> int:
     """Confidence that the file is a Zahner .ism: the declared point count fits the file
     size and the first frequencies (and |Z|, phases when in the head) are plausible."""
-    is_ism = Path(path).suffix.lower() in EXTENSIONS
+    is_ism = suffix_of(path) in EXTENSIONS
     fallback = 10 if is_ism else 0
     if len(head) < HEADER_BYTES + 16:
         return fallback

@@ -20,7 +20,7 @@ from typing import Any
 
 from ..errors import CorruptFileError
 from ..spectrum import Spectrum
-from ._common import warn
+from ._common import suffix_of, warn
 from .tabular import TableFormat, read_table_lines, text_lines
 
 NAME = "zview"
@@ -38,7 +38,7 @@ def sniff(head: bytes, path: Path) -> int:
     first = head[:200].decode("latin-1", errors="replace").lstrip("\ufeff\xef\xbb\xbf").splitlines()
     if first and _SIGNATURE.match(first[0]):
         return 95
-    return 20 if Path(path).suffix.lower() in EXTENSIONS else 0
+    return 20 if suffix_of(path) in EXTENSIONS else 0
 
 
 def _unquote(line: str) -> str:
