@@ -306,7 +306,7 @@ def _sweep_record(s) -> dict:
     record = {"sweep": m.get("sweep", 0), "points": len(s), "fmin_Hz": float(s.frequency.min()),
               "fmax_Hz": float(s.frequency.max()), "area": area, "area_unit": unit,
               "start_time": m.get("sweep_start_time") or m.get("start_time") or None}
-    for key in ("cycle", "loop", "time_s"):
+    for key in ("sheet", "cycle", "loop", "time_s"):
         if m.get(key) is not None:
             record[key] = m[key]
     return record
@@ -349,6 +349,8 @@ def _file_lines(rec: dict) -> list[str]:
     lines = [head]
     for sw in rec["sweeps"]:
         parts = [f"sweep {sw['sweep']}: {sw['points']} points", f"{sw['fmin_Hz']:.4g}-{sw['fmax_Hz']:.4g} Hz"]
+        if sw.get("sheet") is not None:
+            parts.append(f"sheet {sw['sheet']!r}")
         if sw["area"] is not None:
             parts.append(f"area {sw['area']:g} {sw['area_unit']}")
         if sw["start_time"]:

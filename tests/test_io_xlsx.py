@@ -197,7 +197,7 @@ def test_the_cli_describes_and_fits_a_workbook(tmp_path):
     path = Book().sheet("data", _table(F, z_cell_ohm(F))).save(tmp_path / "cell.xlsx")
     out = CliRunner().invoke(cli, ["info", str(path)])
     assert out.exit_code == 0, out.output
-    assert "xlsx" in out.output
+    assert "format xlsx" in out.output and "sheet 'data'" in out.output
     fitted = CliRunner().invoke(cli, ["fit", str(path), "--circuit", "R0-p(R1,C1)-p(R2,C2)", "--json"])
     assert fitted.exit_code == 0, fitted.output
     assert '"R1"' in fitted.output
