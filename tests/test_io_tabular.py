@@ -345,3 +345,26 @@ def test_damaged_json_tables_get_one_clear_error(tmp_path):
     hole = json.dumps({"f / Hz": F.tolist(), "Zre / ohm": [None] + Z.real.tolist()[1:], "Zim / ohm": Z.imag.tolist()})
     with pytest.raises(ReadError, match="hole.json"):
         eisfit.read(_write(tmp_path, "hole.json", hole))
+
+
+def test_text_columns_beside_the_numbers_are_set_aside(tmp_path):
+    """Dates, clock times and comments in a table of impedance data: the numeric columns are
+    read (the text columns named in meta), a damaged number is still reported with its line,
+    and a log with text columns but no frequency column stays 'not an impedance data file'."""
+    stamps = [f"2026-02-01 10:00:{k:02d}" for k in range(F.size)]
+    rows = "".join(f"{t}\t{f!r}\t{z.real!r}\t{z.imag!r}\tok\n" for t, f, z in zip(stamps, F.tolist(), Z.tolist()))
+    s = _read1(_write(tmp_path, "a.txt", "Date\tFreq/Hz\tZ'/ohm\tZ''/ohm\tNote\n" + rows))
+    np.testing.assert_array_equal(s.frequency, F)
+    np.testing.assert_allclose(s.z, Z, rtol=1e-15)
+    assert s.meta["text_columns"] == ["Date", "Note"]
+    comma = "".join(f"{t};{str(f).replace('.', ',')};{str(z.real).replace('.', ',')};{str(-z.imag).replace('.', ',')}\n"
+                    for t, f, z in zip(["10:00:01"] * F.size, F.tolist(), Z.tolist()))
+    s2 = _read1(_write(tmp_path, "b.csv", "Zeit;Frequenz/Hz;Re(Z)/Ohm;-Im(Z)/Ohm\n" + comma))
+    np.testing.assert_allclose(s2.z, Z, rtol=1e-12)
+    bad = rows.splitlines()
+    bad[2] = bad[2].replace(repr(float(Z[2].real)), "1.2.3")
+    with pytest.raises(ReadError, match="line 4"):
+        eisfit.read(_write(tmp_path, "c.txt", "Date\tFreq/Hz\tZ'/ohm\tZ''/ohm\tNote\n" + "\n".join(bad) + "\n"))
+    log = "Date;Capacity/mAh;U/V;I/mA\n" + "".join(f"2026-02-0{k};1.{k};3.4;0.5\n" for k in range(1, 6))
+    with pytest.raises(UnknownFormatError, match="not an impedance data file"):
+        eisfit.read(_write(tmp_path, "log.txt", log))

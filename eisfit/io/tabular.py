@@ -22,6 +22,7 @@ import json
 import math
 import re
 import warnings
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -896,6 +897,7 @@ def sniff(head: bytes, path: Path) -> int:
     if len(lines) > 1 and len(head) >= 8192:
         lines = lines[:-1]  # last line may be cut
     try:
+        lines, _ = numeric_lines(lines)
         layout = locate_table(lines)
     except (ReadError, ValueError, StopIteration):
         return 5 if generic_ext else 0
@@ -916,6 +918,64 @@ def sniff(head: bytes, path: Path) -> int:
     if score and suffix_of(path) in EXTENSIONS:
         score += 10
     return score
+
+
+def numeric_lines(lines: Sequence[str], path: Path | str | None = None, delimiter: str | None | bool = False,
+                  decimal: str | None = None) -> tuple[Sequence[str], list[str]]:
+    """``lines`` when they hold a table of numbers; else, when a delimited table has text
+    columns (dates, clock times, comments: never a number in a row that holds numbers), the
+    lines without those columns and the columns' names. The lines keep their number and
+    order, so messages keep their line numbers. The table's own error when neither works."""
+    try:
+        locate_table(lines, path, delimiter, decimal)
+        return lines, []
+    except ReadError:
+        found = without_text_columns(lines, delimiter)
+        if found is None:
+            raise
+        return found
+
+
+def without_text_columns(lines: Sequence[str], delimiter: str | None | bool = False
+                         ) -> tuple[list[str], list[str]] | None:
+    """(lines without the text columns, their names) of a tab-, semicolon- or comma-delimited
+    table whose most common row width is 3 or more, where at least 3 columns hold numbers and
+    whose header row (a row of that width without numbers) names a frequency column; None
+    when the lines hold no such table (a log or notes with text columns stays unrecognised)."""
+    sample = [ln for ln in lines[:_MAX_SNIFF_LINES] if ln.strip()]
+    for delim in ("\t", ";", ","):
+        if delimiter is not False and delim != delimiter or not any(delim in ln for ln in sample):
+            continue
+        rows = [split_fields(ln, delim) for ln in sample]
+        widths = Counter(len(r) for r in rows if len(r) >= 3)
+        if not widths:
+            continue
+        width = widths.most_common(1)[0][0]
+        table = [r for r in rows if len(r) == width]
+        for decimal in ((".",) if delim == "," else (".", ",")):
+            flags = [[_is_number(x, decimal) for x in r] for r in table]
+            data = [fl for fl in flags if sum(fl) >= 2]
+            text = [j for j in range(width) if not any(fl[j] for fl in data)]
+            if len(data) < 3 or not text or width - len(text) < 3:
+                continue
+            header = next((r for r, fl in zip(table, flags) if not any(fl)), None)
+            keep = [j for j in range(width) if j not in text]
+            if header is None or not any(names_a_frequency(header[j]) for j in keep):
+                continue
+            out = []
+            for line in lines:
+                fields = split_fields(line, delim)
+                out.append(delim.join(fields[j] for j in keep) if len(fields) == width else line)
+            return out, [header[j] for j in text]
+    return None
+
+
+def _is_number(text: str, decimal: str) -> bool:
+    try:
+        parse_number(text, decimal)
+    except ValueError:
+        return False
+    return True
 
 
 def header_names_quiet(line: str, layout: TableLayout) -> list[str]:
@@ -970,9 +1030,10 @@ def read(
     lines, ends_with_newline = read_text(p)
     own_export = bool(lines) and lines[0].strip() == EXPORT_MAGIC
     fmt = TableFormat(imag_sign="negative") if own_export else TableFormat()
-    spectra = read_table_lines(p, lines, fmt, header=header, delimiter=delim,
-                               decimal=decimal, imag_sign=imag_sign, columns=columns,
-                               last_line_complete=ends_with_newline)
+    table, text_columns = numeric_lines(lines, p, delim, decimal)
+    spectra = read_table_lines(p, table, fmt, {"text_columns": text_columns} if text_columns else None,
+                               header=header, delimiter=delim, decimal=decimal, imag_sign=imag_sign,
+                               columns=columns, last_line_complete=ends_with_newline)
     return _restore_export_meta(spectra, lines) if own_export else spectra
 
 
