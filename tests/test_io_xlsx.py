@@ -56,6 +56,8 @@ class Book:
     def _cell(self, ref: str, value) -> str:
         if value is None:
             return ""
+        if isinstance(value, tuple) and value[0] in ("date", "clock"):  # a number shown as a date / time
+            return f'<c r="{ref}" s="{1 if value[0] == "date" else 2}"><v>{value[1]!r}</v></c>'
         if isinstance(value, tuple):  # (formula, cached number)
             return f'<c r="{ref}"><f>{escape(value[0][1:])}</f><v>{value[1]!r}</v></c>'
         if isinstance(value, str):
@@ -86,6 +88,9 @@ class Book:
                         f'<?xml version="1.0"?><Relationships xmlns="{PKG_REL}">{rels}</Relationships>')
             for name, xml in parts.items():
                 zf.writestr(name, xml)
+            zf.writestr("xl/styles.xml", f'<?xml version="1.0"?><styleSheet xmlns="{self.namespace}"><numFmts count="1">'
+                        '<numFmt numFmtId="164" formatCode="hh:mm:ss;@"/></numFmts><cellXfs count="3">'
+                        '<xf numFmtId="0"/><xf numFmtId="22"/><xf numFmtId="164"/></cellXfs></styleSheet>')
             if self.strings:
                 items = "".join(f"<si><t>{escape(s)}</t></si>" for s in self.strings)
                 zf.writestr("xl/sharedStrings.xml", f'<?xml version="1.0"?><sst xmlns="{self.namespace}">{items}</sst>')
@@ -354,3 +359,17 @@ def test_damaged_and_foreign_compound_files_get_one_clear_error(tmp_path):
                                                                   encrypted=True)}))
     with pytest.raises(UnknownFormatError, match="encrypted"):
         eisfit.read(locked)
+
+
+def test_dates_and_clock_times_are_text_columns_not_seconds(tmp_path):
+    """Excel stores a date or a clock time as a number of days with a date style: read as a
+    number, a 'Time' column of clock times would become time_s = 0.42 s. Such cells are text,
+    and text columns beside the numbers are set aside."""
+    rows = [["Date", "Time", "Freq / Hz", "Re(Z) / Ohm", "-Im(Z) / Ohm"]]
+    rows += [[("date", 46054.0 + k / 1440), ("clock", 0.4167 + k / 86400), float(a), float(b.real), float(-b.imag)]
+             for k, (a, b) in enumerate(zip(F, z_cell_ohm(F)))]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (s,) = eisfit.read(Book().sheet("EIS", rows).save(tmp_path / "dated.xlsx"))
+    assert s.meta["text_columns"] == ["Date", "Time"] and "time_s" not in s.meta
+    np.testing.assert_allclose(s.z, z_cell_ohm(F), rtol=1e-15)

@@ -17,7 +17,7 @@ from xml.etree import ElementTree
 from ..errors import CorruptFileError, MissingColumnError, ReadError, UnknownFormatError
 from ..spectrum import Spectrum
 from ._common import warn
-from .tabular import TableFormat, read_table_lines
+from .tabular import TableFormat, numeric_lines, read_table_lines
 
 MAX_CELLS = 5_000_000  # a sheet larger than this is not an impedance export (a zip bomb, a data dump)
 
@@ -88,8 +88,9 @@ def spectra_of_sheets(p: Path, sheets: Sequence[SheetSource], sheet: str | int |
             lines = rows_to_lines(p, rows(), f"sheet {name!r}")
             if not any(line.strip() for line in lines):
                 raise MissingColumnError(p, "empty sheet")
-            spectra = read_table_lines(p, lines, TableFormat(name=fmt_name), {"sheet": name}, delimiter="\t",
-                                       **options)
+            lines, text_columns = numeric_lines(lines, p, "\t", options.get("decimal"))
+            meta = {"sheet": name, **({"text_columns": text_columns} if text_columns else {})}
+            spectra = read_table_lines(p, lines, TableFormat(name=fmt_name), meta, delimiter="\t", **options)
         except (UnknownFormatError, MissingColumnError) as exc:  # no impedance table here
             if sheet is not None:
                 raise type(exc)(p, f"sheet {name!r}: {_in_rows(exc.reason)}") from None

@@ -27,9 +27,11 @@ own reader (:mod:`eisfit.io.xls`).
 """
 from __future__ import annotations
 
+import datetime as _dt
 import posixpath
 import re
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Mapping
 from xml.etree import ElementTree
@@ -87,10 +89,10 @@ def read(path: str | Path, *, sheet: str | int | None = None, imag_sign: str | N
 
 
 def _read_workbook(p: Path, zf: zipfile.ZipFile, sheet: str | int | None, options: dict) -> list[Spectrum]:
-    strings = _shared_strings(zf)
+    book = _BookText(_shared_strings(zf), _date_styles(zf), _epoch(zf))
 
     def rows_of(part: str):
-        return lambda: _rows(zf, part, strings)
+        return lambda: _rows(zf, part, book)
 
     sheets = [(name, rows_of(part)) for name, part in _sheet_parts(p, zf)]
     return spectra_of_sheets(p, sheets, sheet, NAME, options)
@@ -143,6 +145,52 @@ def _sheet_parts(p: Path, zf: zipfile.ZipFile) -> list[tuple[str, str]]:
     return out
 
 
+@dataclass(frozen=True)
+class _BookText:
+    """What turns a cell into text: the shared strings, the styles that show a number as a
+    date or time, and the workbook's day zero."""
+
+    strings: list[str]
+    date_styles: frozenset[int]
+    epoch: _dt.datetime
+
+
+_DATE_FORMAT_IDS = frozenset(range(14, 23)) | frozenset(range(45, 48)) | frozenset(range(27, 37)) | frozenset(
+    range(50, 59))  # built-in date and time formats (the last two ranges: East Asian locales)
+_QUOTED_OR_BRACKETED = re.compile(r'"[^"]*"|\[[^\]]*\]|\\.')
+
+
+def _date_styles(zf: zipfile.ZipFile) -> frozenset[int]:
+    """Indices of the cell styles (``cellXfs``) whose number format shows a date or a time:
+    a built-in date/time format or a custom code with d, m, y, h or s outside quotes."""
+    root = _xml_root(zf, "xl/styles.xml")
+    if root is None:
+        return frozenset()
+    custom = {}
+    for fmt in root.iter():
+        if _local(fmt.tag) == "numFmt":
+            code = _QUOTED_OR_BRACKETED.sub("", fmt.get("formatCode", "")).lower()
+            custom[int(fmt.get("numFmtId", -1))] = any(ch in code for ch in "dmyhs")
+    xfs = next((e for e in root.iter() if _local(e.tag) == "cellXfs"), None)
+    if xfs is None:
+        return frozenset()
+    out = set()
+    for k, xf in enumerate(e for e in xfs if _local(e.tag) == "xf"):
+        fmt_id = int(xf.get("numFmtId", 0))
+        if fmt_id in _DATE_FORMAT_IDS or custom.get(fmt_id, False):
+            out.add(k)
+    return frozenset(out)
+
+
+def _epoch(zf: zipfile.ZipFile) -> _dt.datetime:
+    """Day zero of the workbook's date serial numbers: 1899-12-30, or 1904-01-01 when the
+    workbook says ``date1904``."""
+    root = _xml_root(zf, "xl/workbook.xml")
+    pr = None if root is None else next((e for e in root.iter() if _local(e.tag) == "workbookPr"), None)
+    flag = None if pr is None else pr.get("date1904", "")
+    return _dt.datetime(1904, 1, 1) if flag in ("1", "true") else _dt.datetime(1899, 12, 30)
+
+
 def _shared_strings(zf: zipfile.ZipFile) -> list[str]:
     root = _xml_root(zf, "xl/sharedStrings.xml")
     if root is None:
@@ -175,14 +223,17 @@ def _column_number(ref: str) -> int | None:
     return number - 1
 
 
-def _cell_text(cell: ElementTree.Element, strings: list[str]) -> str:
+def _cell_text(cell: ElementTree.Element, book: _BookText) -> str:
     kind = cell.get("t", "n")
     value = next((c.text or "" for c in cell if _local(c.tag) == "v"), None)
     if kind == "inlineStr":
         text = next((_text_of(c) for c in cell if _local(c.tag) == "is"), "")
+    elif kind == "n" and value and int(cell.get("s", 0)) in book.date_styles:
+        # a date or clock time (days since the epoch): text, never read as a number of seconds
+        text = (book.epoch + _dt.timedelta(days=float(value))).isoformat(sep=" ", timespec="seconds")
     elif kind == "s":
         try:
-            text = strings[int(value)]
+            text = book.strings[int(value)]
         except (TypeError, ValueError, IndexError):
             raise ValueError(f"cell {cell.get('r', '?')}: shared string {value!r} does not exist") from None
     elif kind == "b":
@@ -192,7 +243,7 @@ def _cell_text(cell: ElementTree.Element, strings: list[str]) -> str:
     return cell_text(text)
 
 
-def _rows(zf: zipfile.ZipFile, part: str, strings: list[str]) -> Iterator[tuple[int, dict[int, str]]]:
+def _rows(zf: zipfile.ZipFile, part: str, book: _BookText) -> Iterator[tuple[int, dict[int, str]]]:
     """(1-based row number, {0-based column: text}) of each row of a sheet part, streamed."""
     last_row = 0
     with zf.open(part) as stream:
@@ -207,7 +258,7 @@ def _rows(zf: zipfile.ZipFile, part: str, strings: list[str]) -> Iterator[tuple[
                     continue
                 at = _column_number(cell.get("r", ""))
                 column = column + 1 if at is None else at
-                text = _cell_text(cell, strings)
+                text = _cell_text(cell, book)
                 if text:
                     cells[column] = text
             element.clear()
