@@ -11,7 +11,11 @@ archive of XML parts.
 * a sheet part holds rows ``<row r="5">`` of cells ``<c r="B5" t="..."><v>...</v></c>``:
   ``t`` absent or ``n`` is a number, ``s`` a shared string, ``str`` the text result of a
   formula, ``inlineStr`` text in ``<is><t>``, ``b`` a boolean, ``e`` an error such as
-  ``#DIV/0!``; a formula cell carries its last computed value in ``<v>``.
+  ``#DIV/0!``; a formula cell carries its last computed value in ``<v>``;
+* a cell's style ``s`` indexes ``cellXfs`` in ``xl/styles.xml``, whose number format shows
+  a number of days since 1899-12-30 (1904-01-01 with ``date1904`` in the workbook) as a date
+  or a clock time when it is a built-in date/time format (ids 14-22, 27-36, 45-47, 50-58) or
+  a custom code with d, m, y, h or s outside quotes: such cells are read as date text.
 
 Element names are matched without their namespace, so transitional and strict files read
 alike. Each worksheet becomes a tab-separated table, one line per spreadsheet row (so the
