@@ -193,6 +193,22 @@ def test_a_cycler_folder_leaves_out_the_steps_of_other_techniques(tmp_path):
         load_checkpoints(only_cycling)
 
 
+def test_files_of_two_potentiostat_channels_are_named_in_a_warning(tmp_path):
+    """Two cells measured on channels 1 and 2 of one instrument, in one folder: followed as
+    one campaign only with a warning naming the channels; one channel gives no warning."""
+    cell = tmp_path / "cells"
+    copies = _copy(MPT[:3], cell)
+    other = copies[2].with_name(copies[2].name.replace("_C01", "_C02"))
+    copies[2].rename(other)
+    other.write_bytes(other.read_bytes().replace(b"Run on channel : 1 (SN 0000)", b"Run on channel : 2 (SN 0000)"))
+    assert eisfit.read(other)[0].meta["channel"] == 2
+    with pytest.warns(CampaignWarning, match=r"2 potentiostat channels \(channel 1 \(SN 0000\): 2 file.*channel 2"):
+        load_checkpoints(cell)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CampaignWarning)
+        load_checkpoints(str(cell / "*_C01.mpt"))
+
+
 def test_a_file_named_explicitly_that_no_reader_recognises_is_an_error_row(tmp_path):
     notes = tmp_path / "notes.txt"
     notes.write_text("cell 7, 25 C\n")

@@ -95,6 +95,7 @@ def test_start_time_and_area_match_the_mpt_header(path):
         assert a["software_version"] == b["software_version"]
         assert a["area_unit"] == b["area_unit"]
         assert a["area"] == pytest.approx(b["area"], abs=6e-4)  # .mpt prints 3 decimals
+        assert (a["channel"], a["channel_serial"]) == (b["channel"], b["channel_serial"])
 
 
 @pytest.mark.parametrize("rel, n_sweeps, sizes, technique", EXPECTED_MPR, ids=[e[0] for e in EXPECTED_MPR])

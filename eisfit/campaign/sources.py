@@ -289,6 +289,7 @@ def _from_files(paths: Sequence[Path], folder: Path | None = None,
                 warnings.warn(message, category, stacklevel=2)
     if folder is not None:
         checkpoints = _without_foreign_files(checkpoints, folder)
+    _warn_mixed_channels(checkpoints, folder)
     ordered, ordering = order_checkpoints(checkpoints)
     return CampaignSource(ordered, ordering, {})
 
@@ -331,6 +332,23 @@ def _without_foreign_files(checkpoints: list[Checkpoint], folder: Path) -> list[
                       f"impedance data): {_names(other)}", CampaignWarning, stacklevel=3)
     left_out = set(foreign) | set(other)
     return [c for c in checkpoints if c.file not in left_out]
+
+
+def _warn_mixed_channels(checkpoints: list[Checkpoint], folder: Path | None) -> None:
+    """A CampaignWarning when the files were measured on more than one potentiostat channel
+    (``channel`` / ``channel_serial`` of the BioLogic readers): two cells followed as one."""
+    channels: dict[tuple[str, int], list[str]] = {}
+    for c in checkpoints:
+        meta = c.spectrum.meta if c.spectrum is not None else {}
+        if meta.get("channel") is not None:
+            channels.setdefault((str(meta.get("channel_serial") or "?"), int(meta["channel"])), []).append(str(c.file))
+    if len(channels) < 2:
+        return
+    listing = "; ".join(f"channel {ch} (SN {sn}): {len(set(files))} file(s), e.g. {files[0]}"
+                        for (sn, ch), files in sorted(channels.items()))
+    warnings.warn(f"{folder or 'source'}: the files come from {len(channels)} potentiostat channels ({listing}): "
+                  "different cells in one campaign? Follow one cell with a glob such as '*_C01.mpr' or a "
+                  "campaign file", CampaignWarning, stacklevel=3)
 
 
 def _time_list(times: list, shown: int = 4) -> str:

@@ -40,6 +40,8 @@ SET_AREA_UNIT = 0x250
 AREA_UNITS = {2: "cm2", 3: "mm2"}
 LOG_START_OLE = 0x249
 LOG_SOFTWARE_VERSION = 0x3B7
+LOG_CHANNEL = 0x09  # u8, zero-based ("Run on channel : 2" in the .mpt reads 1)
+LOG_CHANNEL_SERIAL = 0xAB  # u32 (FORMAT.md says u16; one real file holds 69651, matching its .mpt)
 OLE_EPOCH = _dt.datetime(1899, 12, 30)
 # (first record offset, column-count type, IDs offset) per data layout
 DATA_LAYOUTS = {"v2": (0x195, "<B", 5), "v3": (0x196, "<B", 5), "new": (0x3EF, "<H", 6)}
@@ -122,7 +124,18 @@ def _file_meta(buf: bytes, modules: list["Module"], data_mod: "Module", layout: 
     start, version = _log_info(buf, log_mod, p) if log_mod else (None, None)
     meta["start_time"] = bl.iso_time(start)
     meta["software_version"] = version
+    meta.update(_channel(buf, log_mod) if log_mod else {})
     return meta, start
+
+
+def _channel(buf: bytes, mod: Module) -> dict[str, Any]:
+    """``channel`` (1-based, as EC-Lab shows it) and ``channel_serial`` from the LOG module
+    (checked against the 'Run on channel : N (SN S)' line of 12 real .mpt twins)."""
+    data = buf[mod.start:mod.start + mod.length]
+    if len(data) < LOG_CHANNEL_SERIAL + 4:
+        return {}
+    (serial,) = struct.unpack_from("<I", data, LOG_CHANNEL_SERIAL)
+    return {"channel": data[LOG_CHANNEL] + 1, "channel_serial": str(serial)}
 
 
 # -- file and module structure ------------------------------------------------

@@ -32,6 +32,7 @@ HEADERLESS_SEARCH_LINES = 20
 _NB_HEADER = re.compile(r"Nb header lines\s*:\s*(\d+)")
 _STARTED = re.compile(r"Acquisition started on\s*:\s*(.+)")
 _AREA = re.compile(r"Electrode surface area\s*:\s*([-+0-9.,Ee]+)\s*(cm|mm)[²2]")
+_CHANNEL = re.compile(r"Run on channel\s*:\s*(\d+)(?:\s*\(SN\s*([^)\s]+)\s*\))?")
 _SOFTWARE = re.compile(r"(EC-Lab|BT-Lab)\s+for windows\s+v\s*([0-9][0-9.]*)", re.IGNORECASE)
 _DECIMAL_COMMA = re.compile(r"^[-+]?\d+,\d")
 _START_FORMATS = ("%m/%d/%Y %H:%M:%S.%f", "%m/%d/%Y %H:%M:%S",
@@ -220,6 +221,10 @@ def _header_meta(header: list[str], p: Path) -> dict[str, Any]:
             meta["area_unit"] = f"{m.group(2)}2"
         elif (m := _SOFTWARE.search(line)) and meta["software_version"] is None:
             meta["software_version"] = m.group(2).rstrip(".")
+        elif (m := _CHANNEL.search(line)) and "channel" not in meta:
+            meta["channel"] = int(m.group(1))
+            if m.group(2):
+                meta["channel_serial"] = m.group(2)
     meta["area_cm2"] = bl.area_in_cm2(meta["area"], meta["area_unit"])
     return meta
 
