@@ -13,7 +13,7 @@ import datetime as _dt
 from pathlib import Path
 from typing import Any
 
-from ..errors import CorruptFileError
+from ..errors import CorruptFileError, NoImpedanceDataError
 from ..spectrum import Spectrum
 from ._common import suffix_of, warn
 from .tabular import TableFormat, read_table_lines, text_lines
@@ -105,6 +105,9 @@ def read(path: Path | str, *, imag_sign: str | None = None) -> list[Spectrum]:
     lines = text_lines(p)
     start = next((i for i, ln in enumerate(lines) if ln.split("\t")[:2] == ["ZCURVE", "TABLE"]), None)
     if start is None:
+        tag = next((ln.split("\t")[1].strip() for ln in lines[:50] if ln.startswith("TAG\t") and "\t" in ln), "")
+        if tag and "EIS" not in tag.upper():  # CV, CHRONOA, CORPOT...: another technique
+            raise NoImpedanceDataError(p, f"no impedance data (a Gamry {tag} file): no ZCURVE table")
         raise CorruptFileError(p, "no ZCURVE table (not an impedance measurement, or truncated before the data)")
     stop = start + 3
     while stop < len(lines) and lines[stop][:1] in ("\t", " "):
