@@ -365,6 +365,20 @@ def test_text_columns_beside_the_numbers_are_set_aside(tmp_path):
     bad[2] = bad[2].replace(repr(float(Z[2].real)), "1.2.3")
     with pytest.raises(ReadError, match="line 4"):
         eisfit.read(_write(tmp_path, "c.txt", "Date\tFreq/Hz\tZ'/ohm\tZ''/ohm\tNote\n" + "\n".join(bad) + "\n"))
+    empty = "Freq/Hz\tZ'/ohm\tZ''/ohm\tT/s\n" + "".join(f"{f!r}\t{z.real!r}\tn/a\t{k}\n"
+                                                      for k, (f, z) in enumerate(zip(F.tolist(), Z.tolist())))
+    with pytest.raises(MissingColumnError, match="set aside as text .no number in any row.: \"Z''/ohm\""):
+        eisfit.read(_write(tmp_path, "empty.txt", empty))  # a needed column without numbers is named
     log = "Date;Capacity/mAh;U/V;I/mA\n" + "".join(f"2026-02-0{k};1.{k};3.4;0.5\n" for k in range(1, 6))
     with pytest.raises(UnknownFormatError, match="not an impedance data file"):
         eisfit.read(_write(tmp_path, "log.txt", log))
+
+
+def test_a_thales_style_table_names_the_modulus_impedance(tmp_path):
+    """'Impedance/Ohm' beside 'Phase/deg' (the text export of Zahner Thales) is |Z|."""
+    text = "Number\tFrequency/Hz\tImpedance/Ohm\tPhase/deg\tSignificance\tTime/s\n" + "".join(
+        f"{k}\t{f!r}\t{abs(z)!r}\t{float(np.degrees(np.angle(z)))!r}\t0.99\t{2.0 * k!r}\n"
+        for k, (f, z) in enumerate(zip(F.tolist(), Z.tolist())))
+    s = _read1(_write(tmp_path, "thales.txt", text))
+    assert s.meta["columns_detected"]["modulus"] == "Impedance/Ohm"
+    np.testing.assert_allclose(s.z, Z, rtol=1e-12)

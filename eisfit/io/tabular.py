@@ -558,7 +558,7 @@ def role_of(key: str) -> str | None:
     k = key.rstrip(".: ")
     if k.startswith(("phase", "phz", "phi", "zphz", "\u03c6", "theta")):
         return "phase"
-    if k in ("z", "|z|", "mod", "zmod", "abs(z)", "mod(z)") or k.startswith(
+    if k in ("z", "|z|", "mod", "zmod", "abs(z)", "mod(z)", "impedance", "|impedance|") or k.startswith(
             ("|z|", "modulus", "magnitude", "mag", "zmod", "z_mod", "z mod")):
         return "modulus"
     if k.startswith(('z"', "z''", 'zs"', "zs''", "z im", "z_im", "zim", "imaginary", "imag", "im(z)", "im z")) or k == "im":
@@ -765,7 +765,14 @@ def spectra_from_table(
         index, rule = identify_columns(rows.values, path)
         roles = ColumnRoles(index, [parse_header(f"column {k + 1}") for k in range(n_cols)], True)
     else:
-        roles = assign_roles(names, n_cols, path, fmt.column_map, columns)
+        try:
+            roles = assign_roles(names, n_cols, path, fmt.column_map, columns)
+        except MissingColumnError as exc:
+            text_columns = (meta or {}).get("text_columns")
+            if not text_columns:
+                raise
+            raise MissingColumnError(path, f"{exc.reason}; set aside as text (no number in any row): "
+                                           f"{', '.join(map(repr, text_columns))}") from None
     _check_units(roles, path)
     f = _column_values(rows, roles, "frequency")
     has_re_im = {"real", "imag"} <= roles.index.keys()
