@@ -374,11 +374,17 @@ def test_text_columns_beside_the_numbers_are_set_aside(tmp_path):
         eisfit.read(_write(tmp_path, "log.txt", log))
 
 
-def test_a_thales_style_table_names_the_modulus_impedance(tmp_path):
-    """'Impedance/Ohm' beside 'Phase/deg' (the text export of Zahner Thales) is |Z|."""
+def test_impedance_named_columns(tmp_path):
+    """'Impedance/Ohm' beside 'Phase/deg' (the text export of Zahner Thales) is |Z|;
+    'Impedance Real' / 'Impedance Imaginary' are Z' and Z''."""
     text = "Number\tFrequency/Hz\tImpedance/Ohm\tPhase/deg\tSignificance\tTime/s\n" + "".join(
         f"{k}\t{f!r}\t{abs(z)!r}\t{float(np.degrees(np.angle(z)))!r}\t0.99\t{2.0 * k!r}\n"
         for k, (f, z) in enumerate(zip(F.tolist(), Z.tolist())))
     s = _read1(_write(tmp_path, "thales.txt", text))
     assert s.meta["columns_detected"]["modulus"] == "Impedance/Ohm"
     np.testing.assert_allclose(s.z, Z, rtol=1e-12)
+    squid = "Frequency [Hz],Impedance Real [Ohms],Impedance Imaginary [Ohms]\n" + "".join(
+        f"{f!r},{z.real!r},{z.imag!r}\n" for f, z in zip(F.tolist(), Z.tolist()))
+    s2 = _read1(_write(tmp_path, "squid.csv", squid))
+    assert s2.meta["columns_detected"] == {"frequency": "Frequency [Hz]", "real": "Impedance Real [Ohms]",
+                                           "imag": "Impedance Imaginary [Ohms]"}

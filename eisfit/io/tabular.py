@@ -556,6 +556,8 @@ def parse_header(name: str) -> Header:
 def role_of(key: str) -> str | None:
     """Role of a column from its lower-case base name (prefix rules of domain_conventions §4)."""
     k = key.rstrip(".: ")
+    if k.startswith("impedance ") and k[len("impedance "):].startswith(("real", "imag", "re", "im")):
+        k = k[len("impedance "):]  # 'Impedance Real [Ohms]', 'Impedance Imaginary [Ohms]'
     if k.startswith(("phase", "phz", "phi", "zphz", "\u03c6", "theta")):
         return "phase"
     if k in ("z", "|z|", "mod", "zmod", "abs(z)", "mod(z)", "impedance", "|impedance|") or k.startswith(
