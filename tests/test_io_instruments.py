@@ -58,7 +58,7 @@ def test_gamry(tmp_path):
         (a,) = eisfit.read(aborted)
     assert len(a) == 3 and a.meta["aborted"] is True
     no_table = _write(tmp_path, "cv.DTA", "EXPLAIN\nTAG\tCV\n")
-    with pytest.raises(eisfit.NoImpedanceDataError, match="no impedance data .a Gamry CV file.: no ZCURVE table"):
+    with pytest.raises(eisfit.NoImpedanceDataError, match="no impedance data .Gamry CV.: no ZCURVE table"):
         eisfit.read(no_table)
     cut = _write(tmp_path, "cut.DTA", "EXPLAIN\nTAG\tEISPOT\nTITLE\tLABEL\tPotentiostatic EIS\tTest\n")
     with pytest.raises(CorruptFileError, match="no ZCURVE table .not an impedance measurement, or truncated"):

@@ -357,7 +357,7 @@ def test_options_are_rejected(tmp_path):
 
 
 @pytest.mark.parametrize("technique, note", [(0x06, "technique code 0x06, not an impedance technique"),
-                                             (0x7F, "a MB file without impedance points")])
+                                             (0x7F, "MB without impedance points")])
 def test_a_file_of_another_technique_says_it_holds_no_impedance_data(tmp_path, technique, note):
     cols = {4: np.arange(20) * 1.5, 77: np.linspace(3.0, 4.2, 20)}  # time and Ewe only (a cycling step)
     p = write_mpr(tmp_path / "step.mpr", cols, technique=technique)

@@ -107,7 +107,7 @@ def read(path: Path | str, *, imag_sign: str | None = None) -> list[Spectrum]:
     if start is None:
         tag = next((ln.split("\t")[1].strip() for ln in lines[:50] if ln.startswith("TAG\t") and "\t" in ln), "")
         if tag and "EIS" not in tag.upper():  # CV, CHRONOA, CORPOT...: another technique
-            raise NoImpedanceDataError(p, f"no impedance data (a Gamry {tag} file): no ZCURVE table")
+            raise NoImpedanceDataError(p, f"no impedance data (Gamry {tag}): no ZCURVE table")
         raise CorruptFileError(p, "no ZCURVE table (not an impedance measurement, or truncated before the data)")
     stop = start + 3
     while stop < len(lines) and lines[stop][:1] in ("\t", " "):

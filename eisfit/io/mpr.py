@@ -98,7 +98,7 @@ def read(path: str | Path, **options: Any) -> list[Spectrum]:
 
 
 def _technique_note(buf: bytes, modules: list["Module"], p: Path) -> str:
-    """' (technique code 0x06)' from the settings module, else ''."""
+    """' (technique code 0x06, not an impedance technique)' from the settings module, else ''."""
     set_mod = _first_module(modules, "VMP Set")
     try:
         code = _settings_meta(buf, set_mod, p)["technique_code"] if set_mod else None
@@ -107,7 +107,7 @@ def _technique_note(buf: bytes, modules: list["Module"], p: Path) -> str:
     if code is None:
         return ""
     if code in bl.TECHNIQUES:  # Modulo Bat without an impedance sequence
-        return f" (a {bl.TECHNIQUES[code]} file without impedance points)"
+        return f" ({bl.TECHNIQUES[code]} without impedance points)"
     return f" (technique code 0x{code:02X}, not an impedance technique)"
 
 

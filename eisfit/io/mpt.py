@@ -199,9 +199,9 @@ def _column_values(table: list[list[str]], i: int, label: str, decimal_comma: bo
 
 # -- header ----------------------------------------------------------------------
 def _technique_note(header: list[str], p: Path) -> str:
-    """' (a Galvanostatic Cycling with Potential Limitation file)' from the header, else ''."""
+    """' (Galvanostatic Cycling with Potential Limitation)' from the header, else ''."""
     technique = _header_meta(header, p)["technique"]
-    return f" (a {technique} file)" if technique else ""
+    return f" ({technique})" if technique else ""
 
 
 def _header_meta(header: list[str], p: Path) -> dict[str, Any]:
