@@ -373,3 +373,17 @@ def test_dates_and_clock_times_are_text_columns_not_seconds(tmp_path):
         (s,) = eisfit.read(Book().sheet("EIS", rows).save(tmp_path / "dated.xlsx"))
     assert s.meta["text_columns"] == ["Date", "Time"] and "time_s" not in s.meta
     np.testing.assert_allclose(s.z, z_cell_ohm(F), rtol=1e-15)
+
+
+def test_legacy_xls_dates_and_clock_times_are_text_columns(tmp_path):
+    from xls_writer import write_xls
+
+    f = np.logspace(5, -1, 25)
+    rows = [["Date", "Time", "Freq / Hz", "Re(Z) / Ohm", "-Im(Z) / Ohm"]]
+    rows += [[("date", 46054.0 + k / 1440), ("clock", 0.5 + k / 1024), float(a), float(b.real), float(-b.imag)]
+             for k, (a, b) in enumerate(zip(f, z_cell_ohm(f)))]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (s,) = eisfit.read(write_xls(tmp_path / "dated.xls", {"EIS": rows}))
+    assert s.meta["text_columns"] == ["Date", "Time"] and "time_s" not in s.meta
+    np.testing.assert_allclose(s.z, z_cell_ohm(f), rtol=1e-15)

@@ -3,7 +3,10 @@ written from the published MS-CFB / MS-XLS layouts, independently of the reader.
 
 Cells: float -> NUMBER, ("rk", float) -> RK, ("mulrk", [floats]) -> one MULRK record
 spanning that many columns, ("formula", float) -> FORMULA with its cached number,
-("formula-text", str) -> FORMULA with a STRING record, str -> LABELSST (shared string).
+("formula-text", str) -> FORMULA with a STRING record, str -> LABELSST (shared string),
+("date", days) -> NUMBER with the style of built-in format 22 (m/d/yy h:mm), ("clock", days)
+-> RK with the style of a custom format 'hh:mm:ss'. The globals hold 16 plain cell styles
+(XF 0-15), then those two (XF 16 and 17).
 """
 from __future__ import annotations
 
@@ -37,6 +40,9 @@ def workbook_stream(sheets: dict[str, list[list]], *, split_string: int | None =
                 if isinstance(v, str) and v not in strings:
                     strings.append(v)
     bof_globals = record(0x0809, struct.pack("<HHHHII", 0x0600, 0x0005, 0, 1997, 0, 0x0600))
+    code = "hh:mm:ss"
+    bof_globals += record(0x041E, struct.pack("<HHB", 164, len(code), 0) + code.encode("latin-1"))
+    bof_globals += b"".join(record(0x00E0, struct.pack("<HH", 0, fmt) + bytes(16)) for fmt in [0] * 16 + [22, 164])
     sst = _sst_records(strings, split_string)
     bounds_len = sum(4 + 6 + 2 + len(n) for n in sheets)
     head_len = len(bof_globals) + (4 + 54 if encrypted else 0) + bounds_len + len(sst) + 4
@@ -75,6 +81,10 @@ def _cells(r: int, row: list, strings: list[str]) -> bytes:
             continue
         if isinstance(v, str):
             out += record(0x00FD, struct.pack("<HHHI", r, c, 15, strings.index(v)))
+        elif isinstance(v, tuple) and v[0] == "date":
+            out += record(0x0203, struct.pack("<HHHd", r, c, 16, v[1]))
+        elif isinstance(v, tuple) and v[0] == "clock":
+            out += record(0x027E, struct.pack("<HHHI", r, c, 17, rk_of(v[1])))
         elif isinstance(v, tuple) and v[0] == "rk":
             out += record(0x027E, struct.pack("<HHHI", r, c, 15, rk_of(v[1])))
         elif isinstance(v, tuple) and v[0] == "mulrk":

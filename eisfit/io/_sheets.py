@@ -6,6 +6,7 @@ impedance table left out with a warning, a damaged data sheet an error naming it
 from __future__ import annotations
 
 import contextlib
+import datetime as _dt
 import re
 import struct
 import zipfile
@@ -42,6 +43,25 @@ def damage_reported(p: Path, what: str) -> Iterator[None]:
     except (ValueError, KeyError, IndexError, OverflowError, NotImplementedError, RuntimeError, struct.error,
             OSError, MemoryError) as exc:  # a bad offset, count or index; an unknown compression
         raise CorruptFileError(p, f"damaged {what} ({type(exc).__name__}: {exc})") from None
+
+
+# number formats that show a number of days as a date or a clock time: the built-in ones (the
+# last two ranges for East Asian locales) and custom codes with d, m, y, h or s outside quotes
+DATE_FORMAT_IDS = frozenset(range(14, 23)) | frozenset(range(27, 37)) | frozenset(range(45, 48)) | frozenset(
+    range(50, 59))
+_QUOTED_OR_BRACKETED = re.compile(r'"[^"]*"|\[[^\]]*\]|\\.')
+EPOCH_1900 = _dt.datetime(1899, 12, 30)  # day zero of the spreadsheets' date serial numbers
+EPOCH_1904 = _dt.datetime(1904, 1, 1)  # ... of workbooks in the 1904 date system
+
+
+def is_date_format(code: str) -> bool:
+    """Whether a custom number format code shows a date or a time ('yyyy-mm-dd', 'hh:mm:ss')."""
+    return any(ch in _QUOTED_OR_BRACKETED.sub("", code).lower() for ch in "dmyhs")
+
+
+def date_text(days: float, epoch: _dt.datetime) -> str:
+    """A spreadsheet date serial number as text ('2026-02-01 10:00:00'): never a number of seconds."""
+    return (epoch + _dt.timedelta(days=days)).isoformat(sep=" ", timespec="seconds")
 
 
 def cell_text(text: str) -> str:

@@ -16,7 +16,11 @@ What this reader knows of the files (the published MS-CFB and MS-XLS layouts):
   ``NUMBER`` (0x203, a float64), ``RK`` (0x27E) and ``MULRK`` (0xBD) (30-bit compressed
   numbers: bit 1 an integer, else the high bits of a float64; bit 0 divides by 100),
   ``LABELSST`` (0xFD), ``LABEL`` (0x204), ``BOOLERR`` (0x205) and ``FORMULA`` (0x06, its
-  cached number, or its text in the ``STRING`` (0x207) record after it).
+  cached number, or its text in the ``STRING`` (0x207) record after it); each cell names
+  its style, an ``XF`` record (0xE0, number format at offset 2) of the globals; ``FORMAT``
+  (0x41E) gives the code of a custom number format and ``DATEMODE`` (0x22) the 1904 date
+  system: a number whose format shows a date or a time (see :mod:`eisfit.io._sheets`) is
+  read as date text, never as a number of seconds.
 
 Each worksheet is then read like an .xlsx sheet (:mod:`eisfit.io._sheets`). Excel 5.0/95
 workbooks (BIFF5, a ``Book`` stream) and encrypted workbooks get an error asking for
@@ -31,7 +35,8 @@ from typing import Callable, Iterator, Mapping
 from ..errors import ReadError, UnknownFormatError
 from ..spectrum import Spectrum
 from ._common import suffix_of
-from ._sheets import cell_text, damage_reported, spectra_of_sheets
+from ._sheets import (DATE_FORMAT_IDS, EPOCH_1900, EPOCH_1904, cell_text, damage_reported, date_text, is_date_format,
+                      spectra_of_sheets)
 
 NAME = "xls"
 NAMES = ["xls", "excel97"]
@@ -42,6 +47,7 @@ END_OF_CHAIN = 0xFFFFFFFE
 FREE_SECTOR = 0xFFFFFFFF
 MAX_SECTORS = 1 << 20  # 512 MB of 512-byte sectors: more is not an impedance workbook
 BOF, EOF, BOUNDSHEET, SST, CONTINUE, FILEPASS = 0x0809, 0x000A, 0x0085, 0x00FC, 0x003C, 0x002F
+FORMAT, XF, DATEMODE = 0x041E, 0x00E0, 0x0022
 NUMBER, RK, MULRK, LABELSST, LABEL, BOOLERR, FORMULA, STRING = (0x0203, 0x027E, 0x00BD, 0x00FD, 0x0204,
                                                                  0x0205, 0x0006, 0x0207)
 
@@ -175,10 +181,19 @@ class _Workbook:
             raise UnknownFormatError(p, f"not a BIFF8 workbook (BOF version 0x{version:04X}); save it as .xlsx or CSV")
         self._sheets: list[tuple[str, int]] = []
         self.strings: list[str] = []
+        formats: dict[int, bool] = {}  # custom format id -> shows a date or a time
+        xf_formats: list[int] = []  # number format of each cell style (XF), in record order
+        self.epoch = EPOCH_1900
         for rtype, payload, breaks in self._records(0):
             if rtype == FILEPASS:
                 raise UnknownFormatError(p, "an encrypted .xls workbook: open it in Excel and save it without a password")
-            if rtype == BOUNDSHEET:
+            if rtype == FORMAT:
+                formats[struct.unpack_from("<H", payload)[0]] = is_date_format(_unicode_string(payload, 2)[0])
+            elif rtype == XF:
+                xf_formats.append(struct.unpack_from("<H", payload, 2)[0])
+            elif rtype == DATEMODE:
+                self.epoch = EPOCH_1904 if struct.unpack_from("<H", payload)[0] else EPOCH_1900
+            elif rtype == BOUNDSHEET:
                 at, _, sheet_type = struct.unpack_from("<IBB", payload)
                 if sheet_type == 0:  # a worksheet (not a chart or macro sheet)
                     self._sheets.append((_short_string(payload, 6)[0], at))
@@ -186,6 +201,7 @@ class _Workbook:
                 self.strings = _shared_strings(payload, breaks)
             elif rtype == EOF:
                 break
+        self.date_styles = frozenset(k for k, f in enumerate(xf_formats) if f in DATE_FORMAT_IDS or formats.get(f))
 
     def sheets(self) -> list[tuple[str, int]]:
         return list(self._sheets)
@@ -224,16 +240,16 @@ class _Workbook:
 
     def _cells(self, rtype: int, payload: bytes) -> list[tuple[int, int, str]]:
         if rtype == NUMBER:
-            row, col, _, value = struct.unpack_from("<HHHd", payload)
-            return [(row, col, repr(value))]
+            row, col, style, value = struct.unpack_from("<HHHd", payload)
+            return [(row, col, self._number(value, style))]
         if rtype == RK:
-            row, col, _, rk = struct.unpack_from("<HHHI", payload)
-            return [(row, col, repr(_rk_value(rk)))]
+            row, col, style, rk = struct.unpack_from("<HHHI", payload)
+            return [(row, col, self._number(_rk_value(rk), style))]
         if rtype == MULRK:
             row, first = struct.unpack_from("<HH", payload)
             n = (len(payload) - 6) // 6
-            return [(row, first + k, repr(_rk_value(struct.unpack_from("<I", payload, 6 + 6 * k)[0])))
-                    for k in range(n)]
+            return [(row, first + k, self._number(_rk_value(rk), style))
+                    for k, (style, rk) in enumerate(struct.unpack_from("<HI", payload, 4 + 6 * k) for k in range(n))]
         if rtype == LABELSST:
             row, col, _, index = struct.unpack_from("<HHHI", payload)
             if index >= len(self.strings):
@@ -246,15 +262,20 @@ class _Workbook:
             row, col, _, value, is_error = struct.unpack_from("<HHHBB", payload)
             return [(row, col, "#ERROR" if is_error else ("TRUE" if value else "FALSE"))]
         if rtype == FORMULA:
-            row, col = struct.unpack_from("<HH", payload)
+            row, col, style = struct.unpack_from("<HHH", payload)
             if payload[12:14] != b"\xff\xff":
-                return [(row, col, repr(struct.unpack_from("<d", payload, 6)[0]))]
+                return [(row, col, self._number(struct.unpack_from("<d", payload, 6)[0], style))]
             kind = payload[6]
             return [(row, col, {1: "TRUE" if payload[8] else "FALSE", 2: "#ERROR"}.get(kind, ""))]
         return []
 
+    def _number(self, value: float, style: int) -> str:
+        """A number cell's text: the number with every digit, or a date when its style shows one."""
+        return date_text(value, self.epoch) if style in self.date_styles else repr(value)
+
 
 def _rk_value(rk: int) -> float:
+    """The number of an RK value (30-bit integer or the high 32 bits of a float64, /100 by bit 0)."""
     if rk & 0x02:
         value = float((rk >> 2) - (1 << 30) if rk & 0x80000000 else rk >> 2)
     else:

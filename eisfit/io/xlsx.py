@@ -43,7 +43,8 @@ from xml.etree import ElementTree
 from ..errors import CorruptFileError, ReadError, UnknownFormatError
 from ..spectrum import Spectrum
 from ._common import suffix_of
-from ._sheets import cell_text, damage_reported, spectra_of_sheets
+from ._sheets import (DATE_FORMAT_IDS, EPOCH_1900, EPOCH_1904, cell_text, damage_reported, date_text, is_date_format,
+                      spectra_of_sheets)
 
 NAME = "xlsx"
 NAMES = ["xlsx", "excel"]
@@ -159,9 +160,6 @@ class _BookText:
     epoch: _dt.datetime
 
 
-_DATE_FORMAT_IDS = frozenset(range(14, 23)) | frozenset(range(45, 48)) | frozenset(range(27, 37)) | frozenset(
-    range(50, 59))  # built-in date and time formats (the last two ranges: East Asian locales)
-_QUOTED_OR_BRACKETED = re.compile(r'"[^"]*"|\[[^\]]*\]|\\.')
 
 
 def _date_styles(zf: zipfile.ZipFile) -> frozenset[int]:
@@ -173,15 +171,14 @@ def _date_styles(zf: zipfile.ZipFile) -> frozenset[int]:
     custom = {}
     for fmt in root.iter():
         if _local(fmt.tag) == "numFmt":
-            code = _QUOTED_OR_BRACKETED.sub("", fmt.get("formatCode", "")).lower()
-            custom[int(fmt.get("numFmtId", -1))] = any(ch in code for ch in "dmyhs")
+            custom[int(fmt.get("numFmtId", -1))] = is_date_format(fmt.get("formatCode", ""))
     xfs = next((e for e in root.iter() if _local(e.tag) == "cellXfs"), None)
     if xfs is None:
         return frozenset()
     out = set()
     for k, xf in enumerate(e for e in xfs if _local(e.tag) == "xf"):
         fmt_id = int(xf.get("numFmtId", 0))
-        if fmt_id in _DATE_FORMAT_IDS or custom.get(fmt_id, False):
+        if fmt_id in DATE_FORMAT_IDS or custom.get(fmt_id, False):
             out.add(k)
     return frozenset(out)
 
@@ -192,7 +189,7 @@ def _epoch(zf: zipfile.ZipFile) -> _dt.datetime:
     root = _xml_root(zf, "xl/workbook.xml")
     pr = None if root is None else next((e for e in root.iter() if _local(e.tag) == "workbookPr"), None)
     flag = None if pr is None else pr.get("date1904", "")
-    return _dt.datetime(1904, 1, 1) if flag in ("1", "true") else _dt.datetime(1899, 12, 30)
+    return EPOCH_1904 if flag in ("1", "true") else EPOCH_1900
 
 
 def _shared_strings(zf: zipfile.ZipFile) -> list[str]:
@@ -234,7 +231,7 @@ def _cell_text(cell: ElementTree.Element, book: _BookText) -> str:
         text = next((_text_of(c) for c in cell if _local(c.tag) == "is"), "")
     elif kind == "n" and value and int(cell.get("s", 0)) in book.date_styles:
         # a date or clock time (days since the epoch): text, never read as a number of seconds
-        text = (book.epoch + _dt.timedelta(days=float(value))).isoformat(sep=" ", timespec="seconds")
+        text = date_text(float(value), book.epoch)
     elif kind == "s":
         try:
             text = book.strings[int(value)]
