@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 import eisfit
+from conftest import REALDATA
 from eisfit import CampaignError
 from eisfit.campaign import CampaignWarning, load_checkpoints
 
@@ -207,6 +208,31 @@ def test_files_of_two_potentiostat_channels_are_named_in_a_warning(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error", CampaignWarning)
         load_checkpoints(str(cell / "*_C01.mpt"))
+
+
+def test_a_file_holding_the_same_points_as_another_counts_once(tmp_path):
+    """A copy of a checkpoint under another name (or the .mpt EC-Lab writes beside its .mpr)
+    would count the measurement twice in the evolution: it is left out with a warning."""
+    data = tmp_path / "cell"
+    _copy(MPT[:3], data)
+    shutil.copy(MPT[1], data / "zz_backup_of_0100h.mpt")
+    with pytest.warns(CampaignWarning, match=r"left out 1 file.*same points.*zz_backup_of_0100h.mpt \(= "
+                                             + MPT[1].name.replace(".", "\\.")):
+        src = load_checkpoints(data)
+    assert sorted(c.file for c in src.checkpoints) == sorted(p.name for p in MPT[:3])
+
+
+def test_the_mpr_of_an_ec_lab_twin_pair_is_kept(tmp_path):
+    twin = REALDATA / "mpr" / "dgbowl__yadg" / "peis.issue_225.no_ece.mpr"
+    if not twin.exists():
+        pytest.skip(f"real data not available: {twin}")
+    data = tmp_path / "twins"
+    data.mkdir()
+    shutil.copy(twin.with_suffix(".mpt"), data / "a_export.mpt")  # first by name, still left out
+    shutil.copy(twin, data / "b_run.mpr")
+    with pytest.warns(CampaignWarning, match=r"a_export.mpt \(= b_run.mpr\)"):
+        src = load_checkpoints(data)
+    assert [c.file for c in src.checkpoints] == ["b_run.mpr"]
 
 
 def test_a_file_named_explicitly_that_no_reader_recognises_is_an_error_row(tmp_path):

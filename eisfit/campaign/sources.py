@@ -289,6 +289,7 @@ def _from_files(paths: Sequence[Path], folder: Path | None = None,
                 warnings.warn(message, category, stacklevel=2)
     if folder is not None:
         checkpoints = _without_foreign_files(checkpoints, folder)
+    checkpoints = _without_duplicate_files(checkpoints, folder)
     _warn_mixed_channels(checkpoints, folder)
     ordered, ordering = order_checkpoints(checkpoints)
     return CampaignSource(ordered, ordering, {})
@@ -332,6 +333,55 @@ def _without_foreign_files(checkpoints: list[Checkpoint], folder: Path) -> list[
                       f"impedance data): {_names(other)}", CampaignWarning, stacklevel=3)
     left_out = set(foreign) | set(other)
     return [c for c in checkpoints if c.file not in left_out]
+
+
+_BINARY_FIRST = (".mpr",)  # of two files with the same points, the binary (full-precision) one is kept
+DUPLICATE_RTOL = 1e-5  # an .mpt prints 7 digits of the .mpr's float32 values
+
+
+def _without_duplicate_files(checkpoints: list[Checkpoint], folder: Path | None) -> list[Checkpoint]:
+    """The checkpoints without the files whose every spectrum repeats one of another file
+    (the .mpt export EC-Lab writes beside its .mpr, a copy under another name), named in one
+    warning: each measurement counts once in the evolution. The .mpr of a twin pair is kept,
+    else the first file in name order."""
+    spectra: dict[str, list[Spectrum]] = {}
+    for c in checkpoints:
+        if c.spectrum is not None and c.file is not None:
+            spectra.setdefault(c.file, []).append(c.spectrum)
+    if len(spectra) < 2:
+        return checkpoints
+    files = sorted(spectra, key=lambda f: (not f.lower().endswith(_BINARY_FIRST), natural_key(f)))
+    seen: dict[tuple, list[tuple[str, Spectrum]]] = {}
+    duplicate_of: dict[str, str] = {}
+    for file in files:
+        twins = [_same_points_in(seen, s, file) for s in spectra[file]]
+        if all(twins) and len({t for t in twins}) == 1:
+            duplicate_of[file] = twins[0]
+            continue
+        for s in spectra[file]:
+            seen.setdefault(_points_key(s), []).append((file, s))
+    if not duplicate_of:
+        return checkpoints
+    shown = [f"{f} (= {duplicate_of[f]})" for f in sorted(duplicate_of, key=natural_key)]
+    warnings.warn(f"{folder or 'source'}: left out {len(shown)} file(s) holding the same points as another file "
+                  f"(an export beside its .mpr, a copy): {_names(shown)}", CampaignWarning, stacklevel=3)
+    return [c for c in checkpoints if c.file not in duplicate_of]
+
+
+def _points_key(s: Spectrum) -> tuple:
+    """A coarse key of a spectrum's points (count, end frequencies and |Z|, 4 digits): the
+    candidates :func:`_same_points_in` compares in full."""
+    ends = (s.frequency[0], s.frequency[-1], abs(s.z[0]), abs(s.z[-1])) if len(s) else ()
+    return (len(s), *(float(f"{v:.4g}") for v in ends))
+
+
+def _same_points_in(seen: dict[tuple, list[tuple[str, Spectrum]]], s: Spectrum, file: str) -> str | None:
+    """The file of a spectrum seen before (in another file) with the same points, else None."""
+    for other_file, other in seen.get(_points_key(s), []):
+        if other_file != file and np.allclose(other.frequency, s.frequency, rtol=DUPLICATE_RTOL, atol=0) and \
+                np.allclose(other.z, s.z, rtol=DUPLICATE_RTOL, atol=DUPLICATE_RTOL * float(np.max(np.abs(s.z)))):
+            return other_file
+    return None
 
 
 def _warn_mixed_channels(checkpoints: list[Checkpoint], folder: Path | None) -> None:
