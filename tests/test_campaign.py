@@ -210,16 +210,21 @@ def test_files_of_two_potentiostat_channels_are_named_in_a_warning(tmp_path):
         load_checkpoints(str(cell / "*_C01.mpt"))
 
 
-def test_a_file_holding_the_same_points_as_another_counts_once(tmp_path):
-    """A copy of a checkpoint under another name (or the .mpt EC-Lab writes beside its .mpr)
-    would count the measurement twice in the evolution: it is left out with a warning."""
+def test_an_export_beside_its_file_counts_once_and_a_copy_is_named(tmp_path):
+    """The same points under the same name with another extension (an export beside the
+    measured file) would count the measurement twice: left out with a warning. A copy under
+    another name is kept (it may be meant) but named in a warning."""
     data = tmp_path / "cell"
     _copy(MPT[:3], data)
-    shutil.copy(MPT[1], data / "zz_backup_of_0100h.mpt")
-    with pytest.warns(CampaignWarning, match=r"left out 1 file.*same points.*zz_backup_of_0100h.mpt \(= "
-                                             + MPT[1].name.replace(".", "\\.")):
+    shutil.copy(MPT[1], data / MPT[1].with_suffix(".txt").name)  # an export of 0100h beside it
+    shutil.copy(MPT[2], data / "zz_backup_of_0200h.mpt")
+    with pytest.warns(CampaignWarning) as caught:
         src = load_checkpoints(data)
-    assert sorted(c.file for c in src.checkpoints) == sorted(p.name for p in MPT[:3])
+    messages = " | ".join(str(w.message) for w in caught)
+    assert f"left out 1 export(s) holding the same points as the file of the same name beside them: " \
+           f"{MPT[1].with_suffix('.txt').name} (= {MPT[1].name})" in messages
+    assert f"zz_backup_of_0200h.mpt (= {MPT[2].name})" in messages and "fitted as checkpoints of their own" in messages
+    assert sorted(c.file for c in src.checkpoints) == sorted([p.name for p in MPT[:3]] + ["zz_backup_of_0200h.mpt"])
 
 
 def test_the_mpr_of_an_ec_lab_twin_pair_is_kept(tmp_path):
@@ -228,11 +233,11 @@ def test_the_mpr_of_an_ec_lab_twin_pair_is_kept(tmp_path):
         pytest.skip(f"real data not available: {twin}")
     data = tmp_path / "twins"
     data.mkdir()
-    shutil.copy(twin.with_suffix(".mpt"), data / "a_export.mpt")  # first by name, still left out
-    shutil.copy(twin, data / "b_run.mpr")
-    with pytest.warns(CampaignWarning, match=r"a_export.mpt \(= b_run.mpr\)"):
+    shutil.copy(twin.with_suffix(".mpt"), data / "run_C01.mpt")
+    shutil.copy(twin, data / "run_C01.mpr")
+    with pytest.warns(CampaignWarning, match=r"run_C01.mpt \(= run_C01.mpr\)"):
         src = load_checkpoints(data)
-    assert [c.file for c in src.checkpoints] == ["b_run.mpr"]
+    assert [c.file for c in src.checkpoints] == ["run_C01.mpr"]
 
 
 def test_a_file_named_explicitly_that_no_reader_recognises_is_an_error_row(tmp_path):

@@ -340,10 +340,11 @@ DUPLICATE_RTOL = 1e-5  # an .mpt prints 7 digits of the .mpr's float32 values
 
 
 def _without_duplicate_files(checkpoints: list[Checkpoint], folder: Path | None) -> list[Checkpoint]:
-    """The checkpoints without the files whose every spectrum repeats one of another file
-    (the .mpt export EC-Lab writes beside its .mpr, a copy under another name), named in one
-    warning: each measurement counts once in the evolution. The .mpr of a twin pair is kept,
-    else the first file in name order."""
+    """The checkpoints without the exports that repeat a file beside them: a file whose every
+    spectrum repeats one of a file with the same name and another extension (the .mpt EC-Lab
+    writes beside its .mpr; the .mpr, binary and full-precision, is kept) is left out, named
+    in one warning, so each measurement counts once. Other files with the same points (a copy
+    under another name, a repeated synthetic spectrum) are kept and named in a warning."""
     spectra: dict[str, list[Spectrum]] = {}
     for c in checkpoints:
         if c.spectrum is not None and c.file is not None:
@@ -353,19 +354,33 @@ def _without_duplicate_files(checkpoints: list[Checkpoint], folder: Path | None)
     files = sorted(spectra, key=lambda f: (not f.lower().endswith(_BINARY_FIRST), natural_key(f)))
     seen: dict[tuple, list[tuple[str, Spectrum]]] = {}
     duplicate_of: dict[str, str] = {}
+    repeats: list[str] = []
     for file in files:
         twins = [_same_points_in(seen, s, file) for s in spectra[file]]
-        if all(twins) and len({t for t in twins}) == 1:
-            duplicate_of[file] = twins[0]
-            continue
+        if all(twins) and len(set(twins)) == 1:
+            if _same_stem(file, twins[0]):
+                duplicate_of[file] = twins[0]
+                continue
+            repeats.append(f"{file} (= {twins[0]})")
+            continue  # its points are known already: comparing with them again would cost n^2
         for s in spectra[file]:
             seen.setdefault(_points_key(s), []).append((file, s))
+    where = folder or "source"
+    if repeats:
+        warnings.warn(f"{where}: {len(repeats)} file(s) hold the same points as another file and are fitted as "
+                      f"checkpoints of their own: {_names(repeats)}", CampaignWarning, stacklevel=3)
     if not duplicate_of:
         return checkpoints
     shown = [f"{f} (= {duplicate_of[f]})" for f in sorted(duplicate_of, key=natural_key)]
-    warnings.warn(f"{folder or 'source'}: left out {len(shown)} file(s) holding the same points as another file "
-                  f"(an export beside its .mpr, a copy): {_names(shown)}", CampaignWarning, stacklevel=3)
+    warnings.warn(f"{where}: left out {len(shown)} export(s) holding the same points as the file of the same name "
+                  f"beside them: {_names(shown)}", CampaignWarning, stacklevel=3)
     return [c for c in checkpoints if c.file not in duplicate_of]
+
+
+def _same_stem(a: str, b: str) -> bool:
+    """Two files of one name with other extensions ('run_C01.mpr', 'run_C01.mpt')."""
+    pa, pb = Path(a), Path(b)
+    return pa.with_suffix("") == pb.with_suffix("") and pa.suffix.lower() != pb.suffix.lower()
 
 
 def _points_key(s: Spectrum) -> tuple:
