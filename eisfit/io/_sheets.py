@@ -1,7 +1,9 @@
-"""What the spreadsheet readers (Excel .xlsx, OpenDocument .ods/.fods) share: a sheet's
-cells become tab-separated lines (line k is spreadsheet row k), read by the table engine of
-:mod:`eisfit.io.tabular`; a workbook's sheets are read in order, those without an
-impedance table left out with a warning, a damaged data sheet an error naming it.
+"""What the spreadsheet readers (Excel .xlsx and .xls, OpenDocument .ods/.fods) share: a
+sheet's cells become tab-separated lines (line k is spreadsheet row k; text columns beside
+the numbers set aside as in text tables), read by the table engine of :mod:`eisfit.io.tabular`;
+a workbook's sheets are read in order, those without an impedance table left out with a
+warning, a damaged data sheet an error naming it; a number whose format shows a date or a
+clock time is date text (:func:`is_date_format`, :func:`date_text`).
 """
 from __future__ import annotations
 
