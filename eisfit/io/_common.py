@@ -38,6 +38,20 @@ def suffix_of(path: str | Path) -> str:
     return os.path.splitext(str(path))[1].lower()
 
 
+def file_bytes(path: str | Path) -> bytes:
+    """The bytes of a file; ReadError 'cannot open' naming it when the system refuses."""
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise ReadError(path, f"cannot open: {exc.strerror or exc}") from None
+
+
+def numbered_sweeps(spectra: Sequence[Spectrum]) -> list[Spectrum]:
+    """``spectra`` gathered from several blocks of one file (sheets, datasets, segments),
+    numbered as the file's sweeps: ``sweep`` 0.., ``n_sweeps``."""
+    return [s.with_meta(sweep=k, n_sweeps=len(spectra)) for k, s in enumerate(spectra)]
+
+
 def warn(message: str, stacklevel: int = 3) -> None:
     """Issue a :class:`ReadWarning` (the one warning class of the readers)."""
     warnings.warn(message, ReadWarning, stacklevel=stacklevel)

@@ -19,7 +19,7 @@ from xml.etree import ElementTree
 
 from ..errors import CorruptFileError, MissingColumnError, ReadError, UnknownFormatError
 from ..spectrum import Spectrum
-from ._common import warn
+from ._common import numbered_sweeps, warn
 from .tabular import TableFormat, numeric_lines, read_table_lines
 
 MAX_CELLS = 5_000_000  # a sheet larger than this is not an impedance export (a zip bomb, a data dump)
@@ -125,7 +125,7 @@ def spectra_of_sheets(p: Path, sheets: Sequence[SheetSource], sheet: str | int |
         raise MissingColumnError(p, "no sheet holds an impedance table: " + "; ".join(skipped))
     if skipped:
         warn(f"{p}: sheets without an impedance table left out: {'; '.join(skipped)}", stacklevel=4)
-    return [s.with_meta(sweep=k, n_sweeps=len(out)) for k, s in enumerate(out)]
+    return numbered_sweeps(out)
 
 
 def _in_rows(reason: str) -> str:

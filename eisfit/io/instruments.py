@@ -17,7 +17,7 @@ from typing import Any, Callable, Mapping
 
 from ..errors import CorruptFileError
 from ..spectrum import Spectrum
-from ._common import suffix_of
+from ._common import numbered_sweeps, suffix_of
 from .tabular import TableFormat, decode_text, looks_binary, read_table_lines, text_lines
 
 __all__ = ["Vendor", "AUTOLAB", "CHI", "PARSTAT", "POWERSUITE", "VERSASTUDIO", "VENDORS"]
@@ -214,4 +214,4 @@ def _read_versastudio(path: Path, lines: list[str], vendor: Vendor, imag_sign: s
         i = end + 1
     if not spectra:
         raise CorruptFileError(path, "no <Segment> with a Frequency(Hz) column (not an impedance measurement)")
-    return [s.with_meta(sweep=k, n_sweeps=len(spectra)) for k, s in enumerate(spectra)]
+    return numbered_sweeps(spectra)

@@ -28,9 +28,9 @@ from typing import Sequence
 
 import numpy as np
 
-from ..errors import CorruptFileError, NoImpedanceDataError, ReadError
+from ..errors import CorruptFileError, NoImpedanceDataError
 from ..spectrum import Spectrum
-from ._common import suffix_of, warn
+from ._common import file_bytes, numbered_sweeps, suffix_of, warn
 from ._identify import looks_like_frequency
 from .tabular import TableFormat, read_table_lines
 
@@ -58,10 +58,7 @@ def read(path: str | Path, *, imag_sign: str | None = None) -> list[Spectrum]:
     """Read every impedance dataset of an Ivium .idf/.ids file (frequency Hz, Z ohm,
     Z'' < 0 capacitive)."""
     p = Path(path)
-    try:
-        data = p.read_bytes()
-    except OSError as exc:
-        raise ReadError(p, f"cannot open: {exc.strerror or exc}") from None
+    data = file_bytes(p)
     lines = data.decode("latin-1").splitlines()
     out: list[Spectrum] = []
     other_methods: list[str] = []
@@ -76,7 +73,7 @@ def read(path: str | Path, *, imag_sign: str | None = None) -> list[Spectrum]:
             f" (methods: {', '.join(other_methods)})" if other_methods else f" (no '{SECTION}' section)"))
     if other_methods:
         warn(f"{p}: datasets of other methods left out: {', '.join(other_methods)}", stacklevel=3)
-    return [s.with_meta(sweep=k, n_sweeps=len(out)) for k, s in enumerate(out)]
+    return numbered_sweeps(out)
 
 
 def _datasets(lines: Sequence[str]) -> list[tuple[dict[str, str], int]]:

@@ -23,7 +23,8 @@ import re
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..errors import CorruptFileError, MissingColumnError, ReadError
+from ..errors import CorruptFileError, MissingColumnError
+from ._common import file_bytes
 from ..spectrum import Spectrum
 from ._sheets import cell_text
 from .tabular import TableFormat, decode_text, names_a_frequency, read_table_lines
@@ -51,10 +52,9 @@ def read(path: str | Path, *, imag_sign: str | None = None, decimal: str | None 
     """Read the impedance table of a JSON file (frequency Hz, Z ohm, Z'' < 0 capacitive);
     the options are those of delimited tables (:func:`eisfit.io.tabular.read`)."""
     p = Path(path)
+    data = file_bytes(p)
     try:
-        doc = json.loads(decode_text(p.read_bytes()).lstrip("\ufeff"))
-    except OSError as exc:
-        raise ReadError(p, f"cannot open: {exc.strerror or exc}") from None
+        doc = json.loads(decode_text(data).lstrip("\ufeff"))
     except UnicodeDecodeError as exc:
         raise CorruptFileError(p, f"undecodable text ({exc.reason})") from None
     except ValueError as exc:

@@ -20,7 +20,7 @@ import numpy as np
 from ..errors import CorruptFileError, NoImpedanceDataError, ReadError
 from ..spectrum import Spectrum
 from . import _biologic as bl
-from ._common import build_spectra, warn
+from ._common import build_spectra, file_bytes, warn
 
 NAME = "mpr"
 NAMES = ["mpr", "biologic-mpr"]  # the second is the name meta["format"] and `eisfit info` show
@@ -140,10 +140,7 @@ def _channel(buf: bytes, mod: Module) -> dict[str, Any]:
 
 # -- file and module structure ------------------------------------------------
 def _read_bytes(p: Path) -> bytes:
-    try:
-        buf = p.read_bytes()
-    except OSError as exc:
-        raise ReadError(p, f"cannot open: {exc.strerror or exc}") from None
+    buf = file_bytes(p)
     if not buf:
         raise ReadError(p, "file is empty")
     if not buf.startswith(MAGIC):

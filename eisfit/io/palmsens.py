@@ -34,7 +34,8 @@ import numpy as np
 
 from ..errors import CorruptFileError, MissingColumnError, NoImpedanceDataError, ReadError
 from ..spectrum import Spectrum
-from ._common import build_spectra, split_at_frequency_resets, suffix_of, warn
+from ._common import build_spectra, file_bytes, numbered_sweeps, split_at_frequency_resets, suffix_of, warn
+from .tabular import IMAG_SIGNS
 
 NAME = "palmsens"
 NAMES = ["palmsens", "pssession"]
@@ -61,8 +62,8 @@ def read(path: str | Path, *, imag_sign: str | None = None) -> list[Spectrum]:
     its ZIm array (stored Z'' or -Z''); "auto"/None follows the file.
     """
     p = Path(path)
-    if imag_sign not in (None, "auto", "negative", "positive"):
-        raise ReadError(p, f"imag_sign must be one of auto, negative, positive, not {imag_sign!r}")
+    if imag_sign not in (None, *IMAG_SIGNS):
+        raise ReadError(p, f"imag_sign must be one of {', '.join(IMAG_SIGNS)}, not {imag_sign!r}")
     session = _load(p)
     measurements = session.get("Measurements")
     if not isinstance(measurements, list):
@@ -86,14 +87,11 @@ def read(path: str | Path, *, imag_sign: str | None = None) -> list[Spectrum]:
             f" (measurements: {', '.join(skipped)})" if skipped else ""))
     if skipped:
         warn(f"{p}: measurements without impedance data left out: {', '.join(skipped)}", stacklevel=3)
-    return [s.with_meta(sweep=k, n_sweeps=len(out)) for k, s in enumerate(out)]
+    return numbered_sweeps(out)
 
 
 def _load(p: Path) -> dict[str, Any]:
-    try:
-        data = p.read_bytes()
-    except OSError as exc:
-        raise ReadError(p, f"cannot open: {exc.strerror or exc}") from None
+    data = file_bytes(p)
     try:
         text = data[: len(data) // 2 * 2].decode("utf-16")  # an odd last byte: cut off (the JSON says so)
     except UnicodeDecodeError as exc:

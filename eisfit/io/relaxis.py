@@ -22,6 +22,7 @@ from typing import Sequence
 
 from ..errors import CorruptFileError, MissingColumnError
 from ..spectrum import Spectrum
+from ._common import numbered_sweeps
 from .tabular import TableFormat, decode_text, looks_binary, numeric_fields, read_table_lines, read_text
 
 NAME = "relaxis"
@@ -80,7 +81,7 @@ def read(path: str | Path, *, imag_sign: str | None = None) -> list[Spectrum]:
             delimiter=delim, decimal=None, imag_sign=imag_sign, first_line_number=start + 1,
             last_line_complete=ends_with_newline or not last)
         out.extend(spectra)
-    return [s.with_meta(sweep=k, n_sweeps=len(out)) for k, s in enumerate(out)]
+    return numbered_sweeps(out)
 
 
 def _blocks(lines: Sequence[str], first: int, delimiter: str) -> list[tuple[str | None, int, int]]:

@@ -31,7 +31,7 @@ import numpy as np
 
 from ..errors import CorruptFileError, MissingColumnError, ReadError, UnknownFormatError
 from ..spectrum import Spectrum
-from ._common import build_spectra, split_at_frequency_resets, split_by_counter, suffix_of, warn
+from ._common import build_spectra, file_bytes, split_at_frequency_resets, split_by_counter, suffix_of, warn
 from ._identify import identify_columns
 from ._sign import capacitive_sign
 from .export import MAGIC as EXPORT_MAGIC, META_PREFIX as EXPORT_META_PREFIX, restored_meta
@@ -93,10 +93,7 @@ def read_text(path: Path) -> tuple[list[str], bool]:
     CorruptFileError for binary content and for text that cannot be decoded
     (e.g. UTF-16 with an odd number of bytes).
     """
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise ReadError(path, f"cannot open: {exc.strerror or exc}") from None
+    data = file_bytes(path)
     if not data.strip():
         raise CorruptFileError(path, "file is empty")
     if looks_binary(data[:8192]):

@@ -32,9 +32,9 @@ import struct
 from pathlib import Path
 from typing import Callable, Iterator, Mapping
 
-from ..errors import ReadError, UnknownFormatError
+from ..errors import UnknownFormatError
 from ..spectrum import Spectrum
-from ._common import suffix_of
+from ._common import file_bytes, suffix_of
 from ._sheets import (DATE_FORMAT_IDS, EPOCH_1900, EPOCH_1904, cell_text, damage_reported, date_text, is_date_format,
                       spectra_of_sheets)
 
@@ -68,10 +68,7 @@ def read(path: str | Path, *, sheet: str | int | None = None, imag_sign: str | N
     """Read the impedance tables of a legacy .xls workbook (frequency Hz, Z ohm, Z'' < 0
     capacitive); the options are those of :func:`eisfit.io.xlsx.read`."""
     p = Path(path)
-    try:
-        data = p.read_bytes()
-    except OSError as exc:
-        raise ReadError(p, f"cannot open: {exc.strerror or exc}") from None
+    data = file_bytes(p)
     if not data.startswith(SIGNATURE):
         raise UnknownFormatError(p, "not an OLE2 compound file (legacy .xls)")
     with damage_reported(p, ".xls workbook"):
@@ -285,14 +282,13 @@ def _rk_value(rk: int) -> float:
 
 def _short_string(data: bytes, at: int) -> tuple[str, int]:
     """A string of u8 length, u8 flags and its characters; (text, offset after it)."""
-    n, flags = data[at], data[at + 1]
-    width = 2 if flags & 0x01 else 1
-    raw = data[at + 2:at + 2 + n * width]
-    return raw.decode("utf-16-le" if width == 2 else "latin-1", errors="replace"), at + 2 + n * width
+    n, width = data[at], 2 if data[at + 1] & 0x01 else 1
+    return _chars(data, at + 2, n, width), at + 2 + n * width
 
 
-def _unicode_string(data: bytes, at: int) -> tuple[str, int]:
-    """A string of u16 length, u8 flags (and rich-text / phonetic data) and its characters."""
+def _string_header(data: bytes, at: int) -> tuple[int, int, int, int]:
+    """(characters, bytes per character, bytes of rich-text runs and phonetic data after the
+    characters, offset of the characters) of a string of u16 length and u8 flags."""
     n, flags = struct.unpack_from("<HB", data, at)
     at += 3
     runs = ext = 0
@@ -302,53 +298,46 @@ def _unicode_string(data: bytes, at: int) -> tuple[str, int]:
     if flags & 0x04:
         ext = struct.unpack_from("<I", data, at)[0]
         at += 4
-    width = 2 if flags & 0x01 else 1
-    text = data[at:at + n * width].decode("utf-16-le" if width == 2 else "latin-1", errors="replace")
-    return text, at + n * width + 4 * runs + ext
+    return n, 2 if flags & 0x01 else 1, 4 * runs + ext, at
 
 
-def _shared_strings(payload: bytes, breaks: list[int] | None = None) -> list[str]:
-    """The strings of an SST record. A string's characters may continue in the next
-    CONTINUE record, which then starts with a new flags byte (its own character width)."""
-    return _SSTReader(payload, breaks or []).strings()
+def _chars(data: bytes, at: int, n: int, width: int) -> str:
+    return data[at:at + n * width].decode("utf-16-le" if width == 2 else "latin-1", errors="replace")
 
 
-class _SSTReader:
-    def __init__(self, payload: bytes, breaks: list[int]):
-        self.data, self.breaks = payload, breaks
+def _unicode_string(data: bytes, at: int) -> tuple[str, int]:
+    """A string of u16 length, u8 flags (and rich-text / phonetic data) and its characters;
+    (text, offset after it)."""
+    n, width, tail, at = _string_header(data, at)
+    return _chars(data, at, n, width), at + n * width + tail
 
-    def strings(self) -> list[str]:
-        _, unique = struct.unpack_from("<II", self.data, 0)
-        at, out = 8, []
-        for _ in range(min(unique, len(self.data))):
-            if at + 3 > len(self.data):
-                raise ValueError("shared strings cut off")
-            text, at = self._string(at)
-            out.append(text)
-        return out
 
-    def _string(self, at: int) -> tuple[str, int]:
-        n, flags = struct.unpack_from("<HB", self.data, at)
-        at += 3
-        runs = ext = 0
-        if flags & 0x08:
-            runs = struct.unpack_from("<H", self.data, at)[0]
-            at += 2
-        if flags & 0x04:
-            ext = struct.unpack_from("<I", self.data, at)[0]
-            at += 4
-        width = 2 if flags & 0x01 else 1
-        parts, left = [], n
-        while left > 0:
-            end = next((b for b in self.breaks if b > at), len(self.data))
-            take = min(left, (end - at) // width)
-            parts.append(self.data[at:at + take * width].decode("utf-16-le" if width == 2 else "latin-1",
-                                                                errors="replace"))
-            at += take * width
-            left -= take
-            if left > 0:  # continued: a new flags byte gives the width of the rest
-                if at >= len(self.data):
-                    raise ValueError("shared string cut off")
-                width = 2 if self.data[at] & 0x01 else 1
-                at += 1
-        return "".join(parts), at + 4 * runs + ext
+def _shared_strings(payload: bytes, breaks: list[int]) -> list[str]:
+    """The strings of an SST record whose CONTINUE records began at the offsets ``breaks``."""
+    _, unique = struct.unpack_from("<II", payload, 0)
+    at, out = 8, []
+    for _ in range(min(unique, len(payload))):
+        if at + 3 > len(payload):
+            raise ValueError("shared strings cut off")
+        text, at = _shared_string(payload, breaks, at)
+        out.append(text)
+    return out
+
+
+def _shared_string(data: bytes, breaks: list[int], at: int) -> tuple[str, int]:
+    """One string of an SST record; its characters may continue in the next CONTINUE record,
+    which then starts with a new flags byte (its own character width)."""
+    n, width, tail, at = _string_header(data, at)
+    parts, left = [], n
+    while left > 0:
+        end = next((b for b in breaks if b > at), len(data))
+        take = min(left, (end - at) // width)
+        parts.append(_chars(data, at, take, width))
+        at += take * width
+        left -= take
+        if left > 0:  # continued: a new flags byte gives the width of the rest
+            if at >= len(data):
+                raise ValueError("shared string cut off")
+            width = 2 if data[at] & 0x01 else 1
+            at += 1
+    return "".join(parts), at + tail

@@ -28,8 +28,8 @@ import numpy as np
 
 from ..errors import CorruptFileError, ReadError
 from ..spectrum import Spectrum
-from ._common import (MAX_FREQUENCY_HZ, MIN_FREQUENCY_HZ, build_spectra, split_at_frequency_resets, suffix_of,
-                      warn)
+from ._common import (MAX_FREQUENCY_HZ, MIN_FREQUENCY_HZ, build_spectra, file_bytes, split_at_frequency_resets,
+                      suffix_of, warn)
 from ._sign import capacitive_sign
 
 NAME = "zahner-ism"
@@ -87,10 +87,7 @@ def read(path: str | Path, **options: Any) -> list[Spectrum]:
     if options:
         raise ReadError(path, f"the {NAME} reader takes no options (got {', '.join(options)})")
     p = Path(path)
-    try:
-        buf = p.read_bytes()
-    except OSError as exc:
-        raise ReadError(p, f"cannot open: {exc.strerror or exc}") from None
+    buf = file_bytes(p)
     if len(buf) < HEADER_BYTES:
         raise CorruptFileError(p, f"too short for a Zahner .ism header ({len(buf)} of {HEADER_BYTES} bytes)")
     n = point_count(buf)
