@@ -78,8 +78,7 @@ POLISH_STALL_STEPS = 20  # a polish whose last 20 accepted steps together gained
 POLISH_STALL_S2 = 0.1  # 0.1 s^2 (s^2 = chisq / dof, the noise variance) has settled: what is
 # left in a flat valley is far below what moves an interval (1 s^2 is one sigma in delta chi2)
 POLISH_LATE_PRUNE = (40, 1.01)  # after 40 iterations, starts 1 % above their spectrum's best stop
-N_POLISH = 2  # best distinct stage-1 optima polished per spectrum (3: the same optima on 1,500 family
-# spectra and 1,000 hard ones, 4-5 % more time)
+N_POLISH = 3  # best distinct stage-1 optima polished per spectrum
 QUICK_STARTS = 8  # first round of an adaptive ("auto") start list
 ESCALATION_STARTS = 32  # starts of the second round (the start list's next ones, spread over its grid)
 ESCALATE_LACK_OF_FIT = 1.05  # lack-of-fit ratio (RMS residual / Lin-KK noise) above which more starts run
