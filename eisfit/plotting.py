@@ -848,7 +848,7 @@ def _camp_series(camp, key, xs):
 
 
 _MARKER_PT = 4.0
-RASTER_ABOVE_POINTS = 300  # evolution panels with more checkpoints draw their markers as pixels (SVG size)
+RASTER_ABOVE_POINTS = 300  # evolution panels with more checkpoints: markers and cap-less bars as pixels (SVG size)
 
 
 def _draw_evolution_panel(ax, camp, title, key, unit, xs) -> float:

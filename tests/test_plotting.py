@@ -368,3 +368,25 @@ def test_a_figure_worker_that_dies_does_not_hang_the_figures(tmp_path):
         signal.alarm(0)
         signal.signal(signal.SIGALRM, old)
     assert all(p.exists() for paths in written.values() for p in paths) and set(written) == {"dies", "plain"}
+
+
+def test_many_points_draw_each_stderr_bar_and_an_errorbar_legend():
+    """Evolution panels of more than RASTER_ABOVE_POINTS checkpoints draw the bars as one
+    NaN-broken path: every point's bar spans value -/+ stderr, and the legend keeps the
+    errorbar entry."""
+    n = P.RASTER_ABOVE_POINTS + 50
+    x = np.arange(n, dtype=float)
+    y = 100.0 + np.sin(x / 30.0)
+    err = np.linspace(0.5, 2.0, n)
+    fig, ax = plt.subplots()
+    P._draw_many_points_with_bars(ax, x, y, err, "± 1 s.e.")
+    points, bars = ax.get_lines()[:2]
+    assert np.array_equal(points.get_xdata(), x) and np.array_equal(points.get_ydata(), y)
+    bx, by = np.asarray(bars.get_xdata()).reshape(n, 3), np.asarray(bars.get_ydata()).reshape(n, 3)
+    assert np.array_equal(bx[:, 0], x) and np.array_equal(bx[:, 1], x) and np.isnan(bx[:, 2]).all()
+    assert np.allclose(by[:, 0], y - err) and np.allclose(by[:, 1], y + err) and np.isnan(by[:, 2]).all()
+    assert points.get_rasterized() and bars.get_rasterized()
+    handles, labels = ax.get_legend_handles_labels()
+    assert labels == ["± 1 s.e."]
+    assert isinstance(handles[0], matplotlib.container.ErrorbarContainer)
+    plt.close(fig)
