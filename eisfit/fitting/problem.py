@@ -57,10 +57,11 @@ def normal_equations_at(circuit: Circuit, frequency: np.ndarray, p_full: np.ndar
     Gauss-Newton normal equations of the weighted residuals in the internal coordinates
     whose derivatives dp/dtheta of the free parameters are ``dp_dtheta`` (K, Mf).
 
-    The weighted Jacobian is written straight from the circuit's derivative columns into
-    one real array (Mf, 2N) per row, real and imaginary halves scaled by their own scale,
-    so J^T J is a real product: half the arithmetic of the complex form and no
-    conjugate copy. ``modulus-calc`` (scales from the model itself) takes the stacked form.
+    The circuit's derivative columns are copied once into a complex array (Mf, N) per row
+    and scaled by the residual scales; read as reals it is the weighted Jacobian's
+    transpose (Mf, 2N) with real and imaginary parts interleaved, so J^T J is one real
+    product with no conjugate copy, and dp/dtheta is applied to the small (Mf, Mf) and
+    (Mf,) products. ``modulus-calc`` (scales from the model itself) takes the stacked form.
     """
     with np.errstate(all="ignore"):
         if weighting == "modulus-calc":
@@ -69,25 +70,36 @@ def normal_equations_at(circuit: Circuit, frequency: np.ndarray, p_full: np.ndar
             return normal_from_residuals(*calc_modulus_residuals(z, zm, dz))
         zm, columns = circuit.impedance_and_gradients(p_full, frequency)
         k, n = zm.shape
-        inv = np.empty((k, 2 * n))
-        inv[:, :n] = 1.0 / scales[0]
-        inv[:, n:] = inv[:, :n] if scales[1] is scales[0] else 1.0 / scales[1]
-        d = z - zm
-        r = np.empty((k, 2 * n))
-        r[:, :n] = d.real
-        r[:, n:] = d.imag
-        r *= inv
-        jt = np.zeros((k, free.size, 2 * n))  # J^T of the residuals' negative: dZ/dtheta / s
+        grad = np.empty((k, free.size, n), dtype=complex)  # dZ/dp of the free parameters
         position = {int(j): c for c, j in enumerate(free)}
         for j, dj in columns:
             c = position.get(j)
             if c is not None:
-                jt[:, c, :n] = np.real(dj)
-                jt[:, c, n:] = np.imag(dj)
-        jt *= inv[:, None, :]
-        jt *= dp_dtheta[:, :, None]
+                grad[:, c, :] = dj
+        d = z - zm
+        # viewed as reals, a complex array interleaves real and imaginary parts: (k, m, 2n)
+        # is the weighted Jacobian's transpose and (k, 2n) the residuals, with no copy
+        if scales[1] is scales[0]:
+            inv = 1.0 / scales[0]
+            grad *= inv[..., None, :]  # scales (K, N) or (N,)
+            d *= inv
+            jt, r = grad.view(float), d.view(float)
+        else:
+            inv = np.empty((k, n, 2))
+            inv[:, :, 0] = 1.0 / scales[0]
+            inv[:, :, 1] = 1.0 / scales[1]
+            inv = inv.reshape(k, 2 * n)
+            jt, r = grad.view(float), d.view(float)
+            jt *= inv[:, None, :]
+            r *= inv
         cost = np.einsum("kr,kr->k", r, r)
-        return cost, jt @ jt.transpose(0, 2, 1), -(jt @ r[:, :, None])[:, :, 0]
+        jtj = jt @ jt.transpose(0, 2, 1)
+        jtr = (jt @ r[:, :, None])[:, :, 0]
+        # the chain rule to internal coordinates on the (m, m) products, not on the (m, 2n) Jacobian
+        jtj *= dp_dtheta[:, :, None]
+        jtj *= dp_dtheta[:, None, :]
+        jtr *= -dp_dtheta  # J^T r of the residuals' Jacobian, -dZ/dtheta / s
+        return cost, jtj, jtr
 
 
 def weighted_residuals(z: np.ndarray, zm: np.ndarray, dz: np.ndarray,
