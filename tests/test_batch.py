@@ -124,7 +124,10 @@ def test_chain_matches_sequential_campaign_rule():
         assert chain.cold_chisq[k] == pytest.approx(cold.chisq, rel=1e-9)
         if kept is not None:
             seeded = fit(s, CIRCUIT, kk=False, initial=kept.values, starts=1)
-            kept = seeded if seeded.chisq < cold.chisq * (1 - 1e-6) else cold
+            # the campaign's rule: the seeded fit is kept where it is lower by more than 1e-6
+            # (relative) and more than 0.1 s^2 (s^2 = chisq / dof), else the cold one
+            margin = max(1e-6 * cold.chisq, 0.1 * cold.chisq / cold.dof)
+            kept = seeded if seeded.chisq < cold.chisq - margin else cold
         else:
             kept = cold
         assert chain.kept[k].chisq == pytest.approx(kept.chisq, rel=1e-8)
@@ -289,9 +292,10 @@ def test_cold_fit_missed_needs_a_gap_of_more_than_one_s2_and_0_1_percent():
 def test_a_flat_valley_chain_raises_no_seed_disagreement():
     """A drifting cell whose electrolyte arc lies above the measured range (R0 and R1
     trade along a flat valley): cold and seeded fits stop within a fraction of s^2 of each
-    other. The old rule (0.1 % of chi-square alone) flagged such checkpoints; none is a
-    missed minimum."""
-    from eisfit.fitting.batch import SEED_DISAGREEMENT_RTOL, _chain_outcomes
+    other, none is a missed minimum. (With R0 in log coordinates cold fits stopped where
+    R0 slid towards 0, up to 0.5 % of chi-square above the seeded ones: the old rule, 0.1 %
+    alone, flagged them.)"""
+    from eisfit.fitting.batch import _chain_outcomes
 
     circuit = Circuit("R0-p(R1,CPE1)-p(R2,CPE2)-CPE3")
     f = np.logspace(6, -2, 60)
@@ -306,10 +310,10 @@ def test_a_flat_valley_chain_raises_no_seed_disagreement():
     seeded = np.array([o["seeded_chisq"] for o in out])
     cold = np.array([o["cold_chisq"] for o in out])
     dof = np.array([o["result"].dof for o in out])
-    old_rule = np.isfinite(seeded) & (cold - seeded > SEED_DISAGREEMENT_RTOL * seeded)
+    ran = np.isfinite(seeded)
+    assert ran.sum() > 20  # the seeds describe their neighbours: seeded fits ran
     gap_s2 = (cold - seeded) / (seeded / dof)
-    assert old_rule.any()  # the case: gaps above 0.1 % ...
-    assert np.nanmax(gap_s2[old_rule]) < 1.0  # ... that are fractions of s^2
+    assert np.max(gap_s2[ran]) < 1.0  # cold and seeded minima within a fraction of s^2
     assert not any(o["disagree"] for o in out)
 
 

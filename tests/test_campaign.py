@@ -502,7 +502,7 @@ def test_arc_jump_ignores_a_resistance_its_stderr_does_not_determine():
     spectra = _series([{**base, "R2": 80.0 + 5 * k} for k in range(6)], np.logspace(6, -1, 40), seed=3)
     camp = eisfit.fit_campaign(spectra, circuit="R0-p(R1,CPE1)-p(R2,CPE2)", cache_dir=False, progress=False)
     r0 = [r.values["R0"] for r in camp.results]
-    assert max(r0) / min(r0) > 3  # the swings the old rule flagged
+    assert max(r0) > 3 * min(r0)  # the swings the old rule flagged (R0 may sit on its bound, 0)
     assert any(undetermined(r.values["R0"], r.stderr["R0"]) for r in camp.results)
     assert not any("arc-jump" in r.flags for r in camp.results)
 

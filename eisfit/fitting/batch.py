@@ -33,7 +33,9 @@ from .solver import PolishStream, Solution, solve, start_costs
 
 __all__ = ["fit_batch", "fit_chain", "fit_stream", "summary_row", "ChainResult", "StreamSummary"]
 
-CHISQ_TIE_RTOL = 1e-6  # as the campaign runner: a seeded fit must beat the cold one by more
+CHISQ_TIE_RTOL = 1e-6  # a seeded fit must beat the cold one by more than this (relative) and by
+SEED_KEEP_S2 = 0.1  # more than this times s^2 = chisq / dof: less is the same minimum, reached to within
+# the polish's own tolerance (it stops creeping along a flat valley at 0.1 s^2 per 20 steps)
 SEED_RTOL = 1e-6  # a chain position is refitted when its seed moved by more than this (relative)
 
 
@@ -102,8 +104,9 @@ def fit_chain(spectra: Sequence[Spectrum], circuit: str | CircuitDefinition | Ci
 
     Campaign semantics (``eisfit.campaign.runner``): checkpoint k gets a cold fit
     (``starts="auto"``) and a seeded fit from the values kept at k-1
-    (``initial=..., starts=1``); the seeded one is kept when its chi-square is lower by
-    more than 1e-6 (relative), else the cold one. Sequentially that is a loop. A seed
+    (``initial=..., starts=1``); the seeded one is kept when its chi-square is distinctly
+    lower (:func:`_seed_wins`: by more than 1e-6 relative and 0.1 s^2), else the cold one.
+    Sequentially that is a loop. A seed
     that describes checkpoint k worse than the best of k's own quick-round starts (data
     guess, linear-screen placements) carries nothing from k-1 and is not fitted
     (``seeded_chisq`` stays nan).
@@ -164,7 +167,7 @@ def fit_chain(spectra: Sequence[Spectrum], circuit: str | CircuitDefinition | Ci
         finished = stream.step()
         for k, cost, p_best, converged in finished:
             seeded_chisq[k] = cost
-            if cost < cold.cost[k] * (1.0 - CHISQ_TIE_RTOL):
+            if _seed_wins(cost, cold.cost[k], cold_preps[k]):
                 kept_preps[k], source[k] = _reseeded(cold_preps[k], dict(zip(names, used[k].tolist()))), "seeded"
                 kept.p_best[k], kept.converged[k], kept.cost[k] = p_best, converged, cost
                 kept.start_won[k], kept.n_starts[k] = "seed", 1 + cold.n_starts[k]
@@ -177,6 +180,17 @@ def fit_chain(spectra: Sequence[Spectrum], circuit: str | CircuitDefinition | Ci
     rounds = int(fits_of.max(initial=0))
     results = fit_prepared(kept_preps, kk=kk, order_arcs=order_arcs, solution=kept)
     return ChainResult(results, source, rounds, cold.cost, seeded_chisq)
+
+
+def _seed_wins(seeded_cost: float, cold_cost: float, prep: _Prepared) -> bool:
+    """Whether a seeded fit's optimum is distinctly lower than the cold fit's: by more than
+    ``CHISQ_TIE_RTOL`` of it and by more than ``SEED_KEEP_S2`` times s^2 = chisq / dof.
+    A smaller gap is one minimum reached twice to within the optimiser's tolerance (where a
+    parameter is undetermined, polishes stop at different points of a flat valley); keeping
+    the cold fit there keeps one seeded change from re-seeding the rest of the chain."""
+    dof = max(2 * prep.problem.frequency.size - prep.problem.free.size, 1)
+    margin = max(CHISQ_TIE_RTOL * cold_cost, SEED_KEEP_S2 * cold_cost / dof)
+    return bool(seeded_cost < cold_cost - margin)
 
 
 def _informative_seeds(todo: list[int], cold_preps: list[_Prepared], seeds: list[np.ndarray | None],

@@ -22,7 +22,7 @@ from .inputs import fit_inputs
 from .guess import (base_guess, drt_starts, leading_screened, multistart_guesses, spectrum_features,
                     top_level_arc_groups)
 from .optimise import Transform, covariance_from_jacobian
-from .problem import Problem
+from .problem import Problem, log_scaled
 from .solver import QUICK_STARTS, BatchProblem, Solution, chunks_by_grid, polish_from, solve
 from .assemble import assemble_result, derived_settings, result_roles, weighting_formula
 from .expressions import check_expressions, check_start_values
@@ -356,7 +356,7 @@ def _prepare(spectrum, circuit, *, area_cm2, thickness_cm, symmetric, weighting,
     guess.update({k: float(v) for k, v in (initial or {}).items()})
     guess.update(fixed)
     fixed_vec = np.array([guess[n] for n in names], float)
-    log_mask = np.array(circ.log_scale, bool) & (lower >= 0)
+    log_mask = log_scaled(circ, lower)
     # In log space a scale parameter bounded below by 0 could fall without limit (1e-300 ohm);
     # it may fall COLLAPSE_DECADES below its data-derived guess (the same floor whatever the
     # start, so seeded and cold fits agree), and ending there reads as "at-bound".
@@ -670,7 +670,7 @@ def _lmfit_polish(prep: _Prepared, p_start: np.ndarray) -> tuple[np.ndarray, boo
     problem, lower, upper, expr, names = prep.problem, prep.lower, prep.upper, prep.expr, prep.names
     params = lmfit.Parameters()
     circ = problem.circuit
-    log_mask = np.array(circ.log_scale, bool) & (lower >= 0)
+    log_mask = log_scaled(circ, lower)
     for i, n in enumerate(names):
         if n in expr:
             continue

@@ -545,7 +545,7 @@ def distinct_best(theta: np.ndarray, cost: np.ndarray, n: int) -> np.ndarray:
 
 # ------------------------------------------------------------------- escalation test
 def _looks_poor(prep: Any, p_full: np.ndarray, cost: float, noise_level: float, any_sign: bool = True,
-                threshold: float = ESCALATE_LACK_OF_FIT) -> bool:
+                threshold: float | None = None) -> bool:
     """Whether an optimum deserves more starts (see the module docstring). With
     ``any_sign`` False only a non-finite cost or lack of fit (ratio above ``threshold``)
     count: a bound or a shape that remains after the second round is what the data support
@@ -566,7 +566,7 @@ def _looks_poor(prep: Any, p_full: np.ndarray, cost: float, noise_level: float, 
         return False
     z_fit = problem.circuit.impedance(p_full[None, :], problem.frequency)[0]
     ratio = lack_of_fit_ratio(problem.z, z_fit, problem.free.size, noise_level)
-    return bool(np.isfinite(ratio) and ratio > threshold)
+    return bool(np.isfinite(ratio) and ratio > (ESCALATE_LACK_OF_FIT if threshold is None else threshold))
 
 
 def _ambiguous_shape(prep: Any, p_full: np.ndarray) -> bool:

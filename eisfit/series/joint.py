@@ -32,7 +32,7 @@ import numpy as np
 
 from ..errors import FitError
 from ..fitting.optimise import Transform
-from ..fitting.problem import calc_modulus_residuals
+from ..fitting.problem import calc_modulus_residuals, log_scaled
 from ..model.weighting import check_weighting, residual_scales
 from ..spectrum import Spectrum
 from . import smoothing as sm
@@ -458,7 +458,7 @@ def _layout(defn, names, fixed, shared, bounds) -> _Layout:
         upper[i] = np.inf if hi is None else float(hi)
         if not lower[i] < upper[i]:
             raise FitError(f"bounds of {n}: lower {lower[i]} must be below upper {upper[i]}")
-    log_mask = np.array(circuit.log_scale, bool) & (lower >= 0)
+    log_mask = log_scaled(circuit, lower)
     fixed_values = np.array([fixed.get(n, np.nan) for n in names])
     local = [i for i, n in enumerate(names) if n not in fixed and n not in shared]
     shared_idx = [names.index(n) for n in shared]
