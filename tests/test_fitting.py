@@ -178,6 +178,65 @@ def test_a_vanishing_series_resistance_is_reported_at_its_bound():
     assert "at-bound:R0" in seeded.flags
 
 
+def test_series_resistances_and_inductances_are_linear_coordinates_of_the_fit():
+    from eisfit.fitting.problem import log_scaled
+
+    c = Circuit("L0-R0-p(R1,CPE1)-p(R2,CPE2)")
+    assert c.linear_series == ("L0", "R0")
+    lower = np.array([lo for lo, _ in c.default_bounds])
+    in_log = dict(zip(c.param_names, log_scaled(c, lower).tolist()))
+    assert in_log == {"L0": False, "R0": False, "R1": True, "CPE1_0": True, "CPE1_1": False,
+                      "R2": True, "CPE2_0": True, "CPE2_1": False}
+    assert Circuit("p(R1,CPE1)-CPE2").linear_series == ()  # no series R or L
+    assert Circuit("R0-p(CPE1,R1-Wo1)").linear_series == ("R0",)  # R1 is inside the Randles branch
+    assert Circuit("R1").linear_series == ("R1",)
+
+
+def _flat_valley_spectrum(seed: int):
+    """R0-p(R1,CPE1)-p(R2,CPE2)-CPE3 whose electrolyte arc (tau ~ 2e-8 s) lies above the
+    measured 1 MHz: R0 and R1 trade resistance along a flat valley, R0 + R1 ~ 57 ohm."""
+    circ = Circuit("R0-p(R1,CPE1)-p(R2,CPE2)-CPE3")
+    f = np.logspace(6, -2, 60)
+    truth = dict(zip(circ.param_names, [12.0, 45.0, 2e-9, 0.92, 80.0, 3e-6, 0.8, 2e-3, 0.75]))
+    rng = np.random.default_rng(seed)
+    z = circ.impedance(np.array(list(truth.values())), f)
+    z = z + 0.005 * np.abs(z) * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size)) / np.sqrt(2)
+    return Spectrum(f, z), circ.string, truth
+
+
+def test_a_flat_valley_leads_every_start_to_one_minimum():
+    """In log coordinates R0 slid towards 0 along the valley, where d chisq / d ln R0
+    vanishes, and each fit stopped where it happened to be: R0 0.01-6.7 ohm from four
+    starts, chi-squares 0.07-0.21 s^2 apart. Fitted linearly, the cold fit and fits
+    started from R0 = 1, 12 and 30 ohm reach one minimum (here on the bound R0 = 0)."""
+    for seed in (1, 6):
+        s, circuit, truth = _flat_valley_spectrum(seed)
+        fits = [eisfit.fit(s, circuit, kk=False)] + [
+            eisfit.fit(s, circuit, kk=False, initial={**truth, "R0": r0, "R1": 57.0 - r0}, starts=1)
+            for r0 in (1.0, 12.0, 30.0)]
+        chisq = np.array([r.chisq for r in fits])
+        assert (chisq.max() - chisq.min()) / (chisq.min() / fits[0].dof) < 1e-3  # in units of s^2
+        r0 = [r.values["R0"] for r in fits]
+        assert max(r0) - min(r0) < 1e-3
+        assert all(r.values["R0"] + r.values["R1"] == pytest.approx(57.0, abs=3.0) for r in fits)
+
+
+def test_a_small_series_inductance_does_not_collapse():
+    """L0 = 0.18 uH beside a 8.6 kOhm arc (scripts/robustness.py's L0 family, seed 9,
+    case 11): in log coordinates L0 slid to 3.5e-19 H and the fit stopped at 1.35x the
+    optimum's chi-square; fitted linearly it reaches the optimum that a fit started from
+    the truth finds, with L0 within 3 stderr of the truth and no bound flag."""
+    from eisfit.fitting.robustness import family_cases
+
+    circuit = "L0-R0-p(R1,CPE1)-p(R2,CPE2)"
+    case = family_cases(circuit, 25, 9)[11]
+    cold = eisfit.fit(case.spectrum, circuit, kk=False)
+    polished = eisfit.fit(case.spectrum, circuit, kk=False, initial=case.truth, starts=1)
+    assert cold.chisq <= polished.chisq * (1 + 1e-6)
+    assert abs(cold.values["L0"] - case.truth["L0"]) < 3 * cold.stderr["L0"]
+    assert not any(flag.startswith("at-bound") for flag in cold.flags)
+
+
 def test_bad_input_raises_fit_errors():
     s = synthetic()
     with pytest.raises(FitError, match="unknown parameter"):

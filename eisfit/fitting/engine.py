@@ -754,11 +754,16 @@ def _arc_params(arc) -> list[str]:
 
 
 def _at_bound(p: np.ndarray, lower: np.ndarray, upper: np.ndarray, free: np.ndarray) -> list[int]:
-    """Free parameters on a bound (within 1e-6, relative to the bound or to the span)."""
+    """Free parameters on a bound (within 1e-6, relative to the bound or to the span). A
+    parameter bounded only below, by 0 (a series R or L, fitted linearly), has no scale to
+    be near 0 in: it is on its bound when it is 0."""
     out = []
     for i in free:
         span = upper[i] - lower[i]
-        tol = 1e-6 * (span if np.isfinite(span) else max(abs(p[i]), 1.0))
+        if np.isfinite(span):
+            tol = 1e-6 * span
+        else:
+            tol = 0.0 if lower[i] == 0 else 1e-6 * max(abs(p[i]), 1.0)
         low = lower[i] * (1 + 1e-6) if lower[i] > 0 else lower[i] + tol
         high = upper[i] - tol
         if (np.isfinite(lower[i]) and p[i] <= low) or (np.isfinite(upper[i]) and p[i] >= high):

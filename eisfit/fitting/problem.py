@@ -53,17 +53,20 @@ class Problem:
 def log_scaled(circuit: Circuit, lower: np.ndarray) -> np.ndarray:
     """Which parameters the optimiser moves in log space (bool per parameter of
     ``circuit``): the scale parameters (R, Q, C, tau...) bounded below by 0 or more, so that
-    values spanning 1e-12..1e6 converge, except the series resistances, which stay linear.
+    values spanning 1e-12..1e6 converge, except the series resistances and inductances
+    (``Circuit.linear_series``), which stay linear.
 
-    A series resistance adds one real offset at every frequency. Where the data barely fix
-    it (an arc above the measured range trades resistance with it), in log space it slides
-    towards 0, where d chisq / d ln R = R d chisq / dR vanishes: the fit stops on a plateau
-    that only the log coordinate makes flat. On a 261-sweep table with such an arc, cold
-    fits stopped up to 10 s^2 above the optimum, which seeded fits then crept towards;
-    linear, its gradient stays, 0 is a plain bound, and every cold fit reached the lower
-    optimum (1,000 hard spectra: 1,000 at the optimum instead of 998)."""
+    The model is linear in those: a series R adds R, a series L adds j w L at every
+    frequency, so in their own coordinates the chi-square is exactly quadratic. Where the
+    data barely fix one (an arc above the measured range trades resistance with R0; no
+    inductive tail for L0), in log space it slides towards 0, where d chisq / d ln p =
+    p d chisq / dp vanishes: the fit stops on a plateau that only the log coordinate makes
+    flat. Linear, its gradient stays and 0 is a plain bound. On a 261-sweep table with such
+    an arc, cold fits had stopped up to 10 s^2 above the optimum, now none; 1,000 hard
+    spectra: 1,000 at the optimum instead of 998; the two L0 families of
+    ``scripts/robustness.py --family``, 250 and 250 of 250 instead of 246 and 246."""
     log = np.array(circuit.log_scale, bool) & (np.asarray(lower) >= 0)
-    return log & ~np.isin(np.array(circuit.param_names), list(circuit.series_resistors))
+    return log & ~np.isin(np.array(circuit.param_names), list(circuit.linear_series))
 
 
 def normal_equations_at(circuit: Circuit, frequency: np.ndarray, p_full: np.ndarray, free: np.ndarray,

@@ -556,8 +556,11 @@ def _looks_poor(prep: Any, p_full: np.ndarray, cost: float, noise_level: float, 
     tr = problem.transform
     theta = tr.to_internal(p_full[problem.free])
     lo, hi = tr.internal_lower, tr.internal_upper
+    # a linear coordinate bounded only below, by 0 (a series R or L), has no scale to be near
+    # 0 in: it is on its bound when it is 0 (the optimiser puts it there exactly)
+    tol = np.where(~tr.log_mask & (lo == 0) & ~np.isfinite(hi), 0.0, BOUND_TOL * np.maximum(1.0, np.abs(lo)))
     with np.errstate(invalid="ignore"):  # infinite bounds: never reached
-        at_low = np.isfinite(lo) & (theta <= lo + BOUND_TOL * np.maximum(1.0, np.abs(lo)))
+        at_low = np.isfinite(lo) & (theta <= lo + tol)
         # an exponent on its upper bound (n = 1: an ideal capacitor) is a legitimate optimum
         at_high = tr.log_mask & np.isfinite(hi) & (theta >= hi - BOUND_TOL * np.maximum(1.0, np.abs(hi)))
     if any_sign and (np.any(at_low | at_high) or _ambiguous_shape(prep, p_full)):

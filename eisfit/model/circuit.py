@@ -206,7 +206,7 @@ class Circuit:
     """
 
     __slots__ = ("string", "tree", "elements", "param_names", "param_units", "default_bounds",
-                 "log_scale", "param_descriptions", "arcs", "series_resistors", "_z", "_grad", "__weakref__")
+                 "log_scale", "param_descriptions", "arcs", "linear_series", "_z", "_grad", "__weakref__")
 
     string: str
     tree: Node
@@ -217,7 +217,9 @@ class Circuit:
     log_scale: list[bool]
     param_descriptions: list[str]
     arcs: list[Arc]
-    series_resistors: tuple[str, ...]  # resistors in series with the whole circuit (R0 of R0-p(R1,CPE1))
+    # parameters of elements in series with the whole circuit whose impedance is proportional
+    # to them (R: Z = R, L: Z = j w L; R0 and L0 of L0-R0-p(R1,CPE1)): the model is linear in them
+    linear_series: tuple[str, ...]
 
     def __init__(self, string: str):
         if isinstance(string, Circuit):
@@ -260,7 +262,7 @@ class Circuit:
                     arcs.append(Arc(by_kind["R"], by_kind[cap[0]], cap[0]))
         set_(self, "arcs", arcs)
         top = tree.children if isinstance(tree, Series) else [tree]
-        set_(self, "series_resistors", tuple(k.name for k in top if isinstance(k, Leaf) and k.kind == "R"))
+        set_(self, "linear_series", tuple(k.name for k in top if isinstance(k, Leaf) and k.kind in ("R", "L")))
         set_(self, "_z", _compile_z(tree, start))
         set_(self, "_grad", _compile_grad(tree, start))
 
