@@ -388,3 +388,74 @@ def test_impedance_named_columns(tmp_path):
     s2 = _read1(_write(tmp_path, "squid.csv", squid))
     assert s2.meta["columns_detected"] == {"frequency": "Frequency [Hz]", "real": "Impedance Real [Ohms]",
                                            "imag": "Impedance Imaginary [Ohms]"}
+
+
+# ---------------------------------------------------------------------------
+# side-by-side tables: one spectrum per column group
+# ---------------------------------------------------------------------------
+def _arc_cell(f_hz: np.ndarray, r2_ohm: float) -> np.ndarray:
+    """Closed form 10 + 100/(1 + jw 100 * 1e-9) + R2/(1 + jw R2 * 1e-6), ohm."""
+    w = 2 * np.pi * f_hz
+    return 10.0 + 100.0 / (1 + 1j * w * 100.0 * 1e-9) + r2_ohm / (1 + 1j * w * r2_ohm * 1e-6)
+
+
+SIDE_R2 = (150.0, 75.0, 45.0)
+SIDE_F = np.logspace(6, -1, 29)
+
+
+def _side_by_side_rows(lengths=(29, 29, 22)) -> list[list[str]]:
+    """A title row ('0 h', '500 h', '1000 h'), a header repeating freq / Z' / -Z'' with an
+    empty spacer column between groups, and rows of three spectra of different lengths."""
+    titles, header = [], []
+    for k, t in enumerate(("0 h", "500 h", "1000 h")):
+        titles += [t, "", ""] + ([""] if k < 2 else [])
+        header += ["Freq / Hz", "Z' / Ohm", "-Z'' / Ohm"] + ([""] if k < 2 else [])
+    rows = [titles, header]
+    for i in range(max(lengths)):
+        row = []
+        for k, (r2, n) in enumerate(zip(SIDE_R2, lengths)):
+            z = _arc_cell(SIDE_F[i:i + 1], r2)[0]
+            row += [repr(float(SIDE_F[i])), repr(float(z.real)), repr(float(-z.imag))] if i < n else ["", "", ""]
+            row += [""] if k < 2 else []
+        rows.append(row)
+    return rows
+
+
+def test_spectra_side_by_side_in_one_table_are_one_spectrum_each(tmp_path):
+    """Checkpoints pasted next to each other (freq, Z', -Z'' repeated, spacer columns, the
+    last one shorter): one spectrum per column group, every digit kept, in column order,
+    the title above each group in its meta. Before, the table read as its first group
+    alone, silently."""
+    path = tmp_path / "side.csv"
+    path.write_text("\n".join(",".join(r) for r in _side_by_side_rows()) + "\n")
+    spectra = eisfit.read(path)
+    assert [len(s) for s in spectra] == [29, 29, 22]
+    for k, (s, r2) in enumerate(zip(spectra, SIDE_R2)):
+        np.testing.assert_array_equal(s.frequency, SIDE_F[:len(s)])
+        np.testing.assert_allclose(s.z, _arc_cell(SIDE_F[:len(s)], r2), rtol=1e-15)
+        assert s.meta["sweep"] == k and s.meta["n_sweeps"] == 3 and s.meta["column_group"] == k + 1
+    assert [s.meta["column_group_title"] for s in spectra] == ["0 h", "500 h", "1000 h"]
+    assert [s.meta["column_group_columns"] for s in spectra] == ["1-3", "5-7", "9-11"]
+    assert len({s.label for s in spectra}) == 3
+
+
+def test_a_bad_cell_of_a_side_by_side_table_names_its_line_and_column(tmp_path):
+    rows = _side_by_side_rows()
+    rows[9][5] = "n/a"  # group 2, Z', the 8th data row (line 10)
+    path = tmp_path / "side_bad.csv"
+    path.write_text("\n".join(";".join(r) for r in rows) + "\n")
+    with pytest.raises(CorruptFileError, match=r"line 10"):
+        eisfit.read(path)
+
+
+def test_one_frequency_column_beside_a_second_frequency_like_one_is_one_table(tmp_path):
+    """A set-point column named like a frequency but without impedance columns of its own
+    does not split the table."""
+    z = _arc_cell(SIDE_F, 150.0)
+    lines = ["freq/Hz,Re(Z)/Ohm,-Im(Z)/Ohm,freq set/Hz"] + [
+        f"{float(f)!r},{float(v.real)!r},{float(-v.imag)!r},{float(f)!r}" for f, v in zip(SIDE_F, z)]
+    path = tmp_path / "one.csv"
+    path.write_text("\n".join(lines) + "\n")
+    (s,) = eisfit.read(path)
+    np.testing.assert_allclose(s.z, z, rtol=1e-15)
+    assert "column_group" not in s.meta

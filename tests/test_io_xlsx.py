@@ -387,3 +387,29 @@ def test_legacy_xls_dates_and_clock_times_are_text_columns(tmp_path):
         (s,) = eisfit.read(write_xls(tmp_path / "dated.xls", {"EIS": rows}))
     assert s.meta["text_columns"] == ["Date", "Time"] and "time_s" not in s.meta
     np.testing.assert_allclose(s.z, z_cell_ohm(f), rtol=1e-15)
+
+
+def test_spectra_side_by_side_in_a_sheet_are_one_spectrum_each(tmp_path):
+    """A sheet of checkpoints pasted next to each other (Freq, Re, -Im repeated, a title
+    row above, an empty spacer column, the last group shorter): one spectrum per group,
+    numbered over the workbook, the titles in their meta."""
+    groups = [(F, 1.0), (F, 0.5), (F[:30], 0.25)]  # the interface arc shrinks: z scaled below
+    title, head = [], []
+    for k, t in enumerate(("0 h", "500 h", "1000 h")):
+        title += [t, None, None, None]
+        head += ["Freq / Hz", "Re(Z) / Ohm", "-Im(Z) / Ohm", None]
+    rows = [title, head]
+    for i in range(F.size):
+        row = []
+        for f, scale in groups:
+            z = scale * z_cell_ohm(f[i:i + 1])[0] if i < f.size else None
+            row += [float(f[i]), float(z.real), float(-z.imag), None] if z is not None else [None] * 4
+        rows.append(row)
+    path = Book().sheet("EIS", rows).save(tmp_path / "side.xlsx")
+    spectra = eisfit.read(path)
+    assert [len(s) for s in spectra] == [F.size, F.size, 30]
+    for k, (s, (f, scale)) in enumerate(zip(spectra, groups)):
+        np.testing.assert_array_equal(s.frequency, f)
+        np.testing.assert_allclose(s.z, scale * z_cell_ohm(f), rtol=1e-15)
+        assert s.meta["sheet"] == "EIS" and s.meta["sweep"] == k and s.meta["n_sweeps"] == 3
+    assert [s.meta["column_group_title"] for s in spectra] == ["0 h", "500 h", "1000 h"]

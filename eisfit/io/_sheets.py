@@ -20,7 +20,7 @@ from xml.etree import ElementTree
 from ..errors import CorruptFileError, MissingColumnError, ReadError, UnknownFormatError
 from ..spectrum import Spectrum
 from ._common import numbered_sweeps, warn
-from .tabular import TableFormat, numeric_lines, read_table_lines
+from .tabular import TableFormat, column_groups, numeric_lines, read_table_lines
 
 MAX_CELLS = 5_000_000  # a sheet larger than this is not an impedance export (a zip bomb, a data dump)
 
@@ -110,9 +110,13 @@ def spectra_of_sheets(p: Path, sheets: Sequence[SheetSource], sheet: str | int |
             lines = rows_to_lines(p, rows(), f"sheet {name!r}")
             if not any(line.strip() for line in lines):
                 raise MissingColumnError(p, "empty sheet")
-            lines, text_columns = numeric_lines(lines, p, "\t", options.get("decimal"))
-            meta = {"sheet": name, **({"text_columns": text_columns} if text_columns else {})}
-            spectra = read_table_lines(p, lines, TableFormat(name=fmt_name), meta, delimiter="\t", **options)
+            side_by_side = None if (options.get("header") is False or options.get("columns")) else \
+                column_groups(lines, "\t")
+            spectra = []
+            for group_lines, group_meta in side_by_side or [(lines, {})]:
+                table, text_columns = numeric_lines(group_lines, p, "\t", options.get("decimal"))
+                meta = {"sheet": name, **group_meta, **({"text_columns": text_columns} if text_columns else {})}
+                spectra += read_table_lines(p, table, TableFormat(name=fmt_name), meta, delimiter="\t", **options)
         except (UnknownFormatError, MissingColumnError) as exc:  # no impedance table here
             if sheet is not None:
                 raise type(exc)(p, f"sheet {name!r}: {_in_rows(exc.reason)}") from None

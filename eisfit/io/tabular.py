@@ -31,7 +31,8 @@ import numpy as np
 
 from ..errors import CorruptFileError, MissingColumnError, ReadError, UnknownFormatError
 from ..spectrum import Spectrum
-from ._common import build_spectra, file_bytes, split_at_frequency_resets, split_by_counter, suffix_of, warn
+from ._common import (build_spectra, file_bytes, numbered_sweeps, split_at_frequency_resets, split_by_counter,
+                      suffix_of, warn)
 from ._identify import identify_columns
 from ._sign import capacitive_sign
 from .export import MAGIC as EXPORT_MAGIC, META_PREFIX as EXPORT_META_PREFIX, restored_meta
@@ -884,6 +885,68 @@ def read_table_lines(
 
 
 # ---------------------------------------------------------------------------
+# side-by-side tables: several spectra next to each other, one column group each
+# ---------------------------------------------------------------------------
+COLUMN_GROUP_SEARCH_LINES = 50  # lines searched for a header that repeats the frequency column
+
+
+def column_groups(lines: Sequence[str], delimiter: str | None | bool = False
+                  ) -> list[tuple[list[str], dict[str, Any]]] | None:
+    """The column groups of a table holding several spectra side by side (checkpoints
+    pasted next to each other: ``freq, Z', Z'', freq, Z', Z'', ...``), else None.
+
+    The header (within the first ``COLUMN_GROUP_SEARCH_LINES`` lines, tab-, semicolon- or
+    comma-delimited) names a frequency column more than once, and every group of columns
+    from one frequency column to the last named column before the next holds Z' and Z''
+    (or |Z| and phase). Columns before the first frequency column belong to no group. Returns, per group, the lines
+    as a table of that group alone (same line numbers: the lines above the header blank,
+    a row whose cells of the group are all empty blank, so groups of different lengths
+    end where their data end) and its meta: ``column_group`` (1-based), the group's
+    first and last column (1-based) and ``column_group_title``, the text above its first
+    column on the line before the header (e.g. ``500 h``), where there is one."""
+    options = ("\t", ";", ",") if delimiter is False else tuple(d for d in ("\t", ";", ",") if d == delimiter)
+    for at, line in enumerate(lines[:COLUMN_GROUP_SEARCH_LINES]):
+        for delim in options:
+            if line.count(delim) < 5:  # two groups of three columns or more
+                continue
+            if not (names_a_frequency(line) or _BARE_F.search(line)):  # a row of numbers, notes
+                break
+            names = [f.strip().strip('"') for f in line.split(delim)]
+            roles = [role_of(parse_header(n).key) if n else None for n in names]
+            starts = [k for k, role in enumerate(roles) if role == "frequency"]
+            if len(starts) < 2:
+                continue
+            # a group ends at its last named column (spacer columns between groups belong to none)
+            spans = [(a, max(k for k in range(a, b) if names[k]) + 1) for a, b in zip(starts, starts[1:] + [len(names)])]
+            if not all(_holds_impedance(roles[a:b]) for a, b in spans):
+                continue
+            above = lines[at - 1].split(delim) if at else []
+            groups = []
+            for g, (a, b) in enumerate(spans):
+                title = " ".join(t.strip().strip('"') for t in above[a:b] if t.strip().strip('"'))
+                meta: dict[str, Any] = {"column_group": g + 1, "column_group_columns": f"{a + 1}-{b}"}
+                if title and not _is_number(title, "."):
+                    meta["column_group_title"] = title
+                groups.append(([_group_line(ln, delim, a, b) if k >= at else "" for k, ln in enumerate(lines)], meta))
+            return groups
+    return None
+
+
+_BARE_F = re.compile(r"(?:^|[\t;,])\s*\"?f\"?\s*(?:[\t;,]|$)", re.IGNORECASE)  # a column named just f
+
+
+def _holds_impedance(roles: Sequence[str | None]) -> bool:
+    present = set(roles)
+    return {"real", "imag"} <= present or {"modulus", "phase"} <= present
+
+
+def _group_line(line: str, delimiter: str, first: int, end: int) -> str:
+    """The cells ``first:end`` of a line, blank when they are all empty."""
+    cells = line.split(delimiter)[first:end]
+    return delimiter.join(cells) if any(c.strip().strip('"') for c in cells) else ""
+
+
+# ---------------------------------------------------------------------------
 # format-module contract
 # ---------------------------------------------------------------------------
 _DELIMITER_OPTIONS = {"tab": "\t", "\\t": "\t", "\t": "\t", "semicolon": ";", ";": ";",
@@ -1036,10 +1099,15 @@ def read(
     lines, ends_with_newline = read_text(p)
     own_export = bool(lines) and lines[0].strip() == EXPORT_MAGIC
     fmt = TableFormat(imag_sign="negative") if own_export else TableFormat()
-    table, text_columns = numeric_lines(lines, p, delim, decimal)
-    spectra = read_table_lines(p, table, fmt, {"text_columns": text_columns} if text_columns else None,
-                               header=header, delimiter=delim, decimal=decimal, imag_sign=imag_sign,
-                               columns=columns, last_line_complete=ends_with_newline)
+    groups = None if (own_export or header is False or columns) else column_groups(lines, delim)
+    spectra = []
+    for group_lines, group_meta in groups or [(lines, {})]:
+        table, text_columns = numeric_lines(group_lines, p, delim, decimal)
+        meta = {**group_meta, **({"text_columns": text_columns} if text_columns else {})}
+        spectra += read_table_lines(p, table, fmt, meta or None, header=header, delimiter=delim, decimal=decimal,
+                                    imag_sign=imag_sign, columns=columns, last_line_complete=ends_with_newline)
+    if groups:
+        spectra = numbered_sweeps(spectra)
     return _restore_export_meta(spectra, lines) if own_export else spectra
 
 
