@@ -69,6 +69,8 @@ __all__ = ["Solution", "BatchProblem", "PolishStream", "solve", "chunks_by_grid"
 STAGE1_ITER = 30
 STAGE1_PRUNE = 10.0  # starts 10x worse than the best after 8 iterations are abandoned
 STAGE1_PRUNE_AFTER = 8
+STAGE1_LATE_PRUNE = (12, 2.0)  # after 12 iterations, starts 2x above their spectrum's best stop: a fifth of
+# the starts crept on to the 30th iteration, a third of stage 1's rows, and only the best 3 are polished
 POLISH_ITER = 60  # a round's polish; optima still moving then are polished on after the last round:
 POLISH_CONTINUE = 250  # more iterations for the optima that stopped on POLISH_ITER (one call per grid, so
 # the slow tails of all rounds are paid once: a batched LM iteration costs ~0.3 ms however few rows it has)
@@ -493,7 +495,8 @@ def _run_starts(batch: BatchProblem, preps: list[Any], chosen: list[list[int]]) 
         stage1 = levenberg_marquardt(batch.with_owner(owner1).normal_equations,
                                      np.concatenate([starts[i] for i in multi]), lo_of[owner1], hi_of[owner1],
                                      max_iter=STAGE1_ITER, ftol=1e-6, prune_factor=STAGE1_PRUNE,
-                                     prune_after=STAGE1_PRUNE_AFTER, groups=owner1, indexed=True)
+                                     prune_after=STAGE1_PRUNE_AFTER, groups=owner1, indexed=True,
+                                     late_prune=STAGE1_LATE_PRUNE)
         np.minimum.at(start_cost, owner1, stage1.start_cost)
         for i in multi:
             rows = np.flatnonzero(owner1 == i)
