@@ -459,3 +459,37 @@ def test_one_frequency_column_beside_a_second_frequency_like_one_is_one_table(tm
     (s,) = eisfit.read(path)
     np.testing.assert_allclose(s.z, z, rtol=1e-15)
     assert "column_group" not in s.meta
+
+
+def test_side_by_side_nova_style_with_decimal_commas_reads_every_group(tmp_path):
+    """Autolab/NOVA names ('Frequency (Hz)', "Z' (Ω)", "-Z'' (Ω)") repeated, semicolons and
+    decimal commas: the instrument reader splits the column groups too."""
+    lines = [";".join(["Frequency (Hz)", "Z' (Ω)", "-Z'' (Ω)"] * 2)]
+    for i, f in enumerate(SIDE_F):
+        cells = []
+        for r2 in SIDE_R2[:2]:
+            z = _arc_cell(SIDE_F[i:i + 1], r2)[0]
+            cells += [f"{x:.9e}".replace(".", ",") for x in (float(f), z.real, -z.imag)]
+        lines.append(";".join(cells))
+    path = tmp_path / "nova_side.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    spectra = eisfit.read(path)
+    assert [s.meta["column_group"] for s in spectra] == [1, 2]
+    for s, r2 in zip(spectra, SIDE_R2):
+        np.testing.assert_allclose(s.z, _arc_cell(SIDE_F, r2), rtol=1e-8)
+
+
+def test_a_table_borrowing_ec_lab_unit_notation_is_a_table_not_an_mpt(tmp_path):
+    """'f/Hz', '|Z|/Ohm', 'Phase/deg' with tabs: read as a table (it was taken for a
+    headerless EC-Lab export and refused, 'no freq/Hz column'); side by side too."""
+    z = _arc_cell(SIDE_F, 150.0)
+    cells = [(f"{float(f)!r}", f"{float(abs(v))!r}", f"{float(np.degrees(np.angle(v)))!r}") for f, v in zip(SIDE_F, z)]
+    one = tmp_path / "mod.txt"
+    one.write_text("f/Hz\t|Z|/Ohm\tPhase/deg\n" + "\n".join("\t".join(c) for c in cells) + "\n")
+    assert detect_format(one) == "csv"
+    (s,) = eisfit.read(one)
+    np.testing.assert_allclose(s.z, z, rtol=1e-12)
+    two = tmp_path / "mod_side.txt"
+    two.write_text("\t".join(["f/Hz", "|Z|/Ohm", "Phase/deg"] * 2) + "\n"
+                   + "\n".join("\t".join(c + c) for c in cells) + "\n")
+    assert [len(x) for x in eisfit.read(two)] == [SIDE_F.size, SIDE_F.size]

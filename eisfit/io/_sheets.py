@@ -20,7 +20,7 @@ from xml.etree import ElementTree
 from ..errors import CorruptFileError, MissingColumnError, ReadError, UnknownFormatError
 from ..spectrum import Spectrum
 from ._common import numbered_sweeps, warn
-from .tabular import TableFormat, column_groups, numeric_lines, read_table_lines
+from .tabular import TableFormat, numeric_lines, read_table_lines, spectra_by_column_group
 
 MAX_CELLS = 5_000_000  # a sheet larger than this is not an impedance export (a zip bomb, a data dump)
 
@@ -110,13 +110,7 @@ def spectra_of_sheets(p: Path, sheets: Sequence[SheetSource], sheet: str | int |
             lines = rows_to_lines(p, rows(), f"sheet {name!r}")
             if not any(line.strip() for line in lines):
                 raise MissingColumnError(p, "empty sheet")
-            side_by_side = None if (options.get("header") is False or options.get("columns")) else \
-                column_groups(lines, "\t")
-            spectra = []
-            for group_lines, group_meta in side_by_side or [(lines, {})]:
-                table, text_columns = numeric_lines(group_lines, p, "\t", options.get("decimal"))
-                meta = {"sheet": name, **group_meta, **({"text_columns": text_columns} if text_columns else {})}
-                spectra += read_table_lines(p, table, TableFormat(name=fmt_name), meta, delimiter="\t", **options)
+            spectra = _sheet_spectra(p, name, lines, fmt_name, options)
         except (UnknownFormatError, MissingColumnError) as exc:  # no impedance table here
             if sheet is not None:
                 raise type(exc)(p, f"sheet {name!r}: {_in_rows(exc.reason)}") from None
@@ -130,6 +124,17 @@ def spectra_of_sheets(p: Path, sheets: Sequence[SheetSource], sheet: str | int |
     if skipped:
         warn(f"{p}: sheets without an impedance table left out: {'; '.join(skipped)}", stacklevel=4)
     return numbered_sweeps(out)
+
+
+def _sheet_spectra(p: Path, name: str, lines: list[str], fmt_name: str, options: Mapping) -> list[Spectrum]:
+    """The spectra of one sheet's table (one per column group of a side-by-side table)."""
+    def one(table_lines: list[str], group_meta: dict) -> list[Spectrum]:
+        # text columns are set aside per group: a side-by-side table's spacer columns hold nothing
+        table, text_columns = numeric_lines(table_lines, p, "\t", options.get("decimal"))
+        meta = {"sheet": name, **group_meta, **({"text_columns": text_columns} if text_columns else {})}
+        return read_table_lines(p, table, TableFormat(name=fmt_name), meta, delimiter="\t", **options)
+
+    return spectra_by_column_group(lines, "\t", one, split=not (options.get("header") is False or options.get("columns")))
 
 
 def _in_rows(reason: str) -> str:

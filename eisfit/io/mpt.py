@@ -47,7 +47,11 @@ def sniff(head: bytes, path: Path) -> int:
     is_mpt = str(path).lower().endswith(".mpt")
     for line in head.splitlines()[:HEADERLESS_SEARCH_LINES]:
         if b"\t" in line and any(h in line for h in LABEL_HINTS):
-            return 90 if is_mpt else 70
+            if is_mpt:
+                return 90
+            # another extension: EC-Lab's own frequency label, else a table that only borrows
+            # its unit notation ('f/Hz', '|Z|/Ohm'), which the table reader reads
+            return 70 if b"freq/Hz" in line else 20
     return 10 if is_mpt else 0
 
 

@@ -25,7 +25,7 @@ import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -865,7 +865,22 @@ def read_table_lines(
     ``names``: column names when the table has no header line (format knowledge);
     ``header=False`` forces "no header line", True requires one.
     ``last_line_complete=False``: the text did not end with a line end (see :func:`parse_rows`).
+    A header that repeats the frequency column with its impedance columns (spectra side by
+    side, :func:`column_groups`) is read as one table per column group.
     """
+    def one(table_lines: list[str], group_meta: dict[str, Any]) -> list[Spectrum]:
+        return _read_one_table(path, table_lines, fmt, {**dict(meta or {}), **group_meta}, names=names,
+                               header=header, delimiter=delimiter, decimal=decimal, imag_sign=imag_sign,
+                               columns=columns, first_line_number=first_line_number,
+                               last_line_complete=last_line_complete)
+
+    return spectra_by_column_group(lines, delimiter, one, split=names is None and header is not False and not columns)
+
+
+def _read_one_table(path: Path | str, lines: Sequence[str], fmt: TableFormat, meta: Mapping[str, Any], *,
+                    names: Sequence[str] | None, header: bool | None, delimiter: str | None | bool,
+                    decimal: str | None, imag_sign: str | None, columns: Mapping[str, int | str] | None,
+                    first_line_number: int, last_line_complete: bool) -> list[Spectrum]:
     layout = locate_table(lines, path, delimiter, decimal)
     header_line = None
     if names is None and header is not False and layout.header_index is not None:
@@ -938,6 +953,18 @@ _BARE_F = re.compile(r"(?:^|[\t;,])\s*\"?f\"?\s*(?:[\t;,]|$)", re.IGNORECASE)  #
 def _holds_impedance(roles: Sequence[str | None]) -> bool:
     present = set(roles)
     return {"real", "imag"} <= present or {"modulus", "phase"} <= present
+
+
+def spectra_by_column_group(lines: Sequence[str], delimiter: str | None | bool,
+                            read_one: Callable[[list[str], dict[str, Any]], list[Spectrum]],
+                            split: bool = True) -> list[Spectrum]:
+    """``read_one(lines, group_meta)`` of each column group of a side-by-side table
+    (:func:`column_groups`), numbered as the file's sweeps; of the whole table (meta {})
+    when it has no groups or ``split`` is False (a header given or refused, roles named)."""
+    groups = column_groups(lines, delimiter) if split else None
+    if not groups:
+        return read_one(list(lines), {})
+    return numbered_sweeps([s for group_lines, meta in groups for s in read_one(group_lines, meta)])
 
 
 def _group_line(line: str, delimiter: str, first: int, end: int) -> str:
@@ -1099,15 +1126,14 @@ def read(
     lines, ends_with_newline = read_text(p)
     own_export = bool(lines) and lines[0].strip() == EXPORT_MAGIC
     fmt = TableFormat(imag_sign="negative") if own_export else TableFormat()
-    groups = None if (own_export or header is False or columns) else column_groups(lines, delim)
-    spectra = []
-    for group_lines, group_meta in groups or [(lines, {})]:
-        table, text_columns = numeric_lines(group_lines, p, delim, decimal)
+    def one(table_lines: list[str], group_meta: dict[str, Any]) -> list[Spectrum]:
+        # text columns are set aside per group: a side-by-side table's spacer columns hold nothing
+        table, text_columns = numeric_lines(table_lines, p, delim, decimal)
         meta = {**group_meta, **({"text_columns": text_columns} if text_columns else {})}
-        spectra += read_table_lines(p, table, fmt, meta or None, header=header, delimiter=delim, decimal=decimal,
-                                    imag_sign=imag_sign, columns=columns, last_line_complete=ends_with_newline)
-    if groups:
-        spectra = numbered_sweeps(spectra)
+        return read_table_lines(p, table, fmt, meta or None, header=header, delimiter=delim, decimal=decimal,
+                                imag_sign=imag_sign, columns=columns, last_line_complete=ends_with_newline)
+
+    spectra = spectra_by_column_group(lines, delim, one, split=not (own_export or header is False or columns))
     return _restore_export_meta(spectra, lines) if own_export else spectra
 
 
