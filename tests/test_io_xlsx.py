@@ -413,3 +413,20 @@ def test_spectra_side_by_side_in_a_sheet_are_one_spectrum_each(tmp_path):
         np.testing.assert_allclose(s.z, scale * z_cell_ohm(f), rtol=1e-15)
         assert s.meta["sheet"] == "EIS" and s.meta["sweep"] == k and s.meta["n_sweeps"] == 3
     assert [s.meta["column_group_title"] for s in spectra] == ["0 h", "500 h", "1000 h"]
+
+
+def test_a_wide_sheet_is_one_spectrum_per_row(tmp_path):
+    """One spectrum per row, Re(Z)<f> / -Im(Z)<f> column pairs and a cycle column (the wide
+    layout of eisfit.io.wide, here in a sheet): it was refused ('no frequency column')."""
+    f = F[::3]
+    head = ["cycle"] + [name for fr in f for name in (f"Re(Z){fr:g}", f"-Im(Z){fr:g}")]
+    scales = (1.0, 0.8, 0.6)
+    rows = [head] + [[float(k + 1)] + [v for z in s * z_cell_ohm(f) for v in (float(z.real), float(-z.imag))]
+                     for k, s in enumerate(scales)]
+    path = Book().sheet("wide", rows).save(tmp_path / "wide.xlsx")
+    spectra = eisfit.read(path)
+    assert len(spectra) == 3
+    for k, (s, scale) in enumerate(zip(spectra, scales)):
+        np.testing.assert_allclose(s.frequency, [float(f"{fr:g}") for fr in f])
+        np.testing.assert_allclose(s.z, scale * z_cell_ohm(s.frequency), rtol=1e-5)  # the header's 6 digits of f
+        assert s.meta["cycle"] == k + 1 and s.meta["sheet"] == "wide" and s.meta["format"] == "xlsx"

@@ -21,6 +21,7 @@ from ..errors import CorruptFileError, MissingColumnError, ReadError, UnknownFor
 from ..spectrum import Spectrum
 from ._common import numbered_sweeps, warn
 from .tabular import TableFormat, numeric_lines, read_table_lines, spectra_by_column_group
+from .wide import is_wide, spectra_from_wide_lines
 
 MAX_CELLS = 5_000_000  # a sheet larger than this is not an impedance export (a zip bomb, a data dump)
 
@@ -127,7 +128,11 @@ def spectra_of_sheets(p: Path, sheets: Sequence[SheetSource], sheet: str | int |
 
 
 def _sheet_spectra(p: Path, name: str, lines: list[str], fmt_name: str, options: Mapping) -> list[Spectrum]:
-    """The spectra of one sheet's table (one per column group of a side-by-side table)."""
+    """The spectra of one sheet's table: one per row of a wide table (``Re(Z)<f>`` columns),
+    one per column group of a side-by-side table, else its sweeps."""
+    if options.get("header") is not False and not options.get("columns") and is_wide(lines):
+        return spectra_from_wide_lines(p, lines, True, options.get("imag_sign"), {"sheet": name, "format": fmt_name})
+
     def one(table_lines: list[str], group_meta: dict) -> list[Spectrum]:
         # text columns are set aside per group: a side-by-side table's spacer columns hold nothing
         table, text_columns = numeric_lines(table_lines, p, "\t", options.get("decimal"))

@@ -633,7 +633,8 @@ def assign_roles(
                                        "--columns frequency=0,real=1,imag=2 (columns= in Python)")
     if not ({"real", "imag"} <= index.keys() or {"modulus", "phase"} <= index.keys()):
         raise MissingColumnError(
-            path, f"no impedance columns: need Z' and Z'' or |Z| and phase (columns: {listing})")
+            path, f"no impedance columns: need Z' and Z'' or |Z| and phase (columns: {listing}); name the "
+                  "columns with --columns frequency=0,real=1,imag=2 (columns= in Python)")
     return ColumnRoles(index, headers, by_position)
 
 

@@ -94,6 +94,18 @@ def read(path: str | Path, *, imag_sign: str | None = None) -> list[Spectrum]:
     if imag_sign not in (None, *IMAG_SIGNS):
         raise ReadError(p, f"imag_sign must be one of {', '.join(IMAG_SIGNS)}, not {imag_sign!r}")
     lines, ends_with_newline = read_text(p)
+    return spectra_from_wide_lines(p, lines, ends_with_newline, imag_sign)
+
+
+def is_wide(lines: Sequence[str]) -> bool:
+    """Whether ``lines`` hold a wide table's header (see the module docstring)."""
+    return _header(lines) is not None
+
+
+def spectra_from_wide_lines(p: Path, lines: Sequence[str], ends_with_newline: bool, imag_sign: str | None,
+                            meta: dict[str, Any] | None = None) -> list[Spectrum]:
+    """The spectra of a wide table held in ``lines`` (a text file's, or a sheet's cells as
+    tab-separated lines), one per row; ``meta`` is added to every spectrum's."""
     found = _header(lines)
     if found is None:
         raise MissingColumnError(p, f"no header with {MIN_PAIRS}+ Re(Z)<f>/Im(Z)<f> column pairs "
@@ -114,7 +126,7 @@ def read(path: str | Path, *, imag_sign: str | None = None) -> list[Spectrum]:
     z = re_part.reshape(-1) + 1j * im_flat
     sweeps = [np.arange(k * m, (k + 1) * m) for k in range(n_rows)]
     per_row = [_row_meta(others[k], [names[i] for i in other]) for k in range(n_rows)]
-    meta = {"format": NAME, "technique": "EIS", "header_line": at + 1,
+    meta = {"format": NAME, "technique": "EIS", "header_line": at + 1, **(meta or {}),
             "delimiter": {"\t": "tab", ";": "semicolon", ",": "comma", None: "whitespace"}[delimiter],
             **sign_meta}
     return build_spectra(p, f_all, z, meta, sweeps, sweep_meta=per_row)
