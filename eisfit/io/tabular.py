@@ -914,12 +914,13 @@ def column_groups(lines: Sequence[str], delimiter: str | None | bool = False
     The header (within the first ``COLUMN_GROUP_SEARCH_LINES`` lines, tab-, semicolon- or
     comma-delimited) names a frequency column more than once, and every group of columns
     from one frequency column to the last named column before the next holds Z' and Z''
-    (or |Z| and phase). Columns before the first frequency column belong to no group. Returns, per group, the lines
-    as a table of that group alone (same line numbers: the lines above the header blank,
-    a row whose cells of the group are all empty blank, so groups of different lengths
-    end where their data end) and its meta: ``column_group`` (1-based), the group's
-    first and last column (1-based) and ``column_group_title``, the text above its first
-    column on the line before the header (e.g. ``500 h``), where there is one."""
+    (or |Z| and phase); columns before the first frequency column belong to no group.
+    Returns, per group, the lines as a table of that group alone (same line numbers: the
+    lines above the header blank, a row whose cells of the group are all empty blank, so
+    groups of different lengths end where their data end) and its meta: ``column_group``
+    (1-based), ``column_group_columns`` (its first and last column, 1-based) and
+    ``column_group_title``, the text above its first columns on the line before the
+    header (e.g. ``500 h``), where there is one."""
     options = ("\t", ";", ",") if delimiter is False else tuple(d for d in ("\t", ";", ",") if d == delimiter)
     for at, line in enumerate(lines[:COLUMN_GROUP_SEARCH_LINES]):
         for delim in options:
@@ -927,25 +928,31 @@ def column_groups(lines: Sequence[str], delimiter: str | None | bool = False
                 continue
             if not (names_a_frequency(line) or _BARE_F.search(line)):  # a row of numbers, notes
                 break
-            names = [f.strip().strip('"') for f in line.split(delim)]
-            roles = [role_of(parse_header(n).key) if n else None for n in names]
-            starts = [k for k, role in enumerate(roles) if role == "frequency"]
-            if len(starts) < 2:
-                continue
-            # a group ends at its last named column (spacer columns between groups belong to none)
-            spans = [(a, max(k for k in range(a, b) if names[k]) + 1) for a, b in zip(starts, starts[1:] + [len(names)])]
-            if not all(_holds_impedance(roles[a:b]) for a, b in spans):
+            spans = _group_spans([f.strip().strip('"') for f in line.split(delim)])
+            if spans is None:
                 continue
             above = lines[at - 1].split(delim) if at else []
             groups = []
             for g, (a, b) in enumerate(spans):
-                title = " ".join(t.strip().strip('"') for t in above[a:b] if t.strip().strip('"'))
                 meta: dict[str, Any] = {"column_group": g + 1, "column_group_columns": f"{a + 1}-{b}"}
+                title = " ".join(t.strip().strip('"') for t in above[a:b] if t.strip().strip('"'))
                 if title and not _is_number(title, "."):
                     meta["column_group_title"] = title
                 groups.append(([_group_line(ln, delim, a, b) if k >= at else "" for k, ln in enumerate(lines)], meta))
             return groups
     return None
+
+
+def _group_spans(names: Sequence[str]) -> list[tuple[int, int]] | None:
+    """(first, end) column of each group of a header that repeats the frequency column,
+    each group ending at its last named column (spacer columns belong to none); None unless
+    there are two groups or more and each holds impedance columns."""
+    roles = [role_of(parse_header(n).key) if n else None for n in names]
+    starts = [k for k, role in enumerate(roles) if role == "frequency"]
+    if len(starts) < 2:
+        return None
+    spans = [(a, max(k for k in range(a, b) if names[k]) + 1) for a, b in zip(starts, starts[1:] + [len(names)])]
+    return spans if all(_holds_impedance(roles[a:b]) for a, b in spans) else None
 
 
 _BARE_F = re.compile(r"(?:^|[\t;,])\s*\"?f\"?\s*(?:[\t;,]|$)", re.IGNORECASE)  # a column named just f
