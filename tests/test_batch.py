@@ -360,3 +360,23 @@ def test_polish_stream_gives_the_single_start_fits_of_solve(monkeypatch):
         assert cost == pytest.approx(want.cost[i], rel=1e-12)
         np.testing.assert_allclose(p, want.p_best[i], rtol=1e-9)
         assert conv == want.converged[i]
+
+
+def test_a_seeded_fit_is_kept_only_when_distinctly_lower():
+    """The chain keeps the seeded fit where its chi-square is lower than the cold fit's by
+    more than 0.1 s^2 (s^2 = chisq / dof) and 1e-6 relative: a smaller gap is one minimum
+    reached twice (where a parameter is undetermined, polishes stop at different points of
+    a flat valley), and keeping it re-seeded the rest of the chain position after position."""
+    from eisfit.fitting.batch import _seed_wins
+    from eisfit.fitting.engine import _prepare
+
+    spectrum = _drifting_chain(n=1)[0]
+    prep = _prepare(spectrum, CIRCUIT, area_cm2=None, thickness_cm=None, symmetric=True, weighting="modulus",
+                    sigma=None, fmin=None, fmax=None, drop_inductive="auto", initial=None, fixed=None,
+                    bounds=None, expr=None, starts="auto", engine="fast")
+    dof = 2 * spectrum.frequency.size - 7  # 79: s^2 is 1/79 of chi-square
+    cold = 1.0
+    s2 = cold / dof
+    assert _seed_wins(cold - 0.2 * s2, cold, prep)
+    assert not _seed_wins(cold - 0.05 * s2, cold, prep)
+    assert not _seed_wins(cold + s2, cold, prep)
