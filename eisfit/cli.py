@@ -874,7 +874,8 @@ def validate_command(files, threshold_pct, violation_pct, c, no_inductance, out_
     """Lin-KK (Kramers-Kronig) test of every spectrum of FILE...
 
     Prints per spectrum mu, the number M of RC elements, the largest residual
-    (% of |Z|), the status (valid, noisy, drift, violation) and pass/FAIL.
+    (% of |Z|), the status (valid, noisy, drift, violation) and pass/FAIL, and a second
+    line naming isolated outliers (single points that deviate alone) where there are any.
     Exit status 1 when any spectrum fails or cannot be read (2 when none could be tested).
     """
     from .analysis.kk import kk_test
@@ -898,10 +899,12 @@ def validate_command(files, threshold_pct, violation_pct, c, no_inductance, out_
         records.append({"label": s.label, "file": path, "mu": res.mu, "n_rc": res.n_rc,
                         "max_residual_pct": res.max_residual_pct,
                         "noise_estimate_pct": res.noise_estimate_pct, "status": res.status,
-                        "passed": bool(res.passed)})
+                        "passed": bool(res.passed), "outliers_Hz": list(res.outliers_Hz)})
         if not as_json:
             click.echo(f"{s.label:40s} {res.mu:6.3f} {res.n_rc:3d} {res.max_residual_pct:7.3f} "
                        f"{res.noise_estimate_pct:8.3f}  {res.status:9s} {'pass' if res.passed else 'FAIL'}")
+            if res.outliers_Hz:
+                click.echo(f"{'':40s} isolated outlier(s) at " + ", ".join(f"{f:.4g} Hz" for f in res.outliers_Hz))
         if out:
             from .plotting import plot_kk_residuals
 

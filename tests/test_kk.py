@@ -188,3 +188,64 @@ def test_drift_sampled_sparsely_still_fails():
     z = R0 + zarc(w, R1, TAU1, N1) + zarc(w, R2 * (1 + 0.6 * frac), TAU2, N2) + 1j * w * L
     res = kk_test(Spectrum(f, noisy(z, pct=0.1, seed=2)))
     assert not res.passed and res.structured, res
+
+
+# ---------------------------------------------------------------------------
+# isolated outliers: one point that deviates alone
+# ---------------------------------------------------------------------------
+def _two_arcs(seed: int = 3, n: int = 57) -> tuple[np.ndarray, np.ndarray]:
+    """R0-p(R1,CPE1)-p(R2,CPE2) (arcs at ~2 kHz and ~20 Hz), 1 MHz-0.1 Hz, 0.3 % noise."""
+    from eisfit.model import Circuit
+
+    f = np.logspace(6, -1, n)
+    rng = np.random.default_rng(seed)
+    z = Circuit("R0-p(R1,CPE1)-p(R2,CPE2)").impedance([10, 100, 1e-7, 0.9, 150, 1e-5, 0.8], f)
+    return f, z * (1 + 0.003 * (rng.standard_normal(n) + 1j * rng.standard_normal(n)))
+
+
+def test_one_glitched_point_is_named_and_clean_data_name_none():
+    from eisfit.analysis.kk import isolated_outliers
+
+    for seed in range(5):
+        f, z = _two_arcs(seed)
+        assert kk_test(Spectrum(f, z)).outliers_Hz == ()
+        glitch = z.copy()
+        glitch[30] *= 1.05  # one point 5 % off (a mains pick-up)
+        res = kk_test(Spectrum(f, glitch))
+        assert res.outliers_Hz == (pytest.approx(f[30]),)
+        assert res.to_dict()["outliers_Hz"] == [pytest.approx(f[30])]
+    # a run of deviating points is systematic (a drift, a missing process): none is singled out
+    f, z = _two_arcs(1)
+    drift = z.copy()
+    drift[28:34] *= 1.05
+    assert kk_test(Spectrum(f, drift)).outliers_Hz == ()
+    # the rule itself: a point far above the rest with quiet neighbours; ascending frequencies
+    r = np.full(20, 1e-3) * np.where(np.arange(20) % 2, 1, -1)
+    r[7] = 0.03
+    assert isolated_outliers(np.arange(20.0, 0.0, -1.0), r, r * 0.5) == (13.0,)
+    r[8] = 0.02  # a neighbour more than half as large: not isolated
+    assert isolated_outliers(np.arange(20.0, 0.0, -1.0), r, r * 0.5) == ()
+
+
+def test_a_fit_of_glitched_data_names_the_point_in_a_flag_and_the_cli_in_a_line(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    import eisfit
+    from eisfit.cli import main
+    from eisfit.fitting.flags import CAUTION, severity
+
+    f, z = _two_arcs(3)
+    z[30] *= 1.05
+    res = eisfit.fit(Spectrum(f, z), "R0-p(R1,CPE1)-p(R2,CPE2)")
+    flag = f"kk-outlier:{f[30]:.4g}Hz"
+    assert flag in res.flags and severity(flag) == CAUTION
+    clean = eisfit.fit(Spectrum(*_two_arcs(3)), "R0-p(R1,CPE1)-p(R2,CPE2)")
+    assert not any(fl.startswith("kk-outlier") for fl in clean.flags)
+    path = tmp_path / "glitch.csv"
+    np.savetxt(path, np.c_[f, z.real, z.imag], delimiter=",", header="freq/Hz,Zre/Ohm,Zim/Ohm", comments="")
+    out = CliRunner().invoke(main, ["validate", str(path)])
+    assert f"isolated outlier(s) at {f[30]:.4g} Hz" in out.output
+    out = CliRunner().invoke(main, ["validate", str(path), "--json"])
+    assert json.loads(out.output)[0]["outliers_Hz"] == [pytest.approx(f[30])]

@@ -47,7 +47,7 @@ def assemble_result(
     n_starts: int = 0,
     start_won: str = "",
     derived: tuple[dict[str, float], dict[str, str]] | None = None,
-    kk_outcome: tuple[bool | None, float | None] | tuple[bool | None, float | None, float] | None = None,
+    kk_outcome: tuple | None = None,
     intervals: Mapping[str, Mapping[str, float | bool]] | None = None,
 ) -> FitResult:
     """A complete FitResult for ``values`` fitted to the points of ``data``.
@@ -57,7 +57,8 @@ def assemble_result(
     free parameters M (shared parameters of a joint fit count in the joint M, the
     caller passes what applies). ``settings`` must hold area_cm2, thickness_cm and
     symmetric (None/False when unknown). ``derived`` (values, units) and ``kk_outcome``
-    (passed, max residual %) may be precomputed by a batched caller; the roles must then be
+    (passed, max residual %[, noise level[, isolated outliers Hz]]) may be precomputed by a
+    batched caller; the roles must then be
     those :func:`result_roles` gives. ``intervals``: profile-likelihood intervals by parameter name,
     where computed (:meth:`~eisfit.fitting.profile.ProfileInterval.as_dict`).
     """
@@ -90,12 +91,13 @@ def assemble_result(
         flags.extend(_role_class_flags(values, arcs, roles, settings, flags))
     kk_passed = kk_max = None
     if kk:
-        kk_passed, kk_max, noise = _kk_outcome(data if kk_outcome is None else None, kk_outcome)
+        kk_passed, kk_max, noise, outliers = _kk_outcome(data if kk_outcome is None else None, kk_outcome)
         # the fitted circuit is KK-consistent itself: when it describes the data within the
         # KK acceptance rule, a Lin-KK failure is the Voigt chain's, not the data's
         if kk_passed is False and not (all(v >= 0 for v in values.values())
                                        and fit_passes_kk_rule(f, z, z_fit)):
             flags.append("kk-failed")
+        flags.extend(f"kk-outlier:{f:.4g}Hz" for f in outliers)
         ratio = lack_of_fit_ratio(z, z_fit, n_free, noise)
         if math.isfinite(ratio):
             derived[LACK_OF_FIT_KEY] = ratio
@@ -239,26 +241,26 @@ def _overlap_flags(values, arcs) -> list[str]:
     return out
 
 
-def _kk(data: Spectrum) -> tuple[bool | None, float | None, float]:
-    """(passed, max residual %, noise level as a fraction of |Z|) of the Lin-KK test."""
+def _kk(data: Spectrum) -> tuple[bool | None, float | None, float, tuple[float, ...]]:
+    """(passed, max residual %, noise level as a fraction of |Z|, isolated outliers Hz) of
+    the Lin-KK test."""
     from ..analysis.kk import kk_test
     from ..analysis.quality import kk_noise_level
 
     try:
         res = kk_test(data)
     except Exception:  # the KK test only informs a fit; it must never stop one
-        return None, None, math.nan
-    return bool(res.passed), float(res.max_residual_pct), kk_noise_level(res)
+        return None, None, math.nan, ()
+    return bool(res.passed), float(res.max_residual_pct), kk_noise_level(res), res.outliers_Hz
 
 
-def _kk_outcome(data: Spectrum | None, given) -> tuple[bool | None, float | None, float]:
-    """The KK test of ``data`` when ``given`` is None, else ``given`` with the noise level
-    (nan when ``given`` is a (passed, max residual %) pair)."""
+def _kk_outcome(data: Spectrum | None, given) -> tuple[bool | None, float | None, float, tuple[float, ...]]:
+    """The KK test of ``data`` when ``given`` is None, else ``given`` completed: the noise
+    level nan and no outliers where ``given`` does not hold them."""
     if given is None:
         return _kk(data)
-    if len(given) == 2:
-        return given[0], given[1], math.nan
-    return given[0], given[1], float(given[2])
+    noise = float(given[2]) if len(given) > 2 else math.nan
+    return given[0], given[1], noise, tuple(given[3]) if len(given) > 3 else ()
 
 
 LACK_OF_FIT_KEY = "lack_of_fit_ratio"

@@ -168,14 +168,15 @@ def _assemble_grid(preps: list[_Prepared], sol: Solution, *, kk: bool, order_arc
     covs = _covariances(batch, p_final)
     values = [dict(zip(p.names, v)) for p, v in zip(preps, p_final)]
     derived = _derived_batch(preps, values, covs)
-    kk_out = [None if r is None else (bool(r.passed), float(r.max_residual_pct), kk_noise_level(r)) for r in sol.kk]
+    kk_out = [None if r is None else (bool(r.passed), float(r.max_residual_pct), kk_noise_level(r), r.outliers_Hz)
+              for r in sol.kk]
     profiles = _profiles(preps, p_final, covs)
     better = [i for i, pr in enumerate(profiles) if pr is not None and pr.better is not None] if may_repolish else []
     redone = dict(zip(better, _assemble_grid([preps[i] for i in better], _repolished(preps, sol, profiles, better),
                                              kk=kk, order_arcs=order_arcs, may_repolish=False))) if better else {}
     return [redone[i] if i in redone else
             _finish(p, sol.p_best[i], bool(sol.converged[i]), kk=kk, order_arcs=order_arcs, covariance=covs[i],
-                    derived=derived[i], kk_outcome=kk_out[i] if kk_out[i] is not None else (None, None, math.nan),
+                    derived=derived[i], kk_outcome=kk_out[i] if kk_out[i] is not None else (None, None, math.nan, ()),
                     p_final=p_final[i], start_won=sol.start_won[i], n_starts=int(sol.n_starts[i]),
                     profile=profiles[i], may_repolish=False)
             for i, p in enumerate(preps)]
@@ -404,7 +405,7 @@ def _final_values(prep: _Prepared, p_best: np.ndarray, order_arcs: bool) -> np.n
 def _finish(prep: _Prepared, p_best: np.ndarray, converged: bool, *, kk: bool, order_arcs: bool,
             covariance: tuple[np.ndarray | None, bool, float] | None = None,
             derived: tuple[dict, dict] | None = None,
-            kk_outcome: tuple[bool | None, float | None] | None = None,
+            kk_outcome: tuple | None = None,
             may_repolish: bool = True, p_final: np.ndarray | None = None,
             start_won: str = "", n_starts: int | None = None,
             profile: ProfileOutcome | None | str = "compute") -> FitResult:

@@ -39,6 +39,10 @@ FLAGS: dict[str, tuple[str, str]] = {
                         "systematically above it (right-model fits stay below 1.1), as when an element is "
                         "missing (the lead inductance of MHz data): the stderr understate the uncertainty; "
                         "compare circuits with eisfit suggest"),
+    "kk-outlier": (CAUTION, "one point at this frequency deviates from the Lin-KK chain by more than 6 robust "
+                            "noise SDs and 1 % of |Z| while both its neighbours do not: a glitch (mains "
+                            "pick-up, a contact); leave it out (Python: spectrum.select(spectrum.frequency != f)) "
+                            "and fit again"),
     "at-bound": (CAUTION, "the parameter sits on a bound (its stderr is the local curvature only)"),
     "large-stderr": (CAUTION, "the parameter's stderr exceeds its value"),
     "singular-covariance": (CAUTION, "the covariance could not be estimated (stderr nan)"),
