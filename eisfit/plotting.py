@@ -823,12 +823,14 @@ def _camp_panel_rows(camp):
 
 def _camp_series(camp, key, xs):
     """(x, value, stderr, problem, unresolved, undetermined) arrays of ``key`` over the
-    fitted checkpoints: ``problem`` when the fit has a flag of severity problem; a value
+    fitted checkpoints: ``problem`` when the fit has a problem flag of the whole fit
+    (:func:`~eisfit.fitting.flags.whole_fit_problems`: not ``unresolved``, which concerns
+    one parameter and leaves a gap in that parameter's panel only); a value
     flagged ``unresolved:<name>``, or whose standard error is larger than itself
     or unknown (:func:`eisfit.fitting.flags.undetermined`), is nan (a gap, never a number
     that stretches the axis), as the headline lines read it ``undetermined``. A value held
     fixed, or a quantity given without a stderr, stays a point without an error bar."""
-    from .fitting.flags import has_problem, undetermined, unresolved_keys
+    from .fitting.flags import undetermined, unresolved_keys, whole_fit_problems
 
     pts = []
     for k, r in _camp_fitted(camp):
@@ -840,8 +842,8 @@ def _camp_series(camp, key, xs):
         vague = not gone and key not in r.fixed and undetermined(v, s)
         s = float("nan") if s is None else s
         hidden = gone or vague
-        pts.append((xs[k], float("nan") if hidden else v, float("nan") if hidden else s, has_problem(r.flags),
-                    gone, vague))
+        pts.append((xs[k], float("nan") if hidden else v, float("nan") if hidden else s,
+                    bool(whole_fit_problems(r.flags)), gone, vague))
     if not pts:
         return None
     return tuple(_np.array(a) for a in zip(*pts))
@@ -927,8 +929,9 @@ def plot_campaign_evolution(camp, x=None, fig=None, ax=None):
     """Each resistance against time / cycle / capacity with 1-stderr error bars: ASR per
     cell (Ω·cm²) when the area is known, else R (Ω); for an interface arc of a symmetric
     cell the ASR per interface (R·A/2) beside it; then each effective capacitance per area
-    (µF/cm², prefix chosen from the values) or in F with an SI prefix. Checkpoints with a
-    problem flag get an open red ring, an unresolved value leaves a gap marked by a grey x
+    (µF/cm², prefix chosen from the values) or in F with an SI prefix. Checkpoints whose fit
+    has a problem flag of the whole fit (not ``unresolved``, which concerns one parameter)
+    get an open red ring, an unresolved value leaves a gap marked by a grey x
     at the foot of its panel, a value whose standard error is larger than itself or unknown
     a gap marked by a grey +; where the error bars are smaller than the markers the legend says
     so. Double-column width, tick labels on every panel. Returns the Figure."""

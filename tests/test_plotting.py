@@ -390,3 +390,22 @@ def test_many_points_draw_each_stderr_bar_and_an_errorbar_legend():
     assert labels == ["± 1 s.e."]
     assert isinstance(handles[0], matplotlib.container.ErrorbarContainer)
     plt.close(fig)
+
+
+def test_evolution_rings_only_problems_of_the_whole_fit():
+    """A red ring marks a checkpoint whose fit has a problem of its own (not converged, lack
+    of fit, KK failed) on every panel; ``unresolved:R1`` concerns R1 alone (a gap in R1's
+    panel) and rings no point of R2's panel, where R2 was well determined."""
+    import dataclasses
+
+    spectra = _headline_series([[12.0, 45.0, 2e-7, 0.92, 80 + 20 * k, 3e-5, 0.8] for k in range(3)], seed=4)
+    camp = eisfit.fit_campaign(spectra, circuit=HEADLINE, cache_dir=False, progress=False)
+    camp.results[1] = dataclasses.replace(camp.results[1], flags=[*camp.results[1].flags, "unresolved:R1"])
+    camp.results[2] = dataclasses.replace(camp.results[2], flags=[*camp.results[2].flags, "not-converged"])
+    fig = camp.plot_evolution()
+    for title in ("R2 (interface)", "R2"):
+        ax = next((a for a in fig.axes if a.get_title() == title), None)
+        if ax is not None:
+            break
+    rings = [line for line in ax.get_lines() if line.get_label() == "problem flag"]
+    assert len(rings) == 1 and list(rings[0].get_xdata()) == [2.0]

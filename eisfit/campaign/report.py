@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 from typing import Mapping
 
-from ..fitting.flags import by_severity, explain_flag, flag_name, problems, undetermined, unresolved_keys
+from ..fitting.flags import (by_severity, explain_flag, flag_name, problems, undetermined, unresolved_keys,
+                             whole_fit_problems)
 from ..model.circuit import resistance_names
 from ..units import pretty_unit
 
@@ -164,7 +165,7 @@ def _headline_state(result, key: str, value: float, stderr: float) -> str:
 def _fit_problems(result) -> tuple[str, ...]:
     """Names of the problem flags that concern the whole fit (``lack-of-fit``,
     ``not-converged``, ``kk-failed``; ``unresolved`` concerns one parameter, shown as such)."""
-    return tuple(dict.fromkeys(flag_name(f) for f in problems(result.flags) if flag_name(f) != "unresolved"))
+    return tuple(dict.fromkeys(flag_name(f) for f in whole_fit_problems(result.flags)))
 
 
 def _evolution(camp) -> list[tuple[str, str, str, list[tuple[float, float, str, tuple[str, ...]]]]]:

@@ -98,6 +98,13 @@ def has_problem(flags: Iterable[str]) -> bool:
     return any(severity(f) == PROBLEM for f in flags)
 
 
+def whole_fit_problems(flags: Iterable[str]) -> list[str]:
+    """The flags of severity ``problem`` that concern the whole fit (``lack-of-fit``,
+    ``not-converged``, ``kk-failed``...); ``unresolved`` concerns one parameter, whose value
+    reads "unresolved" (and leaves a gap in plots) instead."""
+    return [f for f in flags if severity(f) == PROBLEM and flag_name(f) != "unresolved"]
+
+
 def unresolved_names(flags: Iterable[str]) -> set[str]:
     """Parameter names flagged ``unresolved:<name>``."""
     return {f.split(":", 1)[1] for f in flags if flag_name(f) == "unresolved" and ":" in f}
