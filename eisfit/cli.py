@@ -501,6 +501,15 @@ def convert_command(files: tuple[str, ...], to: str, out_dir: str | None, fmt: s
 # ---- end section: readers ---------------------------------------------------
 
 # ---- section: circuits ------------------------------------------------------
+def _fitted_in_log_space(d) -> list[bool]:
+    """Per parameter of the circuit definition ``d``: whether fits vary it in log space."""
+    import numpy as np
+
+    from .fitting.problem import log_scaled
+
+    return log_scaled(d.circuit, np.array([d.bounds[n][0] for n in d.circuit.param_names], float)).tolist()
+
+
 def _circuit_record(d) -> dict:
     """What ``eisfit circuits NAME`` shows, as a dict (bounds and units per parameter)."""
     c = d.circuit
@@ -510,7 +519,7 @@ def _circuit_record(d) -> dict:
         "derived": list(d.derived),
         "parameters": [{"name": n, "unit": d.units[n] or "", "lower": d.bounds[n][0],
                         "upper": d.bounds[n][1], "log_scale": bool(log), "description": desc}
-                       for n, log, desc in zip(c.param_names, c.log_scale, c.param_descriptions)],
+                       for n, log, desc in zip(c.param_names, _fitted_in_log_space(d), c.param_descriptions)],
     }
 
 
@@ -560,7 +569,7 @@ def circuits_command(spec: str | None, as_json: bool) -> int:
         click.echo("CPE:         Z = 1/(Q (j omega)^n), Q in S*s^n, 0 < n <= 1")
     click.echo(f"\n{'parameter':<10} {'unit':<12} {'lower':>10} {'upper':>10}  {'log':<4} description")
     c = d.circuit
-    for name, log, desc in zip(c.param_names, c.log_scale, c.param_descriptions):
+    for name, log, desc in zip(c.param_names, _fitted_in_log_space(d), c.param_descriptions):
         lo, hi = d.bounds[name]
         click.echo(f"{name:<10} {d.units[name] or '-':<12} {lo:>10.4g} {hi:>10.4g}  "
                    f"{'yes' if log else 'no':<4} {desc}")

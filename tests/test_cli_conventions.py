@@ -607,3 +607,17 @@ def test_interrupted_campaign_writes_what_it_finished(tmp_path):
     hits = int(rerun.stderr.split("cache hits: ")[1].split(";")[0])
     assert hits >= len(fitted)
     assert all(r["error"] == "" for r in read_rows(out / "summary.csv"))
+
+
+def test_circuits_says_which_parameters_fits_vary_in_log_space():
+    """Series R and L are fitted linearly (eisfit.fitting.problem.log_scaled): the table and
+    the JSON of `eisfit circuits` say so, beside the arc's R and Q in log space."""
+    import json
+
+    from click.testing import CliRunner
+
+    from eisfit.cli import main
+
+    out = CliRunner().invoke(main, ["circuits", "L0-R0-p(R1,CPE1)", "--json"])
+    log = {p["name"]: p["log_scale"] for p in json.loads(out.output)["parameters"]}
+    assert log == {"L0": False, "R0": False, "R1": True, "CPE1_0": True, "CPE1_1": False}

@@ -54,8 +54,9 @@ def spectrum_features(frequency: np.ndarray, z: np.ndarray) -> SpectrumFeatures:
     r_pol = max(r_lf - r_inf, 0.05 * np.max(np.abs(zz)))
     apex_taus = _apex_taus(f, -zz.imag)
     # Series inductance: from inductive high-frequency points when there are any, else a
-    # cable-like value whose reactance is a few % of |Z| at the highest frequency (starting
-    # it near zero traps it there: in log space its gradient vanishes with it).
+    # cable-like value whose reactance is a few % of |Z| at the highest frequency (a start
+    # near zero trapped it there while it was fitted in log space; now linear, a start of the
+    # right size still saves iterations).
     l_guess = float(zz.imag[-1] / w[-1]) if zz.imag[-1] > 0 else float(L_REACTANCE_FRACTION * np.abs(zz[-1]) / w[-1])
     return SpectrumFeatures(
         r_inf=r_inf, r_pol=float(r_pol), tau_min=float(1 / w[-1]), tau_max=float(1 / w[0]),

@@ -1,7 +1,8 @@
 """Batched Levenberg-Marquardt in internal (log/linear) coordinates.
 
 Positive scale parameters (R, Q, C, L, tau...) are optimised as ``theta = ln(p)``
-so that values spanning 1e-12..1e6 converge; exponents stay linear. Bounds are
+so that values spanning 1e-12..1e6 converge; exponents, and the series R and L in which
+the model is linear, stay linear (:func:`eisfit.fitting.problem.log_scaled`). Bounds are
 enforced by an active set (a coordinate on a bound that the descent direction pushes
 outward is held there for the step) and by projecting each step onto the box. The same
 routine runs K independent problems at once (K starts of one spectrum, or K spectra of

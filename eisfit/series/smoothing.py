@@ -3,7 +3,7 @@
 The penalty adds rows ``sqrt(lambda * c_kj) * (theta_{k+1,j} - theta_{k,j}) / tau_j`` to
 the residual vector, for every local free parameter j and consecutive checkpoints
 k, k+1 (campaign order), with theta in the fit's internal space (ln p for scale
-parameters, p for exponents).
+parameters, p for exponents and for series R and L: ``eisfit.fitting.problem.log_scaled``).
 
 * ``tau_j`` = median over checkpoints of the *unscaled* standard error of theta_j
   (``sqrt((J_k^T J_k)^-1_jj)`` at the unsmoothed fit), so that one dimensionless
