@@ -90,3 +90,15 @@ def fit_passes_kk_rule(frequency: np.ndarray, z: np.ndarray, z_fit: np.ndarray,
     res_im = ((z.imag - z_fit.imag) / mod)[order]
     max_pct = 100.0 * float(np.max(np.abs(np.concatenate([res_re, res_im]))))
     return bool(_verdict(max_pct, res_re, res_im, threshold_pct, violation_pct)[0])
+
+
+def data_kk_consistent(kk_passed: bool | None, params, frequency: np.ndarray, z: np.ndarray,
+                       z_fit: np.ndarray) -> bool:
+    """Whether data are Kramers-Kronig consistent: they pass the Lin-KK test
+    (``kk_passed``), or a fitted circuit with non-negative ``params`` (passive, so
+    KK-consistent itself) describes them within the same acceptance rule
+    (:func:`fit_passes_kk_rule`), so that a Lin-KK failure is the Voigt chain's (a sharp
+    arc between its time constants, a finite-length Warburg tail), not the data's."""
+    if kk_passed:
+        return True
+    return bool(np.all(np.asarray(list(params), dtype=float) >= 0)) and fit_passes_kk_rule(frequency, z, z_fit)

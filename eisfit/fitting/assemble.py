@@ -12,7 +12,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ..analysis.derived import ArcSpec, arc_tau_s, capacitance_outside_role, derived_quantities, guess_roles
-from ..analysis.quality import MISFIT_RATIO, fit_passes_kk_rule, is_lack_of_fit, lack_of_fit_ratio
+from ..analysis.quality import MISFIT_RATIO, data_kk_consistent, is_lack_of_fit, lack_of_fit_ratio
 from ..model import CircuitDefinition
 from ..model.parser import Leaf, parallels
 from ..spectrum import Spectrum
@@ -92,10 +92,7 @@ def assemble_result(
     kk_passed = kk_max = None
     if kk:
         kk_passed, kk_max, noise, outliers = _kk_outcome(data if kk_outcome is None else None, kk_outcome)
-        # the fitted circuit is KK-consistent itself: when it describes the data within the
-        # KK acceptance rule, a Lin-KK failure is the Voigt chain's, not the data's
-        if kk_passed is False and not (all(v >= 0 for v in values.values())
-                                       and fit_passes_kk_rule(f, z, z_fit)):
+        if kk_passed is False and not data_kk_consistent(kk_passed, values.values(), f, z, z_fit):
             flags.append("kk-failed")
         flags.extend(f"kk-outlier:{f:.4g}Hz" for f in outliers)
         ratio = lack_of_fit_ratio(z, z_fit, n_free, noise)

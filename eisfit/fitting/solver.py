@@ -62,7 +62,7 @@ import numpy as np
 
 from ..analysis.derived import ArcSpec, arc_tau_s
 from ..analysis.kk import KKResult, kk_tests
-from ..analysis.quality import fit_passes_kk_rule, kk_noise_level, lack_of_fit_ratio
+from ..analysis.quality import data_kk_consistent, kk_noise_level, lack_of_fit_ratio
 from .guess import processes
 from .optimise import LMRun, levenberg_marquardt
 from .problem import normal_equations_at, weighted_residuals
@@ -320,17 +320,13 @@ def _solve_grid(preps: list[Any], *, kk: bool) -> Solution:
 
 
 def _kk_consistent(prep: Any, p_full: np.ndarray, kk_result: KKResult | None) -> bool:
-    """Whether the data are Kramers-Kronig consistent: they pass the Lin-KK test, or the
-    fitted circuit (passive, non-negative values: KK-consistent itself) describes them
-    within the same acceptance rule, so that a Lin-KK failure is the Voigt chain's (a
-    finite-length Warburg tail, a sharp arc between its time constants), not the data's."""
+    """:func:`~eisfit.analysis.quality.data_kk_consistent` of a spectrum at the optimum
+    ``p_full`` (False when its Lin-KK test could not run)."""
     if kk_result is None:
         return False
-    if kk_result.passed:
-        return True
     problem = prep.problem
-    z_fit = problem.circuit.impedance(p_full[None, :], problem.frequency)[0]
-    return bool(np.all(p_full >= 0)) and fit_passes_kk_rule(problem.frequency, problem.z, z_fit)
+    z_fit = None if kk_result.passed else problem.circuit.impedance(p_full[None, :], problem.frequency)[0]
+    return data_kk_consistent(kk_result.passed, p_full, problem.frequency, problem.z, z_fit)
 
 
 def _round_starts(prep: Any, round_: int) -> range:

@@ -160,8 +160,6 @@ class _BookText:
     epoch: _dt.datetime
 
 
-
-
 def _date_styles(zf: zipfile.ZipFile) -> frozenset[int]:
     """Indices of the cell styles (``cellXfs``) whose number format shows a date or a time:
     a built-in date/time format or a custom code with d, m, y, h or s outside quotes."""
