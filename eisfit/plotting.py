@@ -990,11 +990,11 @@ def plot_campaign_fits(camp, fig=None, max_spectra: int | None = MAX_OVERLAY_SPE
                        area_normalised: bool = False, ax=None):
     """Small multiples: one Nyquist panel (data points, fit line, equal axes) per fitted
     checkpoint, at most ``max_spectra`` evenly chosen (the title says so); the panel title
-    is the checkpoint label, in red with ``(problem)`` when the fit has a flag of severity
-    problem (:mod:`eisfit.fitting.flags`). Four panels to
+    is the checkpoint label, in red with ``(problem)`` when the fit has a problem flag of
+    the whole fit (:func:`~eisfit.fitting.flags.whole_fit_problems`), else in orange with
+    ``(R1 unresolved)`` when only parameters are unresolved (the evolution plots' rule).
+    Four panels to
     a row at double-column width. Returns the Figure."""
-    from .fitting.flags import has_problem
-
     _refuse_ax("plot_campaign_fits", ax)
     shown, note = _camp_shown(camp, max_spectra)
     n_cols = 4 if len(shown) > 3 else max(len(shown), 1)
@@ -1015,10 +1015,9 @@ def plot_campaign_fits(camp, fig=None, max_spectra: int | None = MAX_OVERLAY_SPE
         ax_.set_ylim(bottom=min(0.0, ax_.get_ylim()[0]))
         ax_.locator_params(axis="x", nbins=3)  # small panels: a few readable ticks (and a faster layout)
         ax_.locator_params(axis="y", nbins=4)
-        flagged = has_problem(r.flags)
-        ax_.set_title(_panel_title(camp.checkpoints[k], " (problem)" if flagged else "",
-                                   fig.get_figwidth() * 72.0 / n_cols - 2 * _PAD_PT, FONT_PT),
-                      color="C3" if flagged else "black", y=1.0)
+        suffix, colour = _fit_panel_mark(r.flags)
+        ax_.set_title(_panel_title(camp.checkpoints[k], suffix, fig.get_figwidth() * 72.0 / n_cols - 2 * _PAD_PT,
+                                   FONT_PT), color=colour, y=1.0)
         if i % n_cols == 0:
             ax_.set_ylabel(f"−Z'' / {unit}")
         if i + n_cols >= len(shown):  # no panel below this one
@@ -1029,6 +1028,17 @@ def plot_campaign_fits(camp, fig=None, max_spectra: int | None = MAX_OVERLAY_SPE
     if own:
         _fixed_layout(fig)
     return fig
+
+
+def _fit_panel_mark(flags) -> tuple[str, str]:
+    """Title suffix and colour of a fit's panel: a problem of the whole fit, else the
+    parameters that are unresolved, else nothing."""
+    from .fitting.flags import unresolved_names, whole_fit_problems
+
+    if whole_fit_problems(flags):
+        return " (problem)", "C3"
+    names = sorted(unresolved_names(flags))
+    return (f" ({', '.join(names)} unresolved)", "C1") if names else ("", "black")
 
 
 def _panel_title(checkpoint, suffix: str, width_pt: float, size_pt: float) -> str:

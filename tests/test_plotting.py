@@ -409,3 +409,23 @@ def test_evolution_rings_only_problems_of_the_whole_fit():
             break
     rings = [line for line in ax.get_lines() if line.get_label() == "problem flag"]
     assert len(rings) == 1 and list(rings[0].get_xdata()) == [2.0]
+
+
+def test_fits_panels_say_problem_only_for_the_whole_fit_and_name_unresolved_parameters():
+    """The per-checkpoint Nyquist panels follow the evolution plots' rule: "(problem)" in red
+    for a problem of the whole fit, "(R1 unresolved)" (not "problem") when only R1 is."""
+    import dataclasses
+
+    spectra = _headline_series([[12.0, 45.0, 2e-7, 0.92, 80 + 20 * k, 3e-5, 0.8] for k in range(3)], seed=4)
+    camp = eisfit.fit_campaign(spectra, circuit=HEADLINE, cache_dir=False, progress=False)
+    assert not any("unresolved" in f or f == "not-converged" for r in camp.results for f in r.flags)
+    camp.results[1] = dataclasses.replace(camp.results[1], flags=[*camp.results[1].flags, "unresolved:R1"])
+    camp.results[2] = dataclasses.replace(camp.results[2], flags=[*camp.results[2].flags, "not-converged"])
+    fig = camp.plot_fits()
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert len(titles) == 3
+    assert "problem" not in titles[0] and "unresolved" not in titles[0]
+    assert titles[1].endswith("(R1 unresolved)") and "problem" not in titles[1]
+    assert titles[2].endswith("(problem)")
+    colours = [matplotlib.colors.to_hex(ax.title.get_color()) for ax in fig.axes if ax.get_title()]
+    assert colours[2] == matplotlib.colors.to_hex("C3") and colours[1] != colours[2]
