@@ -3,6 +3,7 @@ on the rows beside it, whether they started with it or joined a running batch.""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from eisfit.fitting.optimise import LMRun, levenberg_marquardt, normal_from_residuals
 
@@ -84,3 +85,42 @@ def test_pruning_compares_a_row_with_the_best_of_its_own_group():
         rows = np.flatnonzero(KEYS == g)
         best = rows[np.argmin(out.cost[rows])]
         np.testing.assert_allclose(out.theta[best], alone(best)[0], rtol=1e-9)
+
+
+def test_on_bounds_measures_each_coordinate_on_its_own_scale():
+    """One at-bound rule for the flag and for the solver's escalation: log coordinates by a
+    relative distance; a linear one bounded on both sides relative to its span (an
+    inductance bounded to [0, 1e-4] H is not on its bound at 60 nH, nor an exponent at
+    0.9999); a linear one bounded only below by 0 only at exactly 0."""
+    from eisfit.fitting.optimise import Transform
+
+    log_mask = np.array([True, False, False, False])  # Q (log), L in [0, 1e-4] H, n in [0, 1], R0 >= 0
+    tr = Transform(log_mask, np.array([1e-12, 0.0, 0.0, 0.0]), np.array([np.inf, 1e-4, 1.0, np.inf]))
+
+    def hits(q, l_h, n, r0):
+        low, high = tr.on_bounds(tr.to_internal(np.array([q, l_h, n, r0])))
+        return low.tolist(), high.tolist()
+
+    assert hits(1e-6, 6e-8, 0.9, 1e-9) == ([False] * 4, [False] * 4)
+    assert hits(1e-12 * (1 + 1e-7), 1e-11, 1e-7, 0.0) == ([True, True, True, True], [False] * 4)
+    assert hits(2e-12, 6e-8, 1.0, 5.0) == ([False] * 4, [False, False, True, False])
+    assert hits(1e-6, 1e-4 * (1 - 1e-8), 0.9999, 5.0)[1] == [False, True, False, False]
+
+
+def test_a_bounded_lead_inductance_of_nanohenries_neither_flags_nor_escalates():
+    """garnet-symmetric-L bounds L0 to [0, 1e-4] H. An absolute bound tolerance of 1e-7 had
+    read a 60 nH L0 as "on its bound" in the solver's escalation test: every such fit ran
+    the second round's 32 extra starts for nothing."""
+    import eisfit
+    from eisfit import Spectrum
+    from eisfit.model import Circuit
+
+    f = np.logspace(7, -1, 60)
+    c = Circuit("L0-R0-p(R1,CPE1)-p(R2,CPE2)")
+    z = c.impedance([6e-8, 5.0, 60.0, 1e-9, 0.92, 120.0, 2e-6, 0.8], f)
+    rng = np.random.default_rng(2)
+    s = Spectrum(frequency=f, z=z * (1 + 0.003 * rng.standard_normal(f.size)))
+    res = eisfit.fit(s, "garnet-symmetric-L")
+    assert not any(flag.startswith("at-bound") for flag in res.flags), res.flags
+    assert res.values["L0"] == pytest.approx(6e-8, rel=0.2)
+    assert res.n_starts <= 8, res.n_starts  # the quick round only

@@ -7,12 +7,13 @@ derived quantities.
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
 from ..analysis.derived import ArcSpec, arc_tau_s, capacitance_outside_role, derived_quantities, guess_roles
-from ..analysis.quality import MISFIT_RATIO, data_kk_consistent, is_lack_of_fit, lack_of_fit_ratio
+from ..analysis.quality import MISFIT_RATIO, data_kk_consistent, is_lack_of_fit, kk_noise_level, lack_of_fit_ratio
 from ..model import CircuitDefinition
 from ..model.parser import Leaf, parallels
 from ..spectrum import Spectrum
@@ -20,7 +21,28 @@ from .flags import unresolved_names
 from .result import FitResult
 from ..model.weighting import pseudo_chisq
 
+if TYPE_CHECKING:
+    from ..analysis.kk import KKResult
+
 REL_STDERR_LIMIT = 1.0  # flag parameters whose stderr exceeds their value
+
+
+@dataclass(frozen=True)
+class KKOutcome:
+    """What a fit's result takes from the Lin-KK test of its points (the defaults: the
+    test did not run)."""
+
+    passed: bool | None = None
+    max_residual_pct: float | None = None
+    noise_level: float = math.nan  # fraction of |Z| (:func:`~eisfit.analysis.quality.kk_noise_level`)
+    outliers_Hz: tuple[float, ...] = ()  # isolated outliers (``KKResult.outliers_Hz``)
+
+    @classmethod
+    def of(cls, result: "KKResult | None") -> "KKOutcome":
+        if result is None:
+            return cls()
+        return cls(bool(result.passed), float(result.max_residual_pct), kk_noise_level(result),
+                   tuple(result.outliers_Hz))
 
 CONVENTIONS = {
     "ceff_formula": "Hsu-Mansfeld (R*Q)^(1/n)/R; Brug in *_ceff_brug_F",
@@ -47,7 +69,7 @@ def assemble_result(
     n_starts: int = 0,
     start_won: str = "",
     derived: tuple[dict[str, float], dict[str, str]] | None = None,
-    kk_outcome: tuple | None = None,
+    kk_outcome: KKOutcome | None = None,
     intervals: Mapping[str, Mapping[str, float | bool]] | None = None,
 ) -> FitResult:
     """A complete FitResult for ``values`` fitted to the points of ``data``.
@@ -57,8 +79,7 @@ def assemble_result(
     free parameters M (shared parameters of a joint fit count in the joint M, the
     caller passes what applies). ``settings`` must hold area_cm2, thickness_cm and
     symmetric (None/False when unknown). ``derived`` (values, units) and ``kk_outcome``
-    (passed, max residual %[, noise level[, isolated outliers Hz]]) may be precomputed by a
-    batched caller; the roles must then be
+    may be precomputed by a batched caller; the roles must then be
     those :func:`result_roles` gives. ``intervals``: profile-likelihood intervals by parameter name,
     where computed (:meth:`~eisfit.fitting.profile.ProfileInterval.as_dict`).
     """
@@ -91,11 +112,12 @@ def assemble_result(
         flags.extend(_role_class_flags(values, arcs, roles, settings, flags))
     kk_passed = kk_max = None
     if kk:
-        kk_passed, kk_max, noise, outliers = _kk_outcome(data if kk_outcome is None else None, kk_outcome)
+        outcome = _kk(data) if kk_outcome is None else kk_outcome
+        kk_passed, kk_max = outcome.passed, outcome.max_residual_pct
         if kk_passed is False and not data_kk_consistent(kk_passed, values.values(), f, z, z_fit):
             flags.append("kk-failed")
-        flags.extend(f"kk-outlier:{f:.4g}Hz" for f in outliers)
-        ratio = lack_of_fit_ratio(z, z_fit, n_free, noise)
+        flags.extend(f"kk-outlier:{f:.4g}Hz" for f in outcome.outliers_Hz)
+        ratio = lack_of_fit_ratio(z, z_fit, n_free, outcome.noise_level)
         if math.isfinite(ratio):
             derived[LACK_OF_FIT_KEY] = ratio
             derived_units[LACK_OF_FIT_KEY] = LACK_OF_FIT_UNIT
@@ -238,26 +260,15 @@ def _overlap_flags(values, arcs) -> list[str]:
     return out
 
 
-def _kk(data: Spectrum) -> tuple[bool | None, float | None, float, tuple[float, ...]]:
-    """(passed, max residual %, noise level as a fraction of |Z|, isolated outliers Hz) of
-    the Lin-KK test."""
+def _kk(data: Spectrum) -> KKOutcome:
+    """The Lin-KK test of ``data`` (not run when it raises: the KK test only informs a fit;
+    it must never stop one)."""
     from ..analysis.kk import kk_test
-    from ..analysis.quality import kk_noise_level
 
     try:
-        res = kk_test(data)
-    except Exception:  # the KK test only informs a fit; it must never stop one
-        return None, None, math.nan, ()
-    return bool(res.passed), float(res.max_residual_pct), kk_noise_level(res), res.outliers_Hz
-
-
-def _kk_outcome(data: Spectrum | None, given) -> tuple[bool | None, float | None, float, tuple[float, ...]]:
-    """The KK test of ``data`` when ``given`` is None, else ``given`` completed: the noise
-    level nan and no outliers where ``given`` does not hold them."""
-    if given is None:
-        return _kk(data)
-    noise = float(given[2]) if len(given) > 2 else math.nan
-    return given[0], given[1], noise, tuple(given[3]) if len(given) > 3 else ()
+        return KKOutcome.of(kk_test(data))
+    except Exception:
+        return KKOutcome()
 
 
 LACK_OF_FIT_KEY = "lack_of_fit_ratio"

@@ -14,7 +14,6 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ..analysis.derived import ArcSpec, arc_tau_s, derived_quantities_batch
-from ..analysis.quality import kk_noise_level
 from ..errors import FitError
 from ..model import Circuit, CircuitDefinition, load_circuit
 from ..spectrum import Spectrum, require_distinct_frequencies
@@ -24,7 +23,7 @@ from .guess import (base_guess, drt_starts, leading_screened, multistart_guesses
 from .optimise import Transform, covariance_from_jacobian
 from .problem import Problem, log_scaled
 from .solver import QUICK_STARTS, BatchProblem, Solution, chunks_by_grid, polish_from, solve
-from .assemble import assemble_result, derived_settings, result_roles, weighting_formula
+from .assemble import KKOutcome, assemble_result, derived_settings, result_roles, weighting_formula
 from .expressions import check_expressions, check_start_values
 from .flags import optimum_settled
 from .profile import ProfileJob, ProfileOutcome, profile_many, suspect_resistances
@@ -168,15 +167,14 @@ def _assemble_grid(preps: list[_Prepared], sol: Solution, *, kk: bool, order_arc
     covs = _covariances(batch, p_final)
     values = [dict(zip(p.names, v)) for p, v in zip(preps, p_final)]
     derived = _derived_batch(preps, values, covs)
-    kk_out = [None if r is None else (bool(r.passed), float(r.max_residual_pct), kk_noise_level(r), r.outliers_Hz)
-              for r in sol.kk]
+    kk_out = [KKOutcome.of(r) for r in sol.kk]
     profiles = _profiles(preps, p_final, covs)
     better = [i for i, pr in enumerate(profiles) if pr is not None and pr.better is not None] if may_repolish else []
     redone = dict(zip(better, _assemble_grid([preps[i] for i in better], _repolished(preps, sol, profiles, better),
                                              kk=kk, order_arcs=order_arcs, may_repolish=False))) if better else {}
     return [redone[i] if i in redone else
             _finish(p, sol.p_best[i], bool(sol.converged[i]), kk=kk, order_arcs=order_arcs, covariance=covs[i],
-                    derived=derived[i], kk_outcome=kk_out[i] if kk_out[i] is not None else (None, None, math.nan, ()),
+                    derived=derived[i], kk_outcome=kk_out[i],
                     p_final=p_final[i], start_won=sol.start_won[i], n_starts=int(sol.n_starts[i]),
                     profile=profiles[i], may_repolish=False)
             for i, p in enumerate(preps)]
@@ -196,7 +194,7 @@ def _profiles(preps: list[_Prepared], p_final: np.ndarray, covs) -> list[Profile
     constrained fits, :func:`eisfit.fitting.profile.profile_many`)."""
     jobs = []
     for p, pf, (cov, singular, chisq) in zip(preps, p_final, covs):
-        at_bound = [p.names[i] for i in _at_bound(pf, p.fit_lower, p.upper, p.problem.free)]
+        at_bound = [p.names[i] for i in _at_bound(p, pf)]
         jobs.append(None if singular else _profile_job(p, pf, cov, chisq, at_bound))
     wanted = [i for i, j in enumerate(jobs) if j is not None]
     outcomes: list[ProfileOutcome | None] = [None] * len(preps)
@@ -405,7 +403,7 @@ def _final_values(prep: _Prepared, p_best: np.ndarray, order_arcs: bool) -> np.n
 def _finish(prep: _Prepared, p_best: np.ndarray, converged: bool, *, kk: bool, order_arcs: bool,
             covariance: tuple[np.ndarray | None, bool, float] | None = None,
             derived: tuple[dict, dict] | None = None,
-            kk_outcome: tuple | None = None,
+            kk_outcome: KKOutcome | None = None,
             may_repolish: bool = True, p_final: np.ndarray | None = None,
             start_won: str = "", n_starts: int | None = None,
             profile: ProfileOutcome | None | str = "compute") -> FitResult:
@@ -427,7 +425,7 @@ def _finish(prep: _Prepared, p_best: np.ndarray, converged: bool, *, kk: bool, o
     if covariance is None:
         covariance = _covariance_at(problem, p_final)
     cov, singular, chisq = covariance
-    at_bound = [names[i] for i in _at_bound(p_final, prep.fit_lower, prep.upper, free)]
+    at_bound = [names[i] for i in _at_bound(prep, p_final)]
     flags.extend(f"at-bound:{n}" for n in at_bound)
     # Parameters at a bound stay in the covariance: dropping them would report the
     # (too small) conditional uncertainty of the others. The flag says they are at a bound.
@@ -451,7 +449,7 @@ def _finish(prep: _Prepared, p_best: np.ndarray, converged: bool, *, kk: bool, o
     if not converged:  # issue 13: stopped on the iteration limit, but nothing left to gain?
         theta = problem.transform.to_internal(p_final[free])[None, :]
         r, jac = problem.residuals_and_jacobian(theta)
-        converged = optimum_settled(r[0], jac[0], np.isin(free, _at_bound(p_final, prep.fit_lower, prep.upper, free)))
+        converged = optimum_settled(r[0], jac[0], np.isin(free, _at_bound(prep, p_final)))
     if not converged:
         flags.append("not-converged")
     return assemble_result(
@@ -754,21 +752,11 @@ def _arc_params(arc) -> list[str]:
     return [arc.resistor, arc.capacitive]
 
 
-def _at_bound(p: np.ndarray, lower: np.ndarray, upper: np.ndarray, free: np.ndarray) -> list[int]:
-    """Free parameters on a bound (within 1e-6, relative to the bound or to the span). A
-    parameter bounded only below, by 0 (a series R or L, fitted linearly), has no scale to
-    be near 0 in: it is on its bound when it is 0."""
-    out = []
-    for i in free:
-        span = upper[i] - lower[i]
-        if np.isfinite(span):
-            tol = 1e-6 * span
-        else:
-            tol = 0.0 if lower[i] == 0 else 1e-6 * max(abs(p[i]), 1.0)
-        low = lower[i] * (1 + 1e-6) if lower[i] > 0 else lower[i] + tol
-        high = upper[i] - tol
-        if (np.isfinite(lower[i]) and p[i] <= low) or (np.isfinite(upper[i]) and p[i] >= high):
-            out.append(int(i))
-    return out
+def _at_bound(prep: _Prepared, p: np.ndarray) -> list[int]:
+    """Indices of the free parameters of the full vector ``p`` that sit on a bound
+    (:meth:`~eisfit.fitting.optimise.Transform.on_bounds`, the solver's rule too)."""
+    free, transform = prep.problem.free, prep.problem.transform
+    at_low, at_high = transform.on_bounds(transform.to_internal(p[free]))
+    return [int(i) for i in free[at_low | at_high]]
 
 

@@ -24,6 +24,9 @@ LAMBDA_UP = 8.0  # after a rejected one
 ResidualJacobian = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
+BOUND_TOL = 1e-6  # distance to a bound, in units of the coordinate's scale, at which a parameter is on it
+
+
 @dataclass(frozen=True)
 class Transform:
     """Physical parameters p <-> internal coordinates theta (log for scale parameters)."""
@@ -59,6 +62,25 @@ class Transform:
 
     def clip_internal(self, theta: np.ndarray) -> np.ndarray:
         return np.clip(theta, self.internal_lower, self.internal_upper)
+
+    def on_bounds(self, theta: np.ndarray, tol: float = BOUND_TOL) -> tuple[np.ndarray, np.ndarray]:
+        """Which internal coordinates of ``theta`` sit on their lower and upper bounds,
+        within ``tol`` times a scale: 1 for a log coordinate (a relative distance in physical
+        units); the span for a linear one bounded on both sides (an exponent, an inductance
+        bounded to [0, 1e-4] H: its nanohenries are not "near 0"); else max(1, |bound|),
+        except that a linear coordinate bounded only below, by 0 (a series R or L), has no
+        scale to be near 0 in: it is on that bound only at 0, where the optimiser puts it
+        exactly."""
+        lo, hi = self.internal_lower, self.internal_upper
+        span = hi - lo
+        with np.errstate(invalid="ignore"):  # infinite bounds: never reached
+            bounded = np.isfinite(span)
+            low_scale = np.where(self.log_mask, 1.0, np.where(bounded, span,
+                                                             np.where(lo == 0, 0.0, np.maximum(1.0, np.abs(lo)))))
+            high_scale = np.where(self.log_mask, 1.0, np.where(bounded, span, np.maximum(1.0, np.abs(hi))))
+            at_low = np.isfinite(lo) & (theta <= lo + tol * low_scale)
+            at_high = np.isfinite(hi) & (theta >= hi - tol * high_scale)
+        return at_low, at_high
 
 
 @dataclass

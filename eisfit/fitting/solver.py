@@ -91,7 +91,6 @@ ROUND3_LACK_OF_FIT = 1.1  # after round 2, a lack of fit above this on KK-consis
 ESCALATE_LACK_OF_FIT = 1.05  # lack-of-fit ratio (RMS residual / Lin-KK noise) above which more starts run
 MAX_PROBLEMS = 2048  # LM problems (spectra x starts) per batched call: ~20 MB of Jacobians
 EVAL_BLOCK = 64  # rows per model/Jacobian evaluation block (cache-sized temporaries)
-BOUND_TOL = 1e-7  # internal-coordinate distance at which a parameter sits on its bound
 LOW_EXPONENT = 0.6  # a CPE exponent below this looks like a diffusion line or a collapsed arc
 OVERLAP_TAU_RATIO = 10.0  # arcs closer than a decade in time constant
 RUNAWAY_R_FACTOR = 100.0  # a resistance above this times max |Z| ran away
@@ -572,15 +571,8 @@ def _looks_poor(prep: Any, p_full: np.ndarray, cost: float, noise_level: float, 
         return True
     problem = prep.problem
     tr = problem.transform
-    theta = tr.to_internal(p_full[problem.free])
-    lo, hi = tr.internal_lower, tr.internal_upper
-    # a linear coordinate bounded only below, by 0 (a series R or L), has no scale to be near
-    # 0 in: it is on its bound when it is 0 (the optimiser puts it there exactly)
-    tol = np.where(~tr.log_mask & (lo == 0) & ~np.isfinite(hi), 0.0, BOUND_TOL * np.maximum(1.0, np.abs(lo)))
-    with np.errstate(invalid="ignore"):  # infinite bounds: never reached
-        at_low = np.isfinite(lo) & (theta <= lo + tol)
-        # an exponent on its upper bound (n = 1: an ideal capacitor) is a legitimate optimum
-        at_high = tr.log_mask & np.isfinite(hi) & (theta >= hi - BOUND_TOL * np.maximum(1.0, np.abs(hi)))
+    at_low, at_high = tr.on_bounds(tr.to_internal(p_full[problem.free]))
+    at_high &= tr.log_mask  # an exponent on its upper bound (n = 1: an ideal capacitor) is a legitimate optimum
     if any_sign and (np.any(at_low | at_high) or _ambiguous_shape(prep, p_full)):
         return True
     if not np.isfinite(noise_level):
