@@ -308,3 +308,16 @@ def test_cli_arrhenius_without_temperatures_is_a_clear_error(tmp_path):
         "--arrhenius", "--out", str(tmp_path / "out"), "--no-cache", "--no-progress"])
     assert out.exit_code == 2
     assert "eisfit: error:" in out.output and "temperature" in out.output
+
+
+def test_joint_fit_flags_a_capped_exponent_and_not_a_small_q():
+    """The joint fit's at-bound rule is the single fit's (Transform.on_bounds) plus its own
+    collapse rule: CPE2_1 capped at 0.8 below its true 0.85 sits on that bound in every
+    checkpoint (flagged, stderr nan); CPE1_0 = 2e-8 S*s^n is nowhere near its bound 0."""
+    spectra, truth = constant_bulk_campaign(k=4, noise=0.003, seed=5)
+    capped = [{**t, "CPE2_1": 0.8} for t in truth]
+    res = joint_fit(spectra, CIRCUIT, start_values=capped, bounds={"CPE2_1": (0.5, 0.8)})
+    for k in range(4):
+        assert "at-bound:CPE2_1" in res.flags[k]
+        assert not any(f.startswith("at-bound:") and f != "at-bound:CPE2_1" for f in res.flags[k]), res.flags[k]
+        assert np.isnan(res.stderr[k]["CPE2_1"]) and np.isfinite(res.stderr[k]["CPE1_0"])

@@ -500,7 +500,7 @@ def _assemble(defn, layout, data, out, plan, edf, indep, indep_layout, sharing, 
     covs, flags = _physical_covariances(out, weights, layout, n_res - m_eff, P, data.n_points)
     lower, upper = layout.transform.lower, layout.transform.upper
     values, stderr = [], []
-    scale = np.nanmax(np.abs(P), axis=0)  # each parameter's magnitude over the checkpoints
+    on_bound = _at_bounds(layout.transform, P)
     for i in range(k):
         values.append({n: float(P[i, j]) for j, n in enumerate(names)})
         se = {n: float("nan") for n in names}
@@ -508,7 +508,7 @@ def _assemble(defn, layout, data, out, plan, edf, indep, indep_layout, sharing, 
             sd = np.sqrt(np.clip(np.diag(covs[i]), 0, None))
             se.update({n: float(v) for n, v in zip(cov_names, sd)})
         for j, n in enumerate(names):
-            if n not in fixed and _on_bound(P[i, j], lower[j], upper[j], scale[j]):
+            if n not in fixed and on_bound[i, j]:
                 se[n] = float("nan")
                 flags[i].append(f"at-bound:{n}")
         stderr.append(se)
@@ -561,18 +561,20 @@ def _assemble(defn, layout, data, out, plan, edf, indep, indep_layout, sharing, 
     )
 
 
-BOUND_RTOL = 1e-9  # on a bound: within 1e-9 of the bound's magnitude (or of the parameter's scale)
 COLLAPSE_RATIO = 1e-12  # a zero lower bound counts as reached 12 decades below the parameter's scale
 
 
-def _on_bound(x: float, lo: float, hi: float, scale: float) -> bool:
-    """True when ``x`` sits on a finite bound, with a tolerance relative to that bound,
-    or, for a bound of 0, to ``scale`` (the parameter's magnitude over the checkpoints):
-    a CPE Q of 1e-10 S*s^n is not "on" its lower bound 0."""
-    scale = abs(scale) if np.isfinite(scale) and scale > 0 else max(abs(x), 1.0)
-    tol_lo = BOUND_RTOL * abs(lo) if lo != 0 else COLLAPSE_RATIO * scale
-    tol_hi = BOUND_RTOL * abs(hi) if hi != 0 else COLLAPSE_RATIO * scale
-    return bool((np.isfinite(lo) and x <= lo + tol_lo) or (np.isfinite(hi) and x >= hi - tol_hi))
+def _at_bounds(transform: Transform, P: np.ndarray) -> np.ndarray:
+    """(K, M): which parameters of each checkpoint sit on a bound. The single fit's rule
+    (:meth:`~eisfit.fitting.optimise.Transform.on_bounds`), and, since a joint fit gives a
+    log coordinate bounded below by 0 no collapse floor, such a parameter also counts as
+    on its bound ``COLLAPSE_RATIO`` below its magnitude over the checkpoints (a CPE Q of
+    1e-10 S*s^n is not "on" 0)."""
+    with np.errstate(invalid="ignore"):
+        low, high = transform.on_bounds(transform.to_internal(P))
+        scale = np.nanmax(np.abs(P), axis=0)
+        collapsed = transform.log_mask & (transform.lower == 0) & (P <= COLLAPSE_RATIO * scale)
+    return low | high | collapsed
 
 
 def _physical_covariances(out, weights, layout: _Layout, dof: float, P: np.ndarray,
