@@ -44,6 +44,7 @@ class KKOutcome:
         return cls(bool(result.passed), float(result.max_residual_pct), kk_noise_level(result),
                    tuple(result.outliers_Hz))
 
+
 CONVENTIONS = {
     "ceff_formula": "Hsu-Mansfeld (R*Q)^(1/n)/R; Brug in *_ceff_brug_F",
     "asr_convention": "per cell = R*A; per interface = R*A/2 (symmetric cells, interface arcs)",
