@@ -72,15 +72,23 @@ class Transform:
         scale to be near 0 in: it is on that bound only at 0, where the optimiser puts it
         exactly."""
         lo, hi = self.internal_lower, self.internal_upper
-        span = hi - lo
+        low_scale, high_scale = self._bound_scales
         with np.errstate(invalid="ignore"):  # infinite bounds: never reached
-            bounded = np.isfinite(span)
-            low_scale = np.where(self.log_mask, 1.0, np.where(bounded, span,
-                                                             np.where(lo == 0, 0.0, np.maximum(1.0, np.abs(lo)))))
-            high_scale = np.where(self.log_mask, 1.0, np.where(bounded, span, np.maximum(1.0, np.abs(hi))))
             at_low = np.isfinite(lo) & (theta <= lo + tol * low_scale)
             at_high = np.isfinite(hi) & (theta >= hi - tol * high_scale)
         return at_low, at_high
+
+    @functools.cached_property  # read on every at-bound test; the bounds never change
+    def _bound_scales(self) -> tuple[np.ndarray, np.ndarray]:
+        """The scales of :meth:`on_bounds` for the lower and the upper bounds."""
+        lo, hi = self.internal_lower, self.internal_upper
+        with np.errstate(invalid="ignore"):
+            span = hi - lo
+            bounded = np.isfinite(span)
+            only_zero = np.where(lo == 0, 0.0, np.maximum(1.0, np.abs(lo)))  # bounded below by 0 only: exactly 0
+            low = np.where(self.log_mask, 1.0, np.where(bounded, span, only_zero))
+            high = np.where(self.log_mask, 1.0, np.where(bounded, span, np.maximum(1.0, np.abs(hi))))
+        return low, high
 
 
 @dataclass
