@@ -150,8 +150,9 @@ class FitCache:
             return
         data = {"format": CACHE_FORMAT, "about": _canonical(dict(about)), "result": result}
         try:
+            text = json.dumps(data)  # encoded at once: json.dump writes piece by piece, ~2x slower
             with atomic_text_file(self.folder / f"{key}.json") as fh:
-                json.dump(data, fh)
+                fh.write(text)
         except OSError as exc:
             self.write_error = f"{exc.strerror or exc}"
             warnings.warn(f"cannot write to the cache folder {self.folder} ({self.write_error}); "

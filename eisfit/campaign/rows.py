@@ -43,7 +43,7 @@ class RowStream:
             if self.header is None:
                 self.header = self._columns(rows)
                 self._write_all(rows, self.header)
-            elif any(k not in self._known for r in rows for k in r):
+            elif not self._known.issuperset(k for r in rows for k in r):
                 self._widen(rows)
             else:
                 with self.path.open("a", newline="", encoding="utf-8") as fh:

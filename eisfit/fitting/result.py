@@ -185,10 +185,10 @@ class FitResult:
         for f in fields(self):
             v = getattr(self, f.name)
             if f.name in ("frequency",):
-                out[ARRAY_KEYS[f.name]] = [float(x) for x in v]
+                out[ARRAY_KEYS[f.name]] = np.asarray(v, float).tolist()
             elif f.name in ("z", "z_fit"):
-                out[ARRAY_KEYS[f.name + "_real"]] = [float(x) for x in np.real(v)]
-                out[ARRAY_KEYS[f.name + "_imag"]] = [float(x) for x in np.imag(v)]
+                out[ARRAY_KEYS[f.name + "_real"]] = np.real(v).astype(float).tolist()
+                out[ARRAY_KEYS[f.name + "_imag"]] = np.imag(v).astype(float).tolist()
             elif f.name in ("values", "stderr", "derived"):
                 out[f.name] = {k: _json_float(x) for k, x in v.items()}
             elif f.name == "correl":
