@@ -116,7 +116,10 @@ def run_campaign_fits(
 
 
 def _kept_key(item: dict[str, Any]) -> str:
-    return fit_key(item["content_sha256"], item["sweep"], item["settings_hash"], "kept")
+    """The cache key of a checkpoint's kept fit (computed once: looked up, then stored)."""
+    if "kept_key" not in item:
+        item["kept_key"] = fit_key(item["content_sha256"], item["sweep"], item["settings_hash"], "kept")
+    return item["kept_key"]
 
 
 def _cached(cache: FitCache, item: dict[str, Any]):
