@@ -359,6 +359,28 @@ def test_python_dash_m_eisfit():
 
 # ---- faults survived ----------------------------------------------------------------------
 
+def _cache_entries(cache: Path) -> dict[str, bytes]:
+    """{key: JSON bytes} of every line of the cache's packs (one pack per chunk of fits)."""
+    out = {}
+    for pack in sorted(cache.glob("pack-*.jsonl")):
+        for line in pack.read_bytes().splitlines():
+            key, _, text = line.partition(b"\t")
+            out[key.decode()] = text
+    return out
+
+
+def _replace_entry(cache: Path, key: str, text: bytes) -> None:
+    """Put ``text`` (no newline) in place of the JSON of ``key``'s line in its pack."""
+    for pack in cache.glob("pack-*.jsonl"):
+        lines = pack.read_bytes().splitlines(keepends=True)
+        for k, line in enumerate(lines):
+            if line.startswith(key.encode() + b"\t"):
+                lines[k] = key.encode() + b"\t" + text + b"\n"
+                pack.write_bytes(b"".join(lines))
+                return
+    raise AssertionError(f"no entry {key}")
+
+
 def test_binary_or_edited_cache_entries_are_refitted_with_a_warning(tmp_path):
     """Random bytes in an entry crashed the campaign (internal error: UnicodeDecodeError, no
     summary.csv); an entry with flags = 5 crashed it later; one without R2's value passed
@@ -367,14 +389,17 @@ def test_binary_or_edited_cache_entries_are_refitted_with_a_warning(tmp_path):
     data_folder(folder, 3)
     out = tmp_path / "out"
     assert run(["campaign", folder, "--out", out, *QUICK]).exit_code == 0
-    entries = sorted((out / ".eisfit-cache").glob("*.json"))
-    entries[0].write_bytes(bytes(range(256)) * 2)
-    edited = json.loads(entries[1].read_text())
+    cache = out / ".eisfit-cache"
+    entries = _cache_entries(cache)
+    assert len(entries) == 3 and len(list(cache.glob("pack-*.jsonl"))) == 1  # one pack for the chunk
+    keys = sorted(entries)
+    _replace_entry(cache, keys[0], bytes(range(11, 256)) * 2)  # no newline among the bytes
+    edited = json.loads(entries[keys[1]])
     edited["result"]["flags"] = 5
-    entries[1].write_text(json.dumps(edited))
-    edited = json.loads(entries[2].read_text())
+    _replace_entry(cache, keys[1], json.dumps(edited).encode())
+    edited = json.loads(entries[keys[2]])
     del edited["result"]["values"]["R2"]
-    entries[2].write_text(json.dumps(edited))
+    _replace_entry(cache, keys[2], json.dumps(edited).encode())
     again = run(["campaign", folder, "--out", out, *QUICK])
     assert again.exit_code == 0, again.output
     assert again.stderr.count("is unusable") == 3 and "fits run: 3" in again.stderr
@@ -388,14 +413,16 @@ def test_bad_cache_entries_are_refitted_with_a_warning(tmp_path):
     first = run(["campaign", folder, "--out", out, *QUICK])
     assert first.exit_code == 0, first.output
     first_rows = read_rows(out / "summary.csv")
-    entries = sorted((out / ".eisfit-cache").glob("*.json"))
+    cache = out / ".eisfit-cache"
+    entries = _cache_entries(cache)
     assert len(entries) == 4  # one kept fit per checkpoint
-    entries[0].write_text("[]")
-    good = json.loads(entries[1].read_text())
+    keys = sorted(entries)
+    _replace_entry(cache, keys[0], b"[]")
+    good = json.loads(entries[keys[1]])
     good["result"]["values"] = []
-    entries[1].write_text(json.dumps(good))
-    entries[2].write_text("{not json")
-    entries[3].write_text('{"values": []}')
+    _replace_entry(cache, keys[1], json.dumps(good).encode())
+    _replace_entry(cache, keys[2], b"{not json")
+    _replace_entry(cache, keys[3], b'{"values": []}')
     again = run(["campaign", folder, "--out", out, *QUICK])
     assert again.exit_code == 0, again.output
     assert again.stderr.count("is unusable") == 4 and "fitting again" in again.stderr
@@ -405,8 +432,24 @@ def test_bad_cache_entries_are_refitted_with_a_warning(tmp_path):
     assert all(row["error"] == "" for row in after) and len(after) == 4
     for a, b in zip(first_rows, after):  # the refits give the results the bad entries held
         assert float(b["R2"]) == pytest.approx(float(a["R2"]), rel=1e-9)
-    third = run(["campaign", folder, "--out", out, *QUICK])  # the refits replaced the bad entries
+    third = run(["campaign", folder, "--out", out, *QUICK])  # the refits' newer pack is read now
     assert "is unusable" not in third.stderr and "fits run: 0" in third.stderr
+
+
+def test_cache_lines_without_a_key_are_counted_in_one_warning(tmp_path):
+    """A pack cut or garbled so that lines lose their key: one warning names the pack and
+    the count; those fits run again, the others come from the cache."""
+    folder = tmp_path / "data"
+    data_folder(folder, 3)
+    out = tmp_path / "out"
+    assert run(["campaign", folder, "--out", out, *QUICK]).exit_code == 0
+    (pack,) = (out / ".eisfit-cache").glob("pack-*.jsonl")
+    lines = pack.read_bytes().splitlines(keepends=True)
+    pack.write_bytes(lines[0] + b"garbage without a key\n" + b"x" + lines[1][1:] + lines[2])
+    again = run(["campaign", folder, "--out", out, *QUICK])
+    assert again.exit_code == 0, again.output
+    assert again.stderr.count("line(s) without a key") == 1 and "has 2 line(s)" in again.stderr
+    assert "fits run: 1" in again.stderr and "cache hits: 2" in again.stderr
 
 
 def test_unwritable_output_folder_is_reported_before_any_fit(tmp_path, monkeypatch):
@@ -446,7 +489,7 @@ def test_failed_write_after_the_fits_goes_to_a_named_fallback(tmp_path, monkeypa
     assert len(rows) == 2 and all(float(row["R2"]) > 0 for row in rows)
     fallback.unlink()
     fallback.parent.rmdir()
-    assert len(list((tmp_path / "out" / ".eisfit-cache").glob("*.json"))) >= 2  # and the cache kept them
+    assert len(_cache_entries(tmp_path / "out" / ".eisfit-cache")) >= 2  # and the cache kept them
 
 
 def test_cache_write_failure_does_not_stop_the_campaign(tmp_path, monkeypatch):
@@ -519,7 +562,7 @@ def test_no_orphan_workers_after_the_main_process_is_killed(tmp_path):
             workers = [c for c in children if is_worker(c)]
             # workers that have returned a fit (now in the cache) are past their start-up:
             # killed earlier, they would die anyway on the closed start-up pipe
-            if len(workers) >= 2 and any(cache.glob("*.json")):
+            if len(workers) >= 2 and any(cache.glob("pack-*.jsonl")):
                 break
             time.sleep(0.05)
         assert proc.poll() is None, "the campaign ended before its workers could be seen at work"
@@ -585,8 +628,8 @@ def test_interrupted_campaign_writes_what_it_finished(tmp_path):
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and proc.poll() is None:
-            # two finished cold fits in the cache (not counting .tmp-* files being written)
-            if len([f for f in (out / ".eisfit-cache").glob("*.json") if not f.name.startswith(".")]) >= 2:
+            # two finished fits in the cache's packs (not counting .tmp-* files being written)
+            if (out / ".eisfit-cache").is_dir() and len(_cache_entries(out / ".eisfit-cache")) >= 2:
                 break
             time.sleep(0.05)
         assert proc.poll() is None, "the campaign ended before it could be interrupted"

@@ -204,6 +204,7 @@ def _collect(items: list[dict], fits: list[CheckpointFits], chunk: _Chunk, outco
     if isinstance(outcome, dict) and "error" in outcome:  # the whole task failed
         outcome = [outcome] * len(chunk.members)
     fitted = 0
+    stored: list[tuple[str, Any, dict[str, Any]]] = []
     for i, o in zip(chunk.members, outcome):
         if "error" in o:
             fits[i].error = f"fit failed: {o['error']}"
@@ -211,16 +212,17 @@ def _collect(items: list[dict], fits: list[CheckpointFits], chunk: _Chunk, outco
         fitted += 1
         kept = result_of_outcome(o, items[i]["spectrum"])
         if isinstance(cache, MemoryCache):
-            cache.put(_kept_key(items[i]), (kept, o["seed_source"]), {})
+            stored.append((_kept_key(items[i]), (kept, o["seed_source"]), {}))
         elif cache.enabled:
             result = dict(kept.to_dict(), campaign_seed_source=o["seed_source"])
-            cache.put(_kept_key(items[i]), result, {"source": items[i]["spectrum"].meta.get("source"),
-                                                    "sweep": items[i]["sweep"], "settings": items[i]["settings"]})
+            stored.append((_kept_key(items[i]), result, {"source": items[i]["spectrum"].meta.get("source"),
+                                                         "sweep": items[i]["sweep"], "settings": items[i]["settings"]}))
         fits[i].kept, fits[i].seed_source = kept, o["seed_source"]
         if o.get("disagree"):
             fits[i].flags.append("seed-disagreement")
             fits[i].notes.append(f"the seeded fit found a lower minimum than the cold fit (chi-square "
                                  f"{o['seeded_chisq']:.4g} vs {o['cold_chisq']:.4g})")
+    cache.put_many(stored)  # one pack per chunk
     return fitted
 
 
