@@ -6,6 +6,7 @@ from the closed form of the circuit, not from the reader.
 """
 from __future__ import annotations
 
+import struct
 import warnings
 import zipfile
 from pathlib import Path
@@ -326,6 +327,25 @@ def test_legacy_xls_workbooks_read_every_cell_kind(tmp_path, small):
     assert s.meta["cycle"] == 2.5  # RK (x100) and a formula's text result
 
 
+def test_excel_95_workbooks_are_read_in_their_code_page(tmp_path):
+    """Excel 5.0/95 (BIFF5: a Book stream, no shared strings, 8-bit text in the CODEPAGE
+    record's code page) was refused ("save it as .xlsx"); older instrument software wrote it."""
+    from xls_writer import write_xls
+
+    f = np.logspace(5, -1, 25)
+    rows = _xls_rows(f, z_cell_ohm(f), compact=True)
+    rows[0][0] = ("rstring", rows[0][0])  # a header cell with formatting runs
+    path = write_xls(tmp_path / "old95.xls", {"Notizen": [["Zelle 7, 25 °C"]], "Zelle ä": rows},
+                     stream_name="Book", biff=5, pad=False)
+    s = read_the_data_sheet(path, "xls", f, "Zelle ä", "Notizen")
+    assert s.meta["cycle"] == 2.5  # RK (x100) and a formula's text result (a BIFF5 STRING record)
+    cyrillic = write_xls(tmp_path / "cp1251.xls", {"Ячейка 3": _xls_rows(f, z_cell_ohm(f))}, stream_name="Book",
+                         biff=5, codepage=1251)
+    (s,) = eisfit.read(cyrillic)
+    assert s.meta["sheet"] == "Ячейка 3"
+    np.testing.assert_allclose(s.z, z_cell_ohm(f), rtol=1e-15)
+
+
 def test_rk_and_mulrk_numbers_decode_exactly(tmp_path):
     from xls_writer import write_xls
 
@@ -351,9 +371,13 @@ def test_damaged_and_foreign_compound_files_get_one_clear_error(tmp_path):
     word.write_bytes(compound_file({"WordDocument": bytes(5000)}))
     with pytest.raises(UnknownFormatError, match="without a Workbook stream"):
         eisfit.read(word)
-    biff5 = write_xls(tmp_path / "old95.xls", {"EIS": _xls_rows(f, z_cell_ohm(f))}, stream_name="Book")
-    with pytest.raises(UnknownFormatError, match="Excel 5.0/95 workbook"):
-        eisfit.read(biff5)
+    odd = write_xls(tmp_path / "odd.xls", {"EIS": _xls_rows(f, z_cell_ohm(f))})
+    data = bytearray(odd.read_bytes())
+    at = data.index(struct.pack("<HHH", 0x0809, 16, 0x0600))  # the globals' BOF: version 0x0600 -> 0x0400
+    data[at + 4:at + 6] = struct.pack("<H", 0x0400)
+    odd.write_bytes(bytes(data))
+    with pytest.raises(UnknownFormatError, match="not a BIFF8 or BIFF5 workbook"):
+        eisfit.read(odd)
     locked = tmp_path / "locked.xls"
     locked.write_bytes(compound_file({"Workbook": workbook_stream({"EIS": _xls_rows(f, z_cell_ohm(f))},
                                                                   encrypted=True)}))

@@ -7,6 +7,11 @@ spanning that many columns, ("formula", float) -> FORMULA with its cached number
 ("date", days) -> NUMBER with the style of built-in format 22 (m/d/yy h:mm), ("clock", days)
 -> RK with the style of a custom format 'hh:mm:ss'. The globals hold 16 plain cell styles
 (XF 0-15), then those two (XF 16 and 17).
+
+``biff=5`` writes an Excel 5.0/95 stream instead (BOF version 0x0500, a CODEPAGE record,
+8-bit strings in that code page: sheet names and number formats with a u8 length, LABEL
+cells and STRING results with a u16 length, no shared strings); ("rstring", str) is then a
+rich-text RSTRING cell.
 """
 from __future__ import annotations
 
@@ -32,27 +37,39 @@ def rk_of(value: float) -> int:
 
 
 def workbook_stream(sheets: dict[str, list[list]], *, split_string: int | None = None, pad: bool = True,
-                    encrypted: bool = False) -> bytes:
+                    encrypted: bool = False, biff: int = 8, codepage: int = 1252) -> bytes:
     strings: list[str] = []
     for rows in sheets.values():
         for row in rows:
             for v in row:
                 if isinstance(v, str) and v not in strings:
                     strings.append(v)
-    bof_globals = record(0x0809, struct.pack("<HHHHII", 0x0600, 0x0005, 0, 1997, 0, 0x0600))
+    version = 0x0600 if biff == 8 else 0x0500
+    encoding = f"cp{codepage}"
+    bof_globals = record(0x0809, struct.pack("<HHHHII", version, 0x0005, 0, 1997, 0, version))
+    if biff == 5:
+        bof_globals += record(0x0042, struct.pack("<H", codepage))
     code = "hh:mm:ss"
-    bof_globals += record(0x041E, struct.pack("<HHB", 164, len(code), 0) + code.encode("latin-1"))
+    if biff == 8:
+        bof_globals += record(0x041E, struct.pack("<HHB", 164, len(code), 0) + code.encode("latin-1"))
+    else:
+        bof_globals += record(0x041E, struct.pack("<HB", 164, len(code)) + code.encode(encoding))
     bof_globals += b"".join(record(0x00E0, struct.pack("<HH", 0, fmt) + bytes(16)) for fmt in [0] * 16 + [22, 164])
-    sst = _sst_records(strings, split_string)
-    bounds_len = sum(4 + 6 + 2 + len(n) for n in sheets)
+    sst = _sst_records(strings, split_string) if biff == 8 else b""
+
+    def sheet_name(n: str) -> bytes:
+        raw = n.encode("latin-1" if biff == 8 else encoding)
+        return bytes([len(raw), 0]) + raw if biff == 8 else bytes([len(raw)]) + raw
+
+    bounds_len = sum(4 + 6 + len(sheet_name(n)) for n in sheets)
     head_len = len(bof_globals) + (4 + 54 if encrypted else 0) + bounds_len + len(sst) + 4
     bodies, at = [], head_len
     for rows in sheets.values():
-        body = record(0x0809, struct.pack("<HHHHII", 0x0600, 0x0010, 0, 1997, 0, 0x0600))
-        body += b"".join(_cells(r, row, strings) for r, row in enumerate(rows)) + record(0x000A, b"")
+        body = record(0x0809, struct.pack("<HHHHII", version, 0x0010, 0, 1997, 0, version))
+        body += b"".join(_cells(r, row, strings, biff, encoding) for r, row in enumerate(rows)) + record(0x000A, b"")
         bodies.append((at, body))
         at += len(body)
-    bounds = b"".join(record(0x0085, struct.pack("<IBB", pos, 0, 0) + bytes([len(n), 0]) + n.encode("latin-1"))
+    bounds = b"".join(record(0x0085, struct.pack("<IBB", pos, 0, 0) + sheet_name(n))
                       for (pos, _), n in zip(bodies, sheets))
     stream = bof_globals + (record(0x002F, bytes(54)) if encrypted else b"") + bounds + sst + record(0x000A, b"")
     stream += b"".join(body for _, body in bodies)
@@ -74,12 +91,18 @@ def _sst_records(strings: list[str], split_string: int | None) -> bytes:
     return record(0x00FC, payload)
 
 
-def _cells(r: int, row: list, strings: list[str]) -> bytes:
+def _cells(r: int, row: list, strings: list[str], biff: int = 8, encoding: str = "cp1252") -> bytes:
     out = b""
     for c, v in enumerate(row):
         if v is None:
             continue
-        if isinstance(v, str):
+        if isinstance(v, str) and biff == 5:  # LABEL: u16 length, 8-bit characters
+            raw = v.encode(encoding)
+            out += record(0x0204, struct.pack("<HHHH", r, c, 15, len(raw)) + raw)
+        elif isinstance(v, tuple) and v[0] == "rstring":  # BIFF5 rich text: the LABEL layout, then its runs
+            raw = v[1].encode(encoding)
+            out += record(0x00D6, struct.pack("<HHHH", r, c, 15, len(raw)) + raw + bytes([1, 0, 0]))
+        elif isinstance(v, str):
             out += record(0x00FD, struct.pack("<HHHI", r, c, 15, strings.index(v)))
         elif isinstance(v, tuple) and v[0] == "date":
             out += record(0x0203, struct.pack("<HHHd", r, c, 16, v[1]))
@@ -95,7 +118,10 @@ def _cells(r: int, row: list, strings: list[str]) -> bytes:
         elif isinstance(v, tuple) and v[0] == "formula-text":
             value = bytes([0, 0, 0, 0, 0, 0]) + b"\xff\xff"
             out += record(0x0006, struct.pack("<HHH", r, c, 15) + value + struct.pack("<HI", 0, 0) + b"\x00\x00")
-            out += record(0x0207, struct.pack("<HB", len(v[1]), 0) + v[1].encode("latin-1"))
+            if biff == 8:
+                out += record(0x0207, struct.pack("<HB", len(v[1]), 0) + v[1].encode("latin-1"))
+            else:
+                out += record(0x0207, struct.pack("<H", len(v[1])) + v[1].encode(encoding))
         else:
             out += record(0x0203, struct.pack("<HHHd", r, c, 15, float(v)))
     return out

@@ -22,12 +22,17 @@ What this reader knows of the files (the published MS-CFB and MS-XLS layouts):
   system: a number whose format shows a date or a time (see :mod:`eisfit.io._sheets`) is
   read as date text, never as a number of seconds.
 
-Each worksheet is then read like an .xlsx sheet (:mod:`eisfit.io._sheets`). Excel 5.0/95
-workbooks (BIFF5, a ``Book`` stream) and encrypted workbooks get an error asking for
-.xlsx or CSV.
+Excel 5.0/95 workbooks (BIFF5: a ``Book`` stream, BOF version 0x0500) hold the same cell
+records but no shared strings: text is 8-bit in the code page of the ``CODEPAGE`` record
+(0x42; Windows-1252 when absent), with a u8 length in ``BOUNDSHEET`` and ``FORMAT`` and a
+u16 length in ``LABEL``, ``RSTRING`` (0xD6, a label with formatting runs) and ``STRING``.
+
+Each worksheet is then read like an .xlsx sheet (:mod:`eisfit.io._sheets`). Encrypted
+workbooks get an error asking for .xlsx or CSV.
 """
 from __future__ import annotations
 
+import codecs
 import struct
 from pathlib import Path
 from typing import Callable, Iterator, Mapping
@@ -50,6 +55,8 @@ BOF, EOF, BOUNDSHEET, SST, CONTINUE, FILEPASS = 0x0809, 0x000A, 0x0085, 0x00FC, 
 FORMAT, XF, DATEMODE = 0x041E, 0x00E0, 0x0022
 NUMBER, RK, MULRK, LABELSST, LABEL, BOOLERR, FORMULA, STRING = (0x0203, 0x027E, 0x00BD, 0x00FD, 0x0204,
                                                                  0x0205, 0x0006, 0x0207)
+RSTRING, CODEPAGE = 0x00D6, 0x0042
+BIFF8, BIFF5 = 0x0600, 0x0500
 
 
 def sniff(head: bytes, path: Path) -> int:
@@ -73,11 +80,10 @@ def read(path: str | Path, *, sheet: str | int | None = None, imag_sign: str | N
         raise UnknownFormatError(p, "not an OLE2 compound file (legacy .xls)")
     with damage_reported(p, ".xls workbook"):
         streams = _CompoundFile(data).streams()
-        if "Workbook" not in streams:
-            if "Book" in streams:
-                raise UnknownFormatError(p, "an Excel 5.0/95 workbook (BIFF5): not readable; save it as .xlsx or CSV")
+        name = next((n for n in ("Workbook", "Book") if n in streams), None)  # Book: Excel 5.0/95
+        if name is None:
             raise UnknownFormatError(p, "a compound file without a Workbook stream: not an Excel workbook")
-        book = _Workbook(p, streams["Workbook"]())
+        book = _Workbook(p, streams[name]())
         sheets = [(name, (lambda at=at: book.rows(at))) for name, at in book.sheets()]
         return spectra_of_sheets(p, sheets, sheet, NAME, dict(imag_sign=imag_sign, decimal=decimal, header=header,
                                                               columns=columns))
@@ -169,13 +175,17 @@ class _CompoundFile:
 # BIFF8 records
 # ---------------------------------------------------------------------------
 class _Workbook:
-    """Sheets, shared strings and cells of a BIFF8 Workbook stream."""
+    """Sheets, shared strings and cells of a BIFF8 (Excel 97-2003) or BIFF5 (Excel 5.0/95)
+    workbook stream."""
 
     def __init__(self, p: Path, stream: bytes):
         self.p, self.stream = p, stream
         version, kind = struct.unpack_from("<HH", stream, 4)
-        if struct.unpack_from("<H", stream, 0)[0] != BOF or version != 0x0600:
-            raise UnknownFormatError(p, f"not a BIFF8 workbook (BOF version 0x{version:04X}); save it as .xlsx or CSV")
+        if struct.unpack_from("<H", stream, 0)[0] != BOF or version not in (BIFF8, BIFF5):
+            raise UnknownFormatError(p, f"not a BIFF8 or BIFF5 workbook (BOF version 0x{version:04X}); "
+                                        "save it as .xlsx or CSV")
+        self.biff8 = version == BIFF8
+        self.encoding = "cp1252"  # BIFF5 text: the CODEPAGE record's, Windows-1252 without one
         self._sheets: list[tuple[str, int]] = []
         self.strings: list[str] = []
         formats: dict[int, bool] = {}  # custom format id -> shows a date or a time
@@ -184,8 +194,11 @@ class _Workbook:
         for rtype, payload, breaks in self._records(0):
             if rtype == FILEPASS:
                 raise UnknownFormatError(p, "an encrypted .xls workbook: open it in Excel and save it without a password")
-            if rtype == FORMAT:
-                formats[struct.unpack_from("<H", payload)[0]] = is_date_format(_unicode_string(payload, 2)[0])
+            if rtype == CODEPAGE and not self.biff8:
+                self.encoding = _codec(struct.unpack_from("<H", payload)[0])
+            elif rtype == FORMAT:
+                code = _unicode_string(payload, 2)[0] if self.biff8 else self._byte_string(payload, 2, 1)
+                formats[struct.unpack_from("<H", payload)[0]] = is_date_format(code)
             elif rtype == XF:
                 xf_formats.append(struct.unpack_from("<H", payload, 2)[0])
             elif rtype == DATEMODE:
@@ -193,7 +206,8 @@ class _Workbook:
             elif rtype == BOUNDSHEET:
                 at, _, sheet_type = struct.unpack_from("<IBB", payload)
                 if sheet_type == 0:  # a worksheet (not a chart or macro sheet)
-                    self._sheets.append((_short_string(payload, 6)[0], at))
+                    name = _short_string(payload, 6)[0] if self.biff8 else self._byte_string(payload, 6, 1)
+                    self._sheets.append((name, at))
             elif rtype == SST:
                 self.strings = _shared_strings(payload, breaks)
             elif rtype == EOF:
@@ -202,6 +216,15 @@ class _Workbook:
 
     def sheets(self) -> list[tuple[str, int]]:
         return list(self._sheets)
+
+    def _byte_string(self, data: bytes, at: int, length_bytes: int) -> str:
+        """A BIFF5 string: a u8 or u16 length, then 8-bit characters in the workbook's code page."""
+        n = data[at] if length_bytes == 1 else struct.unpack_from("<H", data, at)[0]
+        return data[at + length_bytes:at + length_bytes + n].decode(self.encoding, errors="replace")
+
+    def _text(self, data: bytes, at: int) -> str:
+        """The string of a LABEL, RSTRING or STRING record starting at ``at``."""
+        return _unicode_string(data, at)[0] if self.biff8 else self._byte_string(data, at, 2)
 
     def _records(self, at: int) -> Iterator[tuple[int, bytes, list[int]]]:
         """(type, payload with its CONTINUE records joined, offsets where each CONTINUE began)."""
@@ -230,7 +253,7 @@ class _Workbook:
             if rtype == FORMULA:
                 pending = struct.unpack_from("<HH", payload) if payload[12:14] == b"\xff\xff" and payload[6] == 0 else None
             elif rtype == STRING and pending is not None:
-                cells.setdefault(pending[0], {})[pending[1]] = cell_text(_unicode_string(payload, 0)[0])
+                cells.setdefault(pending[0], {})[pending[1]] = cell_text(self._text(payload, 0))
                 pending = None
         for row in sorted(cells):
             yield row + 1, {c: t for c, t in cells[row].items() if t}
@@ -252,9 +275,9 @@ class _Workbook:
             if index >= len(self.strings):
                 raise ValueError(f"shared string {index} of {len(self.strings)}")
             return [(row, col, cell_text(self.strings[index]))]
-        if rtype == LABEL:
+        if rtype in (LABEL, RSTRING):
             row, col = struct.unpack_from("<HH", payload)
-            return [(row, col, cell_text(_unicode_string(payload, 6)[0]))]
+            return [(row, col, cell_text(self._text(payload, 6)))]
         if rtype == BOOLERR:
             row, col, _, value, is_error = struct.unpack_from("<HHHBB", payload)
             return [(row, col, "#ERROR" if is_error else ("TRUE" if value else "FALSE"))]
@@ -269,6 +292,16 @@ class _Workbook:
     def _number(self, value: float, style: int) -> str:
         """A number cell's text: the number with every digit, or a date when its style shows one."""
         return date_text(value, self.epoch) if style in self.date_styles else repr(value)
+
+
+def _codec(codepage: int) -> str:
+    """The Python codec of a BIFF CODEPAGE value (Windows-1252 for one Python does not know)."""
+    name = {367: "ascii", 1200: "utf-16-le", 10000: "mac-roman", 0x8000: "mac-roman", 0x8001: "cp1252"}.get(
+        codepage, f"cp{codepage}")
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return "cp1252"
 
 
 def _rk_value(rk: int) -> float:
