@@ -258,6 +258,14 @@ def test_cache_second_run_fits_nothing_and_new_file_fits_only_it(tmp_path):
     second = eisfit.fit_campaign(data, cache_dir=cache, **FAST)
     assert second.stats["fits_run"] == 0 and second.stats["cache_hits"] == 3
     pd.testing.assert_frame_equal(first.table, second.table)
+    # the cache holds no per-point arrays (the file is read again); the results rebuilt from
+    # it have the same points and fitted curve
+    for a, b in zip(first.results, second.results):
+        np.testing.assert_array_equal(a.frequency, b.frequency)
+        np.testing.assert_array_equal(a.z, b.z)
+        np.testing.assert_allclose(a.z_fit, b.z_fit, rtol=1e-12)
+    lines = [line for pack in cache.glob("pack-*.jsonl") for line in pack.read_text().splitlines()]
+    assert len(lines) == 3 and all('"z_real_ohm": []' in line and '"campaign_points"' in line for line in lines)
     _copy(MPT[3:4], data)  # a later checkpoint: only it is fitted (led in by the one before)
     third = eisfit.fit_campaign(data, cache_dir=cache, **FAST)
     assert third.stats["fits_run"] == 1 and third.stats["cache_hits"] == 3

@@ -135,7 +135,10 @@ def _cached(cache: FitCache, item: dict[str, Any]):
     if isinstance(d, tuple):  # MemoryCache: (FitResult, seed source) as stored
         return d
     try:
-        return FitResult.from_dict(d), str(d.get("campaign_seed_source", ""))
+        result = FitResult.from_dict(d)
+        if "campaign_points" in d:  # stored without the points: rebuilt from the spectrum, as a worker's outcome
+            result = result_of_outcome({"result": result, "points": d["campaign_points"]}, item["spectrum"])
+        return result, str(d.get("campaign_seed_source", ""))
     except Exception:  # a damaged entry is refitted
         return None
 
@@ -215,9 +218,9 @@ def _collect(items: list[dict], fits: list[CheckpointFits], chunk: _Chunk, outco
         if isinstance(cache, MemoryCache):
             stored.append((_kept_key(items[i]), (kept, o["seed_source"]), {}))
         elif cache.enabled:
-            result = dict(kept.to_dict(), campaign_seed_source=o["seed_source"])
-            stored.append((_kept_key(items[i]), result, {"source": items[i]["spectrum"].meta.get("source"),
-                                                         "sweep": items[i]["sweep"], "settings": items[i]["settings"]}))
+            stored.append((_kept_key(items[i]), _cache_entry(o, kept), {
+                "source": items[i]["spectrum"].meta.get("source"), "sweep": items[i]["sweep"],
+                "settings": items[i]["settings"]}))
         fits[i].kept, fits[i].seed_source = kept, o["seed_source"]
         if o.get("disagree"):
             fits[i].flags.append("seed-disagreement")
@@ -225,6 +228,17 @@ def _collect(items: list[dict], fits: list[CheckpointFits], chunk: _Chunk, outco
                                  f"{o['seeded_chisq']:.4g} vs {o['cold_chisq']:.4g})")
     cache.put_many(stored)  # one pack per chunk
     return fitted
+
+
+def _cache_entry(outcome: dict[str, Any], kept) -> dict[str, Any]:
+    """What the cache stores of a kept fit: the worker's result without the per-point arrays
+    and which points were fitted (the spectrum is read again, its bytes are in the key; z_fit
+    is the circuit at the values), or the whole result where the points cannot be named by
+    index."""
+    if "points" in outcome:
+        return dict(outcome["result"].to_dict(), campaign_seed_source=outcome["seed_source"],
+                    campaign_points=outcome["points"])
+    return dict(kept.to_dict(), campaign_seed_source=outcome["seed_source"])
 
 
 def result_of_outcome(outcome: dict[str, Any], spectrum: Spectrum):
