@@ -446,6 +446,8 @@ def test_cache_lines_without_a_key_are_counted_in_one_warning(tmp_path):
     (pack,) = (out / ".eisfit-cache").glob("pack-*.jsonl")
     lines = pack.read_bytes().splitlines(keepends=True)
     pack.write_bytes(lines[0] + b"garbage without a key\n" + b"x" + lines[1][1:] + lines[2])
+    # a pack of other code (an older version: its keys could never match) is not even read
+    (out / ".eisfit-cache" / "pack-0123456789abcdef-old.jsonl").write_bytes(b"not a pack line\n" * 3)
     again = run(["campaign", folder, "--out", out, *QUICK])
     assert again.exit_code == 0, again.output
     assert again.stderr.count("line(s) without a key") == 1 and "has 2 line(s)" in again.stderr

@@ -1,8 +1,11 @@
 """Result cache of a campaign: the fits of each chunk in one pack file, written as soon as
 the chunk ends.
 
-A pack (``pack-<hash>.jsonl``) holds one line per fit: its 40-character key, a tab, and a
-JSON object (format, what the fit was of, ``FitResult.to_dict()``). One file per chunk
+A pack (``pack-<engine>-<hash>.jsonl``) holds one line per fit: its 40-character key, a
+tab, and a JSON object (format, what the fit was of, the result without its per-point
+arrays). Only the packs of this code's :func:`engine_fingerprint` are read: another
+version's could never match a key, and a cache folder kept across upgrades is not read
+whole at every run. One file per chunk
 instead of one per fit: creating and renaming 5,000 small files cost ~3 s of system time
 here, one file per chunk of 250 fits a few milliseconds; and a killed run loses what it
 lost before, the chunk that was running. A key written again (a refit of an unusable
@@ -39,7 +42,6 @@ from .sources import CampaignWarning
 __all__ = ["FitCache", "MemoryCache", "settings_hash", "seed_hash", "fit_key", "engine_fingerprint"]
 
 CACHE_FORMAT = "eisfit-campaign-cache/1"
-PACK_GLOB = "pack-*.jsonl"
 KEY_LENGTH = 40  # hex digits of a key (fit_key)
 _KEY = re.compile(rb"[0-9a-f]{%d}\t" % KEY_LENGTH)
 
@@ -164,12 +166,13 @@ class FitCache:
         return None
 
     def _lookup(self) -> dict[str, tuple[Path, int]]:
-        """The index of every pack in the folder, built on the first lookup; packs are
-        read oldest first, so a key written again is found in the newest."""
+        """The index of this code's packs in the folder, built on the first lookup; packs
+        are read oldest first, so a key written again is found in the newest."""
         if self._index is None:
             self._index = {}
             try:
-                packs = sorted(((p.stat().st_mtime_ns, p.name, p) for p in self.folder.glob(PACK_GLOB)))
+                packs = sorted(((p.stat().st_mtime_ns, p.name, p)
+                                for p in self.folder.glob(f"pack-{engine_fingerprint()}-*.jsonl")))
             except OSError:
                 packs = []
             for _, _, path in packs:
@@ -206,7 +209,8 @@ class FitCache:
         # ASCII JSON (json.dumps' default): a line's bytes are its characters
         lines = [f"{key}\t{json.dumps({'format': CACHE_FORMAT, 'about': _canonical(dict(about)), 'result': result})}\n"
                  for key, result, about in entries]
-        path = self.folder / f"pack-{hashlib.sha256(''.join(k for k, _, _ in entries).encode()).hexdigest()[:24]}.jsonl"
+        digest = hashlib.sha256("".join(k for k, _, _ in entries).encode()).hexdigest()[:24]
+        path = self.folder / f"pack-{engine_fingerprint()}-{digest}.jsonl"
         try:
             with atomic_text_file(path) as fh:
                 fh.write("".join(lines))
