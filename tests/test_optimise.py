@@ -124,3 +124,22 @@ def test_a_bounded_lead_inductance_of_nanohenries_neither_flags_nor_escalates():
     assert not any(flag.startswith("at-bound") for flag in res.flags), res.flags
     assert res.values["L0"] == pytest.approx(6e-8, rel=0.2)
     assert res.n_starts <= 8, res.n_starts  # the quick round only
+
+
+def test_a_series_resistance_at_zero_is_an_optimum_not_a_sign_of_a_missed_one():
+    """Data with no series resistance: R0 of R0-p(R1,CPE1) ends on its bound 0 (flagged),
+    which the data support; the solver does not take it as a sign of a local minimum and
+    runs no further rounds of starts (an exponent on 1 is treated the same way)."""
+    import eisfit
+    from eisfit import Spectrum
+    from eisfit.model import Circuit
+
+    f = np.logspace(4, -1, 50)
+    z = Circuit("p(R1,CPE1)").impedance([100.0, 1e-5, 0.9], f)
+    rng = np.random.default_rng(1)
+    s = Spectrum(frequency=f, z=z * (1 + 0.003 * rng.standard_normal(f.size)))
+    res = eisfit.fit(s, "R0-p(R1,CPE1)")
+    assert res.values["R0"] == 0.0 and "at-bound:R0" in res.flags
+    assert res.n_starts <= 8, res.n_starts  # the quick round only
+    many = eisfit.fit(s, "R0-p(R1,CPE1)", starts=40)
+    assert res.chisq <= many.chisq * (1 + 1e-6)
