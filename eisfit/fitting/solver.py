@@ -20,7 +20,7 @@ prefix spreads over the grid) when the optimum looks poor in any of these ways:
   is ``KKResult.noise_level``: a chain of N/2 elements' where the Lin-KK chain stopped short);
 * a free parameter on a bound (a log-scale parameter at its collapse floor, or an
   exponent at its lower bound: degenerate CPEs; not a series R or L at 0, where the data
-  hold no such term: on 279 fits of real files with and without L0 the same optima, 4 %
+  hold no such term: on 279 fits of real files with and without L0 the same optima, ~5 %
   less time), or a non-finite cost;
 * a shape that local minima favour: a CPE exponent below ``LOW_EXPONENT``, two arcs
   less than ``OVERLAP_TAU_RATIO`` apart in time constant, an arc time constant more than a
