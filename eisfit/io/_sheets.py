@@ -20,7 +20,7 @@ from xml.etree import ElementTree
 from ..errors import CorruptFileError, MissingColumnError, ReadError, UnknownFormatError
 from ..spectrum import Spectrum
 from ._common import numbered_sweeps, warn
-from .tabular import TableFormat, numeric_lines, read_table_lines, spectra_by_column_group
+from .tabular import TableFormat, read_text_table
 from .wide import is_wide, spectra_from_wide_lines
 
 MAX_CELLS = 5_000_000  # a sheet larger than this is not an impedance export (a zip bomb, a data dump)
@@ -132,14 +132,7 @@ def _sheet_spectra(p: Path, name: str, lines: list[str], fmt_name: str, options:
     one per column group of a side-by-side table, else its sweeps."""
     if options.get("header") is not False and not options.get("columns") and is_wide(lines):
         return spectra_from_wide_lines(p, lines, True, options.get("imag_sign"), {"sheet": name, "format": fmt_name})
-
-    def one(table_lines: list[str], group_meta: dict) -> list[Spectrum]:
-        # text columns are set aside per group: a side-by-side table's spacer columns hold nothing
-        table, text_columns = numeric_lines(table_lines, p, "\t", options.get("decimal"))
-        meta = {"sheet": name, **group_meta, **({"text_columns": text_columns} if text_columns else {})}
-        return read_table_lines(p, table, TableFormat(name=fmt_name), meta, delimiter="\t", **options)
-
-    return spectra_by_column_group(lines, "\t", one, split=not (options.get("header") is False or options.get("columns")))
+    return read_text_table(p, lines, TableFormat(name=fmt_name), {"sheet": name}, delimiter="\t", **options)
 
 
 def _in_rows(reason: str) -> str:

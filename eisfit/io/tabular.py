@@ -1134,15 +1134,28 @@ def read(
     lines, ends_with_newline = read_text(p)
     own_export = bool(lines) and lines[0].strip() == EXPORT_MAGIC
     fmt = TableFormat(imag_sign="negative") if own_export else TableFormat()
-    def one(table_lines: list[str], group_meta: dict[str, Any]) -> list[Spectrum]:
-        # text columns are set aside per group: a side-by-side table's spacer columns hold nothing
-        table, text_columns = numeric_lines(table_lines, p, delim, decimal)
-        meta = {**group_meta, **({"text_columns": text_columns} if text_columns else {})}
-        return read_table_lines(p, table, fmt, meta or None, header=header, delimiter=delim, decimal=decimal,
-                                imag_sign=imag_sign, columns=columns, last_line_complete=ends_with_newline)
-
-    spectra = spectra_by_column_group(lines, delim, one, split=not (own_export or header is False or columns))
+    spectra = read_text_table(p, lines, fmt, header=header, delimiter=delim, decimal=decimal, imag_sign=imag_sign,
+                              columns=columns, last_line_complete=ends_with_newline, split=not own_export)
     return _restore_export_meta(spectra, lines) if own_export else spectra
+
+
+def read_text_table(path: Path | str, lines: Sequence[str], fmt: TableFormat, meta: Mapping[str, Any] | None = None,
+                    *, header: bool | None = None, delimiter: str | None | bool = False, decimal: str | None = None,
+                    imag_sign: str | None = None, columns: Mapping[str, int | str] | None = None,
+                    last_line_complete: bool = True, split: bool = True) -> list[Spectrum]:
+    """:func:`read_table_lines` of a table that may hold text columns beside its numbers
+    (dates, clock times, comments: set aside, named in ``meta["text_columns"]``, see
+    :func:`numeric_lines`) and several spectra side by side (one table per column group,
+    :func:`column_groups`, unless ``split`` is False or the header or the roles are given).
+    Text columns are set aside per group: a side-by-side table's spacer columns hold nothing."""
+    def one(table_lines: list[str], group_meta: dict[str, Any]) -> list[Spectrum]:
+        table, text_columns = numeric_lines(table_lines, path, delimiter, decimal)
+        table_meta = {**dict(meta or {}), **group_meta, **({"text_columns": text_columns} if text_columns else {})}
+        return _read_one_table(path, table, fmt, table_meta, names=None, header=header, delimiter=delimiter,
+                               decimal=decimal, imag_sign=imag_sign, columns=columns, first_line_number=1,
+                               last_line_complete=last_line_complete)
+
+    return spectra_by_column_group(lines, delimiter, one, split=split and header is not False and not columns)
 
 
 def _restore_export_meta(spectra: list[Spectrum], lines: Sequence[str]) -> list[Spectrum]:
