@@ -66,7 +66,13 @@ def log_scaled(circuit: Circuit, lower: np.ndarray) -> np.ndarray:
     spectra: 1,000 at the optimum instead of 998; the two L0 families of
     ``scripts/robustness.py --family``, 250 and 250 of 250 instead of 246 and 246."""
     log = np.array(circuit.log_scale, bool) & (np.asarray(lower) >= 0)
-    return log & ~np.isin(np.array(circuit.param_names), list(circuit.linear_series))
+    return log & ~series_mask(circuit)
+
+
+def series_mask(circuit: Circuit) -> np.ndarray:
+    """Which parameters of ``circuit`` are series resistances or inductances
+    (``Circuit.linear_series``; bool per parameter)."""
+    return np.isin(np.array(circuit.param_names), list(circuit.linear_series))
 
 
 def normal_equations_at(circuit: Circuit, frequency: np.ndarray, p_full: np.ndarray, free: np.ndarray,
@@ -98,17 +104,16 @@ def normal_equations_at(circuit: Circuit, frequency: np.ndarray, p_full: np.ndar
         d = z - zm
         # viewed as reals, a complex array interleaves real and imaginary parts: (k, m, 2n)
         # is the weighted Jacobian's transpose and (k, 2n) the residuals, with no copy
-        if scales[1] is scales[0]:
+        jt, r = grad.view(float), d.view(float)
+        if scales[1] is scales[0]:  # one scale for both parts: scale the complex values
             inv = 1.0 / scales[0]
             grad *= inv[..., None, :]  # scales (K, N) or (N,)
             d *= inv
-            jt, r = grad.view(float), d.view(float)
         else:
             inv = np.empty((k, n, 2))
             inv[:, :, 0] = 1.0 / scales[0]
             inv[:, :, 1] = 1.0 / scales[1]
             inv = inv.reshape(k, 2 * n)
-            jt, r = grad.view(float), d.view(float)
             jt *= inv[:, None, :]
             r *= inv
         cost = np.einsum("kr,kr->k", r, r)

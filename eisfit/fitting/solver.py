@@ -67,7 +67,7 @@ from ..analysis.kk import KKResult, kk_tests
 from ..analysis.quality import data_kk_consistent, kk_noise_level, lack_of_fit_ratio
 from .guess import processes
 from .optimise import LMRun, levenberg_marquardt
-from .problem import normal_equations_at, weighted_residuals
+from .problem import normal_equations_at, series_mask, weighted_residuals
 
 __all__ = ["Solution", "BatchProblem", "PolishStream", "solve", "chunks_by_grid", "distinct_best",
            "start_costs", "polish_from", "STAGE1_ITER", "POLISH_ITER", "POLISH_TOL", "N_POLISH", "QUICK_STARTS"]
@@ -577,7 +577,7 @@ def _looks_poor(prep: Any, p_full: np.ndarray, cost: float, noise_level: float, 
     # legitimate optima on a bound: an exponent at its upper bound (n = 1: an ideal capacitor),
     # a series R or L at its lower bound (0: the data hold no such term)
     at_high &= tr.log_mask
-    at_low &= ~_series_mask(problem)
+    at_low &= ~series_mask(problem.circuit)[problem.free]
     if any_sign and (np.any(at_low | at_high) or _ambiguous_shape(prep, p_full)):
         return True
     if not np.isfinite(noise_level):
@@ -585,12 +585,6 @@ def _looks_poor(prep: Any, p_full: np.ndarray, cost: float, noise_level: float, 
     z_fit = problem.circuit.impedance(p_full[None, :], problem.frequency)[0]
     ratio = lack_of_fit_ratio(problem.z, z_fit, problem.free.size, noise_level)
     return bool(np.isfinite(ratio) and ratio > (ESCALATE_LACK_OF_FIT if threshold is None else threshold))
-
-
-def _series_mask(problem: Any) -> np.ndarray:
-    """Which free parameters are series resistances or inductances (``Circuit.linear_series``)."""
-    names = problem.circuit.param_names
-    return np.array([names[i] in problem.circuit.linear_series for i in problem.free], dtype=bool)
 
 
 def _ambiguous_shape(prep: Any, p_full: np.ndarray) -> bool:
