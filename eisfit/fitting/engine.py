@@ -425,7 +425,8 @@ def _finish(prep: _Prepared, p_best: np.ndarray, converged: bool, *, kk: bool, o
     if covariance is None:
         covariance = _covariance_at(problem, p_final)
     cov, singular, chisq = covariance
-    at_bound = [names[i] for i in _at_bound(prep, p_final)]
+    on_bound = _at_bound(prep, p_final)
+    at_bound = [names[i] for i in on_bound]
     flags.extend(f"at-bound:{n}" for n in at_bound)
     # Parameters at a bound stay in the covariance: dropping them would report the
     # (too small) conditional uncertainty of the others. The flag says they are at a bound.
@@ -449,7 +450,7 @@ def _finish(prep: _Prepared, p_best: np.ndarray, converged: bool, *, kk: bool, o
     if not converged:  # issue 13: stopped on the iteration limit, but nothing left to gain?
         theta = problem.transform.to_internal(p_final[free])[None, :]
         r, jac = problem.residuals_and_jacobian(theta)
-        converged = optimum_settled(r[0], jac[0], np.isin(free, _at_bound(prep, p_final)))
+        converged = optimum_settled(r[0], jac[0], np.isin(free, on_bound))
     if not converged:
         flags.append("not-converged")
     return assemble_result(
