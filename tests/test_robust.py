@@ -109,6 +109,44 @@ def test_a_warburg_does_not_swallow_the_charge_transfer_arc(noise_seed):
     assert res.values["R2"] == pytest.approx(WS_SWALLOWED["R2"], rel=0.2)
 
 
+# family spectra whose best fit from the whole start list had one process collapsed or run
+# away (1.5x the optimum flagged misfit, Ws2_1 = 3e191 s, R3 = 9e22 ohm): (family, seed, case)
+COLLAPSED_PROCESS = [("R0-p(R1,CPE1)-p(CPE2,R2-Wo2)", 4, 19), ("R0-p(R1,CPE1)-p(CPE2,R2-Ws2)", 6, 5),
+                     ("R0-p(R1,CPE1)-p(R2,CPE2)-p(R3,CPE3)", 0, 9)]
+
+
+@pytest.mark.parametrize("family,seed,index", COLLAPSED_PROCESS)
+def test_the_repair_round_restarts_a_collapsed_process_from_the_rest_of_the_optimum(family, seed, index):
+    case = family_cases(family, 25, seed)[index]
+    ref = eisfit.fit(case.spectrum, family, initial=case.truth, starts=1, kk=False, order_arcs=False,
+                     profile=False)
+    res = eisfit.fit(case.spectrum, family)
+    assert res.chisq <= 1.01 * ref.chisq, (res.chisq / ref.chisq, res.start_won)
+    assert res.start_won.startswith("repair:"), res.start_won
+    assert not any(f.startswith(("misfit", "at-bound", "low-n", "unresolved")) for f in res.flags), res.flags
+
+
+def test_repair_starts_put_back_one_process_at_a_time():
+    from eisfit.fitting.batch import _preparer
+    from eisfit.fitting.solver import _first_round_size, _repair_starts
+
+    family = "R0-p(R1,CPE1)-p(CPE2,R2-Wo2)"
+    case = family_cases(family, 1, 0)[0]
+    prep = _preparer(family, {})(case.spectrum, None, "auto")
+    names = prep.names
+    p_best = np.array([case.truth[n] * 1.1 for n in names])
+    starts = _repair_starts(prep, p_best)
+    groups = {"R1+CPE1": {"R1", "CPE1_0", "CPE1_1"}, "R2+CPE2": {"R2", "CPE2_0", "CPE2_1"}, "Wo2": {"Wo2_0", "Wo2_1"}}
+    first_round = {prep.start_labels[k]: prep.start_list[k] for k in range(_first_round_size(prep))}
+    assert 0 < len(starts.labels) <= len(groups) * len(first_round)
+    for label, v in zip(starts.labels, starts.params):
+        process, source = label.removeprefix("repair:").split("<-")
+        for n, x in zip(names, v):
+            expected = first_round[source][n] if n in groups[process] else p_best[names.index(n)]
+            assert x == expected, (label, n)
+    assert len({v.tobytes() for v in starts.params}) == len(starts.labels)
+
+
 def test_screened_placements_share_a_time_constant_at_most_cap_times():
     from eisfit.fitting.guess import _diverse_best
 

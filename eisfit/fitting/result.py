@@ -81,7 +81,7 @@ class FitResult:
     kk_max_residual_pct: float | None = None
     start: str = "auto"
     n_starts: int = 0
-    start_won: str = ""  # the start the optimum came from ("guess", "initial", "seed", "grid:<k>", ...)
+    start_won: str = ""  # the start the optimum came from ("guess", "initial", "seed", "grid:<k>", "repair:...", ...)
     intervals: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     # -- convenience ------------------------------------------------------
