@@ -12,7 +12,7 @@ import pytest
 import eisfit
 from eisfit import Spectrum
 from eisfit.analysis.quality import kk_noise_level, lack_of_fit_ratio, rms_relative_residual, voigt_noise_levels
-from eisfit.fitting.flags import FLAGS, PROBLEM, has_problem, optimum_settled, severity, unresolved_keys
+from eisfit.fitting.flags import FLAGS, PROBLEM, optimum_settled, problems, severity, unresolved_keys
 from eisfit.fitting.guess import process_magnitudes, processes, spectrum_features
 from eisfit.fitting.robustness import family_cases, score_family
 from eisfit.model import Circuit
@@ -246,7 +246,7 @@ def test_runaway_resistance_is_flagged_and_never_printed():
     s = blocking_spectrum()
     res = eisfit.fit(s, HEADLINE)
     assert res.values["R2"] > 100 * np.abs(s.z).max()
-    assert "unresolved:R2" in res.flags and has_problem(res.flags)
+    assert "unresolved:R2" in res.flags and problems(res.flags)
     text = res.summary()
     line = next(l for l in text.splitlines() if l.strip().startswith("R2 "))
     assert "unresolved" in line and not re.search(r"\d", line.split("R2", 1)[1])
@@ -501,7 +501,7 @@ def test_misfit_caution_marks_a_missing_lead_inductance():
     ratio = without.derived["lack_of_fit_ratio"]
     assert 1.2 < ratio <= 2.0
     assert f"misfit:{ratio:.2f}" in without.flags and severity(f"misfit:{ratio:.2f}") == "caution"
-    assert not has_problem(without.flags)
+    assert not problems(without.flags)
     right = eisfit.fit(s, "L0-R0-p(R1,CPE1)-p(R2,CPE2)")
     assert right.derived["lack_of_fit_ratio"] < 1.2
     assert not any(fl.startswith(("misfit", "lack-of-fit")) for fl in right.flags)

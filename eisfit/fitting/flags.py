@@ -93,11 +93,6 @@ def problems(flags: Iterable[str]) -> list[str]:
     return [f for f in flags if severity(f) == PROBLEM]
 
 
-def has_problem(flags: Iterable[str]) -> bool:
-    """True when any flag is of severity ``problem`` (what plots and reports mark)."""
-    return any(severity(f) == PROBLEM for f in flags)
-
-
 def whole_fit_problems(flags: Iterable[str]) -> list[str]:
     """The flags of severity ``problem`` that concern the whole fit (``lack-of-fit``,
     ``not-converged``, ``kk-failed``...); ``unresolved`` concerns one parameter, whose value
