@@ -51,9 +51,9 @@ a time constant far outside the measured range, a runaway resistance; overlappin
 lack of fit alone do not count), it restarts from that optimum with one process's
 parameters put back where a start of the first round placed them, for every process and
 first-round start. The start grid misses such optima because they are right but for one
-process; the rest of the optimum is the better start for the others (six Randles-Wo,
-Randles-Ws and three-arc family spectra ended 1.08-1.5x above the optimum, one with Ws2_1 =
-3e191 s, one with R3 = 9e22 ohm).
+process; the rest of the optimum is the better start for the others (three spectra of the
+Randles-Wo, Randles-Ws and three-arc families ended 1.16-1.5x above the optimum after the
+whole start list, one flagged misfit, one with Ws2_1 = 3e191 s, one with R3 = 9e22 ohm).
 Each round is stage 1 (``STAGE1_ITER`` pruned iterations over its starts) and a polish of
 each spectrum's best distinct stage-1 optima (``POLISH_ITER``, stopping problems that
 creep: ``POLISH_STALL_S2``); optima that stop on the iteration limit are polished on in one
@@ -115,10 +115,11 @@ class Solution:
     ``p_best`` (S, M) full parameter vectors; ``converged`` (S,) the optimiser stopped on
     its tolerances; ``cost`` (S,) weighted sum of squares at ``p_best``; ``start_won``
     which start the kept optimum came from (``"guess"``, ``"initial"``, ``"grid:<k>"``,
-    ``"drt:<k>"``, ``"repair:<process><-<start>"``); ``n_starts`` (S,) starts run; ``escalated`` (S,) the quick round looked
-    poor and the full start list ran; ``kk`` the Lin-KK result of each spectrum's points
-    (None where it was not computed or could not run); ``start_cost`` (S,) the lowest cost
-    among the starts of the first round, where the fit began (None where not kept).
+    ``"drt:<k>"``, ``"repair:<process><-<start>"``); ``n_starts`` (S,) starts run;
+    ``escalated`` (S,) the quick round looked poor and the full start list ran; ``kk`` the
+    Lin-KK result of each spectrum's points (None where it was not computed or could not
+    run); ``start_cost`` (S,) the lowest cost among the starts of the first round, where the
+    fit began (None where not kept).
     """
 
     p_best: np.ndarray
@@ -371,8 +372,8 @@ def _repair_starts(prep: Any, p_best: np.ndarray) -> StartSet:
 
 @functools.lru_cache(maxsize=64)
 def _process_columns(circ: Any) -> tuple[tuple[str, np.ndarray], ...]:
-    """(element names, parameter columns) of each process of ``circ``
-    (:func:`eisfit.fitting.guess.processes`) with a free choice of placement."""
+    """(its element names joined by "+", its parameter columns) of each process of ``circ``
+    (:func:`eisfit.fitting.guess.processes`)."""
     columns = {e.name: [circ.param_names.index(n) for n in e.param_names] for e in circ.elements}
     out = []
     for proc in processes(circ):
