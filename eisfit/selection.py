@@ -15,7 +15,8 @@ circuits, fits them with :func:`eisfit.fit`, and ranks them:
 The search fits the circuits the features point to smallest first, goes on up to
 :data:`LARGER_PARAMS` parameters beyond the first adequate one (the criterion decides),
 and adds neighbours (one arc more or fewer, a series L, R0 toggled, a CPE -> C) while
-nothing is adequate: 3-12 candidate fits per spectrum (:data:`MAX_FITS`).
+nothing is adequate, and the smaller variants of every candidate rejected as unresolved
+(:meth:`_Search._refinements`): 3-12 candidate fits per spectrum (:data:`MAX_FITS`).
 
 The lack-of-fit ratio and the unresolved test are computed here from the fit result
 and the Lin-KK noise level (:func:`lack_of_fit_ratio`, :func:`unresolved_parameters`);
@@ -522,13 +523,15 @@ class _Search:
             else:
                 for other in lead[1:]:
                     todo += self._neighbours(other)
+            todo = self._refinements() + todo
             todo = [s for s in dict.fromkeys(todo) if circuit_from_shape(s) not in self.seen]
             if not todo:
                 break
             for s in sorted(todo, key=_n_params)[: max_fits - n_fits]:
                 self._evaluate_shape(s)
                 n_fits += 1
-            if size is not None and self._leading_shapes()[:1] == lead[:1]:
+            pending = [r for r in self._refinements() if circuit_from_shape(r) not in self.seen]
+            if size is not None and self._leading_shapes()[:1] == lead[:1] and not pending:
                 break
         self.reseed()
 
@@ -563,6 +566,20 @@ class _Search:
                 if res is not self.fits[key]:
                     self.fits[key] = res
                     self.rows[key] = _row(key, row["name"], res, self.evidence, self.limit)
+
+    def _refinements(self) -> list[CircuitShape]:
+        """The pruned and ideal variants of every candidate rejected only as unresolved,
+        leading or not: a circuit that describes the data but leaves an element undetermined
+        (a CPE at n = 1, a collapsed arc) points at the smaller circuit the data support,
+        which the ranking of the others never reaches (a Randles L0-R0-p(R1,CPE1)-p(CPE2,R2-Wo2)
+        fit at the optimum with n2 = 1 was rejected, its p(C2,R2-Wo2) variant never fitted)."""
+        out = []
+        for key, row in self.rows.items():
+            shape = self.seen.get(key)
+            if shape is not None and row["unresolved"] and not row["lack_of_fit"]:
+                res = self.fits.get(key)
+                out += _pruned_variants(shape, res) + _ideal_variants(shape, res)
+        return out
 
     def _neighbours(self, shape: CircuitShape) -> list[CircuitShape]:
         key = circuit_from_shape(shape)

@@ -289,3 +289,25 @@ def test_real_noise_free_pyimpspec_spectrum_gets_its_circuit():
     sug = eisfit.suggest_circuit(s)
     assert sug.best == TWO_ARCS
     assert sug.best_fit.values["R0"] == pytest.approx(100.0, rel=1e-4)
+
+
+# a Randles branch with an ideal double-layer C behind a lead inductance (the values of
+# scripts/suggest_score.py's family randles-Wo-C, seed 16, case 7): its CPE fit sat at n = 1
+# and was rejected as unresolved, and its ideal variant was never fitted because other
+# candidates led the ranking
+RANDLES_C = "L0-R0-p(R1,CPE1)-p(C2,R2-Wo2)"
+RANDLES_C_VALUES = [8.693e-07, 21.94, 2885.0, 2.307e-07, 0.7913, 8.775e-05, 32.29, 26.14, 3.06]
+
+
+@pytest.mark.parametrize("noise_seed", [2, 4])  # before: L0-R0-p(CPE1,R1-Wo1) at 1.25x and 1.1x the optimum
+def test_a_candidate_rejected_as_unresolved_has_its_smaller_variant_fitted(noise_seed):
+    f = np.logspace(6, -2, 65)
+    s = synthetic(RANDLES_C, RANDLES_C_VALUES, seed=noise_seed, f=f)
+    truth = eisfit.fit(s, RANDLES_C, initial=dict(zip(Circuit(RANDLES_C).param_names, RANDLES_C_VALUES)),
+                       starts=1, kk=False, profile=False, drop_inductive=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sug = suggest_circuit(s)
+    assert "L0-R0-p(R1,CPE1)-p(CPE2,R2-Wo2)" in sug.fits  # the CPE candidate, n2 at 1
+    assert sug.best_fit.chisq <= 1.1 * truth.chisq, sug.explain()
+    assert sug.best_fit.n_free <= truth.n_free, sug.explain()
