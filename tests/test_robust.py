@@ -126,6 +126,24 @@ def test_the_repair_round_restarts_a_collapsed_process_from_the_rest_of_the_opti
     assert not any(f.startswith(("misfit", "at-bound", "low-n", "unresolved")) for f in res.flags), res.flags
 
 
+def test_a_single_start_that_collapses_an_arc_is_restarted(monkeypatch):
+    """Issue 12: a single start never ends degenerate. From the data guess, the first
+    headline spectrum of the robustness set collapses its second arc (n2 -> 0, R2 -> 0,
+    62x the optimum's chi-square); the repair round restarts it with that arc put back."""
+    from eisfit.fitting import solver
+    from eisfit.fitting.robustness import CIRCUIT, make_cases
+
+    case = make_cases(1)[0]
+    best = eisfit.fit(case.spectrum, CIRCUIT, kk=False)
+    one = eisfit.fit(case.spectrum, CIRCUIT, kk=False, starts=1)
+    assert one.chisq == pytest.approx(best.chisq, rel=1e-6)
+    assert one.start_won.startswith("repair:") and one.n_starts > 1
+    assert not one.flags or all(not f.startswith(("low-n", "at-bound", "unresolved")) for f in one.flags)
+    monkeypatch.setattr(solver, "_repair_round", lambda preps, sol: None)
+    plain = eisfit.fit(case.spectrum, CIRCUIT, kk=False, starts=1)
+    assert plain.chisq > 10 * best.chisq and "low-n:CPE2" in plain.flags  # what the round mends
+
+
 def test_repair_starts_put_back_one_process_at_a_time():
     from eisfit.fitting.batch import _preparer
     from eisfit.fitting.solver import _first_round_size, _repair_starts

@@ -89,8 +89,12 @@ def fit(
         a quick round (the guess and the best placements of a linear time-constant screen
         for one or two processes, else 8 starts spread over the grid), more starts only
         where the quick optimum looks poor (:mod:`eisfit.fitting.solver`); an integer
-        runs exactly that many starts;
-        1 = local refinement from ``initial`` (or the data guess) only.
+        runs that many starts (no escalation);
+        1 = local refinement from ``initial`` (or the data guess). Either way, an optimum
+        with a collapsed or runaway process (a parameter on a bound, a CPE exponent below
+        0.6, a runaway resistance) is restarted with that process put back where the first
+        starts placed it (the solver's repair round; ``start_won`` then reads
+        ``repair:...``).
     engine : ``"fast"`` (batched analytic-Jacobian Levenberg-Marquardt) or ``"lmfit"``
         (the best start polished by ``lmfit.minimize``; same optimum, slower).
     kk : run the Lin-KK test on the fitted points and flag a failure.
