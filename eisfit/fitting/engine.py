@@ -759,9 +759,8 @@ def _arc_params(arc) -> list[str]:
 
 def _at_bound(prep: _Prepared, p: np.ndarray) -> list[int]:
     """Indices of the free parameters of the full vector ``p`` that sit on a bound
-    (:meth:`~eisfit.fitting.optimise.Transform.on_bounds`, the solver's rule too)."""
-    free, transform = prep.problem.free, prep.problem.transform
-    at_low, at_high = transform.on_bounds(transform.to_internal(p[free]))
-    return [int(i) for i in free[at_low | at_high]]
+    (:meth:`~eisfit.fitting.problem.Problem.free_on_bounds`, the solver's rule too)."""
+    at_low, at_high = prep.problem.free_on_bounds(p)
+    return [int(i) for i in prep.problem.free[at_low | at_high]]
 
 

@@ -27,6 +27,12 @@ class Problem:
     fixed_values: np.ndarray  # full-length vector with fixed values filled in
     transform: Transform  # over free parameters
 
+    def free_on_bounds(self, p_full: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Which free parameters of the full parameter vector ``p_full`` sit on their lower
+        and upper bounds (:meth:`~eisfit.fitting.optimise.Transform.on_bounds`), in the
+        order of ``free``."""
+        return self.transform.on_bounds(self.transform.to_internal(p_full[self.free]))
+
     def full(self, p_free: np.ndarray) -> np.ndarray:
         k = p_free.shape[0]
         p = np.broadcast_to(self.fixed_values, (k, self.fixed_values.size)).copy()

@@ -673,9 +673,8 @@ def _on_bounds(prep: Any, p_full: np.ndarray) -> bool:
     upper bound (n = 1: an ideal capacitor), nor a series R or L at its lower bound (0: the
     data hold no such term)."""
     problem = prep.problem
-    tr = problem.transform
-    at_low, at_high = tr.on_bounds(tr.to_internal(p_full[problem.free]))
-    at_high &= tr.log_mask
+    at_low, at_high = problem.free_on_bounds(p_full)
+    at_high &= problem.transform.log_mask
     at_low &= ~series_mask(problem.circuit)[problem.free]
     return bool(np.any(at_low | at_high))
 
