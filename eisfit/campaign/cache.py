@@ -197,10 +197,6 @@ class FitCache:
             warnings.warn(f"cache pack {path} has {unreadable} line(s) without a key; their fits run again",
                           CampaignWarning, stacklevel=5)
 
-    def put(self, key: str, result: dict[str, Any], about: Mapping[str, Any]) -> None:
-        """Store one result (a pack of one)."""
-        self.put_many([(key, result, about)])
-
     def put_many(self, entries: Sequence[tuple[str, dict[str, Any], Mapping[str, Any]]]) -> None:
         """Store (key, result, about) entries in one new pack, atomically (temp file +
         rename), so an interrupted run leaves no half file."""
