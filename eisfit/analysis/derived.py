@@ -43,14 +43,19 @@ class _Quantity:
     func: Callable[[Mapping[str, float]], float]
 
 
+_LOG_MAX_FLOAT = math.log(np.finfo(float).max)
+
+
 def arc_tau_s(values: Mapping[str, float], arc: ArcSpec) -> float:
     """Time constant of an arc, s: (R Q)^(1/n) for a CPE, R C for a capacitor; inf where
     it overflows (a runaway arc), for Python and numpy floats alike."""
     r = values[arc.resistor]
     if arc.kind == "CPE":
         q, n = values[f"{arc.capacitive}_0"], values[f"{arc.capacitive}_1"]
-        with np.errstate(over="ignore"):  # numpy floats overflow to inf, Python floats raise
-            return float(np.float64(r * q) ** (1.0 / n)) if r * q > 0 and n > 0 else float("nan")
+        if not (r * q > 0 and n > 0):
+            return math.nan
+        log_tau = math.log(r * q) / n  # in logs: math.exp raises where a power would overflow
+        return math.exp(log_tau) if log_tau < _LOG_MAX_FLOAT else math.inf
     return float(r * values[arc.capacitive])
 
 

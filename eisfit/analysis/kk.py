@@ -727,8 +727,11 @@ def isolated_outliers(frequency: np.ndarray, res_re: np.ndarray, res_im: np.ndar
     (at least 2) rise above the level, the deviation is systematic and no point is singled
     out. On 200 synthetic two-arc spectra (0.3 % noise) none was named; one point moved by
     3-10 % was named alone in 195 of 200."""
+    r = np.maximum(np.abs(res_re), np.abs(res_im))
+    if not r.size or r.max() <= OUTLIER_FLOOR_PCT / 100.0:  # none above the floor: the level is at least that
+        return ()
     order = np.argsort(frequency)
-    r = np.maximum(np.abs(res_re), np.abs(res_im))[order]
+    r = r[order]
     both = np.concatenate([res_re, res_im])
     sigma = 1.4826 * float(np.median(np.abs(both - np.median(both))))
     level = max(OUTLIER_SIGMAS * sigma, OUTLIER_FLOOR_PCT / 100.0)

@@ -50,9 +50,8 @@ class Transform:
         return bound
 
     def to_internal(self, p: np.ndarray) -> np.ndarray:
-        p = np.asarray(p, dtype=float)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(self.log_mask, np.log(np.maximum(p, 1e-300)), p)
+        # the log of max(p, 1e-300) cannot warn (a nan stays nan), so no errstate: it is hot
+        return np.where(self.log_mask, np.log(np.maximum(np.asarray(p, dtype=float), 1e-300)), p)
 
     def to_physical(self, theta: np.ndarray) -> np.ndarray:
         return np.where(self.log_mask, np.exp(np.clip(theta, -700, 700)), theta)
@@ -71,12 +70,23 @@ class Transform:
         except that a linear coordinate bounded only below, by 0 (a series R or L), has no
         scale to be near 0 in: it is on that bound only at 0, where the optimiser puts it
         exactly."""
+        low_edge, high_edge = self._bound_edges if tol == BOUND_TOL else self._edges(tol)
+        return theta <= low_edge, theta >= high_edge
+
+    @functools.cached_property  # read on every at-bound test; the bounds never change
+    def _bound_edges(self) -> tuple[np.ndarray, np.ndarray]:
+        return self._edges(BOUND_TOL)
+
+    def _edges(self, tol: float) -> tuple[np.ndarray, np.ndarray]:
+        """The internal values at and below (above) which a coordinate is on its lower
+        (upper) bound; nan for an infinite bound, which is never reached (no comparison
+        with nan is true)."""
         lo, hi = self.internal_lower, self.internal_upper
         low_scale, high_scale = self._bound_scales
-        with np.errstate(invalid="ignore"):  # infinite bounds: never reached
-            at_low = np.isfinite(lo) & (theta <= lo + tol * low_scale)
-            at_high = np.isfinite(hi) & (theta >= hi - tol * high_scale)
-        return at_low, at_high
+        with np.errstate(invalid="ignore"):
+            low = np.where(np.isfinite(lo), lo + tol * low_scale, np.nan)
+            high = np.where(np.isfinite(hi), hi - tol * high_scale, np.nan)
+        return low, high
 
     @functools.cached_property  # read on every at-bound test; the bounds never change
     def _bound_scales(self) -> tuple[np.ndarray, np.ndarray]:

@@ -70,6 +70,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import operator
 import warnings
 from dataclasses import dataclass
 from typing import Any, Iterator, Sequence
@@ -566,8 +567,9 @@ def _run_starts(batch: BatchProblem, preps: list[Any], chosen: list[list[int]]) 
     spectrum, then the polish of each spectrum's best distinct starts
     (:func:`_run_start_sets`)."""
     names = preps[0].problem.circuit.param_names
+    values_of = operator.itemgetter(*names) if len(names) > 1 else lambda start: (start[names[0]],)
     return _run_start_sets(batch, preps, [StartSet([p.start_labels[k] for k in ks],
-                                                   np.array([[p.start_list[k][n] for n in names] for k in ks]))
+                                                   np.array([values_of(p.start_list[k]) for k in ks], float))
                                           for p, ks in zip(preps, chosen)])
 
 
