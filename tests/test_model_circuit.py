@@ -10,7 +10,7 @@ import pytest
 from impedance.models.circuits import CustomCircuit
 
 from eisfit import CircuitError
-from eisfit.model import ELEMENTS, Arc, Circuit, ElementInstance
+from eisfit.model import ELEMENTS, Arc, Circuit, ElementInstance, circuit_of
 
 HEADLINE = "R0-p(R1,CPE1)-p(R2,CPE2)"
 P_HEADLINE = [40.0, 60.0, 1e-9, 0.9, 149.0, 2e-6, 0.85]
@@ -82,6 +82,15 @@ def test_circuit_is_immutable_hashable_and_picklable():
     c2 = pickle.loads(pickle.dumps(c))
     np.testing.assert_array_equal(c2.impedance(P_HEADLINE, F), c.impedance(P_HEADLINE, F))
     assert repr(c) == f"Circuit('{HEADLINE}')"
+
+
+def test_circuit_of_parses_once_and_shares_the_circuit():
+    c = circuit_of(HEADLINE)
+    assert c is circuit_of(HEADLINE)  # one parse per process
+    assert c == Circuit(HEADLINE)
+    np.testing.assert_array_equal(c.impedance(P_HEADLINE, F), Circuit(HEADLINE).impedance(P_HEADLINE, F))
+    with pytest.raises(CircuitError, match="unbalanced"):
+        circuit_of("R0-p(R1,CPE1")
 
 
 # ---------------------------------------------------------------- parser errors

@@ -22,11 +22,11 @@ def circuit_drt(result: Any, tau_s: Any = None) -> tuple[np.ndarray, np.ndarray]
     (series R, L, Warburg...) contribute nothing. ``tau_s`` defaults to the grid
     of :func:`eisfit.drt` for the fitted frequency range.
     """
-    from ..model import Circuit
+    from ..model import circuit_of
 
     tau = tau_grid(result.frequency) if tau_s is None else np.sort(np.asarray(tau_s, dtype=float))
     gamma = np.zeros_like(tau)
-    for arc in Circuit(result.circuit).arcs:
+    for arc in circuit_of(result.circuit).arcs:
         spec = ArcSpec(arc.resistor, arc.capacitive, arc.kind)
         tau0 = arc_tau_s(result.values, spec)
         if not np.isfinite(tau0) or tau0 <= 0:

@@ -207,7 +207,7 @@ def drt_peaks_table(camp) -> Any:
 def drt_report_lines(camp) -> list[str]:
     """The "DRT" section of report.md: processes per checkpoint vs arcs, tracked peaks,
     and a warning line per checkpoint whose Kramers-Kronig test failed."""
-    from ..model import Circuit
+    from ..model import circuit_of
 
     drts = camp.drts or []
     lines = ["", "## DRT", "",
@@ -220,7 +220,7 @@ def drt_report_lines(camp) -> list[str]:
     for c, r, res in zip(camp.checkpoints, camp.results, drts):
         if res is None or r is None:
             continue
-        n_arcs = len(Circuit(r.circuit).arcs)
+        n_arcs = len(circuit_of(r.circuit).arcs)
         n = len(major_peaks(res))
         mark = "" if n == n_arcs else " (differs)"
         counts.append(f"{c.label}: {n} vs {n_arcs}{mark}")

@@ -21,7 +21,6 @@ fails only itself.
 """
 from __future__ import annotations
 
-import functools
 import math
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass, field, replace
@@ -31,7 +30,7 @@ import numpy as np
 
 from ..fitting.batch import fit_chunk
 from ..fitting.flags import undetermined, unresolved_names
-from ..model import Circuit
+from ..model import circuit_of
 from ..model.circuit import resistance_names
 from ..spectrum import Spectrum
 from .cache import FitCache, MemoryCache, fit_key
@@ -254,15 +253,8 @@ def result_of_outcome(outcome: dict[str, Any], spectrum: Spectrum):
         return result
     f, z = _points_of(spectrum, outcome["points"])
     with np.errstate(all="ignore"):  # a runaway element (flagged unresolved) may overflow
-        z_fit = _circuit(result.circuit).impedance(result.parameter_array, f)
+        z_fit = circuit_of(result.circuit).impedance(result.parameter_array, f)
     return replace(result, frequency=f, z=z, z_fit=z_fit)
-
-
-@functools.lru_cache(maxsize=64)
-def _circuit(string: str) -> Circuit:
-    """The circuit of a result's circuit string, parsed once per process (a result holds
-    the normalised string, never a library name or file)."""
-    return Circuit(string)
 
 
 def _points_of(spectrum: Spectrum, points: list[int] | None) -> tuple[np.ndarray, np.ndarray]:

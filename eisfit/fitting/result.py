@@ -113,9 +113,9 @@ class FitResult:
 
     def model_impedance(self, frequency: Any) -> np.ndarray:
         """The fitted circuit evaluated at ``frequency`` (Hz), complex ohm."""
-        from ..model import Circuit
+        from ..model import circuit_of
 
-        return Circuit(self.circuit).impedance(self.parameter_array, np.asarray(frequency, float))
+        return circuit_of(self.circuit).impedance(self.parameter_array, np.asarray(frequency, float))
 
     def drt(self, tau_s: Any = None):
         """The DRT implied by the fitted circuit (closed form per R-CPE arc).

@@ -12,6 +12,7 @@ omega = 2*pi*f. Z in ohm, Z'' < 0 for capacitive behaviour.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
@@ -365,3 +366,11 @@ class Circuit:
 def resistance_names(names: Iterable[str]) -> list[str]:
     """The plain resistor parameters (R0, R1, ...) among parameter names."""
     return [n for n in names if n.startswith("R") and n[1:].isdigit()]
+
+
+@functools.lru_cache(maxsize=256)
+def circuit_of(string: str) -> Circuit:
+    """The :class:`Circuit` of a circuit string, parsed once per process (circuits are
+    immutable, so every caller can share one): for the strings that results carry and
+    that the library resolves. Raises :class:`eisfit.CircuitError` as ``Circuit`` does."""
+    return Circuit(string)

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CircuitError
-from .circuit import Circuit
+from .circuit import Circuit, circuit_of
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -272,10 +272,10 @@ def _is_existing_file(text: str) -> bool:
 
 @functools.lru_cache(maxsize=256)
 def _definition_of_string(text: str) -> CircuitDefinition:
-    """Parse a circuit string once per process (definitions are immutable)."""
+    """The definition of a circuit string, made once per process (definitions are immutable)."""
     library = _library_files()
     try:
-        circuit = Circuit(text)
+        circuit = circuit_of(text)
     except CircuitError as exc:
         if "(" not in text and "," not in text:  # probably meant as a library name
             close = difflib.get_close_matches(text, list(library), n=1)

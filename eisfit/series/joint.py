@@ -168,11 +168,11 @@ class JointFitResult:
         return out
 
     def _fit_result(self, k: int, t: Any) -> Any:
-        from ..model import Circuit
+        from ..model import circuit_of
 
         values = dict(self.values[k])
         p = np.array([values[n] for n in t.param_names])
-        z_fit = Circuit(t.circuit).impedance(p, t.frequency)
+        z_fit = circuit_of(t.circuit).impedance(p, t.frequency)
         chisq = self.chisq_checkpoints[k]
         n_res = 2 * int(t.n_points)
         m = len(self.local) + len(self.shared) / max(self.n_checkpoints, 1)
