@@ -18,7 +18,7 @@ from typing import Any
 from ..errors import ReadError, UnknownFormatError
 from ..spectrum import Spectrum
 
-from ._common import ReadWarning
+from ._common import ReadWarning, without_unicode_mark
 
 __all__ = ["read", "detect_format", "FORMAT_MODULES", "available_formats", "ReadWarning"]
 
@@ -103,7 +103,7 @@ def _read_head(p: Path) -> bytes:
         raise ReadError(p, f"cannot open: {exc.strerror or exc}") from None
     if not head:
         raise ReadError(p, "file is empty")
-    return head
+    return without_unicode_mark(head)  # sniffers see a text saved with a BOM as the 8-bit text it holds
 
 
 def read(path: str | Path, format: str | None = None, **options: Any) -> list[Spectrum]:

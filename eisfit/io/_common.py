@@ -46,6 +46,32 @@ def file_bytes(path: str | Path) -> bytes:
         raise ReadError(path, f"cannot open: {exc.strerror or exc}") from None
 
 
+_UTF8_MARK = b"\xef\xbb\xbf"
+_UTF16_MARKS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def without_unicode_mark(data: bytes) -> bytes:
+    """The bytes of a text file saved with a Unicode byte-order mark (UTF-8: Excel's "CSV
+    UTF-8"; UTF-16: Notepad's "Unicode"), as the 8-bit text every reader parses: re-encoded
+    as Windows-1252 (the code page of instrument exports) where every character has a byte
+    in it, else as UTF-8, without the mark. Anything else is returned unchanged, and so is
+    data that decode as UTF-16 only to characters no text holds (NUL, other control
+    characters): binary content is left for its reader to refuse. ``data`` may be the
+    first bytes of a file (a character cut at the end is dropped)."""
+    if data.startswith(_UTF8_MARK):
+        text = data[len(_UTF8_MARK):].decode("utf-8", errors="ignore")
+    elif data.startswith(_UTF16_MARKS):
+        text = data[: len(data) // 2 * 2].decode("utf-16", errors="ignore")
+        if any(ord(ch) < 32 and ch not in "\t\r\n\f" for ch in text[:4096]):
+            return data
+    else:
+        return data
+    try:
+        return text.encode("cp1252")
+    except UnicodeEncodeError:
+        return text.encode("utf-8")
+
+
 def numbered_sweeps(spectra: Sequence[Spectrum]) -> list[Spectrum]:
     """``spectra`` gathered from several blocks of one file (sheets, datasets, segments),
     numbered as the file's sweeps: ``sweep`` 0.., ``n_sweeps``."""

@@ -30,7 +30,7 @@ import numpy as np
 
 from ..errors import CorruptFileError, NoImpedanceDataError
 from ..spectrum import Spectrum
-from ._common import file_bytes, numbered_sweeps, suffix_of, warn
+from ._common import file_bytes, numbered_sweeps, suffix_of, warn, without_unicode_mark
 from ._identify import looks_like_frequency
 from .tabular import TableFormat, read_table_lines
 
@@ -58,7 +58,7 @@ def read(path: str | Path, *, imag_sign: str | None = None) -> list[Spectrum]:
     """Read every impedance dataset of an Ivium .idf/.ids file (frequency Hz, Z ohm,
     Z'' < 0 capacitive)."""
     p = Path(path)
-    data = file_bytes(p)
+    data = without_unicode_mark(file_bytes(p))
     lines = data.decode("latin-1").splitlines()
     out: list[Spectrum] = []
     other_methods: list[str] = []

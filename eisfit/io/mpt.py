@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import CorruptFileError, NoImpedanceDataError, ReadError
 from ..spectrum import Spectrum
 from . import _biologic as bl
-from ._common import build_spectra, file_bytes, warn
+from ._common import build_spectra, file_bytes, warn, without_unicode_mark
 
 NAME = "mpt"
 NAMES = ["mpt", "biologic-mpt"]  # the second is the name meta["format"] and `eisfit info` show
@@ -109,7 +109,7 @@ def _without_cut_last_row(rows: list[str], p: Path, line_no: int) -> list[str]:
 
 
 def _decode_lines(p: Path) -> tuple[list[str], bool]:
-    raw = file_bytes(p)
+    raw = without_unicode_mark(file_bytes(p))  # an export re-saved with a byte-order mark
     if not raw.strip():
         raise ReadError(p, "file is empty")
     if b"\x00" in raw[:4096]:

@@ -35,7 +35,7 @@ import numpy as np
 from ..errors import CorruptFileError, MissingColumnError, NoImpedanceDataError, ReadError
 from ..spectrum import Spectrum
 from ._common import build_spectra, file_bytes, numbered_sweeps, split_at_frequency_resets, suffix_of, warn
-from .tabular import IMAG_SIGNS
+from .tabular import IMAG_SIGNS, decode_text
 
 NAME = "palmsens"
 NAMES = ["palmsens", "pssession"]
@@ -47,11 +47,13 @@ _TICKS_PER_MICROSECOND = 10
 
 
 def sniff(head: bytes, path: Path) -> int:
-    """95 for UTF-16 JSON naming a PalmSens session; 60 for a .pssession file."""
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        text = head[: len(head) // 2 * 2].decode("utf-16", errors="replace")
-        if "PalmSens." in text and '"Type"' in text:
-            return 95
+    """95 for JSON naming a PalmSens session (the file is UTF-16; ``head`` may be that
+    text already decoded to 8 bits, see :func:`eisfit.io._common.without_unicode_mark`);
+    60 for a .pssession file."""
+    text = decode_text(head[: len(head) // 2 * 2] if head.startswith((b"\xff\xfe", b"\xfe\xff")) else head,
+                       errors="replace")
+    if "PalmSens." in text and '"Type"' in text:
+        return 95
     return 60 if suffix_of(path) in EXTENSIONS else 0
 
 

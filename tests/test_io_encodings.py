@@ -1,0 +1,105 @@
+"""Text exports re-saved with a Unicode byte-order mark read as the original.
+
+Excel's "CSV UTF-8" writes a UTF-8 mark (EF BB BF) before the first header; Notepad's
+"Unicode" writes UTF-16 with its mark (FF FE). Every text reader must read such a copy as
+it reads the original: the same sweeps, the same points. Before the fix a real EC-Lab
+.mpt copy with a UTF-8 mark (pyimpspec's case-multiple-spectra.mpt) was read as a plain
+table, its three sweeps as one of 87 points; UTF-16 copies of .mpt, Autolab and ZPlot
+files were refused, and a tab table whose first label is EC-Lab's ``freq/Hz`` said it
+had no such column.
+"""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import eisfit
+from eisfit.io._common import without_unicode_mark
+
+from conftest import REALDATA
+from test_io_mpt import rows_for, write_mpt
+
+ENCODINGS = {
+    "utf-8 mark": lambda text: b"\xef\xbb\xbf" + text.encode("utf-8"),
+    "utf-16 mark": lambda text: text.encode("utf-16"),
+}
+
+
+def _read(path: Path) -> list[eisfit.Spectrum]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return eisfit.read(path)
+
+
+def _assert_same(got: list[eisfit.Spectrum], want: list[eisfit.Spectrum]) -> None:
+    assert len(got) == len(want)
+    for a, b in zip(got, want):
+        np.testing.assert_array_equal(a.frequency, b.frequency)
+        np.testing.assert_array_equal(a.z, b.z)
+
+
+def _copy_as(src: Path, dst: Path, encoding: str) -> Path:
+    raw = src.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252")
+    dst.write_bytes(ENCODINGS[encoding](text))
+    return dst
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_mpt_with_header_block_and_three_sweeps(tmp_path, encoding):
+    plain = tmp_path / "plain.mpt"
+    write_mpt(plain, rows_for(n_sweeps=3, dc_rows=0, cycle=False))
+    want = _read(plain)
+    assert [len(s.frequency) for s in want] == [6, 6, 6]
+    _assert_same(_read(_copy_as(plain, tmp_path / "marked.mpt", encoding)), want)
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+@pytest.mark.parametrize("name, text", [
+    ("ec_lab_labels.txt", "freq/Hz\tRe(Z)/Ohm\t-Im(Z)/Ohm\n1000\t10.5\t1.25\n100\t12\t4.5\n10\t20\t6\n"),
+    ("excel.csv", "Frequency (Hz),Z' (Ohm),Z'' (Ohm)\n1000,10.5,-1.25\n100,12,-4.5\n10,20,-6\n"),
+    ("semicolons.csv", "Frequency (Hz);Z' (Ohm);-Z'' (Ohm)\n1000;10,5;1,25\n100;12;4,5\n10;20;6\n"),
+])
+def test_tables(tmp_path, encoding, name, text):
+    plain = tmp_path / name
+    plain.write_text(text, encoding="utf-8")
+    want = _read(plain)
+    np.testing.assert_allclose(want[0].z, [10.5 - 1.25j, 12 - 4.5j, 20 - 6j])
+    _assert_same(_read(_copy_as(plain, tmp_path / f"marked_{name}", encoding)), want)
+
+
+def test_without_unicode_mark_keeps_binary_and_plain_data():
+    assert without_unicode_mark(b"freq,Zre\n") == b"freq,Zre\n"
+    binary = b"\xff\xfe\x00\x00\x01\x00\x02\x00"  # decodes as UTF-16 to control characters
+    assert without_unicode_mark(binary) == binary
+    assert without_unicode_mark("Z'/Ohm²\n".encode("utf-16")) == "Z'/Ohm²\n".encode("cp1252")
+    assert without_unicode_mark(b"\xef\xbb\xbfZ/\xce\xa9\n") == "Z/Ω\n".encode("utf-8")  # no cp1252 byte for Ω
+
+
+def _real_text_files() -> list[Path]:
+    if not REALDATA.is_dir():
+        return []
+    kinds = {".mpt", ".txt", ".csv", ".z", ".dta", ".par"}
+    return sorted(p for p in REALDATA.rglob("*") if p.is_file() and p.suffix.lower() in kinds)
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_real_text_exports(tmp_path, encoding):
+    files = _real_text_files()
+    if not files:
+        pytest.skip(f"real data folder {REALDATA} is absent")
+    compared = 0
+    for src in files:
+        try:
+            want = _read(src)
+        except eisfit.ReadError:
+            continue  # not impedance data (notes, fit reports, other techniques)
+        _assert_same(_read(_copy_as(src, tmp_path / src.name, encoding)), want)
+        compared += 1
+    assert compared >= 20
