@@ -949,8 +949,10 @@ eisfit drt cell.csv --lambda 1e-2 --json
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Folder for <label>_drt.csv, <label>_peaks.csv and <label>_drt.png.")
 @click.option("--format", "fmt", type=_FORMAT, default=None, help="Force the file format.")
+@click.option("--area-cm2", type=_POSITIVE, default=None,
+              help="Electrode area, cm2: divides data that a file gives per area (ohm*cm2) to ohm.")
 @_JSON
-def drt_command(files, lam, circuit, out_dir, fmt, as_json) -> int:
+def drt_command(files, lam, circuit, out_dir, fmt, area_cm2, as_json) -> int:
     """Distribution of relaxation times of every spectrum of FILE...
 
     Prints the peaks (tau, frequency, resistance, resolved) per spectrum. Exit status 1 when
@@ -970,6 +972,8 @@ def drt_command(files, lam, circuit, out_dir, fmt, as_json) -> int:
         _agg()
     failed, done, records = _Failures(), 0, []
     for path, s in _each_spectrum(files, fmt, failed):
+        if area_cm2 is not None:
+            s = s.in_ohm(area_cm2)
         try:
             res = drt(s, lambda_=lambda_)
         except EisfitError as exc:

@@ -381,6 +381,9 @@ def suggest_circuit(
         raise FitError(f"suggest_circuit() needs an eisfit.Spectrum, got {type(spectrum).__name__}")
     if criterion not in ("bic", "aic"):
         raise FitError(f"criterion must be 'bic' or 'aic', got {criterion!r}")
+    from .fitting.engine import spectrum_in_ohm
+
+    spectrum_in_ohm(spectrum, area_cm2)  # data read per area need the area: said once, not per candidate
     for key in ("initial", "fixed", "bounds", "expr"):
         if fit_options.get(key):
             raise FitError(f"{key}= names the parameters of one circuit; it cannot be used "

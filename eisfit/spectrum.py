@@ -7,7 +7,10 @@ import numpy as np
 
 from .errors import DataError
 
-__all__ = ["Spectrum", "as_spectrum", "require_distinct_frequencies"]
+__all__ = ["Spectrum", "as_spectrum", "require_distinct_frequencies", "AREA_SPECIFIC_UNIT", "DIVIDED_BY_AREA_KEY"]
+
+AREA_SPECIFIC_UNIT = "ohm*cm2"  # meta["impedance_unit"] of a spectrum whose file gave Z per area
+DIVIDED_BY_AREA_KEY = "impedance_per_area_divided_by_cm2"  # meta: the area (cm2) such a spectrum was divided by
 
 
 class Spectrum:
@@ -20,6 +23,9 @@ class Spectrum:
         behaviour, whatever the convention of the source file.
     meta : dict of metadata (source path, format, technique, sweep index,
         start time, electrode area and unit, instrument/software version...).
+        ``meta["impedance_unit"] == "ohm*cm2"`` marks a spectrum whose file gave the
+        impedance per area (its z values are then ohm*cm2): :meth:`in_ohm` divides
+        it by the electrode area, which :func:`eisfit.fit` asks for.
     columns : optional extra per-point columns (``Ewe/V``, ``time/s``...),
         each an array of the same length as ``frequency``.
     mask : optional boolean selection of points. A masked spectrum keeps the
@@ -195,16 +201,34 @@ class Spectrum:
         meta.update(updates)
         return Spectrum(self._frequency, self._z, meta, columns=self._columns, mask=self._mask)
 
+    @property
+    def area_specific(self) -> bool:
+        """True when z holds ohm*cm2 (the file gave the impedance per area), not ohm."""
+        return self.meta.get("impedance_unit") == AREA_SPECIFIC_UNIT
+
+    def in_ohm(self, area_cm2: float) -> "Spectrum":
+        """The spectrum in ohm: an area-specific one (:attr:`area_specific`) divided by the
+        electrode area ``area_cm2`` (cm2); a spectrum in ohm is returned as it is."""
+        if not self.area_specific:
+            return self
+        if isinstance(area_cm2, bool) or not (isinstance(area_cm2, (int, float, np.integer, np.floating))
+                                              and np.isfinite(area_cm2) and area_cm2 > 0):
+            raise DataError(f"{self.label}: the electrode area must be a positive number of cm2, got {area_cm2!r}")
+        meta = {**self.meta, "impedance_unit": "ohm", DIVIDED_BY_AREA_KEY: float(area_cm2)}
+        return Spectrum(self._frequency, self._z / area_cm2, meta, columns=self._columns, mask=self._mask)
+
     # -- conversion ------------------------------------------------------
     def to_dataframe(self):
-        """Selected points as a pandas DataFrame with unit-suffixed columns."""
+        """Selected points as a pandas DataFrame with unit-suffixed columns (``z_real_ohm``...,
+        ``z_real_ohm_cm2``... for an :attr:`area_specific` spectrum)."""
         import pandas as pd
 
+        unit = "ohm_cm2" if self.area_specific else "ohm"
         data = {
             "frequency_Hz": self.frequency,
-            "z_real_ohm": self.z.real,
-            "z_imag_ohm": self.z.imag,
-            "z_modulus_ohm": self.modulus,
+            f"z_real_{unit}": self.z.real,
+            f"z_imag_{unit}": self.z.imag,
+            f"z_modulus_{unit}": self.modulus,
             "phase_deg": self.phase_deg,
         }
         for k, v in self.columns.items():

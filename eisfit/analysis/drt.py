@@ -638,6 +638,10 @@ def drt(
     DataError : fewer than 5 points, or a tau grid that is not increasing.
     """
     spectrum = as_spectrum(spectrum, "drt()")
+    if spectrum.area_specific:
+        raise DataError(f"{spectrum.label}: the file gives the impedance per area (ohm*cm2); the DRT is in ohm: "
+                        f"divide by the electrode area first (spectrum.in_ohm(area_cm2); --area-cm2 on the "
+                        f"command line)")
     if len(spectrum) < 5:
         raise DataError(f"{spectrum.label}: {len(spectrum)} points are too few for a DRT")
     require_distinct_frequencies(spectrum, 5, "a DRT")

@@ -231,7 +231,19 @@ def _items(checkpoints: list[Checkpoint], file_defaults: dict[str, Any],
                 where = f"{c.file}: " if c.file and row else ""
                 raise type(exc)(f"{where}{exc}") from None
         items.append(_item(c, resolved[key], run.fit_options, shared))
+    _check_areas_of_per_area_data(checkpoints, items)
     return items
+
+
+def _check_areas_of_per_area_data(checkpoints: list[Checkpoint], items: list[dict[str, Any]]) -> None:
+    """CampaignError, before any fit, when checkpoints whose files give the impedance per
+    area (ohm*cm2) have no electrode area to divide it by (:meth:`_item` divided the others)."""
+    lacking = [c.label for c, it in zip(checkpoints, items) if it["spectrum"] is not None and it["spectrum"].area_specific]
+    if lacking:
+        raise CampaignError(
+            f"{len(lacking)} checkpoint(s) give the impedance per area (ohm*cm2: {', '.join(lacking[:3])}"
+            f"{', ...' if len(lacking) > 3 else ''}): give the electrode area (area_cm2= in Python, --area-cm2 on "
+            f"the command line, or an area_cm2 column in the campaign file) so that they are fitted in ohm")
 
 
 def _item(c: Checkpoint, fit_settings: FitSettings, fit_options: dict[str, Any],
@@ -247,7 +259,10 @@ def _item(c: Checkpoint, fit_settings: FitSettings, fit_options: dict[str, Any],
     settings, digest = known
     conditions = {"cell": c.cell, "temperature_K": c.temperature_K, "current_mA_cm2": c.current_mA_cm2,
                   **{k: settings.get(k) for k in CONDITION_KEYS if k in settings}}
-    return {"spectrum": c.spectrum if c.ok else None, "settings": settings, "settings_hash": digest,
+    spectrum = c.spectrum if c.ok else None
+    if spectrum is not None and spectrum.area_specific and settings.get("area_cm2"):
+        spectrum = spectrum.in_ohm(settings["area_cm2"])  # read in ohm*cm2: the fit, cache and plots see ohm
+    return {"spectrum": spectrum, "settings": settings, "settings_hash": digest,
             "content_sha256": c.content_sha256, "sweep": c.sweep, "conditions": conditions}
 
 

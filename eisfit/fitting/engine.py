@@ -16,7 +16,7 @@ import numpy as np
 from ..analysis.derived import ArcSpec, arc_tau_s, derived_quantities_batch
 from ..errors import FitError
 from ..model import Circuit, CircuitDefinition, load_circuit
-from ..spectrum import Spectrum, require_distinct_frequencies
+from ..spectrum import DIVIDED_BY_AREA_KEY, Spectrum, require_distinct_frequencies
 from .inputs import fit_inputs
 from .guess import (base_guess, drt_starts, leading_screened, multistart_guesses, spectrum_features,
                     top_level_arc_groups)
@@ -292,6 +292,28 @@ class _Prepared:
         return bool(self.expr) or self.settings["engine"] == "lmfit"
 
 
+def _in_ohm(spectrum: Spectrum, area_cm2: float | None, flags: list[str]) -> Spectrum:
+    """:func:`spectrum_in_ohm`, noted by the flag ``per-area-data:<area>`` when it divides or
+    when the spectrum was divided before (a campaign divides at loading)."""
+    in_ohm = spectrum_in_ohm(spectrum, area_cm2)
+    divided_by = in_ohm.meta.get(DIVIDED_BY_AREA_KEY)
+    if divided_by is not None:
+        flags.append(f"per-area-data:{divided_by:g}")
+    return in_ohm
+
+
+def spectrum_in_ohm(spectrum: Spectrum, area_cm2: float | None) -> Spectrum:
+    """The spectrum to fit, in ohm: one read per area (``Spectrum.area_specific``) divided
+    by the electrode area ``area_cm2`` (cm2); FitError when there is no area to divide by."""
+    if not spectrum.area_specific:
+        return spectrum
+    if area_cm2 is None:
+        raise FitError(f"{spectrum.label}: the file gives the impedance per area (ohm*cm2); give the electrode "
+                       f"area (area_cm2= in Python, --area-cm2 on the command line) to fit it in ohm "
+                       f"with ASR = R x area (area 1 fits the numbers as they are: R then reads as the ASR)")
+    return spectrum.in_ohm(area_cm2)
+
+
 def _prepare(spectrum, circuit, *, area_cm2, thickness_cm, symmetric, weighting, sigma, fmin, fmax,
              drop_inductive, initial, fixed, bounds, expr, starts, engine,
              guess_mode: str = "auto", profile: bool | str = "auto") -> _Prepared:
@@ -330,6 +352,7 @@ def _prepare(spectrum, circuit, *, area_cm2, thickness_cm, symmetric, weighting,
         raise FitError(f"profile must be 'auto', True or False, got {profile!r}")
 
     flags: list[str] = []
+    spectrum = _in_ohm(spectrum, area_cm2, flags)
     data, sig = _select_points(spectrum, circ, fmin, fmax, drop_inductive, sigma, flags)
     f, z = data.frequency, data.z
     lower, upper = _bounds(definition, bounds)

@@ -65,6 +65,8 @@ FLAGS: dict[str, tuple[str, str]] = {
     "dropped-inductive-points": (NOTE, "this many high-frequency points with Z'' > 0 (reaching 1 % of |Z|) "
                                        "were dropped (circuit without inductor)"),
     "shared": (NOTE, "joint fit: these parameters are shared by every spectrum"),
+    "per-area-data": (NOTE, "the file gave the impedance per area (ohm*cm2); it was divided by this electrode "
+                            "area (cm2) and fitted in ohm"),
 }
 
 

@@ -30,7 +30,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from ..errors import CorruptFileError, MissingColumnError, ReadError, UnknownFormatError
-from ..spectrum import Spectrum
+from ..spectrum import AREA_SPECIFIC_UNIT, Spectrum
 from ._common import (build_spectra, file_bytes, numbered_sweeps, split_at_frequency_resets, split_by_counter,
                       suffix_of, warn)
 from ._identify import identify_columns
@@ -502,6 +502,12 @@ _PRIMES = str.maketrans({"\u2019": "'", "\u2032": "'", "\u00b4": "'", "`": "'", 
                          "\u2033": '"', "\u2212": "-", "\u2013": "-"})
 _UNIT_RE = re.compile(r"\s*(?:/\s*([^/()\[\]]+)|\(([^()]*)\)|\[([^\[\]]*)\])\s*$")
 _SI_PREFIX = {"": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "m": 1e-3, "u": 1e-6, "\u00b5": 1e-6, "\u03bc": 1e-6}
+# an impedance per area: ohm (any prefix) times cm2, mm2 or m2, joined by nothing, a dot, a
+# middle dot, '*', 'x' or '-' ('Ohm cm2', 'Ω·cm²', 'kOhm.cm^2')
+_PER_AREA_UNIT = re.compile(r"^(?P<ohm>.*?(?:ohms?|\u03c9|\u2126))[.\u00b7\u22c5*x\u00d7-]?"
+                            r"(?P<area>cm|mm|m)(?:\^?2|\u00b2)$", re.IGNORECASE)
+_CM2_PER = {"cm": 1.0, "mm": 1e-2, "m": 1e4}  # cm2 in one unit of area
+IMPEDANCE_PER_AREA = "impedance-per-area"  # the kind of an ohm*cm2 unit (scale: to ohm*cm2)
 
 
 @dataclass(frozen=True)
@@ -518,13 +524,19 @@ class Header:
 
 def parse_unit(unit: str) -> tuple[str | None, float]:
     """(kind, scale) of a unit text: Hz/kHz/MHz -> ("frequency", Hz per unit),
-    ohm/kOhm/MΩ -> ("impedance", ohm per unit), deg/°/rad -> ("angle", deg per unit)."""
+    ohm/kOhm/MΩ -> ("impedance", ohm per unit), ohm*cm2/kΩ·cm²/Ω·m² ->
+    (``IMPEDANCE_PER_AREA``, ohm*cm2 per unit), deg/°/rad -> ("angle", deg per unit)."""
     u = unit.strip().replace(" ", "")
     low = u.lower()
     if low in ("deg", "degree", "degrees", "\u00b0", "\u00ba"):
         return "angle", 1.0
     if low in ("rad", "radian", "radians"):
         return "angle", 180.0 / np.pi
+    per_area = _PER_AREA_UNIT.match(u)
+    if per_area:
+        kind, scale = parse_unit(per_area["ohm"])
+        if kind == "impedance":
+            return IMPEDANCE_PER_AREA, scale * _CM2_PER[per_area["area"].lower()]
     for base, kind in (("hz", "frequency"), ("ohms", "impedance"), ("ohm", "impedance"),
                        ("\u03c9", "impedance"), ("\u2126", "impedance")):
         if low.endswith(base):
@@ -669,7 +681,7 @@ def _check_units(roles: ColumnRoles, path: Path | str) -> None:
     for role, kind in expected.items():
         if role in roles.index:
             h = roles.header(role)
-            if h.kind not in (None, kind):
+            if h.kind not in (None, kind) and not (kind == "impedance" and h.kind == IMPEDANCE_PER_AREA):
                 raise MissingColumnError(
                     path, f"column {h.name!r} was taken as {role} but its unit {h.unit!r} is not a "
                     f"{kind} unit; pass columns={{...}} to assign columns")
@@ -775,6 +787,7 @@ def spectra_from_table(
             raise MissingColumnError(path, f"{exc.reason}; set aside as text (no number in any row): "
                                            f"{', '.join(map(repr, text_columns))}") from None
     _check_units(roles, path)
+    per_area_meta = _per_area_meta(roles, path)
     f = _column_values(rows, roles, "frequency")
     has_re_im = {"real", "imag"} <= roles.index.keys()
     if has_re_im:
@@ -808,9 +821,27 @@ def spectra_from_table(
         "columns_detected": roles.describe(),
         **({"columns_rule": rule} if rule else {}),
         **sign_meta,
+        **per_area_meta,
         **dict(meta or {}),
     }
     return build_spectra(path, f, z, full_meta, sweeps, columns=extra)
+
+
+def _per_area_meta(roles: ColumnRoles, path: Path | str) -> dict[str, str]:
+    """``{"impedance_unit": "ohm*cm2"}`` (and a ReadWarning) when the impedance columns give
+    the impedance per area, {} when they give ohm; MissingColumnError when they disagree."""
+    used = [r for r in ("real", "imag", "modulus") if r in roles.index]
+    per_area = [roles.header(r).kind == IMPEDANCE_PER_AREA for r in used]
+    if not any(per_area):
+        return {}
+    if not all(per_area):
+        names = ", ".join(repr(roles.header(r).name) for r in used)
+        raise MissingColumnError(path, f"the impedance columns mix ohm and ohm*cm2 ({names}): give them in one unit")
+    names = " and ".join(repr(roles.header(r).name) for r in used)
+    warn(f"{Path(str(path)).name}: the impedance is given per area ({names}): read in ohm*cm2 "
+         f"(meta['impedance_unit']); a fit divides it by the electrode area, so give area_cm2 "
+         f"(--area-cm2 on the command line)", stacklevel=5)
+    return {"impedance_unit": AREA_SPECIFIC_UNIT}
 
 
 def _blocks(rows: Rows, sep: np.ndarray) -> list[np.ndarray]:

@@ -31,6 +31,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ..errors import FitError
+from ..fitting.engine import spectrum_in_ohm
 from ..fitting.optimise import Transform
 from ..fitting.problem import calc_modulus_residuals, log_scaled
 from ..model.weighting import check_weighting, residual_scales
@@ -337,7 +338,7 @@ def joint_fit(
     """
     from ..model import load_circuit
 
-    spectra = list(spectra)
+    spectra = [spectrum_in_ohm(s, area_cm2) for s in spectra]  # a file read per area: divided by the area
     if not spectra:
         raise FitError("joint_fit needs at least one spectrum")
     check_weighting(weighting)
