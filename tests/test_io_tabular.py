@@ -493,3 +493,20 @@ def test_a_table_borrowing_ec_lab_unit_notation_is_a_table_not_an_mpt(tmp_path):
     two.write_text("\t".join(["f/Hz", "|Z|/Ohm", "Phase/deg"] * 2) + "\n"
                    + "\n".join("\t".join(c + c) for c in cells) + "\n")
     assert [len(x) for x in eisfit.read(two)] == [SIDE_F.size, SIDE_F.size]
+
+
+@pytest.mark.parametrize("header", ["omega (rad/s),Z'/ohm,Z''/ohm", "ω [rad s-1],Z'/ohm,Z''/ohm",
+                                    "omega,Z'/ohm,Z''/ohm", "Angular frequency / rad·s⁻¹,Z'/ohm,Z''/ohm"])
+def test_an_angular_frequency_column_is_divided_by_two_pi(tmp_path, header):
+    """omega = 2 pi f: read as Hz it would put every arc 6.28x off in frequency (a column named
+    omega without a unit is rad/s too)."""
+    p = _write(tmp_path, "w.csv", header + "\n" + _rows("{!r},{!r},{!r}", (2 * np.pi * F, Z.real, Z.imag)))
+    s = _read1(p)
+    np.testing.assert_allclose(s.frequency, F, rtol=1e-12)
+    np.testing.assert_allclose(s.z, Z, rtol=1e-12)
+
+
+def test_a_rad_per_s_unit_converts_a_column_named_with_the_columns_option(tmp_path):
+    p = _write(tmp_path, "w.csv", "w (rad/s),a (ohm),b (ohm)\n" + _rows("{!r},{!r},{!r}", (2 * np.pi * F, Z.real, Z.imag)))
+    s = _read1(p, columns={"frequency": 0, "real": 1, "imag": 2})
+    np.testing.assert_allclose(s.frequency, F, rtol=1e-12)

@@ -508,6 +508,8 @@ _PER_AREA_UNIT = re.compile(r"^(?P<ohm>.*?(?:ohms?|\u03c9|\u2126))[.\u00b7\u22c5
                             r"(?P<area>cm|mm|m)(?:\^?2|\u00b2)$", re.IGNORECASE)
 _CM2_PER = {"cm": 1.0, "mm": 1e-2, "m": 1e4}  # cm2 in one unit of area
 IMPEDANCE_PER_AREA = "impedance-per-area"  # the kind of an ohm*cm2 unit (scale: to ohm*cm2)
+_ANGULAR_UNIT = re.compile(r"^rad(?:ians?)?(?:/s|[.*\u00b7]?s\^?-1|[.*\u00b7]?s\u207b\u00b9)$")  # rad/s, rad s-1, rad·s⁻¹
+_ANGULAR_NAMES = ("omega", "\u03c9", "angular frequency", "angular freq")  # an angular frequency column
 
 
 @dataclass(frozen=True)
@@ -532,6 +534,8 @@ def parse_unit(unit: str) -> tuple[str | None, float]:
         return "angle", 1.0
     if low in ("rad", "radian", "radians"):
         return "angle", 180.0 / np.pi
+    if _ANGULAR_UNIT.match(low):
+        return "frequency", 1.0 / (2.0 * np.pi)
     per_area = _PER_AREA_UNIT.match(u)
     if per_area:
         kind, scale = parse_unit(per_area["ohm"])
@@ -560,7 +564,10 @@ def parse_header(name: str) -> Header:
         if c_kind is not None:
             unit, kind, scale = candidate, c_kind, c_scale
             text = text[: m.start()].strip()
-    return Header(name, " ".join(text.lower().split()), negated, unit, kind, scale)
+    key = " ".join(text.lower().split())
+    if kind is None and key.startswith(_ANGULAR_NAMES):  # omega without a unit: rad/s, not Hz
+        unit, kind, scale = "rad/s", "frequency", 1.0 / (2.0 * np.pi)
+    return Header(name, key, negated, unit, kind, scale)
 
 
 def role_of(key: str) -> str | None:
@@ -577,7 +584,7 @@ def role_of(key: str) -> str | None:
         return "imag"
     if k.startswith(("z'", "zs'", "z re", "z_re", "zre", "real", "re(z)", "re z")) or k == "re":
         return "real"
-    if k.startswith(("frequency", "freq")) or k == "f":
+    if k.startswith(("frequency", "freq") + _ANGULAR_NAMES) or k == "f":
         return "frequency"
     if k.startswith(("cycle", "z cycle", "loop", "sweep", "scan")):
         return "sweep"
