@@ -510,3 +510,25 @@ def test_a_rad_per_s_unit_converts_a_column_named_with_the_columns_option(tmp_pa
     p = _write(tmp_path, "w.csv", "w (rad/s),a (ohm),b (ohm)\n" + _rows("{!r},{!r},{!r}", (2 * np.pi * F, Z.real, Z.imag)))
     s = _read1(p, columns={"frequency": 0, "real": 1, "imag": 2})
     np.testing.assert_allclose(s.frequency, F, rtol=1e-12)
+
+
+def test_a_row_of_units_under_the_names_is_read_as_their_units(tmp_path):
+    """Gamry's ZCURVE table copied out of a .DTA (or an Origin export): names, then units, then
+    the data. The unit row was taken as the header ('no frequency column': '#', 's', 'Hz'...)."""
+    body = _rows("{},{},{!r},{!r},{!r},{}", (np.arange(F.size), np.arange(F.size) * 2.0, F,
+                                             Z.real / 1e3, Z.imag / 1e3, np.zeros(F.size)))
+    p = _write(tmp_path, "g.csv", "Pt,Time,Freq,Zreal,Zimag,Idc\n#,s,Hz,kohm,kohm,A\n" + body)
+    s = _read1(p)
+    assert s.meta["columns_detected"]["frequency"] == "Freq (Hz)"
+    assert s.meta["columns_detected"]["real"] == "Zreal (kohm)"
+    np.testing.assert_allclose(s.frequency, F)
+    np.testing.assert_allclose(s.z, Z, rtol=1e-12)
+
+
+def test_a_unit_row_needs_names_above_it(tmp_path):
+    """Without a line naming a frequency above it, a units-looking header stays the header
+    (and its missing frequency name is reported)."""
+    body = _rows("{!r},{!r},{!r}", (F, Z.real, Z.imag))
+    p = _write(tmp_path, "u.csv", "some title\nHz,ohm,ohm\n" + body)
+    with pytest.raises(MissingColumnError, match="no frequency column"):
+        eisfit.read(p)

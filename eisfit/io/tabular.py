@@ -304,6 +304,29 @@ def _header_above_count(lines: Sequence[str], above: int, count: int, layout: Ta
 
 
 _COMMENT_MARK = re.compile(r"^(?:#|%|;|//)+\s*")  # a header written as a comment line
+_COUNT_MARKS = {"", "#", "-", "no", "no.", "n"}  # what a unit row holds over a point counter or a text column
+
+
+def _names_above_unit_row(lines: Sequence[str], layout: TableLayout, units: list[str]) -> list[str] | None:
+    """Column names 'name (unit)' when the line above the data is a row of units under the
+    row of names (Gamry's ZCURVE table copied out: 'Pt Time Freq Zreal ...' over '# s Hz ohm
+    ...'; Origin's long-name and units rows), else None. The unit row must give the frequency
+    or impedance columns a recognised unit, and the row above it name a frequency with as
+    many names as there are data columns."""
+    if not any(parse_unit(u)[0] in ("frequency", "impedance", IMPEDANCE_PER_AREA) for u in units):
+        return None
+    if not all(u.lower() in _COUNT_MARKS or (len(u) <= 8 and " " not in u.strip()) for u in units):
+        return None
+    above = next((i for i in range(layout.header_index - 1, -1, -1) if lines[i].strip()), None)
+    if above is None or not names_a_frequency(lines[above]):
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            names = header_names(lines[above], layout)
+        except Warning:  # not one name per data column: not this table's names
+            return None
+    return [f"{name} ({unit})" if unit.lower() not in _COUNT_MARKS else name for name, unit in zip(names, units)]
 
 
 def header_names(line: str, layout: TableLayout) -> list[str]:
@@ -925,6 +948,7 @@ def _read_one_table(path: Path | str, lines: Sequence[str], fmt: TableFormat, me
     if names is None and header is not False and layout.header_index is not None:
         header_line = lines[layout.header_index]
         names = header_names(header_line, layout)
+        names = _names_above_unit_row(lines, layout, names) or names
     elif header is True and names is None:
         raise MissingColumnError(path, "header=True but no header line found above the data")
     if names is not None and len(names) != layout.n_columns:
