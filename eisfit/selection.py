@@ -41,7 +41,7 @@ from .analysis.derived import ArcSpec, arc_tau_s
 from .analysis.quality import kk_noise_level, lack_of_fit_ratio as quality_lack_of_fit_ratio
 from .errors import DataError, EisfitError, FitError
 from .model import load_circuit
-from .spectrum import Spectrum
+from .spectrum import Spectrum, not_a_spectrum_hint
 
 __all__ = ["suggest_circuit", "CircuitSuggestion", "fit_auto", "lack_of_fit_ratio",
            "unresolved_parameters", "circuit_from_shape", "CircuitShape", "choose_common_circuit",
@@ -378,7 +378,8 @@ def suggest_circuit(
     """
     t0 = time.perf_counter()
     if not isinstance(spectrum, Spectrum):
-        raise FitError(f"suggest_circuit() needs an eisfit.Spectrum, got {type(spectrum).__name__}")
+        raise FitError(f"suggest_circuit() needs an eisfit.Spectrum, got {type(spectrum).__name__}"
+                       f"{not_a_spectrum_hint(spectrum)}")
     if criterion not in ("bic", "aic"):
         raise FitError(f"criterion must be 'bic' or 'aic', got {criterion!r}")
     from .fitting.engine import spectrum_in_ohm

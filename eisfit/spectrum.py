@@ -271,7 +271,21 @@ def as_spectrum(data: Any, purpose: str) -> "Spectrum":
     if isinstance(data, tuple) and len(data) == 2:
         return Spectrum(frequency=data[0], z=data[1], meta={"label": "arrays"})
     what = f"a tuple of {len(data)} items" if isinstance(data, tuple) else type(data).__name__
-    raise DataError(f"{purpose} takes a Spectrum or a (frequency_Hz, z_ohm) tuple of arrays, got {what}")
+    raise DataError(f"{purpose} takes a Spectrum or a (frequency_Hz, z_ohm) tuple of arrays, got {what}"
+                    f"{not_a_spectrum_hint(data)}")
+
+
+def not_a_spectrum_hint(data: Any) -> str:
+    """What to do instead, for the two things passed most often where one Spectrum is
+    wanted: the list :func:`eisfit.read` returns, and a file path ("" otherwise)."""
+    import os
+
+    if isinstance(data, (list, tuple)) and data and all(isinstance(s, Spectrum) for s in data):
+        return (f" of {len(data)} spectra (eisfit.read gives one per sweep): pass one, e.g. spectra[0], "
+                f"or all of them to eisfit.fit_campaign")
+    if isinstance(data, (str, os.PathLike)):
+        return ": a file path; read it first, e.g. eisfit.read(path)[0]"
+    return ""
 
 
 def require_distinct_frequencies(spectrum: "Spectrum", needed: int, purpose: str) -> None:

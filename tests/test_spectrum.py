@@ -56,3 +56,16 @@ def test_a_crop_that_leaves_no_point_says_where_the_data_are():
     s = eisfit.Spectrum(np.logspace(5, 0, 6), np.ones(6) * (10 - 1j))
     with pytest.raises(eisfit.DataError, match=r"fmin 1e\+09 Hz .. fmax - Hz leaves no point: the data span 1-100000 Hz"):
         s.crop(fmin=1e9)
+
+
+def test_passing_the_list_read_returns_or_a_path_says_what_to_do_instead():
+    f = np.logspace(5, -1, 20)
+    spectra = [eisfit.Spectrum(f, 10 + 100 / (1 + 1j * f * 1e-3)) for _ in range(3)]
+    with pytest.raises(eisfit.FitError, match=r"list of 3 spectra .*spectra\[0\].*fit_campaign"):
+        eisfit.fit(spectra, "R0-p(R1,C1)")
+    with pytest.raises(eisfit.DataError, match=r"list of 3 spectra"):
+        eisfit.kk_test(spectra)
+    with pytest.raises(eisfit.FitError, match=r"file path; read it first, e\.g\. eisfit\.read\(path\)\[0\]"):
+        eisfit.fit("cell.csv", "R0-p(R1,C1)")
+    with pytest.raises(eisfit.DataError, match=r"got int$"):
+        eisfit.drt(5)

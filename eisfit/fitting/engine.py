@@ -16,7 +16,7 @@ import numpy as np
 from ..analysis.derived import ArcSpec, arc_tau_s, derived_quantities_batch
 from ..errors import FitError
 from ..model import Circuit, CircuitDefinition, load_circuit
-from ..spectrum import DIVIDED_BY_AREA_KEY, Spectrum, require_distinct_frequencies
+from ..spectrum import DIVIDED_BY_AREA_KEY, Spectrum, not_a_spectrum_hint, require_distinct_frequencies
 from .inputs import fit_inputs
 from .guess import (base_guess, drt_starts, leading_screened, multistart_guesses, spectrum_features,
                     top_level_arc_groups)
@@ -319,7 +319,8 @@ def _prepare(spectrum, circuit, *, area_cm2, thickness_cm, symmetric, weighting,
              guess_mode: str = "auto", profile: bool | str = "auto") -> _Prepared:
     """Validate the arguments of :func:`fit`, select the points and build the problem and starts."""
     if not isinstance(spectrum, Spectrum):
-        raise FitError(f"fit() needs an eisfit.Spectrum, got {type(spectrum).__name__}")
+        raise FitError(f"fit() needs an eisfit.Spectrum, got {type(spectrum).__name__}"
+                       f"{not_a_spectrum_hint(spectrum)}")
     definition = _definition(circuit)
     circ = definition.circuit
     names = circ.param_names
