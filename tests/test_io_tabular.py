@@ -12,7 +12,7 @@ import pytest
 import eisfit
 from eisfit import Spectrum
 from eisfit.errors import CorruptFileError, MissingColumnError, ReadError, UnknownFormatError
-from eisfit.io import detect_format
+from eisfit.io import ReadWarning, detect_format
 from eisfit.io.export import write_csv, write_json
 
 F = np.array([1e5, 1e4, 1e3, 1e2, 10.0, 1.0])
@@ -532,3 +532,24 @@ def test_a_unit_row_needs_names_above_it(tmp_path):
     p = _write(tmp_path, "u.csv", "some title\nHz,ohm,ohm\n" + body)
     with pytest.raises(MissingColumnError, match="no frequency column"):
         eisfit.read(p)
+
+
+def test_a_minus_sign_the_data_contradict_is_warned_and_kept(tmp_path):
+    """'-Z''' over values that already hold Z'' (capacitive negative): read as labelled, the
+    arcs lie above the real axis. The reader says so and names the option that reads it right."""
+    p = _write(tmp_path, "m.csv", "Frequency (Hz),Z' (Ohm),-Z'' (Ohm)\n" + _rows("{!r},{!r},{!r}", (F, Z.real, Z.imag)))
+    with pytest.warns(ReadWarning, match=r"has a minus sign, but the data read so are inductive.*imag_sign='negative'"):
+        s = _read1(p)
+    np.testing.assert_allclose(s.z, np.conj(Z))  # as labelled
+    assert "imag_sign_contradicted_by_data" in s.meta
+    with pytest.warns(ReadWarning, match="overrides the minus sign"):
+        np.testing.assert_allclose(_read1(p, imag_sign="negative").z, Z)
+
+
+def test_a_minus_sign_the_data_agree_with_is_silent(tmp_path):
+    p = _write(tmp_path, "ok.csv", "Frequency (Hz),Z' (Ohm),-Z'' (Ohm)\n" + _rows("{!r},{!r},{!r}", (F, Z.real, -Z.imag)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s = _read1(p)
+    np.testing.assert_allclose(s.z, Z)
+    assert "imag_sign_contradicted_by_data" not in s.meta

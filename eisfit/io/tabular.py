@@ -736,16 +736,21 @@ def _apply_imag_sign(
             warn(f"imag_sign='negative' overrides the minus sign of column "
                  f"{roles.header(imag_role).name!r}", stacklevel=5)
         return (raw if option == "negative" else -raw), {"imag_sign": option, "imag_sign_source": "option"}
-    if negated:
-        return z_imag, {"imag_sign": "positive", "imag_sign_source": "header"}
-    if fmt.imag_sign is not None and option is None:  # the format's documented convention
-        return (z_imag if fmt.imag_sign == "negative" else -z_imag), {
-            "imag_sign": fmt.imag_sign, "imag_sign_source": "format"}
-    if keep.all():  # no separator rows: no copies
-        sign, rule = capacitive_sign(frequency, z_real, z_imag)
-    else:
-        sign, rule = capacitive_sign(frequency[keep], z_real[keep], z_imag[keep])
     name = Path(str(path)).name
+    if negated or (fmt.imag_sign is not None and option is None):  # the header's minus, or the format's convention
+        z_imag = z_imag if negated or fmt.imag_sign == "negative" else -z_imag
+        source = "header" if negated else "format"
+        meta = {"imag_sign": "positive" if negated else fmt.imag_sign, "imag_sign_source": source}
+        sign, rule = _data_sign(frequency, z_real, z_imag, keep)
+        if sign > 0:  # read as the header or format says, the arcs lie above the real axis
+            what = f"column {roles.header(imag_role).name!r} has a minus sign" if negated else \
+                f"the {fmt.name} convention gives the column as {'Z' if fmt.imag_sign == 'negative' else '-Z'}''"
+            warn(f"{name}: {what}, but the data read so are inductive where a cell is capacitive ({rule}): "
+                 f"the label may be wrong; read as labelled (pass imag_sign='negative' if the column holds "
+                 f"Z'' with capacitive values negative, 'positive' if it holds -Z'')", stacklevel=5)
+            meta["imag_sign_contradicted_by_data"] = rule
+        return z_imag, meta
+    sign, rule = _data_sign(frequency, z_real, z_imag, keep)
     if sign > 0:
         warn(f"{name}: the imaginary column holds -Z'' ({rule}); the header has no minus sign: "
              "flipping it (pass imag_sign='negative' to keep it)", stacklevel=5)
@@ -759,6 +764,13 @@ def _apply_imag_sign(
                         "imag_sign_rule": rule}
     return z_imag, {"imag_sign": "negative", "imag_sign_source": "data", "imag_sign_detected": False,
                     "imag_sign_rule": rule}
+
+
+def _data_sign(frequency: np.ndarray, z_real: np.ndarray, z_imag: np.ndarray, keep: np.ndarray) -> tuple[int, str]:
+    """:func:`eisfit.io._sign.capacitive_sign` of the kept rows (no copies when every row is kept)."""
+    if keep.all():
+        return capacitive_sign(frequency, z_real, z_imag)
+    return capacitive_sign(frequency[keep], z_real[keep], z_imag[keep])
 
 
 def _check_modulus(z: np.ndarray, modulus: np.ndarray, path: Path | str) -> None:
