@@ -1,13 +1,15 @@
 """The one data type every reader returns and every analysis takes."""
 from __future__ import annotations
 
+import os
 from typing import Any, Mapping
 
 import numpy as np
 
 from .errors import DataError
 
-__all__ = ["Spectrum", "as_spectrum", "require_distinct_frequencies", "AREA_SPECIFIC_UNIT", "DIVIDED_BY_AREA_KEY"]
+__all__ = ["Spectrum", "as_spectrum", "require_distinct_frequencies", "not_a_spectrum_hint", "AREA_SPECIFIC_UNIT",
+           "DIVIDED_BY_AREA_KEY"]
 
 AREA_SPECIFIC_UNIT = "ohm*cm2"  # meta["impedance_unit"] of a spectrum whose file gave Z per area
 DIVIDED_BY_AREA_KEY = "impedance_per_area_divided_by_cm2"  # meta: the area (cm2) such a spectrum was divided by
@@ -278,8 +280,6 @@ def as_spectrum(data: Any, purpose: str) -> "Spectrum":
 def not_a_spectrum_hint(data: Any) -> str:
     """What to do instead, for the two things passed most often where one Spectrum is
     wanted: the list :func:`eisfit.read` returns, and a file path ("" otherwise)."""
-    import os
-
     if isinstance(data, (list, tuple)) and data and all(isinstance(s, Spectrum) for s in data):
         return (f" of {len(data)} spectra (eisfit.read gives one per sweep): pass one, e.g. spectra[0], "
                 f"or all of them to eisfit.fit_campaign")

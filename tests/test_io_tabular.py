@@ -507,7 +507,8 @@ def test_an_angular_frequency_column_is_divided_by_two_pi(tmp_path, header):
 
 
 def test_a_rad_per_s_unit_converts_a_column_named_with_the_columns_option(tmp_path):
-    p = _write(tmp_path, "w.csv", "w (rad/s),a (ohm),b (ohm)\n" + _rows("{!r},{!r},{!r}", (2 * np.pi * F, Z.real, Z.imag)))
+    body = _rows("{!r},{!r},{!r}", (2 * np.pi * F, Z.real, Z.imag))
+    p = _write(tmp_path, "w.csv", "w (rad/s),a (ohm),b (ohm)\n" + body)
     s = _read1(p, columns={"frequency": 0, "real": 1, "imag": 2})
     np.testing.assert_allclose(s.frequency, F, rtol=1e-12)
 
@@ -547,7 +548,8 @@ def test_a_minus_sign_the_data_contradict_is_warned_and_kept(tmp_path):
 
 
 def test_a_minus_sign_the_data_agree_with_is_silent(tmp_path):
-    p = _write(tmp_path, "ok.csv", "Frequency (Hz),Z' (Ohm),-Z'' (Ohm)\n" + _rows("{!r},{!r},{!r}", (F, Z.real, -Z.imag)))
+    body = _rows("{!r},{!r},{!r}", (F, Z.real, -Z.imag))
+    p = _write(tmp_path, "ok.csv", "Frequency (Hz),Z' (Ohm),-Z'' (Ohm)\n" + body)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         s = _read1(p)

@@ -238,7 +238,8 @@ def _items(checkpoints: list[Checkpoint], file_defaults: dict[str, Any],
 def _check_areas_of_per_area_data(checkpoints: list[Checkpoint], items: list[dict[str, Any]]) -> None:
     """CampaignError, before any fit, when checkpoints whose files give the impedance per
     area (ohm*cm2) have no electrode area to divide it by (:meth:`_item` divided the others)."""
-    lacking = [c.label for c, it in zip(checkpoints, items) if it["spectrum"] is not None and it["spectrum"].area_specific]
+    lacking = [c.label for c, it in zip(checkpoints, items)
+               if it["spectrum"] is not None and it["spectrum"].area_specific]
     if lacking:
         raise CampaignError(
             f"{len(lacking)} checkpoint(s) give the impedance per area (ohm*cm2: {', '.join(lacking[:3])}"

@@ -531,7 +531,8 @@ _PER_AREA_UNIT = re.compile(r"^(?P<ohm>.*?(?:ohms?|\u03c9|\u2126))[.\u00b7\u22c5
                             r"(?P<area>cm|mm|m)(?:\^?2|\u00b2)$", re.IGNORECASE)
 _CM2_PER = {"cm": 1.0, "mm": 1e-2, "m": 1e4}  # cm2 in one unit of area
 IMPEDANCE_PER_AREA = "impedance-per-area"  # the kind of an ohm*cm2 unit (scale: to ohm*cm2)
-_ANGULAR_UNIT = re.compile(r"^rad(?:ians?)?(?:/s|[.*\u00b7]?s\^?-1|[.*\u00b7]?s\u207b\u00b9)$")  # rad/s, rad s-1, rad·s⁻¹
+# rad/s, rad s-1, rad·s⁻¹: an angular frequency
+_ANGULAR_UNIT = re.compile(r"^rad(?:ians?)?(?:/s|[.*\u00b7]?s\^?-1|[.*\u00b7]?s\u207b\u00b9)$")
 _ANGULAR_NAMES = ("omega", "\u03c9", "angular frequency", "angular freq")  # an angular frequency column
 
 
