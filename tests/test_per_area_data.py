@@ -115,3 +115,14 @@ def test_campaign_divides_each_checkpoint_or_refuses_before_fitting(tmp_path):
         camp = eisfit.fit_campaign(folder, circuit=CIRCUIT, area_cm2=0.785, cache_dir=False, progress=False)
     np.testing.assert_allclose(camp.table["R2_asr_ohm_cm2"], ASR["R2"], rtol=1e-6)
     np.testing.assert_allclose(camp.table["R2"], ASR["R2"] / 0.785, rtol=1e-6)
+
+
+def test_a_workbook_with_a_unit_row_in_ohm_cm2(tmp_path):
+    """An Origin-style sheet: names, then a row of units ('Ohm cm2' with a space), then the data."""
+    from test_io_xlsx import Book
+
+    rows = [["Frequency", "Z'", "-Z''"], ["Hz", "Ohm cm2", "Ohm cm2"]] + \
+        [[float(f), float(z.real), float(-z.imag)] for f, z in zip(F, Z_AREA)]
+    s = _read(str(Book().sheet("data", rows).save(tmp_path / "origin.xlsx")))
+    assert s.area_specific and s.meta["columns_detected"]["real"] == "Z' (Ohm cm2)"
+    np.testing.assert_allclose(s.z, Z_AREA, rtol=1e-15)

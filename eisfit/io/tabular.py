@@ -315,7 +315,8 @@ def _names_above_unit_row(lines: Sequence[str], layout: TableLayout, units: list
     many names as there are data columns."""
     if not any(parse_unit(u)[0] in ("frequency", "impedance", IMPEDANCE_PER_AREA) for u in units):
         return None
-    if not all(u.lower() in _COUNT_MARKS or (len(u) <= 8 and " " not in u.strip()) for u in units):
+    if not all(u.lower() in _COUNT_MARKS or parse_unit(u)[0] is not None or (len(u) <= 8 and " " not in u.strip())
+               for u in units):
         return None
     above = next((i for i in range(layout.header_index - 1, -1, -1) if lines[i].strip()), None)
     if above is None or not names_a_frequency(lines[above]):
