@@ -52,9 +52,10 @@ def arc_tau_s(values: Mapping[str, float], arc: ArcSpec) -> float:
     r = values[arc.resistor]
     if arc.kind == "CPE":
         q, n = values[f"{arc.capacitive}_0"], values[f"{arc.capacitive}_1"]
-        if not (r * q > 0 and n > 0):
+        if not ((r > 0 and q > 0) or (r < 0 and q < 0)) or not n > 0:  # R Q > 0, without forming it
             return math.nan
-        log_tau = math.log(r * q) / n  # in logs: math.exp raises where a power would overflow
+        # in logs: neither R Q nor the power can overflow (numpy floats warn, math.exp raises)
+        log_tau = (math.log(abs(r)) + math.log(abs(q))) / n
         return math.exp(log_tau) if log_tau < _LOG_MAX_FLOAT else math.inf
     return float(r * values[arc.capacitive])
 
