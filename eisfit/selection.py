@@ -384,7 +384,7 @@ def suggest_circuit(
         raise FitError(f"criterion must be 'bic' or 'aic', got {criterion!r}")
     from .fitting.engine import spectrum_in_ohm
 
-    spectrum_in_ohm(spectrum, area_cm2)  # data read per area need the area: said once, not per candidate
+    spectrum = spectrum_in_ohm(spectrum, area_cm2)  # data read per area: divided once, or refused once
     for key in ("initial", "fixed", "bounds", "expr"):
         if fit_options.get(key):
             raise FitError(f"{key}= names the parameters of one circuit; it cannot be used "

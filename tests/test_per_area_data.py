@@ -126,3 +126,13 @@ def test_a_workbook_with_a_unit_row_in_ohm_cm2(tmp_path):
     s = _read(str(Book().sheet("data", rows).save(tmp_path / "origin.xlsx")))
     assert s.area_specific and s.meta["columns_detected"]["real"] == "Z' (Ohm cm2)"
     np.testing.assert_allclose(s.z, Z_AREA, rtol=1e-15)
+
+
+def test_suggest_divides_once_or_refuses_once(tmp_path):
+    s = _read(_write(tmp_path, "area.csv", "Frequency (Hz),Z' (Ohm cm2),-Z'' (Ohm cm2)"))
+    with pytest.raises(FitError, match="per area"):
+        eisfit.suggest_circuit(s)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        best = eisfit.suggest_circuit(s, area_cm2=0.785).best_fit
+    assert best.values["R2"] == pytest.approx(ASR["R2"] / 0.785, rel=1e-4)
