@@ -16,6 +16,7 @@ import eisfit
 from eisfit.errors import CorruptFileError, MissingColumnError, ReadError
 from eisfit.io import available_formats, detect_format
 from eisfit.io._common import ReadWarning, build_spectra
+from eisfit.model import Circuit
 
 L_H = 2e-6  # series inductance of a large Li-ion cell (cables + windings)
 
@@ -204,6 +205,25 @@ def test_headerless_ambiguous_tables_ask_for_columns(tmp_path):
     # the option resolves it
     spectra = eisfit.read(extra, columns={"frequency": 0, "real": 1, "imag": 2})
     np.testing.assert_allclose(spectra[0].z, z, rtol=1e-15)
+
+
+@pytest.mark.parametrize("n_sweeps", [1, 3])
+def test_headerless_f_re_minus_im_of_two_arcs(tmp_path, n_sweeps):
+    """f, Z', -Z'' with no header (the layout of DRTtools' sample files): -Z'' of two arcs is
+    positive, and monotonic and log-spaced between its turning points, so it looked like a
+    second frequency column and the file was refused. Only the frequency repeats one grid."""
+    f = np.logspace(5, -2, 50)
+    circ = Circuit("R0-p(R1,CPE1)-p(R2,CPE2)")
+    zs = [circ.impedance([10, 100 * (1 + 0.2 * k), 1e-8, 0.9, 300, 1e-5, 0.8], f) for k in range(n_sweeps)]
+    p = tmp_path / "drt_tools_like.txt"
+    p.write_text("".join(f"{x!r}\t{v.real!r}\t{-v.imag!r}\n" for z in zs for x, v in zip(f.tolist(), z.tolist())))
+    with pytest.warns(ReadWarning, match="holds -Z'' .*flipping it"):  # no header: the sign from the data
+        spectra = eisfit.read(p)
+    assert len(spectra) == n_sweeps
+    for s, z in zip(spectra, zs):
+        np.testing.assert_allclose(s.z, z, rtol=1e-15)
+    assert "column 3 also rises and falls in log steps, but not over one repeated grid" in \
+        spectra[0].meta["columns_rule"]
 
 
 def test_headerless_f_re_im_keeps_the_usual_order(tmp_path):

@@ -5,7 +5,10 @@ Rules (each column judged on its values only):
 * **frequency**: every value > 0, and inside each sweep (the column split where its
   direction reverses) monotonic and roughly log-spaced: the 90th percentile of
   |log10 step| is at most 3x the 10th, the sweeps have 5 points or more on average
-  and the column spans at least half a decade. Exactly one column may qualify.
+  and the column spans at least half a decade. Exactly one column may qualify; where
+  several do, the one that is a single sweep or repeats one grid of frequencies in every
+  sweep is taken when it is the only one (a positive -Z'' of two arcs is monotonic and
+  log-spaced between its turning points, but its pieces do not repeat one grid).
 * **cycle / loop counter**: integer-valued, in runs of equal values (on average 3 rows
   or more per run), not the frequency. It splits the sweeps and becomes ``meta["cycle"]``.
 * **|Z|**: equals hypot of two other columns within 1 % on 99 % of the rows; those two
@@ -69,6 +72,23 @@ def looks_like_frequency(values: np.ndarray) -> bool:
         return False
     lo, hi = np.percentile(steps_all, [10, 90])
     return bool(hi <= MAX_STEP_SPREAD * lo)
+
+
+def repeats_one_grid(values: np.ndarray) -> bool:
+    """One sweep, or sweeps that measure the same frequencies (90 % of the values of every
+    later sweep within 0.1 % of a value of the first): what a frequency column of several
+    sweeps looks like, and what a Z'' column split at its turning points does not."""
+    v = np.asarray(values, dtype=float)
+    sweeps = split_at_frequency_resets(v)
+    if len(sweeps) == 1:
+        return True
+    grid = np.sort(v[sweeps[0]])
+    for s in sweeps[1:]:
+        pos = np.clip(np.searchsorted(grid, v[s]), 1, grid.size - 1)
+        nearest = np.minimum(np.abs(v[s] - grid[pos - 1]), np.abs(v[s] - grid[pos]))
+        if np.mean(nearest <= 1e-3 * v[s]) < 0.9:
+            return False
+    return True
 
 
 def looks_like_counter(values: np.ndarray) -> bool:
@@ -136,13 +156,22 @@ def identify_columns(values: np.ndarray, path: Path | str | None = None) -> tupl
     n_cols = values.shape[1]
     cols = {c: np.asarray(values[:, c], dtype=float) for c in range(n_cols)}
     freq = [c for c in cols if looks_like_frequency(cols[c])]
+    grid_rule = ""
+    if len(freq) > 1:  # e.g. f, Z', -Z'': a positive -Z'' with two arcs is monotonic between its humps
+        one_grid = [c for c in freq if repeats_one_grid(cols[c])]
+        if len(one_grid) == 1:
+            others = [str(c + 1) for c in freq if c != one_grid[0]]
+            grid_rule = (f"; column{'s' if len(others) > 1 else ''} {', '.join(others)} also "
+                         f"{'rise' if len(others) > 1 else 'rises'} and {'fall' if len(others) > 1 else 'falls'} "
+                         f"in log steps, but not over one repeated grid")
+            freq = one_grid
     if len(freq) != 1:
         what = ("no column is positive, monotonic and log-spaced within each sweep, so none is a frequency"
                 if not freq else "columns " + ", ".join(str(c + 1) for c in freq)
                 + " all look like frequencies")
         raise _ambiguous(path, what)
     index: dict[str, int] = {"frequency": freq[0]}
-    rules = [f"frequency = column {freq[0] + 1} (positive, log-spaced within each sweep)"]
+    rules = [f"frequency = column {freq[0] + 1} (positive, log-spaced within each sweep{grid_rule})"]
     rest = {c: v for c, v in cols.items() if c != freq[0]}
     counters = [c for c in rest if looks_like_counter(rest[c])]
     if counters:
