@@ -103,3 +103,36 @@ def test_real_text_exports(tmp_path, encoding):
         _assert_same(_read(_copy_as(src, tmp_path / src.name, encoding)), want)
         compared += 1
     assert compared >= 20
+
+
+LAYOUT_EDITS = {
+    "crlf": lambda lf: lf.replace(b"\n", b"\r\n"),
+    "lf": lambda lf: lf,
+    "blank lines at the end": lambda lf: lf + b"\n\n  \n",
+    "trailing spaces": lambda lf: b"\n".join(line + b"  " for line in lf.split(b"\n")),
+    "no final line end": lambda lf: lf.rstrip(b"\n"),
+}
+
+
+@pytest.mark.parametrize("edit", LAYOUT_EDITS)
+def test_real_text_exports_with_an_editor_s_line_layout(tmp_path, edit):
+    """Line ends changed, blank lines or trailing spaces added by an editor: the same spectra
+    (a Gamry .DTA with trailing spaces lost its ZCURVE table before)."""
+    files = _real_text_files()
+    if not files:
+        pytest.skip(f"real data folder {REALDATA} is absent")
+    compared = 0
+    for src in files:
+        try:
+            want = _read(src)
+        except eisfit.ReadError:
+            continue
+        copy = tmp_path / src.name
+        copy.write_bytes(LAYOUT_EDITS[edit](src.read_bytes().replace(b"\r\n", b"\n")))
+        got = _read(copy)
+        assert len(got) == len(want), src.name
+        for a, b in zip(got, want):
+            np.testing.assert_array_equal(a.frequency, b.frequency)
+            np.testing.assert_allclose(a.z, b.z, rtol=1e-12)
+        compared += 1
+    assert compared >= 20

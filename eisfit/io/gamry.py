@@ -103,7 +103,8 @@ def read(path: Path | str, *, imag_sign: str | None = None) -> list[Spectrum]:
     """
     p = Path(path)
     lines = text_lines(p)
-    start = next((i for i, ln in enumerate(lines) if ln.split("\t")[:2] == ["ZCURVE", "TABLE"]), None)
+    start = next((i for i, ln in enumerate(lines) if [f.strip() for f in ln.split("\t")[:2]] == ["ZCURVE", "TABLE"]),
+                 None)
     if start is None:
         tag = next((ln.split("\t")[1].strip() for ln in lines[:50] if ln.startswith("TAG\t") and "\t" in ln), "")
         if tag and "EIS" not in tag.upper():  # CV, CHRONOA, CORPOT...: another technique
