@@ -555,3 +555,22 @@ def test_a_minus_sign_the_data_agree_with_is_silent(tmp_path):
         s = _read1(p)
     np.testing.assert_allclose(s.z, Z)
     assert "imag_sign_contradicted_by_data" not in s.meta
+
+
+@pytest.mark.parametrize("header, cols", [
+    ("Frequency (Hz),R (Ohm),X (Ohm)", lambda: (F, Z.real, Z.imag)),          # an LCR meter's R-X mode
+    ("Frequency (Hz),Rs (kOhm),Xs (kOhm)", lambda: (F, Z.real / 1e3, Z.imag / 1e3)),
+    ("Frequency (Hz),Resistance (Ohm),Reactance (Ohm)", lambda: (F, Z.real, Z.imag)),
+    ("Frequency (Hz),|Z| (Ohm),θ (°)", lambda: (F, np.abs(Z), np.degrees(np.angle(Z)))),
+    ("Frequency (Hz),Impedance magnitude (Ohm),Z Phase (deg)", lambda: (F, np.abs(Z), np.degrees(np.angle(Z)))),
+])
+def test_the_names_of_lcr_meters_and_polar_exports(tmp_path, header, cols):
+    p = _write(tmp_path, "lcr.csv", header + "\n" + _rows("{!r},{!r},{!r}", cols()))
+    s = _read1(p)
+    np.testing.assert_allclose(s.z, Z, rtol=1e-12)
+
+
+def test_r_and_x_without_an_impedance_unit_are_not_taken_as_impedance(tmp_path):
+    p = _write(tmp_path, "rx.csv", "Frequency (Hz),R,X\n" + _rows("{!r},{!r},{!r}", (F, Z.real, Z.imag)))
+    with pytest.raises(MissingColumnError, match="no impedance columns"):
+        eisfit.read(p)

@@ -595,16 +595,22 @@ def parse_header(name: str) -> Header:
     return Header(name, key, negated, unit, kind, scale)
 
 
-def role_of(key: str) -> str | None:
-    """Role of a column from its lower-case base name (prefix rules of domain_conventions §4)."""
+def role_of(key: str, unit_kind: str | None = None) -> str | None:
+    """Role of a column from its lower-case base name (prefix rules of domain_conventions §4)
+    and, for the names an LCR meter gives (R and X, resistance and reactance), the kind of
+    its unit (:func:`parse_unit`): those are Z' and Z'' only with an impedance unit."""
     k = key.rstrip(".: ")
     if k.startswith("impedance ") and k[len("impedance "):].startswith(("real", "imag", "re", "im")):
         k = k[len("impedance "):]  # 'Impedance Real [Ohms]', 'Impedance Imaginary [Ohms]'
-    if k.startswith(("phase", "phz", "phi", "zphz", "\u03c6", "theta")):
+    if k.startswith(("phase", "phz", "phi", "zphz", "\u03c6", "theta", "\u03b8", "z phase", "z_phase", "zphase",
+                     "arg z", "arg(z)")):
         return "phase"
-    if k in ("z", "|z|", "mod", "zmod", "abs(z)", "mod(z)", "impedance", "|impedance|") or k.startswith(
-            ("|z|", "modulus", "magnitude", "mag", "zmod", "z_mod", "z mod")):
+    if k in ("z", "|z|", "mod", "zmod", "abs(z)", "mod(z)", "mod z", "impedance", "|impedance|") or k.startswith(
+            ("|z|", "modulus", "magnitude", "mag", "zmod", "z_mod", "z mod", "impedance magnitude",
+             "impedance modulus")):
         return "modulus"
+    if unit_kind in ("impedance", IMPEDANCE_PER_AREA) and k in ("r", "x", "resistance", "reactance", "rs", "xs"):
+        return "real" if k in ("r", "resistance", "rs") else "imag"  # series R and X of an LCR meter
     if k.startswith(('z"', "z''", 'zs"', "zs''", "z im", "z_im", "zim", "imaginary", "imag", "im(z)", "im z")) or k == "im":
         return "imag"
     if k.startswith(("z'", "zs'", "z re", "z_re", "zre", "real", "re(z)", "re z")) or k == "re":
@@ -654,7 +660,7 @@ def assign_roles(
     index: dict[str, int] = {}
     if not by_position:
         for i, h in enumerate(headers):
-            role = role_of(h.key)
+            role = role_of(h.key, h.kind)
             if column_map and names[i].strip() in column_map:
                 role = column_map[names[i].strip()]
             if role and role not in index:
@@ -1023,7 +1029,8 @@ def _group_spans(names: Sequence[str]) -> list[tuple[int, int]] | None:
     """(first, end) column of each group of a header that repeats the frequency column,
     each group ending at its last named column (spacer columns belong to none); None unless
     there are two groups or more and each holds impedance columns."""
-    roles = [role_of(parse_header(n).key) if n else None for n in names]
+    headers = [parse_header(n) if n else None for n in names]
+    roles = [role_of(h.key, h.kind) if h else None for h in headers]
     starts = [k for k, role in enumerate(roles) if role == "frequency"]
     if len(starts) < 2:
         return None
