@@ -574,3 +574,18 @@ def test_r_and_x_without_an_impedance_unit_are_not_taken_as_impedance(tmp_path):
     p = _write(tmp_path, "rx.csv", "Frequency (Hz),R,X\n" + _rows("{!r},{!r},{!r}", (F, Z.real, Z.imag)))
     with pytest.raises(MissingColumnError, match="no impedance columns"):
         eisfit.read(p)
+
+
+def test_a_down_and_up_sweep_sharing_the_turning_frequency_split_there(tmp_path):
+    """Measured down to f_min and back up: the up sweep starts by measuring f_min again. That
+    point opened no sweep (equal neighbours never split one): the down sweep got it as a
+    repeated frequency and the up sweep lacked it."""
+    z_up = Z[::-1] * 1.1
+    body = _rows("{!r},{!r},{!r}", (np.r_[F, F[::-1]], np.r_[Z.real, z_up.real], np.r_[Z.imag, z_up.imag]))
+    p = _write(tmp_path, "downup.csv", "freq/Hz,Z'/ohm,Z''/ohm\n" + body)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no repeated frequency to report
+        down, up = eisfit.read(p)
+    np.testing.assert_array_equal(down.frequency, F)
+    np.testing.assert_array_equal(up.frequency, F[::-1])
+    np.testing.assert_allclose(up.z, z_up, rtol=1e-12)

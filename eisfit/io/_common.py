@@ -89,7 +89,10 @@ def split_at_frequency_resets(frequency: np.ndarray) -> list[np.ndarray]:
     A new sweep starts where the sweep direction resets: for a descending sweep,
     where the frequency jumps back up; for an ascending one, where it drops.
     The direction of each sweep is taken from its first two points (descending when
-    they are equal); equal neighbours never split a sweep.
+    they are equal); equal neighbours never split a sweep, except at a turn: where a
+    down sweep is followed by an up sweep (or the reverse) that starts by measuring the
+    turning frequency again, that second point opens the new sweep (it was counted as a
+    repeated frequency of the old one, and the new sweep lacked its first point).
     """
     f = np.asarray(frequency, dtype=float)
     n = f.size
@@ -107,6 +110,10 @@ def split_at_frequency_resets(frequency: np.ndarray) -> list[np.ndarray]:
         if k >= against.size:
             break
         start = int(against[k]) + 1
+        turn_repeated = (start - 2 > starts[-1] and start < n - 1 and f[start - 1] == f[start - 2]
+                         and np.sign(step[start]) == np.sign(step[start - 1]))
+        if turn_repeated:  # down to f_min, then f_min again and up: the second f_min opens the up sweep
+            start -= 1
         starts.append(start)
     starts.append(n)
     return [np.arange(a, b) for a, b in zip(starts[:-1], starts[1:]) if b > a]
