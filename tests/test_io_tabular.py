@@ -589,3 +589,27 @@ def test_a_down_and_up_sweep_sharing_the_turning_frequency_split_there(tmp_path)
     np.testing.assert_array_equal(down.frequency, F)
     np.testing.assert_array_equal(up.frequency, F[::-1])
     np.testing.assert_allclose(up.z, z_up, rtol=1e-12)
+
+
+@pytest.mark.parametrize("layout", ["titles", "titles and headers"])
+def test_sweeps_separated_by_title_lines(tmp_path, layout):
+    """Several measurements in one text file, each under a title ('Cycle 2'), with or without
+    the header repeated: read as one sweep per block (before: 'mismatched row length')."""
+    zs = [Z * (1 + 0.1 * k) for k in range(3)]
+    header = "Freq (Hz),Zre (Ohm),Zim (Ohm)\n"
+    blocks = [f"Cycle {k + 1}\n" + (header if layout != "titles" else "")
+              + _rows("{!r},{!r},{!r}", (F, z.real, z.imag)) for k, z in enumerate(zs)]
+    text = (header if layout == "titles" else "") + "".join(blocks)
+    p = _write(tmp_path, "cycles.csv", text)
+    with pytest.warns(ReadWarning, match=r"2 text line\(s\) between rows of numbers read as titles.*'Cycle 2'"):
+        spectra = eisfit.read(p)
+    assert len(spectra) == 3
+    for s, z in zip(spectra, zs):
+        np.testing.assert_allclose(s.z, z, rtol=1e-12)
+
+
+def test_a_row_of_text_as_wide_as_the_table_is_still_an_error(tmp_path):
+    body = _rows("{!r},{!r},{!r}", (F, Z.real, Z.imag))
+    p = _write(tmp_path, "bad.csv", "Freq (Hz),Zre (Ohm),Zim (Ohm)\n" + body + "abc,def,ghi\n" + body)
+    with pytest.raises(CorruptFileError, match="non-numeric value 'abc'"):
+        eisfit.read(p)

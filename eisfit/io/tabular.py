@@ -279,10 +279,21 @@ def _locate_table(lines: Sequence[str], path: Path | str | None, delimiter: str 
     start = next(i for i in nonblank if counts[i] == n_columns)
     before = [i for i in nonblank if i < start]
     header = before[-1] if before and counts[before[-1]] is None else None
+    if header is not None and len(before) >= 2 and counts[before[-2]] is None:
+        header = _header_above_title(lines, before[-2], header, delimiter, n_columns)
     if header is None and len(before) >= 2 and counts[before[-1]] == 1 and counts[before[-2]] is None:
         header = _header_above_count(lines, before[-2], before[-1], TableLayout(delimiter, decimal, n_columns,
                                                                                 None, start))
     return TableLayout(delimiter, decimal, n_columns, header, start)
+
+
+def _header_above_title(lines: Sequence[str], above: int, line: int, delimiter: str | None, n_columns: int) -> int:
+    """``above`` when ``line`` (just before the data) is a title of fewer fields than the
+    table ('Cycle 1') and ``above`` names a frequency with one field per column, else
+    ``line``: the header, not the title of the first block, names the columns."""
+    if len(split_fields(lines[line], delimiter)) >= n_columns or not names_a_frequency(lines[above]):
+        return line
+    return above if len(split_fields(lines[above], delimiter)) == n_columns else line
 
 
 def _header_above_count(lines: Sequence[str], above: int, count: int, layout: TableLayout) -> int | None:
@@ -375,7 +386,9 @@ def parse_rows(
     last_line_complete: bool = True,
 ) -> Rows:
     """Parse the data rows strictly. Blank lines are skipped; a line repeating the header
-    starts a new block; any other line must hold exactly ``n_columns`` numbers.
+    starts a new block, and so does a title between blocks of rows (a line of fewer fields
+    than the table, none of them a number: 'Cycle 2', 'Measurement 3 at 25 C'; named in a
+    ReadWarning); any other line must hold exactly ``n_columns`` numbers.
 
     ``last_line_complete=False`` (the file does not end with a line end) makes the last
     line suspect: when it has too few values, an unreadable value, or a last value
@@ -397,6 +410,7 @@ def parse_rows(
     values: list[list[float]] = []
     numbers: list[int] = []
     blocks = [0]
+    titles: list[tuple[int, str]] = []
     for i in range(start, stop):
         line = lines[i]
         lineno = first_line_number + i
@@ -405,6 +419,11 @@ def parse_rows(
             continue
         if header_key is not None and line.strip() == header_key:
             if values and blocks[-1] != len(values):
+                blocks.append(len(values))
+            continue
+        if len(fields) < n and values and _is_title(fields, layout.decimal):
+            titles.append((lineno, line.strip()[:40]))
+            if blocks[-1] != len(values):
                 blocks.append(len(values))
             continue
         if len(fields) != n:
@@ -425,7 +444,22 @@ def parse_rows(
         numbers.append(lineno)
     if not values:
         raise CorruptFileError(path, "the table has a header but no data rows")
+    if titles:
+        shown = "; ".join(f"line {k}: {text!r}" for k, text in titles[:3]) + (" ..." if len(titles) > 3 else "")
+        warn(f"{Path(str(path)).name if path is not None else 'table'}: {len(titles)} text line(s) between "
+             f"rows of numbers read as titles starting a new block of rows ({shown})", stacklevel=5)
     return Rows(np.array(values, dtype=float), np.array(numbers), blocks)
+
+
+def _is_title(fields: Sequence[str], decimal: str) -> bool:
+    """No field of the line is a number (a title such as 'Cycle 2', not a damaged row)."""
+    for text in fields:
+        try:
+            parse_number(text, decimal)
+            return False
+        except ValueError:
+            continue
+    return any(text.strip() for text in fields)
 
 
 def _parse_rows_clean(lines: Sequence[str], layout: TableLayout, start: int, stop: int,
