@@ -305,7 +305,8 @@ def _sweep_record(s) -> dict:
     unit = "cm2" if area is not None else None
     record = {"sweep": m.get("sweep", 0), "points": len(s), "fmin_Hz": float(s.frequency.min()),
               "fmax_Hz": float(s.frequency.max()), "area": area, "area_unit": unit,
-              "start_time": m.get("sweep_start_time") or m.get("start_time") or None}
+              "start_time": m.get("sweep_start_time") or m.get("start_time") or None,
+              "impedance_unit": "ohm*cm2" if s.area_specific else "ohm"}
     for key in ("sheet", "cycle", "loop", "time_s"):
         if m.get(key) is not None:
             record[key] = m[key]
@@ -360,6 +361,8 @@ def _file_lines(rec: dict) -> list[str]:
                 parts.append(f"{key} {sw[key]:g}" if isinstance(sw[key], (int, float)) else f"{key} {sw[key]}")
         if sw.get("time_s") is not None:
             parts.append(f"time {sw['time_s']:g} s")
+        if sw.get("impedance_unit") == "ohm*cm2":
+            parts.append("impedance per area (ohm*cm2)")
         lines.append("  " + ", ".join(parts))
     return lines
 
@@ -420,18 +423,20 @@ eisfit read cell.mpr --json
 @_JSON
 def read_command(file: str, fmt: str | None, imag_sign: str | None, sweep: int | None,
                  columns_text: str | None, as_json: bool) -> int:
-    """Print the points of FILE as CSV: sweep, frequency_Hz, z_real_ohm, z_imag_ohm (Z'' < 0 capacitive)."""
+    """Print the points of FILE as CSV: sweep, frequency_Hz, z_real_ohm, z_imag_ohm (Z'' < 0 capacitive;
+    z_real_ohm_cm2, z_imag_ohm_cm2 for a file that gives the impedance per area)."""
     spectra = _read_reporting(file, fmt, imag_sign, _parse_columns_option(columns_text))
     if sweep is not None:
         if not 0 <= sweep < len(spectra):
             raise click.BadParameter(f"the file has {len(spectra)} sweep(s): 0..{len(spectra) - 1}",
                                      param_hint="--sweep")
         spectra = [spectra[sweep]]
+    unit = "ohm_cm2" if any(s.area_specific for s in spectra) else "ohm"  # one table: one unit
     if as_json:
         _print_json([{"sweep": s.meta.get("sweep", 0), "frequency_Hz": s.frequency.tolist(),
-                      "z_real_ohm": s.z.real.tolist(), "z_imag_ohm": s.z.imag.tolist()} for s in spectra])
+                      f"z_real_{unit}": s.z.real.tolist(), f"z_imag_{unit}": s.z.imag.tolist()} for s in spectra])
         return EXIT_OK
-    click.echo("sweep,frequency_Hz,z_real_ohm,z_imag_ohm")
+    click.echo(f"sweep,frequency_Hz,z_real_{unit},z_imag_{unit}")
     for s in spectra:
         k = s.meta.get("sweep", 0)
         for f, z in zip(s.frequency, s.z):

@@ -613,3 +613,35 @@ def test_a_row_of_text_as_wide_as_the_table_is_still_an_error(tmp_path):
     p = _write(tmp_path, "bad.csv", "Freq (Hz),Zre (Ohm),Zim (Ohm)\n" + body + "abc,def,ghi\n" + body)
     with pytest.raises(CorruptFileError, match="non-numeric value 'abc'"):
         eisfit.read(p)
+
+
+@pytest.mark.parametrize("header, scale_f, scale_z", [
+    ("frequency_Hz,z_real_ohm,z_imag_ohm", 1.0, 1.0),          # eisfit's own names, pandas exports
+    ("f_kHz,Zre_kohm,Zim_kohm", 1e-3, 1e-3),                  # the prefix was ignored: 1000x off
+])
+def test_units_written_as_a_name_suffix(tmp_path, header, scale_f, scale_z):
+    p = _write(tmp_path, "snake.csv", header + "\n" + _rows("{!r},{!r},{!r}", (F * scale_f, Z.real * scale_z,
+                                                                              Z.imag * scale_z)))
+    s = _read1(p)
+    np.testing.assert_allclose(s.frequency, F, rtol=1e-12)
+    np.testing.assert_allclose(s.z, Z, rtol=1e-12)
+
+
+def test_eisfit_read_labels_per_area_data_and_reads_its_own_output_back(tmp_path):
+    """`eisfit read` of an ohm*cm2 file writes z_real_ohm_cm2 (not _ohm), and that CSV reads
+    back marked per area."""
+    from click.testing import CliRunner
+
+    from eisfit.cli import main
+
+    p = _write(tmp_path, "area.csv", "Frequency (Hz),Z' (Ohm cm2),Z'' (Ohm cm2)\n"
+               + _rows("{!r},{!r},{!r}", (F, Z.real, Z.imag)))
+    out = CliRunner().invoke(main, ["read", str(p)])
+    assert out.exit_code == 0 and "sweep,frequency_Hz,z_real_ohm_cm2,z_imag_ohm_cm2" in out.output
+    back = _write(tmp_path, "back.csv", out.output[out.output.index("sweep,"):])
+    with pytest.warns(ReadWarning, match="per area"):
+        s = _read1(back)
+    assert s.area_specific
+    np.testing.assert_allclose(s.z, Z, rtol=1e-12)
+    info = CliRunner().invoke(main, ["info", str(p)])
+    assert "impedance per area (ohm*cm2)" in info.output

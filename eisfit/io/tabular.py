@@ -559,6 +559,8 @@ def _drop_cut_last_line(lines: Sequence[str], layout: TableLayout, path: Path | 
 _PRIMES = str.maketrans({"\u2019": "'", "\u2032": "'", "\u00b4": "'", "`": "'", "\u201d": '"',
                          "\u2033": '"', "\u2212": "-", "\u2013": "-"})
 _UNIT_RE = re.compile(r"\s*(?:/\s*([^/()\[\]]+)|\(([^()]*)\)|\[([^\[\]]*)\])\s*$")
+# a unit written as a suffix of a snake_case name: frequency_Hz, z_real_ohm, z_real_ohm_cm2, phase_deg
+_SUFFIX_UNIT_RE = re.compile(r"_((?:[kmu\u00b5]?ohms?(?:_cm2)?)|(?:[kmg]?hz)|deg|rad)$", re.IGNORECASE)
 _SI_PREFIX = {"": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "m": 1e-3, "u": 1e-6, "\u00b5": 1e-6, "\u03bc": 1e-6}
 # an impedance per area: ohm (any prefix) times cm2, mm2 or m2, joined by nothing, a dot, a
 # middle dot, '*', 'x' or '-' ('Ohm cm2', 'Ω·cm²', 'kOhm.cm^2')
@@ -623,6 +625,11 @@ def parse_header(name: str) -> Header:
         if c_kind is not None:
             unit, kind, scale = candidate, c_kind, c_scale
             text = text[: m.start()].strip()
+    elif (s := _SUFFIX_UNIT_RE.search(text)) and text[: s.start()]:
+        c_kind, c_scale = parse_unit(s.group(1).replace("_", ""))
+        if c_kind is not None:
+            unit, kind, scale = s.group(1), c_kind, c_scale
+            text = text[: s.start()]
     key = " ".join(text.lower().split())
     if kind is None and key.startswith(_ANGULAR_NAMES):  # omega without a unit: rad/s, not Hz
         unit, kind, scale = "rad/s", "frequency", 1.0 / (2.0 * np.pi)
