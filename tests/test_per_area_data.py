@@ -136,3 +136,19 @@ def test_suggest_divides_once_or_refuses_once(tmp_path):
         warnings.simplefilter("ignore")
         best = eisfit.suggest_circuit(s, area_cm2=0.785).best_fit
     assert best.values["R2"] == pytest.approx(ASR["R2"] / 0.785, rel=1e-4)
+
+
+@pytest.mark.parametrize("writer", ["csv", "json"])
+def test_exports_name_the_unit_and_read_back_per_area(tmp_path, writer):
+    from eisfit.io.export import write_csv, write_json
+
+    s = _read(_write(tmp_path, "area.csv", "Frequency (Hz),Z' (Ohm cm2),-Z'' (Ohm cm2)"))
+    out = (write_csv if writer == "csv" else write_json)([s], tmp_path / f"export.{writer}")
+    assert "z_real_ohm_cm2" in out.read_text(encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        (back,) = eisfit.read(out)
+    assert back.area_specific
+    np.testing.assert_array_equal(back.z, s.z)
+    with pytest.raises(ValueError, match="ohm and spectra per area"):
+        write_csv([s, s.in_ohm(0.5)], tmp_path / "mixed.csv")

@@ -21,7 +21,7 @@ import numpy as np
 from ..errors import ReadError
 from ._common import build_spectra
 from .._json import to_jsonable
-from ..spectrum import Spectrum
+from ..spectrum import AREA_SPECIFIC_UNIT, Spectrum
 
 __all__ = ["write_csv", "write_json", "read", "sniff", "restored_meta", "EXPORT_COLUMNS", "META_PREFIX",
            "CONVENTION"]
@@ -34,6 +34,19 @@ JSON_KEY = "eisfit_export"  # the key that marks an eisfit JSON export
 META_PREFIX = "# meta "
 CONVENTION = ("z_imag_ohm is Z'' in ohm, negative for capacitive behaviour; "
               "phase_deg = arg(Z) in degrees; frequency_Hz in Hz")
+# spectra read per area (Spectrum.area_specific) are written with their unit in the names
+PER_AREA_COLUMNS = tuple(c.replace("_ohm", "_ohm_cm2") for c in EXPORT_COLUMNS)
+PER_AREA_CONVENTION = CONVENTION.replace("z_imag_ohm is Z'' in ohm", "z_imag_ohm_cm2 is Z'' in ohm*cm2 (per area)")
+
+
+def _columns_and_convention(spectra: Sequence[Spectrum]) -> tuple[tuple[str, ...], str]:
+    """The point columns and convention line of an export: ohm, or ohm*cm2 when the spectra
+    were read per area (all of them: one header cannot say both)."""
+    per_area = [s.area_specific for s in spectra]
+    if any(per_area) and not all(per_area):
+        raise ValueError("cannot write spectra in ohm and spectra per area (ohm*cm2) under one header: "
+                         "divide the latter by the electrode area first (Spectrum.in_ohm)")
+    return (PER_AREA_COLUMNS, PER_AREA_CONVENTION) if all(per_area) else (EXPORT_COLUMNS, CONVENTION)
 _SKIP_META = ("sweep", "n_sweeps")
 # meta keys that describe a reading, not the measurement: never taken back from an export's meta
 READER_META = frozenset({
@@ -78,12 +91,13 @@ def write_csv(spectra: Spectrum | Iterable[Spectrum], path: str | Path) -> Path:
     """
     items = _as_list(spectra)
     extras = _extra_columns(items)
+    point_columns, convention = _columns_and_convention(items)
     out = Path(path)
-    lines = [MAGIC, f"# convention: {CONVENTION}"]
+    lines = [MAGIC, f"# convention: {convention}"]
     for k, s in enumerate(items):
         meta = {key: v for key, v in s.meta.items() if key not in _SKIP_META}
         lines.append(f"{META_PREFIX}{k} {json.dumps(to_jsonable(meta), ensure_ascii=False)}")
-    header = list(EXPORT_COLUMNS) + [name.replace(",", ";") for name in extras]
+    header = list(point_columns) + [name.replace(",", ";") for name in extras]
     lines.append(",".join(header))
     for k, s in enumerate(items):
         for row in _point_table(s, k, extras):
@@ -105,16 +119,18 @@ def write_json(spectra: Spectrum | Iterable[Spectrum], path: str | Path) -> Path
     "z_modulus_ohm": [...], "phase_deg": [...], "columns": {name: [...]}}]}``; returns the
     path. :func:`eisfit.read` reads it back."""
     items = _as_list(spectra)
-    doc = {JSON_KEY: 1, "convention": CONVENTION, "spectra": []}
+    point_columns, convention = _columns_and_convention(items)
+    f_key, re_key, im_key, mod_key, phase_key = point_columns[:5]
+    doc = {JSON_KEY: 1, "convention": convention, "spectra": []}
     for k, s in enumerate(items):
         doc["spectra"].append({
             "sweep": k,
             "meta": to_jsonable(dict(s.meta)),
-            "frequency_Hz": s.frequency.tolist(),
-            "z_real_ohm": s.z.real.tolist(),
-            "z_imag_ohm": s.z.imag.tolist(),
-            "z_modulus_ohm": s.modulus.tolist(),
-            "phase_deg": s.phase_deg.tolist(),
+            f_key: s.frequency.tolist(),
+            re_key: s.z.real.tolist(),
+            im_key: s.z.imag.tolist(),
+            mod_key: s.modulus.tolist(),
+            phase_key: s.phase_deg.tolist(),
             "columns": to_jsonable({name: col for name, col in s.columns.items()}),
         })
     out = Path(path)
@@ -171,9 +187,10 @@ def read(path: Path, **options: Any) -> list[Spectrum]:
         meta, columns = item.get("meta") or {}, item.get("columns") or {}
         if not isinstance(meta, dict) or not isinstance(columns, dict):
             raise ReadError(p, f"{where}: 'meta' and 'columns' must be objects")
+        keys = ("frequency_Hz", "z_real_ohm_cm2", "z_imag_ohm_cm2") if "z_real_ohm_cm2" in item else \
+            ("frequency_Hz", "z_real_ohm", "z_imag_ohm")
         try:
-            f, z_real, z_imag = (np.asarray(item[key], dtype=float)
-                                 for key in ("frequency_Hz", "z_real_ohm", "z_imag_ohm"))
+            f, z_real, z_imag = (np.asarray(item[key], dtype=float) for key in keys)
             columns = {str(name): np.asarray(v) for name, v in columns.items()}
         except KeyError as exc:
             raise ReadError(p, f"{where} has no {exc.args[0]!r} array") from None
@@ -182,7 +199,8 @@ def read(path: Path, **options: Any) -> list[Spectrum]:
         if f.ndim != 1 or any(np.shape(v) != f.shape for v in (z_real, z_imag, *columns.values())):
             raise ReadError(p, f"{where}: frequency_Hz, z_real_ohm, z_imag_ohm and columns differ in length")
         try:  # the checks every reader shares (plausible ranges, repeated frequencies, finite values)
-            out += build_spectra(p, f, z_real + 1j * z_imag, {**restored_meta(meta), "format": NAME},
+            unit = {"impedance_unit": AREA_SPECIFIC_UNIT} if keys[1].endswith("_cm2") else {}
+            out += build_spectra(p, f, z_real + 1j * z_imag, {**restored_meta(meta), **unit, "format": NAME},
                                  [np.arange(f.size)], columns,
                                  sweep_meta=[{"sweep": k, "n_sweeps": len(doc["spectra"])}])
         except ReadError as exc:  # it numbers the sweeps of one call: name the spectrum of the file
