@@ -645,3 +645,36 @@ def test_eisfit_read_labels_per_area_data_and_reads_its_own_output_back(tmp_path
     np.testing.assert_allclose(s.z, Z, rtol=1e-12)
     info = CliRunner().invoke(main, ["info", str(p)])
     assert "impedance per area (ohm*cm2)" in info.output
+
+
+@pytest.mark.parametrize("header, scale, sign", [
+    ("Frequency (Hz),Y' (S),Y'' (S)", 1.0, 1.0),
+    ("Frequency (Hz),G (mS),B (mS)", 1e3, 1.0),      # an LCR meter's G-B mode
+    ("Frequency (Hz),Y' (S),-Y'' (S)", 1.0, -1.0),
+    ("frequency_Hz,y_real_uS,y_imag_uS", 1e6, 1.0),
+])
+def test_an_admittance_table_is_read_as_its_impedance(tmp_path, header, scale, sign):
+    y = 1.0 / Z  # Y'' > 0 for a capacitive Z
+    body = _rows("{!r},{!r},{!r}", (F, y.real * scale, sign * y.imag * scale))
+    p = _write(tmp_path, "y.csv", header + "\n" + body)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s = _read1(p)
+    np.testing.assert_allclose(s.z, Z, rtol=1e-12)
+    assert s.meta["impedance_from"] == "admittance"
+
+
+def test_an_admittance_column_of_the_other_sign_is_flipped_with_a_warning(tmp_path):
+    y = 1.0 / Z
+    body = _rows("{!r},{!r},{!r}", (F, y.real, -y.imag))
+    p = _write(tmp_path, "y.csv", "Frequency (Hz),Re(Y) (S),Im(Y) (S)\n" + body)
+    with pytest.warns(ReadWarning, match="holds -Y''"):
+        s = _read1(p)
+    np.testing.assert_allclose(s.z, Z, rtol=1e-12)
+    np.testing.assert_allclose(_read1(p, imag_sign="positive").z, Z, rtol=1e-12)
+
+
+def test_seconds_are_not_siemens(tmp_path):
+    body = _rows("{!r},{!r},{!r},{!r}", (np.arange(F.size, dtype=float), F, Z.real, Z.imag))
+    s = _read1(_write(tmp_path, "t.csv", "time (s),Frequency (Hz),Z' (Ohm),Z'' (Ohm)\n" + body))
+    np.testing.assert_allclose(s.z, Z, rtol=1e-12)

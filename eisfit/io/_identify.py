@@ -43,7 +43,8 @@ MODULUS_ROW_SHARE = 0.99
 MIN_RUN_LENGTH = 3
 
 HINT = ("pass columns={'frequency': i, 'real': j, 'imag': k} (0-based), or on the command line "
-        "--columns frequency=i,real=j,imag=k (roles: frequency, real, imag, modulus, phase, sweep)")
+        "--columns frequency=i,real=j,imag=k (roles: frequency, real, imag, modulus, phase, sweep, "
+        "y_real, y_imag)")
 
 
 def _ambiguous(path: Path | str | None, what: str) -> MissingColumnError:

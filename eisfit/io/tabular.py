@@ -51,7 +51,7 @@ _DELIMITER_NAMES = {"\t": "tab", ";": "semicolon", ",": "comma", None: "whitespa
 _MAX_SNIFF_LINES = 5000  # lines whose values decide the number of columns and the first data row
 _MAX_DELIMITER_LINES = 1000  # non-blank lines tried with each (delimiter, decimal) candidate
 
-ROLES = ("frequency", "real", "imag", "modulus", "phase", "sweep")
+ROLES = ("frequency", "real", "imag", "modulus", "phase", "sweep", "y_real", "y_imag")
 
 
 # ---------------------------------------------------------------------------
@@ -559,8 +559,9 @@ def _drop_cut_last_line(lines: Sequence[str], layout: TableLayout, path: Path | 
 _PRIMES = str.maketrans({"\u2019": "'", "\u2032": "'", "\u00b4": "'", "`": "'", "\u201d": '"',
                          "\u2033": '"', "\u2212": "-", "\u2013": "-"})
 _UNIT_RE = re.compile(r"\s*(?:/\s*([^/()\[\]]+)|\(([^()]*)\)|\[([^\[\]]*)\])\s*$")
-# a unit written as a suffix of a snake_case name: frequency_Hz, z_real_ohm, z_real_ohm_cm2, phase_deg
-_SUFFIX_UNIT_RE = re.compile(r"_((?:[kmu\u00b5]?ohms?(?:_cm2)?)|(?:[kmg]?hz)|deg|rad)$", re.IGNORECASE)
+# a unit written as a suffix of a snake_case name: frequency_Hz, z_real_ohm, z_real_ohm_cm2, phase_deg,
+# y_real_mS (siemens in upper case only: time_s and time_ms stay seconds, parse_unit decides)
+_SUFFIX_UNIT_RE = re.compile(r"_((?:[kmu\u00b5]?ohms?(?:_cm2)?)|(?:[kmg]?hz)|deg|rad|(?:[kmun\u00b5]?s))$", re.IGNORECASE)
 _SI_PREFIX = {"": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "m": 1e-3, "u": 1e-6, "\u00b5": 1e-6, "\u03bc": 1e-6}
 # an impedance per area: ohm (any prefix) times cm2, mm2 or m2, joined by nothing, a dot, a
 # middle dot, '*', 'x' or '-' ('Ohm cm2', 'Ω·cm²', 'kOhm.cm^2')
@@ -568,6 +569,9 @@ _PER_AREA_UNIT = re.compile(r"^(?P<ohm>.*?(?:ohms?|\u03c9|\u2126))[.\u00b7\u22c5
                             r"(?P<area>cm|mm|m)(?:\^?2|\u00b2)$", re.IGNORECASE)
 _CM2_PER = {"cm": 1.0, "mm": 1e-2, "m": 1e4}  # cm2 in one unit of area
 IMPEDANCE_PER_AREA = "impedance-per-area"  # the kind of an ohm*cm2 unit (scale: to ohm*cm2)
+_SIEMENS = {"S": 1.0, "kS": 1e3, "mS": 1e-3, "uS": 1e-6, "\u00b5S": 1e-6, "\u03bcS": 1e-6, "nS": 1e-9}  # to S
+_SIEMENS_WORDS = ("siemens", "mho", "1/ohm", "ohm-1", "ohm^-1", "\u03c9-1", "\u03c9^-1", "\u03c9\u207b\u00b9",
+                  "ohm\u207b\u00b9")
 # rad/s, rad s-1, rad·s⁻¹: an angular frequency
 _ANGULAR_UNIT = re.compile(r"^rad(?:ians?)?(?:/s|[.*\u00b7]?s\^?-1|[.*\u00b7]?s\u207b\u00b9)$")
 _ANGULAR_NAMES = ("omega", "\u03c9", "angular frequency", "angular freq")  # an angular frequency column
@@ -597,6 +601,8 @@ def parse_unit(unit: str) -> tuple[str | None, float]:
         return "angle", 180.0 / np.pi
     if _ANGULAR_UNIT.match(low):
         return "frequency", 1.0 / (2.0 * np.pi)
+    if u in _SIEMENS or low in _SIEMENS_WORDS:  # 'S' upper case only: 's' is a second
+        return "admittance", _SIEMENS.get(u, 1.0)
     per_area = _PER_AREA_UNIT.match(u)
     if per_area:
         kind, scale = parse_unit(per_area["ohm"])
@@ -636,6 +642,21 @@ def parse_header(name: str) -> Header:
     return Header(name, key, negated, unit, kind, scale)
 
 
+def _admittance_role(k: str, unit_kind: str | None) -> str | None:
+    """``y_real``/``y_imag`` for admittance columns: Y', Y'', Re(Y)... by name, and G, B
+    (conductance, susceptance) or a real/imaginary part by an admittance unit (S, mS...)."""
+    if k.startswith(('y"', "y''", "im(y)", "yim", "y im", "y_im", "y imag", "admittance imag")):
+        return "y_imag"
+    if k.startswith(("y'", "re(y)", "yre", "y re", "y_re", "y real", "admittance real")):
+        return "y_real"
+    if unit_kind == "admittance":
+        if k in ("g", "gp", "conductance") or k.startswith(("real", "re ")):
+            return "y_real"
+        if k in ("b", "bp", "susceptance") or k.startswith(("imag", "im ")):
+            return "y_imag"
+    return None
+
+
 def role_of(key: str, unit_kind: str | None = None) -> str | None:
     """Role of a column from its lower-case base name (prefix rules of domain_conventions §4)
     and, for the names an LCR meter gives (R and X, resistance and reactance), the kind of
@@ -652,6 +673,9 @@ def role_of(key: str, unit_kind: str | None = None) -> str | None:
         return "modulus"
     if unit_kind in ("impedance", IMPEDANCE_PER_AREA) and k in ("r", "x", "resistance", "reactance", "rs", "xs"):
         return "real" if k in ("r", "resistance", "rs") else "imag"  # series R and X of an LCR meter
+    admittance = _admittance_role(k, unit_kind)
+    if admittance is not None:
+        return admittance
     if k.startswith(('z"', "z''", 'zs"', "zs''", "z im", "z_im", "zim", "imaginary", "imag", "im(z)", "im z")) or k == "im":
         return "imag"
     if k.startswith(("z'", "zs'", "z re", "z_re", "zre", "real", "re(z)", "re z")) or k == "re":
@@ -722,10 +746,12 @@ def assign_roles(
     if "frequency" not in index:
         raise MissingColumnError(path, f"no frequency column (columns: {listing}); name the columns with "
                                        "--columns frequency=0,real=1,imag=2 (columns= in Python)")
-    if not ({"real", "imag"} <= index.keys() or {"modulus", "phase"} <= index.keys()):
+    if not ({"real", "imag"} <= index.keys() or {"modulus", "phase"} <= index.keys()
+            or {"y_real", "y_imag"} <= index.keys()):
         raise MissingColumnError(
-            path, f"no impedance columns: need Z' and Z'' or |Z| and phase (columns: {listing}); name the "
-                  "columns with --columns frequency=0,real=1,imag=2 (columns= in Python)")
+            path, f"no impedance columns: need Z' and Z'' or |Z| and phase (or the admittance Y', Y'') "
+                  f"(columns: {listing}); name the columns with --columns frequency=0,real=1,imag=2 (columns= "
+                  "in Python)")
     return ColumnRoles(index, headers, by_position)
 
 
@@ -756,7 +782,7 @@ def _column_values(rows: Rows, roles: ColumnRoles, role: str) -> np.ndarray:
 def _check_units(roles: ColumnRoles, path: Path | str) -> None:
     """MissingColumnError when a role column carries a unit of another kind (Hz for Z...)."""
     expected = {"frequency": "frequency", "real": "impedance", "imag": "impedance",
-                "modulus": "impedance", "phase": "angle"}
+                "modulus": "impedance", "phase": "angle", "y_real": "admittance", "y_imag": "admittance"}
     for role, kind in expected.items():
         if role in roles.index:
             h = roles.header(role)
@@ -813,6 +839,26 @@ def _apply_imag_sign(
                         "imag_sign_rule": rule}
     return z_imag, {"imag_sign": "negative", "imag_sign_source": "data", "imag_sign_detected": False,
                     "imag_sign_rule": rule}
+
+
+def _admittance_sign(z_imag: np.ndarray, option: str | None, path: Path | str, frequency: np.ndarray,
+                     z_real: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
+    """Z'' of admittance columns (Z = 1/Y, Y'' > 0 capacitive; a header minus sign already
+    applied), and what was decided: ``imag_sign='negative'`` keeps that convention,
+    ``'positive'`` flips it; by default the data check it (low-frequency end and arc shape)
+    and a contradiction flips it with a warning."""
+    if option not in (None, *IMAG_SIGNS):
+        raise ReadError(path, f"imag_sign must be one of {', '.join(IMAG_SIGNS)}, not {option!r}")
+    meta: dict[str, Any] = {"impedance_from": "admittance", "imag_sign_source": "option" if option in (
+        "negative", "positive") else "admittance convention"}
+    if option in ("negative", "positive"):
+        return (z_imag if option == "negative" else -z_imag), meta
+    sign, rule = _data_sign(frequency, z_real, z_imag, keep)
+    if sign > 0:
+        warn(f"{Path(str(path)).name}: the admittance's imaginary column holds -Y'' ({rule}, read as Y'' > 0 "
+             f"capacitive): flipping it (pass imag_sign='negative' to keep it)", stacklevel=5)
+        return -z_imag, {**meta, "imag_sign_source": "data", "imag_sign_rule": rule}
+    return z_imag, meta
 
 
 def _data_sign(frequency: np.ndarray, z_real: np.ndarray, z_imag: np.ndarray, keep: np.ndarray) -> tuple[int, str]:
@@ -881,10 +927,16 @@ def spectra_from_table(
     per_area_meta = _per_area_meta(roles, path)
     f = _column_values(rows, roles, "frequency")
     has_re_im = {"real", "imag"} <= roles.index.keys()
+    has_y = not has_re_im and {"y_real", "y_imag"} <= roles.index.keys() and "modulus" not in roles.index
     if has_re_im:
         re_part = _column_values(rows, roles, "real")
         im_part = _column_values(rows, roles, "imag")
         parts = [rows.values[:, roles.index["real"]], rows.values[:, roles.index["imag"]]]
+    elif has_y:  # Z = 1 / (G + jB), B > 0 capacitive
+        with np.errstate(divide="ignore", invalid="ignore"):  # all-zero separator rows are dropped below
+            z_of_y = 1.0 / (_column_values(rows, roles, "y_real") + 1j * _column_values(rows, roles, "y_imag"))
+        re_part, im_part = z_of_y.real, z_of_y.imag
+        parts = [rows.values[:, roles.index["y_real"]], rows.values[:, roles.index["y_imag"]]]
     else:
         mod = _column_values(rows, roles, "modulus")
         phase = np.radians(_column_values(rows, roles, "phase"))
@@ -897,7 +949,10 @@ def spectra_from_table(
         lines = rows.line_numbers[bad_f]
         shown = ", ".join(str(n) for n in lines[:5]) + (" ..." if lines.size > 5 else "")
         raise CorruptFileError(path, f"frequency <= 0 Hz at {lines.size} row(s) (line {shown})")
-    im_part, sign_meta = _apply_imag_sign(im_part, roles, fmt, imag_sign, path, f, re_part, keep)
+    if has_y:
+        im_part, sign_meta = _admittance_sign(im_part, imag_sign, path, f, re_part, keep)
+    else:
+        im_part, sign_meta = _apply_imag_sign(im_part, roles, fmt, imag_sign, path, f, re_part, keep)
     z = np.empty(f.size, dtype=complex)  # filled in place: no complex temporaries
     z.real, z.imag = re_part, im_part
     if has_re_im and "modulus" in roles.index:
@@ -1084,7 +1139,7 @@ _BARE_F = re.compile(r"(?:^|[\t;,])\s*\"?f\"?\s*(?:[\t;,]|$)", re.IGNORECASE)  #
 
 def _holds_impedance(roles: Sequence[str | None]) -> bool:
     present = set(roles)
-    return {"real", "imag"} <= present or {"modulus", "phase"} <= present
+    return {"real", "imag"} <= present or {"modulus", "phase"} <= present or {"y_real", "y_imag"} <= present
 
 
 def spectra_by_column_group(lines: Sequence[str], delimiter: str | None | bool,
