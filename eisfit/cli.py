@@ -330,9 +330,8 @@ def _parse_columns_option(text: str | None) -> dict[str, int | str] | None:
 
 
 _COLUMNS_HELP = ("Column roles of a table, e.g. 'frequency=1,real=2,imag=3' (0-based positions or "
-                 "header names; roles frequency, real, imag, modulus, phase, sweep, y_real, y_imag). Default: "
-                 "by header "
-                 "name, or by content for a headerless table.")
+                 "header names; roles frequency, real, imag, modulus, phase, sweep, y_real, y_imag). "
+                 "Default: by header name, or by content for a headerless table.")
 
 
 def _file_record(path: str, fmt_name: str, spectra) -> dict:

@@ -927,7 +927,7 @@ def spectra_from_table(
     per_area_meta = _per_area_meta(roles, path)
     f = _column_values(rows, roles, "frequency")
     has_re_im = {"real", "imag"} <= roles.index.keys()
-    has_y = not has_re_im and {"y_real", "y_imag"} <= roles.index.keys() and "modulus" not in roles.index
+    has_y = not (has_re_im or {"modulus", "phase"} <= roles.index.keys()) and {"y_real", "y_imag"} <= roles.index.keys()
     if has_re_im:
         re_part = _column_values(rows, roles, "real")
         im_part = _column_values(rows, roles, "imag")
