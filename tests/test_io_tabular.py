@@ -678,3 +678,12 @@ def test_seconds_are_not_siemens(tmp_path):
     body = _rows("{!r},{!r},{!r},{!r}", (np.arange(F.size, dtype=float), F, Z.real, Z.imag))
     s = _read1(_write(tmp_path, "t.csv", "time (s),Frequency (Hz),Z' (Ohm),Z'' (Ohm)\n" + body))
     np.testing.assert_allclose(s.z, Z, rtol=1e-12)
+
+
+def test_text_after_the_last_row_is_ignored_with_a_warning(tmp_path):
+    """A footer ('End of data') after the rows was 'mismatched row length'."""
+    p = _write(tmp_path, "footer.csv", "Freq (Hz),Zre (Ohm),Zim (Ohm)\n"
+               + _rows("{!r},{!r},{!r}", (F, Z.real, Z.imag)) + "End of data\n")
+    with pytest.warns(ReadWarning, match=r"1 text line\(s\) after the last row of numbers ignored .*'End of data'"):
+        s = _read1(p)
+    np.testing.assert_allclose(s.z, Z, rtol=1e-12)

@@ -410,7 +410,7 @@ def parse_rows(
     values: list[list[float]] = []
     numbers: list[int] = []
     blocks = [0]
-    titles: list[tuple[int, str]] = []
+    titles: list[tuple[int, str, int]] = []  # line number, text, rows before it
     for i in range(start, stop):
         line = lines[i]
         lineno = first_line_number + i
@@ -422,7 +422,7 @@ def parse_rows(
                 blocks.append(len(values))
             continue
         if len(fields) < n and values and _is_title(fields, layout.decimal):
-            titles.append((lineno, line.strip()[:40]))
+            titles.append((lineno, line.strip()[:40], len(values)))
             if blocks[-1] != len(values):
                 blocks.append(len(values))
             continue
@@ -444,11 +444,19 @@ def parse_rows(
         numbers.append(lineno)
     if not values:
         raise CorruptFileError(path, "the table has a header but no data rows")
-    if titles:
-        shown = "; ".join(f"line {k}: {text!r}" for k, text in titles[:3]) + (" ..." if len(titles) > 3 else "")
-        warn(f"{Path(str(path)).name if path is not None else 'table'}: {len(titles)} text line(s) between "
-             f"rows of numbers read as titles starting a new block of rows ({shown})", stacklevel=5)
+    _warn_text_lines(path, [t for t in titles if t[2] < len(values)], [t for t in titles if t[2] == len(values)])
     return Rows(np.array(values, dtype=float), np.array(numbers), blocks)
+
+
+def _warn_text_lines(path: Path | str | None, between: list[tuple[int, str, int]],
+                     after: list[tuple[int, str, int]]) -> None:
+    """One ReadWarning for title lines between blocks of rows, one for text after the last row."""
+    name = Path(str(path)).name if path is not None else "table"
+    for lines, what in ((between, "between rows of numbers read as titles starting a new block of rows"),
+                        (after, "after the last row of numbers ignored")):
+        if lines:
+            shown = "; ".join(f"line {k}: {text!r}" for k, text, _ in lines[:3]) + (" ..." if len(lines) > 3 else "")
+            warn(f"{name}: {len(lines)} text line(s) {what} ({shown})", stacklevel=6)
 
 
 def _is_title(fields: Sequence[str], decimal: str) -> bool:
