@@ -687,3 +687,13 @@ def test_text_after_the_last_row_is_ignored_with_a_warning(tmp_path):
     with pytest.warns(ReadWarning, match=r"1 text line\(s\) after the last row of numbers ignored .*'End of data'"):
         s = _read1(p)
     np.testing.assert_allclose(s.z, Z, rtol=1e-12)
+
+
+def test_origin_long_name_units_and_comments_rows(tmp_path):
+    """Origin's three header rows (long names, units, comments) over the data: the names and
+    units name the columns; the comments row names nothing."""
+    body = _rows("{!r}\t{!r}\t{!r}", (F, Z.real / 1e3, Z.imag / 1e3))
+    p = _write(tmp_path, "origin.dat", "Frequency\tZ'\tZ''\nHz\tkOhm\tkOhm\nsample A\tsample A\tsample A\n" + body)
+    s = _read1(p)
+    assert s.meta["columns_detected"] == {"frequency": "Frequency (Hz)", "real": "Z' (kOhm)", "imag": "Z'' (kOhm)"}
+    np.testing.assert_allclose(s.z, Z, rtol=1e-12)

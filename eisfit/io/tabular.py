@@ -321,15 +321,33 @@ _COUNT_MARKS = {"", "#", "-", "no", "no.", "n"}  # what a unit row holds over a 
 def _names_above_unit_row(lines: Sequence[str], layout: TableLayout, units: list[str]) -> list[str] | None:
     """Column names 'name (unit)' when the line above the data is a row of units under the
     row of names (Gamry's ZCURVE table copied out: 'Pt Time Freq Zreal ...' over '# s Hz ohm
-    ...'; Origin's long-name and units rows), else None. The unit row must give the frequency
-    or impedance columns a recognised unit, and the row above it name a frequency with as
-    many names as there are data columns."""
-    if not any(parse_unit(u)[0] in ("frequency", "impedance", IMPEDANCE_PER_AREA) for u in units):
+    ...'; Origin's long-name and units rows), else None; also with one more row between the
+    units and the data that names no frequency (Origin's comments row: 'sample A'...). The
+    unit row must give the frequency or impedance columns a recognised unit, and the row
+    above it name a frequency with as many names as there are data columns."""
+    named = _names_over_units(lines, layout, layout.header_index, units)
+    if named is not None or names_a_frequency(lines[layout.header_index]):
+        return named
+    unit_row = next((i for i in range(layout.header_index - 1, -1, -1) if lines[i].strip()), None)
+    if unit_row is None:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            units = header_names(lines[unit_row], layout)
+        except Warning:
+            return None
+    return _names_over_units(lines, layout, unit_row, units)
+
+
+def _names_over_units(lines: Sequence[str], layout: TableLayout, unit_row: int, units: list[str]) -> list[str] | None:
+    """:func:`_names_above_unit_row` for the unit row at index ``unit_row``."""
+    if not any(parse_unit(u)[0] in ("frequency", "impedance", IMPEDANCE_PER_AREA, "admittance") for u in units):
         return None
     if not all(u.lower() in _COUNT_MARKS or parse_unit(u)[0] is not None or (len(u) <= 8 and " " not in u.strip())
                for u in units):
         return None
-    above = next((i for i in range(layout.header_index - 1, -1, -1) if lines[i].strip()), None)
+    above = next((i for i in range(unit_row - 1, -1, -1) if lines[i].strip()), None)
     if above is None or not names_a_frequency(lines[above]):
         return None
     with warnings.catch_warnings():
