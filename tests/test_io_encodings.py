@@ -42,12 +42,7 @@ def _assert_same(got: list[eisfit.Spectrum], want: list[eisfit.Spectrum]) -> Non
 
 
 def _copy_as(src: Path, dst: Path, encoding: str) -> Path:
-    raw = src.read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        text = raw.decode("cp1252")
-    dst.write_bytes(ENCODINGS[encoding](text))
+    dst.write_bytes(ENCODINGS[encoding](_as_text(src.read_bytes())))
     return dst
 
 
@@ -89,8 +84,9 @@ def _real_text_files() -> list[Path]:
     return sorted(p for p in REALDATA.rglob("*") if p.is_file() and p.suffix.lower() in kinds)
 
 
-@pytest.mark.parametrize("encoding", ENCODINGS)
-def test_real_text_exports(tmp_path, encoding):
+def _compare_real_exports(tmp_path: Path, to_bytes) -> None:
+    """Every real text export of ../shared that reads, rewritten by ``to_bytes`` (its bytes
+    -> the copy's bytes), reads as the original."""
     files = _real_text_files()
     if not files:
         pytest.skip(f"real data folder {REALDATA} is absent")
@@ -100,9 +96,23 @@ def test_real_text_exports(tmp_path, encoding):
             want = _read(src)
         except eisfit.ReadError:
             continue  # not impedance data (notes, fit reports, other techniques)
-        _assert_same(_read(_copy_as(src, tmp_path / src.name, encoding)), want)
+        copy = tmp_path / src.name
+        copy.write_bytes(to_bytes(src.read_bytes()))
+        _assert_same(_read(copy), want)
         compared += 1
     assert compared >= 20
+
+
+def _as_text(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252")
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_real_text_exports(tmp_path, encoding):
+    _compare_real_exports(tmp_path, lambda raw: ENCODINGS[encoding](_as_text(raw)))
 
 
 LAYOUT_EDITS = {
@@ -118,21 +128,4 @@ LAYOUT_EDITS = {
 def test_real_text_exports_with_an_editor_s_line_layout(tmp_path, edit):
     """Line ends changed, blank lines or trailing spaces added by an editor: the same spectra
     (a Gamry .DTA with trailing spaces lost its ZCURVE table before)."""
-    files = _real_text_files()
-    if not files:
-        pytest.skip(f"real data folder {REALDATA} is absent")
-    compared = 0
-    for src in files:
-        try:
-            want = _read(src)
-        except eisfit.ReadError:
-            continue
-        copy = tmp_path / src.name
-        copy.write_bytes(LAYOUT_EDITS[edit](src.read_bytes().replace(b"\r\n", b"\n")))
-        got = _read(copy)
-        assert len(got) == len(want), src.name
-        for a, b in zip(got, want):
-            np.testing.assert_array_equal(a.frequency, b.frequency)
-            np.testing.assert_allclose(a.z, b.z, rtol=1e-12)
-        compared += 1
-    assert compared >= 20
+    _compare_real_exports(tmp_path, lambda raw: LAYOUT_EDITS[edit](raw.replace(b"\r\n", b"\n")))
