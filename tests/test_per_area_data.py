@@ -37,6 +37,11 @@ def _write(tmp_path, name: str, header: str, scale: float = 1.0, negate_imag: bo
     return str(path)
 
 
+def _ohm_cm2_spectrum(tmp_path) -> Spectrum:
+    """The test spectrum read from a table in ohm*cm2."""
+    return _read(_write(tmp_path, "area.csv", "Frequency (Hz),Z' (Ohm cm2),-Z'' (Ohm cm2)"))
+
+
 def _read(path: str) -> Spectrum:
     with pytest.warns(ReadWarning, match="per area"):
         return eisfit.read(path)[0]
@@ -94,7 +99,7 @@ def test_in_ohm_leaves_ohm_data_alone_and_checks_the_area():
 
 
 def test_drt_needs_the_area(tmp_path):
-    s = _read(_write(tmp_path, "area.csv", "Frequency (Hz),Z' (Ohm cm2),-Z'' (Ohm cm2)"))
+    s = _ohm_cm2_spectrum(tmp_path)
     with pytest.raises(DataError, match="per area"):
         eisfit.drt(s)
     with warnings.catch_warnings():
@@ -129,7 +134,7 @@ def test_a_workbook_with_a_unit_row_in_ohm_cm2(tmp_path):
 
 
 def test_suggest_divides_once_or_refuses_once(tmp_path):
-    s = _read(_write(tmp_path, "area.csv", "Frequency (Hz),Z' (Ohm cm2),-Z'' (Ohm cm2)"))
+    s = _ohm_cm2_spectrum(tmp_path)
     with pytest.raises(FitError, match="per area"):
         eisfit.suggest_circuit(s)
     with warnings.catch_warnings():
@@ -142,7 +147,7 @@ def test_suggest_divides_once_or_refuses_once(tmp_path):
 def test_exports_name_the_unit_and_read_back_per_area(tmp_path, writer):
     from eisfit.io.export import write_csv, write_json
 
-    s = _read(_write(tmp_path, "area.csv", "Frequency (Hz),Z' (Ohm cm2),-Z'' (Ohm cm2)"))
+    s = _ohm_cm2_spectrum(tmp_path)
     out = (write_csv if writer == "csv" else write_json)([s], tmp_path / f"export.{writer}")
     assert "z_real_ohm_cm2" in out.read_text(encoding="utf-8")
     with warnings.catch_warnings():

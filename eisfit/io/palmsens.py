@@ -32,10 +32,10 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import CorruptFileError, MissingColumnError, NoImpedanceDataError, ReadError
+from ..errors import CorruptFileError, MissingColumnError, NoImpedanceDataError
 from ..spectrum import Spectrum
 from ._common import build_spectra, file_bytes, numbered_sweeps, split_at_frequency_resets, suffix_of, warn
-from .tabular import IMAG_SIGNS, decode_text
+from .tabular import check_imag_sign, decode_text
 
 NAME = "palmsens"
 NAMES = ["palmsens", "pssession"]
@@ -50,8 +50,7 @@ def sniff(head: bytes, path: Path) -> int:
     """95 for JSON naming a PalmSens session (the file is UTF-16; ``head`` may be that
     text already decoded to 8 bits, see :func:`eisfit.io._common.without_unicode_mark`);
     60 for a .pssession file."""
-    text = decode_text(head[: len(head) // 2 * 2] if head.startswith((b"\xff\xfe", b"\xfe\xff")) else head,
-                       errors="replace")
+    text = decode_text(head, errors="replace")  # raw UTF-16 (a cut last character replaced) or 8-bit
     if "PalmSens." in text and '"Type"' in text:
         return 95
     return 60 if suffix_of(path) in EXTENSIONS else 0
@@ -64,8 +63,7 @@ def read(path: str | Path, *, imag_sign: str | None = None) -> list[Spectrum]:
     its ZIm array (stored Z'' or -Z''); "auto"/None follows the file.
     """
     p = Path(path)
-    if imag_sign not in (None, *IMAG_SIGNS):
-        raise ReadError(p, f"imag_sign must be one of {', '.join(IMAG_SIGNS)}, not {imag_sign!r}")
+    check_imag_sign(imag_sign, p)
     session = _load(p)
     measurements = session.get("Measurements")
     if not isinstance(measurements, list):

@@ -43,6 +43,12 @@ EXTENSIONS = [".csv", ".txt", ".dat", ".tsv", ".tab"]
 
 IMAG_SIGNS = ("auto", "negative", "positive")
 
+
+def check_imag_sign(option: str | None, path: Path | str) -> None:
+    """ReadError naming ``path`` unless ``option`` is None or one of :data:`IMAG_SIGNS`."""
+    if option not in (None, *IMAG_SIGNS):
+        raise ReadError(path, f"imag_sign must be one of {', '.join(IMAG_SIGNS)}, not {option!r}")
+
 # (delimiter, decimal mark) candidates in order of preference; None = runs of whitespace
 _LAYOUTS: tuple[tuple[str | None, str], ...] = (
     ("\t", "."), ("\t", ","), (";", "."), (";", ","), (",", "."), (None, "."), (None, ","),
@@ -305,13 +311,18 @@ def _header_above_count(lines: Sequence[str], above: int, count: int, layout: Ta
         return None
     if not (value.is_integer() and value > 0 and names_a_frequency(lines[above])):
         return None
+    return above if _names_of_every_column(lines[above], layout) is not None else None
+
+
+def _names_of_every_column(line: str, layout: TableLayout) -> list[str] | None:
+    """:func:`header_names` of ``line`` when it gives one name per data column, else None (a
+    line of another count of names is not this table's header; header_names would warn)."""
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         try:
-            names = header_names(lines[above], layout)
-        except Warning:  # the names do not match the columns: not this table's header
+            return header_names(line, layout)
+        except Warning:
             return None
-    return above if len(names) == layout.n_columns else None
 
 
 _COMMENT_MARK = re.compile(r"^(?:#|%|;|//)+\s*")  # a header written as a comment line
@@ -329,15 +340,8 @@ def _names_above_unit_row(lines: Sequence[str], layout: TableLayout, units: list
     if named is not None or names_a_frequency(lines[layout.header_index]):
         return named
     unit_row = next((i for i in range(layout.header_index - 1, -1, -1) if lines[i].strip()), None)
-    if unit_row is None:
-        return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        try:
-            units = header_names(lines[unit_row], layout)
-        except Warning:
-            return None
-    return _names_over_units(lines, layout, unit_row, units)
+    units = None if unit_row is None else _names_of_every_column(lines[unit_row], layout)
+    return None if units is None else _names_over_units(lines, layout, unit_row, units)
 
 
 def _names_over_units(lines: Sequence[str], layout: TableLayout, unit_row: int, units: list[str]) -> list[str] | None:
@@ -350,12 +354,9 @@ def _names_over_units(lines: Sequence[str], layout: TableLayout, unit_row: int, 
     above = next((i for i in range(unit_row - 1, -1, -1) if lines[i].strip()), None)
     if above is None or not names_a_frequency(lines[above]):
         return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        try:
-            names = header_names(lines[above], layout)
-        except Warning:  # not one name per data column: not this table's names
-            return None
+    names = _names_of_every_column(lines[above], layout)
+    if names is None:
+        return None
     return [f"{name} ({unit})" if unit.lower() not in _COUNT_MARKS else name for name, unit in zip(names, units)]
 
 
@@ -829,8 +830,7 @@ def _apply_imag_sign(
     shape, never a majority vote)."""
     imag_role = "imag" if "imag" in roles.index else "phase"
     negated = roles.header(imag_role).negated
-    if option not in (None, *IMAG_SIGNS):
-        raise ReadError(path, f"imag_sign must be one of {', '.join(IMAG_SIGNS)}, not {option!r}")
+    check_imag_sign(option, path)
     if option in ("negative", "positive"):
         raw = -z_imag if negated else z_imag  # undo the header sign: the option describes the column
         if negated and option == "negative":
@@ -873,8 +873,7 @@ def _admittance_sign(z_imag: np.ndarray, option: str | None, path: Path | str, f
     applied), and what was decided: ``imag_sign='negative'`` keeps that convention,
     ``'positive'`` flips it; by default the data check it (low-frequency end and arc shape)
     and a contradiction flips it with a warning."""
-    if option not in (None, *IMAG_SIGNS):
-        raise ReadError(path, f"imag_sign must be one of {', '.join(IMAG_SIGNS)}, not {option!r}")
+    check_imag_sign(option, path)
     meta: dict[str, Any] = {"impedance_from": "admittance", "imag_sign_source": "option" if option in (
         "negative", "positive") else "admittance convention"}
     if option in ("negative", "positive"):
