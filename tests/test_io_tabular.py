@@ -697,3 +697,84 @@ def test_origin_long_name_units_and_comments_rows(tmp_path):
     s = _read1(p)
     assert s.meta["columns_detected"] == {"frequency": "Frequency (Hz)", "real": "Z' (kOhm)", "imag": "Z'' (kOhm)"}
     np.testing.assert_allclose(s.z, Z, rtol=1e-12)
+
+
+# --------------------------------------------------------------------------- number notations
+@pytest.mark.parametrize("text, decimal, value", [
+    ("1,000,000.5", ".", 1000000.5), ("12,345", ".", 12345.0), ("-1,000", ".", -1000.0),
+    ("1.000.000,5", ",", 1000000.5), ("10.000", ",", 10000.0), ("1.5", ",", 1.5), ("0,125", ",", 0.125),
+    ("1'000", ".", 1000.0), ("1\u00a0000,5", ",", 1000.5), ("1 000", ",", 1000.0),
+    ("1.0D+03", ".", 1000.0), ("-2.5d-2", ".", -0.025), ("1,0D+03", ",", 1000.0),
+])
+def test_parse_number_reads_digit_grouping_and_fortran_exponents(text, decimal, value):
+    from eisfit.io.tabular import parse_number
+
+    assert parse_number(text, decimal) == pytest.approx(value, rel=1e-15)
+
+
+@pytest.mark.parametrize("text, decimal", [("0,125", "."), ("1,00", "."), ("1,0000", "."), ("1.2.3", ","),
+                                           ("1.0D", "."), ("D+03", ".")])
+def test_parse_number_refuses_what_is_not_a_grouped_number(text, decimal):
+    from eisfit.io.tabular import parse_number
+
+    with pytest.raises(ValueError):
+        parse_number(text, decimal)
+
+
+def _grouped(value: float, group: str, decimal: str, decimals: int = 1) -> str:
+    """``value`` written with its thousands grouped by ``group`` and ``decimal`` as the mark."""
+    text = f"{value:,.{decimals}f}"  # Python groups with ',' and uses '.'
+    return text.replace(",", "\0").replace(".", decimal).replace("\0", group)
+
+
+@pytest.mark.parametrize("group, decimal, delimiter", [(".", ",", ";"), (",", ".", "\t"), ("\u00a0", ",", ";")])
+def test_a_table_with_grouped_thousands_is_read_at_full_value(tmp_path, group, decimal, delimiter):
+    """Excel's number format '#,##0.0' in a German (1.000,5), English (1,000.5) or French
+    (1 000,5) locale: before, German frequencies of 1-999 kHz were read 1000x too small."""
+    rows = "\n".join(delimiter.join([_grouped(f, group, decimal), _grouped(z.real, group, decimal, 4),
+                                     _grouped(z.imag, group, decimal, 4)]) for f, z in zip(F, Z))
+    path = _write(tmp_path, "grouped.csv", f"Frequency (Hz){delimiter}Z' (Ohm){delimiter}Z'' (Ohm)\n{rows}\n")
+    s = _read1(path)
+    np.testing.assert_allclose(s.frequency, F)
+    np.testing.assert_allclose(s.z, Z, rtol=1e-6)
+
+
+def test_quoted_fields_may_hold_the_comma_of_a_comma_table(tmp_path):
+    rows = "\n".join(f'"{_grouped(f, ",", ".")}",{z.real:.6f},{z.imag:.6f}' for f, z in zip(F, Z))
+    s = _read1(_write(tmp_path, "quoted.csv", f"Frequency (Hz),Z' (Ohm),Z'' (Ohm)\n{rows}\n"))
+    np.testing.assert_allclose(s.frequency, F)
+    np.testing.assert_allclose(s.z, Z, rtol=1e-5)
+
+
+def test_three_decimals_after_a_decimal_comma_are_not_thousands(tmp_path):
+    """'1,250' in a semicolon table is 1.25: a frequency column spanning decades (100000,000,
+    0,500) is no grouping, so the decimal-comma layout wins."""
+    f = np.array([1e5, 1e4, 1e3, 1e2, 10.0, 0.5])
+    rows = "\n".join(f"{a:.3f};{z.real / 100:.3f};{-z.imag / 100:.3f}".replace(".", ",") for a, z in zip(f, Z))
+    s = _read1(_write(tmp_path, "dc.csv", f"freq/Hz;Re(Z)/Ohm;-Im(Z)/Ohm\n{rows}\n"))
+    np.testing.assert_allclose(s.frequency, f)
+    np.testing.assert_allclose(s.z.real, np.round(Z.real / 100, 3))
+
+
+def test_fortran_double_precision_exponents(tmp_path):
+    rows = "\n".join(f"{f:.6E}  {z.real:.8E}  {z.imag:.8E}".replace("E", "D") for f, z in zip(F, Z))
+    s = _read1(_write(tmp_path, "fortran.dat", f"freq zr zi\n{rows}\n"))
+    np.testing.assert_allclose(s.frequency, F)
+    np.testing.assert_allclose(s.z, Z, rtol=1e-7)
+
+
+def test_a_table_borrowing_ec_labs_frequency_label_is_read_as_a_table(tmp_path):
+    """'freq/Hz' over other impedance names (not EC-Lab's Re(Z)/Ohm): was refused by the
+    .mpt reader ('need Re(Z)/Ohm and -Im(Z)/Ohm')."""
+    rows = _rows("{:.3f}\t{:.4f}\t{:.4f}", [F, Z.real, Z.imag])
+    s = _read1(_write(tmp_path, "script.txt", "freq/Hz\tZ', Ohm\tZ'', Ohm\n" + rows))
+    np.testing.assert_allclose(s.z, Z, rtol=1e-4)
+
+
+@pytest.mark.parametrize("names, quantity", [("Eps'\tEps''", "permittivity"), ("Sig' [S/cm]\tSig'' [S/cm]", "conductivity"),
+                                             ("M'\tM''", "electric modulus")])
+def test_a_dielectric_export_is_refused_by_name_not_read_as_impedance(tmp_path, names, quantity):
+    rows = _rows("{:.3e}\t{:.4f}\t{:.4f}", [F, -Z.imag, Z.real])
+    with pytest.raises(MissingColumnError, match=quantity) as err:
+        eisfit.read(_write(tmp_path, "novocontrol.txt", f"Freq. [Hz]\t{names}\n" + rows))
+    assert "--columns" not in str(err.value)  # naming columns would read them as Z

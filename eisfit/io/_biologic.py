@@ -114,6 +114,12 @@ SWEEP_COUNTERS = ("z cycle", "cycle number")
 FOLDED_COLUMNS = (FREQ, RE_Z, MINUS_IM_Z)
 
 
+def names_impedance(labels: Sequence[str]) -> bool:
+    """Whether EC-Lab's column labels of an impedance pair are among ``labels``."""
+    names = {label.strip() for label in labels}
+    return {RE_Z, MINUS_IM_Z} <= names or {MOD_Z, PHASE_Z} <= names
+
+
 def impedance_from_columns(columns: dict[str, np.ndarray]) -> np.ndarray | None:
     """Complex Z (ohm, Z'' < 0 capacitive) from Re/-Im, else from |Z| and phase (deg).
 

@@ -69,6 +69,11 @@ def read(path: str | Path, **options: Any) -> list[Spectrum]:
     label_at = _label_line_index(lines, p)
     header = lines[:label_at]
     labels = lines[label_at].split("\t")
+    if not header and p.suffix.lower() != ".mpt" and not bl.names_impedance(labels):
+        # a table that only shares EC-Lab's frequency label ('freq/Hz' over "Z', Ohm"): the table reader's
+        from . import tabular
+
+        return tabular.read(p)
     rows = [ln for ln in lines[label_at + 1:] if ln.strip()]
     if not rows:
         raise ReadError(p, "no data rows after the column labels")

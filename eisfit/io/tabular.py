@@ -17,6 +17,7 @@ Instrument modules pass a :class:`TableFormat` (their column map and sign conven
 """
 from __future__ import annotations
 
+import csv as _csv
 import io as _stdio
 import json
 import math
@@ -123,13 +124,17 @@ def text_lines(path: Path) -> list[str]:
 # 2. layout
 # ---------------------------------------------------------------------------
 def split_fields(line: str, delimiter: str | None) -> list[str]:
-    """Split one line into stripped fields; trailing empty fields (a final delimiter) dropped."""
+    """Split one line into stripped fields; trailing empty fields (a final delimiter) dropped.
+    A field in double quotes may hold the delimiter (``"1,000,000"`` in a comma table)."""
     text = line.strip()
     if not text:
         return []
     if delimiter is None:
         return text.split()
-    fields = [f.strip() for f in text.split(delimiter)]
+    if '"' in text:
+        fields = [f.strip() for f in next(_csv.reader([text], delimiter=delimiter, skipinitialspace=True))]
+    else:
+        fields = [f.strip() for f in text.split(delimiter)]
     while fields and fields[-1] == "":
         fields.pop()
     return fields
@@ -146,11 +151,32 @@ def parse_number(text: str, decimal: str = ".") -> float:
             if math.isfinite(value):
                 return value
     t = text.strip().strip('"').replace("\u2212", "-")
+    grouped = _GROUPED[decimal].match(t)
+    if grouped:  # digit grouping: '1,000,000.5' ('.' decimal), '1.000.000,5' (',' decimal), '1 000', "1'000"
+        t = re.sub(_GROUP_MARKS[decimal], "", t)
     if decimal == ",":
         t = t.replace(",", ".")
     if not t or t.lower() in ("nan", "inf", "-inf", "+inf", "infinity", "-infinity"):
         raise ValueError(text)
-    return float(t)
+    try:
+        return float(t)
+    except ValueError:
+        if _FORTRAN_EXPONENT.match(t):  # '1.0D+03': Fortran's double-precision exponent
+            return float(t.replace("D", "e").replace("d", "e"))
+        raise
+
+
+# A number written with its digits grouped by threes: the first group 1-3 digits not starting
+# with 0 ('0,125' is a decimal comma, never a group), then groups of exactly three, then the
+# decimal part. In a '.'-decimal table ',' groups; in a ','-decimal table '.' groups (a '.'
+# that does not group, '1.5', is still read as a decimal point); a space, no-break space or
+# apostrophe groups in both.
+_GROUPED = {
+    ".": re.compile(r"^[+-]?[1-9]\d{0,2}(?:([,'\u00a0\u202f ])\d{3})(?:\1\d{3})*(?:\.\d*)?$"),
+    ",": re.compile(r"^[+-]?[1-9]\d{0,2}(?:([.'\u00a0\u202f ])\d{3})(?:\1\d{3})*(?:,\d*)?$"),
+}
+_GROUP_MARKS = {".": r"[,'\u00a0\u202f ]", ",": r"[.'\u00a0\u202f ]"}
+_FORTRAN_EXPONENT = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)[dD][+-]?\d+$")
 
 
 def numeric_fields(line: str, delimiter: str | None, decimal: str) -> list[float] | None:
@@ -703,14 +729,33 @@ def role_of(key: str, unit_kind: str | None = None) -> str | None:
     admittance = _admittance_role(k, unit_kind)
     if admittance is not None:
         return admittance
-    if k.startswith(('z"', "z''", 'zs"', "zs''", "z im", "z_im", "zim", "imaginary", "imag", "im(z)", "im z")) or k == "im":
+    if k.startswith(('z"', "z''", 'zs"', "zs''", "z im", "z_im", "zim", "imaginary", "imag", "im(z)", "im z")) or k in ("im", "zi", "z_i"):
         return "imag"
-    if k.startswith(("z'", "zs'", "z re", "z_re", "zre", "real", "re(z)", "re z")) or k == "re":
+    if k.startswith(("z'", "zs'", "z re", "z_re", "zre", "real", "re(z)", "re z")) or k in ("re", "zr", "z_r"):
         return "real"
     if k.startswith(("frequency", "freq") + _ANGULAR_NAMES) or k == "f":
         return "frequency"
     if k.startswith(("cycle", "z cycle", "loop", "sweep", "scan")):
         return "sweep"
+    return None
+
+
+_DIELECTRIC_NAMES = (  # lower-case name prefixes of a dielectric analyser's other quantities
+    (("eps", "\u03b5", "permittivity", "er'", "er''", 'er"'), "complex permittivity"),
+    (("sig", "\u03c3", "conductivity"), "complex conductivity"),
+    (("m'", "m''", 'm"', "electric modulus"), "electric modulus"),
+    (("tan", "loss tangent"), "loss tangent"),
+    (("c'", "c''", 'c"', "cp", "capacitance"), "capacitance"),
+)
+
+
+def _dielectric_quantity(headers: Sequence[Header]) -> str | None:
+    """The quantity of a dielectric export (permittivity, conductivity, electric modulus,
+    loss tangent, capacitance) that the columns name, or None: such tables are not impedance
+    and must not be read as Z' and Z'' by position."""
+    for prefixes, quantity in _DIELECTRIC_NAMES:
+        if any(h.key.startswith(prefixes) for h in headers):
+            return quantity
     return None
 
 
@@ -775,6 +820,12 @@ def assign_roles(
                                        "--columns frequency=0,real=1,imag=2 (columns= in Python)")
     if not ({"real", "imag"} <= index.keys() or {"modulus", "phase"} <= index.keys()
             or {"y_real", "y_imag"} <= index.keys()):
+        quantity = None if columns else _dielectric_quantity(headers)
+        if quantity is not None:
+            raise MissingColumnError(
+                path, f"the columns hold the {quantity} (columns: {listing}), not the impedance: eisfit fits "
+                      "Z in ohm. Export Z' and Z'' (ohm) from the analyser, or convert with the cell geometry "
+                      "(Z = 1/(j 2 pi f C0 eps*) with C0 = eps0 A/L; Z = L/(A sigma*))")
         raise MissingColumnError(
             path, f"no impedance columns: need Z' and Z'' or |Z| and phase (or the admittance Y', Y'') "
                   f"(columns: {listing}); name the columns with --columns frequency=0,real=1,imag=2 (columns= "
