@@ -778,3 +778,20 @@ def test_a_dielectric_export_is_refused_by_name_not_read_as_impedance(tmp_path, 
     with pytest.raises(MissingColumnError, match=quantity) as err:
         eisfit.read(_write(tmp_path, "novocontrol.txt", f"Freq. [Hz]\t{names}\n" + rows))
     assert "--columns" not in str(err.value)  # naming columns would read them as Z
+
+
+def _polar_table(tmp_path, name, phase_header, phase_values):
+    rows = _rows("{!r},{!r},{!r}", [F, np.abs(Z), phase_values])
+    return _write(tmp_path, name, f"Frequency (Hz),|Z| (Ohm),{phase_header}\n" + rows)
+
+
+def test_a_phase_column_without_unit_is_degrees_unless_every_value_fits_radians(tmp_path):
+    degrees = _read1(_polar_table(tmp_path, "deg.csv", "Phase", np.degrees(np.angle(Z))))
+    np.testing.assert_allclose(degrees.z, Z, rtol=1e-9)
+    with pytest.warns(ReadWarning, match="read as radians"):  # numpy.angle's output, as a script writes it
+        radians = _read1(_polar_table(tmp_path, "rad.csv", "Phase", np.angle(Z)))
+    np.testing.assert_allclose(radians.z, Z, rtol=1e-9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ReadWarning)  # a unit decides without a word
+        named = _read1(_polar_table(tmp_path, "named.csv", "Phase (rad)", np.angle(Z)))
+    np.testing.assert_allclose(named.z, Z, rtol=1e-9)

@@ -851,6 +851,21 @@ class TableFormat:
     technique: str = "EIS"
 
 
+def _phase_radians(phase: np.ndarray, header: Header, path: Path | str) -> np.ndarray:
+    """A phase column in radians. Degrees unless its unit says rad; a column without a unit
+    whose values all lie within +-pi/2, at least one beyond 0.05, holds radians (as
+    ``numpy.angle`` writes them; read as degrees, it would be a spectrum whose phase never
+    passes 1.6 deg: a resistor, no arc), read so with a ReadWarning."""
+    values = phase[np.isfinite(phase)]
+    largest = float(np.max(np.abs(values))) if values.size else 0.0
+    if header.kind is None and 0.05 < largest <= np.pi / 2 + 1e-9:
+        warn(f"{Path(str(path)).name}: the phase column {header.name.strip()!r} has no unit and every value "
+             f"lies within +-pi/2 (largest {largest:.3g}): read as radians; name its unit ('Phase (deg)') "
+             "if it holds degrees", stacklevel=6)
+        return phase
+    return np.radians(phase)
+
+
 def _column_values(rows: Rows, roles: ColumnRoles, role: str) -> np.ndarray:
     h = roles.header(role)
     v = rows.values[:, roles.index[role]] * h.scale
@@ -1015,7 +1030,7 @@ def spectra_from_table(
         parts = [rows.values[:, roles.index["y_real"]], rows.values[:, roles.index["y_imag"]]]
     else:
         mod = _column_values(rows, roles, "modulus")
-        phase = np.radians(_column_values(rows, roles, "phase"))
+        phase = _phase_radians(_column_values(rows, roles, "phase"), roles.header("phase"), path)
         re_part, im_part = mod * np.cos(phase), mod * np.sin(phase)
         parts = [rows.values[:, roles.index["modulus"]]]
     sep = _separator_mask(f, parts)
