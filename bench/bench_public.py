@@ -24,6 +24,10 @@ Cases:
             this process (a notebook's ``jobs=1``) and in a worker process set up as
             eisfit's own workers are (its allocator tuned: what ``jobs >= 2`` and the
             ``eisfit`` command run).
+  grids     ``eisfit.fit_campaign(list of N hard spectra, jobs=2)`` with every spectrum on its
+            own frequencies (each point's grid value times 1 + 1e-4 x a normal deviate, as an
+            instrument that logs its measured frequencies writes them) and the same spectra
+            on one grid: time in u of each.
   families  ``eisfit.fit`` (no guess, defaults) on 10 spectra of each circuit family of
             ``scripts/robustness.py --family``: mean time per fit in u (issue 13: <= 0.4 u).
   suggest   ``eisfit.suggest_circuit`` on spectra of the eight families of
@@ -240,6 +244,28 @@ def _campaign_cpu(spectra) -> float:
     return time.process_time() - c0
 
 
+def case_grids(u: float, n: int, jobs: int) -> None:
+    """``fit_campaign`` on hard spectra that each have their own frequencies (the grid times
+    1 + 1e-4 x a standard normal per point, as an instrument that logs the frequency it
+    measured at writes them) against the same spectra on one grid."""
+    import eisfit
+
+    truths = hard_truths(n, seed=14)
+    rng = np.random.default_rng(9)
+    one_grid = synthesize(truths, seed=6)
+    own_grids = []
+    for k, t in enumerate(truths):
+        f = FREQ * (1 + 1e-4 * rng.standard_normal(FREQ.size))
+        own_grids.append(synthesize([t], freq=f, seed=100 + k)[0])
+    eisfit.fit_campaign(one_grid[:3], circuit=CIRCUIT, cache_dir=False, progress=False)  # warm-up
+    for label, spectra in (("one grid", one_grid), ("a grid per spectrum", own_grids)):
+        t0 = time.perf_counter()
+        eisfit.fit_campaign(spectra, circuit=CIRCUIT, jobs=jobs, cache_dir=False, progress=False)
+        wall = time.perf_counter() - t0
+        print(f"[grids] fit_campaign({n} hard spectra, {label}, jobs={jobs}): {wall / u:.1f} u = {wall:.2f} s "
+              f"({n / wall:.0f} spectra/s)", flush=True)
+
+
 def case_families(u: float, n: int) -> None:
     import eisfit
     from eisfit.fitting.robustness import FAMILIES, family_cases
@@ -384,18 +410,20 @@ def _median(fn, repeat: int) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--cases", nargs="+", default=["fit", "start", "campaign", "families", "suggest", "cli"],
-                    choices=["fit", "start", "campaign", "families", "suggest", "cli"])
+    ap.add_argument("--cases", nargs="+", default=["fit", "start", "campaign", "grids", "families", "suggest", "cli"],
+                    choices=["fit", "start", "campaign", "grids", "families", "suggest", "cli"])
     ap.add_argument("--family-n", type=int, default=10)
     ap.add_argument("--suggest-n", type=int, default=3)
     ap.add_argument("--repeat", type=int, default=15)
     ap.add_argument("--start-n", type=int, default=200)
     ap.add_argument("--campaign-n", type=int, default=1000)
+    ap.add_argument("--grids-n", type=int, default=300)
     ap.add_argument("--cli-n", type=int, default=5000)
     ap.add_argument("--jobs", type=int, default=2)
     a = ap.parse_args()
     runs = {"fit": lambda u: case_fit(u, a.repeat), "start": lambda u: case_start(a.start_n),
             "campaign": lambda u: case_campaign(u, a.campaign_n, a.jobs),
+            "grids": lambda u: case_grids(u, a.grids_n, a.jobs),
             "families": lambda u: case_families(u, a.family_n), "suggest": lambda u: case_suggest(u, a.suggest_n),
             "cli": lambda u: case_cli(u, a.cli_n, a.jobs)}
     for case in [c for c in runs if c in a.cases]:

@@ -84,6 +84,31 @@ def test_batch_on_sample_campaign_mixed_grids():
         _same(fit(s, **opts), b)
 
 
+def test_spectra_on_different_grids_of_equal_length_are_one_batch_with_the_results_of_single_fits():
+    """Instruments that log the frequency they measured at give every sweep its own grid:
+    such spectra share one batched problem (one grid per row) and keep the single-fit results."""
+    from eisfit.fitting.batch import _preparer
+    from eisfit.fitting.solver import BatchProblem, chunks_by_grid
+
+    rng = np.random.default_rng(3)
+    circ = Circuit(CIRCUIT)
+    spectra = []
+    for k, case in enumerate(make_cases(6, seed=5)):
+        f = case.spectrum.frequency * (1 + (1e-4 * rng.standard_normal(case.spectrum.frequency.size) if k else 0))
+        z = circ.impedance(np.array([case.truth[n] for n in circ.param_names]), f)
+        z = z * (1 + 0.005 * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size)) / np.sqrt(2))
+        spectra.append(Spectrum(frequency=f, z=z, meta={"label": f"jitter{k}"}))
+    preps = [_preparer(CIRCUIT, {})(s, None, "auto") for s in spectra]
+    assert list(chunks_by_grid(preps)) == [list(range(6))]
+    batch = BatchProblem.of(preps)
+    assert batch.frequency is not None and batch.frequency.shape == (6, spectra[0].frequency.size)
+    # each row's model is its own spectrum's circuit at its own frequencies
+    p = np.array([[case.truth[n] for n in circ.param_names] for case in make_cases(6, seed=5)])
+    np.testing.assert_array_equal(circ.impedance(p, batch.frequency)[2], circ.impedance(p[2], spectra[2].frequency))
+    for s, b in zip(spectra, fit_batch(spectra, CIRCUIT)):
+        _same(fit(s, CIRCUIT), b)
+
+
 def test_kk_of_a_stack_matches_kk_test_of_each_spectrum():
     from eisfit.analysis.kk import kk_test, kk_tests
     from eisfit.analysis.quality import kk_noise_level

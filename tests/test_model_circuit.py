@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from impedance.models.circuits import CustomCircuit
 
-from eisfit import CircuitError
+from eisfit import CircuitError, DataError
 from eisfit.model import ELEMENTS, Arc, Circuit, ElementInstance, circuit_of
 
 HEADLINE = "R0-p(R1,CPE1)-p(R2,CPE2)"
@@ -230,3 +230,20 @@ def test_headline_values_physics():
     z = c.impedance([40.0, 60.0, 1e-10, 149.0, 1e-6], np.array([1e12, 1e-6]))
     assert abs(z[0] - 40.0) < 1e-2 and abs(z[1] - 249.0) < 1e-2
     assert np.all(Circuit(HEADLINE).impedance(P_HEADLINE, F).imag < 0)
+
+
+def test_one_frequency_grid_per_row_gives_each_rows_own_impedance_and_jacobian():
+    c = Circuit("R0-p(R1,CPE1)-p(R2-Wo2,C2)")
+    rng = np.random.default_rng(0)
+    p = np.array([[5.0, 100.0, 1e-6, 0.85, 300.0, 50.0, 2.0, 1e-4]]) * rng.uniform(0.5, 2.0, (3, 8))
+    p[:, 3] = [0.7, 0.8, 0.9]
+    f = np.logspace(5, -1, 30)[None, :] * rng.uniform(0.9, 1.1, (3, 30))
+    z, jac = c.impedance_and_jacobian(p, f)
+    assert z.shape == (3, 30) and jac.shape == (3, 30, 8)
+    for k in range(3):
+        zk, jk = c.impedance_and_jacobian(p[k], f[k])
+        np.testing.assert_allclose(z[k], zk, rtol=1e-14)
+        np.testing.assert_allclose(jac[k], jk, rtol=1e-12)
+    np.testing.assert_allclose(c.impedance(p, f), z, rtol=1e-14)
+    with pytest.raises(DataError):  # one grid per row needs one row of parameters per grid
+        c.impedance(p[:2], f)

@@ -2,8 +2,8 @@
 
 Every fit of the fast engine goes through :func:`solve`: :func:`eisfit.fit` is a batch of
 one, :func:`~eisfit.fitting.batch.fit_batch`, seeded chains and campaigns are batches of
-many. Spectra whose selected frequency grids (and weighting and free set) are equal are
-one batched problem; all their starts run through one vectorised LM.
+many. Spectra with as many selected points (any frequencies) and the same weighting and free
+set are one batched problem; all their starts run through one vectorised LM.
 
 Adaptive starts. With ``starts="auto"`` a spectrum first gets a short start list, the
 quick round: the data guess (or the user's/seed's values) and, for one or two
@@ -68,6 +68,7 @@ solution so the result assembly does not compute them again.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import operator
@@ -140,7 +141,7 @@ class Solution:
 # ---------------------------------------------------------------------- batched problem
 @dataclass(frozen=True)
 class BatchProblem:
-    """Spectra on one grid; LM problem j belongs to spectrum ``owner[j]``."""
+    """Spectra of one batch (:func:`grid_key`); LM problem j belongs to spectrum ``owner[j]``."""
 
     preps: list[Any]
     z: np.ndarray  # (S, N) complex ohm
@@ -148,16 +149,24 @@ class BatchProblem:
     si: np.ndarray
     fixed_values: np.ndarray  # (S, M) full parameter vectors (fixed values filled in)
     owner: np.ndarray  # (K,) spectrum of each problem
+    frequency: np.ndarray | None = None  # (S, N) Hz where the spectra's grids differ, else None (one grid)
 
     @classmethod
     def of(cls, preps: list[Any], owner: np.ndarray | None = None) -> "BatchProblem":
         probs = [p.problem for p in preps]
         sr, si = np.array([q.scales[0] for q in probs]), np.array([q.scales[1] for q in probs])
+        first = probs[0].frequency
+        one_grid = all(q.frequency is first or np.array_equal(q.frequency, first) for q in probs[1:])
         return cls(preps, np.array([q.z for q in probs]), sr, sr if np.array_equal(sr, si) else si,
-                   np.array([q.fixed_values for q in probs]), np.arange(len(preps)) if owner is None else owner)
+                   np.array([q.fixed_values for q in probs]), np.arange(len(preps)) if owner is None else owner,
+                   None if one_grid else np.array([q.frequency for q in probs]))
 
     def with_owner(self, owner: np.ndarray) -> "BatchProblem":
-        return BatchProblem(self.preps, self.z, self.sr, self.si, self.fixed_values, owner)
+        return dataclasses.replace(self, owner=owner)
+
+    def _frequency(self, s: np.ndarray) -> np.ndarray:
+        """The grid of rows whose spectra are ``s``: (N,) shared, or (K, N) one per row."""
+        return self.preps[0].problem.frequency if self.frequency is None else self.frequency[s]
 
     def _rows(self, theta: np.ndarray, idx: np.ndarray):
         """(spectrum of each row, physical free values (K, Mf), full parameter vectors (K, M))
@@ -174,7 +183,7 @@ class BatchProblem:
         ref = self.preps[0].problem
         s, p_free, p = self._rows(theta, idx)
         with np.errstate(all="ignore"):
-            zm, dz = ref.circuit.impedance_and_jacobian(p, ref.frequency)
+            zm, dz = ref.circuit.impedance_and_jacobian(p, self._frequency(s))
             if ref.free.size != dz.shape[2]:
                 dz = dz[:, :, ref.free]
             dz *= ref.transform.dp_dtheta(p_free)[:, None, :]
@@ -200,7 +209,7 @@ class BatchProblem:
         s, p_free, p = self._rows(theta, idx)
         sr = self.sr[s]
         si = sr if self.si is self.sr else self.si[s]
-        return normal_equations_at(ref.circuit, ref.frequency, p, ref.free, ref.transform.dp_dtheta(p_free),
+        return normal_equations_at(ref.circuit, self._frequency(s), p, ref.free, ref.transform.dp_dtheta(p_free),
                                    self.z[s], (sr, si), ref.weighting)
 
     def residuals_and_jacobian(self, theta: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -213,13 +222,16 @@ class BatchProblem:
 
 def grid_key(problem: Any) -> tuple:
     """What fit problems must share to be rows of one batched problem: the circuit, the
-    frequency grid, the weighting and the free set."""
-    return problem.circuit.string, problem.frequency.tobytes(), problem.weighting, problem.free.tobytes()
+    number of points, the weighting and the free set. Their frequencies may differ (an
+    instrument that logs the frequency it measured at; sweeps of other settings with as
+    many points): each row then has its own grid (:class:`BatchProblem`; the Lin-KK test
+    still batches by exact grid)."""
+    return problem.circuit.string, problem.frequency.size, problem.weighting, problem.free.tobytes()
 
 
 def chunks_by_grid(preps: Sequence[Any], max_problems: int = MAX_PROBLEMS) -> Iterator[list[int]]:
-    """Indices of spectra that share circuit, grid, weighting and free set (:func:`grid_key`),
-    at most ``max_problems`` starts per chunk."""
+    """Indices of spectra that can share one batched problem (:func:`grid_key`: circuit,
+    number of points, weighting and free set), at most ``max_problems`` starts per chunk."""
     groups: dict[tuple, list[int]] = {}
     for i, p in enumerate(preps):
         key = grid_key(p.problem)
@@ -541,12 +553,15 @@ def _kk_of(preps: list[Any]) -> list[KKResult | None]:
     circuits to one spectrum (circuit suggestion, refits) tests its points once."""
     keys = [(p.data.frequency.tobytes(), p.data.z.tobytes()) for p in preps]
     out = [_KK_MEMORY.get(k) for k in keys]
-    missing = [i for i, k in enumerate(keys) if k not in _KK_MEMORY]
-    if missing:
+    by_grid: dict[bytes, list[int]] = {}  # the Lin-KK test batches spectra of one frequency grid
+    for i, k in enumerate(keys):
+        if k not in _KK_MEMORY:
+            by_grid.setdefault(k[0], []).append(i)
+    for missing in by_grid.values():
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # the KK test informs a fit; its notes are not the fit's
-                results = kk_tests(preps[0].data.frequency, np.array([preps[i].data.z for i in missing]),
+                results = kk_tests(preps[missing[0]].data.frequency, np.array([preps[i].data.z for i in missing]),
                                    labels=[str(preps[i].data.label) for i in missing])
         except Exception:  # the KK test only informs a fit; it must never stop one
             results = [None] * len(missing)

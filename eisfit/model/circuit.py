@@ -7,8 +7,9 @@ rule through the tree: in series dZ/dZi = 1, in parallel Z = 1/sum(1/Zi) so
 dZ/dZi = (Z/Zi)^2.
 
 Shapes: ``params`` (M,) -> Z (N,), J (N, M); ``params`` (K, M) -> Z (K, N),
-J (K, N, M), vectorised over K (no Python loop). ``frequency`` is in Hz, shape (N,);
-omega = 2*pi*f. Z in ohm, Z'' < 0 for capacitive behaviour.
+J (K, N, M), vectorised over K (no Python loop). ``frequency`` is in Hz, shape (N,), or
+(K, N) with ``params`` (K, M): one grid per row (spectra measured on grids of equal length
+that differ in their values); omega = 2*pi*f. Z in ohm, Z'' < 0 for capacitive behaviour.
 """
 from __future__ import annotations
 
@@ -304,9 +305,11 @@ class Circuit:
     def _prepare(self, params, frequency) -> tuple[np.ndarray, np.ndarray, bool]:
         p = np.asarray(params, dtype=float)
         f = np.asarray(frequency, dtype=float)
-        if f.ndim != 1:
-            raise DataError(f"frequency must be a 1-D array (Hz), got shape {f.shape}")
         m = len(self.param_names)
+        if f.ndim == 2 and p.ndim == 2 and p.shape == (f.shape[0], m):  # one grid per row
+            return p.T[:, :, None], _TWO_PI * f, True
+        if f.ndim != 1:
+            raise DataError(f"frequency must be a 1-D array (Hz), or (K, N) with params (K, M), got shape {f.shape}")
         if p.ndim == 1 and p.shape[0] == m:
             return p, _TWO_PI * f, False
         if p.ndim == 2 and p.shape[1] == m:
@@ -316,10 +319,10 @@ class Circuit:
             f"params must have shape ({m},) or (K, {m}), got {p.shape}")
 
     def impedance(self, params: Sequence[float] | np.ndarray, frequency: np.ndarray) -> np.ndarray:
-        """Impedance Z (ohm, complex) at ``frequency`` (Hz): (N,) for params (M,), (K, N) for (K, M)."""
+        """Impedance Z (ohm, complex) at ``frequency`` (Hz, (N,) or (K, N)): (N,) for params (M,), (K, N) for (K, M)."""
         cols, omega, batched = self._prepare(params, frequency)
         z = self._z(cols, omega)
-        shape = (cols.shape[1], omega.shape[0]) if batched else omega.shape
+        shape = (cols.shape[1], omega.shape[-1]) if batched else omega.shape
         if z.shape != shape or z.dtype.kind != "c":
             z = np.broadcast_to(z, shape).astype(complex)
         return z
@@ -331,7 +334,7 @@ class Circuit:
         z, d = self._grad(cols, omega)
         m = len(self.param_names)
         if batched:
-            shape = (cols.shape[1], omega.shape[0])
+            shape = (cols.shape[1], omega.shape[-1])
             jac = np.empty(shape + (m,), dtype=complex)
             for j, dj in d:
                 jac[:, :, j] = dj
@@ -353,7 +356,7 @@ class Circuit:
         if not batched:
             raise CircuitError("impedance_and_gradients takes params of shape (K, M)")
         z, d = self._grad(cols, omega)
-        shape = (cols.shape[1], omega.shape[0])
+        shape = (cols.shape[1], omega.shape[-1])
         if z.shape != shape or z.dtype.kind != "c":
             z = np.broadcast_to(z, shape).astype(complex)
         return z, d
