@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import math
 import tracemalloc
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -124,6 +125,56 @@ def test_kk_of_a_stack_matches_kk_test_of_each_spectrum():
         assert res.max_residual_pct == pytest.approx(ref.max_residual_pct, rel=1e-6)
         assert res.n_rc == ref.n_rc and res.status == ref.status
         assert kk_noise_level(res) == pytest.approx(kk_noise_level(ref), rel=1e-6)
+        np.testing.assert_allclose(res.z_fit, ref.z_fit, rtol=1e-8)
+
+
+def test_kk_of_spectra_each_on_its_own_grid_matches_kk_test_of_each_spectrum():
+    """One grid per spectrum (measured frequencies; one grid spanning a wider range, which
+    changes the default longest chain): the same verdicts as each spectrum alone."""
+    from eisfit.analysis.kk import kk_test, kk_tests
+    from eisfit.analysis.quality import kk_noise_level
+
+    rng = np.random.default_rng(4)
+    circ = Circuit("R0-p(R1,CPE1)-p(R2,CPE2)-CPE3")  # a blocking tail: the series-capacitance layout runs
+    f0 = np.logspace(6, -1, 36)
+    grids = f0 * 10 ** rng.uniform(-0.05, 0.05, (6, 1)) * (1 + 1e-4 * rng.standard_normal((6, f0.size)))
+    grids[5] = np.logspace(6.5, -1.5, 36)  # 8 decades instead of 7: a longer default chain
+    p = np.array([10.0, 80.0, 3e-9, 0.9, 300.0, 2e-6, 0.8, 1e-3, 0.9])
+    z = np.array([circ.impedance(p * rng.uniform(0.7, 1.3, p.size) ** np.r_[1, 1, 1, 0, 1, 1, 0, 1, 0]
+                                 * np.r_[1, 1, 1, 1, 1, 1, 1, 1e6 if k % 2 else 1, 1], g)  # odd: no tail
+                  for k, g in enumerate(grids)])
+    z *= 1 + 0.004 * (rng.standard_normal(z.shape) + 1j * rng.standard_normal(z.shape)) / np.sqrt(2)
+    z[2] = z[2].real * (1 + 0.2 * np.linspace(0, 1, f0.size)) + 1j * z[2].imag  # not KK-consistent
+    together = kk_tests(grids, z)
+    assert {r.capacitance_F is None for r in together} == {True, False}  # both layouts kept somewhere
+    assert not together[2].passed
+    for g, zi, res in zip(grids, z, together):
+        ref = kk_test(Spectrum(g, zi))
+        assert res.passed == ref.passed and res.status == ref.status
+        assert res.n_rc == ref.n_rc and (res.capacitance_F is None) == (ref.capacitance_F is None)
+        assert res.max_residual_pct == pytest.approx(ref.max_residual_pct, rel=1e-6)
+        assert kk_noise_level(res) == pytest.approx(kk_noise_level(ref), rel=1e-6)
+        np.testing.assert_array_equal(res.frequency, ref.frequency)
+        np.testing.assert_allclose(res.z_fit, ref.z_fit, rtol=1e-8)
+    assert together[5].n_rc != together[0].n_rc or together[5].tau_s[0] != together[0].tau_s[0]
+
+
+def test_kk_of_grids_whose_default_chain_lengths_differ_matches_kk_test_of_each():
+    """60 points over 3.9 and 4.3 decades: default longest chains of 20 and 22 elements."""
+    from eisfit.analysis.kk import default_max_rc, kk_test, kk_tests
+
+    circ = Circuit("R0-p(R1,CPE1)-p(R2,CPE2)")
+    grids = np.array([np.logspace(5, 1.1, 60), np.logspace(5, 0.7, 60)])
+    assert len({default_max_rc(60, 2 * np.pi * g.min(), 2 * np.pi * g.max()) for g in grids}) == 2
+    rng = np.random.default_rng(8)
+    z = np.array([circ.impedance(np.array([5.0, 50.0, 2e-8, 0.85, 200.0, 1e-5, 0.75]), g) for g in grids])
+    z *= 1 + 1e-5 * (rng.standard_normal(z.shape) + 1j * rng.standard_normal(z.shape)) / np.sqrt(2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # with little noise mu stays >= c: the longest chain is used
+        together, alone = kk_tests(grids, z), [kk_test(Spectrum(g, zi)) for g, zi in zip(grids, z)]
+    assert [r.n_rc for r in alone] == [20, 22]
+    for res, ref in zip(together, alone):
+        assert (res.n_rc, res.status) == (ref.n_rc, ref.status)
         np.testing.assert_allclose(res.z_fit, ref.z_fit, rtol=1e-8)
 
 

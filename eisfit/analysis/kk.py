@@ -198,13 +198,28 @@ def _time_constants(omega_min: float, omega_max: float, n_rc: int) -> np.ndarray
 def _design_matrix(
     omega: np.ndarray, tau: np.ndarray, inductance: bool, capacitance: bool
 ) -> np.ndarray:
-    """Complex design matrix (N x P), columns: R_ohm, R_1..R_M, [L], [1/C]."""
-    blocks = [np.ones((omega.size, 1), dtype=complex), 1.0 / (1.0 + 1j * np.outer(omega, tau))]
+    """Complex design matrix (N x P), columns: R_ohm, R_1..R_M, [L], [1/C]; with one grid per
+    spectrum (omega (S, N), tau (S, M)) one matrix per spectrum (S, N, P)."""
+    w = omega[..., :, None]
+    blocks = [np.ones(w.shape, dtype=complex), 1.0 / (1.0 + 1j * (w * tau[..., None, :]))]
     if inductance:
-        blocks.append((1j * omega)[:, None])
+        blocks.append(1j * w)
     if capacitance:
-        blocks.append((1.0 / (1j * omega))[:, None])
-    return np.hstack(blocks)
+        blocks.append(1.0 / (1j * w))
+    return np.concatenate(blocks, axis=-1)
+
+
+def _chain_time_constants(omega: np.ndarray, n_rc: int) -> np.ndarray:
+    """:func:`voigt_time_constants` of a grid (N,), or of each grid of (S, N): (S, M)."""
+    if omega.ndim == 1:
+        return voigt_time_constants(omega.min(), omega.max(), n_rc)
+    return np.array([voigt_time_constants(lo, hi, n_rc) for lo, hi in zip(omega.min(axis=1), omega.max(axis=1))])
+
+
+def _row(a: np.ndarray, i: int | np.ndarray, ndim: int) -> np.ndarray:
+    """Row(s) ``i`` of a per-spectrum array (``ndim`` dimensions), or ``a`` itself where
+    all spectra share it (one grid)."""
+    return a[i] if a.ndim == ndim else a
 
 
 def default_max_rc(n_points: int, omega_min: float, omega_max: float) -> int:
@@ -225,8 +240,8 @@ def _solve_batch(design: np.ndarray, z: np.ndarray, sr: np.ndarray, si: np.ndarr
     condition number above ~1e8 fall back to QR, then to the SVD.
     """
     dr, di = design.real, design.imag
-    gram, rhs = (_normal_equations_each if z.shape[0] < STACK_OUTER_FROM else _normal_equations_stacked)(
-        dr, di, z, sr, si)
+    each = z.shape[0] < STACK_OUTER_FROM or design.ndim == 3  # one design per spectrum: each its own product
+    gram, rhs = (_normal_equations_each if each else _normal_equations_stacked)(dr, di, z, sr, si)
     norms = np.sqrt(np.maximum(np.diagonal(gram, axis1=1, axis2=2), 0.0))
     norms[norms == 0] = 1.0
     gram = gram / (norms[:, :, None] * norms[:, None, :])
@@ -242,7 +257,7 @@ def _solve_batch(design: np.ndarray, z: np.ndarray, sr: np.ndarray, si: np.ndarr
         coef[ok] = np.linalg.solve(gram[ok], rhs[ok][:, :, None])[:, :, 0]
     if (~ok).any():
         bad = ~ok
-        a = np.concatenate([dr[None] / sr[bad][:, :, None], di[None] / si[bad][:, :, None]], axis=1)
+        a = np.concatenate([_each(dr, bad) / sr[bad][:, :, None], _each(di, bad) / si[bad][:, :, None]], axis=1)
         b = np.concatenate([z[bad].real / sr[bad], z[bad].imag / si[bad]], axis=1)
         coef[bad] = _lstsq_qr(a / norms[bad][:, None, :], b)
     return coef / norms
@@ -253,10 +268,15 @@ STACK_OUTER_FROM = 16  # spectra from which the Gram matrices come from one prod
 # spectrum against ~600 us for the outer products, whose cost does not shrink with the stack)
 
 
+def _each(d: np.ndarray, rows=slice(None)) -> np.ndarray:
+    """The design (part) of spectra ``rows``: (S, N, P), or (1, N, P) where they share it."""
+    return d[rows] if d.ndim == 3 else d[None]
+
+
 def _normal_equations_each(dr, di, z, sr, si) -> tuple[np.ndarray, np.ndarray]:
-    """Gram matrices and right-hand sides (S, P, P), (S, P) of the weighted design, one
-    product per spectrum."""
-    aw = np.concatenate([dr[None] / sr[:, :, None], di[None] / si[:, :, None]], axis=1)
+    """Gram matrices and right-hand sides (S, P, P), (S, P) of the weighted design (one
+    (N, P) for all spectra, or one per spectrum), one product per spectrum."""
+    aw = np.concatenate([_each(dr) / sr[:, :, None], _each(di) / si[:, :, None]], axis=1)
     bw = np.concatenate([z.real / sr, z.imag / si], axis=1)
     at = aw.transpose(0, 2, 1)
     return at @ aw, (at @ bw[:, :, None])[:, :, 0]
@@ -295,19 +315,25 @@ def _lstsq_qr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _fit_chains(omega: np.ndarray, z: np.ndarray, n_rc: int, inductance: bool, capacitance: bool,
                 weighting: str, scales: tuple[np.ndarray, np.ndarray] | None = None
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Fit a chain of ``n_rc`` RC elements to each spectrum of ``z`` (S, N);
-    returns (tau (M,), coefficients (S, P), z_fit (S, N)). ``scales``: the data's residual
-    scales (:func:`_scales` of ``z``), when already computed."""
-    tau = voigt_time_constants(omega.min(), omega.max(), n_rc)
+    """Fit a chain of ``n_rc`` RC elements to each spectrum of ``z`` (S, N) on the grid
+    ``omega`` (N,) rad/s, or each on its own (S, N); returns (tau (M,) or (S, M),
+    coefficients (S, P), z_fit (S, N)). ``scales``: the data's residual scales
+    (:func:`_scales` of ``z``), when already computed."""
+    tau = _chain_time_constants(omega, n_rc)
     design = _design_matrix(omega, tau, inductance, capacitance)
     sr, si = _scales(z, weighting) if scales is None else scales
     coef = _solve_batch(design, z, sr, si)
-    z_fit = coef @ design.T
+    z_fit = _chain_impedance(design, coef)
     if weighting == "modulus-calc":  # weights from the model: one refinement suffices
         sr, si = _scales(z, "modulus-calc", z_fit)
         coef = _solve_batch(design, z, sr, si)
-        z_fit = coef @ design.T
+        z_fit = _chain_impedance(design, coef)
     return tau, coef, z_fit
+
+
+def _chain_impedance(design: np.ndarray, coef: np.ndarray) -> np.ndarray:
+    """Z of chains (S, N): coefficients (S, P) through one design (N, P) or one each (S, N, P)."""
+    return coef @ design.T if design.ndim == 2 else (design @ coef[:, :, None])[:, :, 0]
 
 
 def _scales(z: np.ndarray, weighting: str, z_model: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -346,19 +372,20 @@ def _grow_chains(omega, z, c, max_rc, inductance, capacitance, weighting, thresh
     pending = np.arange(z.shape[0])
     scales = _scales(z, weighting)
     for m in range(1, max_rc + 1):
-        tau, coef, z_fit = _fit_chains(omega, z[pending], m, inductance, capacitance, weighting,
+        tau, coef, z_fit = _fit_chains(_row(omega, pending, 2), z[pending], m, inductance, capacitance, weighting,
                                        (scales[0][pending], scales[1][pending]))
         mu = _mu(coef[:, 1:1 + m])
         done = np.zeros(pending.size, dtype=bool)
         for j, i in enumerate(pending):
-            chain = _Chain(tau, coef[j], z_fit[j], float(mu[j]), bool(mu[j] < c))
+            chain = _Chain(_row(tau, j, 2), coef[j], z_fit[j], float(mu[j]), bool(mu[j] < c))
+            omega_i = _row(omega, i, 2)
             if mu[j] >= c:
                 if m == max_rc:  # the longest chain, when it describes the data: earlier chains
                     # with mu < c were under-fitted (low-noise data keep mu >= c once fitted)
-                    under = int(i) in first and _underfitted(omega, z[i], z_fit[j], threshold_pct)
+                    under = int(i) in first and _underfitted(omega_i, z[i], z_fit[j], threshold_pct)
                     chains[i] = first[int(i)] if under else chain
                 continue
-            if _underfitted(omega, z[i], z_fit[j], threshold_pct):
+            if _underfitted(omega_i, z[i], z_fit[j], threshold_pct):
                 first.setdefault(int(i), chain)
                 if m == max_rc:
                     chains[i] = first[int(i)]
@@ -411,7 +438,7 @@ def _lengthen_short_chains(omega, z, chains: list[_Chain], max_rc: int, most: in
         return np.sqrt(_pseudo_chisq_rows(zz, z_fit) / max(2 * z.shape[1] - m - n_extra, 1))
 
     def longer_chain(rows: list[int], m: int):  # (M, tau, coefficients, z_fit, noise estimates) of the rows
-        tau, coef, z_fit = _fit_chains(omega, z[rows], m, inductance, capacitance, weighting)
+        tau, coef, z_fit = _fit_chains(_row(omega, rows, 2), z[rows], m, inductance, capacitance, weighting)
         return m, tau, coef, z_fit, noise(z[rows], z_fit, m)
 
     selected = np.array([noise(z[i], chains[i].z_fit, chains[i].tau.size) for i in todo])
@@ -420,7 +447,8 @@ def _lengthen_short_chains(omega, z, chains: list[_Chain], max_rc: int, most: in
     if not too_short:
         return
     rows = [todo[j] for j in too_short]
-    candidates = [(probe, first[1], first[2][too_short], first[3][too_short], first[4][too_short])]
+    candidates = [(probe, _row(first[1], too_short, 2), first[2][too_short], first[3][too_short],
+                   first[4][too_short])]
     if max_rc < shorter < probe:
         candidates.insert(0, longer_chain(rows, shorter))
     for k, i in enumerate(rows):
@@ -429,7 +457,7 @@ def _lengthen_short_chains(omega, z, chains: list[_Chain], max_rc: int, most: in
             continue
         best = min(c[4][k] for c in usable)
         m, tau, coef, z_fit, _ = next(c for c in usable if c[4][k] <= LENGTHEN_NEAR_BEST * best)
-        chains[i] = _Chain(tau, coef[k], z_fit[k], float(_mu(coef[k, 1:1 + m])), True)
+        chains[i] = _Chain(_row(tau, k, 2), coef[k], z_fit[k], float(_mu(coef[k, 1:1 + m])), True)
 
 
 def _mu(r_k: np.ndarray) -> np.ndarray:
@@ -467,7 +495,7 @@ KK_NOISE_OVERSTATED = 1.2  # a chain of N/2 elements leaving 1.2x smaller residu
 
 def voigt_noise_levels(frequency: np.ndarray, z: np.ndarray) -> np.ndarray:
     """Noise level (fraction of |Z|, per real residual) of each spectrum of ``z`` (S, N
-    complex ohm, one grid ``frequency`` (N,) Hz) from a Voigt chain of N/2 elements
+    complex ohm, one grid ``frequency`` (N,) Hz or one per spectrum (S, N)) from a Voigt chain of N/2 elements
     (with R_inf, an inductance and a capacitance) fitted by linear least squares with
     modulus weights; nan where 2N leaves no degrees of freedom.
 
@@ -571,11 +599,27 @@ def kk_tests(
     violation_pct: float = 2.0,
     labels: list[str] | None = None,
 ) -> list[KKResult]:
-    """:func:`kk_test` of S spectra measured on one frequency grid (``frequency`` (N,) Hz,
-    ``z`` (S, N) complex ohm), computed together: one design matrix per chain length for
-    the whole stack. Same options and results as :func:`kk_test` per spectrum."""
+    """:func:`kk_test` of S spectra of N points (``z`` (S, N) complex ohm), computed together:
+    measured on one frequency grid (``frequency`` (N,) Hz), one design matrix per chain
+    length for the whole stack; each on its own (``frequency`` (S, N): an instrument that
+    logs the frequency it measured at), one per spectrum, still in one batched solve. Same
+    options and results as :func:`kk_test` per spectrum."""
     z = np.asarray(z, dtype=complex)
     labels = labels or [""] * z.shape[0]
+    frequency = np.asarray(frequency, dtype=float)
+    if frequency.ndim == 2 and max_rc is None:  # the default longest chain depends on each grid's span
+        groups: dict[int, list[int]] = {}
+        for i, f in enumerate(frequency):
+            groups.setdefault(default_max_rc(f.size, 2 * np.pi * f.min(), 2 * np.pi * f.max()), []).append(i)
+        if len(groups) > 1:
+            out: list[KKResult | None] = [None] * z.shape[0]
+            options = dict(c=c, inductance=inductance, capacitance=capacitance, weighting=weighting,
+                           threshold_pct=threshold_pct, violation_pct=violation_pct)
+            for rows in groups.values():
+                for i, r in zip(rows, kk_tests(frequency[rows], z[rows], labels=[labels[i] for i in rows],
+                                               **options)):
+                    out[i] = r
+            return out  # type: ignore[return-value]
     with small_blas():  # the data's noise level, whichever Lin-KK chain is kept (computed once)
         long_chain = voigt_noise_levels(frequency, z)
     layout = (c, max_rc, inductance, weighting, threshold_pct, violation_pct)
@@ -585,8 +629,8 @@ def kk_tests(
     out = _kk_tests_of_layout(frequency, z, long_chain, labels, False, *layout, False)
     redo = [i for i, r in enumerate(out) if r.status != "valid"]
     if redo:  # with a series capacitance (which can also be nil), lengthened where needed
-        alt = _kk_tests_of_layout(frequency, z[redo], long_chain[redo], [labels[i] for i in redo], True, *layout,
-                                  lengthen)
+        alt = _kk_tests_of_layout(_row(frequency, redo, 2), z[redo], long_chain[redo], [labels[i] for i in redo],
+                                  True, *layout, lengthen)
         for i, a in zip(redo, alt):
             if a.max_residual_pct < out[i].max_residual_pct:
                 out[i] = a
@@ -600,13 +644,13 @@ def _kk_tests_of_layout(frequency: np.ndarray, z: np.ndarray, long_chain: np.nda
     levels of :func:`voigt_noise_levels`; ``lengthen``: chains too short for their spectrum
     are lengthened (:func:`_lengthen_short_chains`)."""
     omega = 2.0 * np.pi * np.asarray(frequency, dtype=float)
-    n = omega.size
+    n = omega.shape[-1]
     n_extra = 1 + int(inductance) + int(capacitance)
     if 2 * n < n_extra + 2:
         raise DataError(f"{labels[0]}: {n} points are too few for a Kramers-Kronig test")
     most = 2 * n - n_extra - 1  # a chain leaving at least one degree of freedom
-    if max_rc is None:
-        max_rc = default_max_rc(n, omega.min(), omega.max())
+    if max_rc is None:  # grids of one call share it (kk_tests groups them)
+        max_rc = default_max_rc(n, _row(omega, 0, 2).min(), _row(omega, 0, 2).max())
     max_rc = int(max(1, min(max_rc, most)))
     with small_blas():
         chains = _grow_chains(omega, z, c, max_rc, inductance, capacitance, weighting, threshold_pct)
@@ -614,13 +658,13 @@ def _kk_tests_of_layout(frequency: np.ndarray, z: np.ndarray, long_chain: np.nda
             _lengthen_short_chains(omega, z, chains, max_rc, min(n, most), inductance, capacitance, weighting,
                                    threshold_pct)
     results = []
-    for label, zi, ch, long_noise in zip(labels, z, chains, long_chain):
+    for i, (label, zi, ch, long_noise) in enumerate(zip(labels, z, chains, long_chain)):
         notes: tuple[str, ...] = ()
         if not ch.reached:
             msg = f"{label}: mu stayed >= {c} up to M = {max_rc} RC elements; using M = {max_rc}"
             notes = (msg,)
             warnings.warn(msg, stacklevel=3)
-        results.append(_make_result(label, omega, zi, ch.tau, ch.coef, ch.z_fit, ch.mu, c, inductance,
+        results.append(_make_result(label, _row(omega, i, 2), zi, ch.tau, ch.coef, ch.z_fit, ch.mu, c, inductance,
                                     capacitance, weighting, threshold_pct, notes, violation_pct, long_noise))
     return results
 

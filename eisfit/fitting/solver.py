@@ -224,8 +224,8 @@ def grid_key(problem: Any) -> tuple:
     """What fit problems must share to be rows of one batched problem: the circuit, the
     number of points, the weighting and the free set. Their frequencies may differ (an
     instrument that logs the frequency it measured at; sweeps of other settings with as
-    many points): each row then has its own grid (:class:`BatchProblem`; the Lin-KK test
-    still batches by exact grid)."""
+    many points): each row then has its own grid (:class:`BatchProblem`, and in the Lin-KK
+    test, :func:`eisfit.analysis.kk.kk_tests`)."""
     return problem.circuit.string, problem.frequency.size, problem.weighting, problem.free.tobytes()
 
 
@@ -553,15 +553,18 @@ def _kk_of(preps: list[Any]) -> list[KKResult | None]:
     circuits to one spectrum (circuit suggestion, refits) tests its points once."""
     keys = [(p.data.frequency.tobytes(), p.data.z.tobytes()) for p in preps]
     out = [_KK_MEMORY.get(k) for k in keys]
-    by_grid: dict[bytes, list[int]] = {}  # the Lin-KK test batches spectra of one frequency grid
+    by_size: dict[int, list[int]] = {}  # one batched Lin-KK test per number of points
     for i, k in enumerate(keys):
         if k not in _KK_MEMORY:
-            by_grid.setdefault(k[0], []).append(i)
-    for missing in by_grid.values():
+            by_size.setdefault(preps[i].data.frequency.size, []).append(i)
+    for missing in by_size.values():
+        grids = [preps[i].data.frequency for i in missing]
+        one_grid = all(np.array_equal(grids[0], g) for g in grids[1:])
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # the KK test informs a fit; its notes are not the fit's
-                results = kk_tests(preps[missing[0]].data.frequency, np.array([preps[i].data.z for i in missing]),
+                results = kk_tests(grids[0] if one_grid else np.array(grids),
+                                   np.array([preps[i].data.z for i in missing]),
                                    labels=[str(preps[i].data.label) for i in missing])
         except Exception:  # the KK test only informs a fit; it must never stop one
             results = [None] * len(missing)
