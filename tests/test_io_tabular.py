@@ -795,3 +795,22 @@ def test_a_phase_column_without_unit_is_degrees_unless_every_value_fits_radians(
         warnings.simplefilter("error", ReadWarning)  # a unit decides without a word
         named = _read1(_polar_table(tmp_path, "named.csv", "Phase (rad)", np.angle(Z)))
     np.testing.assert_allclose(named.z, Z, rtol=1e-9)
+
+
+@pytest.mark.parametrize("z_text, frequency_scale", [
+    ("{:.3f}", 1.0),  # '12,500' beside '500,000': every number has a decimal comma
+    ("{:.1f}", 1000.0),  # '12.5' beside '500,000': the comma groups the digits of 500000
+])
+def test_a_comma_between_three_digits_reads_as_the_rest_of_the_table_does(tmp_path, z_text, frequency_scale):
+    f = np.array([500.0, 200.0, 100.0, 50.0, 20.0, 10.0, 5.0])
+    z = 12.5 + 30 / (1 + 1j * f / 60)  # every part 1 or more: no 0,xxx to settle it
+
+    def number(v, fmt):
+        text = fmt.format(v)
+        return text.replace(".", ",") if fmt == "{:.3f}" else text
+
+    rows = "\n".join("\t".join([f"{a:.3f}".replace(".", ","), number(b.real, z_text), number(b.imag, z_text)])
+                     for a, b in zip(f, z))
+    s = _read1(_write(tmp_path, "ambiguous.txt", "f\tzr\tzi\n" + rows + "\n"))
+    np.testing.assert_allclose(s.frequency, f * frequency_scale)
+    np.testing.assert_allclose(s.z, z, atol=0.06)

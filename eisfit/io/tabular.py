@@ -228,18 +228,43 @@ def _detect_layout(lines: Sequence[str]) -> tuple[str | None, str, dict[str, int
     reachable = sum(1 for ln in sample if any(ch.isdigit() for ch in ln))
     best, best_n, best_counts = _LAYOUTS[0], 0, {}
     text = "\n".join(sample)
+    grouped_commas = False  # the best layout so far reads a comma in a number as a digit group
     for delimiter, decimal in _LAYOUTS:
         if (delimiter is not None and delimiter not in text) or (decimal == "," and "," not in text):
             continue  # a layout whose characters never occur cannot split a row
+        if grouped_commas and (delimiter, decimal) != (best[0], ","):
+            break  # only the decimal-comma reading of the same delimiter may still win the tie
         counts = _field_counts(sample, delimiter, decimal)
         n = sum(1 for ln in sample if (counts[ln] or 0) >= 2)
-        if n > best_n:
+        tie = grouped_commas and n == best_n
+        if n > best_n or (tie and _mixed_marks(sample, counts, delimiter, ",") < _mixed_marks(
+                sample, best_counts, delimiter, ".")):
             best, best_n, best_counts = (delimiter, decimal), n, counts
-        if best_n == reachable:  # the first layout that reaches the bound wins anyway
+        if tie:
             break
+        if best_n == reachable:  # the first layout that reaches the bound wins, unless it read
+            # a comma as a digit group: '1,250' is 1.25 in a decimal-comma table, 1250 in a
+            # decimal-point one; the reading that needs fewer of the other mark's uses wins
+            grouped_commas = best[1] == "." and best[0] != "," and _mixed_marks(sample, counts, best[0], ".") > 0
+            if not grouped_commas:
+                break
     if best_n == 0:
         raise ValueError("no rows of numbers")
     return best[0], best[1], best_counts
+
+
+def _mixed_marks(sample: Sequence[str], counts: Mapping[str, int | None], delimiter: str | None,
+                 decimal: str) -> int:
+    """Fields of the numeric rows that use the other decimal mark: a comma (a digit group)
+    where the decimal mark is '.', a '.' that is not a digit group (a decimal point) where
+    it is ','."""
+    other = "," if decimal == "." else "."
+    used = 0
+    for line in sample:
+        if counts.get(line) and other in line:
+            used += sum(1 for f in split_fields(line, delimiter)
+                        if other in f and not (decimal == "," and _GROUPED[","].match(f.strip('"'))))
+    return used
 
 
 def locate_table(
