@@ -577,3 +577,50 @@ def test_user_initial_inductance_is_kept_in_every_start():
     kept = multistart_guesses(circ, feats, base, keep={"L0"})
     assert any(st["L0"] != 2e-7 for st in free)  # the linear screen's inductance is used ...
     assert all(st["L0"] == 2e-7 for st in kept)  # ... unless the user gave one
+
+
+def _with_lead_inductance(inductance_h: float, seed: int = 2) -> Spectrum:
+    """A two-arc spectrum of 1 MHz-1 Hz with a lead inductance in series, 0.4 % noise."""
+    rng = np.random.default_rng(seed)
+    f = np.logspace(6, 0, 49)
+    p = np.array([inductance_h, 12.0, 60.0, 1e-6 ** 0.92 / 60.0, 0.92, 150.0, 1e-2 ** 0.8 / 150.0, 0.8])  # apexes
+    # at 160 kHz and 16 Hz
+    z = Circuit("L0-" + HEADLINE).impedance(p, f)
+    z *= 1 + 0.004 * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size)) / np.sqrt(2)
+    return Spectrum(frequency=f, z=z, meta={"label": f"L={inductance_h:g}"})
+
+
+def test_an_inductance_the_circuit_lacks_is_named_and_its_value_read_from_the_data():
+    from eisfit.analysis.quality import unmodelled_inductance_H
+
+    s = _with_lead_inductance(2e-7)
+    kk = eisfit.kk_test(s)
+    found = unmodelled_inductance_H(Circuit(HEADLINE), s.frequency, s.z, kk.passed, kk.inductance_H,
+                                    kk_noise_level(kk))
+    assert found == pytest.approx(2e-7, rel=0.2)
+    assert unmodelled_inductance_H(Circuit("L0-" + HEADLINE), s.frequency, s.z, kk.passed, kk.inductance_H,
+                                   kk_noise_level(kk)) is None  # the circuit has it
+    assert unmodelled_inductance_H(Circuit(HEADLINE), s.frequency, s.z, False, kk.inductance_H,
+                                   kk_noise_level(kk)) is None  # a chain that fails says nothing
+    lacking = eisfit.fit(s, HEADLINE)
+    named = [f for f in lacking.flags if f.startswith("inductance-in-data:")]
+    assert len(named) == 1 and float(named[0].split(":")[1][:-1]) == pytest.approx(2e-7, rel=0.2)
+    assert severity(named[0]) == "caution"
+    assert not any(f.startswith("inductance-in-data") for f in eisfit.fit(s, "L0-" + HEADLINE).flags)
+    clean = eisfit.fit(_with_lead_inductance(1e-12), HEADLINE)  # nothing to find
+    assert not any(f.startswith("inductance-in-data") for f in clean.flags)
+
+
+def test_a_missing_inductance_skips_the_third_round_of_starts_and_loses_no_optimum(monkeypatch):
+    """Data with an inductance the circuit lacks lack fit whatever the start: the fit stops
+    after round 2 (the whole list ran before, for the same optimum)."""
+    import eisfit.analysis.quality as quality
+    from eisfit.fitting.solver import ESCALATION_STARTS
+
+    spectra = [_with_lead_inductance(L, seed=k) for k, L in enumerate((1e-7, 3e-7, 8e-7))]
+    short = [eisfit.fit(s, HEADLINE) for s in spectra]
+    monkeypatch.setattr(quality, "INDUCTANCE_SIGMAS", math.inf)  # never found: the old rule
+    whole = [eisfit.fit(s, HEADLINE) for s in spectra]
+    for a, b in zip(short, whole):
+        assert a.n_starts < b.n_starts and a.n_starts <= 8 + ESCALATION_STARTS + 8  # quick, round 2, repairs
+        assert a.chisq <= b.chisq * 1.001

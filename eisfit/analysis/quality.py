@@ -26,7 +26,7 @@ import numpy as np
 from .kk import voigt_noise_levels
 
 __all__ = ["LACK_OF_FIT_RATIO", "MISFIT_RATIO", "NOISE_FLOOR", "kk_noise_level", "voigt_noise_levels",
-           "rms_relative_residual", "lack_of_fit_ratio", "is_lack_of_fit"]
+           "rms_relative_residual", "lack_of_fit_ratio", "is_lack_of_fit", "unmodelled_inductance_H"]
 
 LACK_OF_FIT_RATIO = 2.0  # residuals above twice the noise level: the model misses the data
 MISFIT_RATIO = 1.2  # above it (up to 2) the residuals are systematically above the noise: right-model fits
@@ -64,6 +64,27 @@ def lack_of_fit_ratio(z: np.ndarray, z_fit: np.ndarray, n_free: int, noise_level
     if not (math.isfinite(rms) and math.isfinite(noise_level)):
         return math.nan
     return rms / max(noise_level, NOISE_FLOOR)
+
+
+INDUCTANCE_SIGMAS = 3.0  # the Lin-KK inductance's share of |Z| at f_max, in noise levels, that the data hold
+
+
+def unmodelled_inductance_H(circuit, frequency: np.ndarray, z: np.ndarray, kk_passed: bool | None,
+                            kk_inductance_H: float | None, noise_level: float) -> float | None:
+    """The series inductance (H) the data hold and ``circuit`` lacks, else None: the Lin-KK
+    chain's inductance ``kk_inductance_H``, where the data pass the Lin-KK test
+    (``kk_passed``: a chain that fails, its elements alternating in sign, gives its
+    inductance no meaning), the circuit has no L or La element, and omega_max L reaches
+    ``INDUCTANCE_SIGMAS`` noise levels (``noise_level``, fraction of |Z|) of |Z| at the
+    highest frequency (``frequency`` Hz, ``z`` ohm). Where such data lack fit, no start
+    supplies the missing term."""
+    if not kk_passed or not kk_inductance_H or not math.isfinite(noise_level) or kk_inductance_H <= 0:
+        return None
+    if any(e.kind in ("L", "La") for e in circuit.elements):
+        return None
+    top = int(np.argmax(frequency))
+    reach = 2 * math.pi * float(frequency[top]) * kk_inductance_H
+    return float(kk_inductance_H) if reach > INDUCTANCE_SIGMAS * noise_level * abs(complex(z[top])) else None
 
 
 def is_lack_of_fit(ratio: float, threshold: float = LACK_OF_FIT_RATIO) -> bool:

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import numpy as np
 
 from ..analysis.derived import ArcSpec, arc_tau_s, capacitance_outside_role, derived_quantities, guess_roles
-from ..analysis.quality import MISFIT_RATIO, data_kk_consistent, is_lack_of_fit, kk_noise_level, lack_of_fit_ratio
+from ..analysis.quality import (MISFIT_RATIO, data_kk_consistent, is_lack_of_fit, kk_noise_level, lack_of_fit_ratio,
+                                unmodelled_inductance_H)
 from ..model import CircuitDefinition
 from ..model.parser import Leaf, parallels
 from ..spectrum import Spectrum
@@ -36,13 +37,14 @@ class KKOutcome:
     max_residual_pct: float | None = None
     noise_level: float = math.nan  # fraction of |Z| (:func:`~eisfit.analysis.quality.kk_noise_level`)
     outliers_Hz: tuple[float, ...] = ()  # isolated outliers (``KKResult.outliers_Hz``)
+    inductance_H: float | None = None  # the Lin-KK chain's series inductance (``KKResult.inductance_H``)
 
     @classmethod
     def of(cls, result: "KKResult | None") -> "KKOutcome":
         if result is None:
             return cls()
         return cls(bool(result.passed), float(result.max_residual_pct), kk_noise_level(result),
-                   tuple(result.outliers_Hz))
+                   tuple(result.outliers_Hz), result.inductance_H)
 
 
 CONVENTIONS = {
@@ -126,6 +128,9 @@ def assemble_result(
                 flags.append(f"lack-of-fit:{ratio:.1f}")
             elif ratio > MISFIT_RATIO:
                 flags.append(f"misfit:{ratio:.2f}")
+        inductance = unmodelled_inductance_H(circ, f, z, outcome.passed, outcome.inductance_H, outcome.noise_level)
+        if inductance is not None and ratio > MISFIT_RATIO:  # the inductance explains the misfit
+            flags.append(f"inductance-in-data:{inductance:.3g}H")
     settings.update(CONVENTIONS)
     settings.setdefault("eisfit_version", _version())
     n_res = 2 * f.size

@@ -43,6 +43,10 @@ FLAGS: dict[str, tuple[str, str]] = {
                             "noise SDs and 1 % of |Z| while both its neighbours do not: a glitch (mains "
                             "pick-up, a contact); leave it out (Python: spectrum.select(spectrum.frequency != f)) "
                             "and fit again"),
+    "inductance-in-data": (CAUTION, "the fit misses the data (ratio above 1.2) that hold a series inductance "
+                                    "of this many H (the Lin-KK chain's, on data that pass the test: more than 3 "
+                                    "noise levels of |Z| at f_max) that the circuit lacks: add L0 "
+                                    "(garnet-symmetric-L) or fit below the frequencies it affects (--fmax)"),
     "at-bound": (CAUTION, "the parameter sits on a bound (its stderr is the local curvature only)"),
     "large-stderr": (CAUTION, "the parameter's stderr exceeds its value"),
     "singular-covariance": (CAUTION, "the covariance could not be estimated (stderr nan)"),
