@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import numpy as np
 
 from ..analysis.derived import ArcSpec, arc_tau_s, capacitance_outside_role, derived_quantities, guess_roles
-from ..analysis.quality import (MISFIT_RATIO, data_kk_consistent, is_lack_of_fit, kk_noise_level, lack_of_fit_ratio,
-                                unmodelled_inductance_H)
+from ..analysis.quality import (MISFIT_RATIO, data_kk_consistent, is_lack_of_fit, kk_noise_level,
+                                lack_of_fit_ratio, unmodelled_inductance_H)
 from ..model import CircuitDefinition
 from ..model.parser import Leaf, parallels
 from ..spectrum import Spectrum

@@ -65,7 +65,8 @@ def fit_batch(
     thickness in cm), except ``initial``: one mapping for all spectra, or a sequence
     with one mapping (or None) per spectrum, e.g. the previous checkpoint's values.
     Spectra with as many selected points are solved together (each row on its own
-    frequencies); each number of points is its own batch. Raises :class:`~eisfit.FitError` where :func:`eisfit.fit` would.
+    frequencies); each number of points is its own batch. Raises
+    :class:`~eisfit.FitError` where :func:`eisfit.fit` would.
     """
     spectra = list(spectra)
     inits = _per_spectrum(initial, len(spectra))

@@ -17,6 +17,7 @@ import numpy as np
 from ..errors import CorruptFileError, NoImpedanceDataError, ReadError
 from ..spectrum import Spectrum
 from . import _biologic as bl
+from . import tabular
 from ._common import build_spectra, file_bytes, warn, without_unicode_mark
 
 NAME = "mpt"
@@ -70,10 +71,7 @@ def read(path: str | Path, **options: Any) -> list[Spectrum]:
     header = lines[:label_at]
     labels = lines[label_at].split("\t")
     if not header and p.suffix.lower() != ".mpt" and not bl.names_impedance(labels):
-        # a table that only shares EC-Lab's frequency label ('freq/Hz' over "Z', Ohm"): the table reader's
-        from . import tabular
-
-        return tabular.read(p)
+        return tabular.read(p)  # a table that only borrows EC-Lab's 'freq/Hz' (over "Z', Ohm")
     rows = [ln for ln in lines[label_at + 1:] if ln.strip()]
     if not rows:
         raise ReadError(p, "no data rows after the column labels")

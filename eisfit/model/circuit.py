@@ -309,7 +309,8 @@ class Circuit:
         if f.ndim == 2 and p.ndim == 2 and p.shape == (f.shape[0], m):  # one grid per row
             return p.T[:, :, None], _TWO_PI * f, True
         if f.ndim != 1:
-            raise DataError(f"frequency must be a 1-D array (Hz), or (K, N) with params (K, M), got shape {f.shape}")
+            raise DataError(f"frequency must be a 1-D array (Hz), or (K, N) with params (K, M), "
+                            f"got shape {f.shape}")
         if p.ndim == 1 and p.shape[0] == m:
             return p, _TWO_PI * f, False
         if p.ndim == 2 and p.shape[1] == m:
@@ -319,7 +320,8 @@ class Circuit:
             f"params must have shape ({m},) or (K, {m}), got {p.shape}")
 
     def impedance(self, params: Sequence[float] | np.ndarray, frequency: np.ndarray) -> np.ndarray:
-        """Impedance Z (ohm, complex) at ``frequency`` (Hz, (N,) or (K, N)): (N,) for params (M,), (K, N) for (K, M)."""
+        """Impedance Z (ohm, complex) at ``frequency`` (Hz, (N,) or (K, N)): (N,) for params
+        (M,), (K, N) for (K, M)."""
         cols, omega, batched = self._prepare(params, frequency)
         z = self._z(cols, omega)
         shape = (cols.shape[1], omega.shape[-1]) if batched else omega.shape
