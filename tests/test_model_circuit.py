@@ -247,3 +247,19 @@ def test_one_frequency_grid_per_row_gives_each_rows_own_impedance_and_jacobian()
     np.testing.assert_allclose(c.impedance(p, f), z, rtol=1e-14)
     with pytest.raises(DataError):  # one grid per row needs one row of parameters per grid
         c.impedance(p[:2], f)
+
+
+@pytest.mark.parametrize("string, finite", [
+    ("R0-p(R1,CPE1)-p(R2,CPE2)", True), ("L0-R0-p(R1,CPE1)-p(CPE2,R2-Ws2)", True),
+    ("R0-p(R1,CPE1)-p(R2,CPE2)-CPE3", False), ("R0-p(R1,CPE1)-p(CPE2,R2-Wo2)", False),
+    ("R0-p(R1-W1,C1)", False), ("R0-p(C1,CPE1)", False), ("p(R1,C1)-G1", True),
+])
+def test_finite_at_dc_follows_the_circuit_structure(string, finite):
+    from eisfit.model import finite_at_dc
+
+    c = Circuit(string)
+    assert finite_at_dc(c) is finite
+    rng = np.random.default_rng(1)
+    p = np.array([10 ** rng.uniform(-1, 1) if not n.endswith("_1") else 0.8 for n in c.param_names])
+    low = np.abs(c.impedance(p, np.array([1e-9, 1e-13])))  # |Z| as f -> 0: settles, or keeps rising
+    assert bool(low[1] < 2 * low[0]) == finite

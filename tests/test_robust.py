@@ -624,3 +624,20 @@ def test_a_missing_inductance_skips_the_third_round_of_starts_and_loses_no_optim
     for a, b in zip(short, whole):
         assert a.n_starts < b.n_starts and a.n_starts <= 8 + ESCALATION_STARTS + 8  # quick, round 2, repairs
         assert a.chisq <= b.chisq * 1.001
+
+
+def test_a_capacitive_tail_the_circuit_cannot_follow_is_named():
+    """Two arcs and a blocking CPE line (10 Hz-1 MHz tail of ~|Z| at f_min): fitted without
+    the line, the misfit is named with the Lin-KK chain's series capacitance; with it, not."""
+    rng = np.random.default_rng(5)
+    f = np.logspace(6, -1, 50)
+    circ = Circuit(HEADLINE + "-CPE3")
+    p = np.array([12.0, 60.0, 1e-6 ** 0.92 / 60.0, 0.92, 150.0, 1e-3 ** 0.8 / 150.0, 0.8, 2e-4, 0.85])
+    z = circ.impedance(p, f) * (1 + 0.004 * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size))
+                                / np.sqrt(2))
+    s = Spectrum(frequency=f, z=z)
+    lacking = eisfit.fit(s, HEADLINE)
+    named = [x for x in lacking.flags if x.startswith("capacitive-tail-in-data:")]
+    assert len(named) == 1 and severity(named[0]) == "caution"
+    assert float(named[0].split(":")[1][:-1]) > 0
+    assert not any(x.startswith("capacitive-tail") for x in eisfit.fit(s, HEADLINE + "-CPE3").flags)

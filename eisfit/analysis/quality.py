@@ -23,10 +23,12 @@ import math
 
 import numpy as np
 
+from ..model import finite_at_dc
 from .kk import voigt_noise_levels
 
 __all__ = ["LACK_OF_FIT_RATIO", "MISFIT_RATIO", "NOISE_FLOOR", "kk_noise_level", "voigt_noise_levels",
-           "rms_relative_residual", "lack_of_fit_ratio", "is_lack_of_fit", "unmodelled_inductance_H"]
+           "rms_relative_residual", "lack_of_fit_ratio", "is_lack_of_fit", "unmodelled_inductance_H",
+           "unmodelled_capacitance_F"]
 
 LACK_OF_FIT_RATIO = 2.0  # residuals above twice the noise level: the model misses the data
 MISFIT_RATIO = 1.2  # above it (up to 2) the residuals are systematically above the noise: right-model fits
@@ -66,7 +68,8 @@ def lack_of_fit_ratio(z: np.ndarray, z_fit: np.ndarray, n_free: int, noise_level
     return rms / max(noise_level, NOISE_FLOOR)
 
 
-INDUCTANCE_SIGMAS = 3.0  # the Lin-KK inductance's share of |Z| at f_max, in noise levels, that the data hold
+INDUCTANCE_SIGMAS = 3.0  # a Lin-KK series term's share of |Z| at the end of the range, in noise levels, that
+# the data hold (the inductance at f_max, the capacitance at f_min)
 
 
 def unmodelled_inductance_H(circuit, frequency: np.ndarray, z: np.ndarray, kk_passed: bool | None,
@@ -85,6 +88,24 @@ def unmodelled_inductance_H(circuit, frequency: np.ndarray, z: np.ndarray, kk_pa
     top = int(np.argmax(frequency))
     reach = 2 * math.pi * float(frequency[top]) * kk_inductance_H
     return float(kk_inductance_H) if reach > INDUCTANCE_SIGMAS * noise_level * abs(complex(z[top])) else None
+
+
+def unmodelled_capacitance_F(circuit, frequency: np.ndarray, z: np.ndarray, kk_passed: bool | None,
+                             kk_capacitance_F: float | None, noise_level: float) -> float | None:
+    """The series capacitance (F) of a low-frequency tail the data hold and ``circuit``
+    cannot follow, else None: the Lin-KK chain's series capacitance ``kk_capacitance_F``
+    (its layout with a capacitance, kept where it describes the data better), where the data
+    pass the Lin-KK test, the circuit's impedance stays finite at low frequency
+    (:func:`eisfit.model.finite_at_dc`: no C, CPE, W, Wo... in every path), and
+    1/(omega_min C) reaches ``INDUCTANCE_SIGMAS`` noise levels of |Z| at the lowest
+    frequency (a blocking electrode, an open diffusion)."""
+    if not kk_passed or not kk_capacitance_F or not math.isfinite(noise_level) or kk_capacitance_F <= 0:
+        return None
+    if not finite_at_dc(circuit):
+        return None
+    low = int(np.argmin(frequency))
+    reach = 1.0 / (2 * math.pi * float(frequency[low]) * kk_capacitance_F)
+    return float(kk_capacitance_F) if reach > INDUCTANCE_SIGMAS * noise_level * abs(complex(z[low])) else None
 
 
 def is_lack_of_fit(ratio: float, threshold: float = LACK_OF_FIT_RATIO) -> bool:

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..analysis.derived import ArcSpec, arc_tau_s, capacitance_outside_role, derived_quantities, guess_roles
 from ..analysis.quality import (MISFIT_RATIO, data_kk_consistent, is_lack_of_fit, kk_noise_level,
-                                lack_of_fit_ratio, unmodelled_inductance_H)
+                                lack_of_fit_ratio, unmodelled_capacitance_F, unmodelled_inductance_H)
 from ..model import CircuitDefinition
 from ..model.parser import Leaf, parallels
 from ..spectrum import Spectrum
@@ -38,13 +38,14 @@ class KKOutcome:
     noise_level: float = math.nan  # fraction of |Z| (:func:`~eisfit.analysis.quality.kk_noise_level`)
     outliers_Hz: tuple[float, ...] = ()  # isolated outliers (``KKResult.outliers_Hz``)
     inductance_H: float | None = None  # the Lin-KK chain's series inductance (``KKResult.inductance_H``)
+    capacitance_F: float | None = None  # and its series capacitance (``KKResult.capacitance_F``)
 
     @classmethod
     def of(cls, result: "KKResult | None") -> "KKOutcome":
         if result is None:
             return cls()
         return cls(bool(result.passed), float(result.max_residual_pct), kk_noise_level(result),
-                   tuple(result.outliers_Hz), result.inductance_H)
+                   tuple(result.outliers_Hz), result.inductance_H, result.capacitance_F)
 
 
 CONVENTIONS = {
@@ -128,9 +129,8 @@ def assemble_result(
                 flags.append(f"lack-of-fit:{ratio:.1f}")
             elif ratio > MISFIT_RATIO:
                 flags.append(f"misfit:{ratio:.2f}")
-        inductance = unmodelled_inductance_H(circ, f, z, outcome.passed, outcome.inductance_H, outcome.noise_level)
-        if inductance is not None and ratio > MISFIT_RATIO:  # the inductance explains the misfit
-            flags.append(f"inductance-in-data:{inductance:.3g}H")
+        if ratio > MISFIT_RATIO:  # what the data hold and the circuit lacks, where it misses them
+            flags.extend(_unmodelled_series_terms(circ, f, z, outcome))
     settings.update(CONVENTIONS)
     settings.setdefault("eisfit_version", _version())
     n_res = 2 * f.size
@@ -263,6 +263,19 @@ def _overlap_flags(values, arcs) -> list[str]:
             out.append(f"arcs-unresolved:{c1},{c2}")
         elif t1 > 0 and t2 / t1 < ARCS_OVERLAP_RATIO:
             out.append(f"arcs-overlap:{c1},{c2}")
+    return out
+
+
+def _unmodelled_series_terms(circ, f: np.ndarray, z: np.ndarray, outcome: KKOutcome) -> list[str]:
+    """``inductance-in-data:<L>H`` and ``capacitive-tail-in-data:<C>F`` for the series terms
+    of the Lin-KK chain that the data hold and the circuit lacks."""
+    out = []
+    inductance = unmodelled_inductance_H(circ, f, z, outcome.passed, outcome.inductance_H, outcome.noise_level)
+    if inductance is not None:
+        out.append(f"inductance-in-data:{inductance:.3g}H")
+    capacitance = unmodelled_capacitance_F(circ, f, z, outcome.passed, outcome.capacitance_F, outcome.noise_level)
+    if capacitance is not None:
+        out.append(f"capacitive-tail-in-data:{capacitance:.3g}F")
     return out
 
 

@@ -47,6 +47,12 @@ FLAGS: dict[str, tuple[str, str]] = {
                                     "of this many H (the Lin-KK chain's, on data that pass the test: more than 3 "
                                     "noise levels of |Z| at f_max) that the circuit lacks: add L0 "
                                     "(garnet-symmetric-L) or fit below the frequencies it affects (--fmax)"),
+    "capacitive-tail-in-data": (CAUTION, "the fit misses the data (ratio above 1.2) that end in a capacitive "
+                                         "tail (the Lin-KK chain's series capacitance of this many F, on data "
+                                         "that pass the test: more than 3 noise levels of |Z| at f_min) that the "
+                                         "circuit cannot follow, its impedance finite at low frequency: add a "
+                                         "CPE or Wo in series (a blocking electrode, an open diffusion) or fit "
+                                         "above the tail (--fmin)"),
     "at-bound": (CAUTION, "the parameter sits on a bound (its stderr is the local curvature only)"),
     "large-stderr": (CAUTION, "the parameter's stderr exceeds its value"),
     "singular-covariance": (CAUTION, "the covariance could not be estimated (stderr nan)"),

@@ -10,7 +10,7 @@ Notation, element formulas and parameter names follow impedance.py 1.7.1.
 """
 from __future__ import annotations
 
-from .circuit import Arc, Circuit, ElementInstance, circuit_of
+from .circuit import Arc, Circuit, ElementInstance, circuit_of, finite_at_dc
 from .elements import ELEMENTS, ElementDef, ParamDef
 from .library import (
     DERIVED,
@@ -22,6 +22,6 @@ from .library import (
 )
 
 __all__ = [
-    "Circuit", "circuit_of", "ElementInstance", "Arc", "ELEMENTS", "ElementDef", "ParamDef",
+    "Circuit", "circuit_of", "finite_at_dc", "ElementInstance", "Arc", "ELEMENTS", "ElementDef", "ParamDef",
     "CircuitDefinition", "load_circuit", "load_circuit_file", "list_circuits", "ROLES", "DERIVED",
 ]

@@ -368,6 +368,22 @@ class Circuit:
         return self.impedance_and_jacobian(params, frequency)[1]
 
 
+@functools.lru_cache(maxsize=256)
+def finite_at_dc(circuit: Circuit) -> bool:
+    """Whether the impedance of ``circuit`` stays finite as the frequency goes to 0 whatever
+    its parameters: every element in series is finite there, and a parallel group has a
+    branch that is (``ElementDef.finite_at_dc``). False where a capacitive tail (a blocking
+    electrode, an open Warburg) can rise at low frequency."""
+    def finite(node: Node) -> bool:
+        if isinstance(node, Leaf):
+            return ELEMENTS[node.kind].finite_at_dc
+        if isinstance(node, Series):
+            return all(finite(child) for child in node.children)
+        return any(finite(child) for child in node.children)
+
+    return finite(circuit.tree)
+
+
 def resistance_names(names: Iterable[str]) -> list[str]:
     """The plain resistor parameters (R0, R1, ...) among parameter names."""
     return [n for n in names if n.startswith("R") and n[1:].isdigit()]

@@ -71,6 +71,9 @@ class ElementDef:
     #: where it saves divisions; it must agree with 1/impedance (tested)
     admittance: ImpedanceFn | None = None
     admittance_gradient: GradientFn | None = None
+    #: Z stays finite as omega -> 0 whatever the parameters (a resistor, a short Warburg);
+    #: False for elements that block a direct current (C, CPE, W, Wo) or may (TLMQ, T)
+    finite_at_dc: bool = False
 
     @property
     def n_params(self) -> int:
@@ -398,12 +401,14 @@ def _p(symbol: str, unit: str, description: str, bounds=_POS, log_scale: bool = 
 
 _DEFS = (
     ElementDef("R", "resistor", "Z = R", "impedance.py R",
-               (_p("R", "ohm", "resistance"),), resistor, resistor_grad, resistor_y, resistor_y_grad),
+               (_p("R", "ohm", "resistance"),), resistor, resistor_grad, resistor_y, resistor_y_grad,
+               finite_at_dc=True),
     ElementDef("C", "capacitor", "Z = 1/(j w C)", "impedance.py C",
                (_p("C", "F", "capacitance"),), capacitor, capacitor_grad, capacitor_y,
                capacitor_y_grad),
     ElementDef("L", "inductor", "Z = j w L", "impedance.py L",
-               (_p("L", "H", "inductance"),), inductor, inductor_grad, inductor_y, inductor_y_grad),
+               (_p("L", "H", "inductance"),), inductor, inductor_grad, inductor_y, inductor_y_grad,
+               finite_at_dc=True),
     ElementDef("CPE", "constant phase element", "Z = 1/(Q (j w)^n)",
                "Hsu & Mansfeld, Corrosion 57 (2001) 747",
                (_p("Q", "S*s^n", "CPE coefficient (a capacitance in F only when n = 1)"),
@@ -420,32 +425,32 @@ _DEFS = (
                "impedance.py Ws",
                (_p("Z0", "ohm", "diffusion resistance"),
                 _p("tau", "s", "diffusion time constant L^2/D")),
-               warburg_short, warburg_short_grad),
+               warburg_short, warburg_short_grad, finite_at_dc=True),
     ElementDef("La", "modified inductance", "Z = (j w L)^alpha (impedance.py code form)",
                "BioLogic EC-Lab Application Note 42 (2019); impedance.py La",
                (_p("L", "H", "inductance"),
                 _p("alpha", "", "inductance exponent (1 = ideal inductor)", _EXP, False)),
-               modified_inductance, modified_inductance_grad),
+               modified_inductance, modified_inductance_grad, finite_at_dc=True),
     ElementDef("G", "Gerischer", "Z = R_G / sqrt(1 + j w t_G)",
                "Lu, Kreller & Adler, J. Electrochem. Soc. 156 (2009) B513",
                (_p("R_G", "ohm", "Gerischer resistance"),
                 _p("t_G", "s", "Gerischer time constant")),
-               gerischer, gerischer_grad),
+               gerischer, gerischer_grad, finite_at_dc=True),
     ElementDef("Gs", "finite-length Gerischer",
                "Z = R_G / (sqrt(1 + j w t_G) tanh(phi sqrt(1 + j w t_G)))",
                "Green, Liu & Adler, Solid State Ionics 179 (2008) 647",
                (_p("R_G", "ohm", "Gerischer resistance"),
                 _p("t_G", "s", "Gerischer time constant"),
                 _p("phi", "", "finite-length factor (thickness / utilisation length)")),
-               gerischer_finite, gerischer_finite_grad),
+               gerischer_finite, gerischer_finite_grad, finite_at_dc=True),
     ElementDef("K", "RC (Voigt) element", "Z = R / (1 + j w tau)", "impedance.py K (lin-KK)",
                (_p("R", "ohm", "resistance"), _p("tau", "s", "time constant R*C")),
-               voigt, voigt_grad),
+               voigt, voigt_grad, finite_at_dc=True),
     ElementDef("Zarc", "ZARC (R||CPE, Cole-Cole)", "Z = R / (1 + (j w tau)^gamma)",
                "impedance.py Zarc",
                (_p("R", "ohm", "resistance"), _p("tau", "s", "time constant"),
                 _p("gamma", "", "dispersion exponent (1 = ideal RC)", _EXP, False)),
-               zarc, zarc_grad),
+               zarc, zarc_grad, finite_at_dc=True),
     ElementDef("TLMQ", "transmission line with CPE interface",
                "Z = sqrt(Rion Zs) coth(sqrt(Rion/Zs)), Zs = 1/(Qs (j w)^gamma)",
                "Landesfeind et al., J. Electrochem. Soc. 163 (2016) A1373, eq. 11",
