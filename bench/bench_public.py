@@ -26,8 +26,8 @@ Cases:
             ``eisfit`` command run).
   grids     ``eisfit.fit_campaign(list of N hard spectra, jobs=2)`` with every spectrum on its
             own frequencies (each point's grid value times 1 + 1e-4 x a normal deviate, as an
-            instrument that logs its measured frequencies writes them) and the same spectra
-            on one grid: time in u of each.
+            instrument that logs its measured frequencies writes them), the same spectra on
+            one grid, and those with 0-7 of their highest points dropped: time in u of each.
   families  ``eisfit.fit`` (no guess, defaults) on 10 spectra of each circuit family of
             ``scripts/robustness.py --family``: mean time per fit in u (issue 13: <= 0.4 u).
   suggest   ``eisfit.suggest_circuit`` on spectra of the eight families of
@@ -247,7 +247,8 @@ def _campaign_cpu(spectra) -> float:
 def case_grids(u: float, n: int, jobs: int) -> None:
     """``fit_campaign`` on hard spectra that each have their own frequencies (the grid times
     1 + 1e-4 x a standard normal per point, as an instrument that logs the frequency it
-    measured at writes them) against the same spectra on one grid."""
+    measured at writes them), and on the same spectra with 0-7 of their highest points
+    dropped (as inductive points are), against the spectra on one grid."""
     import eisfit
 
     truths = hard_truths(n, seed=14)
@@ -257,8 +258,10 @@ def case_grids(u: float, n: int, jobs: int) -> None:
     for k, t in enumerate(truths):
         f = FREQ * (1 + 1e-4 * rng.standard_normal(FREQ.size))
         own_grids.append(synthesize([t], freq=f, seed=100 + k)[0])
+    shorter = [s.select(np.arange(len(s)) >= k) for s, k in zip(one_grid, rng.integers(0, 8, n))]
     eisfit.fit_campaign(one_grid[:3], circuit=CIRCUIT, cache_dir=False, progress=False)  # warm-up
-    for label, spectra in (("one grid", one_grid), ("a grid per spectrum", own_grids)):
+    for label, spectra in (("one grid", one_grid), ("a grid per spectrum", own_grids),
+                           ("0-7 top points dropped, 44-51 points", shorter)):
         t0 = time.perf_counter()
         eisfit.fit_campaign(spectra, circuit=CIRCUIT, jobs=jobs, cache_dir=False, progress=False)
         wall = time.perf_counter() - t0

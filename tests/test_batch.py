@@ -128,6 +128,26 @@ def test_kk_of_a_stack_matches_kk_test_of_each_spectrum():
         np.testing.assert_allclose(res.z_fit, ref.z_fit, rtol=1e-8)
 
 
+def test_spectra_of_different_lengths_are_one_batch_padded_with_points_that_weigh_nothing():
+    """Points dropped as inductive, an aborted sweep: 44-51 points in one batched problem
+    (padding of infinite residual scale), each with the results of its single fit."""
+    from eisfit.fitting.batch import _preparer
+    from eisfit.fitting.solver import BatchProblem, chunks_by_grid
+
+    cases = make_cases(5, seed=9)
+    spectra = [c.spectrum.select(np.arange(len(c.spectrum)) >= k) for k, c in zip((0, 3, 7, 1, 5), cases)]
+    preps = [_preparer(CIRCUIT, {})(s, None, "auto") for s in spectra]
+    assert list(chunks_by_grid(preps)) == [list(range(5))]
+    batch = BatchProblem.of(preps)
+    n = len(spectra[0])
+    assert batch.z.shape == (5, n) and np.all(np.isinf(batch.sr[2, n - 7:])) and np.all(np.isfinite(batch.sr[0]))
+    for s, b in zip(spectra, fit_batch(spectra, CIRCUIT)):
+        _same(fit(s, CIRCUIT), b)
+        assert b.n_points == len(s)
+    calc = [_preparer(CIRCUIT, {"weighting": "modulus-calc"})(s, None, "auto") for s in spectra[:2]]
+    assert len(list(chunks_by_grid(calc))) == 2  # model weights at every point: batched by length
+
+
 def test_kk_of_spectra_each_on_its_own_grid_matches_kk_test_of_each_spectrum():
     """One grid per spectrum (measured frequencies; one grid spanning a wider range, which
     changes the default longest chain): the same verdicts as each spectrum alone."""

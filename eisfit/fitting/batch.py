@@ -2,7 +2,7 @@
 
 :func:`fit_batch` gives the same results as calling :func:`eisfit.fit` on every
 spectrum (same starts, same Levenberg-Marquardt path per start, same flags) but
-solves all spectra x all starts with as many points (any frequencies) as one batched problem:
+solves all spectra x all starts (any frequencies, any numbers of points) as one batched problem:
 stage 1 (all starts of all spectra), the polish of each spectrum's best distinct
 starts, the covariance (batched SVD), the derived quantities (vectorised delta
 method) and the Kramers-Kronig test (one design matrix per chain length for the
@@ -64,9 +64,9 @@ def fit_batch(
     Parameters are those of :func:`eisfit.fit` (frequencies in Hz, area in cm2,
     thickness in cm), except ``initial``: one mapping for all spectra, or a sequence
     with one mapping (or None) per spectrum, e.g. the previous checkpoint's values.
-    Spectra with as many selected points are solved together (each row on its own
-    frequencies); each number of points is its own batch. Raises
-    :class:`~eisfit.FitError` where :func:`eisfit.fit` would.
+    All spectra are solved together (each row on its own points; see
+    :func:`eisfit.fitting.solver.grid_key`). Raises :class:`~eisfit.FitError` where
+    :func:`eisfit.fit` would.
     """
     spectra = list(spectra)
     inits = _per_spectrum(initial, len(spectra))

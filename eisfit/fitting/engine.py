@@ -216,18 +216,20 @@ def _covariances(batch: BatchProblem, p_final: np.ndarray) -> list[tuple[np.ndar
         theta, np.arange(len(batch.preps)))
     chisq = np.sum(r**2, axis=1)
     jac = jac_int / transform.dp_dtheta(p_final[:, free])[:, None, :]
-    cov, singular = covariances_from_jacobians(jac, chisq, 2 * ref.frequency.size)
+    cov, singular = covariances_from_jacobians(jac, chisq, np.array([2 * p.problem.frequency.size
+                                                                     for p in batch.preps]))
     return [(None if singular[i] else cov[i], bool(singular[i]), float(chisq[i])) for i in range(len(chisq))]
 
 
-def covariances_from_jacobians(jac: np.ndarray, cost: np.ndarray, n_residuals: int,
+def covariances_from_jacobians(jac: np.ndarray, cost: np.ndarray, n_residuals: int | np.ndarray,
                                rcond: float = 1e-12) -> tuple[np.ndarray, np.ndarray]:
-    """``optimise.covariance_from_jacobian`` for a stack (S, R, M): (cov (S, M, M), singular (S,))."""
+    """``optimise.covariance_from_jacobian`` for a stack (S, R, M): (cov (S, M, M), singular (S,)).
+    ``n_residuals``: one count for all, or each spectrum's (S,) (rows beyond it are 0: padding)."""
     s_count, _, m = jac.shape
     if m == 0:
         return np.zeros((s_count, 0, 0)), np.zeros(s_count, bool)
-    dof = n_residuals - m
-    if dof <= 0:
+    dof = np.broadcast_to(np.asarray(n_residuals) - m, (s_count,))
+    if np.all(dof <= 0):
         return np.full((s_count, m, m), np.nan), np.ones(s_count, bool)
     norms = np.linalg.norm(jac, axis=1)
     bad = np.any(norms == 0, axis=1) | ~np.all(np.isfinite(norms), axis=1)
@@ -238,7 +240,7 @@ def covariances_from_jacobians(jac: np.ndarray, cost: np.ndarray, n_residuals: i
     with np.errstate(all="ignore"):
         inv = np.einsum("kim,ki,kin->kmn", vt, 1.0 / sv**2, vt)
         cov = inv / (safe_norms[:, :, None] * safe_norms[:, None, :]) * (cost / dof)[:, None, None]
-    singular |= ~np.all(np.isfinite(cov), axis=(1, 2))
+    singular |= ~np.all(np.isfinite(cov), axis=(1, 2)) | (dof <= 0)
     return cov, singular
 
 

@@ -2,8 +2,9 @@
 
 Every fit of the fast engine goes through :func:`solve`: :func:`eisfit.fit` is a batch of
 one, :func:`~eisfit.fitting.batch.fit_batch`, seeded chains and campaigns are batches of
-many. Spectra with as many selected points (any frequencies) and the same weighting and free
-set are one batched problem; all their starts run through one vectorised LM.
+many. Spectra with the same weighting and free set are one batched problem, whatever their
+frequencies and numbers of points (:func:`grid_key`); all their starts run through one
+vectorised LM.
 
 Adaptive starts. With ``starts="auto"`` a spectrum first gets a short start list, the
 quick round: the data guess (or the user's/seed's values) and, for one or two
@@ -146,7 +147,11 @@ class Solution:
 # ---------------------------------------------------------------------- batched problem
 @dataclass(frozen=True)
 class BatchProblem:
-    """Spectra of one batch (:func:`grid_key`); LM problem j belongs to spectrum ``owner[j]``."""
+    """Spectra of one batch (:func:`grid_key`); LM problem j belongs to spectrum ``owner[j]``.
+
+    Spectra of fewer points than the longest are padded to its length with copies of their
+    last point whose residual scales are infinite: those points weigh nothing (residual
+    and Jacobian rows of 0), so every row fits its own points only."""
 
     preps: list[Any]
     z: np.ndarray  # (S, N) complex ohm
@@ -159,12 +164,13 @@ class BatchProblem:
     @classmethod
     def of(cls, preps: list[Any], owner: np.ndarray | None = None) -> "BatchProblem":
         probs = [p.problem for p in preps]
-        sr, si = np.array([q.scales[0] for q in probs]), np.array([q.scales[1] for q in probs])
+        n = max(q.frequency.size for q in probs)
+        sr, si = (np.array([_padded(q.scales[k], n, np.inf) for q in probs]) for k in (0, 1))
         first = probs[0].frequency
         one_grid = all(q.frequency is first or np.array_equal(q.frequency, first) for q in probs[1:])
-        return cls(preps, np.array([q.z for q in probs]), sr, sr if np.array_equal(sr, si) else si,
+        return cls(preps, np.array([_padded(q.z, n) for q in probs]), sr, sr if np.array_equal(sr, si) else si,
                    np.array([q.fixed_values for q in probs]), np.arange(len(preps)) if owner is None else owner,
-                   None if one_grid else np.array([q.frequency for q in probs]))
+                   None if one_grid else np.array([_padded(q.frequency, n) for q in probs]))
 
     def with_owner(self, owner: np.ndarray) -> "BatchProblem":
         return dataclasses.replace(self, owner=owner)
@@ -225,13 +231,25 @@ class BatchProblem:
                                       self.preps[0].problem.weighting)
 
 
+def _padded(values: np.ndarray, n: int, fill: float | None = None) -> np.ndarray:
+    """``values`` (N,) extended to ``n`` with ``fill`` (default: copies of its last value)."""
+    values = np.asarray(values)
+    if values.size >= n:
+        return values
+    return np.concatenate([values, np.full(n - values.size, values[-1] if fill is None else fill, values.dtype)])
+
+
 def grid_key(problem: Any) -> tuple:
     """What fit problems must share to be rows of one batched problem: the circuit, the
-    number of points, the weighting and the free set. Their frequencies may differ (an
-    instrument that logs the frequency it measured at; sweeps of other settings with as
-    many points): each row then has its own grid (:class:`BatchProblem`, and in the Lin-KK
-    test, :func:`eisfit.analysis.kk.kk_tests`)."""
-    return problem.circuit.string, problem.frequency.size, problem.weighting, problem.free.tobytes()
+    weighting and the free set. Their frequencies may differ (an instrument that logs the
+    frequency it measured at; sweeps of other settings), and so may their numbers of points
+    (points dropped as inductive, an aborted sweep): each row then has its own grid, padded
+    with points that weigh nothing (:class:`BatchProblem`; the Lin-KK test batches spectra
+    of as many points, :func:`eisfit.analysis.kk.kk_tests`). ``modulus-calc`` weights come
+    from the model at every point, padded or not: its spectra are batched by their number
+    of points."""
+    size = problem.frequency.size if problem.weighting == "modulus-calc" else None
+    return problem.circuit.string, size, problem.weighting, problem.free.tobytes()
 
 
 def chunks_by_grid(preps: Sequence[Any], max_problems: int = MAX_PROBLEMS) -> Iterator[list[int]]:
