@@ -814,3 +814,17 @@ def test_a_comma_between_three_digits_reads_as_the_rest_of_the_table_does(tmp_pa
     s = _read1(_write(tmp_path, "ambiguous.txt", "f\tzr\tzi\n" + rows + "\n"))
     np.testing.assert_allclose(s.frequency, f * frequency_scale)
     np.testing.assert_allclose(s.z, z, atol=0.06)
+
+
+@pytest.mark.parametrize("unit", ["dB", "dBOhm", "dB\u03a9"])
+def test_a_modulus_in_decibels_is_read_as_ohm(tmp_path, unit):
+    """|Z| in dB re 1 ohm (an impedance analyser's export): was read as ohm (20 dB as 20 ohm)."""
+    rows = _rows("{!r},{!r},{!r}", [F, 20 * np.log10(np.abs(Z)), np.degrees(np.angle(Z))])
+    s = _read1(_write(tmp_path, "db.csv", f"Frequency (Hz),|Z| ({unit}),Phase (deg)\n" + rows))
+    np.testing.assert_allclose(s.z, Z, rtol=1e-9)
+
+
+def test_decibels_on_a_real_part_are_refused(tmp_path):
+    rows = _rows("{!r},{!r},{!r}", [F, 20 * np.log10(np.abs(Z.real)), Z.imag])
+    with pytest.raises(MissingColumnError, match="unit 'dB' is not an impedance unit"):
+        eisfit.read(_write(tmp_path, "db_re.csv", "Frequency (Hz),Z' (dB),Z'' (Ohm)\n" + rows))
