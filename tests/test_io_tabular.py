@@ -828,3 +828,11 @@ def test_decibels_on_a_real_part_are_refused(tmp_path):
     rows = _rows("{!r},{!r},{!r}", [F, 20 * np.log10(np.abs(Z.real)), Z.imag])
     with pytest.raises(MissingColumnError, match="unit 'dB' is not an impedance unit"):
         eisfit.read(_write(tmp_path, "db_re.csv", "Frequency (Hz),Z' (dB),Z'' (Ohm)\n" + rows))
+
+
+@pytest.mark.parametrize("name", ["Freq (log Hz)", "Frequency [log10 Hz]", "freq (log)"])
+def test_a_column_of_logarithms_is_refused(tmp_path, name):
+    """log10(f) in a column named as a frequency: was read as f (10 Hz-100 kHz as 1-5 Hz)."""
+    rows = _rows("{!r},{!r},{!r}", [np.log10(F), Z.real, Z.imag])
+    with pytest.raises(MissingColumnError, match="holds logarithms"):
+        eisfit.read(_write(tmp_path, "log.csv", f"{name},Z' (Ohm),Z'' (Ohm)\n" + rows))

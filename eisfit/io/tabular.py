@@ -648,6 +648,8 @@ _PER_AREA_UNIT = re.compile(r"^(?P<ohm>.*?(?:ohms?|\u03c9|\u2126))[.\u00b7\u22c5
 _CM2_PER = {"cm": 1.0, "mm": 1e-2, "m": 1e4}  # cm2 in one unit of area
 IMPEDANCE_PER_AREA = "impedance-per-area"  # the kind of an ohm*cm2 unit (scale: to ohm*cm2)
 DECIBEL = "decibel"  # |Z| in dB re 1 ohm (20 log10(|Z| / 1 ohm)), as impedance analysers can write it
+LOGARITHM = "logarithm"  # a unit of logarithms ('log Hz', 'log10 ohm', 'log'): no column eisfit reads holds one
+_LOG_UNIT = re.compile(r"^(?:log(?:10)?|lg|ln)\b", re.IGNORECASE)
 _SIEMENS = {"S": 1.0, "kS": 1e3, "mS": 1e-3, "uS": 1e-6, "\u00b5S": 1e-6, "\u03bcS": 1e-6, "nS": 1e-9}  # to S
 _SIEMENS_WORDS = ("siemens", "mho", "1/ohm", "ohm-1", "ohm^-1", "\u03c9-1", "\u03c9^-1", "\u03c9\u207b\u00b9",
                   "ohm\u207b\u00b9")
@@ -680,6 +682,8 @@ def parse_unit(unit: str) -> tuple[str | None, float]:
         return "angle", 180.0 / np.pi
     if low in ("db", "dbohm", "dbohms", "db\u03c9", "db\u2126".lower(), "db(ohm)"):
         return DECIBEL, 1.0
+    if _LOG_UNIT.match(unit.strip()):
+        return LOGARITHM, 1.0
     if _ANGULAR_UNIT.match(low):
         return "frequency", 1.0 / (2.0 * np.pi)
     if u in _SIEMENS or low in _SIEMENS_WORDS:  # 'S' upper case only: 's' is a second
@@ -910,6 +914,10 @@ def _check_units(roles: ColumnRoles, path: Path | str) -> None:
     for role, kind in expected.items():
         if role in roles.index:
             h = roles.header(role)
+            if h.kind == LOGARITHM:
+                raise MissingColumnError(
+                    path, f"column {h.name!r} (taken as {role}) holds logarithms (unit {h.unit!r}); eisfit reads "
+                          "linear values: write 10**value (Hz, ohm) or export the column linear")
             if h.kind not in (None, kind) and not (kind == "impedance" and h.kind == IMPEDANCE_PER_AREA) \
                     and not (role == "modulus" and h.kind == DECIBEL):
                 raise MissingColumnError(
