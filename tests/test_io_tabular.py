@@ -836,3 +836,11 @@ def test_a_column_of_logarithms_is_refused(tmp_path, name):
     rows = _rows("{!r},{!r},{!r}", [np.log10(F), Z.real, Z.imag])
     with pytest.raises(MissingColumnError, match="holds logarithms"):
         eisfit.read(_write(tmp_path, "log.csv", f"{name},Z' (Ohm),Z'' (Ohm)\n" + rows))
+
+
+@pytest.mark.parametrize("first", ["Freq index", "Frequency number", "Freq #", "Freq set"])
+def test_a_counter_or_unitless_column_named_like_a_frequency_does_not_take_its_place(tmp_path, first):
+    """'Freq index' before 'Frequency (Hz)': the index (1..N) was read as the frequency."""
+    rows = _rows("{!r},{!r},{!r},{!r}", [np.arange(1, F.size + 1), F, Z.real, Z.imag])
+    s = _read1(_write(tmp_path, "counter.csv", f"{first},Frequency (Hz),Z' (Ohm),Z'' (Ohm)\n" + rows))
+    np.testing.assert_allclose(s.frequency, F)

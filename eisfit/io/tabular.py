@@ -766,11 +766,14 @@ def role_of(key: str, unit_kind: str | None = None) -> str | None:
         return "imag"
     if k.startswith(("z'", "zs'", "z re", "z_re", "zre", "real", "re(z)", "re z")) or k in ("re", "zr", "z_r"):
         return "real"
-    if k.startswith(("frequency", "freq") + _ANGULAR_NAMES) or k == "f":
+    if (k.startswith(("frequency", "freq") + _ANGULAR_NAMES) or k == "f") and not _COUNTER_WORDS.search(k):
         return "frequency"
     if k.startswith(("cycle", "z cycle", "loop", "sweep", "scan")):
         return "sweep"
     return None
+
+
+_COUNTER_WORDS = re.compile(r"\b(?:index|idx|number|no|num|nr|count|point|step)\b|#")  # 'Freq index': a counter
 
 
 _DIELECTRIC_NAMES = (  # lower-case name prefixes of a dielectric analyser's other quantities
@@ -790,6 +793,12 @@ def _dielectric_quantity(headers: Sequence[Header]) -> str | None:
         if any(h.key.startswith(prefixes) for h in headers):
             return quantity
     return None
+
+
+def _unit_decides(role: str, first: Header, other: Header) -> bool:
+    """Whether ``other`` takes ``role`` from the ``first`` column named for it: a frequency
+    column with a frequency unit over one without ('Frequency (Hz)' after 'Freq set')."""
+    return role == "frequency" and first.kind != "frequency" and other.kind == "frequency"
 
 
 @dataclass
@@ -833,7 +842,7 @@ def assign_roles(
             role = role_of(h.key, h.kind)
             if column_map and names[i].strip() in column_map:
                 role = column_map[names[i].strip()]
-            if role and role not in index:
+            if role and (role not in index or _unit_decides(role, headers[index[role]], h)):
                 index[role] = i
     for role, where in (columns or {}).items():
         if role not in ROLES:
