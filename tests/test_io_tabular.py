@@ -844,3 +844,17 @@ def test_a_counter_or_unitless_column_named_like_a_frequency_does_not_take_its_p
     rows = _rows("{!r},{!r},{!r},{!r}", [np.arange(1, F.size + 1), F, Z.real, Z.imag])
     s = _read1(_write(tmp_path, "counter.csv", f"{first},Frequency (Hz),Z' (Ohm),Z'' (Ohm)\n" + rows))
     np.testing.assert_allclose(s.frequency, F)
+
+
+def test_the_columns_of_a_fit_are_not_the_data(tmp_path):
+    """'Z' calc' before the measured Z': the model's values were read as the data."""
+    model = Z * 0.97
+    rows = _rows("{!r},{!r},{!r},{!r},{!r}", [F, model.real, model.imag, Z.real, Z.imag])
+    s = _read1(_write(tmp_path, "fit.csv", "Frequency (Hz),Z' calc (Ohm),Z'' calc (Ohm),Z' (Ohm),Z'' (Ohm)\n" + rows))
+    np.testing.assert_allclose(s.z, Z, rtol=1e-12)
+    only = _write(tmp_path, "sim.csv", "Frequency (Hz),Z' sim (Ohm),Z'' sim (Ohm)\n" + _rows(
+        "{!r},{!r},{!r}", [F, model.real, model.imag]))
+    with pytest.raises(MissingColumnError, match="no measured impedance columns"):
+        eisfit.read(only)
+    named = _read1(only, columns={"frequency": 0, "real": 1, "imag": 2})  # the user says they are data
+    np.testing.assert_allclose(named.z, model, rtol=1e-12)

@@ -745,8 +745,12 @@ def _admittance_role(k: str, unit_kind: str | None) -> str | None:
 def role_of(key: str, unit_kind: str | None = None) -> str | None:
     """Role of a column from its lower-case base name (prefix rules of domain_conventions §4)
     and, for the names an LCR meter gives (R and X, resistance and reactance), the kind of
-    its unit (:func:`parse_unit`): those are Z' and Z'' only with an impedance unit."""
+    its unit (:func:`parse_unit`): those are Z' and Z'' only with an impedance unit. A
+    column of a fit or a simulation, or of residuals or errors (``Z' calc``, ``Z'' fit``,
+    ``Z' residual``), holds no data: no role."""
     k = key.rstrip(".: ")
+    if _NOT_DATA_WORDS.search(k):
+        return None
     if k.startswith("impedance ") and k[len("impedance "):].startswith(("real", "imag", "re", "im")):
         k = k[len("impedance "):]  # 'Impedance Real [Ohms]', 'Impedance Imaginary [Ohms]'
     if k.startswith(("phase", "phz", "phi", "zphz", "\u03c6", "theta", "\u03b8", "z phase", "z_phase", "zphase",
@@ -773,6 +777,8 @@ def role_of(key: str, unit_kind: str | None = None) -> str | None:
     return None
 
 
+_NOT_DATA_WORDS = re.compile(r"\b(?:calc|calculated|fit|fitted|sim|simulated|model|modelled|modeled|residuals?|"
+                             r"resid|errors?|err|std|sd|sigma)\b")  # 'Z' calc', 'Z'' fit': the model's columns
 _COUNTER_WORDS = re.compile(r"\b(?:index|idx|number|no|num|nr|count|point|step)\b|#")  # 'Freq index': a counter
 
 
@@ -862,6 +868,13 @@ def assign_roles(
                                        "--columns frequency=0,real=1,imag=2 (columns= in Python)")
     if not ({"real", "imag"} <= index.keys() or {"modulus", "phase"} <= index.keys()
             or {"y_real", "y_imag"} <= index.keys()):
+        model = [h.name for h in headers if _NOT_DATA_WORDS.search(h.key)
+                 and role_of(_NOT_DATA_WORDS.sub(" ", h.key).strip(), h.kind) in ("real", "imag", "modulus", "phase")]
+        if model and not columns:
+            raise MissingColumnError(
+                path, f"no measured impedance columns: {', '.join(repr(m) for m in model)} hold a fit's, a "
+                      f"simulation's, residuals or errors (columns: {listing}); to read them as data, name them "
+                      "with --columns frequency=0,real=1,imag=2 (columns= in Python)")
         quantity = None if columns else _dielectric_quantity(headers)
         if quantity is not None:
             raise MissingColumnError(
