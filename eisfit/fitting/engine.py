@@ -163,7 +163,7 @@ def final_values(preps: Sequence[_Prepared], p_best: np.ndarray, order_arcs: boo
 
 def _assemble_grid(preps: list[_Prepared], sol: Solution, *, kk: bool, order_arcs: bool,
                    may_repolish: bool = True) -> list[FitResult]:
-    """FitResults of solved spectra on one grid: batched covariance and derived quantities,
+    """FitResults of solved spectra of one batch: batched covariance and derived quantities,
     the solver's Lin-KK verdicts. Spectra whose profile walk met a lower chi-square than
     the solver's optimum are polished from there (one batched LM) and assembled again."""
     batch = BatchProblem.of(preps)
@@ -194,7 +194,7 @@ def _repolished(preps: list[_Prepared], sol: Solution, profiles: list[ProfileOut
 
 
 def _profiles(preps: list[_Prepared], p_final: np.ndarray, covs) -> list[ProfileOutcome | None]:
-    """The profile-likelihood checks of spectra on one grid, walked together (batched
+    """The profile-likelihood checks of spectra of one batch, walked together (batched
     constrained fits, :func:`eisfit.fitting.profile.profile_many`)."""
     jobs = []
     for p, pf, (cov, singular, chisq) in zip(preps, p_final, covs):

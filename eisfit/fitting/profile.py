@@ -120,7 +120,7 @@ def profile_many(jobs: Sequence[ProfileJob]) -> list[ProfileOutcome]:
     """The profiles of many fits at once.
 
     Every walk (one resistance, one direction, one fit) is a generator that asks for one
-    constrained fit at a time. The constrained fits of all walks on one grid run in one
+    constrained fit at a time. The constrained fits of all walks of one batch run in one
     streaming batched Levenberg-Marquardt (:class:`~eisfit.fitting.optimise.LMRun`): as soon
     as a walk's fit has finished, its next fit joins the running batch, so a walk does not
     wait for the slowest fit of the others (:func:`_walk_grid`).

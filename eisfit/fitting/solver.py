@@ -254,7 +254,7 @@ def grid_key(problem: Any) -> tuple:
 
 def chunks_by_grid(preps: Sequence[Any], max_problems: int = MAX_PROBLEMS) -> Iterator[list[int]]:
     """Indices of spectra that can share one batched problem (:func:`grid_key`: circuit,
-    number of points, weighting and free set), at most ``max_problems`` starts per chunk."""
+    weighting and free set), at most ``max_problems`` starts per chunk."""
     groups: dict[tuple, list[int]] = {}
     for i, p in enumerate(preps):
         key = grid_key(p.problem)
@@ -313,7 +313,7 @@ def start_costs(preps: Sequence[Any], params: np.ndarray) -> np.ndarray:
 
 
 def _internal_starts(preps: Sequence[Any], params: Sequence[np.ndarray]) -> np.ndarray:
-    """Internal coordinates (S, free) of full parameter vectors of spectra on one grid,
+    """Internal coordinates (S, free) of full parameter vectors of spectra of one batch,
     each clipped into its spectrum's bounds."""
     free = preps[0].problem.free
     return np.array([p.problem.transform.clip_internal(p.problem.transform.to_internal(np.asarray(v, float)[free]))
@@ -321,7 +321,7 @@ def _internal_starts(preps: Sequence[Any], params: Sequence[np.ndarray]) -> np.n
 
 
 def _solve_grid(preps: list[Any], *, kk: bool) -> Solution:
-    """:func:`solve` for spectra on one grid (one batched problem): the quick round, then
+    """:func:`solve` for spectra of one batch (one batched problem): the quick round, then
     the escalation rounds of the spectra whose optimum still looks poor."""
     adaptive = np.array([p.adaptive and len(p.start_list) > p.n_quick for p in preps])
     kk_results = _kk_of(preps) if (kk or adaptive.any()) else [None] * len(preps)
@@ -552,7 +552,7 @@ class PolishStream:
 
 
 def polish_from(preps: Sequence[Any], p_full: np.ndarray, max_iter: int = POLISH_ALONE):
-    """One batched single-start polish of spectra on one grid from the full parameter
+    """One batched single-start polish of spectra of one batch from the full parameter
     vectors ``p_full`` (S, M): (parameter vectors, costs, converged)."""
     preps = list(preps)
     tr = [p.problem.transform for p in preps]
@@ -575,7 +575,7 @@ def _stall(preps: Sequence[Any], owner: np.ndarray | None = None) -> tuple[int, 
 
 
 def _kk_of(preps: list[Any]) -> list[KKResult | None]:
-    """Lin-KK results of the selected points of spectra on one grid (None where it cannot
+    """Lin-KK results of the selected points of spectra (None where it cannot
     run). Results are remembered for the last ``KK_MEMORY`` spectra: fitting several
     circuits to one spectrum (circuit suggestion, refits) tests its points once."""
     keys = [(p.data.frequency.tobytes(), p.data.z.tobytes()) for p in preps]
