@@ -27,7 +27,8 @@ Cases:
   grids     ``eisfit.fit_campaign(list of N hard spectra, jobs=2)`` with every spectrum on its
             own frequencies (each point's grid value times 1 + 1e-4 x a normal deviate, as an
             instrument that logs its measured frequencies writes them), the same spectra on
-            one grid, and those with 0-7 of their highest points dropped: time in u of each.
+            one grid, those with 0-7 of their highest points dropped, and the spectra on one
+            grid as cells of 10 checkpoints (one seeded chain each): time in u of each.
   families  ``eisfit.fit`` (no guess, defaults) on 10 spectra of each circuit family of
             ``scripts/robustness.py --family``: mean time per fit in u (issue 13: <= 0.4 u).
   suggest   ``eisfit.suggest_circuit`` on spectra of the eight families of
@@ -250,6 +251,7 @@ def case_grids(u: float, n: int, jobs: int) -> None:
     measured at writes them), and on the same spectra with 0-7 of their highest points
     dropped (as inductive points are), against the spectra on one grid."""
     import eisfit
+    from eisfit import Spectrum
 
     truths = hard_truths(n, seed=14)
     rng = np.random.default_rng(9)
@@ -259,9 +261,12 @@ def case_grids(u: float, n: int, jobs: int) -> None:
         f = FREQ * (1 + 1e-4 * rng.standard_normal(FREQ.size))
         own_grids.append(synthesize([t], freq=f, seed=100 + k)[0])
     shorter = [s.select(np.arange(len(s)) >= k) for s, k in zip(one_grid, rng.integers(0, 8, n))]
+    cells = [Spectrum(frequency=s.frequency, z=s.z, meta={**s.meta, "cell": f"cell{k // 10:03d}"})
+             for k, s in enumerate(one_grid)]
     eisfit.fit_campaign(one_grid[:3], circuit=CIRCUIT, cache_dir=False, progress=False)  # warm-up
     for label, spectra in (("one grid", one_grid), ("a grid per spectrum", own_grids),
-                           ("0-7 top points dropped, 44-51 points", shorter)):
+                           ("0-7 top points dropped, 44-51 points", shorter),
+                           ("one grid, cells of 10 checkpoints", cells)):
         t0 = time.perf_counter()
         eisfit.fit_campaign(spectra, circuit=CIRCUIT, jobs=jobs, cache_dir=False, progress=False)
         wall = time.perf_counter() - t0

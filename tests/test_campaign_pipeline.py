@@ -205,3 +205,27 @@ def test_processes_eisfit_owns_reuse_freed_memory(tmp_path):
     assert faults("plain") > 100
     for setup in ("tuned", "campaign-worker", "stream-worker", "cli"):
         assert faults(setup) < 10, setup
+
+
+def test_the_chains_of_small_cells_share_tasks_and_keep_the_results_of_each_cell_alone():
+    """12 cells of 6 checkpoints: their chains are packed into a few worker tasks (one batch
+    each), and every cell's rows equal those of a campaign of that cell alone."""
+    circ = Circuit(CIRCUIT)
+    rng = np.random.default_rng(6)
+    f = np.logspace(6, 0, 36)
+    spectra = []
+    for cell in range(12):
+        for k in range(6):
+            p = np.array([8.0, 50.0 * (1 + cell / 10), 1e-9, 0.9, 200.0 * (1 + 0.1 * k), 3e-6, 0.8])
+            z = circ.impedance(p, f) * (1 + 0.004 * rng.standard_normal(f.size))
+            spectra.append(eisfit.Spectrum(frequency=f, z=z, meta={"label": f"c{cell}-{k}", "cell": f"cell{cell:02d}",
+                                                                   "time_h": float(k)}))
+    camp = eisfit.fit_campaign(spectra, circuit=CIRCUIT, cache_dir=False, progress=False)
+    assert camp.stats["chunks"] >= 12 and camp.stats["tasks"] < camp.stats["chunks"]
+    table = camp.table.set_index("label")
+    for cell in (0, 7):
+        alone = eisfit.fit_campaign(spectra[6 * cell:6 * cell + 6], circuit=CIRCUIT, cache_dir=False,
+                                    progress=False).table.set_index("label")
+        np.testing.assert_allclose(table.loc[alone.index, "chisq"], alone["chisq"], rtol=1e-9)
+        np.testing.assert_allclose(table.loc[alone.index, "R2"], alone["R2"], rtol=1e-6)
+        assert list(table.loc[alone.index, "seed_source"]) == list(alone["seed_source"])

@@ -127,7 +127,7 @@ def test_bad_settings_are_refused_before_any_fit(tmp_path, monkeypatch):
     def no_fit(*a, **k):
         raise AssertionError("a fit ran before the settings were checked")
 
-    monkeypatch.setattr(runner, "fit_chunk", no_fit)
+    monkeypatch.setattr(runner, "fit_chunks", no_fit)
     folder = tmp_path / "data"
     data_folder(folder, 2)
     with pytest.raises(TypeError, match="unexpected keyword argument 'cache'.*did you mean 'cache_dir'"):
@@ -460,7 +460,7 @@ def test_unwritable_output_folder_is_reported_before_any_fit(tmp_path, monkeypat
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     good = write_csv([spectrum()], tmp_path / "one.csv")
-    monkeypatch.setattr(runner, "fit_chunk", lambda *a: pytest.fail("fitted before checking --out"))
+    monkeypatch.setattr(runner, "fit_chunks", lambda *a: pytest.fail("fitted before checking --out"))
     for args in (["campaign", tmp_path, "--out", blocker / "out"], ["fit", good, "--out", blocker / "out"],
                  ["validate", good, "--out", blocker / "out"], ["convert", good, "--to", "csv", "--out", blocker / "out"]):
         r = run(args)

@@ -100,7 +100,8 @@ class ChainResult:
 
 
 def fit_chain(spectra: Sequence[Spectrum], circuit: str | CircuitDefinition | Circuit = "garnet-symmetric", *,
-              first_seed: Mapping[str, float] | None = None, max_rounds: int = 50, **options: Any) -> ChainResult:
+              first_seed: Mapping[str, float] | None = None, max_rounds: int = 50, breaks: Sequence[int] = (),
+              **options: Any) -> ChainResult:
     """A seeded chain (the campaign's semantics) computed with batched fits.
 
     Campaign semantics (``eisfit.campaign.runner``): checkpoint k gets a cold fit
@@ -125,6 +126,8 @@ def fit_chain(spectra: Sequence[Spectrum], circuit: str | CircuitDefinition | Ci
     of each position is turned into a FitResult (covariance, derived quantities, KK,
     profile where suspect), in one batch at the end.
     ``first_seed`` seeds position 0 (e.g. the last kept fit of a previous chunk).
+    ``breaks``: positions that start another chain (no seed from the position before: the
+    chains of several cells fitted in one batch, each as it would be alone).
     ``options`` are :func:`fit_batch`'s.
     """
     spectra = list(spectra)
@@ -147,12 +150,13 @@ def fit_chain(spectra: Sequence[Spectrum], circuit: str | CircuitDefinition | Ci
     first = None if first_seed is None else np.array([first_seed[n] for n in names], float)
     stream = PolishStream(cold_preps)
     fits_of = np.zeros(len(spectra), int)  # seeded fits started at each position
+    starts_chain = set(breaks)
 
     def seed(positions: Iterable[int]) -> None:
         """Start the seeded fit of each position whose seed (the fit kept at k-1) moved."""
         todo = []
         for k in positions:
-            values = first if k == 0 else kept_values[k - 1]
+            values = first if k == 0 else None if k in starts_chain else kept_values[k - 1]
             if fits_of[k] >= max_rounds or values is None or not np.all(np.isfinite(values)):
                 continue
             if used[k] is not None and np.allclose(values, used[k], rtol=SEED_RTOL, atol=0):
@@ -360,7 +364,16 @@ def cold_fit_missed(cold_chisq: float, seeded_chisq: float, dof: int) -> bool:
 
 def fit_chunk(data: list[tuple], has_lead_in: bool, circuit: str, options: Mapping[str, Any],
               rows: bool = False, lean: bool = False) -> list[dict[str, Any]]:
-    """Worker entry of campaigns and streams: fit one chunk of spectra as a seeded chain.
+    """Worker entry of streams: :func:`fit_chunks` of one chunk."""
+    return fit_chunks([(data, has_lead_in)], circuit, options, rows, lean)[0]
+
+
+def fit_chunks(chunks: Sequence[tuple[list[tuple], bool]], circuit: str, options: Mapping[str, Any],
+               rows: bool = False, lean: bool = False) -> list[list[dict[str, Any]]]:
+    """Worker entry of campaigns: fit chunks of spectra, each a seeded chain, in one batch
+    (the chains of small cells share the batched engine; each chain is seeded as alone).
+
+    ``chunks``: (data, has_lead_in) each; the outcomes come back per chunk, as below.
 
     ``data``: (frequency Hz, z ohm, meta) per spectrum; with ``has_lead_in`` the first is
     the checkpoint before the chunk, refitted as its seed and dropped from the output.
@@ -376,26 +389,30 @@ def fit_chunk(data: list[tuple], has_lead_in: bool, circuit: str, options: Mappi
     """
     from ..analysis.kk import small_blas
 
-    spectra = [Spectrum(f, z, meta) for f, z, meta in data]
+    spectra = [Spectrum(f, z, meta) for data, _ in chunks for f, z, meta in data]
+    starts = np.cumsum([0] + [len(data) for data, _ in chunks])
     options = dict(options)
     seeded = options.pop("seeded", True)
     with small_blas():
         out = None
         if set(options) <= set(CHAIN_OPTIONS):
             try:
-                out = _chain_outcomes(spectra, circuit, options, seeded)
+                out = _chain_outcomes(spectra, circuit, options, seeded, breaks=starts[1:-1].tolist())
             except Exception:  # one spectrum the engine refuses: fit them one by one
                 out = None
         if out is None:
             out = [_single_outcome(s, circuit, options) for s in spectra]
-    out = out[1:] if has_lead_in else out
-    if rows:
-        out = [o if "error" in o else {"row": summary_row(o.pop("result"), o["seed_source"])} for o in out]
-    else:
-        for o, s in zip(out, spectra[1:] if has_lead_in else spectra):
-            if "result" in o:
-                o.update(lean_result(o["result"], s) if lean else {"result": o["result"].to_dict()})
-    return out
+    per_chunk = []
+    for (_, has_lead_in), lo, hi in zip(chunks, starts[:-1], starts[1:]):
+        part, own = out[lo + has_lead_in:hi], spectra[lo + has_lead_in:hi]
+        if rows:
+            part = [o if "error" in o else {"row": summary_row(o.pop("result"), o["seed_source"])} for o in part]
+        else:
+            for o, s in zip(part, own):
+                if "result" in o:
+                    o.update(lean_result(o["result"], s) if lean else {"result": o["result"].to_dict()})
+        per_chunk.append(part)
+    return per_chunk
 
 
 def lean_result(res: FitResult, spectrum: Spectrum) -> dict[str, Any]:
@@ -418,8 +435,8 @@ def lean_result(res: FitResult, spectrum: Spectrum) -> dict[str, Any]:
 
 
 def _chain_outcomes(spectra: list[Spectrum], circuit: str, options: dict[str, Any],
-                    seeded: bool = True) -> list[dict[str, Any]]:
-    chain = fit_chain(spectra, circuit, max_rounds=50 if seeded else 0, **options)
+                    seeded: bool = True, breaks: Sequence[int] = ()) -> list[dict[str, Any]]:
+    chain = fit_chain(spectra, circuit, max_rounds=50 if seeded else 0, breaks=breaks, **options)
     out = []
     for res, source, cold, seeded in zip(chain.kept, chain.seed_source, chain.cold_chisq, chain.seeded_chisq):
         # the cold fit alone would have missed the optimum the previous checkpoint led to
