@@ -229,3 +229,36 @@ def test_the_chains_of_small_cells_share_tasks_and_keep_the_results_of_each_cell
         np.testing.assert_allclose(table.loc[alone.index, "chisq"], alone["chisq"], rtol=1e-9)
         np.testing.assert_allclose(table.loc[alone.index, "R2"], alone["R2"], rtol=1e-6)
         assert list(table.loc[alone.index, "seed_source"]) == list(alone["seed_source"])
+
+
+def test_cells_of_their_own_area_and_thickness_share_tasks_with_their_own_derived_quantities(tmp_path):
+    """A campaign file of 8 cells, each with its own electrode area and thickness: packed
+    into shared tasks, each row's ASR is R x its own area and its conductivity uses its own
+    thickness, as in a campaign of that cell alone."""
+    circ = Circuit(CIRCUIT)
+    rng = np.random.default_rng(8)
+    f = np.logspace(6, 0, 36)
+    lines = ['[defaults]', f'circuit = "{CIRCUIT}"', '']
+    for cell in range(8):
+        for k in range(4):
+            p = np.array([8.0, 50.0 * (1 + cell / 10), 1e-9, 0.9, 200.0 * (1 + 0.1 * k), 3e-6, 0.8])
+            z = circ.impedance(p, f) * (1 + 0.004 * rng.standard_normal(f.size))
+            name = f"c{cell}_{k}.csv"
+            np.savetxt(tmp_path / name, np.c_[f, z.real, z.imag], delimiter=",", header="freq_Hz,Zre_ohm,Zim_ohm",
+                       comments="")
+            lines += ["[[checkpoint]]", f'file = "{name}"', f'cell = "cell{cell}"', f"time_h = {k}",
+                      f"area_cm2 = {0.5 + 0.1 * cell}", f"thickness_cm = {0.02 + 0.005 * cell}", ""]
+    (tmp_path / "campaign.toml").write_text("\n".join(lines))
+    camp = eisfit.fit_campaign(tmp_path / "campaign.toml", cache_dir=False, progress=False)
+    assert camp.stats["tasks"] < camp.stats["chunks"]
+    t = camp.table
+    np.testing.assert_allclose(t["R2_asr_ohm_cm2"], t["R2"] * t["area_cm2"], rtol=1e-12)
+    assert t["area_cm2"].nunique() == 8 and t["thickness_cm"].nunique() == 8
+    alone_toml = tmp_path / "cell5.toml"
+    alone_toml.write_text("\n".join(lines[:3] + [ln for block in "\n".join(lines[3:]).split("\n\n")
+                                                 if 'cell = "cell5"' in block for ln in block.split("\n") + [""]]))
+    alone = eisfit.fit_campaign(alone_toml, cache_dir=False, progress=False).table.set_index("label")
+    packed = t.set_index("label").loc[alone.index]
+    for col in ("chisq", "R2", "R1_sigma_S_per_cm", "R2_asr_ohm_cm2"):
+        np.testing.assert_allclose(packed[col], alone[col], rtol=1e-9, err_msg=col)
+    np.testing.assert_allclose(t["R1_sigma_S_per_cm"], t["thickness_cm"] / (t["R1"] * t["area_cm2"]), rtol=1e-9)

@@ -4,7 +4,8 @@ A campaign is cut into chunks: the checkpoints of one cell (one seeded chain), i
 order, at most ``CHUNK_SIZE`` at a time and with one set of fit settings each. A chunk
 that is not the first of its chain is led in by the checkpoint before it (refitted inside
 the chunk, its row not kept), so chunks are independent of each other. Consecutive chunks
-of one set of settings are packed into worker tasks of up to :func:`chunk_size` of all
+of one set of settings (each cell's own area, thickness and symmetry aside) are packed
+into worker tasks of up to :func:`chunk_size` of all
 the checkpoints to fit (:func:`_tasks`: the chains of many small cells share batches).
 Every task is one :func:`eisfit.fitting.batch.fit_chunks` call (adaptive cold fits of all
 its spectra in one batch, then seeded rounds within each chain: checkpoint k is refitted
@@ -31,6 +32,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..fitting.batch import fit_chunks
+from ..fitting.engine import PER_SPECTRUM_OPTIONS
 from ..fitting.flags import undetermined, unresolved_names
 from ..model import circuit_of
 from ..model.circuit import resistance_names
@@ -190,7 +192,7 @@ def _tasks(items: list[dict], chunks: list[_Chunk]) -> list[list[_Chunk]]:
     tasks: list[list[_Chunk]] = []
     load = 0
     for chunk in chunks:
-        same = tasks and items[tasks[-1][0].members[0]]["settings_hash"] == items[chunk.members[0]]["settings_hash"]
+        same = tasks and _shared_settings(items, tasks[-1][0]) == _shared_settings(items, chunk)
         if same and load + len(chunk.members) <= size:
             tasks[-1].append(chunk)
             load += len(chunk.members)
@@ -198,6 +200,13 @@ def _tasks(items: list[dict], chunks: list[_Chunk]) -> list[list[_Chunk]]:
             tasks.append([chunk])
             load = len(chunk.members)
     return tasks
+
+
+def _shared_settings(items: list[dict], chunk: _Chunk) -> str:
+    """The settings of a chunk that the chunks of one task share: all but each cell's own
+    area, thickness and symmetry (``PER_SPECTRUM_OPTIONS``)."""
+    settings = items[chunk.members[0]]["settings"]
+    return repr(sorted((k, repr(v)) for k, v in settings.items() if k not in PER_SPECTRUM_OPTIONS))
 
 
 def _run_tasks(executor: Executor | None, items: list[dict], tasks: list[list[_Chunk]]):
@@ -225,7 +234,8 @@ def _payload(items: list[dict], task: list[_Chunk]) -> tuple:
     parts = []
     for chunk in task:
         members = ([chunk.lead_in] if chunk.lead_in is not None else []) + chunk.members
-        parts.append(([_plain(items[i]["spectrum"]) for i in members], chunk.lead_in is not None))
+        own = {k: v for k, v in items[chunk.members[0]]["settings"].items() if k in PER_SPECTRUM_OPTIONS}
+        parts.append(([_plain(items[i]["spectrum"]) for i in members], chunk.lead_in is not None, own))
     return parts, circuit, settings, False, True
 
 

@@ -27,7 +27,8 @@ import numpy as np
 
 from ..model import Circuit, CircuitDefinition
 from ..spectrum import Spectrum
-from .engine import _definition, _final_values, _Prepared, _prepare, final_values, fit_prepared
+from .engine import (PER_SPECTRUM_OPTIONS, _definition, _final_values, _Prepared, _prepare, final_values,
+                     fit_prepared)
 from .result import FitResult
 from .solver import PolishStream, Solution, solve, start_costs
 
@@ -101,7 +102,7 @@ class ChainResult:
 
 def fit_chain(spectra: Sequence[Spectrum], circuit: str | CircuitDefinition | Circuit = "garnet-symmetric", *,
               first_seed: Mapping[str, float] | None = None, max_rounds: int = 50, breaks: Sequence[int] = (),
-              **options: Any) -> ChainResult:
+              own_options: Sequence[Mapping[str, Any] | None] | None = None, **options: Any) -> ChainResult:
     """A seeded chain (the campaign's semantics) computed with batched fits.
 
     Campaign semantics (``eisfit.campaign.runner``): checkpoint k gets a cold fit
@@ -128,6 +129,8 @@ def fit_chain(spectra: Sequence[Spectrum], circuit: str | CircuitDefinition | Ci
     ``first_seed`` seeds position 0 (e.g. the last kept fit of a previous chunk).
     ``breaks``: positions that start another chain (no seed from the position before: the
     chains of several cells fitted in one batch, each as it would be alone).
+    ``own_options``: per spectrum, its values of ``PER_SPECTRUM_OPTIONS`` (area, thickness,
+    symmetric: each cell's own) over ``options``, or None.
     ``options`` are :func:`fit_batch`'s.
     """
     spectra = list(spectra)
@@ -135,7 +138,8 @@ def fit_chain(spectra: Sequence[Spectrum], circuit: str | CircuitDefinition | Ci
     order_arcs = options.pop("order_arcs", True)
     starts = options.pop("starts", "auto")
     prepare = _preparer(circuit, options)
-    cold_preps = [prepare(s, None, starts) for s in spectra]
+    own_options = list(own_options) if own_options is not None else [None] * len(spectra)
+    cold_preps = [prepare(s, None, starts, own) for s, own in zip(spectra, own_options)]
     if not cold_preps:
         return ChainResult([], [], 0, np.zeros(0), np.zeros(0))
     cold = solve(cold_preps, kk=kk)
@@ -236,10 +240,14 @@ def _preparer(circuit, options: Mapping[str, Any]):
 
     definition = _definition(circuit)  # resolved once, not once per spectrum (a file check and a parse)
 
-    def prepare(spectrum: Spectrum, initial, starts) -> _Prepared:
-        return _prepare(spectrum, definition, initial=initial, starts=starts, **opts)
+    def prepare(spectrum: Spectrum, initial, starts, own: Mapping[str, Any] | None = None) -> _Prepared:
+        """``own``: this spectrum's values of ``PER_SPECTRUM_OPTIONS`` where they differ."""
+        if own and not set(own) <= set(PER_SPECTRUM_OPTIONS):
+            raise TypeError(f"per-spectrum options are {', '.join(PER_SPECTRUM_OPTIONS)}, got {', '.join(own)}")
+        return _prepare(spectrum, definition, initial=initial, starts=starts, **{**opts, **(own or {})})
 
     return prepare
+
 
 
 # ========================================================================= fit_stream
@@ -373,7 +381,9 @@ def fit_chunks(chunks: Sequence[tuple[list[tuple], bool]], circuit: str, options
     """Worker entry of campaigns: fit chunks of spectra, each a seeded chain, in one batch
     (the chains of small cells share the batched engine; each chain is seeded as alone).
 
-    ``chunks``: (data, has_lead_in) each; the outcomes come back per chunk, as below.
+    ``chunks``: (data, has_lead_in) or (data, has_lead_in, own) each, ``own`` the chunk's
+    values of ``PER_SPECTRUM_OPTIONS`` over ``options``; the outcomes come back per chunk,
+    as below.
 
     ``data``: (frequency Hz, z ohm, meta) per spectrum; with ``has_lead_in`` the first is
     the checkpoint before the chunk, refitted as its seed and dropped from the output.
@@ -389,21 +399,22 @@ def fit_chunks(chunks: Sequence[tuple[list[tuple], bool]], circuit: str, options
     """
     from ..analysis.kk import small_blas
 
-    spectra = [Spectrum(f, z, meta) for data, _ in chunks for f, z, meta in data]
-    starts = np.cumsum([0] + [len(data) for data, _ in chunks])
+    spectra = [Spectrum(f, z, meta) for data, *_ in chunks for f, z, meta in data]
+    own = [part[2] if len(part) > 2 else None for part in chunks for _ in part[0]]
+    starts = np.cumsum([0] + [len(part[0]) for part in chunks])
     options = dict(options)
     seeded = options.pop("seeded", True)
     with small_blas():
         out = None
         if set(options) <= set(CHAIN_OPTIONS):
             try:
-                out = _chain_outcomes(spectra, circuit, options, seeded, breaks=starts[1:-1].tolist())
+                out = _chain_outcomes(spectra, circuit, options, seeded, breaks=starts[1:-1].tolist(), own_options=own)
             except Exception:  # one spectrum the engine refuses: fit them one by one
                 out = None
         if out is None:
-            out = [_single_outcome(s, circuit, options) for s in spectra]
+            out = [_single_outcome(s, circuit, {**options, **(o or {})}) for s, o in zip(spectra, own)]
     per_chunk = []
-    for (_, has_lead_in), lo, hi in zip(chunks, starts[:-1], starts[1:]):
+    for (_, has_lead_in, *_), lo, hi in zip(chunks, starts[:-1], starts[1:]):
         part, own = out[lo + has_lead_in:hi], spectra[lo + has_lead_in:hi]
         if rows:
             part = [o if "error" in o else {"row": summary_row(o.pop("result"), o["seed_source"])} for o in part]
@@ -435,8 +446,10 @@ def lean_result(res: FitResult, spectrum: Spectrum) -> dict[str, Any]:
 
 
 def _chain_outcomes(spectra: list[Spectrum], circuit: str, options: dict[str, Any],
-                    seeded: bool = True, breaks: Sequence[int] = ()) -> list[dict[str, Any]]:
-    chain = fit_chain(spectra, circuit, max_rounds=50 if seeded else 0, breaks=breaks, **options)
+                    seeded: bool = True, breaks: Sequence[int] = (),
+                    own_options: Sequence[Mapping[str, Any] | None] | None = None) -> list[dict[str, Any]]:
+    chain = fit_chain(spectra, circuit, max_rounds=50 if seeded else 0, breaks=breaks, own_options=own_options,
+                      **options)
     out = []
     for res, source, cold, seeded in zip(chain.kept, chain.seed_source, chain.cold_chisq, chain.seeded_chisq):
         # the cold fit alone would have missed the optimum the previous checkpoint led to

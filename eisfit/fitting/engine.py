@@ -30,6 +30,9 @@ from .profile import ProfileJob, ProfileOutcome, profile_many, suspect_resistanc
 from .result import FitResult
 from ..model.weighting import check_weighting, residual_scales
 
+# the options that may differ between the spectra of one batch: they enter each spectrum's data
+# (an area per cm2 divided out) and derived quantities, never the shared batched problem
+PER_SPECTRUM_OPTIONS = ("area_cm2", "thickness_cm", "symmetric")
 COLLAPSE_DECADES = 12  # how far below its start a log-scale parameter bounded by 0 may go
 PROFILE_WIDER = 1.05  # the profile replaces the Wald error when its half-width is this much wider
 
@@ -249,17 +252,19 @@ def _derived_batch(preps: list[_Prepared], values: list[dict[str, float]], covs)
     ref = preps[0]
     cov_names = [ref.names[i] for i in ref.problem.free]
     roles = [result_roles(p.definition, v, p.settings.get("area_cm2")) for p, v in zip(preps, values)]
-    by_roles: dict[tuple, list[int]] = {}
-    for i, r in enumerate(roles):
-        by_roles.setdefault(tuple(sorted(r.items())), []).append(i)
+    by_roles: dict[tuple, list[int]] = {}  # the spectra of one batch may have their own area, thickness...
+    for i, (p, r) in enumerate(zip(preps, roles)):
+        own = tuple(repr(p.settings.get(k)) for k in PER_SPECTRUM_OPTIONS)
+        by_roles.setdefault((tuple(sorted(r.items())), own), []).append(i)
     out: list[tuple[dict, dict]] = [({}, {})] * len(preps)
     m = len(cov_names)
     for members in by_roles.values():
         vals = {n: np.array([values[i][n] for i in members], float) for n in ref.names}
         cov = np.array([covs[i][0] if covs[i][0] is not None else np.full((m, m), np.nan) for i in members])
         has_cov = [covs[i][0] is not None for i in members]
+        first = preps[members[0]]
         d, units = derived_quantities_batch(vals, cov.reshape(len(members), m, m), cov_names if any(has_cov) else [],
-                                            **derived_settings(ref.definition, roles[members[0]], ref.settings))
+                                            **derived_settings(first.definition, roles[members[0]], first.settings))
         for j, i in enumerate(members):
             out[i] = ({k: float(v[j]) for k, v in d.items()}, units)
     return out
