@@ -262,3 +262,35 @@ def test_cells_of_their_own_area_and_thickness_share_tasks_with_their_own_derive
     for col in ("chisq", "R2", "R1_sigma_S_per_cm", "R2_asr_ohm_cm2"):
         np.testing.assert_allclose(packed[col], alone[col], rtol=1e-9, err_msg=col)
     np.testing.assert_allclose(t["R1_sigma_S_per_cm"], t["thickness_cm"] / (t["R1"] * t["area_cm2"]), rtol=1e-9)
+
+
+def test_a_spectrum_the_engine_refuses_costs_only_its_own_chain_its_seeds():
+    """A task holding the chains of several cells, one of them with a 3-point spectrum that
+    the engine refuses: that spectrum fails alone, its chain is fitted cold, and the other
+    chains keep the seeded results they have alone."""
+    from eisfit.fitting.batch import fit_chunks
+
+    circ = Circuit(CIRCUIT)
+    rng = np.random.default_rng(2)
+    f = np.logspace(6, 0, 30)
+
+    def data(cell):
+        out = []
+        for k in range(4):
+            p = np.array([8.0, 50.0 + 10 * cell, 1e-9, 0.9, 200.0 * (1 + 0.1 * k), 3e-6, 0.8])
+            z = circ.impedance(p, f) * (1 + 0.004 * rng.standard_normal(f.size))
+            out.append((f, z, {"label": f"c{cell}-{k}"}))
+        return out
+
+    good, bad = data(0), data(1)
+    bad[2] = (f[:3], bad[2][1][:3], {"label": "c1-2"})
+    options: dict = {}
+    together = fit_chunks([(good, False), (bad, False)], CIRCUIT, options)
+    alone = fit_chunks([(good, False)], CIRCUIT, options)[0]
+    assert [o["result"]["chisq"] for o in together[0]] == pytest.approx([o["result"]["chisq"] for o in alone],
+                                                                        rel=1e-9)
+    assert [o["seed_source"] for o in together[0]] == [o["seed_source"] for o in alone]
+    # the seeded rounds ran for the good chain as alone (a cold fit of each spectrum has none)
+    np.testing.assert_allclose([o["seeded_chisq"] for o in together[0]], [o["seeded_chisq"] for o in alone],
+                               rtol=1e-9)
+    assert "error" in together[1][2] and all("result" in o for k, o in enumerate(together[1]) if k != 2)

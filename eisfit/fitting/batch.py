@@ -249,7 +249,6 @@ def _preparer(circuit, options: Mapping[str, Any]):
     return prepare
 
 
-
 # ========================================================================= fit_stream
 @dataclass
 class StreamSummary:
@@ -405,25 +404,35 @@ def fit_chunks(chunks: Sequence[tuple[list[tuple], bool]], circuit: str, options
     options = dict(options)
     seeded = options.pop("seeded", True)
     with small_blas():
-        out = None
-        if set(options) <= set(CHAIN_OPTIONS):
-            try:
-                out = _chain_outcomes(spectra, circuit, options, seeded, breaks=starts[1:-1].tolist(), own_options=own)
-            except Exception:  # one spectrum the engine refuses: fit them one by one
-                out = None
-        if out is None:
-            out = [_single_outcome(s, circuit, {**options, **(o or {})}) for s, o in zip(spectra, own)]
+        out = _outcomes(spectra, own, starts, circuit, options, seeded)
     per_chunk = []
     for (_, has_lead_in, *_), lo, hi in zip(chunks, starts[:-1], starts[1:]):
-        part, own = out[lo + has_lead_in:hi], spectra[lo + has_lead_in:hi]
+        part, fitted = out[lo + has_lead_in:hi], spectra[lo + has_lead_in:hi]
         if rows:
             part = [o if "error" in o else {"row": summary_row(o.pop("result"), o["seed_source"])} for o in part]
         else:
-            for o, s in zip(part, own):
+            for o, s in zip(part, fitted):
                 if "result" in o:
                     o.update(lean_result(o["result"], s) if lean else {"result": o["result"].to_dict()})
         per_chunk.append(part)
     return per_chunk
+
+
+def _outcomes(spectra: list[Spectrum], own: list[Mapping[str, Any] | None], starts: np.ndarray, circuit: str,
+              options: dict[str, Any], seeded: bool) -> list[dict[str, Any]]:
+    """The outcomes of the chains that start at ``starts`` (the last entry: the end), fitted
+    in one batch. Where the engine refuses a spectrum (e.g. too few points), each chain is
+    fitted on its own, and the chain holding it one spectrum at a time (cold fits): the
+    others keep their seeded chains."""
+    if not set(options) <= set(CHAIN_OPTIONS):  # expr, engine, sigma, initial: each spectrum alone
+        return [_single_outcome(s, circuit, {**options, **(o or {})}) for s, o in zip(spectra, own)]
+    try:
+        return _chain_outcomes(spectra, circuit, options, seeded, breaks=starts[1:-1].tolist(), own_options=own)
+    except Exception:
+        if len(starts) > 2:  # several chains: find the one that fails
+            return [o for lo, hi in zip(starts[:-1], starts[1:])
+                    for o in _outcomes(spectra[lo:hi], own[lo:hi], np.array([0, hi - lo]), circuit, options, seeded)]
+        return [_single_outcome(s, circuit, {**options, **(o or {})}) for s, o in zip(spectra, own)]
 
 
 def lean_result(res: FitResult, spectrum: Spectrum) -> dict[str, Any]:
