@@ -5,8 +5,8 @@ order, at most ``CHUNK_SIZE`` at a time and with one set of fit settings each. A
 that is not the first of its chain is led in by the checkpoint before it (refitted inside
 the chunk, its row not kept), so chunks are independent of each other. Consecutive chunks
 of one set of settings (each cell's own area, thickness and symmetry aside) are packed
-into worker tasks of up to :func:`chunk_size` of all
-the checkpoints to fit (:func:`_tasks`: the chains of many small cells share batches).
+into worker tasks of up to :func:`chunk_size` of all the checkpoints to fit
+(:func:`_tasks`: the chains of many small cells share batches).
 Every task is one :func:`eisfit.fitting.batch.fit_chunks` call (adaptive cold fits of all
 its spectra in one batch, then seeded rounds within each chain: checkpoint k is refitted
 from the values kept at k-1 and the lower chi-square is kept), on the executor when there
