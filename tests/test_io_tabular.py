@@ -858,3 +858,10 @@ def test_the_columns_of_a_fit_are_not_the_data(tmp_path):
         eisfit.read(only)
     named = _read1(only, columns={"frequency": 0, "real": 1, "imag": 2})  # the user says they are data
     np.testing.assert_allclose(named.z, model, rtol=1e-12)
+
+
+@pytest.mark.parametrize("re_name, im_name", [("ReZ", "ImZ"), ("Z.re", "Z.im"), ("Re[Z]", "Im[Z]"), ("Zr", "Zi")])
+def test_more_names_of_the_real_and_imaginary_parts(tmp_path, re_name, im_name):
+    rows = _rows("{!r},{!r},{!r}", [F, Z.real, Z.imag])
+    s = _read1(_write(tmp_path, "names.csv", f"Frequency (Hz),{re_name} (Ohm),{im_name} (Ohm)\n" + rows))
+    np.testing.assert_allclose(s.z, Z, rtol=1e-12)

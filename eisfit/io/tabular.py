@@ -765,10 +765,11 @@ def role_of(key: str, unit_kind: str | None = None) -> str | None:
     admittance = _admittance_role(k, unit_kind)
     if admittance is not None:
         return admittance
-    if k.startswith(('z"', "z''", 'zs"', "zs''", "z im", "z_im", "zim", "imaginary", "imag", "im(z)", "im z")) \
-            or k in ("im", "zi", "z_i"):
+    if k.startswith(('z"', "z''", 'zs"', "zs''", "z im", "z_im", "zim", "imaginary", "imag", "im(z)", "im z", "imz",
+                     "im[z]", "z.im")) or k in ("im", "zi", "z_i"):
         return "imag"
-    if k.startswith(("z'", "zs'", "z re", "z_re", "zre", "real", "re(z)", "re z")) or k in ("re", "zr", "z_r"):
+    if k.startswith(("z'", "zs'", "z re", "z_re", "zre", "real", "re(z)", "re z", "rez", "re[z]", "z.re")) \
+            or k in ("re", "zr", "z_r"):
         return "real"
     if (k.startswith(("frequency", "freq") + _ANGULAR_NAMES) or k == "f") and not _COUNTER_WORDS.search(k):
         return "frequency"
