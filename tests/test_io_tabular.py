@@ -865,3 +865,10 @@ def test_more_names_of_the_real_and_imaginary_parts(tmp_path, re_name, im_name):
     rows = _rows("{!r},{!r},{!r}", [F, Z.real, Z.imag])
     s = _read1(_write(tmp_path, "names.csv", f"Frequency (Hz),{re_name} (Ohm),{im_name} (Ohm)\n" + rows))
     np.testing.assert_allclose(s.z, Z, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["Fréquence (Hz)", "Frecuencia (Hz)", "Frequência (Hz)", "Frequenz (Hz)"])
+def test_the_frequency_named_in_other_languages(tmp_path, name):
+    rows = _rows("{!r},{!r},{!r}", [F, Z.real, Z.imag])
+    s = _read1(_write(tmp_path, "lang.csv", f"{name},Z' (Ohm),Z'' (Ohm)\n" + rows))
+    np.testing.assert_allclose(s.frequency, F)

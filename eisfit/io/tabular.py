@@ -771,7 +771,8 @@ def role_of(key: str, unit_kind: str | None = None) -> str | None:
     if k.startswith(("z'", "zs'", "z re", "z_re", "zre", "real", "re(z)", "re z", "rez", "re[z]", "z.re")) \
             or k in ("re", "zr", "z_r"):
         return "real"
-    if (k.startswith(("frequency", "freq") + _ANGULAR_NAMES) or k == "f") and not _COUNTER_WORDS.search(k):
+    if (k.startswith(("frequency", "freq", "fr\u00e9q", "frec", "frequ\u00ea") + _ANGULAR_NAMES) or k == "f") \
+            and not _COUNTER_WORDS.search(k):  # Frequenz, fréquence, frecuencia, frequência
         return "frequency"
     if k.startswith(("cycle", "z cycle", "loop", "sweep", "scan")):
         return "sweep"
