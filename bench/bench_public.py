@@ -38,6 +38,8 @@ Cases:
             (RSS, and PSS, which counts the pages forked processes share once);
             and one EC-Lab-style text table holding 261 sweeps of
             R0-p(R1,CPE1)-p(R2,CPE2)-CPE3 through the CLI.
+  auto      the same 261-sweep table through ``eisfit campaign --circuit auto`` (one circuit
+            chosen for the whole campaign first).
 
 Hard spectra: R0-p(R1,CPE1)-p(R2,CPE2), R1 and R2 over 3 decades, arcs 0.7-4 decades apart,
 51 points 10 MHz-100 Hz, 0.5 % complex noise, from a fixed seed.
@@ -333,6 +335,19 @@ def case_cli(u: float, n: int, jobs: int) -> None:
               f"{wall / u:.1f} u = {wall:.1f} s; peak RSS {peak[0] / 2**20:.0f} MB, PSS {peak[1] / 2**20:.0f} MB")
 
 
+def case_auto(u: float, jobs: int) -> None:
+    """``eisfit campaign TABLE --circuit auto`` on the 261-sweep table of the ``cli`` case:
+    one circuit chosen for the whole campaign (``eisfit.selection.choose_common_circuit``),
+    then the campaign."""
+    with tempfile.TemporaryDirectory() as tmp:
+        table = Path(tmp) / "table.txt"
+        _write_eclab_table(table)
+        wall, peak = _run_cli(["campaign", str(table), "--circuit", "auto", "--jobs", str(jobs),
+                               "--out", str(Path(tmp) / "out"), "--no-cache", "--no-progress"])
+        print(f"[auto] eisfit campaign on the 261-sweep table with --circuit auto: {wall / u:.1f} u = {wall:.1f} s; "
+              f"peak RSS {peak[0] / 2**20:.0f} MB", flush=True)
+
+
 def _write_eclab_table(path: Path) -> None:
     """261 sweeps (60 points, 1 MHz-10 mHz) of R0-p(R1,CPE1)-p(R2,CPE2)-CPE3, a slowly drifting
     cell, as one tab-separated text table with a cycle column (the layout of an EC-Lab export)."""
@@ -418,8 +433,9 @@ def _median(fn, repeat: int) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--cases", nargs="+", default=["fit", "start", "campaign", "grids", "families", "suggest", "cli"],
-                    choices=["fit", "start", "campaign", "grids", "families", "suggest", "cli"])
+    ap.add_argument("--cases", nargs="+",
+                    default=["fit", "start", "campaign", "grids", "families", "suggest", "cli", "auto"],
+                    choices=["fit", "start", "campaign", "grids", "families", "suggest", "cli", "auto"])
     ap.add_argument("--family-n", type=int, default=10)
     ap.add_argument("--suggest-n", type=int, default=3)
     ap.add_argument("--repeat", type=int, default=15)
@@ -433,7 +449,7 @@ def main() -> None:
             "campaign": lambda u: case_campaign(u, a.campaign_n, a.jobs),
             "grids": lambda u: case_grids(u, a.grids_n, a.jobs),
             "families": lambda u: case_families(u, a.family_n), "suggest": lambda u: case_suggest(u, a.suggest_n),
-            "cli": lambda u: case_cli(u, a.cli_n, a.jobs)}
+            "cli": lambda u: case_cli(u, a.cli_n, a.jobs), "auto": lambda u: case_auto(u, a.jobs)}
     for case in [c for c in runs if c in a.cases]:
         u = impedance_unit.measure_u()  # measured again before every case: the machine's load drifts
         print(f"u = {u * 1e3:.1f} ms (one impedance.py CustomCircuit.fit from a good guess, measured before "

@@ -376,6 +376,14 @@ def suggest_circuit(
     :class:`CircuitSuggestion`. Raises :class:`~eisfit.errors.FitError` when no candidate
     could be fitted.
     """
+    return _suggest(spectrum, candidates, criterion, library, max_fits, lack_of_fit_limit, area_cm2, fit_options)
+
+
+def _suggest(spectrum: Spectrum, candidates: Sequence[str] | None, criterion: str, library: bool, max_fits: int,
+             lack_of_fit_limit: float, area_cm2: float | None, fit_options: Mapping[str, Any],
+             prefitted: Mapping[str, Any] | None = None) -> CircuitSuggestion:
+    """:func:`suggest_circuit`; ``prefitted``: candidates' cold fits already made (by circuit
+    string: a batched fit of many spectra), used instead of fitting them again."""
     t0 = time.perf_counter()
     if not isinstance(spectrum, Spectrum):
         raise FitError(f"suggest_circuit() needs an eisfit.Spectrum, got {type(spectrum).__name__}"
@@ -396,7 +404,7 @@ def suggest_circuit(
     except DataError as exc:
         raise FitError(f"{spectrum.label}: cannot suggest a circuit: {exc}") from None
     options = {**_CANDIDATE_FIT_OPTIONS, **fit_options, "area_cm2": area_cm2}
-    search = _Search(spectrum, evidence, options, criterion, lack_of_fit_limit)
+    search = _Search(spectrum, evidence, options, criterion, lack_of_fit_limit, prefitted)
     user = [c for c in (candidates or []) if c != "auto"]
     for c in user:
         search.evaluate(c, must=True)
@@ -444,8 +452,9 @@ def initial_shapes(ev: SpectrumEvidence) -> list[CircuitShape]:
 class _Search:
     """Fits candidates once each and keeps their table rows."""
 
-    def __init__(self, spectrum, evidence, options, criterion, limit):
+    def __init__(self, spectrum, evidence, options, criterion, limit, prefitted=None):
         self.spectrum = spectrum
+        self.prefitted = dict(prefitted or {})
         self.evidence = evidence
         self.options = options
         self.criterion = criterion
@@ -470,7 +479,7 @@ class _Search:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                res = fit(self.spectrum, circuit, **self.options)
+                res = self.prefitted.get(key) or fit(self.spectrum, circuit, **self.options)
                 res = self._seeded(key, res)
         except FitError as exc:
             self.errors.append(f"{key} not fitted: {exc}")
@@ -975,12 +984,15 @@ def choose_common_circuit(spectra: Sequence[Spectrum], *, criterion: str = "bic"
         pool.extend(t[t["verdict"].isin(["best", "adequate"])]["circuit"])
         pool.append(sug.best)
     pool = list(dict.fromkeys(pool))
+    missing_of = [[c for c in pool if i not in explored or c not in explored[i].fits] for i in range(n)]
+    prefitted = _batched_fits(spectra, missing_of, fit_options)
     suggestions = []
     for i, s in enumerate(spectra):
         sug = explored.get(i)
-        missing = [c for c in pool if sug is None or c not in sug.fits]
+        missing = missing_of[i]
         if missing:
-            extra = suggest_circuit(s, missing, criterion=criterion, **fit_options)
+            extra = _suggest(s, missing, criterion, False, MAX_FITS, LACK_OF_FIT_RATIO, fit_options.get("area_cm2"),
+                             {k: v for k, v in fit_options.items() if k != "area_cm2"}, prefitted[i])
             if sug is None:
                 sug = extra
             else:
@@ -1012,6 +1024,34 @@ def choose_common_circuit(spectra: Sequence[Spectrum], *, criterion: str = "bic"
     per = {(sug.label or f"#{i}"): _preferred(sug, pool) for i, sug in enumerate(suggestions)}
     return CommonChoice(circuit=str(t.iloc[0]["circuit"]), table=t, per_spectrum=per,
                         suggestions=suggestions, criterion=criterion)
+
+
+def _batched_fits(spectra: Sequence[Spectrum], missing_of: Sequence[Sequence[str]],
+                  fit_options: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The cold fits of every spectrum's missing candidates, one batched fit per circuit
+    (:func:`eisfit.fitting.batch.fit_batch`: the results of :func:`eisfit.fit`); per
+    spectrum {circuit string: FitResult}. A circuit whose batch cannot run (an option the
+    batch does not take, a spectrum the engine refuses) is left to the fits one by one."""
+    from .fitting.batch import fit_batch
+    from .fitting.engine import spectrum_in_ohm
+
+    out: list[dict[str, Any]] = [{} for _ in spectra]
+    try:  # data read per area: divided as suggest_circuit divides them
+        spectra = [spectrum_in_ohm(s, fit_options.get("area_cm2")) for s in spectra]
+    except FitError:
+        return out
+    for circuit in dict.fromkeys(c for m in missing_of for c in m):
+        rows = [i for i, m in enumerate(missing_of) if circuit in m]
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fits = fit_batch([spectra[i] for i in rows], circuit, **{**_CANDIDATE_FIT_OPTIONS, **fit_options})
+        except (FitError, TypeError):
+            continue
+        key = load_circuit(circuit).string
+        for i, res in zip(rows, fits):
+            out[i][key] = res
+    return out
 
 
 def _preferred(sug: CircuitSuggestion, pool: Sequence[str]) -> str:

@@ -311,3 +311,17 @@ def test_a_candidate_rejected_as_unresolved_has_its_smaller_variant_fitted(noise
     assert "L0-R0-p(R1,CPE1)-p(CPE2,R2-Wo2)" in sug.fits  # the CPE candidate, n2 at 1
     assert sug.best_fit.chisq <= 1.1 * truth.chisq, sug.explain()
     assert sug.best_fit.n_free <= truth.n_free, sug.explain()
+
+
+def test_the_common_choice_fits_the_candidates_in_batches_with_the_results_of_single_fits(monkeypatch):
+    """choose_common_circuit fits each candidate to the spectra that lack it in one batch;
+    the choice and every spectrum's criterion are those of the fits one by one."""
+    import eisfit.selection as selection
+    from eisfit.fitting.robustness import family_cases
+
+    spectra = [c.spectrum for c in family_cases("R0-p(R1,CPE1)-p(R2,CPE2)", 6, seed=4)]
+    batched = selection.choose_common_circuit(spectra)
+    monkeypatch.setattr(selection, "_batched_fits", lambda spectra, missing_of, options: [{} for _ in spectra])
+    single = selection.choose_common_circuit(spectra)
+    assert batched.circuit == single.circuit
+    pd.testing.assert_frame_equal(batched.table, single.table, rtol=1e-9)
