@@ -872,3 +872,11 @@ def test_the_frequency_named_in_other_languages(tmp_path, name):
     rows = _rows("{!r},{!r},{!r}", [F, Z.real, Z.imag])
     s = _read1(_write(tmp_path, "lang.csv", f"{name},Z' (Ohm),Z'' (Ohm)\n" + rows))
     np.testing.assert_allclose(s.frequency, F)
+
+
+@pytest.mark.parametrize("unit", ["Ohm/cm2", "Ohm m", "Ohm·m"])
+def test_an_ohm_unit_that_cannot_be_converted_is_refused(tmp_path, unit):
+    """'Ohm/cm2' (per area is ohm*cm2), a resistivity 'Ohm m': they were read as ohm."""
+    rows = _rows("{!r},{!r},{!r}", [F, Z.real, Z.imag])
+    with pytest.raises(MissingColumnError, match="is not one eisfit converts"):
+        eisfit.read(_write(tmp_path, "unit.csv", f"Frequency (Hz),Z' ({unit}),Z'' ({unit})\n" + rows))

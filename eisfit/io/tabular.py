@@ -648,6 +648,7 @@ _PER_AREA_UNIT = re.compile(r"^(?P<ohm>.*?(?:ohms?|\u03c9|\u2126))[.\u00b7\u22c5
 _CM2_PER = {"cm": 1.0, "mm": 1e-2, "m": 1e4}  # cm2 in one unit of area
 IMPEDANCE_PER_AREA = "impedance-per-area"  # the kind of an ohm*cm2 unit (scale: to ohm*cm2)
 DECIBEL = "decibel"  # |Z| in dB re 1 ohm (20 log10(|Z| / 1 ohm)), as impedance analysers can write it
+UNREADABLE_OHM = "unreadable-ohm"  # a unit naming ohm that is none eisfit converts ('Ohm/cm2')
 LOGARITHM = "logarithm"  # a unit of logarithms ('log Hz', 'log10 ohm', 'log'): no column eisfit reads holds one
 _LOG_UNIT = re.compile(r"^(?:log(?:10)?|lg|ln)\b", re.IGNORECASE)
 _SIEMENS = {"S": 1.0, "kS": 1e3, "mS": 1e-3, "uS": 1e-6, "\u00b5S": 1e-6, "\u03bcS": 1e-6, "nS": 1e-9}  # to S
@@ -699,6 +700,8 @@ def parse_unit(unit: str) -> tuple[str | None, float]:
             prefix = u[: len(u) - len(base)]
             if prefix in _SI_PREFIX:
                 return kind, _SI_PREFIX[prefix]
+    if "ohm" in low or "\u03c9" in low:  # 'Ohm/cm2', 'Ohm m': an impedance unit eisfit cannot convert
+        return UNREADABLE_OHM, 1.0
     return None, 1.0
 
 
@@ -942,6 +945,10 @@ def _check_units(roles: ColumnRoles, path: Path | str) -> None:
                 raise MissingColumnError(
                     path, f"column {h.name!r} (taken as {role}) holds logarithms (unit {h.unit!r}); eisfit reads "
                           "linear values: write 10**value (Hz, ohm) or export the column linear")
+            if h.kind == UNREADABLE_OHM:
+                raise MissingColumnError(
+                    path, f"column {h.name!r} (taken as {role}): unit {h.unit!r} is not one eisfit converts; "
+                          "impedance is read in ohm (kOhm, mOhm...) or per area in ohm*cm2 (R x A: 'Ohm cm2')")
             if h.kind not in (None, kind) and not (kind == "impedance" and h.kind == IMPEDANCE_PER_AREA) \
                     and not (role == "modulus" and h.kind == DECIBEL):
                 raise MissingColumnError(
