@@ -860,7 +860,8 @@ def test_the_columns_of_a_fit_are_not_the_data(tmp_path):
     np.testing.assert_allclose(named.z, model, rtol=1e-12)
 
 
-@pytest.mark.parametrize("re_name, im_name", [("ReZ", "ImZ"), ("Z.re", "Z.im"), ("Re[Z]", "Im[Z]"), ("Zr", "Zi")])
+@pytest.mark.parametrize("re_name, im_name", [("ReZ", "ImZ"), ("Z.re", "Z.im"), ("Re[Z]", "Im[Z]"), ("Zr", "Zi"),
+                                              ("Z-Real", "Z-Imag"), ("Re_Z", "Im_Z")])
 def test_more_names_of_the_real_and_imaginary_parts(tmp_path, re_name, im_name):
     rows = _rows("{!r},{!r},{!r}", [F, Z.real, Z.imag])
     s = _read1(_write(tmp_path, "names.csv", f"Frequency (Hz),{re_name} (Ohm),{im_name} (Ohm)\n" + rows))

@@ -751,7 +751,7 @@ def role_of(key: str, unit_kind: str | None = None) -> str | None:
     its unit (:func:`parse_unit`): those are Z' and Z'' only with an impedance unit. A
     column of a fit or a simulation, or of residuals or errors (``Z' calc``, ``Z'' fit``,
     ``Z' residual``), holds no data: no role."""
-    k = key.rstrip(".: ")
+    k = _WORD_JOINER.sub(" ", key.rstrip(".: "))  # 'Z-Real', 'Re_Z', 'Z.im': the words apart
     if _NOT_DATA_WORDS.search(k):
         return None
     if k.startswith("impedance ") and k[len("impedance "):].startswith(("real", "imag", "re", "im")):
@@ -782,6 +782,7 @@ def role_of(key: str, unit_kind: str | None = None) -> str | None:
     return None
 
 
+_WORD_JOINER = re.compile(r"(?<=[a-z])[-_.](?=[a-z])")
 _NOT_DATA_WORDS = re.compile(r"\b(?:calc|calculated|fit|fitted|sim|simulated|model|modelled|modeled|residuals?|"
                              r"resid|errors?|err|std|sd|sigma)\b")  # 'Z' calc', 'Z'' fit': the model's columns
 _COUNTER_WORDS = re.compile(r"\b(?:index|idx|number|no|num|nr|count|point|step)\b|#")  # 'Freq index': a counter
