@@ -973,6 +973,10 @@ def choose_common_circuit(spectra: Sequence[Spectrum], *, criterion: str = "bic"
 
     if not spectra:
         raise FitError("choose_common_circuit needs at least one spectrum")
+    from .fitting.engine import spectrum_in_ohm
+
+    # data read per area: divided once here (suggest_circuit and the batched fits then see ohm)
+    spectra = [spectrum_in_ohm(s, fit_options.get("area_cm2")) for s in spectra]
     n = len(spectra)
     explore = (list(range(n)) if n_explore is None or n <= n_explore
                else sorted({int(round(k)) for k in np.linspace(0, n - 1, n_explore)}))
@@ -1033,13 +1037,8 @@ def _batched_fits(spectra: Sequence[Spectrum], missing_of: Sequence[Sequence[str
     spectrum {circuit string: FitResult}. A circuit whose batch cannot run (an option the
     batch does not take, a spectrum the engine refuses) is left to the fits one by one."""
     from .fitting.batch import fit_batch
-    from .fitting.engine import spectrum_in_ohm
 
     out: list[dict[str, Any]] = [{} for _ in spectra]
-    try:  # data read per area: divided as suggest_circuit divides them
-        spectra = [spectrum_in_ohm(s, fit_options.get("area_cm2")) for s in spectra]
-    except FitError:
-        return out
     for circuit in dict.fromkeys(c for m in missing_of for c in m):
         rows = [i for i, m in enumerate(missing_of) if circuit in m]
         try:

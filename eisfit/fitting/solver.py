@@ -460,10 +460,10 @@ def _continue_unfinished(preps: list[Any], sol: Solution) -> None:
 
 
 class PolishStream:
-    """Single-start polishes that join and leave running batched LMs (one per grid), with
+    """Single-start polishes that join and leave running batched LMs (one per batch), with
     the arithmetic :func:`solve` gives a one-start list (without its repair round: a seeded
-    fit that ends degenerate loses to the spectrum's cold fit, which had it): ``POLISH_ITER`` iterations, then,
-    where the optimum was still moving, ``POLISH_CONTINUE`` more from there (kept where not
+    fit that ends degenerate loses to the spectrum's cold fit, which had it):
+    ``POLISH_ITER`` iterations, then, where the optimum was still moving, ``POLISH_CONTINUE`` more from there (kept where not
     worse; :func:`_continue_unfinished`). For fits that wait on each other, such as the
     seeded fits of a chain (position k is seeded by the fit kept at k-1): each polish joins
     as soon as it is asked for, instead of a round of them waiting for its slowest one.

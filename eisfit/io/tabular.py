@@ -531,13 +531,7 @@ def _warn_text_lines(path: Path | str | None, between: list[tuple[int, str, int]
 
 def _is_title(fields: Sequence[str], decimal: str) -> bool:
     """No field of the line is a number (a title such as 'Cycle 2', not a damaged row)."""
-    for text in fields:
-        try:
-            parse_number(text, decimal)
-            return False
-        except ValueError:
-            continue
-    return any(text.strip() for text in fields)
+    return not any(_is_number(text, decimal) for text in fields) and any(text.strip() for text in fields)
 
 
 def _parse_rows_clean(lines: Sequence[str], layout: TableLayout, start: int, stop: int,

@@ -234,7 +234,8 @@ class _Layout:
 
 
 class _CampaignData:
-    """Spectra grouped by identical frequency vectors for batched evaluation."""
+    """Spectra grouped by number of points for batched evaluation, each row on its own
+    frequencies where they differ (``Circuit`` takes one grid per row)."""
 
     def __init__(self, spectra: Sequence[Spectrum], weighting: str, sigma: Sequence[Any] | None):
         self.k = len(spectra)
@@ -246,11 +247,10 @@ class _CampaignData:
             residual_scales(z, weighting, None if sigma is None else sigma[i])
             for i, z in enumerate(self.z)
         ]
-        groups: dict[tuple, list[int]] = {}
+        groups: dict[int, list[int]] = {}
         for i, s in enumerate(spectra):
-            f = np.asarray(s.frequency)
-            groups.setdefault((f.size, f.tobytes()), []).append(i)
-        self.groups = [(np.asarray(spectra[idx[0]].frequency), np.array(idx)) for idx in groups.values()]
+            groups.setdefault(len(s), []).append(i)
+        self.groups = [(_grid_of([spectra[i] for i in idx]), np.array(idx)) for idx in groups.values()]
         self.group_z = [np.stack([self.z[i] for i in idx]) for _, idx in self.groups]
         self.group_scales = [
             (np.stack([self.scales[i][0] for i in idx]), np.stack([self.scales[i][1] for i in idx]))
@@ -260,6 +260,15 @@ class _CampaignData:
     @property
     def n_residuals(self) -> int:
         return int(2 * self.n_points.sum())
+
+
+def _grid_of(spectra: Sequence[Spectrum]) -> np.ndarray:
+    """The frequencies (Hz) of spectra of as many points: (N,) when they share them, else
+    one row per spectrum (K, N)."""
+    first = np.asarray(spectra[0].frequency)
+    if all(np.array_equal(first, s.frequency) for s in spectra[1:]):
+        return first
+    return np.array([s.frequency for s in spectra])
 
 
 def _make_evaluate(circuit, layout: _Layout, data: _CampaignData):
@@ -278,7 +287,7 @@ def _make_evaluate(circuit, layout: _Layout, data: _CampaignData):
         for (f, idx), z, (sr, si_) in zip(data.groups, data.group_z, data.group_scales):
             with np.errstate(all="ignore"):
                 zm, dz = circuit.impedance_and_jacobian(P[idx], f)
-                n = f.size
+                n = f.shape[-1]
                 if data.weighting == "modulus-calc":
                     rr, jj = calc_modulus_residuals(z, zm, dz)
                 else:
