@@ -48,8 +48,8 @@ cell) lack fit whatever the start: every candidate of ``suggest`` on such sweeps
 the whole list. So do data that hold a series inductance the circuit lacks
 (:func:`~eisfit.analysis.quality.unmodelled_inductance_H`: MHz data fitted without L0),
 which pass the Lin-KK test because its chain has an inductance: they skip round 3 (300
-synthetic two-arc spectra with 30 nH-1 uH in series: no lower optimum in round 3, 20-35 %
-less CPU; round 2 stays: without it, a real spectrum of that kind ended 1.55x above the
+synthetic two-arc spectra with 30 nH-1 uH in series: round 3 found no lower optimum for any
+of them; round 2 stays: without it, a real spectrum of that kind ended 1.55x above the
 optimum).
 The repair round comes last (:func:`_repair_round`), for every fit, adaptive or with a
 fixed number of starts: where the best optimum still has a collapsed or runaway process (a
