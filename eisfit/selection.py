@@ -139,16 +139,49 @@ class SpectrumEvidence:
 
 def spectrum_evidence(spectrum: Spectrum) -> SpectrumEvidence:
     """Read the features that choose the candidate circuits off ``spectrum``."""
-    from .analysis.drt import drt
     from .analysis.kk import kk_test
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _evidence(spectrum, kk_test(spectrum))
+
+
+def spectra_evidence(spectra: Sequence[Spectrum]) -> list[SpectrumEvidence | None]:
+    """:func:`spectrum_evidence` of many spectra, their Lin-KK tests computed together
+    (:func:`eisfit.analysis.kk.kk_tests`, one batch per number of points); None for a
+    spectrum the test refuses (too few distinct frequencies: its own
+    :func:`spectrum_evidence` says why)."""
+    from .analysis.kk import kk_tests
+    from .spectrum import require_distinct_frequencies
+
+    out: list[SpectrumEvidence | None] = [None] * len(spectra)
+    by_length: dict[int, list[int]] = {}
+    for i, s in enumerate(spectra):
+        try:
+            require_distinct_frequencies(s, 3, "a Kramers-Kronig test")
+        except DataError:
+            continue
+        by_length.setdefault(s.frequency.size, []).append(i)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for rows in by_length.values():
+            grids = np.array([spectra[i].frequency for i in rows])
+            shared = bool(np.all(grids == grids[0]))
+            results = kk_tests(grids[0] if shared else grids, np.array([spectra[i].z for i in rows], dtype=complex),
+                               labels=[spectra[i].label for i in rows])
+            for i, kk in zip(rows, results):
+                out[i] = _evidence(spectra[i], kk)
+    return out
+
+
+def _evidence(spectrum: Spectrum, kk) -> SpectrumEvidence:
+    """The evidence of ``spectrum`` given its Lin-KK result ``kk`` (the DRT computed here)."""
+    from .analysis.drt import drt
 
     f, z = spectrum.frequency, spectrum.z
     order = np.argsort(f)
     f, z = f[order], z[order]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        kk = kk_test(spectrum)
-        d = drt(spectrum, kk=False)
+    d = drt(spectrum, kk=False)
     zmax = float(np.max(np.abs(z)))
     n_peaks = _count_arcs(d)
     hf_inductive = bool(z.imag[-1] > 0)
@@ -381,9 +414,11 @@ def suggest_circuit(
 
 def _suggest(spectrum: Spectrum, candidates: Sequence[str] | None, criterion: str, library: bool, max_fits: int,
              lack_of_fit_limit: float, area_cm2: float | None, fit_options: Mapping[str, Any],
-             prefitted: Mapping[str, Any] | None = None) -> CircuitSuggestion:
+             prefitted: Mapping[str, Any] | None = None,
+             evidence: SpectrumEvidence | None = None) -> CircuitSuggestion:
     """:func:`suggest_circuit`; ``prefitted``: candidates' cold fits already made (by circuit
-    string: a batched fit of many spectra), used instead of fitting them again."""
+    string: a batched fit of many spectra), used instead of fitting them again;
+    ``evidence``: the spectrum's evidence already read (:func:`spectra_evidence`)."""
     t0 = time.perf_counter()
     if not isinstance(spectrum, Spectrum):
         raise FitError(f"suggest_circuit() needs an eisfit.Spectrum, got {type(spectrum).__name__}"
@@ -397,12 +432,11 @@ def _suggest(spectrum: Spectrum, candidates: Sequence[str] | None, criterion: st
         if fit_options.get(key):
             raise FitError(f"{key}= names the parameters of one circuit; it cannot be used "
                            "when the circuit is chosen automatically")
-    data = spectrum.crop(fit_options.get("fmin"), fit_options.get("fmax")) \
-        if (fit_options.get("fmin") is not None or fit_options.get("fmax") is not None) else spectrum
-    try:
-        evidence = spectrum_evidence(data)
-    except DataError as exc:
-        raise FitError(f"{spectrum.label}: cannot suggest a circuit: {exc}") from None
+    if evidence is None:
+        try:
+            evidence = spectrum_evidence(_evidence_data(spectrum, fit_options))
+        except DataError as exc:
+            raise FitError(f"{spectrum.label}: cannot suggest a circuit: {exc}") from None
     options = {**_CANDIDATE_FIT_OPTIONS, **fit_options, "area_cm2": area_cm2}
     search = _Search(spectrum, evidence, options, criterion, lack_of_fit_limit, prefitted)
     user = [c for c in (candidates or []) if c != "auto"]
@@ -425,6 +459,12 @@ def _suggest(spectrum: Spectrum, candidates: Sequence[str] | None, criterion: st
                              roles_note=note, roles_clear=clear, evidence=evidence,
                              criterion=criterion, seconds=time.perf_counter() - t0,
                              label=spectrum.label, notes=search.errors)
+
+
+def _evidence_data(spectrum: Spectrum, fit_options: Mapping[str, Any]) -> Spectrum:
+    """The points the evidence is read from: those the fits see (``fmin``/``fmax``, Hz)."""
+    fmin, fmax = fit_options.get("fmin"), fit_options.get("fmax")
+    return spectrum if fmin is None and fmax is None else spectrum.crop(fmin, fmax)
 
 
 def initial_shapes(ev: SpectrumEvidence) -> list[CircuitShape]:
@@ -780,31 +820,37 @@ def rank_candidates(rows: Sequence[Mapping[str, Any]], criterion: str = "bic"):
             "unresolved", "verdict"]
     if not rows:
         return pd.DataFrame(columns=cols)
-    t = pd.DataFrame([dict(r) for r in rows])
-    t["adequate"] = ~t["lack_of_fit"] & (t["unresolved"] == "")
-    t["group"] = np.where(t["adequate"], 0, np.where(~t["lack_of_fit"], 1, 2))
-    # among candidates that fit but leave parameters undetermined, the data determine best
-    # the one with the fewest such parameters (an 11-parameter circuit with 5 unresolved was
-    # preferred by BIC to an 8-parameter one with 2)
-    t["n_unresolved"] = np.where(t["group"] == 1, t["unresolved"].map(lambda u: len(u.split(",")) if u else 0), 0)
-    t = t.sort_values(["group", "n_unresolved", criterion, "n_params"], kind="stable").reset_index(drop=True)
-    top = t[(t["group"] == t["group"].iloc[0]) & (t["n_unresolved"] == t["n_unresolved"].iloc[0])]
-    tied = top[top[criterion] <= top[criterion].iloc[0] + BIC_TIE]
-    chosen = tied.sort_values(["n_params", criterion], kind="stable").index[0]
-    t = pd.concat([t.loc[[chosen]], t.drop(index=chosen)]).reset_index(drop=True)
-    verdicts = []
-    for i, r in t.iterrows():
+
+    def group(r: Mapping[str, Any]) -> int:  # 0 adequate, 1 fits but leaves parameters unresolved, 2 lacks fit
+        return 2 if r["lack_of_fit"] else (1 if r["unresolved"] else 0)
+
+    def n_unresolved(r: Mapping[str, Any]) -> int:
+        # among candidates that fit but leave parameters undetermined, the data determine best
+        # the one with the fewest such parameters (an 11-parameter circuit with 5 unresolved was
+        # preferred by BIC to an 8-parameter one with 2)
+        return len(r["unresolved"].split(",")) if group(r) == 1 else 0
+
+    def crit(r: Mapping[str, Any]) -> tuple[bool, float]:  # nan last
+        c = float(r[criterion])
+        return (math.isnan(c), c)
+
+    ranked = sorted(rows, key=lambda r: (group(r), n_unresolved(r), crit(r), r["n_params"]))
+    first = ranked[0]
+    tied = [r for r in ranked if group(r) == group(first) and n_unresolved(r) == n_unresolved(first)
+            and float(r[criterion]) <= float(first[criterion]) + BIC_TIE]
+    chosen = min(tied, key=lambda r: (r["n_params"], crit(r))) if tied else first
+    ranked.remove(chosen)
+    ranked.insert(0, chosen)
+    table = []
+    for i, r in enumerate(ranked):
         if r["lack_of_fit"]:
-            v = f"rejected: lack of fit ({r['lack_of_fit_ratio']:.2g}x noise)"
+            verdict = f"rejected: lack of fit ({r['lack_of_fit_ratio']:.2g}x noise)"
         elif r["unresolved"]:
-            v = f"rejected: unresolved {r['unresolved']}"
+            verdict = f"rejected: unresolved {r['unresolved']}"
         else:
-            v = "adequate"
-        if i == 0 and r["adequate"]:
-            v = "best"
-        verdicts.append(v)
-    t["verdict"] = verdicts
-    return t[cols]
+            verdict = "best" if i == 0 else "adequate"
+        table.append({**{c: r[c] for c in cols[:-1]}, "verdict": verdict})
+    return pd.DataFrame(table, columns=cols)
 
 
 # ------------------------------------------------------------------ roles
@@ -990,13 +1036,16 @@ def choose_common_circuit(spectra: Sequence[Spectrum], *, criterion: str = "bic"
     pool = list(dict.fromkeys(pool))
     missing_of = [[c for c in pool if i not in explored or c not in explored[i].fits] for i in range(n)]
     prefitted = _batched_fits(spectra, missing_of, fit_options)
+    unexplored = [i for i in range(n) if i not in explored and missing_of[i]]
+    evidence = dict(zip(unexplored, spectra_evidence([_evidence_data(spectra[i], fit_options) for i in unexplored])))
     suggestions = []
     for i, s in enumerate(spectra):
         sug = explored.get(i)
         missing = missing_of[i]
         if missing:
             extra = _suggest(s, missing, criterion, False, MAX_FITS, LACK_OF_FIT_RATIO, fit_options.get("area_cm2"),
-                             {k: v for k, v in fit_options.items() if k != "area_cm2"}, prefitted[i])
+                             {k: v for k, v in fit_options.items() if k != "area_cm2"}, prefitted[i],
+                             evidence.get(i) if sug is None else sug.evidence)
             if sug is None:
                 sug = extra
             else:

@@ -249,3 +249,24 @@ def test_a_fit_of_glitched_data_names_the_point_in_a_flag_and_the_cli_in_a_line(
     assert f"isolated outlier(s) at {f[30]:.4g} Hz" in out.output
     out = CliRunner().invoke(main, ["validate", str(path), "--json"])
     assert json.loads(out.output)[0]["outliers_Hz"] == [pytest.approx(f[30])]
+
+
+def test_blas_limit_covers_scipy_s_blas_loaded_after_it():
+    """small_blas limits every BLAS eisfit uses: numpy and scipy each bundle one, and
+    ``import eisfit`` loads numpy's only. Its controller, made at the first Lin-KK test,
+    must also cover scipy's (the DRT's), which was left multi-threaded (2x the CPU of 80
+    DRTs after a kk_test on two cores). A fresh process, so that nothing loaded scipy first."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("threadpoolctl")
+    code = ("import eisfit, sys\n"
+            "from eisfit.analysis.kk import _blas_controller\n"
+            "assert 'scipy.linalg' not in sys.modules\n"
+            "covered = {c.filepath for c in _blas_controller().lib_controllers}\n"
+            "import scipy.linalg, scipy.optimize\n"
+            "from threadpoolctl import ThreadpoolController\n"
+            "loaded = {c.filepath for c in ThreadpoolController().lib_controllers if c.user_api == 'blas'}\n"
+            "print(sorted(loaded - covered))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout

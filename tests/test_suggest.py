@@ -325,3 +325,25 @@ def test_the_common_choice_fits_the_candidates_in_batches_with_the_results_of_si
     single = selection.choose_common_circuit(spectra)
     assert batched.circuit == single.circuit
     pd.testing.assert_frame_equal(batched.table, single.table, rtol=1e-9)
+
+
+def test_evidence_of_many_spectra_is_each_spectrum_s_own():
+    """spectra_evidence tests many spectra together (Lin-KK batched by number of points):
+    the same evidence as spectrum_evidence of each, on mixed grids and lengths; None for a
+    spectrum the Lin-KK test refuses, whose own evidence says why."""
+    from eisfit.selection import spectra_evidence
+
+    spectra = [synthetic(TWO_ARCS, GARNET, seed=k) for k in range(3)]
+    spectra.append(synthetic(TWO_ARCS, [40.0, 60.0, 3e-9, 0.9, 400.0, 2e-6, 0.8], seed=5, f=F[::2]))
+    spectra.append(synthetic("R0-p(R1,CPE1)", [10.0, 100.0, 1e-6, 0.9], seed=6, f=F[:50] * 1.01))
+    flat = Spectrum(frequency=np.full(5, 100.0), z=np.full(5, 10 - 1j))
+    many = spectra_evidence(spectra + [flat])
+    assert many[-1] is None
+    with pytest.raises(EisfitError, match="distinct frequencies"):
+        spectrum_evidence(flat)
+    for s, ev in zip(spectra, many):
+        one = spectrum_evidence(s)
+        assert (ev.n_peaks, ev.inductive, ev.tails, ev.series_c) == (one.n_peaks, one.inductive, one.tails, one.series_c)
+        for name in ("lf_slope", "lf_phase_deg", "r_inf_fraction", "noise_pct", "noise_level"):
+            assert getattr(ev, name) == pytest.approx(getattr(one, name), rel=1e-9, nan_ok=True), name
+    assert many[3].n_peaks == 2 and many[4].n_peaks == 1

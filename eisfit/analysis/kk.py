@@ -51,10 +51,16 @@ def small_blas():
 
 @functools.lru_cache(maxsize=1)
 def _blas_controller():
+    """The thread-pool controller of every BLAS eisfit uses. numpy and scipy each bundle
+    an OpenBLAS, and the controller sees only the libraries loaded when it is made: made
+    before scipy's was loaded (``import eisfit`` loads numpy's only), scipy's stayed
+    multi-threaded (a DRT after a Lin-KK test: its threads' spinning took ~50 % more CPU)."""
     try:
         from threadpoolctl import ThreadpoolController
     except ImportError:  # pragma: no cover - optional
         return None
+    import scipy.linalg  # noqa: F401  (loads scipy's BLAS, so the controller covers it)
+
     return ThreadpoolController()
 
 
