@@ -971,6 +971,7 @@ class CommonChoice:
     per_spectrum: dict[str, str]
     suggestions: list[CircuitSuggestion]
     criterion: str
+    left_out: dict[str, str] = field(default_factory=dict)  # label -> why no circuit could be suggested for it
 
     @property
     def disagree(self) -> list[str]:
@@ -989,18 +990,36 @@ class CommonChoice:
                      f"{alt['sum_' + self.criterion]:.1f}, {gap:+.1f}; adequate in "
                      f"{int(alt['n_adequate'])}).")
         if self.disagree:
-            text += " Spectra that alone would prefer another circuit: " + "; ".join(
-                f"{k}: {self.per_spectrum[k]}" for k in self.disagree) + "."
+            by_circuit: dict[str, list[str]] = {}
+            for k in self.disagree:
+                by_circuit.setdefault(self.per_spectrum[k], []).append(k)
+            text += (f" {len(self.disagree)} of {n} spectra alone would prefer another circuit: "
+                     + "; ".join(f"{c} ({_some(labels)})" for c, labels in by_circuit.items()) + ".")
         else:
             text += " Every spectrum alone prefers the same circuit."
+        if self.left_out:
+            text += (f" Left out of the choice ({len(self.left_out)}): "
+                     + "; ".join(f"{k}: {v}" for k, v in list(self.left_out.items())[:EXPLAIN_LABELS]))
+            text += f" and {len(self.left_out) - EXPLAIN_LABELS} more." if len(self.left_out) > EXPLAIN_LABELS else "."
         return text
 
     def to_dict(self) -> dict[str, Any]:
         from ._json import to_jsonable
 
         return {"circuit": self.circuit, "criterion": self.criterion,
-                "per_spectrum": dict(self.per_spectrum), "explanation": self.explain(),
+                "per_spectrum": dict(self.per_spectrum), "left_out": dict(self.left_out),
+                "explanation": self.explain(),
                 "table": to_jsonable(self.table.to_dict(orient="records"))}
+
+
+EXPLAIN_LABELS = 5  # spectra named per group in CommonChoice.explain() (the rest counted)
+
+
+def _some(labels: Sequence[str]) -> str:
+    """``labels`` for a sentence: all of a few, else the first ones and how many more."""
+    if len(labels) <= EXPLAIN_LABELS:
+        return ", ".join(labels)
+    return f"{len(labels)} spectra: {', '.join(labels[:EXPLAIN_LABELS - 1])} and {len(labels) - EXPLAIN_LABELS + 1} more"
 
 
 def choose_common_circuit(spectra: Sequence[Spectrum], *, criterion: str = "bic",
@@ -1014,6 +1033,9 @@ def choose_common_circuit(spectra: Sequence[Spectrum], *, criterion: str = "bic"
     adequate in the most spectra with the smallest summed criterion is chosen (within
     :data:`BIC_TIE` per spectrum of the lowest sum, the one with fewer parameters).
     ``per_spectrum`` gives the circuit each spectrum alone prefers among those candidates.
+    A spectrum no circuit can be suggested for (a single-frequency recording, no candidate
+    fitted) is left out of the choice, with the reason in ``left_out``; FitError when
+    that leaves none.
     """
     import pandas as pd
 
@@ -1023,29 +1045,54 @@ def choose_common_circuit(spectra: Sequence[Spectrum], *, criterion: str = "bic"
 
     # data read per area: divided once here (suggest_circuit and the batched fits then see ohm)
     spectra = [spectrum_in_ohm(s, fit_options.get("area_cm2")) for s in spectra]
+    names = [s.label or f"#{i}" for i, s in enumerate(spectra)]
+    left_out: dict[str, str] = {}  # name -> reason
+    reasons = [_no_evidence_reason(s, fit_options) for s in spectra]
+    left_out.update((name, r) for name, r in zip(names, reasons) if r)
+    spectra = [s for s, r in zip(spectra, reasons) if not r]
+    names = [name for name, r in zip(names, reasons) if not r]
     n = len(spectra)
+    failed: set[int] = set()  # positions (in spectra) for which no circuit could be suggested
     explore = (list(range(n)) if n_explore is None or n <= n_explore
                else sorted({int(round(k)) for k in np.linspace(0, n - 1, n_explore)}))
-    explored = {i: suggest_circuit(spectra[i], candidates, criterion=criterion, **fit_options)
-                for i in explore}
+    explored: dict[int, CircuitSuggestion] = {}
+    for i in explore:
+        try:
+            explored[i] = suggest_circuit(spectra[i], candidates, criterion=criterion, **fit_options)
+        except FitError as exc:
+            left_out[names[i]] = _reason(exc, spectra[i])
+            failed.add(i)
+    if not explored:
+        raise FitError("no circuit could be suggested for any spectrum: "
+                       + "; ".join(f"{k}: {v}" for k, v in left_out.items()))
     pool: list[str] = []
     for sug in explored.values():
         t = sug.table
         pool.extend(t[t["verdict"].isin(["best", "adequate"])]["circuit"])
         pool.append(sug.best)
     pool = list(dict.fromkeys(pool))
-    missing_of = [[c for c in pool if i not in explored or c not in explored[i].fits] for i in range(n)]
+    missing_of = [[] if i in failed else [c for c in pool if i not in explored or c not in explored[i].fits]
+                  for i in range(n)]
     prefitted = _batched_fits(spectra, missing_of, fit_options)
     unexplored = [i for i in range(n) if i not in explored and missing_of[i]]
     evidence = dict(zip(unexplored, spectra_evidence([_evidence_data(spectra[i], fit_options) for i in unexplored])))
-    suggestions = []
+    suggestions, suggested = [], []
     for i, s in enumerate(spectra):
+        if i in failed:
+            continue
         sug = explored.get(i)
         missing = missing_of[i]
         if missing:
-            extra = _suggest(s, missing, criterion, False, MAX_FITS, LACK_OF_FIT_RATIO, fit_options.get("area_cm2"),
-                             {k: v for k, v in fit_options.items() if k != "area_cm2"}, prefitted[i],
-                             evidence.get(i) if sug is None else sug.evidence)
+            try:
+                extra = _suggest(s, missing, criterion, False, MAX_FITS, LACK_OF_FIT_RATIO,
+                                 fit_options.get("area_cm2"), {k: v for k, v in fit_options.items() if k != "area_cm2"},
+                                 prefitted[i], evidence.get(i) if sug is None else sug.evidence)
+            except FitError as exc:
+                if sug is None:
+                    left_out[names[i]] = _reason(exc, s)
+                    failed.add(i)
+                    continue
+                raise
             if sug is None:
                 sug = extra
             else:
@@ -1054,6 +1101,7 @@ def choose_common_circuit(spectra: Sequence[Spectrum], *, criterion: str = "bic"
                 sug.table = _reranked(rows, criterion)
                 sug.best = str(sug.table.iloc[0]["circuit"])
         suggestions.append(sug)
+        suggested.append(names[i])
     records = []
     for c in pool:
         rows = [sug.table[sug.table["circuit"] == c] for sug in suggestions]
@@ -1071,12 +1119,32 @@ def choose_common_circuit(spectra: Sequence[Spectrum], *, criterion: str = "bic"
     t = pd.DataFrame(records).sort_values(["n_adequate", f"sum_{criterion}"], ascending=[False, True],
                                           kind="stable").reset_index(drop=True)
     top = t[t["n_adequate"] == t["n_adequate"].iloc[0]]
-    tied = top[top[f"sum_{criterion}"] <= top[f"sum_{criterion}"].iloc[0] + BIC_TIE * n]
+    tied = top[top[f"sum_{criterion}"] <= top[f"sum_{criterion}"].iloc[0] + BIC_TIE * len(suggestions)]
     chosen = tied.sort_values(["n_params", f"sum_{criterion}"], kind="stable").index[0]
     t = pd.concat([t.loc[[chosen]], t.drop(index=chosen)]).reset_index(drop=True)
-    per = {(sug.label or f"#{i}"): _preferred(sug, pool) for i, sug in enumerate(suggestions)}
+    per = {name: _preferred(sug, pool) for name, sug in zip(suggested, suggestions)}
     return CommonChoice(circuit=str(t.iloc[0]["circuit"]), table=t, per_spectrum=per,
-                        suggestions=suggestions, criterion=criterion)
+                        suggestions=suggestions, criterion=criterion, left_out=left_out)
+
+
+def _no_evidence_reason(spectrum: Spectrum, fit_options: Mapping[str, Any]) -> str | None:
+    """Why no circuit can be suggested for ``spectrum`` (too few distinct frequencies in
+    the fitted range), or None."""
+    from .spectrum import require_distinct_frequencies
+
+    try:
+        require_distinct_frequencies(_evidence_data(spectrum, fit_options), 3, "a circuit suggestion")
+    except DataError as exc:
+        return _reason(exc, spectrum)
+    return None
+
+
+def _reason(exc: Exception, spectrum: Spectrum) -> str:
+    """The message of ``exc`` without the spectrum's label in front (named beside it)."""
+    text = str(exc)
+    while spectrum.label and text.startswith(f"{spectrum.label}: "):
+        text = text[len(spectrum.label) + 2:]
+    return text
 
 
 def _batched_fits(spectra: Sequence[Spectrum], missing_of: Sequence[Sequence[str]],

@@ -182,6 +182,51 @@ def test_common_circuit_for_a_series_of_spectra():
     assert "3 spectra" in choice.explain()
 
 
+def test_common_circuit_leaves_out_a_spectrum_no_circuit_can_be_suggested_for(tmp_path):
+    """A campaign folder that also holds a single-frequency recording (an EC-Lab ZIR file):
+    --circuit auto stopped the whole campaign with that one file's error. The recording is
+    left out of the choice (named, with why), the others choose the circuit, and the
+    campaign fits every checkpoint, that one failing as it does with a given circuit."""
+    spectra = [synthetic(TWO_ARCS, [40, 60, 3e-9, 0.9, r2, 2e-6, 0.85], seed=k) for k, r2 in enumerate((150.0, 90.0))]
+    single = Spectrum(frequency=np.full(3, 1e3), z=np.full(3, 50 - 5j), meta={"label": "zir#0"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        choice = choose_common_circuit([spectra[0], single, spectra[1]])
+        alone = choose_common_circuit(spectra)
+    assert choice.circuit == alone.circuit == TWO_ARCS
+    assert list(choice.left_out) == ["zir#0"] and "distinct frequencies" in choice.left_out["zir#0"]
+    assert "zir#0" not in choice.per_spectrum and len(choice.suggestions) == 2
+    assert "Left out of the choice (1): zir#0: a circuit suggestion needs at least 3 distinct frequencies" \
+        in choice.explain()
+    pd.testing.assert_frame_equal(choice.table, alone.table)
+    with pytest.raises(FitError, match="no circuit could be suggested for any spectrum: zir#0"):
+        choose_common_circuit([single])
+    for k, s in enumerate([spectra[0], single, spectra[1]]):
+        _write_csv(tmp_path / f"cp{k}.csv", s)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        camp = eisfit.fit_campaign(str(tmp_path), circuit="auto", cache_dir=False, progress=False)
+    assert camp.circuit_choice.circuit == TWO_ARCS and list(camp.circuit_choice.left_out) == ["cp1.csv#0"]
+    errors = camp.table["error"].tolist()
+    assert errors[0] == errors[2] == "" and "distinct frequencies" in errors[1]
+    assert np.isfinite(camp.table["R2"].to_numpy(float)[[0, 2]]).all()
+
+
+def test_common_circuit_explanation_counts_what_it_does_not_name():
+    """Campaigns of hundreds of checkpoints: spectra that prefer another circuit are grouped
+    by circuit, a few named and the rest counted (the text listed every one)."""
+    from eisfit.selection import EXPLAIN_LABELS, CommonChoice
+
+    per = {f"s{k}": ("A" if k < 12 else "B") for k in range(14)}
+    per["s13"] = "C"
+    choice = CommonChoice(circuit="B", table=pd.DataFrame([{"circuit": "B", "sum_bic": -10.0, "n_adequate": 14}]),
+                          per_spectrum=per, suggestions=[], criterion="bic")
+    text = choice.explain()
+    assert "13 of 14 spectra alone would prefer another circuit" in text
+    assert f"A (12 spectra: s0, s1, s2, s3 and {12 - EXPLAIN_LABELS + 1} more); C (s13)" in text
+    assert "s11" not in text
+
+
 def _write_csv(path: Path, s: Spectrum) -> Path:
     pd.DataFrame({"frequency_Hz": s.frequency, "z_real_ohm": s.z.real,
                   "z_imag_ohm": s.z.imag}).to_csv(path, index=False)
