@@ -17,6 +17,7 @@ library does not also offer.
 from __future__ import annotations
 
 import json
+import math
 import sys
 import time
 import warnings
@@ -888,11 +889,12 @@ def validate_command(files, threshold_pct, violation_pct, c, no_inductance, out_
     """Lin-KK (Kramers-Kronig) test of every spectrum of FILE...
 
     Prints per spectrum mu, the number M of RC elements, the largest residual
-    (% of |Z|), the status (valid, noisy, drift, violation) and pass/FAIL, and a second
-    line naming isolated outliers (single points that deviate alone) where there are any.
+    (% of |Z|), the status (valid, noisy, drift, violation) and pass/FAIL, a line naming
+    isolated outliers (single points that deviate alone) where there are any, and for a
+    spectrum that fails, the band of frequencies on which it passes (cut from either end).
     Exit status 1 when any spectrum fails or cannot be read (2 when none could be tested).
     """
-    from .analysis.kk import kk_test
+    from .analysis.kk import kk_test, kk_valid_band
 
     out = _writable_folder(out_dir) if out_dir else None
     if out:
@@ -901,9 +903,10 @@ def validate_command(files, threshold_pct, violation_pct, c, no_inductance, out_
     if not as_json:
         click.echo(f"{'spectrum':40s} {'mu':>6s} {'M':>3s} {'max %':>7s} {'noise %':>8s}  {'status':9s} result")
     for path, s in _each_spectrum(files, fmt, failed):
+        options = dict(c=c, inductance=not no_inductance, threshold_pct=threshold_pct, violation_pct=violation_pct)
         try:
-            res = kk_test(s, c=c, inductance=not no_inductance, threshold_pct=threshold_pct,
-                          violation_pct=violation_pct)
+            res = kk_test(s, **options)
+            band = None if res.passed else kk_valid_band(s, **options)
         except EisfitError as exc:
             _error(_labelled(s.label, exc))
             failed.count += 1
@@ -913,12 +916,15 @@ def validate_command(files, threshold_pct, violation_pct, c, no_inductance, out_
         records.append({"label": s.label, "file": path, "mu": res.mu, "n_rc": res.n_rc,
                         "max_residual_pct": res.max_residual_pct,
                         "noise_estimate_pct": res.noise_estimate_pct, "status": res.status,
-                        "passed": bool(res.passed), "outliers_Hz": list(res.outliers_Hz)})
+                        "passed": bool(res.passed), "outliers_Hz": list(res.outliers_Hz),
+                        "valid_band": None if band is None else band.as_dict()})
         if not as_json:
             click.echo(f"{s.label:40s} {res.mu:6.3f} {res.n_rc:3d} {res.max_residual_pct:7.3f} "
                        f"{res.noise_estimate_pct:8.3f}  {res.status:9s} {'pass' if res.passed else 'FAIL'}")
             if res.outliers_Hz:
                 click.echo(f"{'':40s} isolated outlier(s) at " + ", ".join(f"{f:.4g} Hz" for f in res.outliers_Hz))
+            if not res.passed:
+                click.echo(f"{'':40s} {_band_text(band)}")
         if out:
             from .plotting import plot_kk_residuals
 
@@ -926,6 +932,25 @@ def validate_command(files, threshold_pct, violation_pct, c, no_inductance, out_
     if as_json:
         _print_json(records)
     return _exit_code(done, failed.count)
+
+
+def _band_text(band) -> str:
+    """Where a spectrum that fails the Lin-KK test passes it, and the fit options that use
+    only those points (``KKBand`` or None)."""
+    if band is None:
+        return "no band of at least half the points passes"
+    cut = " and ".join(part for part in (f"{band.cut_low} lowest" if band.cut_low else "",
+                                         f"{band.cut_high} highest" if band.cut_high else "") if part)
+    options = " ".join(f"--{k} {_rounded_out(v, up=k == 'fmax'):.4g}" for k, v in band.fit_options().items())
+    return (f"passes on {band.fmin_Hz:.4g}-{band.fmax_Hz:.4g} Hz ({band.n_points} of {band.n_total} points, "
+            f"{cut} left out; {band.result.status}): fit there with {options}")
+
+
+def _rounded_out(value: float, up: bool, digits: int = 4) -> float:
+    """``value`` to ``digits`` significant digits, rounded away from the band (down for a
+    lower limit, up for an upper one), so that the printed limit keeps the band's end point."""
+    step = 10.0 ** (math.floor(math.log10(value)) - digits + 1)
+    return (math.ceil(value / step) if up else math.floor(value / step)) * step
 
 
 # ---- end section: validate ----------------------------------------------------

@@ -270,3 +270,83 @@ def test_blas_limit_covers_scipy_s_blas_loaded_after_it():
             "print(sorted(loaded - covered))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout
+
+
+BAND_F = np.logspace(6, -2, 65)  # 1 MHz .. 10 mHz, 8 points per decade
+BAND_P = np.array([20.0, 100.0, 1e-8, 0.9, 300.0, 1e-4, 0.85])  # R0-p(R1,CPE1)-p(R2,CPE2)
+
+
+def _drifting(n_drift: int, seed: int = 3) -> Spectrum:
+    """Two arcs, 0.2 % noise; over the last ``n_drift`` (lowest) frequencies R2 grows 4 %
+    per point: a cell that changes during the minutes of its lowest frequencies."""
+    from eisfit.model import Circuit
+
+    circuit = Circuit("R0-p(R1,CPE1)-p(R2,CPE2)")
+    params = np.tile(BAND_P, (BAND_F.size, 1))
+    params[-n_drift:, 4] *= 1 + 0.04 * np.arange(1, n_drift + 1)
+    z = np.array([circuit.impedance(params[k], BAND_F[k:k + 1])[0] for k in range(BAND_F.size)])
+    return Spectrum(BAND_F, noisy(z, pct=0.2, seed=seed))
+
+
+@pytest.mark.parametrize("n_drift", [6, 10, 14])
+def test_valid_band_of_a_spectrum_that_drifts_at_low_frequency_cuts_its_low_end(n_drift):
+    """The band where drifting data pass: the low end cut, never the high end, at most the
+    drifting points (the first of them, 4 % off, are within what the test can tell from
+    noise), and the band's points pass the test."""
+    from eisfit.analysis.kk import kk_valid_band
+
+    s = _drifting(n_drift)
+    assert not kk_test(s).passed
+    band = kk_valid_band(s)
+    assert band is not None and band.result.passed
+    assert band.cut_high == 0 and n_drift // 2 <= band.cut_low <= n_drift
+    assert band.n_points == BAND_F.size - band.cut_low == band.n_total - band.cut_low
+    assert band.fmin_Hz == BAND_F[-band.cut_low - 1] and band.fmax_Hz == BAND_F[0]
+    assert band.fit_options() == {"fmin": band.fmin_Hz}
+    assert kk_test(s.crop(**band.fit_options())).passed
+    if band.cut_low > 1:  # the fewest points cut that pass: one fewer fails
+        assert not kk_test(s.crop(fmin=BAND_F[-band.cut_low])).passed
+
+
+def test_valid_band_cuts_high_frequency_artefacts_and_is_none_where_nothing_or_everything_passes():
+    from eisfit.analysis.kk import kk_valid_band
+    from eisfit.model import Circuit
+
+    z = Circuit("R0-p(R1,CPE1)-p(R2,CPE2)").impedance(BAND_P, BAND_F)
+    bad = z.copy()
+    bad[:5] *= 1 + np.linspace(0.3, 0.05, 5) * 1j  # a resonance of the leads at the highest frequencies
+    band = kk_valid_band(Spectrum(BAND_F, noisy(bad, pct=0.2, seed=4)))
+    assert band is not None and band.cut_low == 0 and 2 <= band.cut_high <= 5
+    assert band.fit_options() == {"fmax": band.fmax_Hz} and band.fmax_Hz == BAND_F[band.cut_high]
+    assert kk_valid_band(Spectrum(BAND_F, noisy(z, pct=0.2, seed=4))) is None  # passes as it is
+    rng = np.random.default_rng(5)
+    garbage = z * (1 + 0.2 * (rng.standard_normal(z.size) + 1j * rng.standard_normal(z.size)))
+    assert kk_valid_band(Spectrum(BAND_F, garbage)) is None
+
+
+def test_validate_names_the_band_and_its_fmin_keeps_the_band_s_points(tmp_path):
+    """eisfit validate prints, for a failing spectrum, where it passes and the --fmin that
+    fits those points (rounded down, so the band's lowest point stays in)."""
+    import json
+    import re
+
+    from click.testing import CliRunner
+
+    import eisfit
+    from eisfit.analysis.kk import kk_valid_band
+    from eisfit.cli import main
+
+    s = _drifting(10)
+    band = kk_valid_band(s)
+    path = tmp_path / "drift.csv"
+    np.savetxt(path, np.c_[s.frequency, s.z.real, s.z.imag], delimiter=",", header="freq/Hz,Zre/Ohm,Zim/Ohm",
+               comments="")
+    out = CliRunner().invoke(main, ["validate", str(path)])
+    assert out.exit_code == 1
+    line = next(ln for ln in out.output.splitlines() if "passes on" in ln)
+    assert f"({band.n_points} of 65 points, {band.cut_low} lowest left out" in line
+    fmin = float(re.search(r"--fmin (\S+)", line).group(1))
+    assert fmin <= band.fmin_Hz and "--fmax" not in line
+    assert eisfit.read(path)[0].crop(fmin=fmin).frequency.size == band.n_points
+    record = json.loads(CliRunner().invoke(main, ["validate", str(path), "--json"]).output)[0]
+    assert record["valid_band"]["cut_low"] == band.cut_low and record["valid_band"]["fmin_Hz"] == band.fmin_Hz

@@ -31,7 +31,7 @@ from ..model.weighting import pseudo_chisq as _pseudo_chisq
 from ..model.weighting import residual_scales
 from ..spectrum import Spectrum, as_spectrum, require_distinct_frequencies
 
-__all__ = ["kk_test", "kk_tests", "KKResult", "voigt_time_constants"]
+__all__ = ["kk_test", "kk_tests", "KKResult", "voigt_time_constants", "kk_valid_band", "KKBand"]
 
 
 def small_blas():
@@ -591,6 +591,101 @@ def kk_test(
                     inductance=inductance, capacitance=capacitance, weighting=weighting,
                     threshold_pct=threshold_pct, violation_pct=violation_pct,
                     labels=[spectrum.label])[0]
+
+
+BAND_MIN_FRACTION = 0.5  # a valid band keeps at least half of the points
+BAND_MIN_POINTS = 10  # and at least this many
+BAND_MAX_TESTS = 40  # Lin-KK tests one band search may run
+
+
+@dataclass(frozen=True)
+class KKBand:
+    """The band of a spectrum on which the Lin-KK test passes (:func:`kk_valid_band`):
+    ``fmin_Hz`` .. ``fmax_Hz`` (the band's lowest and highest measured frequencies, Hz),
+    ``n_points`` of the spectrum's ``n_total`` selected points (``cut_low`` lowest and
+    ``cut_high`` highest frequencies left out), and the test on them."""
+
+    fmin_Hz: float
+    fmax_Hz: float
+    n_points: int
+    n_total: int
+    cut_low: int
+    cut_high: int
+    result: KKResult
+
+    def fit_options(self) -> dict[str, float]:
+        """The ``fmin``/``fmax`` (Hz) of :func:`eisfit.fit` that fit the band's points."""
+        return {**({"fmin": self.fmin_Hz} if self.cut_low else {}), **({"fmax": self.fmax_Hz} if self.cut_high else {})}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"fmin_Hz": self.fmin_Hz, "fmax_Hz": self.fmax_Hz, "n_points": self.n_points,
+                "n_total": self.n_total, "cut_low": self.cut_low, "cut_high": self.cut_high}
+
+
+def kk_valid_band(spectrum: Spectrum, **kk_options: Any) -> KKBand | None:
+    """Where a spectrum that fails the Lin-KK test passes it: the widest band of contiguous
+    frequencies, cut from its low end, its high end or both, whose points pass
+    :func:`kk_test` (same ``kk_options``). None when the whole spectrum passes, or when no
+    band of at least ``BAND_MIN_FRACTION`` of the points (and ``BAND_MIN_POINTS``) does.
+
+    Data that fail only at one end are common: a cell that drifts during the minutes of
+    its lowest frequencies (cycling, temperature), cable and instrument artefacts at the
+    highest. The band says where a fit rests on valid data (``fmin``/``fmax`` of
+    :func:`eisfit.fit`). The search cuts 1, 2, 3, 5, 8... points from one end (the fewest
+    that pass, refined by bisection), then from both; at most ``BAND_MAX_TESTS`` tests. A
+    test on fewer points has less power: the band's own result is returned to be read.
+    """
+    spectrum = as_spectrum(spectrum, "kk_valid_band()")
+    if kk_test(spectrum, **kk_options).passed:
+        return None
+    order = np.argsort(spectrum.frequency, kind="stable")
+    n = order.size
+    most_cut = n - max(BAND_MIN_POINTS, math.ceil(BAND_MIN_FRACTION * n))
+    if most_cut < 1:
+        return None
+    tests: dict[tuple[int, int], KKResult | None] = {}
+
+    def test(low: int, high: int) -> KKResult | None:
+        """The test of the points left after cutting ``low`` lowest and ``high`` highest
+        frequencies (None when it fails or cannot run)."""
+        if (low, high) not in tests:
+            keep = np.zeros(n, bool)
+            keep[order[low:n - high]] = True
+            try:
+                with warnings.catch_warnings():  # the crops' chain-length notes are the search's, not the user's
+                    warnings.simplefilter("ignore")
+                    result = kk_test(spectrum.select(keep), **kk_options)
+            except DataError:
+                result = None
+            tests[(low, high)] = result if result is not None and result.passed else None
+        return tests[(low, high)]
+
+    steps = sorted({k for k in (1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233) if k <= most_cut} | {most_cut})
+    found: dict[tuple[int, int], KKResult] = {}
+    for side in ((1, 0), (0, 1)):  # cut the low end, then the high end
+        previous = 0
+        for k in steps:
+            if test(k * side[0], k * side[1]) is not None:
+                lo, hi = previous, k  # bisect: the fewest points cut that pass (fails at lo, passes at hi)
+                while hi - lo > 1 and len(tests) < BAND_MAX_TESTS:
+                    mid = (lo + hi) // 2
+                    lo, hi = (lo, mid) if test(mid * side[0], mid * side[1]) is not None else (mid, hi)
+                found[(hi * side[0], hi * side[1])] = tests[(hi * side[0], hi * side[1])]
+                break
+            previous = k
+    if not found:
+        pairs = sorted(((a, b) for a in steps for b in steps if a + b <= most_cut), key=lambda ab: (sum(ab), ab))
+        for a, b in pairs:
+            if len(tests) >= BAND_MAX_TESTS:
+                break
+            if test(a, b) is not None:
+                found[(a, b)] = tests[(a, b)]
+                break
+    if not found:
+        return None
+    (low, high), result = min(found.items(), key=lambda item: (sum(item[0]), item[0][0]))
+    kept = spectrum.frequency[order[low:n - high]]
+    return KKBand(float(kept.min()), float(kept.max()), int(kept.size), int(n), low, high, result)
 
 
 def kk_tests(
