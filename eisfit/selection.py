@@ -839,8 +839,7 @@ def rank_candidates(rows: Sequence[Mapping[str, Any]], criterion: str = "bic"):
     tied = [r for r in ranked if group(r) == group(first) and n_unresolved(r) == n_unresolved(first)
             and float(r[criterion]) <= float(first[criterion]) + BIC_TIE]
     chosen = min(tied, key=lambda r: (r["n_params"], crit(r))) if tied else first
-    ranked.remove(chosen)
-    ranked.insert(0, chosen)
+    ranked.insert(0, ranked.pop(next(k for k, r in enumerate(ranked) if r is chosen)))
     table = []
     for i, r in enumerate(ranked):
         if r["lack_of_fit"]:
