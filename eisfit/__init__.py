@@ -40,6 +40,8 @@ _LAZY = {
     "FitResult": ("eisfit.fitting", "FitResult"),
     "kk_test": ("eisfit.analysis.kk", "kk_test"),
     "KKResult": ("eisfit.analysis.kk", "KKResult"),
+    "kk_valid_band": ("eisfit.analysis.kk", "kk_valid_band"),
+    "KKBand": ("eisfit.analysis.kk", "KKBand"),
     "drt": ("eisfit.analysis.drt", "drt"),
     "DRTResult": ("eisfit.analysis.drt", "DRTResult"),
     "arrhenius": ("eisfit.analysis.arrhenius", "arrhenius"),

@@ -618,6 +618,7 @@ class KKBand:
         return {**({"fmin": self.fmin_Hz} if self.cut_low else {}), **({"fmax": self.fmax_Hz} if self.cut_high else {})}
 
     def as_dict(self) -> dict[str, Any]:
+        """The band without its test result (JSON-ready): limits in Hz, point counts."""
         return {"fmin_Hz": self.fmin_Hz, "fmax_Hz": self.fmax_Hz, "n_points": self.n_points,
                 "n_total": self.n_total, "cut_low": self.cut_low, "cut_high": self.cut_high}
 
