@@ -19,6 +19,7 @@ falls below ``c`` (0.85 in the paper). The residuals of that fit, relative to
 from __future__ import annotations
 
 import functools
+import importlib
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -59,8 +60,7 @@ def _blas_controller():
         from threadpoolctl import ThreadpoolController
     except ImportError:  # pragma: no cover - optional
         return None
-    import scipy.linalg  # noqa: F401  (loads scipy's BLAS, so the controller covers it)
-
+    importlib.import_module("scipy.linalg")  # loads scipy's BLAS, so that the controller covers it
     return ThreadpoolController()
 
 
