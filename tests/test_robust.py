@@ -165,6 +165,60 @@ def test_repair_starts_put_back_one_process_at_a_time():
     assert len({v.tobytes() for v in starts.params}) == len(starts.labels)
 
 
+TAIL_F = np.logspace(5, -2, 57)  # 100 kHz .. 10 mHz
+
+
+@pytest.mark.parametrize("noise_seed", [0, 1])
+def test_data_with_a_blocking_tail_fitted_without_one_reach_the_optimum_where_an_arc_runs_away(noise_seed):
+    """Two arcs and a blocking CPE line fitted with R0-p(R1,CPE1)-p(CPE2,R2-Ws2), whose
+    impedance stays finite at DC: the optimum has R1 run away, its CPE1 the tail, i.e. the
+    optimum of the limit circuit R0-CPE1-p(CPE2,R2-Ws2), fitted here on its own. The start
+    grid ended 210-320x above the generating circuit's chi-square, ~10x above that optimum;
+    the blocking-arc starts reach it, and the result says R1 ran away and what the data hold."""
+    z = Circuit("R0-p(R1,CPE1)-p(R2,CPE2)-CPE3").impedance(
+        np.array([20, 500, 1e-8, 0.9, 2000, 1e-6, 0.8, 1e-4, 0.9]), TAIL_F)
+    rng = np.random.default_rng(noise_seed)
+    s = Spectrum(TAIL_F, z * (1 + 0.005 * (rng.standard_normal(z.size) + 1j * rng.standard_normal(z.size))))
+    limit = eisfit.fit(s, "R0-CPE1-p(CPE2,R2-Ws2)")
+    res = eisfit.fit(s, "R0-p(R1,CPE1)-p(CPE2,R2-Ws2)")
+    assert res.chisq <= limit.chisq * 1.001
+    assert "unresolved:R1" in res.flags and any(f.startswith("capacitive-tail-in-data:") for f in res.flags)
+
+
+def test_blocking_arc_starts_make_one_arc_the_tail_and_place_the_others():
+    """One start per arc and screened placement: that arc's R far above |Z|, its CPE at the
+    data's low-frequency slope giving the measured -Z'' at f_min; the other processes placed
+    inside the measured range; user-fixed resistances are left alone."""
+    from eisfit.fitting.guess import BLOCKING_R_FACTOR, base_guess, blocking_arc_starts
+
+    circ = Circuit("R0-p(R1,CPE1)-p(R2,CPE2)")
+    z = Circuit("R0-p(R1,CPE1)-CPE2").impedance(np.array([20, 1000, 1e-8, 0.9, 1e-5, 0.85]), TAIL_F)
+    feats = spectrum_features(TAIL_F, z)
+    base = base_guess(circ, feats)
+    starts = blocking_arc_starts(circ, feats, base, set(circ.param_names), keep=3)
+    assert [label for label, _ in starts] == [f"tail:{r}<-screen:{k}" for r in ("R1", "R2") for k in range(3)]
+    for label, start in starts:
+        tail = label[5:7]
+        q, n = start[f"CPE{tail[1]}_0"], start[f"CPE{tail[1]}_1"]
+        assert start[tail] == BLOCKING_R_FACTOR * np.abs(z).max()
+        zimag_lf = abs((1 / (q * (2j * np.pi * TAIL_F.min()) ** n)).imag)
+        assert zimag_lf == pytest.approx(-z[np.argmin(TAIL_F)].imag, rel=1e-9)
+        other = "R2" if tail == "R1" else "R1"
+        assert 0 < start[other] < 10 * np.abs(z).max()
+    assert [label for label, _ in blocking_arc_starts(circ, feats, base, {"R2", "CPE2_0", "CPE2_1"}, keep=2)] == \
+        ["tail:R2<-screen:0", "tail:R2<-screen:1"]
+
+
+def test_a_real_spectrum_with_a_blocking_tail_fitted_without_one_reaches_the_runaway_optimum():
+    """eisfitpython's Example2b (a blocking tail) fitted with R0-p(R1,CPE1)-p(CPE2,R2-Ws2):
+    143x above the optimum before (an independent multi-start scipy search found it), the
+    optimum of the limit circuit R0-CPE1-p(CPE2,R2-Ws2) now."""
+    (s,) = eisfit.read(realdata_path("text", "eisfitpython", "EIS_Data", "Example-2", "Example2b.txt"))
+    res = eisfit.fit(s, "R0-p(R1,CPE1)-p(CPE2,R2-Ws2)")
+    assert res.chisq <= eisfit.fit(s, "R0-CPE1-p(CPE2,R2-Ws2)").chisq * 1.01
+    assert "unresolved:R1" in res.flags
+
+
 def test_screened_placements_share_a_time_constant_at_most_cap_times():
     from eisfit.fitting.guess import _diverse_best
 

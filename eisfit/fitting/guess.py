@@ -455,6 +455,52 @@ def screened_starts(circuit, procs: Sequence[Process], feats: SpectrumFeatures, 
     return [(tuple(tau_sets[i]), screen.magnitudes[i], screen.series_values(i)) for i in best]
 
 
+BLOCKING_R_FACTOR = 1e3  # an arc started as the blocking element: R = 1000 x max |Z|
+
+
+def blocking_arc_starts(circuit, feats: SpectrumFeatures, base: Mapping[str, float], free: Collection[str],
+                        keep: int = SCREENED_FIRST) -> list[tuple[str, dict[str, float]]]:
+    """(label, start) pairs in which one arc of ``circuit`` plays the capacitive
+    low-frequency tail of the data, for a circuit whose impedance stays finite at DC.
+
+    Data that end in a blocking line (a blocking electrode, an open diffusion) fitted with
+    such a circuit have their optimum where one arc's resistance runs away: that arc is
+    then its CPE (or C) alone, in series. The start grid places every arc on the measured
+    arcs and never reaches it (a text-file spectrum fitted with R0-p(R1,CPE1)-p(CPE2,R2-Ws2)
+    ended 143x above that optimum). Here the arc's R starts at ``BLOCKING_R_FACTOR`` x
+    max |Z|, its CPE (exponent: the data's low-frequency slope) or C gives the measured
+    -Z'' at the lowest frequency, and the other processes take the ``keep`` best
+    placements of the linear screen with that tail as its blocking column
+    (:func:`screened_starts`). Arcs whose resistance is not in ``free`` are skipped.
+    """
+    procs = processes(circuit)
+    zmax = float(np.max(np.abs(feats.z))) if feats.z is not None else 0.0
+    if zmax <= 0 or feats.zimag_lf <= 0:
+        return []
+    out = []
+    for proc in procs:
+        arc = proc.arc
+        if arc is None or arc.resistor not in free:
+            continue
+        tail = {arc.resistor: BLOCKING_R_FACTOR * zmax}
+        if arc.kind == "CPE":
+            n = feats.lf_exponent
+            tail[f"{arc.capacitive}_1"] = n
+            tail[f"{arc.capacitive}_0"] = math.sin(n * math.pi / 2) / (feats.zimag_lf * feats.omega_min ** n)
+        else:
+            tail[arc.capacitive] = 1.0 / (feats.zimag_lf * feats.omega_min)
+        others = tuple(p for p in procs if p is not proc)
+        placements = screened_starts(circuit, others, feats, LINEAR_SCREEN_GRID, keep) if others else [((), (), {})]
+        for k, (taus, mags, series) in enumerate(placements):
+            start = dict(base)
+            for other, tau, r in zip(others, taus, mags):
+                start.update(process_values(other, float(r), tau, feats))
+            start.update({name: v for name, v in series.items() if name in free})
+            start.update(tail)
+            out.append((f"tail:{arc.resistor}<-screen:{k}", start))
+    return out
+
+
 def _diverse_best(cost: np.ndarray, index_sets: np.ndarray, keep: int, cap: int) -> list[int]:
     """Rows of ``index_sets`` (C, P: each process's grid index) in ascending ``cost``, the
     first ``keep`` of them that do not give a process a grid index that ``cap`` rows taken

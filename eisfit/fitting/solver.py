@@ -51,6 +51,14 @@ which pass the Lin-KK test because its chain has an inductance: they skip round 
 synthetic two-arc spectra with 30 nH-1 uH in series: round 3 found no lower optimum for any
 of them; round 2 stays: without it, a real spectrum of that kind ended 1.55x above the
 optimum).
+The tail round follows (:func:`_tail_round`), for adaptive fits that still lack fit on data
+ending in a capacitive tail (a blocking electrode, an open diffusion) that the circuit, its
+impedance finite at DC, cannot follow (the test of the flag ``capacitive-tail-in-data``):
+the optimum of such a fit has one arc's resistance run away, the arc then its CPE alone in
+series, which no start of the grid reaches (real spectra fitted with
+R0-p(R1,CPE1)-p(CPE2,R2-Ws2) ended 143x, 25x and 1.4x above it; an independent multi-start
+scipy search found it). Its starts make each arc in turn the tail and place the other
+processes by the linear screen (:func:`eisfit.fitting.guess.blocking_arc_starts`).
 The repair round comes last (:func:`_repair_round`), for every fit, adaptive or with a
 fixed number of starts: where the best optimum still has a collapsed or runaway process (a
 parameter on a bound, a CPE exponent below ``LOW_EXPONENT``, a time constant far outside
@@ -86,8 +94,9 @@ import numpy as np
 
 from ..analysis.derived import ArcSpec, arc_tau_s
 from ..analysis.kk import KKResult, kk_tests
-from ..analysis.quality import data_kk_consistent, kk_noise_level, lack_of_fit_ratio, unmodelled_inductance_H
-from .guess import processes
+from ..analysis.quality import (data_kk_consistent, kk_noise_level, lack_of_fit_ratio, unmodelled_capacitance_F,
+                                unmodelled_inductance_H)
+from .guess import blocking_arc_starts, processes, spectrum_features
 from .optimise import LMRun, levenberg_marquardt
 from .problem import normal_equations_at, series_mask, weighted_residuals
 
@@ -362,18 +371,61 @@ def _solve_grid(preps: list[Any], *, kk: bool) -> Solution:
                                        dtype=int)
             escalated = poor
         starts = [list(_round_starts(preps[i], round_)) for i in poor]
-        more = _run_starts(BatchProblem.of([preps[i] for i in poor]), [preps[i] for i in poor], starts)
-        for j, i in enumerate(poor):
-            sol.escalated[i] = True
-            sol.n_starts[i] += more.n_starts[j]
-            if more.cost[j] < sol.cost[i]:
-                sol.p_best[i], sol.converged[i], sol.cost[i] = more.p_best[j], more.converged[j], more.cost[j]
-                sol.start_won[i] = more.start_won[j]
+        _keep_better(sol, poor, _run_starts(BatchProblem.of([preps[i] for i in poor]), [preps[i] for i in poor], starts))
+        sol.escalated[poor] = True
         if round_ == 2:
             candidates = next_candidates
+    _tail_round(preps, sol, [i for i in np.flatnonzero(adaptive)
+                             if _misses_tail(preps[i], sol.p_best[i], sol.cost[i], kk_results[i], noise[i])])
     _repair_round(preps, sol)
     _continue_unfinished(preps, sol)
     return sol
+
+
+def _misses_tail(prep: Any, p_full: np.ndarray, cost: float, kk_result: KKResult | None, noise_level: float) -> bool:
+    """The optimum lacks fit (ratio above ``ESCALATE_LACK_OF_FIT``) on data that end in a
+    capacitive tail the circuit cannot follow (its impedance finite at DC:
+    :func:`~eisfit.analysis.quality.unmodelled_capacitance_F`, the test behind the flag
+    ``capacitive-tail-in-data``)."""
+    if kk_result is None:
+        return False
+    problem = prep.problem
+    tail = unmodelled_capacitance_F(problem.circuit, problem.frequency, problem.z, kk_result.passed,
+                                    kk_result.capacitance_F, noise_level)
+    return tail is not None and _looks_poor(prep, p_full, cost, noise_level, any_sign=False)
+
+
+def _tail_round(preps: list[Any], sol: Solution, rows: list[int]) -> None:
+    """Where the data end in a capacitive tail the circuit cannot follow
+    (:func:`_misses_tail`), starts in which one arc plays the tail, its resistance run away
+    (:func:`eisfit.fitting.guess.blocking_arc_starts`): the optimum of such a fit, which no
+    start of the grid reaches (real text-file and BioLogic spectra fitted with
+    R0-p(R1,CPE1)-p(CPE2,R2-Ws2): 143x, 25x and 1.4x above it)."""
+    sets = {i: _tail_starts(preps[i]) for i in rows}
+    rows = [i for i in rows if sets[i].labels]
+    if rows:
+        _keep_better(sol, rows, _run_start_sets(BatchProblem.of([preps[i] for i in rows]), [preps[i] for i in rows],
+                                                [sets[i] for i in rows]))
+
+
+def _tail_starts(prep: Any) -> StartSet:
+    problem = prep.problem
+    names = problem.circuit.param_names
+    feats = spectrum_features(problem.frequency, problem.z)
+    free = {names[j] for j in problem.free}
+    pairs = blocking_arc_starts(problem.circuit, feats, prep.start_list[0], free)
+    return StartSet([label for label, _ in pairs],
+                    np.array([[start[n] for n in names] for _, start in pairs], float).reshape(len(pairs), len(names)))
+
+
+def _keep_better(sol: Solution, rows: list[int], more: Solution) -> None:
+    """Rows ``rows`` of ``sol`` take the optima of ``more`` (a round over them) that are
+    lower; their start counts grow by the round's."""
+    for j, i in enumerate(rows):
+        sol.n_starts[i] += more.n_starts[j]
+        if more.cost[j] < sol.cost[i]:
+            sol.p_best[i], sol.converged[i], sol.cost[i] = more.p_best[j], more.converged[j], more.cost[j]
+            sol.start_won[i] = more.start_won[j]
 
 
 def _repair_round(preps: list[Any], sol: Solution) -> None:
@@ -386,13 +438,8 @@ def _repair_round(preps: list[Any], sol: Solution) -> None:
     poor = [i for i in poor if sets[i].labels]
     if not poor:
         return
-    more = _run_start_sets(BatchProblem.of([preps[i] for i in poor]), [preps[i] for i in poor],
-                           [sets[i] for i in poor])
-    for j, i in enumerate(poor):
-        sol.n_starts[i] += more.n_starts[j]
-        if more.cost[j] < sol.cost[i]:
-            sol.p_best[i], sol.converged[i], sol.cost[i] = more.p_best[j], more.converged[j], more.cost[j]
-            sol.start_won[i] = more.start_won[j]
+    _keep_better(sol, poor, _run_start_sets(BatchProblem.of([preps[i] for i in poor]), [preps[i] for i in poor],
+                                            [sets[i] for i in poor]))
 
 
 def _repair_starts(prep: Any, p_best: np.ndarray) -> StartSet:
