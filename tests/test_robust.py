@@ -209,11 +209,15 @@ def test_blocking_arc_starts_make_one_arc_the_tail_and_place_the_others():
         ["tail:R2<-screen:0", "tail:R2<-screen:1"]
 
 
-def test_a_real_spectrum_with_a_blocking_tail_fitted_without_one_reaches_the_runaway_optimum():
-    """eisfitpython's Example2b (a blocking tail) fitted with R0-p(R1,CPE1)-p(CPE2,R2-Ws2):
-    143x above the optimum before (an independent multi-start scipy search found it), the
-    optimum of the limit circuit R0-CPE1-p(CPE2,R2-Ws2) now."""
-    (s,) = eisfit.read(realdata_path("text", "eisfitpython", "EIS_Data", "Example-2", "Example2b.txt"))
+@pytest.mark.parametrize("parts", [("text", "eisfitpython", "EIS_Data", "Example-2", "Example2b.txt"),
+                                   ("text", "impedance_py", "data", "exampleDataCHInstruments.txt")])
+def test_a_real_spectrum_with_a_blocking_tail_fitted_without_one_reaches_the_runaway_optimum(parts):
+    """eisfitpython's Example2b (passes the Lin-KK test) and impedance.py's CH Instruments
+    example (fails it), both ending in a blocking tail, fitted with
+    R0-p(R1,CPE1)-p(CPE2,R2-Ws2): 143x and 2.2x above the optimum before (an independent
+    multi-start scipy search found it), the optimum of the limit circuit
+    R0-CPE1-p(CPE2,R2-Ws2) now."""
+    (s,) = eisfit.read(realdata_path(*parts))
     res = eisfit.fit(s, "R0-p(R1,CPE1)-p(CPE2,R2-Ws2)")
     assert res.chisq <= eisfit.fit(s, "R0-CPE1-p(CPE2,R2-Ws2)").chisq * 1.01
     assert "unresolved:R1" in res.flags

@@ -99,7 +99,17 @@ def unmodelled_capacitance_F(circuit, frequency: np.ndarray, z: np.ndarray, kk_p
     (:func:`eisfit.model.finite_at_dc`: no C, CPE, W, Wo... in every path), and
     1/(omega_min C) reaches ``INDUCTANCE_SIGMAS`` noise levels of |Z| at the lowest
     frequency (a blocking electrode, an open diffusion)."""
-    if not kk_passed or not kk_capacitance_F or not math.isfinite(noise_level) or kk_capacitance_F <= 0:
+    return capacitive_tail_F(circuit, frequency, z, kk_capacitance_F, noise_level) if kk_passed else None
+
+
+def capacitive_tail_F(circuit, frequency: np.ndarray, z: np.ndarray, kk_capacitance_F: float | None,
+                      noise_level: float) -> float | None:
+    """:func:`unmodelled_capacitance_F` whether or not the data pass the Lin-KK test: the
+    chain's series capacitance (F) where ``circuit`` stays finite at DC and the
+    capacitance's reactance at the lowest frequency reaches ``INDUCTANCE_SIGMAS`` noise
+    levels of |Z|, else None (the solver's tail round tries starts for it: a failed test
+    inflates the noise level, which only makes this stricter)."""
+    if not kk_capacitance_F or not math.isfinite(noise_level) or kk_capacitance_F <= 0:
         return None
     if not finite_at_dc(circuit):
         return None

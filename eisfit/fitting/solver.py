@@ -94,7 +94,7 @@ import numpy as np
 
 from ..analysis.derived import ArcSpec, arc_tau_s
 from ..analysis.kk import KKResult, kk_tests
-from ..analysis.quality import (data_kk_consistent, kk_noise_level, lack_of_fit_ratio, unmodelled_capacitance_F,
+from ..analysis.quality import (capacitive_tail_F, data_kk_consistent, kk_noise_level, lack_of_fit_ratio,
                                 unmodelled_inductance_H)
 from .guess import blocking_arc_starts, processes, spectrum_features
 from .optimise import LMRun, levenberg_marquardt
@@ -385,13 +385,14 @@ def _solve_grid(preps: list[Any], *, kk: bool) -> Solution:
 def _misses_tail(prep: Any, p_full: np.ndarray, cost: float, kk_result: KKResult | None, noise_level: float) -> bool:
     """The optimum lacks fit (ratio above ``ESCALATE_LACK_OF_FIT``) on data that end in a
     capacitive tail the circuit cannot follow (its impedance finite at DC:
-    :func:`~eisfit.analysis.quality.unmodelled_capacitance_F`, the test behind the flag
-    ``capacitive-tail-in-data``)."""
+    :func:`~eisfit.analysis.quality.capacitive_tail_F`, the test behind the flag
+    ``capacitive-tail-in-data``, here also on data that fail the Lin-KK test: a CH
+    Instruments spectrum fitted with R0-p(R1,CPE1)-p(CPE2,R2-Ws2) ended 2.2x above the
+    optimum the round reaches)."""
     if kk_result is None:
         return False
     problem = prep.problem
-    tail = unmodelled_capacitance_F(problem.circuit, problem.frequency, problem.z, kk_result.passed,
-                                    kk_result.capacitance_F, noise_level)
+    tail = capacitive_tail_F(problem.circuit, problem.frequency, problem.z, kk_result.capacitance_F, noise_level)
     return tail is not None and _looks_poor(prep, p_full, cost, noise_level, any_sign=False)
 
 
