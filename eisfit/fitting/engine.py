@@ -289,6 +289,7 @@ class _Prepared:
     start_labels: list[str]  # where each start comes from ("guess", "initial", "grid:<k>", ...)
     adaptive: bool = False  # starts="auto": the solver may stop after the quick round
     n_quick: int = QUICK_STARTS  # starts of the quick round of an adaptive list
+    n_other_orders: int = 0  # the last starts: placements in other time orders (the solver's order round)
 
     @property
     def names(self) -> list[str]:
@@ -400,6 +401,7 @@ def _prepare(spectrum, circuit, *, area_cm2, thickness_cm, symmetric, weighting,
     problem = Problem(circ, f, z, scales, weighting, free, fixed_vec, transform)
 
     start_list, start_labels, n_quick = _start_list(circ, feats, guess, initial, fixed, starts)
+    other_orders = getattr(start_list, "other_orders", 0)
     if guess_mode == "drt" and len(start_list) > 1:  # issue 8: DRT-seeded starts after the first
         extra = [{**s, **fixed} for s in drt_starts(circ, guess, f, z, weighting, sig)]
         start_list = list(start_list[:])
@@ -421,7 +423,8 @@ def _prepare(spectrum, circuit, *, area_cm2, thickness_cm, symmetric, weighting,
         **({"guess": guess_mode} if guess_mode != "auto" else {}),
     }
     return _Prepared(definition, data, problem, start_list, lower, upper, fixed, dict(expr or {}),
-                     flags, settings, initial, floor, start_labels, adaptive=starts == "auto", n_quick=n_quick)
+                     flags, settings, initial, floor, start_labels, adaptive=starts == "auto", n_quick=n_quick,
+                     n_other_orders=other_orders)
 
 
 def _final_values(prep: _Prepared, p_best: np.ndarray, order_arcs: bool) -> np.ndarray:
@@ -645,7 +648,9 @@ def _start_list(circ, feats, guess, initial, fixed, starts) -> tuple[Sequence[di
     leading = leading_screened(circ, feats)
     labels[1:1 + leading] = [f"screened:{k}" for k in range(1, 1 + leading)]
     n_quick = 1 + leading if leading else QUICK_STARTS
-    order = _quick_first(len(grid), n_quick, leading)
+    own = len(grid) - grid.other_orders  # the placements of the processes in other time orders last
+    labels[own:] = [f"order:{k}" for k in range(grid.other_orders)]
+    order = _quick_first(own, n_quick, leading) + list(range(own, len(grid)))
     return grid.reordered(order), [labels[i] for i in order], n_quick
 
 
