@@ -1018,7 +1018,8 @@ def _some(labels: Sequence[str]) -> str:
     """``labels`` for a sentence: all of a few, else the first ones and how many more."""
     if len(labels) <= EXPLAIN_LABELS:
         return ", ".join(labels)
-    return f"{len(labels)} spectra: {', '.join(labels[:EXPLAIN_LABELS - 1])} and {len(labels) - EXPLAIN_LABELS + 1} more"
+    named = ", ".join(labels[:EXPLAIN_LABELS - 1])
+    return f"{len(labels)} spectra: {named} and {len(labels) - EXPLAIN_LABELS + 1} more"
 
 
 def choose_common_circuit(spectra: Sequence[Spectrum], *, criterion: str = "bic",

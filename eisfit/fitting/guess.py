@@ -483,8 +483,9 @@ def time_orders(circuit, procs: Sequence[Process]) -> list[tuple[int, ...]]:
     branch may be faster than the plain arc. Each top-level element is a block (a Randles
     branch: its charge-transfer arc, then its diffusion, always in that order); blocks of
     the same kinds are interchangeable (the same fit with other names), so only the orders
-    that differ in kinds are screened (at most ``MAX_TIME_ORDERS``). Real spectra fitted
-    with such a circuit had ended up to 1.08x above an optimum with the other order.
+    that differ in kinds are screened (at most ``MAX_TIME_ORDERS``). With the string's order
+    only, R0-p(R1,CPE1)-p(CPE2,R2-Ws2) on spectra whose Randles branch is the faster ended
+    2-46x above the optimum (12 of 12 synthetic spectra; a Gamry example 1.08x).
     """
     block_of = _process_blocks(circuit)
     blocks: dict[int, list[int]] = {}
@@ -508,7 +509,7 @@ def _process_blocks(circuit) -> dict[Process, int]:
     processes nested deeper are left out (they keep their place)."""
     names = {}
     for position, node in enumerate(_top_level_nodes(circuit.tree)):
-        for leaf in leaves(node) if not isinstance(node, Leaf) else (node,):
+        for leaf in leaves(node):
             names[leaf.name] = position
     out = {}
     for proc in processes(circuit):

@@ -52,8 +52,8 @@ synthetic two-arc spectra with 30 nH-1 uH in series: round 3 found no lower opti
 of them; round 2 stays: without it, a real spectrum of that kind ended 1.55x above the
 optimum).
 The tail round follows round 3 (:func:`_tail_round`), for adaptive fits that still lack
-fit on data ending in a capacitive tail (a blocking electrode, an open diffusion) that the circuit, its
-impedance finite at DC, cannot follow (the test of the flag ``capacitive-tail-in-data``):
+fit on data ending in a capacitive tail (a blocking electrode, an open diffusion) that the
+circuit, its impedance finite at DC, cannot follow (the test of ``capacitive-tail-in-data``):
 the optimum of such a fit has one arc's resistance run away, the arc then its CPE alone in
 series, which no start of the grid reaches (real spectra fitted with
 R0-p(R1,CPE1)-p(CPE2,R2-Ws2) ended 143x, 25x and 1.4x above it; an independent multi-start
