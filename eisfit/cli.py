@@ -658,6 +658,8 @@ def fit_command(files, circuit, area_cm2, thickness_cm, symmetric, weighting, fm
             results.append(res)
             if not as_json:
                 click.echo(res.summary())
+                if res.kk_passed is False:
+                    click.echo(f"  Kramers-Kronig band: {_band_text(_kk_band_of(res))}")
                 click.echo("")
     if as_json:
         _print_json([r.to_dict() for r in results])
@@ -932,6 +934,14 @@ def validate_command(files, threshold_pct, violation_pct, c, no_inductance, out_
     if as_json:
         _print_json(records)
     return _exit_code(done, failed.count)
+
+
+def _kk_band_of(res):
+    """:func:`eisfit.kk_valid_band` of a fit's points (``KKBand`` or None)."""
+    from .analysis.kk import kk_valid_band
+    from .spectrum import Spectrum
+
+    return kk_valid_band(Spectrum(frequency=res.frequency, z=res.z))
 
 
 def _band_text(band) -> str:

@@ -350,3 +350,21 @@ def test_validate_names_the_band_and_its_fmin_keeps_the_band_s_points(tmp_path):
     assert eisfit.read(path)[0].crop(fmin=fmin).frequency.size == band.n_points
     record = json.loads(CliRunner().invoke(main, ["validate", str(path), "--json"]).output)[0]
     assert record["valid_band"]["cut_low"] == band.cut_low and record["valid_band"]["fmin_Hz"] == band.fmin_Hz
+
+
+def test_eisfit_fit_names_the_band_where_points_that_fail_the_test_pass(tmp_path):
+    """A fit whose points fail the Lin-KK test: the terminal adds where they pass and the
+    --fmin to fit there (as validate); a spectrum that passes gets no such line."""
+    from click.testing import CliRunner
+
+    from eisfit.cli import main
+    from eisfit.model import Circuit
+
+    drift, clean = _drifting(10), Spectrum(BAND_F, noisy(Circuit("R0-p(R1,CPE1)-p(R2,CPE2)").impedance(BAND_P, BAND_F)))
+    for name, s in (("drift", drift), ("clean", clean)):
+        np.savetxt(tmp_path / f"{name}.csv", np.c_[s.frequency, s.z.real, s.z.imag], delimiter=",",
+                   header="freq/Hz,Zre/Ohm,Zim/Ohm", comments="")
+    out = CliRunner().invoke(main, ["fit", str(tmp_path / "drift.csv"), str(tmp_path / "clean.csv"),
+                                    "--circuit", "R0-p(R1,CPE1)-p(R2,CPE2)"])
+    lines = [ln for ln in out.output.splitlines() if "Kramers-Kronig band:" in ln]
+    assert len(lines) == 1 and "passes on" in lines[0] and "--fmin" in lines[0], out.output
