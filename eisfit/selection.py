@@ -165,9 +165,8 @@ def spectra_evidence(spectra: Sequence[Spectrum]) -> list[SpectrumEvidence | Non
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for rows in by_length.values():
-            grids = np.array([spectra[i].frequency for i in rows])
-            shared = bool(np.all(grids == grids[0]))
-            results = kk_tests(grids[0] if shared else grids, np.array([spectra[i].z for i in rows], dtype=complex),
+            results = kk_tests(np.array([spectra[i].frequency for i in rows]),
+                               np.array([spectra[i].z for i in rows], dtype=complex),
                                labels=[spectra[i].label for i in rows])
             for i, kk in zip(rows, results):
                 out[i] = _evidence(spectra[i], kk)

@@ -708,11 +708,14 @@ def kk_tests(
     """:func:`kk_test` of S spectra of N points (``z`` (S, N) complex ohm), computed together:
     measured on one frequency grid (``frequency`` (N,) Hz), one design matrix per chain
     length for the whole stack; each on its own (``frequency`` (S, N): an instrument that
-    logs the frequency it measured at), one per spectrum, still in one batched solve. Same
-    options and results as :func:`kk_test` per spectrum."""
+    logs the frequency it measured at), one per spectrum, still in one batched solve (rows
+    that are all equal are taken as one grid). Same options and results as :func:`kk_test`
+    per spectrum."""
     z = np.asarray(z, dtype=complex)
     labels = labels or [""] * z.shape[0]
     frequency = np.asarray(frequency, dtype=float)
+    if frequency.ndim == 2 and len(frequency) and np.all(frequency == frequency[0]):
+        frequency = frequency[0]  # one grid after all: one design matrix per chain length
     if frequency.ndim == 2 and max_rc is None:  # the default longest chain depends on each grid's span
         groups: dict[int, list[int]] = {}
         for i, f in enumerate(frequency):

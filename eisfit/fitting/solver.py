@@ -662,12 +662,10 @@ def _kk_of(preps: list[Any]) -> list[KKResult | None]:
         if k not in _KK_MEMORY:
             by_size.setdefault(preps[i].data.frequency.size, []).append(i)
     for missing in by_size.values():
-        grids = [preps[i].data.frequency for i in missing]
-        one_grid = all(np.array_equal(grids[0], g) for g in grids[1:])
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # the KK test informs a fit; its notes are not the fit's
-                results = kk_tests(grids[0] if one_grid else np.array(grids),
+                results = kk_tests(np.array([preps[i].data.frequency for i in missing]),
                                    np.array([preps[i].data.z for i in missing]),
                                    labels=[str(preps[i].data.label) for i in missing])
         except Exception:  # the KK test only informs a fit; it must never stop one
