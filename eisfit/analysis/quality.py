@@ -28,7 +28,7 @@ from .kk import voigt_noise_levels
 
 __all__ = ["LACK_OF_FIT_RATIO", "MISFIT_RATIO", "NOISE_FLOOR", "kk_noise_level", "voigt_noise_levels",
            "rms_relative_residual", "lack_of_fit_ratio", "is_lack_of_fit", "unmodelled_inductance_H",
-           "unmodelled_capacitance_F"]
+           "unmodelled_capacitance_F", "capacitive_tail_F"]
 
 LACK_OF_FIT_RATIO = 2.0  # residuals above twice the noise level: the model misses the data
 MISFIT_RATIO = 1.2  # above it (up to 2) the residuals are systematically above the noise: right-model fits
