@@ -254,8 +254,8 @@ def test_a_fit_of_glitched_data_names_the_point_in_a_flag_and_the_cli_in_a_line(
 def test_blas_limit_covers_scipy_s_blas_loaded_after_it():
     """small_blas limits every BLAS eisfit uses: numpy and scipy each bundle one, and
     ``import eisfit`` loads numpy's only. Its controller, made at the first Lin-KK test,
-    must also cover scipy's (the DRT's), which was left multi-threaded (2x the CPU of 80
-    DRTs after a kk_test on two cores). A fresh process, so that nothing loaded scipy first."""
+    must also cover scipy's (the DRT's), which was left multi-threaded (its idle threads
+    spun beside a DRT run after a kk_test). A fresh process, so that nothing loaded scipy first."""
     import subprocess
     import sys
 

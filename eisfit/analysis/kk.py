@@ -55,7 +55,7 @@ def _blas_controller():
     """The thread-pool controller of every BLAS eisfit uses. numpy and scipy each bundle
     an OpenBLAS, and the controller sees only the libraries loaded when it is made: made
     before scipy's was loaded (``import eisfit`` loads numpy's only), scipy's stayed
-    multi-threaded (a DRT after a Lin-KK test: its threads' spinning took ~50 % more CPU)."""
+    multi-threaded (a DRT after a Lin-KK test: its idle threads spun beside it)."""
     try:
         from threadpoolctl import ThreadpoolController
     except ImportError:  # pragma: no cover - optional
