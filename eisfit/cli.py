@@ -230,6 +230,10 @@ class _FormatName(click.ParamType):
 
 _FORMAT = _FormatName()
 _POSITIVE = click.FloatRange(min=0, min_open=True)
+_EXCLUDE_HZ = click.option(
+    "--exclude-hz", "exclude_hz", type=_POSITIVE, multiple=True, metavar="F",
+    help="Leave out the points within 1 % of F Hz, e.g. an outlier that the kk-outlier flag names "
+         "(repeatable; no point near F is an error).")
 
 
 def _writable_folder(folder: str | Path, option: str = "--out") -> Path:
@@ -601,6 +605,7 @@ eisfit fit cell.mpr --json > cell_fit.json
               default="modulus", show_default=True, help="Residual weighting.")
 @click.option("--fmin", type=_POSITIVE, default=None, help="Lowest frequency fitted, Hz (> 0).")
 @click.option("--fmax", type=_POSITIVE, default=None, help="Highest frequency fitted, Hz (> 0).")
+@_EXCLUDE_HZ
 @click.option("--fix", "fix", multiple=True, metavar="NAME=VALUE", help="Hold a parameter fixed (repeatable).")
 @click.option("--initial", "initial", multiple=True, metavar="NAME=VALUE", help="Starting value (repeatable).")
 @click.option("--engine", type=click.Choice(["fast", "lmfit"]), default="fast", show_default=True,
@@ -615,7 +620,7 @@ eisfit fit cell.mpr --json > cell_fit.json
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Write <label>_fit.json, fits.csv (one row per spectrum) and, with --plot, figures.")
 @click.option("--plot", is_flag=True, help="A PNG per spectrum (Nyquist, Bode, residuals) in --out (required).")
-def fit_command(files, circuit, area_cm2, thickness_cm, symmetric, weighting, fmin, fmax, fix, initial,
+def fit_command(files, circuit, area_cm2, thickness_cm, symmetric, weighting, fmin, fmax, exclude_hz, fix, initial,
                 engine, guess_mode, profile, fmt, as_json, out_dir, plot) -> int:
     """Fit a circuit to every spectrum of FILE(s); no initial guess needed.
 
@@ -633,7 +638,8 @@ def fit_command(files, circuit, area_cm2, thickness_cm, symmetric, weighting, fm
     settings = FitSettings(circuit=circuit, area_cm2=area_cm2, thickness_cm=thickness_cm, symmetric=symmetric,
                            weighting=weighting, fmin_Hz=fmin, fmax_Hz=fmax)
     options = {"fixed": _name_values(fix, "--fix") or None, "initial": _name_values(initial, "--initial") or None,
-               "engine": engine, "guess": guess_mode, "profile": _PROFILE_CHOICE[profile]}
+               "engine": engine, "guess": guess_mode, "profile": _PROFILE_CHOICE[profile],
+               **({"exclude_hz": exclude_hz} if exclude_hz else {})}
     options = check_fit_options(options, caller="fit")
     check_parameter_names(settings.circuit, options)
     out = _writable_folder(out_dir) if out_dir else None
@@ -718,10 +724,11 @@ eisfit suggest cell.mpt --library --json
               default="modulus", show_default=True, help="Residual weighting of the candidate fits.")
 @click.option("--fmin", type=_POSITIVE, default=None, help="Lowest frequency fitted, Hz (> 0).")
 @click.option("--fmax", type=_POSITIVE, default=None, help="Highest frequency fitted, Hz (> 0).")
+@_EXCLUDE_HZ
 @click.option("--format", "fmt", type=_FORMAT, default=None,
               help="Force the file format (default: detect from content).")
 @_JSON
-def suggest_command(files, candidates, criterion, library, area_cm2, weighting, fmin, fmax, fmt,
+def suggest_command(files, candidates, criterion, library, area_cm2, weighting, fmin, fmax, exclude_hz, fmt,
                     as_json) -> int:
     """Which circuit? Rank candidate circuits for every spectrum of FILE(s).
 
@@ -737,7 +744,8 @@ def suggest_command(files, candidates, criterion, library, area_cm2, weighting, 
     for _, s in _each_spectrum(files, fmt, failed):
         try:
             sug = suggest_circuit(s, listed, criterion=criterion, library=library, area_cm2=area_cm2,
-                                  weighting=weighting, fmin=fmin, fmax=fmax)
+                                  weighting=weighting, fmin=fmin, fmax=fmax,
+                                  **({"exclude_hz": exclude_hz} if exclude_hz else {}))
         except EisfitError as exc:
             _error(_labelled(s.label, exc))
             failed.count += 1
@@ -1083,6 +1091,7 @@ eisfit campaign campaign.toml --out results/ --json > results.json
               help="Residual weighting (default: [defaults], else modulus).")
 @click.option("--fmin", type=_POSITIVE, default=None, help="Lowest frequency fitted, Hz (> 0).")
 @click.option("--fmax", type=_POSITIVE, default=None, help="Highest frequency fitted, Hz (> 0).")
+@_EXCLUDE_HZ
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
               help="Fitting processes on this machine (with 64 or more data files they also read them).")
 @click.option("--starts", default="auto", show_default=True, metavar="auto|N",
@@ -1113,7 +1122,7 @@ eisfit campaign campaign.toml --out results/ --json > results.json
 @click.option("--arrhenius", "arrhenius_", is_flag=True,
               help="Arrhenius fit of each conductivity vs temperature: arrhenius.csv, arrhenius.png/svg, report section.")
 # ---- end series analysis options ----
-def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, weighting, fmin, fmax,
+def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, weighting, fmin, fmax, exclude_hz,
                      jobs: int, starts: str, profile: str, scheduler: str | None, out: str | None, no_cache: bool,
                      cache_dir, nyquist_asr: bool, progress, shared, smooth, arrhenius_,
                      drt_: bool = False, as_json: bool = False) -> int:
@@ -1132,7 +1141,8 @@ def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, we
     out_default = out is None
     folder = Path(_CAMPAIGN_OUT_DEFAULT if out is None else out)
     options = {**_series_options(shared, smooth), **_starts_option(starts),
-               **({} if profile == "auto" else {"profile": _PROFILE_CHOICE[profile]})}
+               **({} if profile == "auto" else {"profile": _PROFILE_CHOICE[profile]}),
+               **({"exclude_hz": exclude_hz} if exclude_hz else {})}
     _check_scheduler_address(scheduler)
     _writable_folder(folder)
     cache = False if no_cache else (cache_dir or folder / ".eisfit-cache")

@@ -461,9 +461,11 @@ def _suggest(spectrum: Spectrum, candidates: Sequence[str] | None, criterion: st
 
 
 def _evidence_data(spectrum: Spectrum, fit_options: Mapping[str, Any]) -> Spectrum:
-    """The points the evidence is read from: those the fits see (``fmin``/``fmax``, Hz)."""
+    """The points the evidence is read from: those the fits see (``fmin``/``fmax``,
+    ``exclude_hz``, Hz)."""
     fmin, fmax = fit_options.get("fmin"), fit_options.get("fmax")
-    return spectrum if fmin is None and fmax is None else spectrum.crop(fmin, fmax)
+    data = spectrum if fmin is None and fmax is None else spectrum.crop(fmin, fmax)
+    return data.exclude(fit_options["exclude_hz"]) if fit_options.get("exclude_hz") else data
 
 
 def initial_shapes(ev: SpectrumEvidence) -> list[CircuitShape]:
@@ -943,7 +945,7 @@ def fit_auto(spectrum: Spectrum, **fit_options: Any):
         if fit_options.pop(key, None):
             raise FitError(f"{key}= names the parameters of one circuit; it cannot be used "
                            "with circuit='auto'")
-    keys = ("weighting", "sigma", "fmin", "fmax", "drop_inductive", "area_cm2")
+    keys = ("weighting", "sigma", "fmin", "fmax", "exclude_hz", "drop_inductive", "area_cm2")
     suggestion = suggest_circuit(spectrum, **{k: fit_options[k] for k in keys
                                               if fit_options.get(k) is not None})
     best = suggestion.best_fit

@@ -141,7 +141,8 @@ def check_fit_options(options: Mapping[str, Any], caller: str = "fit_campaign") 
     keyword of any Python function does; the names :class:`FitSettings` holds are
     refused here (they are explicit arguments). Values that can be checked without
     data are checked (``initial``/``fixed`` finite, ``starts``, ``engine``, ``guess``,
-    ``profile``, ``expr`` strings): a bad one raises :class:`~eisfit.FitError`.
+    ``profile``, ``expr`` strings, ``exclude_hz`` frequencies): a bad one raises
+    :class:`~eisfit.FitError`.
     """
     allowed = [n for n in _fit_parameters() if n not in ("spectrum",) and n not in FIT_SETTING_NAMES]
     for name in options:
@@ -161,6 +162,10 @@ def check_fit_options(options: Mapping[str, Any], caller: str = "fit_campaign") 
     for name, choices in (("engine", ("fast", "lmfit")), ("guess", ("auto", "drt"))):
         if name in out and out[name] not in choices:
             raise FitError(f"unknown {name} {out[name]!r}; use one of {', '.join(choices)}")
+    if "exclude_hz" in out:
+        from .spectrum import frequencies_to_exclude
+
+        out["exclude_hz"] = frequencies_to_exclude(out["exclude_hz"])
     if "profile" in out and out["profile"] not in ("auto", True, False):
         raise FitError(f"profile must be 'auto', True or False, got {out['profile']!r}")
     if out.get("expr") is not None:

@@ -6,13 +6,14 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .errors import DataError
+from .errors import DataError, FitError
 
 __all__ = ["Spectrum", "as_spectrum", "require_distinct_frequencies", "not_a_spectrum_hint", "AREA_SPECIFIC_UNIT",
-           "DIVIDED_BY_AREA_KEY"]
+           "DIVIDED_BY_AREA_KEY", "EXCLUDE_RTOL", "frequencies_to_exclude"]
 
 AREA_SPECIFIC_UNIT = "ohm*cm2"  # meta["impedance_unit"] of a spectrum whose file gave Z per area
 DIVIDED_BY_AREA_KEY = "impedance_per_area_divided_by_cm2"  # meta: the area (cm2) such a spectrum was divided by
+EXCLUDE_RTOL = 0.01  # Spectrum.exclude: a frequency names the points within 1 % of it (files write 49.998 for 50 Hz)
 
 
 class Spectrum:
@@ -190,6 +191,26 @@ class Spectrum:
                             f"span {f.min():g}-{f.max():g} Hz")
         return self.select(keep)
 
+    def exclude(self, frequencies_Hz: Any, rtol: float = EXCLUDE_RTOL) -> "Spectrum":
+        """Leave out the points at the given frequencies (Hz), e.g. an outlier that the
+        Lin-KK test names (``KKResult.outliers_Hz``, the ``kk-outlier`` flag) or mains
+        pick-up at 50 Hz.
+
+        Each frequency leaves out every selected point within ``rtol`` (relative) of it;
+        a frequency with no such point raises :class:`~eisfit.DataError` naming the
+        nearest point, so that a mistyped value is never silently ignored."""
+        targets = frequencies_to_exclude(frequencies_Hz)
+        f = self.frequency
+        keep = np.ones(f.size, dtype=bool)
+        for target in targets:
+            near = np.abs(f / target - 1.0) <= rtol
+            if not near.any():
+                nearest = f[np.argmin(np.abs(np.log(f / target)))] if f.size else float("nan")
+                raise DataError(f"{self.label}: no point within {100 * rtol:g} % of {target:g} Hz to exclude "
+                                f"(the nearest is at {nearest:.6g} Hz)")
+            keep &= ~near
+        return self.select(keep)
+
     def drop_inductive(self) -> "Spectrum":
         """Drop points with Z'' > 0 (inductive, usually cable artefacts at high frequency)."""
         return self.select(self.z.imag <= 0)
@@ -263,6 +284,23 @@ class Spectrum:
                 rows.append((key, text if len(text) <= 120 else "..." + text[-117:], "cm²" if key == "area_cm2" else ""))
         return (f"<div><b>Spectrum</b> {escape(self.label)}"
                 + html_table(("", "value", "unit"), rows, numeric_from=1) + "</div>")
+
+
+def frequencies_to_exclude(value: Any) -> tuple[float, ...]:
+    """``exclude_hz`` (one frequency or several, Hz; None = none) as a tuple of positive
+    numbers; :class:`~eisfit.FitError` on anything else."""
+    if value is None:
+        return ()
+    values = [value] if isinstance(value, (int, float, np.integer, np.floating)) else value
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise FitError(f"exclude_hz must be a frequency or a list of frequencies (Hz), got {value!r}")
+    out = []
+    for v in values:
+        ok = isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+        if not (ok and np.isfinite(v) and v > 0):
+            raise FitError(f"exclude_hz: frequencies must be positive numbers (Hz), got {v!r}")
+        out.append(float(v))
+    return tuple(out)
 
 
 def as_spectrum(data: Any, purpose: str) -> "Spectrum":

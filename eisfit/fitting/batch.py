@@ -53,6 +53,7 @@ def fit_batch(
     symmetric: bool = True,
     fmin: float | None = None,
     fmax: float | None = None,
+    exclude_hz: Sequence[float] = (),
     drop_inductive: bool | str = "auto",
     fixed: Mapping[str, float] | None = None,
     bounds: Mapping[str, tuple[float, float]] | None = None,
@@ -72,8 +73,8 @@ def fit_batch(
     spectra = list(spectra)
     inits = _per_spectrum(initial, len(spectra))
     prepare = _preparer(circuit, dict(area_cm2=area_cm2, thickness_cm=thickness_cm, symmetric=symmetric,
-                                      weighting=weighting, fmin=fmin, fmax=fmax, drop_inductive=drop_inductive,
-                                      fixed=fixed, bounds=bounds, profile=profile))
+                                      weighting=weighting, fmin=fmin, fmax=fmax, exclude_hz=exclude_hz,
+                                      drop_inductive=drop_inductive, fixed=fixed, bounds=bounds, profile=profile))
     preps = [prepare(s, init, starts) for s, init in zip(spectra, inits)]
     return fit_prepared(preps, kk=kk, order_arcs=order_arcs)
 
@@ -231,7 +232,7 @@ def _preparer(circuit, options: Mapping[str, Any]):
     opts = dict(area_cm2=options.get("area_cm2"), thickness_cm=options.get("thickness_cm"),
                 symmetric=options.get("symmetric", True), weighting=options.get("weighting", "modulus"),
                 sigma=None, fmin=options.get("fmin"), fmax=options.get("fmax"),
-                drop_inductive=options.get("drop_inductive", "auto"), fixed=options.get("fixed"),
+                exclude_hz=options.get("exclude_hz", ()), drop_inductive=options.get("drop_inductive", "auto"), fixed=options.get("fixed"),
                 bounds=options.get("bounds"), expr=None, engine="fast", profile=options.get("profile", "auto"),
                 guess_mode=options.get("guess", "auto"))
     unknown = set(options) - set(opts) - {"guess"}
@@ -350,8 +351,8 @@ def _as_spectrum(item: Spectrum | str | Path) -> Spectrum:
     return spectra[0] if isinstance(spectra, list) else spectra
 
 
-CHAIN_OPTIONS = ("area_cm2", "thickness_cm", "symmetric", "weighting", "fmin", "fmax", "drop_inductive",
-                 "fixed", "bounds", "profile", "guess", "starts", "kk", "order_arcs")  # what fit_chain takes
+CHAIN_OPTIONS = ("area_cm2", "thickness_cm", "symmetric", "weighting", "fmin", "fmax", "exclude_hz",
+                 "drop_inductive", "fixed", "bounds", "profile", "guess", "starts", "kk", "order_arcs")  # what fit_chain takes
 SEED_DISAGREEMENT_RTOL = 1e-3  # a seeded optimum below the cold one by this much (relative) and by
 SEED_DISAGREEMENT_S2 = 1.0  # this many s^2 (the noise variance, chisq / dof): the cold fit missed it. Less is
 # the polish's own slack in a flat valley (it stops creeping at 0.1 s^2 per 20 steps): the same minimum

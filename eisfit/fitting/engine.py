@@ -16,7 +16,8 @@ import numpy as np
 from ..analysis.derived import ArcSpec, arc_tau_s, derived_quantities_batch
 from ..errors import FitError
 from ..model import Circuit, CircuitDefinition, load_circuit
-from ..spectrum import DIVIDED_BY_AREA_KEY, Spectrum, not_a_spectrum_hint, require_distinct_frequencies
+from ..spectrum import (DIVIDED_BY_AREA_KEY, Spectrum, frequencies_to_exclude, not_a_spectrum_hint,
+                        require_distinct_frequencies)
 from .inputs import fit_inputs
 from .guess import (base_guess, drt_starts, leading_screened, multistart_guesses, spectrum_features,
                     top_level_arc_groups)
@@ -48,6 +49,7 @@ def fit(
     sigma: Any = None,
     fmin: float | None = None,
     fmax: float | None = None,
+    exclude_hz: Sequence[float] = (),
     drop_inductive: bool | str = "auto",
     initial: Mapping[str, float] | FitResult | None = None,
     fixed: Mapping[str, float] | None = None,
@@ -80,6 +82,10 @@ def fit(
     weighting : ``modulus`` (default, 1/|Z| of the data), ``modulus-calc`` (1/|Zfit|), ``proportional``, ``unit``, or
         ``sigma`` with ``sigma=`` standard deviations (ohm).
     fmin, fmax : frequency window, Hz.
+    exclude_hz : frequencies (Hz) whose points are left out, each matching the points
+        within 1 % of it (:meth:`eisfit.Spectrum.exclude`): an outlier the ``kk-outlier``
+        flag names, mains pick-up. A frequency with no point that close raises
+        :class:`~eisfit.DataError`; the count goes into the flags (``excluded-points``).
     drop_inductive : drop points with Z'' > 0; ``"auto"`` drops them only when the
         circuit has no inductor (the count goes into the flags).
     initial : starting values by parameter name (others from the automatic guess), or a
@@ -123,7 +129,8 @@ def fit(
     """
     spectrum, circuit, initial, fixed = fit_inputs(spectrum, circuit, initial, fixed)
     options = dict(area_cm2=area_cm2, thickness_cm=thickness_cm, symmetric=symmetric, weighting=weighting,
-                   sigma=sigma, fmin=fmin, fmax=fmax, drop_inductive=drop_inductive, initial=initial, fixed=fixed,
+                   sigma=sigma, fmin=fmin, fmax=fmax, exclude_hz=exclude_hz, drop_inductive=drop_inductive,
+                   initial=initial, fixed=fixed,
                    bounds=bounds, expr=expr, starts=starts, engine=engine, guess_mode=guess, profile=profile)
     prep = _prepare(spectrum, circuit, **options)
     if prep.uses_lmfit:
@@ -324,7 +331,7 @@ def spectrum_in_ohm(spectrum: Spectrum, area_cm2: float | None) -> Spectrum:
 
 def _prepare(spectrum, circuit, *, area_cm2, thickness_cm, symmetric, weighting, sigma, fmin, fmax,
              drop_inductive, initial, fixed, bounds, expr, starts, engine,
-             guess_mode: str = "auto", profile: bool | str = "auto") -> _Prepared:
+             guess_mode: str = "auto", profile: bool | str = "auto", exclude_hz: Any = ()) -> _Prepared:
     """Validate the arguments of :func:`fit`, select the points and build the problem and starts."""
     if not isinstance(spectrum, Spectrum):
         raise FitError(f"fit() needs an eisfit.Spectrum, got {type(spectrum).__name__}"
@@ -362,7 +369,8 @@ def _prepare(spectrum, circuit, *, area_cm2, thickness_cm, symmetric, weighting,
 
     flags: list[str] = []
     spectrum = _in_ohm(spectrum, area_cm2, flags)
-    data, sig = _select_points(spectrum, circ, fmin, fmax, drop_inductive, sigma, flags)
+    exclude_hz = frequencies_to_exclude(exclude_hz)
+    data, sig = _select_points(spectrum, circ, fmin, fmax, exclude_hz, drop_inductive, sigma, flags)
     f, z = data.frequency, data.z
     lower, upper = _bounds(definition, bounds)
     fixed = dict(fixed or {})
@@ -415,6 +423,7 @@ def _prepare(spectrum, circuit, *, area_cm2, thickness_cm, symmetric, weighting,
         "weighting_formula": weighting_formula(weighting if sig is None else "sigma"),
         "area_cm2": area_cm2, "thickness_cm": thickness_cm, "symmetric": bool(symmetric),
         "fmin_Hz": fmin, "fmax_Hz": fmax, "drop_inductive": drop_inductive,
+        **({"exclude_Hz": list(exclude_hz)} if exclude_hz else {}),
         "initial": {k: float(v) for k, v in (initial or {}).items()},
         "fixed": {k: float(v) for k, v in fixed.items()}, "expr": dict(expr or {}),
         "bounds": {n: (float(lower[i]), float(upper[i])) for i, n in enumerate(names)},
@@ -573,8 +582,12 @@ def _check_names(names: list[str], given: Mapping | None, what: str) -> None:
         raise FitError(f"{what}: unknown parameter(s) {', '.join(unknown)}; the circuit has {', '.join(names)}")
 
 
-def _select_points(spectrum, circ, fmin, fmax, drop_inductive, sigma, flags):
+def _select_points(spectrum, circ, fmin, fmax, exclude_hz, drop_inductive, sigma, flags):
     data = spectrum.crop(fmin, fmax) if (fmin is not None or fmax is not None) else spectrum
+    if exclude_hz:
+        n_before = len(data)
+        data = data.exclude(exclude_hz)
+        flags.append(f"excluded-points:{n_before - len(data)}")
     sig = None if sigma is None else np.asarray(sigma)
     if sig is not None and sig.shape != (len(spectrum),):
         raise FitError(f"sigma has {sig.size} values, the spectrum has {len(spectrum)} points")

@@ -42,8 +42,8 @@ FLAGS: dict[str, tuple[str, str]] = {
                         "compare circuits with eisfit suggest"),
     "kk-outlier": (CAUTION, "one point at this frequency deviates from the Lin-KK chain by more than 6 robust "
                             "noise SDs and 1 % of |Z| while both its neighbours do not: a glitch (mains "
-                            "pick-up, a contact); leave it out (Python: spectrum.select(spectrum.frequency != f)) "
-                            "and fit again"),
+                            "pick-up, a contact); leave it out and fit again (eisfit fit/campaign --exclude-hz F; "
+                            "Python: exclude_hz=[F])"),
     "inductance-in-data": (CAUTION, "the fit misses the data (ratio above 1.2) that hold a series inductance "
                                     "of this many H (the Lin-KK chain's, on data that pass the test: more than 3 "
                                     "noise levels of |Z| at f_max) that the circuit lacks: add L0 "
@@ -73,6 +73,8 @@ FLAGS: dict[str, tuple[str, str]] = {
                                    "0.1 % and more than 1 s^2 below the automatic (cold) fit's, which alone would "
                                    "have missed it"),
     "arc-jump": (CAUTION, "campaign: a resistance changes more than 3x from the previous checkpoint"),
+    "excluded-points": (NOTE, "this many points were left out on request (exclude_hz, --exclude-hz: the points "
+                              "within 1 % of each frequency given)"),
     "dropped-inductive-points": (NOTE, "this many high-frequency points with Z'' > 0 (reaching 1 % of |Z|) "
                                        "were dropped (circuit without inductor)"),
     "shared": (NOTE, "joint fit: these parameters are shared by every spectrum"),

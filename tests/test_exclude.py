@@ -1,0 +1,139 @@
+"""Leaving out named points (``exclude_hz``, ``--exclude-hz``, ``Spectrum.exclude``): the
+points the ``kk-outlier`` flag names, mains pick-up. Every path (fit, suggest, campaign,
+command line) fits exactly the points a selection by hand would leave."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import eisfit
+from eisfit import DataError, FitError, Spectrum
+from eisfit.cli import main
+from eisfit.fitting.flags import explain_flag
+from eisfit.model import Circuit
+from eisfit.settings import check_fit_options
+
+CIRCUIT = "R0-p(R1,CPE1)-p(R2,CPE2)"
+TRUE = [10.0, 100.0, 1e-7, 0.9, 150.0, 1e-5, 0.8]
+GLITCH = 30  # index of the point 5 % off
+
+
+def glitched(seed: int = 3, n: int = 57) -> Spectrum:
+    """Two arcs (~2 kHz and ~20 Hz), 1 MHz-0.1 Hz, 0.3 % noise, point GLITCH 5 % off."""
+    f = np.logspace(6, -1, n)
+    rng = np.random.default_rng(seed)
+    z = Circuit(CIRCUIT).impedance(TRUE, f) * (1 + 0.003 * (rng.standard_normal(n) + 1j * rng.standard_normal(n)))
+    z[GLITCH] *= 1.05
+    return Spectrum(f, z, {"label": "glitched"})
+
+
+def test_exclude_leaves_out_the_points_within_1_percent_and_keeps_the_original():
+    s = glitched()
+    f = s.frequency
+    kept = s.exclude([f[GLITCH] * 1.004])  # a file may write 49.998 Hz for 50 Hz
+    assert len(kept) == len(s) - 1
+    assert f[GLITCH] not in kept.frequency
+    assert len(kept.original) == len(s)
+    assert len(s.exclude(f[GLITCH])) == len(s) - 1  # one number works too
+    twice = Spectrum(np.r_[f, f[GLITCH]], np.r_[s.z, s.z[GLITCH]])  # a frequency measured twice: both go
+    assert len(twice.exclude([f[GLITCH]])) == len(s) - 1
+    with pytest.raises(DataError, match=r"no point within 1 % of 7 Hz to exclude \(the nearest is at"):
+        s.exclude([7.0])
+    for bad in ([-1.0], [float("nan")], "50", [True]):
+        with pytest.raises(FitError, match="exclude_hz"):
+            s.exclude(bad)
+
+
+def test_fit_with_exclude_hz_is_the_fit_of_the_selected_points_and_says_so():
+    s = glitched()
+    f = s.frequency
+    plain = eisfit.fit(s, CIRCUIT)
+    assert f"kk-outlier:{f[GLITCH]:.4g}Hz" in plain.flags
+    res = eisfit.fit(s, CIRCUIT, exclude_hz=[f[GLITCH]])
+    by_hand = eisfit.fit(s.select(np.arange(len(s)) != GLITCH), CIRCUIT)
+    assert res.n_points == len(s) - 1
+    assert res.chisq == pytest.approx(by_hand.chisq, rel=1e-9)
+    for name in res.values:
+        assert res.values[name] == pytest.approx(by_hand.values[name], rel=1e-6)
+    assert "excluded-points:1" in res.flags
+    assert not any(fl.startswith("kk-outlier") for fl in res.flags) and res.kk_passed
+    assert res.settings["exclude_Hz"] == [pytest.approx(f[GLITCH])]
+    # the glitch pulled the fit: without it R2 is closer to its true value
+    assert abs(res.values["R2"] - TRUE[4]) < abs(plain.values["R2"] - TRUE[4])
+    assert "exclude_Hz" not in plain.settings
+
+
+def test_exclude_hz_with_sigma_and_with_a_frequency_window():
+    s = glitched()
+    f = s.frequency
+    sigma = 0.003 * np.abs(s.z)
+    res = eisfit.fit(s, CIRCUIT, weighting="sigma", sigma=sigma, exclude_hz=[f[GLITCH]], fmin=1.0)
+    keep = (np.arange(len(s)) != GLITCH) & (f >= 1.0)
+    by_hand = eisfit.fit(s.select(keep), CIRCUIT, weighting="sigma", sigma=sigma[keep])
+    assert res.n_points == int(keep.sum())
+    assert res.chisq == pytest.approx(by_hand.chisq, rel=1e-9)
+    with pytest.raises(DataError, match="no point within 1 % of 0.5 Hz"):  # cropped away first
+        eisfit.fit(s, CIRCUIT, exclude_hz=[0.5], fmin=1.0)
+
+
+def test_bad_exclude_hz_is_refused_before_any_fit():
+    with pytest.raises(FitError, match="positive numbers"):
+        check_fit_options({"exclude_hz": [50.0, -3.0]})
+    with pytest.raises(FitError, match="a frequency or a list"):
+        check_fit_options({"exclude_hz": "50"})
+    assert check_fit_options({"exclude_hz": [50, 100.0]})["exclude_hz"] == (50.0, 100.0)
+    with pytest.raises(FitError, match="positive numbers"):
+        eisfit.fit_campaign([glitched()], circuit=CIRCUIT, exclude_hz=[0.0], cache_dir=False, progress=False)
+
+
+def test_campaign_and_cache_follow_exclude_hz(tmp_path):
+    spectra = [glitched(seed) for seed in (3, 4)]
+    f = spectra[0].frequency
+    cache = tmp_path / "cache"
+    with_all = eisfit.fit_campaign(spectra, circuit=CIRCUIT, cache_dir=cache, progress=False)
+    without = eisfit.fit_campaign(spectra, circuit=CIRCUIT, exclude_hz=[f[GLITCH]], cache_dir=cache,
+                                  progress=False)
+    assert without.stats["cache_hits"] == 0  # other settings, other fits
+    for k, res in enumerate(without.results):
+        assert res.n_points == len(f) - 1 and "excluded-points:1" in res.flags
+        alone = eisfit.fit(spectra[k], CIRCUIT, exclude_hz=[f[GLITCH]])
+        assert res.chisq == pytest.approx(alone.chisq, rel=1e-6)
+        assert with_all.results[k].n_points == len(f)
+    assert all("excluded-points:1" in str(flags) for flags in without.table["flags"])
+
+
+def test_suggest_reads_the_points_the_fits_see():
+    s = glitched()
+    sug = eisfit.suggest_circuit(s, [CIRCUIT, "R0-p(R1,CPE1)"], exclude_hz=[s.frequency[GLITCH]])
+    assert sug.best == CIRCUIT
+    assert all(fit.n_points == len(s) - 1 for fit in sug.fits.values())
+
+
+def test_command_line_exclude_hz(tmp_path):
+    s = glitched()
+    f = s.frequency
+    path = tmp_path / "glitch.csv"
+    np.savetxt(path, np.c_[f, s.z.real, s.z.imag], delimiter=",", header="freq/Hz,Zre/Ohm,Zim/Ohm", comments="")
+    runner = CliRunner()
+    plain = runner.invoke(main, ["fit", str(path), "--circuit", CIRCUIT])
+    assert f"kk-outlier:{f[GLITCH]:.4g}Hz" in plain.output
+    assert "--exclude-hz F" in explain_flag(f"kk-outlier:{f[GLITCH]:.4g}Hz")
+    out = runner.invoke(main, ["fit", str(path), "--circuit", CIRCUIT, "--exclude-hz", f"{f[GLITCH]:.4g}"])
+    assert out.exit_code == 0, out.output
+    assert "excluded-points:1" in out.output and "kk-outlier" not in out.output
+    assert f"{len(f) - 1} points" in out.output
+    missing = runner.invoke(main, ["fit", str(path), "--exclude-hz", "7"])
+    assert missing.exit_code != 0
+    assert "no point within 1 % of 7 Hz to exclude" in missing.output and "Traceback" not in missing.output
+    folder = tmp_path / "camp"
+    folder.mkdir()
+    for k in range(2):
+        (folder / f"cp{k}.csv").write_bytes(path.read_bytes())
+    camp = runner.invoke(main, ["campaign", str(folder), "--circuit", CIRCUIT, "--exclude-hz", f"{f[GLITCH]:.4g}",
+                                "--out", str(tmp_path / "out"), "--no-cache", "--no-progress"])
+    assert camp.exit_code == 0, camp.output
+    assert (tmp_path / "out" / "summary.csv").read_text().count("excluded-points:1") == 2
+    sug = runner.invoke(main, ["suggest", str(path), "--candidates", CIRCUIT, "--exclude-hz", f"{f[GLITCH]:.4g}",
+                               "--json"])
+    assert sug.exit_code == 0, sug.output
