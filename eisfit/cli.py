@@ -636,10 +636,9 @@ def fit_command(files, circuit, area_cm2, thickness_cm, symmetric, weighting, fm
     if plot and not out_dir:
         raise click.UsageError("--plot writes figures into the --out folder: give --out DIR")
     settings = FitSettings(circuit=circuit, area_cm2=area_cm2, thickness_cm=thickness_cm, symmetric=symmetric,
-                           weighting=weighting, fmin_Hz=fmin, fmax_Hz=fmax)
+                           weighting=weighting, fmin_Hz=fmin, fmax_Hz=fmax, exclude_Hz=exclude_hz)
     options = {"fixed": _name_values(fix, "--fix") or None, "initial": _name_values(initial, "--initial") or None,
-               "engine": engine, "guess": guess_mode, "profile": _PROFILE_CHOICE[profile],
-               **({"exclude_hz": exclude_hz} if exclude_hz else {})}
+               "engine": engine, "guess": guess_mode, "profile": _PROFILE_CHOICE[profile]}
     options = check_fit_options(options, caller="fit")
     check_parameter_names(settings.circuit, options)
     out = _writable_folder(out_dir) if out_dir else None
@@ -1141,8 +1140,7 @@ def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, we
     out_default = out is None
     folder = Path(_CAMPAIGN_OUT_DEFAULT if out is None else out)
     options = {**_series_options(shared, smooth), **_starts_option(starts),
-               **({} if profile == "auto" else {"profile": _PROFILE_CHOICE[profile]}),
-               **({"exclude_hz": exclude_hz} if exclude_hz else {})}
+               **({} if profile == "auto" else {"profile": _PROFILE_CHOICE[profile]})}
     _check_scheduler_address(scheduler)
     _writable_folder(folder)
     cache = False if no_cache else (cache_dir or folder / ".eisfit-cache")
@@ -1150,7 +1148,7 @@ def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, we
     try:
         camp = fit_campaign(
             source, circuit=circuit, area_cm2=area_cm2, thickness_cm=thickness_cm, symmetric=symmetric,
-            weighting=weighting, fmin=fmin, fmax=fmax, jobs=jobs,
+            weighting=weighting, fmin=fmin, fmax=fmax, exclude_hz=exclude_hz or None, jobs=jobs,
             executor=None if client is None else client.get_executor(), out=None, cache_dir=cache,
             progress=False if _State.verbosity < 0 else progress, drt=drt_,
             rows_file=folder / "summary.csv", arrhenius=arrhenius_, **options,

@@ -21,6 +21,7 @@ from typing import Any, Mapping
 
 from .errors import FitError
 from .model.weighting import WEIGHTINGS, check_weighting
+from .spectrum import frequencies_to_exclude
 
 __all__ = ["FitSettings", "CampaignSettings", "check_fit_options", "check_parameter_names",
            "did_you_mean", "FIT_SETTING_NAMES"]
@@ -64,6 +65,9 @@ class FitSettings:
     symmetric : symmetric cell (interface ASR also per interface).
     weighting : ``modulus`` (1/|Z|^2 of the data), ``modulus-calc`` (1/|Zfit|^2), ``proportional`` or ``unit``.
     fmin_Hz, fmax_Hz : fitted frequency window, Hz (> 0, fmin < fmax) or None.
+    exclude_Hz : frequencies (Hz) whose points are left out (each takes the points within
+        1 % of it, :meth:`eisfit.Spectrum.exclude`); ``()`` = none. A later layer replaces
+        the list of an earlier one, it does not add to it.
 
     Construction validates everything (the circuit is parsed): a bad value raises
     :class:`~eisfit.FitError` (or :class:`~eisfit.CircuitError`) at once.
@@ -76,6 +80,7 @@ class FitSettings:
     weighting: str = "modulus"
     fmin_Hz: float | None = None
     fmax_Hz: float | None = None
+    exclude_Hz: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         from .model import load_circuit
@@ -93,19 +98,20 @@ class FitSettings:
                            f"use one of {', '.join(WEIGHTING_NAMES)}")
         if self.fmin_Hz is not None and self.fmax_Hz is not None and not self.fmin_Hz < self.fmax_Hz:
             raise FitError(f"fmin ({self.fmin_Hz:g} Hz) must be below fmax ({self.fmax_Hz:g} Hz)")
+        object.__setattr__(self, "exclude_Hz", frequencies_to_exclude(self.exclude_Hz))
 
     # ---- the names used by eisfit.fit / campaign files (fmin, fmax without unit) ----
     @staticmethod
     def key_of(name: str) -> str:
         """Attribute name of a fit() / campaign-file key (``fmin`` -> ``fmin_Hz``)."""
-        return {"fmin": "fmin_Hz", "fmax": "fmax_Hz"}.get(name, name)
+        return _ATTRIBUTE_OF_KEY.get(name, name)
 
     @classmethod
     def layered(cls, *layers: Mapping[str, Any] | None) -> "FitSettings":
         """Settings from layers, lowest precedence first; ``None`` values are skipped.
 
         Keys are those of :func:`eisfit.fit` (``circuit``, ``area_cm2``,
-        ``thickness_cm``, ``symmetric``, ``weighting``, ``fmin``, ``fmax``).
+        ``thickness_cm``, ``symmetric``, ``weighting``, ``fmin``, ``fmax``, ``exclude_hz``).
         """
         merged: dict[str, Any] = {}
         for layer in layers:
@@ -118,14 +124,16 @@ class FitSettings:
         return cls(**merged)
 
     def fit_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments of :func:`eisfit.fit` (``fmin``/``fmax`` in Hz)."""
+        """Keyword arguments of :func:`eisfit.fit` (``fmin``/``fmax``/``exclude_hz`` in Hz)."""
         d = {f.name: getattr(self, f.name) for f in fields(self)}
-        d["fmin"], d["fmax"] = d.pop("fmin_Hz"), d.pop("fmax_Hz")
+        for key, attribute in _ATTRIBUTE_OF_KEY.items():
+            d[key] = d.pop(attribute)
         return d
 
 
+_ATTRIBUTE_OF_KEY = {"fmin": "fmin_Hz", "fmax": "fmax_Hz", "exclude_hz": "exclude_Hz"}
 FIT_SETTING_ATTRS = tuple(f.name for f in fields(FitSettings))
-FIT_SETTING_NAMES = ("circuit", "area_cm2", "thickness_cm", "symmetric", "weighting", "fmin", "fmax")
+FIT_SETTING_NAMES = ("circuit", "area_cm2", "thickness_cm", "symmetric", "weighting", "fmin", "fmax", "exclude_hz")
 
 
 def _fit_parameters() -> dict[str, inspect.Parameter]:
@@ -141,8 +149,7 @@ def check_fit_options(options: Mapping[str, Any], caller: str = "fit_campaign") 
     keyword of any Python function does; the names :class:`FitSettings` holds are
     refused here (they are explicit arguments). Values that can be checked without
     data are checked (``initial``/``fixed`` finite, ``starts``, ``engine``, ``guess``,
-    ``profile``, ``expr`` strings, ``exclude_hz`` frequencies): a bad one raises
-    :class:`~eisfit.FitError`.
+    ``profile``, ``expr`` strings): a bad one raises :class:`~eisfit.FitError`.
     """
     allowed = [n for n in _fit_parameters() if n not in ("spectrum",) and n not in FIT_SETTING_NAMES]
     for name in options:
@@ -162,10 +169,6 @@ def check_fit_options(options: Mapping[str, Any], caller: str = "fit_campaign") 
     for name, choices in (("engine", ("fast", "lmfit")), ("guess", ("auto", "drt"))):
         if name in out and out[name] not in choices:
             raise FitError(f"unknown {name} {out[name]!r}; use one of {', '.join(choices)}")
-    if "exclude_hz" in out:
-        from .spectrum import frequencies_to_exclude
-
-        out["exclude_hz"] = frequencies_to_exclude(out["exclude_hz"])
     if "profile" in out and out["profile"] not in ("auto", True, False):
         raise FitError(f"profile must be 'auto', True or False, got {out['profile']!r}")
     if out.get("expr") is not None:

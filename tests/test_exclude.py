@@ -12,7 +12,7 @@ from eisfit import DataError, FitError, Spectrum
 from eisfit.cli import main
 from eisfit.fitting.flags import explain_flag
 from eisfit.model import Circuit
-from eisfit.settings import check_fit_options
+from eisfit.settings import FitSettings
 
 CIRCUIT = "R0-p(R1,CPE1)-p(R2,CPE2)"
 TRUE = [10.0, 100.0, 1e-7, 0.9, 150.0, 1e-5, 0.8]
@@ -77,12 +77,19 @@ def test_exclude_hz_with_sigma_and_with_a_frequency_window():
         eisfit.fit(s, CIRCUIT, exclude_hz=[0.5], fmin=1.0)
 
 
-def test_bad_exclude_hz_is_refused_before_any_fit():
+def test_bad_exclude_hz_is_refused_before_any_fit(monkeypatch):
     with pytest.raises(FitError, match="positive numbers"):
-        check_fit_options({"exclude_hz": [50.0, -3.0]})
+        FitSettings(exclude_Hz=[50.0, -3.0])
     with pytest.raises(FitError, match="a frequency or a list"):
-        check_fit_options({"exclude_hz": "50"})
-    assert check_fit_options({"exclude_hz": [50, 100.0]})["exclude_hz"] == (50.0, 100.0)
+        FitSettings(exclude_Hz="50")
+    settings = FitSettings.layered({"exclude_hz": [50, 100.0]})
+    assert settings.exclude_Hz == (50.0, 100.0) and settings.fit_kwargs()["exclude_hz"] == (50.0, 100.0)
+    assert FitSettings.layered({"exclude_hz": [50.0]}, {"exclude_hz": ()}).exclude_Hz == ()  # replaced, not merged
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("a fit ran before the settings were checked")
+
+    monkeypatch.setattr("eisfit.campaign.run_campaign_fits", no_fit)
     with pytest.raises(FitError, match="positive numbers"):
         eisfit.fit_campaign([glitched()], circuit=CIRCUIT, exclude_hz=[0.0], cache_dir=False, progress=False)
 
@@ -101,6 +108,35 @@ def test_campaign_and_cache_follow_exclude_hz(tmp_path):
         assert res.chisq == pytest.approx(alone.chisq, rel=1e-6)
         assert with_all.results[k].n_points == len(f)
     assert all("excluded-points:1" in str(flags) for flags in without.table["flags"])
+
+
+def test_campaign_file_rows_and_defaults_name_their_own_points(tmp_path):
+    s = glitched()
+    f = s.frequency.tolist()  # Python floats: their repr is a TOML number
+    for k in range(3):
+        np.savetxt(tmp_path / f"cp{k}.csv", np.c_[f, s.z.real, s.z.imag], delimiter=",",
+                   header="freq/Hz,Zre/Ohm,Zim/Ohm", comments="")
+    toml = tmp_path / "campaign.toml"
+    toml.write_text(f'[defaults]\ncircuit = "{CIRCUIT}"\nexclude_hz = [{f[GLITCH]!r}]\n'
+                    '[[checkpoint]]\nfile = "cp0.csv"\n'
+                    f'[[checkpoint]]\nfile = "cp1.csv"\nexclude_hz = [{f[GLITCH]!r}, {f[0]!r}]\n'
+                    '[[checkpoint]]\nfile = "cp2.csv"\nexclude_hz = []\n')
+    camp = eisfit.fit_campaign(toml, cache_dir=False, progress=False)
+    assert [r.n_points for r in camp.results] == [len(f) - 1, len(f) - 2, len(f)]
+    # the argument sits between [defaults] and the rows: it replaces the defaults' list only
+    camp = eisfit.fit_campaign(toml, exclude_hz=[f[1]], cache_dir=False, progress=False)
+    assert [r.n_points for r in camp.results] == [len(f) - 1, len(f) - 2, len(f)]
+    assert f[1] not in camp.results[0].frequency and f[GLITCH] in camp.results[0].frequency
+    csv_file = tmp_path / "campaign.csv"
+    csv_file.write_text(f"file,exclude_hz\ncp0.csv,{f[GLITCH]!r};{f[0]!r}\ncp1.csv,\n")
+    camp = eisfit.fit_campaign(csv_file, circuit=CIRCUIT, cache_dir=False, progress=False)
+    assert [r.n_points for r in camp.results] == [len(f) - 2, len(f)]
+    csv_file.write_text("file,exclude_hz\ncp0.csv,50;-1\n")
+    with pytest.raises(eisfit.CampaignError, match=r"row 1: exclude_hz must list frequencies > 0 Hz"):
+        eisfit.fit_campaign(csv_file, circuit=CIRCUIT, cache_dir=False, progress=False)
+    csv_file.write_text("file,exclude_hz\ncp0.csv,fifty\n")
+    with pytest.raises(eisfit.CampaignError, match="exclude_hz must be a number"):
+        eisfit.fit_campaign(csv_file, circuit=CIRCUIT, cache_dir=False, progress=False)
 
 
 def test_suggest_reads_the_points_the_fits_see():

@@ -44,6 +44,7 @@ def fit_campaign(
     weighting: str | None = None,
     fmin: float | None = None,
     fmax: float | None = None,
+    exclude_hz: Sequence[float] | None = None,
     jobs: int = 1,
     executor: Executor | None = None,
     out: str | Path | None = None,
@@ -62,13 +63,15 @@ def fit_campaign(
     ----------
     source : a folder, a glob pattern, a campaign file (.toml / .csv with a ``file``
         column), a data file, or a list of :class:`~eisfit.Spectrum` (or of paths).
-    circuit, area_cm2 (cm2), thickness_cm (cm), symmetric, weighting, fmin, fmax (Hz) :
+    circuit, area_cm2 (cm2), thickness_cm (cm), symmetric, weighting, fmin, fmax, exclude_hz (Hz) :
         fit settings passed to :func:`eisfit.fit`. ``circuit="auto"``: one circuit for
         every checkpoint, chosen by :func:`eisfit.selection.choose_common_circuit` (the
         information criterion summed over the checkpoints; ``.circuit_choice`` and the
         report say which and why, and where single checkpoints would prefer another). ``None`` = the campaign file's
         ``[defaults]``, else ``garnet-symmetric``, no area, no thickness,
-        ``symmetric=True``, ``modulus`` weighting, no cropping. Precedence:
+        ``symmetric=True``, ``modulus`` weighting, no cropping, no point left out
+        (``exclude_hz``: a list of frequencies, each leaving out the points within 1 % of
+        it; a layer's list replaces the one below). Precedence:
         campaign-file row > argument > campaign-file ``[defaults]`` > built-in.
     jobs : processes for the fits on this machine (ProcessPoolExecutor); they also read
         the data files when there are 64 or more. They are forked where that is safe
@@ -119,7 +122,7 @@ def fit_campaign(
         shared = [shared]
     arguments = {"circuit": None if circuit == "auto" else circuit, "area_cm2": area_cm2,
                  "thickness_cm": thickness_cm, "symmetric": symmetric, "weighting": weighting,
-                 "fmin": fmin, "fmax": fmax}
+                 "fmin": fmin, "fmax": fmax, "exclude_hz": exclude_hz}
     run = CampaignSettings(fit=arguments, fit_options=fit_options, jobs=jobs)
     if out is not None:
         _check_writable(Path(out))
@@ -288,7 +291,7 @@ def _choose_campaign_circuit(checkpoints: list[Checkpoint], common: dict[str, An
         if c.settings.get("circuit") not in (None, "auto"):
             raise CampaignError(f"{c.label}: circuit='auto' chooses one circuit for the whole campaign; "
                                 f"remove the per-checkpoint circuit {c.settings['circuit']!r}")
-    options = {k: common[k] for k in ("weighting", "fmin", "fmax", "area_cm2") if common.get(k) is not None}
+    options = {k: common[k] for k in ("weighting", "fmin", "fmax", "exclude_hz", "area_cm2") if common.get(k)}
     return choose_common_circuit([c.spectrum for c in ok], **options)
 
 

@@ -7,9 +7,12 @@ Campaign file (CSV columns, or TOML ``[[checkpoint]]`` tables; pinned names):
 ``file`` (required; relative to the campaign file, or absolute), ``sweep`` (0-based;
 default every sweep of the file), ``label``, ``cell`` (one seeded chain per cell),
 ``time_h``, ``cycle``, ``temperature_C`` or ``temperature_K``, ``area_cm2``,
-``thickness_cm``, ``current_mA_cm2``, ``capacity_mAh_cm2``. TOML adds a ``[defaults]``
+``thickness_cm``, ``current_mA_cm2``, ``capacity_mAh_cm2``, and the fit settings
+``circuit``, ``symmetric``, ``weighting``, ``fmin``, ``fmax`` (Hz) and ``exclude_hz``
+(frequencies whose points are left out: a TOML list, or in a CSV cell ``50;100``).
+TOML adds a ``[defaults]``
 table (``circuit``, ``area_cm2``, ``thickness_cm``, ``symmetric``, ``weighting``,
-``fmin``, ``fmax``, ``temperature_C``/``temperature_K``, ``cell``) and an optional
+``fmin``, ``fmax``, ``exclude_hz``, ``temperature_C``/``temperature_K``, ``cell``) and an optional
 ``[campaign]`` table (``name``, ``cell``, free text). Other row columns are carried to
 the summary table as they are, with one :class:`CampaignWarning` per column; a column
 whose name is close to a known one (``aera_cm2``) is taken for a typo and raises
@@ -48,10 +51,11 @@ __all__ = ["Checkpoint", "CampaignWarning", "load_checkpoints", "natural_key", "
 NUMERIC_COLUMNS = ("time_h", "cycle", "temperature_C", "temperature_K", "area_cm2",
                    "thickness_cm", "current_mA_cm2", "capacity_mAh_cm2", "fmin", "fmax")
 TEXT_COLUMNS = ("file", "label", "cell", "circuit", "weighting")
-KNOWN_COLUMNS = set(NUMERIC_COLUMNS) | set(TEXT_COLUMNS) | {"sweep", "symmetric"}
-DEFAULT_KEYS = {"circuit", "area_cm2", "thickness_cm", "symmetric", "weighting", "fmin", "fmax",
+FREQUENCY_LIST_COLUMNS = ("exclude_hz",)  # a TOML list of numbers, or in a CSV cell numbers split by ';'
+KNOWN_COLUMNS = set(NUMERIC_COLUMNS) | set(TEXT_COLUMNS) | set(FREQUENCY_LIST_COLUMNS) | {"sweep", "symmetric"}
+DEFAULT_KEYS = {"circuit", "area_cm2", "thickness_cm", "symmetric", "weighting", "fmin", "fmax", "exclude_hz",
                 "temperature_C", "temperature_K", "cell"}
-FIT_SETTING_KEYS = ("circuit", "area_cm2", "thickness_cm", "symmetric", "weighting", "fmin", "fmax")
+FIT_SETTING_KEYS = ("circuit", "area_cm2", "thickness_cm", "symmetric", "weighting", "fmin", "fmax", "exclude_hz")
 # metadata whose change between two checkpoints explains a jump of a resistance
 CONDITION_KEYS = ("cell", "temperature_K", "area_cm2", "thickness_cm", "current_mA_cm2", "circuit")
 
@@ -628,6 +632,8 @@ def _check_row(path: Path, where: str, row: dict[str, Any], allowed: Iterable[st
             out[key] = value
         elif key in NUMERIC_COLUMNS:
             out[key] = _number(path, where, key, value)
+        elif key in FREQUENCY_LIST_COLUMNS:
+            out[key] = _frequencies(path, where, key, value)
         elif key == "sweep":
             number = _number(path, where, key, value)
             if number != int(number) or number < 0:
@@ -650,6 +656,22 @@ def _number(path: Path, where: str, key: str, value: Any) -> float:
     if not np.isfinite(number):
         raise CampaignError(f"{path}: {where}: {key} must be finite, got {value!r}")
     return number
+
+
+def _frequencies(path: Path, where: str, key: str, value: Any) -> tuple[float, ...]:
+    """Frequencies (Hz) of a list column: a TOML list or number, or CSV text such as
+    ``50;100`` (separated by ';' or spaces; empty = none)."""
+    if isinstance(value, (list, tuple)):
+        items = list(value)
+    elif isinstance(value, str):
+        items = value.replace(";", " ").split()
+    else:
+        items = [value]
+    numbers = tuple(_number(path, where, key, v) for v in items)
+    bad = [v for v in numbers if v <= 0]
+    if bad:
+        raise CampaignError(f"{path}: {where}: {key} must list frequencies > 0 Hz, got {bad[0]:g}")
+    return numbers
 
 
 def _boolean(path: Path, where: str, value: Any) -> bool:
