@@ -956,11 +956,23 @@ def _band_text(band) -> str:
     only those points (``KKBand`` or None)."""
     if band is None:
         return "no band of at least half the points passes"
-    cut = " and ".join(part for part in (f"{band.cut_low} lowest" if band.cut_low else "",
-                                         f"{band.cut_high} highest" if band.cut_high else "") if part)
-    options = " ".join(f"--{k} {_rounded_out(v, up=k == 'fmax'):.4g}" for k, v in band.fit_options().items())
-    return (f"passes on {band.fmin_Hz:.4g}-{band.fmax_Hz:.4g} Hz ({band.n_points} of {band.n_total} points, "
+    isolated = len(band.excluded_Hz)
+    cut = ", ".join(part for part in (f"{band.cut_low} lowest" if band.cut_low else "",
+                                      f"{band.cut_high} highest" if band.cut_high else "",
+                                      f"{isolated} isolated outlier{'s' if isolated > 1 else ''}" if isolated else "")
+                    if part)
+    options = " ".join(_band_option(k, v) for k, v in band.fit_options().items())
+    where = ("without " + ", ".join(f"{f:.4g} Hz" for f in band.excluded_Hz)
+             if isolated and not (band.cut_low or band.cut_high) else f"on {band.fmin_Hz:.4g}-{band.fmax_Hz:.4g} Hz")
+    return (f"passes {where} ({band.n_points} of {band.n_total} points, "
             f"{cut} left out; {band.result.status}): fit there with {options}")
+
+
+def _band_option(key: str, value) -> str:
+    """One command-line option of a band's fit options (limits rounded outwards)."""
+    if key == "exclude_hz":
+        return " ".join(f"--exclude-hz {f:.4g}" for f in value)
+    return f"--{key} {_rounded_out(value, up=key == 'fmax'):.4g}"
 
 
 def _rounded_out(value: float, up: bool, digits: int = 4) -> float:

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 import eisfit
-from eisfit import DataError, FitError, Spectrum
+from eisfit import DataError, FitError, Spectrum, kk_test
 from eisfit.cli import main
 from eisfit.fitting.flags import explain_flag
 from eisfit.model import Circuit
@@ -173,3 +173,50 @@ def test_command_line_exclude_hz(tmp_path):
     sug = runner.invoke(main, ["suggest", str(path), "--candidates", CIRCUIT, "--exclude-hz", f"{f[GLITCH]:.4g}",
                                "--json"])
     assert sug.exit_code == 0, sug.output
+
+
+def test_a_glitch_is_left_out_rather_than_half_the_spectrum_cut():
+    """One glitched point mid-spectrum: the valid band is the whole spectrum without it
+    (before, the band search cut everything below it: 26 of 57 points)."""
+    from eisfit.analysis.kk import kk_valid_band
+
+    s = glitched()
+    f = s.frequency
+    band = kk_valid_band(s)
+    assert band.excluded_Hz == (pytest.approx(f[GLITCH]),)
+    assert (band.cut_low, band.cut_high, band.n_points, band.n_total) == (0, 0, len(f) - 1, len(f))
+    assert band.result.passed and band.fit_options() == {"exclude_hz": band.excluded_Hz}
+    assert band.as_dict()["excluded_Hz"] == [pytest.approx(f[GLITCH])]
+    res = eisfit.fit(s, CIRCUIT, **band.fit_options())
+    assert res.kk_passed and "excluded-points:1" in res.flags
+    path_free = Spectrum(f, Circuit(CIRCUIT).impedance(TRUE, f))
+    assert kk_valid_band(path_free) is None  # passes as it is: no band to name
+
+
+def test_a_glitch_and_a_drifting_end_give_a_band_without_the_glitch(tmp_path):
+    s = glitched()
+    f = s.frequency
+    z = s.z.copy()
+    z[-8:] *= 1 + np.linspace(0.0, 0.1, 8)  # the 8 lowest frequencies drift by up to 10 %
+    from eisfit.analysis.kk import kk_valid_band
+
+    assert kk_test(Spectrum(f, z)).outliers_Hz == (pytest.approx(f[GLITCH]),)
+    band = kk_valid_band(Spectrum(f, z))
+    assert band is not None and band.cut_low >= 1 and band.cut_high == 0
+    assert band.excluded_Hz == (pytest.approx(f[GLITCH]),) and band.fmin_Hz < f[GLITCH]
+    assert band.n_points == len(f) - 1 - band.cut_low
+    options = band.fit_options()
+    assert set(options) == {"fmin", "exclude_hz"}
+    assert eisfit.fit(Spectrum(f, z), CIRCUIT, **options).n_points == band.n_points
+    path = tmp_path / "both.csv"
+    np.savetxt(path, np.c_[f, z.real, z.imag], delimiter=",", header="freq/Hz,Zre/Ohm,Zim/Ohm", comments="")
+    out = CliRunner().invoke(main, ["validate", str(path)])
+    line = next(ln for ln in out.output.splitlines() if "passes on" in ln)
+    assert f"{band.cut_low} lowest, 1 isolated outlier left out" in line
+    assert "--fmin " in line and f"--exclude-hz {f[GLITCH]:.4g}" in line
+    # a drift so strong that the whole spectrum's test names no isolated point: only cuts
+    z = s.z.copy()
+    z[-8:] *= 1 + np.linspace(0.0, 0.25, 8)
+    assert kk_test(Spectrum(f, z)).outliers_Hz == ()
+    band = kk_valid_band(Spectrum(f, z))
+    assert band.excluded_Hz == () and band.cut_low > 8

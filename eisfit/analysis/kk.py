@@ -603,7 +603,8 @@ class KKBand:
     """The band of a spectrum on which the Lin-KK test passes (:func:`kk_valid_band`):
     ``fmin_Hz`` .. ``fmax_Hz`` (the band's lowest and highest measured frequencies, Hz),
     ``n_points`` of the spectrum's ``n_total`` selected points (``cut_low`` lowest and
-    ``cut_high`` highest frequencies left out), and the test on them."""
+    ``cut_high`` highest frequencies left out, and the isolated outliers at
+    ``excluded_Hz`` inside the band), and the test on them."""
 
     fmin_Hz: float
     fmax_Hz: float
@@ -612,15 +613,18 @@ class KKBand:
     cut_low: int
     cut_high: int
     result: KKResult
+    excluded_Hz: tuple[float, ...] = ()
 
-    def fit_options(self) -> dict[str, float]:
-        """The ``fmin``/``fmax`` (Hz) of :func:`eisfit.fit` that fit the band's points."""
-        return {**({"fmin": self.fmin_Hz} if self.cut_low else {}), **({"fmax": self.fmax_Hz} if self.cut_high else {})}
+    def fit_options(self) -> dict[str, Any]:
+        """The ``fmin``/``fmax``/``exclude_hz`` (Hz) of :func:`eisfit.fit` that fit the band's points."""
+        return {**({"fmin": self.fmin_Hz} if self.cut_low else {}), **({"fmax": self.fmax_Hz} if self.cut_high else {}),
+                **({"exclude_hz": self.excluded_Hz} if self.excluded_Hz else {})}
 
     def as_dict(self) -> dict[str, Any]:
         """The band without its test result (JSON-ready): limits in Hz, point counts."""
         return {"fmin_Hz": self.fmin_Hz, "fmax_Hz": self.fmax_Hz, "n_points": self.n_points,
-                "n_total": self.n_total, "cut_low": self.cut_low, "cut_high": self.cut_high}
+                "n_total": self.n_total, "cut_low": self.cut_low, "cut_high": self.cut_high,
+                "excluded_Hz": list(self.excluded_Hz)}
 
 
 def kk_valid_band(spectrum: Spectrum, **kk_options: Any) -> KKBand | None:
@@ -633,39 +637,53 @@ def kk_valid_band(spectrum: Spectrum, **kk_options: Any) -> KKBand | None:
     its lowest frequencies (cycling, temperature), cable and instrument artefacts at the
     highest. The band says where a fit rests on valid data (``fmin``/``fmax`` of
     :func:`eisfit.fit`). The search cuts 1, 2, 3, 5, 8... points from one end (the fewest
-    that pass, refined by bisection), then from both; at most ``BAND_MAX_TESTS`` tests. A
-    test on fewer points has less power: the band's own result is returned to be read.
+    that pass, refined by bisection), then from both; at most ``BAND_MAX_TESTS`` bands are
+    tested. A test on fewer points has less power: the band's own result is returned to be read.
+
+    A spectrum whose test names isolated outliers (``KKResult.outliers_Hz``: single glitched
+    points, which no cut from the ends removes without what lies beyond them) is searched
+    without those that lie inside each band (``excluded_Hz``, ``exclude_hz`` of
+    :func:`eisfit.fit`): a glitch in otherwise valid data gives the whole spectrum without
+    it, not the half beyond the glitch. Only the whole spectrum's test names them: a point
+    that stands out once a drifting end is cut is part of the drift.
     """
     spectrum = as_spectrum(spectrum, "kk_valid_band()")
     with warnings.catch_warnings():  # the test's notes (chain length) belong to the caller's own kk_test
         warnings.simplefilter("ignore")
-        if kk_test(spectrum, **kk_options).passed:
-            return None
+        whole = kk_test(spectrum, **kk_options)
+    if whole.passed:
+        return None
     order = np.argsort(spectrum.frequency, kind="stable")
     n = order.size
     most_cut = n - max(BAND_MIN_POINTS, math.ceil(BAND_MIN_FRACTION * n))
-    if most_cut < 1:
-        return None
-    tests: dict[tuple[int, int], KKResult | None] = {}
+    ends = (spectrum.frequency.min(), spectrum.frequency.max())
+    outliers = tuple(f for f in whole.outliers_Hz if f not in ends)  # an end point is a cut, which the search tries
+    tests: dict[tuple[int, int], tuple[KKResult, tuple[float, ...]] | None] = {}
 
-    def test(low: int, high: int) -> KKResult | None:
-        """The test of the points left after cutting ``low`` lowest and ``high`` highest
-        frequencies (None when it fails or cannot run)."""
+    def test(low: int, high: int) -> tuple[KKResult, tuple[float, ...]] | None:
+        """(passing test, isolated outliers left out) of the points left after cutting
+        ``low`` lowest and ``high`` highest frequencies; None when it fails or cannot run."""
         if (low, high) not in tests:
             keep = np.zeros(n, bool)
             keep[order[low:n - high]] = True
+            points = spectrum.select(keep)
+            inside = tuple(f for f in outliers if points.frequency.min() < f < points.frequency.max())
             try:
                 with warnings.catch_warnings():  # the crops' chain-length notes are the search's, not the user's
                     warnings.simplefilter("ignore")
-                    result = kk_test(spectrum.select(keep), **kk_options)
+                    result = kk_test(points.exclude(inside) if inside else points, **kk_options)
             except DataError:
                 result = None
-            tests[(low, high)] = result if result is not None and result.passed else None
+            tests[(low, high)] = (result, inside) if result is not None and result.passed else None
         return tests[(low, high)]
 
+    found: dict[tuple[int, int], tuple[KKResult, tuple[float, ...]]] = {}
+    if outliers and test(0, 0) is not None:  # leaving the glitches out is enough
+        found[(0, 0)] = tests[(0, 0)]
+    elif most_cut < 1:
+        return None
     steps = sorted({k for k in (1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233) if k <= most_cut} | {most_cut})
-    found: dict[tuple[int, int], KKResult] = {}
-    for side in ((1, 0), (0, 1)):  # cut the low end, then the high end
+    for side in (((1, 0), (0, 1)) if not found else ()):  # cut the low end, then the high end
         previous = 0
         for k in steps:
             if len(tests) >= BAND_MAX_TESTS:
@@ -688,9 +706,11 @@ def kk_valid_band(spectrum: Spectrum, **kk_options: Any) -> KKBand | None:
                 break
     if not found:
         return None
-    (low, high), result = min(found.items(), key=lambda item: (sum(item[0]), item[0][0]))
+    (low, high), (result, excluded) = min(found.items(), key=lambda item: (sum(item[0]) + len(item[1][1]),
+                                                                           item[0][0]))
     kept = spectrum.frequency[order[low:n - high]]
-    return KKBand(float(kept.min()), float(kept.max()), int(kept.size), int(n), low, high, result)
+    return KKBand(float(kept.min()), float(kept.max()), int(kept.size - len(excluded)), n, low, high, result,
+                  excluded)
 
 
 def kk_tests(
