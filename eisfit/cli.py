@@ -881,6 +881,7 @@ def _save_figure(ax, stem) -> None:
 eisfit validate cell.mpr
 eisfit validate runs/*.txt --out kk/ --threshold-pct 0.5
 eisfit validate cell.mpr --json
+eisfit validate cell.mpr --exclude-hz 50 --fmin 0.1
 """)
 @click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option("--threshold-pct", type=_POSITIVE, default=1.0, show_default=True,
@@ -890,21 +891,28 @@ eisfit validate cell.mpr --json
 @click.option("--c", "c", type=click.FloatRange(min=0, max=1, min_open=True), default=0.85, show_default=True,
               help="mu threshold of the Lin-KK element count (0 < c <= 1).")
 @click.option("--no-inductance", is_flag=True, help="Do not fit a series inductance.")
+@click.option("--fmin", type=_POSITIVE, default=None, help="Lowest frequency tested, Hz (> 0).")
+@click.option("--fmax", type=_POSITIVE, default=None, help="Highest frequency tested, Hz (> 0).")
+@_EXCLUDE_HZ
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Folder for one residual plot per spectrum (<label>_kk.png).")
 @click.option("--format", "fmt", type=_FORMAT, default=None, help="Force the file format.")
 @_JSON
-def validate_command(files, threshold_pct, violation_pct, c, no_inductance, out_dir, fmt, as_json) -> int:
+def validate_command(files, threshold_pct, violation_pct, c, no_inductance, fmin, fmax, exclude_hz, out_dir, fmt,
+                     as_json) -> int:
     """Lin-KK (Kramers-Kronig) test of every spectrum of FILE...
 
     Prints per spectrum mu, the number M of RC elements, the largest residual
     (% of |Z|), the status (valid, noisy, drift, violation) and pass/FAIL, a line naming
     isolated outliers (single points that deviate alone) where there are any, and for a
     spectrum that fails, the band of frequencies on which it passes (cut from either end).
+    --fmin, --fmax and --exclude-hz test the points a fit with the same options uses.
     Exit status 1 when any spectrum fails or cannot be read (2 when none could be tested).
     """
     from .analysis.kk import kk_test, kk_valid_band
 
+    if fmin is not None and fmax is not None and not fmin < fmax:
+        raise click.BadParameter(f"--fmin ({fmin:g} Hz) must be below --fmax ({fmax:g} Hz)", param_hint="--fmin")
     out = _writable_folder(out_dir) if out_dir else None
     if out:
         _agg()
@@ -914,6 +922,7 @@ def validate_command(files, threshold_pct, violation_pct, c, no_inductance, out_
     for path, s in _each_spectrum(files, fmt, failed):
         options = dict(c=c, inductance=not no_inductance, threshold_pct=threshold_pct, violation_pct=violation_pct)
         try:
+            s = _tested_points(s, fmin, fmax, exclude_hz)
             res = kk_test(s, **options)
             band = None if res.passed else kk_valid_band(s, **options)
         except EisfitError as exc:
@@ -941,6 +950,13 @@ def validate_command(files, threshold_pct, violation_pct, c, no_inductance, out_
     if as_json:
         _print_json(records)
     return _exit_code(done, failed.count)
+
+
+def _tested_points(s, fmin: float | None, fmax: float | None, exclude_hz: tuple[float, ...]):
+    """The points of ``s`` that ``--fmin``/``--fmax``/``--exclude-hz`` keep (as a fit selects them)."""
+    if fmin is not None or fmax is not None:
+        s = s.crop(fmin, fmax)
+    return s.exclude(exclude_hz) if exclude_hz else s
 
 
 def _kk_band_of(res):

@@ -220,3 +220,26 @@ def test_a_glitch_and_a_drifting_end_give_a_band_without_the_glitch(tmp_path):
     assert kk_test(Spectrum(f, z)).outliers_Hz == ()
     band = kk_valid_band(Spectrum(f, z))
     assert band.excluded_Hz == () and band.cut_low > 8
+
+
+def test_validate_tests_the_points_a_fit_with_the_same_options_uses(tmp_path):
+    import json
+
+    s = glitched()
+    f = s.frequency
+    path = tmp_path / "glitch.csv"
+    np.savetxt(path, np.c_[f, s.z.real, s.z.imag], delimiter=",", header="freq/Hz,Zre/Ohm,Zim/Ohm", comments="")
+    runner = CliRunner()
+    failing = json.loads(runner.invoke(main, ["validate", str(path), "--json"]).output)[0]
+    assert not failing["passed"] and failing["valid_band"]["excluded_Hz"] == [pytest.approx(f[GLITCH])]
+    out = runner.invoke(main, ["validate", str(path), "--json", "--exclude-hz", f"{f[GLITCH]:.4g}"])
+    assert out.exit_code == 0, out.output
+    record = json.loads(out.output)[0]
+    assert record["passed"] and record["outliers_Hz"] == []
+    assert record["mu"] == pytest.approx(kk_test(s.exclude([f[GLITCH]])).mu)
+    cropped = json.loads(runner.invoke(main, ["validate", str(path), "--json", "--fmin", "1", "--fmax", "1e5"]).output)[0]
+    assert cropped["mu"] == pytest.approx(kk_test(s.crop(1, 1e5)).mu)
+    bad = runner.invoke(main, ["validate", str(path), "--fmin", "10", "--fmax", "1"])
+    assert bad.exit_code == 2 and "must be below --fmax" in bad.output
+    missing = runner.invoke(main, ["validate", str(path), "--exclude-hz", "3"])
+    assert missing.exit_code == 2 and "no point within 1 % of 3 Hz to exclude" in missing.output
