@@ -28,6 +28,13 @@ def glitched(seed: int = 3, n: int = 57) -> Spectrum:
     return Spectrum(f, z, {"label": "glitched"})
 
 
+def saved(s: Spectrum, path):
+    """``s`` written as a frequency, Z', Z'' CSV table at ``path``."""
+    np.savetxt(path, np.c_[s.frequency, s.z.real, s.z.imag], delimiter=",", header="freq/Hz,Zre/Ohm,Zim/Ohm",
+               comments="")
+    return path
+
+
 def test_exclude_leaves_out_the_points_within_1_percent_and_keeps_the_original():
     s = glitched()
     f = s.frequency
@@ -114,8 +121,7 @@ def test_campaign_file_rows_and_defaults_name_their_own_points(tmp_path):
     s = glitched()
     f = s.frequency.tolist()  # Python floats: their repr is a TOML number
     for k in range(3):
-        np.savetxt(tmp_path / f"cp{k}.csv", np.c_[f, s.z.real, s.z.imag], delimiter=",",
-                   header="freq/Hz,Zre/Ohm,Zim/Ohm", comments="")
+        saved(s, tmp_path / f"cp{k}.csv")
     toml = tmp_path / "campaign.toml"
     toml.write_text(f'[defaults]\ncircuit = "{CIRCUIT}"\nexclude_hz = [{f[GLITCH]!r}]\n'
                     '[[checkpoint]]\nfile = "cp0.csv"\n'
@@ -149,8 +155,7 @@ def test_suggest_reads_the_points_the_fits_see():
 def test_command_line_exclude_hz(tmp_path):
     s = glitched()
     f = s.frequency
-    path = tmp_path / "glitch.csv"
-    np.savetxt(path, np.c_[f, s.z.real, s.z.imag], delimiter=",", header="freq/Hz,Zre/Ohm,Zim/Ohm", comments="")
+    path = saved(s, tmp_path / "glitch.csv")
     runner = CliRunner()
     plain = runner.invoke(main, ["fit", str(path), "--circuit", CIRCUIT])
     assert f"kk-outlier:{f[GLITCH]:.4g}Hz" in plain.output
@@ -208,8 +213,7 @@ def test_a_glitch_and_a_drifting_end_give_a_band_without_the_glitch(tmp_path):
     options = band.fit_options()
     assert set(options) == {"fmin", "exclude_hz"}
     assert eisfit.fit(Spectrum(f, z), CIRCUIT, **options).n_points == band.n_points
-    path = tmp_path / "both.csv"
-    np.savetxt(path, np.c_[f, z.real, z.imag], delimiter=",", header="freq/Hz,Zre/Ohm,Zim/Ohm", comments="")
+    path = saved(Spectrum(f, z), tmp_path / "both.csv")
     out = CliRunner().invoke(main, ["validate", str(path)])
     line = next(ln for ln in out.output.splitlines() if "passes on" in ln)
     assert f"{band.cut_low} lowest, 1 isolated outlier left out" in line
@@ -227,8 +231,7 @@ def test_validate_tests_the_points_a_fit_with_the_same_options_uses(tmp_path):
 
     s = glitched()
     f = s.frequency
-    path = tmp_path / "glitch.csv"
-    np.savetxt(path, np.c_[f, s.z.real, s.z.imag], delimiter=",", header="freq/Hz,Zre/Ohm,Zim/Ohm", comments="")
+    path = saved(s, tmp_path / "glitch.csv")
     runner = CliRunner()
     failing = json.loads(runner.invoke(main, ["validate", str(path), "--json"]).output)[0]
     assert not failing["passed"] and failing["valid_band"]["excluded_Hz"] == [pytest.approx(f[GLITCH])]
