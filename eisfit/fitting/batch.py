@@ -232,7 +232,8 @@ def _preparer(circuit, options: Mapping[str, Any]):
     opts = dict(area_cm2=options.get("area_cm2"), thickness_cm=options.get("thickness_cm"),
                 symmetric=options.get("symmetric", True), weighting=options.get("weighting", "modulus"),
                 sigma=None, fmin=options.get("fmin"), fmax=options.get("fmax"),
-                exclude_hz=options.get("exclude_hz", ()), drop_inductive=options.get("drop_inductive", "auto"), fixed=options.get("fixed"),
+                exclude_hz=options.get("exclude_hz", ()), drop_inductive=options.get("drop_inductive", "auto"),
+                fixed=options.get("fixed"),
                 bounds=options.get("bounds"), expr=None, engine="fast", profile=options.get("profile", "auto"),
                 guess_mode=options.get("guess", "auto"))
     unknown = set(options) - set(opts) - {"guess"}
