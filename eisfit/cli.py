@@ -911,8 +911,7 @@ def validate_command(files, threshold_pct, violation_pct, c, no_inductance, fmin
     """
     from .analysis.kk import kk_test, kk_valid_band
 
-    if fmin is not None and fmax is not None and not fmin < fmax:
-        raise click.BadParameter(f"--fmin ({fmin:g} Hz) must be below --fmax ({fmax:g} Hz)", param_hint="--fmin")
+    _check_window(fmin, fmax)
     out = _writable_folder(out_dir) if out_dir else None
     if out:
         _agg()
@@ -922,7 +921,7 @@ def validate_command(files, threshold_pct, violation_pct, c, no_inductance, fmin
     for path, s in _each_spectrum(files, fmt, failed):
         options = dict(c=c, inductance=not no_inductance, threshold_pct=threshold_pct, violation_pct=violation_pct)
         try:
-            s = _tested_points(s, fmin, fmax, exclude_hz)
+            s = _selected_points(s, fmin, fmax, exclude_hz)
             res = kk_test(s, **options)
             band = None if res.passed else kk_valid_band(s, **options)
         except EisfitError as exc:
@@ -952,7 +951,12 @@ def validate_command(files, threshold_pct, violation_pct, c, no_inductance, fmin
     return _exit_code(done, failed.count)
 
 
-def _tested_points(s, fmin: float | None, fmax: float | None, exclude_hz: tuple[float, ...]):
+def _check_window(fmin: float | None, fmax: float | None) -> None:
+    if fmin is not None and fmax is not None and not fmin < fmax:
+        raise click.BadParameter(f"--fmin ({fmin:g} Hz) must be below --fmax ({fmax:g} Hz)", param_hint="--fmin")
+
+
+def _selected_points(s, fmin: float | None, fmax: float | None, exclude_hz: tuple[float, ...]):
     """The points of ``s`` that ``--fmin``/``--fmax``/``--exclude-hz`` keep (as a fit selects them)."""
     if fmin is not None or fmax is not None:
         s = s.crop(fmin, fmax)
@@ -1015,6 +1019,7 @@ def _lambda_value(text: str):
 eisfit drt cell.csv
 eisfit drt runs/*.txt --out drt --circuit garnet-symmetric
 eisfit drt cell.csv --lambda 1e-2 --json
+eisfit drt cell.csv --exclude-hz 50 --fmin 0.1
 """)
 @click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option("--lambda", "lam", default="auto", show_default=True, metavar="auto|VALUE",
@@ -1026,15 +1031,20 @@ eisfit drt cell.csv --lambda 1e-2 --json
 @click.option("--format", "fmt", type=_FORMAT, default=None, help="Force the file format.")
 @click.option("--area-cm2", type=_POSITIVE, default=None,
               help="Electrode area, cm2: divides data that a file gives per area (ohm*cm2) to ohm.")
+@click.option("--fmin", type=_POSITIVE, default=None, help="Lowest frequency analysed, Hz (> 0).")
+@click.option("--fmax", type=_POSITIVE, default=None, help="Highest frequency analysed, Hz (> 0).")
+@_EXCLUDE_HZ
 @_JSON
-def drt_command(files, lam, circuit, out_dir, fmt, area_cm2, as_json) -> int:
+def drt_command(files, lam, circuit, out_dir, fmt, area_cm2, fmin, fmax, exclude_hz, as_json) -> int:
     """Distribution of relaxation times of every spectrum of FILE...
 
-    Prints the peaks (tau, frequency, resistance, resolved) per spectrum. Exit status 1 when
+    Prints the peaks (tau, frequency, resistance, resolved) per spectrum. --fmin, --fmax and
+    --exclude-hz analyse the points a fit with the same options uses. Exit status 1 when
     some spectra could not be read or analysed and others were.
     """
     from .analysis.drt import drt
 
+    _check_window(fmin, fmax)
     lambda_ = _lambda_value(lam)
     if circuit is not None:
         if not out_dir:
@@ -1050,6 +1060,7 @@ def drt_command(files, lam, circuit, out_dir, fmt, area_cm2, as_json) -> int:
         if area_cm2 is not None:
             s = s.in_ohm(area_cm2)
         try:
+            s = _selected_points(s, fmin, fmax, exclude_hz)
             res = drt(s, lambda_=lambda_)
         except EisfitError as exc:
             _error(_labelled(s.label, exc))

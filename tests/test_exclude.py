@@ -246,3 +246,21 @@ def test_validate_tests_the_points_a_fit_with_the_same_options_uses(tmp_path):
     assert bad.exit_code == 2 and "must be below --fmax" in bad.output
     missing = runner.invoke(main, ["validate", str(path), "--exclude-hz", "3"])
     assert missing.exit_code == 2 and "no point within 1 % of 3 Hz to exclude" in missing.output
+
+
+def test_drt_analyses_the_points_a_fit_with_the_same_options_uses(tmp_path):
+    import json
+
+    from eisfit import drt
+
+    s = glitched()
+    f = s.frequency
+    path = saved(s, tmp_path / "glitch.csv")
+    out = CliRunner().invoke(main, ["drt", str(path), "--json", "--exclude-hz", f"{f[GLITCH]:.4g}", "--fmin", "0.5"])
+    assert out.exit_code == 0, out.output
+    record = json.loads(out.output[out.output.index("["):])[0]
+    expected = drt(s.crop(fmin=0.5).exclude([f[GLITCH]]))
+    assert record["r_pol_ohm"] == pytest.approx(expected.r_pol_ohm, rel=1e-9)
+    assert record["r_pol_ohm"] != pytest.approx(drt(s.crop(fmin=0.5)).r_pol_ohm, rel=1e-9)
+    bad = CliRunner().invoke(main, ["drt", str(path), "--fmin", "10", "--fmax", "1"])
+    assert bad.exit_code == 2 and "must be below --fmax" in bad.output
