@@ -921,7 +921,7 @@ def validate_command(files, threshold_pct, violation_pct, c, no_inductance, fmin
     for path, s in _each_spectrum(files, fmt, failed):
         options = dict(c=c, inductance=not no_inductance, threshold_pct=threshold_pct, violation_pct=violation_pct)
         try:
-            s = _selected_points(s, fmin, fmax, exclude_hz)
+            s = s.restrict(fmin, fmax, exclude_hz)
             res = kk_test(s, **options)
             band = None if res.passed else kk_valid_band(s, **options)
         except EisfitError as exc:
@@ -954,13 +954,6 @@ def validate_command(files, threshold_pct, violation_pct, c, no_inductance, fmin
 def _check_window(fmin: float | None, fmax: float | None) -> None:
     if fmin is not None and fmax is not None and not fmin < fmax:
         raise click.BadParameter(f"--fmin ({fmin:g} Hz) must be below --fmax ({fmax:g} Hz)", param_hint="--fmin")
-
-
-def _selected_points(s, fmin: float | None, fmax: float | None, exclude_hz: tuple[float, ...]):
-    """The points of ``s`` that ``--fmin``/``--fmax``/``--exclude-hz`` keep (as a fit selects them)."""
-    if fmin is not None or fmax is not None:
-        s = s.crop(fmin, fmax)
-    return s.exclude(exclude_hz) if exclude_hz else s
 
 
 def _kk_band_of(res):
@@ -1060,7 +1053,7 @@ def drt_command(files, lam, circuit, out_dir, fmt, area_cm2, fmin, fmax, exclude
         if area_cm2 is not None:
             s = s.in_ohm(area_cm2)
         try:
-            s = _selected_points(s, fmin, fmax, exclude_hz)
+            s = s.restrict(fmin, fmax, exclude_hz)
             res = drt(s, lambda_=lambda_)
         except EisfitError as exc:
             _error(_labelled(s.label, exc))

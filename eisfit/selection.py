@@ -463,9 +463,7 @@ def _suggest(spectrum: Spectrum, candidates: Sequence[str] | None, criterion: st
 def _evidence_data(spectrum: Spectrum, fit_options: Mapping[str, Any]) -> Spectrum:
     """The points the evidence is read from: those the fits see (``fmin``/``fmax``,
     ``exclude_hz``, Hz)."""
-    fmin, fmax = fit_options.get("fmin"), fit_options.get("fmax")
-    data = spectrum if fmin is None and fmax is None else spectrum.crop(fmin, fmax)
-    return data.exclude(fit_options["exclude_hz"]) if fit_options.get("exclude_hz") else data
+    return spectrum.restrict(fit_options.get("fmin"), fit_options.get("fmax"), fit_options.get("exclude_hz"))
 
 
 def initial_shapes(ev: SpectrumEvidence) -> list[CircuitShape]:

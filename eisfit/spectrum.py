@@ -211,6 +211,13 @@ class Spectrum:
             keep &= ~near
         return self.select(keep)
 
+    def restrict(self, fmin: float | None = None, fmax: float | None = None, exclude_hz: Any = ()) -> "Spectrum":
+        """The points that the options ``fmin``/``fmax``/``exclude_hz`` (Hz) of
+        :func:`eisfit.fit` keep: :meth:`crop`, then :meth:`exclude` (the same errors);
+        this spectrum itself when none is given."""
+        data = self.crop(fmin, fmax) if (fmin is not None or fmax is not None) else self
+        return data.exclude(exclude_hz) if frequencies_to_exclude(exclude_hz) else data
+
     def drop_inductive(self) -> "Spectrum":
         """Drop points with Z'' > 0 (inductive, usually cable artefacts at high frequency)."""
         return self.select(self.z.imag <= 0)

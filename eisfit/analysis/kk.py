@@ -677,13 +677,19 @@ def kk_valid_band(spectrum: Spectrum, **kk_options: Any) -> KKBand | None:
             tests[(low, high)] = (result, inside) if result is not None and result.passed else None
         return tests[(low, high)]
 
-    found: dict[tuple[int, int], tuple[KKResult, tuple[float, ...]]] = {}
+    def band(low: int, high: int) -> KKBand:
+        result, excluded = tests[(low, high)]
+        kept = spectrum.frequency[order[low:n - high]]
+        return KKBand(float(kept.min()), float(kept.max()), int(kept.size - len(excluded)), n, low, high, result,
+                      excluded)
+
     if outliers and test(0, 0) is not None:  # leaving the glitches out is enough
-        found[(0, 0)] = tests[(0, 0)]
-    elif most_cut < 1:
+        return band(0, 0)
+    if most_cut < 1:
         return None
+    found: list[tuple[int, int]] = []  # the passing cuts (low, high) the search stopped at
     steps = sorted({k for k in (1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233) if k <= most_cut} | {most_cut})
-    for side in (((1, 0), (0, 1)) if not found else ()):  # cut the low end, then the high end
+    for side in ((1, 0), (0, 1)):  # cut the low end, then the high end
         previous = 0
         for k in steps:
             if len(tests) >= BAND_MAX_TESTS:
@@ -693,7 +699,7 @@ def kk_valid_band(spectrum: Spectrum, **kk_options: Any) -> KKBand | None:
                 while hi - lo > 1 and len(tests) < BAND_MAX_TESTS:
                     mid = (lo + hi) // 2
                     lo, hi = (lo, mid) if test(mid * side[0], mid * side[1]) is not None else (mid, hi)
-                found[(hi * side[0], hi * side[1])] = tests[(hi * side[0], hi * side[1])]
+                found.append((hi * side[0], hi * side[1]))
                 break
             previous = k
     if not found:
@@ -702,15 +708,11 @@ def kk_valid_band(spectrum: Spectrum, **kk_options: Any) -> KKBand | None:
             if len(tests) >= BAND_MAX_TESTS:
                 break
             if test(a, b) is not None:
-                found[(a, b)] = tests[(a, b)]
+                found.append((a, b))
                 break
     if not found:
         return None
-    (low, high), (result, excluded) = min(found.items(), key=lambda item: (sum(item[0]) + len(item[1][1]),
-                                                                           item[0][0]))
-    kept = spectrum.frequency[order[low:n - high]]
-    return KKBand(float(kept.min()), float(kept.max()), int(kept.size - len(excluded)), n, low, high, result,
-                  excluded)
+    return band(*min(found, key=lambda cut: (sum(cut) + len(tests[cut][1]), cut[0])))
 
 
 def kk_tests(

@@ -583,11 +583,9 @@ def _check_names(names: list[str], given: Mapping | None, what: str) -> None:
 
 
 def _select_points(spectrum, circ, fmin, fmax, exclude_hz, drop_inductive, sigma, flags):
-    data = spectrum.crop(fmin, fmax) if (fmin is not None or fmax is not None) else spectrum
+    data = spectrum.restrict(fmin, fmax, exclude_hz)
     if exclude_hz:
-        n_before = len(data)
-        data = data.exclude(exclude_hz)
-        flags.append(f"excluded-points:{n_before - len(data)}")
+        flags.append(f"excluded-points:{len(spectrum.restrict(fmin, fmax)) - len(data)}")
     sig = None if sigma is None else np.asarray(sigma)
     if sig is not None and sig.shape != (len(spectrum),):
         raise FitError(f"sigma has {sig.size} values, the spectrum has {len(spectrum)} points")
