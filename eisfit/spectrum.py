@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from .errors import DataError, FitError
 
 __all__ = ["Spectrum", "as_spectrum", "require_distinct_frequencies", "not_a_spectrum_hint", "AREA_SPECIFIC_UNIT",
-           "DIVIDED_BY_AREA_KEY", "EXCLUDE_RTOL", "frequencies_to_exclude"]
+           "DIVIDED_BY_AREA_KEY", "EXCLUDE_RTOL", "frequencies_to_exclude", "shared_grid"]
 
 AREA_SPECIFIC_UNIT = "ohm*cm2"  # meta["impedance_unit"] of a spectrum whose file gave Z per area
 DIVIDED_BY_AREA_KEY = "impedance_per_area_divided_by_cm2"  # meta: the area (cm2) such a spectrum was divided by
@@ -340,3 +340,14 @@ def require_distinct_frequencies(spectrum: "Spectrum", needed: int, purpose: str
     if distinct < needed:
         raise DataError(f"{spectrum.label}: {purpose} needs at least {needed} distinct frequencies, "
                         f"the points have {distinct}")
+
+
+def shared_grid(frequencies: Sequence[np.ndarray] | np.ndarray) -> np.ndarray | None:
+    """The one frequency grid (Hz) that every row of ``frequencies`` (a list of arrays, or
+    an (S, N) array) equals, else None: spectra measured on one grid share one design
+    matrix or one model evaluation grid in the batched solvers."""
+    if len(frequencies) == 0:
+        return None
+    first = np.asarray(frequencies[0])
+    same = all(f is first or np.array_equal(f, first) for f in frequencies[1:])
+    return first if same else None

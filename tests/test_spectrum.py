@@ -69,3 +69,15 @@ def test_passing_the_list_read_returns_or_a_path_says_what_to_do_instead():
         eisfit.fit("cell.csv", "R0-p(R1,C1)")
     with pytest.raises(eisfit.DataError, match=r"got int$"):
         eisfit.drt(5)
+
+
+def test_shared_grid_is_the_one_grid_every_row_equals():
+    from eisfit.spectrum import shared_grid
+    f = np.geomspace(1e5, 1, 11)
+    assert shared_grid([f, f.copy(), f.copy()]) is not None
+    np.testing.assert_array_equal(shared_grid(np.array([f, f])), f)
+    moved = f.copy()
+    moved[3] *= 1.001  # an instrument that logs the frequency it measured at
+    assert shared_grid([f, moved]) is None
+    assert shared_grid(np.array([f, moved])) is None
+    assert shared_grid([]) is None

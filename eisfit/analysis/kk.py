@@ -30,7 +30,7 @@ import numpy as np
 from ..errors import DataError
 from ..model.weighting import pseudo_chisq as _pseudo_chisq
 from ..model.weighting import residual_scales
-from ..spectrum import Spectrum, as_spectrum, require_distinct_frequencies
+from ..spectrum import Spectrum, as_spectrum, require_distinct_frequencies, shared_grid
 
 __all__ = ["kk_test", "kk_tests", "KKResult", "voigt_time_constants", "kk_valid_band", "KKBand"]
 
@@ -736,7 +736,7 @@ def kk_tests(
     z = np.asarray(z, dtype=complex)
     labels = labels or [""] * z.shape[0]
     frequency = np.asarray(frequency, dtype=float)
-    if frequency.ndim == 2 and len(frequency) and np.all(frequency == frequency[0]):
+    if frequency.ndim == 2 and shared_grid(frequency) is not None:
         frequency = frequency[0]  # one grid after all: one design matrix per chain length
     if frequency.ndim == 2 and max_rc is None:  # the default longest chain depends on each grid's span
         groups: dict[int, list[int]] = {}

@@ -104,6 +104,7 @@ from ..analysis.derived import ArcSpec, arc_tau_s
 from ..analysis.kk import KKResult, kk_tests
 from ..analysis.quality import (capacitive_tail_F, data_kk_consistent, kk_noise_level, lack_of_fit_ratio,
                                 unmodelled_inductance_H)
+from ..spectrum import shared_grid
 from .guess import blocking_arc_starts, processes, spectrum_features
 from .optimise import LMRun, levenberg_marquardt
 from .problem import normal_equations_at, series_mask, weighted_residuals
@@ -183,8 +184,7 @@ class BatchProblem:
         probs = [p.problem for p in preps]
         n = max(q.frequency.size for q in probs)
         sr, si = (np.array([_padded(q.scales[k], n, np.inf) for q in probs]) for k in (0, 1))
-        first = probs[0].frequency
-        one_grid = all(q.frequency is first or np.array_equal(q.frequency, first) for q in probs[1:])
+        one_grid = shared_grid([q.frequency for q in probs]) is not None
         return cls(preps, np.array([_padded(q.z, n) for q in probs]), sr, sr if np.array_equal(sr, si) else si,
                    np.array([q.fixed_values for q in probs]), np.arange(len(preps)) if owner is None else owner,
                    None if one_grid else np.array([_padded(q.frequency, n) for q in probs]))

@@ -35,7 +35,7 @@ from ..fitting.engine import spectrum_in_ohm
 from ..fitting.optimise import Transform
 from ..fitting.problem import calc_modulus_residuals, log_scaled
 from ..model.weighting import check_weighting, residual_scales
-from ..spectrum import Spectrum
+from ..spectrum import Spectrum, shared_grid
 from . import smoothing as sm
 from .evidence import sharing_evidence
 from .solver import BlockProblem, block_covariance, block_lm, independent_lm
@@ -265,10 +265,8 @@ class _CampaignData:
 def _grid_of(spectra: Sequence[Spectrum]) -> np.ndarray:
     """The frequencies (Hz) of spectra of as many points: (N,) when they share them, else
     one row per spectrum (K, N)."""
-    first = np.asarray(spectra[0].frequency)
-    if all(np.array_equal(first, s.frequency) for s in spectra[1:]):
-        return first
-    return np.array([s.frequency for s in spectra])
+    grid = shared_grid([s.frequency for s in spectra])
+    return grid if grid is not None else np.array([s.frequency for s in spectra])
 
 
 def _make_evaluate(circuit, layout: _Layout, data: _CampaignData):
