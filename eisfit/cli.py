@@ -84,7 +84,6 @@ def _print_json(data) -> None:
 
 def _finite(data):
     """A copy of nested dicts/lists with numpy scalars as Python numbers and NaN/inf as None."""
-    import math
 
     if isinstance(data, dict):
         return {str(k): _finite(v) for k, v in data.items()}
@@ -779,7 +778,6 @@ def _suggestion_text(sug) -> str:
 
 def _name_values(items, option: str) -> dict[str, float]:
     """``NAME=VALUE`` options as a dict; a non-number or non-finite value is a usage error."""
-    import math
 
     out = {}
     for item in items:
@@ -969,30 +967,15 @@ def _band_text(band) -> str:
     only those points (``KKBand`` or None)."""
     if band is None:
         return "no band of at least half the points passes"
-    isolated = len(band.excluded_Hz)
-    cut = ", ".join(part for part in (f"{band.cut_low} lowest" if band.cut_low else "",
-                                      f"{band.cut_high} highest" if band.cut_high else "",
-                                      f"{isolated} isolated outlier{'s' if isolated > 1 else ''}" if isolated else "")
-                    if part)
-    options = " ".join(_band_option(k, v) for k, v in band.fit_options().items())
-    where = ("without " + ", ".join(f"{f:.4g} Hz" for f in band.excluded_Hz)
-             if isolated and not (band.cut_low or band.cut_high) else f"on {band.fmin_Hz:.4g}-{band.fmax_Hz:.4g} Hz")
-    return (f"passes {where} ({band.n_points} of {band.n_total} points, "
-            f"{cut} left out; {band.result.status}): fit there with {options}")
+    options = " ".join(_band_option(k, v) for k, v in band.fit_options(digits=4).items())
+    return f"{band.describe()}: fit there with {options}"
 
 
 def _band_option(key: str, value) -> str:
-    """One command-line option of a band's fit options (limits rounded outwards)."""
+    """One command-line option of a band's fit options."""
     if key == "exclude_hz":
         return " ".join(f"--exclude-hz {f:.4g}" for f in value)
-    return f"--{key} {_rounded_out(value, up=key == 'fmax'):.4g}"
-
-
-def _rounded_out(value: float, up: bool, digits: int = 4) -> float:
-    """``value`` to ``digits`` significant digits, rounded away from the band (down for a
-    lower limit, up for an upper one), so that the printed limit keeps the band's end point."""
-    step = 10.0 ** (math.floor(math.log10(value)) - digits + 1)
-    return (math.ceil(value / step) if up else math.floor(value / step)) * step
+    return f"--{key} {value:.4g}"
 
 
 # ---- end section: validate ----------------------------------------------------
@@ -1144,6 +1127,10 @@ eisfit campaign campaign.toml --out results/ --json > results.json
 @click.option("--drt", "drt_", is_flag=True,
               help="DRT of every checkpoint, peaks tracked across checkpoints: drt_* columns, "
                    "drt_map/drt_stack figures, drt_peaks.csv, DRT section in report.md.")
+@click.option("--kk-band", "kk_band", is_flag=True,
+              help="For each checkpoint that fails the Lin-KK test, the band of frequencies where it "
+                   "passes: kk_valid_* columns and a report section with the campaign-file fmin/fmax/"
+                   "exclude_hz that fit only those points (nothing is refitted).")
 @_JSON
 # ---- series analysis options (eisfit.series, Arrhenius) ----
 @click.option("--shared", default=None, metavar="P1,P2,...",
@@ -1156,7 +1143,7 @@ eisfit campaign campaign.toml --out results/ --json > results.json
 def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, weighting, fmin, fmax, exclude_hz,
                      jobs: int, starts: str, profile: str, scheduler: str | None, out: str | None, no_cache: bool,
                      cache_dir, nyquist_asr: bool, progress, shared, smooth, arrhenius_,
-                     drt_: bool = False, as_json: bool = False) -> int:
+                     drt_: bool = False, kk_band: bool = False, as_json: bool = False) -> int:
     """Fit every checkpoint of a campaign: SOURCE is a folder, a glob, a campaign file
     (.toml / .csv) or a data file. Writes OUT/summary.csv, report.md and figures, and
     prints the evolution of each resistance.
@@ -1183,7 +1170,7 @@ def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, we
             weighting=weighting, fmin=fmin, fmax=fmax, exclude_hz=exclude_hz or None, jobs=jobs,
             executor=None if client is None else client.get_executor(), out=None, cache_dir=cache,
             progress=False if _State.verbosity < 0 else progress, drt=drt_,
-            rows_file=folder / "summary.csv", arrhenius=arrhenius_, **options,
+            rows_file=folder / "summary.csv", arrhenius=arrhenius_, kk_band=kk_band, **options,
         )
     finally:
         if client is not None:
@@ -1240,6 +1227,11 @@ def _print_campaign(camp, drt_: bool, arrhenius_lines: list[str]) -> None:
         for line in drt_report_lines(camp):
             if line.startswith("- "):
                 click.echo(line[2:].replace("**", ""))
+    from .campaign.kkband import kk_band_report_lines
+
+    for line in kk_band_report_lines(camp)[3:]:  # the section's text without its heading
+        if line:
+            click.echo(line[2:].replace("`", "") if line.startswith("- ") else line.replace("`", ""))
     # ---- series analysis output ----
     joints = camp.joint.values() if isinstance(camp.joint, dict) else [camp.joint]
     for joint in joints:

@@ -81,3 +81,13 @@ def format_value(value: float | None, stderr: float | None = None, unit: str = "
     if stderr is not None:
         text += " ± " + (f"{stderr / factor:.2g}" if math.isfinite(float(stderr)) else "nan")
     return f"{text} {shown_unit}".rstrip()
+
+
+def format_frequency(f_Hz: float, digits: int = 4) -> str:
+    """A frequency as people write it: ``"1 MHz"``, ``"14.4 kHz"``, ``"177.8 Hz"``,
+    ``"133.4 mHz"`` (``digits`` significant digits)."""
+    f = float(f_Hz)
+    for factor, prefix in ((1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "µ")):
+        if abs(f) >= factor:
+            return f"{f / factor:.{digits}g} {prefix}Hz"
+    return f"{f:.{digits}g} Hz"

@@ -31,6 +31,7 @@ from ..errors import DataError
 from ..model.weighting import pseudo_chisq as _pseudo_chisq
 from ..model.weighting import residual_scales
 from ..spectrum import Spectrum, as_spectrum, require_distinct_frequencies, shared_grid
+from ..units import format_frequency
 
 __all__ = ["kk_test", "kk_tests", "KKResult", "voigt_time_constants", "kk_valid_band", "KKBand"]
 
@@ -615,16 +616,44 @@ class KKBand:
     result: KKResult
     excluded_Hz: tuple[float, ...] = ()
 
-    def fit_options(self) -> dict[str, Any]:
-        """The ``fmin``/``fmax``/``exclude_hz`` (Hz) of :func:`eisfit.fit` that fit the band's points."""
-        return {**({"fmin": self.fmin_Hz} if self.cut_low else {}), **({"fmax": self.fmax_Hz} if self.cut_high else {}),
-                **({"exclude_hz": self.excluded_Hz} if self.excluded_Hz else {})}
+    def fit_options(self, digits: int | None = None) -> dict[str, Any]:
+        """The ``fmin``/``fmax``/``exclude_hz`` (Hz) of :func:`eisfit.fit` that fit the band's
+        points. With ``digits``, limits to that many significant digits rounded away from the
+        band (so that the band's end points stay in) and the left-out frequencies rounded
+        (each leaves out the points within 1 % of it), as a person would type them."""
+        def limit(value: float, up: bool) -> float:
+            return value if digits is None else _rounded_out(value, up, digits)
+
+        return {**({"fmin": limit(self.fmin_Hz, False)} if self.cut_low else {}),
+                **({"fmax": limit(self.fmax_Hz, True)} if self.cut_high else {}),
+                **({"exclude_hz": self.excluded_Hz if digits is None else
+                    tuple(float(f"{f:.{digits}g}") for f in self.excluded_Hz)} if self.excluded_Hz else {})}
+
+    def describe(self) -> str:
+        """Where the test passes and what was left out, in words: "passes on
+        14.4 Hz - 1 MHz (40 of 57 points, 17 lowest left out; valid)"."""
+        isolated = len(self.excluded_Hz)
+        cut = ", ".join(part for part in (f"{self.cut_low} lowest" if self.cut_low else "",
+                                          f"{self.cut_high} highest" if self.cut_high else "",
+                                          f"{isolated} isolated outlier{'s' if isolated > 1 else ''}" if isolated else "")
+                        if part)
+        where = ("without " + ", ".join(format_frequency(f) for f in self.excluded_Hz)
+                 if isolated and not (self.cut_low or self.cut_high)
+                 else f"on {format_frequency(self.fmin_Hz)} - {format_frequency(self.fmax_Hz)}")
+        return f"passes {where} ({self.n_points} of {self.n_total} points, {cut} left out; {self.result.status})"
 
     def as_dict(self) -> dict[str, Any]:
         """The band without its test result (JSON-ready): limits in Hz, point counts."""
         return {"fmin_Hz": self.fmin_Hz, "fmax_Hz": self.fmax_Hz, "n_points": self.n_points,
                 "n_total": self.n_total, "cut_low": self.cut_low, "cut_high": self.cut_high,
                 "excluded_Hz": list(self.excluded_Hz)}
+
+
+def _rounded_out(value: float, up: bool, digits: int) -> float:
+    """``value`` to ``digits`` significant digits, rounded away from a band (down for its
+    lower limit, up for its upper one)."""
+    step = 10.0 ** (math.floor(math.log10(value)) - digits + 1)
+    return (math.ceil(value / step) if up else math.floor(value / step)) * step
 
 
 def kk_valid_band(spectrum: Spectrum, **kk_options: Any) -> KKBand | None:

@@ -55,6 +55,7 @@ def fit_campaign(
     drt: bool | dict[str, Any] = False,
     rows_file: str | Path | None = None,
     arrhenius: bool = False,
+    kk_band: bool = False,
     **fit_options: Any,
 ) -> CampaignResult:
     """Fit every checkpoint of a campaign and follow each resistance.
@@ -102,6 +103,11 @@ def fit_campaign(
     **fit_options : passed on to :func:`eisfit.fit` (``bounds``, ``fixed``, ``guess``, ...);
         an unknown name raises ``TypeError`` at once.
 
+    kk_band : for every checkpoint whose fitted points fail the Lin-KK test, also find the
+        band of frequencies where they pass (:func:`eisfit.kk_valid_band`): ``kk_valid_*``
+        columns, ``.kk_bands``, and a report section with the campaign-file ``fmin``/``fmax``/
+        ``exclude_hz`` that fit only those points (nothing is refitted; see
+        :mod:`eisfit.campaign.kkband`).
     arrhenius : True: check before the first fit that :meth:`CampaignResult.arrhenius` can
         run (every checkpoint has a temperature, at least two different ones, and area and
         thickness); :class:`~eisfit.CampaignError` otherwise (``eisfit campaign --arrhenius``).
@@ -174,6 +180,8 @@ def fit_campaign(
         result.settings["circuit_choice"] = choice.explain()
     if drt:  # DRT (issue 8)
         result.compute_drt(**(drt if isinstance(drt, dict) else {}))
+    if kk_band:
+        result.compute_kk_bands()
     result.stats["wall_seconds"] = time.perf_counter() - t0
     result.started_perf_s = t0
     result.stats["interrupted"] = interrupted

@@ -13,6 +13,7 @@ from ..fitting.flags import (by_severity, explain_flag, flag_name, problems, und
                              whole_fit_problems)
 from ..model.circuit import resistance_names
 from ..units import pretty_unit
+from .kkband import kk_band_report_lines
 
 __all__ = ["campaign_report", "evolution_lines", "milestones", "table_rows", "flag_explanations",
            "wall_time_line", "FIGURE_CAPTIONS", "MAX_TABLE_ROWS"]
@@ -242,7 +243,7 @@ def campaign_report(camp, figures: Mapping[str, str] | None = None) -> str:
             lines += joint.summary_lines() or ["Joint fit without shared parameters or smoothing."]
         # ---- end series analysis ----
     lines += ["", "## Per checkpoint", ""] + _table_lines(camp)
-    lines += _flag_lines(camp) + _error_lines(camp)
+    lines += _flag_lines(camp) + kk_band_report_lines(camp) + _error_lines(camp)
     if getattr(camp, "drts", None) is not None:  # ---- DRT (issue 8), eisfit/campaign/drt.py ----
         from .drt import drt_report_lines
 

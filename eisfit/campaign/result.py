@@ -70,6 +70,7 @@ class CampaignResult:
     name: str | None = None
     joint: Any = None   # eisfit.series.JointFitResult (dict cell -> it for several cells) with shared=/smooth=
     drts: Any = None    # DRT (issue 8): one DRTResult (or None) per checkpoint with drt=True
+    kk_bands: Any = None  # one KKBand (or None) per checkpoint with kk_band=True (campaign/kkband.py)
     wall_time_s: float | None = None  # the whole run: reading, fits, tables, figures (fit_campaign / write)
     started_perf_s: float | None = field(default=None, repr=False)  # time.perf_counter() at the start
     circuit_choice: Any = None  # eisfit.selection.CommonChoice with circuit="auto" (issue 16)
@@ -119,6 +120,11 @@ class CampaignResult:
             from .drt import drt_columns
 
             for row, extra in zip(rows, drt_columns(self.drts)):
+                row.update(extra)
+        if self.kk_bands is not None:
+            from .kkband import kk_band_columns
+
+            for row, extra in zip(rows, kk_band_columns(self.results, self.kk_bands)):
                 row.update(extra)
         columns = ordered_columns(rows)
         return pd.DataFrame(rows, columns=columns)
@@ -215,6 +221,18 @@ class CampaignResult:
         from ..plotting import plot_campaign_residual_map
 
         return plot_campaign_residual_map(self, ax=ax)
+
+    # ---- Kramers-Kronig bands (eisfit/campaign/kkband.py) ---------------------------
+    def compute_kk_bands(self) -> list[Any]:
+        """For every checkpoint whose fitted points fail the Lin-KK test, the band of
+        frequencies where they pass (:func:`eisfit.kk_valid_band`; None elsewhere, or where
+        no band passes); stores them in ``.kk_bands`` and adds the ``kk_valid_*`` columns to
+        ``.table`` and a Kramers-Kronig section to the report."""
+        from .kkband import campaign_kk_bands
+
+        self.kk_bands = campaign_kk_bands(self.results)
+        self._table = None
+        return self.kk_bands
 
     # ---- DRT (issue 8, eisfit/campaign/drt.py) -------------------------------------
     def compute_drt(self, **drt_options: Any) -> list[Any]:

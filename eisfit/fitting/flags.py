@@ -35,7 +35,8 @@ FLAGS: dict[str, tuple[str, str]] = {
                             "'unresolved'"),
     "kk-failed": (PROBLEM, "the Lin-KK test of the fitted points failed and the fitted circuit (itself "
                            "KK-consistent) does not pass the same acceptance rule either; eisfit validate "
-                           "names the band of frequencies where the data pass, when one does"),
+                           "(in a campaign: --kk-band) names the band of frequencies where the data pass, "
+                           "when one does"),
     "misfit": (CAUTION, "the fit's residuals are this many times the noise level of the data, 1.2-2x: "
                         "systematically above it (right-model fits stay below 1.1), as when an element is "
                         "missing (the lead inductance of MHz data): the stderr understate the uncertainty; "
