@@ -1155,6 +1155,7 @@ def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, we
     checkpoints fitted so far are written).
     """
     from .campaign import fit_campaign
+    from .campaign.result import failure_lines
 
     out_default = out is None
     folder = Path(_CAMPAIGN_OUT_DEFAULT if out is None else out)
@@ -1178,9 +1179,11 @@ def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, we
     ok = sum(r is not None for r in camp.results)
     interrupted = bool(camp.stats.get("interrupted"))
     not_run = [f for f in camp.errors if interrupted and "interrupted" in f.reason]
-    for failure in camp.errors:
-        if failure not in not_run:
-            _error(str(failure))
+    for line in failure_lines([f for f in camp.errors if f not in not_run]):
+        _error(line)
+    if ok == 0 and interrupted:
+        _error(f"interrupted before any checkpoint of {source} was fitted; nothing written")
+        return EXIT_INTERRUPTED
     if ok == 0:
         _error(f"no checkpoint of {source} could be fitted ({len(camp.checkpoints)} tried); nothing written")
         return EXIT_USAGE

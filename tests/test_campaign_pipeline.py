@@ -294,3 +294,52 @@ def test_a_spectrum_the_engine_refuses_costs_only_its_own_chain_its_seeds():
     np.testing.assert_allclose([o["seeded_chisq"] for o in together[0]], [o["seeded_chisq"] for o in alone],
                                rtol=1e-9)
     assert "error" in together[1][2] and all("result" in o for k, o in enumerate(together[1]) if k != 2)
+
+
+_FIT_CHUNKS = runner.fit_chunks  # the real one (the test below replaces it)
+
+
+def _killing_fit_chunks(parts, *args):
+    """fit_chunks that kills its own worker process (SIGKILL, as the kernel's OOM killer
+    does) when its task holds the checkpoint labelled VICTIM: once (a marker file says it
+    happened), or every time when the marker's folder says ``always``."""
+    import os
+    import signal
+    from pathlib import Path
+
+    marker = Path(os.environ["EISFIT_TEST_KILL_MARKER"])
+    labels = {meta.get("label") for spectra, _, _ in parts for _, _, meta in spectra}
+    if "s013" in labels and (marker.parent.name == "always" or not marker.exists()):
+        marker.touch()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return _FIT_CHUNKS(parts, *args)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork start: Linux only")
+@pytest.mark.parametrize("always", [False, True])
+def test_a_worker_that_dies_fails_no_other_checkpoint(tmp_path, monkeypatch, always):
+    """A worker killed while fitting (by the user, by the OOM killer) breaks the process
+    pool and every unfinished task with it: they are fitted again on a fresh pool. Killed
+    once, every checkpoint is fitted, the table equal to an undisturbed run's; killed every
+    time the one task runs, only that task's checkpoints fail, saying why."""
+    import eisfit.fitting.batch as batch
+
+    spectra = _spectra(32)  # 4 tasks of 8 checkpoints
+    calm = eisfit.fit_campaign(spectra, circuit=CIRCUIT, jobs=1, cache_dir=False, progress=False)
+    folder = tmp_path / ("always" if always else "once")
+    folder.mkdir()
+    monkeypatch.setenv("EISFIT_TEST_KILL_MARKER", str(folder / "killed"))
+    monkeypatch.setattr(runner, "fit_chunks", _killing_fit_chunks)  # the workers are forked: they see it
+    monkeypatch.setattr(batch, "fit_chunks", _killing_fit_chunks)
+    camp = eisfit.fit_campaign(spectra, circuit=CIRCUIT, jobs=2, cache_dir=False, progress=False)
+    assert (folder / "killed").exists() and camp.stats["worker_deaths"] >= 1
+    failed = [k for k, r in enumerate(camp.results) if r is None]
+    if not always:
+        assert failed == [] and camp.stats["worker_deaths"] == 1
+        pd.testing.assert_frame_equal(calm.table, camp.table)
+        return
+    assert failed == list(range(8, 16))  # the victim's task: checkpoints 8-15
+    assert all(runner.WORKER_DIED in e.reason for e in camp.errors) and len(camp.errors) == len(failed)
+    fitted = [k for k in range(32) if k not in failed]
+    pd.testing.assert_frame_equal(calm.table.iloc[fitted].reset_index(drop=True),
+                                  camp.table.iloc[fitted].reset_index(drop=True), check_dtype=False)

@@ -666,3 +666,34 @@ def test_circuits_says_which_parameters_fits_vary_in_log_space():
     out = CliRunner().invoke(main, ["circuits", "L0-R0-p(R1,CPE1)", "--json"])
     log = {p["name"]: p["log_scale"] for p in json.loads(out.output)["parameters"]}
     assert log == {"L0": False, "R0": False, "R1": True, "CPE1_0": True, "CPE1_1": False}
+
+
+def test_campaign_interrupted_before_any_fit_says_so_not_that_nothing_could_be_fitted(tmp_path, monkeypatch):
+    """Ctrl-C before the first chunk ends: exit 130 and "interrupted", like a later Ctrl-C
+    (it said "no checkpoint could be fitted" with exit 2)."""
+    import eisfit.campaign as campaign
+
+    real, calls = campaign.run_campaign_fits, []
+
+    def interrupted(*args, **kwargs):  # Ctrl-C during the fits; the bookkeeping after it runs as usual
+        calls.append(1)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    folder = tmp_path / "data"
+    data_folder(folder)
+    monkeypatch.setattr(campaign, "run_campaign_fits", interrupted)
+    result = run(["campaign", folder, "--out", tmp_path / "out", "--no-cache", "--no-progress"])
+    assert result.exit_code == 130, result.output
+    assert "interrupted before any checkpoint" in result.stderr and "could be fitted" not in result.stderr
+
+
+def test_many_checkpoints_that_fail_for_one_reason_give_one_line():
+    from eisfit.campaign.result import CheckpointFailure, failure_lines
+
+    same = [CheckpointFailure(f"c{k}", f"c{k}.csv", None, "fit", "worker died") for k in range(250)]
+    other = [CheckpointFailure("x", "x.csv", 2, "read", "not an impedance data file")]
+    assert failure_lines(same + other) == ["250 checkpoints (c0.csv, c1.csv, ... c249.csv): fit: worker died",
+                                           "x.csv (sweep 2): read: not an impedance data file"]
+    assert failure_lines(same[:3]) == [str(f) for f in same[:3]]

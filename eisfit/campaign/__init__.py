@@ -133,10 +133,9 @@ def fit_campaign(
     if out is not None:
         _check_writable(Path(out))
     joint = _joint_fit_function() if (shared is not None or smooth is not None) else None
-    own_pool = executor is None and jobs > 1
-    pool = _process_pool(jobs) if own_pool else executor
+    own_pool = _WorkerPool(jobs) if executor is None and jobs > 1 else None
     try:  # the campaign's own worker processes also read the files
-        src = load_checkpoints(source, executor=pool if own_pool else None)
+        src = load_checkpoints(source, executor=own_pool and own_pool.executor)
         file_defaults = _fit_defaults(src.defaults)
         choice = None
         if circuit == "auto" or (circuit is None and file_defaults.get("circuit") == "auto"):
@@ -153,23 +152,24 @@ def fit_campaign(
         chains = _chains(src.checkpoints)
     except BaseException:
         if own_pool:
-            pool.shutdown(cancel_futures=True)
+            own_pool.shutdown(cancel_futures=True)
         raise
     interrupted = False
     if rows_file is None and out is not None:
         rows_file = Path(out) / "summary.csv"
     on_chunk = None if rows_file is None else _row_streamer(Path(rows_file), src.checkpoints, items)
     try:
-        fits, stats = run_campaign_fits(items, chains, pool, cache, lambda n: _progress_bar(progress, n),
-                                        on_chunk=on_chunk)
+        fits, stats = run_campaign_fits(items, chains, own_pool.executor if own_pool else executor, cache,
+                                        lambda n: _progress_bar(progress, n), on_chunk=on_chunk,
+                                        respawn=own_pool and own_pool.respawn)
     except KeyboardInterrupt:
         if own_pool:
-            _stop_pool(pool)
+            _stop_pool(own_pool.executor)
         fits, stats = _fits_so_far(items, chains, cache)
         interrupted = True
     finally:
         if own_pool:
-            pool.shutdown()
+            own_pool.shutdown()
     joint_result = None
     if joint is not None:
         joint_result = _apply_joint_fit(joint, src.checkpoints, items, fits, shared, smooth, fit_options)
@@ -304,6 +304,25 @@ def _choose_campaign_circuit(checkpoints: list[Checkpoint], common: dict[str, An
 
 
 # ---- execution helpers ----------------------------------------------------------
+
+class _WorkerPool:
+    """The campaign's own worker processes (``jobs > 1``): a process pool that is replaced
+    by a fresh one when a worker dies (killed, out of memory), which breaks the whole pool
+    (the runner then refits the unfinished tasks, see :func:`run_campaign_fits`)."""
+
+    def __init__(self, jobs: int):
+        self.jobs = jobs
+        self.executor = _process_pool(jobs)
+
+    def respawn(self) -> ProcessPoolExecutor:
+        """A fresh pool in place of the broken one (whose remaining workers are ended)."""
+        self.executor.shutdown(wait=True, cancel_futures=True)
+        self.executor = _process_pool(self.jobs)
+        return self.executor
+
+    def shutdown(self, cancel_futures: bool = False) -> None:
+        self.executor.shutdown(cancel_futures=cancel_futures)
+
 
 def _process_pool(jobs: int) -> ProcessPoolExecutor:
     # forked where safe, else spawned (eisfit._processes); each worker ignores SIGINT (the

@@ -14,6 +14,7 @@ from ..fitting.flags import (by_severity, explain_flag, flag_name, problems, und
 from ..model.circuit import resistance_names
 from ..units import pretty_unit
 from .kkband import kk_band_report_lines
+from .result import failure_lines
 
 __all__ = ["campaign_report", "evolution_lines", "milestones", "table_rows", "flag_explanations",
            "wall_time_line", "FIGURE_CAPTIONS", "MAX_TABLE_ROWS"]
@@ -342,4 +343,4 @@ def _flag_lines(camp) -> list[str]:
 def _error_lines(camp) -> list[str]:
     if not camp.errors:
         return []
-    return ["", "## Errors", ""] + [f"- {e}" for e in camp.errors]
+    return ["", "## Errors", ""] + [f"- {line}" for line in failure_lines(camp.errors)]

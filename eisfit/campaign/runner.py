@@ -19,13 +19,14 @@ z_fit from the values, see :func:`result_of_outcome`), picklable objects, so any
 ``client.get_executor()``. Each kept fit goes to the cache as its chunk finishes (key:
 file content, sweep and settings), ``on_chunk`` hears of the finished checkpoints (the
 campaign streams their table rows to disk), and the progress bar counts checkpoints. A
-task whose worker dies fails only its own checkpoints; a spectrum the engine refuses
-fails only itself.
+worker that dies breaks the process pool and every unfinished task with it: those tasks run
+again on a fresh pool (:func:`_run_tasks`), so only a task whose worker dies every time it
+runs fails; a spectrum the engine refuses fails only itself.
 """
 from __future__ import annotations
 
 import math
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Executor, Future, wait
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
@@ -73,6 +74,7 @@ def run_campaign_fits(
     cache: FitCache,
     progress_factory: Callable[[int], Any],
     on_chunk: Callable[[list[int], list[CheckpointFits]], None] | None = None,
+    respawn: Callable[[], Executor] | None = None,
 ) -> tuple[list[CheckpointFits], dict[str, Any]]:
     """Fit every item (dict with ``spectrum``, ``settings``, ``content_sha256``, ``sweep``,
     ``settings_hash``, ``conditions``); ``chains`` lists item indices in seeding order.
@@ -80,8 +82,10 @@ def run_campaign_fits(
     ``on_chunk(indices, fits)`` is called as soon as the fits of those items are stored
     (cache hits first, then chunk by chunk; campaign flags such as ``arc-jump`` come after
     the last chunk).
+    ``respawn()``: a fresh executor in place of ``executor`` when a worker process died
+    (the campaign's own process pool; see :func:`_run_tasks`).
     Returns one :class:`CheckpointFits` per item and run statistics (``fits_run``:
-    checkpoints fitted, ``cache_hits``, ``cache_writes``, ``chunks``).
+    checkpoints fitted, ``cache_hits``, ``cache_writes``, ``chunks``, ``worker_deaths``).
     """
     fits = [CheckpointFits() for _ in items]
     progress = progress_factory(sum(item["spectrum"] is not None for item in items))
@@ -104,8 +108,9 @@ def run_campaign_fits(
     chunks = [c for chain, todo in todo_chains for c in _chunks(items, chain, todo)]
     tasks = _tasks(items, chunks)
     fits_run = 0
+    deaths = [0]
     try:
-        for task, outcome in _run_tasks(executor, items, tasks):
+        for task, outcome in _run_tasks(executor, items, tasks, respawn, deaths):
             for chunk, chunk_outcome in zip(task, _per_chunk(task, outcome)):
                 fits_run += _collect(items, fits, chunk, chunk_outcome, cache)
                 if on_chunk is not None:
@@ -118,7 +123,7 @@ def run_campaign_fits(
     for chain in chains:
         _flag_arc_jumps(items, chain, fits)
     stats = {"fits_run": fits_run, "cache_hits": cache.hits, "cache_writes": cache.writes, "chunks": len(chunks),
-             "tasks": len(tasks)}
+             "tasks": len(tasks), "worker_deaths": deaths[0]}
     return fits, stats
 
 
@@ -210,15 +215,65 @@ def _shared_settings(items: list[dict], chunk: _Chunk) -> str:
     return repr(sorted((k, repr(v)) for k, v in settings.items() if k not in PER_SPECTRUM_OPTIONS))
 
 
-def _run_tasks(executor: Executor | None, items: list[dict], tasks: list[list[_Chunk]]):
-    """(task, outcome) as tasks finish: inline without an executor, else all submitted."""
+def _run_tasks(executor: Executor | None, items: list[dict], tasks: list[list[_Chunk]],
+               respawn: Callable[[], Executor] | None = None, deaths: list[int] | None = None):
+    """(task, outcome) as tasks finish: inline without an executor, else all submitted.
+
+    A worker process that dies (killed, out of memory) breaks a process pool: every task
+    not yet finished fails with it, also those the other workers were running or had not
+    started. With ``respawn`` (the campaign's own pool) those tasks run again on a fresh
+    pool, all together the first time (a worker killed from outside); if a pool breaks
+    again, one at a time, so that only a task whose worker dies on its own fails (with a
+    message that says so) and the others are fitted. ``deaths[0]`` counts the pools broken."""
     if executor is None:
         for task in tasks:
             yield task, fit_chunks(*_payload(items, task))
         return
-    pending: dict[Future, list[_Chunk]] = {executor.submit(fit_chunks, *_payload(items, t)): t for t in tasks}
-    for fut in _as_completed(pending):
-        yield pending.pop(fut), _outcome(fut)
+    deaths = deaths if deaths is not None else [0]
+    todo = list(tasks)
+    while todo:
+        alone = deaths[0] >= 2  # the pool broke twice: find the task that breaks it
+        batch, todo = (todo[:1], todo[1:]) if alone else (todo, [])
+        try:
+            pending = {executor.submit(fit_chunks, *_payload(items, t)): t for t in batch}
+        except BrokenExecutor:  # broken before the fits (a worker died while reading files)
+            if respawn is None:
+                raise
+            deaths[0] += 1
+            executor = respawn()
+            todo = batch + todo
+            continue
+        died = []
+        for fut in _as_completed(pending):
+            task = pending.pop(fut)
+            if respawn is not None and _worker_died(fut):
+                died.append(task)
+            else:
+                yield task, _outcome(fut)
+        if not died:
+            continue
+        deaths[0] += 1
+        executor = respawn()
+        if alone:
+            yield died[0], {"error": WORKER_DIED + _spawn_hint(executor)}
+        else:
+            todo = died + todo
+
+
+WORKER_DIED = ("a worker process died while fitting these checkpoints, also when they were fitted again "
+               "alone (killed, or out of memory)")
+
+
+def _worker_died(fut: Future) -> bool:
+    return isinstance(fut.exception(), BrokenExecutor)
+
+
+def _spawn_hint(executor: Executor) -> str:
+    """Where workers are spawned, a script without a main guard kills each at its start."""
+    context = getattr(executor, "_mp_context", None)
+    if context is None or context.get_start_method() != "spawn":
+        return ""
+    return "; a script that calls fit_campaign with jobs > 1 must do so under `if __name__ == \"__main__\":`"
 
 
 def _per_chunk(task: list[_Chunk], outcome: Any) -> list[Any]:
@@ -346,12 +401,8 @@ def with_campaign_flags(result, flags: list[str]):
 def _outcome(fut: Future) -> Any:
     try:
         return fut.result()
-    except Exception as exc:  # the worker itself died (e.g. a lost Dask worker)
-        hint = ""
-        if type(exc).__name__ == "BrokenProcessPool":  # also what a spawned worker re-running the script gives
-            hint = (" (a worker process died or could not start; a script that calls fit_campaign "
-                    "with jobs > 1 must do so under `if __name__ == \"__main__\":`)")
-        return {"error": f"worker failed: {type(exc).__name__}: {exc}{hint}"}
+    except Exception as exc:  # the worker itself died (e.g. a lost Dask worker, or an executor not ours)
+        return {"error": f"worker failed: {type(exc).__name__}: {exc}"}
 
 
 def _as_completed(pending: dict[Future, Any]):

@@ -35,7 +35,7 @@ import glob as _glob
 import hashlib
 import re
 import warnings
-from concurrent.futures import Executor
+from concurrent.futures import BrokenExecutor, Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -282,15 +282,19 @@ def _from_files(paths: Sequence[Path], folder: Path | None = None,
     paths = sorted(paths, key=lambda p: natural_key(str(p)))
     displays = [str(p.relative_to(folder)) if folder is not None else str(p) for p in paths]
     checkpoints: list[Checkpoint] = []
-    if executor is None or len(paths) < PARALLEL_READ_MIN_FILES:
+    parallel = executor is not None and len(paths) >= PARALLEL_READ_MIN_FILES
+    if parallel:
+        size = max(1, min(READ_BATCH_FILES, len(paths) // 8))
+        try:
+            for found, caught in executor.map(_checkpoints_and_warnings, paths, displays, chunksize=size):
+                checkpoints.extend(found)
+                for message, category in caught:
+                    warnings.warn(message, category, stacklevel=2)
+        except BrokenExecutor:  # a worker died (killed, out of memory): read them here instead
+            checkpoints, parallel = [], False
+    if not parallel:
         for p, display in zip(paths, displays):
             checkpoints.extend(_checkpoints_of_file(p, display))
-    else:
-        size = max(1, min(READ_BATCH_FILES, len(paths) // 8))
-        for found, caught in executor.map(_checkpoints_and_warnings, paths, displays, chunksize=size):
-            checkpoints.extend(found)
-            for message, category in caught:
-                warnings.warn(message, category, stacklevel=2)
     if folder is not None:
         checkpoints = _without_foreign_files(checkpoints, folder)
     checkpoints = _without_duplicate_files(checkpoints, folder)
