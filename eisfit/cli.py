@@ -796,11 +796,7 @@ def _name_values(items, option: str) -> dict[str, float]:
 
 def _fit_row(r) -> dict:
     """One row of fits.csv: identity, parameters with _stderr, derived quantities, statistics."""
-    row = {"label": r.label, "file": r.source, "sweep": r.sweep, "circuit": r.circuit}
-    for k in r.param_names:
-        row[k] = r.values[k]
-        row[f"{k}_stderr"] = r.stderr[k]
-    row.update(r.derived)
+    row = {"label": r.label, "file": r.source, "sweep": r.sweep, "circuit": r.circuit, **r.table_row()}
     row.update({"chisq": r.chisq, "redchi": r.redchi, "pseudo_chisq": r.pseudo_chisq,
                 "kk_passed": r.kk_passed, "flags": ";".join(r.flags)})
     return row

@@ -365,7 +365,12 @@ def test_runaway_resistance_is_flagged_and_never_printed():
     line = next(l for l in text.splitlines() if l.strip().startswith("R2 "))
     assert "unresolved" in line and not re.search(r"\d", line.split("R2", 1)[1])
     assert f"{res.values['R2']:.5g}" not in text
-    assert res.to_dict()["values"]["R2"] == pytest.approx(res.values["R2"])  # the value stays in JSON
+    d = res.to_dict()  # JSON shows no runaway number; what the optimiser stopped at is kept aside
+    assert d["values"]["R2"] is None and d["derived"]["CPE2_tau_s"] is None and d["stderr"]["R2"] is None
+    assert d["unresolved_values"]["values"]["R2"] == pytest.approx(res.values["R2"])
+    assert eisfit.FitResult.from_dict(d) == res and eisfit.FitResult.from_dict(d).values["R2"] == res.values["R2"]
+    row = res.table_row()  # fits.csv and the campaign table: empty cells
+    assert math.isnan(row["R2"]) and math.isnan(row["CPE2_tau_s"]) and row["R1"] == res.values["R1"]
     # nor in the notebook views: repr and HTML read "unresolved", the DataFrame keeps the value with that note
     r2_repr = re.search(r"R2=([^,]*),", repr(res)).group(1)
     assert r2_repr == "unresolved"
@@ -568,7 +573,7 @@ def test_real_files_never_print_absurd_resistances(realdata):
 def test_real_campaign_prints_unresolved_instead_of_1e304(realdata):
     """biol.mpr (5 sweeps, |Z| < 100 ohm): the default circuit's R2 runs away to ~1e304 ohm on
     four sweeps. The evolution line and report.md read "unresolved", never such a number, and
-    the value stays in the table (CSV)."""
+    the table (summary.csv) leaves those cells empty; the FitResults keep the values."""
     import warnings
 
     path = realdata / "mpr" / "jepegit__cellpy" / "biol.mpr"
@@ -583,7 +588,8 @@ def test_real_campaign_prints_unresolved_instead_of_1e304(realdata):
     numbers = [abs(float(x)) for x in re.findall(r"[-+]?\d+(?:\.\d+)?e[-+]\d+", text)]
     assert not numbers or max(numbers) <= 1e10
     assert "unresolved" in next(l for l in camp.evolution_lines() if l.startswith("R2"))
-    assert camp.table["R2"].max() > 1e10  # the value itself is kept for CSV/JSON
+    runaway_rows = [k for k, r in enumerate(camp.results) if r in runaway]
+    assert camp.table["R2"].iloc[runaway_rows].isna().all() and camp.table["R2"].max() < 1e10
 
 
 def test_kk_failed_flag_needs_the_fitted_circuit_to_fail_the_kk_rule_too():

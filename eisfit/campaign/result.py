@@ -1,7 +1,6 @@
 """CampaignResult: the fitted checkpoints of a campaign as a table, figures and a report."""
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -381,10 +380,7 @@ def checkpoint_row(c: Checkpoint, r: Any, d: dict[str, Any], joint: Any = None) 
         "circuit": d.get("settings", {}).get("circuit"),
     }
     if r is not None:
-        for name in r.param_names:
-            row[name] = r.values.get(name, math.nan)
-            row[f"{name}_stderr"] = r.stderr.get(name, math.nan)
-        row.update(r.derived)
+        row.update(r.table_row())
         for stat in FIT_STAT_COLUMNS:
             row[stat] = getattr(r, stat)
     # ---- series analysis (eisfit.series): parameters shared by the joint fit ----

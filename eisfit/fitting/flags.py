@@ -31,8 +31,9 @@ FLAGS: dict[str, tuple[str, str]] = {
                              "KK-consistent Voigt chain describes down to their noise"),
     "unresolved": (PROBLEM, "the parameter ran beyond what the data can inform (resistance above 100x max |Z|, "
                             "time constant more than a decade outside the measured range, CPE with n at its "
-                            "lower bound and Q at its limit); its value is kept in JSON/CSV but printed as "
-                            "'unresolved'"),
+                            "lower bound and Q at its limit); it is printed as 'unresolved' and left empty "
+                            "in tables and JSON, with every quantity of its element (JSON keeps what the "
+                            "optimiser stopped at under unresolved_values)"),
     "kk-failed": (PROBLEM, "the Lin-KK test of the fitted points failed and the fitted circuit (itself "
                            "KK-consistent) does not pass the same acceptance rule either; eisfit validate "
                            "(in a campaign: --kk-band) names the band of frequencies where the data pass, "

@@ -111,6 +111,29 @@ class FitResult:
         """The values in ``param_names`` order (units in :attr:`units`)."""
         return np.array([self.values[n] for n in self.param_names])
 
+    @property
+    def unresolved(self) -> set[str]:
+        """The parameter names and derived-quantity keys that the data do not resolve: the
+        parameters flagged ``unresolved:<name>`` and every key of their element (a runaway
+        R2 of 1e272 ohm takes ``R2_asr_ohm_cm2``, ``CPE2_tau_s``... with it). Reports print
+        them as 'unresolved'; tables and JSON leave them empty (:meth:`table_row`,
+        :meth:`to_dict`); ``values`` keeps what the optimiser stopped at."""
+        from .flags import unresolved_keys
+
+        return unresolved_keys(self.flags, [*self.values, *self.derived])
+
+    def table_row(self) -> dict[str, float]:
+        """The numbers of one row of a results table: each parameter and ``<name>_stderr``
+        (units in :attr:`units`), then every derived quantity (units in their names); NaN
+        for the keys in :attr:`unresolved`, never a runaway value as a number."""
+        hidden = self.unresolved
+        row: dict[str, float] = {}
+        for name in self.param_names:
+            row[name] = math.nan if name in hidden else self.values.get(name, math.nan)
+            row[f"{name}_stderr"] = math.nan if name in hidden else self.stderr.get(name, math.nan)
+        row.update({k: math.nan if k in hidden else v for k, v in self.derived.items()})
+        return row
+
     def model_impedance(self, frequency: Any) -> np.ndarray:
         """The fitted circuit evaluated at ``frequency`` (Hz), complex ohm."""
         from ..model import circuit_of
@@ -180,8 +203,13 @@ class FitResult:
 
     # -- serialisation ------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe dict (nan/inf -> None, arrays -> lists); round-trips via :meth:`from_dict`."""
+        """JSON-safe dict (nan/inf -> None, arrays -> lists); round-trips via :meth:`from_dict`.
+
+        The keys in :attr:`unresolved` are None in ``values``, ``stderr`` and ``derived``
+        (JSON read by people and other programs shows no runaway value as a number);
+        ``unresolved_values`` holds what the optimiser stopped at, by the same three names."""
         out: dict[str, Any] = {}
+        hidden = self.unresolved
         for f in fields(self):
             v = getattr(self, f.name)
             if f.name in ("frequency",):
@@ -190,13 +218,16 @@ class FitResult:
                 out[ARRAY_KEYS[f.name + "_real"]] = np.real(v).astype(float).tolist()
                 out[ARRAY_KEYS[f.name + "_imag"]] = np.imag(v).astype(float).tolist()
             elif f.name in ("values", "stderr", "derived"):
-                out[f.name] = {k: _json_float(x) for k, x in v.items()}
+                out[f.name] = {k: None if k in hidden else _json_float(x) for k, x in v.items()}
             elif f.name == "correl":
                 out[f.name] = {k: {k2: _json_float(x) for k2, x in d.items()} for k, d in v.items()}
             elif isinstance(v, float):
                 out[f.name] = _json_float(v)
             else:
                 out[f.name] = to_jsonable(v)
+        if hidden:
+            out["unresolved_values"] = {name: {k: _json_float(x) for k, x in getattr(self, name).items() if k in hidden}
+                                        for name in ("values", "stderr", "derived")}
         out["eisfit_result"] = "FitResult/2"  # 2: array keys with units
         return out
 
@@ -215,7 +246,8 @@ class FitResult:
             elif f.name == "frequency":
                 kw[f.name] = array(f.name)
             elif f.name in ("values", "stderr", "derived"):
-                kw[f.name] = {k: _from_json_float(x) for k, x in d[f.name].items()}
+                raw = d.get("unresolved_values", {}).get(f.name, {})
+                kw[f.name] = {k: _from_json_float(raw.get(k, x)) for k, x in d[f.name].items()}
             elif f.name == "correl":
                 kw[f.name] = {k: {k2: _from_json_float(x) for k2, x in v.items()} for k, v in d[f.name].items()}
             elif f.name in ("chisq", "redchi", "pseudo_chisq", "aic", "bic"):
