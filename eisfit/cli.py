@@ -761,7 +761,8 @@ def _suggestion_text(sug) -> str:
     """The ranked table and the explanation of one suggestion, for the terminal."""
     import textwrap
 
-    lines = [f"== {sug.label or 'spectrum'}: suggested circuit {sug.best}  ({sug.seconds:.2f} s)"]
+    verdict = "suggested circuit" if sug.adequate else "no adequate circuit; least bad:"
+    lines = [f"== {sug.label or 'spectrum'}: {verdict} {sug.best}  ({sug.seconds:.2f} s)"]
     width = max(len(c) for c in sug.table["circuit"])
     lines.append(f"{'circuit':<{width}}  {'M':>2} {'chisq':>10} {'redchi':>10} {'AIC':>9} {'BIC':>9} "
                  f"{'resid/noise':>11}  verdict")

@@ -29,6 +29,7 @@ imports it, and fitting only through the one-line ``circuit="auto"`` hook at the
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 import warnings
@@ -328,6 +329,12 @@ class CircuitSuggestion:
         """The FitResult of :attr:`best`."""
         return self.fits[self.best]
 
+    @property
+    def adequate(self) -> bool:
+        """Whether :attr:`best` is adequate (no lack of fit, nothing unresolved); False when
+        no candidate was and it is only the least bad."""
+        return len(self.table) > 0 and self.table.iloc[0]["verdict"] == "best"
+
     def explain(self) -> str:
         """A few sentences: why the best circuit was chosen and what was rejected."""
         t = self.table
@@ -366,7 +373,7 @@ class CircuitSuggestion:
         """JSON-safe summary: best, criterion, roles, the ranked table and the explanation."""
         from ._json import to_jsonable
 
-        return {"label": self.label, "best": self.best, "criterion": self.criterion,
+        return {"label": self.label, "best": self.best, "adequate": self.adequate, "criterion": self.criterion,
                 "roles": dict(self.roles), "roles_clear": self.roles_clear,
                 "explanation": self.explain(), "seconds": self.seconds,
                 "table": to_jsonable(self.table.to_dict(orient="records"))}
@@ -950,6 +957,8 @@ def fit_auto(spectrum: Spectrum, **fit_options: Any):
     result = fit(spectrum, suggestion.best, initial=best, **fit_options)
     if result.chisq > best.chisq * (1 + 1e-9):  # keep the candidate's optimum
         result = fit(spectrum, suggestion.best, initial=best, **{**fit_options, "starts": 1})
+    if not suggestion.adequate:
+        result = dataclasses.replace(result, flags=[*result.flags, "least-bad-circuit"])
     object.__setattr__(result, "suggestion", suggestion)
     return result
 

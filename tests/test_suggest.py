@@ -14,7 +14,9 @@ from click.testing import CliRunner
 
 import eisfit
 from eisfit import Spectrum
+from eisfit.cli import main
 from eisfit.errors import EisfitError, FitError
+from eisfit.fitting.flags import explain_flag
 from eisfit.model import Circuit
 from eisfit.selection import (CircuitShape, assign_roles, choose_common_circuit, circuit_from_shape,
                               lack_of_fit_ratio, spectrum_evidence, suggest_circuit,
@@ -282,6 +284,7 @@ def test_real_spectra_get_an_explained_suggestion(name):
     assert best["circuit"] == sug.best and sug.best in sug.fits
     text = sug.explain()
     assert sug.best in text
+    assert sug.adequate == (best["verdict"] == "best") and sug.to_dict()["adequate"] == sug.adequate
     if best["verdict"] != "best":  # nothing adequate: said so, not hidden
         assert "No candidate was adequate" in text
     # no runaway number in the suggested fit: resistances within 100 x max|Z| or flagged
@@ -392,3 +395,21 @@ def test_evidence_of_many_spectra_is_each_spectrum_s_own():
         for name in ("lf_slope", "lf_phase_deg", "r_inf_fraction", "noise_pct", "noise_level"):
             assert getattr(ev, name) == pytest.approx(getattr(one, name), rel=1e-9, nan_ok=True), name
     assert many[3].n_peaks == 2 and many[4].n_peaks == 1
+
+
+def test_a_least_bad_circuit_is_never_called_suggested():
+    """impedance.py's Circuit1_EIS_1.z: every candidate lacks fit or leaves parameters
+    unresolved. `eisfit suggest` heads it "no adequate circuit; least bad: ..." (it said
+    "suggested circuit" above a table whose first row read "rejected"), and the fit of
+    `--circuit auto` carries the caution ``least-bad-circuit``."""
+    from conftest import realdata_path
+
+    path = realdata_path("text", "impedance_py", "data", "Circuit1_EIS_1.z")
+    out = CliRunner().invoke(main, ["suggest", str(path)])
+    head = out.output.splitlines()[0]
+    assert "no adequate circuit; least bad: " in head and "suggested circuit" not in head, out.output
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = eisfit.fit(eisfit.read(path)[0], "auto")
+    assert not res.suggestion.adequate and "least-bad-circuit" in res.flags
+    assert explain_flag("least-bad-circuit").startswith("circuit='auto': no candidate circuit was adequate")

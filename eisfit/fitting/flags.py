@@ -75,6 +75,9 @@ FLAGS: dict[str, tuple[str, str]] = {
                                    "0.1 % and more than 1 s^2 below the automatic (cold) fit's, which alone would "
                                    "have missed it"),
     "arc-jump": (CAUTION, "campaign: a resistance changes more than 3x from the previous checkpoint"),
+    "least-bad-circuit": (CAUTION, "circuit='auto': no candidate circuit was adequate (each lacks fit or leaves "
+                                   "parameters unresolved); this one is the least bad of them (eisfit suggest "
+                                   "lists them)"),
     "excluded-points": (NOTE, "this many points were left out on request (exclude_hz, --exclude-hz: the points "
                               "within 1 % of each frequency given)"),
     "dropped-inductive-points": (NOTE, "this many high-frequency points with Z'' > 0 (reaching 1 % of |Z|) "

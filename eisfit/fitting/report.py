@@ -6,6 +6,7 @@ import math
 from .flags import by_severity, undetermined, undetermined_reason, unresolved_keys
 
 UNRESOLVED = "unresolved"
+NOT_DEFINED = "not defined"  # a derived quantity whose formula has no value here (Brug with no series R)
 
 
 def _undetermined_note(value: float, err: float | None) -> str:
@@ -63,14 +64,14 @@ def format_fit_summary(res) -> str:
         lines.append("  derived quantity                          value ± stderr        unit / formula")
         for key in shown:
             value, err = res.derived[key], res.derived.get(key + '_stderr')
-            shown_value = UNRESOLVED if key in hidden else _fmt(value, err)
-            note = "" if key in hidden else _undetermined_note(value, err)
+            shown_value = UNRESOLVED if key in hidden else (_fmt(value, err) if math.isfinite(value) else NOT_DEFINED)
+            note = "" if key in hidden or not math.isfinite(value) else _undetermined_note(value, err)
             lines.append(f"  {key:<38} {shown_value:>24}  "
                          f"{res.derived_units.get(key, '')}{note}")
     if res.roles:
         lines.append("  arcs: " + ", ".join(f"{r} = {role}" for r, role in res.roles.items()))
     if res.kk_passed is not None:
-        lines.append(f"  Kramers-Kronig: {'passed' if res.kk_passed else 'FAILED'} "
+        lines.append(f"  Kramers-Kronig{_kk_points(res)}: {'passed' if res.kk_passed else 'FAILED'} "
                      f"(max residual {res.kk_max_residual_pct:.2g} % of |Z|)")
     if not res.flags:
         lines.append("  flags: none")
@@ -78,6 +79,22 @@ def format_fit_summary(res) -> str:
         if flags:
             lines.append(f"  {level}s: " + ", ".join(flags))
     return "\n".join(lines)
+
+
+def _kk_points(res) -> str:
+    """Which points the fit's Lin-KK test saw, where they are not all of the spectrum's:
+    " (the 33 fitted points: 10 inductive points dropped)" (``eisfit validate`` tests them all)."""
+    left_out = []
+    for flag in res.flags:
+        name, _, count = flag.partition(":")
+        if name == "dropped-inductive-points":
+            left_out.append(f"{count} inductive points dropped")
+        elif name == "excluded-points":
+            left_out.append(f"{count} points excluded")
+    window = [f"{key} {res.settings[key]:g} Hz" for key in ("fmin", "fmax") if res.settings.get(key) is not None]
+    if window:
+        left_out.append("cropped to " + ", ".join(window))
+    return f" (the {res.n_points} fitted points: {'; '.join(left_out)})" if left_out else ""
 
 
 # ---- notebook views: short repr, HTML table, DataFrame ---------------------------
