@@ -28,6 +28,7 @@ import click
 
 from . import __version__
 from .errors import EisfitError
+from .units import format_frequency
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -353,7 +354,7 @@ def _file_lines(rec: dict) -> list[str]:
         head += f", software {rec['software']}"
     lines = [head]
     for sw in rec["sweeps"]:
-        parts = [f"sweep {sw['sweep']}: {sw['points']} points", f"{sw['fmin_Hz']:.4g}-{sw['fmax_Hz']:.4g} Hz"]
+        parts = [f"sweep {sw['sweep']}: {sw['points']} points", f"{format_frequency(sw['fmin_Hz'])} - {format_frequency(sw['fmax_Hz'])}"]
         if sw.get("sheet") is not None:
             parts.append(f"sheet {sw['sheet']!r}")
         if sw["area"] is not None:
@@ -373,6 +374,16 @@ def _file_lines(rec: dict) -> list[str]:
 
 _IMAG_SIGN = click.Choice(["auto", "negative", "positive"])
 _JSON = click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+
+
+def _TABLE_OPTIONS(command):
+    """--imag-sign and --columns of the commands that read data files to analyse them (as
+    ``eisfit info`` and ``read`` take them): what the readers' messages tell to use."""
+    command = click.option("--columns", "columns_text", default=None, metavar="ROLE=COL,...",
+                           help=_COLUMNS_HELP)(command)
+    return click.option("--imag-sign", type=_IMAG_SIGN, default=None,
+                        help="Sign convention of the imaginary column of tables (default: the format's, "
+                             "or auto-detected).")(command)
 
 
 @_command("info", """
@@ -615,12 +626,13 @@ eisfit fit cell.mpr --json > cell_fit.json
               help="Profile-likelihood errors for arc resistances: where the covariance error is suspect "
                    "(overlapping or collapsed arcs), for every arc resistance, or never.")
 @click.option("--format", "fmt", type=_FORMAT, default=None, help="Force the file format (names as eisfit info prints).")
+@_TABLE_OPTIONS
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON instead of the table.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Write <label>_fit.json, fits.csv (one row per spectrum) and, with --plot, figures.")
 @click.option("--plot", is_flag=True, help="A PNG per spectrum (Nyquist, Bode, residuals) in --out (required).")
 def fit_command(files, circuit, area_cm2, thickness_cm, symmetric, weighting, fmin, fmax, exclude_hz, fix, initial,
-                engine, guess_mode, profile, fmt, as_json, out_dir, plot) -> int:
+                engine, guess_mode, profile, fmt, imag_sign, columns_text, as_json, out_dir, plot) -> int:
     """Fit a circuit to every spectrum of FILE(s); no initial guess needed.
 
     Prints parameters with standard errors and units, chi-square, derived quantities
@@ -629,7 +641,6 @@ def fit_command(files, circuit, area_cm2, thickness_cm, symmetric, weighting, fm
     could not be read or fitted and others were.
     """
     from .api import fit
-    from .io import read
     from .settings import FitSettings, check_fit_options, check_parameter_names
 
     if plot and not out_dir:
@@ -642,34 +653,27 @@ def fit_command(files, circuit, area_cm2, thickness_cm, symmetric, weighting, fm
     check_parameter_names(settings.circuit, options)
     out = _writable_folder(out_dir) if out_dir else None
     _detail(f"settings: {settings.fit_kwargs()}, {options}")
-    results, failed = [], 0
-    for path in files:
+    results, failed = [], _Failures()
+    for _, s in _each_spectrum(files, fmt, failed, imag_sign, columns_text):
         try:
-            spectra = read(path, format=fmt)
+            t0 = time.perf_counter()
+            res = fit(s, **settings.fit_kwargs(), **options)
         except EisfitError as exc:
-            _error(str(exc))
-            failed += 1
+            _error(_labelled(s.label, exc))
+            failed.count += 1
             continue
-        for s in spectra:
-            try:
-                t0 = time.perf_counter()
-                res = fit(s, **settings.fit_kwargs(), **options)
-            except EisfitError as exc:
-                _error(_labelled(s.label, exc))
-                failed += 1
-                continue
-            _detail(f"{s.label}: fitted in {time.perf_counter() - t0:.3f} s")
-            results.append(res)
-            if not as_json:
-                click.echo(res.summary())
-                if res.kk_passed is False:
-                    click.echo(f"  Kramers-Kronig band: {_band_text(_kk_band_of(res))}")
-                click.echo("")
+        _detail(f"{s.label}: fitted in {time.perf_counter() - t0:.3f} s")
+        results.append(res)
+        if not as_json:
+            click.echo(res.summary())
+            if res.kk_passed is False:
+                click.echo(f"  Kramers-Kronig band: {_band_text(_kk_band_of(res))}")
+            click.echo("")
     if as_json:
         _print_json([r.to_dict() for r in results])
     if out is not None and results:
-        failed += _write_fit_outputs(results, out, plot)
-    return _exit_code(len(results), failed)
+        failed.count += _write_fit_outputs(results, out, plot)
+    return _exit_code(len(results), failed.count)
 
 
 _PROFILE_CHOICE = {"auto": "auto", "on": True, "off": False}
@@ -682,12 +686,15 @@ class _Failures:
     count: int = 0
 
 
-def _each_spectrum(files, fmt: str | None, failed: _Failures):
-    """(path, spectrum) for every sweep of every file; a file that cannot be read is
-    reported (one ``eisfit: error:`` line) and counted in ``failed``."""
+def _each_spectrum(files, fmt: str | None, failed: _Failures, imag_sign: str | None = None,
+                   columns_text: str | None = None):
+    """(path, spectrum) for every sweep of every file (read with ``--format``, ``--imag-sign``,
+    ``--columns``); a file that cannot be read is reported (one ``eisfit: error:`` line) and
+    counted in ``failed``."""
+    columns = _parse_columns_option(columns_text)
     for path in files:
         try:
-            spectra = _read_reporting(path, fmt, None)
+            spectra = _read_reporting(path, fmt, imag_sign, columns)
         except EisfitError as exc:
             _error(str(exc))
             failed.count += 1
@@ -725,9 +732,10 @@ eisfit suggest cell.mpt --library --json
 @_EXCLUDE_HZ
 @click.option("--format", "fmt", type=_FORMAT, default=None,
               help="Force the file format (default: detect from content).")
+@_TABLE_OPTIONS
 @_JSON
 def suggest_command(files, candidates, criterion, library, area_cm2, weighting, fmin, fmax, exclude_hz, fmt,
-                    as_json) -> int:
+                    imag_sign, columns_text, as_json) -> int:
     """Which circuit? Rank candidate circuits for every spectrum of FILE(s).
 
     Prints, per spectrum, the candidates ranked (parameters, chi-square, reduced
@@ -739,7 +747,7 @@ def suggest_command(files, candidates, criterion, library, area_cm2, weighting, 
 
     listed = [c.strip() for item in candidates for c in item.split(";") if c.strip()] or None
     failed, done, records = _Failures(), 0, []
-    for _, s in _each_spectrum(files, fmt, failed):
+    for _, s in _each_spectrum(files, fmt, failed, imag_sign, columns_text):
         try:
             sug = suggest_circuit(s, listed, criterion=criterion, library=library, area_cm2=area_cm2,
                                   weighting=weighting, fmin=fmin, fmax=fmax,
@@ -791,6 +799,9 @@ def _name_values(items, option: str) -> dict[str, float]:
             raise click.BadParameter(f"expected NAME=VALUE with a number, got {item!r}", param_hint=option) from None
         if not math.isfinite(number):
             raise click.BadParameter(f"the value must be a finite number, got {item!r}", param_hint=option)
+        if name.strip() in out:
+            raise click.BadParameter(f"{name.strip()} is given twice ({out[name.strip()]:g} and {number:g})",
+                                     param_hint=option)
         out[name.strip()] = number
     return out
 
@@ -892,9 +903,10 @@ eisfit validate cell.mpr --exclude-hz 50 --fmin 0.1
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Folder for one residual plot per spectrum (<label>_kk.png).")
 @click.option("--format", "fmt", type=_FORMAT, default=None, help="Force the file format.")
+@_TABLE_OPTIONS
 @_JSON
 def validate_command(files, threshold_pct, violation_pct, c, no_inductance, fmin, fmax, exclude_hz, out_dir, fmt,
-                     as_json) -> int:
+                     imag_sign, columns_text, as_json) -> int:
     """Lin-KK (Kramers-Kronig) test of every spectrum of FILE...
 
     Prints per spectrum mu, the number M of RC elements, the largest residual
@@ -907,13 +919,17 @@ def validate_command(files, threshold_pct, violation_pct, c, no_inductance, fmin
     from .analysis.kk import kk_test, kk_valid_band
 
     _check_window(fmin, fmax)
+    if threshold_pct > violation_pct:
+        raise click.BadParameter(f"--threshold-pct ({threshold_pct:g} %) must not exceed --violation-pct "
+                                 f"({violation_pct:g} %): residuals between them are judged by their randomness",
+                                 param_hint="--threshold-pct")
     out = _writable_folder(out_dir) if out_dir else None
     if out:
         _agg()
     failed, done, records = _Failures(), 0, []
     if not as_json:
         click.echo(f"{'spectrum':40s} {'mu':>6s} {'M':>3s} {'max %':>7s} {'noise %':>8s}  {'status':9s} result")
-    for path, s in _each_spectrum(files, fmt, failed):
+    for path, s in _each_spectrum(files, fmt, failed, imag_sign, columns_text):
         options = dict(c=c, inductance=not no_inductance, threshold_pct=threshold_pct, violation_pct=violation_pct)
         try:
             s = s.restrict(fmin, fmax, exclude_hz)
@@ -934,7 +950,7 @@ def validate_command(files, threshold_pct, violation_pct, c, no_inductance, fmin
             click.echo(f"{s.label:40s} {res.mu:6.3f} {res.n_rc:3d} {res.max_residual_pct:7.3f} "
                        f"{res.noise_estimate_pct:8.3f}  {res.status:9s} {'pass' if res.passed else 'FAIL'}")
             if res.outliers_Hz:
-                click.echo(f"{'':40s} isolated outlier(s) at " + ", ".join(f"{f:.4g} Hz" for f in res.outliers_Hz))
+                click.echo(f"{'':40s} isolated outlier(s) at " + ", ".join(format_frequency(f) for f in res.outliers_Hz))
             if not res.passed:
                 click.echo(f"{'':40s} {_band_text(band)}")
         if out:
@@ -1002,13 +1018,15 @@ eisfit drt cell.csv --exclude-hz 50 --fmin 0.1
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Folder for <label>_drt.csv, <label>_peaks.csv and <label>_drt.png.")
 @click.option("--format", "fmt", type=_FORMAT, default=None, help="Force the file format.")
+@_TABLE_OPTIONS
 @click.option("--area-cm2", type=_POSITIVE, default=None,
               help="Electrode area, cm2: divides data that a file gives per area (ohm*cm2) to ohm.")
 @click.option("--fmin", type=_POSITIVE, default=None, help="Lowest frequency analysed, Hz (> 0).")
 @click.option("--fmax", type=_POSITIVE, default=None, help="Highest frequency analysed, Hz (> 0).")
 @_EXCLUDE_HZ
 @_JSON
-def drt_command(files, lam, circuit, out_dir, fmt, area_cm2, fmin, fmax, exclude_hz, as_json) -> int:
+def drt_command(files, lam, circuit, out_dir, fmt, imag_sign, columns_text, area_cm2, fmin, fmax, exclude_hz,
+                as_json) -> int:
     """Distribution of relaxation times of every spectrum of FILE...
 
     Prints the peaks (tau, frequency, resistance, resolved) per spectrum. --fmin, --fmax and
@@ -1029,7 +1047,7 @@ def drt_command(files, lam, circuit, out_dir, fmt, area_cm2, fmin, fmax, exclude
     if out:
         _agg()
     failed, done, records = _Failures(), 0, []
-    for path, s in _each_spectrum(files, fmt, failed):
+    for path, s in _each_spectrum(files, fmt, failed, imag_sign, columns_text):
         if area_cm2 is not None:
             s = s.in_ohm(area_cm2)
         try:

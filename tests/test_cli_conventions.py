@@ -697,3 +697,30 @@ def test_many_checkpoints_that_fail_for_one_reason_give_one_line():
     assert failure_lines(same + other) == ["250 checkpoints (c0.csv, c1.csv, ... c249.csv): fit: worker died",
                                            "x.csv (sweep 2): read: not an impedance data file"]
     assert failure_lines(same[:3]) == [str(f) for f in same[:3]]
+
+
+def test_analysis_commands_read_tables_with_the_options_the_readers_propose(tmp_path):
+    """A reader that cannot tell the columns apart says "name the columns with --columns
+    ..."; fit, suggest, validate and drt take --columns and --imag-sign (only info and read
+    did), and read the table as told."""
+    f = np.logspace(5, -1, 40)
+    z = Circuit("R0-p(R1,CPE1)").impedance(np.array([10.0, 100.0, 1e-5, 0.9]), f)
+    path = tmp_path / "odd.csv"  # columns no reader recognises by name; Z'' stored as -Z''
+    path.write_text("freq_Hz,b,c\n" + "".join(f"{x:.10g},{y.real:.10g},{-y.imag:.10g}\n" for x, y in zip(f, z)))
+    plain = run(["fit", path, "--circuit", "R0-p(R1,CPE1)"])
+    assert plain.exit_code == 2 and "--columns frequency=" in plain.stderr
+    told = ["--columns", "frequency=0,real=b,imag=c", "--imag-sign", "positive"]
+    fitted = run(["fit", path, "--circuit", "R0-p(R1,CPE1)", "--json", *told])
+    assert fitted.exit_code == 0, fitted.output
+    assert json.loads(fitted.stdout)[0]["values"]["R1"] == pytest.approx(100.0, rel=1e-4)
+    for command in (["validate"], ["drt"], ["suggest", "--candidates", "R0-p(R1,CPE1)"]):
+        out = run([command[0], path, *command[1:], *told])
+        assert out.exit_code == 0, (command, out.output)
+
+
+def test_a_parameter_given_twice_or_thresholds_in_the_wrong_order_are_usage_errors(tmp_path):
+    path = data_folder(tmp_path / "d", 1)[0]
+    twice = run(["fit", path, "--fix", "R1=50", "--fix", "R1=60"])
+    assert twice.exit_code == 2 and "R1 is given twice (50 and 60)" in twice.stderr
+    order = run(["validate", path, "--threshold-pct", "5", "--violation-pct", "1"])
+    assert order.exit_code == 2 and "--threshold-pct (5 %) must not exceed --violation-pct (1 %)" in order.stderr

@@ -33,7 +33,7 @@ def test_info_reports_each_file(tmp_path):
     assert result.exit_code == 0, result.output
     out = result.output
     assert f"{g}: format gamry, technique PEIS, 1 sweep, software Gamry Framework 7.05" in out
-    assert "sweep 0: 5 points, 10-1e+05 Hz, area 0.785 cm2, start 2018-04-23T16:43:15" in out
+    assert "sweep 0: 5 points, 10 Hz - 100 kHz, area 0.785 cm2, start 2018-04-23T16:43:15" in out
     assert f"{c}: format csv" in out
 
 

@@ -979,20 +979,21 @@ def _apply_imag_sign(
             what = f"column {roles.header(imag_role).name!r} has a minus sign" if negated else \
                 f"the {fmt.name} convention gives the column as {'Z' if fmt.imag_sign == 'negative' else '-Z'}''"
             warn(f"{name}: {what}, but the data read so are inductive where a cell is capacitive ({rule}): "
-                 f"the label may be wrong; read as labelled (pass imag_sign='negative' if the column holds "
-                 f"Z'' with capacitive values negative, 'positive' if it holds -Z'')", stacklevel=5)
+                 f"the label may be wrong; read as labelled (pass imag_sign='negative', on the command line "
+                 f"--imag-sign negative, if the column holds Z'' with capacitive values negative, 'positive' "
+                 f"if it holds -Z'')", stacklevel=5)
             meta["imag_sign_contradicted_by_data"] = rule
         return z_imag, meta
     sign, rule = _data_sign(frequency, z_real, z_imag, keep)
     if sign > 0:
         warn(f"{name}: the imaginary column holds -Z'' ({rule}); the header has no minus sign: "
-             "flipping it (pass imag_sign='negative' to keep it)", stacklevel=5)
+             "flipping it (pass imag_sign='negative', on the command line --imag-sign negative, to keep it)", stacklevel=5)
         return -z_imag, {"imag_sign": "positive", "imag_sign_source": "data", "imag_sign_detected": True,
                          "imag_sign_rule": rule}
     if sign == 0:
         warn(f"{name}: the sign convention of the imaginary column could not be decided from the data "
              f"({rule}); reading it as Z'' (capacitive negative); pass imag_sign='negative' or "
-             "'positive' to say", stacklevel=5)
+             "'positive' (--imag-sign on the command line) to say", stacklevel=5)
         return z_imag, {"imag_sign": "negative", "imag_sign_source": "undecided", "imag_sign_detected": False,
                         "imag_sign_rule": rule}
     return z_imag, {"imag_sign": "negative", "imag_sign_source": "data", "imag_sign_detected": False,
