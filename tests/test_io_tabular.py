@@ -881,3 +881,18 @@ def test_an_ohm_unit_that_cannot_be_converted_is_refused(tmp_path, unit):
     rows = _rows("{!r},{!r},{!r}", [F, Z.real, Z.imag])
     with pytest.raises(MissingColumnError, match="is not one eisfit converts"):
         eisfit.read(_write(tmp_path, "unit.csv", f"Frequency (Hz),Z' ({unit}),Z'' ({unit})\n" + rows))
+
+
+def test_a_table_that_says_it_holds_fitted_values_is_read_with_a_warning(tmp_path):
+    """Another program's fit saved as a table ("# Fitted impedance data") read as a
+    measurement would be fitted to itself: the reader says what the file says."""
+    body = "".join(f"{f:g},{10 + 5 / (1 + f):g},{-5 * f / (1 + f * f):g}\n" for f in np.logspace(4, -1, 12))
+    fitted = tmp_path / "fit.csv"
+    fitted.write_text("# Fitted impedance data\n# Circuit Model: R1-p(R2,C2)\nfreq_Hz,Zre_ohm,Zim_ohm\n" + body)
+    with pytest.warns(UserWarning, match=r"fit.csv: the file says it holds fitted impedance .*not a measurement"):
+        eisfit.read(fitted)
+    measured = tmp_path / "measured.csv"  # a software name with "Fit" in it is no such statement
+    measured.write_text("# exported by Z Fit 2.1\nfreq_Hz,Zre_ohm,Zim_ohm\n" + body)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        eisfit.read(measured)

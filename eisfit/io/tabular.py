@@ -1473,7 +1473,27 @@ def read(
     fmt = TableFormat(imag_sign="negative") if own_export else TableFormat()
     spectra = read_text_table(p, lines, fmt, header=header, delimiter=delim, decimal=decimal, imag_sign=imag_sign,
                               columns=columns, last_line_complete=ends_with_newline, split=not own_export)
+    _warn_if_model_values(p, lines)
     return _restore_export_meta(spectra, lines) if own_export else spectra
+
+
+_MODEL_VALUES = re.compile(r"\b(fitted|simulated|modell?ed|calculated|synthetic)\s+(impedance|data|spectrum|spectra|values)\b",
+                           re.IGNORECASE)
+
+
+def _warn_if_model_values(path: Path, lines: Sequence[str], head: int = 20) -> None:
+    """Warn when a comment line before the table says the numbers are a model's ("# Fitted
+    impedance data", "# simulated spectrum"): another program's fit, read as a measurement,
+    fits itself."""
+    for line in lines[:head]:
+        text = line.strip()
+        if text and not text.startswith(("#", "%", ";", "!")):
+            return  # the table (or a header) starts: only a comment preamble is read
+        match = _MODEL_VALUES.search(text)
+        if match:
+            warn(f"{path.name}: the file says it holds {match.group(0).lower()} ({text.lstrip('#%;! ')[:60]!r}): "
+                 "a model's values, not a measurement", stacklevel=3)
+            return
 
 
 def read_text_table(path: Path | str, lines: Sequence[str], fmt: TableFormat, meta: Mapping[str, Any] | None = None,
