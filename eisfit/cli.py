@@ -28,7 +28,7 @@ import click
 
 from . import __version__
 from .errors import EisfitError
-from .units import format_frequency
+from .units import format_frequency, plain_number
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -987,8 +987,8 @@ def _band_text(band) -> str:
 def _band_option(key: str, value) -> str:
     """One command-line option of a band's fit options."""
     if key == "exclude_hz":
-        return " ".join(f"--exclude-hz {f:.4g}" for f in value)
-    return f"--{key} {value:.4g}"
+        return " ".join(f"--exclude-hz {plain_number(f)}" for f in value)
+    return f"--{key} {plain_number(value)}"
 
 
 # ---- end section: validate ----------------------------------------------------

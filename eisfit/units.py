@@ -91,3 +91,14 @@ def format_frequency(f_Hz: float, digits: int = 4) -> str:
         if abs(f) >= factor:
             return f"{f / factor:.{digits}g} {prefix}Hz"
     return f"{f:.{digits}g} Hz"
+
+
+def plain_number(value: float, digits: int = 4) -> str:
+    """``value`` to ``digits`` significant digits as a person types it on a command line or
+    in a campaign file: ``21150`` rather than ``2.115e+04``, ``0.1333``; exponent notation
+    only below 1e-4 or from 1e7 on."""
+    rounded = float(f"{float(value):.{digits}g}")
+    if rounded != 0 and not 1e-4 <= abs(rounded) < 1e7:
+        return f"{rounded:.{digits}g}"
+    text = f"{rounded:.10f}".rstrip("0").rstrip(".")
+    return text or "0"

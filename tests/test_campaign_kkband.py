@@ -98,3 +98,10 @@ def test_frequencies_read_as_people_write_them():
     assert format_frequency(177.83) == "177.8 Hz"
     assert format_frequency(0.1334) == "133.4 mHz"
     assert format_frequency(2e-6) == "2 µHz"
+
+
+def test_numbers_typed_as_people_type_them():
+    from eisfit.units import plain_number
+
+    assert [plain_number(v) for v in (21150.3, 0.13333, 177.83, 1e-5, 2e7, 0.0)] == \
+        ["21150", "0.1333", "177.8", "1e-05", "2e+07", "0"]

@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 from typing import Any, Sequence
 
+from ..units import plain_number
+
 __all__ = ["campaign_kk_bands", "kk_band_columns", "kk_band_report_lines", "NO_BAND"]
 
 NO_BAND = "no band of at least half the points passes"
@@ -64,7 +66,7 @@ def campaign_file_keys(band: Any) -> str:
     [177.8]``), limits rounded outwards to 4 significant digits."""
     parts = []
     for key, value in band.fit_options(digits=4).items():
-        text = "[" + ", ".join(f"{f:.4g}" for f in value) + "]" if key == "exclude_hz" else f"{value:.4g}"
+        text = "[" + ", ".join(plain_number(f) for f in value) + "]" if key == "exclude_hz" else plain_number(value)
         parts.append(f"{key} = {text}")
     return ", ".join(parts)
 
