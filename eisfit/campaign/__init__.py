@@ -239,11 +239,18 @@ def _items(checkpoints: list[Checkpoint], file_defaults: dict[str, Any],
                 resolved[key] = FitSettings.layered(file_defaults, run.fit, row)
                 check_parameter_names(resolved[key].circuit, run.fit_options)
             except (FitError, CircuitError) as exc:
-                where = f"{c.file}: " if c.file and row else ""
-                raise type(exc)(f"{where}{exc}") from None
+                raise type(exc)(f"{_row_of(c) if row else ''}{exc}") from None
         items.append(_item(c, resolved[key], run.fit_options, shared))
     _check_areas_of_per_area_data(checkpoints, items)
     return items
+
+
+def _row_of(c: Checkpoint) -> str:
+    """The prefix of an error about a checkpoint's own settings: the campaign-file row that
+    gives them and its data file (``camp.csv: row 3 (cell_0200h.csv): ``), else the file."""
+    if c.origin:
+        return f"{c.origin} ({c.file}): " if c.file else f"{c.origin}: "
+    return f"{c.file}: " if c.file else ""
 
 
 def _check_areas_of_per_area_data(checkpoints: list[Checkpoint], items: list[dict[str, Any]]) -> None:

@@ -20,7 +20,13 @@ whose name is close to a known one (``aera_cm2``) is taken for a typo and raises
 an unknown table, a row without ``file``, a listed file that does not exist, a value
 that is not a number where one is needed, or both temperatures at once raise
 :class:`~eisfit.CampaignError`; a file that exists but cannot be read becomes an error
-row and the campaign goes on.
+row and the campaign goes on. Rows that list one measurement twice (the same sweep of a
+file, or of a file with the same bytes, unless only the fit settings differ) give one
+:class:`CampaignWarning` naming the rows; they are fitted as listed.
+
+Cycle numbers read from the files' own cycle columns that go back and repeat from file to
+file (1, 2, then 1, 2 again) count within each file: they are kept as ``cycle_in_file``,
+not as the checkpoints' ``cycle``, with a :class:`CampaignWarning`.
 
 The fit settings of a row (``circuit``, ``area_cm2``...) are kept in
 ``Checkpoint.settings``; those of ``[defaults]`` in ``CampaignSource.defaults``. The
@@ -71,6 +77,9 @@ class Checkpoint:
     ``settings`` holds per-checkpoint fit settings from the campaign file
     (``circuit``, ``area_cm2`` in cm2, ``thickness_cm`` in cm, ``symmetric``,
     ``weighting``, ``fmin``/``fmax`` in Hz); they override the function arguments.
+    ``origin``: where a campaign file lists the checkpoint (``camp.csv: row 3``,
+    ``camp.toml: [[checkpoint]] 2``), named with the file in an error about the row's
+    settings; None for a folder, a glob, a list or spectra.
     """
 
     label: str
@@ -88,6 +97,7 @@ class Checkpoint:
     error: str | None = None
     settings: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    origin: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -300,6 +310,7 @@ def _from_files(paths: Sequence[Path], folder: Path | None = None,
     checkpoints = _without_duplicate_files(checkpoints, folder)
     _warn_mixed_channels(checkpoints, folder)
     ordered, ordering = order_checkpoints(checkpoints)
+    _drop_per_file_cycles(ordered, folder)
     return CampaignSource(ordered, ordering, {})
 
 
@@ -458,6 +469,10 @@ def order_checkpoints(checkpoints: list[Checkpoint]) -> tuple[list[Checkpoint], 
     ordered = sorted(checkpoints, key=lambda c: (natural_key(c.file or ""), c.sweep or 0))
     if _fill_time_from_time_column(readable):
         return ordered, "sweep order in the file (its time column gives time_h)"
+    if len({c.file for c in readable}) > 1 and any(c.spectrum.meta.get("time_s") is not None
+                                                     for c in readable if c.spectrum is not None):
+        return ordered, ("natural file-name order (no acquisition time in the files; their time columns "
+                         "count from each file's own start, so they cannot order the files)")
     return ordered, "natural file-name order (no acquisition time in the files)"
 
 
@@ -507,15 +522,88 @@ def _from_campaign_file(path: Path) -> CampaignSource:
     defaults = _check_row(path, "[defaults]", defaults, allowed=DEFAULT_KEYS, need_file=False)
     cell_default = str(defaults.pop("cell", info.get("cell", "cell")))
     warned: set[str] = set()
-    checked = [_check_row(path, f"row {i + 1}", r, warned=warned) for i, r in enumerate(rows)]
+    checked = [_check_row(path, _row_name(path, i), r, warned=warned) for i, r in enumerate(rows)]
     missing = [r["file"] for r in checked if not _resolve(path, r["file"]).exists()]
     if missing:
         raise CampaignError(f"{path}: listed file(s) not found: {', '.join(missing)}")
     checkpoints: list[Checkpoint] = []
-    for row in checked:
-        checkpoints.extend(_checkpoints_of_row(path, row, defaults, cell_default))
+    listed: list[tuple[str, list[Checkpoint]]] = []  # (the row's name, its checkpoints)
+    for i, row in enumerate(checked):
+        where = _row_name(path, i)
+        found = _checkpoints_of_row(path, row, defaults, cell_default, origin=f"{path}: {where}")
+        listed.append((where, found))
+        checkpoints.extend(found)
+    _warn_repeated_data(path, listed)
+    _drop_per_file_cycles([c for row, (_, found) in zip(checked, listed) if row.get("cycle") is None
+                           for c in found], path)
     return CampaignSource(checkpoints, f"campaign file order ({path.name})", defaults,
                           name=info.get("name"))
+
+
+def _row_name(path: Path, index: int) -> str:
+    """How an error or a warning names the row ``index`` (0-based) of a campaign file:
+    ``row 3`` in a CSV (the data rows counted from 1), ``[[checkpoint]] 3`` in a TOML file."""
+    return f"[[checkpoint]] {index + 1}" if path.suffix.lower() == ".toml" else f"row {index + 1}"
+
+
+def _warn_repeated_data(path: Path, listed: list[tuple[str, list[Checkpoint]]]) -> None:
+    """One CampaignWarning naming the data that rows of a campaign file list more than once:
+    the same sweep of one file (or of files with the same bytes) in two rows is fitted as two
+    checkpoints, and at two different times it cannot be both. Rows that differ only in their
+    fit settings (same time and cell: one measurement fitted two ways) are not warned about."""
+    groups: dict[tuple, list[tuple[str, Checkpoint]]] = {}
+    for where, found in listed:
+        for c in found:
+            data = c.content_sha256 or str(_resolve(path, c.file or "").resolve())
+            groups.setdefault((data, c.sweep), []).append((where, c))
+    repeats = []
+    for entries in groups.values():
+        if len(entries) < 2:
+            continue
+        checkpoints = [c for _, c in entries]
+        times = {c.time_h for c in checkpoints}
+        if len(times) == 1 and len({c.cell for c in checkpoints}) == 1 and \
+                len({repr(sorted(c.settings.items())) for c in checkpoints}) == len(checkpoints):
+            continue
+        first = checkpoints[0]
+        files = " = ".join(dict.fromkeys(str(c.file) for c in checkpoints))
+        n_sweeps = first.spectrum.meta.get("n_sweeps", 1) if first.spectrum is not None else 1
+        sweep = f" sweep {first.sweep}" if first.sweep is not None and n_sweeps != 1 else ""
+        rows = ", ".join(where + ("" if c.time_h is None else f" at {c.time_h:g} h") for where, c in entries)
+        when = f": one measurement at {len(times)} different times" if len(times) > 1 else ""
+        repeats.append(f"{files}{sweep} ({rows}){when}")
+    if repeats:
+        shown = "; ".join(repeats[:5]) + (f"; and {len(repeats) - 5} more" if len(repeats) > 5 else "")
+        warnings.warn(f"{path}: {len(repeats)} measurement(s) listed in more than one row, each fitted as a "
+                      f"checkpoint of its own: {shown}", CampaignWarning, stacklevel=4)
+
+
+def _drop_per_file_cycles(checkpoints: list[Checkpoint], where: Path | None) -> None:
+    """Clear ``cycle`` of checkpoints in campaign order when it was read from the files' cycle
+    columns and those count within each file (1, 2 in one file, 1, 2 again in the next: the
+    numbers go back and repeat from file to file): not the campaign's cycles, they would tell
+    the evolution against repeated numbers. The file's number is kept in
+    ``extra["cycle_in_file"]`` (a summary column), with one CampaignWarning. Cycles that go
+    on from file to file (1-3, then 3-5), files in another order than their cycles (no
+    number in two files), or a cycle column that never changes are left alone."""
+    by_file: dict[str, list[float]] = {}
+    in_files: dict[float, set[str]] = {}
+    for c in checkpoints:
+        if c.cycle is not None:
+            by_file.setdefault(str(c.file), []).append(c.cycle)
+            in_files.setdefault(c.cycle, set()).add(str(c.file))
+    cycles = [c.cycle for c in checkpoints if c.cycle is not None]
+    goes_back = any(b < a for a, b in zip(cycles, cycles[1:]))
+    if not goes_back or all(len(files) == 1 for files in in_files.values()):
+        return
+    for c in checkpoints:
+        if c.cycle is not None:
+            c.extra["cycle_in_file"], c.cycle = c.cycle, None
+    shown = [f"{file}: {_time_list(numbers, shown=3)}" for file, numbers in by_file.items()]
+    warnings.warn(f"{where or 'source'}: the cycle numbers of the files repeat from file to file "
+                  f"({'; '.join(shown[:3])}{'; ...' if len(shown) > 3 else ''}): they count within each file, "
+                  "not along the campaign, so they are not used as the checkpoints' cycle (kept as "
+                  "cycle_in_file); give each checkpoint its cycle in a campaign file", CampaignWarning, stacklevel=4)
 
 
 def _resolve(campaign_path: Path, file: str) -> Path:
@@ -524,7 +612,7 @@ def _resolve(campaign_path: Path, file: str) -> Path:
 
 
 def _checkpoints_of_row(path: Path, row: dict[str, Any], defaults: dict[str, Any],
-                        cell_default: str) -> list[Checkpoint]:
+                        cell_default: str, origin: str | None = None) -> list[Checkpoint]:
     temperature_K = _temperature_K(row if _has_temperature(row) else defaults)
     settings = {k: row[k] for k in FIT_SETTING_KEYS if k in row}  # [defaults] are layered by the caller
     extra = {k: v for k, v in row.items() if k not in KNOWN_COLUMNS}
@@ -538,6 +626,7 @@ def _checkpoints_of_row(path: Path, row: dict[str, Any], defaults: dict[str, Any
     for c in cps:
         c.settings = dict(settings)
         c.extra = dict(extra)
+        c.origin = origin
     return cps
 
 

@@ -1,0 +1,198 @@
+"""Checks of campaign sources: errors that name the campaign-file row, repeated rows, and
+cycle columns that count within each file."""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import eisfit
+from eisfit import CircuitError, FitError
+from eisfit.campaign import CampaignWarning, load_checkpoints
+
+F_HZ = np.logspace(5, -1, 31)
+CIRCUIT = "R0-p(R1,C1)-p(R2,C2)"
+
+
+def _two_arcs_ohm(f_hz: np.ndarray, r2_ohm: float = 300.0) -> np.ndarray:
+    """Closed form R0 + R1 || C1 + R2 || C2 (ohm): a bulk and an interface arc."""
+    w = 2 * np.pi * f_hz
+    return 10.0 + 100.0 / (1 + 1j * w * 100.0 * 1e-8) + r2_ohm / (1 + 1j * w * r2_ohm * 1e-5)
+
+
+def _write_spectrum(path: Path, r2_ohm: float = 300.0) -> Path:
+    z = _two_arcs_ohm(F_HZ, r2_ohm)
+    np.savetxt(path, np.c_[F_HZ, z.real, z.imag], delimiter=",", header="freq_Hz,Zre_ohm,Zim_ohm", comments="")
+    return path
+
+
+def _write_sweeps(path: Path, cycles: list[int], starts_s: list[float], r2_ohm: float = 300.0) -> Path:
+    """One file of several sweeps with a cycle column and a time column (seconds)."""
+    rows = []
+    for k, (cycle, t0) in enumerate(zip(cycles, starts_s)):
+        z = _two_arcs_ohm(F_HZ, r2_ohm * (1 + 0.1 * k))
+        rows += [np.c_[F_HZ, z.real, z.imag, np.full(F_HZ.size, cycle), t0 + np.arange(F_HZ.size)]]
+    np.savetxt(path, np.vstack(rows), delimiter=",", header="freq_Hz,Zre_ohm,Zim_ohm,cycle number,time/s",
+               comments="")
+    return path
+
+
+def _three_files(folder: Path) -> list[str]:
+    names = [f"c{k}.csv" for k in range(3)]
+    for k, name in enumerate(names):
+        _write_spectrum(folder / name, 300.0 * (1 + 0.2 * k))
+    return names
+
+
+# ---- 1. a bad setting of a row names the campaign file and the row --------------------
+
+@pytest.mark.parametrize("column, value, error, message", [
+    ("area_cm2", "-1", FitError, "area_cm2 must be a positive number, got -1.0"),
+    ("circuit", "R0-p(R1", CircuitError, "invalid circuit 'R0-p(R1'"),
+    ("fmin", "1e4", FitError, "fmin (10000 Hz) must be below fmax (100 Hz)"),
+])
+def test_a_bad_setting_of_a_csv_row_names_the_campaign_file_and_the_row(tmp_path, column, value, error, message):
+    names = _three_files(tmp_path)
+    extra = ",fmax" if column == "fmin" else ""
+    lines = [f"file,time_h,{column}{extra}", f"{names[0]},0,{',' if extra else ''}",
+             f"{names[1]},1,{',' if extra else ''}", f"{names[2]},2,{value}{',100' if extra else ''}"]
+    camp = tmp_path / "camp.csv"
+    camp.write_text("\n".join(lines) + "\n")
+    with pytest.raises(error) as info:
+        eisfit.fit_campaign(camp, circuit=CIRCUIT, cache_dir=False, progress=False)
+    first_line = str(info.value).splitlines()[0]
+    assert first_line.startswith(f"{camp}: row 3 (c2.csv): "), first_line
+    assert message in first_line
+    assert first_line.count("c2.csv") == 1  # the data file once, after the row
+
+
+def test_a_bad_setting_of_a_toml_checkpoint_names_its_number(tmp_path):
+    names = _three_files(tmp_path)
+    camp = tmp_path / "camp.toml"
+    camp.write_text(f"[[checkpoint]]\nfile = '{names[0]}'\n\n[[checkpoint]]\nfile = '{names[1]}'\narea_cm2 = -1\n")
+    with pytest.raises(FitError, match=r"camp\.toml: \[\[checkpoint\]\] 2 \(c1\.csv\): area_cm2 must be a "
+                                       r"positive number, got -1\.0$"):
+        eisfit.fit_campaign(camp, circuit=CIRCUIT, cache_dir=False, progress=False)
+    # the checks of the campaign file itself name a TOML checkpoint the same way
+    camp.write_text(f"[[checkpoint]]\nfile = '{names[0]}'\n\n[[checkpoint]]\nfile = '{names[1]}'\naera_cm2 = 1\n")
+    with pytest.raises(eisfit.CampaignError, match=r"camp\.toml: \[\[checkpoint\]\] 2: unknown column 'aera_cm2'"):
+        load_checkpoints(camp)
+
+
+def test_a_bad_argument_names_no_row(tmp_path):
+    names = _three_files(tmp_path)
+    camp = tmp_path / "camp.csv"
+    camp.write_text("file,time_h\n" + "".join(f"{n},{k}\n" for k, n in enumerate(names)))
+    with pytest.raises(FitError, match=r"^area_cm2 must be a positive number"):
+        eisfit.fit_campaign(camp, circuit=CIRCUIT, area_cm2=-1.0, cache_dir=False, progress=False)
+
+
+# ---- 2. the same data listed in two rows --------------------------------------------
+
+def _repeat_warnings(caught) -> list[str]:
+    return [str(w.message) for w in caught if issubclass(w.category, CampaignWarning)
+            and "listed in more than one row" in str(w.message)]
+
+
+def test_the_same_data_in_two_rows_gives_one_warning_naming_the_file_and_rows(tmp_path):
+    names = _three_files(tmp_path)
+    (tmp_path / "copy.csv").write_bytes((tmp_path / names[1]).read_bytes())
+    camp = tmp_path / "camp.csv"
+    camp.write_text(f"file,time_h\n{names[0]},0\n{names[1]},1\n{names[0]},2\ncopy.csv,1\n{names[2]},3\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        src = load_checkpoints(camp)
+    found = _repeat_warnings(caught)
+    assert len(found) == 1, found
+    text = found[0]
+    assert text.startswith(f"{camp}: 2 measurement(s) listed in more than one row")
+    assert "c0.csv (row 1 at 0 h, row 3 at 2 h): one measurement at 2 different times" in text
+    assert "c1.csv = copy.csv (row 2 at 1 h, row 4 at 1 h)" in text
+    assert "c2.csv" not in text
+    assert len(src.checkpoints) == 5  # warned, not removed: the rows say what to fit
+
+
+def test_the_same_file_in_a_toml_file_names_the_checkpoints(tmp_path):
+    names = _three_files(tmp_path)
+    camp = tmp_path / "camp.toml"
+    camp.write_text(f"[[checkpoint]]\nfile = '{names[0]}'\ntime_h = 0\n\n"
+                    f"[[checkpoint]]\nfile = './{names[0]}'\ntime_h = 5\n")
+    with pytest.warns(CampaignWarning, match=r"c0\.csv = \./c0\.csv \(\[\[checkpoint\]\] 1 at 0 h, "
+                                             r"\[\[checkpoint\]\] 2 at 5 h\): one measurement at 2 different times"):
+        load_checkpoints(camp)
+
+
+def test_no_repeat_warning_for_other_sweeps_other_settings_or_a_negative_time(tmp_path):
+    names = _three_files(tmp_path)
+    _write_sweeps(tmp_path / "two.csv", [1, 2], [0.0, 3600.0])
+    camp = tmp_path / "camp.csv"
+    # a pre-cycling reference at -1 h; one file's two sweeps at two times; one measurement
+    # fitted with two circuits (a comparison of settings, not a repeat)
+    camp.write_text(f"file,sweep,time_h,circuit\n{names[0]},,-1,\ntwo.csv,0,0,\ntwo.csv,1,1,\n"
+                    f'{names[1]},,2,"R0-p(R1,C1)"\n{names[1]},,2,"{CIRCUIT}"\n')
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        src = load_checkpoints(camp)
+    assert not _repeat_warnings(caught)
+    assert [c.time_h for c in src.checkpoints] == [-1, 0, 1, 2, 2]
+
+
+def test_a_campaign_with_a_repeated_row_still_fits_every_row(tmp_path):
+    names = _three_files(tmp_path)
+    camp = tmp_path / "camp.csv"
+    camp.write_text(f"file,time_h\n{names[0]},0\n{names[1]},1\n{names[1]},2\n")
+    with pytest.warns(CampaignWarning, match="listed in more than one row"):
+        result = eisfit.fit_campaign(camp, circuit=CIRCUIT, cache_dir=False, progress=False)
+    assert not result.errors and len(result.table) == 3
+
+
+# ---- 3. cycle numbers that count within each file -------------------------------------
+
+def test_cycles_repeating_from_file_to_file_are_not_the_campaign_cycles(tmp_path):
+    """Two files of two sweeps each, cycle 1, 2 in both and no acquisition time: the cycles
+    are kept as cycle_in_file, the evolution is told by checkpoint and named by file."""
+    _write_sweeps(tmp_path / "ex1.csv", [1, 2], [13125.0, 14602.0])
+    _write_sweeps(tmp_path / "ex2.csv", [1, 2], [17280.0, 18759.0], r2_ohm=400.0)
+    with pytest.warns(CampaignWarning, match=r"cycle numbers of the files repeat from file to file "
+                                             r"\(ex1\.csv: 1, 2; ex2\.csv: 1, 2\)"):
+        result = eisfit.fit_campaign(tmp_path, circuit=CIRCUIT, cache_dir=False, progress=False)
+    assert [c.cycle for c in result.checkpoints] == [None] * 4
+    assert [c.extra["cycle_in_file"] for c in result.checkpoints] == [1, 2, 1, 2]
+    assert list(result.table["cycle_in_file"]) == [1, 2, 1, 2]
+    assert result.evolution_axis() is None
+    assert "(ex1.csv#0, ex1.csv#1, ex2.csv#0, ex2.csv#1;" in result.evolution_lines()[0]
+    assert result.ordering.startswith("natural file-name order (no acquisition time in the files; their "
+                                      "time columns count from each file's own start")
+
+
+@pytest.mark.parametrize("cycles", [([1, 2], [3, 4]), ([1, 3], [3, 5]), ([5, 6], [1, 2]), ([1], [1])])
+def test_cycles_going_on_between_files_or_never_changing_are_kept(tmp_path, cycles):
+    """Cycles going on from file to file (sharing the boundary cycle or not), files in
+    another order than their cycles, and a cycle column that never changes stay as read."""
+    _write_sweeps(tmp_path / "a.csv", cycles[0], [0.0, 3600.0])
+    _write_sweeps(tmp_path / "b.csv", cycles[1], [0.0, 3600.0], r2_ohm=400.0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        src = load_checkpoints(tmp_path)
+    assert not [w for w in caught if "cycle numbers" in str(w.message)]
+    assert [c.cycle for c in src.checkpoints] == [*cycles[0], *cycles[1]]
+
+
+def test_a_campaign_file_row_with_its_own_cycle_keeps_it(tmp_path):
+    """Rows that give their cycle are the campaign's cycles; rows that do not take the
+    file's, which repeat here from file to file and are set aside."""
+    _write_sweeps(tmp_path / "ex1.csv", [1, 2], [0.0, 3600.0])
+    _write_sweeps(tmp_path / "ex2.csv", [1, 2], [0.0, 3600.0], r2_ohm=400.0)
+    camp = tmp_path / "camp.csv"
+    camp.write_text("file,sweep,cycle\nex1.csv,0,10\nex1.csv,1,20\nex2.csv,0,30\nex2.csv,1,40\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        src = load_checkpoints(camp)
+    assert not [w for w in caught if "cycle numbers" in str(w.message)]
+    assert [c.cycle for c in src.checkpoints] == [10, 20, 30, 40]
+    camp.write_text("file\nex1.csv\nex2.csv\n")
+    with pytest.warns(CampaignWarning, match="cycle numbers of the files repeat"):
+        src = load_checkpoints(camp)
+    assert [c.cycle for c in src.checkpoints] == [None] * 4
