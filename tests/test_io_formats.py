@@ -385,8 +385,8 @@ def test_info_shows_cycle_and_time_and_prints_names_that_format_accepts(tmp_path
     wide.write_text(_wide_text(f, [3, 4]))
     result = _cli(["info", table, ism, wide])
     assert result.exit_code == 0, result.output
-    assert "sweep 1: 9 points, 1-1e+04 Hz, cycle 8, time 3600 s" in result.output
-    assert "sweep 1: 9 points, 1-1e+04 Hz, cycle 4" in result.output
+    assert "sweep 1: 9 points, 1 Hz - 10 kHz, cycle 8, time 3600 s" in result.output
+    assert "sweep 1: 9 points, 1 Hz - 10 kHz, cycle 4" in result.output
     for path in (table, ism, wide):
         line = next(ln for ln in result.output.splitlines() if ln.startswith(f"{path}: format "))
         name = line.split("format ", 1)[1].split(",")[0]

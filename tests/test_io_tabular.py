@@ -896,3 +896,11 @@ def test_a_table_that_says_it_holds_fitted_values_is_read_with_a_warning(tmp_pat
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         eisfit.read(measured)
+
+
+def test_a_sweep_the_spectrum_refuses_names_its_file_once(tmp_path):
+    path = tmp_path / "zero.csv"
+    path.write_text("freq_Hz,Zre_ohm,Zim_ohm\n" + "".join(f"{f:g},0,0\n" for f in np.logspace(4, 0, 9)))
+    with pytest.raises(eisfit.errors.ReadError) as info:
+        eisfit.read(path)
+    assert str(info.value).count("zero.csv") == 1 and "sweep 0: impedance is 0" in str(info.value), str(info.value)

@@ -167,8 +167,14 @@ def build_spectra(
                     columns={name: np.asarray(col)[pick] for name, col in columns.items()},
                 )
             )
-        except DataError as exc:
-            raise ReadError(path, f"sweep {k}: {exc}") from None
+        except DataError as exc:  # its message starts with the spectrum's label (the file): said once
+            reason = str(exc)
+            label = str(m.get("label") or "")
+            for prefix in (f"{label}: ", f"{m.get('source')}: ", f"{path}: "):
+                if prefix != ": " and reason.startswith(prefix):
+                    reason = reason[len(prefix):]
+                    break
+            raise ReadError(path, f"sweep {k}: {reason}") from None
     return out
 
 
