@@ -904,3 +904,18 @@ def test_a_sweep_the_spectrum_refuses_names_its_file_once(tmp_path):
     with pytest.raises(eisfit.errors.ReadError) as info:
         eisfit.read(path)
     assert str(info.value).count("zero.csv") == 1 and "sweep 0: impedance is 0" in str(info.value), str(info.value)
+
+
+def test_rows_in_no_frequency_order_are_one_sweep_with_a_warning(tmp_path):
+    """Rows sorted by another column (or shuffled) change direction at almost every row: no
+    file holds sweeps of 2 points; read as one sweep (it gave one error per piece)."""
+    f = np.logspace(5, -1, 40)
+    z = 10 + 100 / (1 + 1j * 2 * np.pi * f * 1e-3)
+    order = np.random.default_rng(1).permutation(f.size)
+    path = tmp_path / "shuffled.csv"
+    path.write_text("freq_Hz,Zre_ohm,Zim_ohm\n" + "".join(f"{f[k]:.10g},{z[k].real:.10g},{z[k].imag:.10g}\n"
+                                                        for k in order))
+    with pytest.warns(UserWarning, match="40 rows are in no sweep order"):
+        (s,) = eisfit.read(path)
+    assert len(s) == 40
+    assert sorted(s.frequency) == pytest.approx(sorted(f), rel=1e-9)

@@ -1045,14 +1045,28 @@ def _separator_mask(f: np.ndarray, z_parts: Sequence[np.ndarray]) -> np.ndarray:
     return sep
 
 
-def _sweeps(f: np.ndarray, counter: np.ndarray | None, blocks: Sequence[np.ndarray]) -> list[np.ndarray]:
-    """Index arrays of sweeps: inside each block, by counter if present, else at frequency resets."""
+UNORDERED_MIN_PARTS = 4  # a block that splits into this many pieces or more, ...
+UNORDERED_MEDIAN_POINTS = 2  # ... most of at most 2 points, is in no sweep order (shuffled rows)
+
+
+def _sweeps(f: np.ndarray, counter: np.ndarray | None, blocks: Sequence[np.ndarray],
+            path: Path | str | None = None) -> list[np.ndarray]:
+    """Index arrays of sweeps: inside each block, by counter if present, else at frequency
+    resets. A block whose frequencies change direction at almost every row (sorted by
+    another column, shuffled) holds no sweeps of 2 points each: it is one sweep, with a
+    warning (it gave one error per "sweep" before)."""
     out = []
     for block in blocks:
         if counter is not None:
             parts = split_by_counter(counter[block])
         else:
             parts = split_at_frequency_resets(f[block])
+            sizes = [p.size for p in parts]
+            if len(parts) >= UNORDERED_MIN_PARTS and np.median(sizes) <= UNORDERED_MEDIAN_POINTS:
+                warn(f"{Path(str(path)).name}: the frequencies of {block.size} rows are in no sweep order "
+                     f"({len(parts) - 1} changes of direction): read as one sweep; a table of several sweeps "
+                     "needs a sweep or cycle column", stacklevel=5)
+                parts = [np.arange(block.size)]
         out.extend(block[p] for p in parts if p.size)
     return out
 
@@ -1117,7 +1131,7 @@ def spectra_from_table(
         _check_modulus(z[keep], _column_values(rows, roles, "modulus")[keep], path)
     blocks = _blocks(rows, sep)
     counter = rows.values[:, roles.index["sweep"]] if "sweep" in roles.index else None
-    sweeps = _sweeps(f, counter, blocks)
+    sweeps = _sweeps(f, counter, blocks, path)
     extra = _extra_columns(rows, roles)
     full_meta = {
         "format": fmt.name,
