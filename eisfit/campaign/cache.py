@@ -118,6 +118,7 @@ class FitCache:
         self.folder = None if folder is None else Path(folder)
         self.hits = 0
         self.writes = 0
+        self._warned_packs: set[Path] = set()  # packs with an unusable entry, warned about once
         self.write_error: str | None = None
         self._index: dict[str, tuple[Path, int]] | None = None  # key -> (pack, byte offset of its line)
         if self.folder is not None:
@@ -159,10 +160,14 @@ class FitCache:
         self.hits += 1
         return data["result"]
 
-    @staticmethod
-    def _unusable(path: Path, key: str, problem: str) -> None:
-        warnings.warn(f"cache entry {key[:12]} in {path} is unusable ({problem}); fitting again", CampaignWarning,
-                      stacklevel=4)
+    def _unusable(self, path: Path, key: str, problem: str) -> None:
+        """None for an entry that cannot be used (its fit runs again); one warning per pack
+        (a damaged pack has hundreds of such entries)."""
+        if path not in self._warned_packs:
+            self._warned_packs.add(path)
+            warnings.warn(f"cache entry {key[:12]} in {path} is unusable ({problem}); fitting again (and "
+                          "every other unusable entry of this pack, without a warning each)", CampaignWarning,
+                          stacklevel=4)
         return None
 
     def _lookup(self) -> dict[str, tuple[Path, int]]:
