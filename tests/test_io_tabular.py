@@ -919,3 +919,10 @@ def test_rows_in_no_frequency_order_are_one_sweep_with_a_warning(tmp_path):
         (s,) = eisfit.read(path)
     assert len(s) == 40
     assert sorted(s.frequency) == pytest.approx(sorted(f), rel=1e-9)
+
+
+def test_a_column_of_nan_is_named_as_such_not_as_no_numbers(tmp_path):
+    path = tmp_path / "nan.csv"
+    path.write_text("freq_Hz,Zre_ohm,Zim_ohm\n" + "".join(f"{f:g},nan,-{f:g}\n" for f in np.logspace(4, 0, 9)))
+    with pytest.raises(eisfit.errors.CorruptFileError, match=r"9 line\(s\) hold nan or inf values \(line 2: "):
+        eisfit.read(path)

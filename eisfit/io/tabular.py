@@ -302,6 +302,20 @@ def names_a_frequency(text: str) -> bool:
     return _FREQUENCY_WORD.search(text) is not None
 
 
+_NON_FINITE = re.compile(r"(?<![\w.])[-+]?(nan|inf|infinity)(?![\w.])", re.IGNORECASE)
+
+
+def _no_table_reason(lines: Sequence[str]) -> str:
+    """Why no table was found: lines of numbers spoilt by nan/inf values (a column with no
+    value), or no line of two or more numbers at all."""
+    spoilt = [(k, line) for k, line in enumerate(lines[:_MAX_SNIFF_LINES], 1) if _NON_FINITE.search(line)]
+    if spoilt:
+        k, line = spoilt[0]
+        return (f"no table of finite numbers: {len(spoilt)} line(s) hold nan or inf values (line {k}: "
+                f"{line.strip()[:60]!r}); a column without values cannot be read")
+    return "no table of numbers found (no line holds two or more numeric values)"
+
+
 def _locate_table(lines: Sequence[str], path: Path | str | None, delimiter: str | None | bool,
                   decimal: str | None) -> TableLayout:
     known: dict[str, int | None] = {}
@@ -313,7 +327,7 @@ def _locate_table(lines: Sequence[str], path: Path | str | None, delimiter: str 
                 # no numbers and no frequency column named: not an impedance data file (notes, a log)
                 raise UnknownFormatError(path, "not an impedance data file: no table of numbers and no "
                                                "frequency column") from None
-            raise CorruptFileError(path, "no table of numbers found (no line holds two or more numeric values)") from None
+            raise CorruptFileError(path, _no_table_reason(lines)) from None
         if (delimiter is False or delimiter == det_delim) and decimal in (None, det_dec):
             known = det_counts
         if delimiter is False:
