@@ -926,3 +926,13 @@ def test_a_column_of_nan_is_named_as_such_not_as_no_numbers(tmp_path):
     path.write_text("freq_Hz,Zre_ohm,Zim_ohm\n" + "".join(f"{f:g},nan,-{f:g}\n" for f in np.logspace(4, 0, 9)))
     with pytest.raises(eisfit.errors.CorruptFileError, match=r"9 line\(s\) hold nan or inf values \(line 2: "):
         eisfit.read(path)
+
+
+def test_a_phase_beyond_180_degrees_is_no_phase_of_z(tmp_path):
+    f = np.logspace(4, 0, 9)
+    path = tmp_path / "phase.csv"
+    path.write_text("freq_Hz,Zmod_ohm,phase_deg\n" + "".join(f"{x:g},100,{-50 * k:g}\n" for k, x in enumerate(f)))
+    with pytest.raises(eisfit.errors.CorruptFileError, match=r"5 value\(s\) beyond \+-180 deg \(largest 400 deg\)"):
+        eisfit.read(path)
+    path.write_text("freq_Hz,Zmod_ohm,phase_deg\n" + "".join(f"{x:g},100,{-10 * k:g}\n" for k, x in enumerate(f)))
+    assert len(eisfit.read(path)[0]) == 9  # down to -80 deg: a phase

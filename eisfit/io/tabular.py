@@ -932,7 +932,13 @@ def _phase_radians(phase: np.ndarray, header: Header, path: Path | str) -> np.nd
              f"lies within +-pi/2 (largest {largest:.3g}): read as radians; name its unit ('Phase (deg)') "
              "if it holds degrees", stacklevel=6)
         return phase
-    return np.radians(phase)
+    radians = np.radians(phase)  # the column's unit scale (rad -> deg) is applied already
+    beyond = np.abs(radians[np.isfinite(radians)]) > np.pi * (1 + 1e-9)
+    if beyond.any():  # an impedance's phase lies within +-180 deg (+-90 for a passive cell)
+        raise CorruptFileError(path, f"the phase column {header.name.strip()!r} has {int(beyond.sum())} value(s) "
+                                     f"beyond +-180 deg (largest {np.degrees(np.max(np.abs(radians))):.4g} deg): "
+                                     "not a phase angle of Z")
+    return radians
 
 
 def _column_values(rows: Rows, roles: ColumnRoles, role: str) -> np.ndarray:
