@@ -139,12 +139,12 @@ class SpectrumEvidence:
 
 
 def spectrum_evidence(spectrum: Spectrum) -> SpectrumEvidence:
-    """Read the features that choose the candidate circuits off ``spectrum``."""
-    from .analysis.kk import kk_test
+    """Read the features that choose the candidate circuits off ``spectrum`` (its Lin-KK
+    chain gives the noise level, on as few as 3 distinct frequencies: no verdict is drawn)."""
+    from .spectrum import require_distinct_frequencies
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return _evidence(spectrum, kk_test(spectrum))
+    require_distinct_frequencies(spectrum, 3, "a Kramers-Kronig test")
+    return spectra_evidence([spectrum])[0]
 
 
 def spectra_evidence(spectra: Sequence[Spectrum]) -> list[SpectrumEvidence | None]:

@@ -21,10 +21,12 @@ class Spectrum:
 
     Parameters
     ----------
-    frequency : array of float, Hz, in file order (ascending or descending).
-    z : array of complex, ohm, ``Z = Z' + jZ''`` with ``Z'' < 0`` for capacitive
-        behaviour, whatever the convention of the source file.
-    meta : dict of metadata (source path, format, technique, sweep index,
+    frequency : 1-D array of real numbers, Hz, in file order (ascending or descending);
+        a complex array is accepted only with every imaginary part 0.
+    z : 1-D array of complex, ohm, ``Z = Z' + jZ''`` with ``Z'' < 0`` for capacitive
+        behaviour, whatever the convention of the source file. Several sweeps are
+        several spectra: a 2-D array raises :class:`~eisfit.DataError`.
+    meta : mapping (or None) of metadata (source path, format, technique, sweep index,
         start time, electrode area and unit, instrument/software version...).
         ``meta["impedance_unit"] == "ohm*cm2"`` marks a spectrum whose file gave the
         impedance per area (its z values are then ohm*cm2): :meth:`in_ohm` divides
@@ -49,13 +51,25 @@ class Spectrum:
         columns: Mapping[str, Any] | None = None,
         mask: Any = None,
     ):
+        if meta is not None and not isinstance(meta, Mapping):
+            raise DataError(f"meta must be a mapping such as {{'source': 'cell.mpr'}} or None, "
+                            f"got {type(meta).__name__}")
         source = (meta or {}).get("source")
         where = f"{source}: " if source else ""
         try:
-            f = np.array(frequency, dtype=float).reshape(-1)
-            zz = np.array(z, dtype=complex).reshape(-1)
+            f = _real_frequencies(frequency, where)
+            zz = np.array(z, dtype=complex)
+        except DataError:
+            raise
         except (TypeError, ValueError) as exc:
             raise DataError(f"{where}frequency (Hz) and z (ohm) must be arrays of numbers: {exc}") from None
+        for name, values in (("frequency", f), ("z", zz)):
+            if values.ndim > 1:
+                hint = (f"pass np.ravel({name}) if it holds one sweep" if values.size == max(values.shape)
+                        else "make one Spectrum per row, e.g. [Spectrum(f, z) for f, z in zip(frequency, z)]")
+                raise DataError(f"{where}{name} must be one sweep (a 1-D array), got a {values.ndim}-D array of "
+                                f"shape {values.shape}; {hint}")
+        f, zz = f.reshape(-1), zz.reshape(-1)
         if f.shape != zz.shape:
             raise DataError(f"{where}frequency has {f.size} points but z has {zz.size}")
         if f.size == 0:
@@ -291,6 +305,19 @@ class Spectrum:
                 rows.append((key, text if len(text) <= 120 else "..." + text[-117:], "cm²" if key == "area_cm2" else ""))
         return (f"<div><b>Spectrum</b> {escape(self.label)}"
                 + html_table(("", "value", "unit"), rows, numeric_from=1) + "</div>")
+
+
+def _real_frequencies(frequency: Any, where: str) -> np.ndarray:
+    """``frequency`` as a new float array (Hz). A complex array is accepted only when
+    every imaginary part is 0 (casting would otherwise drop them silently): DataError."""
+    values = np.asarray(frequency)
+    if np.iscomplexobj(values):
+        if np.any(values.imag != 0):
+            raise DataError(f"{where}frequencies must be real numbers (Hz), got complex values with a non-zero "
+                            f"imaginary part at {int(np.count_nonzero(values.imag))} point(s); "
+                            f"pass the impedance as z, not as frequency")
+        values = values.real
+    return np.array(values, dtype=float)
 
 
 def frequencies_to_exclude(value: Any) -> tuple[float, ...]:

@@ -429,7 +429,8 @@ def test_polish_stream_gives_the_single_start_fits_of_solve(monkeypatch):
         truth = np.array([12.0, 45.0, 2e-9, 0.92, 80.0 + 4 * k, 3e-6, 0.8, 2e-3, 0.75])
         z = circuit.impedance(truth, f)
         z = z + 0.005 * np.abs(z) * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size)) / np.sqrt(2)
-        start = dict(zip(circuit.param_names, truth * np.where(np.arange(9) % 3 == 2, 1.0, 1.3)))
+        off = truth * np.where(np.arange(9) % 3 == 2, 1.0, 1.3)  # 30 % off, within the bounds (n <= 1)
+        start = dict(zip(circuit.param_names, np.minimum(off, [b[1] for b in circuit.default_bounds])))
         preps.append(_prepare(Spectrum(f, z), circuit.string, area_cm2=None, thickness_cm=None, symmetric=True,
                               weighting="modulus", sigma=None, fmin=None, fmax=None, drop_inductive="auto",
                               initial=start, fixed=None, bounds=None, expr=None, starts=1, engine="fast"))

@@ -391,20 +391,25 @@ def test_cli_fit_json_equals_the_library_result(tmp_path):
     assert bad.exit_code == 2 and "missing.csv" in bad.output
 
 
-def test_a_singular_covariance_marks_every_value_undetermined_stderr_unknown():
-    """Two resistors in series trade one for the other exactly: the covariance is singular,
-    no stderr is known, and the summary and the notebook table say 'undetermined' for every
-    parameter (before, "R0 141 ± nan" read as a headline number)."""
+def test_a_singular_covariance_marks_the_values_it_cannot_determine_and_keeps_the_others():
+    """Two resistors in series trade one for the other exactly: the covariance is singular;
+    R0 and R1 have no stderr, and the summary and the notebook table say 'undetermined' for
+    them (before, "R0 141 ± nan" read as a headline number). C1 is determined all the same:
+    its stderr is the one of the circuit with one resistor (R0 + R1 as one), not unknown."""
     f = np.logspace(5, -1, 30)
     z = 30.0 + 1.0 / (1j * 2 * np.pi * f * 2e-5)
-    res = eisfit.fit(eisfit.Spectrum(f, z * (1 + 1e-3 * np.cos(np.arange(f.size)))), "R0-R1-C1",
-                     profile=False)
+    s = eisfit.Spectrum(f, z * (1 + 1e-3 * np.cos(np.arange(f.size))))
+    res = eisfit.fit(s, "R0-R1-C1", profile=False)
     assert "singular-covariance" in res.flags
-    assert all(not np.isfinite(res.stderr[n]) for n in res.param_names)
+    assert not np.isfinite(res.stderr["R0"]) and not np.isfinite(res.stderr["R1"])
+    one = eisfit.fit(s, "R0-C1", profile=False)
+    assert res.values["C1"] == pytest.approx(one.values["C1"], rel=1e-6)
+    assert res.stderr["C1"] == pytest.approx(one.stderr["C1"], rel=0.02)
     lines = {line.split()[0]: line for line in res.summary().splitlines()[4:4 + len(res.param_names)]}
-    for name in res.param_names:
+    for name in ("R0", "R1"):
         assert lines[name].endswith("(undetermined: stderr unknown)"), lines[name]
-    assert set(res.to_dataframe()["note"][list(res.param_names)]) == {"undetermined"}
+    assert "undetermined" not in lines["C1"]
+    assert list(res.to_dataframe()["note"][["R0", "R1", "C1"]]) == ["undetermined", "undetermined", ""]
 
 
 def test_summary_and_tables_mark_values_their_stderr_does_not_determine():

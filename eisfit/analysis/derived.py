@@ -263,6 +263,9 @@ def _delta_method(full: np.ndarray, steps: np.ndarray, cov: np.ndarray | None, v
         return np.full(val.size, np.nan)
     with np.errstate(all="ignore"):
         grad = (full[:, 1:1 + m] - full[:, 1 + m:]) / (2 * steps)
+        # a parameter the quantity does not depend on adds nothing, even one without variance (NaN)
+        used = grad != 0
+        cov = np.where(used[:, :, None] & used[:, None, :], cov, 0.0)
         var = np.einsum("km,kmn,kn->k", grad, cov, grad)
     ok = np.isfinite(val) & np.isfinite(var) & (var >= 0)
     return np.where(ok, np.sqrt(np.where(ok, var, 0.0)), np.nan)

@@ -58,6 +58,8 @@ _PEAK_LOCAL_AREA = 0.1  # with a series C: a peak with >= 10 % of |Z| at its own
 _OUTSIDE_DECADES = 0.25  # peaks further than this outside the measured tau range are not processes
 _DERIV_ORDER = 1  # first-derivative penalty: lower integral error than 2nd order in tests
 _RESOLVED_DCHI2 = 9.0  # a peak is resolved when a monotone tail instead fits worse by >= 9 s^2 (3 sigma)
+_STRONG_RATIO = 3.0  # a user's lambda whose RMS residual is > 3x the noise level (that of lambda "auto") ...
+_STRONG_PCT = 1.0  # ... and > 1 % of |Z| (the Lin-KK acceptance threshold) is too strong: a warning says so
 
 
 # ---------------------------------------------------------------- closed forms
@@ -764,7 +766,8 @@ def _make_result(spectrum, tau, system, p, lam, rule, use_l, use_c, weighting, k
     if len(shoulders):
         notes.append(f"{len(shoulders)} peak(s) not resolved from a larger neighbour (tau "
                      + ", ".join(f"{t:.3g}" for t in shoulders["tau_s"]) + " s): a monotone tail fits the "
-                     f"data within {_RESOLVED_DCHI2:g} s^2, as regularisation side lobes and shoulders do; "
+                     f"data as well (chi-square higher by less than {_RESOLVED_DCHI2:g} times the DRT's residual "
+                     "variance), as regularisation side lobes and shoulders do; "
                      "not evidence of a separate process (confirm with an equivalent-circuit fit)")
     if len(outside):
         notes.append(f"{len(outside)} peak(s) with time constants outside the measured range "
@@ -773,6 +776,10 @@ def _make_result(spectrum, tau, system, p, lam, rule, use_l, use_c, weighting, k
     if not use_c and gamma.max() > 0 and gamma[-1] > 0.1 * gamma.max():
         notes.append("gamma does not return to zero at the longest tau: a blocking or diffusive "
                      "low-frequency part is cut by the grid, R_pol is a lower bound")
+    if rule == "user":
+        note = _too_strong_note(system, lam, use_l, use_c, z, z_model)
+        if note:
+            notes.append(note)
     kk_passed, kk_max = True, None
     if kk:
         kk_passed, kk_max = _kk_check(spectrum, notes)
@@ -800,6 +807,33 @@ def _make_result(spectrum, tau, system, p, lam, rule, use_l, use_c, weighting, k
         capacitance_F=_series_capacitance(p, system) if use_c else None,
         peaks_outside=outside,
     )
+
+
+def _too_strong_note(system: _System, lam: float, use_l: bool, use_c: bool, z: np.ndarray,
+                     z_model: np.ndarray) -> str | None:
+    """The note for a user's ``lam`` too strong for the data (None otherwise): the RMS of the
+    relative residuals (Z - Z_model)/|Z| exceeds :data:`_STRONG_RATIO` times the noise level
+    and :data:`_STRONG_PCT` % of |Z|. The noise level is the RMS residual that
+    ``lambda_="auto"`` leaves (the discrepancy principle keeps it within the GCV noise
+    estimate, :func:`_auto_lambda`), same model (L, series C)."""
+    rms = _rms_pct(z, z_model)
+    if rms <= _STRONG_PCT:
+        return None
+    lam_auto, _ = _choose_lambda(system, "auto", [])
+    noise = _rms_pct(z, system.design @ _solve_nnls(system, lam_auto, use_l=use_l, use_c=use_c))
+    if rms <= _STRONG_RATIO * noise:
+        return None
+    times = f"{rms / noise:.3g} times" if noise > 0 else "far above"
+    return (f"lambda {lam:.3g} is too strong for these data: the regularisation flattens the DRT and its "
+            f"residual ({rms:.3g} % of |Z|, RMS) is {times} the noise level ({noise:.2g} %, what lambda 'auto' "
+            f"= {lam_auto:.2g} leaves): R_pol and the peaks do not describe the data; use a smaller lambda "
+            f"or 'auto'")
+
+
+def _rms_pct(z: np.ndarray, z_model: np.ndarray) -> float:
+    """RMS of the 2N relative residuals (Z - Z_model)/|Z|, % (as DRTResult.rms_residual_pct)."""
+    r = (z - z_model) / np.abs(z)
+    return 100.0 * float(np.sqrt(np.mean(np.concatenate([r.real, r.imag]) ** 2)))
 
 
 def _local_modulus(spectrum: Spectrum):

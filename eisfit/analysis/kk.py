@@ -532,6 +532,15 @@ def _noise_level(chain_noise: float, long_chain_noise: float) -> float:
     return chain_noise
 
 
+# kk_test refuses (DataError) a spectrum with fewer distinct frequencies than this. The chain
+# has at most N/2 RC elements (default_max_rc), so on fewer than 10 points it cannot hold even
+# one RC per decade of a typical 5-7 decade sweep: a clean two-arc spectrum at 2 points per
+# decade "fails", and 3 points of one arc "pass" with M = 1 (mu = 1 by construction) and no
+# residual to judge; the runs test on the signs of a handful of residuals has no power either.
+# kk_valid_band's bands keep at least BAND_MIN_POINTS (10) points, the same limit.
+KK_MIN_POINTS = 10
+
+
 def kk_test(
     spectrum: Spectrum,
     c: float = 0.85,
@@ -546,7 +555,9 @@ def kk_test(
 
     Parameters
     ----------
-    spectrum : the data (its selected points), or a ``(frequency_Hz, z_ohm)`` tuple of arrays.
+    spectrum : the data (its selected points), or a ``(frequency_Hz, z_ohm)`` tuple of arrays;
+        at least ``KK_MIN_POINTS`` (10) distinct frequencies, else :class:`~eisfit.DataError`
+        (a chain of at most N/2 RC elements on fewer points says nothing either way).
     c : mu threshold, in (0, 1]; M grows from 1 until mu < c (Schönleber 2014: 0.85), skipping chains
         whose residuals are above ``threshold_pct`` and systematic (M too small; see
         :func:`_grow_chains`).
@@ -585,7 +596,7 @@ def kk_test(
     the first leaves residuals above ``threshold_pct``.
     """
     spectrum = as_spectrum(spectrum, "kk_test()")
-    require_distinct_frequencies(spectrum, 3, "a Kramers-Kronig test")
+    require_distinct_frequencies(spectrum, KK_MIN_POINTS, "a Kramers-Kronig test")
     if not 0 < c <= 1:
         raise DataError(f"c (the mu threshold) must lie in (0, 1], got {c!r}")
     return kk_tests(spectrum.frequency, np.asarray(spectrum.z, dtype=complex)[None, :], c=c, max_rc=max_rc,
@@ -677,6 +688,8 @@ def kk_valid_band(spectrum: Spectrum, **kk_options: Any) -> KKBand | None:
     that stands out once a drifting end is cut is part of the drift.
     """
     spectrum = as_spectrum(spectrum, "kk_valid_band()")
+    if np.unique(spectrum.frequency).size < KK_MIN_POINTS:  # no test, no band of BAND_MIN_POINTS (kk_test says why)
+        return None
     with warnings.catch_warnings():  # the test's notes (chain length) belong to the caller's own kk_test
         warnings.simplefilter("ignore")
         whole = kk_test(spectrum, **kk_options)

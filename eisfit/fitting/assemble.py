@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import numpy as np
 
 from ..analysis.derived import ArcSpec, arc_tau_s, capacitance_outside_role, derived_quantities, guess_roles
+from ..analysis.kk import KK_MIN_POINTS
 from ..analysis.quality import (MISFIT_RATIO, data_kk_consistent, is_lack_of_fit, kk_noise_level,
                                 lack_of_fit_ratio, unmodelled_capacitance_F, unmodelled_inductance_H)
 from ..model import CircuitDefinition
@@ -42,8 +43,12 @@ class KKOutcome:
 
     @classmethod
     def of(cls, result: "KKResult | None") -> "KKOutcome":
+        """The outcome of ``result``; on fewer than ``KK_MIN_POINTS`` distinct frequencies the
+        chain gives the noise level only, no verdict (:func:`eisfit.kk_test` refuses them)."""
         if result is None:
             return cls()
+        if np.unique(result.frequency).size < KK_MIN_POINTS:
+            return cls(noise_level=kk_noise_level(result))
         return cls(bool(result.passed), float(result.max_residual_pct), kk_noise_level(result),
                    tuple(result.outliers_Hz), result.inductance_H, result.capacitance_F)
 
@@ -112,6 +117,7 @@ def assemble_result(
     flags.extend(_arc_flags(values, arcs, f))
     flags.extend(_branch_low_n_flags(values, circ, flags))
     flags.extend(unresolved_flags(definition, values, f, z, flags))
+    flags = _without_judgements_of_unresolved(flags, arcs)
     if _has_roles(definition):  # roles the circuit's definition gives (guessed ones fit by construction)
         flags.extend(_role_class_flags(values, arcs, roles, settings, flags))
     kk_passed = kk_max = None
@@ -232,6 +238,16 @@ def _role_class_flags(values, arcs, roles, settings, flags: list[str]) -> list[s
     return out
 
 
+def _without_judgements_of_unresolved(flags: list[str], arcs: list[ArcSpec]) -> list[str]:
+    """``flags`` without ``low-n`` of a CPE the data do not resolve, or of an arc whose
+    resistance they do not (``low-n:CPE2`` beside ``unresolved:R2``: the n of a runaway arc
+    is no measured property)."""
+    names = unresolved_names(flags)
+    elements = {n.rsplit("_", 1)[0] for n in names} | names
+    elements |= {a.capacitive for a in arcs if a.resistor in elements}
+    return [f for f in flags if not (f.partition(":")[0] == "low-n" and f.partition(":")[2] in elements)]
+
+
 def _branch_low_n_flags(values, circ, flags: list[str]) -> list[str]:
     """``low-n`` for a CPE in parallel with anything other than one resistor (the double
     layer of a Randles branch p(R-Wo, CPE)...), as for the arcs: a capacitive branch with
@@ -282,10 +298,10 @@ def _unmodelled_series_terms(circ, f: np.ndarray, z: np.ndarray, outcome: KKOutc
 def _kk(data: Spectrum) -> KKOutcome:
     """The Lin-KK test of ``data`` (not run when it raises: the KK test only informs a fit;
     it must never stop one)."""
-    from ..analysis.kk import kk_test
+    from ..analysis.kk import kk_tests
 
-    try:
-        return KKOutcome.of(kk_test(data))
+    try:  # the batched test, as the engine's: on few points it gives the noise level, no verdict
+        return KKOutcome.of(kk_tests(data.frequency, np.asarray(data.z, complex)[None, :], labels=[data.label])[0])
     except Exception:
         return KKOutcome()
 

@@ -21,11 +21,11 @@ from ..spectrum import (DIVIDED_BY_AREA_KEY, Spectrum, frequencies_to_exclude, n
 from .inputs import fit_inputs
 from .guess import (base_guess, drt_starts, leading_screened, multistart_guesses, spectrum_features,
                     top_level_arc_groups)
-from .optimise import Transform, covariance_from_jacobian
+from .optimise import Transform, covariance_from_jacobian, covariances_from_jacobians
 from .problem import Problem, log_scaled
 from .solver import QUICK_STARTS, BatchProblem, Solution, chunks_by_grid, polish_from, solve
 from .assemble import KKOutcome, assemble_result, derived_settings, result_roles, weighting_formula
-from .expressions import check_expressions, check_start_values
+from .expressions import check_expressions, check_mapping, check_start_values
 from .flags import optimum_settled
 from .profile import ProfileJob, ProfileOutcome, profile_many, suspect_resistances
 from .result import FitResult
@@ -228,30 +228,8 @@ def _covariances(batch: BatchProblem, p_final: np.ndarray) -> list[tuple[np.ndar
     jac = jac_int / transform.dp_dtheta(p_final[:, free])[:, None, :]
     cov, singular = covariances_from_jacobians(jac, chisq, np.array([2 * p.problem.frequency.size
                                                                      for p in batch.preps]))
-    return [(None if singular[i] else cov[i], bool(singular[i]), float(chisq[i])) for i in range(len(chisq))]
-
-
-def covariances_from_jacobians(jac: np.ndarray, cost: np.ndarray, n_residuals: int | np.ndarray,
-                               rcond: float = 1e-12) -> tuple[np.ndarray, np.ndarray]:
-    """``optimise.covariance_from_jacobian`` for a stack (S, R, M): (cov (S, M, M), singular (S,)).
-    ``n_residuals``: one count for all, or each spectrum's (S,) (rows beyond it are 0: padding)."""
-    s_count, _, m = jac.shape
-    if m == 0:
-        return np.zeros((s_count, 0, 0)), np.zeros(s_count, bool)
-    dof = np.broadcast_to(np.asarray(n_residuals) - m, (s_count,))
-    if np.all(dof <= 0):
-        return np.full((s_count, m, m), np.nan), np.ones(s_count, bool)
-    norms = np.linalg.norm(jac, axis=1)
-    bad = np.any(norms == 0, axis=1) | ~np.all(np.isfinite(norms), axis=1)
-    safe_norms = np.where(bad[:, None], 1.0, norms)
-    js = np.where(bad[:, None, None], np.eye(jac.shape[1], m), jac / safe_norms[:, None, :])
-    _, sv, vt = np.linalg.svd(js, full_matrices=False)
-    singular = bad | (sv[:, -1] <= rcond * sv[:, 0])
-    with np.errstate(all="ignore"):
-        inv = np.einsum("kim,ki,kin->kmn", vt, 1.0 / sv**2, vt)
-        cov = inv / (safe_norms[:, :, None] * safe_norms[:, None, :]) * (cost / dof)[:, None, None]
-    singular |= ~np.all(np.isfinite(cov), axis=(1, 2)) | (dof <= 0)
-    return cov, singular
+    return [(cov[i] if np.isfinite(np.diagonal(cov[i])).any() else None, bool(singular[i]), float(chisq[i]))
+            for i in range(len(chisq))]
 
 
 def _derived_batch(preps: list[_Prepared], values: list[dict[str, float]], covs) -> list[tuple[dict, dict]]:
@@ -339,13 +317,14 @@ def _prepare(spectrum, circuit, *, area_cm2, thickness_cm, symmetric, weighting,
     definition = _definition(circuit)
     circ = definition.circuit
     names = circ.param_names
-    if isinstance(initial, FitResult):  # a previous fit as the starting point
-        initial = dict(initial.values)
+    if isinstance(initial, FitResult):  # a previous fit as the starting point; fixed values win
+        initial = {k: v for k, v in initial.values.items() if k not in (fixed if isinstance(fixed, Mapping) else ())}
     _check_names(names, initial, "initial")
     _check_names(names, fixed, "fixed")
     _check_names(names, bounds, "bounds")
     _check_names(names, expr, "expr")
-    check_start_values(initial, "initial")
+    lower, upper = _bounds(definition, bounds)
+    _check_values(names, initial, fixed, lower, upper)
     check_expressions(names, expr)
     both = sorted(set(fixed or {}) & set(expr or {}))
     if both:
@@ -372,14 +351,7 @@ def _prepare(spectrum, circuit, *, area_cm2, thickness_cm, symmetric, weighting,
     exclude_hz = frequencies_to_exclude(exclude_hz)
     data, sig = _select_points(spectrum, circ, fmin, fmax, exclude_hz, drop_inductive, sigma, flags)
     f, z = data.frequency, data.z
-    lower, upper = _bounds(definition, bounds)
     fixed = dict(fixed or {})
-    for name, val in fixed.items():
-        if not (_is_number(val) and np.isfinite(val)):
-            raise FitError(f"fixed value of {name} must be a finite number, got {val!r}")
-        k = names.index(name)
-        if not lower[k] <= val <= upper[k]:
-            raise FitError(f"fixed value of {name} = {val!r} lies outside its bounds [{lower[k]:g}, {upper[k]:g}]")
     free = np.array([i for i, n in enumerate(names) if n not in fixed and n not in (expr or {})], dtype=int)
     if free.size == 0:
         raise FitError(f"{spectrum.label}: every parameter is fixed or tied by expr: nothing to fit")
@@ -477,12 +449,11 @@ def _finish(prep: _Prepared, p_best: np.ndarray, converged: bool, *, kk: bool, o
     flags.extend(f"at-bound:{n}" for n in at_bound)
     # Parameters at a bound stay in the covariance: dropping them would report the
     # (too small) conditional uncertainty of the others. The flag says they are at a bound.
-    if singular:
+    if singular:  # the parameters in its null directions have no stderr; the others keep theirs
         flags.append("singular-covariance")
-        cov = None
     intervals: dict[str, dict] = {}
     if profile == "compute":
-        job = _profile_job(prep, p_final, cov, chisq, at_bound)
+        job = None if singular else _profile_job(prep, p_final, cov, chisq, at_bound)
         profile = None if job is None else profile_many([job])[0]
     if profile is not None:
         better, profiled_cov, intervals, profile_flags = _apply_profile(prep, p_final, cov, profile)
@@ -577,9 +548,28 @@ def _definition(circuit) -> CircuitDefinition:
 
 
 def _check_names(names: list[str], given: Mapping | None, what: str) -> None:
+    """FitError unless ``given`` (``initial``, ``fixed``, ``bounds`` or ``expr``) is None or a
+    mapping whose keys are parameters of the circuit."""
+    check_mapping(given, what)
     unknown = sorted(set(given or {}) - set(names))
     if unknown:
         raise FitError(f"{what}: unknown parameter(s) {', '.join(unknown)}; the circuit has {', '.join(names)}")
+
+
+def _check_values(names: list[str], initial: Mapping[str, float] | None, fixed: Mapping[str, float] | None,
+                  lower: np.ndarray, upper: np.ndarray) -> None:
+    """FitError unless every ``initial`` and ``fixed`` value is a finite number within its
+    parameter's bounds [``lower``, ``upper``] (the same check for both: a start value the
+    solver could not use is an error, not silently replaced), and no parameter is both
+    fixed and given a different initial value."""
+    box = {n: (lower[i], upper[i]) for i, n in enumerate(names)}
+    check_start_values(fixed, "fixed", box)
+    check_start_values(initial, "initial", box)
+    both = sorted(n for n in set(initial or {}) & set(fixed or {}) if initial[n] != fixed[n])
+    if both:
+        values = "; ".join(f"{n}: fixed {float(fixed[n])!r}, initial {float(initial[n])!r}" for n in both)
+        raise FitError(f"{', '.join(both)} {'is' if len(both) == 1 else 'are'} both fixed and given an initial "
+                       f"value ({values}); give each parameter one of the two")
 
 
 def _select_points(spectrum, circ, fmin, fmax, exclude_hz, drop_inductive, sigma, flags):

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import io
 import math
+import numbers
 from typing import Mapping
 
 from ..errors import FitError
 
-__all__ = ["check_expressions", "check_start_values"]
+__all__ = ["check_expressions", "check_mapping", "check_start_values"]
 
 
 def check_expressions(names: list[str], expr: Mapping[str, str] | None) -> None:
@@ -59,12 +60,31 @@ def _refuse_cycles(names: list[str], expr: Mapping[str, str]) -> None:
                 todo.extend(uses.get(n, ()))
 
 
-def check_start_values(values: Mapping[str, float] | None, what: str = "initial") -> None:
-    """FitError when a start (or fixed) value is not a finite number."""
+_EXAMPLES = {"initial": "{'R1': 50.0}", "fixed": "{'R1': 50.0}", "bounds": "{'R1': (1.0, 1e4)}",
+             "expr": "{'CPE2_1': 'CPE1_1'}"}
+
+
+def check_mapping(values: object, what: str) -> None:
+    """FitError unless ``values`` (the ``initial``, ``fixed``, ``bounds`` or ``expr`` argument
+    of :func:`eisfit.fit`) is None or a mapping by parameter name (a list of names would
+    otherwise be read character by character)."""
+    if values is not None and not isinstance(values, Mapping):
+        example = _EXAMPLES.get(what, "{'R1': ...}")
+        raise FitError(f"{what} must be a mapping such as {example}, got {type(values).__name__}")
+
+
+def check_start_values(values: Mapping[str, float] | None, what: str = "initial",
+                       bounds: Mapping[str, tuple[float, float]] | None = None) -> None:
+    """FitError unless ``values`` (``initial`` or ``fixed``: parameter name -> value, in the
+    parameter's unit: ohm, F, S*s^n...) is None or a mapping of finite real numbers, each
+    within ``bounds[name]`` = (lower, upper) when ``bounds`` is given (the circuit's
+    default bounds with the user's ``bounds=``). One check for start and fixed values."""
+    check_mapping(values, what)
     for name, value in (values or {}).items():
-        try:
-            ok = math.isfinite(float(value))
-        except (TypeError, ValueError):
-            ok = False
-        if not ok:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
             raise FitError(f"{what} value of {name} must be a finite number, got {value!r}")
+        if bounds is not None and name in bounds:
+            lower, upper = bounds[name]
+            if not lower <= value <= upper:
+                raise FitError(f"{what} value of {name} = {float(value)!r} lies outside its bounds "
+                               f"[{lower:g}, {upper:g}]")

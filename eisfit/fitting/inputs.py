@@ -11,6 +11,7 @@ from typing import Any, Mapping
 
 from ..spectrum import as_spectrum
 from .interop import from_custom_circuit, is_custom_circuit
+from .expressions import check_mapping
 
 __all__ = ["fit_inputs"]
 
@@ -24,8 +25,12 @@ def fit_inputs(spectrum: Any, circuit: Any, initial: Any, fixed: Mapping[str, fl
     """(spectrum, circuit, initial, fixed) with tuples and impedance.py circuits converted."""
     spectrum = _spectrum_of(spectrum)
     if is_custom_circuit(circuit):
+        check_mapping(fixed, "fixed")
         circuit, guess, constants = from_custom_circuit(circuit)
         if guess and not hasattr(initial, "param_names"):  # a previous FitResult wins whole
+            check_mapping(initial, "initial")
+            # the circuit's guess starts what the caller neither fixes nor starts
+            guess = {k: v for k, v in guess.items() if k not in (fixed or {})}
             initial = {**guess, **dict(initial or {})}
         if constants:
             fixed = {**constants, **dict(fixed or {})}

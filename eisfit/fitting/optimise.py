@@ -398,31 +398,54 @@ def _solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return out
 
 
+NULL_WEIGHT_TOL = 1e-4  # a parameter with this share of a null direction of J is not determined
+
+
 def covariance_from_jacobian(
     jac: np.ndarray, cost: float, n_residuals: int, rcond: float = 1e-12
 ) -> tuple[np.ndarray | None, bool]:
-    """Parameter covariance ``s^2 (J^T J)^-1`` with ``s^2 = chisq / (N - M)`` (lmfit's convention).
+    """Parameter covariance ``s^2 (J^T J)^-1`` with ``s^2 = chisq / (N - M)`` (lmfit's convention)
+    of one fit: :func:`covariances_from_jacobians` of a stack of one; None when no
+    parameter's variance is finite."""
+    cov, singular = covariances_from_jacobians(jac[None], np.array([cost], float), n_residuals, rcond)
+    if not np.isfinite(np.diagonal(cov[0])).any():
+        return None, True
+    return cov[0], bool(singular[0])
 
-    ``jac`` (R, M) must be the Jacobian of the weighted residuals with respect to the
-    parameters in which the covariance is wanted. Returns (cov, singular).
-    """
-    m = jac.shape[1]
+
+def covariances_from_jacobians(jac: np.ndarray, cost: np.ndarray, n_residuals: int | np.ndarray,
+                               rcond: float = 1e-12) -> tuple[np.ndarray, np.ndarray]:
+    """Covariances ``s^2 (J^T J)^-1`` (``s^2 = chisq / (N - M)``, lmfit's convention) of a
+    stack of fits: ``jac`` (S, R, M) the Jacobians of the weighted residuals with respect to
+    the parameters in which the covariance is wanted, ``cost`` (S,) their chi-squares,
+    ``n_residuals`` one count for all or each fit's (S,) (rows beyond it are 0: padding).
+    Returns (cov (S, M, M), singular (S,)).
+
+    Where J^T J is singular (a singular value below ``rcond`` times the largest: an element
+    the data do not inform, two that trade exactly), the parameters with a share above
+    ``NULL_WEIGHT_TOL`` in those null directions have no variance (NaN rows and columns);
+    the others keep theirs, from the pseudo-inverse: their values are estimable (orthogonal
+    to every null direction), and their variance is the one the data give them (a runaway
+    Warburg time constant no longer takes R0's error with it)."""
+    s_count, _, m = jac.shape
     if m == 0:
-        return np.zeros((0, 0)), False
-    dof = n_residuals - m
-    if dof <= 0:
-        return None, True
-    # scale columns for conditioning
-    norms = np.linalg.norm(jac, axis=0)
-    if np.any(norms == 0) or not np.all(np.isfinite(norms)):
-        return None, True
-    js = jac / norms
-    u, s, vt = np.linalg.svd(js, full_matrices=False)
-    if s[-1] <= rcond * s[0]:
-        return None, True
+        return np.zeros((s_count, 0, 0)), np.zeros(s_count, bool)
+    dof = np.broadcast_to(np.asarray(n_residuals) - m, (s_count,))
+    if np.all(dof <= 0):
+        return np.full((s_count, m, m), np.nan), np.ones(s_count, bool)
+    norms = np.linalg.norm(jac, axis=1)  # columns scaled to unit norm for conditioning
+    dead = (norms == 0) | ~np.isfinite(norms)  # parameters the residuals do not depend on
+    safe_norms = np.where(dead, 1.0, norms)
+    js = np.where(dead[:, None, :], 0.0, jac / safe_norms[:, None, :])
+    js = np.where(np.isfinite(js), js, 0.0)
+    _, sv, vt = np.linalg.svd(js, full_matrices=False)
+    kept = sv > rcond * sv[:, :1]
+    singular = ~kept.all(axis=1) | (dof <= 0)
+    null_weight = np.einsum("ki,kim->km", ~kept, vt**2)  # each parameter's share of the null directions
     with np.errstate(all="ignore"):
-        inv = (vt.T / s**2) @ vt
-        cov = inv / np.outer(norms, norms) * (cost / dof)
-    if not np.all(np.isfinite(cov)):
-        return None, True
-    return cov, False
+        inverse_sv2 = np.where(kept, 1.0 / np.where(kept, sv, 1.0) ** 2, 0.0)
+        inv = np.einsum("kim,ki,kin->kmn", vt, inverse_sv2, vt)
+        cov = inv / (safe_norms[:, :, None] * safe_norms[:, None, :]) * (cost / np.maximum(dof, 1))[:, None, None]
+    undetermined = (null_weight > NULL_WEIGHT_TOL) | dead | (dof <= 0)[:, None]
+    cov = np.where(undetermined[:, :, None] | undetermined[:, None, :], np.nan, cov)
+    return cov, singular | ~np.isfinite(np.diagonal(cov, axis1=1, axis2=2)).all(axis=1)

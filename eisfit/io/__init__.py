@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import functools
 import importlib
+import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
+
+import numpy as np
 
 from ..errors import ReadError, UnknownFormatError
 from ..spectrum import Spectrum
@@ -72,7 +75,7 @@ def _module_for(format_name: str):
 
 def detect_format(path: str | Path) -> str:
     """The format name of ``path``, judged from its content (and extension as a hint)."""
-    p = Path(path)
+    p = _as_path(path)
     return _detect_format(p, _read_head(p))
 
 
@@ -106,12 +109,41 @@ def _read_head(p: Path) -> bytes:
     return without_unicode_mark(head)  # sniffers see a text saved with a BOM as the 8-bit text it holds
 
 
+def _as_path(path: Any) -> Path:
+    """``path`` (str, os.PathLike or bytes, decoded with :func:`os.fsdecode`) as a Path;
+    ReadError on anything else."""
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    if not isinstance(path, (str, os.PathLike)):
+        raise ReadError(None, f"read() takes a file path (str or os.PathLike), got {type(path).__name__}")
+    try:
+        return Path(path)
+    except TypeError:  # an os.PathLike whose __fspath__ returns bytes or something else
+        raise ReadError(None, f"read() takes a file path (str or os.PathLike), got {type(path).__name__} "
+                              f"whose path is {type(os.fspath(path)).__name__}") from None
+
+
+def _check_columns_option(p: Path, columns: Any) -> None:
+    """ReadError unless ``columns`` (the option naming the table columns) is None or a
+    mapping role -> 0-based column index or header name."""
+    if columns is None:
+        return
+    example = "{'frequency': 0, 'real': 1, 'imag': 2}"
+    if not isinstance(columns, Mapping):
+        raise ReadError(p, f"columns must be a mapping such as {example} (role -> 0-based column index or "
+                           f"header name), got {type(columns).__name__}")
+    for role, where in columns.items():
+        if isinstance(where, bool) or not isinstance(where, (int, np.integer, str)):
+            raise ReadError(p, f"columns option: column of {role!r} must be a 0-based index or a header name, "
+                               f"got {where!r}")
+
+
 def read(path: str | Path, format: str | None = None, **options: Any) -> list[Spectrum]:
     """Read every impedance sweep in a file.
 
     Parameters
     ----------
-    path : the file.
+    path : the file (str or os.PathLike; bytes are decoded with :func:`os.fsdecode`).
     format : force a format (see :func:`available_formats`); default: detect from content.
     **options : passed to the format's reader (e.g. ``imag_sign`` for tables).
 
@@ -122,9 +154,11 @@ def read(path: str | Path, format: str | None = None, **options: Any) -> list[Sp
 
     Raises
     ------
-    eisfit.ReadError (or a subclass) naming the file and the problem.
+    eisfit.ReadError (or a subclass) naming the file and the problem; also when
+    ``path`` is not a path or an option has the wrong type (e.g. ``columns``).
     """
-    p = Path(path)
+    p = _as_path(path)
+    _check_columns_option(p, options.get("columns"))
     head = _read_head(p)  # existence / emptiness checks with a clear message
     mod = _module_for(format) if format else _module_for(_detect_format(p, head))
     try:
