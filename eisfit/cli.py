@@ -354,7 +354,8 @@ def _file_lines(rec: dict) -> list[str]:
         head += f", software {rec['software']}"
     lines = [head]
     for sw in rec["sweeps"]:
-        parts = [f"sweep {sw['sweep']}: {sw['points']} points", f"{format_frequency(sw['fmin_Hz'])} - {format_frequency(sw['fmax_Hz'])}"]
+        span = f"{format_frequency(sw['fmin_Hz'])} - {format_frequency(sw['fmax_Hz'])}"
+        parts = [f"sweep {sw['sweep']}: {sw['points']} points", span]
         if sw.get("sheet") is not None:
             parts.append(f"sheet {sw['sheet']!r}")
         if sw["area"] is not None:
@@ -950,7 +951,8 @@ def validate_command(files, threshold_pct, violation_pct, c, no_inductance, fmin
             click.echo(f"{s.label:40s} {res.mu:6.3f} {res.n_rc:3d} {res.max_residual_pct:7.3f} "
                        f"{res.noise_estimate_pct:8.3f}  {res.status:9s} {'pass' if res.passed else 'FAIL'}")
             if res.outliers_Hz:
-                click.echo(f"{'':40s} isolated outlier(s) at " + ", ".join(format_frequency(f) for f in res.outliers_Hz))
+                click.echo(f"{'':40s} isolated outlier(s) at "
+                           + ", ".join(format_frequency(f) for f in res.outliers_Hz))
             if not res.passed:
                 click.echo(f"{'':40s} {_band_text(band)}")
         if out:

@@ -644,9 +644,9 @@ class KKBand:
         """Where the test passes and what was left out, in words: "passes on
         14.4 Hz - 1 MHz (40 of 57 points, 17 lowest left out; valid)"."""
         isolated = len(self.excluded_Hz)
+        outliers = f"{isolated} isolated outlier{'s' if isolated > 1 else ''}" if isolated else ""
         cut = ", ".join(part for part in (f"{self.cut_low} lowest" if self.cut_low else "",
-                                          f"{self.cut_high} highest" if self.cut_high else "",
-                                          f"{isolated} isolated outlier{'s' if isolated > 1 else ''}" if isolated else "")
+                                          f"{self.cut_high} highest" if self.cut_high else "", outliers)
                         if part)
         where = ("without " + ", ".join(format_frequency(f) for f in self.excluded_Hz)
                  if isolated and not (self.cut_low or self.cut_high)

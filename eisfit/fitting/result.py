@@ -226,8 +226,9 @@ class FitResult:
             else:
                 out[f.name] = to_jsonable(v)
         if hidden:
-            out["unresolved_values"] = {name: {k: _json_float(x) for k, x in getattr(self, name).items() if k in hidden}
-                                        for name in ("values", "stderr", "derived")}
+            out["unresolved_values"] = {
+                name: {k: _json_float(x) for k, x in getattr(self, name).items() if k in hidden}
+                for name in ("values", "stderr", "derived")}
         out["eisfit_result"] = "FitResult/2"  # 2: array keys with units
         return out
 

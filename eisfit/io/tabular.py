@@ -1007,7 +1007,8 @@ def _apply_imag_sign(
     sign, rule = _data_sign(frequency, z_real, z_imag, keep)
     if sign > 0:
         warn(f"{name}: the imaginary column holds -Z'' ({rule}); the header has no minus sign: "
-             "flipping it (pass imag_sign='negative', on the command line --imag-sign negative, to keep it)", stacklevel=5)
+             "flipping it (pass imag_sign='negative', on the command line --imag-sign negative, to keep it)",
+             stacklevel=5)
         return -z_imag, {"imag_sign": "positive", "imag_sign_source": "data", "imag_sign_detected": True,
                          "imag_sign_rule": rule}
     if sign == 0:
@@ -1511,8 +1512,8 @@ def read(
     return _restore_export_meta(spectra, lines) if own_export else spectra
 
 
-_MODEL_VALUES = re.compile(r"\b(fitted|simulated|modell?ed|calculated|synthetic)\s+(impedance|data|spectrum|spectra|values)\b",
-                           re.IGNORECASE)
+_MODEL_VALUES = re.compile(r"\b(fitted|simulated|modell?ed|calculated|synthetic)\s+"
+                           r"(impedance|data|spectrum|spectra|values)\b", re.IGNORECASE)
 
 
 def _warn_if_model_values(path: Path, lines: Sequence[str], head: int = 20) -> None:
