@@ -1172,7 +1172,7 @@ def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, we
     checkpoints fitted so far are written).
     """
     from .campaign import fit_campaign
-    from .campaign.result import failure_lines
+    from .campaign.report import failure_lines
 
     out_default = out is None
     folder = Path(_CAMPAIGN_OUT_DEFAULT if out is None else out)

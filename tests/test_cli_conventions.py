@@ -690,7 +690,8 @@ def test_campaign_interrupted_before_any_fit_says_so_not_that_nothing_could_be_f
 
 
 def test_many_checkpoints_that_fail_for_one_reason_give_one_line():
-    from eisfit.campaign.result import CheckpointFailure, failure_lines
+    from eisfit.campaign.report import failure_lines
+    from eisfit.campaign.result import CheckpointFailure
 
     same = [CheckpointFailure(f"c{k}", f"c{k}.csv", None, "fit", "worker died") for k in range(250)]
     other = [CheckpointFailure("x", "x.csv", 2, "read", "not an impedance data file")]

@@ -7,17 +7,16 @@ Nothing here fits: everything is read from the :class:`~eisfit.campaign.Campaign
 from __future__ import annotations
 
 import math
-from typing import Mapping
+from typing import Any, Mapping, Sequence
 
 from ..fitting.flags import (by_severity, explain_flag, flag_name, problems, undetermined, unresolved_keys,
                              whole_fit_problems)
 from ..model.circuit import resistance_names
 from ..units import pretty_unit
 from .kkband import kk_band_report_lines
-from .result import failure_lines
 
 __all__ = ["campaign_report", "evolution_lines", "milestones", "table_rows", "flag_explanations",
-           "wall_time_line", "FIGURE_CAPTIONS", "MAX_TABLE_ROWS"]
+           "wall_time_line", "failure_lines", "FIGURE_CAPTIONS", "MAX_TABLE_ROWS"]
 
 MAX_TABLE_ROWS = 200  # report tables of larger campaigns show this many rows, evenly chosen
 
@@ -338,6 +337,25 @@ def _flag_lines(camp) -> list[str]:
     if minor:
         out.append(f"- {len(minor)} checkpoint(s) carry only cautions or notes (see the table)")
     return out
+
+
+def failure_lines(failures: Sequence[Any], max_alone: int = 3) -> list[str]:
+    """One line per failed checkpoint (:class:`~eisfit.campaign.result.CheckpointFailure`),
+    except that a reason shared by more than ``max_alone`` checkpoints (a worker that died
+    with a task, a setting no file can satisfy) is one line naming how many and the first
+    and last of them."""
+    by_reason: dict[tuple[str, str], list[Any]] = {}
+    for f in failures:
+        by_reason.setdefault((f.stage, f.reason), []).append(f)
+    lines = []
+    for (stage, reason), group in by_reason.items():
+        if len(group) <= max_alone:
+            lines += [str(f) for f in group]
+            continue
+        names = [f.file or f.label for f in group]
+        shown = ", ".join(names[:2]) + f", ... {names[-1]}"
+        lines.append(f"{len(group)} checkpoints ({shown}): {stage}: {reason}")
+    return lines
 
 
 def _error_lines(camp) -> list[str]:

@@ -35,24 +35,6 @@ class CheckpointFailure:
         return f"{where}: {self.stage}: {self.reason}"
 
 
-def failure_lines(failures: list[CheckpointFailure], max_alone: int = 3) -> list[str]:
-    """One line per failed checkpoint, except that a reason shared by more than
-    ``max_alone`` checkpoints (a worker that died with a task, a setting no file can
-    satisfy) is one line naming how many and the first and last of them."""
-    by_reason: dict[tuple[str, str], list[CheckpointFailure]] = {}
-    for f in failures:
-        by_reason.setdefault((f.stage, f.reason), []).append(f)
-    lines = []
-    for (stage, reason), group in by_reason.items():
-        if len(group) <= max_alone:
-            lines += [str(f) for f in group]
-            continue
-        names = [f.file or f.label for f in group]
-        shown = ", ".join(names[:2]) + f", ... {names[-1]}"
-        lines.append(f"{len(group)} checkpoints ({shown}): {stage}: {reason}")
-    return lines
-
-
 EVOLUTION_AXES = ("time_h", "cycle", "capacity_mAh_cm2")  # in order of preference
 
 
