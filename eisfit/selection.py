@@ -42,7 +42,7 @@ from .analysis.derived import ArcSpec, arc_tau_s
 from .analysis.quality import kk_noise_level, lack_of_fit_ratio as quality_lack_of_fit_ratio
 from .errors import DataError, EisfitError, FitError
 from .model import load_circuit
-from .spectrum import Spectrum, not_a_spectrum_hint
+from .spectrum import Spectrum, as_spectrum, not_a_spectrum_hint
 
 __all__ = ["suggest_circuit", "CircuitSuggestion", "fit_auto", "lack_of_fit_ratio",
            "unresolved_parameters", "circuit_from_shape", "CircuitShape", "choose_common_circuit",
@@ -426,6 +426,8 @@ def _suggest(spectrum: Spectrum, candidates: Sequence[str] | None, criterion: st
     string: a batched fit of many spectra), used instead of fitting them again;
     ``evidence``: the spectrum's evidence already read (:func:`spectra_evidence`)."""
     t0 = time.perf_counter()
+    if isinstance(spectrum, tuple) and len(spectrum) == 2:  # (frequency_Hz, z_ohm), as fit() takes
+        spectrum = as_spectrum(spectrum, "suggest_circuit()")
     if not isinstance(spectrum, Spectrum):
         raise FitError(f"suggest_circuit() needs an eisfit.Spectrum, got {type(spectrum).__name__}"
                        f"{not_a_spectrum_hint(spectrum)}")

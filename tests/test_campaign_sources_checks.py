@@ -196,3 +196,31 @@ def test_a_campaign_file_row_with_its_own_cycle_keeps_it(tmp_path):
     with pytest.warns(CampaignWarning, match="cycle numbers of the files repeat"):
         src = load_checkpoints(camp)
     assert [c.cycle for c in src.checkpoints] == [None] * 4
+
+
+def test_spectra_given_as_a_list_keep_the_conditions_their_meta_holds():
+    """A notebook builds the spectra with meta={'temperature_C': ...}: the campaign of that
+    list has the temperatures (an Arrhenius fit can run), as a campaign file would give."""
+    from eisfit.model import Circuit
+
+    f = np.logspace(6, -1, 40)
+    spectra = []
+    for k, t_c in enumerate((25.0, 40.0, 60.0)):
+        z = Circuit("R0-p(R1,CPE1)-p(R2,CPE2)").impedance([10.0, 100.0 / (1 + k), 1e-9, 0.9, 300.0, 1e-6, 0.85], f)
+        spectra.append(eisfit.Spectrum(f, z, {"label": f"T{k}", "temperature_C": t_c, "current_mA_cm2": 0.1}))
+    camp = eisfit.fit_campaign(spectra, circuit="R0-p(R1,CPE1)-p(R2,CPE2)", area_cm2=0.785, thickness_cm=0.03,
+                               cache_dir=False, progress=False, arrhenius=True)
+    assert list(camp.table["temperature_K"]) == pytest.approx([298.15, 313.15, 333.15])
+    assert list(camp.table["current_mA_cm2"]) == [0.1] * 3
+    bad = eisfit.Spectrum(f, spectra[0].z, {"label": "cold", "temperature_K": -3})
+    with pytest.raises(eisfit.CampaignError, match="at or below absolute zero"):
+        eisfit.fit_campaign([bad], circuit="R0-p(R1,CPE1)-p(R2,CPE2)", cache_dir=False, progress=False)
+
+
+def test_a_glob_names_checkpoints_from_the_folder_its_files_share(tmp_path):
+    folder = tmp_path / "deep" / "runs"
+    folder.mkdir(parents=True)
+    for k in range(2):
+        _write_spectrum(folder / f"c{k}.csv", 300.0 + 10 * k)
+    camp = eisfit.fit_campaign(str(folder / "c*.csv"), circuit=CIRCUIT, cache_dir=False, progress=False)
+    assert list(camp.table["label"]) == ["c0.csv", "c1.csv"]  # not /tmp/.../deep/runs/c0.csv

@@ -413,3 +413,13 @@ def test_a_least_bad_circuit_is_never_called_suggested():
         res = eisfit.fit(eisfit.read(path)[0], "auto")
     assert not res.suggestion.adequate and "least-bad-circuit" in res.flags
     assert explain_flag("least-bad-circuit").startswith("circuit='auto': no candidate circuit was adequate")
+
+
+def test_suggest_takes_arrays_as_fit_does():
+    f = np.logspace(5, -1, 40)
+    z = Circuit("R0-p(R1,CPE1)").impedance(np.array([10.0, 100.0, 1e-5, 0.9]), f)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sug = suggest_circuit((f, z * (1 + 0.003 * np.cos(np.arange(f.size)))), ["R0-p(R1,CPE1)", "R0-p(R1,C1)"])
+        res = eisfit.fit((f, z), circuit="auto")
+    assert sug.best == "R0-p(R1,CPE1)" and res.suggestion.best in ("R0-p(R1,CPE1)", "R0-p(R1,C1)")

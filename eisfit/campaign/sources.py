@@ -39,6 +39,7 @@ import csv
 import datetime as dt
 import glob as _glob
 import hashlib
+import os
 import re
 import warnings
 from concurrent.futures import BrokenExecutor, Executor
@@ -148,7 +149,7 @@ def load_checkpoints(source: Any, executor: Executor | None = None) -> CampaignS
         files = [Path(p) for p in _glob.glob(text, recursive=True) if Path(p).is_file()]
         if not files:
             raise CampaignError(f"{text}: the pattern matches no file")
-        return _from_files(files, executor=executor)
+        return _from_files(files, executor=executor, names_from=_common_folder(files))
     raise CampaignError(f"{text}: no such file, folder or pattern")
 
 
@@ -285,12 +286,24 @@ def _checkpoints_of_file(path: Path, display: str, sweep: int | None = None,
     return out
 
 
+def _common_folder(paths: Sequence[Path]) -> Path | None:
+    """The folder all ``paths`` lie in (labels are named from it), None when there is none."""
+    try:
+        return Path(os.path.commonpath([str(p.parent) for p in paths]))
+    except ValueError:  # different drives, or absolute and relative paths mixed
+        return None
+
+
 def _from_files(paths: Sequence[Path], folder: Path | None = None,
-                executor: Executor | None = None) -> CampaignSource:
+                executor: Executor | None = None, names_from: Path | None = None) -> CampaignSource:
+    """Checkpoints of the data files ``paths``: of a ``folder`` (its other files are left
+    out, see :func:`_without_foreign_files`), else as listed; labels are the paths relative
+    to ``folder`` or ``names_from`` (a glob's common folder: not absolute paths)."""
     if not paths:
         raise CampaignError(f"{folder or 'source'}: no data file found")
     paths = sorted(paths, key=lambda p: natural_key(str(p)))
-    displays = [str(p.relative_to(folder)) if folder is not None else str(p) for p in paths]
+    root = folder if folder is not None else names_from
+    displays = [str(p.relative_to(root)) if root is not None else str(p) for p in paths]
     checkpoints: list[Checkpoint] = []
     parallel = executor is not None and len(paths) >= PARALLEL_READ_MIN_FILES
     if parallel:
@@ -505,9 +518,26 @@ def _from_spectra(spectra: Sequence[Spectrum]) -> CampaignSource:
             label=s.label, spectrum=s, file=None if src is None else str(src), sweep=s.meta.get("sweep"),
             start_time=None if t is None else t.isoformat(), content_sha256=sha256_of_spectrum(s),
             time_h=_float_or_none(s.meta.get("time_h")), cycle=_float_or_none(s.meta.get("cycle")),
-            cell=str(s.meta.get("cell", "cell")),
+            cell=str(s.meta.get("cell", "cell")), temperature_K=_meta_temperature_K(s, k),
+            current_mA_cm2=_float_or_none(s.meta.get("current_mA_cm2")),
+            capacity_mAh_cm2=_float_or_none(s.meta.get("capacity_mAh_cm2")),
         ))
     return CampaignSource(out, "as given (list of spectra)", {})
+
+
+def _meta_temperature_K(s: Spectrum, index: int) -> float | None:
+    """The temperature (K) a spectrum's meta gives (``temperature_K`` or ``temperature_C``,
+    the keys of a campaign file), else None; CampaignError for a non-number or one at or
+    below absolute zero."""
+    values = {k: s.meta.get(k) for k in ("temperature_K", "temperature_C")}
+    try:
+        t = _temperature_K(values)
+    except (TypeError, ValueError):
+        raise CampaignError(f"spectrum {index} ({s.label}): temperature_K / temperature_C in its meta must be "
+                            f"a number, got {values}") from None
+    if t is not None and not t > 0:
+        raise CampaignError(f"spectrum {index} ({s.label}): a temperature of {t:g} K is at or below absolute zero")
+    return t
 
 
 # ---- campaign files ---------------------------------------------------------------
