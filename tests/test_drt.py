@@ -256,3 +256,22 @@ def test_resolved_in_exports():
     res = _quiet_drt(_single_zarc(0.9, 0.002, 1))
     d = res.to_dict()
     assert [p["resolved"] for p in d["peaks"]] == res.peaks.resolved.tolist()
+
+
+def test_a_process_past_the_highest_frequency_makes_r_inf_undetermined_and_says_so():
+    """The garnet bulk arc with its apex at f_max: part of it lies at time constants the data
+    do not reach, and the DRT's R_inf (17 ohm for a true 40) is no measurement; a note says
+    so. With the arc a decade inside the range there is no such note."""
+    from eisfit.model import Circuit
+
+    f = np.logspace(7, -1, 81)
+    circuit = Circuit("R0-p(R1,CPE1)-p(R2,CPE2)")
+    rng = np.random.default_rng(0)
+    notes = {}
+    for q in (1e-9, 1e-8):  # bulk apex ~9 MHz, ~1 MHz
+        z = circuit.impedance(np.array([40.0, 100.0, q, 0.9, 149.0, 2e-6, 0.85]), f)
+        z = z + 0.005 * np.abs(z) * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            notes[q] = [w for w in eisfit.drt((f, z)).warnings if "reaches past the highest frequency" in w]
+    assert len(notes[1e-9]) == 1 and "R_inf" in notes[1e-9][0] and notes[1e-8] == []
