@@ -444,6 +444,25 @@ def evenly_chosen(n: int, n_max: int = MAX_OVERLAY_SPECTRA) -> list[int]:
     return sorted({int(round(x)) for x in _np.linspace(0, n - 1, n_max)})
 
 
+_KINDS = {  # what each kind of object to plot must have, and how it is made
+    "spectrum": (("frequency", "z"), "an eisfit.Spectrum or FitResult (eisfit.read(...)[0], eisfit.fit(...))"),
+    "fit": (("frequency", "z", "z_fit", "residuals_real"), "an eisfit.FitResult (eisfit.fit(...))"),
+    "kk": (("frequency", "residuals_real", "mu", "n_rc"), "a KKResult (eisfit.kk_test(...))"),
+    "drt": (("tau_s", "gamma_ohm", "peaks"), "a DRTResult (eisfit.drt(...); with a fit overlaid: "
+                                            "plot_drt(eisfit.drt(spectrum), fit=fit_result))"),
+}
+
+
+def _require(obj, kind: str, function: str) -> None:
+    """DataError (one eisfit message) unless ``obj`` has what ``function`` plots of ``kind``:
+    plot_drt(fit_result) raised AttributeError: 'FitResult' object has no attribute 'tau_s'."""
+    attrs, wanted = _KINDS[kind]
+    if not all(hasattr(obj, a) for a in attrs):
+        from .errors import DataError
+
+        raise DataError(f"{function}() plots {wanted}, got {type(obj).__name__}")
+
+
 # ---- end section: style helpers -------------------------------------------------------
 
 # ---- section: spectrum and fit plots (fitting) ----------------------------
@@ -461,6 +480,7 @@ def plot_nyquist(data, ax=None, fit=None, area_cm2: float | None = None, label: 
     fitted points and model are drawn); ``fit`` a FitResult drawn over a Spectrum.
     Arc apexes of a fit are marked with their frequency. Returns the Axes.
     """
+    _require(data, "spectrum", "plot_nyquist")
     if fit is None and hasattr(data, "z_fit"):
         fit = data
     z = data.z
@@ -515,6 +535,7 @@ def plot_bode(data, fig=None, fit=None, ax=None):
     ``data`` is a Spectrum or a FitResult (its model is drawn). Returns the Figure.
     """
     _refuse_ax("plot_bode", ax)
+    _require(data, "spectrum", "plot_bode")
     if fit is None and hasattr(data, "z_fit"):
         fit = data
     if fig is None:
@@ -527,6 +548,7 @@ def plot_bode(data, fig=None, fit=None, ax=None):
 
 def plot_fit_residuals(result, ax=None):
     """Fit residuals (Z − Zfit)/|Z| in % against frequency (Hz, log axis). Returns the Axes."""
+    _require(result, "fit", "plot_fit_residuals")
     ax = _new_axes(ax, (COLUMN_IN, 2.0))
     f = result.frequency
     order = _np.argsort(f)
@@ -549,6 +571,7 @@ def plot_fit(result, fig=None, area_cm2: float | None = None, ax=None):
     equal-aspect panel fills its space. The title carries the label, circuit, weighting and
     reduced chi-square; the flags go on a second line. Returns the Figure."""
     _refuse_ax("plot_fit", ax)
+    _require(result, "fit", "plot_fit")
     xr, yr = _nyquist_ranges(result.z)
     flat = xr > 0 and yr / xr < 0.4
     if fig is None:
@@ -586,6 +609,7 @@ def plot_kk_residuals(result, ax=None):
 
     ``result`` is a :class:`eisfit.analysis.kk.KKResult`. Returns the Axes.
     """
+    _require(result, "kk", "plot_kk_residuals")
     ax = _new_axes(ax)
     f = result.frequency
     order = f.argsort()
@@ -618,6 +642,7 @@ def plot_drt(result, ax=None, fit=None):
     overlaid. The title carries the Kramers-Kronig warning when the test failed.
     Returns the Axes.
     """
+    _require(result, "drt", "plot_drt")
     ax = _new_axes(ax)
     ax.plot(result.tau_s, result.gamma_ohm, "-", lw=1.5, color="C0", label="DRT")
     peaks = result.peaks

@@ -429,3 +429,20 @@ def test_fits_panels_say_problem_only_for_the_whole_fit_and_name_unresolved_para
     assert titles[2].endswith("(problem)")
     colours = [matplotlib.colors.to_hex(ax.title.get_color()) for ax in fig.axes if ax.get_title()]
     assert colours[2] == matplotlib.colors.to_hex("C3") and colours[1] != colours[2]
+
+
+def test_a_plot_given_the_wrong_result_says_what_it_plots():
+    """plot_drt(fit_result) raised AttributeError: 'FitResult' object has no attribute 'tau_s'."""
+    from eisfit.errors import DataError
+    from eisfit.model import Circuit
+
+    f = np.logspace(5, -1, 40)
+    z = Circuit("R0-p(R1,CPE1)").impedance(np.array([10.0, 100.0, 1e-5, 0.9]), f)
+    res = eisfit.fit((f, z), circuit="R0-p(R1,CPE1)")
+    with pytest.raises(DataError, match=r"plot_drt\(\) plots a DRTResult .*got FitResult"):
+        P.plot_drt(res)
+    with pytest.raises(DataError, match=r"plot_nyquist\(\) plots an eisfit.Spectrum or FitResult.*got KKResult"):
+        P.plot_nyquist(eisfit.kk_test((f, z)))
+    with pytest.raises(DataError, match=r"plot_kk_residuals\(\) plots a KKResult .*got FitResult"):
+        P.plot_kk_residuals(res)
+    P.plot_drt(eisfit.drt((f, z)), fit=res)  # the right objects draw
