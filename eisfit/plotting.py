@@ -633,6 +633,11 @@ def plot_kk_residuals(result, ax=None):
     return ax
 
 
+_PEAK_LABEL_STEP_PT = 16  # every other peak label (in tau order) this much higher: neighbours do not overlap
+_FIT_SPIKE_RATIO = 1.6  # a circuit fit's DRT above this x the data's maximum is clipped (and said so)
+_HEADROOM = 2.0  # the gamma axis reaches this x the data's maximum: peak labels and legend above the curve
+
+
 def plot_drt(result, ax=None, fit=None):
     """DRT gamma (ohm) against tau (s, log axis) with the peaks marked (open markers: peaks
     the data do not resolve from a larger neighbour, ``peaks.resolved`` False).
@@ -651,18 +656,26 @@ def plot_drt(result, ax=None, fit=None):
         ax.plot(peaks["tau_s"][resolved], peaks["gamma_ohm"][resolved], "v", color="C3", ms=6, label="peaks")
         if not resolved.all():
             ax.plot(peaks["tau_s"][~resolved], peaks["gamma_ohm"][~resolved], "v", mfc="none", color="C3", ms=6,
-                    label="not resolved (side lobe or shoulder)")
-        for _, row in peaks.iterrows():
+                    label="not resolved")
+        for k, (_, row) in enumerate(peaks.sort_values("tau_s").iterrows()):
             ax.annotate(
                 f"{row['R_ohm']:.3g} Ω\n{format_value(row['f_Hz'], None, 'Hz', 3)}",
                 (row["tau_s"], row["gamma_ohm"]),
-                textcoords="offset points", xytext=(0, 6), ha="center", fontsize=7,
+                textcoords="offset points", xytext=(0, 6 + (_PEAK_LABEL_STEP_PT if k % 2 else 0)), ha="center",
+                fontsize=7,
             )
+    top = float(_np.max(result.gamma_ohm)) if len(result.gamma_ohm) else 0.0
     if fit is not None:
         fit_gamma = fit.drt(result.tau_s)
         if isinstance(fit_gamma, tuple):  # (tau_s, gamma_ohm)
             fit_gamma = fit_gamma[1]
-        ax.plot(result.tau_s, fit_gamma, "--", lw=1.2, color="C1", label="circuit fit")
+        fit_gamma = _np.asarray(fit_gamma, float)
+        fit_top = float(_np.nanmax(fit_gamma)) if fit_gamma.size else 0.0
+        clipped = top > 0 and fit_top > _FIT_SPIKE_RATIO * top  # a near-ideal arc's spike would flatten the data's
+        ax.plot(result.tau_s, fit_gamma, "--", lw=1.2, color="C1",
+                label=f"circuit fit (peak {fit_top:.3g} Ω, off scale)" if clipped else "circuit fit")
+    if top > 0:  # room above the highest peak for its (staggered) label and the legend
+        ax.set_ylim(min(0.0, float(_np.min(result.gamma_ohm))) - 0.02 * top, _HEADROOM * top)
     if result.tau_measured_s is not None:
         lo, hi = result.tau_measured_s
         ax.axvspan(result.tau_s.min(), lo, color="0.93", zorder=0)
@@ -671,13 +684,14 @@ def plot_drt(result, ax=None, fit=None):
     ax.set_xlim(result.tau_s.min(), result.tau_s.max())
     ax.set_xlabel("τ / s")
     ax.set_ylabel("γ / Ω")
-    title = f"{result.label}  DRT (λ={result.lambda_:.2g}, {result.lambda_rule})"
+    width_pt = ax.figure.get_figwidth() * 72.0 * ax.get_position().width
+    title = _front_cut(str(result.label), f"  DRT (λ={result.lambda_:.2g}, {result.lambda_rule})", width_pt, FONT_PT)
     if not result.kk_passed:
-        title += "\nKramers-Kronig test failed: this DRT is not evidence"
+        title += "\nKramers-Kronig test failed: not evidence"
         ax.set_title(title, fontsize=FONT_PT, color="C3")
     else:
         ax.set_title(title, fontsize=FONT_PT)
-    ax.legend(fontsize=SMALL_PT, loc="best", frameon=False)
+    ax.legend(fontsize=SMALL_PT, loc="upper left", frameon=False, ncols=2)  # two rows in the headroom
     _style(ax)
     return ax
 
