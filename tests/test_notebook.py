@@ -124,6 +124,9 @@ def test_no_conductivity_for_an_interface_arc():
     assert "R2_sigma_S_per_cm" not in d
     assert d["R1_sigma_S_per_cm"] == pytest.approx(0.03 / (60.0 * 0.785), rel=1e-12)
     assert d["R0_sigma_S_per_cm"] == pytest.approx(0.03 / (40.0 * 0.785), rel=1e-12)
+    # the garnet's bulk arc above f_max leaves R_bulk in R0: sigma_total with it, named so
+    assert d["sigma_total_S_per_cm"] == pytest.approx(0.03 / (60.0 * 0.785), rel=1e-12)
+    assert d["sigma_total_with_series_S_per_cm"] == pytest.approx(0.03 / (100.0 * 0.785), rel=1e-12)
     d, _ = derived_quantities(values, None, [], resistors=["R0", "R1", "R2"], arcs=arcs,
                               roles={"R1": "bulk", "R2": "grain boundary"}, series_resistors=["R0"],
                               area_cm2=0.785, thickness_cm=0.03)

@@ -153,6 +153,14 @@ def _quantities(
         qs.append(_Quantity(
             "sigma_total_S_per_cm", f"S/cm (L/(({label})*A))",
             lambda v: thickness_cm / (sum(v[r] for r in electrolyte) * area_cm2)))
+        series = [r for r in series_resistors if r in resistors and r not in electrolyte]
+        if series:  # a garnet's bulk arc above f_max leaves R_bulk in the intercept R0 (with the leads)
+            with_series = series + electrolyte
+            qs.append(_Quantity(
+                "sigma_total_with_series_S_per_cm",
+                f"S/cm (L/(({'+'.join(with_series)})*A): {'+'.join(series)} holds the bulk when its arc lies "
+                "above f_max; the leads included, a lower bound)",
+                lambda v: thickness_cm / (sum(v[r] for r in with_series) * area_cm2)))
     for arc in arcs:
         c = arc.capacitive
         qs.append(_Quantity(f"{c}_tau_s", f"s (({arc.resistor}*Q)^(1/n))" if arc.kind == "CPE" else "s (R*C)",
