@@ -28,7 +28,9 @@ FLAGS: dict[str, tuple[str, str]] = {
     "not-converged": (PROBLEM, "the optimiser stopped on its iteration limit before the chi-square settled"),
     "lack-of-fit": (PROBLEM, "the fit's residuals are this many times the noise level of the data "
                              "(Lin-KK residuals), more than 2x: the model cannot describe data that a "
-                             "KK-consistent Voigt chain describes down to their noise"),
+                             "KK-consistent Voigt chain describes down to their noise (with a weighting "
+                             "other than modulus, also when that weighting misjudges the data's noise: "
+                             "compare a modulus-weighted fit)"),
     "unresolved": (PROBLEM, "the parameter ran beyond what the data can inform (resistance above 100x max |Z|, "
                             "time constant more than a decade outside the measured range, CPE with n at its "
                             "lower bound and Q at its limit); it is printed as 'unresolved' and left empty "
