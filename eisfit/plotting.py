@@ -490,25 +490,80 @@ def plot_nyquist(data, ax=None, fit=None, area_cm2: float | None = None, label: 
         ax = _new_axes(None, (COLUMN_IN, _nyquist_height(COLUMN_IN, *_nyquist_ranges(z))))
     unit = _impedance_unit(area_cm2)
     ax.plot(z.real * scale, -z.imag * scale, "o", ms=3, mfc="none", mew=0.8, label=label or "data")
+    zoom = _zoom_points(z)
+    inset = None
+    if zoom is not None:  # the arcs are a corner of the plot (a long tail or one large arc sets its scale)
+        inset = ax.inset_axes(_INSET_BOX)
+        inset.plot(z.real[zoom] * scale, -z.imag[zoom] * scale, "o", ms=2.5, mfc="none", mew=0.7)
     if fit is not None:
         fd = _dense_frequency(fit.frequency)
         zm = fit.model_impedance(fd)
         ax.plot(zm.real * scale, -zm.imag * scale, "-", lw=1.2, label="fit")
-        for key, val in fit.derived.items():
-            if key.endswith("_fapex_Hz") and _np.isfinite(val) and fit.frequency.min() <= val <= fit.frequency.max():
-                za = fit.model_impedance(_np.array([val]))[0]
-                ax.plot(za.real * scale, -za.imag * scale, "k^", ms=4)
-                ax.annotate(f"{key.split('_')[0]}\n{format_value(val, None, 'Hz', 3)}",
-                            (za.real * scale, -za.imag * scale),
-                            textcoords="offset points", xytext=(0, 6), ha="center", fontsize=SMALL_PT - 1)
+        apexes = _apexes(fit)
+        raised, last = False, None
+        for name, val, za in sorted(apexes, key=lambda a: a[2].real):
+            target = inset if inset is not None and _inside(za, z[zoom]) else ax
+            # a label close to the one before it (in its panel) goes higher, unless that one did
+            span = _np.ptp(z[zoom].real) if target is inset else _np.ptp(z.real)
+            raised = last is not None and last[0] is target and abs(za.real - last[1]) < 0.15 * span and not raised
+            last = (target, za.real)
+            target.plot(za.real * scale, -za.imag * scale, "k^", ms=4)
+            target.annotate(f"{name}\n{format_value(val, None, 'Hz', 3)}", (za.real * scale, -za.imag * scale),
+                            textcoords="offset points", xytext=(0, 6 + (_APEX_LABEL_STEP_PT if raised else 0)),
+                            ha="center", fontsize=SMALL_PT - 1)
+        if inset is not None:
+            near = _np.abs(zm) <= _np.abs(z[zoom]).max() * 1.05
+            inset.plot(zm.real[near] * scale, -zm.imag[near] * scale, "-", lw=1.0, color="C1")
     ax.set_xlabel(f"Z' / {unit}")
     ax.set_ylabel(f"−Z'' / {unit}")
     # a figure made here is sized to the data: the box takes the aspect; a given axes keeps its box
     ax.set_aspect("equal", adjustable="box" if own_axes else "datalim")
     ax.axhline(0, color="0.6", lw=0.5)
-    ax.legend(fontsize=SMALL_PT, loc="best", frameon=False)
+    if inset is not None:
+        inset.set_aspect("equal", adjustable="datalim")
+        inset.tick_params(labelsize=SMALL_PT - 1, length=2)
+        _style(inset)
+        ax.indicate_inset_zoom(inset, edgecolor="0.5", lw=0.6)
+    ax.legend(fontsize=SMALL_PT, loc="lower right" if inset is not None else "best", frameon=False)
     _style(ax)
     return ax
+
+
+_ZOOM_MODULUS_SHARE = 0.25  # the inset shows the points with |Z| up to this share of the largest
+_ZOOM_MIN_FACTOR = 3.0  # ... and up to this multiple of the smallest (the arcs above R0, not a tail)
+_ZOOM_MAX_EXTENT = 0.3  # ... when they span less than this share of the plot's range (both axes)
+_ZOOM_MIN_POINTS = 6
+_APEX_LABEL_STEP_PT = 14  # every other apex label (left to right) this much higher: neighbours do not overlap
+_INSET_BOX = (0.06, 0.52, 0.42, 0.42)  # upper left, in axes fraction: a Nyquist plot rises to the right
+
+
+def _zoom_points(z) -> "_np.ndarray | None":
+    """The points a Nyquist inset magnifies (bool mask), or None when no inset is needed:
+    the high-frequency part (|Z| <= 25 % of the largest) when it is a small corner of the
+    whole plot (a blocking tail or one large arc sets the scale; the arcs a paper is about
+    would be a few millimetres)."""
+    mod = _np.abs(z)
+    zoom = mod <= min(_ZOOM_MODULUS_SHARE * mod.max(), _ZOOM_MIN_FACTOR * mod.min())
+    if zoom.sum() < _ZOOM_MIN_POINTS:
+        return None
+    span = max(_np.ptp(z.real), _np.ptp(-z.imag), 1e-300)
+    part = max(_np.ptp(z.real[zoom]), _np.ptp(-z.imag[zoom]))
+    return zoom if part < _ZOOM_MAX_EXTENT * span else None
+
+
+def _apexes(fit) -> list:
+    """(capacitive element, apex frequency Hz, model impedance there) of a fit's arcs whose
+    apex lies inside the measured range."""
+    out = []
+    for key, val in fit.derived.items():
+        if key.endswith("_fapex_Hz") and _np.isfinite(val) and fit.frequency.min() <= val <= fit.frequency.max():
+            out.append((key.split("_")[0], val, fit.model_impedance(_np.array([val]))[0]))
+    return out
+
+
+def _inside(za, zs) -> bool:
+    """Whether the point ``za`` lies within the box of the points ``zs`` (complex)."""
+    return bool(zs.real.min() <= za.real <= zs.real.max() and (-zs.imag).min() <= -za.imag <= (-zs.imag).max() * 1.2)
 
 
 def _draw_bode(ax_m, ax_p, data, fit) -> None:

@@ -446,3 +446,19 @@ def test_a_plot_given_the_wrong_result_says_what_it_plots():
     with pytest.raises(DataError, match=r"plot_kk_residuals\(\) plots a KKResult .*got FitResult"):
         P.plot_kk_residuals(res)
     P.plot_drt(eisfit.drt((f, z)), fit=res)  # the right objects draw
+
+
+def test_a_nyquist_plot_whose_arcs_are_a_corner_gets_an_inset():
+    """A blocking tail 10x the arcs sets the scale: the arcs a paper is about would be a few
+    millimetres; an inset magnifies the points with small |Z|. Two comparable arcs: none."""
+    from eisfit.model import Circuit
+
+    f = np.logspace(5, -2, 57)
+    tail = Circuit("R0-p(R1,CPE1)-p(R2,CPE2)-CPE3").impedance(
+        np.array([20.0, 15.0, 1e-6, 0.9, 10.0, 1e-4, 0.85, 1e-3, 0.8]), f)
+    ax = P.plot_nyquist(eisfit.fit((f, tail), circuit="R0-p(R1,CPE1)-p(R2,CPE2)-CPE3"))
+    (inset,) = [a for a in ax.child_axes]
+    x0, x1 = inset.get_xlim()
+    assert x1 - x0 < 0.5 * (ax.get_xlim()[1] - ax.get_xlim()[0])  # magnified
+    arcs = Circuit("R0-p(R1,CPE1)-p(R2,CPE2)").impedance(np.array([20.0, 100.0, 1e-7, 0.9, 150.0, 1e-4, 0.85]), f)
+    assert P.plot_nyquist(eisfit.Spectrum(f, arcs)).child_axes == []
