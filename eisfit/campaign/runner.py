@@ -231,6 +231,7 @@ def _run_tasks(executor: Executor | None, items: list[dict], tasks: list[list[_C
         return
     deaths = deaths if deaths is not None else [0]
     todo = list(tasks)
+    finished = 0  # tasks that came back from a worker (a pool that never returns one is broken by design)
     while todo:
         alone = deaths[0] >= 2  # the pool broke twice: find the task that breaks it
         batch, todo = (todo[:1], todo[1:]) if alone else (todo, [])
@@ -249,11 +250,16 @@ def _run_tasks(executor: Executor | None, items: list[dict], tasks: list[list[_C
             if respawn is not None and _worker_died(fut):
                 died.append(task)
             else:
+                finished += 1
                 yield task, _outcome(fut)
         if not died:
             continue
         deaths[0] += 1
         executor = respawn()
+        if alone and not finished:  # three pools and not one task back: no worker can run here
+            for task in died + todo:
+                yield task, {"error": WORKER_DIED + _spawn_hint(executor)}
+            return
         if alone:
             yield died[0], {"error": WORKER_DIED + _spawn_hint(executor)}
         else:
