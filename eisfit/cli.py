@@ -28,7 +28,7 @@ import click
 
 from . import __version__
 from .errors import EisfitError
-from .units import format_frequency, plain_number
+from .units import format_frequency, format_value, plain_number
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -1373,7 +1373,7 @@ def _write_arrhenius(camp, folder) -> list[str]:
     report.write_text(text.rstrip("\n") + "\n\n" + "\n".join(arrhenius_report_lines(fits)) + "\n",
                       encoding="utf-8")
     _note(f"wrote {folder / 'arrhenius.csv'} and arrhenius.png/svg")
-    return [f"Arrhenius {row['resistance']}: Ea = {row['ea_eV']:.3f} ± {row['ea_stderr_eV']:.3f} eV "
+    return [f"Arrhenius {row['resistance']}: Ea = {format_value(row['ea_eV'], row['ea_stderr_eV'], 'eV')} "
             f"(R^2 = {row['r_squared']:.4f}, {row['n_points']} points)" for _, row in fits.iterrows()]
 
 

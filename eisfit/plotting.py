@@ -916,8 +916,9 @@ def _camp_panel_rows(camp):
 
 
 def _camp_series(camp, key, xs):
-    """(x, value, stderr, problem, unresolved, undetermined) arrays of ``key`` over the
-    fitted checkpoints: ``problem`` when the fit has a problem flag of the whole fit
+    """(x, value, stderr, problem, unresolved, undetermined, not fitted) arrays of ``key``
+    over the checkpoints (a checkpoint that could not be fitted is a gap in the line, not
+    a straight line across it): ``problem`` when the fit has a problem flag of the whole fit
     (:func:`~eisfit.fitting.flags.whole_fit_problems`: not ``unresolved``, which concerns
     one parameter and leaves a gap in that parameter's panel only); a value
     flagged ``unresolved:<name>``, or whose standard error is larger than itself
@@ -927,7 +928,13 @@ def _camp_series(camp, key, xs):
     from .fitting.flags import undetermined, unresolved_keys, whole_fit_problems
 
     pts = []
-    for k, r in _camp_fitted(camp):
+    if not _camp_fitted(camp):
+        return None
+    for k, r in enumerate(camp.results):
+        if r is None:
+            if xs[k] is not None and _np.isfinite(xs[k]):
+                pts.append((xs[k], float("nan"), float("nan"), False, False, False, True))
+            continue
         if key in r.values:
             v, s = r.values[key], r.stderr.get(key)
         else:
@@ -937,9 +944,7 @@ def _camp_series(camp, key, xs):
         s = float("nan") if s is None else s
         hidden = gone or vague
         pts.append((xs[k], float("nan") if hidden else v, float("nan") if hidden else s,
-                    bool(whole_fit_problems(r.flags)), gone, vague))
-    if not pts:
-        return None
+                    bool(whole_fit_problems(r.flags)), gone, vague, False))
     return tuple(_np.array(a) for a in zip(*pts))
 
 
@@ -954,7 +959,7 @@ def _draw_evolution_panel(ax, camp, title, key, unit, xs) -> float:
     if series is None:
         ax.set_visible(False)
         return float("nan")
-    px, pv, ps, pf, pu, pd = series
+    px, pv, ps, pf, pu, pd, pn = series
     factor, shown_unit = _si_scale(pv, unit)
     pv, ps = pv / factor, ps / factor
     stderr_max = float(_np.nanmax(ps)) if _np.isfinite(ps).any() else float("nan")
@@ -980,7 +985,8 @@ def _draw_evolution_panel(ax, camp, title, key, unit, xs) -> float:
     if (pf & shown).any():
         ax.plot(px[pf & shown], pv[pf & shown], "o", ms=_MARKER_PT + 4, mfc="none", mec="red", mew=0.9,
                 label="problem flag")
-    for gap, marker, label in ((pu, "x", "unresolved"), (pd, "+", "undetermined (s.e. > value or unknown)")):
+    for gap, marker, label in ((pu, "x", "unresolved"), (pd, "+", "undetermined (s.e. > value or unknown)"),
+                               (pn, "_", "not fitted")):
         if gap.any():  # issue 13: a value the data do not give is a gap, marked at the foot of the panel
             ax.plot(px[gap], _np.full(int(gap.sum()), 0.03), marker, ms=_MARKER_PT + 2, color="0.4",
                     transform=ax.get_xaxis_transform(), clip_on=False, label=label)
@@ -1245,7 +1251,7 @@ def plot_campaign_drt_map(camp, ax=None):
     ax.set_ylabel(ylabel)
     ax.set_title("DRT map (γ of the fitted points)", fontsize=FONT_PT, y=1.0)
     if n_tracks:
-        ax.legend(fontsize=SMALL_PT, loc="best", frameon=False)
+        ax.legend(fontsize=SMALL_PT, loc="best", frameon=True, framealpha=0.85)  # readable over the dark map
     _style(ax)
     if own:
         _fixed_layout(ax.figure)
@@ -1329,7 +1335,7 @@ def plot_arrhenius(camp, resistances=None, ax=None, form: str = "sigmaT"):
         y = row["prefactor"] * np.exp(-row["ea_eV"] / (8.617333262e-5 * tt))
         line = y / tt if form == "sigmaT" else y
         ax.plot(1000.0 / tt, np.log10(line), "-", color=colour,
-                label=f"{row['resistance']}: Ea = {row['ea_eV']:.3f} ± {row['ea_stderr_eV']:.3f} eV")
+                label=f"{row['resistance']}: Ea = {format_value(row['ea_eV'], row['ea_stderr_eV'], 'eV')}")
     ax.set_xlabel("1000 / T  (K$^{-1}$)")
     ax.set_ylabel("log$_{10}$(σ / S cm$^{-1}$)")
     ax.set_title("Arrhenius: ln(σT) = ln A − Ea/(k_B T)" if form == "sigmaT"

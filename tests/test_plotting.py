@@ -462,3 +462,19 @@ def test_a_nyquist_plot_whose_arcs_are_a_corner_gets_an_inset():
     assert x1 - x0 < 0.5 * (ax.get_xlim()[1] - ax.get_xlim()[0])  # magnified
     arcs = Circuit("R0-p(R1,CPE1)-p(R2,CPE2)").impedance(np.array([20.0, 100.0, 1e-7, 0.9, 150.0, 1e-4, 0.85]), f)
     assert P.plot_nyquist(eisfit.Spectrum(f, arcs)).child_axes == []
+
+
+def test_evolution_breaks_its_line_at_a_checkpoint_that_could_not_be_fitted():
+    """Two checkpoints failed: the line joined their neighbours straight across them; now a
+    gap, marked 'not fitted' at the panel's foot."""
+    spectra = _headline_series([[12.0, 45.0, 2e-9, 0.92, 80 + 5 * k, 3e-6, 0.8] for k in range(5)], seed=4)
+    few = spectra[2]
+    spectra[2] = Spectrum(few.frequency[:3], few.z[:3], meta={"label": "2 h", "time_h": 2.0})  # 3 points: no fit
+    camp = eisfit.fit_campaign(spectra, circuit=HEADLINE, cache_dir=False, progress=False)
+    assert camp.results[2] is None
+    fig = camp.plot_evolution()
+    ax = next(a for a in fig.axes if a.get_title().startswith("R2"))
+    line = next(l for l in ax.get_lines() if l.get_marker() == "o" and l.get_linestyle() == "-")
+    x, y = np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)
+    assert list(x) == [0.0, 1.0, 2.0, 3.0, 4.0] and np.isnan(y[2]) and np.isfinite(y[[0, 1, 3, 4]]).all()
+    assert "not fitted" in [t.get_text() for t in ax.get_legend().get_texts()]

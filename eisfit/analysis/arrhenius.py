@@ -29,6 +29,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from ..errors import DataError
+from ..units import format_value
 
 __all__ = [
     "K_B_EV_PER_K", "ArrheniusResult", "arrhenius", "arrhenius_table", "arrhenius_points",
@@ -339,7 +340,7 @@ def arrhenius_report_lines(fits: Any) -> list[str]:
               f"k_B = {K_B_EV_PER_K} eV/K; sigma = L/(R*A)).", "",
               "| resistance | Ea / eV | prefactor A | R^2 | points |", "|---|---|---|---|---|"]
     for _, r in fits.iterrows():
-        lines.append(f"| {r['resistance']} | {r['ea_eV']:.3f} ± {r['ea_stderr_eV']:.3f} | "
+        lines.append(f"| {r['resistance']} | {format_value(r['ea_eV'], r['ea_stderr_eV'])} | "
                      f"{r['prefactor']:.3g} {r['prefactor_unit']} | {r['r_squared']:.4f} | {r['n_points']} |")
     return lines
 

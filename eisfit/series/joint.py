@@ -36,6 +36,7 @@ from ..fitting.optimise import Transform
 from ..fitting.problem import calc_modulus_residuals, log_scaled
 from ..model.weighting import check_weighting, residual_scales
 from ..spectrum import Spectrum, shared_grid
+from ..units import format_value
 from . import smoothing as sm
 from .evidence import sharing_evidence
 from .solver import BlockProblem, block_covariance, block_lm, independent_lm
@@ -111,7 +112,9 @@ class JointFitResult:
         lines = []
         if self.sharing is not None:
             sh = self.sharing
-            vals = ", ".join(f"{n} = {self.values[0][n]:.4g} ± {self.stderr[0][n]:.2g}" for n in self.shared)
+            units = self.settings.get("units", {})
+            vals = ", ".join(f"{n} = {format_value(self.values[0][n], self.stderr[0][n], units.get(n, ''))}"
+                             for n in self.shared)
             lines.append(f"{sh['statement']}.")
             lines.append(f"Shared values: {vals}.")
             lines.append(
@@ -563,6 +566,7 @@ def _assemble(defn, layout, data, out, plan, edf, indep, indep_layout, sharing, 
         sharing=sharing, smoothing=smoothing, independent_values=ind_values,
         independent_stderr=ind_stderr, independent_chisq=[float(c) for c in indep.chisq_blocks],
         settings={"circuit": circuit.string, "circuit_name": defn.name, "weighting": weighting,
+                  "units": dict(zip(circuit.param_names, circuit.param_units)),
                   "bounds": {n: (float(lower[j]), float(upper[j])) for j, n in enumerate(names)},
                   "area_cm2": area_cm2, "thickness_cm": thickness_cm, "symmetric": bool(symmetric),
                   "covariance": "s^2 H^-1, s^2 = chisq/(N - M) (M effective with smoothing)"},
