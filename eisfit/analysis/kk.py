@@ -938,7 +938,8 @@ def isolated_outliers(frequency: np.ndarray, res_re: np.ndarray, res_im: np.ndar
     A point's residual is the larger of its real and imaginary residuals (fractions of
     |Z|). It is an isolated outlier when that is at least ``OUTLIER_SIGMAS`` robust SDs
     (1.4826 x the median absolute deviation of all 2N residuals) and ``OUTLIER_FLOOR_PCT``
-    of |Z|, and both neighbours in frequency stay below ``OUTLIER_NEIGHBOUR_SHARE`` of it:
+    of |Z|, and both neighbours in frequency stay below ``OUTLIER_NEIGHBOUR_SHARE`` of it
+    (never an end point: with one neighbour a glitch and a drift's last point look alike):
     the chain, smooth in frequency, cannot follow a glitch of one point, while a drift or a
     missing process moves runs of points. When more than ``OUTLIER_MAX_SHARE`` of the points
     (at least 2) rise above the level, the deviation is systematic and no point is singled
@@ -956,5 +957,7 @@ def isolated_outliers(frequency: np.ndarray, res_re: np.ndarray, res_im: np.ndar
     if above.size == 0 or above.size > max(2, round(OUTLIER_MAX_SHARE * r.size)):
         return ()
     f = np.asarray(frequency, dtype=float)[order]
+    # an end point has one neighbour: a glitch there and the last point of a drift (which
+    # rises towards the end) look alike; kk_valid_band cuts ends instead
     return tuple(float(f[i]) for i in above
-                 if all(r[j] < OUTLIER_NEIGHBOUR_SHARE * r[i] for j in (i - 1, i + 1) if 0 <= j < r.size))
+                 if 0 < i < r.size - 1 and all(r[j] < OUTLIER_NEIGHBOUR_SHARE * r[i] for j in (i - 1, i + 1)))
