@@ -263,3 +263,12 @@ def test_finite_at_dc_follows_the_circuit_structure(string, finite):
     p = np.array([10 ** rng.uniform(-1, 1) if not n.endswith("_1") else 0.8 for n in c.param_names])
     low = np.abs(c.impedance(p, np.array([1e-9, 1e-13])))  # |Z| as f -> 0: settles, or keeps rising
     assert bool(low[1] < 2 * low[0]) == finite
+
+
+def test_impedance_takes_a_fit_s_values_by_name():
+    c = Circuit("R0-p(R1,CPE1)")
+    f = np.logspace(4, -1, 9)
+    values = {"CPE1_1": 0.9, "R0": 10.0, "CPE1_0": 1e-5, "R1": 100.0}  # any order
+    np.testing.assert_array_equal(c.impedance(values, f), c.impedance([10.0, 100.0, 1e-5, 0.9], f))
+    with pytest.raises(CircuitError, match="no value for CPE1_1"):
+        c.impedance({"R0": 10.0, "R1": 100.0, "CPE1_0": 1e-5}, f)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -319,15 +319,28 @@ class Circuit:
             f"circuit {self.string!r} takes {m} parameters ({', '.join(self.param_names)}): "
             f"params must have shape ({m},) or (K, {m}), got {p.shape}")
 
-    def impedance(self, params: Sequence[float] | np.ndarray, frequency: np.ndarray) -> np.ndarray:
+    def impedance(self, params: Sequence[float] | np.ndarray | Mapping[str, float],
+                  frequency: np.ndarray) -> np.ndarray:
         """Impedance Z (ohm, complex) at ``frequency`` (Hz, (N,) or (K, N)): (N,) for params
-        (M,), (K, N) for (K, M)."""
+        (M,), (K, N) for (K, M); ``params`` may also be a mapping by parameter name (a fit's
+        ``values``)."""
+        if isinstance(params, Mapping):
+            params = self.values_in_order(params)
         cols, omega, batched = self._prepare(params, frequency)
         z = self._z(cols, omega)
         shape = (cols.shape[1], omega.shape[-1]) if batched else omega.shape
         if z.shape != shape or z.dtype.kind != "c":
             z = np.broadcast_to(z, shape).astype(complex)
         return z
+
+    def values_in_order(self, values: Mapping[str, float]) -> np.ndarray:
+        """The values of a mapping by parameter name in :attr:`param_names` order;
+        CircuitError naming the parameters it lacks."""
+        missing = [n for n in self.param_names if n not in values]
+        if missing:
+            raise CircuitError(f"{self.string}: no value for {', '.join(missing)} (the circuit's parameters are "
+                               f"{', '.join(self.param_names)})")
+        return np.array([values[n] for n in self.param_names], dtype=float)
 
     def impedance_and_jacobian(self, params: Sequence[float] | np.ndarray,
                                frequency: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
