@@ -936,3 +936,13 @@ def test_a_phase_beyond_180_degrees_is_no_phase_of_z(tmp_path):
         eisfit.read(path)
     path.write_text("freq_Hz,Zmod_ohm,phase_deg\n" + "".join(f"{x:g},100,{-10 * k:g}\n" for k, x in enumerate(f)))
     assert len(eisfit.read(path)[0]) == 9  # down to -80 deg: a phase
+
+
+def test_a_table_of_another_technique_is_named_so_not_asked_for_its_frequency_column(tmp_path):
+    """A cycling table (time/s, Ewe/V, I/mA) got "name the columns with --columns frequency=0,...",
+    which would read time as frequency."""
+    path = tmp_path / "gcpl.csv"
+    path.write_text("time/s,Ewe/V,I/mA\n" + "".join(f"{t},{3 + 0.01 * t},0.1\n" for t in range(20)))
+    with pytest.raises(eisfit.errors.MissingColumnError, match=r"no impedance data: .*another technique") as info:
+        eisfit.read(path)
+    assert "--columns" not in str(info.value)

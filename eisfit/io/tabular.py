@@ -878,6 +878,9 @@ def assign_roles(
             index[role] = int(where)
     listing = ", ".join(repr(n) for n in names)
     if "frequency" not in index:
+        if not columns and len([n for n in names if _OTHER_TECHNIQUE.search(n)]) >= 2:
+            raise MissingColumnError(path, f"no impedance data: the columns hold another technique's quantities "
+                                           f"(columns: {listing}: time, potential, current...), no frequency")
         raise MissingColumnError(path, f"no frequency column (columns: {listing}); name the columns with "
                                        "--columns frequency=0,real=1,imag=2 (columns= in Python)")
     if not ({"real", "imag"} <= index.keys() or {"modulus", "phase"} <= index.keys()
@@ -947,6 +950,11 @@ def _column_values(rows: Rows, roles: ColumnRoles, role: str) -> np.ndarray:
     if h.kind == DECIBEL:  # 20 log10(|Z| / 1 ohm)
         v = 10.0 ** (v / 20.0)
     return -v if h.negated else v
+
+
+# column names of a cycling, voltammetry or chronoamperometry table (time/s, Ewe/V, I/mA, Q charge...)
+_OTHER_TECHNIQUE = re.compile(r"^\s*(time|t|ewe|ece|e|u|v|voltage|potential|i|current|q|charge|capacity|"
+                              r"dq|energy|power)\b(\s*[/(\[]|\s*$)", re.IGNORECASE)
 
 
 def _check_units(roles: ColumnRoles, path: Path | str) -> None:
