@@ -946,3 +946,17 @@ def test_a_table_of_another_technique_is_named_so_not_asked_for_its_frequency_co
     with pytest.raises(eisfit.errors.MissingColumnError, match=r"no impedance data: .*another technique") as info:
         eisfit.read(path)
     assert "--columns" not in str(info.value)
+
+
+def test_a_comma_table_of_quoted_decimal_comma_numbers_reads(tmp_path):
+    """pandas' to_csv(decimal=",") with its default sep="," quotes every number: "16,87"."""
+    import pandas as pd
+
+    f = np.logspace(5, -1, 13)
+    z = 10 + 100 / (1 + 1j * 2 * np.pi * f * 1e-3)
+    path = tmp_path / "eu.csv"
+    pd.DataFrame({"Freq (Hz)": f, "Z' (Ohm)": z.real, "Z'' (Ohm)": z.imag}).to_csv(path, index=False, decimal=",")
+    assert '"' in path.read_text().splitlines()[1]
+    (s,) = eisfit.read(path)
+    np.testing.assert_allclose(s.frequency, f, rtol=1e-12)
+    np.testing.assert_allclose(s.z, z, rtol=1e-12)

@@ -53,6 +53,7 @@ def check_imag_sign(option: str | None, path: Path | str) -> None:
 # (delimiter, decimal mark) candidates in order of preference; None = runs of whitespace
 _LAYOUTS: tuple[tuple[str | None, str], ...] = (
     ("\t", "."), ("\t", ","), (";", "."), (";", ","), (",", "."), (None, "."), (None, ","),
+    (",", ","),  # only with quoted fields: "1,5","-2,25" (pandas' to_csv(decimal=",") with its default sep)
 )
 _DELIMITER_NAMES = {"\t": "tab", ";": "semicolon", ",": "comma", None: "whitespace"}
 _MAX_SNIFF_LINES = 5000  # lines whose values decide the number of columns and the first data row
@@ -232,6 +233,8 @@ def _detect_layout(lines: Sequence[str]) -> tuple[str | None, str, dict[str, int
     for delimiter, decimal in _LAYOUTS:
         if (delimiter is not None and delimiter not in text) or (decimal == "," and "," not in text):
             continue  # a layout whose characters never occur cannot split a row
+        if delimiter == decimal and '"' not in text:
+            continue  # a comma both separates and marks decimals only inside quoted fields
         if grouped_commas and (delimiter, decimal) != (best[0], ","):
             break  # only the decimal-comma reading of the same delimiter may still win the tie
         counts = _field_counts(sample, delimiter, decimal)
