@@ -960,3 +960,19 @@ def test_a_comma_table_of_quoted_decimal_comma_numbers_reads(tmp_path):
     (s,) = eisfit.read(path)
     np.testing.assert_allclose(s.frequency, f, rtol=1e-12)
     np.testing.assert_allclose(s.z, z, rtol=1e-12)
+
+
+@pytest.mark.parametrize("extra", ["time", "index"])
+def test_a_headerless_table_with_a_clock_or_row_index_reads_from_high_to_low_frequency(tmp_path, extra):
+    """Z' rises over a sweep from high to low frequency as a time column does: the table was
+    refused ("1 columns left for the impedance"). The clock advances by at least half a
+    period at low frequency; a row index counts 1, 2, 3."""
+    f = np.logspace(6, -1, 36)
+    z = 12 + 80 / (1 + (1j * 2 * np.pi * f * 1e-6) ** 0.9) + 150 / (1 + (1j * 2 * np.pi * f * 1e-3) ** 0.85)
+    # a point takes about a second, or two periods where they are longer
+    first = np.cumsum(np.maximum(1.0, 2.0 / f)) if extra == "time" else np.arange(1, f.size + 1)
+    path = tmp_path / f"{extra}.txt"
+    np.savetxt(path, np.c_[first, f, z.real, z.imag], delimiter="\t")
+    (s,) = eisfit.read(path)
+    np.testing.assert_allclose(s.frequency, f, rtol=1e-12)
+    np.testing.assert_allclose(s.z, z, rtol=1e-12)

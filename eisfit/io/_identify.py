@@ -116,6 +116,24 @@ def _is_time(values: np.ndarray) -> bool:
     return v.size > 3 and bool(np.all(np.diff(v) >= 0)) and v[-1] > v[0]
 
 
+def _is_row_index(values: np.ndarray) -> bool:
+    """A column counting the rows: consecutive integers."""
+    v = np.asarray(values, dtype=float)
+    return v.size > 3 and bool(np.all(np.diff(v) == 1.0)) and bool(np.all(v == np.round(v)))
+
+
+def _paces_the_sweep(values: np.ndarray, frequency: np.ndarray) -> bool:
+    """Whether a rising column is the clock of the sweep: between points below 10 Hz it
+    advances by at least half a period of the slower one (a point takes at least that long
+    to measure), which a rising Z' (ohm) has no reason to do."""
+    f = np.asarray(frequency, dtype=float)
+    step = np.diff(np.asarray(values, dtype=float))
+    slow = np.minimum(f[:-1], f[1:]) < 10.0
+    if slow.sum() < 2:
+        return False
+    return bool(np.all(step[slow] >= 0.5 / np.minimum(f[:-1], f[1:])[slow]))
+
+
 def _modulus_triples(cols: dict[int, np.ndarray]) -> list[tuple[int, int, int]]:
     """(k, i, j) with |col k| = hypot(col i, col j) on 99 % of the rows, i < j."""
     found = []
@@ -192,7 +210,11 @@ def identify_columns(values: np.ndarray, path: Path | str | None = None) -> tupl
         index.update(real=real, imag=imag, modulus=k)
         rules.append(f"|Z| = column {k + 1} = hypot(columns {i + 1}, {j + 1}); {why}")
         return index, "; ".join(rules)
-    candidates = [c for c in rest if not (_is_time(rest[c]) and len(rest) > 2)]
+    timelike = [c for c in rest if _is_time(rest[c])] if len(rest) > 2 else []
+    if len(timelike) > 1:  # Z' also rises over a sweep from high to low frequency: keep the clock only
+        clocks = [c for c in timelike if _is_row_index(rest[c]) or _paces_the_sweep(rest[c], cols[freq[0]])]
+        timelike = clocks if len(clocks) == 1 else timelike
+    candidates = [c for c in rest if c not in timelike]
     if len(candidates) != 2:
         raise _ambiguous(path, f"no |Z| column and {len(candidates)} columns left for the impedance "
                          "(need exactly two: Z' and Z'', or |Z| and phase)")
