@@ -42,8 +42,10 @@ FLAGS: dict[str, tuple[str, str]] = {
                            "when one does"),
     "misfit": (CAUTION, "the fit's residuals are this many times the noise level of the data, 1.2-2x: "
                         "systematically above it (right-model fits stay below 1.1), as when an element is "
-                        "missing (the lead inductance of MHz data): the stderr understate the uncertainty; "
-                        "compare circuits with eisfit suggest"),
+                        "missing (the lead inductance of MHz data) or the cell changed during the sweep (a "
+                        "drift at the lowest frequencies that the Lin-KK test let pass: residuals of one sign "
+                        "at one end); the stderr understate the uncertainty; compare circuits with eisfit "
+                        "suggest, or fit without the drifting end (--fmin)"),
     "kk-outlier": (CAUTION, "one point at this frequency deviates from the Lin-KK chain by more than 6 robust "
                             "noise SDs and 1 % of |Z| while both its neighbours do not: a glitch (mains "
                             "pick-up, a contact); leave it out and fit again (eisfit fit/campaign --exclude-hz F; "
