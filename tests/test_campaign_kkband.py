@@ -105,3 +105,9 @@ def test_numbers_typed_as_people_type_them():
 
     assert [plain_number(v) for v in (21150.3, 0.13333, 177.83, 1e-5, 2e7, 0.0)] == \
         ["21150", "0.1333", "177.8", "1e-05", "2e+07", "0"]
+
+
+def test_with_kk_band_and_every_checkpoint_passing_the_report_says_so():
+    spectra = [checkpoint(0, seed) for seed in range(2)]
+    camp = eisfit.fit_campaign(spectra, circuit=CIRCUIT, cache_dir=False, progress=False, kk_band=True)
+    assert "All 2 tested checkpoints pass the Lin-KK test (of 2 fitted)." in camp.report()

@@ -76,9 +76,11 @@ def kk_band_report_lines(camp: Any) -> list[str]:
     with its band and the campaign-file keys that fit it; without computed bands, how to
     compute them (when any checkpoint fails)."""
     failing = [k for k, r in enumerate(camp.results) if r is not None and r.kk_passed is False]
-    if not failing:
-        return []
     n_fit = sum(r is not None for r in camp.results)
+    if not failing:  # asked for the bands and none is needed: say so, not nothing
+        tested = sum(r is not None and r.kk_passed is not None for r in camp.results)
+        return [] if getattr(camp, "kk_bands", None) is None or not tested else [
+            "", "## Kramers-Kronig", "", f"All {tested} tested checkpoints pass the Lin-KK test (of {n_fit} fitted)."]
     lines = ["", "## Kramers-Kronig", "",
              f"{len(failing)} of {n_fit} fitted checkpoints fail the Lin-KK test (drift, non-stationary "
              f"cell or artefacts): their fits describe points that no stable linear system gives."]
