@@ -870,7 +870,8 @@ def plot_campaign_bode(camp, fig=None, max_spectra: int | None = MAX_OVERLAY_SPE
     return fig
 
 
-_CAMP_X_LABELS = {"time_h": "time / h", "cycle": "cycle", "capacity_mAh_cm2": "capacity / mAh cm⁻²"}
+_CAMP_X_LABELS = {"time_h": "time / h", "cycle": "cycle", "capacity_mAh_cm2": "capacity / mAh cm⁻²",
+                  "temperature_K": "temperature / K"}
 
 
 def _camp_x(camp, x):

@@ -224,3 +224,18 @@ def test_a_glob_names_checkpoints_from_the_folder_its_files_share(tmp_path):
         _write_spectrum(folder / f"c{k}.csv", 300.0 + 10 * k)
     camp = eisfit.fit_campaign(str(folder / "c*.csv"), circuit=CIRCUIT, cache_dir=False, progress=False)
     assert list(camp.table["label"]) == ["c0.csv", "c1.csv"]  # not /tmp/.../deep/runs/c0.csv
+
+
+def test_a_temperature_series_is_told_against_temperature():
+    """Spectra at 25, 40 and 60 °C with no time or cycle: the evolution lines and figure
+    use the temperature, not the checkpoint number or file name."""
+    from eisfit.model import Circuit
+
+    f = np.logspace(6, -1, 40)
+    spectra = []
+    for k, t_c in enumerate((25.0, 40.0, 60.0)):
+        z = Circuit("R0-p(R1,CPE1)-p(R2,CPE2)").impedance([10.0, 100.0 / (1 + k), 1e-9, 0.9, 300.0, 1e-6, 0.85], f)
+        spectra.append(eisfit.Spectrum(f, z, {"label": f"run{k}.csv", "temperature_C": t_c}))
+    camp = eisfit.fit_campaign(spectra, circuit="R0-p(R1,CPE1)-p(R2,CPE2)", cache_dir=False, progress=False)
+    assert camp.evolution_axis() == "temperature_K"
+    assert "(25 °C, 40 °C, 60 °C;" in camp.evolution_lines()[0]

@@ -62,6 +62,8 @@ def _point_label(c, axis: str | None, index: int) -> str:
         return f"cycle {c.cycle:g}"
     if axis == "capacity_mAh_cm2" and c.capacity_mAh_cm2 is not None:
         return f"{c.capacity_mAh_cm2:g} mAh/cm2"
+    if axis == "temperature_K" and c.temperature_K is not None:
+        return f"{c.temperature_K - 273.15:.4g} °C"
     return c.label if len(c.label) <= SHORT_LABEL else f"checkpoint {index}"
 
 

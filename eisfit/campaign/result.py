@@ -35,7 +35,8 @@ class CheckpointFailure:
         return f"{where}: {self.stage}: {self.reason}"
 
 
-EVOLUTION_AXES = ("time_h", "cycle", "capacity_mAh_cm2")  # in order of preference
+EVOLUTION_AXES = ("time_h", "cycle", "capacity_mAh_cm2", "temperature_K")  # in order of preference
+TEMPERATURE_SERIES_SPAN_K = 5.0  # temperatures spanning less are not an evolution axis
 
 
 @dataclass
@@ -187,7 +188,8 @@ class CampaignResult:
 
     def evolution_axis(self, x: str | None = None) -> str | None:
         """What the evolution is told against: ``x`` when given, else the first of
-        ``EVOLUTION_AXES`` ("time_h", "cycle", "capacity_mAh_cm2") that every checkpoint has
+        ``EVOLUTION_AXES`` ("time_h", "cycle", "capacity_mAh_cm2", "temperature_K": a temperature
+        series) that every checkpoint has
         and that changes between them (a file whose time or cycle column reads 0 for every
         sweep gives none); None: the checkpoint number. The figure and the headline lines
         both use it."""
@@ -196,6 +198,8 @@ class CampaignResult:
         for name in EVOLUTION_AXES:
             values = [getattr(c, name, None) for c in self.checkpoints]
             if all(v is not None for v in values) and (len(set(values)) > 1 or len(values) == 1):
+                if name == "temperature_K" and max(values) - min(values) < TEMPERATURE_SERIES_SPAN_K:
+                    continue  # a room's few tenths of a degree are no temperature series
                 return name
         return None
 

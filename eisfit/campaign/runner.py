@@ -232,6 +232,7 @@ def _run_tasks(executor: Executor | None, items: list[dict], tasks: list[list[_C
     deaths = deaths if deaths is not None else [0]
     todo = list(tasks)
     finished = 0  # tasks that came back from a worker (a pool that never returns one is broken by design)
+    alone_deaths = 0  # tasks that killed their worker when run alone
     while todo:
         alone = deaths[0] >= 2  # the pool broke twice: find the task that breaks it
         batch, todo = (todo[:1], todo[1:]) if alone else (todo, [])
@@ -256,14 +257,15 @@ def _run_tasks(executor: Executor | None, items: list[dict], tasks: list[list[_C
             continue
         deaths[0] += 1
         executor = respawn()
-        if alone and not finished:  # three pools and not one task back: no worker can run here
-            for task in died + todo:
+        if not alone:
+            todo = died + todo
+            continue
+        yield died[0], {"error": WORKER_DIED + _spawn_hint(executor)}
+        alone_deaths += 1
+        if alone_deaths >= 2 and not finished:  # two tasks died alone, none ever came back: no worker runs here
+            for task in todo:
                 yield task, {"error": WORKER_DIED + _spawn_hint(executor)}
             return
-        if alone:
-            yield died[0], {"error": WORKER_DIED + _spawn_hint(executor)}
-        else:
-            todo = died + todo
 
 
 WORKER_DIED = ("a worker process died while fitting these checkpoints, also when they were fitted again "
