@@ -649,6 +649,8 @@ def plot_fit(result, fig=None, area_cm2: float | None = None, ax=None):
     from .fitting.flags import problems
 
     flags = ", ".join(problems(result.flags)) or "no problem flags"
+    if result.kk_passed is False and "kk-failed" not in result.flags:  # the points fail, the circuit's curve does not
+        flags += "; the points fail Lin-KK, the fitted curve stays within its rule"
     fig.suptitle(f"{result.label}: {result.circuit}, {result.settings.get('weighting')} weighting, "
                  f"reduced χ² = {result.redchi:.3g}\n{flags}", fontsize=FONT_PT)
     return fig

@@ -478,3 +478,16 @@ def test_evolution_breaks_its_line_at_a_checkpoint_that_could_not_be_fitted():
     x, y = np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)
     assert list(x) == [0.0, 1.0, 2.0, 3.0, 4.0] and np.isnan(y[2]) and np.isfinite(y[[0, 1, 3, 4]]).all()
     assert "not fitted" in [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_the_fit_figure_title_says_when_the_points_fail_lin_kk_without_a_flag():
+    import dataclasses
+
+    from eisfit.model import Circuit
+
+    f = np.logspace(5, -1, 40)
+    res = eisfit.fit((f, Circuit("R0-p(R1,CPE1)").impedance(np.array([10.0, 100.0, 1e-5, 0.9]), f)),
+                     circuit="R0-p(R1,CPE1)")
+    failing = dataclasses.replace(res, kk_passed=False)  # the points fail, the circuit's curve passes the rule
+    assert "the points fail Lin-KK" in P.plot_fit(failing)._suptitle.get_text()
+    assert "Lin-KK" not in P.plot_fit(res)._suptitle.get_text()
