@@ -34,7 +34,10 @@ def _same(a, b, rtol=1e-9):
         assert _close(a.stderr[n], b.stderr[n], 1e-6), n
     assert set(a.derived) == set(b.derived)
     for k, v in a.derived.items():
-        assert _close(v, b.derived[k], 1e-6), k
+        # the stderr of L/((R0+R1)A) is a small difference of large, anticorrelated terms: the
+        # two paths' optima (equal to 1e-6) move it by up to ~1 %; every other key to 1e-6
+        cancels = k == "sigma_total_with_series_S_per_cm_stderr"
+        assert _close(v, b.derived[k], 2e-2 if cancels else 1e-6), k
 
 
 def _close(x, y, rtol):
