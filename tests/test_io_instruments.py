@@ -143,3 +143,12 @@ def test_forced_format_mismatch_is_a_read_error(tmp_path):
         eisfit.read(p, format="gamry")
     with pytest.raises(eisfit.ReadError, match=str(p)):
         eisfit.read(p, format="versastudio")
+
+
+def test_gamry_file_with_a_second_zcurve_table_says_it_is_not_read(tmp_path):
+    text = gamry_text()
+    second = text[text.index("ZCURVE\tTABLE"):]
+    p = _write(tmp_path, "two.DTA", text + second)
+    with pytest.warns(UserWarning, match=r"1 more ZCURVE table\(s\) from line \d+ on are not read"):
+        (s,) = eisfit.read(p)
+    np.testing.assert_allclose(s.z, Z, rtol=1e-12)

@@ -118,6 +118,10 @@ def read(path: Path | str, *, imag_sign: str | None = None) -> list[Spectrum]:
     if "Freq" not in names:
         raise CorruptFileError(p, f"line {start + 2}: ZCURVE names row lacks 'Freq': {names}")
     meta = metadata(params)
+    more = [i for i in range(stop, len(lines)) if [f.strip() for f in lines[i].split("\t")[:2]] == ["ZCURVE", "TABLE"]]
+    if more:  # a Gamry file holds one run; two joined into one file are not read as two
+        warn(f"{p.name}: {len(more)} more ZCURVE table(s) from line {more[0] + 1} on are not read (one run per "
+             "file: split the file to read them)", stacklevel=3)
     aborted = any(ln.startswith("EXPERIMENTABORTED") for ln in lines[stop:])
     meta["aborted"] = aborted
     if aborted:
