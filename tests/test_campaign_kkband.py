@@ -76,6 +76,8 @@ def test_campaign_file_keys_from_the_report_fit_points_that_pass(tmp_path):
                            (tmp_path / "out" / "report.md").read_text(), re.M))
     assert sorted(keys) == ["cp1", "cp3"], (tmp_path / "out" / "report.md").read_text()
     assert "kk_valid_fmin_Hz" in (tmp_path / "out" / "summary.csv").read_text().splitlines()[0]
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "<h2>Kramers-Kronig</h2>" in html and html.count("fmin = ") == 2  # the shared page says it too
     fixed = [row + (keys[f"cp{k}"] + "\n" if f"cp{k}" in keys else "") for k, row in enumerate(rows)]
     (tmp_path / "camp2.toml").write_text(f'[defaults]\ncircuit = "{CIRCUIT}"\n\n' + "\n".join(fixed))
     again = eisfit.fit_campaign(tmp_path / "camp2.toml", cache_dir=False, progress=False)

@@ -12,7 +12,8 @@ from typing import Mapping
 
 from .._html import escape, html_list, html_table
 from ..plotting import FIGURE_DPI
-from .report import FIGURE_CAPTIONS, flag_explanations, table_rows, wall_time_line, evolution_lines
+from .kkband import kk_band_report_lines
+from .report import FIGURE_CAPTIONS, evolution_lines, failure_lines, flag_explanations, table_rows, wall_time_line
 
 __all__ = ["campaign_html", "campaign_repr_html"]
 
@@ -63,6 +64,18 @@ def _flags_html(camp) -> str:
     return "<p>What the flags in the table mean:</p>" + html_list(items)
 
 
+def _kk_html(camp) -> str:
+    """The Kramers-Kronig section of report.md (:func:`~eisfit.campaign.kkband.kk_band_report_lines`)
+    as HTML: its sentences, then the failing checkpoints as a list."""
+    lines = [ln for ln in kk_band_report_lines(camp) if ln and not ln.startswith("## ")]
+    if not lines:
+        return ""
+    text = [ln for ln in lines if not ln.startswith("- ")]
+    items = [ln[2:].replace("`", "") for ln in lines if ln.startswith("- ")]
+    return ("<h2>Kramers-Kronig</h2>" + "".join(f"<p>{escape(t.replace('`', ''))}</p>" for t in text)
+            + (html_list(items) if items else ""))
+
+
 def _joint_html(camp) -> str:
     joint = getattr(camp, "joint", None)
     if joint is None:
@@ -100,9 +113,9 @@ def campaign_html(camp, figures: Mapping[str, str | Path] | None = None) -> str:
     parts += ["<h2>Per checkpoint</h2>", html_table(head, rows, numeric_from=1)]
     if note:
         parts.append(f'<p class="note">{escape(note)}</p>')
-    parts += ["<h2>Flags</h2>", _flags_html(camp)]
+    parts += ["<h2>Flags</h2>", _flags_html(camp), _kk_html(camp)]
     if camp.errors:
-        parts += ["<h2>Errors</h2>", html_list(str(e) for e in camp.errors)]
+        parts += ["<h2>Errors</h2>", html_list(failure_lines(camp.errors))]
     shown = [n for n in names if n != "evolution"]
     if shown:
         parts.append("<h2>Figures</h2>")
