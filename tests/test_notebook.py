@@ -127,6 +127,10 @@ def test_no_conductivity_for_an_interface_arc():
     # the garnet's bulk arc above f_max leaves R_bulk in R0: sigma_total with it, named so
     assert d["sigma_total_S_per_cm"] == pytest.approx(0.03 / (60.0 * 0.785), rel=1e-12)
     assert d["sigma_total_with_series_S_per_cm"] == pytest.approx(0.03 / (100.0 * 0.785), rel=1e-12)
+    # an electrolyte arc's capacitance is the pellet's: its relative permittivity, not an interface's
+    c_eff = (60.0 * 1e-9) ** (1 / 0.9) / 60.0
+    assert d["CPE1_eps_r"] == pytest.approx(c_eff * 0.03 / (8.8541878128e-14 * 0.785), rel=1e-9)
+    assert "CPE2_eps_r" not in d
     d, _ = derived_quantities(values, None, [], resistors=["R0", "R1", "R2"], arcs=arcs,
                               roles={"R1": "bulk", "R2": "grain boundary"}, series_resistors=["R0"],
                               area_cm2=0.785, thickness_cm=0.03)

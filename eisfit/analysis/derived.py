@@ -25,6 +25,7 @@ import numpy as np
 
 INTERFACE_ROLES = ("interface", "electrode", "charge transfer")
 ELECTROLYTE_ROLES = ("bulk", "grain boundary", "electrolyte")
+EPS0_F_PER_CM = 8.8541878128e-14  # vacuum permittivity
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,12 @@ def _quantities(
         if area_cm2:
             qs.append(_Quantity(f"{c}_ceff_F_per_cm2", "F/cm2 (Hsu-Mansfeld C_eff / A)",
                                 lambda v, a=arc: _tau(v, a) / v[a.resistor] / area_cm2))
+        if area_cm2 and thickness_cm and roles.get(arc.resistor, "") in ELECTROLYTE_ROLES:
+            # an electrolyte arc's capacitance is the pellet's: C L / (eps0 A) is its relative
+            # permittivity (tens for a garnet's bulk; far more for grain boundaries)
+            qs.append(_Quantity(f"{c}_eps_r", "dimensionless (relative permittivity C_eff*L/(eps0*A), "
+                                              "eps0 = 8.854e-14 F/cm)",
+                                lambda v, a=arc: _tau(v, a) / v[a.resistor] * thickness_cm / (EPS0_F_PER_CM * area_cm2)))
     return qs
 
 
