@@ -239,3 +239,11 @@ def test_a_temperature_series_is_told_against_temperature():
     camp = eisfit.fit_campaign(spectra, circuit="R0-p(R1,CPE1)-p(R2,CPE2)", cache_dir=False, progress=False)
     assert camp.evolution_axis() == "temperature_K"
     assert "(25 °C, 40 °C, 60 °C;" in camp.evolution_lines()[0]
+
+
+def test_a_bad_default_names_the_campaign_file(tmp_path):
+    _three_files(tmp_path)
+    path = tmp_path / "camp.toml"
+    path.write_text('[defaults]\narea_cm2 = -2\n\n[[checkpoint]]\nfile = "c0.csv"\n')
+    with pytest.raises(FitError, match=r"camp.toml: \[defaults\]: area_cm2 must be a positive number"):
+        eisfit.fit_campaign(path, cache_dir=False, progress=False)

@@ -136,7 +136,7 @@ def fit_campaign(
     own_pool = _WorkerPool(jobs) if executor is None and jobs > 1 else None
     try:  # the campaign's own worker processes also read the files
         src = load_checkpoints(source, executor=own_pool and own_pool.executor)
-        file_defaults = _fit_defaults(src.defaults)
+        file_defaults = _fit_defaults(src.defaults, source)
         choice = None
         if circuit == "auto" or (circuit is None and file_defaults.get("circuit") == "auto"):
             # issue 16: one circuit for the whole campaign, chosen before any checkpoint is fitted
@@ -193,14 +193,15 @@ def fit_campaign(
 
 # ---- settings -------------------------------------------------------------------
 
-def _fit_defaults(file_defaults: dict[str, Any]) -> dict[str, Any]:
+def _fit_defaults(file_defaults: dict[str, Any], source: Any = None) -> dict[str, Any]:
     """The fit settings of a campaign file's [defaults] (temperature and cell are not),
-    checked on their own so that an error names [defaults]."""
+    checked on their own so that an error names the file (``source``) and [defaults]."""
     fit_defaults = {k: v for k, v in file_defaults.items() if k in BUILTIN_DEFAULTS}
     try:
         FitSettings.layered(fit_defaults)
     except (FitError, CircuitError) as exc:
-        raise type(exc)(f"campaign file [defaults]: {exc}") from None
+        where = f"{source}: " if isinstance(source, (str, Path)) else "campaign file "
+        raise type(exc)(f"{where}[defaults]: {exc}") from None
     return fit_defaults
 
 
