@@ -637,3 +637,14 @@ def test_a_misfit_where_only_the_voigt_chain_fails_kk_runs_the_whole_start_list(
     from_truth = eisfit.fit(case.spectrum, circuit, initial=case.truth, starts=1)
     assert res.chisq <= from_truth.chisq * (1 + 1e-6)
     assert res.n_starts > 40  # the quick round and round 2 give 40
+
+
+def test_correlations_of_a_parameter_without_a_finite_variance_are_nan_without_a_warning():
+    from eisfit.fitting.assemble import _stderr_and_correl
+
+    cov = np.array([[1.0, 0.5, np.nan], [0.5, np.inf, np.nan], [np.nan, np.nan, np.nan]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        stderr, correl = _stderr_and_correl(["a", "b", "c"], cov, ["a", "b", "c"])
+    assert stderr["a"] == 1.0 and math.isinf(stderr["b"]) and math.isnan(stderr["c"])
+    assert math.isnan(correl["a"]["b"]) and math.isnan(correl["a"]["c"])

@@ -191,14 +191,15 @@ def _stderr_and_correl(names, cov, cov_names):
     correl: dict[str, dict[str, float]] = {}
     if cov is None:
         return stderr, correl
-    sd = np.sqrt(np.clip(np.diag(cov), 0, None))
-    for k, n in enumerate(cov_names):
-        stderr[n] = float(sd[k])
-    for a, n in enumerate(cov_names):
-        correl[n] = {
-            m: float(cov[a, b] / (sd[a] * sd[b])) if sd[a] * sd[b] > 0 else float("nan")
-            for b, m in enumerate(cov_names) if m != n
-        }
+    with np.errstate(all="ignore"):  # a parameter without variance (nan) or with an overflowing one
+        sd = np.sqrt(np.clip(np.diag(cov), 0, None))
+        for k, n in enumerate(cov_names):
+            stderr[n] = float(sd[k])
+        for a, n in enumerate(cov_names):
+            correl[n] = {
+                m: float(cov[a, b] / (sd[a] * sd[b])) if 0 < sd[a] * sd[b] < math.inf else float("nan")
+                for b, m in enumerate(cov_names) if m != n
+            }
     return stderr, correl
 
 
