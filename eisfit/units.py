@@ -84,13 +84,9 @@ def format_value(value: float | None, stderr: float | None = None, unit: str = "
 
 
 def format_frequency(f_Hz: float, digits: int = 4) -> str:
-    """A frequency as people write it: ``"1 MHz"``, ``"14.4 kHz"``, ``"177.8 Hz"``,
-    ``"133.4 mHz"`` (``digits`` significant digits)."""
-    f = float(f_Hz)
-    for factor, prefix in ((1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "µ")):
-        if abs(f) >= factor:
-            return f"{f / factor:.{digits}g} {prefix}Hz"
-    return f"{f:.{digits}g} Hz"
+    """A frequency as people write it: ``"1 MHz"``, ``"14.45 kHz"``, ``"177.8 Hz"``,
+    ``"133.4 mHz"`` (``digits`` significant digits; :func:`format_value` in Hz)."""
+    return format_value(f_Hz, None, "Hz", digits)
 
 
 def plain_number(value: float, digits: int = 4) -> str:

@@ -96,7 +96,7 @@ import itertools
 import operator
 import warnings
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -403,11 +403,7 @@ def _drt_round(preps: list[Any], sol: Solution, rows: list[int]) -> None:
     CPE3 family, apex near f_min) was put at high frequency by every start of the grid: 171x
     the optimum's chi-square, which the DRT's peaks reach. Such fits are rare where the circuit
     is right: the benchmark's 1,000 hard spectra run none."""
-    sets = {i: _drt_start_set(preps[i]) for i in rows}
-    rows = [i for i in rows if sets[i].labels]
-    if rows:
-        _keep_better(sol, rows, _run_start_sets(BatchProblem.of([preps[i] for i in rows]), [preps[i] for i in rows],
-                                                [sets[i] for i in rows]))
+    _run_extra_starts(preps, sol, {i: _drt_start_set(preps[i]) for i in rows})
 
 
 def _drt_start_set(prep: Any) -> StartSet:
@@ -418,9 +414,7 @@ def _drt_start_set(prep: Any) -> StartSet:
         starts = drt_starts(problem.circuit, dict(prep.start_list[0]), problem.frequency, problem.z, weighting)
     except EisfitError:  # too few points for a DRT: no such starts
         starts = []
-    starts = [{**start, **prep.fixed} for start in starts]
-    return StartSet([f"drt:{k}" for k in range(len(starts))],
-                    np.array([[start[n] for n in names] for start in starts], float).reshape(len(starts), len(names)))
+    return StartSet.of([(f"drt:{k}", {**start, **prep.fixed}) for k, start in enumerate(starts)], names)
 
 
 def _order_round(preps: list[Any], sol: Solution, rows: list[int]) -> None:
@@ -461,11 +455,7 @@ def _tail_round(preps: list[Any], sol: Solution, rows: list[int]) -> None:
     (:func:`eisfit.fitting.guess.blocking_arc_starts`): the optimum of such a fit, which no
     start of the grid reaches (real text-file and BioLogic spectra fitted with
     R0-p(R1,CPE1)-p(CPE2,R2-Ws2): 143x, 25x and 1.4x above it)."""
-    sets = {i: _tail_starts(preps[i]) for i in rows}
-    rows = [i for i in rows if sets[i].labels]
-    if rows:
-        _keep_better(sol, rows, _run_start_sets(BatchProblem.of([preps[i] for i in rows]), [preps[i] for i in rows],
-                                                [sets[i] for i in rows]))
+    _run_extra_starts(preps, sol, {i: _tail_starts(preps[i]) for i in rows})
 
 
 def _tail_starts(prep: Any) -> StartSet:
@@ -474,8 +464,16 @@ def _tail_starts(prep: Any) -> StartSet:
     feats = spectrum_features(problem.frequency, problem.z)
     free = {names[j] for j in problem.free}
     pairs = blocking_arc_starts(problem.circuit, feats, prep.start_list[0], free)
-    return StartSet([label for label, _ in pairs],
-                    np.array([[start[n] for n in names] for _, start in pairs], float).reshape(len(pairs), len(names)))
+    return StartSet.of(pairs, names)
+
+
+def _run_extra_starts(preps: list[Any], sol: Solution, sets: dict[int, StartSet]) -> None:
+    """One late round: the start sets of some spectra (by row; those without starts skip it)
+    run as one batch, and each row keeps the lower of its optimum and the round's."""
+    rows = [i for i, start_set in sets.items() if start_set.labels]
+    if rows:
+        _keep_better(sol, rows, _run_start_sets(BatchProblem.of([preps[i] for i in rows]), [preps[i] for i in rows],
+                                                [sets[i] for i in rows]))
 
 
 def _keep_better(sol: Solution, rows: list[int], more: Solution, margin: np.ndarray | None = None) -> None:
@@ -495,12 +493,7 @@ def _repair_round(preps: list[Any], sol: Solution) -> None:
     one process (an arc, a diffusion) put back where a start of the first round placed
     them, one start per process and such start."""
     poor = [i for i in range(len(preps)) if _looks_degenerate(preps[i], sol.p_best[i], sol.cost[i])]
-    sets = {i: _repair_starts(preps[i], sol.p_best[i]) for i in poor}
-    poor = [i for i in poor if sets[i].labels]
-    if not poor:
-        return
-    _keep_better(sol, poor, _run_start_sets(BatchProblem.of([preps[i] for i in poor]), [preps[i] for i in poor],
-                                            [sets[i] for i in poor]))
+    _run_extra_starts(preps, sol, {i: _repair_starts(preps[i], sol.p_best[i]) for i in poor})
 
 
 def _repair_starts(prep: Any, p_best: np.ndarray) -> StartSet:
@@ -732,6 +725,12 @@ class StartSet:
 
     labels: list[str]
     params: np.ndarray
+
+    @classmethod
+    def of(cls, pairs: Sequence[tuple[str, Mapping[str, float]]], names: Sequence[str]) -> "StartSet":
+        """The set of (label, start by parameter name) pairs, vectors in ``names`` order."""
+        return cls([label for label, _ in pairs],
+                   np.array([[start[n] for n in names] for _, start in pairs], float).reshape(len(pairs), len(names)))
 
 
 def _run_start_sets(batch: BatchProblem, preps: list[Any], sets: list[StartSet]) -> Solution:
