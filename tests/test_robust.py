@@ -262,6 +262,43 @@ def test_a_randles_branch_faster_than_the_arc_before_it_in_the_string_reaches_th
     assert res.values["R2"] == pytest.approx(r2, rel=0.2) and res.values["R1"] == pytest.approx(r1, rel=0.2)
 
 
+def test_swapped_order_starts_put_a_plain_arc_and_a_randles_arc_back_in_string_order():
+    """An optimum with the Randles arc faster than the plain arc before it: one start with
+    the two arcs' values exchanged and the diffusion 10x slower than its arc's new time
+    constant, Z0 half its new R; none for arcs in string order or arcs of one shape."""
+    from eisfit.analysis.derived import ArcSpec, arc_tau_s
+    from eisfit.fitting.guess import swapped_order_starts
+
+    circ = Circuit("R0-p(R1,CPE1)-p(CPE2,R2-Wo2)")
+    swapped = dict(R0=27.5, R1=34.0, CPE1_0=5e-3, CPE1_1=0.74, CPE2_0=7.4e-6, CPE2_1=0.76, R2=1466.0,
+                   Wo2_0=0.095, Wo2_1=0.029)
+    (label, start), = swapped_order_starts(circ, swapped)
+    assert label == "swap:R1<->R2"
+    assert (start["R1"], start["CPE1_0"], start["CPE1_1"]) == (1466.0, 7.4e-6, 0.76)
+    assert (start["R2"], start["CPE2_0"], start["CPE2_1"]) == (34.0, 5e-3, 0.74)
+    tau2 = arc_tau_s(start, ArcSpec("R2", "CPE2", "CPE"))
+    assert tau2 == pytest.approx(arc_tau_s(swapped, ArcSpec("R1", "CPE1", "CPE")))
+    assert start["Wo2_1"] == pytest.approx(10 * tau2) and start["Wo2_0"] == pytest.approx(17.0)
+    assert start["R0"] == 27.5
+    assert swapped_order_starts(circ, start) == []  # already in string order
+    two_arcs = dict(R0=1.0, R1=34.0, CPE1_0=5e-3, CPE1_1=0.74, R2=1466.0, CPE2_0=7.4e-6, CPE2_1=0.76)
+    assert swapped_order_starts(Circuit("R0-p(R1,CPE1)-p(R2,CPE2)"), two_arcs) == []  # a relabelling
+
+
+@pytest.mark.parametrize("index", [1, 12])
+def test_a_fit_won_with_the_randles_arc_in_the_other_order_is_restarted_in_string_order(index):
+    """Two of 25 seeded R0-p(R1,CPE1)-p(CPE2,R2-Wo2) spectra ended 1.016x and 1.053x above
+    the optimum (a fit from the true values) with the Randles arc faster than the plain arc,
+    the opposite of the data; the swap round's starts reach the optimum."""
+    family = "R0-p(R1,CPE1)-p(CPE2,R2-Wo2)"
+    case = family_cases(family, 25, 13)[index]
+    ref = eisfit.fit(case.spectrum, family, initial=case.truth, starts=1, kk=False)
+    res = eisfit.fit(case.spectrum, family, kk=False)
+    assert res.chisq <= 1.001 * ref.chisq, (res.chisq / ref.chisq, res.start_won)
+    assert res.values["R1"] == pytest.approx(case.truth["R1"], rel=0.05)
+    assert res.values["CPE1_0"] == pytest.approx(case.truth["CPE1_0"], rel=0.2)
+
+
 def test_screened_placements_share_a_time_constant_at_most_cap_times():
     from eisfit.fitting.guess import _diverse_best
 

@@ -79,7 +79,13 @@ optimum on every one of 12 synthetic spectra (0 of 12 at it; 40 of 40 now).
 The screen's best placements in the other orders of the series blocks
 (:func:`eisfit.fitting.guess.time_orders`) run for every escalated fit, and replace the
 optimum only when lower by more than s^2 (two orders can describe the same points; the
-string's is kept then).
+string's is kept then). The swap round follows (:func:`_swap_round`): where the optimum
+has a plain arc and a Randles arc in the other order than the string's, with that
+string's order missed by the grid's starts, one start per such pair puts them back
+(:func:`eisfit.fitting.guess.swapped_order_starts`; R0-p(R1,CPE1)-p(CPE2,R2-Wo2), seed 13:
+two fits 1.016x and 1.053x above the optimum reach it).
+The DRT round is the last (:func:`_drt_round`): DRT-seeded starts for optima that still
+lack fit on data that pass the Lin-KK test.
 Each round is stage 1 (``STAGE1_ITER`` pruned iterations over its starts) and a polish of
 each spectrum's best distinct stage-1 optima (``POLISH_ITER``, stopping problems that
 creep: ``POLISH_STALL_S2``); optima that stop on the iteration limit are polished on in one
@@ -106,7 +112,7 @@ from ..analysis.quality import (LACK_OF_FIT_RATIO, capacitive_tail_F, data_kk_co
                                 lack_of_fit_ratio, unmodelled_inductance_H)
 from ..errors import EisfitError
 from ..spectrum import shared_grid
-from .guess import blocking_arc_starts, drt_starts, processes, spectrum_features
+from .guess import blocking_arc_starts, drt_starts, processes, spectrum_features, swapped_order_starts
 from .optimise import LMRun, levenberg_marquardt
 from .problem import normal_equations_at, series_mask, weighted_residuals
 
@@ -388,6 +394,7 @@ def _solve_grid(preps: list[Any], *, kk: bool) -> Solution:
                              if _misses_tail(preps[i], sol.p_best[i], sol.cost[i], kk_results[i], noise[i])])
     _repair_round(preps, sol)
     _order_round(preps, sol, [i for i in np.flatnonzero(sol.escalated) if preps[i].n_other_orders])
+    _swap_round(preps, sol, list(np.flatnonzero(adaptive)))
     _drt_round(preps, sol, [i for i in np.flatnonzero(adaptive) if kk_results[i] is not None and kk_results[i].passed
                             and _looks_poor(preps[i], sol.p_best[i], sol.cost[i], noise[i], any_sign=False,
                                             threshold=LACK_OF_FIT_RATIO)])
@@ -415,6 +422,21 @@ def _drt_start_set(prep: Any) -> StartSet:
     except EisfitError:  # too few points for a DRT: no such starts
         starts = []
     return StartSet.of([(f"drt:{k}", {**start, **prep.fixed}) for k, start in enumerate(starts)], names)
+
+
+def _swap_round(preps: list[Any], sol: Solution, rows: list[int]) -> None:
+    """Where an optimum has two arcs of differently shaped blocks (a plain arc, a Randles
+    branch) in the other time order than the circuit string's, starts with the two put
+    back (:func:`eisfit.fitting.guess.swapped_order_starts`); kept where lower. After the
+    order round, whose placements in the other order may have won with the string's own
+    order missed by every start of the grid."""
+    _run_extra_starts(preps, sol, {i: _swap_start_set(preps[i], sol.p_best[i]) for i in rows})
+
+
+def _swap_start_set(prep: Any, p_best: np.ndarray) -> StartSet:
+    names = prep.problem.circuit.param_names
+    pairs = swapped_order_starts(prep.problem.circuit, dict(zip(names, p_best)))
+    return StartSet.of([(label, {**start, **prep.fixed}) for label, start in pairs], names)
 
 
 def _order_round(preps: list[Any], sol: Solution, rows: list[int]) -> None:
