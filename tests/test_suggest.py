@@ -423,3 +423,80 @@ def test_suggest_takes_arrays_as_fit_does():
         sug = suggest_circuit((f, z * (1 + 0.003 * np.cos(np.arange(f.size)))), ["R0-p(R1,CPE1)", "R0-p(R1,C1)"])
         res = eisfit.fit((f, z), circuit="auto")
     assert sug.best == "R0-p(R1,CPE1)" and res.suggestion.best in ("R0-p(R1,CPE1)", "R0-p(R1,C1)")
+
+
+ONE_ARC_CLOSED = [30.3, 47.4, 2.65e-3, 0.887]  # apex near 1.7 Hz: closed well above 10 mHz
+
+
+def test_one_top_point_just_above_zero_is_not_an_inductive_tail():
+    """A one-arc spectrum whose highest point has Z'' > 0 from noise alone (1.9 SDs) was
+    read as inductive: every candidate had L0, the true circuit was never fitted and the
+    answer was "no adequate circuit; least bad: L0-R0-p(R1,CPE1)". Two positive points, or
+    one beyond 3 SDs, still are an inductive tail."""
+    s = synthetic("R0-p(R1,CPE1)", ONE_ARC_CLOSED, seed=7)
+    order = np.argsort(s.frequency)
+    sd = 0.005 * abs(s.z[order[-1]])
+    z = s.z.copy()
+    z[order[-1]] = z[order[-1]].real + 1.9 * sd * 1j
+    z[order[-2]] = z[order[-2]].real - abs(z[order[-2]].imag) * 1j
+    noisy_top = Spectrum(frequency=s.frequency, z=z)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert not spectrum_evidence(noisy_top).inductive
+        sug = suggest_circuit(noisy_top)
+    assert sug.best == "R0-p(R1,CPE1)" and sug.adequate, sug.table
+    z[order[-2]] = z[order[-2]].real + 0.5 * sd * 1j  # a second positive point: a lead inductance
+    assert spectrum_evidence(Spectrum(frequency=s.frequency, z=z)).inductive
+    z[order[-2]] = z[order[-2]].real - abs(z[order[-2]].imag) * 1j
+    z[order[-1]] = z[order[-1]].real + 20 * sd * 1j  # one point far above the noise
+    assert spectrum_evidence(Spectrum(frequency=s.frequency, z=z)).inductive
+
+
+def test_a_closed_arc_is_a_closing_termination_whatever_the_noisy_slope():
+    """At a phase below 5 degrees at f_min, -Z'' over the last points is the noise's and so
+    is its slope (-2.5 read as a blocking line on a closed one-arc spectrum: no closing
+    circuit was tried)."""
+    from eisfit.selection import _plausible_tails
+
+    assert _plausible_tails(-2.52, 0.7)[0] == "none"
+    assert _plausible_tails(-0.9, 80.0)[0] == "CPE"  # a blocking line keeps its reading
+    s = synthetic("R0-p(R1,CPE1)", ONE_ARC_CLOSED, seed=3)
+    ev = spectrum_evidence(s)
+    assert ev.lf_phase_deg < 5 and ev.tails[0] == "none"
+
+
+def _suggestion_of(rows, evidence=None):
+    from eisfit.selection import CircuitSuggestion, rank_candidates
+
+    def row(circuit, m, bic, ratio):
+        return {"circuit": circuit, "name": circuit, "n_params": m, "chisq": 1.0, "redchi": 1.0, "aic": bic,
+                "bic": bic, "lack_of_fit_ratio": ratio, "unresolved": "", "lack_of_fit": False, "verdict": ""}
+
+    table = rank_candidates([row(*r) for r in rows])
+    return CircuitSuggestion(best=str(table.iloc[0]["circuit"]), table=table, fits={}, roles={}, roles_note="",
+                             roles_clear=True, evidence=evidence, criterion="bic", seconds=0.0)
+
+
+def test_explanation_says_when_the_data_do_not_tell_two_circuits_apart():
+    """Three R||CPE arcs and two arcs with a Ws fitted 4 of 8 three-arc spectra within a BIC
+    of 2-6.3: the explanation says the data do not tell them apart (below 6, Kass and
+    Raftery), and only then."""
+    ws, three = "R0-p(R1,CPE1)-p(CPE2,R2-Ws2)", "R0-p(R1,CPE1)-p(R2,CPE2)-p(R3,CPE3)"
+    close = _suggestion_of([(ws, 9, -1674.1, 0.97), (three, 10, -1672.1, 0.96)]).explain()
+    assert f"do not tell {ws} apart from {three}" in close
+    far = _suggestion_of([(ws, 9, -1674.1, 0.97), (three, 10, -1660.0, 0.96)]).explain()
+    assert "apart" not in far and "(+14.1)" in far
+
+
+def test_explanation_names_a_misfit_of_the_best_and_data_that_fail_lin_kk():
+    """A best circuit at 1.34x the noise on points that fail Lin-KK (a real BioLogic sweep):
+    `eisfit fit --circuit auto` flags it misfit; the suggestion now says both."""
+    from dataclasses import replace
+
+    s = synthetic("R0-p(R1,CPE1)", ONE_ARC_CLOSED, seed=3)
+    failing = replace(spectrum_evidence(s), kk_passed=False)
+    text = _suggestion_of([("L0-R0-p(CPE1,R1-Ws1)", 7, -211.9, 1.34)], failing).explain()
+    assert "1.3x the noise level, above 1.2" in text and "misfit" in text
+    assert "fail the Lin-KK test" in text
+    clean = _suggestion_of([("R0-p(R1,CPE1)", 4, -1694.5, 0.97)], spectrum_evidence(s)).explain()
+    assert "misfit" not in clean and "Lin-KK test" not in clean
