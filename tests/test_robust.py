@@ -607,6 +607,48 @@ def test_real_files_never_print_absurd_resistances(realdata):
     assert n > 20
 
 
+def test_a_shorted_series_cpe_is_unresolved_and_a_blocking_one_is_not():
+    """A series C or CPE whose impedance at f_min is below 0.1 % of the data's smallest |Z|
+    ran away (a short the data do not hold): unresolved on C, or on Q and n. One that
+    carries a blocking line is a value like any other."""
+    from eisfit.fitting.assemble import unresolved_flags
+    from eisfit.model import load_circuit
+
+    f = np.logspace(6, -2, 41)
+    definition = load_circuit("R0-p(R1,CPE1)-CPE2")
+    values = dict(R0=20.0, R1=500.0, CPE1_0=1e-6, CPE1_1=0.85, CPE2_0=1e-4, CPE2_1=0.9)
+    z = definition.circuit.impedance(values, f)
+    assert unresolved_flags(definition, values, f, z) == []
+    shorted = {**values, "CPE2_0": 1.0142e304, "CPE2_1": 1.0}
+    assert unresolved_flags(definition, shorted, f, z) == ["unresolved:CPE2_0", "unresolved:CPE2_1"]
+    # 1/(Q w^n) at 10 mHz vs min |Z| = 20 ohm: 0.05 % is a short, 0.2 % is not
+    w = 2 * np.pi * 0.01
+    near = {**values, "CPE2_1": 1.0}
+    assert unresolved_flags(definition, {**near, "CPE2_0": 1 / (0.01 * w)}, f, z) == [
+        "unresolved:CPE2_0", "unresolved:CPE2_1"]
+    assert unresolved_flags(definition, {**near, "CPE2_0": 1 / (0.04 * w)}, f, z) == []
+    c_def = load_circuit("R0-p(R1,CPE1)-C2")
+    c_values = dict(R0=20.0, R1=500.0, CPE1_0=1e-6, CPE1_1=0.85, C2=1e30)
+    assert unresolved_flags(c_def, c_values, f, z) == ["unresolved:C2"]
+
+
+@pytest.mark.realdata
+def test_a_real_sweep_whose_series_cpe_runs_away_prints_unresolved(realdata):
+    """yadg's peis.mpr sweep 0 fitted with R0-p(R1,CPE1)-CPE2: CPE2_0 ran to 1.0e304 S*s^n
+    and was printed as a value ("1.0142e+304 ± nan (undetermined: stderr unknown)")."""
+    import warnings
+
+    s = eisfit.read(realdata_path("mpr", "dgbowl__yadg", "peis.mpr"))[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = eisfit.fit(s, "R0-p(R1,CPE1)-CPE2")
+    assert res.values["CPE2_0"] > 1e100  # what the optimiser stopped at (kept in the result)
+    assert {"unresolved:CPE2_0", "unresolved:CPE2_1"} <= set(res.flags)
+    lines = {line.split()[0]: line for line in res.summary().splitlines() if line.startswith("  CPE2_")}
+    assert "unresolved" in lines["CPE2_0"] and "e+304" not in res.summary()
+    assert res.table_row()["CPE2_0"] is None or not np.isfinite(res.table_row()["CPE2_0"])
+
+
 @pytest.mark.realdata
 def test_real_campaign_prints_unresolved_instead_of_1e304(realdata):
     """biol.mpr (5 sweeps, |Z| < 100 ohm): the default circuit's R2 runs away to ~1e304 ohm on

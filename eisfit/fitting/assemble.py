@@ -17,7 +17,7 @@ from ..analysis.kk import KK_MIN_POINTS
 from ..analysis.quality import (MISFIT_RATIO, data_kk_consistent, is_lack_of_fit, kk_noise_level,
                                 lack_of_fit_ratio, unmodelled_capacitance_F, unmodelled_inductance_H)
 from ..model import CircuitDefinition
-from ..model.parser import Leaf, parallels
+from ..model.parser import Leaf, Series, parallels
 from ..spectrum import Spectrum
 from .flags import unresolved_names
 from .result import FitResult
@@ -311,6 +311,7 @@ LACK_OF_FIT_KEY = "lack_of_fit_ratio"
 LACK_OF_FIT_UNIT = "RMS relative residual of the fit / Lin-KK noise level (dimensionless)"
 UNRESOLVED_R_FACTOR = 100.0  # a resistance above 100 x max |Z| is not informed by the data
 UNRESOLVED_TAU_DECADES = 1.0  # a time constant this far outside 1/(2 pi f) of the data
+SHORTED_FRACTION = 1e-3  # a series C/CPE whose |Z| at f_min is below this x min |Z| of the data is a short
 
 
 def unresolved_flags(definition: CircuitDefinition, values: Mapping[str, float], f: np.ndarray,
@@ -321,7 +322,11 @@ def unresolved_flags(definition: CircuitDefinition, values: Mapping[str, float],
     * a time constant (parameter in s, or an arc's (R Q)^(1/n), flagged on R and Q) more
       than a decade outside [1/(2 pi f_max), 1/(2 pi f_min)], or not finite;
     * a CPE whose exponent n sits on its lower bound while Q is on a bound (``at-bound``
-      in ``flags``): flagged on Q and n.
+      in ``flags``): flagged on Q and n;
+    * a C or CPE in the circuit's top-level series chain whose impedance at f_min is below
+      ``SHORTED_FRACTION`` x the data's smallest |Z| (its C or Q ran away: the data hold no
+      such element; a real BioLogic sweep fitted with R0-p(R1,CPE1)-CPE2 printed
+      CPE2_0 = 1.0e304 S*s^n): flagged on C, or on Q and n.
     """
     circ = definition.circuit
     z_max = float(np.max(np.abs(z)))
@@ -344,6 +349,8 @@ def unresolved_flags(definition: CircuitDefinition, values: Mapping[str, float],
         if not (math.isfinite(tau) and tau_lo <= tau <= tau_hi):  # nan: R*Q overflowed
             add(a.resistor)
             add(f"{a.capacitive}_0" if a.kind == "CPE" else a.capacitive)
+    for name in _shorted_series_capacitances(circ, values, float(np.min(f)), float(np.min(np.abs(z)))):
+        add(name)
     on_bound = {fl.split(":", 1)[1] for fl in flags if fl.startswith("at-bound:")}
     for e in circ.elements:
         if e.kind == "CPE":
@@ -352,6 +359,24 @@ def unresolved_flags(definition: CircuitDefinition, values: Mapping[str, float],
             if n in on_bound and q in on_bound and n_low is not None and values[n] <= n_low + 1e-3:
                 add(q)
                 add(n)
+    return out
+
+
+def _shorted_series_capacitances(circ, values: Mapping[str, float], f_min_hz: float, z_min_ohm: float) -> list[str]:
+    """Parameters of the top-level series C and CPE elements of ``circ`` whose impedance at
+    ``f_min_hz`` is below ``SHORTED_FRACTION`` x ``z_min_ohm`` (or not finite)."""
+    top = circ.tree.children if isinstance(circ.tree, Series) else (circ.tree,)
+    omega = 2 * math.pi * f_min_hz
+    out: list[str] = []
+    for leaf in top:
+        if not isinstance(leaf, Leaf) or leaf.kind not in ("C", "CPE"):
+            continue
+        names = [leaf.name] if leaf.kind == "C" else [f"{leaf.name}_0", f"{leaf.name}_1"]
+        with np.errstate(all="ignore"):
+            admittance = values[names[0]] * omega ** (1.0 if leaf.kind == "C" else values[names[1]])
+            z_abs = 1.0 / admittance if admittance > 0 else math.inf
+        if not (math.isfinite(z_abs) and z_abs >= SHORTED_FRACTION * z_min_ohm):
+            out += names
     return out
 
 
