@@ -270,6 +270,9 @@ def test_quadratic_penalty_would_blur_the_jump():
     around = slice(jump - 1, jump + 1)
     assert _log_rms(robust.values, r2, around) < 0.5 * _log_rms(plain.values, r2, around)
     assert robust.smoothing["robust"] and not plain.smoothing["robust"]
+    # the smeared step costs far more chi-square than the parameters it removes: rejected
+    assert not plain.smoothing["supported"] and plain.smoothing["delta_chisq_s2"] > 3 * robust.smoothing[
+        "delta_chisq_s2"]
 
 
 def test_smoothing_combines_with_sharing():
@@ -321,3 +324,75 @@ def test_joint_fit_flags_a_capped_exponent_and_not_a_small_q():
         assert "at-bound:CPE2_1" in res.flags[k]
         assert not any(f.startswith("at-bound:") and f != "at-bound:CPE2_1" for f in res.flags[k]), res.flags[k]
         assert np.isnan(res.stderr[k]["CPE2_1"]) and np.isfinite(res.stderr[k]["CPE1_0"])
+
+
+# ------------------------------------------------- a campaign's joint fit against its own data
+def _with_label_meta(spectra):
+    return [Spectrum(s.frequency, s.z, {"label": s.label, "time_h": float(k)}) for k, s in enumerate(spectra)]
+
+
+def test_a_campaign_leaves_an_unfittable_checkpoint_out_of_the_joint_fit():
+    """One checkpoint of pure noise: its own fit is unresolved. It no longer enters the
+    shared fit (it pulled a shared R1 from 60 to 68.5 ohm and every R2 off by 5-17 %, and
+    crashed the report with a ZeroDivisionError); a warning names it, its row keeps its
+    own fit, and the shared values are the other checkpoints'."""
+    spectra, truth = constant_bulk_campaign(k=8, noise=0.005, seed=3)
+    rng = np.random.default_rng(9)
+    noise = Spectrum(F, 200 * (1 + rng.normal(size=F.size)) - 1j * np.abs(100 * rng.normal(size=F.size)),
+                     {"label": "cp-noise"})
+    spectra = _with_label_meta(spectra[:4] + [noise] + spectra[4:])
+    with pytest.warns(Warning, match="left out 1 checkpoint.*cp-noise"):
+        camp = eisfit.fit_campaign(spectra, circuit=CIRCUIT, shared=SHARED, area_cm2=AREA, cache_dir=False,
+                                   progress=False)
+    assert camp.results[4].settings.get("joint") is None  # its own fit
+    assert any(f.startswith("unresolved:") for f in camp.results[4].flags)
+    good = [r for k, r in enumerate(camp.results) if k != 4]
+    assert all(r.settings.get("joint") for r in good)
+    assert good[0].values["R1"] == pytest.approx(40.0, rel=0.01)
+    for r, t in zip(good, truth):
+        assert r.values["R2"] == pytest.approx(t["R2"], rel=0.02)
+    assert "Median relative standard error" in "\n".join(camp.joint.summary_lines())
+
+
+def test_a_campaign_keeps_the_independent_fits_when_the_data_reject_the_sharing():
+    """R1 triples over the campaign: AIC and BIC reject a shared R1. The table keeps the
+    independent fits (the shared fit's R2 was the headline, with error bars that assume
+    what the data reject) and a warning says so; the joint fit stays in .joint."""
+    spectra, truth = constant_bulk_campaign(k=8, r1_drift=3.0, noise=0.005, seed=4)
+    with pytest.warns(Warning, match="table keeps the independent fits"):
+        camp = eisfit.fit_campaign(_with_label_meta(spectra), circuit=CIRCUIT, shared=SHARED, area_cm2=AREA,
+                                   cache_dir=False, progress=False)
+    assert camp.joint.rejected_assumptions and camp.joint.sharing["delta_bic"] < 0
+    r1 = camp.table["R1"].to_numpy()
+    assert r1[-1] / r1[0] == pytest.approx(3.0, rel=0.05)  # each checkpoint's own R1
+    assert all(r.settings.get("joint") is None for r in camp.results)
+    assert "keep the independent fits" in camp.report()
+
+
+def test_a_smoothing_the_data_reject_is_named_and_not_the_headline():
+    """lambda = 1e9 flattened a real 117 -> 35 ohm*cm2 evolution to one value, silently.
+    The smoothing evidence (chi-square rise against the parameters removed) rejects it."""
+    spectra, truth = constant_bulk_campaign(k=8, noise=0.005, seed=5)
+    with pytest.warns(Warning, match="Smoothing raises chi-square.*do NOT allow it"):
+        camp = eisfit.fit_campaign(_with_label_meta(spectra), circuit=CIRCUIT, smooth=1e9, area_cm2=AREA,
+                                   cache_dir=False, progress=False)
+    assert not camp.joint.smoothing["supported"]
+    r2 = camp.table["R2"].to_numpy()
+    assert r2[0] / r2[-1] == pytest.approx(117.0 / 35.0, rel=0.05)
+
+
+def test_smoothing_evidence_against_a_chi_square_of_the_removed_parameters():
+    from eisfit.series.evidence import smoothing_evidence
+
+    # s^2 = 100 / 100 = 1: a rise of 30 for 20 parameters removed is within 20 + 4 sqrt(40)
+    ok = smoothing_evidence(130.0, 100.0, 100.0, 20.0)
+    assert ok["supported"] and ok["delta_chisq_s2"] == pytest.approx(30.0)
+    bad = smoothing_evidence(150.0, 100.0, 100.0, 20.0)
+    assert not bad["supported"] and "do NOT allow it" in bad["statement"]
+    assert smoothing_evidence(100.0, 100.0, 100.0, 0.0)["supported"]
+
+
+def test_joint_summary_with_a_zero_value_does_not_divide_by_it():
+    from eisfit.series.joint import _relative
+
+    assert np.isnan(_relative(1.0, 0.0)) and _relative(1.0, -4.0) == 0.25

@@ -243,6 +243,9 @@ def campaign_report(camp, figures: Mapping[str, str] | None = None) -> str:
             if cell is not None:
                 lines += [f"Cell {cell}:"]
             lines += joint.summary_lines() or ["Joint fit without shared parameters or smoothing."]
+            if joint.rejected_assumptions:
+                lines += ["The data reject what the joint fit assumes: the table, the evolution lines and the "
+                          "figures keep the independent fits."]
         # ---- end series analysis ----
     lines += ["", "## Per checkpoint", ""] + _table_lines(camp)
     lines += _flag_lines(camp) + kk_band_report_lines(camp) + _error_lines(camp)

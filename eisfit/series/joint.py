@@ -38,7 +38,7 @@ from ..model.weighting import check_weighting, residual_scales
 from ..spectrum import Spectrum, shared_grid
 from ..units import format_value
 from . import smoothing as sm
-from .evidence import sharing_evidence
+from .evidence import sharing_evidence, smoothing_evidence
 from .solver import BlockProblem, block_covariance, block_lm, independent_lm
 
 __all__ = ["JointFitResult", "joint_fit"]
@@ -102,6 +102,22 @@ class JointFitResult:
         return self.chisq / (self.n_residuals - self.n_free)
 
     @property
+    def rejected_assumptions(self) -> list[str]:
+        """The verdicts of the fit against its own assumptions, in words: a sharing that
+        neither the AIC nor the BIC supports (either alone may miss on a few checkpoints: 4
+        spectra of a truly shared R1 read dAIC = -3, dBIC = +31), a smoothing that raises
+        chi-square beyond what the removed parameters allow
+        (:func:`~eisfit.series.evidence.smoothing_evidence`). Empty when the data allow both;
+        otherwise its values assume what the data reject, and so do their error bars (a
+        sharing rejected at dAIC = -2177 gave R2 55.5 +- 0.34 ohm*cm2 for a true 35)."""
+        out = []
+        if self.sharing is not None and self.sharing["delta_aic"] < 0 and self.sharing["delta_bic"] < 0:
+            out.append(self.sharing["statement"])
+        if self.smoothing is not None and not self.smoothing.get("supported", True):
+            out.append(self.smoothing["statement"])
+        return out
+
+    @property
     def statement(self) -> str:
         """The sharing verdict in words ('' when nothing is shared)."""
         return "" if self.sharing is None else self.sharing["statement"]
@@ -122,8 +138,9 @@ class JointFitResult:
                 f"vs {sh['chisq_independent']:.5g} (independent, M = {sh['n_free_independent']}); "
                 f"AIC {sh['aic_shared']:.1f} vs {sh['aic_independent']:.1f}; "
                 f"BIC {sh['bic_shared']:.1f} vs {sh['bic_independent']:.1f} (N = {sh['n_residuals']}).")
-            med_j = np.nanmedian([[e[n] / v[n] for n in self.local] for e, v in zip(self.stderr, self.values)], axis=0)
-            med_i = np.nanmedian([[e[n] / v[n] for n in self.local]
+            med_j = np.nanmedian([[_relative(e[n], v[n]) for n in self.local]
+                                  for e, v in zip(self.stderr, self.values)], axis=0)
+            med_i = np.nanmedian([[_relative(e[n], v[n]) for n in self.local]
                                   for e, v in zip(self.independent_stderr, self.independent_values)], axis=0)
             gains = ", ".join(f"{n} {100 * a:.2g} % (independent {100 * b:.2g} %)"
                               for n, a, b in zip(self.local, med_j, med_i))
@@ -138,6 +155,8 @@ class JointFitResult:
                 f"effective local parameters {sm_['edf']:.1f} of {len(self.local) * self.n_checkpoints}; "
                 f"{'robust (edge-preserving) penalty' if sm_['robust'] else 'quadratic penalty'}; "
                 f"jumps kept: {jumps}.")
+            if "statement" in sm_:
+                lines.append(f"{sm_['statement']}.")
         return lines
 
     def table(self):
@@ -403,10 +422,15 @@ def joint_fit(
     if lam_spec is not None and k > 2 and p:
         final, plan, edf = _smoothed_fit(problem, base, lam_spec, robust, n_res, q, max_iter)
 
-    return _assemble(
+    result = _assemble(
         defn, layout, data, final, plan, edf, indep, indep_layout, sharing, spectra, labels,
         weighting, fixed, area_cm2, thickness_cm, symmetric, robust,
     )
+    if result.smoothing is not None:
+        result.smoothing.update(smoothing_evidence(final.chisq, base.chisq, n_res - (k * p + q), k * p - edf))
+        if not result.smoothing["supported"]:
+            warnings.warn(result.smoothing["statement"], RuntimeWarning, stacklevel=2)
+    return result
 
 
 def _box(evaluate, lt: Transform, st: Transform) -> BlockProblem:
@@ -571,6 +595,12 @@ def _assemble(defn, layout, data, out, plan, edf, indep, indep_layout, sharing, 
                   "area_cm2": area_cm2, "thickness_cm": thickness_cm, "symmetric": bool(symmetric),
                   "covariance": "s^2 H^-1, s^2 = chisq/(N - M) (M effective with smoothing)"},
     )
+
+
+def _relative(stderr: float, value: float) -> float:
+    """stderr / |value|, nan where the value is 0 or either is not finite."""
+    with np.errstate(all="ignore"):
+        return float(stderr / abs(value)) if value != 0 and math.isfinite(value) else float("nan")
 
 
 COLLAPSE_RATIO = 1e-12  # a zero lower bound counts as reached 12 decades below the parameter's scale
