@@ -123,3 +123,18 @@ def test_campaign_table_without_temperatures_is_a_clear_error():
         arrhenius_table(df)
     with pytest.raises(DataError, match="area_cm2 and thickness_cm"):
         arrhenius_table(_campaign_table()[["temperature_C"]])
+
+
+def test_an_unknown_resistance_is_named_as_unknown():
+    """camp.arrhenius(resistances=["R9"]) said R9's arc was not an electrolyte one."""
+    import pandas as pd
+
+    from eisfit.analysis.arrhenius import arrhenius_table
+    from eisfit.errors import DataError
+
+    table = pd.DataFrame({"temperature_K": [300.0, 320.0, 340.0], "R1": [3.0, 2.0, 1.0],
+                          "R1_sigma_S_per_cm": [1e-4, 2e-4, 4e-4], "R2": [5.0, 5.0, 5.0]})
+    with pytest.raises(DataError, match="unknown resistance 'R9': the campaign's circuit has R1, R2"):
+        arrhenius_table(table, ["R9"])
+    with pytest.raises(DataError, match="R2 has no conductivity"):
+        arrhenius_table(table, ["R2"])

@@ -23,6 +23,7 @@ the same scaled-covariance convention as the circuit fits (lmfit, impedance.py).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -239,6 +240,10 @@ def _stderr_column(table: Any, column: str) -> np.ndarray | None:
 def _conductivity_series(table: Any, resistance: str) -> tuple[np.ndarray, np.ndarray | None]:
     col = f"{resistance}{_SIGMA_SUFFIX}"
     if col not in table.columns:
+        if resistance not in table.columns:
+            known = [str(c) for c in table.columns if re.fullmatch(r"R\d+", str(c))]
+            raise DataError(f"unknown resistance {resistance!r}: the campaign's circuit has "
+                            f"{', '.join(known) if known else 'no resistance named so'}")
         if any(str(c).endswith(_SIGMA_SUFFIX) for c in table.columns):  # area and thickness were given
             raise DataError(f"{resistance} has no conductivity (no column {col!r}): its arc's role is not an "
                             "electrolyte one (bulk, grain boundary, electrolyte); an interface has none")
