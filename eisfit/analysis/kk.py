@@ -89,10 +89,12 @@ class KKResult:
     passed : the verdict, see :func:`kk_test` ("Acceptance rule").
     threshold_pct : residuals below it pass whatever their pattern, % of |Z|.
     status : ``valid`` (max <= threshold), ``noisy`` (max between threshold and
-        ``violation_pct`` with random residuals), ``drift`` (same range, systematic
-        residuals) or ``violation`` (max > ``violation_pct``).
+        ``violation_pct`` with random residuals, or above it with random residuals whose
+        largest is within ``NOISE_MAX_SDS`` robust SDs), ``drift`` (below ``violation_pct``,
+        systematic residuals) or ``violation`` (max > ``violation_pct``, otherwise).
     structured : the residuals show a systematic pattern (runs test on their signs).
-    violation_pct : above it a spectrum fails whatever its pattern, % of |Z|.
+    violation_pct : above it a spectrum fails, % of |Z|, unless its residuals are random and
+        their largest within ``NOISE_MAX_SDS`` robust SDs (noise).
     z_fit : impedance of the Voigt chain at ``frequency``, ohm.
     frequency : Hz.
     r_ohm : series resistance of the chain, ohm.
@@ -573,7 +575,7 @@ def kk_test(
         ``proportional``, ``unit``).
     threshold_pct : acceptance threshold in % of |Z|.
 
-    violation_pct : residuals above it fail whatever their pattern (ZScope's 2 % limit).
+    violation_pct : residuals above it fail (ZScope's 2 % limit), unless they are noise (below).
 
     Acceptance rule
     ---------------
@@ -588,7 +590,15 @@ def kk_test(
       ~3 standard deviations, so a 0.4 % noise level reaches ~1 % without any KK problem;
       drift during a sweep gives long runs of one sign (status ``drift``).
 
-    Residuals above ``violation_pct`` always fail (status ``violation``).
+    Residuals above ``violation_pct`` fail (status ``violation``) unless they are random and
+    their largest lies within ``NOISE_MAX_SDS`` robust standard deviations of them (1.4826 x
+    their median absolute deviation, which one glitch cannot raise): that is noise, however
+    large (an exact ZARC with 0.5 % Gaussian noise on each part failed on 3 of 20 seeds as a
+    "violation", with 1 % on 20 of 20, its fits flagged kk-failed); a glitch of a few points
+    stands out of it and still fails. Over 240 exact two-arc spectra with 0.3 % and 1 % noise
+    the largest residual lay at 2.8 robust SDs (median), 4.2 (99th percentile), 4.6 at most; a
+    drift of 10 % over the 8 lowest points, absorbed by the chain into random-signed residuals,
+    at 5.0-6.5 (10th percentile) and above.
     ``capacitance="auto"`` (default) runs the test without and with a series
     capacitance (which lets blocking-electrode and diffusion tails, KK-consistent, be
     represented) and keeps the chain with the smaller largest residual; chains are
@@ -860,17 +870,26 @@ def runs_test_z(residuals: np.ndarray) -> float:
 
 
 _RUNS_Z_LIMIT = -2.58
+NOISE_MAX_SDS = 4.5  # random residuals whose largest is within 4.5 robust SDs are noise, whatever their size
 
 
 def _verdict(max_pct: float, res_re: np.ndarray, res_im: np.ndarray, threshold_pct: float,
              violation_pct: float) -> tuple[bool, str, bool]:
+    """(passed, status, structured) of the acceptance rule (:func:`kk_test`)."""
     order_z = min(runs_test_z(res_re), runs_test_z(res_im))
     structured = bool(order_z < _RUNS_Z_LIMIT)
     if max_pct <= threshold_pct:
         return True, "valid", structured
-    if max_pct > violation_pct:
+    if max_pct > violation_pct and not (not structured and max_pct <= NOISE_MAX_SDS * _robust_sd_pct(res_re, res_im)):
         return False, "violation", structured
     return (False, "drift", True) if structured else (True, "noisy", False)
+
+
+def _robust_sd_pct(res_re: np.ndarray, res_im: np.ndarray) -> float:
+    """Standard deviation of the residuals (% of |Z|) from their median absolute deviation:
+    the noise level a single glitch cannot raise."""
+    both = np.concatenate([res_re, res_im])
+    return 100.0 * 1.4826 * float(np.median(np.abs(both - np.median(both))))
 
 
 def _make_result(label, omega, z, tau, coef, z_fit, mu, c, inductance, capacitance,
