@@ -592,8 +592,8 @@ def kk_test(
 
     Residuals above ``violation_pct`` fail (status ``violation``) unless they are random and
     their largest lies within ``NOISE_MAX_SDS`` robust standard deviations of them (1.4826 x
-    their median absolute deviation, which one glitch cannot raise): that is noise, however
-    large (an exact ZARC with 0.5 % Gaussian noise on each part failed on 3 of 20 seeds as a
+    their median absolute deviation, which one glitch cannot raise), that SD at most
+    ``NOISE_MAX_SD_PCT`` of |Z|: that is noise (an exact ZARC with 0.5 % Gaussian noise on each part failed on 3 of 20 seeds as a
     "violation", with 1 % on 20 of 20, its fits flagged kk-failed); a glitch of a few points
     stands out of it and still fails. Over 240 exact two-arc spectra with 0.3 % and 1 % noise
     the largest residual lay at 2.8 robust SDs (median), 4.2 (99th percentile), 4.6 at most; a
@@ -870,7 +870,8 @@ def runs_test_z(residuals: np.ndarray) -> float:
 
 
 _RUNS_Z_LIMIT = -2.58
-NOISE_MAX_SDS = 4.5  # random residuals whose largest is within 4.5 robust SDs are noise, whatever their size
+NOISE_MAX_SDS = 4.5  # random residuals whose largest is within 4.5 robust SDs are noise...
+NOISE_MAX_SD_PCT = 1.5  # ... when that SD is at most 1.5 % of |Z|: beyond, randomness proves nothing
 
 
 def _verdict(max_pct: float, res_re: np.ndarray, res_im: np.ndarray, threshold_pct: float,
@@ -880,9 +881,17 @@ def _verdict(max_pct: float, res_re: np.ndarray, res_im: np.ndarray, threshold_p
     structured = bool(order_z < _RUNS_Z_LIMIT)
     if max_pct <= threshold_pct:
         return True, "valid", structured
-    if max_pct > violation_pct and not (not structured and max_pct <= NOISE_MAX_SDS * _robust_sd_pct(res_re, res_im)):
+    if max_pct > violation_pct and not (not structured and _within_noise(max_pct, _robust_sd_pct(res_re, res_im))):
         return False, "violation", structured
     return (False, "drift", True) if structured else (True, "noisy", False)
+
+
+def _within_noise(max_pct: float, sd_pct: float) -> bool:
+    """Whether the largest residual ``max_pct`` is what noise of robust SD ``sd_pct`` (both
+    % of |Z|) gives: within ``NOISE_MAX_SDS`` of it, the SD itself at most
+    ``NOISE_MAX_SD_PCT`` (a chain of one element leaving 98 % residuals of 48 % "noise" on a
+    damaged sweep is no evidence of anything)."""
+    return sd_pct <= NOISE_MAX_SD_PCT and max_pct <= NOISE_MAX_SDS * sd_pct
 
 
 def _robust_sd_pct(res_re: np.ndarray, res_im: np.ndarray) -> float:
