@@ -1063,11 +1063,12 @@ def drt_command(files, lam, circuit, out_dir, fmt, imag_sign, columns_text, area
         peaks = [{"tau_s": float(r["tau_s"]), "f_Hz": float(r["f_Hz"]), "R_ohm": float(r["R_ohm"]),
                   "resolved": bool(r["resolved"])} for _, r in res.peaks.iterrows()]
         records.append({"label": s.label, "file": path, "r_inf_ohm": res.r_inf_ohm, "r_pol_ohm": res.r_pol_ohm,
-                        "inductance_H": res.inductance_H, "lambda": res.lambda_,
+                        "inductance_H": res.inductance_H, "capacitance_F": res.capacitance_F, "lambda": res.lambda_,
                         "lambda_rule": res.lambda_rule, "peaks": peaks})
         if not as_json:
             click.echo(f"{s.label}: R_inf {res.r_inf_ohm:.4g} ohm, R_pol {res.r_pol_ohm:.4g} ohm"
-                       + (f", L {res.inductance_H:.3g} H" if res.inductance_H is not None else "")
+                       + (f", L {format_value(res.inductance_H, None, 'H')}" if res.inductance_H else "")
+                       + (f", series C {format_value(res.capacitance_F, None, 'F')}" if res.capacitance_F else "")
                        + f", lambda {res.lambda_:.3g} ({res.lambda_rule})")
             click.echo(f"  {'tau_s':>11s} {'f_Hz':>11s} {'R_ohm':>10s}  resolved")
             for pk in peaks:

@@ -275,3 +275,40 @@ def test_a_process_past_the_highest_frequency_makes_r_inf_undetermined_and_says_
             warnings.simplefilter("ignore")
             notes[q] = [w for w in eisfit.drt((f, z)).warnings if "reaches past the highest frequency" in w]
     assert len(notes[1e-9]) == 1 and "R_inf" in notes[1e-9][0] and notes[1e-8] == []
+
+
+@pytest.mark.realdata
+def test_an_r_inf_of_zero_under_a_large_series_resistance_is_named(realdata):
+    """impedance.py's Gamry example: Z' at f_max is 826 ohm, the DRT put R_inf at 0 and the
+    series resistance into a "3.97 kohm at 89 kHz" peak, with no word (the note on processes
+    beyond f_max compares with R_pol, here 20 kohm of a low-frequency arc)."""
+    from conftest import realdata_path
+
+    s = eisfit.read(realdata_path("text", "impedance_py", "data", "exampleDataGamry.DTA"))[0]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = drt(s, kk=False)
+    assert res.r_inf_ohm < 0.01 * s.z.real[np.argmax(s.frequency)]
+    assert any("R_inf came out" in str(w.message) and "826 ohm" in str(w.message) for w in caught)
+
+
+def test_cli_drt_shows_the_series_inductance_and_capacitance(tmp_path):
+    """The fitted series C reached only Python's DRTResult.capacitance_F; the text line and
+    --json now carry it (and an L, none when it fits at 0)."""
+    import json
+
+    from click.testing import CliRunner
+
+    from eisfit.cli import main
+    from eisfit.model import Circuit
+
+    f = np.logspace(6, -2, 81)
+    z = Circuit("L0-R0-p(R1,CPE1)-C2").impedance(np.array([1e-6, 20.0, 100.0, 1e-5, 0.9, 1e-2]), f)
+    path = tmp_path / "lc.csv"
+    np.savetxt(path, np.c_[f, z.real, z.imag], delimiter=",", header="freq_Hz,Zre_ohm,Zim_ohm", comments="")
+    out = CliRunner().invoke(main, ["drt", str(path)])
+    assert "L 1 µH" in out.output and "series C 10 mF" in out.output, out.output
+    record = json.loads(CliRunner().invoke(main, ["-q", "drt", str(path), "--json"]).output)
+    record = record[0] if isinstance(record, list) else record
+    assert record["capacitance_F"] == pytest.approx(1e-2, rel=1e-3)
+    assert record["inductance_H"] == pytest.approx(1e-6, rel=1e-2)

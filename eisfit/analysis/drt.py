@@ -58,6 +58,7 @@ _PEAK_LOCAL_AREA = 0.1  # with a series C: a peak with >= 10 % of |Z| at its own
 _OUTSIDE_DECADES = 0.25  # peaks further than this outside the measured tau range are not processes
 _DERIV_ORDER = 1  # first-derivative penalty: lower integral error than 2nd order in tests
 _HF_CUT_SHARE = 0.05  # R_pol share beyond the highest measured frequency that makes R_inf undetermined
+_R_INF_ZERO_SHARE = 0.01  # R_inf below 1 % of Z'(f_max): the series resistance went into the fastest peaks
 _RESOLVED_DCHI2 = 9.0  # a peak is resolved when a monotone tail instead fits worse by >= 9 s^2 (3 sigma)
 _STRONG_RATIO = 3.0  # a user's lambda whose RMS residual is > 3x the noise level (that of lambda "auto") ...
 _STRONG_PCT = 1.0  # ... and > 1 % of |Z| (the Lin-KK acceptance threshold) is too strong: a warning says so
@@ -778,11 +779,18 @@ def _make_result(spectrum, tau, system, p, lam, rule, use_l, use_c, weighting, k
         notes.append("gamma does not return to zero at the longest tau: a blocking or diffusive "
                      "low-frequency part is cut by the grid, R_pol is a lower bound")
     beyond = float(np.sum((gamma * _hat_areas(x))[tau < measured[0]]))  # ohm at tau < 1/(2 pi f_max)
+    r_inf = float(p[0] * system.z_scale)
+    z_top = float(z.real[np.argmax(f)])  # Z' at f_max
     if r_pol > 0 and beyond > _HF_CUT_SHARE * r_pol:
         notes.append(f"a process reaches past the highest frequency ({beyond:.3g} ohm of R_pol lies at time "
-                     f"constants shorter than 1/(2 pi f_max)): R_inf ({p[0] * system.z_scale:.3g} ohm here) and "
+                     f"constants shorter than 1/(2 pi f_max)): R_inf ({r_inf:.3g} ohm here) and "
                      "that process's resistance are not determined by these data; an equivalent-circuit fit with "
                      "R0 and the arc tells them apart")
+    elif z_top > 0 and r_inf < _R_INF_ZERO_SHARE * z_top:
+        notes.append(f"R_inf came out {r_inf:.3g} ohm while Z' at the highest frequency is {z_top:.3g} ohm: the "
+                     "series resistance went into the fastest peak(s), whose resistance it inflates; R_inf and "
+                     "those peaks are not determined by these data (measure to higher frequencies, or fit an "
+                     "equivalent circuit with R0)")
     if rule == "user":
         note = _too_strong_note(system, lam, use_l, use_c, z, z_model)
         if note:
