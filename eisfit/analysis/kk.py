@@ -593,9 +593,9 @@ def kk_test(
     Residuals above ``violation_pct`` fail (status ``violation``) unless they are random and
     their largest lies within ``NOISE_MAX_SDS`` robust standard deviations of them (1.4826 x
     their median absolute deviation, which one glitch cannot raise), that SD at most
-    ``NOISE_MAX_SD_PCT`` of |Z|: that is noise (an exact ZARC with 0.5 % Gaussian noise on each part failed on 3 of 20 seeds as a
-    "violation", with 1 % on 20 of 20, its fits flagged kk-failed); a glitch of a few points
-    stands out of it and still fails. Over 240 exact two-arc spectra with 0.3 % and 1 % noise
+    ``NOISE_MAX_SD_PCT`` of |Z|: that is noise (an exact ZARC with 0.5 % Gaussian noise on
+    each part failed on 3 of 20 seeds as a "violation", with 1 % on 20 of 20, its fits
+    flagged kk-failed); a glitch of a few points stands out of it and still fails. Over 240 exact two-arc spectra with 0.3 % and 1 % noise
     the largest residual lay at 2.8 robust SDs (median), 4.2 (99th percentile), 4.6 at most; a
     drift of 10 % over the 8 lowest points, absorbed by the chain into random-signed residuals,
     at 5.0-6.5 (10th percentile) and above.
