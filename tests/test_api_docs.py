@@ -26,4 +26,29 @@ def test_api_reference_covers_the_public_api():
                  "eisfit.FitResult.to_impedance_py(", "eisfit.fit_campaign(", "class `eisfit.CampaignResult(",
                  "eisfit.plotting.plot_fit(", "eisfit.fitting.interop.load_impedance_json("):
         assert name in text, name
+    import eisfit
+
+    headings = [line for line in text.splitlines() if line.startswith("### ")]
+    for name in eisfit.__all__:  # every top-level public name has its entry (errors under eisfit.errors)
+        assert any(f".{name}(" in h or f".{name}`" in h for h in headings), name
     assert "(no docstring)" not in text
+
+
+def test_the_readme_notebook_block_runs_as_written(monkeypatch):
+    """Every line of README.md's "In a notebook" block, run from the repository root (it named
+    files that do not exist and arrays it never defined)."""
+    import warnings
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    block = text[text.index("## In a notebook"):]
+    code = block[block.index("```python") + len("```python"):]
+    code = code[:code.index("```")]
+    monkeypatch.chdir(REPO)
+    namespace: dict = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        exec(compile(code, "README.md", "exec"), namespace)
+    assert namespace["res"].values["R2"] > 0 and len(namespace["camp"].table) == 11
