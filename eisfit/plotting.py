@@ -43,9 +43,12 @@ PNG_COMPRESS_LEVEL = 2  # zlib level of the PNGs: level 6 (the default) took twi
 
 def save_figure(fig, stem, close: bool = True) -> list:
     """Write ``fig`` as ``<stem>.png`` (300 dpi) and ``<stem>.svg`` without trimming, so a
-    column-width figure stays a column width; returns the paths (PNG first)."""
+    column-width figure stays a column width; returns the paths (PNG first). The SVG keeps
+    its texts as text (``svg.fonttype`` none), so labels can be edited in Inkscape or
+    Illustrator (as outlines they could not)."""
     from pathlib import Path
 
+    import matplotlib
     import matplotlib.pyplot as plt
 
     stem = Path(stem)
@@ -53,7 +56,8 @@ def save_figure(fig, stem, close: bool = True) -> list:
     for ext in FIGURE_FORMATS:
         path = stem.with_name(f"{stem.name}.{ext}")
         extra = {"pil_kwargs": {"compress_level": PNG_COMPRESS_LEVEL}} if ext == "png" else {}
-        fig.savefig(path, dpi=FIGURE_DPI, **extra)
+        with matplotlib.rc_context({"svg.fonttype": "none"}):
+            fig.savefig(path, dpi=FIGURE_DPI, **extra)
         fig.set_layout_engine("none")  # laid out once; the next format reuses it
         paths.append(path)
     if close:
@@ -742,7 +746,10 @@ def plot_drt(result, ax=None, fit=None):
     ax.set_xlabel("τ / s")
     ax.set_ylabel("γ / Ω")
     width_pt = ax.figure.get_figwidth() * 72.0 * ax.get_position().width
-    title = _front_cut(str(result.label), f"  DRT (λ={result.lambda_:.2g}, {result.lambda_rule})", width_pt, FONT_PT)
+    about = f"DRT (λ={result.lambda_:.2g}, {result.lambda_rule})"
+    one_line = f"{result.label}  {about}"
+    title = one_line if _text_extent_pt(one_line, FONT_PT)[0] <= width_pt else (
+        _front_cut(str(result.label), "", width_pt, FONT_PT) + "\n" + about)  # the label is not cut for λ's sake
     if not result.kk_passed:
         title += "\nKramers-Kronig test failed: not evidence"
         ax.set_title(title, fontsize=FONT_PT, color="C3")
@@ -990,8 +997,9 @@ def _draw_evolution_panel(ax, camp, title, key, unit, xs) -> float:
                 label="problem flag")
     for gap, marker, label in ((pu, "x", "unresolved"), (pd, "+", "undetermined (s.e. > value or unknown)"),
                                (pn, "_", "not fitted")):
-        if gap.any():  # issue 13: a value the data do not give is a gap, marked at the foot of the panel
-            ax.plot(px[gap], _np.full(int(gap.sum()), 0.03), marker, ms=_MARKER_PT + 2, color="0.4",
+        if gap.any():  # issue 13: a value the data do not give is a gap, marked on the panel's x axis
+            # (on the spine, not inside: at the foot of the data range it read as a low value)
+            ax.plot(px[gap], _np.zeros(int(gap.sum())), marker, ms=_MARKER_PT + 2, color="0.4",
                     transform=ax.get_xaxis_transform(), clip_on=False, label=label)
     return stderr_max
 
@@ -1035,7 +1043,7 @@ def plot_campaign_evolution(camp, x=None, fig=None, ax=None):
     (µF/cm², prefix chosen from the values) or in F with an SI prefix. Checkpoints whose fit
     has a problem flag of the whole fit (not ``unresolved``, which concerns one parameter)
     get an open red ring, an unresolved value leaves a gap marked by a grey x
-    at the foot of its panel, a value whose standard error is larger than itself or unknown
+    on the x axis of its panel, a value whose standard error is larger than itself or unknown
     a gap marked by a grey +; where the error bars are smaller than the markers the legend says
     so. Double-column width, tick labels on every panel. Returns the Figure."""
     _refuse_ax("plot_campaign_evolution", ax)
@@ -1148,10 +1156,13 @@ def _panel_title(checkpoint, suffix: str, width_pt: float, size_pt: float) -> st
     """A checkpoint's label + ``suffix`` as a small panel's title no wider than
     ``width_pt``: a label made from its file's path shows the file name only, and a name
     still too wide loses its leading characters (shown as "…"), so the end that tells
-    checkpoints apart (sweep number, time) stays."""
+    checkpoints apart (sweep number, time) stays; the unresolved parameters' names in the
+    suffix give way before the label does."""
     name, file = checkpoint.label, checkpoint.file
     if file and name.startswith(file):
         name = name[len(file) - len(file.replace("\\", "/").rsplit("/", 1)[-1]):]
+    if suffix.endswith(" unresolved)") and _text_extent_pt(name + suffix, size_pt)[0] > width_pt:
+        suffix = " (unresolved)"  # the names of the parameters give way first, not the label ("…00 h")
     return _front_cut(name, suffix, width_pt, size_pt)
 
 
@@ -1261,15 +1272,20 @@ def plot_campaign_drt_map(camp, ax=None):
     return ax
 
 
-def plot_campaign_drt_stack(camp, ax=None, offset: float | None = None):
+def plot_campaign_drt_stack(camp, ax=None, offset: float | None = None,
+                            max_spectra: int | None = MAX_OVERLAY_SPECTRA):
     """One DRT (γ in ohm against τ in s, log axis) per checkpoint, shifted up by ``offset``
     ohm each (default: 0.6 x the largest γ), coloured by time/cycle like the Nyquist
-    overlay; the fitted circuit's DRT (``FitResult.drt``) dashed in the same colour.
-    Returns the Axes."""
+    overlay; the fitted circuit's DRT (``FitResult.drt``) dashed in the same colour. Of a
+    large campaign at most ``max_spectra`` checkpoints, evenly chosen (None: all; 200
+    stacked curves were one solid band). Returns the Axes."""
     import numpy as np
 
     drts = camp.drts or []
     items = [(k, d, camp.results[k]) for k, d in enumerate(drts) if d is not None]
+    n_all = len(items)
+    if max_spectra:
+        items = [items[i] for i in evenly_chosen(len(items), max_spectra)]
     own = ax is None
     if own:
         ax = _new_axes(None, (COLUMN_IN, min(0.3 * max(len(items), 6) + 1.2, 6.0)), layout=None)
@@ -1293,7 +1309,8 @@ def plot_campaign_drt_stack(camp, ax=None, offset: float | None = None):
     ax.plot([], [], "--", color="0.3", label="DRT of the fit")
     ax.legend(fontsize=SMALL_PT, loc="upper left", frameon=False)
     _colourbar(mappable, ax, label)
-    ax.set_title("DRT per checkpoint", fontsize=FONT_PT, y=1.0)
+    shown = f" ({len(items)} of {n_all} checkpoints, evenly chosen)" if len(items) < n_all else ""
+    ax.set_title(f"DRT per checkpoint{shown}", fontsize=FONT_PT, y=1.0)
     _style(ax)
     if own:
         _fixed_layout(ax.figure)

@@ -491,3 +491,46 @@ def test_the_fit_figure_title_says_when_the_points_fail_lin_kk_without_a_flag():
     failing = dataclasses.replace(res, kk_passed=False)  # the points fail, the circuit's curve passes the rule
     assert "the points fail Lin-KK" in P.plot_fit(failing)._suptitle.get_text()
     assert "Lin-KK" not in P.plot_fit(res)._suptitle.get_text()
+
+
+def test_the_drt_stack_of_a_large_campaign_shows_at_most_max_overlay_spectra(camp):
+    """The DRT stack was the one overlay not thinned: 200 curves were one solid band."""
+    import dataclasses
+
+    with_drt = dataclasses.replace(camp, drts=None)
+    with_drt.compute_drt()
+    big = dataclasses.replace(_many(with_drt, 30), drts=list(with_drt.drts) * 30)
+    ax = eisfit.plotting.plot_campaign_drt_stack(big)
+    solid = [line for line in ax.get_lines() if line.get_linestyle() == "-" and len(line.get_xdata())]
+    assert len(solid) == eisfit.plotting.MAX_OVERLAY_SPECTRA
+    assert f"{eisfit.plotting.MAX_OVERLAY_SPECTRA} of {len(big.checkpoints)} checkpoints" in ax.get_title()
+
+
+def test_a_panel_title_gives_up_parameter_names_before_its_label():
+    """"400 h (R2, CPE2_0 unresolved)" in a quarter of a double column became "…00 h (R2,
+    CPE2_0 unresolved)": the names give way first."""
+    from types import SimpleNamespace
+
+    from eisfit.plotting import _panel_title
+
+    cp = SimpleNamespace(label="400 h", file=None)
+    assert _panel_title(cp, " (R2, CPE2_0, CPE2_1 unresolved)", 80.0, 8.0) == "400 h (unresolved)"
+    assert _panel_title(cp, " (R2 unresolved)", 400.0, 8.0) == "400 h (R2 unresolved)"
+
+
+def test_svg_keeps_its_texts_as_text(fit_result, tmp_path):
+    """Texts saved as outlines could not be edited in Inkscape or Illustrator."""
+    from eisfit.plotting import plot_fit, save_figure
+
+    paths = save_figure(plot_fit(fit_result), tmp_path / "fit")
+    svg = paths[1].read_text(encoding="utf-8")
+    assert "<text" in svg and "Z'" in svg
+
+
+def test_evolution_gap_markers_sit_on_the_x_axis():
+    """A gap's grey marker at 3 % of the panel's height read as a low value on the trend."""
+    spectra = _headline_series([[12.0, 45.0, 2e-9, 0.92, 80 + 5 * k, 3e-6, 0.8] for k in range(6)], seed=3)
+    camp = eisfit.fit_campaign(spectra, circuit=HEADLINE, cache_dir=False, progress=False)
+    ax = next(a for a in camp.plot_evolution().axes if a.get_title() == "R0")
+    plus = next(line for line in ax.get_lines() if line.get_marker() == "+")
+    assert np.all(np.asarray(plus.get_ydata()) == 0.0) and not plus.get_clip_on()
