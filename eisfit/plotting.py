@@ -514,7 +514,11 @@ def plot_nyquist(data, ax=None, fit=None, area_cm2: float | None = None, label: 
             target.plot(za.real * scale, -za.imag * scale, "k^", ms=4)
             target.annotate(f"{name}\n{format_value(val, None, 'Hz', 3)}", (za.real * scale, -za.imag * scale),
                             textcoords="offset points", xytext=(0, 6 + (_APEX_LABEL_STEP_PT if raised else 0)),
-                            ha="center", fontsize=SMALL_PT - 1)
+                            ha="center", fontsize=SMALL_PT, zorder=4,  # over the spines, on white: no line
+                            bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.85})
+        if own_axes:  # (a given axes keeps its limits: equal aspect there adjusts the data limits)
+            _headroom_for_apex_labels(ax, [-za.imag * scale for _, _, za in apexes if not (
+                inset is not None and _inside(za, z[zoom]))], -z.imag * scale)
         if inset is not None:
             near = _np.abs(zm) <= _np.abs(z[zoom]).max() * 1.05
             inset.plot(zm.real[near] * scale, -zm.imag[near] * scale, "-", lw=1.0, color="C1")
@@ -539,20 +543,33 @@ _ZOOM_MAX_EXTENT = 0.3  # ... when they span less than this share of the plot's 
 _ZOOM_MIN_POINTS = 6
 _APEX_LABEL_STEP_PT = 14  # every other apex label (left to right) this much higher: neighbours do not overlap
 _INSET_BOX = (0.06, 0.52, 0.42, 0.42)  # upper left, in axes fraction: a Nyquist plot rises to the right
+_APEX_HEADROOM = 0.3  # share of the points' -Z'' range kept above the highest apex marker for its label
+
+
+def _headroom_for_apex_labels(ax, apex_heights, heights) -> None:
+    """Raise the top of ``ax`` so that the apex labels above the highest apex markers stay
+    inside the axes (the top spine ran through their digits: "3.59 MHz" read "3.99")."""
+    if not apex_heights:
+        return
+    span = float(_np.ptp(heights)) or 1.0
+    top = max(apex_heights) + _APEX_HEADROOM * span
+    if top > ax.get_ylim()[1]:
+        ax.set_ylim(top=top)
 
 
 def _zoom_points(z) -> "_np.ndarray | None":
     """The points a Nyquist inset magnifies (bool mask), or None when no inset is needed:
     the high-frequency part (|Z| <= 25 % of the largest) when it is a small corner of the
-    whole plot (a blocking tail or one large arc sets the scale; the arcs a paper is about
+    whole plot (below 30 % of its range along both axes) (a blocking tail or one large arc sets the scale; the arcs a paper is about
     would be a few millimetres)."""
     mod = _np.abs(z)
     zoom = mod <= min(_ZOOM_MODULUS_SHARE * mod.max(), _ZOOM_MIN_FACTOR * mod.min())
     if zoom.sum() < _ZOOM_MIN_POINTS:
         return None
-    span = max(_np.ptp(z.real), _np.ptp(-z.imag), 1e-300)
-    part = max(_np.ptp(z.real[zoom]), _np.ptp(-z.imag[zoom]))
-    return zoom if part < _ZOOM_MAX_EXTENT * span else None
+    # small in both directions: a first arc half as tall as the plot is no corner (its inset hid the second arc)
+    small_x = _np.ptp(z.real[zoom]) < _ZOOM_MAX_EXTENT * max(_np.ptp(z.real), 1e-300)
+    small_y = _np.max(-z.imag[zoom]) < _ZOOM_MAX_EXTENT * max(_np.max(-z.imag), 1e-300)  # its height, from 0
+    return zoom if small_x and small_y else None
 
 
 def _apexes(fit) -> list:

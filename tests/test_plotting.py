@@ -534,3 +534,19 @@ def test_evolution_gap_markers_sit_on_the_x_axis():
     ax = next(a for a in camp.plot_evolution().axes if a.get_title() == "R0")
     plus = next(line for line in ax.get_lines() if line.get_marker() == "+")
     assert np.all(np.asarray(plus.get_ydata()) == 0.0) and not plus.get_clip_on()
+
+
+def test_two_arcs_of_comparable_height_get_no_inset_and_readable_apex_labels():
+    """The headline spectrum's first arc is half as tall as the plot: an inset magnifying part
+    of it hid the rising part of the second arc. Apex labels sit on white over the spines (the
+    top spine ran through "3.59 MHz", which read "3.99")."""
+    from eisfit.model import Circuit
+
+    f = np.logspace(7, 2, 51)
+    z = Circuit(HEADLINE).impedance(np.array([5.231, 18.07, 9.647e-9, 0.9244, 51.34, 1.331e-6, 0.8038]), f)
+    res = eisfit.fit(Spectrum(f, z), HEADLINE)
+    ax = eisfit.plotting.plot_nyquist(res)
+    assert not ax.child_axes
+    labels = [t for t in ax.texts if "Hz" in t.get_text()]
+    assert len(labels) == 2 and all(t.get_bbox_patch() is not None for t in labels)
+    assert all(t.get_fontsize() >= eisfit.plotting.SMALL_PT for t in labels)
