@@ -422,8 +422,23 @@ def _colourbar(mappable, ax, label: str, cax=None):
     return bar
 
 
-def _impedance_unit(area_cm2) -> str:
-    return f"{OHM_CM2} (Z·A, per cell)" if area_cm2 else OHM
+def _impedance_unit(area_cm2, prefix: str = "") -> str:
+    return f"{prefix}{OHM_CM2} (Z·A, per cell)" if area_cm2 else f"{prefix}{OHM}"
+
+
+_OHM_PREFIXES = ((1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"))
+
+
+def _ohm_prefix(largest: float) -> tuple[float, str]:
+    """(factor, SI prefix) for impedance axes whose largest magnitude is ``largest`` (Ω or
+    Ω·cm²): numbers of 1-9999 in the prefixed unit (a 20 MΩ arc read "1e7" above a
+    matplotlib offset, 15 mΩ data "0.015")."""
+    if not (_np.isfinite(largest) and largest > 0):
+        return 1.0, ""
+    for factor, prefix in _OHM_PREFIXES:
+        if largest >= (10.0 * factor if factor > 1.0 else factor):  # kΩ from 10 kΩ: 5000 Ω stays Ω
+            return factor, prefix
+    return 1e-3, "m"
 
 
 def _nyquist_height(width_in: float, xr: float, yr: float, extra_in: float = 0.55) -> float:
@@ -488,11 +503,12 @@ def plot_nyquist(data, ax=None, fit=None, area_cm2: float | None = None, label: 
     if fit is None and hasattr(data, "z_fit"):
         fit = data
     z = data.z
-    scale = area_cm2 or 1.0
+    factor, prefix = _ohm_prefix(float(_np.max(_np.abs(z))) * (area_cm2 or 1.0))
+    scale = (area_cm2 or 1.0) / factor
     own_axes = ax is None
     if own_axes:
         ax = _new_axes(None, (COLUMN_IN, _nyquist_height(COLUMN_IN, *_nyquist_ranges(z))))
-    unit = _impedance_unit(area_cm2)
+    unit = _impedance_unit(area_cm2, prefix)
     ax.plot(z.real * scale, -z.imag * scale, "o", ms=3, mfc="none", mew=0.8, label=label or "data")
     zoom = _zoom_points(z)
     inset = None
@@ -842,12 +858,14 @@ def plot_campaign_nyquist(camp, ax=None, area_normalised: bool = False,
         xr = (max(re_) - min(re_)) if re_ else 1.0
         ax = _new_axes(None, (COLUMN_IN, _nyquist_height(COLUMN_IN - 0.5, xr, max(im_, default=1.0))), layout=None)
     colours, mappable, label = _camp_colours(camp)
+    factor, prefix = _ohm_prefix(max((float(_np.max(_np.abs(r.z))) * _camp_area(camp, k, area_normalised)
+                                      for k, r in shown), default=1.0))
     for k, r in shown:
-        scale = _camp_area(camp, k, area_normalised)
+        scale = _camp_area(camp, k, area_normalised) / factor
         _, zf = _camp_dense_fit(r)
         ax.plot(r.z.real * scale, -r.z.imag * scale, "o", ms=2.2, mew=0, color=colours[k], alpha=0.85)
         ax.plot(zf.real * scale, -zf.imag * scale, "-", lw=0.8, color=colours[k])
-    unit = OHM_CM2 + " (Z·A, per cell)" if area_normalised else OHM
+    unit = _impedance_unit(area_normalised, prefix)
     ax.set_xlabel(f"Z' / {unit}")
     ax.set_ylabel(f"−Z'' / {unit}")
     ax.set_aspect("equal", adjustable="box")

@@ -550,3 +550,14 @@ def test_two_arcs_of_comparable_height_get_no_inset_and_readable_apex_labels():
     labels = [t for t in ax.texts if "Hz" in t.get_text()]
     assert len(labels) == 2 and all(t.get_bbox_patch() is not None for t in labels)
     assert all(t.get_fontsize() >= eisfit.plotting.SMALL_PT for t in labels)
+
+
+@pytest.mark.parametrize("r_ohm,unit", [(2e7, "MΩ"), (5e4, "kΩ"), (0.05, "mΩ"), (80.0, "Ω")])
+def test_nyquist_axes_take_an_si_prefix(r_ohm, unit):
+    """A 20 MΩ arc read "1e7" above a matplotlib offset, 15 mΩ data "0.015"."""
+    f = np.logspace(5, -2, 50)
+    z = r_ohm / (1 + 1j * 2 * np.pi * f * 1e-3)
+    ax = eisfit.plotting.plot_nyquist(Spectrum(f, z + r_ohm * 0.05))
+    assert ax.get_xlabel() == f"Z' / {unit}"
+    line = ax.get_lines()[0]
+    assert 0.5 <= float(np.max(line.get_xdata())) < 10000
