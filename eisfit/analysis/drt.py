@@ -59,6 +59,7 @@ _OUTSIDE_DECADES = 0.25  # peaks further than this outside the measured tau rang
 _DERIV_ORDER = 1  # first-derivative penalty: lower integral error than 2nd order in tests
 _HF_CUT_SHARE = 0.05  # R_pol share beyond the highest measured frequency that makes R_inf undetermined
 _R_INF_ZERO_SHARE = 0.01  # R_inf below 1 % of Z'(f_max): the series resistance went into the fastest peaks
+_MISFIT_RMS_PCT = 3.0  # a DRT (lambda "auto") whose RMS residual exceeds 3 % of |Z| does not describe the data
 _RESOLVED_DCHI2 = 9.0  # a peak is resolved when a monotone tail instead fits worse by >= 9 s^2 (3 sigma)
 _STRONG_RATIO = 3.0  # a user's lambda whose RMS residual is > 3x the noise level (that of lambda "auto") ...
 _STRONG_PCT = 1.0  # ... and > 1 % of |Z| (the Lin-KK acceptance threshold) is too strong: a warning says so
@@ -795,6 +796,10 @@ def _make_result(spectrum, tau, system, p, lam, rule, use_l, use_c, weighting, k
         note = _too_strong_note(system, lam, use_l, use_c, z, z_model)
         if note:
             notes.append(note)
+    elif _rms_pct(z, z_model) > _MISFIT_RMS_PCT:
+        notes.append(f"the DRT misses the data by {_rms_pct(z, z_model):.2g} % of |Z| (RMS): no distribution of "
+                     "relaxation times with R_inf, L and C describes these points, and its peaks are not their "
+                     "processes (damaged points, drift, or a negative Z' the model cannot give)")
     kk_passed, kk_max = True, None
     if kk:
         kk_passed, kk_max = _kk_check(spectrum, notes)
