@@ -242,7 +242,7 @@ def _plausible_tails(slope: float, phase_deg: float) -> tuple[str, ...]:
     the slope: -Z'' there is near the noise, and its slope over the last points is the
     noise's (-2.5 on a closed one-arc spectrum at 0.7 degrees, which read as a blocking line:
     no closing circuit was tried)."""
-    if phase_deg < CLOSED_PHASE_DEG:
+    if phase_deg < CLOSED_PHASE_DEG:  # closed, or the rise of a slow open diffusion only beginning
         return ("none", "Ws", "Wo")
     if not math.isfinite(slope) or slope > 0.15:  # -Z'' falls towards low f: a closing arc
         return ("none", "Ws")
