@@ -426,19 +426,11 @@ def _impedance_unit(area_cm2, prefix: str = "") -> str:
     return f"{prefix}{OHM_CM2} (Z·A, per cell)" if area_cm2 else f"{prefix}{OHM}"
 
 
-_OHM_PREFIXES = ((1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"))
-
-
 def _ohm_prefix(largest: float) -> tuple[float, str]:
-    """(factor, SI prefix) for impedance axes whose largest magnitude is ``largest`` (Ω or
-    Ω·cm²): numbers of 1-9999 in the prefixed unit (a 20 MΩ arc read "1e7" above a
-    matplotlib offset, 15 mΩ data "0.015")."""
-    if not (_np.isfinite(largest) and largest > 0):
-        return 1.0, ""
-    for factor, prefix in _OHM_PREFIXES:
-        if largest >= (10.0 * factor if factor > 1.0 else factor):  # kΩ from 10 kΩ: 5000 Ω stays Ω
-            return factor, prefix
-    return 1e-3, "m"
+    """(factor, SI prefix) of impedance axes whose largest magnitude is ``largest`` (Ω or
+    Ω·cm²), as :func:`eisfit.units.si_scale` gives it for plot axes."""
+    factor, unit = _si_scale([largest], OHM, prefix_ohm=True)
+    return factor, unit[: -len(OHM)]
 
 
 def _nyquist_height(width_in: float, xr: float, yr: float, extra_in: float = 0.55) -> float:
@@ -503,11 +495,15 @@ def plot_nyquist(data, ax=None, fit=None, area_cm2: float | None = None, label: 
     if fit is None and hasattr(data, "z_fit"):
         fit = data
     z = data.z
-    factor, prefix = _ohm_prefix(float(_np.max(_np.abs(z))) * (area_cm2 or 1.0))
-    scale = (area_cm2 or 1.0) / factor
     own_axes = ax is None
     if own_axes:
         ax = _new_axes(None, (COLUMN_IN, _nyquist_height(COLUMN_IN, *_nyquist_ranges(z))))
+    # one prefix per axes: spectra drawn into the same axes keep the first one's (an 8 kΩ arc
+    # after a 20 kΩ one would read 8009.8 under "kΩ")
+    factor, prefix = getattr(ax, "_eisfit_ohm_prefix", None) or _ohm_prefix(
+        float(_np.max(_np.abs(z))) * (area_cm2 or 1.0))
+    ax._eisfit_ohm_prefix = (factor, prefix)
+    scale = (area_cm2 or 1.0) / factor
     unit = _impedance_unit(area_cm2, prefix)
     ax.plot(z.real * scale, -z.imag * scale, "o", ms=3, mfc="none", mew=0.8, label=label or "data")
     zoom = _zoom_points(z)
@@ -1030,12 +1026,13 @@ def _draw_evolution_panel(ax, camp, title, key, unit, xs) -> float:
     if (pf & shown).any():
         ax.plot(px[pf & shown], pv[pf & shown], "o", ms=_MARKER_PT + 4, mfc="none", mec="red", mew=0.9,
                 label="problem flag")
-    for gap, marker, label in ((pu, "x", "unresolved"), (pd, "+", "undetermined (s.e. > value or unknown)"),
-                               (pn, "_", "not fitted")):
+    for gap, marker, label in ((pu, "X", "unresolved"), (pd, "P", "undetermined (s.e. > value or unknown)"),
+                               (pn, "|", "not fitted")):
         if gap.any():  # issue 13: a value the data do not give is a gap, marked on the panel's x axis
-            # (on the spine, not inside: at the foot of the data range it read as a low value)
-            ax.plot(px[gap], _np.zeros(int(gap.sum())), marker, ms=_MARKER_PT + 2, color="0.4",
-                    transform=ax.get_xaxis_transform(), clip_on=False, label=label)
+            # (on the spine, not inside: at the foot of the data range it read as a low value); filled
+            # markers and a vertical bar, which neither a tick nor the spine hides
+            ax.plot(px[gap], _np.zeros(int(gap.sum())), marker, ms=_MARKER_PT + 3, color="0.45", mec="white",
+                    mew=0.4, zorder=5, transform=ax.get_xaxis_transform(), clip_on=False, label=label)
     return stderr_max
 
 
@@ -1077,9 +1074,9 @@ def plot_campaign_evolution(camp, x=None, fig=None, ax=None):
     cell the ASR per interface (R·A/2) beside it; then each effective capacitance per area
     (µF/cm², prefix chosen from the values) or in F with an SI prefix. Checkpoints whose fit
     has a problem flag of the whole fit (not ``unresolved``, which concerns one parameter)
-    get an open red ring, an unresolved value leaves a gap marked by a grey x
+    get an open red ring, an unresolved value leaves a gap marked by a filled grey x
     on the x axis of its panel, a value whose standard error is larger than itself or unknown
-    a gap marked by a grey +; where the error bars are smaller than the markers the legend says
+    a gap marked by a filled grey + (a grey bar where the checkpoint was not fitted); where the error bars are smaller than the markers the legend says
     so. Double-column width, tick labels on every panel. Returns the Figure."""
     _refuse_ax("plot_campaign_evolution", ax)
     rows = _camp_panel_rows(camp)

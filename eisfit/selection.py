@@ -392,14 +392,15 @@ class CircuitSuggestion:
         close = [c for c, v in zip(worse["circuit"], worse[self.criterion])
                  if v - row[self.criterion] < STRONG_EVIDENCE] if row["verdict"] == "best" else []
         if close:
-            parts.append(f"A {crit} difference below {STRONG_EVIDENCE:g} is not strong evidence (Kass and Raftery "
-                         f"1995): these data do not tell {self.best} apart from {', '.join(close)}; the choice "
+            source = " (Kass and Raftery 1995)" if self.criterion == "bic" else ""
+            parts.append(f"A {crit} difference below {STRONG_EVIDENCE:g} is not strong evidence{source}: "
+                         f"these data do not tell {self.best} apart from {', '.join(close)}; the choice "
                          "between them, and the roles of the elements in which they differ, rest on what is known "
                          "of the cell, not on this spectrum.")
         ratio = float(row["lack_of_fit_ratio"])
         if row["verdict"] == "best" and ratio > MISFIT_RATIO:
             parts.append(f"Its residuals are {ratio:.2g}x the noise level, above {MISFIT_RATIO:g}: they are "
-                         "systematic, and the fit of this circuit carries the misfit flag.")
+                         "systematic (what eisfit fit flags misfit).")
         if self.evidence is not None and self.evidence.kk_passed is False:
             parts.append("The points fail the Lin-KK test (drift, a non-stationary cell or artefacts): no circuit "
                          "describes them as a stable linear system, and the comparison is only as good as they "

@@ -31,6 +31,7 @@ _PREFIXES = ((1e-15, "f"), (1e-12, "p"), (1e-9, "n"), (1e-6, "µ"), (1e-3, "m"),
              (1e3, "k"), (1e6, "M"), (1e9, "G"))
 # units that read better with an SI prefix than with a power of ten
 _PREFIXABLE = ("F", "F/cm²", "H", "s", "S/cm", "S·sⁿ", "Hz")
+_OHM_UNITS = ("Ω", "Ω·cm²")  # prefixed on plot axes only (si_scale(..., prefix_ohm=True))
 
 
 def pretty_unit(unit: str | None) -> str:
@@ -48,22 +49,31 @@ def pretty_unit(unit: str | None) -> str:
     return out
 
 
-def si_scale(values: Iterable[float] | float, unit: str) -> tuple[float, str]:
+def si_scale(values: Iterable[float] | float, unit: str, *, prefix_ohm: bool = False) -> tuple[float, str]:
     """(factor, prefixed unit) to show ``values`` (in ``unit``) with an SI prefix.
 
     ``value / factor`` is the number to show in the prefixed unit, e.g. capacitances
     around 3e-7 F give (1e-6, "µF"). Units that do not take a prefix (Ω, Ω·cm², Hz,
     dimensionless) come back with factor 1. The prefix is chosen from the largest finite
     magnitude, so that every value of an axis or a column reads >= 0.001 in it.
+    ``prefix_ohm``: Ω and Ω·cm² take one too, for plot axes, from 10 kΩ on (numbers of
+    1-9999: 5000 Ω stays Ω) and below 1 Ω (mΩ): a 20 MΩ arc read "1e7" above a matplotlib
+    offset; tables and texts keep Ω.
     """
     unit = pretty_unit(unit)
-    if unit not in _PREFIXABLE:
+    ohm = prefix_ohm and unit in _OHM_UNITS
+    if unit not in _PREFIXABLE and not ohm:
         return 1.0, unit
     vals = [abs(float(v)) for v in (values if isinstance(values, Iterable) else [values])]
     vals = [v for v in vals if math.isfinite(v) and v > 0]
     if not vals:
         return 1.0, unit
     top = max(vals)
+    if ohm:
+        for f, p in ((1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m")):
+            if top >= (10.0 * f if f > 1.0 else f):
+                return f, p + unit
+        return 1e-3, "m" + unit
     factor, prefix = _PREFIXES[0]
     for f, p in _PREFIXES:
         if top >= f:

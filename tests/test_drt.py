@@ -330,4 +330,10 @@ def test_a_drt_that_misses_the_data_says_so():
         return " ".join(str(w.message) for w in caught)
 
     assert "misses the data" not in notes(z * (1 + 0.002 * rng.standard_normal(f.size)))
-    assert "misses the data by" in notes(z * (1 + 0.1 * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size))))
+    damaged = z * (1 + 0.1 * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size)))
+    assert "misses the data by" in notes(damaged)
+    lam = drt(Spectrum(f, damaged), kk=False).lambda_
+    with warnings.catch_warnings(record=True) as caught:  # the same lambda given by hand: the same note
+        warnings.simplefilter("always")
+        drt(Spectrum(f, damaged), kk=False, lambda_=lam)
+    assert any("misses the data by" in str(w.message) for w in caught)

@@ -260,7 +260,7 @@ def test_evolution_leaves_a_gap_where_the_stderr_exceeds_the_value():
     line = next(l for l in ax.get_lines() if l.get_marker() == "o" and l.get_linestyle() == "-")
     y = np.asarray(line.get_ydata(), float)
     np.testing.assert_array_equal(np.isnan(y), vague)
-    plus = [l for l in ax.get_lines() if l.get_marker() == "+"]
+    plus = [l for l in ax.get_lines() if l.get_marker() == "P"]
     assert len(plus) == 1 and len(plus[0].get_xdata()) == sum(vague)
     assert "undetermined (s.e. > value or unknown)" in [t.get_text() for t in ax.get_legend().get_texts()]
     lo, hi = ax.get_ylim()
@@ -532,7 +532,7 @@ def test_evolution_gap_markers_sit_on_the_x_axis():
     spectra = _headline_series([[12.0, 45.0, 2e-9, 0.92, 80 + 5 * k, 3e-6, 0.8] for k in range(6)], seed=3)
     camp = eisfit.fit_campaign(spectra, circuit=HEADLINE, cache_dir=False, progress=False)
     ax = next(a for a in camp.plot_evolution().axes if a.get_title() == "R0")
-    plus = next(line for line in ax.get_lines() if line.get_marker() == "+")
+    plus = next(line for line in ax.get_lines() if line.get_marker() == "P")
     assert np.all(np.asarray(plus.get_ydata()) == 0.0) and not plus.get_clip_on()
 
 
@@ -561,3 +561,12 @@ def test_nyquist_axes_take_an_si_prefix(r_ohm, unit):
     assert ax.get_xlabel() == f"Z' / {unit}"
     line = ax.get_lines()[0]
     assert 0.5 <= float(np.max(line.get_xdata())) < 10000
+
+
+def test_spectra_drawn_into_one_axes_keep_the_first_prefix():
+    """An 8 kΩ arc drawn after a 20 kΩ one read 8009.8 under "Z' / kΩ"."""
+    f = np.logspace(5, -2, 40)
+    ax = eisfit.plotting.plot_nyquist(Spectrum(f, 2e4 / (1 + 1j * 2 * np.pi * f * 1e-3) + 100))
+    eisfit.plotting.plot_nyquist(Spectrum(f, 8e3 / (1 + 1j * 2 * np.pi * f * 1e-3) + 100), ax=ax)
+    assert ax.get_xlabel() == "Z' / kΩ"
+    assert max(float(np.max(line.get_xdata())) for line in ax.get_lines() if len(line.get_xdata())) < 25

@@ -283,6 +283,11 @@ def test_swapped_order_starts_put_a_plain_arc_and_a_randles_arc_back_in_string_o
     assert swapped_order_starts(circ, start) == []  # already in string order
     two_arcs = dict(R0=1.0, R1=34.0, CPE1_0=5e-3, CPE1_1=0.74, R2=1466.0, CPE2_0=7.4e-6, CPE2_1=0.76)
     assert swapped_order_starts(Circuit("R0-p(R1,CPE1)-p(R2,CPE2)"), two_arcs) == []  # a relabelling
+    # a ladder's nested arc is not a block of its own (processes() lists it last): never "later" than R3
+    ladder = Circuit("R0-p(CPE1,R1-p(R2,CPE2))-p(R3,CPE3)")
+    in_order = dict(R0=1.0, CPE1_0=1e-8, CPE1_1=0.9, R1=100.0, R2=50.0, CPE2_0=1e-6, CPE2_1=0.9, R3=80.0,
+                    CPE3_0=1e-3, CPE3_1=0.85)
+    assert swapped_order_starts(ladder, in_order) == []
 
 
 @pytest.mark.parametrize("index", [1, 12])

@@ -345,6 +345,7 @@ def test_a_campaign_leaves_an_unfittable_checkpoint_out_of_the_joint_fit():
         camp = eisfit.fit_campaign(spectra, circuit=CIRCUIT, shared=SHARED, area_cm2=AREA, cache_dir=False,
                                    progress=False)
     assert camp.results[4].settings.get("joint") is None  # its own fit
+    assert camp.table["shared"].iloc[4] == "" and camp.table["shared"].iloc[0] == ",".join(SHARED)
     assert any(f.startswith("unresolved:") for f in camp.results[4].flags)
     good = [r for k, r in enumerate(camp.results) if k != 4]
     assert all(r.settings.get("joint") for r in good)
@@ -396,3 +397,21 @@ def test_joint_summary_with_a_zero_value_does_not_divide_by_it():
     from eisfit.series.joint import _relative
 
     assert np.isnan(_relative(1.0, 0.0)) and _relative(1.0, -4.0) == 0.25
+
+
+def test_a_sharing_only_the_aic_rejects_is_kept_and_said():
+    """Four spectra of a truly shared R1 read dAIC = -3, dBIC = +31: the shared fit is the
+    table's (the BIC supports it), and a warning still gives the AIC's verdict (the joint
+    fit's own warning was filtered out with nothing in its place)."""
+    circ = Circuit(CIRCUIT)
+    f = np.logspace(7, 2, 41)
+    rng = np.random.default_rng(4)
+    spectra = []
+    for k, r2 in enumerate((150.0, 110.0, 80.0, 60.0)):
+        z = circ.impedance([40, 60.0, 1e-9, 0.9, r2, 2e-6, 0.85], f)
+        z = z * (1 + 0.003 * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size)))
+        spectra.append(Spectrum(f, z, {"label": f"A{k}", "time_h": float(k)}))
+    with pytest.warns(Warning, match="NOT supported.*the table uses the shared fit, which the BIC supports"):
+        camp = eisfit.fit_campaign(spectra, circuit=CIRCUIT, shared=SHARED, cache_dir=False, progress=False)
+    assert camp.joint.sharing["delta_aic"] < 0 < camp.joint.sharing["delta_bic"]
+    assert camp.table["R1"].nunique() == 1

@@ -23,13 +23,13 @@ the same scaled-covariance convention as the circuit fits (lmfit, impedance.py).
 """
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
 from ..errors import DataError
+from ..model.circuit import resistance_names
 from ..units import format_value
 
 __all__ = [
@@ -241,7 +241,7 @@ def _conductivity_series(table: Any, resistance: str) -> tuple[np.ndarray, np.nd
     col = f"{resistance}{_SIGMA_SUFFIX}"
     if col not in table.columns:
         if resistance not in table.columns:
-            known = [str(c) for c in table.columns if re.fullmatch(r"R\d+", str(c))]
+            known = resistance_names(str(c) for c in table.columns)
             raise DataError(f"unknown resistance {resistance!r}: the campaign's circuit has "
                             f"{', '.join(known) if known else 'no resistance named so'}")
         if any(str(c).endswith(_SIGMA_SUFFIX) for c in table.columns):  # area and thickness were given

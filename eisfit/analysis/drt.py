@@ -792,10 +792,9 @@ def _make_result(spectrum, tau, system, p, lam, rule, use_l, use_c, weighting, k
                      "series resistance went into the fastest peak(s), whose resistance it inflates; R_inf and "
                      "those peaks are not determined by these data (measure to higher frequencies, or fit an "
                      "equivalent circuit with R0)")
-    if rule == "user":
-        note = _too_strong_note(system, lam, use_l, use_c, z, z_model)
-        if note:
-            notes.append(note)
+    strong = _too_strong_note(system, lam, use_l, use_c, z, z_model) if rule == "user" else None
+    if strong:
+        notes.append(strong)
     elif _rms_pct(z, z_model) > _MISFIT_RMS_PCT:
         notes.append(f"the DRT misses the data by {_rms_pct(z, z_model):.2g} % of |Z| (RMS): no distribution of "
                      "relaxation times with R_inf, L and C describes these points, and its peaks are not their "

@@ -978,8 +978,7 @@ def isolated_outliers(frequency: np.ndarray, res_re: np.ndarray, res_im: np.ndar
         return ()
     order = np.argsort(frequency)
     r = r[order]
-    both = np.concatenate([res_re, res_im])
-    sigma = 1.4826 * float(np.median(np.abs(both - np.median(both))))
+    sigma = _robust_sd_pct(res_re, res_im) / 100.0
     level = max(OUTLIER_SIGMAS * sigma, OUTLIER_FLOOR_PCT / 100.0)
     above = np.flatnonzero(r > level)
     if above.size == 0 or above.size > max(2, round(OUTLIER_MAX_SHARE * r.size)):

@@ -480,6 +480,9 @@ def _apply_joint_fit(joint, checkpoints, items, fits, shared, smooth, fit_option
         if len(ok) >= 2:
             cell = checkpoints[ok[0]].cell
             out[cell] = _joint_fit_of_cell(joint, checkpoints, items, fits, ok, shared, smooth, fit_options)
+        elif fitted:
+            warnings.warn(f"shared=/smooth=: cell {checkpoints[fitted[0]].cell!r} has {len(ok)} checkpoint(s) to fit "
+                          "jointly (2 needed): its rows keep their own fits", CampaignWarning, stacklevel=3)
     if not out:
         return None
     return next(iter(out.values())) if len(out) == 1 else out
@@ -529,6 +532,9 @@ def _joint_fit_of_cell(joint, checkpoints, items, fits, ok, shared, smooth, fit_
         warnings.warn(f"cell {checkpoints[ok[0]].cell!r}: {'; '.join(rejected)}; the table keeps the independent "
                       "fits (the joint fit is in CampaignResult.joint)", CampaignWarning, stacklevel=3)
         return res
+    if res.sharing is not None and res.sharing["preferred"] != "shared":  # the AIC alone rejects it
+        warnings.warn(f"cell {checkpoints[ok[0]].cell!r}: {res.sharing['statement']}; the table uses the shared "
+                      "fit, which the BIC supports", CampaignWarning, stacklevel=3)
     for i, r in zip(ok, res.fit_results(templates)):
         if r is not None:
             fits[i].kept, fits[i].seed_source = r, "joint"

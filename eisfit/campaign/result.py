@@ -370,7 +370,8 @@ def checkpoint_row(c: Checkpoint, r: Any, d: dict[str, Any], joint: Any = None) 
         for stat in FIT_STAT_COLUMNS:
             row[stat] = getattr(r, stat)
     # ---- series analysis (eisfit.series): parameters shared by the joint fit ----
-    row["shared"] = ",".join(joint.shared) if joint is not None else ""
+    joined = joint is not None and d.get("seed_source") == "joint"  # not a row left out or kept independent
+    row["shared"] = ",".join(joint.shared) if joined else ""
     # ---- end series analysis ----
     row.update({
         "kk_passed": None if r is None else r.kk_passed,

@@ -17,7 +17,7 @@ from ..analysis.kk import KK_MIN_POINTS
 from ..analysis.quality import (MISFIT_RATIO, data_kk_consistent, is_lack_of_fit, kk_noise_level,
                                 lack_of_fit_ratio, unmodelled_capacitance_F, unmodelled_inductance_H)
 from ..model import CircuitDefinition
-from ..model.parser import Leaf, Series, parallels
+from ..model.parser import Leaf, parallels, series_chain
 from ..spectrum import Spectrum
 from .flags import unresolved_names
 from .result import FitResult
@@ -365,17 +365,17 @@ def unresolved_flags(definition: CircuitDefinition, values: Mapping[str, float],
 def _shorted_series_capacitances(circ, values: Mapping[str, float], f_min_hz: float, z_min_ohm: float) -> list[str]:
     """Parameters of the top-level series C and CPE elements of ``circ`` whose impedance at
     ``f_min_hz`` is below ``SHORTED_FRACTION`` x ``z_min_ohm`` (or not finite)."""
-    top = circ.tree.children if isinstance(circ.tree, Series) else (circ.tree,)
     omega = 2 * math.pi * f_min_hz
     out: list[str] = []
-    for leaf in top:
+    for leaf in series_chain(circ.tree):
         if not isinstance(leaf, Leaf) or leaf.kind not in ("C", "CPE"):
             continue
         names = [leaf.name] if leaf.kind == "C" else [f"{leaf.name}_0", f"{leaf.name}_1"]
         with np.errstate(all="ignore"):
-            admittance = values[names[0]] * omega ** (1.0 if leaf.kind == "C" else values[names[1]])
-            z_abs = 1.0 / admittance if admittance > 0 else math.inf
-        if not (math.isfinite(z_abs) and z_abs >= SHORTED_FRACTION * z_min_ohm):
+            admittance = float(values[names[0]] * omega ** (1.0 if leaf.kind == "C" else values[names[1]]))
+        if admittance == 0.0 or admittance < 0.0:  # open (or not a capacitance): no short
+            continue
+        if not (math.isfinite(admittance) and 1.0 / admittance >= SHORTED_FRACTION * z_min_ohm):
             out += names
     return out
 

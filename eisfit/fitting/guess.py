@@ -18,7 +18,7 @@ import numpy as np
 
 from ..analysis.derived import ArcSpec, arc_tau_s
 from ..model.elements import warburg_open
-from ..model.parser import Leaf, Parallel, Series, leaves
+from ..model.parser import Leaf, Parallel, Series, leaves, series_chain
 from ..spectrum import Spectrum
 
 N_EXPONENT_START = 0.9
@@ -92,7 +92,7 @@ def _apex_taus(f: np.ndarray, minus_im: np.ndarray) -> tuple[float, ...]:
 def top_level_arc_groups(tree, arcs) -> list[list[int]]:
     """Groups of arc indices that may swap places: arcs that sit directly in the
     top-level series chain and share the capacitive kind."""
-    top = _top_level_nodes(tree)
+    top = series_chain(tree)
     top_arcs = []
     for node in top:
         if isinstance(node, Parallel) and len(node.children) == 2 and all(isinstance(k, Leaf) for k in node.children):
@@ -142,7 +142,7 @@ def processes(circuit) -> tuple[Process, ...]:
     """
     kinds = {e.name: e.kind for e in circuit.elements}
     arcs = {frozenset((a.resistor, a.capacitive)): a for a in circuit.arcs}
-    top = _top_level_nodes(circuit.tree)
+    top = series_chain(circuit.tree)
     out: list[Process] = []
     for node in top:
         if isinstance(node, Leaf) and node.kind in DIFFUSION_KINDS:
@@ -256,14 +256,9 @@ def base_guess(circuit, feats: SpectrumFeatures) -> dict[str, float]:
     return guess
 
 
-def _top_level_nodes(tree) -> tuple:
-    """The nodes of a circuit's top-level series chain (the tree itself when it is one node)."""
-    return tuple(tree.children) if isinstance(tree, Series) else (tree,)
-
-
 def _top_level_leaves(circuit) -> list[str]:
     """Names of the elements in the circuit's top-level series chain (not inside a p())."""
-    return [n.name for n in _top_level_nodes(circuit.tree) if isinstance(n, Leaf)]
+    return [n.name for n in series_chain(circuit.tree) if isinstance(n, Leaf)]
 
 
 def _generic_value(unit: str, feats: SpectrumFeatures, mid_tau: float) -> float:
@@ -509,7 +504,7 @@ def _process_blocks(circuit) -> dict[Process, int]:
     """The top-level series element (its position) each process of ``circuit`` belongs to;
     processes nested deeper are left out (they keep their place)."""
     names = {}
-    for position, node in enumerate(_top_level_nodes(circuit.tree)):
+    for position, node in enumerate(series_chain(circuit.tree)):
         for leaf in leaves(node):
             names[leaf.name] = position
     out = {}
@@ -618,7 +613,11 @@ def _swappable_pairs(circuit) -> tuple:
     for proc, following in zip(procs, procs[1:]):
         if proc.arc is not None and following.arc is None and block_of.get(proc, -1) == block_of.get(following, -2):
             diffusion_of[proc.arc.resistor] = following.diffusion
-    arcs = [p for p in procs if p.arc is not None and p in block_of]
+    heads: dict[int, Process] = {}  # the first arc of each top-level block (not a ladder's nested arc,
+    for proc in procs:             # which processes() lists last)
+        if proc.arc is not None and proc in block_of:
+            heads.setdefault(block_of[proc], proc)
+    arcs = [heads[b] for b in sorted(heads)]
     out = []
     for a, b in itertools.combinations(arcs, 2):
         if a.arc.kind != b.arc.kind or shape[block_of[a]] == shape[block_of[b]]:

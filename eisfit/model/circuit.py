@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import CircuitError, DataError
 from .elements import ELEMENTS, _jlog, _jpow
-from .parser import Leaf, Node, Parallel, Series, leaves, parallels, parse, to_string
+from .parser import Leaf, Node, Parallel, Series, leaves, parallels, parse, series_chain, to_string
 
 _TWO_PI = 2.0 * np.pi
 
@@ -263,8 +263,8 @@ class Circuit:
                 if "R" in by_kind and cap:
                     arcs.append(Arc(by_kind["R"], by_kind[cap[0]], cap[0]))
         set_(self, "arcs", arcs)
-        top = tree.children if isinstance(tree, Series) else [tree]
-        set_(self, "linear_series", tuple(k.name for k in top if isinstance(k, Leaf) and k.kind in ("R", "L")))
+        set_(self, "linear_series", tuple(k.name for k in series_chain(tree) if isinstance(k, Leaf)
+                                          and k.kind in ("R", "L")))
         set_(self, "_z", _compile_z(tree, start))
         set_(self, "_grad", _compile_grad(tree, start))
 

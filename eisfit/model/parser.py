@@ -171,6 +171,11 @@ def leaves(node: Node) -> list[Leaf]:
     return [leaf for child in node.children for leaf in leaves(child)]
 
 
+def series_chain(node: Node) -> tuple[Node, ...]:
+    """The nodes of a circuit's top-level series chain (the node itself when it is no series)."""
+    return tuple(node.children) if isinstance(node, Series) else (node,)
+
+
 def parallels(node: Node) -> list[Parallel]:
     """p() nodes in string order (outer before inner)."""
     if isinstance(node, Leaf):

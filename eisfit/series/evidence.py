@@ -67,7 +67,7 @@ SMOOTHING_REJECT_SDS = 4.0  # the smoothed chi-square may exceed the unsmoothed 
 
 
 def smoothing_evidence(chisq_smoothed: float, chisq_unsmoothed: float, dof_unsmoothed: float,
-                       removed: float) -> dict[str, Any]:
+                       removed: float, automatic: bool = False) -> dict[str, Any]:
     """Whether the data allow the smoothing: the rise of chi-square over the unsmoothed fit,
     in units of its s^2 = chisq / dof, against the parameters the smoothing removed
     (``removed`` = local parameters - effective ones). Were the values as smooth as the
@@ -75,7 +75,8 @@ def smoothing_evidence(chisq_smoothed: float, chisq_unsmoothed: float, dof_unsmo
     above ``removed`` + ``SMOOTHING_REJECT_SDS`` x sqrt(2 removed) means the penalty pulls the
     values away from what the data say (a lambda of 1e9 flattened a real 117 -> 35 ohm*cm2
     evolution to 55.8 at every checkpoint, silently). Returns ``delta_chisq_s2``,
-    ``removed_parameters``, ``supported`` and a ``statement``."""
+    ``removed_parameters``, ``supported`` and a ``statement`` (``automatic``: lambda came
+    from the data, so the advice is not to smooth rather than to let it do so)."""
     s2 = chisq_unsmoothed / dof_unsmoothed if dof_unsmoothed > 0 else float("nan")
     rise = (chisq_smoothed - chisq_unsmoothed) / s2 if s2 > 0 else float("nan")
     removed = max(float(removed), 0.0)
@@ -84,6 +85,7 @@ def smoothing_evidence(chisq_smoothed: float, chisq_unsmoothed: float, dof_unsmo
     statement = (f"Smoothing raises chi-square by {rise:.3g} s^2 for {removed:.1f} parameters removed"
                  + ("" if supported else
                     f" (more than {limit:.3g}): the data do NOT allow it: the penalty pulls the values away from "
-                    "what the spectra say; use a weaker lambda or smooth='auto'"))
+                    "what the spectra say; " + ("fit without smoothing" if automatic
+                                                else "use a weaker lambda or smooth='auto'")))
     return {"delta_chisq_s2": float(rise), "removed_parameters": removed, "supported": bool(supported),
             "statement": statement}

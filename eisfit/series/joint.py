@@ -427,7 +427,8 @@ def joint_fit(
         weighting, fixed, area_cm2, thickness_cm, symmetric, robust,
     )
     if result.smoothing is not None:
-        result.smoothing.update(smoothing_evidence(final.chisq, base.chisq, n_res - (k * p + q), k * p - edf))
+        result.smoothing.update(smoothing_evidence(final.chisq, base.chisq, n_res - (k * p + q), k * p - edf,
+                                                   automatic=lam_spec == "auto"))
         if not result.smoothing["supported"]:
             warnings.warn(result.smoothing["statement"], RuntimeWarning, stacklevel=2)
     return result
