@@ -635,6 +635,16 @@ def test_a_shorted_series_cpe_is_unresolved_and_a_blocking_one_is_not():
     c_def = load_circuit("R0-p(R1,CPE1)-C2")
     c_values = dict(R0=20.0, R1=500.0, CPE1_0=1e-6, CPE1_1=0.85, C2=1e30)
     assert unresolved_flags(c_def, c_values, f, z) == ["unresolved:C2"]
+    # the capacitor of a Randles branch that ran away shorts the branch: R2 and Wo2 with it
+    # (a real sweep printed CPE2_0 = 1.0e14 S*s^n and R2 = 1130 +- 1e38 ohm)
+    randles = load_circuit("R0-p(R1,CPE1)-p(CPE2,R2-Wo2)")
+    r_values = dict(R0=2.3, R1=10.9, CPE1_0=4.8e-3, CPE1_1=1.0, CPE2_0=1e-5, CPE2_1=0.8, R2=100.0, Wo2_0=50.0,
+                    Wo2_1=1.0)
+    r_z = randles.circuit.impedance(r_values, f)
+    assert unresolved_flags(randles, r_values, f, r_z) == []
+    shorted_branch = {**r_values, "CPE2_0": 1.0081e14, "CPE2_1": 1.0}
+    assert sorted(unresolved_flags(randles, shorted_branch, f, r_z)) == [
+        "unresolved:CPE2_0", "unresolved:CPE2_1", "unresolved:R2", "unresolved:Wo2_0", "unresolved:Wo2_1"]
 
 
 @pytest.mark.realdata

@@ -17,7 +17,7 @@ from ..analysis.kk import KK_MIN_POINTS
 from ..analysis.quality import (MISFIT_RATIO, data_kk_consistent, is_lack_of_fit, kk_noise_level,
                                 lack_of_fit_ratio, unmodelled_capacitance_F, unmodelled_inductance_H)
 from ..model import CircuitDefinition
-from ..model.parser import Leaf, parallels, series_chain
+from ..model.parser import Leaf, leaves, parallels, series_chain
 from ..spectrum import Spectrum
 from .flags import unresolved_names
 from .result import FitResult
@@ -323,10 +323,11 @@ def unresolved_flags(definition: CircuitDefinition, values: Mapping[str, float],
       than a decade outside [1/(2 pi f_max), 1/(2 pi f_min)], or not finite;
     * a CPE whose exponent n sits on its lower bound while Q is on a bound (``at-bound``
       in ``flags``): flagged on Q and n;
-    * a C or CPE in the circuit's top-level series chain whose impedance at f_min is below
-      ``SHORTED_FRACTION`` x the data's smallest |Z| (its C or Q ran away: the data hold no
-      such element; a real BioLogic sweep fitted with R0-p(R1,CPE1)-CPE2 printed
-      CPE2_0 = 1.0e304 S*s^n): flagged on C, or on Q and n.
+    * a C or CPE whose impedance at f_min is below ``SHORTED_FRACTION`` x the data's
+      smallest |Z| (its C or Q ran away: a short the data do not hold; a real BioLogic sweep
+      fitted with R0-p(R1,CPE1)-CPE2 printed CPE2_0 = 1.0e304 S*s^n): flagged on C, or on Q
+      and n, and, where it is a branch of a p(), on the p()'s other branches, which it shorts
+      (:func:`_shorted_capacitances`).
     """
     circ = definition.circuit
     z_max = float(np.max(np.abs(z)))
@@ -349,7 +350,7 @@ def unresolved_flags(definition: CircuitDefinition, values: Mapping[str, float],
         if not (math.isfinite(tau) and tau_lo <= tau <= tau_hi):  # nan: R*Q overflowed
             add(a.resistor)
             add(f"{a.capacitive}_0" if a.kind == "CPE" else a.capacitive)
-    for name in _shorted_series_capacitances(circ, values, float(np.min(f)), float(np.min(np.abs(z)))):
+    for name in _shorted_capacitances(circ, values, float(np.min(f)), float(np.min(np.abs(z)))):
         add(name)
     on_bound = {fl.split(":", 1)[1] for fl in flags if fl.startswith("at-bound:")}
     for e in circ.elements:
@@ -362,12 +363,22 @@ def unresolved_flags(definition: CircuitDefinition, values: Mapping[str, float],
     return out
 
 
-def _shorted_series_capacitances(circ, values: Mapping[str, float], f_min_hz: float, z_min_ohm: float) -> list[str]:
-    """Parameters of the top-level series C and CPE elements of ``circ`` whose impedance at
-    ``f_min_hz`` is below ``SHORTED_FRACTION`` x ``z_min_ohm`` (or not finite)."""
+def _shorted_capacitances(circ, values: Mapping[str, float], f_min_hz: float, z_min_ohm: float) -> list[str]:
+    """Parameters a runaway C or CPE leaves undetermined: one whose impedance at ``f_min_hz``
+    (its largest in the measured range) is below ``SHORTED_FRACTION`` x ``z_min_ohm`` (or
+    not finite) is a short at every measured frequency. In the top-level series chain that
+    is the element alone; as a branch of a p() it shorts the p(): its own parameters and those
+    of every other branch of it (a Randles branch p(CPE2,R2-Wo2) on a real sweep printed
+    CPE2_0 = 1.0e14 S*s^n and R2 = 1130 +- 1e38 ohm). A plain R||C arc is left to the
+    time-constant rule."""
+    candidates = [(leaf, ()) for leaf in series_chain(circ.tree)]
+    for par in parallels(circ.tree):
+        for child in par.children:
+            others = tuple(n for sib in par.children if sib is not child for n in _param_names(circ, sib))
+            candidates.append((child, others))
     omega = 2 * math.pi * f_min_hz
     out: list[str] = []
-    for leaf in series_chain(circ.tree):
+    for leaf, others in candidates:
         if not isinstance(leaf, Leaf) or leaf.kind not in ("C", "CPE"):
             continue
         names = [leaf.name] if leaf.kind == "C" else [f"{leaf.name}_0", f"{leaf.name}_1"]
@@ -376,8 +387,14 @@ def _shorted_series_capacitances(circ, values: Mapping[str, float], f_min_hz: fl
         if admittance == 0.0 or admittance < 0.0:  # open (or not a capacitance): no short
             continue
         if not (math.isfinite(admittance) and 1.0 / admittance >= SHORTED_FRACTION * z_min_ohm):
-            out += names
+            out += [n for n in names + list(others) if n not in out]
     return out
+
+
+def _param_names(circ, node) -> list[str]:
+    """The parameter names of the elements under ``node`` (in the circuit's order)."""
+    under = {leaf.name for leaf in leaves(node)}
+    return [n for e in circ.elements if e.name in under for n in e.param_names]
 
 
 def weighting_formula(w: str) -> str:
