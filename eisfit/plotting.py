@@ -684,6 +684,9 @@ def plot_fit(result, fig=None, area_cm2: float | None = None, ax=None):
     flags = ", ".join(problems(result.flags)) or "no problem flags"
     if result.kk_passed is False and "kk-failed" not in result.flags:  # the points fail, the circuit's curve does not
         flags += "; the points fail Lin-KK, the fitted curve stays within its rule"
+    left_out = [f.split(":", 1)[1] for f in result.flags if f.startswith("dropped-inductive-points:")]
+    if left_out:  # they are not in the result: say so where they would have been drawn
+        flags += f"; {left_out[0]} inductive high-frequency points left out (not shown)"
     fig.suptitle(f"{result.label}: {result.circuit}, {result.settings.get('weighting')} weighting, "
                  f"reduced χ² = {result.redchi:.3g}\n{flags}", fontsize=FONT_PT)
     return fig

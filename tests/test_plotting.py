@@ -570,3 +570,14 @@ def test_spectra_drawn_into_one_axes_keep_the_first_prefix():
     eisfit.plotting.plot_nyquist(Spectrum(f, 8e3 / (1 + 1j * 2 * np.pi * f * 1e-3) + 100), ax=ax)
     assert ax.get_xlabel() == "Z' / kΩ"
     assert max(float(np.max(line.get_xdata())) for line in ax.get_lines() if len(line.get_xdata())) < 25
+
+
+def test_the_fit_figure_says_how_many_inductive_points_were_left_out():
+    """Points the fit left out (Z'' > 0 at the top) are not in the result: the figure says so."""
+    from eisfit.model import Circuit
+
+    f = np.logspace(7, -1, 60)
+    z = Circuit("L0-" + HEADLINE).impedance(np.array([2e-7, 20, 100, 1e-8, 0.9, 300, 1e-5, 0.85]), f)
+    res = eisfit.fit(Spectrum(f, z), HEADLINE)
+    n = next(fl.split(":")[1] for fl in res.flags if fl.startswith("dropped-inductive-points:"))
+    assert f"{n} inductive high-frequency points left out (not shown)" in eisfit.plotting.plot_fit(res)._suptitle.get_text()
