@@ -782,6 +782,9 @@ def plot_drt(result, ax=None, fit=None):
     one_line = f"{result.label}  {about}"
     title = one_line if _text_extent_pt(one_line, FONT_PT)[0] <= width_pt else (
         _front_cut(str(result.label), "", width_pt, FONT_PT) + "\n" + about)  # the label is not cut for λ's sake
+    caveats = _drt_caveats(getattr(result, "warnings", ()))
+    if caveats:  # what eisfit drt warns about belongs on the figure too
+        title += "\n" + "; ".join(caveats)
     if not result.kk_passed:
         title += "\nKramers-Kronig test failed: not evidence"
         ax.set_title(title, fontsize=FONT_PT, color="C3")
@@ -790,6 +793,19 @@ def plot_drt(result, ax=None, fit=None):
     ax.legend(fontsize=SMALL_PT, loc="upper left", frameon=False, ncols=2)  # two rows in the headroom
     _style(ax)
     return ax
+
+
+_DRT_CAVEATS = (  # (start of a DRT warning, what the figure's title says of it)
+    ("a process reaches past the highest frequency", "R_inf not determined (a process beyond f_max)"),
+    ("R_inf came out", "R_inf not determined (in the fastest peaks)"),
+    ("gamma does not return to zero", "R_pol a lower bound"),
+    ("the DRT misses the data", "misses the data"),
+)
+
+
+def _drt_caveats(warnings_) -> list[str]:
+    """The short forms of a DRT's warnings (:data:`_DRT_CAVEATS`) for its figure's title."""
+    return [short for key, short in _DRT_CAVEATS if any(key in w for w in warnings_)]
 
 
 # ---- end section: kk and drt plots ------------------------------------------

@@ -337,3 +337,18 @@ def test_a_drt_that_misses_the_data_says_so():
         warnings.simplefilter("always")
         drt(Spectrum(f, damaged), kk=False, lambda_=lam)
     assert any("misses the data by" in str(w.message) for w in caught)
+
+
+@pytest.mark.realdata
+def test_the_drt_figure_carries_what_the_drt_warns_about(realdata):
+    """The warnings of eisfit drt (R_inf not determined, misses the data) never reached the figure."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from conftest import realdata_path
+
+    s = eisfit.read(realdata_path("text", "impedance_py", "data", "exampleDataGamry.DTA"))[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        title = eisfit.plotting.plot_drt(drt(s)).get_title()
+    assert "R_inf not determined (in the fastest peaks)" in title and "Kramers-Kronig test failed" in title
