@@ -572,8 +572,8 @@ def _headroom_for_apex_labels(ax, apex_heights, heights) -> None:
 def _zoom_points(z) -> "_np.ndarray | None":
     """The points a Nyquist inset magnifies (bool mask), or None when no inset is needed:
     the high-frequency part (|Z| <= 25 % of the largest) when it is a small corner of the
-    whole plot (below 30 % of its range along both axes) (a blocking tail or one large arc sets the scale; the arcs a paper is about
-    would be a few millimetres)."""
+    whole plot, below 30 % of its width and of its height (a blocking tail or one large
+    arc sets the scale; the arcs a paper is about would be a few millimetres)."""
     mod = _np.abs(z)
     zoom = mod <= min(_ZOOM_MODULUS_SHARE * mod.max(), _ZOOM_MIN_FACTOR * mod.min())
     if zoom.sum() < _ZOOM_MIN_POINTS:
@@ -1093,10 +1093,11 @@ def plot_campaign_evolution(camp, x=None, fig=None, ax=None):
     cell the ASR per interface (R·A/2) beside it; then each effective capacitance per area
     (µF/cm², prefix chosen from the values) or in F with an SI prefix. Checkpoints whose fit
     has a problem flag of the whole fit (not ``unresolved``, which concerns one parameter)
-    get an open red ring, an unresolved value leaves a gap marked by a filled grey x
-    on the x axis of its panel, a value whose standard error is larger than itself or unknown
-    a gap marked by a filled grey + (a grey bar where the checkpoint was not fitted); where the error bars are smaller than the markers the legend says
-    so. Double-column width, tick labels on every panel. Returns the Figure."""
+    get an open red ring, an unresolved value leaves a gap marked by a filled grey x on the
+    x axis of its panel, a value whose standard error is larger than itself or unknown a gap
+    marked by a filled grey + (a grey bar where the checkpoint was not fitted); where the
+    error bars are smaller than the markers the legend says so. Double-column width, tick
+    labels on every panel. Returns the Figure."""
     _refuse_ax("plot_campaign_evolution", ax)
     rows = _camp_panel_rows(camp)
     xs, xlabel = _camp_x(camp, x)

@@ -595,10 +595,10 @@ def kk_test(
     their median absolute deviation, which one glitch cannot raise), that SD at most
     ``NOISE_MAX_SD_PCT`` of |Z|: that is noise (an exact ZARC with 0.5 % Gaussian noise on
     each part failed on 3 of 20 seeds as a "violation", with 1 % on 20 of 20, its fits
-    flagged kk-failed); a glitch of a few points stands out of it and still fails. Over 240 exact two-arc spectra with 0.3 % and 1 % noise
-    the largest residual lay at 2.8 robust SDs (median), 4.2 (99th percentile), 4.6 at most; a
-    drift of 10 % over the 8 lowest points, absorbed by the chain into random-signed residuals,
-    at 5.0-6.5 (10th percentile) and above.
+    flagged kk-failed); a glitch of a few points stands out of it and still fails. Over 240
+    exact two-arc spectra with 0.3 % and 1 % noise the largest residual lay at 2.8 robust SDs
+    (median), 4.2 (99th percentile), 4.6 at most; a drift of 10 % over the 8 lowest points,
+    absorbed by the chain into random-signed residuals, at 5.0-6.5 (10th percentile) and above.
     ``capacitance="auto"`` (default) runs the test without and with a series
     capacitance (which lets blocking-electrode and diffusion tails, KK-consistent, be
     represented) and keeps the chain with the smaller largest residual; chains are

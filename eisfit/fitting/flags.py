@@ -34,8 +34,9 @@ FLAGS: dict[str, tuple[str, str]] = {
     "unresolved": (PROBLEM, "the parameter ran beyond what the data can inform (resistance above 100x max |Z|, "
                             "time constant more than a decade outside the measured range, CPE with n at its "
                             "lower bound and Q at its limit, a C or CPE shorted, |Z| at f_min below 0.1 % of "
-                            "the data's smallest |Z|, with the p() branches it shorts); it is printed as 'unresolved' and left empty "
-                            "in tables and JSON, with every quantity of its element (JSON keeps what the "
+                            "the data's smallest |Z|, with the p() branches it shorts); it is printed as "
+                            "'unresolved' and left empty in tables and JSON, with every quantity of its "
+                            "element (JSON keeps what the "
                             "optimiser stopped at under unresolved_values)"),
     "kk-failed": (PROBLEM, "the Lin-KK test of the fitted points failed and the fitted circuit (itself "
                            "KK-consistent) does not pass the same acceptance rule either; eisfit validate "
