@@ -1009,6 +1009,7 @@ def _camp_series(camp, key, xs):
 
 
 _MARKER_PT = 4.0
+_FEW_POINTS = 50  # above this many checkpoints an evolution panel's markers shrink (as 1/sqrt(n)), bars lose caps
 RASTER_ABOVE_POINTS = 300  # evolution panels with more checkpoints: markers and cap-less bars as pixels (SVG size)
 
 
@@ -1039,8 +1040,10 @@ def _draw_evolution_panel(ax, camp, title, key, unit, xs) -> float:
     if px.size > RASTER_ABOVE_POINTS:
         _draw_many_points_with_bars(ax, px, pv, yerr, label)
     else:
-        ax.errorbar(px, pv, yerr=yerr, fmt="o-", ms=_MARKER_PT, lw=1.0, elinewidth=1.0, capsize=2, color="C0",
-                    label=label)
+        crowded = px.size > _FEW_POINTS  # 200 full-size markers with caps were one clump
+        ms = _MARKER_PT * (_FEW_POINTS / px.size) ** 0.5 if crowded else _MARKER_PT
+        ax.errorbar(px, pv, yerr=yerr, fmt="o-", ms=max(ms, 1.5), lw=0.8 if crowded else 1.0,
+                    elinewidth=0.6 if crowded else 1.0, capsize=0 if crowded else 2, color="C0", label=label)
     shown = ~(pu | pd)
     if (pf & shown).any():
         ax.plot(px[pf & shown], pv[pf & shown], "o", ms=_MARKER_PT + 4, mfc="none", mec="red", mew=0.9,
@@ -1081,7 +1084,9 @@ def _note_small_error_bars(fig, panels) -> None:
             continue
         lo, hi = ax.get_ylim()
         height_pt = ax.get_position().height * fig.get_figheight() * 72.0
-        marker_radius = 0.5 * _MARKER_PT * abs(hi - lo) / max(height_pt, 1.0)
+        marker_pt = min((line.get_markersize() for line in ax.get_lines() if line.get_marker() == "o"
+                         and len(line.get_xdata())), default=_MARKER_PT)  # as drawn (crowded panels: smaller)
+        marker_radius = 0.5 * marker_pt * abs(hi - lo) / max(height_pt, 1.0)
         if _np.isfinite(stderr_max) and stderr_max < marker_radius:
             labels = [("± 1 s.e. (smaller than the markers)" if lab == "± 1 s.e." else lab) for lab in labels]
         ax.legend(handles, labels, frameon=False, loc="best", fontsize=SMALL_PT)

@@ -581,3 +581,11 @@ def test_the_fit_figure_says_how_many_inductive_points_were_left_out():
     res = eisfit.fit(Spectrum(f, z), HEADLINE)
     n = next(fl.split(":")[1] for fl in res.flags if fl.startswith("dropped-inductive-points:"))
     assert f"{n} inductive high-frequency points left out (not shown)" in eisfit.plotting.plot_fit(res)._suptitle.get_text()
+
+
+def test_a_crowded_evolution_panel_draws_smaller_markers_without_caps(big_camp):
+    """200 full-size markers with caps were one clump: above 50 checkpoints they shrink."""
+    fig = _many(big_camp, 3).plot_evolution()  # 90 checkpoints
+    ax = fig.axes[0]
+    points = next(line for line in ax.get_lines() if line.get_marker() == "o" and len(line.get_xdata()) > 50)
+    assert points.get_markersize() < 4.0
