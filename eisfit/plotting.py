@@ -599,17 +599,19 @@ def _inside(za, zs) -> bool:
     return bool(zs.real.min() <= za.real <= zs.real.max() and (-zs.imag).min() <= -za.imag <= (-zs.imag).max() * 1.2)
 
 
-def _draw_bode(ax_m, ax_p, data, fit) -> None:
-    """|Z| (Ω, log) and −phase (°) against f (Hz) on two given axes."""
+def _draw_bode(ax_m, ax_p, data, fit, area_cm2: float | None = None) -> None:
+    """|Z| (Ω, or |Z|·A in Ω·cm² with ``area_cm2``, log) and −phase (°) against f (Hz) on two
+    given axes."""
     f, z = data.frequency, data.z
-    ax_m.loglog(f, _np.abs(z), "o", ms=3, mfc="none", mew=0.8, label="data")
+    scale = area_cm2 or 1.0
+    ax_m.loglog(f, _np.abs(z) * scale, "o", ms=3, mfc="none", mew=0.8, label="data")
     ax_p.semilogx(f, -_np.degrees(_np.angle(z)), "o", ms=3, mfc="none", mew=0.8)
     if fit is not None:
         fd = _dense_frequency(fit.frequency)
         zm = fit.model_impedance(fd)
-        ax_m.loglog(fd, _np.abs(zm), "-", lw=1.2, label="fit")
+        ax_m.loglog(fd, _np.abs(zm) * scale, "-", lw=1.2, label="fit")
         ax_p.semilogx(fd, -_np.degrees(_np.angle(zm)), "-", lw=1.2)
-    ax_m.set_ylabel(f"|Z| / {OHM}")
+    ax_m.set_ylabel(f"|Z|·A / {OHM_CM2}" if area_cm2 else f"|Z| / {OHM}")
     ax_p.set_ylabel("−phase / °")
     ax_p.set_xlabel("f / Hz")
     ax_m.set_xlabel("f / Hz")
@@ -674,7 +676,7 @@ def plot_fit(result, fig=None, area_cm2: float | None = None, ax=None):
         ax_p, ax_r = fig.add_subplot(grid[1, 1], sharex=ax_m), fig.add_subplot(grid[2, 1], sharex=ax_m)
     plot_nyquist(result, ax=ax_n, area_cm2=area_cm2)
     ax_n.set_aspect("equal", adjustable="box")
-    _draw_bode(ax_m, ax_p, result, result)
+    _draw_bode(ax_m, ax_p, result, result, area_cm2)  # the units of the Nyquist panel beside it
     plot_fit_residuals(result, ax=ax_r)
     for ax_ in (ax_m, ax_p, ax_r):
         ax_.tick_params(labelbottom=True)

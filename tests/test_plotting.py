@@ -589,3 +589,11 @@ def test_a_crowded_evolution_panel_draws_smaller_markers_without_caps(big_camp):
     ax = fig.axes[0]
     points = next(line for line in ax.get_lines() if line.get_marker() == "o" and len(line.get_xdata()) > 50)
     assert points.get_markersize() < 4.0
+
+
+def test_plot_fit_with_an_area_puts_every_impedance_panel_in_ohm_cm2(fit_result):
+    """plot_fit(area_cm2=) had the Nyquist panel in Ω·cm² and the |Z| panel beside it in Ω."""
+    fig = eisfit.plotting.plot_fit(fit_result, area_cm2=0.785)
+    labels = [ax.get_ylabel() for ax in fig.axes]
+    assert any(lab.startswith("−Z'' / ") and "Ω·cm²" in lab for lab in labels)
+    assert "|Z|·A / Ω·cm²" in labels
