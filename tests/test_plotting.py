@@ -107,7 +107,7 @@ def test_journal_sizes(fit_result, camp):
 
 def test_fit_figure_units_are_ohm_symbols(fit_result):
     text = _texts(P.plot_fit(fit_result, area_cm2=0.785))
-    assert "Ω·cm²" in text and "|Z| / Ω" in text
+    assert "Ω·cm²" in text and "|Z|·A / Ω·cm²" in text
     assert "ohm" not in text
 
 
