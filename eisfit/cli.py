@@ -1295,8 +1295,10 @@ def _write_campaign(camp, folder: Path, nyquist_asr: bool, out_default: bool) ->
                 pass
         _error(f"cannot write the outputs to {folder}: {exc.strerror or exc}; {saved}")
         return False
-    _note(f"fits run: {camp.stats.get('fits_run', 0)}, cache hits: {camp.stats.get('cache_hits', 0)}; "
-          f"wrote {folder / 'summary.csv'}, report.md and figures"
+    removed = camp.stats.get("cache_packs_removed", 0)
+    _note(f"fits run: {camp.stats.get('fits_run', 0)}, cache hits: {camp.stats.get('cache_hits', 0)}"
+          + (f", {removed} cache pack(s) of other eisfit code unused for 30 days removed" if removed else "")
+          + f"; wrote {folder / 'summary.csv'}, report.md and figures"
           + (" (default --out)" if out_default else ""))
     _detail(f"wall time {camp.stats.get('wall_seconds', float('nan')):.2f} s (fits and figures: see report.md)")
     return True

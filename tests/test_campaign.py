@@ -289,6 +289,33 @@ def test_cache_entries_of_other_engine_code_are_fitted_again(tmp_path, monkeypat
     assert again.stats["fits_run"] == 0 and again.stats["cache_hits"] == 2
 
 
+def test_stale_packs_of_other_engine_code_are_removed_by_the_next_run_that_writes(tmp_path):
+    """Every upgrade left a folder's worth of packs no key of the new code can match, for ever.
+    A run that writes removes those untouched for 30 days; recent ones (two installations
+    sharing a folder) and this code's own stay."""
+    import os
+    import time
+
+    from eisfit.campaign.cache import engine_fingerprint
+
+    data, cache = tmp_path / "data", tmp_path / "cache"
+    _copy(MPT[:2], data)
+    cache.mkdir()
+    old = cache / "pack-0123456789abcdef-old.jsonl"
+    recent = cache / "pack-fedcba9876543210-recent.jsonl"
+    own_old = cache / f"pack-{engine_fingerprint()}-kept.jsonl"
+    for pack in (old, recent, own_old):
+        pack.write_text("")
+    month_ago = time.time() - 31 * 86400
+    os.utime(old, (month_ago, month_ago))
+    os.utime(own_old, (month_ago, month_ago))
+    camp = eisfit.fit_campaign(data, cache_dir=cache, **FAST)
+    assert camp.stats["cache_packs_removed"] == 1
+    assert not old.exists() and recent.exists() and own_old.exists()
+    again = eisfit.fit_campaign(data, cache_dir=cache, **FAST)  # nothing written: nothing pruned
+    assert again.stats["cache_packs_removed"] == 0
+
+
 def test_engine_fingerprint_follows_the_fitting_source(tmp_path, monkeypatch):
     """The fingerprint hashes the source of the modules that compute a fit: a changed
     byte in one of them changes it."""

@@ -42,6 +42,7 @@ from .sources import CampaignWarning
 __all__ = ["FitCache", "MemoryCache", "settings_hash", "seed_hash", "fit_key", "engine_fingerprint"]
 
 CACHE_FORMAT = "eisfit-campaign-cache/1"
+STALE_PACK_DAYS = 30.0  # packs of other code untouched this long are removed by the next run that writes
 KEY_LENGTH = 40  # hex digits of a key (fit_key)
 _KEY = re.compile(rb"[0-9a-f]{%d}\t" % KEY_LENGTH)
 
@@ -118,6 +119,8 @@ class FitCache:
         self.folder = None if folder is None else Path(folder)
         self.hits = 0
         self.writes = 0
+        self.pruned = 0  # packs of other code removed (prune_other_versions)
+        self._pruned_once = False
         self._warned_packs: set[Path] = set()  # packs with an unusable entry, warned about once
         self.write_error: str | None = None
         self._index: dict[str, tuple[Path, int]] | None = None  # key -> (pack, byte offset of its line)
@@ -202,11 +205,42 @@ class FitCache:
             warnings.warn(f"cache pack {path} has {unreadable} line(s) without a key; their fits run again",
                           CampaignWarning, stacklevel=5)
 
+    def prune_other_versions(self, max_age_days: float = STALE_PACK_DAYS) -> int:
+        """Remove the packs written by other code (another :func:`engine_fingerprint`: an
+        upgrade, an edited checkout) that nothing has touched for ``max_age_days``; their keys
+        can never match this code's, and each upgrade left a folder's worth of them for ever.
+        Packs of other versions used recently (two installations sharing a folder) stay.
+        Returns how many were removed (also counted in :attr:`pruned`)."""
+        if self.folder is None:
+            return 0
+        import time
+
+        limit = time.time() - max_age_days * 86400.0
+        own = f"pack-{engine_fingerprint()}-"
+        removed = 0
+        try:
+            packs = list(self.folder.glob("pack-*.jsonl"))
+        except OSError:
+            return 0
+        for pack in packs:
+            try:
+                if not pack.name.startswith(own) and pack.stat().st_mtime < limit:
+                    pack.unlink()
+                    removed += 1
+            except OSError:  # gone already, or not ours to remove: leave it
+                continue
+        self.pruned += removed
+        return removed
+
     def put_many(self, entries: Sequence[tuple[str, dict[str, Any], Mapping[str, Any]]]) -> None:
         """Store (key, result, about) entries in one new pack, atomically (temp file +
-        rename), so an interrupted run leaves no half file."""
+        rename), so an interrupted run leaves no half file. The first write of a run
+        removes the stale packs of other code (:meth:`prune_other_versions`)."""
         if self.folder is None or self.write_error is not None or not entries:
             return
+        if self.writes == 0 and not self._pruned_once:
+            self._pruned_once = True
+            self.prune_other_versions()
         # ASCII JSON (json.dumps' default): a line's bytes are its characters
         lines = [f"{key}\t{json.dumps({'format': CACHE_FORMAT, 'about': _canonical(dict(about)), 'result': result})}\n"
                  for key, result, about in entries]

@@ -86,7 +86,9 @@ def run_campaign_fits(
     ``respawn()``: a fresh executor in place of ``executor`` when a worker process died
     (the campaign's own process pool; see :func:`_run_tasks`).
     Returns one :class:`CheckpointFits` per item and run statistics (``fits_run``:
-    checkpoints fitted, ``cache_hits``, ``cache_writes``, ``chunks``, ``worker_deaths``).
+    checkpoints fitted, ``cache_hits``, ``cache_writes``, ``cache_packs_removed`` (stale packs of
+    other code, see :meth:`~eisfit.campaign.cache.FitCache.prune_other_versions`), ``chunks``,
+    ``worker_deaths``).
     """
     fits = [CheckpointFits() for _ in items]
     progress = progress_factory(sum(item["spectrum"] is not None for item in items))
@@ -123,7 +125,8 @@ def run_campaign_fits(
             progress.close()
     for chain in chains:
         _flag_arc_jumps(items, chain, fits)
-    stats = {"fits_run": fits_run, "cache_hits": cache.hits, "cache_writes": cache.writes, "chunks": len(chunks),
+    stats = {"fits_run": fits_run, "cache_hits": cache.hits, "cache_writes": cache.writes,
+             "cache_packs_removed": cache.pruned, "chunks": len(chunks),
              "tasks": len(tasks), "worker_deaths": deaths[0]}
     return fits, stats
 
