@@ -648,3 +648,12 @@ def test_correlations_of_a_parameter_without_a_finite_variance_are_nan_without_a
         stderr, correl = _stderr_and_correl(["a", "b", "c"], cov, ["a", "b", "c"])
     assert stderr["a"] == 1.0 and math.isinf(stderr["b"]) and math.isnan(stderr["c"])
     assert math.isnan(correl["a"]["b"]) and math.isnan(correl["a"]["c"])
+
+
+def test_a_stderr_a_thousand_times_the_value_is_not_printed_as_a_number():
+    """"Wo3_1 0.00020585 ± 7.2e+10 s" read as a number: such a stderr reads ± >1000x."""
+    from eisfit.fitting.report import _fmt
+
+    assert _fmt(0.00020585, 7.2e10) == "0.00020585 ± >1000x"
+    assert _fmt(2.5, 3.0) == "2.5 ± 3"
+    assert _fmt(0.0, 1.0) == "0 ± 1"

@@ -14,6 +14,9 @@ def _undetermined_note(value: float, err: float | None) -> str:
     return f"  (undetermined: {undetermined_reason(err)})" if undetermined(value, err) else ""
 
 
+UNBOUNDED_ERROR = 1e3  # a stderr above this many times the value is shown as such, not as a number
+
+
 def _fmt(value: float, err: float | None = None) -> str:
     if value is None or not math.isfinite(value):
         return "nan"
@@ -21,6 +24,8 @@ def _fmt(value: float, err: float | None = None) -> str:
         return f"{value:.5g}"
     if not math.isfinite(err):
         return f"{value:.5g} ± nan"
+    if value != 0 and err > UNBOUNDED_ERROR * abs(value):  # "0.00020585 ± 7.2e+10 s" reads as a number
+        return f"{value:.5g} ± >{UNBOUNDED_ERROR:g}x"
     return f"{value:.5g} ± {err:.2g}"
 
 
