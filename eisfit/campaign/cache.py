@@ -31,6 +31,7 @@ import hashlib
 import json
 import math
 import re
+import time
 import warnings
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -207,14 +208,12 @@ class FitCache:
 
     def prune_other_versions(self, max_age_days: float = STALE_PACK_DAYS) -> int:
         """Remove the packs written by other code (another :func:`engine_fingerprint`: an
-        upgrade, an edited checkout) that nothing has touched for ``max_age_days``; their keys
-        can never match this code's, and each upgrade left a folder's worth of them for ever.
-        Packs of other versions used recently (two installations sharing a folder) stay.
+        upgrade, an edited checkout) more than ``max_age_days`` ago (file modification time);
+        their keys can never match this code's, and each upgrade left a folder's worth of them
+        for ever. Packs another installation sharing the folder wrote within that time stay.
         Returns how many were removed (also counted in :attr:`pruned`)."""
         if self.folder is None:
             return 0
-        import time
-
         limit = time.time() - max_age_days * 86400.0
         own = f"pack-{engine_fingerprint()}-"
         removed = 0
@@ -238,7 +237,7 @@ class FitCache:
         removes the stale packs of other code (:meth:`prune_other_versions`)."""
         if self.folder is None or self.write_error is not None or not entries:
             return
-        if self.writes == 0 and not self._pruned_once:
+        if not self._pruned_once:
             self._pruned_once = True
             self.prune_other_versions()
         # ASCII JSON (json.dumps' default): a line's bytes are its characters
