@@ -792,11 +792,12 @@ def _make_result(spectrum, tau, system, p, lam, rule, use_l, use_c, weighting, k
                      "series resistance went into the fastest peak(s), whose resistance it inflates; R_inf and "
                      "those peaks are not determined by these data (measure to higher frequencies, or fit an "
                      "equivalent circuit with R0)")
-    strong = _too_strong_note(system, lam, use_l, use_c, z, z_model) if rule == "user" else None
+    rms = _rms_pct(z, z_model)
+    strong = _too_strong_note(system, lam, use_l, use_c, z, rms) if rule == "user" else None
     if strong:
         notes.append(strong)
-    elif _rms_pct(z, z_model) > _MISFIT_RMS_PCT:
-        notes.append(f"the DRT misses the data by {_rms_pct(z, z_model):.2g} % of |Z| (RMS): no distribution of "
+    elif rms > _MISFIT_RMS_PCT:
+        notes.append(f"the DRT misses the data by {rms:.2g} % of |Z| (RMS): no distribution of "
                      "relaxation times with R_inf, L and C describes these points, and its peaks are not their "
                      "processes (damaged points, drift, or a negative Z' the model cannot give)")
     kk_passed, kk_max = True, None
@@ -829,13 +830,12 @@ def _make_result(spectrum, tau, system, p, lam, rule, use_l, use_c, weighting, k
 
 
 def _too_strong_note(system: _System, lam: float, use_l: bool, use_c: bool, z: np.ndarray,
-                     z_model: np.ndarray) -> str | None:
-    """The note for a user's ``lam`` too strong for the data (None otherwise): the RMS of the
-    relative residuals (Z - Z_model)/|Z| exceeds :data:`_STRONG_RATIO` times the noise level
-    and :data:`_STRONG_PCT` % of |Z|. The noise level is the RMS residual that
+                     rms: float) -> str | None:
+    """The note for a user's ``lam`` too strong for the data ``z`` (None otherwise): ``rms``,
+    the RMS of the relative residuals (Z - Z_model)/|Z| in %, exceeds :data:`_STRONG_RATIO` times
+    the noise level and :data:`_STRONG_PCT` % of |Z|. The noise level is the RMS residual that
     ``lambda_="auto"`` leaves (the discrepancy principle keeps it within the GCV noise
     estimate, :func:`_auto_lambda`), same model (L, series C)."""
-    rms = _rms_pct(z, z_model)
     if rms <= _STRONG_PCT:
         return None
     lam_auto, _ = _choose_lambda(system, "auto", [])
