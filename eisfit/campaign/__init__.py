@@ -521,13 +521,12 @@ def _joint_fit_of_cell(joint, checkpoints, items, fits, ok, shared, smooth, fit_
     spectra = [Spectrum(r.frequency, r.z, {"label": checkpoints[i].label})
                for i, r in zip(ok, templates)]
     extra = {k: fit_options[k] for k in ("fixed", "bounds") if fit_options.get(k) is not None}
-    with warnings.catch_warnings():  # its verdicts are warned below, with what the table does about them
-        warnings.filterwarnings("ignore", message="(Sharing .* NOT supported|Smoothing raises)",
-                                category=RuntimeWarning)
-        res = joint(spectra, common["circuit"], shared=tuple(shared or ()), smooth=smooth,
-                    weighting=common["weighting"], start_values=[r.values for r in templates],
-                    area_cm2=common["area_cm2"], thickness_cm=common["thickness_cm"],
-                    symmetric=bool(common["symmetric"]), labels=[checkpoints[i].label for i in ok], **extra)
+    # its verdicts are warned below, with what the table does about them
+    res = joint(spectra, common["circuit"], shared=tuple(shared or ()), smooth=smooth,
+                weighting=common["weighting"], start_values=[r.values for r in templates],
+                area_cm2=common["area_cm2"], thickness_cm=common["thickness_cm"],
+                symmetric=bool(common["symmetric"]), labels=[checkpoints[i].label for i in ok],
+                warn_verdicts=False, **extra)
     rejected = res.rejected_assumptions
     if rejected:
         warnings.warn(f"cell {checkpoints[ok[0]].cell!r}: {'; '.join(rejected)}; the table keeps the independent "

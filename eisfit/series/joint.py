@@ -344,6 +344,7 @@ def joint_fit(
     symmetric: bool = True,
     labels: Sequence[str] | None = None,
     max_iter: int = MAX_ITER,
+    warn_verdicts: bool = True,
 ) -> JointFitResult:
     """Fit all checkpoints at once, with shared parameters and/or smoothness.
 
@@ -364,6 +365,9 @@ def joint_fit(
     area_cm2, thickness_cm, symmetric : for derived quantities (ASR in ohm*cm2,
         sigma = L/(R*A) in S/cm), as :func:`eisfit.fit`.
     labels : checkpoint names (default: spectrum labels).
+    warn_verdicts : warn (RuntimeWarning) when the data do not support the sharing or reject
+        the smoothing; False for a caller that reports :attr:`JointFitResult.rejected_assumptions`
+        itself (the campaign says what its table does about them).
     """
     from ..model import load_circuit
 
@@ -414,7 +418,7 @@ def joint_fit(
     sharing = None
     if q:
         sharing = sharing_evidence(shared, k, n_res, base.chisq, k * p + q, indep.chisq, k * (p + q))
-        if sharing["preferred"] == "independent":
+        if sharing["preferred"] == "independent" and warn_verdicts:
             warnings.warn(sharing["statement"], RuntimeWarning, stacklevel=2)
 
     # 3. smoothing
@@ -429,7 +433,7 @@ def joint_fit(
     if result.smoothing is not None:
         result.smoothing.update(smoothing_evidence(final.chisq, base.chisq, n_res - (k * p + q), k * p - edf,
                                                    automatic=lam_spec == "auto"))
-        if not result.smoothing["supported"]:
+        if not result.smoothing["supported"] and warn_verdicts:
             warnings.warn(result.smoothing["statement"], RuntimeWarning, stacklevel=2)
     return result
 
