@@ -140,3 +140,17 @@ def test_user_fixed_parameters_stay_fixed_while_profiling():
     upper = res.intervals["R2"]["upper_3sigma"]
     held = eisfit.fit(s, HEADLINE, kk=False, fixed={"CPE2_0": q2, "R2": upper}, profile=False)
     assert (held.chisq - res.chisq) / (res.chisq / res.dof) == pytest.approx(9.0, abs=0.5)
+
+
+def test_walk_steps_aim_past_the_3_sigma_level_and_cross_plateaus_fast():
+    """The next step of a profile walk: on a quadratic profile (root of delta chi2 / s^2
+    linear in the distance) it lands 10 % beyond the 3-sigma level; it never grows less
+    than 2x nor more than MAX_GROWTH x; on a plateau (no rise since the last point) it
+    takes the largest growth."""
+    from eisfit.fitting.profile import MAX_GROWTH, _next_step
+
+    # root 1 at distance 0.2 from the optimum (root 0): 3 sigma at 0.6, 10 % beyond: 0.66
+    assert _next_step(0.2, 0.0, 0.0, 0.2, 1.0) == pytest.approx(0.66)
+    assert _next_step(0.2, 0.0, 0.0, 0.2, 2.9) == pytest.approx(0.4)  # at least twice the step
+    assert _next_step(0.2, 0.0, 0.0, 0.2, 0.01) == pytest.approx(0.2 * MAX_GROWTH)
+    assert _next_step(0.4, 0.2, 1.5, 0.4, 1.4) == pytest.approx(0.4 * MAX_GROWTH)  # plateau
