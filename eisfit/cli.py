@@ -1208,8 +1208,8 @@ def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, we
     _detail(f"settings: {camp.settings}")
     for c, d in zip(camp.checkpoints, camp.details):
         _detail(f"{c.label}: kept the {d.get('seed_source') or '-'} fit" + "".join(f"; {n}" for n in d.get("notes", [])))
-    written = _write_campaign(camp, folder, nyquist_asr, out_default)
-    arrhenius_lines = _write_arrhenius(camp, folder) if (arrhenius_ and written) else []
+    written = _write_campaign(camp, folder, nyquist_asr, out_default, arrhenius_)
+    arrhenius_lines = camp.arrhenius_lines() if (arrhenius_ and written) else []
     if as_json:
         _print_json(_campaign_record(camp, folder if written else None, arrhenius_lines))
     else:
@@ -1278,12 +1278,12 @@ def _campaign_record(camp, folder: Path | None, arrhenius_lines: list[str]) -> d
     }
 
 
-def _write_campaign(camp, folder: Path, nyquist_asr: bool, out_default: bool) -> bool:
+def _write_campaign(camp, folder: Path, nyquist_asr: bool, out_default: bool, arrhenius: bool) -> bool:
     """Write the outputs into ``folder``; on failure, the table goes to a temporary folder
     named in the message (and the fits stay in the cache for a rerun). True when written."""
     _agg()
     try:
-        camp.write(folder, area_normalised=nyquist_asr)
+        camp.write(folder, area_normalised=nyquist_asr, arrhenius=arrhenius)
     except OSError as exc:
         fallback = _fallback_folder("eisfit-campaign-")
         saved = "the fits stay in the cache: rerun the same command to write them"
@@ -1299,6 +1299,7 @@ def _write_campaign(camp, folder: Path, nyquist_asr: bool, out_default: bool) ->
     _note(f"fits run: {camp.stats.get('fits_run', 0)}, cache hits: {camp.stats.get('cache_hits', 0)}"
           + (f", {removed} cache pack(s) of other eisfit code unused for 30 days removed" if removed else "")
           + f"; wrote {folder / 'summary.csv'}, report.md and figures"
+          + (", arrhenius.csv and arrhenius.png/svg" if arrhenius else "")
           + (" (default --out)" if out_default else ""))
     _detail(f"wall time {camp.stats.get('wall_seconds', float('nan')):.2f} s (fits and figures: see report.md)")
     return True
@@ -1357,27 +1358,6 @@ def _series_options(shared: str | None, smooth: str | None) -> dict:
                 raise click.BadParameter(f"expected 'auto' or a number >= 0, got {smooth!r}", param_hint="--smooth")
         out["smooth"] = smooth
     return out
-
-
-def _write_arrhenius(camp, folder) -> list[str]:
-    """arrhenius.csv, arrhenius.png/.svg and a report.md section for --arrhenius; the lines to print."""
-    import matplotlib.pyplot as plt
-
-    from .analysis.arrhenius import arrhenius_report_lines
-
-    fits = camp.arrhenius()
-    fits.to_csv(folder / "arrhenius.csv", index=False)
-    ax = camp.plot_arrhenius()
-    for ext in ("png", "svg"):
-        ax.figure.savefig(folder / f"arrhenius.{ext}", dpi=200, bbox_inches="tight")
-    plt.close(ax.figure)
-    report = folder / "report.md"
-    text = report.read_text(encoding="utf-8") if report.exists() else ""
-    report.write_text(text.rstrip("\n") + "\n\n" + "\n".join(arrhenius_report_lines(fits)) + "\n",
-                      encoding="utf-8")
-    _note(f"wrote {folder / 'arrhenius.csv'} and arrhenius.png/svg")
-    return [f"Arrhenius {row['resistance']}: Ea = {format_value(row['ea_eV'], row['ea_stderr_eV'], 'eV')} "
-            f"(R^2 = {row['r_squared']:.4f}, {row['n_points']} points)" for _, row in fits.iterrows()]
 
 
 _SCHEDULER_SCHEMES = ("tcp", "tls", "ucx", "ws", "wss", "inproc")

@@ -138,3 +138,53 @@ def test_an_unknown_resistance_is_named_as_unknown():
         arrhenius_table(table, ["R9"])
     with pytest.raises(DataError, match="R2 has no conductivity"):
         arrhenius_table(table, ["R2"])
+
+
+def _temperature_campaign(folder, ea_ev=0.35):
+    """Four synthetic spectra of R0-p(R1,CPE1) at 25-85 C whose R1 follows sigma*T =
+    A exp(-Ea / k_B T) (area 0.785 cm2, thickness 0.03 cm), as CSV files and a campaign
+    CSV naming their temperatures."""
+    from eisfit.model import Circuit
+
+    area, thickness = 0.785, 0.03
+    f = np.geomspace(1e7, 1e2, 41)
+    rows = ["file,temperature_C,area_cm2,thickness_cm"]
+    for k, t_c in enumerate((25.0, 45.0, 65.0, 85.0)):
+        t_k = t_c + 273.15
+        r1 = thickness / (area * sigma_of(np.array([t_k]), ea_ev)[0])
+        z = Circuit("R0-p(R1,CPE1)").impedance([2.0, r1, 1e-10 / r1 * 1e3, 0.92], f)
+        name = f"T{k}.csv"
+        np.savetxt(folder / name, np.column_stack([f, z.real, z.imag]), delimiter=",",
+                   header="frequency_Hz,z_real_ohm,z_imag_ohm", comments="")
+        rows.append(f"{name},{t_c},{area},{thickness}")
+    (folder / "campaign.csv").write_text("\n".join(rows) + "\n")
+    return folder / "campaign.csv"
+
+
+def test_campaign_writes_its_arrhenius_outputs_from_the_library_as_from_the_command(tmp_path):
+    """``fit_campaign(out=..., arrhenius=True)`` writes arrhenius.csv, the figure and the
+    report section that ``eisfit campaign --arrhenius`` writes (one implementation); the
+    activation energy is the one the spectra were made with."""
+    from click.testing import CliRunner
+
+    import eisfit
+    from eisfit.cli import main
+
+    (tmp_path / "data").mkdir()
+    source = _temperature_campaign(tmp_path / "data")
+    lib, cli = tmp_path / "lib", tmp_path / "cli"
+    camp = eisfit.fit_campaign(source, circuit="R0-p(R1,CPE1)", out=lib, arrhenius=True, cache_dir=False,
+                               progress=False)
+    fits = pd.read_csv(lib / "arrhenius.csv")
+    r1 = fits[fits["resistance"] == "R1"].iloc[0]
+    assert r1["ea_eV"] == pytest.approx(0.35, rel=1e-3) and r1["n_points"] == 4
+    assert (lib / "arrhenius.png").stat().st_size > 0 and (lib / "arrhenius.svg").stat().st_size > 0
+    assert "## Arrhenius analysis" in (lib / "report.md").read_text(encoding="utf-8")
+    assert any(line.startswith("Arrhenius R1: Ea = 0.35") for line in camp.arrhenius_lines())
+
+    r = CliRunner().invoke(main, ["campaign", str(source), "--circuit", "R0-p(R1,CPE1)", "--arrhenius",
+                                  "--out", str(cli), "--no-cache", "--no-progress"])
+    assert r.exit_code == 0, r.output
+    assert "Arrhenius R1: Ea = 0.35" in r.output
+    pd.testing.assert_frame_equal(pd.read_csv(cli / "arrhenius.csv"), fits)
+    assert "## Arrhenius analysis" in (cli / "report.md").read_text(encoding="utf-8")

@@ -350,6 +350,13 @@ def arrhenius_report_lines(fits: Any) -> list[str]:
     return lines
 
 
+def arrhenius_summary_lines(fits: Any) -> list[str]:
+    """One line per resistance of an :func:`arrhenius_table` DataFrame: its Ea with its
+    standard error, R^2 and number of points."""
+    return [f"Arrhenius {r['resistance']}: Ea = {format_value(r['ea_eV'], r['ea_stderr_eV'], 'eV')} "
+            f"(R^2 = {r['r_squared']:.4f}, {r['n_points']} points)" for _, r in fits.iterrows()]
+
+
 def arrhenius_points(table: Any, resistances: Iterable[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """(T in K, sigma in S/cm) per resistance name, for plots."""
     t = temperatures_K(table)

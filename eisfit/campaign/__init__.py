@@ -112,6 +112,8 @@ def fit_campaign(
     arrhenius : True: check before the first fit that :meth:`CampaignResult.arrhenius` can
         run (every checkpoint has a temperature, at least two different ones, and area and
         thickness); :class:`~eisfit.CampaignError` otherwise (``eisfit campaign --arrhenius``).
+        With ``out``, arrhenius.csv, arrhenius.png/.svg and a report.md section are written
+        there too (:meth:`CampaignResult.write`).
 
     Every setting is validated before any fit (:class:`eisfit.settings.CampaignSettings`):
     a bad value raises :class:`~eisfit.FitError` / :class:`~eisfit.CircuitError`, a bad
@@ -187,7 +189,7 @@ def fit_campaign(
     result.started_perf_s = t0
     result.stats["interrupted"] = interrupted
     if out is not None:
-        result.write(out)  # the reports count the figures too (wall time measured after them)
+        result.write(out, arrhenius=arrhenius)  # the reports count the figures too (wall time measured after them)
     result.wall_time_s = time.perf_counter() - t0
     return result
 

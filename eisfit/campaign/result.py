@@ -149,6 +149,13 @@ class CampaignResult:
         fitted = table[[r is not None for r in self.results]] if len(table) else table
         return arrhenius_table(fitted, resistances, roles=self._roles(), form=form, weighted=weighted)
 
+    def arrhenius_lines(self) -> list[str]:
+        """One line per resistance of the default :meth:`arrhenius` fit, e.g.
+        ``Arrhenius R1: Ea = 0.412 ± 0.006 eV (R^2 = 0.9993, 5 points)``."""
+        from ..analysis.arrhenius import arrhenius_summary_lines
+
+        return arrhenius_summary_lines(self.arrhenius())
+
     def _roles(self) -> dict:
         for r in self.results:
             if r is not None:
@@ -288,10 +295,12 @@ class CampaignResult:
         return evolution_lines(self)
 
     def write(self, out: str | Path, figures: bool = True, area_normalised: bool = False,
-              wall_time_s: float | None = None) -> Path:
+              wall_time_s: float | None = None, arrhenius: bool = False) -> Path:
         """Write summary.csv (+ summary.parquet with pyarrow), the figures (PNG at 300 dpi and
         SVG, journal column widths), report.md (linking the figures) and report.html
-        (self-contained, figures embedded) into ``out``; returns the folder.
+        (self-contained, figures embedded) into ``out``; returns the folder. With
+        ``arrhenius``, also the Arrhenius fit of every conductivity (:meth:`arrhenius`):
+        arrhenius.csv, arrhenius.png/.svg and a section of report.md.
 
         The reports state the wall time of the whole run: ``wall_time_s`` when given, else
         the time since ``started_perf_s`` (set by :func:`eisfit.fit_campaign`) measured
@@ -307,14 +316,29 @@ class CampaignResult:
         if self.drts is not None:  # DRT (issue 8)
             self.drt_peaks().to_csv(folder / "drt_peaks.csv", index=False)
         written = self._write_figures(folder, area_normalised) if figures else {}
+        arrhenius_section = self._write_arrhenius(folder, figures) if arrhenius else []
         if wall_time_s is not None:
             self.wall_time_s = float(wall_time_s)
         elif self.started_perf_s is not None:
             self.wall_time_s = time.perf_counter() - self.started_perf_s
-        (folder / "report.md").write_text(self.report(figures={k: v.name for k, v in written.items()}),
-                                          encoding="utf-8")
+        report = self.report(figures={k: v.name for k, v in written.items()})
+        if arrhenius_section:
+            report = report.rstrip("\n") + "\n\n" + "\n".join(arrhenius_section) + "\n"
+        (folder / "report.md").write_text(report, encoding="utf-8")
         (folder / "report.html").write_text(self.report_html(figures=written), encoding="utf-8")
         return folder
+
+    def _write_arrhenius(self, folder: Path, figure: bool) -> list[str]:
+        """arrhenius.csv and (with ``figure``) arrhenius.png/.svg; returns the report section."""
+        from ..analysis.arrhenius import arrhenius_report_lines
+        from ..plotting import save_figure
+
+        fits = self.arrhenius()
+        with atomic_text_file(folder / "arrhenius.csv") as fh:
+            fits.to_csv(fh, index=False)
+        if figure:
+            save_figure(self.plot_arrhenius().figure, folder / "arrhenius")
+        return arrhenius_report_lines(fits)
 
     def _write_figures(self, folder: Path, area_normalised: bool) -> dict[str, Path]:
         """Every figure as PNG (300 dpi) and SVG; returns name -> PNG path (in report order).
