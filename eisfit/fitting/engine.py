@@ -371,7 +371,7 @@ def _prepare(spectrum, circuit, *, area_cm2, thickness_cm, symmetric, weighting,
     guess.update({k: float(v) for k, v in (initial or {}).items()})
     guess.update(fixed)
     fixed_vec = np.array([guess[n] for n in names], float)
-    log_mask = log_scaled(circ, lower)
+    log_mask = _log_scaled(circ, lower)
     # In log space a scale parameter bounded below by 0 could fall without limit (1e-300 ohm);
     # it may fall COLLAPSE_DECADES below its data-derived guess (the same floor whatever the
     # start, so seeded and cold fits agree), and ending there reads as "at-bound".
@@ -398,7 +398,7 @@ def _prepare(spectrum, circuit, *, area_cm2, thickness_cm, symmetric, weighting,
         **({"exclude_Hz": list(exclude_hz)} if exclude_hz else {}),
         "initial": {k: float(v) for k, v in (initial or {}).items()},
         "fixed": {k: float(v) for k, v in fixed.items()}, "expr": dict(expr or {}),
-        "bounds": {n: (float(lower[i]), float(upper[i])) for i, n in enumerate(names)},
+        "bounds": dict(zip(names, zip(lower.tolist(), upper.tolist()))),
         "starts": starts, "engine": "lmfit" if (expr or engine == "lmfit") else "fast",
         "profile": profile,
         **({"guess": guess_mode} if guess_mode != "auto" else {}),
@@ -562,7 +562,7 @@ def _check_values(names: list[str], initial: Mapping[str, float] | None, fixed: 
     parameter's bounds [``lower``, ``upper``] (the same check for both: a start value the
     solver could not use is an error, not silently replaced), and no parameter is both
     fixed and given a different initial value."""
-    box = {n: (lower[i], upper[i]) for i, n in enumerate(names)}
+    box = dict(zip(names, zip(lower, upper))) if (initial or fixed) else None
     check_start_values(fixed, "fixed", box)
     check_start_values(initial, "initial", box)
     both = sorted(n for n in set(initial or {}) & set(fixed or {}) if initial[n] != fixed[n])
@@ -584,8 +584,8 @@ def _select_points(spectrum, circ, fmin, fmax, exclude_hz, drop_inductive, sigma
     has_inductor = any(e.kind in ("L", "La") for e in circ.elements)
     drop = (drop_inductive == "auto" and not has_inductor) or drop_inductive is True
     if drop:
-        keep = ~_inductive_high_frequency_run(data.frequency, data.z)
-        n_drop = int((~keep).sum())
+        inductive = _inductive_high_frequency_run(data.frequency, data.z)
+        keep, n_drop = ~inductive, int(np.count_nonzero(inductive))
         # issue 13: a run whose Z'' stays within 1 % of |Z| is noise around Z'' = 0, not a lead inductance
         if n_drop and keep.sum() >= 3 and np.max(data.z.imag[~keep] / np.abs(data.z[~keep])) > 0.01:
             data = data.select(keep)
@@ -598,11 +598,9 @@ def _inductive_high_frequency_run(f: np.ndarray, z: np.ndarray) -> np.ndarray:
     """Mask of the points with Z'' > 0 that form a contiguous run from the highest
     frequency down (cable inductance); isolated noisy points mid-spectrum are kept."""
     order = np.argsort(-f)
+    run = np.logical_and.accumulate(~(z.imag[order] <= 0))  # from the top down to the first Z'' <= 0
     mask = np.zeros(f.size, dtype=bool)
-    for i in order:
-        if z.imag[i] <= 0:
-            break
-        mask[i] = True
+    mask[order[run]] = True
     return mask
 
 
@@ -612,11 +610,25 @@ def _is_number(v: Any) -> bool:
 
 
 def _bounds(definition: CircuitDefinition, user: Mapping | None) -> tuple[np.ndarray, np.ndarray]:
-    names = definition.circuit.param_names
+    """(lower, upper) bounds of every parameter in parameter order: the user's ``bounds``
+    over the definition's; FitError for a malformed or empty pair."""
+    names = tuple(definition.circuit.param_names)
+    pairs = tuple((user or {}).get(n, definition.bounds[n]) for n in names)
+    try:
+        lo, hi = _checked_bounds(names, pairs)
+    except TypeError:  # an unhashable pair (a list): checked without the cache
+        lo, hi = _checked_bounds.__wrapped__(names, pairs)
+    return lo.copy(), hi.copy()
+
+
+@functools.lru_cache(maxsize=64)
+def _checked_bounds(names: tuple[str, ...], pairs: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """The (lower, upper) arrays of the (lower, upper) ``pairs`` of the parameters ``names``,
+    None read as unbounded; FitError for a malformed or empty pair. Cached: a campaign's
+    spectra share their bounds (the arrays are the cache's: callers copy them)."""
     lo = np.empty(len(names))
     hi = np.empty(len(names))
-    for i, n in enumerate(names):
-        b = (user or {}).get(n, definition.bounds[n])
+    for i, (n, b) in enumerate(zip(names, pairs)):
         if isinstance(b, (str, bytes)) or not hasattr(b, "__len__") or len(b) != 2 \
                 or not all(v is None or _is_number(v) for v in b):
             raise FitError(f"bounds of {n} must be a (lower, upper) pair of numbers or None, got {b!r}")
@@ -625,6 +637,17 @@ def _bounds(definition: CircuitDefinition, user: Mapping | None) -> tuple[np.nda
         if not lo[i] < hi[i]:
             raise FitError(f"bounds of {n}: lower {lo[i]} must be below upper {hi[i]}")
     return lo, hi
+
+
+def _log_scaled(circ: Circuit, lower: np.ndarray) -> np.ndarray:
+    """:func:`log_scaled` (it reads only which lower bounds are >= 0), cached per circuit."""
+    return _log_scaled_by_sign(circ, tuple((np.asarray(lower) >= 0).tolist())).copy()
+
+
+@functools.lru_cache(maxsize=64)
+def _log_scaled_by_sign(circ: Circuit, nonnegative: tuple[bool, ...]) -> np.ndarray:
+    """:func:`log_scaled` for lower bounds whose signs ``nonnegative`` gives (>= 0 per parameter)."""
+    return log_scaled(circ, np.where(nonnegative, 0.0, -np.inf))
 
 
 def _start_list(circ, feats, guess, initial, fixed, starts) -> tuple[Sequence[dict[str, float]], list[str], int]:
@@ -643,16 +666,27 @@ def _start_list(circ, feats, guess, initial, fixed, starts) -> tuple[Sequence[di
         raise FitError(f"starts must be an integer or 'auto', got {starts!r}")
     grid = multistart_guesses(circ, feats, guess, n_starts=None if starts == "auto" else starts,
                               keep=set(initial or ())).with_values(fixed)
-    labels = [first] + [f"grid:{k}" for k in range(1, len(grid))]
     if isinstance(starts, int):
-        return grid[:starts], labels[:starts], starts
+        return grid[:starts], [first] + [f"grid:{k}" for k in range(1, min(starts, len(grid)))], starts
     leading = leading_screened(circ, feats)
-    labels[1:1 + leading] = [f"screened:{k}" for k in range(1, 1 + leading)]
     n_quick = 1 + leading if leading else QUICK_STARTS
-    own = len(grid) - grid.other_orders  # the placements of the processes in other time orders last
-    labels[own:] = [f"order:{k}" for k in range(grid.other_orders)]
-    order = _quick_first(own, n_quick, leading) + list(range(own, len(grid)))
-    return grid.reordered(order), [labels[i] for i in order], n_quick
+    order, labels = _adaptive_order(len(grid), n_quick, leading, grid.other_orders)
+    return grid.reordered(order), [first, *labels[1:]], n_quick
+
+
+@functools.lru_cache(maxsize=64)
+def _adaptive_order(n: int, n_quick: int, leading: int, other_orders: int) -> tuple[tuple[int, ...], tuple[str, ...]]:
+    """(order, labels in that order) of an adaptive list of ``n`` starts: the first (the
+    guess, which stays first; its label is the caller's: "guess" or "initial"), ``leading``
+    screened placements, the grid, and the ``other_orders`` placements in other time orders
+    last (:func:`_quick_first` orders all but those). Cached: the lists of a campaign's
+    spectra have the same layout."""
+    labels = ["first"] + [f"grid:{k}" for k in range(1, n)]
+    labels[1:1 + leading] = [f"screened:{k}" for k in range(1, 1 + leading)]
+    own = n - other_orders
+    labels[own:] = [f"order:{k}" for k in range(other_orders)]
+    order = tuple(_quick_first(own, n_quick, leading)) + tuple(range(own, n))
+    return order, tuple(labels[i] for i in order)
 
 
 def _quick_first(n: int, quick: int, leading: int = 0) -> list[int]:

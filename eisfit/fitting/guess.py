@@ -47,22 +47,23 @@ def spectrum_features(frequency: np.ndarray, z: np.ndarray) -> SpectrumFeatures:
     f = frequency[order]
     zz = z[order]
     w = 2 * np.pi * f
-    capacitive = zz.imag <= 0
-    hf = np.flatnonzero(capacitive)
+    minus_im = -zz.imag
+    abs_z = np.abs(zz)
+    z_max = abs_z.max()
+    hf = np.flatnonzero(minus_im >= 0)  # capacitive points
     top = hf[-max(1, len(hf) // 10):] if hf.size else np.arange(f.size)[-3:]
-    r_inf = float(max(np.min(zz.real[top]), 1e-6 * np.max(np.abs(zz))))
+    r_inf = float(max(zz.real[top].min(), 1e-6 * z_max))
     r_lf = float(zz.real[0])
-    r_pol = max(r_lf - r_inf, 0.05 * np.max(np.abs(zz)))
-    apex_taus = _apex_taus(f, -zz.imag)
+    r_pol = max(r_lf - r_inf, 0.05 * z_max)
     # Series inductance: from inductive high-frequency points when there are any, else a
     # cable-like value whose reactance is a few % of |Z| at the highest frequency (a start
     # near zero trapped it there while it was fitted in log space; now linear, a start of the
     # right size still saves iterations).
-    l_guess = float(zz.imag[-1] / w[-1]) if zz.imag[-1] > 0 else float(L_REACTANCE_FRACTION * np.abs(zz[-1]) / w[-1])
+    l_guess = float(zz.imag[-1] / w[-1]) if zz.imag[-1] > 0 else float(L_REACTANCE_FRACTION * abs_z[-1] / w[-1])
     return SpectrumFeatures(
         r_inf=r_inf, r_pol=float(r_pol), tau_min=float(1 / w[-1]), tau_max=float(1 / w[0]),
-        apex_taus=apex_taus, l_guess=l_guess, omega_min=float(w[0]), zimag_lf=float(-zz.imag[0]),
-        lf_exponent=_low_frequency_exponent(w, -zz.imag), omega=w, z=zz,
+        apex_taus=_apex_taus(f, minus_im), l_guess=l_guess, omega_min=float(w[0]), zimag_lf=float(minus_im[0]),
+        lf_exponent=_low_frequency_exponent(w, minus_im), omega=w, z=zz,
     )
 
 
@@ -72,10 +73,11 @@ def _low_frequency_exponent(w: np.ndarray, minus_im: np.ndarray) -> float:
     capacitor, n for a steep CPE line; 0.8 (the generic start) when the slope is
     shallower (an arc's tail still in that decade pulls it down) or -Z'' is not positive."""
     low = w <= w[0] * 10
-    if low.sum() < 3 or np.any(minus_im[low] <= 0):
+    line = minus_im[low]
+    if line.size < 3 or (line <= 0).any():
         return 0.8
-    slope = np.polyfit(np.log(w[low]), np.log(minus_im[low]), 1)[0]
-    return float(np.clip(-slope, 0.8, 1.0))
+    slope = np.polyfit(np.log(w[low]), np.log(line), 1)[0]
+    return float(min(max(-slope, 0.8), 1.0))
 
 
 def _apex_taus(f: np.ndarray, minus_im: np.ndarray) -> tuple[float, ...]:
@@ -84,9 +86,10 @@ def _apex_taus(f: np.ndarray, minus_im: np.ndarray) -> tuple[float, ...]:
         return ()
     y = np.convolve(minus_im, np.ones(3) / 3, mode="same")
     y[0], y[-1] = minus_im[0], minus_im[-1]
-    peaks = [i for i in range(1, f.size - 1) if y[i] > y[i - 1] and y[i] >= y[i + 1] and y[i] > 0]
-    peaks.sort(key=lambda i: -y[i])
-    return tuple(float(1 / (2 * np.pi * f[i])) for i in peaks)
+    inner = y[1:-1]
+    peaks = 1 + np.flatnonzero((inner > y[:-2]) & (inner >= y[2:]) & (inner > 0))
+    peaks = peaks[np.argsort(-y[peaks], kind="stable")]  # equal heights: lower frequency first
+    return tuple((1 / (2 * np.pi * f[peaks])).tolist())
 
 
 def top_level_arc_groups(tree, arcs) -> list[list[int]]:
@@ -281,7 +284,7 @@ def arc_taus_from_features(feats: SpectrumFeatures, n_arcs: int) -> list[float]:
     visible = sorted(feats.apex_taus[:n_arcs])
     if len(visible) == n_arcs:
         return visible
-    return list(np.geomspace(feats.tau_min * 3, feats.tau_max / 3, n_arcs))
+    return list(_log_grid(feats.tau_min * 3, feats.tau_max / 3, n_arcs))
 
 
 def arc_values(arc, r: float, tau: float, n: float = N_EXPONENT_START) -> dict[str, float]:
@@ -303,7 +306,7 @@ class StartList(Sequence):
                  order: Sequence[int] | None = None, extra: Mapping[str, float] | None = None,
                  other_orders: int = 0):
         self._make, self._n = make, n
-        self._order = list(range(n)) if order is None else list(order)
+        self._order: Sequence[int] = range(n) if order is None else tuple(order)  # read-only: lists share it
         self._extra = dict(extra or {})
         self._built: dict[int, dict[str, float]] = {}
         self.other_orders = other_orders  # the last items: placements in other time orders
@@ -326,7 +329,8 @@ class StartList(Sequence):
 
     def reordered(self, order: Sequence[int]) -> "StartList":
         """The items in the order ``order`` (positions in this list)."""
-        return StartList(self._make, self._n, [self._order[i] for i in order], self._extra, self.other_orders)
+        return StartList(self._make, self._n, tuple(map(self._order.__getitem__, order)), self._extra,
+                         self.other_orders)
 
     def with_values(self, values: Mapping[str, float]) -> "StartList":
         """Every item with ``values`` set on top."""
@@ -376,48 +380,88 @@ def multistart_guesses(circuit, feats: SpectrumFeatures, base: dict[str, float],
     n_proc = len(procs)
     linear = n_proc >= 3 and feats.z is not None  # magnitudes by linear least squares per tau set
     grid_size = n_grid or {1: 9, 2: 6, 3: 7}.get(n_proc, 5 if linear else 4)
-    lo, hi = feats.tau_min / 3, feats.tau_max * 3
-    tau_sets = list(itertools.combinations(np.geomspace(lo, hi, grid_size), n_proc))
+    _, tau_sets = _tau_sets(feats.tau_min / 3, feats.tau_max * 3, grid_size, n_proc)
     if linear:  # the best screened placements first, then the coarse grid
-        combos = screened_starts(circuit, procs, feats, LINEAR_SCREEN_GRID, LINEAR_SCREEN_KEEP)
-        coarse = _linear_screen(circuit, procs, np.array(tau_sets), feats)
-        combos += [(taus, coarse.magnitudes[i], coarse.series_values(i)) for i, taus in enumerate(tau_sets)]
+        combos = screened_starts(circuit, procs, feats, LINEAR_SCREEN_GRID, LINEAR_SCREEN_KEEP) \
+            .then(_linear_screen(circuit, procs, tau_sets, feats).placements(tau_sets))
     else:
-        splits = [tuple(feats.r_pol * f for f in frac) for frac in _resistance_splits(n_proc)]
-        series = _series_of_grid(circuit, procs, tau_sets, feats)
-        combos = [(taus, mags, series[i]) for i, taus in enumerate(tau_sets) for mags in splits]
+        combos = _split_grid(circuit, procs, tau_sets, feats)
         leading = leading_screened(circuit, feats, n_starts)
         if leading:  # the best placements first (the quick round)
-            combos = screened_starts(circuit, procs, feats, LINEAR_SCREEN_GRID, leading) + combos
+            combos = screened_starts(circuit, procs, feats, LINEAR_SCREEN_GRID, leading).then(combos)
     if n_starts is not None and n_starts - 1 < len(combos):
         picks = np.linspace(0, len(combos) - 1, max(n_starts - 1, 0)).round().astype(int)
-        combos = [combos[i] for i in np.unique(picks)]
+        combos = combos.rows(np.unique(picks))
     other_orders = time_orders(circuit, procs)[1:] if (n_starts is None and feats.z is not None) else []
-    reordered = screened_starts(circuit, procs, feats, LINEAR_SCREEN_GRID, OTHER_ORDER_KEEP, other_orders) \
-        if other_orders else []
-    combos += reordered
+    n_reordered = 0
+    if other_orders:
+        reordered = screened_starts(circuit, procs, feats, LINEAR_SCREEN_GRID, OTHER_ORDER_KEEP, other_orders)
+        combos, n_reordered = combos.then(reordered), len(reordered)
     base = dict(base)
 
     def make(k: int) -> dict[str, float]:
         s = dict(base)
         if k:
-            taus, mags, series = combos[k - 1]
-            for proc, tau, r in zip(procs, taus, mags):
+            for proc, tau, r in zip(procs, combos.taus[k - 1], combos.magnitudes[k - 1]):
                 s.update(process_values(proc, float(r), tau, feats))
-            s.update({name: v for name, v in series.items() if name not in keep})
+            s.update({name: v for name, v in combos.series_values(k - 1).items() if name not in keep})
         return s
 
-    return StartList(make, 1 + len(combos), other_orders=len(reordered))
+    return StartList(make, 1 + len(combos), other_orders=n_reordered)
 
 
-def _series_of_grid(circuit, procs: Sequence[Process], tau_sets: list[tuple[float, ...]],
-                    feats: SpectrumFeatures) -> list[dict[str, float]]:
-    """The linear fit's series values (inductance) for each tau set of the coarse grid;
-    empty dicts when the circuit has no series L or there are no data."""
-    if feats.z is None or not any(e.kind in ("L", "La") for e in circuit.elements):
-        return [{} for _ in tau_sets]
-    screen = _linear_screen(circuit, procs, np.array(tau_sets), feats)
-    return [screen.series_values(i) for i in range(len(tau_sets))]
+@dataclass(frozen=True)
+class Placements:
+    """Starts that place the processes on the time axis, one per row."""
+
+    taus: np.ndarray  # (K, P) time constant of each process, s
+    magnitudes: np.ndarray  # (K, P) resistance (magnitude) of each process, ohm
+    inductance_H: np.ndarray  # (K,) the linear fit's series inductance, H (nan: none)
+    inductance_param: str | None = None  # the circuit's one series L (or La) parameter, else None
+
+    def __len__(self) -> int:
+        return len(self.taus)
+
+    def rows(self, rows: Sequence[int] | np.ndarray) -> "Placements":
+        """The placements at positions ``rows``, in that order."""
+        return Placements(self.taus[rows], self.magnitudes[rows], self.inductance_H[rows], self.inductance_param)
+
+    def then(self, other: "Placements") -> "Placements":
+        """These placements followed by ``other``'s (placements of the same processes)."""
+        return Placements(np.concatenate([self.taus, other.taus]),
+                          np.concatenate([self.magnitudes, other.magnitudes]),
+                          np.concatenate([self.inductance_H, other.inductance_H]),
+                          self.inductance_param or other.inductance_param)
+
+    def series_values(self, row: int) -> dict[str, float]:
+        """{inductance parameter: value} for row ``row`` when the circuit has exactly one
+        series L (or La) and the linear fit gives it a positive finite value, else {}."""
+        if self.inductance_param is None:
+            return {}
+        value = float(self.inductance_H[row])
+        return {self.inductance_param: value} if math.isfinite(value) and value > 0 else {}
+
+
+def _split_grid(circuit, procs: Sequence[Process], tau_sets: np.ndarray, feats: SpectrumFeatures) -> Placements:
+    """The coarse grid of one or two processes: each tau set (C, P; s) with each split of
+    the polarisation resistance (:func:`_resistance_splits`), and the tau set's linear-fit
+    inductance when the circuit has a series L and there are data."""
+    n_splits = len(_resistance_splits(len(procs)))
+    inductance, param = np.full(len(tau_sets), np.nan), None
+    if feats.z is not None and any(e.kind in ("L", "La") for e in circuit.elements):
+        screened = _linear_screen(circuit, procs, tau_sets, feats).placements(tau_sets)
+        inductance, param = screened.inductance_H, screened.inductance_param
+    magnitudes = feats.r_pol * _split_fractions(len(procs), len(tau_sets))
+    return Placements(np.repeat(tau_sets, n_splits, axis=0), magnitudes, np.repeat(inductance, n_splits), param)
+
+
+@functools.lru_cache(maxsize=16)
+def _split_fractions(n_proc: int, n_sets: int) -> np.ndarray:
+    """(n_sets * S, P): the S resistance splits of ``n_proc`` processes
+    (:func:`_resistance_splits`), repeated for each of ``n_sets`` tau sets; read-only."""
+    fractions = np.tile(np.array(_resistance_splits(n_proc)), (n_sets, 1))
+    fractions.flags.writeable = False
+    return fractions
 
 
 def leading_screened(circuit, feats: SpectrumFeatures, n_starts: int | None = None) -> int:
@@ -432,15 +476,38 @@ LINEAR_SCREEN_KEEP = 32  # tau sets of the fine grid kept as starts: the best li
 SCREEN_SHARE_CAP = 10  # kept tau sets that may give one process the same grid time constant
 SCREENED_FIRST = 4  # one or two processes: best screened placements put before the coarse grid
 VISIBLE_FRACTION = 0.05  # a start's process magnitude is at least this fraction of |Z| at 1/tau
+GRID_CACHE_SIZE = 128  # time-constant grids kept (a campaign's spectra share one frequency grid)
+
+
+@functools.lru_cache(maxsize=GRID_CACHE_SIZE)
+def _log_grid(lo_s: float, hi_s: float, size: int) -> np.ndarray:
+    """``size`` time constants log-spaced from ``lo_s`` to ``hi_s`` (s); cached, read-only."""
+    grid = np.geomspace(lo_s, hi_s, size)
+    grid.flags.writeable = False
+    return grid
+
+
+@functools.lru_cache(maxsize=GRID_CACHE_SIZE)
+def _tau_sets(lo_s: float, hi_s: float, grid_size: int, n_proc: int,
+              order: tuple[int, ...] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(grid indices (C, P), time constants (C, P), s) of every choice of ``n_proc`` of the
+    ``grid_size`` time constants log-spaced over ``lo_s``..``hi_s``: ascending in the time
+    order ``order`` (positions of the processes, fastest first; default: their own order).
+    Cached per grid (both arrays read-only)."""
+    ascending = np.array(list(itertools.combinations(range(grid_size), n_proc)), dtype=int).reshape(-1, n_proc)
+    index_sets = np.empty_like(ascending)
+    index_sets[:, list(order or range(n_proc))] = ascending
+    tau_sets = _log_grid(lo_s, hi_s, grid_size)[index_sets]
+    index_sets.flags.writeable = tau_sets.flags.writeable = False
+    return index_sets, tau_sets
 
 
 def screened_starts(circuit, procs: Sequence[Process], feats: SpectrumFeatures, grid_size: int,
-                    keep: int, orders: Sequence[tuple[int, ...]] | None = None
-                    ) -> list[tuple[tuple[float, ...], np.ndarray, dict[str, float]]]:
-    """(time constants, magnitudes, series values) of the ``keep`` ascending tau sets on a
-    fine grid whose linear fit (:func:`process_magnitudes`) leaves the smallest residual: a
-    cheap screen of hundreds of placements before any nonlinear iteration. Series values:
-    the linear fit's inductance (see :meth:`_LinearScreen.series_values`).
+                    keep: int, orders: Sequence[tuple[int, ...]] | None = None) -> Placements:
+    """The placements of the ``keep`` ascending tau sets on a fine grid whose linear fit
+    (:func:`process_magnitudes`) leaves the smallest residual: a cheap screen of hundreds
+    of placements before any nonlinear iteration; with the linear fit's inductance (see
+    :meth:`Placements.series_values`).
 
     At most ``SCREEN_SHARE_CAP`` kept sets give one process the same grid time constant
     (:func:`_diverse_best`). The screen's arcs have one exponent (0.9), so a broad arc
@@ -453,17 +520,13 @@ def screened_starts(circuit, procs: Sequence[Process], feats: SpectrumFeatures, 
     ``orders``: the time orders of the processes screened (:func:`time_orders`), ``keep``
     placements each; by default the circuit's own (ascending time constants in process order).
     """
-    grid = np.geomspace(feats.tau_min / 3, feats.tau_max * 3, grid_size)
-    ascending = np.array(list(itertools.combinations(range(grid_size), len(procs))))
-    out = []
-    for order in orders or [tuple(range(len(procs)))]:
-        index_sets = np.empty_like(ascending)  # each process's grid index, in that order
-        index_sets[:, list(order)] = ascending
-        tau_sets = grid[index_sets]
+    parts = []
+    for order in orders or [None]:
+        index_sets, tau_sets = _tau_sets(feats.tau_min / 3, feats.tau_max * 3, grid_size, len(procs),
+                                         None if order is None else tuple(order))
         screen = _linear_screen(circuit, procs, tau_sets, feats)
-        best = _diverse_best(screen.cost, index_sets, keep, SCREEN_SHARE_CAP)
-        out += [(tuple(tau_sets[i]), screen.magnitudes[i], screen.series_values(i)) for i in best]
-    return out
+        parts.append(screen.placements(tau_sets, _diverse_best(screen.cost, index_sets, keep, SCREEN_SHARE_CAP)))
+    return functools.reduce(Placements.then, parts)
 
 
 MAX_TIME_ORDERS = 6  # orders of the series blocks the screen tries
@@ -483,6 +546,12 @@ def time_orders(circuit, procs: Sequence[Process]) -> list[tuple[int, ...]]:
     only, R0-p(R1,CPE1)-p(CPE2,R2-Ws2) on spectra whose Randles branch is the faster ended
     2-46x above the optimum (12 of 12 synthetic spectra; a Gamry example 1.08x).
     """
+    return list(_time_orders(circuit, tuple(procs)))
+
+
+@functools.lru_cache(maxsize=64)
+def _time_orders(circuit, procs: tuple[Process, ...]) -> tuple[tuple[int, ...], ...]:
+    """:func:`time_orders`, cached per circuit and processes."""
     block_of = _process_blocks(circuit)
     blocks: dict[int, list[int]] = {}
     for k, proc in enumerate(procs):
@@ -496,7 +565,7 @@ def time_orders(circuit, procs: Sequence[Process]) -> list[tuple[int, ...]]:
             orders[key] = tuple(k for b in perm for k in groups[b])
         if len(orders) == MAX_TIME_ORDERS:
             break
-    return list(orders.values())
+    return tuple(orders.values())
 
 
 @functools.lru_cache(maxsize=64)
@@ -554,12 +623,13 @@ def blocking_arc_starts(circuit, feats: SpectrumFeatures, base: Mapping[str, flo
         else:
             tail[arc.capacitive] = 1.0 / (feats.zimag_lf * feats.omega_min)
         others = tuple(p for p in procs if p is not proc)
-        placements = screened_starts(circuit, others, feats, LINEAR_SCREEN_GRID, keep) if others else [((), (), {})]
-        for k, (taus, mags, series) in enumerate(placements):
+        placements = screened_starts(circuit, others, feats, LINEAR_SCREEN_GRID, keep) if others \
+            else Placements(np.zeros((1, 0)), np.zeros((1, 0)), np.full(1, np.nan))
+        for k in range(len(placements)):
             start = dict(base)
-            for other, tau, r in zip(others, taus, mags):
+            for other, tau, r in zip(others, placements.taus[k], placements.magnitudes[k]):
                 start.update(process_values(other, float(r), tau, feats))
-            start.update({name: v for name, v in series.items() if name in free})
+            start.update({name: v for name, v in placements.series_values(k).items() if name in free})
             start.update(tail)
             out.append((f"tail:{arc.resistor}<-screen:{k}", start))
     return out
@@ -637,16 +707,21 @@ def _diverse_best(cost: np.ndarray, index_sets: np.ndarray, keep: int, cap: int)
     """Rows of ``index_sets`` (C, P: each process's grid index) in ascending ``cost``, the
     first ``keep`` of them that do not give a process a grid index that ``cap`` rows taken
     before already give it."""
-    taken = np.zeros((index_sets.shape[1], int(index_sets.max(initial=0)) + 1), dtype=int)
-    position = np.arange(index_sets.shape[1])
+    ranked = np.argsort(cost)
+    if keep <= cap:  # fewer than ``cap`` rows taken before any row: none can be refused
+        return ranked[:keep].tolist()
+    taken = [[0] * (int(index_sets.max(initial=0)) + 1) for _ in range(index_sets.shape[1])]  # [process][index]
+    rows = index_sets.tolist()
     chosen: list[int] = []
-    for i in np.argsort(cost):
+    for i in ranked.tolist():
         if len(chosen) == keep:
             break
-        if np.any(taken[position, index_sets[i]] >= cap):
+        row = rows[i]
+        if any(taken[p][g] >= cap for p, g in enumerate(row)):
             continue
-        taken[position, index_sets[i]] += 1
-        chosen.append(int(i))
+        for p, g in enumerate(row):
+            taken[p][g] += 1
+        chosen.append(i)
     return chosen
 
 
@@ -659,13 +734,12 @@ class _LinearScreen:
     inductance_H: np.ndarray | None  # (C,) coefficient of j omega, H (None: no L in the circuit)
     inductance_param: str | None  # the circuit's one series L (or La) parameter, else None
 
-    def series_values(self, row: int) -> dict[str, float]:
-        """{inductance parameter: value} for row ``row`` when the circuit has exactly one
-        series L (or La) and the linear fit gives it a positive finite value, else {}."""
-        if self.inductance_H is None or self.inductance_param is None:
-            return {}
-        value = float(self.inductance_H[row])
-        return {self.inductance_param: value} if math.isfinite(value) and value > 0 else {}
+    def placements(self, taus: np.ndarray, rows: Sequence[int] | None = None) -> Placements:
+        """The screened time constants ``taus`` (C, P; s) with their magnitudes and
+        inductance: every row, or those at positions ``rows`` in that order."""
+        inductance = np.full(len(taus), np.nan) if self.inductance_H is None else self.inductance_H
+        placed = Placements(taus, self.magnitudes, inductance, self.inductance_param)
+        return placed if rows is None else placed.rows(rows)
 
 
 def process_magnitudes(circuit, procs: Sequence[Process], taus: np.ndarray, feats: SpectrumFeatures,
@@ -689,61 +763,122 @@ def process_magnitudes(circuit, procs: Sequence[Process], taus: np.ndarray, feat
     With ``with_cost``, also the weighted sum of squares left by each row with the floored
     magnitudes (C,): returns (magnitudes, cost).
     """
-    screen = _linear_screen(circuit, procs, taus, feats)
+    screen = _linear_screen(circuit, procs, np.asarray(taus, dtype=float), feats)
     return (screen.magnitudes, screen.cost) if with_cost else screen.magnitudes
+
+
+@dataclass(frozen=True)
+class _ScreenTerms:
+    """What a linear screen of some processes of a circuit fits besides them."""
+
+    shapes: tuple[str, ...]  # per process: "arc", "Wo" or "Ws" (its unit response)
+    inductive: bool  # a series L or La outside the processes: a j omega column
+    blocking: str | None  # "CPE" or "C" outside the processes: a blocking column, else None
+    inductance_param: str | None  # the circuit's one series L (or La) parameter, else None
+
+
+@functools.lru_cache(maxsize=64)
+def _screen_terms(circuit, procs: tuple[Process, ...]) -> _ScreenTerms:
+    """The :class:`_ScreenTerms` of ``procs`` in ``circuit`` (cached per circuit and processes)."""
+    members = process_members(procs)
+    kinds = {e.kind for e in circuit.elements if e.name not in members}
+    blocking = ("CPE" if "CPE" in kinds else "C") if kinds & {"C", "CPE"} else None
+    l_names = [e.param_names[0] for e in circuit.elements if e.kind in ("L", "La")]
+    return _ScreenTerms(tuple("arc" if p.arc is not None else p.diffusion_kind for p in procs),
+                        bool(kinds & {"L", "La"}), blocking, l_names[0] if len(l_names) == 1 else None)
+
+
+SCREEN_CACHE_SIZE = 32  # screen layouts kept (each < 1 MB): one per process shapes, frequency grid and tau sets
+
+
+@dataclass(frozen=True)
+class _ScreenLayout:
+    """The part of a linear screen that depends only on the process shapes, the angular
+    frequencies and the tau sets, not on the impedance (:func:`_screen_layout`)."""
+
+    # (S*U + E, 2N) unweighted columns, real then imaginary parts: the unit response of each
+    # process shape at each of the U distinct taus, then the series terms 1 (and j omega)
+    columns: np.ndarray
+    gather: np.ndarray  # (C, Q, Q) flat positions in the (K, K) Gram matrix of each row's Q columns
+    ridge: np.ndarray  # (Q, Q) 1e-10 I, added to each row's Gram matrix
+    idx: np.ndarray  # (C, Q) basis column of each row's processes and extra terms (a blocking column last)
+    where: np.ndarray  # (C, P) position of each process's tau among the distinct taus
+    log_omega_at_tau: np.ndarray  # (U,) ln(1/tau) of the distinct taus, ln(rad/s)
+    omega_order: np.ndarray  # (N,) ascending order of the angular frequencies
+    log_omega_sorted: np.ndarray  # (N,) their logarithms in that order, ln(rad/s)
+
+
+def _real_imag(col: np.ndarray) -> np.ndarray:
+    """complex (..., N) -> real (..., 2N): the real parts, then the imaginary parts."""
+    return np.concatenate([col.real, col.imag], axis=-1)
+
+
+@functools.lru_cache(maxsize=SCREEN_CACHE_SIZE)
+def _screen_layout(terms: _ScreenTerms, omega_bytes: bytes, tau_bytes: bytes, tau_shape: tuple[int, int]
+                   ) -> _ScreenLayout:
+    """The :class:`_ScreenLayout` of ``terms`` at the angular frequencies (rad/s) and tau
+    sets (s) given as float64 bytes: cached, so the spectra of a campaign on one frequency
+    grid build the unit responses once."""
+    w = np.frombuffer(omega_bytes)
+    taus = np.frombuffer(tau_bytes).reshape(tau_shape)
+    n_proc = tau_shape[1]
+    unique, where = np.unique(taus, return_inverse=True)  # a grid repeats a few values
+    where = where.reshape(taus.shape)
+    w_tau = w[None, :] * unique[:, None]
+    s_ = np.sqrt(1j * w_tau)
+    shapes = list(dict.fromkeys(terms.shapes))
+    # ZARC: (j w tau)^n = (w tau)^n e^(j n pi / 2), a real power (a complex one costs ~10x)
+    blocks = {"arc": lambda: 1.0 / (1.0 + w_tau ** N_EXPONENT_START * np.exp(0.5j * np.pi * N_EXPONENT_START)),
+              "Wo": lambda: 1.0 / (s_ * np.tanh(s_)), "Ws": lambda: np.tanh(s_) / s_}
+    extra = [np.ones_like(w, dtype=complex)] + ([1j * w] if terms.inductive else [])
+    columns = np.vstack([_real_imag(blocks[k]()) for k in shapes] + [_real_imag(e)[None, :] for e in extra])
+    n_extra = len(extra) + (terms.blocking is not None)
+    idx = np.empty((taus.shape[0], n_proc + n_extra), dtype=int)
+    for k, kind in enumerate(terms.shapes):
+        idx[:, k] = shapes.index(kind) * unique.size + where[:, k]
+    idx[:, n_proc:] = len(shapes) * unique.size + np.arange(n_extra)
+    n_columns = len(columns) + (terms.blocking is not None)
+    order = np.argsort(w)
+    layout = _ScreenLayout(columns, idx[:, :, None] * n_columns + idx[:, None, :], 1e-10 * np.eye(idx.shape[1]),
+                           idx, where, np.log(1.0 / unique), order, np.log(w[order]))
+    for a in (layout.columns, layout.gather, layout.ridge, layout.idx, layout.where):
+        a.flags.writeable = False
+    return layout
 
 
 def _linear_screen(circuit, procs: Sequence[Process], taus: np.ndarray, feats: SpectrumFeatures) -> _LinearScreen:
     """The linear fits behind :func:`process_magnitudes`, with their cost and inductance."""
     w, z = feats.omega, feats.z
-    n_rows, n_proc = taus.shape
-    members = process_members(procs)
-    kinds = {e.kind for e in circuit.elements if e.name not in members}
-    extra = [np.ones_like(w, dtype=complex)]
-    if kinds & {"L", "La"}:
-        extra.append(1j * w)
-    blocking = bool(kinds & {"C", "CPE"})
-    if blocking:  # a blocking element: a CPE line with the data's low-frequency slope
-        extra.append((1j * w) ** -(feats.lf_exponent if "CPE" in kinds else 1.0))
-    scale = np.concatenate([np.abs(z), np.abs(z)])
-
-    def weighted(col: np.ndarray) -> np.ndarray:  # complex (..., N) -> real (..., 2N), / |Z|
-        return np.concatenate([col.real, col.imag], axis=-1) / scale
-
-    # every column any row can use: one per (process shape, distinct tau), then the extras
-    unique, where = np.unique(taus, return_inverse=True)  # a grid repeats a few values
-    where = where.reshape(taus.shape)
-    w_tau = w[None, :] * unique[:, None]
-    s_ = np.sqrt(1j * w_tau)
-    kind_of = ["arc" if p.arc is not None else p.diffusion_kind for p in procs]
-    shapes = list(dict.fromkeys(kind_of))
-    # ZARC: (j w tau)^n = (w tau)^n e^(j n pi / 2), a real power (a complex one costs ~10x)
-    blocks = {"arc": lambda: 1.0 / (1.0 + w_tau ** N_EXPONENT_START * np.exp(0.5j * np.pi * N_EXPONENT_START)),
-              "Wo": lambda: 1.0 / (s_ * np.tanh(s_)), "Ws": lambda: np.tanh(s_) / s_}
-    basis = np.vstack([weighted(blocks[k]()) for k in shapes] + [weighted(e)[None, :] for e in extra])
+    n_proc = taus.shape[1]
+    terms = _screen_terms(circuit, tuple(procs))
+    layout = _screen_layout(terms, np.ascontiguousarray(w, dtype=float).tobytes(),
+                            np.ascontiguousarray(taus, dtype=float).tobytes(), taus.shape)
+    columns = layout.columns
+    if terms.blocking is not None:  # a blocking element: a CPE line with the data's low-frequency slope
+        line = (1j * w) ** -(feats.lf_exponent if terms.blocking == "CPE" else 1.0)
+        columns = np.vstack([columns, _real_imag(line)[None, :]])
+    abs_z = np.abs(z)
+    scale = np.concatenate([abs_z, abs_z])
+    basis = columns / scale  # weighted by 1/|Z|
     norms = np.maximum(np.linalg.norm(basis, axis=1), 1e-300)
     basis /= norms[:, None]
-    rhs_all = basis @ (np.concatenate([z.real, z.imag]) / scale)
+    data = np.concatenate([z.real, z.imag]) / scale
+    rhs_all = basis @ data
     gram_all = basis @ basis.T
-    idx = np.empty((n_rows, n_proc + len(extra)), dtype=int)
-    for k, kind in enumerate(kind_of):
-        idx[:, k] = shapes.index(kind) * unique.size + where[:, k]
-    idx[:, n_proc:] = len(shapes) * unique.size + np.arange(len(extra))
-    gram = gram_all[idx[:, :, None], idx[:, None, :]] + 1e-10 * np.eye(idx.shape[1])
+    idx = layout.idx
+    gram = gram_all.ravel()[layout.gather] + layout.ridge
     rhs = rhs_all[idx]
     x = np.linalg.solve(gram, rhs[:, :, None])[:, :, 0]  # coefficients of the normalised columns
     coef = x / norms[idx]
-    order = np.argsort(w)
-    z_at = np.interp(np.log(1.0 / unique), np.log(w[order]), np.abs(z[order]))  # |Z| at omega = 1/tau
+    z_at = np.interp(layout.log_omega_at_tau, layout.log_omega_sorted, abs_z[layout.omega_order])  # |Z| at 1/tau
     # with a blocking element Z'(f_min) holds the line's own real part, not R_pol: no R_pol term
-    floor = np.maximum(VISIBLE_FRACTION * z_at, 0.0 if blocking else 1e-3 * feats.r_pol)
-    mags = np.maximum(coef[:, :n_proc], floor[where])
+    floor = np.maximum(VISIBLE_FRACTION * z_at, 0.0 if terms.blocking else 1e-3 * feats.r_pol)
+    mags = np.maximum(coef[:, :n_proc], floor[layout.where])
     x[:, :n_proc] = mags * norms[idx[:, :n_proc]]
-    b_norm2 = float(np.sum((np.concatenate([z.real, z.imag]) / scale) ** 2))
+    b_norm2 = float(np.sum(data ** 2))
     cost = b_norm2 - 2 * np.einsum("ci,ci->c", x, rhs) + np.einsum("ci,cij,cj->c", x, gram, x)
-    inductance = coef[:, n_proc + 1] if kinds & {"L", "La"} else None  # column 1j w follows the ones
-    l_names = [e.param_names[0] for e in circuit.elements if e.kind in ("L", "La")]
-    return _LinearScreen(mags, cost, inductance, l_names[0] if len(l_names) == 1 else None)
+    inductance = coef[:, n_proc + 1] if terms.inductive else None  # column 1j w follows the ones
+    return _LinearScreen(mags, cost, inductance, terms.inductance_param)
 
 
 def _resistance_splits(n_arcs: int) -> list[tuple[float, ...]]:
