@@ -179,18 +179,22 @@ def _assemble_grid(preps: list[_Prepared], sol: Solution, *, kk: bool, order_arc
     batch = BatchProblem.of(preps)
     p_final = final_values(preps, sol.p_best, order_arcs)
     covs = _covariances(batch, p_final)
-    values = [dict(zip(p.names, v)) for p, v in zip(preps, p_final)]
-    derived = _derived_batch(preps, values, covs)
-    kk_out = [KKOutcome.of(r) for r in sol.kk]
     profiles = _profiles(preps, p_final, covs)
     better = [i for i, pr in enumerate(profiles) if pr is not None and pr.better is not None] if may_repolish else []
     redone = dict(zip(better, _assemble_grid([preps[i] for i in better], _repolished(preps, sol, profiles, better),
                                              kk=kk, order_arcs=order_arcs, may_repolish=False))) if better else {}
+    applied = [None if pr is None else _apply_profile(p, pf, cov[0], pr)
+               for p, pf, cov, pr in zip(preps, p_final, covs, profiles)]
+    # the covariances as reported (widened by the profiles), for the derived quantities' errors
+    covs = [cov if a is None else (a.cov, cov[1], cov[2]) for cov, a in zip(covs, applied)]
+    values = [dict(zip(p.names, v)) for p, v in zip(preps, p_final)]
+    derived = _derived_batch(preps, values, covs)
+    kk_out = [KKOutcome.of(r) for r in sol.kk]
     return [redone[i] if i in redone else
             _finish(p, sol.p_best[i], bool(sol.converged[i]), kk=kk, order_arcs=order_arcs, covariance=covs[i],
                     derived=derived[i], kk_outcome=kk_out[i],
                     p_final=p_final[i], start_won=sol.start_won[i], n_starts=int(sol.n_starts[i]),
-                    profile=profiles[i], may_repolish=False)
+                    profile=applied[i], may_repolish=False)
             for i, p in enumerate(preps)]
 
 
@@ -425,15 +429,16 @@ def _finish(prep: _Prepared, p_best: np.ndarray, converged: bool, *, kk: bool, o
             kk_outcome: KKOutcome | None = None,
             may_repolish: bool = True, p_final: np.ndarray | None = None,
             start_won: str = "", n_starts: int | None = None,
-            profile: ProfileOutcome | None | str = "compute") -> FitResult:
+            profile: AppliedProfile | None | str = "compute") -> FitResult:
     """Statistics, covariance, flags and the FitResult at the solver's optimum.
 
     ``covariance`` = (cov, singular, chisq), ``derived``, ``kk_outcome`` and ``profile``
-    (the outcome of this fit's :func:`_profile_job`, None when it has none) may be
-    precomputed in batches (:func:`_assemble_grid`); they are computed here otherwise (as
-    is ``p_final``, the values after arc ordering). When the profile of a resistance meets
-    a lower chi-square than the solver's optimum, the fit is polished from there and
-    finished again (once).
+    (what this fit's :func:`_profile_job` outcome means for it, :func:`_apply_profile`;
+    None when it has none) may be precomputed in batches (:func:`_assemble_grid`: the
+    covariance then is the one the profile widened, and ``derived`` follows it); they are
+    computed here otherwise (as is ``p_final``, the values after arc ordering). When the
+    profile of a resistance meets a lower chi-square than the solver's optimum, the fit is
+    polished from there and finished again (once).
     """
     names = prep.names
     problem = prep.problem
@@ -452,19 +457,19 @@ def _finish(prep: _Prepared, p_best: np.ndarray, converged: bool, *, kk: bool, o
     if singular:  # the parameters in its null directions have no stderr; the others keep theirs
         flags.append("singular-covariance")
     intervals: dict[str, dict] = {}
-    if profile == "compute":
+    if isinstance(profile, str):  # "compute"
         job = None if singular else _profile_job(prep, p_final, cov, chisq, at_bound)
-        profile = None if job is None else profile_many([job])[0]
+        profile = None if job is None else _apply_profile(prep, p_final, cov, profile_many([job])[0])
     if profile is not None:
-        better, profiled_cov, intervals, profile_flags = _apply_profile(prep, p_final, cov, profile)
-        if better is not None and may_repolish:
-            p_new, _, polished = polish_from([prep], [better])
+        if profile.better is not None and may_repolish:
+            p_new, _, polished = polish_from([prep], [profile.better])
             return _finish(prep, p_new[0], converged and bool(polished[0]), kk=kk, order_arcs=order_arcs,
                            kk_outcome=kk_outcome, may_repolish=False, start_won=f"{start_won}+profile",
                            n_starts=n_starts)
-        if profiled_cov is not cov:
-            cov, derived = profiled_cov, None  # derived errors follow the widened covariance
-        flags.extend(profile_flags)
+        if profile.cov is not cov:
+            cov, derived = profile.cov, None  # derived errors follow the widened covariance
+        intervals = profile.intervals
+        flags.extend(profile.flags)
     if not converged:  # issue 13: stopped on the iteration limit, but nothing left to gain?
         theta = problem.transform.to_internal(p_final[free])[None, :]
         r, jac = problem.residuals_and_jacobian(theta)
@@ -505,12 +510,22 @@ def _wald(free_names: list[str], cov: np.ndarray) -> dict[str, float]:
     return {n: float(math.sqrt(max(cov[k, k], 0.0))) for k, n in enumerate(free_names)}
 
 
-def _apply_profile(prep: _Prepared, p_final: np.ndarray, cov: np.ndarray, outcome: ProfileOutcome):
-    """What a profile outcome means for the result: (a better parameter vector or None,
+@dataclass(frozen=True)
+class AppliedProfile:
+    """What a profile outcome means for a fit's result (:func:`_apply_profile`)."""
+
+    better: np.ndarray | None  # a full parameter vector with a lower chi-square, else None
+    cov: np.ndarray  # the covariance, rows/columns of the resistances the profile widened scaled up
+    intervals: dict[str, dict]  # profile intervals by parameter name (ProfileInterval.as_dict)
+    flags: list[str]  # profile-stderr:<name> for each widened resistance
+
+
+def _apply_profile(prep: _Prepared, p_final: np.ndarray, cov: np.ndarray, outcome: ProfileOutcome) -> AppliedProfile:
+    """What a profile outcome means for the result: a better parameter vector, or the
     covariance with the rows/columns of resistances whose profile interval is wider than
-    the Wald error scaled up (correlations kept), the intervals as dicts, flags)."""
+    the Wald error scaled up (correlations kept), the intervals and the flags."""
     if outcome.better is not None:
-        return outcome.better, cov, {}, []
+        return AppliedProfile(outcome.better, cov, {}, [])
     free_names = [prep.names[i] for i in prep.problem.free]
     wald = _wald(free_names, cov)
     values = dict(zip(prep.names, p_final))
@@ -524,7 +539,7 @@ def _apply_profile(prep: _Prepared, p_final: np.ndarray, cov: np.ndarray, outcom
             cov[k, :] *= ratio
             cov[:, k] *= ratio
             flags.append(f"profile-stderr:{name}")
-    return None, cov, intervals, flags
+    return AppliedProfile(None, cov, intervals, flags)
 
 
 def _covariance_at(problem: Problem, p_final: np.ndarray) -> tuple[np.ndarray | None, bool, float]:
