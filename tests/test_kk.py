@@ -90,6 +90,55 @@ def test_runs_test_detects_long_runs():
     assert runs_test_z(blocks) < -5
 
 
+def test_runs_test_skips_zero_residuals_and_scores_each_row_of_a_stack_alike():
+    """The runs are those of the non-zero signs (a zero neither ends nor starts one); a
+    stack of residual vectors, as the batched test scores them, gives each row's score."""
+    from eisfit.analysis.kk import _runs_test_z_rows, runs_test_z
+
+    def by_definition(r):  # Wald-Wolfowitz on the signs of the non-zero residuals
+        signs = np.sign(r[r != 0])
+        n, n_pos = signs.size, int(np.sum(signs > 0))
+        if n_pos in (0, n):
+            return float("-inf") if n >= 10 else 0.0
+        runs = 1 + int(np.sum(signs[1:] != signs[:-1]))
+        mean = 2.0 * n_pos * (n - n_pos) / n + 1.0
+        var = (mean - 1.0) * (mean - 2.0) / (n - 1.0)
+        return float((runs - mean) / np.sqrt(var)) if var > 0 else 0.0
+
+    rng = np.random.default_rng(2)
+    stack = rng.choice([-1.5, -0.2, 0.0, 0.0, 0.3, 2.0], size=(300, 24))
+    stack[:20, :6] = 0.0  # leading zeros
+    stack[20:30] = np.abs(stack[20:30])  # one sign only
+    stack[30] = 0.0
+    assert runs_test_z(np.array([1.0, 0.0, 1.0] * 8 + [-1.0] * 12)) == by_definition(
+        np.array([1.0] * 16 + [-1.0] * 12))
+    rows = _runs_test_z_rows(stack)
+    assert [runs_test_z(r) for r in stack] == [by_definition(r) for r in stack] == rows.tolist()
+
+
+def test_a_stack_of_spectra_gets_each_spectrum_s_own_verdict_and_outliers():
+    """The statistics, runs tests and robust SDs of a stack are computed together: valid,
+    noisy (above the violation limit too), drifting and glitched spectra in one call get
+    what each gets alone, and arrays of their own."""
+    from eisfit.analysis.kk import kk_tests
+
+    frac = np.clip((np.arange(F.size) - F.size // 2) / (F.size // 2), 0, 1)
+    glitch = noisy(two_arcs(), pct=0.2, seed=1)
+    glitch[F.size // 2] *= 1.05
+    z = np.array([noisy(two_arcs(), seed=0), noisy(two_arcs(), pct=0.6, seed=3), noisy(two_arcs(), pct=1.0, seed=2),
+                  noisy(two_arcs(R2 * (1 + 0.5 * frac)), pct=0.6, seed=3), glitch] * 4)
+    stack = kk_tests(F, z)
+    assert {r.status for r in stack} >= {"valid", "noisy", "violation"} and any(r.outliers_Hz for r in stack)
+    for zi, res in zip(z, stack):
+        ref = kk_test(Spectrum(F, zi))
+        assert (res.status, res.passed, res.structured, res.n_rc) == (ref.status, ref.passed, ref.structured, ref.n_rc)
+        assert res.outliers_Hz == pytest.approx(ref.outliers_Hz, rel=1e-12)
+        assert res.max_residual_pct == pytest.approx(ref.max_residual_pct, rel=1e-6)
+        assert res.noise_level == pytest.approx(ref.noise_level, rel=1e-6)
+    stack[0].frequency[0] = -1.0  # each result owns its arrays
+    assert stack[1].frequency[0] == F[0]
+
+
 def test_missing_inductance_reads_as_violation():
     res = kk_test(Spectrum(F, noisy(two_arcs())), inductance=False)
     assert not res.passed

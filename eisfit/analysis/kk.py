@@ -28,7 +28,6 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError
-from ..model.weighting import pseudo_chisq as _pseudo_chisq
 from ..model.weighting import residual_scales
 from ..spectrum import Spectrum, as_spectrum, require_distinct_frequencies, shared_grid
 from ..units import format_frequency
@@ -218,6 +217,35 @@ def _design_matrix(
     return np.concatenate(blocks, axis=-1)
 
 
+GRID_DESIGNS_KEPT = 128  # one-grid chain designs remembered (_grid_design): a Lin-KK test of a 51-point grid
+# uses 52 (chains of 1-25 elements without and with a capacitance, the longer ones), < 1.5 MB: two grids' worth
+
+
+def _chain_design(omega: np.ndarray, n_rc: int, inductance: bool, capacitance: bool
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """(tau (s), complex design matrix) of chains of ``n_rc`` elements (:func:`_design_matrix`):
+    on the grid ``omega`` (N,) rad/s (M,) and (N, P), remembered (:func:`_grid_design`); on
+    each grid of (S, N), (S, M) and (S, N, P)."""
+    if omega.ndim == 1:
+        return _grid_design(np.ascontiguousarray(omega, dtype=float).tobytes(), n_rc, inductance, capacitance)
+    tau = _chain_time_constants(omega, n_rc)
+    return tau, _design_matrix(omega, tau, inductance, capacitance)
+
+
+@functools.lru_cache(maxsize=GRID_DESIGNS_KEPT)
+def _grid_design(omega_bytes: bytes, n_rc: int, inductance: bool, capacitance: bool
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_chain_design` of one grid (given by its bytes, float64 rad/s), read-only. A
+    batch grows every chain length on one grid, twice, and a campaign's batches share the
+    grid, on which alone the design depends (the weights, which differ per spectrum, enter
+    the solve)."""
+    omega = np.frombuffer(omega_bytes, dtype=float)
+    tau = _chain_time_constants(omega, n_rc)
+    matrix = _design_matrix(omega, tau, inductance, capacitance)
+    matrix.flags.writeable = False
+    return tau, matrix
+
+
 def _chain_time_constants(omega: np.ndarray, n_rc: int) -> np.ndarray:
     """:func:`voigt_time_constants` of a grid (N,), or of each grid of (S, N): (S, M)."""
     if omega.ndim == 1:
@@ -253,8 +281,8 @@ def _solve_batch(design: np.ndarray, z: np.ndarray, sr: np.ndarray, si: np.ndarr
     gram, rhs = (_normal_equations_each if each else _normal_equations_stacked)(dr, di, z, sr, si)
     norms = np.sqrt(np.maximum(np.diagonal(gram, axis1=1, axis2=2), 0.0))
     norms[norms == 0] = 1.0
-    gram = gram / (norms[:, :, None] * norms[:, None, :])
-    rhs = rhs / norms
+    gram /= norms[:, :, None] * norms[:, None, :]
+    rhs /= norms
     coef = np.empty_like(rhs)
     try:
         chol = np.linalg.cholesky(gram)
@@ -262,9 +290,11 @@ def _solve_batch(design: np.ndarray, z: np.ndarray, sr: np.ndarray, si: np.ndarr
         ok = (d.min(axis=1) > 0) & ((d.max(axis=1) / np.maximum(d.min(axis=1), 1e-300)) ** 2 < 1e8)
     except np.linalg.LinAlgError:
         ok = np.zeros(gram.shape[0], dtype=bool)
-    if ok.any():  # well conditioned: one LU solve each (two triangular solves through np.linalg cost twice)
+    if ok.all():  # the usual case: no copies of the stack
+        coef = np.linalg.solve(gram, rhs[:, :, None])[:, :, 0]
+    elif ok.any():  # well conditioned: one LU solve each (two triangular solves through np.linalg cost twice)
         coef[ok] = np.linalg.solve(gram[ok], rhs[ok][:, :, None])[:, :, 0]
-    if (~ok).any():
+    if not ok.all():
         bad = ~ok
         a = np.concatenate([_each(dr, bad) / sr[bad][:, :, None], _each(di, bad) / si[bad][:, :, None]], axis=1)
         b = np.concatenate([z[bad].real / sr[bad], z[bad].imag / si[bad]], axis=1)
@@ -298,7 +328,9 @@ def _normal_equations_stacked(dr, di, z, sr, si) -> tuple[np.ndarray, np.ndarray
     outer_r = (dr[:, :, None] * dr[:, None, :]).reshape(n, k * k)
     outer_i = (di[:, :, None] * di[:, None, :]).reshape(n, k * k)
     wr, wi = 1.0 / (sr * sr), 1.0 / (si * si)
-    gram = (wr @ outer_r + wi @ outer_i).reshape(-1, k, k)
+    gram = wr @ outer_r
+    gram += wi @ outer_i  # in place: one (S, P^2) temporary fewer
+    gram = gram.reshape(-1, k, k)
     return gram, (z.real * wr) @ dr + (z.imag * wi) @ di
 
 
@@ -328,8 +360,7 @@ def _fit_chains(omega: np.ndarray, z: np.ndarray, n_rc: int, inductance: bool, c
     ``omega`` (N,) rad/s, or each on its own (S, N); returns (tau (M,) or (S, M),
     coefficients (S, P), z_fit (S, N)). ``scales``: the data's residual scales
     (:func:`_scales` of ``z``), when already computed."""
-    tau = _chain_time_constants(omega, n_rc)
-    design = _design_matrix(omega, tau, inductance, capacitance)
+    tau, design = _chain_design(omega, n_rc, inductance, capacitance)
     sr, si = _scales(z, weighting) if scales is None else scales
     coef = _solve_batch(design, z, sr, si)
     z_fit = _chain_impedance(design, coef)
@@ -375,31 +406,37 @@ def _grow_chains(omega, z, c, max_rc, inductance, capacitance, weighting, thresh
     it describes the data (with little noise mu stays >= c once the chain fits: a noiseless
     ZARC with n = 0.9 failed at M = 4 with 55 % residuals), else the first under-fitted one
     (a real violation); when mu never falls below c, the chain with ``max_rc`` elements.
+    The tests of each M run on the whole stack; only the spectra a test settles are visited
+    one by one.
     """
     chains: list[_Chain | None] = [None] * z.shape[0]
-    first: dict[int, _Chain] = {}
+    first: dict[int, _Chain] = {}  # each spectrum's first under-fitted chain with mu < c
     pending = np.arange(z.shape[0])
     scales = _scales(z, weighting)
+    order = np.argsort(omega, axis=-1)  # frequency order, for the runs test
     for m in range(1, max_rc + 1):
         tau, coef, z_fit = _fit_chains(_row(omega, pending, 2), z[pending], m, inductance, capacitance, weighting,
                                        (scales[0][pending], scales[1][pending]))
         mu = _mu(coef[:, 1:1 + m])
-        done = np.zeros(pending.size, dtype=bool)
-        for j, i in enumerate(pending):
-            chain = _Chain(_row(tau, j, 2), coef[j], z_fit[j], float(mu[j]), bool(mu[j] < c))
-            omega_i = _row(omega, i, 2)
-            if mu[j] >= c:
-                if m == max_rc:  # the longest chain, when it describes the data: earlier chains
-                    # with mu < c were under-fitted (low-noise data keep mu >= c once fitted)
-                    under = int(i) in first and _underfitted(omega_i, z[i], z_fit[j], threshold_pct)
-                    chains[i] = first[int(i)] if under else chain
-                continue
-            if _underfitted(omega_i, z[i], z_fit[j], threshold_pct):
-                first.setdefault(int(i), chain)
-                if m == max_rc:
-                    chains[i] = first[int(i)]
-                continue
-            chains[i], done[j] = chain, True
+        below = ~(mu >= c)  # (a nan mu counts as below, as ever)
+        under = np.zeros(pending.size, dtype=bool)
+        ask = np.flatnonzero(below) if m < max_rc else np.arange(pending.size)  # where it decides anything
+        if ask.size:
+            under[ask] = _underfitted(_row(order, pending[ask], 2), z[pending[ask]], z_fit[ask], threshold_pct)
+
+        def chain(j: int) -> _Chain:
+            return _Chain(_row(tau, j, 2), coef[j], z_fit[j], float(mu[j]), bool(mu[j] < c))
+
+        for j in np.flatnonzero(below & under):
+            first.setdefault(int(pending[j]), chain(j))
+        done = below & ~under
+        for j in np.flatnonzero(done):
+            chains[pending[j]] = chain(j)
+        if m == max_rc:  # the longest chain, when it describes the data: earlier chains with mu < c were
+            # under-fitted (low-noise data keep mu >= c once fitted); else the first under-fitted one
+            for j in np.flatnonzero(~done):
+                i = int(pending[j])
+                chains[i] = first[i] if i in first and under[j] else chain(j)
         pending = pending[~done]
         if pending.size == 0:
             break
@@ -436,21 +473,23 @@ def _lengthen_short_chains(omega, z, chains: list[_Chain], max_rc: int, most: in
     spectrum the chain describes within the threshold costs nothing more; one above it one
     or two chain fits.
     """
-    todo = [i for i, ch in enumerate(chains)
-            if ch.tau.size < most and _max_residual_pct(z[i], ch.z_fit) > threshold_pct]
+    fits = np.array([ch.z_fit for ch in chains])
+    sizes = np.array([ch.tau.size for ch in chains])
+    above = _max_residual_pct(*_relative_residuals(z, fits)) > threshold_pct
+    todo = np.flatnonzero((sizes < most) & above).tolist()
     probe, shorter = (min(most, int(round(f * max_rc))) for f in LENGTHEN_FACTORS)
     if not todo or probe <= max_rc:
         return
     n_extra = 1 + int(inductance) + int(capacitance)
 
-    def noise(zz: np.ndarray, z_fit: np.ndarray, m: int):  # the RMS residual over the degrees of freedom
-        return np.sqrt(_pseudo_chisq_rows(zz, z_fit) / max(2 * z.shape[1] - m - n_extra, 1))
+    def noise(zz: np.ndarray, z_fit: np.ndarray, m):  # the RMS residual over the degrees of freedom (M, or M per row)
+        return np.sqrt(_pseudo_chisq_rows(zz, z_fit) / np.maximum(2 * z.shape[1] - m - n_extra, 1))
 
     def longer_chain(rows: list[int], m: int):  # (M, tau, coefficients, z_fit, noise estimates) of the rows
         tau, coef, z_fit = _fit_chains(_row(omega, rows, 2), z[rows], m, inductance, capacitance, weighting)
         return m, tau, coef, z_fit, noise(z[rows], z_fit, m)
 
-    selected = np.array([noise(z[i], chains[i].z_fit, chains[i].tau.size) for i in todo])
+    selected = noise(z[todo], fits[todo], sizes[todo])
     first = longer_chain(todo, probe)
     too_short = [j for j in range(len(todo)) if first[4][j] * LENGTHEN_NOISE_DROP < selected[j]]
     if not too_short:
@@ -482,21 +521,33 @@ def _pseudo_chisq_rows(z: np.ndarray, z_fit: np.ndarray) -> np.ndarray:
     return np.sum(np.abs(z - z_fit) ** 2 / np.maximum(np.abs(z), 1e-300) ** 2, axis=-1)
 
 
-def _max_residual_pct(z: np.ndarray, z_fit: np.ndarray) -> float:
-    """The largest real or imaginary residual of a chain, in % of |Z|."""
-    d, mod = z - z_fit, np.abs(z)
-    return 100.0 * float(max(np.max(np.abs(d.real / mod)), np.max(np.abs(d.imag / mod))))
+def _relative_residuals(z: np.ndarray, z_fit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(Z' - Z'_fit)/|Z| and (Z'' - Z''_fit)/|Z| (fractions), point by point, any shape."""
+    mod = np.abs(z)
+    return (z.real - z_fit.real) / mod, (z.imag - z_fit.imag) / mod
 
 
-def _underfitted(omega: np.ndarray, z: np.ndarray, z_fit: np.ndarray, threshold_pct: float) -> bool:
-    """Residuals above the threshold AND systematic (runs test on the signs in frequency order)."""
-    if _max_residual_pct(z, z_fit) <= threshold_pct:
-        return False
-    order = np.argsort(omega)
-    mod = np.abs(z)[order]
-    res_re = (z.real - z_fit.real)[order] / mod
-    res_im = (z.imag - z_fit.imag)[order] / mod
-    return min(runs_test_z(res_re), runs_test_z(res_im)) < _RUNS_Z_LIMIT
+def _max_residual_pct(res_re: np.ndarray, res_im: np.ndarray) -> np.ndarray:
+    """The largest |real| or |imaginary| residual over the last axis (of each spectrum), in
+    % of |Z|."""
+    return 100.0 * np.maximum(np.max(np.abs(res_re), axis=-1), np.max(np.abs(res_im), axis=-1))
+
+
+def _in_order(a: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Each row of ``a`` (S, N) in ``order``: one permutation (N,) for all, or one per row (S, N)."""
+    return a[:, order] if order.ndim == 1 else np.take_along_axis(a, order, axis=1)
+
+
+def _underfitted(order: np.ndarray, z: np.ndarray, z_fit: np.ndarray, threshold_pct: float) -> np.ndarray:
+    """Per spectrum of ``z`` (S, N): residuals above the threshold AND systematic (runs test on
+    the signs in frequency ``order``, (N,) or (S, N))."""
+    res_re, res_im = _relative_residuals(z, z_fit)
+    under = _max_residual_pct(res_re, res_im) > threshold_pct
+    if under.any():  # the runs test where the residuals are above the threshold
+        rows = np.flatnonzero(under)
+        rows_order = _row(order, rows, 2)
+        under[rows] = _systematic(_in_order(res_re[rows], rows_order), _in_order(res_im[rows], rows_order))
+    return under
 
 
 KK_NOISE_OVERSTATED = 1.2  # a chain of N/2 elements leaving 1.2x smaller residuals: the Lin-KK chain stopped short
@@ -840,16 +891,13 @@ def _kk_tests_of_layout(frequency: np.ndarray, z: np.ndarray, long_chain: np.nda
         if lengthen:
             _lengthen_short_chains(omega, z, chains, max_rc, min(n, most), inductance, capacitance, weighting,
                                    threshold_pct)
-    results = []
-    for i, (label, zi, ch, long_noise) in enumerate(zip(labels, z, chains, long_chain)):
-        notes: tuple[str, ...] = ()
-        if not ch.reached:
-            msg = f"{label}: mu stayed >= {c} up to M = {max_rc} RC elements; using M = {max_rc}"
-            notes = (msg,)
+    notes = [() if ch.reached else (f"{label}: mu stayed >= {c} up to M = {max_rc} RC elements; using M = {max_rc}",)
+             for label, ch in zip(labels, chains)]
+    for note in notes:
+        for msg in note:
             warnings.warn(msg, stacklevel=3)
-        results.append(_make_result(label, _row(omega, i, 2), zi, ch.tau, ch.coef, ch.z_fit, ch.mu, c, inductance,
-                                    capacitance, weighting, threshold_pct, notes, violation_pct, long_noise))
-    return results
+    return _make_results(labels, omega, z, chains, notes, c, inductance, capacitance, weighting, threshold_pct,
+                         violation_pct, long_chain)
 
 
 def runs_test_z(residuals: np.ndarray) -> float:
@@ -857,16 +905,33 @@ def runs_test_z(residuals: np.ndarray) -> float:
 
     Strongly negative z = fewer runs than chance = systematic residuals.
     """
-    signs = np.sign(residuals[residuals != 0])
-    n = signs.size
-    n_pos = int(np.sum(signs > 0))
+    return float(_runs_test_z_rows(np.asarray(residuals)[None, :])[0])
+
+
+def _runs_test_z_rows(residuals: np.ndarray) -> np.ndarray:
+    """:func:`runs_test_z` of each row of ``residuals`` (S, N): zeros are skipped (a run
+    continues across them); -inf where every sign is the same (0 below 10 signs)."""
+    signs = np.sign(residuals)
+    n = np.count_nonzero(signs, axis=1)
+    n_pos = np.count_nonzero(signs > 0, axis=1)
     n_neg = n - n_pos
-    if n_pos == 0 or n_neg == 0:
-        return float("-inf") if n >= 10 else 0.0
-    runs = 1 + int(np.sum(signs[1:] != signs[:-1]))
-    mean = 2.0 * n_pos * n_neg / n + 1.0
-    var = (mean - 1.0) * (mean - 2.0) / (n - 1.0)
-    return float((runs - mean) / np.sqrt(var)) if var > 0 else 0.0
+    if np.any(n < signs.shape[1]):  # zeros take the sign of the last non-zero before them (leading ones the first's)
+        nonzero = signs != 0
+        last = np.maximum.accumulate(np.where(nonzero, np.arange(signs.shape[1]), 0), axis=1)
+        signs = np.take_along_axis(signs, np.maximum(last, np.argmax(nonzero, axis=1)[:, None]), axis=1)
+    runs = 1 + np.count_nonzero(signs[:, 1:] != signs[:, :-1], axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = 2.0 * n_pos * n_neg / n + 1.0
+        var = (mean - 1.0) * (mean - 2.0) / (n - 1.0)
+        z = np.where(var > 0, (runs - mean) / np.sqrt(var), 0.0)
+    return np.where((n_pos == 0) | (n_neg == 0), np.where(n >= 10, -np.inf, 0.0), z)
+
+
+def _systematic(res_re: np.ndarray, res_im: np.ndarray) -> np.ndarray:
+    """Per row of the residuals (S, N), in frequency order: the runs test finds the real or
+    the imaginary signs systematic (z below ``_RUNS_Z_LIMIT``)."""
+    z_re, z_im = np.split(_runs_test_z_rows(np.concatenate([res_re, res_im])), 2)
+    return np.where(z_im < z_re, z_im, z_re) < _RUNS_Z_LIMIT  # min() of the two, as Python takes it
 
 
 _RUNS_Z_LIMIT = -2.58
@@ -875,13 +940,18 @@ NOISE_MAX_SD_PCT = 1.5  # ... when that SD is at most 1.5 % of |Z|: beyond, rand
 
 
 def _verdict(max_pct: float, res_re: np.ndarray, res_im: np.ndarray, threshold_pct: float,
-             violation_pct: float) -> tuple[bool, str, bool]:
-    """(passed, status, structured) of the acceptance rule (:func:`kk_test`)."""
-    order_z = min(runs_test_z(res_re), runs_test_z(res_im))
-    structured = bool(order_z < _RUNS_Z_LIMIT)
+             violation_pct: float, structured: bool | None = None, sd_pct: float | None = None
+             ) -> tuple[bool, str, bool]:
+    """(passed, status, structured) of the acceptance rule (:func:`kk_test`); residuals in
+    frequency order. ``structured`` (their runs test, :func:`_systematic`) and ``sd_pct``
+    (their robust SD, :func:`_robust_sd_pct`, read only above ``violation_pct`` without
+    structure): when already computed."""
+    if structured is None:
+        structured = bool(_systematic(res_re[None, :], res_im[None, :])[0])
     if max_pct <= threshold_pct:
         return True, "valid", structured
-    if max_pct > violation_pct and not (not structured and _within_noise(max_pct, _robust_sd_pct(res_re, res_im))):
+    if max_pct > violation_pct and not (not structured and _within_noise(
+            max_pct, _robust_sd_pct(res_re, res_im) if sd_pct is None else sd_pct)):
         return False, "violation", structured
     return (False, "drift", True) if structured else (True, "noisy", False)
 
@@ -894,25 +964,83 @@ def _within_noise(max_pct: float, sd_pct: float) -> bool:
     return sd_pct <= NOISE_MAX_SD_PCT and max_pct <= NOISE_MAX_SDS * sd_pct
 
 
-def _robust_sd_pct(res_re: np.ndarray, res_im: np.ndarray) -> float:
+def _robust_sd_pct(res_re: np.ndarray, res_im: np.ndarray) -> float | np.ndarray:
     """Standard deviation of the residuals (% of |Z|) from their median absolute deviation:
-    the noise level a single glitch cannot raise."""
-    both = np.concatenate([res_re, res_im])
-    return 100.0 * 1.4826 * float(np.median(np.abs(both - np.median(both))))
+    the noise level a single glitch cannot raise. Of the points of the last axis: one
+    value, or one per spectrum of (S, N) residuals."""
+    both = np.concatenate([res_re, res_im], axis=-1)
+    return 100.0 * 1.4826 * np.median(np.abs(both - np.median(both, axis=-1, keepdims=True)), axis=-1)
 
 
-def _make_result(label, omega, z, tau, coef, z_fit, mu, c, inductance, capacitance,
-                 weighting, threshold_pct, notes, violation_pct=2.0, long_chain_noise=math.nan) -> KKResult:
-    m = tau.size
-    mod = np.abs(z)
-    res_re = (z.real - z_fit.real) / mod
-    res_im = (z.imag - z_fit.imag) / mod
-    both = np.concatenate([res_re, res_im])
-    max_pct = 100.0 * float(np.max(np.abs(both)))
-    chisq = _pseudo_chisq(z, z_fit)
-    order = np.argsort(omega)
-    passed, status, structured = _verdict(max_pct, res_re[order], res_im[order], threshold_pct, violation_pct)
-    idx = 1 + m
+def _make_results(labels: list[str], omega: np.ndarray, z: np.ndarray, chains: list[_Chain],
+                  notes: list[tuple[str, ...]], c: float, inductance: bool, capacitance: bool, weighting: str,
+                  threshold_pct: float, violation_pct: float, long_chain: np.ndarray) -> list[KKResult]:
+    """The :class:`KKResult` of each spectrum of ``z`` (S, N, ohm) and its selected chain, on
+    the grid ``omega`` (N,) or each on its own (S, N), rad/s. The residual statistics and the
+    runs tests are computed for the whole stack at once; ``long_chain`` (S,) the noise levels
+    of :func:`voigt_noise_levels`."""
+    n = z.shape[1]
+    z_fit = np.array([ch.z_fit for ch in chains])
+    res_re, res_im = _relative_residuals(z, z_fit)
+    magnitude = np.abs(np.concatenate([res_re, res_im], axis=1))
+    largest = magnitude.max(axis=1)
+    max_pct = 100.0 * largest
+    chisq = _pseudo_chisq_rows(z, z_fit)
+    order = np.argsort(omega, axis=-1)
+    structured = _systematic(_in_order(res_re, order), _in_order(res_im, order))
+    frequency = np.array(np.broadcast_to(omega / (2.0 * np.pi), z.shape))  # one array per result
+    maybe_outliers = ~(largest <= OUTLIER_FLOOR_PCT / 100.0)  # isolated_outliers' own first test
+    uses_sd = maybe_outliers | ((max_pct > violation_pct) & ~structured)  # the spectra whose robust SD is read
+    sd_pct = np.full(len(chains), math.nan)
+    if uses_sd.any():
+        sd_pct[uses_sd] = _robust_sd_pct(res_re[uses_sd], res_im[uses_sd])
+    per_spectrum = zip(chains, max_pct.tolist(), (100.0 * magnitude.mean(axis=1)).tolist(),
+                       (100.0 * np.sqrt(np.mean(magnitude**2, axis=1))).tolist(), chisq.tolist(),
+                       structured.tolist(), sd_pct.tolist(), maybe_outliers.tolist(), long_chain.tolist())
+    results = []
+    for i, (ch, max_i, mean_i, rms_i, chisq_i, structured_i, sd_i, outliers_i, long_i) in enumerate(per_spectrum):
+        m = ch.tau.size
+        passed, status, _ = _verdict(max_i, res_re[i], res_im[i], threshold_pct, violation_pct, structured_i, sd_i)
+        inductance_h, capacitance_f = _series_elements(ch.coef, m, inductance, capacitance)
+        dof = 2 * n - (1 + m + int(inductance) + int(capacitance))
+        chain_noise = math.sqrt(max(chisq_i, 0.0) / dof) if dof > 0 else math.nan
+        results.append(KKResult(
+            mu=float(ch.mu),
+            n_rc=int(m),
+            c=float(c),
+            residuals_real=res_re[i],
+            residuals_imag=res_im[i],
+            max_residual_pct=max_i,
+            mean_residual_pct=mean_i,
+            rms_residual_pct=rms_i,
+            pseudo_chisq=chisq_i,
+            noise_estimate_pct=math.sqrt(chisq_i * 5000.0 / n),
+            passed=passed,
+            threshold_pct=float(threshold_pct),
+            z_fit=ch.z_fit,
+            frequency=frequency[i],
+            r_ohm=float(ch.coef[0]),
+            inductance_H=inductance_h,
+            capacitance_F=capacitance_f,
+            tau_s=ch.tau,
+            r_k_ohm=np.asarray(ch.coef[1:1 + m], dtype=float),
+            weighting=weighting,
+            label=labels[i],
+            warnings=notes[i],
+            status=status,
+            structured=structured_i,
+            violation_pct=float(violation_pct),
+            noise_level=_noise_level(chain_noise, long_i),
+            outliers_Hz=isolated_outliers(frequency[i], res_re[i], res_im[i], sd_i) if outliers_i else (),
+        ))
+    return results
+
+
+def _series_elements(coef: np.ndarray, n_rc: int, inductance: bool, capacitance: bool
+                     ) -> tuple[float | None, float | None]:
+    """(L in H, C in F) of a chain's coefficients (R_ohm, R_1..R_M, [L], [1/C]); None where
+    not fitted, and C where 1/C is exactly 0."""
+    idx = 1 + n_rc
     ind = None
     if inductance:
         ind = float(coef[idx])
@@ -921,37 +1049,7 @@ def _make_result(label, omega, z, tau, coef, z_fit, mu, c, inductance, capacitan
     if capacitance:
         inv_c = float(coef[idx])
         cap = 1.0 / inv_c if inv_c != 0 else None
-    dof = 2 * z.size - (1 + m + int(inductance) + int(capacitance))
-    chain_noise = math.sqrt(max(chisq, 0.0) / dof) if dof > 0 else math.nan
-    return KKResult(
-        mu=float(mu),
-        n_rc=int(m),
-        c=float(c),
-        residuals_real=res_re,
-        residuals_imag=res_im,
-        max_residual_pct=max_pct,
-        mean_residual_pct=100.0 * float(np.mean(np.abs(both))),
-        rms_residual_pct=100.0 * float(np.sqrt(np.mean(both**2))),
-        pseudo_chisq=chisq,
-        noise_estimate_pct=float(np.sqrt(chisq * 5000.0 / z.size)),
-        passed=passed,
-        threshold_pct=float(threshold_pct),
-        z_fit=z_fit,
-        frequency=omega / (2.0 * np.pi),
-        r_ohm=float(coef[0]),
-        inductance_H=ind,
-        capacitance_F=cap,
-        tau_s=tau,
-        r_k_ohm=np.asarray(coef[1 : 1 + m], dtype=float),
-        weighting=weighting,
-        label=label,
-        warnings=notes,
-        status=status,
-        structured=structured,
-        violation_pct=float(violation_pct),
-        noise_level=_noise_level(chain_noise, float(long_chain_noise)),
-        outliers_Hz=isolated_outliers(omega / (2.0 * np.pi), res_re, res_im),
-    )
+    return ind, cap
 
 
 OUTLIER_SIGMAS = 6.0  # an outlier's residual: at least this many robust noise SDs of all residuals ...
@@ -960,7 +1058,8 @@ OUTLIER_NEIGHBOUR_SHARE = 0.5  # both neighbours (in frequency) below this share
 OUTLIER_MAX_SHARE = 0.05  # more points above the level than this share (at least 2): a systematic deviation
 
 
-def isolated_outliers(frequency: np.ndarray, res_re: np.ndarray, res_im: np.ndarray) -> tuple[float, ...]:
+def isolated_outliers(frequency: np.ndarray, res_re: np.ndarray, res_im: np.ndarray,
+                      sd_pct: float | None = None) -> tuple[float, ...]:
     """Frequencies (Hz, ascending) of points that deviate alone from a Lin-KK chain.
 
     A point's residual is the larger of its real and imaginary residuals (fractions of
@@ -972,13 +1071,14 @@ def isolated_outliers(frequency: np.ndarray, res_re: np.ndarray, res_im: np.ndar
     missing process moves runs of points. When more than ``OUTLIER_MAX_SHARE`` of the points
     (at least 2) rise above the level, the deviation is systematic and no point is singled
     out. On 200 synthetic two-arc spectra (0.3 % noise) none was named; one point moved by
-    3-10 % was named alone in 195 of 200."""
+    3-10 % was named alone in 195 of 200. ``sd_pct``: that robust SD (% of |Z|), when already
+    computed."""
     r = np.maximum(np.abs(res_re), np.abs(res_im))
     if not r.size or r.max() <= OUTLIER_FLOOR_PCT / 100.0:  # none above the floor: the level is at least that
         return ()
     order = np.argsort(frequency)
     r = r[order]
-    sigma = _robust_sd_pct(res_re, res_im) / 100.0
+    sigma = (_robust_sd_pct(res_re, res_im) if sd_pct is None else sd_pct) / 100.0
     level = max(OUTLIER_SIGMAS * sigma, OUTLIER_FLOOR_PCT / 100.0)
     above = np.flatnonzero(r > level)
     if above.size == 0 or above.size > max(2, round(OUTLIER_MAX_SHARE * r.size)):
