@@ -242,7 +242,7 @@ def test_unknown_format_name(tmp_path):
 @pytest.mark.parametrize("delimiter, style", [(",", "%.9e"), (", ", "%g"), ("\t", "%.6f"), ("   ", "%.12g"),
                                               (";", "%.4e")])
 def test_short_clean_tables_read_as_the_strict_parser_reads_them(tmp_path, monkeypatch, delimiter, style):
-    """Short tables of nothing but numbers go through numpy in one call; values and line
+    """Short tables of nothing but numbers take the values locate_table parsed; values and line
     numbers must be those of the strict line-by-line parser."""
     from eisfit.io import tabular
 
@@ -254,14 +254,69 @@ def test_short_clean_tables_read_as_the_strict_parser_reads_them(tmp_path, monke
                     + "\n".join(delimiter.join(style % v for v in row) for row in rows) + "\n")
     lines = tabular.text_lines(path)
     layout = tabular.locate_table(lines)
-    assert tabular._parse_rows_clean(lines, layout, layout.data_start, len(lines), 1) is not None
+    assert tabular._rows_parsed_by_layout(lines, layout, layout.data_start, len(lines), 1) is not None
     clean = tabular.parse_rows(lines, layout, path, ["f", "re", "im"])
-    monkeypatch.setattr(tabular, "_parse_rows_clean", lambda *a: None)
+    monkeypatch.setattr(tabular, "_rows_parsed_by_layout", lambda *a: None)
     strict = tabular.parse_rows(lines, layout, path, ["f", "re", "im"])
     assert clean.values.shape == (f.size, 3)
     np.testing.assert_array_equal(clean.values, strict.values)
     np.testing.assert_array_equal(clean.line_numbers, strict.line_numbers)
     assert clean.line_numbers[0] == 3
+
+
+@pytest.mark.parametrize("line, delimiter", [
+    ("1.5,-2e3,7", ","), (" 1.5 , 2 ,3 ", ","), ("1.5\u2003,2", ","), ("1.5;2;3", ";"), ("1.5  2\t3", None),
+    ("1.5,2,", ","), ("1.5,,2", ","), ('"1.5",2', ","), ('"1,000.5",2', ","), ("1,000.5;2", ";"),
+    ("1e999,2", ","), ("nan,2", ","), ("inf,2", ","), ("1e308,1e308", ","), ("1.0D+03,2", ","),
+    ("\u22121.5,2", ","), ("1_000,2", ","), ("\u0661\u0662,2", ","), ("0x10,2", ","), ("", ","), ("   ", None),
+    ("Cycle 2", None), ("freq,re,im", ","),
+])
+def test_plain_numbers_read_in_one_step_as_parse_number_reads_them(line, delimiter):
+    """numeric_fields takes a line of plain finite numbers in one step: the values must be
+    those of the field-by-field parse, and anything else must be left to that parse."""
+    from eisfit.io import tabular
+
+    fields = tabular.split_fields(line, delimiter)
+    try:
+        expected = [tabular.parse_number(text, ".") for text in fields] if fields else None
+    except ValueError:
+        expected = None
+    got = tabular.numeric_fields(line, delimiter, ".")
+    assert (None if got is None else [v.hex() for v in got]) == (None if expected is None else [v.hex() for v in expected])
+
+
+@pytest.mark.parametrize("body", [
+    "f;re;im\n1000,5;10,25;-3,5\n100,5;12,5;-7,25\n10;20;-9\n1;30;-4\n",  # decimal commas
+    'f,re,im\n"1000,5","10,25","-3,5"\n"100,5","12,5","-7,25"\n"10","20","-9"\n"1","30","-4"\n',  # quoted
+    'f,re,im\n"1,000.5",10,-3\n100,12.5,-7\n10,20,-9\n1,30,-4\n',  # a digit group
+    "f,re,im\n1.0D+03,10,-3\n1.0D+02,12.5,-7\n10,20,-9\n1,30,-4\n",  # Fortran exponents
+    "f,re,im\n1000,10,-3\n\n100,12.5,-7\n10,20,-9\n1,30,-4\n",  # a blank line
+    "f,re,im\n1000,10,-3\n100,12.5,-7\nf,re,im\n10,20,-9\n1,30,-4\n",  # a repeated header
+    "f,re,im\n1000,10,-3\n100,12.5,-7\nCycle 2\n10,20,-9\n1,30,-4\n",  # a title between blocks
+    "f,re,im\n1000,10,-3\n100,12.5,-7\n10,20,\u22129\n1,30,-4\n",  # a Unicode minus
+])
+def test_short_tables_the_one_step_path_cannot_take_read_as_the_strict_parser_reads_them(tmp_path, monkeypatch,
+                                                                                          body):
+    """A table with what only the careful parser reads (decimal commas, quotes, digit groups, a
+    stray line) gives the rows, blocks and warnings of that parser, with or without the values
+    locate_table parsed."""
+    from eisfit.io import tabular
+
+    path = _write(tmp_path, "t.csv", body)
+    lines = tabular.text_lines(path)
+    layout = tabular.locate_table(lines)
+    header = lines[layout.header_index]
+    with warnings.catch_warnings(record=True) as fast_warnings:
+        warnings.simplefilter("always")
+        fast = tabular.parse_rows(lines, layout, path, ["f", "re", "im"], header_line=header)
+    monkeypatch.setattr(tabular, "_rows_parsed_by_layout", lambda *a: None)
+    with warnings.catch_warnings(record=True) as strict_warnings:
+        warnings.simplefilter("always")
+        strict = tabular.parse_rows(lines, layout, path, ["f", "re", "im"], header_line=header)
+    assert fast.values.tobytes() == strict.values.tobytes()
+    np.testing.assert_array_equal(fast.line_numbers, strict.line_numbers)
+    assert fast.block_starts == strict.block_starts
+    assert [str(w.message) for w in fast_warnings] == [str(w.message) for w in strict_warnings]
 
 
 @pytest.mark.parametrize("bad, message", [("1e3,2,abc", "non-numeric value 'abc'"), ("1e3,2", "2 values"),

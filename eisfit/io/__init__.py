@@ -76,11 +76,11 @@ def _module_for(format_name: str):
 def detect_format(path: str | Path) -> str:
     """The format name of ``path``, judged from its content (and extension as a hint)."""
     p = _as_path(path)
-    return _detect_format(p, _read_head(p))
+    return _detect_module(p, _read_head(p)).NAME
 
 
-def _detect_format(p: Path, head: bytes) -> str:
-    """:func:`detect_format` of ``p`` whose first bytes (:func:`_read_head`) are ``head``."""
+def _detect_module(p: Path, head: bytes):
+    """The format module of ``p`` (:func:`detect_format`) whose first bytes (:func:`_read_head`) are ``head``."""
     best, best_score = None, 0
     for mod in _modules():
         score = int(mod.sniff(head, p))
@@ -91,18 +91,20 @@ def _detect_format(p: Path, head: bytes) -> str:
             p, "format not recognised (not a BioLogic, Gamry, ZView, Zahner .ism, RelaxIS, Ivium, PalmSens, "
             "Excel .xlsx/.xls, OpenDocument .ods, JSON table, instrument export, wide or delimited table with a frequency column); force a format with --format (format= in Python)"
         )
-    return best.NAME
+    return best
 
 
 def _read_head(p: Path) -> bytes:
-    if not p.exists():
-        raise ReadError(p, "file does not exist")
-    if p.is_dir():
-        raise ReadError(p, "is a directory, not a file")
+    """The first bytes of ``p``; ReadError when it does not exist, is a directory or cannot be
+    read (the file system is asked why only when opening fails)."""
     try:
-        with p.open("rb") as fh:
+        with open(p, "rb") as fh:
             head = fh.read(_HEAD_BYTES)
     except OSError as exc:
+        if not p.exists():
+            raise ReadError(p, "file does not exist") from None
+        if p.is_dir():
+            raise ReadError(p, "is a directory, not a file") from None
         raise ReadError(p, f"cannot open: {exc.strerror or exc}") from None
     if not head:
         raise ReadError(p, "file is empty")
@@ -160,7 +162,7 @@ def read(path: str | Path, format: str | None = None, **options: Any) -> list[Sp
     p = _as_path(path)
     _check_columns_option(p, options.get("columns"))
     head = _read_head(p)  # existence / emptiness checks with a clear message
-    mod = _module_for(format) if format else _module_for(_detect_format(p, head))
+    mod = _module_for(format) if format else _detect_module(p, head)
     try:
         spectra = mod.read(p, **options)
     except ReadError:

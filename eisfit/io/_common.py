@@ -8,6 +8,7 @@ format alike: frequencies outside 1 µHz-1 GHz or |Z| above 1e12 ohm are a
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
 import warnings
@@ -32,6 +33,7 @@ class ReadWarning(UserWarning):
     """
 
 
+@functools.lru_cache(maxsize=8)  # every sniffer asks for the suffix of the same path
 def suffix_of(path: str | Path) -> str:
     """The lower-case extension of ``path`` ('.csv'): what sniffers weigh, without building a
     Path for each of them."""

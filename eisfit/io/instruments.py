@@ -10,6 +10,7 @@ registered as its own small format module (``autolab``, ``chi`` (name ``ch``), `
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,15 +19,17 @@ from typing import Any, Callable, Mapping
 from ..errors import CorruptFileError
 from ..spectrum import Spectrum
 from ._common import numbered_sweeps, suffix_of
-from .tabular import TableFormat, decode_text, looks_binary, read_table_lines, text_lines
+from .tabular import TableFormat, head_text, read_table_lines, text_lines
 
 __all__ = ["Vendor", "AUTOLAB", "CHI", "PARSTAT", "POWERSUITE", "VERSASTUDIO", "VENDORS"]
 
 
 def _head_text(head: bytes) -> str:
-    return "" if looks_binary(head) else decode_text(head, errors="replace")
+    sniffed = head_text(head)
+    return "" if sniffed.binary else sniffed.text
 
 
+@functools.lru_cache(maxsize=2)  # several vendors' signatures look at the same head
 def _first_nonblank(text: str) -> str:
     return next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
 

@@ -27,7 +27,7 @@ from ..errors import CorruptFileError, MissingColumnError
 from ._common import file_bytes
 from ..spectrum import Spectrum
 from ._sheets import cell_text
-from .tabular import TableFormat, decode_text, names_a_frequency, read_table_lines
+from .tabular import TableFormat, decode_text, head_text, names_a_frequency, read_table_lines
 
 NAME = "json-table"
 NAMES = ["json-table", "json"]
@@ -38,7 +38,7 @@ def sniff(head: bytes, path: Path) -> int:
     """65 for JSON text whose first bytes name a frequency column (a key, or a name in a
     "columns" list; above what a delimited table scores); 0 otherwise. eisfit's own export
     and PalmSens sessions are claimed by their readers with higher scores."""
-    text = decode_text(head, errors="replace").lstrip("\ufeff \t\r\n")
+    text = head_text(head).text.lstrip("\ufeff \t\r\n")
     if not text.startswith(("{", "[")):
         return 0
     return 65 if any(names_a_frequency(s) for s in _JSON_STRING.findall(text[:4096])) else 0

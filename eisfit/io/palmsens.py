@@ -35,7 +35,7 @@ import numpy as np
 from ..errors import CorruptFileError, MissingColumnError, NoImpedanceDataError
 from ..spectrum import Spectrum
 from ._common import build_spectra, file_bytes, numbered_sweeps, split_at_frequency_resets, suffix_of, warn
-from .tabular import check_imag_sign, decode_text
+from .tabular import check_imag_sign, head_text
 
 NAME = "palmsens"
 NAMES = ["palmsens", "pssession"]
@@ -50,7 +50,7 @@ def sniff(head: bytes, path: Path) -> int:
     """95 for JSON naming a PalmSens session (the file is UTF-16; ``head`` may be that
     text already decoded to 8 bits, see :func:`eisfit.io._common.without_unicode_mark`);
     60 for a .pssession file."""
-    text = decode_text(head, errors="replace")  # raw UTF-16 (a cut last character replaced) or 8-bit
+    text = head_text(head).text  # raw UTF-16 (a cut last character replaced) or 8-bit
     if "PalmSens." in text and '"Type"' in text:
         return 95
     return 60 if suffix_of(path) in EXTENSIONS else 0

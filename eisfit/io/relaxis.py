@@ -23,7 +23,7 @@ from typing import Sequence
 from ..errors import CorruptFileError, MissingColumnError
 from ..spectrum import Spectrum
 from ._common import numbered_sweeps
-from .tabular import TableFormat, decode_text, looks_binary, numeric_fields, read_table_lines, read_text
+from .tabular import TableFormat, head_text, numeric_fields, read_table_lines, read_text
 
 NAME = "relaxis"
 NAMES = ["relaxis", "relaxis-export"]
@@ -49,9 +49,9 @@ def _column_line(lines: Sequence[str]) -> tuple[int, str, list[str]] | None:
 
 def sniff(head: bytes, path: Path) -> int:
     """90 when a line of ``Data: ...`` column names with a frequency column is found."""
-    if looks_binary(head):
+    if head_text(head).binary:
         return 0
-    found = _column_line(decode_text(head, errors="replace").splitlines())
+    found = _column_line(head_text(head).lines)
     if found is None:
         return 0
     return 90 if "Frequency" in found[2] else 0

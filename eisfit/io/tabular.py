@@ -18,6 +18,7 @@ Instrument modules pass a :class:`TableFormat` (their column map and sign conven
 from __future__ import annotations
 
 import csv as _csv
+import functools
 import io as _stdio
 import json
 import math
@@ -94,6 +95,24 @@ def decode_text(data: bytes, errors: str = "strict") -> str:
         return data.decode("cp1252")
     except UnicodeDecodeError:
         return data.decode("latin-1")
+
+
+@dataclass(frozen=True)
+class HeadText:
+    """A file's first bytes as the format sniffers read them."""
+
+    binary: bool  # :func:`looks_binary`
+    text: str  # :func:`decode_text` with a character cut at the end replaced
+
+    @functools.cached_property
+    def lines(self) -> tuple[str, ...]:
+        return tuple(self.text.splitlines())
+
+
+@functools.lru_cache(maxsize=2)
+def head_text(head: bytes) -> HeadText:
+    """The :class:`HeadText` of ``head``, remembered: every format's sniffer reads the same head."""
+    return HeadText(looks_binary(head), decode_text(head, errors="replace"))
 
 
 def read_text(path: Path) -> tuple[list[str], bool]:
@@ -181,7 +200,20 @@ _FORTRAN_EXPONENT = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)[dD][+-]?\d+$")
 
 
 def numeric_fields(line: str, delimiter: str | None, decimal: str) -> list[float] | None:
-    """The values of a line when every field is a number, else None."""
+    """The values of a line when every field is a number, else None.
+
+    A line whose fields Python's float() reads as finite numbers has those values (what
+    :func:`parse_number` returns for each field with a '.' decimal), taken in one step: the
+    fields need no stripping (float() ignores the same whitespace as str.strip()); a quote,
+    an empty field or anything else float() refuses goes through the careful path."""
+    if decimal == ".":  # the common case first: every field a plain finite number
+        try:
+            values = list(map(float, line.split(delimiter)))
+        except ValueError:
+            pass
+        else:  # finite sum: every value finite (an overflow of the sum only defers to the careful path)
+            if values and math.isfinite(sum(values)):
+                return values
     fields = split_fields(line, delimiter)
     if not fields:
         return None
@@ -200,20 +232,24 @@ class TableLayout:
     n_columns: int
     header_index: int | None  # 0-based line index of the header, None when absent
     data_start: int  # 0-based line index of the first data row
+    # line text -> its values (numeric_fields under this delimiter and decimal mark; None when not a
+    # row of numbers), for every line of a short table: parse_rows takes them instead of parsing again
+    parsed_lines: Mapping[str, list[float] | None] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def delimiter_name(self) -> str:
         return _DELIMITER_NAMES[self.delimiter]
 
 
-def _field_counts(lines: Sequence[str], delimiter: str | None, decimal: str) -> dict[str, int | None]:
-    """Number of values of each distinct line that is a row of numbers (None for the others)."""
-    counts: dict[str, int | None] = {}
+def _parsed_lines(lines: Sequence[str], delimiter: str | None, decimal: str,
+                  parsed: dict[str, list[float] | None] | None = None) -> dict[str, list[float] | None]:
+    """:func:`numeric_fields` of each distinct line (None for a line that is not a row of
+    numbers), added to ``parsed`` (lines already there are not parsed again)."""
+    parsed = {} if parsed is None else parsed
     for line in lines:
-        if line not in counts:
-            vals = numeric_fields(line, delimiter, decimal)
-            counts[line] = None if vals is None else len(vals)
-    return counts
+        if line not in parsed:
+            parsed[line] = numeric_fields(line, delimiter, decimal)
+    return parsed
 
 
 def detect_delimiter(lines: Sequence[str]) -> tuple[str | None, str]:
@@ -221,12 +257,12 @@ def detect_delimiter(lines: Sequence[str]) -> tuple[str | None, str]:
     return _detect_layout(lines)[:2]
 
 
-def _detect_layout(lines: Sequence[str]) -> tuple[str | None, str, dict[str, int | None]]:
-    """:func:`detect_delimiter` and the field counts of the sampled lines under the winner
-    (:func:`_locate_table` reuses them instead of parsing the same lines again)."""
+def _detect_layout(lines: Sequence[str]) -> tuple[str | None, str, dict[str, list[float] | None]]:
+    """:func:`detect_delimiter` and the values of the sampled lines under the winner
+    (:func:`_parsed_lines`; :func:`_locate_table` reuses them instead of parsing the same lines again)."""
     sample = [ln for ln in lines[:_MAX_SNIFF_LINES] if ln.strip()][:_MAX_DELIMITER_LINES]
     # a line without a digit is never a row of numbers: no layout can count more than this
-    reachable = sum(1 for ln in sample if any(ch.isdigit() for ch in ln))
+    reachable = sum(1 for ln in sample if any(map(str.isdigit, ln)))
     best, best_n, best_counts = _LAYOUTS[0], 0, {}
     text = "\n".join(sample)
     grouped_commas = False  # the best layout so far reads a comma in a number as a digit group
@@ -237,8 +273,8 @@ def _detect_layout(lines: Sequence[str]) -> tuple[str | None, str, dict[str, int
             continue  # a comma both separates and marks decimals only inside quoted fields
         if grouped_commas and (delimiter, decimal) != (best[0], ","):
             break  # only the decimal-comma reading of the same delimiter may still win the tie
-        counts = _field_counts(sample, delimiter, decimal)
-        n = sum(1 for ln in sample if (counts[ln] or 0) >= 2)
+        counts = _parsed_lines(sample, delimiter, decimal)
+        n = sum(1 for ln in sample if len(counts[ln] or ()) >= 2)
         tie = grouped_commas and n == best_n
         if n > best_n or (tie and _mixed_marks(sample, counts, delimiter, ",") < _mixed_marks(
                 sample, best_counts, delimiter, ".")):
@@ -256,7 +292,7 @@ def _detect_layout(lines: Sequence[str]) -> tuple[str | None, str, dict[str, int
     return best[0], best[1], best_counts
 
 
-def _mixed_marks(sample: Sequence[str], counts: Mapping[str, int | None], delimiter: str | None,
+def _mixed_marks(sample: Sequence[str], counts: Mapping[str, list[float] | None], delimiter: str | None,
                  decimal: str) -> int:
     """Fields of the numeric rows that use the other decimal mark: a comma (a digit group)
     where the decimal mark is '.', a '.' that is not a digit group (a decimal point) where
@@ -321,7 +357,7 @@ def _no_table_reason(lines: Sequence[str]) -> str:
 
 def _locate_table(lines: Sequence[str], path: Path | str | None, delimiter: str | None | bool,
                   decimal: str | None) -> TableLayout:
-    known: dict[str, int | None] = {}
+    known: dict[str, list[float] | None] = {}
     if delimiter is False or decimal is None:
         try:
             det_delim, det_dec, det_counts = _detect_layout(lines)
@@ -336,13 +372,8 @@ def _locate_table(lines: Sequence[str], path: Path | str | None, delimiter: str 
         if delimiter is False:
             delimiter = det_delim
         decimal = decimal or det_dec
-    counts: list[int | None] = [None] * len(lines)
-    for i, line in enumerate(lines[:_MAX_SNIFF_LINES]):
-        if line in known:
-            counts[i] = known[line]
-        else:
-            vals = numeric_fields(line, delimiter, decimal)
-            counts[i] = len(vals) if vals is not None else None
+    parsed = _parsed_lines(lines[:_MAX_SNIFF_LINES], delimiter, decimal, known)
+    counts = [None if (values := parsed[line]) is None else len(values) for line in lines[:_MAX_SNIFF_LINES]]
     sizes = [c for c in counts if c is not None and c >= 2]
     if not sizes:
         raise CorruptFileError(
@@ -350,15 +381,16 @@ def _locate_table(lines: Sequence[str], path: Path | str | None, delimiter: str 
         )
     n_columns = max(set(sizes), key=sizes.count)
     nonblank = [i for i, ln in enumerate(lines[:_MAX_SNIFF_LINES]) if ln.strip()]
-    start = next(i for i in nonblank if counts[i] == n_columns)
-    before = [i for i in nonblank if i < start]
+    first_row = next(k for k, i in enumerate(nonblank) if counts[i] == n_columns)
+    start, before = nonblank[first_row], nonblank[:first_row]
     header = before[-1] if before and counts[before[-1]] is None else None
     if header is not None and len(before) >= 2 and counts[before[-2]] is None:
         header = _header_above_title(lines, before[-2], header, delimiter, n_columns)
     if header is None and len(before) >= 2 and counts[before[-1]] == 1 and counts[before[-2]] is None:
         header = _header_above_count(lines, before[-2], before[-1], TableLayout(delimiter, decimal, n_columns,
                                                                                 None, start))
-    return TableLayout(delimiter, decimal, n_columns, header, start)
+    short = len(lines) < _FAST_MIN_LINES  # a longer table's rows are read by pandas: its lines are not kept
+    return TableLayout(delimiter, decimal, n_columns, header, start, parsed if short else {})
 
 
 def _header_above_title(lines: Sequence[str], above: int, line: int, delimiter: str | None, n_columns: int) -> int:
@@ -385,12 +417,8 @@ def _header_above_count(lines: Sequence[str], above: int, count: int, layout: Ta
 def _names_of_every_column(line: str, layout: TableLayout) -> list[str] | None:
     """:func:`header_names` of ``line`` when it gives one name per data column, else None (a
     line of another count of names is not this table's header; header_names would warn)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        try:
-            return header_names(line, layout)
-        except Warning:
-            return None
+    names, given = _fitted_header_names(line, layout)
+    return names if given == layout.n_columns else None
 
 
 _COMMENT_MARK = re.compile(r"^(?:#|%|;|//)+\s*")  # a header written as a comment line
@@ -429,7 +457,18 @@ def _names_over_units(lines: Sequence[str], layout: TableLayout, unit_row: int, 
 
 
 def header_names(line: str, layout: TableLayout) -> list[str]:
-    """Column names of a header line, matched to the number of data columns when possible."""
+    """Column names of a header line, matched to the number of data columns when possible
+    (a ReadWarning when the line gives another number of names)."""
+    names, given = _fitted_header_names(line, layout)
+    if given != layout.n_columns:
+        warn(f"header has {given} names for {layout.n_columns} data columns; names beyond the data are "
+             "ignored and unnamed columns numbered", stacklevel=4)
+    return names
+
+
+def _fitted_header_names(line: str, layout: TableLayout) -> tuple[list[str], int]:
+    """(:func:`header_names` of ``line``, the number of names the line gives): one name per data
+    column when some way of splitting the line gives that many, else the names cut or numbered."""
     n = layout.n_columns
     raw = _COMMENT_MARK.sub("", line.strip().strip("\ufeff"))  # "# Freq.[Hz]  Z'[ohm] ..."
     candidates = [
@@ -440,12 +479,9 @@ def header_names(line: str, layout: TableLayout) -> list[str]:
     ]
     for names in candidates:
         if len(names) == n:
-            return [nm.strip('"').strip() for nm in names]
+            return [nm.strip('"').strip() for nm in names], n
     names = [nm.strip('"').strip() for nm in candidates[1]]
-    warn(f"header has {len(names)} names for {n} data columns; names beyond the data are "
-         "ignored and unnamed columns numbered", stacklevel=4)
-    names = names[:n] + [f"column {k + 1}" for k in range(len(names), n)]
-    return names
+    return names[:n] + [f"column {k + 1}" for k in range(len(names), n)], len(names)
 
 
 # ---------------------------------------------------------------------------
@@ -489,7 +525,7 @@ def parse_rows(
     if not last_line_complete:
         stop = _drop_cut_last_line(lines, layout, path, start, stop, first_line_number)
     fast = (_parse_rows_fast(lines, layout, start, stop, first_line_number)
-            or _parse_rows_clean(lines, layout, start, stop, first_line_number))
+            or _rows_parsed_by_layout(lines, layout, start, stop, first_line_number))
     if fast is not None:
         return fast
     n = layout.n_columns
@@ -551,22 +587,18 @@ def _is_title(fields: Sequence[str], decimal: str) -> bool:
     return not any(_is_number(text, decimal) for text in fields) and any(text.strip() for text in fields)
 
 
-def _parse_rows_clean(lines: Sequence[str], layout: TableLayout, start: int, stop: int,
-                      first_line_number: int) -> Rows | None:
-    """A short table of nothing but rows of numbers (no blank line, repeated header, quote,
-    decimal comma or non-finite value), converted by numpy in one call (Python's float rules,
-    as :func:`parse_number`); None for anything else: the strict parser then names the
-    faulty line."""
-    if layout.decimal != "." or stop - start >= _FAST_MIN_LINES:
+def _rows_parsed_by_layout(lines: Sequence[str], layout: TableLayout, start: int, stop: int,
+                           first_line_number: int) -> Rows | None:
+    """The rows of a short table whose every line from ``start`` to ``stop`` is a row of
+    ``n_columns`` numbers that :func:`locate_table` parsed already (``layout.parsed_lines``:
+    the same :func:`numeric_fields` the strict parser applies field by field, so the same
+    values); None for anything else (a blank line, a repeated header, a title, a row of
+    another length or a line it did not parse): the strict parser then reads the table."""
+    parsed = layout.parsed_lines
+    values = [parsed.get(line) for line in lines[start:stop]]
+    if not values or not all(v is not None and len(v) == layout.n_columns for v in values):
         return None
-    split = str.split if layout.delimiter is None else (lambda line: line.split(layout.delimiter))
-    try:
-        values = np.array([split(line) for line in lines[start:stop]], dtype=float)
-    except ValueError:  # a ragged row or a field that is not a number
-        return None
-    if values.ndim != 2 or values.shape[1] != layout.n_columns or not np.all(np.isfinite(values)):
-        return None
-    return Rows(values, np.arange(start, stop) + first_line_number, [0])
+    return Rows(np.array(values, dtype=float), np.arange(start, stop) + first_line_number, [0])
 
 
 _FAST_MIN_LINES = 2000
@@ -682,6 +714,7 @@ class Header:
     scale: float  # to Hz, ohm or degrees
 
 
+@functools.lru_cache(maxsize=4096)  # a pure function of a column name: a campaign's files repeat theirs
 def parse_unit(unit: str) -> tuple[str | None, float]:
     """(kind, scale) of a unit text: Hz/kHz/MHz -> ("frequency", Hz per unit),
     ohm/kOhm/MΩ -> ("impedance", ohm per unit), ohm*cm2/kΩ·cm²/Ω·m² ->
@@ -716,6 +749,7 @@ def parse_unit(unit: str) -> tuple[str | None, float]:
     return None, 1.0
 
 
+@functools.lru_cache(maxsize=4096)  # a pure function of a column name: a campaign's files repeat theirs
 def parse_header(name: str) -> Header:
     """Split a column name into sign, base name and unit (``-Z'' (kOhm)`` -> negated, z'', kohm)."""
     text = name.strip().strip('"').translate(_PRIMES)
@@ -756,6 +790,7 @@ def _admittance_role(k: str, unit_kind: str | None) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)  # a pure function of a column name: a campaign's files repeat theirs
 def role_of(key: str, unit_kind: str | None = None) -> str | None:
     """Role of a column from its lower-case base name (prefix rules of domain_conventions §4)
     and, for the names an LCR meter gives (R and X, resistance and reactance), the kind of
@@ -1377,10 +1412,10 @@ def sniff(head: bytes, path: Path) -> int:
     weaker tables; +10 for a .csv/.txt/.dat extension. A text file with such an extension
     but no usable table still gets 5, so that reading it reports the precise problem.
     0 for binary content."""
-    if not head or looks_binary(head):
+    if not head or head_text(head).binary:
         return 0
     generic_ext = suffix_of(path) in EXTENSIONS
-    lines = decode_text(head, errors="replace").splitlines()
+    lines = head_text(head).lines
     if len(lines) > 1 and len(head) >= 8192:
         lines = lines[:-1]  # last line may be cut
     try:
@@ -1467,9 +1502,7 @@ def _is_number(text: str, decimal: str) -> bool:
 
 def header_names_quiet(line: str, layout: TableLayout) -> list[str]:
     """:func:`header_names` without warnings (for sniffing)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return header_names(line, layout)
+    return _fitted_header_names(line, layout)[0]
 
 
 def read(

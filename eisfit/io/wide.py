@@ -30,7 +30,7 @@ from ..errors import CorruptFileError, MissingColumnError, ReadError
 from ..spectrum import Spectrum
 from ._common import axis_of_column, build_spectra, warn
 from ._sign import capacitive_sign
-from .tabular import IMAG_SIGNS, decode_text, looks_binary, parse_number, read_text
+from .tabular import IMAG_SIGNS, head_text, parse_number, read_text
 
 NAME = "wide-table"
 NAMES = ["wide-table", "wide"]
@@ -79,9 +79,9 @@ def _header(lines: Sequence[str]) -> tuple[int, str | None, list[str]] | None:
 
 def sniff(head: bytes, path: Path) -> int:
     """80 when a header with two or more ``Re(Z)<f>`` / ``Im(Z)<f>`` pairs is found."""
-    if looks_binary(head):
+    if head_text(head).binary:
         return 0
-    return 80 if _header(decode_text(head, errors="replace").splitlines()) is not None else 0
+    return 80 if _header(head_text(head).lines) is not None else 0
 
 
 def read(path: str | Path, *, imag_sign: str | None = None) -> list[Spectrum]:

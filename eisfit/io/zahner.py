@@ -61,11 +61,13 @@ def sniff(head: bytes, path: Path) -> int:
     if len(head) < HEADER_BYTES + 16:
         return fallback
     n = point_count(head)
+    if not 2 <= n <= MAX_POINTS:  # before asking the file system for the size (most files are no .ism)
+        return fallback
     try:
         size = Path(path).stat().st_size
     except OSError:
         return fallback
-    if not 2 <= n <= MAX_POINTS or size < HEADER_BYTES + 24 * n:
+    if size < HEADER_BYTES + 24 * n:
         return fallback
     body = np.frombuffer(head[HEADER_BYTES:HEADER_BYTES + 8 * ((len(head) - HEADER_BYTES) // 8)],
                          dtype=BIG_ENDIAN_FLOAT64)
