@@ -622,21 +622,26 @@ def test_runaway_arc_time_constant_is_not_determined_not_a_crash():
     assert FitResult.from_dict(res.to_dict()) == res
 
 
-def test_a_misfit_where_only_the_voigt_chain_fails_kk_runs_the_whole_start_list():
+def test_a_misfit_where_only_the_voigt_chain_fails_kk_runs_the_whole_start_list(monkeypatch):
     """Randles-Wo (scripts/robustness.py's family, seed 77, case 27): Lin-KK fails on these
-    true-model data (the chain's limit on a finite-length Warburg tail), and round 2 left
-    the fit 1.35x above the optimum at a lack-of-fit ratio of 1.15. The fitted circuit
-    describes the data within the KK acceptance rule, so the data count as KK-consistent
-    and round 3 runs the rest of the start list: the optimum a fit from the truth finds."""
+    true-model data (the chain's limit on a finite-length Warburg tail), and a round 2 of
+    32 starts left the fit 1.35x above the optimum at a lack-of-fit ratio of 1.15. The
+    fitted circuit describes the data within the KK acceptance rule, so the data count as
+    KK-consistent and round 3 runs the rest of the start list: the optimum a fit from the
+    truth finds. (Round 2 now runs 8 starts where a lack of fit is the only sign, and one
+    of them reaches it; with 32, round 3 does.)"""
+    import eisfit.fitting.solver as solver
     from eisfit.fitting.robustness import family_cases
 
     circuit = "R0-p(R1,CPE1)-p(CPE2,R2-Wo2)"
     case = family_cases(circuit, 30, 77)[27]
     assert not eisfit.kk_test(case.spectrum).passed  # the case
-    res = eisfit.fit(case.spectrum, circuit)
     from_truth = eisfit.fit(case.spectrum, circuit, initial=case.truth, starts=1)
+    assert eisfit.fit(case.spectrum, circuit).chisq <= from_truth.chisq * (1 + 1e-6)
+    monkeypatch.setattr(solver, "LACK_OF_FIT_STARTS", solver.ESCALATION_STARTS)
+    res = eisfit.fit(case.spectrum, circuit)
     assert res.chisq <= from_truth.chisq * (1 + 1e-6)
-    assert res.n_starts > 40  # the quick round and round 2 give 40
+    assert res.n_starts > 40  # the quick round and round 2 give 40: round 3 ran
 
 
 def test_correlations_of_a_parameter_without_a_finite_variance_are_nan_without_a_warning():

@@ -853,3 +853,26 @@ def test_a_fit_that_still_lacks_fit_on_valid_data_gets_drt_seeded_starts():
     from_truth = eisfit.fit(case.spectrum, family, initial=case.truth, starts=1)
     assert res.chisq == pytest.approx(from_truth.chisq, rel=1e-6)
     assert res.start_won.startswith("drt:") and not any(f.startswith("lack-of-fit") for f in res.flags)
+
+
+def test_a_lack_of_fit_alone_escalates_with_fewer_starts_to_the_same_optimum(monkeypatch):
+    """A third arc the circuit lacks (3-4 % of R, 0.3 % noise): the two-arc fit lacks fit and
+    shows no other sign of a missed optimum. Round 2 runs LACK_OF_FIT_STARTS starts instead
+    of ESCALATION_STARTS; the optimum is the one the longer round reaches."""
+    import eisfit.fitting.solver as solver
+    from eisfit.model import Circuit
+
+    f = np.logspace(6, 0, 50)
+    truth = Circuit("R0-p(R1,CPE1)-p(R2,CPE2)-p(R3,CPE3)")
+    for k, r3 in enumerate((40.0, 80.0)):
+        z = truth.impedance([10, 1000, 1e-9, 0.9, 2000, 1e-6, 0.88, r3, 2e-3, 0.9], f)
+        rng = np.random.default_rng(k + 1)
+        s = eisfit.Spectrum(frequency=f, z=z + 0.003 * np.abs(z) * (rng.standard_normal(f.size)
+                                                                  + 1j * rng.standard_normal(f.size)))
+        short = eisfit.fit(s, HEADLINE)
+        monkeypatch.setattr(solver, "LACK_OF_FIT_STARTS", solver.ESCALATION_STARTS)
+        whole = eisfit.fit(s, HEADLINE)
+        monkeypatch.undo()
+        assert any(flag.startswith("misfit") for flag in short.flags)  # the case: a lack of fit
+        assert short.n_starts < whole.n_starts
+        assert short.chisq == pytest.approx(whole.chisq, rel=1e-9)
