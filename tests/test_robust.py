@@ -876,3 +876,32 @@ def test_a_lack_of_fit_alone_escalates_with_fewer_starts_to_the_same_optimum(mon
         assert any(flag.startswith("misfit") for flag in short.flags)  # the case: a lack of fit
         assert short.n_starts < whole.n_starts
         assert short.chisq == pytest.approx(whole.chisq, rel=1e-9)
+
+
+def test_transfer_starts_move_resistance_between_overlapping_arcs_keeping_their_time_constants():
+    """Two arcs closer than a decade in time constant: four starts, each arc in turn giving
+    70 % and 97 % of its resistance to the other, every arc's time constant and exponent
+    kept, R0 untouched; arcs a decade or more apart: none."""
+    from eisfit.analysis.derived import ArcSpec, arc_tau_s
+    from eisfit.fitting.guess import TRANSFER_KEEP, transferred_resistance_starts
+    from eisfit.model import Circuit
+
+    circ = Circuit(HEADLINE)
+    arcs = [ArcSpec(a.resistor, a.capacitive, a.kind) for a in circ.arcs]
+    values = {"R0": 6.0, "R1": 5850.0, "CPE1_0": 7.75e-10, "CPE1_1": 0.728, "R2": 1580.0, "CPE2_0": 2.37e-8,
+              "CPE2_1": 0.612}
+    starts = transferred_resistance_starts(circ, values, 10.0)
+    assert [label for label, _ in starts] == [f"transfer:{a}->{b}:{k:g}" for a, b in (("R1", "R2"), ("R2", "R1"))
+                                              for k in TRANSFER_KEEP] or \
+        [label for label, _ in starts] == [f"transfer:{a}->{b}:{k:g}" for a, b in (("R2", "R1"), ("R1", "R2"))
+                                           for k in TRANSFER_KEEP]
+    for label, start in starts:
+        give, take = label.split(":")[1].split("->")
+        keep = float(label.split(":")[2])
+        assert start[give] == pytest.approx(keep * values[give])
+        assert start[give] + start[take] == pytest.approx(values["R1"] + values["R2"])
+        assert start["R0"] == values["R0"] and start["CPE1_1"] == values["CPE1_1"]
+        for arc in arcs:
+            assert arc_tau_s(start, arc) == pytest.approx(arc_tau_s(values, arc), rel=1e-12)
+    apart = dict(values, CPE2_0=2.37e-4)  # the second arc four decades slower
+    assert transferred_resistance_starts(circ, apart, 10.0) == []

@@ -88,6 +88,13 @@ has a plain arc and a Randles arc in the other order than the string's, with tha
 string's order missed by the grid's starts, one start per such pair puts them back
 (:func:`eisfit.fitting.guess.swapped_order_starts`; R0-p(R1,CPE1)-p(CPE2,R2-Wo2), seed 13:
 two fits 1.016x and 1.053x above the optimum reach it).
+The transfer round follows (:func:`_transfer_round`): where two plain arcs of the optimum
+are closer than ``OVERLAP_TAU_RATIO`` in time constant, starts with most of one arc's
+resistance moved to the other, each keeping its time constant
+(:func:`eisfit.fitting.guess.transferred_resistance_starts`): the other end of the valley
+along which overlapping arcs trade resistance (a small sharp arc beside a large one, or two
+broad ones), which the grid can miss (1,000 hard spectra: two fits had reached it only when a
+profile-likelihood walk met it by chance; one now does).
 The DRT round is the last (:func:`_drt_round`): DRT-seeded starts for optima that still
 lack fit on data that pass the Lin-KK test.
 Each round is stage 1 (``STAGE1_ITER`` pruned iterations over its starts) and a polish of
@@ -116,7 +123,8 @@ from ..analysis.quality import (LACK_OF_FIT_RATIO, capacitive_tail_F, data_kk_co
                                 lack_of_fit_ratio, unmodelled_inductance_H)
 from ..errors import EisfitError
 from ..spectrum import shared_grid
-from .guess import blocking_arc_starts, drt_starts, processes, spectrum_features, swapped_order_starts
+from .guess import (blocking_arc_starts, drt_starts, processes, spectrum_features, swapped_order_starts,
+                    transferred_resistance_starts)
 from .optimise import LMRun, levenberg_marquardt
 from .problem import normal_equations_at, series_mask, weighted_residuals
 
@@ -147,6 +155,7 @@ MAX_PROBLEMS = 2048  # LM problems (spectra x starts) per batched call: ~20 MB o
 EVAL_BLOCK = 64  # rows per model/Jacobian evaluation block (cache-sized temporaries)
 LOW_EXPONENT = 0.6  # a CPE exponent below this looks like a diffusion line or a collapsed arc
 OVERLAP_TAU_RATIO = 10.0  # arcs closer than a decade in time constant
+TRANSFER_MARGIN = 1e-6  # relative chi-square drop by which a transfer start's optimum must win
 RUNAWAY_R_FACTOR = 100.0  # a resistance above this times max |Z| ran away
 
 
@@ -402,6 +411,7 @@ def _solve_grid(preps: list[Any], *, kk: bool) -> Solution:
     _repair_round(preps, sol)
     _order_round(preps, sol, [i for i in np.flatnonzero(sol.escalated) if preps[i].n_other_orders])
     _swap_round(preps, sol, list(np.flatnonzero(adaptive)))
+    _transfer_round(preps, sol, list(np.flatnonzero(adaptive)))
     _drt_round(preps, sol, [i for i in np.flatnonzero(adaptive) if kk_results[i] is not None and kk_results[i].passed
                             and _looks_poor(preps[i], sol.p_best[i], sol.cost[i], noise[i], any_sign=False,
                                             threshold=LACK_OF_FIT_RATIO)])
@@ -443,6 +453,25 @@ def _swap_round(preps: list[Any], sol: Solution, rows: list[int]) -> None:
 def _swap_start_set(prep: Any, p_best: np.ndarray) -> StartSet:
     names = prep.problem.circuit.param_names
     pairs = swapped_order_starts(prep.problem.circuit, dict(zip(names, p_best)))
+    return StartSet.of([(label, {**start, **prep.fixed}) for label, start in pairs], names)
+
+
+def _transfer_round(preps: list[Any], sol: Solution, rows: list[int]) -> None:
+    """Where an optimum has two plain arcs closer than ``OVERLAP_TAU_RATIO`` in time
+    constant, starts with most of one arc's resistance moved to the other, both ways
+    (:func:`eisfit.fitting.guess.transferred_resistance_starts`); kept where lower by more
+    than a relative ``TRANSFER_MARGIN`` (the same minimum reached again is not a new one)."""
+    sets = {i: _transfer_start_set(preps[i], sol.p_best[i]) for i in rows}
+    rows = [i for i, start_set in sets.items() if start_set.labels]
+    if rows:
+        more = _run_start_sets(BatchProblem.of([preps[i] for i in rows]), [preps[i] for i in rows],
+                               [sets[i] for i in rows])
+        _keep_better(sol, rows, more, margin=TRANSFER_MARGIN * sol.cost[rows])
+
+
+def _transfer_start_set(prep: Any, p_best: np.ndarray) -> StartSet:
+    names = prep.problem.circuit.param_names
+    pairs = transferred_resistance_starts(prep.problem.circuit, dict(zip(names, p_best)), OVERLAP_TAU_RATIO)
     return StartSet.of([(label, {**start, **prep.fixed}) for label, start in pairs], names)
 
 
