@@ -905,3 +905,17 @@ def test_transfer_starts_move_resistance_between_overlapping_arcs_keeping_their_
             assert arc_tau_s(start, arc) == pytest.approx(arc_tau_s(values, arc), rel=1e-12)
     apart = dict(values, CPE2_0=2.37e-4)  # the second arc four decades slower
     assert transferred_resistance_starts(circ, apart, 10.0) == []
+
+
+@pytest.mark.parametrize("parts, circuit", [
+    (("text", "eisfitpython", "EIS_Data", "Example-2", "Example2c.txt"), "R0-p(R1,CPE1)-p(R2,CPE2)"),
+    (("text", "eisfitpython", "EIS_Data", "CSV_Example.csv"), "R0-p(R1,CPE1)-p(CPE2,R2-Ws2)"),
+])
+def test_a_gross_lack_of_fit_escalates_with_every_round_two_start(parts, circuit):
+    """Real files a circuit misses by 7-13x the noise: the automatic fit reaches the optimum of
+    the whole start list (with the 8 starts of a mild lack of fit it ended 1.55x and 1.03x
+    above it)."""
+    s = eisfit.read(realdata_path(*parts))[0]
+    auto = eisfit.fit(s, circuit)
+    assert auto.derived["lack_of_fit_ratio"] > 2  # the case
+    assert auto.chisq <= eisfit.fit(s, circuit, starts=100).chisq * (1 + 1e-6)

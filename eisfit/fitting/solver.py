@@ -13,10 +13,12 @@ processes, the best placements of a linear time-constant screen
 over the multi-start grid. Only spectra whose best fit then looks poor are escalated:
 round 2 runs the next ``ESCALATION_STARTS`` starts of the list (ordered so that every
 prefix spreads over the grid) when the optimum looks poor in any of these ways, and only
-the next ``LACK_OF_FIT_STARTS`` where a lack of fit is the only sign (weak evidence of a
-missed optimum: with 32 starts, 85 such spectra of 1,000 hard ones ran ~13 % of all LM
-iterations and 2 reached a lower optimum in round 2; with 8, one does and a later round
-reaches the other: the same 998 optima, 7 % fewer iterations):
+the next ``LACK_OF_FIT_STARTS`` where the only sign is a lack of fit below the flag's ratio
+(``LACK_OF_FIT_RATIO``, 2: residuals within twice the noise are weak evidence of a missed
+optimum: with 32 starts, 85 such spectra of 1,000 hard ones, at ratios 1.05-1.19, ran ~13 %
+of all LM iterations and 2 reached a lower optimum in round 2; with 8, one does and a later
+round reaches the other: the same optima, 7 % fewer iterations. A gross lack of fit keeps the
+32: on two real files, fits at ratios 9 and 13 ended 1.55x and 1.03x above the optimum with 8):
 
 * lack of fit: the RMS relative residual of the fit exceeds ``ESCALATE_LACK_OF_FIT``
   times the noise level of the data, which the Lin-KK residuals estimate
@@ -149,7 +151,7 @@ N_POLISH = 3  # best distinct stage-1 optima polished per spectrum
 QUICK_STARTS = 8  # first round of an adaptive ("auto") start list
 ESCALATION_STARTS = 32  # starts of the second round (the start list's next ones, spread over its grid)
 ROUND3_LACK_OF_FIT = 1.1  # after round 2, a lack of fit above this on KK-consistent data runs the rest
-LACK_OF_FIT_STARTS = 8  # round 2's starts where a lack of fit is the only sign of a poor optimum
+LACK_OF_FIT_STARTS = 8  # round 2's starts where a lack of fit below LACK_OF_FIT_RATIO is the only sign
 ESCALATE_LACK_OF_FIT = 1.05  # lack-of-fit ratio (RMS residual / Lin-KK noise) above which more starts run
 MAX_PROBLEMS = 2048  # LM problems (spectra x starts) per batched call: ~20 MB of Jacobians
 EVAL_BLOCK = 64  # rows per model/Jacobian evaluation block (cache-sized temporaries)
@@ -399,9 +401,11 @@ def _solve_grid(preps: list[Any], *, kk: bool) -> Solution:
             next_candidates = np.array([i for i in poor if _looks_poor(preps[i], sol.p_best[i], sol.cost[i], np.nan)],
                                        dtype=int)
             escalated = poor
-        signs = set(next_candidates.tolist()) if round_ == 2 else set()  # poor in another way than lack of fit
-        starts = [list(_round_starts(preps[i], round_))[:None if (round_ == 3 or i in signs) else LACK_OF_FIT_STARTS]
-                  for i in poor]
+        mild = set() if round_ == 3 else {  # a lack of fit below the flag's ratio is the only sign
+            i for i in poor if i not in set(next_candidates.tolist())
+            and not _looks_poor(preps[i], sol.p_best[i], sol.cost[i], noise[i], any_sign=False,
+                                threshold=LACK_OF_FIT_RATIO)}
+        starts = [list(_round_starts(preps[i], round_))[:LACK_OF_FIT_STARTS if i in mild else None] for i in poor]
         _keep_better(sol, poor, _run_starts(BatchProblem.of([preps[i] for i in poor]), [preps[i] for i in poor], starts))
         sol.escalated[poor] = True
         if round_ == 2:
