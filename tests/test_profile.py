@@ -154,3 +154,4 @@ def test_walk_steps_aim_past_the_3_sigma_level_and_cross_plateaus_fast():
     assert _next_step(0.2, 0.0, 0.0, 0.2, 2.9) == pytest.approx(0.4)  # at least twice the step
     assert _next_step(0.2, 0.0, 0.0, 0.2, 0.01) == pytest.approx(0.2 * MAX_GROWTH)
     assert _next_step(0.4, 0.2, 1.5, 0.4, 1.4) == pytest.approx(0.4 * MAX_GROWTH)  # plateau
+    assert _next_step(0.4, 0.2, 1.5, 0.4, float("inf")) == pytest.approx(0.8)  # no line: doubling

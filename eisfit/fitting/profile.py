@@ -304,6 +304,8 @@ def _next_step(h: float, prev_dist: float, prev_root: float, dist: float, root: 
     last step; where the profile stopped rising (a plateau: the arc's resistance no longer
     matters), ``MAX_GROWTH`` times."""
     target = 1.1 * math.sqrt(LEVELS[-1])
+    if not (math.isfinite(root) and math.isfinite(prev_root)):  # no line to follow: the old doubling
+        return 2.0 * h
     if root <= prev_root or dist <= prev_dist:
         return h * MAX_GROWTH
     reach = dist + (target - root) * (dist - prev_dist) / (root - prev_root)

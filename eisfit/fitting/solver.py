@@ -401,8 +401,9 @@ def _solve_grid(preps: list[Any], *, kk: bool) -> Solution:
             next_candidates = np.array([i for i in poor if _looks_poor(preps[i], sol.p_best[i], sol.cost[i], np.nan)],
                                        dtype=int)
             escalated = poor
+        signs = set() if round_ == 3 else set(next_candidates.tolist())  # poor in another way than lack of fit
         mild = set() if round_ == 3 else {  # a lack of fit below the flag's ratio is the only sign
-            i for i in poor if i not in set(next_candidates.tolist())
+            i for i in poor if i not in signs
             and not _looks_poor(preps[i], sol.p_best[i], sol.cost[i], noise[i], any_sign=False,
                                 threshold=LACK_OF_FIT_RATIO)}
         starts = [list(_round_starts(preps[i], round_))[:LACK_OF_FIT_STARTS if i in mild else None] for i in poor]
