@@ -983,22 +983,17 @@ def _make_results(labels: list[str], omega: np.ndarray, z: np.ndarray, chains: l
     z_fit = np.array([ch.z_fit for ch in chains])
     res_re, res_im = _relative_residuals(z, z_fit)
     magnitude = np.abs(np.concatenate([res_re, res_im], axis=1))
-    largest = magnitude.max(axis=1)
-    max_pct = 100.0 * largest
+    max_pct = 100.0 * magnitude.max(axis=1)
     chisq = _pseudo_chisq_rows(z, z_fit)
     order = np.argsort(omega, axis=-1)
     structured = _systematic(_in_order(res_re, order), _in_order(res_im, order))
     frequency = np.array(np.broadcast_to(omega / (2.0 * np.pi), z.shape))  # one array per result
-    maybe_outliers = ~(largest <= OUTLIER_FLOOR_PCT / 100.0)  # isolated_outliers' own first test
-    uses_sd = maybe_outliers | ((max_pct > violation_pct) & ~structured)  # the spectra whose robust SD is read
-    sd_pct = np.full(len(chains), math.nan)
-    if uses_sd.any():
-        sd_pct[uses_sd] = _robust_sd_pct(res_re[uses_sd], res_im[uses_sd])
+    sd_pct = _robust_sd_pct(res_re, res_im)
     per_spectrum = zip(chains, max_pct.tolist(), (100.0 * magnitude.mean(axis=1)).tolist(),
                        (100.0 * np.sqrt(np.mean(magnitude**2, axis=1))).tolist(), chisq.tolist(),
-                       structured.tolist(), sd_pct.tolist(), maybe_outliers.tolist(), long_chain.tolist())
+                       structured.tolist(), sd_pct.tolist(), long_chain.tolist())
     results = []
-    for i, (ch, max_i, mean_i, rms_i, chisq_i, structured_i, sd_i, outliers_i, long_i) in enumerate(per_spectrum):
+    for i, (ch, max_i, mean_i, rms_i, chisq_i, structured_i, sd_i, long_i) in enumerate(per_spectrum):
         m = ch.tau.size
         passed, status, _ = _verdict(max_i, res_re[i], res_im[i], threshold_pct, violation_pct, structured_i, sd_i)
         inductance_h, capacitance_f = _series_elements(ch.coef, m, inductance, capacitance)
@@ -1031,7 +1026,7 @@ def _make_results(labels: list[str], omega: np.ndarray, z: np.ndarray, chains: l
             structured=structured_i,
             violation_pct=float(violation_pct),
             noise_level=_noise_level(chain_noise, long_i),
-            outliers_Hz=isolated_outliers(frequency[i], res_re[i], res_im[i], sd_i) if outliers_i else (),
+            outliers_Hz=isolated_outliers(frequency[i], res_re[i], res_im[i], sd_i),
         ))
     return results
 
