@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from eisfit import Spectrum
-from eisfit.fitting import engine, guess
+from eisfit.fitting import engine, guess, problem
 from eisfit.fitting.batch import _preparer
 from eisfit.model import Circuit
 
@@ -24,7 +24,8 @@ def spectrum(circuit: str, values: dict[str, float], f: np.ndarray = F, seed: in
 
 def clear_caches() -> None:
     for cached in (guess._log_grid, guess._tau_sets, guess._screen_layout, guess._screen_terms, guess._time_orders,
-                   guess._split_fractions, engine._checked_bounds, engine._log_scaled_by_sign, engine._adaptive_order):
+                   guess._split_fractions, engine._checked_bounds, engine._adaptive_order, problem._log_candidates,
+                   problem.series_mask):
         cached.cache_clear()
 
 

@@ -375,7 +375,7 @@ def _prepare(spectrum, circuit, *, area_cm2, thickness_cm, symmetric, weighting,
     guess.update({k: float(v) for k, v in (initial or {}).items()})
     guess.update(fixed)
     fixed_vec = np.array([guess[n] for n in names], float)
-    log_mask = _log_scaled(circ, lower)
+    log_mask = log_scaled(circ, lower)
     # In log space a scale parameter bounded below by 0 could fall without limit (1e-300 ohm);
     # it may fall COLLAPSE_DECADES below its data-derived guess (the same floor whatever the
     # start, so seeded and cold fits agree), and ending there reads as "at-bound".
@@ -652,17 +652,6 @@ def _checked_bounds(names: tuple[str, ...], pairs: tuple) -> tuple[np.ndarray, n
         if not lo[i] < hi[i]:
             raise FitError(f"bounds of {n}: lower {lo[i]} must be below upper {hi[i]}")
     return lo, hi
-
-
-def _log_scaled(circ: Circuit, lower: np.ndarray) -> np.ndarray:
-    """:func:`log_scaled` (it reads only which lower bounds are >= 0), cached per circuit."""
-    return _log_scaled_by_sign(circ, tuple((np.asarray(lower) >= 0).tolist())).copy()
-
-
-@functools.lru_cache(maxsize=64)
-def _log_scaled_by_sign(circ: Circuit, nonnegative: tuple[bool, ...]) -> np.ndarray:
-    """:func:`log_scaled` for lower bounds whose signs ``nonnegative`` gives (>= 0 per parameter)."""
-    return log_scaled(circ, np.where(nonnegative, 0.0, -np.inf))
 
 
 def _start_list(circ, feats, guess, initial, fixed, starts) -> tuple[Sequence[dict[str, float]], list[str], int]:

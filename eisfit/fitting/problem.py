@@ -7,6 +7,7 @@ solver (:mod:`eisfit.fitting.solver`) and the profile likelihood
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,14 +72,26 @@ def log_scaled(circuit: Circuit, lower: np.ndarray) -> np.ndarray:
     an arc, cold fits had stopped up to 10 s^2 above the optimum, now none; 1,000 hard
     spectra: 1,000 at the optimum instead of 998; the two L0 families of
     ``scripts/robustness.py --family``, 250 and 250 of 250 instead of 246 and 246."""
-    log = np.array(circuit.log_scale, bool) & (np.asarray(lower) >= 0)
-    return log & ~series_mask(circuit)
+    return _log_candidates(circuit) & (np.asarray(lower) >= 0)
 
 
+@functools.lru_cache(maxsize=64)
+def _log_candidates(circuit: Circuit) -> np.ndarray:
+    """The scale parameters of ``circuit`` that are not series R or L (read-only): those
+    :func:`log_scaled` moves in log space when bounded below by 0. Cached per circuit: a
+    campaign prepares thousands of fits of one circuit."""
+    mask = np.array(circuit.log_scale, bool) & ~series_mask(circuit)
+    mask.flags.writeable = False
+    return mask
+
+
+@functools.lru_cache(maxsize=64)
 def series_mask(circuit: Circuit) -> np.ndarray:
     """Which parameters of ``circuit`` are series resistances or inductances
-    (``Circuit.linear_series``; bool per parameter)."""
-    return np.isin(np.array(circuit.param_names), list(circuit.linear_series))
+    (``Circuit.linear_series``; bool per parameter; read-only, cached per circuit)."""
+    mask = np.isin(np.array(circuit.param_names), list(circuit.linear_series))
+    mask.flags.writeable = False
+    return mask
 
 
 def normal_equations_at(circuit: Circuit, frequency: np.ndarray, p_full: np.ndarray, free: np.ndarray,
