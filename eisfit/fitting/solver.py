@@ -466,12 +466,7 @@ def _transfer_round(preps: list[Any], sol: Solution, rows: list[int]) -> None:
     constant, starts with most of one arc's resistance moved to the other, both ways
     (:func:`eisfit.fitting.guess.transferred_resistance_starts`); kept where lower by more
     than a relative ``TRANSFER_MARGIN`` (the same minimum reached again is not a new one)."""
-    sets = {i: _transfer_start_set(preps[i], sol.p_best[i]) for i in rows}
-    rows = [i for i, start_set in sets.items() if start_set.labels]
-    if rows:
-        more = _run_start_sets(BatchProblem.of([preps[i] for i in rows]), [preps[i] for i in rows],
-                               [sets[i] for i in rows])
-        _keep_better(sol, rows, more, margin=TRANSFER_MARGIN * sol.cost[rows])
+    _run_extra_starts(preps, sol, {i: _transfer_start_set(preps[i], sol.p_best[i]) for i in rows}, TRANSFER_MARGIN)
 
 
 def _transfer_start_set(prep: Any, p_best: np.ndarray) -> StartSet:
@@ -530,13 +525,15 @@ def _tail_starts(prep: Any) -> StartSet:
     return StartSet.of(pairs, names)
 
 
-def _run_extra_starts(preps: list[Any], sol: Solution, sets: dict[int, StartSet]) -> None:
+def _run_extra_starts(preps: list[Any], sol: Solution, sets: dict[int, StartSet], margin_rtol: float = 0.0) -> None:
     """One late round: the start sets of some spectra (by row; those without starts skip it)
-    run as one batch, and each row keeps the lower of its optimum and the round's."""
+    run as one batch, and each row keeps the lower of its optimum and the round's (lower by
+    more than ``margin_rtol`` of its cost)."""
     rows = [i for i, start_set in sets.items() if start_set.labels]
     if rows:
         _keep_better(sol, rows, _run_start_sets(BatchProblem.of([preps[i] for i in rows]), [preps[i] for i in rows],
-                                                [sets[i] for i in rows]))
+                                                [sets[i] for i in rows]),
+                     margin=margin_rtol * sol.cost[rows] if margin_rtol else None)
 
 
 def _keep_better(sol: Solution, rows: list[int], more: Solution, margin: np.ndarray | None = None) -> None:
