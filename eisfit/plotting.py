@@ -98,13 +98,53 @@ def save_figures(makers, folder, processes: int | None = None) -> dict:
     the cores available) forked worker processes, which inherit the results drawn from, so
     nothing is pickled but the names and the paths; put the costliest maker first. A figure
     whose worker fails is made again here, so an error is raised where it would be
-    sequentially."""
+    sequentially. :func:`start_figures` is the same in two halves (other work can run here
+    while the workers draw)."""
+    return start_figures(makers, folder, processes).result()
+
+
+class PendingFigures:
+    """Figures being drawn by forked workers (:func:`start_figures`); :meth:`result` waits
+    for them and makes here whatever they did not write."""
+
+    def __init__(self, makers, folder, pool=None, jobs=None):
+        self._makers, self._folder, self._pool, self._jobs = dict(makers), folder, pool, jobs or {}
+
+    def result(self) -> dict:
+        """name -> paths (PNG first), in the order of the makers."""
+        from pathlib import Path
+
+        written: dict = {}
+        try:
+            for name, job in self._jobs.items():
+                try:
+                    written[name] = [Path(p) for p in job.result()]
+                except Exception:  # made again below: the error, if any, surfaces here
+                    pass
+        finally:
+            self.cancel()
+        for name, maker in self._makers.items():
+            if name not in written:
+                written[name] = save_figure(maker(), self._folder / name)
+        return {name: written[name] for name in self._makers}
+
+    def cancel(self) -> None:
+        """Stop the workers (the figures not yet begun are not drawn); idempotent."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+            _pending_figures.clear()
+
+
+def start_figures(makers, folder, processes: int | None = None) -> PendingFigures:
+    """Begin :func:`save_figures`: the figures are handed to forked workers where that is
+    possible (the makers must not change afterwards: the workers see them as they were at
+    the fork); ``.result()`` of the returned object waits and makes the rest here."""
     from pathlib import Path
 
     folder = Path(folder)
     names = list(makers)
     n = min(FIGURE_PROCESSES if processes is None else processes, len(names))
-    written: dict = {}
     if n > 1 and _can_fork_figures():
         import multiprocessing
         import os
@@ -113,22 +153,16 @@ def save_figures(makers, folder, processes: int | None = None) -> dict:
         n = min(n, len(os.sched_getaffinity(0)))
         _pending_figures.clear()
         _pending_figures.update(makers)
-        try:  # an executor, not a Pool: a worker that dies breaks it (BrokenProcessPool), a Pool waits forever
-            with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("fork")) as pool:
-                jobs = {name: pool.submit(_save_one, name, str(folder)) for name in names}
-                for name, job in jobs.items():
-                    try:
-                        written[name] = [Path(p) for p in job.result()]
-                    except Exception:  # made again below: the error, if any, surfaces here
-                        pass
+        # an executor, not a Pool: a worker that dies breaks it (BrokenProcessPool), a Pool waits forever
+        pool = ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("fork"))
+        try:
+            jobs = {name: pool.submit(_save_one, name, str(folder)) for name in names}
         except OSError:  # no process could be started: all of them here
-            pass
-        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
             _pending_figures.clear()
-    for name in names:
-        if name not in written:
-            written[name] = save_figure(makers[name](), folder / name)
-    return {name: written[name] for name in names}
+        else:
+            return PendingFigures(makers, folder, pool, jobs)
+    return PendingFigures(makers, folder)
 
 
 def _new_figure(width_in: float, height_in: float, layout: str | None = "constrained"):

@@ -588,3 +588,25 @@ def test_a_damaged_data_file_in_a_folder_is_an_error_row_not_left_out(tmp_path):
         src = load_checkpoints(data)
     bad = [c for c in src.checkpoints if c.file == CSVS[2].name]
     assert len(src.checkpoints) == 3 and len(bad) == 1 and not bad[0].ok and bad[0].error
+
+
+def test_table_reuses_the_streamed_rows_and_equals_one_built_afresh(tmp_path):
+    """The rows streamed to summary.csv as the fits finish make the table (nothing computed
+    twice), except where the end of the run changed a checkpoint (the arc-jump flag and
+    note): the table equals one built from the results alone."""
+    import pandas as pd
+
+    base = {"R0": 12.0, "R1": 45.0, "CPE1_0": 2e-9, "CPE1_1": 0.92, "R2": 80.0, "CPE2_0": 3e-6, "CPE2_1": 0.8}
+    spectra = _series([{**base, "R2": r} for r in (80.0, 85.0, 340.0, 330.0)], np.logspace(7, -1, 45), seed=5)
+    camp = eisfit.fit_campaign(spectra, circuit="R0-p(R1,CPE1)-p(R2,CPE2)", cache_dir=False, progress=False,
+                               rows_file=tmp_path / "rows.csv")
+    assert len(camp.streamed_rows) == 4  # one per fitted checkpoint, until the table is built
+    flagged = [i for i, r in enumerate(camp.results) if "arc-jump" in r.flags]
+    assert flagged == [2]
+    reused = [i for i, known in camp.streamed_rows.items()
+              if known.result is camp.results[i] and known.details == camp.details[i]]
+    assert sorted(reused) == [0, 1, 3]  # the flagged checkpoint's row is made again
+    table = camp.table
+    assert camp.streamed_rows == {}  # in the table now
+    assert "arc-jump" in table.loc[2, "flags"]
+    pd.testing.assert_frame_equal(table, camp.build_table())

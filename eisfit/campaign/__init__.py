@@ -24,7 +24,7 @@ from .. import __version__
 from ..errors import CampaignError, CircuitError, FitError
 from ..settings import CampaignSettings, FitSettings, check_parameter_names
 from .cache import FitCache, MemoryCache, settings_hash
-from .result import CampaignResult, CheckpointFailure
+from .result import CampaignResult, CheckpointFailure, StreamedRow
 from .runner import CheckpointFits, run_campaign_fits, with_campaign_flags
 from .sources import CONDITION_KEYS, CampaignWarning, Checkpoint, load_checkpoints
 
@@ -160,7 +160,8 @@ def fit_campaign(
     interrupted = False
     if rows_file is None and out is not None:
         rows_file = Path(out) / "summary.csv"
-    on_chunk = None if rows_file is None else _row_streamer(Path(rows_file), src.checkpoints, items)
+    streamed: dict[int, StreamedRow] = {}  # the rows written as the fits finished, reused by the table
+    on_chunk = None if rows_file is None else _row_streamer(Path(rows_file), src.checkpoints, items, streamed)
     try:
         fits, stats = run_campaign_fits(items, chains, own_pool.executor if own_pool else executor, cache,
                                         lambda n: _progress_bar(progress, n), on_chunk=on_chunk,
@@ -176,7 +177,7 @@ def fit_campaign(
     joint_result = None
     if joint is not None:
         joint_result = _apply_joint_fit(joint, src.checkpoints, items, fits, shared, smooth, fit_options)
-    result = _assemble(src, items, fits, common, stats)
+    result = _assemble(src, items, fits, common, stats, streamed)
     result.joint = joint_result
     if choice is not None:
         result.circuit_choice = choice
@@ -405,8 +406,10 @@ def _progress_bar(progress: bool | None, total: int):
 
 # ---- result assembly -------------------------------------------------------------
 
-def _row_streamer(path: Path, checkpoints: list[Checkpoint], items: list[dict[str, Any]]):
-    """``on_chunk`` of the runner: the rows of the finished checkpoints to ``path``."""
+def _row_streamer(path: Path, checkpoints: list[Checkpoint], items: list[dict[str, Any]],
+                  streamed: dict[int, StreamedRow]):
+    """``on_chunk`` of the runner: the rows of the finished checkpoints to ``path``, each
+    also kept in ``streamed`` (by checkpoint index) for the table."""
     from .result import checkpoint_row, ordered_columns
     from .rows import RowStream
 
@@ -418,7 +421,9 @@ def _row_streamer(path: Path, checkpoints: list[Checkpoint], items: list[dict[st
             f = fits[i]
             if f.kept is not None:  # failures are in the table written at the end
                 c = checkpoints[i]
-                rows.append(checkpoint_row(c, f.kept, _details(c, items[i], f, f.kept)))
+                details = _details(c, items[i], f, f.kept)
+                rows.append(checkpoint_row(c, f.kept, details))
+                streamed[i] = StreamedRow(f.kept, details, rows[-1])
         stream.write(rows)
 
     return on_chunk
@@ -432,7 +437,8 @@ def _details(c: Checkpoint, item: dict[str, Any], f: CheckpointFits, kept) -> di
             "settings": item["settings"], "settings_hash": item["settings_hash"]}
 
 
-def _assemble(src, items, fits: list[CheckpointFits], common, stats) -> CampaignResult:
+def _assemble(src, items, fits: list[CheckpointFits], common, stats,
+              streamed: dict[int, StreamedRow] | None = None) -> CampaignResult:
     results, errors, details = [], [], []
     for c, item, f in zip(src.checkpoints, items, fits):
         kept = with_campaign_flags(f.kept, f.flags)
@@ -445,7 +451,7 @@ def _assemble(src, items, fits: list[CheckpointFits], common, stats) -> Campaign
                 "eisfit_version": __version__,
                 "settings_hash": sorted({d["settings_hash"] for d in details})}
     return CampaignResult(src.checkpoints, results, errors, src.ordering, settings, dict(stats),
-                          details, name=src.name)
+                          details, name=src.name, streamed_rows=streamed or {})
 
 
 # ---- hook: joint fits across checkpoints (eisfit.series, another module) ------------

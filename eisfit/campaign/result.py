@@ -39,6 +39,17 @@ EVOLUTION_AXES = ("time_h", "cycle", "capacity_mAh_cm2", "temperature_K")  # in 
 TEMPERATURE_SERIES_SPAN_K = 5.0  # temperatures spanning less are not an evolution axis
 
 
+@dataclass(frozen=True)
+class StreamedRow:
+    """A table row written while the campaign ran (``rows_file``), with the fit result and
+    the details it was made from: the table reuses it while they are still the checkpoint's
+    (a campaign flag or note added at the end makes a new row)."""
+
+    result: Any
+    details: dict[str, Any]
+    row: dict[str, Any]
+
+
 @dataclass
 class CampaignResult:
     """Result of :func:`eisfit.fit_campaign`.
@@ -74,6 +85,7 @@ class CampaignResult:
     wall_time_s: float | None = None  # the whole run: reading, fits, tables, figures (fit_campaign / write)
     started_perf_s: float | None = field(default=None, repr=False)  # time.perf_counter() at the start
     circuit_choice: Any = None  # eisfit.selection.CommonChoice with circuit="auto" (issue 16)
+    streamed_rows: dict[int, "StreamedRow"] = field(default_factory=dict, repr=False, compare=False)
     _table: Any = field(default=None, repr=False)
     _memo: dict = field(default_factory=dict, repr=False, compare=False)  # what the reports share
 
@@ -115,7 +127,7 @@ class CampaignResult:
         statistics, KK flag, ``;``-joined flags, file, sweep, settings hash, error."""
         import pandas as pd
 
-        rows = [self._row(c, r, d) for c, r, d in zip(self.checkpoints, self.results, self.details)]
+        rows = [self._row(i, c, r, d) for i, (c, r, d) in enumerate(zip(self.checkpoints, self.results, self.details))]
         if self.drts is not None:  # ---- DRT (issue 8): tracked peaks, see campaign/drt.py ----
             from .drt import drt_columns
 
@@ -126,11 +138,19 @@ class CampaignResult:
 
             for row, extra in zip(rows, kk_band_columns(self.results, self.kk_bands)):
                 row.update(extra)
+        self.streamed_rows.clear()  # in the table now
         columns = ordered_columns(rows)
         return pd.DataFrame(rows, columns=columns)
 
-    def _row(self, c: Checkpoint, r: Any, d: dict[str, Any]) -> dict[str, Any]:
-        return checkpoint_row(c, r, d, self.joint_of(c.cell))
+    def _row(self, i: int, c: Checkpoint, r: Any, d: dict[str, Any]) -> dict[str, Any]:
+        """The row of checkpoint ``i``: the one streamed when its fit finished, when it
+        describes the same result and details (no campaign flag or note added since), else
+        made here."""
+        joint = self.joint_of(c.cell)
+        known = self.streamed_rows.get(i)
+        if known is not None and joint is None and known.result is r and known.details == d:
+            return known.row  # built into this table only (the memo is cleared after it)
+        return checkpoint_row(c, r, d, joint)
 
     # ---- series analysis (eisfit.series / eisfit.analysis.arrhenius) -------------
     def arrhenius(self, resistances=None, form: str = "sigmaT", weighted: bool = False):
@@ -307,15 +327,25 @@ class CampaignResult:
         after the figures, else :attr:`wall_time_s` as it is."""
         import time
 
+        from ..plotting import start_figures
+
         folder = Path(out)
         folder.mkdir(parents=True, exist_ok=True)
-        table = self.table
-        with atomic_text_file(folder / "summary.csv") as fh:  # replaces the rows streamed during the fits
-            table.to_csv(fh, index=False)
-        _write_parquet(table, folder / "summary.parquet")
-        if self.drts is not None:  # DRT (issue 8)
-            self.drt_peaks().to_csv(folder / "drt_peaks.csv", index=False)
-        written = self._write_figures(folder, area_normalised) if figures else {}
+        table = self.table  # built before the figure workers fork: they inherit it
+        makers = self._figure_makers(area_normalised) if figures else {}
+        pending = start_figures(_costliest_first(makers), folder) if makers else None
+        try:  # the tables are written here while the workers draw
+            with atomic_text_file(folder / "summary.csv") as fh:  # replaces the rows streamed during the fits
+                table.to_csv(fh, index=False)
+            _write_parquet(table, folder / "summary.parquet")
+            if self.drts is not None:  # DRT (issue 8)
+                self.drt_peaks().to_csv(folder / "drt_peaks.csv", index=False)
+        except BaseException:
+            if pending is not None:
+                pending.cancel()
+            raise
+        drawn = pending.result() if pending is not None else {}
+        written = {name: drawn[name][0] for name in makers}  # PNG paths, in report order
         arrhenius_section = self._write_arrhenius(folder, figures) if arrhenius else []
         if wall_time_s is not None:
             self.wall_time_s = float(wall_time_s)
@@ -340,11 +370,8 @@ class CampaignResult:
             save_figure(self.plot_arrhenius().figure, folder / "arrhenius")
         return arrhenius_report_lines(fits)
 
-    def _write_figures(self, folder: Path, area_normalised: bool) -> dict[str, Path]:
-        """Every figure as PNG (300 dpi) and SVG; returns name -> PNG path (in report order).
-        The figures are drawn by two processes where that is possible (plotting.save_figures)."""
-        from ..plotting import save_figures
-
+    def _figure_makers(self, area_normalised: bool) -> dict[str, Any]:
+        """name -> function making the figure, in report order; none when no checkpoint was fitted."""
         if not any(r is not None for r in self.results):
             return {}
         makers = {
@@ -357,12 +384,8 @@ class CampaignResult:
         if self.drts is not None:  # DRT (issue 8)
             makers["drt_map"] = lambda: self.plot_drt_map().figure
             makers["drt_stack"] = lambda: self.plot_drt_stack().figure
-        # the costliest first, so that two processes finish together (5,000 checkpoints: fits 0.85 s,
-        # evolution 1.05, residual map 0.7, Bode 0.4, Nyquist 0.1)
-        cost_order = ("fits", "evolution", "residual_map", "bode")
-        costliest_first = sorted(makers, key=lambda name: cost_order.index(name) if name in cost_order else 9)
-        written = save_figures({name: makers[name] for name in costliest_first}, folder)
-        return {name: written[name][0] for name in makers}
+        return makers
+
 
     def __repr__(self) -> str:
         ok = sum(r is not None for r in self.results)
@@ -436,3 +459,10 @@ def ordered_columns(rows: list[dict[str, Any]]) -> list[str]:
     for name in FIT_STAT_COLUMNS + TRAILING_COLUMNS:
         seen[name] = None
     return list(seen)
+
+
+def _costliest_first(makers: dict[str, Any]) -> dict[str, Any]:
+    """The figure makers reordered so that two processes finish together (5,000 checkpoints:
+    fits 0.85 s, evolution 1.05, residual map 0.7, Bode 0.4, Nyquist 0.1)."""
+    cost_order = ("fits", "evolution", "residual_map", "bode")
+    return {name: makers[name] for name in sorted(makers, key=lambda n: cost_order.index(n) if n in cost_order else 9)}
