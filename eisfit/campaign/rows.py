@@ -47,7 +47,7 @@ class RowStream:
                 self._widen(rows)
             else:
                 with self.path.open("a", newline="", encoding="utf-8") as fh:
-                    csv.DictWriter(fh, self.header).writerows(_cells(r) for r in rows)
+                    csv.writer(fh).writerows(_line(r, self.header) for r in rows)
         except OSError as exc:
             self.error = f"{exc.strerror or exc}"
             warnings.warn(f"cannot write the rows to {self.path} ({self.error}); the campaign goes on "
@@ -72,17 +72,22 @@ class RowStream:
         with self.path.open(newline="", encoding="utf-8") as fh:
             old = list(csv.DictReader(fh))
         header = self._columns([dict.fromkeys(self.header or ()), *rows])
-        self._write_all(old + [_cells(r) for r in rows], header)
+        self._write_all(old + rows, header)
         self.header = header
 
     def _write_all(self, rows: list[dict[str, Any]], header: list[str]) -> None:
         """The whole file at once, atomically."""
         with atomic_text_file(self.path) as fh:
-            writer = csv.DictWriter(fh, header)
-            writer.writeheader()
-            writer.writerows(_cells(r) for r in rows)
+            writer = csv.writer(fh)
+            writer.writerow(header)
+            writer.writerows(_line(r, header) for r in rows)
 
 
-def _cells(row: dict[str, Any]) -> dict[str, Any]:
-    """As pandas writes them: None and NaN empty."""
-    return {k: ("" if v is None or (isinstance(v, float) and math.isnan(v)) else v) for k, v in row.items()}
+def _line(row: dict[str, Any], header: list[str]) -> list[Any]:
+    """The cells of ``row`` in the order of ``header``, as pandas writes them: None, NaN
+    and a column the row lacks empty."""
+    return [_cell(row.get(name)) for name in header]
+
+
+def _cell(value: Any) -> Any:
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else value
