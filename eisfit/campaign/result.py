@@ -386,7 +386,6 @@ class CampaignResult:
             makers["drt_stack"] = lambda: self.plot_drt_stack().figure
         return makers
 
-
     def __repr__(self) -> str:
         ok = sum(r is not None for r in self.results)
         name = f"{self.name!r}, " if self.name and len(self.name) <= 120 else ""
