@@ -597,3 +597,24 @@ def test_plot_fit_with_an_area_puts_every_impedance_panel_in_ohm_cm2(fit_result)
     labels = [ax.get_ylabel() for ax in fig.axes]
     assert any(lab.startswith("−Z'' / ") and "Ω·cm²" in lab for lab in labels)
     assert "|Z|·A / Ω·cm²" in labels
+
+
+def test_write_stops_the_figure_workers_when_the_table_cannot_be_written(camp, tmp_path, monkeypatch):
+    """CampaignResult.write starts the figures in forked workers and writes summary.csv while
+    they draw: a disk error there reaches the caller (the CLI then saves the table elsewhere)
+    with the workers ended, none left behind."""
+    import multiprocessing
+    from contextlib import contextmanager
+
+    import eisfit.campaign.result as result_module
+
+    @contextmanager
+    def full_disk(path, *args, **kwargs):
+        raise OSError(28, "No space left on device")
+        yield  # pragma: no cover
+
+    monkeypatch.setattr(result_module, "atomic_text_file", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        camp.write(tmp_path / "out")
+    assert multiprocessing.active_children() == []
+    assert P._pending_figures == {}
