@@ -154,7 +154,7 @@ ROUND3_LACK_OF_FIT = 1.1  # after round 2, a lack of fit above this on KK-consis
 LACK_OF_FIT_STARTS = 8  # round 2's starts where a lack of fit below LACK_OF_FIT_RATIO is the only sign
 ESCALATE_LACK_OF_FIT = 1.05  # lack-of-fit ratio (RMS residual / Lin-KK noise) above which more starts run
 MAX_PROBLEMS = 2048  # LM problems (spectra x starts) per batched call: ~20 MB of Jacobians
-EVAL_BLOCK = 64  # rows per model/Jacobian evaluation block (cache-sized temporaries)
+EVAL_BLOCK = 256  # rows per model/Jacobian evaluation block (see BatchProblem.normal_equations)
 LOW_EXPONENT = 0.6  # a CPE exponent below this looks like a diffusion line or a collapsed arc
 OVERLAP_TAU_RATIO = 10.0  # arcs closer than a decade in time constant
 TRANSFER_MARGIN = 1e-6  # relative chi-square drop by which a transfer start's optimum must win
@@ -243,8 +243,14 @@ class BatchProblem:
     def normal_equations(self, theta: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(chisq, J^T J, J^T r) per row of ``theta`` (:func:`~eisfit.fitting.problem.normal_equations_at`);
         row j uses the data of spectrum ``owner[idx[j]]``. Evaluated in blocks of
-        ``EVAL_BLOCK`` rows, whose temporaries stay in the L2 cache (blocks of 256 rows ran
-        ~2x slower per row than blocks of 64)."""
+        ``EVAL_BLOCK`` rows: per row, a block of 16 rows cost 5.5 us, 64 rows 3.0 us, 256 rows
+        2.5 us (51 points, 7 parameters, numpy's fixed cost per call spread thinner), in a
+        process whose allocator keeps freed memory (``eisfit._processes.tune_allocator``, as
+        the workers and the command do); with glibc's defaults blocks of 64 rows or more
+        can cost ~8 us per row in a short run (their temporaries get fresh pages), which is
+        what an earlier measurement had seen. The 1,000 hard spectra of the benchmark took
+        6 % less CPU with blocks of 256 than of 64, tuned or not, with the same results to
+        the bit; from 512 rows numpy's stacked matmul rounds differently (1e-13)."""
         k = theta.shape[0]
         if k <= EVAL_BLOCK:
             return self._normal_block(theta, idx)
