@@ -12,11 +12,17 @@ a Dask client in this process or any other thread means spawn.
 from __future__ import annotations
 
 import multiprocessing
+import os
+import signal
 import sys
 import threading
+import time
 from multiprocessing.context import BaseContext
 
-__all__ = ["fork_is_safe", "worker_context", "tune_allocator"]
+__all__ = ["fork_is_safe", "worker_context", "tune_allocator", "die_with_parent", "PARENT_POLL_SECONDS"]
+
+PARENT_POLL_SECONDS = 0.5  # how often a worker checks that its parent is still there
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 # glibc malloc settings of the processes eisfit owns (the command line and its workers):
 MMAP_THRESHOLD_BYTES = 8 << 20  # blocks below this come from the heap, not from a fresh mapping
@@ -58,3 +64,35 @@ def tune_allocator() -> bool:
         return bool(libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES) == 1 and ok)
     except (OSError, AttributeError):  # not glibc (e.g. musl has no mallopt): nothing to do
         return False
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Make this process (a worker) end as soon as the process ``parent_pid`` is gone, even
+    when that one was killed with SIGKILL and could not shut its pool down: on Linux the
+    kernel sends SIGKILL when the parent dies (``prctl(PR_SET_PDEATHSIG)``); everywhere, a
+    daemon thread checks every :data:`PARENT_POLL_SECONDS` that the parent is still its
+    parent. A pool's initializer (the campaign's fit workers, the figure writer's)."""
+    _kernel_kills_me_with_parent()
+    if os.getppid() != parent_pid:  # the parent died before we got here
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent_pid,), name="eisfit-parent-watch",
+                     daemon=True).start()
+
+
+def _kernel_kills_me_with_parent() -> None:
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError):  # no libc symbol: the watch thread still works
+        pass
+
+
+def _watch_parent(parent_pid: int) -> None:
+    while True:
+        time.sleep(PARENT_POLL_SECONDS)
+        if os.getppid() != parent_pid:  # re-parented: the main process is gone
+            os._exit(1)

@@ -153,8 +153,12 @@ def start_figures(makers, folder, processes: int | None = None) -> PendingFigure
         n = min(n, len(os.sched_getaffinity(0)))
         _pending_figures.clear()
         _pending_figures.update(makers)
-        # an executor, not a Pool: a worker that dies breaks it (BrokenProcessPool), a Pool waits forever
-        pool = ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("fork"))
+        from ._processes import die_with_parent
+
+        # an executor, not a Pool: a worker that dies breaks it (BrokenProcessPool), a Pool waits
+        # forever; its workers end with this process (killed while they draw, they were left running)
+        pool = ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("fork"),
+                                   initializer=die_with_parent, initargs=(os.getpid(),))
         try:
             jobs = {name: pool.submit(_save_one, name, str(folder)) for name in names}
         except OSError:  # no process could be started: all of them here

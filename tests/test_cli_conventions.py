@@ -585,6 +585,42 @@ def test_no_orphan_workers_after_the_main_process_is_killed(tmp_path):
             proc.kill()
 
 
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc (Linux) to list child processes")
+def test_no_orphan_figure_workers_after_the_main_process_is_killed(tmp_path):
+    """The figures are drawn by forked workers while the campaign process writes the tables:
+    killed then (SIGKILL), the campaign process takes them with it (they were left drawing)."""
+    folder = tmp_path / "data"
+    _slow_campaign(folder)
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "eisfit", "campaign", str(folder), "--jobs", "2",
+                             "--out", str(out), "--no-progress", "--no-cache"],
+                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                            env={**os.environ, "MPLBACKEND": "Agg"})
+    main_cmdline = _cmdline(proc.pid)
+    drawing: list[int] = []
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            if any(out.glob("*.png")):  # a figure is written: the figure workers are at work
+                drawing = [c for c in _children(proc.pid) if _cmdline(c) == main_cmdline]
+                break
+            time.sleep(0.01)
+        assert proc.poll() is None and drawing, "no figure worker seen at work"
+        proc.kill()
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 8
+        while time.monotonic() < deadline and any(_alive(c) for c in drawing):
+            time.sleep(0.1)
+        left = [c for c in drawing if _alive(c)]
+        assert not left, f"figure workers left after SIGKILL of the main process: {left}"
+    finally:
+        for c in drawing:
+            if _alive(c):
+                os.kill(c, signal.SIGKILL)
+        if proc.poll() is None:
+            proc.kill()
+
+
 def _cmdline(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
