@@ -324,7 +324,8 @@ def test_a_worker_that_dies_fails_no_other_checkpoint(tmp_path, monkeypatch, alw
     time the one task runs, only that task's checkpoints fail, saying why."""
     import eisfit.fitting.batch as batch
 
-    spectra = _spectra(32)  # 4 tasks of 8 checkpoints
+    spectra = _spectra(32)
+    monkeypatch.setattr(runner, "POOL_TASK_SIZE", 8)  # 4 tasks of 8 checkpoints (else 2 of 16)
     calm = eisfit.fit_campaign(spectra, circuit=CIRCUIT, jobs=1, cache_dir=False, progress=False)
     folder = tmp_path / ("always" if always else "once")
     folder.mkdir()
@@ -343,3 +344,16 @@ def test_a_worker_that_dies_fails_no_other_checkpoint(tmp_path, monkeypatch, alw
     fitted = [k for k in range(32) if k not in failed]
     pd.testing.assert_frame_equal(calm.table.iloc[fitted].reset_index(drop=True),
                                   camp.table.iloc[fitted].reset_index(drop=True), check_dtype=False)
+
+
+def test_tasks_on_the_campaigns_own_workers_are_whole_chunks_shared_out_evenly():
+    """Each worker gets as many tasks as the others, of whole chunks, about POOL_TASK_SIZE
+    checkpoints at most; with an executor of unknown size (Dask) a task is one chunk."""
+    for n, workers in [(1000, 2), (5000, 2), (300, 2), (261, 2), (20000, 8), (1000, 4), (32, 2)]:
+        size, chunk = runner.task_size(n, workers), runner.chunk_size(n)
+        assert size % chunk == 0 and size >= chunk
+        n_tasks = -(-n // size)
+        assert size <= max(runner.POOL_TASK_SIZE, chunk) or n_tasks == workers
+        assert n_tasks % workers == 0 or size == chunk  # every worker the same number, where chunks allow
+    assert runner.task_size(1000, 2) == 500 and runner.task_size(5000, 2) == 500  # 2 and 10 tasks
+    assert runner.task_size(1000, None) == runner.chunk_size(1000) == 250

@@ -535,7 +535,9 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-SLOW_N = 48  # 6 chunks of 8 checkpoints: some finished (cached) while others still run
+# more checkpoints than two workers' single tasks hold (runner.task_size: 2 x 500), so that
+# each worker runs several tasks: some finished (cached, rows written) while others still run
+SLOW_N = 1001
 
 
 def _slow_campaign(folder: Path, n: int = SLOW_N) -> None:

@@ -81,7 +81,8 @@ def fit_campaign(
         script that uses spawned workers must call ``fit_campaign`` under
         ``if __name__ == "__main__":`` (a notebook need not). The campaign is
         cut into chunks (a seeded chain per cell, at most ``runner.CHUNK_SIZE`` checkpoints
-        each), every chunk one batched fit (see :mod:`eisfit.campaign.runner`).
+        each), packed into tasks, every task one batched fit (with ``jobs``: one task per
+        worker of up to ~500 checkpoints; see :mod:`eisfit.campaign.runner`).
     executor : any :class:`concurrent.futures.Executor` (e.g. a Dask client's
         ``client.get_executor()``); takes precedence over ``jobs``.
     out : folder for summary.csv(.parquet), report.md and figures; also holds the
@@ -165,7 +166,8 @@ def fit_campaign(
     try:
         fits, stats = run_campaign_fits(items, chains, own_pool.executor if own_pool else executor, cache,
                                         lambda n: _progress_bar(progress, n), on_chunk=on_chunk,
-                                        respawn=own_pool and own_pool.respawn)
+                                        respawn=own_pool and own_pool.respawn,
+                                        workers=own_pool.jobs if own_pool else None)
     except KeyboardInterrupt:
         if own_pool:
             _stop_pool(own_pool.executor)

@@ -5,8 +5,11 @@ order, at most ``CHUNK_SIZE`` at a time and with one set of fit settings each. A
 that is not the first of its chain is led in by the checkpoint before it (refitted inside
 the chunk, its row not kept), so chunks are independent of each other. Consecutive chunks
 of one set of settings (each cell's own area, thickness and symmetry aside) are packed
-into worker tasks of up to :func:`chunk_size` of all the checkpoints to fit
-(:func:`_tasks`: the chains of many small cells share batches).
+into worker tasks (:func:`_tasks`: the chains of many small cells share batches): on the
+campaign's own processes as many tasks per worker as keep each at about 500 checkpoints
+at most (:func:`task_size`: one per worker up to 1,000 on two), on another executor tasks
+of :func:`chunk_size` of all the checkpoints to fit, in this process tasks of
+``INLINE_TASK_SIZE``.
 Every task is one :func:`eisfit.fitting.batch.fit_chunks` call (adaptive cold fits of all
 its spectra in one batch, then seeded rounds within each chain: checkpoint k is refitted
 from the values kept at k-1 and the lower chi-square is kept), on the executor when there
@@ -46,6 +49,7 @@ CHUNK_SIZE = 250  # most checkpoints per batched chain task
 MIN_CHUNK = 8  # fewest checkpoints per chunk when a chain is cut
 CHUNKS_PER_CHAIN = 4  # a chain is cut into about this many chunks (parallel work, finished chunks cached early)
 INLINE_TASK_SIZE = 1000  # checkpoints per task without an executor (~3 s of fits: what an interrupt loses)
+POOL_TASK_SIZE = 500  # most checkpoints per task on the campaign's own workers (see task_size)
 ARC_JUMP_FACTOR = 3.0
 
 
@@ -76,6 +80,7 @@ def run_campaign_fits(
     progress_factory: Callable[[int], Any],
     on_chunk: Callable[[list[int], list[CheckpointFits]], None] | None = None,
     respawn: Callable[[], Executor] | None = None,
+    workers: int | None = None,
 ) -> tuple[list[CheckpointFits], dict[str, Any]]:
     """Fit every item (dict with ``spectrum``, ``settings``, ``content_sha256``, ``sweep``,
     ``settings_hash``, ``conditions``); ``chains`` lists item indices in seeding order.
@@ -84,7 +89,9 @@ def run_campaign_fits(
     (cache hits first, then chunk by chunk; campaign flags such as ``arc-jump`` come after
     the last chunk).
     ``respawn()``: a fresh executor in place of ``executor`` when a worker process died
-    (the campaign's own process pool; see :func:`_run_tasks`).
+    (the campaign's own process pool; see :func:`_run_tasks`). ``workers``: how many
+    processes ``executor`` runs, when known (the campaign's own pool): the tasks are then
+    sized for them (:func:`task_size`).
     Returns one :class:`CheckpointFits` per item and run statistics (``fits_run``:
     checkpoints fitted, ``cache_hits``, ``cache_writes``, ``cache_packs_removed`` (stale packs of
     other code, see :meth:`~eisfit.campaign.cache.FitCache.prune_other_versions`), ``chunks``,
@@ -109,7 +116,8 @@ def run_campaign_fits(
     if hits and on_chunk is not None:
         on_chunk(hits, fits)
     chunks = [c for chain, todo in todo_chains for c in _chunks(items, chain, todo)]
-    tasks = _tasks(items, chunks, INLINE_TASK_SIZE if executor is None else None)
+    n_todo = sum(len(c.members) for c in chunks)
+    tasks = _tasks(items, chunks, INLINE_TASK_SIZE if executor is None else task_size(n_todo, workers))
     fits_run = 0
     deaths = [0]
     try:
@@ -192,10 +200,28 @@ def _chunk_of(items, chain, run, position) -> _Chunk:
     return _Chunk(list(run), before if same else None)
 
 
+def task_size(n: int, workers: int | None) -> int:
+    """Checkpoints per task for ``n`` checkpoints to fit on ``workers`` processes: as many as
+    give every worker the same number of tasks of about ``POOL_TASK_SIZE`` at most (1,000
+    hard spectra on two workers: two tasks of 500), in whole chunks (:func:`chunk_size`). A
+    batched fit costs less per spectrum the more spectra share it, up to about 500: 1,000
+    hard spectra took 2.36 ms of CPU each in tasks of 250 (2,807 batched LM iterations: each
+    round of each task ends with iterations of a few slow problems, ~0.1 ms each whatever
+    their number) and 2.04 ms in tasks of 500 or 1,000 (1,563-1,576). ``workers`` unknown
+    (an executor not the campaign's own, e.g. Dask's): :func:`chunk_size` of ``n``, tasks
+    for any number of workers."""
+    chunk = chunk_size(n)
+    if not workers or n <= 0:
+        return chunk
+    per_worker = math.ceil(n / (workers * POOL_TASK_SIZE))  # tasks per worker
+    target = n / (workers * per_worker)
+    return chunk * max(1, round(target / chunk))  # whole chunks: a task packs chunks
+
+
 def _tasks(items: list[dict], chunks: list[_Chunk], size: int | None = None) -> list[list[_Chunk]]:
     """Chunks packed into tasks: consecutive chunks with one set of settings, up to ``size``
     checkpoints per task (default :func:`chunk_size` of all the checkpoints to fit: work for
-    every worker), so that the chains of many small cells share batches
+    any number of workers; see :func:`task_size`), so that the chains of many small cells share batches
     (``bench/bench_public.py --cases grids``: 300 spectra as 30 cells of 10 checkpoints took
     11.9 u with one task per cell, 6.8 u packed; as one cell 6.4 u). Run in this process
     (no executor) the tasks are larger, ``INLINE_TASK_SIZE``: a batched fit costs less per
