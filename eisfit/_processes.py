@@ -19,7 +19,8 @@ import threading
 import time
 from multiprocessing.context import BaseContext
 
-__all__ = ["fork_is_safe", "worker_context", "tune_allocator", "die_with_parent", "PARENT_POLL_SECONDS"]
+__all__ = ["fork_is_safe", "worker_context", "tune_allocator", "allocator_tuned", "die_with_parent",
+           "PARENT_POLL_SECONDS"]
 
 PARENT_POLL_SECONDS = 0.5  # how often a worker checks that its parent is still there
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
@@ -28,6 +29,7 @@ _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 MMAP_THRESHOLD_BYTES = 8 << 20  # blocks below this come from the heap, not from a fresh mapping
 TRIM_THRESHOLD_BYTES = 64 << 20  # free memory at the top of the heap kept up to this much
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt parameter numbers (malloc.h)
+_tuned = False  # tune_allocator succeeded in this process (or in the process it was forked from)
 
 
 def fork_is_safe() -> bool:
@@ -54,6 +56,7 @@ def tune_allocator() -> bool:
     of free heap kept, the faults fall ~7x and a spectrum takes 5-15 % less CPU. Called
     by the ``eisfit`` command and in eisfit's worker processes only: a program that
     imports eisfit keeps its own allocator settings."""
+    global _tuned
     if not sys.platform.startswith("linux"):
         return False
     try:
@@ -61,9 +64,16 @@ def tune_allocator() -> bool:
 
         libc = ctypes.CDLL(None)
         ok = libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES) == 1
-        return bool(libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES) == 1 and ok)
+        _tuned = bool(libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES) == 1 and ok)
+        return _tuned
     except (OSError, AttributeError):  # not glibc (e.g. musl has no mallopt): nothing to do
         return False
+
+
+def allocator_tuned() -> bool:
+    """Whether :func:`tune_allocator` took effect in this process (the ``eisfit`` command, a
+    campaign's worker): arrays of a few MB are then cheap to make again and again."""
+    return _tuned
 
 
 def die_with_parent(parent_pid: int) -> None:

@@ -119,6 +119,7 @@ from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from .._processes import allocator_tuned
 from ..analysis.derived import ArcSpec, arc_tau_s
 from ..analysis.kk import KKResult, kk_tests
 from ..analysis.quality import (LACK_OF_FIT_RATIO, capacitive_tail_F, data_kk_consistent, kk_noise_level,
@@ -154,7 +155,8 @@ ROUND3_LACK_OF_FIT = 1.1  # after round 2, a lack of fit above this on KK-consis
 LACK_OF_FIT_STARTS = 8  # round 2's starts where a lack of fit below LACK_OF_FIT_RATIO is the only sign
 ESCALATE_LACK_OF_FIT = 1.05  # lack-of-fit ratio (RMS residual / Lin-KK noise) above which more starts run
 MAX_PROBLEMS = 2048  # LM problems (spectra x starts) per batched call: ~20 MB of Jacobians
-EVAL_BLOCK = 256  # rows per model/Jacobian evaluation block (see BatchProblem.normal_equations)
+EVAL_BLOCK = 64  # rows per model/Jacobian evaluation block (see BatchProblem.normal_equations)
+EVAL_BLOCK_TUNED = 256  # the same where the allocator keeps freed memory (eisfit._processes.tune_allocator)
 LOW_EXPONENT = 0.6  # a CPE exponent below this looks like a diffusion line or a collapsed arc
 OVERLAP_TAU_RATIO = 10.0  # arcs closer than a decade in time constant
 TRANSFER_MARGIN = 1e-6  # relative chi-square drop by which a transfer start's optimum must win
@@ -243,21 +245,23 @@ class BatchProblem:
     def normal_equations(self, theta: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(chisq, J^T J, J^T r) per row of ``theta`` (:func:`~eisfit.fitting.problem.normal_equations_at`);
         row j uses the data of spectrum ``owner[idx[j]]``. Evaluated in blocks of
-        ``EVAL_BLOCK`` rows: per row, a block of 16 rows cost 5.5 us, 64 rows 3.0 us, 256 rows
-        2.5 us (51 points, 7 parameters, numpy's fixed cost per call spread thinner), in a
-        process whose allocator keeps freed memory (``eisfit._processes.tune_allocator``, as
-        the workers and the command do); with glibc's defaults blocks of 64 rows or more
-        can cost ~8 us per row in a short run (their temporaries get fresh pages), which is
-        what an earlier measurement had seen. The 1,000 hard spectra of the benchmark took
-        6 % less CPU with blocks of 256 than of 64, tuned or not, with the same results to
-        the bit; from 512 rows numpy's stacked matmul rounds differently (1e-13)."""
+        ``EVAL_BLOCK_TUNED`` rows in a process whose allocator keeps freed memory
+        (:func:`eisfit._processes.tune_allocator`: the ``eisfit`` command and the campaign's
+        workers), else ``EVAL_BLOCK``. Tuned, a row cost 5.5 us in blocks of 16 rows, 3.0 us
+        in blocks of 64, 2.5 us in blocks of 256 (51 points, 7 parameters: numpy's fixed cost
+        per call spread thinner; 1,000 hard spectra 6 % less CPU with 256 than 64). With
+        glibc's defaults the temporaries of large blocks get fresh pages: 300 hard spectra
+        after a campaign in the same process took 2.2-2.7 ms each with blocks of 64 and
+        2.6-3.2 ms with 256. The results are the same to the bit up to 256 rows; from 512 rows
+        numpy's stacked matmul rounds differently (1e-13)."""
         k = theta.shape[0]
-        if k <= EVAL_BLOCK:
+        block = EVAL_BLOCK_TUNED if allocator_tuned() else EVAL_BLOCK
+        if k <= block:
             return self._normal_block(theta, idx)
         m = theta.shape[1]
         cost, jtj, jtr = np.empty(k), np.empty((k, m, m)), np.empty((k, m))
-        for lo in range(0, k, EVAL_BLOCK):
-            part = slice(lo, lo + EVAL_BLOCK)
+        for lo in range(0, k, block):
+            part = slice(lo, lo + block)
             cost[part], jtj[part], jtr[part] = self._normal_block(theta[part], idx[part])
         return cost, jtj, jtr
 
