@@ -572,19 +572,9 @@ def test_no_orphan_workers_after_the_main_process_is_killed(tmp_path):
         assert proc.poll() is None, "the campaign ended before its workers could be seen at work"
         assert len([c for c in children if is_worker(c)]) >= 2
         children.update(_children(proc.pid))
-        proc.kill()
-        proc.wait(timeout=10)
-        deadline = time.monotonic() + 8
-        while time.monotonic() < deadline and any(_alive(c) for c in children):
-            time.sleep(0.1)
-        left = [c for c in children if _alive(c)]
-        assert not left, f"processes left after SIGKILL of the main process: {left}"
+        _kill_and_expect_gone(proc, children, "processes")
     finally:
-        for c in children:
-            if _alive(c):
-                os.kill(c, signal.SIGKILL)
-        if proc.poll() is None:
-            proc.kill()
+        _end_all(proc, children)
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc (Linux) to list child processes")
@@ -608,19 +598,29 @@ def test_no_orphan_figure_workers_after_the_main_process_is_killed(tmp_path):
                 break
             time.sleep(0.01)
         assert proc.poll() is None and drawing, "no figure worker seen at work"
-        proc.kill()
-        proc.wait(timeout=10)
-        deadline = time.monotonic() + 8
-        while time.monotonic() < deadline and any(_alive(c) for c in drawing):
-            time.sleep(0.1)
-        left = [c for c in drawing if _alive(c)]
-        assert not left, f"figure workers left after SIGKILL of the main process: {left}"
+        _kill_and_expect_gone(proc, drawing, "figure workers")
     finally:
-        for c in drawing:
-            if _alive(c):
-                os.kill(c, signal.SIGKILL)
-        if proc.poll() is None:
-            proc.kill()
+        _end_all(proc, drawing)
+
+
+def _kill_and_expect_gone(proc, pids, what: str) -> None:
+    """SIGKILL the campaign process ``proc``: every process of ``pids`` must end within 8 s."""
+    proc.kill()
+    proc.wait(timeout=10)
+    deadline = time.monotonic() + 8
+    while time.monotonic() < deadline and any(_alive(c) for c in pids):
+        time.sleep(0.1)
+    left = [c for c in pids if _alive(c)]
+    assert not left, f"{what} left after SIGKILL of the main process: {left}"
+
+
+def _end_all(proc, pids) -> None:
+    """Whatever a failed test left running."""
+    for c in pids:
+        if _alive(c):
+            os.kill(c, signal.SIGKILL)
+    if proc.poll() is None:
+        proc.kill()
 
 
 def _cmdline(pid: int) -> str:
