@@ -17,10 +17,12 @@ import signal
 import sys
 import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
 from multiprocessing.context import BaseContext
+from typing import Callable
 
-__all__ = ["fork_is_safe", "worker_context", "tune_allocator", "allocator_tuned", "die_with_parent",
-           "PARENT_POLL_SECONDS"]
+__all__ = ["fork_is_safe", "worker_context", "owned_pool", "tune_allocator", "allocator_tuned",
+           "die_with_parent", "PARENT_POLL_SECONDS"]
 
 PARENT_POLL_SECONDS = 0.5  # how often a worker checks that its parent is still there
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
@@ -43,6 +45,23 @@ def fork_is_safe() -> bool:
 def worker_context() -> BaseContext:
     """The start method for a pool of worker processes: fork where safe, else spawn."""
     return multiprocessing.get_context("fork" if fork_is_safe() else "spawn")
+
+
+def owned_pool(workers: int, context: BaseContext | None = None,
+               setup: Callable[[], None] | None = None) -> ProcessPoolExecutor:
+    """A process pool of eisfit's own (the campaign's fits, ``fit_stream``, the figure
+    writer): its workers end as soon as this process is gone (:func:`die_with_parent`),
+    then run ``setup`` (a module-level function: spawned workers import it). ``context``:
+    :func:`worker_context` by default. An executor, not a Pool: a worker that dies breaks
+    it (BrokenProcessPool), a Pool waits for it for ever."""
+    return ProcessPoolExecutor(max_workers=int(workers), mp_context=context or worker_context(),
+                               initializer=_start_worker, initargs=(os.getpid(), setup))
+
+
+def _start_worker(parent_pid: int, setup: Callable[[], None] | None) -> None:
+    die_with_parent(parent_pid)
+    if setup is not None:
+        setup()
 
 
 def tune_allocator() -> bool:
@@ -81,7 +100,7 @@ def die_with_parent(parent_pid: int) -> None:
     when that one was killed with SIGKILL and could not shut its pool down: on Linux the
     kernel sends SIGKILL when the parent dies (``prctl(PR_SET_PDEATHSIG)``); everywhere, a
     daemon thread checks every :data:`PARENT_POLL_SECONDS` that the parent is still its
-    parent. A pool's initializer (the campaign's fit workers, the figure writer's)."""
+    parent. Every worker of :func:`owned_pool` starts with it."""
     _kernel_kills_me_with_parent()
     if os.getppid() != parent_pid:  # the parent died before we got here
         os._exit(1)

@@ -148,17 +148,14 @@ def start_figures(makers, folder, processes: int | None = None) -> PendingFigure
     if n > 1 and _can_fork_figures():
         import multiprocessing
         import os
-        from concurrent.futures import ProcessPoolExecutor
+
+        from ._processes import owned_pool
 
         n = min(n, len(os.sched_getaffinity(0)))
         _pending_figures.clear()
         _pending_figures.update(makers)
-        from ._processes import die_with_parent
-
-        # an executor, not a Pool: a worker that dies breaks it (BrokenProcessPool), a Pool waits
-        # forever; its workers end with this process (killed while they draw, they were left running)
-        pool = ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("fork"),
-                                   initializer=die_with_parent, initargs=(os.getpid(),))
+        # its workers end with this process (killed while they drew, they were left running)
+        pool = owned_pool(n, multiprocessing.get_context("fork"))
         try:
             jobs = {name: pool.submit(_save_one, name, str(folder)) for name in names}
         except OSError:  # no process could be started: all of them here

@@ -167,7 +167,7 @@ ALLOCATOR_PROBE = textwrap.dedent("""
         assert tune_allocator()
     elif setup == "campaign-worker":
         from eisfit.campaign.workers import init_worker
-        init_worker(os.getppid())
+        init_worker()
     elif setup == "stream-worker":
         from eisfit.fitting.batch import _init_stream_worker
         _init_stream_worker()
@@ -357,3 +357,32 @@ def test_tasks_on_the_campaigns_own_workers_are_whole_chunks_shared_out_evenly()
         assert n_tasks % workers == 0 or size == chunk  # every worker the same number, where chunks allow
     assert runner.task_size(1000, 2) == 500 and runner.task_size(5000, 2) == 500  # 2 and 10 tasks
     assert runner.task_size(1000, None) == runner.chunk_size(1000) == 250
+
+
+def _worker_state() -> tuple[bool, bool]:
+    import threading
+
+    from eisfit._processes import allocator_tuned
+
+    return any(t.name == "eisfit-parent-watch" for t in threading.enumerate()), allocator_tuned()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork start: Linux only")
+def test_every_pool_eisfit_owns_ends_with_its_parent():
+    """The campaign's, fit_stream's and the figure writer's pools all start their workers
+    with die_with_parent (the figure writer's had not: killed while it drew, the campaign
+    left its figure workers running), then their own set-up."""
+    import multiprocessing
+
+    from eisfit._processes import owned_pool
+    from eisfit.campaign import _process_pool
+    from eisfit.fitting.batch import _stream_pool
+
+    pools = [_process_pool(1), _stream_pool(1), owned_pool(1, multiprocessing.get_context("fork"))]
+    try:
+        states = [pool.submit(_worker_state).result() for pool in pools]
+    finally:
+        for pool in pools:
+            pool.shutdown()
+    assert [watched for watched, _ in states] == [True, True, True]
+    assert [tuned for _, tuned in states[:2]] == [True, True]  # the fit workers' own set-up ran

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-import os
 import sys
 import time
 import warnings
@@ -342,11 +341,10 @@ def _process_pool(jobs: int) -> ProcessPoolExecutor:
     # forked where safe, else spawned (eisfit._processes); each worker ignores SIGINT (the
     # main process stops the campaign) and exits when the main process dies
     # (eisfit.campaign.workers).
-    from .._processes import worker_context
+    from .._processes import owned_pool
     from .workers import init_worker
 
-    return ProcessPoolExecutor(max_workers=int(jobs), mp_context=worker_context(),
-                               initializer=init_worker, initargs=(os.getpid(),))
+    return owned_pool(jobs, setup=init_worker)
 
 
 def _check_writable(folder: Path) -> None:

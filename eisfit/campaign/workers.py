@@ -3,7 +3,8 @@
 A worker started by :func:`eisfit.fit_campaign` (``jobs > 1``) ignores SIGINT (the
 main process decides what an interrupt means and stops the pool) and exits as soon
 as the main process is gone, even when it was killed with SIGKILL and could not shut
-the pool down (:func:`eisfit._processes.die_with_parent`: the kernel's parent-death
+the pool down (every worker of :func:`eisfit._processes.owned_pool` starts with
+:func:`~eisfit._processes.die_with_parent`: the kernel's parent-death
 signal on Linux, a thread that checks every
 :data:`~eisfit._processes.PARENT_POLL_SECONDS` everywhere). When the workers are gone,
 multiprocessing's resource tracker sees its pipe close and exits too.
@@ -14,18 +15,18 @@ import signal
 import sys
 import warnings
 
-from .._processes import PARENT_POLL_SECONDS, die_with_parent, tune_allocator
+from .._processes import tune_allocator
 
-__all__ = ["init_worker", "PARENT_POLL_SECONDS"]
+__all__ = ["init_worker"]
 
 
-def init_worker(parent_pid: int) -> None:
-    """ProcessPoolExecutor initializer: ignore SIGINT, die with the process ``parent_pid``,
-    keep freed memory for reuse (:func:`eisfit._processes.tune_allocator`)."""
+def init_worker() -> None:
+    """Set-up of a campaign worker (:func:`eisfit._processes.owned_pool`, which also makes it
+    end with the main process): ignore SIGINT, keep freed memory for reuse
+    (:func:`eisfit._processes.tune_allocator`), warnings as ``eisfit: warning:`` lines."""
     tune_allocator()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     warnings.showwarning = _warning_line
-    die_with_parent(parent_pid)
 
 
 def _warning_line(message, category, filename, lineno, file=None, line=None) -> None:

@@ -485,14 +485,15 @@ def _single_outcome(s: Spectrum, circuit: str, options: dict[str, Any]) -> dict[
 
 
 def _stream_pool(jobs: int) -> ProcessPoolExecutor:
-    from .._processes import worker_context
+    from .._processes import owned_pool
 
-    return ProcessPoolExecutor(max_workers=int(jobs), mp_context=worker_context(), initializer=_init_stream_worker)
+    return owned_pool(jobs, setup=_init_stream_worker)
 
 
 def _init_stream_worker() -> None:
-    """Worker initializer: one BLAS thread per process (small matrices; 2 cores shared),
-    freed memory kept for reuse (:func:`eisfit._processes.tune_allocator`)."""
+    """Set-up of a ``fit_stream`` worker (:func:`eisfit._processes.owned_pool`, which also
+    makes it end with the main process): one BLAS thread per process (small matrices; 2
+    cores shared), freed memory kept for reuse (:func:`eisfit._processes.tune_allocator`)."""
     from .._processes import tune_allocator
 
     tune_allocator()
