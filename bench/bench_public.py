@@ -239,14 +239,12 @@ def _minimal_lm(preps) -> None:
 
 def _campaign_cpu_in_worker(spectra) -> float:
     """CPU seconds of ``fit_campaign(spectra, jobs=1)`` run inside a worker process set up
-    as the campaign's own workers are (eisfit.campaign.workers.init_worker)."""
-    from concurrent.futures import ProcessPoolExecutor
-
-    from eisfit._processes import worker_context
+    as the campaign's own workers are (eisfit._processes.owned_pool with
+    eisfit.campaign.workers.init_worker, what eisfit.fit_campaign starts)."""
+    from eisfit._processes import owned_pool
     from eisfit.campaign.workers import init_worker
 
-    with ProcessPoolExecutor(1, mp_context=worker_context(), initializer=init_worker,
-                             initargs=(os.getpid(),)) as pool:
+    with owned_pool(1, setup=init_worker) as pool:
         pool.submit(_campaign_cpu, spectra[:3]).result()  # warm-up
         return pool.submit(_campaign_cpu, spectra).result()
 

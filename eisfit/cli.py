@@ -1172,6 +1172,7 @@ def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, we
     2 when none could be (nothing is written then), 130 when interrupted (the
     checkpoints fitted so far are written).
     """
+    from ._processes import long_lived_objects
     from .campaign import fit_campaign
     from .campaign.report import failure_lines
 
@@ -1183,42 +1184,43 @@ def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, we
     _writable_folder(folder)
     cache = False if no_cache else (cache_dir or folder / ".eisfit-cache")
     client = _campaign_dask_client(scheduler) if scheduler else None
-    try:
-        camp = fit_campaign(
-            source, circuit=circuit, area_cm2=area_cm2, thickness_cm=thickness_cm, symmetric=symmetric,
-            weighting=weighting, fmin=fmin, fmax=fmax, exclude_hz=exclude_hz or None, jobs=jobs,
-            executor=None if client is None else client.get_executor(), out=None, cache_dir=cache,
-            progress=False if _State.verbosity < 0 else progress, drt=drt_,
-            rows_file=folder / "summary.csv", arrhenius=arrhenius_, kk_band=kk_band, **options,
-        )
-    finally:
-        if client is not None:
-            client.close()
-    ok = sum(r is not None for r in camp.results)
-    interrupted = bool(camp.stats.get("interrupted"))
-    not_run = [f for f in camp.errors if interrupted and "interrupted" in f.reason]
-    for line in failure_lines([f for f in camp.errors if f not in not_run]):
-        _error(line)
-    if ok == 0 and interrupted:
-        _error(f"interrupted before any checkpoint of {source} was fitted; nothing written")
-        return EXIT_INTERRUPTED
-    if ok == 0:
-        _error(f"no checkpoint of {source} could be fitted ({len(camp.checkpoints)} tried); nothing written")
-        return EXIT_USAGE
-    _detail(f"settings: {camp.settings}")
-    for c, d in zip(camp.checkpoints, camp.details):
-        _detail(f"{c.label}: kept the {d.get('seed_source') or '-'} fit" + "".join(f"; {n}" for n in d.get("notes", [])))
-    written = _write_campaign(camp, folder, nyquist_asr, out_default, arrhenius_)
-    arrhenius_lines = camp.arrhenius_lines() if (arrhenius_ and written) else []
-    if as_json:
-        _print_json(_campaign_record(camp, folder if written else None, arrhenius_lines))
-    else:
-        _print_campaign(camp, drt_, arrhenius_lines)
-    if interrupted:
-        _error(f"interrupted: {ok} of {len(camp.checkpoints)} checkpoints fitted, {len(not_run)} not"
-               + (f"; written to {folder}" if written else ""))
-        return EXIT_INTERRUPTED
-    return EXIT_OK if (written and not camp.errors) else EXIT_PARTIAL
+    with long_lived_objects():  # what the command keeps is frozen as it is made (eisfit._processes)
+        try:
+            camp = fit_campaign(
+                source, circuit=circuit, area_cm2=area_cm2, thickness_cm=thickness_cm, symmetric=symmetric,
+                weighting=weighting, fmin=fmin, fmax=fmax, exclude_hz=exclude_hz or None, jobs=jobs,
+                executor=None if client is None else client.get_executor(), out=None, cache_dir=cache,
+                progress=False if _State.verbosity < 0 else progress, drt=drt_,
+                rows_file=folder / "summary.csv", arrhenius=arrhenius_, kk_band=kk_band, **options,
+            )
+        finally:
+            if client is not None:
+                client.close()
+        ok = sum(r is not None for r in camp.results)
+        interrupted = bool(camp.stats.get("interrupted"))
+        not_run = [f for f in camp.errors if interrupted and "interrupted" in f.reason]
+        for line in failure_lines([f for f in camp.errors if f not in not_run]):
+            _error(line)
+        if ok == 0 and interrupted:
+            _error(f"interrupted before any checkpoint of {source} was fitted; nothing written")
+            return EXIT_INTERRUPTED
+        if ok == 0:
+            _error(f"no checkpoint of {source} could be fitted ({len(camp.checkpoints)} tried); nothing written")
+            return EXIT_USAGE
+        _detail(f"settings: {camp.settings}")
+        for c, d in zip(camp.checkpoints, camp.details):
+            _detail(f"{c.label}: kept the {d.get('seed_source') or '-'} fit" + "".join(f"; {n}" for n in d.get("notes", [])))
+        written = _write_campaign(camp, folder, nyquist_asr, out_default, arrhenius_)
+        arrhenius_lines = camp.arrhenius_lines() if (arrhenius_ and written) else []
+        if as_json:
+            _print_json(_campaign_record(camp, folder if written else None, arrhenius_lines))
+        else:
+            _print_campaign(camp, drt_, arrhenius_lines)
+        if interrupted:
+            _error(f"interrupted: {ok} of {len(camp.checkpoints)} checkpoints fitted, {len(not_run)} not"
+                   + (f"; written to {folder}" if written else ""))
+            return EXIT_INTERRUPTED
+        return EXIT_OK if (written and not camp.errors) else EXIT_PARTIAL
 
 
 def _used(camp, column: str) -> str:

@@ -386,3 +386,105 @@ def test_every_pool_eisfit_owns_ends_with_its_parent():
             pool.shutdown()
     assert [watched for watched, _ in states] == [True, True, True]
     assert [tuned for _, tuned in states[:2]] == [True, True]  # the fit workers' own set-up ran
+
+
+# ---- the collector and the worker start-up (eisfit._processes.long_lived_objects) ----
+
+def test_long_lived_objects_freezes_what_is_settled_and_unfreezes_at_the_outermost_end():
+    import gc
+
+    from eisfit._processes import long_lived_objects, settle_long_lived
+
+    assert gc.get_freeze_count() == 0
+    settle_long_lived()  # outside a context: nothing
+    assert gc.get_freeze_count() == 0
+    with long_lived_objects():
+        kept = [{"k": k} for k in range(1000)]
+        settle_long_lived()
+        frozen = gc.get_freeze_count()
+        assert frozen >= 1000
+        with long_lived_objects():  # nested: leaving it keeps the outer one's objects frozen
+            settle_long_lived()
+        assert gc.get_freeze_count() >= frozen
+    assert gc.get_freeze_count() == 0 and kept
+
+
+def test_long_lived_objects_leaves_a_collector_managed_by_someone_else_alone():
+    import gc
+
+    from eisfit._processes import long_lived_objects, settle_long_lived
+
+    theirs = [[k] for k in range(100)]
+    gc.freeze()  # the caller froze its own objects (e.g. before forking workers)
+    try:
+        count = gc.get_freeze_count()
+        with long_lived_objects():
+            settle_long_lived()
+            assert gc.get_freeze_count() == count
+        assert gc.get_freeze_count() == count  # not unfrozen by eisfit
+    finally:
+        gc.unfreeze()
+    gc.disable()
+    try:
+        with long_lived_objects():
+            settle_long_lived()
+            assert gc.get_freeze_count() == 0
+    finally:
+        gc.enable()
+    assert theirs
+
+
+def test_fit_campaign_leaves_the_collector_as_it_found_it(tmp_path):
+    """The spectra and fits are frozen while the campaign runs (full collections skip them)
+    and unfrozen when it returns, also when it fails."""
+    import gc
+
+    from eisfit.campaign import runner as campaign_runner
+
+    seen = []
+    original = campaign_runner.settle_long_lived
+
+    def watch():
+        original()
+        seen.append(gc.get_freeze_count())
+
+    campaign_runner.settle_long_lived = watch
+    try:
+        camp = eisfit.fit_campaign(_spectra(6), circuit=CIRCUIT, jobs=1, cache_dir=False, progress=False)
+    finally:
+        campaign_runner.settle_long_lived = original
+    assert not camp.errors and seen and min(seen) > 0
+    assert gc.get_freeze_count() == 0
+    with pytest.raises(eisfit.EisfitError):
+        eisfit.fit_campaign(tmp_path / "absent", circuit=CIRCUIT, cache_dir=False, progress=False)
+    assert gc.get_freeze_count() == 0
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork start: Linux only")
+def test_a_forked_worker_loads_no_module_in_its_first_fit(tmp_path):
+    """What each worker's first fit would import by itself (numpy.ma through np.unique,
+    threadpoolctl) is loaded once before the workers fork (workers.load_before_fork). Fails
+    when a fit imports a module of its own on first use: load it there too."""
+    script = tmp_path / "first_fit.py"
+    script.write_text(textwrap.dedent(f"""
+        import os, sys
+        import numpy as np
+        import eisfit
+        from eisfit.campaign.workers import load_before_fork
+        from eisfit.fitting.batch import fit_chain
+        from eisfit.model import Circuit
+        load_before_fork()
+        f = np.logspace(6, 0, 31)
+        z = Circuit("{CIRCUIT}").impedance(np.array([10, 200, 2e-9, 0.9, 300, 2e-6, 0.8]), f)
+        r, w = os.pipe()
+        if os.fork() == 0:
+            before = set(sys.modules)
+            fit_chain([eisfit.Spectrum(f, z)] * 2, "{CIRCUIT}")  # what a worker's task runs
+            os.write(w, " ".join(sorted(set(sys.modules) - before)).encode())
+            os._exit(0)
+        os.close(w)
+        print("loaded:", os.read(r, 10000).decode())
+    """))
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "loaded:", out.stdout

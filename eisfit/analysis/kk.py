@@ -42,7 +42,7 @@ def small_blas():
     waking its threads (vs 60 us on one thread). Uses ``threadpoolctl`` when installed,
     otherwise does nothing. The library inspection is done once per process.
     """
-    controller = _blas_controller()
+    controller = blas_controller()
     if controller is None:
         from contextlib import nullcontext
 
@@ -50,7 +50,7 @@ def small_blas():
     return controller.limit(limits=1, user_api="blas")
 
 
-def _blas_controller():
+def blas_controller():
     """The thread-pool controller of every BLAS loaded in this process. numpy and scipy each
     bundle an OpenBLAS, and a controller sees only the libraries loaded when it is made:
     one made before scipy's was loaded (``import eisfit`` loads numpy's only) left scipy's

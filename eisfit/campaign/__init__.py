@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .. import __version__
+from .._processes import long_lived_objects, settle_long_lived
 from ..errors import CampaignError, CircuitError, FitError
 from ..settings import CampaignSettings, FitSettings, check_parameter_names
 from .cache import FitCache, MemoryCache, settings_hash
@@ -35,6 +36,7 @@ CACHE_FOLDER = ".eisfit-cache"
 PROGRESS_MIN_CHECKPOINTS = 4
 
 
+@long_lived_objects()  # what a campaign keeps is frozen as it is made: full collections skip it
 def fit_campaign(
     source: Any,
     circuit: str | None = None,
@@ -139,6 +141,7 @@ def fit_campaign(
     own_pool = _WorkerPool(jobs) if executor is None and jobs > 1 else None
     try:  # the campaign's own worker processes also read the files
         src = load_checkpoints(source, executor=own_pool and own_pool.executor)
+        settle_long_lived()  # the spectra stay to the end
         file_defaults = _fit_defaults(src.defaults, source)
         choice = None
         if circuit == "auto" or (circuit is None and file_defaults.get("circuit") == "auto"):
@@ -179,6 +182,7 @@ def fit_campaign(
     if joint is not None:
         joint_result = _apply_joint_fit(joint, src.checkpoints, items, fits, shared, smooth, fit_options)
     result = _assemble(src, items, fits, common, stats, streamed)
+    settle_long_lived()
     result.joint = joint_result
     if choice is not None:
         result.circuit_choice = choice
@@ -342,8 +346,9 @@ def _process_pool(jobs: int) -> ProcessPoolExecutor:
     # main process stops the campaign) and exits when the main process dies
     # (eisfit.campaign.workers).
     from .._processes import owned_pool
-    from .workers import init_worker
+    from .workers import init_worker, load_before_fork
 
+    load_before_fork()
     return owned_pool(jobs, setup=init_worker)
 
 

@@ -35,6 +35,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .._processes import settle_long_lived
 from ..fitting.batch import fit_chunks
 from ..fitting.engine import PER_SPECTRUM_OPTIONS
 from ..fitting.flags import undetermined, unresolved_names
@@ -128,6 +129,7 @@ def run_campaign_fits(
                     on_chunk(chunk.members, fits)
                 if progress is not None:
                     progress.update(len(chunk.members))
+            settle_long_lived()  # the task's results are kept (eisfit._processes.long_lived_objects)
     finally:
         if progress is not None:
             progress.close()

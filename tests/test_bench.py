@@ -1,0 +1,44 @@
+"""The benchmark's own helpers still run against the library (bench/bench_public.py is not
+imported by the package, so nothing else notices when a change breaks it). No timing is
+asserted here: the benchmark reports times, the tests only that its paths work."""
+from __future__ import annotations
+
+import importlib.util
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+UNIT = REPO.parent / "shared" / "bench" / "impedance_unit.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    if not UNIT.is_file():
+        pytest.skip(f"{UNIT} is absent: the benchmark measures its unit with it")
+    # its functions go to a worker by module name: importable there (a spawned worker
+    # imports it from the path, a forked one has it)
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        spec = importlib.util.spec_from_file_location("bench_public", REPO / "bench" / "bench_public.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["bench_public"] = module
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        sys.modules.pop("bench_public", None)
+        sys.path.remove(str(REPO / "bench"))
+
+
+def test_campaign_cpu_is_measured_in_a_worker_set_up_as_the_campaign_s(bench):
+    spectra = bench.synthesize(bench.hard_truths(4))
+    cpu_s = bench._campaign_cpu_in_worker(spectra)
+    assert math.isfinite(cpu_s) and cpu_s > 0
+
+
+
+def test_the_same_in_a_spawned_worker(bench, monkeypatch):
+    monkeypatch.setattr("eisfit._processes.fork_is_safe", lambda: False)
+    assert bench._campaign_cpu_in_worker(bench.synthesize(bench.hard_truths(2))) > 0
