@@ -488,3 +488,22 @@ def test_a_forked_worker_loads_no_module_in_its_first_fit(tmp_path):
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "loaded:", out.stdout
+
+
+def test_work_for_an_idle_worker_runs_once_when_fewer_tasks_than_workers_are_left():
+    calls = []
+    hook = calls.append
+    assert runner._when_core_free(None, 1, 2) is None
+    assert runner._when_core_free(lambda: hook(1), 2, 2) is not None and not calls  # every worker busy
+    assert runner._when_core_free(lambda: hook(1), 0, 2) is not None and not calls  # nothing left to wait for
+    assert runner._when_core_free(lambda: hook(1), 1, 2) is None and calls == [1]
+
+
+def test_a_parallel_campaign_loads_pandas_while_a_worker_idles(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr("eisfit.campaign._load_table_modules", lambda: calls.append(1))
+    camp = eisfit.fit_campaign(_spectra(30), circuit=CIRCUIT, jobs=2, cache_dir=False, progress=False)
+    assert calls == [1] and not camp.errors
+    calls.clear()
+    eisfit.fit_campaign(_spectra(3), circuit=CIRCUIT, jobs=1, cache_dir=False, progress=False)
+    assert calls == []  # no workers: nothing runs beside the fits

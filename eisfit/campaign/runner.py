@@ -82,6 +82,7 @@ def run_campaign_fits(
     on_chunk: Callable[[list[int], list[CheckpointFits]], None] | None = None,
     respawn: Callable[[], Executor] | None = None,
     workers: int | None = None,
+    on_core_free: Callable[[], None] | None = None,
 ) -> tuple[list[CheckpointFits], dict[str, Any]]:
     """Fit every item (dict with ``spectrum``, ``settings``, ``content_sha256``, ``sweep``,
     ``settings_hash``, ``conditions``); ``chains`` lists item indices in seeding order.
@@ -92,7 +93,9 @@ def run_campaign_fits(
     ``respawn()``: a fresh executor in place of ``executor`` when a worker process died
     (the campaign's own process pool; see :func:`_run_tasks`). ``workers``: how many
     processes ``executor`` runs, when known (the campaign's own pool): the tasks are then
-    sized for them (:func:`task_size`).
+    sized for them (:func:`task_size`). ``on_core_free()`` is called once, as soon as fewer
+    tasks are unfinished than ``workers`` (a worker idles while the others end): work of
+    this process that would otherwise wait for the fits (e.g. loading pandas for the table).
     Returns one :class:`CheckpointFits` per item and run statistics (``fits_run``:
     checkpoints fitted, ``cache_hits``, ``cache_writes``, ``cache_packs_removed`` (stale packs of
     other code, see :meth:`~eisfit.campaign.cache.FitCache.prune_other_versions`), ``chunks``,
@@ -122,7 +125,8 @@ def run_campaign_fits(
     fits_run = 0
     deaths = [0]
     try:
-        for task, outcome in _run_tasks(executor, items, tasks, respawn, deaths):
+        for task, outcome in _run_tasks(executor, items, tasks, respawn, deaths,
+                                        on_core_free if workers else None, workers or 0):
             for chunk, chunk_outcome in zip(task, _per_chunk(task, outcome)):
                 fits_run += _collect(items, fits, chunk, chunk_outcome, cache)
                 if on_chunk is not None:
@@ -252,7 +256,8 @@ def _shared_settings(items: list[dict], chunk: _Chunk) -> str:
 
 
 def _run_tasks(executor: Executor | None, items: list[dict], tasks: list[list[_Chunk]],
-               respawn: Callable[[], Executor] | None = None, deaths: list[int] | None = None):
+               respawn: Callable[[], Executor] | None = None, deaths: list[int] | None = None,
+               on_core_free: Callable[[], None] | None = None, workers: int = 0):
     """(task, outcome) as tasks finish: inline without an executor, else all submitted.
 
     A worker process that dies (killed, out of memory) breaks a process pool: every task
@@ -260,7 +265,9 @@ def _run_tasks(executor: Executor | None, items: list[dict], tasks: list[list[_C
     started. With ``respawn`` (the campaign's own pool) those tasks run again on a fresh
     pool, all together the first time (a worker killed from outside); if a pool breaks
     again, one at a time, so that only a task whose worker dies on its own fails (with a
-    message that says so) and the others are fitted. ``deaths[0]`` counts the pools broken."""
+    message that says so) and the others are fitted. ``deaths[0]`` counts the pools broken.
+    ``on_core_free()`` runs once, when fewer than ``workers`` tasks are unfinished (and at
+    least one is): at once when there are fewer tasks than workers, else after a task."""
     if executor is None:
         for task in tasks:
             yield task, fit_chunks(*_payload(items, task))
@@ -282,6 +289,7 @@ def _run_tasks(executor: Executor | None, items: list[dict], tasks: list[list[_C
             todo = batch + todo
             continue
         died = []
+        on_core_free = _when_core_free(on_core_free, len(pending) + len(todo), workers)
         for fut in _as_completed(pending):
             task = pending.pop(fut)
             if respawn is not None and _worker_died(fut):
@@ -289,6 +297,7 @@ def _run_tasks(executor: Executor | None, items: list[dict], tasks: list[list[_C
             else:
                 finished += 1
                 yield task, _outcome(fut)
+            on_core_free = _when_core_free(on_core_free, len(pending) + len(todo), workers)
         if not died:
             continue
         deaths[0] += 1
@@ -302,6 +311,15 @@ def _run_tasks(executor: Executor | None, items: list[dict], tasks: list[list[_C
             for task in todo:
                 yield task, {"error": WORKER_DIED + _spawn_hint(executor)}
             return
+
+
+def _when_core_free(hook: Callable[[], None] | None, unfinished: int, workers: int) -> Callable[[], None] | None:
+    """Run ``hook`` if fewer tasks than workers are unfinished and some still run; returns
+    the hook while it has not run, else None."""
+    if hook is None or not 0 < unfinished < workers:
+        return hook
+    hook()
+    return None
 
 
 WORKER_DIED = ("a worker process died while fitting these checkpoints, also when they were fitted again "
