@@ -94,6 +94,12 @@ def test_worker_results_carry_no_per_point_arrays(tmp_path):
         np.testing.assert_array_equal(rebuilt.z, reference.z)
         np.testing.assert_array_equal(rebuilt.z_fit, reference.z_fit)
         assert rebuilt.to_dict() == reference.to_dict()
+    # rebuilt together (one evaluation of the circuit for the six): the same to the bit
+    together = runner.results_of_outcomes(lean, spectra)
+    for rebuilt, f in zip(together, full):
+        reference = eisfit.FitResult.from_dict(f["result"])
+        np.testing.assert_array_equal(rebuilt.z_fit, reference.z_fit)
+        assert rebuilt.to_dict() == reference.to_dict()
 
 
 def test_campaign_results_keep_what_the_figures_draw(tmp_path):

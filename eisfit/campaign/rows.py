@@ -14,7 +14,6 @@ the campaign goes on (the table is still written at the end).
 from __future__ import annotations
 
 import csv
-import math
 import warnings
 from pathlib import Path
 from typing import Any, Iterable
@@ -85,9 +84,6 @@ class RowStream:
 
 def _line(row: dict[str, Any], header: list[str]) -> list[Any]:
     """The cells of ``row`` in the order of ``header``, as pandas writes them: None, NaN
-    and a column the row lacks empty."""
-    return [_cell(row.get(name)) for name in header]
-
-
-def _cell(value: Any) -> Any:
-    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else value
+    and a column the row lacks empty (NaN: the float unequal to itself)."""
+    cells = [row.get(name) for name in header]
+    return ["" if v is None or (isinstance(v, float) and v != v) else v for v in cells]

@@ -44,7 +44,7 @@ from ..model.circuit import resistance_names
 from ..spectrum import Spectrum
 from .cache import FitCache, MemoryCache, fit_key
 
-__all__ = ["run_campaign_fits", "CheckpointFits", "CHUNK_SIZE", "result_of_outcome"]
+__all__ = ["run_campaign_fits", "CheckpointFits", "CHUNK_SIZE", "result_of_outcome", "results_of_outcomes"]
 
 CHUNK_SIZE = 250  # most checkpoints per batched chain task
 MIN_CHUNK = 8  # fewest checkpoints per chunk when a chain is cut
@@ -369,12 +369,13 @@ def _collect(items: list[dict], fits: list[CheckpointFits], chunk: _Chunk, outco
         outcome = [outcome] * len(chunk.members)
     fitted = 0
     stored: list[tuple[str, Any, dict[str, Any]]] = []
+    done = [(i, o) for i, o in zip(chunk.members, outcome) if "error" not in o]
     for i, o in zip(chunk.members, outcome):
         if "error" in o:
             fits[i].error = f"fit failed: {o['error']}"
-            continue
+    results = results_of_outcomes([o for _, o in done], [items[i]["spectrum"] for i, _ in done])
+    for (i, o), kept in zip(done, results):
         fitted += 1
-        kept = result_of_outcome(o, items[i]["spectrum"])
         if isinstance(cache, MemoryCache):
             stored.append((_kept_key(items[i]), (kept, o["seed_source"]), {}))
         elif cache.enabled:
@@ -409,13 +410,28 @@ def result_of_outcome(outcome: dict[str, Any], spectrum: Spectrum):
     every point was fitted; ``outcome["points"]`` indexes them otherwise); z_fit is the
     circuit at the fitted values on those points, as the engine computes it. A result
     that kept its arrays (no ``points``) is used as it is."""
-    result = outcome["result"]
-    if "points" not in outcome:
-        return result
-    f, z = _points_of(spectrum, outcome["points"])
-    with np.errstate(all="ignore"):  # a runaway element (flagged unresolved) may overflow
-        z_fit = circuit_of(result.circuit).impedance(result.parameter_array, f)
-    return replace(result, frequency=f, z=z, z_fit=z_fit)
+    return results_of_outcomes([outcome], [spectrum])[0]
+
+
+def results_of_outcomes(outcomes: list[dict[str, Any]], spectra: list[Spectrum]) -> list:
+    """:func:`result_of_outcome` of many outcomes: the fitted curves of the results of one
+    circuit and number of points are computed in one evaluation (elementwise: the values
+    are those of one evaluation per result, to the bit)."""
+    results = [o["result"] for o in outcomes]
+    points: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    groups: dict[tuple[str, int], list[int]] = {}
+    for k, (o, s) in enumerate(zip(outcomes, spectra)):
+        if "points" in o:
+            points[k] = _points_of(s, o["points"])
+            groups.setdefault((results[k].circuit, points[k][0].size), []).append(k)
+    for (circuit, _), members in groups.items():
+        p = np.array([results[k].parameter_array for k in members])
+        f = np.array([points[k][0] for k in members])
+        with np.errstate(all="ignore"):  # a runaway element (flagged unresolved) may overflow
+            z_fit = circuit_of(circuit).impedance(p, f)
+        for row, k in enumerate(members):
+            results[k] = replace(results[k], frequency=points[k][0], z=points[k][1], z_fit=z_fit[row].copy())
+    return results
 
 
 def _points_of(spectrum: Spectrum, points: list[int] | None) -> tuple[np.ndarray, np.ndarray]:
