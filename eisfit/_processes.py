@@ -54,7 +54,9 @@ def owned_pool(workers: int, context: BaseContext | None = None,
                setup: Callable[[], None] | None = None) -> ProcessPoolExecutor:
     """A process pool of eisfit's own (the campaign's fits, ``fit_stream``, the figure
     writer): its workers end as soon as this process is gone (:func:`die_with_parent`),
-    then run ``setup`` (a module-level function: spawned workers import it). ``context``:
+    freeze the objects they start with (``gc.freeze``: the collector's full passes in a
+    worker walk only what it makes, not the parent's heap it inherited, nor do they copy its
+    pages), then run ``setup`` (a module-level function: spawned workers import it). ``context``:
     :func:`worker_context` by default. An executor, not a Pool: a worker that dies breaks
     it (BrokenProcessPool), a Pool waits for it for ever."""
     return ProcessPoolExecutor(max_workers=int(workers), mp_context=context or worker_context(),
@@ -63,6 +65,7 @@ def owned_pool(workers: int, context: BaseContext | None = None,
 
 def _start_worker(parent_pid: int, setup: Callable[[], None] | None) -> None:
     die_with_parent(parent_pid)
+    gc.freeze()  # what the worker starts with (imports, a forked parent's objects) lives as long as it
     if setup is not None:
         setup()
 

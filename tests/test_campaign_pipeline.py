@@ -365,19 +365,22 @@ def test_tasks_on_the_campaigns_own_workers_are_whole_chunks_shared_out_evenly()
     assert runner.task_size(1000, None) == runner.chunk_size(1000) == 250
 
 
-def _worker_state() -> tuple[bool, bool]:
+def _worker_state() -> tuple[bool, bool, int]:
+    import gc
     import threading
 
     from eisfit._processes import allocator_tuned
 
-    return any(t.name == "eisfit-parent-watch" for t in threading.enumerate()), allocator_tuned()
+    return (any(t.name == "eisfit-parent-watch" for t in threading.enumerate()), allocator_tuned(),
+            gc.get_freeze_count())
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork start: Linux only")
 def test_every_pool_eisfit_owns_ends_with_its_parent():
     """The campaign's, fit_stream's and the figure writer's pools all start their workers
     with die_with_parent (the figure writer's had not: killed while it drew, the campaign
-    left its figure workers running), then their own set-up."""
+    left its figure workers running), freeze what they start with (the collector then never
+    walks the inherited heap), then run their own set-up."""
     import multiprocessing
 
     from eisfit._processes import owned_pool
@@ -390,8 +393,9 @@ def test_every_pool_eisfit_owns_ends_with_its_parent():
     finally:
         for pool in pools:
             pool.shutdown()
-    assert [watched for watched, _ in states] == [True, True, True]
-    assert [tuned for _, tuned in states[:2]] == [True, True]  # the fit workers' own set-up ran
+    assert [watched for watched, _, _ in states] == [True, True, True]
+    assert [tuned for _, tuned, _ in states[:2]] == [True, True]  # the fit workers' own set-up ran
+    assert all(frozen > 10000 for _, _, frozen in states), states  # the imported modules at least
 
 
 # ---- the collector and the worker start-up (eisfit._processes.long_lived_objects) ----

@@ -388,15 +388,16 @@ def _without_duplicate_files(checkpoints: list[Checkpoint], folder: Path | None)
     duplicate_of: dict[str, str] = {}
     repeats: list[str] = []
     for file in files:
-        twins = [_same_points_in(seen, s, file) for s in spectra[file]]
+        keys = [_points_key(s) for s in spectra[file]]
+        twins = [_same_points_in(seen.get(key, ()), s, file) for key, s in zip(keys, spectra[file])]
         if all(twins) and len(set(twins)) == 1:
             if _same_stem(file, twins[0]):
                 duplicate_of[file] = twins[0]
                 continue
             repeats.append(f"{file} (= {twins[0]})")
             continue  # its points are known already: comparing with them again would cost n^2
-        for s in spectra[file]:
-            seen.setdefault(_points_key(s), []).append((file, s))
+        for key, s in zip(keys, spectra[file]):
+            seen.setdefault(key, []).append((file, s))
     where = folder or "source"
     if repeats:
         warnings.warn(f"{where}: {len(repeats)} file(s) hold the same points as another file and are fitted as "
@@ -422,9 +423,10 @@ def _points_key(s: Spectrum) -> tuple:
     return (len(s), *(float(f"{v:.4g}") for v in ends))
 
 
-def _same_points_in(seen: dict[tuple, list[tuple[str, Spectrum]]], s: Spectrum, file: str) -> str | None:
-    """The file of a spectrum seen before (in another file) with the same points, else None."""
-    for other_file, other in seen.get(_points_key(s), []):
+def _same_points_in(candidates: Sequence[tuple[str, Spectrum]], s: Spectrum, file: str) -> str | None:
+    """The file of a spectrum seen before (in another file; ``candidates``: (file, spectrum)
+    with the same :func:`_points_key`) with the same points, else None."""
+    for other_file, other in candidates:
         if other_file != file and np.allclose(other.frequency, s.frequency, rtol=DUPLICATE_RTOL, atol=0) and \
                 np.allclose(other.z, s.z, rtol=DUPLICATE_RTOL, atol=DUPLICATE_RTOL * float(np.max(np.abs(s.z)))):
             return other_file
