@@ -331,10 +331,12 @@ class CampaignResult:
 
         folder = Path(out)
         folder.mkdir(parents=True, exist_ok=True)
-        table = self.table  # built before the figure workers fork: they inherit it
         makers = self._figure_makers(area_normalised) if figures else {}
+        if self.drts is not None:  # the DRT figures read the table: built before the workers fork, they inherit it
+            table = self.table
         pending = start_figures(_costliest_first(makers), folder) if makers else None
-        try:  # the tables are written here while the workers draw
+        try:  # the table is built and written here while the workers draw
+            table = self.table
             with atomic_text_file(folder / "summary.csv") as fh:  # replaces the rows streamed during the fits
                 table.to_csv(fh, index=False)
             _write_parquet(table, folder / "summary.parquet")
