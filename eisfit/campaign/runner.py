@@ -367,15 +367,15 @@ def _collect(items: list[dict], fits: list[CheckpointFits], chunk: _Chunk, outco
     """Store a chunk's outcomes (cache, kept fits, flags); returns the checkpoints fitted."""
     if isinstance(outcome, dict) and "error" in outcome:  # the whole task failed
         outcome = [outcome] * len(chunk.members)
-    fitted = 0
     stored: list[tuple[str, Any, dict[str, Any]]] = []
-    done = [(i, o) for i, o in zip(chunk.members, outcome) if "error" not in o]
+    done = []
     for i, o in zip(chunk.members, outcome):
         if "error" in o:
             fits[i].error = f"fit failed: {o['error']}"
+        else:
+            done.append((i, o))
     results = results_of_outcomes([o for _, o in done], [items[i]["spectrum"] for i, _ in done])
     for (i, o), kept in zip(done, results):
-        fitted += 1
         if isinstance(cache, MemoryCache):
             stored.append((_kept_key(items[i]), (kept, o["seed_source"]), {}))
         elif cache.enabled:
@@ -388,7 +388,7 @@ def _collect(items: list[dict], fits: list[CheckpointFits], chunk: _Chunk, outco
             fits[i].notes.append(f"the seeded fit found a lower minimum than the cold fit (chi-square "
                                  f"{o['seeded_chisq']:.4g} vs {o['cold_chisq']:.4g})")
     cache.put_many(stored)  # one pack per chunk
-    return fitted
+    return len(done)
 
 
 def _cache_entry(outcome: dict[str, Any], kept) -> dict[str, Any]:
