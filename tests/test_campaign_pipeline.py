@@ -517,3 +517,22 @@ def test_a_parallel_campaign_loads_pandas_while_a_worker_idles(tmp_path, monkeyp
     calls.clear()
     eisfit.fit_campaign(_spectra(3), circuit=CIRCUIT, jobs=1, cache_dir=False, progress=False)
     assert calls == []  # no workers: nothing runs beside the fits
+
+
+def test_a_campaign_result_pickled_by_an_older_eisfit_still_builds_its_table():
+    """Attributes added to CampaignResult since a result was pickled (streamed_rows,
+    kk_bands, circuit_choice...) take their defaults when it is loaded."""
+    import pickle
+
+    camp = eisfit.fit_campaign(_spectra(4), circuit=CIRCUIT, cache_dir=False, progress=False)
+    expected = camp.table.copy()
+    state = dict(camp.__dict__)
+    for newer in ("streamed_rows", "kk_bands", "circuit_choice", "_memo", "_table"):
+        state.pop(newer)
+    old = object.__new__(type(camp))
+    old.__dict__.update(state)  # what an older version's pickle holds
+    blob = pickle.dumps(old)
+    loaded = pickle.loads(blob)
+    assert loaded.streamed_rows == {} and loaded.kk_bands is None and loaded.circuit_choice is None
+    pd.testing.assert_frame_equal(loaded.table, expected)
+    assert "R2" in loaded.report()

@@ -1,6 +1,7 @@
 """CampaignResult: the fitted checkpoints of a campaign as a table, figures and a report."""
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,6 +89,14 @@ class CampaignResult:
     streamed_rows: dict[int, "StreamedRow"] = field(default_factory=dict, repr=False, compare=False)
     _table: Any = field(default=None, repr=False)
     _memo: dict = field(default_factory=dict, repr=False, compare=False)  # what the reports share
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickling: a result pickled by an older eisfit lacks the attributes added since
+        (``streamed_rows``, ``kk_bands``...); they take their defaults."""
+        for f in dataclasses.fields(self):
+            if f.name not in state:
+                state[f.name] = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        self.__dict__.update(state)
 
     # -- series analysis (eisfit.series) ----------------------------------------
     def joint_of(self, cell: str | None):
