@@ -1209,7 +1209,8 @@ def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, we
             return EXIT_USAGE
         _detail(f"settings: {camp.settings}")
         for c, d in zip(camp.checkpoints, camp.details):
-            _detail(f"{c.label}: kept the {d.get('seed_source') or '-'} fit" + "".join(f"; {n}" for n in d.get("notes", [])))
+            _detail(f"{c.label}: kept the {d.get('seed_source') or '-'} fit"
+                    + "".join(f"; {n}" for n in d.get("notes", [])))
         written = _write_campaign(camp, folder, nyquist_asr, out_default, arrhenius_)
         arrhenius_lines = camp.arrhenius_lines() if (arrhenius_ and written) else []
         if as_json:
