@@ -193,13 +193,11 @@ def _stderr_and_correl(names, cov, cov_names):
         return stderr, correl
     with np.errstate(all="ignore"):  # a parameter without variance (nan) or with an overflowing one
         sd = np.sqrt(np.clip(np.diag(cov), 0, None))
-        for k, n in enumerate(cov_names):
-            stderr[n] = float(sd[k])
-        for a, n in enumerate(cov_names):
-            correl[n] = {
-                m: float(cov[a, b] / (sd[a] * sd[b])) if 0 < sd[a] * sd[b] < math.inf else float("nan")
-                for b, m in enumerate(cov_names) if m != n
-            }
+        scale = np.outer(sd, sd)
+        ratio = np.where((scale > 0) & (scale < math.inf), cov / scale, math.nan).tolist()
+    stderr.update(zip(cov_names, sd.tolist()))
+    for a, n in enumerate(cov_names):
+        correl[n] = {m: ratio[a][b] for b, m in enumerate(cov_names) if m != n}
     return stderr, correl
 
 
