@@ -70,9 +70,17 @@ def _arc_rises_toward_low_frequency(f: np.ndarray, re_part: np.ndarray, y: np.nd
         return True, "too few points to judge, low-frequency end alone decides"
     ordered = on_side[np.argsort(f[on_side], kind="stable")]
     third = max(1, ordered.size // 3)
-    low_re = float(np.median(re_part[ordered[:third]]))
-    high_re = float(np.median(re_part[ordered[-third:]]))
+    low_re = _median(re_part[ordered[:third]])
+    high_re = _median(re_part[ordered[-third:]])
     scale = max(abs(low_re), abs(high_re), 1e-300)
     if low_re >= high_re - 1e-6 * scale:
         return True, f"Z' rises toward low frequency ({high_re:.4g} -> {low_re:.4g} ohm)"
     return False, f"Z' falls toward low frequency ({high_re:.4g} -> {low_re:.4g} ohm)"
+
+
+def _median(values: np.ndarray) -> float:
+    """The median of a few values, as ``np.median`` gives it (the mean of the two middle ones
+    for an even count), without its overhead (two per file read: 40 us of ~440)."""
+    ordered = np.sort(values)
+    mid = ordered.size // 2
+    return float(ordered[mid]) if ordered.size % 2 else float((ordered[mid - 1] + ordered[mid]) / 2)
