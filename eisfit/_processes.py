@@ -142,10 +142,11 @@ def long_lived_objects():
     A campaign's main process keeps what it makes (the spectra, then a result per
     checkpoint) to the end, and CPython's full collections walked all of it again and again,
     finding no garbage: 5,000 checkpoints through ``eisfit campaign``, 0.4 s in six such
-    passes, some while nothing else ran; and each forked figure worker walked the whole
-    inherited heap again (besides copying every page whose object headers the walk
-    touched). A cycle of garbage made inside waits for the end of the context. Nothing is
-    done where the collector is disabled or objects were frozen by someone else."""
+    passes, some while nothing else ran. (The workers of :func:`owned_pool` freeze what they
+    inherit as they start: each forked figure worker had walked the whole inherited heap
+    again, copying every page whose object headers the walk touched.) A cycle of garbage
+    made inside waits for the end of the context. Nothing is done where the collector is
+    disabled or objects were frozen by someone else."""
     global _long_lived_depth
     if not _long_lived_depth and (not gc.isenabled() or gc.get_freeze_count()):
         yield

@@ -149,7 +149,7 @@ def start_figures(makers, folder, processes: int | None = None) -> PendingFigure
         import multiprocessing
         import os
 
-        from ._processes import long_lived_objects, owned_pool, settle_long_lived
+        from ._processes import owned_pool
 
         n = min(n, len(os.sched_getaffinity(0)))
         _pending_figures.clear()
@@ -157,9 +157,7 @@ def start_figures(makers, folder, processes: int | None = None) -> PendingFigure
         # its workers end with this process (killed while they drew, they were left running)
         pool = owned_pool(n, multiprocessing.get_context("fork"))
         try:
-            with long_lived_objects():  # the workers fork at the first submit: frozen, they never walk this heap
-                settle_long_lived()
-                jobs = {name: pool.submit(_save_one, name, str(folder)) for name in names}
+            jobs = {name: pool.submit(_save_one, name, str(folder)) for name in names}
         except OSError:  # no process could be started: all of them here
             pool.shutdown(wait=True, cancel_futures=True)
             _pending_figures.clear()

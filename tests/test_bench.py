@@ -38,7 +38,6 @@ def test_campaign_cpu_is_measured_in_a_worker_set_up_as_the_campaign_s(bench):
     assert math.isfinite(cpu_s) and cpu_s > 0
 
 
-
 def test_the_same_in_a_spawned_worker(bench, monkeypatch):
     monkeypatch.setattr("eisfit._processes.fork_is_safe", lambda: False)
     assert bench._campaign_cpu_in_worker(bench.synthesize(bench.hard_truths(2))) > 0

@@ -3,7 +3,6 @@ readable capacitances, per-interface panel, tick labels, error-bar note, slim co
 at most 20 spectra per overlay."""
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 
@@ -220,33 +219,6 @@ def test_save_figures_writes_every_figure(camp, tmp_path, processes):
         assert [p.name for p in paths] == [f"{name}.png", f"{name}.svg"]
         assert all(p.stat().st_size > 1000 for p in paths)
         assert paths[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-
-
-def test_figure_workers_fork_with_this_process_objects_frozen(tmp_path, monkeypatch):
-    """The forked figure workers inherit this process's objects frozen (gc.freeze): their
-    full collections never walk the campaign they draw (eisfit._processes.long_lived_objects);
-    this process's collector is as before afterwards."""
-    import gc
-    import os
-
-    # an idle thread of an earlier test (Dask's offload pool) would make figures sequential here
-    monkeypatch.setattr("eisfit._processes.fork_is_safe", lambda: sys.platform.startswith("linux"))
-    if not P._can_fork_figures():
-        pytest.skip("figures are drawn by forked workers only on Linux, with the Agg backend and two cores")
-    parent = os.getpid()
-
-    def freeze_count_figure():
-        fig = plt.figure()
-        where = "worker" if os.getpid() != parent else "here"
-        fig.text(0.1, 0.5, f"{where} frozen {gc.get_freeze_count()}")
-        return fig
-
-    P.save_figures({"a": freeze_count_figure, "b": freeze_count_figure}, tmp_path, processes=2)
-    for name in "ab":
-        text = (tmp_path / f"{name}.svg").read_text()
-        found = re.search(r"(worker|here) frozen (\d+)", text)
-        assert found and found.group(1) == "worker" and int(found.group(2)) > 1000, found
-    assert gc.get_freeze_count() == 0
 
 
 def test_save_figures_raises_a_maker_error_here(tmp_path):
