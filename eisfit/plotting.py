@@ -1012,7 +1012,7 @@ def _camp_panel_rows(camp):
     return pairs(plain) + paired + pairs(caps)
 
 
-def _camp_series(camp, key, xs, flag_summary=None):
+def _camp_series(camp, key, xs, flag_summary):
     """(x, value, stderr, problem, unresolved, undetermined, not fitted) arrays of ``key``
     over the checkpoints (a checkpoint that could not be fitted is a gap in the line, not
     a straight line across it): ``problem`` when the fit has a problem flag of the whole fit
@@ -1022,14 +1022,13 @@ def _camp_series(camp, key, xs, flag_summary=None):
     or unknown (:func:`eisfit.fitting.flags.undetermined`), is nan (a gap, never a number
     that stretches the axis), as the headline lines read it ``undetermined``. A value held
     fixed, or a quantity given without a stderr, stays a point without an error bar.
-    ``flag_summary``: :func:`_camp_flag_summary` of ``camp``, when already made."""
+    ``flag_summary``: :func:`_camp_flag_summary` of ``camp`` (made once for all the panels)."""
     from .fitting.flags import undetermined, unresolved_keys
 
     pts = []
     if not _camp_fitted(camp):
         return None
-    summary = flag_summary if flag_summary is not None else _camp_flag_summary(camp)
-    for k, (r, (problem, any_unresolved)) in enumerate(zip(camp.results, summary)):
+    for k, (r, (problem, any_unresolved)) in enumerate(zip(camp.results, flag_summary)):
         if r is None:
             if xs[k] is not None and _np.isfinite(xs[k]):
                 pts.append((xs[k], float("nan"), float("nan"), False, False, False, True))
@@ -1061,7 +1060,7 @@ _FEW_POINTS = 50  # above this many checkpoints an evolution panel's markers shr
 RASTER_ABOVE_POINTS = 300  # evolution panels with more checkpoints: markers and cap-less bars as pixels (SVG size)
 
 
-def _draw_evolution_panel(ax, camp, title, key, unit, xs, flag_summary=None) -> float:
+def _draw_evolution_panel(ax, camp, title, key, unit, xs, flag_summary) -> float:
     """Draw one evolution panel; returns its largest standard error in the panel's unit
     (nan when none is known), for the legend's note on error bars."""
     series = _camp_series(camp, key, xs, flag_summary)

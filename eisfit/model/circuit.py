@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from ..errors import CircuitError, DataError
-from .elements import ELEMENTS, _jpow_jlog
+from .elements import ELEMENTS, _jlog, _jpow
 from .parser import Leaf, Node, Parallel, Series, leaves, parallels, parse, series_chain, to_string
 
 _TWO_PI = 2.0 * np.pi
@@ -182,14 +182,14 @@ def _r_cpe_arc(node: Node, start: dict[str, int]) -> _GFn | None:
 
     def arc(cols, omega):
         r, q, n = cols[i_r], cols[i_q], cols[i_q + 1]
-        jw_n, jlog_w = _jpow_jlog(omega, n)
+        jw_n = _jpow(omega, n)
         y = q * jw_n
         y += 1.0 / r
         z = 1.0 / y
         minus_z2 = z * z
         minus_z2 *= -1.0
         d_q = minus_z2 * jw_n
-        d_n = d_q * (q * jlog_w)
+        d_n = d_q * (q * _jlog(omega))
         d_r = minus_z2 * (-1.0 / (r * r))
         return z, [(i_r, d_r), (i_q, d_q), (i_q + 1, d_n)]
     return arc

@@ -98,13 +98,6 @@ def _jlog(x: np.ndarray) -> np.ndarray:
     return np.log(x) + 1j * _HALF_PI
 
 
-def _jpow_jlog(omega: np.ndarray, a) -> tuple[np.ndarray, np.ndarray]:
-    """(:func:`_jpow`, :func:`_jlog`) of ``omega``, the same values from one logarithm of it
-    (the fused p(R, CPE) arc of a circuit's gradient needs both)."""
-    ln_w = np.log(omega)
-    return np.exp(1j * _HALF_PI * a) * np.exp(a * ln_w), ln_w + 1j * _HALF_PI
-
-
 def _coth_over(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """g = coth(x)/x and h = x*g'(x) = -(csch(x)^2 + coth(x)/x), for Re x >= 0.
 
