@@ -19,6 +19,7 @@ import signal
 import sys
 import threading
 import time
+import weakref
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing.context import BaseContext
 from typing import Callable
@@ -58,9 +59,33 @@ def owned_pool(workers: int, context: BaseContext | None = None,
     worker walk only what it makes, not the parent's heap it inherited, nor do they copy its
     pages), then run ``setup`` (a module-level function: spawned workers import it). ``context``:
     :func:`worker_context` by default. An executor, not a Pool: a worker that dies breaks
-    it (BrokenProcessPool), a Pool waits for it for ever."""
-    return ProcessPoolExecutor(max_workers=int(workers), mp_context=context or worker_context(),
-                               initializer=_start_worker, initargs=(os.getpid(), setup))
+    it (BrokenProcessPool), a Pool waits for it for ever. While a pool of forked workers
+    exists (until its ``shutdown``), this process's BLAS runs on one thread
+    (:func:`eisfit._blas.hold_one_thread`): the workers inherit that and never start BLAS
+    threads, each of which first spins ~0.1 s of CPU beside the fits."""
+    context = context or worker_context()
+    return _OwnedPool(max_workers=int(workers), mp_context=context, initializer=_start_worker,
+                      initargs=(os.getpid(), setup), one_blas_thread=context.get_start_method() == "fork")
+
+
+class _OwnedPool(ProcessPoolExecutor):
+    """:func:`owned_pool`'s executor: holds one BLAS thread in this process from its making
+    (before its workers are forked, at the first submit) to its shutdown, or to its
+    collection if it is never shut down."""
+
+    def __init__(self, *args, one_blas_thread: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._release_blas = None
+        if one_blas_thread:
+            from ._blas import hold_one_thread, release_one_thread
+
+            hold_one_thread()
+            self._release_blas = weakref.finalize(self, release_one_thread)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        super().shutdown(wait=wait, cancel_futures=cancel_futures)
+        if self._release_blas is not None:
+            self._release_blas()  # once: a finalizer runs at most once
 
 
 def _start_worker(parent_pid: int, setup: Callable[[], None] | None) -> None:

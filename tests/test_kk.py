@@ -334,7 +334,7 @@ def test_blas_limit_covers_scipy_s_blas_loaded_after_it():
 
     pytest.importorskip("threadpoolctl")
     code = ("import eisfit, sys\n"
-            "from eisfit.analysis.kk import small_blas\n"
+            "from eisfit._blas import small_blas\n"
             "from threadpoolctl import threadpool_info\n"
             "with small_blas():\n"
             "    pass\n"

@@ -656,7 +656,7 @@ def drt(
            if tau_s is None else np.asarray(tau_s, dtype=float).reshape(-1))
     if tau.size < 3 or np.any(tau <= 0) or np.any(np.diff(tau) <= 0):
         raise DataError("tau_s must hold at least 3 increasing positive time constants (s)")
-    from .kk import small_blas
+    from .._blas import small_blas
 
     with small_blas():
         return _drt(spectrum, lambda_, weighting, inductance, capacitance, tau, sigma, kk)

@@ -20,58 +20,19 @@ from __future__ import annotations
 
 import functools
 import math
-import sys
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from .._blas import small_blas
 from ..errors import DataError
 from ..model.weighting import residual_scales
 from ..spectrum import Spectrum, as_spectrum, require_distinct_frequencies, shared_grid
 from ..units import format_frequency
 
 __all__ = ["kk_test", "kk_tests", "KKResult", "voigt_time_constants", "kk_valid_band", "KKBand"]
-
-
-def small_blas():
-    """Context limiting BLAS to one thread while small matrices are handled.
-
-    On a loaded machine a multi-threaded OpenBLAS spends ~10 ms per 160 x 100 product
-    waking its threads (vs 60 us on one thread). Uses ``threadpoolctl`` when installed,
-    otherwise does nothing. The library inspection is done once per process.
-    """
-    controller = blas_controller()
-    if controller is None:
-        from contextlib import nullcontext
-
-        return nullcontext()
-    return controller.limit(limits=1, user_api="blas")
-
-
-def blas_controller():
-    """The thread-pool controller of every BLAS loaded in this process. numpy and scipy each
-    bundle an OpenBLAS, and a controller sees only the libraries loaded when it is made:
-    one made before scipy's was loaded (``import eisfit`` loads numpy's only) left scipy's
-    multi-threaded (a DRT after a Lin-KK test: its idle threads spun beside it), so another
-    is made once scipy's BLAS is there. scipy is not imported for it: the fits never load
-    it, and importing it cost every campaign worker 0.2 s of its first task."""
-    return _controller_of(_scipy_blas_loaded())
-
-
-def _scipy_blas_loaded() -> bool:
-    return "scipy.linalg" in sys.modules  # what loads scipy's BLAS (scipy.optimize imports it too)
-
-
-@functools.lru_cache(maxsize=2)
-def _controller_of(scipy_loaded: bool):
-    """A controller of the libraries loaded now (the argument keys the cache)."""
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:  # pragma: no cover - optional
-        return None
-    return ThreadpoolController()
 
 
 @dataclass(frozen=True, eq=False)

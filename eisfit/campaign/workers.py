@@ -22,12 +22,12 @@ __all__ = ["init_worker", "load_before_fork"]
 
 def load_before_fork() -> None:
     """Load in the main process, once, what each worker's first fit would load by itself:
-    threadpoolctl's view of the BLAS libraries (:func:`eisfit.analysis.kk.blas_controller`)
+    threadpoolctl's view of the BLAS libraries (:func:`eisfit._blas.blas_controller`)
     and ``numpy.ma`` (which ``np.unique`` imports on first use). Forked workers inherit them
     (~0.03 s of every worker's first task, in every campaign: each has its own pool)."""
     import numpy.ma  # noqa: F401
 
-    from ..analysis.kk import blas_controller
+    from .._blas import blas_controller
 
     blas_controller()
 

@@ -398,7 +398,7 @@ def fit_chunks(chunks: Sequence[tuple[list[tuple], bool]], circuit: str, options
     take (``expr``, ``engine``, ``sigma``, ``initial``) fit each spectrum on its own with
     :func:`eisfit.fit`; a spectrum the engine refuses (e.g. too few points) fails alone.
     """
-    from ..analysis.kk import small_blas
+    from .._blas import small_blas
 
     spectra = [Spectrum(f, z, meta) for data, *_ in chunks for f, z, meta in data]
     own = [part[2] if len(part) > 2 else None for part in chunks for _ in part[0]]
@@ -493,15 +493,13 @@ def _stream_pool(jobs: int) -> ProcessPoolExecutor:
 def _init_stream_worker() -> None:
     """Set-up of a ``fit_stream`` worker (:func:`eisfit._processes.owned_pool`, which also
     makes it end with the main process): one BLAS thread per process (small matrices; 2
-    cores shared), freed memory kept for reuse (:func:`eisfit._processes.tune_allocator`)."""
+    cores shared; a forked worker has it already, from its pool), freed memory kept for
+    reuse (:func:`eisfit._processes.tune_allocator`)."""
+    from .._blas import hold_one_thread
     from .._processes import tune_allocator
 
     tune_allocator()
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - optional
-        return
-    threadpool_limits(limits=1, user_api="blas")
+    hold_one_thread()  # for the worker's life
 
 
 class _RowWriter:
