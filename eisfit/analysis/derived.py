@@ -36,6 +36,13 @@ class ArcSpec:
     capacitive: str
     kind: str
 
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        """The arc's parameters: (R, Q, n) of a CPE arc, (R, C) of a capacitor's."""
+        if self.kind == "CPE":
+            return self.resistor, f"{self.capacitive}_0", f"{self.capacitive}_1"
+        return self.resistor, self.capacitive
+
 
 @dataclass(frozen=True)
 class _Quantity:

@@ -664,7 +664,7 @@ def swapped_order_starts(circuit, values: Mapping[str, float]) -> list[tuple[str
             continue
         start = dict(values)
         for to, frm in ((first, second), (second, first)):
-            start.update(zip(_arc_param_names(to), (values[n] for n in _arc_param_names(frm))))
+            start.update(zip(to.param_names, (values[n] for n in frm.param_names)))
         new_tau = {first.resistor: tau_second, second.resistor: tau_first}
         for arc, diffusion in diffusions:
             start[f"{diffusion}_1"] = SWAP_DIFFUSION_TAU_FACTOR * new_tau[arc.resistor]
@@ -735,11 +735,6 @@ def _swappable_pairs(circuit) -> tuple:
         diffusions = tuple((spec, diffusion_of[spec.resistor]) for spec in specs if spec.resistor in diffusion_of)
         out.append((specs[0], specs[1], diffusions))
     return tuple(out)
-
-
-def _arc_param_names(arc: ArcSpec) -> tuple[str, ...]:
-    return (arc.resistor, f"{arc.capacitive}_0", f"{arc.capacitive}_1") if arc.kind == "CPE" \
-        else (arc.resistor, arc.capacitive)
 
 
 def _diverse_best(cost: np.ndarray, index_sets: np.ndarray, keep: int, cap: int) -> list[int]:

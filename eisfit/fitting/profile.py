@@ -32,6 +32,7 @@ from typing import Any, Generator, Mapping, Sequence
 import numpy as np
 
 from ..analysis.derived import ArcSpec, arc_tau_s
+from .guess import arc_values
 from .optimise import LMRun
 from .solver import BatchProblem, grid_key
 
@@ -89,7 +90,7 @@ def suspect_resistances(circuit, values: Mapping[str, float], stderr: Mapping[st
     order = sorted((k for k in range(len(arcs)) if math.isfinite(taus[k]) and taus[k] > 0), key=lambda k: taus[k])
     suspect: set[int] = set()
     for k, a in enumerate(arcs):
-        for p in _arc_param_names(a):
+        for p in a.param_names:
             err = stderr.get(p, float("nan"))
             if p in at_bound or (math.isfinite(err) and err > abs(values[p])):
                 suspect.add(k)
@@ -387,9 +388,8 @@ def _profile_starts(start, index, value, name, arcs, pos: Mapping[str, int]) -> 
             starts.append(handed)
             if nearest.kind == own.kind == "CPE":  # the handed part as a twin of the profiled arc
                 twin = handed.copy()
-                n_own = values[f"{own.capacitive}_1"]
-                twin[pos[f"{nearest.capacitive}_1"]] = n_own
-                twin[pos[f"{nearest.capacitive}_0"]] = taus[name] ** n_own / r_new
+                for p, v in arc_values(nearest, r_new, taus[name], values[f"{own.capacitive}_1"]).items():
+                    twin[pos[p]] = v
                 starts.append(twin)
     return starts
 
@@ -400,9 +400,3 @@ def _keep_tau(p: np.ndarray, pos: Mapping[str, int], arc: ArcSpec, r_old: float,
         p[pos[f"{arc.capacitive}_0"]] *= r_old / r_new
     elif arc.capacitive in pos:
         p[pos[arc.capacitive]] *= r_old / r_new
-
-
-def _arc_param_names(arc: ArcSpec) -> list[str]:
-    if arc.kind == "CPE":
-        return [arc.resistor, f"{arc.capacitive}_0", f"{arc.capacitive}_1"]
-    return [arc.resistor, arc.capacitive]
