@@ -83,15 +83,24 @@ def test_small_blas_limits_and_restores(two_blas_threads):
     assert set(_blas_threads()) == {2}
 
 
+@linux_fork
 def test_a_pool_never_shut_down_gives_the_threads_back_when_collected(two_blas_threads):
     import gc
     import multiprocessing
 
-    pool = owned_pool(1, multiprocessing.get_context("fork") if sys.platform.startswith("linux") else None)
-    if pool._mp_context.get_start_method() != "fork":
-        pool.shutdown()
-        pytest.skip("only pools of forked workers hold BLAS at one thread")
+    pool = owned_pool(1, multiprocessing.get_context("fork"))
     assert set(_blas_threads()) == {1}
     del pool
     gc.collect()
     assert set(_blas_threads()) == {2}
+
+
+def test_a_pool_of_spawned_workers_leaves_the_threads_alone(two_blas_threads):
+    """Spawned workers start afresh (nothing to inherit): no hold."""
+    import multiprocessing
+
+    pool = owned_pool(1, multiprocessing.get_context("spawn"))
+    try:
+        assert set(_blas_threads()) == {2}
+    finally:
+        pool.shutdown()
