@@ -1156,7 +1156,8 @@ eisfit campaign campaign.toml --out results/ --json > results.json
 @click.option("--smooth", default=None, metavar="auto|LAMBDA",
               help="Joint fit with a smoothness penalty across checkpoints: 'auto' (GCV) or a number >= 0.")
 @click.option("--arrhenius", "arrhenius_", is_flag=True,
-              help="Arrhenius fit of each conductivity vs temperature: arrhenius.csv, arrhenius.png/svg, report section.")
+              help="Arrhenius fit of each conductivity and interface ASR vs temperature: arrhenius.csv, "
+                   "arrhenius.png/svg, report section.")
 # ---- end series analysis options ----
 def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, weighting, fmin, fmax, exclude_hz,
                      jobs: int, starts: str, profile: str, scheduler: str | None, out: str | None, no_cache: bool,

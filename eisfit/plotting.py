@@ -1440,32 +1440,49 @@ def _shared_by_joint(camp, key: str) -> bool:
 
 
 def plot_arrhenius(camp, resistances=None, ax=None, form: str = "sigmaT"):
-    """Arrhenius plot of a campaign: log10(sigma / S cm-1) against 1000/T (K-1), one
-    colour per resistance, the fitted line of :meth:`CampaignResult.arrhenius` and its
-    activation energy (eV, +- 1 s.e.) in the legend. Returns the Axes."""
+    """Arrhenius plot of a campaign against 1000/T (K-1): log10(sigma / S cm-1) of the
+    conductivities and, on an axis of its own at the right when both are drawn,
+    log10(1/ASR / S cm-2) of the interface arcs; one colour per resistance, the fitted line of
+    :meth:`CampaignResult.arrhenius` and its activation energy (eV, +- 1 s.e.) in the legend.
+    Returns the Axes (the conductivities' where both are drawn)."""
     import numpy as np
 
-    from .analysis.arrhenius import arrhenius_points
+    from .analysis.arrhenius import CONDUCTIVITY, K_B_EV_PER_K, arrhenius_points
 
     ax = _new_axes(ax)
     fits = camp.arrhenius(resistances, form=form)
     table = camp.table
     fitted = table[[r is not None for r in camp.results]]
-    points = arrhenius_points(fitted, list(fits["resistance"]))
+    points = arrhenius_points(fitted, list(fits["resistance"]), camp._roles())
+    kinds = {"sigma": fits["quantity"] == CONDUCTIVITY}
+    kinds["asr"] = ~kinds["sigma"]
+    axes = {"sigma": ax, "asr": ax.twinx() if kinds["sigma"].any() and kinds["asr"].any() else ax}
     for i, row in fits.iterrows():
-        t, sigma = points[row["resistance"]]
+        kind = "sigma" if row["quantity"] == CONDUCTIVITY else "asr"
+        t, y = points[row["resistance"]]
         colour = f"C{i % 10}"
-        ax.plot(1000.0 / t, np.log10(sigma), "o", color=colour, ms=5)
+        target = axes[kind]
+        target.plot(1000.0 / t, np.log10(y), "o" if kind == "sigma" else "s", color=colour, ms=5)
         tt = np.linspace(t.min(), t.max(), 50)
-        y = row["prefactor"] * np.exp(-row["ea_eV"] / (8.617333262e-5 * tt))
-        line = y / tt if form == "sigmaT" else y
-        ax.plot(1000.0 / tt, np.log10(line), "-", color=colour,
-                label=f"{row['resistance']}: Ea = {format_value(row['ea_eV'], row['ea_stderr_eV'], 'eV')}")
+        line = row["prefactor"] * np.exp(-row["ea_eV"] / (K_B_EV_PER_K * tt))
+        line = line / tt if form == "sigmaT" else line
+        label = row["resistance"] if kind == "sigma" else f"{row['resistance']} (1/ASR)"
+        target.plot(1000.0 / tt, np.log10(line), "-" if kind == "sigma" else "--", color=colour,
+                    label=f"{label}: Ea = {format_value(row['ea_eV'], row['ea_stderr_eV'], 'eV')}")
     ax.set_xlabel("1000 / T  (K$^{-1}$)")
-    ax.set_ylabel("log$_{10}$(σ / S cm$^{-1}$)")
-    ax.set_title("Arrhenius: ln(σT) = ln A − Ea/(k_B T)" if form == "sigmaT"
-                 else "Arrhenius: ln σ = ln A − Ea/(k_B T)", fontsize=FONT_PT)
-    ax.legend(fontsize=SMALL_PT, frameon=False)
-    _style(ax)
+    if kinds["sigma"].any():
+        ax.set_ylabel("log$_{10}$(σ / S cm$^{-1}$)")
+    if kinds["asr"].any():
+        axes["asr"].set_ylabel("log$_{10}$(1/ASR / S cm$^{-2}$)")
+    y_name = "y" if axes["asr"] is not ax else ("σ" if kinds["sigma"].any() else "1/ASR")
+    ax.set_title(f"Arrhenius: ln({y_name}T) = ln A − Ea/(k_B T)" if form == "sigmaT"
+                 else f"Arrhenius: ln {y_name} = ln A − Ea/(k_B T)", fontsize=FONT_PT)
+    handles = [h for a in dict.fromkeys(axes.values()) for h in a.get_legend_handles_labels()[0]]
+    ax.legend(handles=handles, fontsize=SMALL_PT, frameon=False)
+    for a in dict.fromkeys(axes.values()):
+        _style(a)
+    if axes["asr"] is not ax:  # each y axis ticks its own side only
+        ax.tick_params(axis="y", which="both", right=False)
+        axes["asr"].tick_params(axis="y", which="both", left=False, right=True, labelright=True)
     return ax
 # ---- end section: series analysis plots -------------------------------------------

@@ -7,7 +7,8 @@ import pytest
 from scipy import stats
 
 import eisfit
-from eisfit.analysis.arrhenius import K_B_EV_PER_K, arrhenius, arrhenius_table
+from eisfit.analysis.arrhenius import (K_B_EV_PER_K, arrhenius, arrhenius_report_lines, arrhenius_summary_lines,
+                                      arrhenius_table, interface_arrhenius)
 from eisfit.errors import DataError
 
 T_K = np.array([253.15, 273.15, 298.15, 323.15, 348.15, 373.15])
@@ -103,9 +104,10 @@ def test_campaign_table_one_row_per_resistance_and_total():
     out = arrhenius_table(df, roles={"R1": "bulk", "R2": "grain boundary"})
     assert list(out.columns) == [
         "resistance", "ea_eV", "ea_stderr_eV", "prefactor", "prefactor_unit",
-        "r_squared", "n_points", "form", "weighted",
+        "r_squared", "n_points", "form", "weighted", "quantity",
     ]
     assert list(out["resistance"]) == ["R1", "R2", "R1+R2"]
+    assert set(out["quantity"]) == {"sigma_S_per_cm"}
     assert out.loc[0, "ea_eV"] == pytest.approx(0.35, rel=1e-9)
     assert out.loc[1, "ea_eV"] == pytest.approx(0.50, rel=1e-9)
     # total of two Arrhenius terms is not a single line, but lies between them
@@ -188,3 +190,112 @@ def test_campaign_writes_its_arrhenius_outputs_from_the_library_as_from_the_comm
     assert "Arrhenius R1: Ea = 0.35" in r.output
     pd.testing.assert_frame_equal(pd.read_csv(cli / "arrhenius.csv"), fits)
     assert "## Arrhenius analysis" in (cli / "report.md").read_text(encoding="utf-8")
+
+
+def asr_of(t_k, ea_ev=0.45, prefactor=5.0e6, form="sigmaT"):
+    """An interface's ASR (ohm*cm2) whose 1/ASR follows the Arrhenius law of ``form``."""
+    y = prefactor * np.exp(-ea_ev / (K_B_EV_PER_K * t_k))
+    return 1.0 / (y / t_k if form == "sigmaT" else y)
+
+
+@pytest.mark.parametrize("form", ["sigmaT", "sigma"])
+def test_interface_asr_exact_on_noise_free_data(form):
+    """ASR falls with temperature; its activation energy is that of 1/ASR's line."""
+    asr = asr_of(T_K, form=form)
+    assert np.all(np.diff(asr) < 0)
+    res = interface_arrhenius(T_K, asr, form=form)
+    assert res.ea_eV == pytest.approx(0.45, rel=1e-10)
+    assert res.prefactor == pytest.approx(5.0e6, rel=1e-8)
+    assert res.prefactor_unit == ("S*K/cm2" if form == "sigmaT" else "S/cm2")
+    np.testing.assert_allclose(res.predict_sigma(T_K), 1.0 / asr, rtol=1e-9)
+    # the same line as a conductivity fit of 1/ASR (one implementation of the line)
+    as_sigma = arrhenius(T_K, 1.0 / asr, form=form)
+    assert (as_sigma.ea_eV, as_sigma.slope, as_sigma.r_squared) == (res.ea_eV, res.slope, res.r_squared)
+
+
+def test_interface_asr_weighted_by_its_relative_errors():
+    rng = np.random.default_rng(4)
+    rel = np.array([0.01, 0.02, 0.05, 0.02, 0.01, 0.1])
+    asr = asr_of(T_K) * np.exp(rng.normal(0.0, rel))
+    res = interface_arrhenius(T_K, asr, asr_stderr=rel * asr, weighted=True)
+    same = arrhenius(T_K, 1.0 / asr, sigma_stderr=rel / asr, weighted=True)  # 1/ASR's relative error is ASR's
+    assert res.ea_eV == pytest.approx(same.ea_eV, rel=1e-12)
+    assert res.ea_stderr_eV == pytest.approx(same.ea_stderr_eV, rel=1e-10)
+    with pytest.raises(DataError, match="needs asr_stderr"):
+        interface_arrhenius(T_K, asr, weighted=True)
+    with pytest.raises(DataError, match="area-specific resistances must be finite and > 0 ohm"):
+        interface_arrhenius(T_K, -asr)
+
+
+def test_campaign_table_fits_interface_arcs_by_their_asr():
+    """An interface arc has no conductivity: its row fits 1/ASR, per interface where the table
+    has it (a symmetric cell), else per cell; the electrolyte's row is unchanged."""
+    s1 = sigma_of(T_K, 0.35)
+    asr_cell = asr_of(T_K)
+    df = pd.DataFrame({"temperature_K": T_K, "R1": 1.0 / s1, "R1_sigma_S_per_cm": s1, "R2": asr_cell / 0.785,
+                       "R2_asr_ohm_cm2": asr_cell, "R2_asr_per_interface_ohm_cm2": asr_cell / 2})
+    out = arrhenius_table(df, roles={"R1": "electrolyte", "R2": "interface"})
+    assert list(out["resistance"]) == ["R1", "R2"]
+    assert list(out["quantity"]) == ["sigma_S_per_cm", "inverse_asr_per_interface_S_per_cm2"]
+    assert out.loc[0, "ea_eV"] == pytest.approx(0.35, rel=1e-9)
+    assert out.loc[1, "ea_eV"] == pytest.approx(0.45, rel=1e-9)
+    assert out.loc[1, "prefactor"] == pytest.approx(2 * 5.0e6, rel=1e-8)  # per interface: half the ASR
+    assert out.loc[1, "prefactor_unit"] == "S*K/cm2"
+    # found without roles too: only interface arcs of symmetric cells get a per-interface ASR
+    assert list(arrhenius_table(df)["resistance"]) == ["R1", "R2"]
+    # a cell that is not symmetric: per cell, where the roles say it is an interface
+    cell = df.drop(columns=["R2_asr_per_interface_ohm_cm2"])
+    row = arrhenius_table(cell, ["R2"], roles={"R2": "interface"}).iloc[0]
+    assert row["quantity"] == "inverse_asr_S_per_cm2" and row["prefactor"] == pytest.approx(5.0e6, rel=1e-8)
+    with pytest.raises(DataError, match="R2 has no conductivity"):  # no role: not taken for an interface
+        arrhenius_table(cell, ["R2"])
+    lines = arrhenius_summary_lines(out)
+    assert lines[0].startswith("Arrhenius R1: Ea = 0.35")
+    assert lines[1].startswith("Arrhenius R2 (1/ASR per interface): Ea = 0.45")
+    report = "\n".join(arrhenius_report_lines(out))
+    assert "y = 1/ASR (S/cm2) for the interface arcs" in report and "| R2 (1/ASR per interface) |" in report
+
+
+def _interface_temperature_campaign(folder, ea_sigma=0.35, ea_asr=0.45):
+    """Four synthetic spectra of the garnet-symmetric circuit at 25-85 C: the electrolyte's
+    sigma*T and the interface's T/ASR (per interface) follow Arrhenius laws."""
+    from eisfit.model import Circuit
+
+    area, thickness = 0.785, 0.03
+    f = np.geomspace(1e7, 1e-1, 71)
+    rows = ["file,temperature_C,area_cm2,thickness_cm"]
+    for k, t_c in enumerate((25.0, 45.0, 65.0, 85.0)):
+        t_k = np.array([t_c + 273.15])
+        r1 = thickness / (area * sigma_of(t_k, ea_sigma)[0])
+        r2 = 2 * asr_of(t_k, ea_asr, prefactor=2e5)[0] / area  # two interfaces of a symmetric cell
+        z = Circuit("R0-p(R1,CPE1)-p(R2,CPE2)").impedance([2.0, r1, 1e-10, 0.92, r2, 1e-5, 0.85], f)
+        name = f"T{k}.csv"
+        np.savetxt(folder / name, np.column_stack([f, z.real, z.imag]), delimiter=",",
+                   header="frequency_Hz,z_real_ohm,z_imag_ohm", comments="")
+        rows.append(f"{name},{t_c},{area},{thickness}")
+    (folder / "campaign.csv").write_text("\n".join(rows) + "\n")
+    return folder / "campaign.csv"
+
+
+def test_campaign_arrhenius_of_an_interface_arc_from_its_fits(tmp_path):
+    """fit_campaign(..., arrhenius=True) on a temperature series of a symmetric cell: the
+    interface arc's activation energy is the one its ASR was made with, beside the
+    electrolyte's conductivity; arrhenius.csv, the figure and the report carry both."""
+    import eisfit
+
+    (tmp_path / "data").mkdir()
+    source = _interface_temperature_campaign(tmp_path / "data")
+    camp = eisfit.fit_campaign(source, circuit="garnet-symmetric", out=tmp_path / "out", arrhenius=True,
+                               cache_dir=False, progress=False)
+    fits = pd.read_csv(tmp_path / "out" / "arrhenius.csv")
+    by_name = fits.set_index("resistance")
+    assert by_name.loc["R1", "quantity"] == "sigma_S_per_cm"
+    assert by_name.loc["R1", "ea_eV"] == pytest.approx(0.35, rel=1e-3)
+    assert by_name.loc["R2", "quantity"] == "inverse_asr_per_interface_S_per_cm2"
+    assert by_name.loc["R2", "ea_eV"] == pytest.approx(0.45, rel=1e-3)
+    assert by_name.loc["R2", "prefactor"] == pytest.approx(2e5, rel=1e-2)
+    assert any(line.startswith("Arrhenius R2 (1/ASR per interface): Ea = 0.45") for line in camp.arrhenius_lines())
+    assert (tmp_path / "out" / "arrhenius.png").stat().st_size > 0
+    ax = camp.plot_arrhenius()
+    assert len(ax.figure.axes) == 2  # sigma at the left, 1/ASR on its own axis at the right
+    assert "| R2 (1/ASR per interface) |" in (tmp_path / "out" / "report.md").read_text(encoding="utf-8")

@@ -14,6 +14,13 @@ Two forms of the Arrhenius law are fitted as straight lines against ``x = 1/T``
 
   prefactor A in S/cm.
 
+Interface arcs have no conductivity; their area-specific resistance (ASR, ohm*cm2) is fitted
+in the same two forms as an area-specific conductance ``1/ASR`` (S/cm2, :func:`interface_arrhenius`):
+``ln(T/ASR)`` (prefactor in S*K/cm2; the form of a charge-transfer resistance R = k_B T/(e i0) with
+an activated exchange current i0) or ``ln(1/ASR)`` (S/cm2): the activation energy of the
+interfacial process. Per interface on a symmetric cell (ASR = R*A/2), else per cell (R*A); the
+factor 2 moves the prefactor only, not Ea.
+
 ``Ea = -slope * k_B`` with ``k_B = 8.617333262e-5 eV/K``. The line is an ordinary
 least-squares fit (``weighted=False``) or a weighted one with weights
 ``1/(stderr/sigma)^2`` on the logarithm (the first-order standard error of
@@ -31,9 +38,10 @@ import numpy as np
 from ..errors import DataError
 from ..model.circuit import resistance_names
 from ..units import format_value
+from .derived import INTERFACE_ROLES
 
 __all__ = [
-    "K_B_EV_PER_K", "ArrheniusResult", "arrhenius", "arrhenius_table", "arrhenius_points",
+    "K_B_EV_PER_K", "ArrheniusResult", "arrhenius", "interface_arrhenius", "arrhenius_table", "arrhenius_points",
     "arrhenius_report_lines",
     "temperatures_K", "total_resistance_pair",
 ]
@@ -42,6 +50,7 @@ K_B_EV_PER_K = 8.617333262e-5
 """Boltzmann constant, eV/K (CODATA 2018, exact)."""
 
 _FORMS = {"sigmaT": "S*K/cm", "sigma": "S/cm"}
+_INTERFACE_UNITS = {"sigmaT": "S*K/cm2", "sigma": "S/cm2"}  # prefactors of 1/ASR
 
 
 @dataclass(frozen=True)
@@ -52,7 +61,8 @@ class ArrheniusResult:
     ----------
     ea_eV, ea_stderr_eV : activation energy and its standard error, eV.
     prefactor, prefactor_stderr : exp(intercept) and its first-order standard error,
-        in ``prefactor_unit`` (S*K/cm for ``form="sigmaT"``, S/cm for ``form="sigma"``).
+        in ``prefactor_unit`` (S*K/cm for ``form="sigmaT"``, S/cm for ``form="sigma"``; S*K/cm2
+        and S/cm2 for the 1/ASR of an interface, :func:`interface_arrhenius`).
     slope, slope_stderr : d ln(y) / d(1/T), K.
     intercept, intercept_stderr : ln(prefactor) (dimensionless log of the unit above).
     r_squared : coefficient of determination of the (weighted) line.
@@ -79,7 +89,8 @@ class ArrheniusResult:
         return asdict(self)
 
     def predict_sigma(self, temperature_K: Any) -> np.ndarray:
-        """Conductivity of the fitted line at ``temperature_K`` (K), S/cm."""
+        """Conductivity of the fitted line at ``temperature_K`` (K), S/cm (1/ASR in S/cm2 for
+        a result of :func:`interface_arrhenius`)."""
         t = np.asarray(temperature_K, dtype=float)
         y = np.exp(self.intercept + self.slope / t)
         return y / t if self.form == "sigmaT" else y
@@ -105,13 +116,44 @@ def arrhenius(
     Returns an :class:`ArrheniusResult`. With two points the line is exact and the
     standard errors are NaN.
     """
-    if form not in _FORMS:
-        raise DataError(f"unknown Arrhenius form {form!r}; use 'sigmaT' or 'sigma'")
-    t, s = _checked_points(temperature_K, sigma_S_per_cm)
+    t, s = _checked_points(temperature_K, sigma_S_per_cm, form)
+    w = _log_weights(s, sigma_stderr, t.size) if weighted else np.ones_like(t)
+    return _line_result(t, s, w, form, weighted, _FORMS[form])
+
+
+def interface_arrhenius(
+    temperature_K: Any,
+    asr_ohm_cm2: Any,
+    asr_stderr: Any = None,
+    form: str = "sigmaT",
+    weighted: bool = False,
+) -> ArrheniusResult:
+    """Fit an Arrhenius line to an interface's area-specific resistance at several temperatures.
+
+    The area-specific conductance y = 1/ASR (S/cm2) is fitted as conductivities are
+    (:func:`arrhenius`): ``form="sigmaT"`` fits ln(y*T) = ln(T/ASR), prefactor in S*K/cm2;
+    ``form="sigma"`` fits ln(1/ASR), prefactor in S/cm2. ``Ea = -slope * k_B`` (eV) is the
+    activation energy of the interfacial process (ASR falls as T rises).
+
+    Parameters
+    ----------
+    temperature_K : temperatures, K (> 0).
+    asr_ohm_cm2 : area-specific resistances, ohm*cm2 (> 0), one per temperature.
+    asr_stderr : their standard errors, ohm*cm2; needed when ``weighted`` (the relative error
+        of 1/ASR is that of ASR).
+    """
+    t, asr = _checked_points(temperature_K, asr_ohm_cm2, form, what="area-specific resistances",
+                             unit="ohm*cm2")
+    w = (_log_weights(asr, asr_stderr, t.size, what="ASR", unit="ohm*cm2", argument="asr_stderr")
+         if weighted else np.ones_like(t))
+    return _line_result(t, 1.0 / asr, w, form, weighted, _INTERFACE_UNITS[form])
+
+
+def _line_result(t: np.ndarray, y: np.ndarray, w: np.ndarray, form: str, weighted: bool,
+                 unit: str) -> ArrheniusResult:
+    """The Arrhenius line through ln(y*T) (``sigmaT``) or ln(y) (``sigma``) against 1/T."""
     x = 1.0 / t
-    y = np.log(s * t) if form == "sigmaT" else np.log(s)
-    w = _log_weights(s, sigma_stderr, t.size) if weighted else np.ones_like(x)
-    slope, intercept, cov, r2 = _weighted_line(x, y, w)
+    slope, intercept, cov, r2 = _weighted_line(x, np.log(y * t) if form == "sigmaT" else np.log(y), w)
     slope_se, intercept_se = np.sqrt(np.diag(cov))
     prefactor = float(np.exp(intercept))
     return ArrheniusResult(
@@ -119,7 +161,7 @@ def arrhenius(
         ea_stderr_eV=float(slope_se * K_B_EV_PER_K),
         prefactor=prefactor,
         prefactor_stderr=float(prefactor * intercept_se),
-        prefactor_unit=_FORMS[form],
+        prefactor_unit=unit,
         slope=float(slope),
         slope_stderr=float(slope_se),
         intercept=float(intercept),
@@ -131,15 +173,18 @@ def arrhenius(
     )
 
 
-def _checked_points(temperature_K: Any, sigma: Any) -> tuple[np.ndarray, np.ndarray]:
+def _checked_points(temperature_K: Any, values: Any, form: str, what: str = "conductivities",
+                    unit: str = "S/cm") -> tuple[np.ndarray, np.ndarray]:
+    if form not in _FORMS:
+        raise DataError(f"unknown Arrhenius form {form!r}; use 'sigmaT' or 'sigma'")
     t = np.asarray(temperature_K, dtype=float).reshape(-1)
-    s = np.asarray(sigma, dtype=float).reshape(-1)
+    s = np.asarray(values, dtype=float).reshape(-1)
     if t.shape != s.shape:
-        raise DataError(f"{t.size} temperatures but {s.size} conductivities")
+        raise DataError(f"{t.size} temperatures but {s.size} {what}")
     if not (np.all(np.isfinite(t)) and np.all(t > 0)):
         raise DataError("temperatures must be finite and > 0 K (give kelvin, not Celsius)")
     if not (np.all(np.isfinite(s)) and np.all(s > 0)):
-        raise DataError("conductivities must be finite and > 0 S/cm")
+        raise DataError(f"{what} must be finite and > 0 {unit}")
     if t.size < 2:
         raise DataError(f"an Arrhenius fit needs at least 2 points, got {t.size}")
     if np.unique(t).size < 2:
@@ -147,16 +192,17 @@ def _checked_points(temperature_K: Any, sigma: Any) -> tuple[np.ndarray, np.ndar
     return t, s
 
 
-def _log_weights(sigma: np.ndarray, sigma_stderr: Any, n: int) -> np.ndarray:
-    """Weights 1/(stderr/sigma)^2 of ln(sigma) points."""
-    if sigma_stderr is None:
-        raise DataError("weighted=True needs sigma_stderr (S/cm)")
-    se = np.asarray(sigma_stderr, dtype=float).reshape(-1)
+def _log_weights(values: np.ndarray, stderr: Any, n: int, what: str = "conductivity",
+                 unit: str = "S/cm", argument: str = "sigma_stderr") -> np.ndarray:
+    """Weights 1/(stderr/value)^2 of ln(value) points (``argument``: the caller's name for ``stderr``)."""
+    if stderr is None:
+        raise DataError(f"weighted=True needs {argument} ({unit})")
+    se = np.asarray(stderr, dtype=float).reshape(-1)
     if se.size != n:
-        raise DataError(f"{se.size} conductivity standard errors, expected {n}")
+        raise DataError(f"{se.size} {what} standard errors, expected {n}")
     if not (np.all(np.isfinite(se)) and np.all(se > 0)):
-        raise DataError("conductivity standard errors must be finite and > 0 for a weighted fit")
-    return (sigma / se) ** 2
+        raise DataError(f"{what} standard errors must be finite and > 0 for a weighted fit")
+    return (values / se) ** 2
 
 
 def _weighted_line(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[float, float, np.ndarray, float]:
@@ -246,7 +292,8 @@ def _conductivity_series(table: Any, resistance: str) -> tuple[np.ndarray, np.nd
                             f"{', '.join(known) if known else 'no resistance named so'}")
         if any(str(c).endswith(_SIGMA_SUFFIX) for c in table.columns):  # area and thickness were given
             raise DataError(f"{resistance} has no conductivity (no column {col!r}): its arc's role is not an "
-                            "electrolyte one (bulk, grain boundary, electrolyte); an interface has none")
+                            "electrolyte one (bulk, grain boundary, electrolyte), nor an interface one, whose "
+                            "area-specific resistance would be fitted")
         raise DataError(
             f"no conductivity column {col!r}: give area_cm2 and thickness_cm to the campaign"
         )
@@ -267,6 +314,25 @@ def _series_sum(
     return total, se
 
 
+CONDUCTIVITY = "sigma_S_per_cm"
+"""``quantity`` of a conductivity row of :func:`arrhenius_table`: sigma = L/(R*A), S/cm."""
+INTERFACE_CONDUCTANCE = {"per interface": "inverse_asr_per_interface_S_per_cm2", "per cell": "inverse_asr_S_per_cm2"}
+"""``quantity`` of an interface row: 1/ASR, S/cm2, per interface (symmetric cell, ASR = R*A/2) or per cell."""
+_ASR_COLUMNS = {"per interface": "_asr_per_interface_ohm_cm2", "per cell": "_asr_ohm_cm2"}
+
+
+def _interface_asr(table: Any, resistance: str, roles: Mapping[str, str] | None) -> tuple[str, str] | None:
+    """(ASR column, quantity) of an interface arc's resistance, per interface where the table has
+    it (a symmetric cell); None when ``resistance`` is not an interface arc's or has no ASR (no area)."""
+    per_interface = f"{resistance}{_ASR_COLUMNS['per interface']}"
+    if per_interface in table.columns:  # written for interface arcs of symmetric cells only
+        return per_interface, INTERFACE_CONDUCTANCE["per interface"]
+    per_cell = f"{resistance}{_ASR_COLUMNS['per cell']}"
+    if str((roles or {}).get(resistance, "")).lower() in INTERFACE_ROLES and per_cell in table.columns:
+        return per_cell, INTERFACE_CONDUCTANCE["per cell"]
+    return None
+
+
 def arrhenius_table(
     table: Any,
     resistances: Sequence[str] | None = None,
@@ -277,13 +343,17 @@ def arrhenius_table(
 ) -> Any:
     """One Arrhenius fit per resistance of a campaign table (pandas DataFrame).
 
-    ``table`` needs ``temperature_K`` or ``temperature_C`` and ``<R>_sigma_S_per_cm``
-    columns (optional ``<R>_sigma_S_per_cm_stderr``). ``resistances`` defaults to every
-    resistance with a conductivity column; ``"R1+R2"`` asks for the total conductivity
-    of resistances in series, added automatically when ``roles`` name a bulk and a
-    grain-boundary resistance. Rows with a non-finite conductivity are skipped.
+    ``table`` needs ``temperature_K`` or ``temperature_C``. A resistance of the electrolyte
+    (or a series one) is fitted by its conductivity, ``<R>_sigma_S_per_cm`` (optional
+    ``<R>_sigma_S_per_cm_stderr``; area and thickness given); an interface arc's (``roles``,
+    or a ``<R>_asr_per_interface_ohm_cm2`` column) by its area-specific conductance 1/ASR
+    (:func:`interface_arrhenius`; per interface on symmetric cells, else per cell; area given).
+    ``resistances`` defaults to every resistance with either; ``"R1+R2"`` asks for the total
+    conductivity of resistances in series, added automatically when ``roles`` name a bulk and a
+    grain-boundary resistance. Rows with a non-finite or non-positive value are skipped.
     Returns a DataFrame with columns ``resistance, ea_eV, ea_stderr_eV, prefactor,
-    prefactor_unit, r_squared, n_points, form, weighted``.
+    prefactor_unit, r_squared, n_points, form, weighted, quantity`` (:data:`CONDUCTIVITY` or
+    a value of :data:`INTERFACE_CONDUCTANCE`).
     """
     import pandas as pd
 
@@ -291,21 +361,19 @@ def arrhenius_table(
     names = list(resistances) if resistances is not None else _default_resistances(table, roles)
     if not names:
         raise DataError(
-            "no conductivity columns (<R>_sigma_S_per_cm) in the campaign table: "
-            "give area_cm2 and thickness_cm"
+            "no conductivity (<R>_sigma_S_per_cm: give area_cm2 and thickness_cm) and no interface "
+            "area-specific resistance (<R>_asr_ohm_cm2 of an interface arc: give area_cm2) in the campaign table"
         )
     rows = []
     for name in names:
-        sigma, se = _named_conductivity(table, name)
-        ok = np.isfinite(sigma) & (sigma > 0)
+        values, se, quantity = _named_series(table, name, roles)
+        ok = np.isfinite(values) & (values > 0)
         if weighted and se is not None:
             ok &= np.isfinite(se) & (se > 0)
-        res = arrhenius(
-            t[ok], sigma[ok], None if se is None else se[ok], form=form,
-            weighted=weighted and se is not None,
-        )
-        rows.append({"resistance": name, **{k: getattr(res, k) for k in _TABLE_FIELDS}})
-    return pd.DataFrame(rows, columns=["resistance", *_TABLE_FIELDS])
+        fit = arrhenius if quantity == CONDUCTIVITY else interface_arrhenius
+        res = fit(t[ok], values[ok], None if se is None else se[ok], form=form, weighted=weighted and se is not None)
+        rows.append({"resistance": name, **{k: getattr(res, k) for k in _TABLE_FIELDS}, "quantity": quantity})
+    return pd.DataFrame(rows, columns=["resistance", *_TABLE_FIELDS, "quantity"])
 
 
 _TABLE_FIELDS = (
@@ -313,12 +381,20 @@ _TABLE_FIELDS = (
 )
 
 
-def _named_conductivity(table: Any, name: str) -> tuple[np.ndarray, np.ndarray | None]:
+def _named_series(table: Any, name: str, roles: Mapping[str, str] | None
+                  ) -> tuple[np.ndarray, np.ndarray | None, str]:
+    """(values, their stderr or None, quantity) of a row of :func:`arrhenius_table`:
+    conductivities (S/cm, of a sum of resistances in series too) or an interface's ASR (ohm*cm2)."""
     parts = [p.strip() for p in name.split("+")]
+    if len(parts) == 1 and f"{name}{_SIGMA_SUFFIX}" not in table.columns:
+        interface = _interface_asr(table, name, roles)
+        if interface is not None:
+            column, quantity = interface
+            return np.asarray(table[column], dtype=float), _stderr_column(table, column), quantity
     series = _conductivity_series(table, parts[0])
     for p in parts[1:]:
         series = _series_sum(series, _conductivity_series(table, p))
-    return series
+    return series[0], series[1], CONDUCTIVITY
 
 
 def _default_resistances(table: Any, roles: Mapping[str, str] | None) -> list[str]:
@@ -330,7 +406,22 @@ def _default_resistances(table: Any, roles: Mapping[str, str] | None) -> list[st
     pair = total_resistance_pair(roles)
     if pair and all(p in names for p in pair):
         names.append(f"{pair[0]}+{pair[1]}")
-    return names
+    interfaces = [r for r in resistance_names(str(c) for c in table.columns)
+                  if r not in names and _interface_asr(table, r, roles) is not None]
+    return names + interfaces
+
+
+def _is_interface(quantity: str) -> bool:
+    return quantity in INTERFACE_CONDUCTANCE.values()
+
+
+def _row_label(row: Any) -> str:
+    """A row's resistance, with what was fitted where it is not a conductivity."""
+    quantity = row.get("quantity", CONDUCTIVITY)
+    if not _is_interface(quantity):
+        return str(row["resistance"])
+    where = "per interface" if quantity == INTERFACE_CONDUCTANCE["per interface"] else "per cell"
+    return f"{row['resistance']} (1/ASR {where})"
 
 
 def arrhenius_report_lines(fits: Any) -> list[str]:
@@ -339,30 +430,39 @@ def arrhenius_report_lines(fits: Any) -> list[str]:
     if len(fits) == 0:
         return lines + ["No conductivity to fit."]
     form = fits["form"].iloc[0]
-    law = "ln(sigma*T) = ln(A) - Ea/(k_B*T)" if form == "sigmaT" else "ln(sigma) = ln(A) - Ea/(k_B*T)"
-    weighted = "weighted by the conductivity uncertainties" if bool(fits["weighted"].iloc[0]) else "unweighted"
+    law = "ln(y*T) = ln(A) - Ea/(k_B*T)" if form == "sigmaT" else "ln(y) = ln(A) - Ea/(k_B*T)"
+    weighted = "weighted by the uncertainties" if bool(fits["weighted"].iloc[0]) else "unweighted"
+    quantities = fits["quantity"] if "quantity" in fits else [CONDUCTIVITY] * len(fits)
+    what = ["y = sigma = L/(R*A) for the electrolyte resistances"] if any(
+        not _is_interface(q) for q in quantities) else []
+    if any(_is_interface(q) for q in quantities):
+        what.append("y = 1/ASR (S/cm2) for the interface arcs")
     lines += [f"Straight-line fit of {law} against 1/T ({weighted} least squares; "
-              f"k_B = {K_B_EV_PER_K} eV/K; sigma = L/(R*A)).", "",
+              f"k_B = {K_B_EV_PER_K} eV/K; {'; '.join(what)}).", "",
               "| resistance | Ea / eV | prefactor A | R^2 | points |", "|---|---|---|---|---|"]
     for _, r in fits.iterrows():
-        lines.append(f"| {r['resistance']} | {format_value(r['ea_eV'], r['ea_stderr_eV'])} | "
+        lines.append(f"| {_row_label(r)} | {format_value(r['ea_eV'], r['ea_stderr_eV'])} | "
                      f"{r['prefactor']:.3g} {r['prefactor_unit']} | {r['r_squared']:.4f} | {r['n_points']} |")
     return lines
 
 
 def arrhenius_summary_lines(fits: Any) -> list[str]:
-    """One line per resistance of an :func:`arrhenius_table` DataFrame: its Ea with its
-    standard error, R^2 and number of points."""
-    return [f"Arrhenius {r['resistance']}: Ea = {format_value(r['ea_eV'], r['ea_stderr_eV'], 'eV')} "
+    """One line per row of an :func:`arrhenius_table` DataFrame: its Ea with its standard
+    error, R^2 and number of points."""
+    return [f"Arrhenius {_row_label(r)}: Ea = {format_value(r['ea_eV'], r['ea_stderr_eV'], 'eV')} "
             f"(R^2 = {r['r_squared']:.4f}, {r['n_points']} points)" for _, r in fits.iterrows()]
 
 
-def arrhenius_points(table: Any, resistances: Iterable[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """(T in K, sigma in S/cm) per resistance name, for plots."""
+def arrhenius_points(table: Any, resistances: Iterable[str], roles: Mapping[str, str] | None = None
+                     ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """(T in K, y) per resistance name, for plots: y = sigma (S/cm) of a conductivity row,
+    1/ASR (S/cm2) of an interface row (as :func:`arrhenius_table` fits them)."""
     t = temperatures_K(table)
     out = {}
     for name in resistances:
-        sigma, _ = _named_conductivity(table, name)
-        ok = np.isfinite(sigma) & (sigma > 0)
-        out[name] = (t[ok], sigma[ok])
+        values, _, quantity = _named_series(table, name, roles)
+        with np.errstate(divide="ignore", invalid="ignore"):  # an ASR of 0 or nan: left out below
+            y = values if quantity == CONDUCTIVITY else 1.0 / values
+        ok = np.isfinite(y) & (y > 0)
+        out[name] = (t[ok], y[ok])
     return out

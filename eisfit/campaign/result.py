@@ -163,14 +163,16 @@ class CampaignResult:
 
     # ---- series analysis (eisfit.series / eisfit.analysis.arrhenius) -------------
     def arrhenius(self, resistances=None, form: str = "sigmaT", weighted: bool = False):
-        """Arrhenius fit of the conductivity of each resistance against temperature.
+        """Arrhenius fit of each resistance against temperature: the conductivity of an
+        electrolyte (or series) resistance, the area-specific conductance 1/ASR of an interface
+        arc (per interface on a symmetric cell).
 
-        Needs ``temperature_C``/``temperature_K`` per checkpoint and area + thickness
-        (``<R>_sigma_S_per_cm`` columns). ``resistances`` defaults to every resistance,
-        plus the total ``"Rb+Rgb"`` when the circuit's roles name a bulk and a
-        grain-boundary arc. Returns a DataFrame: resistance, ea_eV, ea_stderr_eV,
-        prefactor, prefactor_unit, r_squared, n_points, form, weighted. See
-        :func:`eisfit.analysis.arrhenius.arrhenius_table`.
+        Needs ``temperature_C``/``temperature_K`` per checkpoint, the area, and for
+        conductivities the thickness (``<R>_sigma_S_per_cm`` and ``<R>_asr_*`` columns).
+        ``resistances`` defaults to every resistance with either, plus the total ``"Rb+Rgb"``
+        when the circuit's roles name a bulk and a grain-boundary arc. Returns a DataFrame:
+        resistance, ea_eV, ea_stderr_eV, prefactor, prefactor_unit, r_squared, n_points, form,
+        weighted, quantity. See :func:`eisfit.analysis.arrhenius.arrhenius_table`.
         """
         from ..analysis.arrhenius import arrhenius_table
 
@@ -192,7 +194,8 @@ class CampaignResult:
         return {}
 
     def plot_arrhenius(self, resistances=None, ax=None, form: str = "sigmaT"):
-        """log10(sigma) against 1000/T with the fitted lines (Ea in the legend)."""
+        """log10(sigma) (and log10(1/ASR) of interface arcs) against 1000/T with the fitted
+        lines (Ea in the legend)."""
         from ..plotting import plot_arrhenius
 
         return plot_arrhenius(self, resistances=resistances, ax=ax, form=form)
@@ -328,7 +331,7 @@ class CampaignResult:
         """Write summary.csv (+ summary.parquet with pyarrow), the figures (PNG at 300 dpi and
         SVG, journal column widths), report.md (linking the figures) and report.html
         (self-contained, figures embedded) into ``out``; returns the folder. With
-        ``arrhenius``, also the Arrhenius fit of every conductivity (:meth:`arrhenius`):
+        ``arrhenius``, also the Arrhenius fit of every conductivity and interface ASR (:meth:`arrhenius`):
         arrhenius.csv, arrhenius.png/.svg and a section of report.md.
 
         The reports state the wall time of the whole run: ``wall_time_s`` when given, else
