@@ -1155,13 +1155,16 @@ eisfit campaign campaign.toml --out results/ --json > results.json
               help="Joint fit: these parameters take one value for the whole campaign (e.g. R1,CPE1_0,CPE1_1).")
 @click.option("--smooth", default=None, metavar="auto|LAMBDA",
               help="Joint fit with a smoothness penalty across checkpoints: 'auto' (GCV) or a number >= 0.")
+@click.option("--arrhenius-law", "arrhenius_law", default=None, metavar="R1,R2,...",
+              help="Joint fit: these resistances follow an Arrhenius law across the checkpoints "
+                   "(needs their temperatures; Ea in the report).")
 @click.option("--arrhenius", "arrhenius_", is_flag=True,
               help="Arrhenius fit of each conductivity and interface ASR vs temperature: arrhenius.csv, "
                    "arrhenius.png/svg, report section.")
 # ---- end series analysis options ----
 def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, weighting, fmin, fmax, exclude_hz,
                      jobs: int, starts: str, profile: str, scheduler: str | None, out: str | None, no_cache: bool,
-                     cache_dir, nyquist_asr: bool, progress, shared, smooth, arrhenius_,
+                     cache_dir, nyquist_asr: bool, progress, shared, smooth, arrhenius_law, arrhenius_,
                      drt_: bool = False, kk_band: bool = False, as_json: bool = False) -> int:
     """Fit every checkpoint of a campaign: SOURCE is a folder, a glob, a campaign file
     (.toml / .csv) or a data file. Writes OUT/summary.csv, report.md and figures, and
@@ -1179,7 +1182,7 @@ def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, we
 
     out_default = out is None
     folder = Path(_CAMPAIGN_OUT_DEFAULT if out is None else out)
-    options = {**_series_options(shared, smooth), **_starts_option(starts),
+    options = {**_series_options(shared, smooth, arrhenius_law), **_starts_option(starts),
                **({} if profile == "auto" else {"profile": _PROFILE_CHOICE[profile]})}
     _check_scheduler_address(scheduler)
     _writable_folder(folder)
@@ -1346,11 +1349,13 @@ def _starts_option(starts: str) -> dict:
     return {"starts": n}
 
 
-def _series_options(shared: str | None, smooth: str | None) -> dict:
-    """fit_campaign keywords for --shared / --smooth (none when neither is given)."""
+def _series_options(shared: str | None, smooth: str | None, arrhenius_law: str | None = None) -> dict:
+    """fit_campaign keywords for --shared / --smooth / --arrhenius-law (none when none is given)."""
     out: dict = {}
     if shared is not None:
         out["shared"] = [p.strip() for p in shared.split(",") if p.strip()]
+    if arrhenius_law is not None:
+        out["arrhenius_law"] = [p.strip() for p in arrhenius_law.split(",") if p.strip()]
     if smooth is not None:
         if smooth != "auto":
             try:

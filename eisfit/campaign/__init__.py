@@ -54,6 +54,7 @@ def fit_campaign(
     progress: bool | None = None,
     shared: Sequence[str] | None = None,
     smooth: Any = None,
+    arrhenius_law: Sequence[str] | None = None,
     drt: bool | dict[str, Any] = False,
     rows_file: str | Path | None = None,
     arrhenius: bool = False,
@@ -95,6 +96,10 @@ def fit_campaign(
         checkpoints; smoothness ``"auto"`` or a float lambda), delegated to
         ``eisfit.series.joint_fit`` after the independent fits, which seed it; the
         :class:`~eisfit.series.JointFitResult` is kept as ``CampaignResult.joint``.
+    arrhenius_law : resistances that follow an Arrhenius law across the checkpoints of a
+        cell, fitted jointly (``eisfit.series.joint_fit(arrhenius=...)``: Ea and its prefactor
+        instead of one free value per checkpoint, in the sigma*T form); every checkpoint needs
+        a temperature and each cell at least 3 different ones (checked before the first fit).
     drt : also compute the DRT of every checkpoint's fitted points (same weighting) and
         track its peaks across checkpoints (``drt_peak<k>_*`` columns, ``.drts``, DRT
         figures, drt_peaks.csv, a DRT section in report.md; see
@@ -131,13 +136,15 @@ def fit_campaign(
     t0 = time.perf_counter()
     if isinstance(shared, str):  # one name, not its characters
         shared = [shared]
+    if isinstance(arrhenius_law, str):
+        arrhenius_law = [arrhenius_law]
     arguments = {"circuit": None if circuit == "auto" else circuit, "area_cm2": area_cm2,
                  "thickness_cm": thickness_cm, "symmetric": symmetric, "weighting": weighting,
                  "fmin": fmin, "fmax": fmax, "exclude_hz": exclude_hz}
     run = CampaignSettings(fit=arguments, fit_options=fit_options, jobs=jobs)
     if out is not None:
         _check_writable(Path(out))
-    joint = _joint_fit_function() if (shared is not None or smooth is not None) else None
+    joint = _joint_fit_function() if (shared is not None or smooth is not None or arrhenius_law) else None
     own_pool = _WorkerPool(jobs) if executor is None and jobs > 1 else None
     try:  # the campaign's own worker processes also read the files
         src = load_checkpoints(source, executor=own_pool and own_pool.executor)
@@ -154,6 +161,8 @@ def fit_campaign(
         items = _items(src.checkpoints, file_defaults, run)
         if arrhenius:
             _check_arrhenius_possible(src.checkpoints, items)
+        if arrhenius_law:
+            _check_arrhenius_law_possible(src.checkpoints)
         cache = _cache(out, cache_dir)
         chains = _chains(src.checkpoints)
     except BaseException:
@@ -181,7 +190,8 @@ def fit_campaign(
             own_pool.shutdown()
     joint_result = None
     if joint is not None:
-        joint_result = _apply_joint_fit(joint, src.checkpoints, items, fits, shared, smooth, fit_options)
+        joint_result = _apply_joint_fit(joint, src.checkpoints, items, fits, shared, smooth, fit_options,
+                                        arrhenius_law)
     result = _assemble(src, items, fits, common, stats, streamed)
     settle_long_lived()
     result.joint = joint_result
@@ -233,6 +243,25 @@ def _check_arrhenius_possible(checkpoints: list[Checkpoint], items: list[dict[st
     if bare:
         raise CampaignError(f"{what} needs area_cm2 and thickness_cm for every checkpoint; "
                             f"{len(bare)} have none ({', '.join(bare[:3])}{', ...' if len(bare) > 3 else ''})")
+
+
+def _check_arrhenius_law_possible(checkpoints: list[Checkpoint]) -> None:
+    """CampaignError unless every readable checkpoint has a temperature and every cell at
+    least 3 different ones (an Arrhenius law across a cell's checkpoints, ``arrhenius_law``)."""
+    readable = [c for c in checkpoints if c.ok]
+    missing = [c.label for c in readable if c.temperature_K is None]
+    if missing:
+        raise CampaignError(f"an Arrhenius law across the checkpoints needs a temperature (temperature_C or "
+                            f"temperature_K in the campaign file) for every checkpoint; {len(missing)} have none "
+                            f"({', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''})")
+    cells: dict[str, set] = {}
+    for c in readable:
+        cells.setdefault(c.cell, set()).add(round(c.temperature_K, 6))
+    few = {cell: t for cell, t in cells.items() if len(t) < 3}
+    if few:
+        cell, t = next(iter(few.items()))
+        raise CampaignError(f"an Arrhenius law across the checkpoints needs at least 3 different temperatures in "
+                            f"each cell; cell {cell!r} has {len(t)}")
 
 
 def _items(checkpoints: list[Checkpoint], file_defaults: dict[str, Any],
@@ -480,7 +509,7 @@ def _joint_fit_function():
         ) from None
 
 
-def _apply_joint_fit(joint, checkpoints, items, fits, shared, smooth, fit_options):
+def _apply_joint_fit(joint, checkpoints, items, fits, shared, smooth, fit_options, arrhenius_law=None):
     """Replace the kept fits by joint fits across the fitted checkpoints, one per cell.
 
     Calls ``eisfit.series.joint_fit(spectra, circuit, shared=..., smooth=...,
@@ -499,9 +528,10 @@ def _apply_joint_fit(joint, checkpoints, items, fits, shared, smooth, fit_option
         _warn_left_out_of_joint(checkpoints, fits, [i for i in fitted if i not in ok])
         if len(ok) >= 2:
             cell = checkpoints[ok[0]].cell
-            out[cell] = _joint_fit_of_cell(joint, checkpoints, items, fits, ok, shared, smooth, fit_options)
+            out[cell] = _joint_fit_of_cell(joint, checkpoints, items, fits, ok, shared, smooth, fit_options,
+                                           arrhenius_law)
         elif fitted:
-            warnings.warn(f"shared=/smooth=: cell {checkpoints[fitted[0]].cell!r} has {len(ok)} checkpoint(s) to fit "
+            warnings.warn(f"joint fit: cell {checkpoints[fitted[0]].cell!r} has {len(ok)} checkpoint(s) to fit "
                           "jointly (2 needed): its rows keep their own fits", CampaignWarning, stacklevel=3)
     if not out:
         return None
@@ -522,25 +552,31 @@ def _warn_left_out_of_joint(checkpoints, fits, left_out: list[int]) -> None:
         return
     shown = [f"{checkpoints[i].label} ({', '.join(_unjoinable(fits[i].kept.flags)[:2])})" for i in left_out[:5]]
     more = f" and {len(left_out) - 5} more" if len(left_out) > 5 else ""
-    warnings.warn(f"shared=/smooth=: left out {len(left_out)} checkpoint(s) whose own fit is not determined or "
+    warnings.warn(f"joint fit: left out {len(left_out)} checkpoint(s) whose own fit is not determined or "
                   f"misses the data: {'; '.join(shown)}{more}; their rows keep their own fits",
                   CampaignWarning, stacklevel=4)
 
 
-def _joint_fit_of_cell(joint, checkpoints, items, fits, ok, shared, smooth, fit_options):
+def _joint_fit_of_cell(joint, checkpoints, items, fits, ok, shared, smooth, fit_options, arrhenius_law=None):
     from ..spectrum import Spectrum
 
     common = {}
     for key in ("circuit", "weighting", "area_cm2", "thickness_cm", "symmetric"):
         values = {repr(items[i]["settings"].get(key)) for i in ok}
         if len(values) > 1:
-            raise CampaignError(f"shared=/smooth= need one {key} per cell; "
+            raise CampaignError(f"a joint fit (shared=, smooth=, arrhenius_law=) needs one {key} per cell; "
                                 f"cell {checkpoints[ok[0]].cell!r} uses {', '.join(sorted(values))}")
         common[key] = items[ok[0]]["settings"].get(key)
     templates = [fits[i].kept for i in ok]
     spectra = [Spectrum(r.frequency, r.z, {"label": checkpoints[i].label})
                for i, r in zip(ok, templates)]
     extra = {k: fit_options[k] for k in ("fixed", "bounds") if fit_options.get(k) is not None}
+    if arrhenius_law:
+        temperatures = [checkpoints[i].temperature_K for i in ok]
+        if len(set(temperatures)) < 3:  # checkpoints left out of the joint fit can leave too few
+            raise CampaignError(f"arrhenius_law: cell {checkpoints[ok[0]].cell!r} has {len(set(temperatures))} "
+                                "different temperatures among the checkpoints fitted jointly (3 needed)")
+        extra.update(arrhenius=tuple(arrhenius_law), temperatures_K=temperatures)
     # its verdicts are warned below, with what the table does about them
     res = joint(spectra, common["circuit"], shared=tuple(shared or ()), smooth=smooth,
                 weighting=common["weighting"], start_values=[r.values for r in templates],

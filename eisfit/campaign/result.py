@@ -432,6 +432,8 @@ def checkpoint_row(c: Checkpoint, r: Any, d: dict[str, Any], joint: Any = None) 
     # ---- series analysis (eisfit.series): parameters shared by the joint fit ----
     joined = joint is not None and d.get("seed_source") == "joint"  # not a row left out or kept independent
     row["shared"] = ",".join(joint.shared) if joined else ""
+    if joint is not None and joint.arrhenius is not None:  # the values of these follow the cell's law
+        row["arrhenius_law"] = ",".join(joint.arrhenius["laws"]) if joined else ""
     # ---- end series analysis ----
     row.update({
         "kk_passed": None if r is None else r.kk_passed,

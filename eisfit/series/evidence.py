@@ -25,12 +25,16 @@ def information_criteria(chisq: float, n_residuals: int, n_free: int) -> tuple[f
 def sharing_evidence(
     shared: Sequence[str], n_checkpoints: int, n_residuals: int,
     chisq_shared: float, n_free_shared: int, chisq_independent: float, n_free_independent: int,
+    arrhenius: Sequence[str] = (),
 ) -> dict:
-    """The ``sharing`` dict of a joint fit (see module docstring), with a ``statement``."""
+    """The ``sharing`` dict of a joint fit (see module docstring), with a ``statement``;
+    ``arrhenius``: the parameters that follow an Arrhenius law across the checkpoints, weighed
+    with the sharing (the "shared" fit is then the fit with every such constraint)."""
     aic_s, bic_s = information_criteria(chisq_shared, n_residuals, n_free_shared)
     aic_i, bic_i = information_criteria(chisq_independent, n_residuals, n_free_independent)
     out = {
         "shared": list(shared),
+        "arrhenius": list(arrhenius),
         "n_checkpoints": int(n_checkpoints),
         "n_residuals": int(n_residuals),
         "n_free_shared": int(n_free_shared),
@@ -52,10 +56,13 @@ def sharing_evidence(
 def sharing_statement(sharing: dict) -> str:
     """The verdict in words, e.g. 'Sharing R1, CPE1_0, CPE1_1 across 11 checkpoints is
     supported (dAIC = 35)'; never silent when the data contradict the sharing."""
-    names = ", ".join(sharing["shared"])
     k = sharing["n_checkpoints"]
     d = sharing["delta_aic"]
-    head = f"Sharing {names} across {k} checkpoints"
+    parts = [f"Sharing {', '.join(sharing['shared'])}"] if sharing["shared"] else []
+    if sharing.get("arrhenius"):
+        law = f"an Arrhenius law for {', '.join(sharing['arrhenius'])}"
+        parts.append(law if parts else law[0].upper() + law[1:])
+    head = f"{' and '.join(parts)} across {k} checkpoints"
     if sharing["preferred"] == "shared":
         return f"{head} is supported (dAIC = {d:.0f})"
     bic_note = (f"; BIC would still prefer sharing (dBIC = {sharing['delta_bic']:.0f})"

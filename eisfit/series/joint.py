@@ -23,6 +23,7 @@ parameters and smoothing the checkpoints are decoupled and each gets its own
 """
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from dataclasses import dataclass, field, replace
@@ -65,6 +66,10 @@ class JointFitResult:
     smoothing : ``{"lambda", "rule", "edf", "robust", "jumps", "scales"}`` or None.
     independent_values / independent_stderr / independent_chisq : the independent
         fits (same data, same weighting, solved by the same engine).
+    arrhenius : with ``joint_fit(arrhenius=...)``, ``{"laws": {name: {"ea_eV", "ea_stderr_eV",
+        "prefactor", "prefactor_stderr", "prefactor_unit", "law", "form"}}, "statement",
+        "temperatures_K"}``; None otherwise. The law parameters' values per checkpoint follow
+        the law (``values``); the evidence for the laws is in ``sharing``.
     """
 
     labels: list[str]
@@ -92,6 +97,7 @@ class JointFitResult:
     independent_stderr: list[dict[str, float]] = field(repr=False)
     independent_chisq: list[float] = field(repr=False)
     settings: dict[str, Any] = field(default_factory=dict)
+    arrhenius: dict[str, Any] | None = None
 
     @property
     def n_checkpoints(self) -> int:
@@ -132,9 +138,11 @@ class JointFitResult:
             vals = ", ".join(f"{n} = {format_value(self.values[0][n], self.stderr[0][n], units.get(n, ''))}"
                              for n in self.shared)
             lines.append(f"{sh['statement']}.")
-            lines.append(f"Shared values: {vals}.")
+            if vals:
+                lines.append(f"Shared values: {vals}.")
             lines.append(
-                f"Same data, same weighting: chisq {sh['chisq_shared']:.5g} (shared, M = {sh['n_free_shared']}) "
+                f"Same data, same weighting: chisq {sh['chisq_shared']:.5g} "
+                f"({'shared' if not self.arrhenius else 'joint'}, M = {sh['n_free_shared']}) "
                 f"vs {sh['chisq_independent']:.5g} (independent, M = {sh['n_free_independent']}); "
                 f"AIC {sh['aic_shared']:.1f} vs {sh['aic_independent']:.1f}; "
                 f"BIC {sh['bic_shared']:.1f} vs {sh['bic_independent']:.1f} (N = {sh['n_residuals']}).")
@@ -145,6 +153,11 @@ class JointFitResult:
             gains = ", ".join(f"{n} {100 * a:.2g} % (independent {100 * b:.2g} %)"
                               for n, a, b in zip(self.local, med_j, med_i))
             lines.append(f"Median relative standard error per checkpoint: {gains}.")
+        if self.arrhenius is not None:
+            for name, law in self.arrhenius["laws"].items():
+                lines.append(f"Arrhenius law for {name} across {self.n_checkpoints} checkpoints: "
+                             f"Ea = {format_value(law['ea_eV'], law['ea_stderr_eV'], 'eV')} ({law['law']}, "
+                             f"R_A = {format_value(law['prefactor'], law['prefactor_stderr'], law['prefactor_unit'])}).")
         if self.smoothing is not None:
             sm_ = self.smoothing
             lam = ", ".join(f"{n} {v:.3g}" for n, v in sm_["lambda"].items())
@@ -173,6 +186,8 @@ class JointFitResult:
             row.update(self.derived[k])
             row["chisq"] = self.chisq_checkpoints[k]
             row["shared"] = ",".join(self.shared)
+            if self.arrhenius is not None:
+                row["arrhenius"] = ",".join(self.arrhenius["laws"])
             row["flags"] = ";".join(self.flags[k])
             rows.append(row)
         return pd.DataFrame(rows)
@@ -198,13 +213,15 @@ class JointFitResult:
         z_fit = circuit_of(t.circuit).impedance(p, t.frequency)
         chisq = self.chisq_checkpoints[k]
         n_res = 2 * int(t.n_points)
-        m = len(self.local) + len(self.shared) / max(self.n_checkpoints, 1)
+        laws = list((self.arrhenius or {}).get("laws", {}))
+        m = len(self.local) + (len(self.shared) + 2 * len(laws)) / max(self.n_checkpoints, 1)
         flags = [f for f in t.flags if not f.startswith(("at-bound:", "large-stderr:", "singular-covariance",
                                                          "not-converged"))]
         flags += self.flags[k]  # quality flags only; what was shared/smoothed is in settings["joint"]
         settings = dict(t.settings)
         settings["joint"] = {"shared": list(self.shared), "smoothing": self.smoothing,
-                             "sharing": self.sharing, "n_checkpoints": self.n_checkpoints}
+                             "sharing": self.sharing, "n_checkpoints": self.n_checkpoints,
+                             "arrhenius": self.arrhenius}
         return replace(
             t, values=values, stderr=dict(self.stderr[k]), correl=self._correl(k),
             derived=dict(self.derived[k]), derived_units=dict(self.derived_units), chisq=chisq,
@@ -228,13 +245,58 @@ class JointFitResult:
 # --------------------------------------------------------------------------- problem
 @dataclass(frozen=True)
 class _Layout:
-    """Which parameter is fixed, local or shared, and the internal transform of each."""
+    """Which parameter is fixed, local, shared or follows an Arrhenius law across the
+    checkpoints, and the internal transform of each.
+
+    The shared coordinates b are the shared parameters' (internal, as local ones), then two
+    per law parameter: ln p_k = b_a + b_s * law_x[k] + law_offset[k], with law_x the
+    checkpoints' 1/T centred and scaled to unit spread (coordinates of order 1 for the
+    optimiser) and law_offset ln T_k for the ``sigmaT`` form (p ~ T exp(Ea / k_B T)), else 0.
+    """
 
     names: list[str]
     fixed_values: np.ndarray  # (M,) with fixed values filled in (others arbitrary)
     local_idx: np.ndarray
     shared_idx: np.ndarray
     transform: Transform  # over all M parameters
+    law_idx: np.ndarray = field(default_factory=lambda: np.zeros(0, int))
+    law_t: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (K,) temperatures, K
+    law_form: str = "sigmaT"
+
+    @functools.cached_property
+    def law_inverse_t(self) -> tuple[float, float]:
+        """(mean, spread) of the checkpoints' 1/T, 1/K."""
+        inv_t = 1.0 / self.law_t
+        return float(inv_t.mean()), float(inv_t.std())
+
+    @functools.cached_property
+    def law_x(self) -> np.ndarray:
+        """(K,) the checkpoints' 1/T, centred and scaled to unit spread."""
+        mean, spread = self.law_inverse_t
+        return (1.0 / self.law_t - mean) / spread
+
+    @functools.cached_property
+    def law_offset(self) -> np.ndarray:
+        """(K,) ln T in the ``sigmaT`` form (R ~ T exp(Ea / k_B T)), else 0."""
+        return np.log(self.law_t) if self.law_form == "sigmaT" else np.zeros(self.law_t.size)
+
+    @property
+    def n_shared_coords(self) -> int:
+        return self.shared_idx.size + 2 * self.law_idx.size
+
+    def shared_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Internal box of the shared coordinates (an Arrhenius law's are free)."""
+        st = self.shared_transform()
+        free = np.full(2 * self.law_idx.size, np.inf)
+        return np.r_[st.internal_lower, -free], np.r_[st.internal_upper, free]
+
+    def law_values(self, b: np.ndarray) -> np.ndarray:
+        """(K, L) values of the law parameters from the shared coordinates ``b``."""
+        q1 = self.shared_idx.size
+        coords = b[q1:].reshape(-1, 2)
+        with np.errstate(over="ignore"):
+            return np.exp(coords[:, 0][None, :] + self.law_x[:, None] * coords[:, 1][None, :]
+                          + self.law_offset[:, None])
 
     def local_transform(self) -> Transform:
         t = self.transform
@@ -251,7 +313,9 @@ class _Layout:
         k = a.shape[0]
         p = np.broadcast_to(self.fixed_values, (k, self.fixed_values.size)).copy()
         p[:, self.local_idx] = self.local_transform().to_physical(a)
-        p[:, self.shared_idx] = self.shared_transform().to_physical(b)[None, :]
+        p[:, self.shared_idx] = self.shared_transform().to_physical(b[:self.shared_idx.size])[None, :]
+        if self.law_idx.size:
+            p[:, self.law_idx] = self.law_values(b)
         return p
 
 
@@ -293,7 +357,7 @@ def _grid_of(spectra: Sequence[Spectrum]) -> np.ndarray:
 
 def _make_evaluate(circuit, layout: _Layout, data: _CampaignData):
     """evaluate(a, b) -> (r (K, m), J_local (K, m, p), J_shared (K, m, q)) in internal coordinates."""
-    li, si = layout.local_idx, layout.shared_idx
+    li, si, law = layout.local_idx, layout.shared_idx, layout.law_idx
     lt, st = layout.local_transform(), layout.shared_transform()
 
     def evaluate(a: np.ndarray, b: np.ndarray):
@@ -303,7 +367,7 @@ def _make_evaluate(circuit, layout: _Layout, data: _CampaignData):
         dpb = st.dp_dtheta(P[0, si]) if si.size else np.zeros(0)
         r = np.zeros((k, data.m))
         Ja = np.zeros((k, data.m, li.size))
-        Jb = np.zeros((k, data.m, si.size))
+        Jb = np.zeros((k, data.m, layout.n_shared_coords))
         for (f, idx), z, (sr, si_) in zip(data.groups, data.group_z, data.group_scales):
             with np.errstate(all="ignore"):
                 zm, dz = circuit.impedance_and_jacobian(P[idx], f)
@@ -317,7 +381,11 @@ def _make_evaluate(circuit, layout: _Layout, data: _CampaignData):
             r[idx, : 2 * n] = rr
             Ja[idx, : 2 * n] = jj[:, :, li] * dpa[idx, None, :]
             if si.size:
-                Jb[idx, : 2 * n] = jj[:, :, si] * dpb[None, None, :]
+                Jb[idx, : 2 * n, : si.size] = jj[:, :, si] * dpb[None, None, :]
+            for j, c in enumerate(law):  # d p_k / d b_a = p_k, d p_k / d b_s = p_k x_k
+                col = jj[:, :, c] * P[idx, c][:, None]
+                Jb[idx, : 2 * n, si.size + 2 * j] = col
+                Jb[idx, : 2 * n, si.size + 2 * j + 1] = col * layout.law_x[idx][:, None]
         bad = ~np.isfinite(r).all(axis=1)
         if bad.any():
             r[bad] = 1e100  # rejected by the LM acceptance test
@@ -332,6 +400,9 @@ def joint_fit(
     definition: Any = "garnet-symmetric",
     *,
     shared: Sequence[str] = (),
+    arrhenius: Sequence[str] = (),
+    temperatures_K: Sequence[float] | None = None,
+    arrhenius_form: str = "sigmaT",
     smooth: None | str | float = None,
     robust: bool = True,
     weighting: str = "modulus",
@@ -353,6 +424,15 @@ def joint_fit(
     spectra : the checkpoints, in campaign order (order matters for smoothing).
     definition : circuit (library name, string, .toml, Circuit or CircuitDefinition).
     shared : free parameters that take one value for the whole campaign.
+    arrhenius : resistances (parameters in ohm) that follow an Arrhenius law across the
+        checkpoints instead of taking one free value each: R_k = R_A T_k exp(Ea / (k_B T_k))
+        (``arrhenius_form="sigmaT"``: sigma*T, or 1/ASR*T, Arrhenius-activated) or
+        R_k = R_A exp(Ea / (k_B T_k)) (``"sigma"``); two parameters per law (Ea in eV and
+        R_A) fitted to every spectrum at once. Needs ``temperatures_K``. The result's
+        :attr:`JointFitResult.arrhenius` gives Ea and R_A with their standard errors, and its
+        ``sharing`` evidence weighs the laws (and any sharing) against the independent fits.
+    temperatures_K : one temperature per spectrum, K (at least 3 different ones for a law).
+    arrhenius_form : ``"sigmaT"`` (default, as :func:`eisfit.arrhenius`) or ``"sigma"``.
     smooth : None, ``"auto"`` (lambda by GCV) or a float lambda >= 0 (dimensionless,
         see :mod:`eisfit.series.smoothing`): penalty on consecutive differences of
         the local parameters.
@@ -382,17 +462,18 @@ def joint_fit(
     names = list(circuit.param_names)
     fixed = {k: float(v) for k, v in (fixed or {}).items()}
     shared = list(shared or [])
-    _check_names(names, shared, fixed, bounds)
+    arrhenius = [arrhenius] if isinstance(arrhenius, str) else list(arrhenius or [])
+    _check_names(names, shared, fixed, bounds, arrhenius)
+    law_t = _law_temperatures(circuit, arrhenius, temperatures_K, arrhenius_form, len(spectra))
     lam_spec = _smooth_spec(smooth)
     starts = _start_values(spectra, defn, start_values, weighting, sigma, fixed, bounds, names)
-    layout = _layout(defn, names, fixed, shared, bounds)
+    layout = _layout(defn, names, fixed, shared, bounds, arrhenius, law_t, arrhenius_form)
     data = _CampaignData(spectra, weighting, sigma)
     n_res = data.n_residuals
     k = len(spectra)
-    p, q = layout.local_idx.size, layout.shared_idx.size
+    p, q = layout.local_idx.size, layout.n_shared_coords
     if p * k + q >= n_res:
         raise FitError(f"{p * k + q} free parameters for only {n_res} real residuals")
-    lt, st = layout.local_transform(), layout.shared_transform()
     evaluate = _make_evaluate(circuit, layout, data)
 
     # 1. independent fits (every free parameter local), from the seeded values
@@ -401,23 +482,23 @@ def joint_fit(
     it_ = indep_layout.local_transform()
     start_p = np.array([[s[n] for n in names] for s in starts])
     a_ind0 = it_.clip_internal(it_.to_internal(start_p[:, indep_layout.local_idx]))
-    indep = independent_lm(_box(indep_eval, it_, Transform(np.zeros(0, bool), np.zeros(0), np.zeros(0))),
-                           a_ind0, max_iter=max_iter)
+    indep = independent_lm(_box(indep_eval, indep_layout), a_ind0, max_iter=max_iter)
     p_ind = indep_layout.physical(indep.a, np.zeros(0))
 
-    # 2. unsmoothed fit with the shared parameters (start: independent optimum, median shared)
+    # 2. unsmoothed fit with the shared parameters and laws (start: independent optimum,
+    # median shared, each law's line through the independent values)
+    problem = _box(evaluate, layout)
     if q:
         th_ind = layout.transform.to_internal(p_ind)
         a0 = th_ind[:, layout.local_idx]
-        b0 = np.median(th_ind[:, layout.shared_idx], axis=0)
-        problem = _box(evaluate, lt, st)
+        b0 = np.r_[np.median(th_ind[:, layout.shared_idx], axis=0), _law_starts(layout, p_ind)]
         base = block_lm(problem, a0, b0, max_iter=max_iter)
     else:
-        problem = _box(evaluate, lt, st)
         base = indep
     sharing = None
     if q:
-        sharing = sharing_evidence(shared, k, n_res, base.chisq, k * p + q, indep.chisq, k * (p + q))
+        sharing = sharing_evidence(shared, k, n_res, base.chisq, k * p + q, indep.chisq,
+                                   k * (p + layout.shared_idx.size + layout.law_idx.size), arrhenius=arrhenius)
         if sharing["preferred"] == "independent" and warn_verdicts:
             warnings.warn(sharing["statement"], RuntimeWarning, stacklevel=2)
 
@@ -438,8 +519,48 @@ def joint_fit(
     return result
 
 
-def _box(evaluate, lt: Transform, st: Transform) -> BlockProblem:
-    return BlockProblem(evaluate, lt.internal_lower, lt.internal_upper, st.internal_lower, st.internal_upper)
+def _box(evaluate, layout: _Layout) -> BlockProblem:
+    lt = layout.local_transform()
+    return BlockProblem(evaluate, lt.internal_lower, lt.internal_upper, *layout.shared_bounds())
+
+
+def _law_starts(layout: _Layout, p_ind: np.ndarray) -> np.ndarray:
+    """(b_a, b_s) of every Arrhenius law: the least-squares line of the independent fits'
+    ln p - offset against the scaled 1/T."""
+    out = []
+    for c in layout.law_idx:
+        y = np.log(np.clip(p_ind[:, c], 1e-300, None)) - layout.law_offset
+        slope, intercept = np.polyfit(layout.law_x, y, 1)
+        out += [intercept, slope]
+    return np.array(out, float)
+
+
+ARRHENIUS_FORMS = ("sigmaT", "sigma")
+
+
+def _law_temperatures(circuit, arrhenius: list[str], temperatures_K, form: str, k: int) -> np.ndarray | None:
+    """The checkpoints' temperatures (K) when parameters follow an Arrhenius law; FitError
+    when they cannot (no, too few or bad temperatures, a parameter not in ohm)."""
+    if not arrhenius:
+        return None
+    if form not in ARRHENIUS_FORMS:
+        raise FitError(f"arrhenius_form must be 'sigmaT' or 'sigma', got {form!r}")
+    units = dict(zip(circuit.param_names, circuit.param_units))
+    not_ohm = [n for n in arrhenius if units.get(n) != "ohm"]
+    if not_ohm:
+        raise FitError(f"arrhenius: {', '.join(not_ohm)} is not a resistance (ohm); an Arrhenius law is fitted "
+                       "to resistances")
+    if temperatures_K is None:
+        raise FitError("arrhenius needs temperatures_K: one temperature (K) per spectrum")
+    t = np.asarray(temperatures_K, dtype=float).reshape(-1)
+    if t.size != k:
+        raise FitError(f"temperatures_K: {t.size} temperatures for {k} spectra")
+    if not (np.all(np.isfinite(t)) and np.all(t > 0)):
+        raise FitError("temperatures_K must be finite and > 0 K (give kelvin, not Celsius)")
+    if np.unique(t).size < 3:
+        raise FitError(f"an Arrhenius law across the checkpoints needs at least 3 different temperatures, "
+                       f"got {np.unique(t).size}")
+    return t
 
 
 def _smoothed_fit(problem, base, lam_spec, robust, n_res, q, max_iter):
@@ -459,8 +580,8 @@ def _smoothed_fit(problem, base, lam_spec, robust, n_res, q, max_iter):
 
 
 # --------------------------------------------------------------------------- helpers
-def _check_names(names, shared, fixed, bounds) -> None:
-    for what, given in (("shared", shared), ("fixed", fixed), ("bounds", bounds or {})):
+def _check_names(names, shared, fixed, bounds, arrhenius=()) -> None:
+    for what, given in (("shared", shared), ("fixed", fixed), ("bounds", bounds or {}), ("arrhenius", arrhenius)):
         unknown = sorted(set(given) - set(names))
         if unknown:
             raise FitError(f"{what}: unknown parameter(s) {', '.join(unknown)}; "
@@ -468,8 +589,12 @@ def _check_names(names, shared, fixed, bounds) -> None:
     both = sorted(set(shared) & set(fixed))
     if both:
         raise FitError(f"parameter(s) {', '.join(both)} cannot be both shared and fixed")
-    if len(set(shared)) != len(shared):
-        raise FitError("shared: a parameter is named twice")
+    if len(set(shared)) != len(shared) or len(set(arrhenius)) != len(arrhenius):
+        raise FitError(f"{'shared' if len(set(shared)) != len(shared) else 'arrhenius'}: a parameter is named twice")
+    for other, given in (("shared", shared), ("fixed", fixed)):
+        both = sorted(set(arrhenius) & set(given))
+        if both:
+            raise FitError(f"parameter(s) {', '.join(both)} cannot both follow an Arrhenius law and be {other}")
 
 
 def _smooth_spec(smooth) -> None | str | float:
@@ -488,7 +613,7 @@ def _smooth_spec(smooth) -> None | str | float:
     return lam
 
 
-def _layout(defn, names, fixed, shared, bounds) -> _Layout:
+def _layout(defn, names, fixed, shared, bounds, arrhenius=(), temperatures_K=None, form="sigmaT") -> _Layout:
     circuit = defn.circuit
     lower = np.empty(len(names))
     upper = np.empty(len(names))
@@ -500,10 +625,14 @@ def _layout(defn, names, fixed, shared, bounds) -> _Layout:
             raise FitError(f"bounds of {n}: lower {lower[i]} must be below upper {upper[i]}")
     log_mask = log_scaled(circuit, lower)
     fixed_values = np.array([fixed.get(n, np.nan) for n in names])
-    local = [i for i, n in enumerate(names) if n not in fixed and n not in shared]
+    local = [i for i, n in enumerate(names) if n not in fixed and n not in shared and n not in arrhenius]
     shared_idx = [names.index(n) for n in shared]
-    return _Layout(list(names), fixed_values, np.array(local, int), np.array(shared_idx, int),
-                   Transform(log_mask, lower, upper))
+    transform = Transform(log_mask, lower, upper)
+    if not arrhenius:
+        return _Layout(list(names), fixed_values, np.array(local, int), np.array(shared_idx, int), transform)
+    return _Layout(list(names), fixed_values, np.array(local, int), np.array(shared_idx, int), transform,
+                   law_idx=np.array([names.index(n) for n in arrhenius], int),
+                   law_t=np.asarray(temperatures_K, float), law_form=form)
 
 
 def _start_values(spectra, defn, start_values, weighting, sigma, fixed, bounds, names):
@@ -531,13 +660,13 @@ def _assemble(defn, layout, data, out, plan, edf, indep, indep_layout, sharing, 
     circuit = defn.circuit
     names = layout.names
     k = data.k
-    q = layout.shared_idx.size
+    q = layout.n_shared_coords
     n_res = data.n_residuals
     m_eff = q + edf
     P = layout.physical(out.a, out.b)
     weights = plan.weights if (plan is not None and plan.active) else None
-    cov_names = [names[i] for i in np.r_[layout.local_idx, layout.shared_idx].astype(int)]
-    covs, flags = _physical_covariances(out, weights, layout, n_res - m_eff, P, data.n_points)
+    cov_names = [names[i] for i in np.r_[layout.local_idx, layout.shared_idx, layout.law_idx].astype(int)]
+    covs, flags, shared_cov = _physical_covariances(out, weights, layout, n_res - m_eff, P, data.n_points)
     lower, upper = layout.transform.lower, layout.transform.upper
     values, stderr = [], []
     on_bound = _at_bounds(layout.transform, P)
@@ -572,7 +701,7 @@ def _assemble(defn, layout, data, out, plan, edf, indep, indep_layout, sharing, 
 
     ind_P = indep_layout.physical(indep.a, np.zeros(0))
     ind_names = [names[i] for i in indep_layout.local_idx]
-    ind_covs, _ = _physical_covariances(indep, None, indep_layout, n_res - indep.a.size, ind_P,
+    ind_covs, _, _ = _physical_covariances(indep, None, indep_layout, n_res - indep.a.size, ind_P,
                                         data.n_points)
     ind_values, ind_stderr = [], []
     for i in range(k):
@@ -585,6 +714,7 @@ def _assemble(defn, layout, data, out, plan, edf, indep, indep_layout, sharing, 
     smoothing = None
     if plan is not None:
         smoothing = _smoothing_dict(plan, edf, layout, names, robust)
+    laws = _arrhenius_dict(layout, out.b, shared_cov, names, sharing) if layout.law_idx.size else None
     return JointFitResult(
         labels=list(labels) if labels is not None else [s.label for s in spectra],
         param_names=names, shared=[names[i] for i in layout.shared_idx],
@@ -594,6 +724,7 @@ def _assemble(defn, layout, data, out, plan, edf, indep, indep_layout, sharing, 
         n_free=float(m_eff), converged=bool(out.converged), n_iter=int(out.n_iter), flags=flags,
         sharing=sharing, smoothing=smoothing, independent_values=ind_values,
         independent_stderr=ind_stderr, independent_chisq=[float(c) for c in indep.chisq_blocks],
+        arrhenius=laws,
         settings={"circuit": circuit.string, "circuit_name": defn.name, "weighting": weighting,
                   "units": dict(zip(circuit.param_names, circuit.param_units)),
                   "bounds": {n: (float(lower[j]), float(upper[j])) for j, n in enumerate(names)},
@@ -626,16 +757,18 @@ def _at_bounds(transform: Transform, P: np.ndarray) -> np.ndarray:
 
 def _physical_covariances(out, weights, layout: _Layout, dof: float, P: np.ndarray,
                           n_points: np.ndarray):
-    """Per-checkpoint covariance of (local, shared) free parameters in physical units."""
+    """Per-checkpoint covariance of the (local, shared, Arrhenius-law) free parameters in
+    physical units, the flags, and the covariance of the shared coordinates (internal,
+    scaled by s^2; None when singular)."""
     k = P.shape[0]
     flags: list[list[str]] = [[] for _ in range(k)]
     if dof <= 0:
-        return [None] * k, [["singular-covariance"] for _ in range(k)]
+        return [None] * k, [["singular-covariance"] for _ in range(k)], None
     try:
         loc, sh, cr = block_covariance(out.normal, weights, 1.0)
     except np.linalg.LinAlgError:
-        return [None] * k, [["singular-covariance"] for _ in range(k)]
-    if layout.shared_idx.size == 0 and weights is None:
+        return [None] * k, [["singular-covariance"] for _ in range(k)], None
+    if layout.n_shared_coords == 0 and weights is None:
         # decoupled checkpoints: each its own s^2 = chisq_k / (2 n_k - p), as a single fit
         dof_k = 2 * n_points - layout.local_idx.size
         s2 = np.where(dof_k > 0, out.chisq_blocks / np.maximum(dof_k, 1), np.nan)
@@ -644,24 +777,31 @@ def _physical_covariances(out, weights, layout: _Layout, dof: float, P: np.ndarr
     loc = loc * s2[:, None, None]
     cr = cr * s2[:, None, None]
     sh = sh * s2[0]
+    p, q1, n_law = layout.local_idx.size, layout.shared_idx.size, layout.law_idx.size
     idx = np.r_[layout.local_idx, layout.shared_idx].astype(int)
     log_mask = layout.transform.log_mask[idx]
+    n_internal = p + q1 + 2 * n_law
     covs: list[np.ndarray | None] = []
-    p = layout.local_idx.size
     for i in range(k):
-        c = np.empty((idx.size, idx.size))
+        c = np.empty((n_internal, n_internal))
         c[:p, :p] = loc[i]
         c[:p, p:] = cr[i]
         c[p:, :p] = cr[i].T
         c[p:, p:] = sh
-        scale = np.where(log_mask, P[i, idx], 1.0)
-        c = c * np.outer(scale, scale)
+        # d physical / d internal: diagonal for local and shared parameters, and per law
+        # p_k (d b_a) and p_k x_k (d b_s)
+        g = np.zeros((p + q1 + n_law, n_internal))
+        g[np.arange(p + q1), np.arange(p + q1)] = np.where(log_mask, P[i, idx], 1.0)
+        for j, col in enumerate(layout.law_idx):
+            g[p + q1 + j, p + q1 + 2 * j] = P[i, col]
+            g[p + q1 + j, p + q1 + 2 * j + 1] = P[i, col] * layout.law_x[i]
+        c = g @ c @ g.T
         if not np.all(np.isfinite(c)) or np.any(np.diag(c) < 0):
             covs.append(None)
             flags[i].append("singular-covariance")
         else:
             covs.append(c)
-    return covs, flags
+    return covs, flags, sh
 
 
 def _smoothing_dict(plan, edf, layout, names, robust) -> dict[str, Any]:
@@ -682,3 +822,37 @@ def _smoothing_dict(plan, edf, layout, names, robust) -> dict[str, Any]:
         "jumps": jumps,
         "penalty": "sqrt(lambda*c_kj)*(theta_{k+1,j}-theta_{k,j})/tau_j, theta = ln p (scale) or p (exponent)",
     }
+
+
+def _arrhenius_dict(layout: _Layout, b: np.ndarray, shared_cov: np.ndarray | None, names: list[str],
+                    evidence: dict | None) -> dict[str, Any]:
+    """Each law's activation energy (eV) and prefactor R_A with standard errors:
+    ln R = ln R_A + offset + (Ea / k_B)(1/T), from ln R = b_a + offset + b_s (1/T - mean) / scale."""
+    from ..analysis.arrhenius import K_B_EV_PER_K
+
+    q1 = layout.shared_idx.size
+    form = layout.law_form
+    mean, spread = layout.law_inverse_t
+    laws = {}
+    for j, col in enumerate(layout.law_idx):
+        ia, is_ = q1 + 2 * j, q1 + 2 * j + 1
+        slope = b[is_] / spread  # d ln R / d(1/T), K
+        ln_ra = b[ia] - slope * mean
+        if shared_cov is not None:
+            var_s = shared_cov[is_, is_] / spread**2
+            # ln R_A = b_a - b_s * mean / spread: its variance from the (b_a, b_s) block
+            grad = np.array([1.0, -mean / spread])
+            var_ra = float(grad @ shared_cov[np.ix_([ia, is_], [ia, is_])] @ grad)
+            slope_se, ln_ra_se = math.sqrt(max(var_s, 0.0)), math.sqrt(max(var_ra, 0.0))
+        else:
+            slope_se = ln_ra_se = math.nan
+        r_a = math.exp(ln_ra)
+        laws[names[col]] = {
+            "ea_eV": float(slope * K_B_EV_PER_K), "ea_stderr_eV": float(slope_se * K_B_EV_PER_K),
+            "prefactor": r_a, "prefactor_stderr": r_a * ln_ra_se,
+            "prefactor_unit": "ohm/K" if form == "sigmaT" else "ohm",
+            "law": ("R = R_A * T * exp(Ea / (k_B * T))" if form == "sigmaT" else "R = R_A * exp(Ea / (k_B * T))"),
+            "form": form,
+        }
+    return {"laws": laws, "statement": evidence["statement"] if evidence else "",
+            "temperatures_K": [float(t) for t in layout.law_t]}

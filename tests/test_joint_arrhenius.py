@@ -1,0 +1,171 @@
+"""Joint fits in which resistances follow an Arrhenius law across temperature checkpoints
+(``joint_fit(arrhenius=..., temperatures_K=...)``): the activation energies the spectra were
+made with, the evidence for the law, and clear errors."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from eisfit import Spectrum
+from eisfit.analysis.arrhenius import K_B_EV_PER_K
+from eisfit.errors import FitError
+from eisfit.model import Circuit
+from eisfit.series import joint_fit
+
+CIRCUIT = "R0-p(R1,CPE1)-p(R2,CPE2)"
+F = np.geomspace(1e7, 1e-1, 71)
+T_K = np.array([25.0, 40.0, 55.0, 70.0, 85.0]) + 273.15
+EA = {"R1": 0.35, "R2": 0.45}
+PREFACTOR = {"R1": 3e-7, "R2": 5e-10}  # ohm/K: R1 74 -> 9 ohm, R2 6 -> 0.4 ohm over 25-85 C
+
+
+def law(t_k, name, form="sigmaT"):
+    """R = R_A T exp(Ea / k_B T) (sigmaT) or R = R_A exp(Ea / k_B T) (sigma), ohm."""
+    r = PREFACTOR[name] * np.exp(EA[name] / (K_B_EV_PER_K * t_k))
+    return r * t_k if form == "sigmaT" else r * 300.0
+
+
+def temperature_series(noise=0.005, seed=3, form="sigmaT", r1_scatter=0.0):
+    """One spectrum per temperature of the headline circuit, R1 and R2 on their laws (R1
+    scattered by ``r1_scatter`` relative, when given)."""
+    rng = np.random.default_rng(seed)
+    circuit = Circuit(CIRCUIT)
+    r1 = law(T_K, "R1", form) * np.exp(r1_scatter * rng.standard_normal(T_K.size))
+    r2 = law(T_K, "R2", form)
+    spectra = []
+    for k in range(T_K.size):
+        z = circuit.impedance([2.0, r1[k], 1e-8, 0.92, r2[k], 1e-5, 0.85], F)
+        z = z + noise * np.abs(z) * (rng.standard_normal(F.size) + 1j * rng.standard_normal(F.size)) / np.sqrt(2)
+        spectra.append(Spectrum(F, z, {"label": f"T{k}"}))
+    return spectra, r1, r2
+
+
+def test_noise_free_laws_give_the_activation_energies_exactly():
+    spectra, r1, r2 = temperature_series(noise=0.0)
+    # noise-free: both chi-squares are rounding error, so the AIC verdict means nothing here
+    res = joint_fit(spectra, CIRCUIT, arrhenius=["R1", "R2"], temperatures_K=T_K, warn_verdicts=False)
+    laws = res.arrhenius["laws"]
+    assert laws["R1"]["ea_eV"] == pytest.approx(0.35, rel=1e-5)
+    assert laws["R2"]["ea_eV"] == pytest.approx(0.45, rel=1e-5)
+    assert laws["R1"]["prefactor"] == pytest.approx(3e-7, rel=1e-4)
+    assert laws["R1"]["prefactor_unit"] == "ohm/K" and laws["R1"]["form"] == "sigmaT"
+    np.testing.assert_allclose([v["R1"] for v in res.values], r1, rtol=1e-5)
+    np.testing.assert_allclose([v["R2"] for v in res.values], r2, rtol=1e-5)
+    assert res.arrhenius["temperatures_K"] == pytest.approx(list(T_K))
+    assert res.local == ["R0", "CPE1_0", "CPE1_1", "CPE2_0", "CPE2_1"] and res.shared == []
+
+
+def test_noisy_laws_are_within_their_standard_errors_and_supported():
+    spectra, _, _ = temperature_series(noise=0.005)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # the law is supported: no verdict warning
+        res = joint_fit(spectra, CIRCUIT, arrhenius=["R1", "R2"], temperatures_K=T_K)
+    for name in ("R1", "R2"):
+        fitted = res.arrhenius["laws"][name]
+        assert 0 < fitted["ea_stderr_eV"] < 0.05
+        assert abs(fitted["ea_eV"] - EA[name]) < 3 * fitted["ea_stderr_eV"]
+    # every checkpoint's R on the fitted law, with a finite standard error
+    law_r1 = res.arrhenius["laws"]["R1"]
+    on_law = law_r1["prefactor"] * T_K * np.exp(law_r1["ea_eV"] / (K_B_EV_PER_K * T_K))
+    np.testing.assert_allclose([v["R1"] for v in res.values], on_law, rtol=1e-9)
+    assert all(np.isfinite(e["R1"]) and 0 < e["R1"] < 0.05 * v["R1"] for e, v in zip(res.stderr, res.values))
+    assert res.sharing["preferred"] == "shared" and res.sharing["arrhenius"] == ["R1", "R2"]
+    assert res.statement.startswith("An Arrhenius law for R1, R2 across 5 checkpoints is supported")
+    assert res.n_free == 5 * 5 + 4
+    assert any(line.startswith("Arrhenius law for R2 across 5 checkpoints: Ea = ") for line in res.summary_lines())
+    assert list(res.table()["arrhenius"]) == ["R1,R2"] * 5
+
+
+def test_the_sigma_form():
+    spectra, _, _ = temperature_series(noise=0.0, form="sigma")
+    res = joint_fit(spectra, CIRCUIT, arrhenius=["R1"], temperatures_K=T_K, arrhenius_form="sigma",
+                    warn_verdicts=False)
+    law_r1 = res.arrhenius["laws"]["R1"]
+    assert law_r1["ea_eV"] == pytest.approx(0.35, rel=1e-5)
+    assert law_r1["prefactor"] == pytest.approx(3e-7 * 300.0, rel=1e-4) and law_r1["prefactor_unit"] == "ohm"
+
+
+def test_a_resistance_off_its_law_is_not_supported_and_says_so():
+    spectra, _, _ = temperature_series(noise=0.005, r1_scatter=0.3)
+    with pytest.warns(RuntimeWarning, match="An Arrhenius law for R1 across 5 checkpoints is NOT supported"):
+        res = joint_fit(spectra, CIRCUIT, arrhenius=["R1"], temperatures_K=T_K)
+    assert res.sharing["preferred"] == "independent" and res.sharing["delta_aic"] < 0
+    assert res.rejected_assumptions
+
+
+def test_a_law_beside_a_shared_parameter():
+    spectra, _, _ = temperature_series(noise=0.005)
+    res = joint_fit(spectra, CIRCUIT, shared=["CPE1_1"], arrhenius=["R1"], temperatures_K=T_K,
+                    warn_verdicts=False)
+    assert res.statement.startswith("Sharing CPE1_1 and an Arrhenius law for R1 across 5 checkpoints")
+    assert len({v["CPE1_1"] for v in res.values}) == 1
+    assert abs(res.arrhenius["laws"]["R1"]["ea_eV"] - 0.35) < 3 * res.arrhenius["laws"]["R1"]["ea_stderr_eV"]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"arrhenius": ["R1"]}, "arrhenius needs temperatures_K"),
+    ({"arrhenius": ["R1"], "temperatures_K": T_K[:4]}, "4 temperatures for 5 spectra"),
+    ({"arrhenius": ["R1"], "temperatures_K": [300.0, 300.0, 320.0, 320.0, 320.0]}, "at least 3 different"),
+    ({"arrhenius": ["R1"], "temperatures_K": T_K - 273.15 - 30}, "finite and > 0 K"),
+    ({"arrhenius": ["CPE1_1"], "temperatures_K": T_K}, "CPE1_1 is not a resistance"),
+    ({"arrhenius": ["R9"], "temperatures_K": T_K}, "arrhenius: unknown parameter"),
+    ({"arrhenius": ["R1"], "shared": ["R1"], "temperatures_K": T_K}, "cannot both follow an Arrhenius law"),
+    ({"arrhenius": ["R1"], "fixed": {"R1": 10.0}, "temperatures_K": T_K}, "cannot both follow an Arrhenius law"),
+    ({"arrhenius": ["R1"], "temperatures_K": T_K, "arrhenius_form": "T"}, "arrhenius_form must be"),
+])
+def test_what_a_law_needs_is_checked(kwargs, message):
+    spectra, _, _ = temperature_series(noise=0.0)
+    with pytest.raises(FitError, match=message):
+        joint_fit(spectra, CIRCUIT, **kwargs)
+
+
+def _temperature_folder(folder):
+    """The noisy temperature series as CSV files and a campaign file naming their temperatures."""
+    spectra, _, _ = temperature_series(noise=0.005)
+    rows = ["file,temperature_K"]
+    for k, s in enumerate(spectra):
+        np.savetxt(folder / f"T{k}.csv", np.column_stack([s.frequency, s.z.real, s.z.imag]), delimiter=",",
+                   header="frequency_Hz,z_real_ohm,z_imag_ohm", comments="")
+        rows.append(f"T{k}.csv,{T_K[k]}")
+    (folder / "campaign.csv").write_text("\n".join(rows) + "\n")
+    return folder / "campaign.csv"
+
+
+def test_a_campaign_fits_the_law_from_python_as_from_the_command(tmp_path):
+    """fit_campaign(arrhenius_law=...) and eisfit campaign --arrhenius-law: the cell's joint
+    fit with the law; the table's R1 on it, named in the arrhenius_law column; the report
+    gives Ea. Without temperatures, a clear error before the first fit."""
+    import pandas as pd
+    from click.testing import CliRunner
+
+    import eisfit
+    from eisfit.cli import main
+    from eisfit.errors import CampaignError
+
+    (tmp_path / "data").mkdir()
+    source = _temperature_folder(tmp_path / "data")
+    camp = eisfit.fit_campaign(source, circuit=CIRCUIT, arrhenius_law=["R1", "R2"], cache_dir=False, progress=False)
+    law_r1 = camp.joint.arrhenius["laws"]["R1"]
+    assert abs(law_r1["ea_eV"] - 0.35) < 3 * law_r1["ea_stderr_eV"]
+    table = camp.table
+    assert list(table["arrhenius_law"]) == ["R1,R2"] * 5 and set(table["seed_source"]) == {"joint"}
+    on_law = law_r1["prefactor"] * T_K * np.exp(law_r1["ea_eV"] / (K_B_EV_PER_K * T_K))
+    np.testing.assert_allclose(table["R1"], on_law, rtol=1e-9)
+    assert "Arrhenius law for R1 across 5 checkpoints: Ea = " in camp.report()
+
+    out = tmp_path / "out"
+    r = CliRunner().invoke(main, ["campaign", str(source), "--circuit", CIRCUIT, "--arrhenius-law", "R1,R2",
+                                  "--out", str(out), "--no-cache", "--no-progress"])
+    assert r.exit_code == 0, r.output
+    cli_table = pd.read_csv(out / "summary.csv")
+    np.testing.assert_allclose(cli_table["R1"], table["R1"], rtol=1e-9)
+    assert "Arrhenius law for R1 across 5 checkpoints" in (out / "report.md").read_text(encoding="utf-8")
+
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    for k in range(5):
+        (bare / f"T{k}.csv").write_bytes((tmp_path / "data" / f"T{k}.csv").read_bytes())
+    with pytest.raises(CampaignError, match="needs a temperature"):
+        eisfit.fit_campaign(bare, circuit=CIRCUIT, arrhenius_law=["R1"], cache_dir=False, progress=False)
