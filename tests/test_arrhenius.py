@@ -142,25 +142,35 @@ def test_an_unknown_resistance_is_named_as_unknown():
         arrhenius_table(table, ["R2"])
 
 
-def _temperature_campaign(folder, ea_ev=0.35):
-    """Four synthetic spectra of R0-p(R1,CPE1) at 25-85 C whose R1 follows sigma*T =
-    A exp(-Ea / k_B T) (area 0.785 cm2, thickness 0.03 cm), as CSV files and a campaign
-    CSV naming their temperatures."""
+AREA_CM2, THICKNESS_CM = 0.785, 0.03
+TEMPERATURES_C = (25.0, 45.0, 65.0, 85.0)
+
+
+def _write_temperature_campaign(folder, circuit, params_at, f):
+    """One synthetic spectrum of ``circuit`` per temperature of ``TEMPERATURES_C``, with the
+    parameters ``params_at(T in K)``, as CSV files and a campaign CSV naming their
+    temperatures, area and thickness."""
     from eisfit.model import Circuit
 
-    area, thickness = 0.785, 0.03
-    f = np.geomspace(1e7, 1e2, 41)
     rows = ["file,temperature_C,area_cm2,thickness_cm"]
-    for k, t_c in enumerate((25.0, 45.0, 65.0, 85.0)):
-        t_k = t_c + 273.15
-        r1 = thickness / (area * sigma_of(np.array([t_k]), ea_ev)[0])
-        z = Circuit("R0-p(R1,CPE1)").impedance([2.0, r1, 1e-10 / r1 * 1e3, 0.92], f)
+    for k, t_c in enumerate(TEMPERATURES_C):
+        z = Circuit(circuit).impedance(params_at(t_c + 273.15), f)
         name = f"T{k}.csv"
         np.savetxt(folder / name, np.column_stack([f, z.real, z.imag]), delimiter=",",
                    header="frequency_Hz,z_real_ohm,z_imag_ohm", comments="")
-        rows.append(f"{name},{t_c},{area},{thickness}")
+        rows.append(f"{name},{t_c},{AREA_CM2},{THICKNESS_CM}")
     (folder / "campaign.csv").write_text("\n".join(rows) + "\n")
     return folder / "campaign.csv"
+
+
+def _temperature_campaign(folder, ea_ev=0.35):
+    """Four synthetic spectra of R0-p(R1,CPE1) at 25-85 C whose R1 follows sigma*T =
+    A exp(-Ea / k_B T) (area 0.785 cm2, thickness 0.03 cm)."""
+    def params_at(t_k):
+        r1 = THICKNESS_CM / (AREA_CM2 * sigma_of(np.array([t_k]), ea_ev)[0])
+        return [2.0, r1, 1e-10 / r1 * 1e3, 0.92]
+
+    return _write_temperature_campaign(folder, "R0-p(R1,CPE1)", params_at, np.geomspace(1e7, 1e2, 41))
 
 
 def test_campaign_writes_its_arrhenius_outputs_from_the_library_as_from_the_command(tmp_path):
@@ -259,22 +269,13 @@ def test_campaign_table_fits_interface_arcs_by_their_asr():
 def _interface_temperature_campaign(folder, ea_sigma=0.35, ea_asr=0.45):
     """Four synthetic spectra of the garnet-symmetric circuit at 25-85 C: the electrolyte's
     sigma*T and the interface's T/ASR (per interface) follow Arrhenius laws."""
-    from eisfit.model import Circuit
+    def params_at(t_k):
+        t = np.array([t_k])
+        r1 = THICKNESS_CM / (AREA_CM2 * sigma_of(t, ea_sigma)[0])
+        r2 = 2 * asr_of(t, ea_asr, prefactor=2e5)[0] / AREA_CM2  # two interfaces of a symmetric cell
+        return [2.0, r1, 1e-10, 0.92, r2, 1e-5, 0.85]
 
-    area, thickness = 0.785, 0.03
-    f = np.geomspace(1e7, 1e-1, 71)
-    rows = ["file,temperature_C,area_cm2,thickness_cm"]
-    for k, t_c in enumerate((25.0, 45.0, 65.0, 85.0)):
-        t_k = np.array([t_c + 273.15])
-        r1 = thickness / (area * sigma_of(t_k, ea_sigma)[0])
-        r2 = 2 * asr_of(t_k, ea_asr, prefactor=2e5)[0] / area  # two interfaces of a symmetric cell
-        z = Circuit("R0-p(R1,CPE1)-p(R2,CPE2)").impedance([2.0, r1, 1e-10, 0.92, r2, 1e-5, 0.85], f)
-        name = f"T{k}.csv"
-        np.savetxt(folder / name, np.column_stack([f, z.real, z.imag]), delimiter=",",
-                   header="frequency_Hz,z_real_ohm,z_imag_ohm", comments="")
-        rows.append(f"{name},{t_c},{area},{thickness}")
-    (folder / "campaign.csv").write_text("\n".join(rows) + "\n")
-    return folder / "campaign.csv"
+    return _write_temperature_campaign(folder, "R0-p(R1,CPE1)-p(R2,CPE2)", params_at, np.geomspace(1e7, 1e-1, 71))
 
 
 def test_campaign_arrhenius_of_an_interface_arc_from_its_fits(tmp_path):
