@@ -72,6 +72,10 @@ def test_noisy_laws_are_within_their_standard_errors_and_supported():
     np.testing.assert_allclose([v["R1"] for v in res.values], on_law, rtol=1e-9)
     assert all(np.isfinite(e["R1"]) and 0 < e["R1"] < 0.05 * v["R1"] for e, v in zip(res.stderr, res.values))
     assert res.sharing["preferred"] == "shared" and res.sharing["arrhenius"] == ["R1", "R2"]
+    # each checkpoint's own chi-square rises by about what the laws removed (2 x (5 - 2) values)
+    evidence = res.arrhenius["evidence"]
+    assert evidence["supported"] and evidence["removed_parameters"] == 6 and 0 < evidence["delta_chisq_s2"] < 20
+    assert not res.rejected_assumptions
     assert res.statement.startswith("An Arrhenius law for R1, R2 across 5 checkpoints is supported")
     assert res.n_free == 5 * 5 + 4
     assert any(line.startswith("Arrhenius law for R2 across 5 checkpoints: Ea = ") for line in res.summary_lines())
@@ -92,7 +96,7 @@ def test_a_resistance_off_its_law_is_not_supported_and_says_so():
     with pytest.warns(RuntimeWarning, match="An Arrhenius law for R1 across 5 checkpoints is NOT supported"):
         res = joint_fit(spectra, CIRCUIT, arrhenius=["R1"], temperatures_K=T_K)
     assert res.sharing["preferred"] == "independent" and res.sharing["delta_aic"] < 0
-    assert res.rejected_assumptions
+    assert res.arrhenius["evidence"]["statement"] in res.rejected_assumptions
 
 
 def test_a_law_beside_a_shared_parameter():
@@ -169,3 +173,44 @@ def test_a_campaign_fits_the_law_from_python_as_from_the_command(tmp_path):
         (bare / f"T{k}.csv").write_bytes((tmp_path / "data" / f"T{k}.csv").read_bytes())
     with pytest.raises(CampaignError, match="needs a temperature"):
         eisfit.fit_campaign(bare, circuit=CIRCUIT, arrhenius_law=["R1"], cache_dir=False, progress=False)
+
+
+def test_a_cell_left_with_too_few_temperatures_keeps_its_own_fits():
+    """Three temperatures, one checkpoint too short to fit (readable, so it passes the check
+    before the fits): two temperatures remain, too few for a law. A warning says so and every
+    row keeps its own fit, instead of an error after all the fits."""
+    import eisfit
+
+    spectra, _, _ = temperature_series(noise=0.005)
+    short = Spectrum(F[::30], spectra[4].z[::30], {"label": "short"})  # 3 points: 6 residuals, 7 parameters
+    chosen = [spectra[0], spectra[2], short]
+    for s, t in zip(chosen, T_K[[0, 2, 4]]):
+        s.meta["temperature_K"] = float(t)
+    with pytest.warns(Warning, match="2 different temperatures among the checkpoints fitted jointly"):
+        camp = eisfit.fit_campaign(chosen, circuit=CIRCUIT, arrhenius_law=["R1"], cache_dir=False, progress=False)
+    assert camp.joint is None
+    assert all(r.settings.get("joint") is None for r in camp.results if r is not None)
+
+
+def test_a_checkpoint_of_noise_cannot_hide_a_law_the_others_reject():
+    """Two good checkpoints and one of noise: the noise's chi-square dominates the pooled AIC,
+    which 'supported' a law that swapped the arcs of another checkpoint; each checkpoint's own
+    chi-square rise rejects it (thousands of its s^2 for one parameter removed), and the
+    campaign keeps the independent fits."""
+    import eisfit
+
+    spectra, _, _ = temperature_series(noise=0.005)
+    rng = np.random.default_rng(9)
+    noise = Spectrum(F, 200 * (1 + rng.normal(size=F.size)) - 1j * np.abs(100 * rng.normal(size=F.size)),
+                     {"label": "noise"})
+    chosen = [spectra[0], spectra[2], noise]
+    res = joint_fit(chosen, CIRCUIT, arrhenius=["R1"], temperatures_K=T_K[[0, 2, 4]], warn_verdicts=False)
+    evidence = res.arrhenius["evidence"]
+    assert not evidence["supported"] and evidence["delta_chisq_s2"] > 100 and evidence["removed_parameters"] == 1
+    assert evidence["statement"] in res.rejected_assumptions
+    for s, t in zip(chosen, T_K[[0, 2, 4]]):
+        s.meta["temperature_K"] = float(t)
+    with pytest.warns(Warning, match="the data do NOT follow the law"):
+        camp = eisfit.fit_campaign(chosen, circuit=CIRCUIT, arrhenius_law=["R1"], cache_dir=False, progress=False)
+    assert all(r.settings.get("joint") is None for r in camp.results)  # the independent fits stand
+    assert camp.results[0].values["R1"] == pytest.approx(law(T_K[0], "R1"), rel=0.02)

@@ -528,8 +528,9 @@ def _apply_joint_fit(joint, checkpoints, items, fits, shared, smooth, fit_option
         _warn_left_out_of_joint(checkpoints, fits, [i for i in fitted if i not in ok])
         if len(ok) >= 2:
             cell = checkpoints[ok[0]].cell
-            out[cell] = _joint_fit_of_cell(joint, checkpoints, items, fits, ok, shared, smooth, fit_options,
-                                           arrhenius_law)
+            res = _joint_fit_of_cell(joint, checkpoints, items, fits, ok, shared, smooth, fit_options, arrhenius_law)
+            if res is not None:
+                out[cell] = res
         elif fitted:
             warnings.warn(f"joint fit: cell {checkpoints[fitted[0]].cell!r} has {len(ok)} checkpoint(s) to fit "
                           "jointly (2 needed): its rows keep their own fits", CampaignWarning, stacklevel=3)
@@ -574,8 +575,10 @@ def _joint_fit_of_cell(joint, checkpoints, items, fits, ok, shared, smooth, fit_
     if arrhenius_law:
         temperatures = [checkpoints[i].temperature_K for i in ok]
         if len(set(temperatures)) < 3:  # checkpoints left out of the joint fit can leave too few
-            raise CampaignError(f"arrhenius_law: cell {checkpoints[ok[0]].cell!r} has {len(set(temperatures))} "
-                                "different temperatures among the checkpoints fitted jointly (3 needed)")
+            warnings.warn(f"arrhenius_law: cell {checkpoints[ok[0]].cell!r} has {len(set(temperatures))} different "
+                          "temperatures among the checkpoints fitted jointly (3 needed): its rows keep their own fits",
+                          CampaignWarning, stacklevel=3)
+            return None
         extra.update(arrhenius=tuple(arrhenius_law), temperatures_K=temperatures)
     # its verdicts are warned below, with what the table does about them
     res = joint(spectra, common["circuit"], shared=tuple(shared or ()), smooth=smooth,

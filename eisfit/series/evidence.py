@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from typing import Any, Sequence
 
-__all__ = ["information_criteria", "sharing_evidence", "sharing_statement", "smoothing_evidence"]
+__all__ = ["information_criteria", "sharing_evidence", "sharing_statement", "smoothing_evidence", "law_evidence"]
 
 
 def information_criteria(chisq: float, n_residuals: int, n_free: int) -> tuple[float, float]:
@@ -94,5 +94,35 @@ def smoothing_evidence(chisq_smoothed: float, chisq_unsmoothed: float, dof_unsmo
                     f" (more than {limit:.3g}): the data do NOT allow it: the penalty pulls the values away from "
                     "what the spectra say; " + ("fit without smoothing" if automatic
                                                 else "use a weaker lambda or smooth='auto'")))
+    return {"delta_chisq_s2": float(rise), "removed_parameters": removed, "supported": bool(supported),
+            "statement": statement}
+
+
+LAW_REJECT_SDS = 4.0  # the laws may raise chi-square by the removed parameters + 4 SDs (in each checkpoint's s^2)
+
+
+def law_evidence(chisq_joint: Sequence[float], chisq_independent: Sequence[float], dof: Sequence[float],
+                 removed: float, laws: Sequence[str]) -> dict[str, Any]:
+    """Whether the data follow the Arrhenius laws of a joint fit: the rise of each checkpoint's
+    chi-square over its independent fit, in units of that checkpoint's own s^2 = chisq / dof,
+    summed, against the parameters the laws (and any sharing) removed. Were the values on
+    their laws, the rise would be a chi-square of ``removed`` degrees of freedom; one above
+    ``removed`` + ``LAW_REJECT_SDS`` x sqrt(2 removed) means the laws pull values away from
+    what the spectra say. Unlike the pooled AIC, one checkpoint with a large chi-square of its
+    own (a noisy sweep) does not hide the others' misfit (three checkpoints, one of noise: the
+    AIC "supported" a law that had swapped another checkpoint's arcs, 320 s^2 above its own
+    fit). Returns ``delta_chisq_s2``, ``removed_parameters``, ``supported``, ``statement``."""
+    rise = 0.0
+    for cj, ci, d in zip(chisq_joint, chisq_independent, dof):
+        s2 = ci / d if d > 0 else float("nan")
+        rise += (cj - ci) / s2 if s2 > 0 else 0.0
+    removed = max(float(removed), 0.0)
+    limit = removed + LAW_REJECT_SDS * math.sqrt(2.0 * max(removed, 1.0))
+    supported = not (math.isfinite(rise) and rise > limit)
+    names = ", ".join(laws)
+    statement = (f"The Arrhenius law for {names} raises the checkpoints' chi-square by {rise:.3g} s^2 (each its own) "
+                 f"for {removed:.0f} parameters removed"
+                 + ("" if supported else f" (more than {limit:.3g}): the data do NOT follow the law; "
+                                         "the independent fits stand"))
     return {"delta_chisq_s2": float(rise), "removed_parameters": removed, "supported": bool(supported),
             "statement": statement}

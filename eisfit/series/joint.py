@@ -39,7 +39,7 @@ from ..model.weighting import check_weighting, residual_scales
 from ..spectrum import Spectrum, shared_grid
 from ..units import format_value
 from . import smoothing as sm
-from .evidence import sharing_evidence, smoothing_evidence
+from .evidence import law_evidence, sharing_evidence, smoothing_evidence
 from .solver import BlockProblem, block_covariance, block_lm, independent_lm
 
 __all__ = ["JointFitResult", "joint_fit"]
@@ -68,8 +68,10 @@ class JointFitResult:
         fits (same data, same weighting, solved by the same engine).
     arrhenius : with ``joint_fit(arrhenius=...)``, ``{"laws": {name: {"ea_eV", "ea_stderr_eV",
         "prefactor", "prefactor_stderr", "prefactor_unit", "law", "form"}}, "statement",
-        "temperatures_K"}``; None otherwise. The law parameters' values per checkpoint follow
-        the law (``values``); the evidence for the laws is in ``sharing``.
+        "temperatures_K", "evidence"}``; None otherwise. The law parameters' values per
+        checkpoint follow the law (``values``); the AIC/BIC evidence is in ``sharing``, and
+        ``evidence`` (:func:`~eisfit.series.evidence.law_evidence`) weighs each checkpoint's
+        chi-square rise in its own s^2: a law it rejects is in :attr:`rejected_assumptions`.
     """
 
     labels: list[str]
@@ -121,6 +123,8 @@ class JointFitResult:
             out.append(self.sharing["statement"])
         if self.smoothing is not None and not self.smoothing.get("supported", True):
             out.append(self.smoothing["statement"])
+        if self.arrhenius is not None and not self.arrhenius["evidence"]["supported"]:
+            out.append(self.arrhenius["evidence"]["statement"])
         return out
 
     @property
@@ -158,6 +162,7 @@ class JointFitResult:
                 lines.append(f"Arrhenius law for {name} across {self.n_checkpoints} checkpoints: "
                              f"Ea = {format_value(law['ea_eV'], law['ea_stderr_eV'], 'eV')} ({law['law']}, "
                              f"R_A = {format_value(law['prefactor'], law['prefactor_stderr'], law['prefactor_unit'])}).")
+            lines.append(f"{self.arrhenius['evidence']['statement']}.")
         if self.smoothing is not None:
             sm_ = self.smoothing
             lam = ", ".join(f"{n} {v:.3g}" for n, v in sm_["lambda"].items())
@@ -714,7 +719,13 @@ def _assemble(defn, layout, data, out, plan, edf, indep, indep_layout, sharing, 
     smoothing = None
     if plan is not None:
         smoothing = _smoothing_dict(plan, edf, layout, names, robust)
-    laws = _arrhenius_dict(layout, out.b, shared_cov, names, sharing) if layout.law_idx.size else None
+    laws = None
+    if layout.law_idx.size:
+        laws = _arrhenius_dict(layout, out.b, shared_cov, names, sharing)
+        dof = 2 * data.n_points - (layout.local_idx.size + layout.shared_idx.size + layout.law_idx.size)
+        removed = layout.shared_idx.size * (k - 1) + layout.law_idx.size * (k - 2)
+        laws["evidence"] = law_evidence(out.chisq_blocks, indep.chisq_blocks, dof, removed,
+                                        [names[i] for i in layout.law_idx])
     return JointFitResult(
         labels=list(labels) if labels is not None else [s.label for s in spectra],
         param_names=names, shared=[names[i] for i in layout.shared_idx],
