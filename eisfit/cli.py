@@ -1265,6 +1265,8 @@ def _print_campaign(camp, drt_: bool, arrhenius_lines: list[str]) -> None:
     for joint in joints:
         if joint is not None and joint.statement:
             click.echo(joint.statement)
+        for line in [] if joint is None else joint.law_lines():
+            click.echo(line)
     for line in arrhenius_lines:
         click.echo(line)
     # ---- end series analysis output ----

@@ -163,6 +163,7 @@ def test_a_campaign_fits_the_law_from_python_as_from_the_command(tmp_path):
     r = CliRunner().invoke(main, ["campaign", str(source), "--circuit", CIRCUIT, "--arrhenius-law", "R1,R2",
                                   "--out", str(out), "--no-cache", "--no-progress"])
     assert r.exit_code == 0, r.output
+    assert "Arrhenius law for R1 across 5 checkpoints: Ea = 0.35" in r.output
     cli_table = pd.read_csv(out / "summary.csv")
     np.testing.assert_allclose(cli_table["R1"], table["R1"], rtol=1e-9)
     assert "Arrhenius law for R1 across 5 checkpoints" in (out / "report.md").read_text(encoding="utf-8")

@@ -157,12 +157,7 @@ class JointFitResult:
             gains = ", ".join(f"{n} {100 * a:.2g} % (independent {100 * b:.2g} %)"
                               for n, a, b in zip(self.local, med_j, med_i))
             lines.append(f"Median relative standard error per checkpoint: {gains}.")
-        if self.arrhenius is not None:
-            for name, law in self.arrhenius["laws"].items():
-                lines.append(f"Arrhenius law for {name} across {self.n_checkpoints} checkpoints: "
-                             f"Ea = {format_value(law['ea_eV'], law['ea_stderr_eV'], 'eV')} ({law['law']}, "
-                             f"R_A = {format_value(law['prefactor'], law['prefactor_stderr'], law['prefactor_unit'])}).")
-            lines.append(f"{self.arrhenius['evidence']['statement']}.")
+        lines += self.law_lines()
         if self.smoothing is not None:
             sm_ = self.smoothing
             lam = ", ".join(f"{n} {v:.3g}" for n, v in sm_["lambda"].items())
@@ -176,6 +171,18 @@ class JointFitResult:
             if "statement" in sm_:
                 lines.append(f"{sm_['statement']}.")
         return lines
+
+    def law_lines(self) -> list[str]:
+        """The Arrhenius laws in words: one line per law (Ea and R_A with standard errors),
+        then what each checkpoint's chi-square says of them; none without laws."""
+        if self.arrhenius is None:
+            return []
+        lines = []
+        for name, law in self.arrhenius["laws"].items():
+            lines.append(f"Arrhenius law for {name} across {self.n_checkpoints} checkpoints: "
+                         f"Ea = {format_value(law['ea_eV'], law['ea_stderr_eV'], 'eV')} ({law['law']}, "
+                         f"R_A = {format_value(law['prefactor'], law['prefactor_stderr'], law['prefactor_unit'])}).")
+        return lines + [f"{self.arrhenius['evidence']['statement']}."]
 
     def table(self):
         """pandas DataFrame, one row per checkpoint: label, every parameter and
