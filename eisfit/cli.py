@@ -918,6 +918,7 @@ def validate_command(files, threshold_pct, violation_pct, c, no_inductance, fmin
     Exit status 1 when any spectrum fails or cannot be read (2 when none could be tested).
     """
     from .analysis.kk import kk_test, kk_valid_band
+    from .analysis.quality import modulus_phase_reading
 
     _check_window(fmin, fmax)
     if threshold_pct > violation_pct:
@@ -955,6 +956,11 @@ def validate_command(files, threshold_pct, violation_pct, c, no_inductance, fmin
                            + ", ".join(format_frequency(f) for f in res.outliers_Hz))
             if not res.passed:
                 click.echo(f"{'':40s} {_band_text(band)}")
+                other = modulus_phase_reading(s)
+                if other is not None:
+                    reading, option = s.meta["columns_alternative"].split("; ")
+                    click.echo(f"{'':40s} read as {reading}, the data pass (max {other.max_residual_pct:.2g} %): "
+                               f"the file most probably holds |Z| and phase; read it with {option}")
         if out:
             from .plotting import plot_kk_residuals
 

@@ -20,15 +20,17 @@ whatever the fit's weighting, so the ratio compares shapes, not weightings.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
+from ..errors import EisfitError
 from ..model import finite_at_dc
 from .kk import voigt_noise_levels
 
 __all__ = ["LACK_OF_FIT_RATIO", "MISFIT_RATIO", "NOISE_FLOOR", "kk_noise_level", "voigt_noise_levels",
            "rms_relative_residual", "lack_of_fit_ratio", "is_lack_of_fit", "unmodelled_inductance_H",
-           "unmodelled_capacitance_F", "capacitive_tail_F"]
+           "unmodelled_capacitance_F", "capacitive_tail_F", "modulus_phase_reading"]
 
 LACK_OF_FIT_RATIO = 2.0  # residuals above twice the noise level: the model misses the data
 MISFIT_RATIO = 1.2  # above it (up to 2) the residuals are systematically above the noise: right-model fits
@@ -154,3 +156,32 @@ def data_kk_consistent(kk_passed: bool | None, params, frequency: np.ndarray, z:
     if kk_passed:
         return True
     return bool(np.all(np.asarray(list(params), dtype=float) >= 0)) and fit_passes_kk_rule(frequency, z, z_fit)
+
+
+def modulus_phase_reading(spectrum):
+    """The Lin-KK result (:class:`~eisfit.analysis.kk.KKResult`) of the other reading of a
+    spectrum read from a headerless table as (f, Z', Z'') whose Z' and Z'' columns could as
+    well be |Z| and phase (``meta["columns_alternative"]``, set by the reader, which cannot
+    tell them apart, e.g. ``"column 2 = |Z|, column 3 = phase (deg); --columns ..."``), when
+    that reading passes the test; else None.
+
+    The other reading is |Z| = Z' as read and phase = Z'' as read (its capacitive sign
+    already settled by the reader), in the unit the values allow (degrees for ±90,
+    radians for ±pi/2). A spectrum of |Z| and phase read as Z', Z'' fails the test by tens
+    of per cent; read right, it passes: then the file most probably holds |Z| and phase."""
+    from ..spectrum import Spectrum
+    from .kk import kk_test
+
+    alternative = spectrum.meta.get("columns_alternative")
+    if not isinstance(alternative, str) or "phase" not in alternative:
+        return None
+    phase = spectrum.z.imag if "phase (rad)" in alternative else np.radians(spectrum.z.imag)
+    other = Spectrum(frequency=spectrum.frequency, z=spectrum.z.real * np.exp(1j * phase),
+                     meta={"label": spectrum.label})
+    try:
+        with warnings.catch_warnings():  # the chain length of a reading the user did not ask for
+            warnings.simplefilter("ignore")
+            result = kk_test(other)
+    except EisfitError:  # a reading that cannot be tested is no evidence either way
+        return None
+    return result if result.passed else None

@@ -15,7 +15,8 @@ import numpy as np
 from ..analysis.derived import ArcSpec, arc_tau_s, capacitance_outside_role, derived_quantities, guess_roles
 from ..analysis.kk import KK_MIN_POINTS
 from ..analysis.quality import (MISFIT_RATIO, data_kk_consistent, is_lack_of_fit, kk_noise_level,
-                                lack_of_fit_ratio, unmodelled_capacitance_F, unmodelled_inductance_H)
+                                lack_of_fit_ratio, modulus_phase_reading, unmodelled_capacitance_F,
+                                unmodelled_inductance_H)
 from ..model import CircuitDefinition
 from ..model.parser import Leaf, leaves, parallels, series_chain
 from ..spectrum import Spectrum
@@ -126,6 +127,9 @@ def assemble_result(
         kk_passed, kk_max = outcome.passed, outcome.max_residual_pct
         if kk_passed is False and not data_kk_consistent(kk_passed, values.values(), f, z, z_fit):
             flags.append("kk-failed")
+            other = modulus_phase_reading(data)
+            if other is not None:  # the file most probably holds |Z| and phase, not Z' and Z''
+                flags.append(f"columns-modulus-phase:{other.max_residual_pct:.2g}%")
         flags.extend(f"kk-outlier:{f:.4g}Hz" for f in outcome.outliers_Hz)
         ratio = lack_of_fit_ratio(z, z_fit, n_free, outcome.noise_level)
         if math.isfinite(ratio):

@@ -42,6 +42,11 @@ FLAGS: dict[str, tuple[str, str]] = {
                            "KK-consistent) does not pass the same acceptance rule either; eisfit validate "
                            "(in a campaign: --kk-band) names the band of frequencies where the data pass, "
                            "when one does"),
+    "columns-modulus-phase": (PROBLEM, "a headerless table's last two columns were read as Z' and Z'' (ohm), "
+                                       "which fail the Lin-KK test; read as |Z| and phase they pass it (max "
+                                       "residual this many %): the file most probably holds |Z| and phase; read "
+                                       "it with --columns naming them (eisfit validate prints the option, e.g. "
+                                       "--columns frequency=0,modulus=1,phase=2; columns={...} in Python)"),
     "misfit": (CAUTION, "the fit's residuals are this many times the noise level of the data, 1.2-2x: "
                         "systematically above it (right-model fits stay below 1.1), as when an element is "
                         "missing (the lead inductance of MHz data) or the cell changed during the sweep (a "

@@ -18,8 +18,10 @@ Rules (each column judged on its values only):
 * **time**: non-decreasing over the whole file and not a counter; kept as an extra column.
 
 Without a |Z| column, two remaining columns are read as Z', Z'' in their order (the
-universal f, Z', Z'' layout; the same values could be f, |Z|, phase, which eisfit
-cannot tell apart and reads as f, Z', Z'' as it always has) unless their signs say
+universal f, Z', Z'' layout; the same values could be f, |Z|, phase, which the reader
+cannot tell apart from the values alone: it reads f, Z', Z'' and, where the second column
+could be a phase, records the other reading in ``meta["columns_alternative"]``
+(:func:`modulus_phase_alternative`), which a fit checks against the Lin-KK test) unless their signs say
 otherwise (Z' is never negative); a signed first column bounded by ±90 before a
 positive one could be Z'' or a phase, which is ambiguous. Anything else (two frequency-like columns, no frequency, several |Z| triples,
 more than two unexplained columns) raises a MissingColumnError asking for
@@ -165,6 +167,24 @@ def _order_real_imag(i: int, j: int, cols: dict[int, np.ndarray], phase: int | N
         if min(err_a, err_b) < 1.0 and abs(err_a - err_b) > 1.0:
             return (i, j, "phase = atan(Z''/Z')") if err_a < err_b else (j, i, "phase = atan(Z''/Z')")
     return i, j, "Z' before Z'' (usual order; signs do not tell them apart)"
+
+
+def modulus_phase_alternative(values: np.ndarray, index: dict[str, int]) -> str | None:
+    """Where a headerless table was read as (f, Z', Z'') and the same two columns could be
+    |Z| and phase (the first positive everywhere, the second bounded by ±90 or ±pi/2: the
+    reader cannot tell them apart), that other reading in words and as the option that reads
+    it, e.g. ``"column 2 = |Z|, column 3 = phase (deg); --columns frequency=0,modulus=1,phase=2"``
+    (columns 1-based as in ``columns_detected``, the option's 0-based; one string, so that it
+    travels with the spectrum's scalar meta); else None. A fit of such data checks it against the
+    Lin-KK test (:func:`eisfit.analysis.quality.modulus_phase_reading`)."""
+    if {"modulus", "phase"} & index.keys() or not {"real", "imag"} <= index.keys():
+        return None
+    real, imag = values[:, index["real"]], values[:, index["imag"]]
+    unit = looks_like_phase(imag)
+    if unit is None or not np.all(real > 0):
+        return None
+    option = f"--columns frequency={index['frequency']},modulus={index['real']},phase={index['imag']}"
+    return f"column {index['real'] + 1} = |Z|, column {index['imag'] + 1} = phase ({unit}); {option}"
 
 
 def identify_columns(values: np.ndarray, path: Path | str | None = None) -> tuple[dict[str, int], str]:

@@ -51,7 +51,8 @@ _SKIP_META = ("sweep", "n_sweeps")
 # meta keys that describe a reading, not the measurement: never taken back from an export's meta
 READER_META = frozenset({
     "source", "format", "sweep", "n_sweeps", "columns_detected", "delimiter", "decimal", "header_line",
-    "imag_sign", "imag_sign_source", "imag_sign_detected", "imag_sign_rule", "columns_rule", "axis_columns"})
+    "imag_sign", "imag_sign_source", "imag_sign_detected", "imag_sign_rule", "columns_rule", "columns_alternative",
+    "axis_columns"})
 
 
 def _extra_columns(spectra: Sequence[Spectrum]) -> list[str]:

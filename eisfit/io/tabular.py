@@ -35,7 +35,7 @@ from ..errors import CorruptFileError, MissingColumnError, ReadError, UnknownFor
 from ..spectrum import AREA_SPECIFIC_UNIT, Spectrum
 from ._common import (build_spectra, file_bytes, numbered_sweeps, split_at_frequency_resets, split_by_counter,
                       suffix_of, warn)
-from ._identify import identify_columns
+from ._identify import identify_columns, modulus_phase_alternative
 from ._sign import capacitive_sign
 from .export import MAGIC as EXPORT_MAGIC, META_PREFIX as EXPORT_META_PREFIX, restored_meta
 
@@ -1149,9 +1149,14 @@ def spectra_from_table(
 ) -> list[Spectrum]:
     """Spectra from a parsed table: roles, units, sign, checks, sweeps, meta."""
     n_cols = rows.values.shape[1]
-    rule = None
+    rule = alternative = None
     if names is None and not columns:
         index, rule = identify_columns(rows.values, path)
+        alternative = modulus_phase_alternative(rows.values, index)
+        if alternative:
+            reading, option = alternative.split("; ")
+            rule += (f"; the same values could be {reading} (a fit checks that reading against the Lin-KK test; "
+                     f"{option} reads it)")
         roles = ColumnRoles(index, [parse_header(f"column {k + 1}") for k in range(n_cols)], True)
     else:
         try:
@@ -1205,6 +1210,7 @@ def spectra_from_table(
         "technique": fmt.technique,
         "columns_detected": roles.describe(),
         **({"columns_rule": rule} if rule else {}),
+        **({"columns_alternative": alternative} if alternative else {}),
         **sign_meta,
         **per_area_meta,
         **dict(meta or {}),
