@@ -215,3 +215,18 @@ def test_a_checkpoint_of_noise_cannot_hide_a_law_the_others_reject():
         camp = eisfit.fit_campaign(chosen, circuit=CIRCUIT, arrhenius_law=["R1"], cache_dir=False, progress=False)
     assert all(r.settings.get("joint") is None for r in camp.results)  # the independent fits stand
     assert camp.results[0].values["R1"] == pytest.approx(law(T_K[0], "R1"), rel=0.02)
+
+
+def test_law_and_shared_names_are_checked_before_the_first_fit(monkeypatch):
+    import eisfit
+    from eisfit.campaign import runner
+    from eisfit.errors import CampaignError
+
+    spectra, _, _ = temperature_series(noise=0.0)
+    for s, t in zip(spectra, T_K):
+        s.meta["temperature_K"] = float(t)
+    monkeypatch.setattr(runner, "fit_chunks", lambda *a, **k: pytest.fail("fitted before the check"))
+    with pytest.raises(CampaignError, match="arrhenius_law: CPE1_1 is not a resistance"):
+        eisfit.fit_campaign(spectra, circuit=CIRCUIT, arrhenius_law=["CPE1_1"], cache_dir=False, progress=False)
+    with pytest.raises(CampaignError, match=r"shared: unknown parameter\(s\) R9; the circuit"):
+        eisfit.fit_campaign(spectra, circuit=CIRCUIT, shared=["R9"], cache_dir=False, progress=False)

@@ -163,6 +163,8 @@ def fit_campaign(
             _check_arrhenius_possible(src.checkpoints, items)
         if arrhenius_law:
             _check_arrhenius_law_possible(src.checkpoints)
+        if joint is not None:
+            _check_joint_names(items, shared, arrhenius_law)
         cache = _cache(out, cache_dir)
         chains = _chains(src.checkpoints)
     except BaseException:
@@ -262,6 +264,25 @@ def _check_arrhenius_law_possible(checkpoints: list[Checkpoint]) -> None:
         cell, t = next(iter(few.items()))
         raise CampaignError(f"an Arrhenius law across the checkpoints needs at least 3 different temperatures in "
                             f"each cell; cell {cell!r} has {len(t)}")
+
+
+def _check_joint_names(items: list[dict[str, Any]], shared, arrhenius_law) -> None:
+    """CampaignError, before any fit, for a shared or Arrhenius-law parameter that a
+    checkpoint's circuit does not have, or an Arrhenius-law one that is not a resistance."""
+    from ..model import load_circuit
+
+    for circuit_name in dict.fromkeys(it["settings"].get("circuit") for it in items if it["spectrum"] is not None):
+        circuit = load_circuit(circuit_name).circuit
+        units = dict(zip(circuit.param_names, circuit.param_units))
+        for option, names in (("shared", shared or ()), ("arrhenius_law", arrhenius_law or ())):
+            unknown = [n for n in names if n not in units]
+            if unknown:
+                raise CampaignError(f"{option}: unknown parameter(s) {', '.join(unknown)}; the circuit "
+                                    f"{circuit.string} has {', '.join(circuit.param_names)}")
+        not_ohm = [n for n in arrhenius_law or () if units[n] != "ohm"]
+        if not_ohm:
+            raise CampaignError(f"arrhenius_law: {', '.join(not_ohm)} is not a resistance (ohm); an Arrhenius law "
+                                "is fitted to resistances")
 
 
 def _items(checkpoints: list[Checkpoint], file_defaults: dict[str, Any],
