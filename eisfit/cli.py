@@ -1288,9 +1288,17 @@ def _campaign_record(camp, folder: Path | None, arrhenius_lines: list[str]) -> d
         "ordering": camp.ordering, "settings": _finite(settings), "out": None if folder is None else str(folder),
         "interrupted": bool(camp.stats.get("interrupted")),
         "fits_run": camp.stats.get("fits_run", 0), "cache_hits": camp.stats.get("cache_hits", 0),
-        "evolution": camp.evolution_lines(), "arrhenius": arrhenius_lines,
+        "evolution": camp.evolution_lines(), "arrhenius": arrhenius_lines, "arrhenius_laws": _law_records(camp),
         "errors": [str(e) for e in camp.errors], "table": table,
     }
+
+
+def _law_records(camp) -> list[dict]:
+    """The joint fit's Arrhenius laws (``--arrhenius-law``), one record per cell: ``cell`` and
+    ``JointFitResult.arrhenius`` (laws with Ea and R_A, evidence); empty without laws."""
+    joints = camp.joint.items() if isinstance(camp.joint, dict) else [(None, camp.joint)]
+    return [_finite({"cell": cell, **joint.arrhenius}) for cell, joint in joints
+            if joint is not None and joint.arrhenius is not None]
 
 
 def _write_campaign(camp, folder: Path, nyquist_asr: bool, out_default: bool, arrhenius: bool) -> bool:

@@ -168,6 +168,14 @@ def test_a_campaign_fits_the_law_from_python_as_from_the_command(tmp_path):
     np.testing.assert_allclose(cli_table["R1"], table["R1"], rtol=1e-9)
     assert "Arrhenius law for R1 across 5 checkpoints" in (out / "report.md").read_text(encoding="utf-8")
 
+    as_json = CliRunner().invoke(main, ["campaign", str(source), "--circuit", CIRCUIT, "--arrhenius-law", "R1",
+                                        "--out", str(tmp_path / "out_json"), "--no-cache", "--no-progress", "--json"])
+    import json
+
+    laws = json.loads(as_json.stdout)["arrhenius_laws"]
+    assert len(laws) == 1 and laws[0]["laws"]["R1"]["ea_eV"] == pytest.approx(0.35, abs=0.01)
+    assert laws[0]["evidence"]["supported"] is True
+
     bare = tmp_path / "bare"
     bare.mkdir()
     for k in range(5):
