@@ -1267,11 +1267,10 @@ def _print_campaign(camp, drt_: bool, arrhenius_lines: list[str]) -> None:
         if line:
             click.echo(line[2:].replace("`", "") if line.startswith("- ") else line.replace("`", ""))
     # ---- series analysis output ----
-    joints = camp.joint.values() if isinstance(camp.joint, dict) else [camp.joint]
-    for joint in joints:
-        if joint is not None and joint.statement:
+    for _, joint in camp.joint_fits():
+        if joint.statement:
             click.echo(joint.statement)
-        for line in [] if joint is None else joint.law_lines():
+        for line in joint.law_lines():
             click.echo(line)
     for line in arrhenius_lines:
         click.echo(line)
@@ -1296,9 +1295,8 @@ def _campaign_record(camp, folder: Path | None, arrhenius_lines: list[str]) -> d
 def _law_records(camp) -> list[dict]:
     """The joint fit's Arrhenius laws (``--arrhenius-law``), one record per cell: ``cell`` and
     ``JointFitResult.arrhenius`` (laws with Ea and R_A, evidence); empty without laws."""
-    joints = camp.joint.items() if isinstance(camp.joint, dict) else [(None, camp.joint)]
-    return [_finite({"cell": cell, **joint.arrhenius}) for cell, joint in joints
-            if joint is not None and joint.arrhenius is not None]
+    return [_finite({"cell": cell, **joint.arrhenius}) for cell, joint in camp.joint_fits()
+            if joint.arrhenius is not None]
 
 
 def _write_campaign(camp, folder: Path, nyquist_asr: bool, out_default: bool, arrhenius: bool) -> bool:

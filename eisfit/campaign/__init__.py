@@ -256,33 +256,30 @@ def _check_arrhenius_law_possible(checkpoints: list[Checkpoint]) -> None:
         raise CampaignError(f"an Arrhenius law across the checkpoints needs a temperature (temperature_C or "
                             f"temperature_K in the campaign file) for every checkpoint; {len(missing)} have none "
                             f"({', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''})")
+    from ..series.joint import MIN_LAW_TEMPERATURES
+
     cells: dict[str, set] = {}
     for c in readable:
         cells.setdefault(c.cell, set()).add(round(c.temperature_K, 6))
-    few = {cell: t for cell, t in cells.items() if len(t) < 3}
+    few = {cell: t for cell, t in cells.items() if len(t) < MIN_LAW_TEMPERATURES}
     if few:
         cell, t = next(iter(few.items()))
-        raise CampaignError(f"an Arrhenius law across the checkpoints needs at least 3 different temperatures in "
-                            f"each cell; cell {cell!r} has {len(t)}")
+        raise CampaignError(f"an Arrhenius law across the checkpoints needs at least {MIN_LAW_TEMPERATURES} different "
+                            f"temperatures in each cell; cell {cell!r} has {len(t)}")
 
 
 def _check_joint_names(items: list[dict[str, Any]], shared, arrhenius_law) -> None:
-    """CampaignError, before any fit, for a shared or Arrhenius-law parameter that a
-    checkpoint's circuit does not have, or an Arrhenius-law one that is not a resistance."""
+    """CampaignError, before any fit, where the joint fit would refuse the parameters named
+    for it in a checkpoint's circuit (:func:`eisfit.series.joint.check_joint_parameters`)."""
     from ..model import load_circuit
+    from ..series.joint import check_joint_parameters
 
     for circuit_name in dict.fromkeys(it["settings"].get("circuit") for it in items if it["spectrum"] is not None):
-        circuit = load_circuit(circuit_name).circuit
-        units = dict(zip(circuit.param_names, circuit.param_units))
-        for option, names in (("shared", shared or ()), ("arrhenius_law", arrhenius_law or ())):
-            unknown = [n for n in names if n not in units]
-            if unknown:
-                raise CampaignError(f"{option}: unknown parameter(s) {', '.join(unknown)}; the circuit "
-                                    f"{circuit.string} has {', '.join(circuit.param_names)}")
-        not_ohm = [n for n in arrhenius_law or () if units[n] != "ohm"]
-        if not_ohm:
-            raise CampaignError(f"arrhenius_law: {', '.join(not_ohm)} is not a resistance (ohm); an Arrhenius law "
-                                "is fitted to resistances")
+        try:
+            check_joint_parameters(load_circuit(circuit_name).circuit, list(shared or ()), list(arrhenius_law or ()),
+                                   arrhenius_option="arrhenius_law")
+        except FitError as exc:
+            raise CampaignError(str(exc)) from None
 
 
 def _items(checkpoints: list[Checkpoint], file_defaults: dict[str, Any],
@@ -594,11 +591,13 @@ def _joint_fit_of_cell(joint, checkpoints, items, fits, ok, shared, smooth, fit_
                for i, r in zip(ok, templates)]
     extra = {k: fit_options[k] for k in ("fixed", "bounds") if fit_options.get(k) is not None}
     if arrhenius_law:
+        from ..series.joint import MIN_LAW_TEMPERATURES
+
         temperatures = [checkpoints[i].temperature_K for i in ok]
-        if len(set(temperatures)) < 3:  # checkpoints left out of the joint fit can leave too few
+        if len(set(temperatures)) < MIN_LAW_TEMPERATURES:  # checkpoints left out of the joint fit can leave too few
             warnings.warn(f"arrhenius_law: cell {checkpoints[ok[0]].cell!r} has {len(set(temperatures))} different "
-                          "temperatures among the checkpoints fitted jointly (3 needed): its rows keep their own fits",
-                          CampaignWarning, stacklevel=3)
+                          f"temperatures among the checkpoints fitted jointly ({MIN_LAW_TEMPERATURES} needed): its rows "
+                          "keep their own fits", CampaignWarning, stacklevel=3)
             return None
         extra.update(arrhenius=tuple(arrhenius_law), temperatures_K=temperatures)
     # its verdicts are warned below, with what the table does about them

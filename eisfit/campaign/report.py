@@ -238,8 +238,7 @@ def campaign_report(camp, figures: Mapping[str, str] | None = None) -> str:
     if getattr(camp, "joint", None) is not None:
         # ---- series analysis (eisfit.series): shared vs independent, smoothing ----
         lines += ["", "## Joint fit across checkpoints", ""]
-        joints = camp.joint.items() if isinstance(camp.joint, dict) else [(None, camp.joint)]
-        for cell, joint in joints:
+        for cell, joint in camp.joint_fits():
             if cell is not None:
                 lines += [f"Cell {cell}:"]
             lines += joint.summary_lines() or ["Joint fit without shared parameters or smoothing."]

@@ -105,6 +105,13 @@ class CampaignResult:
             return self.joint.get(cell)
         return self.joint
 
+    def joint_fits(self) -> list[tuple[str | None, Any]]:
+        """(cell, joint fit) of every joint fit, the cell None for a single-cell campaign's;
+        empty without ``shared=``, ``smooth=`` or ``arrhenius_law=``."""
+        if isinstance(self.joint, dict):
+            return list(self.joint.items())
+        return [] if self.joint is None else [(None, self.joint)]
+
     @property
     def sharing(self):
         """Evidence for the shared parameters: dict with chisq_shared, chisq_independent,

@@ -475,8 +475,8 @@ def joint_fit(
     fixed = {k: float(v) for k, v in (fixed or {}).items()}
     shared = list(shared or [])
     arrhenius = [arrhenius] if isinstance(arrhenius, str) else list(arrhenius or [])
-    _check_names(names, shared, fixed, bounds, arrhenius)
-    law_t = _law_temperatures(circuit, arrhenius, temperatures_K, arrhenius_form, len(spectra))
+    check_joint_parameters(circuit, shared, arrhenius, fixed, bounds)
+    law_t = _law_temperatures(arrhenius, temperatures_K, arrhenius_form, len(spectra))
     lam_spec = _smooth_spec(smooth)
     starts = _start_values(spectra, defn, start_values, weighting, sigma, fixed, bounds, names)
     layout = _layout(defn, names, fixed, shared, bounds, arrhenius, law_t, arrhenius_form)
@@ -550,18 +550,16 @@ def _law_starts(layout: _Layout, p_ind: np.ndarray) -> np.ndarray:
 ARRHENIUS_FORMS = ("sigmaT", "sigma")
 
 
-def _law_temperatures(circuit, arrhenius: list[str], temperatures_K, form: str, k: int) -> np.ndarray | None:
+MIN_LAW_TEMPERATURES = 3  # an Arrhenius law (two parameters) across fewer temperatures would not be tested
+
+
+def _law_temperatures(arrhenius: list[str], temperatures_K, form: str, k: int) -> np.ndarray | None:
     """The checkpoints' temperatures (K) when parameters follow an Arrhenius law; FitError
-    when they cannot (no, too few or bad temperatures, a parameter not in ohm)."""
+    when they cannot (an unknown form; no, too few or bad temperatures)."""
     if not arrhenius:
         return None
     if form not in ARRHENIUS_FORMS:
         raise FitError(f"arrhenius_form must be 'sigmaT' or 'sigma', got {form!r}")
-    units = dict(zip(circuit.param_names, circuit.param_units))
-    not_ohm = [n for n in arrhenius if units.get(n) != "ohm"]
-    if not_ohm:
-        raise FitError(f"arrhenius: {', '.join(not_ohm)} is not a resistance (ohm); an Arrhenius law is fitted "
-                       "to resistances")
     if temperatures_K is None:
         raise FitError("arrhenius needs temperatures_K: one temperature (K) per spectrum")
     t = np.asarray(temperatures_K, dtype=float).reshape(-1)
@@ -569,9 +567,9 @@ def _law_temperatures(circuit, arrhenius: list[str], temperatures_K, form: str, 
         raise FitError(f"temperatures_K: {t.size} temperatures for {k} spectra")
     if not (np.all(np.isfinite(t)) and np.all(t > 0)):
         raise FitError("temperatures_K must be finite and > 0 K (give kelvin, not Celsius)")
-    if np.unique(t).size < 3:
-        raise FitError(f"an Arrhenius law across the checkpoints needs at least 3 different temperatures, "
-                       f"got {np.unique(t).size}")
+    if np.unique(t).size < MIN_LAW_TEMPERATURES:
+        raise FitError(f"an Arrhenius law across the checkpoints needs at least {MIN_LAW_TEMPERATURES} different "
+                       f"temperatures, got {np.unique(t).size}")
     return t
 
 
@@ -592,8 +590,18 @@ def _smoothed_fit(problem, base, lam_spec, robust, n_res, q, max_iter):
 
 
 # --------------------------------------------------------------------------- helpers
-def _check_names(names, shared, fixed, bounds, arrhenius=()) -> None:
-    for what, given in (("shared", shared), ("fixed", fixed), ("bounds", bounds or {}), ("arrhenius", arrhenius)):
+def check_joint_parameters(circuit, shared: Sequence[str] = (), arrhenius: Sequence[str] = (),
+                           fixed: Mapping[str, float] | None = None, bounds: Mapping[str, Any] | None = None,
+                           arrhenius_option: str = "arrhenius") -> None:
+    """FitError unless the parameters named for a joint fit of ``circuit`` can take those
+    parts: every name is the circuit's, none is named twice, none both shared and fixed,
+    and an Arrhenius-law parameter is a resistance (ohm) neither shared nor fixed.
+    ``arrhenius_option``: what the caller calls the Arrhenius names (in messages). Run by
+    :func:`joint_fit`, and by a campaign before its first fit."""
+    names = list(circuit.param_names)
+    fixed = fixed or {}
+    for what, given in (("shared", shared), ("fixed", fixed), ("bounds", bounds or {}),
+                        (arrhenius_option, arrhenius)):
         unknown = sorted(set(given) - set(names))
         if unknown:
             raise FitError(f"{what}: unknown parameter(s) {', '.join(unknown)}; "
@@ -602,11 +610,17 @@ def _check_names(names, shared, fixed, bounds, arrhenius=()) -> None:
     if both:
         raise FitError(f"parameter(s) {', '.join(both)} cannot be both shared and fixed")
     if len(set(shared)) != len(shared) or len(set(arrhenius)) != len(arrhenius):
-        raise FitError(f"{'shared' if len(set(shared)) != len(shared) else 'arrhenius'}: a parameter is named twice")
+        raise FitError(f"{'shared' if len(set(shared)) != len(shared) else arrhenius_option}: "
+                       "a parameter is named twice")
     for other, given in (("shared", shared), ("fixed", fixed)):
         both = sorted(set(arrhenius) & set(given))
         if both:
             raise FitError(f"parameter(s) {', '.join(both)} cannot both follow an Arrhenius law and be {other}")
+    units = dict(zip(names, circuit.param_units))
+    not_ohm = [n for n in arrhenius if units[n] != "ohm"]
+    if not_ohm:
+        raise FitError(f"{arrhenius_option}: {', '.join(not_ohm)} is not a resistance (ohm); an Arrhenius law is "
+                       "fitted to resistances")
 
 
 def _smooth_spec(smooth) -> None | str | float:
