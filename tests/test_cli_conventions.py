@@ -544,17 +544,42 @@ def _slow_campaign(folder: Path, n: int = SLOW_N) -> None:
     data_folder(folder, n)
 
 
+# `eisfit campaign` run as `python -m eisfit` does, with a pause after each chunk's fits are
+# stored (cache pack written, rows streamed): a test that acts on the first stored chunk then
+# finds the campaign still running, however fast or loaded the machine
+_PAUSED_CAMPAIGN = """
+import signal, sys, time
+import eisfit.campaign.runner as runner
+from eisfit.cli import main
+signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C as in a terminal, also under a backgrounded pytest (SIGINT ignored)
+stored = runner._collect
+def paused(*args, **kwargs):
+    try:
+        return stored(*args, **kwargs)
+    finally:
+        time.sleep(CHUNK_PAUSE_S)
+runner._collect = paused
+main(sys.argv[1:], prog_name="eisfit")
+"""
+CHUNK_PAUSE_S = 0.5
+
+
+def _campaign_process(args: list, **popen) -> subprocess.Popen:
+    """``eisfit campaign ARGS`` in a child process whose campaign pauses after each stored chunk."""
+    code = _PAUSED_CAMPAIGN.replace("CHUNK_PAUSE_S", repr(CHUNK_PAUSE_S))
+    return subprocess.Popen([sys.executable, "-c", code, "campaign", *[str(a) for a in args]], cwd=REPO,
+                            env={**os.environ, "MPLBACKEND": "Agg"}, **popen)
+
+
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc (Linux) to list child processes")
 def test_no_orphan_workers_after_the_main_process_is_killed(tmp_path):
     folder = tmp_path / "data"
     _slow_campaign(folder)
     cache = tmp_path / "out" / ".eisfit-cache"
-    proc = subprocess.Popen([sys.executable, "-m", "eisfit", "campaign", str(folder), "--jobs", "2",
-                             "--out", str(tmp_path / "out"), "--no-progress"],
-                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-                            env={**os.environ, "MPLBACKEND": "Agg"})
+    proc = _campaign_process([folder, "--jobs", "2", "--out", tmp_path / "out", "--no-progress"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     children: set[int] = set()
-    main_cmdline = _cmdline(proc.pid)
+    main_cmdline = _started_cmdline(proc)
 
     def is_worker(pid: int) -> bool:  # spawned (multiprocessing's entry) or forked (the same command)
         cmdline = _cmdline(pid)
@@ -588,7 +613,7 @@ def test_no_orphan_figure_workers_after_the_main_process_is_killed(tmp_path):
                              "--out", str(out), "--no-progress", "--no-cache"],
                             cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
                             env={**os.environ, "MPLBACKEND": "Agg"})
-    main_cmdline = _cmdline(proc.pid)
+    main_cmdline = _started_cmdline(proc)
     drawing: list[int] = []
     try:
         deadline = time.monotonic() + 120
@@ -623,6 +648,18 @@ def _end_all(proc, pids) -> None:
         proc.kill()
 
 
+def _started_cmdline(proc: subprocess.Popen) -> str:
+    """The command line of the campaign process ``proc`` once it runs (just after Popen it
+    can still be the forked test process, whose command line no worker shares)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and proc.poll() is None:
+        line = _cmdline(proc.pid)
+        if "campaign" in line:
+            return line
+        time.sleep(0.01)
+    raise AssertionError("the campaign process did not start")
+
+
 def _cmdline(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
@@ -635,10 +672,8 @@ def test_killed_campaign_leaves_the_finished_rows_in_summary_csv(tmp_path):
     folder = tmp_path / "data"
     _slow_campaign(folder)
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "eisfit", "campaign", str(folder), "--jobs", "2",
-                             "--out", str(out), "--no-progress", "--no-cache"],
-                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env={**os.environ, "MPLBACKEND": "Agg"})
+    proc = _campaign_process([folder, "--jobs", "2", "--out", out, "--no-progress", "--no-cache"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and proc.poll() is None:
@@ -661,10 +696,8 @@ def test_interrupted_campaign_writes_what_it_finished(tmp_path):
     folder = tmp_path / "data"
     _slow_campaign(folder)
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "eisfit", "campaign", str(folder), "--jobs", "2",
-                             "--out", str(out), "--no-progress"],
-                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "MPLBACKEND": "Agg"})
+    proc = _campaign_process([folder, "--jobs", "2", "--out", out, "--no-progress"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and proc.poll() is None:
