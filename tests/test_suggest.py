@@ -361,6 +361,25 @@ def test_a_candidate_rejected_as_unresolved_has_its_smaller_variant_fitted(noise
     assert sug.best_fit.n_free <= truth.n_free, sug.explain()
 
 
+@pytest.mark.parametrize("noise_seed", [1, 5])  # before: L0-R0-p(CPE1,R1-Wo1) at 1.21x and 1.19x the optimum
+def test_an_unresolved_double_layer_cpe_has_its_ideal_variant_fitted_whatever_its_exponent(noise_seed):
+    """On these noise seeds the CPE candidate's optimum has n2 = 0.6-0.7 absorbing the
+    diffusion, with its CPE unresolved: below the exponent (0.9) that used to call for the
+    ideal C, so the data's own circuit was never fitted and a smaller one with systematic
+    residuals was suggested. An unresolved CPE now calls for its C variant as well."""
+    f = np.logspace(6, -2, 65)
+    s = synthetic(RANDLES_C, RANDLES_C_VALUES, seed=noise_seed, f=f)
+    truth = eisfit.fit(s, RANDLES_C, initial=dict(zip(Circuit(RANDLES_C).param_names, RANDLES_C_VALUES)),
+                       starts=1, kk=False, profile=False, drop_inductive=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sug = suggest_circuit(s)
+    cpe_fit = sug.fits["L0-R0-p(R1,CPE1)-p(CPE2,R2-Wo2)"]
+    assert cpe_fit.values["CPE2_1"] < 0.9
+    assert sug.best == RANDLES_C, sug.explain()
+    assert sug.best_fit.chisq == pytest.approx(truth.chisq, rel=1e-4)
+
+
 def test_the_common_choice_fits_the_candidates_in_batches_with_the_results_of_single_fits(monkeypatch):
     """choose_common_circuit fits each candidate to the spectra that lack it in one batch;
     the choice and every spectrum's criterion are those of the fits one by one."""
