@@ -16,7 +16,9 @@ The search fits the circuits the features point to smallest first, goes on up to
 :data:`LARGER_PARAMS` parameters beyond the first adequate one (the criterion decides),
 and adds neighbours (one arc more or fewer, a series L, R0 toggled, a CPE -> C) while
 nothing is adequate, and the smaller variants of every candidate rejected as unresolved
-(:meth:`_Search._refinements`): 3-12 candidate fits per spectrum (:data:`MAX_FITS`).
+(:meth:`_Search._refinements`): 3-12 candidate fits per spectrum (:data:`MAX_FITS`), and
+beyond that budget the series-L variants (at most :data:`INDUCTANCE_PROPOSALS`) of leading
+candidates whose residuals call for a lead inductance (:func:`series_inductance_gain`).
 
 The lack-of-fit ratio and the unresolved test are computed here from the fit result
 and the Lin-KK noise level (:func:`lack_of_fit_ratio`, :func:`unresolved_parameters`);
@@ -42,6 +44,7 @@ from .analysis.derived import ArcSpec, arc_tau_s
 from .analysis.quality import MISFIT_RATIO, kk_noise_level, lack_of_fit_ratio as quality_lack_of_fit_ratio
 from .errors import DataError, EisfitError, FitError
 from .model import load_circuit
+from .model.weighting import residual_scales
 from .spectrum import Spectrum, as_spectrum, not_a_spectrum_hint
 
 __all__ = ["suggest_circuit", "CircuitSuggestion", "fit_auto", "lack_of_fit_ratio",
@@ -54,6 +57,8 @@ TAU_UNRESOLVED_DECADES = 1.0  # a time constant this far outside the measured ra
 BIC_TIE = 2.0  # candidates within this of the best criterion count as equally supported
 LARGER_PARAMS = 3  # after an adequate candidate, circuits up to 3 parameters larger are still fitted
 MAX_FITS = 12  # candidate fits of the automatic search (user candidates are all fitted)
+INDUCTANCE_LEADS = 3  # leading candidates whose residuals are tested for a missing series L
+INDUCTANCE_PROPOSALS = 2  # their L variants fitted on that evidence, beyond MAX_FITS
 PEAK_MIN_FRACTION = 0.04  # a DRT peak with less than 4 % of R_pol does not count as an arc
 MAX_ARCS = 3
 R0_SMALL = 0.02  # DRT R_inf below 2 % of max|Z|: blocking candidates are also tried without R0
@@ -270,6 +275,26 @@ def lack_of_fit_ratio(result, evidence: SpectrumEvidence) -> float:
     return quality_lack_of_fit_ratio(result.z, result.z_fit, result.n_free, evidence.noise_level)
 
 
+def series_inductance_gain(result) -> float:
+    """How much a series inductance L >= 0 added to the fit ``result`` would lower its
+    chi-square, in units of its s^2 = chisq / dof, every other parameter held (a score
+    test: the least-squares L of the weighted imaginary residuals against omega*L; 0 where
+    they ask for a negative L, or where the weights are not known here, ``sigma``). A lower
+    bound of what the refitted circuit with L gains."""
+    weighting = result.settings.get("weighting", "modulus")
+    if weighting == "sigma" or result.dof <= 0 or not result.chisq > 0:
+        return 0.0
+    z, z_fit = np.asarray(result.z, complex), np.asarray(result.z_fit, complex)
+    _, s_imag = residual_scales(z, weighting, z_model=z_fit)
+    omega = 2 * math.pi * np.asarray(result.frequency, float)
+    w = 1.0 / s_imag**2
+    push = float(np.sum(w * omega * (z - z_fit).imag))  # -1/2 d chisq / d L at L = 0
+    if not (push > 0 and np.isfinite(push)):
+        return 0.0
+    drop = push**2 / float(np.sum(w * omega**2))
+    return drop / (result.chisq / result.dof)
+
+
 def unresolved_parameters(result) -> list[str]:
     """Parameters of ``result`` the data cannot inform (issue 13's ``unresolved:<name>``).
 
@@ -444,7 +469,8 @@ def suggest_circuit(
         neighbourhood search. A list that contains ``"auto"`` adds the automatic ones.
     criterion : ``"bic"`` (default) or ``"aic"`` (both as in :class:`~eisfit.FitResult`).
     library : also fit every circuit of the library (``eisfit circuits``).
-    max_fits : limit on the automatic search's fits.
+    max_fits : limit on the automatic search's fits (beyond it, at most
+        ``INDUCTANCE_PROPOSALS`` series-L variants that the residuals call for).
     lack_of_fit_limit : residual / noise ratio above which a candidate is rejected.
     area_cm2 : electrode area, cm2, for the role assignment (capacitance per area) and
         passed to the fits.
@@ -613,6 +639,7 @@ class _Search:
                 break
             self._evaluate_shape(s)
             n_fits += 1
+        proposed = self._fit_inductance_proposals(INDUCTANCE_PROPOSALS)
         for _ in range(6):
             lead = self._leading_shapes()
             if not lead or n_fits >= max_fits:
@@ -634,7 +661,32 @@ class _Search:
             pending = [r for r in self._refinements() if circuit_from_shape(r) not in self.seen]
             if size is not None and self._leading_shapes()[:1] == lead[:1] and not pending:
                 break
+        self._fit_inductance_proposals(INDUCTANCE_PROPOSALS - proposed)
         self.reseed()
+
+    def _fit_inductance_proposals(self, at_most: int) -> int:
+        """Fit the series-L variants of the leading candidates whose residuals call for a
+        lead inductance (:func:`series_inductance_gain` above the BIC's price of one more
+        parameter, ln(2N)), at most ``at_most`` of them, beyond the search's budget: an
+        inductance of cables at MHz hides under the first arc (no Z'' > 0), and the initial
+        candidates often spend the whole budget before any neighbour is tried (Randles
+        spectra with a lead L: the L circuits were never fitted on 4 of 20, and a circuit
+        with an extra arc, or none adequate, was suggested). Returns the fits made."""
+        if at_most <= 0:
+            return 0
+        table = self.ranked_table()
+        proposals = []
+        for key in list(table["circuit"])[:INDUCTANCE_LEADS]:
+            shape, res = self.seen.get(key), self.fits.get(key)
+            if shape is None or res is None or shape.inductor:
+                continue
+            if series_inductance_gain(res) > math.log(2 * res.n_points):
+                variant = dataclasses.replace(shape, inductor=True)
+                if circuit_from_shape(variant) not in self.seen:
+                    proposals.append(variant)
+        for variant in proposals[:at_most]:
+            self._evaluate_shape(variant)
+        return min(len(proposals), at_most)
 
     def _adequate_size(self) -> int | None:
         """Parameters of the chosen candidate when it is adequate, else None."""

@@ -19,8 +19,8 @@ from eisfit.errors import EisfitError, FitError
 from eisfit.fitting.flags import explain_flag
 from eisfit.model import Circuit
 from eisfit.selection import (CircuitShape, assign_roles, choose_common_circuit, circuit_from_shape,
-                              lack_of_fit_ratio, spectrum_evidence, suggest_circuit,
-                              unresolved_parameters)
+                              lack_of_fit_ratio, series_inductance_gain, spectrum_evidence,
+                              suggest_circuit, unresolved_parameters)
 
 F = np.logspace(7, -2, 73)  # the headline garnet arcs lie inside 10 MHz - 10 mHz
 TWO_ARCS = "R0-p(R1,CPE1)-p(R2,CPE2)"
@@ -376,6 +376,44 @@ def test_an_unresolved_double_layer_cpe_has_its_ideal_variant_fitted_whatever_it
         sug = suggest_circuit(s)
     cpe_fit = sug.fits["L0-R0-p(R1,CPE1)-p(CPE2,R2-Wo2)"]
     assert cpe_fit.values["CPE2_1"] < 0.9
+    assert sug.best == RANDLES_C, sug.explain()
+    assert sug.best_fit.chisq == pytest.approx(truth.chisq, rel=1e-4)
+
+
+def test_series_inductance_gain_is_a_lower_bound_of_what_the_l_circuit_gains():
+    """The score test for a missing lead inductance: large where the data hold one (and
+    at most what refitting with L0 gains, in s^2), small where they do not."""
+    f = np.logspace(6, -1, 50)
+    values = [12.0, 300.0, 2e-8, 0.85]
+    for l0, large in ((1e-6, True), (0.0, False)):
+        s = synthetic("L0-R0-p(R1,CPE1)", [l0, *values], seed=3, f=f)
+        without = eisfit.fit(s, "R0-p(R1,CPE1)", drop_inductive=False, kk=False)
+        gain = series_inductance_gain(without)
+        with_l = eisfit.fit(s, "L0-R0-p(R1,CPE1)", drop_inductive=False, kk=False)
+        s2 = without.chisq / without.dof
+        assert gain * s2 <= (without.chisq - with_l.chisq) * (1 + 1e-6) + 1e-12
+        assert (gain > math.log(2 * without.n_points)) is large, gain
+    unit = eisfit.fit(s, "R0-p(R1,CPE1)", drop_inductive=False, kk=False, weighting="unit")
+    assert series_inductance_gain(unit) >= 0.0
+
+
+# a Randles branch with an ideal double layer behind a lead inductance of 2 ohm at 1 MHz
+# (25 % of R0), hidden under the first arc (no Z'' > 0): the initial candidates spent the
+# search's budget, no L circuit was fitted, and a three-arc circuit at 1.7-2.5x the
+# optimum's chi-square was suggested (6 of 6 noise seeds)
+HIDDEN_L = [3.18e-07, 7.801, 423.6, 9.398e-08, 0.8487, 2.293e-06, 691.5, 1811.0, 0.5134]
+
+
+@pytest.mark.parametrize("noise_seed", [0, 3])
+def test_a_lead_inductance_hidden_under_the_first_arc_is_found(noise_seed):
+    f = np.logspace(6, -2, 65)
+    s = synthetic(RANDLES_C, HIDDEN_L, seed=noise_seed, f=f)
+    assert np.all(s.z.imag < 0)  # nothing inductive to see in the data
+    truth = eisfit.fit(s, RANDLES_C, initial=dict(zip(Circuit(RANDLES_C).param_names, HIDDEN_L)),
+                       starts=1, kk=False, profile=False, drop_inductive=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sug = suggest_circuit(s)
     assert sug.best == RANDLES_C, sug.explain()
     assert sug.best_fit.chisq == pytest.approx(truth.chisq, rel=1e-4)
 
