@@ -788,8 +788,11 @@ def plot_drt(result, ax=None, fit=None):
             ax.plot(peaks["tau_s"][~resolved], peaks["gamma_ohm"][~resolved], "v", mfc="none", color="C3", ms=6,
                     label="not resolved")
         for k, (_, row) in enumerate(peaks.sort_values("tau_s").iterrows()):
+            # a resolved peak: its process's resistance (with its side lobes); a side lobe: its
+            # own area, in parentheses (counted in its owner's)
+            r_label = f"{row['R_process_ohm']:.3g} Ω" if row["resolved"] else f"({row['R_ohm']:.3g} Ω)"
             ax.annotate(
-                f"{row['R_ohm']:.3g} Ω\n{format_value(row['f_Hz'], None, 'Hz', 3)}",
+                f"{r_label}\n{format_value(row['f_Hz'], None, 'Hz', 3)}",
                 (row["tau_s"], row["gamma_ohm"]),
                 textcoords="offset points", xytext=(0, 6 + (_PEAK_LABEL_STEP_PT if k % 2 else 0)), ha="center",
                 fontsize=7,

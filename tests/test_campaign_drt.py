@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 import eisfit
+from eisfit.analysis.drt import process_areas
 from eisfit.campaign.drt import KK_WARNING, major_peaks, track_peaks
 from eisfit.model import Circuit
 
@@ -43,6 +44,8 @@ def test_two_tracked_peaks_follow_the_true_arcs(sample_camp):
         assert np.allclose(table[f"drt_peak{k}_f_Hz"], 1 / (2 * np.pi * table[f"drt_peak{k}_tau_s"]))
         # peak areas: the arc resistances within 20 % (ripples split off or add a little area)
         assert np.allclose(table[f"drt_peak{k}_R_ohm"], truth[f"R{k}"], rtol=0.2)
+    # the interface peak's own area reads 5-8 % low (side lobes); with them, within 3.2 %
+    assert np.allclose(table["drt_peak2_R_process_ohm"], truth["R2"], rtol=0.05)
     assert not table["drt_kk_warning"].any()
     assert (table["drt_lambda"] > 0).all()
     assert len(sample_camp.drts) == len(sample_camp.checkpoints)
@@ -95,9 +98,10 @@ def test_kk_failing_checkpoint_is_warned(tmp_path):
 
 def _fake_drt(taus, areas, resolved=None):
     """A stand-in DRTResult with the given peaks (tau in s, area in ohm)."""
+    resolved = [True] * len(taus) if resolved is None else resolved
     peaks = pd.DataFrame({"tau_s": taus, "f_Hz": 1 / (2 * np.pi * np.asarray(taus)),
                           "gamma_ohm": np.asarray(areas) / 2.0, "R_ohm": areas,
-                          "resolved": [True] * len(taus) if resolved is None else resolved})
+                          "R_process_ohm": process_areas(areas, resolved), "resolved": resolved})
     return SimpleNamespace(peaks=peaks, gamma_ohm=np.asarray(areas) / 2.0, r_pol_ohm=float(sum(areas)),
                            kk_passed=True, lambda_=1e-2)
 

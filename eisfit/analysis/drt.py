@@ -204,12 +204,15 @@ class DRTResult:
     lambda_ : regularisation strength used (dimensionless, see module docstring).
     lambda_rule : how it was chosen: ``"gcv"`` or ``"user"``.
     peaks : DataFrame with ``tau_s``, ``f_Hz`` (= 1/(2 pi tau)), ``gamma_ohm``, ``R_ohm``
-        (area of the peak, split at the minima between peaks) and ``resolved`` (False: a
-        monotone tail of the larger neighbouring peak fits the data as well, see
+        (area of the peak, split at the minima between peaks), ``R_process_ohm`` (a resolved
+        peak's area plus those of the unresolved peaks it owns: the estimate of its process's
+        resistance, see :func:`process_areas`; NaN for unresolved peaks) and ``resolved``
+        (False: a monotone tail of the larger neighbouring peak fits the data as well, see
         :func:`_resolved`: a side lobe or shoulder, not evidence of a process), ordered by tau. Only peaks
         inside the measured tau range (widened by a quarter decade each side) are processes;
     peaks_outside : the other peaks (same columns): their areas still count in ``r_pol_ohm``
-        (``peaks.R_ohm.sum() + peaks_outside.R_ohm.sum() == r_pol_ohm``).
+        (``peaks.R_ohm.sum() + peaks_outside.R_ohm.sum() == r_pol_ohm``; the
+        ``R_process_ohm`` of both tables together sum to the same).
     frequency : Hz; z_model : the model at those frequencies, ohm.
     residuals_real, residuals_imag : (Z - Z_model)/|Z|, real and imaginary parts (fractions).
     kk_passed, kk_max_residual_pct : outcome of :func:`eisfit.kk_test` on the same data
@@ -443,12 +446,13 @@ def peak_nodes(tau_s: np.ndarray, gamma: np.ndarray, local_scale_ohm: Any = None
 
 def peak_table(tau_s: np.ndarray, gamma: np.ndarray, nodes: Sequence[int], resolved: Sequence[bool]) -> "Any":
     """The peaks at grid indices ``nodes`` as a DataFrame (tau_s, f_Hz, gamma_ohm, R_ohm,
-    resolved), ordered by tau.
+    R_process_ohm, resolved), ordered by tau.
 
     Each position is refined by a parabola through the three grid points around it (in
     ln tau). The area of each peak is the integral of gamma between the minima that
     separate it from its neighbours (a minimum grid node's area is shared half and half);
     the areas sum to the polarisation resistance. ``resolved``: see :func:`_resolved`.
+    ``R_process_ohm``: see :func:`process_areas`.
     """
     import pandas as pd
 
@@ -462,9 +466,43 @@ def peak_table(tau_s: np.ndarray, gamma: np.ndarray, nodes: Sequence[int], resol
             "f_Hz": 1.0 / (2.0 * math.pi * tau),
             "gamma_ohm": np.array([gp for _, gp in refined], dtype=float),
             "R_ohm": np.array(peak_areas, dtype=float),
+            "R_process_ohm": process_areas(peak_areas, resolved),
             "resolved": np.array(resolved, dtype=bool),
         }
     )
+
+
+def process_areas(areas: Sequence[float], resolved: Sequence[bool]) -> np.ndarray:
+    """The resistance of the process of each resolved peak (ohm): its own area plus those of
+    the peaks not resolved from it (side lobes and shoulders, ``resolved`` False), each of
+    which goes to the resolved peak reached towards its larger neighbour (the one it is not
+    resolved from, :func:`_monotone_run`), else the other way; NaN for the unresolved peaks.
+    The ringing of the regularisation moves a few % of an arc's resistance into side lobes
+    a decade away: two ZARCs of 100 and 300 ohm (n = 0.8-0.95, 0.5 % noise) had peak areas
+    of 89-100 and 282-292 ohm, and processes of 100-102 and 299-302 ohm."""
+    areas = [float(a) for a in areas]
+    out = np.array([a if ok else math.nan for a, ok in zip(areas, resolved)], dtype=float)
+    for j, ok in enumerate(resolved):
+        if ok:
+            continue
+        left = areas[j - 1] if j > 0 else -1.0
+        right = areas[j + 1] if j + 1 < len(areas) else -1.0
+        first = 1 if right >= left else -1
+        owner = _nearest_resolved(resolved, j, first)
+        if owner is None:
+            owner = _nearest_resolved(resolved, j, -first)
+        if owner is not None:
+            out[owner] += areas[j]
+    return out
+
+
+def _nearest_resolved(resolved: Sequence[bool], j: int, step: int) -> int | None:
+    k = j + step
+    while 0 <= k < len(resolved):
+        if resolved[k]:
+            return k
+        k += step
+    return None
 
 
 def _resolved(system: _System, p: np.ndarray, lam: float, use_l: bool, use_c: bool,

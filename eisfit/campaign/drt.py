@@ -155,8 +155,9 @@ def _align(a: list[float], b: list[float], gate: float) -> list[tuple[int, int]]
 # ---- table, CSV, report ---------------------------------------------------------
 
 def drt_columns(drts: Sequence[Any]) -> list[dict[str, Any]]:
-    """Per checkpoint: ``drt_peak<k>_tau_s`` (s), ``_f_Hz`` (Hz), ``_R_ohm`` (ohm) for every
-    track k (NaN where the track has no peak), ``drt_n_peaks`` (major peaks),
+    """Per checkpoint: ``drt_peak<k>_tau_s`` (s), ``_f_Hz`` (Hz), ``_R_ohm`` (the peak's area,
+    ohm), ``_R_process_ohm`` (with the side lobes and shoulders it owns, ohm; see
+    :func:`eisfit.analysis.drt.process_areas`) for every track k (NaN where the track has no peak), ``drt_n_peaks`` (major peaks),
     ``drt_lambda``, ``drt_kk_warning`` (True when the KK test of the points failed)."""
     tracks = track_peaks(drts)
     rows = []
@@ -166,8 +167,8 @@ def drt_columns(drts: Sequence[Any]) -> list[dict[str, Any]]:
         for t, members in enumerate(tracks, start=1):
             i = members.get(k)
             hit = peaks is not None and i is not None
-            for col, key in (("tau_s", "tau_s"), ("f_Hz", "f_Hz"), ("R_ohm", "R_ohm")):
-                row[f"drt_peak{t}_{col}"] = float(peaks[key].iloc[i]) if hit else math.nan
+            for col in ("tau_s", "f_Hz", "R_ohm", "R_process_ohm"):
+                row[f"drt_peak{t}_{col}"] = float(peaks[col].iloc[i]) if hit else math.nan
         row["drt_n_peaks"] = len(peaks) if peaks is not None else math.nan
         row["drt_lambda"] = res.lambda_ if res is not None else math.nan
         row["drt_kk_warning"] = (not res.kk_passed) if res is not None else None
@@ -178,7 +179,7 @@ def drt_columns(drts: Sequence[Any]) -> list[dict[str, Any]]:
 def drt_peaks_table(camp) -> Any:
     """Every DRT peak of every checkpoint (long format) with its track number
     (``track`` 0 = minor peak, not tracked): label, time_h, cycle, checkpoint,
-    track, tau_s, f_Hz, gamma_ohm, R_ohm, resolved, major, lambda, kk_passed."""
+    track, tau_s, f_Hz, gamma_ohm, R_ohm, R_process_ohm, resolved, major, lambda, kk_passed."""
     import pandas as pd
 
     drts = camp.drts or []
@@ -196,11 +197,12 @@ def drt_peaks_table(camp) -> Any:
             t = track_of.get((k, int(hit[0]))) if hit.size else None
             rows.append({"label": c.label, "time_h": c.time_h, "cycle": c.cycle, "checkpoint": k,
                          "track": t or 0, "tau_s": p["tau_s"], "f_Hz": p["f_Hz"],
-                         "gamma_ohm": p["gamma_ohm"], "R_ohm": p["R_ohm"], "resolved": bool(p["resolved"]),
+                         "gamma_ohm": p["gamma_ohm"], "R_ohm": p["R_ohm"], "R_process_ohm": p["R_process_ohm"],
+                         "resolved": bool(p["resolved"]),
                          "major": bool(hit.size),
                          "lambda": res.lambda_, "kk_passed": res.kk_passed})
     columns = ["label", "time_h", "cycle", "checkpoint", "track", "tau_s", "f_Hz", "gamma_ohm",
-               "R_ohm", "resolved", "major", "lambda", "kk_passed"]
+               "R_ohm", "R_process_ohm", "resolved", "major", "lambda", "kk_passed"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -244,7 +246,8 @@ def _track_lines(camp) -> list[str]:
                 if np.isfinite(row[f"drt_peak{t}_tau_s"])]
         first, last = seen[0], seen[-1]
         out.append(f"- DRT peak {t}: tau {first[1][f'drt_peak{t}_tau_s']:.3g} -> "
-                   f"{last[1][f'drt_peak{t}_tau_s']:.3g} s, R {first[1][f'drt_peak{t}_R_ohm']:.3g} -> "
-                   f"{last[1][f'drt_peak{t}_R_ohm']:.3g} ohm ({first[0].label} -> {last[0].label}; "
+                   f"{last[1][f'drt_peak{t}_tau_s']:.3g} s, R {first[1][f'drt_peak{t}_R_process_ohm']:.3g} -> "
+                   f"{last[1][f'drt_peak{t}_R_process_ohm']:.3g} ohm with its side lobes "
+                   f"({first[0].label} -> {last[0].label}; "
                    f"present at {len(seen)} of {len(rows)} checkpoints)")
     return out
