@@ -347,15 +347,20 @@ RANDLES_C = "L0-R0-p(R1,CPE1)-p(C2,R2-Wo2)"
 RANDLES_C_VALUES = [8.693e-07, 21.94, 2885.0, 2.307e-07, 0.7913, 8.775e-05, 32.29, 26.14, 3.06]
 
 
-@pytest.mark.parametrize("noise_seed", [2, 4])  # before: L0-R0-p(CPE1,R1-Wo1) at 1.25x and 1.1x the optimum
-def test_a_candidate_rejected_as_unresolved_has_its_smaller_variant_fitted(noise_seed):
-    f = np.logspace(6, -2, 65)
-    s = synthetic(RANDLES_C, RANDLES_C_VALUES, seed=noise_seed, f=f)
-    truth = eisfit.fit(s, RANDLES_C, initial=dict(zip(Circuit(RANDLES_C).param_names, RANDLES_C_VALUES)),
+def _suggestion_and_truth(values, noise_seed: int):
+    """suggest_circuit of a noisy RANDLES_C spectrum (1 MHz-10 mHz, 65 points) of ``values``,
+    and the fit of RANDLES_C itself from those values (its optimum)."""
+    s = synthetic(RANDLES_C, values, seed=noise_seed, f=np.logspace(6, -2, 65))
+    truth = eisfit.fit(s, RANDLES_C, initial=dict(zip(Circuit(RANDLES_C).param_names, values)),
                        starts=1, kk=False, profile=False, drop_inductive=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        sug = suggest_circuit(s)
+        return suggest_circuit(s), truth
+
+
+@pytest.mark.parametrize("noise_seed", [2, 4])  # before: L0-R0-p(CPE1,R1-Wo1) at 1.25x and 1.1x the optimum
+def test_a_candidate_rejected_as_unresolved_has_its_smaller_variant_fitted(noise_seed):
+    sug, truth = _suggestion_and_truth(RANDLES_C_VALUES, noise_seed)
     assert "L0-R0-p(R1,CPE1)-p(CPE2,R2-Wo2)" in sug.fits  # the CPE candidate, n2 at 1
     assert sug.best_fit.chisq <= 1.1 * truth.chisq, sug.explain()
     assert sug.best_fit.n_free <= truth.n_free, sug.explain()
@@ -367,13 +372,7 @@ def test_an_unresolved_double_layer_cpe_has_its_ideal_variant_fitted_whatever_it
     diffusion, with its CPE unresolved: below the exponent (0.9) that used to call for the
     ideal C, so the data's own circuit was never fitted and a smaller one with systematic
     residuals was suggested. An unresolved CPE now calls for its C variant as well."""
-    f = np.logspace(6, -2, 65)
-    s = synthetic(RANDLES_C, RANDLES_C_VALUES, seed=noise_seed, f=f)
-    truth = eisfit.fit(s, RANDLES_C, initial=dict(zip(Circuit(RANDLES_C).param_names, RANDLES_C_VALUES)),
-                       starts=1, kk=False, profile=False, drop_inductive=False)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        sug = suggest_circuit(s)
+    sug, truth = _suggestion_and_truth(RANDLES_C_VALUES, noise_seed)
     cpe_fit = sug.fits["L0-R0-p(R1,CPE1)-p(CPE2,R2-Wo2)"]
     assert cpe_fit.values["CPE2_1"] < 0.9
     assert sug.best == RANDLES_C, sug.explain()
@@ -406,14 +405,8 @@ HIDDEN_L = [3.18e-07, 7.801, 423.6, 9.398e-08, 0.8487, 2.293e-06, 691.5, 1811.0,
 
 @pytest.mark.parametrize("noise_seed", [0, 3])
 def test_a_lead_inductance_hidden_under_the_first_arc_is_found(noise_seed):
-    f = np.logspace(6, -2, 65)
-    s = synthetic(RANDLES_C, HIDDEN_L, seed=noise_seed, f=f)
-    assert np.all(s.z.imag < 0)  # nothing inductive to see in the data
-    truth = eisfit.fit(s, RANDLES_C, initial=dict(zip(Circuit(RANDLES_C).param_names, HIDDEN_L)),
-                       starts=1, kk=False, profile=False, drop_inductive=False)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        sug = suggest_circuit(s)
+    sug, truth = _suggestion_and_truth(HIDDEN_L, noise_seed)
+    assert np.all(truth.z.imag < 0)  # nothing inductive to see in the data
     assert sug.best == RANDLES_C, sug.explain()
     assert sug.best_fit.chisq == pytest.approx(truth.chisq, rel=1e-4)
 
