@@ -169,6 +169,21 @@ def test_folder_reads_txt_exports_and_leaves_out_files_no_reader_recognises(tmp_
         load_checkpoints(only_notes)
 
 
+def test_a_folder_whose_data_sit_in_subfolders_says_how_to_take_them(tmp_path):
+    """A campaign reads the files of one folder: one that has only subfolders of data is an
+    error that names them and the glob that takes the files below it (which works)."""
+    _copy(CSVS[:2], tmp_path / "cell" / "week1")
+    (tmp_path / "cell" / ".git").mkdir()  # hidden folders are not named
+    with pytest.raises(CampaignError, match=r"no data file found directly in it .*subfolder\(s\) week1: .*\*\*/\*\.csv"):
+        load_checkpoints(tmp_path / "cell")
+    src = load_checkpoints(str(tmp_path / "cell" / "**" / "*.csv"))
+    assert sorted(c.file for c in src.checkpoints) == sorted(p.name for p in CSVS[:2])
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(CampaignError, match=r"no data file found$"):
+        load_checkpoints(empty)
+
+
 def test_a_cycler_folder_leaves_out_the_steps_of_other_techniques(tmp_path):
     """A cycler writes every step to its own file (GCPL, OCV, PEIS...): in a folder, the
     files of techniques without impedance data are left out with one warning naming them,

@@ -187,6 +187,20 @@ def _is_campaign_file(p: Path) -> bool:
 _SKIP_SUFFIXES = {".toml", ".md", ".json", ".png", ".svg", ".pdf", ".parquet", ".py", ".html", ".ipynb"}
 
 
+def _subfolder_hint(folder: Path | None) -> str:
+    """Where a folder without data files of its own has subfolders: that a campaign reads
+    the files of one folder, and how to take those below it."""
+    if folder is None:
+        return ""
+    subfolders = sorted((d.name for d in folder.iterdir() if d.is_dir() and not d.name.startswith(".")),
+                        key=natural_key)
+    if not subfolders:
+        return ""
+    shown = ", ".join(subfolders[:3]) + (f" and {len(subfolders) - 3} more" if len(subfolders) > 3 else "")
+    return (f" directly in it (a campaign reads the files of one folder; it has the subfolder(s) {shown}: "
+            f"give one of them, or a glob of the files below it, e.g. '{folder}/**/*.csv' in quotes)")
+
+
 def _is_data_file(p: Path) -> bool:
     return p.is_file() and not p.name.startswith(".") and p.suffix.lower() not in _SKIP_SUFFIXES \
         and not _is_campaign_file(p)
@@ -300,7 +314,7 @@ def _from_files(paths: Sequence[Path], folder: Path | None = None,
     out, see :func:`_without_foreign_files`), else as listed; labels are the paths relative
     to ``folder`` or ``names_from`` (a glob's common folder: not absolute paths)."""
     if not paths:
-        raise CampaignError(f"{folder or 'source'}: no data file found")
+        raise CampaignError(f"{folder or 'source'}: no data file found{_subfolder_hint(folder)}")
     paths = sorted(paths, key=lambda p: natural_key(str(p)))
     root = folder if folder is not None else names_from
     displays = [str(p.relative_to(root)) if root is not None else str(p) for p in paths]
