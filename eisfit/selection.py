@@ -857,7 +857,8 @@ def _ideal_variants(shape: CircuitShape, res) -> list[CircuitShape]:
     ideal double layer reached an optimum 2 % below the true circuit's with n2 = 0.64
     absorbing the diffusion (CPE2_0, Wo2_0 and Wo2_1 unresolved), so the C variant, the
     circuit of the data, was never fitted and a smaller one with systematic residuals
-    (1.3x the noise) was suggested (5 of 7 noise seeds)."""
+    (1.3x the noise) was suggested (5 of 8 noise seeds; now 2 of them get the data's
+    circuit, the other 3 leave its diffusion undetermined)."""
     if res is None:
         return []
     k = shape.n_arcs

@@ -551,7 +551,8 @@ _PAUSED_CAMPAIGN = """
 import signal, sys, time
 import eisfit.campaign.runner as runner
 from eisfit.cli import main
-signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C as in a terminal, also under a backgrounded pytest (SIGINT ignored)
+# Ctrl-C as in a terminal, also under a pytest run in the background (which ignores SIGINT)
+signal.signal(signal.SIGINT, signal.default_int_handler)
 stored = runner._collect
 def paused(*args, **kwargs):
     try:
@@ -651,10 +652,11 @@ def _end_all(proc, pids) -> None:
 def _started_cmdline(proc: subprocess.Popen) -> str:
     """The command line of the campaign process ``proc`` once it runs (just after Popen it
     can still be the forked test process, whose command line no worker shares)."""
+    own = _cmdline(os.getpid())
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and proc.poll() is None:
         line = _cmdline(proc.pid)
-        if "campaign" in line:
+        if line and line != own:
             return line
         time.sleep(0.01)
     raise AssertionError("the campaign process did not start")

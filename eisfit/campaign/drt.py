@@ -157,8 +157,9 @@ def _align(a: list[float], b: list[float], gate: float) -> list[tuple[int, int]]
 def drt_columns(drts: Sequence[Any]) -> list[dict[str, Any]]:
     """Per checkpoint: ``drt_peak<k>_tau_s`` (s), ``_f_Hz`` (Hz), ``_R_ohm`` (the peak's area,
     ohm), ``_R_process_ohm`` (with the side lobes and shoulders it owns, ohm; see
-    :func:`eisfit.analysis.drt.process_areas`) for every track k (NaN where the track has no peak), ``drt_n_peaks`` (major peaks),
-    ``drt_lambda``, ``drt_kk_warning`` (True when the KK test of the points failed)."""
+    :func:`eisfit.analysis.drt.process_areas`) for every track k (NaN where the track has no
+    peak), ``drt_n_peaks`` (major peaks), ``drt_lambda``, ``drt_kk_warning`` (True when the
+    KK test of the points failed)."""
     tracks = track_peaks(drts)
     rows = []
     for k, res in enumerate(drts):
