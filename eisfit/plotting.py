@@ -822,6 +822,7 @@ def plot_drt(result, ax=None, fit=None):
     one_line = f"{result.label}  {about}"
     title = one_line if _text_extent_pt(one_line, FONT_PT)[0] <= width_pt else (
         _front_cut(str(result.label), "", width_pt, FONT_PT) + "\n" + about)  # the label is not cut for λ's sake
+    title += "\n" + _drt_series_terms(result)
     caveats = _drt_caveats(getattr(result, "warnings", ()))
     if caveats:  # what eisfit drt warns about belongs on the figure too
         title += "\n" + "; ".join(caveats)
@@ -833,6 +834,19 @@ def plot_drt(result, ax=None, fit=None):
     ax.legend(fontsize=SMALL_PT, loc="upper left", frameon=False, ncols=2)  # two rows in the headroom
     _style(ax)
     return ax
+
+
+def _drt_series_terms(result) -> str:
+    """R_inf, R_pol and, when the DRT has them, the series L and C, for the figure's title:
+    what the distribution alone does not show."""
+    parts = [f"R_inf {format_value(result.r_inf_ohm, None, 'Ω', 3)}",
+             f"R_pol {format_value(result.r_pol_ohm, None, 'Ω', 3)}"]
+    if result.inductance_H:
+        parts.append(f"L {format_value(result.inductance_H, None, 'H', 3)}")
+    if result.capacitance_F is not None:
+        parts.append("series C ∞ (none)" if not _np.isfinite(result.capacitance_F)
+                     else f"series C {format_value(result.capacitance_F, None, 'F', 3)}")
+    return ", ".join(parts)
 
 
 _DRT_CAVEATS = (  # (start of a DRT warning, what the figure's title says of it)

@@ -10,6 +10,7 @@ import pytest
 import eisfit
 from eisfit import Spectrum
 from eisfit.analysis.drt import DRTResult, drt, tau_grid, zarc_drt, zarc_drt_cumulative
+from eisfit.units import format_value
 
 F = np.logspace(7, 2, 81)
 W = 2 * np.pi * F
@@ -352,6 +353,21 @@ def test_the_drt_figure_carries_what_the_drt_warns_about(realdata):
         warnings.simplefilter("ignore")
         title = eisfit.plotting.plot_drt(drt(s)).get_title()
     assert "R_inf not determined (in the fastest peaks)" in title and "Kramers-Kronig test failed" in title
+
+
+def test_the_drt_figure_names_the_series_terms_the_distribution_does_not_show():
+    """R_inf, R_pol and the series L in the title (each as the DRT found it, in its unit)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    z = R0 + zarc(W, 100.0, 1e-6, 0.9) + 1j * W * 2e-7  # a lead inductance of 200 nH
+    res = _quiet_drt(Spectrum(F, z))
+    assert res.inductance_H == pytest.approx(2e-7, rel=0.05)
+    title = eisfit.plotting.plot_drt(res).get_title()
+    line = next(t for t in title.splitlines() if t.startswith("R_inf"))
+    assert line == (f"R_inf {format_value(res.r_inf_ohm, None, 'Ω', 3)}, "
+                    f"R_pol {format_value(res.r_pol_ohm, None, 'Ω', 3)}, L {format_value(res.inductance_H, None, 'H', 3)}")
+    assert " nH" in line and "series C" not in line
 
 
 def test_side_lobes_go_to_the_process_they_ring_around():
