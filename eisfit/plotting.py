@@ -843,9 +843,8 @@ def _drt_series_terms(result) -> str:
              f"R_pol {format_value(result.r_pol_ohm, None, 'Ω', 3)}"]
     if result.inductance_H:
         parts.append(f"L {format_value(result.inductance_H, None, 'H', 3)}")
-    if result.capacitance_F is not None:
-        parts.append("series C ∞ (none)" if not _np.isfinite(result.capacitance_F)
-                     else f"series C {format_value(result.capacitance_F, None, 'F', 3)}")
+    if result.capacitance_F is not None and _np.isfinite(result.capacitance_F):  # inf: 1/C came out 0, no C
+        parts.append(f"series C {format_value(result.capacitance_F, None, 'F', 3)}")
     return ", ".join(parts)
 
 
