@@ -26,6 +26,10 @@ Cases:
             this process (a notebook's ``jobs=1``) and in a worker process set up as
             eisfit's own workers are (its allocator tuned: what ``jobs >= 2`` and the
             ``eisfit`` command run).
+  rows      where that CPU goes, counted (no timing): rows of normal equations per spectrum
+            (one start at one LM iteration) in each phase of ``fit_campaign(jobs=1)`` on N hard
+            spectra (quick round, escalation, profile walks, extra rounds...), against the
+            minimal batched LM's.
   grids     ``eisfit.fit_campaign(list of N hard spectra, jobs=2)`` with every spectrum on its
             own frequencies (each point's grid value times 1 + 1e-4 x a normal deviate, as an
             instrument that logs its measured frequencies writes them), the same spectra on
@@ -257,6 +261,67 @@ def _campaign_cpu(spectra) -> float:
     return time.process_time() - c0
 
 
+def case_rows(n: int) -> None:
+    """Where the campaign path's CPU goes, counted (deterministic, no timing): rows of
+    normal equations per spectrum (one row: model, Jacobian and J^T J of one start at one
+    LM iteration) in each phase of fit_campaign(jobs=1) on ``n`` hard spectra, against the
+    minimal batched LM of the CPU ratio. The phase is read from the solver's call stack."""
+    import eisfit
+    import eisfit.fitting.solver as solver
+    from eisfit.fitting.engine import _prepare
+
+    spectra = synthesize(hard_truths(n))
+    rows: dict[str, int] = {}
+    counted = solver.normal_equations_at
+    run_starts = solver._run_starts
+    round_of_call = {"n": 0}
+
+    def numbered_run_starts(*args, **kwargs):  # 1st call of a grid's solve: the quick round
+        round_of_call["n"] += 1
+        return run_starts(*args, **kwargs)
+
+    def counting(circuit, frequency, p_full, *args, **kwargs):
+        phase = _solver_phase(sys._getframe(1), round_of_call["n"])
+        rows[phase] = rows.get(phase, 0) + p_full.shape[0]
+        return counted(circuit, frequency, p_full, *args, **kwargs)
+
+    solver.normal_equations_at, solver._run_starts = counting, numbered_run_starts
+    try:
+        eisfit.fit_campaign(spectra, circuit=CIRCUIT, jobs=1, cache_dir=False, progress=False)
+        campaign = dict(rows)
+        rows.clear()
+        preps = [_prepare(s, CIRCUIT, area_cm2=None, thickness_cm=None, symmetric=True, weighting="modulus",
+                          sigma=None, fmin=None, fmax=None, drop_inductive="auto", initial=None, fixed=None,
+                          bounds=None, expr=None, starts=1, engine="fast") for s in spectra]
+        _minimal_lm(preps)
+        minimal = sum(rows.values())
+    finally:
+        solver.normal_equations_at, solver._run_starts = counted, run_starts
+    total = sum(campaign.values())
+    parts = ", ".join(f"{k} {v / n:.0f}" for k, v in sorted(campaign.items(), key=lambda kv: -kv[1]))
+    print(f"[rows] rows of normal equations per spectrum ({n} hard spectra, jobs=1): campaign path "
+          f"{total / n:.0f} ({parts}); minimal batched LM {minimal / n:.0f}: ratio {total / minimal:.1f}")
+
+
+_PHASES = (("_walk_grid", "profile walks"), ("_run_extra_starts", "extra rounds"),
+           ("_continue_unfinished", "continuation"), ("polish_from", "continuation"),
+           ("start_costs", "seed costs"), ("_covariances", "covariance"))
+
+
+def _solver_phase(frame, n_run_starts: int) -> str:
+    """The phase of a normal-equations call, from the function names on its stack."""
+    names = []
+    while frame is not None:
+        names.append(frame.f_code.co_name)
+        frame = frame.f_back
+    for name, phase in _PHASES:
+        if name in names:
+            return phase
+    if "numbered_run_starts" in names:
+        return "quick round" if n_run_starts == 1 else "escalation"
+    return "other"
+
+
 def case_grids(u: float, n: int, jobs: int) -> None:
     """``fit_campaign`` on hard spectra that each have their own frequencies (the grid times
     1 + 1e-4 x a standard normal per point, as an instrument that logs the frequency it
@@ -471,19 +536,20 @@ def _median(fn, repeat: int) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cases", nargs="+",
-                    default=["fit", "start", "campaign", "grids", "families", "suggest", "cli", "auto"],
-                    choices=["fit", "start", "campaign", "grids", "families", "suggest", "cli", "auto"])
+                    default=["fit", "start", "campaign", "rows", "grids", "families", "suggest", "cli", "auto"],
+                    choices=["fit", "start", "campaign", "rows", "grids", "families", "suggest", "cli", "auto"])
     ap.add_argument("--family-n", type=int, default=10)
     ap.add_argument("--suggest-n", type=int, default=3)
     ap.add_argument("--repeat", type=int, default=15)
     ap.add_argument("--start-n", type=int, default=200)
     ap.add_argument("--campaign-n", type=int, default=1000)
     ap.add_argument("--grids-n", type=int, default=300)
+    ap.add_argument("--rows-n", type=int, default=500)
     ap.add_argument("--cli-n", type=int, default=5000)
     ap.add_argument("--jobs", type=int, default=2)
     a = ap.parse_args()
     runs = {"fit": lambda u: case_fit(u, a.repeat), "start": lambda u: case_start(a.start_n),
-            "campaign": lambda u: case_campaign(u, a.campaign_n, a.jobs),
+            "campaign": lambda u: case_campaign(u, a.campaign_n, a.jobs), "rows": lambda u: case_rows(a.rows_n),
             "grids": lambda u: case_grids(u, a.grids_n, a.jobs),
             "families": lambda u: case_families(u, a.family_n), "suggest": lambda u: case_suggest(u, a.suggest_n),
             "cli": lambda u: case_cli(u, a.cli_n, a.jobs), "auto": lambda u: case_auto(u, a.jobs)}
