@@ -41,3 +41,18 @@ def test_campaign_cpu_is_measured_in_a_worker_set_up_as_the_campaign_s(bench):
 def test_the_same_in_a_spawned_worker(bench, monkeypatch):
     monkeypatch.setattr("eisfit._processes.fork_is_safe", lambda: False)
     assert bench._campaign_cpu_in_worker(bench.synthesize(bench.hard_truths(2))) > 0
+
+
+def test_the_rows_case_attributes_every_row_to_a_phase_and_restores_the_solver(bench, capsys):
+    """--cases rows counts the campaign path's rows of normal equations by phase (the quick
+    round and more) and leaves the solver's functions as they were."""
+    import eisfit.fitting.solver as solver
+
+    before = (solver.normal_equations_at, solver._run_starts)
+    bench.case_rows(6)
+    line = capsys.readouterr().out.strip()
+    assert (solver.normal_equations_at, solver._run_starts) == before
+    assert line.startswith("[rows] rows of normal equations per spectrum (6 hard spectra")
+    assert "quick round" in line and "other" not in line
+    ratio = float(line.rsplit("ratio ", 1)[1])
+    assert ratio > 1
