@@ -1367,11 +1367,14 @@ def _starts_option(starts: str) -> dict:
 
 def _series_options(shared: str | None, smooth: str | None, arrhenius_law: str | None = None) -> dict:
     """fit_campaign keywords for --shared / --smooth / --arrhenius-law (none when none is given)."""
+    def names(text: str) -> list[str]:  # "R1, CPE1_0" -> ["R1", "CPE1_0"]
+        return [p.strip() for p in text.split(",") if p.strip()]
+
     out: dict = {}
     if shared is not None:
-        out["shared"] = [p.strip() for p in shared.split(",") if p.strip()]
+        out["shared"] = names(shared)
     if arrhenius_law is not None:
-        out["arrhenius_law"] = [p.strip() for p in arrhenius_law.split(",") if p.strip()]
+        out["arrhenius_law"] = names(arrhenius_law)
     if smooth is not None:
         if smooth != "auto":
             try:

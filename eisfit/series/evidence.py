@@ -86,9 +86,7 @@ def smoothing_evidence(chisq_smoothed: float, chisq_unsmoothed: float, dof_unsmo
     from the data, so the advice is not to smooth rather than to let it do so)."""
     s2 = chisq_unsmoothed / dof_unsmoothed if dof_unsmoothed > 0 else float("nan")
     rise = (chisq_smoothed - chisq_unsmoothed) / s2 if s2 > 0 else float("nan")
-    removed = max(float(removed), 0.0)
-    limit = removed + SMOOTHING_REJECT_SDS * math.sqrt(2.0 * max(removed, 1.0))
-    supported = not (math.isfinite(rise) and rise > limit)
+    removed, limit, supported = _rise_verdict(rise, removed, SMOOTHING_REJECT_SDS)
     statement = (f"Smoothing raises chi-square by {rise:.3g} s^2 for {removed:.1f} parameters removed"
                  + ("" if supported else
                     f" (more than {limit:.3g}): the data do NOT allow it: the penalty pulls the values away from "
@@ -116,9 +114,7 @@ def law_evidence(chisq_joint: Sequence[float], chisq_independent: Sequence[float
     for cj, ci, d in zip(chisq_joint, chisq_independent, dof):
         s2 = ci / d if d > 0 else float("nan")
         rise += (cj - ci) / s2 if s2 > 0 else 0.0
-    removed = max(float(removed), 0.0)
-    limit = removed + LAW_REJECT_SDS * math.sqrt(2.0 * max(removed, 1.0))
-    supported = not (math.isfinite(rise) and rise > limit)
+    removed, limit, supported = _rise_verdict(rise, removed, LAW_REJECT_SDS)
     names = ", ".join(laws)
     statement = (f"The Arrhenius law for {names} raises the checkpoints' chi-square by {rise:.3g} s^2 (each its own) "
                  f"for {removed:.0f} parameters removed"
@@ -126,3 +122,13 @@ def law_evidence(chisq_joint: Sequence[float], chisq_independent: Sequence[float
                                          "the independent fits stand"))
     return {"delta_chisq_s2": float(rise), "removed_parameters": removed, "supported": bool(supported),
             "statement": statement}
+
+
+def _rise_verdict(rise: float, removed: float, sds: float) -> tuple[float, float, bool]:
+    """(removed, limit, supported) for a chi-square rise of ``rise`` s^2 where a constraint
+    removed ``removed`` parameters: were the data as the constraint makes them, the rise would
+    be a chi-square of ``removed`` degrees of freedom; above ``removed`` + ``sds`` x its SD
+    sqrt(2 removed) the constraint pulls the values away from the data (not supported)."""
+    removed = max(float(removed), 0.0)
+    limit = removed + sds * math.sqrt(2.0 * max(removed, 1.0))
+    return removed, limit, not (math.isfinite(rise) and rise > limit)

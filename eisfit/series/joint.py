@@ -653,12 +653,10 @@ def _layout(defn, names, fixed, shared, bounds, arrhenius=(), temperatures_K=Non
     fixed_values = np.array([fixed.get(n, np.nan) for n in names])
     local = [i for i, n in enumerate(names) if n not in fixed and n not in shared and n not in arrhenius]
     shared_idx = [names.index(n) for n in shared]
-    transform = Transform(log_mask, lower, upper)
-    if not arrhenius:
-        return _Layout(list(names), fixed_values, np.array(local, int), np.array(shared_idx, int), transform)
-    return _Layout(list(names), fixed_values, np.array(local, int), np.array(shared_idx, int), transform,
-                   law_idx=np.array([names.index(n) for n in arrhenius], int),
-                   law_t=np.asarray(temperatures_K, float), law_form=form)
+    laws = {} if not arrhenius else {"law_idx": np.array([names.index(n) for n in arrhenius], int),
+                                     "law_t": np.asarray(temperatures_K, float), "law_form": form}
+    return _Layout(list(names), fixed_values, np.array(local, int), np.array(shared_idx, int),
+                   Transform(log_mask, lower, upper), **laws)
 
 
 def _start_values(spectra, defn, start_values, weighting, sigma, fixed, bounds, names):
