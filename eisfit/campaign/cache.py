@@ -136,6 +136,10 @@ class FitCache:
     def enabled(self) -> bool:
         return self.folder is not None
 
+    def kept_key(self, content_sha256: str, sweep: int | None, settings_digest: str) -> str:
+        """The key of a checkpoint's kept fit (:func:`fit_key`)."""
+        return fit_key(content_sha256, sweep, settings_digest, "kept")
+
     def get(self, key: str) -> dict[str, Any] | None:
         """The stored result dict, or None (absent, disabled, unreadable or malformed)."""
         if self.folder is None:
@@ -274,6 +278,11 @@ class MemoryCache(FitCache):
     @property
     def enabled(self) -> bool:
         return False
+
+    def kept_key(self, content_sha256: str, sweep: int | None, settings_digest: str) -> str:
+        """A key for this run only: the inputs themselves, not their digest (same code, same
+        process; 1,000 digests cost ~13 ms before the first fit could start)."""
+        return f"{content_sha256}/{sweep}/{settings_digest}"
 
     def get(self, key: str) -> dict[str, Any] | None:
         return self._store.get(key)

@@ -42,7 +42,7 @@ from ..fitting.flags import undetermined, unresolved_names
 from ..model import circuit_of
 from ..model.circuit import resistance_names
 from ..spectrum import Spectrum
-from .cache import FitCache, MemoryCache, fit_key
+from .cache import FitCache, MemoryCache
 
 __all__ = ["run_campaign_fits", "CheckpointFits", "CHUNK_SIZE", "result_of_outcome", "results_of_outcomes"]
 
@@ -145,10 +145,10 @@ def run_campaign_fits(
     return fits, stats
 
 
-def _kept_key(item: dict[str, Any]) -> str:
+def _kept_key(cache: FitCache, item: dict[str, Any]) -> str:
     """The cache key of a checkpoint's kept fit (computed once: looked up, then stored)."""
     if "kept_key" not in item:
-        item["kept_key"] = fit_key(item["content_sha256"], item["sweep"], item["settings_hash"], "kept")
+        item["kept_key"] = cache.kept_key(item["content_sha256"], item["sweep"], item["settings_hash"])
     return item["kept_key"]
 
 
@@ -158,7 +158,7 @@ def _cached(cache: FitCache, item: dict[str, Any]):
         return None
     from ..fitting.result import FitResult
 
-    d = cache.get(_kept_key(item))
+    d = cache.get(_kept_key(cache, item))
     if d is None:
         return None
     if isinstance(d, tuple):  # MemoryCache: (FitResult, seed source) as stored
@@ -377,9 +377,9 @@ def _collect(items: list[dict], fits: list[CheckpointFits], chunk: _Chunk, outco
     results = results_of_outcomes([o for _, o in done], [items[i]["spectrum"] for i, _ in done])
     for (i, o), kept in zip(done, results):
         if isinstance(cache, MemoryCache):
-            stored.append((_kept_key(items[i]), (kept, o["seed_source"]), {}))
+            stored.append((_kept_key(cache, items[i]), (kept, o["seed_source"]), {}))
         elif cache.enabled:
-            stored.append((_kept_key(items[i]), _cache_entry(o, kept), {
+            stored.append((_kept_key(cache, items[i]), _cache_entry(o, kept), {
                 "source": items[i]["spectrum"].meta.get("source"), "sweep": items[i]["sweep"],
                 "settings": items[i]["settings"]}))
         fits[i].kept, fits[i].seed_source = kept, o["seed_source"]
