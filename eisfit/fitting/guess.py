@@ -37,9 +37,17 @@ class SpectrumFeatures:
     l_guess: float  # series inductance from inductive high-frequency points, H
     omega_min: float
     zimag_lf: float  # -Z'' at the lowest frequency, ohm
-    lf_exponent: float = 0.8  # -dln(-Z'')/dln(omega) over the lowest-frequency decade, clipped to 0.8..1
     omega: np.ndarray | None = None  # angular frequencies of the points, ascending, rad/s
     z: np.ndarray | None = None  # impedance at ``omega``, ohm
+
+    @functools.cached_property
+    def lf_exponent(self) -> float:
+        """-dln(-Z'')/dln(omega) over the lowest-frequency decade, clipped to 0.8..1 (0.8
+        without points): read only for circuits with a blocking element, so computed when
+        first asked (a line fit, ~30 us, on every spectrum of a campaign otherwise)."""
+        if self.omega is None or self.z is None:
+            return 0.8
+        return _low_frequency_exponent(self.omega, -self.z.imag)
 
 
 def spectrum_features(frequency: np.ndarray, z: np.ndarray) -> SpectrumFeatures:
@@ -63,7 +71,7 @@ def spectrum_features(frequency: np.ndarray, z: np.ndarray) -> SpectrumFeatures:
     return SpectrumFeatures(
         r_inf=r_inf, r_pol=float(r_pol), tau_min=float(1 / w[-1]), tau_max=float(1 / w[0]),
         apex_taus=_apex_taus(f, minus_im), l_guess=l_guess, omega_min=float(w[0]), zimag_lf=float(minus_im[0]),
-        lf_exponent=_low_frequency_exponent(w, minus_im), omega=w, z=zz,
+        omega=w, z=zz,
     )
 
 
