@@ -1067,7 +1067,8 @@ def drt_command(files, lam, circuit, out_dir, fmt, imag_sign, columns_text, area
             continue
         done += 1
         peaks = [{"tau_s": float(r["tau_s"]), "f_Hz": float(r["f_Hz"]), "R_ohm": float(r["R_ohm"]),
-                  "R_process_ohm": float(r["R_process_ohm"]), "resolved": bool(r["resolved"])}
+                  "R_process_ohm": float(r["R_process_ohm"]), "resolved": bool(r["resolved"]),
+                  "closed": bool(r["closed"])}
                  for _, r in res.peaks.iterrows()]
         records.append({"label": s.label, "file": path, "r_inf_ohm": res.r_inf_ohm, "r_pol_ohm": res.r_pol_ohm,
                         "inductance_H": res.inductance_H, "capacitance_F": res.capacitance_F, "lambda": res.lambda_,
@@ -1077,11 +1078,11 @@ def drt_command(files, lam, circuit, out_dir, fmt, imag_sign, columns_text, area
                        + (f", L {format_value(res.inductance_H, None, 'H')}" if res.inductance_H else "")
                        + (f", series C {format_value(res.capacitance_F, None, 'F')}" if res.capacitance_F else "")
                        + f", lambda {res.lambda_:.3g} ({res.lambda_rule})")
-            click.echo(f"  {'tau_s':>11s} {'f_Hz':>11s} {'R_ohm':>10s} {'R_process_ohm':>13s}  resolved")
+            click.echo(f"  {'tau_s':>11s} {'f_Hz':>11s} {'R_ohm':>10s} {'R_process_ohm':>13s}  resolved  closed")
             for pk in peaks:
                 process = f"{pk['R_process_ohm']:.4g}" if math.isfinite(pk["R_process_ohm"]) else "-"
                 click.echo(f"  {pk['tau_s']:11.4g} {pk['f_Hz']:11.4g} {pk['R_ohm']:10.4g} {process:>13s}  "
-                           + ("yes" if pk["resolved"] else "no"))
+                           + f"{'yes' if pk['resolved'] else 'no':8s}  " + ("yes" if pk["closed"] else "no"))
         if out:
             from .plotting import plot_drt
 

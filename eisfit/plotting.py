@@ -770,7 +770,8 @@ _HEADROOM = 2.0  # the gamma axis reaches this x the data's maximum: peak labels
 
 def plot_drt(result, ax=None, fit=None):
     """DRT gamma (ohm) against tau (s, log axis) with the peaks marked (open markers: peaks
-    the data do not resolve from a larger neighbour, ``peaks.resolved`` False).
+    the data do not resolve from a larger neighbour, ``peaks.resolved`` False; a peak the
+    data do not close, ``peaks.closed`` False, is labelled with its area and "open").
 
     ``result`` is a :class:`eisfit.analysis.drt.DRTResult`. ``fit`` (optional) is any
     object with ``.drt(tau_s) -> gamma_ohm`` (e.g. a circuit FitResult): its DRT is
@@ -789,8 +790,14 @@ def plot_drt(result, ax=None, fit=None):
                     label="not resolved")
         for k, (_, row) in enumerate(peaks.sort_values("tau_s").iterrows()):
             # a resolved peak: its process's resistance (with its side lobes); a side lobe: its
-            # own area, in parentheses (counted in its owner's)
-            r_label = f"{row['R_process_ohm']:.3g} Ω" if row["resolved"] else f"({row['R_ohm']:.3g} Ω)"
+            # own area, in parentheses (counted in its owner's); a peak the data do not close
+            # (low-frequency end still rising): its area, in parentheses, marked open
+            if not row["closed"]:
+                r_label = f"({row['R_ohm']:.3g} Ω, open)"
+            elif row["resolved"]:
+                r_label = f"{row['R_process_ohm']:.3g} Ω"
+            else:
+                r_label = f"({row['R_ohm']:.3g} Ω)"
             ax.annotate(
                 f"{r_label}\n{format_value(row['f_Hz'], None, 'Hz', 3)}",
                 (row["tau_s"], row["gamma_ohm"]),

@@ -96,12 +96,14 @@ def test_kk_failing_checkpoint_is_warned(tmp_path):
     assert any("KK failed" in t.get_text() for t in ax.texts)
 
 
-def _fake_drt(taus, areas, resolved=None):
+def _fake_drt(taus, areas, resolved=None, closed=None):
     """A stand-in DRTResult with the given peaks (tau in s, area in ohm)."""
     resolved = [True] * len(taus) if resolved is None else resolved
+    closed = [True] * len(taus) if closed is None else closed
     peaks = pd.DataFrame({"tau_s": taus, "f_Hz": 1 / (2 * np.pi * np.asarray(taus)),
                           "gamma_ohm": np.asarray(areas) / 2.0, "R_ohm": areas,
-                          "R_process_ohm": process_areas(areas, resolved), "resolved": resolved})
+                          "R_process_ohm": np.where(closed, process_areas(areas, resolved), np.nan),
+                          "resolved": resolved, "closed": closed})
     return SimpleNamespace(peaks=peaks, gamma_ohm=np.asarray(areas) / 2.0, r_pol_ohm=float(sum(areas)),
                            kk_passed=True, lambda_=1e-2)
 
@@ -130,6 +132,13 @@ def test_peaks_the_data_do_not_resolve_are_not_tracked():
     shoulder = _fake_drt([1e-7, 5e-6, 1e-4], [50, 30, 100], resolved=[True, False, True])
     assert major_peaks(shoulder)["tau_s"].tolist() == [1e-7, 1e-4]
     assert [sorted(t) for t in track_peaks([shoulder, _fake_drt([1e-7, 1e-4], [50, 100])])] == [[0, 1], [0, 1]]
+
+
+def test_peaks_the_data_do_not_close_are_not_tracked():
+    # a blocking electrode's CPE line read as a large peak at the low-frequency end: no process
+    tail = _fake_drt([1e-6, 1.0], [100, 4000], closed=[True, False])
+    assert major_peaks(tail)["tau_s"].tolist() == [1e-6]
+    assert [sorted(t) for t in track_peaks([tail, _fake_drt([1e-6], [90])])] == [[0, 1]]
 
 
 def test_cli_campaign_drt_option(tmp_path):

@@ -138,7 +138,7 @@ def test_result_is_frozen_and_exports():
         res.lambda_ = 1.0
     d = res.to_dict()
     assert d["lambda_rule"] == "gcv-discrepancy" and len(d["peaks"]) == len(res.peaks)
-    assert list(res.peaks.columns) == ["tau_s", "f_Hz", "gamma_ohm", "R_ohm", "R_process_ohm", "resolved"]
+    assert list(res.peaks.columns) == ["tau_s", "f_Hz", "gamma_ohm", "R_ohm", "R_process_ohm", "resolved", "closed"]
     assert np.all(np.diff(res.peaks.tau_s) > 0)
 
     class FakeFit:

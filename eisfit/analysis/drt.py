@@ -63,6 +63,9 @@ _MISFIT_RMS_PCT = 3.0  # a DRT (lambda "auto") whose RMS residual exceeds 3 % of
 _RESOLVED_DCHI2 = 9.0  # a peak is resolved when a monotone tail instead fits worse by >= 9 s^2 (3 sigma)
 _STRONG_RATIO = 3.0  # a user's lambda whose RMS residual is > 3x the noise level (that of lambda "auto") ...
 _STRONG_PCT = 1.0  # ... and > 1 % of |Z| (the Lin-KK acceptance threshold) is too strong: a warning says so
+_OPEN_END_DECADES = 0.5  # a peak this close to the longest measured tau, where the data's -Z'' still rises, is open
+_RISING_BAND_DECADES = 0.5  # the lowest-frequency band whose -Z'' maximum decides "still rising"
+_RISING_SHARE = 0.95  # -Z'' at f_min at least this share of that maximum: no turn-down measured
 
 
 # ---------------------------------------------------------------- closed forms
@@ -206,13 +209,16 @@ class DRTResult:
     peaks : DataFrame with ``tau_s``, ``f_Hz`` (= 1/(2 pi tau)), ``gamma_ohm``, ``R_ohm``
         (area of the peak, split at the minima between peaks), ``R_process_ohm`` (a resolved
         peak's area plus those of the unresolved peaks it owns: the estimate of its process's
-        resistance, see :func:`process_areas`; NaN for unresolved peaks) and ``resolved``
-        (False: a monotone tail of the larger neighbouring peak fits the data as well, see
-        :func:`_resolved`: a side lobe or shoulder, not evidence of a process), ordered by tau. Only peaks
+        resistance, see :func:`process_areas`; NaN for unresolved peaks and for open ones),
+        ``resolved`` (False: a monotone tail of the larger neighbouring peak fits the data as
+        well, see :func:`_resolved`: a side lobe or shoulder, not evidence of a process) and
+        ``closed`` (False: a peak at the low-frequency end of data whose -Z'' still rises
+        there, see :func:`_open_from`: its process is not closed by the data and its
+        resistance not determined), ordered by tau. Only peaks
         inside the measured tau range (widened by a quarter decade each side) are processes;
     peaks_outside : the other peaks (same columns): their areas still count in ``r_pol_ohm``
-        (``peaks.R_ohm.sum() + peaks_outside.R_ohm.sum() == r_pol_ohm``; the
-        ``R_process_ohm`` of both tables together sum to the same).
+        (``peaks.R_ohm.sum() + peaks_outside.R_ohm.sum() == r_pol_ohm``; where no peak is
+        open, the ``R_process_ohm`` of both tables together sum to the same).
     frequency : Hz; z_model : the model at those frequencies, ohm.
     residuals_real, residuals_imag : (Z - Z_model)/|Z|, real and imaginary parts (fractions).
     kk_passed, kk_max_residual_pct : outcome of :func:`eisfit.kk_test` on the same data
@@ -444,15 +450,18 @@ def peak_nodes(tau_s: np.ndarray, gamma: np.ndarray, local_scale_ohm: Any = None
     return idx
 
 
-def peak_table(tau_s: np.ndarray, gamma: np.ndarray, nodes: Sequence[int], resolved: Sequence[bool]) -> "Any":
+def peak_table(tau_s: np.ndarray, gamma: np.ndarray, nodes: Sequence[int], resolved: Sequence[bool],
+               open_from_s: float = math.inf) -> "Any":
     """The peaks at grid indices ``nodes`` as a DataFrame (tau_s, f_Hz, gamma_ohm, R_ohm,
-    R_process_ohm, resolved), ordered by tau.
+    R_process_ohm, resolved, closed), ordered by tau.
 
     Each position is refined by a parabola through the three grid points around it (in
     ln tau). The area of each peak is the integral of gamma between the minima that
     separate it from its neighbours (a minimum grid node's area is shared half and half);
     the areas sum to the polarisation resistance. ``resolved``: see :func:`_resolved`.
-    ``R_process_ohm``: see :func:`process_areas`.
+    ``closed``: False for the peaks at ``open_from_s`` (s) or longer (:func:`_open_from`:
+    the data end before such a process turns down); their ``R_process_ohm`` is NaN, as the
+    data do not determine it. ``R_process_ohm``: see :func:`process_areas`.
     """
     import pandas as pd
 
@@ -460,16 +469,38 @@ def peak_table(tau_s: np.ndarray, gamma: np.ndarray, nodes: Sequence[int], resol
     peak_areas = _split_areas(gamma, gamma * _hat_areas(x), nodes)
     refined = [_refine_peak(x, gamma, k) for k in nodes]
     tau = np.array([math.exp(xp) for xp, _ in refined])
+    closed = tau < open_from_s
     return pd.DataFrame(
         {
             "tau_s": tau,
             "f_Hz": 1.0 / (2.0 * math.pi * tau),
             "gamma_ohm": np.array([gp for _, gp in refined], dtype=float),
             "R_ohm": np.array(peak_areas, dtype=float),
-            "R_process_ohm": process_areas(peak_areas, resolved),
+            "R_process_ohm": np.where(closed, process_areas(peak_areas, resolved), math.nan),
             "resolved": np.array(resolved, dtype=bool),
+            "closed": closed,
         }
     )
+
+
+def _open_from(spectrum: Spectrum, tau_max_s: float) -> float:
+    """The time constant (s) from which DRT peaks are open: where the data's -Z'' is still
+    rising at the lowest frequency (at least :data:`_RISING_SHARE` of its maximum over the
+    lowest :data:`_RISING_BAND_DECADES` decade, and positive), the peaks within
+    :data:`_OPEN_END_DECADES` of the longest measured time constant ``tau_max_s`` describe a
+    process whose turn-down the data do not hold: a blocking electrode's CPE line, a
+    diffusion tail and an arc whose apex lies below f_min all look alike there, and the
+    regularisation closes the peak at the end of the grid, not the data (a blocking CPE
+    with n = 0.75-0.9 read as a "resolved" peak of 2.8-7 kOhm next to a 100 ohm arc). inf
+    where -Z'' turns down within the data (no open peak)."""
+    f = spectrum.frequency
+    minus_im = -spectrum.z.imag
+    f_min = float(f.min())
+    band = f <= f_min * 10.0**_RISING_BAND_DECADES
+    lowest = minus_im[int(np.argmin(f))]
+    if lowest <= 0 or np.count_nonzero(band) < 3 or lowest < _RISING_SHARE * float(minus_im[band].max()):
+        return math.inf
+    return tau_max_s / 10.0**_OPEN_END_DECADES
 
 
 def process_areas(areas: Sequence[float], resolved: Sequence[bool]) -> np.ndarray:
@@ -802,7 +833,8 @@ def _make_result(spectrum, tau, system, p, lam, rule, use_l, use_c, weighting, k
     local = _local_modulus(spectrum) if use_c else None
     nodes = peak_nodes(tau, gamma, local)
     resolved = _resolved(system, p, lam, use_l, use_c, x, nodes)
-    peaks, outside = split_outside(peak_table(tau, gamma, nodes, resolved), measured)
+    open_from = _open_from(spectrum, measured[1])
+    peaks, outside = split_outside(peak_table(tau, gamma, nodes, resolved, open_from), measured)
     shoulders = peaks[~peaks["resolved"]]
     if len(shoulders):
         notes.append(f"{len(shoulders)} peak(s) not resolved from a larger neighbour (tau "
@@ -810,6 +842,14 @@ def _make_result(spectrum, tau, system, p, lam, rule, use_l, use_c, weighting, k
                      f"data as well (chi-square higher by less than {_RESOLVED_DCHI2:g} times the DRT's residual "
                      "variance), as regularisation side lobes and shoulders do; "
                      "not evidence of a separate process (confirm with an equivalent-circuit fit)")
+    open_peaks = peaks[~peaks["closed"] & peaks["resolved"]]  # an unresolved one is no process anyway
+    if len(open_peaks):
+        notes.append("the data end while -Z'' still rises towards low frequency: the peak(s) at tau "
+                     + ", ".join(f"{t:.3g}" for t in open_peaks["tau_s"]) + " s (within "
+                     f"{_OPEN_END_DECADES:g} decade of the longest measured time constant) are not closed by the data, "
+                     "so their resistance is not determined (R_process_ohm empty; R_ohm is the area the "
+                     "regularisation gave them): a blocking electrode's CPE line, a diffusion tail and an arc whose "
+                     "apex lies below f_min look alike there (measure to lower frequency to tell them apart)")
     if len(outside):
         notes.append(f"{len(outside)} peak(s) with time constants outside the measured range "
                      f"(more than {_OUTSIDE_DECADES:g} decade beyond) are not reported as processes "

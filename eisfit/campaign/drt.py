@@ -9,8 +9,10 @@ Peak tracking
 Only *major* peaks are tracked: area >= ``MAJOR_AREA_FRACTION`` (5 %) of the
 polarisation resistance, height >= ``MAJOR_HEIGHT_FRACTION`` (10 %) of the largest
 gamma of that checkpoint (the regularised DRT of noisy data leaves ripples of a few %;
-see eisfit/analysis/drt.py), and resolved from its neighbours (``peaks.resolved``: a
-monotone tail of a larger neighbouring peak does not fit the data as well). Checkpoints
+see eisfit/analysis/drt.py), resolved from its neighbours (``peaks.resolved``: a
+monotone tail of a larger neighbouring peak does not fit the data as well) and closed by
+the data (``peaks.closed``: not a peak at the low-frequency end of data whose -Z'' still
+rises there, such as a blocking electrode's CPE line or a low-frequency tail). Checkpoints
 are walked in campaign order; each track remembers the log10 tau where it was last seen.
 The major peaks of the next checkpoint are matched to the tracks by an order-preserving
 alignment (peaks and tracks sorted by tau; processes do not overtake each other) that
@@ -79,13 +81,20 @@ def campaign_drts(results: Sequence[Any], options: Mapping[str, Any] | None = No
 
 
 def major_peaks(res: Any) -> Any:
-    """The peaks of a DRTResult that count as processes (see the module docstring)."""
+    """The peaks of a DRTResult that count as processes (see the module docstring). The
+    shares are of the closed part of the DRT: a blocking line's open peak of several kOhm
+    at the low-frequency end would otherwise make a 100 ohm arc beside it a minor ripple."""
     peaks = res.peaks
     if not len(peaks):
         return peaks
-    gmax = float(np.max(res.gamma_ohm))
-    keep = (peaks["R_ohm"] >= MAJOR_AREA_FRACTION * res.r_pol_ohm) & \
-           (peaks["gamma_ohm"] >= MAJOR_HEIGHT_FRACTION * gmax) & peaks["resolved"]
+    closed = peaks["closed"].to_numpy(bool)
+    if closed.all():
+        r_ref, gmax = res.r_pol_ohm, float(np.max(res.gamma_ohm))
+    else:
+        r_ref = res.r_pol_ohm - float(peaks["R_ohm"][~closed].sum())
+        gmax = float(peaks["gamma_ohm"][closed].max()) if closed.any() else math.inf
+    keep = (peaks["R_ohm"] >= MAJOR_AREA_FRACTION * r_ref) & \
+           (peaks["gamma_ohm"] >= MAJOR_HEIGHT_FRACTION * gmax) & peaks["resolved"] & closed
     return peaks[keep].reset_index(drop=True)
 
 
@@ -180,7 +189,7 @@ def drt_columns(drts: Sequence[Any]) -> list[dict[str, Any]]:
 def drt_peaks_table(camp) -> Any:
     """Every DRT peak of every checkpoint (long format) with its track number
     (``track`` 0 = minor peak, not tracked): label, time_h, cycle, checkpoint,
-    track, tau_s, f_Hz, gamma_ohm, R_ohm, R_process_ohm, resolved, major, lambda, kk_passed."""
+    track, tau_s, f_Hz, gamma_ohm, R_ohm, R_process_ohm, resolved, closed, major, lambda, kk_passed."""
     import pandas as pd
 
     drts = camp.drts or []
@@ -199,11 +208,11 @@ def drt_peaks_table(camp) -> Any:
             rows.append({"label": c.label, "time_h": c.time_h, "cycle": c.cycle, "checkpoint": k,
                          "track": t or 0, "tau_s": p["tau_s"], "f_Hz": p["f_Hz"],
                          "gamma_ohm": p["gamma_ohm"], "R_ohm": p["R_ohm"], "R_process_ohm": p["R_process_ohm"],
-                         "resolved": bool(p["resolved"]),
+                         "resolved": bool(p["resolved"]), "closed": bool(p["closed"]),
                          "major": bool(hit.size),
                          "lambda": res.lambda_, "kk_passed": res.kk_passed})
     columns = ["label", "time_h", "cycle", "checkpoint", "track", "tau_s", "f_Hz", "gamma_ohm",
-               "R_ohm", "R_process_ohm", "resolved", "major", "lambda", "kk_passed"]
+               "R_ohm", "R_process_ohm", "resolved", "closed", "major", "lambda", "kk_passed"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -217,7 +226,9 @@ def drt_report_lines(camp) -> list[str]:
              "DRT of the fitted points of each checkpoint (same weighting, regularisation by "
              "GCV + discrepancy principle). A process is a DRT peak with >= "
              f"{MAJOR_AREA_FRACTION:.0%} of R_pol and >= {MAJOR_HEIGHT_FRACTION:.0%} of the "
-             "largest gamma, resolved from its neighbours; peaks are tracked across checkpoints by nearest log tau "
+             "largest gamma (shares of the closed part), resolved from its neighbours and closed by "
+             "the data (not a peak at a low-frequency end whose -Z'' still rises); peaks are tracked "
+             "across checkpoints by nearest log tau "
              f"(at most {MAX_JUMP_DECADES:g} decade apart).", ""]
     counts = []
     for c, r, res in zip(camp.checkpoints, camp.results, drts):
