@@ -202,3 +202,25 @@ def test_cli_drt_says_which_peaks_are_closed(tmp_path):
     peaks = (record[0] if isinstance(record, list) else record)["peaks"]
     assert peaks[-1]["closed"] is False and peaks[-1]["R_process_ohm"] is None
     assert all(p["closed"] for p in peaks[:-1])
+
+
+def test_an_arc_whose_apex_lies_above_f_max_is_open():
+    """R0-p(R1,CPE1)-p(R2,CPE2)-CPE3 measured 1 MHz-10 mHz with the R1 arc's apex at ~7 MHz:
+    -Z'' still rises at f_max, the DRT's fastest peak (19 ohm for the true 45) is open and
+    named; the R2 arc (80 ohm) stays closed with its resistance within 10 %."""
+    from eisfit.model import Circuit
+
+    f = np.logspace(6, -2, 60)
+    z = Circuit("R0-p(R1,CPE1)-p(R2,CPE2)-CPE3").impedance(
+        np.array([12.0, 45.0, 2e-9, 0.92, 80.0, 3e-6, 0.8, 2e-3, 0.75]), f)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = drt(_noisy(f, z, 7))
+    p = res.peaks
+    first = p.iloc[0]
+    assert first["tau_s"] <= res.tau_measured_s[0] * 10**0.5
+    assert not first["closed"] and math.isnan(first["R_process_ohm"])
+    assert any("still rises towards high frequency" in str(w.message) for w in caught)
+    r2 = p.iloc[int(np.argmin(np.abs(np.log10(p.tau_s.to_numpy() / (80.0 * 3e-6) ** (1 / 0.8)))))]
+    assert r2["closed"] and r2["R_process_ohm"] == pytest.approx(80.0, rel=0.10)
+    assert not p["closed"].iloc[-1]  # the CPE3 line at the low-frequency end

@@ -63,9 +63,9 @@ _MISFIT_RMS_PCT = 3.0  # a DRT (lambda "auto") whose RMS residual exceeds 3 % of
 _RESOLVED_DCHI2 = 9.0  # a peak is resolved when a monotone tail instead fits worse by >= 9 s^2 (3 sigma)
 _STRONG_RATIO = 3.0  # a user's lambda whose RMS residual is > 3x the noise level (that of lambda "auto") ...
 _STRONG_PCT = 1.0  # ... and > 1 % of |Z| (the Lin-KK acceptance threshold) is too strong: a warning says so
-_OPEN_END_DECADES = 0.5  # a peak this close to the longest measured tau, where the data's -Z'' still rises, is open
-_RISING_BAND_DECADES = 0.5  # the lowest-frequency band whose -Z'' maximum decides "still rising"
-_RISING_SHARE = 0.95  # -Z'' at f_min at least this share of that maximum: no turn-down measured
+_OPEN_END_DECADES = 0.5  # a peak this close to an end of the measured tau range, where -Z'' still rises, is open
+_RISING_BAND_DECADES = 0.5  # the band next to an end of the data whose -Z'' maximum decides "still rising"
+_RISING_SHARE = 0.95  # -Z'' at the end at least this share of that maximum: no turn-down measured
 
 
 # ---------------------------------------------------------------- closed forms
@@ -212,9 +212,9 @@ class DRTResult:
         resistance, see :func:`process_areas`; NaN for unresolved peaks and for open ones),
         ``resolved`` (False: a monotone tail of the larger neighbouring peak fits the data as
         well, see :func:`_resolved`: a side lobe or shoulder, not evidence of a process) and
-        ``closed`` (False: a peak at the low-frequency end of data whose -Z'' still rises
-        there, see :func:`_open_from`: its process is not closed by the data and its
-        resistance not determined), ordered by tau. Only peaks
+        ``closed`` (False: a peak at an end of data whose -Z'' still rises there, see
+        :func:`_open_ends`: its process is not closed by the data and its resistance not
+        determined), ordered by tau. Only peaks
         inside the measured tau range (widened by a quarter decade each side) are processes;
     peaks_outside : the other peaks (same columns): their areas still count in ``r_pol_ohm``
         (``peaks.R_ohm.sum() + peaks_outside.R_ohm.sum() == r_pol_ohm``; where no peak is
@@ -451,7 +451,7 @@ def peak_nodes(tau_s: np.ndarray, gamma: np.ndarray, local_scale_ohm: Any = None
 
 
 def peak_table(tau_s: np.ndarray, gamma: np.ndarray, nodes: Sequence[int], resolved: Sequence[bool],
-               open_from_s: float = math.inf) -> "Any":
+               open_ends_s: tuple[float, float] = (0.0, math.inf)) -> "Any":
     """The peaks at grid indices ``nodes`` as a DataFrame (tau_s, f_Hz, gamma_ohm, R_ohm,
     R_process_ohm, resolved, closed), ordered by tau.
 
@@ -459,9 +459,10 @@ def peak_table(tau_s: np.ndarray, gamma: np.ndarray, nodes: Sequence[int], resol
     ln tau). The area of each peak is the integral of gamma between the minima that
     separate it from its neighbours (a minimum grid node's area is shared half and half);
     the areas sum to the polarisation resistance. ``resolved``: see :func:`_resolved`.
-    ``closed``: False for the peaks at ``open_from_s`` (s) or longer (:func:`_open_from`:
-    the data end before such a process turns down); their ``R_process_ohm`` is NaN, as the
-    data do not determine it. ``R_process_ohm``: see :func:`process_areas`.
+    ``closed``: False for the peaks at or beyond ``open_ends_s`` = (shortest, longest tau
+    of the closed part, s; :func:`_open_ends`: the data end before such a process turns
+    down); their ``R_process_ohm`` is NaN, as the data do not determine it.
+    ``R_process_ohm``: see :func:`process_areas`.
     """
     import pandas as pd
 
@@ -469,7 +470,7 @@ def peak_table(tau_s: np.ndarray, gamma: np.ndarray, nodes: Sequence[int], resol
     peak_areas = _split_areas(gamma, gamma * _hat_areas(x), nodes)
     refined = [_refine_peak(x, gamma, k) for k in nodes]
     tau = np.array([math.exp(xp) for xp, _ in refined])
-    closed = tau < open_from_s
+    closed = (tau > open_ends_s[0]) & (tau < open_ends_s[1])
     return pd.DataFrame(
         {
             "tau_s": tau,
@@ -483,24 +484,34 @@ def peak_table(tau_s: np.ndarray, gamma: np.ndarray, nodes: Sequence[int], resol
     )
 
 
-def _open_from(spectrum: Spectrum, tau_max_s: float) -> float:
-    """The time constant (s) from which DRT peaks are open: where the data's -Z'' is still
-    rising at the lowest frequency (at least :data:`_RISING_SHARE` of its maximum over the
-    lowest :data:`_RISING_BAND_DECADES` decade, and positive), the peaks within
-    :data:`_OPEN_END_DECADES` of the longest measured time constant ``tau_max_s`` describe a
-    process whose turn-down the data do not hold: a blocking electrode's CPE line, a
-    diffusion tail and an arc whose apex lies below f_min all look alike there, and the
-    regularisation closes the peak at the end of the grid, not the data (a blocking CPE
-    with n = 0.75-0.9 read as a "resolved" peak of 2.8-7 kOhm next to a 100 ohm arc). inf
-    where -Z'' turns down within the data (no open peak)."""
-    f = spectrum.frequency
-    minus_im = -spectrum.z.imag
-    f_min = float(f.min())
-    band = f <= f_min * 10.0**_RISING_BAND_DECADES
-    lowest = minus_im[int(np.argmin(f))]
-    if lowest <= 0 or np.count_nonzero(band) < 3 or lowest < _RISING_SHARE * float(minus_im[band].max()):
-        return math.inf
-    return tau_max_s / 10.0**_OPEN_END_DECADES
+def _open_ends(spectrum: Spectrum, measured: tuple[float, float]) -> tuple[float, float]:
+    """The time constants (s) beyond which DRT peaks are open: (shortest, longest) of the
+    closed part, from the measured range ``measured`` = (1/(2 pi f_max), 1/(2 pi f_min)).
+
+    At an end of the data where -Z'' is still rising (:func:`_still_rising`), the peaks
+    within :data:`_OPEN_END_DECADES` of that end's time constant describe a process whose
+    turn-down the data do not hold: at the low-frequency end a blocking electrode's CPE
+    line, a diffusion tail and an arc whose apex lies below f_min look alike; at the
+    high-frequency end, an arc whose apex lies above f_max (the bulk of a garnet pellet
+    measured to 1 MHz). The regularisation, not the data, closes such a peak (a blocking
+    CPE with n = 0.75-0.9 read as a "resolved" peak of 2.8-7 kOhm next to a 100 ohm arc; a
+    45 ohm arc with its apex at 7 MHz, measured to 1 MHz, as a 19 ohm one). (0, inf) where
+    -Z'' turns down within the data at both ends."""
+    f, minus_im = spectrum.frequency, -spectrum.z.imag
+    shortest = measured[0] * 10.0**_OPEN_END_DECADES if _still_rising(f, minus_im, low_end=False) else 0.0
+    longest = measured[1] / 10.0**_OPEN_END_DECADES if _still_rising(f, minus_im, low_end=True) else math.inf
+    return shortest, longest
+
+
+def _still_rising(f: np.ndarray, minus_im: np.ndarray, low_end: bool) -> bool:
+    """Whether -Z'' (ohm) at the lowest (``low_end``) or highest frequency is positive and at
+    least :data:`_RISING_SHARE` of its maximum over the :data:`_RISING_BAND_DECADES` decade
+    next to it: no turn-down measured at that end."""
+    end = int(np.argmin(f) if low_end else np.argmax(f))
+    reach = 10.0**_RISING_BAND_DECADES
+    band = f <= f[end] * reach if low_end else f >= f[end] / reach
+    value = float(minus_im[end])
+    return value > 0 and np.count_nonzero(band) >= 3 and value >= _RISING_SHARE * float(minus_im[band].max())
 
 
 def process_areas(areas: Sequence[float], resolved: Sequence[bool]) -> np.ndarray:
@@ -833,8 +844,8 @@ def _make_result(spectrum, tau, system, p, lam, rule, use_l, use_c, weighting, k
     local = _local_modulus(spectrum) if use_c else None
     nodes = peak_nodes(tau, gamma, local)
     resolved = _resolved(system, p, lam, use_l, use_c, x, nodes)
-    open_from = _open_from(spectrum, measured[1])
-    peaks, outside = split_outside(peak_table(tau, gamma, nodes, resolved, open_from), measured)
+    ends = _open_ends(spectrum, measured)
+    peaks, outside = split_outside(peak_table(tau, gamma, nodes, resolved, ends), measured)
     shoulders = peaks[~peaks["resolved"]]
     if len(shoulders):
         notes.append(f"{len(shoulders)} peak(s) not resolved from a larger neighbour (tau "
@@ -843,13 +854,9 @@ def _make_result(spectrum, tau, system, p, lam, rule, use_l, use_c, weighting, k
                      "variance), as regularisation side lobes and shoulders do; "
                      "not evidence of a separate process (confirm with an equivalent-circuit fit)")
     open_peaks = peaks[~peaks["closed"] & peaks["resolved"]]  # an unresolved one is no process anyway
-    if len(open_peaks):
-        notes.append("the data end while -Z'' still rises towards low frequency: the peak(s) at tau "
-                     + ", ".join(f"{t:.3g}" for t in open_peaks["tau_s"]) + " s (within "
-                     f"{_OPEN_END_DECADES:g} decade of the longest measured time constant) are not closed by the data, "
-                     "so their resistance is not determined (R_process_ohm empty; R_ohm is the area the "
-                     "regularisation gave them): a blocking electrode's CPE line, a diffusion tail and an arc whose "
-                     "apex lies below f_min look alike there (measure to lower frequency to tell them apart)")
+    for low_end, at_end in ((False, open_peaks["tau_s"] <= ends[0]), (True, open_peaks["tau_s"] >= ends[1])):
+        if at_end.any():
+            notes.append(_open_note(open_peaks["tau_s"][at_end], low_end))
     if len(outside):
         notes.append(f"{len(outside)} peak(s) with time constants outside the measured range "
                      f"(more than {_OUTSIDE_DECADES:g} decade beyond) are not reported as processes "
@@ -905,6 +912,20 @@ def _make_result(spectrum, tau, system, p, lam, rule, use_l, use_c, weighting, k
         capacitance_F=_series_capacitance(p, system) if use_c else None,
         peaks_outside=outside,
     )
+
+
+def _open_note(taus: Sequence[float], low_end: bool) -> str:
+    """The warning on peaks the data do not close at one end (see :func:`_open_ends`)."""
+    which = "low" if low_end else "high"
+    alike = ("a blocking electrode's CPE line, a diffusion tail and an arc whose apex lies below f_min look alike "
+             "there (measure to lower frequency to tell them apart)" if low_end else
+             "the arc's apex lies above f_max (measure to higher frequency, or fit an equivalent circuit and "
+             "read its flags)")
+    return (f"the data end while -Z'' still rises towards {which} frequency: the peak(s) at tau "
+            + ", ".join(f"{t:.3g}" for t in taus) + f" s (within {_OPEN_END_DECADES:g} decade of the "
+            f"{'longest' if low_end else 'shortest'} measured time constant) are not closed by the data, so their "
+            "resistance is not determined (R_process_ohm empty; R_ohm is the area the regularisation gave "
+            f"them): {alike}")
 
 
 def _too_strong_note(system: _System, lam: float, use_l: bool, use_c: bool, z: np.ndarray,
