@@ -50,6 +50,21 @@ def test_arcs_are_ordered_by_time_constant_even_from_a_swapped_start():
     assert res.values["R2"] == pytest.approx(149.0, rel=0.02)
 
 
+def test_with_fields_is_replace_without_init():
+    """FitResult.with_fields: the same result as dataclasses.replace, the original untouched,
+    an unknown field refused."""
+    import dataclasses
+
+    res = eisfit.fit(synthetic(seed=3), HEADLINE, kk=False)
+    flags = list(res.flags) + ["arc-jump"]
+    copy = res.with_fields(flags=flags, label="again")
+    assert copy == dataclasses.replace(res, flags=flags, label="again")
+    assert copy.flags == flags and copy.label == "again" and copy.values is res.values
+    assert "arc-jump" not in res.flags and res.label == "synthetic"
+    with pytest.raises(TypeError, match="no field"):
+        res.with_fields(flag=[])
+
+
 def test_a_previous_fit_is_accepted_as_the_start():
     s = synthetic(seed=2)
     first = eisfit.fit(s, HEADLINE, kk=False)

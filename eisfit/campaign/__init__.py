@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import sys
+import threading
 import time
 import warnings
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -176,25 +177,38 @@ def fit_campaign(
         rows_file = Path(out) / "summary.csv"
     streamed: dict[int, StreamedRow] = {}  # the rows written as the fits finished, reused by the table
     on_chunk = None if rows_file is None else _row_streamer(Path(rows_file), src.checkpoints, items, streamed)
+    ending: list[threading.Thread] = []  # the pool's shutdown, begun when the last outcome is in
+
+    def end_workers() -> None:  # they exit while the outcomes are stored and the result assembled
+        ending.append(own_pool.shutdown_in_background())
+
     try:
         fits, stats = run_campaign_fits(items, chains, own_pool.executor if own_pool else executor, cache,
                                         lambda n: _progress_bar(progress, n), on_chunk=on_chunk,
                                         respawn=own_pool and own_pool.respawn,
                                         workers=own_pool.jobs if own_pool else None,
-                                        on_core_free=_load_table_modules)
+                                        on_core_free=_load_table_modules,
+                                        on_last_outcome=end_workers if own_pool else None)
     except KeyboardInterrupt:
         if own_pool:
             _stop_pool(own_pool.executor)
         fits, stats = _fits_so_far(items, chains, cache)
         interrupted = True
-    finally:
+    except BaseException:
         if own_pool:
+            _join(ending)
             own_pool.shutdown()
-    joint_result = None
-    if joint is not None:
-        joint_result = _apply_joint_fit(joint, src.checkpoints, items, fits, shared, smooth, fit_options,
-                                        arrhenius_law)
-    result = _assemble(src, items, fits, common, stats, streamed)
+        raise
+    if own_pool and not ending:  # no task ran (every fit cached), or an interrupt
+        own_pool.shutdown()
+    try:
+        joint_result = None
+        if joint is not None:
+            joint_result = _apply_joint_fit(joint, src.checkpoints, items, fits, shared, smooth, fit_options,
+                                            arrhenius_law)
+        result = _assemble(src, items, fits, common, stats, streamed)
+    finally:
+        _join(ending)  # before anything that may fork (a running thread makes forking unsafe)
     settle_long_lived()
     result.joint = joint_result
     if choice is not None:
@@ -387,6 +401,19 @@ class _WorkerPool:
 
     def shutdown(self, cancel_futures: bool = False) -> None:
         self.executor.shutdown(cancel_futures=cancel_futures)
+
+    def shutdown_in_background(self) -> threading.Thread:
+        """:meth:`shutdown` in a thread of this process, started here: the caller goes on while
+        the workers exit (10-20 ms) and joins the thread before anything that may fork (a
+        running thread makes forking unsafe, see :func:`eisfit._processes.fork_is_safe`)."""
+        thread = threading.Thread(target=self.shutdown, name="eisfit-pool-shutdown")
+        thread.start()
+        return thread
+
+
+def _join(threads: list[threading.Thread]) -> None:
+    for thread in threads:
+        thread.join()
 
 
 def _process_pool(jobs: int) -> ProcessPoolExecutor:

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Executor, Future, wait
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
@@ -83,6 +83,7 @@ def run_campaign_fits(
     respawn: Callable[[], Executor] | None = None,
     workers: int | None = None,
     on_core_free: Callable[[], None] | None = None,
+    on_last_outcome: Callable[[], None] | None = None,
 ) -> tuple[list[CheckpointFits], dict[str, Any]]:
     """Fit every item (dict with ``spectrum``, ``settings``, ``content_sha256``, ``sweep``,
     ``settings_hash``, ``conditions``); ``chains`` lists item indices in seeding order.
@@ -96,6 +97,10 @@ def run_campaign_fits(
     sized for them (:func:`task_size`). ``on_core_free()`` is called once, as soon as fewer
     tasks are unfinished than ``workers`` (a worker idles while the others end): work of
     this process that would otherwise wait for the fits (e.g. loading pandas for the table).
+    ``on_last_outcome()`` is called once, as soon as the outcome of the last task is in
+    (before it is stored), when no task has to run again: the executor will not be needed
+    any more (the campaign's own pool ends then, its workers exiting while the outcomes are
+    stored).
     Returns one :class:`CheckpointFits` per item and run statistics (``fits_run``:
     checkpoints fitted, ``cache_hits``, ``cache_writes``, ``cache_packs_removed`` (stale packs of
     other code, see :meth:`~eisfit.campaign.cache.FitCache.prune_other_versions`), ``chunks``,
@@ -126,7 +131,7 @@ def run_campaign_fits(
     deaths = [0]
     try:
         for task, outcome in _run_tasks(executor, items, tasks, respawn, deaths,
-                                        on_core_free if workers else None, workers or 0):
+                                        on_core_free if workers else None, workers or 0, on_last_outcome):
             for chunk, chunk_outcome in zip(task, _per_chunk(task, outcome)):
                 fits_run += _collect(items, fits, chunk, chunk_outcome, cache)
                 if on_chunk is not None:
@@ -257,7 +262,8 @@ def _shared_settings(items: list[dict], chunk: _Chunk) -> str:
 
 def _run_tasks(executor: Executor | None, items: list[dict], tasks: list[list[_Chunk]],
                respawn: Callable[[], Executor] | None = None, deaths: list[int] | None = None,
-               on_core_free: Callable[[], None] | None = None, workers: int = 0):
+               on_core_free: Callable[[], None] | None = None, workers: int = 0,
+               on_last_outcome: Callable[[], None] | None = None):
     """(task, outcome) as tasks finish: inline without an executor, else all submitted.
 
     A worker process that dies (killed, out of memory) breaks a process pool: every task
@@ -267,7 +273,9 @@ def _run_tasks(executor: Executor | None, items: list[dict], tasks: list[list[_C
     again, one at a time, so that only a task whose worker dies on its own fails (with a
     message that says so) and the others are fitted. ``deaths[0]`` counts the pools broken.
     ``on_core_free()`` runs once, when fewer than ``workers`` tasks are unfinished (and at
-    least one is): at once when there are fewer tasks than workers, else after a task."""
+    least one is): at once when there are fewer tasks than workers, else after a task.
+    ``on_last_outcome()`` runs once, when the last task's outcome is in and none has to run
+    again (no executor: never)."""
     if executor is None:
         for task in tasks:
             yield task, fit_chunks(*_payload(items, task))
@@ -296,6 +304,9 @@ def _run_tasks(executor: Executor | None, items: list[dict], tasks: list[list[_C
                 died.append(task)
             else:
                 finished += 1
+                if on_last_outcome is not None and not pending and not todo and not died:
+                    on_last_outcome()
+                    on_last_outcome = None
                 yield task, _outcome(fut)
             on_core_free = _when_core_free(on_core_free, len(pending) + len(todo), workers)
         if not died:
@@ -430,7 +441,7 @@ def results_of_outcomes(outcomes: list[dict[str, Any]], spectra: list[Spectrum])
         with np.errstate(all="ignore"):  # a runaway element (flagged unresolved) may overflow
             z_fit = circuit_of(circuit).impedance(p, f)
         for row, k in enumerate(members):
-            results[k] = replace(results[k], frequency=points[k][0], z=points[k][1], z_fit=z_fit[row].copy())
+            results[k] = results[k].with_fields(frequency=points[k][0], z=points[k][1], z_fit=z_fit[row].copy())
     return results
 
 
@@ -446,26 +457,29 @@ def _flag_arc_jumps(items: list[dict], chain: list[int], fits: list[CheckpointFi
     """Flag ``arc-jump`` when a resistance changes > 3x between consecutive kept fits
     whose conditions (cell, temperature, area, thickness, current, circuit) are the same
     and which both determine it (not unresolved, stderr not above the value)."""
-    previous = None
+    previous = None  # (item index, its determined resistances)
     for i in chain:
         kept = fits[i].kept
         if kept is None:
             continue
-        if previous is not None and items[previous]["conditions"] == items[i]["conditions"]:
-            before = fits[previous].kept
-            jumped = []
-            runaway = unresolved_names(before.flags) | unresolved_names(kept.flags)  # issue 13: no number
-            for name in resistance_names(kept.values):
-                if name in runaway or any(undetermined(fit.values.get(name, math.nan), fit.stderr.get(name))
-                                          for fit in (before, kept)):
-                    continue  # a value its stderr does not determine cannot jump
-                a, b = before.values.get(name, math.nan), kept.values[name]
-                if a > 0 and b > 0 and max(a / b, b / a) > ARC_JUMP_FACTOR:
-                    jumped.append(f"{name} {a:.3g} -> {b:.3g} ohm")
+        determined = _determined_resistances(kept)
+        if previous is not None and items[previous[0]]["conditions"] == items[i]["conditions"]:
+            before = previous[1]
+            jumped = [f"{name} {before[name]:.3g} -> {b:.3g} ohm" for name, b in determined.items()
+                      if name in before and max(before[name] / b, b / before[name]) > ARC_JUMP_FACTOR]
             if jumped:
                 fits[i].flags.append("arc-jump")
                 fits[i].notes.append("resistance jump > 3x without metadata change: " + "; ".join(jumped))
-        previous = i
+        previous = (i, determined)
+
+
+def _determined_resistances(fit) -> dict[str, float]:
+    """The resistances (ohm, by name) that ``fit`` determines: positive, not flagged
+    unresolved (issue 13: no number) and with a standard error not above the value."""
+    runaway = unresolved_names(fit.flags)
+    values = fit.values
+    return {name: values[name] for name in resistance_names(values)
+            if name not in runaway and values[name] > 0 and not undetermined(values[name], fit.stderr.get(name))}
 
 
 def with_campaign_flags(result, flags: list[str]):
@@ -473,7 +487,7 @@ def with_campaign_flags(result, flags: list[str]):
     if result is None or not flags:
         return result
     merged = list(result.flags) + [f for f in flags if f not in result.flags]
-    return replace(result, flags=merged)
+    return result.with_fields(flags=merged)
 
 
 def _outcome(fut: Future) -> Any:

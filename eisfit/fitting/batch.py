@@ -452,7 +452,7 @@ def lean_result(res: FitResult, spectrum: Spectrum) -> dict[str, Any]:
             return {"result": res}
         points = idx.tolist()
     empty = np.zeros(0)
-    lean = dataclasses.replace(res, frequency=empty, z=empty.astype(complex), z_fit=empty.astype(complex))
+    lean = res.with_fields(frequency=empty, z=empty.astype(complex), z_fit=empty.astype(complex))
     return {"result": lean, "points": points}
 
 

