@@ -770,8 +770,8 @@ _HEADROOM = 2.0  # the gamma axis reaches this x the data's maximum: peak labels
 
 def plot_drt(result, ax=None, fit=None):
     """DRT gamma (ohm) against tau (s, log axis) with the peaks marked (open markers: peaks
-    the data do not resolve from a larger neighbour, ``peaks.resolved`` False; a peak the
-    data do not close, ``peaks.closed`` False, is labelled with its area and "open").
+    the data do not resolve from a larger neighbour, ``peaks.resolved`` False; grey: a peak
+    the data do not close, ``peaks.closed`` False, labelled with its area and "open").
 
     ``result`` is a :class:`eisfit.analysis.drt.DRTResult`. ``fit`` (optional) is any
     object with ``.drt(tau_s) -> gamma_ohm`` (e.g. a circuit FitResult): its DRT is
@@ -784,14 +784,16 @@ def plot_drt(result, ax=None, fit=None):
     peaks = result.peaks
     if len(peaks):
         resolved = peaks["resolved"].to_numpy(bool)
-        ax.plot(peaks["tau_s"][resolved], peaks["gamma_ohm"][resolved], "v", color="C3", ms=6, label="peaks")
-        if not resolved.all():
-            ax.plot(peaks["tau_s"][~resolved], peaks["gamma_ohm"][~resolved], "v", mfc="none", color="C3", ms=6,
-                    label="not resolved")
+        closed = peaks["closed"].to_numpy(bool)
+        for shown, style, label in ((resolved & closed, dict(color="C3"), "peaks"),
+                                    (~resolved, dict(mfc="none", color="C3"), "not resolved"),
+                                    (resolved & ~closed, dict(color="0.55"), "not closed by the data")):
+            if shown.any():
+                ax.plot(peaks["tau_s"][shown], peaks["gamma_ohm"][shown], "v", ms=6, label=label, **style)
         for k, (_, row) in enumerate(peaks.sort_values("tau_s").iterrows()):
             # a resolved peak: its process's resistance (with its side lobes); a side lobe: its
             # own area, in parentheses (counted in its owner's); a peak the data do not close
-            # (low-frequency end still rising): its area, in parentheses, marked open
+            # (an end of the data still rising): its area, in parentheses, marked open
             if not row["closed"]:
                 r_label = f"({row['R_ohm']:.3g} Ω, open)"
             elif row["resolved"]:

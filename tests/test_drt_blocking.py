@@ -224,3 +224,21 @@ def test_an_arc_whose_apex_lies_above_f_max_is_open():
     r2 = p.iloc[int(np.argmin(np.abs(np.log10(p.tau_s.to_numpy() / (80.0 * 3e-6) ** (1 / 0.8)))))]
     assert r2["closed"] and r2["R_process_ohm"] == pytest.approx(80.0, rel=0.10)
     assert not p["closed"].iloc[-1]  # the CPE3 line at the low-frequency end
+
+
+def test_the_drt_figure_marks_an_open_peak():
+    """plot_drt: the open peak has its own legend entry and its label says "open" with its
+    area; the closed arc keeps its process's resistance."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from eisfit.plotting import plot_drt
+
+    res = _quiet(_arc_plus(lambda w: 1 / (1e-4 * (1j * w) ** 0.85)))
+    ax = plot_drt(res)
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "not closed by the data" in legend and "peaks" in legend
+    texts = [t.get_text() for t in ax.texts]
+    last = res.peaks.iloc[-1]
+    assert any(f"({last['R_ohm']:.3g} Ω, open)" in t for t in texts)
+    matplotlib.pyplot.close(ax.figure)
