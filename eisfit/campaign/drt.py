@@ -11,8 +11,8 @@ polarisation resistance, height >= ``MAJOR_HEIGHT_FRACTION`` (10 %) of the large
 gamma of that checkpoint (the regularised DRT of noisy data leaves ripples of a few %;
 see eisfit/analysis/drt.py), resolved from its neighbours (``peaks.resolved``: a
 monotone tail of a larger neighbouring peak does not fit the data as well) and closed by
-the data (``peaks.closed``: not a peak at the low-frequency end of data whose -Z'' still
-rises there, such as a blocking electrode's CPE line or a low-frequency tail). Checkpoints
+the data (``peaks.closed``: not a peak at an end of the data where -Z'' still rises, such as
+a blocking electrode's CPE line, a low-frequency tail or an arc beyond f_max). Checkpoints
 are walked in campaign order; each track remembers the log10 tau where it was last seen.
 The major peaks of the next checkpoint are matched to the tracks by an order-preserving
 alignment (peaks and tracks sorted by tau; processes do not overtake each other) that
@@ -227,7 +227,7 @@ def drt_report_lines(camp) -> list[str]:
              "GCV + discrepancy principle). A process is a DRT peak with >= "
              f"{MAJOR_AREA_FRACTION:.0%} of R_pol and >= {MAJOR_HEIGHT_FRACTION:.0%} of the "
              "largest gamma (shares of the closed part), resolved from its neighbours and closed by "
-             "the data (not a peak at a low-frequency end whose -Z'' still rises); peaks are tracked "
+             "the data (not a peak at an end of the data where -Z'' still rises); peaks are tracked "
              "across checkpoints by nearest log tau "
              f"(at most {MAX_JUMP_DECADES:g} decade apart).", ""]
     counts = []
