@@ -25,7 +25,8 @@ Cases:
             minimal batched LM (one start from the data guess, no KK, no statistics), in
             this process (a notebook's ``jobs=1``) and in a worker process set up as
             eisfit's own workers are (its allocator tuned: what ``jobs >= 2`` and the
-            ``eisfit`` command run).
+            ``eisfit`` command run); each CPU figure the median of ``CPU_REPEATS`` runs,
+            their range beside it.
   rows      where that CPU goes, counted (no timing): rows of normal equations per spectrum
             (one start at one LM iteration) in each phase of ``fit_campaign(jobs=1)`` on N hard
             spectra (quick round, escalation, profile walks, extra rounds...), against the
@@ -213,22 +214,41 @@ def case_campaign(u: float, n: int, jobs: int) -> None:
           f"(median of {REPEATS}, {min(walls) / u:.1f}-{max(walls) / u:.1f} u) "
           f"({n / wall:.0f} spectra/s); at the optimum {at_opt}/{n} ({100 * at_opt / n:.1f} %); "
           f"R2 with a finite stderr {finite}/{n}, flagged unresolved (left empty) {unresolved}/{n}")
-    # CPU per spectrum: the campaign path on one process vs a minimal batched LM
+    # CPU per spectrum: the campaign path on one process vs a minimal batched LM, each the
+    # median of CPU_REPEATS runs (one run of the minimal LM, ~0.1 s, read 0.25-0.34 ms per spectrum)
     m = min(n, 300)
-    c0 = time.process_time()
-    eisfit.fit_campaign(spectra[:m], circuit=CIRCUIT, jobs=1, cache_dir=False, progress=False)
-    cpu_campaign = (time.process_time() - c0) / m
+    cpu_campaign = _cpu_seconds(lambda: eisfit.fit_campaign(spectra[:m], circuit=CIRCUIT, jobs=1, cache_dir=False,
+                                                            progress=False))
     preps = [_prepare(s, CIRCUIT, area_cm2=None, thickness_cm=None, symmetric=True, weighting="modulus",
                       sigma=None, fmin=None, fmax=None, drop_inductive="auto", initial=None, fixed=None,
                       bounds=None, expr=None, starts=1, engine="fast") for s in spectra[:m]]
-    c0 = time.process_time()
-    _minimal_lm(preps)
-    cpu_minimal = (time.process_time() - c0) / m
-    print(f"[campaign] CPU per spectrum (jobs=1, {m} spectra): campaign path {1e3 * cpu_campaign:.2f} ms, "
-          f"minimal batched LM (one start, no KK) {1e3 * cpu_minimal:.2f} ms: ratio {cpu_campaign / cpu_minimal:.1f}")
-    cpu_worker = _campaign_cpu_in_worker(spectra[:m]) / m
+    cpu_minimal = _cpu_seconds(lambda: _minimal_lm(preps))
+    cpu_worker = _campaign_cpu_in_worker(spectra[:m])
+    minimal = statistics.median(cpu_minimal) / m
+    print(f"[campaign] CPU per spectrum (jobs=1, {m} spectra; medians of {CPU_REPEATS} runs, range in brackets): "
+          f"campaign path {_per_spectrum_ms(cpu_campaign, m)}, minimal batched LM (one start, no KK) "
+          f"{_per_spectrum_ms(cpu_minimal, m)}: ratio {statistics.median(cpu_campaign) / m / minimal:.1f}")
     print(f"[campaign] CPU per spectrum in an eisfit worker process (what jobs >= 2 and the eisfit command "
-          f"run): {1e3 * cpu_worker:.2f} ms: ratio {cpu_worker / cpu_minimal:.1f}")
+          f"run): {_per_spectrum_ms(cpu_worker, m)}: ratio {statistics.median(cpu_worker) / m / minimal:.1f}")
+
+
+CPU_REPEATS = 5  # runs of each CPU measurement of the ratio: the median is reported
+
+
+def _cpu_seconds(fn, repeat: int = CPU_REPEATS) -> list[float]:
+    """CPU seconds (this process) of ``repeat`` runs of ``fn()``."""
+    times = []
+    for _ in range(repeat):
+        c0 = time.process_time()
+        fn()
+        times.append(time.process_time() - c0)
+    return times
+
+
+def _per_spectrum_ms(seconds: list[float], m: int) -> str:
+    """The median of ``seconds`` per spectrum, in ms, with the range."""
+    return (f"{1e3 * statistics.median(seconds) / m:.2f} ms "
+            f"[{1e3 * min(seconds) / m:.2f}-{1e3 * max(seconds) / m:.2f}]")
 
 
 def _minimal_lm(preps) -> None:
@@ -241,16 +261,16 @@ def _minimal_lm(preps) -> None:
     _continue_unfinished(preps, sol)
 
 
-def _campaign_cpu_in_worker(spectra) -> float:
-    """CPU seconds of ``fit_campaign(spectra, jobs=1)`` run inside a worker process set up
-    as the campaign's own workers are (eisfit._processes.owned_pool with
+def _campaign_cpu_in_worker(spectra) -> list[float]:
+    """CPU seconds of ``CPU_REPEATS`` runs of ``fit_campaign(spectra, jobs=1)`` inside a worker
+    process set up as the campaign's own workers are (eisfit._processes.owned_pool with
     eisfit.campaign.workers.init_worker, what eisfit.fit_campaign starts)."""
     from eisfit._processes import owned_pool
     from eisfit.campaign.workers import init_worker
 
     with owned_pool(1, setup=init_worker) as pool:
         pool.submit(_campaign_cpu, spectra[:3]).result()  # warm-up
-        return pool.submit(_campaign_cpu, spectra).result()
+        return [pool.submit(_campaign_cpu, spectra).result() for _ in range(CPU_REPEATS)]
 
 
 def _campaign_cpu(spectra) -> float:

@@ -35,12 +35,21 @@ def bench():
 def test_campaign_cpu_is_measured_in_a_worker_set_up_as_the_campaign_s(bench):
     spectra = bench.synthesize(bench.hard_truths(4))
     cpu_s = bench._campaign_cpu_in_worker(spectra)
-    assert math.isfinite(cpu_s) and cpu_s > 0
+    assert len(cpu_s) == bench.CPU_REPEATS and all(math.isfinite(t) and t > 0 for t in cpu_s)
 
 
 def test_the_same_in_a_spawned_worker(bench, monkeypatch):
     monkeypatch.setattr("eisfit._processes.fork_is_safe", lambda: False)
-    assert bench._campaign_cpu_in_worker(bench.synthesize(bench.hard_truths(2))) > 0
+    assert min(bench._campaign_cpu_in_worker(bench.synthesize(bench.hard_truths(2)))) > 0
+
+
+def test_cpu_measurements_are_medians_with_their_range(bench):
+    """_cpu_seconds runs the function CPU_REPEATS times; _per_spectrum_ms gives the median per
+    spectrum in ms with the range (the ratio's inputs)."""
+    calls = []
+    times = bench._cpu_seconds(lambda: calls.append(sum(range(10**5))))
+    assert len(calls) == len(times) == bench.CPU_REPEATS and all(t >= 0 for t in times)
+    assert bench._per_spectrum_ms([0.3, 0.1, 0.2], 100) == "2.00 ms [1.00-3.00]"
 
 
 def test_the_rows_case_attributes_every_row_to_a_phase_and_restores_the_solver(bench, capsys):
