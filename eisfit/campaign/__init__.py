@@ -177,18 +177,13 @@ def fit_campaign(
         rows_file = Path(out) / "summary.csv"
     streamed: dict[int, StreamedRow] = {}  # the rows written as the fits finished, reused by the table
     on_chunk = None if rows_file is None else _row_streamer(Path(rows_file), src.checkpoints, items, streamed)
-    ending: list[threading.Thread] = []  # the pool's shutdown, begun when the last outcome is in
-
-    def end_workers() -> None:  # they exit while the outcomes are stored and the result assembled
-        ending.append(own_pool.shutdown_in_background())
-
     try:
         fits, stats = run_campaign_fits(items, chains, own_pool.executor if own_pool else executor, cache,
                                         lambda n: _progress_bar(progress, n), on_chunk=on_chunk,
                                         respawn=own_pool and own_pool.respawn,
                                         workers=own_pool.jobs if own_pool else None,
                                         on_core_free=_load_table_modules,
-                                        on_last_outcome=end_workers if own_pool else None)
+                                        on_last_outcome=own_pool.begin_shutdown if own_pool else None)
     except KeyboardInterrupt:
         if own_pool:
             _stop_pool(own_pool.executor)
@@ -196,11 +191,8 @@ def fit_campaign(
         interrupted = True
     except BaseException:
         if own_pool:
-            _join(ending)
-            own_pool.shutdown()
+            own_pool.finish_shutdown()
         raise
-    if own_pool and not ending:  # no task ran (every fit cached), or an interrupt
-        own_pool.shutdown()
     try:
         joint_result = None
         if joint is not None:
@@ -208,7 +200,8 @@ def fit_campaign(
                                             arrhenius_law)
         result = _assemble(src, items, fits, common, stats, streamed)
     finally:
-        _join(ending)  # before anything that may fork (a running thread makes forking unsafe)
+        if own_pool:
+            own_pool.finish_shutdown()  # before anything that may fork (a running thread makes forking unsafe)
     settle_long_lived()
     result.joint = joint_result
     if choice is not None:
@@ -392,6 +385,7 @@ class _WorkerPool:
     def __init__(self, jobs: int):
         self.jobs = jobs
         self.executor = _process_pool(jobs)
+        self._ending: threading.Thread | None = None  # the shutdown begun by begin_shutdown
 
     def respawn(self) -> ProcessPoolExecutor:
         """A fresh pool in place of the broken one (whose remaining workers are ended)."""
@@ -402,18 +396,22 @@ class _WorkerPool:
     def shutdown(self, cancel_futures: bool = False) -> None:
         self.executor.shutdown(cancel_futures=cancel_futures)
 
-    def shutdown_in_background(self) -> threading.Thread:
-        """:meth:`shutdown` in a thread of this process, started here: the caller goes on while
-        the workers exit (10-20 ms) and joins the thread before anything that may fork (a
-        running thread makes forking unsafe, see :func:`eisfit._processes.fork_is_safe`)."""
-        thread = threading.Thread(target=self.shutdown, name="eisfit-pool-shutdown")
-        thread.start()
-        return thread
+    def begin_shutdown(self) -> None:
+        """:meth:`shutdown` in a thread of this process (once): the caller goes on while the
+        workers exit (10-20 ms), e.g. storing the last outcomes, and calls
+        :meth:`finish_shutdown` before anything that may fork (a running thread makes forking
+        unsafe, see :func:`eisfit._processes.fork_is_safe`)."""
+        if self._ending is None:
+            self._ending = threading.Thread(target=self.shutdown, name="eisfit-pool-shutdown")
+            self._ending.start()
 
-
-def _join(threads: list[threading.Thread]) -> None:
-    for thread in threads:
-        thread.join()
+    def finish_shutdown(self) -> None:
+        """The pool shut down when this returns: the shutdown begun by :meth:`begin_shutdown`
+        joined, else done here."""
+        if self._ending is None:
+            self.shutdown()
+        else:
+            self._ending.join()
 
 
 def _process_pool(jobs: int) -> ProcessPoolExecutor:
