@@ -919,3 +919,50 @@ def test_a_gross_lack_of_fit_escalates_with_every_round_two_start(parts, circuit
     auto = eisfit.fit(s, circuit)
     assert auto.derived["lack_of_fit_ratio"] > 2  # the case
     assert auto.chisq <= eisfit.fit(s, circuit, starts=100).chisq * (1 + 1e-6)
+
+
+# ------------------------------------------------------------------ round 2's short start list
+def _round2_start_sets(monkeypatch, spectrum, circuit):
+    """The start sets that round 2 of eisfit.fit(spectrum, circuit) ran (None: no round 2)."""
+    from eisfit.fitting import solver
+
+    calls = []
+    run = solver._run_start_sets
+    monkeypatch.setattr(solver, "_run_start_sets", lambda batch, preps, sets: calls.append(sets) or run(batch, preps, sets))
+    res = eisfit.fit(spectrum, circuit, kk=False)
+    monkeypatch.undo()
+    return res, (calls[1][0] if len(calls) > 1 else None)
+
+
+def test_overlapping_plain_arcs_alone_run_a_short_round_2_with_tail_starts(monkeypatch):
+    """Arcs a quarter of a decade apart, nothing else wrong: round 2 runs LACK_OF_FIT_STARTS
+    of the grid plus the starts where one arc runs away (the transfer round covers the
+    other end of the valley), not ESCALATION_STARTS; and the fit is still at the optimum of
+    an independent search (the true start and 100 random ones)."""
+    from eisfit.fitting import solver
+    from eisfit.fitting.robustness import CIRCUIT, make_cases, reference_chisq
+
+    case = make_cases(500)[287]  # arcs 0.22 decades apart; its optimum has R2 run away
+    res, round2 = _round2_start_sets(monkeypatch, case.spectrum, CIRCUIT)
+    grid = [label for label in round2.labels if not label.startswith("tail:")]
+    assert len(grid) == solver.LACK_OF_FIT_STARTS < solver.ESCALATION_STARTS
+    assert len(round2.labels) > len(grid)  # the tail starts
+    assert res.chisq <= 1.01 * reference_chisq(case, n_random=100)
+
+
+def test_overlapping_processes_of_a_randles_circuit_keep_the_full_round_2(monkeypatch):
+    """The transfer round moves resistance between plain arcs only: a Randles circuit
+    whose processes overlap keeps ESCALATION_STARTS in round 2."""
+    from eisfit.fitting import solver
+    from eisfit.fitting.solver import _plain_arcs_only
+
+    circuit = "R0-p(R1,CPE1)-p(CPE2,R2-Wo2)"
+    assert not _plain_arcs_only(Circuit(circuit)) and _plain_arcs_only(Circuit(HEADLINE))
+    assert _plain_arcs_only(Circuit("p(R1,CPE1)-p(R2,CPE2)-CPE3"))  # a blocking CPE is no process
+    truth = {"R0": 10.0, "R1": 100.0, "CPE1_0": 2e-6, "CPE1_1": 0.85, "R2": 150.0, "CPE2_0": 4e-6,
+             "CPE2_1": 0.85, "Wo2_0": 60.0, "Wo2_1": 0.05}  # arcs at 0.1 and 0.4 ms, diffusion at 50 ms
+    s = noisy(circuit, truth, np.logspace(6, -2, 81))
+    res, round2 = _round2_start_sets(monkeypatch, s, circuit)
+    assert round2 is not None
+    assert len(round2.labels) == solver.ESCALATION_STARTS
+    assert not any(label.startswith("tail:") for label in round2.labels)
