@@ -337,8 +337,10 @@ def _solver_phase(frame, n_run_starts: int) -> str:
     for name, phase in _PHASES:
         if name in names:
             return phase
-    if "numbered_run_starts" in names:
-        return "quick round" if n_run_starts == 1 else "escalation"
+    if "numbered_run_starts" in names and n_run_starts == 1:
+        return "quick round"
+    if "_solve_grid" in names:  # rounds 2 and 3, the order round
+        return "escalation"
     return "other"
 
 
