@@ -18,7 +18,8 @@ Cases:
             spectra: how often ``eisfit.fit(initial=..., starts=1)`` and scipy
             ``least_squares`` (TRF, same residuals, same start) reach the optimum.
   campaign  ``eisfit.fit_campaign(list of N hard spectra, jobs=2)``: time in u (the median
-            of ``REPEATS`` runs, their range beside it), share at
+            of ``CAMPAIGN_REPEATS`` runs, each divided by the mean of the u measured just
+            before and just after it; their range beside it), share at
             the optimum (reference: a fit polished from the true parameters), R2 with a
             finite standard error in the table (and R2 flagged unresolved, left empty
             there); and the CPU per spectrum of the campaign path against a
@@ -76,7 +77,7 @@ import impedance_unit  # noqa: E402  (../shared/bench)
 CIRCUIT = "R0-p(R1,CPE1)-p(R2,CPE2)"
 NAMES = impedance_unit.NAMES
 FREQ = np.logspace(7, 2, 51)
-REPEATS = 3  # timed runs of the campaign and CLI cases: the median is reported (one run varied ~15 %)
+REPEATS = 3  # timed runs of the CLI cases: the median is reported (one run varied ~15 %)
 
 
 # --------------------------------------------------------------------------- data
@@ -197,11 +198,16 @@ def case_campaign(u: float, n: int, jobs: int) -> None:
     truths = hard_truths(n)
     spectra = synthesize(truths)
     eisfit.fit_campaign(spectra[:3], circuit=CIRCUIT, cache_dir=False, progress=False)  # warm-up
-    walls = []
-    for _ in range(REPEATS):  # one run read anywhere from 1.2 to 1.45 s on a quiet machine
+    walls, units = [], []
+    for _ in range(CAMPAIGN_REPEATS):  # one run read anywhere from 1.2 to 1.45 s on a quiet machine
+        u_before = impedance_unit.measure_u()
         t0 = time.perf_counter()
         camp = eisfit.fit_campaign(spectra, circuit=CIRCUIT, jobs=jobs, cache_dir=False, progress=False)
         walls.append(time.perf_counter() - t0)
+        units.append((u_before + impedance_unit.measure_u()) / 2)
+    # each run against the u measured just before and after it: this machine's speed drifts by
+    # tens of % within a case (u moved -27 % to +50 % during cases of one run in session 30)
+    ratios = [w / v for w, v in zip(walls, units)]
     wall = statistics.median(walls)
     ref = reference_chisq(spectra, truths)
     chisq = camp.table["chisq"].to_numpy(float)
@@ -210,8 +216,9 @@ def case_campaign(u: float, n: int, jobs: int) -> None:
     # an R2 flagged unresolved (an arc of < 1 % of |Z| beside a large one runs away) is left
     # empty in the table: no headline value, no stderr
     unresolved = sum("unresolved:R2" in r.flags for r in camp.results if r is not None)
-    print(f"[campaign] fit_campaign({n} hard spectra, jobs={jobs}): {wall / u:.1f} u = {wall:.2f} s "
-          f"(median of {REPEATS}, {min(walls) / u:.1f}-{max(walls) / u:.1f} u) "
+    print(f"[campaign] fit_campaign({n} hard spectra, jobs={jobs}): {statistics.median(ratios):.1f} u "
+          f"(median of {CAMPAIGN_REPEATS} runs, each in the u measured around it: {min(ratios):.1f}-"
+          f"{max(ratios):.1f} u; u {1e3 * min(units):.0f}-{1e3 * max(units):.0f} ms) = {wall:.2f} s "
           f"({n / wall:.0f} spectra/s); at the optimum {at_opt}/{n} ({100 * at_opt / n:.1f} %); "
           f"R2 with a finite stderr {finite}/{n}, flagged unresolved (left empty) {unresolved}/{n}")
     # CPU per spectrum: the campaign path on one process vs a minimal batched LM, each the
@@ -233,6 +240,7 @@ def case_campaign(u: float, n: int, jobs: int) -> None:
 
 
 CPU_REPEATS = 5  # runs of each CPU measurement of the ratio: the median is reported
+CAMPAIGN_REPEATS = 5  # timed runs of the campaign case, each between two measurements of u
 
 
 def _cpu_seconds(fn, repeat: int = CPU_REPEATS) -> list[float]:
