@@ -42,7 +42,8 @@ Cases:
   suggest   ``eisfit.suggest_circuit`` on spectra of the eight families of
             ``scripts/suggest_score.py``: mean time per spectrum in u (issue 16: <= 5 u).
   cli       ``eisfit campaign FOLDER --jobs 2`` on N single-spectrum CSV files, figures and
-            all: wall time in u (the median of ``REPEATS`` runs with nothing else running) and
+            all: wall time in u (the median of ``REPEATS`` runs with nothing else running, each
+            divided by the u measured around it) and
             the peak memory summed over the process and its workers (RSS, and PSS, which
             counts the pages forked processes share once) from another run, watched every
             20 ms;
@@ -65,6 +66,7 @@ import tempfile
 import threading
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -191,24 +193,22 @@ def case_start(n: int) -> None:
           f"scipy least_squares TRF {ok_trf}/{n}")
 
 
-def case_campaign(u: float, n: int, jobs: int) -> None:
+def case_campaign(n: int, jobs: int) -> None:
     import eisfit
     from eisfit.fitting.engine import _prepare
 
     truths = hard_truths(n)
     spectra = synthesize(truths)
     eisfit.fit_campaign(spectra[:3], circuit=CIRCUIT, cache_dir=False, progress=False)  # warm-up
-    walls, units = [], []
-    for _ in range(CAMPAIGN_REPEATS):  # one run read anywhere from 1.2 to 1.45 s on a quiet machine
-        u_before = impedance_unit.measure_u()
+    kept = {}
+
+    def run() -> float:  # one run read anywhere from 1.2 to 1.45 s on a quiet machine
         t0 = time.perf_counter()
-        camp = eisfit.fit_campaign(spectra, circuit=CIRCUIT, jobs=jobs, cache_dir=False, progress=False)
-        walls.append(time.perf_counter() - t0)
-        units.append((u_before + impedance_unit.measure_u()) / 2)
-    # each run against the u measured just before and after it: this machine's speed drifts by
-    # tens of % within a case (u moved -27 % to +50 % during cases of one run in session 30)
-    ratios = [w / v for w, v in zip(walls, units)]
-    wall = statistics.median(walls)
+        kept["campaign"] = eisfit.fit_campaign(spectra, circuit=CIRCUIT, jobs=jobs, cache_dir=False, progress=False)
+        return time.perf_counter() - t0
+
+    timed = _paired(run, CAMPAIGN_REPEATS)
+    camp, wall = kept["campaign"], statistics.median(timed.walls)
     ref = reference_chisq(spectra, truths)
     chisq = camp.table["chisq"].to_numpy(float)
     at_opt = int(np.sum(chisq <= 1.01 * ref))
@@ -216,9 +216,7 @@ def case_campaign(u: float, n: int, jobs: int) -> None:
     # an R2 flagged unresolved (an arc of < 1 % of |Z| beside a large one runs away) is left
     # empty in the table: no headline value, no stderr
     unresolved = sum("unresolved:R2" in r.flags for r in camp.results if r is not None)
-    print(f"[campaign] fit_campaign({n} hard spectra, jobs={jobs}): {statistics.median(ratios):.1f} u "
-          f"(median of {CAMPAIGN_REPEATS} runs, each in the u measured around it: {min(ratios):.1f}-"
-          f"{max(ratios):.1f} u; u {1e3 * min(units):.0f}-{1e3 * max(units):.0f} ms) = {wall:.2f} s "
+    print(f"[campaign] fit_campaign({n} hard spectra, jobs={jobs}): {timed.describe()} "
           f"({n / wall:.0f} spectra/s); at the optimum {at_opt}/{n} ({100 * at_opt / n:.1f} %); "
           f"R2 with a finite stderr {finite}/{n}, flagged unresolved (left empty) {unresolved}/{n}")
     # CPU per spectrum: the campaign path on one process vs a minimal batched LM, each the
@@ -241,6 +239,38 @@ def case_campaign(u: float, n: int, jobs: int) -> None:
 
 CPU_REPEATS = 5  # runs of each CPU measurement of the ratio: the median is reported
 CAMPAIGN_REPEATS = 5  # timed runs of the campaign case, each between two measurements of u
+
+
+@dataclass(frozen=True)
+class Paired:
+    """Timed runs, each divided by the mean of the u measured just before and just after
+    it: this machine's speed drifts by tens of % within a case (u moved -27 % to +50 %
+    during cases of one run in session 30), which one u per case does not cancel."""
+
+    walls: tuple[float, ...]  # s
+    units: tuple[float, ...]  # s, the u around each run
+
+    @property
+    def ratios(self) -> list[float]:
+        return [w / v for w, v in zip(self.walls, self.units)]
+
+    def describe(self) -> str:
+        """'7.4 u (median of 5 runs, each in the u measured around it: 7.0-7.8 u; u 215-236 ms) = 1.64 s'."""
+        r = self.ratios
+        return (f"{statistics.median(r):.1f} u (median of {len(r)} runs, each in the u measured around it: "
+                f"{min(r):.1f}-{max(r):.1f} u; u {1e3 * min(self.units):.0f}-{1e3 * max(self.units):.0f} ms) = "
+                f"{statistics.median(self.walls):.2f} s")
+
+
+def _paired(run, repeats: int) -> Paired:
+    """``repeats`` runs of ``run()`` (which returns its wall time, s), each between two
+    measurements of u."""
+    walls, units = [], []
+    for _ in range(repeats):
+        u_before = impedance_unit.measure_u()
+        walls.append(run())
+        units.append((u_before + impedance_unit.measure_u()) / 2)
+    return Paired(tuple(walls), tuple(units))
 
 
 def _cpu_seconds(fn, repeat: int = CPU_REPEATS) -> list[float]:
@@ -417,7 +447,7 @@ def case_suggest(u: float, n: int) -> None:
           f"(median {statistics.median(times) / u:.2f} u)")
 
 
-def case_cli(u: float, n: int, jobs: int) -> None:
+def case_cli(n: int, jobs: int) -> None:
     truths = hard_truths(n, seed=31)
     spectra = synthesize(truths, seed=32)
     with tempfile.TemporaryDirectory() as tmp:
@@ -426,30 +456,30 @@ def case_cli(u: float, n: int, jobs: int) -> None:
         for k, s in enumerate(spectra):
             np.savetxt(folder / f"cell_{k:05d}.csv", np.c_[s.frequency, s.z.real, s.z.imag], delimiter=",",
                        header="freq_Hz,Zre_ohm,Zim_ohm", comments="")
-        wall, peak = _run_cli(["campaign", str(folder), "--circuit", CIRCUIT, "--jobs", str(jobs),
+        timed, peak = _run_cli(["campaign", str(folder), "--circuit", CIRCUIT, "--jobs", str(jobs),
                                "--out", str(Path(tmp) / "out"), "--no-cache", "--no-progress"])
-        print(f"[cli] eisfit campaign FOLDER ({n} CSV files, --jobs {jobs}, figures and all): {wall / u:.1f} u = "
-              f"{wall:.1f} s; peak memory summed over processes: RSS {peak[0] / 2**20:.0f} MB, "
+        print(f"[cli] eisfit campaign FOLDER ({n} CSV files, --jobs {jobs}, figures and all): {timed.describe()}; "
+              f"peak memory summed over processes: RSS {peak[0] / 2**20:.0f} MB, "
               f"PSS {peak[1] / 2**20:.0f} MB")
         table = Path(tmp) / "table.txt"
         _write_eclab_table(table)
-        wall, peak = _run_cli(["campaign", str(table), "--circuit", "R0-p(R1,CPE1)-p(R2,CPE2)-CPE3",
+        timed, peak = _run_cli(["campaign", str(table), "--circuit", "R0-p(R1,CPE1)-p(R2,CPE2)-CPE3",
                                "--jobs", str(jobs), "--out", str(Path(tmp) / "out261"), "--no-cache",
                                "--no-progress"])
         print(f"[cli] eisfit campaign on one EC-Lab-style table of 261 sweeps (3-element circuit): "
-              f"{wall / u:.1f} u = {wall:.1f} s; peak RSS {peak[0] / 2**20:.0f} MB, PSS {peak[1] / 2**20:.0f} MB")
+              f"{timed.describe()}; peak RSS {peak[0] / 2**20:.0f} MB, PSS {peak[1] / 2**20:.0f} MB")
 
 
-def case_auto(u: float, jobs: int) -> None:
+def case_auto(jobs: int) -> None:
     """``eisfit campaign TABLE --circuit auto`` on the 261-sweep table of the ``cli`` case:
     one circuit chosen for the whole campaign (``eisfit.selection.choose_common_circuit``),
     then the campaign."""
     with tempfile.TemporaryDirectory() as tmp:
         table = Path(tmp) / "table.txt"
         _write_eclab_table(table)
-        wall, peak = _run_cli(["campaign", str(table), "--circuit", "auto", "--jobs", str(jobs),
+        timed, peak = _run_cli(["campaign", str(table), "--circuit", "auto", "--jobs", str(jobs),
                                "--out", str(Path(tmp) / "out"), "--no-cache", "--no-progress"])
-        print(f"[auto] eisfit campaign on the 261-sweep table with --circuit auto: {wall / u:.1f} u = {wall:.1f} s; "
+        print(f"[auto] eisfit campaign on the 261-sweep table with --circuit auto: {timed.describe()}; "
               f"peak RSS {peak[0] / 2**20:.0f} MB", flush=True)
 
 
@@ -471,8 +501,9 @@ def _write_eclab_table(path: Path) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
-def _run_cli(args: list[str]) -> tuple[float, tuple[int, int]]:
-    """Wall time of an ``eisfit`` command (the median of ``REPEATS`` runs), and the peak
+def _run_cli(args: list[str]) -> tuple[Paired, tuple[int, int]]:
+    """Wall times of ``REPEATS`` runs of an ``eisfit`` command, each between two measurements
+    of u (:func:`_paired`), and the peak
     memory (bytes) of the command and its children summed over the processes, (RSS, PSS),
     from another run of it. RSS counts the pages that forked processes share once per
     process; PSS (proportional set size) splits them among the sharers, so its sum is the
@@ -480,9 +511,9 @@ def _run_cli(args: list[str]) -> tuple[float, tuple[int, int]]:
     process's page tables 50 times a second,
     which took 1.5-1.8 s of CPU from the command's two cores in the 5,000-file case (12.0-12.2 s
     watched, 10.2-10.7 s not)."""
-    wall = statistics.median(_timed_cli(args) for _ in range(REPEATS))
+    timed = _paired(lambda: _timed_cli(args), REPEATS)
     _, peak = _watched_cli(args)
-    return wall, peak
+    return timed, peak
 
 
 def _cli_command(args: list[str]) -> tuple[list[str], dict[str, str]]:
@@ -579,10 +610,10 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2)
     a = ap.parse_args()
     runs = {"fit": lambda u: case_fit(u, a.repeat), "start": lambda u: case_start(a.start_n),
-            "campaign": lambda u: case_campaign(u, a.campaign_n, a.jobs), "rows": lambda u: case_rows(a.rows_n),
+            "campaign": lambda u: case_campaign(a.campaign_n, a.jobs), "rows": lambda u: case_rows(a.rows_n),
             "grids": lambda u: case_grids(u, a.grids_n, a.jobs),
             "families": lambda u: case_families(u, a.family_n), "suggest": lambda u: case_suggest(u, a.suggest_n),
-            "cli": lambda u: case_cli(u, a.cli_n, a.jobs), "auto": lambda u: case_auto(u, a.jobs)}
+            "cli": lambda u: case_cli(a.cli_n, a.jobs), "auto": lambda u: case_auto(a.jobs)}
     for case in [c for c in runs if c in a.cases]:
         u = impedance_unit.measure_u()  # measured again before every case: the machine's load drifts
         print(f"u = {u * 1e3:.1f} ms (one impedance.py CustomCircuit.fit from a good guess, measured before "
