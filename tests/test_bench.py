@@ -65,3 +65,15 @@ def test_the_rows_case_attributes_every_row_to_a_phase_and_restores_the_solver(b
     assert "quick round" in line and "other" not in line
     ratio = float(line.rsplit("ratio ", 1)[1])
     assert ratio > 1
+
+
+def test_paired_timings_divide_each_run_by_the_u_measured_around_it(bench, monkeypatch):
+    """Each run's wall time over the mean of the u measured just before and after it: a
+    machine that slows down during a case leaves the ratios as they were."""
+    units = iter([0.2, 0.2, 0.4, 0.4])  # u doubles between the two runs
+    monkeypatch.setattr(bench.impedance_unit, "measure_u", lambda: next(units))
+    walls = iter([1.0, 2.0])  # and so does the run
+    timed = bench._paired(lambda: next(walls), 2)
+    assert timed.ratios == pytest.approx([5.0, 5.0])
+    assert timed.describe() == ("5.0 u (median of 2 runs, each in the u measured around it: 5.0-5.0 u; "
+                                "u 200-400 ms) = 1.50 s")
