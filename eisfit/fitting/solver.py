@@ -427,7 +427,8 @@ def _solve_grid(preps: list[Any], *, kk: bool) -> Solution:
         if not poor:
             break
         few: set[int] = set()  # spectra of round 2 that run only LACK_OF_FIT_STARTS of its starts
-        signs: set[int] = set()  # ... and of those, the ones with overlapping plain arcs
+        signs: set[int] = set()  # spectra of round 2 poor in another way than lack of fit (the few
+        # of them: overlapping plain arcs alone, which also get the tail starts)
         if round_ == 2:
             next_candidates = np.array(  # poor without lack of fit (no ratio): poor in another way
                 [i for i in poor if _looks_poor(preps[i], sol.p_best[i], sol.cost[i], math.nan)], dtype=int)
