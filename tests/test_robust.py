@@ -960,7 +960,7 @@ def test_overlapping_processes_of_a_randles_circuit_keep_the_full_round_2(monkey
     assert not _plain_arcs_only(Circuit(circuit)) and _plain_arcs_only(Circuit(HEADLINE))
     assert _plain_arcs_only(Circuit("p(R1,CPE1)-p(R2,CPE2)-CPE3"))  # a blocking CPE is no process
     truth = {"R0": 10.0, "R1": 100.0, "CPE1_0": 2e-6, "CPE1_1": 0.85, "R2": 150.0, "CPE2_0": 4e-6,
-             "CPE2_1": 0.85, "Wo2_0": 60.0, "Wo2_1": 0.05}  # arcs at 0.1 and 0.4 ms, diffusion at 50 ms
+             "CPE2_1": 0.85, "Wo2_0": 60.0, "Wo2_1": 0.05}  # arcs at 0.044 and 0.16 ms, diffusion at 50 ms
     s = noisy(circuit, truth, np.logspace(6, -2, 81))
     res, round2 = _round2_start_sets(monkeypatch, s, circuit)
     assert round2 is not None
