@@ -1063,7 +1063,7 @@ def fit_auto(spectrum: Spectrum, **fit_options: Any):
     if result.chisq > best.chisq * (1 + 1e-9):  # keep the candidate's optimum
         result = fit(spectrum, suggestion.best, initial=best, **{**fit_options, "starts": 1})
     if not suggestion.adequate:
-        result = dataclasses.replace(result, flags=[*result.flags, "least-bad-circuit"])
+        result = result.with_fields(flags=[*result.flags, "least-bad-circuit"])
     object.__setattr__(result, "suggestion", suggestion)
     return result
 
