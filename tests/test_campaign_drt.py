@@ -141,6 +141,19 @@ def test_peaks_the_data_do_not_close_are_not_tracked():
     assert [sorted(t) for t in track_peaks([tail, _fake_drt([1e-6], [90])])] == [[0, 1]]
 
 
+def test_major_peak_shares_are_of_the_closed_peaks_whether_or_not_one_is_open():
+    # the same two closed peaks (apex heights 50 and 6 ohm), alone and beside an open
+    # low-frequency peak of 4 kOhm: the same major peaks (area >= 5 % of 112 ohm, height >= 10 % of 50)
+    both = _fake_drt([1e-6, 1e-4], [100, 12])
+    with_open = _fake_drt([1e-6, 1e-4, 1.0], [100, 12, 4000], closed=[True, True, False])
+    assert major_peaks(both)["tau_s"].tolist() == [1e-6, 1e-4]
+    assert major_peaks(with_open)["tau_s"].tolist() == [1e-6, 1e-4]
+    # the height reference is the highest closed peak's apex, not a gamma value that no
+    # closed peak holds (it was the whole curve's maximum when every peak was closed)
+    spiky = SimpleNamespace(**{**vars(both), "gamma_ohm": np.array([50.0, 6.0, 500.0])})
+    assert major_peaks(spiky)["tau_s"].tolist() == [1e-6, 1e-4]
+
+
 def test_cli_campaign_drt_option(tmp_path):
     import shutil
 

@@ -7,8 +7,9 @@ one common tau grid (so that the checkpoints can be drawn as a map).
 Peak tracking
 -------------
 Only *major* peaks are tracked: area >= ``MAJOR_AREA_FRACTION`` (5 %) of the
-polarisation resistance, height >= ``MAJOR_HEIGHT_FRACTION`` (10 %) of the largest
-gamma of that checkpoint (the regularised DRT of noisy data leaves ripples of a few %;
+polarisation resistance and height >= ``MAJOR_HEIGHT_FRACTION`` (10 %) of the highest
+peak of that checkpoint, both of the closed part (open peaks left out, see
+:func:`major_peaks`; the regularised DRT of noisy data leaves ripples of a few %;
 see eisfit/analysis/drt.py), resolved from its neighbours (``peaks.resolved``: a
 monotone tail of a larger neighbouring peak does not fit the data as well) and closed by
 the data (``peaks.closed``: not a peak at an end of the data where -Z'' still rises, such as
@@ -81,18 +82,18 @@ def campaign_drts(results: Sequence[Any], options: Mapping[str, Any] | None = No
 
 
 def major_peaks(res: Any) -> Any:
-    """The peaks of a DRTResult that count as processes (see the module docstring). The
-    shares are of the closed part of the DRT: a blocking line's open peak of several kOhm
-    at the low-frequency end would otherwise make a 100 ohm arc beside it a minor ripple."""
+    """The peaks of a DRTResult that count as processes (see the module docstring). Both
+    shares are of the closed part of the DRT, whether or not a peak is open: the area of
+    the polarisation resistance less the open peaks' areas, the height of the highest
+    closed peak (its apex, as the peak table gives it). A blocking line's open peak of
+    several kOhm at the low-frequency end would otherwise make a 100 ohm arc beside it a
+    minor ripple."""
     peaks = res.peaks
     if not len(peaks):
         return peaks
     closed = peaks["closed"].to_numpy(bool)
-    if closed.all():
-        r_ref, gmax = res.r_pol_ohm, float(np.max(res.gamma_ohm))
-    else:
-        r_ref = res.r_pol_ohm - float(peaks["R_ohm"][~closed].sum())
-        gmax = float(peaks["gamma_ohm"][closed].max()) if closed.any() else math.inf
+    r_ref = res.r_pol_ohm - float(peaks["R_ohm"][~closed].sum())
+    gmax = float(peaks["gamma_ohm"][closed].max()) if closed.any() else math.inf
     keep = (peaks["R_ohm"] >= MAJOR_AREA_FRACTION * r_ref) & \
            (peaks["gamma_ohm"] >= MAJOR_HEIGHT_FRACTION * gmax) & peaks["resolved"] & closed
     return peaks[keep].reset_index(drop=True)
@@ -226,9 +227,9 @@ def drt_report_lines(camp) -> list[str]:
              "DRT of the fitted points of each checkpoint (same weighting, regularisation by "
              "GCV + discrepancy principle). A process is a DRT peak with >= "
              f"{MAJOR_AREA_FRACTION:.0%} of R_pol and >= {MAJOR_HEIGHT_FRACTION:.0%} of the "
-             "largest gamma (shares of the closed part), resolved from its neighbours and closed by "
-             "the data (not a peak at an end of the data where -Z'' still rises); peaks are tracked "
-             "across checkpoints by nearest log tau "
+             "highest peak (both shares of the closed part: open peaks left out), resolved from its "
+             "neighbours and closed by the data (not a peak at an end of the data where -Z'' still "
+             "rises); peaks are tracked across checkpoints by nearest log tau "
              f"(at most {MAX_JUMP_DECADES:g} decade apart).", ""]
     counts = []
     for c, r, res in zip(camp.checkpoints, camp.results, drts):
