@@ -1,127 +1,39 @@
 """The one optimiser path: batched multi-start Levenberg-Marquardt over many spectra.
 
 Every fit of the fast engine goes through :func:`solve`: :func:`eisfit.fit` is a batch of
-one, :func:`~eisfit.fitting.batch.fit_batch`, seeded chains and campaigns are batches of
-many. Spectra with the same weighting and free set are one batched problem, whatever their
-frequencies and numbers of points (:func:`grid_key`); all their starts run through one
-vectorised LM.
+one; :func:`~eisfit.fitting.batch.fit_batch`, seeded chains and campaigns are batches of
+many. Spectra with the same weighting and free set are one batched problem
+(:func:`grid_key`), whatever their frequencies; all their starts run through one
+vectorised LM (:mod:`eisfit.fitting.optimise`).
 
-Adaptive starts. With ``starts="auto"`` a spectrum first gets a short start list, the
-quick round: the data guess (or the user's/seed's values) and, for one or two
-processes, the best placements of a linear time-constant screen
-(:func:`eisfit.fitting.guess.screened_starts`), else ``QUICK_STARTS`` starts spread
-over the multi-start grid. Only spectra whose best fit then looks poor are escalated:
-round 2 runs the next ``ESCALATION_STARTS`` starts of the list (ordered so that every
-prefix spreads over the grid) when the optimum looks poor in any of these ways, and only
-the next ``LACK_OF_FIT_STARTS`` where the only sign is a lack of fit below the flag's ratio
-(``LACK_OF_FIT_RATIO``, 2: residuals within twice the noise are weak evidence of a missed
-optimum: with 32 starts, 85 such spectra of 1,000 hard ones, at ratios 1.05-1.19, ran ~13 %
-of all LM iterations and 2 reached a lower optimum in round 2; with 8, one does and a later
-round reaches the other: the same optima, 7 % fewer iterations. A gross lack of fit keeps the
-32: on two real files, fits at ratios 9 and 13 ended 1.55x and 1.03x above the optimum with 8):
+With ``starts="auto"`` (adaptive starts) a spectrum goes through these rounds, each only
+where the optimum so far still shows a sign of a missed one (:func:`_looks_poor`: a lack
+of fit against the Lin-KK noise level, a parameter on a bound, a shape that local minima
+favour):
 
-* lack of fit: the RMS relative residual of the fit exceeds ``ESCALATE_LACK_OF_FIT``
-  times the noise level of the data, which the Lin-KK residuals estimate
-  (:func:`eisfit.analysis.quality.lack_of_fit_ratio`; a right model at its optimum sits
-  near 1, a local minimum above; the ``lack-of-fit`` flag itself needs 2; the noise level
-  is ``KKResult.noise_level``: a chain of N/2 elements' where the Lin-KK chain stopped short);
-* a free parameter on a bound (a log-scale parameter at its collapse floor, or an
-  exponent at its lower bound: degenerate CPEs; not a series R or L at 0, where the data
-  hold no such term: on 279 fits of real files with and without L0 the same optima, ~5 %
-  less time), or a non-finite cost;
-* a shape that local minima favour: a CPE exponent below ``LOW_EXPONENT``, two arcs
-  less than ``OVERLAP_TAU_RATIO`` apart in time constant, an arc time constant more than a
-  decade outside the measured range, a resistance above 100x the largest |Z|. On such
-  spectra the resistance split between arcs is ambiguous and nearby minima differ by a
-  few % in chi-square, below what the lack-of-fit ratio can tell from noise. The arcs
-  include the charge-transfer arc of a Randles branch ``p(CPE, R-Wo)``; a finite diffusion
-  (Wo, Ws) looks poor with its time constant more than a decade outside the measured
-  range or less than ``OVERLAP_TAU_RATIO`` above an arc before it (processes run fast to
-  slow): there it degenerates into a resistor and capacitor (Wo) or a resistor (Ws).
+1. the quick round: the data guess and the linear screen's best placements;
+2. round 2: the next ``ESCALATION_STARTS`` starts of the list (``LACK_OF_FIT_STARTS``,
+   with the tail starts for overlapping plain arcs, where the sign is weak);
+3. round 3: the rest of the list, where lack of fit remains on Kramers-Kronig
+   consistent data;
+4. the tail round (:func:`_tail_round`): a capacitive tail in the data that the
+   circuit cannot follow;
+5. the repair round (:func:`_repair_round`): a collapsed or runaway process restarted
+   from the optimum with that process put back (also single-start fits);
+6. the order and swap rounds (:func:`_order_round`, :func:`_swap_round`): processes in
+   another time order than the circuit string's;
+7. the transfer round (:func:`_transfer_round`): overlapping arcs with most of one
+   arc's resistance moved to the other;
+8. the DRT round (:func:`_drt_round`): DRT-seeded starts where lack of fit remains.
 
-Round 2 also runs only ``LACK_OF_FIT_STARTS`` where the only sign is two plain arcs closer
-than ``OVERLAP_TAU_RATIO`` (no lack of fit above ``ESCALATE_LACK_OF_FIT``, nothing
-degenerate) in a circuit whose processes are all plain arcs (:func:`_plain_arcs_only`),
-with the tail starts (:func:`_tail_starts`: each arc in turn runs away) in the same batch:
-such arcs trade resistance along a valley whose ends are one arc's resistance moved to the
-other, which the transfer round starts, and one arc run away, which these starts do; the
-grid's further starts found little else. 1,000 hard spectra (arcs 0.7-4 decades
-apart): 9 % fewer rows of normal equations and 4 % fewer instructions per spectrum, the same
-chi-squares but for 5 spectra, the largest difference 1.5 % (R2 0.5 % of R1, which the
-data do not determine; flagged either way). ``scripts/robustness.py 500 100``: 500/500 at
-the optimum (without the tail starts 499: an R2 that runs away, 3.5 % lower in chi-square),
-R2 within 3 stderr 496 (497 with 32 starts). The same chi-squares on 837 fits of the real
-files (9 circuits), the same score on the six families (seeds 0-9, 25 each: 1,492/1,500,
-the same misses). Randles and diffusion circuits keep the 32: with 8, two fits of the
-Randles-Ws family ended 1.03x and 1.04x above the optimum.
-
-Round 3 runs the rest of the list where lack of fit or a non-finite cost remain, on the
-spectra whose quick optimum also showed one of the other signs (a small lack of fit alone
-that round 2 could not lower is taken as the data's, not as a missed optimum), and on every
-spectrum of round 2 whose fit still lacks fit by more than ``ROUND3_LACK_OF_FIT`` (1.1) on
-Kramers-Kronig consistent data (:func:`_kk_consistent`: the data pass the Lin-KK test, or
-the fitted circuit itself describes them within its acceptance rule, so that the failure
-is the Voigt chain's): before the tool reports a misfit of valid data, it tries the whole
-start list (a blocking CPE line that swallowed an arc near f_min, 40x the optimum's
-chi-square, was found by start 61 of 76; a Randles-Wo spectrum on which Lin-KK fails, its
-fit 1.35x above the optimum at a ratio of 1.15, by start 55 of 68). Data that fail the
-Lin-KK test beyond what a circuit describes (drift, a galvanostatic sweep of a cycling
-cell) lack fit whatever the start: every candidate of ``suggest`` on such sweeps would run
-the whole list. So do data that hold a series inductance the circuit lacks
-(:func:`~eisfit.analysis.quality.unmodelled_inductance_H`: MHz data fitted without L0),
-which pass the Lin-KK test because its chain has an inductance: they skip round 3 (300
-synthetic two-arc spectra with 30 nH-1 uH in series: round 3 found no lower optimum for any
-of them; round 2 stays: without it, a real spectrum of that kind ended 1.55x above the
-optimum).
-The tail round follows round 3 (:func:`_tail_round`), for adaptive fits that still lack
-fit on data ending in a capacitive tail (a blocking electrode, an open diffusion) that the
-circuit, its impedance finite at DC, cannot follow (the test of ``capacitive-tail-in-data``):
-the optimum of such a fit has one arc's resistance run away, the arc then its CPE alone in
-series, which no start of the grid reaches (real spectra fitted with
-R0-p(R1,CPE1)-p(CPE2,R2-Ws2) ended 143x, 25x and 1.4x above it; an independent multi-start
-scipy search found it). Its starts make each arc in turn the tail and place the other
-processes by the linear screen (:func:`eisfit.fitting.guess.blocking_arc_starts`).
-The repair round follows (:func:`_repair_round`), for every fit, adaptive or with a
-fixed number of starts: where the best optimum still has a collapsed or runaway process (a
-parameter on a bound, a CPE exponent below ``LOW_EXPONENT``, a time constant far outside
-the measured range, a runaway resistance; overlapping arcs and lack of fit alone do not
-count), it restarts from that optimum with one process's parameters put back where a start
-of the first round placed them (at most ``QUICK_STARTS`` of them), for every process and
-such start. The start grid misses such optima because they are right but for one process;
-the rest of the optimum is the better start for the others (three spectra of the
-Randles-Wo, Randles-Ws and three-arc families ended 1.16-1.5x above the optimum after the
-whole start list, one flagged misfit, one with Ws2_1 = 3e191 s, one with R3 = 9e22 ohm).
-For a single start (``initial=..., starts=1``) this is the restart where it stalls: from a
-good guess on 200 hard spectra, 10 single-start fits ended with a small arc collapsed
-(n -> 0, R -> 0, or a large R taken over); restarted, 9 of them reach the optimum.
-The order round comes last (:func:`_order_round`): the screen places the processes in the
-order of the circuit string (the first the fastest), but elements in series add in any
-order, and a Randles branch faster than the arc written before it ended 2-46x above the
-optimum on every one of 12 synthetic spectra (0 of 12 at it; 40 of 40 now).
-The screen's best placements in the other orders of the series blocks
-(:func:`eisfit.fitting.guess.time_orders`) run for every escalated fit, and replace the
-optimum only when lower by more than s^2 (two orders can describe the same points; the
-string's is kept then). The swap round follows (:func:`_swap_round`): where the optimum
-has a plain arc and a Randles arc in the other order than the string's, with that
-string's order missed by the grid's starts, one start per such pair puts them back
-(:func:`eisfit.fitting.guess.swapped_order_starts`; R0-p(R1,CPE1)-p(CPE2,R2-Wo2), seed 13:
-two fits 1.016x and 1.053x above the optimum reach it).
-The transfer round follows (:func:`_transfer_round`): where two plain arcs of the optimum
-are closer than ``OVERLAP_TAU_RATIO`` in time constant, starts with most of one arc's
-resistance moved to the other, each keeping its time constant
-(:func:`eisfit.fitting.guess.transferred_resistance_starts`): the other end of the valley
-along which overlapping arcs trade resistance (a small sharp arc beside a large one, or two
-broad ones), which the grid can miss (1,000 hard spectra: two fits had reached it only when a
-profile-likelihood walk met it by chance; one now does).
-The DRT round is the last (:func:`_drt_round`): DRT-seeded starts for optima that still
-lack fit on data that pass the Lin-KK test.
 Each round is stage 1 (``STAGE1_ITER`` pruned iterations over its starts) and a polish of
-each spectrum's best distinct stage-1 optima (``POLISH_ITER``, stopping problems that
-creep: ``POLISH_STALL_S2``); optima that stop on the iteration limit are polished on in one
-batched call per grid (``POLISH_CONTINUE``), so the long tail of a few slow valleys is
-paid once.
-The best optimum over the rounds is kept. The Lin-KK results are returned with the
-solution so the result assembly does not compute them again.
+each spectrum's ``N_POLISH`` best distinct stage-1 optima; optima still moving after
+``POLISH_ITER`` iterations are polished on once, in one batched call per grid
+(``POLISH_CONTINUE``). The best optimum over the rounds is kept; the Lin-KK results go
+with the solution, so the result assembly does not compute them again.
+
+Why each round exists, and what it was measured to change, is in ``docs/engine.md``;
+check a change here with the scripts that note names.
 """
 from __future__ import annotations
 
