@@ -1031,3 +1031,85 @@ def test_a_headerless_table_with_a_clock_or_row_index_reads_from_high_to_low_fre
     (s,) = eisfit.read(path)
     np.testing.assert_allclose(s.frequency, f, rtol=1e-12)
     np.testing.assert_allclose(s.z, z, rtol=1e-12)
+
+
+def test_space_separated_header_with_units_after_a_space_keeps_the_units(tmp_path):
+    # one space between fields and inside the names: 'Frequency (kHz) Z' (kOhm) -Z'' (Ohm)' is
+    # 6 words over 3 columns; each unit joins the name before it
+    text = "Frequency (kHz) Z' (kOhm) -Z'' (Ohm)\n" + _rows("{:.12g} {:.12g} {:.12g}", (F / 1e3, Z.real / 1e3, -Z.imag))
+    s = _read1(_write(tmp_path, "units.txt", text))
+    np.testing.assert_allclose(s.frequency, F, rtol=1e-10)
+    np.testing.assert_allclose(s.z, Z, rtol=1e-10)
+    assert s.meta["columns_detected"] == {"frequency": "Frequency (kHz)", "real": "Z' (kOhm)", "imag": "-Z'' (Ohm)"}
+
+
+@pytest.mark.parametrize("header", ["f [Hz] Real Z Imag Z I/mA", "Freq Re Z (mOhm) Z_im I/mA"])
+def test_space_separated_header_that_does_not_split_per_column_is_refused_not_guessed(tmp_path, header):
+    # names with spaces over columns separated by spaces: which name (and unit) belongs to
+    # which column is not written in the file. Cutting the words to the number of columns
+    # had read the current as Z'' or Z'' as Z', and the mOhm of Re Z onto another column.
+    current = np.full(F.size, 1e-3)
+    text = header + "\n" + _rows("{:.12g} {:.12g} {:.12g} {:.12g}", (F, Z.real, Z.imag, current))
+    p = _write(tmp_path, "spaces.txt", text)
+    with pytest.raises(MissingColumnError, match=r"does not split into one name per column.*--columns"):
+        eisfit.read(p)
+    s = _read1(p, columns={"frequency": 0, "real": 1, "imag": 2})
+    np.testing.assert_allclose(s.z, Z, rtol=1e-10)
+    np.testing.assert_allclose(s.frequency, F)
+
+
+_F_NAMES = [("Frequency (Hz)", 1.0), ("freq/Hz", 1.0), ("Freq", 1.0), ("f [Hz]", 1.0), ("Frequency/kHz", 1e3),
+            ("f (kHz)", 1e3), ("Freq (MHz)", 1e6)]
+_RE_NAMES = [("Z' (Ohm)", 1.0), ("Re(Z)/Ohm", 1.0), ("Zreal", 1.0), ("Real Z", 1.0), ("Z' (kOhm)", 1e3),
+             ("Zre (\u03a9)", 1.0), ("Z real (ohm)", 1.0), ("Re Z (mOhm)", 1e-3)]
+# (name, scale, what the column holds: -Z'', Z'' or either, which the reader tells from the data)
+_IM_NAMES = [("-Z'' (Ohm)", 1.0, "neg"), ("Z'' (Ohm)", 1.0, "either"), ("-Im(Z)/Ohm", 1.0, "neg"),
+             ("Zimag", 1.0, "either"), ("Imag Z", 1.0, "either"), ("-Z'' (kOhm)", 1e3, "neg"), ("Zi", 1.0, "either")]
+_EXTRA_COLUMNS = [("time/s", lambda k: 100.0 + 3 * k), ("Ewe/V", lambda k: 3.7), ("I/mA", lambda k: 1e-3)]
+
+
+def test_header_variants_read_back_the_spectrum_or_fail_clearly(tmp_path):
+    """Seeded variants of one two-arc spectrum: column names, units (kHz, kOhm, mOhm),
+    sign conventions, delimiters (one or more spaces, tab, comma, semicolon), decimal
+    commas, extra columns, column order, a preamble. Every file reads back the spectrum,
+    or raises an eisfit ReadError: never other numbers (before the header rule of
+    :func:`eisfit.io.tabular._fitted_header_names`, 4 of these 150 files read wrong values
+    without an error and 16 were refused; now 141 read back, 9 refused)."""
+    rng = np.random.default_rng(20261201)
+    f = np.geomspace(1e6, 0.1, 41)
+    w = 2 * np.pi * f
+    z = 12.0 + 80 / (1 + 80 * 2e-8 * (1j * w) ** 0.9) + 300 / (1 + 300 * 5e-5 * (1j * w) ** 0.8)
+    layouts = [(",", "."), (";", ","), ("\t", "."), ("\t", ","), (" ", "."), ("   ", ".")]
+    read_back = refused = 0
+    for case in range(150):
+        fn, fs = _F_NAMES[rng.integers(len(_F_NAMES))]
+        rn, rs = _RE_NAMES[rng.integers(len(_RE_NAMES))]
+        im, ims, held = _IM_NAMES[rng.integers(len(_IM_NAMES))]
+        delimiter, decimal = layouts[rng.integers(len(layouts))]
+        held = held if held != "either" else ("neg", "signed")[rng.integers(2)]
+        columns = {"f": (fn, f / fs), "re": (rn, z.real / rs), "im": (im, (-z.imag if held == "neg" else z.imag) / ims)}
+        for k in rng.permutation(len(_EXTRA_COLUMNS))[:rng.integers(3)]:
+            name, value = _EXTRA_COLUMNS[k]
+            columns[name] = (name, np.array([value(j) for j in range(f.size)]))
+        order = list(columns) if rng.random() < 0.7 else list(rng.permutation(list(columns)))
+
+        def cell(x):
+            return f"{x:.12g}".replace(".", decimal)
+        lines = [delimiter.join(columns[c][0] for c in order)]
+        lines += [delimiter.join(cell(columns[c][1][j]) for c in order) for j in range(f.size)]
+        preamble = "Sample: LLZO pellet\nOperator: x\n" if rng.random() < 0.3 else ""
+        path = tmp_path / f"case{case}.txt"
+        path.write_text(preamble + "\n".join(lines) + "\n", encoding="utf-8")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                spectra = eisfit.read(path)
+        except ReadError:
+            refused += 1
+            continue
+        order_f = np.argsort(-spectra[0].frequency)
+        assert len(spectra) == 1, path.read_text()[:200]
+        np.testing.assert_allclose(spectra[0].frequency[order_f], f, rtol=1e-9, err_msg=lines[0])
+        np.testing.assert_allclose(spectra[0].z[order_f], z, rtol=1e-9, err_msg=lines[0])
+        read_back += 1
+    assert read_back >= 135 and read_back + refused == 150

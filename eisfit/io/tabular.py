@@ -456,31 +456,58 @@ def _names_over_units(lines: Sequence[str], layout: TableLayout, unit_row: int, 
     return [f"{name} ({unit})" if unit.lower() not in _COUNT_MARKS else name for name, unit in zip(names, units)]
 
 
-def header_names(line: str, layout: TableLayout) -> list[str]:
+def header_names(line: str, layout: TableLayout) -> list[str] | None:
     """Column names of a header line, matched to the number of data columns when possible
-    (a ReadWarning when the line gives another number of names)."""
+    (a ReadWarning when the line gives another number of names); None when the names
+    cannot be matched to the columns (see :func:`_fitted_header_names`)."""
     names, given = _fitted_header_names(line, layout)
-    if given != layout.n_columns:
+    if names is not None and given != layout.n_columns:
         warn(f"header has {given} names for {layout.n_columns} data columns; names beyond the data are "
              "ignored and unnamed columns numbered", stacklevel=4)
     return names
 
 
-def _fitted_header_names(line: str, layout: TableLayout) -> tuple[list[str], int]:
+_UNIT_TOKEN = re.compile(r"^(?:\([^()]*\)|\[[^\[\]]*\]|/\S+)$")  # '(Hz)', '[Ω]', '/Ohm': a unit on its own
+
+
+def _units_joined(tokens: Sequence[str]) -> list[str]:
+    """Header tokens with each unit standing alone (``(Hz)``, ``[Ω]``, ``/Ohm``) joined to the
+    name before it: a header separated by spaces whose names carry their units after a
+    space (``Frequency (Hz) Z' (Ohm) -Z'' (Ohm)``)."""
+    out: list[str] = []
+    for token in tokens:
+        if out and _UNIT_TOKEN.match(token):
+            out[-1] = f"{out[-1]} {token}"
+        else:
+            out.append(token)
+    return out
+
+
+def _fitted_header_names(line: str, layout: TableLayout) -> tuple[list[str] | None, int]:
     """(:func:`header_names` of ``line``, the number of names the line gives): one name per data
-    column when some way of splitting the line gives that many, else the names cut or numbered."""
+    column when some way of splitting the line gives that many (a unit after a space joins
+    its name, :func:`_units_joined`). Else, in a table whose fields a delimiter separates,
+    the names cut (a name beyond the data: a column without values) or numbered (fewer
+    names than columns): each name stays over its own column. In a table separated by
+    spaces, None: where a name holds a space (``Real Z``, ``Re Z (mOhm)``) the names do
+    not say which column each belongs to, and cutting them would put names, units
+    included, over the wrong columns."""
     n = layout.n_columns
     raw = _COMMENT_MARK.sub("", line.strip().strip("\ufeff"))  # "# Freq.[Hz]  Z'[ohm] ..."
+    words = raw.split()
     candidates = [
         split_fields(raw, layout.delimiter),
         [f for f in split_fields(raw, layout.delimiter) if f],
         [f.strip() for f in re.split(r"\t+|\s{2,}", raw) if f.strip()],
-        raw.split(),
+        words,
+        _units_joined(words),
     ]
     for names in candidates:
         if len(names) == n:
             return [nm.strip('"').strip() for nm in names], n
     names = [nm.strip('"').strip() for nm in candidates[1]]
+    if layout.delimiter is None:
+        return None, len(names)
     return names[:n] + [f"column {k + 1}" for k in range(len(names), n)], len(names)
 
 
@@ -1309,7 +1336,10 @@ def _read_one_table(path: Path | str, lines: Sequence[str], fmt: TableFormat, me
     if names is None and header is not False and layout.header_index is not None:
         header_line = lines[layout.header_index]
         names = header_names(header_line, layout)
-        names = _names_above_unit_row(lines, layout, names) or names
+        if names is None:
+            names = _names_of_unsplit_header(path, header_line, layout, columns)
+        else:
+            names = _names_above_unit_row(lines, layout, names) or names
     elif header is True and names is None:
         raise MissingColumnError(path, "header=True but no header line found above the data")
     if names is not None and len(names) != layout.n_columns:
@@ -1321,6 +1351,22 @@ def _read_one_table(path: Path | str, lines: Sequence[str], fmt: TableFormat, me
                    "header_line": None if header_line is None else layout.header_index + first_line_number}
     return spectra_from_table(path, names, rows, fmt, {**layout_meta, **dict(meta or {})},
                               imag_sign=imag_sign, columns=columns)
+
+
+def _names_of_unsplit_header(path: Path | str, line: str, layout: TableLayout,
+                             columns: Mapping[str, int | str] | None) -> list[str]:
+    """The column names when the header line gives another number of names than the table
+    has columns and spaces separate both (:func:`_fitted_header_names` gives None): numbered,
+    when ``columns`` places the roles by position; else a MissingColumnError (eisfit does
+    not guess which name, and which unit, belongs to which column)."""
+    if columns and all(not isinstance(where, str) for where in columns.values()):
+        return [f"column {k + 1}" for k in range(layout.n_columns)]
+    given = len(_COMMENT_MARK.sub("", line.strip()).split())
+    raise MissingColumnError(
+        path, f"the header {line.strip()[:80]!r} does not split into one name per column: {layout.n_columns} "
+              f"columns of values separated by spaces, {given} words in the header (names with spaces in "
+              "them?); name the columns with --columns frequency=0,real=1,imag=2 (columns= in Python; "
+              "0-based positions), or separate the header's names by tabs or commas")
 
 
 # ---------------------------------------------------------------------------
@@ -1507,8 +1553,8 @@ def _is_number(text: str, decimal: str) -> bool:
 
 
 def header_names_quiet(line: str, layout: TableLayout) -> list[str]:
-    """:func:`header_names` without warnings (for sniffing)."""
-    return _fitted_header_names(line, layout)[0]
+    """:func:`header_names` without warnings (for sniffing); [] where it gives None."""
+    return _fitted_header_names(line, layout)[0] or []
 
 
 def read(
