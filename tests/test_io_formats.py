@@ -226,6 +226,28 @@ def test_headerless_f_re_minus_im_of_two_arcs(tmp_path, n_sweeps):
         spectra[0].meta["columns_rule"]
 
 
+@pytest.mark.parametrize("layout", ["f re im phase", "f re minus_im minus_phase_rad", "f re im phase clock"])
+def test_headerless_f_re_im_phase_reads_z_not_the_phase(tmp_path, layout):
+    """f, Z', Z'', phase with no header and no |Z|: Z' rises over a sweep from high to low
+    frequency as a clock does, was set aside as time, and the phase was read as Z' or Z''
+    (a quarter of such generated tables read wrong values without an error). The phase is
+    atan(Z''/Z') of the other two: it names them and their order."""
+    f = np.logspace(6, -1, 36)
+    w = 2 * np.pi * f
+    z = 12 + 80 / (1 + (1j * w * 1e-6) ** 0.9) + 150 / (1 + (1j * w * 1e-3) ** 0.85)
+    columns = {"f": f, "re": z.real, "im": z.imag, "minus_im": -z.imag, "phase": np.degrees(np.angle(z)),
+               "minus_phase_rad": -np.angle(z), "clock": np.cumsum(np.maximum(1.0, 2.0 / f))}
+    path = tmp_path / "bode_too.txt"
+    np.savetxt(path, np.column_stack([columns[c] for c in layout.split()]), delimiter="\t")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # -Z'' without a header: the sign from the data, said in a warning
+        (s,) = eisfit.read(path)
+    np.testing.assert_allclose(s.frequency, f, rtol=1e-12)
+    np.testing.assert_allclose(s.z, z, rtol=1e-12)
+    assert "atan(Z''/Z')" in s.meta["columns_rule"]
+    assert s.meta["columns_detected"]["real"] == "column 2"
+
+
 def test_headerless_f_re_im_keeps_the_usual_order(tmp_path):
     f = np.logspace(5, -1, 40)
     z = z_cell_ohm(f)

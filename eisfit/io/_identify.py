@@ -14,7 +14,11 @@ Rules (each column judged on its values only):
 * **|Z|**: equals hypot of two other columns within 1 % on 99 % of the rows; those two
   are Z' and Z''. Z' is the one that is positive everywhere when only one is; when both
   are, a phase column (if any) tells them apart, else the usual order (Z' first) is kept.
-* **phase**: bounded by ±90 (degrees) or ±pi/2 (radians).
+* **phase**: bounded by ±90 (degrees) or ±pi/2 (radians). Without a |Z| column, a phase
+  column whose magnitude is atan(|Z''|/Z') of two other columns (Z' positive everywhere;
+  within ``PHASE_TOLERANCE_DEG`` in the median, and in one order of the two only) names
+  them Z' and Z'' (f, Z', Z'', phase: Z' rises over a sweep from high to low frequency as
+  a clock does, so the rules below would set it aside and read the phase as Z'').
 * **time**: non-decreasing over the whole file and not a counter; kept as an extra column.
 
 Without a |Z| column, two remaining columns are read as Z', Z'' in their order (the
@@ -169,6 +173,27 @@ def _order_real_imag(i: int, j: int, cols: dict[int, np.ndarray], phase: int | N
     return i, j, "Z' before Z'' (usual order; signs do not tell them apart)"
 
 
+PHASE_TOLERANCE_DEG = 1.0  # median |phase - atan(Z''/Z')| of a phase column, degrees
+
+
+def _phase_triples(cols: dict[int, np.ndarray], phases: dict[int, str]) -> list[tuple[int, int, int]]:
+    """(phase, real, imag) for every column bounded like a phase (``phases``: column ->
+    unit) whose magnitude is atan(|Z''|/|Z'|) of two other columns, Z' positive everywhere,
+    within ``PHASE_TOLERANCE_DEG`` in the median, and closer in one order of the pair than
+    in the other by as much (a phase of 45 degrees everywhere does not order them)."""
+    found = []
+    for p, unit in phases.items():
+        angle = np.abs(cols[p]) * (180.0 / np.pi if unit == "rad" else 1.0)
+        for i, j in permutations([c for c in cols if c != p], 2):
+            if not np.all(cols[i] > 0):
+                continue
+            err = float(np.median(np.abs(angle - np.degrees(np.arctan2(np.abs(cols[j]), cols[i])))))
+            swapped = float(np.median(np.abs(angle - np.degrees(np.arctan2(cols[i], np.abs(cols[j]))))))
+            if err < PHASE_TOLERANCE_DEG and swapped - err > PHASE_TOLERANCE_DEG:
+                found.append((p, i, j))
+    return found
+
+
 def modulus_phase_alternative(values: np.ndarray, index: dict[str, int]) -> str | None:
     """Where a headerless table was read as (f, Z', Z'') and the same two columns could be
     |Z| and phase (the first positive everywhere, the second bounded by ±90 or ±pi/2: the
@@ -229,6 +254,21 @@ def identify_columns(values: np.ndarray, path: Path | str | None = None) -> tupl
         real, imag, why = _order_real_imag(i, j, rest, phase, phases.get(phase) if phase is not None else None)
         index.update(real=real, imag=imag, modulus=k)
         rules.append(f"|Z| = column {k + 1} = hypot(columns {i + 1}, {j + 1}); {why}")
+        return index, "; ".join(rules)
+    angles = _phase_triples(rest, phases)
+    if len(angles) > 1:
+        raise _ambiguous(path, "several columns could be the phase = atan(Z''/Z') of two others "
+                         + ", ".join(f"{p + 1}=({i + 1},{j + 1})" for p, i, j in angles))
+    if angles:  # f, Z', Z'', phase (no |Z|): the phase column says which pair is Z', Z'', and in which order
+        p, real, imag = angles[0]
+        left = [c for c in rest if c not in (p, real, imag)]
+        if any(not _is_time(rest[c]) for c in left):
+            raise _ambiguous(path, f"columns {real + 1}, {imag + 1} are Z', Z'' (column {p + 1} is their phase); "
+                             "column(s) " + ", ".join(str(c + 1) for c in left if not _is_time(rest[c]))
+                             + " unexplained")
+        index.update(real=real, imag=imag)
+        rules.append(f"Z' = column {real + 1}, Z'' = column {imag + 1} (column {p + 1} = atan(Z''/Z'), "
+                     f"{phases[p]})" + "".join(f"; column {c + 1} rises over the file (time)" for c in left))
         return index, "; ".join(rules)
     timelike = [c for c in rest if _is_time(rest[c])] if len(rest) > 2 else []
     if len(timelike) > 1:  # Z' also rises over a sweep from high to low frequency: keep the clock only
