@@ -156,6 +156,29 @@ def test_wide_table_units_in_column_names(tmp_path):
     np.testing.assert_array_equal(s.z, [1 + 0.5j, 3 - 2j, 2 - 1j])
 
 
+@pytest.mark.parametrize("delimiter", ["\t", ";"])
+def test_wide_table_with_decimal_commas_reads_them_as_decimals(tmp_path, delimiter):
+    """A European export: decimal commas, also in a header frequency (Re(Z)0,5Hz). Values
+    written with three decimals (12,594) were read as digits grouped by threes: 12594 ohm,
+    1000x every value, without a warning; others with a comma were refused."""
+    f = np.array([1e4, 100.0, 0.5])
+    z = z_cell_ohm(f) * 1e3  # ohms of tens
+    head = delimiter.join(["cycle", "Q/mAh"] + [c for x in ("10000", "100", "0,5")
+                                                for c in (f"Re(Z){x}Hz", f"-Im(Z){x}Hz")])
+    rows = []
+    for k, digits in enumerate((3, 6)):
+        values = [v for zi in z for v in (zi.real, -zi.imag)]
+        rows.append(delimiter.join([str(k + 1), "1,25"] + [f"{v:.{digits}f}".replace(".", ",") for v in values]))
+    p = tmp_path / "eu_wide.txt"
+    p.write_text(head + "\n" + "\n".join(rows) + "\n")
+    spectra = eisfit.read(p)
+    assert [s.meta["decimal"] for s in spectra] == [",", ","]
+    for s, digits in zip(spectra, (3, 6)):
+        np.testing.assert_allclose(s.frequency, f)
+        np.testing.assert_allclose(s.z, z, atol=10.0 ** -digits)
+        assert s.meta["row_values"]["Q/mAh"] == 1.25
+
+
 def test_wide_table_unpaired_column_is_an_error(tmp_path):
     p = tmp_path / "w.csv"
     p.write_text("Re(Z)1,-Im(Z)1,Re(Z)10,-Im(Z)10,Re(Z)100\n1,2,3,4,5\n")

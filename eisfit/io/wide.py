@@ -11,7 +11,9 @@ What this reader assumes:
   holds -Z''; without it the sign is decided from the data (low-frequency end and arc
   shape, :mod:`eisfit.io._sign`), for the whole table at once;
 * the delimiter is the one of tab, semicolon and comma that gives the most pairs,
-  else whitespace; values use a decimal point;
+  else whitespace; values use a decimal point, or a decimal comma where the delimiter
+  is not a comma and the values hold commas but no point (decided for the whole table:
+  ``12,594`` is then 12.594, never 12594 read as digits grouped by threes);
 * every data row has one value per header column; the frequencies are the same for
   every row; each row is one spectrum, in the column order of the header;
 * the other columns (``cycle_Nr``, current, capacity, time...) are kept per row in
@@ -41,7 +43,7 @@ MIN_PAIRS = 2
 _PREFIX = {"": 1.0, "m": 1e-3, "k": 1e3, "K": 1e3, "M": 1e6}
 _PAIR_COLUMN = re.compile(
     r"^\s*(?P<minus>-)?\s*(?P<part>re|im)\s*\(\s*z\s*\)\s*(?:/\s*ohm\s*|\(\s*ohm\s*\)\s*)?"
-    r"[_@:\s]*(?:f\s*=\s*)?(?P<value>[0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?)\s*"
+    r"[_@:\s]*(?:f\s*=\s*)?(?P<value>[0-9]+(?:[.,][0-9]*)?(?:[eE][-+]?[0-9]+)?)\s*"
     r"(?:(?P<prefix>[mkKM]?)hz)?\s*(?:/\s*ohm|\(\s*ohm\s*\))?\s*$", re.IGNORECASE)
 _DELIMITERS = ("\t", ";", ",")
 
@@ -52,7 +54,7 @@ def pair_column(name: str) -> tuple[str, bool, float] | None:
     if m is None:
         return None
     scale = _PREFIX[m.group("prefix") or ""]
-    return m.group("part").lower(), bool(m.group("minus")), float(m.group("value")) * scale
+    return m.group("part").lower(), bool(m.group("minus")), float(m.group("value").replace(",", ".")) * scale
 
 
 def _split(line: str, delimiter: str | None) -> list[str]:
@@ -113,7 +115,8 @@ def spectra_from_wide_lines(p: Path, lines: Sequence[str], ends_with_newline: bo
     at, delimiter, names = found
     frequency, re_cols, im_cols, negated = _pairs(p, names)
     other = [i for i, n in enumerate(names) if pair_column(n) is None]
-    values, others = _rows(p, lines, at + 1, delimiter, names, re_cols + im_cols, other, ends_with_newline)
+    values, others, decimal = _rows(p, lines, at + 1, delimiter, names, re_cols + im_cols, other,
+                                    ends_with_newline)
     re_part, im_part = values[:, :len(re_cols)], values[:, len(re_cols):]
     if negated:
         im_part = -im_part
@@ -125,9 +128,10 @@ def spectra_from_wide_lines(p: Path, lines: Sequence[str], ends_with_newline: bo
         im_flat = -im_flat
     z = re_part.reshape(-1) + 1j * im_flat
     sweeps = [np.arange(k * m, (k + 1) * m) for k in range(n_rows)]
-    per_row = [_row_meta(others[k], [names[i] for i in other]) for k in range(n_rows)]
+    per_row = [_row_meta(others[k], [names[i] for i in other], decimal) for k in range(n_rows)]
     meta = {"format": NAME, "technique": "EIS", "header_line": at + 1, **(meta or {}),
             "delimiter": {"\t": "tab", ";": "semicolon", ",": "comma", None: "whitespace"}[delimiter],
+            "decimal": decimal,
             **sign_meta}
     return build_spectra(p, f_all, z, meta, sweeps, sweep_meta=per_row)
 
@@ -161,17 +165,16 @@ def _pairs(p: Path, names: Sequence[str]) -> tuple[np.ndarray, list[int], list[i
 
 def _rows(p: Path, lines: Sequence[str], first: int, delimiter: str | None, names: Sequence[str],
           number_cols: Sequence[int], other_cols: Sequence[int],
-          ends_with_newline: bool) -> tuple[np.ndarray, list[list[str]]]:
-    """(rows x number_cols float array, the other columns' texts per row) of the data rows.
+          ends_with_newline: bool) -> tuple[np.ndarray, list[list[str]], str]:
+    """(rows x number_cols float array, the other columns' texts per row, the decimal mark
+    :func:`_decimal_mark` decided) of the data rows.
 
     A row must have one value per header column; a cut last line (no final line end,
     too few values) is dropped with a warning. A value that is not a number is a
     CorruptFileError naming its line and column."""
     n = len(names)
     data = [i for i in range(first, len(lines)) if lines[i].strip()]
-    values = np.empty((len(data), len(number_cols)))
-    others: list[list[str]] = []
-    kept = 0
+    rows: list[tuple[int, list[str]]] = []
     for i in data:
         fields = _split(lines[i], delimiter)
         if len(fields) != n:
@@ -180,30 +183,40 @@ def _rows(p: Path, lines: Sequence[str], first: int, delimiter: str | None, name
                      f"has {len(fields)} of {n} values): dropped", stacklevel=4)
                 continue
             raise CorruptFileError(p, f"line {i + 1}: {len(fields)} values where the header has {n} columns")
-        values[kept] = _numbers(p, fields, number_cols, names, i + 1)
-        others.append([fields[k] for k in other_cols])
-        kept += 1
-    if not kept:
+        rows.append((i, fields))
+    if not rows:
         raise CorruptFileError(p, "the header is followed by no data rows")
-    return values[:kept], others
+    decimal = _decimal_mark([fields[k] for _, fields in rows for k in number_cols], delimiter)
+    values = np.array([_numbers(p, fields, number_cols, names, i + 1, decimal) for i, fields in rows])
+    return values, [[fields[k] for k in other_cols] for _, fields in rows], decimal
+
+
+def _decimal_mark(texts: Sequence[str], delimiter: str | None) -> str:
+    """The decimal mark of a table's values: ``,`` where the delimiter is not a comma and
+    the values hold commas but no point, else ``.``."""
+    if delimiter == ",":
+        return "."
+    commas = any("," in t for t in texts)
+    return "," if commas and not any("." in t for t in texts) else "."
 
 
 def _numbers(p: Path, fields: Sequence[str], cols: Sequence[int], names: Sequence[str],
-             line_number: int) -> np.ndarray:
+             line_number: int, decimal: str = ".") -> np.ndarray:
     """The values of ``cols`` in one row (numpy's parser, then a strict check of any failure)."""
-    try:
-        row = np.array([fields[i] for i in cols], dtype=float)
-        if np.all(np.isfinite(row)):
-            return row
-    except ValueError:
-        pass
+    if decimal == ".":
+        try:
+            row = np.array([fields[i] for i in cols], dtype=float)
+            if np.all(np.isfinite(row)):
+                return row
+        except ValueError:
+            pass
     for i in cols:
         try:
-            parse_number(fields[i])
+            parse_number(fields[i], decimal)
         except ValueError:
             raise CorruptFileError(p, f"line {line_number}: {fields[i][:30]!r} in column "
                                       f"{names[i]!r} is not a number") from None
-    return np.array([parse_number(fields[i]) for i in cols])
+    return np.array([parse_number(fields[i], decimal) for i in cols])
 
 
 def _sign(p: Path, f: np.ndarray, re_part: np.ndarray, im_part: np.ndarray, option: str | None,
@@ -225,14 +238,14 @@ def _sign(p: Path, f: np.ndarray, re_part: np.ndarray, im_part: np.ndarray, opti
             "imag_sign_source": "data" if sign else "undecided", "imag_sign_rule": rule}
 
 
-def _row_meta(fields: Sequence[str], names: Sequence[str]) -> dict[str, Any]:
+def _row_meta(fields: Sequence[str], names: Sequence[str], decimal: str = ".") -> dict[str, Any]:
     """``row_values`` (name -> float or text) and cycle / time_s / loop of one row."""
     values: dict[str, Any] = {}
     meta: dict[str, Any] = {}
     for name, field in zip(names, fields):
         text = field.strip().strip('"')
         try:
-            value: Any = parse_number(text)
+            value: Any = parse_number(text, decimal)
         except ValueError:
             value = text or None
         values[name] = value
