@@ -179,6 +179,20 @@ def test_wide_table_with_decimal_commas_reads_them_as_decimals(tmp_path, delimit
         assert s.meta["row_values"]["Q/mAh"] == 1.25
 
 
+def test_wide_table_header_frequency_comma_follows_the_values_decimal_mark(tmp_path):
+    # decimal points in the values: a comma in a header frequency groups digits (1,000 Hz),
+    # and one that cannot (1,5) is an error, not a frequency of 1.5 or 15 Hz
+    head = "cycle\tRe(Z)10,000Hz\t-Im(Z)10,000Hz\tRe(Z)1,000Hz\t-Im(Z)1,000Hz\tRe(Z)10\t-Im(Z)10"
+    p = tmp_path / "us_wide.txt"
+    p.write_text(head + "\n1\t1.5\t0.25\t2.5\t1.0\t4.0\t1.5\n")
+    (s,) = eisfit.read(p)
+    np.testing.assert_array_equal(s.frequency, [1e4, 1e3, 10.0])
+    np.testing.assert_array_equal(s.z, [1.5 - 0.25j, 2.5 - 1j, 4 - 1.5j])
+    p.write_text(head.replace("1,000Hz", "1,5Hz") + "\n1\t1.5\t0.25\t2.5\t1.0\t4.0\t1.5\n")
+    with pytest.raises(CorruptFileError, match="'Re\\(Z\\)1,5Hz': its frequency is no number"):
+        eisfit.read(p)
+
+
 def test_wide_table_unpaired_column_is_an_error(tmp_path):
     p = tmp_path / "w.csv"
     p.write_text("Re(Z)1,-Im(Z)1,Re(Z)10,-Im(Z)10,Re(Z)100\n1,2,3,4,5\n")

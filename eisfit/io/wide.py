@@ -13,7 +13,9 @@ What this reader assumes:
 * the delimiter is the one of tab, semicolon and comma that gives the most pairs,
   else whitespace; values use a decimal point, or a decimal comma where the delimiter
   is not a comma and the values hold commas but no point (decided for the whole table:
-  ``12,594`` is then 12.594, never 12594 read as digits grouped by threes);
+  ``12,594`` is then 12.594, never 12594 read as digits grouped by threes); a comma in a
+  header's frequency follows that mark (``Re(Z)0,5Hz`` in a table of decimal commas; in
+  one of decimal points only digits grouped by threes, ``Re(Z)1,000Hz``);
 * every data row has one value per header column; the frequencies are the same for
   every row; each row is one spectrum, in the column order of the header;
 * the other columns (``cycle_Nr``, current, capacity, time...) are kept per row in
@@ -48,13 +50,30 @@ _PAIR_COLUMN = re.compile(
 _DELIMITERS = ("\t", ";", ",")
 
 
-def pair_column(name: str) -> tuple[str, bool, float] | None:
-    """("re"/"im", negated, frequency in Hz) of a wide-table column name, else None."""
+_GROUPED_VALUE = re.compile(r"^[1-9][0-9]{0,2}(?:,[0-9]{3})+(?:\.[0-9]*)?$")  # 1,000 or 10,000.5
+
+
+def pair_column(name: str, decimal: str = ".") -> tuple[str, bool, float] | None:
+    """("re"/"im", negated, frequency in Hz) of a wide-table column name, else None. The
+    frequency's comma is the table's decimal mark (``decimal``), else it groups digits by
+    threes (``Re(Z)1,000Hz``); any other comma makes no frequency."""
     m = _PAIR_COLUMN.match(name.strip().strip('"'))
     if m is None:
         return None
+    value = m.group("value")
+    if decimal == ",":
+        value = value.replace(",", ".")
+    elif "," in value:
+        if not _GROUPED_VALUE.match(value):
+            return None
+        value = value.replace(",", "")
     scale = _PREFIX[m.group("prefix") or ""]
-    return m.group("part").lower(), bool(m.group("minus")), float(m.group("value").replace(",", ".")) * scale
+    return m.group("part").lower(), bool(m.group("minus")), float(value) * scale
+
+
+def _names_a_pair(name: str) -> bool:
+    """Whether ``name`` is a ``Re(Z)<f>`` / ``Im(Z)<f>`` column name, whatever its decimal mark."""
+    return _PAIR_COLUMN.match(name.strip().strip('"')) is not None
 
 
 def _split(line: str, delimiter: str | None) -> list[str]:
@@ -71,7 +90,7 @@ def _header(lines: Sequence[str]) -> tuple[int, str | None, list[str]] | None:
         best: tuple[int, str | None, list[str]] | None = None
         for delim in (*_DELIMITERS, None):
             names = _split(line, delim)
-            n_pairs = sum(1 for n in names if pair_column(n) is not None) // 2
+            n_pairs = sum(1 for n in names if _names_a_pair(n)) // 2
             if n_pairs >= MIN_PAIRS and (best is None or n_pairs > best[0]):
                 best = (n_pairs, delim, names)
         if best is not None:
@@ -113,10 +132,13 @@ def spectra_from_wide_lines(p: Path, lines: Sequence[str], ends_with_newline: bo
         raise MissingColumnError(p, f"no header with {MIN_PAIRS}+ Re(Z)<f>/Im(Z)<f> column pairs "
                                     f"in the first {SEARCH_LINES} lines")
     at, delimiter, names = found
-    frequency, re_cols, im_cols, negated = _pairs(p, names)
-    other = [i for i, n in enumerate(names) if pair_column(n) is None]
-    values, others, decimal = _rows(p, lines, at + 1, delimiter, names, re_cols + im_cols, other,
-                                    ends_with_newline)
+    rows = _data_rows(p, lines, at + 1, delimiter, len(names), ends_with_newline)
+    named_pairs = [i for i, n in enumerate(names) if _names_a_pair(n)]
+    decimal = _decimal_mark([fields[k] for _, fields in rows for k in named_pairs], delimiter)
+    frequency, re_cols, im_cols, negated = _pairs(p, names, decimal)
+    other = [i for i, n in enumerate(names) if pair_column(n, decimal) is None]
+    values = np.array([_numbers(p, fields, re_cols + im_cols, names, i + 1, decimal) for i, fields in rows])
+    others = [[fields[k] for k in other] for _, fields in rows]
     re_part, im_part = values[:, :len(re_cols)], values[:, len(re_cols):]
     if negated:
         im_part = -im_part
@@ -136,14 +158,17 @@ def spectra_from_wide_lines(p: Path, lines: Sequence[str], ends_with_newline: bo
     return build_spectra(p, f_all, z, meta, sweeps, sweep_meta=per_row)
 
 
-def _pairs(p: Path, names: Sequence[str]) -> tuple[np.ndarray, list[int], list[int], bool]:
+def _pairs(p: Path, names: Sequence[str], decimal: str = ".") -> tuple[np.ndarray, list[int], list[int], bool]:
     """Frequencies (Hz, header order of the Re columns), Re and Im column indices, Im negated."""
     re_at: dict[float, int] = {}
     im_at: dict[float, int] = {}
     signs = set()
     for i, name in enumerate(names):
-        found = pair_column(name)
+        found = pair_column(name, decimal)
         if found is None:
+            if _names_a_pair(name):
+                raise CorruptFileError(p, f"column {name!r}: its frequency is no number in a table with a "
+                                          f"decimal {'comma' if decimal == ',' else 'point'}")
             continue
         part, minus, f = found
         target = re_at if part == "re" else im_at
@@ -163,18 +188,14 @@ def _pairs(p: Path, names: Sequence[str]) -> tuple[np.ndarray, list[int], list[i
             signs == {True})
 
 
-def _rows(p: Path, lines: Sequence[str], first: int, delimiter: str | None, names: Sequence[str],
-          number_cols: Sequence[int], other_cols: Sequence[int],
-          ends_with_newline: bool) -> tuple[np.ndarray, list[list[str]], str]:
-    """(rows x number_cols float array, the other columns' texts per row, the decimal mark
-    :func:`_decimal_mark` decided) of the data rows.
+def _data_rows(p: Path, lines: Sequence[str], first: int, delimiter: str | None, n: int,
+               ends_with_newline: bool) -> list[tuple[int, list[str]]]:
+    """(0-based line index, fields) of the data rows from line ``first`` on.
 
-    A row must have one value per header column; a cut last line (no final line end,
-    too few values) is dropped with a warning. A value that is not a number is a
-    CorruptFileError naming its line and column."""
-    n = len(names)
-    data = [i for i in range(first, len(lines)) if lines[i].strip()]
+    A row must have one value per header column (``n``); a cut last line (no final line
+    end, too few values) is dropped with a warning."""
     rows: list[tuple[int, list[str]]] = []
+    data = [i for i in range(first, len(lines)) if lines[i].strip()]
     for i in data:
         fields = _split(lines[i], delimiter)
         if len(fields) != n:
@@ -186,9 +207,7 @@ def _rows(p: Path, lines: Sequence[str], first: int, delimiter: str | None, name
         rows.append((i, fields))
     if not rows:
         raise CorruptFileError(p, "the header is followed by no data rows")
-    decimal = _decimal_mark([fields[k] for _, fields in rows for k in number_cols], delimiter)
-    values = np.array([_numbers(p, fields, number_cols, names, i + 1, decimal) for i, fields in rows])
-    return values, [[fields[k] for k in other_cols] for _, fields in rows], decimal
+    return rows
 
 
 def _decimal_mark(texts: Sequence[str], delimiter: str | None) -> str:
