@@ -1058,6 +1058,15 @@ def test_space_separated_header_that_does_not_split_per_column_is_refused_not_gu
     np.testing.assert_allclose(s.frequency, F)
 
 
+def test_space_separated_header_with_a_name_beyond_the_data_keeps_its_one_word_names(tmp_path):
+    # one word per name and a comment column without values: the names stay over their columns
+    text = "Freq Zre Zim comment\n" + _rows("{:.12g} {:.12g} {:.12g}", (F, Z.real, Z.imag))
+    with pytest.warns(ReadWarning, match="header has 4 names for 3 data columns"):
+        s = _read1(_write(tmp_path, "trail.txt", text))
+    np.testing.assert_allclose(s.z, Z, rtol=1e-10)
+    assert s.meta["columns_detected"] == {"frequency": "Freq", "real": "Zre", "imag": "Zim"}
+
+
 _F_NAMES = [("Frequency (Hz)", 1.0), ("freq/Hz", 1.0), ("Freq", 1.0), ("f [Hz]", 1.0), ("Frequency/kHz", 1e3),
             ("f (kHz)", 1e3), ("Freq (MHz)", 1e6)]
 _RE_NAMES = [("Z' (Ohm)", 1.0), ("Re(Z)/Ohm", 1.0), ("Zreal", 1.0), ("Real Z", 1.0), ("Z' (kOhm)", 1e3),

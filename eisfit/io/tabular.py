@@ -491,7 +491,8 @@ def _fitted_header_names(line: str, layout: TableLayout) -> tuple[list[str] | No
     names than columns): each name stays over its own column. In a table separated by
     spaces, None: where a name holds a space (``Real Z``, ``Re Z (mOhm)``) the names do
     not say which column each belongs to, and cutting them would put names, units
-    included, over the wrong columns."""
+    included, over the wrong columns; unless the names are plainly one word each and those
+    beyond the data name nothing eisfit reads (:func:`_cut_is_safe`)."""
     n = layout.n_columns
     raw = _COMMENT_MARK.sub("", line.strip().strip("\ufeff"))  # "# Freq.[Hz]  Z'[ohm] ..."
     words = raw.split()
@@ -506,9 +507,31 @@ def _fitted_header_names(line: str, layout: TableLayout) -> tuple[list[str] | No
         if len(names) == n:
             return [nm.strip('"').strip() for nm in names], n
     names = [nm.strip('"').strip() for nm in candidates[1]]
-    if layout.delimiter is None:
+    if layout.delimiter is None and not _cut_is_safe(words, n):
         return None, len(names)
     return names[:n] + [f"column {k + 1}" for k in range(len(names), n)], len(names)
+
+
+# words that make one column name with a neighbour ('Real Z', 'Z imag', 'Real Part'), not one on their own
+_NAME_PARTS = frozenset({"re", "im", "real", "imag", "imaginary", "part", "z"})
+
+
+def _cut_is_safe(words: Sequence[str], n: int) -> bool:
+    """Whether the first ``n`` of the header's ``words`` (a table separated by spaces with
+    fewer columns than words) are the names of its ``n`` columns: no unit stands apart
+    from its name, no word is a part of a longer name (:data:`_NAME_PARTS`), and the
+    words beyond the data name no quantity eisfit reads (a comment column without values)."""
+    if len(words) <= n or _units_joined(words) != list(words):
+        return False
+    if any(w.lower().strip('"') in _NAME_PARTS for w in words):
+        return False
+    return not any(_names_a_quantity(w) for w in words[n:])
+
+
+def _names_a_quantity(name: str) -> bool:
+    """Whether a column name names a quantity eisfit reads (a role) or carries a unit it knows."""
+    header = parse_header(name)
+    return header.kind is not None or role_of(header.key, header.kind) is not None
 
 
 # ---------------------------------------------------------------------------
