@@ -285,6 +285,29 @@ def test_headerless_f_re_im_phase_reads_z_not_the_phase(tmp_path, layout):
     assert s.meta["columns_detected"]["real"] == "column 2"
 
 
+def test_headerless_f_minus_im_before_re_is_told_apart_by_the_shape_of_z_real(tmp_path):
+    """f, -Z'', Z' with no header: both columns positive, so the usual order (Z' first) read
+    them swapped. Z' of a passive RC network never falls as the frequency falls; -Z'' rises
+    and falls over each arc. A column that only rises (-Z'' of a blocking line) decides nothing."""
+    f = np.logspace(6, -1, 36)
+    w = 2 * np.pi * f
+    arcs = 12 + 80 / (1 + (1j * w * 1e-6) ** 0.9) + 150 / (1 + (1j * w * 1e-3) ** 0.85)
+    p = tmp_path / "swapped.txt"
+    np.savetxt(p, np.c_[f, -arcs.imag, arcs.real], delimiter="\t")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # -Z'' without a header: the sign from the data
+        (s,) = eisfit.read(p)
+    np.testing.assert_allclose(s.z, arcs, rtol=1e-12)
+    assert "never falls" in s.meta["columns_rule"]
+    blocking = 12 + 80 / (1 + (1j * w * 1e-6) ** 0.9) + 1 / (1e-4 * (1j * w) ** 0.8)
+    np.savetxt(p, np.c_[f, blocking.real, -blocking.imag], delimiter="\t")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        (s,) = eisfit.read(p)
+    np.testing.assert_allclose(s.z, blocking, rtol=1e-12)
+    assert "usual order" in s.meta["columns_rule"]
+
+
 def test_headerless_f_re_im_keeps_the_usual_order(tmp_path):
     f = np.logspace(5, -1, 40)
     z = z_cell_ohm(f)

@@ -13,7 +13,8 @@ Rules (each column judged on its values only):
   or more per run), not the frequency. It splits the sweeps and becomes ``meta["cycle"]``.
 * **|Z|**: equals hypot of two other columns within 1 % on 99 % of the rows; those two
   are Z' and Z''. Z' is the one that is positive everywhere when only one is; when both
-  are, a phase column (if any) tells them apart, else the usual order (Z' first) is kept.
+  are, a phase column (if any) tells them apart, else their shapes (below), else the usual
+  order (Z' first) is kept.
 * **phase**: bounded by ±90 (degrees) or ±pi/2 (radians). Without a |Z| column, a phase
   column whose magnitude is atan(|Z''|/Z') of two other columns (Z' positive everywhere;
   within ``PHASE_TOLERANCE_DEG`` in the median, and in one order of the two only) names
@@ -26,7 +27,10 @@ universal f, Z', Z'' layout; the same values could be f, |Z|, phase, which the r
 cannot tell apart from the values alone: it reads f, Z', Z'' and, where the second column
 could be a phase, records the other reading in ``meta["columns_alternative"]``
 (:func:`modulus_phase_alternative`), which a fit checks against the Lin-KK test) unless their signs say
-otherwise (Z' is never negative); a signed first column bounded by ±90 before a
+otherwise (Z' is never negative) or their shapes do: where the first rises and falls in
+every sweep from high to low frequency (``HUMP_SHARE``: the -Z'' of an arc) and the second
+never falls (``NOISE_SHARE``: Z' of a passive RC network does not), the second is Z'
+(f, -Z'', Z'); a -Z'' that only rises (a blocking line) decides nothing. A signed first column bounded by ±90 before a
 positive one could be Z'' or a phase, which is ambiguous. Anything else (two frequency-like columns, no frequency, several |Z| triples,
 more than two unexplained columns) raises a MissingColumnError asking for
 ``columns=`` / ``--columns``: the reader does not guess.
@@ -158,7 +162,7 @@ def _modulus_triples(cols: dict[int, np.ndarray]) -> list[tuple[int, int, int]]:
 
 
 def _order_real_imag(i: int, j: int, cols: dict[int, np.ndarray], phase: int | None,
-                     phase_unit: str | None) -> tuple[int, int, str]:
+                     phase_unit: str | None, frequency: np.ndarray | None = None) -> tuple[int, int, str]:
     """(real, imag, rule) for two columns known to be Z' and Z'' in some order."""
     pos_i, pos_j = bool(np.all(cols[i] > 0)), bool(np.all(cols[j] > 0))
     if pos_i != pos_j:
@@ -170,7 +174,48 @@ def _order_real_imag(i: int, j: int, cols: dict[int, np.ndarray], phase: int | N
         err_a, err_b = float(np.median(np.abs(p - a))), float(np.median(np.abs(p - b)))
         if min(err_a, err_b) < 1.0 and abs(err_a - err_b) > 1.0:
             return (i, j, "phase = atan(Z''/Z')") if err_a < err_b else (j, i, "phase = atan(Z''/Z')")
+    if frequency is not None and _rises_and_falls(cols[i], frequency) and _never_falls(cols[j], frequency):
+        return j, i, ("Z' is the column that never falls as the frequency falls (Z' of a passive RC network "
+                      "does not), -Z'' the one that rises and falls over each arc")
     return i, j, "Z' before Z'' (usual order; signs do not tell them apart)"
+
+
+HUMP_SHARE = 0.10  # a column rises and falls: an inner maximum this share of its range above both ends
+NOISE_SHARE = 0.01  # a column never falls: no step down by more than this share of its range
+
+
+def _sweeps_by_falling_frequency(values: np.ndarray, frequency: np.ndarray) -> list[np.ndarray]:
+    """``values`` of each sweep of ``frequency``, ordered from high to low frequency."""
+    out = []
+    for rows in split_at_frequency_resets(frequency):
+        order = np.argsort(-frequency[rows], kind="stable")
+        out.append(np.asarray(values, dtype=float)[rows][order])
+    return out
+
+
+def _rises_and_falls(values: np.ndarray, frequency: np.ndarray) -> bool:
+    """Whether, in every sweep from high to low frequency, the column has an inner maximum
+    above both its ends by ``HUMP_SHARE`` of its range (the -Z'' of an arc)."""
+    sweeps = _sweeps_by_falling_frequency(values, frequency)
+    for v in sweeps:
+        span = float(np.ptp(v)) if v.size else 0.0
+        if v.size < 5 or span <= 0:
+            return False
+        top = float(v.max())
+        if top - max(float(v[0]), float(v[-1])) < HUMP_SHARE * span:
+            return False
+    return bool(sweeps)
+
+
+def _never_falls(values: np.ndarray, frequency: np.ndarray) -> bool:
+    """Whether, in every sweep from high to low frequency, the column does not fall by more
+    than ``NOISE_SHARE`` of its range from one point to the next (Z' of a passive RC network)."""
+    sweeps = _sweeps_by_falling_frequency(values, frequency)
+    for v in sweeps:
+        span = float(np.ptp(v)) if v.size else 0.0
+        if v.size < 5 or span <= 0 or np.any(np.diff(v) < -NOISE_SHARE * span):
+            return False
+    return bool(sweeps)
 
 
 PHASE_TOLERANCE_DEG = 1.0  # median |phase - atan(Z''/Z')| of a phase column, degrees
@@ -251,7 +296,8 @@ def identify_columns(values: np.ndarray, path: Path | str | None = None) -> tupl
     if triples:
         k, i, j = triples[0]
         phase = next((c for c in phases if c not in (k, i, j)), None)
-        real, imag, why = _order_real_imag(i, j, rest, phase, phases.get(phase) if phase is not None else None)
+        real, imag, why = _order_real_imag(i, j, rest, phase, phases.get(phase) if phase is not None else None,
+                                           cols[freq[0]])
         index.update(real=real, imag=imag, modulus=k)
         rules.append(f"|Z| = column {k + 1} = hypot(columns {i + 1}, {j + 1}); {why}")
         return index, "; ".join(rules)
@@ -282,7 +328,7 @@ def identify_columns(values: np.ndarray, path: Path | str | None = None) -> tupl
     if a in phases and np.any(rest[a] < 0) and np.all(rest[b] > 0):
         raise _ambiguous(path, f"column {a + 1} is signed and bounded by ±90: it could be Z'' (then "
                          f"column {b + 1} is Z', out of the usual order) or a phase (column {b + 1} |Z|)")
-    real, imag, why = _order_real_imag(a, b, rest, None, None)
+    real, imag, why = _order_real_imag(a, b, rest, None, None, cols[freq[0]])
     index.update(real=real, imag=imag)
     rules.append(f"Z' = column {real + 1}, Z'' = column {imag + 1} ({why})")
     return index, "; ".join(rules)
