@@ -581,6 +581,21 @@ def test_a_row_of_units_under_the_names_is_read_as_their_units(tmp_path):
     np.testing.assert_allclose(s.z, Z, rtol=1e-12)
 
 
+@pytest.mark.parametrize("delimiter", ["\t", ";", "  "])
+def test_a_row_of_units_starting_with_a_point_counter_mark_is_read_in_any_delimiter(tmp_path, delimiter):
+    """'#' heads the point counter's unit ('Pt' over '#'): with a tab, a semicolon or spaces
+    after it, it was taken for a comment mark and stripped with them, the row of units lost a
+    column and the table was refused."""
+    body = "\n".join(delimiter.join([str(k), f"{2.0 * k:.12g}", f"{f / 1e3:.12g}", f"{z.real * 1e3:.12g}",
+                                      f"{z.imag * 1e3:.12g}"]) for k, (f, z) in enumerate(zip(F, Z))) + "\n"
+    header = delimiter.join(["Pt", "Time", "Freq", "Zreal", "Zimag"]) + "\n" + delimiter.join(
+        ["#", "s", "kHz", "mOhm", "mOhm"]) + "\n"
+    s = _read1(_write(tmp_path, "g.txt", header + body))
+    assert s.meta["columns_detected"]["frequency"] == "Freq (kHz)"
+    np.testing.assert_allclose(s.frequency, F, rtol=1e-10)
+    np.testing.assert_allclose(s.z, Z, rtol=1e-10)
+
+
 def test_a_unit_row_needs_names_above_it(tmp_path):
     """Without a line naming a frequency above it, a units-looking header stays the header
     (and its missing frequency name is reported)."""

@@ -494,7 +494,8 @@ def _fitted_header_names(line: str, layout: TableLayout) -> tuple[list[str] | No
     included, over the wrong columns; unless the names are plainly one word each and those
     beyond the data name nothing eisfit reads (:func:`_cut_is_safe`)."""
     n = layout.n_columns
-    raw = _COMMENT_MARK.sub("", line.strip().strip("\ufeff"))  # "# Freq.[Hz]  Z'[ohm] ..."
+    text = line.strip().strip("\ufeff")
+    raw = _COMMENT_MARK.sub("", text)  # "# Freq.[Hz]  Z'[ohm] ..."
     words = raw.split()
     candidates = [
         split_fields(raw, layout.delimiter),
@@ -503,6 +504,8 @@ def _fitted_header_names(line: str, layout: TableLayout) -> tuple[list[str] | No
         words,
         _units_joined(words),
     ]
+    if raw != text:  # '#' over a point counter in a row of units ('#<TAB>s<TAB>Hz...'), not a comment mark
+        candidates.append(split_fields(text, layout.delimiter))
     for names in candidates:
         if len(names) == n:
             return [nm.strip('"').strip() for nm in names], n
