@@ -1137,3 +1137,19 @@ def test_header_variants_read_back_the_spectrum_or_fail_clearly(tmp_path):
         np.testing.assert_allclose(spectra[0].z[order_f], z, rtol=1e-9, err_msg=lines[0])
         read_back += 1
     assert read_back >= 135 and read_back + refused == 150
+
+
+def test_reader_variants_script_reads_every_kind_back_or_refuses_it(tmp_path):
+    """scripts/reader_variants.py (the differential check of the readers) on a few files of
+    each kind: no file read with wrong values, and most read back."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "reader_variants.py"
+    spec = importlib.util.spec_from_file_location("reader_variants", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for family in module.FAMILIES:
+        back, refused, wrong = module.check(family, 20, seed=3, folder=tmp_path)
+        assert wrong == [], (family, wrong)
+        assert back >= 15, (family, back, refused)
