@@ -12,6 +12,9 @@ Families (what varies):
 * ``header``: column names and their units (kHz, kOhm, mOhm, names with spaces), the sign
   convention of Z'', delimiters (one or more spaces, tab, comma, semicolon), decimal
   commas, extra columns (time, potential, current), column order, a preamble;
+* ``signs``: five spectrum shapes (two arcs, a Warburg tail, a blocking electrode, a mostly
+  inductive Li-ion cell, a bulk arc with a lead) as Z', Z'' with either sign under names
+  that do or do not say it, or as |Z| and a phase in degrees or radians of either sign;
 * ``headerless``: no header; Z'' or -Z'', |Z|, a phase in degrees or radians of either
   sign, a clock, a lead inductance, any column order;
 * ``units-row``: a row of units under the names (``Pt Time Freq ...`` over ``# s Hz ...``,
@@ -104,6 +107,44 @@ def headerless_file(rng: random.Random) -> tuple[bytes, str, Expected]:
     delimiter = rng.choice([",", "\t", " ", ";"])
     text = "\n".join(delimiter.join(_number(columns[c][k]) for c in order) for k in range(n)) + "\n"
     return text.encode("utf-8"), ".txt", [(f, z)]
+
+
+def _shape(rng: random.Random) -> tuple[np.ndarray, np.ndarray]:
+    """(f, Z) of one of five spectrum shapes whose Z'' signs differ: two arcs, an arc and a
+    Warburg tail, a blocking electrode, a mostly inductive Li-ion cell, a bulk arc with a lead."""
+    kind = rng.choice(["two-arcs", "warburg", "blocking", "li-ion", "bulk"])
+    if kind == "li-ion":
+        f = np.geomspace(1e4, 0.01, 41)
+        w = 2 * np.pi * f
+        return f, 2e-7j * w + 0.02 + _zarc(w, 0.01, 0.5, 0.8) + _zarc(w, 0.02, 5, 0.85) + 0.01 / np.sqrt(1j * w)
+    if kind == "bulk":
+        f = np.geomspace(1e7, 1e3, 31)
+        w = 2 * np.pi * f
+        return f, 5e-8j * w + 3 + _zarc(w, 2000, 1e-11, 0.95)
+    f = np.geomspace(1e6, 0.1, 41)
+    w = 2 * np.pi * f
+    tail = {"two-arcs": _zarc(w, 300, 5e-5, 0.8), "warburg": 20 / np.sqrt(1j * w),
+            "blocking": 1 / (2e-6 * (1j * w) ** 0.8)}
+    return f, 12 + _zarc(w, 80, 2e-8, 0.9) + tail[kind]
+
+
+def signs_file(rng: random.Random) -> tuple[bytes, str, Expected]:
+    f, z = _shape(rng)
+    if rng.random() < 0.6:
+        im_name, held = rng.choice([("-Z'' (Ohm)", "neg"), ("-Im(Z)/Ohm", "neg"), ("Z'' (Ohm)", "either"),
+                                    ("Zimag", "either"), ("Im(Z)/Ohm", "either")])
+        held = held if held != "either" else rng.choice(["neg", "signed"])
+        columns = [("Frequency (Hz)", f), ("Z' (Ohm)", z.real), (im_name, -z.imag if held == "neg" else z.imag)]
+    else:
+        unit = rng.choice(["deg", "rad"])
+        phase = np.angle(z, deg=unit == "deg")
+        name, held = rng.choice([("Phase (%s)", "signed"), ("-Phase (%s)", "neg"), ("theta (%s)", "either")])
+        held = held if held != "either" else rng.choice(["neg", "signed"])
+        columns = [("Frequency (Hz)", f), ("|Z| (Ohm)", np.abs(z)), (name % unit, -phase if held == "neg" else phase)]
+    delimiter = rng.choice([",", ";", "\t"])
+    lines = [delimiter.join(n for n, _ in columns)] + [delimiter.join(_number(v[k]) for _, v in columns)
+                                                        for k in range(f.size)]
+    return ("\n".join(lines) + "\n").encode("utf-8"), ".csv", [(f, z)]
 
 
 def units_row_file(rng: random.Random) -> tuple[bytes, str, Expected]:
@@ -227,7 +268,7 @@ def mpt_file(rng: random.Random) -> tuple[bytes, str, Expected]:
 
 
 FAMILIES: dict[str, Callable[[random.Random], tuple[bytes, str, Expected]]] = {
-    "header": header_file, "headerless": headerless_file, "units-row": units_row_file,
+    "header": header_file, "signs": signs_file, "headerless": headerless_file, "units-row": units_row_file,
     "multi-sweep": multi_sweep_file, "side-by-side": side_by_side_file, "wide": wide_file, "mpt": mpt_file}
 
 
