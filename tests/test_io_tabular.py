@@ -1153,3 +1153,15 @@ def test_reader_variants_script_reads_every_kind_back_or_refuses_it(tmp_path):
         back, refused, wrong = module.check(family, 20, seed=3, folder=tmp_path)
         assert wrong == [], (family, wrong)
         assert back >= 15, (family, back, refused)
+
+
+def test_a_table_borrowing_ec_lab_labels_after_notes_is_read_as_a_table(tmp_path):
+    """Notes, then a tab header that borrows EC-Lab's 'freq/Hz' and 'Re(Z)/Ohm' but names the
+    imaginary part otherwise: no EC-Lab export (no 'EC-Lab ASCII FILE' line), so the table
+    reader reads it (the .mpt reader took the notes for its header block and refused it:
+    'need Re(Z)/Ohm and -Im(Z)/Ohm')."""
+    text = "Sample: LLZO pellet\nOperator: x\nfreq/Hz\tRe(Z)/Ohm\tZimag (Ohm)\n" + _rows(
+        "{:.12g}\t{:.12g}\t{:.12g}", (F, Z.real, Z.imag))
+    s = _read1(_write(tmp_path, "notes.txt", text))
+    np.testing.assert_allclose(s.z, Z, rtol=1e-10)
+    assert s.meta["format"] == "csv"

@@ -70,8 +70,10 @@ def read(path: str | Path, **options: Any) -> list[Spectrum]:
     label_at = _label_line_index(lines, p)
     header = lines[:label_at]
     labels = lines[label_at].split("\t")
-    if not header and p.suffix.lower() != ".mpt" and not bl.names_impedance(labels):
-        return tabular.read(p)  # a table that only borrows EC-Lab's 'freq/Hz' (over "Z', Ohm")
+    exported = bool(header) and header[0].lstrip().encode("latin-1", "replace").startswith(MAGICS)
+    if not exported and p.suffix.lower() != ".mpt" and not bl.names_impedance(labels):
+        # a table that only borrows EC-Lab's 'freq/Hz' (over "Z', Ohm"), after notes or not
+        return tabular.read(p)
     rows = [ln for ln in lines[label_at + 1:] if ln.strip()]
     if not rows:
         raise ReadError(p, "no data rows after the column labels")
