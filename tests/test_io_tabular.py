@@ -1080,6 +1080,11 @@ def test_space_separated_header_with_a_name_beyond_the_data_keeps_its_one_word_n
         s = _read1(_write(tmp_path, "trail.txt", text))
     np.testing.assert_allclose(s.z, Z, rtol=1e-10)
     assert s.meta["columns_detected"] == {"frequency": "Freq", "real": "Zre", "imag": "Zim"}
+    # fewer names than columns: the unnamed last column is numbered, as with any delimiter
+    text = "Freq Zre Zim\n" + _rows("{:.12g} {:.12g} {:.12g} 7", (F, Z.real, Z.imag))
+    with pytest.warns(ReadWarning, match="header has 3 names for 4 data columns"):
+        s = _read1(_write(tmp_path, "fewer.txt", text))
+    np.testing.assert_allclose(s.z, Z, rtol=1e-10)
 
 
 _F_NAMES = [("Frequency (Hz)", 1.0), ("freq/Hz", 1.0), ("Freq", 1.0), ("f [Hz]", 1.0), ("Frequency/kHz", 1e3),

@@ -492,7 +492,8 @@ def _fitted_header_names(line: str, layout: TableLayout) -> tuple[list[str] | No
     spaces, None: where a name holds a space (``Real Z``, ``Re Z (mOhm)``) the names do
     not say which column each belongs to, and cutting them would put names, units
     included, over the wrong columns; unless the names are plainly one word each and those
-    beyond the data name nothing eisfit reads (:func:`_cut_is_safe`)."""
+    beyond the data name nothing eisfit reads (:func:`_cut_is_safe`). Fewer names than
+    columns are numbered on (``column 4``), as before, whatever the delimiter."""
     n = layout.n_columns
     text = line.strip().strip("\ufeff")
     raw = _COMMENT_MARK.sub("", text)  # "# Freq.[Hz]  Z'[ohm] ..."
@@ -510,7 +511,7 @@ def _fitted_header_names(line: str, layout: TableLayout) -> tuple[list[str] | No
         if len(names) == n:
             return [nm.strip('"').strip() for nm in names], n
     names = [nm.strip('"').strip() for nm in candidates[1]]
-    if layout.delimiter is None and not _cut_is_safe(words, n):
+    if layout.delimiter is None and len(names) > n and not _cut_is_safe(words, n):
         return None, len(names)
     return names[:n] + [f"column {k + 1}" for k in range(len(names), n)], len(names)
 
@@ -524,7 +525,7 @@ def _cut_is_safe(words: Sequence[str], n: int) -> bool:
     fewer columns than words) are the names of its ``n`` columns: no unit stands apart
     from its name, no word is a part of a longer name (:data:`_NAME_PARTS`), and the
     words beyond the data name no quantity eisfit reads (a comment column without values)."""
-    if len(words) <= n or _units_joined(words) != list(words):
+    if _units_joined(words) != list(words):
         return False
     if any(w.lower().strip('"') in _NAME_PARTS for w in words):
         return False
