@@ -1087,66 +1087,12 @@ def test_space_separated_header_with_a_name_beyond_the_data_keeps_its_one_word_n
     np.testing.assert_allclose(s.z, Z, rtol=1e-10)
 
 
-_F_NAMES = [("Frequency (Hz)", 1.0), ("freq/Hz", 1.0), ("Freq", 1.0), ("f [Hz]", 1.0), ("Frequency/kHz", 1e3),
-            ("f (kHz)", 1e3), ("Freq (MHz)", 1e6)]
-_RE_NAMES = [("Z' (Ohm)", 1.0), ("Re(Z)/Ohm", 1.0), ("Zreal", 1.0), ("Real Z", 1.0), ("Z' (kOhm)", 1e3),
-             ("Zre (\u03a9)", 1.0), ("Z real (ohm)", 1.0), ("Re Z (mOhm)", 1e-3)]
-# (name, scale, what the column holds: -Z'', Z'' or either, which the reader tells from the data)
-_IM_NAMES = [("-Z'' (Ohm)", 1.0, "neg"), ("Z'' (Ohm)", 1.0, "either"), ("-Im(Z)/Ohm", 1.0, "neg"),
-             ("Zimag", 1.0, "either"), ("Imag Z", 1.0, "either"), ("-Z'' (kOhm)", 1e3, "neg"), ("Zi", 1.0, "either")]
-_EXTRA_COLUMNS = [("time/s", lambda k: 100.0 + 3 * k), ("Ewe/V", lambda k: 3.7), ("I/mA", lambda k: 1e-3)]
-
-
-def test_header_variants_read_back_the_spectrum_or_fail_clearly(tmp_path):
-    """Seeded variants of one two-arc spectrum: column names, units (kHz, kOhm, mOhm),
-    sign conventions, delimiters (one or more spaces, tab, comma, semicolon), decimal
-    commas, extra columns, column order, a preamble. Every file reads back the spectrum,
-    or raises an eisfit ReadError: never other numbers (before the header rule of
-    :func:`eisfit.io.tabular._fitted_header_names`, 4 of these 150 files read wrong values
-    without an error and 16 were refused; now 141 read back, 9 refused)."""
-    rng = np.random.default_rng(20261201)
-    f = np.geomspace(1e6, 0.1, 41)
-    w = 2 * np.pi * f
-    z = 12.0 + 80 / (1 + 80 * 2e-8 * (1j * w) ** 0.9) + 300 / (1 + 300 * 5e-5 * (1j * w) ** 0.8)
-    layouts = [(",", "."), (";", ","), ("\t", "."), ("\t", ","), (" ", "."), ("   ", ".")]
-    read_back = refused = 0
-    for case in range(150):
-        fn, fs = _F_NAMES[rng.integers(len(_F_NAMES))]
-        rn, rs = _RE_NAMES[rng.integers(len(_RE_NAMES))]
-        im, ims, held = _IM_NAMES[rng.integers(len(_IM_NAMES))]
-        delimiter, decimal = layouts[rng.integers(len(layouts))]
-        held = held if held != "either" else ("neg", "signed")[rng.integers(2)]
-        columns = {"f": (fn, f / fs), "re": (rn, z.real / rs), "im": (im, (-z.imag if held == "neg" else z.imag) / ims)}
-        for k in rng.permutation(len(_EXTRA_COLUMNS))[:rng.integers(3)]:
-            name, value = _EXTRA_COLUMNS[k]
-            columns[name] = (name, np.array([value(j) for j in range(f.size)]))
-        order = list(columns) if rng.random() < 0.7 else list(rng.permutation(list(columns)))
-
-        def cell(x):
-            return f"{x:.12g}".replace(".", decimal)
-        lines = [delimiter.join(columns[c][0] for c in order)]
-        lines += [delimiter.join(cell(columns[c][1][j]) for c in order) for j in range(f.size)]
-        preamble = "Sample: LLZO pellet\nOperator: x\n" if rng.random() < 0.3 else ""
-        path = tmp_path / f"case{case}.txt"
-        path.write_text(preamble + "\n".join(lines) + "\n", encoding="utf-8")
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                spectra = eisfit.read(path)
-        except ReadError:
-            refused += 1
-            continue
-        order_f = np.argsort(-spectra[0].frequency)
-        assert len(spectra) == 1, path.read_text()[:200]
-        np.testing.assert_allclose(spectra[0].frequency[order_f], f, rtol=1e-9, err_msg=lines[0])
-        np.testing.assert_allclose(spectra[0].z[order_f], z, rtol=1e-9, err_msg=lines[0])
-        read_back += 1
-    assert read_back >= 135 and read_back + refused == 150
-
-
 def test_reader_variants_script_reads_every_kind_back_or_refuses_it(tmp_path):
-    """scripts/reader_variants.py (the differential check of the readers) on a few files of
-    each kind: no file read with wrong values, and most read back."""
+    """scripts/reader_variants.py (the differential check of the readers), 60 seeded files of
+    each kind of table: none read with wrong values, at least 55 read back. Session 30's
+    readers read 4 header and 17 headerless variants of this seed wrong, without an error
+    (a space-separated header whose names hold spaces; f, Z', Z'', phase; f, -Z'', Z'), and
+    refused 17 rows of units after '#' and 22 wide tables with decimal commas."""
     import importlib.util
     from pathlib import Path
 
@@ -1155,9 +1101,9 @@ def test_reader_variants_script_reads_every_kind_back_or_refuses_it(tmp_path):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     for family in module.FAMILIES:
-        back, refused, wrong = module.check(family, 20, seed=3, folder=tmp_path)
+        back, refused, wrong = module.check(family, 60, seed=3, folder=tmp_path)
         assert wrong == [], (family, wrong)
-        assert back >= 15, (family, back, refused)
+        assert back >= 55, (family, back, refused)
 
 
 def test_a_table_borrowing_ec_lab_labels_after_notes_is_read_as_a_table(tmp_path):
