@@ -24,10 +24,12 @@ Families (what varies):
 * ``side-by-side``: column groups next to each other, spacer columns, groups of
   different lengths, a title row;
 * ``wide``: one spectrum per row (``Re(Z)<f>`` columns), decimal commas, extra columns;
+* ``json``: a DataFrame written with ``to_json`` in five layouts, under names of several
+  conventions (NOVA's, EC-Lab's, snake_case, kHz and kOhm);
 * ``mpt``: EC-Lab ASCII exports, decimal commas, DC rows, shuffled labels, counters.
 
-Used in session 31 to find four kinds of file read with wrong values (see CHANGELOG);
-run it after any change of a reader.
+Used in session 31 to find four kinds of file read with wrong values and three refused (see
+CHANGELOG); run it after any change of a reader.
 """
 from __future__ import annotations
 
@@ -235,6 +237,23 @@ def wide_file(rng: random.Random) -> tuple[bytes, str, Expected]:
     return (delimiter.join(header) + "\n" + "\n".join(rows) + "\n").encode("utf-8"), ".csv", expected
 
 
+def json_file(rng: random.Random) -> tuple[bytes, str, Expected]:
+    import pandas as pd
+
+    f = np.geomspace(1e5, 0.5, rng.choice([10, 25]))
+    z = _two_arcs(f)
+    f_name, re_name, im_name, sign = rng.choice([("Frequency (Hz)", "Z' (Ohm)", "-Z'' (Ohm)", -1),
+                                                 ("freq", "zreal", "zimag", 1),
+                                                 ("frequency_Hz", "z_real_ohm", "z_imag_ohm", 1),
+                                                 ("f/Hz", "Re(Z)/Ohm", "-Im(Z)/Ohm", -1),
+                                                 ("Freq (kHz)", "Zre (kOhm)", "Zim (kOhm)", 1)])
+    scale = 1e3 if "kHz" in f_name else 1.0
+    frame = pd.DataFrame({f_name: f / scale, re_name: z.real / scale, im_name: sign * z.imag / scale})
+    text = frame.to_json(orient=rng.choice(["split", "records", "index", "columns", "table"]),
+                         double_precision=15, force_ascii=rng.random() < 0.5)
+    return text.encode("utf-8"), ".json", [(f, z)]
+
+
 def mpt_file(rng: random.Random) -> tuple[bytes, str, Expected]:
     n = rng.choice([11, 26, 51])
     f = np.geomspace(rng.choice([1e6, 2e5]), rng.choice([0.1, 10.0]), n)
@@ -269,7 +288,8 @@ def mpt_file(rng: random.Random) -> tuple[bytes, str, Expected]:
 
 FAMILIES: dict[str, Callable[[random.Random], tuple[bytes, str, Expected]]] = {
     "header": header_file, "signs": signs_file, "headerless": headerless_file, "units-row": units_row_file,
-    "multi-sweep": multi_sweep_file, "side-by-side": side_by_side_file, "wide": wide_file, "mpt": mpt_file}
+    "multi-sweep": multi_sweep_file, "side-by-side": side_by_side_file, "wide": wide_file, "json": json_file,
+    "mpt": mpt_file}
 
 
 def reads_back(spectra: list, expected: Expected) -> bool:

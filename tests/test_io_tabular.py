@@ -386,6 +386,20 @@ def test_json_tables_in_every_pandas_layout(tmp_path, orient):
     assert s.meta["columns_detected"] == {"frequency": "frequency / Hz", "real": "Zre / ohm", "imag": "-Zim / ohm"}
 
 
+@pytest.mark.parametrize("orient", ["split", "records", "table"])
+def test_a_json_table_with_nova_column_names_is_a_json_table(tmp_path, orient):
+    """A DataFrame of NOVA's column names (Frequency (Hz), Z' (Ohm), -Z'' (Ohm)) written with
+    to_json: the Autolab sniffer, which finds those names anywhere in the first bytes, claimed
+    it above the JSON reader and read it as text ('no table of numbers found')."""
+    import pandas as pd
+
+    df = pd.DataFrame({"Frequency (Hz)": F, "Z' (Ohm)": Z.real, "-Z'' (Ohm)": -Z.imag})
+    p = _write(tmp_path, "nova.json", df.to_json(orient=orient, double_precision=15))
+    assert detect_format(p) == "json-table"
+    s = _read1(p)
+    np.testing.assert_allclose(s.z, Z, rtol=1e-14)
+
+
 def test_damaged_json_tables_get_one_clear_error(tmp_path):
     import json
 
@@ -1092,7 +1106,8 @@ def test_reader_variants_script_reads_every_kind_back_or_refuses_it(tmp_path):
     each kind of table: none read with wrong values, at least 55 read back. Session 30's
     readers read 4 header and 17 headerless variants of this seed wrong, without an error
     (a space-separated header whose names hold spaces; f, Z', Z'', phase; f, -Z'', Z'), and
-    refused 17 rows of units after '#' and 22 wide tables with decimal commas."""
+    refused 17 rows of units after '#', 22 wide tables with decimal commas and JSON tables of
+    NOVA's column names."""
     import importlib.util
     from pathlib import Path
 

@@ -117,8 +117,13 @@ class Vendor:
 
     def sniff(self, head: bytes, path: Path) -> int:
         """Content signature first; the extension adds 3, and alone gives 15 only when it is
-        distinctive (.par), never for the generic .txt/.csv."""
-        score = self.signature(_head_text(head))
+        distinctive (.par), never for the generic .txt/.csv. JSON text is none of these
+        exports, whatever column names it holds (a DataFrame of NOVA's names written with
+        ``to_json``): 0."""
+        text = _head_text(head)
+        if text.lstrip("\ufeff \t\r\n").startswith(("{", "[")):
+            return 0
+        score = self.signature(text)
         suffix = suffix_of(path)
         if suffix in self.extensions:
             if score:
