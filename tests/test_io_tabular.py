@@ -400,6 +400,16 @@ def test_a_json_table_with_nova_column_names_is_a_json_table(tmp_path, orient):
     np.testing.assert_allclose(s.z, Z, rtol=1e-14)
 
 
+def test_quoted_names_holding_a_comma_name_their_quantity(tmp_path):
+    """'Impedance, real (Ohm)': a quoted name with a comma in it is one column (the csv
+    quoting), and the comma does not hide the quantity it names."""
+    text = '"Frequency (Hz)","Impedance, real (Ohm)","Impedance, imaginary (Ohm)"\n' + _rows(
+        "{:.12g},{:.12g},{:.12g}", (F, Z.real, Z.imag))
+    s = _read1(_write(tmp_path, "comma_names.csv", text))
+    np.testing.assert_allclose(s.z, Z, rtol=1e-10)
+    assert s.meta["columns_detected"]["imag"] == "Impedance, imaginary (Ohm)"
+
+
 def test_damaged_json_tables_get_one_clear_error(tmp_path):
     import json
 

@@ -852,6 +852,7 @@ def role_of(key: str, unit_kind: str | None = None) -> str | None:
     column of a fit or a simulation, or of residuals or errors (``Z' calc``, ``Z'' fit``,
     ``Z' residual``), holds no data: no role."""
     k = _WORD_JOINER.sub(" ", key.rstrip(".: "))  # 'Z-Real', 'Re_Z', 'Z.im': the words apart
+    k = " ".join(k.replace(",", " ").split())  # 'Impedance, real' (a quoted name holding a comma)
     if _NOT_DATA_WORDS.search(k):
         return None
     if k.startswith("impedance ") and k[len("impedance "):].startswith(("real", "imag", "re", "im")):
