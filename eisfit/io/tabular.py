@@ -737,6 +737,7 @@ _UNIT_RE = re.compile(r"\s*(?:/\s*([^/()\[\]]+)|\(([^()]*)\)|\[([^\[\]]*)\])\s*$
 # a unit written as a suffix of a snake_case name: frequency_Hz, z_real_ohm, z_real_ohm_cm2, phase_deg,
 # y_real_mS (siemens in upper case only: time_s and time_ms stay seconds, parse_unit decides)
 _SUFFIX_UNIT_RE = re.compile(r"_((?:[kmu\u00b5]?ohms?(?:_cm2)?)|(?:[kmg]?hz)|deg|rad|(?:[kmun\u00b5]?s))$", re.IGNORECASE)
+_COMMA_UNIT_RE = re.compile(r",\s*([^,]+?)\s*$")  # a unit after a comma: 'f, Hz', "Z', kOhm"
 _SI_PREFIX = {"": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "m": 1e-3, "u": 1e-6, "\u00b5": 1e-6, "\u03bc": 1e-6}
 # an impedance per area: ohm (any prefix) times cm2, mm2 or m2, joined by nothing, a dot, a
 # middle dot, '*', 'x' or '-' ('Ohm cm2', 'Ω·cm²', 'kOhm.cm^2')
@@ -823,6 +824,11 @@ def parse_header(name: str) -> Header:
         if c_kind is not None:
             unit, kind, scale = s.group(1), c_kind, c_scale
             text = text[: s.start()]
+    elif (c := _COMMA_UNIT_RE.search(text)) and text[: c.start()]:  # 'f, Hz', "Z', Ohm"
+        c_kind, c_scale = parse_unit(c.group(1))
+        if c_kind is not None:
+            unit, kind, scale = c.group(1).strip(), c_kind, c_scale
+            text = text[: c.start()]
     key = " ".join(text.lower().split())
     if kind is None and key.startswith(_ANGULAR_NAMES):  # omega without a unit: rad/s, not Hz
         unit, kind, scale = "rad/s", "frequency", 1.0 / (2.0 * np.pi)
@@ -860,10 +866,12 @@ def role_of(key: str, unit_kind: str | None = None) -> str | None:
     if k.startswith(("phase", "phz", "phi", "zphz", "\u03c6", "theta", "\u03b8", "z phase", "z_phase", "zphase",
                      "arg z", "arg(z)")):
         return "phase"
-    if k in ("z", "|z|", "mod", "zmod", "abs(z)", "mod(z)", "mod z", "impedance", "|impedance|") or k.startswith(
-            ("|z|", "modulus", "magnitude", "mag", "zmod", "z_mod", "z mod", "impedance magnitude",
-             "impedance modulus")):
+    if k in ("z", "|z|", "mod", "zmod", "abs(z)", "mod(z)", "mod z", "impedance", "|impedance|", "zabs",
+             "z abs") or k.startswith(("|z|", "modulus", "magnitude", "mag", "zmod", "z_mod", "z mod", "zmag",
+                                       "z mag", "impedance magnitude", "impedance modulus")):
         return "modulus"
+    if unit_kind == "angle" and k.startswith(("angle", "ang")):  # 'Angle (deg)': a phase by its unit
+        return "phase"
     if unit_kind in ("impedance", IMPEDANCE_PER_AREA) and k in ("r", "x", "resistance", "reactance", "rs", "xs"):
         return "real" if k in ("r", "resistance", "rs") else "imag"  # series R and X of an LCR meter
     admittance = _admittance_role(k, unit_kind)
