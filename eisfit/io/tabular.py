@@ -738,6 +738,7 @@ _UNIT_RE = re.compile(r"\s*(?:/\s*([^/()\[\]]+)|\(([^()]*)\)|\[([^\[\]]*)\])\s*$
 # y_real_mS (siemens in upper case only: time_s and time_ms stay seconds, parse_unit decides)
 _SUFFIX_UNIT_RE = re.compile(r"_((?:[kmu\u00b5]?ohms?(?:_cm2)?)|(?:[kmg]?hz)|deg|rad|(?:[kmun\u00b5]?s))$", re.IGNORECASE)
 _COMMA_UNIT_RE = re.compile(r",\s*([^,]+?)\s*$")  # a unit after a comma: 'f, Hz', "Z', kOhm"
+_WORD_UNIT_RE = re.compile(r"\s+(?:in\s+)?(\S+)$", re.IGNORECASE)  # the last word a unit: "Z' kOhm", "Z' in kOhm"
 _SI_PREFIX = {"": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "m": 1e-3, "u": 1e-6, "\u00b5": 1e-6, "\u03bc": 1e-6}
 # an impedance per area: ohm (any prefix) times cm2, mm2 or m2, joined by nothing, a dot, a
 # middle dot, '*', 'x' or '-' ('Ohm cm2', 'Ω·cm²', 'kOhm.cm^2')
@@ -824,8 +825,8 @@ def parse_header(name: str) -> Header:
         if c_kind is not None:
             unit, kind, scale = s.group(1), c_kind, c_scale
             text = text[: s.start()]
-    elif (c := _COMMA_UNIT_RE.search(text)) and text[: c.start()]:  # 'f, Hz', "Z', Ohm"
-        c_kind, c_scale = parse_unit(c.group(1))
+    elif (c := _COMMA_UNIT_RE.search(text) or _WORD_UNIT_RE.search(text)) and text[: c.start()].strip():
+        c_kind, c_scale = parse_unit(c.group(1))  # 'f, Hz', "Z', kOhm", "Z' in kOhm", 'Frequency kHz'
         if c_kind is not None:
             unit, kind, scale = c.group(1).strip(), c_kind, c_scale
             text = text[: c.start()]
