@@ -414,7 +414,7 @@ def test_units_after_a_comma_and_more_names_of_the_modulus_and_phase(tmp_path):
     """'f, kHz', "Z', kOhm", "Z' in kOhm", "Z' kOhm": a unit after a comma, 'in' or a space was
     not read: the frequency column was not found, and an impedance in kOhm was taken in ohm
     (1000x off, without a warning, beside a 'Frequency (Hz)'); 'Zmag', 'Z magnitude', 'Zabs'
-    name |Z|, and 'Angle (deg)' (an angle unit) the phase."""
+    name |Z|, 'Angle (deg)' (an angle unit) the phase and 'w (rad/s)' the frequency."""
     text = "f, kHz;Z', kOhm;-Z'', kOhm\n" + _rows("{:.12g};{:.12g};{:.12g}", (F / 1e3, Z.real / 1e3, -Z.imag / 1e3))
     s = _read1(_write(tmp_path, "comma_units.txt", text))
     np.testing.assert_allclose(s.frequency, F, rtol=1e-10)
@@ -423,6 +423,8 @@ def test_units_after_a_comma_and_more_names_of_the_modulus_and_phase(tmp_path):
                   "Frequency Hz;Z' kOhm;-Z'' kOhm"):
         text = names + "\n" + _rows("{:.12g};{:.12g};{:.12g}", (F, Z.real / 1e3, -Z.imag / 1e3))
         np.testing.assert_allclose(_read1(_write(tmp_path, "kohm.txt", text)).z, Z, rtol=1e-10, err_msg=names)
+    text = "w (rad/s)\tZ' (Ohm)\tZ'' (Ohm)\n" + _rows("{:.12g}\t{:.12g}\t{:.12g}", (2 * np.pi * F, Z.real, Z.imag))
+    np.testing.assert_allclose(_read1(_write(tmp_path, "omega.txt", text)).frequency, F, rtol=1e-10)
     for modulus, phase in (("Zmag (Ohm)", "Angle (deg)"), ("Z magnitude", "Zphase"), ("Zabs", "Ang (deg)")):
         text = f"Frequency (Hz)\t{modulus}\t{phase}\n" + _rows(
             "{:.12g}\t{:.12g}\t{:.12g}", (F, np.abs(Z), np.degrees(np.angle(Z))))

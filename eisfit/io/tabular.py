@@ -887,6 +887,8 @@ def role_of(key: str, unit_kind: str | None = None) -> str | None:
     if (k.startswith(("frequency", "freq", "fr\u00e9q", "frec", "frequ\u00ea") + _ANGULAR_NAMES) or k == "f") \
             and not _COUNTER_WORDS.search(k):  # Frequenz, fréquence, frecuencia, frequência
         return "frequency"
+    if unit_kind == "frequency" and k in ("w", "nu", "\u03bd"):  # 'w (rad/s)', 'nu (Hz)': a frequency by its unit
+        return "frequency"
     if k.startswith(("cycle", "z cycle", "loop", "sweep", "scan")):
         return "sweep"
     return None
