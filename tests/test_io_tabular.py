@@ -432,6 +432,18 @@ def test_units_after_a_comma_and_more_names_of_the_modulus_and_phase(tmp_path):
         np.testing.assert_allclose(s.z, Z, rtol=1e-9)
 
 
+def test_a_normalised_impedance_is_not_read_as_ohm(tmp_path):
+    """Z'/Z0, "Z' norm", "Z' (%)": the name gives the part but no ohm (Z0 is not in the file),
+    so these columns are no impedance data: beside the measured ones they are left out, alone
+    the table is refused (they were read as ohm)."""
+    both = "Frequency (Hz)\tZ'/Z0\tZ''/Z0\tZ' (Ohm)\tZ'' (Ohm)\n" + _rows(
+        "{:.12g}\t{:.12g}\t{:.12g}\t{:.12g}\t{:.12g}", (F, Z.real / 50, Z.imag / 50, Z.real, Z.imag))
+    np.testing.assert_allclose(_read1(_write(tmp_path, "both.txt", both)).z, Z, rtol=1e-10)
+    alone = "Frequency (Hz)\tZ' norm\tZ'' norm\n" + _rows("{:.12g}\t{:.12g}\t{:.12g}", (F, Z.real / 50, Z.imag / 50))
+    with pytest.raises(MissingColumnError):
+        eisfit.read(_write(tmp_path, "alone.txt", alone))
+
+
 def test_damaged_json_tables_get_one_clear_error(tmp_path):
     import json
 

@@ -860,7 +860,7 @@ def role_of(key: str, unit_kind: str | None = None) -> str | None:
     ``Z' residual``), holds no data: no role."""
     k = _WORD_JOINER.sub(" ", key.rstrip(".: "))  # 'Z-Real', 'Re_Z', 'Z.im': the words apart
     k = " ".join(k.replace(",", " ").split())  # 'Impedance, real' (a quoted name holding a comma)
-    if _NOT_DATA_WORDS.search(k):
+    if _NOT_DATA_WORDS.search(k) or _NORMALISED.search(k):
         return None
     if k.startswith("impedance ") and k[len("impedance "):].startswith(("real", "imag", "re", "im")):
         k = k[len("impedance "):]  # 'Impedance Real [Ohms]', 'Impedance Imaginary [Ohms]'
@@ -897,6 +897,7 @@ def role_of(key: str, unit_kind: str | None = None) -> str | None:
 _WORD_JOINER = re.compile(r"(?<=[a-z])[-_.](?=[a-z])")
 _NOT_DATA_WORDS = re.compile(r"\b(?:calc|calculated|fit|fitted|sim|simulated|model|modelled|modeled|residuals?|"
                              r"resid|errors?|err|std|sd|sigma)\b")  # 'Z' calc', 'Z'' fit': the model's columns
+_NORMALISED = re.compile(r"\bnorm|/\s*z0|%")  # "Z' norm", "Z'/Z0", "Z' (%)": no ohm to fit (Z0 unknown)
 _COUNTER_WORDS = re.compile(r"\b(?:index|idx|number|no|num|nr|count|point|step)\b|#")  # 'Freq index': a counter
 
 
