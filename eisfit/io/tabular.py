@@ -807,7 +807,12 @@ def parse_unit(unit: str) -> tuple[str | None, float]:
 
 @functools.lru_cache(maxsize=4096)  # a pure function of a column name: a campaign's files repeat theirs
 def parse_header(name: str) -> Header:
-    """Split a column name into sign, base name and unit (``-Z'' (kOhm)`` -> negated, z'', kohm)."""
+    """Split a column name into sign, base name and unit (``-Z'' (kOhm)`` -> negated, z'', kohm).
+
+    The unit is read where it is written in brackets or after a slash (``Z' (kOhm)``,
+    ``Z' [kOhm]``, ``Z'/kOhm``), as a snake_case suffix (``z_real_kohm``), after a comma
+    (``Z', kOhm``), or as the last word, after ``in`` or not (``Z' in kOhm``, ``Z' kOhm``);
+    only a unit :func:`parse_unit` knows counts (``Z real`` keeps its name)."""
     text = name.strip().strip('"').translate(_PRIMES)
     negated = text.startswith("-")
     if negated:
