@@ -29,6 +29,10 @@ def _head_text(head: bytes) -> str:
     return "" if sniffed.binary else sniffed.text
 
 
+# JSON text: an object, or an array of values (not an INI section such as '[Main]')
+_JSON_START = re.compile(r'^[\ufeff\s]*(?:\{|\[\s*(?:[\[{"\]\-0-9]|null|true|false))')
+
+
 @functools.lru_cache(maxsize=2)  # several vendors' signatures look at the same head
 def _first_nonblank(text: str) -> str:
     return next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
@@ -121,7 +125,7 @@ class Vendor:
         exports, whatever column names it holds (a DataFrame of NOVA's names written with
         ``to_json``): 0."""
         text = _head_text(head)
-        if text.lstrip("\ufeff \t\r\n").startswith(("{", "[")):
+        if _JSON_START.match(text):
             return 0
         score = self.signature(text)
         suffix = suffix_of(path)
