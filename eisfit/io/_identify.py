@@ -30,14 +30,14 @@ could be a phase, records the other reading in ``meta["columns_alternative"]``
 otherwise (Z' is never negative) or their shapes do: where the first rises and falls in
 every sweep from high to low frequency (``HUMP_SHARE``: the -Z'' of an arc) and the second
 never falls (``NOISE_SHARE``: Z' of a passive RC network does not), the second is Z'
-(f, -Z'', Z'); a -Z'' that only rises (a blocking line) decides nothing. A signed first column bounded by ±90 before a
-positive one could be Z'' or a phase, which is ambiguous. Anything else (two frequency-like columns, no frequency, several |Z| triples,
+(f, -Z'', Z'); a -Z'' that only rises (a blocking line) decides nothing. A signed first
+column bounded by ±90 before a positive one could be Z'' or a phase, which is ambiguous. Anything else (two frequency-like columns, no frequency, several |Z| triples,
 more than two unexplained columns) raises a MissingColumnError asking for
 ``columns=`` / ``--columns``: the reader does not guess.
 """
 from __future__ import annotations
 
-from itertools import permutations
+from itertools import combinations, permutations
 from pathlib import Path
 
 import numpy as np
@@ -168,12 +168,9 @@ def _order_real_imag(i: int, j: int, cols: dict[int, np.ndarray], phase: int | N
     if pos_i != pos_j:
         return (i, j, "Z' is the column positive everywhere") if pos_i else (j, i, "Z' is the column positive everywhere")
     if phase is not None and phase_unit is not None:
-        p = np.abs(cols[phase]) * (180.0 / np.pi if phase_unit == "rad" else 1.0)
-        a = np.degrees(np.arctan2(np.abs(cols[j]), np.abs(cols[i])))
-        b = np.degrees(np.arctan2(np.abs(cols[i]), np.abs(cols[j])))
-        err_a, err_b = float(np.median(np.abs(p - a))), float(np.median(np.abs(p - b)))
-        if min(err_a, err_b) < 1.0 and abs(err_a - err_b) > 1.0:
-            return (i, j, "phase = atan(Z''/Z')") if err_a < err_b else (j, i, "phase = atan(Z''/Z')")
+        order = _phase_order(cols, phase, phase_unit, i, j)
+        if order is not None:
+            return (*order, "phase = atan(Z''/Z')")
     if frequency is not None and _rises_and_falls(cols[i], frequency) and _never_falls(cols[j], frequency):
         return j, i, ("Z' is the column that never falls as the frequency falls (Z' of a passive RC network "
                       "does not), -Z'' the one that rises and falls over each arc")
@@ -221,21 +218,29 @@ def _never_falls(values: np.ndarray, frequency: np.ndarray) -> bool:
 PHASE_TOLERANCE_DEG = 1.0  # median |phase - atan(Z''/Z')| of a phase column, degrees
 
 
+def _phase_order(cols: dict[int, np.ndarray], phase: int, unit: str, i: int, j: int) -> tuple[int, int] | None:
+    """(real, imag) of columns ``i`` and ``j`` when the magnitude of column ``phase`` (in
+    ``unit``, deg or rad) is atan(|Z''|/|Z'|) of them within ``PHASE_TOLERANCE_DEG`` in the
+    median, and closer in that order than in the other by as much (a phase of 45 degrees
+    everywhere does not order them); else None."""
+    angle = np.abs(cols[phase]) * (180.0 / np.pi if unit == "rad" else 1.0)
+    err_ij = float(np.median(np.abs(angle - np.degrees(np.arctan2(np.abs(cols[j]), np.abs(cols[i]))))))
+    err_ji = float(np.median(np.abs(angle - np.degrees(np.arctan2(np.abs(cols[i]), np.abs(cols[j]))))))
+    if min(err_ij, err_ji) < PHASE_TOLERANCE_DEG and abs(err_ij - err_ji) > PHASE_TOLERANCE_DEG:
+        return (i, j) if err_ij < err_ji else (j, i)
+    return None
+
+
 def _phase_triples(cols: dict[int, np.ndarray], phases: dict[int, str]) -> list[tuple[int, int, int]]:
     """(phase, real, imag) for every column bounded like a phase (``phases``: column ->
-    unit) whose magnitude is atan(|Z''|/|Z'|) of two other columns, Z' positive everywhere,
-    within ``PHASE_TOLERANCE_DEG`` in the median, and closer in one order of the pair than
-    in the other by as much (a phase of 45 degrees everywhere does not order them)."""
+    unit) that orders two other columns as Z', Z'' (:func:`_phase_order`), Z' positive
+    everywhere."""
     found = []
     for p, unit in phases.items():
-        angle = np.abs(cols[p]) * (180.0 / np.pi if unit == "rad" else 1.0)
-        for i, j in permutations([c for c in cols if c != p], 2):
-            if not np.all(cols[i] > 0):
-                continue
-            err = float(np.median(np.abs(angle - np.degrees(np.arctan2(np.abs(cols[j]), cols[i])))))
-            swapped = float(np.median(np.abs(angle - np.degrees(np.arctan2(cols[i], np.abs(cols[j]))))))
-            if err < PHASE_TOLERANCE_DEG and swapped - err > PHASE_TOLERANCE_DEG:
-                found.append((p, i, j))
+        for i, j in combinations([c for c in cols if c != p], 2):
+            order = _phase_order(cols, p, unit, i, j)
+            if order is not None and np.all(cols[order[0]] > 0):
+                found.append((p, *order))
     return found
 
 
