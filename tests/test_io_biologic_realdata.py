@@ -5,6 +5,8 @@ Every .mpr with an .mpt twin must decode to the same points as the text export.
 from __future__ import annotations
 
 import importlib.util
+import random
+import struct
 import warnings
 
 import numpy as np
@@ -106,6 +108,43 @@ def test_mpr_sweep_counts(rel, n_sweeps, sizes, technique):
         assert [len(s) for s in spectra] == sizes
     assert all(s.meta["technique"] == technique for s in spectra)
     assert all(np.all(s.frequency > 0) for s in spectra)
+
+
+def _with_ids_unknown(path, tmp_path, n_unknown: int, seed: int):
+    """A copy of a real .mpr in which ``n_unknown`` column IDs other than the flags, the
+    frequency and the impedance are renumbered to IDs no reader knows (as a newer EC-Lab
+    adds columns), and those IDs' original labels."""
+    buf = bytearray(path.read_bytes())
+    data = mpr._first_module(mpr._walk_modules(bytes(buf), path), "VMP data")
+    _, count_fmt, ids_at = mpr.DATA_LAYOUTS[mpr._data_layout(data, path)]
+    (n_cols,) = struct.unpack_from(count_fmt, buf, data.start + 4)
+    ids = struct.unpack_from(f"<{n_cols}H", buf, data.start + ids_at)
+    others = [k for k, c in enumerate(ids) if c not in (32, 35, 36, 37, 38) and c not in mpr.bl.FLAG_MASKS]
+    picked = random.Random(seed).sample(others, min(n_unknown, len(others)))
+    for j, k in enumerate(picked):
+        struct.pack_into("<H", buf, data.start + ids_at + 2 * k, 60000 + j)
+    copy = tmp_path / path.name
+    copy.write_bytes(bytes(buf))
+    return copy, [mpr.bl.COLUMNS[ids[k]][0] for k in picked]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("path", ALL_MPR, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_several_unknown_column_ids_read_the_same_spectra(path, seed, tmp_path):
+    """Three known columns renumbered as unknown: their sizes are read from the values, and
+    the spectra (sweeps, frequencies, impedances) and every column still given are those of
+    the original file."""
+    original = _quiet(mpr.read, path)
+    copy, hidden = _with_ids_unknown(path, tmp_path, 3, seed)
+    with pytest.warns(UserWarning, match="unknown column IDs"):
+        renumbered = mpr.read(copy)
+    assert len(renumbered) == len(original)
+    for a, b in zip(renumbered, original):
+        np.testing.assert_array_equal(a.frequency, b.frequency)
+        np.testing.assert_array_equal(a.z, b.z)
+        assert not set(hidden) & set(a.columns)
+        for name, values in a.columns.items():
+            np.testing.assert_array_equal(values, b.columns[name])
 
 
 def test_geis_drops_the_dc_hold():

@@ -219,15 +219,50 @@ def test_several_unknown_columns_after_impedance_decode_with_warning(tmp_path):
     cols = peis_columns()
     cols[901] = np.zeros(cols[32].size)
     cols[902] = np.zeros(cols[32].size)
-    with pytest.warns(UserWarning, match="several unknown"):
+    with pytest.warns(UserWarning, match=r"IDs \[901, 902\] skipped \(10 bytes per point"):
         spectra = mpr.read(write_mpr(tmp_path / "u2.mpr", cols, types={901: "<u2", 902: "<f8"}))
     assert len(spectra) == 2
+    np.testing.assert_array_equal(spectra[1].z.real, f32(cols[37][14:]))
 
 
-def test_several_unknown_columns_before_impedance_raise(tmp_path):
-    cols = {901: np.zeros(14), 902: np.zeros(14), **peis_columns(1)}
-    p = write_mpr(tmp_path / "u3.mpr", cols, types={901: "<u2", 902: "<f8"})
-    with pytest.raises(CorruptFileError, match="u3.mpr.*precede the impedance"):
+def test_several_unknown_columns_before_the_impedance_take_the_sizes_the_values_allow(tmp_path):
+    """Newer EC-Lab versions add column IDs: their sizes are read from the values (the one
+    assignment of 2/4/8 bytes under which frequencies, Re/-Im and |Z|/phase agree)."""
+    cols = peis_columns()
+    n = cols[32].size
+    rng = np.random.default_rng(5)
+    cols = {4: cols.pop(4), 901: rng.integers(0, 60000, n), 32: cols.pop(32), 902: rng.normal(size=n),
+            37: cols.pop(37), 903: rng.normal(size=n), **cols}
+    types = {901: "<u2", 902: "<f8", 903: "<f4"}
+    with pytest.warns(UserWarning, match=r"IDs \[901, 902, 903\] skipped \(14 bytes per point"):
+        spectra = mpr.read(write_mpr(tmp_path / "u3.mpr", cols, types=types))
+    assert [len(s) for s in spectra] == [11, 11]  # the cycle counter after the unknowns splits them
+    np.testing.assert_array_equal(spectra[0].frequency, f32(cols[32][3:14]))
+    np.testing.assert_array_equal(spectra[1].z.real, f32(cols[37][14:]))
+    np.testing.assert_array_equal(spectra[1].z.imag, -f32(cols[38][14:]))
+    np.testing.assert_array_equal(spectra[0].columns["time/s"], cols[4][3:14])
+
+
+def test_unknown_columns_around_a_re_im_pair_alone_are_sized_by_the_sweep(tmp_path):
+    """Without |Z| and phase to check Re/-Im against, the frequency must step as a sweep:
+    here the other layout reads a constant voltage (3.4 V, in the low half of an 8-byte
+    unknown column) as the frequency, with the same Re/-Im and time."""
+    cols = peis_columns()
+    n = cols[32].size
+    volts = np.full(n, 3.4, dtype="<f4").view("<u4").astype(np.uint64)
+    cols = {911: np.full(n, 7.0), 32: cols[32], 912: volts | (np.uint64(12345) << np.uint64(32)),
+            37: cols[37], 38: cols[38], 4: cols[4], 24: cols[24]}
+    with pytest.warns(UserWarning, match="read from the values"):
+        spectra = mpr.read(write_mpr(tmp_path / "u4.mpr", cols, types={911: "<f4", 912: "<u8"}))
+    assert [len(s) for s in spectra] == [11, 11]
+    np.testing.assert_array_equal(spectra[0].frequency, f32(cols[32][3:14]))
+    np.testing.assert_array_equal(spectra[0].z.real, f32(cols[37][3:14]))
+
+
+def test_too_many_unknown_columns_before_the_impedance_raise(tmp_path):
+    unknown = {900 + k: np.zeros(14) for k in range(8)}  # 3^8 size assignments: not tried
+    p = write_mpr(tmp_path / "u8.mpr", {**unknown, **peis_columns(1)}, types={c: "<u2" for c in unknown})
+    with pytest.raises(CorruptFileError, match="u8.mpr.*precede the impedance"):
         mpr.read(p)
 
 

@@ -10,6 +10,7 @@ electrode area; ``VMP LOG`` the acquisition start and software version;
 from __future__ import annotations
 
 import datetime as _dt
+import itertools
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -218,7 +219,7 @@ def _decode_data_module(buf: bytes, mod: Module, p: Path) -> tuple[dict[str, np.
     payload = mod.length - first_record
     if payload <= 0:
         raise CorruptFileError(p, f"'VMP data' module has no room for its {n_points} records")
-    dtype = _record_dtype(ids, n_points, payload, p)
+    dtype = _record_dtype(ids, n_points, payload, p, memoryview(buf)[mod.start + first_record:mod.start + mod.length])
     if n_points * dtype.itemsize > payload:
         raise CorruptFileError(
             p, f"data truncated: {n_points} records of {dtype.itemsize} bytes need "
@@ -232,8 +233,13 @@ def _field_size(cid: int) -> int:
     return np.dtype(bl.COLUMNS[cid][1]).itemsize
 
 
-def _record_dtype(ids: list[int], n_points: int, payload: int, p: Path) -> np.dtype:
-    """Structured dtype of one record: known columns at their offsets, unknown ones skipped."""
+def _record_dtype(ids: list[int], n_points: int, payload: int, p: Path, records: memoryview) -> np.dtype:
+    """Structured dtype of one record: known columns at their offsets, unknown ones skipped.
+
+    One unknown column ID takes what the record stride leaves. The sizes of several are
+    read from the values (:func:`_sizes_read_from_values`); where the values cannot tell
+    them, the columns before the first unknown are decoded, or, if the impedance is not
+    among those, the file is refused."""
     unknown = [c for c in ids if c not in bl.COLUMNS and c not in bl.FLAG_MASKS]
     known_size = sum(_field_size(c) for c in ids if c in bl.COLUMNS)
     known_size += 1 if any(c in bl.FLAG_MASKS for c in ids) else 0
@@ -252,6 +258,14 @@ def _record_dtype(ids: list[int], n_points: int, payload: int, p: Path) -> np.dt
         warn(f"{p}: unknown column ID {unknown[0]} ({size} bytes per point) skipped",
              stacklevel=5)
         return _build_dtype(ids, {unknown[0]: size}, stride, p)
+    skipped = _sizes_read_from_values(ids, unknown, stride - known_size, stride, n_points, p, records)
+    if skipped is not None:
+        unsure = [bl.COLUMNS[c][0] for c in skipped if c in bl.COLUMNS]
+        warn(f"{p}: unknown column IDs {unknown} skipped ({stride - known_size} bytes per point; where the "
+             "impedance columns sit was read from the values: the one place where frequencies and "
+             "impedances agree)" + (f"; columns between them left out: {', '.join(unsure)}" if unsure else ""),
+             stacklevel=5)
+        return _build_dtype(ids, skipped, stride, p)
     decodable = ids[:ids.index(unknown[0])]
     if not _has_impedance_ids(decodable) and _has_impedance_ids(ids):
         raise CorruptFileError(
@@ -260,6 +274,92 @@ def _record_dtype(ids: list[int], n_points: int, payload: int, p: Path) -> np.dt
     warn(f"{p}: several unknown column IDs {unknown}; only the columns before ID "
          f"{unknown[0]} can be decoded", stacklevel=5)
     return _build_dtype(decodable, {}, stride, p)
+
+
+UNKNOWN_FIELD_SIZES = (2, 4, 8)  # the sizes of every known column type (u16; f32, u32; f64)
+MAX_UNKNOWN_LAYOUTS = 4096  # size assignments tried at most (3^7: seven unknown IDs)
+ZPHASE_CHECK_RTOL = 1e-3  # |Z| against hypot(Re, Im): both stored as f32 (~6e-8), so far inside
+
+
+def _sizes_read_from_values(ids: list[int], unknown: list[int], room: int, stride: int, n_points: int,
+                            p: Path, records: memoryview) -> dict[int, int] | None:
+    """The columns to skip, with their sizes (bytes), where several unknown columns take
+    ``room`` bytes of each record: every assignment of the known column sizes to the unknown
+    ones whose sum fits is tried, and those under which the records decode as impedance
+    data (:func:`_plausible_impedance`) are kept. None when none is, when they put the
+    frequency or the impedance at different offsets, or when the file holds no impedance.
+    Known columns that the kept assignments put at different offsets (a charge between two
+    unknown columns) are skipped too: their values are not known."""
+    if not _has_impedance_ids(ids) or len(UNKNOWN_FIELD_SIZES) ** len(unknown) > MAX_UNKNOWN_LAYOUTS:
+        return None
+    plausible = []
+    for sizes in itertools.product(UNKNOWN_FIELD_SIZES, repeat=len(unknown)):
+        if sum(sizes) != room:
+            continue
+        dtype = _build_dtype(ids, dict(zip(unknown, sizes)), stride, p)
+        if _plausible_impedance(np.frombuffer(records, dtype=dtype, count=n_points)):
+            plausible.append((dict(zip(unknown, sizes)), dtype))
+    if not plausible:
+        return None
+    offsets = {name: {dtype.fields[name][1] for _, dtype in plausible} for name in plausible[0][1].names}
+    if any(len(offsets.get(name, ())) > 1 for name in _IMPEDANCE_LABELS):
+        return None
+    skipped = dict(plausible[0][0])
+    for cid in ids:
+        if cid in bl.COLUMNS and len(offsets.get(bl.COLUMNS[cid][0], ())) > 1:
+            skipped[cid] = _field_size(cid)
+    return skipped
+
+
+_IMPEDANCE_LABELS = (bl.FREQ, bl.RE_Z, bl.MINUS_IM_Z, bl.MOD_Z, bl.PHASE_Z)
+
+
+def _plausible_impedance(records: np.ndarray) -> bool:
+    """Whether decoded records hold impedance data: frequencies 0 (DC rows) or within
+    1 µHz-1 GHz and at least one not 0, stepping as a sweep does (:func:`_sweeps_like`),
+    finite impedances below 1e12 ohm, phases within +-180 degrees, |Z| = hypot(Re, Im)
+    where both pairs are stored, a time that never runs backwards. Values read at a wrong
+    offset fail these on almost every record; those of another column read as the
+    frequency (a voltage, a resistance) do not step as a sweep."""
+    names = records.dtype.names
+    with np.errstate(all="ignore"):
+        f = records[bl.FREQ].astype(float)
+        ac = f != 0
+        if not ac.any() or not np.all(np.isfinite(f)) or np.any((f[ac] < 1e-6) | (f[ac] > 1e9)):
+            return False
+        if not _sweeps_like(f[ac]):
+            return False
+        parts = {name: records[name][ac].astype(float) for name in (bl.RE_Z, bl.MINUS_IM_Z, bl.MOD_Z, bl.PHASE_Z)
+                 if name in names}
+        if any(not np.all(np.isfinite(v) & (np.abs(v) < 1e12)) for v in parts.values()):
+            return False
+        if bl.PHASE_Z in parts and np.any(np.abs(parts[bl.PHASE_Z]) > 180):
+            return False
+        if bl.MOD_Z in parts and np.any(parts[bl.MOD_Z] < 0):
+            return False
+        if len(parts) == 4:
+            modulus = np.hypot(parts[bl.RE_Z], parts[bl.MINUS_IM_Z])
+            if np.any(np.abs(modulus - parts[bl.MOD_Z]) > ZPHASE_CHECK_RTOL * np.maximum(modulus, 1e-30)):
+                return False
+        if bl.TIME in names:
+            t = records[bl.TIME].astype(float)
+            if not np.all(np.isfinite(t)) or np.any(np.diff(t) < 0):
+                return False
+    return True
+
+
+SWEEP_STEP_DECADES = (1e-3, 1.0)  # |log10 step| between points of a sweep: 1,000 points per decade to one
+SWEEP_STEP_SHARE = 0.8  # share of consecutive frequencies that must step so (resets, repeats aside)
+
+
+def _sweeps_like(f_hz: np.ndarray) -> bool:
+    """Whether non-zero frequencies step as sweeps do: most consecutive pairs between
+    1/1000 and 1 decade apart (a new sweep's reset and a repeated point are the
+    exceptions). A single point (ZIR) passes."""
+    if f_hz.size < 2:
+        return True
+    step = np.abs(np.diff(np.log10(f_hz)))
+    return np.mean((step > SWEEP_STEP_DECADES[0]) & (step < SWEEP_STEP_DECADES[1])) >= SWEEP_STEP_SHARE
 
 
 def _has_impedance_ids(ids: list[int]) -> bool:
