@@ -1116,13 +1116,28 @@ def test_space_separated_header_with_units_after_a_space_keeps_the_units(tmp_pat
     assert s.meta["columns_detected"] == {"frequency": "Frequency (kHz)", "real": "Z' (kOhm)", "imag": "-Z'' (Ohm)"}
 
 
-@pytest.mark.parametrize("header", ["f [Hz] Real Z Imag Z I/mA", "Freq Re Z (mOhm) Z_im I/mA"])
-def test_space_separated_header_that_does_not_split_per_column_is_refused_not_guessed(tmp_path, header):
-    # names with spaces over columns separated by spaces: which name (and unit) belongs to
-    # which column is not written in the file. Cutting the words to the number of columns
-    # had read the current as Z'' or Z'' as Z', and the mOhm of Re Z onto another column.
+@pytest.mark.parametrize("header, scale", [("f [Hz] Real Z Imag Z I/mA", 1.0), ("Freq Re Z (mOhm) Z_im I/mA", 1e3),
+                                           ("Frequency Real part Imaginary part I/mA", 1.0)])
+def test_space_separated_header_with_two_word_names_reads_them_as_one(tmp_path, header, scale):
+    # 'Real Z', 'Z imag', 'Imaginary part' over columns separated by spaces: the one reading of
+    # the words that gives a name per column joins them (and the unit after them)
     current = np.full(F.size, 1e-3)
-    text = header + "\n" + _rows("{:.12g} {:.12g} {:.12g} {:.12g}", (F, Z.real, Z.imag, current))
+    text = header + "\n" + _rows("{:.12g} {:.12g} {:.12g} {:.12g}", (F, Z.real * scale, Z.imag, current))
+    s = _read1(_write(tmp_path, "spaces.txt", text))
+    np.testing.assert_allclose(s.z, Z, rtol=1e-10)
+    np.testing.assert_allclose(s.frequency, F)
+
+
+@pytest.mark.parametrize("header, data_columns", [("Freq Re Z Im I/mA", 4), ("f [Hz] Real Z Imag Z I/mA", 5)])
+def test_space_separated_header_that_does_not_split_per_column_is_refused_not_guessed(tmp_path, header,
+                                                                                     data_columns):
+    # names with spaces over columns separated by spaces where the words do not say which name
+    # (and unit) belongs to which column: 'Re Z Im' is 'Re Z, Im' or 'Re, Z Im'; no reading gives
+    # one name per column. Cutting the words to the number of columns had read the current as
+    # Z'' or Z'' as Z', and the mOhm of Re Z onto another column.
+    extra = [np.full(F.size, 1e-3), np.full(F.size, 7.0)][:data_columns - 3]
+    fmt = " ".join(["{:.12g}"] * data_columns)
+    text = header + "\n" + _rows(fmt, (F, Z.real, Z.imag, *extra))
     p = _write(tmp_path, "spaces.txt", text)
     with pytest.raises(MissingColumnError, match=r"does not split into one name per column.*--columns"):
         eisfit.read(p)

@@ -483,6 +483,46 @@ def _units_joined(tokens: Sequence[str]) -> list[str]:
     return out
 
 
+_PART_WORDS = frozenset({"re", "im", "real", "imag", "imaginary"})  # with 'Z' or 'part': one name
+MAX_PHRASE_READINGS = 64  # ways of reading a header's words as names, tried at most
+
+
+def _joins(a: str, b: str) -> bool:
+    """Whether header words ``a b`` can be one impedance name: a part word and ``Z`` in
+    either order (``Real Z``, ``Z imag``), or a part word and ``part`` (``Imaginary part``)."""
+    a, b = a.lower().strip('"'), b.lower().strip('"')
+    return (a in _PART_WORDS and b in ("z", "part")) or (a == "z" and b in _PART_WORDS)
+
+
+def _phrase_readings(words: Sequence[str]) -> list[list[str]]:
+    """Every reading of the header's ``words`` as names in which some neighbours that
+    :func:`_joins` allows are joined into one name (each word in one name)."""
+    readings: list[list[str]] = []
+
+    def walk(k: int, names: list[str], joined: bool) -> None:
+        if len(readings) >= MAX_PHRASE_READINGS:
+            return
+        if k == len(words):
+            if joined:
+                readings.append(names)
+            return
+        if k + 1 < len(words) and _joins(words[k], words[k + 1]):
+            walk(k + 2, names + [f"{words[k]} {words[k + 1]}"], True)
+        walk(k + 1, names + [words[k]], joined)
+
+    walk(0, [], False)
+    return readings
+
+
+def _phrases_joined(words: Sequence[str], n: int) -> list[str] | None:
+    """The one reading of the header's words as ``n`` names (units joined to their names,
+    :func:`_units_joined`) with two-word impedance names (``Real Z``, ``Z imag``) joined;
+    None where no reading, or more than one, gives ``n`` names (``Re Z Im`` over two
+    columns: which name the ``Z`` belongs to, the words do not say)."""
+    fits = {tuple(names) for names in map(_units_joined, _phrase_readings(words)) if len(names) == n}
+    return list(next(iter(fits))) if len(fits) == 1 else None
+
+
 def _fitted_header_names(line: str, layout: TableLayout) -> tuple[list[str] | None, int]:
     """(:func:`header_names` of ``line``, the number of names the line gives): one name per data
     column when some way of splitting the line gives that many (a unit after a space joins
@@ -505,6 +545,9 @@ def _fitted_header_names(line: str, layout: TableLayout) -> tuple[list[str] | No
         words,
         _units_joined(words),
     ]
+    phrases = _phrases_joined(words, n)
+    if phrases is not None:  # 'Real Z', 'Z imag', 'Imaginary part': one name each
+        candidates.append(phrases)
     if raw != text:  # '#' over a point counter in a row of units ('#<TAB>s<TAB>Hz...'), not a comment mark
         candidates.append(split_fields(text, layout.delimiter))
     for names in candidates:
