@@ -147,6 +147,33 @@ def test_several_unknown_column_ids_read_the_same_spectra(path, seed, tmp_path):
             np.testing.assert_array_equal(values, b.columns[name])
 
 
+def _old_header_files():
+    out = []
+    for path in ALL_MPR:
+        buf = path.read_bytes()
+        if mpr._first_module(mpr._walk_modules(buf, path), "VMP data").header == "old":
+            out.append(path)
+    return out
+
+
+@pytest.mark.parametrize("path", _old_header_files(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_an_unseen_data_version_reads_the_same_spectra(path, tmp_path):
+    """The data module's version word set to 9 (none seen so far): the layout its records
+    decode under (v2 or v3) is found from the values, and the spectra are the original's."""
+    buf = bytearray(path.read_bytes())
+    data = mpr._first_module(mpr._walk_modules(bytes(buf), path), "VMP data")
+    struct.pack_into("<I", buf, data.start - mpr.OLD_HEADER_SIZE + 45, 9)  # after 'MODULE', names, length
+    copy = tmp_path / path.name
+    copy.write_bytes(bytes(buf))
+    with pytest.warns(UserWarning, match=f"version 9 is not one met so far.*layout of v{data.version}"):
+        renumbered = mpr.read(copy)
+    original = _quiet(mpr.read, path)
+    assert len(renumbered) == len(original)
+    for a, b in zip(renumbered, original):
+        np.testing.assert_array_equal(a.frequency, b.frequency)
+        np.testing.assert_array_equal(a.z, b.z)
+
+
 def test_geis_drops_the_dc_hold():
     spectra = mpr.read(realdata_path("mpr", "dgbowl__yadg", "geis.mpr"))
     assert sum(len(s) for s in spectra) == 2528 - 29

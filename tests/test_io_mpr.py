@@ -373,10 +373,30 @@ def test_no_impedance_columns(tmp_path):
     _expect(tmp_path, write_mpr(tmp_path / "cv.mpr", cols).read_bytes(), MissingColumnError)
 
 
-def test_unsupported_data_version(tmp_path):
+@pytest.mark.parametrize("layout", ["v2", "v3"])
+def test_an_unknown_data_version_is_read_with_the_one_layout_its_values_allow(tmp_path, layout):
+    """A data-module version no file has had so far (a future EC-Lab): the known layout under
+    which the records decode as impedance data is used, with a warning."""
+    good = write_mpr(tmp_path / "good.mpr", peis_columns(), layout=layout)
+    raw = bytearray(good.read_bytes())
+    struct.pack_into("<I", raw, raw.index(b"MODULEVMP data") + 45, 7)
+    p = tmp_path / "v7.mpr"
+    p.write_bytes(bytes(raw))
+    with pytest.warns(UserWarning, match=f"version 7 is not one met so far.*layout of {layout}"):
+        spectra = mpr.read(p)
+    original = mpr.read(good)
+    assert len(spectra) == len(original) == 2
+    for a, b in zip(spectra, original):
+        np.testing.assert_array_equal(a.frequency, b.frequency)
+        np.testing.assert_array_equal(a.z, b.z)
+
+
+def test_an_unknown_data_version_that_no_layout_decodes_is_refused(tmp_path):
     raw = bytearray(_good_bytes(tmp_path))
     pos = raw.index(b"MODULEVMP data")
     struct.pack_into("<I", raw, pos + 45, 7)
+    first, end = pos + 6 + 51 + 0x196, raw.index(b"MODULEVMP LOG")
+    raw[first:end] = bytes(end - first)  # every record zero: no frequency
     _expect(tmp_path, bytes(raw), CorruptFileError, "version 7")
 
 

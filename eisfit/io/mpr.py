@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as _dt
 import itertools
 import struct
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -194,17 +195,48 @@ def _single_module(modules: list[Module], name: str, p: Path) -> Module:
 
 
 # -- VMP data -------------------------------------------------------------------
-def _data_layout(mod: Module, p: Path) -> str:
+def _data_layout(mod: Module, p: Path) -> str | None:
+    """The layout of the data module (a key of ``DATA_LAYOUTS``), None for a version of
+    an old header that no file seen so far has (:func:`_layout_read_from_values`)."""
     if mod.header == "new":
         return "new"
     if mod.version in (2, 3):
         return f"v{mod.version}"
-    raise CorruptFileError(p, f"unsupported 'VMP data' module version {mod.version} (known: 2, 3)")
+    return None
 
 
 def _decode_data_module(buf: bytes, mod: Module, p: Path) -> tuple[dict[str, np.ndarray], str]:
     """Columns (keyed by .mpt label) of the VMP data module, and the layout name."""
     layout = _data_layout(mod, p)
+    if layout is None:
+        layout = _layout_read_from_values(buf, mod, p)
+    return _decode_with_layout(buf, mod, layout, p)
+
+
+def _layout_read_from_values(buf: bytes, mod: Module, p: Path) -> str:
+    """The layout of a data module whose version no file seen so far has (an EC-Lab version
+    not yet met): the one known layout under which the module's records decode as impedance
+    data (:func:`_plausible_impedance`), with a warning; else a CorruptFileError."""
+    readable = []
+    for layout in DATA_LAYOUTS:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                columns, _ = _decode_with_layout(buf, mod, layout, p)
+        except (ReadError, ValueError, struct.error):  # the layout does not fit the module
+            continue
+        if _plausible_columns(columns):
+            readable.append(layout)
+    if len(readable) != 1:
+        raise CorruptFileError(p, f"unsupported 'VMP data' module version {mod.version} (known: 2, 3), and "
+                                  + ("no known layout decodes its records as impedance data" if not readable else
+                                     f"the layouts {', '.join(readable)} all decode it: which one it has is not known"))
+    warn(f"{p}: 'VMP data' module version {mod.version} is not one met so far (2, 3); read with the layout of "
+         f"{readable[0]}, the one under which its records decode as impedance data", stacklevel=5)
+    return readable[0]
+
+
+def _decode_with_layout(buf: bytes, mod: Module, layout: str, p: Path) -> tuple[dict[str, np.ndarray], str]:
     first_record, count_fmt, ids_at = DATA_LAYOUTS[layout]
     if mod.length < ids_at:
         raise CorruptFileError(p, "'VMP data' module too short for its point and column counts")
@@ -315,22 +347,29 @@ _IMPEDANCE_LABELS = (bl.FREQ, bl.RE_Z, bl.MINUS_IM_Z, bl.MOD_Z, bl.PHASE_Z)
 
 
 def _plausible_impedance(records: np.ndarray) -> bool:
-    """Whether decoded records hold impedance data: frequencies 0 (DC rows) or within
+    """:func:`_plausible_columns` of decoded records."""
+    return _plausible_columns({name: records[name] for name in records.dtype.names})
+
+
+def _plausible_columns(columns: dict[str, np.ndarray]) -> bool:
+    """Whether decoded columns hold impedance data: frequencies 0 (DC rows) or within
     1 µHz-1 GHz and at least one not 0, stepping as a sweep does (:func:`_sweeps_like`),
     finite impedances below 1e12 ohm, phases within +-180 degrees, |Z| = hypot(Re, Im)
     where both pairs are stored, a time that never runs backwards. Values read at a wrong
     offset fail these on almost every record; those of another column read as the
     frequency (a voltage, a resistance) do not step as a sweep."""
-    names = records.dtype.names
+    if bl.FREQ not in columns:
+        return False
     with np.errstate(all="ignore"):
-        f = records[bl.FREQ].astype(float)
+        f = columns[bl.FREQ].astype(float)
         ac = f != 0
         if not ac.any() or not np.all(np.isfinite(f)) or np.any((f[ac] < 1e-6) | (f[ac] > 1e9)):
             return False
         if not _sweeps_like(f[ac]):
             return False
-        parts = {name: records[name][ac].astype(float) for name in (bl.RE_Z, bl.MINUS_IM_Z, bl.MOD_Z, bl.PHASE_Z)
-                 if name in names}
+        parts = {name: columns[name][ac].astype(float) for name in _IMPEDANCE_LABELS[1:] if name in columns}
+        if not ({bl.RE_Z, bl.MINUS_IM_Z} <= parts.keys() or {bl.MOD_Z, bl.PHASE_Z} <= parts.keys()):
+            return False
         if any(not np.all(np.isfinite(v) & (np.abs(v) < 1e12)) for v in parts.values()):
             return False
         if bl.PHASE_Z in parts and np.any(np.abs(parts[bl.PHASE_Z]) > 180):
@@ -341,8 +380,8 @@ def _plausible_impedance(records: np.ndarray) -> bool:
             modulus = np.hypot(parts[bl.RE_Z], parts[bl.MINUS_IM_Z])
             if np.any(np.abs(modulus - parts[bl.MOD_Z]) > ZPHASE_CHECK_RTOL * np.maximum(modulus, 1e-30)):
                 return False
-        if bl.TIME in names:
-            t = records[bl.TIME].astype(float)
+        if bl.TIME in columns:
+            t = columns[bl.TIME].astype(float)
             if not np.all(np.isfinite(t)) or np.any(np.diff(t) < 0):
                 return False
     return True
