@@ -1106,6 +1106,21 @@ def test_a_headerless_table_with_a_clock_or_row_index_reads_from_high_to_low_fre
     np.testing.assert_allclose(s.z, z, rtol=1e-12)
 
 
+def test_a_headerless_row_counter_with_a_row_left_out_is_not_taken_for_z_real(tmp_path):
+    """A row counter that skips the number of a row left out (1, 2, ..., 11, 13), beside a Z'
+    that rises fast enough at low frequency to pace the sweep as a clock would: the counter
+    was not recognised, two clock-like columns left one for the impedance, and the table was
+    refused."""
+    f = np.logspace(5, 0, 12)
+    z = 30 + 100 / (1 + (1j * 2 * np.pi * f * 1e-5) ** 0.9) + 250 / (1 + (1j * 2 * np.pi * f * 0.03) ** 0.85)
+    counter = np.r_[np.arange(1, 12), 13.0]
+    path = tmp_path / "counter.txt"
+    np.savetxt(path, np.c_[f, z.real, z.imag, counter], delimiter=";")
+    (s,) = eisfit.read(path)
+    np.testing.assert_allclose(s.frequency, f, rtol=1e-12)
+    np.testing.assert_allclose(s.z, z, rtol=1e-12)
+
+
 def test_space_separated_header_with_units_after_a_space_keeps_the_units(tmp_path):
     # one space between fields and inside the names: 'Frequency (kHz) Z' (kOhm) -Z'' (Ohm)' is
     # 6 words over 3 columns; each unit joins the name before it

@@ -126,10 +126,17 @@ def _is_time(values: np.ndarray) -> bool:
     return v.size > 3 and bool(np.all(np.diff(v) >= 0)) and v[-1] > v[0]
 
 
+ROW_INDEX_STEP_SHARE = 0.8  # a row counter steps by 1 at least this often (a row left out skips a number)
+
+
 def _is_row_index(values: np.ndarray) -> bool:
-    """A column counting the rows: consecutive integers."""
+    """A column counting the rows: rising integers, by 1 from row to row but where a row was
+    left out (``ROW_INDEX_STEP_SHARE``)."""
     v = np.asarray(values, dtype=float)
-    return v.size > 3 and bool(np.all(np.diff(v) == 1.0)) and bool(np.all(v == np.round(v)))
+    if v.size <= 3 or not np.all(v == np.round(v)):
+        return False
+    step = np.diff(v)
+    return bool(np.all(step >= 1.0)) and float(np.mean(step == 1.0)) >= ROW_INDEX_STEP_SHARE
 
 
 def _paces_the_sweep(values: np.ndarray, frequency: np.ndarray) -> bool:
@@ -325,6 +332,9 @@ def identify_columns(values: np.ndarray, path: Path | str | None = None) -> tupl
     if len(timelike) > 1:  # Z' also rises over a sweep from high to low frequency: keep the clock only
         clocks = [c for c in timelike if _is_row_index(rest[c]) or _paces_the_sweep(rest[c], cols[freq[0]])]
         timelike = clocks if len(clocks) == 1 else timelike
+        indices = [c for c in timelike if _is_row_index(rest[c])]
+        if len(rest) - len(timelike) < 2 and indices and len(rest) - len(indices) == 2:
+            timelike = indices  # a row counter (1, 2, 3...) is never Z'; a rising Z' may pace the sweep too
     candidates = [c for c in rest if c not in timelike]
     if len(candidates) != 2:
         raise _ambiguous(path, f"no |Z| column and {len(candidates)} columns left for the impedance "
