@@ -116,7 +116,7 @@ def _with_ids_unknown(path, tmp_path, n_unknown: int, seed: int):
     adds columns), and those IDs' original labels."""
     buf = bytearray(path.read_bytes())
     data = mpr._first_module(mpr._walk_modules(bytes(buf), path), "VMP data")
-    _, count_fmt, ids_at = mpr.DATA_LAYOUTS[mpr._data_layout(data, path)]
+    _, count_fmt, ids_at = mpr.DATA_LAYOUTS[mpr._data_layout(data)]
     (n_cols,) = struct.unpack_from(count_fmt, buf, data.start + 4)
     ids = struct.unpack_from(f"<{n_cols}H", buf, data.start + ids_at)
     others = [k for k, c in enumerate(ids) if c not in (32, 35, 36, 37, 38) and c not in mpr.bl.FLAG_MASKS]

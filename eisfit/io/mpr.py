@@ -195,7 +195,7 @@ def _single_module(modules: list[Module], name: str, p: Path) -> Module:
 
 
 # -- VMP data -------------------------------------------------------------------
-def _data_layout(mod: Module, p: Path) -> str | None:
+def _data_layout(mod: Module) -> str | None:
     """The layout of the data module (a key of ``DATA_LAYOUTS``), None for a version of
     an old header that no file seen so far has (:func:`_layout_read_from_values`)."""
     if mod.header == "new":
@@ -207,7 +207,7 @@ def _data_layout(mod: Module, p: Path) -> str | None:
 
 def _decode_data_module(buf: bytes, mod: Module, p: Path) -> tuple[dict[str, np.ndarray], str]:
     """Columns (keyed by .mpt label) of the VMP data module, and the layout name."""
-    layout = _data_layout(mod, p)
+    layout = _data_layout(mod)
     if layout is None:
         layout = _layout_read_from_values(buf, mod, p)
     return _decode_with_layout(buf, mod, layout, p)

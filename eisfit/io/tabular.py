@@ -494,13 +494,14 @@ def _joins(a: str, b: str) -> bool:
     return (a in _PART_WORDS and b in ("z", "part")) or (a == "z" and b in _PART_WORDS)
 
 
-def _phrase_readings(words: Sequence[str]) -> list[list[str]]:
+def _phrase_readings(words: Sequence[str]) -> list[list[str]] | None:
     """Every reading of the header's ``words`` as names in which some neighbours that
-    :func:`_joins` allows are joined into one name (each word in one name)."""
+    :func:`_joins` allows are joined into one name (each word in one name); None where
+    there are more than ``MAX_PHRASE_READINGS`` (a header that is no list of names)."""
     readings: list[list[str]] = []
 
     def walk(k: int, names: list[str], joined: bool) -> None:
-        if len(readings) >= MAX_PHRASE_READINGS:
+        if len(readings) > MAX_PHRASE_READINGS:
             return
         if k == len(words):
             if joined:
@@ -511,7 +512,7 @@ def _phrase_readings(words: Sequence[str]) -> list[list[str]]:
         walk(k + 1, names + [words[k]], joined)
 
     walk(0, [], False)
-    return readings
+    return readings if len(readings) <= MAX_PHRASE_READINGS else None
 
 
 def _phrases_joined(words: Sequence[str], n: int) -> list[str] | None:
@@ -519,7 +520,10 @@ def _phrases_joined(words: Sequence[str], n: int) -> list[str] | None:
     :func:`_units_joined`) with two-word impedance names (``Real Z``, ``Z imag``) joined;
     None where no reading, or more than one, gives ``n`` names (``Re Z Im`` over two
     columns: which name the ``Z`` belongs to, the words do not say)."""
-    fits = {tuple(names) for names in map(_units_joined, _phrase_readings(words)) if len(names) == n}
+    readings = _phrase_readings(words)
+    if readings is None:
+        return None
+    fits = {tuple(names) for names in map(_units_joined, readings) if len(names) == n}
     return list(next(iter(fits))) if len(fits) == 1 else None
 
 
