@@ -259,6 +259,24 @@ def test_unknown_columns_around_a_re_im_pair_alone_are_sized_by_the_sweep(tmp_pa
     np.testing.assert_array_equal(spectra[0].z.real, f32(cols[37][3:14]))
 
 
+def test_an_unknown_flag_id_takes_no_bytes(tmp_path, monkeypatch):
+    """An ID no reader knows that shares the flags byte (bit 0x40 is unassigned): it takes no
+    bytes of its own, alone or beside an unknown column of 8 bytes."""
+    monkeypatch.setitem(FLAG_BITS, 66, (0x40, 6))  # the writer packs it into the flags byte
+    cols = peis_columns()
+    n = cols[32].size
+    flags = {1: np.ones(n), 2: np.zeros(n), 66: np.ones(n)}
+    with pytest.warns(UserWarning, match="unknown column ID 66 takes no bytes"):
+        spectra = mpr.read(write_mpr(tmp_path / "flag.mpr", {**flags, **cols}))
+    np.testing.assert_array_equal(spectra[1].z.real, f32(cols[37][14:]))
+    more = {**flags, 4: cols.pop(4), 921: np.arange(n, dtype=float), **cols}
+    with pytest.warns(UserWarning, match=r"IDs \[66, 921\] skipped \(8 bytes per point"):
+        spectra = mpr.read(write_mpr(tmp_path / "flag2.mpr", more, types={921: "<f8"}))
+    assert [len(s) for s in spectra] == [11, 11]
+    np.testing.assert_array_equal(spectra[0].frequency, f32(cols[32][3:14]))
+    np.testing.assert_array_equal(spectra[1].z.imag, -f32(cols[38][14:]))
+
+
 def test_too_many_unknown_columns_before_the_impedance_raise(tmp_path):
     unknown = {900 + k: np.zeros(14) for k in range(8)}  # 3^8 size assignments: not tried
     p = write_mpr(tmp_path / "u8.mpr", {**unknown, **peis_columns(1)}, types={c: "<u2" for c in unknown})

@@ -282,15 +282,21 @@ def _record_dtype(ids: list[int], n_points: int, payload: int, p: Path, records:
             p, f"unknown column ID(s) {unknown} and a data size ({payload} bytes) that is not a "
             f"multiple of the {n_points} points: cannot decode the records")
     stride = payload // n_points
+    flags = any(c in bl.FLAG_MASKS for c in ids)
     if len(unknown) == 1:
         size = stride - known_size
-        if not 1 <= size <= 16:
+        if size == 0 and flags:  # a flag of its own in the byte the flags share: nothing to skip
+            warn(f"{p}: unknown column ID {unknown[0]} takes no bytes of its own (a new flag in the flags "
+                 "byte?): skipped", stacklevel=5)
+        elif not 1 <= size <= 16:
             raise CorruptFileError(
                 p, f"unknown column ID {unknown[0]}: inferred size {size} bytes is impossible")
-        warn(f"{p}: unknown column ID {unknown[0]} ({size} bytes per point) skipped",
-             stacklevel=5)
+        else:
+            warn(f"{p}: unknown column ID {unknown[0]} ({size} bytes per point) skipped",
+                 stacklevel=5)
         return _build_dtype(ids, {unknown[0]: size}, stride, p)
-    skipped = _sizes_read_from_values(ids, unknown, stride - known_size, stride, n_points, p, records)
+    sizes = UNKNOWN_FIELD_SIZES + ((0,) if flags else ())  # with flags, an unknown ID may be a new flag
+    skipped = _sizes_read_from_values(ids, unknown, stride - known_size, stride, n_points, p, records, sizes)
     if skipped is not None:
         unsure = [bl.COLUMNS[c][0] for c in skipped if c in bl.COLUMNS]
         warn(f"{p}: unknown column IDs {unknown} skipped ({stride - known_size} bytes per point; where the "
@@ -309,28 +315,30 @@ def _record_dtype(ids: list[int], n_points: int, payload: int, p: Path, records:
 
 
 UNKNOWN_FIELD_SIZES = (2, 4, 8)  # the sizes of every known column type (u16; f32, u32; f64)
-MAX_UNKNOWN_LAYOUTS = 4096  # size assignments tried at most (3^7: seven unknown IDs)
+MAX_UNKNOWN_LAYOUTS = 4096  # size assignments tried at most (3^7: seven unknown IDs; 4^6 with flags)
 ZPHASE_CHECK_RTOL = 1e-3  # |Z| against hypot(Re, Im): both stored as f32 (~6e-8), so far inside
 
 
 def _sizes_read_from_values(ids: list[int], unknown: list[int], room: int, stride: int, n_points: int,
-                            p: Path, records: memoryview) -> dict[int, int] | None:
+                            p: Path, records: memoryview, sizes: tuple[int, ...] = UNKNOWN_FIELD_SIZES
+                            ) -> dict[int, int] | None:
     """The columns to skip, with their sizes (bytes), where several unknown columns take
-    ``room`` bytes of each record: every assignment of the known column sizes to the unknown
+    ``room`` bytes of each record: every assignment of ``sizes`` (those of the known column
+    types; 0 too where the file has flags: a new flag shares their byte) to the unknown
     ones whose sum fits is tried, and those under which the records decode as impedance
     data (:func:`_plausible_impedance`) are kept. None when none is, when they put the
     frequency or the impedance at different offsets, or when the file holds no impedance.
     Known columns that the kept assignments put at different offsets (a charge between two
     unknown columns) are skipped too: their values are not known."""
-    if not _has_impedance_ids(ids) or len(UNKNOWN_FIELD_SIZES) ** len(unknown) > MAX_UNKNOWN_LAYOUTS:
+    if not _has_impedance_ids(ids) or len(sizes) ** len(unknown) > MAX_UNKNOWN_LAYOUTS:
         return None
     plausible = []
-    for sizes in itertools.product(UNKNOWN_FIELD_SIZES, repeat=len(unknown)):
-        if sum(sizes) != room:
+    for assigned in itertools.product(sizes, repeat=len(unknown)):
+        if sum(assigned) != room:
             continue
-        dtype = _build_dtype(ids, dict(zip(unknown, sizes)), stride, p)
+        dtype = _build_dtype(ids, dict(zip(unknown, assigned)), stride, p)
         if _plausible_impedance(np.frombuffer(records, dtype=dtype, count=n_points)):
-            plausible.append((dict(zip(unknown, sizes)), dtype))
+            plausible.append((dict(zip(unknown, assigned)), dtype))
     if not plausible:
         return None
     offsets = {name: {dtype.fields[name][1] for _, dtype in plausible} for name in plausible[0][1].names}
