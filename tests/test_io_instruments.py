@@ -80,6 +80,11 @@ def test_zplot_both_layouts(tmp_path):
     assert detect_format(w) == "zview"
     with pytest.warns(UserWarning, match="declares 9 points but the file holds 5"):
         eisfit.read(w)
+    blank = _write(tmp_path, "c.z", "\n\n" + z2.read_text())  # blank lines before the signature
+    assert detect_format(blank) == "zview"
+    s = _one(blank)
+    np.testing.assert_allclose(s.z, Z, rtol=1e-12)
+    assert s.meta["software_version"] == "3.2c"
 
 
 def test_ch_instruments_recognised_by_content(tmp_path):

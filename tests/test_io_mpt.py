@@ -159,6 +159,21 @@ def test_bad_number(tmp_path):
         mpt.read(p)
 
 
+def test_blank_lines_before_the_header_are_skipped(tmp_path):
+    """An export with blank lines before 'EC-Lab ASCII FILE' (pasted, concatenated, edited):
+    'Nb header lines' counts from that line, and line numbers in messages from the file's start."""
+    good = write_mpt(tmp_path / "good.mpt", rows_for())
+    shifted = tmp_path / "shifted.mpt"
+    shifted.write_bytes(b"\r\n\r\n" + good.read_bytes())
+    for a, b in zip(mpt.read(shifted), mpt.read(good)):
+        np.testing.assert_array_equal(a.frequency, b.frequency)
+        np.testing.assert_array_equal(a.z, b.z)
+        assert a.meta["start_time"] == b.meta["start_time"]
+    shifted.write_bytes(shifted.read_bytes().replace(b"3.4000000E+00", b"3.4x", 1))
+    with pytest.raises(CorruptFileError, match="shifted.mpt: line 14: column '<Ewe>/V'"):
+        mpt.read(shifted)
+
+
 def test_nan_frequency(tmp_path):
     rows = rows_for()
     rows[4][0] = float("nan")

@@ -67,6 +67,8 @@ def read(path: str | Path, **options: Any) -> list[Spectrum]:
         raise ReadError(path, f"the mpt reader takes no options (got {', '.join(options)})")
     p = Path(path)
     lines, ends_with_line_end = _decode_lines(p)
+    blank = next(i for i, line in enumerate(lines) if line.strip())  # blank lines before the header
+    lines = lines[blank:]
     label_at = _label_line_index(lines, p)
     header = lines[:label_at]
     labels = lines[label_at].split("\t")
@@ -78,8 +80,8 @@ def read(path: str | Path, **options: Any) -> list[Spectrum]:
     if not rows:
         raise ReadError(p, "no data rows after the column labels")
     if not ends_with_line_end:
-        rows = _without_cut_last_row(rows, p, label_at + 1 + len(rows))
-    columns = _parse_columns(labels, rows, label_at + 2, p, header)
+        rows = _without_cut_last_row(rows, p, blank + label_at + 1 + len(rows))
+    columns = _parse_columns(labels, rows, blank + label_at + 2, p, header)
     frequency = columns[bl.FREQ]
     z = bl.impedance_from_columns(columns)
     if z is None:

@@ -34,8 +34,9 @@ _TIME = re.compile(r"Time:\s*(\d{1,2}):(\d{2}):(\d{2})")
 
 
 def sniff(head: bytes, path: Path) -> int:
-    """95 when the first line is a ZPlot/ZView signature; 20 for a bare .z file."""
-    first = head[:200].decode("latin-1", errors="replace").lstrip("\ufeff\xef\xbb\xbf").splitlines()
+    """95 when the first line that is not blank is a ZPlot/ZView signature; 20 for a bare .z file."""
+    lines = head[:400].decode("latin-1", errors="replace").lstrip("\ufeff\xef\xbb\xbf").splitlines()
+    first = [line for line in lines if line.strip()][:1]  # blank lines before the signature
     if first and _SIGNATURE.match(first[0]):
         return 95
     return 20 if suffix_of(path) in EXTENSIONS else 0
@@ -98,7 +99,8 @@ def read(path: Path | str, *, imag_sign: str | None = None) -> list[Spectrum]:
     if names is None:
         raise CorruptFileError(p, "ZPlot/ZView file without 'End Comments' or a 'Freq(Hz) ...' names row")
     preamble = lines[:start]
-    meta: dict[str, Any] = {"start_time": _start_time(preamble), **_software(lines[0], preamble)}
+    first = next((line for line in lines if line.strip()), "")
+    meta: dict[str, Any] = {"start_time": _start_time(preamble), **_software(first, preamble)}
     meta = {k: v for k, v in meta.items() if v is not None}
     fmt = TableFormat(name=NAME, imag_sign="negative",
                       column_map={"Z'(a)": "real", "Z''(b)": "imag", "Freq(Hz)": "frequency"})
