@@ -80,7 +80,7 @@ def test_zplot_both_layouts(tmp_path):
     assert detect_format(w) == "zview"
     with pytest.warns(UserWarning, match="declares 9 points but the file holds 5"):
         eisfit.read(w)
-    blank = _write(tmp_path, "c.z", "\n\n" + z2.read_text())  # blank lines before the signature
+    blank = _write(tmp_path, "c.txt", "\n\n" + z2.read_text())  # blank lines before the signature
     assert detect_format(blank) == "zview"
     s = _one(blank)
     np.testing.assert_allclose(s.z, Z, rtol=1e-12)

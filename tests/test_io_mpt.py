@@ -1,6 +1,7 @@
 """BioLogic .mpt reader on synthetic text exports (always run)."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -163,14 +164,19 @@ def test_blank_lines_before_the_header_are_skipped(tmp_path):
     """An export with blank lines before 'EC-Lab ASCII FILE' (pasted, concatenated, edited):
     'Nb header lines' counts from that line, and line numbers in messages from the file's start."""
     good = write_mpt(tmp_path / "good.mpt", rows_for())
+    # a real export's header: the settings table makes it 40-70 lines long
+    text = good.read_bytes().replace(b"Characteristic mass : 0.001 g\r\n",
+                                     b"Characteristic mass : 0.001 g\r\n" + b"Mode\t\tSingle sine\r\n" * 50)
+    n_header = int(re.search(rb"Nb header lines : (\d+)", text).group(1)) + 50
+    good.write_bytes(re.sub(rb"Nb header lines : \d+", b"Nb header lines : %d" % n_header, text))
     shifted = tmp_path / "shifted.mpt"
     shifted.write_bytes(b"\r\n\r\n" + good.read_bytes())
     for a, b in zip(mpt.read(shifted), mpt.read(good)):
         np.testing.assert_array_equal(a.frequency, b.frequency)
         np.testing.assert_array_equal(a.z, b.z)
-        assert a.meta["start_time"] == b.meta["start_time"]
+        assert a.meta["start_time"] == b.meta["start_time"] == "2021-03-02T16:17:59.000"
     shifted.write_bytes(shifted.read_bytes().replace(b"3.4000000E+00", b"3.4x", 1))
-    with pytest.raises(CorruptFileError, match="shifted.mpt: line 14: column '<Ewe>/V'"):
+    with pytest.raises(CorruptFileError, match="shifted.mpt: line 64: column '<Ewe>/V'"):
         mpt.read(shifted)
 
 
