@@ -200,6 +200,21 @@ def test_a_cycler_folder_leaves_out_the_steps_of_other_techniques(tmp_path):
     with pytest.warns(CampaignWarning, match=r"left out 1 instrument file.*other techniques.*cell7_02_GCPL_C01\.mpt"):
         src = load_checkpoints(data)
     assert sorted(c.file for c in src.checkpoints) == sorted([CSVS[0].name, CSVS[1].name])
+    # EC-Lab writes a log (.mpl) and the settings (.mps) beside each run's .mpr: text with a
+    # table of settings ('fi 100.000 kHz'), none of the run's points
+    log = data / "cell7_01_PEIS_C01.mpl"
+    log.write_bytes(b"EC-Lab LOG FILE\r\n\r\nPotentio Electrochemical Impedance Spectroscopy\r\n\r\n"
+                    b"Acquisition started on : 01/10/2025 16:43:55\r\nMode                Single sine\r\n"
+                    b"fi                  200,000\r\nunit fi             kHz\r\nff                  100,000\r\n"
+                    b"unit ff             mHz\r\nNd                  10\r\n")
+    (data / "cell7_01_PEIS_C01.mps").write_bytes(b"EC-LAB SETTING FILE\r\n\r\nNumber of linked techniques : 1\r\n"
+                                                 b"\r\nTechnique : 1\r\nPotentio Electrochemical Impedance "
+                                                 b"Spectroscopy\r\nfi                  100.000\r\n")
+    with pytest.raises(eisfit.NoImpedanceDataError, match=r"\.mpl: no impedance data: an EC-Lab log file"):
+        eisfit.read(log)
+    with pytest.warns(CampaignWarning, match=r"left out 3 instrument file.*log or settings.*\.mpl.*\.mps"):
+        src = load_checkpoints(data)
+    assert sorted(c.file for c in src.checkpoints) == sorted([CSVS[0].name, CSVS[1].name])
     named = load_checkpoints([CSVS[0], gcpl])
     assert [c.error for c in named.checkpoints if c.file == str(gcpl)][0].startswith("no impedance data")
     only_cycling = tmp_path / "cycling"

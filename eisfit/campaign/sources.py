@@ -359,9 +359,10 @@ def _names_a_frequency(path: Path) -> bool:
 
 def _without_foreign_files(checkpoints: list[Checkpoint], folder: Path) -> list[Checkpoint]:
     """A folder's checkpoints without the files whose content no reader recognises (notes,
-    logs, other programs' outputs beside the data) and without the instrument files of other
-    techniques (the cycling, voltammetry and rest steps a cycler writes beside the impedance
-    files), each kind named in one warning. A file named explicitly (a list, a glob, a
+    logs, other programs' outputs beside the data) and without the instrument files that hold
+    no impedance data (the cycling, voltammetry and rest steps a cycler writes beside the
+    impedance files, EC-Lab's .mpl log and .mps settings of each run), each kind named in one
+    warning. A file named explicitly (a list, a glob, a
     campaign file) stays an error row instead."""
     foreign = [c.file for c in checkpoints if c.error is not None and c.error.startswith(UNRECOGNISED)]
     other = [c.file for c in checkpoints if c.error is not None and c.error.startswith(OTHER_TECHNIQUE)]
@@ -375,8 +376,8 @@ def _without_foreign_files(checkpoints: list[Checkpoint], folder: Path) -> list[
         warnings.warn(f"{folder}: left out {len(foreign)} file(s) that are not impedance data files "
                       f"(no reader recognises them): {_names(foreign)}", CampaignWarning, stacklevel=3)
     if other:
-        warnings.warn(f"{folder}: left out {len(other)} instrument file(s) of other techniques (no "
-                      f"impedance data): {_names(other)}", CampaignWarning, stacklevel=3)
+        warnings.warn(f"{folder}: left out {len(other)} instrument file(s) with no impedance data (other "
+                      f"techniques, or a run's log or settings): {_names(other)}", CampaignWarning, stacklevel=3)
     left_out = set(foreign) | set(other)
     return [c for c in checkpoints if c.file not in left_out]
 
