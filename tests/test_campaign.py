@@ -620,6 +620,24 @@ def test_a_damaged_data_file_in_a_folder_is_an_error_row_not_left_out(tmp_path):
     assert len(src.checkpoints) == 3 and len(bad) == 1 and not bad[0].ok and bad[0].error
 
 
+def test_notes_that_mention_a_frequency_range_are_left_out_not_damaged_data(tmp_path):
+    """A README beside the data ('EIS from 1 MHz to 100 mHz, 10 mV') named a frequency, so it
+    was taken for a damaged data file: an error row, and exit 1. Only a header that names a
+    frequency and an impedance column makes an unreadable file a damaged data file."""
+    data = tmp_path / "data"
+    _copy(CSVS[:2], data)
+    (data / "README.txt").write_text("LLZTO symmetric cell, 25 C\nEIS from 1 MHz to 100 mHz, 10 mV amplitude\n"
+                                     "Impedance measured with a Zahner analyser at every checkpoint\n")
+    with pytest.warns(CampaignWarning, match="left out 1 file.*not impedance data files.*README.txt"):
+        src = load_checkpoints(data)
+    assert sorted(c.file for c in src.checkpoints) == sorted([CSVS[0].name, CSVS[1].name])
+    (data / "cut.csv").write_bytes(b"frequency_Hz,z_real_ohm,z_imag_ohm\n1e6,\x00\x01\x02")  # damaged data
+    with pytest.warns(CampaignWarning, match="README.txt"):
+        src = load_checkpoints(data)
+    bad = [c for c in src.checkpoints if c.file == "cut.csv"]
+    assert len(bad) == 1 and not bad[0].ok and bad[0].error
+
+
 def test_table_reuses_the_streamed_rows_and_equals_one_built_afresh(tmp_path):
     """The rows streamed to summary.csv as the fits finish make the table (nothing computed
     twice), except where the end of the run changed a checkpoint (the arc-jump flag and

@@ -234,7 +234,7 @@ def _read_file(path: Path) -> tuple[list[Spectrum] | None, str, str | None]:
         return read(path), digest, None
     except UnknownFormatError as exc:
         reason = str(getattr(exc, "reason", None) or exc)
-        if _names_a_frequency(path):  # a damaged data file (its header names a frequency): an error row
+        if _names_impedance_columns(path):  # a damaged data file (a header names its columns): an error row
             return None, digest, f"damaged: {reason}"
         return None, digest, reason if reason.startswith(UNRECOGNISED) else f"{UNRECOGNISED}: {reason}"
     except NoImpedanceDataError as exc:  # an instrument file of another technique (cycling, CV...)
@@ -345,14 +345,14 @@ UNRECOGNISED = "not an impedance data file"  # error text of a file no reader re
 OTHER_TECHNIQUE = "no impedance data"  # error text of an instrument file of another technique
 
 
-def _names_a_frequency(path: Path) -> bool:
-    """Whether the first kilobytes of a file name a frequency column (a data file, damaged,
-    rather than notes)."""
-    from ..io.tabular import names_a_frequency
+def _names_impedance_columns(path: Path) -> bool:
+    """Whether the first kilobytes of a file hold the header of an impedance table (a data
+    file, damaged, rather than notes that mention a frequency range)."""
+    from ..io.tabular import names_impedance_columns
 
     try:
         with path.open("rb") as fh:
-            return names_a_frequency(fh.read(4096).decode("latin-1"))
+            return names_impedance_columns(fh.read(4096).decode("latin-1"))
     except OSError:
         return False
 

@@ -341,6 +341,26 @@ def names_a_frequency(text: str) -> bool:
     return _FREQUENCY_WORD.search(text) is not None
 
 
+# a header field that names an impedance (or admittance) quantity: Z', Zre, Y'', Re(Z), real, phase...,
+# or carries a unit of ohm
+_IMPEDANCE_NAME = re.compile(r"""^[-"'|(]*([zy](?![a-z])|[zy](re|im|real|imag|mod|abs|phz|s['"_])|re\(|im\(|real|imag|phase|phz)"""
+                             r"|ohm|\u03a9|\u2126", re.IGNORECASE)
+_HEADER_FIELDS = re.compile(r"[\t,;]|\s+")
+
+
+def names_impedance_columns(text: str) -> bool:
+    """Whether a line of ``text`` (a file's first lines) reads as the header of an impedance
+    table: of its fields (split at tabs, commas, semicolons and spaces), one names a frequency
+    and another an impedance quantity (``Freq [Hz]; Z' [Ohm]``). What tells a damaged data
+    table from notes that only mention a frequency range ('1 MHz to 100 mHz')."""
+    for line in text.splitlines():
+        fields = [f for f in _HEADER_FIELDS.split(line) if f]
+        named = [_FREQUENCY_WORD.search(f) is not None for f in fields]
+        if any(named) and any(_IMPEDANCE_NAME.search(f) for f, freq in zip(fields, named) if not freq):
+            return True
+    return False
+
+
 _NON_FINITE = re.compile(r"(?<![\w.])[-+]?(nan|inf|infinity)(?![\w.])", re.IGNORECASE)
 
 
@@ -362,10 +382,11 @@ def _locate_table(lines: Sequence[str], path: Path | str | None, delimiter: str 
         try:
             det_delim, det_dec, det_counts = _detect_layout(lines)
         except ValueError:
-            if not any(names_a_frequency(line) for line in lines[:_MAX_SNIFF_LINES]):
-                # no numbers and no frequency column named: not an impedance data file (notes, a log)
+            if not names_impedance_columns("\n".join(lines[:_MAX_SNIFF_LINES])):
+                # no numbers and no header of an impedance table: not an impedance data file (notes that
+                # mention a frequency range, a log)
                 raise UnknownFormatError(path, "not an impedance data file: no table of numbers and no "
-                                               "frequency column") from None
+                                               "header naming frequency and impedance columns") from None
             raise CorruptFileError(path, _no_table_reason(lines)) from None
         if (delimiter is False or delimiter == det_delim) and decimal in (None, det_dec):
             known = det_counts
