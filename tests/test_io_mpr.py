@@ -277,6 +277,20 @@ def test_an_unknown_flag_id_takes_no_bytes(tmp_path, monkeypatch):
     np.testing.assert_array_equal(spectra[1].z.imag, -f32(cols[38][14:]))
 
 
+def test_unknown_column_sizes_are_found_after_a_long_run_of_dc_rows(tmp_path):
+    """The sizes are first tried on the first records (mpr.SIZE_SEARCH_POINTS): a file that
+    begins with more rows of frequency 0 than that (a Modulo Bat file's cycling) is searched
+    whole."""
+    cols = peis_columns(n_sweeps=3, dc_rows=mpr.SIZE_SEARCH_POINTS + 100)
+    n = cols[32].size
+    cols = {4: cols.pop(4), 901: np.arange(n) % 60000, 32: cols.pop(32),
+            902: np.random.default_rng(1).normal(size=n), **cols}
+    with pytest.warns(UserWarning, match="read from the values"):
+        spectra = mpr.read(write_mpr(tmp_path / "long.mpr", cols, types={901: "<u2", 902: "<f8"}))
+    assert [len(s) for s in spectra] == [11, 11, 11]
+    np.testing.assert_array_equal(spectra[2].z.real, f32(cols[37][-11:]))
+
+
 def test_too_many_unknown_columns_before_the_impedance_raise(tmp_path):
     unknown = {900 + k: np.zeros(14) for k in range(8)}  # 3^8 size assignments: not tried
     p = write_mpr(tmp_path / "u8.mpr", {**unknown, **peis_columns(1)}, types={c: "<u2" for c in unknown})

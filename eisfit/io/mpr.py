@@ -317,6 +317,7 @@ def _record_dtype(ids: list[int], n_points: int, payload: int, p: Path, records:
 UNKNOWN_FIELD_SIZES = (2, 4, 8)  # the sizes of every known column type (u16; f32, u32; f64)
 MAX_UNKNOWN_LAYOUTS = 4096  # size assignments tried at most (3^7: seven unknown IDs; 4^6 with flags)
 ZPHASE_CHECK_RTOL = 1e-3  # |Z| against hypot(Re, Im): both stored as f32 (~6e-8), so far inside
+SIZE_SEARCH_POINTS = 4096  # records on which every size assignment is tried first
 
 
 def _sizes_read_from_values(ids: list[int], unknown: list[int], room: int, stride: int, n_points: int,
@@ -332,13 +333,18 @@ def _sizes_read_from_values(ids: list[int], unknown: list[int], room: int, strid
     unknown columns) are skipped too: their values are not known."""
     if not _has_impedance_ids(ids) or len(sizes) ** len(unknown) > MAX_UNKNOWN_LAYOUTS:
         return None
-    plausible = []
-    for assigned in itertools.product(sizes, repeat=len(unknown)):
-        if sum(assigned) != room:
-            continue
-        dtype = _build_dtype(ids, dict(zip(unknown, assigned)), stride, p)
-        if _plausible_impedance(np.frombuffer(records, dtype=dtype, count=n_points)):
-            plausible.append((dict(zip(unknown, assigned)), dtype))
+    layouts = [(dict(zip(unknown, assigned)), _build_dtype(ids, dict(zip(unknown, assigned)), stride, p))
+               for assigned in itertools.product(sizes, repeat=len(unknown)) if sum(assigned) == room]
+
+    def plausible_on(count: int, pool: list) -> list:
+        return [(a, d) for a, d in pool if _plausible_impedance(np.frombuffer(records, dtype=d, count=count))]
+
+    # every layout on the first points, then the survivors on all; every layout on all where none
+    # survives (a Modulo Bat file may begin with thousands of cycling rows: frequency 0)
+    head = min(n_points, SIZE_SEARCH_POINTS)
+    plausible = plausible_on(head, layouts)
+    if head < n_points:
+        plausible = plausible_on(n_points, plausible) or plausible_on(n_points, layouts)
     if not plausible:
         return None
     offsets = {name: {dtype.fields[name][1] for _, dtype in plausible} for name in plausible[0][1].names}
