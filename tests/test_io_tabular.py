@@ -1143,6 +1143,13 @@ def test_space_separated_header_with_two_word_names_reads_them_as_one(tmp_path, 
     np.testing.assert_allclose(s.frequency, F)
 
 
+def test_a_header_of_thousands_of_words_is_refused_not_a_crash(tmp_path):
+    # every way of joining 'Re Z' pairs is a reading: the search stops after MAX_PHRASE_READINGS
+    text = "Freq " + "Re Z " * 3000 + "\n" + _rows("{:.12g} {:.12g} {:.12g}", (F, Z.real, Z.imag))
+    with pytest.raises(MissingColumnError, match="does not split into one name per column"):
+        eisfit.read(_write(tmp_path, "long.txt", text))
+
+
 @pytest.mark.parametrize("header, data_columns", [("Freq Re Z Im I/mA", 4), ("f [Hz] Real Z Imag Z I/mA", 5)])
 def test_space_separated_header_that_does_not_split_per_column_is_refused_not_guessed(tmp_path, header,
                                                                                      data_columns):

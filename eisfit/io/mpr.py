@@ -401,13 +401,13 @@ def _plausible_columns(columns: dict[str, np.ndarray]) -> bool:
     return True
 
 
-SWEEP_STEP_DECADES = (1e-3, 1.0)  # |log10 step| between points of a sweep: 1,000 points per decade to one
+SWEEP_STEP_DECADES = (1e-3, 1.5)  # |log10 step| between points of a sweep: 1,000 points per decade to 1 in 1.5 decades
 SWEEP_STEP_SHARE = 0.8  # share of consecutive frequencies that must step so (resets, repeats aside)
 
 
 def _sweeps_like(f_hz: np.ndarray) -> bool:
     """Whether non-zero frequencies step as sweeps do: most consecutive pairs between
-    1/1000 and 1 decade apart (a new sweep's reset and a repeated point are the
+    1/1000 and 1.5 decades apart (a new sweep's reset and a repeated point are the
     exceptions). A single point (ZIR) passes."""
     if f_hz.size < 2:
         return True

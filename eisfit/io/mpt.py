@@ -27,8 +27,8 @@ FORMAT = "biologic-mpt"
 
 MAGICS = (b"EC-Lab ASCII FILE", b"BT-Lab ASCII FILE")
 # the files EC-Lab and BT-Lab write beside each run's .mpr: its log (.mpl) and settings (.mps)
-_COMPANION = re.compile(rb"^\s*(EC|BT)-Lab\s+(LOG|SETTINGS?)\s+FILE", re.IGNORECASE)
-_COMPANION_KIND = {b"LOG": "log file (.mpl)", b"SETTING": "settings file (.mps)", b"SETTINGS": "settings file (.mps)"}
+_COMPANION = re.compile(r"^\s*(EC|BT)-Lab\s+(LOG|SETTINGS?)\s+FILE", re.IGNORECASE)
+_COMPANION_KIND = {"LOG": "log file (.mpl)", "SETTING": "settings file (.mps)", "SETTINGS": "settings file (.mps)"}
 LABEL_HINTS = (b"freq/Hz", b"Re(Z)/Ohm", b"-Im(Z)/Ohm", b"|Z|/Ohm")
 # lines searched for a label line in exports without a header block
 HEADERLESS_SEARCH_LINES = 20
@@ -47,7 +47,7 @@ _START_FORMATS = ("%m/%d/%Y %H:%M:%S.%f", "%m/%d/%Y %H:%M:%S",
 def sniff(head: bytes, path: Path) -> int:
     """Confidence 0..100 that ``head`` starts a BioLogic .mpt export (or the log or settings
     file of a run, which :func:`read` names)."""
-    if head.lstrip().startswith(MAGICS) or _COMPANION.match(without_unicode_mark(head)):
+    if head.lstrip().startswith(MAGICS) or _COMPANION.match(without_unicode_mark(head[:256]).decode("latin-1")):
         return 100
     is_mpt = str(path).lower().endswith(".mpt")
     for line in head.splitlines()[:HEADERLESS_SEARCH_LINES]:
@@ -70,10 +70,10 @@ def read(path: str | Path, **options: Any) -> list[Spectrum]:
     if options:
         raise ReadError(path, f"the mpt reader takes no options (got {', '.join(options)})")
     p = Path(path)
-    _refuse_companion(p)
     lines, ends_with_line_end = _decode_lines(p)
     blank = next(i for i, line in enumerate(lines) if line.strip())  # blank lines before the header
     lines = lines[blank:]
+    _refuse_companion(lines[0], p)
     label_at = _label_line_index(lines, p)
     header = lines[:label_at]
     labels = lines[label_at].split("\t")
@@ -105,13 +105,14 @@ def read(path: str | Path, **options: Any) -> list[Spectrum]:
 
 
 # -- text and layout ------------------------------------------------------------
-def _refuse_companion(p: Path) -> None:
-    """NoImpedanceDataError for the log (.mpl) or settings (.mps) file of an EC-Lab or BT-Lab
-    run: text about the run, none of its points (a folder campaign leaves them out)."""
-    m = _COMPANION.match(without_unicode_mark(file_bytes(p)[:256]))
+def _refuse_companion(first_line: str, p: Path) -> None:
+    """NoImpedanceDataError where the file's first line says it is the log (.mpl) or settings
+    (.mps) file of an EC-Lab or BT-Lab run: text about the run, none of its points (a folder
+    campaign leaves them out)."""
+    m = _COMPANION.match(first_line)
     if m is not None:
         kind = _COMPANION_KIND[m.group(2).upper()]
-        raise NoImpedanceDataError(p, f"no impedance data: an {m.group(1).decode()}-Lab {kind}, which describes "
+        raise NoImpedanceDataError(p, f"no impedance data: an {m.group(1)}-Lab {kind}, which describes "
                                       "a run but holds none of its points; read the .mpr (or .mpt) of the same name")
 
 

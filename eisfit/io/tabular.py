@@ -519,21 +519,22 @@ def _phrase_readings(words: Sequence[str]) -> list[list[str]] | None:
     """Every reading of the header's ``words`` as names in which some neighbours that
     :func:`_joins` allows are joined into one name (each word in one name); None where
     there are more than ``MAX_PHRASE_READINGS`` (a header that is no list of names)."""
+    if not any(_joins(a, b) for a, b in zip(words, words[1:])):
+        return []
     readings: list[list[str]] = []
-
-    def walk(k: int, names: list[str], joined: bool) -> None:
-        if len(readings) > MAX_PHRASE_READINGS:
-            return
+    pending: list[tuple[int, list[str], bool]] = [(0, [], False)]  # (next word, names so far, any joined)
+    while pending:
+        k, names, joined = pending.pop()
         if k == len(words):
             if joined:
                 readings.append(names)
-            return
+                if len(readings) > MAX_PHRASE_READINGS:
+                    return None
+            continue
+        pending.append((k + 1, names + [words[k]], joined))
         if k + 1 < len(words) and _joins(words[k], words[k + 1]):
-            walk(k + 2, names + [f"{words[k]} {words[k + 1]}"], True)
-        walk(k + 1, names + [words[k]], joined)
-
-    walk(0, [], False)
-    return readings if len(readings) <= MAX_PHRASE_READINGS else None
+            pending.append((k + 2, names + [f"{words[k]} {words[k + 1]}"], True))
+    return readings
 
 
 def _phrases_joined(words: Sequence[str], n: int) -> list[str] | None:
