@@ -180,6 +180,24 @@ def test_blank_lines_before_the_header_are_skipped(tmp_path):
         mpt.read(shifted)
 
 
+@pytest.mark.parametrize("off", [-2, -1, 1, 2])
+def test_a_header_line_count_off_by_a_line_or_two_finds_the_labels(tmp_path, off):
+    """'Nb header lines' one or two lines off (an edited file, another program's export) made a
+    PEIS export 'no impedance data' (the labels read from a header or data line), which a
+    folder campaign leaves out: the labels are found next to the declared line, with a warning."""
+    good = write_mpt(tmp_path / "good.mpt", rows_for())
+    text = good.read_bytes()
+    n = int(re.search(rb"Nb header lines : (\d+)", text).group(1))
+    shifted = tmp_path / "off.mpt"
+    shifted.write_bytes(re.sub(rb"Nb header lines : \d+", b"Nb header lines : %d" % (n + off), text))
+    with pytest.warns(UserWarning, match=f"'Nb header lines : {n + off}' does not point at the column labels; "
+                                         f"they are on line {n}"):
+        spectra = mpt.read(shifted)
+    for a, b in zip(spectra, mpt.read(good)):
+        np.testing.assert_array_equal(a.z, b.z)
+        assert a.meta["start_time"] == b.meta["start_time"]
+
+
 def test_nan_frequency(tmp_path):
     rows = rows_for()
     rows[4][0] = float("nan")

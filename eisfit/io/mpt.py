@@ -154,12 +154,40 @@ def _label_line_index(lines: list[str], p: Path) -> int:
         n = int(m.group(1))
         if not 2 < n <= len(lines):
             raise CorruptFileError(p, f"'Nb header lines : {n}' does not fit a file of {len(lines)} lines")
-        return n - 1
+        return _labels_near(lines, n - 1, p)
     for i, line in enumerate(lines[:HEADERLESS_SEARCH_LINES]):
-        fields = [f.strip() for f in line.split("\t") if f.strip()]
-        if len(fields) >= 2 and any("/" in f for f in fields) and not _is_number(fields[0]):
+        if _looks_like_labels(line):
             return i
     raise CorruptFileError(p, "no 'EC-Lab ASCII FILE' header and no tab-separated column labels found")
+
+
+LABEL_SEARCH_LINES = 5  # lines either side of the declared label line searched when it holds no labels
+
+
+def _labels_near(lines: list[str], declared: int, p: Path) -> int:
+    """The label line: the one 'Nb header lines' declares, or, where that line holds no
+    column labels followed by a row of numbers (a count off by a line or two: an edited file,
+    another program's export), the nearest within ``LABEL_SEARCH_LINES`` that names
+    ``freq/Hz`` and is, with a warning."""
+    def labels_at(i: int) -> bool:
+        return (0 < i < len(lines) - 1 and _looks_like_labels(lines[i])
+                and _is_number(lines[i + 1].split("\t")[0].strip()))
+
+    if labels_at(declared):
+        return declared
+    for offset in sorted(range(-LABEL_SEARCH_LINES, LABEL_SEARCH_LINES + 1), key=abs):
+        i = declared + offset
+        if offset and labels_at(i) and bl.FREQ in [f.strip() for f in lines[i].split("\t")]:
+            warn(f"{p.name}: 'Nb header lines : {declared + 1}' does not point at the column labels; "
+                 f"they are on line {i + 1}: read from there", stacklevel=4)
+            return i
+    return declared
+
+
+def _looks_like_labels(line: str) -> bool:
+    """A tab-separated line of two or more names, some with a unit after '/', the first no number."""
+    fields = [f.strip() for f in line.split("\t") if f.strip()]
+    return len(fields) >= 2 and any("/" in f for f in fields) and not _is_number(fields[0])
 
 
 def _to_float(text: str) -> float | None:
