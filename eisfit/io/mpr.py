@@ -195,11 +195,14 @@ def _single_module(modules: list[Module], name: str, p: Path) -> Module:
 
 
 # -- VMP data -------------------------------------------------------------------
+NEW_DATA_VERSION = 11  # the second version word of every new-header data module seen (EC-Lab 11.50-11.62)
+
+
 def _data_layout(mod: Module) -> str | None:
-    """The layout of the data module (a key of ``DATA_LAYOUTS``), None for a version of
-    an old header that no file seen so far has (:func:`_layout_read_from_values`)."""
+    """The layout of the data module (a key of ``DATA_LAYOUTS``), None for a version that no
+    file seen so far has (:func:`_layout_read_from_values`)."""
     if mod.header == "new":
-        return "new"
+        return "new" if mod.version == NEW_DATA_VERSION else None
     if mod.version in (2, 3):
         return f"v{mod.version}"
     return None
@@ -227,11 +230,12 @@ def _layout_read_from_values(buf: bytes, mod: Module, p: Path) -> str:
             continue
         if _plausible_columns(columns):
             readable.append(layout)
+    known = str(NEW_DATA_VERSION) if mod.header == "new" else "2, 3"
     if len(readable) != 1:
-        raise CorruptFileError(p, f"unsupported 'VMP data' module version {mod.version} (known: 2, 3), and "
+        raise CorruptFileError(p, f"unsupported 'VMP data' module version {mod.version} (known: {known}), and "
                                   + ("no known layout decodes its records as impedance data" if not readable else
                                      f"the layouts {', '.join(readable)} all decode it: which one it has is not known"))
-    warn(f"{p}: 'VMP data' module version {mod.version} is not one met so far (2, 3); read with the layout of "
+    warn(f"{p}: 'VMP data' module version {mod.version} is not one met so far ({known}); read with the layout of "
          f"{readable[0]}, the one under which its records decode as impedance data", stacklevel=5)
     return readable[0]
 
