@@ -74,7 +74,7 @@ def read(path: str | Path, **options: Any) -> list[Spectrum]:
     blank = next(i for i, line in enumerate(lines) if line.strip())  # blank lines before the header
     lines = lines[blank:]
     _refuse_companion(lines[0], p)
-    label_at = _label_line_index(lines, p)
+    label_at = _label_line_index(lines, p, blank)
     header = lines[:label_at]
     labels = lines[label_at].split("\t")
     exported = bool(header) and header[0].lstrip().encode("latin-1", "replace").startswith(MAGICS)
@@ -144,8 +144,8 @@ def _decode_lines(p: Path) -> tuple[list[str], bool]:
     return text.splitlines(), raw.endswith((b"\n", b"\r"))
 
 
-def _label_line_index(lines: list[str], p: Path) -> int:
-    """Index of the column-label line."""
+def _label_line_index(lines: list[str], p: Path, skipped: int = 0) -> int:
+    """Index of the column-label line (``skipped``: blank lines before ``lines`` in the file)."""
     first = lines[0].strip() if lines else ""
     if first.startswith(("EC-Lab ASCII FILE", "BT-Lab ASCII FILE")):
         m = _NB_HEADER.search(lines[1]) if len(lines) > 1 else None
@@ -154,7 +154,7 @@ def _label_line_index(lines: list[str], p: Path) -> int:
         n = int(m.group(1))
         if not 2 < n <= len(lines):
             raise CorruptFileError(p, f"'Nb header lines : {n}' does not fit a file of {len(lines)} lines")
-        return _labels_near(lines, n - 1, p)
+        return _labels_near(lines, n - 1, p, skipped)
     for i, line in enumerate(lines[:HEADERLESS_SEARCH_LINES]):
         if _looks_like_labels(line):
             return i
@@ -164,7 +164,7 @@ def _label_line_index(lines: list[str], p: Path) -> int:
 LABEL_SEARCH_LINES = 5  # lines either side of the declared label line searched when it holds no labels
 
 
-def _labels_near(lines: list[str], declared: int, p: Path) -> int:
+def _labels_near(lines: list[str], declared: int, p: Path, skipped: int = 0) -> int:
     """The label line: the one 'Nb header lines' declares, or, where that line holds no
     column labels followed by a row of numbers (a count off by a line or two: an edited file,
     another program's export), the nearest within ``LABEL_SEARCH_LINES`` that names
@@ -179,7 +179,7 @@ def _labels_near(lines: list[str], declared: int, p: Path) -> int:
         i = declared + offset
         if offset and labels_at(i) and bl.FREQ in [f.strip() for f in lines[i].split("\t")]:
             warn(f"{p.name}: 'Nb header lines : {declared + 1}' does not point at the column labels; "
-                 f"they are on line {i + 1}: read from there", stacklevel=4)
+                 f"they are on line {skipped + i + 1}: read from there", stacklevel=5)
             return i
     return declared
 
