@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from eisfit.errors import CorruptFileError, MissingColumnError, ReadError
+from eisfit.errors import CorruptFileError, MissingColumnError, NoImpedanceDataError, ReadError
 from eisfit.io import mpt
 
 LABELS = ["freq/Hz", "Re(Z)/Ohm", "-Im(Z)/Ohm", "|Z|/Ohm", "Phase(Z)/deg", "time/s",
@@ -133,9 +133,17 @@ def test_fewer_labels_than_values_is_an_error(tmp_path):
 
 
 def test_missing_frequency_label(tmp_path):
+    """A PEIS export without its frequency column is damaged (an error a folder campaign reports),
+    not a file of another technique (which it leaves out): NoImpedanceDataError is for those."""
     labels = LABELS[1:]
-    with pytest.raises(MissingColumnError, match="nofreq.mpt.*freq/Hz"):
+    with pytest.raises(MissingColumnError, match="nofreq.mpt: Potentio Electrochemical Impedance Spectroscopy, "
+                                                 "but no 'freq/Hz'.*damaged or edited") as info:
         mpt.read(write_mpt(tmp_path / "nofreq.mpt", [r[1:] for r in rows_for()], labels=labels))
+    assert not isinstance(info.value, NoImpedanceDataError)
+    cycling = write_mpt(tmp_path / "gcpl.mpt", [r[1:] for r in rows_for()], labels=labels,
+                        technique="Galvanostatic Cycling with Potential Limitation")
+    with pytest.raises(NoImpedanceDataError, match="gcpl.mpt: no impedance data .Galvanostatic"):
+        mpt.read(cycling)
 
 
 def test_modulus_and_phase_only(tmp_path):

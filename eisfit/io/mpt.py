@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import CorruptFileError, NoImpedanceDataError, ReadError
+from ..errors import CorruptFileError, MissingColumnError, NoImpedanceDataError, ReadError
 from ..spectrum import Spectrum
 from . import _biologic as bl
 from . import tabular
@@ -90,8 +90,7 @@ def read(path: str | Path, **options: Any) -> list[Spectrum]:
     frequency = columns[bl.FREQ]
     z = bl.impedance_from_columns(columns)
     if z is None:
-        raise NoImpedanceDataError(p, f"no impedance data{_technique_note(header, p)}: need Re(Z)/Ohm and "
-                                      "-Im(Z)/Ohm, or |Z|/Ohm and Phase(Z)/deg")
+        raise _no_impedance(header, p, "need Re(Z)/Ohm and -Im(Z)/Ohm, or |Z|/Ohm and Phase(Z)/deg")
 
     meta = _header_meta(header, p)
     sweeps = bl.sweep_indices(frequency, columns)
@@ -211,8 +210,7 @@ def _parse_columns(labels: list[str], rows: list[str], first_line_no: int, p: Pa
     named = {i: lab.strip() for i, lab in enumerate(labels[:n_values]) if lab.strip()}
     present = set(named.values())
     if bl.FREQ not in present:
-        raise NoImpedanceDataError(p, f"no impedance data{_technique_note(header, p)}: no '{bl.FREQ}' column "
-                                      f"among the labels ({len(present)} labels)")
+        raise _no_impedance(header, p, f"no '{bl.FREQ}' column among the labels ({len(present)} labels)")
     if n_values - 1 not in named:
         # values beyond the last label: a label is missing somewhere, positions cannot be trusted
         n_labels = len([lab for lab in labels if lab.strip()])
@@ -250,6 +248,17 @@ def _column_values(table: list[list[str]], i: int, label: str, decimal_comma: bo
 
 
 # -- header ----------------------------------------------------------------------
+def _no_impedance(header: list[str], p: Path, missing: str) -> ReadError:
+    """The error for an export without impedance columns: NoImpedanceDataError for a technique
+    without impedance (a cycling step: a folder campaign leaves it out), MissingColumnError where
+    the header names an impedance technique (PEIS, GEIS...: a damaged or edited export, which a
+    folder campaign reports as a checkpoint with its error)."""
+    technique = _header_meta(header, p)["technique"] or ""
+    if "impedance" in technique.lower():
+        return MissingColumnError(p, f"{technique}, but {missing}: a damaged or edited export")
+    return NoImpedanceDataError(p, f"no impedance data{_technique_note(header, p)}: {missing}")
+
+
 def _technique_note(header: list[str], p: Path) -> str:
     """' (Galvanostatic Cycling with Potential Limitation)' from the header, else ''."""
     technique = _header_meta(header, p)["technique"]
