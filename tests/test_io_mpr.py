@@ -450,3 +450,13 @@ def test_a_file_of_another_technique_says_it_holds_no_impedance_data(tmp_path, t
     p = write_mpr(tmp_path / "step.mpr", cols, technique=technique)
     with pytest.raises(eisfit.NoImpedanceDataError, match=f"step.mpr: no impedance data \\({note}\\)"):
         eisfit.read(p)
+
+
+def test_an_impedance_technique_without_impedance_columns_is_damaged(tmp_path):
+    """A PEIS file without frequency or impedance columns is damaged (an error a folder campaign
+    reports), not a file of another technique (which it leaves out)."""
+    cols = {4: np.arange(20) * 1.5, 77: np.linspace(3.0, 4.2, 20)}
+    p = write_mpr(tmp_path / "peis.mpr", cols, technique=0x1D)
+    with pytest.raises(eisfit.MissingColumnError, match="peis.mpr: PEIS file, but no freq/Hz") as info:
+        eisfit.read(p)
+    assert not isinstance(info.value, eisfit.NoImpedanceDataError)

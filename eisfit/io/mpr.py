@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import CorruptFileError, NoImpedanceDataError, ReadError
+from ..errors import CorruptFileError, MissingColumnError, NoImpedanceDataError, ReadError
 from ..spectrum import Spectrum
 from . import _biologic as bl
 from ._common import build_spectra, file_bytes, warn
@@ -84,8 +84,11 @@ def read(path: str | Path, **options: Any) -> list[Spectrum]:
     frequency = columns.get(bl.FREQ)
     z = bl.impedance_from_columns(columns)
     if frequency is None or z is None:
-        raise NoImpedanceDataError(p, f"no impedance data{_technique_note(buf, modules, p)}: no freq/Hz with "
-                                      "Re(Z)/-Im(Z) or |Z|/Phase(Z) columns")
+        missing = "no freq/Hz with Re(Z)/-Im(Z) or |Z|/Phase(Z) columns"
+        technique = _technique_code(buf, modules, p)
+        if bl.TECHNIQUES.get(technique) in ("PEIS", "GEIS", "ZIR"):  # an impedance technique: damaged
+            raise MissingColumnError(p, f"{bl.TECHNIQUES[technique]} file, but {missing}: a damaged file")
+        raise NoImpedanceDataError(p, f"no impedance data{_technique_note(technique)}: {missing}")
 
     meta, start = _file_meta(buf, modules, data_mod, layout, p)
     loop_mod = _first_module(modules, "VMP loop")
@@ -99,13 +102,17 @@ def read(path: str | Path, **options: Any) -> list[Spectrum]:
     return build_spectra(p, frequency, z, meta, sweeps, extra, per_sweep)
 
 
-def _technique_note(buf: bytes, modules: list["Module"], p: Path) -> str:
-    """' (technique code 0x06, not an impedance technique)' from the settings module, else ''."""
+def _technique_code(buf: bytes, modules: list["Module"], p: Path) -> int | None:
+    """The technique code of the settings module (0x1D PEIS...), None without one."""
     set_mod = _first_module(modules, "VMP Set")
     try:
-        code = _settings_meta(buf, set_mod, p)["technique_code"] if set_mod else None
+        return _settings_meta(buf, set_mod, p)["technique_code"] if set_mod else None
     except ReadError:
-        code = None
+        return None
+
+
+def _technique_note(code: int | None) -> str:
+    """' (technique code 0x06, not an impedance technique)' for a settings module's code, else ''."""
     if code is None:
         return ""
     if code in bl.TECHNIQUES:  # Modulo Bat without an impedance sequence
