@@ -171,9 +171,18 @@ def test_a_bad_cell_is_reported_with_its_sheet_and_row(tmp_path):
 
 
 def test_no_impedance_sheet_names_every_sheet_and_why(tmp_path):
-    path = Book().sheet("Notes", [["just notes"]]).sheet("Empty", []).save(tmp_path / "notes.xlsx")
-    with pytest.raises(MissingColumnError, match="no sheet holds an impedance table: 'Notes' .*'Empty' "):
+    """A workbook of notes or fit results is no impedance data file (UnknownFormatError: a folder
+    campaign leaves it out with a warning); one with a sheet that names a frequency column but
+    holds no impedance is damaged data (MissingColumnError: a checkpoint with its error)."""
+    path = Book().sheet("Notes", [["just notes"]]).sheet("Empty", []).sheet(
+        "Fits", [["cell", "R0", "R1"], ["a", 10.0, 20.0], ["b", 11.0, 21.0]]).save(tmp_path / "notes.xlsx")
+    with pytest.raises(UnknownFormatError, match="not an impedance data file: no sheet holds an impedance table: "
+                                                 "'Notes' .*'Empty' .*'Fits' "):
         eisfit.read(path)
+    half = Book().sheet("Notes", [["just notes"]]).sheet(
+        "Sweep", [["Frequency (Hz)", "Voltage (V)"], [1000.0, 0.1], [100.0, 0.2], [10.0, 0.3]]).save(tmp_path / "half.xlsx")
+    with pytest.raises(MissingColumnError, match="half.xlsx: no sheet holds an impedance table: 'Notes' .*'Sweep' "):
+        eisfit.read(half)
 
 
 def test_damaged_and_foreign_zip_files_get_one_clear_error(tmp_path):

@@ -106,22 +106,28 @@ def spectra_of_sheets(p: Path, sheets: Sequence[SheetSource], sheet: str | int |
         sheets = [_chosen_sheet(p, sheets, sheet)]
     out: list[Spectrum] = []
     skipped: list[str] = []
+    foreign = True  # every sheet so far empty or no impedance table at all (notes, fit results)
     for name, rows in sheets:
         try:
             lines = rows_to_lines(p, rows(), f"sheet {name!r}")
             if not any(line.strip() for line in lines):
-                raise MissingColumnError(p, "empty sheet")
+                raise UnknownFormatError(p, "empty sheet")
             spectra = _sheet_spectra(p, name, lines, fmt_name, options)
         except (UnknownFormatError, MissingColumnError) as exc:  # no impedance table here
             if sheet is not None:
                 raise type(exc)(p, f"sheet {name!r}: {_in_rows(exc.reason)}") from None
             skipped.append(f"{name!r} ({_in_rows(exc.reason)})")
+            foreign = foreign and isinstance(exc, UnknownFormatError)
             continue
         except ReadError as exc:  # a table with a damaged cell: never left out silently
             raise type(exc)(p, f"sheet {name!r}: {_in_rows(exc.reason)}") from None
         out.extend(spectra)
     if not out:
-        raise MissingColumnError(p, "no sheet holds an impedance table: " + "; ".join(skipped))
+        # a workbook of notes or results is no impedance data file (a folder campaign leaves it out);
+        # one whose sheet names a frequency column but lacks the impedance is damaged data
+        error = UnknownFormatError if foreign else MissingColumnError
+        raise error(p, ("not an impedance data file: " if foreign else "")
+                    + "no sheet holds an impedance table: " + "; ".join(skipped))
     if skipped:
         warn(f"{p}: sheets without an impedance table left out: {'; '.join(skipped)}", stacklevel=4)
     return numbered_sweeps(out)

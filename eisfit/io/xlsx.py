@@ -24,8 +24,10 @@ line numbers of error messages are row numbers), read by the table engine of
 splitting. Numbers are written back with every digit Excel stored.
 
 Sheets without an impedance table (notes, a fit report, an empty sheet) are left out
-with a warning naming them when another sheet has one; with ``sheet=`` only that sheet
-is read and its problem is the error. Spectra carry ``meta["sheet"]``; ``sweep`` counts
+with a warning naming them when another sheet has one; where none has one, a workbook of
+such sheets is no impedance data file (UnknownFormatError: a folder campaign leaves it
+out) and one with a sheet that names a frequency but holds no impedance is damaged
+(MissingColumnError); with ``sheet=`` only that sheet is read and its problem is the error. Spectra carry ``meta["sheet"]``; ``sweep`` counts
 over the whole workbook. Legacy Excel 97-2003 ``.xls`` files (binary, not XML) have their
 own reader (:mod:`eisfit.io.xls`).
 """
