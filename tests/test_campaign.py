@@ -632,6 +632,11 @@ def test_notes_that_mention_a_frequency_range_are_left_out_not_damaged_data(tmp_
     with pytest.warns(CampaignWarning, match="left out 1 file.*not impedance data files.*README.txt"):
         src = load_checkpoints(data)
     assert sorted(c.file for c in src.checkpoints) == sorted([CSVS[0].name, CSVS[1].name])
+    # an XML model or settings file beside the data (Zahner writes .isfx next to each .ism)
+    (data / "cell.isfx").write_text('<?xml version="1.0"?>\n<ModelFile>\n  <Fit FrequencyRange="1 Hz - 1 MHz" '
+                                    'Unit="Ohm"/>\n</ModelFile>\n')
+    with pytest.warns(CampaignWarning, match="left out 2 file.*cell.isfx, README.txt"):
+        src = load_checkpoints(data)
     (data / "cut.csv").write_bytes(b"frequency_Hz,z_real_ohm,z_imag_ohm\n1e6,\x00\x01\x02")  # damaged data
     with pytest.warns(CampaignWarning, match="README.txt"):
         src = load_checkpoints(data)

@@ -352,8 +352,12 @@ def names_impedance_columns(text: str) -> bool:
     """Whether a line of ``text`` (a file's first lines) reads as the header of an impedance
     table: of its fields (split at tabs, commas, semicolons and spaces), one names a frequency
     and another an impedance quantity (``Freq [Hz]; Z' [Ohm]``). What tells a damaged data
-    table from notes that only mention a frequency range ('1 MHz to 100 mHz')."""
+    table from notes that only mention a frequency range ('1 MHz to 100 mHz'). Markup lines
+    (``<Fit FrequencyRange="1 Hz - 1 MHz" Unit="Ohm"/>``: an XML model or settings file) are no
+    header."""
     for line in text.splitlines():
+        if line.lstrip().startswith("<"):
+            continue
         fields = [f for f in _HEADER_FIELDS.split(line) if f]
         named = [_FREQUENCY_WORD.search(f) is not None for f in fields]
         if any(named) and any(_IMPEDANCE_NAME.search(f) for f, freq in zip(fields, named) if not freq):
