@@ -22,7 +22,7 @@ import numpy as np
 from ..errors import CorruptFileError, MissingColumnError, NoImpedanceDataError, ReadError
 from ..spectrum import Spectrum
 from . import _biologic as bl
-from ._common import build_spectra, file_bytes, warn
+from ._common import MAX_FREQUENCY_HZ, MAX_MODULUS_OHM, MIN_FREQUENCY_HZ, build_spectra, file_bytes, warn
 
 NAME = "mpr"
 NAMES = ["mpr", "biologic-mpr"]  # the second is the name meta["format"] and `eisfit info` show
@@ -379,7 +379,7 @@ def _plausible_impedance(records: np.ndarray) -> bool:
 def _plausible_columns(columns: dict[str, np.ndarray]) -> bool:
     """Whether decoded columns hold impedance data: frequencies 0 (DC rows) or within
     1 µHz-1 GHz and at least one not 0, stepping as a sweep does (:func:`_sweeps_like`),
-    finite impedances below 1e12 ohm, phases within +-180 degrees, |Z| = hypot(Re, Im)
+    finite impedances below ``MAX_MODULUS_OHM``, phases within +-180 degrees, |Z| = hypot(Re, Im)
     where both pairs are stored, a time that never runs backwards. Values read at a wrong
     offset fail these on almost every record; those of another column read as the
     frequency (a voltage, a resistance) do not step as a sweep."""
@@ -388,14 +388,14 @@ def _plausible_columns(columns: dict[str, np.ndarray]) -> bool:
     with np.errstate(all="ignore"):
         f = columns[bl.FREQ].astype(float)
         ac = f != 0
-        if not ac.any() or not np.all(np.isfinite(f)) or np.any((f[ac] < 1e-6) | (f[ac] > 1e9)):
+        if not ac.any() or not np.all(np.isfinite(f)) or np.any((f[ac] < MIN_FREQUENCY_HZ) | (f[ac] > MAX_FREQUENCY_HZ)):
             return False
         if not _sweeps_like(f[ac]):
             return False
         parts = {name: columns[name][ac].astype(float) for name in _IMPEDANCE_LABELS[1:] if name in columns}
         if not ({bl.RE_Z, bl.MINUS_IM_Z} <= parts.keys() or {bl.MOD_Z, bl.PHASE_Z} <= parts.keys()):
             return False
-        if any(not np.all(np.isfinite(v) & (np.abs(v) < 1e12)) for v in parts.values()):
+        if any(not np.all(np.isfinite(v) & (np.abs(v) < MAX_MODULUS_OHM)) for v in parts.values()):
             return False
         if bl.PHASE_Z in parts and np.any(np.abs(parts[bl.PHASE_Z]) > 180):
             return False

@@ -590,7 +590,7 @@ def _fitted_header_names(line: str, layout: TableLayout) -> tuple[list[str] | No
 
 
 # words that make one column name with a neighbour ('Real Z', 'Z imag', 'Real Part'), not one on their own
-_NAME_PARTS = frozenset({"re", "im", "real", "imag", "imaginary", "part", "z"})
+_NAME_PARTS = _PART_WORDS | {"part", "z"}
 
 
 def _cut_is_safe(words: Sequence[str], n: int) -> bool:
