@@ -110,9 +110,10 @@ def test_a_warburg_does_not_swallow_the_charge_transfer_arc(noise_seed):
 
 
 # family spectra whose best fit from the whole start list had one process collapsed or run
-# away (1.5x the optimum flagged misfit, Ws2_1 = 3e191 s, R3 = 9e22 ohm): (family, seed, case)
+# away (1.5x the optimum flagged misfit, Ws2_1 = 3e191 s, R3 = 9e22 ohm; a Ws2 hidden under
+# its own arc, Ws2_1 = 1.5e-6 s beside a 0.5 s arc, 1.32x the optimum): (family, seed, case)
 COLLAPSED_PROCESS = [("R0-p(R1,CPE1)-p(CPE2,R2-Wo2)", 4, 19), ("R0-p(R1,CPE1)-p(CPE2,R2-Ws2)", 6, 5),
-                     ("R0-p(R1,CPE1)-p(R2,CPE2)-p(R3,CPE3)", 0, 9)]
+                     ("R0-p(R1,CPE1)-p(R2,CPE2)-p(R3,CPE3)", 0, 9), ("R0-p(R1,CPE1)-p(CPE2,R2-Ws2)", 33, 9)]
 
 
 @pytest.mark.parametrize("family,seed,index", COLLAPSED_PROCESS)
@@ -124,6 +125,26 @@ def test_the_repair_round_restarts_a_collapsed_process_from_the_rest_of_the_opti
     assert res.chisq <= 1.01 * ref.chisq, (res.chisq / ref.chisq, res.start_won)
     assert res.start_won.startswith("repair:"), res.start_won
     assert not any(f.startswith(("misfit", "at-bound", "low-n", "unresolved")) for f in res.flags), res.flags
+
+
+def test_a_randles_diffusion_faster_than_its_own_arc_is_hidden_under_it():
+    """The branch's arc takes its whole DC resistance R + W_0: with R collapsed to 2 mohm
+    beside W_0 = 160 ohm, a 0.055 s diffusion sits under a ~1.1 s arc (an optimum 1.04x above
+    the family spectrum's); the true parameters, a 5.3 s diffusion behind a 0.8 s arc, are
+    no such collapse, and neither is a diffusion a decade slower than its arc."""
+    from eisfit.fitting.guess import processes
+    from eisfit.fitting.solver import _hidden_under_arc
+
+    arc, diffusion = processes(Circuit("R0-p(R1,CPE1)-p(CPE2,R2-Ws2)"))[1:]
+    assert diffusion.in_branch and not processes(Circuit("R0-p(R1,CPE1)-Wo1"))[1].in_branch
+    collapsed = dict(R2=0.001992, CPE2_0=0.006899, CPE2_1=0.8555, Ws2_0=160.1, Ws2_1=0.05519)
+    truth = dict(R2=96.55, CPE2_0=0.005011, CPE2_1=0.9365, Ws2_0=61.63, Ws2_1=5.305)
+    assert _hidden_under_arc(collapsed, arc.arc, diffusion.diffusion)
+    assert not _hidden_under_arc(truth, arc.arc, diffusion.diffusion)
+    tau_arc = (truth["R2"] + truth["Ws2_0"]) * truth["CPE2_0"]  # n = 1: R C
+    at_n1 = {**truth, "CPE2_1": 1.0}
+    assert not _hidden_under_arc({**at_n1, "Ws2_1": 0.11 * tau_arc}, arc.arc, diffusion.diffusion)
+    assert _hidden_under_arc({**at_n1, "Ws2_1": 0.09 * tau_arc}, arc.arc, diffusion.diffusion)
 
 
 def test_a_single_start_that_collapses_an_arc_is_restarted(monkeypatch):

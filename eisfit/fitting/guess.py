@@ -134,12 +134,15 @@ class Process:
     """One relaxation the guess places on the time axis (circuit order, fast to slow).
 
     ``arc`` for a semicircle (a plain R || CPE, or the charge-transfer part of a
-    Randles branch ``p(CPE, R-Wo)``), or ``diffusion`` (name and kind of a Wo/Ws element).
+    Randles branch ``p(CPE, R-Wo)``), or ``diffusion`` (name and kind of a Wo/Ws element;
+    ``in_branch`` when it sits behind the resistor of a Randles branch, whose arc is the
+    process listed just before it).
     """
 
     arc: GuessArc | None = None
     diffusion: str | None = None
     diffusion_kind: str | None = None
+    in_branch: bool = False
 
 
 @functools.lru_cache(maxsize=64)
@@ -190,7 +193,7 @@ def _randles_processes(node: Parallel, kinds: dict[str, str]) -> list[Process]:
     arc = Process(arc=GuessArc(rs[0], caps[0].name, caps[0].kind))
     if diff[0].kind == "W":  # semi-infinite: no time constant, its coefficient comes from the tail
         return [arc]
-    return [arc, Process(diffusion=diff[0].name, diffusion_kind=diff[0].kind)]
+    return [arc, Process(diffusion=diff[0].name, diffusion_kind=diff[0].kind, in_branch=True)]
 
 
 def process_members(procs: Sequence[Process]) -> set[str]:
