@@ -1249,13 +1249,24 @@ def _used(camp, column: str) -> str:
         (", ..." if len(distinct) > 4 else "")
 
 
+def _file_areas(camp) -> str:
+    """" (the files state 0.317 cm2, not used)" where fits carry the note ``file-area``: an
+    area in the files that is not the one used (none given, or another)."""
+    stated = dict.fromkeys(f.split(":", 1)[1] for r in camp.results if r is not None
+                           for f in r.flags if f.startswith("file-area:"))
+    if not stated:
+        return ""
+    listed = ", ".join(list(stated)[:3]) + (", ..." if len(stated) > 3 else "")
+    return f" (the files state {listed} cm2, not used: --area-cm2 sets the area)"
+
+
 def _print_campaign(camp, drt_: bool, arrhenius_lines: list[str]) -> None:
     ok = sum(r is not None for r in camp.results)
     if camp.circuit_choice is not None:  # --circuit auto (issue 16)
         click.echo(camp.circuit_choice.explain())
     click.echo(f"{len(camp.checkpoints)} checkpoints, {ok} fitted, ordered by {camp.ordering}")
     click.echo(f"circuit {_used(camp, 'circuit')}, weighting {camp.settings.get('weighting')}, "
-               f"area {_used(camp, 'area_cm2')} cm2")
+               f"area {_used(camp, 'area_cm2')} cm2{_file_areas(camp)}")
     for line in camp.evolution_lines():
         click.echo(line)
     if drt_:  # DRT (issue 8): one line per tracked peak, KK warnings

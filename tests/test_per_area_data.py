@@ -157,3 +157,45 @@ def test_exports_name_the_unit_and_read_back_per_area(tmp_path, writer):
     np.testing.assert_array_equal(back.z, s.z)
     with pytest.raises(ValueError, match="ohm and spectra per area"):
         write_csv([s, s.in_ohm(0.5)], tmp_path / "mixed.csv")
+
+
+# ------------------------------------------------------- an area stated in the file
+def _with_stated_area(area_cm2: float) -> Spectrum:
+    z = Z_AREA / 0.785  # ohm
+    return Spectrum(frequency=F, z=z, meta={"area_cm2": area_cm2, "source": "cell.mpr"})
+
+
+def test_an_area_the_file_states_is_noted_where_it_is_not_the_one_used():
+    """EC-Lab files store an electrode area (often the default): the fit never normalises by
+    it, and says it is there where the user gave none or another."""
+    s = _with_stated_area(0.317)
+    alone = eisfit.fit(s, CIRCUIT)
+    assert "file-area:0.317" in alone.flags
+    assert not any(k.endswith("ohm_cm2") for k in alone.derived)  # no ASR from the file's area
+    other = eisfit.fit(s, CIRCUIT, area_cm2=0.785)
+    assert "file-area:0.317" in other.flags
+    assert other.derived["R2_asr_ohm_cm2"] == pytest.approx(other.values["R2"] * 0.785)
+    same = eisfit.fit(s, CIRCUIT, area_cm2=0.3185)  # within 1 %: the same area
+    assert not any(f.startswith("file-area") for f in same.flags)
+    from eisfit.fitting.flags import severity
+
+    assert severity("file-area:0.317") == "note"
+    for stated in (0.0, float("nan"), None):  # EC-Lab writes 0 when no area was entered
+        assert not any(f.startswith("file-area") for f in eisfit.fit(_with_stated_area(stated), CIRCUIT).flags)
+
+
+def test_the_campaign_line_names_an_area_the_files_state_but_that_is_not_used(tmp_path):
+    from click.testing import CliRunner
+
+    from eisfit.cli import main
+    from test_io_mpt import rows_for, write_mpt
+
+    path = write_mpt(tmp_path / "cell_PEIS.mpt", rows_for(n_sweeps=2, n_per=12), area="0.5 cm²")
+    runner = CliRunner()
+    out = runner.invoke(main, ["campaign", str(path), "--circuit", "R0-p(R1,C1)", "--out", str(tmp_path / "o"),
+                               "--no-cache", "--no-progress"])
+    assert out.exit_code in (0, 1), out.output
+    assert "area - cm2 (the files state 0.5 cm2, not used: --area-cm2 sets the area)" in out.output
+    given = runner.invoke(main, ["campaign", str(path), "--circuit", "R0-p(R1,C1)", "--area-cm2", "0.5",
+                                 "--out", str(tmp_path / "o2"), "--no-cache", "--no-progress"])
+    assert "area 0.5 cm2\n" in given.output, given.output

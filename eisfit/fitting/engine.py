@@ -299,6 +299,19 @@ def _in_ohm(spectrum: Spectrum, area_cm2: float | None, flags: list[str]) -> Spe
     return in_ohm
 
 
+def _file_area_note(spectrum: Spectrum, area_cm2: float | None) -> list[str]:
+    """``["file-area:<A>"]`` where the file states an electrode area A (cm2, an EC-Lab
+    setting: ``meta["area_cm2"]``) other than the one the fit uses (none, or one more than
+    1 % away): the fit never takes the area from the file, whose value is often the
+    instrument's default, but says that the file has one."""
+    stated = spectrum.meta.get("area_cm2")
+    if not (_is_number(stated) and np.isfinite(stated) and stated > 0):
+        return []
+    if area_cm2 is not None and abs(stated / area_cm2 - 1.0) <= 0.01:
+        return []
+    return [f"file-area:{stated:g}"]
+
+
 def spectrum_in_ohm(spectrum: Spectrum, area_cm2: float | None) -> Spectrum:
     """The spectrum to fit, in ohm: one read per area (``Spectrum.area_specific``) divided
     by the electrode area ``area_cm2`` (cm2); FitError when there is no area to divide by."""
@@ -352,6 +365,7 @@ def _prepare(spectrum, circuit, *, area_cm2, thickness_cm, symmetric, weighting,
 
     flags: list[str] = []
     spectrum = _in_ohm(spectrum, area_cm2, flags)
+    flags.extend(_file_area_note(spectrum, area_cm2))
     exclude_hz = frequencies_to_exclude(exclude_hz)
     data, sig = _select_points(spectrum, circ, fmin, fmax, exclude_hz, drop_inductive, sigma, flags)
     f, z = data.frequency, data.z
