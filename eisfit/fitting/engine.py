@@ -300,7 +300,7 @@ def _in_ohm(spectrum: Spectrum, area_cm2: float | None, flags: list[str]) -> Spe
 
 
 def _file_area_note(spectrum: Spectrum, area_cm2: float | None) -> list[str]:
-    """``["file-area:<A>"]`` where the file states an electrode area A (cm2, an EC-Lab
+    """``["file-area:<A>"]`` where the file states an electrode area A (cm2, an EC-Lab or Gamry
     setting: ``meta["area_cm2"]``) other than the one the fit uses (none, or one more than
     1 % away): the fit never takes the area from the file, whose value is often the
     instrument's default, but says that the file has one."""
