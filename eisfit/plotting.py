@@ -1044,11 +1044,12 @@ def _camp_series(camp, key, xs, flag_summary):
     (:func:`~eisfit.fitting.flags.whole_fit_problems`: not ``unresolved``, which concerns
     one parameter and leaves a gap in that parameter's panel only); a value
     flagged ``unresolved:<name>``, or whose standard error is larger than itself
-    or unknown (:func:`eisfit.fitting.flags.undetermined`), is nan (a gap, never a number
+    or unknown (:func:`eisfit.analysis.quality.undetermined`), is nan (a gap, never a number
     that stretches the axis), as the headline lines read it ``undetermined``. A value held
     fixed, or a quantity given without a stderr, stays a point without an error bar.
     ``flag_summary``: :func:`_camp_flag_summary` of ``camp`` (made once for all the panels)."""
-    from .fitting.flags import undetermined, unresolved_keys
+    from .analysis.quality import undetermined
+    from .fitting.flags import unresolved_keys
 
     pts = []
     if not _camp_fitted(camp):

@@ -104,9 +104,10 @@ def test_campaign_table_one_row_per_resistance_and_total():
     out = arrhenius_table(df, roles={"R1": "bulk", "R2": "grain boundary"})
     assert list(out.columns) == [
         "resistance", "ea_eV", "ea_stderr_eV", "prefactor", "prefactor_unit",
-        "r_squared", "n_points", "form", "weighted", "quantity",
+        "r_squared", "n_points", "form", "weighted", "quantity", "n_undetermined",
     ]
     assert list(out["resistance"]) == ["R1", "R2", "R1+R2"]
+    assert list(out["n_undetermined"]) == [0, 0, 0]
     assert set(out["quantity"]) == {"sigma_S_per_cm"}
     assert out.loc[0, "ea_eV"] == pytest.approx(0.35, rel=1e-9)
     assert out.loc[1, "ea_eV"] == pytest.approx(0.50, rel=1e-9)
@@ -117,6 +118,27 @@ def test_campaign_table_one_row_per_resistance_and_total():
     # no roles -> no total; temperature_K preferred
     df2 = df.drop(columns=["temperature_C"]).assign(temperature_K=T_K)
     assert list(arrhenius_table(df2)["resistance"]) == ["R1", "R2"]
+
+
+def test_values_the_data_do_not_determine_stay_out_of_the_line():
+    """A resistance whose stderr exceeds it (or is unknown) reads "undetermined" in the
+    reports; the Arrhenius line leaves it out (before: an R2 of 0.03 +- 10.7 ohm at the
+    hottest point of a folder campaign pulled Ea from 0.63 to 1.0 eV)."""
+    from eisfit.analysis.arrhenius import arrhenius_points, arrhenius_summary_lines
+
+    df = _campaign_table()
+    df.loc[2, "R1_sigma_S_per_cm"] *= 30.0  # an outlier...
+    df.loc[2, "R1_sigma_S_per_cm_stderr"] = 40.0 * df.loc[2, "R1_sigma_S_per_cm"]  # ...that the data do not determine
+    df.loc[4, "R1_sigma_S_per_cm_stderr"] = float("nan")  # a singular covariance
+    out = arrhenius_table(df, ["R1", "R2"])
+    assert list(out["n_undetermined"]) == [2, 0]
+    assert out.loc[0, "n_points"] == T_K.size - 2 and out.loc[0, "ea_eV"] == pytest.approx(0.35, rel=1e-9)
+    assert "2 undetermined left out" in arrhenius_summary_lines(out)[0]
+    assert "left out" not in arrhenius_summary_lines(out)[1]
+    t, _ = arrhenius_points(df, ["R1"])["R1"]
+    assert t.size == T_K.size - 2  # the figure draws the points of the line
+    no_se = arrhenius_table(df.drop(columns=["R1_sigma_S_per_cm_stderr"]), ["R1"])  # nothing to judge by
+    assert no_se.loc[0, "n_points"] == T_K.size and no_se.loc[0, "n_undetermined"] == 0
 
 
 def test_campaign_table_without_temperatures_is_a_clear_error():

@@ -562,7 +562,7 @@ def test_arc_jump_ignores_a_resistance_its_stderr_does_not_determine():
     """The electrolyte arc lies above the measured range (f <= 1 MHz): R0 and R1 trade
     resistance and R0 swings between ~2 and ~25 ohm with stderr up to ~40 ohm. Such swings
     are no jumps of the cell (the headline lines read `undetermined`): no arc-jump flag."""
-    from eisfit.fitting.flags import undetermined
+    from eisfit.analysis.quality import undetermined
 
     base = {"R0": 12.0, "R1": 45.0, "CPE1_0": 2e-9, "CPE1_1": 0.92, "R2": 80.0, "CPE2_0": 3e-6, "CPE2_1": 0.8}
     spectra = _series([{**base, "R2": 80.0 + 5 * k} for k in range(6)], np.logspace(6, -1, 40), seed=3)

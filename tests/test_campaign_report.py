@@ -202,7 +202,7 @@ def test_report_table_marks_undetermined_values():
     calls undetermined."""
     import numpy as np
 
-    from eisfit.fitting.flags import undetermined
+    from eisfit.analysis.quality import undetermined
     from eisfit.model import Circuit
 
     circuit = "R0-p(R1,CPE1)-p(R2,CPE2)"

@@ -94,3 +94,67 @@ def test_an_axis_that_does_not_change_is_not_the_evolution_axis():
     fig.canvas.draw()
     assert fig.axes[-1].get_xlabel() == "checkpoint"
     assert all(not ax.yaxis.get_offset_text().get_text() for ax in fig.axes)
+
+
+# ------------------------------------------------------------ hours and temperatures in file names
+def _write_single(path: Path, r1_ohm: float) -> Path:
+    z = _z_ohm(F_HZ, r1_ohm)
+    lines = ["freq/Hz,Re(Z)/Ohm,-Im(Z)/Ohm"] + [f"{float(f)!r},{float(v.real)!r},{float(-v.imag)!r}"
+                                                for f, v in zip(F_HZ, z)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("name,hours", [
+    ("cell_500h.csv", 500.0), ("LiMg_LLZTO_0100h_PEIS_C01.csv", 100.0), ("after-24hrs.txt", 24.0),
+    ("cell 3 hours.csv", 3.0), ("sample_1.5h.txt", 1.5), ("CELL_500H.CSV", 500.0),
+    ("0h_rest_24h.csv", None), ("Li2h.csv", None), ("5th.csv", None), ("1h30.csv", None),
+    ("PEIS_C01.mpt", None), ("EIS_100hz.csv", None), ("x.h5", None)])
+def test_hours_in_a_file_name(name, hours):
+    from eisfit.campaign.sources import hours_in_name
+
+    assert hours_in_name(name) == hours
+
+
+@pytest.mark.parametrize("name,celsius", [
+    ("LLZO_60degC.mpt", 60.0), ("x_25°C.csv", 25.0), ("s04147-140deg.txt", 140.0), ("cell_80oC.txt", 80.0),
+    ("cell_-20degC.csv", -20.0), ("cell-20degC.csv", 20.0), ("LLZO 100 degC.z", 100.0), ("T=25.5DEGC.csv", 25.5),
+    ("cell_2C.csv", None), ("25degC_40degC.csv", None), ("Li2deg.csv", None), ("cell_25C.csv", None)])
+def test_temperature_in_a_file_name(name, celsius):
+    """Only with an explicit unit: a bare "2C" is a C-rate as often as a temperature."""
+    from eisfit.campaign.sources import celsius_in_name
+
+    assert celsius_in_name(name) == celsius
+
+
+def test_a_folder_without_acquisition_times_takes_the_hours_its_file_names_state(tmp_path):
+    """CSV exports of a cycling campaign carry no acquisition time: the names' hours give the
+    time axis (and the order: 'a_...500h' after 'b_...0h'), not the checkpoint number."""
+    for name, r1 in (("a_cell_500h.csv", 150.0), ("b_cell_0h.csv", 100.0), ("c_cell_1000h.csv", 200.0)):
+        _write_single(tmp_path / name, r1)
+    src = load_checkpoints(tmp_path)
+    assert src.ordering.startswith("the hours in the file names")
+    assert [c.file for c in src.checkpoints] == ["b_cell_0h.csv", "a_cell_500h.csv", "c_cell_1000h.csv"]
+    assert [c.time_h for c in src.checkpoints] == [0.0, 500.0, 1000.0]
+    camp = eisfit.fit_campaign(tmp_path, circuit="R0-p(R1,C1)", progress=False, cache_dir=False)
+    assert list(camp.table["time_h"]) == [0.0, 500.0, 1000.0]
+    assert list(camp.table["time_source"]) == ["file name"] * 3
+    assert camp.table["R1"].to_numpy() == pytest.approx([100.0, 150.0, 200.0], rel=1e-6)
+
+
+def test_file_names_that_do_not_all_state_hours_give_no_time(tmp_path):
+    for k, name in enumerate(("cell_0h.csv", "cell_500h.csv", "cell_final.csv")):
+        _write_single(tmp_path / name, 100.0 + k)
+    src = load_checkpoints(tmp_path)
+    assert src.ordering.startswith("natural file-name order")
+    assert all(c.time_h is None for c in src.checkpoints)
+
+
+def test_a_temperature_series_takes_its_temperatures_from_the_file_names(tmp_path):
+    for t in (25, 60, 100):
+        _write_single(tmp_path / f"LLZO_{t}degC.csv", 200.0 - t)
+    camp = eisfit.fit_campaign(tmp_path, circuit="R0-p(R1,C1)", progress=False, cache_dir=False)
+    assert list(camp.table["temperature_C"]) == pytest.approx([25.0, 60.0, 100.0])
+    assert list(camp.table["temperature_source"]) == ["file name"] * 3
+    _write_single(tmp_path / "LLZO_room.csv", 190.0)
+    assert all(c.temperature_K is None for c in load_checkpoints(tmp_path).checkpoints)  # one name without

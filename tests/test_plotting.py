@@ -248,7 +248,7 @@ def test_evolution_leaves_a_gap_where_the_stderr_exceeds_the_value():
     trade resistance, and on some checkpoints R0's stderr is larger than R0. Such a value is
     no point on the evolution panel (as it is no number in the headline lines): a gap marked
     by a grey + at the panel's foot, and its error bar does not stretch the axis."""
-    from eisfit.fitting.flags import undetermined
+    from eisfit.analysis.quality import undetermined
 
     spectra = _headline_series([[12.0, 45.0, 2e-9, 0.92, 80 + 5 * k, 3e-6, 0.8] for k in range(6)], seed=3)
     camp = eisfit.fit_campaign(spectra, circuit=HEADLINE, cache_dir=False, progress=False)

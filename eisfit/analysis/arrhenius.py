@@ -39,6 +39,7 @@ from ..errors import DataError
 from ..model.circuit import resistance_names
 from ..units import format_value
 from .derived import INTERFACE_ROLES
+from .quality import undetermined
 
 __all__ = [
     "K_B_EV_PER_K", "ArrheniusResult", "arrhenius", "interface_arrhenius", "arrhenius_table", "arrhenius_points",
@@ -350,10 +351,12 @@ def arrhenius_table(
     (:func:`interface_arrhenius`; per interface on symmetric cells, else per cell; area given).
     ``resistances`` defaults to every resistance with either; ``"R1+R2"`` asks for the total
     conductivity of resistances in series, added automatically when ``roles`` name a bulk and a
-    grain-boundary resistance. Rows with a non-finite or non-positive value are skipped.
-    Returns a DataFrame with columns ``resistance, ea_eV, ea_stderr_eV, prefactor,
-    prefactor_unit, r_squared, n_points, form, weighted, quantity`` (:data:`CONDUCTIVITY` or
-    a value of :data:`INTERFACE_CONDUCTANCE`).
+    grain-boundary resistance. Rows with a non-finite or non-positive value are skipped, and
+    so are values the data do not determine (:func:`~eisfit.analysis.quality.undetermined`:
+    stderr unknown or above the value; the reports print them "undetermined"), counted in
+    ``n_undetermined``. Returns a DataFrame with columns ``resistance, ea_eV, ea_stderr_eV,
+    prefactor, prefactor_unit, r_squared, n_points, form, weighted, quantity, n_undetermined``
+    (quantity: :data:`CONDUCTIVITY` or a value of :data:`INTERFACE_CONDUCTANCE`).
     """
     import pandas as pd
 
@@ -368,12 +371,24 @@ def arrhenius_table(
     for name in names:
         values, se, quantity = _named_series(table, name, roles)
         ok = np.isfinite(values) & (values > 0)
+        determined = _determined(values, se)
+        n_undetermined = int(np.sum(ok & ~determined))
+        ok &= determined
         if weighted and se is not None:
             ok &= np.isfinite(se) & (se > 0)
         fit = arrhenius if quantity == CONDUCTIVITY else interface_arrhenius
         res = fit(t[ok], values[ok], None if se is None else se[ok], form=form, weighted=weighted and se is not None)
-        rows.append({"resistance": name, **{k: getattr(res, k) for k in _TABLE_FIELDS}, "quantity": quantity})
-    return pd.DataFrame(rows, columns=["resistance", *_TABLE_FIELDS, "quantity"])
+        rows.append({"resistance": name, **{k: getattr(res, k) for k in _TABLE_FIELDS}, "quantity": quantity,
+                     "n_undetermined": n_undetermined})
+    return pd.DataFrame(rows, columns=["resistance", *_TABLE_FIELDS, "quantity", "n_undetermined"])
+
+
+def _determined(values: np.ndarray, se: np.ndarray | None) -> np.ndarray:
+    """Which values their standard errors ``se`` (None: not known, not judged) do not make
+    :func:`~eisfit.analysis.quality.undetermined`."""
+    if se is None:
+        return np.ones(values.shape, bool)
+    return np.array([not undetermined(float(v), float(e)) for v, e in zip(values, se)], dtype=bool)
 
 
 _TABLE_FIELDS = (
@@ -442,7 +457,7 @@ def arrhenius_report_lines(fits: Any) -> list[str]:
               "| resistance | Ea / eV | prefactor A | R^2 | points |", "|---|---|---|---|---|"]
     for _, r in fits.iterrows():
         lines.append(f"| {_row_label(r)} | {format_value(r['ea_eV'], r['ea_stderr_eV'])} | "
-                     f"{r['prefactor']:.3g} {r['prefactor_unit']} | {r['r_squared']:.4f} | {r['n_points']} |")
+                     f"{r['prefactor']:.3g} {r['prefactor_unit']} | {r['r_squared']:.4f} | {r['n_points']}{_left_out(r)} |")
     return lines
 
 
@@ -450,7 +465,12 @@ def arrhenius_summary_lines(fits: Any) -> list[str]:
     """One line per row of an :func:`arrhenius_table` DataFrame: its Ea with its standard
     error, R^2 and number of points."""
     return [f"Arrhenius {_row_label(r)}: Ea = {format_value(r['ea_eV'], r['ea_stderr_eV'], 'eV')} "
-            f"(R^2 = {r['r_squared']:.4f}, {r['n_points']} points)" for _, r in fits.iterrows()]
+            f"(R^2 = {r['r_squared']:.4f}, {r['n_points']} points{_left_out(r)})" for _, r in fits.iterrows()]
+
+
+def _left_out(row: Any) -> str:
+    n = int(row.get("n_undetermined", 0) or 0)
+    return f"; {n} undetermined left out" if n else ""
 
 
 def arrhenius_points(table: Any, resistances: Iterable[str], roles: Mapping[str, str] | None = None
@@ -460,9 +480,9 @@ def arrhenius_points(table: Any, resistances: Iterable[str], roles: Mapping[str,
     t = temperatures_K(table)
     out = {}
     for name in resistances:
-        values, _, quantity = _named_series(table, name, roles)
+        values, se, quantity = _named_series(table, name, roles)
         with np.errstate(divide="ignore", invalid="ignore"):  # an ASR of 0 or nan: left out below
             y = values if quantity == CONDUCTIVITY else 1.0 / values
-        ok = np.isfinite(y) & (y > 0)
+        ok = np.isfinite(y) & (y > 0) & _determined(values, se)
         out[name] = (t[ok], y[ok])
     return out

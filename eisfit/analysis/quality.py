@@ -28,7 +28,7 @@ from ..errors import EisfitError
 from ..model import finite_at_dc
 from .kk import voigt_noise_levels
 
-__all__ = ["LACK_OF_FIT_RATIO", "MISFIT_RATIO", "NOISE_FLOOR", "kk_noise_level", "voigt_noise_levels",
+__all__ = ["LACK_OF_FIT_RATIO", "undetermined", "MISFIT_RATIO", "NOISE_FLOOR", "kk_noise_level", "voigt_noise_levels",
            "rms_relative_residual", "lack_of_fit_ratio", "is_lack_of_fit", "unmodelled_inductance_H",
            "unmodelled_capacitance_F", "capacitive_tail_F", "modulus_phase_reading"]
 
@@ -185,3 +185,14 @@ def modulus_phase_reading(spectrum):
     except EisfitError:  # a reading that cannot be tested is no evidence either way
         return None
     return result if result.passed else None
+
+
+def undetermined(value: float, stderr: float | None) -> bool:
+    """True when the data do not determine the value: its standard error is unknown (nan:
+    a singular covariance) or larger than the value itself (zero lies within 1 stderr;
+    what ``large-stderr`` flags). Reports never show such a value as a headline number and
+    mark it in parameter tables. ``stderr`` None (a quantity given without one) is not
+    judged; a parameter held fixed (no stderr by design) is the caller's to leave out."""
+    if stderr is None or not math.isfinite(value):
+        return False
+    return not math.isfinite(stderr) or stderr > abs(value)

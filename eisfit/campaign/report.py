@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping, Sequence
 
-from ..fitting.flags import (by_severity, explain_flag, flag_name, problems, undetermined, unresolved_keys,
-                             whole_fit_problems)
+from ..analysis.quality import undetermined
+from ..fitting.flags import by_severity, explain_flag, flag_name, problems, unresolved_keys, whole_fit_problems
 from ..model.circuit import resistance_names
 from ..units import pretty_unit
 from .kkband import kk_band_report_lines

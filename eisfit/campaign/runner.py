@@ -38,7 +38,8 @@ import numpy as np
 from .._processes import settle_long_lived
 from ..fitting.batch import fit_chunks
 from ..fitting.engine import PER_SPECTRUM_OPTIONS
-from ..fitting.flags import undetermined, unresolved_names
+from ..analysis.quality import undetermined
+from ..fitting.flags import unresolved_names
 from ..model import circuit_of
 from ..model.circuit import resistance_names
 from ..spectrum import Spectrum

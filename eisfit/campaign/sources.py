@@ -337,6 +337,7 @@ def _from_files(paths: Sequence[Path], folder: Path | None = None,
     checkpoints = _without_duplicate_files(checkpoints, folder)
     _warn_mixed_channels(checkpoints, folder)
     ordered, ordering = order_checkpoints(checkpoints)
+    _fill_temperature_from_names([c for c in ordered if c.ok])
     _drop_per_file_cycles(ordered, folder)
     return CampaignSource(ordered, ordering, {})
 
@@ -496,6 +497,9 @@ def order_checkpoints(checkpoints: list[Checkpoint]) -> tuple[list[Checkpoint], 
     if readable and any(c.start_time for c in readable):
         warnings.warn("some files carry no acquisition time: checkpoints ordered by file name",
                       CampaignWarning, stacklevel=3)
+    if _fill_time_from_names(readable):
+        readable.sort(key=lambda c: (c.time_h, natural_key(c.file or ""), c.sweep or 0))
+        return readable + failed, "the hours in the file names (no acquisition time in the files)"
     ordered = sorted(checkpoints, key=lambda c: (natural_key(c.file or ""), c.sweep or 0))
     if _fill_time_from_time_column(readable):
         return ordered, "sweep order in the file (its time column gives time_h)"
@@ -504,6 +508,71 @@ def order_checkpoints(checkpoints: list[Checkpoint]) -> tuple[list[Checkpoint], 
         return ordered, ("natural file-name order (no acquisition time in the files; their time columns "
                          "count from each file's own start, so they cannot order the files)")
     return ordered, "natural file-name order (no acquisition time in the files)"
+
+
+# a number of hours in a file name: "cell_500h", "LiMg_0100h_PEIS", "after-24hrs", "t12.5h"
+_HOURS_IN_NAME = re.compile(r"(?<![A-Za-z0-9.])(\d+(?:\.\d+)?)\s*(?:h|hr|hrs|hour|hours)(?![A-Za-z0-9])",
+                            re.IGNORECASE)
+
+
+def hours_in_name(name: str) -> float | None:
+    """The number of hours a file name states (``cell_500h.csv`` -> 500.0), None unless it
+    states exactly one (``0h_rest_24h`` is ambiguous) in its stem."""
+    found = _HOURS_IN_NAME.findall(Path(name).stem.replace("_", " "))
+    return float(found[0]) if len(found) == 1 else None
+
+
+# a temperature in a file name, with an explicit unit: "LLZO_60degC", "25°C", "140deg", "80oC"
+# (a bare "25C" is not read: battery file names carry C-rates, "cell_2C")
+_CELSIUS_IN_NAME = re.compile(r"(?<![A-Za-z0-9.])(\d+(?:\.\d+)?)\s*(?:°C|ºC|degC|deg C|deg|oC)(?![A-Za-z0-9])",
+                              re.IGNORECASE)
+
+
+def celsius_in_name(name: str) -> float | None:
+    """The temperature (°C) a file name states with an explicit unit (``LLZO_60degC.mpt`` ->
+    60.0; ``cell_-20degC`` -> -20.0, a minus after a separator), None unless it states
+    exactly one in its stem."""
+    stem = Path(name).stem.replace("_", " ")
+    found = list(_CELSIUS_IN_NAME.finditer(stem))
+    if len(found) != 1:
+        return None
+    m = found[0]
+    start = m.start(1)
+    negative = start >= 1 and stem[start - 1] == "-" and (start == 1 or stem[start - 2] == " ")
+    return -float(m.group(1)) if negative else float(m.group(1))
+
+
+def _fill_temperature_from_names(readable: list[Checkpoint]) -> None:
+    """Fill ``temperature_K`` from the temperature each file name states
+    (:func:`celsius_in_name`) when none of the checkpoints has one and every file name states
+    one (a temperature series exported as ``LLZO_25degC.csv, LLZO_60degC.csv...``)."""
+    if not readable or any(c.temperature_K is not None or c.file is None for c in readable):
+        return
+    celsius = [celsius_in_name(c.file) for c in readable]  # type: ignore[arg-type]
+    if any(t is None for t in celsius):
+        return
+    for c, t in zip(readable, celsius):
+        c.temperature_K = t + 273.15  # type: ignore[operator]
+        c.extra.setdefault("temperature_source", "file name")
+
+
+def _fill_time_from_names(readable: list[Checkpoint]) -> bool:
+    """Fill missing ``time_h`` from the hours each file name states (:func:`hours_in_name`)
+    where the files carry no acquisition time: only when every checkpoint comes from a file
+    of its own whose name states one number of hours, all of them not yet timed (a cycling
+    campaign exported as ``cell_0h.csv, cell_500h.csv...``: its evolution is drawn against
+    time, not the checkpoint number); True when done."""
+    if len(readable) < 2 or any(c.time_h is not None or c.file is None for c in readable):
+        return False
+    if len({c.file for c in readable}) != len(readable):  # a file with several sweeps: one name, several times
+        return False
+    hours = [hours_in_name(c.file) for c in readable]  # type: ignore[arg-type]
+    if any(h is None for h in hours):
+        return False
+    for c, h in zip(readable, hours):
+        c.time_h = h
+        c.extra.setdefault("time_source", "file name")
+    return True
 
 
 def _fill_time_from_time_column(readable: list[Checkpoint]) -> bool:

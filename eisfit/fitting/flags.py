@@ -20,6 +20,7 @@ from typing import Iterable
 
 import numpy as np
 
+
 PROBLEM, CAUTION, NOTE = "problem", "caution", "note"
 SEVERITY_ORDER = (PROBLEM, CAUTION, NOTE)
 
@@ -147,17 +148,6 @@ def unresolved_keys(flags: Iterable[str], keys: Iterable[str]) -> set[str]:
     names = unresolved_names(flags)
     elements = {n.rsplit("_", 1)[0] if n.rsplit("_", 1)[-1].isdigit() and "_" in n else n for n in names}
     return {k for k in keys if k in names or any(k.startswith(e + "_") or k == e for e in elements)}
-
-
-def undetermined(value: float, stderr: float | None) -> bool:
-    """True when the data do not determine the value: its standard error is unknown (nan:
-    a singular covariance) or larger than the value itself (zero lies within 1 stderr;
-    what ``large-stderr`` flags). Reports never show such a value as a headline number and
-    mark it in parameter tables. ``stderr`` None (a quantity given without one) is not
-    judged; a parameter held fixed (no stderr by design) is the caller's to leave out."""
-    if stderr is None or not math.isfinite(value):
-        return False
-    return not math.isfinite(stderr) or stderr > abs(value)
 
 
 def undetermined_reason(stderr: float) -> str:

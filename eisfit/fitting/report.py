@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import math
 
-from .flags import by_severity, undetermined, undetermined_reason, unresolved_keys
+from ..analysis.quality import undetermined
+from .flags import by_severity, undetermined_reason, unresolved_keys
 
 UNRESOLVED = "unresolved"
 NOT_DEFINED = "not defined"  # a derived quantity whose formula has no value here (Brug with no series R)
