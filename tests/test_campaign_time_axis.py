@@ -158,3 +158,25 @@ def test_a_temperature_series_takes_its_temperatures_from_the_file_names(tmp_pat
     assert list(camp.table["temperature_source"]) == ["file name"] * 3
     _write_single(tmp_path / "LLZO_room.csv", 190.0)
     assert all(c.temperature_K is None for c in load_checkpoints(tmp_path).checkpoints)  # one name without
+
+
+@pytest.mark.parametrize("name,cycle", [
+    ("EIS_cycle50.csv", 50), ("cyc_100.mpt", 100), ("after_50cycles.txt", 50), ("50cyc.csv", 50),
+    ("Cyc#7.csv", 7), ("PEIS_C01.mpt", None), ("recycle5.csv", None), ("cycle50_cycle60.csv", None),
+    ("cycle1.5.csv", None)])
+def test_cycle_in_a_file_name(name, cycle):
+    from eisfit.campaign.sources import cycle_in_name
+
+    assert cycle_in_name(name) == cycle
+
+
+def test_a_folder_without_times_takes_the_cycles_its_file_names_state(tmp_path):
+    for k, name in enumerate(("EIS_cycle100.csv", "EIS_cycle0.csv", "EIS_cycle20.csv")):
+        _write_single(tmp_path / name, 100.0 + k)
+    src = load_checkpoints(tmp_path)
+    assert src.ordering.startswith("the cycle numbers in the file names")
+    assert [c.cycle for c in src.checkpoints] == [0.0, 20.0, 100.0]
+    assert all(c.time_h is None for c in src.checkpoints)
+    camp = eisfit.fit_campaign(tmp_path, circuit="R0-p(R1,C1)", progress=False, cache_dir=False)
+    assert list(camp.table["cycle"]) == [0.0, 20.0, 100.0]
+    assert list(camp.table["cycle_source"]) == ["file name"] * 3

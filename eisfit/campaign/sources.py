@@ -500,6 +500,9 @@ def order_checkpoints(checkpoints: list[Checkpoint]) -> tuple[list[Checkpoint], 
     if _fill_time_from_names(readable):
         readable.sort(key=lambda c: (c.time_h, natural_key(c.file or ""), c.sweep or 0))
         return readable + failed, "the hours in the file names (no acquisition time in the files)"
+    if _fill_cycle_from_names(readable):
+        readable.sort(key=lambda c: (c.cycle, natural_key(c.file or ""), c.sweep or 0))
+        return readable + failed, "the cycle numbers in the file names (no acquisition time in the files)"
     ordered = sorted(checkpoints, key=lambda c: (natural_key(c.file or ""), c.sweep or 0))
     if _fill_time_from_time_column(readable):
         return ordered, "sweep order in the file (its time column gives time_h)"
@@ -556,16 +559,49 @@ def _fill_temperature_from_names(readable: list[Checkpoint]) -> None:
         c.extra.setdefault("temperature_source", "file name")
 
 
+# a cycle number in a file name: "cell_cycle50", "cyc_100", "after 50 cycles", "50cyc" (not
+# EC-Lab's channel "C01")
+_CYCLE_IN_NAME = re.compile(r"(?<![A-Za-z0-9])(?:cycles?|cyc)[\s\-=#]*(\d+)(?![0-9.])"
+                            r"|(?<![A-Za-z0-9.])(\d+)[\s\-]*(?:cycles?|cyc)(?![A-Za-z])", re.IGNORECASE)
+
+
+def cycle_in_name(name: str) -> int | None:
+    """The cycle number a file name states (``EIS_cycle50.csv`` -> 50, ``after_100cycles``
+    -> 100), None unless it states exactly one in its stem."""
+    found = _CYCLE_IN_NAME.findall(Path(name).stem.replace("_", " "))
+    return int(found[0][0] or found[0][1]) if len(found) == 1 else None
+
+
+def _one_file_each(readable: list[Checkpoint]) -> bool:
+    """Whether there are at least two checkpoints, each from a file of its own (a file
+    name can then stand for its checkpoint)."""
+    files = [c.file for c in readable]
+    return len(readable) >= 2 and None not in files and len(set(files)) == len(files)
+
+
+def _fill_cycle_from_names(readable: list[Checkpoint]) -> bool:
+    """Fill ``cycle`` from the cycle number each file name states (:func:`cycle_in_name`)
+    when no checkpoint has one and every checkpoint comes from a file of its own whose name
+    states one (``EIS_cycle0.csv, EIS_cycle50.csv...``); True when done."""
+    if not _one_file_each(readable) or any(c.cycle is not None for c in readable):
+        return False
+    cycles = [cycle_in_name(c.file) for c in readable]  # type: ignore[arg-type]
+    if any(n is None for n in cycles):
+        return False
+    for c, n in zip(readable, cycles):
+        c.cycle = float(n)  # type: ignore[arg-type]
+        c.extra.setdefault("cycle_source", "file name")
+    return True
+
+
 def _fill_time_from_names(readable: list[Checkpoint]) -> bool:
     """Fill missing ``time_h`` from the hours each file name states (:func:`hours_in_name`)
     where the files carry no acquisition time: only when every checkpoint comes from a file
     of its own whose name states one number of hours, all of them not yet timed (a cycling
     campaign exported as ``cell_0h.csv, cell_500h.csv...``: its evolution is drawn against
     time, not the checkpoint number); True when done."""
-    if len(readable) < 2 or any(c.time_h is not None or c.file is None for c in readable):
-        return False
-    if len({c.file for c in readable}) != len(readable):  # a file with several sweeps: one name, several times
-        return False
+    if not _one_file_each(readable) or any(c.time_h is not None for c in readable):
+        return False  # a file with several sweeps: one name, several times
     hours = [hours_in_name(c.file) for c in readable]  # type: ignore[arg-type]
     if any(h is None for h in hours):
         return False
