@@ -180,3 +180,13 @@ def test_a_folder_without_times_takes_the_cycles_its_file_names_state(tmp_path):
     camp = eisfit.fit_campaign(tmp_path, circuit="R0-p(R1,C1)", progress=False, cache_dir=False)
     assert list(camp.table["cycle"]) == [0.0, 20.0, 100.0]
     assert list(camp.table["cycle_source"]) == ["file name"] * 3
+
+
+def test_checkpoint_folders_named_by_hours_give_the_time_of_a_glob_campaign(tmp_path):
+    """One folder per checkpoint (``500h/EIS.csv``), read with a glob: the folders' hours."""
+    for k, hours in enumerate((1000, 0, 500)):
+        (tmp_path / f"{hours}h").mkdir()
+        _write_single(tmp_path / f"{hours}h" / "EIS.csv", 100.0 + k)
+    src = load_checkpoints(str(tmp_path / "*" / "EIS.csv"))
+    assert [c.time_h for c in src.checkpoints] == [0.0, 500.0, 1000.0]
+    assert [c.file for c in src.checkpoints] == ["0h/EIS.csv", "500h/EIS.csv", "1000h/EIS.csv"]

@@ -44,7 +44,7 @@ import re
 import warnings
 from concurrent.futures import BrokenExecutor, Executor
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, Iterable, Sequence
 
 import numpy as np
@@ -513,15 +513,24 @@ def order_checkpoints(checkpoints: list[Checkpoint]) -> tuple[list[Checkpoint], 
     return ordered, "natural file-name order (no acquisition time in the files)"
 
 
+def _name_words(name: str) -> str:
+    """The folders and stem of a checkpoint's file name as the campaign shows it (relative to
+    the folder or the glob's common folder), "_" read as a space: where names state hours,
+    cycles or temperatures (``500h/EIS_C01.csv`` -> ``500h EIS C01``)."""
+    path = PurePath(name)
+    return " ".join([*path.parent.parts, path.stem]).replace("_", " ")
+
+
 # a number of hours in a file name: "cell_500h", "LiMg_0100h_PEIS", "after-24hrs", "t12.5h"
 _HOURS_IN_NAME = re.compile(r"(?<![A-Za-z0-9.])(\d+(?:\.\d+)?)\s*(?:h|hr|hrs|hour|hours)(?![A-Za-z0-9])",
                             re.IGNORECASE)
 
 
 def hours_in_name(name: str) -> float | None:
-    """The number of hours a file name states (``cell_500h.csv`` -> 500.0), None unless it
-    states exactly one (``0h_rest_24h`` is ambiguous) in its stem."""
-    found = _HOURS_IN_NAME.findall(Path(name).stem.replace("_", " "))
+    """The number of hours a file name states (``cell_500h.csv`` -> 500.0; ``500h/EIS.csv``, a
+    checkpoint's folder, too), None unless its stem and folders state exactly one
+    (``0h_rest_24h`` is ambiguous)."""
+    found = _HOURS_IN_NAME.findall(_name_words(name))
     return float(found[0]) if len(found) == 1 else None
 
 
@@ -533,9 +542,9 @@ _CELSIUS_IN_NAME = re.compile(r"(?<![A-Za-z0-9.])(\d+(?:\.\d+)?)\s*(?:°C|ºC|de
 
 def celsius_in_name(name: str) -> float | None:
     """The temperature (°C) a file name states with an explicit unit (``LLZO_60degC.mpt`` ->
-    60.0; ``cell_-20degC`` -> -20.0, a minus after a separator), None unless it states
-    exactly one in its stem."""
-    stem = Path(name).stem.replace("_", " ")
+    60.0; ``cell_-20degC`` -> -20.0, a minus after a separator), None unless its stem and
+    folders state exactly one."""
+    stem = _name_words(name)
     found = list(_CELSIUS_IN_NAME.finditer(stem))
     if len(found) != 1:
         return None
@@ -567,8 +576,8 @@ _CYCLE_IN_NAME = re.compile(r"(?<![A-Za-z0-9])(?:cycles?|cyc)[\s\-=#]*(\d+)(?![0
 
 def cycle_in_name(name: str) -> int | None:
     """The cycle number a file name states (``EIS_cycle50.csv`` -> 50, ``after_100cycles``
-    -> 100), None unless it states exactly one in its stem."""
-    found = _CYCLE_IN_NAME.findall(Path(name).stem.replace("_", " "))
+    -> 100, ``cycle50/EIS.csv``), None unless its stem and folders state exactly one."""
+    found = _CYCLE_IN_NAME.findall(_name_words(name))
     return int(found[0][0] or found[0][1]) if len(found) == 1 else None
 
 
