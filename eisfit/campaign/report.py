@@ -295,7 +295,7 @@ def table_rows(camp, max_rows: int | None = MAX_TABLE_ROWS) -> tuple[list[str], 
             cells += ["-"] * len(quantities) + ["-", "error"]
         else:
             cells += [_shown(r, key) for _, key, _ in quantities]
-            cells += [_fmt(r.redchi), ", ".join(r.flags)]
+            cells += [_fmt(r.redchi), ", ".join(f for group in by_severity(r.flags).values() for f in group)]
         rows.append(cells)
     note = "" if len(shown) == len(camp.checkpoints) else (
         f"{len(shown)} of {len(camp.checkpoints)} checkpoints shown, evenly chosen; all are in summary.csv.")
