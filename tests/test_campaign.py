@@ -221,7 +221,7 @@ def test_a_cycler_folder_leaves_out_the_steps_of_other_techniques(tmp_path):
     only_cycling.mkdir()
     write_mpt(only_cycling / "a_GCPL.mpt", rows_for(1, 4)[:0] + [[1, 0.0, 3.4, 0.5, 1]] * 3, labels=gcpl_labels,
               technique="Galvanostatic Cycling with Potential Limitation")
-    with pytest.raises(CampaignError, match="no impedance data file found .a_GCPL.mpt hold no impedance data"):
+    with pytest.raises(CampaignError, match="no impedance data file found directly in it .a_GCPL.mpt hold no impedance data"):
         load_checkpoints(only_cycling)
 
 

@@ -247,3 +247,38 @@ def test_a_bad_default_names_the_campaign_file(tmp_path):
     path.write_text('[defaults]\narea_cm2 = -2\n\n[[checkpoint]]\nfile = "c0.csv"\n')
     with pytest.raises(FitError, match=r"camp.toml: \[defaults\]: area_cm2 must be a positive number"):
         eisfit.fit_campaign(path, cache_dir=False, progress=False)
+
+
+def test_a_campaign_file_beside_the_data_of_a_folder_campaign_is_named(tmp_path):
+    """A folder campaign fits the folder's data files; a campaign list kept beside them
+    (most likely meant to be the source, with its times) is named in one warning, with the
+    command that uses it. A table of results whose files are elsewhere, and eisfit's own
+    summary.csv, are not campaign lists."""
+    for k in range(2):
+        _write_spectrum(tmp_path / f"cp{k}.csv", 300.0 + 50 * k)
+    (tmp_path / "results.csv").write_text("file,R2\nelsewhere/run1.csv,300\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CampaignWarning)  # nothing to say yet
+        load_checkpoints(tmp_path)
+    camp = eisfit.fit_campaign(tmp_path, circuit=CIRCUIT, progress=False, cache_dir=False)
+    camp.table.to_csv(tmp_path / "summary.csv", index=False)  # eisfit's own table, a file column and all
+    assert "file" in camp.table.columns and "content_sha256" in camp.table.columns
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CampaignWarning)
+        assert len(load_checkpoints(tmp_path).checkpoints) == 2
+    (tmp_path / "campaign.csv").write_text("file,time_h\ncp0.csv,0\ncp1.csv,500\n")
+    (tmp_path / "cell.toml").write_text('[[checkpoint]]\nfile = "cp0.csv"\ntime_h = 0\n')
+    with pytest.warns(CampaignWarning, match=r"campaign\.csv, cell\.toml list checkpoints .*give one as the "
+                                             r"source.*eisfit campaign .*campaign\.csv"):
+        src = load_checkpoints(tmp_path)
+    assert sorted(c.file for c in src.checkpoints) == ["cp0.csv", "cp1.csv"]
+
+
+def test_a_folder_whose_files_are_all_foreign_names_its_subfolders(tmp_path):
+    (tmp_path / "notes.txt").write_text("cell 7, pressed at 300 MPa\n")
+    (tmp_path / "0h").mkdir()
+    _write_spectrum(tmp_path / "0h" / "EIS.csv")
+    with pytest.raises(eisfit.CampaignError, match=r"no impedance data file found directly in it .no reader "
+                                                   r"recognises notes\.txt; a campaign reads the files of one "
+                                                   r"folder; it has the subfolder\(s\) 0h"):
+        load_checkpoints(tmp_path)

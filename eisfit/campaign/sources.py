@@ -140,6 +140,7 @@ def load_checkpoints(source: Any, executor: Executor | None = None) -> CampaignS
     path = Path(source)
     kind = _path_kind(path)
     if kind == "dir":
+        _warn_campaign_files_unused(path)
         return _from_files([p for p in path.iterdir() if _is_data_file(p)], folder=path, executor=executor)
     if kind == "file" and _is_campaign_file(path):
         return _from_campaign_file(path)
@@ -197,8 +198,41 @@ def _subfolder_hint(folder: Path | None) -> str:
     if not subfolders:
         return ""
     shown = ", ".join(subfolders[:3]) + (f" and {len(subfolders) - 3} more" if len(subfolders) > 3 else "")
-    return (f" directly in it (a campaign reads the files of one folder; it has the subfolder(s) {shown}: "
-            f"give one of them, or a glob of the files below it, e.g. '{folder}/**/*.csv' in quotes)")
+    return (f"a campaign reads the files of one folder; it has the subfolder(s) {shown}: "
+            f"give one of them, or a glob of the files below it, e.g. '{folder}/**/*.csv' in quotes")
+
+
+def _warn_campaign_files_unused(folder: Path) -> None:
+    """One CampaignWarning naming the campaign files in ``folder`` (a .toml with
+    ``[[checkpoint]]`` tables, a .csv list with a ``file`` column; not eisfit's own
+    summary.csv): a folder campaign fits the folder's data files and does not use them,
+    and a user who kept the list beside the data most likely meant it to be the source."""
+    listed = sorted((p.name for p in folder.iterdir() if p.is_file() and _lists_checkpoints(p)), key=natural_key)
+    if listed:
+        one = len(listed) == 1
+        warnings.warn(f"{folder}: {_names(listed)} {'lists' if one else 'list'} checkpoints (a campaign file), "
+                      f"which a folder campaign does not use: it fits the folder's data files; give "
+                      f"{'it' if one else 'one'} as the source to fit what it lists with its times and settings "
+                      f"(eisfit campaign {folder / listed[0]})", CampaignWarning, stacklevel=3)
+
+
+def _lists_checkpoints(p: Path) -> bool:
+    """Whether ``p`` is a campaign file that lists checkpoints: a .toml with ``[[checkpoint]]``
+    tables, or a .csv whose ``file`` column names a file beside it (not a table of results,
+    whose files are elsewhere, nor eisfit's own summary, with its ``content_sha256`` column)."""
+    try:
+        if p.suffix.lower() == ".toml":
+            return "[[checkpoint]]" in p.read_text(encoding="utf-8", errors="replace")[:1_000_000]
+        if not _is_campaign_file(p):
+            return False
+        with p.open(newline="", encoding="utf-8-sig") as fh:
+            rows = csv.DictReader(fh)
+            if "content_sha256" in [h.strip() for h in rows.fieldnames or []]:
+                return False
+            named = [str(row.get("file") or "").strip() for _, row in zip(range(1000), rows)]
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return False
+    return any(name and (p.parent / name).is_file() for name in named)
 
 
 def _is_data_file(p: Path) -> bool:
@@ -314,7 +348,8 @@ def _from_files(paths: Sequence[Path], folder: Path | None = None,
     out, see :func:`_without_foreign_files`), else as listed; labels are the paths relative
     to ``folder`` or ``names_from`` (a glob's common folder: not absolute paths)."""
     if not paths:
-        raise CampaignError(f"{folder or 'source'}: no data file found{_subfolder_hint(folder)}")
+        hint = _subfolder_hint(folder)
+        raise CampaignError(f"{folder or 'source'}: no data file found" + (f" directly in it ({hint})" if hint else ""))
     paths = sorted(paths, key=lambda p: natural_key(str(p)))
     root = folder if folder is not None else names_from
     displays = [str(p.relative_to(root)) if root is not None else str(p) for p in paths]
@@ -372,7 +407,9 @@ def _without_foreign_files(checkpoints: list[Checkpoint], folder: Path) -> list[
     if len(foreign) + len(other) == len(checkpoints):
         found = [f"no reader recognises {_names(foreign)}"] if foreign else []
         found += [f"{_names(other)} hold no impedance data"] if other else []
-        raise CampaignError(f"{folder}: no impedance data file found ({'; '.join(found)})")
+        hint = _subfolder_hint(folder)
+        found += [hint] if hint else []
+        raise CampaignError(f"{folder}: no impedance data file found directly in it ({'; '.join(found)})")
     if foreign:
         warnings.warn(f"{folder}: left out {len(foreign)} file(s) that are not impedance data files "
                       f"(no reader recognises them): {_names(foreign)}", CampaignWarning, stacklevel=3)
