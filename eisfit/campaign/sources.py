@@ -140,8 +140,11 @@ def load_checkpoints(source: Any, executor: Executor | None = None) -> CampaignS
     path = Path(source)
     kind = _path_kind(path)
     if kind == "dir":
-        _warn_campaign_files_unused(path)
-        return _from_files([p for p in path.iterdir() if _is_data_file(p)], folder=path, executor=executor)
+        files = [p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")]
+        campaign_files = {p for p in files if _is_campaign_file(p)}  # a csv's header read once
+        _warn_campaign_files_unused(path, campaign_files)
+        data = [p for p in files if p not in campaign_files and p.suffix.lower() not in _SKIP_SUFFIXES]
+        return _from_files(data, folder=path, executor=executor)
     if kind == "file" and _is_campaign_file(path):
         return _from_campaign_file(path)
     if kind == "file":
@@ -202,12 +205,12 @@ def _subfolder_hint(folder: Path | None) -> str:
             f"give one of them, or a glob of the files below it, e.g. '{folder}/**/*.csv' in quotes")
 
 
-def _warn_campaign_files_unused(folder: Path) -> None:
-    """One CampaignWarning naming the campaign files in ``folder`` (a .toml with
-    ``[[checkpoint]]`` tables, a .csv list with a ``file`` column; not eisfit's own
-    summary.csv): a folder campaign fits the folder's data files and does not use them,
-    and a user who kept the list beside the data most likely meant it to be the source."""
-    listed = sorted((p.name for p in folder.iterdir() if p.is_file() and _lists_checkpoints(p)), key=natural_key)
+def _warn_campaign_files_unused(folder: Path, campaign_files: Iterable[Path]) -> None:
+    """One CampaignWarning naming those of a folder's ``campaign_files`` (:func:`_is_campaign_file`)
+    that list checkpoints (:func:`_lists_checkpoints`): a folder campaign fits the folder's
+    data files and does not use them, and a user who kept the list beside the data most
+    likely meant it to be the source."""
+    listed = sorted((p.name for p in campaign_files if _lists_checkpoints(p)), key=natural_key)
     if listed:
         one = len(listed) == 1
         warnings.warn(f"{folder}: {_names(listed)} {'lists' if one else 'list'} checkpoints (a campaign file), "
@@ -219,12 +222,11 @@ def _warn_campaign_files_unused(folder: Path) -> None:
 def _lists_checkpoints(p: Path) -> bool:
     """Whether ``p`` is a campaign file that lists checkpoints: a .toml with ``[[checkpoint]]``
     tables, or a .csv whose ``file`` column names a file beside it (not a table of results,
-    whose files are elsewhere, nor eisfit's own summary, with its ``content_sha256`` column)."""
+    whose files are elsewhere, nor eisfit's own summary, with its ``content_sha256`` column).
+    ``p`` is a campaign file by its name and header (:func:`_is_campaign_file`)."""
     try:
         if p.suffix.lower() == ".toml":
             return "[[checkpoint]]" in p.read_text(encoding="utf-8", errors="replace")[:1_000_000]
-        if not _is_campaign_file(p):
-            return False
         with p.open(newline="", encoding="utf-8-sig") as fh:
             rows = csv.DictReader(fh)
             if "content_sha256" in [h.strip() for h in rows.fieldnames or []]:
@@ -233,11 +235,6 @@ def _lists_checkpoints(p: Path) -> bool:
     except (OSError, UnicodeDecodeError, csv.Error):
         return False
     return any(name and (p.parent / name).is_file() for name in named)
-
-
-def _is_data_file(p: Path) -> bool:
-    return p.is_file() and not p.name.startswith(".") and p.suffix.lower() not in _SKIP_SUFFIXES \
-        and not _is_campaign_file(p)
 
 
 def sha256_of_file(path: Path) -> str:
