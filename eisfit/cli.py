@@ -1250,8 +1250,9 @@ def _used(camp, column: str) -> str:
 
 
 def _file_areas(camp) -> str:
-    """" (the files state 0.317 cm2, not used)" where fits carry the note ``file-area``: an
-    area in the files that is not the one used (none given, or another)."""
+    """The settings line's mention of an electrode area the files state but that is not the
+    one used (none given, or another: the fits' note ``file-area``), e.g. " (the files state
+    0.317 cm2, not used: ...)"; "" when there is none."""
     stated = dict.fromkeys(f.split(":", 1)[1] for r in camp.results if r is not None
                            for f in r.flags if f.startswith("file-area:"))
     if not stated:

@@ -555,7 +555,8 @@ def _name_words(name: str) -> str:
     return " ".join([*path.parent.parts, path.stem]).replace("_", " ")
 
 
-# a number of hours in a file name: "cell_500h", "LiMg_0100h_PEIS", "after-24hrs", "t12.5h"
+# a number of hours in a file name: "cell_500h", "LiMg_0100h_PEIS", "after-24hrs", "1.5h" (not "t12h":
+# a number glued to letters before it is part of a name)
 _HOURS_IN_NAME = re.compile(r"(?<![A-Za-z0-9.])(\d+(?:\.\d+)?)\s*(?:h|hr|hrs|hour|hours)(?![A-Za-z0-9])",
                             re.IGNORECASE)
 

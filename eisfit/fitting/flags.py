@@ -20,7 +20,6 @@ from typing import Iterable
 
 import numpy as np
 
-
 PROBLEM, CAUTION, NOTE = "problem", "caution", "note"
 SEVERITY_ORDER = (PROBLEM, CAUTION, NOTE)
 
