@@ -234,6 +234,10 @@ def _fit_defaults(file_defaults: dict[str, Any], source: Any = None) -> dict[str
     return fit_defaults
 
 
+_WHERE_TEMPERATURES = ("(temperature_C or temperature_K in a campaign file, or in every file name with its "
+                       "unit: LLZO_25degC.csv)")
+
+
 def _check_arrhenius_possible(checkpoints: list[Checkpoint], items: list[dict[str, Any]]) -> None:
     """CampaignError unless the readable checkpoints all have a temperature, at least two
     different ones, and area and thickness (conductivity = L / (R A))."""
@@ -241,9 +245,8 @@ def _check_arrhenius_possible(checkpoints: list[Checkpoint], items: list[dict[st
     what = "an Arrhenius fit of the conductivities"
     missing = [c.label for c, _ in readable if c.temperature_K is None]
     if missing:
-        raise CampaignError(f"{what} needs a temperature (temperature_C or temperature_K in the campaign "
-                            f"file) for every checkpoint; {len(missing)} have none ({', '.join(missing[:3])}"
-                            f"{', ...' if len(missing) > 3 else ''})")
+        raise CampaignError(f"{what} needs a temperature {_WHERE_TEMPERATURES} for every checkpoint; "
+                            f"{len(missing)} have none ({', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''})")
     temperatures = {round(c.temperature_K, 6) for c, _ in readable}
     if len(temperatures) < 2:
         raise CampaignError(f"{what} needs at least 2 different temperatures; every checkpoint is at "
@@ -260,8 +263,8 @@ def _check_arrhenius_law_possible(checkpoints: list[Checkpoint]) -> None:
     readable = [c for c in checkpoints if c.ok]
     missing = [c.label for c in readable if c.temperature_K is None]
     if missing:
-        raise CampaignError(f"an Arrhenius law across the checkpoints needs a temperature (temperature_C or "
-                            f"temperature_K in the campaign file) for every checkpoint; {len(missing)} have none "
+        raise CampaignError(f"an Arrhenius law across the checkpoints needs a temperature {_WHERE_TEMPERATURES} "
+                            f"for every checkpoint; {len(missing)} have none "
                             f"({', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''})")
     from ..series.joint import MIN_LAW_TEMPERATURES
 
