@@ -311,6 +311,40 @@ def test_swapped_order_starts_put_a_plain_arc_and_a_randles_arc_back_in_string_o
     assert swapped_order_starts(ladder, in_order) == []
 
 
+def test_a_c_arc_and_a_cpe_arc_swap_their_resistances_and_time_constants():
+    """Arcs of different kinds cannot trade parameters: the swap start gives each the other's
+    R and time constant, the CPE keeping its exponent."""
+    from eisfit.analysis.derived import ArcSpec, arc_tau_s
+    from eisfit.fitting.guess import swapped_order_starts
+
+    circ = Circuit("L0-R0-p(R1,CPE1)-p(C2,R2-Wo2)")
+    swapped = dict(L0=1.7e-7, R0=10.8, R1=554.1, CPE1_0=4.654e-4, CPE1_1=0.992, C2=1.052e-3, R2=6.678,
+                   Wo2_0=344.6, Wo2_1=7.075)  # the Randles arc (7 ms) faster than the plain one (0.26 s)
+    (label, start), = swapped_order_starts(circ, swapped)
+    assert label == "swap:R1<->R2" and (start["R1"], start["R2"]) == (6.678, 554.1)
+    assert start["CPE1_1"] == 0.992
+    assert arc_tau_s(start, ArcSpec("R1", "CPE1", "CPE")) == pytest.approx(6.678 * 1.052e-3)
+    assert arc_tau_s(start, ArcSpec("R2", "C2", "C")) == pytest.approx(
+        arc_tau_s(swapped, ArcSpec("R1", "CPE1", "CPE")))
+    assert swapped_order_starts(circ, start) == []  # in string order now
+    plain = dict(R0=1.0, R1=100.0, C1=1e-3, R2=50.0, CPE2_0=1e-7, CPE2_1=0.9)  # the C arc the slower
+    (label, start), = swapped_order_starts(Circuit("R0-p(R1,C1)-p(R2,CPE2)"), plain)
+    assert start["R1"] == 50.0 and start["C1"] == pytest.approx(arc_tau_s(plain, ArcSpec("R2", "CPE2", "CPE")) / 50.0)
+
+
+def test_a_fit_with_a_randles_c_arc_in_the_other_order_is_restarted_in_string_order():
+    """L0-R0-p(R1,CPE1)-p(C2,R2-Wo2), seed 43, case 13: the Randles arc (C) took R1's place
+    and the plain arc (CPE) R2's, 1.06x the optimum's chi-square, with no swap start for arcs
+    of different kinds; now one reaches the optimum."""
+    family = "L0-R0-p(R1,CPE1)-p(C2,R2-Wo2)"
+    case = family_cases(family, 25, 43)[13]
+    ref = eisfit.fit(case.spectrum, family, initial=case.truth, starts=1, kk=False)
+    res = eisfit.fit(case.spectrum, family, kk=False)
+    assert res.chisq <= 1.001 * ref.chisq, (res.chisq / ref.chisq, res.start_won)
+    assert res.values["R1"] == pytest.approx(case.truth["R1"], rel=0.1)
+    assert res.values["R2"] == pytest.approx(case.truth["R2"], rel=0.1)
+
+
 @pytest.mark.parametrize("index", [1, 12])
 def test_a_fit_won_with_the_randles_arc_in_the_other_order_is_restarted_in_string_order(index):
     """Two of 25 seeded R0-p(R1,CPE1)-p(CPE2,R2-Wo2) spectra ended 1.016x and 1.053x above

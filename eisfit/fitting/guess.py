@@ -661,12 +661,15 @@ def swapped_order_starts(circuit, values: Mapping[str, float]) -> list[tuple[str
     blocks differ in shape (a plain arc and a Randles branch; two plain arcs of one kind
     only trade names, which the result's arc ordering handles).
 
-    Each start is ``values`` with the two arcs' R and C (or CPE) values exchanged and the
+    Each start is ``values`` with the two arcs' R and C (or CPE) values exchanged (between a
+    C and a CPE arc: their R and time constants, each keeping its kind and exponent) and the
     diffusion of a Randles branch whose arc became the slower restarted
     ``SWAP_DIFFUSION_TAU_FACTOR`` x slower than that arc, with Z0 = ``SWAP_DIFFUSION_SHARE``
     x its R. The grid's placements in the other order can win with the string's own order
     missed: R0-p(R1,CPE1)-p(CPE2,R2-Wo2), 25 seeded spectra, two fits ended 1.016x and 1.053x
-    above the optimum with the Randles arc faster than the plain one; these starts reach it.
+    above the optimum with the Randles arc faster than the plain one; these starts reach it
+    (L0-R0-p(R1,CPE1)-p(C2,R2-Wo2), seed 43: 1.06x, R1 and R2 exchanged, before C and CPE
+    arcs were swapped).
     """
     out = []
     for first, second, diffusions in _swappable_pairs(circuit):
@@ -674,14 +677,26 @@ def swapped_order_starts(circuit, values: Mapping[str, float]) -> list[tuple[str
         if not (math.isfinite(tau_first) and math.isfinite(tau_second) and tau_first > tau_second):
             continue
         start = dict(values)
-        for to, frm in ((first, second), (second, first)):
-            start.update(zip(to.param_names, (values[n] for n in frm.param_names)))
+        for to, frm, tau in ((first, second, tau_second), (second, first, tau_first)):
+            if to.kind == frm.kind:
+                start.update(zip(to.param_names, (values[n] for n in frm.param_names)))
+            else:
+                start.update(_arc_placed(to, values[frm.resistor], tau, values))
         new_tau = {first.resistor: tau_second, second.resistor: tau_first}
         for arc, diffusion in diffusions:
             start[f"{diffusion}_1"] = SWAP_DIFFUSION_TAU_FACTOR * new_tau[arc.resistor]
             start[f"{diffusion}_0"] = SWAP_DIFFUSION_SHARE * start[arc.resistor]
         out.append((f"swap:{first.resistor}<->{second.resistor}", start))
     return out
+
+
+def _arc_placed(arc: ArcSpec, r: float, tau: float, values: Mapping[str, float]) -> dict[str, float]:
+    """The parameters of ``arc`` with resistance ``r`` (ohm) and time constant ``tau`` (s):
+    C = tau / R, or Q = tau^n / R with the CPE's exponent n of ``values``."""
+    if arc.kind == "CPE":
+        n = values[f"{arc.capacitive}_1"]
+        return {arc.resistor: r, f"{arc.capacitive}_0": tau ** n / r, f"{arc.capacitive}_1": n}
+    return {arc.resistor: r, arc.capacitive: tau / r}
 
 
 TRANSFER_KEEP = (0.3, 0.03)  # shares of its resistance an arc keeps in transfer starts; the rest goes to its neighbour
@@ -720,9 +735,9 @@ def transferred_resistance_starts(circuit, values: Mapping[str, float], overlap_
 
 @functools.lru_cache(maxsize=64)
 def _swappable_pairs(circuit) -> tuple:
-    """(earlier arc, later arc, ((arc, its diffusion), ...)) for every two arcs of one kind
-    in top-level blocks of different shapes (:func:`swapped_order_starts`); arcs as
-    :class:`~eisfit.analysis.derived.ArcSpec`."""
+    """(earlier arc, later arc, ((arc, its diffusion), ...)) for every two arcs in top-level
+    blocks of different shapes (:func:`swapped_order_starts`: a plain arc and a Randles
+    branch, a C arc and a CPE arc); arcs as :class:`~eisfit.analysis.derived.ArcSpec`."""
     procs = processes(circuit)
     block_of = _process_blocks(circuit)
     shape: dict[int, list[str]] = {}
@@ -740,7 +755,7 @@ def _swappable_pairs(circuit) -> tuple:
     arcs = [heads[b] for b in sorted(heads)]
     out = []
     for a, b in itertools.combinations(arcs, 2):
-        if a.arc.kind != b.arc.kind or shape[block_of[a]] == shape[block_of[b]]:
+        if shape[block_of[a]] == shape[block_of[b]]:
             continue
         specs = [ArcSpec(p.arc.resistor, p.arc.capacitive, p.arc.kind) for p in (a, b)]
         diffusions = tuple((spec, diffusion_of[spec.resistor]) for spec in specs if spec.resistor in diffusion_of)
