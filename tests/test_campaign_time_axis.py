@@ -190,3 +190,10 @@ def test_checkpoint_folders_named_by_hours_give_the_time_of_a_glob_campaign(tmp_
     src = load_checkpoints(str(tmp_path / "*" / "EIS.csv"))
     assert [c.time_h for c in src.checkpoints] == [0.0, 500.0, 1000.0]
     assert [c.file for c in src.checkpoints] == ["0h/EIS.csv", "500h/EIS.csv", "1000h/EIS.csv"]
+
+
+def test_names_that_state_hours_and_cycles_give_both(tmp_path):
+    for k, (cycles, hours) in enumerate(((50, 100), (0, 0), (250, 500))):
+        _write_single(tmp_path / f"cell_{cycles}cyc_{hours}h.csv", 100.0 + k)
+    src = load_checkpoints(tmp_path)
+    assert [(c.time_h, c.cycle) for c in src.checkpoints] == [(0.0, 0.0), (100.0, 50.0), (500.0, 250.0)]

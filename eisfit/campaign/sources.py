@@ -532,6 +532,7 @@ def order_checkpoints(checkpoints: list[Checkpoint]) -> tuple[list[Checkpoint], 
         warnings.warn("some files carry no acquisition time: checkpoints ordered by file name",
                       CampaignWarning, stacklevel=3)
     if _fill_time_from_names(readable):
+        _fill_cycle_from_names(readable)  # names may state both: "cell_100cyc_500h"
         readable.sort(key=lambda c: (c.time_h, natural_key(c.file or ""), c.sweep or 0))
         return readable + failed, "the hours in the file names (no acquisition time in the files)"
     if _fill_cycle_from_names(readable):
