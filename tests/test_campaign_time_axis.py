@@ -197,3 +197,13 @@ def test_names_that_state_hours_and_cycles_give_both(tmp_path):
         _write_single(tmp_path / f"cell_{cycles}cyc_{hours}h.csv", 100.0 + k)
     src = load_checkpoints(tmp_path)
     assert [(c.time_h, c.cycle) for c in src.checkpoints] == [(0.0, 0.0), (100.0, 50.0), (500.0, 250.0)]
+
+
+def test_a_list_of_full_paths_reads_the_names_below_their_shared_folder(tmp_path):
+    """``fit_campaign([...full paths])``: the shared folder (here one that states hours
+    itself) is not part of what tells the checkpoints apart."""
+    folder = tmp_path / "rested_24h"
+    folder.mkdir()
+    paths = [_write_single(folder / f"cell_{h}h.csv", 100.0 + h) for h in (500, 0)]
+    src = load_checkpoints([str(p) for p in paths])
+    assert [c.time_h for c in src.checkpoints] == [0.0, 500.0]

@@ -556,6 +556,19 @@ def _name_words(name: str) -> str:
     return " ".join([*path.parent.parts, path.stem]).replace("_", " ")
 
 
+def _names_below_common_folder(readable: list[Checkpoint]) -> list[str]:
+    """The checkpoints' file names below the folder they all share (a list of full paths:
+    ``/data/run_24h/cell_0h.csv`` -> ``cell_0h.csv``), so that only what tells them apart
+    states hours, cycles or temperatures; a folder's or a glob's names as they are."""
+    files = [str(c.file) for c in readable]
+    parents = [os.path.dirname(f) for f in files]
+    try:
+        common = os.path.commonpath(parents)
+    except ValueError:  # absolute and relative paths mixed, or none
+        return files
+    return [os.path.relpath(f, common) for f in files] if common else files
+
+
 # a number of hours in a file name: "cell_500h", "LiMg_0100h_PEIS", "after-24hrs", "1.5h" (not "t12h":
 # a number glued to letters before it is part of a name)
 _HOURS_IN_NAME = re.compile(r"(?<![A-Za-z0-9.])(\d+(?:\.\d+)?)\s*(?:h|hr|hrs|hour|hours)(?![A-Za-z0-9])",
@@ -596,7 +609,7 @@ def _fill_temperature_from_names(readable: list[Checkpoint]) -> None:
     one (a temperature series exported as ``LLZO_25degC.csv, LLZO_60degC.csv...``)."""
     if not readable or any(c.temperature_K is not None or c.file is None for c in readable):
         return
-    celsius = [celsius_in_name(c.file) for c in readable]  # type: ignore[arg-type]
+    celsius = [celsius_in_name(name) for name in _names_below_common_folder(readable)]
     if any(t is None for t in celsius):
         return
     for c, t in zip(readable, celsius):
@@ -630,7 +643,7 @@ def _fill_cycle_from_names(readable: list[Checkpoint]) -> bool:
     states one (``EIS_cycle0.csv, EIS_cycle50.csv...``); True when done."""
     if not _one_file_each(readable) or any(c.cycle is not None for c in readable):
         return False
-    cycles = [cycle_in_name(c.file) for c in readable]  # type: ignore[arg-type]
+    cycles = [cycle_in_name(name) for name in _names_below_common_folder(readable)]
     if any(n is None for n in cycles):
         return False
     for c, n in zip(readable, cycles):
@@ -647,7 +660,7 @@ def _fill_time_from_names(readable: list[Checkpoint]) -> bool:
     time, not the checkpoint number); True when done."""
     if not _one_file_each(readable) or any(c.time_h is not None for c in readable):
         return False  # a file with several sweeps: one name, several times
-    hours = [hours_in_name(c.file) for c in readable]  # type: ignore[arg-type]
+    hours = [hours_in_name(name) for name in _names_below_common_folder(readable)]
     if any(h is None for h in hours):
         return False
     for c, h in zip(readable, hours):
