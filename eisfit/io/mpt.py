@@ -253,16 +253,11 @@ def _no_impedance(header: list[str], p: Path, missing: str) -> ReadError:
     without impedance (a cycling step: a folder campaign leaves it out), MissingColumnError where
     the header names an impedance technique (PEIS, GEIS...: a damaged or edited export, which a
     folder campaign reports as a checkpoint with its error)."""
-    technique = _header_meta(header, p)["technique"] or ""
-    if "impedance" in technique.lower():
-        return MissingColumnError(p, f"{technique}, but {missing}: a damaged or edited export")
-    return NoImpedanceDataError(p, f"no impedance data{_technique_note(header, p)}: {missing}")
-
-
-def _technique_note(header: list[str], p: Path) -> str:
-    """' (Galvanostatic Cycling with Potential Limitation)' from the header, else ''."""
     technique = _header_meta(header, p)["technique"]
-    return f" ({technique})" if technique else ""
+    if technique and "impedance" in technique.lower():
+        return MissingColumnError(p, f"{technique}, but {missing}: a damaged or edited export")
+    note = f" ({technique})" if technique else ""  # ' (Galvanostatic Cycling with Potential Limitation)'
+    return NoImpedanceDataError(p, f"no impedance data{note}: {missing}")
 
 
 def _header_meta(header: list[str], p: Path) -> dict[str, Any]:
