@@ -45,7 +45,7 @@ import warnings
 from concurrent.futures import BrokenExecutor, Executor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -569,6 +569,13 @@ def _names_below_common_folder(readable: list[Checkpoint]) -> list[str]:
     return [os.path.relpath(f, common) for f in files] if common else files
 
 
+def _stated_by_every_name(readable: list[Checkpoint], read: Callable[[str], Any]) -> list[Any] | None:
+    """What ``read`` (:func:`hours_in_name`, :func:`cycle_in_name`, :func:`celsius_in_name`)
+    finds in each checkpoint's name below their shared folder, None unless every name states it."""
+    values = [read(name) for name in _names_below_common_folder(readable)]
+    return None if any(v is None for v in values) else values
+
+
 # a number of hours in a file name: "cell_500h", "LiMg_0100h_PEIS", "after-24hrs", "1.5h" (not "t12h":
 # a number glued to letters before it is part of a name)
 _HOURS_IN_NAME = re.compile(r"(?<![A-Za-z0-9.])(\d+(?:\.\d+)?)\s*(?:h|hr|hrs|hour|hours)(?![A-Za-z0-9])",
@@ -609,8 +616,8 @@ def _fill_temperature_from_names(readable: list[Checkpoint]) -> None:
     one (a temperature series exported as ``LLZO_25degC.csv, LLZO_60degC.csv...``)."""
     if not readable or any(c.temperature_K is not None or c.file is None for c in readable):
         return
-    celsius = [celsius_in_name(name) for name in _names_below_common_folder(readable)]
-    if any(t is None for t in celsius):
+    celsius = _stated_by_every_name(readable, celsius_in_name)
+    if celsius is None:
         return
     for c, t in zip(readable, celsius):
         c.temperature_K = t + 273.15  # type: ignore[operator]
@@ -643,8 +650,8 @@ def _fill_cycle_from_names(readable: list[Checkpoint]) -> bool:
     states one (``EIS_cycle0.csv, EIS_cycle50.csv...``); True when done."""
     if not _one_file_each(readable) or any(c.cycle is not None for c in readable):
         return False
-    cycles = [cycle_in_name(name) for name in _names_below_common_folder(readable)]
-    if any(n is None for n in cycles):
+    cycles = _stated_by_every_name(readable, cycle_in_name)
+    if cycles is None:
         return False
     for c, n in zip(readable, cycles):
         c.cycle = float(n)  # type: ignore[arg-type]
@@ -660,8 +667,8 @@ def _fill_time_from_names(readable: list[Checkpoint]) -> bool:
     time, not the checkpoint number); True when done."""
     if not _one_file_each(readable) or any(c.time_h is not None for c in readable):
         return False  # a file with several sweeps: one name, several times
-    hours = [hours_in_name(name) for name in _names_below_common_folder(readable)]
-    if any(h is None for h in hours):
+    hours = _stated_by_every_name(readable, hours_in_name)
+    if hours is None:
         return False
     for c, h in zip(readable, hours):
         c.time_h = h

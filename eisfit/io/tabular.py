@@ -359,7 +359,7 @@ def names_impedance_columns(text: str) -> bool:
         if line.lstrip().startswith("<"):
             continue
         fields = [f for f in _HEADER_FIELDS.split(line) if f]
-        named = [_FREQUENCY_WORD.search(f) is not None for f in fields]
+        named = [names_a_frequency(f) for f in fields]
         if any(named) and any(_IMPEDANCE_NAME.search(f) for f, freq in zip(fields, named) if not freq):
             return True
     return False
