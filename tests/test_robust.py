@@ -147,6 +147,26 @@ def test_a_randles_diffusion_faster_than_its_own_arc_is_hidden_under_it():
     assert _hidden_under_arc({**at_n1, "Ws2_1": 0.09 * tau_arc}, arc.arc, diffusion.diffusion)
 
 
+def test_the_processes_of_branches_nested_in_branches_in_string_order():
+    """A branch p(C|CPE, R-X-...) is its arc, then the processes of X, ... in turn: a
+    diffusion knows the arc whose capacitance shunts it, a semi-infinite W adds none, and a
+    branch holding anything else (an inductor) or two resistors is no process."""
+    from eisfit.fitting.guess import processes
+
+    def names(circuit):
+        return [(p.arc.resistor if p.arc else p.diffusion, p.branch_arc.resistor if p.branch_arc else None)
+                for p in processes(Circuit(circuit))]
+
+    assert names("R0-p(CPE1,R1-p(CPE2,R2-Wo2))") == [("R1", None), ("R2", None), ("Wo2", "R2")]
+    assert names("R0-p(CPE1,R1-p(R2,CPE2)-Ws2)") == [("R1", None), ("R2", None), ("Ws2", "R1")]
+    assert names("R0-p(CPE1,R1-p(R2,CPE2)-W2)") == [("R1", None), ("R2", None)]
+    assert names("R0-p(CPE1,R1-p(R2,CPE2))-p(R3,CPE3)") == [("R1", None), ("R2", None), ("R3", None)]
+    assert names("R0-p(R1,CPE1)-p(CPE2,R2-Wo2)") == [("R1", None), ("R2", None), ("Wo2", "R2")]
+    assert names("R0-p(R1,CPE1)-Wo2") == [("R1", None), ("Wo2", None)]
+    assert names("R0-p(CPE1,R1-L1)-p(R2,CPE2)") == [("R2", None)]
+    assert names("R0-p(CPE1,R1-R3-Wo1)") == []
+
+
 def test_a_single_start_that_collapses_an_arc_is_restarted(monkeypatch):
     """Issue 12: a single start never ends degenerate. From the data guess, the first
     headline spectrum of the robustness set collapses its second arc (n2 -> 0, R2 -> 0,
@@ -304,7 +324,7 @@ def test_swapped_order_starts_put_a_plain_arc_and_a_randles_arc_back_in_string_o
     assert swapped_order_starts(circ, start) == []  # already in string order
     two_arcs = dict(R0=1.0, R1=34.0, CPE1_0=5e-3, CPE1_1=0.74, R2=1466.0, CPE2_0=7.4e-6, CPE2_1=0.76)
     assert swapped_order_starts(Circuit("R0-p(R1,CPE1)-p(R2,CPE2)"), two_arcs) == []  # a relabelling
-    # a ladder's nested arc is not a block of its own (processes() lists it last): never "later" than R3
+    # a ladder's nested arc is not a block of its own (it belongs to the ladder's): never "later" than R3
     ladder = Circuit("R0-p(CPE1,R1-p(R2,CPE2))-p(R3,CPE3)")
     in_order = dict(R0=1.0, CPE1_0=1e-8, CPE1_1=0.9, R1=100.0, R2=50.0, CPE2_0=1e-6, CPE2_1=0.9, R3=80.0,
                     CPE3_0=1e-3, CPE3_1=0.85)

@@ -12,7 +12,7 @@ import functools
 import itertools
 import math
 from dataclasses import dataclass
-from typing import Callable, Collection, Mapping, Sequence
+from typing import Any, Callable, Collection, Mapping, Sequence
 
 import numpy as np
 
@@ -133,16 +133,21 @@ class GuessArc:
 class Process:
     """One relaxation the guess places on the time axis (circuit order, fast to slow).
 
-    ``arc`` for a semicircle (a plain R || CPE, or the charge-transfer part of a
-    Randles branch ``p(CPE, R-Wo)``), or ``diffusion`` (name and kind of a Wo/Ws element;
-    ``in_branch`` when it sits behind the resistor of a Randles branch, whose arc is the
-    process listed just before it).
+    ``arc`` for a semicircle (a plain R || CPE, or the arc of a branch ``p(CPE, R-...)``
+    whose capacitance shunts a resistor in series with more elements), or ``diffusion``
+    (name and kind of a Wo/Ws element; ``branch_arc`` when it sits in series behind the
+    resistor of such a branch: the arc whose capacitance shunts it).
     """
 
     arc: GuessArc | None = None
     diffusion: str | None = None
     diffusion_kind: str | None = None
-    in_branch: bool = False
+    branch_arc: GuessArc | None = None
+
+    @property
+    def in_branch(self) -> bool:
+        """Whether this diffusion sits behind a branch arc's resistor (``branch_arc``)."""
+        return self.branch_arc is not None
 
 
 @functools.lru_cache(maxsize=64)
@@ -150,50 +155,60 @@ def processes(circuit) -> tuple[Process, ...]:
     """The arcs and finite-diffusion elements of ``circuit`` in series order.
 
     Besides the circuit's plain arcs, a parallel pair of a capacitive leaf and a series
-    branch holding one resistor and one Wo/Ws (a Randles branch, e.g. ``p(CPE2,R2-Wo2)``)
-    gives a charge-transfer arc followed by its diffusion process, and a Wo/Ws in the
-    top-level chain a diffusion process of its own.
+    branch holding one resistor (:func:`_branch_processes`: a Randles branch
+    ``p(CPE2,R2-Wo2)``, a ladder ``p(CPE1,R1-p(R2,CPE2))``, a nested Randles
+    ``p(CPE1,R1-p(CPE2,R2-Wo2))``) gives its arc followed by the processes of the branch,
+    and a Wo/Ws in the top-level chain a diffusion process of its own.
     """
-    kinds = {e.name: e.kind for e in circuit.elements}
     arcs = {frozenset((a.resistor, a.capacitive)): a for a in circuit.arcs}
-    top = series_chain(circuit.tree)
     out: list[Process] = []
-    for node in top:
-        if isinstance(node, Leaf) and node.kind in DIFFUSION_KINDS:
-            out.append(Process(diffusion=node.name, diffusion_kind=node.kind))
-        elif isinstance(node, Parallel) and len(node.children) == 2:
-            plain = arcs.get(frozenset(k.name for k in node.children if isinstance(k, Leaf)))
-            if plain is not None and all(isinstance(k, Leaf) for k in node.children):
-                out.append(Process(arc=GuessArc(plain.resistor, plain.capacitive, plain.kind)))
-            else:
-                out.extend(_randles_processes(node, kinds))
+    for node in series_chain(circuit.tree):
+        out.extend(_node_processes(node, arcs, None))
     covered = {p.arc.resistor for p in out if p.arc is not None}
     out.extend(Process(arc=GuessArc(a.resistor, a.capacitive, a.kind)) for a in circuit.arcs
                if a.resistor not in covered)
     return tuple(out)  # cached per circuit (immutable, hashable): read-only
 
 
-def _randles_processes(node: Parallel, kinds: dict[str, str]) -> list[Process]:
-    """[arc, diffusion] of a Randles branch p(C|CPE, R-Wo|Ws) ([arc] with a semi-infinite W),
-    [arc] of a ladder p(C|CPE, R-p(...)), else []."""
+def _node_processes(node, arcs: Mapping[frozenset, Any], branch_arc: GuessArc | None) -> list[Process]:
+    """The processes of one element in a series chain (``branch_arc``: the arc whose
+    branch the chain is, None at the top level): a Wo/Ws, a plain arc, or a branch
+    (:func:`_branch_processes`); [] for anything else."""
+    if isinstance(node, Leaf):
+        if node.kind in DIFFUSION_KINDS:
+            return [Process(diffusion=node.name, diffusion_kind=node.kind, branch_arc=branch_arc)]
+        return []
+    if not isinstance(node, Parallel) or len(node.children) != 2:
+        return []
+    plain = arcs.get(frozenset(k.name for k in node.children if isinstance(k, Leaf)))
+    if plain is not None and all(isinstance(k, Leaf) for k in node.children):
+        return [Process(arc=GuessArc(plain.resistor, plain.capacitive, plain.kind))]
+    return _branch_processes(node, arcs)
+
+
+def _branch_processes(node: Parallel, arcs: Mapping[frozenset, Any]) -> list[Process]:
+    """The processes of a branch p(C|CPE, R-X-...): its arc (R with the capacitive leaf),
+    then those of X, ... in string order (Wo/Ws, plain arcs, branches nested in turn; a
+    semi-infinite W, which has no time constant, adds none); [] when the branch holds
+    anything else or not exactly one resistor."""
     caps = [k for k in node.children if isinstance(k, Leaf) and k.kind in ("C", "CPE")]
     branch = [k for k in node.children if isinstance(k, Series)]
     if len(caps) != 1 or len(branch) != 1:
         return []
-    nested = [k for k in branch[0].children if not isinstance(k, Leaf)]
-    if nested:  # a ladder p(CPE1, R1-p(R2,CPE2)): the outer arc; processes() adds the nested arcs
-        rs = [k.name for k in branch[0].children if isinstance(k, Leaf) and k.kind == "R"]
-        ok = len(rs) == 1 and len(branch[0].children) == 1 + len(nested) and all(isinstance(k, Parallel) for k in nested)
-        return [Process(arc=GuessArc(rs[0], caps[0].name, caps[0].kind))] if ok else []
-    leaves = branch[0].children
-    rs = [k.name for k in leaves if k.kind == "R"]
-    diff = [k for k in leaves if k.kind in DIFFUSION_KINDS + ("W",)]
-    if len(rs) != 1 or len(diff) != 1 or len(leaves) != 2:
+    members = branch[0].children
+    rs = [k for k in members if isinstance(k, Leaf) and k.kind == "R"]
+    if len(rs) != 1:
         return []
-    arc = Process(arc=GuessArc(rs[0], caps[0].name, caps[0].kind))
-    if diff[0].kind == "W":  # semi-infinite: no time constant, its coefficient comes from the tail
-        return [arc]
-    return [arc, Process(diffusion=diff[0].name, diffusion_kind=diff[0].kind, in_branch=True)]
+    arc = GuessArc(rs[0].name, caps[0].name, caps[0].kind)
+    out = [Process(arc=arc)]
+    for member in members:
+        if member is rs[0] or (isinstance(member, Leaf) and member.kind == "W"):
+            continue
+        inner = _node_processes(member, arcs, arc)
+        if not inner:
+            return []
+        out.extend(inner)
+    return out
 
 
 def process_members(procs: Sequence[Process]) -> set[str]:
@@ -744,12 +759,12 @@ def _swappable_pairs(circuit) -> tuple:
     for proc in procs:
         if proc in block_of:
             shape.setdefault(block_of[proc], []).append(_process_kind(proc))
-    diffusion_of = {}  # arc resistor -> the diffusion that follows it in its Randles branch
-    for proc, following in zip(procs, procs[1:]):
-        if proc.arc is not None and following.arc is None and block_of.get(proc, -1) == block_of.get(following, -2):
-            diffusion_of[proc.arc.resistor] = following.diffusion
+    diffusion_of = {}  # arc resistor -> the diffusion behind it in its branch
+    for proc in procs:
+        if proc.branch_arc is not None:
+            diffusion_of.setdefault(proc.branch_arc.resistor, proc.diffusion)
     heads: dict[int, Process] = {}  # the first arc of each top-level block (not a ladder's nested arc,
-    for proc in procs:             # which processes() lists last)
+    for proc in procs:             # which processes() lists after it)
         if proc.arc is not None and proc in block_of:
             heads.setdefault(block_of[proc], proc)
     arcs = [heads[b] for b in sorted(heads)]

@@ -940,14 +940,14 @@ def _ambiguous_shape(prep: Any, p_full: np.ndarray, overlap: bool = True) -> boo
     tau_lo, tau_hi = 0.1 / (2 * np.pi * f.max()), 10.0 / (2 * np.pi * f.min())
     taus = []
     procs = processes(circ)
-    for k, proc in enumerate(procs):  # plain and Randles arcs, finite diffusions, fast to slow
+    for proc in procs:  # plain and Randles arcs, finite diffusions, fast to slow
         if proc.arc is None:
             tau_d = values[f"{proc.diffusion}_1"]
             if not (np.isfinite(tau_d) and tau_lo <= tau_d <= tau_hi):
                 return True
             if overlap and any(tau_d < OVERLAP_TAU_RATIO * t for t in taus):
                 return True
-            if proc.in_branch and _hidden_under_arc(values, procs[k - 1].arc, proc.diffusion):
+            if proc.in_branch and _hidden_under_arc(values, proc.branch_arc, proc.diffusion):
                 return True
             continue
         arc = proc.arc
