@@ -34,10 +34,10 @@ def noisy(circuit: str, values: dict, f: np.ndarray, noise: float = 0.005, seed:
 # ------------------------------------------------------------------ starts for every element
 def test_processes_of_a_randles_branch_and_a_series_warburg():
     procs = processes(Circuit("R0-p(R1,CPE1)-p(CPE2,R2-Wo2)"))
-    assert [(p.arc.resistor, p.arc.capacitive) if p.arc else (p.diffusion, p.diffusion_kind) for p in procs] == \
+    assert [(p.arc.resistor, p.arc.capacitive) if p.arc else (p.element, p.element_kind) for p in procs] == \
         [("R1", "CPE1"), ("R2", "CPE2"), ("Wo2", "Wo")]
     procs = processes(Circuit("L0-R0-p(R1,C1)-Ws1"))
-    assert [(p.arc.resistor if p.arc else p.diffusion) for p in procs] == ["R1", "Ws1"]
+    assert [(p.arc.resistor if p.arc else p.element) for p in procs] == ["R1", "Ws1"]
 
 
 def test_process_magnitudes_recover_the_resistances_of_an_exact_zarc_and_warburg_series():
@@ -139,12 +139,12 @@ def test_a_randles_diffusion_faster_than_its_own_arc_is_hidden_under_it():
     assert diffusion.in_branch and not processes(Circuit("R0-p(R1,CPE1)-Wo1"))[1].in_branch
     collapsed = dict(R2=0.001992, CPE2_0=0.006899, CPE2_1=0.8555, Ws2_0=160.1, Ws2_1=0.05519)
     truth = dict(R2=96.55, CPE2_0=0.005011, CPE2_1=0.9365, Ws2_0=61.63, Ws2_1=5.305)
-    assert _hidden_under_arc(collapsed, arc.arc, diffusion.diffusion)
-    assert not _hidden_under_arc(truth, arc.arc, diffusion.diffusion)
+    assert _hidden_under_arc(collapsed, arc.arc, diffusion.element)
+    assert not _hidden_under_arc(truth, arc.arc, diffusion.element)
     tau_arc = (truth["R2"] + truth["Ws2_0"]) * truth["CPE2_0"]  # n = 1: R C
     at_n1 = {**truth, "CPE2_1": 1.0}
-    assert not _hidden_under_arc({**at_n1, "Ws2_1": 0.11 * tau_arc}, arc.arc, diffusion.diffusion)
-    assert _hidden_under_arc({**at_n1, "Ws2_1": 0.09 * tau_arc}, arc.arc, diffusion.diffusion)
+    assert not _hidden_under_arc({**at_n1, "Ws2_1": 0.11 * tau_arc}, arc.arc, diffusion.element)
+    assert _hidden_under_arc({**at_n1, "Ws2_1": 0.09 * tau_arc}, arc.arc, diffusion.element)
 
 
 def test_the_processes_of_branches_nested_in_branches_in_string_order():
@@ -154,7 +154,7 @@ def test_the_processes_of_branches_nested_in_branches_in_string_order():
     from eisfit.fitting.guess import processes
 
     def names(circuit):
-        return [(p.arc.resistor if p.arc else p.diffusion, p.branch_arc.resistor if p.branch_arc else None)
+        return [(p.arc.resistor if p.arc else p.element, p.branch_arc.resistor if p.branch_arc else None)
                 for p in processes(Circuit(circuit))]
 
     assert names("R0-p(CPE1,R1-p(CPE2,R2-Wo2))") == [("R1", None), ("R2", None), ("Wo2", "R2")]
@@ -165,6 +165,10 @@ def test_the_processes_of_branches_nested_in_branches_in_string_order():
     assert names("R0-p(R1,CPE1)-Wo2") == [("R1", None), ("Wo2", None)]
     assert names("R0-p(CPE1,R1-L1)-p(R2,CPE2)") == [("R2", None)]
     assert names("R0-p(CPE1,R1-R3-Wo1)") == []
+    # elements given by a resistance and a time constant are processes of their own
+    assert names("R0-K1-p(R2,CPE2)-Zarc3-G4") == [("K1", None), ("R2", None), ("Zarc3", None), ("G4", None)]
+    k, zarc = processes(Circuit("R0-K1-Zarc2"))
+    assert (k.element_kind, zarc.element_kind, k.is_diffusion) == ("K", "Zarc", False)
 
 
 def test_a_single_start_that_collapses_an_arc_is_restarted(monkeypatch):

@@ -118,6 +118,10 @@ def top_level_arc_groups(tree, arcs) -> list[list[int]]:
 
 
 DIFFUSION_KINDS = ("Wo", "Ws")  # finite diffusion elements: a magnitude Z0 (ohm) and a time constant (s)
+# elements whose first two parameters are a magnitude (ohm) and a time constant (s): the finite
+# diffusions and the relaxations K (R / (1 + j w tau)), Zarc and G (Gerischer)
+TIME_CONSTANT_KINDS = DIFFUSION_KINDS + ("K", "Zarc", "G")
+ARC_SHAPED_KINDS = ("K", "Zarc")  # screened with the arc's unit response
 
 
 @dataclass(frozen=True)
@@ -134,20 +138,26 @@ class Process:
     """One relaxation the guess places on the time axis (circuit order, fast to slow).
 
     ``arc`` for a semicircle (a plain R || CPE, or the arc of a branch ``p(CPE, R-...)``
-    whose capacitance shunts a resistor in series with more elements), or ``diffusion``
-    (name and kind of a Wo/Ws element; ``branch_arc`` when it sits in series behind the
-    resistor of such a branch: the arc whose capacitance shunts it).
+    whose capacitance shunts a resistor in series with more elements), or ``element``
+    (name and kind of one element of ``TIME_CONSTANT_KINDS``: a Wo/Ws diffusion, or a K,
+    Zarc or G relaxation; ``branch_arc`` when it sits in series behind the resistor of
+    such a branch: the arc whose capacitance shunts it).
     """
 
     arc: GuessArc | None = None
-    diffusion: str | None = None
-    diffusion_kind: str | None = None
+    element: str | None = None
+    element_kind: str | None = None
     branch_arc: GuessArc | None = None
 
     @property
     def in_branch(self) -> bool:
-        """Whether this diffusion sits behind a branch arc's resistor (``branch_arc``)."""
+        """Whether this element sits behind a branch arc's resistor (``branch_arc``)."""
         return self.branch_arc is not None
+
+    @property
+    def is_diffusion(self) -> bool:
+        """Whether this is a finite diffusion (Wo, Ws)."""
+        return self.element_kind in DIFFUSION_KINDS
 
 
 @functools.lru_cache(maxsize=64)
@@ -158,7 +168,7 @@ def processes(circuit) -> tuple[Process, ...]:
     branch holding one resistor (:func:`_branch_processes`: a Randles branch
     ``p(CPE2,R2-Wo2)``, a ladder ``p(CPE1,R1-p(R2,CPE2))``, a nested Randles
     ``p(CPE1,R1-p(CPE2,R2-Wo2))``) gives its arc followed by the processes of the branch,
-    and a Wo/Ws in the top-level chain a diffusion process of its own.
+    and a Wo/Ws (or a K, Zarc, G) in the top-level chain a process of its own.
     """
     arcs = {frozenset((a.resistor, a.capacitive)): a for a in circuit.arcs}
     out: list[Process] = []
@@ -172,11 +182,11 @@ def processes(circuit) -> tuple[Process, ...]:
 
 def _node_processes(node, arcs: Mapping[frozenset, Any], branch_arc: GuessArc | None) -> list[Process]:
     """The processes of one element in a series chain (``branch_arc``: the arc whose
-    branch the chain is, None at the top level): a Wo/Ws, a plain arc, or a branch
-    (:func:`_branch_processes`); [] for anything else."""
+    branch the chain is, None at the top level): an element of ``TIME_CONSTANT_KINDS``, a
+    plain arc, or a branch (:func:`_branch_processes`); [] for anything else."""
     if isinstance(node, Leaf):
-        if node.kind in DIFFUSION_KINDS:
-            return [Process(diffusion=node.name, diffusion_kind=node.kind, branch_arc=branch_arc)]
+        if node.kind in TIME_CONSTANT_KINDS:
+            return [Process(element=node.name, element_kind=node.kind, branch_arc=branch_arc)]
         return []
     if not isinstance(node, Parallel) or len(node.children) != 2:
         return []
@@ -188,7 +198,7 @@ def _node_processes(node, arcs: Mapping[frozenset, Any], branch_arc: GuessArc | 
 
 def _branch_processes(node: Parallel, arcs: Mapping[frozenset, Any]) -> list[Process]:
     """The processes of a branch p(C|CPE, R-X-...): its arc (R with the capacitive leaf),
-    then those of X, ... in string order (Wo/Ws, plain arcs, branches nested in turn; a
+    then those of X, ... in string order (Wo/Ws/K/Zarc/G, plain arcs, branches nested in turn; a
     semi-infinite W, which has no time constant, adds none); [] when the branch holds
     anything else or not exactly one resistor."""
     caps = [k for k in node.children if isinstance(k, Leaf) and k.kind in ("C", "CPE")]
@@ -218,7 +228,7 @@ def process_members(procs: Sequence[Process]) -> set[str]:
         if p.arc is not None:
             out |= {p.arc.resistor, p.arc.capacitive}
         else:
-            out.add(p.diffusion)
+            out.add(p.element)
     return out
 
 
@@ -229,18 +239,21 @@ def process_values(proc: Process, r_ohm: float, tau_s: float, feats: SpectrumFea
     An arc gets R = r_ohm and C (or Q) from tau. A short (Ws) Warburg closes on the real
     axis, so Z0 = r_ohm. An open (Wo) Warburg ends in a capacitive line: Z0 is set so that
     its -Z'' at the lowest frequency equals the measured -Z'' there (when the data end in
-    such a line), else Z0 = 3 r_ohm (its low-frequency real part is Z0/3).
+    such a line), else Z0 = 3 r_ohm (its low-frequency real part is Z0/3). A K, Zarc or G
+    gets R = r_ohm and tau = tau_s (a Zarc's exponent ``n``).
     """
     if proc.arc is not None:
         return arc_values(proc.arc, r_ohm, tau_s, n)
     z0 = r_ohm
-    if proc.diffusion_kind == "Wo":
+    if proc.element_kind == "Zarc":
+        return {f"{proc.element}_0": r_ohm, f"{proc.element}_1": tau_s, f"{proc.element}_2": n}
+    if proc.element_kind == "Wo":
         z0 = 3.0 * r_ohm
         if feats.zimag_lf > 0:
             unit = -complex(warburg_open(np.array([feats.omega_min]), 1.0, tau_s)[0]).imag
             if unit > 0:
                 z0 = float(np.clip(feats.zimag_lf / unit, 1e-3 * r_ohm, 30.0 * max(r_ohm, feats.r_pol)))
-    return {f"{proc.diffusion}_0": z0, f"{proc.diffusion}_1": tau_s}
+    return {f"{proc.element}_0": z0, f"{proc.element}_1": tau_s}
 
 
 def base_guess(circuit, feats: SpectrumFeatures) -> dict[str, float]:
@@ -609,14 +622,14 @@ def _process_blocks(circuit) -> dict[Process, int]:
             names[leaf.name] = position
     out = {}
     for proc in processes(circuit):
-        name = proc.arc.resistor if proc.arc is not None else proc.diffusion
+        name = proc.arc.resistor if proc.arc is not None else proc.element
         if name in names:
             out[proc] = names[name]
     return out
 
 
 def _process_kind(proc: Process) -> str:
-    return proc.arc.kind if proc.arc is not None else str(proc.diffusion_kind)
+    return proc.arc.kind if proc.arc is not None else str(proc.element_kind)
 
 
 BLOCKING_R_FACTOR = 1e3  # an arc started as the blocking element: R = 1000 x max |Z|
@@ -761,8 +774,8 @@ def _swappable_pairs(circuit) -> tuple:
             shape.setdefault(block_of[proc], []).append(_process_kind(proc))
     diffusion_of = {}  # arc resistor -> the diffusion behind it in its branch
     for proc in procs:
-        if proc.branch_arc is not None:
-            diffusion_of.setdefault(proc.branch_arc.resistor, proc.diffusion)
+        if proc.branch_arc is not None and proc.is_diffusion:
+            diffusion_of.setdefault(proc.branch_arc.resistor, proc.element)
     heads: dict[int, Process] = {}  # the first arc of each top-level block (not a ladder's nested arc,
     for proc in procs:             # which processes() lists after it)
         if proc.arc is not None and proc in block_of:
@@ -846,7 +859,7 @@ def process_magnitudes(circuit, procs: Sequence[Process], taus: np.ndarray, feat
 class _ScreenTerms:
     """What a linear screen of some processes of a circuit fits besides them."""
 
-    shapes: tuple[str, ...]  # per process: "arc", "Wo" or "Ws" (its unit response)
+    shapes: tuple[str, ...]  # per process: "arc", "Wo", "Ws" or "G" (its unit response)
     inductive: bool  # a series L or La outside the processes: a j omega column
     blocking: str | None  # "CPE" or "C" outside the processes: a blocking column, else None
     inductance_param: str | None  # the circuit's one series L (or La) parameter, else None
@@ -859,7 +872,8 @@ def _screen_terms(circuit, procs: tuple[Process, ...]) -> _ScreenTerms:
     kinds = {e.kind for e in circuit.elements if e.name not in members}
     blocking = ("CPE" if "CPE" in kinds else "C") if kinds & {"C", "CPE"} else None
     l_names = [e.param_names[0] for e in circuit.elements if e.kind in ("L", "La")]
-    return _ScreenTerms(tuple("arc" if p.arc is not None else p.diffusion_kind for p in procs),
+    return _ScreenTerms(tuple("arc" if p.arc is not None or p.element_kind in ARC_SHAPED_KINDS else p.element_kind
+                              for p in procs),
                         bool(kinds & {"L", "La"}), blocking, l_names[0] if len(l_names) == 1 else None)
 
 
@@ -904,7 +918,8 @@ def _screen_layout(terms: _ScreenTerms, omega_bytes: bytes, tau_bytes: bytes, ta
     shapes = list(dict.fromkeys(terms.shapes))
     # ZARC: (j w tau)^n = (w tau)^n e^(j n pi / 2), a real power (a complex one costs ~10x)
     blocks = {"arc": lambda: 1.0 / (1.0 + w_tau ** N_EXPONENT_START * np.exp(0.5j * np.pi * N_EXPONENT_START)),
-              "Wo": lambda: 1.0 / (s_ * np.tanh(s_)), "Ws": lambda: np.tanh(s_) / s_}
+              "Wo": lambda: 1.0 / (s_ * np.tanh(s_)), "Ws": lambda: np.tanh(s_) / s_,
+              "G": lambda: 1.0 / np.sqrt(1.0 + 1j * w_tau)}
     extra = [np.ones_like(w, dtype=complex)] + ([1j * w] if terms.inductive else [])
     columns = np.vstack([_real_imag(blocks[k]()) for k in shapes] + [_real_imag(e)[None, :] for e in extra])
     n_extra = len(extra) + (terms.blocking is not None)

@@ -544,7 +544,7 @@ def _process_columns(circ: Any) -> tuple[tuple[str, np.ndarray], ...]:
     out = []
     for proc in processes(circ):
         members = ([proc.arc.resistor, proc.arc.capacitive] if proc.arc is not None else []) + \
-            ([proc.diffusion] if proc.diffusion is not None else [])
+            ([proc.element] if proc.element is not None else [])
         out.append(("+".join(members), np.array([c for m in members for c in columns[m]])))
     return tuple(out)
 
@@ -941,13 +941,21 @@ def _ambiguous_shape(prep: Any, p_full: np.ndarray, overlap: bool = True) -> boo
     taus = []
     procs = processes(circ)
     for proc in procs:  # plain and Randles arcs, finite diffusions, fast to slow
+        if proc.arc is None and not proc.is_diffusion:  # K, Zarc, G: a relaxation like an arc's
+            if proc.element_kind == "Zarc" and values[f"{proc.element}_2"] < LOW_EXPONENT:
+                return True
+            tau = values[f"{proc.element}_1"]
+            if not (np.isfinite(tau) and tau_lo <= tau <= tau_hi):
+                return True
+            taus.append(tau)
+            continue
         if proc.arc is None:
-            tau_d = values[f"{proc.diffusion}_1"]
+            tau_d = values[f"{proc.element}_1"]
             if not (np.isfinite(tau_d) and tau_lo <= tau_d <= tau_hi):
                 return True
             if overlap and any(tau_d < OVERLAP_TAU_RATIO * t for t in taus):
                 return True
-            if proc.in_branch and _hidden_under_arc(values, proc.branch_arc, proc.diffusion):
+            if proc.in_branch and _hidden_under_arc(values, proc.branch_arc, proc.element):
                 return True
             continue
         arc = proc.arc
