@@ -162,7 +162,7 @@ class Process:
 
 @functools.lru_cache(maxsize=64)
 def processes(circuit) -> tuple[Process, ...]:
-    """The arcs and finite-diffusion elements of ``circuit`` in series order.
+    """The arcs, finite diffusions and K/Zarc/G relaxations of ``circuit`` in series order.
 
     Besides the circuit's plain arcs, a parallel pair of a capacitive leaf and a series
     branch holding one resistor (:func:`_branch_processes`: a Randles branch

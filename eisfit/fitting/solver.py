@@ -928,8 +928,8 @@ def _looks_degenerate(prep: Any, p_full: np.ndarray, cost: float) -> bool:
 
 def _ambiguous_shape(prep: Any, p_full: np.ndarray, overlap: bool = True) -> bool:
     """True for the shapes listed in the module docstring (low exponent, overlapping or
-    out-of-range arcs, a diffusion out of range or not slower than the arcs before it,
-    runaway resistance). Without ``overlap``, processes close in time constant do not
+    out-of-range arcs, a K, Zarc or G judged as an arc, a diffusion out of range or not
+    slower than the arcs before it, runaway resistance). Without ``overlap``, processes close in time constant do not
     count, but a Randles diffusion hidden under its own arc (:func:`_hidden_under_arc`)
     does: that is a collapse, not an overlap of two processes the data show."""
     circ = prep.problem.circuit
@@ -940,7 +940,7 @@ def _ambiguous_shape(prep: Any, p_full: np.ndarray, overlap: bool = True) -> boo
     tau_lo, tau_hi = 0.1 / (2 * np.pi * f.max()), 10.0 / (2 * np.pi * f.min())
     taus = []
     procs = processes(circ)
-    for proc in procs:  # plain and Randles arcs, finite diffusions, fast to slow
+    for proc in procs:  # plain and branch arcs, relaxations, finite diffusions, fast to slow
         if proc.arc is None and not proc.is_diffusion:  # K, Zarc, G: a relaxation like an arc's
             if proc.element_kind == "Zarc" and values[f"{proc.element}_2"] < LOW_EXPONENT:
                 return True
