@@ -580,6 +580,9 @@ def test_nested_parallel_circuits_fit_without_a_guess(circuit, truth):
                                           R2=40.0, Wo2_0=30.0, Wo2_1=100.0)),
     ("R0-p(CPE1,R1-p(R2,CPE2)-Wo2)", dict(R0=10.0, CPE1_0=1e-6, CPE1_1=0.9, R1=200.0, R2=500.0, CPE2_0=1e-4,
                                           CPE2_1=0.85, Wo2_0=300.0, Wo2_1=30.0)),
+    # the outer CPE the larger: without the exchange start, 1.61x with the two CPEs swapped
+    ("R0-p(CPE1,R1-p(CPE2,R2-Wo2))", dict(R0=9.76, CPE1_0=6.0e-6, CPE1_1=0.824, R1=22.0, CPE2_0=1.13e-6,
+                                          CPE2_1=0.921, R2=2840.0, Wo2_0=1670.0, Wo2_1=0.0392)),
 ])
 def test_nested_randles_circuits_fit_without_a_guess(circuit, truth):
     """A diffusion inside a ladder (a coated or SEI-covered electrode: the film arc, then

@@ -149,7 +149,7 @@ def test_a_randles_diffusion_faster_than_its_own_arc_is_hidden_under_it():
 
 def test_the_processes_of_branches_nested_in_branches_in_string_order():
     """A branch p(C|CPE, R-X-...) is its arc, then the processes of X, ... in turn: a
-    diffusion knows the arc whose capacitance shunts it, a semi-infinite W adds none, and a
+    diffusion or nested arc knows the arc whose capacitance shunts it, a semi-infinite W adds none, and a
     branch holding anything else (an inductor) or two resistors is no process."""
     from eisfit.fitting.guess import processes
 
@@ -157,10 +157,10 @@ def test_the_processes_of_branches_nested_in_branches_in_string_order():
         return [(p.arc.resistor if p.arc else p.element, p.branch_arc.resistor if p.branch_arc else None)
                 for p in processes(Circuit(circuit))]
 
-    assert names("R0-p(CPE1,R1-p(CPE2,R2-Wo2))") == [("R1", None), ("R2", None), ("Wo2", "R2")]
-    assert names("R0-p(CPE1,R1-p(R2,CPE2)-Ws2)") == [("R1", None), ("R2", None), ("Ws2", "R1")]
-    assert names("R0-p(CPE1,R1-p(R2,CPE2)-W2)") == [("R1", None), ("R2", None)]
-    assert names("R0-p(CPE1,R1-p(R2,CPE2))-p(R3,CPE3)") == [("R1", None), ("R2", None), ("R3", None)]
+    assert names("R0-p(CPE1,R1-p(CPE2,R2-Wo2))") == [("R1", None), ("R2", "R1"), ("Wo2", "R2")]
+    assert names("R0-p(CPE1,R1-p(R2,CPE2)-Ws2)") == [("R1", None), ("R2", "R1"), ("Ws2", "R1")]
+    assert names("R0-p(CPE1,R1-p(R2,CPE2)-W2)") == [("R1", None), ("R2", "R1")]
+    assert names("R0-p(CPE1,R1-p(R2,CPE2))-p(R3,CPE3)") == [("R1", None), ("R2", "R1"), ("R3", None)]
     assert names("R0-p(R1,CPE1)-p(CPE2,R2-Wo2)") == [("R1", None), ("R2", None), ("Wo2", "R2")]
     assert names("R0-p(R1,CPE1)-Wo2") == [("R1", None), ("Wo2", None)]
     assert names("R0-p(CPE1,R1-L1)-p(R2,CPE2)") == [("R2", None)]
@@ -169,6 +169,27 @@ def test_the_processes_of_branches_nested_in_branches_in_string_order():
     assert names("R0-K1-p(R2,CPE2)-Zarc3-G4") == [("K1", None), ("R2", None), ("Zarc3", None), ("G4", None)]
     k, zarc = processes(Circuit("R0-K1-Zarc2"))
     assert (k.element_kind, zarc.element_kind, k.is_diffusion) == ("K", "Zarc", False)
+
+
+def test_a_ladder_start_exchanges_the_capacitances_of_its_outer_and_nested_arcs():
+    """The ladder's second local minimum has the two capacitances the other way round: the
+    start exchanges Q and n (or C) of the outer arc and the arc nested behind its resistor,
+    resistances and the rest kept; arcs of different kinds and plain series arcs get none."""
+    from eisfit.fitting.guess import exchanged_capacitance_starts
+
+    values = dict(R0=9.9, CPE1_0=1.2e-6, CPE1_1=0.94, R1=9.0, CPE2_0=5.9e-6, CPE2_1=0.82, R2=2712.0,
+                  Wo2_0=2034.0, Wo2_1=0.048)
+    (label, start), = exchanged_capacitance_starts(Circuit("R0-p(CPE1,R1-p(CPE2,R2-Wo2))"), values)
+    assert label == "exchange:CPE1<->CPE2"
+    assert start == {**values, "CPE1_0": 5.9e-6, "CPE1_1": 0.82, "CPE2_0": 1.2e-6, "CPE2_1": 0.94}
+    (label, start), = exchanged_capacitance_starts(Circuit("R0-p(C1,R1-p(R2,C2))"),
+                                                   dict(R0=1.0, C1=1e-6, R1=10.0, R2=100.0, C2=1e-3))
+    assert (label, start["C1"], start["C2"], start["R1"]) == ("exchange:C1<->C2", 1e-3, 1e-6, 10.0)
+    assert exchanged_capacitance_starts(Circuit("R0-p(C1,R1-p(R2,CPE2))"),
+                                        dict(R0=1.0, C1=1e-6, R1=10.0, R2=100.0, CPE2_0=1e-3, CPE2_1=0.9)) == []
+    assert exchanged_capacitance_starts(Circuit("R0-p(R1,CPE1)-p(R2,CPE2)"),
+                                        dict(R0=1.0, R1=10.0, CPE1_0=1e-6, CPE1_1=0.9, R2=100.0, CPE2_0=1e-3,
+                                             CPE2_1=0.9)) == []
 
 
 def test_a_single_start_that_collapses_an_arc_is_restarted(monkeypatch):

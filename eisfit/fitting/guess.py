@@ -140,8 +140,8 @@ class Process:
     ``arc`` for a semicircle (a plain R || CPE, or the arc of a branch ``p(CPE, R-...)``
     whose capacitance shunts a resistor in series with more elements), or ``element``
     (name and kind of one element of ``TIME_CONSTANT_KINDS``: a Wo/Ws diffusion, or a K,
-    Zarc or G relaxation; ``branch_arc`` when it sits in series behind the resistor of
-    such a branch: the arc whose capacitance shunts it).
+    Zarc or G relaxation). ``branch_arc``: for a process that sits in series behind the
+    resistor of such a branch (a diffusion, a nested arc), the arc whose capacitance shunts it.
     """
 
     arc: GuessArc | None = None
@@ -151,7 +151,7 @@ class Process:
 
     @property
     def in_branch(self) -> bool:
-        """Whether this element sits behind a branch arc's resistor (``branch_arc``)."""
+        """Whether this process sits behind a branch arc's resistor (``branch_arc``)."""
         return self.branch_arc is not None
 
     @property
@@ -192,11 +192,11 @@ def _node_processes(node, arcs: Mapping[frozenset, Any], branch_arc: GuessArc | 
         return []
     plain = arcs.get(frozenset(k.name for k in node.children if isinstance(k, Leaf)))
     if plain is not None and all(isinstance(k, Leaf) for k in node.children):
-        return [Process(arc=GuessArc(plain.resistor, plain.capacitive, plain.kind))]
-    return _branch_processes(node, arcs)
+        return [Process(arc=GuessArc(plain.resistor, plain.capacitive, plain.kind), branch_arc=branch_arc)]
+    return _branch_processes(node, arcs, branch_arc)
 
 
-def _branch_processes(node: Parallel, arcs: Mapping[frozenset, Any]) -> list[Process]:
+def _branch_processes(node: Parallel, arcs: Mapping[frozenset, Any], branch_arc: GuessArc | None) -> list[Process]:
     """The processes of a branch p(C|CPE, R-X-...): its arc (R with the capacitive leaf),
     then those of X, ... in string order (Wo/Ws/K/Zarc/G, plain arcs, branches nested in turn; a
     semi-infinite W, which has no time constant, adds none); [] when the branch holds
@@ -210,7 +210,7 @@ def _branch_processes(node: Parallel, arcs: Mapping[frozenset, Any]) -> list[Pro
     if len(rs) != 1:
         return []
     arc = GuessArc(rs[0].name, caps[0].name, caps[0].kind)
-    out = [Process(arc=arc)]
+    out = [Process(arc=arc, branch_arc=branch_arc)]
     for member in members:
         if member is rs[0] or (isinstance(member, Leaf) and member.kind == "W"):
             continue
@@ -715,6 +715,31 @@ def swapped_order_starts(circuit, values: Mapping[str, float]) -> list[tuple[str
             start[f"{diffusion}_1"] = SWAP_DIFFUSION_TAU_FACTOR * new_tau[arc.resistor]
             start[f"{diffusion}_0"] = SWAP_DIFFUSION_SHARE * start[arc.resistor]
         out.append((f"swap:{first.resistor}<->{second.resistor}", start))
+    return out
+
+
+def exchanged_capacitance_starts(circuit, values: Mapping[str, float]) -> list[tuple[str, dict[str, float]]]:
+    """(label, start) pairs with the capacitive values (Q and n, or C) of a ladder's outer arc
+    and of an arc nested right behind its resistor exchanged, resistances kept, for every
+    such pair of one kind (``p(CPE1,R1-p(CPE2,R2-...))``).
+
+    A ladder has a second local minimum with the two capacitances the other way round: a
+    nested Randles spectrum ended at 1.36x the optimum's chi-square with CPE1 = 1.2e-6
+    (n 0.94) and CPE2 = 5.9e-6 (n 0.82) for the true 6.0e-6 (n 0.82) and 1.1e-6 (n 0.92), and
+    R1 = 9 ohm for 22; this start reaches the optimum.
+    """
+    out = []
+    for proc in processes(circuit):
+        outer = proc.branch_arc
+        if proc.arc is None or outer is None or outer.kind != proc.arc.kind:
+            continue
+        inner = proc.arc
+        names = [(f"{outer.capacitive}_0", f"{inner.capacitive}_0"), (f"{outer.capacitive}_1", f"{inner.capacitive}_1")] \
+            if inner.kind == "CPE" else [(outer.capacitive, inner.capacitive)]
+        start = dict(values)
+        for a, b in names:
+            start[a], start[b] = values[b], values[a]
+        out.append((f"exchange:{outer.capacitive}<->{inner.capacitive}", start))
     return out
 
 

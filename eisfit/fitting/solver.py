@@ -56,8 +56,8 @@ from ..analysis.quality import (LACK_OF_FIT_RATIO, capacitive_tail_F, data_kk_co
 from ..errors import EisfitError
 from ..model import finite_at_dc
 from ..spectrum import shared_grid
-from .guess import (blocking_arc_starts, drt_starts, processes, spectrum_features, swapped_order_starts,
-                    transferred_resistance_starts)
+from .guess import (blocking_arc_starts, drt_starts, exchanged_capacitance_starts, processes, spectrum_features,
+                    swapped_order_starts, transferred_resistance_starts)
 from .optimise import LMRun, levenberg_marquardt
 from .problem import normal_equations_at, series_mask, weighted_residuals
 
@@ -408,16 +408,19 @@ def _drt_start_set(prep: Any) -> StartSet:
 def _swap_round(preps: list[Any], sol: Solution, rows: list[int]) -> None:
     """Where an optimum has two arcs of differently shaped blocks (a plain arc, a Randles
     branch) in the other time order than the circuit string's, starts with the two put
-    back (:func:`eisfit.fitting.guess.swapped_order_starts`); kept where lower. After the
+    back (:func:`eisfit.fitting.guess.swapped_order_starts`), and for a ladder, starts with
+    the capacitances of its outer and nested arcs exchanged
+    (:func:`eisfit.fitting.guess.exchanged_capacitance_starts`); kept where lower. After the
     order round, whose placements in the other order may have won with the string's own
     order missed by every start of the grid."""
     _run_extra_starts(preps, sol, {i: _swap_start_set(preps[i], sol.p_best[i]) for i in rows})
 
 
 def _swap_start_set(prep: Any, p_best: np.ndarray) -> StartSet:
-    names = prep.problem.circuit.param_names
-    pairs = swapped_order_starts(prep.problem.circuit, dict(zip(names, p_best)))
-    return StartSet.of([(label, {**start, **prep.fixed}) for label, start in pairs], names)
+    circ = prep.problem.circuit
+    values = dict(zip(circ.param_names, p_best))
+    pairs = swapped_order_starts(circ, values) + exchanged_capacitance_starts(circ, values)
+    return StartSet.of([(label, {**start, **prep.fixed}) for label, start in pairs], circ.param_names)
 
 
 def _transfer_round(preps: list[Any], sol: Solution, rows: list[int]) -> None:
