@@ -296,6 +296,55 @@ def test_derived_quantities_reproduce_the_worked_examples():
     assert d["CPE2_ceff_F"] == pytest.approx(d["CPE2_tau_s"] / 149.0)
 
 
+def test_zarc_and_voigt_elements_have_the_derived_quantities_of_their_arcs():
+    """A Zarc (R, tau, gamma) is the arc R || CPE with Q = tau^gamma / R, n = gamma, and a K
+    (R, tau) the arc R || C with C = tau / R: fitted to the same spectrum, the circuits of
+    those elements give the arcs' ASRs, time constants, apex frequencies, Hsu-Mansfeld and
+    Brug capacitances and the roles the capacitances imply (none were given before)."""
+    f = np.logspace(6, -1, 61)
+    truth = dict(R0=10.0, R1=100.0, CPE1_0=1e-9, CPE1_1=0.9, R2=300.0, C2=1e-6)
+    z = Circuit("R0-p(R1,CPE1)-p(R2,C2)").impedance(np.array(list(truth.values())), f)
+    spectrum = Spectrum(f, z * (1 + 0.003 * np.random.default_rng(2).standard_normal(f.size)))
+    arcs = eisfit.fit(spectrum, "R0-p(R1,CPE1)-p(R2,C2)", area_cm2=0.785, thickness_cm=0.03)
+    elements = eisfit.fit(spectrum, "R0-Zarc1-K2", area_cm2=0.785, thickness_cm=0.03)
+    assert elements.chisq == pytest.approx(arcs.chisq, rel=1e-4)
+    d, ref = elements.derived, arcs.derived
+    pairs = {"Zarc1_0_asr_ohm_cm2": "R1_asr_ohm_cm2", "K2_0_asr_ohm_cm2": "R2_asr_ohm_cm2",
+             "K2_0_asr_per_interface_ohm_cm2": "R2_asr_per_interface_ohm_cm2",
+             "Zarc1_0_sigma_S_per_cm": "R1_sigma_S_per_cm", "sigma_total_S_per_cm": "sigma_total_S_per_cm",
+             "Zarc1_tau_s": "CPE1_tau_s", "Zarc1_fapex_Hz": "CPE1_fapex_Hz", "Zarc1_ceff_F": "CPE1_ceff_F",
+             "Zarc1_ceff_brug_F": "CPE1_ceff_brug_F", "Zarc1_eps_r": "CPE1_eps_r", "K2_tau_s": "C2_tau_s",
+             "K2_ceff_F": "C2_ceff_F", "K2_ceff_F_per_cm2": "C2_ceff_F_per_cm2"}
+    for key, ref_key in pairs.items():
+        assert d[key] == pytest.approx(ref[ref_key], rel=1e-3), key
+        assert d[f"{key}_stderr"] == pytest.approx(ref[f"{ref_key}_stderr"], rel=0.05), key
+    assert d["K2_ceff_F"] == pytest.approx(elements.values["K2_1"] / elements.values["K2_0"])
+    assert elements.roles == {"Zarc1_0": "electrolyte", "K2_0": "interface"}
+    assert "K2_ceff_brug_F" not in d and "Q = tau^gamma/R" in elements.derived_units["Zarc1_ceff_brug_F"]
+
+
+@pytest.mark.parametrize("circuit, fast, slow", [
+    ("R0-Zarc1-Zarc2", dict(Zarc1_0=100.0, Zarc1_1=1e-6, Zarc1_2=0.9), dict(Zarc2_0=300.0, Zarc2_1=1e-3, Zarc2_2=0.8)),
+    ("R0-K1-K2", dict(K1_0=100.0, K1_1=1e-6), dict(K2_0=300.0, K2_1=1e-3)),
+])
+def test_zarc_and_voigt_elements_are_numbered_by_ascending_time_constant(circuit, fast, slow):
+    """As R || CPE arcs: Zarc1 is the faster of two Zarcs, whichever element the optimiser
+    put where (a campaign of R0-Zarc1-Zarc2 called the interface arc Zarc1 at the checkpoint
+    where the bulk arc left the range, Zarc2 elsewhere); ``order_arcs=False`` keeps them."""
+    c = Circuit(circuit)
+    f = np.logspace(6, -1, 61)
+    truth = {"R0": 10.0, **fast, **slow}
+    z = c.impedance(np.array([truth[n] for n in c.param_names]), f)
+    first, second = circuit.split("-")[1:]
+    swapped = {"R0": 10.0, **{k.replace(first, second): v for k, v in fast.items()},
+               **{k.replace(second, first): v for k, v in slow.items()}}
+    res = eisfit.fit(Spectrum(f, z), circuit, initial=swapped, starts=1, kk=False)
+    assert res.values[f"{first}_1"] == pytest.approx(fast[f"{first}_1"], rel=1e-3)
+    assert res.values[f"{second}_0"] == pytest.approx(slow[f"{second}_0"], rel=1e-3)
+    kept = eisfit.fit(Spectrum(f, z), circuit, initial=swapped, starts=1, kk=False, order_arcs=False)
+    assert kept.values[f"{second}_1"] == pytest.approx(fast[f"{first}_1"], rel=1e-3)
+
+
 def test_derived_stderr_is_propagated_from_the_covariance():
     res = eisfit.fit(synthetic(), "garnet-symmetric", area_cm2=0.785)
     assert res.derived["R2_asr_ohm_cm2_stderr"] == pytest.approx(0.785 * res.stderr["R2"], rel=1e-4)

@@ -8,6 +8,9 @@ Conventions (see shared notes on domain conventions):
   effective capacitance by Hsu-Mansfeld C = (R Q)^(1/n) / R = tau / R (F, the default
   ``<CPE>_ceff_F``) and by Brug C = Q^(1/n) (1/Re + 1/R)^((n-1)/n) with Re the series
   resistance before the arc (``<CPE>_ceff_brug_F``);
+* a Zarc (R, tau, gamma) or K (R, tau) element is an arc by itself: its tau is a
+  parameter, C_eff = tau / R (for a Zarc the Hsu-Mansfeld capacitance of the R || CPE with
+  Q = tau^gamma / R), its resistance ``<name>_0`` gets the ASR and conductivity of an R;
 * ionic conductivity sigma = L / (R * A) (S/cm), only for resistances of the
   electrolyte (arc roles bulk, grain boundary, electrolyte) and for series resistances
   without an arc (the high-frequency intercept R0 holds the bulk): an interface or
@@ -26,11 +29,14 @@ import numpy as np
 INTERFACE_ROLES = ("interface", "electrode", "charge transfer")
 ELECTROLYTE_ROLES = ("bulk", "grain boundary", "electrolyte")
 EPS0_F_PER_CM = 8.8541878128e-14  # vacuum permittivity
+ELEMENT_ARC_KINDS = ("Zarc", "K")  # elements that are an arc by themselves: resistance <name>_0, tau <name>_1 (s)
 
 
 @dataclass(frozen=True)
 class ArcSpec:
-    """A parallel R || capacitive element pair (capacitive kind 'CPE' or 'C')."""
+    """A parallel R || capacitive element pair (capacitive kind 'CPE' or 'C'), or an
+    element that is an arc by itself (kind 'Zarc' or 'K', :func:`element_arcs`:
+    ``capacitive`` is the element's name, ``resistor`` its resistance parameter)."""
 
     resistor: str
     capacitive: str
@@ -38,10 +44,21 @@ class ArcSpec:
 
     @property
     def param_names(self) -> tuple[str, ...]:
-        """The arc's parameters: (R, Q, n) of a CPE arc, (R, C) of a capacitor's."""
+        """The arc's parameters: (R, Q, n) of a CPE arc, (R, C) of a capacitor's, (R, tau,
+        gamma) of a Zarc, (R, tau) of a K."""
         if self.kind == "CPE":
             return self.resistor, f"{self.capacitive}_0", f"{self.capacitive}_1"
+        if self.kind == "Zarc":
+            return self.resistor, f"{self.capacitive}_1", f"{self.capacitive}_2"
+        if self.kind == "K":
+            return self.resistor, f"{self.capacitive}_1"
         return self.resistor, self.capacitive
+
+
+def element_arcs(elements: Sequence) -> list[ArcSpec]:
+    """The :class:`ArcSpec` of every Zarc and K among a circuit's ``elements`` (objects with
+    ``name`` and ``kind``), in circuit order."""
+    return [ArcSpec(f"{e.name}_0", e.name, e.kind) for e in elements if e.kind in ELEMENT_ARC_KINDS]
 
 
 @dataclass(frozen=True)
@@ -56,7 +73,9 @@ _LOG_MAX_FLOAT = math.log(np.finfo(float).max)
 
 def arc_tau_s(values: Mapping[str, float], arc: ArcSpec) -> float:
     """Time constant of an arc, s: (R Q)^(1/n) for a CPE, R C for a capacitor; inf where
-    it overflows (a runaway arc), for Python and numpy floats alike."""
+    it overflows (a runaway arc), for Python and numpy floats alike; a Zarc's or K's own tau."""
+    if arc.kind in ELEMENT_ARC_KINDS:
+        return float(values[f"{arc.capacitive}_1"])
     r = values[arc.resistor]
     if arc.kind == "CPE":
         q, n = values[f"{arc.capacitive}_0"], values[f"{arc.capacitive}_1"]
@@ -70,6 +89,8 @@ def arc_tau_s(values: Mapping[str, float], arc: ArcSpec) -> float:
 
 def _tau(values: Mapping[str, float | np.ndarray], arc: ArcSpec):
     """Like :func:`arc_tau_s` but elementwise over arrays of values (nan where undefined)."""
+    if arc.kind in ELEMENT_ARC_KINDS:
+        return values[f"{arc.capacitive}_1"]
     r = values[arc.resistor]
     if arc.kind == "CPE":
         q, n = values[f"{arc.capacitive}_0"], values[f"{arc.capacitive}_1"]
@@ -171,15 +192,16 @@ def _quantities(
                 lambda v: thickness_cm / (sum(v[r] for r in with_series) * area_cm2)))
     for arc in arcs:
         c = arc.capacitive
-        qs.append(_Quantity(f"{c}_tau_s", f"s (({arc.resistor}*Q)^(1/n))" if arc.kind == "CPE" else "s (R*C)",
+        qs.append(_Quantity(f"{c}_tau_s", _TAU_FORMULA.get(arc.kind, "s (R*C)").format(R=arc.resistor),
                             lambda v, a=arc: _tau(v, a)))
         qs.append(_Quantity(f"{c}_fapex_Hz", "Hz (1/(2*pi*tau))",
                             lambda v, a=arc: 1.0 / (2.0 * math.pi * _tau(v, a))))
-        qs.append(_Quantity(f"{c}_ceff_F", "F (Hsu-Mansfeld: (R*Q)^(1/n)/R)" if arc.kind == "CPE" else "F (C)",
+        qs.append(_Quantity(f"{c}_ceff_F", _CEFF_FORMULA.get(arc.kind, "F (C)"),
                             lambda v, a=arc: _tau(v, a) / v[a.resistor]))
-        if arc.kind == "CPE":
-            qs.append(_Quantity(f"{c}_ceff_brug_F", "F (Brug: Q^(1/n)*(1/Re+1/R)^((n-1)/n), Re = series R before the arc)",
-                                lambda v, a=arc: _brug(v, a, arcs, series_resistors)))
+        if arc.kind in ("CPE", "Zarc"):
+            brug = "F (Brug: Q^(1/n)*(1/Re+1/R)^((n-1)/n), Re = series R before the arc" + \
+                (", Q = tau^gamma/R, n = gamma)" if arc.kind == "Zarc" else ")")
+            qs.append(_Quantity(f"{c}_ceff_brug_F", brug, lambda v, a=arc: _brug(v, a, arcs, series_resistors)))
         if area_cm2:
             qs.append(_Quantity(f"{c}_ceff_F_per_cm2", "F/cm2 (Hsu-Mansfeld C_eff / A)",
                                 lambda v, a=arc: _tau(v, a) / v[a.resistor] / area_cm2))
@@ -192,12 +214,21 @@ def _quantities(
     return qs
 
 
+_TAU_FORMULA = {"CPE": "s (({R}*Q)^(1/n))", "Zarc": "s (the Zarc's tau)", "K": "s (the K's tau = R*C)"}
+_CEFF_FORMULA = {"CPE": "F (Hsu-Mansfeld: (R*Q)^(1/n)/R)", "Zarc": "F (Hsu-Mansfeld: tau/R)", "K": "F (tau/R)"}
+
+
 def _brug(v: Mapping[str, float], arc: ArcSpec, arcs: Sequence[ArcSpec], series: Sequence[str]):
-    """Brug effective capacitance, F (elementwise over arrays of values)."""
+    """Brug effective capacitance, F (elementwise over arrays of values); a Zarc's CPE is
+    Q = tau^gamma / R, n = gamma."""
     tau = _tau(v, arc)
     re_ = sum(v[r] for r in series) + sum(np.where(_tau(v, a) < tau, v[a.resistor], 0.0) for a in arcs)
-    q, n = v[f"{arc.capacitive}_0"], v[f"{arc.capacitive}_1"]
     with np.errstate(all="ignore"):
+        if arc.kind == "Zarc":
+            n = v[f"{arc.capacitive}_2"]
+            q = tau ** n / v[arc.resistor]
+        else:
+            q, n = v[f"{arc.capacitive}_0"], v[f"{arc.capacitive}_1"]
         out = q ** (1.0 / n) * (1.0 / re_ + 1.0 / v[arc.resistor]) ** ((n - 1.0) / n)
     return np.where(re_ <= 0, np.nan, out)
 

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
-from ..analysis.derived import ArcSpec, arc_tau_s, capacitance_outside_role, derived_quantities, guess_roles
+from ..analysis.derived import (ELEMENT_ARC_KINDS, ArcSpec, arc_tau_s, capacitance_outside_role, derived_quantities,
+                               element_arcs, guess_roles)
 from ..analysis.kk import KK_MIN_POINTS
 from ..analysis.quality import (MISFIT_RATIO, data_kk_consistent, is_lack_of_fit, kk_noise_level,
                                 lack_of_fit_ratio, modulus_phase_reading, unmodelled_capacitance_F,
@@ -108,7 +109,7 @@ def assemble_result(
     with np.errstate(all="ignore"):  # a runaway element (flagged unresolved) may overflow
         z_fit = circ.impedance(p, f)
     area_cm2 = settings.get("area_cm2")
-    arcs = [ArcSpec(a.resistor, a.capacitive, a.kind) for a in circ.arcs]
+    arcs = _derived_arcs(circ)
     roles = result_roles(definition, values, area_cm2)
     if derived is None:
         derived = derived_quantities(
@@ -172,17 +173,27 @@ def _finite_or_nan(numbers: Mapping[str, float]) -> dict[str, float]:
 
 def result_roles(definition: CircuitDefinition, values: Mapping[str, float],
                  area_cm2: float | None) -> dict[str, str]:
-    """Arc roles: the definition's, else guessed from the effective capacitances."""
-    arcs = [ArcSpec(a.resistor, a.capacitive, a.kind) for a in definition.circuit.arcs]
-    return dict(definition.roles) if _has_roles(definition) else guess_roles(values, arcs, area_cm2)
+    """Arc roles: the definition's, else guessed from the effective capacitances (of the
+    R || C/CPE arcs and of the Zarc and K elements)."""
+    if _has_roles(definition):
+        return dict(definition.roles)
+    return guess_roles(values, _derived_arcs(definition.circuit), area_cm2)
+
+
+def _derived_arcs(circ) -> list[ArcSpec]:
+    """The arcs that derived quantities are computed for: every R || C/CPE pair, then every
+    Zarc and K element (:func:`~eisfit.analysis.derived.element_arcs`)."""
+    return [ArcSpec(a.resistor, a.capacitive, a.kind) for a in circ.arcs] + element_arcs(circ.elements)
 
 
 def derived_settings(definition: CircuitDefinition, roles: Mapping[str, str],
                      settings: Mapping[str, Any]) -> dict[str, Any]:
-    """Keyword arguments of :func:`~eisfit.analysis.derived.derived_quantities` for a fit."""
+    """Keyword arguments of :func:`~eisfit.analysis.derived.derived_quantities` for a fit:
+    the resistances are the R elements and the Zarc and K resistances."""
     circ = definition.circuit
-    arcs = [ArcSpec(a.resistor, a.capacitive, a.kind) for a in circ.arcs]
-    resistors = [e.name for e in circ.elements if e.kind == "R"]
+    arcs = _derived_arcs(circ)
+    resistors = [e.name for e in circ.elements if e.kind == "R"] + \
+        [a.resistor for a in arcs if a.kind in ELEMENT_ARC_KINDS]
     arc_members = {a.resistor for a in arcs}
     return dict(resistors=resistors, arcs=arcs, roles=dict(roles),
                 series_resistors=[r for r in resistors if r not in arc_members],
@@ -217,7 +228,8 @@ def _arc_flags(values, arcs, f) -> list[str]:
             fa = 1 / (2 * math.pi * tau)
             if fa < f.min() or fa > f.max():
                 flags.append(f"fapex-outside-range:{a.capacitive}")
-        if a.kind == "CPE" and values[f"{a.capacitive}_1"] < 0.6:
+        exponent = {"CPE": f"{a.capacitive}_1", "Zarc": f"{a.capacitive}_2"}.get(a.kind)
+        if exponent is not None and values[exponent] < 0.6:
             flags.append(f"low-n:{a.capacitive}")
     flags.extend(_overlap_flags(values, arcs))
     return flags

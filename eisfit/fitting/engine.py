@@ -13,9 +13,10 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ..analysis.derived import ArcSpec, arc_tau_s, derived_quantities_batch
+from ..analysis.derived import ArcSpec, arc_tau_s, derived_quantities_batch, element_arcs
 from ..errors import FitError
 from ..model import Circuit, CircuitDefinition, load_circuit
+from ..model.parser import Leaf, series_chain
 from ..spectrum import (DIVIDED_BY_AREA_KEY, Spectrum, frequencies_to_exclude, not_a_spectrum_hint,
                         require_distinct_frequencies)
 from .inputs import fit_inputs
@@ -809,18 +810,17 @@ def _order_arcs(circ: Circuit, values: dict[str, float], fixed, expr, lower, upp
     """Swap the values of interchangeable arcs so that time constants ascend in name order.
 
     Arcs are interchangeable when they sit in the top-level series chain, have the same
-    kind and no fixed or tied parameter; a reordering that would put a value outside
-    the bounds of its new parameter is not made (the fit stays feasible).
+    kind (R || CPE, R || C, a Zarc, a K) and no fixed or tied parameter; a reordering that
+    would put a value outside the bounds of its new parameter is not made (the fit stays
+    feasible).
     """
-    arcs = circ.arcs
     index = {n: i for i, n in enumerate(circ.param_names)}
     out = dict(values)
-    for group in _arc_groups(circ):
-        members = [arcs[i] for i in group]
-        params = [_arc_params(a) for a in members]
+    for members in _arc_groups(circ):
+        params = [a.param_names for a in members]
         if any(p in (fixed or {}) or p in (expr or {}) for ps in params for p in ps):
             continue
-        taus = [arc_tau_s(values, ArcSpec(a.resistor, a.capacitive, a.kind)) for a in members]
+        taus = [arc_tau_s(values, a) for a in members]
         order = sorted(range(len(members)), key=lambda k: (math.isnan(taus[k]), taus[k]))
         moved = {pd: values[ps] for dst, src in zip(params, [params[k] for k in order])
                  for pd, ps in zip(dst, src)}
@@ -829,21 +829,18 @@ def _order_arcs(circ: Circuit, values: dict[str, float], fixed, expr, lower, upp
     return out
 
 
-_ARC_GROUPS: dict[str, list[list[int]]] = {}
-
-
-def _arc_groups(circ: Circuit) -> list[list[int]]:
-    """``top_level_arc_groups`` of a circuit, computed once per circuit string."""
-    groups = _ARC_GROUPS.get(circ.string)
-    if groups is None:
-        groups = _ARC_GROUPS[circ.string] = top_level_arc_groups(circ.tree, circ.arcs)
-    return groups
-
-
-def _arc_params(arc) -> list[str]:
-    if arc.kind == "CPE":
-        return [arc.resistor, f"{arc.capacitive}_0", f"{arc.capacitive}_1"]
-    return [arc.resistor, arc.capacitive]
+@functools.lru_cache(maxsize=64)
+def _arc_groups(circ: Circuit) -> tuple[tuple[ArcSpec, ...], ...]:
+    """The interchangeable arcs of a circuit (:func:`_order_arcs`): ``top_level_arc_groups``,
+    then the Zarc and K elements of the top-level chain, two or more of a kind."""
+    arcs = circ.arcs
+    groups = [tuple(ArcSpec(arcs[i].resistor, arcs[i].capacitive, arcs[i].kind) for i in g)
+              for g in top_level_arc_groups(circ.tree, arcs)]
+    top = {n.name for n in series_chain(circ.tree) if isinstance(n, Leaf)}
+    by_kind: dict[str, list[ArcSpec]] = {}
+    for a in element_arcs([e for e in circ.elements if e.name in top]):
+        by_kind.setdefault(a.kind, []).append(a)
+    return tuple(groups + [tuple(g) for g in by_kind.values() if len(g) > 1])
 
 
 def _at_bound(prep: _Prepared, p: np.ndarray) -> list[int]:

@@ -16,7 +16,7 @@ from typing import Any, Callable, Collection, Mapping, Sequence
 
 import numpy as np
 
-from ..analysis.derived import ArcSpec, arc_tau_s
+from ..analysis.derived import ELEMENT_ARC_KINDS, ArcSpec, arc_tau_s
 from ..model.elements import warburg_open
 from ..model.parser import Leaf, Parallel, Series, leaves, series_chain
 from ..spectrum import Spectrum
@@ -120,8 +120,7 @@ def top_level_arc_groups(tree, arcs) -> list[list[int]]:
 DIFFUSION_KINDS = ("Wo", "Ws")  # finite diffusion elements: a magnitude Z0 (ohm) and a time constant (s)
 # elements whose first two parameters are a magnitude (ohm) and a time constant (s): the finite
 # diffusions and the relaxations K (R / (1 + j w tau)), Zarc and G (Gerischer)
-TIME_CONSTANT_KINDS = DIFFUSION_KINDS + ("K", "Zarc", "G")
-ARC_SHAPED_KINDS = ("K", "Zarc")  # screened with the arc's unit response
+TIME_CONSTANT_KINDS = DIFFUSION_KINDS + ELEMENT_ARC_KINDS + ("G",)  # Zarc and K screened as arcs
 
 
 @dataclass(frozen=True)
@@ -897,7 +896,7 @@ def _screen_terms(circuit, procs: tuple[Process, ...]) -> _ScreenTerms:
     kinds = {e.kind for e in circuit.elements if e.name not in members}
     blocking = ("CPE" if "CPE" in kinds else "C") if kinds & {"C", "CPE"} else None
     l_names = [e.param_names[0] for e in circuit.elements if e.kind in ("L", "La")]
-    return _ScreenTerms(tuple("arc" if p.arc is not None or p.element_kind in ARC_SHAPED_KINDS else p.element_kind
+    return _ScreenTerms(tuple("arc" if p.arc is not None or p.element_kind in ELEMENT_ARC_KINDS else p.element_kind
                               for p in procs),
                         bool(kinds & {"L", "La"}), blocking, l_names[0] if len(l_names) == 1 else None)
 

@@ -14,6 +14,7 @@ that differ in their values); omega = 2*pi*f. Z in ohm, Z'' < 0 for capacitive b
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -398,8 +399,12 @@ def finite_at_dc(circuit: Circuit) -> bool:
 
 
 def resistance_names(names: Iterable[str]) -> list[str]:
-    """The plain resistor parameters (R0, R1, ...) among parameter names."""
-    return [n for n in names if n.startswith("R") and n[1:].isdigit()]
+    """The resistances among parameter names: the plain resistors (R0, R1, ...) and the
+    resistances of Zarc and K elements, arcs by themselves (Zarc1_0, K2_0)."""
+    return [n for n in names if _RESISTANCE.fullmatch(n)]
+
+
+_RESISTANCE = re.compile(r"R\d+|(?:Zarc|K)\d+_0")
 
 
 @functools.lru_cache(maxsize=256)
