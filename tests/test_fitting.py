@@ -345,6 +345,22 @@ def test_zarc_and_voigt_elements_are_numbered_by_ascending_time_constant(circuit
     assert kept.values[f"{second}_1"] == pytest.approx(fast[f"{first}_1"], rel=1e-3)
 
 
+def test_overlapping_zarcs_are_profiled_as_overlapping_arcs_are():
+    """Two arcs less than a decade apart get profile-likelihood intervals on their
+    resistances (the Wald error is suspect there); two Zarcs had none. The same spectrum
+    fitted as R0-Zarc1-Zarc2 gives R0-p(R1,CPE1)-p(R2,CPE2)'s intervals and stderr."""
+    f = np.logspace(6, -1, 61)
+    z = Circuit("R0-p(R1,CPE1)-p(R2,CPE2)").impedance(np.array([10, 100, 1e-7, 0.85, 150, 3e-7, 0.85]), f)
+    spectrum = Spectrum(f, z * (1 + 0.005 * np.random.default_rng(3).standard_normal(f.size)))
+    arcs = eisfit.fit(spectrum, "R0-p(R1,CPE1)-p(R2,CPE2)")
+    zarcs = eisfit.fit(spectrum, "R0-Zarc1-Zarc2")
+    assert "arcs-overlap:Zarc1,Zarc2" in zarcs.flags and set(zarcs.intervals) == {"Zarc1_0", "Zarc2_0"}
+    for name, ref in (("Zarc1_0", "R1"), ("Zarc2_0", "R2")):
+        assert zarcs.stderr[name] == pytest.approx(arcs.stderr[ref], rel=1e-3)
+        for key, value in zarcs.intervals[name].items():
+            assert value == pytest.approx(arcs.intervals[ref][key], rel=1e-3), (name, key)
+
+
 def test_derived_stderr_is_propagated_from_the_covariance():
     res = eisfit.fit(synthetic(), "garnet-symmetric", area_cm2=0.785)
     assert res.derived["R2_asr_ohm_cm2_stderr"] == pytest.approx(0.785 * res.stderr["R2"], rel=1e-4)

@@ -28,7 +28,7 @@ from .solver import QUICK_STARTS, BatchProblem, Solution, chunks_by_grid, polish
 from .assemble import KKOutcome, assemble_result, derived_settings, result_roles, weighting_formula
 from .expressions import check_expressions, check_mapping, check_start_values
 from .flags import optimum_settled
-from .profile import ProfileJob, ProfileOutcome, profile_many, suspect_resistances
+from .profile import ProfileJob, ProfileOutcome, arc_resistances, profile_many, suspect_resistances
 from .result import FitResult
 from ..model.weighting import check_weighting, residual_scales
 
@@ -517,7 +517,7 @@ def _profile_job(prep: _Prepared, p_final: np.ndarray, cov: np.ndarray | None, c
     if prep.settings.get("profile") == "auto":
         targets = suspect_resistances(circ, dict(zip(names, p_final)), wald, at_bound, log_free)
     else:
-        targets = [a.resistor for a in circ.arcs if a.resistor in log_free]
+        targets = [r for r in arc_resistances(circ) if r in log_free]
     return ProfileJob(problem, p_final, chisq, tuple(targets), wald) if targets else None
 
 

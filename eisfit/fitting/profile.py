@@ -31,7 +31,7 @@ from typing import Any, Generator, Mapping, Sequence
 
 import numpy as np
 
-from ..analysis.derived import ArcSpec, arc_tau_s
+from ..analysis.derived import ArcSpec, arc_tau_s, element_arcs
 from .guess import arc_values
 from .optimise import LMRun
 from .solver import BatchProblem, grid_key
@@ -356,7 +356,13 @@ def _positions(circuit) -> dict[str, int]:
 
 @functools.lru_cache(maxsize=64)
 def _arcs_of(circuit) -> tuple[ArcSpec, ...]:
-    return tuple(ArcSpec(a.resistor, a.capacitive, a.kind) for a in circuit.arcs)
+    """The arcs whose resistances are profiled: every R || C/CPE pair, every Zarc and K."""
+    return tuple(ArcSpec(a.resistor, a.capacitive, a.kind) for a in circuit.arcs) + tuple(element_arcs(circuit.elements))
+
+
+def arc_resistances(circuit) -> list[str]:
+    """The resistance parameters of the arcs of ``circuit`` (R of R || C/CPE, Zarc/K ``_0``)."""
+    return [a.resistor for a in _arcs_of(circuit)]
 
 
 def _profile_starts(start, index, value, name, arcs, pos: Mapping[str, int]) -> list[np.ndarray]:
@@ -386,16 +392,25 @@ def _profile_starts(start, index, value, name, arcs, pos: Mapping[str, int]) -> 
             handed[pos[nearest.resistor]] = r_new
             _keep_tau(handed, pos, nearest, r_old, r_new)
             starts.append(handed)
-            if nearest.kind == own.kind == "CPE":  # the handed part as a twin of the profiled arc
-                twin = handed.copy()
-                for p, v in arc_values(nearest, r_new, taus[name], values[f"{own.capacitive}_1"]).items():
+            if nearest.kind == own.kind and own.kind in ("CPE", "Zarc"):  # the handed part as a twin
+                twin = handed.copy()                                         # of the profiled arc
+                for p, v in _twin_values(nearest, own, r_new, taus[name], values).items():
                     twin[pos[p]] = v
                 starts.append(twin)
     return starts
 
 
+def _twin_values(arc: ArcSpec, like: ArcSpec, r: float, tau: float, values: Mapping[str, float]) -> dict[str, float]:
+    """The parameters of ``arc`` (a CPE arc or a Zarc) with resistance ``r`` (ohm), time
+    constant ``tau`` (s) and the exponent of ``like``, an arc of the same kind."""
+    if arc.kind == "Zarc":
+        return {arc.resistor: r, f"{arc.capacitive}_1": tau, f"{arc.capacitive}_2": values[f"{like.capacitive}_2"]}
+    return arc_values(arc, r, tau, values[f"{like.capacitive}_1"])
+
+
 def _keep_tau(p: np.ndarray, pos: Mapping[str, int], arc: ArcSpec, r_old: float, r_new: float) -> None:
-    """Scale the arc's capacitive parameter so that its time constant stays put when R changes."""
+    """Scale the arc's capacitive parameter so that its time constant stays put when R changes
+    (a Zarc's or K's time constant is a parameter of its own: nothing to scale)."""
     if arc.kind == "CPE":
         p[pos[f"{arc.capacitive}_0"]] *= r_old / r_new
     elif arc.capacitive in pos:
