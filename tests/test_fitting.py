@@ -667,11 +667,20 @@ def test_nested_randles_circuits_fit_without_a_guess(circuit, truth):
     ("R0-K1-K2-Wo3", dict(R0=12.9, K1_0=55.1, K1_1=3.41e-6, K2_0=108.0, K2_1=0.0826, Wo3_0=669.0, Wo3_1=1.36)),
     ("R0-Zarc1-Zarc2-Zarc3", dict(R0=5.94, Zarc1_0=75.6, Zarc1_1=7.36e-6, Zarc1_2=0.786, Zarc2_0=63.8,
                                   Zarc2_1=9e-4, Zarc2_2=0.831, Zarc3_0=1190.0, Zarc3_1=0.107, Zarc3_2=0.908)),
+    ("R0-TLMQ1", dict(R0=15.4, TLMQ1_0=70.8, TLMQ1_1=1.3e-4, TLMQ1_2=0.792)),
+    ("R0-p(R1,CPE1)-TLMQ2", dict(R0=30.2, R1=46.5, CPE1_0=3.06e-6, CPE1_1=0.948, TLMQ2_0=244.0, TLMQ2_1=2.21e-4,
+                                 TLMQ2_2=0.898)),
+    ("R0-p(R1,CPE1)-Gs2", dict(R0=10.4, R1=37.1, CPE1_0=3.04e-5, CPE1_1=0.918, Gs2_0=27.0, Gs2_1=0.053,
+                               Gs2_2=0.548)),
+    ("R0-p(R1,CPE1)-Gs2", dict(R0=7.01, R1=51.3, CPE1_0=5.47e-4, CPE1_1=0.807, Gs2_0=19.6, Gs2_1=0.926,
+                               Gs2_2=0.789)),
 ])
-def test_voigt_and_zarc_circuits_fit_without_a_guess(circuit, truth):
-    """K (Voigt) and Zarc elements, given by a resistance and a time constant, were no
-    processes of the guess: with a Wo beside them or three of them the fits ended at 11,500x,
-    130x and 265x the optimum's chi-square. They are placed on the time axis like arcs now."""
+def test_voigt_zarc_transmission_line_and_gerischer_circuits_fit_without_a_guess(circuit, truth):
+    """K (Voigt), Zarc, Gs and TLMQ elements, given by a resistance and a time constant (a
+    TLMQ's (Rion Qs)^(1/gamma)), were no processes of the guess: with a Wo beside them or
+    three of them the fits ended at 11,500x, 130x and 265x the optimum's chi-square, a TLMQ
+    (its Qs started at 1 S*s^n) at 10,800x and 830x, a Gs at 45x and 56x. They are placed on
+    the time axis like arcs now."""
     auto, from_truth = _auto_fit_and_fit_from_truth(circuit, truth, np.logspace(6, -2, 81))
     assert auto.chisq <= 1.01 * from_truth.chisq
     for name, value in truth.items():

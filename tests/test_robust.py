@@ -151,7 +151,7 @@ def test_the_processes_of_branches_nested_in_branches_in_string_order():
     """A branch p(C|CPE, R-X-...) is its arc, then the processes of X, ... in turn: a
     diffusion or nested arc knows the arc whose capacitance shunts it, a semi-infinite W adds none, and a
     branch holding anything else (an inductor) or two resistors is no process."""
-    from eisfit.fitting.guess import processes
+    from eisfit.fitting.guess import element_exponent, element_tau_s, processes
 
     def names(circuit):
         return [(p.arc.resistor if p.arc else p.element, p.branch_arc.resistor if p.branch_arc else None)
@@ -169,6 +169,12 @@ def test_the_processes_of_branches_nested_in_branches_in_string_order():
     assert names("R0-K1-p(R2,CPE2)-Zarc3-G4") == [("K1", None), ("R2", None), ("Zarc3", None), ("G4", None)]
     k, zarc = processes(Circuit("R0-K1-Zarc2"))
     assert (k.element_kind, zarc.element_kind, k.is_diffusion) == ("K", "Zarc", False)
+    gs, tlmq = processes(Circuit("R0-Gs1-TLMQ2"))
+    assert element_tau_s(dict(Gs1_0=10.0, Gs1_1=0.02, Gs1_2=1.0), gs) == 0.02
+    # a transmission line's tau = (Rion Qs)^(1/gamma), where its interface CPE's impedance is Rion
+    assert element_tau_s(dict(TLMQ2_0=100.0, TLMQ2_1=1e-5, TLMQ2_2=0.8), tlmq) == pytest.approx(1e-3 ** 1.25)
+    assert element_exponent(dict(TLMQ2_0=100.0, TLMQ2_1=1e-5, TLMQ2_2=0.8), tlmq) == 0.8
+    assert element_exponent(dict(Gs1_0=10.0, Gs1_1=0.02, Gs1_2=1.0), gs) is None
 
 
 def test_a_ladder_start_exchanges_the_capacitances_of_its_outer_and_nested_arcs():

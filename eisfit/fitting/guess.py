@@ -118,9 +118,13 @@ def top_level_arc_groups(tree, arcs) -> list[list[int]]:
 
 
 DIFFUSION_KINDS = ("Wo", "Ws")  # finite diffusion elements: a magnitude Z0 (ohm) and a time constant (s)
-# elements whose first two parameters are a magnitude (ohm) and a time constant (s): the finite
-# diffusions and the relaxations K (R / (1 + j w tau)), Zarc and G (Gerischer)
-TIME_CONSTANT_KINDS = DIFFUSION_KINDS + ELEMENT_ARC_KINDS + ("G",)  # Zarc and K screened as arcs
+# elements placed on the time axis by a magnitude (ohm, their first parameter) and a time
+# constant (s; :func:`element_tau_s`): the finite diffusions, the relaxations K, Zarc, G, Gs
+# and the transmission line TLMQ (Rion, with tau = (Rion Qs)^(1/gamma))
+TIME_CONSTANT_KINDS = DIFFUSION_KINDS + ELEMENT_ARC_KINDS + ("G", "Gs", "TLMQ")
+SCREEN_SHAPE = {"K": "arc", "Zarc": "arc", "Gs": "G"}  # unit response the linear screen takes for a kind
+EXPONENT_PARAM = {"Zarc": 2, "TLMQ": 2}  # an element's dispersion exponent (its parameter index)
+GS_PHI_START = 1.0  # finite-length factor of a Gs start (tanh(1) = 0.76: between a short and a Gerischer)
 
 
 @dataclass(frozen=True)
@@ -238,21 +242,42 @@ def process_values(proc: Process, r_ohm: float, tau_s: float, feats: SpectrumFea
     An arc gets R = r_ohm and C (or Q) from tau. A short (Ws) Warburg closes on the real
     axis, so Z0 = r_ohm. An open (Wo) Warburg ends in a capacitive line: Z0 is set so that
     its -Z'' at the lowest frequency equals the measured -Z'' there (when the data end in
-    such a line), else Z0 = 3 r_ohm (its low-frequency real part is Z0/3). A K, Zarc or G
-    gets R = r_ohm and tau = tau_s (a Zarc's exponent ``n``).
+    such a line), else Z0 = 3 r_ohm (its low-frequency real part is Z0/3). A K, Zarc, G or
+    Gs gets R = r_ohm and tau = tau_s (a Zarc's exponent ``n``, a Gs's phi ``GS_PHI_START``),
+    a TLMQ Rion = r_ohm and Qs = tau_s^n / Rion (its exponent ``n``).
     """
     if proc.arc is not None:
         return arc_values(proc.arc, r_ohm, tau_s, n)
-    z0 = r_ohm
+    z0, e = r_ohm, proc.element
     if proc.element_kind == "Zarc":
-        return {f"{proc.element}_0": r_ohm, f"{proc.element}_1": tau_s, f"{proc.element}_2": n}
+        return {f"{e}_0": r_ohm, f"{e}_1": tau_s, f"{e}_2": n}
+    if proc.element_kind == "Gs":
+        return {f"{e}_0": r_ohm, f"{e}_1": tau_s, f"{e}_2": GS_PHI_START}
+    if proc.element_kind == "TLMQ":
+        return {f"{e}_0": r_ohm, f"{e}_1": tau_s ** n / r_ohm, f"{e}_2": n}
     if proc.element_kind == "Wo":
         z0 = 3.0 * r_ohm
         if feats.zimag_lf > 0:
             unit = -complex(warburg_open(np.array([feats.omega_min]), 1.0, tau_s)[0]).imag
             if unit > 0:
                 z0 = float(np.clip(feats.zimag_lf / unit, 1e-3 * r_ohm, 30.0 * max(r_ohm, feats.r_pol)))
-    return {f"{proc.element}_0": z0, f"{proc.element}_1": tau_s}
+    return {f"{e}_0": z0, f"{e}_1": tau_s}
+
+
+def element_tau_s(values: Mapping[str, float], proc: Process) -> float:
+    """The time constant (s) of an element process at ``values``: its second parameter, or
+    (Rion Qs)^(1/gamma) for a TLMQ (nan where that is undefined)."""
+    e = proc.element
+    if proc.element_kind == "TLMQ":
+        rq, gamma = values[f"{e}_0"] * values[f"{e}_1"], values[f"{e}_2"]
+        return float(rq ** (1.0 / gamma)) if rq > 0 and gamma > 0 else math.nan
+    return float(values[f"{e}_1"])
+
+
+def element_exponent(values: Mapping[str, float], proc: Process) -> float | None:
+    """The dispersion exponent of an element process (a Zarc's gamma, a TLMQ's), else None."""
+    k = EXPONENT_PARAM.get(str(proc.element_kind))
+    return None if k is None else float(values[f"{proc.element}_{k}"])
 
 
 def base_guess(circuit, feats: SpectrumFeatures) -> dict[str, float]:
@@ -883,7 +908,7 @@ def process_magnitudes(circuit, procs: Sequence[Process], taus: np.ndarray, feat
 class _ScreenTerms:
     """What a linear screen of some processes of a circuit fits besides them."""
 
-    shapes: tuple[str, ...]  # per process: "arc", "Wo", "Ws" or "G" (its unit response)
+    shapes: tuple[str, ...]  # per process: "arc", "Wo", "Ws", "G" or "TLMQ" (its unit response)
     inductive: bool  # a series L or La outside the processes: a j omega column
     blocking: str | None  # "CPE" or "C" outside the processes: a blocking column, else None
     inductance_param: str | None  # the circuit's one series L (or La) parameter, else None
@@ -896,7 +921,7 @@ def _screen_terms(circuit, procs: tuple[Process, ...]) -> _ScreenTerms:
     kinds = {e.kind for e in circuit.elements if e.name not in members}
     blocking = ("CPE" if "CPE" in kinds else "C") if kinds & {"C", "CPE"} else None
     l_names = [e.param_names[0] for e in circuit.elements if e.kind in ("L", "La")]
-    return _ScreenTerms(tuple("arc" if p.arc is not None or p.element_kind in ELEMENT_ARC_KINDS else p.element_kind
+    return _ScreenTerms(tuple("arc" if p.arc is not None else SCREEN_SHAPE.get(p.element_kind, p.element_kind)
                               for p in procs),
                         bool(kinds & {"L", "La"}), blocking, l_names[0] if len(l_names) == 1 else None)
 
@@ -943,7 +968,7 @@ def _screen_layout(terms: _ScreenTerms, omega_bytes: bytes, tau_bytes: bytes, ta
     # ZARC: (j w tau)^n = (w tau)^n e^(j n pi / 2), a real power (a complex one costs ~10x)
     blocks = {"arc": lambda: 1.0 / (1.0 + w_tau ** N_EXPONENT_START * np.exp(0.5j * np.pi * N_EXPONENT_START)),
               "Wo": lambda: 1.0 / (s_ * np.tanh(s_)), "Ws": lambda: np.tanh(s_) / s_,
-              "G": lambda: 1.0 / np.sqrt(1.0 + 1j * w_tau)}
+              "G": lambda: 1.0 / np.sqrt(1.0 + 1j * w_tau), "TLMQ": lambda: _unit_tlmq(w_tau)}
     extra = [np.ones_like(w, dtype=complex)] + ([1j * w] if terms.inductive else [])
     columns = np.vstack([_real_imag(blocks[k]()) for k in shapes] + [_real_imag(e)[None, :] for e in extra])
     n_extra = len(extra) + (terms.blocking is not None)
@@ -958,6 +983,13 @@ def _screen_layout(terms: _ScreenTerms, omega_bytes: bytes, tau_bytes: bytes, ta
     for a in (layout.columns, layout.gather, layout.ridge, layout.idx, layout.where):
         a.flags.writeable = False
     return layout
+
+
+def _unit_tlmq(w_tau: np.ndarray) -> np.ndarray:
+    """A TLMQ's impedance over Rion with exponent 0.9 at omega * tau = ``w_tau``:
+    1/(b tanh b), b = sqrt((j w tau)^0.9) (a blocking line below 1/tau, 45 degrees above)."""
+    b = np.sqrt(w_tau ** N_EXPONENT_START * np.exp(0.5j * np.pi * N_EXPONENT_START))
+    return 1.0 / (b * np.tanh(b))
 
 
 def _linear_screen(circuit, procs: Sequence[Process], taus: np.ndarray, feats: SpectrumFeatures) -> _LinearScreen:

@@ -56,8 +56,8 @@ from ..analysis.quality import (LACK_OF_FIT_RATIO, capacitive_tail_F, data_kk_co
 from ..errors import EisfitError
 from ..model import finite_at_dc
 from ..spectrum import shared_grid
-from .guess import (blocking_arc_starts, drt_starts, exchanged_capacitance_starts, processes, spectrum_features,
-                    swapped_order_starts, transferred_resistance_starts)
+from .guess import (blocking_arc_starts, drt_starts, element_exponent, element_tau_s, exchanged_capacitance_starts,
+                    processes, spectrum_features, swapped_order_starts, transferred_resistance_starts)
 from .optimise import LMRun, levenberg_marquardt
 from .problem import normal_equations_at, series_mask, weighted_residuals
 
@@ -931,7 +931,7 @@ def _looks_degenerate(prep: Any, p_full: np.ndarray, cost: float) -> bool:
 
 def _ambiguous_shape(prep: Any, p_full: np.ndarray, overlap: bool = True) -> bool:
     """True for the shapes listed in the module docstring (low exponent, overlapping or
-    out-of-range arcs, a K, Zarc or G judged as an arc, a diffusion out of range or not
+    out-of-range arcs, a K, Zarc, G, Gs or TLMQ judged as an arc, a diffusion out of range or not
     slower than the arcs before it, runaway resistance). Without ``overlap``, processes close in time constant do not
     count, but a Randles diffusion hidden under its own arc (:func:`_hidden_under_arc`)
     does: that is a collapse, not an overlap of two processes the data show."""
@@ -944,10 +944,11 @@ def _ambiguous_shape(prep: Any, p_full: np.ndarray, overlap: bool = True) -> boo
     taus = []
     procs = processes(circ)
     for proc in procs:  # plain and branch arcs, relaxations, finite diffusions, fast to slow
-        if proc.arc is None and not proc.is_diffusion:  # K, Zarc, G: a relaxation like an arc's
-            if proc.element_kind == "Zarc" and values[f"{proc.element}_2"] < LOW_EXPONENT:
+        if proc.arc is None and not proc.is_diffusion:  # K, Zarc, G, Gs, TLMQ: a relaxation like an arc's
+            exponent = element_exponent(values, proc)
+            if exponent is not None and exponent < LOW_EXPONENT:
                 return True
-            tau = values[f"{proc.element}_1"]
+            tau = element_tau_s(values, proc)
             if not (np.isfinite(tau) and tau_lo <= tau <= tau_hi):
                 return True
             taus.append(tau)
