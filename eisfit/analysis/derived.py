@@ -26,10 +26,11 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
+from ..model.elements import ELEMENT_ARC_KINDS
+
 INTERFACE_ROLES = ("interface", "electrode", "charge transfer")
 ELECTROLYTE_ROLES = ("bulk", "grain boundary", "electrolyte")
 EPS0_F_PER_CM = 8.8541878128e-14  # vacuum permittivity
-ELEMENT_ARC_KINDS = ("Zarc", "K")  # elements that are an arc by themselves: resistance <name>_0, tau <name>_1 (s)
 
 
 @dataclass(frozen=True)

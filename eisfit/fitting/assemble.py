@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
-from ..analysis.derived import (ELEMENT_ARC_KINDS, ArcSpec, arc_tau_s, capacitance_outside_role, derived_quantities,
-                               element_arcs, guess_roles)
+from ..analysis.derived import (ArcSpec, arc_tau_s, capacitance_outside_role, derived_quantities, element_arcs,
+                               guess_roles)
 from ..analysis.kk import KK_MIN_POINTS
 from ..analysis.quality import (MISFIT_RATIO, data_kk_consistent, is_lack_of_fit, kk_noise_level,
                                 lack_of_fit_ratio, modulus_phase_reading, unmodelled_capacitance_F,
                                 unmodelled_inductance_H)
 from ..model import CircuitDefinition
+from ..model.elements import ELEMENT_ARC_KINDS
 from ..model.parser import Leaf, leaves, parallels, series_chain
 from ..spectrum import Spectrum
 from .flags import unresolved_names

@@ -16,8 +16,8 @@ from typing import Any, Callable, Collection, Mapping, Sequence
 
 import numpy as np
 
-from ..analysis.derived import ELEMENT_ARC_KINDS, ArcSpec, arc_tau_s
-from ..model.elements import warburg_open
+from ..analysis.derived import ArcSpec, arc_tau_s
+from ..model.elements import ELEMENT_ARC_KINDS, warburg_open
 from ..model.parser import Leaf, Parallel, Series, leaves, series_chain
 from ..spectrum import Spectrum
 
@@ -142,8 +142,8 @@ class Process:
 
     ``arc`` for a semicircle (a plain R || CPE, or the arc of a branch ``p(CPE, R-...)``
     whose capacitance shunts a resistor in series with more elements), or ``element``
-    (name and kind of one element of ``TIME_CONSTANT_KINDS``: a Wo/Ws diffusion, or a K,
-    Zarc or G relaxation). ``branch_arc``: for a process that sits in series behind the
+    (name and kind of one element of ``TIME_CONSTANT_KINDS``: a Wo/Ws diffusion, a K, Zarc,
+    G or Gs relaxation, a TLMQ transmission line). ``branch_arc``: for a process that sits in series behind the
     resistor of such a branch (a diffusion, a nested arc), the arc whose capacitance shunts it.
     """
 
@@ -269,9 +269,15 @@ def element_tau_s(values: Mapping[str, float], proc: Process) -> float:
     (Rion Qs)^(1/gamma) for a TLMQ (nan where that is undefined)."""
     e = proc.element
     if proc.element_kind == "TLMQ":
-        rq, gamma = values[f"{e}_0"] * values[f"{e}_1"], values[f"{e}_2"]
-        return float(rq ** (1.0 / gamma)) if rq > 0 and gamma > 0 else math.nan
+        rion, qs, gamma = float(values[f"{e}_0"]), float(values[f"{e}_1"]), float(values[f"{e}_2"])
+        if not (rion > 0 and qs > 0 and gamma > 0):
+            return math.nan
+        log_tau = (math.log(rion) + math.log(qs)) / gamma  # in logs: a runaway element cannot overflow
+        return math.exp(log_tau) if log_tau < _LOG_MAX_FLOAT else math.inf
     return float(values[f"{e}_1"])
+
+
+_LOG_MAX_FLOAT = math.log(np.finfo(float).max)
 
 
 def element_exponent(values: Mapping[str, float], proc: Process) -> float | None:

@@ -357,7 +357,8 @@ def _positions(circuit) -> dict[str, int]:
 @functools.lru_cache(maxsize=64)
 def _arcs_of(circuit) -> tuple[ArcSpec, ...]:
     """The arcs whose resistances are profiled: every R || C/CPE pair, every Zarc and K."""
-    return tuple(ArcSpec(a.resistor, a.capacitive, a.kind) for a in circuit.arcs) + tuple(element_arcs(circuit.elements))
+    pairs = tuple(ArcSpec(a.resistor, a.capacitive, a.kind) for a in circuit.arcs)
+    return pairs + tuple(element_arcs(circuit.elements))
 
 
 def arc_resistances(circuit) -> list[str]:
@@ -392,8 +393,8 @@ def _profile_starts(start, index, value, name, arcs, pos: Mapping[str, int]) -> 
             handed[pos[nearest.resistor]] = r_new
             _keep_tau(handed, pos, nearest, r_old, r_new)
             starts.append(handed)
-            if nearest.kind == own.kind and own.kind in ("CPE", "Zarc"):  # the handed part as a twin
-                twin = handed.copy()                                         # of the profiled arc
+            if nearest.kind == own.kind and own.kind in ("CPE", "Zarc"):
+                twin = handed.copy()  # the handed part as a twin of the profiled arc
                 for p, v in _twin_values(nearest, own, r_new, taus[name], values).items():
                     twin[pos[p]] = v
                 starts.append(twin)

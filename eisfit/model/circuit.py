@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from ..errors import CircuitError, DataError
-from .elements import ELEMENTS, _jlog, _jpow
+from .elements import ELEMENT_ARC_KINDS, ELEMENTS, _jlog, _jpow
 from .parser import Leaf, Node, Parallel, Series, leaves, parallels, parse, series_chain, to_string
 
 _TWO_PI = 2.0 * np.pi
@@ -404,7 +404,7 @@ def resistance_names(names: Iterable[str]) -> list[str]:
     return [n for n in names if _RESISTANCE.fullmatch(n)]
 
 
-_RESISTANCE = re.compile(r"R\d+|(?:Zarc|K)\d+_0")
+_RESISTANCE = re.compile(r"R\d+|(?:" + "|".join(ELEMENT_ARC_KINDS) + r")\d+_0")
 
 
 @functools.lru_cache(maxsize=256)

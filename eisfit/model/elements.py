@@ -470,3 +470,6 @@ _DEFS = (
 
 #: Read-only mapping kind -> :class:`ElementDef` of every element eisfit knows.
 ELEMENTS: Mapping[str, ElementDef] = MappingProxyType({d.kind: d for d in _DEFS})
+
+#: Elements that are an arc by themselves: resistance ``<name>_0`` (ohm), time constant ``<name>_1`` (s).
+ELEMENT_ARC_KINDS = ("Zarc", "K")
