@@ -84,6 +84,7 @@ ESCALATION_STARTS = 32  # starts of the second round (the start list's next ones
 ROUND3_LACK_OF_FIT = 1.1  # after round 2, a lack of fit above this on KK-consistent data runs the rest
 LACK_OF_FIT_STARTS = 8  # round 2's starts where a mild lack of fit or overlapping plain arcs are the only sign
 ESCALATE_LACK_OF_FIT = 1.05  # lack-of-fit ratio (RMS residual / Lin-KK noise) above which more starts run
+REPAIR_ROUNDS = 2  # repair rounds at most: the second only for optima the first improved and left degenerate
 MAX_PROBLEMS = 2048  # LM problems (spectra x starts) per batched call: ~20 MB of Jacobians
 EVAL_BLOCK = 64  # rows per model/Jacobian evaluation block (see BatchProblem.normal_equations)
 EVAL_BLOCK_TUNED = 256  # the same where the allocator keeps freed memory (eisfit._processes.tune_allocator)
@@ -514,9 +515,17 @@ def _repair_round(preps: list[Any], sol: Solution) -> None:
     """The repair round (module docstring): where the best optimum has a collapsed or
     runaway process (:func:`_looks_degenerate`), restart from it with the parameters of
     one process (an arc, a diffusion) put back where a start of the first round placed
-    them, one start per process and such start."""
-    poor = [i for i in range(len(preps)) if _looks_degenerate(preps[i], sol.p_best[i], sol.cost[i])]
-    _run_extra_starts(preps, sol, {i: _repair_starts(preps[i], sol.p_best[i]) for i in poor})
+    them, one start per process and such start. A repaired optimum that still has a
+    collapsed process is repaired again from there (up to ``REPAIR_ROUNDS`` in all): two
+    processes can collapse together, and putting back one lets the other follow."""
+    rows: Sequence[int] = range(len(preps))
+    for _ in range(REPAIR_ROUNDS):
+        poor = [i for i in rows if _looks_degenerate(preps[i], sol.p_best[i], sol.cost[i])]
+        if not poor:
+            return
+        before = sol.cost[poor].copy()
+        _run_extra_starts(preps, sol, {i: _repair_starts(preps[i], sol.p_best[i]) for i in poor})
+        rows = [i for i, cost in zip(poor, before) if sol.cost[i] < cost]
 
 
 def _repair_starts(prep: Any, p_best: np.ndarray) -> StartSet:
