@@ -214,6 +214,23 @@ def test_a_repaired_optimum_that_still_collapses_a_process_is_repaired_again():
     assert res.values["R3"] == pytest.approx(ref.values["R3"], rel=1e-3) and not res.flags, res.flags
 
 
+@pytest.mark.parametrize("seed", [2, 10])
+def test_a_randles_branch_swapped_with_a_runaway_plain_arc_keeps_its_diffusion(seed):
+    """The plain arc R2 ran off to the lowest frequencies (8.5 kohm, tau 28 s) and the
+    Randles arc took its place (1.32x and 1.20x the optimum's chi-square, flagged only
+    ``fapex-outside-range:CPE2``); exchanging the two arcs handed the runaway arc to the
+    Randles branch. The start that keeps the diffusion and puts the Randles arc a decade
+    before it reaches the optimum."""
+    circuit = "R0-p(R1,CPE1)-p(R2,CPE2)-p(CPE3,R3-Wo3)"
+    truth = dict(R0=13.8, R1=2620.0, CPE1_0=6.03e-08, CPE1_1=0.712, R2=1060.0, CPE2_0=1.45e-06, CPE2_1=0.757,
+                 CPE3_0=7.2e-05, CPE3_1=0.79, R3=132.0, Wo3_0=244.0, Wo3_1=0.0899)
+    s = noisy(circuit, truth, np.logspace(6, -2, 81), seed=seed)
+    ref = eisfit.fit(s, circuit, initial=truth, starts=1)
+    res = eisfit.fit(s, circuit)
+    assert res.chisq <= 1.001 * ref.chisq, (res.chisq / ref.chisq, res.start_won)
+    assert res.values["R2"] == pytest.approx(ref.values["R2"], rel=1e-3) and not res.flags, res.flags
+
+
 def test_a_single_start_that_collapses_an_arc_is_restarted(monkeypatch):
     """Issue 12: a single start never ends degenerate. From the data guess, the first
     headline spectrum of the robustness set collapses its second arc (n2 -> 0, R2 -> 0,
@@ -353,15 +370,22 @@ def test_a_randles_branch_faster_than_the_arc_before_it_in_the_string_reaches_th
 def test_swapped_order_starts_put_a_plain_arc_and_a_randles_arc_back_in_string_order():
     """An optimum with the Randles arc faster than the plain arc before it: one start with
     the two arcs' values exchanged and the diffusion 10x slower than its arc's new time
-    constant, Z0 half its new R; none for arcs in string order or arcs of one shape."""
+    constant, Z0 half its new R, and one with the diffusion kept, the plain arc on the
+    Randles arc's place and the Randles arc a decade faster than its diffusion, R half its
+    Z0; none for arcs in string order or arcs of one shape."""
     from eisfit.analysis.derived import ArcSpec, arc_tau_s
     from eisfit.fitting.guess import swapped_order_starts
 
     circ = Circuit("R0-p(R1,CPE1)-p(CPE2,R2-Wo2)")
     swapped = dict(R0=27.5, R1=34.0, CPE1_0=5e-3, CPE1_1=0.74, CPE2_0=7.4e-6, CPE2_1=0.76, R2=1466.0,
                    Wo2_0=0.095, Wo2_1=0.029)
-    (label, start), = swapped_order_starts(circ, swapped)
-    assert label == "swap:R1<->R2"
+    (label, start), (kept_label, kept) = swapped_order_starts(circ, swapped)
+    assert (label, kept_label) == ("swap:R1<->R2", "swap:R1<->R2:Wo2-kept")
+    assert (kept["Wo2_0"], kept["Wo2_1"], kept["R2"], kept["R1"]) == (0.095, 0.029, 0.0475, 1466.0)
+    tau_randles = arc_tau_s(swapped, ArcSpec("R2", "CPE2", "CPE"))
+    assert arc_tau_s(kept, ArcSpec("R1", "CPE1", "CPE")) == pytest.approx(tau_randles)
+    assert arc_tau_s(kept, ArcSpec("R2", "CPE2", "CPE")) == pytest.approx(0.0029)
+    assert (kept["CPE1_1"], kept["CPE2_1"]) == (0.74, 0.76)  # each arc keeps its exponent
     assert (start["R1"], start["CPE1_0"], start["CPE1_1"]) == (1466.0, 7.4e-6, 0.76)
     assert (start["R2"], start["CPE2_0"], start["CPE2_1"]) == (34.0, 5e-3, 0.74)
     tau2 = arc_tau_s(start, ArcSpec("R2", "CPE2", "CPE"))
@@ -387,7 +411,7 @@ def test_a_c_arc_and_a_cpe_arc_swap_their_resistances_and_time_constants():
     circ = Circuit("L0-R0-p(R1,CPE1)-p(C2,R2-Wo2)")
     swapped = dict(L0=1.7e-7, R0=10.8, R1=554.1, CPE1_0=4.654e-4, CPE1_1=0.992, C2=1.052e-3, R2=6.678,
                    Wo2_0=344.6, Wo2_1=7.075)  # the Randles arc (7 ms) faster than the plain one (0.26 s)
-    (label, start), = swapped_order_starts(circ, swapped)
+    (label, start), _ = swapped_order_starts(circ, swapped)
     assert label == "swap:R1<->R2" and (start["R1"], start["R2"]) == (6.678, 554.1)
     assert start["CPE1_1"] == 0.992
     assert arc_tau_s(start, ArcSpec("R1", "CPE1", "CPE")) == pytest.approx(6.678 * 1.052e-3)
