@@ -55,6 +55,12 @@ class ArcSpec:
             return self.resistor, f"{self.capacitive}_1"
         return self.resistor, self.capacitive
 
+    @property
+    def exponent(self) -> str | None:
+        """The arc's dispersion exponent parameter (a CPE's n, a Zarc's gamma); None for a
+        capacitor's arc and a K."""
+        return self.param_names[2] if self.kind in ("CPE", "Zarc") else None
+
 
 def element_arcs(elements: Sequence) -> list[ArcSpec]:
     """The :class:`ArcSpec` of every Zarc and K among a circuit's ``elements`` (objects with
@@ -224,12 +230,9 @@ def _brug(v: Mapping[str, float], arc: ArcSpec, arcs: Sequence[ArcSpec], series:
     Q = tau^gamma / R, n = gamma."""
     tau = _tau(v, arc)
     re_ = sum(v[r] for r in series) + sum(np.where(_tau(v, a) < tau, v[a.resistor], 0.0) for a in arcs)
+    n = v[arc.exponent]
     with np.errstate(all="ignore"):
-        if arc.kind == "Zarc":
-            n = v[f"{arc.capacitive}_2"]
-            q = tau ** n / v[arc.resistor]
-        else:
-            q, n = v[f"{arc.capacitive}_0"], v[f"{arc.capacitive}_1"]
+        q = tau ** n / v[arc.resistor] if arc.kind == "Zarc" else v[f"{arc.capacitive}_0"]
         out = q ** (1.0 / n) * (1.0 / re_ + 1.0 / v[arc.resistor]) ** ((n - 1.0) / n)
     return np.where(re_ <= 0, np.nan, out)
 

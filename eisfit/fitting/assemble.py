@@ -229,8 +229,7 @@ def _arc_flags(values, arcs, f) -> list[str]:
             fa = 1 / (2 * math.pi * tau)
             if fa < f.min() or fa > f.max():
                 flags.append(f"fapex-outside-range:{a.capacitive}")
-        exponent = {"CPE": f"{a.capacitive}_1", "Zarc": f"{a.capacitive}_2"}.get(a.kind)
-        if exponent is not None and values[exponent] < 0.6:
+        if a.exponent is not None and values[a.exponent] < 0.6:
             flags.append(f"low-n:{a.capacitive}")
     flags.extend(_overlap_flags(values, arcs))
     return flags

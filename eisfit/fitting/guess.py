@@ -143,8 +143,9 @@ class Process:
     ``arc`` for a semicircle (a plain R || CPE, or the arc of a branch ``p(CPE, R-...)``
     whose capacitance shunts a resistor in series with more elements), or ``element``
     (name and kind of one element of ``TIME_CONSTANT_KINDS``: a Wo/Ws diffusion, a K, Zarc,
-    G or Gs relaxation, a TLMQ transmission line). ``branch_arc``: for a process that sits in series behind the
-    resistor of such a branch (a diffusion, a nested arc), the arc whose capacitance shunts it.
+    G or Gs relaxation, a TLMQ transmission line). ``branch_arc``: for a process that sits
+    in series behind the resistor of such a branch (a diffusion, a nested arc), the arc
+    whose capacitance shunts it.
     """
 
     arc: GuessArc | None = None
@@ -165,13 +166,14 @@ class Process:
 
 @functools.lru_cache(maxsize=64)
 def processes(circuit) -> tuple[Process, ...]:
-    """The arcs, finite diffusions and K/Zarc/G relaxations of ``circuit`` in series order.
+    """The arcs and the elements of ``TIME_CONSTANT_KINDS`` of ``circuit`` in series order.
 
     Besides the circuit's plain arcs, a parallel pair of a capacitive leaf and a series
     branch holding one resistor (:func:`_branch_processes`: a Randles branch
     ``p(CPE2,R2-Wo2)``, a ladder ``p(CPE1,R1-p(R2,CPE2))``, a nested Randles
     ``p(CPE1,R1-p(CPE2,R2-Wo2))``) gives its arc followed by the processes of the branch,
-    and a Wo/Ws (or a K, Zarc, G) in the top-level chain a process of its own.
+    and an element of ``TIME_CONSTANT_KINDS`` (a Wo, a Zarc...) in the top-level chain a
+    process of its own.
     """
     arcs = {frozenset((a.resistor, a.capacitive)): a for a in circuit.arcs}
     out: list[Process] = []
@@ -201,9 +203,9 @@ def _node_processes(node, arcs: Mapping[frozenset, Any], branch_arc: GuessArc | 
 
 def _branch_processes(node: Parallel, arcs: Mapping[frozenset, Any], branch_arc: GuessArc | None) -> list[Process]:
     """The processes of a branch p(C|CPE, R-X-...): its arc (R with the capacitive leaf),
-    then those of X, ... in string order (Wo/Ws/K/Zarc/G, plain arcs, branches nested in turn; a
-    semi-infinite W, which has no time constant, adds none); [] when the branch holds
-    anything else or not exactly one resistor."""
+    then those of X, ... in string order (elements of ``TIME_CONSTANT_KINDS``, plain arcs,
+    branches nested in turn; a semi-infinite W, which has no time constant, adds none); []
+    when the branch holds anything else or not exactly one resistor."""
     caps = [k for k in node.children if isinstance(k, Leaf) and k.kind in ("C", "CPE")]
     branch = [k for k in node.children if isinstance(k, Series)]
     if len(caps) != 1 or len(branch) != 1:
@@ -779,11 +781,9 @@ def exchanged_capacitance_starts(circuit, values: Mapping[str, float]) -> list[t
         if proc.arc is None or outer is None or outer.kind != proc.arc.kind:
             continue
         inner = proc.arc
-        names = [(f"{outer.capacitive}_0", f"{inner.capacitive}_0"), (f"{outer.capacitive}_1", f"{inner.capacitive}_1")] \
-            if inner.kind == "CPE" else [(outer.capacitive, inner.capacitive)]
         start = dict(values)
-        for a, b in names:
-            start[a], start[b] = values[b], values[a]
+        for a, b in zip(*(ArcSpec(x.resistor, x.capacitive, x.kind).param_names[1:] for x in (outer, inner))):
+            start[a], start[b] = values[b], values[a]  # Q and n, or C
         out.append((f"exchange:{outer.capacitive}<->{inner.capacitive}", start))
     return out
 
@@ -792,8 +792,8 @@ def _arc_placed(arc: ArcSpec, r: float, tau: float, values: Mapping[str, float])
     """The parameters of ``arc`` with resistance ``r`` (ohm) and time constant ``tau`` (s):
     C = tau / R, or Q = tau^n / R with the CPE's exponent n of ``values``."""
     if arc.kind == "CPE":
-        n = values[f"{arc.capacitive}_1"]
-        return {arc.resistor: r, f"{arc.capacitive}_0": tau ** n / r, f"{arc.capacitive}_1": n}
+        n = values[arc.exponent]
+        return {arc.resistor: r, f"{arc.capacitive}_0": tau ** n / r, arc.exponent: n}
     return {arc.resistor: r, arc.capacitive: tau / r}
 
 

@@ -404,9 +404,10 @@ def _profile_starts(start, index, value, name, arcs, pos: Mapping[str, int]) -> 
 def _twin_values(arc: ArcSpec, like: ArcSpec, r: float, tau: float, values: Mapping[str, float]) -> dict[str, float]:
     """The parameters of ``arc`` (a CPE arc or a Zarc) with resistance ``r`` (ohm), time
     constant ``tau`` (s) and the exponent of ``like``, an arc of the same kind."""
+    n = values[like.exponent]
     if arc.kind == "Zarc":
-        return {arc.resistor: r, f"{arc.capacitive}_1": tau, f"{arc.capacitive}_2": values[f"{like.capacitive}_2"]}
-    return arc_values(arc, r, tau, values[f"{like.capacitive}_1"])
+        return {arc.resistor: r, f"{arc.capacitive}_1": tau, arc.exponent: n}
+    return arc_values(arc, r, tau, n)
 
 
 def _keep_tau(p: np.ndarray, pos: Mapping[str, int], arc: ArcSpec, r_old: float, r_new: float) -> None:

@@ -940,10 +940,11 @@ def _looks_degenerate(prep: Any, p_full: np.ndarray, cost: float) -> bool:
 
 def _ambiguous_shape(prep: Any, p_full: np.ndarray, overlap: bool = True) -> bool:
     """True for the shapes listed in the module docstring (low exponent, overlapping or
-    out-of-range arcs, a K, Zarc, G, Gs or TLMQ judged as an arc, a diffusion out of range or not
-    slower than the arcs before it, runaway resistance). Without ``overlap``, processes close in time constant do not
-    count, but a Randles diffusion hidden under its own arc (:func:`_hidden_under_arc`)
-    does: that is a collapse, not an overlap of two processes the data show."""
+    out-of-range arcs, a K, Zarc, G, Gs or TLMQ judged as an arc, a diffusion out of range
+    or not slower than the arcs before it, runaway resistance). Without ``overlap``,
+    processes close in time constant do not count, but a Randles diffusion hidden under its
+    own arc (:func:`_hidden_under_arc`) does: that is a collapse, not an overlap of two
+    processes the data show."""
     circ = prep.problem.circuit
     values = dict(zip(circ.param_names, p_full))
     units = dict(zip(circ.param_names, circ.param_units))
@@ -951,18 +952,8 @@ def _ambiguous_shape(prep: Any, p_full: np.ndarray, overlap: bool = True) -> boo
     z_max = float(np.max(np.abs(prep.problem.z)))
     tau_lo, tau_hi = 0.1 / (2 * np.pi * f.max()), 10.0 / (2 * np.pi * f.min())
     taus = []
-    procs = processes(circ)
-    for proc in procs:  # plain and branch arcs, relaxations, finite diffusions, fast to slow
-        if proc.arc is None and not proc.is_diffusion:  # K, Zarc, G, Gs, TLMQ: a relaxation like an arc's
-            exponent = element_exponent(values, proc)
-            if exponent is not None and exponent < LOW_EXPONENT:
-                return True
-            tau = element_tau_s(values, proc)
-            if not (np.isfinite(tau) and tau_lo <= tau <= tau_hi):
-                return True
-            taus.append(tau)
-            continue
-        if proc.arc is None:
+    for proc in processes(circ):  # plain and branch arcs, relaxations, finite diffusions, fast to slow
+        if proc.is_diffusion:
             tau_d = values[f"{proc.element}_1"]
             if not (np.isfinite(tau_d) and tau_lo <= tau_d <= tau_hi):
                 return True
@@ -971,10 +962,9 @@ def _ambiguous_shape(prep: Any, p_full: np.ndarray, overlap: bool = True) -> boo
             if proc.in_branch and _hidden_under_arc(values, proc.branch_arc, proc.element):
                 return True
             continue
-        arc = proc.arc
-        if arc.kind == "CPE" and values[f"{arc.capacitive}_1"] < LOW_EXPONENT:
+        exponent, tau = _exponent_and_tau(values, proc)
+        if exponent is not None and exponent < LOW_EXPONENT:
             return True
-        tau = arc_tau_s(values, ArcSpec(arc.resistor, arc.capacitive, arc.kind))
         if not (np.isfinite(tau) and tau_lo <= tau <= tau_hi):
             return True
         taus.append(tau)
@@ -982,6 +972,15 @@ def _ambiguous_shape(prep: Any, p_full: np.ndarray, overlap: bool = True) -> boo
     if overlap and any(b < OVERLAP_TAU_RATIO * a for a, b in zip(taus, taus[1:])):
         return True
     return any(units[n] == "ohm" and values[n] > RUNAWAY_R_FACTOR * z_max for n in circ.param_names)
+
+
+def _exponent_and_tau(values: Mapping[str, float], proc: Any) -> tuple[float | None, float]:
+    """The dispersion exponent (None: the process has none) and the time constant (s) of an
+    arc or a relaxation element (K, Zarc, G, Gs, TLMQ) at ``values``."""
+    if proc.arc is None:
+        return element_exponent(values, proc), element_tau_s(values, proc)
+    arc = ArcSpec(proc.arc.resistor, proc.arc.capacitive, proc.arc.kind)
+    return (None if arc.exponent is None else float(values[arc.exponent])), arc_tau_s(values, arc)
 
 
 def _hidden_under_arc(values: Mapping[str, float], arc: Any, diffusion: str) -> bool:
