@@ -44,6 +44,7 @@ from .analysis.derived import ArcSpec, arc_tau_s
 from .analysis.quality import MISFIT_RATIO, kk_noise_level, lack_of_fit_ratio as quality_lack_of_fit_ratio
 from .errors import DataError, EisfitError, FitError
 from .model import load_circuit
+from .model.elements import WARBURG_KINDS
 from .model.weighting import residual_scales
 from .spectrum import Spectrum, as_spectrum, not_a_spectrum_hint
 
@@ -609,7 +610,7 @@ class _Search:
         circuit has a diffusion element (the cold guess of Wo/Ws/W is still weak)."""
         from .fitting import fit
 
-        diffusion = any(e.kind in ("W", "Wo", "Ws") for e in load_circuit(circuit).circuit.elements)
+        diffusion = any(e.kind in WARBURG_KINDS for e in load_circuit(circuit).circuit.elements)
         ratio = lack_of_fit_ratio(cold, self.evidence)
         if ratio <= SEED_RATIO or (not diffusion and ratio <= self.limit):
             return cold  # at the noise level already (or adequate without diffusion elements)
@@ -776,12 +777,12 @@ def seeds_from_fits(circuit: str, fits: Mapping[str, Any], spectrum: Spectrum) -
                 if q and n and r and q > 0 and n > 0 and r > 0 and abs(math.log(r * q) / n) < 700:
                     base[e.name] = math.exp(math.log(r * q) / n - math.log(r))
         for e in circ.elements:
-            if e.kind not in ("W", "Wo", "Ws"):
+            if e.kind not in WARBURG_KINDS:
                 continue
             for guess in _diffusion_guesses(e.kind, int(e.name[len(e.kind):] or 0), donor, omega_min):
                 out.append({**base, **{f"{e.name}_{k}" if e.kind != "W" else e.name: v
                                        for k, v in guess.items()}})
-        if not any(e.kind in ("W", "Wo", "Ws") for e in circ.elements):
+        if not any(e.kind in WARBURG_KINDS for e in circ.elements):
             out.append(base)
     return out
 
@@ -978,17 +979,6 @@ def _band(c: float) -> str:
     return ROLE_BANDS[-1][1]
 
 
-def _randles_arcs(circ) -> list[ArcSpec]:
-    """The (charge-transfer R, double-layer CPE or C) pairs of Randles-type arcs
-    ``p(CPEk,Rk-Wk)`` / ``p(Ck,Rk-Wok)``, which are not plain R||C arcs."""
-    import re
-
-    out = []
-    for cap, k in re.findall(r"p\((CPE|C)(\d+),R\2-W[os]?\2\)", circ.string):
-        out.append(ArcSpec(f"R{k}", f"{cap}{k}", cap))
-    return out
-
-
 def assign_roles(result, area_cm2: float | None = None) -> tuple[dict[str, str], str, bool]:
     """Role names of the elements of a fitted circuit, and whether they are clear.
 
@@ -1003,7 +993,7 @@ def assign_roles(result, area_cm2: float | None = None) -> tuple[dict[str, str],
     values = result.values
     roles: dict[str, str] = {}
     unclear: list[str] = []
-    arcs = list(circ.arcs) + _randles_arcs(circ)
+    arcs = list(circ.arcs) + list(circ.randles_arcs)
     for a in arcs:
         tau = _arc_tau(values, a)
         c = tau / values[a.resistor] if values[a.resistor] > 0 else float("nan")
@@ -1024,7 +1014,7 @@ def assign_roles(result, area_cm2: float | None = None) -> tuple[dict[str, str],
             continue
         if e.kind == "R":
             roles[e.name] = "electrolyte (with leads)" if "electrolyte" not in taken else "leads"
-        elif e.kind in ("W", "Wo", "Ws"):
+        elif e.kind in WARBURG_KINDS:
             roles[e.name] = "diffusion"
         elif e.kind in ("CPE", "C"):
             roles[e.name] = "electrode (blocking)"

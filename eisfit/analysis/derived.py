@@ -11,10 +11,15 @@ Conventions (see shared notes on domain conventions):
 * a Zarc (R, tau, gamma) or K (R, tau) element is an arc by itself: its tau is a
   parameter, C_eff = tau / R (for a Zarc the Hsu-Mansfeld capacitance of the R || CPE with
   Q = tau^gamma / R), its resistance ``<name>_0`` gets the ASR and conductivity of an R;
+* the arc of a branch p(CPE, R-X-...) (a Randles branch: double layer and charge transfer
+  R; a ladder's outer arc) is read as an R || CPE arc with that R: tau = (R Q)^(1/n), the
+  apex of the charge-transfer arc where the diffusion X is slower, and the same C_eff;
+* a finite Warburg (Z0, tau) gets Z0 * A; an open one (Wo, tending to
+  Z0/(j w tau) + Z0/3) also its limiting capacitance tau / Z0; a semi-infinite one Aw * A;
 * ionic conductivity sigma = L / (R * A) (S/cm), only for resistances of the
   electrolyte (arc roles bulk, grain boundary, electrolyte) and for series resistances
-  without an arc (the high-frequency intercept R0 holds the bulk): an interface or
-  electrode arc has no conductivity.
+  without an arc (the high-frequency intercept R0 holds the bulk): an interface,
+  charge-transfer or electrode arc has no conductivity.
 
 Standard errors are propagated with the delta method from the parameter covariance.
 """
@@ -154,12 +159,13 @@ def capacitance_outside_role(role: str, ceff_F: float, area_cm2: float | None,
     return f"{name} = {value:.2g} {unit}, outside {lo:.0e}..{hi:.0e} for a {role} arc"
 
 
-def has_conductivity(resistor: str, roles: Mapping[str, str]) -> bool:
+def has_conductivity(resistor: str, roles: Mapping[str, str], series_resistors: Sequence[str]) -> bool:
     """True when L/(R*A) is a conductivity for ``resistor``: an electrolyte role (bulk,
-    grain boundary, electrolyte), or no arc role at all (a series resistance such as R0,
-    the high-frequency intercept). Interface and electrode arcs have no conductivity."""
+    grain boundary, electrolyte), or a series resistance without an arc role (R0, the
+    high-frequency intercept). Interface, charge-transfer and electrode arcs have no
+    conductivity, nor has a resistor inside a branch that is no arc."""
     role = roles.get(resistor)
-    return role is None or role in ELECTROLYTE_ROLES
+    return role in ELECTROLYTE_ROLES or (role is None and resistor in series_resistors)
 
 
 def _quantities(
@@ -170,6 +176,7 @@ def _quantities(
     area_cm2: float | None,
     thickness_cm: float | None,
     symmetric: bool,
+    warburgs: Sequence[tuple[str, str]] = (),
 ) -> list[_Quantity]:
     qs: list[_Quantity] = []
     for r in resistors:
@@ -179,7 +186,7 @@ def _quantities(
                 qs.append(_Quantity(
                     f"{r}_asr_per_interface_ohm_cm2", "ohm*cm2 (per interface, R*A/2, symmetric cell)",
                     lambda v, r=r: v[r] * area_cm2 / 2.0))
-            if thickness_cm and has_conductivity(r, roles):
+            if thickness_cm and has_conductivity(r, roles, series_resistors):
                 qs.append(_Quantity(
                     f"{r}_sigma_S_per_cm", f"S/cm (L/({r}*A))",
                     lambda v, r=r: thickness_cm / (v[r] * area_cm2)))
@@ -218,6 +225,30 @@ def _quantities(
             qs.append(_Quantity(f"{c}_eps_r", "dimensionless (relative permittivity C_eff*L/(eps0*A), "
                                               "eps0 = 8.854e-14 F/cm)",
                                 lambda v, a=arc: _tau(v, a) / v[a.resistor] * thickness_cm / (EPS0_F_PER_CM * area_cm2)))
+    qs.extend(_warburg_quantities(warburgs, area_cm2))
+    return qs
+
+
+def _warburg_quantities(warburgs: Sequence[tuple[str, str]], area_cm2: float | None) -> list[_Quantity]:
+    """Per-area values of the Warburg elements (name, kind): Z0 * A of a finite one, Aw * A of
+    a semi-infinite one; and the low-frequency limiting capacitance tau/Z0 of an open (Wo)
+    one, whose impedance tends to Z0/(j w tau) + Z0/3 (a finite reservoir: a battery
+    electrode's differential capacitance dQ/dU)."""
+    qs: list[_Quantity] = []
+    for name, kind in warburgs:
+        if kind == "W" and area_cm2:
+            qs.append(_Quantity(f"{name}_aw_ohm_cm2_per_sqrt_s", "ohm*cm2*s^-1/2 (Warburg coefficient Aw*A)",
+                                lambda v, n=name: v[n] * area_cm2))
+        if kind in ("Wo", "Ws") and area_cm2:
+            dc = "the diffusion resistance at DC" if kind == "Ws" else "3x the low-frequency limit's resistance"
+            qs.append(_Quantity(f"{name}_0_asr_ohm_cm2", f"ohm*cm2 (Z0*A; Z0 is {dc})",
+                                lambda v, n=name: v[f"{n}_0"] * area_cm2))
+        if kind == "Wo":
+            qs.append(_Quantity(f"{name}_clim_F", "F (tau/Z0: the low-frequency limiting capacitance)",
+                                lambda v, n=name: v[f"{n}_1"] / v[f"{n}_0"]))
+            if area_cm2:
+                qs.append(_Quantity(f"{name}_clim_F_per_cm2", "F/cm2 (tau/(Z0*A))",
+                                    lambda v, n=name: v[f"{n}_1"] / v[f"{n}_0"] / area_cm2))
     return qs
 
 
@@ -249,16 +280,19 @@ def derived_quantities(
     area_cm2: float | None = None,
     thickness_cm: float | None = None,
     symmetric: bool = True,
+    warburgs: Sequence[tuple[str, str]] = (),
 ) -> tuple[dict[str, float], dict[str, str]]:
     """Derived quantities and their ``<key>_stderr`` (delta method), plus a unit/formula map.
 
-    ``covariance`` (M, M) is over ``cov_names`` (None: stderr nan)."""
+    ``covariance`` (M, M) is over ``cov_names`` (None: stderr nan). ``series_resistors``:
+    the resistances in series with the whole circuit; ``warburgs``: (name, kind) of the
+    circuit's W, Wo and Ws elements."""
     m = len(cov_names)
     cov = np.full((1, m, m), np.nan) if covariance is None else np.asarray(covariance, float)[None]
     out, units = derived_quantities_batch(
         {k: np.array([v], dtype=float) for k, v in values.items()}, cov, cov_names,
         resistors=resistors, arcs=arcs, roles=roles, series_resistors=series_resistors,
-        area_cm2=area_cm2, thickness_cm=thickness_cm, symmetric=symmetric)
+        area_cm2=area_cm2, thickness_cm=thickness_cm, symmetric=symmetric, warburgs=warburgs)
     return {k: float(v[0]) for k, v in out.items()}, units
 
 
@@ -274,6 +308,7 @@ def derived_quantities_batch(
     area_cm2: float | None = None,
     thickness_cm: float | None = None,
     symmetric: bool = True,
+    warburgs: Sequence[tuple[str, str]] = (),
 ) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """:func:`derived_quantities` for K fits at once (same roles and settings).
 
@@ -287,7 +322,7 @@ def derived_quantities_batch(
     stack, steps = _perturbation_stack(values, names)
     out: dict[str, np.ndarray] = {}
     units: dict[str, str] = {}
-    for q in _quantities(resistors, arcs, roles, series_resistors, area_cm2, thickness_cm, symmetric):
+    for q in _quantities(resistors, arcs, roles, series_resistors, area_cm2, thickness_cm, symmetric, warburgs):
         with np.errstate(all="ignore"):
             full = np.broadcast_to(np.asarray(q.func(stack), dtype=float), stack[next(iter(stack))].shape)
         val = full[:, 0].copy()

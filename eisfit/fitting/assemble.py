@@ -19,7 +19,7 @@ from ..analysis.quality import (MISFIT_RATIO, data_kk_consistent, is_lack_of_fit
                                 lack_of_fit_ratio, modulus_phase_reading, unmodelled_capacitance_F,
                                 unmodelled_inductance_H)
 from ..model import CircuitDefinition
-from ..model.elements import ELEMENT_ARC_KINDS
+from ..model.elements import ELEMENT_ARC_KINDS, WARBURG_KINDS
 from ..model.parser import Leaf, leaves, parallels, series_chain
 from ..spectrum import Spectrum
 from .flags import unresolved_names
@@ -175,29 +175,42 @@ def _finite_or_nan(numbers: Mapping[str, float]) -> dict[str, float]:
 def result_roles(definition: CircuitDefinition, values: Mapping[str, float],
                  area_cm2: float | None) -> dict[str, str]:
     """Arc roles: the definition's, else guessed from the effective capacitances (of the
-    R || C/CPE arcs and of the Zarc and K elements)."""
+    R || C/CPE arcs, the branch arcs and the Zarc and K elements); the resistor of a
+    Randles branch (a Warburg beside it) is a ``charge transfer`` unless the definition
+    names its role."""
+    circ = definition.circuit
     if _has_roles(definition):
-        return dict(definition.roles)
-    return guess_roles(values, _derived_arcs(definition.circuit), area_cm2)
+        roles = dict(definition.roles)
+        for a in circ.randles_arcs:
+            if roles.get(a.resistor, "arc") == "arc":
+                roles[a.resistor] = "charge transfer"
+        return roles
+    roles = guess_roles(values, _derived_arcs(circ), area_cm2)
+    roles.update((a.resistor, "charge transfer") for a in circ.randles_arcs)
+    return roles
 
 
 def _derived_arcs(circ) -> list[ArcSpec]:
-    """The arcs that derived quantities are computed for: every R || C/CPE pair, then every
-    Zarc and K element (:func:`~eisfit.analysis.derived.element_arcs`)."""
-    return [ArcSpec(a.resistor, a.capacitive, a.kind) for a in circ.arcs] + element_arcs(circ.elements)
+    """The arcs that derived quantities are computed for: every R || C/CPE pair, the arc of
+    every branch p(C|CPE, R-X-...) (a Randles branch's charge transfer and double layer, a
+    ladder's outer arc), then every Zarc and K element
+    (:func:`~eisfit.analysis.derived.element_arcs`)."""
+    return [ArcSpec(a.resistor, a.capacitive, a.kind) for a in list(circ.arcs) + list(circ.branch_arcs)] + \
+        element_arcs(circ.elements)
 
 
 def derived_settings(definition: CircuitDefinition, roles: Mapping[str, str],
                      settings: Mapping[str, Any]) -> dict[str, Any]:
     """Keyword arguments of :func:`~eisfit.analysis.derived.derived_quantities` for a fit:
-    the resistances are the R elements and the Zarc and K resistances."""
+    the resistances are the R elements and the Zarc and K resistances; the series
+    resistances those R in series with the whole circuit (R0, the high-frequency intercept)."""
     circ = definition.circuit
     arcs = _derived_arcs(circ)
     resistors = [e.name for e in circ.elements if e.kind == "R"] + \
         [a.resistor for a in arcs if a.kind in ELEMENT_ARC_KINDS]
-    arc_members = {a.resistor for a in arcs}
     return dict(resistors=resistors, arcs=arcs, roles=dict(roles),
-                series_resistors=[r for r in resistors if r not in arc_members],
+                series_resistors=[r for r in circ.linear_series if r in resistors],
+                warburgs=[(e.name, e.kind) for e in circ.elements if e.kind in WARBURG_KINDS],
                 area_cm2=settings.get("area_cm2"), thickness_cm=settings.get("thickness_cm"),
                 symmetric=bool(settings.get("symmetric", True)))
 

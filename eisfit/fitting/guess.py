@@ -17,6 +17,7 @@ from typing import Any, Callable, Collection, Mapping, Sequence
 import numpy as np
 
 from ..analysis.derived import ArcSpec, arc_tau_s
+from ..model.circuit import branch_arc_of
 from ..model.elements import ELEMENT_ARC_KINDS, warburg_open
 from ..model.parser import Leaf, Parallel, Series, leaves, series_chain
 from ..spectrum import Spectrum
@@ -206,18 +207,13 @@ def _branch_processes(node: Parallel, arcs: Mapping[frozenset, Any], branch_arc:
     then those of X, ... in string order (elements of ``TIME_CONSTANT_KINDS``, plain arcs,
     branches nested in turn; a semi-infinite W, which has no time constant, adds none); []
     when the branch holds anything else or not exactly one resistor."""
-    caps = [k for k in node.children if isinstance(k, Leaf) and k.kind in ("C", "CPE")]
-    branch = [k for k in node.children if isinstance(k, Series)]
-    if len(caps) != 1 or len(branch) != 1:
+    own = branch_arc_of(node)
+    if own is None:
         return []
-    members = branch[0].children
-    rs = [k for k in members if isinstance(k, Leaf) and k.kind == "R"]
-    if len(rs) != 1:
-        return []
-    arc = GuessArc(rs[0].name, caps[0].name, caps[0].kind)
+    arc = GuessArc(own.resistor, own.capacitive, own.kind)
     out = [Process(arc=arc, branch_arc=branch_arc)]
-    for member in members:
-        if member is rs[0] or (isinstance(member, Leaf) and member.kind == "W"):
+    for member in next(k for k in node.children if isinstance(k, Series)).children:
+        if isinstance(member, Leaf) and (member.name == arc.resistor or member.kind == "W"):
             continue
         inner = _node_processes(member, arcs, arc)
         if not inner:

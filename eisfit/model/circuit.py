@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from ..errors import CircuitError, DataError
-from .elements import ELEMENT_ARC_KINDS, ELEMENTS, _jlog, _jpow
+from .elements import ELEMENT_ARC_KINDS, ELEMENTS, WARBURG_KINDS, _jlog, _jpow
 from .parser import Leaf, Node, Parallel, Series, leaves, parallels, parse, series_chain, to_string
 
 _TWO_PI = 2.0 * np.pi
@@ -47,6 +47,28 @@ class Arc:
     resistor: str
     capacitive: str
     kind: str  # 'CPE' or 'C'
+
+
+def branch_arc_of(node: Node) -> Arc | None:
+    """The arc of a branch ``p(C|CPE, R-X-...)``: a p() node of one capacitive leaf and one
+    series chain that holds exactly one resistor, whatever else (a Randles branch
+    ``p(CPE2,R2-Wo2)``: double layer and charge transfer; a ladder ``p(CPE1,R1-p(R2,CPE2))``:
+    the outer arc). None for any other node, a plain R || C/CPE pair included."""
+    if not isinstance(node, Parallel) or len(node.children) != 2:
+        return None
+    caps = [k for k in node.children if isinstance(k, Leaf) and k.kind in ("C", "CPE")]
+    chains = [k for k in node.children if isinstance(k, Series)]
+    if len(caps) != 1 or len(chains) != 1:
+        return None
+    rs = [k for k in chains[0].children if isinstance(k, Leaf) and k.kind == "R"]
+    return Arc(rs[0].name, caps[0].name, caps[0].kind) if len(rs) == 1 else None
+
+
+def _is_randles(node: Node) -> bool:
+    """Whether a branch's series chain holds a Warburg element (W, Wo, Ws) beside its
+    resistor: the resistor is a charge transfer, the capacitance the double layer."""
+    chain = next(k for k in node.children if isinstance(k, Series))
+    return any(isinstance(k, Leaf) and k.kind in WARBURG_KINDS for k in chain.children)
 
 
 # --------------------------------------------------------------------------- compilation
@@ -209,7 +231,8 @@ class Circuit:
     """
 
     __slots__ = ("string", "tree", "elements", "param_names", "param_units", "default_bounds",
-                 "log_scale", "param_descriptions", "arcs", "linear_series", "_z", "_grad", "__weakref__")
+                 "log_scale", "param_descriptions", "arcs", "branch_arcs", "randles_arcs", "linear_series", "_z",
+                 "_grad", "__weakref__")
 
     string: str
     tree: Node
@@ -220,6 +243,8 @@ class Circuit:
     log_scale: list[bool]
     param_descriptions: list[str]
     arcs: list[Arc]
+    branch_arcs: list[Arc]  # the arcs of branches p(C|CPE, R-X-...) (:func:`branch_arc_of`), string order
+    randles_arcs: list[Arc]  # those of them whose chain holds a Warburg element: R charge transfer, C double layer
     # parameters of elements in series with the whole circuit whose impedance is proportional
     # to them (R: Z = R, L: Z = j w L; R0 and L0 of L0-R0-p(R1,CPE1)): the model is linear in them
     linear_series: tuple[str, ...]
@@ -264,6 +289,9 @@ class Circuit:
                 if "R" in by_kind and cap:
                     arcs.append(Arc(by_kind["R"], by_kind[cap[0]], cap[0]))
         set_(self, "arcs", arcs)
+        branches = [(node, branch_arc_of(node)) for node in parallels(tree)]
+        set_(self, "branch_arcs", [a for _, a in branches if a is not None])
+        set_(self, "randles_arcs", [a for node, a in branches if a is not None and _is_randles(node)])
         set_(self, "linear_series", tuple(k.name for k in series_chain(tree) if isinstance(k, Leaf)
                                           and k.kind in ("R", "L")))
         set_(self, "_z", _compile_z(tree, start))

@@ -473,3 +473,5 @@ ELEMENTS: Mapping[str, ElementDef] = MappingProxyType({d.kind: d for d in _DEFS}
 
 #: Elements that are an arc by themselves: resistance ``<name>_0`` (ohm), time constant ``<name>_1`` (s).
 ELEMENT_ARC_KINDS = ("Zarc", "K")
+#: Warburg (diffusion) elements: semi-infinite W (Aw, ohm*s^-1/2), finite Wo and Ws (Z0 ohm, tau s).
+WARBURG_KINDS = ("W", "Wo", "Ws")

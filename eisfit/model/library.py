@@ -89,7 +89,7 @@ def _from_circuit(circuit: Circuit, *, name: str, description: str, source: str,
         bounds=dict(zip(circuit.param_names, circuit.default_bounds)),
         units=dict(zip(circuit.param_names, circuit.param_units)),
         roles={arc.resistor: "arc" for arc in circuit.arcs},
-        derived=list(DEFAULT_DERIVED if circuit.arcs else ("asr",)),
+        derived=list(DEFAULT_DERIVED if circuit.arcs or circuit.branch_arcs else ("asr",)),
         source=source,
         path=path,
     )
@@ -154,7 +154,7 @@ def definition_from_dict(data: dict, *, where: str, default_name: str, source: s
                 raise CircuitError(f"{where}: [parameters.{pname}] unit must be a string")
             defn.units[pname] = table["unit"]
 
-    arcs = {arc.resistor: arc for arc in circuit.arcs}
+    arcs = {arc.resistor: arc for arc in circuit.arcs + circuit.branch_arcs}
     arc_tables = data.get("arcs", {})
     if not isinstance(arc_tables, dict):
         raise CircuitError(f"{where}: [arcs] must be a table")
@@ -162,7 +162,8 @@ def definition_from_dict(data: dict, *, where: str, default_name: str, source: s
         if res not in arcs:
             listed = ", ".join(arcs) or "none"
             raise CircuitError(f"{where}: [arcs.{res}]: {res!r} is not the resistor of an arc "
-                               f"(a p() of one R and one CPE or C) in {circuit.string!r}; "
+                               f"(a p() of one R and one CPE or C, or of a CPE or C and a chain R-...) "
+                               f"in {circuit.string!r}; "
                                f"arc resistors: {listed}")
         _check_keys(where, table, _ARC_KEYS, f"[arcs.{res}]")
         role = table.get("role", "arc")

@@ -31,7 +31,9 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from ..analysis.derived import derived_quantities
 from ..errors import FitError
+from ..fitting.assemble import derived_settings, result_roles
 from ..fitting.engine import spectrum_in_ohm
 from ..fitting.optimise import Transform
 from ..fitting.problem import calc_modulus_residuals, log_scaled
@@ -679,8 +681,6 @@ def _start_values(spectra, defn, start_values, weighting, sigma, fixed, bounds, 
 
 def _assemble(defn, layout, data, out, plan, edf, indep, indep_layout, sharing, spectra, labels,
               weighting, fixed, area_cm2, thickness_cm, symmetric, robust) -> JointFitResult:
-    from ..analysis.derived import ArcSpec, derived_quantities, guess_roles
-
     circuit = defn.circuit
     names = layout.names
     k = data.k
@@ -709,18 +709,12 @@ def _assemble(defn, layout, data, out, plan, edf, indep, indep_layout, sharing, 
         for f in flags:
             f.append("not-converged")
 
-    arcs = [ArcSpec(a.resistor, a.capacitive, a.kind) for a in circuit.arcs]
-    resistors = [e.name for e in circuit.elements if e.kind == "R"]
-    arc_r = {a.resistor for a in arcs}
-    series_r = [r for r in resistors if r not in arc_r]
-    has_roles = bool(defn.roles) and any(r not in ("arc", "") for r in defn.roles.values())
-    roles = dict(defn.roles) if has_roles else guess_roles(values[0], arcs, area_cm2)
+    roles = result_roles(defn, values[0], area_cm2)
+    settings = derived_settings(defn, roles, {"area_cm2": area_cm2, "thickness_cm": thickness_cm,
+                                              "symmetric": symmetric})
     derived, units = [], {}
     for i in range(k):
-        d, units = derived_quantities(
-            values[i], covs[i], cov_names if covs[i] is not None else [], resistors=resistors, arcs=arcs,
-            roles=roles, series_resistors=series_r, area_cm2=area_cm2, thickness_cm=thickness_cm,
-            symmetric=symmetric)
+        d, units = derived_quantities(values[i], covs[i], cov_names if covs[i] is not None else [], **settings)
         derived.append(d)
 
     ind_P = indep_layout.physical(indep.a, np.zeros(0))

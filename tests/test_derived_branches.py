@@ -1,0 +1,134 @@
+"""Derived quantities of the arcs of branches p(CPE, R-X) and of Warburg elements.
+
+A Randles branch p(CPE1, R1-W1) is a double layer over a charge transfer: its R1 is an
+interface resistance (ASR, per interface in a symmetric cell, no conductivity) and its CPE
+a capacitance with the time constant and C_eff of an R1 || CPE1 arc. A finite Warburg's Z0
+gets an ASR, an open one its low-frequency limiting capacitance tau/Z0.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import eisfit
+from eisfit import Spectrum
+from eisfit.model import Circuit
+
+F = np.logspace(6, -2, 81)
+AREA, THICKNESS = 0.785, 0.03
+
+
+def _spectrum(circuit: str, truth: dict[str, float], seed: int = 3) -> Spectrum:
+    c = Circuit(circuit)
+    z = c.impedance(np.array([truth[n] for n in c.param_names]), F)
+    noise = np.random.default_rng(seed).standard_normal((2, F.size))
+    return Spectrum(F, z + 0.002 * np.abs(z) * (noise[0] + 1j * noise[1]))
+
+
+@pytest.mark.parametrize("string, branch, randles", [
+    ("R0-p(R1,CPE1)-p(CPE2,R2-Wo2)", [("R2", "CPE2")], [("R2", "CPE2")]),
+    ("R0-p(CPE1,R1-W1)", [("R1", "CPE1")], [("R1", "CPE1")]),
+    ("R0-p(C1,Ws1-R1)", [("R1", "C1")], [("R1", "C1")]),
+    ("R0-p(CPE1,R1-p(R2,CPE2))", [("R1", "CPE1")], []),
+    ("R0-p(CPE1,R1-p(CPE2,R2-Wo2))", [("R1", "CPE1"), ("R2", "CPE2")], [("R2", "CPE2")]),
+    ("R0-p(R1,CPE1)-p(R2,CPE2)", [], []),
+    ("R0-p(C1,R1-R2)", [], []),  # two resistors: no arc
+])
+def test_branch_arcs_of_circuit_strings(string, branch, randles):
+    c = Circuit(string)
+    assert [(a.resistor, a.capacitive) for a in c.branch_arcs] == branch
+    assert [(a.resistor, a.capacitive) for a in c.randles_arcs] == randles
+
+
+def test_randles_branch_is_a_charge_transfer_with_the_arc_quantities_of_its_double_layer():
+    truth = dict(R0=10.0, R1=100.0, CPE1_0=1e-9, CPE1_1=0.9, CPE2_0=1e-5, CPE2_1=0.85, R2=200.0,
+                 Wo2_0=300.0, Wo2_1=30.0)
+    circuit = "R0-p(R1,CPE1)-p(CPE2,R2-Wo2)"
+    res = eisfit.fit(_spectrum(circuit, truth), circuit, area_cm2=AREA, thickness_cm=THICKNESS)
+    v, d = res.values, res.derived
+    assert res.roles["R2"] == "charge transfer"
+    # an interface: ASR per cell and per interface, no conductivity
+    assert d["R2_asr_ohm_cm2"] == pytest.approx(v["R2"] * AREA)
+    assert d["R2_asr_per_interface_ohm_cm2"] == pytest.approx(v["R2"] * AREA / 2)
+    assert "R2_sigma_S_per_cm" not in d
+    # the conductivity with the series resistance takes R0 and the electrolyte arc, not R2
+    assert d["sigma_total_with_series_S_per_cm"] == pytest.approx(THICKNESS / ((v["R0"] + v["R1"]) * AREA))
+    # the double layer: tau = (R2 Q)^(1/n), Hsu-Mansfeld and Brug (Re = R0 + R1) capacitances
+    tau = (v["R2"] * v["CPE2_0"]) ** (1 / v["CPE2_1"])
+    n = v["CPE2_1"]
+    brug = v["CPE2_0"] ** (1 / n) * (1 / (v["R0"] + v["R1"]) + 1 / v["R2"]) ** ((n - 1) / n)
+    assert d["CPE2_tau_s"] == pytest.approx(tau)
+    assert d["CPE2_fapex_Hz"] == pytest.approx(1 / (2 * np.pi * tau))
+    assert d["CPE2_ceff_F"] == pytest.approx(tau / v["R2"])
+    assert d["CPE2_ceff_brug_F"] == pytest.approx(brug)
+    assert d["CPE2_ceff_F_per_cm2"] == pytest.approx(tau / v["R2"] / AREA)
+    assert d["CPE2_ceff_F"] == pytest.approx(3.34e-6, rel=0.05)  # the truth's (200 * 1e-5)^(1/0.85) / 200
+    assert np.isfinite(d["CPE2_ceff_F_stderr"]) and d["CPE2_ceff_F_stderr"] > 0
+
+
+def test_open_warburg_limiting_capacitance_is_the_low_frequency_limit_of_its_impedance():
+    """Z_Wo -> Z0/3 + Z0/(j w tau) as w -> 0: read both off the element's impedance far
+    below 1/tau and compare with the derived Z0 * A and tau / Z0."""
+    truth = dict(R0=10.0, R1=100.0, CPE1_0=1e-9, CPE1_1=0.9, CPE2_0=1e-5, CPE2_1=0.85, R2=200.0,
+                 Wo2_0=300.0, Wo2_1=30.0)
+    circuit = "R0-p(R1,CPE1)-p(CPE2,R2-Wo2)"
+    res = eisfit.fit(_spectrum(circuit, truth), circuit, area_cm2=AREA)
+    z0, tau = res.values["Wo2_0"], res.values["Wo2_1"]
+    f = np.array([1e-7])
+    z = Circuit("Wo1").impedance(np.array([z0, tau]), f)[0]
+    assert z.real == pytest.approx(z0 / 3, rel=1e-4)
+    assert res.derived["Wo2_clim_F"] == pytest.approx(-1 / (2 * np.pi * f[0] * z.imag), rel=1e-4)
+    assert res.derived["Wo2_clim_F_per_cm2"] == pytest.approx(res.derived["Wo2_clim_F"] / AREA)
+    assert res.derived["Wo2_0_asr_ohm_cm2"] == pytest.approx(z0 * AREA)
+    assert res.derived["Wo2_clim_F"] == pytest.approx(0.1, rel=0.05)  # the truth's 30 s / 300 ohm
+    assert "Wo2_clim_F" in res.derived_units and "F" in res.derived_units["Wo2_clim_F"]
+
+
+def test_library_randles_circuit_reports_the_charge_transfer_double_layer_and_warburg_per_area():
+    truth = dict(R0=10.0, CPE1_0=1e-5, CPE1_1=0.9, R1=100.0, W1=50.0)
+    res = eisfit.fit(_spectrum("R0-p(CPE1,R1-W1)", truth), "randles", area_cm2=AREA, thickness_cm=THICKNESS)
+    v, d = res.values, res.derived
+    assert res.roles == {"R1": "charge transfer"}
+    assert "R1_sigma_S_per_cm" not in d and "R0_sigma_S_per_cm" in d
+    assert d["CPE1_ceff_F"] == pytest.approx((v["R1"] * v["CPE1_0"]) ** (1 / v["CPE1_1"]) / v["R1"])
+    assert d["W1_aw_ohm_cm2_per_sqrt_s"] == pytest.approx(v["W1"] * AREA)
+    assert v["W1"] == pytest.approx(50.0, rel=0.05)
+
+
+def test_ladder_outer_arc_gets_its_arc_quantities_and_a_capacitance_role():
+    """p(CPE1, R1-p(R2,CPE2)): a coating (CPE1) over its pore resistance R1 in series with
+    the interface arc behind it; R1 is an arc resistance, not a series one."""
+    truth = dict(R0=10.0, CPE1_0=2e-9, CPE1_1=0.92, R1=150.0, R2=400.0, CPE2_0=2e-5, CPE2_1=0.85)
+    circuit = "R0-p(CPE1,R1-p(R2,CPE2))"
+    res = eisfit.fit(_spectrum(circuit, truth), circuit, area_cm2=AREA, thickness_cm=THICKNESS)
+    v, d = res.values, res.derived
+    assert d["CPE1_tau_s"] == pytest.approx((v["R1"] * v["CPE1_0"]) ** (1 / v["CPE1_1"]))
+    assert res.roles["R1"] == "electrolyte" and res.roles["R2"] == "interface"  # 1e-9 F vs 1e-5 F
+    assert d["sigma_total_with_series_S_per_cm"] == pytest.approx(THICKNESS / ((v["R0"] + v["R1"]) * AREA))
+
+
+def test_a_resistor_inside_a_branch_without_an_arc_gets_no_conductivity():
+    truth = dict(R0=10.0, C1=1e-6, R1=50.0, R2=80.0)
+    circuit = "R0-p(C1,R1-R2)"
+    res = eisfit.fit(_spectrum(circuit, truth), circuit, area_cm2=AREA, thickness_cm=THICKNESS)
+    assert "R0_sigma_S_per_cm" in res.derived
+    assert "R1_sigma_S_per_cm" not in res.derived and "R2_sigma_S_per_cm" not in res.derived
+    assert res.derived["R1_asr_ohm_cm2"] == pytest.approx(res.values["R1"] * AREA)
+
+
+def test_a_circuit_file_may_name_the_role_of_a_branch_arc(tmp_path):
+    """[arcs.R1] of a ladder's outer arc is accepted (it was refused: 'not the resistor of an
+    arc'); the Randles branch's resistor, left unnamed, is the charge transfer."""
+    path = tmp_path / "coated.toml"
+    path.write_text('name = "coated"\ncircuit = "R0-p(CPE1,R1-p(CPE2,R2-Wo2))"\n'
+                    '[arcs.R1]\nrole = "surface layer"\n')
+    truth = dict(R0=10.0, CPE1_0=2e-9, CPE1_1=0.92, R1=150.0, CPE2_0=2e-5, CPE2_1=0.85, R2=400.0,
+                 Wo2_0=500.0, Wo2_1=20.0)
+    res = eisfit.fit(_spectrum("R0-p(CPE1,R1-p(CPE2,R2-Wo2))", truth), str(path), area_cm2=AREA,
+                     thickness_cm=THICKNESS)
+    assert res.roles["R1"] == "surface layer" and res.roles["R2"] == "charge transfer"
+    assert "R1_sigma_S_per_cm" not in res.derived and "CPE1_ceff_F" in res.derived
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "bad"\ncircuit = "R0-p(C1,R1-R2)"\n[arcs.R1]\nrole = "interface"\n')
+    with pytest.raises(eisfit.CircuitError, match="not the resistor of an arc"):
+        eisfit.fit(_spectrum("R0-p(C1,R1-R2)", dict(R0=10.0, C1=1e-6, R1=50.0, R2=80.0)), str(bad))
