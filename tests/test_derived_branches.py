@@ -132,3 +132,23 @@ def test_a_circuit_file_may_name_the_role_of_a_branch_arc(tmp_path):
     bad.write_text('name = "bad"\ncircuit = "R0-p(C1,R1-R2)"\n[arcs.R1]\nrole = "interface"\n')
     with pytest.raises(eisfit.CircuitError, match="not the resistor of an arc"):
         eisfit.fit(_spectrum("R0-p(C1,R1-R2)", dict(R0=10.0, C1=1e-6, R1=50.0, R2=80.0)), str(bad))
+
+
+def test_gerischer_and_transmission_line_resistances_per_area_and_the_finite_gerischer_dc_resistance():
+    """G: R_G is its DC resistance; Gs: R_G/tanh(phi) is (read off the element's impedance
+    at 1e-9 Hz); TLMQ: Rion per area."""
+    truth = dict(R0=10.0, R1=100.0, CPE1_0=1e-9, CPE1_1=0.9, Gs2_0=200.0, Gs2_1=1e-2, Gs2_2=0.7)
+    circuit = "R0-p(R1,CPE1)-Gs2"
+    res = eisfit.fit(_spectrum(circuit, truth), circuit, area_cm2=AREA)
+    v, d = res.values, res.derived
+    dc = Circuit("Gs1").impedance(np.array([v["Gs2_0"], v["Gs2_1"], v["Gs2_2"]]), np.array([1e-9]))[0]
+    assert d["Gs2_rdc_ohm"] == pytest.approx(dc.real, rel=1e-6)
+    assert d["Gs2_rdc_ohm"] == pytest.approx(200.0 / np.tanh(0.7), rel=0.05)
+    assert d["Gs2_0_asr_ohm_cm2"] == pytest.approx(v["Gs2_0"] * AREA)
+    assert np.isfinite(d["Gs2_rdc_ohm_stderr"])
+    values = dict(R0=10.0, G1_0=80.0, G1_1=1e-3, TLMQ2_0=50.0, TLMQ2_1=1e-3, TLMQ2_2=0.9)
+    spectrum = _spectrum("R0-G1-TLMQ2", values)
+    res = eisfit.fit(spectrum, "R0-G1-TLMQ2", initial=values, starts=1, area_cm2=AREA)
+    assert res.derived["G1_0_asr_ohm_cm2"] == pytest.approx(res.values["G1_0"] * AREA)
+    assert res.derived["TLMQ2_0_asr_ohm_cm2"] == pytest.approx(res.values["TLMQ2_0"] * AREA)
+    assert "Rion/3" in res.derived_units["TLMQ2_0_asr_ohm_cm2"]

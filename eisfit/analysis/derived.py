@@ -16,6 +16,8 @@ Conventions (see shared notes on domain conventions):
   apex of the charge-transfer arc where the diffusion X is slower, and the same C_eff;
 * a finite Warburg (Z0, tau) gets Z0 * A; an open one (Wo, tending to
   Z0/(j w tau) + Z0/3) also its limiting capacitance tau / Z0; a semi-infinite one Aw * A;
+  a Gerischer R_G * A (a finite-length one also its DC resistance R_G / tanh(phi)); a
+  transmission line (TLMQ) Rion * A;
 * ionic conductivity sigma = L / (R * A) (S/cm), only for resistances of the
   electrolyte (arc roles bulk, grain boundary, electrolyte) and for series resistances
   without an arc (the high-frequency intercept R0 holds the bulk): an interface,
@@ -31,7 +33,7 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from ..model.elements import ELEMENT_ARC_KINDS
+from ..model.elements import ELEMENT_ARC_KINDS, WARBURG_KINDS
 
 INTERFACE_ROLES = ("interface", "electrode", "charge transfer")
 ELECTROLYTE_ROLES = ("bulk", "grain boundary", "electrolyte")
@@ -176,7 +178,7 @@ def _quantities(
     area_cm2: float | None,
     thickness_cm: float | None,
     symmetric: bool,
-    warburgs: Sequence[tuple[str, str]] = (),
+    elements: Sequence[tuple[str, str]] = (),
 ) -> list[_Quantity]:
     qs: list[_Quantity] = []
     for r in resistors:
@@ -225,23 +227,34 @@ def _quantities(
             qs.append(_Quantity(f"{c}_eps_r", "dimensionless (relative permittivity C_eff*L/(eps0*A), "
                                               "eps0 = 8.854e-14 F/cm)",
                                 lambda v, a=arc: _tau(v, a) / v[a.resistor] * thickness_cm / (EPS0_F_PER_CM * area_cm2)))
-    qs.extend(_warburg_quantities(warburgs, area_cm2))
+    qs.extend(_element_quantities(elements, area_cm2))
     return qs
 
 
-def _warburg_quantities(warburgs: Sequence[tuple[str, str]], area_cm2: float | None) -> list[_Quantity]:
-    """Per-area values of the Warburg elements (name, kind): Z0 * A of a finite one, Aw * A of
-    a semi-infinite one; and the low-frequency limiting capacitance tau/Z0 of an open (Wo)
-    one, whose impedance tends to Z0/(j w tau) + Z0/3 (a finite reservoir: a battery
-    electrode's differential capacitance dQ/dU)."""
+#: Elements with quantities of their own (:func:`_element_quantities`).
+ELEMENT_QUANTITY_KINDS = WARBURG_KINDS + ("G", "Gs", "TLMQ")
+_RESISTANCE_SCALE = {  # the meaning of each kind's first parameter (ohm), for its Z0*A / R*A
+    "Wo": "Z0*A; the low-frequency limit's resistance is Z0/3",
+    "Ws": "Z0*A; Z0 is the diffusion resistance at DC",
+    "G": "R_G*A; R_G is the Gerischer's DC resistance",
+    "Gs": "R_G*A; the DC resistance is R_G/tanh(phi)",
+    "TLMQ": "Rion*A; the pores' ionic resistance, of which the low-frequency limit holds Rion/3",
+}
+
+
+def _element_quantities(elements: Sequence[tuple[str, str]], area_cm2: float | None) -> list[_Quantity]:
+    """Quantities of the elements (name, kind) of ``ELEMENT_QUANTITY_KINDS``: the per-area
+    value of each one's resistance (Z0, R_G, Rion) or Warburg coefficient (Aw); the
+    low-frequency limiting capacitance tau/Z0 of an open Warburg (Wo), whose impedance
+    tends to Z0/(j w tau) + Z0/3 (a finite reservoir: a battery electrode's differential
+    capacitance dQ/dU); the DC resistance R_G/tanh(phi) of a finite-length Gerischer (Gs)."""
     qs: list[_Quantity] = []
-    for name, kind in warburgs:
+    for name, kind in elements:
         if kind == "W" and area_cm2:
             qs.append(_Quantity(f"{name}_aw_ohm_cm2_per_sqrt_s", "ohm*cm2*s^-1/2 (Warburg coefficient Aw*A)",
                                 lambda v, n=name: v[n] * area_cm2))
-        if kind in ("Wo", "Ws") and area_cm2:
-            dc = "the diffusion resistance at DC" if kind == "Ws" else "3x the low-frequency limit's resistance"
-            qs.append(_Quantity(f"{name}_0_asr_ohm_cm2", f"ohm*cm2 (Z0*A; Z0 is {dc})",
+        if kind in _RESISTANCE_SCALE and area_cm2:
+            qs.append(_Quantity(f"{name}_0_asr_ohm_cm2", f"ohm*cm2 ({_RESISTANCE_SCALE[kind]})",
                                 lambda v, n=name: v[f"{n}_0"] * area_cm2))
         if kind == "Wo":
             qs.append(_Quantity(f"{name}_clim_F", "F (tau/Z0: the low-frequency limiting capacitance)",
@@ -249,6 +262,9 @@ def _warburg_quantities(warburgs: Sequence[tuple[str, str]], area_cm2: float | N
             if area_cm2:
                 qs.append(_Quantity(f"{name}_clim_F_per_cm2", "F/cm2 (tau/(Z0*A))",
                                     lambda v, n=name: v[f"{n}_1"] / v[f"{n}_0"] / area_cm2))
+        if kind == "Gs":
+            qs.append(_Quantity(f"{name}_rdc_ohm", "ohm (R_G/tanh(phi): the DC resistance)",
+                                lambda v, n=name: v[f"{n}_0"] / np.tanh(v[f"{n}_2"])))
     return qs
 
 
@@ -280,19 +296,19 @@ def derived_quantities(
     area_cm2: float | None = None,
     thickness_cm: float | None = None,
     symmetric: bool = True,
-    warburgs: Sequence[tuple[str, str]] = (),
+    elements: Sequence[tuple[str, str]] = (),
 ) -> tuple[dict[str, float], dict[str, str]]:
     """Derived quantities and their ``<key>_stderr`` (delta method), plus a unit/formula map.
 
     ``covariance`` (M, M) is over ``cov_names`` (None: stderr nan). ``series_resistors``:
-    the resistances in series with the whole circuit; ``warburgs``: (name, kind) of the
-    circuit's W, Wo and Ws elements."""
+    the resistances in series with the whole circuit; ``elements``: (name, kind) of the
+    circuit's elements of ``ELEMENT_QUANTITY_KINDS`` (W, Wo, Ws, G, Gs, TLMQ)."""
     m = len(cov_names)
     cov = np.full((1, m, m), np.nan) if covariance is None else np.asarray(covariance, float)[None]
     out, units = derived_quantities_batch(
         {k: np.array([v], dtype=float) for k, v in values.items()}, cov, cov_names,
         resistors=resistors, arcs=arcs, roles=roles, series_resistors=series_resistors,
-        area_cm2=area_cm2, thickness_cm=thickness_cm, symmetric=symmetric, warburgs=warburgs)
+        area_cm2=area_cm2, thickness_cm=thickness_cm, symmetric=symmetric, elements=elements)
     return {k: float(v[0]) for k, v in out.items()}, units
 
 
@@ -308,7 +324,7 @@ def derived_quantities_batch(
     area_cm2: float | None = None,
     thickness_cm: float | None = None,
     symmetric: bool = True,
-    warburgs: Sequence[tuple[str, str]] = (),
+    elements: Sequence[tuple[str, str]] = (),
 ) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """:func:`derived_quantities` for K fits at once (same roles and settings).
 
@@ -322,7 +338,7 @@ def derived_quantities_batch(
     stack, steps = _perturbation_stack(values, names)
     out: dict[str, np.ndarray] = {}
     units: dict[str, str] = {}
-    for q in _quantities(resistors, arcs, roles, series_resistors, area_cm2, thickness_cm, symmetric, warburgs):
+    for q in _quantities(resistors, arcs, roles, series_resistors, area_cm2, thickness_cm, symmetric, elements):
         with np.errstate(all="ignore"):
             full = np.broadcast_to(np.asarray(q.func(stack), dtype=float), stack[next(iter(stack))].shape)
         val = full[:, 0].copy()

@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
-from ..analysis.derived import (ArcSpec, arc_tau_s, capacitance_outside_role, derived_quantities, element_arcs,
-                               guess_roles)
+from ..analysis.derived import (ELEMENT_QUANTITY_KINDS, ArcSpec, arc_tau_s, capacitance_outside_role,
+                               derived_quantities, element_arcs, guess_roles)
 from ..analysis.kk import KK_MIN_POINTS
 from ..analysis.quality import (MISFIT_RATIO, data_kk_consistent, is_lack_of_fit, kk_noise_level,
                                 lack_of_fit_ratio, modulus_phase_reading, unmodelled_capacitance_F,
                                 unmodelled_inductance_H)
 from ..model import CircuitDefinition
-from ..model.elements import ELEMENT_ARC_KINDS, WARBURG_KINDS
+from ..model.elements import ELEMENT_ARC_KINDS
 from ..model.parser import Leaf, leaves, parallels, series_chain
 from ..spectrum import Spectrum
 from .flags import unresolved_names
@@ -210,7 +210,7 @@ def derived_settings(definition: CircuitDefinition, roles: Mapping[str, str],
         [a.resistor for a in arcs if a.kind in ELEMENT_ARC_KINDS]
     return dict(resistors=resistors, arcs=arcs, roles=dict(roles),
                 series_resistors=[r for r in circ.linear_series if r in resistors],
-                warburgs=[(e.name, e.kind) for e in circ.elements if e.kind in WARBURG_KINDS],
+                elements=[(e.name, e.kind) for e in circ.elements if e.kind in ELEMENT_QUANTITY_KINDS],
                 area_cm2=settings.get("area_cm2"), thickness_cm=settings.get("thickness_cm"),
                 symmetric=bool(settings.get("symmetric", True)))
 
