@@ -7,6 +7,8 @@ gets an ASR, an open one its low-frequency limiting capacitance tau/Z0.
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -152,3 +154,18 @@ def test_gerischer_and_transmission_line_resistances_per_area_and_the_finite_ger
     assert res.derived["G1_0_asr_ohm_cm2"] == pytest.approx(res.values["G1_0"] * AREA)
     assert res.derived["TLMQ2_0_asr_ohm_cm2"] == pytest.approx(res.values["TLMQ2_0"] * AREA)
     assert "Rion/3" in res.derived_units["TLMQ2_0_asr_ohm_cm2"]
+
+
+def test_campaign_evolution_of_a_randles_circuit_gives_the_charge_transfer_per_cell_and_per_interface():
+    circuit = "R0-p(R1,CPE1)-p(CPE2,R2-Wo2)"
+    base = dict(R0=10.0, R1=100.0, CPE1_0=1e-8, CPE1_1=0.9, CPE2_0=1e-5, CPE2_1=0.85, Wo2_0=300.0, Wo2_1=30.0)
+    spectra = [_spectrum(circuit, {**base, "R2": r2}, seed=k) for k, r2 in enumerate((300.0, 150.0))]
+    camp = eisfit.fit_campaign(spectra, circuit=circuit, area_cm2=AREA, cache_dir=False, progress=False, jobs=1)
+    lines = camp.evolution_lines()
+    per_cell = next(line for line in lines if line.startswith("R2 (charge transfer, per cell)"))
+    per_interface = next(line for line in lines if line.startswith("R2 (charge transfer, per interface)"))
+    cell = [float(x) for x in re.match(r".*: (\S+) -> (\S+) ohm\*cm2", per_cell).groups()]
+    face = [float(x) for x in re.match(r".*: (\S+) -> (\S+) ohm\*cm2", per_interface).groups()]
+    assert cell == pytest.approx([300 * AREA, 150 * AREA], rel=0.01)
+    assert face == pytest.approx([c / 2 for c in cell], rel=0.01)
+    assert "CPE2_ceff_F" in camp.table.columns and "Wo2_clim_F" in camp.table.columns

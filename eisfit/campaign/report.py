@@ -79,7 +79,7 @@ def _quantity(result, name: str, symmetric: bool) -> list[tuple[str, str, str]]:
     out = []
     if per_cell in result.derived:
         out.append((f"{what}, per cell)".replace("(, ", "("), per_cell, "ohm*cm2"))
-        if symmetric and role == "interface" and per_interface in result.derived:
+        if symmetric and per_interface in result.derived:  # an interface or charge-transfer arc
             out.append((f"{what}, per interface)".replace("(, ", "("), per_interface, "ohm*cm2"))
     else:
         label = f"{name} ({role})" if role else name
