@@ -662,6 +662,25 @@ def test_nested_randles_circuits_fit_without_a_guess(circuit, truth):
     assert not auto.flags, auto.flags
 
 
+def test_a_diffusion_collapsed_under_its_arc_is_repaired_together_with_that_arc():
+    """The repair round puts each process back alone, and a Randles branch's arc and
+    diffusion together: with the Wo collapsed, the branch's arc holds its resistance, and
+    the Wo put back alone returned there (this spectrum ended at 121x the optimum's
+    chi-square with R2 = 1e23 ohm, flagged lack-of-fit and unresolved)."""
+    circuit = "R0-p(CPE1,R1-p(CPE2,R2-Wo2))"
+    truth = dict(R0=12.16, CPE1_0=5.731e-06, CPE1_1=0.7878, R1=18.46, CPE2_0=1.541e-05, CPE2_1=0.9018,
+                 R2=33.34, Wo2_0=571.4, Wo2_1=0.002625)
+    f = np.logspace(6, -2, 81)
+    c = Circuit(circuit)
+    z = c.impedance(np.array([truth[n] for n in c.param_names]), f)
+    noise = np.random.default_rng(2).standard_normal((2, f.size))
+    spectrum = Spectrum(f, z + 0.005 * np.abs(z) * (noise[0] + 1j * noise[1]) / np.sqrt(2))
+    auto = eisfit.fit(spectrum, circuit)
+    from_truth = eisfit.fit(spectrum, circuit, initial=truth, starts=1)
+    assert auto.chisq <= 1.001 * from_truth.chisq
+    assert not any(flag.startswith(("unresolved", "lack-of-fit")) for flag in auto.flags), auto.flags
+
+
 @pytest.mark.parametrize("circuit, truth", [
     ("R0-K1-K2-Wo3", dict(R0=7.61, K1_0=967.0, K1_1=1.98e-6, K2_0=1190.0, K2_1=4.7e-5, Wo3_0=1370.0, Wo3_1=1.3e-3)),
     ("R0-K1-K2-Wo3", dict(R0=12.9, K1_0=55.1, K1_1=3.41e-6, K2_0=108.0, K2_1=0.0826, Wo3_0=669.0, Wo3_1=1.36)),

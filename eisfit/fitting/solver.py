@@ -551,14 +551,21 @@ def _repair_starts(prep: Any, p_best: np.ndarray) -> StartSet:
 @functools.lru_cache(maxsize=64)
 def _process_columns(circ: Any) -> tuple[tuple[str, np.ndarray], ...]:
     """(its element names joined by "+", its parameter columns) of each process of ``circ``
-    (:func:`eisfit.fitting.guess.processes`)."""
+    (:func:`eisfit.fitting.guess.processes`), then of each process inside a branch together
+    with the arc whose branch holds it (a Randles branch's arc and diffusion, a ladder's
+    outer and nested arcs): a diffusion collapsed under its arc leaves the arc with the
+    diffusion's resistance, and put back alone it returns there (a three-arc Randles
+    spectrum, 1.2x above the optimum; put back with its arc, it reaches it)."""
     columns = {e.name: [circ.param_names.index(n) for n in e.param_names] for e in circ.elements}
-    out = []
-    for proc in processes(circ):
-        members = ([proc.arc.resistor, proc.arc.capacitive] if proc.arc is not None else []) + \
+
+    def members_of(proc: Any) -> list[str]:
+        return ([proc.arc.resistor, proc.arc.capacitive] if proc.arc is not None else []) + \
             ([proc.element] if proc.element is not None else [])
-        out.append(("+".join(members), np.array([c for m in members for c in columns[m]])))
-    return tuple(out)
+
+    units = [members_of(proc) for proc in processes(circ)]
+    units += [[proc.branch_arc.resistor, proc.branch_arc.capacitive] + members_of(proc)
+              for proc in processes(circ) if proc.in_branch]
+    return tuple(("+".join(members), np.array([c for m in members for c in columns[m]])) for members in units)
 
 
 def _kk_consistent(prep: Any, p_full: np.ndarray, kk_result: KKResult | None) -> bool:
