@@ -250,7 +250,7 @@ def test_a_single_start_that_collapses_an_arc_is_restarted(monkeypatch):
     assert "low-n:CPE2" not in plain.flags  # the n of an arc the data do not resolve is not judged
 
 
-def test_repair_starts_put_back_one_process_at_a_time():
+def test_repair_starts_put_back_one_process_at_a_time_and_a_branch_with_its_arc():
     from eisfit.fitting.batch import _preparer
     from eisfit.fitting.solver import _first_round_size, _repair_starts
 
@@ -260,9 +260,11 @@ def test_repair_starts_put_back_one_process_at_a_time():
     names = prep.names
     p_best = np.array([case.truth[n] * 1.1 for n in names])
     starts = _repair_starts(prep, p_best)
-    groups = {"R1+CPE1": {"R1", "CPE1_0", "CPE1_1"}, "R2+CPE2": {"R2", "CPE2_0", "CPE2_1"}, "Wo2": {"Wo2_0", "Wo2_1"}}
+    groups = {"R1+CPE1": {"R1", "CPE1_0", "CPE1_1"}, "R2+CPE2": {"R2", "CPE2_0", "CPE2_1"}, "Wo2": {"Wo2_0", "Wo2_1"},
+              "R2+CPE2+Wo2": {"R2", "CPE2_0", "CPE2_1", "Wo2_0", "Wo2_1"}}  # the diffusion with its arc
     first_round = {prep.start_labels[k]: prep.start_list[k] for k in range(_first_round_size(prep))}
     assert 0 < len(starts.labels) <= len(groups) * len(first_round)
+    assert {label.removeprefix("repair:").split("<-")[0] for label in starts.labels} == set(groups)
     for label, v in zip(starts.labels, starts.params):
         process, source = label.removeprefix("repair:").split("<-")
         for n, x in zip(names, v):
