@@ -14,8 +14,8 @@ favour):
 1. the quick round: the data guess and the linear screen's best placements;
 2. round 2: the next ``ESCALATION_STARTS`` starts of the list (``LACK_OF_FIT_STARTS``,
    with the tail starts for overlapping plain arcs, where the sign is weak);
-3. round 3: the rest of the list, where lack of fit remains on Kramers-Kronig
-   consistent data;
+3. round 3: the rest of the list (with the starts round 2 skipped), where lack of fit
+   remains on Kramers-Kronig consistent data;
 4. the tail round (:func:`_tail_round`): a capacitive tail in the data that the
    circuit cannot follow;
 5. the repair round (:func:`_repair_round`): a collapsed or runaway process restarted
@@ -322,8 +322,10 @@ def _solve_grid(preps: list[Any], *, kk: bool) -> Solution:
     # no lower optimum in rounds 2 or 3; round 3 found 7 among the 16 with a sign); and every
     # spectrum of round 2 that round 2 leaves for the lack-of-fit flag (ratio above 2) while
     # its data pass the Lin-KK test (data that fail it lack fit whatever the start)
+    few: set[int] = set()  # spectra whose round 2 ran only LACK_OF_FIT_STARTS of its starts
+
     def has_starts(i: int, round_: int) -> bool:
-        return len(_round_starts(preps[i], round_)) > 0
+        return len(_round_starts(preps[i], round_, i in few)) > 0
 
     candidates = np.flatnonzero(adaptive)
     escalated: list[int] = []
@@ -340,7 +342,6 @@ def _solve_grid(preps: list[Any], *, kk: bool) -> Solution:
             poor = [i for i in poor if not lacks_l[i]]
         if not poor:
             break
-        few: set[int] = set()  # spectra of round 2 that run only LACK_OF_FIT_STARTS of its starts
         signs: set[int] = set()  # spectra of round 2 poor in another way than lack of fit (the few
         # of them: overlapping plain arcs alone, which also get the tail starts)
         if round_ == 2:
@@ -350,8 +351,8 @@ def _solve_grid(preps: list[Any], *, kk: bool) -> Solution:
             signs = set(next_candidates.tolist())
             few = {i for i in poor
                    if _few_starts_do(preps[i], sol.p_best[i], sol.cost[i], lof.of(i, sol.p_best[i]), i in signs)}
-        sets = [_listed_starts(preps[i], list(_round_starts(preps[i], round_))[:LACK_OF_FIT_STARTS if i in few else None])
-                + (_tail_starts(preps[i]) if i in few and i in signs else _NO_STARTS) for i in poor]
+        sets = [_listed_starts(preps[i], list(_round_starts(preps[i], round_, i in few)))
+                + (_tail_starts(preps[i]) if round_ == 2 and i in few and i in signs else _NO_STARTS) for i in poor]
         _keep_better(sol, poor, _run_start_sets(BatchProblem.of([preps[i] for i in poor]), [preps[i] for i in poor], sets))
         sol.escalated[poor] = True
         if round_ == 2:
@@ -578,12 +579,15 @@ def _kk_consistent(prep: Any, p_full: np.ndarray, kk_result: KKResult | None) ->
     return data_kk_consistent(kk_result.passed, p_full, problem.frequency, problem.z, z_fit)
 
 
-def _round_starts(prep: Any, round_: int) -> range:
-    """Indices into the start list of escalation round 2 (the next ``ESCALATION_STARTS``)
-    or 3 (the rest)."""
+def _round_starts(prep: Any, round_: int, few: bool = False) -> range:
+    """Indices into the start list of escalation round 2 (the next ``ESCALATION_STARTS``;
+    ``few``: only ``LACK_OF_FIT_STARTS`` of them) or 3 (the rest, from where round 2
+    stopped: a spectrum that round 2 gave a few starts gets the ones it skipped too)."""
     n = len(prep.start_list)
     n -= prep.n_other_orders  # the order round's (:func:`_order_round`)
     second = min(prep.n_quick + ESCALATION_STARTS, n)
+    if few:
+        second = min(prep.n_quick + LACK_OF_FIT_STARTS, second)
     return range(prep.n_quick, second) if round_ == 2 else range(second, n)
 
 
