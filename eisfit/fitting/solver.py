@@ -555,8 +555,8 @@ def _process_columns(circ: Any) -> tuple[tuple[str, np.ndarray], ...]:
     (:func:`eisfit.fitting.guess.processes`), then of each process inside a branch together
     with the arc whose branch holds it (a Randles branch's arc and diffusion, a ladder's
     outer and nested arcs): a diffusion collapsed under its arc leaves the arc with the
-    diffusion's resistance, and put back alone it returns there (a three-arc Randles
-    spectrum, 1.2x above the optimum; put back with its arc, it reaches it)."""
+    diffusion's resistance, and put back alone it returns there (a nested Randles spectrum
+    ended at 121x the optimum's chi-square; put back with its arc, it reaches it)."""
     columns = {e.name: [circ.param_names.index(n) for n in e.param_names] for e in circ.elements}
 
     def members_of(proc: Any) -> list[str]:
