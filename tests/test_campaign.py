@@ -169,6 +169,31 @@ def test_folder_reads_txt_exports_and_leaves_out_files_no_reader_recognises(tmp_
         load_checkpoints(only_notes)
 
 
+def test_a_results_table_beside_the_spectra_is_left_out_not_a_failed_checkpoint(tmp_path):
+    """A table of other quantities in the folder (the ASRs a user fitted by hand, a cycler's
+    time/potential export): no column names a frequency or an impedance quantity, so it holds
+    no impedance data; the folder leaves it out with one warning naming it and fits the rest
+    (it was a failed checkpoint, exit status 1). Named alone, reading it says what it holds
+    and how to name the columns if it is a spectrum after all; a table that names impedance
+    columns but no frequency is still a damaged data file (an error)."""
+    data = tmp_path / "cell"
+    _copy(CSVS[:2], data)
+    table = data / "fitted_by_hand.csv"
+    table.write_text("hours,R1_ohm,R2_ohm\n0,50,150\n100,52,120\n200,55,90\n")
+    with pytest.raises(eisfit.NoImpedanceDataError, match=r"no column names a frequency or an impedance quantity, nor holds frequencies "
+                                                          r"\(columns: 'hours', 'R1_ohm', 'R2_ohm'\).*--columns"):
+        eisfit.read(table)
+    with pytest.warns(CampaignWarning, match=r"left out 1 file.s. with no impedance data.*fitted_by_hand\.csv"):
+        src = load_checkpoints(data)
+    assert sorted(c.file for c in src.checkpoints) == sorted(p.name for p in CSVS[:2])
+    assert all(c.ok for c in src.checkpoints)
+    spectrum = tmp_path / "no_frequency.csv"
+    spectrum.write_text("Zreal,Zimag\n10,-1\n11,-2\n12,-3\n")
+    with pytest.raises(eisfit.MissingColumnError, match="no frequency column") as info:
+        eisfit.read(spectrum)
+    assert not isinstance(info.value, eisfit.NoImpedanceDataError)
+
+
 def test_a_folder_whose_data_sit_in_subfolders_says_how_to_take_them(tmp_path):
     """A campaign reads the files of one folder: one that has only subfolders of data is an
     error that names them and the glob that takes the files below it (which works)."""
@@ -197,7 +222,8 @@ def test_a_cycler_folder_leaves_out_the_steps_of_other_techniques(tmp_path):
                      labels=gcpl_labels, technique="Galvanostatic Cycling with Potential Limitation")
     with pytest.raises(eisfit.NoImpedanceDataError, match="no impedance data .Galvanostatic Cycling"):
         eisfit.read(gcpl)
-    with pytest.warns(CampaignWarning, match=r"left out 1 instrument file.*other techniques.*cell7_02_GCPL_C01\.mpt"):
+    with pytest.warns(CampaignWarning,
+                      match=r"left out 1 file.s. with no impedance data .other techniques.*cell7_02_GCPL_C01\.mpt"):
         src = load_checkpoints(data)
     assert sorted(c.file for c in src.checkpoints) == sorted([CSVS[0].name, CSVS[1].name])
     # EC-Lab writes a log (.mpl) and the settings (.mps) beside each run's .mpr: text with a
@@ -212,7 +238,7 @@ def test_a_cycler_folder_leaves_out_the_steps_of_other_techniques(tmp_path):
                                                  b"Spectroscopy\r\nfi                  100.000\r\n")
     with pytest.raises(eisfit.NoImpedanceDataError, match=r"\.mpl: no impedance data: an EC-Lab log file"):
         eisfit.read(log)
-    with pytest.warns(CampaignWarning, match=r"left out 3 instrument file.*log or settings.*\.mpl.*\.mps"):
+    with pytest.warns(CampaignWarning, match=r"left out 3 file.s. with no impedance data.*log or settings.*\.mpl.*\.mps"):
         src = load_checkpoints(data)
     assert sorted(c.file for c in src.checkpoints) == sorted([CSVS[0].name, CSVS[1].name])
     named = load_checkpoints([CSVS[0], gcpl])

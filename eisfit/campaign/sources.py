@@ -411,8 +411,9 @@ def _without_foreign_files(checkpoints: list[Checkpoint], folder: Path) -> list[
         warnings.warn(f"{folder}: left out {len(foreign)} file(s) that are not impedance data files "
                       f"(no reader recognises them): {_names(foreign)}", CampaignWarning, stacklevel=3)
     if other:
-        warnings.warn(f"{folder}: left out {len(other)} instrument file(s) with no impedance data (other "
-                      f"techniques, or a run's log or settings): {_names(other)}", CampaignWarning, stacklevel=3)
+        warnings.warn(f"{folder}: left out {len(other)} file(s) with no impedance data (other techniques, "
+                      f"a run's log or settings, tables of other quantities): {_names(other)}", CampaignWarning,
+                      stacklevel=3)
     left_out = set(foreign) | set(other)
     return [c for c in checkpoints if c.file not in left_out]
 

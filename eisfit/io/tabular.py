@@ -31,11 +31,11 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from ..errors import CorruptFileError, MissingColumnError, ReadError, UnknownFormatError
+from ..errors import CorruptFileError, MissingColumnError, NoImpedanceDataError, ReadError, UnknownFormatError
 from ..spectrum import AREA_SPECIFIC_UNIT, Spectrum
 from ._common import (build_spectra, file_bytes, numbered_sweeps, split_at_frequency_resets, split_by_counter,
                       suffix_of, warn)
-from ._identify import identify_columns, modulus_phase_alternative
+from ._identify import identify_columns, looks_like_frequency, modulus_phase_alternative
 from ._sign import capacitive_sign
 from .export import MAGIC as EXPORT_MAGIC, META_PREFIX as EXPORT_META_PREFIX, restored_meta
 
@@ -1027,6 +1027,7 @@ def assign_roles(
     path: Path | str | None,
     column_map: Mapping[str, str] | None = None,
     columns: Mapping[str, int | str] | None = None,
+    values: np.ndarray | None = None,
 ) -> ColumnRoles:
     """Map columns to roles.
 
@@ -1034,6 +1035,9 @@ def assign_roles(
     prefix rules; ``columns`` (user option, role -> 0-based index or header name) wins
     over both. Without a header, ``columns`` must name the roles (the content rules of
     :mod:`eisfit.io._identify` are applied by :func:`spectra_from_table` before).
+    ``values`` (rows, columns): the table, to tell a table of other quantities (no column
+    named as, or holding, frequencies or impedances: :class:`NoImpedanceDataError`) from a
+    spectrum whose header names nothing (:class:`MissingColumnError`).
     """
     by_position = names is None
     if names is None:
@@ -1062,8 +1066,15 @@ def assign_roles(
     listing = ", ".join(repr(n) for n in names)
     if "frequency" not in index:
         if not columns and len([n for n in names if _OTHER_TECHNIQUE.search(n)]) >= 2:
-            raise MissingColumnError(path, f"no impedance data: the columns hold another technique's quantities "
-                                           f"(columns: {listing}: time, potential, current...), no frequency")
+            raise NoImpedanceDataError(path, f"no impedance data: the columns hold another technique's quantities "
+                                             f"(columns: {listing}: time, potential, current...), no frequency")
+        if not (columns or by_position or index.keys() & IMPEDANCE_ROLES) and values is not None and \
+                not any(looks_like_frequency(values[:, k]) for k in range(n_columns)):
+            # a table of other quantities (a results table: hours, R1, R2...) beside the spectra
+            raise NoImpedanceDataError(path, f"no impedance data: no column names a frequency or an impedance "
+                                             f"quantity, nor holds frequencies (columns: {listing}); if it holds "
+                                             "a spectrum, name the columns with --columns frequency=0,real=1,imag=2 "
+                                             "(columns= in Python)")
         raise MissingColumnError(path, f"no frequency column (columns: {listing}); name the columns with "
                                        "--columns frequency=0,real=1,imag=2 (columns= in Python)")
     if not ({"real", "imag"} <= index.keys() or {"modulus", "phase"} <= index.keys()
@@ -1136,6 +1147,7 @@ def _column_values(rows: Rows, roles: ColumnRoles, role: str) -> np.ndarray:
 
 
 # column names of a cycling, voltammetry or chronoamperometry table (time/s, Ewe/V, I/mA, Q charge...)
+IMPEDANCE_ROLES = frozenset({"real", "imag", "modulus", "phase", "y_real", "y_imag"})  # besides frequency
 _OTHER_TECHNIQUE = re.compile(r"^\s*(time|t|ewe|ece|e|u|v|voltage|potential|i|current|q|charge|capacity|"
                               r"dq|energy|power)\b(\s*[/(\[]|\s*$)", re.IGNORECASE)
 
@@ -1305,7 +1317,7 @@ def spectra_from_table(
         roles = ColumnRoles(index, [parse_header(f"column {k + 1}") for k in range(n_cols)], True)
     else:
         try:
-            roles = assign_roles(names, n_cols, path, fmt.column_map, columns)
+            roles = assign_roles(names, n_cols, path, fmt.column_map, columns, rows.values)
         except MissingColumnError as exc:
             text_columns = (meta or {}).get("text_columns")
             if not text_columns:
