@@ -180,8 +180,9 @@ def test_a_results_table_beside_the_spectra_is_left_out_not_a_failed_checkpoint(
     _copy(CSVS[:2], data)
     table = data / "fitted_by_hand.csv"
     table.write_text("hours,R1_ohm,R2_ohm\n0,50,150\n100,52,120\n200,55,90\n")
-    with pytest.raises(eisfit.NoImpedanceDataError, match=r"no column names a frequency or an impedance quantity, nor holds frequencies "
-                                                          r"\(columns: 'hours', 'R1_ohm', 'R2_ohm'\).*--columns"):
+    with pytest.raises(eisfit.NoImpedanceDataError,
+                       match=r"no column names a frequency or an impedance quantity, nor holds frequencies "
+                             r"\(columns: 'hours', 'R1_ohm', 'R2_ohm'\).*--columns"):
         eisfit.read(table)
     with pytest.warns(CampaignWarning, match=r"left out 1 file.s. with no impedance data.*fitted_by_hand\.csv"):
         src = load_checkpoints(data)
@@ -238,7 +239,8 @@ def test_a_cycler_folder_leaves_out_the_steps_of_other_techniques(tmp_path):
                                                  b"Spectroscopy\r\nfi                  100.000\r\n")
     with pytest.raises(eisfit.NoImpedanceDataError, match=r"\.mpl: no impedance data: an EC-Lab log file"):
         eisfit.read(log)
-    with pytest.warns(CampaignWarning, match=r"left out 3 file.s. with no impedance data.*log or settings.*\.mpl.*\.mps"):
+    with pytest.warns(CampaignWarning,
+                      match=r"left out 3 file.s. with no impedance data.*log or settings.*\.mpl.*\.mps"):
         src = load_checkpoints(data)
     assert sorted(c.file for c in src.checkpoints) == sorted([CSVS[0].name, CSVS[1].name])
     named = load_checkpoints([CSVS[0], gcpl])

@@ -1106,6 +1106,35 @@ def test_a_headerless_table_with_a_clock_or_row_index_reads_from_high_to_low_fre
     np.testing.assert_allclose(s.z, z, rtol=1e-12)
 
 
+@pytest.mark.parametrize("layout", ["clock last, tabs", "date first, commas", "date first, semicolons"])
+def test_a_headerless_table_with_a_clock_or_date_column_is_read(tmp_path, layout):
+    """A headerless f, Z', Z'' table with a clock time or a date in every line (an
+    instrument's log-style export) was 'not an impedance data file': text columns were set
+    aside only under a header naming a frequency. Without a header, they are set aside when
+    a numeric column holds frequencies; the rule says what was counted. A log of other
+    quantities with a date column (no frequencies) stays unrecognised."""
+    f = np.logspace(6, -1, 36)
+    z = 12 + 80 / (1 + (1j * 2 * np.pi * f * 1e-6) ** 0.9) + 150 / (1 + (1j * 2 * np.pi * f * 1e-3) ** 0.85)
+    stamps = [f"12:{k // 60:02d}:{k % 60:02d}" for k in range(f.size)]
+    if layout == "clock last, tabs":
+        lines = [f"{a!r}\t{b!r}\t{c!r}\t{t}"
+                 for a, b, c, t in zip(f.tolist(), z.real.tolist(), z.imag.tolist(), stamps)]
+        text_field = "field 4 of each line"
+    else:
+        delim = "," if "commas" in layout else ";"
+        lines = [f"2025-01-10 {t}{delim}{a!r}{delim}{b!r}{delim}{c!r}"
+                 for a, b, c, t in zip(f.tolist(), z.real.tolist(), z.imag.tolist(), stamps)]
+        text_field = "field 1 of each line"
+    s = _read1(_write(tmp_path, "log_style.txt", "\n".join(lines) + "\n"))
+    np.testing.assert_allclose(s.frequency, f, rtol=1e-12)
+    np.testing.assert_allclose(s.z, z, rtol=1e-12)
+    assert s.meta["text_columns"] == [text_field]
+    assert f"counted without {text_field}" in s.meta["columns_rule"]
+    log = "".join(f"2025-01-10 12:00:{k:02d},3.4{k},0.50,{k // 10 + 1}\n" for k in range(30))
+    with pytest.raises(UnknownFormatError, match="not an impedance data file"):
+        eisfit.read(_write(tmp_path, "cycler_log.txt", log))
+
+
 def test_a_headerless_row_counter_with_a_row_left_out_is_not_taken_for_z_real(tmp_path):
     """A row counter that skips the number of a row left out (1, 2, ..., 11, 13), beside a Z'
     that rises fast enough at low frequency to pace the sweep as a clock would: the counter

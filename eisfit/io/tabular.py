@@ -1309,6 +1309,9 @@ def spectra_from_table(
     rule = alternative = None
     if names is None and not columns:
         index, rule = identify_columns(rows.values, path)
+        if (meta or {}).get("text_columns"):
+            rule += (f"; columns counted without {', '.join(meta['text_columns'])} (text, set aside: no number "
+                     "in any row)")
         alternative = modulus_phase_alternative(rows.values, index)
         if alternative:
             reading, option = alternative.split("; ")
@@ -1644,8 +1647,10 @@ def without_text_columns(lines: Sequence[str], delimiter: str | None | bool = Fa
                          ) -> tuple[list[str], list[str]] | None:
     """(lines without the text columns, their names) of a tab-, semicolon- or comma-delimited
     table whose most common row width is 3 or more, where at least 3 columns hold numbers and
-    whose header row (a row of that width without numbers) names a frequency column; None
-    when the lines hold no such table (a log or notes with text columns stays unrecognised)."""
+    whose header row (a row of that width without numbers) names a frequency column, or which
+    has no header and a column of frequencies (a headerless f, Z', Z'' table with a clock or
+    date column: the text columns are named ``field k of each line``); None when the lines hold no such
+    table (a log or notes with text columns stays unrecognised)."""
     sample = [ln for ln in lines[:_MAX_SNIFF_LINES] if ln.strip()]
     for delim in ("\t", ";", ","):
         if delimiter is not False and delim != delimiter or not any(delim in ln for ln in sample):
@@ -1664,7 +1669,11 @@ def without_text_columns(lines: Sequence[str], delimiter: str | None | bool = Fa
                 continue
             header = next((r for r, fl in zip(table, flags) if not any(fl)), None)
             keep = [j for j in range(width) if j not in text]
-            if header is None or not any(names_a_frequency(header[j]) for j in keep):
+            if header is None:  # headerless: the numbers must hold a frequency column
+                if not _holds_frequencies(table, flags, keep, decimal):
+                    continue
+                header = [f"field {j + 1} of each line" for j in range(width)]
+            elif not any(names_a_frequency(header[j]) for j in keep):
                 continue
             out = []
             for line in lines:
@@ -1672,6 +1681,17 @@ def without_text_columns(lines: Sequence[str], delimiter: str | None | bool = Fa
                 out.append(delim.join(fields[j] for j in keep) if len(fields) == width else line)
             return out, [header[j] for j in text]
     return None
+
+
+def _holds_frequencies(table: list[list[str]], flags: list[list[bool]], keep: list[int], decimal: str) -> bool:
+    """Whether one of the columns ``keep`` of a headerless table's rows (their fields, and
+    which fields are numbers) holds frequencies (:func:`~eisfit.io._identify.looks_like_frequency`):
+    a spectrum with a clock or date column, not a log of other quantities with one."""
+    rows = [r for r, fl in zip(table, flags) if all(fl[j] for j in keep)]
+    if len(rows) < 3:
+        return False
+    values = np.array([[parse_number(r[j], decimal) for j in keep] for r in rows])
+    return any(looks_like_frequency(values[:, k]) for k in range(len(keep)))
 
 
 def _is_number(text: str, decimal: str) -> bool:
