@@ -1146,8 +1146,8 @@ def _column_values(rows: Rows, roles: ColumnRoles, role: str) -> np.ndarray:
     return -v if h.negated else v
 
 
-# column names of a cycling, voltammetry or chronoamperometry table (time/s, Ewe/V, I/mA, Q charge...)
 IMPEDANCE_ROLES = frozenset({"real", "imag", "modulus", "phase", "y_real", "y_imag"})  # besides frequency
+# column names of a cycling, voltammetry or chronoamperometry table (time/s, Ewe/V, I/mA, Q charge...)
 _OTHER_TECHNIQUE = re.compile(r"^\s*(time|t|ewe|ece|e|u|v|voltage|potential|i|current|q|charge|capacity|"
                               r"dq|energy|power)\b(\s*[/(\[]|\s*$)", re.IGNORECASE)
 
