@@ -584,7 +584,8 @@ def circuits_command(spec: str | None, as_json: bool) -> int:
     click.echo(f"circuit:     {d.string}")
     if d.roles:
         click.echo("arcs:        " + ", ".join(
-            f"{a.resistor}||{a.capacitive} {d.roles[a.resistor]}" for a in d.circuit.arcs))
+            f"{a.resistor}||{a.capacitive} {d.roles[a.resistor]}" for a in d.circuit.arcs + d.circuit.branch_arcs
+            if a.resistor in d.roles))
     click.echo(f"derived:     {', '.join(d.derived) or '-'}")
     if any(e.kind == "CPE" for e in d.circuit.elements):
         click.echo("CPE:         Z = 1/(Q (j omega)^n), Q in S*s^n, 0 < n <= 1")

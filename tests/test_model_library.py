@@ -37,7 +37,7 @@ def test_every_library_entry_is_complete_and_valid():
     for d in defs:
         assert isinstance(d, CircuitDefinition) and d.description
         assert set(d.bounds) == set(d.units) == set(d.circuit.param_names)
-        assert set(d.roles) == {a.resistor for a in d.circuit.arcs}
+        assert set(d.roles) == {a.resistor for a in d.circuit.arcs + d.circuit.branch_arcs}
         assert all(r in ROLES for r in d.roles.values())
         assert all(q in DERIVED for q in d.derived)
         for lo, hi in d.bounds.values():
