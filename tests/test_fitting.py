@@ -702,6 +702,20 @@ def test_a_mild_lack_of_fit_gets_the_starts_round_2_skipped_before_a_misfit_is_r
     assert not any(flag.startswith(("misfit", "lack-of-fit")) for flag in auto.flags), auto.flags
 
 
+@pytest.mark.parametrize("truth", [
+    dict(R0=10.0, T1_0=100.0, T1_1=50.0, T1_2=0.5, T1_3=1e-3),
+    dict(R0=5.0, T1_0=300.0, T1_1=10.0, T1_2=2.0, T1_3=0.1),
+    dict(R0=20.0, T1_0=50.0, T1_1=200.0, T1_2=0.1, T1_3=1e-5),
+])
+def test_the_paasch_porous_electrode_element_fits_without_a_guess(truth):
+    """The T element (Paasch, Micka & Gersdorf: A, B, a, b) gets generic starts, no placement
+    of its own: on these spectra (1 MHz-10 mHz, 0.5 % noise) the automatic fit still reaches
+    the optimum of the fit from the truth."""
+    auto, from_truth = _auto_fit_and_fit_from_truth("R0-T1", truth, np.logspace(6, -2, 81))
+    assert auto.chisq <= 1.01 * from_truth.chisq
+    assert auto.values["T1_0"] == pytest.approx(truth["T1_0"], rel=0.05)
+
+
 @pytest.mark.parametrize("circuit, truth", [
     ("R0-K1-K2-Wo3", dict(R0=7.61, K1_0=967.0, K1_1=1.98e-6, K2_0=1190.0, K2_1=4.7e-5, Wo3_0=1370.0, Wo3_1=1.3e-3)),
     ("R0-K1-K2-Wo3", dict(R0=12.9, K1_0=55.1, K1_1=3.41e-6, K2_0=108.0, K2_1=0.0826, Wo3_0=669.0, Wo3_1=1.36)),
