@@ -716,6 +716,19 @@ def test_the_paasch_porous_electrode_element_fits_without_a_guess(truth):
     assert auto.values["T1_0"] == pytest.approx(truth["T1_0"], rel=0.05)
 
 
+@pytest.mark.parametrize("truth", [
+    dict(La0_0=2e-7, La0_1=0.9, R0=10.0, R1=100.0, CPE1_0=1e-9, CPE1_1=0.9, R2=300.0, CPE2_0=1e-5, CPE2_1=0.85),
+    dict(La0_0=1e-6, La0_1=0.8, R0=3.0, R1=20.0, CPE1_0=1e-7, CPE1_1=0.8, R2=50.0, CPE2_0=1e-3, CPE2_1=0.75),
+])
+def test_a_modified_inductance_in_series_fits_without_a_guess(truth):
+    """La (L, alpha: (j w L)^alpha, the cable of a 10 MHz measurement) in series with the
+    headline circuit: the automatic fit reaches the optimum of the fit from the truth."""
+    circuit = "La0-R0-p(R1,CPE1)-p(R2,CPE2)"
+    auto, from_truth = _auto_fit_and_fit_from_truth(circuit, truth, np.logspace(7, -1, 81))
+    assert auto.chisq <= 1.01 * from_truth.chisq
+    assert auto.values["R2"] == pytest.approx(truth["R2"], rel=0.05)
+
+
 @pytest.mark.parametrize("circuit, truth", [
     ("R0-K1-K2-Wo3", dict(R0=7.61, K1_0=967.0, K1_1=1.98e-6, K2_0=1190.0, K2_1=4.7e-5, Wo3_0=1370.0, Wo3_1=1.3e-3)),
     ("R0-K1-K2-Wo3", dict(R0=12.9, K1_0=55.1, K1_1=3.41e-6, K2_0=108.0, K2_1=0.0826, Wo3_0=669.0, Wo3_1=1.36)),
