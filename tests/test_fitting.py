@@ -729,6 +729,29 @@ def test_a_modified_inductance_in_series_fits_without_a_guess(truth):
     assert auto.values["R2"] == pytest.approx(truth["R2"], rel=0.05)
 
 
+def test_a_finite_gerischer_whose_length_ran_off_is_repaired_and_a_saturated_phi_is_unresolved():
+    """A Gs whose phi runs off (tanh(phi) = 1: a plain Gerischer) lost its finite length: one
+    noise draw ended with phi = 1.6e149 flagged only singular-covariance; the repair round now
+    restarts it (the optimum, phi ~ 1). A phi beyond GS_PHI_SATURATED is flagged unresolved."""
+    from eisfit.fitting.assemble import unresolved_flags
+    from eisfit.model import load_circuit
+    from eisfit.model.elements import GS_PHI_SATURATED
+
+    circuit = "R0-p(R1,CPE1)-Gs2"
+    truth = dict(R0=5.794, R1=2847.0, CPE1_0=6.144e-07, CPE1_1=0.7386, Gs2_0=289.6, Gs2_1=0.05726, Gs2_2=0.9401)
+    f = np.logspace(6, -2, 81)
+    z = Circuit(circuit).impedance(np.array(list(truth.values())), f)
+    noise = np.random.default_rng(11).standard_normal((2, f.size))
+    spectrum = Spectrum(f, z + 0.005 * np.abs(z) * (noise[0] + 1j * noise[1]) / np.sqrt(2))
+    auto = eisfit.fit(spectrum, circuit)
+    from_truth = eisfit.fit(spectrum, circuit, initial=truth, starts=1)
+    assert auto.chisq <= 1.001 * from_truth.chisq
+    assert auto.values["Gs2_2"] == pytest.approx(truth["Gs2_2"], rel=0.3)
+    definition = load_circuit(circuit)
+    assert unresolved_flags(definition, {**truth, "Gs2_2": 2 * GS_PHI_SATURATED}, f, z) == ["unresolved:Gs2_2"]
+    assert unresolved_flags(definition, truth, f, z) == []
+
+
 @pytest.mark.parametrize("circuit, truth", [
     ("R0-K1-K2-Wo3", dict(R0=7.61, K1_0=967.0, K1_1=1.98e-6, K2_0=1190.0, K2_1=4.7e-5, Wo3_0=1370.0, Wo3_1=1.3e-3)),
     ("R0-K1-K2-Wo3", dict(R0=12.9, K1_0=55.1, K1_1=3.41e-6, K2_0=108.0, K2_1=0.0826, Wo3_0=669.0, Wo3_1=1.36)),

@@ -19,7 +19,7 @@ from ..analysis.quality import (MISFIT_RATIO, data_kk_consistent, is_lack_of_fit
                                 lack_of_fit_ratio, modulus_phase_reading, unmodelled_capacitance_F,
                                 unmodelled_inductance_H)
 from ..model import CircuitDefinition
-from ..model.elements import ELEMENT_ARC_KINDS
+from ..model.elements import ELEMENT_ARC_KINDS, GS_PHI_SATURATED
 from ..model.parser import Leaf, leaves, parallels, series_chain
 from ..spectrum import Spectrum
 from .flags import unresolved_names
@@ -350,6 +350,7 @@ def unresolved_flags(definition: CircuitDefinition, values: Mapping[str, float],
       than a decade outside [1/(2 pi f_max), 1/(2 pi f_min)], or not finite;
     * a CPE whose exponent n sits on its lower bound while Q is on a bound (``at-bound``
       in ``flags``): flagged on Q and n;
+    * a finite-length Gerischer's phi above ``GS_PHI_SATURATED`` (a plain Gerischer there);
     * a C or CPE whose impedance at f_min is below ``SHORTED_FRACTION`` x the data's
       smallest |Z| (its C or Q ran away: a short the data do not hold; a real BioLogic sweep
       fitted with R0-p(R1,CPE1)-CPE2 printed CPE2_0 = 1.0e304 S*s^n): flagged on C, or on Q
@@ -381,6 +382,8 @@ def unresolved_flags(definition: CircuitDefinition, values: Mapping[str, float],
         add(name)
     on_bound = {fl.split(":", 1)[1] for fl in flags if fl.startswith("at-bound:")}
     for e in circ.elements:
+        if e.kind == "Gs" and not values[e.param_names[2]] <= GS_PHI_SATURATED:
+            add(e.param_names[2])  # tanh(phi) = 1: a plain Gerischer, phi not told by the data
         if e.kind == "CPE":
             q, n = e.param_names
             n_low = definition.bounds[n][0]

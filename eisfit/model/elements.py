@@ -475,3 +475,6 @@ ELEMENTS: Mapping[str, ElementDef] = MappingProxyType({d.kind: d for d in _DEFS}
 ELEMENT_ARC_KINDS = ("Zarc", "K")
 #: Warburg (diffusion) elements: semi-infinite W (Aw, ohm*s^-1/2), finite Wo and Ws (Z0 ohm, tau s).
 WARBURG_KINDS = ("W", "Wo", "Ws")
+#: A finite-length Gerischer (Gs) whose phi exceeds this is a plain Gerischer to 1e-8
+#: (tanh(10) = 1 - 4e-9): no data tell phi there.
+GS_PHI_SATURATED = 10.0
