@@ -952,8 +952,9 @@ def _looks_degenerate(prep: Any, p_full: np.ndarray, cost: float) -> bool:
 
 def _ambiguous_shape(prep: Any, p_full: np.ndarray, overlap: bool = True) -> bool:
     """True for the shapes listed in the module docstring (low exponent, overlapping or
-    out-of-range arcs, a K, Zarc, G, Gs or TLMQ judged as an arc, a diffusion out of range
-    or not slower than the arcs before it, runaway resistance). Without ``overlap``,
+    out-of-range arcs, a K, Zarc, G, Gs or TLMQ judged as an arc, a Gs whose phi ran off
+    (above ``GS_PHI_SATURATED``: a plain Gerischer), a diffusion out of range or not slower
+    than the arcs before it, runaway resistance). Without ``overlap``,
     processes close in time constant do not count, but a Randles diffusion hidden under its
     own arc (:func:`_hidden_under_arc`) does: that is a collapse, not an overlap of two
     processes the data show."""
