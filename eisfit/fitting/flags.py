@@ -33,7 +33,8 @@ FLAGS: dict[str, tuple[str, str]] = {
                              "compare a modulus-weighted fit)"),
     "unresolved": (PROBLEM, "the parameter ran beyond what the data can inform (resistance above 100x max |Z|, "
                             "time constant more than a decade outside the measured range, CPE with n at its "
-                            "lower bound and Q at its limit, a C or CPE shorted, |Z| at f_min below 0.1 % of "
+                            "lower bound and Q at its limit, a Gs phi above 10 (a plain Gerischer), "
+                            "a C or CPE shorted, |Z| at f_min below 0.1 % of "
                             "the data's smallest |Z|, with the p() branches it shorts); it is printed as "
                             "'unresolved' and left empty in tables and JSON, with every quantity of its "
                             "element (JSON keeps what the "
