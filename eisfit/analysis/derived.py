@@ -75,6 +75,14 @@ def element_arcs(elements: Sequence) -> list[ArcSpec]:
     return [ArcSpec(f"{e.name}_0", e.name, e.kind) for e in elements if e.kind in ELEMENT_ARC_KINDS]
 
 
+def circuit_arcs(circuit, *, branches: bool) -> list[ArcSpec]:
+    """The arcs of a :class:`~eisfit.model.Circuit`: every R || C/CPE pair, with ``branches``
+    the arc of every branch p(C|CPE, R-X-...) (a Randles branch's charge transfer and double
+    layer, a ladder's outer arc), then every Zarc and K element (:func:`element_arcs`)."""
+    pairs = list(circuit.arcs) + (list(circuit.branch_arcs) if branches else [])
+    return [ArcSpec(a.resistor, a.capacitive, a.kind) for a in pairs] + element_arcs(circuit.elements)
+
+
 @dataclass(frozen=True)
 class _Quantity:
     key: str

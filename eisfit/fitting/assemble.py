@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import numpy as np
 
 from ..analysis.derived import (ELEMENT_QUANTITY_KINDS, ArcSpec, arc_tau_s, capacitance_outside_role,
-                               derived_quantities, element_arcs, guess_roles)
+                               circuit_arcs, derived_quantities, guess_roles)
 from ..analysis.kk import KK_MIN_POINTS
 from ..analysis.quality import (MISFIT_RATIO, data_kk_consistent, is_lack_of_fit, kk_noise_level,
                                 lack_of_fit_ratio, modulus_phase_reading, unmodelled_capacitance_F,
                                 unmodelled_inductance_H)
 from ..model import CircuitDefinition
-from ..model.elements import ELEMENT_ARC_KINDS, GS_PHI_SATURATED
+from ..model.elements import ELEMENT_ARC_KINDS, gs_phi_saturated
 from ..model.parser import Leaf, leaves, parallels, series_chain
 from ..spectrum import Spectrum
 from .flags import unresolved_names
@@ -191,12 +191,9 @@ def result_roles(definition: CircuitDefinition, values: Mapping[str, float],
 
 
 def _derived_arcs(circ) -> list[ArcSpec]:
-    """The arcs that derived quantities are computed for: every R || C/CPE pair, the arc of
-    every branch p(C|CPE, R-X-...) (a Randles branch's charge transfer and double layer, a
-    ladder's outer arc), then every Zarc and K element
-    (:func:`~eisfit.analysis.derived.element_arcs`)."""
-    return [ArcSpec(a.resistor, a.capacitive, a.kind) for a in list(circ.arcs) + list(circ.branch_arcs)] + \
-        element_arcs(circ.elements)
+    """The arcs that derived quantities are computed for: those of
+    :func:`~eisfit.analysis.derived.circuit_arcs`, branch arcs included."""
+    return circuit_arcs(circ, branches=True)
 
 
 def derived_settings(definition: CircuitDefinition, roles: Mapping[str, str],
@@ -382,7 +379,7 @@ def unresolved_flags(definition: CircuitDefinition, values: Mapping[str, float],
         add(name)
     on_bound = {fl.split(":", 1)[1] for fl in flags if fl.startswith("at-bound:")}
     for e in circ.elements:
-        if e.kind == "Gs" and not values[e.param_names[2]] <= GS_PHI_SATURATED:
+        if e.kind == "Gs" and gs_phi_saturated(values[e.param_names[2]]):
             add(e.param_names[2])  # tanh(phi) = 1: a plain Gerischer, phi not told by the data
         if e.kind == "CPE":
             q, n = e.param_names

@@ -31,7 +31,7 @@ from typing import Any, Generator, Mapping, Sequence
 
 import numpy as np
 
-from ..analysis.derived import ArcSpec, arc_tau_s, element_arcs
+from ..analysis.derived import ArcSpec, arc_tau_s, circuit_arcs
 from .guess import arc_values
 from .optimise import LMRun
 from .solver import BatchProblem, grid_key
@@ -356,9 +356,9 @@ def _positions(circuit) -> dict[str, int]:
 
 @functools.lru_cache(maxsize=64)
 def _arcs_of(circuit) -> tuple[ArcSpec, ...]:
-    """The arcs whose resistances are profiled: every R || C/CPE pair, every Zarc and K."""
-    pairs = tuple(ArcSpec(a.resistor, a.capacitive, a.kind) for a in circuit.arcs)
-    return pairs + tuple(element_arcs(circuit.elements))
+    """The arcs whose resistances are profiled: every R || C/CPE pair, every Zarc and K
+    (:func:`~eisfit.analysis.derived.circuit_arcs` without the branch arcs)."""
+    return tuple(circuit_arcs(circuit, branches=False))
 
 
 def arc_resistances(circuit) -> list[str]:

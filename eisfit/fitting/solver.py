@@ -55,7 +55,7 @@ from ..analysis.quality import (LACK_OF_FIT_RATIO, capacitive_tail_F, data_kk_co
                                 lack_of_fit_ratio, unmodelled_inductance_H)
 from ..errors import EisfitError
 from ..model import finite_at_dc
-from ..model.elements import GS_PHI_SATURATED
+from ..model.elements import gs_phi_saturated
 from ..spectrum import shared_grid
 from .guess import (blocking_arc_starts, drt_starts, element_exponent, element_tau_s, exchanged_capacitance_starts,
                     processes, spectrum_features, swapped_order_starts, transferred_resistance_starts)
@@ -978,7 +978,7 @@ def _ambiguous_shape(prep: Any, p_full: np.ndarray, overlap: bool = True) -> boo
         exponent, tau = _exponent_and_tau(values, proc)
         if exponent is not None and exponent < LOW_EXPONENT:
             return True
-        if proc.element_kind == "Gs" and not values[f"{proc.element}_2"] <= GS_PHI_SATURATED:
+        if proc.element_kind == "Gs" and gs_phi_saturated(values[f"{proc.element}_2"]):
             return True  # collapsed into a plain Gerischer: its finite length lost
         if not (np.isfinite(tau) and tau_lo <= tau <= tau_hi):
             return True

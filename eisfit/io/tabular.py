@@ -1146,7 +1146,7 @@ def _column_values(rows: Rows, roles: ColumnRoles, role: str) -> np.ndarray:
     return -v if h.negated else v
 
 
-IMPEDANCE_ROLES = frozenset({"real", "imag", "modulus", "phase", "y_real", "y_imag"})  # besides frequency
+IMPEDANCE_ROLES = frozenset(ROLES) - {"frequency", "sweep"}  # the roles of impedance (or admittance) columns
 # column names of a cycling, voltammetry or chronoamperometry table (time/s, Ewe/V, I/mA, Q charge...)
 _OTHER_TECHNIQUE = re.compile(r"^\s*(time|t|ewe|ece|e|u|v|voltage|potential|i|current|q|charge|capacity|"
                               r"dq|energy|power)\b(\s*[/(\[]|\s*$)", re.IGNORECASE)

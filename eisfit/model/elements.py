@@ -478,3 +478,9 @@ WARBURG_KINDS = ("W", "Wo", "Ws")
 #: A finite-length Gerischer (Gs) whose phi exceeds this is a plain Gerischer to 1e-8
 #: (tanh(10) = 1 - 4e-9): no data tell phi there.
 GS_PHI_SATURATED = 10.0
+
+
+def gs_phi_saturated(phi: float) -> bool:
+    """Whether a Gs's finite-length factor ``phi`` is beyond ``GS_PHI_SATURATED`` (or not a
+    number): the element is a plain Gerischer there."""
+    return not phi <= GS_PHI_SATURATED
