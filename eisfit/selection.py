@@ -40,7 +40,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from .analysis.derived import ArcSpec, arc_tau_s
+from .analysis.derived import arc_tau_s
 from .analysis.quality import MISFIT_RATIO, kk_noise_level, lack_of_fit_ratio as quality_lack_of_fit_ratio
 from .errors import DataError, EisfitError, FitError
 from .model import load_circuit
@@ -342,7 +342,7 @@ def unresolved_parameters(result) -> list[str]:
 def _arc_tau(values: Mapping[str, float], arc) -> float:
     """:func:`eisfit.analysis.derived.arc_tau_s` in logs (inf instead of an overflow), s."""
     if arc.kind != "CPE":
-        return arc_tau_s(values, ArcSpec(arc.resistor, arc.capacitive, arc.kind))
+        return arc_tau_s(values, arc)
     r, q, n = values[arc.resistor], values[f"{arc.capacitive}_0"], values[f"{arc.capacitive}_1"]
     if not (r > 0 and q > 0 and n > 0):
         return float("nan")

@@ -9,8 +9,8 @@ import pytest
 
 import eisfit
 from eisfit import FitError, Spectrum
-from eisfit.analysis.derived import ArcSpec, derived_quantities
-from eisfit.model import Circuit
+from eisfit.analysis.derived import derived_quantities
+from eisfit.model import Arc, Circuit
 
 from conftest import realdata_path
 
@@ -136,7 +136,7 @@ def test_close_time_constants_are_flagged():
     assert "arcs-overlap:CPE1,CPE2" in res.flags
     from eisfit.fitting.assemble import _overlap_flags
 
-    arcs = [ArcSpec("R1", "CPE1", "CPE"), ArcSpec("R2", "CPE2", "CPE")]
+    arcs = [Arc("R1", "CPE1", "CPE"), Arc("R2", "CPE2", "CPE")]
     same = dict(TRUE, CPE2_0=(tau1 * 1.5) ** 0.85 / 149.0)  # 0.18 decade apart
     assert _overlap_flags(same, arcs) == ["arcs-unresolved:CPE1,CPE2"]
 
@@ -281,7 +281,7 @@ def test_result_round_trips_through_json():
 def test_derived_quantities_reproduce_the_worked_examples():
     """Numbers from the domain notes: A = 0.785 cm2, R2 = 149 ohm, Q2 = 2e-6, n2 = 0.85."""
     values = {"R0": 40.0, "R2": 149.0, "CPE2_0": 2e-6, "CPE2_1": 0.85}
-    arcs = [ArcSpec("R2", "CPE2", "CPE")]
+    arcs = [Arc("R2", "CPE2", "CPE")]
     d, units = derived_quantities(values, None, [], resistors=["R0", "R2"], arcs=arcs,
                                   roles={"R2": "interface"}, series_resistors=["R0"],
                                   area_cm2=0.785, thickness_cm=0.030, symmetric=True)
@@ -829,7 +829,7 @@ def test_runaway_arc_time_constant_is_not_determined_not_a_crash():
     from eisfit.fitting.result import FitResult
     from eisfit.model import load_circuit
 
-    arc = ArcSpec("R1", "CPE1", "CPE")
+    arc = Arc("R1", "CPE1", "CPE")
     values = {"R0": 1.0, "R1": 1e5, "CPE1_0": 1.0, "CPE1_1": 0.01}
     assert arc_tau_s(values, arc) == math.inf
     assert arc_tau_s({k: np.float64(v) for k, v in values.items()}, arc) == math.inf

@@ -9,8 +9,8 @@ import pytest
 
 import eisfit
 from eisfit import FitError, Spectrum
-from eisfit.analysis.derived import ArcSpec, derived_quantities
-from eisfit.model import Circuit
+from eisfit.analysis.derived import derived_quantities
+from eisfit.model import Arc, Circuit
 from eisfit.units import format_value, pretty_unit, si_scale
 
 HEADLINE = "R0-p(R1,CPE1)-p(R2,CPE2)"
@@ -117,7 +117,7 @@ def test_fit_rejects_bad_tuples_with_eisfit_errors():
 
 def test_no_conductivity_for_an_interface_arc():
     values = {"R0": 40.0, "R1": 60.0, "CPE1_0": 1e-9, "CPE1_1": 0.9, "R2": 149.0, "CPE2_0": 2e-6, "CPE2_1": 0.85}
-    arcs = [ArcSpec("R1", "CPE1", "CPE"), ArcSpec("R2", "CPE2", "CPE")]
+    arcs = [Arc("R1", "CPE1", "CPE"), Arc("R2", "CPE2", "CPE")]
     d, _ = derived_quantities(values, None, [], resistors=["R0", "R1", "R2"], arcs=arcs,
                               roles={"R1": "electrolyte", "R2": "interface"}, series_resistors=["R0"],
                               area_cm2=0.785, thickness_cm=0.03)

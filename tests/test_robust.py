@@ -15,7 +15,7 @@ from eisfit.analysis.quality import kk_noise_level, lack_of_fit_ratio, rms_relat
 from eisfit.fitting.flags import FLAGS, PROBLEM, optimum_settled, problems, severity, unresolved_keys
 from eisfit.fitting.guess import process_magnitudes, processes, spectrum_features
 from eisfit.fitting.robustness import family_cases, score_family
-from eisfit.model import Circuit
+from eisfit.model import Arc, Circuit
 
 from conftest import realdata_path
 
@@ -375,7 +375,7 @@ def test_swapped_order_starts_put_a_plain_arc_and_a_randles_arc_back_in_string_o
     constant, Z0 half its new R, and one with the diffusion kept, the plain arc on the
     Randles arc's place and the Randles arc a decade faster than its diffusion, R half its
     Z0; none for arcs in string order or arcs of one shape."""
-    from eisfit.analysis.derived import ArcSpec, arc_tau_s
+    from eisfit.analysis.derived import arc_tau_s
     from eisfit.fitting.guess import swapped_order_starts
 
     circ = Circuit("R0-p(R1,CPE1)-p(CPE2,R2-Wo2)")
@@ -384,14 +384,14 @@ def test_swapped_order_starts_put_a_plain_arc_and_a_randles_arc_back_in_string_o
     (label, start), (kept_label, kept) = swapped_order_starts(circ, swapped)
     assert (label, kept_label) == ("swap:R1<->R2", "swap:R1<->R2:Wo2-kept")
     assert (kept["Wo2_0"], kept["Wo2_1"], kept["R2"], kept["R1"]) == (0.095, 0.029, 0.0475, 1466.0)
-    tau_randles = arc_tau_s(swapped, ArcSpec("R2", "CPE2", "CPE"))
-    assert arc_tau_s(kept, ArcSpec("R1", "CPE1", "CPE")) == pytest.approx(tau_randles)
-    assert arc_tau_s(kept, ArcSpec("R2", "CPE2", "CPE")) == pytest.approx(0.0029)
+    tau_randles = arc_tau_s(swapped, Arc("R2", "CPE2", "CPE"))
+    assert arc_tau_s(kept, Arc("R1", "CPE1", "CPE")) == pytest.approx(tau_randles)
+    assert arc_tau_s(kept, Arc("R2", "CPE2", "CPE")) == pytest.approx(0.0029)
     assert (kept["CPE1_1"], kept["CPE2_1"]) == (0.74, 0.76)  # each arc keeps its exponent
     assert (start["R1"], start["CPE1_0"], start["CPE1_1"]) == (1466.0, 7.4e-6, 0.76)
     assert (start["R2"], start["CPE2_0"], start["CPE2_1"]) == (34.0, 5e-3, 0.74)
-    tau2 = arc_tau_s(start, ArcSpec("R2", "CPE2", "CPE"))
-    assert tau2 == pytest.approx(arc_tau_s(swapped, ArcSpec("R1", "CPE1", "CPE")))
+    tau2 = arc_tau_s(start, Arc("R2", "CPE2", "CPE"))
+    assert tau2 == pytest.approx(arc_tau_s(swapped, Arc("R1", "CPE1", "CPE")))
     assert start["Wo2_1"] == pytest.approx(10 * tau2) and start["Wo2_0"] == pytest.approx(17.0)
     assert start["R0"] == 27.5
     assert swapped_order_starts(circ, start) == []  # already in string order
@@ -407,7 +407,7 @@ def test_swapped_order_starts_put_a_plain_arc_and_a_randles_arc_back_in_string_o
 def test_a_c_arc_and_a_cpe_arc_swap_their_resistances_and_time_constants():
     """Arcs of different kinds cannot trade parameters: the swap start gives each the other's
     R and time constant, the CPE keeping its exponent."""
-    from eisfit.analysis.derived import ArcSpec, arc_tau_s
+    from eisfit.analysis.derived import arc_tau_s
     from eisfit.fitting.guess import swapped_order_starts
 
     circ = Circuit("L0-R0-p(R1,CPE1)-p(C2,R2-Wo2)")
@@ -416,13 +416,13 @@ def test_a_c_arc_and_a_cpe_arc_swap_their_resistances_and_time_constants():
     (label, start), _ = swapped_order_starts(circ, swapped)
     assert label == "swap:R1<->R2" and (start["R1"], start["R2"]) == (6.678, 554.1)
     assert start["CPE1_1"] == 0.992
-    assert arc_tau_s(start, ArcSpec("R1", "CPE1", "CPE")) == pytest.approx(6.678 * 1.052e-3)
-    assert arc_tau_s(start, ArcSpec("R2", "C2", "C")) == pytest.approx(
-        arc_tau_s(swapped, ArcSpec("R1", "CPE1", "CPE")))
+    assert arc_tau_s(start, Arc("R1", "CPE1", "CPE")) == pytest.approx(6.678 * 1.052e-3)
+    assert arc_tau_s(start, Arc("R2", "C2", "C")) == pytest.approx(
+        arc_tau_s(swapped, Arc("R1", "CPE1", "CPE")))
     assert swapped_order_starts(circ, start) == []  # in string order now
     plain = dict(R0=1.0, R1=100.0, C1=1e-3, R2=50.0, CPE2_0=1e-7, CPE2_1=0.9)  # the C arc the slower
     (label, start), = swapped_order_starts(Circuit("R0-p(R1,C1)-p(R2,CPE2)"), plain)
-    assert start["R1"] == 50.0 and start["C1"] == pytest.approx(arc_tau_s(plain, ArcSpec("R2", "CPE2", "CPE")) / 50.0)
+    assert start["R1"] == 50.0 and start["C1"] == pytest.approx(arc_tau_s(plain, Arc("R2", "CPE2", "CPE")) / 50.0)
 
 
 def test_a_fit_with_a_randles_c_arc_in_the_other_order_is_restarted_in_string_order():
@@ -1072,12 +1072,12 @@ def test_transfer_starts_move_resistance_between_overlapping_arcs_keeping_their_
     """Two arcs closer than a decade in time constant: four starts, each arc in turn giving
     70 % and 97 % of its resistance to the other, every arc's time constant and exponent
     kept, R0 untouched; arcs a decade or more apart: none."""
-    from eisfit.analysis.derived import ArcSpec, arc_tau_s
+    from eisfit.analysis.derived import arc_tau_s
     from eisfit.fitting.guess import TRANSFER_KEEP, transferred_resistance_starts
     from eisfit.model import Circuit
 
     circ = Circuit(HEADLINE)
-    arcs = [ArcSpec(a.resistor, a.capacitive, a.kind) for a in circ.arcs]
+    arcs = list(circ.arcs)
     values = {"R0": 6.0, "R1": 5850.0, "CPE1_0": 7.75e-10, "CPE1_1": 0.728, "R2": 1580.0, "CPE2_0": 2.37e-8,
               "CPE2_1": 0.612}
     starts = transferred_resistance_starts(circ, values, 10.0)

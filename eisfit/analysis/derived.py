@@ -33,6 +33,7 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
+from ..model.circuit import Arc
 from ..model.elements import ELEMENT_ARC_KINDS, WARBURG_KINDS
 
 INTERFACE_ROLES = ("interface", "electrode", "charge transfer")
@@ -40,47 +41,18 @@ ELECTROLYTE_ROLES = ("bulk", "grain boundary", "electrolyte")
 EPS0_F_PER_CM = 8.8541878128e-14  # vacuum permittivity
 
 
-@dataclass(frozen=True)
-class ArcSpec:
-    """A parallel R || capacitive element pair (capacitive kind 'CPE' or 'C'), or an
-    element that is an arc by itself (kind 'Zarc' or 'K', :func:`element_arcs`:
-    ``capacitive`` is the element's name, ``resistor`` its resistance parameter)."""
-
-    resistor: str
-    capacitive: str
-    kind: str
-
-    @property
-    def param_names(self) -> tuple[str, ...]:
-        """The arc's parameters: (R, Q, n) of a CPE arc, (R, C) of a capacitor's, (R, tau,
-        gamma) of a Zarc, (R, tau) of a K."""
-        if self.kind == "CPE":
-            return self.resistor, f"{self.capacitive}_0", f"{self.capacitive}_1"
-        if self.kind == "Zarc":
-            return self.resistor, f"{self.capacitive}_1", f"{self.capacitive}_2"
-        if self.kind == "K":
-            return self.resistor, f"{self.capacitive}_1"
-        return self.resistor, self.capacitive
-
-    @property
-    def exponent(self) -> str | None:
-        """The arc's dispersion exponent parameter (a CPE's n, a Zarc's gamma); None for a
-        capacitor's arc and a K."""
-        return self.param_names[2] if self.kind in ("CPE", "Zarc") else None
-
-
-def element_arcs(elements: Sequence) -> list[ArcSpec]:
-    """The :class:`ArcSpec` of every Zarc and K among a circuit's ``elements`` (objects with
+def element_arcs(elements: Sequence) -> list[Arc]:
+    """The :class:`~eisfit.model.Arc` of every Zarc and K among a circuit's ``elements`` (objects with
     ``name`` and ``kind``), in circuit order."""
-    return [ArcSpec(f"{e.name}_0", e.name, e.kind) for e in elements if e.kind in ELEMENT_ARC_KINDS]
+    return [Arc(f"{e.name}_0", e.name, e.kind) for e in elements if e.kind in ELEMENT_ARC_KINDS]
 
 
-def circuit_arcs(circuit, *, branches: bool) -> list[ArcSpec]:
+def circuit_arcs(circuit, *, branches: bool) -> list[Arc]:
     """The arcs of a :class:`~eisfit.model.Circuit`: every R || C/CPE pair, with ``branches``
     the arc of every branch p(C|CPE, R-X-...) (a Randles branch's charge transfer and double
     layer, a ladder's outer arc), then every Zarc and K element (:func:`element_arcs`)."""
     pairs = list(circuit.arcs) + (list(circuit.branch_arcs) if branches else [])
-    return [ArcSpec(a.resistor, a.capacitive, a.kind) for a in pairs] + element_arcs(circuit.elements)
+    return pairs + element_arcs(circuit.elements)
 
 
 @dataclass(frozen=True)
@@ -93,7 +65,7 @@ class _Quantity:
 _LOG_MAX_FLOAT = math.log(np.finfo(float).max)
 
 
-def arc_tau_s(values: Mapping[str, float], arc: ArcSpec) -> float:
+def arc_tau_s(values: Mapping[str, float], arc: Arc) -> float:
     """Time constant of an arc, s: (R Q)^(1/n) for a CPE, R C for a capacitor; inf where
     it overflows (a runaway arc), for Python and numpy floats alike; a Zarc's or K's own tau."""
     if arc.kind in ELEMENT_ARC_KINDS:
@@ -109,7 +81,7 @@ def arc_tau_s(values: Mapping[str, float], arc: ArcSpec) -> float:
     return float(r * values[arc.capacitive])
 
 
-def _tau(values: Mapping[str, float | np.ndarray], arc: ArcSpec):
+def _tau(values: Mapping[str, float | np.ndarray], arc: Arc):
     """Like :func:`arc_tau_s` but elementwise over arrays of values (nan where undefined)."""
     if arc.kind in ELEMENT_ARC_KINDS:
         return values[f"{arc.capacitive}_1"]
@@ -122,7 +94,7 @@ def _tau(values: Mapping[str, float | np.ndarray], arc: ArcSpec):
     return r * values[arc.capacitive]
 
 
-def guess_roles(values: Mapping[str, float], arcs: Sequence[ArcSpec], area_cm2: float | None) -> dict[str, str]:
+def guess_roles(values: Mapping[str, float], arcs: Sequence[Arc], area_cm2: float | None) -> dict[str, str]:
     """Candidate role of each arc from its effective capacitance (Irvine, Sinclair & West 1990).
 
     A capacitance per area >= 1e-7 F/cm2 (or >= 1e-7 F when the area is unknown) is an
@@ -180,7 +152,7 @@ def has_conductivity(resistor: str, roles: Mapping[str, str], series_resistors: 
 
 def _quantities(
     resistors: Sequence[str],
-    arcs: Sequence[ArcSpec],
+    arcs: Sequence[Arc],
     roles: Mapping[str, str],
     series_resistors: Sequence[str],
     area_cm2: float | None,
@@ -280,7 +252,7 @@ _TAU_FORMULA = {"CPE": "s (({R}*Q)^(1/n))", "Zarc": "s (the Zarc's tau)", "K": "
 _CEFF_FORMULA = {"CPE": "F (Hsu-Mansfeld: (R*Q)^(1/n)/R)", "Zarc": "F (Hsu-Mansfeld: tau/R)", "K": "F (tau/R)"}
 
 
-def _brug(v: Mapping[str, float], arc: ArcSpec, arcs: Sequence[ArcSpec], series: Sequence[str]):
+def _brug(v: Mapping[str, float], arc: Arc, arcs: Sequence[Arc], series: Sequence[str]):
     """Brug effective capacitance, F (elementwise over arrays of values); a Zarc's CPE is
     Q = tau^gamma / R, n = gamma."""
     tau = _tau(v, arc)
@@ -298,7 +270,7 @@ def derived_quantities(
     cov_names: Sequence[str],
     *,
     resistors: Sequence[str],
-    arcs: Sequence[ArcSpec],
+    arcs: Sequence[Arc],
     roles: Mapping[str, str],
     series_resistors: Sequence[str] = (),
     area_cm2: float | None = None,
@@ -326,7 +298,7 @@ def derived_quantities_batch(
     cov_names: Sequence[str],
     *,
     resistors: Sequence[str],
-    arcs: Sequence[ArcSpec],
+    arcs: Sequence[Arc],
     roles: Mapping[str, str],
     series_resistors: Sequence[str] = (),
     area_cm2: float | None = None,

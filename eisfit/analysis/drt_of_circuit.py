@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from .derived import ArcSpec, arc_tau_s
+from .derived import arc_tau_s
 from .drt import tau_grid, zarc_drt
 
 
@@ -27,8 +27,7 @@ def circuit_drt(result: Any, tau_s: Any = None) -> tuple[np.ndarray, np.ndarray]
     tau = tau_grid(result.frequency) if tau_s is None else np.sort(np.asarray(tau_s, dtype=float))
     gamma = np.zeros_like(tau)
     for arc in circuit_of(result.circuit).arcs:
-        spec = ArcSpec(arc.resistor, arc.capacitive, arc.kind)
-        tau0 = arc_tau_s(result.values, spec)
+        tau0 = arc_tau_s(result.values, arc)
         if not np.isfinite(tau0) or tau0 <= 0:
             continue
         n = result.values[f"{arc.capacitive}_1"] if arc.kind == "CPE" else 1.0

@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
-from ..analysis.derived import (ELEMENT_QUANTITY_KINDS, ArcSpec, arc_tau_s, capacitance_outside_role,
+from ..analysis.derived import (ELEMENT_QUANTITY_KINDS, arc_tau_s, capacitance_outside_role,
                                circuit_arcs, derived_quantities, guess_roles)
 from ..analysis.kk import KK_MIN_POINTS
 from ..analysis.quality import (MISFIT_RATIO, data_kk_consistent, is_lack_of_fit, kk_noise_level,
                                 lack_of_fit_ratio, modulus_phase_reading, unmodelled_capacitance_F,
                                 unmodelled_inductance_H)
-from ..model import CircuitDefinition
+from ..model import Arc, CircuitDefinition
 from ..model.elements import ELEMENT_ARC_KINDS, gs_phi_saturated
 from ..model.parser import Leaf, leaves, parallels, series_chain
 from ..spectrum import Spectrum
@@ -190,7 +190,7 @@ def result_roles(definition: CircuitDefinition, values: Mapping[str, float],
     return roles
 
 
-def _derived_arcs(circ) -> list[ArcSpec]:
+def _derived_arcs(circ) -> list[Arc]:
     """The arcs that derived quantities are computed for: those of
     :func:`~eisfit.analysis.derived.circuit_arcs`, branch arcs included."""
     return circuit_arcs(circ, branches=True)
@@ -263,7 +263,7 @@ def _role_class_flags(values, arcs, roles, settings, flags: list[str]) -> list[s
     return out
 
 
-def _without_judgements_of_unresolved(flags: list[str], arcs: list[ArcSpec]) -> list[str]:
+def _without_judgements_of_unresolved(flags: list[str], arcs: list[Arc]) -> list[str]:
     """``flags`` without ``low-n`` of a CPE the data do not resolve, or of an arc whose
     resistance they do not (``low-n:CPE2`` beside ``unresolved:R2``: the n of a runaway arc
     is no measured property)."""
@@ -371,7 +371,7 @@ def unresolved_flags(definition: CircuitDefinition, values: Mapping[str, float],
         elif unit == "s" and v > 0 and not tau_lo <= v <= tau_hi:
             add(name)
     for a in circ.arcs:
-        tau = arc_tau_s(values, ArcSpec(a.resistor, a.capacitive, a.kind))
+        tau = arc_tau_s(values, a)
         if not (math.isfinite(tau) and tau_lo <= tau <= tau_hi):  # nan: R*Q overflowed
             add(a.resistor)
             add(f"{a.capacitive}_0" if a.kind == "CPE" else a.capacitive)

@@ -13,9 +13,9 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ..analysis.derived import ArcSpec, arc_tau_s, derived_quantities_batch, element_arcs
+from ..analysis.derived import arc_tau_s, derived_quantities_batch, element_arcs
 from ..errors import FitError
-from ..model import Circuit, CircuitDefinition, load_circuit
+from ..model import Arc, Circuit, CircuitDefinition, load_circuit
 from ..model.parser import Leaf, series_chain
 from ..spectrum import (DIVIDED_BY_AREA_KEY, Spectrum, frequencies_to_exclude, not_a_spectrum_hint,
                         require_distinct_frequencies)
@@ -830,14 +830,13 @@ def _order_arcs(circ: Circuit, values: dict[str, float], fixed, expr, lower, upp
 
 
 @functools.lru_cache(maxsize=64)
-def _arc_groups(circ: Circuit) -> tuple[tuple[ArcSpec, ...], ...]:
+def _arc_groups(circ: Circuit) -> tuple[tuple[Arc, ...], ...]:
     """The interchangeable arcs of a circuit (:func:`_order_arcs`): ``top_level_arc_groups``,
     then the Zarc and K elements of the top-level chain, two or more of a kind."""
     arcs = circ.arcs
-    groups = [tuple(ArcSpec(arcs[i].resistor, arcs[i].capacitive, arcs[i].kind) for i in g)
-              for g in top_level_arc_groups(circ.tree, arcs)]
+    groups = [tuple(arcs[i] for i in g) for g in top_level_arc_groups(circ.tree, arcs)]
     top = {n.name for n in series_chain(circ.tree) if isinstance(n, Leaf)}
-    by_kind: dict[str, list[ArcSpec]] = {}
+    by_kind: dict[str, list[Arc]] = {}
     for a in element_arcs([e for e in circ.elements if e.name in top]):
         by_kind.setdefault(a.kind, []).append(a)
     return tuple(groups + [tuple(g) for g in by_kind.values() if len(g) > 1])

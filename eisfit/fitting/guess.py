@@ -16,8 +16,8 @@ from typing import Any, Callable, Collection, Mapping, Sequence
 
 import numpy as np
 
-from ..analysis.derived import ArcSpec, arc_tau_s
-from ..model.circuit import branch_arc_of
+from ..analysis.derived import arc_tau_s
+from ..model.circuit import Arc, branch_arc_of
 from ..model.elements import ELEMENT_ARC_KINDS, warburg_open
 from ..model.parser import Leaf, Parallel, Series, leaves, series_chain
 from ..spectrum import Spectrum
@@ -129,15 +129,6 @@ GS_PHI_START = 1.0  # finite-length factor of a Gs start (tanh(1) = 0.76: betwee
 
 
 @dataclass(frozen=True)
-class GuessArc:
-    """An R || (C or CPE) pair the guess treats as one semicircle (same fields as model Arc)."""
-
-    resistor: str
-    capacitive: str
-    kind: str  # 'CPE' or 'C'
-
-
-@dataclass(frozen=True)
 class Process:
     """One relaxation the guess places on the time axis (circuit order, fast to slow).
 
@@ -149,10 +140,10 @@ class Process:
     whose capacitance shunts it.
     """
 
-    arc: GuessArc | None = None
+    arc: Arc | None = None
     element: str | None = None
     element_kind: str | None = None
-    branch_arc: GuessArc | None = None
+    branch_arc: Arc | None = None
 
     @property
     def in_branch(self) -> bool:
@@ -181,12 +172,12 @@ def processes(circuit) -> tuple[Process, ...]:
     for node in series_chain(circuit.tree):
         out.extend(_node_processes(node, arcs, None))
     covered = {p.arc.resistor for p in out if p.arc is not None}
-    out.extend(Process(arc=GuessArc(a.resistor, a.capacitive, a.kind)) for a in circuit.arcs
+    out.extend(Process(arc=a) for a in circuit.arcs
                if a.resistor not in covered)
     return tuple(out)  # cached per circuit (immutable, hashable): read-only
 
 
-def _node_processes(node, arcs: Mapping[frozenset, Any], branch_arc: GuessArc | None) -> list[Process]:
+def _node_processes(node, arcs: Mapping[frozenset, Arc], branch_arc: Arc | None) -> list[Process]:
     """The processes of one element in a series chain (``branch_arc``: the arc whose
     branch the chain is, None at the top level): an element of ``TIME_CONSTANT_KINDS``, a
     plain arc, or a branch (:func:`_branch_processes`); [] for anything else."""
@@ -198,19 +189,18 @@ def _node_processes(node, arcs: Mapping[frozenset, Any], branch_arc: GuessArc | 
         return []
     plain = arcs.get(frozenset(k.name for k in node.children if isinstance(k, Leaf)))
     if plain is not None and all(isinstance(k, Leaf) for k in node.children):
-        return [Process(arc=GuessArc(plain.resistor, plain.capacitive, plain.kind), branch_arc=branch_arc)]
+        return [Process(arc=plain, branch_arc=branch_arc)]
     return _branch_processes(node, arcs, branch_arc)
 
 
-def _branch_processes(node: Parallel, arcs: Mapping[frozenset, Any], branch_arc: GuessArc | None) -> list[Process]:
+def _branch_processes(node: Parallel, arcs: Mapping[frozenset, Arc], branch_arc: Arc | None) -> list[Process]:
     """The processes of a branch p(C|CPE, R-X-...): its arc (R with the capacitive leaf),
     then those of X, ... in string order (elements of ``TIME_CONSTANT_KINDS``, plain arcs,
     branches nested in turn; a semi-infinite W, which has no time constant, adds none); []
     when the branch holds anything else or not exactly one resistor."""
-    own = branch_arc_of(node)
-    if own is None:
+    arc = branch_arc_of(node)
+    if arc is None:
         return []
-    arc = GuessArc(own.resistor, own.capacitive, own.kind)
     out = [Process(arc=arc, branch_arc=branch_arc)]
     for member in next(k for k in node.children if isinstance(k, Series)).children:
         if isinstance(member, Leaf) and (member.name == arc.resistor or member.kind == "W"):
@@ -778,13 +768,13 @@ def exchanged_capacitance_starts(circuit, values: Mapping[str, float]) -> list[t
             continue
         inner = proc.arc
         start = dict(values)
-        for a, b in zip(*(ArcSpec(x.resistor, x.capacitive, x.kind).param_names[1:] for x in (outer, inner))):
+        for a, b in zip(*(x.param_names[1:] for x in (outer, inner))):
             start[a], start[b] = values[b], values[a]  # Q and n, or C
         out.append((f"exchange:{outer.capacitive}<->{inner.capacitive}", start))
     return out
 
 
-def _arc_placed(arc: ArcSpec, r: float, tau: float, values: Mapping[str, float]) -> dict[str, float]:
+def _arc_placed(arc: Arc, r: float, tau: float, values: Mapping[str, float]) -> dict[str, float]:
     """The parameters of ``arc`` with resistance ``r`` (ohm) and time constant ``tau`` (s):
     C = tau / R, or Q = tau^n / R with the CPE's exponent n of ``values``."""
     if arc.kind == "CPE":
@@ -809,7 +799,7 @@ def transferred_resistance_starts(circuit, values: Mapping[str, float], overlap_
     it (1,000 hard spectra: two fits 3-5 % above the optimum with R0 at 0 and a broad second
     arc of 20 % of R1, the optimum's second arc 1 % of R1 and nearly ideal; from 70 % of
     R1 moved to R2, the optimum)."""
-    arcs = [ArcSpec(a.resistor, a.capacitive, a.kind) for a in circuit.arcs]
+    arcs = list(circuit.arcs)
     timed = sorted((tau, k) for k, a in enumerate(arcs)
                    if math.isfinite(tau := arc_tau_s(values, a)) and tau > 0)
     out = []
@@ -831,7 +821,7 @@ def transferred_resistance_starts(circuit, values: Mapping[str, float], overlap_
 def _swappable_pairs(circuit) -> tuple:
     """(earlier arc, later arc, ((arc, its diffusion), ...)) for every two arcs in top-level
     blocks of different shapes (:func:`swapped_order_starts`: a plain arc and a Randles
-    branch, a C arc and a CPE arc); arcs as :class:`~eisfit.analysis.derived.ArcSpec`."""
+    branch, a C arc and a CPE arc); arcs as :class:`~eisfit.model.Arc`."""
     procs = processes(circuit)
     block_of = _process_blocks(circuit)
     shape: dict[int, list[str]] = {}
@@ -851,7 +841,7 @@ def _swappable_pairs(circuit) -> tuple:
     for a, b in itertools.combinations(arcs, 2):
         if shape[block_of[a]] == shape[block_of[b]]:
             continue
-        specs = [ArcSpec(p.arc.resistor, p.arc.capacitive, p.arc.kind) for p in (a, b)]
+        specs = [p.arc for p in (a, b)]
         diffusions = tuple((spec, diffusion_of[spec.resistor]) for spec in specs if spec.resistor in diffusion_of)
         out.append((specs[0], specs[1], diffusions))
     return tuple(out)

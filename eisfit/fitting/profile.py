@@ -31,7 +31,8 @@ from typing import Any, Generator, Mapping, Sequence
 
 import numpy as np
 
-from ..analysis.derived import ArcSpec, arc_tau_s, circuit_arcs
+from ..analysis.derived import arc_tau_s, circuit_arcs
+from ..model import Arc
 from .guess import arc_values
 from .optimise import LMRun
 from .solver import BatchProblem, grid_key
@@ -355,7 +356,7 @@ def _positions(circuit) -> dict[str, int]:
 
 
 @functools.lru_cache(maxsize=64)
-def _arcs_of(circuit) -> tuple[ArcSpec, ...]:
+def _arcs_of(circuit) -> tuple[Arc, ...]:
     """The arcs whose resistances are profiled: every R || C/CPE pair, every Zarc and K
     (:func:`~eisfit.analysis.derived.circuit_arcs` without the branch arcs)."""
     return tuple(circuit_arcs(circuit, branches=False))
@@ -401,7 +402,7 @@ def _profile_starts(start, index, value, name, arcs, pos: Mapping[str, int]) -> 
     return starts
 
 
-def _twin_values(arc: ArcSpec, like: ArcSpec, r: float, tau: float, values: Mapping[str, float]) -> dict[str, float]:
+def _twin_values(arc: Arc, like: Arc, r: float, tau: float, values: Mapping[str, float]) -> dict[str, float]:
     """The parameters of ``arc`` (a CPE arc or a Zarc) with resistance ``r`` (ohm), time
     constant ``tau`` (s) and the exponent of ``like``, an arc of the same kind."""
     n = values[like.exponent]
@@ -410,7 +411,7 @@ def _twin_values(arc: ArcSpec, like: ArcSpec, r: float, tau: float, values: Mapp
     return arc_values(arc, r, tau, n)
 
 
-def _keep_tau(p: np.ndarray, pos: Mapping[str, int], arc: ArcSpec, r_old: float, r_new: float) -> None:
+def _keep_tau(p: np.ndarray, pos: Mapping[str, int], arc: Arc, r_old: float, r_new: float) -> None:
     """Scale the arc's capacitive parameter so that its time constant stays put when R changes
     (a Zarc's or K's time constant is a parameter of its own: nothing to scale)."""
     if arc.kind == "CPE":

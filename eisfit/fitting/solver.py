@@ -49,7 +49,7 @@ from typing import Any, Iterator, Mapping, Sequence
 import numpy as np
 
 from .._processes import allocator_tuned
-from ..analysis.derived import ArcSpec, arc_tau_s
+from ..analysis.derived import arc_tau_s
 from ..analysis.kk import KKResult, kk_tests
 from ..analysis.quality import (LACK_OF_FIT_RATIO, capacitive_tail_F, data_kk_consistent, kk_noise_level,
                                 lack_of_fit_ratio, unmodelled_inductance_H)
@@ -994,7 +994,7 @@ def _exponent_and_tau(values: Mapping[str, float], proc: Any) -> tuple[float | N
     arc or a relaxation element (K, Zarc, G, Gs, TLMQ) at ``values``."""
     if proc.arc is None:
         return element_exponent(values, proc), element_tau_s(values, proc)
-    arc = ArcSpec(proc.arc.resistor, proc.arc.capacitive, proc.arc.kind)
+    arc = proc.arc
     return (None if arc.exponent is None else float(values[arc.exponent])), arc_tau_s(values, arc)
 
 
@@ -1007,5 +1007,5 @@ def _hidden_under_arc(values: Mapping[str, float], arc: Any, diffusion: str) -> 
     1.32x the optimum's chi-square; R at 0.002 ohm beside a 160 ohm W_0, 1.04x); the
     repair round puts the diffusion back."""
     branch_r = values[arc.resistor] + values[f"{diffusion}_0"]
-    tau_arc = arc_tau_s({**values, arc.resistor: branch_r}, ArcSpec(arc.resistor, arc.capacitive, arc.kind))
+    tau_arc = arc_tau_s({**values, arc.resistor: branch_r}, arc)
     return bool(np.isfinite(tau_arc) and values[f"{diffusion}_1"] * OVERLAP_TAU_RATIO < tau_arc)

@@ -42,11 +42,32 @@ class ElementInstance:
 
 @dataclass(frozen=True)
 class Arc:
-    """A p() node holding exactly one resistor and one CPE or capacitor (a semicircle)."""
+    """A semicircle of a circuit: a p() node of exactly one resistor and one CPE or
+    capacitor (kind 'CPE' or 'C'), the arc of a branch p(C|CPE, R-X-...)
+    (:func:`branch_arc_of`), or an element that is an arc by itself (kind 'Zarc' or 'K':
+    ``capacitive`` is the element's name, ``resistor`` its resistance parameter)."""
 
     resistor: str
     capacitive: str
-    kind: str  # 'CPE' or 'C'
+    kind: str  # 'CPE', 'C', 'Zarc' or 'K'
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        """The arc's parameters: (R, Q, n) of a CPE arc, (R, C) of a capacitor's, (R, tau,
+        gamma) of a Zarc, (R, tau) of a K."""
+        if self.kind == "CPE":
+            return self.resistor, f"{self.capacitive}_0", f"{self.capacitive}_1"
+        if self.kind == "Zarc":
+            return self.resistor, f"{self.capacitive}_1", f"{self.capacitive}_2"
+        if self.kind == "K":
+            return self.resistor, f"{self.capacitive}_1"
+        return self.resistor, self.capacitive
+
+    @property
+    def exponent(self) -> str | None:
+        """The arc's dispersion exponent parameter (a CPE's n, a Zarc's gamma); None for a
+        capacitor's arc and a K."""
+        return self.param_names[2] if self.kind in ("CPE", "Zarc") else None
 
 
 def branch_arc_of(node: Node) -> Arc | None:
