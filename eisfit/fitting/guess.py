@@ -120,12 +120,18 @@ def top_level_arc_groups(tree, arcs) -> list[list[int]]:
 
 DIFFUSION_KINDS = ("Wo", "Ws")  # finite diffusion elements: a magnitude Z0 (ohm) and a time constant (s)
 # elements placed on the time axis by a magnitude (ohm, their first parameter) and a time
-# constant (s; :func:`element_tau_s`): the finite diffusions, the relaxations K, Zarc, G, Gs
-# and the transmission line TLMQ (Rion, with tau = (Rion Qs)^(1/gamma))
-TIME_CONSTANT_KINDS = DIFFUSION_KINDS + ELEMENT_ARC_KINDS + ("G", "Gs", "TLMQ")
+# constant (s; :func:`element_tau_s`): the finite diffusions, the relaxations K, Zarc, G, Gs,
+# the transmission line TLMQ (Rion, with tau = (Rion Qs)^(1/gamma)) and the porous electrode T
+# (A, with tau = b/a)
+TIME_CONSTANT_KINDS = DIFFUSION_KINDS + ELEMENT_ARC_KINDS + ("G", "Gs", "TLMQ", "T")
 SCREEN_SHAPE = {"K": "arc", "Zarc": "arc", "Gs": "G"}  # unit response the linear screen takes for a kind
 EXPONENT_PARAM = {"Zarc": 2, "TLMQ": 2}  # an element's dispersion exponent (its parameter index)
 GS_PHI_START = 1.0  # finite-length factor of a Gs start (tanh(1) = 0.76: between a short and a Gerischer)
+# the reaction-over-transport ratio a of a T (Paasch) start, alternating along the start list:
+# a = 1 (with B = 0 the element is a Gs of phi = sqrt(a) = 1 and t_G = b/a), and a slow
+# reaction, a = 0.03: a 45-degree line above 1/b, a capacitive line, then an arc at b/a
+T_A_STARTS = (1.0, 0.03)
+T_B_SHARE = 0.1  # B = T_B_SHARE * A in a T start
 
 
 @dataclass(frozen=True)
@@ -224,7 +230,7 @@ def process_members(procs: Sequence[Process]) -> set[str]:
 
 
 def process_values(proc: Process, r_ohm: float, tau_s: float, feats: SpectrumFeatures,
-                   n: float = N_EXPONENT_START) -> dict[str, float]:
+                   n: float = N_EXPONENT_START, t_a: float = T_A_STARTS[0]) -> dict[str, float]:
     """Starting values of one process with resistance share ``r_ohm`` and time constant ``tau_s``.
 
     An arc gets R = r_ohm and C (or Q) from tau. A short (Ws) Warburg closes on the real
@@ -232,7 +238,9 @@ def process_values(proc: Process, r_ohm: float, tau_s: float, feats: SpectrumFea
     its -Z'' at the lowest frequency equals the measured -Z'' there (when the data end in
     such a line), else Z0 = 3 r_ohm (its low-frequency real part is Z0/3). A K, Zarc, G or
     Gs gets R = r_ohm and tau = tau_s (a Zarc's exponent ``n``, a Gs's phi ``GS_PHI_START``),
-    a TLMQ Rion = r_ohm and Qs = tau_s^n / Rion (its exponent ``n``).
+    a TLMQ Rion = r_ohm and Qs = tau_s^n / Rion (its exponent ``n``), a T (Paasch) the
+    ratio ``t_a``, b = t_a tau_s, B = ``T_B_SHARE`` A and A such that its DC resistance is
+    r_ohm.
     """
     if proc.arc is not None:
         return arc_values(proc.arc, r_ohm, tau_s, n)
@@ -243,6 +251,9 @@ def process_values(proc: Process, r_ohm: float, tau_s: float, feats: SpectrumFea
         return {f"{e}_0": r_ohm, f"{e}_1": tau_s, f"{e}_2": GS_PHI_START}
     if proc.element_kind == "TLMQ":
         return {f"{e}_0": r_ohm, f"{e}_1": tau_s ** n / r_ohm, f"{e}_2": n}
+    if proc.element_kind == "T":
+        a_coef = r_ohm / _paasch_dc_per_a(t_a)
+        return {f"{e}_0": a_coef, f"{e}_1": T_B_SHARE * a_coef, f"{e}_2": t_a, f"{e}_3": t_a * tau_s}
     if proc.element_kind == "Wo":
         z0 = 3.0 * r_ohm
         if feats.zimag_lf > 0:
@@ -252,10 +263,23 @@ def process_values(proc: Process, r_ohm: float, tau_s: float, feats: SpectrumFea
     return {f"{e}_0": z0, f"{e}_1": tau_s}
 
 
+def _paasch_dc_per_a(a: float) -> float:
+    """The DC resistance of a T (Paasch) start of ratio ``a`` (B = ``T_B_SHARE`` A) over its A:
+    coth(sqrt(a))/sqrt(a) + T_B_SHARE/(sqrt(a) sinh(sqrt(a)))."""
+    root = math.sqrt(a)
+    return (1.0 / math.tanh(root) + T_B_SHARE / math.sinh(root)) / root
+
+
 def element_tau_s(values: Mapping[str, float], proc: Process) -> float:
     """The time constant (s) of an element process at ``values``: its second parameter, or
-    (Rion Qs)^(1/gamma) for a TLMQ (nan where that is undefined)."""
+    (Rion Qs)^(1/gamma) for a TLMQ, b/a for a T (Paasch: its reaction's, the slowest; with
+    B = 0 a T is a Gs of t_G = b/a) (nan where that is undefined)."""
     e = proc.element
+    if proc.element_kind == "T":
+        a_coef, b = float(values[f"{e}_2"]), float(values[f"{e}_3"])
+        if not (b > 0 and a_coef >= 0):
+            return math.nan
+        return b / a_coef if a_coef > 0 and b / a_coef < math.inf else math.inf
     if proc.element_kind == "TLMQ":
         rion, qs, gamma = float(values[f"{e}_0"]), float(values[f"{e}_1"]), float(values[f"{e}_2"])
         if not (rion > 0 and qs > 0 and gamma > 0):
@@ -463,8 +487,9 @@ def multistart_guesses(circuit, feats: SpectrumFeatures, base: dict[str, float],
     def make(k: int) -> dict[str, float]:
         s = dict(base)
         if k:
+            t_a = T_A_STARTS[k % len(T_A_STARTS)]  # a T's shape alternates along the list
             for proc, tau, r in zip(procs, combos.taus[k - 1], combos.magnitudes[k - 1]):
-                s.update(process_values(proc, float(r), tau, feats))
+                s.update(process_values(proc, float(r), tau, feats, t_a=t_a))
             s.update({name: v for name, v in combos.series_values(k - 1).items() if name not in keep})
         return s
 
@@ -915,7 +940,7 @@ def process_magnitudes(circuit, procs: Sequence[Process], taus: np.ndarray, feat
 class _ScreenTerms:
     """What a linear screen of some processes of a circuit fits besides them."""
 
-    shapes: tuple[str, ...]  # per process: "arc", "Wo", "Ws", "G" or "TLMQ" (its unit response)
+    shapes: tuple[str, ...]  # per process: "arc", "Wo", "Ws", "G", "TLMQ" or "T" (its unit response)
     inductive: bool  # a series L or La outside the processes: a j omega column
     blocking: str | None  # "CPE" or "C" outside the processes: a blocking column, else None
     inductance_param: str | None  # the circuit's one series L (or La) parameter, else None
@@ -975,7 +1000,8 @@ def _screen_layout(terms: _ScreenTerms, omega_bytes: bytes, tau_bytes: bytes, ta
     # ZARC: (j w tau)^n = (w tau)^n e^(j n pi / 2), a real power (a complex one costs ~10x)
     blocks = {"arc": lambda: 1.0 / (1.0 + w_tau ** N_EXPONENT_START * np.exp(0.5j * np.pi * N_EXPONENT_START)),
               "Wo": lambda: 1.0 / (s_ * np.tanh(s_)), "Ws": lambda: np.tanh(s_) / s_,
-              "G": lambda: 1.0 / np.sqrt(1.0 + 1j * w_tau), "TLMQ": lambda: _unit_tlmq(w_tau)}
+              "G": lambda: 1.0 / np.sqrt(1.0 + 1j * w_tau), "TLMQ": lambda: _unit_tlmq(w_tau),
+              "T": lambda: _unit_paasch(w_tau)}
     extra = [np.ones_like(w, dtype=complex)] + ([1j * w] if terms.inductive else [])
     columns = np.vstack([_real_imag(blocks[k]()) for k in shapes] + [_real_imag(e)[None, :] for e in extra])
     n_extra = len(extra) + (terms.blocking is not None)
@@ -997,6 +1023,15 @@ def _unit_tlmq(w_tau: np.ndarray) -> np.ndarray:
     1/(b tanh b), b = sqrt((j w tau)^0.9) (a blocking line below 1/tau, 45 degrees above)."""
     b = np.sqrt(w_tau ** N_EXPONENT_START * np.exp(0.5j * np.pi * N_EXPONENT_START))
     return 1.0 / (b * np.tanh(b))
+
+
+def _unit_paasch(w_tau: np.ndarray) -> np.ndarray:
+    """A T (Paasch) element of the first start shape (a = ``T_A_STARTS[0]``, B =
+    ``T_B_SHARE`` A) over its DC resistance at omega * tau = ``w_tau`` (tau = b/a): a
+    45-degree line above 1/tau bending into an arc below."""
+    a = T_A_STARTS[0]
+    beta = np.sqrt(a * (1.0 + 1j * w_tau))
+    return (1.0 / (beta * np.tanh(beta)) + T_B_SHARE / (beta * np.sinh(beta))) / _paasch_dc_per_a(a)
 
 
 def _linear_screen(circuit, procs: Sequence[Process], taus: np.ndarray, feats: SpectrumFeatures) -> _LinearScreen:

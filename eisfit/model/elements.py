@@ -463,7 +463,7 @@ _DEFS = (
                "Paasch, Micka & Gersdorf, Electrochim. Acta 38 (1993) 2653",
                (_p("A", "ohm*m^2", "A = d (rho1^2 + rho2^2)/(rho1 + rho2)"),
                 _p("B", "ohm*m^2", "B = d 2 rho1 rho2/(rho1 + rho2)"),
-                _p("a", "", "a = k d^2 / K", _POS, False),
+                _p("a", "", "a = k d^2 / K"),  # spans decades (0.01-100): moved in log space
                 _p("b", "s", "b = d^2 / K")),
                paasch, paasch_grad),
 )
