@@ -156,6 +156,24 @@ def test_gerischer_and_transmission_line_resistances_per_area_and_the_finite_ger
     assert "Rion/3" in res.derived_units["TLMQ2_0_asr_ohm_cm2"]
 
 
+@pytest.mark.parametrize("a_ratio", [0.05, 2.0, 900.0])
+def test_the_dc_resistance_of_a_porous_electrode_is_its_impedance_at_low_frequency(a_ratio):
+    """T (Paasch): the DC resistance read off the element's own impedance at 1e-9 Hz, for a
+    slow reaction (0.05), a fast one (900: the csch term would overflow as 1/sinh); A per area.
+    With a = 900 the element is a Gerischer (only A/sqrt(a) and b/a show): no stderr, said so."""
+    truth = dict(R0=10.0, T1_0=300.0, T1_1=60.0, T1_2=a_ratio, T1_3=1e-2)
+    res = eisfit.fit(_spectrum("R0-T1", truth), "R0-T1", initial=truth, starts=1, area_cm2=AREA)
+    v, d = res.values, res.derived
+    dc = Circuit("T1").impedance(np.array([v[f"T1_{k}"] for k in range(4)]), np.array([1e-9]))[0]
+    assert d["T1_rdc_ohm"] == pytest.approx(dc.real, rel=1e-6)
+    assert d["T1_0_asr_ohm_cm2"] == pytest.approx(v["T1_0"] * AREA)
+    assert res.units["T1_0"] == "ohm"
+    if a_ratio < 100:
+        assert np.isfinite(d["T1_rdc_ohm_stderr"])
+    else:
+        assert "singular-covariance" in res.flags and not np.isfinite(res.stderr["T1_2"])
+
+
 def test_campaign_evolution_of_a_randles_circuit_gives_the_charge_transfer_per_cell_and_per_interface():
     circuit = "R0-p(R1,CPE1)-p(CPE2,R2-Wo2)"
     base = dict(R0=10.0, R1=100.0, CPE1_0=1e-8, CPE1_1=0.9, CPE2_0=1e-5, CPE2_1=0.85, Wo2_0=300.0, Wo2_1=30.0)

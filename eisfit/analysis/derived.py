@@ -212,13 +212,14 @@ def _quantities(
 
 
 #: Elements with quantities of their own (:func:`_element_quantities`).
-ELEMENT_QUANTITY_KINDS = WARBURG_KINDS + ("G", "Gs", "TLMQ")
+ELEMENT_QUANTITY_KINDS = WARBURG_KINDS + ("G", "Gs", "TLMQ", "T")
 _RESISTANCE_SCALE = {  # the meaning of each kind's first parameter (ohm), for its Z0*A / R*A
     "Wo": "Z0*A; the low-frequency limit's resistance is Z0/3",
     "Ws": "Z0*A; Z0 is the diffusion resistance at DC",
     "G": "R_G*A; R_G is the Gerischer's DC resistance",
     "Gs": "R_G*A; the DC resistance is R_G/tanh(phi)",
     "TLMQ": "Rion*A; the pores' ionic resistance, of which the low-frequency limit holds Rion/3",
+    "T": "A*A; the Paasch A per unit area, as the model's papers give it",
 }
 
 
@@ -227,7 +228,8 @@ def _element_quantities(elements: Sequence[tuple[str, str]], area_cm2: float | N
     value of each one's resistance (Z0, R_G, Rion) or Warburg coefficient (Aw); the
     low-frequency limiting capacitance tau/Z0 of an open Warburg (Wo), whose impedance
     tends to Z0/(j w tau) + Z0/3 (a finite reservoir: a battery electrode's differential
-    capacitance dQ/dU); the DC resistance R_G/tanh(phi) of a finite-length Gerischer (Gs)."""
+    capacitance dQ/dU); the DC resistance R_G/tanh(phi) of a finite-length Gerischer (Gs) and
+    that of a porous electrode (T, :func:`paasch_dc_resistance`)."""
     qs: list[_Quantity] = []
     for name, kind in elements:
         if kind == "W" and area_cm2:
@@ -245,7 +247,19 @@ def _element_quantities(elements: Sequence[tuple[str, str]], area_cm2: float | N
         if kind == "Gs":
             qs.append(_Quantity(f"{name}_rdc_ohm", "ohm (R_G/tanh(phi): the DC resistance)",
                                 lambda v, n=name: v[f"{n}_0"] / np.tanh(v[f"{n}_2"])))
+        if kind == "T":
+            qs.append(_Quantity(f"{name}_rdc_ohm", "ohm (A coth(sqrt a)/sqrt a + B/(sqrt a sinh(sqrt a)): "
+                                                   "the DC resistance)",
+                                lambda v, n=name: paasch_dc_resistance(v[f"{n}_0"], v[f"{n}_1"], v[f"{n}_2"])))
     return qs
+
+
+def paasch_dc_resistance(a_ohm, b_ohm, a_ratio):
+    """The DC resistance (ohm) of a T (Paasch) element of A = ``a_ohm``, B = ``b_ohm`` and
+    a = ``a_ratio``: Z(omega -> 0) = A coth(sqrt a)/sqrt a + B csch(sqrt a)/sqrt a, with
+    csch(x) = 2 e^-x / (1 - e^-2x) (no overflow for a large a); elementwise."""
+    root = np.sqrt(a_ratio)
+    return (a_ohm / np.tanh(root) + b_ohm * 2.0 * np.exp(-root) / -np.expm1(-2.0 * root)) / root
 
 
 _TAU_FORMULA = {"CPE": "s (({R}*Q)^(1/n))", "Zarc": "s (the Zarc's tau)", "K": "s (the K's tau = R*C)"}

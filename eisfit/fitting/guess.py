@@ -18,7 +18,7 @@ import numpy as np
 
 from ..analysis.derived import arc_tau_s
 from ..model.circuit import Arc, branch_arc_of
-from ..model.elements import ELEMENT_ARC_KINDS, warburg_open
+from ..model.elements import ELEMENT_ARC_KINDS, paasch, warburg_open
 from ..model.parser import Leaf, Parallel, Series, leaves, series_chain
 from ..spectrum import Spectrum
 
@@ -1030,8 +1030,7 @@ def _unit_paasch(w_tau: np.ndarray) -> np.ndarray:
     ``T_B_SHARE`` A) over its DC resistance at omega * tau = ``w_tau`` (tau = b/a): a
     45-degree line above 1/tau bending into an arc below."""
     a = T_A_STARTS[0]
-    beta = np.sqrt(a * (1.0 + 1j * w_tau))
-    return (1.0 / (beta * np.tanh(beta)) + T_B_SHARE / (beta * np.sinh(beta))) / _paasch_dc_per_a(a)
+    return paasch(w_tau, 1.0, T_B_SHARE, a, a) / _paasch_dc_per_a(a)  # omega b = a * w_tau
 
 
 def _linear_screen(circuit, procs: Sequence[Process], taus: np.ndarray, feats: SpectrumFeatures) -> _LinearScreen:

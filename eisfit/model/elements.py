@@ -370,7 +370,8 @@ def paasch(omega, A, B, a, b):
     """Macrohomogeneous porous electrode (Paasch, Micka & Gersdorf, Electrochim. Acta 38 (1993) 2653).
 
     Z = A coth(beta)/beta + B / (beta sinh(beta)), beta = sqrt(a + j*omega*b).
-    impedance.py ``T`` (A, B in ohm*m^2, a dimensionless, b in s). impedance.py replaces
+    impedance.py ``T`` (A, B in ohm for an impedance in ohm: the papers' per-area A and B,
+    ohm*m^2, over the electrode area; a dimensionless, b in s). impedance.py replaces
     sinh(beta) by 1e10 when Re(beta) >= 100; we use the exact, overflow-free
     csch(beta), so the two differ there by ~B*1e-10/|beta| (negligible).
     """
@@ -461,8 +462,8 @@ _DEFS = (
     ElementDef("T", "macrohomogeneous porous electrode",
                "Z = A coth(beta)/beta + B/(beta sinh(beta)), beta = sqrt(a + j w b)",
                "Paasch, Micka & Gersdorf, Electrochim. Acta 38 (1993) 2653",
-               (_p("A", "ohm*m^2", "A = d (rho1^2 + rho2^2)/(rho1 + rho2)"),
-                _p("B", "ohm*m^2", "B = d 2 rho1 rho2/(rho1 + rho2)"),
+               (_p("A", "ohm", "A = d (rho1^2 + rho2^2)/(rho1 + rho2) over the electrode area"),
+                _p("B", "ohm", "B = d 2 rho1 rho2/(rho1 + rho2) over the electrode area"),
                 _p("a", "", "a = k d^2 / K"),  # spans decades (0.01-100): moved in log space
                 _p("b", "s", "b = d^2 / K")),
                paasch, paasch_grad),
