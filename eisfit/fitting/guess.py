@@ -16,7 +16,7 @@ from typing import Callable, Collection, Mapping, Sequence
 
 import numpy as np
 
-from ..analysis.derived import arc_tau_s
+from ..analysis.derived import arc_tau_s, paasch_dc_resistance
 from ..model.circuit import Arc, branch_arc_of
 from ..model.elements import ELEMENT_ARC_KINDS, paasch, warburg_open
 from ..model.parser import Leaf, Parallel, Series, leaves, series_chain
@@ -264,10 +264,8 @@ def process_values(proc: Process, r_ohm: float, tau_s: float, feats: SpectrumFea
 
 
 def _paasch_dc_per_a(a: float) -> float:
-    """The DC resistance of a T (Paasch) start of ratio ``a`` (B = ``T_B_SHARE`` A) over its A:
-    coth(sqrt(a))/sqrt(a) + T_B_SHARE/(sqrt(a) sinh(sqrt(a)))."""
-    root = math.sqrt(a)
-    return (1.0 / math.tanh(root) + T_B_SHARE / math.sinh(root)) / root
+    """The DC resistance of a T (Paasch) start of ratio ``a`` (B = ``T_B_SHARE`` A) over its A."""
+    return float(paasch_dc_resistance(1.0, T_B_SHARE, a))
 
 
 def element_tau_s(values: Mapping[str, float], proc: Process) -> float:
@@ -279,7 +277,7 @@ def element_tau_s(values: Mapping[str, float], proc: Process) -> float:
         a_coef, b = float(values[f"{e}_2"]), float(values[f"{e}_3"])
         if not (b > 0 and a_coef >= 0):
             return math.nan
-        return b / a_coef if a_coef > 0 and b / a_coef < math.inf else math.inf
+        return b / a_coef if a_coef > 0 else math.inf
     if proc.element_kind == "TLMQ":
         rion, qs, gamma = float(values[f"{e}_0"]), float(values[f"{e}_1"]), float(values[f"{e}_2"])
         if not (rion > 0 and qs > 0 and gamma > 0):
