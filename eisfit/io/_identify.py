@@ -85,6 +85,11 @@ def looks_like_frequency(values: np.ndarray) -> bool:
     return bool(hi <= MAX_STEP_SPREAD * lo)
 
 
+def has_frequency_column(table: np.ndarray) -> bool:
+    """Whether a column of ``table`` (rows, columns) holds frequencies (:func:`looks_like_frequency`)."""
+    return any(looks_like_frequency(table[:, k]) for k in range(table.shape[1]))
+
+
 def repeats_one_grid(values: np.ndarray) -> bool:
     """One sweep, or sweeps that measure the same frequencies (90 % of the values of every
     later sweep within 0.1 % of a value of the first): what a frequency column of several

@@ -35,7 +35,7 @@ from ..errors import CorruptFileError, MissingColumnError, NoImpedanceDataError,
 from ..spectrum import AREA_SPECIFIC_UNIT, Spectrum
 from ._common import (build_spectra, file_bytes, numbered_sweeps, split_at_frequency_resets, split_by_counter,
                       suffix_of, warn)
-from ._identify import identify_columns, looks_like_frequency, modulus_phase_alternative
+from ._identify import has_frequency_column, identify_columns, modulus_phase_alternative
 from ._sign import capacitive_sign
 from .export import MAGIC as EXPORT_MAGIC, META_PREFIX as EXPORT_META_PREFIX, restored_meta
 
@@ -1069,7 +1069,7 @@ def assign_roles(
             raise NoImpedanceDataError(path, f"no impedance data: the columns hold another technique's quantities "
                                              f"(columns: {listing}: time, potential, current...), no frequency")
         if not (columns or by_position or index.keys() & IMPEDANCE_ROLES) and values is not None and \
-                not any(looks_like_frequency(values[:, k]) for k in range(n_columns)):
+                not has_frequency_column(values):
             # a table of other quantities (a results table: hours, R1, R2...) beside the spectra
             raise NoImpedanceDataError(path, f"no impedance data: no column names a frequency or an impedance "
                                              f"quantity, nor holds frequencies (columns: {listing}); if it holds "
@@ -1685,13 +1685,13 @@ def without_text_columns(lines: Sequence[str], delimiter: str | None | bool = Fa
 
 def _holds_frequencies(table: list[list[str]], flags: list[list[bool]], keep: list[int], decimal: str) -> bool:
     """Whether one of the columns ``keep`` of a headerless table's rows (their fields, and
-    which fields are numbers) holds frequencies (:func:`~eisfit.io._identify.looks_like_frequency`):
+    which fields are numbers) holds frequencies (:func:`~eisfit.io._identify.has_frequency_column`):
     a spectrum with a clock or date column, not a log of other quantities with one."""
     rows = [r for r, fl in zip(table, flags) if all(fl[j] for j in keep)]
     if len(rows) < 3:
         return False
     values = np.array([[parse_number(r[j], decimal) for j in keep] for r in rows])
-    return any(looks_like_frequency(values[:, k]) for k in range(len(keep)))
+    return has_frequency_column(values)
 
 
 def _is_number(text: str, decimal: str) -> bool:
