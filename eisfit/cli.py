@@ -948,10 +948,14 @@ def validate_command(files, threshold_pct, violation_pct, c, no_inductance, fmin
                         "max_residual_pct": res.max_residual_pct,
                         "noise_estimate_pct": res.noise_estimate_pct, "status": res.status,
                         "passed": bool(res.passed), "outliers_Hz": list(res.outliers_Hz),
+                        "low_end_extension_decades": res.low_end_extension_decades,
                         "valid_band": None if band is None else band.as_dict()})
         if not as_json:
             click.echo(f"{s.label:40s} {res.mu:6.3f} {res.n_rc:3d} {res.max_residual_pct:7.3f} "
                        f"{res.noise_estimate_pct:8.3f}  {res.status:9s} {'pass' if res.passed else 'FAIL'}")
+            if res.low_end_extension_decades:
+                click.echo(f"{'':40s} time constants to {res.low_end_extension_decades:g} decades beyond "
+                           f"1/(2 pi f_min): a relaxation peaks just below the lowest frequency")
             if res.outliers_Hz:
                 click.echo(f"{'':40s} isolated outlier(s) at "
                            + ", ".join(format_frequency(f) for f in res.outliers_Hz))
