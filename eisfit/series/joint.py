@@ -31,7 +31,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ..analysis.derived import derived_quantities
+from ..analysis.derived import derived_quantities_batch
 from ..errors import FitError
 from ..fitting.assemble import derived_settings, result_roles
 from ..fitting.engine import spectrum_in_ohm
@@ -712,10 +712,7 @@ def _assemble(defn, layout, data, out, plan, edf, indep, indep_layout, sharing, 
     roles = result_roles(defn, values[0], area_cm2)
     settings = derived_settings(defn, roles, {"area_cm2": area_cm2, "thickness_cm": thickness_cm,
                                               "symmetric": symmetric})
-    derived, units = [], {}
-    for i in range(k):
-        d, units = derived_quantities(values[i], covs[i], cov_names if covs[i] is not None else [], **settings)
-        derived.append(d)
+    derived, units = _derived_per_checkpoint(P, names, covs, cov_names, settings)
 
     ind_P = indep_layout.physical(indep.a, np.zeros(0))
     ind_names = [names[i] for i in indep_layout.local_idx]
@@ -755,6 +752,23 @@ def _assemble(defn, layout, data, out, plan, edf, indep, indep_layout, sharing, 
                   "area_cm2": area_cm2, "thickness_cm": thickness_cm, "symmetric": bool(symmetric),
                   "covariance": "s^2 H^-1, s^2 = chisq/(N - M) (M effective with smoothing)"},
     )
+
+
+
+def _derived_per_checkpoint(P: np.ndarray, names: list[str], covs: list, cov_names: list[str],
+                            settings: dict) -> tuple[list[dict[str, float]], dict[str, str]]:
+    """Derived quantities of every checkpoint of a joint fit (values ``P`` (K, len(names)),
+    covariances over ``cov_names``, None where a checkpoint has none: its stderr nan), in one
+    batch, and their units."""
+    m = len(cov_names)
+    stack = np.array([np.full((m, m), np.nan) if c is None else np.asarray(c, float) for c in covs])
+    batch, units = derived_quantities_batch({n: P[:, j] for j, n in enumerate(names)}, stack, cov_names,
+                                            **settings)
+    derived = [{key: float(v[i]) for key, v in batch.items()} for i in range(P.shape[0])]
+    for d, cov in zip(derived, covs):
+        if cov is None:
+            d.update({key: math.nan for key in d if key.endswith("_stderr")})
+    return derived, units
 
 
 def _relative(stderr: float, value: float) -> float:
