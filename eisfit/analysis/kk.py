@@ -454,7 +454,9 @@ def _regrow_rippled_chains(omega, z, chains: list[_Chain], max_rc: int, inductan
     times above ``floor`` (S,), the estimate of the chain of N/2 elements
     (:func:`voigt_noise_levels`), chains of ``RIPPLE_FACTORS`` times its M (at most
     ``max_rc``) are fitted, and the shortest that reaches the floor (within
-    ``RIPPLE_AT_FLOOR``) with mu at least ``LENGTHEN_MIN_MU`` is used: on a sharp arc the
+    ``RIPPLE_AT_FLOOR``) with mu at least ``LENGTHEN_MIN_MU`` (or the chosen chain's mu, where
+    that is lower: with a series capacitance some valid diffusion spectra give mu < 0 at every M)
+    is used: on a sharp arc the
     estimate falls to the noise and stays there as M grows (0.37 % from M = 22 to 40). A
     chain that follows a non-KK feature by cancelling resistances (a missing inductance: the
     estimate falls slowly with M, mu with it, 0.48 % at M = 15, 0.30 % at 23, 0.20 % at 40)
@@ -478,7 +480,8 @@ def _regrow_rippled_chains(omega, z, chains: list[_Chain], max_rc: int, inductan
                                            extend_low=extend_low)
             at_floor = _chain_noise(z[rows], z_fit, int(m), n_extra) <= RIPPLE_AT_FLOOR * floor[rows]
             mu = _mu(coef[:, 1:1 + m])
-            for k in np.flatnonzero(at_floor & (mu >= LENGTHEN_MIN_MU)):
+            least_mu = np.minimum(LENGTHEN_MIN_MU, [chains[i].mu for i in rows])  # no more cancelling than chosen
+            for k in np.flatnonzero(at_floor & (mu >= least_mu)):
                 found[int(rows[k])] = _Chain(_row(tau, k, 2), coef[k], z_fit[k], float(mu[k]), True)
     for i, chain in found.items():
         chains[i] = chain
