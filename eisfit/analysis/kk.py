@@ -389,8 +389,8 @@ def _grow_chains(omega, z, c, max_rc, inductance, capacitance, weighting, thresh
     it describes the data (with little noise mu stays >= c once the chain fits: a noiseless
     ZARC with n = 0.9 failed at M = 4 with 55 % residuals), else the first under-fitted one
     (a real violation); when mu never falls below c, the chain with ``max_rc`` elements.
-    ``extend_low``: see :func:`voigt_time_constants`. The tests of each M run on the whole stack; only the spectra a test settles are visited
-    one by one.
+    ``extend_low``: see :func:`voigt_time_constants`. The tests of each M run on the whole
+    stack; only the spectra a test settles are visited one by one.
     """
     chains: list[_Chain | None] = [None] * z.shape[0]
     first: dict[int, _Chain] = {}  # each spectrum's first under-fitted chain with mu < c
@@ -455,9 +455,9 @@ def _regrow_rippled_chains(omega, z, chains: list[_Chain], max_rc: int, inductan
     (:func:`voigt_noise_levels`), chains of ``RIPPLE_FACTORS`` times its M (at most
     ``max_rc``) are fitted, and the shortest that reaches the floor (within
     ``RIPPLE_AT_FLOOR``) with mu at least ``LENGTHEN_MIN_MU`` (or the chosen chain's mu, where
-    that is lower: with a series capacitance some valid diffusion spectra give mu < 0 at every M)
-    is used: on a sharp arc the
-    estimate falls to the noise and stays there as M grows (0.37 % from M = 22 to 40). A
+    that is lower: with a series capacitance some valid diffusion spectra give mu < 0 at every
+    M) is used: on a sharp arc the estimate falls to the noise and stays there as M grows
+    (0.37 % from M = 22 to 40). A
     chain that follows a non-KK feature by cancelling resistances (a missing inductance: the
     estimate falls slowly with M, mu with it, 0.48 % at M = 15, 0.30 % at 23, 0.20 % at 40)
     does not reach the floor at 1.5 or 2 M with mu >= 0.2, and a drift is a shape no chain
@@ -665,8 +665,11 @@ def kk_test(
     max_rc : largest M tried; default 5 per decade of frequency (at least 10), at most N/2,
         and, by default only, up to 1.5x that (at most N) where a longer chain shows the
         selected one to be too short for the data (a sharp arc sampled at 5-7 points per
-        decade; see :func:`_lengthen_short_chains`). If mu never falls below ``c``, the chain
-        with ``max_rc`` elements is used and a warning is issued.
+        decade; see :func:`_lengthen_short_chains`). A chain chosen far short of ``max_rc``
+        whose noise estimate stays 1.5x above that of a chain of N/2 elements gives way to one
+        of 1.5 or 2 times its length that reaches it (a sharp arc at 10 points per decade; see
+        :func:`_regrow_rippled_chains`). If mu never falls below ``c``, the chain with
+        ``max_rc`` elements is used and a warning is issued.
     inductance : add a series inductance (needed for data up to ~MHz, cable inductance).
     capacitance : add a series capacitance (blocking electrodes, low-frequency tail);
         "auto" (default) tries both, see below.
@@ -708,9 +711,10 @@ def kk_test(
     ``LOW_END_EXTENSION_DECADES`` (0.3) decades beyond 1/omega_min: an arc whose apex lies
     just below the lowest frequency (a time constant 2-6 times 1/omega_min, n >= 0.9) is a
     shape that neither the usual chain nor its series capacitance follows. That verdict is
-    kept when it passes and the chain is passive beyond the range (a positive or no series
-    capacitance, a positive resistance beyond 1/omega_min); ``low_end_extension_decades``
-    says so.
+    kept when it passes and the chain describes a relaxation beyond the range (residuals
+    within ``NOISE_MAX_SDS`` robust SDs, a positive or no series capacitance, a positive
+    resistance beyond 1/omega_min: :func:`_relaxation_beyond_range`);
+    ``low_end_extension_decades`` says so.
     """
     spectrum = as_spectrum(spectrum, "kk_test()")
     require_distinct_frequencies(spectrum, KK_MIN_POINTS, "a Kramers-Kronig test")
