@@ -927,6 +927,9 @@ def kk_tests(
             for i, e in zip(failed, edge):
                 if _relaxation_beyond_range(e) and (not out[i].passed or e.max_residual_pct < out[i].max_residual_pct):
                     out[i] = e
+    for result in out:  # the notes of the chains kept (not of those tried and left)
+        for msg in result.warnings:
+            warnings.warn(msg, stacklevel=3)
     return out
 
 
@@ -991,9 +994,6 @@ def _kk_tests_of_layout(frequency: np.ndarray, z: np.ndarray, long_chain: np.nda
                                    threshold_pct, extend_low)
     notes = [() if ch.reached else (f"{label}: mu stayed >= {c} up to M = {max_rc} RC elements; using M = {max_rc}",)
              for label, ch in zip(labels, chains)]
-    for note in notes:
-        for msg in note:
-            warnings.warn(msg, stacklevel=3)
     return _make_results(labels, omega, z, chains, notes, c, inductance, capacitance, weighting, threshold_pct,
                          violation_pct, long_chain, extend_low)
 
