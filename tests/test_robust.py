@@ -838,10 +838,10 @@ def test_real_campaign_prints_unresolved_instead_of_1e304(realdata):
 
 def test_kk_failed_flag_needs_the_fitted_circuit_to_fail_the_kk_rule_too():
     """A drifting sweep fails Lin-KK and the (KK-consistent) circuit cannot follow it:
-    flagged. A clean spectrum whose sharp arc the Lin-KK chain misses (kk_passed False: one
-    arc, n = 0.87, at 10 points per decade, one of the 4 of 960 true-model spectra of the
-    family set that still fail) is described by the circuit within the KK acceptance rule:
-    no flag."""
+    flagged. A clean spectrum whose arc the Lin-KK chain misses (kk_passed False: one arc,
+    n = 0.87, at 10 points per decade, 7 % ripples at 10 elements; one of the 4 of 960
+    true-model spectra of the family set that still fail) is described by the circuit within
+    the KK acceptance rule: no flag."""
     f = np.logspace(6, -2, 81)
     truth = {"R0": 20.0, "R1": 300.0, "CPE1_0": 1e-7, "CPE1_1": 0.88, "R2": 900.0, "CPE2_0": 1e-4, "CPE2_1": 0.8}
     s = noisy(HEADLINE, truth, f, seed=3)

@@ -754,7 +754,6 @@ def _assemble(defn, layout, data, out, plan, edf, indep, indep_layout, sharing, 
     )
 
 
-
 def _derived_per_checkpoint(P: np.ndarray, names: list[str], covs: list, cov_names: list[str],
                             settings: dict) -> tuple[list[dict[str, float]], dict[str, str]]:
     """Derived quantities of every checkpoint of a joint fit (values ``P`` (K, len(names)),
