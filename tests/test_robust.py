@@ -839,7 +839,7 @@ def test_real_campaign_prints_unresolved_instead_of_1e304(realdata):
 def test_kk_failed_flag_needs_the_fitted_circuit_to_fail_the_kk_rule_too():
     """A drifting sweep fails Lin-KK and the (KK-consistent) circuit cannot follow it:
     flagged. A clean spectrum whose arc the Lin-KK chain misses (kk_passed False: one arc,
-    n = 0.87, at 10 points per decade, 7 % ripples at 10 elements; one of the 4 of 960
+    n = 0.87, at 10 points per decade, 7 % ripples at 10 elements; one of the 5 of 960
     true-model spectra of the family set that still fail) is described by the circuit within
     the KK acceptance rule: no flag."""
     f = np.logspace(6, -2, 81)
