@@ -478,7 +478,7 @@ def _edge_arcs(tau2_s: float, n2: float) -> np.ndarray:
 
 @pytest.mark.parametrize("tau2_s, n2, seed", [(30.0, 0.97, 3), (50.0, 0.9, 0), (50.0, 0.9, 2), (50.0, 1.0, 2)])
 def test_an_arc_that_peaks_just_below_the_lowest_frequency_passes(monkeypatch, tau2_s, n2, seed):
-    """The slower arc's apex at 1.6-5 mHz, measured to 10 mHz: the chain whose time constants
+    """The slower arc's apex at 3-5 mHz (tau 30-50 s), measured to 10 mHz: the chain whose time constants
     end at 1/omega_min leaves systematic residuals of 2-4 % (it fails); time constants 0.3
     decades beyond follow the arc, and the result says so."""
     import eisfit.analysis.kk as kk

@@ -960,7 +960,7 @@ LOW_END_SHARE = 0.2  # the lowest frequencies, as a share of the points, where s
 def _worst_at_low_end(result: KKResult) -> bool:
     """Whether the largest residual of a failed test lies among the lowest ``LOW_END_SHARE``
     of its frequencies, where an arc beyond them shows (in all 38 such spectra of 250 with the
-    slower arc's apex at 1.6-16 mHz, measured to 10 mHz, it was the lowest point): other
+    slower arc's apex at 0.8-10 mHz, measured to 10 mHz, it was the lowest point): other
     failures are not tested again (the second test cost 2-3x the first on the failing sweeps of
     yadg's GEIS and PEIS files)."""
     worst = np.maximum(np.abs(result.residuals_real), np.abs(result.residuals_imag))
