@@ -518,7 +518,7 @@ def test_a_sharp_arc_at_ten_points_per_decade_passes(tau_s, n):
     """One ZARC (818 ohm, n 0.93-0.97) on 81 points from 1 MHz to 10 mHz, 0.35 % noise: the
     first chain with mu < c (12-17 elements over 8 decades) leaves ripples of 2-8 % whose
     signs change every few points (random to the runs test): 29 of these 54 spectra failed.
-    A chain of 1.5 or 2 times as many elements that reaches the noise floor of the chain of
+    A chain of 1.5, 2 or 3 times as many elements that reaches the noise floor of the chain of
     N/2 elements, with mu >= 0.2, is used instead."""
     z = 31.0 + zarc(2 * np.pi * EDGE_F, 818.0, tau_s, n)
     for seed in range(6):

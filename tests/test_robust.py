@@ -838,10 +838,10 @@ def test_real_campaign_prints_unresolved_instead_of_1e304(realdata):
 
 def test_kk_failed_flag_needs_the_fitted_circuit_to_fail_the_kk_rule_too():
     """A drifting sweep fails Lin-KK and the (KK-consistent) circuit cannot follow it:
-    flagged. A clean spectrum whose arc the Lin-KK chain misses (kk_passed False: one arc,
-    n = 0.87, at 10 points per decade, 7 % ripples at 10 elements; one of the 5 of 960
-    true-model spectra of the family set that still fail) is described by the circuit within
-    the KK acceptance rule: no flag."""
+    flagged. A clean spectrum that the Lin-KK chain misses (kk_passed False: a Randles circuit
+    with an open Warburg after a sharp arc, n = 0.955, and a lead inductance; 3.8 % at 32 kHz;
+    one of the 3 of 960 true-model spectra of the family set that still fail) is described by
+    the circuit within the KK acceptance rule: no flag."""
     f = np.logspace(6, -2, 81)
     truth = {"R0": 20.0, "R1": 300.0, "CPE1_0": 1e-7, "CPE1_1": 0.88, "R2": 900.0, "CPE2_0": 1e-4, "CPE2_1": 0.8}
     s = noisy(HEADLINE, truth, f, seed=3)
@@ -849,8 +849,9 @@ def test_kk_failed_flag_needs_the_fitted_circuit_to_fail_the_kk_rule_too():
                      meta={"label": "drift"})  # Z' drifts by 10 % during the sweep, Z'' does not
     res = eisfit.fit(drift, HEADLINE)
     assert res.kk_passed is False and "kk-failed" in res.flags
-    sharp = family_cases("R0-p(R1,CPE1)", 30, seed=77)[22].spectrum
-    res = eisfit.fit(sharp, "R0-p(R1,CPE1)")
+    randles = "L0-R0-p(R1,CPE1)-p(C2,R2-Wo2)"
+    sharp = family_cases(randles, 30, seed=13)[14].spectrum
+    res = eisfit.fit(sharp, randles)
     assert res.kk_passed is False and res.flags == []
 
 

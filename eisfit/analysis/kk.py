@@ -436,7 +436,7 @@ LENGTHEN_FACTORS = (1.5, 1.25)  # longer chains tried, in multiples of max_rc (a
 # shorter one where the probe shows the selected chain too short
 
 
-RIPPLE_FACTORS = (1.5, 2.0)  # chains tried past a selected chain of M elements that leaves ripples: 1.5 M, 2 M
+RIPPLE_FACTORS = (1.5, 2.0, 3.0)  # chains tried past a selected chain of M elements that leaves ripples
 RIPPLE_AT_FLOOR = 1.1  # ... used when their noise estimate is within 1.1x of the chain of N/2 elements'
 RIPPLE_ABOVE_FLOOR = 1.5  # ... where the selected chain's is 1.5x above it
 
@@ -458,11 +458,11 @@ def _regrow_rippled_chains(omega, z, chains: list[_Chain], max_rc: int, inductan
     ``RIPPLE_AT_FLOOR``) with mu at least ``LENGTHEN_MIN_MU`` (or the chosen chain's mu, where
     that is lower: with a series capacitance some valid diffusion spectra give mu < 0 at every
     M) is used: on a sharp arc the estimate falls to the noise and stays there as M grows
-    (0.37 % from M = 22 to 40). A
-    chain that follows a non-KK feature by cancelling resistances (a missing inductance: the
-    estimate falls slowly with M, mu with it, 0.48 % at M = 15, 0.30 % at 23, 0.20 % at 40)
-    does not reach the floor at 1.5 or 2 M with mu >= 0.2, and a drift is a shape no chain
-    follows: the residuals that stay judge the spectrum.
+    (0.37 % from M = 22 to 40). A chain that follows a non-KK feature by cancelling
+    resistances (a missing inductance: the estimate falls slowly with M, mu with it, 0.48 % at
+    M = 15, 0.30 % at 23, 0.20 % at 40) does not reach the floor at 1.5, 2 or 3 M with
+    mu >= 0.2, and a drift is a shape no chain follows: the residuals that stay judge the
+    spectrum (3 M: two more of 960 true-model family spectra pass, no drift passes more).
     """
     fits = np.array([ch.z_fit for ch in chains])
     sizes = np.array([ch.tau.size for ch in chains])
@@ -668,7 +668,7 @@ def kk_test(
         selected one to be too short for the data (a sharp arc sampled at 5-7 points per
         decade; see :func:`_lengthen_short_chains`). A chain chosen far short of ``max_rc``
         whose noise estimate stays 1.5x above that of a chain of N/2 elements gives way to one
-        of 1.5 or 2 times its length that reaches it (a sharp arc at 10 points per decade; see
+        of 1.5, 2 or 3 times its length that reaches it (a sharp arc at 10 points per decade; see
         :func:`_regrow_rippled_chains`). If mu never falls below ``c``, the chain with
         ``max_rc`` elements is used and a warning is issued.
     inductance : add a series inductance (needed for data up to ~MHz, cable inductance).
