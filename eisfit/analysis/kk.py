@@ -490,9 +490,11 @@ def _regrow_rippled_chains(omega, z, chains: list[_Chain], max_rc: int, inductan
 
 def _chain_noise(z: np.ndarray, z_fit: np.ndarray, m, n_extra: int) -> np.ndarray:
     """Noise estimate of chains of ``m`` elements (one M, or one per row) and ``n_extra``
-    series elements: the RMS residual (relative to |Z|) over the degrees of freedom, which
-    noise alone keeps about constant whatever M."""
-    return np.sqrt(_pseudo_chisq_rows(z, z_fit) / np.maximum(2 * z.shape[1] - np.asarray(m) - n_extra, 1))
+    series elements fitted to ``z`` (S, N): the RMS residual (relative to |Z|) over the
+    2N - M - ``n_extra`` degrees of freedom, which noise alone keeps about constant whatever
+    M (the fit being linear, an unbiased estimate); nan where none is left."""
+    dof = 2 * z.shape[1] - np.asarray(m) - n_extra
+    return np.where(dof > 0, np.sqrt(_pseudo_chisq_rows(z, z_fit) / np.maximum(dof, 1)), np.nan)
 
 
 def _lengthen_short_chains(omega, z, chains: list[_Chain], max_rc: int, most: int, inductance, capacitance,
@@ -612,8 +614,7 @@ def voigt_noise_levels(frequency: np.ndarray, z: np.ndarray) -> np.ndarray:
     if dof <= 0:
         return np.full(z.shape[0], math.nan)
     _, _, z_fit = _fit_chains(2.0 * np.pi * np.asarray(frequency, float), z, n_rc, True, True, "modulus")
-    rel = np.abs(z - z_fit) ** 2 / np.maximum(np.abs(z), 1e-300) ** 2
-    return np.sqrt(np.sum(rel, axis=1) / dof)
+    return _chain_noise(z, z_fit, n_rc, 3)
 
 
 def _noise_level(chain_noise: float, long_chain_noise: float) -> float:
@@ -1104,16 +1105,16 @@ def _make_results(labels: list[str], omega: np.ndarray, z: np.ndarray, chains: l
     structured = _systematic(_in_order(res_re, order), _in_order(res_im, order))
     frequency = np.array(np.broadcast_to(omega / (2.0 * np.pi), z.shape))  # one array per result
     sd_pct = _robust_sd_pct(res_re, res_im)
+    chain_noise = _chain_noise(z, z_fit, np.array([ch.tau.size for ch in chains]),
+                               1 + int(inductance) + int(capacitance))
     per_spectrum = zip(chains, max_pct.tolist(), (100.0 * magnitude.mean(axis=1)).tolist(),
                        (100.0 * np.sqrt(np.mean(magnitude**2, axis=1))).tolist(), chisq.tolist(),
-                       structured.tolist(), sd_pct.tolist(), long_chain.tolist())
+                       structured.tolist(), sd_pct.tolist(), long_chain.tolist(), chain_noise.tolist())
     results = []
-    for i, (ch, max_i, mean_i, rms_i, chisq_i, structured_i, sd_i, long_i) in enumerate(per_spectrum):
+    for i, (ch, max_i, mean_i, rms_i, chisq_i, structured_i, sd_i, long_i, noise_i) in enumerate(per_spectrum):
         m = ch.tau.size
         passed, status, _ = _verdict(max_i, res_re[i], res_im[i], threshold_pct, violation_pct, structured_i, sd_i)
         inductance_h, capacitance_f = _series_elements(ch.coef, m, inductance, capacitance)
-        dof = 2 * n - (1 + m + int(inductance) + int(capacitance))
-        chain_noise = math.sqrt(max(chisq_i, 0.0) / dof) if dof > 0 else math.nan
         results.append(KKResult(
             mu=float(ch.mu),
             n_rc=int(m),
@@ -1140,7 +1141,7 @@ def _make_results(labels: list[str], omega: np.ndarray, z: np.ndarray, chains: l
             status=status,
             structured=structured_i,
             violation_pct=float(violation_pct),
-            noise_level=_noise_level(chain_noise, long_i),
+            noise_level=_noise_level(noise_i, long_i),
             outliers_Hz=isolated_outliers(frequency[i], res_re[i], res_im[i], sd_i),
             low_end_extension_decades=float(extend_low),
         ))
