@@ -117,6 +117,8 @@ def test_real_text_exports(tmp_path, encoding):
 
 LAYOUT_EDITS = {
     "crlf": lambda lf: lf.replace(b"\n", b"\r\n"),
+    "cr (classic Mac)": lambda lf: lf.replace(b"\n", b"\r"),
+    "crcrlf (CRLF converted twice)": lambda lf: lf.replace(b"\n", b"\r\r\n"),
     "lf": lambda lf: lf,
     "blank lines at the end": lambda lf: lf + b"\n\n  \n",
     "trailing spaces": lambda lf: b"\n".join(line + b"  " for line in lf.split(b"\n")),

@@ -136,6 +136,40 @@ def test_parstat_powersuite_versastudio(tmp_path):
     assert s.meta["area"] == 0.5 and s.meta["start_time"] == "2018-07-19T09:40:30"
 
 
+def _instrument_exports() -> dict[str, str]:
+    """Small exports of four instruments whose readers find their tables by line: Gamry's
+    ZCURVE block, ZPlot's 'End Comments', CH Instruments' label line, VersaStudio's segment."""
+    zplot = "".join(f"{f:.6E}\t1.0E-02\t0.0E+00\t{k}.0\t{z.real!r}\t{z.imag!r}\t0\t0\t3\n"
+                    for k, (f, z) in enumerate(_pts()))
+    chi = "".join(f"{f:.3e}, {z.real:.4e}, {z.imag:.4e}, {abs(z):.4e}, {np.degrees(np.angle(z)):.1f}\n"
+                  for f, z in _pts())
+    versa = "".join(f"0,{k},{f!r},{z.real!r},{z.imag!r}\n" for k, (f, z) in enumerate(_pts()))
+    return {
+        "cell.DTA": gamry_text(),
+        "a.z": "ZPLOT2 ASCII\n  Measured Data, ZPlot:       3.2c\nEnd Comments\n" + zplot,
+        "export.csv": ("Feb. 20, 2020   15:55:08\nA.C. Impedance\nInstrument Model:  CHI660E\n\n"
+                       "Freq/Hz, Z'/ohm, Z\"/ohm, Z/ohm, Phase/deg\n\n" + chi),
+        "v.par": ("<Application>\nName=VersaStudio\nVersion=2.52.3.0\n</Application>\n<Segment1>\n"
+                  "Definition=Segment #, Point #, Frequency(Hz), Z Real, Z Imag, 0\n" + versa + "</Segment1>\n"),
+    }
+
+
+@pytest.mark.parametrize("newline", ["\r\n", "\r", "\r\r\n"])
+@pytest.mark.parametrize("name", list(_instrument_exports()))
+def test_instrument_exports_with_other_line_ends_read_the_same(tmp_path, name, newline):
+    """CRLF, CR alone and CR CR LF (CRLF converted twice, which Python splits into a line and
+    an empty line; Gamry's ZCURVE block lost its labels to it before): the same points."""
+    text = _instrument_exports()[name]
+    want = _one(_write(tmp_path, name, text))
+    changed = tmp_path / "changed" / name
+    changed.parent.mkdir()
+    changed.write_bytes(text.replace("\n", newline).encode("utf-8"))
+    got = _one(changed)
+    np.testing.assert_array_equal(got.frequency, want.frequency)
+    np.testing.assert_array_equal(got.z, want.z)
+    np.testing.assert_allclose(got.z, Z, rtol=1e-3)
+
+
 def test_format_names_and_aliases():
     names = available_formats()
     for name in ["gamry", "zview", "ch", "autolab", "parstat", "powersuite", "versastudio", "csv", "txt", "table"]:

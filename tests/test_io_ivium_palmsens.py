@@ -53,6 +53,17 @@ def test_an_ivium_idf_file_is_read_by_content(tmp_path):
     assert s.meta["start_time"] == "2026-02-01T10:00:00" and s.meta["format"] == "ivium"
 
 
+@pytest.mark.parametrize("newline", [b"\n", b"\r", b"\r\r\n"])
+def test_an_ivium_file_with_other_line_ends_reads_the_same(tmp_path, newline):
+    """LF, CR alone and CR CR LF (CRLF converted twice: Python reads an empty line after each
+    line, which the data block's row count met before its rows)."""
+    path = tmp_path / "cell.idf"
+    path.write_bytes(_ivium_dataset(F, z_cell_ohm(F)).replace(b"\r\n", newline))
+    (s,) = eisfit.read(path)
+    np.testing.assert_allclose(s.frequency, F, rtol=1e-5)
+    np.testing.assert_allclose(s.z, z_cell_ohm(F), rtol=1e-5)
+
+
 def test_an_ivium_ids_file_gives_its_impedance_datasets_and_names_the_others(tmp_path):
     e = np.linspace(-0.5, 0.5, 40)
     cv = _ivium_dataset(e, None, method="CyclicVoltammetry", columns=[e, 1e-3 * e])

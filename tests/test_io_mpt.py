@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +75,23 @@ def test_header_block_crlf_cp1252(tmp_path):
     assert m["software_version"] == "11.33"
     assert m["area"] == 0.785 and m["area_unit"] == "cm2" and m["area_cm2"] == 0.785
     assert m["sweep"] == 0 and m["n_sweeps"] == 2
+
+
+@pytest.mark.parametrize("newline", ["\r", "\r\r\n"])
+def test_classic_mac_and_twice_converted_line_ends_read_as_crlf(tmp_path, newline):
+    """CR alone, and CR CR LF (CRLF ends converted once more, e.g. copied in text mode on
+    Windows), which Python splits into a line and an empty line each: the same spectra, with
+    the header's 'Nb header lines' pointing at the labels as in the original."""
+    rows = rows_for()
+    want = mpt.read(write_mpt(tmp_path / "a.mpt", rows))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "does not point at the column labels" guess
+        got = mpt.read(write_mpt(tmp_path / "b.mpt", rows, newline=newline))
+    assert len(got) == len(want) == 2
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g.frequency, w.frequency)
+        np.testing.assert_array_equal(g.z, w.z)
+        assert g.meta["start_time"] == w.meta["start_time"] and g.meta["area_cm2"] == w.meta["area_cm2"]
 
 
 def test_decimal_comma_lf(tmp_path):

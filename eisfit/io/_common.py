@@ -52,6 +52,15 @@ _UTF8_MARK = b"\xef\xbb\xbf"
 _UTF16_MARKS = (b"\xff\xfe", b"\xfe\xff")
 
 
+def split_lines(text: str) -> list[str]:
+    """The lines of ``text`` without their ends, where a line ends in LF, CRLF or CR, and in
+    CR CR LF: the mark of a file whose CRLF ends were converted once more (an export copied
+    in text mode on Windows, an FTP transfer in ASCII mode). ``str.splitlines`` reads that
+    as a line end and an empty line after every line, which shifts the line counts a
+    header gives (EC-Lab's 'Nb header lines')."""
+    return text.replace("\r\r\n", "\n").splitlines()
+
+
 def without_unicode_mark(data: bytes) -> bytes:
     """The bytes of a text file saved with a Unicode byte-order mark (UTF-8: Excel's "CSV
     UTF-8"; UTF-16: Notepad's "Unicode"), as the 8-bit text every reader parses: re-encoded

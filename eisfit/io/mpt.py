@@ -18,7 +18,7 @@ from ..errors import CorruptFileError, MissingColumnError, NoImpedanceDataError,
 from ..spectrum import Spectrum
 from . import _biologic as bl
 from . import tabular
-from ._common import build_spectra, file_bytes, warn, without_unicode_mark
+from ._common import build_spectra, file_bytes, split_lines, warn, without_unicode_mark
 
 NAME = "mpt"
 NAMES = ["mpt", "biologic-mpt"]  # the second is the name meta["format"] and `eisfit info` show
@@ -140,7 +140,7 @@ def _decode_lines(p: Path) -> tuple[list[str], bool]:
         text = raw.decode("cp1252")
     except UnicodeDecodeError:
         text = raw.decode("latin-1")  # maps every byte; cp1252 leaves 5 undefined
-    return text.splitlines(), raw.endswith((b"\n", b"\r"))
+    return split_lines(text), raw.endswith((b"\n", b"\r"))
 
 
 def _label_line_index(lines: list[str], p: Path, skipped: int = 0) -> int:

@@ -34,7 +34,7 @@ import numpy as np
 from ..errors import CorruptFileError, MissingColumnError, NoImpedanceDataError, ReadError, UnknownFormatError
 from ..spectrum import AREA_SPECIFIC_UNIT, Spectrum
 from ._common import (build_spectra, file_bytes, numbered_sweeps, split_at_frequency_resets, split_by_counter,
-                      suffix_of, warn)
+                      split_lines, suffix_of, warn)
 from ._identify import has_frequency_column, identify_columns, modulus_phase_alternative
 from ._sign import capacitive_sign
 from .export import MAGIC as EXPORT_MAGIC, META_PREFIX as EXPORT_META_PREFIX, restored_meta
@@ -106,7 +106,7 @@ class HeadText:
 
     @functools.cached_property
     def lines(self) -> tuple[str, ...]:
-        return tuple(self.text.splitlines())
+        return tuple(split_lines(self.text))
 
 
 @functools.lru_cache(maxsize=2)
@@ -132,7 +132,7 @@ def read_text(path: Path) -> tuple[list[str], bool]:
         raise CorruptFileError(path, f"undecodable text ({exc.encoding}: {exc.reason} at byte "
                                      f"{exc.start} of {len(data)}; truncated or damaged file)") from None
     del data
-    return text.splitlines(), text.endswith(("\n", "\r"))
+    return split_lines(text), text.endswith(("\n", "\r"))
 
 
 def text_lines(path: Path) -> list[str]:
