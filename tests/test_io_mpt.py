@@ -94,6 +94,76 @@ def test_classic_mac_and_twice_converted_line_ends_read_as_crlf(tmp_path, newlin
         assert g.meta["start_time"] == w.meta["start_time"] and g.meta["area_cm2"] == w.meta["area_cm2"]
 
 
+def _with_clock_times(path: Path, time_format: str, stamp: str, start="2021-03-02 16:17:59") -> Path:
+    """The export at ``path`` as EC-Lab writes it with 'Time format : ``time_format``': time/s
+    as the acquisition start + the elapsed seconds, written with ``stamp`` (strftime)."""
+    import datetime as dt
+
+    lines = path.read_bytes().decode("cp1252").split("\r\n")
+    at = next(i for i, line in enumerate(lines) if line.startswith("freq/Hz"))
+    col = lines[at].split("\t").index("time/s")
+    origin = dt.datetime.fromisoformat(start)
+    for i in range(at + 1, len(lines)):
+        fields = lines[i].split("\t")
+        if len(fields) > col:
+            moment = origin + dt.timedelta(seconds=float(fields[col]))
+            fields[col] = moment.strftime(stamp)[:-2]  # 4 decimals of the second, as EC-Lab
+            lines[i] = "\t".join(fields)
+    lines[at - 1:at - 1] = ["Text export", "   Mode : Standard", f"   Time format : {time_format}"]
+    lines[1] = f"Nb header lines : {at + 4}                    "
+    path.write_bytes("\r\n".join(lines).encode("cp1252"))
+    return path
+
+
+@pytest.mark.parametrize("time_format,stamp", [("Absolute MMDDYYYY", "%m/%d/%Y %H:%M:%S.%f"),
+                                               ("Absolute DDMMYYYY", "%d/%m/%Y %H:%M:%S.%f")])
+def test_absolute_time_export_gives_the_elapsed_seconds_and_sweep_times(tmp_path, time_format, stamp):
+    """EC-Lab's text export with an absolute time format writes a date and a clock time in
+    time/s: read as seconds since the acquisition start (the same sweep times as the elapsed
+    export), the day first where the header says so; 16:17:59 on 3 Feb and 2 Mar differ."""
+    rows = rows_for()
+    want = mpt.read(write_mpt(tmp_path / "elapsed.mpt", rows))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = mpt.read(_with_clock_times(write_mpt(tmp_path / "absolute.mpt", rows), time_format, stamp))
+    assert len(got) == len(want) == 2
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g.z, w.z)
+        np.testing.assert_allclose(g.columns["time/s"], w.columns["time/s"], atol=1e-4)
+        assert g.meta["time_s"] == pytest.approx(w.meta["time_s"], abs=1e-4)
+        assert g.meta["sweep_start_time"] == w.meta["sweep_start_time"]
+    assert got[1].meta["sweep_start_time"] == "2021-03-02T16:18:17.000"  # start + time/s 18 s
+
+
+def test_absolute_time_export_without_a_start_keeps_exact_sweep_times(tmp_path):
+    """An anonymised acquisition start: the first point is the time origin, and the sweep
+    start times are still the clock times the file holds."""
+    rows = rows_for()
+    path = write_mpt(tmp_path / "anon.mpt", rows, started="XX/XX/XXXX XX:XX:XX")
+    got = mpt.read(_with_clock_times(path, "Absolute MMDDYYYY", "%m/%d/%Y %H:%M:%S.%f"))
+    assert got[0].meta["start_time"] is None
+    assert [s.meta["sweep_start_time"] for s in got] == ["2021-03-02T16:18:11.000", "2021-03-02T16:18:17.000"]
+    assert got[0].meta["time_s"] == pytest.approx(2.0)  # after the first (DC) row at 16:18:09
+
+
+def test_unreadable_or_unknown_time_values_leave_the_time_column_out_with_a_warning(tmp_path):
+    rows = rows_for()
+    path = write_mpt(tmp_path / "odd.mpt", rows)
+    text = path.read_bytes().decode("cp1252").replace("1.0000000E+01\t3.4", "ten s\t3.4")
+    path.write_bytes(text.encode("cp1252"))
+    with pytest.warns(UserWarning, match=r"time/s holds 'ten s', neither seconds nor a date .* left out"):
+        got = mpt.read(path)
+    assert len(got) == 2 and "time/s" not in got[0].columns and got[0].meta.get("time_s") is None
+    numbers = write_mpt(tmp_path / "excel.mpt", rows)
+    lines = numbers.read_bytes().decode("cp1252").split("\r\n")
+    lines[2:2] = ["   Time format : Absolute Excel"]
+    lines[1] = f"Nb header lines : {int(lines[1].split(':')[1]) + 1}"
+    numbers.write_bytes("\r\n".join(lines).encode("cp1252"))
+    with pytest.warns(UserWarning, match="holds numbers but the header's time format is 'Absolute Excel'"):
+        got = mpt.read(numbers)
+    assert len(got) == 2 and "time/s" not in got[0].columns
+
+
 def test_decimal_comma_lf(tmp_path):
     rows = rows_for()
     spectra = mpt.read(write_mpt(tmp_path / "de.mpt", rows, decimal_comma=True, newline="\n"))

@@ -38,6 +38,9 @@ _STARTED = re.compile(r"Acquisition started on\s*:\s*(.+)")
 _AREA = re.compile(r"Electrode surface area\s*:\s*([-+0-9.,Ee]+)\s*(cm|mm)[²2]")
 _CHANNEL = re.compile(r"Run on channel\s*:\s*(\d+)(?:\s*\(SN\s*([^)\s]+)\s*\))?")
 _SOFTWARE = re.compile(r"(EC-Lab|BT-Lab)\s+for windows\s+v\s*([0-9][0-9.]*)", re.IGNORECASE)
+# 'Text export' block: 'Time format : Elapsed' writes time/s as seconds since the acquisition
+# start; 'Absolute MMDDYYYY' (and the day-first variant) writes a date and clock time there
+_TIME_FORMAT = re.compile(r"^\s*Time format\s*:\s*(.+?)\s*$")
 _DECIMAL_COMMA = re.compile(r"^[-+]?\d+,\d")
 _START_FORMATS = ("%m/%d/%Y %H:%M:%S.%f", "%m/%d/%Y %H:%M:%S",
                   "%m.%d.%Y %H:%M:%S.%f", "%m.%d.%Y %H:%M:%S",
@@ -86,7 +89,7 @@ def read(path: str | Path, **options: Any) -> list[Spectrum]:
         raise ReadError(p, "no data rows after the column labels")
     if not ends_with_line_end:
         rows = _without_cut_last_row(rows, p, blank + label_at + 1 + len(rows))
-    columns = _parse_columns(labels, rows, blank + label_at + 2, p, header)
+    columns, time_texts = _parse_columns(labels, rows, blank + label_at + 2, p, header)
     frequency = columns[bl.FREQ]
     z = bl.impedance_from_columns(columns)
     if z is None:
@@ -98,6 +101,16 @@ def read(path: str | Path, **options: Any) -> list[Spectrum]:
         raise ReadError(p, "no impedance points (every row has freq/Hz = 0)")
     _check_values(frequency, z, sweeps, p)
     start = _dt.datetime.fromisoformat(meta["start_time"]) if meta["start_time"] else None
+    time_format = _time_format(header)
+    if time_texts is not None:  # an 'Absolute' time export: dates and clock times in time/s
+        elapsed, start = _elapsed_from_clock_times(time_texts, time_format, start, p)
+        if elapsed is not None:
+            columns[bl.TIME] = elapsed
+    elif bl.TIME in columns and time_format and not time_format.lower().startswith("elapsed"):
+        # numbers, but the header says they are not seconds since the start: no sweep times
+        warn(f"{p.name}: time/s holds numbers but the header's time format is {time_format!r}, "
+             "not elapsed seconds: the time column is left out", stacklevel=3)
+        del columns[bl.TIME]
     extra = {k: v for k, v in columns.items() if k not in bl.FOLDED_COLUMNS}
     per_sweep = bl.sweep_start_times(start, columns.get(bl.TIME), sweeps)
     return build_spectra(p, frequency, z, meta, sweeps, extra, per_sweep)
@@ -203,8 +216,10 @@ def _is_number(text: str) -> bool:
 
 
 def _parse_columns(labels: list[str], rows: list[str], first_line_no: int, p: Path,
-                   header: list[str]) -> dict[str, np.ndarray]:
-    """Numeric columns keyed by label; labels and values aligned by position."""
+                   header: list[str]) -> tuple[dict[str, np.ndarray], list[str] | None]:
+    """Numeric columns keyed by label (labels and values aligned by position), and the texts
+    of the time/s column where they are not numbers (an 'Absolute' time export; None
+    otherwise): :func:`_elapsed_from_clock_times` reads them."""
     table = [r.split("\t") for r in rows]
     n_values = max(_count_values(t) for t in table)
     named = {i: lab.strip() for i, lab in enumerate(labels[:n_values]) if lab.strip()}
@@ -219,11 +234,15 @@ def _parse_columns(labels: list[str], rows: list[str], first_line_no: int, p: Pa
             "cannot tell which value belongs to which column")
     decimal_comma = any(_DECIMAL_COMMA.match(v.strip()) for v in table[0][:n_values])
     columns: dict[str, np.ndarray] = {}
+    time_texts = None
     for i, label in named.items():
         if label in columns:
             label = f"{label} (column {i + 1})"
+        if label == bl.TIME and not all(_is_number(row[i]) for row in table[:1] if i < len(row)):
+            time_texts = [row[i].strip() if i < len(row) else "" for row in table]
+            continue
         columns[label] = _column_values(table, i, label, decimal_comma, first_line_no, p)
-    return columns
+    return columns, time_texts
 
 
 def _count_values(fields: list[str]) -> int:
@@ -293,6 +312,42 @@ def _parse_start(text: str) -> _dt.datetime | None:
         except ValueError:
             continue
     return None
+
+
+def _time_format(header: list[str]) -> str | None:
+    """The 'Time format' of the header's 'Text export' block ('Elapsed', 'Absolute MMDDYYYY'...)."""
+    return next((m.group(1) for line in header if (m := _TIME_FORMAT.match(line))), None)
+
+
+def _elapsed_from_clock_times(texts: list[str], time_format: str | None, start: _dt.datetime | None,
+                              p: Path) -> tuple[np.ndarray | None, _dt.datetime | None]:
+    """(seconds since ``start``, the time origin) of time/s values written as a date and a
+    clock time ('03/02/2021 16:25:27.1567', an 'Absolute MMDDYYYY' export), month first
+    unless the header's time format is day first ('DDMMYYYY'). The origin is the acquisition
+    start where the header gives it, else the first point, so per-sweep start times stay
+    exact. Values that are not such times: the column is left out with a warning (no sweep
+    times), the points are read."""
+    day_first = bool(time_format) and "DDMM" in time_format.upper().replace("/", "")
+    date = "%d{0}%m{0}%Y" if day_first else "%m{0}%d{0}%Y"
+    formats = [f"{date.format(sep)} %H:%M:%S{frac}" for sep in "/.-" for frac in (".%f", "")]
+    stamps = []
+    for text in texts:
+        text = text.replace(",", ".")  # a decimal comma in the seconds
+        stamp = next((t for fmt in formats if (t := _strptime_or_none(text, fmt)) is not None), None)
+        if stamp is None:
+            warn(f"{p.name}: time/s holds {text!r}, neither seconds nor a date and time "
+                 f"(time format {time_format or 'not given'}): the time column is left out", stacklevel=4)
+            return None, start
+        stamps.append(stamp)
+    origin = start if start is not None else stamps[0]
+    return np.array([(t - origin).total_seconds() for t in stamps]), origin
+
+
+def _strptime_or_none(text: str, fmt: str) -> _dt.datetime | None:
+    try:
+        return _dt.datetime.strptime(text, fmt)
+    except ValueError:
+        return None
 
 
 def _check_values(frequency: np.ndarray, z: np.ndarray, sweeps: list[np.ndarray], p: Path) -> None:
