@@ -142,6 +142,24 @@ def test_a_folder_without_acquisition_times_takes_the_hours_its_file_names_state
     assert camp.table["R1"].to_numpy() == pytest.approx([100.0, 150.0, 200.0], rel=1e-6)
 
 
+def test_a_folder_of_tables_with_time_stamps_is_ordered_by_them(tmp_path):
+    """CSV exports with a time stamp per row (no acquisition time in any header): the stamps
+    give each checkpoint's acquisition time, which orders the folder (not the file names)
+    and gives time_h."""
+    for name, stamp, r1 in (("a.csv", "2024-05-03 10:00:00", 150.0), ("b.csv", "2024-05-01 10:00:00", 100.0),
+                            ("c.csv", "2024-05-05 16:00:00", 200.0)):
+        z = _z_ohm(F_HZ, r1)
+        rows = [f"{stamp[:-2]}{j:02d},{float(f)!r},{float(v.real)!r},{float(-v.imag)!r}"
+                for j, (f, v) in enumerate(zip(F_HZ, z))]
+        (tmp_path / name).write_text("Date and time,freq/Hz,Re(Z)/Ohm,-Im(Z)/Ohm\n" + "\n".join(rows) + "\n")
+    src = load_checkpoints(tmp_path)
+    assert src.ordering.startswith("acquisition time")
+    assert [c.file for c in src.checkpoints] == ["b.csv", "a.csv", "c.csv"]
+    assert [c.time_h for c in src.checkpoints] == pytest.approx([0.0, 48.0, 102.0])
+    camp = eisfit.fit_campaign(tmp_path, circuit="R0-p(R1,C1)", progress=False, cache_dir=False)
+    assert camp.table["R1"].to_numpy() == pytest.approx([100.0, 150.0, 200.0], rel=1e-6)
+
+
 def test_file_names_that_do_not_all_state_hours_give_no_time(tmp_path):
     for k, name in enumerate(("cell_0h.csv", "cell_500h.csv", "cell_final.csv")):
         _write_single(tmp_path / name, 100.0 + k)

@@ -462,14 +462,17 @@ def test_damaged_json_tables_get_one_clear_error(tmp_path):
 
 def test_text_columns_beside_the_numbers_are_set_aside(tmp_path):
     """Dates, clock times and comments in a table of impedance data: the numeric columns are
-    read (the text columns named in meta), a damaged number is still reported with its line,
-    and a log with text columns but no frequency column stays 'not an impedance data file'."""
+    read (the text columns named in meta; a column of dates with clock times becomes time/s,
+    :func:`test_a_column_of_dates_and_clock_times_gives_the_sweep_times`), a damaged number
+    is still reported with its line, and a log with text columns but no frequency column
+    stays 'not an impedance data file'."""
     stamps = [f"2026-02-01 10:00:{k:02d}" for k in range(F.size)]
     rows = "".join(f"{t}\t{f!r}\t{z.real!r}\t{z.imag!r}\tok\n" for t, f, z in zip(stamps, F.tolist(), Z.tolist()))
     s = _read1(_write(tmp_path, "a.txt", "Date\tFreq/Hz\tZ'/ohm\tZ''/ohm\tNote\n" + rows))
     np.testing.assert_array_equal(s.frequency, F)
     np.testing.assert_allclose(s.z, Z, rtol=1e-15)
-    assert s.meta["text_columns"] == ["Date", "Note"]
+    assert s.meta["text_columns"] == ["Note"] and s.meta["clock_column"] == "Date"
+    np.testing.assert_array_equal(s.columns["time/s"], np.arange(F.size))
     comma = "".join(f"{t};{str(f).replace('.', ',')};{str(z.real).replace('.', ',')};{str(-z.imag).replace('.', ',')}\n"
                     for t, f, z in zip(["10:00:01"] * F.size, F.tolist(), Z.tolist()))
     s2 = _read1(_write(tmp_path, "b.csv", "Zeit;Frequenz/Hz;Re(Z)/Ohm;-Im(Z)/Ohm\n" + comma))
@@ -485,6 +488,58 @@ def test_text_columns_beside_the_numbers_are_set_aside(tmp_path):
     log = "Date;Capacity/mAh;U/V;I/mA\n" + "".join(f"2026-02-0{k};1.{k};3.4;0.5\n" for k in range(1, 6))
     with pytest.raises(UnknownFormatError, match="not an impedance data file"):
         eisfit.read(_write(tmp_path, "log.txt", log))
+
+
+def _stamped_table(stamp, starts, header="Timestamp,freq/Hz,Z'/ohm,Z''/ohm", time_column=False):
+    """Three sweeps of F, Z in one comma table, a point every 2 s from each of ``starts``
+    (datetimes), the time stamps written with strftime ``stamp``; with ``time_column`` also
+    a numeric 'time/s' column counting from the file's own origin (10 s before the first)."""
+    import datetime as dt
+
+    lines = [header + (",time/s" if time_column else "")]
+    for t0 in starts:
+        for i, (f, z) in enumerate(zip(F.tolist(), Z.tolist())):
+            moment = t0 + dt.timedelta(seconds=2 * i)
+            row = f"{moment.strftime(stamp)},{f!r},{z.real!r},{z.imag!r}"
+            lines.append(row + (f",{(moment - starts[0]).total_seconds() + 10.0!r}" if time_column else ""))
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("stamp", ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f", "%m/%d/%Y %I:%M:%S %p",
+                                   "%d.%m.%Y %H:%M:%S", "%d/%m/%Y %H:%M:%S"])
+def test_a_column_of_dates_and_clock_times_gives_the_sweep_times(tmp_path, stamp):
+    """A time stamp per row: read as time/s (seconds since the first), each sweep's start
+    time the stamp of its first point (what a campaign orders its files by and counts its
+    hours from), in ISO, US (12-hour clock), German and day-first forms (the 13th and 25th
+    tell the order)."""
+    import datetime as dt
+
+    starts = [dt.datetime(2024, 5, 1, 10), dt.datetime(2024, 5, 13, 11), dt.datetime(2024, 5, 25, 12, 30)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        spectra = eisfit.read(_write(tmp_path, "stamped.csv", _stamped_table(stamp, starts)))
+    assert len(spectra) == 3
+    for s, t0 in zip(spectra, starts):
+        np.testing.assert_allclose(s.z, Z, rtol=1e-15)
+        assert s.meta["sweep_start_time"] == t0.isoformat(timespec="milliseconds")
+        assert s.meta["time_s"] == (t0 - starts[0]).total_seconds()
+        assert s.meta["start_time"] == "2024-05-01T10:00:00.000" and s.meta["clock_column"] == "Timestamp"
+        np.testing.assert_allclose(np.diff(s.columns["time/s"]), 2.0)
+
+
+def test_a_clock_column_beside_a_time_column_and_an_assumed_date_order(tmp_path):
+    """Beside a numeric time/s (which keeps giving time_s), the stamps become 'clock time/s'
+    and still give the start times; dates such as 03/02 that no day above 12 orders are read
+    month first with a warning that says so."""
+    import datetime as dt
+
+    starts = [dt.datetime(2024, 3, 2, 10), dt.datetime(2024, 3, 2, 13), dt.datetime(2024, 3, 3, 9)]
+    text = _stamped_table("%m/%d/%Y %H:%M:%S", starts, time_column=True)
+    with pytest.warns(ReadWarning, match=r"'Timestamp': dates such as '03/02/2024' read month first"):
+        spectra = eisfit.read(_write(tmp_path, "both.csv", text))
+    assert [s.meta["time_s"] for s in spectra] == [10.0, 10810.0, 82810.0]  # from the time/s column
+    assert [s.meta["sweep_start_time"] for s in spectra] == [t.isoformat(timespec="milliseconds") for t in starts]
+    np.testing.assert_allclose(spectra[1].columns["clock time/s"][:2], [10800.0, 10802.0])
 
 
 def test_impedance_named_columns(tmp_path):

@@ -396,15 +396,18 @@ def test_damaged_and_foreign_compound_files_get_one_clear_error(tmp_path):
 
 def test_dates_and_clock_times_are_text_columns_not_seconds(tmp_path):
     """Excel stores a date or a clock time as a number of days with a date style: read as a
-    number, a 'Time' column of clock times would become time_s = 0.42 s. Such cells are text,
-    and text columns beside the numbers are set aside."""
+    number, a 'Time' column of clock times would become time_s = 0.42 s. Such cells are text:
+    a column of clock times alone is set aside, one of dates with times (here a point a
+    minute) gives the points' seconds and the sweep's start time."""
     rows = [["Date", "Time", "Freq / Hz", "Re(Z) / Ohm", "-Im(Z) / Ohm"]]
     rows += [[("date", 46054.0 + k / 1440), ("clock", 0.4167 + k / 86400), float(a), float(b.real), float(-b.imag)]
              for k, (a, b) in enumerate(zip(F, z_cell_ohm(F)))]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         (s,) = eisfit.read(Book().sheet("EIS", rows).save(tmp_path / "dated.xlsx"))
-    assert s.meta["text_columns"] == ["Date", "Time"] and "time_s" not in s.meta
+    assert s.meta["text_columns"] == ["Time"] and s.meta["clock_column"] == "Date"
+    assert s.meta["time_s"] == 0.0 and s.meta["sweep_start_time"] == "2026-02-01T00:00:00.000"
+    np.testing.assert_allclose(s.columns["time/s"], 60.0 * np.arange(F.size), atol=1e-3)
     np.testing.assert_allclose(s.z, z_cell_ohm(F), rtol=1e-15)
 
 
@@ -418,7 +421,8 @@ def test_legacy_xls_dates_and_clock_times_are_text_columns(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         (s,) = eisfit.read(write_xls(tmp_path / "dated.xls", {"EIS": rows}))
-    assert s.meta["text_columns"] == ["Date", "Time"] and "time_s" not in s.meta
+    assert s.meta["text_columns"] == ["Time"] and s.meta["clock_column"] == "Date"
+    assert s.meta["sweep_start_time"] == "2026-02-01T00:00:00.000"
     np.testing.assert_allclose(s.z, z_cell_ohm(f), rtol=1e-15)
 
 

@@ -12,6 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ._clock import iso_time
 from ._common import split_at_frequency_resets, split_by_counter
 
 # Flag IDs share one byte per record; value = bit mask within that byte.
@@ -193,11 +194,6 @@ def _counter_groups(
         if counter is not None and counter.size == n and n and np.any(counter != counter[0]):
             return split_by_counter(counter)
     return None
-
-
-def iso_time(moment: _dt.datetime | None) -> str | None:
-    """ISO 8601 text of a naive local time, to the millisecond (None stays None)."""
-    return None if moment is None else moment.isoformat(timespec="milliseconds")
 
 
 def sweep_start_times(

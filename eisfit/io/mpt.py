@@ -18,6 +18,7 @@ from ..errors import CorruptFileError, MissingColumnError, NoImpedanceDataError,
 from ..spectrum import Spectrum
 from . import _biologic as bl
 from . import tabular
+from ._clock import parse_clock_times
 from ._common import build_spectra, file_bytes, split_lines, warn, without_unicode_mark
 
 NAME = "mpt"
@@ -321,33 +322,24 @@ def _time_format(header: list[str]) -> str | None:
 
 def _elapsed_from_clock_times(texts: list[str], time_format: str | None, start: _dt.datetime | None,
                               p: Path) -> tuple[np.ndarray | None, _dt.datetime | None]:
-    """(seconds since ``start``, the time origin) of time/s values written as a date and a
-    clock time ('03/02/2021 16:25:27.1567', an 'Absolute MMDDYYYY' export), month first
-    unless the header's time format is day first ('DDMMYYYY'). The origin is the acquisition
-    start where the header gives it, else the first point, so per-sweep start times stay
-    exact. Values that are not such times: the column is left out with a warning (no sweep
-    times), the points are read."""
-    day_first = bool(time_format) and "DDMM" in time_format.upper().replace("/", "")
-    date = "%d{0}%m{0}%Y" if day_first else "%m{0}%d{0}%Y"
-    formats = [f"{date.format(sep)} %H:%M:%S{frac}" for sep in "/.-" for frac in (".%f", "")]
-    stamps = []
-    for text in texts:
-        text = text.replace(",", ".")  # a decimal comma in the seconds
-        stamp = next((t for fmt in formats if (t := _strptime_or_none(text, fmt)) is not None), None)
-        if stamp is None:
-            warn(f"{p.name}: time/s holds {text!r}, neither seconds nor a date and time "
-                 f"(time format {time_format or 'not given'}): the time column is left out", stacklevel=4)
-            return None, start
-        stamps.append(stamp)
-    origin = start if start is not None else stamps[0]
-    return np.array([(t - origin).total_seconds() for t in stamps]), origin
-
-
-def _strptime_or_none(text: str, fmt: str) -> _dt.datetime | None:
-    try:
-        return _dt.datetime.strptime(text, fmt)
-    except ValueError:
-        return None
+    """(seconds since the time origin, the origin) of time/s values written as a date and a
+    clock time ('03/02/2021 16:25:27.1567', an 'Absolute MMDDYYYY' export), day first where
+    the header's time format says 'DDMMYYYY'. The origin is the acquisition start where the
+    header gives it, else the first point, so per-sweep start times stay exact. Values that
+    are not such times: the column is left out with a warning (no sweep times), the points
+    are read."""
+    order = (time_format or "").upper().replace("/", "")
+    day_first = True if "DDMM" in order else False if "MMDD" in order else None
+    clock = parse_clock_times(texts, day_first)
+    if clock is None:
+        bad = next((t for t in texts if parse_clock_times([t], day_first) is None), texts[0])
+        warn(f"{p.name}: time/s holds {bad!r}, neither seconds nor a date and time "
+             f"(time format {time_format or 'not given'}): the time column is left out", stacklevel=4)
+        return None, start
+    if clock.note:
+        warn(f"{p.name}: time/s: {clock.note}", stacklevel=4)
+    origin = start if start is not None else clock.moments[0]
+    return np.array([(t - origin).total_seconds() for t in clock.moments]), origin
 
 
 def _check_values(frequency: np.ndarray, z: np.ndarray, sweeps: list[np.ndarray], p: Path) -> None:

@@ -18,6 +18,7 @@ Instrument modules pass a :class:`TableFormat` (their column map and sign conven
 from __future__ import annotations
 
 import csv as _csv
+import datetime as _dt
 import functools
 import io as _stdio
 import json
@@ -33,8 +34,9 @@ import numpy as np
 
 from ..errors import CorruptFileError, MissingColumnError, NoImpedanceDataError, ReadError, UnknownFormatError
 from ..spectrum import AREA_SPECIFIC_UNIT, Spectrum
-from ._common import (build_spectra, file_bytes, numbered_sweeps, split_at_frequency_resets, split_by_counter,
-                      split_lines, suffix_of, warn)
+from ._clock import iso_time, parse_clock_times
+from ._common import (axis_of_column, build_spectra, file_bytes, numbered_sweeps, split_at_frequency_resets,
+                      split_by_counter, split_lines, suffix_of, warn)
 from ._identify import has_frequency_column, identify_columns, modulus_phase_alternative
 from ._sign import capacitive_sign
 from .export import MAGIC as EXPORT_MAGIC, META_PREFIX as EXPORT_META_PREFIX, restored_meta
@@ -1604,7 +1606,7 @@ def sniff(head: bytes, path: Path) -> int:
     if len(lines) > 1 and len(head) >= 8192:
         lines = lines[:-1]  # last line may be cut
     try:
-        lines, _ = numeric_lines(lines)
+        lines = numeric_lines(lines)[0]
         layout = locate_table(lines)
     except (ReadError, ValueError, StopIteration):
         return 5 if generic_ext else 0
@@ -1628,14 +1630,16 @@ def sniff(head: bytes, path: Path) -> int:
 
 
 def numeric_lines(lines: Sequence[str], path: Path | str | None = None, delimiter: str | None | bool = False,
-                  decimal: str | None = None) -> tuple[Sequence[str], list[str]]:
+                  decimal: str | None = None) -> tuple[Sequence[str], list[str], ClockColumn | None]:
     """``lines`` when they hold a table of numbers; else, when a delimited table has text
     columns (dates, clock times, comments: never a number in a row that holds numbers), the
-    lines without those columns and the columns' names. The lines keep their number and
-    order, so messages keep their line numbers. The table's own error when neither works."""
+    lines without those columns, the columns' names, and the :class:`ClockColumn` that
+    replaced a column of dates with clock times (None where there is none). The lines keep
+    their number and order, so messages keep their line numbers. The table's own error when
+    neither works."""
     try:
         locate_table(lines, path, delimiter, decimal)
-        return lines, []
+        return lines, [], None
     except ReadError:
         found = without_text_columns(lines, delimiter)
         if found is None:
@@ -1643,14 +1647,37 @@ def numeric_lines(lines: Sequence[str], path: Path | str | None = None, delimite
         return found
 
 
+@dataclass(frozen=True)
+class ClockColumn:
+    """A column of dates with clock times ('2024-05-01 10:00:02') that the table engine
+    read as seconds since ``origin``, the first of them: ``name`` is the column it became
+    (``time/s``, which gives each sweep its ``time_s``, or ``clock time/s`` beside another
+    time column), ``source`` its name in the file."""
+
+    name: str
+    source: str
+    origin: _dt.datetime
+
+    def sweep_start(self, spectrum: Spectrum) -> str | None:
+        """ISO start time of ``spectrum`` (a sweep read from the table): the clock time of
+        its first point."""
+        seconds = spectrum.columns.get(self.name)
+        if seconds is None or len(seconds) == 0:
+            return None
+        return iso_time(self.origin + _dt.timedelta(seconds=float(seconds[0])))
+
+
 def without_text_columns(lines: Sequence[str], delimiter: str | None | bool = False
-                         ) -> tuple[list[str], list[str]] | None:
-    """(lines without the text columns, their names) of a tab-, semicolon- or comma-delimited
-    table whose most common row width is 3 or more, where at least 3 columns hold numbers and
-    whose header row (a row of that width without numbers) names a frequency column, or which
-    has no header and a column of frequencies (a headerless f, Z', Z'' table with a clock or
-    date column: the text columns are named ``field k of each line``); None when the lines hold no such
-    table (a log or notes with text columns stays unrecognised)."""
+                         ) -> tuple[list[str], list[str], ClockColumn | None] | None:
+    """(lines without the text columns, their names, the clock column) of a tab-, semicolon-
+    or comma-delimited table whose most common row width is 3 or more, where at least 3
+    columns hold numbers and whose header row (a row of that width without numbers) names a
+    frequency column, or which has no header and a column of frequencies (a headerless f, Z',
+    Z'' table with a clock or date column: the text columns are named ``field k of each
+    line``); None when the lines hold no such table (a log or notes with text columns stays
+    unrecognised). Under a header, the first text column whose every value is a date with a
+    clock time (:func:`~eisfit.io._clock.parse_clock_times`) stays, as seconds since the first
+    of them (:func:`_clock_column`)."""
     sample = [ln for ln in lines[:_MAX_SNIFF_LINES] if ln.strip()]
     for delim in ("\t", ";", ","):
         if delimiter is not False and delim != delimiter or not any(delim in ln for ln in sample):
@@ -1675,11 +1702,47 @@ def without_text_columns(lines: Sequence[str], delimiter: str | None | bool = Fa
                 header = [f"field {j + 1} of each line" for j in range(width)]
             elif not any(names_a_frequency(header[j]) for j in keep):
                 continue
+            named = not header[0].startswith("field ")
+            clock = _clock_column(lines, delim, width, header, text, keep) if named else None
+            if clock is not None:
+                out, column = clock
+                return out, [header[j] for j in text if header[j] != column.source], column
             out = []
             for line in lines:
                 fields = split_fields(line, delim)
                 out.append(delim.join(fields[j] for j in keep) if len(fields) == width else line)
-            return out, [header[j] for j in text]
+            return out, [header[j] for j in text], None
+    return None
+
+
+def _clock_column(lines: Sequence[str], delim: str, width: int, header: list[str], text: list[int],
+                  keep: list[int]) -> tuple[list[str], ClockColumn] | None:
+    """The lines with the first text column of dates and clock times as seconds since the
+    first of them (and the other text columns left out), and its :class:`ClockColumn`; None
+    where no text column holds such times in every row. A note on an assumed date order
+    ('03/02/2024': no day above 12) is a warning."""
+    rows = [(i, fields) for i, line in enumerate(lines)
+            if len(fields := split_fields(line, delim)) == width and fields != header]
+    for j in text:
+        clock = parse_clock_times([fields[j] for _, fields in rows])
+        if clock is None:
+            continue
+        taken = {parse_header(header[k]).name for k in keep}
+        name = "clock time/s" if any((axis_of_column(n) or ("",))[0] == "time_s" for n in taken) else "time/s"
+        if clock.note:
+            warn(f"{header[j]!r}: {clock.note}", stacklevel=6)
+        origin = min(clock.moments)
+        seconds = {i: repr((t - origin).total_seconds()) for (i, _), t in zip(rows, clock.moments)}
+        columns = sorted(keep + [j])
+        out = []
+        for i, line in enumerate(lines):
+            fields = split_fields(line, delim)
+            if len(fields) != width:
+                out.append(line)
+                continue
+            fields[j] = seconds.get(i, name)  # the header row (and its repeats) names the column
+            out.append(delim.join(fields[k] for k in columns))
+        return out, ClockColumn(name, header[j], origin)
     return None
 
 
@@ -1787,11 +1850,15 @@ def read_text_table(path: Path | str, lines: Sequence[str], fmt: TableFormat, me
     :func:`column_groups`, unless ``split`` is False or the header or the roles are given).
     Text columns are set aside per group: a side-by-side table's spacer columns hold nothing."""
     def one(table_lines: list[str], group_meta: dict[str, Any]) -> list[Spectrum]:
-        table, text_columns = numeric_lines(table_lines, path, delimiter, decimal)
+        table, text_columns, clock = numeric_lines(table_lines, path, delimiter, decimal)
         table_meta = {**dict(meta or {}), **group_meta, **({"text_columns": text_columns} if text_columns else {})}
-        return _read_one_table(path, table, fmt, table_meta, names=None, header=header, delimiter=delimiter,
-                               decimal=decimal, imag_sign=imag_sign, columns=columns, first_line_number=1,
-                               last_line_complete=last_line_complete)
+        spectra = _read_one_table(path, table, fmt, table_meta, names=None, header=header, delimiter=delimiter,
+                                  decimal=decimal, imag_sign=imag_sign, columns=columns, first_line_number=1,
+                                  last_line_complete=last_line_complete)
+        if clock is None:
+            return spectra
+        return [s.with_meta(start_time=iso_time(clock.origin), sweep_start_time=clock.sweep_start(s),
+                            clock_column=clock.source) for s in spectra]
 
     return spectra_by_column_group(lines, delimiter, one, split=split and header is not False and not columns)
 

@@ -1,0 +1,104 @@
+"""Dates with clock times in a text column ('2024-05-01 10:00:02', '03/02/2021 16:25:27.1567',
+'1.5.2024 10:00', '5/1/2024 10:00:02 AM'), read as moments: an EC-Lab export with an
+absolute time format, a table with a time stamp per row.
+
+Slash and dash dates are month first unless a value says otherwise (a first number above 12)
+or the caller knows the order (EC-Lab's header names it); dot dates ('1.5.2024') are day
+first, as written where they are used. Where no value tells the order, the reading says so
+(:attr:`ClockTimes.note`), for a warning.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+_NUMERIC = re.compile(
+    r"^(\d{1,4})([/.-])(\d{1,2})\2(\d{1,4})[ T]+(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?\s*([AaPp][Mm])?$")
+
+
+@dataclass(frozen=True)
+class ClockTimes:
+    """Moments (naive datetimes: the instrument's clock; an ISO time with an offset is
+    converted to UTC) and, where the date order was assumed, a note saying so."""
+
+    moments: list[_dt.datetime]
+    note: str | None = None
+
+
+def iso_time(moment: _dt.datetime | None) -> str | None:
+    """ISO 8601 text of a naive local time, to the millisecond (None stays None)."""
+    return None if moment is None else moment.isoformat(timespec="milliseconds")
+
+
+def parse_clock_times(texts: Sequence[str], day_first: bool | None = None) -> ClockTimes | None:
+    """The moments of ``texts``, every one a date with a clock time; None when any is not.
+
+    ``day_first``: the order of a numeric date where the file names it (True 'DD/MM/YYYY',
+    False 'MM/DD/YYYY'); None to decide it from the values."""
+    texts = [t.strip() for t in texts]
+    if not texts or not all(texts):
+        return None
+    iso = _iso_moments(texts)
+    if iso is not None:
+        return ClockTimes(iso)
+    fields = [_NUMERIC.match(t) for t in texts]
+    if not all(fields):
+        return None
+    return _numeric_moments([m.groups() for m in fields if m is not None], day_first)
+
+
+def _iso_moments(texts: Sequence[str]) -> list[_dt.datetime] | None:
+    """ISO 8601 dates with times ('2024-05-01T10:00:02', '2024-05-01 10:00:02.5+02:00')."""
+    out = []
+    for text in texts:
+        if len(text) < 16 or text[4] != "-" or ":" not in text:
+            return None
+        try:
+            moment = _dt.datetime.fromisoformat(text)
+        except ValueError:
+            return None
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(_dt.timezone.utc).replace(tzinfo=None)
+        out.append(moment)
+    return out
+
+
+def _numeric_moments(groups: list[tuple], day_first: bool | None) -> ClockTimes | None:
+    """Moments of dates such as 03/02/2021 (with the regex's groups of each text)."""
+    separators = {g[1] for g in groups}
+    year_first = all(len(g[0]) == 4 for g in groups)
+    note = None
+    if not year_first:
+        if any(len(g[0]) == 4 for g in groups) or any(len(g[3]) not in (2, 4) for g in groups):
+            return None
+        firsts, seconds = [int(g[0]) for g in groups], [int(g[2]) for g in groups]
+        if day_first is None:
+            if max(firsts) > 12 and max(seconds) > 12:
+                return None
+            if max(firsts) > 12 or max(seconds) > 12:
+                day_first = max(firsts) > 12
+            else:
+                day_first = separators == {"."}
+                example = "/".join(groups[0][i] for i in (0, 2, 3))
+                note = (f"dates such as {example!r} read {'day' if day_first else 'month'} first "
+                        "(no day above 12 in the column tells the order)")
+    moments = []
+    for first, _, middle, last, hour, minute, second, fraction, half in groups:
+        if year_first:
+            year, month, day = int(first), int(middle), int(last)
+        else:
+            year = int(last) + (2000 if len(last) == 2 else 0)
+            day, month = (int(first), int(middle)) if day_first else (int(middle), int(first))
+        h = int(hour)
+        if half is not None:
+            if not 1 <= h <= 12:
+                return None
+            h = h % 12 + (12 if half.lower() == "pm" else 0)
+        micro = int((fraction or "0")[:6].ljust(6, "0"))
+        try:
+            moments.append(_dt.datetime(year, month, day, h, int(minute), int(second or 0), micro))
+        except ValueError:  # 31/02, 25:00...
+            return None
+    return ClockTimes(moments, note)
