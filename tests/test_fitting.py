@@ -906,3 +906,40 @@ def test_a_stderr_a_thousand_times_the_value_is_not_printed_as_a_number():
     assert _fmt(0.00020585, 7.2e10) == "0.00020585 ± >1000x"
     assert _fmt(2.5, 3.0) == "2.5 ± 3"
     assert _fmt(0.0, 1.0) == "0 ± 1"
+
+
+def _with_noise_to_signal(nsr_pct: np.ndarray) -> Spectrum:
+    """R0 + R1 || C1 over 100 kHz-1 Hz with BioLogic's NSR quality columns (per point, %)."""
+    f = np.logspace(5, 0, nsr_pct.size)
+    z = 10 + 100 / (1 + 2j * np.pi * f * 100 * 1e-6)
+    return Spectrum(frequency=f, z=z, columns={"NSR Ewe/%": nsr_pct, "NSR I/%": np.full(f.size, 2.0),
+                                              "THD Ewe/%": np.full(f.size, 30.0)})
+
+
+def test_points_the_instrument_calls_mostly_noise_are_counted_in_a_caution():
+    """noisy-points:N counts the fitted points whose noise-to-signal ratio (any channel) is
+    100 % or more; -1 (not computed) and 99.9 % are not; the points left out by --fmax are
+    not counted; THD alone flags nothing."""
+    from eisfit.fitting.flags import severity
+
+    nsr = np.array([400.0, 250.0, 100.0, 99.9, -1.0] + [5.0] * 16)
+    res = eisfit.fit(_with_noise_to_signal(nsr), "R0-p(R1,C1)")
+    assert "noisy-points:3" in res.flags and severity("noisy-points:3") == "caution"
+    high_cut = eisfit.fit(_with_noise_to_signal(nsr), "R0-p(R1,C1)", fmax=6e4)  # leaves the 400 % point out
+    assert "noisy-points:2" in high_cut.flags
+    clean = eisfit.fit(_with_noise_to_signal(np.full(21, 50.0)), "R0-p(R1,C1)")
+    assert not any(f.startswith("noisy-points") for f in clean.flags)
+    assert clean.values["R1"] == pytest.approx(100.0, rel=1e-9)
+
+
+def test_a_real_geis_sweep_whose_response_is_lost_in_noise_says_so():
+    """yadg's geis.issue_149.mpr: a GEIS whose voltage response has an NSR of 120-430 % above
+    ~6 kHz (9 of the 20 points fitted): the Lin-KK test fails, and the caution says why."""
+    path = realdata_path("mpr", "dgbowl__yadg", "geis.issue_149.mpr")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        s = eisfit.read(path)[0]
+        res = eisfit.fit(s, "R0-p(R1,CPE1)")
+        below = eisfit.fit(s, "R0-p(R1,CPE1)", fmax=5000)
+    assert "noisy-points:9" in res.flags
+    assert not any(f.startswith("noisy-points") for f in below.flags)

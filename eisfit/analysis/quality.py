@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import Mapping
 
 import numpy as np
 
@@ -30,13 +31,33 @@ from .kk import voigt_noise_levels
 
 __all__ = ["LACK_OF_FIT_RATIO", "undetermined", "MISFIT_RATIO", "NOISE_FLOOR", "kk_noise_level", "voigt_noise_levels",
            "rms_relative_residual", "lack_of_fit_ratio", "is_lack_of_fit", "unmodelled_inductance_H",
-           "unmodelled_capacitance_F", "capacitive_tail_F", "modulus_phase_reading"]
+           "unmodelled_capacitance_F", "capacitive_tail_F", "modulus_phase_reading", "NOISE_TO_SIGNAL_LIMIT_PCT",
+           "instrument_noisy_points"]
 
 LACK_OF_FIT_RATIO = 2.0  # residuals above twice the noise level: the model misses the data
 MISFIT_RATIO = 1.2  # above it (up to 2) the residuals are systematically above the noise: right-model fits
 # stay below (at most 1.085 on 240 fits of eight circuit families, 1.11 on 400 hard headline spectra), the
 # headline circuit without the lead inductance of MHz data lies at 1.21-1.44 (11 sample checkpoints)
 NOISE_FLOOR = 1e-4  # relative residuals below 0.01 % of |Z| are never called a lack of fit
+NOISE_TO_SIGNAL_LIMIT_PCT = 100.0  # an instrument-reported noise as large as the response itself
+
+
+def instrument_noisy_points(columns: Mapping[str, np.ndarray]) -> int:
+    """How many points have an instrument-reported noise-to-signal ratio of
+    ``NOISE_TO_SIGNAL_LIMIT_PCT`` or more in any channel: BioLogic's EIS quality indicator
+    NSR (EC-Lab 11.20 and later; columns ``NSR Ewe/%``, ``NSR I/%`` of .mpr and .mpt files,
+    -1 where it was not computed). There the noise of the response is as large as the
+    response: the impedance of the point is mostly noise (a GEIS current or a PEIS voltage
+    amplitude too small for the cell's impedance at that frequency). ``columns``: the
+    spectrum's per-point columns (:attr:`eisfit.Spectrum.columns`); 0 without such columns."""
+    noisy = None
+    for name, values in columns.items():
+        if not name.startswith("NSR "):
+            continue
+        with np.errstate(invalid="ignore"):
+            above = np.asarray(values, float) >= NOISE_TO_SIGNAL_LIMIT_PCT
+        noisy = above if noisy is None else noisy | above
+    return 0 if noisy is None else int(np.count_nonzero(noisy))
 
 
 def kk_noise_level(kk_result) -> float:

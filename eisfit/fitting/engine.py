@@ -14,6 +14,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ..analysis.derived import arc_tau_s, derived_quantities_batch, element_arcs
+from ..analysis.quality import instrument_noisy_points
 from ..errors import FitError
 from ..model import Arc, Circuit, CircuitDefinition, load_circuit
 from ..model.parser import Leaf, series_chain
@@ -621,6 +622,9 @@ def _select_points(spectrum, circ, fmin, fmax, exclude_hz, drop_inductive, sigma
             data = data.select(keep)
             sig = None if sig is None else sig[keep]
             flags.append(f"dropped-inductive-points:{n_drop}")
+    noisy = instrument_noisy_points(data.columns)
+    if noisy:
+        flags.append(f"noisy-points:{noisy}")
     return data, sig
 
 

@@ -68,6 +68,12 @@ FLAGS: dict[str, tuple[str, str]] = {
                                          "circuit cannot follow, its impedance finite at low frequency: add a "
                                          "CPE or Wo in series (a blocking electrode, an open diffusion) or fit "
                                          "above the tail (--fmin)"),
+    "noisy-points": (CAUTION, "this many fitted points have an instrument-reported noise-to-signal ratio of "
+                              "100 % or more (BioLogic's NSR quality indicator, the NSR Ewe/% or NSR I/% column "
+                              "of the file): the response's noise is as large as the response there, so those "
+                              "impedances are mostly noise (an excitation amplitude too small for the cell's "
+                              "impedance at those frequencies); leave them out (--fmin/--fmax, --exclude-hz) or "
+                              "measure with a larger amplitude"),
     "at-bound": (CAUTION, "the parameter sits on a bound (its stderr is the local curvature only)"),
     "large-stderr": (CAUTION, "the parameter's stderr exceeds its value"),
     "singular-covariance": (CAUTION, "the covariance could not be estimated (stderr nan)"),
