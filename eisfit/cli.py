@@ -913,13 +913,15 @@ def validate_command(files, threshold_pct, violation_pct, c, no_inductance, fmin
 
     Prints per spectrum mu, the number M of RC elements, the largest residual
     (% of |Z|), the status (valid, noisy, drift, violation) and pass/FAIL, a line naming
-    isolated outliers (single points that deviate alone) where there are any, and for a
-    spectrum that fails, the band of frequencies on which it passes (cut from either end).
+    isolated outliers (single points that deviate alone) where there are any, one counting
+    the points whose instrument-reported noise-to-signal ratio (BioLogic NSR) is 100 % or
+    more, and for a spectrum that fails, the band of frequencies on which it passes (cut
+    from either end).
     --fmin, --fmax and --exclude-hz test the points a fit with the same options uses.
     Exit status 1 when any spectrum fails or cannot be read (2 when none could be tested).
     """
     from .analysis.kk import kk_test, kk_valid_band
-    from .analysis.quality import modulus_phase_reading
+    from .analysis.quality import instrument_noisy_points, modulus_phase_reading
 
     _check_window(fmin, fmax)
     if threshold_pct > violation_pct:
@@ -944,12 +946,13 @@ def validate_command(files, threshold_pct, violation_pct, c, no_inductance, fmin
             continue
         done += 1
         failed.count += not res.passed
+        noisy = instrument_noisy_points(s.columns)
         records.append({"label": s.label, "file": path, "mu": res.mu, "n_rc": res.n_rc,
                         "max_residual_pct": res.max_residual_pct,
                         "noise_estimate_pct": res.noise_estimate_pct, "status": res.status,
                         "passed": bool(res.passed), "outliers_Hz": list(res.outliers_Hz),
                         "low_end_extension_decades": res.low_end_extension_decades,
-                        "valid_band": None if band is None else band.as_dict()})
+                        "noisy_points": noisy, "valid_band": None if band is None else band.as_dict()})
         if not as_json:
             click.echo(f"{s.label:40s} {res.mu:6.3f} {res.n_rc:3d} {res.max_residual_pct:7.3f} "
                        f"{res.noise_estimate_pct:8.3f}  {res.status:9s} {'pass' if res.passed else 'FAIL'}")
@@ -959,6 +962,9 @@ def validate_command(files, threshold_pct, violation_pct, c, no_inductance, fmin
             if res.outliers_Hz:
                 click.echo(f"{'':40s} isolated outlier(s) at "
                            + ", ".join(format_frequency(f) for f in res.outliers_Hz))
+            if noisy:
+                click.echo(f"{'':40s} {noisy} point(s) with an instrument noise-to-signal ratio of 100 % or more "
+                           f"(NSR): mostly noise")
             if not res.passed:
                 click.echo(f"{'':40s} {_band_text(band)}")
                 other = modulus_phase_reading(s)

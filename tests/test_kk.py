@@ -546,3 +546,27 @@ def test_validate_says_when_time_constants_reach_beyond_the_lowest_frequency(tmp
     assert "edge.csv" in lines[lines.index(next(ln for ln in lines if "decades beyond" in ln)) - 1]
     records = json.loads(CliRunner().invoke(main, ["validate", *paths, "--json"]).output)
     assert [r["low_end_extension_decades"] for r in records] == [0.3, 0.0]
+
+
+def test_validate_counts_the_points_the_instrument_calls_mostly_noise(tmp_path):
+    """A table with BioLogic's NSR column: validate prints how many points have a
+    noise-to-signal ratio of 100 % or more and --json gives noisy_points (0 without it)."""
+    import json
+
+    from click.testing import CliRunner
+
+    from eisfit.cli import main
+
+    f = np.logspace(5, 0, 26)
+    z = 10 + 100 / (1 + 2j * np.pi * f * 100 * 1e-6)
+    nsr = np.where(f > 2e4, 150.0, 3.0)
+    np.savetxt(tmp_path / "with.csv", np.c_[f, z.real, z.imag, nsr], delimiter=",",
+               header="freq/Hz,Zre/Ohm,Zim/Ohm,NSR Ewe/%", comments="")
+    np.savetxt(tmp_path / "without.csv", np.c_[f, z.real, z.imag], delimiter=",",
+               header="freq/Hz,Zre/Ohm,Zim/Ohm", comments="")
+    paths = [str(tmp_path / "with.csv"), str(tmp_path / "without.csv")]
+    out = CliRunner().invoke(main, ["validate", *paths])
+    assert out.exit_code == 0, out.output
+    assert out.output.count("4 point(s) with an instrument noise-to-signal ratio of 100 % or more") == 1
+    records = json.loads(CliRunner().invoke(main, ["validate", *paths, "--json"]).output)
+    assert [r["noisy_points"] for r in records] == [4, 0]
