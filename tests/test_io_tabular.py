@@ -542,6 +542,43 @@ def test_a_clock_column_beside_a_time_column_and_an_assumed_date_order(tmp_path)
     np.testing.assert_allclose(spectra[1].columns["clock time/s"][:2], [10800.0, 10802.0])
 
 
+def _pstrace_like(measured: str, sweeps: int = 1, scale: float = 1.0) -> str:
+    """A PalmSens PSTrace-style CSV of ``scale`` x Z: the export's 'Date and time', notes, a
+    title, the 'Date and time measurement' line, then a table with -Z''."""
+    rows = "".join(f"{f!r},{float(np.degrees(-np.angle(z)))!r},0.1,{abs(z)!r},{z.real!r},{-z.imag!r}\n"
+                   for _ in range(sweeps) for f, z in zip(F.tolist(), (scale * Z).tolist()))
+    return ("Date and time:,2025-03-01 09:00:00\nNotes:\n,,,,\nImpedance Spectroscopy: cell 7\n"
+            f"Date and time measurement:,{measured}\n"
+            "freq / Hz,neg. Phase / \u00b0,Idc / uA,Z / Ohm,Z' / Ohm,-Z'' / Ohm\n" + rows)
+
+
+def test_the_moment_a_preamble_states_is_the_start_of_a_one_sweep_table(tmp_path):
+    """'Date and time measurement:,...' (PSTrace) wins over the export's 'Date and time:';
+    a table of several sweeps takes none (one moment would put them all at one time), and
+    a date line after the first row of numbers is no preamble."""
+    s = _read1(_write(tmp_path, "cell7.csv", _pstrace_like("2025-02-27 16:05:12"), encoding="utf-16"))
+    np.testing.assert_allclose(s.z, Z, rtol=1e-15)
+    assert s.meta["start_time"] == s.meta["sweep_start_time"] == "2025-02-27T16:05:12.000"
+    assert s.meta["start_time_label"] == "Date and time measurement"
+    two = eisfit.read(_write(tmp_path, "two.csv", _pstrace_like("2025-02-27 16:05:12", sweeps=2)))
+    assert len(two) == 2 and all(t.meta.get("start_time") is None for t in two)
+    after = _read1(_write(tmp_path, "after.csv", "f/Hz,Zre/ohm,Zim/ohm\n" + "".join(
+        f"{f!r},{z.real!r},{z.imag!r}\n" for f, z in zip(F.tolist(), Z.tolist())) + "Date: 2025-02-27 16:05:12\n"))
+    assert after.meta.get("start_time") is None
+
+
+def test_a_folder_of_exports_with_preamble_dates_is_ordered_by_them(tmp_path):
+    from eisfit.campaign import load_checkpoints
+
+    for k, (name, moment) in enumerate((("a.csv", "2025-03-02 10:00:00"), ("b.csv", "2025-03-01 10:00:00"),
+                                        ("c.csv", "2025-03-04 22:00:00"))):
+        _write(tmp_path, name, _pstrace_like(moment, scale=1.0 + k), encoding="utf-16")
+    src = load_checkpoints(tmp_path)
+    assert src.ordering.startswith("acquisition time")
+    assert [c.file for c in src.checkpoints] == ["b.csv", "a.csv", "c.csv"]
+    assert [c.time_h for c in src.checkpoints] == pytest.approx([0.0, 24.0, 84.0])
+
+
 def test_impedance_named_columns(tmp_path):
     """'Impedance/Ohm' beside 'Phase/deg' (the text export of Zahner Thales) is |Z|;
     'Impedance Real' / 'Impedance Imaginary' are Z' and Z''."""

@@ -14,6 +14,12 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
+# a preamble line 'label: value' whose label names a date or time ('Date and time measurement:,2025-01-01 12:01:00',
+# 'Start time = 2024-05-01 10:00:00', '# Date: 05/01/2024 10:00')
+_LABELLED = re.compile(r"^\s*#?\s*([A-Za-z][A-Za-z _./()-]*?)\s*(?::\s*[,;\t]?|=|[,;\t])\s*(.+?)\s*$")
+_TIME_LABEL = re.compile(r"date|time|start|acqui|measur|record", re.IGNORECASE)
+_START_LABEL = re.compile(r"start|acqui|measur|record", re.IGNORECASE)  # the moment of the measurement itself
+_NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 _NUMERIC = re.compile(
     r"^(\d{1,4})([/.-])(\d{1,2})\2(\d{1,4})[ T]+(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?\s*([AaPp][Mm])?$")
 
@@ -102,3 +108,23 @@ def _numeric_moments(groups: list[tuple], day_first: bool | None) -> ClockTimes 
         except ValueError:  # 31/02, 25:00...
             return None
     return ClockTimes(moments, note)
+
+
+def preamble_start_time(lines: Sequence[str], max_lines: int = 200) -> tuple[_dt.datetime, str, str | None] | None:
+    """(moment, label, note) of the date and time a table's preamble states, before its first
+    row of numbers: a line 'label: value' whose label names a date or time and whose value
+    (its first field) is a date with a clock time. A label naming the measurement ('Date and
+    time measurement', 'Start time', 'Acquired') wins over a plain 'Date and time' (often the
+    moment of the export); the first of each kind. None where there is none."""
+    found: dict[bool, tuple[_dt.datetime, str, str | None]] = {}
+    for line in lines[:max_lines]:
+        if sum(bool(_NUMBER.match(t)) for t in re.split(r"[,;\t ]+", line)) >= 3:  # a row of numbers: the end
+            break
+        m = _LABELLED.match(line)
+        if m is None or not _TIME_LABEL.search(m.group(1)):
+            continue
+        value = re.split(r"[,;\t]", m.group(2))[0].strip().strip('"')
+        clock = parse_clock_times([value])
+        if clock is not None:
+            found.setdefault(bool(_START_LABEL.search(m.group(1))), (clock.moments[0], m.group(1), clock.note))
+    return found.get(True) or found.get(False)

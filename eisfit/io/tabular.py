@@ -34,7 +34,7 @@ import numpy as np
 
 from ..errors import CorruptFileError, MissingColumnError, NoImpedanceDataError, ReadError, UnknownFormatError
 from ..spectrum import AREA_SPECIFIC_UNIT, Spectrum
-from ._clock import iso_time, parse_clock_times
+from ._clock import iso_time, parse_clock_times, preamble_start_time
 from ._common import (axis_of_column, build_spectra, file_bytes, numbered_sweeps, split_at_frequency_resets,
                       split_by_counter, split_lines, suffix_of, warn)
 from ._identify import has_frequency_column, identify_columns, modulus_phase_alternative
@@ -1856,11 +1856,29 @@ def read_text_table(path: Path | str, lines: Sequence[str], fmt: TableFormat, me
                                   decimal=decimal, imag_sign=imag_sign, columns=columns, first_line_number=1,
                                   last_line_complete=last_line_complete)
         if clock is None:
-            return spectra
+            return _with_preamble_start(spectra, table_lines, path)
         return [s.with_meta(start_time=iso_time(clock.origin), sweep_start_time=clock.sweep_start(s),
                             clock_column=clock.source) for s in spectra]
 
     return spectra_by_column_group(lines, delimiter, one, split=split and header is not False and not columns)
+
+
+def _with_preamble_start(spectra: list[Spectrum], lines: Sequence[str], path: Path | str) -> list[Spectrum]:
+    """A one-sweep table whose preamble states when it was measured ('Date and time
+    measurement:,2025-01-01 12:01:00', a PalmSens PSTrace export; 'Start time = ...'):
+    that moment as its ``start_time`` and ``sweep_start_time`` (what a campaign orders its
+    files by), the label in ``meta["start_time_label"]``. A table of several sweeps keeps
+    none: one moment for all its sweeps would put them at one time."""
+    if len(spectra) != 1 or spectra[0].meta.get("start_time"):
+        return spectra
+    found = preamble_start_time(lines)
+    if found is None:
+        return spectra
+    moment, label, note = found
+    if note:
+        warn(f"{Path(str(path)).name}: {label!r}: {note}", stacklevel=5)
+    return [spectra[0].with_meta(start_time=iso_time(moment), sweep_start_time=iso_time(moment),
+                                 start_time_label=label)]
 
 
 def _restore_export_meta(spectra: list[Spectrum], lines: Sequence[str]) -> list[Spectrum]:
