@@ -184,6 +184,21 @@ def test_forced_format_mismatch_is_a_read_error(tmp_path):
         eisfit.read(p, format="versastudio")
 
 
+def test_gamry_file_written_with_decimal_commas(tmp_path):
+    """A Framework on a European Windows locale writes decimal commas in the ZCURVE rows and
+    the QUANT lines: the points and the area, AC amplitude as with decimal points; the
+    table's point count after TABLE is read past."""
+    lines = []
+    for line in gamry_text().split("\n"):
+        if line.startswith(("AREA", "VAC")) or (line.startswith("\t") and line[1:2].isdigit()):
+            line = line.replace(".", ",")
+        lines.append(line)
+    text = "\n".join(lines).replace("ZCURVE\tTABLE\n", f"ZCURVE\tTABLE\t{len(F)}\n")
+    s = _one(_write(tmp_path, "comma.DTA", text))
+    np.testing.assert_allclose(s.z, Z, rtol=1e-12)
+    assert s.meta["area"] == 0.785 and s.meta["ac_amplitude"] == 10.0
+
+
 def test_gamry_file_with_a_second_zcurve_table_says_it_is_not_read(tmp_path):
     text = gamry_text()
     second = text[text.index("ZCURVE\tTABLE"):]

@@ -47,8 +47,10 @@ def _parameters(lines: list[str]) -> dict[str, list[str]]:
 
 
 def _number(params: dict[str, list[str]], key: str) -> float | None:
+    """The value of a QUANT line, with a decimal point or (a Framework on a European
+    Windows locale) a decimal comma; None when absent or not a number."""
     try:
-        return float(params[key][1])
+        return float(params[key][1].replace(",", "."))
     except (KeyError, IndexError, ValueError):
         return None
 
