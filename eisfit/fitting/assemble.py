@@ -43,6 +43,7 @@ class KKOutcome:
     outliers_Hz: tuple[float, ...] = ()  # isolated outliers (``KKResult.outliers_Hz``)
     inductance_H: float | None = None  # the Lin-KK chain's series inductance (``KKResult.inductance_H``)
     capacitance_F: float | None = None  # and its series capacitance (``KKResult.capacitance_F``)
+    too_noisy_sd_pct: float | None = None  # status too-noisy: the residuals' robust SD, % of |Z|
 
     @classmethod
     def of(cls, result: "KKResult | None") -> "KKOutcome":
@@ -53,7 +54,8 @@ class KKOutcome:
         if np.unique(result.frequency).size < KK_MIN_POINTS:
             return cls(noise_level=kk_noise_level(result))
         return cls(bool(result.passed), float(result.max_residual_pct), kk_noise_level(result),
-                   tuple(result.outliers_Hz), result.inductance_H, result.capacitance_F)
+                   tuple(result.outliers_Hz), result.inductance_H, result.capacitance_F,
+                   float(result.residual_sd_pct) if result.status == "too-noisy" else None)
 
 
 CONVENTIONS = {
@@ -127,7 +129,9 @@ def assemble_result(
     if kk:
         outcome = _kk(data) if kk_outcome is None else kk_outcome
         kk_passed, kk_max = outcome.passed, outcome.max_residual_pct
-        if kk_passed is False and not data_kk_consistent(kk_passed, values.values(), f, z, z_fit):
+        if kk_passed is False and outcome.too_noisy_sd_pct is not None:
+            flags.append(f"kk-too-noisy:{outcome.too_noisy_sd_pct:.2g}%")
+        elif kk_passed is False and not data_kk_consistent(kk_passed, values.values(), f, z, z_fit):
             flags.append("kk-failed")
             other = modulus_phase_reading(data)
             if other is not None:  # the file most probably holds |Z| and phase, not Z' and Z''

@@ -43,6 +43,10 @@ FLAGS: dict[str, tuple[str, str]] = {
                            "KK-consistent) does not pass the same acceptance rule either; eisfit validate "
                            "(in a campaign: --kk-band) names the band of frequencies where the data pass, "
                            "when one does"),
+    "kk-too-noisy": (CAUTION, "the Lin-KK test cannot judge these data: its residuals are random noise of this "
+                              "robust SD (% of |Z|), 1.5-5 %, which hides what the test looks for (a drift of a "
+                              "few %); neither passed nor a violation. The stderr carry the noise; a drift "
+                              "during the sweep cannot be ruled out"),
     "columns-modulus-phase": (PROBLEM, "a headerless table's last two columns were read as Z' and Z'' (ohm), "
                                        "which fail the Lin-KK test; read as |Z| and phase they pass it (max "
                                        "residual this many %): the file most probably holds |Z| and phase; read "
