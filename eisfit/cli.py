@@ -912,7 +912,7 @@ def validate_command(files, threshold_pct, violation_pct, c, no_inductance, fmin
     """Lin-KK (Kramers-Kronig) test of every spectrum of FILE...
 
     Prints per spectrum mu, the number M of RC elements, the largest residual
-    (% of |Z|), the status (valid, noisy, drift, violation) and pass/FAIL, a line naming
+    (% of |Z|), the status (valid, noisy, drift, too-noisy, violation) and pass/FAIL, a line naming
     isolated outliers (single points that deviate alone) where there are any, one counting
     the points whose instrument-reported noise-to-signal ratio (BioLogic NSR) is 100 % or
     more, and for a spectrum that fails, the band of frequencies on which it passes (cut

@@ -87,7 +87,7 @@ def _numeric_moments(groups: list[tuple], day_first: bool | None) -> ClockTimes 
                 day_first = max(firsts) > 12
             else:
                 day_first = separators == {"."}
-                example = "/".join(groups[0][i] for i in (0, 2, 3))
+                example = groups[0][1].join(groups[0][i] for i in (0, 2, 3))
                 note = (f"dates such as {example!r} read {'day' if day_first else 'month'} first "
                         "(no day above 12 in the column tells the order)")
     moments = []

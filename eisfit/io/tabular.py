@@ -1650,13 +1650,15 @@ def numeric_lines(lines: Sequence[str], path: Path | str | None = None, delimite
 @dataclass(frozen=True)
 class ClockColumn:
     """A column of dates with clock times ('2024-05-01 10:00:02') that the table engine
-    read as seconds since ``origin``, the first of them: ``name`` is the column it became
+    read as seconds since ``origin``, the earliest of them: ``name`` is the column it became
     (``time/s``, which gives each sweep its ``time_s``, or ``clock time/s`` beside another
-    time column), ``source`` its name in the file."""
+    time column), ``source`` its name in the file, ``note`` what the reading assumed (a date
+    order no value told), for a warning."""
 
     name: str
     source: str
     origin: _dt.datetime
+    note: str | None = None
 
     def sweep_start(self, spectrum: Spectrum) -> str | None:
         """ISO start time of ``spectrum`` (a sweep read from the table): the clock time of
@@ -1676,8 +1678,8 @@ def without_text_columns(lines: Sequence[str], delimiter: str | None | bool = Fa
     Z'' table with a clock or date column: the text columns are named ``field k of each
     line``); None when the lines hold no such table (a log or notes with text columns stays
     unrecognised). Under a header, the first text column whose every value is a date with a
-    clock time (:func:`~eisfit.io._clock.parse_clock_times`) stays, as seconds since the first
-    of them (:func:`_clock_column`)."""
+    clock time (:func:`~eisfit.io._clock.parse_clock_times`) stays, as seconds since the
+    earliest of them (:func:`_clock_column`)."""
     sample = [ln for ln in lines[:_MAX_SNIFF_LINES] if ln.strip()]
     for delim in ("\t", ";", ","):
         if delimiter is not False and delim != delimiter or not any(delim in ln for ln in sample):
@@ -1718,9 +1720,8 @@ def without_text_columns(lines: Sequence[str], delimiter: str | None | bool = Fa
 def _clock_column(lines: Sequence[str], delim: str, width: int, header: list[str], text: list[int],
                   keep: list[int]) -> tuple[list[str], ClockColumn] | None:
     """The lines with the first text column of dates and clock times as seconds since the
-    first of them (and the other text columns left out), and its :class:`ClockColumn`; None
-    where no text column holds such times in every row. A note on an assumed date order
-    ('03/02/2024': no day above 12) is a warning."""
+    earliest of them (and the other text columns left out), and its :class:`ClockColumn`;
+    None where no text column holds such times in every row."""
     rows = [(i, fields) for i, line in enumerate(lines)
             if len(fields := split_fields(line, delim)) == width and fields != header]
     for j in text:
@@ -1729,8 +1730,6 @@ def _clock_column(lines: Sequence[str], delim: str, width: int, header: list[str
             continue
         taken = {parse_header(header[k]).name for k in keep}
         name = "clock time/s" if any((axis_of_column(n) or ("",))[0] == "time_s" for n in taken) else "time/s"
-        if clock.note:
-            warn(f"{header[j]!r}: {clock.note}", stacklevel=6)
         origin = min(clock.moments)
         seconds = {i: repr((t - origin).total_seconds()) for (i, _), t in zip(rows, clock.moments)}
         columns = sorted(keep + [j])
@@ -1742,7 +1741,7 @@ def _clock_column(lines: Sequence[str], delim: str, width: int, header: list[str
                 continue
             fields[j] = seconds.get(i, name)  # the header row (and its repeats) names the column
             out.append(delim.join(fields[k] for k in columns))
-        return out, ClockColumn(name, header[j], origin)
+        return out, ClockColumn(name, header[j], origin, clock.note)
     return None
 
 
@@ -1857,6 +1856,8 @@ def read_text_table(path: Path | str, lines: Sequence[str], fmt: TableFormat, me
                                   last_line_complete=last_line_complete)
         if clock is None:
             return _with_preamble_start(spectra, table_lines, path)
+        if clock.note:
+            warn(f"{Path(str(path)).name}: {clock.source!r}: {clock.note}", stacklevel=5)
         return [s.with_meta(start_time=iso_time(clock.origin), sweep_start_time=clock.sweep_start(s),
                             clock_column=clock.source) for s in spectra]
 
