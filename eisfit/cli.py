@@ -949,7 +949,8 @@ def validate_command(files, threshold_pct, violation_pct, c, no_inductance, fmin
         noisy = instrument_noisy_points(s.columns)
         records.append({"label": s.label, "file": path, "mu": res.mu, "n_rc": res.n_rc,
                         "max_residual_pct": res.max_residual_pct,
-                        "noise_estimate_pct": res.noise_estimate_pct, "status": res.status,
+                        "noise_estimate_pct": res.noise_estimate_pct, "residual_sd_pct": res.residual_sd_pct,
+                        "status": res.status,
                         "passed": bool(res.passed), "outliers_Hz": list(res.outliers_Hz),
                         "low_end_extension_decades": res.low_end_extension_decades,
                         "noisy_points": noisy, "valid_band": None if band is None else band.as_dict()})
