@@ -146,6 +146,19 @@ def test_absolute_time_export_without_a_start_keeps_exact_sweep_times(tmp_path):
     assert got[0].meta["time_s"] == pytest.approx(2.0)  # after the first (DC) row at 16:18:09
 
 
+def test_absolute_times_whose_date_order_no_value_tells_follow_the_acquisition_start(tmp_path):
+    """Dates such as 03/02/2021 under a time format that does not name the order: the reading
+    whose first point follows the acquisition start most closely is taken, without a warning
+    (the start, 02/03/2021 16:17:59, is 3 February: the times are read day first)."""
+    rows = rows_for()
+    path = write_mpt(tmp_path / "a.mpt", rows, started="02/03/2021 16:17:59.000")
+    path = _with_clock_times(path, "Absolute", "%d/%m/%Y %H:%M:%S.%f", start="2021-02-03 16:17:59")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = mpt.read(path)
+    assert [s.meta["sweep_start_time"] for s in got] == ["2021-02-03T16:18:11.000", "2021-02-03T16:18:17.000"]
+
+
 def test_unreadable_or_unknown_time_values_leave_the_time_column_out_with_a_warning(tmp_path):
     rows = rows_for()
     path = write_mpt(tmp_path / "odd.mpt", rows)

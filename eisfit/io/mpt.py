@@ -331,6 +331,8 @@ def _elapsed_from_clock_times(texts: list[str], time_format: str | None, start: 
     order = (time_format or "").upper().replace("/", "")
     day_first = True if "DDMM" in order else False if "MMDD" in order else None
     clock = parse_clock_times(texts, day_first)
+    if clock is not None and clock.note and start is not None:
+        clock = _nearest_to_start(texts, start) or clock
     if clock is None:
         bad = next((t for t in texts if parse_clock_times([t], day_first) is None), texts[0])
         warn(f"{p.name}: time/s holds {bad!r}, neither seconds nor a date and time "
@@ -340,6 +342,15 @@ def _elapsed_from_clock_times(texts: list[str], time_format: str | None, start: 
         warn(f"{p.name}: time/s: {clock.note}", stacklevel=4)
     origin = start if start is not None else clock.moments[0]
     return np.array([(t - origin).total_seconds() for t in clock.moments]), origin
+
+
+def _nearest_to_start(texts: list[str], start: _dt.datetime):
+    """Of the two readings of dates whose order no value tells ('03/02/2021'), the one whose
+    first moment follows the acquisition start most closely (a run's first point comes
+    after its start, seldom days later); None when neither follows it."""
+    readings = [r for r in (parse_clock_times(texts, first) for first in (False, True))
+                if r is not None and r.moments[0] >= start - _dt.timedelta(minutes=1)]
+    return min(readings, key=lambda r: r.moments[0] - start, default=None)
 
 
 def _check_values(frequency: np.ndarray, z: np.ndarray, sweeps: list[np.ndarray], p: Path) -> None:
