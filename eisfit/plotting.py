@@ -719,7 +719,10 @@ def plot_fit(result, fig=None, area_cm2: float | None = None, ax=None):
     from .fitting.flags import problems
 
     flags = ", ".join(problems(result.flags)) or "no problem flags"
-    if result.kk_passed is False and "kk-failed" not in result.flags:  # the points fail, the circuit's curve does not
+    too_noisy = [f.split(":", 1)[1] for f in result.flags if f.startswith("kk-too-noisy:")]
+    if too_noisy:
+        flags += f"; too noisy for the Lin-KK test (residual SD {too_noisy[0]} of |Z|)"
+    elif result.kk_passed is False and "kk-failed" not in result.flags:  # the points fail, the circuit's curve does not
         flags += "; the points fail Lin-KK, the fitted curve stays within its rule"
     left_out = [f.split(":", 1)[1] for f in result.flags if f.startswith("dropped-inductive-points:")]
     if left_out:  # they are not in the result: say so where they would have been drawn

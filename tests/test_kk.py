@@ -604,3 +604,5 @@ def test_a_fit_of_too_noisy_data_is_cautioned_not_called_kk_failed():
     assert res.kk_passed is False
     sd = float(flag.split(":")[1].rstrip("%"))
     assert 1.5 < sd <= 5.0
+    title = eisfit.plotting.plot_fit(res).get_suptitle()  # not "the fitted curve stays within its rule"
+    assert "too noisy for the Lin-KK test" in title and "within its rule" not in title
