@@ -606,3 +606,4 @@ def test_a_fit_of_too_noisy_data_is_cautioned_not_called_kk_failed():
     assert 1.5 < sd <= 5.0
     title = eisfit.plotting.plot_fit(res).get_suptitle()  # not "the fitted curve stays within its rule"
     assert "too noisy for the Lin-KK test" in title and "within its rule" not in title
+    assert f"Kramers-Kronig: FAILED: too noisy to judge (residual SD {sd:.2g}% of |Z|)" in res.summary()

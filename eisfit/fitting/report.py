@@ -77,7 +77,7 @@ def format_fit_summary(res) -> str:
     if res.roles:
         lines.append("  arcs: " + ", ".join(f"{r} = {role}" for r, role in res.roles.items()))
     if res.kk_passed is not None:
-        lines.append(f"  Kramers-Kronig{_kk_points(res)}: {'passed' if res.kk_passed else 'FAILED'} "
+        lines.append(f"  Kramers-Kronig{_kk_points(res)}: {_kk_verdict(res)} "
                      f"(max residual {res.kk_max_residual_pct:.2g} % of |Z|)")
     if not res.flags:
         lines.append("  flags: none")
@@ -85,6 +85,15 @@ def format_fit_summary(res) -> str:
         if flags:
             lines.append(f"  {level}s: " + ", ".join(flags))
     return "\n".join(lines)
+
+
+def _kk_verdict(res) -> str:
+    """'passed', 'FAILED', or, for data whose residuals are noise too large for the test
+    (the flag kk-too-noisy), 'FAILED: too noisy to judge (residual SD X of |Z|)'."""
+    if res.kk_passed:
+        return "passed"
+    too_noisy = [f.split(":", 1)[1] for f in res.flags if f.startswith("kk-too-noisy:")]
+    return f"FAILED: too noisy to judge (residual SD {too_noisy[0]} of |Z|)" if too_noisy else "FAILED"
 
 
 def _kk_points(res) -> str:
@@ -204,8 +213,7 @@ def fit_html(res) -> str:
 
     head = ("parameter", "value", "± 1 stderr", "unit", "note")
     derived = [r for r in _derived_rows(res) if r[0] in _headline_quantities(res)]
-    kk = "" if res.kk_passed is None else (
-        f"; Kramers-Kronig {'passed' if res.kk_passed else 'FAILED'}")
+    kk = "" if res.kk_passed is None else f"; Kramers-Kronig {_kk_verdict(res)}"
     parts = [
         f"<div><b>FitResult</b> {escape(str(res.label))}: <code>{escape(res.circuit)}</code>"
         + (f" [{escape(res.circuit_name)}]" if res.circuit_name != res.circuit else ""),
