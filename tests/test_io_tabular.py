@@ -527,6 +527,26 @@ def test_a_column_of_dates_and_clock_times_gives_the_sweep_times(tmp_path, stamp
         np.testing.assert_allclose(np.diff(s.columns["time/s"]), 2.0)
 
 
+def test_a_date_column_and_a_time_column_side_by_side_give_the_sweep_times(tmp_path):
+    """'Date' and 'Time' in two columns (a logger's or a spreadsheet's layout): read together;
+    a time column alone (clock times without a date) stays text."""
+    import datetime as dt
+
+    starts = [dt.datetime(2024, 5, 1, 23, 59, 50), dt.datetime(2024, 5, 2, 8, 30)]
+    rows = []
+    for t0 in starts:
+        for i, (f, z) in enumerate(zip(F.tolist(), Z.tolist())):
+            m = t0 + dt.timedelta(seconds=5 * i)  # the first sweep runs past midnight
+            rows.append(f"{m:%d.%m.%Y};{m:%H:%M:%S};{f!r};{z.real!r};{z.imag!r}")
+    spectra = eisfit.read(_write(tmp_path, "dt.csv", "Date;Time;f/Hz;Zre/ohm;Zim/ohm\n" + "\n".join(rows) + "\n"))
+    assert [s.meta["sweep_start_time"] for s in spectra] == [t.isoformat(timespec="milliseconds") for t in starts]
+    assert spectra[0].meta["clock_column"] == "Date + Time" and "text_columns" not in spectra[0].meta
+    np.testing.assert_allclose(spectra[0].columns["time/s"], 5.0 * np.arange(F.size))
+    clock_only = _read1(_write(tmp_path, "t.csv", "Time;f/Hz;Zre/ohm;Zim/ohm\n" + "".join(
+        f"10:00:{k:02d};{f!r};{z.real!r};{z.imag!r}\n" for k, (f, z) in enumerate(zip(F.tolist(), Z.tolist())))))
+    assert clock_only.meta["text_columns"] == ["Time"] and clock_only.meta.get("start_time") is None
+
+
 def test_a_clock_column_beside_a_time_column_and_an_assumed_date_order(tmp_path):
     """Beside a numeric time/s (which keeps giving time_s), the stamps become 'clock time/s'
     and still give the start times; dates such as 03/02 that no day above 12 orders are read

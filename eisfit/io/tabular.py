@@ -1678,8 +1678,8 @@ def without_text_columns(lines: Sequence[str], delimiter: str | None | bool = Fa
     Z'' table with a clock or date column: the text columns are named ``field k of each
     line``); None when the lines hold no such table (a log or notes with text columns stays
     unrecognised). Under a header, the first text column whose every value is a date with a
-    clock time (:func:`~eisfit.io._clock.parse_clock_times`) stays, as seconds since the
-    earliest of them (:func:`_clock_column`)."""
+    clock time (:func:`~eisfit.io._clock.parse_clock_times`), or a 'Date' and a 'Time' column
+    side by side, stays, as seconds since the earliest of them (:func:`_clock_column`)."""
     sample = [ln for ln in lines[:_MAX_SNIFF_LINES] if ln.strip()]
     for delim in ("\t", ";", ","):
         if delimiter is not False and delim != delimiter or not any(delim in ln for ln in sample):
@@ -1707,8 +1707,8 @@ def without_text_columns(lines: Sequence[str], delimiter: str | None | bool = Fa
             named = not header[0].startswith("field ")
             clock = _clock_column(lines, delim, width, header, text, keep) if named else None
             if clock is not None:
-                out, column = clock
-                return out, [header[j] for j in text if header[j] != column.source], column
+                out, column, used = clock
+                return out, [header[j] for j in text if j not in used], column
             out = []
             for line in lines:
                 fields = split_fields(line, delim)
@@ -1718,30 +1718,33 @@ def without_text_columns(lines: Sequence[str], delimiter: str | None | bool = Fa
 
 
 def _clock_column(lines: Sequence[str], delim: str, width: int, header: list[str], text: list[int],
-                  keep: list[int]) -> tuple[list[str], ClockColumn] | None:
+                  keep: list[int]) -> tuple[list[str], ClockColumn, tuple[int, ...]] | None:
     """The lines with the first text column of dates and clock times as seconds since the
-    earliest of them (and the other text columns left out), and its :class:`ClockColumn`;
-    None where no text column holds such times in every row."""
+    earliest of them (and the other text columns left out), its :class:`ClockColumn` and
+    the positions it was read from; where no one column holds such times in every row, two
+    neighbouring ones that do together (a 'Date' and a 'Time' column). None where none do."""
     rows = [(i, fields) for i, line in enumerate(lines)
             if len(fields := split_fields(line, delim)) == width and fields != header]
-    for j in text:
-        clock = parse_clock_times([fields[j] for _, fields in rows])
+    pairs = [(j, k) for j, k in zip(text, text[1:]) if k == j + 1]
+    for used in [(j,) for j in text] + pairs:
+        clock = parse_clock_times([" ".join(fields[j] for j in used) for _, fields in rows])
         if clock is None:
             continue
         taken = {parse_header(header[k]).name for k in keep}
         name = "clock time/s" if any((axis_of_column(n) or ("",))[0] == "time_s" for n in taken) else "time/s"
         origin = min(clock.moments)
         seconds = {i: repr((t - origin).total_seconds()) for (i, _), t in zip(rows, clock.moments)}
-        columns = sorted(keep + [j])
+        at = used[0]
+        columns = sorted(keep + [at])
         out = []
         for i, line in enumerate(lines):
             fields = split_fields(line, delim)
             if len(fields) != width:
                 out.append(line)
                 continue
-            fields[j] = seconds.get(i, name)  # the header row (and its repeats) names the column
+            fields[at] = seconds.get(i, name)  # the header row (and its repeats) names the column
             out.append(delim.join(fields[k] for k in columns))
-        return out, ClockColumn(name, header[j], origin, clock.note)
+        return out, ClockColumn(name, " + ".join(header[j] for j in used), origin, clock.note), used
     return None
 
 
