@@ -532,7 +532,7 @@ def test_a_date_column_and_a_time_column_side_by_side_give_the_sweep_times(tmp_p
     a time column alone (clock times without a date) stays text."""
     import datetime as dt
 
-    starts = [dt.datetime(2024, 5, 1, 23, 59, 50), dt.datetime(2024, 5, 2, 8, 30)]
+    starts = [dt.datetime(2024, 5, 13, 23, 59, 50), dt.datetime(2024, 5, 14, 8, 30)]
     rows = []
     for t0 in starts:
         for i, (f, z) in enumerate(zip(F.tolist(), Z.tolist())):
@@ -547,19 +547,39 @@ def test_a_date_column_and_a_time_column_side_by_side_give_the_sweep_times(tmp_p
     assert clock_only.meta["text_columns"] == ["Time"] and clock_only.meta.get("start_time") is None
 
 
-def test_a_clock_column_beside_a_time_column_and_an_assumed_date_order(tmp_path):
+def test_a_clock_column_beside_a_time_column(tmp_path):
     """Beside a numeric time/s (which keeps giving time_s), the stamps become 'clock time/s'
-    and still give the start times; dates such as 03/02 that no day above 12 orders are read
-    month first with a warning that says so."""
+    and still give the start times."""
     import datetime as dt
 
-    starts = [dt.datetime(2024, 3, 2, 10), dt.datetime(2024, 3, 2, 13), dt.datetime(2024, 3, 3, 9)]
-    text = _stamped_table("%m/%d/%Y %H:%M:%S", starts, time_column=True)
-    with pytest.warns(ReadWarning, match=r"'Timestamp': dates such as '03/02/2024' read month first"):
-        spectra = eisfit.read(_write(tmp_path, "both.csv", text))
+    starts = [dt.datetime(2024, 3, 12, 10), dt.datetime(2024, 3, 12, 13), dt.datetime(2024, 3, 13, 9)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        spectra = eisfit.read(_write(tmp_path, "both.csv", _stamped_table("%m/%d/%Y %H:%M:%S", starts,
+                                                                           time_column=True)))
     assert [s.meta["time_s"] for s in spectra] == [10.0, 10810.0, 82810.0]  # from the time/s column
     assert [s.meta["sweep_start_time"] for s in spectra] == [t.isoformat(timespec="milliseconds") for t in starts]
     np.testing.assert_allclose(spectra[1].columns["clock time/s"][:2], [10800.0, 10802.0])
+
+
+def test_dates_that_read_day_or_month_first_alike_give_no_date(tmp_path):
+    """03/02/2024 is 3 February or 2 March: a table whose stamps are all of such a day keeps
+    the times between its points (time/s) but takes no start time, with a warning; stamps of
+    several such days (their spacing depends on the order too) stay text. Nothing is guessed:
+    a folder of day-first files would otherwise be ordered by wrong dates."""
+    import datetime as dt
+
+    one_day = [dt.datetime(2024, 3, 2, 10), dt.datetime(2024, 3, 2, 13)]
+    with pytest.warns(ReadWarning, match=r"'Timestamp': its dates read day or month first alike"):
+        spectra = eisfit.read(_write(tmp_path, "one.csv", _stamped_table("%m/%d/%Y %H:%M:%S", one_day)))
+    assert [s.meta["time_s"] for s in spectra] == [0.0, 10800.0]
+    assert all(s.meta.get("start_time") is None and s.meta.get("sweep_start_time") is None for s in spectra)
+    two_days = [dt.datetime(2024, 3, 2, 10), dt.datetime(2024, 3, 3, 9)]
+    spectra = eisfit.read(_write(tmp_path, "two.csv", _stamped_table("%m/%d/%Y %H:%M:%S", two_days)))
+    assert spectra[0].meta["text_columns"] == ["Timestamp"] and spectra[0].meta.get("time_s") is None
+    with pytest.warns(ReadWarning, match="reads day or month first alike .no day above 12.: not taken"):
+        s = _read1(_write(tmp_path, "pre.csv", _pstrace_like("02/03/2025 16:05:12")))
+    assert s.meta.get("start_time") is None
 
 
 def _pstrace_like(measured: str, sweeps: int = 1, scale: float = 1.0) -> str:

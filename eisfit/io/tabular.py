@@ -1652,13 +1652,14 @@ class ClockColumn:
     """A column of dates with clock times ('2024-05-01 10:00:02') that the table engine
     read as seconds since ``origin``, the earliest of them: ``name`` is the column it became
     (``time/s``, which gives each sweep its ``time_s``, or ``clock time/s`` beside another
-    time column), ``source`` its name in the file, ``note`` what the reading assumed (a date
-    order no value told), for a warning."""
+    time column), ``source`` its name in the file. ``dated`` False: dates that read day or
+    month first alike ('03/02/2024', no day above 12), all of one day, so that the seconds
+    hold either way but the date does not: no start time is taken from them."""
 
     name: str
     source: str
     origin: _dt.datetime
-    note: str | None = None
+    dated: bool = True
 
     def sweep_start(self, spectrum: Spectrum) -> str | None:
         """ISO start time of ``spectrum`` (a sweep read from the table): the clock time of
@@ -1727,9 +1728,13 @@ def _clock_column(lines: Sequence[str], delim: str, width: int, header: list[str
             if len(fields := split_fields(line, delim)) == width and fields != header]
     pairs = [(j, k) for j, k in zip(text, text[1:]) if k == j + 1]
     for used in [(j,) for j in text] + pairs:
-        clock = parse_clock_times([" ".join(fields[j] for j in used) for _, fields in rows])
+        texts = [" ".join(fields[j] for j in used) for _, fields in rows]
+        clock = parse_clock_times(texts)
         if clock is None:
             continue
+        dated = clock.note is None
+        if not dated and not _same_seconds_either_order(texts):
+            continue  # dates of several days whose order nothing tells: left as text
         taken = {parse_header(header[k]).name for k in keep}
         name = "clock time/s" if any((axis_of_column(n) or ("",))[0] == "time_s" for n in taken) else "time/s"
         origin = min(clock.moments)
@@ -1744,8 +1749,18 @@ def _clock_column(lines: Sequence[str], delim: str, width: int, header: list[str
                 continue
             fields[at] = seconds.get(i, name)  # the header row (and its repeats) names the column
             out.append(delim.join(fields[k] for k in columns))
-        return out, ClockColumn(name, " + ".join(header[j] for j in used), origin, clock.note), used
+        return out, ClockColumn(name, " + ".join(header[j] for j in used), origin, dated), used
     return None
+
+
+def _same_seconds_either_order(texts: list[str]) -> bool:
+    """Whether dates read month first and day first give the same times relative to the
+    earliest (every row of one day): the seconds between the points hold, the date not."""
+    readings = [parse_clock_times(texts, day_first) for day_first in (False, True)]
+    if any(r is None for r in readings):
+        return False
+    relative = [[t - min(r.moments) for t in r.moments] for r in readings]  # type: ignore[union-attr]
+    return relative[0] == relative[1]
 
 
 def _holds_frequencies(table: list[list[str]], flags: list[list[bool]], keep: list[int], decimal: str) -> bool:
@@ -1859,8 +1874,11 @@ def read_text_table(path: Path | str, lines: Sequence[str], fmt: TableFormat, me
                                   last_line_complete=last_line_complete)
         if clock is None:
             return _with_preamble_start(spectra, table_lines, path)
-        if clock.note:
-            warn(f"{Path(str(path)).name}: {clock.source!r}: {clock.note}", stacklevel=5)
+        if not clock.dated:
+            warn(f"{Path(str(path)).name}: {clock.source!r}: its dates read day or month first alike (no day "
+                 "above 12): the times between the points are kept (time/s), the date is not (no start time)",
+                 stacklevel=5)
+            return [s.with_meta(clock_column=clock.source) for s in spectra]
         return [s.with_meta(start_time=iso_time(clock.origin), sweep_start_time=clock.sweep_start(s),
                             clock_column=clock.source) for s in spectra]
 
@@ -1879,8 +1897,10 @@ def _with_preamble_start(spectra: list[Spectrum], lines: Sequence[str], path: Pa
     if found is None:
         return spectra
     moment, label, note = found
-    if note:
-        warn(f"{Path(str(path)).name}: {label!r}: {note}", stacklevel=5)
+    if note:  # '03/02/2024 10:00': the day and the month could be either way round
+        warn(f"{Path(str(path)).name}: {label!r} reads day or month first alike (no day above 12): not taken "
+             "as the start time", stacklevel=5)
+        return spectra
     return [spectra[0].with_meta(start_time=iso_time(moment), sweep_start_time=iso_time(moment),
                                  start_time_label=label)]
 
