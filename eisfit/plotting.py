@@ -716,17 +716,17 @@ def plot_fit(result, fig=None, area_cm2: float | None = None, ax=None):
     for ax_ in (ax_m, ax_p, ax_r):
         ax_.tick_params(labelbottom=True)
         ax_.set_xlabel("f / Hz" if flat or ax_ is ax_r else "")
-    from .fitting.flags import problems
+    from .fitting.flags import flag_detail, problems
 
     flags = ", ".join(problems(result.flags)) or "no problem flags"
-    too_noisy = [f.split(":", 1)[1] for f in result.flags if f.startswith("kk-too-noisy:")]
-    if too_noisy:
-        flags += f"; too noisy for the Lin-KK test (residual SD {too_noisy[0]} of |Z|)"
+    too_noisy = flag_detail(result.flags, "kk-too-noisy")
+    if too_noisy is not None:
+        flags += f"; too noisy for the Lin-KK test (residual SD {too_noisy} of |Z|)"
     elif result.kk_passed is False and "kk-failed" not in result.flags:  # the points fail, the circuit's curve does not
         flags += "; the points fail Lin-KK, the fitted curve stays within its rule"
-    left_out = [f.split(":", 1)[1] for f in result.flags if f.startswith("dropped-inductive-points:")]
-    if left_out:  # they are not in the result: say so where they would have been drawn
-        flags += f"; {left_out[0]} inductive high-frequency points left out (not shown)"
+    left_out = flag_detail(result.flags, "dropped-inductive-points")
+    if left_out is not None:  # they are not in the result: say so where they would have been drawn
+        flags += f"; {left_out} inductive high-frequency points left out (not shown)"
     fig.suptitle(f"{result.label}: {result.circuit}, {result.settings.get('weighting')} weighting, "
                  f"reduced χ² = {result.redchi:.3g}\n{flags}", fontsize=FONT_PT)
     return fig

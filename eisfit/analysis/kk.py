@@ -989,8 +989,7 @@ def _relaxation_beyond_range(result: KKResult) -> bool:
     0.2 % noise (7-8 robust SDs)."""
     beyond = result.tau_s > 1.0 / (2.0 * np.pi * float(np.min(result.frequency)))
     capacitive = result.capacitance_F is None or result.capacitance_F > 0
-    noise_like = _within_noise(result.max_residual_pct, float(_robust_sd_pct(result.residuals_real,
-                                                                               result.residuals_imag)))
+    noise_like = _within_noise(result.max_residual_pct, result.residual_sd_pct)
     return result.passed and noise_like and capacitive and float(np.sum(result.r_k_ohm[beyond])) > 0
 
 
@@ -1081,18 +1080,18 @@ def _verdict(max_pct: float, res_re: np.ndarray, res_im: np.ndarray, threshold_p
         sd = _robust_sd_pct(res_re, res_im) if sd_pct is None else sd_pct
         if _within_noise(max_pct, sd):
             return True, "noisy", False
-        if sd <= TOO_NOISY_MAX_SD_PCT and max_pct <= NOISE_MAX_SDS * sd:
+        if _within_noise(max_pct, sd, TOO_NOISY_MAX_SD_PCT):
             return False, "too-noisy", False
         return False, "violation", False
     return (False, "drift", True) if structured else (True, "noisy", False)
 
 
-def _within_noise(max_pct: float, sd_pct: float) -> bool:
+def _within_noise(max_pct: float, sd_pct: float, sd_limit_pct: float = NOISE_MAX_SD_PCT) -> bool:
     """Whether the largest residual ``max_pct`` is what noise of robust SD ``sd_pct`` (both
-    % of |Z|) gives: within ``NOISE_MAX_SDS`` of it, the SD itself at most
-    ``NOISE_MAX_SD_PCT`` (a chain of one element leaving 98 % residuals of 48 % "noise" on a
-    damaged sweep is no evidence of anything)."""
-    return sd_pct <= NOISE_MAX_SD_PCT and max_pct <= NOISE_MAX_SDS * sd_pct
+    % of |Z|) gives: within ``NOISE_MAX_SDS`` of it, the SD itself at most ``sd_limit_pct``
+    (``NOISE_MAX_SD_PCT`` for noise a test can see through; a chain of one element leaving
+    98 % residuals of 48 % "noise" on a damaged sweep is no evidence of anything)."""
+    return sd_pct <= sd_limit_pct and max_pct <= NOISE_MAX_SDS * sd_pct
 
 
 def _robust_sd_pct(res_re: np.ndarray, res_im: np.ndarray) -> float | np.ndarray:

@@ -128,6 +128,12 @@ def flag_name(flag: str) -> str:
     return flag.split(":", 1)[0]
 
 
+def flag_detail(flags: Iterable[str], name: str) -> str | None:
+    """The detail of the first flag ``name:detail`` among ``flags`` (``kk-too-noisy:2.1%`` ->
+    ``2.1%``), None where there is none."""
+    return next((f.split(":", 1)[1] for f in flags if f.startswith(name + ":")), None)
+
+
 def severity(flag: str) -> str:
     """``problem``, ``caution`` or ``note`` (an unknown flag counts as a caution)."""
     return FLAGS.get(flag_name(flag), (CAUTION, ""))[0]

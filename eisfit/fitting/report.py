@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 
 from ..analysis.quality import undetermined
-from .flags import by_severity, undetermined_reason, unresolved_keys
+from .flags import by_severity, flag_detail, undetermined_reason, unresolved_keys
 
 UNRESOLVED = "unresolved"
 NOT_DEFINED = "not defined"  # a derived quantity whose formula has no value here (Brug with no series R)
@@ -92,8 +92,8 @@ def _kk_verdict(res) -> str:
     (the flag kk-too-noisy), 'FAILED: too noisy to judge (residual SD X of |Z|)'."""
     if res.kk_passed:
         return "passed"
-    too_noisy = [f.split(":", 1)[1] for f in res.flags if f.startswith("kk-too-noisy:")]
-    return f"FAILED: too noisy to judge (residual SD {too_noisy[0]} of |Z|)" if too_noisy else "FAILED"
+    too_noisy = flag_detail(res.flags, "kk-too-noisy")
+    return "FAILED" if too_noisy is None else f"FAILED: too noisy to judge (residual SD {too_noisy} of |Z|)"
 
 
 def _kk_points(res) -> str:
