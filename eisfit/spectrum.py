@@ -6,10 +6,11 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from ._sign import capacitive_sign
 from .errors import DataError, FitError
 
 __all__ = ["Spectrum", "as_spectrum", "require_distinct_frequencies", "not_a_spectrum_hint", "AREA_SPECIFIC_UNIT",
-           "DIVIDED_BY_AREA_KEY", "EXCLUDE_RTOL", "frequencies_to_exclude", "shared_grid"]
+           "DIVIDED_BY_AREA_KEY", "EXCLUDE_RTOL", "frequencies_to_exclude", "shared_grid", "require_capacitive_negative"]
 
 AREA_SPECIFIC_UNIT = "ohm*cm2"  # meta["impedance_unit"] of a spectrum whose file gave Z per area
 DIVIDED_BY_AREA_KEY = "impedance_per_area_divided_by_cm2"  # meta: the area (cm2) such a spectrum was divided by
@@ -25,7 +26,9 @@ class Spectrum:
         a complex array is accepted only with every imaginary part 0.
     z : 1-D array of complex, ohm, ``Z = Z' + jZ''`` with ``Z'' < 0`` for capacitive
         behaviour, whatever the convention of the source file. Several sweeps are
-        several spectra: a 2-D array raises :class:`~eisfit.DataError`.
+        several spectra: a 2-D array raises :class:`~eisfit.DataError`. Arrays that look
+        like -Z'' (:func:`require_capacitive_negative`) are refused by fit, kk_test and drt
+        unless ``meta`` states ``{"imag_sign": "negative"}``.
     meta : mapping (or None) of metadata (source path, format, technique, sweep index,
         start time, electrode area and unit, instrument/software version...).
         ``meta["impedance_unit"] == "ohm*cm2"`` marks a spectrum whose file gave the
@@ -341,12 +344,42 @@ def as_spectrum(data: Any, purpose: str) -> "Spectrum":
     """``data`` as a Spectrum: a Spectrum itself, or a ``(frequency_Hz, z_ohm)`` tuple of
     arrays (Z'' < 0 capacitive). ``purpose`` names the caller in the error (DataError)."""
     if isinstance(data, Spectrum):
+        require_capacitive_negative(data)
         return data
     if isinstance(data, tuple) and len(data) == 2:
-        return Spectrum(frequency=data[0], z=data[1], meta={"label": "arrays"})
+        spectrum = Spectrum(frequency=data[0], z=data[1], meta={"label": "arrays"})
+        require_capacitive_negative(spectrum)
+        return spectrum
     what = f"a tuple of {len(data)} items" if isinstance(data, tuple) else type(data).__name__
     raise DataError(f"{purpose} takes a Spectrum or a (frequency_Hz, z_ohm) tuple of arrays, got {what}"
                     f"{not_a_spectrum_hint(data)}")
+
+
+MIRRORED_CHECK_SHARE = 0.3  # spectra with fewer points above the real axis than this share are not checked
+
+
+def require_capacitive_negative(spectrum: "Spectrum") -> None:
+    """DataError where a spectrum made from arrays holds -Z'' instead of Z''.
+
+    A reader decides the sign of each file (``meta["format"]``, ``meta["imag_sign"]``); a
+    Spectrum built from arrays takes them as given, and -Z'' passed for Z'' would be fitted
+    as a mirrored spectrum (its points dropped as inductive, the arcs wrong) with no word
+    of it. Where the data's low-frequency end is above the real axis and the arc grows
+    toward low frequency there (:func:`eisfit._sign.capacitive_sign`, the readers' rule),
+    the sign is wrong. ``meta={"imag_sign": "negative"}`` states the z values are right.
+    """
+    meta = spectrum.meta
+    if "format" in meta or "imag_sign" in meta:
+        return
+    z = spectrum.z
+    if np.count_nonzero(z.imag > 0) < MIRRORED_CHECK_SHARE * z.size:
+        return
+    sign, rule = capacitive_sign(spectrum.frequency, z.real, z.imag)
+    if sign > 0:
+        raise DataError(
+            f"{spectrum.label}: the imaginary part looks like -Z'', not Z'' ({rule}); "
+            "eisfit.Spectrum takes z = Z' + jZ'' with Z'' < 0 for capacitive points: pass np.conj(z) "
+            "(or Z' - 1j * minus_Z''), or meta={'imag_sign': 'negative'} if the values are right as they are")
 
 
 def not_a_spectrum_hint(data: Any) -> str:

@@ -592,9 +592,9 @@ def test_spectrum_ending_on_a_noisy_resistive_plateau_keeps_its_sign_without_war
 
 
 def test_the_sign_rule_s_median_is_numpy_s():
-    """The arc-shape rule's median of a few values (io._sign._median) is np.median's, for odd
+    """The arc-shape rule's median of a few values (eisfit._sign._median) is np.median's, for odd
     and even counts and values of any size."""
-    from eisfit.io._sign import _median
+    from eisfit._sign import _median
 
     rng = np.random.default_rng(7)
     for n in (1, 2, 3, 4, 17, 18):

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import eisfit
+from eisfit import Spectrum
 from eisfit.errors import DataError
 
 F = np.logspace(5, -1, 13)
@@ -81,3 +82,37 @@ def test_shared_grid_is_the_one_grid_every_row_equals():
     assert shared_grid([f, moved]) is None
     assert shared_grid(np.array([f, moved])) is None
     assert shared_grid([]) is None
+
+
+def _arc(f, r0=10.0, r1=100.0, tau=1e-3):
+    return r0 + r1 / (1 + 1j * 2 * np.pi * f * tau)
+
+
+@pytest.mark.parametrize("noise", [0.0, 0.005])
+def test_minus_z_imag_passed_as_z_imag_is_refused_with_the_remedy(noise):
+    """-Z'' given for Z'' (the arc above the real axis) had been fitted as a mirrored
+    spectrum: with noise 34 of 40 points dropped as inductive, R0 = 110 ohm (true 10)."""
+    f = np.logspace(5, -1, 40)
+    rng = np.random.default_rng(0)
+    z = _arc(f) * (1 + noise * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size)))
+    mirrored = Spectrum(frequency=f, z=np.conj(z))
+    for call in (lambda: eisfit.fit(mirrored, circuit="R0-p(R1,C1)"), lambda: eisfit.kk_test(mirrored),
+                 lambda: eisfit.drt(mirrored), lambda: eisfit.kk_test((f, np.conj(z)))):
+        with pytest.raises(DataError, match=r"looks like -Z'', not Z''.*np\.conj\(z\)"):
+            call()
+    fitted = eisfit.fit(Spectrum(frequency=f, z=z), circuit="R0-p(R1,C1)")
+    assert fitted.values["R0"] == pytest.approx(10.0, rel=0.02)
+    assert fitted.values["R1"] == pytest.approx(100.0, rel=0.02)
+
+
+def test_a_stated_or_read_sign_is_not_second_guessed():
+    """``meta["imag_sign"]`` (the caller's word) and a reader's format skip the check;
+    a spectrum mostly above the real axis whose low-frequency end is capacitive passes."""
+    f = np.logspace(5, -1, 40)
+    mirrored = np.conj(_arc(f))
+    for meta in ({"imag_sign": "negative"}, {"format": "csv"}):
+        eisfit.kk_test(Spectrum(frequency=f, z=mirrored, meta=meta))  # no error
+    inductive = 0.01 + 1j * 2 * np.pi * f * 1e-6 + 0.02 / (1 + 1j * 2 * np.pi * f * 1.0)
+    assert np.mean(inductive.imag > 0) > 0.5
+    fitted = eisfit.fit(Spectrum(frequency=f, z=inductive), circuit="L0-R0-p(R1,C1)")
+    assert fitted.values["L0"] == pytest.approx(1e-6, rel=1e-3)

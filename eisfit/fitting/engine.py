@@ -19,7 +19,7 @@ from ..errors import FitError
 from ..model import Arc, Circuit, CircuitDefinition, load_circuit
 from ..model.parser import Leaf, series_chain
 from ..spectrum import (DIVIDED_BY_AREA_KEY, Spectrum, frequencies_to_exclude, not_a_spectrum_hint,
-                        require_distinct_frequencies)
+                        require_capacitive_negative, require_distinct_frequencies)
 from .inputs import fit_inputs
 from .guess import (base_guess, drt_starts, leading_screened, multistart_guesses, spectrum_features,
                     top_level_arc_groups)
@@ -333,6 +333,7 @@ def _prepare(spectrum, circuit, *, area_cm2, thickness_cm, symmetric, weighting,
     if not isinstance(spectrum, Spectrum):
         raise FitError(f"fit() needs an eisfit.Spectrum, got {type(spectrum).__name__}"
                        f"{not_a_spectrum_hint(spectrum)}")
+    require_capacitive_negative(spectrum)
     definition = _definition(circuit)
     circ = definition.circuit
     names = circ.param_names

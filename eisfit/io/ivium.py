@@ -10,7 +10,7 @@ What this reader assumes (IviumSoft files of the impedance method):
   Z' (ohm), Z'' (ohm), frequency (Hz), in that order, further columns kept by number;
 * other sections (``osc_data``...) are not read;
 * the sign of the Z'' column is decided like for any table without a sign in its header
-  (low-frequency end and arc shape, :mod:`eisfit.io._sign`): the files seen store
+  (low-frequency end and arc shape, :mod:`eisfit._sign`): the files seen store
   capacitive values negative;
 * datasets of another method (cyclic voltammetry, chronoamperometry...) are left out with a
   warning; a file without an impedance dataset is an error.

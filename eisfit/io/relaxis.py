@@ -11,7 +11,7 @@ What this reader assumes:
   text in ``meta["relaxis_info"]``) followed by rows of numbers; a further metadata
   line starts a further spectrum;
 * the sign of the ``Z''`` column is decided like for any table without a sign in its
-  header (low-frequency end and arc shape, :mod:`eisfit.io._sign`); |Z| is checked
+  header (low-frequency end and arc shape, :mod:`eisfit._sign`); |Z| is checked
   against Z' and Z''.
 """
 from __future__ import annotations

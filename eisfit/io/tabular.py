@@ -38,7 +38,7 @@ from ._clock import iso_time, parse_clock_times, preamble_start_time
 from ._common import (axis_of_column, build_spectra, file_bytes, numbered_sweeps, split_at_frequency_resets,
                       split_by_counter, split_lines, suffix_of, warn)
 from ._identify import has_frequency_column, identify_columns, modulus_phase_alternative
-from ._sign import capacitive_sign
+from .._sign import capacitive_sign
 from .export import MAGIC as EXPORT_MAGIC, META_PREFIX as EXPORT_META_PREFIX, restored_meta
 
 NAME = "csv"
@@ -1183,7 +1183,7 @@ def _apply_imag_sign(
     """Z'' with capacitive values negative, and what was decided (for meta).
 
     Order: the ``imag_sign`` option, a minus sign in the header, the format's convention,
-    else the data (:func:`eisfit.io._sign.capacitive_sign`: low-frequency end and arc
+    else the data (:func:`eisfit._sign.capacitive_sign`: low-frequency end and arc
     shape, never a majority vote)."""
     imag_role = "imag" if "imag" in roles.index else "phase"
     negated = roles.header(imag_role).negated
@@ -1246,7 +1246,7 @@ def _admittance_sign(z_imag: np.ndarray, option: str | None, path: Path | str, f
 
 
 def _data_sign(frequency: np.ndarray, z_real: np.ndarray, z_imag: np.ndarray, keep: np.ndarray) -> tuple[int, str]:
-    """:func:`eisfit.io._sign.capacitive_sign` of the kept rows (no copies when every row is kept)."""
+    """:func:`eisfit._sign.capacitive_sign` of the kept rows (no copies when every row is kept)."""
     if keep.all():
         return capacitive_sign(frequency, z_real, z_imag)
     return capacitive_sign(frequency[keep], z_real[keep], z_imag[keep])
@@ -1803,7 +1803,7 @@ def read(
     path : the file (.csv, .txt, ...).
     imag_sign : "auto" (the default, None, means the same: a minus sign in the header,
         else the data decide from the low-frequency end and the arc shape, see
-        :mod:`eisfit.io._sign`; eisfit's own exports are known to hold Z''),
+        :mod:`eisfit._sign`; eisfit's own exports are known to hold Z''),
         "negative" (the Z'' column holds capacitive values negative) or "positive"
         (the column holds -Z'').
     delimiter : "comma", "semicolon", "tab", "whitespace" (default: detect).

@@ -9,7 +9,7 @@ What this reader assumes:
   ``Re(Z)1000``, ``-Im(Z)_0.5Hz``, ``Re(Z) @ 1 kHz``; ``/Ohm`` or ``(Ohm)`` may follow;
 * impedance values in ohm; a leading minus on the imaginary header means the column
   holds -Z''; without it the sign is decided from the data (low-frequency end and arc
-  shape, :mod:`eisfit.io._sign`), for the whole table at once;
+  shape, :mod:`eisfit._sign`), for the whole table at once;
 * the delimiter is the one of tab, semicolon and comma that gives the most pairs,
   else whitespace; values use a decimal point, or a decimal comma where the delimiter
   is not a comma and the values hold commas but no point (decided for the whole table:

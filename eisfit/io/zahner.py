@@ -15,7 +15,7 @@ What this reader assumes (decoded from real files; nothing else in the file is r
   way and ``meta["point_order"]`` says so.
 
 The phase convention is checked against the data with the rule of
-:mod:`eisfit.io._sign`: a file whose low-frequency end and arc shape say that the phase
+:mod:`eisfit._sign`: a file whose low-frequency end and arc shape say that the phase
 is stored negated is flipped, with a warning. Companion ``.isfx`` model files are not
 read.
 """

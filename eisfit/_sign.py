@@ -1,6 +1,8 @@
 """Which sign convention a stored imaginary column uses, decided from the data.
 
-Used when neither the header (a leading minus) nor the format fixes the convention.
+Used by the table readers when neither the header (a leading minus) nor the format fixes
+the convention, and by :func:`eisfit.spectrum.require_capacitive_negative` for spectra
+made from arrays (whose caller may have passed -Z'').
 A majority vote fails on mostly-inductive spectra (large Li-ion cells, where more than
 half of the points lie above the real axis): it flips Z'' and the arcs come out huge.
 The rule here looks where the sign is physically fixed instead:
