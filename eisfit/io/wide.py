@@ -33,7 +33,7 @@ import numpy as np
 from ..errors import CorruptFileError, MissingColumnError, ReadError
 from ..spectrum import Spectrum
 from ._common import axis_of_column, build_spectra, warn
-from ._sign import capacitive_sign
+from .._sign import capacitive_sign
 from .tabular import IMAG_SIGNS, head_text, parse_number, read_text
 
 NAME = "wide-table"

@@ -30,7 +30,7 @@ from ..errors import CorruptFileError, ReadError
 from ..spectrum import Spectrum
 from ._common import (MAX_FREQUENCY_HZ, MIN_FREQUENCY_HZ, build_spectra, file_bytes, split_at_frequency_resets,
                       suffix_of, warn)
-from ._sign import capacitive_sign
+from .._sign import capacitive_sign
 
 NAME = "zahner-ism"
 NAMES = ["zahner-ism", "ism", "zahner"]
