@@ -187,3 +187,22 @@ def test_campaign_evolution_of_a_randles_circuit_gives_the_charge_transfer_per_c
     assert cell == pytest.approx([300 * AREA, 150 * AREA], rel=0.01)
     assert face == pytest.approx([c / 2 for c in cell], rel=0.01)
     assert "CPE2_ceff_F" in camp.table.columns and "Wo2_clim_F" in camp.table.columns
+
+
+def test_a_total_conductivity_of_an_unresolved_resistance_is_left_empty_the_intercept_kept():
+    """A garnet's R1 arc at ~15 MHz, above the 1 MHz f_max: R1 is unresolved (its R0/R1
+    split is not in the data). sigma_total = L/(R1 A) had been printed from whatever R1
+    stopped at (4.9e-4 +- 1.1e-3 S/cm, R1 77 ohm for 60); R0 + R1, the intercept, is
+    determined and its conductivity stays (true L/((40 + 60) A))."""
+    w = 2 * np.pi * F
+    z = 40 + 1 / (1 / 60 + 1e-9 * (1j * w) ** 0.9) + 1 / (1 / 149 + 2e-6 * (1j * w) ** 0.85)
+    noisy = Spectrum(F, z * (1 + 0.005 * np.random.default_rng(1).standard_normal(F.size)))
+    r = eisfit.fit(noisy, circuit="R0-p(R1,CPE1)-p(R2,CPE2)", area_cm2=AREA, thickness_cm=THICKNESS)
+    assert "unresolved:R1" in r.flags and "unresolved:sigma_total_S_per_cm" in r.flags
+    row = r.table_row()
+    assert np.isnan(row["sigma_total_S_per_cm"]) and np.isnan(row["sigma_total_S_per_cm_stderr"])
+    assert "unresolved:sigma_total_with_series_S_per_cm" not in r.flags
+    truth = THICKNESS / (100.0 * AREA)
+    assert row["sigma_total_with_series_S_per_cm"] == pytest.approx(truth, rel=0.01)
+    assert row["sigma_total_with_series_S_per_cm_stderr"] < 0.01 * truth
+    assert r.to_dict()["derived"]["sigma_total_S_per_cm"] is None

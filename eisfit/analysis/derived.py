@@ -150,6 +150,22 @@ def has_conductivity(resistor: str, roles: Mapping[str, str], series_resistors: 
     return role in ELECTROLYTE_ROLES or (role is None and resistor in series_resistors)
 
 
+SIGMA_TOTAL_KEY = "sigma_total_S_per_cm"
+SIGMA_WITH_SERIES_KEY = "sigma_total_with_series_S_per_cm"
+
+
+def total_conductivity_inputs(resistors: Sequence[str], roles: Mapping[str, str],
+                              series_resistors: Sequence[str]) -> dict[str, list[str]]:
+    """The resistors each total conductivity sums (by its key): ``sigma_total_S_per_cm``
+    those of electrolyte roles; ``sigma_total_with_series_S_per_cm`` the series resistances
+    (the intercept R0) and those. Empty without an electrolyte arc."""
+    electrolyte = [r for r in resistors if roles.get(r, "") in ELECTROLYTE_ROLES]
+    if not electrolyte:
+        return {}
+    series = [r for r in series_resistors if r in resistors and r not in electrolyte]
+    return {SIGMA_TOTAL_KEY: electrolyte, **({SIGMA_WITH_SERIES_KEY: series + electrolyte} if series else {})}
+
+
 def _quantities(
     resistors: Sequence[str],
     arcs: Sequence[Arc],
@@ -172,17 +188,17 @@ def _quantities(
                 qs.append(_Quantity(
                     f"{r}_sigma_S_per_cm", f"S/cm (L/({r}*A))",
                     lambda v, r=r: thickness_cm / (v[r] * area_cm2)))
-    electrolyte = [r for r in resistors if roles.get(r, "") in ELECTROLYTE_ROLES]
-    if area_cm2 and thickness_cm and electrolyte:
-        label = "+".join(electrolyte)
+    totals = total_conductivity_inputs(resistors, roles, series_resistors)
+    if area_cm2 and thickness_cm and totals:
+        electrolyte = totals[SIGMA_TOTAL_KEY]
         qs.append(_Quantity(
-            "sigma_total_S_per_cm", f"S/cm (L/(({label})*A))",
+            SIGMA_TOTAL_KEY, f"S/cm (L/(({'+'.join(electrolyte)})*A))",
             lambda v: thickness_cm / (sum(v[r] for r in electrolyte) * area_cm2)))
-        series = [r for r in series_resistors if r in resistors and r not in electrolyte]
-        if series:  # a garnet's bulk arc above f_max leaves R_bulk in the intercept R0 (with the leads)
-            with_series = series + electrolyte
+        if SIGMA_WITH_SERIES_KEY in totals:  # a garnet's bulk arc above f_max leaves R_bulk in the intercept R0
+            with_series = totals[SIGMA_WITH_SERIES_KEY]
+            series = with_series[:len(with_series) - len(electrolyte)]
             qs.append(_Quantity(
-                "sigma_total_with_series_S_per_cm",
+                SIGMA_WITH_SERIES_KEY,
                 f"S/cm (L/(({'+'.join(with_series)})*A): {'+'.join(series)} holds the bulk when its arc lies "
                 "above f_max; the leads included, a lower bound)",
                 lambda v: thickness_cm / (sum(v[r] for r in with_series) * area_cm2)))

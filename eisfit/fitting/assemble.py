@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import numpy as np
 
 from ..analysis.derived import (ELEMENT_QUANTITY_KINDS, arc_tau_s, capacitance_outside_role,
-                               circuit_arcs, derived_quantities, guess_roles)
+                               circuit_arcs, derived_quantities, guess_roles, total_conductivity_inputs)
 from ..analysis.kk import KK_MIN_POINTS
 from ..analysis.quality import (MISFIT_RATIO, data_kk_consistent, is_lack_of_fit, kk_noise_level,
                                 lack_of_fit_ratio, modulus_phase_reading, unmodelled_capacitance_F,
-                                unmodelled_inductance_H)
+                                undetermined, unmodelled_inductance_H)
 from ..model import Arc, CircuitDefinition
 from ..model.elements import ELEMENT_ARC_KINDS, gs_phi_saturated
 from ..model.parser import Leaf, leaves, parallels, series_chain
@@ -122,6 +122,7 @@ def assemble_result(
     flags.extend(_arc_flags(values, arcs, f))
     flags.extend(_branch_low_n_flags(values, circ, flags))
     flags.extend(unresolved_flags(definition, values, f, z, flags))
+    flags.extend(_unresolved_totals(definition, values, roles, flags, derived, float(np.max(np.abs(z)))))
     flags = _without_judgements_of_unresolved(flags, arcs)
     if _has_roles(definition):  # roles the circuit's definition gives (guessed ones fit by construction)
         flags.extend(_role_class_flags(values, arcs, roles, settings, flags))
@@ -264,6 +265,26 @@ def _role_class_flags(values, arcs, roles, settings, flags: list[str]) -> list[s
         if capacitance_outside_role(roles.get(a.resistor, ""), ceff, settings.get("area_cm2"),
                                     settings.get("thickness_cm")):
             out.append(f"capacitance-class:{a.resistor}")
+    return out
+
+
+def _unresolved_totals(definition: CircuitDefinition, values: Mapping[str, float], roles: Mapping[str, str],
+                       flags: Sequence[str], derived: Mapping[str, float], z_max_ohm: float) -> list[str]:
+    """``unresolved:<key>`` for a total conductivity that sums an unresolved resistance and
+    is not determined itself (its stderr unknown or above its value, or the sum a runaway
+    above ``UNRESOLVED_R_FACTOR`` x max |Z|). An R1 of an arc above f_max had given
+    sigma_total from whatever R1 stopped at; R0 + R1, the intercept, stays determined there
+    and keeps its number."""
+    gone = unresolved_names(flags)
+    if not gone:
+        return []
+    kw = derived_settings(definition, roles, {})
+    out = []
+    for key, inputs in total_conductivity_inputs(kw["resistors"], roles, kw["series_resistors"]).items():
+        if key in derived and gone & set(inputs):
+            runaway = sum(values[r] for r in inputs) > UNRESOLVED_R_FACTOR * z_max_ohm
+            if runaway or undetermined(derived[key], derived.get(f"{key}_stderr")):
+                out.append(f"unresolved:{key}")
     return out
 
 

@@ -35,7 +35,8 @@ FLAGS: dict[str, tuple[str, str]] = {
                             "time constant more than a decade outside the measured range, CPE with n at its "
                             "lower bound and Q at its limit, a Gs phi above 10 (a plain Gerischer), "
                             "a C or CPE shorted, |Z| at f_min below 0.1 % of "
-                            "the data's smallest |Z|, with the p() branches it shorts); it is printed as "
+                            "the data's smallest |Z|, with the p() branches it shorts; a total conductivity "
+                            "summing such a resistance, not determined itself); it is printed as "
                             "'unresolved' and left empty in tables and JSON, with every quantity of its "
                             "element (JSON keeps what the "
                             "optimiser stopped at under unresolved_values)"),
