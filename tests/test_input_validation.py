@@ -170,10 +170,12 @@ def test_drt_with_a_lambda_too_strong_for_the_data_warns():
             assert not any("too strong" in w for w in eisfit.drt(s, lambda_=lam, kk=False).warnings)
 
 
-def test_a_fit_of_fewer_points_than_a_kk_test_needs_has_no_kk_verdict_but_a_noise_level():
+def test_a_fit_of_fewer_points_than_a_kk_test_needs_says_so_and_has_no_lack_of_fit_ratio():
     """kk_test refuses fewer than KK_MIN_POINTS frequencies; a fit of 8 points gives no
-    Kramers-Kronig verdict either (it said FAILED or passed), but the chain still gives the
-    noise level that the lack-of-fit ratio compares with; suggest_circuit still works."""
+    Kramers-Kronig verdict either (it said FAILED or passed), says so (note kk-not-run, the
+    summary's "not run"), and reports no lack-of-fit ratio: the noise level of a chain on 8
+    points is none to judge a fit by (an exact fit read 0.0096, "better than the noise");
+    suggest_circuit still works."""
     from eisfit.analysis.kk import KK_MIN_POINTS
 
     f = np.logspace(4, -1, 8)
@@ -181,8 +183,10 @@ def test_a_fit_of_fewer_points_than_a_kk_test_needs_has_no_kk_verdict_but_a_nois
     s = eisfit.Spectrum(f, z * (1 + 0.002 * np.cos(np.arange(f.size))))
     assert f.size < KK_MIN_POINTS
     res = eisfit.fit(s, CIRCUIT)
-    assert res.kk_passed is None and "Kramers-Kronig" not in res.summary()
-    assert np.isfinite(res.derived["lack_of_fit_ratio"])
+    assert res.kk_passed is None and "kk-not-run:8-frequencies" in res.flags
+    assert "Kramers-Kronig: not run (8 frequencies; it needs 10)" in res.summary()
+    assert "lack_of_fit_ratio" not in res.derived
+    assert "kk-not-run" not in " ".join(eisfit.fit(s, CIRCUIT, kk=False).flags)  # the caller's choice: no note
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert eisfit.suggest_circuit(s, ["R0-p(R1,CPE1)", "R0-p(R1,C1)"]).best in ("R0-p(R1,CPE1)", "R0-p(R1,C1)")

@@ -130,7 +130,9 @@ def assemble_result(
     if kk:
         outcome = _kk(data) if kk_outcome is None else kk_outcome
         kk_passed, kk_max = outcome.passed, outcome.max_residual_pct
-        if kk_passed is False and outcome.too_noisy_sd_pct is not None:
+        if kk_passed is None:  # too few points for a verdict: neither is its noise level one to judge a fit by
+            flags.append(f"kk-not-run:{np.unique(f).size}-frequencies")
+        elif kk_passed is False and outcome.too_noisy_sd_pct is not None:
             flags.append(f"kk-too-noisy:{outcome.too_noisy_sd_pct:.2g}%")
         elif kk_passed is False and not data_kk_consistent(kk_passed, values.values(), f, z, z_fit):
             flags.append("kk-failed")
@@ -138,7 +140,7 @@ def assemble_result(
             if other is not None:  # the file most probably holds |Z| and phase, not Z' and Z''
                 flags.append(f"columns-modulus-phase:{other.max_residual_pct:.2g}%")
         flags.extend(f"kk-outlier:{f:.4g}Hz" for f in outcome.outliers_Hz)
-        ratio = lack_of_fit_ratio(z, z_fit, n_free, outcome.noise_level)
+        ratio = lack_of_fit_ratio(z, z_fit, n_free, outcome.noise_level) if kk_passed is not None else math.nan
         if math.isfinite(ratio):
             derived[LACK_OF_FIT_KEY] = ratio
             derived_units[LACK_OF_FIT_KEY] = LACK_OF_FIT_UNIT

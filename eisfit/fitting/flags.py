@@ -59,6 +59,9 @@ FLAGS: dict[str, tuple[str, str]] = {
                         "drift at the lowest frequencies that the Lin-KK test let pass: residuals of one sign "
                         "at one end); the stderr understate the uncertainty; compare circuits with eisfit "
                         "suggest, or fit without the drifting end (--fmin)"),
+    "kk-not-run": (NOTE, "the Lin-KK test needs at least 10 distinct frequencies and the fitted points have "
+                         "this many: no Kramers-Kronig verdict, and no lack-of-fit ratio (its noise level comes "
+                         "from that test)"),
     "kk-outlier": (CAUTION, "one point at this frequency deviates from the Lin-KK chain by more than 6 robust "
                             "noise SDs and 1 % of |Z| while both its neighbours do not: a glitch (mains "
                             "pick-up, a contact); leave it out and fit again (eisfit fit/campaign --exclude-hz F; "

@@ -79,6 +79,9 @@ def format_fit_summary(res) -> str:
     if res.kk_passed is not None:
         lines.append(f"  Kramers-Kronig{_kk_points(res)}: {_kk_verdict(res)} "
                      f"(max residual {res.kk_max_residual_pct:.2g} % of |Z|)")
+    elif flag_detail(res.flags, "kk-not-run") is not None:
+        lines.append(f"  Kramers-Kronig: not run ({flag_detail(res.flags, 'kk-not-run').replace('-', ' ')}; "
+                     "it needs 10)")
     if not res.flags:
         lines.append("  flags: none")
     for level, flags in by_severity(res.flags).items():
