@@ -196,6 +196,10 @@ class Spectrum:
 
     def crop(self, fmin: float | None = None, fmax: float | None = None) -> "Spectrum":
         """Keep points with ``fmin <= f <= fmax`` (Hz; None = no limit)."""
+        for name, value in (("fmin", fmin), ("fmax", fmax)):
+            if value is not None and not (isinstance(value, (int, float, np.integer, np.floating))
+                                          and not isinstance(value, bool) and np.isfinite(value)):
+                raise DataError(f"{name} must be a frequency in Hz (a number) or None, got {value!r}")
         f = self.frequency
         keep = np.ones(f.size, dtype=bool)
         if fmin is not None:

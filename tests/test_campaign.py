@@ -491,6 +491,17 @@ def test_list_of_spectra_and_seeded_chain(tmp_path):
     assert "flags" in camp.table
 
 
+def test_spectra_made_from_arrays_are_told_apart_by_their_list_index():
+    """Spectra made from arrays are all labelled "spectrum": their rows could not be told
+    apart. A label that several share takes the list index; a unique one stays."""
+    f = np.logspace(4, 0, 20)
+    spectra = [eisfit.Spectrum(f, 10 + 10 * k + 100 / (1 + 1j * 2 * np.pi * f * 1e-3)) for k in range(3)]
+    spectra.append(eisfit.Spectrum(f, spectra[0].z, meta={"label": "reference"}))
+    camp = eisfit.fit_campaign(spectra, circuit="R0-p(R1,C1)", cache_dir=False, progress=False)
+    assert list(camp.table["label"]) == ["spectrum[0]", "spectrum[1]", "spectrum[2]", "reference"]
+    assert camp.table["R0"].to_numpy()[:3] == pytest.approx([10, 20, 30], rel=1e-6)
+
+
 def test_shared_parameters_delegate_to_the_series_joint_fit():
     pytest.importorskip("eisfit.series")
     camp = eisfit.fit_campaign([eisfit.read(p)[0] for p in MPT[:3]], shared=["R1", "CPE1_0", "CPE1_1"],

@@ -943,3 +943,19 @@ def test_a_real_geis_sweep_whose_response_is_lost_in_noise_says_so():
         below = eisfit.fit(s, "R0-p(R1,CPE1)", fmax=5000)
     assert "noisy-points:9" in res.flags
     assert not any(f.startswith("noisy-points") for f in below.flags)
+
+
+def test_every_derived_unit_string_begins_with_its_unit():
+    """``derived_units`` reads "unit (formula)": tables take the first word as the unit
+    (``lack_of_fit_ratio`` had read "RMS relative residual ... (dimensionless)": unit "RMS")."""
+    f = np.logspace(6, -2, 81)
+    known = {"ohm", "ohm*cm2", "S/cm", "s", "Hz", "F", "F/cm2", "dimensionless", "ohm*cm2*s^-1/2"}
+    for string, truth in [("R0-p(R1,CPE1)-p(CPE2,R2-Wo2)", [20, 100, 1e-9, 0.9, 1e-6, 0.85, 300, 500, 1.0]),
+                          ("R0-p(R1,CPE1)-W2", [20, 100, 1e-9, 0.9, 50])]:
+        z = Circuit(string).impedance(np.array(truth, float), f)
+        z = z * (1 + 0.003 * np.random.default_rng(0).standard_normal(f.size))
+        res = eisfit.fit(Spectrum(f, z), circuit=string, area_cm2=0.785, thickness_cm=0.03)
+        assert "lack_of_fit_ratio" in res.derived_units
+        heads = {key: unit.partition(" ")[0] for key, unit in res.derived_units.items()}
+        assert {k: h for k, h in heads.items() if h not in known} == {}
+        assert heads["lack_of_fit_ratio"] == "dimensionless"

@@ -203,3 +203,18 @@ def test_an_impedance_py_circuit_whose_guess_names_a_fixed_parameter_fits():
     assert res.values["R0"] == 10.0 and res.values["R1"] == pytest.approx(100.0, rel=1e-6)
     with pytest.raises(FitError, match="initial must be a mapping"):
         eisfit.fit(eisfit.Spectrum(F, Z), custom, initial=["R1"])
+
+
+def test_misspelt_options_and_unusable_settings_say_what_to_do():
+    """fit(aera_cm2=1) had raised Python's bare TypeError; Spectrum.crop(fmin="10") numpy's
+    UFuncTypeError; a thickness without an area was ignored without a word."""
+    f = np.logspace(4, 0, 20)
+    s = eisfit.Spectrum(f, 10 + 100 / (1 + 1j * 2 * np.pi * f * 1e-3))
+    with pytest.raises(TypeError, match=r"'aera_cm2' \(did you mean 'area_cm2'\?\)"):
+        eisfit.fit(s, circuit="R0-p(R1,C1)", aera_cm2=1.0)
+    with pytest.raises(eisfit.DataError, match="fmin must be a frequency in Hz"):
+        s.crop(fmin="10")
+    assert len(s.crop(fmin=10)) == len(s.crop(fmin=np.float32(10))) == 15
+    res = eisfit.fit(s, circuit="R0-p(R1,C1)", thickness_cm=0.1)
+    assert "thickness-unused" in res.flags and not any("sigma" in k for k in res.derived)
+    assert "thickness-unused" not in eisfit.fit(s, circuit="R0-p(R1,C1)", thickness_cm=0.1, area_cm2=1.0).flags

@@ -42,6 +42,7 @@ import hashlib
 import os
 import re
 import warnings
+from collections import Counter
 from concurrent.futures import BrokenExecutor, Executor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
@@ -698,12 +699,15 @@ def _fill_time_from_time_column(readable: list[Checkpoint]) -> bool:
 
 
 def _from_spectra(spectra: Sequence[Spectrum]) -> CampaignSource:
+    """Checkpoints of spectra given in a list; a label that several share (``spectrum``, the
+    label of spectra made from arrays) takes the list index: ``spectrum[3]``."""
     out = []
+    counts = Counter(s.label for s in spectra)
     for k, s in enumerate(spectra):
         t = acquisition_time(s)
         src = s.meta.get("source")
         out.append(Checkpoint(
-            label=s.label, spectrum=s, file=None if src is None else str(src), sweep=s.meta.get("sweep"),
+            label=s.label if counts[s.label] == 1 else f"{s.label}[{k}]", spectrum=s, file=None if src is None else str(src), sweep=s.meta.get("sweep"),
             start_time=None if t is None else t.isoformat(), content_sha256=sha256_of_spectrum(s),
             time_h=_float_or_none(s.meta.get("time_h")), cycle=_float_or_none(s.meta.get("cycle")),
             cell=str(s.meta.get("cell", "cell")), temperature_K=_meta_temperature_K(s, k),

@@ -359,7 +359,7 @@ def _kk(data: Spectrum) -> KKOutcome:
 
 
 LACK_OF_FIT_KEY = "lack_of_fit_ratio"
-LACK_OF_FIT_UNIT = "RMS relative residual of the fit / Lin-KK noise level (dimensionless)"
+LACK_OF_FIT_UNIT = "dimensionless (RMS relative residual of the fit / Lin-KK noise level)"
 UNRESOLVED_R_FACTOR = 100.0  # a resistance above 100 x max |Z| is not informed by the data
 UNRESOLVED_TAU_DECADES = 1.0  # a time constant this far outside 1/(2 pi f) of the data
 SHORTED_FRACTION = 1e-3  # a series C/CPE whose |Z| at f_min is below this x min |Z| of the data is a short

@@ -369,6 +369,8 @@ def _prepare(spectrum, circuit, *, area_cm2, thickness_cm, symmetric, weighting,
     flags: list[str] = []
     spectrum = _in_ohm(spectrum, area_cm2, flags)
     flags.extend(_file_area_note(spectrum, area_cm2))
+    if thickness_cm is not None and area_cm2 is None:
+        flags.append("thickness-unused")
     exclude_hz = frequencies_to_exclude(exclude_hz)
     data, sig = _select_points(spectrum, circ, fmin, fmax, exclude_hz, drop_inductive, sigma, flags)
     f, z = data.frequency, data.z

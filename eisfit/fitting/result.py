@@ -32,7 +32,9 @@ class FitResult:
 
     Parameter values use impedance.py's names (``R0``, ``CPE1_0`` = Q in S*s^n,
     ``CPE1_1`` = n, ...); units are in :attr:`units`. ``stderr`` is nan where it
-    cannot be estimated (parameter fixed or at a bound, singular covariance).
+    cannot be estimated (parameter fixed or tied by ``expr``, singular covariance); a
+    parameter on a bound (flag ``at-bound``) keeps the error of the curvature there, which
+    describes the side away from the bound only.
 
     Statistics (all with the weighting in ``settings["weighting"]``):
     ``chisq`` = sum of squared weighted residuals over 2N real numbers;
