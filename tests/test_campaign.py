@@ -703,3 +703,32 @@ def test_table_reuses_the_streamed_rows_and_equals_one_built_afresh(tmp_path):
     assert camp.streamed_rows == {}  # in the table now
     assert "arc-jump" in table.loc[2, "flags"]
     pd.testing.assert_frame_equal(table, camp.build_table())
+
+
+def test_an_arc_near_the_role_threshold_keeps_one_role_across_the_campaign():
+    """A circuit string's arc roles are guessed from C_eff/A per fit (interface from 1e-7
+    F/cm2 on): an arc whose capacitance straddles it had been the interface in one
+    checkpoint and the electrolyte in the next (a real VersaStudio campaign: the per-
+    interface ASR filled in 18 of 32 rows). The campaign takes one role per arc, from the
+    median C_eff/A over its checkpoints, and computes the changed rows' quantities again."""
+    f = np.logspace(6, -1, 50)
+    w = 2 * np.pi * f
+    area = 1.0
+    c1 = [0.7e-7, 1.4e-7, 0.8e-7, 1.3e-7, 0.6e-7]  # F: median 0.8e-7 F/cm2, below the threshold
+    spectra = []
+    for k, c in enumerate(c1):
+        z = 10 + 100 / (1 + 1j * w * 100 * c) + 500 / (1 + 1j * w * 500 * 1e-5)
+        noise = np.random.default_rng(k).standard_normal((2, f.size))
+        spectra.append(eisfit.Spectrum(f, z * (1 + 0.002 * (noise[0] + 1j * noise[1])), meta={"label": f"t{k}"}))
+    own = [eisfit.fit(s, circuit="R0-p(R1,C1)-p(R2,C2)", area_cm2=area).roles["R1"] for s in spectra]
+    assert set(own) == {"interface", "electrolyte"}  # the case: each fit alone flips
+    camp = eisfit.fit_campaign(spectra, circuit="R0-p(R1,C1)-p(R2,C2)", area_cm2=area, thickness_cm=0.03,
+                               cache_dir=False, progress=False)
+    assert {r.roles["R1"] for r in camp.results} == {"electrolyte"}
+    t = camp.table
+    assert t["R1_sigma_S_per_cm"].notna().all() and "R1_asr_per_interface_ohm_cm2" not in t
+    assert t["R1_sigma_S_per_cm"].to_numpy() == pytest.approx(0.03 / (t["R1"].to_numpy() * area), rel=1e-9)
+    sd = t["R1_sigma_S_per_cm_stderr"].to_numpy() / t["R1_sigma_S_per_cm"].to_numpy()
+    assert sd == pytest.approx(t["R1_stderr"].to_numpy() / t["R1"].to_numpy(), rel=1e-4)  # delta method: same relative error
+    library = eisfit.fit_campaign(spectra, circuit="garnet-symmetric", area_cm2=area, cache_dir=False, progress=False)
+    assert {r.roles["R1"] for r in library.results} == {"electrolyte"}  # named roles: as the library says

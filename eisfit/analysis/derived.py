@@ -105,9 +105,18 @@ def guess_roles(values: Mapping[str, float], arcs: Sequence[Arc], area_cm2: floa
         tau = arc_tau_s(values, arc)
         with np.errstate(over="ignore"):
             c = tau / values[arc.resistor] if values[arc.resistor] > 0 else float("nan")
-        c_spec = c / area_cm2 if area_cm2 else c
-        roles[arc.resistor] = "interface" if (math.isfinite(c_spec) and c_spec >= 1e-7) else "electrolyte"
+        roles[arc.resistor] = role_of_capacitance(c / area_cm2 if area_cm2 else c)
     return roles
+
+
+INTERFACE_FROM_F_PER_CM2 = 1e-7  # a guessed role: interface from this capacitance per area (F/cm2) on
+
+
+def role_of_capacitance(c_per_area: float) -> str:
+    """The guessed role of an arc of effective capacitance ``c_per_area`` (F/cm2, or F
+    without an area): ``interface`` from ``INTERFACE_FROM_F_PER_CM2`` on, else (or where
+    not finite) ``electrolyte``."""
+    return "interface" if (math.isfinite(c_per_area) and c_per_area >= INTERFACE_FROM_F_PER_CM2) else "electrolyte"
 
 
 # Irvine, Sinclair & West (1990), Table 1, for a cell constant L/A of 1 cm^-1, widened by

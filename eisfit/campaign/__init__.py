@@ -26,6 +26,7 @@ from ..errors import CampaignError, CircuitError, FitError
 from ..settings import CampaignSettings, FitSettings, check_parameter_names
 from .cache import FitCache, MemoryCache, settings_hash
 from .result import CampaignResult, CheckpointFailure, StreamedRow
+from .roles import with_campaign_roles
 from .runner import CheckpointFits, run_campaign_fits, with_campaign_flags
 from .sources import CONDITION_KEYS, CampaignWarning, Checkpoint, load_checkpoints
 
@@ -106,7 +107,7 @@ def fit_campaign(
         figures, drt_peaks.csv, a DRT section in report.md; see
         :mod:`eisfit.campaign.drt`); a dict passes options to :func:`eisfit.drt`.
     rows_file : CSV file the table rows are appended to as the fits finish (in the order
-        the chunks finish, without the campaign flags decided at the end), so that a run
+        the chunks finish, without the campaign flags and arc roles decided at the end), so that a run
         that dies leaves them on disk; default ``<out>/summary.csv`` with ``out`` (replaced
         by the whole table when the run ends), else none.
     **fit_options : passed on to :func:`eisfit.fit` (``bounds``, ``fixed``, ``guess``, ...);
@@ -527,8 +528,9 @@ def _details(c: Checkpoint, item: dict[str, Any], f: CheckpointFits, kept) -> di
 def _assemble(src, items, fits: list[CheckpointFits], common, stats,
               streamed: dict[int, StreamedRow] | None = None) -> CampaignResult:
     results, errors, details = [], [], []
-    for c, item, f in zip(src.checkpoints, items, fits):
-        kept = with_campaign_flags(f.kept, f.flags)
+    kept_results = with_campaign_roles([item["settings"].get("circuit") for item in items],
+                                       [with_campaign_flags(f.kept, f.flags) for f in fits])
+    for c, item, f, kept in zip(src.checkpoints, items, fits, kept_results):
         d = _details(c, item, f, kept)
         if kept is None:
             errors.append(CheckpointFailure(c.label, c.file, c.sweep, "read" if not c.ok else "fit", d["error"]))

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
-from ..analysis.derived import (ELEMENT_QUANTITY_KINDS, arc_tau_s, capacitance_outside_role,
-                               circuit_arcs, derived_quantities, guess_roles, total_conductivity_inputs)
+from ..analysis.derived import (ELEMENT_QUANTITY_KINDS, SIGMA_TOTAL_KEY, SIGMA_WITH_SERIES_KEY, arc_tau_s,
+                               capacitance_outside_role, circuit_arcs, derived_quantities, guess_roles,
+                               total_conductivity_inputs)
 from ..analysis.kk import KK_MIN_POINTS
 from ..analysis.quality import (MISFIT_RATIO, data_kk_consistent, is_lack_of_fit, kk_noise_level,
                                 lack_of_fit_ratio, modulus_phase_reading, unmodelled_capacitance_F,
@@ -195,6 +196,43 @@ def result_roles(definition: CircuitDefinition, values: Mapping[str, float],
     roles = guess_roles(values, _derived_arcs(circ), area_cm2)
     roles.update((a.resistor, "charge transfer") for a in circ.randles_arcs)
     return roles
+
+
+def roles_guessed(definition: CircuitDefinition) -> bool:
+    """Whether a fit of ``definition`` guesses its arcs' roles from their capacitances (a
+    circuit string; a library or file circuit that names roles keeps them)."""
+    return not _has_roles(definition)
+
+
+def with_roles(result: FitResult, definition: CircuitDefinition, roles: Mapping[str, str]) -> FitResult:
+    """``result`` (a fit of ``definition``) with the roles of its arcs set to ``roles`` and
+    what depends on them computed again: the derived quantities (their errors from the
+    covariance the result reports, its stderr and correlations) and the unresolved total
+    conductivities. ``result`` itself where no role changes. A campaign labels each arc
+    once for all its checkpoints: an arc whose capacitance lies near the guess's threshold
+    was an interface in one checkpoint and the electrolyte in the next."""
+    new_roles = {**result.roles, **{k: v for k, v in roles.items() if k in result.roles}}
+    if new_roles == result.roles:
+        return result
+    names = list(result.correl)
+    covariance = _reported_covariance(result, names) if names else None
+    derived, units = derived_quantities(result.values, covariance, names if covariance is not None else [],
+                                        **derived_settings(definition, new_roles, result.settings))
+    if LACK_OF_FIT_KEY in result.derived:
+        derived[LACK_OF_FIT_KEY] = result.derived[LACK_OF_FIT_KEY]
+        units[LACK_OF_FIT_KEY] = result.derived_units[LACK_OF_FIT_KEY]
+    totals = {f"unresolved:{key}" for key in (SIGMA_TOTAL_KEY, SIGMA_WITH_SERIES_KEY)}
+    flags = [f for f in result.flags if f not in totals]
+    z_max = float(np.max(np.abs(result.z))) if np.size(result.z) else math.inf
+    flags += _unresolved_totals(definition, result.values, new_roles, flags, derived, z_max)
+    return result.with_fields(roles=new_roles, derived=_finite_or_nan(derived), derived_units=units, flags=flags)
+
+
+def _reported_covariance(result: FitResult, names: Sequence[str]) -> np.ndarray:
+    """The covariance over ``names`` that ``result``'s stderr and correlations describe."""
+    sd = np.array([result.stderr[n] for n in names])
+    corr = np.array([[1.0 if a == b else result.correl[a].get(b, math.nan) for b in names] for a in names])
+    return corr * np.outer(sd, sd)
 
 
 def _derived_arcs(circ) -> list[Arc]:
