@@ -816,8 +816,19 @@ def _fit_row(r) -> dict:
     return row
 
 
+def _series_c_text(capacitance_F: float | None) -> str:
+    """The DRT line's series capacitance: its value, "none" where its 1/C came out 0 (inf),
+    nothing where the model had none."""
+    if not capacitance_F:
+        return ""
+    if not math.isfinite(capacitance_F):
+        return ", series C none (its 1/C came out 0)"
+    return f", series C {format_value(capacitance_F, None, 'F')}"
+
+
 def _write_csv_rows(rows: list[dict], path: Path) -> None:
-    """A CSV of dict rows (columns in first-seen order; empty cell for missing or None)."""
+    """A CSV of dict rows (columns in first-seen order; an empty cell for a missing value,
+    None or nan: an unresolved parameter, a stderr that is unknown, as summary.csv)."""
     import csv
 
     columns: dict[str, None] = {}
@@ -827,7 +838,8 @@ def _write_csv_rows(rows: list[dict], path: Path) -> None:
         writer = csv.DictWriter(fh, fieldnames=list(columns), restval="")
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+            writer.writerow({k: ("" if v is None or (isinstance(v, float) and math.isnan(v)) else v)
+                             for k, v in row.items()})
 
 
 def _write_fit_outputs(results, out: Path, plot: bool) -> int:
@@ -990,9 +1002,9 @@ def _check_window(fmin: float | None, fmax: float | None) -> None:
 def _kk_band_of(res):
     """:func:`eisfit.kk_valid_band` of a fit's points (``KKBand`` or None)."""
     from .analysis.kk import kk_valid_band
-    from .spectrum import Spectrum
+    from .spectrum import points_spectrum
 
-    return kk_valid_band(Spectrum(frequency=res.frequency, z=res.z))
+    return kk_valid_band(points_spectrum(res.frequency, res.z, res.label))
 
 
 def _band_text(band) -> str:
@@ -1088,7 +1100,7 @@ def drt_command(files, lam, circuit, out_dir, fmt, imag_sign, columns_text, area
         if not as_json:
             click.echo(f"{s.label}: R_inf {res.r_inf_ohm:.4g} ohm, R_pol {res.r_pol_ohm:.4g} ohm"
                        + (f", L {format_value(res.inductance_H, None, 'H')}" if res.inductance_H else "")
-                       + (f", series C {format_value(res.capacitance_F, None, 'F')}" if res.capacitance_F else "")
+                       + _series_c_text(res.capacitance_F)
                        + f", lambda {res.lambda_:.3g} ({res.lambda_rule})")
             click.echo(f"  {'tau_s':>11s} {'f_Hz':>11s} {'R_ohm':>10s} {'R_process_ohm':>13s}  resolved  closed")
             for pk in peaks:

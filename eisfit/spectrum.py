@@ -10,7 +10,8 @@ from ._sign import capacitive_sign
 from .errors import DataError, FitError
 
 __all__ = ["Spectrum", "as_spectrum", "require_distinct_frequencies", "not_a_spectrum_hint", "AREA_SPECIFIC_UNIT",
-           "DIVIDED_BY_AREA_KEY", "EXCLUDE_RTOL", "frequencies_to_exclude", "shared_grid", "require_capacitive_negative"]
+           "DIVIDED_BY_AREA_KEY", "EXCLUDE_RTOL", "frequencies_to_exclude", "shared_grid", "require_capacitive_negative",
+           "points_spectrum"]
 
 AREA_SPECIFIC_UNIT = "ohm*cm2"  # meta["impedance_unit"] of a spectrum whose file gave Z per area
 DIVIDED_BY_AREA_KEY = "impedance_per_area_divided_by_cm2"  # meta: the area (cm2) such a spectrum was divided by
@@ -384,6 +385,18 @@ def require_capacitive_negative(spectrum: "Spectrum") -> None:
             f"{spectrum.label}: the imaginary part looks like -Z'', not Z'' ({rule}); "
             "eisfit.Spectrum takes z = Z' + jZ'' with Z'' < 0 for capacitive points: pass np.conj(z) "
             "(or Z' - 1j * minus_Z''), or meta={'imag_sign': 'negative'} if the values are right as they are")
+
+
+def points_spectrum(frequency: Any, z: Any, label: str | None = None) -> "Spectrum":
+    """A spectrum of points eisfit already holds in its own convention (a fit's points, a
+    reading of a spectrum's columns to test): its meta states the sign (``imag_sign``), so
+    the -Z'' check (:func:`require_capacitive_negative`) does not judge them again (a file
+    read with ``imag_sign="positive"`` on the caller's word had been fitted, then refused by
+    the Lin-KK band search of the same points)."""
+    meta: dict[str, Any] = {"imag_sign": "negative"}
+    if label:
+        meta["label"] = label
+    return Spectrum(frequency=frequency, z=z, meta=meta)
 
 
 def not_a_spectrum_hint(data: Any) -> str:

@@ -798,3 +798,34 @@ def test_a_parameter_given_twice_or_thresholds_in_the_wrong_order_are_usage_erro
     assert twice.exit_code == 2 and "R1 is given twice (50 and 60)" in twice.stderr
     order = run(["validate", path, "--threshold-pct", "5", "--violation-pct", "1"])
     assert order.exit_code == 2 and "--threshold-pct (5 %) must not exceed --violation-pct (1 %)" in order.stderr
+
+
+def test_a_sign_forced_on_the_command_line_is_the_callers_word_to_the_end(tmp_path):
+    """``--imag-sign positive`` on a file that stores Z'': the points are mirrored on the
+    caller's word. The fit ran, and the Lin-KK band search of the same points (a Spectrum
+    made inside eisfit from the fit's arrays) stopped the command with the -Z'' error meant
+    for arrays a caller passes, naming no file: exit 2 after the results."""
+    f = np.logspace(5, -1, 40)
+    z = 10 + 100 / (1 + 1j * 2 * np.pi * f * 1e-3)
+    path = tmp_path / "cell.csv"
+    path.write_text("freq/Hz,Re(Z)/Ohm,Im(Z)/Ohm\n" + "".join(f"{a},{b.real},{b.imag}\n" for a, b in zip(f, z)))
+    out = run(["fit", path, "--circuit", "R0-p(R1,C1)", "--imag-sign", "positive"])
+    assert out.exit_code in (0, 1), out.output
+    assert "looks like -Z''" not in out.output and "Kramers-Kronig band" in out.output
+
+
+def test_fits_csv_leaves_unresolved_and_unknown_cells_empty_as_summary_csv(tmp_path):
+    """CLI.md: fits.csv and summary.csv leave the cells of an unresolved parameter empty;
+    fits.csv had written "nan" (which also could not be told from an unknown stderr)."""
+    f = np.logspace(6, -2, 81)
+    w = 2 * np.pi * f
+    z = 40 + 1 / (1 / 60 + 1e-9 * (1j * w) ** 0.9) + 1 / (1 / 149 + 2e-6 * (1j * w) ** 0.85)
+    z = z * (1 + 0.005 * np.random.default_rng(1).standard_normal(f.size))
+    path = write_csv([eisfit.Spectrum(f, z, {"label": "arc-above-fmax"})], tmp_path / "cell.csv")
+    out = run(["fit", path, "--circuit", "R0-p(R1,CPE1)-p(R2,CPE2)", "--out", tmp_path / "out"])
+    assert out.exit_code in (0, 1), out.output
+    row = read_rows(tmp_path / "out" / "fits.csv")[0]
+    assert "unresolved:R1" in row["flags"]
+    assert row["R1"] == "" and row["R1_stderr"] == "" and row["CPE1_tau_s"] == ""
+    assert float(row["R2"]) == pytest.approx(149, rel=0.02)
+    assert "nan" not in set(row.values())

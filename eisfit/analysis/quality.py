@@ -190,15 +190,14 @@ def modulus_phase_reading(spectrum):
     already settled by the reader), in the unit the values allow (degrees for ±90,
     radians for ±pi/2). A spectrum of |Z| and phase read as Z', Z'' fails the test by tens
     of per cent; read right, it passes: then the file most probably holds |Z| and phase."""
-    from ..spectrum import Spectrum
+    from ..spectrum import points_spectrum
     from .kk import kk_test
 
     alternative = spectrum.meta.get("columns_alternative")
     if not isinstance(alternative, str) or "phase" not in alternative:
         return None
     phase = spectrum.z.imag if "phase (rad)" in alternative else np.radians(spectrum.z.imag)
-    other = Spectrum(frequency=spectrum.frequency, z=spectrum.z.real * np.exp(1j * phase),
-                     meta={"label": spectrum.label})
+    other = points_spectrum(spectrum.frequency, spectrum.z.real * np.exp(1j * phase), spectrum.label)
     try:
         with warnings.catch_warnings():  # the chain length of a reading the user did not ask for
             warnings.simplefilter("ignore")

@@ -607,7 +607,7 @@ def _warn_left_out_of_joint(checkpoints, fits, left_out: list[int]) -> None:
 
 
 def _joint_fit_of_cell(joint, checkpoints, items, fits, ok, shared, smooth, fit_options, arrhenius_law=None):
-    from ..spectrum import Spectrum
+    from ..spectrum import points_spectrum
 
     common = {}
     for key in ("circuit", "weighting", "area_cm2", "thickness_cm", "symmetric"):
@@ -617,8 +617,7 @@ def _joint_fit_of_cell(joint, checkpoints, items, fits, ok, shared, smooth, fit_
                                 f"cell {checkpoints[ok[0]].cell!r} uses {', '.join(sorted(values))}")
         common[key] = items[ok[0]]["settings"].get(key)
     templates = [fits[i].kept for i in ok]
-    spectra = [Spectrum(r.frequency, r.z, {"label": checkpoints[i].label})
-               for i, r in zip(ok, templates)]
+    spectra = [points_spectrum(r.frequency, r.z, checkpoints[i].label) for i, r in zip(ok, templates)]
     extra = {k: fit_options[k] for k in ("fixed", "bounds") if fit_options.get(k) is not None}
     if arrhenius_law:
         from ..series.joint import MIN_LAW_TEMPERATURES

@@ -55,7 +55,7 @@ def campaign_drts(results: Sequence[Any], options: Mapping[str, Any] | None = No
     """
     from ..analysis.drt import drt, tau_grid
     from ..errors import EisfitError
-    from ..spectrum import Spectrum
+    from ..spectrum import points_spectrum
 
     fitted = [r for r in results if r is not None]
     if not fitted:
@@ -71,7 +71,7 @@ def campaign_drts(results: Sequence[Any], options: Mapping[str, Any] | None = No
         weighting = r.settings.get("weighting", "modulus")
         if weighting == "sigma":
             weighting = "modulus"
-        spectrum = Spectrum(r.frequency, r.z, {"label": r.label or ""})
+        spectrum = points_spectrum(r.frequency, r.z, r.label)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:

@@ -27,14 +27,14 @@ def campaign_kk_bands(results: Sequence[Any]) -> list[Any]:
     these apart). Same test options as the fit's own test (the defaults)."""
     from ..analysis.kk import kk_valid_band
     from ..errors import EisfitError
-    from ..spectrum import Spectrum
+    from ..spectrum import points_spectrum
 
     bands = []
     for r in results:
         band = None
         if r is not None and r.kk_passed is False:
             try:
-                band = kk_valid_band(Spectrum(frequency=r.frequency, z=r.z, meta={"label": r.label}))
+                band = kk_valid_band(points_spectrum(r.frequency, r.z, r.label))
             except EisfitError:  # too few points to test a band: no band
                 band = None
         bands.append(band)

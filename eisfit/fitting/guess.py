@@ -20,7 +20,7 @@ from ..analysis.derived import arc_tau_s, paasch_dc_resistance
 from ..model.circuit import Arc, branch_arc_of
 from ..model.elements import ELEMENT_ARC_KINDS, paasch, warburg_open
 from ..model.parser import Leaf, Parallel, Series, leaves, series_chain
-from ..spectrum import Spectrum
+from ..spectrum import points_spectrum
 
 N_EXPONENT_START = 0.9
 L_REACTANCE_FRACTION = 0.05  # start of a series L without inductive points: omega_max L = 5 % of |Z|
@@ -1135,7 +1135,7 @@ def _data_drt(frequency: np.ndarray, z: np.ndarray, weighting: str, sigma):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return drt(Spectrum(frequency, z), weighting=mode, sigma=sigma, kk=False)
+            return drt(points_spectrum(frequency, z), weighting=mode, sigma=sigma, kk=False)
     except (EisfitError, ValueError, np.linalg.LinAlgError):
         return None
 
