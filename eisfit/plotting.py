@@ -1124,7 +1124,7 @@ def _draw_evolution_panel(ax, camp, title, key, unit, xs, flag_summary) -> float
     if (pf & shown).any():
         ax.plot(px[pf & shown], pv[pf & shown], "o", ms=_MARKER_PT + 4, mfc="none", mec="red", mew=0.9,
                 label="problem flag")
-    for gap, marker, label in ((pu, "X", "unresolved"), (pd, "P", "undetermined (s.e. > value or unknown)"),
+    for gap, marker, label in ((pu, "X", "unresolved"), (pd, "P", "undetermined (s.e. >= value or unknown)"),
                                (pn, "|", "not fitted")):
         if gap.any():  # issue 13: a value the data do not give is a gap, marked on the panel's x axis
             # (on the spine, not inside: at the foot of the data range it read as a low value); filled

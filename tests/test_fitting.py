@@ -510,7 +510,7 @@ def test_summary_and_tables_mark_values_their_stderr_does_not_determine():
         notes = res.to_dataframe()["note"]
         for name in res.param_names:
             bad = res.stderr[name] > abs(res.values[name])
-            assert ("(undetermined: stderr > value)" in lines[name]) == bad, lines[name]
+            assert ("(undetermined: stderr >= value)" in lines[name]) == bad, lines[name]
             assert (notes[name] == "undetermined") == bad
             marked += bad
     assert marked >= 1 and "undetermined" not in lines["R2"]

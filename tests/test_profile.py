@@ -155,3 +155,28 @@ def test_walk_steps_aim_past_the_3_sigma_level_and_cross_plateaus_fast():
     assert _next_step(0.2, 0.0, 0.0, 0.2, 0.01) == pytest.approx(0.2 * MAX_GROWTH)
     assert _next_step(0.4, 0.2, 1.5, 0.4, 1.4) == pytest.approx(0.4 * MAX_GROWTH)  # plateau
     assert _next_step(0.4, 0.2, 1.5, 0.4, float("inf")) == pytest.approx(0.8)  # no line: doubling
+
+
+def test_a_one_sigma_interval_open_below_reaches_zero_and_reads_undetermined():
+    """A resistance whose profile stays below the 1-sigma level all the way down (a walk
+    of 3 decades without crossing it) is not determined: zero lies within 1 sigma. The walk's
+    end (value/1000) had been taken as the 1-sigma end: stderr 0.999 x value, no mark, no
+    flag, a number in the campaign headline."""
+    from eisfit.analysis.quality import undetermined
+    from eisfit.fitting.profile import ProfileInterval
+
+    closed = ProfileInterval(40.0, 60.0, 20.0, 90.0, False, False)
+    assert closed.equivalent_stderr(50.0) == pytest.approx(max(10.0, 40.0 / 3))
+    open_below = ProfileInterval(0.05, 52.0, 0.05, 55.0, True, False, True, False)
+    assert open_below.equivalent_stderr(50.0) >= 50.0 and undetermined(50.0, open_below.equivalent_stderr(50.0))
+    # one arc's points fitted with two arcs: the second arc's R1 can go to zero
+    f = np.logspace(5, -1, 49)
+    z = 20 + 100 / (1 + (1j * 2 * np.pi * f * 1e-3) ** 0.9)
+    z = z * (1 + 0.003 * np.random.default_rng(2).standard_normal(f.size))
+    res = eisfit.fit(eisfit.Spectrum(f, z), circuit="R0-p(R1,CPE1)-p(R2,CPE2)", profile=True)
+    opened = [n for n, iv in res.intervals.items() if iv["open_lower_1sigma"]]
+    assert opened
+    for name in opened:
+        assert f"large-stderr:{name}" in res.flags and res.stderr[name] >= res.values[name]
+        assert f"{name} profile likelihood: 1 sigma [<=" in res.summary()
+        assert f"{name}  " in res.summary() and "(undetermined: stderr >= value)" in res.summary()

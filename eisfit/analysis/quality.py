@@ -209,10 +209,10 @@ def modulus_phase_reading(spectrum):
 
 def undetermined(value: float, stderr: float | None) -> bool:
     """True when the data do not determine the value: its standard error is unknown (nan:
-    a singular covariance) or larger than the value itself (zero lies within 1 stderr;
+    a singular covariance) or at least the value itself (zero lies within 1 stderr;
     what ``large-stderr`` flags). Reports never show such a value as a headline number and
     mark it in parameter tables. ``stderr`` None (a quantity given without one) is not
     judged; a parameter held fixed (no stderr by design) is the caller's to leave out."""
     if stderr is None or not math.isfinite(value):
         return False
-    return not math.isfinite(stderr) or stderr > abs(value)
+    return not math.isfinite(stderr) or stderr >= abs(value)

@@ -30,7 +30,7 @@ from ..model.weighting import pseudo_chisq
 if TYPE_CHECKING:
     from ..analysis.kk import KKResult
 
-REL_STDERR_LIMIT = 1.0  # flag parameters whose stderr exceeds their value
+REL_STDERR_LIMIT = 1.0  # flag parameters whose stderr reaches their value (zero within 1 stderr)
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ def assemble_result(
     if covariance is None and "singular-covariance" not in flags and cov_names:
         flags.append("singular-covariance")
     for n in cov_names:
-        if values[n] != 0 and stderr[n] > REL_STDERR_LIMIT * abs(values[n]):
+        if values[n] != 0 and stderr[n] >= REL_STDERR_LIMIT * abs(values[n]):
             flags.append(f"large-stderr:{n}")
     p = np.array([values[n] for n in names])
     with np.errstate(all="ignore"):  # a runaway element (flagged unresolved) may overflow

@@ -83,7 +83,7 @@ FLAGS: dict[str, tuple[str, str]] = {
                               "impedance at those frequencies); leave them out (--fmin/--fmax, --exclude-hz) or "
                               "measure with a larger amplitude"),
     "at-bound": (CAUTION, "the parameter sits on a bound (its stderr is the local curvature only)"),
-    "large-stderr": (CAUTION, "the parameter's stderr exceeds its value"),
+    "large-stderr": (CAUTION, "the parameter's stderr reaches or exceeds its value (zero lies within 1 stderr)"),
     "singular-covariance": (CAUTION, "the covariance could not be estimated (stderr nan)"),
     "profile-stderr": (CAUTION, "the covariance error of this resistance was too narrow for the chi-square "
                                 "surface; the stderr comes from its profile likelihood"),
@@ -173,8 +173,8 @@ def unresolved_keys(flags: Iterable[str], keys: Iterable[str]) -> set[str]:
 
 
 def undetermined_reason(stderr: float) -> str:
-    """Why :func:`undetermined` said so: ``stderr unknown`` or ``stderr > value``."""
-    return "stderr > value" if math.isfinite(stderr) else "stderr unknown"
+    """Why :func:`undetermined` said so: ``stderr unknown`` or ``stderr >= value``."""
+    return "stderr >= value" if math.isfinite(stderr) else "stderr unknown"
 
 
 def by_severity(flags: Iterable[str]) -> dict[str, list[str]]:

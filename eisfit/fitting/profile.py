@@ -59,11 +59,17 @@ class ProfileInterval:
     upper_3sigma: float
     open_lower: bool  # the 3-sigma level was not reached going down
     open_upper: bool
+    open_lower_1sigma: bool = False  # not even the 1-sigma level was reached going down
+    open_upper_1sigma: bool = False
 
     def equivalent_stderr(self, value: float) -> float:
         """The standard error a Gaussian would need to cover both intervals:
-        max(1-sigma half-width, 3-sigma half-width / 3), the larger side each."""
-        hw1 = max(value - self.lower_1sigma, self.upper_1sigma - value)
+        max(1-sigma half-width, 3-sigma half-width / 3), the larger side each. A 1-sigma
+        interval open downwards (the profile stays below the 1-sigma level ``MAX_DECADES``
+        below the value, or down to its bound) reaches zero: the error is then at least the
+        value (the walk's end, value/1000, had given 0.999 x value, which read as determined)."""
+        lower_1sigma = 0.0 if self.open_lower_1sigma else self.lower_1sigma
+        hw1 = max(value - lower_1sigma, self.upper_1sigma - value)
         hw3 = max(value - self.lower_3sigma, self.upper_3sigma - value)
         return max(hw1, hw3 / 3.0)
 
@@ -143,7 +149,7 @@ def profile_many(jobs: Sequence[ProfileJob]) -> list[ProfileOutcome]:
                 if walk.low_cost < best_cost:
                     best_vec, best_cost = walk.low_vec, walk.low_cost
             intervals[name] = ProfileInterval(down.end_1sigma, up.end_1sigma, down.end_3sigma, up.end_3sigma,
-                                              down.open, up.open)
+                                              down.open, up.open, down.open_1sigma, up.open_1sigma)
         outcomes.append(ProfileOutcome(intervals, best_vec))
     return outcomes
 
@@ -232,9 +238,10 @@ def _answer(run: LMRun, fit_id: int, problem, index: int, value: float) -> tuple
 class _Walk:
     end_1sigma: float
     end_3sigma: float
-    open: bool
+    open: bool  # the 3-sigma level not crossed
     low_vec: np.ndarray | None
     low_cost: float
+    open_1sigma: bool = False  # nor the 1-sigma level
 
 
 LEVELS = (1.0, 9.0)  # delta chi2 / s^2 of the 1- and 3-sigma ends
@@ -289,8 +296,9 @@ def _walk(problem, p_opt, index, direction, chisq, s2, wald) -> Generator[tuple,
         if len(ends) == len(LEVELS):
             return _Walk(ends[0], ends[1], False, low[1], low[0])
         if last or t in (lo_t, hi_t) or dist == 0.0:
+            open_1sigma = not ends
             ends += [math.exp(t)] * (len(LEVELS) - len(ends))
-            return _Walk(ends[0], ends[1], True, low[1], low[0])
+            return _Walk(ends[0], ends[1], True, low[1], low[0], open_1sigma)
         h = _next_step(h, prev_dist, prev_root, dist, root)
         prev_dist, prev_root, previous = dist, root, current
 

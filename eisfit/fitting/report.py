@@ -11,7 +11,7 @@ NOT_DEFINED = "not defined"  # a derived quantity whose formula has no value her
 
 
 def _undetermined_note(value: float, err: float | None) -> str:
-    """``  (undetermined: stderr > value)`` / ``(... stderr unknown)`` where that applies, else ""."""
+    """``  (undetermined: stderr >= value)`` / ``(... stderr unknown)`` where that applies, else ""."""
     return f"  (undetermined: {undetermined_reason(err)})" if undetermined(value, err) else ""
 
 
@@ -31,9 +31,10 @@ def _fmt(value: float, err: float | None = None) -> str:
 
 
 def _end(iv: dict, key: str, open_key: str, is_outer: bool) -> str:
-    """An interval end; an open end (the walk stopped before the level) is marked with < or >."""
+    """An interval end; an open end (the walk stopped before the level) is marked with <= or
+    >= (a 1-sigma end where not even that level was reached: ``<open_key>_1sigma``)."""
     value = f"{iv[key]:.4g}"
-    if is_outer and iv.get(open_key):
+    if iv.get(open_key) if is_outer else iv.get(f"{open_key}_1sigma"):
         return ("<=" if key.startswith("lower") else ">=") + value
     return value
 
@@ -43,7 +44,7 @@ def format_fit_summary(res) -> str:
 
     A parameter flagged ``unresolved:<name>`` (and every derived quantity of its element)
     reads "unresolved" instead of a number; a value whose stderr exceeds it is marked
-    "(undetermined: stderr > value)", one without a stderr (singular covariance)
+    "(undetermined: stderr >= value)", one without a stderr (singular covariance)
     "(undetermined: stderr unknown)"; flags are listed by severity."""
     hidden = unresolved_keys(res.flags, list(res.param_names) + list(res.derived))
     lines = [
