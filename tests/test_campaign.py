@@ -299,6 +299,18 @@ def test_the_mpr_of_an_ec_lab_twin_pair_is_kept(tmp_path):
     assert [c.file for c in src.checkpoints] == ["run_C01.mpr"]
 
 
+def test_of_an_instrument_export_and_a_csv_of_the_same_points_the_export_is_kept(tmp_path):
+    """A folder of .mpt files with a CSV of each beside it: the CSVs (a generic table, no
+    start time, no area) had been kept for sorting before the .mpt by name, and the campaign
+    lost its acquisition times ("ordered by natural file-name order")."""
+    data = tmp_path / "stripped"
+    shutil.copytree(REPO / "sample_data" / "stripped", data)
+    with pytest.warns(CampaignWarning, match=r"_C02\.csv \(= LiMg_LLZTO_1_before_stripping_PEIS_C02\.mpt\)"):
+        src = load_checkpoints(data)
+    assert sorted(c.file for c in src.checkpoints) == sorted(p.name for p in data.glob("*.mpt"))
+    assert all(c.start_time for c in src.checkpoints) and src.ordering.startswith("acquisition time")
+
+
 def test_a_file_named_explicitly_that_no_reader_recognises_is_an_error_row(tmp_path):
     notes = tmp_path / "notes.txt"
     notes.write_text("cell 7, 25 C\n")

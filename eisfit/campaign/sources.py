@@ -420,14 +420,17 @@ def _without_foreign_files(checkpoints: list[Checkpoint], folder: Path) -> list[
 
 
 _BINARY_FIRST = (".mpr",)  # of two files with the same points, the binary (full-precision) one is kept
+# ... then an instrument's own export before a generic table (which lacks its start time, area...)
+GENERIC_TABLE_FORMATS = ("csv", "wide-table", "json-table", "eisfit-json", "xlsx", "xls", "ods")
 DUPLICATE_RTOL = 1e-5  # an .mpt prints 7 digits of the .mpr's float32 values
 
 
 def _without_duplicate_files(checkpoints: list[Checkpoint], folder: Path | None) -> list[Checkpoint]:
     """The checkpoints without the exports that repeat a file beside them: a file whose every
     spectrum repeats one of a file with the same name and another extension (the .mpt EC-Lab
-    writes beside its .mpr; the .mpr, binary and full-precision, is kept) is left out, named
-    in one warning, so each measurement counts once. Other files with the same points (a copy
+    writes beside its .mpr; the .mpr, binary and full-precision, is kept; of an instrument's
+    export and a generic table, such as a CSV, the export, with its start time and area) is
+    left out, named in one warning, so each measurement counts once. Other files with the same points (a copy
     under another name, a repeated synthetic spectrum) are kept and named in a warning."""
     spectra: dict[str, list[Spectrum]] = {}
     for c in checkpoints:
@@ -435,7 +438,8 @@ def _without_duplicate_files(checkpoints: list[Checkpoint], folder: Path | None)
             spectra.setdefault(c.file, []).append(c.spectrum)
     if len(spectra) < 2:
         return checkpoints
-    files = sorted(spectra, key=lambda f: (not f.lower().endswith(_BINARY_FIRST), natural_key(f)))
+    files = sorted(spectra, key=lambda f: (not f.lower().endswith(_BINARY_FIRST),
+                                           spectra[f][0].meta.get("format") in GENERIC_TABLE_FORMATS, natural_key(f)))
     seen: dict[tuple, list[tuple[str, Spectrum]]] = {}
     duplicate_of: dict[str, str] = {}
     repeats: list[str] = []
