@@ -959,3 +959,18 @@ def test_every_derived_unit_string_begins_with_its_unit():
         heads = {key: unit.partition(" ")[0] for key, unit in res.derived_units.items()}
         assert {k: h for k, h in heads.items() if h not in known} == {}
         assert heads["lack_of_fit_ratio"] == "dimensionless"
+
+
+def test_a_series_cpe_that_acts_as_a_resistance_is_flagged():
+    """A series CPE with n near 0 is a resistance: a real VersaStudio sweep fitted with
+    R0-p(R1,CPE1)-p(R2,CPE2)-CPE3 put its 55 ohm intercept into CPE3 (n 0.04), R0 on its
+    bound of 0, and only at-bound:R0 said anything. A blocking CPE (n 0.9) is no such case."""
+    from eisfit.fitting.assemble import _resistive_series_cpe_flags
+
+    circ = Circuit("R0-p(R1,CPE1)-CPE2")
+    values = {"R0": 0.0, "R1": 100.0, "CPE1_0": 1e-6, "CPE1_1": 0.9, "CPE2_0": 0.02, "CPE2_1": 0.04}
+    assert _resistive_series_cpe_flags(values, circ) == ["resistive-cpe:CPE2"]
+    assert _resistive_series_cpe_flags({**values, "CPE2_1": 0.9, "CPE1_1": 0.1}, circ) == []  # CPE1: an arc's
+    path = realdata_path("text/impedance_py/data/exampleDataVersaStudio.par")
+    res = eisfit.fit(eisfit.read(path)[0], circuit="R0-p(R1,CPE1)-p(R2,CPE2)-CPE3")
+    assert res.values["CPE3_1"] < 0.3 and "resistive-cpe:CPE3" in res.flags

@@ -122,6 +122,7 @@ def assemble_result(
     derived, derived_units = dict(derived[0]), dict(derived[1])
     flags.extend(_arc_flags(values, arcs, f))
     flags.extend(_branch_low_n_flags(values, circ, flags))
+    flags.extend(_resistive_series_cpe_flags(values, circ))
     flags.extend(unresolved_flags(definition, values, f, z, flags))
     flags.extend(_unresolved_totals(definition, values, roles, flags, derived, float(np.max(np.abs(z)))))
     flags = _without_judgements_of_unresolved(flags, arcs)
@@ -351,6 +352,18 @@ def _branch_low_n_flags(values, circ, flags: list[str]) -> list[str]:
                     and values[f"{child.name}_1"] < 0.6:
                 out.append(flag)
     return out
+
+
+RESISTIVE_CPE_N = 0.3  # a series CPE below this exponent (phase < 27 deg) acts as a resistance
+
+
+def _resistive_series_cpe_flags(values, circ) -> list[str]:
+    """``resistive-cpe`` for a CPE in the top-level series chain whose exponent is below
+    ``RESISTIVE_CPE_N``: neither a blocking capacitance (n 0.7-1) nor a diffusion tail
+    (0.5), it stands in for a resistance (real VersaStudio and BioLogic sweeps fitted with
+    ...-CPE3: n 0.04 and 0.06, R0 on its bound of 0, with no word of it)."""
+    return [f"resistive-cpe:{node.name}" for node in series_chain(circ.tree)
+            if isinstance(node, Leaf) and node.kind == "CPE" and values[f"{node.name}_1"] < RESISTIVE_CPE_N]
 
 
 ARCS_OVERLAP_RATIO = 10.0  # time constants closer than a decade: the arcs merge into one feature
