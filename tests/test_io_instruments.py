@@ -114,6 +114,17 @@ def test_autolab_nova_decimal_comma(tmp_path):
     np.testing.assert_allclose(s.columns["Time (s)"], np.arange(5) * 1.5)
 
 
+def test_three_column_names_anyone_writes_are_no_nova_export(tmp_path):
+    """Frequency (Hz), Z' (Ohm cm2), -Z'' (Ohm cm2) alone: a hand-made CSV had been reported
+    as "software Metrohm Autolab NOVA"; with NOVA's other columns it is one."""
+    rows = "".join(f"{f},{z.real},{-z.imag}\n" for f, z in _pts())
+    plain = _write(tmp_path, "mine.csv", "Frequency (Hz),Z' (Ohm cm2),-Z'' (Ohm cm2)\n" + rows)
+    assert detect_format(plain) == "csv"
+    nova = _write(tmp_path, "nova.csv", "Index,Frequency (Hz),Z' (Ohm),-Z'' (Ohm)\n"
+                  + "".join(f"{k},{line}" for k, line in enumerate(rows.splitlines(keepends=True))))
+    assert detect_format(nova) == "autolab"
+
+
 def test_parstat_powersuite_versastudio(tmp_path):
     par_rows = "3.5\t-0.1\t10\t0\t0\t0\t0\t0\t\n" * 3 + "".join(
         f"3.5\t0.02\t{100 + k}\t{f!r}\t{z.real!r}\t{z.imag!r}\t0.005\t0.1\t\n" for k, (f, z) in enumerate(_pts()))

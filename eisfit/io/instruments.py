@@ -157,9 +157,13 @@ class Vendor:
 
 
 def _autolab_signature(text: str) -> int:
-    """NOVA exports: ``Frequency (Hz)`` with ``Z' (Ω)`` / ``-Z'' (Ω)`` (any separator)."""
+    """NOVA exports: ``Frequency (Hz)`` with ``Z' (Ω)`` / ``-Z'' (Ω)`` (any separator) and
+    one more of the columns NOVA writes beside them (``-Phase (°)``, ``Z (Ω)``, ``Time (s)``,
+    ``Index``): the three alone are what anyone names such columns, and a hand-made CSV was
+    reported as "software Metrohm Autolab NOVA" (the generic reader reads it the same)."""
     low = text.lower()
-    if "frequency (hz)" in low and re.search(r"-z''\s*\((ω|Ω|ohm)", text, re.I):
+    if "frequency (hz)" in low and re.search(r"-z''\s*\((ω|Ω|ohm)", text, re.I) and (
+            re.search(r"-phase\s*\(|(^|[;,\t])\s*z\s*\((ω|Ω|ohm)\)|time \(s\)|(^|[;,\t\n])index[;,\t]", low, re.M)):
         return 85
     return 0
 
