@@ -1165,6 +1165,8 @@ eisfit campaign campaign.toml --out results/ --json > results.json
                    "checkpoint still runs where its seed fits the data better than the quick starts).")
 @click.option("--profile", "profile", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,
               help="Profile-likelihood errors for arc resistances (as in 'eisfit fit').")
+@click.option("--fix", "fix", multiple=True, metavar="NAME=VALUE",
+              help="Hold a parameter fixed in every checkpoint (repeatable; as in 'eisfit fit').")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Dask scheduler address (tcp://host:8786): fit on its workers.")
 @click.option("--out", "out", type=click.Path(file_okay=False), default=None,
@@ -1196,7 +1198,8 @@ eisfit campaign campaign.toml --out results/ --json > results.json
                    "arrhenius.png/svg, report section.")
 # ---- end series analysis options ----
 def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, weighting, fmin, fmax, exclude_hz,
-                     jobs: int, starts: str, profile: str, scheduler: str | None, out: str | None, no_cache: bool,
+                     jobs: int, starts: str, profile: str, fix: tuple[str, ...], scheduler: str | None, out: str | None,
+                     no_cache: bool,
                      cache_dir, nyquist_asr: bool, progress, shared, smooth, arrhenius_law, arrhenius_,
                      drt_: bool = False, kk_band: bool = False, as_json: bool = False) -> int:
     """Fit every checkpoint of a campaign: SOURCE is a folder, a glob, a campaign file
@@ -1215,8 +1218,10 @@ def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, we
 
     out_default = out is None
     folder = Path(_CAMPAIGN_OUT_DEFAULT if out is None else out)
+    fixed = _name_values(fix, "--fix")
     options = {**_series_options(shared, smooth, arrhenius_law), **_starts_option(starts),
-               **({} if profile == "auto" else {"profile": _PROFILE_CHOICE[profile]})}
+               **({} if profile == "auto" else {"profile": _PROFILE_CHOICE[profile]}),
+               **({"fixed": fixed} if fixed else {})}
     _check_scheduler_address(scheduler)
     _writable_folder(folder)
     cache = False if no_cache else (cache_dir or folder / ".eisfit-cache")

@@ -829,3 +829,15 @@ def test_fits_csv_leaves_unresolved_and_unknown_cells_empty_as_summary_csv(tmp_p
     assert row["R1"] == "" and row["R1_stderr"] == "" and row["CPE1_tau_s"] == ""
     assert float(row["R2"]) == pytest.approx(149, rel=0.02)
     assert "nan" not in set(row.values())
+
+
+def test_campaign_takes_fix_as_fit_does(tmp_path):
+    """CLI.md's campaign headlines show a parameter held fixed, but `eisfit campaign` had no
+    --fix (only fit_campaign(fixed=...) in Python): the command and the library differed."""
+    toml = campaign_toml(tmp_path, 'circuit = "R0-p(R1,CPE1)-p(R2,CPE2)"', ["", "", ""])
+    out = run(["campaign", toml, "--fix", "CPE1_1=0.9", "--out", tmp_path / "out", "--no-cache"])
+    assert out.exit_code == 0, out.output
+    rows = read_rows(tmp_path / "out" / "summary.csv")
+    assert [float(r["CPE1_1"]) for r in rows] == [0.9] * 3
+    bad = run(["campaign", toml, "--fix", "CPE1_2=0.9", "--out", tmp_path / "bad"])
+    assert bad.exit_code == 2 and "did you mean 'CPE1_1'" in bad.output
