@@ -1299,12 +1299,18 @@ def _print_campaign(camp, drt_: bool, arrhenius_lines: list[str]) -> None:
                f"area {_used(camp, 'area_cm2')} cm2{_file_areas(camp)}")
     for line in camp.evolution_lines():
         click.echo(line)
-    if drt_:  # DRT (issue 8): one line per tracked peak, KK warnings
-        from .campaign.drt import drt_report_lines
+    if drt_:  # DRT (issue 8): one line per tracked peak; the KK warnings counted in one warning
+        from .campaign.drt import KK_WARNING, drt_report_lines
 
+        failing = 0
         for line in drt_report_lines(camp):
-            if line.startswith("- "):
+            if line.startswith("- **Warning**"):
+                failing += 1
+            elif line.startswith("- "):
                 click.echo(line[2:].replace("**", ""))
+        if failing:
+            _warn(f"{failing} of {ok} checkpoints fail the Kramers-Kronig test: {KK_WARNING} "
+                  "(report.md names them)")
     from .campaign.kkband import kk_band_report_lines
 
     for line in kk_band_report_lines(camp)[3:]:  # the section's text without its heading

@@ -175,3 +175,28 @@ def test_cli_campaign_drt_option(tmp_path):
         assert (out / f"{name}.png").stat().st_size > 0
         assert (out / f"{name}.svg").stat().st_size > 0
     assert "drt_peak2_R_ohm" in pd.read_csv(out / "summary.csv").columns
+
+
+def test_the_command_counts_the_drts_of_kk_failing_checkpoints_in_one_warning(tmp_path):
+    """`eisfit campaign --drt` printed one "Warning <file>: Kramers-Kronig test failed" line
+    per failing checkpoint on stdout, among the results (61 for a 61-sweep file); it is one
+    `eisfit: warning:` line on stderr, and report.md keeps the list."""
+    from click.testing import CliRunner
+
+    from eisfit.cli import main
+
+    f = np.logspace(5, -1, 40)
+    data = tmp_path / "drift"
+    data.mkdir()
+    for k in range(3):  # the low-frequency end drifts: the points fail the Lin-KK test
+        z = 10 + 100 / (1 + 1j * 2 * np.pi * f * 1e-3) + 50 / (1 + 1j * 2 * np.pi * f * 0.5)
+        z = z * (1 + 0.3 * (f < 1) * np.linspace(0, 1, f.size))
+        lines = "freq/Hz,Re(Z)/Ohm,-Im(Z)/Ohm\n" + "".join(f"{a},{b.real},{-b.imag}\n" for a, b in zip(f, z))
+        (data / f"cp{k}.csv").write_text(lines)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["campaign", str(data), "--circuit", "R0-p(R1,C1)-p(R2,C2)", "--no-cache",
+                                       "--out", str(out), "--drt"])
+    assert result.exit_code == 0, result.output
+    assert "Kramers-Kronig test failed" not in result.stdout
+    assert "eisfit: warning: 3 of 3 checkpoints fail the Kramers-Kronig test" in result.stderr
+    assert (out / "report.md").read_text().count("Kramers-Kronig test failed") == 3
