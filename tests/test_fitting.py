@@ -974,3 +974,17 @@ def test_a_series_cpe_that_acts_as_a_resistance_is_flagged():
     path = realdata_path("text/impedance_py/data/exampleDataVersaStudio.par")
     res = eisfit.fit(eisfit.read(path)[0], circuit="R0-p(R1,CPE1)-p(R2,CPE2)-CPE3")
     assert res.values["CPE3_1"] < 0.3 and "resistive-cpe:CPE3" in res.flags
+
+
+def test_the_summary_never_rounds_a_determined_stderr_up_to_the_value_and_shows_fixed_without_nan():
+    """"R1 11.825 ± 12" for a stderr of 11.71 read as undetermined; a fixed parameter read
+    "0.9 ± nan (fixed)"."""
+    from eisfit.fitting.report import _fmt
+
+    assert _fmt(11.825, 11.71) == "11.825 ± 11.7" and _fmt(5.0, 0.3) == "5 ± 0.3"
+    assert _fmt(11.825, 11.9) == "11.825 ± 12"  # below the value, but shown as it is
+    f = np.logspace(5, -1, 30)
+    s = Spectrum(f, 10 + 100 / (1 + (1j * 2 * np.pi * f * 1e-3) ** 0.9))
+    line = next(l for l in eisfit.fit(s, circuit="R0-p(R1,CPE1)", fixed={"CPE1_1": 0.9}).summary().splitlines()
+                if l.strip().startswith("CPE1_1"))
+    assert "nan" not in line and line.split() == ["CPE1_1", "0.9", "(fixed)"]

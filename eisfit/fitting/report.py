@@ -27,7 +27,10 @@ def _fmt(value: float, err: float | None = None) -> str:
         return f"{value:.5g} ± nan"
     if value != 0 and err > UNBOUNDED_ERROR * abs(value):  # "0.00020585 ± 7.2e+10 s" reads as a number
         return f"{value:.5g} ± >{UNBOUNDED_ERROR:g}x"
-    return f"{value:.5g} ± {err:.2g}"
+    shown = f"{err:.2g}"
+    if err < abs(value) <= float(shown):  # "11.825 ± 12" for 11.71 read as undetermined: one digit more
+        shown = f"{err:.3g}"
+    return f"{value:.5g} ± {shown}"
 
 
 def _end(iv: dict, key: str, open_key: str, is_outer: bool) -> str:
@@ -57,7 +60,7 @@ def format_fit_summary(res) -> str:
     for name in res.param_names:
         value, err = res.values[name], res.stderr.get(name)
         note = " (fixed)" if name in res.fixed else ("" if name in hidden else _undetermined_note(value, err))
-        shown_value = UNRESOLVED if name in hidden else _fmt(value, err)
+        shown_value = UNRESOLVED if name in hidden else _fmt(value, None if name in res.fixed else err)
         lines.append(f"  {name:<12} {shown_value:>24}  {res.units.get(name, '')}{note}")
     for name, iv in res.intervals.items():
         if name in hidden:
