@@ -632,7 +632,8 @@ eisfit fit cell.mpr --json > cell_fit.json
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON instead of the table.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Write <label>_fit.json, fits.csv (one row per spectrum) and, with --plot, figures.")
-@click.option("--plot", is_flag=True, help="A PNG per spectrum (Nyquist, Bode, residuals) in --out (required).")
+@click.option("--plot", is_flag=True,
+              help="A figure per spectrum (Nyquist, Bode, residuals; PNG and SVG) in --out (required).")
 def fit_command(files, circuit, area_cm2, thickness_cm, symmetric, weighting, fmin, fmax, exclude_hz, fix, initial,
                 engine, guess_mode, profile, fmt, imag_sign, columns_text, as_json, out_dir, plot) -> int:
     """Fit a circuit to every spectrum of FILE(s); no initial guess needed.

@@ -633,7 +633,8 @@ def test_arrhenius_preconditions_are_checked_before_the_first_fit(tmp_path, monk
     from eisfit.cli import main
 
     monkeypatch.setattr(runner, "fit_chunks", lambda *a, **k: pytest.fail("fitted before the check"))
-    with pytest.raises(CampaignError, match="at least 2 different temperatures; every checkpoint is at 298.15 K"):
+    with pytest.raises(CampaignError, match=r"campaign.toml: an Arrhenius fit .* needs at least 2 different "
+                                             r"temperatures; every checkpoint is at 298.15 K"):
         eisfit.fit_campaign(SAMPLE / "campaign.toml", arrhenius=True, cache_dir=False, progress=False)
     data = tmp_path / "data"
     _copy(CSVS[:2], data)
