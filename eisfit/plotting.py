@@ -457,8 +457,13 @@ def _colourbar(mappable, ax, label: str, cax=None):
     return bar
 
 
-def _impedance_unit(area_cm2, prefix: str = "") -> str:
-    return f"{prefix}{OHM_CM2} (Z·A, per cell)" if area_cm2 else f"{prefix}{OHM}"
+def _impedance_unit(area_cm2, prefix: str = "", explained: bool = True) -> str:
+    """The unit of impedance axes: Ω, or Ω·cm² with "(Z·A, per cell)" where ``explained``
+    (the x label; the y label of an equal-axes Nyquist plot, often shorter than that text,
+    had it cut at both ends)."""
+    if not area_cm2:
+        return f"{prefix}{OHM}"
+    return f"{prefix}{OHM_CM2} (Z·A, per cell)" if explained else f"{prefix}{OHM_CM2}"
 
 
 def _ohm_prefix(largest: float) -> tuple[float, str]:
@@ -570,7 +575,7 @@ def plot_nyquist(data, ax=None, fit=None, area_cm2: float | None = None, label: 
             near = _np.abs(zm) <= _np.abs(z[zoom]).max() * 1.05
             inset.plot(zm.real[near] * scale, -zm.imag[near] * scale, "-", lw=1.0, color="C1")
     ax.set_xlabel(f"Z' / {unit}")
-    ax.set_ylabel(f"−Z'' / {unit}")
+    ax.set_ylabel(f"−Z'' / {_impedance_unit(area_cm2, prefix, explained=False)}")
     # a figure made here is sized to the data: the box takes the aspect; a given axes keeps its box
     ax.set_aspect("equal", adjustable="box" if own_axes else "datalim")
     ax.axhline(0, color="0.6", lw=0.5)
@@ -945,9 +950,8 @@ def plot_campaign_nyquist(camp, ax=None, area_normalised: bool = False,
         _, zf = _camp_dense_fit(r)
         ax.plot(r.z.real * scale, -r.z.imag * scale, "o", ms=2.2, mew=0, color=colours[k], alpha=0.85)
         ax.plot(zf.real * scale, -zf.imag * scale, "-", lw=0.8, color=colours[k])
-    unit = _impedance_unit(area_normalised, prefix)
-    ax.set_xlabel(f"Z' / {unit}")
-    ax.set_ylabel(f"−Z'' / {unit}")
+    ax.set_xlabel(f"Z' / {_impedance_unit(area_normalised, prefix)}")
+    ax.set_ylabel(f"−Z'' / {_impedance_unit(area_normalised, prefix, explained=False)}")
     ax.set_aspect("equal", adjustable="box")
     ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]))
     _colourbar(mappable, ax, label)

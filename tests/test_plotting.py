@@ -618,3 +618,13 @@ def test_write_stops_the_figure_workers_when_the_table_cannot_be_written(camp, t
         camp.write(tmp_path / "out")
     assert multiprocessing.active_children() == []
     assert P._pending_figures == {}
+
+
+def test_area_nyquist_plots_keep_the_explanation_on_the_x_label_only():
+    """On an equal-axes Nyquist plot in ohm*cm2 the y axis is often shorter than
+    "−Z'' / Ω·cm² (Z·A, per cell)": the label was cut at both ends."""
+    f = np.logspace(5, -1, 30)
+    res = eisfit.fit(eisfit.Spectrum(f, 10 + 100 / (1 + 1j * 2 * np.pi * f * 1e-3)), circuit="R0-p(R1,C1)")
+    ax = P.plot_nyquist(res, fit=res, area_cm2=0.785)
+    assert ax.get_xlabel().endswith("(Z·A, per cell)") and ax.get_ylabel() == "−Z'' / Ω·cm²"
+    plt.close(ax.figure)
