@@ -988,3 +988,28 @@ def test_the_summary_never_rounds_a_determined_stderr_up_to_the_value_and_shows_
     line = next(l for l in eisfit.fit(s, circuit="R0-p(R1,CPE1)", fixed={"CPE1_1": 0.9}).summary().splitlines()
                 if l.strip().startswith("CPE1_1"))
     assert "nan" not in line and line.split() == ["CPE1_1", "0.9", "(fixed)"]
+
+
+def test_with_roles_computes_the_derived_quantities_of_other_roles_from_the_reported_covariance():
+    """A campaign relabels an arc (eisfit.fitting.assemble.with_roles): its quantities are
+    computed again from the covariance the result reports (stderr and correlations). Back to
+    the fit's own roles they are the fit's own, errors included; a result whose roles do not
+    change is the same object."""
+    from eisfit.fitting.assemble import with_roles
+    from eisfit.model import load_circuit
+
+    f = np.logspace(6, -2, 81)
+    string = "R0-p(R1,CPE1)-p(R2,CPE2)"
+    z = Circuit(string).impedance(np.array([20, 100, 1e-9, 0.9, 300, 1e-6, 0.85], float), f)
+    res = eisfit.fit(Spectrum(f, z * (1 + 0.003 * np.random.default_rng(0).standard_normal(f.size))),
+                     circuit=string, area_cm2=0.785, thickness_cm=0.03)
+    assert res.roles == {"R1": "electrolyte", "R2": "interface"}
+    definition = load_circuit(string)
+    [flipped] = with_roles([res], definition, {"R1": "interface"})
+    assert "R1_asr_per_interface_ohm_cm2" in flipped.derived and "R1_sigma_S_per_cm" not in flipped.derived
+    assert flipped.derived["R1_asr_per_interface_ohm_cm2"] == pytest.approx(res.values["R1"] * 0.785 / 2)
+    [back] = with_roles([flipped], definition, {"R1": "electrolyte"})
+    assert set(back.derived) == set(res.derived)
+    for key, value in res.derived.items():
+        assert back.derived[key] == pytest.approx(value, rel=1e-9, nan_ok=True), key
+    assert with_roles([res], definition, {"R1": "electrolyte"})[0] is res

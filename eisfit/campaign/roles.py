@@ -41,8 +41,8 @@ def with_campaign_roles(circuits: Sequence[Any], results: Sequence[Any]) -> list
         if not roles_guessed(definition):
             continue
         roles = _median_roles(definition, [results[k] for k in members])
-        for k in members:
-            out[k] = with_roles(results[k], definition, roles)
+        for k, result in zip(members, with_roles([results[k] for k in members], definition, roles)):
+            out[k] = result
     return out
 
 

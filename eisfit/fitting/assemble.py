@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import numpy as np
 
 from ..analysis.derived import (ELEMENT_QUANTITY_KINDS, SIGMA_TOTAL_KEY, SIGMA_WITH_SERIES_KEY, arc_tau_s,
-                               capacitance_outside_role, circuit_arcs, derived_quantities, guess_roles,
-                               total_conductivity_inputs)
+                               capacitance_outside_role, circuit_arcs, derived_quantities,
+                               derived_quantities_batch, guess_roles, total_conductivity_inputs)
 from ..analysis.kk import KK_MIN_POINTS
 from ..analysis.quality import (MISFIT_RATIO, data_kk_consistent, is_lack_of_fit, kk_noise_level,
                                 lack_of_fit_ratio, modulus_phase_reading, unmodelled_capacitance_F,
@@ -205,28 +205,42 @@ def roles_guessed(definition: CircuitDefinition) -> bool:
     return not _has_roles(definition)
 
 
-def with_roles(result: FitResult, definition: CircuitDefinition, roles: Mapping[str, str]) -> FitResult:
-    """``result`` (a fit of ``definition``) with the roles of its arcs set to ``roles`` and
+def with_roles(results: Sequence[FitResult], definition: CircuitDefinition,
+               roles: Mapping[str, str]) -> list[FitResult]:
+    """``results`` (fits of ``definition``) with the roles of their arcs set to ``roles`` and
     what depends on them computed again: the derived quantities (their errors from the
-    covariance the result reports, its stderr and correlations) and the unresolved total
-    conductivities. ``result`` itself where no role changes. A campaign labels each arc
-    once for all its checkpoints: an arc whose capacitance lies near the guess's threshold
-    was an interface in one checkpoint and the electrolyte in the next."""
-    new_roles = {**result.roles, **{k: v for k, v in roles.items() if k in result.roles}}
-    if new_roles == result.roles:
-        return result
-    names = list(result.correl)
-    covariance = _reported_covariance(result, names) if names else None
-    derived, units = derived_quantities(result.values, covariance, names if covariance is not None else [],
-                                        **derived_settings(definition, new_roles, result.settings))
-    if LACK_OF_FIT_KEY in result.derived:
-        derived[LACK_OF_FIT_KEY] = result.derived[LACK_OF_FIT_KEY]
-        units[LACK_OF_FIT_KEY] = result.derived_units[LACK_OF_FIT_KEY]
-    totals = {f"unresolved:{key}" for key in (SIGMA_TOTAL_KEY, SIGMA_WITH_SERIES_KEY)}
-    flags = [f for f in result.flags if f not in totals]
-    z_max = float(np.max(np.abs(result.z))) if np.size(result.z) else math.inf
-    flags += _unresolved_totals(definition, result.values, new_roles, flags, derived, z_max)
-    return result.with_fields(roles=new_roles, derived=_finite_or_nan(derived), derived_units=units, flags=flags)
+    covariance each result reports, its stderr and correlations) and the unresolved total
+    conductivities; a result whose roles do not change is returned as it is. A campaign
+    labels each arc once for all its checkpoints: an arc whose capacitance lies near the
+    guess's threshold was an interface in one checkpoint and the electrolyte in the next.
+    The results of one set of roles, settings and free parameters are computed together
+    (443 of 1,000 hard spectra changed: 0.22 s one by one)."""
+    out = list(results)
+    groups: dict[tuple, list[int]] = {}
+    for k, r in enumerate(results):
+        new_roles = {**r.roles, **{a: role for a, role in roles.items() if a in r.roles}}
+        if new_roles != r.roles:
+            key = (tuple(new_roles.items()), r.settings.get("area_cm2"), r.settings.get("thickness_cm"),
+                   bool(r.settings.get("symmetric", True)), tuple(r.correl))
+            groups.setdefault(key, []).append(k)
+    for (role_items, *_, names), members in groups.items():
+        new_roles = dict(role_items)
+        group = [results[k] for k in members]
+        values = {n: np.array([r.values[n] for r in group]) for n in group[0].values}
+        covariance = np.array([_reported_covariance(r, names) for r in group]) if names else None
+        derived, units = derived_quantities_batch(values, covariance, list(names),
+                                                  **derived_settings(definition, new_roles, group[0].settings))
+        totals = {f"unresolved:{key}" for key in (SIGMA_TOTAL_KEY, SIGMA_WITH_SERIES_KEY)}
+        for j, (k, r) in enumerate(zip(members, group)):
+            own = {key: float(v[j]) for key, v in derived.items()}
+            own_units = dict(units)
+            if LACK_OF_FIT_KEY in r.derived:  # not a quantity of the roles
+                own[LACK_OF_FIT_KEY], own_units[LACK_OF_FIT_KEY] = r.derived[LACK_OF_FIT_KEY], LACK_OF_FIT_UNIT
+            flags = [f for f in r.flags if f not in totals]
+            z_max = float(np.max(np.abs(r.z))) if np.size(r.z) else math.inf
+            flags += _unresolved_totals(definition, r.values, new_roles, flags, own, z_max)
+            out[k] = r.with_fields(roles=new_roles, derived=_finite_or_nan(own), derived_units=own_units, flags=flags)
+    return out
 
 
 def _reported_covariance(result: FitResult, names: Sequence[str]) -> np.ndarray:
