@@ -742,6 +742,7 @@ def test_an_arc_near_the_role_threshold_keeps_one_role_across_the_campaign():
     assert t["R1_sigma_S_per_cm"].notna().all() and "R1_asr_per_interface_ohm_cm2" not in t
     assert t["R1_sigma_S_per_cm"].to_numpy() == pytest.approx(0.03 / (t["R1"].to_numpy() * area), rel=1e-9)
     sd = t["R1_sigma_S_per_cm_stderr"].to_numpy() / t["R1_sigma_S_per_cm"].to_numpy()
-    assert sd == pytest.approx(t["R1_stderr"].to_numpy() / t["R1"].to_numpy(), rel=1e-4)  # delta method: same relative error
+    # the delta method: the same relative error as R1's
+    assert sd == pytest.approx(t["R1_stderr"].to_numpy() / t["R1"].to_numpy(), rel=1e-4)
     library = eisfit.fit_campaign(spectra, circuit="garnet-symmetric", area_cm2=area, cache_dir=False, progress=False)
     assert {r.roles["R1"] for r in library.results} == {"electrolyte"}  # named roles: as the library says

@@ -430,8 +430,9 @@ def _without_duplicate_files(checkpoints: list[Checkpoint], folder: Path | None)
     spectrum repeats one of a file with the same name and another extension (the .mpt EC-Lab
     writes beside its .mpr; the .mpr, binary and full-precision, is kept; of an instrument's
     export and a generic table, such as a CSV, the export, with its start time and area) is
-    left out, named in one warning, so each measurement counts once. Other files with the same points (a copy
-    under another name, a repeated synthetic spectrum) are kept and named in a warning."""
+    left out, named in one warning, so each measurement counts once. Other files with the
+    same points (a copy under another name, a repeated synthetic spectrum) are kept and
+    named in a warning."""
     spectra: dict[str, list[Spectrum]] = {}
     for c in checkpoints:
         if c.spectrum is not None and c.file is not None:
@@ -711,7 +712,8 @@ def _from_spectra(spectra: Sequence[Spectrum]) -> CampaignSource:
         t = acquisition_time(s)
         src = s.meta.get("source")
         out.append(Checkpoint(
-            label=s.label if counts[s.label] == 1 else f"{s.label}[{k}]", spectrum=s, file=None if src is None else str(src), sweep=s.meta.get("sweep"),
+            label=s.label if counts[s.label] == 1 else f"{s.label}[{k}]", spectrum=s,
+            file=None if src is None else str(src), sweep=s.meta.get("sweep"),
             start_time=None if t is None else t.isoformat(), content_sha256=sha256_of_spectrum(s),
             time_h=_float_or_none(s.meta.get("time_h")), cycle=_float_or_none(s.meta.get("cycle")),
             cell=str(s.meta.get("cell", "cell")), temperature_K=_meta_temperature_K(s, k),

@@ -96,9 +96,9 @@ FLAGS: dict[str, tuple[str, str]] = {
                                    "range of the role its circuit gives it (electrolyte: C*L/A 5e-15..2e-8 F/cm; "
                                    "interface, electrode, surface layer: C/A 5e-10..2e-3 F/cm2): the role, and "
                                    "what follows from it (conductivity, per-interface ASR), may be wrong"),
-    "resistive-cpe": (CAUTION, "a CPE in series whose exponent is below 0.3 (phase under 27 degrees): neither a "
-                               "blocking capacitance nor a diffusion tail, it acts as a resistance and likely stands in "
-                               "for the series resistance (R0 on its bound)"),
+    "resistive-cpe": (CAUTION, "a CPE in series whose exponent is below 0.3 (phase under 27 degrees): neither "
+                               "a blocking capacitance nor a diffusion tail, it acts as a resistance and likely "
+                               "stands in for the series resistance (R0 on its bound)"),
     "low-n": (CAUTION, "exponent below 0.6 of a CPE in parallel (an arc, a double layer): closer to a diffusion line than a capacitance"),
     "seed-disagreement": (CAUTION, "campaign: the fit seeded by the previous checkpoint found a minimum more than "
                                    "0.1 % and more than 1 s^2 below the automatic (cold) fit's, which alone would "
