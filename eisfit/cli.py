@@ -1331,7 +1331,7 @@ def _print_campaign(camp, drt_: bool, arrhenius_lines: list[str]) -> None:
 def _campaign_record(camp, folder: Path | None, arrhenius_lines: list[str]) -> dict:
     """What ``eisfit campaign --json`` prints: counts, settings, evolution, failures and
     the summary table (one record per checkpoint, NaN as null)."""
-    table = json.loads(camp.table.to_json(orient="records"))
+    table = _finite(camp.table.to_dict(orient="records"))  # every digit (DataFrame.to_json keeps 10 decimals)
     settings = {k: v for k, v in camp.settings.items() if k != "settings_hash"}
     return {
         "checkpoints": len(camp.checkpoints), "fitted": sum(r is not None for r in camp.results),

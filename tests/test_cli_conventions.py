@@ -305,6 +305,10 @@ def test_json_of_every_command_that_prints_results(tmp_path):
     camp = json.loads(r.stdout)
     assert camp["checkpoints"] == 2 and camp["fitted"] == 2 and len(camp["table"]) == 2
     assert camp["table"][1]["R2"] == pytest.approx(float(read_rows(tmp_path / "out" / "summary.csv")[1]["R2"]))
+    # every digit: DataFrame.to_json had kept 10 decimals (a C_eff of 4.97e-10 F read 5e-10, its stderr 0.0)
+    csv_row = read_rows(tmp_path / "out" / "summary.csv")[0]
+    for key in ("CPE1_0", "CPE1_ceff_F", "CPE1_ceff_F_stderr"):
+        assert camp["table"][0][key] == pytest.approx(float(csv_row[key]), rel=1e-12) and camp["table"][0][key] < 1e-5
     # settings named as a fit's (fit --json says fmin_Hz; campaign --json said fmin)
     assert fits[0]["settings"]["fmin_Hz"] is None and "fmin" not in fits[0]["settings"]
     assert {"fmin_Hz", "fmax_Hz", "area_cm2", "weighting"} <= set(camp["settings"]) and "fmin" not in camp["settings"]
