@@ -23,7 +23,7 @@ import functools as _functools
 
 import numpy as _np
 
-from .units import format_value
+from .units import EVOLUTION_AXIS_LABELS, KELVIN_AT_0C, format_value
 from .units import si_scale as _si_scale
 
 COLUMN_IN = 3.3          # single journal column, inches
@@ -998,17 +998,15 @@ def plot_campaign_bode(camp, fig=None, max_spectra: int | None = MAX_OVERLAY_SPE
     return fig
 
 
-_CAMP_X_LABELS = {"time_h": "time / h", "cycle": "cycle", "capacity_mAh_cm2": "capacity / mAh cm⁻²",
-                  "temperature_K": "temperature / K"}
-
-
 def _camp_x(camp, x):
-    """(x values, axis label) of the campaign's evolution axis (``camp.evolution_axis``)."""
+    """(x values, axis label) of the campaign's evolution axis (``camp.evolution_axis``); a
+    temperature series in °C, as the headline lines tell it (the figure had said K)."""
     name = camp.evolution_axis(x)
     values = None if name is None else [getattr(c, name, None) for c in camp.checkpoints]
     if values is None or any(v is None for v in values):
         return _np.arange(len(camp.checkpoints), dtype=float), "checkpoint"
-    return _np.asarray(values, dtype=float), _CAMP_X_LABELS.get(name, name)
+    shift = KELVIN_AT_0C if name == "temperature_K" else 0.0
+    return _np.asarray(values, dtype=float) - shift, EVOLUTION_AXIS_LABELS.get(name, name)
 
 
 def _camp_panel_rows(camp):

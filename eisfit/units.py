@@ -9,7 +9,12 @@ from __future__ import annotations
 import math
 from typing import Iterable
 
-__all__ = ["pretty_unit", "si_scale", "format_value"]
+__all__ = ["pretty_unit", "si_scale", "format_value", "KELVIN_AT_0C", "EVOLUTION_AXIS_LABELS"]
+
+KELVIN_AT_0C = 273.15  # T/K = t/°C + 273.15
+# the axis label of each campaign evolution axis (a temperature series is told in °C, as its headline lines)
+EVOLUTION_AXIS_LABELS = {"time_h": "time / h", "cycle": "cycle", "capacity_mAh_cm2": "capacity / mAh cm⁻²",
+                         "temperature_K": "temperature / °C"}
 
 # plain unit (first word of a units entry) -> display form
 _PRETTY = {

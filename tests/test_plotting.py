@@ -628,3 +628,29 @@ def test_area_nyquist_plots_keep_the_explanation_on_the_x_label_only():
     ax = P.plot_nyquist(res, fit=res, area_cm2=0.785)
     assert ax.get_xlabel().endswith("(Z·A, per cell)") and ax.get_ylabel() == "−Z'' / Ω·cm²"
     plt.close(ax.figure)
+
+
+def test_figures_in_ohm_cm2_without_an_area_are_drawn_in_ohm_with_a_warning(tmp_path):
+    """--nyquist-asr on a campaign with no area had drawn every Nyquist figure empty
+    (ohm*cm2 = Z x nan) with no word."""
+    spectra = [_spectrum(r2=150.0 - 10 * k, seed=k, label=f"{k} h", time_h=float(k)) for k in range(3)]
+    camp = eisfit.fit_campaign(spectra, circuit=HEADLINE, starts=4, cache_dir=False, progress=False)
+    assert camp.checkpoints_without_area() == ["0 h", "1 h", "2 h"]
+    with pytest.warns(UserWarning, match=r"need the electrode area of every checkpoint; 3 have none .*drawn in ohm"):
+        assert camp._area_normalisable(True) is False
+    ax = camp.plot_nyquist(area_normalised=camp._area_normalisable(False))
+    assert ax.get_xlabel() == "Z' / Ω" and len(ax.lines) >= 6 and np.isfinite(ax.lines[0].get_xdata()).all()
+
+
+def test_a_temperature_series_is_coloured_and_drawn_in_celsius_as_its_headline_lines():
+    """A temperature series was told in °C by the headline lines, drawn against K by the
+    evolution figure and coloured by "checkpoint index" in the Nyquist overlay."""
+    temps = [25.0, 40.0, 60.0]
+    spectra = [_spectrum(r2=300.0 / (k + 1), seed=k, label=f"{t:g} C", temperature_C=t) for k, t in enumerate(temps)]
+    camp = eisfit.fit_campaign(spectra, circuit=HEADLINE, area_cm2=0.785, starts=4, cache_dir=False, progress=False)
+    assert camp.evolution_axis() == "temperature_K"
+    values, label = camp.colour_values()
+    assert label == "temperature / °C" and values == pytest.approx(temps)
+    fig = camp.plot_evolution()
+    assert {ax.get_xlabel() for ax in fig.axes if ax.get_xlabel()} == {"temperature / °C"}
+    assert "25 °C" in " ".join(camp.evolution_lines())

@@ -37,7 +37,7 @@ import numpy as np
 
 from ..errors import DataError
 from ..model.circuit import resistance_names
-from ..units import format_value
+from ..units import KELVIN_AT_0C, format_value
 from .derived import INTERFACE_ROLES
 from .quality import undetermined
 
@@ -245,7 +245,7 @@ def temperatures_K(table: Any) -> np.ndarray:
     if "temperature_K" in table.columns:
         t = np.asarray(table["temperature_K"], dtype=float)
     elif "temperature_C" in table.columns:
-        t = np.asarray(table["temperature_C"], dtype=float) + 273.15
+        t = np.asarray(table["temperature_C"], dtype=float) + KELVIN_AT_0C
     else:
         raise DataError(
             "Arrhenius analysis needs temperatures: add a temperature_C or temperature_K "

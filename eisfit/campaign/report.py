@@ -12,7 +12,7 @@ from typing import Any, Mapping, Sequence
 from ..analysis.quality import undetermined
 from ..fitting.flags import by_severity, explain_flag, flag_name, problems, unresolved_keys, whole_fit_problems
 from ..model.circuit import resistance_names
-from ..units import pretty_unit
+from ..units import KELVIN_AT_0C, pretty_unit
 from .kkband import kk_band_report_lines
 
 __all__ = ["campaign_report", "evolution_lines", "milestones", "table_rows", "flag_explanations",
@@ -24,7 +24,8 @@ FIGURE_CAPTIONS = {
     "evolution": "Evolution of each resistance (ASR per cell; per interface beside it for the "
                  "interface arc of a symmetric cell) and effective capacitance, 1 standard error bars; "
                  "flagged checkpoints ringed in red.",
-    "nyquist": "Nyquist overlay: data (points) and fits (lines), coloured by time.",
+    "nyquist": "Nyquist overlay: data (points) and fits (lines), coloured along the evolution axis "
+               "(time, cycle, capacity or temperature: the colour bar names it).",
     "fits": "Nyquist fit of each checkpoint: data (points) and fitted circuit (line).",
     "bode": "Bode overlay: |Z| and phase against frequency, data and fits.",
     "residual_map": "Fit residuals |ΔZ|/|Z| (signed by the real part) per checkpoint and frequency: "
@@ -63,7 +64,7 @@ def _point_label(c, axis: str | None, index: int) -> str:
     if axis == "capacity_mAh_cm2" and c.capacity_mAh_cm2 is not None:
         return f"{c.capacity_mAh_cm2:g} mAh/cm2"
     if axis == "temperature_K" and c.temperature_K is not None:
-        return f"{c.temperature_K - 273.15:.4g} °C"
+        return f"{c.temperature_K - KELVIN_AT_0C:.4g} °C"
     return c.label if len(c.label) <= SHORT_LABEL else f"checkpoint {index}"
 
 

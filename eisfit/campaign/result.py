@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .._files import atomic_text_file
+from ..units import EVOLUTION_AXIS_LABELS, KELVIN_AT_0C
 from .sources import Checkpoint
 
 __all__ = ["CampaignResult", "CheckpointFailure", "checkpoint_row", "ordered_columns"]
@@ -210,13 +211,32 @@ class CampaignResult:
 
     # -- figures ---------------------------------------------------------------
     def colour_values(self) -> tuple[list[float], str]:
-        """Values used to colour checkpoints and their axis label (hours, cycle or index)."""
-        for attr, label in (("time_h", "time / h"), ("cycle", "cycle"),
-                            ("capacity_mAh_cm2", "capacity / mAh cm⁻²")):
-            values = [getattr(c, attr) for c in self.checkpoints]
-            if all(v is not None for v in values):
-                return [float(v) for v in values], label
-        return [float(k) for k in range(len(self.checkpoints))], "checkpoint index"
+        """Values used to colour checkpoints and their axis label: the evolution axis
+        (:meth:`evolution_axis`: hours, cycle, capacity, or a temperature series in °C, as the
+        headline lines tell it), else the checkpoint number (a temperature series had been
+        coloured by "checkpoint index" under a caption saying "by time")."""
+        name = self.evolution_axis()
+        if name is None:
+            return [float(k) for k in range(len(self.checkpoints))], "checkpoint"
+        values = [float(getattr(c, name)) for c in self.checkpoints]
+        if name == "temperature_K":
+            return [v - KELVIN_AT_0C for v in values], "temperature / °C"
+        return values, EVOLUTION_AXIS_LABELS[name]
+
+    def checkpoints_without_area(self) -> list[str]:
+        """Labels of the fitted checkpoints that have no electrode area (figures in ohm*cm2 need it)."""
+        return [c.label for c, d, r in zip(self.checkpoints, self.details, self.results)
+                if r is not None and not d.get("settings", {}).get("area_cm2")]
+
+    def _area_normalisable(self, area_normalised: bool) -> bool:
+        """Whether figures can be drawn in ohm*cm2: ``area_normalised`` and every fitted
+        checkpoint has an area; else a warning and ohm (the figures had been empty)."""
+        missing = self.checkpoints_without_area() if area_normalised else []
+        if missing:
+            warnings.warn(f"Nyquist figures in ohm*cm2 need the electrode area of every checkpoint; {len(missing)} "
+                          f"have none ({', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''}): drawn in ohm "
+                          "(give --area-cm2, or area_cm2 in the campaign file)", stacklevel=3)
+        return area_normalised and not missing
 
     def plot_nyquist(self, ax=None, area_normalised: bool = False, max_spectra: int | None = 20):
         """Nyquist overlay of the checkpoints with their fits, coloured by time/cycle (at most
@@ -350,7 +370,7 @@ class CampaignResult:
 
         folder = Path(out)
         folder.mkdir(parents=True, exist_ok=True)
-        makers = self._figure_makers(area_normalised) if figures else {}
+        makers = self._figure_makers(self._area_normalisable(area_normalised)) if figures else {}
         if self.drts is not None:  # the DRT figures read the table: built before the workers fork, they inherit it
             table = self.table
         pending = start_figures(_costliest_first(makers), folder) if makers else None
@@ -427,7 +447,7 @@ def checkpoint_row(c: Checkpoint, r: Any, d: dict[str, Any], joint: Any = None) 
         "label": c.label, "cell": c.cell, "time_h": c.time_h, "cycle": c.cycle,
         "current_mA_cm2": c.current_mA_cm2, "capacity_mAh_cm2": c.capacity_mAh_cm2,
         "temperature_K": c.temperature_K,
-        "temperature_C": None if c.temperature_K is None else c.temperature_K - 273.15,
+        "temperature_C": None if c.temperature_K is None else c.temperature_K - KELVIN_AT_0C,
         "area_cm2": d.get("settings", {}).get("area_cm2"),
         "thickness_cm": d.get("settings", {}).get("thickness_cm"),
         "circuit": d.get("settings", {}).get("circuit"),

@@ -53,6 +53,7 @@ import numpy as np
 from ..errors import CampaignError, EisfitError, NoImpedanceDataError, UnknownFormatError
 from ..settings import did_you_mean
 from ..spectrum import Spectrum
+from ..units import KELVIN_AT_0C
 
 __all__ = ["Checkpoint", "CampaignWarning", "load_checkpoints", "natural_key", "CampaignSource"]
 
@@ -627,7 +628,7 @@ def _fill_temperature_from_names(readable: list[Checkpoint]) -> None:
     if celsius is None:
         return
     for c, t in zip(readable, celsius):
-        c.temperature_K = t + 273.15  # type: ignore[operator]
+        c.temperature_K = t + KELVIN_AT_0C  # type: ignore[operator]
         c.extra.setdefault("temperature_source", "file name")
 
 
@@ -866,7 +867,7 @@ def _temperature_K(values: dict[str, Any]) -> float | None:
     if values.get("temperature_K") is not None:
         return float(values["temperature_K"])
     if values.get("temperature_C") is not None:
-        return float(values["temperature_C"]) + 273.15
+        return float(values["temperature_C"]) + KELVIN_AT_0C
     return None
 
 
