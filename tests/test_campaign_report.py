@@ -219,3 +219,19 @@ def test_report_table_marks_undetermined_values():
     vague = [undetermined(r.values["R0"], r.stderr["R0"]) for r in camp.results]
     assert any(vague)
     assert [row[column].endswith("(undetermined)") for row in rows] == vague
+
+
+def test_report_html_is_report_md_as_a_page(written, tmp_path):
+    """report.md and report.html were written by two renderers: the page lacked the DRT,
+    Arrhenius and circuit-choice sections, report.md the settings (area, thickness...). Both
+    are one text now: every heading of report.md is on the page, and both name the area."""
+    camp, out = written
+    md = (out / "report.md").read_text(encoding="utf-8")
+    html = (out / "report.html").read_text(encoding="utf-8")
+    headings = re.findall(r"^#+ (.*)$", md, re.M)
+    assert "Run" in headings and len(headings) >= 5
+    for heading in headings:
+        assert f">{heading}</h" in html
+    area = camp.settings["area_cm2"]
+    assert f"| area_cm2 | {area} |" in md and f">{area}</td>" in html
+    assert "| thickness_cm |" in md and "| eisfit_version |" in md

@@ -10,10 +10,9 @@ import base64
 from pathlib import Path
 from typing import Mapping
 
-from .._html import escape, html_list, html_table
+from .._html import escape, html_list, html_table, markdown_html
 from ..plotting import FIGURE_DPI
-from .kkband import kk_band_report_lines
-from .report import FIGURE_CAPTIONS, evolution_lines, failure_lines, flag_explanations, table_rows, wall_time_line
+from .report import evolution_lines, flag_explanations, table_rows
 
 __all__ = ["campaign_html", "campaign_repr_html"]
 
@@ -28,10 +27,6 @@ figcaption { font-size: 90%; color: #444; } code { background: #f3f3f3; padding:
 .headline li { font-size: 105%; } .note { color: #555; font-size: 90%; }
 """
 
-# figure order in the report; others written by the campaign follow
-_ORDER = ("evolution", "nyquist", "fits", "bode", "residual_map", "drt_map", "drt_stack")
-
-
 def _png_width_px(data: bytes) -> int | None:
     """Width of a PNG image from its IHDR chunk (None when the bytes are not a PNG)."""
     if data[:8] != b"\x89PNG\r\n\x1a\n" or len(data) < 24:
@@ -40,13 +35,13 @@ def _png_width_px(data: bytes) -> int | None:
 
 
 def _figure_html(name: str, png: Path, dpi: float = FIGURE_DPI) -> str:
-    """An embedded figure shown at its print width (pixels / dpi inches, at most the page)."""
+    """An embedded figure shown at its print width (pixels / dpi inches, at most the page);
+    its caption is the paragraph the report writes below it."""
     raw = png.read_bytes()
     width = _png_width_px(raw)
     size = f' style="width:{width / dpi:.2f}in"' if width else ""
-    caption = FIGURE_CAPTIONS.get(name, name)
     return (f'<figure><img alt="{escape(name)}"{size} src="data:image/png;base64,'
-            f'{base64.b64encode(raw).decode("ascii")}"><figcaption>{escape(caption)}</figcaption></figure>')
+            f'{base64.b64encode(raw).decode("ascii")}"></figure>')
 
 
 def _headline_html(camp) -> str:
@@ -64,69 +59,22 @@ def _flags_html(camp) -> str:
     return "<p>What the flags in the table mean:</p>" + html_list(items)
 
 
-def _kk_html(camp) -> str:
-    """The Kramers-Kronig section of report.md (:func:`~eisfit.campaign.kkband.kk_band_report_lines`)
-    as HTML: its sentences, then the failing checkpoints as a list."""
-    lines = [ln for ln in kk_band_report_lines(camp) if ln and not ln.startswith("## ")]
-    if not lines:
-        return ""
-    text = [ln for ln in lines if not ln.startswith("- ")]
-    items = [ln[2:].replace("`", "") for ln in lines if ln.startswith("- ")]
-    return ("<h2>Kramers-Kronig</h2>" + "".join(f"<p>{escape(t.replace('`', ''))}</p>" for t in text)
-            + (html_list(items) if items else ""))
-
-
-def _joint_html(camp) -> str:
-    joint = getattr(camp, "joint", None)
-    if joint is None:
-        return ""
-    joints = joint.items() if isinstance(joint, dict) else [(None, joint)]
-    lines = []
-    for cell, j in joints:
-        prefix = f"Cell {cell}: " if cell is not None else ""
-        lines += [prefix + line for line in (j.summary_lines() or ["Joint fit without shared parameters or smoothing."])]
-    return "<h2>Joint fit across checkpoints</h2>" + html_list(lines)
-
-
-def campaign_html(camp, figures: Mapping[str, str | Path] | None = None) -> str:
-    """The self-contained report page. ``figures`` maps a figure name (evolution, nyquist,
-    fits, bode, residual_map, ...) to its PNG file, which is embedded (base64)."""
-    title = f"{camp.name or 'Campaign'}: evolution of the fitted circuit"
-    n_ok = sum(r is not None for r in camp.results)
+def campaign_html(camp, figures: Mapping[str, str | Path] | None = None, markdown: str | None = None) -> str:
+    """The self-contained report page: the text of report.md (``markdown``, else
+    :meth:`CampaignResult.report` with these figures) as HTML, each figure it links embedded
+    from ``figures`` (name -> PNG file, base64). One text for both reports: a section added
+    to report.md is on the page too."""
     figures = {k: Path(v) for k, v in (figures or {}).items()}
-    names = [n for n in _ORDER if n in figures] + [n for n in figures if n not in _ORDER]
-    head, rows, note = table_rows(camp)
-    parts = [
-        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{escape(title)}</title><style>{_STYLE}</style></head><body>",
-        f"<h1>{escape(title)}</h1>",
-        f"<p>{len(camp.checkpoints)} checkpoints ({n_ok} fitted, {len(camp.errors)} failed), ordered by "
-        f"{escape(str(camp.ordering))}. Circuit <code>{escape(str(camp.settings.get('circuit')))}</code>, "
-        f"weighting <code>{escape(str(camp.settings.get('weighting')))}</code>.</p>",
-        "<p class=\"note\">ASR per cell = R × A (both interfaces of a symmetric cell together); ASR per "
-        "interface = R × A / 2. Uncertainties are 1 standard error.</p>",
-        "<h2>Evolution</h2>", _headline_html(camp),
-    ]
-    if "evolution" in figures:
-        parts.append(_figure_html("evolution", figures["evolution"]))
-    parts.append(_joint_html(camp))
-    parts += ["<h2>Per checkpoint</h2>", html_table(head, rows, numeric_from=1)]
-    if note:
-        parts.append(f'<p class="note">{escape(note)}</p>')
-    parts += ["<h2>Flags</h2>", _flags_html(camp), _kk_html(camp)]
-    if camp.errors:
-        parts += ["<h2>Errors</h2>", html_list(failure_lines(camp.errors))]
-    shown = [n for n in names if n != "evolution"]
-    if shown:
-        parts.append("<h2>Figures</h2>")
-        parts += [_figure_html(n, figures[n]) for n in shown]
-    settings = {k: v for k, v in camp.settings.items() if k != "settings_hash"}
-    parts += [
-        "<h2>Run</h2>", f"<p>{escape(wall_time_line(camp))}</p>",
-        html_table(("setting", "value"), [(k, v) for k, v in settings.items()], numeric_from=2),
-        "</body></html>",
-    ]
-    return "\n".join(p for p in parts if p)
+    text = markdown if markdown is not None else camp.report(figures={k: v.name for k, v in figures.items()})
+    by_file = {png.name: (name, png) for name, png in figures.items()}
+
+    def image(name: str, file: str) -> str:
+        return _figure_html(*by_file[file]) if file in by_file else f"<p>{escape(name)}: {escape(file)}</p>"
+
+    title = f"{camp.name or 'Campaign'}: evolution of the fitted circuit"
+    return "\n".join(["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+                      f"<title>{escape(title)}</title><style>{_STYLE}</style></head><body>",
+                      markdown_html(text, image), "</body></html>"])
 
 
 def campaign_repr_html(camp) -> str:

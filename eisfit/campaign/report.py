@@ -32,6 +32,8 @@ FIGURE_CAPTIONS = {
                     "bands across checkpoints point at a model that misses a feature.",
     "drt_map": "Distribution of relaxation times per checkpoint, tracked peaks marked.",
     "drt_stack": "DRT of the data (solid) and of the fitted circuit (dashed) per checkpoint.",
+    "arrhenius": "Arrhenius plot: log10 of each conductivity (and of 1/ASR of the interface arcs, as the "
+                 "table names them) against 1000/T, with the fitted lines.",
 }
 
 
@@ -260,8 +262,26 @@ def campaign_report(camp, figures: Mapping[str, str] | None = None) -> str:
             lines += [f"![{name}]({figures[name]})", "", FIGURE_CAPTIONS.get(name, name), ""]
         vector = [f for f in figures.values() if f.endswith(".png")]
         lines += [f"Vector versions: {', '.join(f[:-4] + '.svg' for f in vector)}."]
-    lines += ["", wall_time_line(camp)]
+    lines += ["", "## Run", "", wall_time_line(camp), ""] + _settings_lines(camp)
     return "\n".join(lines) + "\n"
+
+
+def _settings_lines(camp) -> list[str]:
+    """The campaign's settings (circuit, weighting, area, thickness, symmetric, version...)
+    as a markdown table."""
+    settings = {k: v for k, v in (camp.settings or {}).items() if k != "settings_hash"}
+    if not settings:
+        return []
+    return ["| setting | value |", "|---|---|"] + [f"| {k} | {_setting_text(v)} |" for k, v in settings.items()]
+
+
+def _setting_text(value: Any) -> str:
+    """A setting as a table cell: None as -, lists joined, no '|'."""
+    if value is None:
+        return "-"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value) or "-"
+    return str(value).replace("|", "/")
 
 
 def _choice_table_lines(choice) -> list[str]:
@@ -327,7 +347,7 @@ def _flag_lines(camp) -> list[str]:
     flagged = [(k, c, r) for k, c, r in fitted if problems(r.flags)]
     minor = [r for _, _, r in fitted if r.flags and not problems(r.flags)]
     if not flagged and not minor:
-        return []
+        return ["", "## Flags", "", "No fit was flagged."]
     out = ["", "## Flags", "", "What the flags mean:", ""]
     out += [f"- `{name}` ({n} checkpoint{'s' if n > 1 else ''}): {meaning}."
             for name, meaning, n in flag_explanations(camp)]

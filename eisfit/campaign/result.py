@@ -218,10 +218,8 @@ class CampaignResult:
         name = self.evolution_axis()
         if name is None:
             return [float(k) for k in range(len(self.checkpoints))], "checkpoint"
-        values = [float(getattr(c, name)) for c in self.checkpoints]
-        if name == "temperature_K":
-            return [v - KELVIN_AT_0C for v in values], "temperature / °C"
-        return values, EVOLUTION_AXIS_LABELS[name]
+        shift = KELVIN_AT_0C if name == "temperature_K" else 0.0
+        return [float(getattr(c, name)) - shift for c in self.checkpoints], EVOLUTION_AXIS_LABELS[name]
 
     def checkpoints_without_area(self) -> list[str]:
         """Labels of the fitted checkpoints that have no electrode area (figures in ohm*cm2 need it)."""
@@ -341,11 +339,12 @@ class CampaignResult:
 
         return campaign_report(self, figures=figures)
 
-    def report_html(self, figures: dict[str, str | Path] | None = None) -> str:
-        """The self-contained HTML report; ``figures`` (name -> PNG path) are embedded."""
+    def report_html(self, figures: dict[str, str | Path] | None = None, markdown: str | None = None) -> str:
+        """The self-contained HTML report: the text of :meth:`report` (or ``markdown``) with
+        the figures (name -> PNG path) embedded."""
         from .html import campaign_html
 
-        return campaign_html(self, figures=figures)
+        return campaign_html(self, figures=figures, markdown=markdown)
 
     def evolution_lines(self) -> list[str]:
         """One line per resistance, e.g. ``R2 (interface, per cell): 117 -> 58 -> 35 ohm*cm2``."""
@@ -388,28 +387,33 @@ class CampaignResult:
         drawn = pending.result() if pending is not None else {}
         written = {name: drawn[name][0] for name in makers}  # PNG paths, in report order
         arrhenius_section = self._write_arrhenius(folder, figures) if arrhenius else []
+        if arrhenius and figures:
+            written["arrhenius"] = folder / "arrhenius.png"
         if wall_time_s is not None:
             self.wall_time_s = float(wall_time_s)
         elif self.started_perf_s is not None:
             self.wall_time_s = time.perf_counter() - self.started_perf_s
-        report = self.report(figures={k: v.name for k, v in written.items()})
+        report = self.report(figures={k: v.name for k, v in written.items() if k != "arrhenius"})
         if arrhenius_section:
             report = report.rstrip("\n") + "\n\n" + "\n".join(arrhenius_section) + "\n"
         (folder / "report.md").write_text(report, encoding="utf-8")
-        (folder / "report.html").write_text(self.report_html(figures=written), encoding="utf-8")
+        (folder / "report.html").write_text(self.report_html(figures=written, markdown=report), encoding="utf-8")
         return folder
 
     def _write_arrhenius(self, folder: Path, figure: bool) -> list[str]:
         """arrhenius.csv and (with ``figure``) arrhenius.png/.svg; returns the report section."""
         from ..analysis.arrhenius import arrhenius_report_lines
         from ..plotting import save_figure
+        from .report import FIGURE_CAPTIONS
 
         fits = self.arrhenius()
         with atomic_text_file(folder / "arrhenius.csv") as fh:
             fits.to_csv(fh, index=False)
+        lines = arrhenius_report_lines(fits)
         if figure:
             save_figure(self.plot_arrhenius().figure, folder / "arrhenius")
-        return arrhenius_report_lines(fits)
+            lines += ["", "![arrhenius](arrhenius.png)", "", FIGURE_CAPTIONS["arrhenius"]]
+        return lines
 
     def _figure_makers(self, area_normalised: bool) -> dict[str, Any]:
         """name -> function making the figure, in report order; none when no checkpoint was fitted."""
