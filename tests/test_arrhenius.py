@@ -322,3 +322,21 @@ def test_campaign_arrhenius_of_an_interface_arc_from_its_fits(tmp_path):
     ax = camp.plot_arrhenius()
     assert len(ax.figure.axes) == 2  # sigma at the left, 1/ASR on its own axis at the right
     assert "| R2 (1/ASR per interface) |" in (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+
+
+def test_a_line_through_two_points_and_a_line_through_a_law_say_what_they_are():
+    """'Ea = 0.4627 ± nan eV (R^2 = 1.0000, 2 points)' and, for a resistance a joint fit's
+    Arrhenius law made, 'Ea = 0.5998 ± 9.2e-16 eV': headline numbers the data do not give."""
+    import pandas as pd
+
+    from eisfit.analysis.arrhenius import arrhenius_report_lines, arrhenius_summary_lines
+
+    common = {"prefactor_unit": "S*K/cm", "r_squared": 1.0, "form": "sigmaT", "weighted": False,
+              "quantity": "conductivity"}
+    rows = pd.DataFrame([
+        {"resistance": "R1", "ea_eV": 0.4627, "ea_stderr_eV": float("nan"), "prefactor": 1e3, "n_points": 2, **common},
+        {"resistance": "R2", "ea_eV": 0.5998, "ea_stderr_eV": 9.2e-16, "prefactor": 1e5, "n_points": 5, **common}])
+    two, law = arrhenius_summary_lines(rows, by_law=["R2"])
+    assert "nan" not in two and "from 2 points: no standard error" in two
+    assert law.startswith("Arrhenius R2: Ea = 0.5998") and "follow the joint fit's Arrhenius law by construction" in law
+    assert "(2 points: no stderr)" in "\n".join(arrhenius_report_lines(rows))

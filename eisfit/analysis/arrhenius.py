@@ -30,6 +30,7 @@ the same scaled-covariance convention as the circuit fits (lmfit, impedance.py).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -456,16 +457,32 @@ def arrhenius_report_lines(fits: Any) -> list[str]:
               f"k_B = {K_B_EV_PER_K} eV/K; {'; '.join(what)}).", "",
               "| resistance | Ea / eV | prefactor A | R^2 | points |", "|---|---|---|---|---|"]
     for _, r in fits.iterrows():
-        lines.append(f"| {_row_label(r)} | {format_value(r['ea_eV'], r['ea_stderr_eV'])} | "
+        ea = (f"{format_value(r['ea_eV'], None)} (2 points: no stderr)" if int(r["n_points"]) <= 2
+              else format_value(r['ea_eV'], r['ea_stderr_eV']))
+        lines.append(f"| {_row_label(r)} | {ea} | "
                      f"{r['prefactor']:.3g} {r['prefactor_unit']} | {r['r_squared']:.4f} | {r['n_points']}{_left_out(r)} |")
     return lines
 
 
-def arrhenius_summary_lines(fits: Any) -> list[str]:
+def arrhenius_summary_lines(fits: Any, by_law: Iterable[str] = ()) -> list[str]:
     """One line per row of an :func:`arrhenius_table` DataFrame: its Ea with its standard
-    error, R^2 and number of points."""
-    return [f"Arrhenius {_row_label(r)}: Ea = {format_value(r['ea_eV'], r['ea_stderr_eV'], 'eV')} "
-            f"(R^2 = {r['r_squared']:.4f}, {r['n_points']} points{_left_out(r)})" for _, r in fits.iterrows()]
+    error, R^2 and number of points (:func:`_ea_text`). ``by_law``: resistances whose values
+    a joint fit's Arrhenius law made (``arrhenius_law=``): a line through them repeats that
+    law, its tiny stderr says nothing of the data, and the line says so."""
+    laws = set(by_law)
+    return [f"Arrhenius {_row_label(r)}: {_ea_text(r)}"
+            + (": its values follow the joint fit's Arrhenius law by construction (the law's Ea is the "
+               "measurement)" if r["resistance"] in laws else "") for _, r in fits.iterrows()]
+
+
+def _ea_text(row: Any) -> str:
+    """``Ea = 0.41 ± 0.006 eV (R^2 = 0.9993, 5 points)``; a line through two points has no
+    standard error (it read "± nan", R^2 1), and says so."""
+    if int(row["n_points"]) <= 2 or not math.isfinite(float(row["ea_stderr_eV"])):
+        return (f"Ea = {format_value(row['ea_eV'], None, 'eV')} from {row['n_points']} points{_left_out(row)}: "
+                "no standard error (3 or more temperatures give one)")
+    return (f"Ea = {format_value(row['ea_eV'], row['ea_stderr_eV'], 'eV')} "
+            f"(R^2 = {row['r_squared']:.4f}, {row['n_points']} points{_left_out(row)})")
 
 
 def _left_out(row: Any) -> str:
