@@ -193,7 +193,8 @@ class CampaignResult:
         ``Arrhenius R1: Ea = 0.412 ± 0.006 eV (R^2 = 0.9993, 5 points)``."""
         from ..analysis.arrhenius import arrhenius_summary_lines
 
-        laws = {name for _, joint in self.joint_fits() if joint.arrhenius is not None for name in joint.arrhenius["laws"]}
+        laws = {name for _, joint in self.joint_fits() if joint.arrhenius is not None
+                for name in joint.arrhenius["laws"]}
         return arrhenius_summary_lines(self.arrhenius(), by_law=laws)
 
     def _roles(self) -> dict:
