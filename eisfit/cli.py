@@ -1288,7 +1288,9 @@ def _file_areas(camp) -> str:
     if not stated:
         return ""
     listed = ", ".join(list(stated)[:3]) + (", ..." if len(stated) > 3 else "")
-    return f" (the files state {listed} cm2, not used: --area-cm2 sets the area)"
+    given = any(r is not None and r.settings.get("area_cm2") for r in camp.results)
+    return (f" (the files state {listed} cm2: {'not the area given' if given else 'no area was given'}; eisfit "
+            "normalises by --area-cm2 or the campaign file's area_cm2 only)")
 
 
 def _print_campaign(camp, drt_: bool, arrhenius_lines: list[str]) -> None:

@@ -640,8 +640,11 @@ def test_arrhenius_preconditions_are_checked_before_the_first_fit(tmp_path, monk
     _copy(CSVS[:2], data)
     (data / "camp.toml").write_text(f"[[checkpoint]]\nfile = '{CSVS[0].name}'\ntemperature_C = 25\n"
                                     f"[[checkpoint]]\nfile = '{CSVS[1].name}'\ntemperature_C = 60\n")
-    with pytest.raises(CampaignError, match="needs area_cm2 and thickness_cm for every checkpoint"):
+    with pytest.raises(CampaignError, match=r"needs area_cm2 \(--area-cm2\) for every checkpoint; 2 have none"):
         eisfit.fit_campaign(data / "camp.toml", arrhenius=True, cache_dir=False, progress=False)
+    # the area given, the thickness missing: the message names the thickness only
+    with pytest.raises(CampaignError, match=r"needs thickness_cm \(--thickness-cm\) for every checkpoint"):
+        eisfit.fit_campaign(data / "camp.toml", arrhenius=True, area_cm2=0.785, cache_dir=False, progress=False)
     out = tmp_path / "out"
     r = CliRunner().invoke(main, ["campaign", str(SAMPLE / "campaign.toml"), "--arrhenius", "--out", str(out)])
     assert r.exit_code == 2 and "different temperatures" in r.output and not out.exists()

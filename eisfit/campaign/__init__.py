@@ -255,10 +255,11 @@ def _check_arrhenius_possible(checkpoints: list[Checkpoint], items: list[dict[st
     if len(temperatures) < 2:
         raise CampaignError(f"{what} needs at least 2 different temperatures; every checkpoint is at "
                             f"{next(iter(temperatures), float('nan')):g} K")
-    bare = [c.label for c, it in readable if not (it["settings"].get("area_cm2") and it["settings"].get("thickness_cm"))]
-    if bare:
-        raise CampaignError(f"{what} needs area_cm2 and thickness_cm for every checkpoint; "
-                            f"{len(bare)} have none ({', '.join(bare[:3])}{', ...' if len(bare) > 3 else ''})")
+    for key, option in (("area_cm2", "--area-cm2"), ("thickness_cm", "--thickness-cm")):
+        bare = [c.label for c, it in readable if not it["settings"].get(key)]
+        if bare:  # name the one missing (both were named where only the thickness was)
+            raise CampaignError(f"{what} needs {key} ({option}) for every checkpoint; {len(bare)} have none "
+                                f"({', '.join(bare[:3])}{', ...' if len(bare) > 3 else ''})")
 
 
 def _check_arrhenius_law_possible(checkpoints: list[Checkpoint]) -> None:

@@ -537,8 +537,9 @@ def order_checkpoints(checkpoints: list[Checkpoint]) -> tuple[list[Checkpoint], 
                 c.extra.setdefault("time_source", "acquisition time")
         return readable + failed, "acquisition time (start time stored in the files)"
     if readable and any(c.start_time for c in readable):
-        warnings.warn("some files carry no acquisition time: checkpoints ordered by file name",
-                      CampaignWarning, stacklevel=3)
+        without = list(dict.fromkeys(c.file or c.label for c in readable if not c.start_time))
+        warnings.warn(f"{len(without)} file(s) carry no acquisition time ({_names(without)}): checkpoints "
+                      "ordered by file name", CampaignWarning, stacklevel=3)
     if _fill_time_from_names(readable):
         _fill_cycle_from_names(readable)  # names may state both: "cell_100cyc_500h"
         readable.sort(key=lambda c: (c.time_h, natural_key(c.file or ""), c.sweep or 0))
