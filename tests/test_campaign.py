@@ -522,6 +522,10 @@ def test_shared_parameters_delegate_to_the_series_joint_fit():
     assert list(camp.table["seed_source"]) == ["joint"] * 3
     assert camp.table["R1"].nunique() == 1
     assert "Joint fit across checkpoints" in camp.report()
+    # a shared value is no measured stability: the headline says what it is
+    lines = camp.evolution_lines()
+    assert any(line.startswith("R1 (electrolyte, shared, per cell)") for line in lines)
+    assert not any("shared" in line for line in lines if line.startswith(("R0", "R2")))
 
 
 def test_shared_without_the_series_module_is_a_clear_error(monkeypatch):

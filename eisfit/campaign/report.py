@@ -74,20 +74,37 @@ SHORT_LABEL = 32  # characters: a longer label (a full path) is replaced by the 
 
 
 def _quantity(result, name: str, symmetric: bool) -> list[tuple[str, str, str]]:
-    """(description, derived key or parameter name, unit) for a resistance."""
-    role = result.roles.get(name)
-    what = f"{name} ({role}" if role else f"{name} ("
+    """(description, derived key or parameter name, unit) for a resistance; the description
+    says what a joint fit made of it (:func:`_joint_role`)."""
+    words = [w for w in (result.roles.get(name), _joint_role(result, name)) if w]
     per_cell = f"{name}_asr_ohm_cm2"
     per_interface = f"{name}_asr_per_interface_ohm_cm2"
-    out = []
-    if per_cell in result.derived:
-        out.append((f"{what}, per cell)".replace("(, ", "("), per_cell, "ohm*cm2"))
-        if symmetric and per_interface in result.derived:  # an interface or charge-transfer arc
-            out.append((f"{what}, per interface)".replace("(, ", "("), per_interface, "ohm*cm2"))
-    else:
-        label = f"{name} ({role})" if role else name
-        out.append((label, name, "ohm"))
+
+    def desc(*more: str) -> str:
+        inside = ", ".join([*words, *more])
+        return f"{name} ({inside})" if inside else name
+
+    if per_cell not in result.derived:
+        return [(desc(), name, "ohm")]
+    out = [(desc("per cell"), per_cell, "ohm*cm2")]
+    if symmetric and per_interface in result.derived:  # an interface or charge-transfer arc
+        out.append((desc("per interface"), per_interface, "ohm*cm2"))
     return out
+
+
+def _joint_role(result, name: str) -> str:
+    """What a joint fit across the checkpoints (``settings["joint"]``) made of parameter
+    ``name``: "shared" (one value for every checkpoint), "smoothed" (a smoothness penalty),
+    "Arrhenius law"; "" otherwise. A shared R read "47.4 -> 47.4 -> 47.4" like a measured
+    stability."""
+    joint = result.settings.get("joint") or {}
+    if name in (joint.get("shared") or ()):
+        return "shared"
+    if name in ((joint.get("arrhenius") or {}).get("laws") or {}):
+        return "Arrhenius law"
+    if (joint.get("smoothing") or {}).get("lambda", {}).get(name, 0.0) > 0:
+        return "smoothed"
+    return ""
 
 
 UNRESOLVED = "unresolved"
