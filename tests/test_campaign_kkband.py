@@ -113,3 +113,19 @@ def test_with_kk_band_and_every_checkpoint_passing_the_report_says_so():
     spectra = [checkpoint(0, seed) for seed in range(2)]
     camp = eisfit.fit_campaign(spectra, circuit=CIRCUIT, cache_dir=False, progress=False, kk_band=True)
     assert "All 2 tested checkpoints pass the Lin-KK test (of 2 fitted)." in camp.report()
+
+
+def test_the_kk_section_says_which_points_were_tested():
+    """The same file's 32 sweeps passed the Lin-KK test with garnet-symmetric and failed
+    with garnet-symmetric-L: without an inductor the fit drops the inductive points, and the
+    test is of the fitted points. The section says so."""
+    from types import SimpleNamespace
+
+    from eisfit.campaign.kkband import kk_band_report_lines
+
+    results = [SimpleNamespace(kk_passed=True, flags=[f"dropped-inductive-points:{n}"]) for n in (9, 20)]
+    camp = SimpleNamespace(results=results, kk_bands=[None, None], checkpoints=[])
+    text = " ".join(kk_band_report_lines(camp))
+    assert "All 2 tested checkpoints pass" in text and "9-20 inductive points of 2 checkpoint(s) were dropped" in text
+    camp.results = [SimpleNamespace(kk_passed=True, flags=[])]
+    assert "dropped" not in " ".join(kk_band_report_lines(camp))

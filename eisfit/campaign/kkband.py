@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from typing import Any, Sequence
 
+from ..fitting.flags import flag_detail
 from ..units import plain_number
 
 __all__ = ["campaign_kk_bands", "kk_band_columns", "kk_band_report_lines", "NO_BAND"]
@@ -71,6 +72,19 @@ def campaign_file_keys(band: Any) -> str:
     return ", ".join(parts)
 
 
+def _points_tested(camp: Any) -> str:
+    """Which points each test saw, where some were left out: the fitted ones (a circuit
+    without an inductor drops the inductive points, and the verdict follows: a real file's
+    32 sweeps passed with garnet-symmetric and failed with garnet-symmetric-L)."""
+    dropped = [flag_detail(r.flags, "dropped-inductive-points") for r in camp.results if r is not None]
+    counts = [int(d) for d in dropped if d is not None]
+    if not counts:
+        return ""
+    span = str(min(counts)) if min(counts) == max(counts) else f"{min(counts)}-{max(counts)}"
+    return (f"; each test is of the fitted points: {span} inductive points of {len(counts)} checkpoint(s) "
+            "were dropped (the circuit has no inductor)")
+
+
 def kk_band_report_lines(camp: Any) -> list[str]:
     """The report's Kramers-Kronig section: each checkpoint whose points fail the test,
     with its band and the campaign-file keys that fit it; without computed bands, how to
@@ -80,10 +94,12 @@ def kk_band_report_lines(camp: Any) -> list[str]:
     if not failing:  # asked for the bands and none is needed: say so, not nothing
         tested = sum(r is not None and r.kk_passed is not None for r in camp.results)
         return [] if getattr(camp, "kk_bands", None) is None or not tested else [
-            "", "## Kramers-Kronig", "", f"All {tested} tested checkpoints pass the Lin-KK test (of {n_fit} fitted)."]
+            "", "## Kramers-Kronig", "", f"All {tested} tested checkpoints pass the Lin-KK test (of {n_fit} fitted)"
+            f"{_points_tested(camp)}."]
     lines = ["", "## Kramers-Kronig", "",
              f"{len(failing)} of {n_fit} fitted checkpoints fail the Lin-KK test (drift, non-stationary "
-             f"cell or artefacts): their fits describe points that no stable linear system gives."]
+             f"cell or artefacts){_points_tested(camp)}: their fits describe points that no stable linear "
+             "system gives."]
     bands = getattr(camp, "kk_bands", None)
     if bands is None:
         return lines + ["Run with `--kk-band` (`kk_band=True`) to find, for each, the band of "
