@@ -753,3 +753,14 @@ def test_an_arc_near_the_role_threshold_keeps_one_role_across_the_campaign():
     assert sd == pytest.approx(t["R1_stderr"].to_numpy() / t["R1"].to_numpy(), rel=1e-4)
     library = eisfit.fit_campaign(spectra, circuit="garnet-symmetric", area_cm2=area, cache_dir=False, progress=False)
     assert {r.roles["R1"] for r in library.results} == {"electrolyte"}  # named roles: as the library says
+
+
+def test_the_checkpoints_of_one_file_are_labelled_by_its_name_not_its_path(tmp_path):
+    """A one-file campaign given by its full path labelled every checkpoint (figure panels,
+    the residual map's rows, the DRT lines) with the whole path; ``file`` keeps it."""
+    path = tmp_path / "deep" / "folder" / MPT[0].name
+    path.parent.mkdir(parents=True)
+    shutil.copy(MPT[0], path)
+    src = load_checkpoints(str(path))
+    assert [c.label for c in src.checkpoints] == [MPT[0].name]
+    assert [c.file for c in src.checkpoints] == [str(path)]

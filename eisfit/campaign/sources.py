@@ -150,7 +150,7 @@ def load_checkpoints(source: Any, executor: Executor | None = None) -> CampaignS
     if kind == "file" and _is_campaign_file(path):
         return _from_campaign_file(path)
     if kind == "file":
-        return _from_files([path])
+        return _labelled_by_name(_from_files([path]), path)
     if any(ch in text for ch in "*?["):
         files = [Path(p) for p in _glob.glob(text, recursive=True) if Path(p).is_file()]
         if not files:
@@ -160,6 +160,17 @@ def load_checkpoints(source: Any, executor: Executor | None = None) -> CampaignS
 
 
 # ---- helpers --------------------------------------------------------------------
+
+def _labelled_by_name(src: CampaignSource, path: Path) -> CampaignSource:
+    """The checkpoints of one data file labelled by its name (``cell.mpr#9``), not by the
+    path as given (figure panels, the residual map and the DRT lines of a file under
+    /work/data/... had carried the whole path); ``file`` keeps the path."""
+    for c in src.checkpoints:
+        if c.label.startswith(str(path)):
+            c.label = path.name + c.label[len(str(path)):]
+    return src
+
+
 
 def _path_kind(path: Path) -> str | None:
     """``"dir"``, ``"file"`` or None (absent, or a name the system refuses, e.g. too long)."""
