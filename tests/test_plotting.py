@@ -503,7 +503,7 @@ def test_the_drt_stack_of_a_large_campaign_shows_at_most_max_overlay_spectra(cam
     ax = eisfit.plotting.plot_campaign_drt_stack(big)
     solid = [line for line in ax.get_lines() if line.get_linestyle() == "-" and len(line.get_xdata())]
     assert len(solid) == eisfit.plotting.MAX_OVERLAY_SPECTRA
-    assert f"{eisfit.plotting.MAX_OVERLAY_SPECTRA} of {len(big.checkpoints)} checkpoints" in ax.get_title()
+    assert f"{eisfit.plotting.MAX_OVERLAY_SPECTRA} of {len(big.checkpoints)} shown" in ax.get_title()
 
 
 def test_a_panel_title_gives_up_parameter_names_before_its_label():
@@ -654,3 +654,12 @@ def test_a_temperature_series_is_coloured_and_drawn_in_celsius_as_its_headline_l
     fig = camp.plot_evolution()
     assert {ax.get_xlabel() for ax in fig.axes if ax.get_xlabel()} == {"temperature / °C"}
     assert "25 °C" in " ".join(camp.evolution_lines())
+
+
+def test_campaign_figures_name_checkpoints_on_the_evolution_axis(big_camp):
+    """The residual map's rows and the DRT stack's curves carried the checkpoint labels (a
+    one-file campaign: the whole path, cut and over the curves) and the map left every fifth
+    of 25 labels out; they read as the headline lines do (``20 h``), at a regular step."""
+    ax = big_camp.plot_residual_map()
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[:3] == ["0 h", "20 h", "40 h"] and len(labels) == 15

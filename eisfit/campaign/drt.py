@@ -254,13 +254,14 @@ def _track_lines(camp) -> list[str]:
     rows = drt_columns(camp.drts or [])
     n_tracks = sum(1 for key in (rows[0] if rows else {}) if key.endswith("_tau_s"))
     out = [""] if n_tracks else []
+    axis = camp.evolution_axis()
     for t in range(1, n_tracks + 1):
-        seen = [(c, row) for c, row in zip(camp.checkpoints, rows)
+        seen = [(c.name_on(axis, k), row) for k, (c, row) in enumerate(zip(camp.checkpoints, rows))
                 if np.isfinite(row[f"drt_peak{t}_tau_s"])]
         first, last = seen[0], seen[-1]
         out.append(f"- DRT peak {t}: tau {first[1][f'drt_peak{t}_tau_s']:.3g} -> "
                    f"{last[1][f'drt_peak{t}_tau_s']:.3g} s, R {first[1][f'drt_peak{t}_R_process_ohm']:.3g} -> "
                    f"{last[1][f'drt_peak{t}_R_process_ohm']:.3g} ohm with its side lobes "
-                   f"({first[0].label} -> {last[0].label}; "
+                   f"({first[0]} -> {last[0]}; "
                    f"present at {len(seen)} of {len(rows)} checkpoints)")
     return out

@@ -12,7 +12,7 @@ from typing import Any, Mapping, Sequence
 from ..analysis.quality import undetermined
 from ..fitting.flags import by_severity, explain_flag, flag_name, problems, unresolved_keys, whole_fit_problems
 from ..model.circuit import resistance_names
-from ..units import KELVIN_AT_0C, pretty_unit
+from ..units import pretty_unit
 from .kkband import kk_band_report_lines
 
 __all__ = ["campaign_report", "evolution_lines", "milestones", "table_rows", "flag_explanations",
@@ -54,23 +54,6 @@ def _fmt(x: float, digits: int = 3) -> str:
     if x is None or not math.isfinite(x):
         return "nan"
     return f"{x:.{digits}g}" if abs(x) < 1e4 else f"{x:.{digits}e}"
-
-
-def _point_label(c, axis: str | None, index: int) -> str:
-    """A milestone checkpoint named on the campaign's evolution axis, else by its label
-    when short, else as the figure's axis numbers it (``checkpoint <index>``)."""
-    if axis == "time_h" and c.time_h is not None:
-        return f"{c.time_h:.4g} h"
-    if axis == "cycle" and c.cycle is not None:
-        return f"cycle {c.cycle:g}"
-    if axis == "capacity_mAh_cm2" and c.capacity_mAh_cm2 is not None:
-        return f"{c.capacity_mAh_cm2:g} mAh/cm2"
-    if axis == "temperature_K" and c.temperature_K is not None:
-        return f"{c.temperature_K - KELVIN_AT_0C:.4g} °C"
-    return c.label if len(c.label) <= SHORT_LABEL else f"checkpoint {index}"
-
-
-SHORT_LABEL = 32  # characters: a longer label (a full path) is replaced by the checkpoint number
 
 
 def _quantity(result, name: str, symmetric: bool) -> list[tuple[str, str, str]]:
@@ -205,7 +188,7 @@ def _evolution(camp) -> list[tuple[str, str, str, list[tuple[float, float, str, 
     if ok:
         shown = [ok[k] for k in milestones(len(ok), [camp.checkpoints[i].time_h for i in ok])]
         axis = camp.evolution_axis()
-        where = ", ".join(_point_label(camp.checkpoints[i], axis, i) for i in shown)
+        where = ", ".join(camp.checkpoints[i].name_on(axis, i) for i in shown)
         for desc, key_, unit in _quantities(camp):
             points = []
             for i in shown:

@@ -73,6 +73,9 @@ class CampaignWarning(UserWarning):
     """Something in a campaign source was guessed or ignored (not fatal)."""
 
 
+SHORT_LABEL = 32  # characters: a longer label (a full path) is named by the checkpoint number
+
+
 @dataclass
 class Checkpoint:
     """One spectrum of the campaign with its cycling state.
@@ -105,6 +108,20 @@ class Checkpoint:
     @property
     def ok(self) -> bool:
         return self.error is None and self.spectrum is not None
+
+    def name_on(self, axis: str | None, index: int) -> str:
+        """The checkpoint named on a campaign's evolution axis (``151.9 h``, ``cycle 50``,
+        ``25 °C``), else by its label when short, else as the figures number it
+        (``checkpoint <index>``): the headline lines and the figures name it alike."""
+        if axis == "time_h" and self.time_h is not None:
+            return f"{self.time_h:.4g} h"
+        if axis == "cycle" and self.cycle is not None:
+            return f"cycle {self.cycle:g}"
+        if axis == "capacity_mAh_cm2" and self.capacity_mAh_cm2 is not None:
+            return f"{self.capacity_mAh_cm2:g} mAh/cm2"
+        if axis == "temperature_K" and self.temperature_K is not None:
+            return f"{self.temperature_K - KELVIN_AT_0C:.4g} °C"
+        return self.label if len(self.label) <= SHORT_LABEL else f"checkpoint {index}"
 
 
 @dataclass
