@@ -235,3 +235,16 @@ def test_report_html_is_report_md_as_a_page(written, tmp_path):
     area = camp.settings["area_cm2"]
     assert f"| area_cm2 | {area} |" in md and f">{area}</td>" in html
     assert "| thickness_cm |" in md and "| eisfit_version |" in md
+
+
+def test_the_report_states_asr_conventions_only_where_they_apply():
+    """The report always said "ASR per cell = R × A ...; ASR per interface = R × A / 2", also
+    for a campaign in ohm (no area) and for --per-cell."""
+    from eisfit.campaign.report import _conventions_line
+    from types import SimpleNamespace
+
+    with_area = [SimpleNamespace(settings={"area_cm2": 0.785})]
+    assert "per interface = R × A / 2" in _conventions_line(SimpleNamespace(results=with_area, settings={}))
+    per_cell = _conventions_line(SimpleNamespace(results=with_area, settings={"symmetric": False}))
+    assert "no per-interface ASR" in per_cell and "R × A / 2" not in per_cell
+    assert "ASR" not in _conventions_line(SimpleNamespace(results=[SimpleNamespace(settings={})], settings={}))

@@ -226,8 +226,7 @@ def campaign_report(camp, figures: Mapping[str, str] | None = None) -> str:
         f"{len(camp.checkpoints)} checkpoints ({n_ok} fitted, {len(camp.errors)} failed), "
         f"ordered by {camp.ordering}. Circuit `{circuit}`, weighting `{camp.settings.get('weighting')}`.",
         "",
-        "ASR per cell = R × A (both interfaces of a symmetric cell together); "
-        "ASR per interface = R × A / 2. Uncertainties are 1 standard error.",
+        _conventions_line(camp),
         "",
         "## Evolution",
         "",
@@ -282,6 +281,18 @@ def _setting_text(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return ", ".join(str(v) for v in value) or "-"
     return str(value).replace("|", "/")
+
+
+def _conventions_line(camp) -> str:
+    """What the numbers are: the ASR conventions where an area was used (per interface only
+    for a symmetric cell), and the uncertainty; no ASR sentence for a campaign in ohm."""
+    with_area = any(r is not None and r.settings.get("area_cm2") for r in camp.results)
+    if not with_area:
+        return "Resistances in ohm (no electrode area given). Uncertainties are 1 standard error."
+    if bool(camp.settings.get("symmetric", True)):
+        return ("ASR per cell = R × A (both interfaces of a symmetric cell together); "
+                "ASR per interface = R × A / 2. Uncertainties are 1 standard error.")
+    return "ASR per cell = R × A (not a symmetric cell: no per-interface ASR). Uncertainties are 1 standard error."
 
 
 def _choice_table_lines(choice) -> list[str]:
