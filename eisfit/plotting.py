@@ -1481,7 +1481,7 @@ def plot_arrhenius(camp, resistances=None, ax=None, form: str = "sigmaT"):
     Returns the Axes (the conductivities' where both are drawn)."""
     import numpy as np
 
-    from .analysis.arrhenius import CONDUCTIVITY, K_B_EV_PER_K, arrhenius_points
+    from .analysis.arrhenius import CONDUCTIVITY, K_B_EV_PER_K, arrhenius_points, row_label
 
     ax = _new_axes(ax)
     fits = camp.arrhenius(resistances, form=form)
@@ -1493,26 +1493,29 @@ def plot_arrhenius(camp, resistances=None, ax=None, form: str = "sigmaT"):
     axes = {"sigma": ax, "asr": ax.twinx() if kinds["sigma"].any() and kinds["asr"].any() else ax}
     for i, row in fits.iterrows():
         kind = "sigma" if row["quantity"] == CONDUCTIVITY else "asr"
-        t, y = points[row["resistance"]]
+        t, y, relative = points[row["resistance"]]
         colour = f"C{i % 10}"
         target = axes[kind]
-        target.plot(1000.0 / t, np.log10(y), "o" if kind == "sigma" else "s", color=colour, ms=5)
+        # 1 s.e. on log10(y): the value's relative error / ln 10 (none drawn where unknown)
+        target.errorbar(1000.0 / t, np.log10(y), yerr=np.nan_to_num(relative / np.log(10.0)),
+                        fmt="o" if kind == "sigma" else "s", color=colour, ms=5, capsize=2, elinewidth=0.8)
         tt = np.linspace(t.min(), t.max(), 50)
         line = row["prefactor"] * np.exp(-row["ea_eV"] / (K_B_EV_PER_K * tt))
         line = line / tt if form == "sigmaT" else line
-        label = row["resistance"] if kind == "sigma" else f"{row['resistance']} (1/ASR)"
         target.plot(1000.0 / tt, np.log10(line), "-" if kind == "sigma" else "--", color=colour,
-                    label=f"{label}: Ea = {format_value(row['ea_eV'], row['ea_stderr_eV'], 'eV')}")
+                    label=f"{row_label(row)}: Ea = {format_value(row['ea_eV'], row['ea_stderr_eV'], 'eV')}")
     ax.set_xlabel("1000 / T  (K$^{-1}$)")
+    two = axes["asr"] is not ax
     if kinds["sigma"].any():
-        ax.set_ylabel("log$_{10}$(σ / S cm$^{-1}$)")
+        ax.set_ylabel("log$_{10}$(σ / S cm$^{-1}$)" + (", circles" if two else ""))
     if kinds["asr"].any():
-        axes["asr"].set_ylabel("log$_{10}$(1/ASR / S cm$^{-2}$)")
-    y_name = "y" if axes["asr"] is not ax else ("σ" if kinds["sigma"].any() else "1/ASR")
-    ax.set_title(f"Arrhenius: ln({y_name}T) = ln A − Ea/(k_B T)" if form == "sigmaT"
-                 else f"Arrhenius: ln {y_name} = ln A − Ea/(k_B T)", fontsize=FONT_PT)
+        axes["asr"].set_ylabel("log$_{10}$(1/ASR / S cm$^{-2}$)" + (", squares" if two else ""))
+    y_name = "y" if two else ("σ" if kinds["sigma"].any() else "1/ASR")
+    ax.set_title(f"Arrhenius fits: {y_name}·T = A exp(−Ea/k_B T)" if form == "sigmaT"
+                 else f"Arrhenius fits: {y_name} = A exp(−Ea/k_B T)", fontsize=FONT_PT)
     handles = [h for a in dict.fromkeys(axes.values()) for h in a.get_legend_handles_labels()[0]]
-    ax.legend(handles=handles, fontsize=SMALL_PT, frameon=False)
+    # below the axes: inside, with a twin axis, it lay over the points and the tick labels
+    ax.legend(handles=handles, fontsize=SMALL_PT, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.16))
     for a in dict.fromkeys(axes.values()):
         _style(a)
     if axes["asr"] is not ax:  # each y axis ticks its own side only

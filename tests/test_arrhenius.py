@@ -135,8 +135,10 @@ def test_values_the_data_do_not_determine_stay_out_of_the_line():
     assert out.loc[0, "n_points"] == T_K.size - 2 and out.loc[0, "ea_eV"] == pytest.approx(0.35, rel=1e-9)
     assert "2 undetermined left out" in arrhenius_summary_lines(out)[0]
     assert "left out" not in arrhenius_summary_lines(out)[1]
-    t, _ = arrhenius_points(df, ["R1"])["R1"]
+    t, _, relative = arrhenius_points(df, ["R1"])["R1"]
     assert t.size == T_K.size - 2  # the figure draws the points of the line
+    kept = np.isfinite(df["R1_sigma_S_per_cm_stderr"]) & (df.index != 2)
+    assert relative == pytest.approx((df["R1_sigma_S_per_cm_stderr"] / df["R1_sigma_S_per_cm"])[kept].to_numpy())
     no_se = arrhenius_table(df.drop(columns=["R1_sigma_S_per_cm_stderr"]), ["R1"])  # nothing to judge by
     assert no_se.loc[0, "n_points"] == T_K.size and no_se.loc[0, "n_undetermined"] == 0
 

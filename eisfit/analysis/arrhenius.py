@@ -44,6 +44,7 @@ from .quality import undetermined
 
 __all__ = [
     "K_B_EV_PER_K", "ArrheniusResult", "arrhenius", "interface_arrhenius", "arrhenius_table", "arrhenius_points",
+    "row_label",
     "arrhenius_report_lines",
     "temperatures_K", "total_resistance_pair",
 ]
@@ -431,7 +432,7 @@ def _is_interface(quantity: str) -> bool:
     return quantity in INTERFACE_CONDUCTANCE.values()
 
 
-def _row_label(row: Any) -> str:
+def row_label(row: Any) -> str:
     """A row's resistance, with what was fitted where it is not a conductivity."""
     quantity = row.get("quantity", CONDUCTIVITY)
     if not _is_interface(quantity):
@@ -459,7 +460,7 @@ def arrhenius_report_lines(fits: Any) -> list[str]:
     for _, r in fits.iterrows():
         ea = (f"{format_value(r['ea_eV'], None)} (2 points: no stderr)" if int(r["n_points"]) <= 2
               else format_value(r['ea_eV'], r['ea_stderr_eV']))
-        lines.append(f"| {_row_label(r)} | {ea} | "
+        lines.append(f"| {row_label(r)} | {ea} | "
                      f"{r['prefactor']:.3g} {r['prefactor_unit']} | {r['r_squared']:.4f} | {r['n_points']}{_left_out(r)} |")
     return lines
 
@@ -470,7 +471,7 @@ def arrhenius_summary_lines(fits: Any, by_law: Iterable[str] = ()) -> list[str]:
     a joint fit's Arrhenius law made (``arrhenius_law=``): a line through them repeats that
     law, its tiny stderr says nothing of the data, and the line says so."""
     laws = set(by_law)
-    return [f"Arrhenius {_row_label(r)}: {_ea_text(r)}"
+    return [f"Arrhenius {row_label(r)}: {_ea_text(r)}"
             + (": its values follow the joint fit's Arrhenius law by construction (the law's Ea is the "
                "measurement)" if r["resistance"] in laws else "") for _, r in fits.iterrows()]
 
@@ -491,15 +492,17 @@ def _left_out(row: Any) -> str:
 
 
 def arrhenius_points(table: Any, resistances: Iterable[str], roles: Mapping[str, str] | None = None
-                     ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """(T in K, y) per resistance name, for plots: y = sigma (S/cm) of a conductivity row,
-    1/ASR (S/cm2) of an interface row (as :func:`arrhenius_table` fits them)."""
+                     ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(T in K, y, relative standard error of y) per resistance name, for plots: y = sigma
+    (S/cm) of a conductivity row, 1/ASR (S/cm2) of an interface row (as :func:`arrhenius_table`
+    fits them); the relative error is that of the value (nan where the table has none)."""
     t = temperatures_K(table)
     out = {}
     for name in resistances:
         values, se, quantity = _named_series(table, name, roles)
         with np.errstate(divide="ignore", invalid="ignore"):  # an ASR of 0 or nan: left out below
             y = values if quantity == CONDUCTIVITY else 1.0 / values
+            relative = np.full(values.shape, np.nan) if se is None else np.abs(se / values)
         ok = np.isfinite(y) & (y > 0) & _determined(values, se)
-        out[name] = (t[ok], y[ok])
+        out[name] = (t[ok], y[ok], relative[ok])
     return out
