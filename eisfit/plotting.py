@@ -1131,8 +1131,10 @@ def _draw_evolution_panel(ax, camp, title, key, unit, xs, flag_summary) -> float
         if gap.any():  # issue 13: a value the data do not give is a gap, marked on the panel's x axis
             # (on the spine, not inside: at the foot of the data range it read as a low value); filled
             # markers and a vertical bar, which neither a tick nor the spine hides
-            ax.plot(px[gap], _np.zeros(int(gap.sum())), marker, ms=_MARKER_PT + 3, color="0.45", mec="white",
-                    mew=0.4, zorder=5, transform=ax.get_xaxis_transform(), clip_on=False, label=label)
+            line_only = marker == "|"  # a bar is all edge: a white edge had made it invisible
+            ax.plot(px[gap], _np.zeros(int(gap.sum())), marker, ms=_MARKER_PT + (5 if line_only else 3), color="0.45",
+                    mec="0.45" if line_only else "white", mew=1.6 if line_only else 0.4, zorder=5,
+                    transform=ax.get_xaxis_transform(), clip_on=False, label=label)
     return stderr_max
 
 

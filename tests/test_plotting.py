@@ -478,6 +478,8 @@ def test_evolution_breaks_its_line_at_a_checkpoint_that_could_not_be_fitted():
     x, y = np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)
     assert list(x) == [0.0, 1.0, 2.0, 3.0, 4.0] and np.isnan(y[2]) and np.isfinite(y[[0, 1, 3, 4]]).all()
     assert "not fitted" in [t.get_text() for t in ax.get_legend().get_texts()]
+    bar = next(l for l in ax.get_lines() if l.get_marker() == "|")  # all edge: a white edge had hidden it
+    assert matplotlib.colors.to_rgb(bar.get_markeredgecolor()) != (1.0, 1.0, 1.0) and bar.get_markeredgewidth() > 1
 
 
 def test_the_fit_figure_title_says_when_the_points_fail_lin_kk_without_a_flag():
