@@ -248,3 +248,24 @@ def test_the_report_states_asr_conventions_only_where_they_apply():
     per_cell = _conventions_line(SimpleNamespace(results=with_area, settings={"symmetric": False}))
     assert "no per-interface ASR" in per_cell and "R × A / 2" not in per_cell
     assert "ASR" not in _conventions_line(SimpleNamespace(results=[SimpleNamespace(settings={})], settings={}))
+
+
+def test_headline_lines_say_where_a_resistance_is_extrapolated():
+    """An arc whose apex lies outside the measured range gives an extrapolated R (flag
+    fapex-outside-range, a caution): the headline showed the number with no word of it."""
+    import numpy as np
+
+    from eisfit.model import Circuit
+
+    circuit = "R0-p(R1,CPE1)-p(R2,CPE2)"
+    f = np.logspace(7, 1, 40)  # R2's apex near 1.5 Hz: below f_min; R1's near 2 MHz inside
+    rng = np.random.default_rng(3)
+    spectra = []
+    for k in range(3):
+        z = Circuit(circuit).impedance(np.array([5.0, 40.0, 1e-8, 0.9, 150.0 - 20 * k, 1e-3, 0.85]), f)
+        spectra.append(eisfit.Spectrum(f, z * (1 + 0.002 * rng.standard_normal(f.size)), meta={"time_h": 10.0 * k}))
+    camp = eisfit.fit_campaign(spectra, circuit=circuit, cache_dir=False, progress=False)
+    assert all("fapex-outside-range:CPE2" in r.flags for r in camp.results)
+    lines = {line.split(" ", 1)[0]: line for line in camp.evolution_lines()}
+    assert "extrapolated at 3 of 3: arc apex outside the measured range" in lines["R2"]
+    assert "extrapolated" not in lines["R1"]

@@ -9,10 +9,11 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping, Sequence
 
+from ..analysis.derived import circuit_arcs
 from ..analysis.quality import undetermined
 from ..fitting.flags import by_severity, explain_flag, flag_name, problems, unresolved_keys, whole_fit_problems
-from ..model.circuit import resistance_names
-from ..units import pretty_unit
+from ..model.circuit import circuit_of, resistance_names
+from ..units import EVOLUTION_AXIS_LABELS, pretty_unit
 from .kkband import kk_band_report_lines
 
 __all__ = ["campaign_report", "evolution_lines", "milestones", "table_rows", "flag_explanations",
@@ -56,9 +57,9 @@ def _fmt(x: float, digits: int = 3) -> str:
     return f"{x:.{digits}g}" if abs(x) < 1e4 else f"{x:.{digits}e}"
 
 
-def _quantity(result, name: str, symmetric: bool) -> list[tuple[str, str, str]]:
-    """(description, derived key or parameter name, unit) for a resistance; the description
-    says what a joint fit made of it (:func:`_joint_role`)."""
+def _quantity(result, name: str, symmetric: bool) -> list[tuple[str, str, str, str]]:
+    """(description, derived key or parameter name, unit, resistance) for a resistance; the
+    description says what a joint fit made of it (:func:`_joint_role`)."""
     words = [w for w in (result.roles.get(name), _joint_role(result, name)) if w]
     per_cell = f"{name}_asr_ohm_cm2"
     per_interface = f"{name}_asr_per_interface_ohm_cm2"
@@ -68,10 +69,10 @@ def _quantity(result, name: str, symmetric: bool) -> list[tuple[str, str, str]]:
         return f"{name} ({inside})" if inside else name
 
     if per_cell not in result.derived:
-        return [(desc(), name, "ohm")]
-    out = [(desc("per cell"), per_cell, "ohm*cm2")]
+        return [(desc(), name, "ohm", name)]
+    out = [(desc("per cell"), per_cell, "ohm*cm2", name)]
     if symmetric and per_interface in result.derived:  # an interface or charge-transfer arc
-        out.append((desc("per interface"), per_interface, "ohm*cm2"))
+        out.append((desc("per interface"), per_interface, "ohm*cm2", name))
     return out
 
 
@@ -121,7 +122,7 @@ def _value(result, key: str) -> tuple[float, float]:
     return result.derived.get(key, math.nan), result.derived.get(f"{key}_stderr", math.nan)
 
 
-def _quantities(camp) -> list[tuple[str, str, str]]:
+def _quantities(camp) -> list[tuple[str, str, str, str]]:
     first = next((r for r in camp.results if r is not None), None)
     if first is None:
         return []
@@ -189,16 +190,27 @@ def _evolution(camp) -> list[tuple[str, str, str, list[tuple[float, float, str, 
         shown = [ok[k] for k in milestones(len(ok), [camp.checkpoints[i].time_h for i in ok])]
         axis = camp.evolution_axis()
         where = ", ".join(camp.checkpoints[i].name_on(axis, i) for i in shown)
-        for desc, key_, unit in _quantities(camp):
+        apex_flags = _apex_flags(camp.results[ok[0]])
+        for desc, key_, unit, name in _quantities(camp):
             points = []
+            outside = 0
             for i in shown:
                 r = camp.results[i]
                 v, s = _value(r, key_)
                 points.append((v, s, _headline_state(r, key_, v, s), _fit_problems(r)))
-            out.append((desc, unit, where, points))
+                outside += apex_flags.get(name) in r.flags
+            note = f"; extrapolated at {outside} of {len(shown)}: arc apex outside the measured range" if outside else ""
+            out.append((desc, unit, where + note, points))
     if memo is not None:
         memo[key] = out
     return out
+
+
+def _apex_flags(result) -> dict[str, str]:
+    """The flag ``fapex-outside-range:<C>`` that says each arc resistance is extrapolated
+    (its arc's apex frequency outside the fitted range), by resistance name."""
+    return {a.resistor: f"fapex-outside-range:{a.capacitive}" for a in circuit_arcs(circuit_of(result.circuit),
+                                                                                    branches=True)}
 
 
 def wall_time_line(camp) -> str:
@@ -317,16 +329,19 @@ def table_rows(camp, max_rows: int | None = MAX_TABLE_ROWS) -> tuple[list[str], 
     as ``value ± stderr`` (Ω·cm² or Ω), reduced chi-square, flags. At most ``max_rows``
     rows, evenly chosen; ``note`` says so ('' when all are shown)."""
     quantities = _quantities(camp)
-    head = ["checkpoint", "time / h"] + [f"{d} / {pretty_unit(u)}" for d, _, u in quantities] + ["reduced χ²", "flags"]
+    axis = camp.evolution_axis() or "time_h"  # the headline's axis (a temperature series: °C, not an empty time)
+    head = ["checkpoint", EVOLUTION_AXIS_LABELS[axis]] + [f"{d} / {pretty_unit(u)}" for d, _, u, _ in quantities] + \
+        ["reduced χ²", "flags"]
     shown = _shown_rows(len(camp.checkpoints), max_rows)
     rows = []
     for k in shown:
         c, r = camp.checkpoints[k], camp.results[k]
-        cells = [c.label, "" if c.time_h is None else f"{c.time_h:g}"]
+        value = c.value_on(axis)
+        cells = [c.label, "" if value is None else f"{value:g}"]
         if r is None:
             cells += ["-"] * len(quantities) + ["-", "error"]
         else:
-            cells += [_shown(r, key) for _, key, _ in quantities]
+            cells += [_shown(r, key) for _, key, _, _ in quantities]
             cells += [_fmt(r.redchi), ", ".join(f for group in by_severity(r.flags).values() for f in group)]
         rows.append(cells)
     note = "" if len(shown) == len(camp.checkpoints) else (

@@ -113,15 +113,21 @@ class Checkpoint:
         """The checkpoint named on a campaign's evolution axis (``151.9 h``, ``cycle 50``,
         ``25 °C``), else by its label when short, else as the figures number it
         (``checkpoint <index>``): the headline lines and the figures name it alike."""
-        if axis == "time_h" and self.time_h is not None:
-            return f"{self.time_h:.4g} h"
-        if axis == "cycle" and self.cycle is not None:
-            return f"cycle {self.cycle:g}"
-        if axis == "capacity_mAh_cm2" and self.capacity_mAh_cm2 is not None:
-            return f"{self.capacity_mAh_cm2:g} mAh/cm2"
-        if axis == "temperature_K" and self.temperature_K is not None:
-            return f"{self.temperature_K - KELVIN_AT_0C:.4g} °C"
+        value = self.value_on(axis)
+        if value is not None:
+            return {"time_h": f"{value:.4g} h", "cycle": f"cycle {value:g}", "capacity_mAh_cm2": f"{value:g} mAh/cm2",
+                    "temperature_K": f"{value:.4g} °C"}[axis]  # type: ignore[index]
         return self.label if len(self.label) <= SHORT_LABEL else f"checkpoint {index}"
+
+    def value_on(self, axis: str | None) -> float | None:
+        """The checkpoint's value on an evolution axis (``time_h``, ``cycle``,
+        ``capacity_mAh_cm2``; ``temperature_K`` in °C, as told), None where it has none."""
+        if axis not in ("time_h", "cycle", "capacity_mAh_cm2", "temperature_K"):
+            return None
+        value = getattr(self, axis)
+        if value is None:
+            return None
+        return float(value) - (KELVIN_AT_0C if axis == "temperature_K" else 0.0)
 
 
 @dataclass
