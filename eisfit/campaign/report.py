@@ -199,7 +199,8 @@ def _evolution(camp) -> list[tuple[str, str, str, list[tuple[float, float, str, 
                 v, s = _value(r, key_)
                 points.append((v, s, _headline_state(r, key_, v, s), _fit_problems(r)))
                 outside += apex_flags.get(name) in r.flags
-            note = f"; extrapolated at {outside} of {len(shown)}: arc apex outside the measured range" if outside else ""
+            note = (f"; extrapolated at {outside} of {len(shown)}: arc apex outside the measured range"
+                    if outside else "")
             out.append((desc, unit, where + note, points))
     if memo is not None:
         memo[key] = out
