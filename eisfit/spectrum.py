@@ -28,8 +28,8 @@ class Spectrum:
     z : 1-D array of complex, ohm, ``Z = Z' + jZ''`` with ``Z'' < 0`` for capacitive
         behaviour, whatever the convention of the source file. Several sweeps are
         several spectra: a 2-D array raises :class:`~eisfit.DataError`. Arrays that look
-        like -Z'' (:func:`require_capacitive_negative`) are refused by fit, kk_test and drt
-        unless ``meta`` states ``{"imag_sign": "negative"}``.
+        like -Z'' (:func:`require_capacitive_negative`) are refused by fit, kk_test, drt and
+        suggest_circuit unless ``meta`` states ``{"imag_sign": "negative"}``.
     meta : mapping (or None) of metadata (source path, format, technique, sweep index,
         start time, electrode area and unit, instrument/software version...).
         ``meta["impedance_unit"] == "ohm*cm2"`` marks a spectrum whose file gave the
