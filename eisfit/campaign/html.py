@@ -23,8 +23,7 @@ body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; max
        margin: 2em auto; padding: 0 1em; color: #222; line-height: 1.4; }
 h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 1.6em; border-bottom: 1px solid #ccc; }
 figure { margin: 1em 0; } figure img { max-width: 100%; height: auto; }
-figcaption { font-size: 90%; color: #444; } code { background: #f3f3f3; padding: 0 .2em; }
-.headline li { font-size: 105%; } .note { color: #555; font-size: 90%; }
+code { background: #f3f3f3; padding: 0 .2em; }
 """
 
 def _png_width_px(data: bytes) -> int | None:

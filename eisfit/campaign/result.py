@@ -220,8 +220,7 @@ class CampaignResult:
         name = self.evolution_axis()
         if name is None:
             return [float(k) for k in range(len(self.checkpoints))], "checkpoint"
-        shift = KELVIN_AT_0C if name == "temperature_K" else 0.0
-        return [float(getattr(c, name)) - shift for c in self.checkpoints], EVOLUTION_AXIS_LABELS[name]
+        return [c.value_on(name) for c in self.checkpoints], EVOLUTION_AXIS_LABELS[name]
 
     def checkpoints_without_area(self) -> list[str]:
         """Labels of the fitted checkpoints that have no electrode area (figures in ohm*cm2 need it)."""

@@ -53,7 +53,7 @@ import numpy as np
 from ..errors import CampaignError, EisfitError, NoImpedanceDataError, UnknownFormatError
 from ..settings import did_you_mean
 from ..spectrum import Spectrum
-from ..units import KELVIN_AT_0C
+from ..units import EVOLUTION_AXIS_LABELS, KELVIN_AT_0C
 
 __all__ = ["Checkpoint", "CampaignWarning", "load_checkpoints", "natural_key", "CampaignSource"]
 
@@ -122,7 +122,7 @@ class Checkpoint:
     def value_on(self, axis: str | None) -> float | None:
         """The checkpoint's value on an evolution axis (``time_h``, ``cycle``,
         ``capacity_mAh_cm2``; ``temperature_K`` in °C, as told), None where it has none."""
-        if axis not in ("time_h", "cycle", "capacity_mAh_cm2", "temperature_K"):
+        if axis not in EVOLUTION_AXIS_LABELS:
             return None
         value = getattr(self, axis)
         if value is None:
