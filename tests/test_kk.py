@@ -173,6 +173,19 @@ def test_threshold_and_result_export():
     assert ax.get_xscale() == "log"
 
 
+def test_a_spectrum_per_area_gives_its_chain_in_ohm_cm2_with_the_same_residuals():
+    area = 0.785
+    z = noisy(two_arcs())
+    in_ohm = kk_test(Spectrum(F, z))
+    per_area = kk_test(Spectrum(F, z * area, {"impedance_unit": "ohm*cm2"}))
+    assert in_ohm.impedance_unit == "ohm" and per_area.impedance_unit == "ohm*cm2"
+    assert per_area.r_ohm == pytest.approx(in_ohm.r_ohm * area, rel=1e-6)
+    np.testing.assert_allclose(per_area.residuals_real, in_ohm.residuals_real, atol=1e-9)
+    assert per_area.to_dict()["impedance_unit"] == "ohm*cm2"
+    assert {"z_fit_real_ohm_cm2", "z_fit_imag_ohm_cm2"} <= set(per_area.to_dataframe().columns)
+    assert "z_fit_real_ohm" in in_ohm.to_dataframe().columns
+
+
 def test_near_ideal_arc_does_not_stop_the_chain_too_early():
     """A near-ideal arc (n = 0.95) sampled at 10 points per decade: mu dips below c at
     M = 4 while the chain still misses the arc by ~50 % of |Z| with sinusoidal residuals.

@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import math
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -30,7 +30,7 @@ import numpy as np
 from .._blas import small_blas
 from ..errors import DataError
 from ..model.weighting import residual_scales
-from ..spectrum import Spectrum, as_spectrum, require_distinct_frequencies, shared_grid
+from ..spectrum import AREA_SPECIFIC_UNIT, Spectrum, as_spectrum, require_distinct_frequencies, shared_grid
 from ..units import format_frequency
 
 __all__ = ["kk_test", "kk_tests", "KKResult", "voigt_time_constants", "kk_valid_band", "KKBand"]
@@ -69,12 +69,16 @@ class KKResult:
     structured : the residuals show a systematic pattern (runs test on their signs).
     violation_pct : above it a spectrum fails, % of |Z|, unless its residuals are random and
         their largest within ``NOISE_MAX_SDS`` robust SDs (noise).
-    z_fit : impedance of the Voigt chain at ``frequency``, ohm.
+    z_fit : impedance of the Voigt chain at ``frequency``, ohm (or ohm*cm2).
     frequency : Hz.
-    r_ohm : series resistance of the chain, ohm.
-    inductance_H : series inductance, H (None when not fitted).
-    capacitance_F : series capacitance, F (None when not fitted or 1/C ~ 0).
-    tau_s, r_k_ohm : time constants (s) and resistances (ohm) of the RC elements.
+    r_ohm : series resistance of the chain, ohm (ohm*cm2 when ``impedance_unit`` says so).
+    inductance_H : series inductance, H (H*cm2 for a spectrum per area; None when not fitted).
+    capacitance_F : series capacitance, F (F/cm2 for a spectrum per area; None when not
+        fitted or 1/C ~ 0).
+    tau_s, r_k_ohm : time constants (s) and resistances (ohm, or ohm*cm2) of the RC elements.
+    impedance_unit : ``ohm``, or ``ohm*cm2`` for a spectrum read per area
+        (:attr:`Spectrum.area_specific`): the unit of ``r_ohm``, ``r_k_ohm`` and ``z_fit``;
+        the residuals (fractions of |Z|) are the same either way.
     label : the spectrum's label.
     outliers_Hz : frequencies (Hz, ascending) of isolated outliers: single points whose
         residual stands out from both neighbours and from the rest (a glitch of one point:
@@ -115,6 +119,7 @@ class KKResult:
     outliers_Hz: tuple[float, ...] = ()
     low_end_extension_decades: float = 0.0
     residual_sd_pct: float = math.nan  # robust SD of the residuals (1.4826 x MAD), % of |Z|
+    impedance_unit: str = "ohm"
 
     def to_dict(self) -> dict[str, Any]:
         """Scalars (and the per-point residuals, as lists) in a plain dict."""
@@ -136,6 +141,7 @@ class KKResult:
             "noise_level": self.noise_level,
             "residual_sd_pct": self.residual_sd_pct,
             "r_ohm": self.r_ohm,
+            "impedance_unit": self.impedance_unit,
             "inductance_H": self.inductance_H,
             "capacitance_F": self.capacitance_F,
             "weighting": self.weighting,
@@ -148,16 +154,19 @@ class KKResult:
         }
 
     def to_dataframe(self):
-        """Per-point table: frequency_Hz, residual_real_pct, residual_imag_pct, z_fit parts."""
+        """Per-point table: frequency_Hz, residual_real_pct, residual_imag_pct, z_fit parts
+        (``z_fit_real_ohm``..., ``z_fit_real_ohm_cm2``... for a spectrum per area)."""
         import pandas as pd
+
+        unit = "ohm_cm2" if self.impedance_unit == AREA_SPECIFIC_UNIT else "ohm"
 
         return pd.DataFrame(
             {
                 "frequency_Hz": self.frequency,
                 "residual_real_pct": 100.0 * self.residuals_real,
                 "residual_imag_pct": 100.0 * self.residuals_imag,
-                "z_fit_real_ohm": self.z_fit.real,
-                "z_fit_imag_ohm": self.z_fit.imag,
+                f"z_fit_real_{unit}": self.z_fit.real,
+                f"z_fit_imag_{unit}": self.z_fit.imag,
             }
         )
 
@@ -732,10 +741,13 @@ def kk_test(
     require_distinct_frequencies(spectrum, KK_MIN_POINTS, "a Kramers-Kronig test")
     if not 0 < c <= 1:
         raise DataError(f"c (the mu threshold) must lie in (0, 1], got {c!r}")
-    return kk_tests(spectrum.frequency, np.asarray(spectrum.z, dtype=complex)[None, :], c=c, max_rc=max_rc,
-                    inductance=inductance, capacitance=capacitance, weighting=weighting,
-                    threshold_pct=threshold_pct, violation_pct=violation_pct,
-                    labels=[spectrum.label])[0]
+    result = kk_tests(spectrum.frequency, np.asarray(spectrum.z, dtype=complex)[None, :], c=c, max_rc=max_rc,
+                      inductance=inductance, capacitance=capacitance, weighting=weighting,
+                      threshold_pct=threshold_pct, violation_pct=violation_pct,
+                      labels=[spectrum.label])[0]
+    if spectrum.area_specific:
+        result = replace(result, impedance_unit=AREA_SPECIFIC_UNIT)
+    return result
 
 
 BAND_MIN_FRACTION = 0.5  # a valid band keeps at least half of the points
