@@ -47,6 +47,7 @@ from .model import load_circuit
 from .model.elements import WARBURG_KINDS
 from .model.weighting import residual_scales
 from .spectrum import Spectrum, as_spectrum, not_a_spectrum_hint
+from .units import format_value
 
 __all__ = ["suggest_circuit", "CircuitSuggestion", "fit_auto", "lack_of_fit_ratio",
            "unresolved_parameters", "circuit_from_shape", "CircuitShape", "choose_common_circuit",
@@ -67,6 +68,7 @@ L_NOISE_FACTOR = 5.0  # a DRT series L whose reactance at f_max exceeds 5 x the 
 INDUCTIVE_POINT_SIGMAS = 3.0  # a single top point with Z'' > 0 is inductive evidence beyond 3 noise SDs
 CLOSED_PHASE_DEG = 5.0  # -phase at f_min below this: the last arc closes (no blocking line, no open diffusion)
 STRONG_EVIDENCE = 6.0  # criterion differences below this are not strong evidence (Kass & Raftery 1995)
+MODEL_DEPENDENT_SDS = 2.0  # a value that moves more than 2 of its stderr in an equally supported circuit
 TAILS = ("none", "CPE", "C", "W", "Wo", "Ws", "Wo+C")
 _DIFFUSION_TAILS = ("W", "Wo", "Ws", "Wo+C")
 # every candidate is fitted to the same points (no inductive points dropped for circuits
@@ -351,6 +353,18 @@ def _arc_tau(values: Mapping[str, float], arc) -> float:
 
 
 # ------------------------------------------------------------------ the suggestion
+def _comparable_verdict(row: Mapping[str, Any], names: set[str]) -> bool:
+    """Whether a candidate's fit is one to compare values with: adequate, or rejected as
+    unresolved in parameters among ``names`` only (not in elements of its own, whose
+    undetermined values drag the rest anywhere)."""
+    verdict = str(row["verdict"])
+    if not verdict.startswith("rejected"):
+        return True
+    if not verdict.startswith("rejected: unresolved"):
+        return False
+    return set(str(row["unresolved"]).split(",")) <= names
+
+
 @dataclass
 class CircuitSuggestion:
     """Outcome of :func:`suggest_circuit`.
@@ -384,6 +398,55 @@ class CircuitSuggestion:
         """Whether :attr:`best` is adequate (no lack of fit, nothing unresolved); False when
         no candidate was and it is only the least bad."""
         return len(self.table) > 0 and self.table.iloc[0]["verdict"] == "best"
+
+    def model_dependent(self) -> dict[str, list[tuple[str, float, float]]]:
+        """Parameters of :attr:`best` whose value depends on the circuit more than their
+        standard error says: name -> [(circuit, value, stderr), ...] of the other candidates
+        that hold the best circuit's parameters and more (or fewer: one nests the other,
+        so a shared name is the same element), are adequate or leave only parameters of
+        the best circuit unresolved (adding L0 can leave R0 undetermined: that is the
+        point), have a criterion lower than the best's or within ``STRONG_EVIDENCE`` above it
+        (these data do not tell them apart), and put the value more than ``MODEL_DEPENDENT_SDS`` of the best fit's
+        stderr away. The acceptance spectrum of a garnet cell with a 100 nH lead
+        inductance (R0 40, R1 60 ohm, bulk arc above 10 MHz) was best fitted without L0 at
+        R0 62.1 +- 1.3 ohm, and with L0, as well supported, at 47.8 +- 9.1 ohm."""
+        t, best_fit = self.table, self.fits.get(self.best)
+        if not len(t) or best_fit is None:
+            return {}
+        best_score = float(t.iloc[0][self.criterion])
+        mine = set(best_fit.param_names)
+        out: dict[str, list[tuple[str, float, float]]] = {}
+        for _, row in t.iloc[1:].sort_values(self.criterion, kind="stable").iterrows():
+            other = self.fits.get(row["circuit"])
+            if (other is None or not _comparable_verdict(row, mine)
+                    or not float(row[self.criterion]) - best_score < STRONG_EVIDENCE):
+                continue
+            theirs = set(other.param_names)
+            if not (mine <= theirs or theirs <= mine):
+                continue
+            for name in best_fit.param_names:
+                if name not in theirs:
+                    continue
+                v, s, w = best_fit.values[name], best_fit.stderr.get(name, math.nan), other.values[name]
+                if math.isfinite(s) and s > 0 and abs(w - v) > MODEL_DEPENDENT_SDS * s:
+                    out.setdefault(name, []).append((row["circuit"], w, other.stderr.get(name, math.nan)))
+        return out
+
+    def _model_dependent_sentence(self) -> str:
+        """The explanation's sentence on :meth:`model_dependent` ('' when nothing depends)."""
+        moved = self.model_dependent()
+        if not moved:
+            return ""
+        fit = self.best_fit
+        shown = []
+        for name, others in moved.items():
+            unit = fit.units.get(name, "")
+            c, w, s = others[0]  # the best supported of the circuits that move it
+            there = f"{format_value(w, s, unit, 3)} in {c}" + (f" (and {len(others) - 1} more)" if len(others) > 1 else "")
+            shown.append(f"{name} {format_value(fit.values[name], fit.stderr[name], unit, 3)} here, {there}")
+        return ("These values depend on the circuit more than their standard errors say (circuits the data "
+                f"support as well or better put them elsewhere): {'; '.join(shown)}. Their stderr hold for this "
+                "circuit only; quote the spread, or choose the circuit from what is known of the cell.")
 
     def explain(self) -> str:
         """A few sentences: why the best circuit was chosen and what was rejected."""
@@ -423,6 +486,7 @@ class CircuitSuggestion:
                          f"these data do not tell {self.best} apart from {', '.join(close)}; the choice "
                          "between them, and the roles of the elements in which they differ, rest on what is known "
                          "of the cell, not on this spectrum.")
+        parts.append(self._model_dependent_sentence())
         ratio = float(row["lack_of_fit_ratio"])
         if row["verdict"] == "best" and ratio > MISFIT_RATIO:
             parts.append(f"Its residuals are {ratio:.2g}x the noise level, above {MISFIT_RATIO:g}: they are "
@@ -1037,7 +1101,9 @@ def fit_auto(spectrum: Spectrum, **fit_options: Any):
 
     The suggested circuit is fitted again with the caller's options (KK test, profile
     errors), seeded by the candidate fit; the :class:`CircuitSuggestion` is attached
-    as ``result.suggestion`` (an attribute, not part of ``to_dict()``).
+    as ``result.suggestion`` (an attribute, not part of ``to_dict()``). Parameters whose
+    value another candidate, supported as well or better, puts more than 2 stderr away
+    (:meth:`CircuitSuggestion.model_dependent`) are flagged ``model-dependent:<name>``.
     """
     from .fitting import fit
 
@@ -1052,8 +1118,11 @@ def fit_auto(spectrum: Spectrum, **fit_options: Any):
     result = fit(spectrum, suggestion.best, initial=best, **fit_options)
     if result.chisq > best.chisq * (1 + 1e-9):  # keep the candidate's optimum
         result = fit(spectrum, suggestion.best, initial=best, **{**fit_options, "starts": 1})
+    added = [f"model-dependent:{name}" for name in suggestion.model_dependent() if name in result.values]
     if not suggestion.adequate:
-        result = result.with_fields(flags=[*result.flags, "least-bad-circuit"])
+        added.append("least-bad-circuit")
+    if added:
+        result = result.with_fields(flags=[*result.flags, *added])
     object.__setattr__(result, "suggestion", suggestion)
     return result
 

@@ -170,6 +170,41 @@ def test_fit_auto_returns_the_suggested_fit_with_the_suggestion():
     assert "suggestion" not in res.to_dict()  # an attribute, not serialised
 
 
+def garnet_with_lead_inductance(seed: int) -> Spectrum:
+    """domain_conventions' acceptance spectrum with L = 100 nH, 10 MHz - 100 Hz: the bulk arc
+    peaks above f_max, where the inductance bends it."""
+    params = [1e-7, 40.0, 60.0, 1e-9, 0.9, 149.0, 2e-6, 0.85]
+    return synthetic("L0-" + TWO_ARCS, params, seed=seed, f=np.logspace(7, 2, 51))
+
+
+@pytest.mark.parametrize("seed", [1, 3])
+def test_values_that_an_equally_supported_circuit_moves_are_named_and_flagged(seed):
+    s = garnet_with_lead_inductance(seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sug = suggest_circuit(s, [TWO_ARCS, "L0-" + TWO_ARCS])
+        auto = eisfit.fit(s, "auto")
+    assert sug.best == TWO_ARCS  # these seeds: L0 not preferred (BIC within 2 or unresolved)
+    moved = sug.model_dependent()
+    best, with_l = sug.best_fit, sug.fits["L0-" + TWO_ARCS]
+    # without L0 R0 reads ~60 ohm, 5+ stderr from the true 40; with it, the values move by
+    # more than 2 of the best fit's stderr, and the explanation quotes both
+    assert {"R0", "R1"} <= set(moved)
+    for name in ("R0", "R1"):
+        assert abs(with_l.values[name] - best.values[name]) > 2 * best.stderr[name]
+        assert moved[name][0][0] == "L0-" + TWO_ARCS and moved[name][0][1] == with_l.values[name]
+    assert "depend on the circuit" in sug.explain() and "L0-" + TWO_ARCS in sug.explain()
+    assert auto.circuit == TWO_ARCS  # the automatic search chooses the same
+    assert {"model-dependent:R0", "model-dependent:R1"} <= set(auto.flags)
+    assert "stderr holds for the chosen circuit only" in explain_flag("model-dependent:R0")
+
+
+def test_nothing_is_model_dependent_when_the_other_circuits_lack_fit_or_are_unresolved(two_arc_suggestion):
+    _, sug = two_arc_suggestion
+    assert sug.model_dependent() == {}
+    assert "depend on the circuit" not in sug.explain()
+
+
 def test_common_circuit_for_a_series_of_spectra():
     spectra = [synthetic(TWO_ARCS, [40, 60, 3e-9, 0.9, r2, 2e-6, 0.85], seed=k)
                for k, r2 in enumerate((150.0, 110.0, 80.0))]

@@ -104,6 +104,10 @@ FLAGS: dict[str, tuple[str, str]] = {
                                    "0.1 % and more than 1 s^2 below the automatic (cold) fit's, which alone would "
                                    "have missed it"),
     "arc-jump": (CAUTION, "campaign: a resistance changes more than 3x from the previous checkpoint"),
+    "model-dependent": (CAUTION, "circuit='auto': a circuit that these data support as well or better (a BIC "
+                                 "lower, or less than 6 higher) puts this parameter more than 2 of its stderr "
+                                 "away (a lead inductance L0 moves the R0/R1 split of an arc above f_max): its "
+                                 "stderr holds for the chosen circuit only (eisfit suggest names the values)"),
     "least-bad-circuit": (CAUTION, "circuit='auto': no candidate circuit was adequate (each lacks fit or leaves "
                                    "parameters unresolved); this one is the least bad of them (eisfit suggest "
                                    "lists them)"),
