@@ -40,7 +40,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from .analysis.derived import arc_tau_s
+from .analysis.derived import INTERFACE_FROM_F_PER_CM2, arc_tau_s, capacitance_bands, guess_roles
 from .analysis.quality import MISFIT_RATIO, kk_noise_level, lack_of_fit_ratio as quality_lack_of_fit_ratio
 from .errors import DataError, EisfitError, FitError
 from .model import load_circuit
@@ -1029,20 +1029,6 @@ def rank_candidates(rows: Sequence[Mapping[str, Any]], criterion: str = "bic"):
 
 
 # ------------------------------------------------------------------ roles
-#: (upper C_eff limit in F for a cell constant of ~1 cm^-1 or F/cm2 with an area, role),
-#: Irvine, Sinclair & West 1990, Table 1 (order-of-magnitude bands).
-ROLE_BANDS = ((1e-11, "electrolyte"), (1e-8, "grain boundary"), (1e-7, "surface layer"),
-              (1e-4, "interface"), (math.inf, "electrode"))
-CEFF_SPREAD = 2.0  # C_eff formulas disagree by -70 % .. +100 % (Hirschorn 2010)
-
-
-def _band(c: float) -> str:
-    for upper, role in ROLE_BANDS:
-        if c < upper:
-            return role
-    return ROLE_BANDS[-1][1]
-
-
 def assign_roles(result, area_cm2: float | None = None) -> tuple[dict[str, str], str, bool]:
     """Role names of the elements of a fitted circuit, and whether they are clear.
 
@@ -1065,9 +1051,9 @@ def assign_roles(result, area_cm2: float | None = None) -> tuple[dict[str, str],
         if not math.isfinite(c) or c <= 0:
             unclear.append(a.resistor)
             continue
-        lo, hi = _band(c / CEFF_SPREAD), _band(c * CEFF_SPREAD)
-        roles[a.resistor] = lo if lo == hi else f"{lo} or {hi}"
-        if lo != hi:
+        candidates = capacitance_bands(c)
+        roles[a.resistor] = " or ".join(candidates)
+        if len(candidates) > 1:
             unclear.append(a.resistor)
     taken = [r for r in roles.values()]
     shared = {r for r in taken if taken.count(r) > 1}
@@ -1092,7 +1078,19 @@ def assign_roles(result, area_cm2: float | None = None) -> tuple[dict[str, str],
     else:
         note = (f"Roles are not clear for {', '.join(unclear)}: their capacitances ({basis}) sit "
                 f"on a band boundary or share a band with another arc. Tentative: {described}.")
-    return roles, note, clear
+    return roles, note + _derived_classes_sentence(values, circ.arcs, area_cm2), clear
+
+
+def _derived_classes_sentence(values: Mapping[str, float], arcs, area_cm2: float | None) -> str:
+    """How ``eisfit fit`` classes the same arcs for its derived quantities (two classes,
+    :func:`eisfit.analysis.derived.guess_roles`), which the band names above refine."""
+    classes = guess_roles(values, arcs, area_cm2)
+    if not classes:
+        return ""
+    listed = ", ".join(f"{r} {c}" for r, c in classes.items())
+    return (f" For its derived quantities eisfit fit of this circuit string counts an arc below "
+            f"{INTERFACE_FROM_F_PER_CM2:g} F{'/cm2' if area_cm2 else ''} as electrolyte (conductivity), "
+            f"from it on as interface (ASR per interface): {listed}.")
 
 
 # ------------------------------------------------------------------ fit(circuit="auto")

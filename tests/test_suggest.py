@@ -85,6 +85,10 @@ def test_roles_from_capacitances_of_the_headline_cell(two_arc_suggestion):
     # C_eff(R1) = (60 * 3e-9)^(1/0.9) / 60 ~ 6e-10 F: grain boundary; C_eff(R2) ~ 4.8e-7 F: interface
     assert roles["R1"] == "grain boundary" and roles["R2"] == "interface"
     assert roles["R0"].startswith("electrolyte") and clear and "grain boundary" in note
+    # the two classes the fit's derived quantities use, said in the same note as the fit says them
+    fit_roles = sug.fits[TWO_ARCS].roles
+    assert fit_roles == {"R1": "electrolyte", "R2": "interface"}
+    assert "R1 electrolyte, R2 interface." in note
 
 
 def test_roles_not_clear_when_capacitances_sit_on_a_band_boundary():

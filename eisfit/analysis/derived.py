@@ -109,6 +109,26 @@ def guess_roles(values: Mapping[str, float], arcs: Sequence[Arc], area_cm2: floa
     return roles
 
 
+#: (upper C_eff limit in F for a cell constant of ~1 cm^-1, or F/cm2 with an area, band name):
+#: Irvine, Sinclair & West 1990, Table 1 (order-of-magnitude bands), the names that
+#: ``eisfit suggest`` gives arcs.
+ROLE_BANDS = ((1e-11, "electrolyte"), (1e-8, "grain boundary"), (1e-7, "surface layer"),
+              (1e-4, "interface"), (math.inf, "electrode"))
+CEFF_SPREAD = 2.0  # C_eff formulas disagree by -70 % .. +100 % (Hirschorn 2010)
+
+
+def capacitance_bands(c_per_area: float) -> tuple[str, ...]:
+    """The ``ROLE_BANDS`` that an effective capacitance ``c_per_area`` (F/cm2, or F without
+    an area; finite, > 0) falls in once the spread of C_eff formulas (x/÷ ``CEFF_SPREAD``)
+    is allowed for: one name, or two when it straddles a band boundary."""
+    lo, hi = _band(c_per_area / CEFF_SPREAD), _band(c_per_area * CEFF_SPREAD)
+    return (lo,) if lo == hi else (lo, hi)
+
+
+def _band(c: float) -> str:
+    return next(role for upper, role in ROLE_BANDS if c < upper)
+
+
 INTERFACE_FROM_F_PER_CM2 = 1e-7  # a guessed role: interface from this capacitance per area (F/cm2) on
 
 
