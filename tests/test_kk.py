@@ -173,6 +173,49 @@ def test_threshold_and_result_export():
     assert ax.get_xscale() == "log"
 
 
+DRIFT_F = np.logspace(6, -1, 71)  # 1 MHz - 0.1 Hz, 10 points per decade
+DRIFT_W = 2 * np.pi * DRIFT_F
+# the share of the sweep's time elapsed at each point: ~3 periods per point, at least 1 s
+DRIFT_T = np.cumsum(np.maximum(3 / DRIFT_F, 1.0)) / np.sum(np.maximum(3 / DRIFT_F, 1.0))
+
+
+def interface_drifting(fall: float, pct: float, seed: int) -> Spectrum:
+    """Two arcs whose interface resistance falls by ``fall`` (fraction) over the sweep, with
+    ``pct`` % of |Z| Gaussian noise on each part."""
+    z = 10 + zarc(DRIFT_W, 100, (100 * 1e-8) ** (1 / 0.9), 0.9) \
+        + 150 * (1 - fall * DRIFT_T) / (1 + 150 * (1 - fall * DRIFT_T) * 2e-5 * (1j * DRIFT_W) ** 0.85)
+    rng = np.random.default_rng(seed)
+    return Spectrum(DRIFT_F, z + pct / 100 * np.abs(z) * (rng.standard_normal(z.size) + 1j * rng.standard_normal(z.size)))
+
+
+def test_a_drift_the_chain_absorbs_fails_by_the_offset_of_its_lowest_frequencies():
+    """R2 falling 10 % during the sweep under 0.2 % noise stays within the thresholds with
+    random-looking signs overall (it passed 40 of 40 seeds as valid or noisy); the mean
+    residual of the lowest quarter of the points lies several standard errors off zero."""
+    from eisfit.analysis.kk import LOW_END_OFFSET_MIN_PCT
+    failed = 0
+    for seed in range(10):
+        res = kk_test(interface_drifting(0.10, 0.2, seed))
+        failed += res.status == "drift" and not res.passed
+    assert failed >= 7
+    res = kk_test(interface_drifting(0.10, 0.2, 0))
+    low = np.argsort(res.frequency)[:18]
+    offset_pct = 100 * max(abs(res.residuals_real[low].mean()), abs(res.residuals_imag[low].mean()))
+    assert offset_pct > LOW_END_OFFSET_MIN_PCT and res.max_residual_pct < 1.5
+    for seed in range(10):  # the same cell, steady: passes
+        assert kk_test(interface_drifting(0.0, 0.2, seed)).passed
+
+
+def test_the_low_end_offset_rule_leaves_small_systematic_chain_residuals_alone():
+    """A noiseless blocking electrode (a CPE tail) leaves the chain systematic residuals of
+    a few hundredths of a per cent: many standard errors of its tiny noise, but under the
+    0.2 % floor, so it passes."""
+    z = 10 + zarc(DRIFT_W, 100, 1e-7, 0.9) + 1 / (1e-5 * (1j * DRIFT_W) ** 0.8)
+    rng = np.random.default_rng(1)
+    res = kk_test(Spectrum(DRIFT_F, z * (1 + 2e-4 * rng.standard_normal(z.size))))
+    assert res.passed and res.status == "valid"
+
+
 def test_a_spectrum_per_area_gives_its_chain_in_ohm_cm2_with_the_same_residuals():
     area = 0.785
     z = noisy(two_arcs())
