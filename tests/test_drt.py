@@ -403,3 +403,30 @@ def test_process_areas_give_each_lobe_to_the_resolved_peak_towards_its_larger_ne
     assert np.isnan(out[[0, 2, 3, 5]]).all()
     # a run of lobes at the end of the grid with no resolved peak beyond: to the one before
     assert process_areas([50.0, 5.0, 2.0], [True, False, False]).tolist()[0] == pytest.approx(57.0)
+
+
+def test_a_lambda_far_below_auto_that_splits_an_arc_is_called_too_weak():
+    """Two ZARCs of 100 and 150 ohm three decades apart (0.5 % noise) at lambda 1e-4 (500x
+    below 'auto'): the first split into peaks found unresolved, whose resistance went to the
+    second's process (R_process 251 ohm), with no word; 'auto' and 10x below it keep two
+    processes of about 100 and 150 ohm and say nothing of lambda."""
+    f = np.logspace(6, -1, 71)
+    w = 2 * np.pi * f
+    z = 10 + zarc(w, 100.0, 1e-5, 0.8) + zarc(w, 150.0, 1e-2, 0.8)
+    rng = np.random.default_rng(2)
+    s = Spectrum(f, z + 0.005 * np.abs(z) * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size)))
+
+    def run(lam):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            res = drt(s, lambda_=lam, kk=False)
+        return res, " ".join(str(c.message) for c in caught)
+
+    auto, said = run("auto")
+    assert "too weak" not in said
+    processes = auto.peaks[auto.peaks.resolved].R_process_ohm.to_numpy()
+    np.testing.assert_allclose(processes, [100.0, 150.0], rtol=0.06)
+    assert "too weak" not in run(auto.lambda_ / 10)[1]
+    weak, said = run(1e-4)
+    assert len(weak.peaks) > len(auto.peaks)
+    assert "lambda 0.0001 is too weak for these data" in said and f"{auto.lambda_:.2g}" in said

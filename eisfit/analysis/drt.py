@@ -63,6 +63,7 @@ _MISFIT_RMS_PCT = 3.0  # a DRT (lambda "auto") whose RMS residual exceeds 3 % of
 _RESOLVED_DCHI2 = 9.0  # a peak is resolved when a monotone tail instead fits worse by >= 9 s^2 (3 sigma)
 _STRONG_RATIO = 3.0  # a user's lambda whose RMS residual is > 3x the noise level (that of lambda "auto") ...
 _STRONG_PCT = 1.0  # ... and > 1 % of |Z| (the Lin-KK acceptance threshold) is too strong: a warning says so
+_WEAK_FACTOR = 30.0  # a user's lambda this many times below lambda "auto" giving more peaks is too weak
 _OPEN_END_DECADES = 0.5  # a peak this close to an end of the measured tau range, where -Z'' still rises, is open
 _RISING_BAND_DECADES = 0.5  # the band next to an end of the data whose -Z'' maximum decides "still rising"
 _RISING_SHARE = 0.95  # -Z'' at the end at least this share of that maximum: no turn-down measured
@@ -879,8 +880,11 @@ def _make_result(spectrum, tau, system, p, lam, rule, use_l, use_c, weighting, k
                      "equivalent circuit with R0)")
     rms = _rms_pct(z, z_model)
     strong = _too_strong_note(system, lam, use_l, use_c, z, rms) if rule == "user" else None
+    weak = _too_weak_note(system, lam, use_l, use_c, tau, len(nodes), local) if rule == "user" else None
     if strong:
         notes.append(strong)
+    elif weak:
+        notes.append(weak)
     elif rms > _MISFIT_RMS_PCT:
         notes.append(f"the DRT misses the data by {rms:.2g} % of |Z| (RMS): no distribution of "
                      "relaxation times with R_inf, L and C describes these points, and its peaks are not their "
@@ -946,6 +950,27 @@ def _too_strong_note(system: _System, lam: float, use_l: bool, use_c: bool, z: n
             f"residual ({rms:.3g} % of |Z|, RMS) is {times} the noise level ({noise:.2g} %, what lambda 'auto' "
             f"= {lam_auto:.2g} leaves): R_pol and the peaks do not describe the data; use a smaller lambda "
             f"or 'auto'")
+
+
+def _too_weak_note(system: _System, lam: float, use_l: bool, use_c: bool, tau: np.ndarray, n_peaks: int,
+                   local_scale_ohm: Any) -> str | None:
+    """The note for a user's ``lam`` too weak for the data (None otherwise): more than
+    :data:`_WEAK_FACTOR` times below what ``lambda_="auto"`` chooses, with more peaks
+    (``n_peaks``) than the DRT of that lambda (same model: L, series C). Such a DRT follows
+    the noise: two ZARCs of 100 and 150 ohm (0.5 % noise) at lambda 1e-4 split the first
+    into two peaks that the resolution test finds unresolved, and their resistance went to
+    the second arc's process (R_process 251 ohm; 'auto': 99 and 152 ohm)."""
+    lam_auto, _ = _choose_lambda(system, "auto", [])
+    if not lam < lam_auto / _WEAK_FACTOR:
+        return None
+    gamma_auto = _solve_nnls(system, lam_auto, use_l=use_l, use_c=use_c)[_N_EXTRA:] * system.z_scale
+    n_auto = len(peak_nodes(tau, gamma_auto, local_scale_ohm))
+    if n_peaks <= n_auto:
+        return None
+    return (f"lambda {lam:.3g} is too weak for these data ({lam_auto / lam:.3g} times below what lambda 'auto' "
+            f"= {lam_auto:.2g} chooses): the DRT follows the noise and shows {n_peaks} peaks where 'auto' finds "
+            f"{n_auto}; an arc can split into several peaks, and peaks not resolved give their resistance to another "
+            "process (R_process_ohm); use a larger lambda or 'auto'")
 
 
 def _rms_pct(z: np.ndarray, z_model: np.ndarray) -> float:
