@@ -945,8 +945,6 @@ def validate_command(files, threshold_pct, violation_pct, c, no_inductance, fmin
     if out:
         _agg()
     failed, done, records = _Failures(), 0, []
-    if not as_json:
-        click.echo(f"{'spectrum':40s} {'mu':>6s} {'M':>3s} {'max %':>7s} {'noise %':>8s}  {'status':9s} result")
     for path, s in _each_spectrum(files, fmt, failed, imag_sign, columns_text):
         options = dict(c=c, inductance=not no_inductance, threshold_pct=threshold_pct, violation_pct=violation_pct)
         try:
@@ -968,6 +966,8 @@ def validate_command(files, threshold_pct, violation_pct, c, no_inductance, fmin
                         "low_end_extension_decades": res.low_end_extension_decades,
                         "noisy_points": noisy, "valid_band": None if band is None else band.as_dict()})
         if not as_json:
+            if done == 1:  # the header over the first row: none over errors only
+                click.echo(f"{'spectrum':40s} {'mu':>6s} {'M':>3s} {'max %':>7s} {'noise %':>8s}  {'status':9s} result")
             click.echo(f"{s.label:40s} {res.mu:6.3f} {res.n_rc:3d} {res.max_residual_pct:7.3f} "
                        f"{res.noise_estimate_pct:8.3f}  {res.status:9s} {'pass' if res.passed else 'FAIL'}")
             if res.low_end_extension_decades:

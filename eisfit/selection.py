@@ -46,7 +46,7 @@ from .errors import DataError, EisfitError, FitError
 from .model import load_circuit
 from .model.elements import WARBURG_KINDS
 from .model.weighting import residual_scales
-from .spectrum import Spectrum, as_spectrum, not_a_spectrum_hint
+from .spectrum import Spectrum, as_spectrum, not_a_spectrum_hint, require_distinct_frequencies
 from .units import format_value
 
 __all__ = ["suggest_circuit", "CircuitSuggestion", "fit_auto", "lack_of_fit_ratio",
@@ -68,6 +68,7 @@ L_NOISE_FACTOR = 5.0  # a DRT series L whose reactance at f_max exceeds 5 x the 
 INDUCTIVE_POINT_SIGMAS = 3.0  # a single top point with Z'' > 0 is inductive evidence beyond 3 noise SDs
 CLOSED_PHASE_DEG = 5.0  # -phase at f_min below this: the last arc closes (no blocking line, no open diffusion)
 STRONG_EVIDENCE = 6.0  # criterion differences below this are not strong evidence (Kass & Raftery 1995)
+SUGGEST_MIN_FREQUENCIES = 5  # the DRT that gives the candidates needs 5 distinct frequencies
 MODEL_DEPENDENT_SDS = 2.0  # a value that moves more than 2 of its stderr in an equally supported circuit
 TAILS = ("none", "CPE", "C", "W", "Wo", "Ws", "Wo+C")
 _DIFFUSION_TAILS = ("W", "Wo", "Ws", "Wo+C")
@@ -572,6 +573,8 @@ def _suggest(spectrum: Spectrum, candidates: Sequence[str] | None, criterion: st
             raise FitError(f"{key}= names the parameters of one circuit; it cannot be used "
                            "when the circuit is chosen automatically")
     if evidence is None:
+        require_distinct_frequencies(spectrum, SUGGEST_MIN_FREQUENCIES,
+                                     "suggesting a circuit (its candidates come from the spectrum's DRT)")
         try:
             evidence = spectrum_evidence(_evidence_data(spectrum, fit_options))
         except DataError as exc:

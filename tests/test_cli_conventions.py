@@ -207,6 +207,17 @@ def test_usage_errors_are_one_eisfit_line_with_status_2(tmp_path):
         assert "Traceback" not in r.stderr and "File name too long" not in r.stderr
 
 
+def test_a_table_command_whose_every_file_fails_prints_no_table_header(tmp_path):
+    """`eisfit validate empty.csv` printed the table's header line, then the error (exit 2)."""
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    r = run(["validate", empty])
+    assert r.exit_code == 2 and r.stdout == "" and r.stderr.startswith("eisfit: error: ")
+    good = write_csv([spectrum()], tmp_path / "good.csv")
+    lines = run(["validate", empty, good]).stdout.splitlines()
+    assert lines[0].startswith("spectrum") and lines[1].startswith("s ")  # the header over the first row
+
+
 def test_debug_shows_the_traceback(tmp_path):
     r = run(["fit", tmp_path / "missing.csv", "--circuit", "R0-p(R1,CPE1", "--debug"])
     assert r.exit_code == 1 and isinstance(r.exception, CircuitError)  # raised, not turned into a line

@@ -160,6 +160,9 @@ def test_bad_input_gives_eisfit_errors():
         suggest_circuit(s, ["R0-p(R1,XYZ1)"])
     with pytest.raises(FitError, match="auto"):
         eisfit.fit(s, "auto", fixed={"R0": 40.0})
+    with pytest.raises(EisfitError, match=r"suggesting a circuit \(its candidates come from the spectrum's DRT\) "
+                                          r"needs at least 5 distinct frequencies, the points have 3"):
+        suggest_circuit(Spectrum(F[:3], s.z[:3]))
 
 
 def test_fit_auto_returns_the_suggested_fit_with_the_suggestion():
