@@ -663,3 +663,27 @@ def test_a_fit_of_too_noisy_data_is_cautioned_not_called_kk_failed():
     title = eisfit.plotting.plot_fit(res).get_suptitle()  # not "the fitted curve stays within its rule"
     assert "too noisy for the Lin-KK test" in title and "within its rule" not in title
     assert f"Kramers-Kronig: FAILED: too noisy to judge (residual SD {sd:.2g}% of |Z|)" in res.summary()
+
+
+def test_a_sparse_spectrum_that_fails_the_chain_is_told_so_and_names_no_outlier():
+    """An exact two-arc spectrum at 2 points per decade failed as a violation with a good
+    point named an outlier; the failure now carries a note, no outlier, and a fit of the
+    right circuit reads consistent in its summary (no kk-failed flag)."""
+    f = np.logspace(6, -1, 15)
+    w = 2 * np.pi * f
+    z = 10 + 100 / (1 + 100 * 1e-8 * (1j * w) ** 0.9) + 150 / (1 + 150 * 2e-5 * (1j * w) ** 0.85)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = kk_test(Spectrum(f, z))
+    assert not res.passed and res.outliers_Hz == ()
+    assert any("2 points per decade" in n for n in res.warnings)
+    assert any("may be the test's, not the data's" in str(c.message) for c in caught)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = eisfit.fit(Spectrum(f, z), "R0-p(R1,CPE1)-p(R2,CPE2)")
+    assert fit.kk_passed is False and "kk-failed" not in fit.flags
+    assert "FAILED by the Lin-KK chain, but the fitted circuit" in fit.summary()
+    dense = np.logspace(6, -1, 22)  # 3 per decade: passes, no note
+    wd = 2 * np.pi * dense
+    zd = 10 + 100 / (1 + 100 * 1e-8 * (1j * wd) ** 0.9) + 150 / (1 + 150 * 2e-5 * (1j * wd) ** 0.85)
+    assert kk_test(Spectrum(dense, zd)).passed

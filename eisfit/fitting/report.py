@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 
 from ..analysis.quality import undetermined
-from .flags import by_severity, flag_detail, undetermined_reason, unresolved_keys
+from .flags import by_severity, flag_detail, flag_name, undetermined_reason, unresolved_keys
 
 UNRESOLVED = "unresolved"
 NOT_DEFINED = "not defined"  # a derived quantity whose formula has no value here (Brug with no series R)
@@ -96,11 +96,18 @@ def format_fit_summary(res) -> str:
 
 def _kk_verdict(res) -> str:
     """'passed', 'FAILED', or, for data whose residuals are noise too large for the test
-    (the flag kk-too-noisy), 'FAILED: too noisy to judge (residual SD X of |Z|)'."""
+    (the flag kk-too-noisy), 'FAILED: too noisy to judge (residual SD X of |Z|)', or, where
+    the fitted circuit itself describes the points within the test's rule (no ``kk-failed``
+    flag: :func:`eisfit.analysis.quality.data_kk_consistent`), a FAILED that says so."""
     if res.kk_passed:
         return "passed"
     too_noisy = flag_detail(res.flags, "kk-too-noisy")
-    return "FAILED" if too_noisy is None else f"FAILED: too noisy to judge (residual SD {too_noisy} of |Z|)"
+    if too_noisy is not None:
+        return f"FAILED: too noisy to judge (residual SD {too_noisy} of |Z|)"
+    if not any(flag_name(f) == "kk-failed" for f in res.flags):
+        return ("FAILED by the Lin-KK chain, but the fitted circuit (passive, so KK-consistent) describes the points "
+                "within the same rule: consistent, no kk-failed flag")
+    return "FAILED"
 
 
 def _kk_points(res) -> str:
