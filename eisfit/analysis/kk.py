@@ -74,7 +74,9 @@ class KKResult:
     r_ohm : series resistance of the chain, ohm (ohm*cm2 when ``impedance_unit`` says so).
     inductance_H : series inductance, H (H*cm2 for a spectrum per area; None when not fitted).
     capacitance_F : series capacitance, F (F/cm2 for a spectrum per area; None when not
-        fitted or 1/C ~ 0).
+        fitted or 1/C ~ 0). Like the chain's resistances, both are coefficients of a linear
+        fit, not measured elements: either can come out negative (L -2e-7 H on data with
+        +1e-7 H, the chain's fastest elements taking the rest).
     tau_s, r_k_ohm : time constants (s) and resistances (ohm, or ohm*cm2) of the RC elements.
     impedance_unit : ``ohm``, or ``ohm*cm2`` for a spectrum read per area
         (:attr:`Spectrum.area_specific`): the unit of ``r_ohm``, ``r_k_ohm`` and ``z_fit``;
