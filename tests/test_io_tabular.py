@@ -202,6 +202,27 @@ def test_columns_option(tmp_path):
     np.testing.assert_array_equal(s.frequency, F)
 
 
+@pytest.mark.parametrize("columns, problem", [
+    ({"frequency": 0, "real": 2, "imag": 2}, r"column 2 \(\"Z'' \(Ohm\)\"\) is given as both 'real' and 'imag'"),
+    ({"frequency": "Freq (Hz)", "real": 0, "imag": 2}, "column 0 .* both 'frequency' and 'real'"),
+])
+def test_the_columns_option_gives_one_column_one_role(tmp_path, columns, problem):
+    """columns={'frequency': 0, 'real': 2, 'imag': 2} read one column as Z' and Z''."""
+    p = _write(tmp_path, "x.csv", "Freq (Hz),Z' (Ohm),Z'' (Ohm)\n" + _rows("{!r},{!r},{!r}", (F, Z.real, Z.imag)))
+    with pytest.raises(ReadError, match=problem):
+        eisfit.read(p, columns=columns)
+
+
+def test_a_role_named_by_the_header_does_not_take_a_column_the_option_gave_another_role(tmp_path):
+    """columns={'frequency': 0, 'imag': 1} on f, Z', Z'': Z' came from the header's Z' column,
+    the very column given as imag (Z' read as both parts)."""
+    p = _write(tmp_path, "x.csv", "Freq (Hz),Z' (Ohm),Z'' (Ohm)\n" + _rows("{!r},{!r},{!r}", (F, Z.real, Z.imag)))
+    with pytest.raises(MissingColumnError, match="no impedance columns"):
+        eisfit.read(p, columns={"frequency": 0, "imag": 1})
+    s = _read1(p, columns={"frequency": 0, "imag": 2})  # the header's Z' column is still taken as real
+    np.testing.assert_array_equal(s.z, Z)
+
+
 # ---- bad input: one ReadError subclass naming the file --------------------------
 BAD = {
     "empty.csv": (b"", ReadError, "empty"),

@@ -1023,6 +1023,32 @@ class ColumnRoles:
                 for r, i in self.index.items()}
 
 
+def _columns_option(columns: Mapping[str, int | str] | None, names: Sequence[str], n_columns: int,
+                    path: Path | str | None) -> dict[str, int]:
+    """role -> 0-based column of the ``columns`` option (indexes or header names), checked: a
+    known role, an existing column, and no column given two roles (ReadError /
+    MissingColumnError naming the problem)."""
+    chosen: dict[str, int] = {}
+    for role, where in (columns or {}).items():
+        if role not in ROLES:
+            raise ReadError(path, f"columns option: unknown role {role!r}; roles are {', '.join(ROLES)}")
+        if isinstance(where, str):
+            matches = [i for i, n in enumerate(names) if n.strip().lower() == where.strip().lower()]
+            if not matches:
+                raise MissingColumnError(path, f"columns option: no column named {where!r} (columns: {', '.join(names)})")
+            column = matches[0]
+        else:
+            if not 0 <= int(where) < n_columns:
+                raise MissingColumnError(path, f"columns option: column {where} out of range (table has {n_columns})")
+            column = int(where)
+        twin = next((r for r, c in chosen.items() if c == column), None)
+        if twin is not None:
+            raise ReadError(path, f"columns option: column {column} ({names[column].strip()!r}) is given as both "
+                                  f"{twin!r} and {role!r}; a column holds one role")
+        chosen[role] = column
+    return chosen
+
+
 def assign_roles(
     names: Sequence[str] | None,
     n_columns: int,
@@ -1053,18 +1079,10 @@ def assign_roles(
                 role = column_map[names[i].strip()]
             if role and (role not in index or _unit_decides(role, headers[index[role]], h)):
                 index[role] = i
-    for role, where in (columns or {}).items():
-        if role not in ROLES:
-            raise ReadError(path, f"columns option: unknown role {role!r}; roles are {', '.join(ROLES)}")
-        if isinstance(where, str):
-            matches = [i for i, n in enumerate(names) if n.strip().lower() == where.strip().lower()]
-            if not matches:
-                raise MissingColumnError(path, f"columns option: no column named {where!r} (columns: {', '.join(names)})")
-            index[role] = matches[0]
-        else:
-            if not 0 <= int(where) < n_columns:
-                raise MissingColumnError(path, f"columns option: column {where} out of range (table has {n_columns})")
-            index[role] = int(where)
+    chosen = _columns_option(columns, names, n_columns, path)
+    # a role the header fills may not take a column the option gave to another role
+    index = {role: i for role, i in index.items() if i not in chosen.values()}
+    index.update(chosen)
     listing = ", ".join(repr(n) for n in names)
     if "frequency" not in index:
         if not columns and len([n for n in names if _OTHER_TECHNIQUE.search(n)]) >= 2:
