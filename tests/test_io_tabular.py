@@ -872,6 +872,36 @@ def test_a_down_and_up_sweep_sharing_the_turning_frequency_split_there(tmp_path)
     np.testing.assert_allclose(up.z, z_up, rtol=1e-12)
 
 
+@pytest.mark.parametrize("swapped", [10, 34])  # mid-sweep; the last two points
+def test_two_frequencies_swapped_keep_one_sweep_with_a_warning(tmp_path, swapped):
+    """A 36-point sweep with two neighbouring frequencies written out of order was read as two
+    sweeps (11 + 25 points) with no word: a new sweep needs the frequency to go back toward
+    its start, not one step."""
+    f = np.logspace(6, -1, 36)
+    order = np.arange(36)
+    order[[swapped, swapped + 1]] = order[[swapped + 1, swapped]]
+    z = 10 + 100 / (1 + 1j * 2 * np.pi * f * 1e-4)
+    p = _write(tmp_path, "glitch.csv", "freq/Hz,Z'/ohm,Z''/ohm\n"
+               + _rows("{!r},{!r},{!r}", (f[order], z.real[order], z.imag[order])))
+    with pytest.warns(ReadWarning, match=rf"sweep 0, point {swapped + 2}: {f[swapped]:g} Hz after "
+                                         rf"{f[swapped + 1]:g} Hz\): points out of order"):
+        (s,) = eisfit.read(p)
+    np.testing.assert_array_equal(s.frequency, f[order])
+
+
+def test_a_sweep_that_goes_back_to_its_start_is_a_new_sweep(tmp_path):
+    """Two sweeps of the same range, and one that restarts a few points back: split, no warning."""
+    f = np.logspace(6, -1, 36)
+    z = 10 + 100 / (1 + 1j * 2 * np.pi * f * 1e-4)
+    resumed = np.r_[np.arange(20), np.arange(16, 36)]  # goes back 4 points: measured again
+    for rows, sizes in ((np.r_[np.arange(36), np.arange(36)], [36, 36]), (resumed, [20, 20])):
+        p = _write(tmp_path, "two.csv", "freq/Hz,Z'/ohm,Z''/ohm\n"
+                   + _rows("{!r},{!r},{!r}", (f[rows], z.real[rows], z.imag[rows])))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert [len(s) for s in eisfit.read(p)] == sizes
+
+
 @pytest.mark.parametrize("layout", ["titles", "titles and headers"])
 def test_sweeps_separated_by_title_lines(tmp_path, layout):
     """Several measurements in one text file, each under a title ('Cycle 2'), with or without

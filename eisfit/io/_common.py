@@ -130,6 +130,46 @@ def split_at_frequency_resets(frequency: np.ndarray) -> list[np.ndarray]:
     return [np.arange(a, b) for a, b in zip(starts[:-1], starts[1:]) if b > a]
 
 
+OUT_OF_ORDER_STEPS = 2  # a step back over at most this many points of a sweep is no new sweep
+
+
+def sweeps_at_frequency_resets(frequency: np.ndarray, path: str | Path | None = None) -> list[np.ndarray]:
+    """Index arrays of the sweeps in ``frequency``: :func:`split_at_frequency_resets`, but a
+    split is undone where the frequency steps back by at most ``OUT_OF_ORDER_STEPS`` points of
+    the sweep and then goes on in the same direction beyond where it was (points measured
+    or written out of order, not a new sweep: a new sweep goes back further, toward the
+    start frequency). Each such point is named in one ReadWarning; the points are kept."""
+    f = np.asarray(frequency, dtype=float)
+    sweeps: list[np.ndarray] = []
+    out_of_order: list[tuple[int, int]] = []  # (sweep, position in it) of each point after a step back
+    for part in split_at_frequency_resets(f):
+        if sweeps and _steps_back_within_the_sweep(f, sweeps[-1], part):
+            out_of_order.append((len(sweeps) - 1, sweeps[-1].size))
+            sweeps[-1] = np.concatenate([sweeps[-1], part])
+        else:
+            sweeps.append(part)
+    if out_of_order:
+        shown = "; ".join(f"sweep {k}, point {i + 1}: {f[sweeps[k][i]]:g} Hz after {f[sweeps[k][i - 1]]:g} Hz"
+                          for k, i in out_of_order[:5]) + (" ..." if len(out_of_order) > 5 else "")
+        name = Path(str(path)).name if path is not None else "file"
+        warn(f"{name}: {len(out_of_order)} frequency step(s) against the sweep direction ({shown}): points out "
+             "of order, kept in their sweep (a new sweep starts where the frequency goes back toward the start)",
+             stacklevel=4)
+    return sweeps
+
+
+def _steps_back_within_the_sweep(f: np.ndarray, sweep: np.ndarray, part: np.ndarray) -> bool:
+    """Whether ``part`` (the piece after a split) continues ``sweep``: it starts at most
+    ``OUT_OF_ORDER_STEPS`` points back and, when it has a second point, runs in the sweep's
+    direction to beyond the sweep's last frequency."""
+    if sweep.size <= OUT_OF_ORDER_STEPS + 1:
+        return False
+    direction = 1.0 if f[sweep[1]] > f[sweep[0]] else -1.0
+    if direction * (f[part[0]] - f[sweep[-1 - OUT_OF_ORDER_STEPS]]) <= 0:
+        return False  # back to or beyond a point OUT_OF_ORDER_STEPS + 1 steps before: a reset
+    return part.size < 2 or direction * (f[part[1]] - f[sweep[-1]]) > 0
+
+
 def split_by_counter(counter: np.ndarray) -> list[np.ndarray]:
     """Index arrays of runs of equal values of a sweep counter (cycle number, loop...)."""
     c = np.asarray(counter)

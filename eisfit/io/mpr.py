@@ -93,7 +93,7 @@ def read(path: str | Path, **options: Any) -> list[Spectrum]:
     meta, start = _file_meta(buf, modules, data_mod, layout, p)
     loop_mod = _first_module(modules, "VMP loop")
     loop_starts = _loop_starts(buf, loop_mod, frequency.size, p) if loop_mod else None
-    sweeps = bl.sweep_indices(frequency, columns, loop_starts)
+    sweeps = bl.sweep_indices(frequency, columns, loop_starts, p)
     if not sweeps:
         raise ReadError(p, "no impedance points (every row has freq/Hz = 0)")
     _check_values(frequency, z, sweeps, p)

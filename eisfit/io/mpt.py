@@ -97,7 +97,7 @@ def read(path: str | Path, **options: Any) -> list[Spectrum]:
         raise _no_impedance(header, p, "need Re(Z)/Ohm and -Im(Z)/Ohm, or |Z|/Ohm and Phase(Z)/deg")
 
     meta = _header_meta(header, p)
-    sweeps = bl.sweep_indices(frequency, columns)
+    sweeps = bl.sweep_indices(frequency, columns, path=p)
     if not sweeps:
         raise ReadError(p, "no impedance points (every row has freq/Hz = 0)")
     _check_values(frequency, z, sweeps, p)

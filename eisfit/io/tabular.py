@@ -35,8 +35,8 @@ import numpy as np
 from ..errors import CorruptFileError, MissingColumnError, NoImpedanceDataError, ReadError, UnknownFormatError
 from ..spectrum import AREA_SPECIFIC_UNIT, Spectrum
 from ._clock import iso_time, parse_clock_times, preamble_start_time
-from ._common import (axis_of_column, build_spectra, file_bytes, numbered_sweeps, split_at_frequency_resets,
-                      split_by_counter, split_lines, suffix_of, warn)
+from ._common import (axis_of_column, build_spectra, file_bytes, numbered_sweeps, split_by_counter, split_lines,
+                      suffix_of, sweeps_at_frequency_resets, warn)
 from ._identify import has_frequency_column, identify_columns, modulus_phase_alternative
 from .._sign import capacitive_sign
 from .export import MAGIC as EXPORT_MAGIC, META_PREFIX as EXPORT_META_PREFIX, restored_meta
@@ -1304,7 +1304,7 @@ def _sweeps(f: np.ndarray, counter: np.ndarray | None, blocks: Sequence[np.ndarr
         if counter is not None:
             parts = split_by_counter(counter[block])
         else:
-            parts = split_at_frequency_resets(f[block])
+            parts = sweeps_at_frequency_resets(f[block], path)
             sizes = [p.size for p in parts]
             if len(parts) >= UNORDERED_MIN_PARTS and np.median(sizes) <= UNORDERED_MEDIAN_POINTS:
                 warn(f"{Path(str(path)).name}: the frequencies of {block.size} rows are in no sweep order "
