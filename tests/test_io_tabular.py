@@ -1067,6 +1067,23 @@ def test_three_decimals_after_a_decimal_comma_are_not_thousands(tmp_path):
     np.testing.assert_allclose(s.z.real, np.round(Z.real / 100, 3))
 
 
+def test_decimal_points_among_decimal_commas_are_never_thousands(tmp_path):
+    """A semicolon table of decimal commas with some rows written with points (edited or
+    pasted rows): '630.957' was read as 630957 Hz while '63.0957' stayed 63.0957, and the
+    sweep split in two. Where '.' is a decimal point somewhere (63.0957 cannot group digits),
+    it is one everywhere, with a warning naming a line."""
+    f = np.logspace(6, 0, 31)
+    z = 10 + 100 / (1 + 1j * 2 * np.pi * f * 1e-4)
+    rows = [f"{a:.6g};{b:.6g};{c:.6g}" for a, b, c in zip(f, z.real, z.imag)]
+    rows = [r if k % 3 == 0 else r.replace(".", ",") for k, r in enumerate(rows)]
+    p = _write(tmp_path, "mixed.csv", "Freq (Hz);Z' (Ohm);Z'' (Ohm)\n" + "\n".join(rows) + "\n")
+    with pytest.warns(ReadWarning, match=r"decimal commas and decimal points in one table \(line 2: '\d+\.\d+'\)"):
+        s = _read1(p)
+    np.testing.assert_allclose(s.frequency, f, rtol=1e-5)
+    np.testing.assert_allclose(s.z, z, rtol=1e-5)
+    assert s.meta["decimal"] == ",."
+
+
 def test_fortran_double_precision_exponents(tmp_path):
     rows = "\n".join(f"{f:.6E}  {z.real:.8E}  {z.imag:.8E}".replace("E", "D") for f, z in zip(F, Z))
     s = _read1(_write(tmp_path, "fortran.dat", f"freq zr zi\n{rows}\n"))

@@ -176,7 +176,7 @@ def parse_number(text: str, decimal: str = ".") -> float:
     grouped = _GROUPED[decimal].match(t)
     if grouped:  # digit grouping: '1,000,000.5' ('.' decimal), '1.000.000,5' (',' decimal), '1 000', "1'000"
         t = re.sub(_GROUP_MARKS[decimal], "", t)
-    if decimal == ",":
+    if decimal != ".":  # ',' or EITHER_DECIMAL
         t = t.replace(",", ".")
     if not t or t.lower() in ("nan", "inf", "-inf", "+inf", "infinity", "-infinity"):
         raise ValueError(text)
@@ -196,8 +196,13 @@ def parse_number(text: str, decimal: str = ".") -> float:
 _GROUPED = {
     ".": re.compile(r"^[+-]?[1-9]\d{0,2}(?:([,'\u00a0\u202f ])\d{3})(?:\1\d{3})*(?:\.\d*)?$"),
     ",": re.compile(r"^[+-]?[1-9]\d{0,2}(?:([.'\u00a0\u202f ])\d{3})(?:\1\d{3})*(?:,\d*)?$"),
+    ",.": re.compile(r"^[+-]?[1-9]\d{0,2}(?:(['\u00a0\u202f ])\d{3})(?:\1\d{3})*(?:[,.]\d*)?$"),
 }
-_GROUP_MARKS = {".": r"[,'\u00a0\u202f ]", ",": r"[.'\u00a0\u202f ]"}
+_GROUP_MARKS = {".": r"[,'\u00a0\u202f ]", ",": r"[.'\u00a0\u202f ]", ",.": r"['\u00a0\u202f ]"}
+# the decimal mark of a table of decimal commas where '.' is a decimal point too (10,8923 and
+# 10.8923 in one table, as rows edited by hand or pasted from another locale): '.' is then
+# never a digit group ('630.957' is 630.957, not 630957)
+EITHER_DECIMAL = ",."
 _FORTRAN_EXPONENT = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)[dD][+-]?\d+$")
 
 
@@ -291,7 +296,32 @@ def _detect_layout(lines: Sequence[str]) -> tuple[str | None, str, dict[str, lis
                 break
     if best_n == 0:
         raise ValueError("no rows of numbers")
+    if best[1] == "," and _points_are_decimal_too(sample, best_counts, best[0]):
+        return best[0], EITHER_DECIMAL, _parsed_lines(sample, best[0], EITHER_DECIMAL)
     return best[0], best[1], best_counts
+
+
+def _points_are_decimal_too(sample: Sequence[str], counts: Mapping[str, list[float] | None],
+                            delimiter: str | None) -> bool:
+    """Whether a table of decimal commas also writes decimal points: a field of its numeric
+    rows holds a '.' that cannot group digits ('63.0957', '1.5'), and none holds both marks
+    ('1.000,5' groups with '.')."""
+    fields = [f for line in sample if counts.get(line) and "." in line for f in split_fields(line, delimiter)]
+    if any("." in f and "," in f for f in fields):
+        return False
+    return _mixed_marks(sample, counts, delimiter, ",") > 0
+
+
+def first_decimal_point(lines: Sequence[str], layout: TableLayout, first_line_number: int = 1) -> tuple[int, str] | None:
+    """(line number, field) of the first data field of ``lines`` written with a decimal point
+    in a table read with ``EITHER_DECIMAL``, for the warning that says so; else None."""
+    if layout.decimal != EITHER_DECIMAL:
+        return None
+    for k in range(layout.data_start, len(lines)):
+        for text in split_fields(lines[k], layout.delimiter):
+            if "." in text and not _GROUPED[","].match(text.strip('"')):
+                return first_line_number + k, text
+    return None
 
 
 def _mixed_marks(sample: Sequence[str], counts: Mapping[str, list[float] | None], delimiter: str | None,
@@ -739,7 +769,7 @@ def _parse_rows_fast(lines: Sequence[str], layout: TableLayout, start: int, stop
     """pandas' C parser for large, clean tables; None (use the strict parser, which names the
     faulty line) on anything unusual: a repeated header, a non-numeric or non-finite value,
     a row of the wrong length."""
-    if stop - start < _FAST_MIN_LINES:
+    if stop - start < _FAST_MIN_LINES or layout.decimal == EITHER_DECIMAL:  # pandas takes one decimal mark
         return None
     import pandas as pd
 
@@ -1500,6 +1530,10 @@ def _read_one_table(path: Path | str, lines: Sequence[str], fmt: TableFormat, me
             f"column {k + 1}" for k in range(len(names), layout.n_columns)]
     rows = parse_rows(lines, layout, path, names or [], first_line_number=first_line_number,
                       header_line=header_line, last_line_complete=last_line_complete)
+    point = first_decimal_point(lines, layout, first_line_number)
+    if point is not None:
+        warn(f"{Path(str(path)).name}: decimal commas and decimal points in one table (line {point[0]}: "
+             f"{point[1]!r}): both read as decimal marks, '.' never as a thousands separator", stacklevel=5)
     layout_meta = {"delimiter": layout.delimiter_name, "decimal": layout.decimal,
                    "header_line": None if header_line is None else layout.header_index + first_line_number}
     return spectra_from_table(path, names, rows, fmt, {**layout_meta, **dict(meta or {})},
