@@ -382,6 +382,17 @@ def test_point_count_larger_than_data(tmp_path):
     _expect(tmp_path, p.read_bytes(), CorruptFileError, "records")
 
 
+def test_records_after_the_point_count_are_named(tmp_path):
+    """A point count 5 lower than the records the data module holds read 5 points fewer
+    without a word (an EC-Lab file being written keeps the two equal, FORMAT.md 2.4)."""
+    cols = peis_columns()
+    n = len(cols[32])
+    p = write_mpr(tmp_path / "n.mpr", cols, n_points=n - 5)
+    with pytest.warns(UserWarning, match=f"holds {n} records but its point count says {n - 5}: 5 record"):
+        spectra = eisfit.read(p)
+    assert sum(len(s) for s in spectra) == n - 5 - 3  # 3 DC rows of freq 0
+
+
 def test_zero_points(tmp_path):
     cols = {k: v[:0] for k, v in peis_columns().items()}
     _expect(tmp_path, write_mpr(tmp_path / "z.mpr", cols).read_bytes(), ReadError, "zero points")

@@ -170,6 +170,19 @@ def _steps_back_within_the_sweep(f: np.ndarray, sweep: np.ndarray, part: np.ndar
     return part.size < 2 or direction * (f[part[1]] - f[sweep[-1]]) > 0
 
 
+def checked_point_count(path: str | Path, spectra: list[Spectrum], declared: int | None,
+                        where: str = "header") -> list[Spectrum]:
+    """``spectra`` as read, checked against the point count the file declares (``where``: the
+    part of the file that declares it): where they differ (a truncated or edited file) a
+    ReadWarning says so and every spectrum gets ``meta["declared_points"]``."""
+    n = sum(len(s) for s in spectra)
+    if declared is None or declared == n:
+        return spectra
+    warn(f"{Path(str(path)).name}: {where} declares {declared} points but the file holds {n} "
+         "(truncated or edited file)", stacklevel=4)
+    return [s.with_meta(declared_points=declared) for s in spectra]
+
+
 def split_by_counter(counter: np.ndarray) -> list[np.ndarray]:
     """Index arrays of runs of equal values of a sweep counter (cycle number, loop...)."""
     c = np.asarray(counter)

@@ -13,10 +13,12 @@ import datetime as _dt
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..errors import CorruptFileError, NoImpedanceDataError
 from ..spectrum import Spectrum
-from ._common import suffix_of, warn
-from .tabular import TableFormat, read_table_lines, text_lines
+from ._common import checked_point_count, suffix_of, warn
+from .tabular import TableFormat, read_table_lines, read_text
 
 NAME = "gamry"
 EXTENSIONS = [".dta"]
@@ -104,7 +106,7 @@ def read(path: Path | str, *, imag_sign: str | None = None) -> list[Spectrum]:
     (mV rms), ``aborted`` (True when EXPERIMENTABORTED truncated the run).
     """
     p = Path(path)
-    lines = text_lines(p)
+    lines, ends_with_line_end = read_text(p)
     start = next((i for i, ln in enumerate(lines) if [f.strip() for f in ln.split("\t")[:2]] == ["ZCURVE", "TABLE"]),
                  None)
     if start is None:
@@ -130,7 +132,39 @@ def read(path: Path | str, *, imag_sign: str | None = None) -> list[Spectrum]:
         warn(f"{p.name}: experiment was aborted; reading the {stop - start - 3} points recorded",
              stacklevel=3)
     fmt = TableFormat(name=NAME, imag_sign="negative", column_map=COLUMN_MAP, technique=meta["technique"])
-    return read_table_lines(
+    spectra = read_table_lines(
         p, lines[start + 3:stop], fmt, meta, names=names, delimiter="\t",
         imag_sign=imag_sign, first_line_number=start + 4,
+        last_line_complete=ends_with_line_end or stop < len(lines),  # a row cut off at the end is dropped
     )
+    spectra = checked_point_count(p, spectra, _table_count(lines[start]), "the ZCURVE TABLE line")
+    if not aborted:
+        _warn_short_of_final_frequency(p, spectra, params)
+    return spectra
+
+
+def _table_count(line: str) -> int | None:
+    """The row count a ``NAME<TAB>TABLE<TAB>count`` line gives (``OCVCURVE TABLE 387``), else None."""
+    fields = [f.strip() for f in line.split("\t")]
+    return int(fields[2]) if len(fields) > 2 and fields[2].isdigit() else None
+
+
+SHORT_OF_FINAL_STEPS = 1.5  # the last point this many steps (1/PTSPERDEC decade) short of FREQFINAL: cut short
+
+
+def _warn_short_of_final_frequency(p: Path, spectra: list[Spectrum], params: dict[str, list[str]]) -> None:
+    """A ReadWarning when the sweep stops short of the final frequency the header sets
+    (FREQINIT to FREQFINAL at PTSPERDEC points per decade) by more than
+    ``SHORT_OF_FINAL_STEPS`` steps and the file does not say it was aborted: a file cut
+    at a line end (copied during the measurement, damaged) reads as a complete, shorter sweep."""
+    initial, final = _number(params, "FREQINIT"), _number(params, "FREQFINAL")
+    per_decade = _number(params, "PTSPERDEC") or 10.0
+    if not spectra or not initial or not final or initial == final or per_decade <= 0:
+        return
+    last = float(spectra[-1].frequency[-1])
+    short_decades = np.log10(last / final) * (1.0 if initial > final else -1.0)
+    if short_decades * per_decade > SHORT_OF_FINAL_STEPS:
+        missing = int(round(short_decades * per_decade))
+        warn(f"{p.name}: the sweep stops at {last:g} Hz, about {missing} point(s) short of the final frequency "
+             f"{final:g} Hz the header sets (FREQFINAL), and the file does not say it was aborted: a truncated "
+             "file? The points present are read", stacklevel=4)

@@ -267,9 +267,25 @@ def _decode_with_layout(buf: bytes, mod: Module, layout: str, p: Path) -> tuple[
         raise CorruptFileError(
             p, f"data truncated: {n_points} records of {dtype.itemsize} bytes need "
             f"{n_points * dtype.itemsize} bytes, the module holds {payload}")
+    _warn_records_beyond_count(buf, mod, first_record, n_points, dtype.itemsize, p)
     records = np.frombuffer(buf, dtype=dtype, count=n_points, offset=mod.start + first_record)
     flag_ids = [c for c in ids if c in bl.FLAG_MASKS]
     return _columns_from_records(records, flag_ids), layout
+
+
+def _warn_records_beyond_count(buf: bytes, mod: Module, first_record: int, n_points: int, record_size: int,
+                               p: Path) -> None:
+    """A ReadWarning when the data module holds whole records, not all zero, after the
+    ``n_points`` its count declares: a lowered or damaged count (an EC-Lab file being written
+    keeps the count equal to the records present, FORMAT.md 2.4). The declared points are read."""
+    end = mod.start + mod.length
+    after = mod.start + first_record + n_points * record_size
+    extra = (end - after) // record_size
+    if extra < 1 or not any(buf[after:after + extra * record_size]):
+        return
+    warn(f"{p.name}: the 'VMP data' module holds {n_points + extra} records but its point count says "
+         f"{n_points}: {extra} record(s) after the count are not read (a damaged or edited point count?)",
+         stacklevel=5)
 
 
 def _field_size(cid: int) -> int:
