@@ -125,6 +125,27 @@ def test_gamry_sweep_stopping_short_of_its_final_frequency_is_flagged(tmp_path):
         "ZCURVE\tTABLE\n", "FREQFINAL\tQUANT\t1.00000E+001\tFinal\nZCURVE\tTABLE\n")), ignore="aborted")
 
 
+@pytest.mark.parametrize("date, calibration, start, ambiguous", [
+    ("5/4/2018", "5/4/2018", "2018-05-04", True),  # nothing tells: month first, said
+    ("5/4/2018", "4/23/2018", "2018-05-04", False),  # a calibration date says month first
+    ("5/4/2018", "23/4/2018", "2018-04-05", False),  # ... or day first
+    ("23/04/2018", "23/04/2018", "2018-04-23", False),
+    ("05.04.2018", "05.04.2018", "2018-04-05", False),  # dot dates are day first
+])
+def test_gamry_date_order_is_read_from_the_file_or_said(tmp_path, date, calibration, start, ambiguous):
+    """DATE 5/4/2018 was read month first without a word while 23/04/2018 was read day first:
+    the start time orders a campaign's checkpoints."""
+    text = gamry_text().replace("DATE\tLABEL\t4/23/2018\tDate\n", f"DATE\tLABEL\t{date}\tDate\n"
+                                f"DCCALDATE\tLABEL\t{calibration}\tDC Calibration Date\n")
+    p = _write(tmp_path, "d.DTA", text)
+    if ambiguous:
+        with pytest.warns(UserWarning, match=f"DATE {date} is ambiguous .*read month first, start_time {start}"):
+            (s,) = eisfit.read(p)
+    else:
+        (s,) = _quiet(p)
+    assert s.meta["start_time"] == f"{start}T16:43:15"
+
+
 def test_gamry_table_count_checks_the_points(tmp_path):
     p = _write(tmp_path, "n.DTA", gamry_text().replace("ZCURVE\tTABLE\n", "ZCURVE\tTABLE\t7\n"))
     with pytest.warns(UserWarning, match="the ZCURVE TABLE line declares 7 points but the file holds 5"):
