@@ -9,7 +9,6 @@ line that is not tab-indented (``EXPERIMENTABORTED`` when the run was stopped ea
 """
 from __future__ import annotations
 
-import datetime as _dt
 from pathlib import Path
 from typing import Any
 

@@ -19,7 +19,7 @@ from ..spectrum import Spectrum
 from . import _biologic as bl
 from . import tabular
 from ._clock import parse_clock_times
-from ._common import build_spectra, file_bytes, split_lines, warn, without_unicode_mark
+from ._common import build_spectra, read_text_bytes, split_lines, text_bytes, warn
 
 NAME = "mpt"
 NAMES = ["mpt", "biologic-mpt"]  # the second is the name meta["format"] and `eisfit info` show
@@ -51,7 +51,7 @@ _START_FORMATS = ("%m/%d/%Y %H:%M:%S.%f", "%m/%d/%Y %H:%M:%S",
 def sniff(head: bytes, path: Path) -> int:
     """Confidence 0..100 that ``head`` starts a BioLogic .mpt export (or the log or settings
     file of a run, which :func:`read` names)."""
-    if head.lstrip().startswith(MAGICS) or _COMPANION.match(without_unicode_mark(head[:256]).decode("latin-1")):
+    if head.lstrip().startswith(MAGICS) or _COMPANION.match(text_bytes(head[:256]).decode("latin-1")):
         return 100
     is_mpt = str(path).lower().endswith(".mpt")
     for line in head.splitlines()[:HEADERLESS_SEARCH_LINES]:
@@ -145,7 +145,7 @@ def _without_cut_last_row(rows: list[str], p: Path, line_no: int) -> list[str]:
 
 
 def _decode_lines(p: Path) -> tuple[list[str], bool]:
-    raw = without_unicode_mark(file_bytes(p))  # an export re-saved with a byte-order mark
+    raw = read_text_bytes(p)  # an export re-saved with a byte-order mark, in UTF-16, padded with NULs
     if not raw.strip():
         raise ReadError(p, "file is empty")
     if b"\x00" in raw[:4096]:

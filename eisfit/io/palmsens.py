@@ -48,7 +48,7 @@ _TICKS_PER_MICROSECOND = 10
 
 def sniff(head: bytes, path: Path) -> int:
     """95 for JSON naming a PalmSens session (the file is UTF-16; ``head`` may be that
-    text already decoded to 8 bits, see :func:`eisfit.io._common.without_unicode_mark`);
+    text already decoded to 8 bits, see :func:`eisfit.io._common.text_bytes`);
     60 for a .pssession file."""
     text = head_text(head).text  # raw UTF-16 (a cut last character replaced) or 8-bit
     if "PalmSens." in text and '"Type"' in text:

@@ -35,8 +35,8 @@ import numpy as np
 from ..errors import CorruptFileError, MissingColumnError, NoImpedanceDataError, ReadError, UnknownFormatError
 from ..spectrum import AREA_SPECIFIC_UNIT, Spectrum
 from ._clock import iso_time, parse_clock_times, preamble_start_time
-from ._common import (axis_of_column, build_spectra, file_bytes, numbered_sweeps, split_by_counter, split_lines,
-                      suffix_of, sweeps_at_frequency_resets, warn)
+from ._common import (axis_of_column, build_spectra, numbered_sweeps, read_text_bytes, split_by_counter,
+                      split_lines, suffix_of, sweeps_at_frequency_resets, warn)
 from ._identify import has_frequency_column, identify_columns, modulus_phase_alternative
 from .._sign import capacitive_sign
 from .export import MAGIC as EXPORT_MAGIC, META_PREFIX as EXPORT_META_PREFIX, restored_meta
@@ -123,7 +123,7 @@ def read_text(path: Path) -> tuple[list[str], bool]:
     CorruptFileError for binary content and for text that cannot be decoded
     (e.g. UTF-16 with an odd number of bytes).
     """
-    data = file_bytes(path)
+    data = read_text_bytes(path)
     if not data.strip():
         raise CorruptFileError(path, "file is empty")
     if looks_binary(data[:8192]):
