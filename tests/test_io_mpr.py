@@ -377,6 +377,25 @@ def test_truncated_in_data(tmp_path):
     _expect(tmp_path, p.read_bytes()[:-7], CorruptFileError, "truncated")
 
 
+@pytest.mark.parametrize("damage, message", [
+    (lambda b: b + bytes(10), "10 zero bytes after the last module ignored"),
+    (lambda b: b[:-100], "module 'VMP LOG' at byte \\d+ is truncated.*module 'VMP LOG' not read: the acquisition "
+                         "start time, software version and channel are unknown"),
+    (lambda b: b + b"\x07" * 30, "the 30 bytes from byte \\d+ not read"),
+])
+def test_damage_after_the_data_module_keeps_the_data_with_a_warning(tmp_path, damage, message):
+    """Ten zero bytes after the last module, or a LOG module cut short, made a file whose data
+    are complete unreadable ('expected a module at byte ...', 'module 'VMP LOG' is truncated')."""
+    good = write_mpr(tmp_path / "good.mpr", peis_columns())
+    p = tmp_path / "damaged.mpr"
+    p.write_bytes(damage(good.read_bytes()))
+    with pytest.warns(UserWarning, match=message):
+        spectra = eisfit.read(p)
+    want = eisfit.read(good)
+    assert [len(s) for s in spectra] == [len(s) for s in want]
+    np.testing.assert_array_equal(spectra[0].z, want[0].z)
+
+
 def test_point_count_larger_than_data(tmp_path):
     p = write_mpr(tmp_path / "n.mpr", peis_columns(), n_points=4_000_000_000)
     _expect(tmp_path, p.read_bytes(), CorruptFileError, "records")

@@ -160,32 +160,71 @@ def _read_bytes(p: Path) -> bytes:
 
 
 def _walk_modules(buf: bytes, p: Path) -> list[Module]:
-    """Every module in file order, walked by the lengths in their headers."""
-    modules = []
+    """Every module in file order, walked by the lengths in their headers.
+
+    Damage before the end of the ``VMP data`` module is a CorruptFileError; after it (bytes
+    that are no module, a module cut short: a file copied during acquisition, padded, or
+    damaged at the end) the modules read so far are kept, with a ReadWarning saying what
+    is lost (:data:`LOST_WITH_MODULE`)."""
+    modules: list[Module] = []
     pos = FIRST_MODULE
     while pos < len(buf):
-        if buf[pos:pos + 6] != MODULE_TAG:
-            raise CorruptFileError(p, f"expected a module at byte {pos}, found {buf[pos:pos + 6]!r}")
-        if pos + OLD_HEADER_SIZE > len(buf):
-            raise CorruptFileError(p, f"truncated in the header of the module at byte {pos}")
-        name = buf[pos + 6:pos + 16].decode("latin-1").strip()
-        (marker,) = struct.unpack_from("<I", buf, pos + 41)
-        if marker == NEW_HEADER_MARKER:
-            if pos + NEW_HEADER_SIZE > len(buf):
-                raise CorruptFileError(p, f"truncated in the header of module {name!r} at byte {pos}")
-            length, version, version2 = struct.unpack_from("<III", buf, pos + 45)
-            kind, start = "new", pos + NEW_HEADER_SIZE
-            version = version2 if name == "VMP data" else version
-        else:
-            length, version = struct.unpack_from("<II", buf, pos + 41)
-            kind, start = "old", pos + OLD_HEADER_SIZE
-        if start + length > len(buf):
-            raise CorruptFileError(
-                p, f"module {name!r} at byte {pos} is truncated: it declares {length} bytes, "
-                f"{len(buf) - start} remain")
-        modules.append(Module(name, kind, version, start, length))
-        pos = start + length
+        try:
+            module = _module_at(buf, pos, p)
+        except CorruptFileError as exc:
+            if not any(m.name == "VMP data" for m in modules):
+                raise
+            _warn_damage_after_the_data(buf, pos, exc, p)
+            break
+        modules.append(module)
+        pos = module.start + module.length
     return modules
+
+
+# what is unknown without a module (for the warning naming the loss)
+LOST_WITH_MODULE = {
+    "VMP LOG": "the acquisition start time, software version and channel are unknown",
+    "VMP loop": "the loop indexes are unknown: the sweeps are split by cycle number or frequency instead",
+}
+
+
+def _warn_damage_after_the_data(buf: bytes, pos: int, exc: CorruptFileError, p: Path) -> None:
+    """The ReadWarning for bytes after the data module that are no readable module."""
+    rest = buf[pos:]
+    if not any(rest):
+        warn(f"{p.name}: {len(rest)} zero bytes after the last module ignored (padding)", stacklevel=5)
+        return
+    name = buf[pos + 6:pos + 16].decode("latin-1").strip() if rest.startswith(MODULE_TAG) else None
+    lost = f"module {name!r} not read" if name else f"the {len(rest)} bytes from byte {pos} not read"
+    if name in LOST_WITH_MODULE:
+        lost += f": {LOST_WITH_MODULE[name]}"
+    reason = str(exc).split(": ", 1)[-1]
+    warn(f"{p.name}: the data are complete, but the file is damaged after them ({reason}); {lost}", stacklevel=5)
+
+
+def _module_at(buf: bytes, pos: int, p: Path) -> Module:
+    """The module whose header starts at byte ``pos``; CorruptFileError when there is none or
+    it is cut short."""
+    if buf[pos:pos + 6] != MODULE_TAG:
+        raise CorruptFileError(p, f"expected a module at byte {pos}, found {buf[pos:pos + 6]!r}")
+    if pos + OLD_HEADER_SIZE > len(buf):
+        raise CorruptFileError(p, f"truncated in the header of the module at byte {pos}")
+    name = buf[pos + 6:pos + 16].decode("latin-1").strip()
+    (marker,) = struct.unpack_from("<I", buf, pos + 41)
+    if marker == NEW_HEADER_MARKER:
+        if pos + NEW_HEADER_SIZE > len(buf):
+            raise CorruptFileError(p, f"truncated in the header of module {name!r} at byte {pos}")
+        length, version, version2 = struct.unpack_from("<III", buf, pos + 45)
+        kind, start = "new", pos + NEW_HEADER_SIZE
+        version = version2 if name == "VMP data" else version
+    else:
+        length, version = struct.unpack_from("<II", buf, pos + 41)
+        kind, start = "old", pos + OLD_HEADER_SIZE
+    if start + length > len(buf):
+        raise CorruptFileError(
+            p, f"module {name!r} at byte {pos} is truncated: it declares {length} bytes, "
+            f"{len(buf) - start} remain")
+    return Module(name, kind, version, start, length)
 
 
 def _first_module(modules: list[Module], name: str) -> Module | None:
