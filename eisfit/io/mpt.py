@@ -194,7 +194,28 @@ def _labels_near(lines: list[str], declared: int, p: Path, skipped: int = 0) -> 
             warn(f"{p.name}: 'Nb header lines : {declared + 1}' does not point at the column labels; "
                  f"they are on line {skipped + i + 1}: read from there", stacklevel=5)
             return i
+    _refuse_unreadable_label_line(lines, declared, p, skipped, labels_at)
     return declared
+
+
+def _refuse_unreadable_label_line(lines: list[str], declared: int, p: Path, skipped: int, labels_at) -> None:
+    """CorruptFileError saying what is wrong where the declared label line holds no usable
+    labels: labels separated by semicolons or commas instead of tabs (a copy re-saved by a
+    spreadsheet program), or labels far from where 'Nb header lines' puts them."""
+    line = lines[declared] if declared < len(lines) else ""
+    if bl.FREQ in line and "\t" not in line:
+        separator = next((name for mark, name in ((";", "semicolons"), (",", "commas")) if mark in line), None)
+        if separator:
+            raise CorruptFileError(
+                p, f"line {skipped + declared + 1}: the column labels are separated by {separator}, not by tabs as "
+                   "EC-Lab writes them (a copy re-saved by a spreadsheet program?); read it as a table with "
+                   "--format csv (format='csv' in Python), or export it again from EC-Lab")
+    found = next((i for i in range(len(lines)) if labels_at(i) and bl.FREQ in [f.strip() for f in lines[i].split("\t")]),
+                 None)
+    if found is not None:
+        raise CorruptFileError(
+            p, f"'Nb header lines : {declared + 1}' puts the column labels on line {skipped + declared + 1}, but they "
+               f"are on line {skipped + found + 1}: the header line count does not match the file (an edited file?)")
 
 
 def _looks_like_labels(line: str) -> bool:
