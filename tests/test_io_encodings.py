@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import eisfit
-from eisfit.io._common import without_unicode_mark
+from eisfit.io._common import text_bytes
 
 from conftest import REALDATA
 from test_io_mpt import rows_for, write_mpt
@@ -25,6 +25,9 @@ from test_io_mpt import rows_for, write_mpt
 ENCODINGS = {
     "utf-8 mark": lambda text: b"\xef\xbb\xbf" + text.encode("utf-8"),
     "utf-16 mark": lambda text: text.encode("utf-16"),
+    # UTF-16 without a mark (an export tool's "Unicode" without BOM): refused as 'format not recognised'
+    "utf-16-le, no mark": lambda text: text.encode("utf-16-le"),
+    "utf-16-be, no mark": lambda text: text.encode("utf-16-be"),
 }
 
 
@@ -70,11 +73,11 @@ def test_tables(tmp_path, encoding, name, text):
 
 
 def test_without_unicode_mark_keeps_binary_and_plain_data():
-    assert without_unicode_mark(b"freq,Zre\n") == b"freq,Zre\n"
+    assert text_bytes(b"freq,Zre\n") == b"freq,Zre\n"
     binary = b"\xff\xfe\x00\x00\x01\x00\x02\x00"  # decodes as UTF-16 to control characters
-    assert without_unicode_mark(binary) == binary
-    assert without_unicode_mark("Z'/Ohm²\n".encode("utf-16")) == "Z'/Ohm²\n".encode("cp1252")
-    assert without_unicode_mark(b"\xef\xbb\xbfZ/\xce\xa9\n") == "Z/Ω\n".encode("utf-8")  # no cp1252 byte for Ω
+    assert text_bytes(binary) == binary
+    assert text_bytes("Z'/Ohm²\n".encode("utf-16")) == "Z'/Ohm²\n".encode("cp1252")
+    assert text_bytes(b"\xef\xbb\xbfZ/\xce\xa9\n") == "Z/Ω\n".encode("utf-8")  # no cp1252 byte for Ω
 
 
 def _real_text_files() -> list[Path]:
@@ -123,6 +126,9 @@ LAYOUT_EDITS = {
     "blank lines at the end": lambda lf: lf + b"\n\n  \n",
     "trailing spaces": lambda lf: b"\n".join(line + b"  " for line in lf.split(b"\n")),
     "no final line end": lambda lf: lf.rstrip(b"\n"),
+    # a file copied while it was being written: the last point was dropped as 'cut off' (.mpt),
+    # the file refused (tables: 'format not recognised'; .DTA cut mid-row: a screen of \x00)
+    "NUL padding": lambda lf: lf + bytes(512),
 }
 
 
@@ -131,3 +137,33 @@ def test_real_text_exports_with_an_editor_s_line_layout(tmp_path, edit):
     """Line ends changed, blank lines or trailing spaces added by an editor: the same spectra
     (a Gamry .DTA with trailing spaces lost its ZCURVE table before)."""
     _compare_real_exports(tmp_path, lambda raw: LAYOUT_EDITS[edit](raw.replace(b"\r\n", b"\n")))
+
+
+@pytest.mark.parametrize("kind", ["mpt", "csv", "mpt cut mid-row", "utf-16 csv"])
+def test_nul_padding_at_the_end_is_ignored_with_a_warning(tmp_path, kind):
+    """NUL bytes padding the end of a text file (copied during acquisition) are dropped in one
+    place for every text reader, with a warning; the text before them reads as without them."""
+    if kind.startswith("mpt"):
+        plain = write_mpt(tmp_path / "plain.mpt", rows_for(n_sweeps=2, dc_rows=0, cycle=False))
+    else:
+        plain = tmp_path / "plain.csv"
+        plain.write_text("Frequency (Hz),Z' (Ohm),Z'' (Ohm)\n1000,10.5,-1.25\n100,12,-4.5\n10,20,-6\n")
+    raw = plain.read_bytes()
+    if kind == "mpt cut mid-row":
+        raw = raw[:-20]
+    elif kind == "utf-16 csv":
+        raw = raw.decode().encode("utf-16")
+    padded = tmp_path / f"padded{plain.suffix}"
+    padded.write_bytes(raw + bytes(512))
+    unpadded = tmp_path / f"unpadded{plain.suffix}"
+    unpadded.write_bytes(raw)
+    with pytest.warns(UserWarning, match="512 NUL bytes at the end of the file ignored"):
+        got = eisfit.read(padded)
+    _assert_same(got, _read(unpadded))
+
+
+def test_utf16_with_an_odd_byte_after_its_padding_is_still_undecodable(tmp_path):
+    p = tmp_path / "odd.csv"
+    p.write_bytes("freq,zre,zim\n1,2,-3\n10,2,-1\n".encode("utf-16-le") + bytes(5))
+    with pytest.raises(eisfit.ReadError, match="undecodable text .utf-16-le: an odd number of bytes"):
+        eisfit.read(p)

@@ -308,6 +308,60 @@ def test_headerless_f_minus_im_before_re_is_told_apart_by_the_shape_of_z_real(tm
     assert "usual order" in s.meta["columns_rule"]
 
 
+def _two_arcs_with_hf_artefact(f: np.ndarray) -> np.ndarray:
+    """Two arcs whose Z' dips below zero at the two highest frequencies (an HF artefact, as in
+    real PowerSuite data at 1.1-2 MHz), Z'' capacitive everywhere."""
+    w = 2 * np.pi * f
+    z = 12 + 80 / (1 + (1j * w * 1e-6) ** 0.9) + 150 / (1 + (1j * w * 1e-3) ** 0.85)
+    z.real[:2] = [-3.0, -1.5]
+    return z
+
+
+def test_headerless_re_negative_at_high_frequency_is_not_taken_for_z_imag(tmp_path):
+    """f, Z', -Z'' with Z' slightly negative at the highest frequencies: "Z' is the column
+    positive everywhere" took -Z'' for Z' (Z' and Z'' swapped). A few small negative values
+    at the high-frequency end do not tell Z' from Z''; the shapes do."""
+    f = np.logspace(6, -1, 36)
+    z = _two_arcs_with_hf_artefact(f)
+    p = tmp_path / "artefact.txt"
+    np.savetxt(p, np.c_[f, z.real, -z.imag], delimiter="\t")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # -Z'' without a header: the sign from the data
+        (s,) = eisfit.read(p)
+    np.testing.assert_allclose(s.z, z, rtol=1e-12)
+    assert "never falls" in s.meta["columns_rule"]
+
+
+def test_headerless_unsure_which_column_is_z_real_is_refused(tmp_path):
+    """A positive column after one negative only at the highest frequencies, with shapes that
+    decide nothing (-Z'' of a blocking line only rises): refused with the remedy, not guessed."""
+    f = np.logspace(6, -1, 36)
+    w = 2 * np.pi * f
+    z = 12 + 80 / (1 + (1j * w * 1e-6) ** 0.9) + 1 / (1e-4 * (1j * w) ** 0.8)
+    z.real[:2] = [-3.0, -1.5]
+    p = tmp_path / "blocking.txt"
+    np.savetxt(p, np.c_[f, z.real, -z.imag], delimiter="\t")
+    with pytest.raises(MissingColumnError, match="which one is Z' is not known.*--columns"):
+        eisfit.read(p)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        (s,) = eisfit.read(p, columns={"frequency": 0, "real": 1, "imag": 2}, imag_sign="positive")
+    np.testing.assert_allclose(s.z, z, rtol=1e-12)
+
+
+def test_headerless_powersuite_without_header_and_negated_z_imag(tmp_path, realdata):
+    """The real PowerSuite sweep (its Z' goes negative at 1.1 and 2 MHz) without its header and
+    with Z'' negated: Z' and Z'' were read swapped (Z' 49014 instead of 423929 ohm at 0.1 Hz)."""
+    lines = (realdata / "text/impedance_py/data/exampleDataPowersuite.txt").read_text().splitlines()[1:]
+    rows = [[float(v) for v in line.split()] for line in lines if line.strip()]
+    p = tmp_path / "noheader_neg.txt"
+    p.write_text("".join(f"{f!r}\t{re!r}\t{-im!r}\n" for f, re, im in rows))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        (s,) = eisfit.read(p)
+    assert s.frequency[0] == 0.1 and s.z[0] == complex(423929.46, -49014.063)
+
+
 def test_headerless_f_re_im_keeps_the_usual_order(tmp_path):
     f = np.logspace(5, -1, 40)
     z = z_cell_ohm(f)

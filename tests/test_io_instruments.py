@@ -87,6 +87,91 @@ def test_zplot_both_layouts(tmp_path):
     assert s.meta["software_version"] == "3.2c"
 
 
+def test_zplot2_data_points_line_checks_the_point_count(tmp_path):
+    """A ZPLOT2 ASCII preamble's 'Data Points: 56' over 21 rows (impedance.py's real
+    exampleDataZPlot.z) was read as a complete sweep without a word."""
+    rows = "".join(f"{f:.6E}\t1.0E-02\t0.0E+00\t{k}.0\t{z.real!r}\t{z.imag!r}\t0\t0\t3\n"
+                   for k, (f, z) in enumerate(_pts()))
+    p = _write(tmp_path, "a.z", "ZPLOT2 ASCII\n  Measured Data, ZPlot:       3.2c\n  Data Points:                8\n"
+               "End Comments\n" + rows)
+    with pytest.warns(UserWarning, match="header declares 8 points but the file holds 5"):
+        (s,) = eisfit.read(p)
+    assert s.meta["declared_points"] == 8
+    complete = _write(tmp_path, "b.z", p.read_text().replace("Data Points:                8", "Data Points: 5"))
+    _quiet(complete)
+
+
+def test_zplot2_real_file_holding_fewer_points_than_declared(realdata):
+    with pytest.warns(UserWarning, match="declares 56 points but the file holds 21"):
+        eisfit.read(realdata / "text/impedance_py/data/exampleDataZPlot.z")
+
+
+def _gamry_sweep(initial="1.00000E+005", final="1.00000E+001", n=len(F)):
+    """gamry_text() whose header sets the sweep FREQINIT -> FREQFINAL at 1 point per decade."""
+    params = (f"FREQINIT\tQUANT\t{initial}\tInitial Freq. (Hz)\nFREQFINAL\tQUANT\t{final}\tFinal Freq. (Hz)\n"
+              "PTSPERDEC\tQUANT\t1.00000E+000\tPoints/decade\n")
+    return gamry_text(n).replace("ZCURVE\tTABLE\n", params + "ZCURVE\tTABLE\n")
+
+
+def test_gamry_sweep_stopping_short_of_its_final_frequency_is_flagged(tmp_path):
+    """A .DTA cut at a line end (copied during the measurement) read as a complete, shorter
+    sweep: 62 of 72 points, stopping at 159 mHz for a FREQFINAL of 0.02 Hz, without a word."""
+    _quiet(_write(tmp_path, "full.DTA", _gamry_sweep()))
+    short = _write(tmp_path, "short.DTA", _gamry_sweep(n=3))
+    with pytest.warns(UserWarning, match="stops at 1000 Hz, about 2 point.s. short of the final frequency 10 Hz"):
+        (s,) = eisfit.read(short)
+    assert len(s) == 3
+    _quiet(_write(tmp_path, "aborted.DTA", gamry_text(n=3, aborted=True).replace(  # aborted: said already
+        "ZCURVE\tTABLE\n", "FREQFINAL\tQUANT\t1.00000E+001\tFinal\nZCURVE\tTABLE\n")), ignore="aborted")
+
+
+@pytest.mark.parametrize("date, calibration, start, ambiguous", [
+    ("5/4/2018", "5/4/2018", "2018-05-04", True),  # nothing tells: month first, said
+    ("5/4/2018", "4/23/2018", "2018-05-04", False),  # a calibration date says month first
+    ("5/4/2018", "23/4/2018", "2018-04-05", False),  # ... or day first
+    ("23/04/2018", "23/04/2018", "2018-04-23", False),
+    ("05.04.2018", "05.04.2018", "2018-04-05", False),  # dot dates are day first
+])
+def test_gamry_date_order_is_read_from_the_file_or_said(tmp_path, date, calibration, start, ambiguous):
+    """DATE 5/4/2018 was read month first without a word while 23/04/2018 was read day first:
+    the start time orders a campaign's checkpoints."""
+    text = gamry_text().replace("DATE\tLABEL\t4/23/2018\tDate\n", f"DATE\tLABEL\t{date}\tDate\n"
+                                f"DCCALDATE\tLABEL\t{calibration}\tDC Calibration Date\n")
+    p = _write(tmp_path, "d.DTA", text)
+    if ambiguous:
+        with pytest.warns(UserWarning, match=f"DATE {date} is ambiguous .*read month first, start_time {start}"):
+            (s,) = eisfit.read(p)
+    else:
+        (s,) = _quiet(p)
+    assert s.meta["start_time"] == f"{start}T16:43:15"
+
+
+def test_gamry_table_count_checks_the_points(tmp_path):
+    p = _write(tmp_path, "n.DTA", gamry_text().replace("ZCURVE\tTABLE\n", "ZCURVE\tTABLE\t7\n"))
+    with pytest.warns(UserWarning, match="the ZCURVE TABLE line declares 7 points but the file holds 5"):
+        eisfit.read(p)
+
+
+def test_gamry_row_cut_mid_line_is_dropped_with_a_warning(tmp_path):
+    """A .DTA cut inside its last row was refused ('8 values where the table has 11 columns');
+    the cut row is dropped with a warning, as CLI.md promises and the .mpt reader does."""
+    text = gamry_text()
+    p = _write(tmp_path, "cut.DTA", text[:text.rindex("\t1\t") + 3])
+    with pytest.warns(UserWarning, match=r"line \d+ looks cut off .*\d+ of 11 values\): dropped"):
+        (s,) = eisfit.read(p)
+    np.testing.assert_allclose(s.z, Z[:-1], rtol=1e-12)
+
+
+def _quiet(path, ignore: str | None = None):
+    """Read ``path`` expecting no warning (but one matching ``ignore``)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        spectra = eisfit.read(path)
+    left = [str(w.message) for w in caught if ignore is None or ignore not in str(w.message)]
+    assert not left, left
+    return spectra
+
+
 def test_ch_instruments_recognised_by_content(tmp_path):
     rows = "".join(f"{f:.3e}, {z.real:.4e}, {z.imag:.4e}, {abs(z):.4e}, {np.degrees(np.angle(z)):.1f}\n"
                    for f, z in _pts())

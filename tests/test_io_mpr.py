@@ -377,9 +377,39 @@ def test_truncated_in_data(tmp_path):
     _expect(tmp_path, p.read_bytes()[:-7], CorruptFileError, "truncated")
 
 
+@pytest.mark.parametrize("damage, message", [
+    (lambda b: b + bytes(10), "10 zero bytes after the last module ignored"),
+    (lambda b: b[:-100], "module 'VMP LOG' at byte \\d+ is truncated.*module 'VMP LOG' not read: the acquisition "
+                         "start time, software version and channel are unknown"),
+    (lambda b: b + b"\x07" * 30, "the 30 bytes from byte \\d+ not read"),
+])
+def test_damage_after_the_data_module_keeps_the_data_with_a_warning(tmp_path, damage, message):
+    """Ten zero bytes after the last module, or a LOG module cut short, made a file whose data
+    are complete unreadable ('expected a module at byte ...', 'module 'VMP LOG' is truncated')."""
+    good = write_mpr(tmp_path / "good.mpr", peis_columns())
+    p = tmp_path / "damaged.mpr"
+    p.write_bytes(damage(good.read_bytes()))
+    with pytest.warns(UserWarning, match=message):
+        spectra = eisfit.read(p)
+    want = eisfit.read(good)
+    assert [len(s) for s in spectra] == [len(s) for s in want]
+    np.testing.assert_array_equal(spectra[0].z, want[0].z)
+
+
 def test_point_count_larger_than_data(tmp_path):
     p = write_mpr(tmp_path / "n.mpr", peis_columns(), n_points=4_000_000_000)
     _expect(tmp_path, p.read_bytes(), CorruptFileError, "records")
+
+
+def test_records_after_the_point_count_are_named(tmp_path):
+    """A point count 5 lower than the records the data module holds read 5 points fewer
+    without a word (an EC-Lab file being written keeps the two equal, FORMAT.md 2.4)."""
+    cols = peis_columns()
+    n = len(cols[32])
+    p = write_mpr(tmp_path / "n.mpr", cols, n_points=n - 5)
+    with pytest.warns(UserWarning, match=f"holds {n} records but its point count says {n - 5}: 5 record"):
+        spectra = eisfit.read(p)
+    assert sum(len(s) for s in spectra) == n - 5 - 3  # 3 DC rows of freq 0
 
 
 def test_zero_points(tmp_path):

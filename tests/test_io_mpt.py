@@ -247,6 +247,29 @@ def test_missing_frequency_label(tmp_path):
         mpt.read(cycling)
 
 
+def test_labels_separated_by_semicolons_are_named_as_such(tmp_path):
+    """A copy re-saved by a spreadsheet program with ';' between the fields said "no 'freq/Hz'
+    column among the labels (1 labels)"."""
+    p = write_mpt(tmp_path / "resaved.mpt", rows_for())
+    p.write_bytes(p.read_bytes().replace(b"\t", b";"))
+    with pytest.raises(CorruptFileError, match=r"line \d+: the column labels are separated by semicolons, not by "
+                                               r"tabs .*--format csv"):
+        mpt.read(p)
+
+
+def test_a_header_line_count_far_from_the_labels_is_named_as_such(tmp_path):
+    """'Nb header lines' 20 lines too many said "no 'freq/Hz' column among the labels (48
+    labels)": a data row had been taken for the labels."""
+    p = write_mpt(tmp_path / "plus20.mpt", rows_for(n_sweeps=3))
+    text = p.read_bytes().decode("cp1252")
+    n = int(re.search(r"Nb header lines : (\d+)", text).group(1))
+    p.write_bytes(text.replace(f"Nb header lines : {n}", f"Nb header lines : {n + 12}").encode("cp1252"))
+    with pytest.raises(CorruptFileError, match=rf"'Nb header lines : {n + 12}' puts the column labels on line "
+                                               rf"{n + 12}, but they are on line {n}: the header line count does not "
+                                               "match the file"):
+        mpt.read(p)
+
+
 def test_modulus_and_phase_only(tmp_path):
     rows = [[r[0], r[3], r[4], r[5]] for r in rows_for()]
     labels = ["freq/Hz", "|Z|/Ohm", "Phase(Z)/deg", "time/s"]

@@ -202,6 +202,27 @@ def test_columns_option(tmp_path):
     np.testing.assert_array_equal(s.frequency, F)
 
 
+@pytest.mark.parametrize("columns, problem", [
+    ({"frequency": 0, "real": 2, "imag": 2}, r"column 2 \(\"Z'' \(Ohm\)\"\) is given as both 'real' and 'imag'"),
+    ({"frequency": "Freq (Hz)", "real": 0, "imag": 2}, "column 0 .* both 'frequency' and 'real'"),
+])
+def test_the_columns_option_gives_one_column_one_role(tmp_path, columns, problem):
+    """columns={'frequency': 0, 'real': 2, 'imag': 2} read one column as Z' and Z''."""
+    p = _write(tmp_path, "x.csv", "Freq (Hz),Z' (Ohm),Z'' (Ohm)\n" + _rows("{!r},{!r},{!r}", (F, Z.real, Z.imag)))
+    with pytest.raises(ReadError, match=problem):
+        eisfit.read(p, columns=columns)
+
+
+def test_a_role_named_by_the_header_does_not_take_a_column_the_option_gave_another_role(tmp_path):
+    """columns={'frequency': 0, 'imag': 1} on f, Z', Z'': Z' came from the header's Z' column,
+    the very column given as imag (Z' read as both parts)."""
+    p = _write(tmp_path, "x.csv", "Freq (Hz),Z' (Ohm),Z'' (Ohm)\n" + _rows("{!r},{!r},{!r}", (F, Z.real, Z.imag)))
+    with pytest.raises(MissingColumnError, match="no impedance columns"):
+        eisfit.read(p, columns={"frequency": 0, "imag": 1})
+    s = _read1(p, columns={"frequency": 0, "imag": 2})  # the header's Z' column is still taken as real
+    np.testing.assert_array_equal(s.z, Z)
+
+
 # ---- bad input: one ReadError subclass naming the file --------------------------
 BAD = {
     "empty.csv": (b"", ReadError, "empty"),
@@ -851,6 +872,36 @@ def test_a_down_and_up_sweep_sharing_the_turning_frequency_split_there(tmp_path)
     np.testing.assert_allclose(up.z, z_up, rtol=1e-12)
 
 
+@pytest.mark.parametrize("swapped", [10, 34])  # mid-sweep; the last two points
+def test_two_frequencies_swapped_keep_one_sweep_with_a_warning(tmp_path, swapped):
+    """A 36-point sweep with two neighbouring frequencies written out of order was read as two
+    sweeps (11 + 25 points) with no word: a new sweep needs the frequency to go back toward
+    its start, not one step."""
+    f = np.logspace(6, -1, 36)
+    order = np.arange(36)
+    order[[swapped, swapped + 1]] = order[[swapped + 1, swapped]]
+    z = 10 + 100 / (1 + 1j * 2 * np.pi * f * 1e-4)
+    p = _write(tmp_path, "glitch.csv", "freq/Hz,Z'/ohm,Z''/ohm\n"
+               + _rows("{!r},{!r},{!r}", (f[order], z.real[order], z.imag[order])))
+    with pytest.warns(ReadWarning, match=rf"sweep 0, point {swapped + 2}: {f[swapped]:g} Hz after "
+                                         rf"{f[swapped + 1]:g} Hz\): points out of order"):
+        (s,) = eisfit.read(p)
+    np.testing.assert_array_equal(s.frequency, f[order])
+
+
+def test_a_sweep_that_goes_back_to_its_start_is_a_new_sweep(tmp_path):
+    """Two sweeps of the same range, and one that restarts a few points back: split, no warning."""
+    f = np.logspace(6, -1, 36)
+    z = 10 + 100 / (1 + 1j * 2 * np.pi * f * 1e-4)
+    resumed = np.r_[np.arange(20), np.arange(16, 36)]  # goes back 4 points: measured again
+    for rows, sizes in ((np.r_[np.arange(36), np.arange(36)], [36, 36]), (resumed, [20, 20])):
+        p = _write(tmp_path, "two.csv", "freq/Hz,Z'/ohm,Z''/ohm\n"
+                   + _rows("{!r},{!r},{!r}", (f[rows], z.real[rows], z.imag[rows])))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert [len(s) for s in eisfit.read(p)] == sizes
+
+
 @pytest.mark.parametrize("layout", ["titles", "titles and headers"])
 def test_sweeps_separated_by_title_lines(tmp_path, layout):
     """Several measurements in one text file, each under a title ('Cycle 2'), with or without
@@ -1014,6 +1065,23 @@ def test_three_decimals_after_a_decimal_comma_are_not_thousands(tmp_path):
     s = _read1(_write(tmp_path, "dc.csv", f"freq/Hz;Re(Z)/Ohm;-Im(Z)/Ohm\n{rows}\n"))
     np.testing.assert_allclose(s.frequency, f)
     np.testing.assert_allclose(s.z.real, np.round(Z.real / 100, 3))
+
+
+def test_decimal_points_among_decimal_commas_are_never_thousands(tmp_path):
+    """A semicolon table of decimal commas with some rows written with points (edited or
+    pasted rows): '630.957' was read as 630957 Hz while '63.0957' stayed 63.0957, and the
+    sweep split in two. Where '.' is a decimal point somewhere (63.0957 cannot group digits),
+    it is one everywhere, with a warning naming a line."""
+    f = np.logspace(6, 0, 31)
+    z = 10 + 100 / (1 + 1j * 2 * np.pi * f * 1e-4)
+    rows = [f"{a:.6g};{b:.6g};{c:.6g}" for a, b, c in zip(f, z.real, z.imag)]
+    rows = [r if k % 3 == 0 else r.replace(".", ",") for k, r in enumerate(rows)]
+    p = _write(tmp_path, "mixed.csv", "Freq (Hz);Z' (Ohm);Z'' (Ohm)\n" + "\n".join(rows) + "\n")
+    with pytest.warns(ReadWarning, match=r"decimal commas and decimal points in one table \(line 2: '\d+\.\d+'\)"):
+        s = _read1(p)
+    np.testing.assert_allclose(s.frequency, f, rtol=1e-5)
+    np.testing.assert_allclose(s.z, z, rtol=1e-5)
+    assert s.meta["decimal"] == ",."
 
 
 def test_fortran_double_precision_exponents(tmp_path):

@@ -21,7 +21,7 @@ import numpy as np
 from ..errors import ReadError, UnknownFormatError
 from ..spectrum import Spectrum
 
-from ._common import ReadWarning, without_unicode_mark
+from ._common import ReadWarning, text_bytes
 
 __all__ = ["read", "detect_format", "FORMAT_MODULES", "available_formats", "ReadWarning"]
 
@@ -108,7 +108,7 @@ def _read_head(p: Path) -> bytes:
         raise ReadError(p, f"cannot open: {exc.strerror or exc}") from None
     if not head:
         raise ReadError(p, "file is empty")
-    return without_unicode_mark(head)  # sniffers see a text saved with a BOM as the 8-bit text it holds
+    return text_bytes(head)  # sniffers see a text saved with a BOM, as UTF-16 or padded with NULs as the 8-bit text it holds
 
 
 def _as_path(path: Any) -> Path:

@@ -8,12 +8,13 @@ against an ``.mpt`` export of the same measurement.
 from __future__ import annotations
 
 import datetime as _dt
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
 from ._clock import iso_time
-from ._common import split_at_frequency_resets, split_by_counter
+from ._common import split_by_counter, sweeps_at_frequency_resets
 
 # Flag IDs share one byte per record; value = bit mask within that byte.
 FLAG_MASKS: dict[int, tuple[str, int]] = {
@@ -141,12 +142,15 @@ def sweep_indices(
     frequency: np.ndarray,
     columns: dict[str, np.ndarray],
     loop_starts: Sequence[int] | None = None,
+    path: str | Path | None = None,
 ) -> list[np.ndarray]:
     """Row-index arrays of the impedance sweeps, in file order.
 
     Rows are grouped by the ``VMP loop`` row indices when given, else by runs of
     a sweep counter (``z cycle``, then ``cycle number``) when it changes, else
-    the impedance rows are split where the frequency sweep restarts. Rows with
+    the impedance rows are split where the frequency sweep restarts
+    (:func:`~eisfit.io._common.sweeps_at_frequency_resets`, which names ``path`` in its
+    warning on points out of order). Rows with
     ``freq/Hz == 0`` (DC holds, non-EIS steps) are dropped after the counters
     have been used and before frequency-reset splitting.
     """
@@ -159,7 +163,7 @@ def sweep_indices(
     eis_rows = np.flatnonzero(is_eis)
     if eis_rows.size == 0:
         return []
-    return [eis_rows[s] for s in split_at_frequency_resets(f[eis_rows])]
+    return [eis_rows[s] for s in sweeps_at_frequency_resets(f[eis_rows], path)]
 
 
 def _merge_continued_sweeps(f: np.ndarray, sweeps: list[np.ndarray]) -> list[np.ndarray]:

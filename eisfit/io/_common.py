@@ -61,26 +61,86 @@ def split_lines(text: str) -> list[str]:
     return text.replace("\r\r\n", "\n").splitlines()
 
 
-def without_unicode_mark(data: bytes) -> bytes:
-    """The bytes of a text file saved with a Unicode byte-order mark (UTF-8: Excel's "CSV
-    UTF-8"; UTF-16: Notepad's "Unicode"), as the 8-bit text every reader parses: re-encoded
-    as Windows-1252 (the code page of instrument exports) where every character has a byte
-    in it, else as UTF-8, without the mark. Anything else is returned unchanged, and so is
-    data that decode as UTF-16 only to characters no text holds (NUL, other control
-    characters): binary content is left for its reader to refuse. ``data`` may be the
-    first bytes of a file (a character cut at the end is dropped)."""
+def text_bytes(data: bytes) -> bytes:
+    """The bytes of a text file as the 8-bit text every reader parses: without a Unicode
+    byte-order mark (UTF-8: Excel's "CSV UTF-8"; UTF-16: Notepad's "Unicode"), UTF-16 without
+    a mark too (:func:`_utf16_without_mark`), re-encoded as Windows-1252 (the code page of
+    instrument exports) where every character has a byte in it, else as UTF-8; and without
+    the NUL bytes that pad the end of a file copied while it was being written
+    (:func:`nul_padding`). Anything else is returned unchanged, and so is data that decode
+    as UTF-16 only to characters no text holds (NUL, other control characters): binary
+    content is left for its reader to refuse. ``data`` may be the first bytes of a file (a
+    character cut at the end is dropped)."""
+    codec = _utf16_codec(data)
+    body = data[:len(data) - nul_padding(data)]
     if data.startswith(_UTF8_MARK):
-        text = data[len(_UTF8_MARK):].decode("utf-8", errors="ignore")
-    elif data.startswith(_UTF16_MARKS):
-        text = data[: len(data) // 2 * 2].decode("utf-16", errors="ignore")
+        text = body[len(_UTF8_MARK):].decode("utf-8", errors="ignore")
+    elif codec is not None:
+        text = body[: len(body) // 2 * 2].decode(codec, errors="ignore")
         if any(ord(ch) < 32 and ch not in "\t\r\n\f" for ch in text[:4096]):
             return data
     else:
-        return data
+        return data if b"\0" in body else body
     try:
         return text.encode("cp1252")
     except UnicodeEncodeError:
         return text.encode("utf-8")
+
+
+UTF16_NUL_SHARE = 0.4  # UTF-16 of Latin text: at least this share of the high bytes are NUL...
+UTF16_LOW_NUL_SHARE = 0.05  # ... and at most this share of the low bytes
+
+
+def _utf16_codec(data: bytes) -> str | None:
+    """The codec of UTF-16 text, with a byte-order mark ("utf-16") or without one
+    (:func:`_utf16_without_mark`); None for anything else."""
+    return "utf-16" if data.startswith(_UTF16_MARKS) else _utf16_without_mark(data)
+
+
+def _utf16_without_mark(data: bytes) -> str | None:
+    """"utf-16-le" or "utf-16-be" for UTF-16 text written without a byte-order mark (NUL
+    bytes at every other position, as Latin characters have), judged on the first 4 kB
+    without the end's NUL padding; else None."""
+    sample = data[:4096].rstrip(b"\0")
+    sample = sample[: len(sample) // 2 * 2]
+    if len(sample) < 8:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    nul_even, nul_odd = even.count(0) / len(even), odd.count(0) / len(odd)
+    if nul_odd >= UTF16_NUL_SHARE and nul_even <= UTF16_LOW_NUL_SHARE:
+        return "utf-16-le"
+    if nul_even >= UTF16_NUL_SHARE and nul_odd <= UTF16_LOW_NUL_SHARE:
+        return "utf-16-be"
+    return None
+
+
+def nul_padding(data: bytes) -> int:
+    """The number of NUL bytes padding the end of a text file's ``data``: in UTF-16, whole NUL
+    characters after the last character (whose high byte is NUL in UTF-16-LE)."""
+    n = len(data) - len(data.rstrip(b"\0"))
+    codec = _utf16_codec(data)
+    if codec is None:
+        return n
+    if data.startswith(b"\xff\xfe") or codec == "utf-16-le":
+        n = max(n - 1, 0)
+    return n - n % 2
+
+
+def read_text_bytes(path: str | Path) -> bytes:
+    """:func:`text_bytes` of a file (:func:`file_bytes`), with a ReadWarning where NUL padding
+    ended it (the text before it is read); CorruptFileError for UTF-16 with an odd number of
+    bytes (cut or damaged)."""
+    data = file_bytes(path)
+    padding = nul_padding(data)
+    codec = _utf16_codec(data)
+    if codec is not None and (len(data) - padding) % 2:
+        raise CorruptFileError(path, f"undecodable text ({codec}: an odd number of bytes, {len(data) - padding}; "
+                                     "truncated or damaged file)")
+    text = text_bytes(data)
+    if padding and text != data:
+        warn(f"{Path(str(path)).name}: {padding} NUL bytes at the end of the file ignored (padding, as a file "
+             "copied while it was being written has)", stacklevel=4)
+    return text
 
 
 def numbered_sweeps(spectra: Sequence[Spectrum]) -> list[Spectrum]:
@@ -128,6 +188,59 @@ def split_at_frequency_resets(frequency: np.ndarray) -> list[np.ndarray]:
         starts.append(start)
     starts.append(n)
     return [np.arange(a, b) for a, b in zip(starts[:-1], starts[1:]) if b > a]
+
+
+OUT_OF_ORDER_STEPS = 2  # a step back over at most this many points of a sweep is no new sweep
+
+
+def sweeps_at_frequency_resets(frequency: np.ndarray, path: str | Path | None = None) -> list[np.ndarray]:
+    """Index arrays of the sweeps in ``frequency``: :func:`split_at_frequency_resets`, but a
+    split is undone where the frequency steps back by at most ``OUT_OF_ORDER_STEPS`` points of
+    the sweep and then goes on in the same direction beyond where it was (points measured
+    or written out of order, not a new sweep: a new sweep goes back further, toward the
+    start frequency). Each such point is named in one ReadWarning; the points are kept."""
+    f = np.asarray(frequency, dtype=float)
+    sweeps: list[np.ndarray] = []
+    out_of_order: list[tuple[int, int]] = []  # (sweep, position in it) of each point after a step back
+    for part in split_at_frequency_resets(f):
+        if sweeps and _steps_back_within_the_sweep(f, sweeps[-1], part):
+            out_of_order.append((len(sweeps) - 1, sweeps[-1].size))
+            sweeps[-1] = np.concatenate([sweeps[-1], part])
+        else:
+            sweeps.append(part)
+    if out_of_order:
+        shown = "; ".join(f"sweep {k}, point {i + 1}: {f[sweeps[k][i]]:g} Hz after {f[sweeps[k][i - 1]]:g} Hz"
+                          for k, i in out_of_order[:5]) + (" ..." if len(out_of_order) > 5 else "")
+        name = Path(str(path)).name if path is not None else "file"
+        warn(f"{name}: {len(out_of_order)} frequency step(s) against the sweep direction ({shown}): points out "
+             "of order, kept in their sweep (a new sweep starts where the frequency goes back toward the start)",
+             stacklevel=4)
+    return sweeps
+
+
+def _steps_back_within_the_sweep(f: np.ndarray, sweep: np.ndarray, part: np.ndarray) -> bool:
+    """Whether ``part`` (the piece after a split) continues ``sweep``: it starts at most
+    ``OUT_OF_ORDER_STEPS`` points back and, when it has a second point, runs in the sweep's
+    direction to beyond the sweep's last frequency."""
+    if sweep.size <= OUT_OF_ORDER_STEPS + 1:
+        return False
+    direction = 1.0 if f[sweep[1]] > f[sweep[0]] else -1.0
+    if direction * (f[part[0]] - f[sweep[-1 - OUT_OF_ORDER_STEPS]]) <= 0:
+        return False  # back to or beyond a point OUT_OF_ORDER_STEPS + 1 steps before: a reset
+    return part.size < 2 or direction * (f[part[1]] - f[sweep[-1]]) > 0
+
+
+def checked_point_count(path: str | Path, spectra: list[Spectrum], declared: int | None,
+                        where: str = "header") -> list[Spectrum]:
+    """``spectra`` as read, checked against the point count the file declares (``where``: the
+    part of the file that declares it): where they differ (a truncated or edited file) a
+    ReadWarning says so and every spectrum gets ``meta["declared_points"]``."""
+    n = sum(len(s) for s in spectra)
+    if declared is None or declared == n:
+        return spectra
+    warn(f"{Path(str(path)).name}: {where} declares {declared} points but the file holds {n} "
+         "(truncated or edited file)", stacklevel=4)
+    return [s.with_meta(declared_points=declared) for s in spectra]
 
 
 def split_by_counter(counter: np.ndarray) -> list[np.ndarray]:

@@ -12,9 +12,11 @@ Rules (each column judged on its values only):
 * **cycle / loop counter**: integer-valued, in runs of equal values (on average 3 rows
   or more per run), not the frequency. It splits the sweeps and becomes ``meta["cycle"]``.
 * **|Z|**: equals hypot of two other columns within 1 % on 99 % of the rows; those two
-  are Z' and Z''. Z' is the one that is positive everywhere when only one is; when both
-  are, a phase column (if any) tells them apart, else their shapes (below), else the usual
-  order (Z' first) is kept.
+  are Z' and Z''. Z' is the one not negative at most points when the other is
+  (:func:`sign_kind`: a few small negative values at the highest frequencies, an artefact of
+  Z' or the inductance in -Z'', say nothing); else a phase column (if any) tells them apart,
+  else their shapes (below), else the usual order (Z' first) is kept, unless it puts a
+  column with such high-frequency negatives before one positive everywhere: refused.
 * **phase**: bounded by ±90 (degrees) or ±pi/2 (radians). Without a |Z| column, a phase
   column whose magnitude is atan(|Z''|/Z') of two other columns (Z' positive everywhere;
   within ``PHASE_TOLERANCE_DEG`` in the median, and in one order of the two only) names
@@ -30,7 +32,9 @@ could be a phase, records the other reading in ``meta["columns_alternative"]``
 otherwise (Z' is never negative) or their shapes do: where the first rises and falls in
 every sweep from high to low frequency (``HUMP_SHARE``: the -Z'' of an arc) and the second
 never falls (``NOISE_SHARE``: Z' of a passive RC network does not), the second is Z'
-(f, -Z'', Z'); a -Z'' that only rises (a blocking line) decides nothing. A signed first
+(f, -Z'', Z'), and the reverse keeps the order; a -Z'' that only rises (a blocking line)
+decides nothing. Signs decide first, but only a column negative beyond the high-frequency
+end (:func:`sign_kind`): Z' dips below zero at MHz in real data. A signed first
 column bounded by ±90 before a positive one could be Z'' or a phase, which is ambiguous. Anything else (two frequency-like columns, no frequency, several |Z| triples,
 more than two unexplained columns) raises a MissingColumnError asking for
 ``columns=`` / ``--columns``: the reader does not guess.
@@ -173,19 +177,55 @@ def _modulus_triples(cols: dict[int, np.ndarray]) -> list[tuple[int, int, int]]:
     return found
 
 
+HF_END_SHARE = 0.2  # negative values at the high-frequency end: among this share of the highest frequencies...
+HF_NEGATIVE_SIZE = 0.05  # ... and no larger than this share of the column's largest value
+
+
+def sign_kind(values: np.ndarray, frequency: np.ndarray | None) -> str:
+    """How a column of Z' or Z'' is signed: ``"positive"`` (every value > 0), ``"hf-negative"``
+    (positive but for a few small values at the highest frequencies, ``HF_END_SHARE`` and
+    ``HF_NEGATIVE_SIZE``: what Z' shows from a high-frequency artefact and -Z'' from the
+    inductance of the leads, so it does not say which of the two the column is) or ``"signed"``."""
+    v = np.asarray(values, dtype=float)
+    negative = ~(v > 0)
+    if not negative.any():
+        return "positive"
+    if frequency is None or negative.mean() > HF_END_SHARE or not np.any(v > 0):
+        return "signed"
+    f = np.asarray(frequency, dtype=float)
+    high = f >= np.quantile(f, 1.0 - HF_END_SHARE)
+    small = np.all(np.abs(v[negative]) <= HF_NEGATIVE_SIZE * float(v.max()))
+    return "hf-negative" if bool(np.all(high[negative]) and small) else "signed"
+
+
 def _order_real_imag(i: int, j: int, cols: dict[int, np.ndarray], phase: int | None,
-                     phase_unit: str | None, frequency: np.ndarray | None = None) -> tuple[int, int, str]:
-    """(real, imag, rule) for two columns known to be Z' and Z'' in some order."""
-    pos_i, pos_j = bool(np.all(cols[i] > 0)), bool(np.all(cols[j] > 0))
-    if pos_i != pos_j:
-        return (i, j, "Z' is the column positive everywhere") if pos_i else (j, i, "Z' is the column positive everywhere")
+                     phase_unit: str | None, frequency: np.ndarray | None = None,
+                     path: Path | str | None = None) -> tuple[int, int, str]:
+    """(real, imag, rule) for two columns known to be Z' and Z'' in some order.
+
+    Signs decide where one column is signed (:func:`sign_kind`) and the other is not; then a
+    phase column, then the shapes of the two; then the usual order (Z' first), unless a
+    column positive everywhere comes second after one with small negative values at the
+    highest frequencies (an artefact of Z' or the inductance in -Z''): that is refused
+    (MissingColumnError asking for ``columns=``) rather than guessed."""
+    kind_i, kind_j = sign_kind(cols[i], frequency), sign_kind(cols[j], frequency)
+    if (kind_i == "signed") != (kind_j == "signed"):
+        rule = ("Z' is the column positive everywhere" if "positive" in (kind_i, kind_j) else
+                "Z' is the column that is not negative at most points")
+        return (j, i, rule) if kind_i == "signed" else (i, j, rule)
     if phase is not None and phase_unit is not None:
         order = _phase_order(cols, phase, phase_unit, i, j)
         if order is not None:
             return (*order, "phase = atan(Z''/Z')")
-    if frequency is not None and _rises_and_falls(cols[i], frequency) and _never_falls(cols[j], frequency):
-        return j, i, ("Z' is the column that never falls as the frequency falls (Z' of a passive RC network "
-                      "does not), -Z'' the one that rises and falls over each arc")
+    if frequency is not None:
+        for arc, flat in ((i, j), (j, i)):
+            if _rises_and_falls(cols[arc], frequency) and _never_falls(cols[flat], frequency):
+                return flat, arc, ("Z' is the column that never falls as the frequency falls (Z' of a passive RC "
+                                   "network does not), -Z'' the one that rises and falls over each arc")
+    if kind_i == "hf-negative" and kind_j == "positive":
+        raise _ambiguous(path, f"column {j + 1} is positive everywhere and column {i + 1} but for small negative "
+                               "values at the highest frequencies (an artefact of Z', or the inductance in -Z''): "
+                               "which one is Z' is not known")
     return i, j, "Z' before Z'' (usual order; signs do not tell them apart)"
 
 
@@ -314,7 +354,7 @@ def identify_columns(values: np.ndarray, path: Path | str | None = None) -> tupl
         k, i, j = triples[0]
         phase = next((c for c in phases if c not in (k, i, j)), None)
         real, imag, why = _order_real_imag(i, j, rest, phase, phases.get(phase) if phase is not None else None,
-                                           cols[freq[0]])
+                                           cols[freq[0]], path)
         index.update(real=real, imag=imag, modulus=k)
         rules.append(f"|Z| = column {k + 1} = hypot(columns {i + 1}, {j + 1}); {why}")
         return index, "; ".join(rules)
@@ -348,7 +388,7 @@ def identify_columns(values: np.ndarray, path: Path | str | None = None) -> tupl
     if a in phases and np.any(rest[a] < 0) and np.all(rest[b] > 0):
         raise _ambiguous(path, f"column {a + 1} is signed and bounded by ±90: it could be Z'' (then "
                          f"column {b + 1} is Z', out of the usual order) or a phase (column {b + 1} |Z|)")
-    real, imag, why = _order_real_imag(a, b, rest, None, None, cols[freq[0]])
+    real, imag, why = _order_real_imag(a, b, rest, None, None, cols[freq[0]], path)
     index.update(real=real, imag=imag)
     rules.append(f"Z' = column {real + 1}, Z'' = column {imag + 1} ({why})")
     return index, "; ".join(rules)

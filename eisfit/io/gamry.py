@@ -9,14 +9,16 @@ line that is not tab-indented (``EXPERIMENTABORTED`` when the run was stopped ea
 """
 from __future__ import annotations
 
-import datetime as _dt
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..errors import CorruptFileError, NoImpedanceDataError
 from ..spectrum import Spectrum
-from ._common import suffix_of, warn
-from .tabular import TableFormat, read_table_lines, text_lines
+from ._clock import parse_clock_times
+from ._common import checked_point_count, suffix_of, warn
+from .tabular import TableFormat, read_table_lines, read_text
 
 NAME = "gamry"
 EXTENSIONS = [".dta"]
@@ -55,28 +57,36 @@ def _number(params: dict[str, list[str]], key: str) -> float | None:
         return None
 
 
-def _start_time(params: dict[str, list[str]]) -> str | None:
-    """ISO 8601 start from ``DATE`` (m/d/yyyy, as Gamry writes it) and ``TIME``."""
+def _start_time(params: dict[str, list[str]], p: Path) -> str | None:
+    """ISO 8601 start from ``DATE`` and ``TIME``. The order of a slash date (Gamry writes m/d/yyyy
+    on a US Windows, d/m/yyyy elsewhere) is read from the dates of the file (DATE and the
+    calibration dates DCCALDATE, ACCALDATE, written in the same order): a first number above
+    12 says day first, a second one month first; where none tells (5/4/2018), month first with
+    a warning (the start time orders a campaign's checkpoints). Dot dates are day first."""
     try:
         date, time = params["DATE"][1], params["TIME"][1]
     except (KeyError, IndexError):
         return None
-    for fmt in ("%m/%d/%Y %H:%M:%S", "%d.%m.%Y %H:%M:%S", "%Y-%m-%d %H:%M:%S", "%d/%m/%Y %H:%M:%S"):
-        try:
-            return _dt.datetime.strptime(f"{date} {time}", fmt).isoformat()
-        except ValueError:
-            continue
-    warn(f"Gamry DATE/TIME {date!r} {time!r} not understood; start_time left empty", stacklevel=4)
-    return None
+    calibration = [params[k][1] for k in ("DCCALDATE", "ACCALDATE") if len(params.get(k, [])) > 1]
+    clock = (parse_clock_times([f"{date} {time}"] + [f"{d} 00:00:00" for d in calibration])
+             or parse_clock_times([f"{date} {time}"]))
+    if clock is None:
+        warn(f"{p.name}: Gamry DATE/TIME {date!r} {time!r} not understood; start_time left empty", stacklevel=4)
+        return None
+    start = clock.moments[0].isoformat()
+    if clock.note and "." not in date:  # a dot date is day first wherever it is written
+        warn(f"{p.name}: DATE {date} is ambiguous (day and month both 12 or less, and no date in the file tells "
+             f"their order): read month first, start_time {start}", stacklevel=4)
+    return start
 
 
-def metadata(params: dict[str, list[str]]) -> dict[str, Any]:
+def metadata(params: dict[str, list[str]], p: Path) -> dict[str, Any]:
     """Technique, start time, area (cm^2), AC amplitude (mV rms), DC voltage, EOC, versions."""
     tag = params.get("TAG", ["?"])[0]
     meta: dict[str, Any] = {
         "technique": _TECHNIQUES.get(tag, tag),
         "title": (params.get("TITLE") or ["", ""])[1] if len(params.get("TITLE", [])) > 1 else None,
-        "start_time": _start_time(params),
+        "start_time": _start_time(params, p),
         "instrument": (params.get("PSTAT") or ["", None])[1] if len(params.get("PSTAT", [])) > 1 else None,
     }
     area = _number(params, "AREA")
@@ -104,7 +114,7 @@ def read(path: Path | str, *, imag_sign: str | None = None) -> list[Spectrum]:
     (mV rms), ``aborted`` (True when EXPERIMENTABORTED truncated the run).
     """
     p = Path(path)
-    lines = text_lines(p)
+    lines, ends_with_line_end = read_text(p)
     start = next((i for i, ln in enumerate(lines) if [f.strip() for f in ln.split("\t")[:2]] == ["ZCURVE", "TABLE"]),
                  None)
     if start is None:
@@ -119,7 +129,7 @@ def read(path: Path | str, *, imag_sign: str | None = None) -> list[Spectrum]:
     names = lines[start + 1].strip().split("\t") if start + 1 < len(lines) else []
     if "Freq" not in names:
         raise CorruptFileError(p, f"line {start + 2}: ZCURVE names row lacks 'Freq': {names}")
-    meta = metadata(params)
+    meta = metadata(params, p)
     more = [i for i in range(stop, len(lines)) if [f.strip() for f in lines[i].split("\t")[:2]] == ["ZCURVE", "TABLE"]]
     if more:  # a Gamry file holds one run; two joined into one file are not read as two
         warn(f"{p.name}: {len(more)} more ZCURVE table(s) from line {more[0] + 1} on are not read (one run per "
@@ -130,7 +140,39 @@ def read(path: Path | str, *, imag_sign: str | None = None) -> list[Spectrum]:
         warn(f"{p.name}: experiment was aborted; reading the {stop - start - 3} points recorded",
              stacklevel=3)
     fmt = TableFormat(name=NAME, imag_sign="negative", column_map=COLUMN_MAP, technique=meta["technique"])
-    return read_table_lines(
+    spectra = read_table_lines(
         p, lines[start + 3:stop], fmt, meta, names=names, delimiter="\t",
         imag_sign=imag_sign, first_line_number=start + 4,
+        last_line_complete=ends_with_line_end or stop < len(lines),  # a row cut off at the end is dropped
     )
+    spectra = checked_point_count(p, spectra, _table_count(lines[start]), "the ZCURVE TABLE line")
+    if not aborted:
+        _warn_short_of_final_frequency(p, spectra, params)
+    return spectra
+
+
+def _table_count(line: str) -> int | None:
+    """The row count a ``NAME<TAB>TABLE<TAB>count`` line gives (``OCVCURVE TABLE 387``), else None."""
+    fields = [f.strip() for f in line.split("\t")]
+    return int(fields[2]) if len(fields) > 2 and fields[2].isdigit() else None
+
+
+SHORT_OF_FINAL_STEPS = 1.5  # the last point this many steps (1/PTSPERDEC decade) short of FREQFINAL: cut short
+
+
+def _warn_short_of_final_frequency(p: Path, spectra: list[Spectrum], params: dict[str, list[str]]) -> None:
+    """A ReadWarning when the sweep stops short of the final frequency the header sets
+    (FREQINIT to FREQFINAL at PTSPERDEC points per decade) by more than
+    ``SHORT_OF_FINAL_STEPS`` steps and the file does not say it was aborted: a file cut
+    at a line end (copied during the measurement, damaged) reads as a complete, shorter sweep."""
+    initial, final = _number(params, "FREQINIT"), _number(params, "FREQFINAL")
+    per_decade = _number(params, "PTSPERDEC") or 10.0
+    if not spectra or not initial or not final or initial == final or per_decade <= 0:
+        return
+    last = float(spectra[-1].frequency[-1])
+    short_decades = np.log10(last / final) * (1.0 if initial > final else -1.0)
+    if short_decades * per_decade > SHORT_OF_FINAL_STEPS:
+        missing = int(round(short_decades * per_decade))
+        warn(f"{p.name}: the sweep stops at {last:g} Hz, about {missing} point(s) short of the final frequency "
+             f"{final:g} Hz the header sets (FREQFINAL), and the file does not say it was aborted: a truncated "
+             "file? The points present are read", stacklevel=4)

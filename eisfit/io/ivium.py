@@ -30,7 +30,7 @@ import numpy as np
 
 from ..errors import CorruptFileError, NoImpedanceDataError
 from ..spectrum import Spectrum
-from ._common import file_bytes, numbered_sweeps, split_lines, suffix_of, warn, without_unicode_mark
+from ._common import numbered_sweeps, read_text_bytes, split_lines, suffix_of, warn
 from ._identify import looks_like_frequency
 from .tabular import TableFormat, read_table_lines
 
@@ -58,7 +58,7 @@ def read(path: str | Path, *, imag_sign: str | None = None) -> list[Spectrum]:
     """Read every impedance dataset of an Ivium .idf/.ids file (frequency Hz, Z ohm,
     Z'' < 0 capacitive)."""
     p = Path(path)
-    data = without_unicode_mark(file_bytes(p))
+    data = read_text_bytes(p)
     lines = split_lines(data.decode("latin-1"))
     out: list[Spectrum] = []
     other_methods: list[str] = []

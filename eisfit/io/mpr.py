@@ -93,7 +93,7 @@ def read(path: str | Path, **options: Any) -> list[Spectrum]:
     meta, start = _file_meta(buf, modules, data_mod, layout, p)
     loop_mod = _first_module(modules, "VMP loop")
     loop_starts = _loop_starts(buf, loop_mod, frequency.size, p) if loop_mod else None
-    sweeps = bl.sweep_indices(frequency, columns, loop_starts)
+    sweeps = bl.sweep_indices(frequency, columns, loop_starts, p)
     if not sweeps:
         raise ReadError(p, "no impedance points (every row has freq/Hz = 0)")
     _check_values(frequency, z, sweeps, p)
@@ -160,32 +160,71 @@ def _read_bytes(p: Path) -> bytes:
 
 
 def _walk_modules(buf: bytes, p: Path) -> list[Module]:
-    """Every module in file order, walked by the lengths in their headers."""
-    modules = []
+    """Every module in file order, walked by the lengths in their headers.
+
+    Damage before the end of the ``VMP data`` module is a CorruptFileError; after it (bytes
+    that are no module, a module cut short: a file copied during acquisition, padded, or
+    damaged at the end) the modules read so far are kept, with a ReadWarning saying what
+    is lost (:data:`LOST_WITH_MODULE`)."""
+    modules: list[Module] = []
     pos = FIRST_MODULE
     while pos < len(buf):
-        if buf[pos:pos + 6] != MODULE_TAG:
-            raise CorruptFileError(p, f"expected a module at byte {pos}, found {buf[pos:pos + 6]!r}")
-        if pos + OLD_HEADER_SIZE > len(buf):
-            raise CorruptFileError(p, f"truncated in the header of the module at byte {pos}")
-        name = buf[pos + 6:pos + 16].decode("latin-1").strip()
-        (marker,) = struct.unpack_from("<I", buf, pos + 41)
-        if marker == NEW_HEADER_MARKER:
-            if pos + NEW_HEADER_SIZE > len(buf):
-                raise CorruptFileError(p, f"truncated in the header of module {name!r} at byte {pos}")
-            length, version, version2 = struct.unpack_from("<III", buf, pos + 45)
-            kind, start = "new", pos + NEW_HEADER_SIZE
-            version = version2 if name == "VMP data" else version
-        else:
-            length, version = struct.unpack_from("<II", buf, pos + 41)
-            kind, start = "old", pos + OLD_HEADER_SIZE
-        if start + length > len(buf):
-            raise CorruptFileError(
-                p, f"module {name!r} at byte {pos} is truncated: it declares {length} bytes, "
-                f"{len(buf) - start} remain")
-        modules.append(Module(name, kind, version, start, length))
-        pos = start + length
+        try:
+            module = _module_at(buf, pos, p)
+        except CorruptFileError as exc:
+            if not any(m.name == "VMP data" for m in modules):
+                raise
+            _warn_damage_after_the_data(buf, pos, exc, p)
+            break
+        modules.append(module)
+        pos = module.start + module.length
     return modules
+
+
+# what is unknown without a module (for the warning naming the loss)
+LOST_WITH_MODULE = {
+    "VMP LOG": "the acquisition start time, software version and channel are unknown",
+    "VMP loop": "the loop indexes are unknown: the sweeps are split by cycle number or frequency instead",
+}
+
+
+def _warn_damage_after_the_data(buf: bytes, pos: int, exc: CorruptFileError, p: Path) -> None:
+    """The ReadWarning for bytes after the data module that are no readable module."""
+    rest = buf[pos:]
+    if not any(rest):
+        warn(f"{p.name}: {len(rest)} zero bytes after the last module ignored (padding)", stacklevel=5)
+        return
+    name = buf[pos + 6:pos + 16].decode("latin-1").strip() if rest.startswith(MODULE_TAG) else None
+    lost = f"module {name!r} not read" if name else f"the {len(rest)} bytes from byte {pos} not read"
+    if name in LOST_WITH_MODULE:
+        lost += f": {LOST_WITH_MODULE[name]}"
+    reason = str(exc).split(": ", 1)[-1]
+    warn(f"{p.name}: the data are complete, but the file is damaged after them ({reason}); {lost}", stacklevel=5)
+
+
+def _module_at(buf: bytes, pos: int, p: Path) -> Module:
+    """The module whose header starts at byte ``pos``; CorruptFileError when there is none or
+    it is cut short."""
+    if buf[pos:pos + 6] != MODULE_TAG:
+        raise CorruptFileError(p, f"expected a module at byte {pos}, found {buf[pos:pos + 6]!r}")
+    if pos + OLD_HEADER_SIZE > len(buf):
+        raise CorruptFileError(p, f"truncated in the header of the module at byte {pos}")
+    name = buf[pos + 6:pos + 16].decode("latin-1").strip()
+    (marker,) = struct.unpack_from("<I", buf, pos + 41)
+    if marker == NEW_HEADER_MARKER:
+        if pos + NEW_HEADER_SIZE > len(buf):
+            raise CorruptFileError(p, f"truncated in the header of module {name!r} at byte {pos}")
+        length, version, version2 = struct.unpack_from("<III", buf, pos + 45)
+        kind, start = "new", pos + NEW_HEADER_SIZE
+        version = version2 if name == "VMP data" else version
+    else:
+        length, version = struct.unpack_from("<II", buf, pos + 41)
+        kind, start = "old", pos + OLD_HEADER_SIZE
+    if start + length > len(buf):
+        raise CorruptFileError(
+            p, f"module {name!r} at byte {pos} is truncated: it declares {length} bytes, "
+            f"{len(buf) - start} remain")
+    return Module(name, kind, version, start, length)
 
 
 def _first_module(modules: list[Module], name: str) -> Module | None:
@@ -267,9 +306,25 @@ def _decode_with_layout(buf: bytes, mod: Module, layout: str, p: Path) -> tuple[
         raise CorruptFileError(
             p, f"data truncated: {n_points} records of {dtype.itemsize} bytes need "
             f"{n_points * dtype.itemsize} bytes, the module holds {payload}")
+    _warn_records_beyond_count(buf, mod, first_record, n_points, dtype.itemsize, p)
     records = np.frombuffer(buf, dtype=dtype, count=n_points, offset=mod.start + first_record)
     flag_ids = [c for c in ids if c in bl.FLAG_MASKS]
     return _columns_from_records(records, flag_ids), layout
+
+
+def _warn_records_beyond_count(buf: bytes, mod: Module, first_record: int, n_points: int, record_size: int,
+                               p: Path) -> None:
+    """A ReadWarning when the data module holds whole records, not all zero, after the
+    ``n_points`` its count declares: a lowered or damaged count (an EC-Lab file being written
+    keeps the count equal to the records present, FORMAT.md 2.4). The declared points are read."""
+    end = mod.start + mod.length
+    after = mod.start + first_record + n_points * record_size
+    extra = (end - after) // record_size
+    if extra < 1 or not any(buf[after:after + extra * record_size]):
+        return
+    warn(f"{p.name}: the 'VMP data' module holds {n_points + extra} records but its point count says "
+         f"{n_points}: {extra} record(s) after the count are not read (a damaged or edited point count?)",
+         stacklevel=5)
 
 
 def _field_size(cid: int) -> int:

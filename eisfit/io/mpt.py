@@ -19,7 +19,7 @@ from ..spectrum import Spectrum
 from . import _biologic as bl
 from . import tabular
 from ._clock import parse_clock_times
-from ._common import build_spectra, file_bytes, split_lines, warn, without_unicode_mark
+from ._common import build_spectra, read_text_bytes, split_lines, text_bytes, warn
 
 NAME = "mpt"
 NAMES = ["mpt", "biologic-mpt"]  # the second is the name meta["format"] and `eisfit info` show
@@ -51,7 +51,7 @@ _START_FORMATS = ("%m/%d/%Y %H:%M:%S.%f", "%m/%d/%Y %H:%M:%S",
 def sniff(head: bytes, path: Path) -> int:
     """Confidence 0..100 that ``head`` starts a BioLogic .mpt export (or the log or settings
     file of a run, which :func:`read` names)."""
-    if head.lstrip().startswith(MAGICS) or _COMPANION.match(without_unicode_mark(head[:256]).decode("latin-1")):
+    if head.lstrip().startswith(MAGICS) or _COMPANION.match(text_bytes(head[:256]).decode("latin-1")):
         return 100
     is_mpt = str(path).lower().endswith(".mpt")
     for line in head.splitlines()[:HEADERLESS_SEARCH_LINES]:
@@ -97,7 +97,7 @@ def read(path: str | Path, **options: Any) -> list[Spectrum]:
         raise _no_impedance(header, p, "need Re(Z)/Ohm and -Im(Z)/Ohm, or |Z|/Ohm and Phase(Z)/deg")
 
     meta = _header_meta(header, p)
-    sweeps = bl.sweep_indices(frequency, columns)
+    sweeps = bl.sweep_indices(frequency, columns, path=p)
     if not sweeps:
         raise ReadError(p, "no impedance points (every row has freq/Hz = 0)")
     _check_values(frequency, z, sweeps, p)
@@ -145,7 +145,7 @@ def _without_cut_last_row(rows: list[str], p: Path, line_no: int) -> list[str]:
 
 
 def _decode_lines(p: Path) -> tuple[list[str], bool]:
-    raw = without_unicode_mark(file_bytes(p))  # an export re-saved with a byte-order mark
+    raw = read_text_bytes(p)  # an export re-saved with a byte-order mark, in UTF-16, padded with NULs
     if not raw.strip():
         raise ReadError(p, "file is empty")
     if b"\x00" in raw[:4096]:
@@ -194,7 +194,28 @@ def _labels_near(lines: list[str], declared: int, p: Path, skipped: int = 0) -> 
             warn(f"{p.name}: 'Nb header lines : {declared + 1}' does not point at the column labels; "
                  f"they are on line {skipped + i + 1}: read from there", stacklevel=5)
             return i
+    _refuse_unreadable_label_line(lines, declared, p, skipped, labels_at)
     return declared
+
+
+def _refuse_unreadable_label_line(lines: list[str], declared: int, p: Path, skipped: int, labels_at) -> None:
+    """CorruptFileError saying what is wrong where the declared label line holds no usable
+    labels: labels separated by semicolons or commas instead of tabs (a copy re-saved by a
+    spreadsheet program), or labels far from where 'Nb header lines' puts them."""
+    line = lines[declared] if declared < len(lines) else ""
+    if bl.FREQ in line and "\t" not in line:
+        separator = next((name for mark, name in ((";", "semicolons"), (",", "commas")) if mark in line), None)
+        if separator:
+            raise CorruptFileError(
+                p, f"line {skipped + declared + 1}: the column labels are separated by {separator}, not by tabs as "
+                   "EC-Lab writes them (a copy re-saved by a spreadsheet program?); read it as a table with "
+                   "--format csv (format='csv' in Python), or export it again from EC-Lab")
+    found = next((i for i in range(len(lines)) if labels_at(i) and bl.FREQ in [f.strip() for f in lines[i].split("\t")]),
+                 None)
+    if found is not None:
+        raise CorruptFileError(
+            p, f"'Nb header lines : {declared + 1}' puts the column labels on line {skipped + declared + 1}, but they "
+               f"are on line {skipped + found + 1}: the header line count does not match the file (an edited file?)")
 
 
 def _looks_like_labels(line: str) -> bool:

@@ -34,7 +34,7 @@ import numpy as np
 
 from ..errors import CorruptFileError, MissingColumnError, NoImpedanceDataError
 from ..spectrum import Spectrum
-from ._common import build_spectra, file_bytes, numbered_sweeps, split_at_frequency_resets, suffix_of, warn
+from ._common import build_spectra, file_bytes, numbered_sweeps, suffix_of, sweeps_at_frequency_resets, warn
 from .tabular import check_imag_sign, head_text
 
 NAME = "palmsens"
@@ -48,7 +48,7 @@ _TICKS_PER_MICROSECOND = 10
 
 def sniff(head: bytes, path: Path) -> int:
     """95 for JSON naming a PalmSens session (the file is UTF-16; ``head`` may be that
-    text already decoded to 8 bits, see :func:`eisfit.io._common.without_unicode_mark`);
+    text already decoded to 8 bits, see :func:`eisfit.io._common.text_bytes`);
     60 for a .pssession file."""
     text = head_text(head).text  # raw UTF-16 (a cut last character replaced) or 8-bit
     if "PalmSens." in text and '"Type"' in text:
@@ -181,4 +181,4 @@ def _spectra(p: Path, dataset: dict, meta: dict[str, Any], imag_sign: str | None
     z.real, z.imag = re_part, -stored if positive else stored
     meta = {**meta, "format": NAME, "technique": "EIS", "imag_sign": "positive" if positive else "negative",
             "imag_sign_source": source}
-    return build_spectra(p, f, z, meta, split_at_frequency_resets(f))
+    return build_spectra(p, f, z, meta, sweeps_at_frequency_resets(f, p))

@@ -35,8 +35,8 @@ import numpy as np
 from ..errors import CorruptFileError, MissingColumnError, NoImpedanceDataError, ReadError, UnknownFormatError
 from ..spectrum import AREA_SPECIFIC_UNIT, Spectrum
 from ._clock import iso_time, parse_clock_times, preamble_start_time
-from ._common import (axis_of_column, build_spectra, file_bytes, numbered_sweeps, split_at_frequency_resets,
-                      split_by_counter, split_lines, suffix_of, warn)
+from ._common import (axis_of_column, build_spectra, numbered_sweeps, read_text_bytes, split_by_counter,
+                      split_lines, suffix_of, sweeps_at_frequency_resets, warn)
 from ._identify import has_frequency_column, identify_columns, modulus_phase_alternative
 from .._sign import capacitive_sign
 from .export import MAGIC as EXPORT_MAGIC, META_PREFIX as EXPORT_META_PREFIX, restored_meta
@@ -123,7 +123,7 @@ def read_text(path: Path) -> tuple[list[str], bool]:
     CorruptFileError for binary content and for text that cannot be decoded
     (e.g. UTF-16 with an odd number of bytes).
     """
-    data = file_bytes(path)
+    data = read_text_bytes(path)
     if not data.strip():
         raise CorruptFileError(path, "file is empty")
     if looks_binary(data[:8192]):
@@ -176,7 +176,7 @@ def parse_number(text: str, decimal: str = ".") -> float:
     grouped = _GROUPED[decimal].match(t)
     if grouped:  # digit grouping: '1,000,000.5' ('.' decimal), '1.000.000,5' (',' decimal), '1 000', "1'000"
         t = re.sub(_GROUP_MARKS[decimal], "", t)
-    if decimal == ",":
+    if decimal != ".":  # ',' or EITHER_DECIMAL
         t = t.replace(",", ".")
     if not t or t.lower() in ("nan", "inf", "-inf", "+inf", "infinity", "-infinity"):
         raise ValueError(text)
@@ -196,8 +196,13 @@ def parse_number(text: str, decimal: str = ".") -> float:
 _GROUPED = {
     ".": re.compile(r"^[+-]?[1-9]\d{0,2}(?:([,'\u00a0\u202f ])\d{3})(?:\1\d{3})*(?:\.\d*)?$"),
     ",": re.compile(r"^[+-]?[1-9]\d{0,2}(?:([.'\u00a0\u202f ])\d{3})(?:\1\d{3})*(?:,\d*)?$"),
+    ",.": re.compile(r"^[+-]?[1-9]\d{0,2}(?:(['\u00a0\u202f ])\d{3})(?:\1\d{3})*(?:[,.]\d*)?$"),
 }
-_GROUP_MARKS = {".": r"[,'\u00a0\u202f ]", ",": r"[.'\u00a0\u202f ]"}
+_GROUP_MARKS = {".": r"[,'\u00a0\u202f ]", ",": r"[.'\u00a0\u202f ]", ",.": r"['\u00a0\u202f ]"}
+# the decimal mark of a table of decimal commas where '.' is a decimal point too (10,8923 and
+# 10.8923 in one table, as rows edited by hand or pasted from another locale): '.' is then
+# never a digit group ('630.957' is 630.957, not 630957)
+EITHER_DECIMAL = ",."
 _FORTRAN_EXPONENT = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)[dD][+-]?\d+$")
 
 
@@ -291,7 +296,32 @@ def _detect_layout(lines: Sequence[str]) -> tuple[str | None, str, dict[str, lis
                 break
     if best_n == 0:
         raise ValueError("no rows of numbers")
+    if best[1] == "," and _points_are_decimal_too(sample, best_counts, best[0]):
+        return best[0], EITHER_DECIMAL, _parsed_lines(sample, best[0], EITHER_DECIMAL)
     return best[0], best[1], best_counts
+
+
+def _points_are_decimal_too(sample: Sequence[str], counts: Mapping[str, list[float] | None],
+                            delimiter: str | None) -> bool:
+    """Whether a table of decimal commas also writes decimal points: a field of its numeric
+    rows holds a '.' that cannot group digits ('63.0957', '1.5'), and none holds both marks
+    ('1.000,5' groups with '.')."""
+    fields = [f for line in sample if counts.get(line) and "." in line for f in split_fields(line, delimiter)]
+    if any("." in f and "," in f for f in fields):
+        return False
+    return _mixed_marks(sample, counts, delimiter, ",") > 0
+
+
+def first_decimal_point(lines: Sequence[str], layout: TableLayout, first_line_number: int = 1) -> tuple[int, str] | None:
+    """(line number, field) of the first data field of ``lines`` written with a decimal point
+    in a table read with ``EITHER_DECIMAL``, for the warning that says so; else None."""
+    if layout.decimal != EITHER_DECIMAL:
+        return None
+    for k in range(layout.data_start, len(lines)):
+        for text in split_fields(lines[k], layout.delimiter):
+            if "." in text and not _GROUPED[","].match(text.strip('"')):
+                return first_line_number + k, text
+    return None
 
 
 def _mixed_marks(sample: Sequence[str], counts: Mapping[str, list[float] | None], delimiter: str | None,
@@ -739,7 +769,7 @@ def _parse_rows_fast(lines: Sequence[str], layout: TableLayout, start: int, stop
     """pandas' C parser for large, clean tables; None (use the strict parser, which names the
     faulty line) on anything unusual: a repeated header, a non-numeric or non-finite value,
     a row of the wrong length."""
-    if stop - start < _FAST_MIN_LINES:
+    if stop - start < _FAST_MIN_LINES or layout.decimal == EITHER_DECIMAL:  # pandas takes one decimal mark
         return None
     import pandas as pd
 
@@ -1023,6 +1053,32 @@ class ColumnRoles:
                 for r, i in self.index.items()}
 
 
+def _columns_option(columns: Mapping[str, int | str] | None, names: Sequence[str], n_columns: int,
+                    path: Path | str | None) -> dict[str, int]:
+    """role -> 0-based column of the ``columns`` option (indexes or header names), checked: a
+    known role, an existing column, and no column given two roles (ReadError /
+    MissingColumnError naming the problem)."""
+    chosen: dict[str, int] = {}
+    for role, where in (columns or {}).items():
+        if role not in ROLES:
+            raise ReadError(path, f"columns option: unknown role {role!r}; roles are {', '.join(ROLES)}")
+        if isinstance(where, str):
+            matches = [i for i, n in enumerate(names) if n.strip().lower() == where.strip().lower()]
+            if not matches:
+                raise MissingColumnError(path, f"columns option: no column named {where!r} (columns: {', '.join(names)})")
+            column = matches[0]
+        else:
+            if not 0 <= int(where) < n_columns:
+                raise MissingColumnError(path, f"columns option: column {where} out of range (table has {n_columns})")
+            column = int(where)
+        twin = next((r for r, c in chosen.items() if c == column), None)
+        if twin is not None:
+            raise ReadError(path, f"columns option: column {column} ({names[column].strip()!r}) is given as both "
+                                  f"{twin!r} and {role!r}; a column holds one role")
+        chosen[role] = column
+    return chosen
+
+
 def assign_roles(
     names: Sequence[str] | None,
     n_columns: int,
@@ -1053,18 +1109,10 @@ def assign_roles(
                 role = column_map[names[i].strip()]
             if role and (role not in index or _unit_decides(role, headers[index[role]], h)):
                 index[role] = i
-    for role, where in (columns or {}).items():
-        if role not in ROLES:
-            raise ReadError(path, f"columns option: unknown role {role!r}; roles are {', '.join(ROLES)}")
-        if isinstance(where, str):
-            matches = [i for i, n in enumerate(names) if n.strip().lower() == where.strip().lower()]
-            if not matches:
-                raise MissingColumnError(path, f"columns option: no column named {where!r} (columns: {', '.join(names)})")
-            index[role] = matches[0]
-        else:
-            if not 0 <= int(where) < n_columns:
-                raise MissingColumnError(path, f"columns option: column {where} out of range (table has {n_columns})")
-            index[role] = int(where)
+    chosen = _columns_option(columns, names, n_columns, path)
+    # a role the header fills may not take a column the option gave to another role
+    index = {role: i for role, i in index.items() if i not in chosen.values()}
+    index.update(chosen)
     listing = ", ".join(repr(n) for n in names)
     if "frequency" not in index:
         if not columns and len([n for n in names if _OTHER_TECHNIQUE.search(n)]) >= 2:
@@ -1286,7 +1334,7 @@ def _sweeps(f: np.ndarray, counter: np.ndarray | None, blocks: Sequence[np.ndarr
         if counter is not None:
             parts = split_by_counter(counter[block])
         else:
-            parts = split_at_frequency_resets(f[block])
+            parts = sweeps_at_frequency_resets(f[block], path)
             sizes = [p.size for p in parts]
             if len(parts) >= UNORDERED_MIN_PARTS and np.median(sizes) <= UNORDERED_MEDIAN_POINTS:
                 warn(f"{Path(str(path)).name}: the frequencies of {block.size} rows are in no sweep order "
@@ -1482,6 +1530,10 @@ def _read_one_table(path: Path | str, lines: Sequence[str], fmt: TableFormat, me
             f"column {k + 1}" for k in range(len(names), layout.n_columns)]
     rows = parse_rows(lines, layout, path, names or [], first_line_number=first_line_number,
                       header_line=header_line, last_line_complete=last_line_complete)
+    point = first_decimal_point(lines, layout, first_line_number)
+    if point is not None:
+        warn(f"{Path(str(path)).name}: decimal commas and decimal points in one table (line {point[0]}: "
+             f"{point[1]!r}): both read as decimal marks, '.' never as a thousands separator", stacklevel=5)
     layout_meta = {"delimiter": layout.delimiter_name, "decimal": layout.decimal,
                    "header_line": None if header_line is None else layout.header_index + first_line_number}
     return spectra_from_table(path, names, rows, fmt, {**layout_meta, **dict(meta or {})},

@@ -20,7 +20,7 @@ from typing import Any
 
 from ..errors import CorruptFileError
 from ..spectrum import Spectrum
-from ._common import suffix_of, warn
+from ._common import checked_point_count, suffix_of
 from .tabular import TableFormat, read_table_lines, text_lines
 
 NAME = "zview"
@@ -31,6 +31,7 @@ ZPLOT_COLUMNS = ["Freq(Hz)", "Ampl", "Bias", "Time(Sec)", "Z'(a)", "Z''(b)", "GD
 _SIGNATURE = re.compile(r"^\s*\"?(ZPLOT2 ASCII|Z\w* Data File|ZView Calculated Data File)", re.I)
 _DATE = re.compile(r"Date:\s*(\d{1,2})-(\d{1,2})-(\d{4})")
 _TIME = re.compile(r"Time:\s*(\d{1,2}):(\d{2}):(\d{2})")
+_DATA_POINTS = re.compile(r"^\s*Data Points:\s*(\d+)\s*$")  # the point count of a ZPLOT2 ASCII preamble
 
 
 def sniff(head: bytes, path: Path) -> int:
@@ -75,7 +76,8 @@ def _layout(lines: list[str]) -> tuple[int, list[str] | None, int | None]:
     """(first data line index, column names or None, declared point count or None)."""
     end = next((i for i, ln in enumerate(lines) if ln.strip() == "End Comments"), None)
     if end is not None:
-        return end + 1, ZPLOT_COLUMNS, None
+        counts = (_DATA_POINTS.match(ln) for ln in lines[:end])
+        return end + 1, ZPLOT_COLUMNS, next((int(m.group(1)) for m in counts if m), None)
     for i, line in enumerate(lines):
         text = _unquote(line)
         if text.lower().startswith("freq") and "z'" in text.lower():
@@ -90,8 +92,9 @@ def read(path: Path | str, *, imag_sign: str | None = None) -> list[Spectrum]:
     """Read a ZPlot/ZView .z file: one Spectrum (Hz, ohm, Z'' < 0 capacitive).
 
     ``meta`` holds ``software``/``software_version`` and ``start_time`` (ISO) when the
-    preamble gives them. A declared point count that differs from the rows present
-    (a truncated file) gives a warning.
+    preamble gives them. A declared point count (``Data Points:`` of a ZPLOT2 preamble, the
+    count above the names row of a Z60W file) that differs from the rows present (a
+    truncated file) gives a warning (:func:`~eisfit.io._common.checked_point_count`).
     """
     p = Path(path)
     lines = text_lines(p)
@@ -106,9 +109,4 @@ def read(path: Path | str, *, imag_sign: str | None = None) -> list[Spectrum]:
                       column_map={"Z'(a)": "real", "Z''(b)": "imag", "Freq(Hz)": "frequency"})
     spectra = read_table_lines(p, lines[start:], fmt, meta, names=names, imag_sign=imag_sign,
                                first_line_number=start + 1)
-    n = sum(len(s) for s in spectra)
-    if declared is not None and declared != n:
-        warn(f"{p.name}: header declares {declared} points but the file holds {n} "
-             "(truncated or edited file)", stacklevel=3)
-        spectra = [s.with_meta(declared_points=declared) for s in spectra]
-    return spectra
+    return checked_point_count(p, spectra, declared)
