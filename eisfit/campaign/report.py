@@ -13,10 +13,11 @@ from ..analysis.derived import circuit_arcs
 from ..analysis.quality import undetermined
 from ..fitting.flags import by_severity, explain_flag, flag_name, problems, unresolved_keys, whole_fit_problems
 from ..model.circuit import circuit_of, resistance_names
+from ..series.joint import joint_role
 from ..units import EVOLUTION_AXIS_LABELS, pretty_unit
 from .kkband import kk_band_report_lines
 
-__all__ = ["campaign_report", "evolution_lines", "milestones", "table_rows", "flag_explanations",
+__all__ = ["campaign_report", "evolution_lines", "milestones", "table_rows", "flag_explanations", "joint_table_line",
            "wall_time_line", "failure_lines", "FIGURE_CAPTIONS", "MAX_TABLE_ROWS"]
 
 MAX_TABLE_ROWS = 200  # report tables of larger campaigns show this many rows, evenly chosen
@@ -79,16 +80,9 @@ def _quantity(result, name: str, symmetric: bool) -> list[tuple[str, str, str, s
 def _joint_role(result, name: str) -> str:
     """What a joint fit across the checkpoints (``settings["joint"]``) made of parameter
     ``name``: "shared" (one value for every checkpoint), "smoothed" (a smoothness penalty),
-    "Arrhenius law"; "" otherwise. A shared R read "47.4 -> 47.4 -> 47.4" like a measured
-    stability."""
-    joint = result.settings.get("joint") or {}
-    if name in (joint.get("shared") or ()):
-        return "shared"
-    if name in ((joint.get("arrhenius") or {}).get("laws") or {}):
-        return "Arrhenius law"
-    if (joint.get("smoothing") or {}).get("lambda", {}).get(name, 0.0) > 0:
-        return "smoothed"
-    return ""
+    "Arrhenius law"; "" otherwise (:func:`eisfit.series.joint.joint_role`). A shared R read
+    "47.4 -> 47.4 -> 47.4" like a measured stability."""
+    return joint_role(result.settings.get("joint"), name)
 
 
 UNRESOLVED = "unresolved"
@@ -257,9 +251,7 @@ def campaign_report(camp, figures: Mapping[str, str] | None = None) -> str:
             if cell is not None:
                 lines += [f"Cell {cell}:"]
             lines += joint.summary_lines() or ["Joint fit without shared parameters or smoothing."]
-            if joint.rejected_assumptions:
-                lines += ["The data reject what the joint fit assumes: the table, the evolution lines and the "
-                          "figures keep the independent fits."]
+            lines += [f"**{joint_table_line(joint)}**"]
         # ---- end series analysis ----
     lines += ["", "## Per checkpoint", ""] + _table_lines(camp)
     lines += _flag_lines(camp) + kk_band_report_lines(camp) + _error_lines(camp)
@@ -276,6 +268,25 @@ def campaign_report(camp, figures: Mapping[str, str] | None = None) -> str:
         lines += [f"Vector versions: {', '.join(f[:-4] + '.svg' for f in vector)}."]
     lines += ["", "## Run", "", wall_time_line(camp), ""] + _settings_lines(camp)
     return "\n".join(lines) + "\n"
+
+
+def joint_table_line(joint) -> str:
+    """Which fit the campaign's table holds for the cell of ``joint`` and why, in words (the
+    terminal, report.md/html and ``--json`` say it alike). The one rule: the joint fit when the
+    data allow all it assumes (:attr:`~eisfit.series.JointFitResult.accepted`), else the
+    independent fits."""
+    if not joint.accepted:
+        return ("The table, the evolution lines and the figures hold the independent fits, not this joint fit, "
+                f"whose assumptions the data reject: {joint.rejection_summary} (the joint fit is described in "
+                "report.md; Python: CampaignResult.joint).")
+    laws = list((joint.arrhenius or {}).get("laws", {}))
+    parts = ([f"{', '.join(joint.shared)} shared (one value, repeated on every row)"] if joint.shared else []) + \
+        ([f"{', '.join(laws)} on the Arrhenius law"] if laws else []) + \
+        ([f"{', '.join(joint.smoothed)} smoothed across checkpoints"] if joint.smoothed else [])
+    why = "the data allow what it assumes" + (f", dAIC = {joint.sharing['delta_aic']:.0f}"
+                                              if joint.sharing is not None else "")
+    return (f"The table, the evolution lines and the figures hold the joint fit ({why})"
+            + (": " + "; ".join(parts) if parts else "") + ".")
 
 
 def _settings_lines(camp) -> list[str]:
