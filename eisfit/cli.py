@@ -1298,8 +1298,10 @@ def _print_campaign(camp, drt_: bool, arrhenius_lines: list[str]) -> None:
     if camp.circuit_choice is not None:  # --circuit auto (issue 16)
         click.echo(camp.circuit_choice.explain())
     click.echo(f"{len(camp.checkpoints)} checkpoints, {ok} fitted, ordered by {camp.ordering}")
+    from .campaign.report import areas_used
+
     click.echo(f"circuit {_used(camp, 'circuit')}, weighting {camp.settings.get('weighting')}, "
-               f"area {_used(camp, 'area_cm2')} cm2{_file_areas(camp)}")
+               f"area {areas_used(camp)}{_file_areas(camp)}")
     for line in camp.evolution_lines():
         click.echo(line)
     if drt_:  # DRT (issue 8): one line per tracked peak; the KK warnings counted in one warning

@@ -264,6 +264,7 @@ class JointFitResult:
         flags += self.flags[k]  # quality flags only; what was shared/smoothed is in settings["joint"]
         settings = dict(t.settings)
         settings["joint"] = {"shared": list(self.shared), "smoothing": self.smoothing,
+                             "param_names": list(self.param_names),
                              "sharing": self.sharing, "n_checkpoints": self.n_checkpoints,
                              "arrhenius": self.arrhenius}
         return replace(
@@ -313,19 +314,30 @@ def joint_roles(joint_settings: Mapping[str, Any] | None) -> dict[str, str]:
 RESISTANCE_QUANTITIES = ("_asr_ohm_cm2", "_asr_per_interface_ohm_cm2", "_sigma_S_per_cm")  # of one resistance
 
 
-def joint_role(joint_settings: Mapping[str, Any] | None, key: str) -> str:
+def joint_role(joint_settings: Mapping[str, Any] | None, key: str, circuit: str | None = None) -> str:
     """The role (:func:`joint_roles`) of a parameter or of a quantity derived from it: a
     quantity of one resistance (``R1_asr_ohm_cm2``, ``R1_sigma_S_per_cm``) takes that
-    resistance's role; another derived quantity (``CPE2_ceff_F``, also of the arc's R) is
-    ``smoothed`` or ``Arrhenius law`` when a parameter of its element is, never ``shared``
-    (its other inputs may vary); "" when the joint fit left them free."""
+    resistance's role; another derived quantity takes the role of the parameters of its
+    element and, with ``circuit`` (the fit's circuit string), of its arc's resistance
+    (``CPE1_ceff_F`` of CPE1_0, CPE1_1 and R1): ``shared`` when all of them are (one value),
+    else ``smoothed`` or ``Arrhenius law`` when any is; "" when the joint fit left them free."""
     roles = joint_roles(joint_settings)
-    if key in roles:
-        return roles[key]
+    if not roles or key in roles:
+        return roles.get(key, "")
     element = key.split("_", 1)[0]
     if key.endswith(RESISTANCE_QUANTITIES):
         return roles.get(element, "")
-    given = {r for n, r in roles.items() if n == element or n.startswith(element + "_")}
+    names = (joint_settings or {}).get("param_names") or [n for n in roles]
+    inputs = [n for n in names if n == element or n.startswith(element + "_")]
+    if circuit is not None:
+        from ..analysis.derived import circuit_arcs
+        from ..model import circuit_of
+
+        inputs += [a.resistor for a in circuit_arcs(circuit_of(circuit), branches=True)
+                   if a.capacitive == element and a.resistor]
+    given = [roles.get(n, "") for n in inputs]
+    if circuit is not None and given and all(r == "shared" for r in given):
+        return "shared"
     return next((r for r in JOINT_ROLES if r in given and r != "shared"), "")
 
 
