@@ -97,7 +97,14 @@ def fit_campaign(
     shared, smooth : joint fit across checkpoints (parameter names shared by all
         checkpoints; smoothness ``"auto"`` or a float lambda), delegated to
         ``eisfit.series.joint_fit`` after the independent fits, which seed it; the
-        :class:`~eisfit.series.JointFitResult` is kept as ``CampaignResult.joint``.
+        :class:`~eisfit.series.JointFitResult` is kept as ``CampaignResult.joint``. The table
+        holds the joint fit only when the data allow all it assumes
+        (:attr:`~eisfit.series.JointFitResult.accepted`: the sharing by the AIC, the smoothing
+        by its chi-square rise, any law by its own test), else the independent fits, with a
+        warning; its ``joint_fit`` column says which fit each row holds (``joint``,
+        ``independent: joint fit rejected`` / ``left out`` / ``no joint fit``, the why in
+        ``notes``). Each cell needs one circuit, weighting, area, thickness and symmetry
+        (:class:`~eisfit.CampaignError` before any fit otherwise).
     arrhenius_law : resistances that follow an Arrhenius law across the checkpoints of a
         cell, fitted jointly (``eisfit.series.joint_fit(arrhenius=...)``: Ea and its prefactor
         instead of one free value per checkpoint, in the sigma*T form); every checkpoint needs

@@ -125,8 +125,8 @@ class CampaignResult:
     @property
     def sharing(self):
         """Evidence for the shared parameters: dict with chisq_shared, chisq_independent,
-        aic_*, bic_*, preferred, delta_aic (per cell: dict cell -> that dict); None
-        without ``shared=``."""
+        aic_*, bic_*, preferred, delta_aic, delta_bic, supported (the AIC's verdict, the one
+        rule), statement (per cell: dict cell -> that dict); None without ``shared=``."""
         if isinstance(self.joint, dict):
             return {cell: j.sharing for cell, j in self.joint.items()}
         return None if self.joint is None else self.joint.sharing
