@@ -181,7 +181,8 @@ def test_joint_roles_read_for_table_report_and_figure():
                 "arrhenius": None, "param_names": ["R0", "R1", "CPE1_0", "CPE1_1", "R2", "CPE2_0", "CPE2_1"]}
     assert joint_roles(settings) == {"R2": "smoothed", "R1": "shared", "CPE1_0": "shared", "CPE1_1": "shared"}
     assert joint_roles(None) == {}
-    assert joint_role(settings, "R1_asr_ohm_cm2") == "shared" and joint_role(settings, "R2_sigma_S_per_cm") == "smoothed"
+    assert joint_role(settings, "R1_asr_ohm_cm2") == "shared"
+    assert joint_role(settings, "R2_sigma_S_per_cm") == "smoothed"
     assert joint_role(settings, "CPE1_ceff_F", CIRCUIT) == "shared"  # R1, CPE1_0, CPE1_1 all shared
     assert joint_role(settings, "CPE1_ceff_F") == ""  # without the circuit its arc's R is unknown
     assert joint_role(settings, "CPE2_ceff_F", CIRCUIT) == "smoothed" and joint_role(settings, "R0") == ""

@@ -434,7 +434,8 @@ def test_a_sharing_only_the_aic_rejects_is_not_the_table():
     assert set(camp.table["seed_source"]) <= {"cold", "seeded"} and set(camp.table["shared"]) == {""}
     assert all(r.settings.get("joint") is None for r in camp.results)
     report = camp.report()
-    assert "hold the independent fits, not this joint fit, whose assumptions the data reject: sharing (dAIC = " in report
+    assert "hold the independent fits, not this joint fit, whose assumptions the data reject: sharing (dAIC = " \
+        in report
     assert "(shared" not in "\n".join(camp.evolution_lines())
     assert camp.joint_records()[0]["table_holds"] == "independent"
 

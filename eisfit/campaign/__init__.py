@@ -25,7 +25,8 @@ from .._processes import long_lived_objects, settle_long_lived
 from ..errors import CampaignError, CircuitError, FitError
 from ..settings import CampaignSettings, FitSettings, check_parameter_names
 from .cache import FitCache, MemoryCache, settings_hash
-from .result import JOINT_LEFT_OUT, JOINT_NOT_RUN, JOINT_REJECTED, JOINT_USED, CampaignResult, CheckpointFailure, StreamedRow
+from .result import (JOINT_LEFT_OUT, JOINT_NOT_RUN, JOINT_REJECTED, JOINT_USED, CampaignResult, CheckpointFailure,
+                     StreamedRow)
 from .roles import with_campaign_roles
 from .runner import CheckpointFits, run_campaign_fits, with_campaign_flags
 from .sources import CONDITION_KEYS, CampaignWarning, Checkpoint, load_checkpoints

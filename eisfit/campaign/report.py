@@ -299,8 +299,8 @@ def joint_table_line(joint) -> str:
     independent fits."""
     if not joint.accepted:
         return ("The table, the evolution lines and the figures hold the independent fits, not this joint fit, "
-                f"whose assumptions the data reject: {joint.rejection_summary} (the joint fit is described in "
-                "report.md; Python: CampaignResult.joint).")
+                f"whose assumptions the data reject: {joint.rejection_summary}; the joint fit is described in "
+                "report.md (Python: CampaignResult.joint).")
     laws = list((joint.arrhenius or {}).get("laws", {}))
     parts = ([f"{', '.join(joint.shared)} shared (one value, repeated on every row)"] if joint.shared else []) + \
         ([f"{', '.join(laws)} on the Arrhenius law"] if laws else []) + \
@@ -326,8 +326,8 @@ def areas_used(camp, unit: str = " cm2") -> str:
     missing = camp.checkpoints_without_area()
     if missing:
         text += (f"; none at {len(missing)} checkpoint{'s' if len(missing) > 1 else ''} ({', '.join(missing[:3])}"
-                 f"{', ...' if len(missing) > 3 else ''}): {'their resistances' if len(missing) > 1 else 'its resistances'}"
-                 " in ohm only")
+                 f"{', ...' if len(missing) > 3 else ''}): {'their' if len(missing) > 1 else 'its'} resistances "
+                 "in ohm only")
     return text
 
 
