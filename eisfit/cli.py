@@ -1298,8 +1298,10 @@ def _print_campaign(camp, drt_: bool, arrhenius_lines: list[str]) -> None:
     if camp.circuit_choice is not None:  # --circuit auto (issue 16)
         click.echo(camp.circuit_choice.explain())
     click.echo(f"{len(camp.checkpoints)} checkpoints, {ok} fitted, ordered by {camp.ordering}")
+    from .campaign.report import areas_used
+
     click.echo(f"circuit {_used(camp, 'circuit')}, weighting {camp.settings.get('weighting')}, "
-               f"area {_used(camp, 'area_cm2')} cm2{_file_areas(camp)}")
+               f"area {areas_used(camp)}{_file_areas(camp)}")
     for line in camp.evolution_lines():
         click.echo(line)
     if drt_:  # DRT (issue 8): one line per tracked peak; the KK warnings counted in one warning
@@ -1320,19 +1322,25 @@ def _print_campaign(camp, drt_: bool, arrhenius_lines: list[str]) -> None:
         if line:
             click.echo(line[2:].replace("`", "") if line.startswith("- ") else line.replace("`", ""))
     # ---- series analysis output ----
-    for _, joint in camp.joint_fits():
+    from .campaign.report import joint_table_line
+
+    for cell, joint in camp.joint_fits():
+        prefix = f"cell {cell}: " if cell is not None else ""
         if joint.statement:
-            click.echo(joint.statement)
+            click.echo(prefix + joint.statement)
         for line in joint.law_lines():
             click.echo(line)
+        click.echo(prefix + joint_table_line(joint))
     for line in arrhenius_lines:
         click.echo(line)
     # ---- end series analysis output ----
 
 
 def _campaign_record(camp, folder: Path | None, arrhenius_lines: list[str]) -> dict:
-    """What ``eisfit campaign --json`` prints: counts, settings, evolution, failures and
-    the summary table (one record per checkpoint, NaN as null)."""
+    """What ``eisfit campaign --json`` prints: counts, settings, evolution, the joint fits
+    (``CampaignResult.joint_records``: which fit the table holds and why, the AIC/BIC
+    evidence, the smoothing), failures and the summary table (one record per checkpoint, NaN
+    as null)."""
     table = _finite(camp.table.to_dict(orient="records"))  # every digit (DataFrame.to_json keeps 10 decimals)
     settings = {k: v for k, v in camp.settings.items() if k != "settings_hash"}
     return {
@@ -1340,7 +1348,8 @@ def _campaign_record(camp, folder: Path | None, arrhenius_lines: list[str]) -> d
         "ordering": camp.ordering, "settings": _finite(settings), "out": None if folder is None else str(folder),
         "interrupted": bool(camp.stats.get("interrupted")),
         "fits_run": camp.stats.get("fits_run", 0), "cache_hits": camp.stats.get("cache_hits", 0),
-        "evolution": camp.evolution_lines(), "arrhenius": arrhenius_lines, "arrhenius_laws": _law_records(camp),
+        "evolution": camp.evolution_lines(), "joint": _finite(camp.joint_records()),
+        "arrhenius": arrhenius_lines, "arrhenius_laws": _law_records(camp),
         "errors": [str(e) for e in camp.errors], "table": table,
     }
 

@@ -1043,7 +1043,7 @@ def _camp_panel_rows(camp):
 
 
 def _camp_series(camp, key, xs, flag_summary):
-    """(x, value, stderr, problem, unresolved, undetermined, not fitted) arrays of ``key``
+    """(x, value, stderr, problem, unresolved, undetermined, not fitted, no area) arrays of ``key``
     over the checkpoints (a checkpoint that could not be fitted is a gap in the line, not
     a straight line across it): ``problem`` when the fit has a problem flag of the whole fit
     (:func:`~eisfit.fitting.flags.whole_fit_problems`: not ``unresolved``, which concerns
@@ -1052,6 +1052,8 @@ def _camp_series(camp, key, xs, flag_summary):
     or unknown (:func:`eisfit.analysis.quality.undetermined`), is nan (a gap, never a number
     that stretches the axis), as the headline lines read it ``undetermined``. A value held
     fixed, or a quantity given without a stderr, stays a point without an error bar.
+    A per-area quantity of a checkpoint without an electrode area is a gap of its own ("no
+    area": its resistance is known, in ohm; it had been drawn as undetermined).
     ``flag_summary``: :func:`_camp_flag_summary` of ``camp`` (made once for all the panels)."""
     from .analysis.quality import undetermined
     from .fitting.flags import unresolved_keys
@@ -1062,17 +1064,19 @@ def _camp_series(camp, key, xs, flag_summary):
     for k, (r, (problem, any_unresolved)) in enumerate(zip(camp.results, flag_summary)):
         if r is None:
             if xs[k] is not None and _np.isfinite(xs[k]):
-                pts.append((xs[k], float("nan"), float("nan"), False, False, False, True))
+                pts.append((xs[k], float("nan"), float("nan"), False, False, False, True, False))
             continue
         if key in r.values:
             v, s = r.values[key], r.stderr.get(key)
         else:
             v, s = r.derived.get(key, float("nan")), r.derived.get(f"{key}_stderr")
-        gone = any_unresolved and bool(unresolved_keys(r.flags, [key]))
-        vague = not gone and key not in r.fixed and undetermined(v, s)
+        bare = key not in r.values and key not in r.derived and not r.settings.get("area_cm2")  # per area, no area
+        gone = not bare and any_unresolved and bool(unresolved_keys(r.flags, [key]))
+        vague = not bare and not gone and key not in r.fixed and undetermined(v, s)
         s = float("nan") if s is None else s
-        hidden = gone or vague
-        pts.append((xs[k], float("nan") if hidden else v, float("nan") if hidden else s, problem, gone, vague, False))
+        hidden = gone or vague or bare
+        pts.append((xs[k], float("nan") if hidden else v, float("nan") if hidden else s, problem, gone, vague, False,
+                    bare))
     return tuple(_np.array(a) for a in zip(*pts))
 
 
@@ -1098,23 +1102,26 @@ def _draw_evolution_panel(ax, camp, title, key, unit, xs, flag_summary) -> float
     if series is None:
         ax.set_visible(False)
         return float("nan")
-    px, pv, ps, pf, pu, pd, pn = series
+    px, pv, ps, pf, pu, pd, pn, pa = series
     factor, shown_unit = _si_scale(pv, unit)
     pv, ps = pv / factor, ps / factor
     stderr_max = float(_np.nanmax(ps)) if _np.isfinite(ps).any() else float("nan")
     ax.set_title(title, y=1.0)
     symbol = "C_eff" if unit.startswith("F") else ("ASR" if unit == "ohm*cm2" else "R")
     ax.set_ylabel(f"{symbol} / {shown_unit}")
-    # ---- series analysis: a parameter shared by the joint fit is one value: a band ----
-    if _shared_by_joint(camp, key):
-        ax.axhspan(pv[0] - ps[0], pv[0] + ps[0], color="C0", alpha=0.25, lw=0,
-                   label="shared (joint fit) ± 1 s.e.")
-        ax.axhline(pv[0], color="C0", lw=1.2)
+    # ---- series analysis: what the joint fit made of the values: shared (one value: a band), smoothed... ----
+    role, n_role, n_fitted = _joint_panel_role(camp, key)
+    role_text = "" if not role else (f"{role} (joint fit)" if n_role == n_fitted else
+                                     f"{role} (joint fit, {n_role} of {n_fitted} checkpoints)")
+    if role == "shared" and n_role == n_fitted and _np.unique(pv[_np.isfinite(pv)]).size == 1:
+        at = int(_np.flatnonzero(_np.isfinite(pv))[0])
+        ax.axhspan(pv[at] - ps[at], pv[at] + ps[at], color="C0", alpha=0.25, lw=0, label=f"{role_text} ± 1 s.e.")
+        ax.axhline(pv[at], color="C0", lw=1.2)
         ax.legend(frameon=False, loc="best")
         return stderr_max
     # ---- end series analysis ----
     yerr = _np.where(_np.isfinite(ps), ps, 0.0)
-    label = "± 1 s.e." if _np.isfinite(ps).any() else None
+    label = (f"{role_text} ± 1 s.e." if role_text else "± 1 s.e.") if _np.isfinite(ps).any() else (role_text or None)
     if px.size > RASTER_ABOVE_POINTS:
         _draw_many_points_with_bars(ax, px, pv, yerr, label)
     else:
@@ -1122,12 +1129,12 @@ def _draw_evolution_panel(ax, camp, title, key, unit, xs, flag_summary) -> float
         ms = _MARKER_PT * (_FEW_POINTS / px.size) ** 0.5 if crowded else _MARKER_PT
         ax.errorbar(px, pv, yerr=yerr, fmt="o-", ms=max(ms, 1.5), lw=0.8 if crowded else 1.0,
                     elinewidth=0.6 if crowded else 1.0, capsize=0 if crowded else 2, color="C0", label=label)
-    shown = ~(pu | pd)
+    shown = ~(pu | pd | pa)
     if (pf & shown).any():
         ax.plot(px[pf & shown], pv[pf & shown], "o", ms=_MARKER_PT + 4, mfc="none", mec="red", mew=0.9,
                 label="problem flag")
     for gap, marker, label in ((pu, "X", "unresolved"), (pd, "P", "undetermined (s.e. >= value or unknown)"),
-                               (pn, "|", "not fitted")):
+                               (pa, "D", "no area given"), (pn, "|", "not fitted")):
         if gap.any():  # issue 13: a value the data do not give is a gap, marked on the panel's x axis
             # (on the spine, not inside: at the foot of the data range it read as a low value); filled
             # markers and a vertical bar, which neither a tick nor the spine hides
@@ -1168,7 +1175,7 @@ def _note_small_error_bars(fig, panels) -> None:
                          and len(line.get_xdata())), default=_MARKER_PT)  # as drawn (crowded panels: smaller)
         marker_radius = 0.5 * marker_pt * abs(hi - lo) / max(height_pt, 1.0)
         if _np.isfinite(stderr_max) and stderr_max < marker_radius:
-            labels = [("± 1 s.e. (smaller than the markers)" if lab == "± 1 s.e." else lab) for lab in labels]
+            labels = [(lab + " (smaller than the markers)" if lab.endswith("± 1 s.e.") else lab) for lab in labels]
         ax.legend(handles, labels, frameon=False, loc="best", fontsize=SMALL_PT)
 
 
@@ -1462,17 +1469,27 @@ def plot_campaign_drt_stack(camp, ax=None, offset: float | None = None,
 # ---- section: series analysis plots (eisfit.series, Arrhenius) ------------------
 
 
-def _shared_by_joint(camp, key: str) -> bool:
-    """True when ``key`` (a parameter, or a quantity derived from shared parameters only,
-    e.g. R1_asr_ohm_cm2 with R1 shared) takes one value in the campaign's joint fit."""
-    joint = getattr(camp, "joint", None)
-    if joint is None or not joint.shared:
-        return False
-    if key in joint.shared:
-        return True
-    base = key.split("_", 1)[0]
-    return base in joint.shared and key.startswith(f"{base}_") and (
-        key.endswith(("_asr_ohm_cm2", "_asr_per_interface_ohm_cm2", "_sigma_S_per_cm")))
+def _joint_panel_role(camp, key: str) -> tuple[str, int, int]:
+    """(role, checkpoints with it, fitted checkpoints) of an evolution panel's ``key``: what
+    the joint fit made of it (:func:`eisfit.series.joint.joint_role`: "shared", "smoothed",
+    "Arrhenius law"; "" for none) in the rows that hold the joint fit, read from each result
+    (a joint fit the data reject is in none: its rows hold their own fits, drawn as such)."""
+    from .series.joint import joint_role, joint_roles
+
+    fitted = [r for r in camp.results if r is not None]
+    memo: dict[tuple, str] = {}  # one reading per circuit and joint fit (5,000 rows share a few)
+    roles = []
+    for r in fitted:
+        joint = r.settings.get("joint")
+        seen = (r.circuit, tuple(joint_roles(joint).items()), tuple((joint or {}).get("param_names") or ()))
+        if seen not in memo:
+            memo[seen] = joint_role(joint, key, r.circuit)
+        roles.append(memo[seen])
+    given = [r for r in roles if r]
+    if not given:
+        return "", 0, len(fitted)
+    role = max(dict.fromkeys(given), key=given.count)
+    return role, given.count(role), len(fitted)
 
 
 def plot_arrhenius(camp, resistances=None, ax=None, form: str = "sigmaT"):

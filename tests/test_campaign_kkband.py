@@ -129,3 +129,34 @@ def test_the_kk_section_says_which_points_were_tested():
     assert "All 2 tested checkpoints pass" in text and "9-20 inductive points of 2 checkpoint(s) were dropped" in text
     camp.results = [SimpleNamespace(kk_passed=True, flags=[])]
     assert "dropped" not in " ".join(kk_band_report_lines(camp))
+
+
+def noisy_checkpoint(seed: int, noise: float = 0.02) -> Spectrum:
+    """The two arcs without drift, 2 % random noise: the Lin-KK test cannot judge them
+    (``kk-too-noisy``), which is neither a pass nor a violation."""
+    z = Circuit(CIRCUIT).impedance(TRUE, F)
+    rng = np.random.default_rng(100 + seed)
+    z = z * (1 + noise * (rng.standard_normal(F.size) + 1j * rng.standard_normal(F.size)))
+    return Spectrum(F, z, {"label": f"noisy{seed}"})
+
+
+def test_too_noisy_checkpoints_are_counted_apart_from_failures():
+    """Eleven checkpoints of 2 % noise, each flagged kk-too-noisy ("neither passed nor a
+    violation"), had read "11 of 11 fitted checkpoints fail the Lin-KK test (drift, ...): their
+    fits describe points that no stable linear system gives". Now the failures (a drifting
+    checkpoint) and the too-noisy ones are counted and described apart, and no band is sought
+    in noise."""
+    spectra = [noisy_checkpoint(0), checkpoint(12, 1), noisy_checkpoint(2)]
+    camp = eisfit.fit_campaign(spectra, circuit=CIRCUIT, cache_dir=False, progress=False, kk_band=True)
+    flags = list(camp.table["flags"])
+    assert "kk-too-noisy:" in flags[0] and "kk-too-noisy:" in flags[2] and "kk-too-noisy" not in flags[1]
+    report = camp.report()
+    assert "1 of 3 fitted checkpoints fail the Lin-KK test" in report
+    assert "2 of 3 fitted checkpoints are too noisy for the Lin-KK test to judge" in report
+    assert "neither passed nor a violation" in report and report.count("fmin = ") == 1
+    assert camp.kk_bands[0] is None and math.isnan(camp.table["kk_valid_points"].iloc[0])
+    only_noise = eisfit.fit_campaign([noisy_checkpoint(3), noisy_checkpoint(4)], circuit=CIRCUIT, cache_dir=False,
+                                     progress=False)
+    text = only_noise.report()
+    assert "fail the Lin-KK test" not in text and "`--kk-band`" not in text
+    assert "2 of 2 fitted checkpoints are too noisy for the Lin-KK test to judge" in text

@@ -195,7 +195,8 @@ def test_the_campaign_line_names_an_area_the_files_state_but_that_is_not_used(tm
     out = runner.invoke(main, ["campaign", str(path), "--circuit", "R0-p(R1,C1)", "--out", str(tmp_path / "o"),
                                "--no-cache", "--no-progress"])
     assert out.exit_code in (0, 1), out.output
-    assert "area - cm2 (the files state 0.5 cm2: no area was given; eisfit normalises by --area-cm2 or the " \
+    assert "area none (resistances in ohm) (the files state 0.5 cm2: no area was given; eisfit normalises by " \
+           "--area-cm2 or the " \
            "campaign file's area_cm2 only)" in out.output
     given = runner.invoke(main, ["campaign", str(path), "--circuit", "R0-p(R1,C1)", "--area-cm2", "0.5",
                                  "--out", str(tmp_path / "o2"), "--no-cache", "--no-progress"])

@@ -25,7 +25,8 @@ from .._processes import long_lived_objects, settle_long_lived
 from ..errors import CampaignError, CircuitError, FitError
 from ..settings import CampaignSettings, FitSettings, check_parameter_names
 from .cache import FitCache, MemoryCache, settings_hash
-from .result import CampaignResult, CheckpointFailure, StreamedRow
+from .result import (JOINT_LEFT_OUT, JOINT_NOT_RUN, JOINT_REJECTED, JOINT_USED, CampaignResult, CheckpointFailure,
+                     StreamedRow)
 from .roles import with_campaign_roles
 from .runner import CheckpointFits, run_campaign_fits, with_campaign_flags
 from .sources import CONDITION_KEYS, CampaignWarning, Checkpoint, load_checkpoints
@@ -97,7 +98,14 @@ def fit_campaign(
     shared, smooth : joint fit across checkpoints (parameter names shared by all
         checkpoints; smoothness ``"auto"`` or a float lambda), delegated to
         ``eisfit.series.joint_fit`` after the independent fits, which seed it; the
-        :class:`~eisfit.series.JointFitResult` is kept as ``CampaignResult.joint``.
+        :class:`~eisfit.series.JointFitResult` is kept as ``CampaignResult.joint``. The table
+        holds the joint fit only when the data allow all it assumes
+        (:attr:`~eisfit.series.JointFitResult.accepted`: the sharing by the AIC, the smoothing
+        by its chi-square rise, any law by its own test), else the independent fits, with a
+        warning; its ``joint_fit`` column says which fit each row holds (``joint``,
+        ``independent: joint fit rejected`` / ``left out`` / ``no joint fit``, the why in
+        ``notes``). Each cell needs one circuit, weighting, area, thickness and symmetry
+        (:class:`~eisfit.CampaignError` before any fit otherwise).
     arrhenius_law : resistances that follow an Arrhenius law across the checkpoints of a
         cell, fitted jointly (``eisfit.series.joint_fit(arrhenius=...)``: Ea and its prefactor
         instead of one free value per checkpoint, in the sigma*T form); every checkpoint needs
@@ -170,6 +178,10 @@ def fit_campaign(
             raise CampaignError(f"{source}: {exc}" if isinstance(source, (str, Path)) else str(exc)) from None
         if joint is not None:
             _check_joint_names(items, shared, arrhenius_law)
+            try:
+                _check_joint_settings(src.checkpoints, items)
+            except CampaignError as exc:
+                raise CampaignError(f"{source}: {exc}" if isinstance(source, (str, Path)) else str(exc)) from None
         cache = _cache(out, cache_dir)
         chains = _chains(src.checkpoints)
     except BaseException:
@@ -208,6 +220,9 @@ def fit_campaign(
             own_pool.finish_shutdown()  # before anything that may fork (a running thread makes forking unsafe)
     settle_long_lived()
     result.joint = joint_result
+    if joint is not None:  # what was asked of the joint fit (what it did, per cell: result.joint_records())
+        result.settings.update(shared=list(shared or []), smooth=smooth,
+                               **({"arrhenius_law": list(arrhenius_law)} if arrhenius_law else {}))
     if choice is not None:
         result.circuit_choice = choice
         result.settings["circuit_choice"] = choice.explain()
@@ -526,7 +541,7 @@ def _details(c: Checkpoint, item: dict[str, Any], f: CheckpointFits, kept) -> di
     if kept is None:
         error = error or "no fit result"
     return {"seed_source": f.seed_source, "notes": list(f.notes), "error": error,
-            "settings": item["settings"], "settings_hash": item["settings_hash"]}
+            "settings": item["settings"], "settings_hash": item["settings_hash"], "joint_fit": f.joint_fit}
 
 
 def _assemble(src, items, fits: list[CheckpointFits], common, stats,
@@ -577,15 +592,25 @@ def _apply_joint_fit(joint, checkpoints, items, fits, shared, smooth, fit_option
     for chain in _chains(checkpoints):
         fitted = [i for i in chain if fits[i].kept is not None]
         ok = [i for i in fitted if not _unjoinable(fits[i].kept.flags)]
-        _warn_left_out_of_joint(checkpoints, fits, [i for i in fitted if i not in ok])
+        left_out = [i for i in fitted if i not in ok]
+        _warn_left_out_of_joint(checkpoints, fits, left_out)
+        for i in left_out:
+            fits[i].joint_fit = JOINT_LEFT_OUT
+            fits[i].notes.append(f"left out of the joint fit ({', '.join(_unjoinable(fits[i].kept.flags)[:2])}): "
+                                 "this row holds its own fit")
+        res = None
         if len(ok) >= 2:
-            cell = checkpoints[ok[0]].cell
             res = _joint_fit_of_cell(joint, checkpoints, items, fits, ok, shared, smooth, fit_options, arrhenius_law)
             if res is not None:
-                out[cell] = res
+                out[checkpoints[ok[0]].cell] = res
         elif fitted:
             warnings.warn(f"joint fit: cell {checkpoints[fitted[0]].cell!r} has {len(ok)} checkpoint(s) to fit "
                           "jointly (2 needed): its rows keep their own fits", CampaignWarning, stacklevel=3)
+        if res is None:
+            for i in ok:
+                fits[i].joint_fit = JOINT_NOT_RUN
+                fits[i].notes.append("no joint fit of this cell (too few checkpoints or temperatures): "
+                                     "this row holds its own fit")
     if not out:
         return None
     return next(iter(out.values())) if len(out) == 1 else out
@@ -610,16 +635,45 @@ def _warn_left_out_of_joint(checkpoints, fits, left_out: list[int]) -> None:
                   CampaignWarning, stacklevel=4)
 
 
+JOINT_SETTING_KEYS = ("circuit", "weighting", "area_cm2", "thickness_cm", "symmetric")  # one per cell
+
+
+def _check_joint_settings(checkpoints: list[Checkpoint], items: list[dict[str, Any]]) -> None:
+    """CampaignError, before any fit, when a cell's readable checkpoints do not all have the
+    same circuit, weighting, area, thickness and symmetry, which one joint fit of the cell
+    needs (a missing area_cm2 counts as a value of its own)."""
+    for chain in _chains(checkpoints):
+        _joint_settings_of_cell(checkpoints, items, [i for i in chain if items[i]["spectrum"] is not None])
+
+
+def _joint_settings_of_cell(checkpoints: list[Checkpoint], items: list[dict[str, Any]],
+                            members: list[int]) -> dict[str, Any]:
+    """The settings the joint fit of one cell's checkpoints ``members`` (item indices) uses
+    (``JOINT_SETTING_KEYS``); CampaignError naming the checkpoints and files of each value
+    where they differ."""
+    common: dict[str, Any] = {}
+    for key in JOINT_SETTING_KEYS:
+        groups: dict[str, list[int]] = {}
+        for i in members:
+            value = items[i]["settings"].get(key)
+            groups.setdefault("none" if value is None else repr(value), []).append(i)
+        if len(groups) > 1:
+            def named(indices: list[int]) -> str:
+                shown = [checkpoints[i].file or checkpoints[i].label for i in indices[:3]]
+                return ", ".join(shown) + (f" and {len(indices) - 3} more" if len(indices) > 3 else "")
+
+            uses = "; ".join(f"{value} ({named(indices)})" for value, indices in groups.items())
+            raise CampaignError(f"a joint fit (--shared, --smooth, --arrhenius-law; shared=, smooth=, arrhenius_law=) "
+                                f"needs one {key} for all checkpoints of a cell; cell {checkpoints[members[0]].cell!r} "
+                                f"has {key} {uses}: give them the same one, or fit without a joint fit")
+        common[key] = items[members[0]]["settings"].get(key) if members else None
+    return common
+
+
 def _joint_fit_of_cell(joint, checkpoints, items, fits, ok, shared, smooth, fit_options, arrhenius_law=None):
     from ..spectrum import points_spectrum
 
-    common = {}
-    for key in ("circuit", "weighting", "area_cm2", "thickness_cm", "symmetric"):
-        values = {repr(items[i]["settings"].get(key)) for i in ok}
-        if len(values) > 1:
-            raise CampaignError(f"a joint fit (shared=, smooth=, arrhenius_law=) needs one {key} per cell; "
-                                f"cell {checkpoints[ok[0]].cell!r} uses {', '.join(sorted(values))}")
-        common[key] = items[ok[0]]["settings"].get(key)
+    common = _joint_settings_of_cell(checkpoints, items, ok)  # checked for the whole cell before the fits
     templates = [fits[i].kept for i in ok]
     spectra = [points_spectrum(r.frequency, r.z, checkpoints[i].label) for i, r in zip(ok, templates)]
     extra = {k: fit_options[k] for k in ("fixed", "bounds") if fit_options.get(k) is not None}
@@ -639,15 +693,16 @@ def _joint_fit_of_cell(joint, checkpoints, items, fits, ok, shared, smooth, fit_
                 area_cm2=common["area_cm2"], thickness_cm=common["thickness_cm"],
                 symmetric=bool(common["symmetric"]), labels=[checkpoints[i].label for i in ok],
                 warn_verdicts=False, **extra)
+    # the one rule: the table holds the joint fit when the data allow all it assumes (JointFitResult.accepted)
     rejected = res.rejected_assumptions
     if rejected:
         warnings.warn(f"cell {checkpoints[ok[0]].cell!r}: {'; '.join(rejected)}; the table keeps the independent "
                       "fits (the joint fit is in CampaignResult.joint)", CampaignWarning, stacklevel=3)
+        for i in ok:
+            fits[i].joint_fit = JOINT_REJECTED
+            fits[i].notes.append(f"joint fit rejected by the data: {res.rejection_summary}; this row holds its own fit")
         return res
-    if res.sharing is not None and res.sharing["preferred"] != "shared":  # the AIC alone rejects it
-        warnings.warn(f"cell {checkpoints[ok[0]].cell!r}: {res.sharing['statement']}; the table uses the shared "
-                      "fit, which the BIC supports", CampaignWarning, stacklevel=3)
     for i, r in zip(ok, res.fit_results(templates)):
         if r is not None:
-            fits[i].kept, fits[i].seed_source = r, "joint"
+            fits[i].kept, fits[i].seed_source, fits[i].joint_fit = r, "joint", JOINT_USED
     return res

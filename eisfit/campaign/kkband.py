@@ -16,16 +16,30 @@ from typing import Any, Sequence
 from ..fitting.flags import flag_detail
 from ..units import plain_number
 
-__all__ = ["campaign_kk_bands", "kk_band_columns", "kk_band_report_lines", "NO_BAND"]
+__all__ = ["campaign_kk_bands", "kk_band_columns", "kk_band_report_lines", "kk_too_noisy", "kk_violation", "NO_BAND"]
 
 NO_BAND = "no band of at least half the points passes"
 
 
+def kk_too_noisy(result: Any) -> bool:
+    """True for a fit whose points the Lin-KK test cannot judge (flag ``kk-too-noisy``: random
+    residuals of 1.5-5 % of |Z|): ``kk_passed`` is False, but it is neither a pass nor a
+    violation."""
+    return result is not None and flag_detail(result.flags, "kk-too-noisy") is not None
+
+
+def kk_violation(result: Any) -> bool:
+    """True for a fit whose points fail the Lin-KK test (``kk_passed`` False) other than by
+    being too noisy to judge (:func:`kk_too_noisy`)."""
+    return result is not None and result.kk_passed is False and not kk_too_noisy(result)
+
+
 def campaign_kk_bands(results: Sequence[Any]) -> list[Any]:
     """One :class:`~eisfit.KKBand` (or None) per FitResult: the band of the fitted points
-    where the fit's Lin-KK test failed; None where it passed, did not run, the checkpoint
-    was not fitted, or no band of at least half the points passes (``kk_passed`` tells
-    these apart). Same test options as the fit's own test (the defaults)."""
+    where the fit's Lin-KK test failed (:func:`kk_violation`); None where it passed, did not
+    run, was too noisy to judge (no band of noise passes either: ``kk-too-noisy``), the
+    checkpoint was not fitted, or no band of at least half the points passes (``kk_passed``
+    and the flags tell these apart). Same test options as the fit's own test (the defaults)."""
     from ..analysis.kk import kk_valid_band
     from ..errors import EisfitError
     from ..spectrum import points_spectrum
@@ -33,7 +47,7 @@ def campaign_kk_bands(results: Sequence[Any]) -> list[Any]:
     bands = []
     for r in results:
         band = None
-        if r is not None and r.kk_passed is False:
+        if kk_violation(r):
             try:
                 band = kk_valid_band(points_spectrum(r.frequency, r.z, r.label))
             except EisfitError:  # too few points to test a band: no band
@@ -46,11 +60,11 @@ def kk_band_columns(results: Sequence[Any], bands: Sequence[Any]) -> list[dict[s
     """The table columns of each checkpoint's band: ``kk_valid_fmin_Hz``,
     ``kk_valid_fmax_Hz`` (the band's end points, Hz), ``kk_valid_points`` (points that pass),
     ``kk_valid_excluded_Hz`` (isolated outliers left out, ``;``-joined, Hz). Empty (NaN,
-    "") where the fit passed or was not tested; NaN limits and 0 points where it failed and
-    no band passes."""
+    "") where the fit passed, was not tested or was too noisy to judge (``kk-too-noisy``); NaN
+    limits and 0 points where it failed and no band passes."""
     rows = []
     for r, band in zip(results, bands):
-        failed = r is not None and r.kk_passed is False
+        failed = kk_violation(r)
         if band is not None:
             row = {"kk_valid_fmin_Hz": band.fmin_Hz, "kk_valid_fmax_Hz": band.fmax_Hz,
                    "kk_valid_points": band.n_points,
@@ -85,21 +99,38 @@ def _points_tested(camp: Any) -> str:
             "were dropped (the circuit has no inductor)")
 
 
+def _too_noisy_line(noisy: Sequence[Any], n_fit: int) -> str:
+    """The report's sentence on the fits too noisy for the Lin-KK test (flag ``kk-too-noisy``),
+    with the span of their residual SDs."""
+    sds = [float(flag_detail(r.flags, "kk-too-noisy").rstrip("%")) for r in noisy]
+    span = f"{min(sds):.2g} %" if min(sds) == max(sds) else f"{min(sds):.2g}-{max(sds):.2g} %"
+    return (f"{len(noisy)} of {n_fit} fitted checkpoints are too noisy for the Lin-KK test to judge (random "
+            f"residuals of {span} of |Z|, flag kk-too-noisy): neither passed nor a violation; their standard errors "
+            "carry the noise, and a drift during the sweep cannot be ruled out.")
+
+
 def kk_band_report_lines(camp: Any) -> list[str]:
     """The report's Kramers-Kronig section: each checkpoint whose points fail the test,
     with its band and the campaign-file keys that fit it; without computed bands, how to
-    compute them (when any checkpoint fails)."""
-    failing = [k for k, r in enumerate(camp.results) if r is not None and r.kk_passed is False]
+    compute them (when any checkpoint fails). Checkpoints too noisy for the test to judge
+    (``kk-too-noisy``) are counted apart: not failures, not passes."""
+    failing = [k for k, r in enumerate(camp.results) if kk_violation(r)]
+    noisy = [r for r in camp.results if kk_too_noisy(r)]
     n_fit = sum(r is not None for r in camp.results)
-    if not failing:  # asked for the bands and none is needed: say so, not nothing
+    if not failing and not noisy:  # asked for the bands and none is needed: say so, not nothing
         tested = sum(r is not None and r.kk_passed is not None for r in camp.results)
         return [] if getattr(camp, "kk_bands", None) is None or not tested else [
             "", "## Kramers-Kronig", "", f"All {tested} tested checkpoints pass the Lin-KK test (of {n_fit} fitted)"
             f"{_points_tested(camp)}."]
-    lines = ["", "## Kramers-Kronig", "",
-             f"{len(failing)} of {n_fit} fitted checkpoints fail the Lin-KK test (drift, non-stationary "
-             f"cell or artefacts){_points_tested(camp)}: their fits describe points that no stable linear "
-             "system gives."]
+    lines = ["", "## Kramers-Kronig", ""]
+    if failing:
+        lines.append(f"{len(failing)} of {n_fit} fitted checkpoints fail the Lin-KK test (drift, non-stationary "
+                     f"cell or artefacts){_points_tested(camp)}: their fits describe points that no stable linear "
+                     "system gives.")
+    if noisy:
+        lines.append(_too_noisy_line(noisy, n_fit))
+    if not failing:
+        return lines
     bands = getattr(camp, "kk_bands", None)
     if bands is None:
         return lines + ["Run with `--kk-band` (`kk_band=True`) to find, for each, the band of "

@@ -13,10 +13,12 @@ from ..analysis.derived import circuit_arcs
 from ..analysis.quality import undetermined
 from ..fitting.flags import by_severity, explain_flag, flag_name, problems, unresolved_keys, whole_fit_problems
 from ..model.circuit import circuit_of, resistance_names
+from ..series.joint import joint_role
 from ..units import EVOLUTION_AXIS_LABELS, pretty_unit
 from .kkband import kk_band_report_lines
 
-__all__ = ["campaign_report", "evolution_lines", "milestones", "table_rows", "flag_explanations",
+__all__ = ["campaign_report", "evolution_lines", "milestones", "table_rows", "flag_explanations", "joint_table_line",
+           "areas_used",
            "wall_time_line", "failure_lines", "FIGURE_CAPTIONS", "MAX_TABLE_ROWS"]
 
 MAX_TABLE_ROWS = 200  # report tables of larger campaigns show this many rows, evenly chosen
@@ -79,20 +81,14 @@ def _quantity(result, name: str, symmetric: bool) -> list[tuple[str, str, str, s
 def _joint_role(result, name: str) -> str:
     """What a joint fit across the checkpoints (``settings["joint"]``) made of parameter
     ``name``: "shared" (one value for every checkpoint), "smoothed" (a smoothness penalty),
-    "Arrhenius law"; "" otherwise. A shared R read "47.4 -> 47.4 -> 47.4" like a measured
-    stability."""
-    joint = result.settings.get("joint") or {}
-    if name in (joint.get("shared") or ()):
-        return "shared"
-    if name in ((joint.get("arrhenius") or {}).get("laws") or {}):
-        return "Arrhenius law"
-    if (joint.get("smoothing") or {}).get("lambda", {}).get(name, 0.0) > 0:
-        return "smoothed"
-    return ""
+    "Arrhenius law"; "" otherwise (:func:`eisfit.series.joint.joint_role`). A shared R read
+    "47.4 -> 47.4 -> 47.4" like a measured stability."""
+    return joint_role(result.settings.get("joint"), name)
 
 
 UNRESOLVED = "unresolved"
 UNDETERMINED = "undetermined"
+NO_AREA = "no area"  # a per-area quantity of a checkpoint without an electrode area: its R is in ohm only
 FIXED = "fixed"  # a value the user held fixed: shown, its stderr reads "fixed"
 PROBLEM_MARK = "!"  # after a headline number whose fit has a problem flag
 
@@ -103,17 +99,27 @@ def _is_unresolved(result, key: str) -> bool:
     return bool(unresolved_keys(result.flags, [key]))
 
 
-def _shown(result, key: str, digits: int = 3) -> str:
+def _shown(result, key: str, digits: int = 3, resistance: str | None = None) -> str:
     """``value ± stderr`` of ``key``, marked ``(undetermined)`` when the stderr is unknown or
-    above the value (a parameter held fixed: ``value (fixed)``), or "unresolved"."""
+    above the value (a parameter held fixed: ``value (fixed)``), or "unresolved"; a per-area
+    quantity of a checkpoint without an area reads ``no area (R2 = 46.2 ± 0.2 Ω)`` with its
+    ``resistance`` in ohm."""
     v, s = _value(result, key)
     state = _headline_state(result, key, v, s)  # the headline's rule, one place
     if state == UNRESOLVED:
         return UNRESOLVED
+    if state == NO_AREA:
+        return NO_AREA + ("" if resistance is None else f" ({_ohm_text(result, resistance)} Ω)")
     if state == FIXED:
         return f"{_fmt(v, digits)} ({FIXED})"
     text = f"{_fmt(v, digits)} ± {_fmt(s, 2)}"
     return f"{text} ({UNDETERMINED})" if state == UNDETERMINED else text
+
+
+def _ohm_text(result, resistance: str) -> str:
+    """``R2 = 46.2 ± 0.2`` (ohm, the unit left to the caller): a resistance of a fit, as its
+    headline shows it (``unresolved``, ``(undetermined)``)."""
+    return f"{resistance} = {_shown(result, resistance)}"
 
 
 def _value(result, key: str) -> tuple[float, float]:
@@ -147,10 +153,14 @@ def evolution_lines(camp, pretty: bool = False) -> list[str]:
     lines = []
     for desc, unit, where, points in _evolution(camp):
         text = " -> ".join((_fmt(v) + (PROBLEM_MARK if bad else "")) if state in ("", FIXED) else state
-                           for v, _, state, bad in points)
-        errs = ", ".join(FIXED if state == FIXED else "-" if state else "±" + _fmt(s, 2) for _, s, state, _ in points)
-        marked = [name for v, _, state, bad in points if state in ("", FIXED) for name in bad]
+                           for v, _, state, bad, _ in points)
+        errs = ", ".join(FIXED if state == FIXED else "-" if state else "±" + _fmt(s, 2)
+                         for _, s, state, _, _ in points)
+        marked = [name for v, _, state, bad, _ in points if state in ("", FIXED) for name in bad]
         note = f"; {PROBLEM_MARK} fit flagged {', '.join(dict.fromkeys(marked))}" if marked else ""
+        bare = [f"{label}: {ohm} {'Ω' if pretty else 'ohm'}" for _, _, state, _, (label, ohm) in points
+                if state == NO_AREA]
+        note += f"; no area at {'; '.join(bare)}" if bare else ""
         line = f"{desc}: {text} {unit} ({where}; 1 stderr {errs}{note})"
         lines.append(line.replace(" -> ", " → ").replace(unit, pretty_unit(unit)) if pretty else line)
     return lines
@@ -158,12 +168,15 @@ def evolution_lines(camp, pretty: bool = False) -> list[str]:
 
 def _headline_state(result, key: str, value: float, stderr: float) -> str:
     """"" for a number a headline may show, ``fixed`` for a value the user held fixed (no
-    stderr to judge it by), else the word shown instead: ``unresolved`` (flagged) or
-    ``undetermined`` (stderr unknown or above the value)."""
+    stderr to judge it by), else the word shown instead: ``unresolved`` (flagged), ``no area``
+    (a per-area quantity of a checkpoint without an electrode area: nothing to normalise by,
+    its resistance is in ohm) or ``undetermined`` (stderr unknown or above the value)."""
     if key in result.fixed:
         return FIXED
     if _is_unresolved(result, key):
         return UNRESOLVED
+    if key not in result.values and key not in result.derived and not result.settings.get("area_cm2"):
+        return NO_AREA
     if not math.isfinite(value) or undetermined(value, stderr):
         return UNDETERMINED
     return ""
@@ -177,7 +190,7 @@ def _fit_problems(result) -> tuple[str, ...]:
 
 def _evolution(camp) -> list[tuple[str, str, str, list[tuple[float, float, str, tuple[str, ...]]]]]:
     """(description, unit, where, milestone points (value, stderr, headline state, problem
-    flags of the fit)) per
+    flags of the fit, (checkpoint name, its resistance in ohm where it has no area))) per
     quantity, computed once per campaign result (the CLI, report.md and report.html all
     show them)."""
     memo = getattr(camp, "_memo", None)
@@ -191,13 +204,16 @@ def _evolution(camp) -> list[tuple[str, str, str, list[tuple[float, float, str, 
         axis = camp.evolution_axis()
         where = ", ".join(camp.checkpoints[i].name_on(axis, i) for i in shown)
         apex_flags = _apex_flags(camp.results[ok[0]])
+        names = [camp.checkpoints[i].name_on(axis, i) for i in shown]
         for desc, key_, unit, name in _quantities(camp):
             points = []
             outside = 0
-            for i in shown:
+            for i, label in zip(shown, names):
                 r = camp.results[i]
                 v, s = _value(r, key_)
-                points.append((v, s, _headline_state(r, key_, v, s), _fit_problems(r)))
+                state = _headline_state(r, key_, v, s)
+                points.append((v, s, state, _fit_problems(r),
+                               (label, _ohm_text(r, name) if state == NO_AREA else "")))
                 outside += apex_flags.get(name) in r.flags
             note = (f"; extrapolated at {outside} of {len(shown)}: arc apex outside the measured range"
                     if outside else "")
@@ -257,9 +273,7 @@ def campaign_report(camp, figures: Mapping[str, str] | None = None) -> str:
             if cell is not None:
                 lines += [f"Cell {cell}:"]
             lines += joint.summary_lines() or ["Joint fit without shared parameters or smoothing."]
-            if joint.rejected_assumptions:
-                lines += ["The data reject what the joint fit assumes: the table, the evolution lines and the "
-                          "figures keep the independent fits."]
+            lines += [f"**{joint_table_line(joint)}**"]
         # ---- end series analysis ----
     lines += ["", "## Per checkpoint", ""] + _table_lines(camp)
     lines += _flag_lines(camp) + kk_band_report_lines(camp) + _error_lines(camp)
@@ -278,12 +292,53 @@ def campaign_report(camp, figures: Mapping[str, str] | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
+def joint_table_line(joint) -> str:
+    """Which fit the campaign's table holds for the cell of ``joint`` and why, in words (the
+    terminal, report.md/html and ``--json`` say it alike). The one rule: the joint fit when the
+    data allow all it assumes (:attr:`~eisfit.series.JointFitResult.accepted`), else the
+    independent fits."""
+    if not joint.accepted:
+        return ("The table, the evolution lines and the figures hold the independent fits, not this joint fit, "
+                f"whose assumptions the data reject: {joint.rejection_summary}; the joint fit is described in "
+                "report.md (Python: CampaignResult.joint).")
+    laws = list((joint.arrhenius or {}).get("laws", {}))
+    parts = ([f"{', '.join(joint.shared)} shared (one value, repeated on every row)"] if joint.shared else []) + \
+        ([f"{', '.join(laws)} on the Arrhenius law"] if laws else []) + \
+        ([f"{', '.join(joint.smoothed)} smoothed across checkpoints"] if joint.smoothed else [])
+    why = "the data allow what it assumes" + (f", dAIC = {joint.sharing['delta_aic']:.0f}"
+                                              if joint.sharing is not None else "")
+    return (f"The table, the evolution lines and the figures hold the joint fit ({why})"
+            + (": " + "; ".join(parts) if parts else "") + ".")
+
+
+def areas_used(camp, unit: str = " cm2") -> str:
+    """The electrode areas the fitted checkpoints used, in words: ``0.785 cm2``, ``none
+    (resistances in ohm)``, or ``per checkpoint: 0.785, 1.5 cm2; none at 2 checkpoints (400 h,
+    500 h): their resistances in ohm only`` (the terminal's settings line and report.md's
+    settings table, whose ``area_cm2`` names the unit: ``unit=""``, say it alike; a checkpoint
+    without an area is never left unsaid)."""
+    fitted = [d.get("settings", {}).get("area_cm2") for d, r in zip(camp.details, camp.results) if r is not None]
+    areas = list(dict.fromkeys(f"{a:g}" for a in fitted if a))
+    if not areas:
+        return "none (resistances in ohm)"
+    text = f"{areas[0]}{unit}" if len(areas) == 1 else \
+        f"per checkpoint: {', '.join(areas[:4])}{', ...' if len(areas) > 4 else ''}{unit}"
+    missing = camp.checkpoints_without_area()
+    if missing:
+        text += (f"; none at {len(missing)} checkpoint{'s' if len(missing) > 1 else ''} ({', '.join(missing[:3])}"
+                 f"{', ...' if len(missing) > 3 else ''}): {'their' if len(missing) > 1 else 'its'} resistances "
+                 "in ohm only")
+    return text
+
+
 def _settings_lines(camp) -> list[str]:
     """The campaign's settings (circuit, weighting, area, thickness, symmetric, version...)
-    as a markdown table."""
+    as a markdown table; the area as the checkpoints used it (:func:`areas_used`)."""
     settings = {k: v for k, v in (camp.settings or {}).items() if k != "settings_hash"}
     if not settings:
         return []
+    if "area_cm2" in settings and any(r is not None for r in camp.results):
+        settings["area_cm2"] = areas_used(camp, unit="")
     return ["| setting | value |", "|---|---|"] + [f"| {k} | {_setting_text(v)} |" for k, v in settings.items()]
 
 
@@ -342,7 +397,7 @@ def table_rows(camp, max_rows: int | None = MAX_TABLE_ROWS) -> tuple[list[str], 
         if r is None:
             cells += ["-"] * len(quantities) + ["-", "error"]
         else:
-            cells += [_shown(r, key) for _, key, _, _ in quantities]
+            cells += [_shown(r, key, resistance=name) for _, key, _, name in quantities]
             cells += [_fmt(r.redchi), ", ".join(f for group in by_severity(r.flags).values() for f in group)]
         rows.append(cells)
     note = "" if len(shown) == len(camp.checkpoints) else (

@@ -37,6 +37,15 @@ class CheckpointFailure:
         return f"{where}: {self.stage}: {self.reason}"
 
 
+# The ``joint_fit`` column: which fit a row holds when a joint fit (shared=, smooth=, arrhenius_law=) was
+# asked for. The rule (eisfit.campaign._joint_fit_of_cell): the joint fit when the data allow all it
+# assumes (JointFitResult.accepted), else the row's own fit.
+JOINT_USED = "joint"
+JOINT_REJECTED = "independent: joint fit rejected"  # the data reject an assumption (notes: which)
+JOINT_LEFT_OUT = "independent: left out"            # its own fit is not determined or misses the data
+JOINT_NOT_RUN = "independent: no joint fit"         # the cell had too few checkpoints (or temperatures)
+JOINT_FIT_VALUES = (JOINT_USED, JOINT_REJECTED, JOINT_LEFT_OUT, JOINT_NOT_RUN)
+
 EVOLUTION_AXES = ("time_h", "cycle", "capacity_mAh_cm2", "temperature_K")  # in order of preference
 TEMPERATURE_SERIES_SPAN_K = 5.0  # temperatures spanning less are not an evolution axis
 
@@ -116,11 +125,45 @@ class CampaignResult:
     @property
     def sharing(self):
         """Evidence for the shared parameters: dict with chisq_shared, chisq_independent,
-        aic_*, bic_*, preferred, delta_aic (per cell: dict cell -> that dict); None
-        without ``shared=``."""
+        aic_*, bic_*, preferred, delta_aic, delta_bic, supported (the AIC's verdict, the one
+        rule), statement (per cell: dict cell -> that dict); None without ``shared=``."""
         if isinstance(self.joint, dict):
             return {cell: j.sharing for cell, j in self.joint.items()}
         return None if self.joint is None else self.joint.sharing
+
+    def joint_records(self) -> list[dict[str, Any]]:
+        """The joint fits as plain records (``eisfit campaign --json``, key ``joint``), one per
+        cell: ``cell``, ``table_holds`` (``"joint"`` or ``"independent"``: the one rule, the
+        joint fit when the data allow all it assumes), ``why`` (that in words, as the terminal
+        and report.md say it), ``rejected`` (the verdicts the data give against it), ``shared``,
+        ``smoothed``, ``arrhenius_law`` (parameter names), ``shared_values`` (name -> value,
+        stderr, unit, the joint fit's whether the table holds it or not), ``sharing`` (AIC/BIC evidence: chisq_*,
+        aic_*, bic_*, delta_aic, delta_bic, n_free_*, n_residuals, preferred, supported, rule,
+        statement; None without sharing or law), ``smoothing`` (lambda per parameter, rule,
+        edf, robust, jumps, delta_chisq_s2, removed_parameters, supported, statement; None
+        without smoothing), ``rows`` (how many rows hold the joint fit)."""
+        from .report import joint_table_line
+
+        records = []
+        for cell, joint in self.joint_fits():
+            units = joint.settings.get("units", {})
+            smoothing = None if joint.smoothing is None else {k: v for k, v in joint.smoothing.items() if k != "scales"}
+            rows = sum(d.get("joint_fit") == JOINT_USED and (cell is None or c.cell == cell)
+                       for c, d in zip(self.checkpoints, self.details))
+            records.append({
+                "cell": cell if cell is not None else next((c.cell for c in self.checkpoints), None),
+                "table_holds": "joint" if joint.accepted else "independent",
+                "why": joint_table_line(joint),
+                "rejected": list(joint.rejected_assumptions),
+                "shared": list(joint.shared), "smoothed": list(joint.smoothed),
+                "arrhenius_law": list((joint.arrhenius or {}).get("laws", {})),
+                "shared_values": {n: {"value": joint.values[0][n], "stderr": joint.stderr[0][n],
+                                      "unit": units.get(n, "")} for n in joint.shared},
+                "sharing": None if joint.sharing is None else dict(joint.sharing),
+                "smoothing": smoothing,
+                "rows": int(rows),
+            })
+        return records
 
     @property
     def smoothing(self):
@@ -446,8 +489,11 @@ class CampaignResult:
 
 def checkpoint_row(c: Checkpoint, r: Any, d: dict[str, Any], joint: Any = None) -> dict[str, Any]:
     """The table row of one checkpoint: its metadata, the fit ``r`` (None: not fitted) and the
-    details ``d`` (seed_source, notes, settings, settings_hash, error); ``joint``: the joint
-    fit covering its cell (the ``shared`` column)."""
+    details ``d`` (seed_source, notes, settings, settings_hash, error, joint_fit); ``joint``: the
+    joint fit covering its cell. With a joint fit asked for, ``joint_fit`` says which fit the row
+    holds (``joint``, or ``independent: ...`` and why, the why also in ``notes``), ``shared`` and
+    ``smoothed`` name the parameters the joint fit shared or smoothed in it (empty where the
+    row holds its own fit)."""
     row: dict[str, Any] = {
         "label": c.label, "cell": c.cell, "time_h": c.time_h, "cycle": c.cycle,
         "current_mA_cm2": c.current_mA_cm2, "capacity_mAh_cm2": c.capacity_mAh_cm2,
@@ -461,9 +507,11 @@ def checkpoint_row(c: Checkpoint, r: Any, d: dict[str, Any], joint: Any = None) 
         row.update(r.table_row())
         for stat in FIT_STAT_COLUMNS:
             row[stat] = getattr(r, stat)
-    # ---- series analysis (eisfit.series): parameters shared by the joint fit ----
+    # ---- series analysis (eisfit.series): which fit the row holds, what the joint fit made of it ----
     joined = joint is not None and d.get("seed_source") == "joint"  # not a row left out or kept independent
+    row["joint_fit"] = d.get("joint_fit", "")
     row["shared"] = ",".join(joint.shared) if joined else ""
+    row["smoothed"] = ",".join(joint.smoothed) if joined else ""
     if joint is not None and joint.arrhenius is not None:  # the values of these follow the cell's law
         row["arrhenius_law"] = ",".join(joint.arrhenius["laws"]) if joined else ""
     # ---- end series analysis ----

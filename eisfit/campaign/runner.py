@@ -64,6 +64,7 @@ class CheckpointFits:
     error: str | None = None
     flags: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    joint_fit: str = ""       # with shared=/smooth=/arrhenius_law=: what the row holds (campaign.JOINT_FIT_VALUES)
 
 
 @dataclass

@@ -44,7 +44,7 @@ from . import smoothing as sm
 from .evidence import law_evidence, sharing_evidence, smoothing_evidence
 from .solver import BlockProblem, block_covariance, block_lm, independent_lm
 
-__all__ = ["JointFitResult", "joint_fit"]
+__all__ = ["JointFitResult", "joint_fit", "joint_roles", "joint_role", "smoothed_names", "JOINT_ROLES"]
 
 MAX_ITER = 300
 JUMP_EDGE_WEIGHT = 0.2  # an edge weight below this (step > 6 robust sigma off the typical step) is a jump
@@ -113,21 +113,51 @@ class JointFitResult:
 
     @property
     def rejected_assumptions(self) -> list[str]:
-        """The verdicts of the fit against its own assumptions, in words: a sharing that
-        neither the AIC nor the BIC supports (either alone may miss on a few checkpoints: 4
-        spectra of a truly shared R1 read dAIC = -3, dBIC = +31), a smoothing that raises
+        """The verdicts of the fit against its own assumptions, in words: a sharing (or
+        Arrhenius law) that the AIC does not support (``sharing["supported"]``, the one rule of
+        :mod:`eisfit.series.evidence`: a BIC that would still prefer it decides nothing; six
+        spectra of an R1 drifting 60 -> 61.5 ohm read dAIC = -15, dBIC = +79 and the shared
+        R1 lay 3-6 standard errors from the checkpoints' own values), a smoothing that raises
         chi-square beyond what the removed parameters allow
-        (:func:`~eisfit.series.evidence.smoothing_evidence`). Empty when the data allow both;
-        otherwise its values assume what the data reject, and so do their error bars (a
-        sharing rejected at dAIC = -2177 gave R2 55.5 +- 0.34 ohm*cm2 for a true 35)."""
+        (:func:`~eisfit.series.evidence.smoothing_evidence`), a law that a checkpoint's own
+        chi-square rejects. Empty when the data allow all; otherwise its values assume what
+        the data reject, and so do their error bars (a sharing rejected at dAIC = -2177 gave
+        R2 55.5 +- 0.34 ohm*cm2 for a true 35). A campaign's table holds the joint fit only
+        when this is empty (:attr:`accepted`)."""
+        return [statement for _, statement in self._rejections()]
+
+    @property
+    def rejection_summary(self) -> str:
+        """The rejected assumptions in a few words, e.g. ``sharing (dAIC = -15)``; '' when
+        none is (:attr:`accepted`)."""
+        return "; ".join(short for short, _ in self._rejections())
+
+    def _rejections(self) -> list[tuple[str, str]]:
+        """(few words, statement) of every assumption the data reject."""
         out = []
-        if self.sharing is not None and self.sharing["delta_aic"] < 0 and self.sharing["delta_bic"] < 0:
-            out.append(self.sharing["statement"])
+        if self.sharing is not None and not self.sharing.get("supported", self.sharing["preferred"] == "shared"):
+            what = "sharing" if self.shared else "Arrhenius law"
+            out.append((f"{what} (dAIC = {self.sharing['delta_aic']:.0f})", self.sharing["statement"]))
         if self.smoothing is not None and not self.smoothing.get("supported", True):
-            out.append(self.smoothing["statement"])
+            out.append((f"smoothing (chi-square rise {self.smoothing['delta_chisq_s2']:.3g} s^2 for "
+                        f"{self.smoothing['removed_parameters']:.1f} parameters removed)", self.smoothing["statement"]))
         if self.arrhenius is not None and not self.arrhenius["evidence"]["supported"]:
-            out.append(self.arrhenius["evidence"]["statement"])
+            ev = self.arrhenius["evidence"]
+            out.append((f"Arrhenius law (chi-square rise {ev['delta_chisq_s2']:.3g} s^2 for "
+                        f"{ev['removed_parameters']:.0f} parameters removed)", ev["statement"]))
         return out
+
+    @property
+    def accepted(self) -> bool:
+        """True when the data allow every assumption of the joint fit (no
+        :attr:`rejected_assumptions`): then, and only then, a campaign's table holds it."""
+        return not self.rejected_assumptions
+
+    @property
+    def smoothed(self) -> list[str]:
+        """The local parameters the smoothness penalty acted on (lambda > 0); empty without
+        smoothing or when the rule chose no smoothing."""
+        return smoothed_names(self.smoothing)
 
     @property
     def statement(self) -> str:
@@ -234,6 +264,7 @@ class JointFitResult:
         flags += self.flags[k]  # quality flags only; what was shared/smoothed is in settings["joint"]
         settings = dict(t.settings)
         settings["joint"] = {"shared": list(self.shared), "smoothing": self.smoothing,
+                             "param_names": list(self.param_names),
                              "sharing": self.sharing, "n_checkpoints": self.n_checkpoints,
                              "arrhenius": self.arrhenius}
         return replace(
@@ -254,6 +285,60 @@ class JointFitResult:
         names = self.cov_names
         return {a: {b: float(cov[i, j] / (sd[i] * sd[j])) if sd[i] * sd[j] > 0 else float("nan")
                     for j, b in enumerate(names) if j != i} for i, a in enumerate(names)}
+
+
+# --------------------------------------------------------------------------- roles
+JOINT_ROLES = ("shared", "Arrhenius law", "smoothed")  # what a joint fit makes of a parameter, in that precedence
+
+
+def smoothed_names(smoothing: Mapping[str, Any] | None) -> list[str]:
+    """The parameters a joint fit's ``smoothing`` dict (:attr:`JointFitResult.smoothing`)
+    smoothed: those with lambda > 0."""
+    return [n for n, lam in ((smoothing or {}).get("lambda") or {}).items() if lam > 0]
+
+
+def joint_roles(joint_settings: Mapping[str, Any] | None) -> dict[str, str]:
+    """What a joint fit made of each parameter it constrained: ``{name: role}`` with role
+    ``"shared"`` (one value for every checkpoint), ``"Arrhenius law"`` (on the cell's law) or
+    ``"smoothed"`` (a smoothness penalty across checkpoints); parameters it left free are
+    absent. ``joint_settings``: a joint-fitted FitResult's ``settings["joint"]``, or None (no
+    joint fit: empty). One reading for the table columns, the report and the figures."""
+    if not joint_settings:
+        return {}
+    roles = {n: "smoothed" for n in smoothed_names(joint_settings.get("smoothing"))}
+    roles.update({n: "Arrhenius law" for n in ((joint_settings.get("arrhenius") or {}).get("laws") or {})})
+    roles.update({n: "shared" for n in joint_settings.get("shared") or ()})
+    return roles
+
+
+RESISTANCE_QUANTITIES = ("_asr_ohm_cm2", "_asr_per_interface_ohm_cm2", "_sigma_S_per_cm")  # of one resistance
+
+
+def joint_role(joint_settings: Mapping[str, Any] | None, key: str, circuit: str | None = None) -> str:
+    """The role (:func:`joint_roles`) of a parameter or of a quantity derived from it: a
+    quantity of one resistance (``R1_asr_ohm_cm2``, ``R1_sigma_S_per_cm``) takes that
+    resistance's role; another derived quantity takes the role of the parameters of its
+    element and, with ``circuit`` (the fit's circuit string), of its arc's resistance
+    (``CPE1_ceff_F`` of CPE1_0, CPE1_1 and R1): ``shared`` when all of them are (one value),
+    else ``smoothed`` or ``Arrhenius law`` when any is; "" when the joint fit left them free."""
+    roles = joint_roles(joint_settings)
+    if not roles or key in roles:
+        return roles.get(key, "")
+    element = key.split("_", 1)[0]
+    if key.endswith(RESISTANCE_QUANTITIES):
+        return roles.get(element, "")
+    names = (joint_settings or {}).get("param_names") or [n for n in roles]
+    inputs = [n for n in names if n == element or n.startswith(element + "_")]
+    if circuit is not None:
+        from ..analysis.derived import circuit_arcs
+        from ..model import circuit_of
+
+        inputs += [a.resistor for a in circuit_arcs(circuit_of(circuit), branches=True)
+                   if a.capacitive == element and a.resistor]
+    given = [roles.get(n, "") for n in inputs]
+    if circuit is not None and given and all(r == "shared" for r in given):
+        return "shared"
+    return next((r for r in JOINT_ROLES if r in given and r != "shared"), "")
 
 
 # --------------------------------------------------------------------------- problem
