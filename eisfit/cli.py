@@ -1331,8 +1331,9 @@ def _print_campaign(camp, drt_: bool, arrhenius_lines: list[str]) -> None:
 
 
 def _campaign_record(camp, folder: Path | None, arrhenius_lines: list[str]) -> dict:
-    """What ``eisfit campaign --json`` prints: counts, settings, evolution, failures and
-    the summary table (one record per checkpoint, NaN as null)."""
+    """What ``eisfit campaign --json`` prints: counts, settings, evolution, the Arrhenius lines
+    and the rows of arrhenius.csv (with ``--arrhenius``), failures and the summary table (one
+    record per checkpoint, NaN as null)."""
     table = _finite(camp.table.to_dict(orient="records"))  # every digit (DataFrame.to_json keeps 10 decimals)
     settings = {k: v for k, v in camp.settings.items() if k != "settings_hash"}
     return {
@@ -1340,7 +1341,9 @@ def _campaign_record(camp, folder: Path | None, arrhenius_lines: list[str]) -> d
         "ordering": camp.ordering, "settings": _finite(settings), "out": None if folder is None else str(folder),
         "interrupted": bool(camp.stats.get("interrupted")),
         "fits_run": camp.stats.get("fits_run", 0), "cache_hits": camp.stats.get("cache_hits", 0),
-        "evolution": camp.evolution_lines(), "arrhenius": arrhenius_lines, "arrhenius_laws": _law_records(camp),
+        "evolution": camp.evolution_lines(), "arrhenius": arrhenius_lines,
+        "arrhenius_fits": _finite(camp.arrhenius().to_dict(orient="records")) if arrhenius_lines else [],
+        "arrhenius_laws": _law_records(camp),
         "errors": [str(e) for e in camp.errors], "table": table,
     }
 
