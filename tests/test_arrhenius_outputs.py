@@ -242,3 +242,19 @@ def test_a_campaign_file_with_celsius_as_kelvin_is_named_once(tmp_path):
                                    progress=False)
         camp.arrhenius_lines()
     assert sum(issubclass(w.category, CelsiusAsKelvinWarning) for w in caught) == 1
+
+
+def test_only_supported_laws_of_one_cell_give_a_rows_ea():
+    """CampaignResult.applied_laws: a law the data rejected gives no row its Ea, nor does a
+    name whose law differs from cell to cell (no one Ea is its)."""
+    from types import SimpleNamespace
+
+    from eisfit.campaign.result import CampaignResult
+
+    def joint(laws, rejected=()):
+        return SimpleNamespace(arrhenius={"laws": laws}, rejected_assumptions=list(rejected))
+
+    cells = [("a", joint({"R1": LAWS["R1"], "R2": LAWS["R2"]})), ("b", joint({"R2": LAWS["R2"]})),
+             ("c", joint({"R3": LAWS["R1"]}, rejected=["the data do NOT follow the law"]))]
+    fake = SimpleNamespace(joint_fits=lambda: cells)
+    assert CampaignResult.applied_laws(fake) == {"R1": LAWS["R1"]}
