@@ -33,8 +33,8 @@ def warn_if_celsius_as_kelvin(temperatures_K: Iterable[float], where: str, fix: 
     ``temperatures_K`` (K) is below :data:`LOWEST_PLAUSIBLE_K`: they look like degrees
     Celsius given as kelvin (25-85 "K" made an Arrhenius Ea of 0.0106 eV instead of 0.4 eV).
     ``where`` names what gave them (a campaign file and its key, an argument); ``fix`` says
-    what to do if they are °C (default: give them as ``temperature_C``). Returns whether it warned. Not an error: cryogenic data below
-    100 K exist; the warning says how to tell."""
+    what to do if they are °C (default: give them as ``temperature_C``). Returns whether it
+    warned. Not an error: cryogenic data below 100 K exist; the values are used as given."""
     values = [float(t) for t in temperatures_K if t is not None]
     values = [t for t in values if math.isfinite(t) and t > 0]
     if not values or max(values) >= LOWEST_PLAUSIBLE_K:

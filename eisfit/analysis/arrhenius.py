@@ -663,7 +663,8 @@ def _ea_text(row: Any) -> str:
     whose it is; a line through law-made values has neither standard error nor R^2."""
     source = row.get("ea_source", EA_FROM_LINE)
     if source == EA_FROM_LAW and math.isfinite(float(row["ea_stderr_eV"])):
-        return f"Ea = {format_value(row['ea_eV'], row['ea_stderr_eV'], 'eV')} ({row['n_points']} points{_left_out(row)})"
+        return (f"Ea = {format_value(row['ea_eV'], row['ea_stderr_eV'], 'eV')} "
+                f"({row['n_points']} points{_left_out(row)})")
     if source in (EA_FROM_LAW, EA_FROM_LAW_MADE):
         return (f"Ea = {format_value(row['ea_eV'], None, 'eV')} from {row['n_points']} points{_left_out(row)}, "
                 "no standard error")
