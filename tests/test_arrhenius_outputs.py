@@ -258,3 +258,14 @@ def test_only_supported_laws_of_one_cell_give_a_rows_ea():
              ("c", joint({"R3": LAWS["R1"]}, rejected=["the data do NOT follow the law"]))]
     fake = SimpleNamespace(joint_fits=lambda: cells)
     assert CampaignResult.applied_laws(fake) == {"R1": LAWS["R1"]}
+
+
+def test_a_table_with_celsius_as_kelvin_warns_once():
+    """arrhenius_table on a table whose temperature_K column holds °C: one warning naming the
+    column, not one per resistance."""
+    table = law_table().assign(temperature_K=T_K - 273.15)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        arrhenius_table(table, ["R1", "R2"])
+    messages = [str(w.message) for w in caught if issubclass(w.category, CelsiusAsKelvinWarning)]
+    assert len(messages) == 1 and messages[0].startswith("Arrhenius table: its temperature_K column = 25 … 85 K")

@@ -49,6 +49,7 @@ text and figure made from it:
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -56,7 +57,7 @@ import numpy as np
 
 from ..errors import DataError
 from ..model.circuit import resistance_names
-from ..units import KELVIN_AT_0C, format_value, warn_if_celsius_as_kelvin
+from ..units import KELVIN_AT_0C, CelsiusAsKelvinWarning, format_value, warn_if_celsius_as_kelvin
 from .derived import INTERFACE_ROLES
 from .quality import undetermined
 
@@ -423,7 +424,8 @@ def arrhenius_table(
 ) -> Any:
     """One Arrhenius fit per resistance of a campaign table (pandas DataFrame).
 
-    ``table`` needs ``temperature_K`` or ``temperature_C``. A resistance of the electrolyte
+    ``table`` needs ``temperature_K`` or ``temperature_C`` (a ``temperature_K`` column all below
+    100 K warns once: :func:`~eisfit.units.warn_if_celsius_as_kelvin`). A resistance of the electrolyte
     (or a series one) is fitted by its conductivity, ``<R>_sigma_S_per_cm`` (optional
     ``<R>_sigma_S_per_cm_stderr``; area and thickness given); an interface arc's (``roles``,
     or a ``<R>_asr_per_interface_ohm_cm2`` column) by its area-specific conductance 1/ASR
@@ -453,6 +455,8 @@ def arrhenius_table(
     import pandas as pd
 
     t = temperatures_K(table)
+    if "temperature_K" in table.columns:  # once for the table, not once per row's fit
+        warn_if_celsius_as_kelvin(t, "Arrhenius table: its temperature_K column", stacklevel=2)
     names = list(resistances) if resistances is not None else _default_resistances(table, roles)
     if not names:
         raise DataError(
@@ -469,7 +473,10 @@ def arrhenius_table(
         if weighted and se is not None:
             ok &= np.isfinite(se) & (se > 0)
         fit = arrhenius if quantity == CONDUCTIVITY else interface_arrhenius
-        res = fit(t[ok], values[ok], None if se is None else se[ok], form=form, weighted=weighted and se is not None)
+        with warnings.catch_warnings():  # the table's temperatures were judged above
+            warnings.simplefilter("ignore", CelsiusAsKelvinWarning)
+            res = fit(t[ok], values[ok], None if se is None else se[ok], form=form,
+                      weighted=weighted and se is not None)
         row = {"resistance": name, **{k: getattr(res, k) for k in _TABLE_FIELDS}, "quantity": quantity,
                "n_undetermined": n_undetermined, "ea_source": EA_FROM_LINE,
                "ea_of_constant_eV": res.ea_of_constant_eV}
