@@ -480,10 +480,11 @@ def arrhenius_table(
         row = {"resistance": name, **{k: getattr(res, k) for k in _TABLE_FIELDS}, "quantity": quantity,
                "n_undetermined": n_undetermined, "ea_source": EA_FROM_LINE,
                "ea_of_constant_eV": res.ea_of_constant_eV}
-        row.update(_law_fields(name, _law_made(table, name, ok), laws or {}, form))
+        law_made = _law_made(table, name, ok)
+        row.update(_law_fields(name, law_made, laws or {}, form))
         row["barely_temperature_dependent"] = barely_temperature_dependent(
             row["ea_eV"], row["ea_stderr_eV"], res.ea_of_constant_eV, res.mean_temperature_K)
-        row["note"] = _note(row, _law_made(table, name, ok), res.mean_temperature_K)
+        row["note"] = _note(row, law_made, res.mean_temperature_K)
         rows.append(row)
     return pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
 
@@ -666,8 +667,9 @@ def _has_stderr(row: Any) -> bool:
 
 def _ea_text(row: Any) -> str:
     """``Ea = 0.41 ± 0.006 eV (R^2 = 0.9993, 5 points)``; a line through two points has no
-    standard error (it read "± nan", R^2 1), and says so; the Ea of a joint fit's law says
-    whose it is; a line through law-made values has neither standard error nor R^2."""
+    standard error (it read "± nan", R^2 1), and says so; a joint fit's law's Ea has its
+    standard error but no R^2; a line through law-made values has neither (the row's ``note``
+    says why)."""
     source = row.get("ea_source", EA_FROM_LINE)
     if source == EA_FROM_LAW and math.isfinite(float(row["ea_stderr_eV"])):
         return (f"Ea = {format_value(row['ea_eV'], row['ea_stderr_eV'], 'eV')} "
