@@ -1339,8 +1339,8 @@ def _print_campaign(camp, drt_: bool, arrhenius_lines: list[str]) -> None:
 def _campaign_record(camp, folder: Path | None, arrhenius_lines: list[str]) -> dict:
     """What ``eisfit campaign --json`` prints: counts, settings, evolution, the joint fits
     (``CampaignResult.joint_records``: which fit the table holds and why, the AIC/BIC
-    evidence, the smoothing), failures and the summary table (one record per checkpoint, NaN
-    as null)."""
+    evidence, the smoothing), the Arrhenius lines and the rows of arrhenius.csv (with
+    ``--arrhenius``), failures and the summary table (one record per checkpoint, NaN as null)."""
     table = _finite(camp.table.to_dict(orient="records"))  # every digit (DataFrame.to_json keeps 10 decimals)
     settings = {k: v for k, v in camp.settings.items() if k != "settings_hash"}
     return {
@@ -1349,7 +1349,9 @@ def _campaign_record(camp, folder: Path | None, arrhenius_lines: list[str]) -> d
         "interrupted": bool(camp.stats.get("interrupted")),
         "fits_run": camp.stats.get("fits_run", 0), "cache_hits": camp.stats.get("cache_hits", 0),
         "evolution": camp.evolution_lines(), "joint": _finite(camp.joint_records()),
-        "arrhenius": arrhenius_lines, "arrhenius_laws": _law_records(camp),
+        "arrhenius": arrhenius_lines,
+        "arrhenius_fits": _finite(camp.arrhenius().to_dict(orient="records")) if arrhenius_lines else [],
+        "arrhenius_laws": _law_records(camp),
         "errors": [str(e) for e in camp.errors], "table": table,
     }
 

@@ -1492,15 +1492,28 @@ def _joint_panel_role(camp, key: str) -> tuple[str, int, int]:
     return role, given.count(role), len(fitted)
 
 
+def _arrhenius_legend(row) -> str:
+    """``R1: Ea = 0.3993 ± 0.00083 eV (joint law)``: a row's Ea with its standard error where it
+    has one, and what it is where it is not the line's measurement
+    (:func:`~eisfit.analysis.arrhenius.ea_marker`)."""
+    from .analysis.arrhenius import ea_marker, row_label
+
+    stderr = row["ea_stderr_eV"] if _np.isfinite(float(row["ea_stderr_eV"])) else None
+    marker = ea_marker(row)
+    return (f"{row_label(row)}: Ea = {format_value(row['ea_eV'], stderr, 'eV')}"
+            + (f" ({marker})" if marker else ""))
+
+
 def plot_arrhenius(camp, resistances=None, ax=None, form: str = "sigmaT"):
     """Arrhenius plot of a campaign against 1000/T (K-1): log10(sigma / S cm-1) of the
     conductivities and, on an axis of its own at the right when both are drawn,
     log10(1/ASR / S cm-2) of the interface arcs; one colour per resistance, the fitted line of
-    :meth:`CampaignResult.arrhenius` and its activation energy (eV, +- 1 s.e.) in the legend.
+    :meth:`CampaignResult.arrhenius` and its activation energy (eV, +- 1 s.e.) in the legend,
+    marked where it is not the line's measurement ("joint law", "barely T-dependent"...).
     Returns the Axes (the conductivities' where both are drawn)."""
     import numpy as np
 
-    from .analysis.arrhenius import CONDUCTIVITY, K_B_EV_PER_K, arrhenius_points, row_label
+    from .analysis.arrhenius import CONDUCTIVITY, K_B_EV_PER_K, arrhenius_points
 
     ax = _new_axes(ax)
     fits = camp.arrhenius(resistances, form=form)
@@ -1522,7 +1535,7 @@ def plot_arrhenius(camp, resistances=None, ax=None, form: str = "sigmaT"):
         line = row["prefactor"] * np.exp(-row["ea_eV"] / (K_B_EV_PER_K * tt))
         line = line / tt if form == "sigmaT" else line
         target.plot(1000.0 / tt, np.log10(line), "-" if kind == "sigma" else "--", color=colour,
-                    label=f"{row_label(row)}: Ea = {format_value(row['ea_eV'], row['ea_stderr_eV'], 'eV')}")
+                    label=_arrhenius_legend(row))
     ax.set_xlabel("1000 / T  (K$^{-1}$)")
     two = axes["asr"] is not ax
     if kinds["sigma"].any():

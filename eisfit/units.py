@@ -7,11 +7,46 @@ style used by every figure, report and notebook view. It imports nothing from ei
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Iterable
 
-__all__ = ["pretty_unit", "si_scale", "format_value", "KELVIN_AT_0C", "EVOLUTION_AXIS_LABELS"]
+__all__ = ["pretty_unit", "si_scale", "format_value", "KELVIN_AT_0C", "EVOLUTION_AXIS_LABELS",
+           "LOWEST_PLAUSIBLE_K", "CelsiusAsKelvinWarning", "warn_if_celsius_as_kelvin"]
 
 KELVIN_AT_0C = 273.15  # T/K = t/°C + 273.15
+LOWEST_PLAUSIBLE_K = 100.0
+"""Temperatures in K all below this look like degrees Celsius entered as kelvin: impedance of
+battery materials is measured down to ~100-170 K (cryogenic EIS), a campaign at 25-85 °C given
+as ``temperature_K`` reads 25-85 K."""
+
+
+class CelsiusAsKelvinWarning(UserWarning):
+    """Temperatures given in K that look like degrees Celsius (:func:`warn_if_celsius_as_kelvin`)."""
+
+
+CELSIUS_FIX_CAMPAIGN = "give them as temperature_C"
+
+
+def warn_if_celsius_as_kelvin(temperatures_K: Iterable[float], where: str, fix: str = CELSIUS_FIX_CAMPAIGN,
+                              stacklevel: int = 2) -> bool:
+    """Warn (:class:`CelsiusAsKelvinWarning`) when every finite, positive temperature of
+    ``temperatures_K`` (K) is below :data:`LOWEST_PLAUSIBLE_K`: they look like degrees
+    Celsius given as kelvin (25-85 "K" made an Arrhenius Ea of 0.0106 eV instead of 0.4 eV).
+    ``where`` names what gave them (a campaign file and its key, an argument); ``fix`` says
+    what to do if they are °C (default: give them as ``temperature_C``). Returns whether it
+    warned. Not an error: cryogenic data below 100 K exist; the values are used as given."""
+    values = [float(t) for t in temperatures_K if t is not None]
+    values = [t for t in values if math.isfinite(t) and t > 0]
+    if not values or max(values) >= LOWEST_PLAUSIBLE_K:
+        return False
+    low, high = min(values), max(values)
+    kelvin = f"{low:g} K" if low == high else f"{low:g} … {high:g} K"
+    celsius = (f"{low - KELVIN_AT_0C:.1f} °C" if low == high
+               else f"{low - KELVIN_AT_0C:.1f} … {high - KELVIN_AT_0C:.1f} °C")
+    warnings.warn(f"{where} = {kelvin} (that is {celsius}), all below {LOWEST_PLAUSIBLE_K:g} K: they look like "
+                  f"degrees Celsius; if they are, {fix} (K = °C + 273.15)",
+                  CelsiusAsKelvinWarning, stacklevel=stacklevel + 1)
+    return True
 # the axis label of each campaign evolution axis (a temperature series is told in °C, as its headline lines)
 EVOLUTION_AXIS_LABELS = {"time_h": "time / h", "cycle": "cycle", "capacity_mAh_cm2": "capacity / mAh cm⁻²",
                          "temperature_K": "temperature / °C"}

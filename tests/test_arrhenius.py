@@ -105,7 +105,9 @@ def test_campaign_table_one_row_per_resistance_and_total():
     assert list(out.columns) == [
         "resistance", "ea_eV", "ea_stderr_eV", "prefactor", "prefactor_unit",
         "r_squared", "n_points", "form", "weighted", "quantity", "n_undetermined",
+        "ea_source", "ea_of_constant_eV", "barely_temperature_dependent", "note",
     ]
+    assert set(out["ea_source"]) == {"line"} and set(out["note"]) == {""}
     assert list(out["resistance"]) == ["R1", "R2", "R1+R2"]
     assert list(out["n_undetermined"]) == [0, 0, 0]
     assert set(out["quantity"]) == {"sigma_S_per_cm"}
@@ -326,19 +328,24 @@ def test_campaign_arrhenius_of_an_interface_arc_from_its_fits(tmp_path):
     assert "| R2 (1/ASR per interface) |" in (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
 
 
-def test_a_line_through_two_points_and_a_line_through_a_law_say_what_they_are():
-    """'Ea = 0.4627 ± nan eV (R^2 = 1.0000, 2 points)' and, for a resistance a joint fit's
-    Arrhenius law made, 'Ea = 0.5998 ± 9.2e-16 eV': headline numbers the data do not give."""
+def test_a_line_through_two_points_and_a_row_of_a_law_say_what_they_are():
+    """'Ea = 0.4627 ± nan eV (R^2 = 1.0000, 2 points)': a headline number the data do not
+    give; a row whose Ea is a joint fit's law says so, after the law's standard error."""
     import pandas as pd
 
     from eisfit.analysis.arrhenius import arrhenius_report_lines, arrhenius_summary_lines
 
-    common = {"prefactor_unit": "S*K/cm", "r_squared": 1.0, "form": "sigmaT", "weighted": False,
-              "quantity": "conductivity"}
+    common = {"prefactor_unit": "S*K/cm", "form": "sigmaT", "weighted": False, "quantity": "conductivity"}
     rows = pd.DataFrame([
-        {"resistance": "R1", "ea_eV": 0.4627, "ea_stderr_eV": float("nan"), "prefactor": 1e3, "n_points": 2, **common},
-        {"resistance": "R2", "ea_eV": 0.5998, "ea_stderr_eV": 9.2e-16, "prefactor": 1e5, "n_points": 5, **common}])
-    two, law = arrhenius_summary_lines(rows, by_law=["R2"])
+        {"resistance": "R1", "ea_eV": 0.4627, "ea_stderr_eV": float("nan"), "prefactor": 1e3, "n_points": 2,
+         "r_squared": 1.0, **common},
+        {"resistance": "R2", "ea_eV": 0.5998, "ea_stderr_eV": 0.0009, "prefactor": 1e5, "n_points": 5,
+         "r_squared": float("nan"), "ea_source": "joint law", "note": "its values follow the joint fit's law",
+         **common}])
+    two, law = arrhenius_summary_lines(rows)
     assert "nan" not in two and "from 2 points: no standard error" in two
-    assert law.startswith("Arrhenius R2: Ea = 0.5998") and "follow the joint fit's Arrhenius law by construction" in law
-    assert "(2 points: no stderr)" in "\n".join(arrhenius_report_lines(rows))
+    assert law == "Arrhenius R2: Ea = 0.5998 ± 0.0009 eV (5 points): its values follow the joint fit's law"
+    report = "\n".join(arrhenius_report_lines(rows))
+    assert "(2 points: no stderr)" in report
+    assert "| R2 | 0.5998 ± 0.0009 (joint law) | 1e+05 S*K/cm | – | 5 |" in report
+    assert "- R2: its values follow the joint fit's law." in report

@@ -27,10 +27,29 @@ least-squares fit (``weighted=False``) or a weighted one with weights
 ``ln(sigma)``). Standard errors of slope and intercept are the textbook ones,
 ``cov = s^2 (X^T W X)^-1`` with ``s^2 = sum(w*res^2)/(n-2)`` (for OLS, ``w = 1``):
 the same scaled-covariance convention as the circuit fits (lmfit, impedance.py).
+
+What a line does not measure is said, in the table (``ea_source``, ``note``) and in every
+text and figure made from it:
+
+* **A temperature-independent value.** A constant y gives ``Ea = 0`` in the ``sigma`` form but
+  ``Ea ~ k_B*T`` (0.028 eV at 55 °C) in the ``sigmaT`` form, since ln(y*T) = const + ln T: a
+  constant 5 ohm resistance read "Ea = 0.0284 ± 0.0003 eV (R^2 = 0.9997)". The Ea a constant
+  gives over the same temperatures is ``ea_of_constant_eV``; a fitted Ea within k_B*T (at the
+  mean temperature) of it, and known to better than that, is no activation barrier:
+  ``barely_temperature_dependent`` (:func:`barely_temperature_dependent`), and the texts say
+  "R0 barely depends on temperature".
+* **Values a joint fit's Arrhenius law made** (``eisfit campaign --arrhenius-law``): a line
+  through them repeats the law with a standard error of ~1e-16 eV. :func:`arrhenius_table`
+  gives such a row the law's Ea and standard error (``ea_source = "joint law"``); where the
+  law's own Ea does not apply (another form, a sum of resistances, several laws, rows off the
+  law), the line's Ea with no standard error (``"law-made values"``). Their R^2 is NaN.
+* **Temperatures in K that look like °C** (all below 100 K): a
+  :class:`~eisfit.units.CelsiusAsKelvinWarning` (:func:`~eisfit.units.warn_if_celsius_as_kelvin`).
 """
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -38,14 +57,15 @@ import numpy as np
 
 from ..errors import DataError
 from ..model.circuit import resistance_names
-from ..units import KELVIN_AT_0C, format_value
+from ..units import KELVIN_AT_0C, CelsiusAsKelvinWarning, format_value, warn_if_celsius_as_kelvin
 from .derived import INTERFACE_ROLES
 from .quality import undetermined
 
 __all__ = [
     "K_B_EV_PER_K", "ArrheniusResult", "arrhenius", "interface_arrhenius", "arrhenius_table", "arrhenius_points",
     "row_label",
-    "arrhenius_report_lines",
+    "arrhenius_report_lines", "arrhenius_summary_lines", "barely_temperature_dependent", "ea_marker",
+    "EA_FROM_LINE", "EA_FROM_LAW", "EA_FROM_LAW_MADE",
     "temperatures_K", "total_resistance_pair",
 ]
 
@@ -71,6 +91,9 @@ class ArrheniusResult:
     r_squared : coefficient of determination of the (weighted) line.
     n_points : number of (T, sigma) points used.
     form : "sigmaT" or "sigma"; weighted : whether the sigma uncertainties weighted the fit.
+    ea_of_constant_eV : the Ea a temperature-independent y gives over the same temperatures (and
+        weights), eV: 0 in the ``sigma`` form, about k_B*T in the ``sigmaT`` form.
+    mean_temperature_K : mean of the temperatures fitted, K.
     """
 
     ea_eV: float
@@ -86,6 +109,15 @@ class ArrheniusResult:
     n_points: int
     form: str
     weighted: bool
+    ea_of_constant_eV: float = math.nan
+    mean_temperature_K: float = math.nan
+
+    @property
+    def barely_temperature_dependent(self) -> bool:
+        """Whether y hardly changes with temperature (:func:`barely_temperature_dependent`):
+        then ``ea_eV`` is no activation energy."""
+        return barely_temperature_dependent(self.ea_eV, self.ea_stderr_eV, self.ea_of_constant_eV,
+                                            self.mean_temperature_K)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict of every field (JSON-ready floats, ints, strings)."""
@@ -173,7 +205,35 @@ def _line_result(t: np.ndarray, y: np.ndarray, w: np.ndarray, form: str, weighte
         n_points=int(t.size),
         form=form,
         weighted=bool(weighted),
+        ea_of_constant_eV=_ea_of_constant(t, w, form),
+        mean_temperature_K=float(np.mean(t)),
     )
+
+
+def _ea_of_constant(t: np.ndarray, w: np.ndarray, form: str) -> float:
+    """The Ea (eV) a temperature-independent y gives at temperatures ``t`` (K) with weights
+    ``w``: 0 in the ``sigma`` form; in the ``sigmaT`` form ln(y*T) = const + ln T, whose line
+    against 1/T has slope about -T: Ea about k_B*T."""
+    if form != "sigmaT":
+        return 0.0
+    slope = _weighted_line(1.0 / t, np.log(t), w)[0]
+    return float(-slope * K_B_EV_PER_K)
+
+
+def barely_temperature_dependent(ea_eV: float, ea_stderr_eV: float, ea_of_constant_eV: float,
+                                 mean_temperature_K: float) -> bool:
+    """Whether a fitted activation energy ``ea_eV`` (eV) says the values hardly change with
+    temperature: it lies within k_B*T (at ``mean_temperature_K``, K; 0.028 eV at 55 °C) of
+    ``ea_of_constant_eV``, the Ea a temperature-independent value gives over the same
+    temperatures in that form (0 for ``sigma``, ~k_B*T for ``sigmaT``), and its standard error
+    ``ea_stderr_eV`` (eV; NaN: unknown, judged by the value alone) is not above k_B*T. An
+    activation energy below the thermal energy is no barrier: such an Ea is not presented as one."""
+    kt_eV = K_B_EV_PER_K * mean_temperature_K
+    if not all(math.isfinite(float(v)) for v in (ea_eV, ea_of_constant_eV, kt_eV)):
+        return False
+    if math.isfinite(float(ea_stderr_eV)) and ea_stderr_eV > kt_eV:
+        return False
+    return abs(ea_eV - ea_of_constant_eV) < kt_eV
 
 
 def _checked_points(temperature_K: Any, values: Any, form: str, what: str = "conductivities",
@@ -186,6 +246,7 @@ def _checked_points(temperature_K: Any, values: Any, form: str, what: str = "con
         raise DataError(f"{t.size} temperatures but {s.size} {what}")
     if not (np.all(np.isfinite(t)) and np.all(t > 0)):
         raise DataError("temperatures must be finite and > 0 K (give kelvin, not Celsius)")
+    warn_if_celsius_as_kelvin(t, "Arrhenius fit: temperature_K", fix="add 273.15", stacklevel=3)
     if not (np.all(np.isfinite(s)) and np.all(s > 0)):
         raise DataError(f"{what} must be finite and > 0 {unit}")
     if t.size < 2:
@@ -336,6 +397,22 @@ def _interface_asr(table: Any, resistance: str, roles: Mapping[str, str] | None)
     return None
 
 
+EA_FROM_LINE = "line"
+"""``ea_source`` of a row whose Ea and standard error are the line's through measured values."""
+EA_FROM_LAW = "joint law"
+"""``ea_source`` of a row whose values a joint fit's Arrhenius law made: Ea and its standard
+error are the law's (a line through them would repeat it, standard error ~1e-16 eV)."""
+EA_FROM_LAW_MADE = "law-made values"
+"""``ea_source`` of a row whose values (some or all) a joint fit's Arrhenius law made but whose
+line is not that law (another form, a sum, several laws, rows off it): the line's Ea, no
+standard error."""
+
+TABLE_COLUMNS = ("resistance", "ea_eV", "ea_stderr_eV", "prefactor", "prefactor_unit", "r_squared", "n_points",
+                 "form", "weighted", "quantity", "n_undetermined", "ea_source", "ea_of_constant_eV",
+                 "barely_temperature_dependent", "note")
+"""Columns of :func:`arrhenius_table` (and of arrhenius.csv)."""
+
+
 def arrhenius_table(
     table: Any,
     resistances: Sequence[str] | None = None,
@@ -343,10 +420,12 @@ def arrhenius_table(
     roles: Mapping[str, str] | None = None,
     form: str = "sigmaT",
     weighted: bool = False,
+    laws: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Any:
     """One Arrhenius fit per resistance of a campaign table (pandas DataFrame).
 
-    ``table`` needs ``temperature_K`` or ``temperature_C``. A resistance of the electrolyte
+    ``table`` needs ``temperature_K`` or ``temperature_C`` (a ``temperature_K`` column all below
+    100 K warns once: :func:`~eisfit.units.warn_if_celsius_as_kelvin`). A resistance of the electrolyte
     (or a series one) is fitted by its conductivity, ``<R>_sigma_S_per_cm`` (optional
     ``<R>_sigma_S_per_cm_stderr``; area and thickness given); an interface arc's (``roles``,
     or a ``<R>_asr_per_interface_ohm_cm2`` column) by its area-specific conductance 1/ASR
@@ -356,13 +435,28 @@ def arrhenius_table(
     grain-boundary resistance. Rows with a non-finite or non-positive value are skipped, and
     so are values the data do not determine (:func:`~eisfit.analysis.quality.undetermined`:
     stderr unknown or above the value; the reports print them "undetermined"), counted in
-    ``n_undetermined``. Returns a DataFrame with columns ``resistance, ea_eV, ea_stderr_eV,
-    prefactor, prefactor_unit, r_squared, n_points, form, weighted, quantity, n_undetermined``
-    (quantity: :data:`CONDUCTIVITY` or a value of :data:`INTERFACE_CONDUCTANCE`).
+    ``n_undetermined``.
+
+    ``laws``: the Arrhenius laws of a joint fit by resistance name (each with ``ea_eV``,
+    ``ea_stderr_eV`` in eV and ``form``, as ``JointFitResult.arrhenius["laws"]``), for the
+    rows whose ``arrhenius_law`` column names the resistance (its values are on the law).
+    A row all of whose values follow one law of the same ``form`` takes the law's Ea and
+    standard error (``ea_source`` :data:`EA_FROM_LAW`); one whose values follow a law only
+    in part, or a law of another form or not given, keeps the line's Ea with no standard error
+    (:data:`EA_FROM_LAW_MADE`); both have no R^2 (NaN). Other rows: :data:`EA_FROM_LINE`.
+
+    Returns a DataFrame with the columns :data:`TABLE_COLUMNS`: ``resistance, ea_eV,
+    ea_stderr_eV`` (eV), ``prefactor, prefactor_unit, r_squared, n_points, form, weighted,
+    quantity`` (:data:`CONDUCTIVITY` or a value of :data:`INTERFACE_CONDUCTANCE`),
+    ``n_undetermined, ea_source, ea_of_constant_eV`` (eV, the Ea a temperature-independent
+    value gives), ``barely_temperature_dependent`` (:func:`barely_temperature_dependent`) and
+    ``note`` (what the Ea is not, in words; "" when it is the line's measurement).
     """
     import pandas as pd
 
     t = temperatures_K(table)
+    if "temperature_K" in table.columns:  # once for the table, not once per row's fit
+        warn_if_celsius_as_kelvin(t, "Arrhenius table: its temperature_K column", stacklevel=2)
     names = list(resistances) if resistances is not None else _default_resistances(table, roles)
     if not names:
         raise DataError(
@@ -379,10 +473,73 @@ def arrhenius_table(
         if weighted and se is not None:
             ok &= np.isfinite(se) & (se > 0)
         fit = arrhenius if quantity == CONDUCTIVITY else interface_arrhenius
-        res = fit(t[ok], values[ok], None if se is None else se[ok], form=form, weighted=weighted and se is not None)
-        rows.append({"resistance": name, **{k: getattr(res, k) for k in _TABLE_FIELDS}, "quantity": quantity,
-                     "n_undetermined": n_undetermined})
-    return pd.DataFrame(rows, columns=["resistance", *_TABLE_FIELDS, "quantity", "n_undetermined"])
+        with warnings.catch_warnings():  # the table's temperatures were judged above
+            warnings.simplefilter("ignore", CelsiusAsKelvinWarning)
+            res = fit(t[ok], values[ok], None if se is None else se[ok], form=form,
+                      weighted=weighted and se is not None)
+        row = {"resistance": name, **{k: getattr(res, k) for k in _TABLE_FIELDS}, "quantity": quantity,
+               "n_undetermined": n_undetermined, "ea_source": EA_FROM_LINE,
+               "ea_of_constant_eV": res.ea_of_constant_eV}
+        law_made = _law_made(table, name, ok)
+        row.update(_law_fields(name, law_made, laws or {}, form))
+        row["barely_temperature_dependent"] = barely_temperature_dependent(
+            row["ea_eV"], row["ea_stderr_eV"], res.ea_of_constant_eV, res.mean_temperature_K)
+        row["note"] = _note(row, law_made, res.mean_temperature_K)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
+
+
+def _law_made(table: Any, name: str, used: np.ndarray) -> dict[str, bool]:
+    """For each resistance of row ``name`` (``"R1+R2"``: both) whose values a joint fit's
+    Arrhenius law made in some of the ``used`` rows (the table's ``arrhenius_law`` column names
+    it): whether it did in all of them."""
+    if "arrhenius_law" not in table.columns or not used.any():
+        return {}
+    on_law = [{p.strip() for p in str(v).split(",") if p.strip()} if isinstance(v, str) else set()
+              for v in np.asarray(table["arrhenius_law"], dtype=object)[used]]
+    out = {}
+    for part in (p.strip() for p in name.split("+")):
+        hits = [part in names for names in on_law]
+        if any(hits):
+            out[part] = all(hits)
+    return out
+
+
+def _law_fields(name: str, law_made: Mapping[str, bool], laws: Mapping[str, Mapping[str, Any]],
+                form: str) -> dict[str, Any]:
+    """The fields of a row whose values a joint fit's law made (none for other rows): the law's
+    Ea and standard error where the row is that one law in the same form, else no standard
+    error; no R^2 either way (a line through values on a law fits them by construction)."""
+    if not law_made:
+        return {}
+    law = laws.get(name)
+    if (list(law_made) == [name] and law_made[name] and law is not None and law.get("form") == form
+            and math.isfinite(float(law.get("ea_eV", math.nan)))):
+        return {"ea_source": EA_FROM_LAW, "ea_eV": float(law["ea_eV"]),
+                "ea_stderr_eV": float(law.get("ea_stderr_eV", math.nan)), "r_squared": math.nan}
+    return {"ea_source": EA_FROM_LAW_MADE, "ea_stderr_eV": math.nan, "r_squared": math.nan}
+
+
+def _note(row: Mapping[str, Any], law_made: Mapping[str, bool], mean_temperature_K: float) -> str:
+    """What a row's Ea is not, in words ("" for a line through measured values of a
+    temperature-dependent quantity): the ``note`` column, and every text made from it."""
+    notes = []
+    if row["ea_source"] == EA_FROM_LAW:
+        notes.append("its values follow the joint fit's Arrhenius law: Ea and its standard error are the law's, "
+                     "not a line's through them (which would repeat the law with an error of ~0)")
+    elif row["ea_source"] == EA_FROM_LAW_MADE:
+        parts = ", ".join(p + ("" if all_rows else " in some rows") for p, all_rows in law_made.items())
+        notes.append(f"the values of {parts} were made by a joint fit's Arrhenius law: Ea of a line through "
+                     "them, no standard error (not a measurement: the joint fit's law gives Ea)")
+    if row["barely_temperature_dependent"]:
+        kt_eV = K_B_EV_PER_K * mean_temperature_K
+        notes.append(f"{row['resistance']} barely depends on temperature: Ea is within k_B*T ({kt_eV:.3g} eV) of the "
+                     f"{row['ea_of_constant_eV']:.3g} eV a constant gives in the {_FORM_WORDS[row['form']]} form, "
+                     "not an activation energy")
+    return "; ".join(notes)
+
+
+_FORM_WORDS = {"sigmaT": "sigma*T", "sigma": "sigma"}
 
 
 def _determined(values: np.ndarray, se: np.ndarray | None) -> np.ndarray:
@@ -442,7 +599,8 @@ def row_label(row: Any) -> str:
 
 
 def arrhenius_report_lines(fits: Any) -> list[str]:
-    """Markdown section for a report from an :func:`arrhenius_table` DataFrame."""
+    """Markdown section for a report from an :func:`arrhenius_table` DataFrame: the table
+    (an Ea that is not the line's measurement marked, :func:`ea_marker`) and the rows' notes."""
     lines = ["## Arrhenius analysis", ""]
     if len(fits) == 0:
         return lines + ["No conductivity to fit."]
@@ -457,29 +615,69 @@ def arrhenius_report_lines(fits: Any) -> list[str]:
     lines += [f"Straight-line fit of {law} against 1/T ({weighted} least squares; "
               f"k_B = {K_B_EV_PER_K} eV/K; {'; '.join(what)}).", "",
               "| resistance | Ea / eV | prefactor A | R^2 | points |", "|---|---|---|---|---|"]
+    notes = []
     for _, r in fits.iterrows():
-        ea = (f"{format_value(r['ea_eV'], None)} (2 points: no stderr)" if int(r["n_points"]) <= 2
-              else format_value(r['ea_eV'], r['ea_stderr_eV']))
-        lines.append(f"| {row_label(r)} | {ea} | "
-                     f"{r['prefactor']:.3g} {r['prefactor_unit']} | {r['r_squared']:.4f} | {r['n_points']}{_left_out(r)} |")
-    return lines
+        r2 = f"{r['r_squared']:.4f}" if math.isfinite(float(r["r_squared"])) else "–"
+        lines.append(f"| {row_label(r)} | {_ea_cell(r)} | "
+                     f"{r['prefactor']:.3g} {r['prefactor_unit']} | {r2} | {r['n_points']}{_left_out(r)} |")
+        if _row_note(r):
+            notes.append(f"- {row_label(r)}: {_row_note(r)}.")
+    return lines + ([""] + notes if notes else [])
 
 
-def arrhenius_summary_lines(fits: Any, by_law: Iterable[str] = ()) -> list[str]:
+def _ea_cell(row: Any) -> str:
+    """A row's Ea in the report table: ``0.3993 ± 0.00083 (joint law)``, ``0.4627 (2 points: no stderr)``."""
+    text = format_value(row["ea_eV"], row["ea_stderr_eV"] if _has_stderr(row) else None)
+    marker = ea_marker(row) or ("" if _has_stderr(row) else f"{row['n_points']} points: no stderr")
+    return f"{text} ({marker})" if marker else text
+
+
+def arrhenius_summary_lines(fits: Any) -> list[str]:
     """One line per row of an :func:`arrhenius_table` DataFrame: its Ea with its standard
-    error, R^2 and number of points (:func:`_ea_text`). ``by_law``: resistances whose values
-    a joint fit's Arrhenius law made (``arrhenius_law=``): a line through them repeats that
-    law, its tiny stderr says nothing of the data, and the line says so."""
-    laws = set(by_law)
-    return [f"Arrhenius {row_label(r)}: {_ea_text(r)}"
-            + (": its values follow the joint fit's Arrhenius law by construction (the law's Ea is the "
-               "measurement)" if r["resistance"] in laws else "") for _, r in fits.iterrows()]
+    error, R^2 and number of points (:func:`_ea_text`), then the row's ``note`` where its Ea
+    is not the line's measurement (values a joint fit's Arrhenius law made; a resistance that
+    barely depends on temperature)."""
+    return [f"Arrhenius {row_label(r)}: {_ea_text(r)}" + (f": {_row_note(r)}" if _row_note(r) else "")
+            for _, r in fits.iterrows()]
+
+
+def ea_marker(row: Any) -> str:
+    """A few words after a row's Ea where it is not the line's measurement (report table,
+    figure legend): "joint law", "law-made values: no stderr", "barely T-dependent"; "" else."""
+    words = {EA_FROM_LAW: "joint law", EA_FROM_LAW_MADE: "law-made values: no stderr"}.get(
+        row.get("ea_source", EA_FROM_LINE), "")
+    if _flag(row.get("barely_temperature_dependent", False)):
+        words = f"{words}, barely T-dependent" if words else "barely T-dependent"
+    return words
+
+
+def _flag(value: Any) -> bool:
+    """A boolean column's value as read back (True, "True", nan for a missing one)."""
+    return value is True or str(value) == "True"
+
+
+def _row_note(row: Any) -> str:
+    note = row.get("note", "")
+    return note if isinstance(note, str) else ""
+
+
+def _has_stderr(row: Any) -> bool:
+    return int(row["n_points"]) > 2 and math.isfinite(float(row["ea_stderr_eV"]))
 
 
 def _ea_text(row: Any) -> str:
     """``Ea = 0.41 ± 0.006 eV (R^2 = 0.9993, 5 points)``; a line through two points has no
-    standard error (it read "± nan", R^2 1), and says so."""
-    if int(row["n_points"]) <= 2 or not math.isfinite(float(row["ea_stderr_eV"])):
+    standard error (it read "± nan", R^2 1), and says so; a joint fit's law's Ea has its
+    standard error but no R^2; a line through law-made values has neither (the row's ``note``
+    says why)."""
+    source = row.get("ea_source", EA_FROM_LINE)
+    if source == EA_FROM_LAW and math.isfinite(float(row["ea_stderr_eV"])):
+        return (f"Ea = {format_value(row['ea_eV'], row['ea_stderr_eV'], 'eV')} "
+                f"({row['n_points']} points{_left_out(row)})")
+    if source in (EA_FROM_LAW, EA_FROM_LAW_MADE):
+        return (f"Ea = {format_value(row['ea_eV'], None, 'eV')} from {row['n_points']} points{_left_out(row)}, "
+                "no standard error")
+    if not _has_stderr(row):
         return (f"Ea = {format_value(row['ea_eV'], None, 'eV')} from {row['n_points']} points{_left_out(row)}: "
                 "no standard error (3 or more temperatures give one)")
     return (f"Ea = {format_value(row['ea_eV'], row['ea_stderr_eV'], 'eV')} "

@@ -36,7 +36,8 @@ FIGURE_CAPTIONS = {
     "drt_map": "Distribution of relaxation times per checkpoint, tracked peaks marked.",
     "drt_stack": "DRT of the data (solid) and of the fitted circuit (dashed) per checkpoint.",
     "arrhenius": "Arrhenius plot: log10 of each conductivity (and of 1/ASR of the interface arcs, as the "
-                 "table names them) against 1000/T, with the fitted lines.",
+                 "table names them) against 1000/T, with the fitted lines; the legend marks an Ea that is a "
+                 "joint fit's Arrhenius law (\"joint law\") or no activation energy (\"barely T-dependent\").",
 }
 
 

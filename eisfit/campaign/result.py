@@ -221,24 +221,43 @@ class CampaignResult:
         Needs ``temperature_C``/``temperature_K`` per checkpoint, the area, and for
         conductivities the thickness (``<R>_sigma_S_per_cm`` and ``<R>_asr_*`` columns).
         ``resistances`` defaults to every resistance with either, plus the total ``"Rb+Rgb"``
-        when the circuit's roles name a bulk and a grain-boundary arc. Returns a DataFrame:
-        resistance, ea_eV, ea_stderr_eV, prefactor, prefactor_unit, r_squared, n_points, form,
-        weighted, quantity. See :func:`eisfit.analysis.arrhenius.arrhenius_table`.
+        when the circuit's roles name a bulk and a grain-boundary arc. A resistance whose
+        values the joint fit's Arrhenius law made (``arrhenius_law=``, the law supported: the
+        table's ``arrhenius_law`` column) takes the law's Ea and standard error, not a line's
+        through its own law (:meth:`applied_laws`). Returns a DataFrame: resistance, ea_eV,
+        ea_stderr_eV, prefactor, prefactor_unit, r_squared, n_points, form, weighted, quantity,
+        n_undetermined, ea_source, ea_of_constant_eV, barely_temperature_dependent, note. See
+        :func:`eisfit.analysis.arrhenius.arrhenius_table`.
         """
         from ..analysis.arrhenius import arrhenius_table
+        from ..units import CelsiusAsKelvinWarning
 
         table = self.table
         fitted = table[[r is not None for r in self.results]] if len(table) else table
-        return arrhenius_table(fitted, resistances, roles=self._roles(), form=form, weighted=weighted)
+        with warnings.catch_warnings():  # temperatures that look like °C were warned about, naming the file, when read
+            warnings.simplefilter("ignore", CelsiusAsKelvinWarning)
+            return arrhenius_table(fitted, resistances, roles=self._roles(), form=form, weighted=weighted,
+                                   laws=self.applied_laws())
+
+    def applied_laws(self) -> dict[str, dict]:
+        """The joint fits' Arrhenius laws whose values the table holds, by resistance name
+        (``JointFitResult.arrhenius["laws"]`` entries: ``ea_eV``, ``ea_stderr_eV``, ``form``...):
+        a law the data rejected is left out (the table keeps the independent fits), and so is a
+        name whose law differs from cell to cell (no one Ea is its)."""
+        by_name: dict[str, list[dict]] = {}
+        for _, joint in self.joint_fits():
+            if joint.arrhenius is not None and not joint.rejected_assumptions:
+                for name, law in joint.arrhenius["laws"].items():
+                    by_name.setdefault(name, []).append(law)
+        return {name: found[0] for name, found in by_name.items() if len(found) == 1}
 
     def arrhenius_lines(self) -> list[str]:
         """One line per resistance of the default :meth:`arrhenius` fit, e.g.
-        ``Arrhenius R1: Ea = 0.412 ± 0.006 eV (R^2 = 0.9993, 5 points)``."""
+        ``Arrhenius R1: Ea = 0.412 ± 0.006 eV (R^2 = 0.9993, 5 points)``, with what its Ea is
+        not where it is not the line's measurement (the table's ``note``)."""
         from ..analysis.arrhenius import arrhenius_summary_lines
 
-        laws = {name for _, joint in self.joint_fits() if joint.arrhenius is not None
-                for name in joint.arrhenius["laws"]}
-        return arrhenius_summary_lines(self.arrhenius(), by_law=laws)
+        return arrhenius_summary_lines(self.arrhenius())
 
     def _roles(self) -> dict:
         for r in self.results:

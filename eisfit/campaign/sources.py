@@ -53,7 +53,7 @@ import numpy as np
 from ..errors import CampaignError, EisfitError, NoImpedanceDataError, UnknownFormatError
 from ..settings import did_you_mean
 from ..spectrum import Spectrum
-from ..units import EVOLUTION_AXIS_LABELS, KELVIN_AT_0C
+from ..units import EVOLUTION_AXIS_LABELS, KELVIN_AT_0C, warn_if_celsius_as_kelvin
 
 __all__ = ["Checkpoint", "CampaignWarning", "load_checkpoints", "natural_key", "CampaignSource"]
 
@@ -756,6 +756,8 @@ def _from_spectra(spectra: Sequence[Spectrum]) -> CampaignSource:
             current_mA_cm2=_float_or_none(s.meta.get("current_mA_cm2")),
             capacity_mAh_cm2=_float_or_none(s.meta.get("capacity_mAh_cm2")),
         ))
+    warn_if_celsius_as_kelvin([s.meta["temperature_K"] for s in spectra if s.meta.get("temperature_K") is not None],
+                              "the spectra's meta temperature_K", stacklevel=4)
     return CampaignSource(out, "as given (list of spectra)", {})
 
 
@@ -790,6 +792,7 @@ def _from_campaign_file(path: Path) -> CampaignSource:
     missing = [r["file"] for r in checked if not _resolve(path, r["file"]).exists()]
     if missing:
         raise CampaignError(f"{path}: listed file(s) not found: {', '.join(missing)}")
+    _warn_celsius_as_kelvin(path, checked, defaults)
     checkpoints: list[Checkpoint] = []
     listed: list[tuple[str, list[Checkpoint]]] = []  # (the row's name, its checkpoints)
     for i, row in enumerate(checked):
@@ -802,6 +805,14 @@ def _from_campaign_file(path: Path) -> CampaignSource:
                            for c in found], path)
     return CampaignSource(checkpoints, f"campaign file order ({path.name})", defaults,
                           name=info.get("name"))
+
+
+def _warn_celsius_as_kelvin(path: Path, rows: list[dict[str, Any]], defaults: dict[str, Any]) -> None:
+    """One warning when the temperatures a campaign file gives in K (``temperature_K`` of its
+    rows, and of ``[defaults]`` for the rows without a temperature) look like °C
+    (:func:`~eisfit.units.warn_if_celsius_as_kelvin`: 25-85 "K" ran silently as -248 °C)."""
+    given = [r.get("temperature_K") if _has_temperature(r) else defaults.get("temperature_K") for r in rows]
+    warn_if_celsius_as_kelvin([t for t in given if t is not None], f"{path}: temperature_K", stacklevel=5)
 
 
 def _row_name(path: Path, index: int) -> str:
