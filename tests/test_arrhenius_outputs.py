@@ -138,16 +138,10 @@ def test_the_command_prints_and_writes_the_laws_ea(tmp_path):
     from click.testing import CliRunner
 
     from eisfit.cli import main
-    from test_joint_arrhenius import CIRCUIT, temperature_series
+    from test_joint_arrhenius import CIRCUIT, _temperature_folder
 
-    spectra, _, _ = temperature_series(noise=0.005)
-    rows = ["file,temperature_K"]
-    for k, s in enumerate(spectra):
-        np.savetxt(tmp_path / f"T{k}.csv", np.column_stack([s.frequency, s.z.real, s.z.imag]), delimiter=",",
-                   header="frequency_Hz,z_real_ohm,z_imag_ohm", comments="")
-        rows.append(f"T{k}.csv,{T_K[k]}")
-    (tmp_path / "campaign.csv").write_text("\n".join(rows) + "\n")
-    r = CliRunner().invoke(main, ["campaign", str(tmp_path / "campaign.csv"), "--circuit", CIRCUIT,
+    campaign_file = _temperature_folder(tmp_path)  # the noisy temperature series, CSV files and their temperatures
+    r = CliRunner().invoke(main, ["campaign", str(campaign_file), "--circuit", CIRCUIT,
                                   "--area-cm2", str(AREA_CM2), "--thickness-cm", str(THICKNESS_CM),
                                   "--arrhenius-law", "R1", "--arrhenius", "--out", str(tmp_path / "out"),
                                   "--no-cache", "--no-progress", "--json"])
