@@ -843,7 +843,10 @@ def plot_drt(result, ax=None, fit=None):
     caveats = _drt_caveats(getattr(result, "warnings", ()))
     if caveats:  # what eisfit drt warns about belongs on the figure too
         title += "\n" + "; ".join(caveats)
-    if not result.kk_passed:
+    if result.kk_status == "too-noisy":
+        title += "\nKramers-Kronig: too noisy to judge"
+        ax.set_title(title, fontsize=FONT_PT)
+    elif not result.kk_passed:
         title += "\nKramers-Kronig test failed: not evidence"
         ax.set_title(title, fontsize=FONT_PT, color="C3")
     else:
@@ -1405,7 +1408,7 @@ def plot_campaign_drt_map(camp, ax=None):
         ax.plot(np.log10(tau), ys[order], "o-", ms=3.5, lw=0.8, color="white", mec="k", mew=0.4,
                 label="tracked peaks" if t == 1 else None)
     for k in order:
-        if not drts[k].kk_passed:
+        if drts[k].kk_violation:
             ax.annotate("KK!", (log_tau[-1], ys[k]), color="C3", fontsize=7, ha="right", va="center")
     ax.set_xlabel("log10(τ / s)")
     ax.set_ylabel(ylabel)
@@ -1445,9 +1448,9 @@ def plot_campaign_drt_stack(camp, ax=None, offset: float | None = None,
         ax.plot(d.tau_s, d.gamma_ohm + base, "-", lw=1.3, color=colours[k])
         if r is not None:
             ax.plot(d.tau_s, r.drt(d.tau_s)[1] + base, "--", lw=1.0, color=colours[k], alpha=0.8)
-        text = camp.checkpoints[k].name_on(axis, k) + ("  (KK failed)" if not d.kk_passed else "")
+        text = camp.checkpoints[k].name_on(axis, k) + ("  (KK failed)" if d.kk_violation else "")
         ax.annotate(text, (d.tau_s[-1], base), fontsize=7, ha="right", va="bottom",
-                    color="C3" if not d.kk_passed else "0.2",
+                    color="C3" if d.kk_violation else "0.2",
                     bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.7})
     ax.set_xscale("log")
     ax.set_xlim(min(d.tau_s.min() for _, d, _ in items), max(d.tau_s.max() for _, d, _ in items))

@@ -200,3 +200,26 @@ def test_the_command_counts_the_drts_of_kk_failing_checkpoints_in_one_warning(tm
     assert "Kramers-Kronig test failed" not in result.stdout
     assert "eisfit: warning: 3 of 3 checkpoints fail the Kramers-Kronig test" in result.stderr
     assert (out / "report.md").read_text().count("Kramers-Kronig test failed") == 3
+
+
+def test_checkpoints_too_noisy_for_the_kk_test_are_not_drt_warnings():
+    """A campaign of 3 % noisy spectra: the DRT section called them "Kramers-Kronig test
+    failed: a DRT of invalid data is not evidence" while the KK section said they are too
+    noisy to judge; now the DRT section says the same as the KK section."""
+    from eisfit.campaign.drt import drt_report_lines
+
+    c = Circuit("R0-p(R1,CPE1)-p(R2,CPE2)")
+    f = np.logspace(6, -1, 71)
+    rng = np.random.default_rng(4)
+    spectra = []
+    for r2 in (150.0, 120.0, 90.0):
+        z = c.impedance(np.array([10.0, 100.0, 1e-8, 0.9, r2, 1e-5, 0.85]), f)
+        z = z + 0.03 * np.abs(z) * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size)) / np.sqrt(2)
+        spectra.append(eisfit.Spectrum(f, z))
+    camp = eisfit.fit_campaign(spectra, circuit="R0-p(R1,CPE1)-p(R2,CPE2)", cache_dir=False, drt=True)
+    noisy = [d for d in camp.drts if d is not None and d.kk_status == "too-noisy"]
+    assert noisy and all(not d.kk_violation for d in noisy)
+    lines = drt_report_lines(camp)
+    assert not any(KK_WARNING in line for line in lines)
+    assert any(f"{len(noisy)} checkpoint(s) too noisy for the Kramers-Kronig test to judge" in line for line in lines)
+    assert camp.table["drt_kk_warning"].eq(False).sum() >= len(noisy)

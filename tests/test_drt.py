@@ -430,3 +430,30 @@ def test_a_lambda_far_below_auto_that_splits_an_arc_is_called_too_weak():
     weak, said = run(1e-4)
     assert len(weak.peaks) > len(auto.peaks)
     assert "lambda 0.0001 is too weak for these data" in said and f"{auto.lambda_:.2g}" in said
+
+
+def test_lambda_zero_is_no_regularisation_not_a_crash():
+    """drt(lambda_=0) raised ZeroDivisionError in the too-weak check (lambda 'auto' / 0)."""
+    f = np.logspace(6, -1, 71)
+    w = 2 * np.pi * f
+    z = 10 + zarc(w, 100.0, 1e-5, 0.8) + zarc(w, 150.0, 1e-2, 0.8)
+    rng = np.random.default_rng(2)
+    s = Spectrum(f, z + 0.005 * np.abs(z) * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size)))
+    res = _quiet_drt(s, lambda_=0.0, kk=False)
+    assert res.lambda_ == 0.0 and res.lambda_rule == "user"
+
+
+def test_data_too_noisy_for_the_kk_test_are_not_called_a_failure():
+    """2.5 % noise: the Lin-KK test cannot judge (status too-noisy); the DRT says so instead of
+    'failed ... not evidence', and kk_violation is False (a campaign's DRT section and
+    figures read it)."""
+    s = spectrum(CASES["3 decades, n=0.8"], noise=0.025, seed=3)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = drt(s)
+    said = " ".join(str(c.message) for c in caught)
+    assert res.kk_status == "too-noisy" and not res.kk_passed and not res.kk_violation
+    assert "cannot judge these data" in said and "Kramers-Kronig test failed" not in said
+    assert res.to_dict()["kk_status"] == "too-noisy"
+    clean = drt(spectrum(CASES["3 decades, n=0.8"], noise=0.002))
+    assert clean.kk_passed and not clean.kk_violation and clean.kk_status in ("valid", "noisy")

@@ -224,6 +224,9 @@ class DRTResult:
     residuals_real, residuals_imag : (Z - Z_model)/|Z|, real and imaginary parts (fractions).
     kk_passed, kk_max_residual_pct : outcome of :func:`eisfit.kk_test` on the same data
         (``kk_passed`` is True and the residual None when the test was not run).
+    kk_status : that test's status (``valid``, ``noisy``, ``drift``, ``too-noisy``,
+        ``violation``; "" when not run); :attr:`kk_violation` tells a failure of the data
+        from a test that cannot judge them (``too-noisy``).
     tau_measured_s : (1/(2 pi f_max), 1/(2 pi f_min)): the tau range the data cover.
     warnings : tuple of messages (also issued as Python warnings).
     """
@@ -248,6 +251,7 @@ class DRTResult:
     warnings: tuple[str, ...] = field(default_factory=tuple)
     capacitance_F: float | None = None
     peaks_outside: Any = None
+    kk_status: str = ""
 
     @property
     def f_Hz(self) -> np.ndarray:
@@ -266,6 +270,12 @@ class DRTResult:
 
         return pd.DataFrame({"tau_s": self.tau_s, "f_Hz": self.f_Hz, "gamma_ohm": self.gamma_ohm})
 
+    @property
+    def kk_violation(self) -> bool:
+        """The points fail the Lin-KK test (not merely too noisy for it to judge): the DRT
+        of such data is not evidence."""
+        return not self.kk_passed and self.kk_status != "too-noisy"
+
     def to_dict(self) -> dict[str, Any]:
         """Scalars, peaks (list of dicts) and the distribution (lists) in a plain dict."""
         return {
@@ -279,6 +289,7 @@ class DRTResult:
             "weighting": self.weighting,
             "rms_residual_pct": self.rms_residual_pct,
             "kk_passed": self.kk_passed,
+            "kk_status": self.kk_status,
             "kk_max_residual_pct": self.kk_max_residual_pct,
             "warnings": list(self.warnings),
             "peaks": self.peaks.to_dict(orient="records"),
@@ -889,9 +900,9 @@ def _make_result(spectrum, tau, system, p, lam, rule, use_l, use_c, weighting, k
         notes.append(f"the DRT misses the data by {rms:.2g} % of |Z| (RMS): no distribution of "
                      "relaxation times with R_inf, L and C describes these points, and its peaks are not their "
                      "processes (damaged points, drift, or a negative Z' the model cannot give)")
-    kk_passed, kk_max = True, None
+    kk_passed, kk_max, kk_status = True, None, ""
     if kk:
-        kk_passed, kk_max = _kk_check(spectrum, notes)
+        kk_passed, kk_max, kk_status = _kk_check(spectrum, notes)
     for msg in notes:
         warnings.warn(f"{spectrum.label}: {msg}", stacklevel=3)
     return DRTResult(
@@ -909,6 +920,7 @@ def _make_result(spectrum, tau, system, p, lam, rule, use_l, use_c, weighting, k
         residuals_imag=(z.imag - z_model.imag) / mod,
         kk_passed=kk_passed,
         kk_max_residual_pct=kk_max,
+        kk_status=kk_status,
         tau_measured_s=measured,
         weighting=weighting,
         label=spectrum.label,
@@ -967,7 +979,8 @@ def _too_weak_note(system: _System, lam: float, use_l: bool, use_c: bool, tau: n
     n_auto = len(peak_nodes(tau, gamma_auto, local_scale_ohm))
     if n_peaks <= n_auto:
         return None
-    return (f"lambda {lam:.3g} is too weak for these data ({lam_auto / lam:.3g} times below what lambda 'auto' "
+    below = f"{lam_auto / lam:.3g} times below" if lam > 0 else "no regularisation, against"
+    return (f"lambda {lam:.3g} is too weak for these data ({below} what lambda 'auto' "
             f"= {lam_auto:.2g} chooses): the DRT follows the noise and shows {n_peaks} peaks where 'auto' finds "
             f"{n_auto}; an arc can split into several peaks, and peaks not resolved give their resistance to another "
             "process (R_process_ohm); use a larger lambda or 'auto'")
@@ -1006,8 +1019,9 @@ def split_outside(peaks: Any, measured: tuple[float, float]) -> tuple[Any, Any]:
     return peaks[inside].reset_index(drop=True), peaks[~inside].reset_index(drop=True)
 
 
-def _kk_check(spectrum: Spectrum, notes: list[str]) -> tuple[bool, float | None]:
-    """Run the Lin-KK test; add the 'not evidence' note when it fails."""
+def _kk_check(spectrum: Spectrum, notes: list[str]) -> tuple[bool, float | None, str]:
+    """Run the Lin-KK test: (passed, max residual %, status); add the 'not evidence' note when
+    it fails, or the 'cannot judge' note when the data are too noisy for it."""
     from .kk import kk_test
 
     try:
@@ -1016,11 +1030,14 @@ def _kk_check(spectrum: Spectrum, notes: list[str]) -> tuple[bool, float | None]
             res = kk_test(spectrum)
     except DataError as exc:
         notes.append(f"Kramers-Kronig test not run: {exc}")
-        return True, None
-    if not res.passed:
+        return True, None, ""
+    if res.status == "too-noisy":
+        notes.append(f"the Kramers-Kronig test cannot judge these data (random residuals of robust SD "
+                     f"{res.residual_sd_pct:.2g} % of |Z|): the DRT's small peaks may be that noise")
+    elif not res.passed:
         notes.append(f"Kramers-Kronig test failed (max residual {res.max_residual_pct:.2g} %): "
                      "this DRT is not evidence")
-    return res.passed, res.max_residual_pct
+    return res.passed, res.max_residual_pct, res.status
 
 
 def _tikhonov_path(a: np.ndarray, b: np.ndarray, dtd: np.ndarray):

@@ -182,7 +182,7 @@ def drt_columns(drts: Sequence[Any]) -> list[dict[str, Any]]:
                 row[f"drt_peak{t}_{col}"] = float(peaks[col].iloc[i]) if hit else math.nan
         row["drt_n_peaks"] = len(peaks) if peaks is not None else math.nan
         row["drt_lambda"] = res.lambda_ if res is not None else math.nan
-        row["drt_kk_warning"] = (not res.kk_passed) if res is not None else None
+        row["drt_kk_warning"] = res.kk_violation if res is not None else None
         rows.append(row)
     return rows
 
@@ -243,10 +243,14 @@ def drt_report_lines(camp) -> list[str]:
         lines.append("Processes found by the DRT vs arcs in the circuit: " + "; ".join(counts) + ".")
     lines += _track_lines(camp)
     for c, res in zip(camp.checkpoints, drts):
-        if res is not None and not res.kk_passed:
+        if res is not None and res.kk_violation:
             pct = res.kk_max_residual_pct
             worst = "" if pct is None else f" (max residual {pct:.2g} %)"
             lines.append(f"- **Warning** {c.label}: Kramers-Kronig test failed{worst}: {KK_WARNING}.")
+    noisy = [c.label for c, res in zip(camp.checkpoints, drts) if res is not None and res.kk_status == "too-noisy"]
+    if noisy:
+        lines.append(f"- {len(noisy)} checkpoint(s) too noisy for the Kramers-Kronig test to judge "
+                     f"({', '.join(noisy)}): neither passed nor a violation; their DRTs' small peaks may be noise.")
     return lines
 
 
