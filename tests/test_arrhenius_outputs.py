@@ -130,6 +130,15 @@ def test_a_rejected_law_does_not_claim_the_independent_fits_follow_it():
     assert set(fits["ea_source"]) == {EA_FROM_LINE}
     assert fits.loc["R1", "ea_stderr_eV"] > 0.01 and fits.loc["R1", "r_squared"] < 0.99
     assert not any("Arrhenius law" in line for line in camp.arrhenius_lines())
+    # the two verdicts that reject it are told apart, and report.md does not send the reader to itself
+    from eisfit.campaign.report import campaign_report, joint_table_line
+
+    summary = camp.joint.rejection_summary
+    assert "Arrhenius law against independent fits (dAIC" in summary
+    assert "Arrhenius law against each checkpoint's own fit" in summary
+    assert "described in report.md" in joint_table_line(camp.joint)
+    report = campaign_report(camp)
+    assert "the joint fit is described above" in report and "described in report.md" not in report
 
 
 def test_the_command_prints_and_writes_the_laws_ea(tmp_path):
@@ -263,3 +272,17 @@ def test_a_table_with_celsius_as_kelvin_warns_once():
         arrhenius_table(table, ["R1", "R2"])
     messages = [str(w.message) for w in caught if issubclass(w.category, CelsiusAsKelvinWarning)]
     assert len(messages) == 1 and messages[0].startswith("Arrhenius table: its temperature_K column = 25 … 85 K")
+
+
+def test_cryogenic_temperatures_given_in_celsius_are_not_taken_for_celsius_as_kelvin():
+    """A campaign table carries temperature_C and the temperature_K made from it: -200..-175 °C
+    (73-98 K) had been warned about as Celsius given as kelvin."""
+    tc = np.array([-200.0, -190.0, -180.0, -175.0])
+    tk = tc + 273.15
+    table = pd.DataFrame({"temperature_C": tc, "temperature_K": tk,
+                          "R1_sigma_S_per_cm": 1e-3 * np.exp(-0.1 / (K_B_EV_PER_K * tk))})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fits = arrhenius_table(table, ["R1"])
+    assert not [w for w in caught if issubclass(w.category, CelsiusAsKelvinWarning)]
+    assert fits.iloc[0]["ea_eV"] == pytest.approx(0.1 + K_B_EV_PER_K * tk.mean(), abs=0.003)  # sigma*T form

@@ -162,8 +162,16 @@ def test_nul_padding_at_the_end_is_ignored_with_a_warning(tmp_path, kind):
     _assert_same(got, _read(unpadded))
 
 
-def test_utf16_with_an_odd_byte_after_its_padding_is_still_undecodable(tmp_path):
-    p = tmp_path / "odd.csv"
-    p.write_bytes("freq,zre,zim\n1,2,-3\n10,2,-1\n".encode("utf-16-le") + bytes(5))
+def test_utf16_cut_inside_a_character_is_undecodable_but_odd_nul_padding_is_padding(tmp_path):
+    """Padding comes by the byte (a file copied while written): 5 NUL bytes after UTF-16-LE
+    text had been refused as "an odd number of bytes"; a file cut inside a character is."""
+    text = "freq,zre,zim\n1,2,-3\n10,2,-1\n100,2,-0.5\n".encode("utf-16-le")
+    cut = tmp_path / "cut.csv"
+    cut.write_bytes(text + "7".encode("utf-16-le")[:1])
     with pytest.raises(eisfit.ReadError, match="undecodable text .utf-16-le: an odd number of bytes"):
-        eisfit.read(p)
+        eisfit.read(cut)
+    padded = tmp_path / "padded.csv"
+    padded.write_bytes(text + bytes(5))
+    with pytest.warns(UserWarning, match="5 NUL bytes at the end of the file ignored"):
+        (s,) = eisfit.read(padded)
+    np.testing.assert_allclose(s.frequency, [1, 10, 100])

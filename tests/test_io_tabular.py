@@ -889,6 +889,34 @@ def test_two_frequencies_swapped_keep_one_sweep_with_a_warning(tmp_path, swapped
     np.testing.assert_array_equal(s.frequency, f[order])
 
 
+@pytest.mark.parametrize("swapped", [0, 1, 2])
+def test_frequencies_swapped_among_the_first_points_keep_one_sweep(tmp_path, swapped):
+    """Two of the first four frequencies written out of order split a 61-point sweep into 2 + 59
+    or 3 + 58 points with no word (the rule for a step back needed more points before it)."""
+    f = np.logspace(5, -1, 61)
+    order = np.arange(61)
+    order[[swapped, swapped + 1]] = order[[swapped + 1, swapped]]
+    z = 10 + 100 / (1 + 1j * 2 * np.pi * f * 1e-4)
+    p = _write(tmp_path, "start.csv", "freq/Hz,Z'/ohm,Z''/ohm\n"
+               + _rows("{!r},{!r},{!r}", (f[order], z.real[order], z.imag[order])))
+    with pytest.warns(ReadWarning, match=r"frequency step\(s\) against the sweep direction .* points out of order"):
+        (s,) = eisfit.read(p)
+    np.testing.assert_array_equal(s.frequency, f[order])
+
+
+def test_a_short_fragment_before_a_full_sweep_stays_a_sweep_of_its_own(tmp_path):
+    """Two points of an aborted sweep (1 MHz, 500 kHz), then a sweep from 800 kHz down: the
+    new sweep passes the fragment's points again, so it is no continuation."""
+    f2 = np.logspace(np.log10(8e5), -1, 50)
+    f = np.concatenate([[1e6, 5e5], f2])
+    z = 10 + 100 / (1 + 1j * 2 * np.pi * f * 1e-4)
+    p = _write(tmp_path, "fragment.csv", "freq/Hz,Z'/ohm,Z''/ohm\n" + _rows("{!r},{!r},{!r}", (f, z.real, z.imag)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        spectra = eisfit.read(p)
+    assert [len(x) for x in spectra] == [2, 50]
+
+
 def test_a_sweep_that_goes_back_to_its_start_is_a_new_sweep(tmp_path):
     """Two sweeps of the same range, and one that restarts a few points back: split, no warning."""
     f = np.logspace(6, -1, 36)
@@ -1082,6 +1110,25 @@ def test_decimal_points_among_decimal_commas_are_never_thousands(tmp_path):
     np.testing.assert_allclose(s.frequency, f, rtol=1e-5)
     np.testing.assert_allclose(s.z, z, rtol=1e-5)
     assert s.meta["decimal"] == ",."
+
+
+def test_kilohertz_written_with_digit_groups_stay_groups_beside_a_decimal_point_elsewhere(tmp_path):
+    """Decimal commas, frequencies from 1 kHz on written with '.' groups (100.000, 63.096) and
+    one current cell written 1.5: the '.' of the frequency column are digit groups, the 1.5 a
+    decimal; the table had switched to '.' as a decimal everywhere (f 1000x too small, the
+    sweep split)."""
+    f = np.logspace(5, -1, 31)
+    z = 10 + 100 / (1 + 1j * 2 * np.pi * f * 1e-4)
+
+    def comma(v):
+        return f"{v:.6g}".replace(".", ",")
+
+    rows = [f"{(f'{a:,.0f}'.replace(',', '.') if a >= 1000 else comma(a))};{comma(b.real)};{comma(-b.imag)};"
+            f"{'1.5' if k == 3 else comma(0.01 * k)}" for k, (a, b) in enumerate(zip(f, z))]
+    p = _write(tmp_path, "grouped.csv", "freq/Hz;Re(Z)/Ohm;-Im(Z)/Ohm;Idc/mA\n" + "\n".join(rows) + "\n")
+    s = _read1(p)
+    np.testing.assert_allclose(s.frequency, np.where(f >= 1000, np.round(f), f), rtol=1e-5)
+    assert s.meta["decimal"] == ","
 
 
 def test_fortran_double_precision_exponents(tmp_path):

@@ -425,7 +425,7 @@ def arrhenius_table(
     """One Arrhenius fit per resistance of a campaign table (pandas DataFrame).
 
     ``table`` needs ``temperature_K`` or ``temperature_C`` (a ``temperature_K`` column all below
-    100 K warns once: :func:`~eisfit.units.warn_if_celsius_as_kelvin`). A resistance of the electrolyte
+    100 K, without a ``temperature_C`` column, warns once: :func:`~eisfit.units.warn_if_celsius_as_kelvin`). A resistance of the electrolyte
     (or a series one) is fitted by its conductivity, ``<R>_sigma_S_per_cm`` (optional
     ``<R>_sigma_S_per_cm_stderr``; area and thickness given); an interface arc's (``roles``,
     or a ``<R>_asr_per_interface_ohm_cm2`` column) by its area-specific conductance 1/ASR
@@ -455,7 +455,8 @@ def arrhenius_table(
     import pandas as pd
 
     t = temperatures_K(table)
-    if "temperature_K" in table.columns:  # once for the table, not once per row's fit
+    if "temperature_K" in table.columns and "temperature_C" not in table.columns:  # once, not per row's fit
+        # (with both columns, as a campaign's table has, the kelvin come from the Celsius)
         warn_if_celsius_as_kelvin(t, "Arrhenius table: its temperature_K column", stacklevel=2)
     names = list(resistances) if resistances is not None else _default_resistances(table, roles)
     if not names:

@@ -274,7 +274,7 @@ def campaign_report(camp, figures: Mapping[str, str] | None = None) -> str:
             if cell is not None:
                 lines += [f"Cell {cell}:"]
             lines += joint.summary_lines() or ["Joint fit without shared parameters or smoothing."]
-            lines += [f"**{joint_table_line(joint)}**"]
+            lines += [f"**{joint_table_line(joint, in_report=True)}**"]
         # ---- end series analysis ----
     lines += ["", "## Per checkpoint", ""] + _table_lines(camp)
     lines += _flag_lines(camp) + kk_band_report_lines(camp) + _error_lines(camp)
@@ -293,15 +293,16 @@ def campaign_report(camp, figures: Mapping[str, str] | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def joint_table_line(joint) -> str:
+def joint_table_line(joint, in_report: bool = False) -> str:
     """Which fit the campaign's table holds for the cell of ``joint`` and why, in words (the
-    terminal, report.md/html and ``--json`` say it alike). The one rule: the joint fit when the
-    data allow all it assumes (:attr:`~eisfit.series.JointFitResult.accepted`), else the
-    independent fits."""
+    terminal, report.md/html and ``--json`` say it alike; ``in_report``: for report.md itself,
+    where the joint fit is described above). The one rule: the joint fit when the data allow
+    all it assumes (:attr:`~eisfit.series.JointFitResult.accepted`), else the independent fits."""
     if not joint.accepted:
+        where = "above" if in_report else "in report.md"
         return ("The table, the evolution lines and the figures hold the independent fits, not this joint fit, "
-                f"whose assumptions the data reject: {joint.rejection_summary}; the joint fit is described in "
-                "report.md (Python: CampaignResult.joint).")
+                f"whose assumptions the data reject: {joint.rejection_summary}; the joint fit is described "
+                f"{where} (Python: CampaignResult.joint).")
     laws = list((joint.arrhenius or {}).get("laws", {}))
     parts = ([f"{', '.join(joint.shared)} shared (one value, repeated on every row)"] if joint.shared else []) + \
         ([f"{', '.join(laws)} on the Arrhenius law"] if laws else []) + \

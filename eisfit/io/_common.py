@@ -115,15 +115,14 @@ def _utf16_without_mark(data: bytes) -> str | None:
 
 
 def nul_padding(data: bytes) -> int:
-    """The number of NUL bytes padding the end of a text file's ``data``: in UTF-16, whole NUL
-    characters after the last character (whose high byte is NUL in UTF-16-LE)."""
+    """The number of NUL bytes padding the end of a text file's ``data`` (bytes, in any number:
+    a file copied while it was being written is padded by the byte); in UTF-16-LE, not the
+    high byte of the last character, which is NUL too."""
     n = len(data) - len(data.rstrip(b"\0"))
     codec = _utf16_codec(data)
-    if codec is None:
-        return n
-    if data.startswith(b"\xff\xfe") or codec == "utf-16-le":
-        n = max(n - 1, 0)
-    return n - n % 2
+    if n and codec is not None and (data.startswith(b"\xff\xfe") or codec == "utf-16-le"):
+        n -= 1
+    return n
 
 
 def read_text_bytes(path: str | Path) -> bytes:
@@ -222,12 +221,23 @@ def _steps_back_within_the_sweep(f: np.ndarray, sweep: np.ndarray, part: np.ndar
     """Whether ``part`` (the piece after a split) continues ``sweep``: it starts at most
     ``OUT_OF_ORDER_STEPS`` points back and, when it has a second point, runs in the sweep's
     direction to beyond the sweep's last frequency."""
-    if sweep.size <= OUT_OF_ORDER_STEPS + 1:
-        return False
+    if sweep.size <= OUT_OF_ORDER_STEPS + 1:  # the sweep's first points out of order: judged by the rest
+        return _starts_out_of_order(f, sweep, part)
     direction = 1.0 if f[sweep[1]] > f[sweep[0]] else -1.0
     if direction * (f[part[0]] - f[sweep[-1 - OUT_OF_ORDER_STEPS]]) <= 0:
         return False  # back to or beyond a point OUT_OF_ORDER_STEPS + 1 steps before: a reset
     return part.size < 2 or direction * (f[part[1]] - f[sweep[-1]]) > 0
+
+
+def _starts_out_of_order(f: np.ndarray, sweep: np.ndarray, part: np.ndarray) -> bool:
+    """Whether the few points of ``sweep`` are the first points of ``part``'s sweep, out of
+    order: ``part`` runs on in one direction (two points or more), starts after the sweep's
+    first point in that direction and goes on beyond its last (a new sweep starts from where
+    the last began, or beyond it, and passes its points again)."""
+    if part.size < 2:
+        return False
+    direction = 1.0 if f[part[1]] > f[part[0]] else -1.0
+    return bool(direction * (f[part[0]] - f[sweep[0]]) > 0 and direction * (f[part[1]] - f[sweep[-1]]) > 0)
 
 
 def checked_point_count(path: str | Path, spectra: list[Spectrum], declared: int | None,

@@ -303,13 +303,36 @@ def _detect_layout(lines: Sequence[str]) -> tuple[str | None, str, dict[str, lis
 
 def _points_are_decimal_too(sample: Sequence[str], counts: Mapping[str, list[float] | None],
                             delimiter: str | None) -> bool:
-    """Whether a table of decimal commas also writes decimal points: a field of its numeric
-    rows holds a '.' that cannot group digits ('63.0957', '1.5'), and none holds both marks
-    ('1.000,5' groups with '.')."""
-    fields = [f for line in sample if counts.get(line) and "." in line for f in split_fields(line, delimiter)]
-    if any("." in f and "," in f for f in fields):
+    """Whether a table of decimal commas also writes decimal points where they look like digit
+    groups: one column holds both a '.' that cannot group digits ('63.0957') and one that
+    could ('630.957'), so that in that column '.' is a decimal point (edited or pasted rows);
+    and no field holds both marks ('1.000,5' groups with '.'). A column whose '.' fields all
+    look like digit groups ('100.000', '63.096': kHz written with groups) keeps them as
+    groups, whatever another column writes ('1.5' elsewhere is a decimal in either reading)."""
+    rows = [split_fields(line, delimiter) for line in sample if counts.get(line) and "." in line]
+    if any("." in f and "," in f for fields in rows for f in fields):
         return False
-    return _mixed_marks(sample, counts, delimiter, ",") > 0
+    grouped: dict[int, bool] = {}
+    decimal: dict[int, bool] = {}
+    for fields in rows:
+        for k, text in enumerate(fields):
+            text = text.strip().strip('"')
+            if "." not in text:
+                continue
+            if _GROUPED[","].match(text):
+                grouped[k] = True
+            elif _number_with_point(text):
+                decimal[k] = True
+    return any(grouped.get(k) for k in decimal)
+
+
+def _number_with_point(text: str) -> bool:
+    """Whether ``text`` reads as a number written with a decimal point."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def first_decimal_point(lines: Sequence[str], layout: TableLayout, first_line_number: int = 1) -> tuple[int, str] | None:

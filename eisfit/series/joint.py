@@ -136,14 +136,14 @@ class JointFitResult:
         """(few words, statement) of every assumption the data reject."""
         out = []
         if self.sharing is not None and not self.sharing.get("supported", self.sharing["preferred"] == "shared"):
-            what = "sharing" if self.shared else "Arrhenius law"
+            what = "sharing" if self.shared else "Arrhenius law against independent fits"
             out.append((f"{what} (dAIC = {self.sharing['delta_aic']:.0f})", self.sharing["statement"]))
         if self.smoothing is not None and not self.smoothing.get("supported", True):
             out.append((f"smoothing (chi-square rise {self.smoothing['delta_chisq_s2']:.3g} s^2 for "
                         f"{self.smoothing['removed_parameters']:.1f} parameters removed)", self.smoothing["statement"]))
         if self.arrhenius is not None and not self.arrhenius["evidence"]["supported"]:
             ev = self.arrhenius["evidence"]
-            out.append((f"Arrhenius law (chi-square rise {ev['delta_chisq_s2']:.3g} s^2 for "
+            out.append((f"Arrhenius law against each checkpoint's own fit (chi-square rise {ev['delta_chisq_s2']:.3g} s^2 for "
                         f"{ev['removed_parameters']:.0f} parameters removed)", ev["statement"]))
         return out
 
