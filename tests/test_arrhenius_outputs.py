@@ -286,3 +286,24 @@ def test_cryogenic_temperatures_given_in_celsius_are_not_taken_for_celsius_as_ke
         fits = arrhenius_table(table, ["R1"])
     assert not [w for w in caught if issubclass(w.category, CelsiusAsKelvinWarning)]
     assert fits.iloc[0]["ea_eV"] == pytest.approx(0.1 + K_B_EV_PER_K * tk.mean(), abs=0.003)  # sigma*T form
+
+
+def test_joint_fit_given_celsius_as_kelvin_warns_and_a_campaign_says_it_once(tmp_path):
+    """joint_fit(temperatures_K=25..85) ran silently; it warns. A campaign file with the same
+    values warns once, when read, and its --arrhenius-law fit does not repeat it."""
+    from test_joint_arrhenius import CIRCUIT, _temperature_folder, temperature_series
+
+    import eisfit
+    from eisfit.series import joint_fit
+
+    spectra, _, _ = temperature_series(noise=0.005)
+    with pytest.warns(CelsiusAsKelvinWarning, match="joint_fit: temperatures_K = 25 … 85 K.*add 273.15"):
+        joint_fit(spectra, CIRCUIT, arrhenius=("R1",), temperatures_K=T_K - 273.15)
+    campaign_file = _temperature_folder(tmp_path)  # the same series; its temperatures rewritten in °C under K
+    rows = campaign_file.read_text().splitlines()
+    campaign_file.write_text("\n".join([rows[0]] + [f"T{k}.csv,{t - 273.15:g}" for k, t in enumerate(T_K)]) + "\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        eisfit.fit_campaign(campaign_file, circuit=CIRCUIT, arrhenius_law=("R1",), cache_dir=False)
+    said = [w for w in caught if issubclass(w.category, CelsiusAsKelvinWarning)]
+    assert len(said) == 1 and "campaign.csv: temperature_K" in str(said[0].message)

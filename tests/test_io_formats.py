@@ -448,11 +448,16 @@ def test_cut_last_line_is_dropped_with_a_warning(tmp_path):
 
 
 def test_odd_length_utf16_is_a_read_error(tmp_path):
+    """A UTF-16 file cut inside a character (an odd byte that is no NUL padding) is refused;
+    a trailing NUL byte is padding (a file copied while written), read with a warning."""
     p = tmp_path / "u16.csv"
-    p.write_bytes("freq,zre,zim\n1,2,-3\n10,2,-1\n".encode("utf-16") + b"\x00")
+    p.write_bytes("freq,zre,zim\n1,2,-3\n10,2,-1\n".encode("utf-16") + b"\x31")
     with pytest.raises(ReadError, match="undecodable text"):
         eisfit.read(p)
     with pytest.raises(ReadError, match="undecodable text"):
+        eisfit.read(p, format="csv")
+    p.write_bytes("freq,zre,zim\n1,2,-3\n10,2,-1\n".encode("utf-16") + b"\x00")
+    with pytest.warns(UserWarning, match="1 NUL bytes at the end of the file ignored"):
         eisfit.read(p, format="csv")
 
 

@@ -24,6 +24,7 @@ from .. import __version__
 from .._processes import long_lived_objects, settle_long_lived
 from ..errors import CampaignError, CircuitError, FitError
 from ..settings import CampaignSettings, FitSettings, check_parameter_names
+from ..units import CelsiusAsKelvinWarning
 from .cache import FitCache, MemoryCache, settings_hash
 from .result import (JOINT_LEFT_OUT, JOINT_NOT_RUN, JOINT_REJECTED, JOINT_USED, CampaignResult, CheckpointFailure,
                      StreamedRow)
@@ -687,12 +688,15 @@ def _joint_fit_of_cell(joint, checkpoints, items, fits, ok, shared, smooth, fit_
                           "keep their own fits", CampaignWarning, stacklevel=3)
             return None
         extra.update(arrhenius=tuple(arrhenius_law), temperatures_K=temperatures)
-    # its verdicts are warned below, with what the table does about them
-    res = joint(spectra, common["circuit"], shared=tuple(shared or ()), smooth=smooth,
-                weighting=common["weighting"], start_values=[r.values for r in templates],
-                area_cm2=common["area_cm2"], thickness_cm=common["thickness_cm"],
-                symmetric=bool(common["symmetric"]), labels=[checkpoints[i].label for i in ok],
-                warn_verdicts=False, **extra)
+    # its verdicts are warned below, with what the table does about them; temperatures that look
+    # like °C were warned about when the campaign was read, naming its file
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CelsiusAsKelvinWarning)
+        res = joint(spectra, common["circuit"], shared=tuple(shared or ()), smooth=smooth,
+                    weighting=common["weighting"], start_values=[r.values for r in templates],
+                    area_cm2=common["area_cm2"], thickness_cm=common["thickness_cm"],
+                    symmetric=bool(common["symmetric"]), labels=[checkpoints[i].label for i in ok],
+                    warn_verdicts=False, **extra)
     # the one rule: the table holds the joint fit when the data allow all it assumes (JointFitResult.accepted)
     rejected = res.rejected_assumptions
     if rejected:

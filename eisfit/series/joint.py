@@ -39,7 +39,7 @@ from ..fitting.optimise import Transform
 from ..fitting.problem import calc_modulus_residuals, log_scaled
 from ..model.weighting import check_weighting, residual_scales
 from ..spectrum import Spectrum, shared_grid
-from ..units import format_value
+from ..units import format_value, warn_if_celsius_as_kelvin
 from . import smoothing as sm
 from .evidence import law_evidence, sharing_evidence, smoothing_evidence
 from .solver import BlockProblem, block_covariance, block_lm, independent_lm
@@ -654,6 +654,7 @@ def _law_temperatures(arrhenius: list[str], temperatures_K, form: str, k: int) -
         raise FitError(f"temperatures_K: {t.size} temperatures for {k} spectra")
     if not (np.all(np.isfinite(t)) and np.all(t > 0)):
         raise FitError("temperatures_K must be finite and > 0 K (give kelvin, not Celsius)")
+    warn_if_celsius_as_kelvin(t, "joint_fit: temperatures_K", fix="add 273.15", stacklevel=4)
     if np.unique(t).size < MIN_LAW_TEMPERATURES:
         raise FitError(f"an Arrhenius law across the checkpoints needs at least {MIN_LAW_TEMPERATURES} different "
                        f"temperatures, got {np.unique(t).size}")
