@@ -872,36 +872,38 @@ def test_a_down_and_up_sweep_sharing_the_turning_frequency_split_there(tmp_path)
     np.testing.assert_allclose(up.z, z_up, rtol=1e-12)
 
 
+def _sweep_with_two_points_swapped(tmp_path, f: np.ndarray, swapped: int):
+    """(file, frequencies in file order) of one RC sweep over ``f`` with points ``swapped``
+    and ``swapped + 1`` written out of order."""
+    order = np.arange(f.size)
+    order[[swapped, swapped + 1]] = order[[swapped + 1, swapped]]
+    z = 10 + 100 / (1 + 1j * 2 * np.pi * f * 1e-4)
+    p = _write(tmp_path, "glitch.csv", "freq/Hz,Z'/ohm,Z''/ohm\n"
+               + _rows("{!r},{!r},{!r}", (f[order], z.real[order], z.imag[order])))
+    return p, f[order]
+
+
 @pytest.mark.parametrize("swapped", [10, 34])  # mid-sweep; the last two points
 def test_two_frequencies_swapped_keep_one_sweep_with_a_warning(tmp_path, swapped):
     """A 36-point sweep with two neighbouring frequencies written out of order was read as two
     sweeps (11 + 25 points) with no word: a new sweep needs the frequency to go back toward
     its start, not one step."""
     f = np.logspace(6, -1, 36)
-    order = np.arange(36)
-    order[[swapped, swapped + 1]] = order[[swapped + 1, swapped]]
-    z = 10 + 100 / (1 + 1j * 2 * np.pi * f * 1e-4)
-    p = _write(tmp_path, "glitch.csv", "freq/Hz,Z'/ohm,Z''/ohm\n"
-               + _rows("{!r},{!r},{!r}", (f[order], z.real[order], z.imag[order])))
+    p, in_file = _sweep_with_two_points_swapped(tmp_path, f, swapped)
     with pytest.warns(ReadWarning, match=rf"sweep 0, point {swapped + 2}: {f[swapped]:g} Hz after "
                                          rf"{f[swapped + 1]:g} Hz\): points out of order"):
         (s,) = eisfit.read(p)
-    np.testing.assert_array_equal(s.frequency, f[order])
+    np.testing.assert_array_equal(s.frequency, in_file)
 
 
 @pytest.mark.parametrize("swapped", [0, 1, 2])
 def test_frequencies_swapped_among_the_first_points_keep_one_sweep(tmp_path, swapped):
     """Two of the first four frequencies written out of order split a 61-point sweep into 2 + 59
     or 3 + 58 points with no word (the rule for a step back needed more points before it)."""
-    f = np.logspace(5, -1, 61)
-    order = np.arange(61)
-    order[[swapped, swapped + 1]] = order[[swapped + 1, swapped]]
-    z = 10 + 100 / (1 + 1j * 2 * np.pi * f * 1e-4)
-    p = _write(tmp_path, "start.csv", "freq/Hz,Z'/ohm,Z''/ohm\n"
-               + _rows("{!r},{!r},{!r}", (f[order], z.real[order], z.imag[order])))
+    p, in_file = _sweep_with_two_points_swapped(tmp_path, np.logspace(5, -1, 61), swapped)
     with pytest.warns(ReadWarning, match=r"frequency step\(s\) against the sweep direction .* points out of order"):
         (s,) = eisfit.read(p)
-    np.testing.assert_array_equal(s.frequency, f[order])
+    np.testing.assert_array_equal(s.frequency, in_file)
 
 
 def test_a_short_fragment_before_a_full_sweep_stays_a_sweep_of_its_own(tmp_path):
