@@ -407,8 +407,9 @@ class CircuitSuggestion:
         so a shared name is the same element), are adequate or leave only parameters of
         the best circuit unresolved (adding L0 can leave R0 undetermined: that is the
         point), have a criterion lower than the best's or within ``STRONG_EVIDENCE`` above it
-        (these data do not tell them apart), and put the value more than ``MODEL_DEPENDENT_SDS`` of the best fit's
-        stderr away. The acceptance spectrum of a garnet cell with a 100 nH lead
+        (these data do not tell them apart), and put the value more than
+        ``MODEL_DEPENDENT_SDS`` of the best fit's stderr away; listed in ascending order of
+        the criterion. The acceptance spectrum of a garnet cell with a 100 nH lead
         inductance (R0 40, R1 60 ohm, bulk arc above 10 MHz) was best fitted without L0 at
         R0 62.1 +- 1.3 ohm, and with L0, as well supported, at 47.8 +- 9.1 ohm."""
         t, best_fit = self.table, self.fits.get(self.best)
@@ -443,7 +444,8 @@ class CircuitSuggestion:
         for name, others in moved.items():
             unit = fit.units.get(name, "")
             c, w, s = others[0]  # the best supported of the circuits that move it
-            there = f"{format_value(w, s, unit, 3)} in {c}" + (f" (and {len(others) - 1} more)" if len(others) > 1 else "")
+            more = f" (and {len(others) - 1} more)" if len(others) > 1 else ""
+            there = f"{format_value(w, s, unit, 3)} in {c}{more}"
             shown.append(f"{name} {format_value(fit.values[name], fit.stderr[name], unit, 3)} here, {there}")
         return ("These values depend on the circuit more than their standard errors say (circuits the data "
                 f"support as well or better put them elsewhere): {'; '.join(shown)}. Their stderr hold for this "

@@ -63,10 +63,10 @@ class KKResult:
         ``violation_pct`` with random residuals, or above it with random residuals whose
         largest is within ``NOISE_MAX_SDS`` robust SDs), ``drift`` (below ``violation_pct``,
         systematic residuals; or residuals that would pass, random or not, whose lowest
-        frequencies sit off zero: :func:`_offset_at_low_end`), ``too-noisy`` (random residuals whose robust SD, between
-        ``NOISE_MAX_SD_PCT`` and ``TOO_NOISY_MAX_SD_PCT`` of |Z|, is too large for the test
-        to tell anything: not passed, not a violation either) or ``violation`` (max >
-        ``violation_pct``, otherwise).
+        frequencies sit off zero: :func:`_offset_at_low_end`), ``too-noisy`` (random
+        residuals whose robust SD, between ``NOISE_MAX_SD_PCT`` and ``TOO_NOISY_MAX_SD_PCT``
+        of |Z|, is too large for the test to tell anything: not passed, not a violation
+        either) or ``violation`` (max > ``violation_pct``, otherwise).
     structured : the residuals show a systematic pattern (runs test on their signs).
     violation_pct : above it a spectrum fails, % of |Z|, unless its residuals are random and
         their largest within ``NOISE_MAX_SDS`` robust SDs (noise).

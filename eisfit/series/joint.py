@@ -143,7 +143,8 @@ class JointFitResult:
                         f"{self.smoothing['removed_parameters']:.1f} parameters removed)", self.smoothing["statement"]))
         if self.arrhenius is not None and not self.arrhenius["evidence"]["supported"]:
             ev = self.arrhenius["evidence"]
-            out.append((f"Arrhenius law against each checkpoint's own fit (chi-square rise {ev['delta_chisq_s2']:.3g} s^2 for "
+            out.append(("Arrhenius law against each checkpoint's own fit (chi-square rise "
+                        f"{ev['delta_chisq_s2']:.3g} s^2 for "
                         f"{ev['removed_parameters']:.0f} parameters removed)", ev["statement"]))
         return out
 
