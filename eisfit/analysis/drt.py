@@ -891,11 +891,10 @@ def _make_result(spectrum, tau, system, p, lam, rule, use_l, use_c, weighting, k
                      "equivalent circuit with R0)")
     rms = _rms_pct(z, z_model)
     strong = _too_strong_note(system, lam, use_l, use_c, z, rms) if rule == "user" else None
-    weak = _too_weak_note(system, lam, use_l, use_c, tau, len(nodes), local) if rule == "user" else None
-    if strong:
-        notes.append(strong)
-    elif weak:
-        notes.append(weak)
+    weak = (_too_weak_note(system, lam, use_l, use_c, tau, len(nodes), local)
+            if rule == "user" and not strong else None)  # each computes lambda 'auto': one is enough
+    if strong or weak:
+        notes.append(strong or weak)
     elif rms > _MISFIT_RMS_PCT:
         notes.append(f"the DRT misses the data by {rms:.2g} % of |Z| (RMS): no distribution of "
                      "relaxation times with R_inf, L and C describes these points, and its peaks are not their "

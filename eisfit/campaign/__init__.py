@@ -170,19 +170,17 @@ def fit_campaign(
             run = dataclasses.replace(run, fit={**run.fit, "circuit": choice.circuit})
         common = FitSettings.layered(file_defaults, run.fit).fit_kwargs()
         items = _items(src.checkpoints, file_defaults, run)
-        try:
+        if joint is not None:
+            _check_joint_names(items, shared, arrhenius_law)
+        try:  # what the checkpoints lack for the analyses asked, before any fit, named by the source
             if arrhenius:
                 _check_arrhenius_possible(src.checkpoints, items)
             if arrhenius_law:
                 _check_arrhenius_law_possible(src.checkpoints)
+            if joint is not None:
+                _check_joint_settings(src.checkpoints, items)
         except CampaignError as exc:
             raise CampaignError(f"{source}: {exc}" if isinstance(source, (str, Path)) else str(exc)) from None
-        if joint is not None:
-            _check_joint_names(items, shared, arrhenius_law)
-            try:
-                _check_joint_settings(src.checkpoints, items)
-            except CampaignError as exc:
-                raise CampaignError(f"{source}: {exc}" if isinstance(source, (str, Path)) else str(exc)) from None
         cache = _cache(out, cache_dir)
         chains = _chains(src.checkpoints)
     except BaseException:
