@@ -426,7 +426,8 @@ def arrhenius_table(
 
     ``table`` needs ``temperature_K`` or ``temperature_C`` (a ``temperature_K`` column all below
     100 K, without a ``temperature_C`` column, warns once:
-    :func:`~eisfit.units.warn_if_celsius_as_kelvin`). A resistance of the electrolyte (or a series one) is fitted by its conductivity, ``<R>_sigma_S_per_cm`` (optional
+    :func:`~eisfit.units.warn_if_celsius_as_kelvin`). A resistance of the electrolyte (or a
+    series one) is fitted by its conductivity, ``<R>_sigma_S_per_cm`` (optional
     ``<R>_sigma_S_per_cm_stderr``; area and thickness given); an interface arc's (``roles``,
     or a ``<R>_asr_per_interface_ohm_cm2`` column) by its area-specific conductance 1/ASR
     (:func:`interface_arrhenius`; per interface on symmetric cells, else per cell; area given).

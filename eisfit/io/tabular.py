@@ -327,9 +327,9 @@ def _points_are_decimal_too(sample: Sequence[str], counts: Mapping[str, list[flo
 
 
 def _number_with_point(text: str) -> bool:
-    """Whether ``text`` reads as a number written with a decimal point."""
+    """Whether ``text`` reads as a number written with a decimal point (:func:`parse_number`)."""
     try:
-        float(text)
+        parse_number(text)
     except ValueError:
         return False
     return True
