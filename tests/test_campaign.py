@@ -769,3 +769,29 @@ def test_the_checkpoints_of_one_file_are_labelled_by_its_name_not_its_path(tmp_p
     src = load_checkpoints(str(path))
     assert [c.label for c in src.checkpoints] == [MPT[0].name]
     assert [c.file for c in src.checkpoints] == [str(path)]
+
+
+def test_interrupt_right_after_a_pack_is_written_keeps_its_fits(tmp_path, monkeypatch):
+    """A Ctrl-C that lands between a cache pack's rename and its entry in the index (a loaded
+    machine: the test of the CLI's interrupt saw it) kept none of the pack's fits: the
+    campaign said "interrupted before any checkpoint was fitted" with the fits on disk."""
+    import contextlib
+
+    import eisfit.campaign.cache as cache_module
+
+    data, cache = tmp_path / "data", tmp_path / "cache"
+    _copy(MPT[:3], data)
+    real = cache_module.atomic_text_file
+
+    @contextlib.contextmanager
+    def interrupted_after_rename(path):
+        with real(path) as fh:
+            yield fh
+        raise KeyboardInterrupt  # the pack is in place; nothing after the rename ran
+
+    monkeypatch.setattr(cache_module, "atomic_text_file", interrupted_after_rename)
+    camp = eisfit.fit_campaign(data, cache_dir=cache, **FAST)
+    assert camp.stats["interrupted"]
+    on_disk = sum(len(p.read_text().splitlines()) for p in cache.glob("pack-*.jsonl"))
+    fitted = [r for r in camp.results if r is not None]
+    assert on_disk >= 1 and len(fitted) == on_disk

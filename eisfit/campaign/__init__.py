@@ -493,7 +493,10 @@ def _stop_pool(pool: ProcessPoolExecutor) -> None:
 
 
 def _fits_so_far(items, chains, cache: FitCache):
-    """After an interrupt: the fits stored in the cache (memory or disk), the rest not fitted."""
+    """After an interrupt: the fits stored in the cache (memory or disk), the rest not fitted.
+    The folder's packs are read again: the interrupt may have come between a pack's rename
+    and its entry in the index."""
+    cache.reread()
     done = {"fits_run": cache.writes + getattr(cache, "stored", 0), "cache_hits": cache.hits,
             "cache_writes": cache.writes}
     fits, _ = run_campaign_fits(items, chains, _NotRun(), cache, lambda n: None)

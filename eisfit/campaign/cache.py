@@ -192,6 +192,11 @@ class FitCache:
                 self._index_pack(path)
         return self._index
 
+    def reread(self) -> None:
+        """Forget the index: the next lookup reads the folder's packs again. After an
+        interrupt: a pack renamed into place just before it may not be indexed yet."""
+        self._index = None
+
     def _index_pack(self, path: Path) -> None:
         try:
             data = path.read_bytes()
