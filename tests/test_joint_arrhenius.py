@@ -217,6 +217,9 @@ def test_a_checkpoint_of_noise_cannot_hide_a_law_the_others_reject():
     evidence = res.arrhenius["evidence"]
     assert not evidence["supported"] and evidence["delta_chisq_s2"] > 100 and evidence["removed_parameters"] == 1
     assert evidence["statement"] in res.rejected_assumptions
+    # the law's own line says it was tried and rejected (it read as a result, the verdict after it)
+    law_line = res.law_lines()[0]
+    assert law_line.startswith("Arrhenius law for R1") and "(tried; the data reject the joint fit, see below)" in law_line
     for s, t in zip(chosen, T_K[[0, 2, 4]]):
         s.meta["temperature_K"] = float(t)
     with pytest.warns(Warning, match="the data do NOT follow the law"):

@@ -211,8 +211,11 @@ class JointFitResult:
         if self.arrhenius is None:
             return []
         lines = []
+        # a law in a joint fit the data reject (its own chi-square rise, or the AIC of what the
+        # fit assumes) is what was tried, not a result: its line says so before its Ea
+        tried = "" if self.accepted else " (tried; the data reject the joint fit, see below)"
         for name, law in self.arrhenius["laws"].items():
-            lines.append(f"Arrhenius law for {name} across {self.n_checkpoints} checkpoints: "
+            lines.append(f"Arrhenius law for {name} across {self.n_checkpoints} checkpoints{tried}: "
                          f"Ea = {format_value(law['ea_eV'], law['ea_stderr_eV'], 'eV')} ({law['law']}, "
                          f"R_A = {format_value(law['prefactor'], law['prefactor_stderr'], law['prefactor_unit'])}).")
         return lines + [f"{self.arrhenius['evidence']['statement']}."]
