@@ -688,7 +688,8 @@ def kk_test(
         whose noise estimate stays 1.5x above that of a chain of N/2 elements gives way to one
         of 1.5, 2 or 3 times its length that reaches it (a sharp arc at 10 points per decade; see
         :func:`_regrow_rippled_chains`). If mu never falls below ``c``, the chain with
-        ``max_rc`` elements is used and a warning is issued.
+        ``max_rc`` elements is used, with a warning where it fails the test (on smooth or
+        noise-free data that it describes there is nothing to over-fit: no warning).
     inductance : add a series inductance (needed for data up to ~MHz, cable inductance).
     capacitance : add a series capacitance (blocking electrodes, low-frequency tail);
         "auto" (default) tries both, see below.
@@ -1226,7 +1227,9 @@ def _make_results(labels: list[str], omega: np.ndarray, z: np.ndarray, chains: l
             r_k_ohm=np.asarray(ch.coef[1:1 + m], dtype=float),
             weighting=weighting,
             label=labels[i],
-            warnings=notes[i] + ((sparse,) if sparse else ()),
+            # the chain's notes (mu never fell) only where it fails: on smooth or noise-free
+            # data there is nothing to over-fit, and a chain that describes them is no worry
+            warnings=(() if passed else notes[i]) + ((sparse,) if sparse else ()),
             status=status,
             structured=structured_i,
             violation_pct=float(violation_pct),
