@@ -10,8 +10,8 @@ from eisfit import Spectrum
 from eisfit.errors import FitError
 from eisfit.model import Circuit
 from eisfit.series import joint_fit
-from eisfit.series import blocktri
-from eisfit.series.solver import BlockProblem, block_covariance, block_lm
+from eisfit.series import blocktri, smoothing
+from eisfit.series.solver import BlockProblem, DifferencePenalty, block_covariance, block_lm
 
 CIRCUIT = "R0-p(R1,CPE1)-p(R2,CPE2)"
 SHARED = ["R1", "CPE1_0", "CPE1_1"]
@@ -69,41 +69,47 @@ def _toy(k=40, seed=0):
     return prob, evaluate, k, t.size
 
 
-@pytest.mark.parametrize("with_penalty", [False, True])
-def test_schur_lm_matches_dense_least_squares_and_covariance(with_penalty):
+@pytest.mark.parametrize("order", [None, 1, 2])
+def test_schur_lm_matches_dense_least_squares_and_covariance(order):
     prob, evaluate, k, n = _toy()
-    w = np.full((k - 1, 2), 0.5) if with_penalty else None
-    out = block_lm(prob, np.zeros((k, 2)), np.zeros(1), penalty_weights=w, ftol=1e-14, xtol=1e-14)
+    pen = None
+    if order is not None:  # first differences, or second divided differences on uneven positions
+        stencil = (np.tile([-1.0, 1.0], (k - 1, 1)) if order == 1
+                   else smoothing.difference_stencil(k, np.cumsum(np.random.default_rng(1).uniform(0.5, 2, k))))
+        pen = DifferencePenalty(stencil, np.full((k - order, 2), 0.5))
+    out = block_lm(prob, np.zeros((k, 2)), np.zeros(1), penalty=pen, ftol=1e-14, xtol=1e-14)
     assert out.converged
 
     def dense(x):
         a = x[:-1].reshape(k, 2)
         r = evaluate(a, x[-1:])[0].ravel()
-        return r if w is None else np.r_[r, (np.sqrt(w) * np.diff(a, axis=0)).ravel()]
+        return r if pen is None else np.r_[r, (np.sqrt(pen.weights) * pen.differences(a)).ravel()]
 
     ref = least_squares(dense, np.zeros(2 * k + 1), method="lm", xtol=1e-15, ftol=1e-15)
     assert out.chisq + out.penalty == pytest.approx(2 * ref.cost, rel=1e-9)
     np.testing.assert_allclose(out.b, ref.x[-1:], atol=1e-6)
     np.testing.assert_allclose(out.a.ravel(), ref.x[:-1], atol=1e-5)
     cov_dense = np.linalg.inv(ref.jac.T @ ref.jac)
-    loc, sh, cross = block_covariance(out.normal, w, 1.0)
+    loc, sh, cross = block_covariance(out.normal, pen, 1.0)
     np.testing.assert_allclose(sh, cov_dense[-1:, -1:], rtol=1e-5)
     np.testing.assert_allclose(loc[7], cov_dense[14:16, 14:16], rtol=1e-5)
     np.testing.assert_allclose(cross[7], cov_dense[14:16, -1:], rtol=1e-5)
 
 
-def test_block_tridiagonal_solve_and_inverse_blocks_match_dense():
+@pytest.mark.parametrize("k, distances", [(6, 1), (7, 2), (8, 2), (3, 2), (9, 3)])
+def test_block_banded_solve_and_inverse_blocks_match_dense(k, distances):
     rng = np.random.default_rng(3)
-    k, p = 6, 3
+    p = 3
     m = rng.normal(size=(k, p, p))
-    diag = np.einsum("kij,klj->kil", m, m) + 3 * np.eye(p)
-    off = -rng.uniform(0.1, 1.0, (k - 1, p))
+    diag = np.einsum("kij,klj->kil", m, m) + 6 * np.eye(p)
+    off = tuple(-rng.uniform(0.1, 1.0, (k - s, p)) for s in range(1, distances + 1))
     dense = np.zeros((k * p, k * p))
     for i in range(k):
         dense[i * p:(i + 1) * p, i * p:(i + 1) * p] = diag[i]
-    for i in range(k - 1):
-        dense[i * p + np.arange(p), (i + 1) * p + np.arange(p)] = off[i]
-        dense[(i + 1) * p + np.arange(p), i * p + np.arange(p)] = off[i]
+    for s, e in enumerate(off, start=1):
+        for i in range(k - s):
+            dense[i * p + np.arange(p), (i + s) * p + np.arange(p)] = e[i]
+            dense[(i + s) * p + np.arange(p), i * p + np.arange(p)] = e[i]
     rhs = rng.normal(size=(k, p, 2))
     x = blocktri.solve(diag, off, rhs)
     np.testing.assert_allclose(x.reshape(-1, 2), np.linalg.solve(dense, rhs.reshape(-1, 2)), rtol=1e-10)
