@@ -47,7 +47,7 @@ from .solver import BlockProblem, block_covariance, block_lm, independent_lm
 __all__ = ["JointFitResult", "joint_fit", "joint_roles", "joint_role", "smoothed_names", "JOINT_ROLES"]
 
 MAX_ITER = 300
-JUMP_EDGE_WEIGHT = 0.2  # edge weights below this (second differences > 6 robust sigma off the typical one) mark a jump
+JUMP_EDGE_WEIGHT = sm.JUMP_EDGE_WEIGHT  # both rows around a step below this: a jump (freed, reported)
 
 
 # --------------------------------------------------------------------------- result

@@ -206,8 +206,9 @@ def block_lm(
 ) -> BlockLMOutcome:
     """Minimise ``chisq + penalty`` from (a0, b0) (internal coordinates, projected onto the box).
 
-    ``penalty``: the difference penalty on the local parameters (None = none). Converges when the relative decrease of the objective is below ``ftol``
-    for a step of relative size below ``xtol``, or the scaled gradient is below ``gtol``.
+    ``penalty``: the difference penalty on the local parameters (None = none). Converges
+    when the relative decrease of the objective is below ``ftol`` for a step of relative
+    size below ``xtol``, or the scaled gradient is below ``gtol``.
     """
     a, b = problem.project(np.array(a0, float), np.array(b0, float))
     k, p = a.shape
