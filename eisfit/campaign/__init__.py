@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import math
 import sys
 import threading
 import time
@@ -672,6 +673,19 @@ def _joint_settings_of_cell(checkpoints: list[Checkpoint], items: list[dict[str,
     return common
 
 
+def _smoothing_positions(checkpoints, ok: Sequence[int]) -> list[float] | None:
+    """The checkpoints' ``time_h`` for the smoothness penalty's divided differences
+    (``joint_fit(positions=...)``), when every checkpoint fitted jointly has one and they
+    increase strictly in campaign order; None (equally spaced) otherwise."""
+    times = [checkpoints[i].time_h for i in ok]
+    if any(t is None for t in times):
+        return None
+    times = [float(t) for t in times]
+    if not all(math.isfinite(t) for t in times) or any(b <= a for a, b in zip(times, times[1:])):
+        return None
+    return times
+
+
 def _joint_fit_of_cell(joint, checkpoints, items, fits, ok, shared, smooth, fit_options, arrhenius_law=None):
     from ..spectrum import points_spectrum
 
@@ -689,6 +703,9 @@ def _joint_fit_of_cell(joint, checkpoints, items, fits, ok, shared, smooth, fit_
                           "keep their own fits", CampaignWarning, stacklevel=3)
             return None
         extra.update(arrhenius=tuple(arrhenius_law), temperatures_K=temperatures)
+    positions = _smoothing_positions(checkpoints, ok) if smooth is not None else None
+    if positions is not None:
+        extra.update(positions=positions)
     # its verdicts are warned below, with what the table does about them; temperatures that look
     # like °C were warned about when the campaign was read, naming its file
     with warnings.catch_warnings():

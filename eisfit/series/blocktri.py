@@ -1,23 +1,28 @@
-"""Symmetric block-tridiagonal matrices whose off-diagonal blocks are diagonal.
+"""Symmetric block-banded matrices whose off-diagonal blocks are diagonal.
 
-This is the structure of the local-parameter normal matrix of a campaign fit with
-a first-difference smoothness penalty: diagonal blocks ``D_k`` (p x p, the data
-Hessian of checkpoint k plus penalty terms) and off-diagonal blocks
-``B_k = block(k, k+1) = diag(e_k)`` (the penalty coupling of neighbours).
+This is the structure of the local-parameter normal matrix of a campaign fit with a
+difference smoothness penalty of order d (:mod:`eisfit.series.smoothing` uses d = 2):
+diagonal blocks ``D_k`` (p x p, the data Hessian of checkpoint k plus penalty terms) and,
+for every distance s = 1..d, off-diagonal blocks ``block(k, k+s) = diag(e_{s,k})`` (the
+penalty coupling of checkpoints s apart). d = 1 is block-tridiagonal, d = 2
+block-pentadiagonal. ``offs`` below is the tuple ``(e_1 (K-1, p), ..., e_d (K-d, p))``.
 
-* :func:`solve` uses LAPACK's banded Cholesky (bandwidth p): O(K p^3) time and
-  O(K p^2) memory, no Python loop over checkpoints;
+* :func:`solve` uses LAPACK's banded Cholesky (bandwidth d*p): O(K (d p)^2) time and
+  O(K d p) memory, no Python loop over checkpoints;
 * :func:`inverse_diagonal_blocks` returns the diagonal blocks of the inverse (the
-  local covariance blocks) with the classic two-sweep recursion
-  (Schur complements downward, then ``G_k = S_k^-1 + S_k^-1 B_k G_{k+1} B_k^T S_k^-1``)
-  without forming the dense inverse.
+  local covariance blocks) without forming the dense inverse: d consecutive checkpoints
+  are grouped into one super-block of size d*p, which makes the matrix block-tridiagonal
+  (full off-diagonal super-blocks), and the classic two-sweep recursion runs on it
+  (Schur complements ``S_i = D_i - C_{i-1}^T S_{i-1}^-1 C_{i-1}`` downward, then
+  ``G_i = S_i^-1 + S_i^-1 C_i G_{i+1} C_i^T S_i^-1`` upward): O(K d^2 p^3) time,
+  O(K d^2 p^2) memory.
 """
 from __future__ import annotations
 
 import numpy as np
 from scipy.linalg import cho_solve_banded, cholesky_banded
 
-__all__ = ["solve", "inverse_diagonal_blocks", "block_diagonal_solve"]
+__all__ = ["solve", "inverse_diagonal_blocks", "block_diagonal_solve", "dense"]
 
 
 def block_diagonal_solve(diag: np.ndarray, rhs: np.ndarray) -> np.ndarray:
@@ -27,56 +32,127 @@ def block_diagonal_solve(diag: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     return np.linalg.solve(diag, rhs)
 
 
-def _banded_upper(diag: np.ndarray, off: np.ndarray) -> np.ndarray:
-    """Upper banded storage (LAPACK 'ab', u = p) of the block-tridiagonal matrix."""
+def _as_offs(offs) -> tuple[np.ndarray, ...]:
+    """The off-diagonals as a tuple by distance; a bare (K-1, p) array is distance 1 only."""
+    if isinstance(offs, np.ndarray):
+        return (offs,)
+    return tuple(offs)
+
+
+def _coupled(k: int, offs: tuple[np.ndarray, ...]) -> bool:
+    return k > 1 and any(o.size and np.any(o) for o in offs)
+
+
+def _banded_upper(diag: np.ndarray, offs: tuple[np.ndarray, ...]) -> np.ndarray:
+    """Upper banded storage (LAPACK 'ab', u = d*p) of the block-banded matrix."""
     k, p, _ = diag.shape
-    n = k * p
-    ab = np.zeros((p + 1, n))
+    u = len(offs) * p
+    ab = np.zeros((u + 1, k * p))
     for i in range(p):
         for j in range(i, p):
-            ab[p + i - j, j::p] = diag[:, i, j]
-    if k > 1:
-        ab[0, p:] = off.reshape(-1)
+            ab[u + i - j, j::p] = diag[:, i, j]
+    for s, e in enumerate(offs, start=1):  # element (k p + i, (k+s) p + i): offset s p
+        if e.size:
+            ab[u - s * p, s * p:] = e.reshape(-1)
     return ab
 
 
-def solve(diag: np.ndarray, off: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-    """Solve the block-tridiagonal system.
+def solve(diag: np.ndarray, offs, rhs: np.ndarray) -> np.ndarray:
+    """Solve the block-banded system.
 
     diag : (K, p, p) symmetric positive-definite diagonal blocks.
-    off : (K-1, p) diagonals of the blocks (k, k+1) (and, by symmetry, (k+1, k)).
+    offs : tuple of (K-s, p) diagonals of the blocks (k, k+s), s = 1..d (and, by
+        symmetry, (k+s, k)); a bare (K-1, p) array means d = 1.
     rhs : (K, p, r). Returns x (K, p, r).
     Raises ``numpy.linalg.LinAlgError`` when the matrix is not positive definite.
     """
+    offs = _as_offs(offs)
     k, p, _ = diag.shape
     if p == 0:
         return np.zeros_like(rhs)
-    if k == 1 or not np.any(off):
+    if not _coupled(k, offs):
         return block_diagonal_solve(diag, rhs)
-    ab = _banded_upper(diag, off)
+    ab = _banded_upper(diag, offs)
     chol = cholesky_banded(ab, lower=False, check_finite=False)
     r = rhs.shape[2]
     x = cho_solve_banded((chol, False), rhs.reshape(k * p, r), check_finite=False)
     return x.reshape(k, p, r)
 
 
-def inverse_diagonal_blocks(diag: np.ndarray, off: np.ndarray) -> np.ndarray:
-    """Diagonal blocks (K, p, p) of the inverse of the block-tridiagonal matrix."""
+def _super_blocks(diag: np.ndarray, offs: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Group d consecutive checkpoints into one block of size d*p (the last group padded
+    with identity blocks): returns (diagonal super-blocks (G, dp, dp), upper super-blocks
+    (G-1, dp, dp) = block(g, g+1))."""
+    k, p, _ = diag.shape
+    d = len(offs)
+    n_groups = -(-k // d)
+    m = d * p
+    padded = np.concatenate([diag, np.broadcast_to(np.eye(p), (n_groups * d - k, p, p))])
+    big_diag = np.zeros((n_groups, m, m))
+    big_up = np.zeros((max(n_groups - 1, 0), m, m))
+    for slot in range(d):
+        big_diag[:, slot * p:(slot + 1) * p, slot * p:(slot + 1) * p] = padded[slot::d]
+    idx = np.arange(p)
+    for s, e in enumerate(offs, start=1):
+        for slot in range(d):  # checkpoints c = slot + d g, coupled to c + s
+            c = np.arange(slot, k - s, d)
+            if c.size == 0:
+                continue
+            g = (c // d)[:, None]
+            rows = (slot * p + idx)[None, :]
+            cols = (((slot + s) % d) * p + idx)[None, :]
+            if slot + s < d:  # same group
+                big_diag[g, rows, cols] = e[c]
+                big_diag[g, cols, rows] = e[c]
+            else:  # next group
+                big_up[g, rows, cols] = e[c]
+    return big_diag, big_up
+
+
+def _tridiagonal_inverse_blocks(big_diag: np.ndarray, big_up: np.ndarray) -> np.ndarray:
+    """Diagonal blocks of the inverse of a symmetric block-tridiagonal matrix with full
+    blocks: diagonal (G, m, m), upper (G-1, m, m)."""
+    n = big_diag.shape[0]
+    schur_inv = np.empty_like(big_diag)
+    schur_inv[0] = np.linalg.inv(big_diag[0])
+    for i in range(1, n):
+        c = big_up[i - 1]
+        schur_inv[i] = np.linalg.inv(big_diag[i] - c.T @ schur_inv[i - 1] @ c)
+    g = np.empty_like(big_diag)
+    g[-1] = schur_inv[-1]
+    for i in range(n - 2, -1, -1):
+        sc = schur_inv[i] @ big_up[i]  # S_i^-1 C_i
+        g[i] = schur_inv[i] + sc @ g[i + 1] @ sc.T
+    return g
+
+
+def inverse_diagonal_blocks(diag: np.ndarray, offs) -> np.ndarray:
+    """Diagonal blocks (K, p, p) of the inverse of the block-banded matrix (``offs`` as in
+    :func:`solve`)."""
+    offs = _as_offs(offs)
     k, p, _ = diag.shape
     if p == 0:
         return np.zeros_like(diag)
-    if k == 1 or not np.any(off):
+    if not _coupled(k, offs):
         return np.linalg.inv(diag)
-    schur_inv = np.empty_like(diag)
-    schur_inv[0] = np.linalg.inv(diag[0])
-    for i in range(1, k):
-        e = off[i - 1]
-        schur_inv[i] = np.linalg.inv(diag[i] - e[:, None] * schur_inv[i - 1] * e[None, :])
-    g = np.empty_like(diag)
-    g[-1] = schur_inv[-1]
-    for i in range(k - 2, -1, -1):
-        e = off[i]
-        s = schur_inv[i]
-        se = s * e[None, :]  # S_i^-1 B_i
-        g[i] = s + se @ g[i + 1] @ se.T
-    return 0.5 * (g + np.transpose(g, (0, 2, 1)))
+    d = len(offs)
+    big_diag, big_up = _super_blocks(diag, offs)
+    g = _tridiagonal_inverse_blocks(big_diag, big_up)
+    blocks = np.stack([g[:, s * p:(s + 1) * p, s * p:(s + 1) * p] for s in range(d)], axis=1)
+    blocks = blocks.reshape(-1, p, p)[:k]
+    return 0.5 * (blocks + np.transpose(blocks, (0, 2, 1)))
+
+
+def dense(diag: np.ndarray, offs) -> np.ndarray:
+    """The full (K p, K p) matrix (for tests and small checks only)."""
+    offs = _as_offs(offs)
+    k, p, _ = diag.shape
+    out = np.zeros((k * p, k * p))
+    idx = np.arange(p)
+    for i in range(k):
+        out[i * p:(i + 1) * p, i * p:(i + 1) * p] = diag[i]
+    for s, e in enumerate(offs, start=1):
+        for i in range(k - s):
+            out[i * p + idx, (i + s) * p + idx] = e[i]
+            out[(i + s) * p + idx, i * p + idx] = e[i]
+    return out

@@ -47,7 +47,7 @@ from .solver import BlockProblem, block_covariance, block_lm, independent_lm
 __all__ = ["JointFitResult", "joint_fit", "joint_roles", "joint_role", "smoothed_names", "JOINT_ROLES"]
 
 MAX_ITER = 300
-JUMP_EDGE_WEIGHT = 0.2  # an edge weight below this (step > 6 robust sigma off the typical step) is a jump
+JUMP_EDGE_WEIGHT = sm.JUMP_EDGE_WEIGHT  # both rows around a step below this: a jump (freed, reported)
 
 
 # --------------------------------------------------------------------------- result
@@ -508,6 +508,7 @@ def joint_fit(
     arrhenius_form: str = "sigmaT",
     smooth: None | str | float = None,
     robust: bool = True,
+    positions: Sequence[float] | None = None,
     weighting: str = "modulus",
     sigma: Sequence[Any] | None = None,
     fixed: Mapping[str, float] | None = None,
@@ -537,9 +538,14 @@ def joint_fit(
     temperatures_K : one temperature per spectrum, K (at least 3 different ones for a law).
     arrhenius_form : ``"sigmaT"`` (default, as :func:`eisfit.arrhenius`) or ``"sigma"``.
     smooth : None, ``"auto"`` (lambda by GCV) or a float lambda >= 0 (dimensionless,
-        see :mod:`eisfit.series.smoothing`): penalty on consecutive differences of
-        the local parameters.
+        see :mod:`eisfit.series.smoothing`): penalty on the second differences of the
+        local parameters across consecutive checkpoints (a trend linear in the
+        checkpoints' positions is not penalised, at the ends as in the interior).
     robust : edge-preserving (Cauchy IRLS) smoothing weights; False = plain quadratic.
+    positions : the checkpoints' positions for smoothing (e.g. time in hours), strictly
+        increasing in the order of ``spectra``: second *divided* differences on them, so a
+        trend linear in time is free however the checkpoints are spaced. None (default):
+        equally spaced (the index).
     weighting, sigma : as :func:`eisfit.fit` (``sigma``: one array per spectrum, ohm).
     fixed : parameters held at the given values (all checkpoints).
     bounds : (lower, upper) per parameter, overriding the circuit definition.
@@ -569,6 +575,7 @@ def joint_fit(
     check_joint_parameters(circuit, shared, arrhenius, fixed, bounds)
     law_t = _law_temperatures(arrhenius, temperatures_K, arrhenius_form, len(spectra))
     lam_spec = _smooth_spec(smooth)
+    positions = _positions(positions, len(spectra))
     starts = _start_values(spectra, defn, start_values, weighting, sigma, fixed, bounds, names)
     layout = _layout(defn, names, fixed, shared, bounds, arrhenius, law_t, arrhenius_form)
     data = _CampaignData(spectra, weighting, sigma)
@@ -608,7 +615,7 @@ def joint_fit(
     # 3. smoothing
     final, plan, edf = base, None, float(k * p)
     if lam_spec is not None and k > 2 and p:
-        final, plan, edf = _smoothed_fit(problem, base, lam_spec, robust, n_res, q, max_iter)
+        final, plan, edf = _smoothed_fit(problem, base, lam_spec, robust, n_res, q, max_iter, positions)
 
     result = _assemble(
         defn, layout, data, final, plan, edf, indep, indep_layout, sharing, spectra, labels,
@@ -665,20 +672,33 @@ def _law_temperatures(arrhenius: list[str], temperatures_K, form: str, k: int) -
     return t
 
 
-def _smoothed_fit(problem, base, lam_spec, robust, n_res, q, max_iter):
+def _smoothed_fit(problem, base, lam_spec, robust, n_res, q, max_iter, positions=None):
     U, a0 = base.normal.U, base.a
     if lam_spec == "auto":
-        plan = sm.choose_lambda(U, a0, base.chisq, n_res, q, robust=robust)
+        plan = sm.choose_lambda(U, a0, base.chisq, n_res, q, robust=robust, positions=positions)
     else:
-        plan = sm.plan_for_lambda(U, a0, float(lam_spec), robust)
+        plan = sm.plan_for_lambda(U, a0, float(lam_spec), robust, positions=positions)
     if not plan.active:
         return base, plan, float(a0.size)
-    out = block_lm(problem, a0, base.b, penalty_weights=plan.weights, max_iter=max_iter)
+    out = block_lm(problem, a0, base.b, penalty=plan.penalty, max_iter=max_iter)
     if plan.delta is not None:  # one IRLS update of the edge weights at the nonlinear optimum
-        edge = sm.edge_weights(out.a, plan.delta)
+        edge = sm.robust_edges(out.a, plan.delta, plan.rows)
         plan = replace(plan, edge=edge)
-        out = block_lm(problem, out.a, out.b, penalty_weights=plan.weights, max_iter=max_iter)
-    return out, plan, sm.effective_dof(out.normal.U, plan.weights)
+        out = block_lm(problem, out.a, out.b, penalty=plan.penalty, max_iter=max_iter)
+    return out, plan, sm.effective_dof(out.normal.U, plan.penalty)
+
+
+def _positions(positions, k: int) -> np.ndarray | None:
+    """The checkpoints' positions for the smoothness penalty (None: equally spaced); FitError
+    unless there is one finite value per spectrum, strictly increasing."""
+    if positions is None:
+        return None
+    s = np.asarray(positions, dtype=float).reshape(-1)
+    if s.size != k:
+        raise FitError(f"positions: {s.size} values for {k} spectra")
+    if not (np.all(np.isfinite(s)) and np.all(np.diff(s) > 0)):
+        raise FitError("positions must be finite and strictly increasing, in the order of the spectra")
+    return s
 
 
 # --------------------------------------------------------------------------- helpers
@@ -778,9 +798,9 @@ def _assemble(defn, layout, data, out, plan, edf, indep, indep_layout, sharing, 
     n_res = data.n_residuals
     m_eff = q + edf
     P = layout.physical(out.a, out.b)
-    weights = plan.weights if (plan is not None and plan.active) else None
+    penalty = plan.penalty if (plan is not None and plan.active) else None
     cov_names = [names[i] for i in np.r_[layout.local_idx, layout.shared_idx, layout.law_idx].astype(int)]
-    covs, flags, shared_cov = _physical_covariances(out, weights, layout, n_res - m_eff, P, data.n_points)
+    covs, flags, shared_cov = _physical_covariances(out, penalty, layout, n_res - m_eff, P, data.n_points)
     lower, upper = layout.transform.lower, layout.transform.upper
     values, stderr = [], []
     on_bound = _at_bounds(layout.transform, P)
@@ -882,7 +902,7 @@ def _at_bounds(transform: Transform, P: np.ndarray) -> np.ndarray:
     return low | high | collapsed
 
 
-def _physical_covariances(out, weights, layout: _Layout, dof: float, P: np.ndarray,
+def _physical_covariances(out, penalty, layout: _Layout, dof: float, P: np.ndarray,
                           n_points: np.ndarray):
     """Per-checkpoint covariance of the (local, shared, Arrhenius-law) free parameters in
     physical units, the flags, and the covariance of the shared coordinates (internal,
@@ -892,10 +912,10 @@ def _physical_covariances(out, weights, layout: _Layout, dof: float, P: np.ndarr
     if dof <= 0:
         return [None] * k, [["singular-covariance"] for _ in range(k)], None
     try:
-        loc, sh, cr = block_covariance(out.normal, weights, 1.0)
+        loc, sh, cr = block_covariance(out.normal, penalty, 1.0)
     except np.linalg.LinAlgError:
         return [None] * k, [["singular-covariance"] for _ in range(k)], None
-    if layout.n_shared_coords == 0 and weights is None:
+    if layout.n_shared_coords == 0 and penalty is None:
         # decoupled checkpoints: each its own s^2 = chisq_k / (2 n_k - p), as a single fit
         dof_k = 2 * n_points - layout.local_idx.size
         s2 = np.where(dof_k > 0, out.chisq_blocks / np.maximum(dof_k, 1), np.nan)
@@ -935,8 +955,10 @@ def _smoothing_dict(plan, edf, layout, names, robust) -> dict[str, Any]:
     local = [names[i] for i in layout.local_idx]
     jumps = []
     if plan.active:
-        for kk, j in zip(*np.nonzero((plan.edge < JUMP_EDGE_WEIGHT) & (plan.lam[None, :] > 0))):
-            jumps.append({"after_checkpoint": int(kk), "parameter": local[j], "edge_weight": float(plan.edge[kk, j])})
+        for kk, j in sm.jump_locations(plan.edge, JUMP_EDGE_WEIGHT):
+            if plan.lam[j] > 0:
+                rows = plan.edge[max(kk - 1, 0):kk + 1, j]  # the rows centred on both sides of the jump
+                jumps.append({"after_checkpoint": int(kk), "parameter": local[j], "edge_weight": float(rows.max())})
     rule = {"gcv": "generalised cross-validation on the Gauss-Newton linearisation at the unsmoothed fit",
             "fixed": "given"}.get(plan.rule, plan.rule)
     return {
@@ -947,7 +969,9 @@ def _smoothing_dict(plan, edf, layout, names, robust) -> dict[str, Any]:
         "edf": float(edf),
         "scales": {n: float(s) for n, s in zip(local, plan.scales)},
         "jumps": jumps,
-        "penalty": "sqrt(lambda*c_kj)*(theta_{k+1,j}-theta_{k,j})/tau_j, theta = ln p (scale) or p (exponent)",
+        "penalty": "sqrt(lambda*c_kj)*D2_kj/tau_j, D2 = second divided difference of theta on the checkpoints' "
+                   "positions, theta = ln p (scale) or p (exponent)",
+        "spacing": plan.spacing,
     }
 
 

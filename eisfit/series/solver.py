@@ -3,19 +3,21 @@
 Problem: K blocks (checkpoints). Block k has local parameters ``a_k`` (p values)
 and sees shared parameters ``b`` (q values, common to every block); its residuals
 ``r_k(a_k, b)`` (m values, rows may be zero padding) have Jacobians ``A_k = dr_k/da_k``
-(m x p) and ``B_k = dr_k/db`` (m x q). An optional first-difference penalty
-``sum_k sum_j w_kj (a_{k+1,j} - a_{k,j})^2`` couples neighbouring blocks.
+(m x p) and ``B_k = dr_k/db`` (m x q). An optional difference penalty of order d
+(:class:`DifferencePenalty`: ``sum_r sum_j w_rj (sum_i c_ri a_{r+i,j})^2``, e.g. second
+differences ``a_{r+2} - 2 a_{r+1} + a_r`` for d = 2) couples blocks up to d apart.
 
 Objective: ``chisq(a, b) + penalty(a)`` with ``chisq = sum r^2``.
 
 Each iteration solves the damped normal equations, which have a block-arrow shape::
 
-    [ U   W ] [da]   [-g_a]      U = blockdiag(A_k^T A_k) + P (block-tridiagonal)
+    [ U   W ] [da]   [-g_a]      U = blockdiag(A_k^T A_k) + P (block-banded, d blocks)
     [ W^T V ] [db] = [-g_b]      W_k = A_k^T B_k,  V = sum_k B_k^T B_k
 
 by eliminating the local blocks (Schur complement ``S = V - W^T U^-1 W``, q x q),
-solving for ``db`` and back-substituting ``da = U^-1 (-g_a - W db)``. Cost per
-iteration O(K (m p^2 + m p q + p^3 + q^2 p) + q^3): linear in K, memory O(K m (p+q)).
+solving for ``db`` and back-substituting ``da = U^-1 (-g_a - W db)`` (U^-1 applied by
+:mod:`eisfit.series.blocktri`'s banded Cholesky). Cost per iteration
+O(K (m p^2 + m p q + d^2 p^2 (1 + q)) + q^3): linear in K, memory O(K m (p+q)).
 
 Bounds: a box in the internal coordinates (log for scale parameters, linear for
 exponents, see :class:`eisfit.fitting.optimise.Transform`). A trial point is the
@@ -32,8 +34,8 @@ import numpy as np
 
 from . import blocktri
 
-__all__ = ["BlockProblem", "BlockLMOutcome", "NormalBlocks", "block_lm", "independent_lm", "normal_blocks",
-           "block_covariance"]
+__all__ = ["BlockProblem", "BlockLMOutcome", "NormalBlocks", "DifferencePenalty", "block_lm", "independent_lm",
+           "normal_blocks", "block_covariance", "penalty_hessian"]
 
 MAX_STEP = 5.0  # largest change of one internal coordinate per iteration (e^5 for log parameters)
 
@@ -94,37 +96,77 @@ def normal_blocks(r: np.ndarray, A: np.ndarray, B: np.ndarray) -> NormalBlocks:
     )
 
 
-def penalty_value(a: np.ndarray, weights: np.ndarray | None) -> float:
-    """sum w_kj (a_{k+1,j} - a_{k,j})^2."""
-    if weights is None or a.shape[0] < 2:
-        return 0.0
-    d = np.diff(a, axis=0)
-    return float(np.sum(weights * d * d))
+@dataclass(frozen=True)
+class DifferencePenalty:
+    """``sum_r sum_j w_rj D_rj^2`` with ``D_rj = sum_i stencil[r, i] * a_{r+i,j}``: a weighted
+    difference penalty of order d on the local parameters (a: (K, p), internal units).
+
+    stencil : (K-d, d+1) coefficients of each difference row (the same for every
+        parameter), e.g. rows (1, -2, 1) for equally spaced second differences.
+    weights : (K-d, p) w_rj >= 0, in 1/(internal unit)^2 (the objective adds w D^2).
+    """
+
+    stencil: np.ndarray
+    weights: np.ndarray
+
+    @property
+    def order(self) -> int:
+        return self.stencil.shape[1] - 1
+
+    def differences(self, a: np.ndarray) -> np.ndarray:
+        """D (K-d, p) of a (K, p)."""
+        d = self.order
+        n = a.shape[0] - d
+        return sum(self.stencil[:, i, None] * a[i:i + n] for i in range(d + 1))
+
+    def value(self, a: np.ndarray) -> float:
+        return float(np.sum(self.weights * self.differences(a) ** 2))
+
+    def half_gradient(self, a: np.ndarray) -> np.ndarray:
+        """Half the gradient of the penalty with respect to a: (K, p)."""
+        wd = self.weights * self.differences(a)
+        n = wd.shape[0]
+        g = np.zeros_like(a)
+        for i in range(self.order + 1):
+            g[i:i + n] += self.stencil[:, i, None] * wd
+        return g
+
+    def hessian_parts(self, k: int) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+        """Half the Hessian: (diagonal additions (K, p), off-diagonals by distance s = 1..d,
+        each (K-s, p), the diagonal of the block (k, k+s))."""
+        d = self.order
+        n = self.weights.shape[0]
+        p = self.weights.shape[1]
+        on_diag = np.zeros((k, p))
+        offs = [np.zeros((k - s, p)) for s in range(1, d + 1)]
+        for i in range(d + 1):
+            on_diag[i:i + n] += self.stencil[:, i, None] ** 2 * self.weights
+            for j in range(i + 1, d + 1):
+                offs[j - i - 1][i:i + n] += (self.stencil[:, i] * self.stencil[:, j])[:, None] * self.weights
+        return on_diag, tuple(offs)
+
+    def active(self) -> bool:
+        return bool(self.weights.size and np.any(self.weights))
 
 
-def _penalty_gradient(a: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Half-gradient of the penalty with respect to a: (K, p)."""
-    wd = weights * np.diff(a, axis=0)
-    g = np.zeros_like(a)
-    g[:-1] -= wd
-    g[1:] += wd
-    return g
+def penalty_value(a: np.ndarray, penalty: DifferencePenalty | None) -> float:
+    """The penalty's value at a (0 without one)."""
+    return 0.0 if penalty is None else penalty.value(a)
 
 
-def penalty_hessian(diag: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Add the (half-)Hessian of the penalty: returns (diag blocks, off-diagonals (K-1, p))."""
+def penalty_hessian(diag: np.ndarray, penalty: DifferencePenalty) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """Add the (half-)Hessian of the penalty to the diagonal blocks ``diag`` (K, p, p):
+    returns (diagonal blocks, off-diagonals by distance, as :func:`eisfit.series.blocktri.solve`)."""
     k, p, _ = diag.shape
-    add = np.zeros((k, p))
-    add[:-1] += weights
-    add[1:] += weights
+    on_diag, offs = penalty.hessian_parts(k)
     out = diag.copy()
     idx = np.arange(p)
-    out[:, idx, idx] += add
-    return out, -weights
+    out[:, idx, idx] += on_diag
+    return out, offs
 
 
 def _solve_arrow(
-    diag: np.ndarray, off: np.ndarray | None, W: np.ndarray, V: np.ndarray,
+    diag: np.ndarray, off: tuple[np.ndarray, ...] | None, W: np.ndarray, V: np.ndarray,
     g_a: np.ndarray, g_b: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Solve [[U, W], [W^T, V]] [da; db] = -[g_a; g_b] by the Schur complement."""
@@ -156,7 +198,7 @@ def block_lm(
     a0: np.ndarray,
     b0: np.ndarray,
     *,
-    penalty_weights: np.ndarray | None = None,
+    penalty: DifferencePenalty | None = None,
     max_iter: int = 200,
     ftol: float = 1e-10,
     xtol: float = 1e-10,
@@ -164,13 +206,13 @@ def block_lm(
 ) -> BlockLMOutcome:
     """Minimise ``chisq + penalty`` from (a0, b0) (internal coordinates, projected onto the box).
 
-    ``penalty_weights`` (K-1, p) are the w_kj of the first-difference penalty (None = no
-    penalty). Converges when the relative decrease of the objective is below ``ftol``
-    for a step of relative size below ``xtol``, or the scaled gradient is below ``gtol``.
+    ``penalty``: the difference penalty on the local parameters (None = none). Converges
+    when the relative decrease of the objective is below ``ftol`` for a step of relative
+    size below ``xtol``, or the scaled gradient is below ``gtol``.
     """
     a, b = problem.project(np.array(a0, float), np.array(b0, float))
     k, p = a.shape
-    pw = None if (penalty_weights is None or k < 2 or not np.any(penalty_weights)) else penalty_weights
+    pw = penalty if (penalty is not None and k > penalty.order and penalty.active()) else None
     r, A, B = problem.evaluate(a, b)
     obj = float(np.sum(r * r)) + penalty_value(a, pw)
     mu = 1e-3
@@ -179,7 +221,7 @@ def block_lm(
     it = 0
     for it in range(1, max_iter + 1):
         nb = normal_blocks(r, A, B)
-        g_a = nb.g_local + (_penalty_gradient(a, pw) if pw is not None else 0.0)
+        g_a = nb.g_local + (pw.half_gradient(a) if pw is not None else 0.0)
         g_b = nb.g_shared
         hold_a = _active_holds(a, g_a, problem.lower_local, problem.upper_local)
         hold_b = _active_holds(b, g_b, problem.lower_shared, problem.upper_shared)
@@ -308,7 +350,7 @@ def _damped_step(diag, off, nb: NormalBlocks, g_a, g_b, hold_a, hold_b, dscale, 
         ga = np.where(ha, 0.0, g_a)
         gb = np.where(hold_b, 0.0, g_b)
         if off is not None:
-            off = np.where(ha[:-1] | ha[1:], 0.0, off)
+            off = tuple(np.where(ha[:-s] | ha[s:], 0.0, e) for s, e in enumerate(off, start=1))
     da, db = _solve_arrow(dd, off, W, V, ga, gb)
     return da, db
 
@@ -316,9 +358,9 @@ def _damped_step(diag, off, nb: NormalBlocks, g_a, g_b, hold_a, hold_b, dscale, 
 def _predicted_decrease(da, db, g_a, g_b, diag, off, nb, dscale, mu) -> float:
     """Decrease of the objective predicted by the Gauss-Newton model (objective = 2 * half cost)."""
     hda = np.einsum("kij,kj->ki", diag, da) + np.einsum("kij,j->ki", nb.W, db)
-    if off is not None:
-        hda[:-1] += off * da[1:]
-        hda[1:] += off * da[:-1]
+    for s, e in enumerate(off or (), start=1):
+        hda[:-s] += e * da[s:]
+        hda[s:] += e * da[:-s]
     hdb = np.einsum("kij,ki->j", nb.W, da) + nb.V @ db
     quad = float(np.sum(da * hda) + np.sum(db * hdb))
     lin = float(np.sum(g_a * da) + np.sum(g_b * db))
@@ -340,7 +382,7 @@ def _rel_step(dx: np.ndarray, x: np.ndarray) -> float:
 
 
 def block_covariance(
-    nb: NormalBlocks, penalty_weights: np.ndarray | None, s2: float
+    nb: NormalBlocks, penalty: DifferencePenalty | None, s2: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Covariance blocks ``s2 * H^-1`` of the block-arrow normal matrix H (data + penalty).
 
@@ -350,8 +392,8 @@ def block_covariance(
     ``Cov_aa,kk = (U^-1)_kk + (U^-1 W)_k S^-1 (U^-1 W)_k^T``, all times s2.
     Raises ``numpy.linalg.LinAlgError`` when H is singular.
     """
-    if penalty_weights is not None and nb.U.shape[0] > 1 and np.any(penalty_weights):
-        diag, off = penalty_hessian(nb.U, penalty_weights)
+    if penalty is not None and nb.U.shape[0] > penalty.order and penalty.active():
+        diag, off = penalty_hessian(nb.U, penalty)
     else:
         diag, off = nb.U, None
     k, p, q = nb.W.shape
