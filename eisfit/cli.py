@@ -672,6 +672,12 @@ def fit_command(files, circuit, area_cm2, thickness_cm, symmetric, weighting, fm
             if res.kk_passed is False:
                 click.echo(f"  Kramers-Kronig band: {_band_text(_kk_band_of(res))}")
             click.echo("")
+    if settings.circuit == "auto":
+        from .selection import differing_circuits_note
+
+        note = differing_circuits_note(results)
+        if note:
+            _warn(note)
     if as_json:
         _print_json([r.to_dict() for r in results])
     if out is not None and results:

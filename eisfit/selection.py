@@ -51,7 +51,7 @@ from .units import format_value
 
 __all__ = ["suggest_circuit", "CircuitSuggestion", "fit_auto", "lack_of_fit_ratio",
            "unresolved_parameters", "circuit_from_shape", "CircuitShape", "choose_common_circuit",
-           "CommonChoice"]
+           "CommonChoice", "differing_circuits_note"]
 
 LACK_OF_FIT_RATIO = 1.5  # rms residual / Lin-KK noise level above which a model misses the data
 R_UNRESOLVED_FACTOR = 100.0  # a resistance above 100 x max|Z| is not informed by the data
@@ -1187,6 +1187,22 @@ class CommonChoice:
 
 
 EXPLAIN_LABELS = 5  # spectra named per group in CommonChoice.explain() (the rest counted)
+
+
+def differing_circuits_note(results: Sequence[Any]) -> str | None:
+    """What a user of ``fit(circuit="auto")`` on several spectra (the sweeps of one file, a
+    folder) should know when the spectra got different circuits: a parameter of one name
+    (R1) is then a different element from spectrum to spectrum (an electrolyte arc here, a
+    charge transfer there), so its column is no evolution. None when they share one circuit."""
+    by_circuit: dict[str, list[str]] = {}
+    for r in results:
+        by_circuit.setdefault(r.circuit, []).append(r.label)
+    if len(by_circuit) < 2:
+        return None
+    listed = "; ".join(f"{c} for {len(labels)} ({_some(labels)})" for c, labels in by_circuit.items())
+    return (f"circuit 'auto' chose {len(by_circuit)} different circuits: {listed}. A parameter of one "
+            "name (R1...) is a different element from circuit to circuit; to compare the spectra, fit "
+            "one circuit (--circuit NAME) or let `eisfit campaign --circuit auto` choose one for all")
 
 
 def _some(labels: Sequence[str]) -> str:

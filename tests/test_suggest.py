@@ -592,3 +592,27 @@ def test_explanation_names_a_misfit_of_the_best_and_data_that_fail_lin_kk():
     assert "fail the Lin-KK test" in text
     clean = _suggestion_of([("R0-p(R1,CPE1)", 4, -1694.5, 0.97)], spectrum_evidence(s)).explain()
     assert "misfit" not in clean and "Lin-KK test" not in clean
+
+
+def test_fit_auto_on_several_spectra_says_when_their_circuits_differ(tmp_path):
+    """`eisfit fit --circuit auto` on the sweeps of one file chose a different circuit for one
+    sweep (its R1 a charge transfer, the others' an electrolyte arc) and said nothing: the R1
+    column of fits.csv read like an evolution. Now one warning names the circuits."""
+    from click.testing import CliRunner
+
+    from eisfit.cli import main
+    from eisfit.io.export import write_csv
+    from eisfit.selection import differing_circuits_note
+
+    one = synthetic("R0-p(R1,CPE1)", ONE_ARC_CLOSED, seed=1)
+    two = synthetic(TWO_ARCS, GARNET, seed=2)
+    write_csv([one], tmp_path / "one.csv")
+    write_csv([two], tmp_path / "two.csv")
+    out = CliRunner().invoke(main, ["fit", str(tmp_path / "one.csv"), str(tmp_path / "two.csv"), "--circuit", "auto"])
+    assert out.exit_code == 0, out.output
+    warned = [line for line in out.stderr.splitlines() if "different circuits" in line]
+    assert len(warned) == 1 and warned[0].startswith("eisfit: warning: circuit 'auto' chose 2 different circuits")
+    assert "R0-p(R1,CPE1) for 1" in warned[0] and f"{TWO_ARCS} for 1" in warned[0]
+    same = CliRunner().invoke(main, ["fit", str(tmp_path / "two.csv"), str(tmp_path / "two.csv"), "--circuit", "auto"])
+    assert same.exit_code == 0 and "different circuits" not in same.stderr
+    assert differing_circuits_note([]) is None
