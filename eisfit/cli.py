@@ -634,8 +634,10 @@ eisfit fit cell.mpr --json > cell_fit.json
               help="Write <label>_fit.json, fits.csv (one row per spectrum) and, with --plot, figures.")
 @click.option("--plot", is_flag=True,
               help="A figure per spectrum (Nyquist, Bode, residuals; PNG and SVG) in --out (required).")
+@click.option("--nyquist-asr", is_flag=True,
+              help="With --plot and --area-cm2: the figures' impedances in ohm*cm2 (Z x area, per cell).")
 def fit_command(files, circuit, area_cm2, thickness_cm, symmetric, weighting, fmin, fmax, exclude_hz, fix, initial,
-                engine, guess_mode, profile, fmt, imag_sign, columns_text, as_json, out_dir, plot) -> int:
+                engine, guess_mode, profile, fmt, imag_sign, columns_text, as_json, out_dir, plot, nyquist_asr) -> int:
     """Fit a circuit to every spectrum of FILE(s); no initial guess needed.
 
     Prints parameters with standard errors and units, chi-square, derived quantities
@@ -648,6 +650,8 @@ def fit_command(files, circuit, area_cm2, thickness_cm, symmetric, weighting, fm
 
     if plot and not out_dir:
         raise click.UsageError("--plot writes figures into the --out folder: give --out DIR")
+    if nyquist_asr and not (plot and area_cm2):
+        raise click.UsageError("--nyquist-asr draws the --plot figures in ohm*cm2: give --plot and --area-cm2")
     settings = FitSettings(circuit=circuit, area_cm2=area_cm2, thickness_cm=thickness_cm, symmetric=symmetric,
                            weighting=weighting, fmin_Hz=fmin, fmax_Hz=fmax, exclude_Hz=exclude_hz)
     options = {"fixed": _name_values(fix, "--fix") or None, "initial": _name_values(initial, "--initial") or None,
@@ -676,7 +680,7 @@ def fit_command(files, circuit, area_cm2, thickness_cm, symmetric, weighting, fm
     if as_json:
         _print_json([r.to_dict() for r in results])
     if out is not None and results:
-        failed.count += _write_fit_outputs(results, out, plot)
+        failed.count += _write_fit_outputs(results, out, plot, area_cm2 if nyquist_asr else None)
     return _exit_code(len(results), failed.count)
 
 
@@ -847,9 +851,10 @@ def _write_csv_rows(rows: list[dict], path: Path) -> None:
                              for k, v in row.items()})
 
 
-def _write_fit_outputs(results, out: Path, plot: bool) -> int:
-    """<label>_fit.json per fit, fits.csv and, with ``plot``, <label>_fit.png; returns 1
-    when writing failed (fits.csv then goes to a temporary folder named in the message)."""
+def _write_fit_outputs(results, out: Path, plot: bool, plot_area_cm2: float | None = None) -> int:
+    """<label>_fit.json per fit, fits.csv and, with ``plot``, <label>_fit.png (impedances in
+    ohm*cm2 with ``plot_area_cm2``, cm2); returns 1 when writing failed (fits.csv then goes to
+    a temporary folder named in the message)."""
     rows = [_fit_row(r) for r in results]
     try:
         for r in results:
@@ -859,7 +864,7 @@ def _write_fit_outputs(results, out: Path, plot: bool) -> int:
                 _agg()
                 from .plotting import plot_fit, save_figure
 
-                save_figure(plot_fit(r, area_cm2=None), out / f"{name}_fit")
+                save_figure(plot_fit(r, area_cm2=plot_area_cm2), out / f"{name}_fit")
         _write_csv_rows(rows, out / "fits.csv")
     except OSError as exc:
         fallback = _fallback_folder("eisfit-fit-")
