@@ -787,12 +787,12 @@ def plot_fit_residuals(result, ax=None):
     return ax
 
 
-_FLAT_NYQUIST = 0.6  # a spectrum whose -Z'' range is below this share of its Z' range is drawn across the top
+_FLAT_NYQUIST = 0.7  # a spectrum whose -Z'' range is below this share of its Z' range is drawn across the top
 
 
 def plot_fit(result, fig=None, area_cm2: float | None = None, ax=None):
     """One double-column figure per fit: the Nyquist plot (equal axes, Ω or Ω·cm²), |Z|,
-    −phase and the residuals (% of |Z|) against f. A flat spectrum (−Z'' range < 0.6 x Z'
+    −phase and the residuals (% of |Z|) against f. A flat spectrum (−Z'' range < 0.7 x Z'
     range) gets the Nyquist plot across the top and the three others below it; a taller
     one the Nyquist plot on the left and the others stacked on the right, so the
     equal-aspect panel fills its space. The title carries the label, circuit, weighting and
