@@ -634,8 +634,10 @@ eisfit fit cell.mpr --json > cell_fit.json
               help="Write <label>_fit.json, fits.csv (one row per spectrum) and, with --plot, figures.")
 @click.option("--plot", is_flag=True,
               help="A figure per spectrum (Nyquist, Bode, residuals; PNG and SVG) in --out (required).")
+@click.option("--nyquist-asr", is_flag=True,
+              help="With --plot and --area-cm2: the figures' impedances in ohm*cm2 (Z x area, per cell).")
 def fit_command(files, circuit, area_cm2, thickness_cm, symmetric, weighting, fmin, fmax, exclude_hz, fix, initial,
-                engine, guess_mode, profile, fmt, imag_sign, columns_text, as_json, out_dir, plot) -> int:
+                engine, guess_mode, profile, fmt, imag_sign, columns_text, as_json, out_dir, plot, nyquist_asr) -> int:
     """Fit a circuit to every spectrum of FILE(s); no initial guess needed.
 
     Prints parameters with standard errors and units, chi-square, derived quantities
@@ -648,6 +650,8 @@ def fit_command(files, circuit, area_cm2, thickness_cm, symmetric, weighting, fm
 
     if plot and not out_dir:
         raise click.UsageError("--plot writes figures into the --out folder: give --out DIR")
+    if nyquist_asr and not (plot and area_cm2):
+        raise click.UsageError("--nyquist-asr draws the --plot figures in ohm*cm2: give --plot and --area-cm2")
     settings = FitSettings(circuit=circuit, area_cm2=area_cm2, thickness_cm=thickness_cm, symmetric=symmetric,
                            weighting=weighting, fmin_Hz=fmin, fmax_Hz=fmax, exclude_Hz=exclude_hz)
     options = {"fixed": _name_values(fix, "--fix") or None, "initial": _name_values(initial, "--initial") or None,
@@ -660,7 +664,7 @@ def fit_command(files, circuit, area_cm2, thickness_cm, symmetric, weighting, fm
     for _, s in _each_spectrum(files, fmt, failed, imag_sign, columns_text):
         try:
             t0 = time.perf_counter()
-            res = fit(s, **settings.fit_kwargs(), **options)
+            res = fit(s, **settings.fit_kwargs(), **options).with_kk_valid_band()
         except EisfitError as exc:
             _error(_labelled(s.label, exc))
             failed.count += 1
@@ -669,8 +673,9 @@ def fit_command(files, circuit, area_cm2, thickness_cm, symmetric, weighting, fm
         results.append(res)
         if not as_json:
             click.echo(res.summary())
-            if res.kk_passed is False:
-                click.echo(f"  Kramers-Kronig band: {_band_text(_kk_band_of(res))}")
+            band = res.kk_valid_band
+            if band is not None:
+                click.echo(f"  Kramers-Kronig band: {_band_text(band['description'], band['fit_options'])}")
             click.echo("")
     if settings.circuit == "auto":
         from .selection import differing_circuits_note
@@ -681,7 +686,7 @@ def fit_command(files, circuit, area_cm2, thickness_cm, symmetric, weighting, fm
     if as_json:
         _print_json([r.to_dict() for r in results])
     if out is not None and results:
-        failed.count += _write_fit_outputs(results, out, plot)
+        failed.count += _write_fit_outputs(results, out, plot, area_cm2 if nyquist_asr else None)
     return _exit_code(len(results), failed.count)
 
 
@@ -816,10 +821,13 @@ def _name_values(items, option: str) -> dict[str, float]:
 
 
 def _fit_row(r) -> dict:
-    """One row of fits.csv: identity, parameters with _stderr, derived quantities, statistics."""
+    """One row of fits.csv: identity, parameters with _stderr, derived quantities, statistics,
+    the Lin-KK verdict and valid band (``kk_valid_*``, as summary.csv's), flags."""
+    from .fitting.kk_band import kk_band_columns_of, kk_violation
+
     row = {"label": r.label, "file": r.source, "sweep": r.sweep, "circuit": r.circuit, **r.table_row()}
-    row.update({"chisq": r.chisq, "redchi": r.redchi, "pseudo_chisq": r.pseudo_chisq,
-                "kk_passed": r.kk_passed, "flags": ";".join(r.flags)})
+    row.update({"chisq": r.chisq, "redchi": r.redchi, "pseudo_chisq": r.pseudo_chisq, "kk_passed": r.kk_passed,
+                **kk_band_columns_of(r.kk_valid_band, kk_violation(r)), "flags": ";".join(r.flags)})
     return row
 
 
@@ -849,9 +857,10 @@ def _write_csv_rows(rows: list[dict], path: Path) -> None:
                              for k, v in row.items()})
 
 
-def _write_fit_outputs(results, out: Path, plot: bool) -> int:
-    """<label>_fit.json per fit, fits.csv and, with ``plot``, <label>_fit.png; returns 1
-    when writing failed (fits.csv then goes to a temporary folder named in the message)."""
+def _write_fit_outputs(results, out: Path, plot: bool, plot_area_cm2: float | None = None) -> int:
+    """<label>_fit.json per fit, fits.csv and, with ``plot``, <label>_fit.png (impedances in
+    ohm*cm2 with ``plot_area_cm2``, cm2); returns 1 when writing failed (fits.csv then goes to
+    a temporary folder named in the message)."""
     rows = [_fit_row(r) for r in results]
     try:
         for r in results:
@@ -861,7 +870,7 @@ def _write_fit_outputs(results, out: Path, plot: bool) -> int:
                 _agg()
                 from .plotting import plot_fit, save_figure
 
-                save_figure(plot_fit(r, area_cm2=None), out / f"{name}_fit")
+                save_figure(plot_fit(r, area_cm2=plot_area_cm2), out / f"{name}_fit")
         _write_csv_rows(rows, out / "fits.csv")
     except OSError as exc:
         fallback = _fallback_folder("eisfit-fit-")
@@ -986,7 +995,7 @@ def validate_command(files, threshold_pct, violation_pct, c, no_inductance, fmin
                 click.echo(f"{'':40s} {noisy} point(s) with an instrument noise-to-signal ratio of 100 % or more "
                            f"(NSR): mostly noise")
             if not res.passed:
-                click.echo(f"{'':40s} {_band_text(band)}")
+                click.echo(f"{'':40s} {_validate_band_text(band)}")
                 other = modulus_phase_reading(s)
                 if other is not None:
                     reading, option = s.meta["columns_alternative"].split("; ")
@@ -1006,21 +1015,22 @@ def _check_window(fmin: float | None, fmax: float | None) -> None:
         raise click.BadParameter(f"--fmin ({fmin:g} Hz) must be below --fmax ({fmax:g} Hz)", param_hint="--fmin")
 
 
-def _kk_band_of(res):
-    """:func:`eisfit.kk_valid_band` of a fit's points (``KKBand`` or None)."""
-    from .analysis.kk import kk_valid_band
-    from .spectrum import points_spectrum
+def _band_text(description: str, fit_options: dict) -> str:
+    """Where a spectrum that fails the Lin-KK test passes it (``KKBand.describe()``, or that
+    no band does: no options) and the fit options that use only those points."""
+    if not fit_options:
+        return description
+    options = " ".join(_band_option(k, v) for k, v in fit_options.items())
+    return f"{description}: fit there with {options}"
 
-    return kk_valid_band(points_spectrum(res.frequency, res.z, res.label))
 
+def _validate_band_text(band) -> str:
+    """:func:`_band_text` of a ``KKBand`` (None: no band passes)."""
+    from .fitting.kk_band import BAND_OPTION_DIGITS, NO_BAND
 
-def _band_text(band) -> str:
-    """Where a spectrum that fails the Lin-KK test passes it, and the fit options that use
-    only those points (``KKBand`` or None)."""
     if band is None:
-        return "no band of at least half the points passes"
-    options = " ".join(_band_option(k, v) for k, v in band.fit_options(digits=4).items())
-    return f"{band.describe()}: fit there with {options}"
+        return NO_BAND
+    return _band_text(band.describe(), band.fit_options(digits=BAND_OPTION_DIGITS))
 
 
 def _band_option(key: str, value) -> str:

@@ -529,7 +529,12 @@ def plot_nyquist(data, ax=None, fit=None, area_cm2: float | None = None, label: 
 
     ``data`` is a :class:`~eisfit.Spectrum` or a :class:`~eisfit.FitResult` (then its
     fitted points and model are drawn); ``fit`` a FitResult drawn over a Spectrum.
-    Arc apexes of a fit are marked with their frequency. Returns the Axes.
+    Arc apexes of a fit are marked with their frequency, the labels inside the axes. Both
+    axes have the same scale; the limits are the extents of the points and curves (−Z''
+    from just below 0), stretched upwards or sideways only as far as the axes' cell leaves
+    room, and the box takes the aspect (``adjustable="box"``, a given axes too). In a figure of
+    your own, call :func:`keep_apex_labels_inside` once its other panels are placed. Returns
+    the Axes.
     """
     _require(data, "spectrum", "plot_nyquist")
     if fit is None and hasattr(data, "z_fit"):
@@ -564,28 +569,29 @@ def plot_nyquist(data, ax=None, fit=None, area_cm2: float | None = None, label: 
             raised = last is not None and last[0] is target and abs(za.real - last[1]) < 0.15 * span and not raised
             last = (target, za.real)
             target.plot(za.real * scale, -za.imag * scale, "k^", ms=4)
-            target.annotate(f"{name}\n{format_value(val, None, 'Hz', 3)}", (za.real * scale, -za.imag * scale),
-                            textcoords="offset points", xytext=(0, 6 + (_APEX_LABEL_STEP_PT if raised else 0)),
-                            ha="center", fontsize=SMALL_PT, zorder=4,  # over the spines, on white: no line
-                            bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.85})
-        if own_axes:  # (a given axes keeps its limits: equal aspect there adjusts the data limits)
-            _headroom_for_apex_labels(ax, [-za.imag * scale for _, _, za in apexes if not (
-                inset is not None and _inside(za, z[zoom]))], -z.imag * scale)
+            label = target.annotate(f"{name}\n{format_value(val, None, 'Hz', 3)}", (za.real * scale, -za.imag * scale),
+                                    textcoords="offset points", xytext=(0, 6 + (_APEX_LABEL_STEP_PT if raised else 0)),
+                                    ha="center", fontsize=SMALL_PT, zorder=4,
+                                    bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.85})
+            label.set_gid(_APEX_LABEL_GID)
         if inset is not None:
             near = _np.abs(zm) <= _np.abs(z[zoom]).max() * 1.05
             inset.plot(zm.real[near] * scale, -zm.imag[near] * scale, "-", lw=1.0, color="C1")
     ax.set_xlabel(f"Z' / {unit}")
     ax.set_ylabel(f"−Z'' / {_impedance_unit(area_cm2, prefix, explained=False)}")
-    # a figure made here is sized to the data: the box takes the aspect; a given axes keeps its box
-    ax.set_aspect("equal", adjustable="box" if own_axes else "datalim")
     ax.axhline(0, color="0.6", lw=0.5)
+    # equal scales on both axes, the limits the data's extents: the box takes their aspect
+    _frame_nyquist(ax, _box_size_pt(ax))
     if inset is not None:
-        inset.set_aspect("equal", adjustable="datalim")
         inset.tick_params(labelsize=SMALL_PT - 1, length=2)
         _style(inset)
+        width_pt, height_pt = _box_size_pt(ax)
+        _frame_nyquist(inset, (_INSET_BOX[2] * width_pt, _INSET_BOX[3] * height_pt), fill=False)
         ax.indicate_inset_zoom(inset, edgecolor="0.5", lw=0.6)
     ax.legend(fontsize=SMALL_PT, loc="lower right" if inset is not None else "best", frameon=False)
     _style(ax)
+    if own_axes:
+        keep_apex_labels_inside(ax)
     return ax
 
 
@@ -595,18 +601,106 @@ _ZOOM_MAX_EXTENT = 0.3  # ... when they span less than this share of the plot's 
 _ZOOM_MIN_POINTS = 6
 _APEX_LABEL_STEP_PT = 14  # every other apex label (left to right) this much higher: neighbours do not overlap
 _INSET_BOX = (0.06, 0.52, 0.42, 0.42)  # upper left, in axes fraction: a Nyquist plot rises to the right
-_APEX_HEADROOM = 0.3  # share of the points' -Z'' range kept above the highest apex marker for its label
 
 
-def _headroom_for_apex_labels(ax, apex_heights, heights) -> None:
-    """Raise the top of ``ax`` so that the apex labels above the highest apex markers stay
-    inside the axes (the top spine ran through their digits: "3.59 MHz" read "3.99")."""
-    if not apex_heights:
+_APEX_LABEL_GID = "eisfit-apex-label"
+_NYQUIST_MARGIN = 0.03  # share of the larger data range kept free around the points of a Nyquist plot
+_LAYOUT_SHARE = 0.85  # share of an axes' cell its box keeps once tick labels and axis labels are placed
+
+
+def _box_size_pt(ax) -> tuple[float, float]:
+    """(width, height) in points that the box of ``ax`` will about have once laid out: its cell
+    (figure fraction, before the layout) less room for tick and axis labels."""
+    box = ax.get_position(original=True)
+    fig = ax.get_figure(root=True)
+    return (_LAYOUT_SHARE * box.width * fig.get_figwidth() * 72.0,
+            _LAYOUT_SHARE * box.height * fig.get_figheight() * 72.0)
+
+
+def _apex_labels(ax) -> list:
+    """The apex labels drawn in ``ax`` (annotations tagged by :func:`plot_nyquist`)."""
+    return [t for t in ax.texts if t.get_gid() == _APEX_LABEL_GID]
+
+
+def _label_room_pt(label) -> tuple[float, float]:
+    """(half width, height above the anchor) of an apex label, points: its text, its offset
+    above the marker and its box padding."""
+    width, height = _text_extent_pt(label.get_text(), label.get_fontsize())
+    return 0.5 * width + 2.0, float(label.xyann[1]) + height + 3.0
+
+
+def _frame_nyquist(ax, box_pt: tuple[float, float], fill: bool = True) -> None:
+    """Equal scales on both axes (``adjustable="box"``) with limits that the data fill: the
+    extents of every line drawn in ``ax`` with a small margin, −Z'' from just below 0 (or its
+    lowest point), with room for the apex labels; with ``fill``, stretched where the box
+    (``box_pt``: about its width and height in points) leaves room, upwards or on both sides
+    of Z'; without, the box shrinks to the limits' aspect (an inset)."""
+    lines = [line for line in ax.get_lines() if len(line.get_xdata())
+             and line.get_transform() == ax.transData]
+    if not lines:
         return
-    span = float(_np.ptp(heights)) or 1.0
-    top = max(apex_heights) + _APEX_HEADROOM * span
-    if top > ax.get_ylim()[1]:
-        ax.set_ylim(top=top)
+    xs = _np.concatenate([_np.asarray(line.get_xdata(), float) for line in lines])
+    ys = _np.concatenate([_np.asarray(line.get_ydata(), float) for line in lines])
+    ok = _np.isfinite(xs) & _np.isfinite(ys)
+    if not ok.any():
+        return
+    x0, x1 = float(xs[ok].min()), float(xs[ok].max())
+    y0, y1 = min(float(ys[ok].min()), 0.0), float(ys[ok].max())
+    pad = _NYQUIST_MARGIN * (max(x1 - x0, y1 - y0) or 1.0)
+    x0, x1, y0, y1 = x0 - pad, x1 + pad, y0 - pad, y1 + pad
+    left_end = min(x0, -pad)  # a stretched Z' range goes no further below 0 than the data do
+    width_pt, height_pt = max(box_pt[0], 1.0), max(box_pt[1], 1.0)
+    labels = [(float(t.xy[0]), float(t.xy[1]), *_label_room_pt(t)) for t in _apex_labels(ax)]
+    for _ in range(4):  # each stretch changes the scale the labels' room is measured in
+        per_pt = max((x1 - x0) / width_pt, (y1 - y0) / height_pt)  # data units per point
+        for x, y, half_w, above in labels:
+            y1 = max(y1, y + above * per_pt)
+            x0, x1 = min(x0, x - half_w * per_pt), max(x1, x + half_w * per_pt)
+        if not fill:
+            continue
+        if (y1 - y0) / (x1 - x0) < height_pt / width_pt:
+            y1 = y0 + (x1 - x0) * height_pt / width_pt
+        else:
+            widen = 0.5 * ((y1 - y0) * width_pt / height_pt - (x1 - x0))
+            x0, x1 = max(x0 - widen, left_end), x1 + widen + max(left_end - (x0 - widen), 0.0)
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_aspect("equal", adjustable="box")
+
+
+def keep_apex_labels_inside(ax) -> None:
+    """Lay the figure of ``ax`` out and raise the top (or widen the sides) of ``ax`` and of its
+    inset where an apex label still crosses the frame, until none does (at most 3 rounds).
+    :func:`plot_nyquist` does it for a figure of its own, :func:`plot_fit` once its panels
+    are placed; call it after placing a Nyquist plot in a figure of yours."""
+    fig = ax.get_figure(root=True)
+    for _ in range(3):
+        fig.draw_without_rendering()
+        moved = False
+        for target in (ax, *ax.child_axes):
+            moved |= _make_room(target)
+        if not moved:
+            return
+
+
+def _make_room(ax) -> bool:
+    """Stretch the limits of ``ax`` (drawn once) so that its apex labels are inside its box;
+    True when they had to move."""
+    labels = _apex_labels(ax)
+    if not labels:
+        return False
+    box = ax.get_window_extent()
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    per_px = (y1 - y0) / max(box.height, 1.0)  # equal aspect: the same on both axes
+    slack = 3.0  # pixels between a label and the frame
+    top = max(t.get_window_extent().y1 for t in labels) + slack - box.y1
+    left = box.x0 - min(t.get_window_extent().x0 for t in labels) + slack
+    right = max(t.get_window_extent().x1 for t in labels) + slack - box.x1
+    if top <= 0 and left <= 0 and right <= 0:
+        return False
+    ax.set_xlim(x0 - max(left, 0.0) * per_px, x1 + max(right, 0.0) * per_px)
+    ax.set_ylim(y0, y1 + max(top, 0.0) * per_px)
+    return True
 
 
 def _zoom_points(z) -> "_np.ndarray | None":
@@ -693,9 +787,12 @@ def plot_fit_residuals(result, ax=None):
     return ax
 
 
+_FLAT_NYQUIST = 0.7  # a spectrum whose -Z'' range is below this share of its Z' range is drawn across the top
+
+
 def plot_fit(result, fig=None, area_cm2: float | None = None, ax=None):
     """One double-column figure per fit: the Nyquist plot (equal axes, Ω or Ω·cm²), |Z|,
-    −phase and the residuals (% of |Z|) against f. A flat spectrum (−Z'' range < 0.4 x Z'
+    −phase and the residuals (% of |Z|) against f. A flat spectrum (−Z'' range < 0.7 x Z'
     range) gets the Nyquist plot across the top and the three others below it; a taller
     one the Nyquist plot on the left and the others stacked on the right, so the
     equal-aspect panel fills its space. The title carries the label, circuit, weighting and
@@ -703,11 +800,12 @@ def plot_fit(result, fig=None, area_cm2: float | None = None, ax=None):
     _refuse_ax("plot_fit", ax)
     _require(result, "fit", "plot_fit")
     xr, yr = _nyquist_ranges(result.z)
-    flat = xr > 0 and yr / xr < 0.4
+    flat = xr > 0 and yr / xr < _FLAT_NYQUIST
+    nyquist_in = min(max(6.3 * yr / xr, 1.0), 3.6) if flat else 0.0  # the full-width panel's height
     if fig is None:
-        fig = _new_figure(DOUBLE_COLUMN_IN, min(max(6.3 * yr / xr, 1.0), 2.6) + 2.6 if flat else 4.2)
+        fig = _new_figure(DOUBLE_COLUMN_IN, nyquist_in + 2.6 if flat else 4.2)
     if flat:
-        grid = fig.add_gridspec(2, 3, height_ratios=[max(6.3 * yr / xr, 1.0), 1.6])
+        grid = fig.add_gridspec(2, 3, height_ratios=[nyquist_in, 1.6])
         ax_n, ax_m = fig.add_subplot(grid[0, :]), fig.add_subplot(grid[1, 0])
         ax_p, ax_r = fig.add_subplot(grid[1, 1], sharex=ax_m), fig.add_subplot(grid[1, 2], sharex=ax_m)
     else:
@@ -715,7 +813,6 @@ def plot_fit(result, fig=None, area_cm2: float | None = None, ax=None):
         ax_n, ax_m = fig.add_subplot(grid[:, 0]), fig.add_subplot(grid[0, 1])
         ax_p, ax_r = fig.add_subplot(grid[1, 1], sharex=ax_m), fig.add_subplot(grid[2, 1], sharex=ax_m)
     plot_nyquist(result, ax=ax_n, area_cm2=area_cm2)
-    ax_n.set_aspect("equal", adjustable="box")
     _draw_bode(ax_m, ax_p, result, result, area_cm2)  # the units of the Nyquist panel beside it
     plot_fit_residuals(result, ax=ax_r)
     for ax_ in (ax_m, ax_p, ax_r):
@@ -734,6 +831,7 @@ def plot_fit(result, fig=None, area_cm2: float | None = None, ax=None):
         flags += f"; {left_out} inductive high-frequency points left out (not shown)"
     fig.suptitle(f"{result.label}: {result.circuit}, {result.settings.get('weighting')} weighting, "
                  f"reduced χ² = {result.redchi:.3g}\n{flags}", fontsize=FONT_PT)
+    keep_apex_labels_inside(ax_n)
     return fig
 
 
@@ -1145,7 +1243,27 @@ def _draw_evolution_panel(ax, camp, title, key, unit, xs, flag_summary) -> float
             ax.plot(px[gap], _np.zeros(int(gap.sum())), marker, ms=_MARKER_PT + (5 if line_only else 3), color="0.45",
                     mec="0.45" if line_only else "white", mew=1.6 if line_only else 0.4, zorder=5,
                     transform=ax.get_xaxis_transform(), clip_on=False, label=label)
+    if not _np.isfinite(pv).any():
+        _say_no_checkpoint_determines(ax, pu, pd, pa)
     return stderr_max
+
+
+def _say_no_checkpoint_determines(ax, unresolved, undetermined, no_area) -> None:
+    """An evolution panel without a single value (every checkpoint unresolved, undetermined,
+    without an area or not fitted): a sentence in the panel instead of a value axis that
+    means nothing (R0 undetermined everywhere drew an empty ±0.04 Ω·cm² axis)."""
+    if undetermined.all():
+        why = "undetermined at every checkpoint"
+    elif unresolved.all():
+        why = "unresolved at every checkpoint"
+    elif no_area.all():
+        why = "no area given at any checkpoint"
+    else:
+        why = "no checkpoint determines it"
+    ax.text(0.5, 0.55, f"no value: {why}", transform=ax.transAxes, ha="center", va="center",
+            fontsize=SMALL_PT, color="0.3")
+    ax.set_yticks([])
+    ax.set_ylim(0.0, 1.0)
 
 
 def _draw_many_points_with_bars(ax, x, y, yerr, label) -> None:

@@ -512,6 +512,48 @@ def test_eisfit_fit_names_the_band_where_points_that_fail_the_test_pass(tmp_path
     assert len(lines) == 1 and "passes on" in lines[0] and "--fmin" in lines[0], out.output
 
 
+def test_eisfit_fit_exports_the_band_it_prints_json_fits_csv_and_notebook(tmp_path):
+    """The band the terminal line names is in ``--json``, ``<label>_fit.json`` and
+    ``fits.csv`` (``kk_valid_*``, the columns of a campaign's summary.csv) and in
+    ``FitResult.with_kk_valid_band()``: the same end points, point count and --fmin. A spectrum
+    that passes (the band is the whole spectrum) gets null and empty cells, not a band."""
+    import csv
+    import json
+    import re
+
+    from click.testing import CliRunner
+
+    import eisfit
+    from eisfit.cli import main
+    from eisfit.model import Circuit
+
+    circuit = "R0-p(R1,CPE1)-p(R2,CPE2)"
+    drift, clean = _drifting(10), Spectrum(BAND_F, noisy(Circuit(circuit).impedance(BAND_P, BAND_F)))
+    paths = []
+    for name, s in (("drift", drift), ("clean", clean)):
+        paths.append(str(tmp_path / f"{name}.csv"))
+        np.savetxt(paths[-1], np.c_[s.frequency, s.z.real, s.z.imag], delimiter=",",
+                   header="freq/Hz,Zre/Ohm,Zim/Ohm", comments="")
+    runner = CliRunner()
+    shown = runner.invoke(main, ["fit", *paths, "--circuit", circuit, "--out", str(tmp_path / "out")])
+    line = next(ln for ln in shown.output.splitlines() if "Kramers-Kronig band:" in ln)
+    printed_fmin = float(re.search(r"--fmin (\S+)", line).group(1))
+    records = json.loads(runner.invoke(main, ["fit", *paths, "--circuit", circuit, "--json"]).output)
+    band, none = records[0]["kk_valid_band"], records[1]["kk_valid_band"]
+    assert records[0]["kk_passed"] is False and band["description"] in line and band["n_points"] < band["n_total"]
+    assert band["fit_options"] == {"fmin": printed_fmin} and band["fmin_Hz"] >= printed_fmin
+    assert records[1]["kk_passed"] is True and none is None
+    saved = json.loads((tmp_path / "out" / "drift.csv_0_fit.json").read_text())["kk_valid_band"]
+    assert saved == band
+    rows = list(csv.DictReader(open(tmp_path / "out" / "fits.csv", encoding="utf-8")))
+    assert float(rows[0]["kk_valid_fmin_Hz"]) == band["fmin_Hz"] and float(rows[0]["kk_valid_fmax_Hz"]) == band["fmax_Hz"]
+    assert int(rows[0]["kk_valid_points"]) == band["n_points"]
+    assert all(rows[1][k] == "" for k in ("kk_valid_fmin_Hz", "kk_valid_fmax_Hz", "kk_valid_points"))
+    notebook = eisfit.fit(eisfit.read(paths[0])[0], circuit=circuit).with_kk_valid_band()
+    assert notebook.kk_valid_band == band
+    assert eisfit.FitResult.from_dict(notebook.to_dict()).kk_valid_band == band
+
+
 def test_the_last_point_of_a_drift_is_never_an_isolated_outlier():
     """R2 rising over the last 10 (lowest) frequencies, by 15 or 30 %, linearly or
     quadratically, 0.5 % noise: the drift's end point stands out most, with one calmer

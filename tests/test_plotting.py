@@ -665,3 +665,92 @@ def test_campaign_figures_name_checkpoints_on_the_evolution_axis(big_camp):
     ax = big_camp.plot_residual_map()
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert labels[:3] == ["0 h", "20 h", "40 h"] and len(labels) == 15
+
+
+# ---- paper-ready fit figures: Nyquist limits, apex labels, ohm*cm2, empty evolution panels ----
+
+def _tail_fit():
+    """Two small arcs and a blocking tail (as exampleDataGamry.DTA: -Z'' range ~0.45 of Z')."""
+    f = np.logspace(5, -2, 57)
+    circuit = "R0-p(R1,CPE1)-p(R2,CPE2)-CPE3"
+    z = Circuit(circuit).impedance(np.array([20.0, 15.0, 1e-6, 0.9, 10.0, 1e-4, 0.85, 1e-3, 0.8]), f)
+    return eisfit.fit(Spectrum(f, z, {"label": "tail"}), circuit=circuit)
+
+
+def _equal_scales(ax) -> bool:
+    box = ax.get_window_extent()
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    return abs((x1 - x0) / box.width / ((y1 - y0) / box.height) - 1.0) < 0.01
+
+
+def test_the_fit_figures_nyquist_panel_starts_just_below_zero_with_equal_scales():
+    """The Nyquist panel of plot_fit took its equal aspect by stretching −Z'' both ways:
+    exampleDataGamry.DTA ran from −7.5 to 12.5 kΩ with the data at 0-7, the lower half empty
+    (and its inset from −1.5 to 3). Both keep the same scale on both axes, −Z'' starts just
+    below 0, and the data fill the panel across."""
+    res = _tail_fit()
+    fig = P.plot_fit(res)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    for panel in (ax, *ax.child_axes):
+        lo, hi = panel.get_ylim()
+        assert -0.06 * (hi - lo) <= lo <= 0.0 and _equal_scales(panel), panel.get_ylim()
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    assert np.ptp(res.z.real) > 0.85 * (x1 - x0) or float(np.max(-res.z.imag)) > 0.85 * (y1 - y0)
+    assert x0 >= -0.06 * (x1 - x0)  # a Z' range stretched to the panel's shape stays right of 0
+
+
+@pytest.mark.parametrize("draw", ["plot_fit", "plot_nyquist"])
+def test_apex_labels_stay_inside_the_nyquist_axes(draw):
+    """One arc: its apex is the highest point, and its label ("CPE1 159 Hz") sat across the
+    top frame of plot_fit's Nyquist panel. Every apex label lies inside its axes (axes
+    coordinates 0..1)."""
+    f = np.logspace(6, -1, 50)
+    z = Circuit("R0-p(R1,CPE1)").impedance(np.array([10.0, 100.0, 1e-5, 0.95]), f)
+    res = eisfit.fit(Spectrum(f, z), circuit="R0-p(R1,CPE1)")
+    made = getattr(P, draw)(res)
+    fig = made if draw == "plot_fit" else made.figure
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    labels = [t for t in ax.texts if "Hz" in t.get_text()]
+    assert labels
+    for label in labels:
+        corners = ax.transAxes.inverted().transform(label.get_window_extent().get_points())
+        assert np.all(corners >= 0.0) and np.all(corners <= 1.0), (label.get_text(), corners)
+
+
+def test_fit_nyquist_asr_draws_the_fit_figure_in_ohm_cm2(tmp_path, monkeypatch):
+    """`eisfit fit --area-cm2 A --plot` drew Ω only (`campaign --nyquist-asr` had Ω·cm²):
+    `--nyquist-asr` puts the figure's impedance axes in Ω·cm²; without --area-cm2 it is a
+    usage error."""
+    from click.testing import CliRunner
+
+    from eisfit.cli import main
+
+    path = tmp_path / "s.csv"
+    s = _spectrum()
+    np.savetxt(path, np.c_[s.frequency, s.z.real, s.z.imag], delimiter=",", header="freq/Hz,Zre/Ohm,Zim/Ohm",
+               comments="")
+    drawn = []
+    plot_fit = P.plot_fit
+    monkeypatch.setattr(P, "plot_fit", lambda *a, **k: drawn.append(plot_fit(*a, **k)) or drawn[-1])
+    out = CliRunner().invoke(main, ["fit", str(path), "--area-cm2", "0.5", "--plot", "--nyquist-asr",
+                                    "--out", str(tmp_path / "out")])
+    assert out.exit_code == 0, out.output
+    assert "Ω·cm²" in drawn[0].axes[0].get_ylabel() and "Ω·cm²" in drawn[0].axes[0].get_xlabel()
+    refused = CliRunner().invoke(main, ["fit", str(path), "--plot", "--nyquist-asr", "--out", str(tmp_path / "o2")])
+    assert refused.exit_code == 2 and "--area-cm2" in refused.output
+
+
+def test_an_evolution_panel_no_checkpoint_determines_says_so():
+    """yadg's mb.mpr with an area: R0 is undetermined at every checkpoint, and its panel was
+    an empty axis from −0.04 to 0.04 Ω·cm². The panel says so in words, without value ticks."""
+    from conftest import realdata_path
+
+    path = realdata_path("mpr", "dgbowl__yadg", "mb.mpr")
+    camp = eisfit.fit_campaign([path], area_cm2=0.5, thickness_cm=0.05, cache_dir=False, progress=False)
+    fig = camp.plot_evolution()
+    fig.canvas.draw()
+    ax = next(a for a in fig.axes if a.get_title().startswith("R0"))
+    assert any("undetermined at every checkpoint" in t.get_text() for t in ax.texts)
+    assert len(ax.get_yticks()) == 0

@@ -10,28 +10,13 @@ only those points. Nothing is refitted: cropping data is the user's decision.
 """
 from __future__ import annotations
 
-import math
 from typing import Any, Sequence
 
 from ..fitting.flags import flag_detail
+from ..fitting.kk_band import BAND_OPTION_DIGITS, NO_BAND, fit_kk_band, kk_band_columns_of, kk_band_record, kk_too_noisy, kk_violation
 from ..units import plain_number
 
 __all__ = ["campaign_kk_bands", "kk_band_columns", "kk_band_report_lines", "kk_too_noisy", "kk_violation", "NO_BAND"]
-
-NO_BAND = "no band of at least half the points passes"
-
-
-def kk_too_noisy(result: Any) -> bool:
-    """True for a fit whose points the Lin-KK test cannot judge (flag ``kk-too-noisy``: random
-    residuals of 1.5-5 % of |Z|): ``kk_passed`` is False, but it is neither a pass nor a
-    violation."""
-    return result is not None and flag_detail(result.flags, "kk-too-noisy") is not None
-
-
-def kk_violation(result: Any) -> bool:
-    """True for a fit whose points fail the Lin-KK test (``kk_passed`` False) other than by
-    being too noisy to judge (:func:`kk_too_noisy`)."""
-    return result is not None and result.kk_passed is False and not kk_too_noisy(result)
 
 
 def campaign_kk_bands(results: Sequence[Any]) -> list[Any]:
@@ -39,21 +24,9 @@ def campaign_kk_bands(results: Sequence[Any]) -> list[Any]:
     where the fit's Lin-KK test failed (:func:`kk_violation`); None where it passed, did not
     run, was too noisy to judge (no band of noise passes either: ``kk-too-noisy``), the
     checkpoint was not fitted, or no band of at least half the points passes (``kk_passed``
-    and the flags tell these apart). Same test options as the fit's own test (the defaults)."""
-    from ..analysis.kk import kk_valid_band
-    from ..errors import EisfitError
-    from ..spectrum import points_spectrum
-
-    bands = []
-    for r in results:
-        band = None
-        if kk_violation(r):
-            try:
-                band = kk_valid_band(points_spectrum(r.frequency, r.z, r.label))
-            except EisfitError:  # too few points to test a band: no band
-                band = None
-        bands.append(band)
-    return bands
+    and the flags tell these apart). Same rule and search as ``eisfit fit``
+    (:func:`eisfit.fitting.kk_band.fit_kk_band`)."""
+    return [fit_kk_band(r) for r in results]
 
 
 def kk_band_columns(results: Sequence[Any], bands: Sequence[Any]) -> list[dict[str, Any]]:
@@ -61,26 +34,16 @@ def kk_band_columns(results: Sequence[Any], bands: Sequence[Any]) -> list[dict[s
     ``kk_valid_fmax_Hz`` (the band's end points, Hz), ``kk_valid_points`` (points that pass),
     ``kk_valid_excluded_Hz`` (isolated outliers left out, ``;``-joined, Hz). Empty (NaN,
     "") where the fit passed, was not tested or was too noisy to judge (``kk-too-noisy``); NaN
-    limits and 0 points where it failed and no band passes."""
-    rows = []
-    for r, band in zip(results, bands):
-        failed = kk_violation(r)
-        if band is not None:
-            row = {"kk_valid_fmin_Hz": band.fmin_Hz, "kk_valid_fmax_Hz": band.fmax_Hz,
-                   "kk_valid_points": band.n_points,
-                   "kk_valid_excluded_Hz": ";".join(f"{f:.6g}" for f in band.excluded_Hz)}
-        else:
-            row = {"kk_valid_fmin_Hz": math.nan, "kk_valid_fmax_Hz": math.nan,
-                   "kk_valid_points": 0 if failed else math.nan, "kk_valid_excluded_Hz": ""}
-        rows.append(row)
-    return rows
+    limits and 0 points where it failed and no band passes (the columns of ``fits.csv``:
+    :func:`eisfit.fitting.kk_band.kk_band_columns_of`)."""
+    return [kk_band_columns_of(kk_band_record(r, band), kk_violation(r)) for r, band in zip(results, bands)]
 
 
 def campaign_file_keys(band: Any) -> str:
     """The band's fit options as campaign-file keys of one row (``fmin = 14.4, exclude_hz =
     [177.8]``), limits rounded outwards to 4 significant digits."""
     parts = []
-    for key, value in band.fit_options(digits=4).items():
+    for key, value in band.fit_options(digits=BAND_OPTION_DIGITS).items():
         text = "[" + ", ".join(plain_number(f) for f in value) + "]" if key == "exclude_hz" else plain_number(value)
         parts.append(f"{key} = {text}")
     return ", ".join(parts)

@@ -49,6 +49,10 @@ class FitResult:
     ``upper_1sigma``, ``lower_3sigma``, ``upper_3sigma`` in the parameter's unit,
     ``open_lower``/``open_upper`` when the walk ended before the 3-sigma level; see
     :mod:`eisfit.fitting.profile`).
+
+    ``kk_valid_band`` is None unless :meth:`with_kk_valid_band` looked for the band on which
+    points that fail the Lin-KK test pass (``eisfit fit`` always does: its terminal line,
+    JSON and ``fits.csv`` columns ``kk_valid_*``); see :func:`eisfit.fitting.kk_band.kk_band_record`.
     """
 
     circuit: str
@@ -85,6 +89,7 @@ class FitResult:
     n_starts: int = 0
     start_won: str = ""  # the start the optimum came from ("guess", "initial", "seed", "grid:<k>", "repair:...", ...)
     intervals: dict[str, dict[str, Any]] = field(default_factory=dict)
+    kk_valid_band: dict[str, Any] | None = None  # set by with_kk_valid_band() (eisfit fit does); see kk_band.py
 
     # -- convenience ------------------------------------------------------
     @property
@@ -169,6 +174,19 @@ class FitResult:
             p[name].stderr = None if not np.isfinite(err) else err
             p[name].correl = dict(self.correl.get(name, {})) or None
         return p
+
+    def with_kk_valid_band(self) -> "FitResult":
+        """A copy whose ``kk_valid_band`` says where the fitted points pass the Lin-KK test
+        when they fail it (a violation, not ``kk-too-noisy``): the band's end points (Hz),
+        point counts, status, description and the ``fmin``/``fmax``/``exclude_hz`` (Hz) of
+        :func:`eisfit.fit` that fit only those points (:func:`eisfit.kk_valid_band` on the
+        fitted points, as ``eisfit fit`` prints it). It stays None where the points pass
+        (the band is the whole spectrum), were not tested or are too noisy to judge; where no
+        band of at least half the points passes, ``n_points`` is 0 and the limits None.
+        Takes a few Lin-KK tests (~0.1-0.5 s) for a failing fit, nothing otherwise."""
+        from .kk_band import fit_kk_band, kk_band_record
+
+        return self.with_fields(kk_valid_band=kk_band_record(self, fit_kk_band(self)))
 
     def summary(self) -> str:
         """A readable multi-line report with units and the conventions used."""
