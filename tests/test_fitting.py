@@ -555,6 +555,34 @@ def test_capacitance_class_flags_a_library_role_the_arc_does_not_fit():
     assert not [fl for fl in same_string.flags if fl.startswith("capacitance-class")]  # guessed roles fit
 
 
+def test_a_relative_permittivity_below_one_is_flagged_and_the_class_check_agrees():
+    """A garnet-like spectrum fitted with a thickness of 1 um for its pellet printed
+    CPE1_eps_r 0.71 with no flag (the electrolyte band of the capacitance-class check began
+    at C*L/A = 5e-15 F/cm, eps_r 0.06). eps_r < 1 (C*L/A below eps0) is no material's: it
+    reads unphysical-permittivity:CPE1, with guessed roles as with the library's, and the
+    class check counts C*L/A below eps0 as outside the electrolyte's range too (one flag,
+    the specific one); the right thickness leaves both quiet."""
+    from eisfit.analysis.derived import EPS0_F_PER_CM, capacitance_outside_role
+    from eisfit.model import Circuit
+
+    f = np.logspace(7, 0, 60)
+    circ = Circuit("R0-p(R1,CPE1)-p(R2,CPE2)")
+    tau1 = 3.5e-7  # s: C_eff 3.5e-10 F over 1000 ohm, eps_r 0.5 for L = 1 um, 150 for L = 300 um
+    z = circ.impedance(np.array([5.0, 1000.0, tau1**0.95 / 1000.0, 0.95, 500.0, 1e-6, 0.85]), f)
+    for circuit in ("garnet-symmetric", circ.string):
+        thin = eisfit.fit(eisfit.Spectrum(f, z), circuit, area_cm2=0.785, thickness_cm=0.0001, kk=False)
+        assert thin.derived["CPE1_eps_r"] < 1
+        assert "unphysical-permittivity:CPE1" in thin.flags and "capacitance-class:R1" not in thin.flags
+        right = eisfit.fit(eisfit.Spectrum(f, z), circuit, area_cm2=0.785, thickness_cm=0.03, kk=False)
+        assert right.derived["CPE1_eps_r"] > 1
+        assert not [fl for fl in right.flags if fl.startswith(("unphysical-permittivity", "capacitance-class"))]
+    # C*L/A between the old band's 5e-15 F/cm and eps0: outside the electrolyte's range now
+    ceff = 0.5 * EPS0_F_PER_CM * 0.785 / 0.03
+    assert capacitance_outside_role("electrolyte", ceff, 0.785, 0.03)
+    assert not capacitance_outside_role("electrolyte", 3 * ceff, 0.785, 0.03)  # eps_r 1.5
+    assert not capacitance_outside_role("electrolyte", 1e-14, None, None)  # no geometry: C itself, 5e-15 on
+
+
 _F_BAD = np.logspace(5, -1, 40)
 _Z_BAD = 5 + 40 / (1 + (1j * 2 * np.pi * _F_BAD * 1e-4) ** 0.9) + 80 / (1 + (1j * 2 * np.pi * _F_BAD * 1e-1) ** 0.85)
 _ALL = dict(R0=5, R1=40, CPE1_0=1e-8, CPE1_1=0.9, R2=80, CPE2_0=1e-5, CPE2_1=0.85)

@@ -148,26 +148,41 @@ ROLE_CAPACITANCE_RANGE = {"electrolyte": (5e-15, 2e-8), "face": (5e-10, 2e-3)}
 FACE_ROLES = INTERFACE_ROLES + ("surface layer",)
 
 
+MIN_RELATIVE_PERMITTIVITY = 1.0  # no material's C*L/A lies below that of vacuum, eps0
+
+
+def permittivity_unphysical(eps_r: float) -> bool:
+    """Whether a relative permittivity (an electrolyte arc's C_eff*L/(eps0*A)) lies below 1,
+    the vacuum's: no material has one, so the thickness or the area is wrong, or the arc is
+    not the electrolyte's. Not judged where it is not finite."""
+    return math.isfinite(eps_r) and eps_r < MIN_RELATIVE_PERMITTIVITY
+
+
 def capacitance_outside_role(role: str, ceff_F: float, area_cm2: float | None,
                              thickness_cm: float | None) -> str | None:
     """Why an arc's effective capacitance ``ceff_F`` (F) does not fit its ``role`` (the
     ``ROLE_CAPACITANCE_RANGE`` of an electrolyte or a face process), or None when it fits
-    or the role has no range (``arc``, unknown)."""
+    or the role has no range (``arc``, unknown). With a thickness and an area, an
+    electrolyte's C*L/A is its permittivity eps0*eps_r (F/cm), which is at least eps0: the
+    range starts there, not at the band's 5e-15 F/cm (which stands for an unknown cell
+    constant), so that every arc :func:`permittivity_unphysical` judges is outside it too."""
     if not (math.isfinite(ceff_F) and ceff_F > 0):
         return None
     if role in ELECTROLYTE_ROLES:
-        kind, scale, name = "electrolyte", (thickness_cm or 1.0) / (area_cm2 or 1.0), "C*L/A"
+        (lo, hi), name = ROLE_CAPACITANCE_RANGE["electrolyte"], "C*L/A"
+        scale = (thickness_cm or 1.0) / (area_cm2 or 1.0)
         unit = "F/cm" if thickness_cm and area_cm2 else "F"
+        if thickness_cm and area_cm2:
+            lo = MIN_RELATIVE_PERMITTIVITY * EPS0_F_PER_CM
     elif role in FACE_ROLES:
-        kind, scale, name = "face", 1.0 / (area_cm2 or 1.0), "C/A"
+        (lo, hi), scale, name = ROLE_CAPACITANCE_RANGE["face"], 1.0 / (area_cm2 or 1.0), "C/A"
         unit = "F/cm2" if area_cm2 else "F"
     else:
         return None
-    lo, hi = ROLE_CAPACITANCE_RANGE[kind]
     value = ceff_F * scale
     if lo <= value <= hi:
         return None
-    return f"{name} = {value:.2g} {unit}, outside {lo:.0e}..{hi:.0e} for a {role} arc"
+    return f"{name} = {value:.2g} {unit}, outside {lo:.2g}..{hi:.2g} for a {role} arc"
 
 
 def has_conductivity(resistor: str, roles: Mapping[str, str], series_resistors: Sequence[str]) -> bool:
