@@ -296,6 +296,31 @@ def test_derived_quantities_reproduce_the_worked_examples():
     assert d["CPE2_ceff_F"] == pytest.approx(d["CPE2_tau_s"] / 149.0)
 
 
+def test_areal_capacitance_of_a_symmetric_cell_is_given_per_cell_and_per_interface():
+    """Domain notes' worked example (0.61 uF/cm2 per cell): the two interfaces of a symmetric
+    cell in series each have twice the cell's capacitance, 1.22 uF/cm2, with its stderr;
+    the per-cell value says it is per cell. Only for interface arcs of symmetric cells, like
+    the per-interface ASR."""
+    values = {"R0": 40.0, "R1": 20.0, "CPE1_0": 1e-10, "CPE1_1": 0.95, "R2": 149.0, "CPE2_0": 2e-6, "CPE2_1": 0.85}
+    arcs = [Arc("R1", "CPE1", "CPE"), Arc("R2", "CPE2", "CPE")]
+    names = list(values)
+    cov = np.diag([(0.01 * values[n]) ** 2 for n in names])
+    kw = dict(resistors=["R0", "R1", "R2"], arcs=arcs, roles={"R1": "electrolyte", "R2": "interface"},
+              series_resistors=["R0"], area_cm2=0.785, thickness_cm=0.03)
+    d, units = derived_quantities(values, cov, names, symmetric=True, **kw)
+    assert d["CPE2_ceff_F_per_cm2"] == pytest.approx(0.61e-6, rel=0.02)
+    assert d["CPE2_ceff_per_interface_F_per_cm2"] == pytest.approx(2 * d["CPE2_ceff_F_per_cm2"])
+    assert d["CPE2_ceff_per_interface_F_per_cm2_stderr"] == pytest.approx(2 * d["CPE2_ceff_F_per_cm2_stderr"])
+    assert d["CPE2_ceff_F_per_cm2_stderr"] > 0
+    assert "per cell" in units["CPE2_ceff_F_per_cm2"] and "per interface" in units["CPE2_ceff_per_interface_F_per_cm2"]
+    assert "CPE1_ceff_per_interface_F_per_cm2" not in d  # the electrolyte arc
+    per_cell, _ = derived_quantities(values, cov, names, symmetric=False, **kw)
+    assert "CPE2_ceff_per_interface_F_per_cm2" not in per_cell and "R2_asr_per_interface_ohm_cm2" not in per_cell
+    res = eisfit.fit(synthetic(), "garnet-symmetric", area_cm2=0.785, thickness_cm=0.03)
+    assert "CPE2_ceff_per_interface_F_per_cm2" in res.summary()
+    assert res.table_row()["CPE2_ceff_per_interface_F_per_cm2"] == pytest.approx(2 * res.derived["CPE2_ceff_F_per_cm2"])
+
+
 def test_zarc_and_voigt_elements_have_the_derived_quantities_of_their_arcs():
     """A Zarc (R, tau, gamma) is the arc R || CPE with Q = tau^gamma / R, n = gamma, and a K
     (R, tau) the arc R || C with C = tau / R: fitted to the same spectrum, the circuits of

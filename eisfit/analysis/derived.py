@@ -3,7 +3,10 @@
 Conventions (see shared notes on domain conventions):
 
 * ASR per cell = R * A (ohm*cm2); for a symmetric cell the interface arc holds two
-  interfaces, so ``<R>_asr_per_interface_ohm_cm2`` = R * A / 2 is also given;
+  interfaces, so ``<R>_asr_per_interface_ohm_cm2`` = R * A / 2 is also given; likewise
+  the areal capacitance per cell C_eff / A (``<C>_ceff_F_per_cm2``, F/cm2) and, for an
+  interface arc of a symmetric cell, per interface 2 C_eff / A
+  (``<C>_ceff_per_interface_F_per_cm2``: two equal capacitances in series);
 * CPE (Q, n): tau = (R Q)^(1/n) (s), apex frequency f = 1/(2 pi tau) (Hz);
   effective capacitance by Hsu-Mansfeld C = (R Q)^(1/n) / R = tau / R (F, the default
   ``<CPE>_ceff_F``) and by Brug C = Q^(1/n) (1/Re + 1/R)^((n-1)/n) with Re the series
@@ -259,8 +262,13 @@ def _quantities(
                 (", Q = tau^gamma/R, n = gamma)" if arc.kind == "Zarc" else ")")
             qs.append(_Quantity(f"{c}_ceff_brug_F", brug, lambda v, a=arc: _brug(v, a, arcs, series_resistors)))
         if area_cm2:
-            qs.append(_Quantity(f"{c}_ceff_F_per_cm2", "F/cm2 (Hsu-Mansfeld C_eff / A)",
+            qs.append(_Quantity(f"{c}_ceff_F_per_cm2", "F/cm2 (per cell, Hsu-Mansfeld C_eff / A)",
                                 lambda v, a=arc: _tau(v, a) / v[a.resistor] / area_cm2))
+            if symmetric and roles.get(arc.resistor, "") in INTERFACE_ROLES:
+                # two equal interfaces in series: each has twice the cell's capacitance
+                qs.append(_Quantity(f"{c}_ceff_per_interface_F_per_cm2",
+                                    "F/cm2 (per interface, 2*C_eff/A, Hsu-Mansfeld, symmetric cell)",
+                                    lambda v, a=arc: 2.0 * _tau(v, a) / v[a.resistor] / area_cm2))
         if area_cm2 and thickness_cm and roles.get(arc.resistor, "") in ELECTROLYTE_ROLES:
             # an electrolyte arc's capacitance is the pellet's: C L / (eps0 A) is its relative
             # permittivity (tens for a garnet's bulk; far more for grain boundaries)
