@@ -58,6 +58,7 @@ def test_sample_campaign_recovers_interface_asr_and_writes_outputs(tmp_path):
     summary = pd.read_csv(out / "summary.csv")
     for col in ("label", "time_h", "cycle", "current_mA_cm2", "capacity_mAh_cm2", "temperature_K",
                 "R2", "R2_stderr", "R2_asr_ohm_cm2", "R2_asr_per_interface_ohm_cm2", "CPE2_ceff_F",
+                "CPE2_ceff_F_per_cm2", "CPE2_ceff_per_interface_F_per_cm2", "CPE2_ceff_per_interface_F_per_cm2_stderr",
                 "CPE2_fapex_Hz", "chisq", "redchi", "kk_passed", "flags", "file", "sweep",
                 "settings_hash", "error"):
         assert col in summary.columns, col

@@ -296,6 +296,31 @@ def test_derived_quantities_reproduce_the_worked_examples():
     assert d["CPE2_ceff_F"] == pytest.approx(d["CPE2_tau_s"] / 149.0)
 
 
+def test_areal_capacitance_of_a_symmetric_cell_is_given_per_cell_and_per_interface():
+    """Domain notes' worked example (0.61 uF/cm2 per cell): the two interfaces of a symmetric
+    cell in series each have twice the cell's capacitance, 1.22 uF/cm2, with its stderr;
+    the per-cell value says it is per cell. Only for interface arcs of symmetric cells, like
+    the per-interface ASR."""
+    values = {"R0": 40.0, "R1": 20.0, "CPE1_0": 1e-10, "CPE1_1": 0.95, "R2": 149.0, "CPE2_0": 2e-6, "CPE2_1": 0.85}
+    arcs = [Arc("R1", "CPE1", "CPE"), Arc("R2", "CPE2", "CPE")]
+    names = list(values)
+    cov = np.diag([(0.01 * values[n]) ** 2 for n in names])
+    kw = dict(resistors=["R0", "R1", "R2"], arcs=arcs, roles={"R1": "electrolyte", "R2": "interface"},
+              series_resistors=["R0"], area_cm2=0.785, thickness_cm=0.03)
+    d, units = derived_quantities(values, cov, names, symmetric=True, **kw)
+    assert d["CPE2_ceff_F_per_cm2"] == pytest.approx(0.61e-6, rel=0.02)
+    assert d["CPE2_ceff_per_interface_F_per_cm2"] == pytest.approx(2 * d["CPE2_ceff_F_per_cm2"])
+    assert d["CPE2_ceff_per_interface_F_per_cm2_stderr"] == pytest.approx(2 * d["CPE2_ceff_F_per_cm2_stderr"])
+    assert d["CPE2_ceff_F_per_cm2_stderr"] > 0
+    assert "per cell" in units["CPE2_ceff_F_per_cm2"] and "per interface" in units["CPE2_ceff_per_interface_F_per_cm2"]
+    assert "CPE1_ceff_per_interface_F_per_cm2" not in d  # the electrolyte arc
+    per_cell, _ = derived_quantities(values, cov, names, symmetric=False, **kw)
+    assert "CPE2_ceff_per_interface_F_per_cm2" not in per_cell and "R2_asr_per_interface_ohm_cm2" not in per_cell
+    res = eisfit.fit(synthetic(), "garnet-symmetric", area_cm2=0.785, thickness_cm=0.03)
+    assert "CPE2_ceff_per_interface_F_per_cm2" in res.summary()
+    assert res.table_row()["CPE2_ceff_per_interface_F_per_cm2"] == pytest.approx(2 * res.derived["CPE2_ceff_F_per_cm2"])
+
+
 def test_zarc_and_voigt_elements_have_the_derived_quantities_of_their_arcs():
     """A Zarc (R, tau, gamma) is the arc R || CPE with Q = tau^gamma / R, n = gamma, and a K
     (R, tau) the arc R || C with C = tau / R: fitted to the same spectrum, the circuits of
@@ -553,6 +578,34 @@ def test_capacitance_class_flags_a_library_role_the_arc_does_not_fit():
     assert "capacitance-class:R1" in res.flags and res.roles["R1"] == "electrolyte"
     same_string = eisfit.fit(eisfit.Spectrum(f, electrode), circ.string, area_cm2=0.785, thickness_cm=0.03)
     assert not [fl for fl in same_string.flags if fl.startswith("capacitance-class")]  # guessed roles fit
+
+
+def test_a_relative_permittivity_below_one_is_flagged_and_the_class_check_agrees():
+    """A garnet-like spectrum fitted with a thickness of 1 um for its pellet printed
+    CPE1_eps_r 0.71 with no flag (the electrolyte band of the capacitance-class check began
+    at C*L/A = 5e-15 F/cm, eps_r 0.06). eps_r < 1 (C*L/A below eps0) is no material's: it
+    reads unphysical-permittivity:CPE1, with guessed roles as with the library's, and the
+    class check counts C*L/A below eps0 as outside the electrolyte's range too (one flag,
+    the specific one); the right thickness leaves both quiet."""
+    from eisfit.analysis.derived import EPS0_F_PER_CM, capacitance_outside_role
+    from eisfit.model import Circuit
+
+    f = np.logspace(7, 0, 60)
+    circ = Circuit("R0-p(R1,CPE1)-p(R2,CPE2)")
+    tau1 = 3.5e-7  # s: C_eff 3.5e-10 F over 1000 ohm, eps_r 0.5 for L = 1 um, 150 for L = 300 um
+    z = circ.impedance(np.array([5.0, 1000.0, tau1**0.95 / 1000.0, 0.95, 500.0, 1e-6, 0.85]), f)
+    for circuit in ("garnet-symmetric", circ.string):
+        thin = eisfit.fit(eisfit.Spectrum(f, z), circuit, area_cm2=0.785, thickness_cm=0.0001, kk=False)
+        assert thin.derived["CPE1_eps_r"] < 1
+        assert "unphysical-permittivity:CPE1" in thin.flags and "capacitance-class:R1" not in thin.flags
+        right = eisfit.fit(eisfit.Spectrum(f, z), circuit, area_cm2=0.785, thickness_cm=0.03, kk=False)
+        assert right.derived["CPE1_eps_r"] > 1
+        assert not [fl for fl in right.flags if fl.startswith(("unphysical-permittivity", "capacitance-class"))]
+    # C*L/A between the old band's 5e-15 F/cm and eps0: outside the electrolyte's range now
+    ceff = 0.5 * EPS0_F_PER_CM * 0.785 / 0.03
+    assert capacitance_outside_role("electrolyte", ceff, 0.785, 0.03)
+    assert not capacitance_outside_role("electrolyte", 3 * ceff, 0.785, 0.03)  # eps_r 1.5
+    assert not capacitance_outside_role("electrolyte", 1e-14, None, None)  # no geometry: C itself, 5e-15 on
 
 
 _F_BAD = np.logspace(5, -1, 40)

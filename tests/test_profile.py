@@ -157,11 +157,13 @@ def test_walk_steps_aim_past_the_3_sigma_level_and_cross_plateaus_fast():
     assert _next_step(0.4, 0.2, 1.5, 0.4, float("inf")) == pytest.approx(0.8)  # no line: doubling
 
 
-def test_a_one_sigma_interval_open_below_reaches_zero_and_reads_undetermined():
+def test_a_one_sigma_interval_open_below_reaches_zero_and_reads_unresolved():
     """A resistance whose profile stays below the 1-sigma level all the way down (a walk
     of 3 decades without crossing it) is not determined: zero lies within 1 sigma. The walk's
     end (value/1000) had been taken as the 1-sigma end: stderr 0.999 x value, no mark, no
-    flag, a number in the campaign headline."""
+    flag, a number in the campaign headline; then it read undetermined (stderr >= value);
+    now it is flagged unresolved, as any value the data do not determine (one flag: no
+    large-stderr beside it)."""
     from eisfit.analysis.quality import undetermined
     from eisfit.fitting.profile import ProfileInterval
 
@@ -177,6 +179,64 @@ def test_a_one_sigma_interval_open_below_reaches_zero_and_reads_undetermined():
     opened = [n for n, iv in res.intervals.items() if iv["open_lower_1sigma"]]
     assert opened
     for name in opened:
-        assert f"large-stderr:{name}" in res.flags and res.stderr[name] >= res.values[name]
-        assert f"{name} profile likelihood: 1 sigma [<=" in res.summary()
-        assert f"{name}  " in res.summary() and "(undetermined: stderr >= value)" in res.summary()
+        # stderr at least the value, to rounding (the widened covariance's root may fall 1 ulp short)
+        assert f"unresolved:{name}" in res.flags and res.stderr[name] >= res.values[name] * (1 - 1e-9)
+        assert f"large-stderr:{name}" not in res.flags and f"profile-stderr:{name}" not in res.flags
+        assert name in res.unresolved and res.to_dict()["values"][name] is None
+        assert any(line.split()[:2] == [name, "unresolved"] for line in res.summary().splitlines())
+
+
+# the resistances of a real BioLogic sweep (impedance.py's exampleDataBioLogic.mpr), 2 % noise:
+# two arcs 0.9 decade apart at 17 mHz - 1 kHz
+MERGED_ARCS = {"R0": 63.5, "R1": 3.0, "CPE1_0": 0.018, "CPE1_1": 1.0, "R2": 44.5, "CPE2_0": 0.0103, "CPE2_1": 0.97}
+MERGED_F = np.logspace(3, np.log10(0.0169), 43)
+
+
+def merged_arcs_spectrum(seed: int) -> Spectrum:
+    c = Circuit(HEADLINE)
+    z = c.impedance(np.array([MERGED_ARCS[n] for n in c.param_names]), MERGED_F)
+    rng = np.random.default_rng(seed)
+    z = z * (1 + 0.02 * (rng.standard_normal(MERGED_F.size) + 1j * rng.standard_normal(MERGED_F.size)) / np.sqrt(2))
+    return Spectrum(frequency=MERGED_F, z=z, meta={"label": "merged arcs"})
+
+
+def test_a_resistance_whose_one_sigma_interval_reaches_near_zero_is_unresolved():
+    """The audit's case (a real BioLogic sweep printed R2 44.455 +- 44 ohm, 1 sigma [0.41,
+    45.7], as a headline number with profile-stderr only): the profile-widened stderr falls
+    just short of the value, so the stderr rule (>= value) let it pass, while the data allow
+    R2 = 1 ohm within 1 s^2. A 1-sigma profile interval reaching below 10 % of the value
+    makes the resistance unresolved: no number, nor for its ASRs."""
+    res = eisfit.fit(merged_arcs_spectrum(6), HEADLINE, kk=False, area_cm2=0.785)
+    iv, value = res.intervals["R2"], res.values["R2"]
+    assert iv["lower_1sigma"] < 0.1 * value and not iv["open_lower_1sigma"]
+    assert res.stderr["R2"] < value  # what the stderr rule alone missed
+    assert "unresolved:R2" in res.flags and "profile-stderr:R2" not in res.flags
+    assert {"R2", "R2_asr_ohm_cm2", "R2_asr_per_interface_ohm_cm2"} <= res.unresolved
+    row = res.to_dict()
+    assert row["values"]["R2"] is None and row["derived"]["R2_asr_per_interface_ohm_cm2"] is None
+
+
+def test_a_resistance_with_a_tight_one_sigma_interval_stays_resolved_whatever_its_three_sigma_end():
+    """The same arcs, other noise: R2's 3-sigma interval is open towards zero (a far valley
+    where the arcs trade places: stderr = value/3) while its 1-sigma interval is within a few
+    % of the value (and R2 within 10 % of the truth): resolved, a number."""
+    res = eisfit.fit(merged_arcs_spectrum(1), HEADLINE, kk=False)
+    iv, value = res.intervals["R2"], res.values["R2"]
+    assert iv["open_lower"] and iv["lower_1sigma"] > 0.5 * value
+    assert abs(value / MERGED_ARCS["R2"] - 1) < 0.1
+    assert "unresolved:R2" not in res.flags and res.to_dict()["values"]["R2"] == pytest.approx(value)
+
+
+def test_profile_reaches_zero_rule():
+    from eisfit.fitting.assemble import PROFILE_ZERO_FRACTION, profile_reaches_zero, profile_unresolved_flags
+
+    closed = {"lower_1sigma": 40.0, "open_lower_1sigma": False}
+    near_zero = {"lower_1sigma": 0.41, "open_lower_1sigma": False}
+    open_below = {"lower_1sigma": 0.0445, "open_lower_1sigma": True}
+    assert not profile_reaches_zero(44.5, closed)
+    assert profile_reaches_zero(44.5, near_zero) and profile_reaches_zero(44.5, open_below)
+    assert profile_reaches_zero(100.0, {"lower_1sigma": PROFILE_ZERO_FRACTION * 100 - 1e-9})
+    assert not profile_reaches_zero(100.0, {"lower_1sigma": PROFILE_ZERO_FRACTION * 100})
+    ivs = {"R1": closed, "R2": near_zero}
+    assert profile_unresolved_flags({"R1": 50.0, "R2": 44.5}, ivs) == ["unresolved:R2"]
+    assert profile_unresolved_flags({"R1": 50.0, "R2": 44.5}, ivs, ["unresolved:R2"]) == []

@@ -593,6 +593,61 @@ def test_unresolved_rules_time_constant_and_collapsed_cpe():
     assert {"unresolved:R1", "unresolved:CPE1_0"} <= set(unresolved_flags(defn, values, f, z))
 
 
+def _assembled(circuit: str, values: dict, stderr: dict, f: np.ndarray, z: np.ndarray, **settings):
+    """A FitResult of ``values`` with a diagonal covariance of ``stderr`` (no optimiser, no KK)."""
+    from eisfit.fitting.assemble import assemble_result
+    from eisfit.model import load_circuit
+
+    names = list(values)
+    return assemble_result(Spectrum(f, z), load_circuit(circuit), values,
+                           covariance=np.diag([stderr[n] ** 2 for n in names]), cov_names=names, chisq=1.0,
+                           n_free=len(names), converged=True, kk=False,
+                           settings={"area_cm2": None, "thickness_cm": None, "symmetric": True, **settings})
+
+
+def test_every_parameter_shown_unresolved_is_named_by_a_flag():
+    """A real Gamry sweep fitted with ...-Wo3 printed Wo3_0 "unresolved" (JSON null) while
+    the flags named only unresolved:Wo3_1 (its time constant ran away and the whole element
+    is hidden); a CPE arc's runaway named CPE2_0 but hid CPE2_1 too."""
+    f = np.logspace(5, 0, 30)
+    z = np.full(f.size, 100.0 + 0j)
+    values = {"R0": 10.0, "R1": 50.0, "CPE1_0": 1e-6, "CPE1_1": 0.9, "Wo1_0": 20.0, "Wo1_1": 1e-9}
+    res = _assembled("R0-p(R1,CPE1)-Wo1", values, {n: 0.1 * v for n, v in values.items()}, f, z)
+    assert {"unresolved:Wo1_1", "unresolved:Wo1_0"} <= set(res.flags)
+    shown_unresolved = {n for n in res.param_names if n in res.unresolved}
+    assert shown_unresolved == {"Wo1_0", "Wo1_1"}
+    assert {f"unresolved:{n}" for n in shown_unresolved} <= set(res.flags)
+
+
+def test_an_unresolved_parameter_carries_one_flag_not_large_stderr_beside_it():
+    """A real CH Instruments file carried large-stderr:R2 for an R2 shown unresolved (null):
+    one flag, the stronger one; a resolved parameter keeps its large-stderr."""
+    f = np.logspace(5, 0, 30)
+    z = np.full(f.size, 100.0 + 0j)
+    values = {"R0": 10.0, "R1": 50.0, "CPE1_0": 1e-6, "CPE1_1": 0.9, "R2": 2e4, "CPE2_0": 1e-3, "CPE2_1": 0.8}
+    stderr = {n: 0.1 * v for n, v in values.items()} | {"R2": 5e4, "R1": 60.0}
+    res = _assembled("R0-p(R1,CPE1)-p(R2,CPE2)", values, stderr, f, z)
+    assert "unresolved:R2" in res.flags  # 200 x max|Z|
+    assert "large-stderr:R2" not in res.flags and "large-stderr:R1" in res.flags
+
+
+def test_audited_real_files_flag_what_they_print():
+    """The audit of eisfit fit on real files: an R2 whose 1-sigma profile interval reaches
+    0.41 ohm printed as 44.455 +- 44 ohm; a Wo3_0 shown unresolved without a flag; a
+    large-stderr beside unresolved:R2."""
+    data = ("text", "impedance_py", "data")
+    biologic = eisfit.read(realdata_path("mpr", "ECSHackWeek__impedance.py@f1caf7c", "exampleDataBioLogic.mpr"))[0]
+    res = eisfit.fit(biologic, area_cm2=0.785)
+    assert "unresolved:R2" in res.flags and res.to_dict()["derived"]["R2_asr_per_interface_ohm_cm2"] is None
+    gamry = eisfit.read(realdata_path(*data, "exampleDataGamry.DTA"))[0]
+    res = eisfit.fit(gamry, "R0-p(R1,CPE1)-p(R2,CPE2)-Wo3")
+    shown = {n for n in res.param_names if n in res.unresolved}
+    assert shown and {f"unresolved:{n}" for n in shown} <= set(res.flags)
+    chi = eisfit.read(realdata_path(*data, "exampleDataCHInstruments.txt"))[0]
+    res = eisfit.fit(chi)
+    assert "unresolved:R2" in res.flags and "large-stderr:R2" not in res.flags
+
+
 def test_campaign_evolution_reads_unresolved_instead_of_a_number():
     from dataclasses import replace
 

@@ -3,7 +3,10 @@
 Conventions (see shared notes on domain conventions):
 
 * ASR per cell = R * A (ohm*cm2); for a symmetric cell the interface arc holds two
-  interfaces, so ``<R>_asr_per_interface_ohm_cm2`` = R * A / 2 is also given;
+  interfaces, so ``<R>_asr_per_interface_ohm_cm2`` = R * A / 2 is also given; likewise
+  the areal capacitance per cell C_eff / A (``<C>_ceff_F_per_cm2``, F/cm2) and, for an
+  interface arc of a symmetric cell, per interface 2 C_eff / A
+  (``<C>_ceff_per_interface_F_per_cm2``: two equal capacitances in series);
 * CPE (Q, n): tau = (R Q)^(1/n) (s), apex frequency f = 1/(2 pi tau) (Hz);
   effective capacitance by Hsu-Mansfeld C = (R Q)^(1/n) / R = tau / R (F, the default
   ``<CPE>_ceff_F``) and by Brug C = Q^(1/n) (1/Re + 1/R)^((n-1)/n) with Re the series
@@ -148,26 +151,41 @@ ROLE_CAPACITANCE_RANGE = {"electrolyte": (5e-15, 2e-8), "face": (5e-10, 2e-3)}
 FACE_ROLES = INTERFACE_ROLES + ("surface layer",)
 
 
+MIN_RELATIVE_PERMITTIVITY = 1.0  # no material's C*L/A lies below that of vacuum, eps0
+
+
+def permittivity_unphysical(eps_r: float) -> bool:
+    """Whether a relative permittivity (an electrolyte arc's C_eff*L/(eps0*A)) lies below 1,
+    the vacuum's: no material has one, so the thickness or the area is wrong, or the arc is
+    not the electrolyte's. Not judged where it is not finite."""
+    return math.isfinite(eps_r) and eps_r < MIN_RELATIVE_PERMITTIVITY
+
+
 def capacitance_outside_role(role: str, ceff_F: float, area_cm2: float | None,
                              thickness_cm: float | None) -> str | None:
     """Why an arc's effective capacitance ``ceff_F`` (F) does not fit its ``role`` (the
     ``ROLE_CAPACITANCE_RANGE`` of an electrolyte or a face process), or None when it fits
-    or the role has no range (``arc``, unknown)."""
+    or the role has no range (``arc``, unknown). With a thickness and an area, an
+    electrolyte's C*L/A is its permittivity eps0*eps_r (F/cm), which is at least eps0: the
+    range starts there, not at the band's 5e-15 F/cm (which stands for an unknown cell
+    constant), so that every arc :func:`permittivity_unphysical` judges is outside it too."""
     if not (math.isfinite(ceff_F) and ceff_F > 0):
         return None
     if role in ELECTROLYTE_ROLES:
-        kind, scale, name = "electrolyte", (thickness_cm or 1.0) / (area_cm2 or 1.0), "C*L/A"
+        (lo, hi), name = ROLE_CAPACITANCE_RANGE["electrolyte"], "C*L/A"
+        scale = (thickness_cm or 1.0) / (area_cm2 or 1.0)
         unit = "F/cm" if thickness_cm and area_cm2 else "F"
+        if thickness_cm and area_cm2:
+            lo = MIN_RELATIVE_PERMITTIVITY * EPS0_F_PER_CM
     elif role in FACE_ROLES:
-        kind, scale, name = "face", 1.0 / (area_cm2 or 1.0), "C/A"
+        (lo, hi), scale, name = ROLE_CAPACITANCE_RANGE["face"], 1.0 / (area_cm2 or 1.0), "C/A"
         unit = "F/cm2" if area_cm2 else "F"
     else:
         return None
-    lo, hi = ROLE_CAPACITANCE_RANGE[kind]
     value = ceff_F * scale
     if lo <= value <= hi:
         return None
-    return f"{name} = {value:.2g} {unit}, outside {lo:.0e}..{hi:.0e} for a {role} arc"
+    return f"{name} = {value:.2g} {unit}, outside {lo:.2g}..{hi:.2g} for a {role} arc"
 
 
 def has_conductivity(resistor: str, roles: Mapping[str, str], series_resistors: Sequence[str]) -> bool:
@@ -244,8 +262,13 @@ def _quantities(
                 (", Q = tau^gamma/R, n = gamma)" if arc.kind == "Zarc" else ")")
             qs.append(_Quantity(f"{c}_ceff_brug_F", brug, lambda v, a=arc: _brug(v, a, arcs, series_resistors)))
         if area_cm2:
-            qs.append(_Quantity(f"{c}_ceff_F_per_cm2", "F/cm2 (Hsu-Mansfeld C_eff / A)",
+            qs.append(_Quantity(f"{c}_ceff_F_per_cm2", "F/cm2 (per cell, Hsu-Mansfeld C_eff / A)",
                                 lambda v, a=arc: _tau(v, a) / v[a.resistor] / area_cm2))
+            if symmetric and roles.get(arc.resistor, "") in INTERFACE_ROLES:
+                # two equal interfaces in series: each has twice the cell's capacitance
+                qs.append(_Quantity(f"{c}_ceff_per_interface_F_per_cm2",
+                                    "F/cm2 (per interface, 2*C_eff/A, Hsu-Mansfeld, symmetric cell)",
+                                    lambda v, a=arc: 2.0 * _tau(v, a) / v[a.resistor] / area_cm2))
         if area_cm2 and thickness_cm and roles.get(arc.resistor, "") in ELECTROLYTE_ROLES:
             # an electrolyte arc's capacitance is the pellet's: C L / (eps0 A) is its relative
             # permittivity (tens for a garnet's bulk; far more for grain boundaries)

@@ -14,7 +14,8 @@ import numpy as np
 
 from ..analysis.derived import (ELEMENT_QUANTITY_KINDS, SIGMA_TOTAL_KEY, SIGMA_WITH_SERIES_KEY, arc_tau_s,
                                capacitance_outside_role, circuit_arcs, derived_quantities,
-                               derived_quantities_batch, guess_roles, total_conductivity_inputs)
+                               derived_quantities_batch, guess_roles, permittivity_unphysical,
+                               total_conductivity_inputs)
 from ..analysis.kk import KK_MIN_POINTS
 from ..analysis.quality import (MISFIT_RATIO, data_kk_consistent, is_lack_of_fit, kk_noise_level,
                                 lack_of_fit_ratio, modulus_phase_reading, unmodelled_capacitance_F,
@@ -23,7 +24,7 @@ from ..model import Arc, CircuitDefinition
 from ..model.elements import ELEMENT_ARC_KINDS, gs_phi_saturated
 from ..model.parser import Leaf, leaves, parallels, series_chain
 from ..spectrum import Spectrum
-from .flags import unresolved_names
+from .flags import unresolved_keys, unresolved_names
 from .result import FitResult
 from ..model.weighting import pseudo_chisq
 
@@ -124,8 +125,11 @@ def assemble_result(
     flags.extend(_branch_low_n_flags(values, circ, flags))
     flags.extend(_resistive_series_cpe_flags(values, circ))
     flags.extend(unresolved_flags(definition, values, f, z, flags))
+    flags.extend(profile_unresolved_flags(values, intervals or {}, flags))
     flags.extend(_unresolved_totals(definition, values, roles, flags, derived, float(np.max(np.abs(z)))))
+    flags.extend(_unresolved_element_parameters(names, flags))
     flags = _without_judgements_of_unresolved(flags, arcs)
+    flags.extend(unphysical_permittivity_flags(derived, arcs, flags))
     if _has_roles(definition):  # roles the circuit's definition gives (guessed ones fit by construction)
         flags.extend(_role_class_flags(values, arcs, roles, settings, flags))
     kk_passed = kk_max = None
@@ -236,9 +240,10 @@ def with_roles(results: Sequence[FitResult], definition: CircuitDefinition,
             own_units = dict(units)
             if LACK_OF_FIT_KEY in r.derived:  # not a quantity of the roles
                 own[LACK_OF_FIT_KEY], own_units[LACK_OF_FIT_KEY] = r.derived[LACK_OF_FIT_KEY], LACK_OF_FIT_UNIT
-            flags = [f for f in r.flags if f not in totals]
+            flags = [f for f in r.flags if f not in totals and not f.startswith(f"{PERMITTIVITY_FLAG}:")]
             z_max = float(np.max(np.abs(r.z))) if np.size(r.z) else math.inf
             flags += _unresolved_totals(definition, r.values, new_roles, flags, own, z_max)
+            flags += unphysical_permittivity_flags(own, _derived_arcs(definition.circuit), flags)
             out[k] = r.with_fields(roles=new_roles, derived=_finite_or_nan(own), derived_units=own_units, flags=flags)
     return out
 
@@ -313,14 +318,35 @@ def _role_class_flags(values, arcs, roles, settings, flags: list[str]) -> list[s
     gone = unresolved_names(flags)
     out = []
     for a in arcs:
-        if a.resistor in gone or f"{a.capacitive}_0" in gone or a.capacitive in gone:
-            continue
+        if _arc_unresolved(a, gone) or f"{PERMITTIVITY_FLAG}:{a.capacitive}" in flags:
+            continue  # an unphysical permittivity says more than the class (and what to check)
         r = values[a.resistor]
         ceff = arc_tau_s(values, a) / r if r > 0 else float("nan")
         if capacitance_outside_role(roles.get(a.resistor, ""), ceff, settings.get("area_cm2"),
                                     settings.get("thickness_cm")):
             out.append(f"capacitance-class:{a.resistor}")
     return out
+
+
+def _arc_unresolved(arc: Arc, gone: set[str]) -> bool:
+    """Whether the resistance or the capacitance of ``arc`` is among the unresolved names ``gone``."""
+    return arc.resistor in gone or f"{arc.capacitive}_0" in gone or arc.capacitive in gone
+
+
+PERMITTIVITY_FLAG = "unphysical-permittivity"
+EPS_R_SUFFIX = "_eps_r"
+
+
+def unphysical_permittivity_flags(derived: Mapping[str, float], arcs: Sequence[Arc],
+                                  flags: Sequence[str]) -> list[str]:
+    """``unphysical-permittivity:<C or CPE>`` for each electrolyte arc whose relative
+    permittivity ``<C>_eps_r`` (C_eff*L/(eps0*A), computed with a thickness and an area) is
+    below 1 (:func:`~eisfit.analysis.derived.permittivity_unphysical`): a 1 um thickness
+    given for a 300 um pellet read eps_r 0.71 with no flag. Not for an arc flagged unresolved."""
+    gone = unresolved_names(flags)
+    return [f"{PERMITTIVITY_FLAG}:{a.capacitive}" for a in arcs
+            if not _arc_unresolved(a, gone)
+            and permittivity_unphysical(derived.get(f"{a.capacitive}{EPS_R_SUFFIX}", math.nan))]
 
 
 def _unresolved_totals(definition: CircuitDefinition, values: Mapping[str, float], roles: Mapping[str, str],
@@ -343,14 +369,31 @@ def _unresolved_totals(definition: CircuitDefinition, values: Mapping[str, float
     return out
 
 
+def _unresolved_element_parameters(names: Sequence[str], flags: Sequence[str]) -> list[str]:
+    """``unresolved:<name>`` for each parameter that reads "unresolved" without a flag naming
+    it: the other parameters of a flagged element (``unresolved:Wo3_1`` hides ``Wo3_0`` too,
+    :func:`~eisfit.fitting.flags.unresolved_keys`), so that every parameter shown
+    unresolved is named by a flag."""
+    named = unresolved_names(flags)
+    return [f"unresolved:{n}" for n in names if n in unresolved_keys(flags, [n]) and n not in named]
+
+
+STDERR_JUDGEMENTS = ("large-stderr", "profile-stderr")  # say no more than unresolved of the same parameter
+
+
 def _without_judgements_of_unresolved(flags: list[str], arcs: list[Arc]) -> list[str]:
     """``flags`` without ``low-n`` of a CPE the data do not resolve, or of an arc whose
     resistance they do not (``low-n:CPE2`` beside ``unresolved:R2``: the n of a runaway arc
-    is no measured property)."""
+    is no measured property), and without ``large-stderr``/``profile-stderr`` of an
+    unresolved parameter (one flag per parameter, the stronger)."""
     names = unresolved_names(flags)
     elements = {n.rsplit("_", 1)[0] for n in names} | names
     elements |= {a.capacitive for a in arcs if a.resistor in elements}
-    return [f for f in flags if not (f.partition(":")[0] == "low-n" and f.partition(":")[2] in elements)]
+
+    def judged_away(flag: str) -> bool:
+        kind, _, detail = flag.partition(":")
+        return (kind == "low-n" and detail in elements) or (kind in STDERR_JUDGEMENTS and detail in names)
+    return [f for f in flags if not judged_away(f)]
 
 
 def _branch_low_n_flags(values, circ, flags: list[str]) -> list[str]:
@@ -428,6 +471,33 @@ LACK_OF_FIT_UNIT = "dimensionless (RMS relative residual of the fit / Lin-KK noi
 UNRESOLVED_R_FACTOR = 100.0  # a resistance above 100 x max |Z| is not informed by the data
 UNRESOLVED_TAU_DECADES = 1.0  # a time constant this far outside 1/(2 pi f) of the data
 SHORTED_FRACTION = 1e-3  # a series C/CPE whose |Z| at f_min is below this x min |Z| of the data is a short
+
+
+PROFILE_ZERO_FRACTION = 0.1  # a 1-sigma profile interval reaching below this x the value reaches zero
+
+
+def profile_reaches_zero(value: float, interval: Mapping[str, float | bool]) -> bool:
+    """Whether the 1-sigma profile-likelihood interval of a positive ``value`` (ohm)
+    reaches down to about zero: open below (the walk met no 1-sigma rise before its limit,
+    value/1000, or the bound), or its lower end under ``PROFILE_ZERO_FRACTION`` x the
+    value. The data then allow the resistance to be nearly nothing at a chi-square within
+    s^2 of the optimum: it is not determined, whatever the covariance error says (a real
+    BioLogic sweep: R2 = 44.5 ohm, 1 sigma [0.41, 45.7], stderr 44 ohm, 1 % short of
+    reading undetermined). A 3-sigma interval open towards zero alone is not enough: on
+    hard synthetic spectra it met R1 values within 0.5 % of the truth and 1-sigma
+    intervals of +-1.5 % (a second valley, far away, where the arcs trade places)."""
+    if not (math.isfinite(value) and value > 0):
+        return False
+    return bool(interval.get("open_lower_1sigma")) or float(interval["lower_1sigma"]) < PROFILE_ZERO_FRACTION * value
+
+
+def profile_unresolved_flags(values: Mapping[str, float], intervals: Mapping[str, Mapping[str, float | bool]],
+                             flags: Sequence[str] = ()) -> list[str]:
+    """``unresolved:<name>`` for each profiled resistance whose 1-sigma interval reaches
+    zero (:func:`profile_reaches_zero`) and that ``flags`` do not already call unresolved."""
+    named = unresolved_names(flags)
+    return [f"unresolved:{name}" for name, iv in intervals.items()
+            if name in values and name not in named and profile_reaches_zero(values[name], iv)]
 
 
 def unresolved_flags(definition: CircuitDefinition, values: Mapping[str, float], f: np.ndarray,

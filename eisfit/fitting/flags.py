@@ -35,10 +35,14 @@ FLAGS: dict[str, tuple[str, str]] = {
                             "time constant more than a decade outside the measured range, CPE with n at its "
                             "lower bound and Q at its limit, a Gs phi above 10 (a plain Gerischer), "
                             "a C or CPE shorted, |Z| at f_min below 0.1 % of "
-                            "the data's smallest |Z|, with the p() branches it shorts; a total conductivity "
+                            "the data's smallest |Z|, with the p() branches it shorts; a resistance whose "
+                            "1-sigma profile-likelihood interval reaches down to below 10 % of its value or "
+                            "is open towards zero: the data allow it to be nearly nothing, whatever its "
+                            "stderr; a total conductivity "
                             "summing such a resistance, not determined itself); it is printed as "
                             "'unresolved' and left empty in tables and JSON, with every quantity of its "
-                            "element (JSON keeps what the "
+                            "element (each of the element's parameters is named by a flag of its own; no "
+                            "large-stderr or profile-stderr beside it; JSON keeps what the "
                             "optimiser stopped at under unresolved_values)"),
     "kk-failed": (PROBLEM, "the Lin-KK test of the fitted points failed and the fitted circuit (itself "
                            "KK-consistent) does not pass the same acceptance rule either; eisfit validate "
@@ -84,7 +88,11 @@ FLAGS: dict[str, tuple[str, str]] = {
                               "measure with a larger amplitude"),
     "at-bound": (CAUTION, "the parameter sits on a bound (its stderr is the local curvature only)"),
     "large-stderr": (CAUTION, "the parameter's stderr reaches or exceeds its value (zero lies within 1 stderr)"),
-    "singular-covariance": (CAUTION, "the covariance could not be estimated (stderr nan)"),
+    "singular-covariance": (CAUTION, "J^T J is singular (an element the data do not inform, or parameters that "
+                                     "trade exactly): the parameters in its null directions have no stderr (nan, "
+                                     "or 'unresolved' where so flagged); the others keep theirs, from the "
+                                     "pseudo-inverse, as the data give them; with no finite variance at all, "
+                                     "every stderr is nan"),
     "profile-stderr": (CAUTION, "the covariance error of this resistance was too narrow for the chi-square "
                                 "surface; the stderr comes from its profile likelihood"),
     "fapex-outside-range": (CAUTION, "the arc's apex frequency lies outside the fitted range: its R is extrapolated"),
@@ -93,9 +101,17 @@ FLAGS: dict[str, tuple[str, str]] = {
     "arcs-unresolved": (CAUTION, "two arcs' time constants are less than half a decade apart: which arc is "
                                  "which is not identifiable"),
     "capacitance-class": (CAUTION, "the arc's effective capacitance lies outside the Irvine-Sinclair-West "
-                                   "range of the role its circuit gives it (electrolyte: C*L/A 5e-15..2e-8 F/cm; "
+                                   "range of the role its circuit gives it (electrolyte: C*L/A eps0 = 8.85e-14.."
+                                   "2e-8 F/cm with a thickness and an area, below eps0 flagged "
+                                   "unphysical-permittivity instead; C 5e-15..2e-8 F without them; "
                                    "interface, electrode, surface layer: C/A 5e-10..2e-3 F/cm2): the role, and "
                                    "what follows from it (conductivity, per-interface ASR), may be wrong"),
+    "unphysical-permittivity": (CAUTION, "the electrolyte arc's relative permittivity C_eff*L/(eps0*A) is below 1 "
+                                         "(C*L/A under eps0 = 8.854e-14 F/cm, the vacuum's), which no material has: "
+                                         "the thickness or the area given is wrong (a thickness in the wrong unit, "
+                                         "an area too large), or the arc is not the bulk or grain boundary (a surface "
+                                         "layer, a stray capacitance): check L and A, and the arc's role, before "
+                                         "using its conductivity"),
     "resistive-cpe": (CAUTION, "a CPE in series whose exponent is below 0.3 (phase under 27 degrees): neither "
                                "a blocking capacitance nor a diffusion tail, it acts as a resistance and likely "
                                "stands in for the series resistance (R0 on its bound)"),
