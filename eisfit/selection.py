@@ -1163,11 +1163,16 @@ class CommonChoice:
             text += (f" Next: {alt['circuit']} (summed {self.criterion.upper()} "
                      f"{alt['sum_' + self.criterion]:.1f}, {gap:+.1f}; adequate in "
                      f"{int(alt['n_adequate'])}).")
+            if gap < 0:  # the rule puts adequacy first: say so where the criterion alone disagrees
+                text += (f" The {self.criterion.upper()} alone prefers {alt['circuit']}; the choice goes to the "
+                         f"circuit adequate in more spectra ({int(row['n_adequate'])} against "
+                         f"{int(alt['n_adequate'])}).")
         if self.disagree:
             by_circuit: dict[str, list[str]] = {}
             for k in self.disagree:
                 by_circuit.setdefault(self.per_spectrum[k], []).append(k)
-            text += (f" {len(self.disagree)} of {n} spectra alone would prefer another circuit: "
+            text += (f" {len(self.disagree)} of {n} spectra alone would prefer another circuit (where no "
+                     "candidate is adequate for a spectrum, its least bad): "
                      + "; ".join(f"{c} ({_some(labels)})" for c, labels in by_circuit.items()) + ".")
         else:
             text += " Every spectrum alone prefers the same circuit."

@@ -796,3 +796,33 @@ def test_interrupt_right_after_a_pack_is_written_keeps_its_fits(tmp_path, monkey
     on_disk = sum(len(p.read_text().splitlines()) for p in cache.glob("pack-*.jsonl"))
     fitted = [r for r in camp.results if r is not None]
     assert on_disk >= 1 and len(fitted) == on_disk
+
+
+def test_a_cached_rerun_keeps_the_seed_disagreement_flag(tmp_path, monkeypatch):
+    """The runner's own flag of a fit (``seed-disagreement``, its note) lived only in the run
+    that fitted it: a rerun served from the cache lost it (a real 32-sweep .mpr: the flag on
+    one row of the first summary.csv, on none after the rerun), numbers bit-identical."""
+    import eisfit.campaign.runner as runner
+
+    data, cache = tmp_path / "data", tmp_path / "cache"
+    _copy(MPT[:3], data)
+    real = runner.fit_chunks
+
+    def one_disagreement(*args, **kwargs):  # the second checkpoint's seeded fit found a lower minimum
+        outcomes = real(*args, **kwargs)
+        flat = [o for chunk in outcomes for o in chunk] if isinstance(outcomes[0], list) else outcomes
+        for o in flat:
+            if o.get("seed_source") == "seeded" or o is flat[-1]:
+                o.update(disagree=True, seeded_chisq=1.0, cold_chisq=1.5)
+                break
+        return outcomes
+
+    monkeypatch.setattr(runner, "fit_chunks", one_disagreement)
+    first = eisfit.fit_campaign(data, cache_dir=cache, **FAST)
+    monkeypatch.setattr(runner, "fit_chunks", real)
+    again = eisfit.fit_campaign(data, cache_dir=cache, **FAST)
+    assert again.stats["fits_run"] == 0 and again.stats["cache_hits"] == 3
+    flagged = [list(r["flags"].split(";")) for _, r in first.table.iterrows()]
+    assert sum("seed-disagreement" in f for f in flagged) == 1
+    pd.testing.assert_series_equal(first.table["flags"], again.table["flags"])
+    assert [d.get("notes") for d in first.details] == [d.get("notes") for d in again.details]

@@ -56,7 +56,27 @@ def test_without_time_column_cycle_is_kept_and_time_stays_empty(tmp_path):
     src = load_checkpoints(_write_table(tmp_path / "cell.csv", with_time=False))
     assert [c.cycle for c in src.checkpoints] == CYCLES
     assert all(c.time_h is None for c in src.checkpoints)
-    assert src.ordering.startswith("natural file-name order")
+    # the sweeps of one file: their order in it, not a file-name order (a real VSP loop read so)
+    assert src.ordering == "sweep order in the file (no acquisition time and no time column in it)"
+
+
+def test_files_only_some_of_which_carry_a_time_are_ordered_by_name_and_it_says_so(tmp_path):
+    """A folder where one file lacks the acquisition time the others carry: the ordering said
+    "no acquisition time in the files" beside a warning naming the one file without."""
+    import shutil
+    import warnings
+
+    from eisfit.campaign import CampaignWarning
+
+    sample = Path(__file__).resolve().parent.parent / "sample_data" / "garnet_campaign"
+    shutil.copy(sorted((sample / "mpt").glob("*.mpt"))[0], tmp_path / "a.mpt")
+    shutil.copy(sorted((sample / "csv").glob("*.csv"))[1], tmp_path / "b.csv")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        src = load_checkpoints(tmp_path)
+    assert any(issubclass(w.category, CampaignWarning) and "carry no acquisition time (b.csv)" in str(w.message)
+               for w in caught)
+    assert src.ordering.startswith("natural file-name order (acquisition times in only 1 of 2 checkpoints")
 
 
 def test_fit_campaign_table_has_time_and_cycle_columns(tmp_path):

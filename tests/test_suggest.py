@@ -271,6 +271,25 @@ def test_common_circuit_explanation_counts_what_it_does_not_name():
     assert "s11" not in text
 
 
+def test_common_circuit_explanation_says_when_the_criterion_alone_prefers_the_next():
+    """A real 32-sweep campaign: the chosen circuit's summed BIC was 167 above the next's, which
+    was adequate in 0 spectra, and 14 spectra "alone would prefer" it: the text read as a
+    contradiction. It now says the rule puts adequacy first, and what a spectrum alone prefers."""
+    from eisfit.selection import CommonChoice
+
+    table = pd.DataFrame([{"circuit": "A", "sum_bic": -38451.1, "n_adequate": 13},
+                          {"circuit": "B", "sum_bic": -38618.0, "n_adequate": 0}])
+    per = {f"s{k}": ("B" if k < 14 else "A") for k in range(32)}
+    text = CommonChoice(circuit="A", table=table, per_spectrum=per, suggestions=[], criterion="bic").explain()
+    assert ("The BIC alone prefers B; the choice goes to the circuit adequate in more spectra (13 against 0)."
+            in text)
+    assert "prefer another circuit (where no candidate is adequate for a spectrum, its least bad)" in text
+    lower = pd.DataFrame([{"circuit": "A", "sum_bic": -10.0, "n_adequate": 3},
+                          {"circuit": "B", "sum_bic": -5.0, "n_adequate": 3}])
+    plain = CommonChoice(circuit="A", table=lower, per_spectrum={"s": "A"}, suggestions=[], criterion="bic")
+    assert "BIC alone prefers" not in plain.explain()
+
+
 def _write_csv(path: Path, s: Spectrum) -> Path:
     pd.DataFrame({"frequency_Hz": s.frequency, "z_real_ohm": s.z.real,
                   "z_imag_ohm": s.z.imag}).to_csv(path, index=False)

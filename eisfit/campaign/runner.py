@@ -119,7 +119,7 @@ def run_campaign_fits(
             if hit is None:
                 todo.append(i)
                 continue
-            fits[i].kept, fits[i].seed_source = hit
+            fits[i].kept, fits[i].seed_source, fits[i].flags, fits[i].notes = hit
             hits.append(i)
             if progress is not None:
                 progress.update(1)
@@ -160,7 +160,8 @@ def _kept_key(cache: FitCache, item: dict[str, Any]) -> str:
 
 
 def _cached(cache: FitCache, item: dict[str, Any]):
-    """(FitResult, seed source) from the cache, or None (absent, or an entry of the wrong shape)."""
+    """(FitResult, seed source, campaign flags, their notes) from the cache, or None (absent,
+    or an entry of the wrong shape)."""
     if item["spectrum"] is None:
         return None
     from ..fitting.result import FitResult
@@ -168,13 +169,17 @@ def _cached(cache: FitCache, item: dict[str, Any]):
     d = cache.get(_kept_key(cache, item))
     if d is None:
         return None
-    if isinstance(d, tuple):  # MemoryCache: (FitResult, seed source) as stored
-        return d
+    if isinstance(d, tuple):  # MemoryCache: as stored
+        kept, seed_source, flags, notes = d
+        return kept, seed_source, list(flags), list(notes)
     try:
         result = FitResult.from_dict(d)
         if "campaign_points" in d:  # stored without the points: rebuilt from the spectrum, as a worker's outcome
             result = result_of_outcome({"result": result, "points": d["campaign_points"]}, item["spectrum"])
-        return result, str(d.get("campaign_seed_source", ""))
+        flags, notes = d.get("campaign_flags", []), d.get("campaign_notes", [])
+        if not (isinstance(flags, list) and isinstance(notes, list)):
+            return None
+        return result, str(d.get("campaign_seed_source", "")), [str(f) for f in flags], [str(n) for n in notes]
     except Exception:  # a damaged entry is refitted
         return None
 
@@ -389,30 +394,39 @@ def _collect(items: list[dict], fits: list[CheckpointFits], chunk: _Chunk, outco
             done.append((i, o))
     results = results_of_outcomes([o for _, o in done], [items[i]["spectrum"] for i, _ in done])
     for (i, o), kept in zip(done, results):
+        flags, notes = _seed_disagreement(o)
         if isinstance(cache, MemoryCache):
-            stored.append((_kept_key(cache, items[i]), (kept, o["seed_source"]), {}))
+            stored.append((_kept_key(cache, items[i]), (kept, o["seed_source"], flags, notes), {}))
         elif cache.enabled:
-            stored.append((_kept_key(cache, items[i]), _cache_entry(o, kept), {
+            stored.append((_kept_key(cache, items[i]), _cache_entry(o, kept, flags, notes), {
                 "source": items[i]["spectrum"].meta.get("source"), "sweep": items[i]["sweep"],
                 "settings": items[i]["settings"]}))
         fits[i].kept, fits[i].seed_source = kept, o["seed_source"]
-        if o.get("disagree"):
-            fits[i].flags.append("seed-disagreement")
-            fits[i].notes.append(f"the seeded fit found a lower minimum than the cold fit (chi-square "
-                                 f"{o['seeded_chisq']:.4g} vs {o['cold_chisq']:.4g})")
+        fits[i].flags.extend(flags)
+        fits[i].notes.extend(notes)
     cache.put_many(stored)  # one pack per chunk
     return len(done)
 
 
-def _cache_entry(outcome: dict[str, Any], kept) -> dict[str, Any]:
+def _seed_disagreement(outcome: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """The campaign flag and note of a fit whose seeded start found a lower minimum than the
+    cold fit (``seed-disagreement``), or none."""
+    if not outcome.get("disagree"):
+        return [], []
+    return ["seed-disagreement"], [f"the seeded fit found a lower minimum than the cold fit (chi-square "
+                                   f"{outcome['seeded_chisq']:.4g} vs {outcome['cold_chisq']:.4g})"]
+
+
+def _cache_entry(outcome: dict[str, Any], kept, flags: list[str], notes: list[str]) -> dict[str, Any]:
     """What the cache stores of a kept fit: the worker's result without the per-point arrays
     and which points were fitted (the spectrum is read again, its bytes are in the key; z_fit
     is the circuit at the values), or the whole result where the points cannot be named by
-    index."""
+    index; with the campaign flags and notes of the fit itself (``seed-disagreement``: a
+    cached rerun had lost it)."""
+    extra = {"campaign_seed_source": outcome["seed_source"], "campaign_flags": flags, "campaign_notes": notes}
     if "points" in outcome:
-        return dict(outcome["result"].to_dict(), campaign_seed_source=outcome["seed_source"],
-                    campaign_points=outcome["points"])
-    return dict(kept.to_dict(), campaign_seed_source=outcome["seed_source"])
+        return dict(outcome["result"].to_dict(), campaign_points=outcome["points"], **extra)
+    return dict(kept.to_dict(), **extra)
 
 
 def result_of_outcome(outcome: dict[str, Any], spectrum: Spectrum):

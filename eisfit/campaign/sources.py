@@ -584,11 +584,15 @@ def order_checkpoints(checkpoints: list[Checkpoint]) -> tuple[list[Checkpoint], 
     ordered = sorted(checkpoints, key=lambda c: (natural_key(c.file or ""), c.sweep or 0))
     if _fill_time_from_time_column(readable):
         return ordered, "sweep order in the file (its time column gives time_h)"
-    if len({c.file for c in readable}) > 1 and any(c.spectrum.meta.get("time_s") is not None
-                                                     for c in readable if c.spectrum is not None):
-        return ordered, ("natural file-name order (no acquisition time in the files; their time columns "
+    if len({c.file for c in readable}) == 1:  # one multi-sweep file: its sweeps in the order recorded
+        return ordered, "sweep order in the file (no acquisition time and no time column in it)"
+    timed = sum(bool(c.start_time) for c in readable)
+    missing = ("no acquisition time in the files" if not timed else
+               f"acquisition times in only {timed} of {len(readable)} checkpoints")
+    if any(c.spectrum.meta.get("time_s") is not None for c in readable if c.spectrum is not None):
+        return ordered, (f"natural file-name order ({missing}; their time columns "
                          "count from each file's own start, so they cannot order the files)")
-    return ordered, "natural file-name order (no acquisition time in the files)"
+    return ordered, f"natural file-name order ({missing})"
 
 
 def _name_words(name: str) -> str:
