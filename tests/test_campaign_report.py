@@ -170,6 +170,16 @@ def test_headline_shows_a_fixed_parameter_as_fixed_not_undetermined():
     assert line == "R0: 5 -> 5 -> 5 ohm (0 h, 1 h, 2 h; 1 stderr fixed, fixed, fixed)"
     r2 = next(l for l in camp.evolution_lines() if l.startswith("R2"))
     assert "fixed" not in r2 and "±" in r2
+    # with an area, R0's ASR is a value of the held R0 too: "fixed", not "±0" (it read as
+    # perfectly measured), in the campaign's lines and the single fit's summary
+    per_area = eisfit.fit_campaign(spectra, circuit=circuit, fixed={"R0": 5.0}, area_cm2=0.5, cache_dir=False,
+                                   progress=False)
+    line = next(l for l in per_area.evolution_lines() if l.startswith("R0"))
+    assert line == "R0 (per cell): 2.5 -> 2.5 -> 2.5 ohm*cm2 (0 h, 1 h, 2 h; 1 stderr fixed, fixed, fixed)"
+    res = per_area.results[0]
+    assert res.held_fixed("R0") and res.held_fixed("R0_asr_ohm_cm2") and not res.held_fixed("R2_asr_ohm_cm2")
+    asr = next(l for l in res.summary().splitlines() if l.strip().startswith("R0_asr_ohm_cm2"))
+    assert "±" not in asr and asr.endswith("(fixed: of held parameters)")
 
 
 def test_headline_marks_a_number_from_a_fit_with_a_problem_flag():

@@ -172,7 +172,7 @@ def _headline_state(result, key: str, value: float, stderr: float) -> str:
     stderr to judge it by), else the word shown instead: ``unresolved`` (flagged), ``no area``
     (a per-area quantity of a checkpoint without an electrode area: nothing to normalise by,
     its resistance is in ohm) or ``undetermined`` (stderr unknown or above the value)."""
-    if key in result.fixed:
+    if result.held_fixed(key):
         return FIXED
     if _is_unresolved(result, key):
         return UNRESOLVED

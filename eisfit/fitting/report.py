@@ -74,8 +74,11 @@ def format_fit_summary(res) -> str:
         lines.append("  derived quantity                          value ± stderr        unit / formula")
         for key in shown:
             value, err = res.derived[key], res.derived.get(key + '_stderr')
-            shown_value = UNRESOLVED if key in hidden else (_fmt(value, err) if math.isfinite(value) else NOT_DEFINED)
-            note = "" if key in hidden or not math.isfinite(value) else _undetermined_note(value, err)
+            held = res.held_fixed(key)
+            shown_value = (UNRESOLVED if key in hidden else NOT_DEFINED if not math.isfinite(value)
+                           else _fmt(value, None if held else err))
+            note = ("" if key in hidden or not math.isfinite(value) else " (fixed: of held parameters)" if held
+                    else _undetermined_note(value, err))
             lines.append(f"  {key:<38} {shown_value:>24}  "
                          f"{res.derived_units.get(key, '')}{note}")
     if res.roles:

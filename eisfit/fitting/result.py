@@ -129,6 +129,15 @@ class FitResult:
 
         return unresolved_keys(self.flags, [*self.values, *self.derived])
 
+    def held_fixed(self, key: str) -> bool:
+        """Whether ``key`` is a parameter held fixed (``fixed=``, ``--fix``) or a derived
+        quantity of held parameters only (its stderr exactly 0, as from R0 held:
+        ``R0_asr_ohm_cm2``): a value given, not measured, whose stderr reads "fixed" in
+        reports rather than a "± 0" that looks perfectly determined."""
+        if key in self.fixed:
+            return True
+        return bool(self.fixed) and key in self.derived and self.derived.get(f"{key}_stderr") == 0.0
+
     def table_row(self) -> dict[str, float]:
         """The numbers of one row of a results table: each parameter and ``<name>_stderr``
         (units in :attr:`units`), then every derived quantity (units in their names); NaN
