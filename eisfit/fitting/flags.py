@@ -131,7 +131,6 @@ FLAGS: dict[str, tuple[str, str]] = {
                               "within 1 % of each frequency given)"),
     "dropped-inductive-points": (NOTE, "this many high-frequency points with Z'' > 0 (reaching 1 % of |Z|) "
                                        "were dropped (circuit without inductor)"),
-    "shared": (NOTE, "joint fit: these parameters are shared by every spectrum"),
     "thickness-unused": (NOTE, "a thickness was given without an electrode area: conductivities (L/(R*A)) and "
                                "permittivities need both, so none was computed (give area_cm2=, --area-cm2)"),
     "file-area": (NOTE, "the file states an electrode area of this many cm2 (the instrument's settings, often "
