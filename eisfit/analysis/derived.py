@@ -84,6 +84,33 @@ def arc_tau_s(values: Mapping[str, float], arc: Arc) -> float:
     return float(r * values[arc.capacitive])
 
 
+ARC_SWAP_DECADES = 2.0  # an arc whose time constant moves by more than this many decades (100x) between
+# checkpoints of one chain is another process: real evolutions moved an arc's apex by at most 0.8 decade per
+# checkpoint (vsp_peis_with.mpr, mb.issue_149.mpr, geis.mpr, mb.mpr, peis/geis.issue_149.mpr), swapped arcs
+# by 6.4-9.4 decades (vsp_peis_with.mpr's R1 and R2 branches)
+
+
+def arc_shifts_decades(before: Mapping[str, float], after: Mapping[str, float],
+                       arcs: Sequence[Arc]) -> dict[str, float]:
+    """How far each arc's time constant moved from the values ``before`` to ``after``
+    (parameter name -> value), in decades: \|log10(tau_after / tau_before)\| by arc resistance
+    name, for the arcs whose time constant is finite and positive in both."""
+    out = {}
+    for arc in arcs:
+        a, b = arc_tau_s(before, arc), arc_tau_s(after, arc)
+        if 0 < a < math.inf and 0 < b < math.inf:
+            out[arc.resistor] = abs(math.log10(b / a))
+    return out
+
+
+def swapped_arcs(before: Mapping[str, float], after: Mapping[str, float], arcs: Sequence[Arc]) -> list[str]:
+    """The resistance names of the arcs whose time constant moved by more than
+    ``ARC_SWAP_DECADES`` from ``before`` to ``after`` (:func:`arc_shifts_decades`): the
+    parameters of the arc now describe another process (arcs that swapped places in a
+    seeded chain, an arc lost or found)."""
+    return [r for r, d in arc_shifts_decades(before, after, arcs).items() if d > ARC_SWAP_DECADES]
+
+
 def _tau(values: Mapping[str, float | np.ndarray], arc: Arc):
     """Like :func:`arc_tau_s` but elementwise over arrays of values (nan where undefined)."""
     if arc.kind in ELEMENT_ARC_KINDS:
