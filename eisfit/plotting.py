@@ -1182,12 +1182,12 @@ def _camp_series(camp, key, xs, flag_summary):
 
 
 def _camp_flag_summary(camp) -> list[tuple[bool, bool]]:
-    """Per checkpoint: (a problem flag of the whole fit, any parameter flagged unresolved),
+    """Per checkpoint: (a problem flag of the whole fit or an arc swap, any parameter flagged unresolved),
     read from the flags once for all the panels of a figure (5,000 checkpoints: 0.2 s when
     every panel parsed them again)."""
-    from .fitting.flags import unresolved_names, whole_fit_problems
+    from .fitting.flags import marked_flags, unresolved_names
 
-    return [(False, False) if r is None else (bool(whole_fit_problems(r.flags)), bool(unresolved_names(r.flags)))
+    return [(False, False) if r is None else (bool(marked_flags(r.flags)), bool(unresolved_names(r.flags)))
             for r in camp.results]
 
 
@@ -1233,7 +1233,7 @@ def _draw_evolution_panel(ax, camp, title, key, unit, xs, flag_summary) -> float
     shown = ~(pu | pd | pa)
     if (pf & shown).any():
         ax.plot(px[pf & shown], pv[pf & shown], "o", ms=_MARKER_PT + 4, mfc="none", mec="red", mew=0.9,
-                label="problem flag")
+                label="problem flag or arc swap")
     for gap, marker, label in ((pu, "X", "unresolved"), (pd, "P", "undetermined (s.e. >= value or unknown)"),
                                (pa, "D", "no area given"), (pn, "|", "not fitted")):
         if gap.any():  # issue 13: a value the data do not give is a gap, marked on the panel's x axis
