@@ -796,3 +796,81 @@ def test_interrupt_right_after_a_pack_is_written_keeps_its_fits(tmp_path, monkey
     on_disk = sum(len(p.read_text().splitlines()) for p in cache.glob("pack-*.jsonl"))
     fitted = [r for r in camp.results if r is not None]
     assert on_disk >= 1 and len(fitted) == on_disk
+
+
+def _swapped_labels(result, a: tuple[str, str], b: tuple[str, str]):
+    """``result`` with the parameters (and stderr) of arcs ``a`` = (R, CPE) and ``b`` exchanged."""
+    pairs = [(f"{x}", f"{y}") for x, y in [(a[0], b[0]), (f"{a[1]}_0", f"{b[1]}_0"), (f"{a[1]}_1", f"{b[1]}_1")]]
+    values, stderr = dict(result.values), dict(result.stderr)
+    for x, y in pairs:
+        values[x], values[y] = values[y], values[x]
+        stderr[x], stderr[y] = stderr[y], stderr[x]
+    return result.with_fields(values=values, stderr=stderr)
+
+
+def test_arc_swap_flags_an_arc_whose_time_constant_moves_more_than_2_decades():
+    """A kept fit whose arcs hold each other's process (R1's apex from ~1 MHz to ~100 Hz,
+    R1 only 1.8x larger: no arc-jump) is flagged arc-swap for both arcs, with both apex
+    frequencies in the note; an arc whose time constant moves one decade is an evolution."""
+    from eisfit.campaign.runner import CheckpointFits, _flag_arc_jumps
+
+    base = {"R0": 12.0, "R1": 45.0, "CPE1_0": 2e-9, "CPE1_1": 0.92, "R2": 80.0, "CPE2_0": 3e-6, "CPE2_1": 0.8}
+    spectrum = _series([base], np.logspace(7, -1, 45), seed=5)[0]
+    fit = eisfit.fit(spectrum, "R0-p(R1,CPE1)-p(R2,CPE2)")
+    swapped = _swapped_labels(fit, ("R1", "CPE1"), ("R2", "CPE2"))
+    moved = fit.with_fields(values={**fit.values, "CPE1_0": fit.values["CPE1_0"] * 10 ** (-0.92)})  # tau / 10
+    items = [{"conditions": {"cell": "A"}}] * 3
+    fits = [CheckpointFits(kept=r) for r in (fit, moved, swapped)]
+    _flag_arc_jumps(items, [0, 1, 2], fits)
+    assert [f for f in fits[1].flags if f.startswith("arc-")] == []
+    assert "arc-swap:R1" in fits[2].flags and "arc-swap:R2" in fits[2].flags
+    assert "arc-jump" not in fits[2].flags
+    assert "R1 apex" in fits[2].notes[-1] and "Hz" in fits[2].notes[-1]
+
+
+def test_arc_swap_is_not_judged_across_a_change_of_conditions():
+    from eisfit.campaign.runner import CheckpointFits, _flag_arc_jumps
+
+    base = {"R0": 12.0, "R1": 45.0, "CPE1_0": 2e-9, "CPE1_1": 0.92, "R2": 80.0, "CPE2_0": 3e-6, "CPE2_1": 0.8}
+    fit = eisfit.fit(_series([base], np.logspace(7, -1, 45), seed=5)[0], "R0-p(R1,CPE1)-p(R2,CPE2)")
+    fits = [CheckpointFits(kept=fit), CheckpointFits(kept=_swapped_labels(fit, ("R1", "CPE1"), ("R2", "CPE2")))]
+    _flag_arc_jumps([{"conditions": {"T": 25}}, {"conditions": {"T": 60}}], [0, 1], fits)
+    assert fits[1].flags == []
+
+
+def test_seeded_chain_keeps_the_arc_identities_two_labellings_fit_almost_equally():
+    """The keep rule of a chain position (eisfit.fitting.batch._seed_kept): a cold fit that
+    swapped the previous checkpoint's arcs and is lower by 0.9 % (70 frequencies: 1.3 in BIC)
+    does not replace the seeded fit that keeps them; lower by 3 % (4.3 in BIC) it does, and
+    a seeded fit that swaps them must be lower by as much. Without a swap the old rule holds."""
+    from types import SimpleNamespace
+
+    from eisfit.fitting.batch import _seed_kept
+
+    prep = SimpleNamespace(problem=SimpleNamespace(frequency=np.zeros(70), free=np.zeros(10)))
+    assert _seed_kept(1.0091, 1.0, prep, seeded_swaps=False, cold_swaps=True)  # identity kept
+    assert not _seed_kept(1.03, 1.0, prep, seeded_swaps=False, cold_swaps=True)  # the data prefer the swap
+    assert not _seed_kept(0.991, 1.0, prep, seeded_swaps=True, cold_swaps=False)  # a seeded swap must be clear
+    assert _seed_kept(0.97, 1.0, prep, seeded_swaps=True, cold_swaps=False)
+    assert not _seed_kept(1.0091, 1.0, prep, seeded_swaps=False, cold_swaps=False)  # same identities: lower wins
+    assert _seed_kept(0.991, 1.0, prep, seeded_swaps=False, cold_swaps=False)
+
+
+def test_real_peis_loop_keeps_its_arc_identities():
+    """vsp_peis_with.mpr (32 sweeps of a VersaStudio PEIS loop): R1 was the ~1 MHz arc at
+    #0-#5 and a 0.02 Hz element from #6 (the cold fit's labelling, 0.9 % lower in
+    chi-square), carried on by the seeded chain, with no flag. The first two chunks now keep
+    the 1 MHz arc as R1; every checkpoint whose R1 apex moves by more than 2 decades is
+    flagged arc-swap (or leaves R1 unresolved)."""
+    from conftest import realdata_path
+
+    path = realdata_path("mpr", "dgbowl__yadg", "vsp_peis_with.mpr")
+    camp = eisfit.fit_campaign(path, circuit="L0-R0-p(R1,CPE1)-p(CPE2,R2-Ws2)", area_cm2=0.317, symmetric=True,
+                               cache_dir=False, progress=False)
+    apex = [r.derived["CPE1_fapex_Hz"] for r in camp.results]
+    assert all(f > 1e5 for f in apex[:16])
+    for k in range(1, len(apex)):
+        r = camp.results[k]
+        if abs(np.log10(apex[k] / apex[k - 1])) > 2 and "unresolved:R1" not in r.flags \
+                and "unresolved:R1" not in camp.results[k - 1].flags:
+            assert "arc-swap:R1" in r.flags, k

@@ -93,7 +93,7 @@ ARC_SWAP_DECADES = 2.0  # an arc whose time constant moves by more than this man
 def arc_shifts_decades(before: Mapping[str, float], after: Mapping[str, float],
                        arcs: Sequence[Arc]) -> dict[str, float]:
     """How far each arc's time constant moved from the values ``before`` to ``after``
-    (parameter name -> value), in decades: \|log10(tau_after / tau_before)\| by arc resistance
+    (parameter name -> value), in decades: abs(log10(tau_after / tau_before)) by arc resistance
     name, for the arcs whose time constant is finite and positive in both."""
     out = {}
     for arc in arcs:
