@@ -1157,7 +1157,7 @@ def _camp_series(camp, key, xs, flag_summary):
     area": its resistance is known, in ohm; it had been drawn as undetermined).
     ``flag_summary``: :func:`_camp_flag_summary` of ``camp`` (made once for all the panels)."""
     from .analysis.quality import undetermined
-    from .fitting.flags import unresolved_keys
+    from .fitting.flags import holds_arc, unresolved_keys
 
     pts = []
     if not _camp_fitted(camp):
@@ -1173,7 +1173,7 @@ def _camp_series(camp, key, xs, flag_summary):
             v, s = r.derived.get(key, float("nan")), r.derived.get(f"{key}_stderr")
         bare = key not in r.values and key not in r.derived and not r.settings.get("area_cm2")  # per area, no area
         gone = not bare and any_unresolved and bool(unresolved_keys(r.flags, [key]))
-        vague = not bare and not gone and key not in r.fixed and undetermined(v, s)
+        vague = not bare and not gone and key not in r.fixed and (undetermined(v, s) or holds_arc(r.flags, key))
         s = float("nan") if s is None else s
         hidden = gone or vague or bare
         pts.append((xs[k], float("nan") if hidden else v, float("nan") if hidden else s, problem, gone, vague, False,

@@ -874,3 +874,45 @@ def test_real_peis_loop_keeps_its_arc_identities():
         if abs(np.log10(apex[k] / apex[k - 1])) > 2 and "unresolved:R1" not in r.flags \
                 and "unresolved:R1" not in camp.results[k - 1].flags:
             assert "arc-swap:R1" in r.flags, k
+
+
+def _garnet_at_100C() -> eisfit.Spectrum:
+    """A garnet cell at 100 degC whose bulk arc (R1 26.25 ohm, Q1 3e-10, n1 0.9: apex ~160 MHz)
+    lies above f_max = 10 MHz: L0 60 nH, R0 3.83 ohm, R2 || Q2 2e-6 (n2 0.85); 0.4 % noise: the
+    last of an audit's temperature series (25-100 degC, Ea 0.30/0.40/0.55 eV), one noise stream."""
+    kb, f = 8.617333e-5, np.logspace(7, 1, 61)
+    jw = 2j * np.pi * f
+    rq = lambda r, q, n: r / (1 + r * q * jw ** n)  # noqa: E731
+    rng = np.random.default_rng(1)
+    for t_c in (25, 40, 60, 80, 100):
+        a = lambda ea: np.exp(ea / kb * (1 / (t_c + 273.15) - 1 / 298.15))  # noqa: E731
+        z = jw * 6e-8 + 40 * a(0.30) + rq(600 * a(0.40), 3e-10, 0.9) + rq(1500 * a(0.55), 2e-6, 0.85)
+        z = z + 0.004 * abs(z) * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size))
+    return eisfit.Spectrum(f, z, meta={"label": "100 degC"})
+
+
+def test_series_resistance_holding_an_unresolved_arc_above_fmax_is_flagged():
+    """R0 took R0 + R1 (the intercept, 30 ohm) while R1's arc, above f_max, is undetermined:
+    R0 is no series resistance alone and is flagged series-holds-arc:R0."""
+    res = eisfit.fit(_garnet_at_100C(), "garnet-symmetric-L", area_cm2=0.785, thickness_cm=0.03)
+    assert res.values["R0"] + res.values["R1"] == pytest.approx(30.08, rel=0.03)
+    assert "series-holds-arc:R0" in res.flags
+
+
+def test_arrhenius_leaves_out_a_series_resistance_that_holds_an_arc():
+    """R0 at 100 degC (flagged series-holds-arc:R0, its stderr small) had entered the line and
+    pulled Ea of R0 from 0.30 to 0.06 eV; it is left out and counted with the undetermined."""
+    from eisfit.analysis.arrhenius import arrhenius_table
+    from eisfit.analysis.arrhenius import K_B_EV_PER_K as kb
+
+    t_c = np.array([25.0, 40.0, 60.0, 80.0, 100.0])
+    t = t_c + 273.15
+    r0 = 40 * np.exp(0.30 / kb * (1 / t - 1 / 298.15))
+    r0[-1] = 30.0  # R0 + R1
+    sigma = 0.03 / (r0 * 0.785)
+    table = pd.DataFrame({"temperature_C": t_c, "R0_sigma_S_per_cm": sigma, "R0_sigma_S_per_cm_stderr": sigma * 0.01,
+                          "flags": ["", "", "", "", "fapex-outside-range:CPE1;series-holds-arc:R0"]})
+    row = arrhenius_table(table, ["R0"]).iloc[0]
+    assert row["n_points"] == 4 and row["n_undetermined"] == 1
+    assert row["ea_eV"] == pytest.approx(0.30 + kb * np.mean(t), abs=0.01)  # the sigma*T form adds ~k_B*T
+    assert "series-holds-arc" in row["note"]

@@ -11,7 +11,8 @@ from typing import Any, Mapping, Sequence
 
 from ..analysis.derived import circuit_arcs
 from ..analysis.quality import undetermined
-from ..fitting.flags import by_severity, explain_flag, flag_name, marked_flags, problems, unresolved_keys
+from ..fitting.flags import (by_severity, explain_flag, flag_name, holds_arc, marked_flags, problems,
+                             unresolved_keys)
 from ..model.circuit import circuit_of, resistance_names
 from ..series.joint import joint_role
 from ..units import EVOLUTION_AXIS_LABELS, pretty_unit
@@ -172,14 +173,15 @@ def _headline_state(result, key: str, value: float, stderr: float) -> str:
     """"" for a number a headline may show, ``fixed`` for a value the user held fixed (no
     stderr to judge it by), else the word shown instead: ``unresolved`` (flagged), ``no area``
     (a per-area quantity of a checkpoint without an electrode area: nothing to normalise by,
-    its resistance is in ohm) or ``undetermined`` (stderr unknown or above the value)."""
+    its resistance is in ohm) or ``undetermined`` (stderr unknown or above the value, or a
+    series R that holds an unresolved arc's resistance too: ``series-holds-arc``)."""
     if key in result.fixed:
         return FIXED
     if _is_unresolved(result, key):
         return UNRESOLVED
     if key not in result.values and key not in result.derived and not result.settings.get("area_cm2"):
         return NO_AREA
-    if not math.isfinite(value) or undetermined(value, stderr):
+    if not math.isfinite(value) or undetermined(value, stderr) or holds_arc(result.flags, key):
         return UNDETERMINED
     return ""
 

@@ -115,6 +115,12 @@ FLAGS: dict[str, tuple[str, str]] = {
     "resistive-cpe": (CAUTION, "a CPE in series whose exponent is below 0.3 (phase under 27 degrees): neither "
                                "a blocking capacitance nor a diffusion tail, it acts as a resistance and likely "
                                "stands in for the series resistance (R0 on its bound)"),
+    "series-holds-arc": (CAUTION, "this series resistance (R0, the high-frequency intercept) also holds the "
+                                  "resistance of the arc right after it, whose apex lies above f_max and whose "
+                                  "resistance the data do not determine (unresolved, or stderr >= value): the two "
+                                  "trade, only their sum is measured (sigma_total_with_series_S_per_cm). The value "
+                                  "is no series resistance alone: reports read it 'undetermined' and Arrhenius "
+                                  "lines leave it out"),
     "low-n": (CAUTION, "exponent below 0.6 of a CPE in parallel (an arc, a double layer): closer to a diffusion line than a capacitance"),
     "seed-disagreement": (CAUTION, "campaign: the fit seeded by the previous checkpoint found a minimum more than "
                                    "0.1 % and more than 1 s^2 below the automatic (cold) fit's, which alone would "
@@ -196,6 +202,14 @@ def marked_flags(flags: Iterable[str]) -> list[str]:
     (the arcs' parameters describe other processes than at the checkpoint before)."""
     return [f for f in flags if (severity(f) == PROBLEM and flag_name(f) != "unresolved")
             or flag_name(f) in MARKED_CAUTIONS]
+
+
+def holds_arc(flags: Iterable[str], key: str) -> bool:
+    """Whether ``key`` (a parameter or a derived quantity: ``R0``, ``R0_sigma_S_per_cm``)
+    belongs to a series resistance flagged ``series-holds-arc:<R>``: its value is not the
+    series resistance's alone and reads 'undetermined'."""
+    held = {f.split(":", 1)[1] for f in flags if flag_name(f) == "series-holds-arc" and ":" in f}
+    return any(key == r or key.startswith(r + "_") for r in held)
 
 
 def unresolved_names(flags: Iterable[str]) -> set[str]:
