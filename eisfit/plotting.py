@@ -1157,7 +1157,7 @@ def _camp_series(camp, key, xs, flag_summary):
     area": its resistance is known, in ohm; it had been drawn as undetermined).
     ``flag_summary``: :func:`_camp_flag_summary` of ``camp`` (made once for all the panels)."""
     from .analysis.quality import undetermined
-    from .fitting.flags import unresolved_keys
+    from .fitting.flags import holds_arc, unresolved_keys
 
     pts = []
     if not _camp_fitted(camp):
@@ -1173,7 +1173,7 @@ def _camp_series(camp, key, xs, flag_summary):
             v, s = r.derived.get(key, float("nan")), r.derived.get(f"{key}_stderr")
         bare = key not in r.values and key not in r.derived and not r.settings.get("area_cm2")  # per area, no area
         gone = not bare and any_unresolved and bool(unresolved_keys(r.flags, [key]))
-        vague = not bare and not gone and key not in r.fixed and undetermined(v, s)
+        vague = not bare and not gone and key not in r.fixed and (undetermined(v, s) or holds_arc(r.flags, key))
         s = float("nan") if s is None else s
         hidden = gone or vague or bare
         pts.append((xs[k], float("nan") if hidden else v, float("nan") if hidden else s, problem, gone, vague, False,
@@ -1182,12 +1182,12 @@ def _camp_series(camp, key, xs, flag_summary):
 
 
 def _camp_flag_summary(camp) -> list[tuple[bool, bool]]:
-    """Per checkpoint: (a problem flag of the whole fit, any parameter flagged unresolved),
+    """Per checkpoint: (a problem flag of the whole fit or an arc swap, any parameter flagged unresolved),
     read from the flags once for all the panels of a figure (5,000 checkpoints: 0.2 s when
     every panel parsed them again)."""
-    from .fitting.flags import unresolved_names, whole_fit_problems
+    from .fitting.flags import marked_flags, unresolved_names
 
-    return [(False, False) if r is None else (bool(whole_fit_problems(r.flags)), bool(unresolved_names(r.flags)))
+    return [(False, False) if r is None else (bool(marked_flags(r.flags)), bool(unresolved_names(r.flags)))
             for r in camp.results]
 
 
@@ -1233,7 +1233,7 @@ def _draw_evolution_panel(ax, camp, title, key, unit, xs, flag_summary) -> float
     shown = ~(pu | pd | pa)
     if (pf & shown).any():
         ax.plot(px[pf & shown], pv[pf & shown], "o", ms=_MARKER_PT + 4, mfc="none", mec="red", mew=0.9,
-                label="problem flag")
+                label="problem flag or arc swap")
     for gap, marker, label in ((pu, "X", "unresolved"), (pd, "P", "undetermined (s.e. >= value or unknown)"),
                                (pa, "D", "no area given"), (pn, "|", "not fitted")):
         if gap.any():  # issue 13: a value the data do not give is a gap, marked on the panel's x axis

@@ -826,3 +826,123 @@ def test_a_cached_rerun_keeps_the_seed_disagreement_flag(tmp_path, monkeypatch):
     assert sum("seed-disagreement" in f for f in flagged) == 1
     pd.testing.assert_series_equal(first.table["flags"], again.table["flags"])
     assert [d.get("notes") for d in first.details] == [d.get("notes") for d in again.details]
+
+
+def _swapped_labels(result, a: tuple[str, str], b: tuple[str, str]):
+    """``result`` with the parameters (and stderr) of arcs ``a`` = (R, CPE) and ``b`` exchanged."""
+    pairs = [(f"{x}", f"{y}") for x, y in [(a[0], b[0]), (f"{a[1]}_0", f"{b[1]}_0"), (f"{a[1]}_1", f"{b[1]}_1")]]
+    values, stderr = dict(result.values), dict(result.stderr)
+    for x, y in pairs:
+        values[x], values[y] = values[y], values[x]
+        stderr[x], stderr[y] = stderr[y], stderr[x]
+    return result.with_fields(values=values, stderr=stderr)
+
+
+def test_arc_swap_flags_an_arc_whose_time_constant_moves_more_than_2_decades():
+    """A kept fit whose arcs hold each other's process (R1's apex from ~1 MHz to ~100 Hz,
+    R1 only 1.8x larger: no arc-jump) is flagged arc-swap for both arcs, with both apex
+    frequencies in the note; an arc whose time constant moves one decade is an evolution."""
+    from eisfit.campaign.runner import CheckpointFits, _flag_arc_jumps
+
+    base = {"R0": 12.0, "R1": 45.0, "CPE1_0": 2e-9, "CPE1_1": 0.92, "R2": 80.0, "CPE2_0": 3e-6, "CPE2_1": 0.8}
+    spectrum = _series([base], np.logspace(7, -1, 45), seed=5)[0]
+    fit = eisfit.fit(spectrum, "R0-p(R1,CPE1)-p(R2,CPE2)")
+    swapped = _swapped_labels(fit, ("R1", "CPE1"), ("R2", "CPE2"))
+    moved = fit.with_fields(values={**fit.values, "CPE1_0": fit.values["CPE1_0"] * 10 ** (-0.92)})  # tau / 10
+    items = [{"conditions": {"cell": "A"}}] * 3
+    fits = [CheckpointFits(kept=r) for r in (fit, moved, swapped)]
+    _flag_arc_jumps(items, [0, 1, 2], fits)
+    assert [f for f in fits[1].flags if f.startswith("arc-")] == []
+    assert "arc-swap:R1" in fits[2].flags and "arc-swap:R2" in fits[2].flags
+    assert "arc-jump" not in fits[2].flags
+    assert "R1 apex" in fits[2].notes[-1] and "Hz" in fits[2].notes[-1]
+
+
+def test_arc_swap_is_not_judged_across_a_change_of_conditions():
+    from eisfit.campaign.runner import CheckpointFits, _flag_arc_jumps
+
+    base = {"R0": 12.0, "R1": 45.0, "CPE1_0": 2e-9, "CPE1_1": 0.92, "R2": 80.0, "CPE2_0": 3e-6, "CPE2_1": 0.8}
+    fit = eisfit.fit(_series([base], np.logspace(7, -1, 45), seed=5)[0], "R0-p(R1,CPE1)-p(R2,CPE2)")
+    fits = [CheckpointFits(kept=fit), CheckpointFits(kept=_swapped_labels(fit, ("R1", "CPE1"), ("R2", "CPE2")))]
+    _flag_arc_jumps([{"conditions": {"T": 25}}, {"conditions": {"T": 60}}], [0, 1], fits)
+    assert fits[1].flags == []
+
+
+def test_seeded_chain_keeps_the_arc_identities_two_labellings_fit_almost_equally():
+    """The keep rule of a chain position (eisfit.fitting.batch._seed_kept): a cold fit that
+    swapped the previous checkpoint's arcs and is lower by 0.9 % (70 frequencies: 1.3 in BIC)
+    does not replace the seeded fit that keeps them; lower by 3 % (4.3 in BIC) it does, and
+    a seeded fit that swaps them must be lower by as much. Without a swap the old rule holds."""
+    from types import SimpleNamespace
+
+    from eisfit.fitting.batch import _seed_kept
+
+    prep = SimpleNamespace(problem=SimpleNamespace(frequency=np.zeros(70), free=np.zeros(10)))
+    assert _seed_kept(1.0091, 1.0, prep, seeded_swaps=False, cold_swaps=True)  # identity kept
+    assert not _seed_kept(1.03, 1.0, prep, seeded_swaps=False, cold_swaps=True)  # the data prefer the swap
+    assert not _seed_kept(0.991, 1.0, prep, seeded_swaps=True, cold_swaps=False)  # a seeded swap must be clear
+    assert _seed_kept(0.97, 1.0, prep, seeded_swaps=True, cold_swaps=False)
+    assert not _seed_kept(1.0091, 1.0, prep, seeded_swaps=False, cold_swaps=False)  # same identities: lower wins
+    assert _seed_kept(0.991, 1.0, prep, seeded_swaps=False, cold_swaps=False)
+
+
+def test_real_peis_loop_keeps_its_arc_identities():
+    """vsp_peis_with.mpr (32 sweeps of a VersaStudio PEIS loop): R1 was the ~1 MHz arc at
+    #0-#5 and a 0.02 Hz element from #6 (the cold fit's labelling, 0.9 % lower in
+    chi-square), carried on by the seeded chain, with no flag. The first two chunks now keep
+    the 1 MHz arc as R1; every checkpoint whose R1 apex moves by more than 2 decades is
+    flagged arc-swap (or leaves R1 unresolved)."""
+    from conftest import realdata_path
+
+    path = realdata_path("mpr", "dgbowl__yadg", "vsp_peis_with.mpr")
+    camp = eisfit.fit_campaign(path, circuit="L0-R0-p(R1,CPE1)-p(CPE2,R2-Ws2)", area_cm2=0.317, symmetric=True,
+                               cache_dir=False, progress=False)
+    apex = [r.derived["CPE1_fapex_Hz"] for r in camp.results]
+    assert all(f > 1e5 for f in apex[:16])
+    for k in range(1, len(apex)):
+        r = camp.results[k]
+        if abs(np.log10(apex[k] / apex[k - 1])) > 2 and "unresolved:R1" not in r.flags \
+                and "unresolved:R1" not in camp.results[k - 1].flags:
+            assert "arc-swap:R1" in r.flags, k
+
+
+def _garnet_at_100C() -> eisfit.Spectrum:
+    """A garnet cell at 100 degC whose bulk arc (R1 26.25 ohm, Q1 3e-10, n1 0.9: apex ~160 MHz)
+    lies above f_max = 10 MHz: L0 60 nH, R0 3.83 ohm, R2 || Q2 2e-6 (n2 0.85); 0.4 % noise: the
+    last of an audit's temperature series (25-100 degC, Ea 0.30/0.40/0.55 eV), one noise stream."""
+    kb, f = 8.617333e-5, np.logspace(7, 1, 61)
+    jw = 2j * np.pi * f
+    rq = lambda r, q, n: r / (1 + r * q * jw ** n)  # noqa: E731
+    rng = np.random.default_rng(1)
+    for t_c in (25, 40, 60, 80, 100):
+        a = lambda ea: np.exp(ea / kb * (1 / (t_c + 273.15) - 1 / 298.15))  # noqa: E731
+        z = jw * 6e-8 + 40 * a(0.30) + rq(600 * a(0.40), 3e-10, 0.9) + rq(1500 * a(0.55), 2e-6, 0.85)
+        z = z + 0.004 * abs(z) * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size))
+    return eisfit.Spectrum(f, z, meta={"label": "100 degC"})
+
+
+def test_series_resistance_holding_an_unresolved_arc_above_fmax_is_flagged():
+    """R0 took R0 + R1 (the intercept, 30 ohm) while R1's arc, above f_max, is undetermined:
+    R0 is no series resistance alone and is flagged series-holds-arc:R0."""
+    res = eisfit.fit(_garnet_at_100C(), "garnet-symmetric-L", area_cm2=0.785, thickness_cm=0.03)
+    assert res.values["R0"] + res.values["R1"] == pytest.approx(30.08, rel=0.03)
+    assert "series-holds-arc:R0" in res.flags
+
+
+def test_arrhenius_leaves_out_a_series_resistance_that_holds_an_arc():
+    """R0 at 100 degC (flagged series-holds-arc:R0, its stderr small) had entered the line and
+    pulled Ea of R0 from 0.30 to 0.06 eV; it is left out and counted with the undetermined."""
+    from eisfit.analysis.arrhenius import arrhenius_table
+    from eisfit.analysis.arrhenius import K_B_EV_PER_K as kb
+
+    t_c = np.array([25.0, 40.0, 60.0, 80.0, 100.0])
+    t = t_c + 273.15
+    r0 = 40 * np.exp(0.30 / kb * (1 / t - 1 / 298.15))
+    r0[-1] = 30.0  # R0 + R1
+    sigma = 0.03 / (r0 * 0.785)
+    table = pd.DataFrame({"temperature_C": t_c, "R0_sigma_S_per_cm": sigma, "R0_sigma_S_per_cm_stderr": sigma * 0.01,
+                          "flags": ["", "", "", "", "fapex-outside-range:CPE1;series-holds-arc:R0"]})
+    row = arrhenius_table(table, ["R0"]).iloc[0]
+    assert row["n_points"] == 4 and row["n_undetermined"] == 1
+    assert row["ea_eV"] == pytest.approx(0.30 + kb * np.mean(t), abs=0.01)  # the sigma*T form adds ~k_B*T
+    assert "series-holds-arc" in row["note"]

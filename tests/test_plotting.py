@@ -407,7 +407,7 @@ def test_evolution_rings_only_problems_of_the_whole_fit():
         ax = next((a for a in fig.axes if a.get_title() == title), None)
         if ax is not None:
             break
-    rings = [line for line in ax.get_lines() if line.get_label() == "problem flag"]
+    rings = [line for line in ax.get_lines() if line.get_label() == "problem flag or arc swap"]
     assert len(rings) == 1 and list(rings[0].get_xdata()) == [2.0]
 
 

@@ -58,7 +58,7 @@ import numpy as np
 from ..errors import DataError
 from ..model.circuit import resistance_names
 from ..units import KELVIN_AT_0C, CelsiusAsKelvinWarning, format_value, warn_if_celsius_as_kelvin
-from .derived import INTERFACE_ROLES
+from .derived import INTERFACE_ROLES, SERIES_HOLDS_ARC_FLAG
 from .quality import undetermined
 
 __all__ = [
@@ -435,8 +435,9 @@ def arrhenius_table(
     conductivity of resistances in series, added automatically when ``roles`` name a bulk and a
     grain-boundary resistance. Rows with a non-finite or non-positive value are skipped, and
     so are values the data do not determine (:func:`~eisfit.analysis.quality.undetermined`:
-    stderr unknown or above the value; the reports print them "undetermined"), counted in
-    ``n_undetermined``.
+    stderr unknown or above the value; the reports print them "undetermined") and those of a
+    series R flagged ``series-holds-arc:<R>`` in the table's ``flags`` (it holds an unresolved
+    arc's resistance too), counted in ``n_undetermined``.
 
     ``laws``: the Arrhenius laws of a joint fit by resistance name (each with ``ea_eV``,
     ``ea_stderr_eV`` in eV and ``form``, as ``JointFitResult.arrhenius["laws"]``), for the
@@ -469,7 +470,9 @@ def arrhenius_table(
     for name in names:
         values, se, quantity = _named_series(table, name, roles)
         ok = np.isfinite(values) & (values > 0)
-        determined = _determined(values, se)
+        held = _holding_arc(table, name)
+        n_held = int(np.sum(ok & held))
+        determined = _determined(values, se) & ~held
         n_undetermined = int(np.sum(ok & ~determined))
         ok &= determined
         if weighted and se is not None:
@@ -486,7 +489,8 @@ def arrhenius_table(
         row.update(_law_fields(name, law_made, laws or {}, form))
         row["barely_temperature_dependent"] = barely_temperature_dependent(
             row["ea_eV"], row["ea_stderr_eV"], res.ea_of_constant_eV, res.mean_temperature_K)
-        row["note"] = _note(row, law_made, res.mean_temperature_K)
+        row["note"] = "; ".join(filter(None, [_note(row, law_made, res.mean_temperature_K),
+                                              _held_note(name, n_held)]))
         rows.append(row)
     return pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
 
@@ -542,6 +546,26 @@ def _note(row: Mapping[str, Any], law_made: Mapping[str, bool], mean_temperature
 
 
 _FORM_WORDS = {"sigmaT": "sigma*T", "sigma": "sigma"}
+
+
+def _holding_arc(table: Any, name: str) -> np.ndarray:
+    """Which rows of ``table`` flag a resistance of row ``name`` (``"R0"``, ``"R0+R1"``)
+    ``series-holds-arc:<R>`` (:func:`~eisfit.analysis.derived.series_holding_arc`): that
+    series R also holds the resistance of an unresolved arc above f_max, so its value is not
+    the series resistance's and is left out of the line, as an undetermined one."""
+    wanted = {f"{SERIES_HOLDS_ARC_FLAG}:{p.strip()}" for p in name.split("+")}
+    if "flags" not in table.columns:
+        return np.zeros(len(table), bool)
+    return np.array([bool(wanted & set(f.split(";") if isinstance(f, str) else f or ())) for f in table["flags"]],
+                    dtype=bool)
+
+
+def _held_note(name: str, n_held: int) -> str:
+    """The note of a row with values left out because their series R holds an arc's too."""
+    if not n_held:
+        return ""
+    return (f"{n_held} of the undetermined left out: {name} holds the resistance of an unresolved arc above f_max "
+            "as well (series-holds-arc; the intercept sum is sigma_total_with_series_S_per_cm)")
 
 
 def _determined(values: np.ndarray, se: np.ndarray | None) -> np.ndarray:
@@ -703,6 +727,6 @@ def arrhenius_points(table: Any, resistances: Iterable[str], roles: Mapping[str,
         with np.errstate(divide="ignore", invalid="ignore"):  # an ASR of 0 or nan: left out below
             y = values if quantity == CONDUCTIVITY else 1.0 / values
             relative = np.full(values.shape, np.nan) if se is None else np.abs(se / values)
-        ok = np.isfinite(y) & (y > 0) & _determined(values, se)
+        ok = np.isfinite(y) & (y > 0) & _determined(values, se) & ~_holding_arc(table, name)
         out[name] = (t[ok], y[ok], relative[ok])
     return out

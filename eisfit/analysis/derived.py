@@ -84,6 +84,33 @@ def arc_tau_s(values: Mapping[str, float], arc: Arc) -> float:
     return float(r * values[arc.capacitive])
 
 
+ARC_SWAP_DECADES = 2.0  # an arc whose time constant moves by more than this many decades (100x) between
+# checkpoints of one chain is another process: real evolutions moved an arc's apex by at most 0.8 decade per
+# checkpoint (vsp_peis_with.mpr, mb.issue_149.mpr, geis.mpr, mb.mpr, peis/geis.issue_149.mpr), swapped arcs
+# by 6.4-9.4 decades (vsp_peis_with.mpr's R1 and R2 branches)
+
+
+def arc_shifts_decades(before: Mapping[str, float], after: Mapping[str, float],
+                       arcs: Sequence[Arc]) -> dict[str, float]:
+    """How far each arc's time constant moved from the values ``before`` to ``after``
+    (parameter name -> value), in decades: abs(log10(tau_after / tau_before)) by arc resistance
+    name, for the arcs whose time constant is finite and positive in both."""
+    out = {}
+    for arc in arcs:
+        a, b = arc_tau_s(before, arc), arc_tau_s(after, arc)
+        if 0 < a < math.inf and 0 < b < math.inf:
+            out[arc.resistor] = abs(math.log10(b / a))
+    return out
+
+
+def swapped_arcs(before: Mapping[str, float], after: Mapping[str, float], arcs: Sequence[Arc]) -> list[str]:
+    """The resistance names of the arcs whose time constant moved by more than
+    ``ARC_SWAP_DECADES`` from ``before`` to ``after`` (:func:`arc_shifts_decades`): the
+    parameters of the arc now describe another process (arcs that swapped places in a
+    seeded chain, an arc lost or found)."""
+    return [r for r, d in arc_shifts_decades(before, after, arcs).items() if d > ARC_SWAP_DECADES]
+
+
 def _tau(values: Mapping[str, float | np.ndarray], arc: Arc):
     """Like :func:`arc_tau_s` but elementwise over arrays of values (nan where undefined)."""
     if arc.kind in ELEMENT_ARC_KINDS:
@@ -195,6 +222,33 @@ def has_conductivity(resistor: str, roles: Mapping[str, str], series_resistors: 
     conductivity, nor has a resistor inside a branch that is no arc."""
     role = roles.get(resistor)
     return role in ELECTROLYTE_ROLES or (role is None and resistor in series_resistors)
+
+
+SERIES_HOLDS_ARC_FLAG = "series-holds-arc"  # flag of a series R that also holds an unresolved arc's R
+
+
+def series_holding_arc(values: Mapping[str, float], stderr: Mapping[str, float], arcs: Sequence[Arc],
+                       series_resistors: Sequence[str], f_max_hz: float, gone: set[str]) -> list[str]:
+    """The series resistances (R0, the high-frequency intercept) that hold the resistance of
+    the arc right after them as well: the fastest arc (smallest time constant) has its apex
+    above ``f_max_hz`` (Hz) and a resistance the data do not determine (among the unresolved
+    names ``gone``, or its stderr unknown or above its value), so that it trades resistance
+    with the series R and only their sum, the intercept, is measured (a garnet's bulk arc
+    above 10 MHz: R0 + R1 = 30.04 ohm with R0 = 28.69 and R1 = 1.34 +- 7.7, true 3.83 and
+    26.25). Such an R is no series resistance alone: it stays out of Arrhenius lines, and
+    ``sigma_total_with_series_S_per_cm`` (the sum) is the determined conductivity."""
+    from .quality import undetermined
+
+    taus = [(arc_tau_s(values, a), a) for a in arcs]
+    taus = [(t, a) for t, a in taus if 0 < t < math.inf]
+    if not taus:
+        return []
+    tau, fastest = min(taus, key=lambda ta: ta[0])
+    r = fastest.resistor
+    traded = r in gone or undetermined(values[r], stderr.get(r, math.nan))
+    if not (traded and 1.0 / (2.0 * math.pi * tau) > f_max_hz):
+        return []
+    return [s for s in series_resistors if s not in gone and s in values]
 
 
 SIGMA_TOTAL_KEY = "sigma_total_S_per_cm"

@@ -11,7 +11,8 @@ from typing import Any, Mapping, Sequence
 
 from ..analysis.derived import circuit_arcs
 from ..analysis.quality import undetermined
-from ..fitting.flags import by_severity, explain_flag, flag_name, problems, unresolved_keys, whole_fit_problems
+from ..fitting.flags import (by_severity, explain_flag, flag_name, holds_arc, marked_flags, problems,
+                             unresolved_keys)
 from ..model.circuit import circuit_of, resistance_names
 from ..series.joint import joint_role
 from ..units import EVOLUTION_AXIS_LABELS, pretty_unit
@@ -91,7 +92,7 @@ UNRESOLVED = "unresolved"
 UNDETERMINED = "undetermined"
 NO_AREA = "no area"  # a per-area quantity of a checkpoint without an electrode area: its R is in ohm only
 FIXED = "fixed"  # a value the user held fixed: shown, its stderr reads "fixed"
-PROBLEM_MARK = "!"  # after a headline number whose fit has a problem flag
+PROBLEM_MARK = "!"  # after a headline number whose fit has a problem flag (or an arc-swap)
 
 
 def _is_unresolved(result, key: str) -> bool:
@@ -149,8 +150,9 @@ def evolution_lines(camp, pretty: bool = False) -> list[str]:
     whose standard error is unknown or larger than the value itself (zero lies within
     1 stderr) reads ``undetermined``; its stderr reads ``-``. The table keeps the numbers.
     A parameter the user held fixed shows its value, with ``fixed`` for its stderr. A number
-    from a fit with a problem flag of its own (lack of fit, not converged, KK failed) is
-    marked ``!`` and the flags are named at the end of the line."""
+    from a fit with a problem flag of its own (lack of fit, not converged, KK failed) or whose
+    arcs swapped identities (``arc-swap``) is marked ``!`` and the flags are named at the end
+    of the line."""
     lines = []
     for desc, unit, where, points in _evolution(camp):
         text = " -> ".join((_fmt(v) + (PROBLEM_MARK if bad else "")) if state in ("", FIXED) else state
@@ -171,22 +173,24 @@ def _headline_state(result, key: str, value: float, stderr: float) -> str:
     """"" for a number a headline may show, ``fixed`` for a value the user held fixed (no
     stderr to judge it by), else the word shown instead: ``unresolved`` (flagged), ``no area``
     (a per-area quantity of a checkpoint without an electrode area: nothing to normalise by,
-    its resistance is in ohm) or ``undetermined`` (stderr unknown or above the value)."""
+    its resistance is in ohm) or ``undetermined`` (stderr unknown or above the value, or a
+    series R that holds an unresolved arc's resistance too: ``series-holds-arc``)."""
     if result.held_fixed(key):
         return FIXED
     if _is_unresolved(result, key):
         return UNRESOLVED
     if key not in result.values and key not in result.derived and not result.settings.get("area_cm2"):
         return NO_AREA
-    if not math.isfinite(value) or undetermined(value, stderr):
+    if not math.isfinite(value) or undetermined(value, stderr) or holds_arc(result.flags, key):
         return UNDETERMINED
     return ""
 
 
 def _fit_problems(result) -> tuple[str, ...]:
-    """Names of the problem flags that concern the whole fit (``lack-of-fit``,
-    ``not-converged``, ``kk-failed``; ``unresolved`` concerns one parameter, shown as such)."""
-    return tuple(dict.fromkeys(flag_name(f) for f in whole_fit_problems(result.flags)))
+    """Names of the flags that mark a fit's numbers (:func:`~eisfit.fitting.flags.marked_flags`):
+    the problems that concern the whole fit (``lack-of-fit``, ``not-converged``,
+    ``kk-failed``; ``unresolved`` concerns one parameter, shown as such) and ``arc-swap``."""
+    return tuple(dict.fromkeys(flag_name(f) for f in marked_flags(result.flags)))
 
 
 def _evolution(camp) -> list[tuple[str, str, str, list[tuple[float, float, str, tuple[str, ...]]]]]:

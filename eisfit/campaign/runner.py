@@ -38,6 +38,7 @@ import numpy as np
 from .._processes import settle_long_lived
 from ..fitting.batch import fit_chunks
 from ..fitting.engine import PER_SPECTRUM_OPTIONS
+from ..analysis.derived import ARC_SWAP_DECADES, arc_tau_s, circuit_arcs, swapped_arcs
 from ..analysis.quality import undetermined
 from ..fitting.flags import unresolved_names
 from ..model import circuit_of
@@ -409,12 +410,18 @@ def _collect(items: list[dict], fits: list[CheckpointFits], chunk: _Chunk, outco
 
 
 def _seed_disagreement(outcome: dict[str, Any]) -> tuple[list[str], list[str]]:
-    """The campaign flag and note of a fit whose seeded start found a lower minimum than the
-    cold fit (``seed-disagreement``), or none."""
-    if not outcome.get("disagree"):
-        return [], []
-    return ["seed-disagreement"], [f"the seeded fit found a lower minimum than the cold fit (chi-square "
-                                   f"{outcome['seeded_chisq']:.4g} vs {outcome['cold_chisq']:.4g})"]
+    """The campaign flags and notes of a chain's keep decision: the seeded fit kept over a
+    slightly lower cold fit that swapped the arcs (a note), a seeded start that found a lower
+    minimum than the cold fit (``seed-disagreement``)."""
+    flags, notes = [], []
+    if outcome.get("identity_kept"):
+        notes.append(f"kept the previous checkpoint's arc identities: the cold fit, arcs swapped, was lower by "
+                     f"less than 2 in BIC (chi-square {outcome['cold_chisq']:.4g} vs {outcome['seeded_chisq']:.4g})")
+    if outcome.get("disagree"):
+        flags.append("seed-disagreement")
+        notes.append(f"the seeded fit found a lower minimum than the cold fit (chi-square "
+                     f"{outcome['seeded_chisq']:.4g} vs {outcome['cold_chisq']:.4g})")
+    return flags, notes
 
 
 def _cache_entry(outcome: dict[str, Any], kept, flags: list[str], notes: list[str]) -> dict[str, Any]:
@@ -470,10 +477,13 @@ def _points_of(spectrum: Spectrum, points: list[int] | None) -> tuple[np.ndarray
 
 
 def _flag_arc_jumps(items: list[dict], chain: list[int], fits: list[CheckpointFits]) -> None:
-    """Flag ``arc-jump`` when a resistance changes > 3x between consecutive kept fits
-    whose conditions (cell, temperature, area, thickness, current, circuit) are the same
-    and which both determine it (not unresolved, stderr not above the value)."""
-    previous = None  # (item index, its determined resistances)
+    """Flag ``arc-jump`` when a resistance changes > 3x, and ``arc-swap:<R>`` when an arc's
+    time constant moves by more than ``ARC_SWAP_DECADES`` (another process now holds the
+    arc's parameters: :func:`~eisfit.analysis.derived.swapped_arcs`), between consecutive
+    kept fits whose conditions (cell, temperature, area, thickness, current, circuit) are
+    the same and which both determine the resistance (not unresolved, stderr not above the
+    value)."""
+    previous = None  # (item index, its determined resistances, its fit)
     for i in chain:
         kept = fits[i].kept
         if kept is None:
@@ -486,7 +496,31 @@ def _flag_arc_jumps(items: list[dict], chain: list[int], fits: list[CheckpointFi
             if jumped:
                 fits[i].flags.append("arc-jump")
                 fits[i].notes.append("resistance jump > 3x without metadata change: " + "; ".join(jumped))
-        previous = (i, determined)
+            _flag_arc_swaps(fits[i], previous[2], set(before) & set(determined))
+        previous = (i, determined, kept)
+
+
+def _flag_arc_swaps(fit: CheckpointFits, before, determined: set[str]) -> None:
+    """``arc-swap:<R>`` on ``fit`` for each arc whose resistance both fits determine
+    (``determined``) and whose time constant moved by more than ``ARC_SWAP_DECADES`` from
+    the fit ``before``; the note gives both apex frequencies."""
+    after = fit.kept
+    if after.circuit != before.circuit:
+        return
+    arcs = {a.resistor: a for a in circuit_arcs(circuit_of(after.circuit), branches=True)}
+    moved = [r for r in swapped_arcs(before.values, after.values, list(arcs.values())) if r in determined]
+    if not moved:
+        return
+    fit.flags.extend(f"arc-swap:{r}" for r in moved)
+    fit.notes.append(f"arc time constant moved > {ARC_SWAP_DECADES:g} decades without metadata change "
+                     "(another process holds its parameters): " + "; ".join(
+                         f"{r} apex {_apex_hz(before.values, arcs[r]):.3g} -> {_apex_hz(after.values, arcs[r]):.3g} Hz"
+                         for r in moved))
+
+
+def _apex_hz(values, arc) -> float:
+    """An arc's apex frequency, Hz: 1/(2 pi tau)."""
+    return 1.0 / (2.0 * math.pi * arc_tau_s(values, arc))
 
 
 def _determined_resistances(fit) -> dict[str, float]:

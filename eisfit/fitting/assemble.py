@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
-from ..analysis.derived import (ELEMENT_QUANTITY_KINDS, SIGMA_TOTAL_KEY, SIGMA_WITH_SERIES_KEY, arc_tau_s,
-                               capacitance_outside_role, circuit_arcs, derived_quantities,
+from ..analysis.derived import (ELEMENT_QUANTITY_KINDS, SERIES_HOLDS_ARC_FLAG, SIGMA_TOTAL_KEY, SIGMA_WITH_SERIES_KEY,
+                               arc_tau_s, capacitance_outside_role, circuit_arcs, derived_quantities,
                                derived_quantities_batch, guess_roles, permittivity_unphysical,
-                               total_conductivity_inputs)
+                               series_holding_arc, total_conductivity_inputs)
 from ..analysis.kk import KK_MIN_POINTS
 from ..analysis.quality import (MISFIT_RATIO, data_kk_consistent, is_lack_of_fit, kk_noise_level,
                                 lack_of_fit_ratio, modulus_phase_reading, unmodelled_capacitance_F,
@@ -129,6 +129,9 @@ def assemble_result(
     flags.extend(_unresolved_totals(definition, values, roles, flags, derived, float(np.max(np.abs(z)))))
     flags.extend(_unresolved_element_parameters(names, flags))
     flags = _without_judgements_of_unresolved(flags, arcs)
+    series = derived_settings(definition, roles, settings)["series_resistors"]
+    flags.extend(f"{SERIES_HOLDS_ARC_FLAG}:{r}" for r in series_holding_arc(
+        values, stderr, arcs, series, float(np.max(f)), unresolved_names(flags)))
     flags.extend(unphysical_permittivity_flags(derived, arcs, flags))
     if _has_roles(definition):  # roles the circuit's definition gives (guessed ones fit by construction)
         flags.extend(_role_class_flags(values, arcs, roles, settings, flags))

@@ -25,6 +25,7 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from ..analysis.derived import circuit_arcs, swapped_arcs
 from ..model import Circuit, CircuitDefinition
 from ..spectrum import Spectrum
 from .engine import (PER_SPECTRUM_OPTIONS, _definition, _final_values, _Prepared, _prepare, final_values,
@@ -38,6 +39,9 @@ CHISQ_TIE_RTOL = 1e-6  # a seeded fit must beat the cold one by more than this (
 SEED_KEEP_S2 = 0.1  # more than this times s^2 = chisq / dof: less is the same minimum, reached to within
 # the polish's own tolerance (it stops creeping along a flat valley at 0.1 s^2 per 20 steps)
 SEED_RTOL = 1e-6  # a chain position is refitted when its seed moved by more than this (relative)
+IDENTITY_TIE_BIC = 2.0  # two labellings of one circuit whose BIC (n ln chisq) differ by less are equally
+# supported (eisfit.selection.BIC_TIE's rule for circuits): the one that keeps the previous checkpoint's arc
+# identities is kept. vsp_peis_with.mpr's two labellings alternate as the lower by 0.6-1.15 % (BIC 0.9-1.6)
 
 
 # ============================================================================ fit_batch
@@ -109,11 +113,15 @@ def fit_chain(spectra: Sequence[Spectrum], circuit: str | CircuitDefinition | Ci
     Campaign semantics (``eisfit.campaign.runner``): checkpoint k gets a cold fit
     (``starts="auto"``) and a seeded fit from the values kept at k-1
     (``initial=..., starts=1``); the seeded one is kept when its chi-square is distinctly
-    lower (:func:`_seed_wins`: by more than 1e-6 relative and 0.1 s^2), else the cold one.
+    lower (:func:`_seed_wins`: by more than 1e-6 relative and 0.1 s^2), else the cold one;
+    where only one of the two keeps the arcs of k-1 (no arc's time constant moved by more
+    than 2 decades), that one unless the other is lower by more than 2 in BIC
+    (:func:`_seed_kept`).
     Sequentially that is a loop. A seed
     that describes checkpoint k worse than the best of k's own quick-round starts (data
     guess, linear-screen placements) carries nothing from k-1 and is not fitted
-    (``seeded_chisq`` stays nan).
+    (``seeded_chisq`` stays nan), unless k's cold fit swapped k-1's arcs: the fit in k-1's
+    identity is then always tried.
 
     Here: one batched cold pass; then the seeded fits stream through running batched LMs
     (:class:`~eisfit.fitting.solver.PolishStream`): every k is first seeded from the cold
@@ -147,7 +155,9 @@ def fit_chain(spectra: Sequence[Spectrum], circuit: str | CircuitDefinition | Ci
     kept_preps = list(cold_preps)
     kept = Solution(cold.p_best.copy(), cold.converged.copy(), cold.cost.copy(), list(cold.start_won),
                     cold.n_starts.copy(), cold.escalated.copy(), list(cold.kk), cold.start_cost)
-    kept_values = list(final_values(cold_preps, cold.p_best, order_arcs))
+    cold_values = list(final_values(cold_preps, cold.p_best, order_arcs))
+    kept_values = list(cold_values)
+    arcs = circuit_arcs(cold_preps[0].definition.circuit, branches=True)
     seeded_chisq = np.full(len(spectra), np.nan)
     source = ["cold"] * len(spectra)
     used: list[np.ndarray | None] = [None] * len(spectra)
@@ -168,7 +178,12 @@ def fit_chain(spectra: Sequence[Spectrum], circuit: str | CircuitDefinition | Ci
                 continue
             todo.append(k)
             used[k] = values.copy()
-        for k in _informative_seeds(todo, cold_preps, used, cold.start_cost):
+        informative = set(_informative_seeds(todo, cold_preps, used, cold.start_cost))
+        for k in todo:
+            # a cold fit that swapped the seed's arcs: the fit in the seed's identity is tried whatever the seed's cost
+            if k not in informative and not swapped_arcs(dict(zip(names, used[k])), dict(zip(names, cold_values[k])),
+                                                         arcs):
+                continue
             fits_of[k] += 1
             stream.start(k, used[k])
 
@@ -177,8 +192,11 @@ def fit_chain(spectra: Sequence[Spectrum], circuit: str | CircuitDefinition | Ci
         finished = stream.step()
         for k, cost, p_best, converged in finished:
             seeded_chisq[k] = cost
-            if _seed_wins(cost, cold.cost[k], cold_preps[k]):
-                kept_preps[k], source[k] = _reseeded(cold_preps[k], dict(zip(names, used[k].tolist()))), "seeded"
+            seeded_prep = _reseeded(cold_preps[k], dict(zip(names, used[k].tolist())))
+            swaps = [swapped_arcs(dict(zip(names, used[k])), dict(zip(names, v)), arcs)
+                     for v in (_final_values(seeded_prep, p_best, order_arcs), cold_values[k])]
+            if _seed_kept(cost, cold.cost[k], cold_preps[k], *(bool(s) for s in swaps)):
+                kept_preps[k], source[k] = seeded_prep, "seeded"
                 kept.p_best[k], kept.converged[k], kept.cost[k] = p_best, converged, cost
                 kept.start_won[k], kept.n_starts[k] = "seed", 1 + cold.n_starts[k]
             else:
@@ -190,6 +208,33 @@ def fit_chain(spectra: Sequence[Spectrum], circuit: str | CircuitDefinition | Ci
     rounds = int(fits_of.max(initial=0))
     results = fit_prepared(kept_preps, kk=kk, order_arcs=order_arcs, solution=kept)
     return ChainResult(results, source, rounds, cold.cost, seeded_chisq)
+
+
+def _seed_kept(seeded_cost: float, cold_cost: float, prep: _Prepared, seeded_swaps: bool, cold_swaps: bool) -> bool:
+    """Whether the seeded fit is kept rather than the cold one. ``seeded_swaps``,
+    ``cold_swaps``: whether each fit changed the identity of an arc from the seed (the
+    previous checkpoint's kept values; :func:`~eisfit.analysis.derived.swapped_arcs`). Where
+    both or neither did, the seeded fit is kept when its chi-square is distinctly lower
+    (:func:`_seed_wins`). Where one of them keeps the arcs' identities and the other swaps
+    them, the one that keeps them is kept unless the other is clearly lower
+    (:func:`_clearly_lower`: by ``IDENTITY_TIE_BIC`` in BIC): two labellings that fit
+    almost equally must not trade places from one checkpoint to the next (a seeded chain
+    then carries the swapped one on, and "R1" is another process from there)."""
+    if seeded_swaps == cold_swaps:
+        return _seed_wins(seeded_cost, cold_cost, prep)
+    if cold_swaps:
+        return not _clearly_lower(cold_cost, seeded_cost, prep)
+    return _clearly_lower(seeded_cost, cold_cost, prep)
+
+
+def _clearly_lower(cost: float, other: float, prep: _Prepared) -> bool:
+    """Whether chi-square ``cost`` is lower than ``other`` by more than ``IDENTITY_TIE_BIC``
+    in BIC = n ln(chisq / n) + k ln n (same circuit and points: the difference is
+    n ln(other / cost), n the real residuals)."""
+    n = 2 * prep.problem.frequency.size
+    if not (cost > 0 and other > 0 and math.isfinite(cost)):
+        return bool(cost < other)
+    return bool(n * math.log(other / cost) > IDENTITY_TIE_BIC)
 
 
 def _seed_wins(seeded_cost: float, cold_cost: float, prep: _Prepared) -> bool:
@@ -466,6 +511,7 @@ def _chain_outcomes(spectra: list[Spectrum], circuit: str, options: dict[str, An
         # the cold fit alone would have missed the optimum the previous checkpoint led to
         disagree = cold_fit_missed(cold, seeded, res.dof)
         out.append({"result": res, "seed_source": source, "disagree": disagree,
+                    "identity_kept": bool(source == "seeded" and seeded > cold),  # _seed_kept: over a swap
                     "cold_chisq": float(cold), "seeded_chisq": float(seeded)})
     return out
 

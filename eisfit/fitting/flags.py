@@ -115,11 +115,24 @@ FLAGS: dict[str, tuple[str, str]] = {
     "resistive-cpe": (CAUTION, "a CPE in series whose exponent is below 0.3 (phase under 27 degrees): neither "
                                "a blocking capacitance nor a diffusion tail, it acts as a resistance and likely "
                                "stands in for the series resistance (R0 on its bound)"),
+    "series-holds-arc": (CAUTION, "this series resistance (R0, the high-frequency intercept) also holds the "
+                                  "resistance of the arc right after it, whose apex lies above f_max and whose "
+                                  "resistance the data do not determine (unresolved, or stderr >= value): the two "
+                                  "trade, only their sum is measured (sigma_total_with_series_S_per_cm). The value "
+                                  "is no series resistance alone: reports read it 'undetermined' and Arrhenius "
+                                  "lines leave it out"),
     "low-n": (CAUTION, "exponent below 0.6 of a CPE in parallel (an arc, a double layer): closer to a diffusion line than a capacitance"),
     "seed-disagreement": (CAUTION, "campaign: the fit seeded by the previous checkpoint found a minimum more than "
                                    "0.1 % and more than 1 s^2 below the automatic (cold) fit's, which alone would "
                                    "have missed it"),
     "arc-jump": (CAUTION, "campaign: a resistance changes more than 3x from the previous checkpoint"),
+    "arc-swap": (CAUTION, "campaign: this arc's time constant moved by more than 2 decades (100x) from the "
+                          "previous checkpoint with the same conditions: its parameters now describe another "
+                          "process (two labellings of the circuit fit almost equally and the arcs swapped "
+                          "places, or an arc was lost or found); its evolution compares different processes "
+                          "there. The seeded chain keeps the previous checkpoint's identities where the "
+                          "swapped labelling is lower by less than 2 in BIC, so a flagged swap is one the data "
+                          "prefer clearly, or one at a chunk boundary (the chunk's lead-in is fitted cold)"),
     "model-dependent": (CAUTION, "circuit='auto': a circuit that these data support as well or better (a BIC "
                                  "lower, or less than 6 higher) puts this parameter more than 2 of its stderr "
                                  "away (a lead inductance L0 moves the R0/R1 split of an arc above f_max): its "
@@ -177,6 +190,25 @@ def whole_fit_problems(flags: Iterable[str]) -> list[str]:
     ``not-converged``, ``kk-failed``...); ``unresolved`` concerns one parameter, whose value
     reads "unresolved" (and leaves a gap in plots) instead."""
     return [f for f in flags if severity(f) == PROBLEM and flag_name(f) != "unresolved"]
+
+
+MARKED_CAUTIONS = ("arc-swap",)  # caution flags that mark a checkpoint's numbers like a problem of the whole fit
+
+
+def marked_flags(flags: Iterable[str]) -> list[str]:
+    """The flags that mark a checkpoint's numbers in a campaign's evolution lines and
+    figures: the problems of the whole fit (:func:`whole_fit_problems`) and ``arc-swap``
+    (the arcs' parameters describe other processes than at the checkpoint before)."""
+    return [f for f in flags if (severity(f) == PROBLEM and flag_name(f) != "unresolved")
+            or flag_name(f) in MARKED_CAUTIONS]
+
+
+def holds_arc(flags: Iterable[str], key: str) -> bool:
+    """Whether ``key`` (a parameter or a derived quantity: ``R0``, ``R0_sigma_S_per_cm``)
+    belongs to a series resistance flagged ``series-holds-arc:<R>``: its value is not the
+    series resistance's alone and reads 'undetermined'."""
+    held = {f.split(":", 1)[1] for f in flags if flag_name(f) == "series-holds-arc" and ":" in f}
+    return any(key == r or key.startswith(r + "_") for r in held)
 
 
 def unresolved_names(flags: Iterable[str]) -> set[str]:
