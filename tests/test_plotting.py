@@ -754,3 +754,70 @@ def test_an_evolution_panel_no_checkpoint_determines_says_so():
     ax = next(a for a in fig.axes if a.get_title().startswith("R0"))
     assert any("undetermined at every checkpoint" in t.get_text() for t in ax.texts)
     assert len(ax.get_yticks()) == 0
+
+
+def _low_n_campaign():
+    """Six checkpoints of R0-p(R1,CPE1)-p(R2,CPE2): the interface CPE's exponent falls from 0.85
+    to 0.45 at the last three (a diffusion-like line, flagged low-n:CPE2)."""
+    values = [[12.0, 45.0, 2e-9, 0.92, 80.0, 3e-6, 0.85]] * 3 + [[12.0, 45.0, 2e-9, 0.92, 300.0, 3e-3, 0.45]] * 3
+    spectra = _headline_series(values, seed=5, noise=0.002)
+    return eisfit.fit_campaign(spectra, circuit=HEADLINE, area_cm2=0.5, cache_dir=False, progress=False)
+
+
+def test_evolution_leaves_out_the_capacitance_of_a_low_n_cpe_and_the_table_keeps_it():
+    """A C_eff read from a CPE flagged low-n (n < 0.6: closer to a diffusion line than a
+    capacitance) is no point on its panel (a real sweep's n = 0.42 read 1.75 F/cm2 and squashed
+    the 1e-8 F/cm2 points to zero): a gap marked on the axis, as an unresolved value; the table
+    keeps the number, the flag in its row."""
+    from eisfit.plotting import LOW_N_LABEL
+
+    camp = _low_n_campaign()
+    low = ["low-n:CPE2" in r.flags for r in camp.results]
+    assert low == [False] * 3 + [True] * 3
+    fig = camp.plot_evolution()
+    fig.canvas.draw()
+    ax = next(a for a in fig.axes if a.get_title().startswith("CPE2: C_eff per area"))
+    line = next(l for l in ax.get_lines() if l.get_marker() == "o" and l.get_linestyle() == "-")
+    np.testing.assert_array_equal(np.isnan(np.asarray(line.get_ydata(), float)), low)
+    marks = [l for l in ax.get_lines() if l.get_marker() == "v"]
+    assert len(marks) == 1 and len(marks[0].get_xdata()) == 3
+    assert LOW_N_LABEL in [t.get_text() for t in ax.get_legend().get_texts()]
+    table = camp.table
+    assert np.isfinite(table["CPE2_ceff_F_per_cm2"]).all()
+    assert all("low-n:CPE2" in f for f in table["flags"].iloc[3:])
+
+
+def test_evolution_legends_lie_outside_the_panels_and_their_titles():
+    """Each panel's legend sits between its box and its title: it covers no data point, and
+    every title, legend and panel lies inside the figure."""
+    camp = _low_n_campaign()
+    fig = camp.plot_evolution()
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    figure_box = fig.bbox
+    for ax in (a for a in fig.axes if a.get_visible() and a.get_legend() is not None):
+        legend = ax.get_legend().get_window_extent(renderer)
+        box = ax.get_window_extent(renderer)
+        title = ax.title.get_window_extent(renderer)
+        assert legend.y0 >= box.y1 - 1, ax.get_title()  # above the data
+        assert title.y0 >= legend.y1 - 1, ax.get_title()  # below the title
+        for extent in (legend, title, box):
+            assert figure_box.x0 <= extent.x0 and extent.x1 <= figure_box.x1 + 1, ax.get_title()
+            assert extent.y1 <= figure_box.y1 + 1, ax.get_title()
+
+
+def test_capacitance_panel_is_logarithmic_only_where_values_span_decades(camp):
+    """C_eff of 10 nF to 1 uF per cm2 (two decades) on a log axis: on a linear one the early
+    points lay on zero; a campaign whose capacitances change by 20 % keeps a linear axis."""
+    values = [[12.0, 45.0, 2e-9, 0.92, 80.0, q, 0.9] for q in np.logspace(-8, -6, 5)]
+    spread = eisfit.fit_campaign(_headline_series(values, seed=2, noise=0.002), circuit=HEADLINE, area_cm2=0.5,
+                                 cache_dir=False, progress=False)
+    fig = spread.plot_evolution()
+    ax = next(a for a in fig.axes if a.get_title().startswith("CPE2: C_eff"))
+    assert ax.get_yscale() == "log"
+    lo, hi = ax.get_ylim()
+    line = next(l for l in ax.get_lines() if l.get_marker() == "o" and l.get_linestyle() == "-")
+    y = np.asarray(line.get_ydata(), float)
+    assert lo < np.nanmin(y) and np.nanmax(y) < hi
+    narrow = camp.plot_evolution()
+    assert all(a.get_yscale() == "linear" for a in narrow.axes if a.get_title().startswith("CPE"))
