@@ -1077,15 +1077,17 @@ def plot_campaign_nyquist(camp, ax=None, area_normalised: bool = False,
     slim colour bar. At most ``max_spectra`` checkpoints, evenly chosen, are drawn (None:
     all); the title says so when some are left out. Returns the Axes."""
     shown, note = _camp_shown(camp, max_spectra)
-    own = ax is None
-    if own:
-        re_ = [v for k, r in shown for v in r.z.real * _camp_area(camp, k, area_normalised)]
-        im_ = [v for k, r in shown for v in -r.z.imag * _camp_area(camp, k, area_normalised)]
-        xr = (max(re_) - min(re_)) if re_ else 1.0
-        ax = _new_axes(None, (COLUMN_IN, _nyquist_height(COLUMN_IN - 0.5, xr, max(im_, default=1.0))), layout=None)
-    colours, mappable, label = _camp_colours(camp)
     factor, prefix = _ohm_prefix(max((float(_np.max(_np.abs(r.z))) * _camp_area(camp, k, area_normalised)
                                       for k, r in shown), default=1.0))
+    re_ = _np.array([v for k, r in shown for v in r.z.real * _camp_area(camp, k, area_normalised)]) / factor
+    im_ = _np.array([v for k, r in shown for v in -r.z.imag * _camp_area(camp, k, area_normalised)]) / factor
+    frame = _capacitive_frame(re_, im_)
+    own = ax is None
+    if own:
+        xr, yr = ((frame[0][1] - frame[0][0], frame[1][1] - frame[1][0]) if frame else
+                  ((float(_np.ptp(re_)) if re_.size else 1.0), float(_np.max(im_, initial=1.0))))
+        ax = _new_axes(None, (COLUMN_IN, _nyquist_height(COLUMN_IN - 0.5, xr, yr)), layout=None)
+    colours, mappable, label = _camp_colours(camp)
     for k, r in shown:
         scale = _camp_area(camp, k, area_normalised) / factor
         _, zf = _camp_dense_fit(r)
@@ -1094,13 +1096,40 @@ def plot_campaign_nyquist(camp, ax=None, area_normalised: bool = False,
     ax.set_xlabel(f"Z' / {_impedance_unit(area_normalised, prefix)}")
     ax.set_ylabel(f"−Z'' / {_impedance_unit(area_normalised, prefix, explained=False)}")
     ax.set_aspect("equal", adjustable="box")
-    ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]))
+    if frame:
+        ax.set_xlim(*frame[0])
+        ax.set_ylim(*frame[1])
+        unit = _impedance_unit(area_normalised, prefix, explained=False)
+        note = "\n".join(part for part in (f"inductive tail (−Z'' to {float(im_.min()):.3g} {unit}) clipped",
+                                            note) if part)
+    else:
+        ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]))
     _colourbar(mappable, ax, label)
     ax.set_title("data (points), fits (lines)" + (f"\n{note}" if note else ""), y=1.0)
     _style(ax)
     if own:
         _fixed_layout(ax.figure)
     return ax
+
+
+INDUCTIVE_CLIP_SHARE = 0.5  # an inductive tail deeper than this share of the arcs' height is clipped from a Nyquist overlay
+
+
+def _capacitive_frame(re, im):
+    """((Z' limits), (−Z'' limits)) that frame the capacitive points (−Z'' >= 0) of a
+    Nyquist overlay, with a 3 % margin, where the inductive tail (−Z'' < 0) reaches deeper
+    than ``INDUCTIVE_CLIP_SHARE`` of their height: with equal axes a tail to −20 Ω had
+    shrunk arcs under 2 Ω tall to a strip. None where there is no such tail (the data's
+    extents frame it). Same unit as ``re``, ``im``."""
+    capacitive = _np.isfinite(re) & _np.isfinite(im) & (im >= 0)
+    if not capacitive.any() or not (im < 0).any():
+        return None
+    height = float(im[capacitive].max())
+    if height <= 0 or float(im.min()) >= -INDUCTIVE_CLIP_SHARE * height:
+        return None
+    x0, x1 = float(re[capacitive].min()), float(re[capacitive].max())
+    pad = _NYQUIST_MARGIN * max(x1 - x0, height)
+    return (x0 - pad, x1 + pad), (-pad, height + pad)
 
 
 def plot_campaign_bode(camp, fig=None, max_spectra: int | None = MAX_OVERLAY_SPECTRA, ax=None):
@@ -1479,6 +1508,9 @@ def plot_campaign_fits(camp, fig=None, max_spectra: int | None = MAX_OVERLAY_SPE
     if own:
         fig = _new_figure(DOUBLE_COLUMN_IN, 0.3 + (1.25 * ratio + 0.45) * n_rows, layout=None)
     unit = OHM_CM2 if area_normalised else OHM
+    axis = camp.evolution_axis()
+    files = {camp.checkpoints[k].file for k, _ in shown}
+    common_file = next(iter(files)) if len(files) == 1 else None
     for i, (k, r) in enumerate(shown):
         ax_ = fig.add_subplot(n_rows, n_cols, i + 1)
         scale = _camp_area(camp, k, area_normalised)
@@ -1491,17 +1523,51 @@ def plot_campaign_fits(camp, fig=None, max_spectra: int | None = MAX_OVERLAY_SPE
         ax_.locator_params(axis="y", nbins=4)
         suffix, colour = _fit_panel_mark(r.flags)
         ax_.set_title(_panel_title(camp.checkpoints[k], suffix, fig.get_figwidth() * 72.0 / n_cols - 2 * _PAD_PT,
-                                   FONT_PT), color=colour, y=1.0)
+                                   FONT_PT, _place_on_axis(camp.checkpoints[k], axis, k), common_file is not None),
+                      color=colour, y=1.0)
         if i % n_cols == 0:
             ax_.set_ylabel(f"−Z'' / {unit}")
         if i + n_cols >= len(shown):  # no panel below this one
             ax_.set_xlabel(f"Z' / {unit}")
         _style(ax_)
-    fig.suptitle("Nyquist fits per checkpoint: data (points), fit (line)" + (f"; {note}" if note else ""),
+    source = f" of {_file_name(common_file)}" if common_file else ""
+    fig.suptitle(f"Nyquist fits per checkpoint{source}: data (points), fit (line)" + (f"; {note}" if note else ""),
                  fontsize=FONT_PT)
     if own:
         _fixed_layout(fig)
+        for panel in fig.axes:
+            panel.apply_aspect()  # the box as drawn: equal axes shrink it inside its cell
+            _thin_ticks(panel.xaxis, panel.get_position().width * fig.get_figwidth() * 72.0)
     return fig
+
+
+def _place_on_axis(checkpoint, axis, index: int) -> str:
+    """The checkpoint's place on the evolution axis (``50.63 h``, ``cycle 50``), "" where it has none."""
+    return checkpoint.name_on(axis, index) if checkpoint.value_on(axis) is not None else ""
+
+
+def _file_name(path: str) -> str:
+    """The file name of a path (either separator)."""
+    return path.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+TICK_LABEL_GAP_PT = 3.0  # at least this much space between neighbouring tick labels
+
+
+def _thin_ticks(axis, length_pt: float) -> None:
+    """Fewer major ticks on ``axis`` (``length_pt`` long) until neighbouring labels keep
+    ``TICK_LABEL_GAP_PT`` apart: a narrow fit panel had read "12.515.017.5"."""
+    from matplotlib.ticker import MaxNLocator
+
+    size = _tick_label_size(axis)
+    for nbins in (3, 2, 1):
+        labels, _ = _shown_tick_labels(axis)
+        labels = sorted(labels)
+        widths = [_text_extent_pt(text, size)[0] for _, text in labels]
+        if all((b[0] - a[0]) * length_pt >= 0.5 * (wa + wb) + TICK_LABEL_GAP_PT
+               for a, b, wa, wb in zip(labels, labels[1:], widths, widths[1:])):
+            return
+        axis.set_major_locator(MaxNLocator(nbins=nbins, steps=[1, 2, 4, 5, 10], min_n_ticks=1))
 
 
 def _fit_panel_mark(flags) -> tuple[str, str]:
@@ -1515,15 +1581,21 @@ def _fit_panel_mark(flags) -> tuple[str, str]:
     return (f" ({', '.join(names)} unresolved)", "C1") if names else ("", "black")
 
 
-def _panel_title(checkpoint, suffix: str, width_pt: float, size_pt: float) -> str:
+def _panel_title(checkpoint, suffix: str, width_pt: float, size_pt: float, on_axis: str = "",
+                 one_file: bool = False) -> str:
     """A checkpoint's label + ``suffix`` as a small panel's title no wider than
-    ``width_pt``: a label made from its file's path shows the file name only, and a name
+    ``width_pt``: a label made from its file's path shows the file name only (none where
+    every panel is of ``one_file``: the sweep, ``#5``), followed by the checkpoint's place
+    on the evolution axis ``on_axis`` (``50.63 h``) where the label does not hold it; a name
     still too wide loses its leading characters (shown as "…"), so the end that tells
     checkpoints apart (sweep number, time) stays; the unresolved parameters' names in the
     suffix give way before the label does."""
     name, file = checkpoint.label, checkpoint.file
     if file and name.startswith(file):
-        name = name[len(file) - len(file.replace("\\", "/").rsplit("/", 1)[-1]):]
+        name = name[len(file):] if one_file and len(name) > len(file) else \
+            name[len(file) - len(_file_name(file)):]
+    if on_axis and on_axis not in name:
+        name = f"{name}, {on_axis}"
     if suffix.endswith(" unresolved)") and _text_extent_pt(name + suffix, size_pt)[0] > width_pt:
         suffix = " (unresolved)"  # the names of the parameters give way first, not the label ("…00 h")
     return _front_cut(name, suffix, width_pt, size_pt)

@@ -821,3 +821,47 @@ def test_capacitance_panel_is_logarithmic_only_where_values_span_decades(camp):
     assert lo < np.nanmin(y) and np.nanmax(y) < hi
     narrow = camp.plot_evolution()
     assert all(a.get_yscale() == "linear" for a in narrow.axes if a.get_title().startswith("CPE"))
+
+
+def _inductive_campaign():
+    """Three checkpoints of L0-R0-p(R1,CPE1)-p(R2,CPE2), 1 MHz - 0.1 Hz, arcs of 10 and 8 ohm
+    below a lead inductance whose tail reaches -Z'' = -25 ohm (4 uH at 1 MHz)."""
+    f = np.logspace(6, -1, 50)
+    circuit = Circuit("L0-R0-p(R1,CPE1)-p(R2,CPE2)")
+    rng = np.random.default_rng(1)
+    spectra = []
+    for k in range(3):
+        z = circuit.impedance(np.array([4e-6, 10.0 + k, 10.0, 1e-8, 0.9, 8.0, 1e-4, 0.85]), f)
+        z = z * (1 + 0.002 * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size)))
+        spectra.append(Spectrum(f, z, meta={"label": f"cell.mpr#{k}", "time_h": 10.0 * k}))
+    return eisfit.fit_campaign(spectra, circuit="L0-R0-p(R1,CPE1)-p(R2,CPE2)", cache_dir=False, progress=False)
+
+
+def test_campaign_nyquist_is_framed_on_the_arcs_below_a_deep_inductive_tail():
+    """An inductive tail 5x deeper than the arcs are tall: the overlay's limits come from the
+    capacitive points (the tail drawn, clipped, and said so in the title), so the arcs fill the
+    panel's height."""
+    camp = _inductive_campaign()
+    ax = eisfit.plotting.plot_campaign_nyquist(camp)
+    lo, hi = ax.get_ylim()
+    tallest = max(float(np.max(-r.z.imag)) for r in camp.results)
+    assert -0.1 * tallest < lo < 0 and tallest < hi < 1.2 * tallest
+    assert "inductive tail" in ax.get_title() and "clipped" in ax.get_title()
+
+
+def test_campaign_fit_titles_name_sweep_and_time_inside_the_figure_and_ticks_do_not_overlap():
+    """Each fit panel's title is the checkpoint and its time ("cell.mpr#1, 10 h"), whole (not
+    cut at its start) and inside the figure; neighbouring x tick labels do not overlap. (Sweeps
+    read from one file: "#1, 10 h", the file named in the suptitle.)"""
+    camp = _inductive_campaign()
+    fig = camp.plot_fits()
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in panels] == ["cell.mpr#0, 0 h", "cell.mpr#1, 10 h", "cell.mpr#2, 20 h"]
+    for ax in panels:
+        title = ax.title.get_window_extent(renderer)
+        assert fig.bbox.x0 <= title.x0 and title.x1 <= fig.bbox.x1 and title.y1 <= fig.bbox.y1
+        labels = sorted((t.get_window_extent(renderer) for t in ax.get_xticklabels() if t.get_text()),
+                        key=lambda b: b.x0)
+        assert all(a.x1 <= b.x0 for a, b in zip(labels, labels[1:])), ax.get_title()
