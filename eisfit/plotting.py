@@ -299,10 +299,50 @@ def _axes_needs(ax, box=None) -> dict[str, float]:
         need["bottom"] += x["offset"] + rcParams["xtick.major.pad"]
     if y["offset"]:  # above the y axis
         need["top"] = max(need["top"], y["offset"] + 2.0)
+    above = _legend_above_height_pt(ax)
     if ax.get_title() and ax.title.get_visible():
-        need["top"] = max(need["top"], rcParams["axes.titlepad"]
+        need["top"] = max(need["top"], rcParams["axes.titlepad"] + above
                           + _text_extent_pt(ax.get_title(), ax.title.get_size())[1])
+    need["top"] = max(need["top"], above)
     return need
+
+
+_LEGEND_ABOVE_GID = "eisfit-legend-above"
+
+
+def _legend_extent_pt(legend) -> tuple[float, float]:
+    """(width, height) of a legend in points, measured with the module's small renderer."""
+    _text_extent_pt("lp", SMALL_PT)  # makes the renderer
+    box = legend.get_window_extent(_measure_renderer)
+    scale = 72.0 / _MEASURE_DPI
+    return box.width * scale, box.height * scale
+
+
+def _legend_above_height_pt(ax) -> float:
+    """Height (points) of the legend :func:`_legend_above` put above the box of ``ax``; 0 without one."""
+    legend = ax.get_legend()
+    if legend is None or legend.get_gid() != _LEGEND_ABOVE_GID:
+        return 0.0
+    return _legend_extent_pt(legend)[1]
+
+
+def _legend_above(ax, handles, labels) -> None:
+    """The legend of a panel above its box, below its title (which moves up to make room), in
+    as many columns as the panel's width holds: outside the axes it covers no data (``loc="best"``
+    inside an evolution panel with points from edge to edge had sat on them)."""
+    from matplotlib import rcParams
+
+    fig = ax.get_figure(root=True)
+    width_pt = ax.get_position().width * fig.get_figwidth() * 72.0
+    for ncol in range(len(labels), 0, -1):
+        legend = ax.legend(handles, labels, frameon=False, fontsize=SMALL_PT, ncol=ncol, loc="lower left",
+                           bbox_to_anchor=(0.0, 1.0), borderaxespad=0.2, borderpad=0.1, columnspacing=1.0,
+                           handletextpad=0.4, handlelength=1.6)
+        if _legend_extent_pt(legend)[0] <= width_pt:
+            break
+    legend.set_gid(_LEGEND_ABOVE_GID)
+    ax.set_title(ax.get_title(), pad=rcParams["axes.titlepad"] + _legend_extent_pt(legend)[1],
+                 fontsize=ax.title.get_fontsize())
 
 
 def _child_bar_needs(ax, fig_w_pt: float, fig_h_pt: float) -> dict[str, float]:
@@ -1037,15 +1077,17 @@ def plot_campaign_nyquist(camp, ax=None, area_normalised: bool = False,
     slim colour bar. At most ``max_spectra`` checkpoints, evenly chosen, are drawn (None:
     all); the title says so when some are left out. Returns the Axes."""
     shown, note = _camp_shown(camp, max_spectra)
-    own = ax is None
-    if own:
-        re_ = [v for k, r in shown for v in r.z.real * _camp_area(camp, k, area_normalised)]
-        im_ = [v for k, r in shown for v in -r.z.imag * _camp_area(camp, k, area_normalised)]
-        xr = (max(re_) - min(re_)) if re_ else 1.0
-        ax = _new_axes(None, (COLUMN_IN, _nyquist_height(COLUMN_IN - 0.5, xr, max(im_, default=1.0))), layout=None)
-    colours, mappable, label = _camp_colours(camp)
     factor, prefix = _ohm_prefix(max((float(_np.max(_np.abs(r.z))) * _camp_area(camp, k, area_normalised)
                                       for k, r in shown), default=1.0))
+    re_ = _np.array([v for k, r in shown for v in r.z.real * _camp_area(camp, k, area_normalised)]) / factor
+    im_ = _np.array([v for k, r in shown for v in -r.z.imag * _camp_area(camp, k, area_normalised)]) / factor
+    frame = _capacitive_frame(re_, im_)
+    own = ax is None
+    if own:
+        xr, yr = ((frame[0][1] - frame[0][0], frame[1][1] - frame[1][0]) if frame else
+                  ((float(_np.ptp(re_)) if re_.size else 1.0), float(_np.max(im_, initial=1.0))))
+        ax = _new_axes(None, (COLUMN_IN, _nyquist_height(COLUMN_IN - 0.5, xr, yr)), layout=None)
+    colours, mappable, label = _camp_colours(camp)
     for k, r in shown:
         scale = _camp_area(camp, k, area_normalised) / factor
         _, zf = _camp_dense_fit(r)
@@ -1054,13 +1096,40 @@ def plot_campaign_nyquist(camp, ax=None, area_normalised: bool = False,
     ax.set_xlabel(f"Z' / {_impedance_unit(area_normalised, prefix)}")
     ax.set_ylabel(f"−Z'' / {_impedance_unit(area_normalised, prefix, explained=False)}")
     ax.set_aspect("equal", adjustable="box")
-    ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]))
+    if frame:
+        ax.set_xlim(*frame[0])
+        ax.set_ylim(*frame[1])
+        unit = _impedance_unit(area_normalised, prefix, explained=False)
+        note = "\n".join(part for part in (f"inductive tail (−Z'' to {float(im_.min()):.3g} {unit}) clipped",
+                                            note) if part)
+    else:
+        ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]))
     _colourbar(mappable, ax, label)
     ax.set_title("data (points), fits (lines)" + (f"\n{note}" if note else ""), y=1.0)
     _style(ax)
     if own:
         _fixed_layout(ax.figure)
     return ax
+
+
+INDUCTIVE_CLIP_SHARE = 0.5  # an inductive tail deeper than this share of the arcs' height is clipped from a Nyquist overlay
+
+
+def _capacitive_frame(re, im):
+    """((Z' limits), (−Z'' limits)) that frame the capacitive points (−Z'' >= 0) of a
+    Nyquist overlay, with a 3 % margin, where the inductive tail (−Z'' < 0) reaches deeper
+    than ``INDUCTIVE_CLIP_SHARE`` of their height: with equal axes a tail to −20 Ω had
+    shrunk arcs under 2 Ω tall to a strip. None where there is no such tail (the data's
+    extents frame it). Same unit as ``re``, ``im``."""
+    capacitive = _np.isfinite(re) & _np.isfinite(im) & (im >= 0)
+    if not capacitive.any() or not (im < 0).any():
+        return None
+    height = float(im[capacitive].max())
+    if height <= 0 or float(im.min()) >= -INDUCTIVE_CLIP_SHARE * height:
+        return None
+    x0, x1 = float(re[capacitive].min()), float(re[capacitive].max())
+    pad = _NYQUIST_MARGIN * max(x1 - x0, height)
+    return (x0 - pad, x1 + pad), (-pad, height + pad)
 
 
 def plot_campaign_bode(camp, fig=None, max_spectra: int | None = MAX_OVERLAY_SPECTRA, ax=None):
@@ -1144,7 +1213,7 @@ def _camp_panel_rows(camp):
 
 
 def _camp_series(camp, key, xs, flag_summary):
-    """(x, value, stderr, problem, unresolved, undetermined, not fitted, no area) arrays of ``key``
+    """(x, value, stderr, problem, unresolved, undetermined, not fitted, no area, low n) arrays of ``key``
     over the checkpoints (a checkpoint that could not be fitted is a gap in the line, not
     a straight line across it): ``problem`` when the fit has a problem flag of the whole fit
     (:func:`~eisfit.fitting.flags.whole_fit_problems`: not ``unresolved``, which concerns
@@ -1155,9 +1224,13 @@ def _camp_series(camp, key, xs, flag_summary):
     fixed, or a quantity given without a stderr, stays a point without an error bar.
     A per-area quantity of a checkpoint without an electrode area is a gap of its own ("no
     area": its resistance is known, in ohm; it had been drawn as undetermined).
+    A capacitance of a CPE flagged ``low-n`` (its C_eff in every form, eps_r:
+    :func:`~eisfit.fitting.flags.low_n_capacitance_keys`) is a gap of its own ("low n"): an
+    element with n below 0.6 is no capacitance (a real VSP sweep's n = 0.42 read 1.75 F/cm2,
+    drawn as a point that squashed the 1e-8 F/cm2 ones to zero).
     ``flag_summary``: :func:`_camp_flag_summary` of ``camp`` (made once for all the panels)."""
     from .analysis.quality import undetermined
-    from .fitting.flags import holds_arc, unresolved_keys
+    from .fitting.flags import holds_arc, low_n_capacitance_keys, unresolved_keys
 
     pts = []
     if not _camp_fitted(camp):
@@ -1165,7 +1238,7 @@ def _camp_series(camp, key, xs, flag_summary):
     for k, (r, (problem, any_unresolved)) in enumerate(zip(camp.results, flag_summary)):
         if r is None:
             if xs[k] is not None and _np.isfinite(xs[k]):
-                pts.append((xs[k], float("nan"), float("nan"), False, False, False, True, False))
+                pts.append((xs[k], float("nan"), float("nan"), False, False, False, True, False, False))
             continue
         if key in r.values:
             v, s = r.values[key], r.stderr.get(key)
@@ -1173,11 +1246,13 @@ def _camp_series(camp, key, xs, flag_summary):
             v, s = r.derived.get(key, float("nan")), r.derived.get(f"{key}_stderr")
         bare = key not in r.values and key not in r.derived and not r.settings.get("area_cm2")  # per area, no area
         gone = not bare and any_unresolved and bool(unresolved_keys(r.flags, [key]))
-        vague = not bare and not gone and key not in r.fixed and (undetermined(v, s) or holds_arc(r.flags, key))
+        low_n = not bare and not gone and bool(low_n_capacitance_keys(r.flags, [key]))
+        vague = (not bare and not gone and not low_n and key not in r.fixed
+                 and (undetermined(v, s) or holds_arc(r.flags, key)))
         s = float("nan") if s is None else s
-        hidden = gone or vague or bare
+        hidden = gone or low_n or vague or bare
         pts.append((xs[k], float("nan") if hidden else v, float("nan") if hidden else s, problem, gone, vague, False,
-                    bare))
+                    bare, low_n))
     return tuple(_np.array(a) for a in zip(*pts))
 
 
@@ -1203,7 +1278,7 @@ def _draw_evolution_panel(ax, camp, title, key, unit, xs, flag_summary) -> float
     if series is None:
         ax.set_visible(False)
         return float("nan")
-    px, pv, ps, pf, pu, pd, pn, pa = series
+    px, pv, ps, pf, pu, pd, pn, pa, pl = series
     factor, shown_unit = _si_scale(pv, unit)
     pv, ps = pv / factor, ps / factor
     stderr_max = float(_np.nanmax(ps)) if _np.isfinite(ps).any() else float("nan")
@@ -1230,11 +1305,12 @@ def _draw_evolution_panel(ax, camp, title, key, unit, xs, flag_summary) -> float
         ms = _MARKER_PT * (_FEW_POINTS / px.size) ** 0.5 if crowded else _MARKER_PT
         ax.errorbar(px, pv, yerr=yerr, fmt="o-", ms=max(ms, 1.5), lw=0.8 if crowded else 1.0,
                     elinewidth=0.6 if crowded else 1.0, capsize=0 if crowded else 2, color="C0", label=label)
-    shown = ~(pu | pd | pa)
+    shown = ~(pu | pd | pa | pl)
     if (pf & shown).any():
         ax.plot(px[pf & shown], pv[pf & shown], "o", ms=_MARKER_PT + 4, mfc="none", mec="red", mew=0.9,
                 label="problem flag or arc swap")
-    for gap, marker, label in ((pu, "X", "unresolved"), (pd, "P", "undetermined (s.e. >= value or unknown)"),
+    for gap, marker, label in ((pu, "X", "unresolved"), (pl, "v", LOW_N_LABEL),
+                               (pd, "P", "undetermined (s.e. >= value or unknown)"),
                                (pa, "D", "no area given"), (pn, "|", "not fitted")):
         if gap.any():  # issue 13: a value the data do not give is a gap, marked on the panel's x axis
             # (on the spine, not inside: at the foot of the data range it read as a low value); filled
@@ -1244,11 +1320,32 @@ def _draw_evolution_panel(ax, camp, title, key, unit, xs, flag_summary) -> float
                     mec="0.45" if line_only else "white", mew=1.6 if line_only else 0.4, zorder=5,
                     transform=ax.get_xaxis_transform(), clip_on=False, label=label)
     if not _np.isfinite(pv).any():
-        _say_no_checkpoint_determines(ax, pu, pd, pa)
+        _say_no_checkpoint_determines(ax, pu, pd, pa, pl)
+    elif unit.startswith("F"):
+        _capacitance_scale(ax, pv, ps)
     return stderr_max
 
 
-def _say_no_checkpoint_determines(ax, unresolved, undetermined, no_area) -> None:
+LOW_N_LABEL = "low n (< 0.6): no capacitance"
+LOG_SCALE_ABOVE_DECADES = 1.5  # a capacitance panel whose values span more decades than this is drawn on a log scale
+
+
+def _capacitance_scale(ax, values, stderr) -> None:
+    """A log value axis for a capacitance panel whose values span more than
+    ``LOG_SCALE_ABOVE_DECADES`` decades (a surface layer's 20 nF/cm2 beside 800 nF/cm2 later
+    on; on a linear axis the early points lie on zero); else the linear axis stays, which
+    shows a change of a few % (a sample campaign's 490-610 nF/cm2) as a log axis does not.
+    Error bars reaching zero or below are clipped at the axis' foot."""
+    positive = values[_np.isfinite(values) & (values > 0)]
+    if positive.size < 2 or _np.log10(positive.max() / positive.min()) <= LOG_SCALE_ABOVE_DECADES:
+        return
+    tops = (values + _np.where(_np.isfinite(stderr), stderr, 0.0))[_np.isfinite(values)]
+    ax.set_yscale("log", nonpositive="clip")
+    ax.set_ylim(positive.min() / 2.0, float(tops.max()) * 1.5)
+    _plain_log_labels(ax.yaxis)
+
+
+def _say_no_checkpoint_determines(ax, unresolved, undetermined, no_area, low_n) -> None:
     """An evolution panel without a single value (every checkpoint unresolved, undetermined,
     without an area or not fitted): a sentence in the panel instead of a value axis that
     means nothing (R0 undetermined everywhere drew an empty ±0.04 Ω·cm² axis)."""
@@ -1258,6 +1355,8 @@ def _say_no_checkpoint_determines(ax, unresolved, undetermined, no_area) -> None
         why = "unresolved at every checkpoint"
     elif no_area.all():
         why = "no area given at any checkpoint"
+    elif low_n.all():
+        why = "low n (< 0.6) at every checkpoint: no capacitance"
     else:
         why = "no checkpoint determines it"
     ax.text(0.5, 0.55, f"no value: {why}", transform=ax.transAxes, ha="center", va="center",
@@ -1285,19 +1384,35 @@ def _draw_many_points_with_bars(ax, x, y, yerr, label) -> None:
 def _note_small_error_bars(fig, panels) -> None:
     """Where every error bar of a panel is shorter than the marker radius, say so in the
     panel's legend ("± 1 s.e. smaller than the markers"); else the legend shows the bars.
-    The panel height is its grid cell's (before the layout trims margins: no draw needed)."""
+    The legend goes above the panel (:func:`_legend_above`), where it covers no data. The
+    panel height is its grid cell's (no draw needed); on a log value axis the bars are
+    compared in decades."""
     for ax, stderr_max in panels:
         handles, labels = ax.get_legend_handles_labels()
         if not handles:
             continue
-        lo, hi = ax.get_ylim()
         height_pt = ax.get_position().height * fig.get_figheight() * 72.0
         marker_pt = min((line.get_markersize() for line in ax.get_lines() if line.get_marker() == "o"
                          and len(line.get_xdata())), default=_MARKER_PT)  # as drawn (crowded panels: smaller)
-        marker_radius = 0.5 * marker_pt * abs(hi - lo) / max(height_pt, 1.0)
-        if _np.isfinite(stderr_max) and stderr_max < marker_radius:
+        if _bars_within_markers(ax, stderr_max, 0.5 * marker_pt / max(height_pt, 1.0)):
             labels = [(lab + " (smaller than the markers)" if lab.endswith("± 1 s.e.") else lab) for lab in labels]
-        ax.legend(handles, labels, frameon=False, loc="best", fontsize=SMALL_PT)
+        _legend_above(ax, handles, labels)
+
+
+def _bars_within_markers(ax, stderr_max: float, radius_share: float) -> bool:
+    """Whether every 1-stderr bar of a panel (the largest ``stderr_max``, in its value unit)
+    is shorter than a marker's radius (``radius_share`` of the panel height): on a log axis,
+    a bar relative to its value (stderr/value of each point) against the radius in decades."""
+    if not _np.isfinite(stderr_max):
+        return False
+    lo, hi = ax.get_ylim()
+    if ax.get_yscale() != "log":
+        return stderr_max < radius_share * abs(hi - lo)
+    radius_decades = radius_share * abs(_np.log10(hi / lo))
+    bars = [line for line in ax.get_lines() if line.get_marker() == "o" and len(line.get_xdata())]
+    values = _np.concatenate([_np.asarray(line.get_ydata(), float) for line in bars]) if bars else _np.array([])
+    values = values[_np.isfinite(values) & (values > 0)]
+    return bool(values.size) and bool(_np.log10(1.0 + stderr_max / values.min()) < radius_decades)
 
 
 def plot_campaign_evolution(camp, x=None, fig=None, ax=None):
@@ -1339,7 +1454,19 @@ def plot_campaign_evolution(camp, x=None, fig=None, ax=None):
     if own:
         _fixed_layout(fig)
     _note_small_error_bars(fig, panels)
+    if own:  # taller by the legends above the panels (the widest of each row), the panels as tall as before
+        fig.set_figheight(fig.get_figheight() + _legend_rows_height_pt([ax for ax, _ in panels]) / 72.0)
+        _fixed_layout(fig)
     return fig
+
+
+def _legend_rows_height_pt(axes) -> float:
+    """The summed height (points) of the tallest legend above the panels of each grid row."""
+    rows: dict[int, float] = {}
+    for ax in axes:
+        row = ax.get_subplotspec().rowspan.start
+        rows[row] = max(rows.get(row, 0.0), _legend_above_height_pt(ax))
+    return sum(rows.values())
 
 
 MIN_RELATIVE_SPAN = 0.02  # a panel whose values barely change spans at least +-1 % of them
@@ -1382,6 +1509,9 @@ def plot_campaign_fits(camp, fig=None, max_spectra: int | None = MAX_OVERLAY_SPE
     if own:
         fig = _new_figure(DOUBLE_COLUMN_IN, 0.3 + (1.25 * ratio + 0.45) * n_rows, layout=None)
     unit = OHM_CM2 if area_normalised else OHM
+    axis = camp.evolution_axis()
+    files = {camp.checkpoints[k].file for k, _ in shown}
+    common_file = next(iter(files)) if len(files) == 1 else None
     for i, (k, r) in enumerate(shown):
         ax_ = fig.add_subplot(n_rows, n_cols, i + 1)
         scale = _camp_area(camp, k, area_normalised)
@@ -1394,17 +1524,51 @@ def plot_campaign_fits(camp, fig=None, max_spectra: int | None = MAX_OVERLAY_SPE
         ax_.locator_params(axis="y", nbins=4)
         suffix, colour = _fit_panel_mark(r.flags)
         ax_.set_title(_panel_title(camp.checkpoints[k], suffix, fig.get_figwidth() * 72.0 / n_cols - 2 * _PAD_PT,
-                                   FONT_PT), color=colour, y=1.0)
+                                   FONT_PT, _place_on_axis(camp.checkpoints[k], axis, k), common_file is not None),
+                      color=colour, y=1.0)
         if i % n_cols == 0:
             ax_.set_ylabel(f"−Z'' / {unit}")
         if i + n_cols >= len(shown):  # no panel below this one
             ax_.set_xlabel(f"Z' / {unit}")
         _style(ax_)
-    fig.suptitle("Nyquist fits per checkpoint: data (points), fit (line)" + (f"; {note}" if note else ""),
+    source = f" of {_file_name(common_file)}" if common_file else ""
+    fig.suptitle(f"Nyquist fits per checkpoint{source}: data (points), fit (line)" + (f"; {note}" if note else ""),
                  fontsize=FONT_PT)
     if own:
         _fixed_layout(fig)
+        for panel in fig.axes:
+            panel.apply_aspect()  # the box as drawn: equal axes shrink it inside its cell
+            _thin_ticks(panel.xaxis, panel.get_position().width * fig.get_figwidth() * 72.0)
     return fig
+
+
+def _place_on_axis(checkpoint, axis, index: int) -> str:
+    """The checkpoint's place on the evolution axis (``50.63 h``, ``cycle 50``), "" where it has none."""
+    return checkpoint.name_on(axis, index) if checkpoint.value_on(axis) is not None else ""
+
+
+def _file_name(path: str) -> str:
+    """The file name of a path (either separator)."""
+    return path.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+TICK_LABEL_GAP_PT = 3.0  # at least this much space between neighbouring tick labels
+
+
+def _thin_ticks(axis, length_pt: float) -> None:
+    """Fewer major ticks on ``axis`` (``length_pt`` long) until neighbouring labels keep
+    ``TICK_LABEL_GAP_PT`` apart: a narrow fit panel had read "12.515.017.5"."""
+    from matplotlib.ticker import MaxNLocator
+
+    size = _tick_label_size(axis)
+    for nbins in (3, 2, 1):
+        labels, _ = _shown_tick_labels(axis)
+        labels = sorted(labels)
+        widths = [_text_extent_pt(text, size)[0] for _, text in labels]
+        if all((b[0] - a[0]) * length_pt >= 0.5 * (wa + wb) + TICK_LABEL_GAP_PT
+               for a, b, wa, wb in zip(labels, labels[1:], widths, widths[1:])):
+            return
+        axis.set_major_locator(MaxNLocator(nbins=nbins, steps=[1, 2, 4, 5, 10], min_n_ticks=1))
 
 
 def _fit_panel_mark(flags) -> tuple[str, str]:
@@ -1418,15 +1582,21 @@ def _fit_panel_mark(flags) -> tuple[str, str]:
     return (f" ({', '.join(names)} unresolved)", "C1") if names else ("", "black")
 
 
-def _panel_title(checkpoint, suffix: str, width_pt: float, size_pt: float) -> str:
+def _panel_title(checkpoint, suffix: str, width_pt: float, size_pt: float, on_axis: str = "",
+                 one_file: bool = False) -> str:
     """A checkpoint's label + ``suffix`` as a small panel's title no wider than
-    ``width_pt``: a label made from its file's path shows the file name only, and a name
+    ``width_pt``: a label made from its file's path shows the file name only (none where
+    every panel is of ``one_file``: the sweep, ``#5``), followed by the checkpoint's place
+    on the evolution axis ``on_axis`` (``50.63 h``) where the label does not hold it; a name
     still too wide loses its leading characters (shown as "…"), so the end that tells
     checkpoints apart (sweep number, time) stays; the unresolved parameters' names in the
     suffix give way before the label does."""
     name, file = checkpoint.label, checkpoint.file
     if file and name.startswith(file):
-        name = name[len(file) - len(file.replace("\\", "/").rsplit("/", 1)[-1]):]
+        name = name[len(file):] if one_file and len(name) > len(file) else \
+            name[len(file) - len(_file_name(file)):]
+    if on_axis and on_axis not in name:
+        name = f"{name}, {on_axis}"
     if suffix.endswith(" unresolved)") and _text_extent_pt(name + suffix, size_pt)[0] > width_pt:
         suffix = " (unresolved)"  # the names of the parameters give way first, not the label ("…00 h")
     return _front_cut(name, suffix, width_pt, size_pt)

@@ -466,6 +466,43 @@ def test_valid_band_cuts_high_frequency_artefacts_and_is_none_where_nothing_or_e
     assert kk_valid_band(Spectrum(BAND_F, garbage)) is None
 
 
+def test_valid_band_cut_from_both_ends_beats_a_long_cut_from_one_end(monkeypatch):
+    """The band keeps the most points: a spectrum whose points pass with 3 cut at each end
+    (6 in all) or with 35 cut from the high end gives the former (the search stopped at the
+    first cut from one end that passed: a real 70-point VSP sweep lost its whole
+    high-frequency arc). A stand-in test that passes exactly on those cuts pins the search."""
+    from types import SimpleNamespace
+
+    from eisfit.analysis import kk
+
+    f = np.logspace(6, -1, 70)
+
+    def stand_in(points, **options):
+        low = int(np.sum(f < points.frequency.min()))
+        high = int(np.sum(f > points.frequency.max()))
+        passed = (low >= 3 and high >= 3) or high >= 35
+        return SimpleNamespace(passed=passed, outliers_Hz=(), status="valid" if passed else "violation")
+
+    monkeypatch.setattr(kk, "kk_test", stand_in)
+    band = kk.kk_valid_band(Spectrum(f, np.ones(70, complex)))
+    assert (band.cut_low, band.cut_high, band.n_points) == (3, 3, 64)
+
+
+def test_valid_band_of_each_vsp_peis_sweep_passes_and_keeps_both_arcs():
+    """yadg's VSP PEIS file (32 sweeps of 70 points): every sweep's band passes kk_test on its
+    own points, and none loses more than 6 points (before: sweep 5 kept 35, cut at 281.5 Hz,
+    where 0.2017 Hz - 496.2 kHz passes with 64)."""
+    import eisfit
+    from conftest import realdata_path
+    from eisfit.analysis.kk import kk_valid_band
+
+    spectra = eisfit.read(realdata_path("mpr", "dgbowl__yadg", "vsp_peis_with.mpr"))
+    for k in (5, 6, 11, 13):
+        band = kk_valid_band(spectra[k])
+        assert band is not None and band.n_points >= 64, (k, band)
+        assert kk_test(spectra[k].crop(fmin=band.fmin_Hz, fmax=band.fmax_Hz)).passed
+
+
 def test_validate_names_the_band_and_its_fmin_keeps_the_band_s_points(tmp_path):
     """eisfit validate prints, for a failing spectrum, where it passes and the --fmin that
     fits those points (rounded down, so the band's lowest point stays in)."""

@@ -754,3 +754,114 @@ def test_an_evolution_panel_no_checkpoint_determines_says_so():
     ax = next(a for a in fig.axes if a.get_title().startswith("R0"))
     assert any("undetermined at every checkpoint" in t.get_text() for t in ax.texts)
     assert len(ax.get_yticks()) == 0
+
+
+def _low_n_campaign():
+    """Six checkpoints of R0-p(R1,CPE1)-p(R2,CPE2): the interface CPE's exponent falls from 0.85
+    to 0.45 at the last three (a diffusion-like line, flagged low-n:CPE2)."""
+    values = [[12.0, 45.0, 2e-9, 0.92, 80.0, 3e-6, 0.85]] * 3 + [[12.0, 45.0, 2e-9, 0.92, 300.0, 3e-3, 0.45]] * 3
+    spectra = _headline_series(values, seed=5, noise=0.002)
+    return eisfit.fit_campaign(spectra, circuit=HEADLINE, area_cm2=0.5, cache_dir=False, progress=False)
+
+
+def test_evolution_leaves_out_the_capacitance_of_a_low_n_cpe_and_the_table_keeps_it():
+    """A C_eff read from a CPE flagged low-n (n < 0.6: closer to a diffusion line than a
+    capacitance) is no point on its panel (a real sweep's n = 0.42 read 1.75 F/cm2 and squashed
+    the 1e-8 F/cm2 points to zero): a gap marked on the axis, as an unresolved value; the table
+    keeps the number, the flag in its row."""
+    from eisfit.plotting import LOW_N_LABEL
+
+    camp = _low_n_campaign()
+    low = ["low-n:CPE2" in r.flags for r in camp.results]
+    assert low == [False] * 3 + [True] * 3
+    fig = camp.plot_evolution()
+    fig.canvas.draw()
+    ax = next(a for a in fig.axes if a.get_title().startswith("CPE2: C_eff per area"))
+    line = next(l for l in ax.get_lines() if l.get_marker() == "o" and l.get_linestyle() == "-")
+    np.testing.assert_array_equal(np.isnan(np.asarray(line.get_ydata(), float)), low)
+    marks = [l for l in ax.get_lines() if l.get_marker() == "v"]
+    assert len(marks) == 1 and len(marks[0].get_xdata()) == 3
+    assert LOW_N_LABEL in [t.get_text() for t in ax.get_legend().get_texts()]
+    table = camp.table
+    assert np.isfinite(table["CPE2_ceff_F_per_cm2"]).all()
+    assert all("low-n:CPE2" in f for f in table["flags"].iloc[3:])
+
+
+def test_evolution_legends_lie_outside_the_panels_and_their_titles():
+    """Each panel's legend sits between its box and its title: it covers no data point, and
+    every title, legend and panel lies inside the figure."""
+    camp = _low_n_campaign()
+    fig = camp.plot_evolution()
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    figure_box = fig.bbox
+    for ax in (a for a in fig.axes if a.get_visible() and a.get_legend() is not None):
+        legend = ax.get_legend().get_window_extent(renderer)
+        box = ax.get_window_extent(renderer)
+        title = ax.title.get_window_extent(renderer)
+        assert legend.y0 >= box.y1 - 1, ax.get_title()  # above the data
+        assert title.y0 >= legend.y1 - 1, ax.get_title()  # below the title
+        for extent in (legend, title, box):
+            assert figure_box.x0 <= extent.x0 and extent.x1 <= figure_box.x1 + 1, ax.get_title()
+            assert extent.y1 <= figure_box.y1 + 1, ax.get_title()
+
+
+def test_capacitance_panel_is_logarithmic_only_where_values_span_decades(camp):
+    """C_eff of 10 nF to 1 uF per cm2 (two decades) on a log axis: on a linear one the early
+    points lay on zero; a campaign whose capacitances change by 20 % keeps a linear axis."""
+    values = [[12.0, 45.0, 2e-9, 0.92, 80.0, q, 0.9] for q in np.logspace(-8, -6, 5)]
+    spread = eisfit.fit_campaign(_headline_series(values, seed=2, noise=0.002), circuit=HEADLINE, area_cm2=0.5,
+                                 cache_dir=False, progress=False)
+    fig = spread.plot_evolution()
+    ax = next(a for a in fig.axes if a.get_title().startswith("CPE2: C_eff"))
+    assert ax.get_yscale() == "log"
+    lo, hi = ax.get_ylim()
+    line = next(l for l in ax.get_lines() if l.get_marker() == "o" and l.get_linestyle() == "-")
+    y = np.asarray(line.get_ydata(), float)
+    assert lo < np.nanmin(y) and np.nanmax(y) < hi
+    narrow = camp.plot_evolution()
+    assert all(a.get_yscale() == "linear" for a in narrow.axes if a.get_title().startswith("CPE"))
+
+
+def _inductive_campaign():
+    """Three checkpoints of L0-R0-p(R1,CPE1)-p(R2,CPE2), 1 MHz - 0.1 Hz, arcs of 10 and 8 ohm
+    below a lead inductance whose tail reaches -Z'' = -25 ohm (4 uH at 1 MHz)."""
+    f = np.logspace(6, -1, 50)
+    circuit = Circuit("L0-R0-p(R1,CPE1)-p(R2,CPE2)")
+    rng = np.random.default_rng(1)
+    spectra = []
+    for k in range(3):
+        z = circuit.impedance(np.array([4e-6, 10.0 + k, 10.0, 1e-8, 0.9, 8.0, 1e-4, 0.85]), f)
+        z = z * (1 + 0.002 * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size)))
+        spectra.append(Spectrum(f, z, meta={"label": f"cell.mpr#{k}", "time_h": 10.0 * k}))
+    return eisfit.fit_campaign(spectra, circuit="L0-R0-p(R1,CPE1)-p(R2,CPE2)", cache_dir=False, progress=False)
+
+
+def test_campaign_nyquist_is_framed_on_the_arcs_below_a_deep_inductive_tail():
+    """An inductive tail 5x deeper than the arcs are tall: the overlay's limits come from the
+    capacitive points (the tail drawn, clipped, and said so in the title), so the arcs fill the
+    panel's height."""
+    camp = _inductive_campaign()
+    ax = eisfit.plotting.plot_campaign_nyquist(camp)
+    lo, hi = ax.get_ylim()
+    tallest = max(float(np.max(-r.z.imag)) for r in camp.results)
+    assert -0.1 * tallest < lo < 0 and tallest < hi < 1.2 * tallest
+    assert "inductive tail" in ax.get_title() and "clipped" in ax.get_title()
+
+
+def test_campaign_fit_titles_name_sweep_and_time_inside_the_figure_and_ticks_do_not_overlap():
+    """Each fit panel's title is the checkpoint and its time ("cell.mpr#1, 10 h"), whole (not
+    cut at its start) and inside the figure; neighbouring x tick labels do not overlap. (Sweeps
+    read from one file: "#1, 10 h", the file named in the suptitle.)"""
+    camp = _inductive_campaign()
+    fig = camp.plot_fits()
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in panels] == ["cell.mpr#0, 0 h", "cell.mpr#1, 10 h", "cell.mpr#2, 20 h"]
+    for ax in panels:
+        title = ax.title.get_window_extent(renderer)
+        assert fig.bbox.x0 <= title.x0 and title.x1 <= fig.bbox.x1 and title.y1 <= fig.bbox.y1
+        labels = sorted((t.get_window_extent(renderer) for t in ax.get_xticklabels() if t.get_text()),
+                        key=lambda b: b.x0)
+        assert all(a.x1 <= b.x0 for a, b in zip(labels, labels[1:])), ax.get_title()

@@ -830,9 +830,13 @@ def kk_valid_band(spectrum: Spectrum, **kk_options: Any) -> KKBand | None:
     Data that fail only at one end are common: a cell that drifts during the minutes of
     its lowest frequencies (cycling, temperature), cable and instrument artefacts at the
     highest. The band says where a fit rests on valid data (``fmin``/``fmax`` of
-    :func:`eisfit.fit`). The search cuts 1, 2, 3, 5, 8... points from one end (the fewest
-    that pass, refined by bisection), then from both; at most ``BAND_MAX_TESTS`` bands are
-    tested. A test on fewer points has less power: the band's own result is returned to be read.
+    :func:`eisfit.fit`). The search cuts 1, 2, 3, 5, 8... points from each end (the fewest
+    that pass, refined by bisection), then from both ends, fewest points first, every pair
+    that cuts fewer points than the best cut from one end (refined by bisection on each end):
+    a spectrum that fails at both ends may also pass once a whole arc is cut from one end,
+    and the band keeps the most points (:func:`_fewest_cut_from_both_ends`). At most
+    ``BAND_MAX_TESTS`` bands are tested; every band returned passed its own test. A test on
+    fewer points has less power: the band's own result is returned to be read.
 
     A spectrum whose test names isolated outliers (``KKResult.outliers_Hz``: single glitched
     points, which no cut from the ends removes without what lies beyond them) is searched
@@ -883,32 +887,89 @@ def kk_valid_band(spectrum: Spectrum, **kk_options: Any) -> KKBand | None:
         return band(0, 0)
     if most_cut < 1:
         return None
-    found: list[tuple[int, int]] = []  # the passing cuts (low, high) the search stopped at
-    steps = sorted({k for k in (1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233) if k <= most_cut} | {most_cut})
-    for side in ((1, 0), (0, 1)):  # cut the low end, then the high end
-        previous = 0
-        for k in steps:
-            if len(tests) >= BAND_MAX_TESTS:
-                break
-            if test(k * side[0], k * side[1]) is not None:
-                lo, hi = previous, k  # bisect: the fewest points cut that pass (fails at lo, passes at hi)
-                while hi - lo > 1 and len(tests) < BAND_MAX_TESTS:
-                    mid = (lo + hi) // 2
-                    lo, hi = (lo, mid) if test(mid * side[0], mid * side[1]) is not None else (mid, hi)
-                found.append((hi * side[0], hi * side[1]))
-                break
-            previous = k
-    if not found:
-        pairs = sorted(((a, b) for a in steps for b in steps if a + b <= most_cut), key=lambda ab: (sum(ab), ab))
-        for a, b in pairs:
-            if len(tests) >= BAND_MAX_TESTS:
-                break
-            if test(a, b) is not None:
-                found.append((a, b))
-                break
+    steps = sorted({k for k in CUT_STEPS if k <= most_cut} | {most_cut})
+    budget = _TestBudget(tests)
+    found = [cut for side in ((1, 0), (0, 1)) if (cut := _fewest_cut_from_one_end(test, steps, side, budget))]
+    fewest = min((sum(cut) for cut in found), default=most_cut + 1)
+    both = _fewest_cut_from_both_ends(test, steps, fewest, budget)
+    if both is not None:
+        found.append(both)
     if not found:
         return None
     return band(*min(found, key=lambda cut: (sum(cut) + len(tests[cut][1]), cut[0])))
+
+
+CUT_STEPS = (1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233)  # points cut from an end, tried in this order
+
+
+@dataclass
+class _TestBudget:
+    """The Lin-KK tests one band search has run (``tests``: every cut tried), against
+    ``BAND_MAX_TESTS``."""
+
+    tests: dict
+
+    def left(self) -> bool:
+        return len(self.tests) < BAND_MAX_TESTS
+
+
+def _bisected_cut(passes, failing: int, passing: int, budget: _TestBudget) -> int:
+    """The fewest points cut that pass between a cut of ``failing`` points (fails, or 0) and
+    one of ``passing`` points (passes): bisection with ``passes(k)`` (True where a cut of k
+    points passes)."""
+    lo, hi = failing, passing
+    while hi - lo > 1 and budget.left():
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if passes(mid) else (mid, hi)
+    return hi
+
+
+def _fewest_cut_from_one_end(test, steps: list[int], side: tuple[int, int], budget: _TestBudget
+                             ) -> tuple[int, int] | None:
+    """The fewest points cut from one end (``side`` (1, 0): the lowest frequencies, (0, 1):
+    the highest) whose band passes, as ``(low, high)``: ``steps`` tried in turn, the first
+    that passes refined by bisection; None when none passes (or the budget ends first)."""
+    def passes(k: int) -> bool:
+        return test(k * side[0], k * side[1]) is not None
+
+    previous = 0
+    for k in steps:
+        if not budget.left():
+            return None
+        if passes(k):
+            k = _bisected_cut(passes, previous, k, budget)
+            return k * side[0], k * side[1]
+        previous = k
+    return None
+
+
+def _fewest_cut_from_both_ends(test, steps: list[int], fewer_than: int, budget: _TestBudget
+                               ) -> tuple[int, int] | None:
+    """The band cut from both ends that keeps the most points, as ``(low, high)``: pairs of
+    ``steps`` cutting fewer than ``fewer_than`` points in all (the best cut from one end),
+    fewest first; the first that passes is refined by bisection on each end (its pairs with
+    the previous step on either end cut fewer points and failed). None when none passes
+    within the budget.
+
+    A spectrum can fail at both ends (an inductive artefact at the highest frequencies, a
+    drift at the lowest): no cut from one end alone passes short of the one that leaves out
+    a whole arc, and the band must come from both (a VSP PEIS sweep of 70 points: 35 highest
+    cut from one end, 3 + 3 from both)."""
+    pairs = sorted(((a, b) for a in steps for b in steps if a + b < fewer_than and a + b <= steps[-1]),
+                   key=lambda ab: (sum(ab), ab))
+    for a, b in pairs:
+        if not budget.left():
+            return None
+        if test(a, b) is not None:
+            a = _bisected_cut(lambda k: test(k, b) is not None, _step_before(steps, a), a, budget)
+            b = _bisected_cut(lambda k: test(a, k) is not None, _step_before(steps, b), b, budget)
+            return a, b
+    return None
+
+
+def _step_before(steps: list[int], k: int) -> int:
+    """The step before ``k`` in ``steps`` (0 before the first)."""
+    return max((s for s in steps if s < k), default=0)
 
 
 def kk_tests(

@@ -226,6 +226,23 @@ def unresolved_keys(flags: Iterable[str], keys: Iterable[str]) -> set[str]:
     return {k for k in keys if k in names or any(k.startswith(e + "_") or k == e for e in elements)}
 
 
+LOW_N_CAPACITANCE_SUFFIXES = ("_ceff_", "_eps_r")  # derived keys read as a capacitance of their element
+
+
+def low_n_capacitance_keys(flags: Iterable[str], keys: Iterable[str]) -> set[str]:
+    """The derived keys among ``keys`` that read a capacitance from a CPE flagged
+    ``low-n:<CPE>`` (exponent below 0.6): its effective capacitance in every form
+    (``CPE1_ceff_F``, ``_ceff_brug_F``, ``_ceff_F_per_cm2``, ``_ceff_per_interface_F_per_cm2``,
+    their ``_stderr``) and the relative permittivity ``CPE1_eps_r``. Such an element is closer
+    to a diffusion line than a capacitance (domain conventions 2.4: flag it rather than read a
+    capacitance): the numbers are the arithmetic of its parameters (tables keep them, with the
+    flag in the row), never a headline value (figures and headline lines leave them out, as an
+    unresolved one). Its time constant and apex frequency stay."""
+    elements = {f.split(":", 1)[1] for f in flags if flag_name(f) == "low-n" and ":" in f}
+    return {k for k in keys for e in elements
+            if k.startswith(e) and any(k[len(e):].startswith(suffix) for suffix in LOW_N_CAPACITANCE_SUFFIXES)}
+
+
 def undetermined_reason(stderr: float) -> str:
     """Why :func:`undetermined` said so: ``stderr unknown`` or ``stderr >= value``."""
     return "stderr >= value" if math.isfinite(stderr) else "stderr unknown"
