@@ -390,6 +390,8 @@ def _solver_phase(frame, n_run_starts: int) -> str:
         return "quick round"
     if "_solve_grid" in names:  # rounds 2 and 3, the order round
         return "escalation"
+    if "fit_chain" in names:  # the chain's seeded fits, streamed after its cold pass
+        return "seeded fits"
     return "other"
 
 
