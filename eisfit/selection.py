@@ -533,7 +533,7 @@ def candidate_list(candidates: str | Sequence[str] | None) -> list[str] | None:
             raise FitError(f"candidates must be circuit strings or library names, got {item!r}")
         out.extend(c.strip() for c in item.split(";") if c.strip())
     if not out:
-        raise FitError(f"candidates names no circuit: {candidates!r}")
+        raise FitError(f"candidates name no circuit (got {candidates!r})")
     return out
 
 

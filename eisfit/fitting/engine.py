@@ -109,8 +109,8 @@ def fit(
         ``repair:...``).
     engine : ``"fast"`` (batched analytic-Jacobian Levenberg-Marquardt) or ``"lmfit"``
         (the best start polished by ``lmfit.minimize``; same optimum, slower).
-    kk : run the Lin-KK test on the fitted points and flag a failure.
-    order_arcs : after the fit, order interchangeable arcs by time constant so that
+    kk : True/False: run the Lin-KK test on the fitted points and flag a failure.
+    order_arcs : True/False: after the fit, order interchangeable arcs by time constant so that
         R1 is always the faster arc.
     guess : ``"auto"`` (data guess from the -Z'' apexes plus the multi-start grid) or
         ``"drt"``: also start from the peaks of the DRT of the data (time constants,
