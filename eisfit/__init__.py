@@ -18,6 +18,7 @@ from .errors import (
     CircuitError,
     CorruptFileError,
     DataError,
+    DataWarning,
     EisfitError,
     FitError,
     MissingColumnError,
@@ -52,7 +53,7 @@ _LAZY = {
 }
 
 __all__ = [
-    "Spectrum", "EisfitError", "DataError", "ReadError", "UnknownFormatError",
+    "Spectrum", "EisfitError", "DataError", "DataWarning", "ReadError", "UnknownFormatError",
     "CorruptFileError", "MissingColumnError", "NoImpedanceDataError", "CircuitError", "FitError", "CampaignError",
     *_LAZY,
 ]

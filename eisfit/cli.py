@@ -757,9 +757,9 @@ def suggest_command(files, candidates, criterion, library, area_cm2, weighting, 
     verdict) and a few sentences on why the best was chosen and what was rejected.
     Exit status 1 when some spectra could not be read or suggested and others were.
     """
-    from .selection import suggest_circuit
+    from .selection import candidate_list, suggest_circuit
 
-    listed = [c.strip() for item in candidates for c in item.split(";") if c.strip()] or None
+    listed = candidate_list(list(candidates)) if candidates else None
     failed, done, records = _Failures(), 0, []
     for _, s in _each_spectrum(files, fmt, failed, imag_sign, columns_text):
         try:

@@ -3,6 +3,7 @@
 Every problem eisfit detects in user input is raised as a subclass of
 :class:`EisfitError`, with a message that names the file (when there is one)
 and what is wrong. Tracebacks from inside numpy/struct never reach the user.
+:class:`DataWarning` is the warning about data that are possible but suspect.
 """
 from __future__ import annotations
 
@@ -15,6 +16,12 @@ class EisfitError(Exception):
 
 class DataError(EisfitError, ValueError):
     """Impossible values in a spectrum (negative frequency, NaN, length mismatch...)."""
+
+
+class DataWarning(UserWarning):
+    """Data that are possible but most likely not what was meant (a spectrum whose z has no
+    imaginary part at any point: Z' or |Z| passed as z). Not an error: the values are used
+    as given."""
 
 
 class ReadError(EisfitError):

@@ -49,7 +49,7 @@ from .model.weighting import residual_scales
 from .spectrum import Spectrum, as_spectrum, not_a_spectrum_hint, require_distinct_frequencies
 from .units import format_value
 
-__all__ = ["suggest_circuit", "CircuitSuggestion", "fit_auto", "lack_of_fit_ratio",
+__all__ = ["suggest_circuit", "candidate_list", "CircuitSuggestion", "fit_auto", "lack_of_fit_ratio",
            "unresolved_parameters", "circuit_from_shape", "CircuitShape", "choose_common_circuit",
            "CommonChoice", "differing_circuits_note"]
 
@@ -515,6 +515,28 @@ class CircuitSuggestion:
         return f"CircuitSuggestion({self.label!r}: best={self.best!r}, {len(self.table)} candidates)"
 
 
+def candidate_list(candidates: str | Sequence[str] | None) -> list[str] | None:
+    """The ``candidates`` of :func:`suggest_circuit` as a list (None stays None: the automatic
+    search). One string is one candidate (a library name, circuit string or .toml file), or
+    several separated by ``;`` as on the command line (``--candidates "randles;garnet-symmetric"``;
+    no circuit string holds a ``;``), never its characters; a list or tuple is taken item by
+    item the same way. FitError for anything else."""
+    if candidates is None:
+        return None
+    items = [candidates] if isinstance(candidates, str) else candidates
+    if isinstance(items, (bytes, Mapping)) or not isinstance(items, (list, tuple)):
+        raise FitError(f"candidates must be a circuit (library name or circuit string), a list of them, or None, "
+                       f"got {type(candidates).__name__}")
+    out = []
+    for item in items:
+        if not isinstance(item, str):
+            raise FitError(f"candidates must be circuit strings or library names, got {item!r}")
+        out.extend(c.strip() for c in item.split(";") if c.strip())
+    if not out:
+        raise FitError(f"candidates name no circuit (got {candidates!r})")
+    return out
+
+
 def suggest_circuit(
     spectrum: Spectrum,
     candidates: Sequence[str] | None = None,
@@ -531,7 +553,9 @@ def suggest_circuit(
     Parameters
     ----------
     spectrum : the data (Hz, ohm).
-    candidates : circuit strings or library names to compare. ``None`` (default): built
+    candidates : circuit strings or library names to compare: a list, or one string (one
+        circuit, or several separated by ``;`` as on the command line; :func:`eisfit.selection.candidate_list`).
+        ``None`` (default): built
         from the data (DRT peaks -> arcs, inductive high-frequency tail -> L, low-frequency
         behaviour -> closing arc, blocking CPE or C, or diffusion W / Wo / Ws) by a small
         neighbourhood search. A list that contains ``"auto"`` adds the automatic ones.
@@ -549,7 +573,8 @@ def suggest_circuit(
     :class:`CircuitSuggestion`. Raises :class:`~eisfit.errors.FitError` when no candidate
     could be fitted.
     """
-    return _suggest(spectrum, candidates, criterion, library, max_fits, lack_of_fit_limit, area_cm2, fit_options)
+    return _suggest(spectrum, candidate_list(candidates), criterion, library, max_fits, lack_of_fit_limit, area_cm2,
+                    fit_options)
 
 
 def _suggest(spectrum: Spectrum, candidates: Sequence[str] | None, criterion: str, library: bool, max_fits: int,
@@ -1237,6 +1262,7 @@ def choose_common_circuit(spectra: Sequence[Spectrum], *, criterion: str = "bic"
 
     if not spectra:
         raise FitError("choose_common_circuit needs at least one spectrum")
+    candidates = candidate_list(candidates)
     from .fitting.engine import spectrum_in_ohm
 
     # data read per area: divided once here (suggest_circuit and the batched fits then see ohm)

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import difflib
 import inspect
-import math
 from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
 
+from ._checks import check_choice, positive_number_or_none
 from .errors import FitError
 from .model.weighting import WEIGHTINGS, check_weighting
 from .spectrum import frequencies_to_exclude
@@ -34,20 +34,6 @@ def did_you_mean(word: str, choices: Any, cutoff: float = 0.6) -> str:
     """`` (did you mean 'x'?)`` for the closest of ``choices`` (difflib ratio >= cutoff), else ''."""
     close = difflib.get_close_matches(str(word), sorted(str(c) for c in choices), n=1, cutoff=cutoff)
     return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-def _positive_or_none(name: str, value: Any) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise FitError(f"{name} must be a positive number, got {value!r}")
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise FitError(f"{name} must be a positive number, got {value!r}") from None
-    if not (math.isfinite(number) and number > 0):
-        raise FitError(f"{name} must be a positive number, got {value!r}")
-    return number
 
 
 def _is_auto(circuit: Any) -> bool:
@@ -88,9 +74,8 @@ class FitSettings:
         if not _is_auto(self.circuit):
             load_circuit(self.circuit)  # CircuitError with a caret / "did you mean" on a bad one
         for name in ("area_cm2", "thickness_cm", "fmin_Hz", "fmax_Hz"):
-            object.__setattr__(self, name, _positive_or_none(name, getattr(self, name)))
-        if not isinstance(self.symmetric, bool):
-            raise FitError(f"symmetric must be True or False, got {self.symmetric!r}")
+            object.__setattr__(self, name, positive_number_or_none(name, getattr(self, name)))
+        object.__setattr__(self, "symmetric", check_choice("symmetric", self.symmetric))
         if self.weighting == "boukamp":
             check_weighting(self.weighting)  # the renamed weighting: what to use instead
         if self.weighting not in WEIGHTING_NAMES:
@@ -142,14 +127,20 @@ def _fit_parameters() -> dict[str, inspect.Parameter]:
     return dict(inspect.signature(fit).parameters)
 
 
+# the options of eisfit.fit that take True/False (or "auto") only: "no" or "False" is not False
+_FLAG_CHOICES = {"profile": ("auto", True, False), "drop_inductive": ("auto", True, False),
+                 "kk": (True, False), "order_arcs": (True, False)}
+
+
 def check_fit_options(options: Mapping[str, Any], caller: str = "fit_campaign") -> dict[str, Any]:
     """Validate the extra :func:`eisfit.fit` keywords given to ``caller``.
 
     Unknown names raise ``TypeError`` at once (with "did you mean"), as a misspelt
     keyword of any Python function does; the names :class:`FitSettings` holds are
     refused here (they are explicit arguments). Values that can be checked without
-    data are checked (``initial``/``fixed`` finite, ``starts``, ``engine``, ``guess``,
-    ``profile``, ``expr`` strings): a bad one raises :class:`~eisfit.FitError`.
+    data are checked (``initial``/``fixed`` finite, ``bounds`` (lower, upper) pairs,
+    ``starts``, ``engine``, ``guess``, the flags ``profile``, ``drop_inductive``, ``kk`` and
+    ``order_arcs``, ``expr`` strings): a bad one raises :class:`~eisfit.FitError`.
     """
     allowed = [n for n in _fit_parameters() if n not in ("spectrum",) and n not in FIT_SETTING_NAMES]
     for name in options:
@@ -157,7 +148,7 @@ def check_fit_options(options: Mapping[str, Any], caller: str = "fit_campaign") 
             known = allowed + list(FIT_SETTING_NAMES)
             raise TypeError(f"{caller}() got an unexpected keyword argument {name!r}"
                             f"{did_you_mean(name, known + ['cache_dir', 'jobs', 'out', 'progress'])}")
-    from .fitting.expressions import check_start_values
+    from .fitting.expressions import check_bounds, check_start_values
 
     out = dict(options)
     for what in ("initial", "fixed"):
@@ -169,8 +160,10 @@ def check_fit_options(options: Mapping[str, Any], caller: str = "fit_campaign") 
     for name, choices in (("engine", ("fast", "lmfit")), ("guess", ("auto", "drt"))):
         if name in out and out[name] not in choices:
             raise FitError(f"unknown {name} {out[name]!r}; use one of {', '.join(choices)}")
-    if "profile" in out and out["profile"] not in ("auto", True, False):
-        raise FitError(f"profile must be 'auto', True or False, got {out['profile']!r}")
+    for name, choices in _FLAG_CHOICES.items():
+        if name in out:
+            out[name] = check_choice(name, out[name], choices)
+    check_bounds(out.get("bounds"))
     if out.get("expr") is not None:
         if not isinstance(out["expr"], Mapping) or not all(isinstance(e, str) for e in out["expr"].values()):
             raise FitError("expr must map parameter names to expression strings")

@@ -2,16 +2,17 @@
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from ._sign import capacitive_sign
-from .errors import DataError, FitError
+from .errors import DataError, DataWarning, FitError
 
 __all__ = ["Spectrum", "as_spectrum", "require_distinct_frequencies", "not_a_spectrum_hint", "AREA_SPECIFIC_UNIT",
            "DIVIDED_BY_AREA_KEY", "EXCLUDE_RTOL", "frequencies_to_exclude", "shared_grid",
-           "require_capacitive_negative", "points_spectrum"]
+           "require_capacitive_negative", "points_spectrum", "warn_if_no_imaginary_part"]
 
 AREA_SPECIFIC_UNIT = "ohm*cm2"  # meta["impedance_unit"] of a spectrum whose file gave Z per area
 DIVIDED_BY_AREA_KEY = "impedance_per_area_divided_by_cm2"  # meta: the area (cm2) such a spectrum was divided by
@@ -28,8 +29,10 @@ class Spectrum:
     z : 1-D array of complex, ohm, ``Z = Z' + jZ''`` with ``Z'' < 0`` for capacitive
         behaviour, whatever the convention of the source file. Several sweeps are
         several spectra: a 2-D array raises :class:`~eisfit.DataError`. Arrays that look
-        like -Z'' (:func:`require_capacitive_negative`) are refused by fit, kk_test, drt and
-        suggest_circuit unless ``meta`` states ``{"imag_sign": "negative"}``.
+        like -Z'' (:func:`eisfit.spectrum.require_capacitive_negative`) are refused by fit, kk_test, drt and
+        suggest_circuit unless ``meta`` states ``{"imag_sign": "negative"}``. A z with no
+        imaginary part at any point (a real array: Z' or |Z| alone) is taken with a
+        :class:`~eisfit.DataWarning` (:func:`eisfit.spectrum.warn_if_no_imaginary_part`).
     meta : mapping (or None) of metadata (source path, format, technique, sweep index,
         start time, electrode area and unit, instrument/software version...).
         ``meta["impedance_unit"] == "ohm*cm2"`` marks a spectrum whose file gave the
@@ -55,6 +58,22 @@ class Spectrum:
         columns: Mapping[str, Any] | None = None,
         mask: Any = None,
     ):
+        self._set_checked(frequency, z, meta, columns, mask)
+        warn_if_no_imaginary_part(self)
+
+    @classmethod
+    def _unwarned(cls, frequency: Any, z: Any, meta: Mapping[str, Any] | None = None, *,
+                  columns: Mapping[str, Any] | None = None, mask: Any = None) -> "Spectrum":
+        """A spectrum checked as :class:`Spectrum` checks one, without the warnings about the
+        data: for points eisfit already holds (a selection of a spectrum, a fit's points),
+        whose caller was warned when they came in."""
+        new = cls.__new__(cls)
+        new._set_checked(frequency, z, meta, columns, mask)
+        return new
+
+    def _set_checked(self, frequency: Any, z: Any, meta: Mapping[str, Any] | None,
+                     columns: Mapping[str, Any] | None, mask: Any) -> None:
+        """Check the arguments of :class:`Spectrum` (DataError) and hold them."""
         if meta is not None and not isinstance(meta, Mapping):
             raise DataError(f"meta must be a mapping such as {{'source': 'cell.mpr'}} or None, "
                             f"got {type(meta).__name__}")
@@ -245,13 +264,13 @@ class Spectrum:
         return self.select(self.z.imag <= 0)
 
     def _with_mask(self, mask: np.ndarray) -> "Spectrum":
-        return Spectrum(self._frequency, self._z, self.meta, columns=self._columns, mask=mask)
+        return Spectrum._unwarned(self._frequency, self._z, self.meta, columns=self._columns, mask=mask)
 
     def with_meta(self, **updates: Any) -> "Spectrum":
         """A copy with metadata entries added or replaced."""
         meta = dict(self.meta)
         meta.update(updates)
-        return Spectrum(self._frequency, self._z, meta, columns=self._columns, mask=self._mask)
+        return Spectrum._unwarned(self._frequency, self._z, meta, columns=self._columns, mask=self._mask)
 
     @property
     def area_specific(self) -> bool:
@@ -267,7 +286,7 @@ class Spectrum:
                                               and np.isfinite(area_cm2) and area_cm2 > 0):
             raise DataError(f"{self.label}: the electrode area must be a positive number of cm2, got {area_cm2!r}")
         meta = {**self.meta, "impedance_unit": "ohm", DIVIDED_BY_AREA_KEY: float(area_cm2)}
-        return Spectrum(self._frequency, self._z / area_cm2, meta, columns=self._columns, mask=self._mask)
+        return Spectrum._unwarned(self._frequency, self._z / area_cm2, meta, columns=self._columns, mask=self._mask)
 
     # -- conversion ------------------------------------------------------
     def to_dataframe(self):
@@ -313,6 +332,20 @@ class Spectrum:
                 rows.append((key, text if len(text) <= 120 else "..." + text[-117:], "cm²" if key == "area_cm2" else ""))
         return (f"<div><b>Spectrum</b> {escape(self.label)}"
                 + html_table(("", "value", "unit"), rows, numeric_from=1) + "</div>")
+
+
+def warn_if_no_imaginary_part(spectrum: "Spectrum") -> bool:
+    """Warn (:class:`~eisfit.DataWarning`) when the imaginary part of every point of
+    ``spectrum`` is exactly 0, as it is when z was given as a real array: Z' alone, or |Z|
+    (a classic mistake; a fit then returns nonsense flagged as model problems). Measured
+    data always have some reactance. Returns whether it warned."""
+    if np.any(spectrum._z.imag):
+        return False
+    source = spectrum.meta.get("source")
+    warnings.warn(f"{source + ': ' if source else ''}z has no imaginary part: pass Z' + 1j*Z'' "
+                  f"(Z'' < 0 capacitive), not Z' or |Z| alone",
+                  DataWarning, stacklevel=3)  # at the line that made the Spectrum
+    return True
 
 
 def _real_frequencies(frequency: Any, where: str) -> np.ndarray:
@@ -396,7 +429,7 @@ def points_spectrum(frequency: Any, z: Any, label: str | None = None) -> "Spectr
     meta: dict[str, Any] = {"imag_sign": "negative"}
     if label:
         meta["label"] = label
-    return Spectrum(frequency=frequency, z=z, meta=meta)
+    return Spectrum._unwarned(frequency, z, meta)
 
 
 def not_a_spectrum_hint(data: Any) -> str:

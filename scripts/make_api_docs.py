@@ -6,14 +6,19 @@
 The page lists, in order, the top-level functions and classes (``eisfit.read``,
 ``eisfit.fit``, ``eisfit.FitResult``...), the errors, the plotting functions, the
 impedance.py interoperability and the display units. Each entry is the signature and the
-docstring as written in the code; classes list their public methods and properties.
+docstring as written in the code; classes list their public methods and properties; a
+constant (a number, a string, a mapping...) is listed with its value and the comment or
+docstring that its assignment has in the source.
 tests/test_api_docs.py checks that docs/api.md equals this script's output.
 """
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
+import io
 import sys
+import tokenize
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,15 +27,16 @@ OUTPUT = ROOT / "docs" / "api.md"
 # (section title, module, names; None = the module's __all__)
 SECTIONS = [
     ("Reading and the Spectrum", "eisfit", ["read", "detect_format", "Spectrum"]),
+    ("Formats and export (eisfit.io)", "eisfit.io", ["available_formats", "write_csv", "write_json"]),
     ("Fitting", "eisfit", ["fit", "FitResult"]),
     ("Circuits", "eisfit", ["load_circuit", "list_circuits", "Circuit"]),
     ("Validation and analysis", "eisfit", ["kk_test", "KKResult", "kk_valid_band", "KKBand", "drt", "DRTResult",
                                          "arrhenius"]),
     ("Which circuit?", "eisfit", ["suggest_circuit", "CircuitSuggestion"]),
     ("Campaigns", "eisfit", ["fit_campaign", "CampaignResult"]),
-    ("Errors", "eisfit.errors", ["EisfitError", "DataError", "ReadError", "UnknownFormatError",
-                                 "CorruptFileError", "MissingColumnError", "NoImpedanceDataError", "CircuitError",
-                                 "FitError", "CampaignError"]),
+    ("Errors and warnings", "eisfit.errors", ["EisfitError", "DataError", "ReadError", "UnknownFormatError",
+                                              "CorruptFileError", "MissingColumnError", "NoImpedanceDataError",
+                                              "CircuitError", "FitError", "CampaignError", "DataWarning"]),
     ("Plotting (eisfit.plotting)", "eisfit.plotting",
      ["plot_nyquist", "plot_bode", "plot_fit_residuals", "plot_fit", "plot_kk_residuals", "plot_drt",
       "plot_campaign_nyquist", "plot_campaign_bode", "plot_campaign_evolution", "plot_campaign_fits",
@@ -87,6 +93,53 @@ def _render_member(prefix: str, cls, name: str, member) -> list[str]:
     return [f"#### `{prefix}.{name}{_signature(bound)}`", "", _doc(bound), ""]
 
 
+def _is_constant(obj) -> bool:
+    """A value (number, string, mapping, tuple...), not a function, class or module."""
+    return not (callable(obj) or inspect.ismodule(obj))
+
+
+def _constant_note(module, name: str) -> str:
+    """What the source says of the module-level constant ``name``: the docstring (a string
+    literal) right after its assignment, else the comment at the end of its line, else the
+    comment line(s) right above it; "" when there is none."""
+    try:
+        source = inspect.getsource(module)
+    except (OSError, TypeError):
+        return ""
+    body = ast.parse(source).body
+    for k, node in enumerate(body):
+        targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+        if not any(isinstance(t, ast.Name) and t.id == name for t in targets):
+            continue
+        after = body[k + 1] if k + 1 < len(body) else None
+        if isinstance(after, ast.Expr) and isinstance(after.value, ast.Constant) and isinstance(after.value.value, str):
+            return inspect.cleandoc(after.value.value)
+        comments = _comments_by_line(source)
+        if node.end_lineno in comments:
+            return comments[node.end_lineno]
+        above, line = [], node.lineno - 1
+        while line in comments and source.splitlines()[line - 1].lstrip().startswith("#"):
+            above.insert(0, comments[line])
+            line -= 1
+        return " ".join(above)
+    return ""
+
+
+def _comments_by_line(source: str) -> dict[int, str]:
+    """line number -> the text of the comment on that line (without ``#``)."""
+    out = {}
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type == tokenize.COMMENT:
+            out[token.start[0]] = token.string.lstrip("#").strip()
+    return out
+
+
+def _render_constant(qualified: str, module, name: str, value) -> list[str]:
+    note = _constant_note(module, name)
+    return [f"### `{qualified}` (constant)", "", "```python", f"{qualified.rsplit('.', 1)[-1]} = {value!r}", "```",
+            "", note or "(no comment in the source)", ""]
+
+
 def _render_object(qualified: str, obj) -> list[str]:
     if inspect.isclass(obj):
         lines = [f"### class `{qualified}{_signature(obj) if not issubclass(obj, BaseException) else ''}`",
@@ -110,7 +163,11 @@ def render() -> str:
         module = importlib.import_module(module_name)
         lines += [f"## {title}", ""]
         for name in names if names is not None else list(module.__all__):
-            lines += _render_object(f"{module_name}.{name}", getattr(module, name))
+            obj = getattr(module, name)
+            if _is_constant(obj):
+                lines += _render_constant(f"{module_name}.{name}", module, name, obj)
+            else:
+                lines += _render_object(f"{module_name}.{name}", obj)
     return "\n".join(lines).rstrip("\n") + "\n"
 
 

@@ -479,7 +479,7 @@ def test_repeated_frequency_check_is_shared_by_every_reader(tmp_path):
     """build_spectra is where .mpr, .mpt, tables, wide tables, RelaxIS and .ism end."""
     f = np.array([10.0, 5.0, 2.0, 1.0, 10.0, 5.0, 5.0, 1.0])
     with pytest.warns(ReadWarning, match=r"x.mpr: repeated frequencies in 1 sweep\(s\) \(sweep 1: 5 Hz\)"):
-        spectra = build_spectra(tmp_path / "x.mpr", f, np.ones(8, complex), {},
+        spectra = build_spectra(tmp_path / "x.mpr", f, np.ones(8) - 0.5j, {},
                                 [np.arange(0, 4), np.arange(4, 8)])
     assert [len(s) for s in spectra] == [4, 4]
 

@@ -610,7 +610,7 @@ def test_every_parameter_shown_unresolved_is_named_by_a_flag():
     the flags named only unresolved:Wo3_1 (its time constant ran away and the whole element
     is hidden); a CPE arc's runaway named CPE2_0 but hid CPE2_1 too."""
     f = np.logspace(5, 0, 30)
-    z = np.full(f.size, 100.0 + 0j)
+    z = np.full(f.size, 100.0 - 1j)  # a placeholder (not fitted)
     values = {"R0": 10.0, "R1": 50.0, "CPE1_0": 1e-6, "CPE1_1": 0.9, "Wo1_0": 20.0, "Wo1_1": 1e-9}
     res = _assembled("R0-p(R1,CPE1)-Wo1", values, {n: 0.1 * v for n, v in values.items()}, f, z)
     assert {"unresolved:Wo1_1", "unresolved:Wo1_0"} <= set(res.flags)
@@ -623,7 +623,7 @@ def test_an_unresolved_parameter_carries_one_flag_not_large_stderr_beside_it():
     """A real CH Instruments file carried large-stderr:R2 for an R2 shown unresolved (null):
     one flag, the stronger one; a resolved parameter keeps its large-stderr."""
     f = np.logspace(5, 0, 30)
-    z = np.full(f.size, 100.0 + 0j)
+    z = np.full(f.size, 100.0 - 1j)  # a placeholder (not fitted)
     values = {"R0": 10.0, "R1": 50.0, "CPE1_0": 1e-6, "CPE1_1": 0.9, "R2": 2e4, "CPE2_0": 1e-3, "CPE2_1": 0.8}
     stderr = {n: 0.1 * v for n, v in values.items()} | {"R2": 5e4, "R1": 60.0}
     res = _assembled("R0-p(R1,CPE1)-p(R2,CPE2)", values, stderr, f, z)

@@ -148,7 +148,7 @@ def arrhenius(
     form : ``"sigmaT"`` (fit ln(sigma*T), default) or ``"sigma"`` (fit ln(sigma)).
     weighted : weight each point by ``1/(stderr/sigma)^2`` (variance of ln(sigma)).
 
-    Returns an :class:`ArrheniusResult`. With two points the line is exact and the
+    Returns an :class:`eisfit.analysis.arrhenius.ArrheniusResult`. With two points the line is exact and the
     standard errors are NaN.
     """
     t, s = _checked_points(temperature_K, sigma_S_per_cm, form)

@@ -39,8 +39,9 @@ import numpy as np
 from scipy.linalg import eigh
 from scipy.optimize import nnls
 
+from .._checks import check_choice
 from ..errors import DataError
-from ..model.weighting import residual_scales
+from ..model.weighting import residual_scales, weighting_in_use
 from ..spectrum import Spectrum, as_spectrum, require_distinct_frequencies
 
 __all__ = ["drt", "DRTResult", "zarc_drt", "zarc_drt_cumulative", "tau_grid"]
@@ -210,7 +211,7 @@ class DRTResult:
     peaks : DataFrame with ``tau_s``, ``f_Hz`` (= 1/(2 pi tau)), ``gamma_ohm``, ``R_ohm``
         (area of the peak, split at the minima between peaks), ``R_process_ohm`` (a resolved
         peak's area plus those of the unresolved peaks it owns: the estimate of its process's
-        resistance, see :func:`process_areas`; NaN for unresolved peaks and for open ones),
+        resistance, see :func:`eisfit.analysis.drt.process_areas`; NaN for unresolved peaks and for open ones),
         ``resolved`` (False: a monotone tail of the larger neighbouring peak fits the data as
         well, see :func:`_resolved`: a side lobe or shoulder, not evidence of a process) and
         ``closed`` (False: a peak at an end of data whose -Z'' still rises there, see
@@ -277,8 +278,13 @@ class DRTResult:
         return not self.kk_passed and self.kk_status != "too-noisy"
 
     def to_dict(self) -> dict[str, Any]:
-        """Scalars, peaks (list of dicts) and the distribution (lists) in a plain dict."""
-        return {
+        """Scalars, peaks (list of dicts) and the distribution (lists) in a plain, JSON-safe
+        dict (as :meth:`eisfit.FitResult.to_dict`): numpy numbers as Python ones, a non-finite
+        number (the NaN ``R_process_ohm`` of an unresolved or open peak, an infinite
+        ``capacitance_F``) as None."""
+        from .._json import to_jsonable
+
+        return to_jsonable({
             "label": self.label,
             "r_inf_ohm": self.r_inf_ohm,
             "inductance_H": self.inductance_H,
@@ -297,7 +303,7 @@ class DRTResult:
                               else self.peaks_outside.to_dict(orient="records")),
             "tau_s": self.tau_s.tolist(),
             "gamma_ohm": self.gamma_ohm.tolist(),
-        }
+        })
 
     def __repr__(self) -> str:
         return (
@@ -715,6 +721,8 @@ def drt(
         docstring).
     weighting : residual scales as in the fit (``modulus`` default, ``proportional``,
         ``unit``, ``modulus-calc`` (treated as modulus here), or ``sigma`` with ``sigma=``).
+    sigma : per-point standard deviations, ohm (as in :func:`eisfit.fit`); given, they set the
+        scales whatever ``weighting`` names, and the result records ``weighting="sigma"``.
     inductance : ``True`` (always fit a series L >= 0), ``False`` (never), or ``"auto"``:
         keep L when a point has Z'' > 0, or when adding it lowers the weighted residual
         sum of squares significantly (F statistic ``(RSS0 - RSS1) / (RSS1 / dof) > 10``,
@@ -732,9 +740,14 @@ def drt(
 
     Raises
     ------
-    DataError : fewer than 5 points, or a tau grid that is not increasing.
+    DataError : fewer than 5 points, a tau grid that is not increasing, or an option outside
+        its choices (``inductance``/``capacitance`` True, False or "auto", ``kk`` True or False).
     """
     spectrum = as_spectrum(spectrum, "drt()")
+    inductance = check_choice("inductance", inductance, (True, False, "auto"), DataError)
+    capacitance = check_choice("capacitance", capacitance, (True, False, "auto"), DataError)
+    kk = check_choice("kk", kk, (True, False), DataError)
+    weighting = weighting_in_use(weighting, sigma)
     if spectrum.area_specific:
         raise DataError(f"{spectrum.label}: the file gives the impedance per area (ohm*cm2); the DRT is in ohm: "
                         f"divide by the electrode area first (spectrum.in_ohm(area_cm2); --area-cm2 on the "
@@ -759,8 +772,6 @@ def _drt(spectrum, lambda_, weighting, inductance, capacitance, tau, sigma, kk) 
     full = _build_system(spectrum, x, weighting, sigma)
     system = _columns(full, True, False)
     notes: list[str] = []
-    if capacitance not in (True, False, "auto"):
-        raise DataError(f"capacitance must be True, False or 'auto', not {capacitance!r}")
 
     lam, rule = _choose_lambda(system, lambda_, notes)
     use_l = _decide_inductance(spectrum, system, lam, inductance)
@@ -812,8 +823,6 @@ def _decide_inductance(spectrum: Spectrum, system: _System, lam: float, inductan
     """Whether the series inductance is part of the model (see :func:`drt`)."""
     if inductance is True or inductance is False:
         return bool(inductance)
-    if inductance != "auto":
-        raise DataError(f"inductance must be True, False or 'auto', not {inductance!r}")
     if np.any(spectrum.z.imag > 0):
         return True
     without, with_l = (_solve_nnls(system, lam, use_l=use_l) for use_l in (False, True))

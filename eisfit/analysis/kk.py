@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from .._blas import small_blas
+from .._checks import check_choice, check_positive_int_or_none, is_real_number, positive_number_or_none
 from ..errors import DataError
 from ..model.weighting import residual_scales
 from ..spectrum import AREA_SPECIFIC_UNIT, Spectrum, as_spectrum, require_distinct_frequencies, shared_grid
@@ -55,7 +56,7 @@ class KKResult:
         the lack-of-fit ratio compares a fit with: the RMS of this chain's residuals over its
         degrees of freedom (2N minus R_ohm, the M resistances, L, 1/C), or, where a Voigt
         chain of N/2 elements leaves residuals more than ``KK_NOISE_OVERSTATED`` times
-        smaller, that chain's (:func:`voigt_noise_levels`): the mu criterion can stop the
+        smaller, that chain's (:func:`eisfit.analysis.kk.voigt_noise_levels`): the mu criterion can stop the
         chain short of a shape (a diffusion tail) and overstate the noise.
     passed : the verdict, see :func:`kk_test` ("Acceptance rule").
     threshold_pct : residuals below it pass whatever their pattern, % of |Z|.
@@ -85,12 +86,12 @@ class KKResult:
     label : the spectrum's label.
     outliers_Hz : frequencies (Hz, ascending) of isolated outliers: single points whose
         residual stands out from both neighbours and from the rest (a glitch of one point:
-        mains pick-up, a contact), see :func:`isolated_outliers`; empty for most spectra.
+        mains pick-up, a contact), see :func:`eisfit.analysis.kk.isolated_outliers`; empty for most spectra.
     low_end_extension_decades : 0, or how far (decades) the chain's time constants reach
         beyond 1/omega_min: a spectrum that fails with the usual range, its largest residual
         at its lowest frequencies, is tested again with them (an arc whose apex lies just
         below the lowest frequency), see
-        :data:`LOW_END_EXTENSION_DECADES`.
+        :data:`eisfit.analysis.kk.LOW_END_EXTENSION_DECADES`.
     """
 
     mu: float
@@ -690,14 +691,18 @@ def kk_test(
         :func:`_regrow_rippled_chains`). If mu never falls below ``c``, the chain with
         ``max_rc`` elements is used, with a warning where it fails the test (on smooth or
         noise-free data that it describes there is nothing to over-fit: no warning).
-    inductance : add a series inductance (needed for data up to ~MHz, cable inductance).
-    capacitance : add a series capacitance (blocking electrodes, low-frequency tail);
-        "auto" (default) tries both, see below.
+    inductance : add a series inductance (needed for data up to ~MHz, cable inductance):
+        True or False (its coefficient is free in sign, so there is no "auto").
+    capacitance : add a series capacitance (blocking electrodes, low-frequency tail): True,
+        False or "auto" (default), which tries both, see below.
     weighting : residual scales, as in the fit (``modulus`` = 1/|Z|, ``modulus-calc``,
         ``proportional``, ``unit``).
-    threshold_pct : acceptance threshold in % of |Z|.
+    threshold_pct : acceptance threshold in % of |Z| (> 0).
+    violation_pct : residuals above it fail (ZScope's 2 % limit), unless they are noise (below);
+        % of |Z|, not below ``threshold_pct``.
 
-    violation_pct : residuals above it fail (ZScope's 2 % limit), unless they are noise (below).
+    An option outside these (``capacitance="no"``, ``threshold_pct="1"``...) raises
+    :class:`~eisfit.DataError` (:func:`eisfit.analysis.kk.check_kk_options`).
 
     Acceptance rule
     ---------------
@@ -748,8 +753,6 @@ def kk_test(
     """
     spectrum = as_spectrum(spectrum, "kk_test()")
     require_distinct_frequencies(spectrum, KK_MIN_POINTS, "a Kramers-Kronig test")
-    if not 0 < c <= 1:
-        raise DataError(f"c (the mu threshold) must lie in (0, 1], got {c!r}")
     result = kk_tests(spectrum.frequency, np.asarray(spectrum.z, dtype=complex)[None, :], c=c, max_rc=max_rc,
                       inductance=inductance, capacitance=capacitance, weighting=weighting,
                       threshold_pct=threshold_pct, violation_pct=violation_pct,
@@ -990,6 +993,8 @@ def kk_tests(
     logs the frequency it measured at), one per spectrum, still in one batched solve (rows
     that are all equal are taken as one grid). Same options and results as :func:`kk_test`
     per spectrum."""
+    c, max_rc, inductance, capacitance, threshold_pct, violation_pct = check_kk_options(
+        c, max_rc, inductance, capacitance, threshold_pct, violation_pct)
     z = np.asarray(z, dtype=complex)
     labels = labels or [""] * z.shape[0]
     frequency = np.asarray(frequency, dtype=float)
@@ -1025,6 +1030,32 @@ def kk_tests(
         for msg in result.warnings:
             warnings.warn(msg, stacklevel=3)
     return out
+
+
+def check_kk_options(c: Any, max_rc: Any, inductance: Any, capacitance: Any, threshold_pct: Any,
+                     violation_pct: Any) -> tuple[float, int | None, bool, bool | str, float, float]:
+    """The options of :func:`kk_test` checked (the same rules as :func:`eisfit.drt`'s and
+    :func:`eisfit.fit`'s), as (c, max_rc, inductance, capacitance, threshold_pct,
+    violation_pct); :class:`~eisfit.DataError` naming the first bad one. ``inductance`` is True
+    or False only: the chain's series L is a free least-squares coefficient (of either sign),
+    so True (the default) needs no "auto" (which :func:`eisfit.drt`, whose L must be >= 0, has)."""
+    if not (is_real_number(c) and 0 < c <= 1):
+        raise DataError(f"c (the mu threshold) must lie in (0, 1], got {c!r}")
+    max_rc = check_positive_int_or_none("max_rc", max_rc, DataError)
+    if isinstance(inductance, str) and inductance == "auto":
+        raise DataError("kk_test's inductance must be True or False, got 'auto': the Lin-KK chain's series "
+                        "inductance is a free coefficient of either sign, so True (the default) suits data "
+                        "with or without one")
+    inductance = check_choice("inductance", inductance, (True, False), DataError)
+    capacitance = check_choice("capacitance", capacitance, (True, False, "auto"), DataError)
+    threshold_pct = positive_number_or_none("threshold_pct", threshold_pct, DataError)
+    violation_pct = positive_number_or_none("violation_pct", violation_pct, DataError)
+    if threshold_pct is None or violation_pct is None:
+        raise DataError("threshold_pct and violation_pct must be positive numbers (% of |Z|), not None")
+    if threshold_pct > violation_pct:
+        raise DataError(f"threshold_pct ({threshold_pct:g} %) must not exceed violation_pct ({violation_pct:g} %): "
+                        "residuals between them are judged by their randomness")
+    return float(c), max_rc, inductance, capacitance, threshold_pct, violation_pct
 
 
 def _kk_tests_of_capacitance(frequency: np.ndarray, z: np.ndarray, long_chain: np.ndarray, labels: list[str],

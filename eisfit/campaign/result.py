@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,7 +71,7 @@ class CampaignResult:
     checkpoints : the :class:`~eisfit.campaign.Checkpoint` list, in campaign order.
     results : one FitResult per checkpoint (the kept one of the cold and seeded
         fits, with campaign flags added), None where reading or fitting failed.
-    errors : :class:`CheckpointFailure` for each failed checkpoint.
+    errors : :class:`eisfit.campaign.result.CheckpointFailure` for each failed checkpoint.
     ordering : how the checkpoints were ordered (campaign file, acquisition time,
         natural file name, as given).
     settings : the campaign-wide fit settings (the names of a fit's settings: ``fmin_Hz``,
@@ -526,6 +527,8 @@ def checkpoint_row(c: Checkpoint, r: Any, d: dict[str, Any], joint: Any = None) 
         row.update(r.table_row())
         for stat in FIT_STAT_COLUMNS:
             row[stat] = getattr(r, stat)
+    else:
+        row.update(unfitted_parameter_columns(row["circuit"]))
     # ---- series analysis (eisfit.series): which fit the row holds, what the joint fit made of it ----
     joined = joint is not None and d.get("seed_source") == "joint"  # not a row left out or kept independent
     row["joint_fit"] = d.get("joint_fit", "")
@@ -547,6 +550,23 @@ def checkpoint_row(c: Checkpoint, r: Any, d: dict[str, Any], joint: Any = None) 
     for key, value in c.extra.items():
         row.setdefault(key, value)
     return row
+
+
+def unfitted_parameter_columns(circuit: Any) -> dict[str, float]:
+    """NaN for each parameter of ``circuit`` and its ``<name>_stderr`` (in the order of
+    :meth:`FitResult.table_row`): the columns of a checkpoint that was not fitted, so that a
+    table whose every checkpoint failed still has them (``table[["R2"]]`` holds NaN, no
+    KeyError); {} when the circuit is not known (None, or one that does not load)."""
+    if circuit is None:
+        return {}
+    from ..errors import EisfitError
+    from ..model import load_circuit
+
+    try:
+        names = load_circuit(circuit).circuit.param_names
+    except (EisfitError, OSError, TypeError):
+        return {}
+    return {column: math.nan for name in names for column in (name, f"{name}_stderr")}
 
 
 def _write_parquet(table, path: Path) -> None:

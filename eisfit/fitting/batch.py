@@ -25,6 +25,7 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from .._checks import check_choice
 from ..analysis.derived import circuit_arcs, swapped_arcs
 from ..model import Circuit, CircuitDefinition
 from ..spectrum import Spectrum
@@ -143,8 +144,8 @@ def fit_chain(spectra: Sequence[Spectrum], circuit: str | CircuitDefinition | Ci
     ``options`` are :func:`fit_batch`'s.
     """
     spectra = list(spectra)
-    kk = options.pop("kk", True)
-    order_arcs = options.pop("order_arcs", True)
+    kk = check_choice("kk", options.pop("kk", True))
+    order_arcs = check_choice("order_arcs", options.pop("order_arcs", True))
     starts = options.pop("starts", "auto")
     prepare = _preparer(circuit, options)
     own_options = list(own_options) if own_options is not None else [None] * len(spectra)

@@ -13,6 +13,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from .._checks import check_choice, is_real_number, positive_number_or_none
 from ..analysis.derived import arc_tau_s, derived_quantities_batch, element_arcs
 from ..analysis.quality import instrument_noisy_points
 from ..errors import FitError
@@ -27,11 +28,11 @@ from .optimise import Transform, covariance_from_jacobian, covariances_from_jaco
 from .problem import Problem, log_scaled
 from .solver import QUICK_STARTS, BatchProblem, Solution, chunks_by_grid, polish_from, solve
 from .assemble import KKOutcome, assemble_result, derived_settings, result_roles, weighting_formula
-from .expressions import check_expressions, check_mapping, check_start_values
+from .expressions import bound_pair, check_expressions, check_mapping, check_start_values
 from .flags import optimum_settled
 from .profile import ProfileJob, ProfileOutcome, arc_resistances, profile_many, suspect_resistances
 from .result import FitResult
-from ..model.weighting import check_weighting, residual_scales
+from ..model.weighting import check_weighting, residual_scales, weighting_in_use
 
 # the options that may differ between the spectra of one batch: they enter each spectrum's data
 # (an area per cm2 divided out) and derived quantities, never the shared batched problem
@@ -108,8 +109,8 @@ def fit(
         ``repair:...``).
     engine : ``"fast"`` (batched analytic-Jacobian Levenberg-Marquardt) or ``"lmfit"``
         (the best start polished by ``lmfit.minimize``; same optimum, slower).
-    kk : run the Lin-KK test on the fitted points and flag a failure.
-    order_arcs : after the fit, order interchangeable arcs by time constant so that
+    kk : True/False: run the Lin-KK test on the fitted points and flag a failure.
+    order_arcs : True/False: after the fit, order interchangeable arcs by time constant so that
         R1 is always the faster arc.
     guess : ``"auto"`` (data guess from the -Z'' apexes plus the multi-start grid) or
         ``"drt"``: also start from the peaks of the DRT of the data (time constants,
@@ -130,6 +131,7 @@ def fit(
     covariance says so in ``flags``; it does not raise on valid data.
     """
     spectrum, circuit, initial, fixed = fit_inputs(spectrum, circuit, initial, fixed)
+    kk, order_arcs = check_choice("kk", kk), check_choice("order_arcs", order_arcs)
     options = dict(area_cm2=area_cm2, thickness_cm=thickness_cm, symmetric=symmetric, weighting=weighting,
                    sigma=sigma, fmin=fmin, fmax=fmax, exclude_hz=exclude_hz, drop_inductive=drop_inductive,
                    initial=initial, fixed=fixed,
@@ -151,6 +153,7 @@ def fit_prepared(preps: Sequence[_Prepared], *, kk: bool = True, order_arcs: boo
     batched LM) unless a ``solution`` is given; covariances, derived quantities and the
     Lin-KK verdicts are then computed per grid in batches."""
     preps = list(preps)
+    kk, order_arcs = check_choice("kk", kk), check_choice("order_arcs", order_arcs)
     if not preps:
         return []
     if solution is None:
@@ -307,7 +310,7 @@ def _file_area_note(spectrum: Spectrum, area_cm2: float | None) -> list[str]:
     1 % away): the fit never takes the area from the file, whose value is often the
     instrument's default, but says that the file has one."""
     stated = spectrum.meta.get("area_cm2")
-    if not (_is_number(stated) and np.isfinite(stated) and stated > 0):
+    if not (is_real_number(stated) and np.isfinite(stated) and stated > 0):
         return []
     if area_cm2 is not None and abs(stated / area_cm2 - 1.0) <= 0.01:
         return []
@@ -350,21 +353,18 @@ def _prepare(spectrum, circuit, *, area_cm2, thickness_cm, symmetric, weighting,
     if both:
         raise FitError(f"{', '.join(both)}: both fixed and tied by expr; give each parameter one of the two")
     check_weighting(weighting)
+    weighting = weighting_in_use(weighting, sigma)  # sigma= sets the scales: the fit is sigma-weighted
     for label, v in (("area_cm2", area_cm2), ("thickness_cm", thickness_cm), ("fmin", fmin), ("fmax", fmax)):
-        if v is not None and not (_is_number(v) and np.isfinite(v) and v > 0):
-            raise FitError(f"{label} must be a positive number, got {v!r}")
+        positive_number_or_none(label, v)
     if fmin is not None and fmax is not None and not fmin < fmax:
         raise FitError(f"fmin ({fmin!r} Hz) must be below fmax ({fmax!r} Hz)")
-    if not isinstance(symmetric, (bool, np.bool_)):
-        raise FitError(f"symmetric must be True or False, got {symmetric!r}")
-    if drop_inductive not in ("auto", True, False):
-        raise FitError(f"drop_inductive must be 'auto', True or False, got {drop_inductive!r}")
+    symmetric = check_choice("symmetric", symmetric)
+    drop_inductive = check_choice("drop_inductive", drop_inductive, ("auto", True, False))
     if engine not in ("fast", "lmfit"):
         raise FitError(f"unknown engine {engine!r}; use 'fast' or 'lmfit'")
     if guess_mode not in ("auto", "drt"):
         raise FitError(f"unknown guess {guess_mode!r}; use 'auto' or 'drt'")
-    if profile not in ("auto", True, False):
-        raise FitError(f"profile must be 'auto', True or False, got {profile!r}")
+    profile = check_choice("profile", profile, ("auto", True, False))
 
     flags: list[str] = []
     spectrum = _in_ohm(spectrum, area_cm2, flags)
@@ -414,8 +414,8 @@ def _prepare(spectrum, circuit, *, area_cm2, thickness_cm, symmetric, weighting,
         if isinstance(starts, int):
             del start_list[starts:], start_labels[starts:]
     settings = {
-        "weighting": weighting if sig is None else "sigma",
-        "weighting_formula": weighting_formula(weighting if sig is None else "sigma"),
+        "weighting": weighting,
+        "weighting_formula": weighting_formula(weighting),
         "area_cm2": area_cm2, "thickness_cm": thickness_cm, "symmetric": bool(symmetric),
         "fmin_Hz": fmin, "fmax_Hz": fmax, "drop_inductive": drop_inductive,
         **({"exclude_Hz": list(exclude_hz)} if exclude_hz else {}),
@@ -641,11 +641,6 @@ def _inductive_high_frequency_run(f: np.ndarray, z: np.ndarray) -> np.ndarray:
     return mask
 
 
-def _is_number(v: Any) -> bool:
-    """A real number (bool and strings are not)."""
-    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
-
-
 def _bounds(definition: CircuitDefinition, user: Mapping | None) -> tuple[np.ndarray, np.ndarray]:
     """(lower, upper) bounds of every parameter in parameter order: the user's ``bounds``
     over the definition's; FitError for a malformed or empty pair."""
@@ -666,13 +661,7 @@ def _checked_bounds(names: tuple[str, ...], pairs: tuple) -> tuple[np.ndarray, n
     lo = np.empty(len(names))
     hi = np.empty(len(names))
     for i, (n, b) in enumerate(zip(names, pairs)):
-        if isinstance(b, (str, bytes)) or not hasattr(b, "__len__") or len(b) != 2 \
-                or not all(v is None or _is_number(v) for v in b):
-            raise FitError(f"bounds of {n} must be a (lower, upper) pair of numbers or None, got {b!r}")
-        lo[i] = -np.inf if b[0] is None else float(b[0])
-        hi[i] = np.inf if b[1] is None else float(b[1])
-        if not lo[i] < hi[i]:
-            raise FitError(f"bounds of {n}: lower {lo[i]} must be below upper {hi[i]}")
+        lo[i], hi[i] = bound_pair(n, b)
     return lo, hi
 
 

@@ -1,4 +1,4 @@
-"""Checks of fit() arguments that need no data: parameter expressions and start values.
+"""Checks of fit() arguments that need no data: parameter expressions, start values, bounds.
 
 ``expr`` ties parameters with lmfit/asteval expressions (``{"CPE2_1": "CPE1_1"}``).
 A misspelt name or attribute would otherwise surface from inside lmfit as a raw
@@ -10,11 +10,12 @@ from __future__ import annotations
 import io
 import math
 import numbers
-from typing import Mapping
+from typing import Any, Mapping
 
+from .._checks import is_real_number
 from ..errors import FitError
 
-__all__ = ["check_expressions", "check_mapping", "check_start_values"]
+__all__ = ["check_expressions", "check_mapping", "check_start_values", "bound_pair", "check_bounds"]
 
 
 def check_expressions(names: list[str], expr: Mapping[str, str] | None) -> None:
@@ -88,3 +89,25 @@ def check_start_values(values: Mapping[str, float] | None, what: str = "initial"
             if not lower <= value <= upper:
                 raise FitError(f"{what} value of {name} = {float(value)!r} lies outside its bounds "
                                f"[{lower:g}, {upper:g}]")
+
+
+def bound_pair(name: str, pair: Any) -> tuple[float, float]:
+    """(lower, upper) of the bounds ``pair`` of the parameter ``name`` (in its unit; None read
+    as unbounded); FitError for anything but a pair of numbers or None with lower < upper."""
+    if isinstance(pair, (str, bytes)) or not hasattr(pair, "__len__") or len(pair) != 2 \
+            or not all(v is None or is_real_number(v) for v in pair):
+        raise FitError(f"bounds of {name} must be a (lower, upper) pair of numbers or None, got {pair!r}")
+    lower = -math.inf if pair[0] is None else float(pair[0])
+    upper = math.inf if pair[1] is None else float(pair[1])
+    if not lower < upper:
+        raise FitError(f"bounds of {name}: lower {lower} must be below upper {upper}")
+    return lower, upper
+
+
+def check_bounds(bounds: Mapping[str, Any] | None) -> None:
+    """FitError unless ``bounds`` (the argument of :func:`eisfit.fit`) is None or a mapping of
+    parameter names to :func:`bound_pair` pairs: checked before any fit, without the circuit
+    (whose parameter names :func:`eisfit.settings.check_parameter_names` checks)."""
+    check_mapping(bounds, "bounds")
+    for name, pair in (bounds or {}).items():
+        bound_pair(name, pair)

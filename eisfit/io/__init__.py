@@ -23,7 +23,17 @@ from ..spectrum import Spectrum
 
 from ._common import ReadWarning, text_bytes
 
-__all__ = ["read", "detect_format", "FORMAT_MODULES", "available_formats", "ReadWarning"]
+__all__ = ["read", "detect_format", "FORMAT_MODULES", "available_formats", "ReadWarning", "write_csv", "write_json"]
+
+# the writers of eisfit's own export (eisfit.io.export, what ``eisfit convert`` writes), imported
+# on first use as the format modules are, so that importing eisfit.io stays light
+_EXPORTERS = ("write_csv", "write_json")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTERS:
+        return getattr(importlib.import_module(f"{__name__}.export"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 # order matters only for ties in sniff scores
 FORMAT_MODULES = [
@@ -146,7 +156,7 @@ def read(path: str | Path, format: str | None = None, **options: Any) -> list[Sp
     Parameters
     ----------
     path : the file (str or os.PathLike; bytes are decoded with :func:`os.fsdecode`).
-    format : force a format (see :func:`available_formats`); default: detect from content.
+    format : force a format (see :func:`eisfit.io.available_formats`); default: detect from content.
     **options : passed to the format's reader (e.g. ``imag_sign`` for tables).
 
     Returns

@@ -34,6 +34,14 @@ def check_weighting(weighting: Any, allowed: tuple[str, ...] = WEIGHTINGS) -> No
     if weighting not in allowed:
         raise FitError(f"unknown weighting {weighting!r}; use one of {', '.join(allowed)}")
 
+
+def weighting_in_use(weighting: str, sigma: Any) -> str:
+    """The weighting a fit, a joint fit or a DRT applies and records: ``"sigma"`` whenever
+    per-point standard deviations ``sigma`` (ohm) are given, since they set the residual
+    scales whatever ``weighting`` names (:func:`residual_scales`); ``weighting`` otherwise."""
+    return "sigma" if sigma is not None else weighting
+
+
 _TINY = 1e-300
 
 

@@ -37,7 +37,7 @@ from ..fitting.assemble import derived_settings, result_roles
 from ..fitting.engine import spectrum_in_ohm
 from ..fitting.optimise import Transform
 from ..fitting.problem import calc_modulus_residuals, log_scaled
-from ..model.weighting import check_weighting, residual_scales
+from ..model.weighting import check_weighting, residual_scales, weighting_in_use
 from ..spectrum import Spectrum, shared_grid
 from ..units import format_value, warn_if_celsius_as_kelvin
 from . import smoothing as sm
@@ -431,7 +431,7 @@ class _CampaignData:
         self.n_points = np.array([len(s) for s in spectra])
         self.m = 2 * int(self.n_points.max())
         self.z = [np.asarray(s.z) for s in spectra]
-        self.weighting = weighting
+        self.weighting = weighting_in_use(weighting, sigma)  # modulus-calc would otherwise override the SDs
         self.scales = [
             residual_scales(z, weighting, None if sigma is None else sigma[i])
             for i, z in enumerate(self.z)

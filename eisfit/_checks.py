@@ -1,0 +1,65 @@
+"""Checks of option values shared by every entry point (fit, fit_campaign, kk_test, drt...).
+
+One implementation of each rule, so that an option means the same and is refused with the
+same words wherever it is given. Each check raises the error class of its caller's family
+(``error``: :class:`~eisfit.FitError` for fit settings, :class:`~eisfit.DataError` for the
+analyses). Bottom layer: imports nothing from eisfit but the errors.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .errors import EisfitError, FitError
+
+__all__ = ["is_real_number", "positive_number_or_none", "check_choice", "check_positive_int_or_none"]
+
+
+def is_real_number(value: Any) -> bool:
+    """A real number (Python or numpy int/float); bools and strings are not."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
+def positive_number_or_none(name: str, value: Any, error: type[EisfitError] = FitError) -> float | None:
+    """``value`` as a float when it is a finite number > 0, None for None; ``error`` otherwise
+    (a string such as ``"0.785"`` too: fit() and fit_campaign() refuse it alike)."""
+    if value is None:
+        return None
+    if not (is_real_number(value) and math.isfinite(value) and value > 0):
+        raise error(f"{name} must be a positive number, got {value!r}")
+    return float(value)
+
+
+def _spoken(choices: tuple) -> str:
+    words = [repr(c) for c in choices]
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
+
+
+def _matches(value: Any, choice: Any) -> bool:
+    """``value`` is ``choice``: True/False only as bools (numpy's too), strings as equal strings
+    (so ``"no"``, ``"False"``, 1 and None never pass for a flag)."""
+    if isinstance(choice, bool):
+        return isinstance(value, (bool, np.bool_)) and bool(value) is choice
+    return isinstance(value, str) and value == choice
+
+
+def check_choice(name: str, value: Any, choices: tuple = (True, False),
+                 error: type[EisfitError] = FitError) -> Any:
+    """``value`` when it is one of ``choices`` (a numpy bool as a Python bool); ``error``
+    naming the choices otherwise: ``symmetric must be True or False, got 'no'``."""
+    for choice in choices:
+        if _matches(value, choice):
+            return choice
+    raise error(f"{name} must be {_spoken(choices)}, got {value!r}")
+
+
+def check_positive_int_or_none(name: str, value: Any, error: type[EisfitError] = FitError) -> int | None:
+    """``value`` as an int when it is a whole number >= 1 (Python or numpy int), None for None;
+    ``error`` otherwise."""
+    if value is None:
+        return None
+    if not (isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) and value >= 1):
+        raise error(f"{name} must be a whole number >= 1 or None, got {value!r}")
+    return int(value)
