@@ -515,7 +515,8 @@ def _payload(items: list[dict], task: list[_Chunk]) -> tuple:
     for chunk in task:
         members = ([chunk.lead_in] if chunk.lead_in is not None else []) + chunk.members
         own = {k: v for k, v in items[chunk.members[0]]["settings"].items() if k in PER_SPECTRUM_OPTIONS}
-        parts.append(([_plain(items[i]["spectrum"]) for i in members], chunk.lead_in is not None, own, chunk.seed))
+        seed = (chunk.seed,) if chunk.seed is not None else ()  # a repair's seed (see fit_chunks)
+        parts.append(([_plain(items[i]["spectrum"]) for i in members], chunk.lead_in is not None, own, *seed))
     return parts, circuit, settings, False, True
 
 
