@@ -906,6 +906,93 @@ def test_real_peis_loop_keeps_its_arc_identities():
             assert "arc-swap:R1" in r.flags, k
 
 
+TWO_LABELLINGS = "R0-p(R1,C1)-p(R2,CPE2)"  # two ideal arcs: C1 or CPE2 (n = 1) holds either, near-equal fits
+
+
+def _two_labelling_chain() -> list[eisfit.Spectrum]:
+    """Four checkpoints of two ideal arcs (100 ohm at 1.6 MHz; 300 then 900 ohm at 177 Hz),
+    0.3 % noise: the cold fit of the first puts R1 on the 1.6 MHz arc, that of the 900 ohm
+    spectrum (the last three, equal to 1e-9) on the 177 Hz arc, 0.1 % lower in chi-square
+    (0.06 in BIC): a chain keeps R1 at 1.6 MHz."""
+    f = np.logspace(6, -1, 50)
+    jw = 2j * np.pi * f
+
+    def spectrum(noise_seed: int, r2: float, k: int) -> eisfit.Spectrum:
+        rng = np.random.default_rng(noise_seed)
+        z = 10 + 100 / (1 + 100e-9 * jw) + r2 / (1 + r2 * 1e-6 * jw)
+        z = z + 0.003 * abs(z) * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size))
+        return eisfit.Spectrum(f, z * (1 + 1e-9 * k), meta={"label": f"#{k}", "time_h": float(k)})
+
+    return [spectrum(0, 300.0, 0)] + [spectrum(1, 900.0, k) for k in range(1, 4)]
+
+
+def _r1_apex_hz(camp) -> np.ndarray:
+    return np.array([1 / (2 * np.pi * r.values["R1"] * r.values["C1"]) for r in camp.results])
+
+
+def test_a_chunk_start_whose_cold_lead_in_swapped_the_arcs_is_refitted_in_the_chain_s_identities(
+        tmp_path, monkeypatch):
+    """Chunks of two: the second chunk was led in by checkpoint 1 refitted cold (R1 on the
+    177 Hz arc), so checkpoints 2 and 3 came back swapped (arc-swap at 2) where the chain
+    keeps R1 at 1.6 MHz. Once the chunks are in, checkpoint 2 is refitted from 1's kept fit
+    and 3 from the new 2: the table of the one-chunk chain, with a note, for jobs 1 and 2,
+    and from the cache (nothing refitted)."""
+    from eisfit.campaign import runner
+
+    spectra = _two_labelling_chain()
+    whole = eisfit.fit_campaign(spectra, circuit=TWO_LABELLINGS, cache_dir=False, progress=False)
+    monkeypatch.setattr(runner, "chunk_size", lambda n: 2)
+    cut = eisfit.fit_campaign(spectra, circuit=TWO_LABELLINGS, cache_dir=tmp_path / "cache", progress=False)
+    assert np.all(_r1_apex_hz(whole) > 1e6) and np.all(_r1_apex_hz(cut) > 1e6)
+    assert cut.stats["chunks"] == 2 and cut.stats["repaired"] == 2
+    np.testing.assert_allclose(cut.table["chisq"], whole.table["chisq"], rtol=1e-9)
+    assert not any(f.startswith("arc-") for r in cut.results for f in r.flags)
+    assert [any("refitted after the chunks were joined" in n for n in d["notes"]) for d in cut.details] == \
+        [False, False, True, True]
+    two = eisfit.fit_campaign(spectra, circuit=TWO_LABELLINGS, cache_dir=False, progress=False, jobs=2)
+    pd.testing.assert_frame_equal(cut.table, two.table)
+    again = eisfit.fit_campaign(spectra, circuit=TWO_LABELLINGS, cache_dir=tmp_path / "cache", progress=False)
+    assert again.stats["fits_run"] == 0 and again.stats["repair_fits"] == 0
+    pd.testing.assert_frame_equal(cut.table, again.table)
+
+
+def test_an_interrupt_during_the_chunk_start_repair_keeps_every_chunk_s_fits(monkeypatch):
+    """Ctrl-C while the chunk starts are refitted: the fits of every chunk are kept (as the
+    chunks left them), the run says it was interrupted."""
+    from eisfit.campaign import runner
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "chunk_size", lambda n: 2)
+    monkeypatch.setattr(runner, "_fit_here", interrupted)
+    camp = eisfit.fit_campaign(_two_labelling_chain(), circuit=TWO_LABELLINGS, cache_dir=False, progress=False)
+    assert camp.stats["interrupted"] and all(r is not None for r in camp.results)
+    assert "arc-swap:R1" in camp.results[2].flags  # not repaired: the chunks' own fits
+
+
+def test_real_peis_loop_chunks_give_the_one_chunk_chain(monkeypatch):
+    """vsp_peis_with.mpr cut into 4 chunks of 8: #16, the first of the third chunk, came back
+    with R1 the 0.02 Hz low-n element (its lead-in #15 refitted cold in that labelling) and
+    #17-#31 carried it on (R1 1.7 -> 6 ohm cm2 from 160 h). Repaired across the chunk
+    boundaries, the table is the one-chunk chain's (R1 the ~1 MHz arc to #26)."""
+    from conftest import realdata_path
+
+    from eisfit.campaign import runner
+
+    path = realdata_path("mpr", "dgbowl__yadg", "vsp_peis_with.mpr")
+    options = dict(circuit="L0-R0-p(R1,CPE1)-p(CPE2,R2-Ws2)", area_cm2=0.317, symmetric=True, cache_dir=False,
+                   progress=False)
+    cut = eisfit.fit_campaign(path, **options)
+    monkeypatch.setattr(runner, "chunk_size", lambda n: n)
+    whole = eisfit.fit_campaign(path, **options)
+    assert cut.stats["chunks"] == 4 and whole.stats["chunks"] == 1
+    apex = np.array([r.derived["CPE1_fapex_Hz"] for r in cut.results])
+    assert np.all(apex[:27] > 1e5)
+    assert not any(f.startswith("arc-swap") for r in cut.results[:27] for f in r.flags)
+    np.testing.assert_allclose(cut.table["chisq"], whole.table["chisq"], rtol=1e-7)
+    np.testing.assert_allclose(cut.table["R2"], whole.table["R2"], rtol=1e-5)
+
 def _garnet_at_100C() -> eisfit.Spectrum:
     """A garnet cell at 100 degC whose bulk arc (R1 26.25 ohm, Q1 3e-10, n1 0.9: apex ~160 MHz)
     lies above f_max = 10 MHz: L0 60 nH, R0 3.83 ohm, R2 || Q2 2e-6 (n2 0.85); 0.4 % noise: the

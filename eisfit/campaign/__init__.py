@@ -500,7 +500,7 @@ def _fits_so_far(items, chains, cache: FitCache):
     cache.reread()
     done = {"fits_run": cache.writes + getattr(cache, "stored", 0), "cache_hits": cache.hits,
             "cache_writes": cache.writes}
-    fits, _ = run_campaign_fits(items, chains, _NotRun(), cache, lambda n: None)
+    fits, _ = run_campaign_fits(items, chains, _NotRun(), cache, lambda n: None, repair=False)
     return fits, {**done, "fit_seconds": float("nan")}
 
 

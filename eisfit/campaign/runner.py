@@ -14,6 +14,9 @@ Every task is one :func:`eisfit.fitting.batch.fit_chunks` call (adaptive cold fi
 its spectra in one batch, then seeded rounds within each chain: checkpoint k is refitted
 from the values kept at k-1 and the lower chi-square is kept), on the executor when there
 is one; tasks run in parallel, and the table does not depend on the number of workers.
+The first checkpoint of a chunk led in so never saw the kept fit before it: once every
+chunk is in, those whose kept fit swapped arcs relative to it are refitted here, seeded
+from it, with the rest of their chunk (:func:`_repair_chunk_starts`).
 
 Workers receive plain data (arrays, dicts) and return lean FitResults (no per-point
 arrays: this process holds the spectra and rebuilds frequency, z and the fitted curve
@@ -66,6 +69,7 @@ class CheckpointFits:
     flags: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     joint_fit: str = ""       # with shared=/smooth=/arrhenius_law=: what the row holds (campaign.JOINT_FIT_VALUES)
+    chunk_start: bool = False  # the first of a chunk led in by a cold refit: its fit never saw the kept fit before it
 
 
 @dataclass
@@ -74,6 +78,7 @@ class _Chunk:
 
     members: list[int]
     lead_in: int | None  # the checkpoint before, refitted as the chunk's seed (row dropped)
+    seed: dict[str, float] | None = None  # instead: the kept values of the checkpoint before (a repair)
 
 
 def run_campaign_fits(
@@ -87,6 +92,7 @@ def run_campaign_fits(
     workers: int | None = None,
     on_core_free: Callable[[], None] | None = None,
     on_last_outcome: Callable[[], None] | None = None,
+    repair: bool = True,
 ) -> tuple[list[CheckpointFits], dict[str, Any]]:
     """Fit every item (dict with ``spectrum``, ``settings``, ``content_sha256``, ``sweep``,
     ``settings_hash``, ``conditions``); ``chains`` lists item indices in seeding order.
@@ -104,10 +110,15 @@ def run_campaign_fits(
     (before it is stored), when no task has to run again: the executor will not be needed
     any more (the campaign's own pool ends then, its workers exiting while the outcomes are
     stored).
+    ``repair``: after the last chunk, refit in this process the chunk starts whose cold
+    lead-in swapped the arcs (:func:`_repair_chunk_starts`; their new fits go to the cache,
+    not to ``on_chunk``: the table written at the end has them). False: the fits as they
+    are (after an interrupt: nothing more is fitted).
     Returns one :class:`CheckpointFits` per item and run statistics (``fits_run``:
     checkpoints fitted, ``cache_hits``, ``cache_writes``, ``cache_packs_removed`` (stale packs of
     other code, see :meth:`~eisfit.campaign.cache.FitCache.prune_other_versions`), ``chunks``,
-    ``worker_deaths``).
+    ``worker_deaths``, ``repair_fits``: checkpoints refitted by the repair, ``repaired``: kept
+    fits it replaced).
     """
     fits = [CheckpointFits() for _ in items]
     progress = progress_factory(sum(item["spectrum"] is not None for item in items))
@@ -120,7 +131,7 @@ def run_campaign_fits(
             if hit is None:
                 todo.append(i)
                 continue
-            fits[i].kept, fits[i].seed_source, fits[i].flags, fits[i].notes = hit
+            fits[i].kept, fits[i].seed_source, fits[i].flags, fits[i].notes, fits[i].chunk_start = hit
             hits.append(i)
             if progress is not None:
                 progress.update(1)
@@ -145,12 +156,143 @@ def run_campaign_fits(
     finally:
         if progress is not None:
             progress.close()
+    refitted, replaced = _repair_chunk_starts(items, chains, fits, cache) if repair else (0, 0)
     for chain in chains:
         _flag_arc_jumps(items, chain, fits)
     stats = {"fits_run": fits_run, "cache_hits": cache.hits, "cache_writes": cache.writes,
              "cache_packs_removed": cache.pruned, "chunks": len(chunks),
-             "tasks": len(tasks), "worker_deaths": deaths[0]}
+             "tasks": len(tasks), "worker_deaths": deaths[0],
+             "repair_fits": refitted, "repaired": replaced}
     return fits, stats
+
+
+REPAIR_NOTE = ("refitted after the chunks were joined, seeded from the previous checkpoint's kept fit (its chunk "
+               "had begun from a cold refit of the checkpoint before, in other arc identities); chi-square before {}")
+
+
+def _repair_chunk_starts(items: list[dict], chains: list[list[int]], fits: list[CheckpointFits],
+                         cache: FitCache) -> tuple[int, int]:
+    """Arc identities kept across chunk boundaries, once every kept fit is in.
+
+    The first checkpoint of a chunk is seeded from a cold refit of the checkpoint before
+    (the lead-in), not from its kept fit. Where its kept fit swapped arcs relative to that
+    kept fit (:func:`~eisfit.analysis.derived.swapped_arcs`), it is fitted again as a chain
+    position seeded from that kept fit (:func:`~eisfit.fitting.batch.fit_chunks`: the
+    chain's own keep rule, :func:`~eisfit.fitting.batch._seed_kept`). Where that changes an
+    arc's identity, the refit replaces its fit and the checkpoints after it, up to the next
+    chunk start, are fitted again as a chain seeded from it; their refits replace the fits
+    for as long as they change an arc's identity (from the first that agrees the fits
+    stay). A run replaced to its end is followed by the next chunk start, looked at against
+    the new fits. A chunk start whose refit keeps its identity (a swap the keep rule
+    accepts, e.g. unrelated spectra) stays, marked as looked at (also in the cache): one
+    extra fit.
+
+    Each round fits the work of all chains in one batch, in this process; the rounds
+    depend only on the kept fits, so not on the number of workers. Returns (checkpoints
+    refitted, kept fits replaced)."""
+    resume = [(1, False)] * len(chains)  # per chain: (position, whether a replaced run continues there)
+    refitted = replaced = 0
+    while True:
+        runs = {c: run for c, chain in enumerate(chains)
+                if (run := _next_repair(items, chain, fits, *resume[c])) is not None}
+        if not runs:
+            return refitted, replaced
+        repairs = [_Chunk(members, None, seed=dict(fits[chains[c][p - 1]].kept.values))
+                   for c, (p, members, _) in runs.items()]
+        looked_at = []
+        for (c, (p, members, continued)), repair, outcome in zip(runs.items(), repairs, _fit_here(items, repairs)):
+            n = _replace_while_swapped(items, fits, repair, outcome, cache)
+            if n == 0 and not continued:
+                looked_at += _start_looked_at(cache, items[members[0]], fits[members[0]])
+            refitted += len(members)
+            replaced += n
+            resume[c] = (p + max(n, 1), not continued and n == 1)  # a replaced chunk start: its chunk follows
+        cache.put_many(looked_at)
+
+
+def _next_repair(items: list[dict], chain: list[int], fits: list[CheckpointFits], start: int,
+                 continued: bool) -> tuple[int, list[int], bool] | None:
+    """(position, item indices, whether they continue a replaced run) of the next refit of
+    ``chain``: with ``continued``, the checkpoints from position ``start`` up to the next
+    chunk start (those after a replaced chunk start); else the first chunk start at or
+    after ``start`` whose kept fit swapped arcs relative to the kept fit before it, alone.
+    None if there is none."""
+    if continued:
+        run = _rest_of_chunk(items, chain, fits, start)
+        if run:
+            return start, run, True
+    for p in range(max(start, 1), len(chain)):
+        i = chain[p]
+        if fits[i].chunk_start and _arcs_swapped(fits[chain[p - 1]].kept, fits[i].kept):
+            return p, [i], False
+    return None
+
+
+def _rest_of_chunk(items: list[dict], chain: list[int], fits: list[CheckpointFits], start: int) -> list[int]:
+    """The checkpoints of ``chain`` from position ``start`` up to the next chunk start (read,
+    with the settings of the one before ``start``)."""
+    settings = items[chain[start - 1]]["settings_hash"]
+    end = start
+    while end < len(chain) and not fits[chain[end]].chunk_start and items[chain[end]]["spectrum"] is not None \
+            and items[chain[end]]["settings_hash"] == settings:
+        end += 1
+    return chain[start:end]
+
+
+def _arcs_swapped(before, after) -> bool:
+    """Whether an arc's time constant moved by more than ``ARC_SWAP_DECADES`` from the fit
+    ``before`` to the fit ``after`` (FitResults of one circuit; False if either is None)."""
+    if before is None or after is None or before.circuit != after.circuit:
+        return False
+    return bool(swapped_arcs(before.values, after.values, _arcs(after.circuit)))
+
+
+def _arcs(circuit: str):
+    """The arcs of ``circuit`` (branches too), as the seeded chain compares them."""
+    return circuit_arcs(circuit_of(circuit), branches=True)
+
+
+def _fit_here(items: list[dict], chunks: list[_Chunk]) -> list[Any]:
+    """The outcomes of each chunk, fitted in this process: the chunks of one set of
+    settings in one batch (:func:`_tasks`)."""
+    outcomes: list[Any] = []
+    for task in _tasks(items, chunks, size=sum(len(c.members) for c in chunks)):
+        outcomes += _per_chunk(task, fit_chunks(*_payload(items, task)))
+    return outcomes
+
+
+def _replace_while_swapped(items: list[dict], fits: list[CheckpointFits], repair: _Chunk, outcome: Any,
+                           cache: FitCache) -> int:
+    """Replace the kept fits of ``repair``'s checkpoints by their refits (``outcome``), from
+    the first on, while the refit changes an arc's identity (or the old fit failed); store
+    them (cache, with :data:`REPAIR_NOTE`). Returns how many were replaced."""
+    if isinstance(outcome, dict):  # the whole refit failed: the fits stay
+        return 0
+    n = 0
+    for i, o in zip(repair.members, outcome):
+        if "error" in o or not (fits[i].kept is None or _arcs_swapped(fits[i].kept, o["result"])):
+            break
+        n += 1
+    notes = {i: REPAIR_NOTE.format("none (failed)" if fits[i].kept is None else f"{fits[i].kept.chisq:.4g}")
+             for i in repair.members[:n]}
+    if n:
+        _collect(items, fits, _Chunk(repair.members[:n], None), outcome[:n], cache, notes)
+    return n
+
+
+def _start_looked_at(cache: FitCache, item: dict[str, Any], fit: CheckpointFits) -> list[tuple[str, Any, dict]]:
+    """Mark the chunk start ``fit`` as looked at (its refit from the kept fit before it kept
+    its arcs: it stays): the entries that store it so in the cache (none if it is not there)."""
+    fit.chunk_start = False
+    key = _kept_key(cache, item)
+    hits = cache.hits
+    entry = cache.get(key)
+    cache.hits = hits  # a look at what this run stored, not a hit
+    if entry is None:
+        return []
+    if isinstance(entry, tuple):  # MemoryCache: as stored
+        return [(key, entry[:4] + (False,), {})]
+    return [(key, dict(entry, campaign_chunk_start=False), _about(item))]
 
 
 def _kept_key(cache: FitCache, item: dict[str, Any]) -> str:
@@ -161,8 +303,8 @@ def _kept_key(cache: FitCache, item: dict[str, Any]) -> str:
 
 
 def _cached(cache: FitCache, item: dict[str, Any]):
-    """(FitResult, seed source, campaign flags, their notes) from the cache, or None (absent,
-    or an entry of the wrong shape)."""
+    """(FitResult, seed source, campaign flags, their notes, chunk start) from the cache, or
+    None (absent, or an entry of the wrong shape)."""
     if item["spectrum"] is None:
         return None
     from ..fitting.result import FitResult
@@ -171,8 +313,8 @@ def _cached(cache: FitCache, item: dict[str, Any]):
     if d is None:
         return None
     if isinstance(d, tuple):  # MemoryCache: as stored
-        kept, seed_source, flags, notes = d
-        return kept, seed_source, list(flags), list(notes)
+        kept, seed_source, flags, notes, chunk_start = d
+        return kept, seed_source, list(flags), list(notes), chunk_start
     try:
         result = FitResult.from_dict(d)
         if "campaign_points" in d:  # stored without the points: rebuilt from the spectrum, as a worker's outcome
@@ -180,7 +322,8 @@ def _cached(cache: FitCache, item: dict[str, Any]):
         flags, notes = d.get("campaign_flags", []), d.get("campaign_notes", [])
         if not (isinstance(flags, list) and isinstance(notes, list)):
             return None
-        return result, str(d.get("campaign_seed_source", "")), [str(f) for f in flags], [str(n) for n in notes]
+        return (result, str(d.get("campaign_seed_source", "")), [str(f) for f in flags], [str(n) for n in notes],
+                bool(d.get("campaign_chunk_start", False)))
     except Exception:  # a damaged entry is refitted
         return None
 
@@ -372,7 +515,8 @@ def _payload(items: list[dict], task: list[_Chunk]) -> tuple:
     for chunk in task:
         members = ([chunk.lead_in] if chunk.lead_in is not None else []) + chunk.members
         own = {k: v for k, v in items[chunk.members[0]]["settings"].items() if k in PER_SPECTRUM_OPTIONS}
-        parts.append(([_plain(items[i]["spectrum"]) for i in members], chunk.lead_in is not None, own))
+        seed = (chunk.seed,) if chunk.seed is not None else ()  # a repair's seed (see fit_chunks)
+        parts.append(([_plain(items[i]["spectrum"]) for i in members], chunk.lead_in is not None, own, *seed))
     return parts, circuit, settings, False, True
 
 
@@ -382,8 +526,9 @@ def _plain(s: Spectrum) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
 
 
 def _collect(items: list[dict], fits: list[CheckpointFits], chunk: _Chunk, outcome: Any,
-             cache: FitCache) -> int:
-    """Store a chunk's outcomes (cache, kept fits, flags); returns the checkpoints fitted."""
+             cache: FitCache, notes_of: dict[int, str] | None = None) -> int:
+    """Store a chunk's outcomes (cache, kept fits, flags); returns the checkpoints fitted.
+    ``notes_of``: a note to add to the kept fit of some of them (by item index)."""
     if isinstance(outcome, dict) and "error" in outcome:  # the whole task failed
         outcome = [outcome] * len(chunk.members)
     stored: list[tuple[str, Any, dict[str, Any]]] = []
@@ -396,17 +541,29 @@ def _collect(items: list[dict], fits: list[CheckpointFits], chunk: _Chunk, outco
     results = results_of_outcomes([o for _, o in done], [items[i]["spectrum"] for i, _ in done])
     for (i, o), kept in zip(done, results):
         flags, notes = _seed_disagreement(o)
-        if isinstance(cache, MemoryCache):
-            stored.append((_kept_key(cache, items[i]), (kept, o["seed_source"], flags, notes), {}))
-        elif cache.enabled:
-            stored.append((_kept_key(cache, items[i]), _cache_entry(o, kept, flags, notes), {
-                "source": items[i]["spectrum"].meta.get("source"), "sweep": items[i]["sweep"],
-                "settings": items[i]["settings"]}))
-        fits[i].kept, fits[i].seed_source = kept, o["seed_source"]
-        fits[i].flags.extend(flags)
-        fits[i].notes.extend(notes)
+        notes += [notes_of[i]] if notes_of and i in notes_of else []
+        fits[i] = CheckpointFits(kept, o["seed_source"], flags=flags, notes=notes,
+                                 chunk_start=chunk.lead_in is not None and i == chunk.members[0])
+        stored.extend(_cache_entries(cache, items[i], fits[i], o))
     cache.put_many(stored)  # one pack per chunk
     return len(done)
+
+
+def _cache_entries(cache: FitCache, item: dict[str, Any], fit: CheckpointFits,
+                   outcome: dict[str, Any]) -> list[tuple[str, Any, dict[str, Any]]]:
+    """The (key, entry, about) that stores a kept fit: the fit itself in memory, for a folder
+    what :func:`_cache_entry` makes of the worker's ``outcome``; none when nothing is cached."""
+    if isinstance(cache, MemoryCache):
+        return [(_kept_key(cache, item), (fit.kept, fit.seed_source, list(fit.flags), list(fit.notes), fit.chunk_start),
+                 {})]  # copies: the campaign flags decided at the end are not the fit's
+    if not cache.enabled:
+        return []
+    return [(_kept_key(cache, item), _cache_entry(outcome, fit), _about(item))]
+
+
+def _about(item: dict[str, Any]) -> dict[str, Any]:
+    """What a cache entry says it is of: source file, sweep, settings."""
+    return {"source": item["spectrum"].meta.get("source"), "sweep": item["sweep"], "settings": item["settings"]}
 
 
 def _seed_disagreement(outcome: dict[str, Any]) -> tuple[list[str], list[str]]:
@@ -424,16 +581,18 @@ def _seed_disagreement(outcome: dict[str, Any]) -> tuple[list[str], list[str]]:
     return flags, notes
 
 
-def _cache_entry(outcome: dict[str, Any], kept, flags: list[str], notes: list[str]) -> dict[str, Any]:
+def _cache_entry(outcome: dict[str, Any], fit: CheckpointFits) -> dict[str, Any]:
     """What the cache stores of a kept fit: the worker's result without the per-point arrays
     and which points were fitted (the spectrum is read again, its bytes are in the key; z_fit
     is the circuit at the values), or the whole result where the points cannot be named by
     index; with the campaign flags and notes of the fit itself (``seed-disagreement``: a
-    cached rerun had lost it)."""
-    extra = {"campaign_seed_source": outcome["seed_source"], "campaign_flags": flags, "campaign_notes": notes}
+    cached rerun had lost it) and whether it began a chunk from a cold lead-in (the repair
+    of :func:`_repair_chunk_starts` then still has to look at it)."""
+    extra = {"campaign_seed_source": outcome["seed_source"], "campaign_flags": list(fit.flags),
+             "campaign_notes": list(fit.notes), "campaign_chunk_start": fit.chunk_start}
     if "points" in outcome:
         return dict(outcome["result"].to_dict(), campaign_points=outcome["points"], **extra)
-    return dict(kept.to_dict(), **extra)
+    return dict(fit.kept.to_dict(), **extra)
 
 
 def result_of_outcome(outcome: dict[str, Any], spectrum: Spectrum):

@@ -108,6 +108,7 @@ class ChainResult:
 
 def fit_chain(spectra: Sequence[Spectrum], circuit: str | CircuitDefinition | Circuit = "garnet-symmetric", *,
               first_seed: Mapping[str, float] | None = None, max_rounds: int = 50, breaks: Sequence[int] = (),
+              seeds: Mapping[int, Mapping[str, float]] | None = None,
               own_options: Sequence[Mapping[str, Any] | None] | None = None, **options: Any) -> ChainResult:
     """A seeded chain (the campaign's semantics) computed with batched fits.
 
@@ -139,6 +140,9 @@ def fit_chain(spectra: Sequence[Spectrum], circuit: str | CircuitDefinition | Ci
     ``first_seed`` seeds position 0 (e.g. the last kept fit of a previous chunk).
     ``breaks``: positions that start another chain (no seed from the position before: the
     chains of several cells fitted in one batch, each as it would be alone).
+    ``seeds``: {position: values} for position 0 or positions of ``breaks`` whose chain
+    continues one fitted before (seeded from those values, e.g. the kept fit of the
+    checkpoint before; ``first_seed`` is ``seeds[0]``).
     ``own_options``: per spectrum, its values of ``PER_SPECTRUM_OPTIONS`` (area, thickness,
     symmetric: each cell's own) over ``options``, or None.
     ``options`` are :func:`fit_batch`'s.
@@ -163,7 +167,8 @@ def fit_chain(spectra: Sequence[Spectrum], circuit: str | CircuitDefinition | Ci
     source = ["cold"] * len(spectra)
     used: list[np.ndarray | None] = [None] * len(spectra)
     names = cold_preps[0].names
-    first = None if first_seed is None else np.array([first_seed[n] for n in names], float)
+    given = {k: np.array([v[n] for n in names], float)
+             for k, v in {**({0: first_seed} if first_seed is not None else {}), **(seeds or {})}.items()}
     stream = PolishStream(cold_preps)
     fits_of = np.zeros(len(spectra), int)  # seeded fits started at each position
     starts_chain = set(breaks)
@@ -172,7 +177,7 @@ def fit_chain(spectra: Sequence[Spectrum], circuit: str | CircuitDefinition | Ci
         """Start the seeded fit of each position whose seed (the fit kept at k-1) moved."""
         todo = []
         for k in positions:
-            values = first if k == 0 else None if k in starts_chain else kept_values[k - 1]
+            values = given.get(k) if k == 0 or k in starts_chain else kept_values[k - 1]
             if fits_of[k] >= max_rounds or values is None or not np.all(np.isfinite(values)):
                 continue
             if used[k] is not None and np.allclose(values, used[k], rtol=SEED_RTOL, atol=0):
@@ -428,8 +433,11 @@ def fit_chunks(chunks: Sequence[tuple[list[tuple], bool]], circuit: str, options
     """Worker entry of campaigns: fit chunks of spectra, each a seeded chain, in one batch
     (the chains of small cells share the batched engine; each chain is seeded as alone).
 
-    ``chunks``: (data, has_lead_in) or (data, has_lead_in, own) each, ``own`` the chunk's
-    values of ``PER_SPECTRUM_OPTIONS`` over ``options``; the outcomes come back per chunk,
+    ``chunks``: (data, has_lead_in), (data, has_lead_in, own) or (data, has_lead_in, own,
+    seed) each, ``own`` the chunk's values of ``PER_SPECTRUM_OPTIONS`` over ``options`` (or
+    None), ``seed`` the values ({name: value}) that seed the chunk's first spectrum: the
+    kept fit of the checkpoint before, when the chunk continues a chain fitted before
+    without a lead-in (see :func:`fit_chain`'s ``seeds``); the outcomes come back per chunk,
     as below.
 
     ``data``: (frequency Hz, z ohm, meta) per spectrum; with ``has_lead_in`` the first is
@@ -449,10 +457,11 @@ def fit_chunks(chunks: Sequence[tuple[list[tuple], bool]], circuit: str, options
     spectra = [Spectrum(f, z, meta) for data, *_ in chunks for f, z, meta in data]
     own = [part[2] if len(part) > 2 else None for part in chunks for _ in part[0]]
     starts = np.cumsum([0] + [len(part[0]) for part in chunks])
+    seeds = [part[3] if len(part) > 3 else None for part in chunks]
     options = dict(options)
     seeded = options.pop("seeded", True)
     with small_blas():
-        out = _outcomes(spectra, own, starts, circuit, options, seeded)
+        out = _outcomes(spectra, own, starts, circuit, options, seeded, seeds)
     per_chunk = []
     for (_, has_lead_in, *_), lo, hi in zip(chunks, starts[:-1], starts[1:]):
         part, fitted = out[lo + has_lead_in:hi], spectra[lo + has_lead_in:hi]
@@ -467,19 +476,25 @@ def fit_chunks(chunks: Sequence[tuple[list[tuple], bool]], circuit: str, options
 
 
 def _outcomes(spectra: list[Spectrum], own: list[Mapping[str, Any] | None], starts: np.ndarray, circuit: str,
-              options: dict[str, Any], seeded: bool) -> list[dict[str, Any]]:
+              options: dict[str, Any], seeded: bool,
+              seeds: Sequence[Mapping[str, float] | None] | None = None) -> list[dict[str, Any]]:
     """The outcomes of the chains that start at ``starts`` (the last entry: the end), fitted
-    in one batch. Where the engine refuses a spectrum (e.g. too few points), each chain is
+    in one batch; ``seeds``: per chain, the values that seed its first spectrum, or None.
+    Where the engine refuses a spectrum (e.g. too few points), each chain is
     fitted on its own, and the chain holding it one spectrum at a time (cold fits): the
     others keep their seeded chains."""
     if not set(options) <= set(CHAIN_OPTIONS):  # expr, engine, sigma, initial: each spectrum alone
         return [_single_outcome(s, circuit, {**options, **(o or {})}) for s, o in zip(spectra, own)]
+    seeds = list(seeds) if seeds is not None else [None] * (len(starts) - 1)
+    given = {int(lo): seed for lo, seed in zip(starts[:-1], seeds) if seed is not None}
     try:
-        return _chain_outcomes(spectra, circuit, options, seeded, breaks=starts[1:-1].tolist(), own_options=own)
+        return _chain_outcomes(spectra, circuit, options, seeded, breaks=starts[1:-1].tolist(), own_options=own,
+                               seeds=given)
     except Exception:
         if len(starts) > 2:  # several chains: find the one that fails
-            return [o for lo, hi in zip(starts[:-1], starts[1:])
-                    for o in _outcomes(spectra[lo:hi], own[lo:hi], np.array([0, hi - lo]), circuit, options, seeded)]
+            return [o for lo, hi, seed in zip(starts[:-1], starts[1:], seeds)
+                    for o in _outcomes(spectra[lo:hi], own[lo:hi], np.array([0, hi - lo]), circuit, options, seeded,
+                                       [seed])]
         return [_single_outcome(s, circuit, {**options, **(o or {})}) for s, o in zip(spectra, own)]
 
 
@@ -504,9 +519,10 @@ def lean_result(res: FitResult, spectrum: Spectrum) -> dict[str, Any]:
 
 def _chain_outcomes(spectra: list[Spectrum], circuit: str, options: dict[str, Any],
                     seeded: bool = True, breaks: Sequence[int] = (),
-                    own_options: Sequence[Mapping[str, Any] | None] | None = None) -> list[dict[str, Any]]:
+                    own_options: Sequence[Mapping[str, Any] | None] | None = None,
+                    seeds: Mapping[int, Mapping[str, float]] | None = None) -> list[dict[str, Any]]:
     chain = fit_chain(spectra, circuit, max_rounds=50 if seeded else 0, breaks=breaks, own_options=own_options,
-                      **options)
+                      seeds=seeds, **options)
     out = []
     for res, source, cold, seeded in zip(chain.kept, chain.seed_source, chain.cold_chisq, chain.seeded_chisq):
         # the cold fit alone would have missed the optimum the previous checkpoint led to

@@ -132,7 +132,8 @@ FLAGS: dict[str, tuple[str, str]] = {
                           "places, or an arc was lost or found); its evolution compares different processes "
                           "there. The seeded chain keeps the previous checkpoint's identities where the "
                           "swapped labelling is lower by less than 2 in BIC, so a flagged swap is one the data "
-                          "prefer clearly, or one at a chunk boundary (the chunk's lead-in is fitted cold)"),
+                          "prefer clearly (also across chunk boundaries: a chunk start whose cold lead-in "
+                          "swapped them is refitted from the kept fit before it)"),
     "model-dependent": (CAUTION, "circuit='auto': a circuit that these data support as well or better (a BIC "
                                  "lower, or less than 6 higher) puts this parameter more than 2 of its stderr "
                                  "away (a lead inductance L0 moves the R0/R1 split of an arc above f_max): its "
