@@ -1112,7 +1112,8 @@ def plot_campaign_nyquist(camp, ax=None, area_normalised: bool = False,
     return ax
 
 
-INDUCTIVE_CLIP_SHARE = 0.5  # an inductive tail deeper than this share of the arcs' height is clipped from a Nyquist overlay
+INDUCTIVE_CLIP_SHARE = 0.5  # an inductive tail deeper than this share of the arcs' height is clipped
+# from a Nyquist overlay
 
 
 def _capacitive_frame(re, im):

@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from ..fitting.flags import flag_detail
-from ..fitting.kk_band import BAND_OPTION_DIGITS, NO_BAND, fit_kk_band, kk_band_columns_of, kk_band_record, kk_too_noisy, kk_violation
+from ..fitting.kk_band import (BAND_OPTION_DIGITS, NO_BAND, fit_kk_band, kk_band_columns_of, kk_band_record,
+                               kk_too_noisy, kk_violation)
 from ..units import plain_number
 
 __all__ = ["campaign_kk_bands", "kk_band_columns", "kk_band_report_lines", "kk_too_noisy", "kk_violation", "NO_BAND"]
