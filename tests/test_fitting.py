@@ -1066,3 +1066,17 @@ def test_with_roles_computes_the_derived_quantities_of_other_roles_from_the_repo
     for key, value in res.derived.items():
         assert back.derived[key] == pytest.approx(value, rel=1e-9, nan_ok=True), key
     assert with_roles([res], definition, {"R1": "electrolyte"})[0] is res
+
+
+def test_the_summary_says_a_low_n_capacitance_is_no_capacitance():
+    """A CPE with n below 0.6 (flag low-n) is closer to a diffusion line than a capacitance: its
+    C_eff is arithmetic of Q and n. The campaign's figures leave it out; the fit summary printed
+    it as a plain value (1.75 F/cm2 on a real sweep)."""
+    f = np.logspace(5, -2, 50)
+    z = 10 + 100 / (1 + 100 * 2e-3 * (1j * 2 * np.pi * f) ** 0.45)
+    res = eisfit.fit(Spectrum(f, z), circuit="R0-p(R1,CPE1)", area_cm2=0.5)
+    assert "low-n:CPE1" in res.flags
+    lines = {l.split()[0]: l for l in res.summary().splitlines() if l.strip()}
+    for key in ("CPE1_ceff_F", "CPE1_ceff_F_per_cm2"):
+        assert lines[key].endswith("(low n: no capacitance, the arithmetic of Q and n)")
+    assert "low n" not in lines["CPE1_tau_s"] and "low n" not in lines["R1_asr_ohm_cm2"]

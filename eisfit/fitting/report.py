@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 
 from ..analysis.quality import undetermined
-from .flags import by_severity, flag_detail, flag_name, undetermined_reason, unresolved_keys
+from .flags import by_severity, flag_detail, flag_name, low_n_capacitance_keys, undetermined_reason, unresolved_keys
 
 UNRESOLVED = "unresolved"
 NOT_DEFINED = "not defined"  # a derived quantity whose formula has no value here (Brug with no series R)
@@ -70,6 +70,7 @@ def format_fit_summary(res) -> str:
                      f"{_end(iv, 'upper_1sigma', 'open_upper', False)}], 3 sigma "
                      f"[{_end(iv, 'lower_3sigma', 'open_lower', True)}, {_end(iv, 'upper_3sigma', 'open_upper', True)}] {unit}")
     shown = [k for k in res.derived if not k.endswith("_stderr")]
+    low_n = low_n_capacitance_keys(res.flags, shown)
     if shown:
         lines.append("  derived quantity                          value ± stderr        unit / formula")
         for key in shown:
@@ -78,6 +79,7 @@ def format_fit_summary(res) -> str:
             shown_value = (UNRESOLVED if key in hidden else NOT_DEFINED if not math.isfinite(value)
                            else _fmt(value, None if held else err))
             note = ("" if key in hidden or not math.isfinite(value) else " (fixed: of held parameters)" if held
+                    else " (low n: no capacitance, the arithmetic of Q and n)" if key in low_n
                     else _undetermined_note(value, err))
             lines.append(f"  {key:<38} {shown_value:>24}  "
                          f"{res.derived_units.get(key, '')}{note}")
