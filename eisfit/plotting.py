@@ -1670,6 +1670,17 @@ def _edges(centres):
     return np.concatenate([[2 * c[0] - mid[0]], mid, [2 * c[-1] - mid[-1]]])
 
 
+def _say_no_drt(ax, camp) -> None:
+    """A DRT panel of a campaign without DRTs says why in words (it was a blank axes): none
+    computed yet (``camp.compute_drt()``, ``drt=True``, ``--drt``), or none could be."""
+    why = ("no DRT computed: call camp.compute_drt() (or fit_campaign(..., drt=True), --drt)"
+           if camp.drts is None else "no checkpoint's DRT could be computed")
+    ax.text(0.5, 0.5, why, transform=ax.transAxes, ha="center", va="center", fontsize=SMALL_PT, color="0.3",
+            wrap=True)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
 def plot_campaign_drt_map(camp, ax=None):
     """Heat map of the DRT gamma (ohm per unit ln tau): checkpoints (time in h, else cycle,
     else index) against log10(tau / s); tracked peaks as white markers, checkpoints whose
@@ -1682,6 +1693,7 @@ def plot_campaign_drt_map(camp, ax=None):
     drts = camp.drts or []
     rows = [k for k, d in enumerate(drts) if d is not None]
     if not rows:
+        _say_no_drt(ax, camp)
         return ax
     ys, ylabel = _camp_drt_axis(camp)
     order = sorted(rows, key=lambda k: ys[k])
@@ -1728,6 +1740,7 @@ def plot_campaign_drt_stack(camp, ax=None, offset: float | None = None,
     if own:
         ax = _new_axes(None, (COLUMN_IN, min(0.3 * max(len(items), 6) + 1.2, 6.0)), layout=None)
     if not items:
+        _say_no_drt(ax, camp)
         return ax
     colours, mappable, label = _camp_colours(camp)
     axis = camp.evolution_axis()

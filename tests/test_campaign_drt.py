@@ -223,3 +223,13 @@ def test_checkpoints_too_noisy_for_the_kk_test_are_not_drt_warnings():
     assert not any(KK_WARNING in line for line in lines)
     assert any(f"{len(noisy)} checkpoint(s) too noisy for the Kramers-Kronig test to judge" in line for line in lines)
     assert camp.table["drt_kk_warning"].eq(False).sum() >= len(noisy)
+
+
+def test_drt_figures_of_a_campaign_without_drts_say_why():
+    """plot_drt_map/plot_drt_stack before compute_drt() drew a blank axes."""
+    camp = eisfit.fit_campaign(str(Path(__file__).resolve().parent.parent / "sample_data" / "garnet_campaign" / "csv"),
+                               circuit="garnet-symmetric-L", cache_dir=False, progress=False)
+    assert camp.drts is None
+    for ax in (camp.plot_drt_map(), camp.plot_drt_stack()):
+        texts = [t.get_text() for t in ax.texts]
+        assert texts == ["no DRT computed: call camp.compute_drt() (or fit_campaign(..., drt=True), --drt)"]
