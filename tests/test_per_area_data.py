@@ -155,8 +155,10 @@ def test_exports_name_the_unit_and_read_back_per_area(tmp_path, writer):
         (back,) = eisfit.read(out)
     assert back.area_specific
     np.testing.assert_array_equal(back.z, s.z)
-    with pytest.raises(ValueError, match="ohm and spectra per area"):
+    with pytest.raises(eisfit.DataError, match="ohm and spectra per area"):  # an eisfit error, not a bare one
         write_csv([s, s.in_ohm(0.5)], tmp_path / "mixed.csv")
+    with pytest.raises(eisfit.DataError, match="nothing to write"):
+        write_csv([], tmp_path / "none.csv")
 
 
 # ------------------------------------------------------- an area stated in the file

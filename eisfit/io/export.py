@@ -18,7 +18,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from ..errors import ReadError
+from ..errors import DataError, ReadError
 from ._common import build_spectra
 from .._json import to_jsonable
 from ..spectrum import AREA_SPECIFIC_UNIT, Spectrum
@@ -44,8 +44,8 @@ def _columns_and_convention(spectra: Sequence[Spectrum]) -> tuple[tuple[str, ...
     were read per area (all of them: one header cannot say both)."""
     per_area = [s.area_specific for s in spectra]
     if any(per_area) and not all(per_area):
-        raise ValueError("cannot write spectra in ohm and spectra per area (ohm*cm2) under one header: "
-                         "divide the latter by the electrode area first (Spectrum.in_ohm)")
+        raise DataError("cannot write spectra in ohm and spectra per area (ohm*cm2) under one header: "
+                        "divide the latter by the electrode area first (Spectrum.in_ohm)")
     return (PER_AREA_COLUMNS, PER_AREA_CONVENTION) if all(per_area) else (EXPORT_COLUMNS, CONVENTION)
 _SKIP_META = ("sweep", "n_sweeps")
 # meta keys that describe a reading, not the measurement: never taken back from an export's meta
@@ -73,7 +73,7 @@ def _extra_columns(spectra: Sequence[Spectrum]) -> list[str]:
 def _as_list(spectra: Spectrum | Iterable[Spectrum]) -> list[Spectrum]:
     items = [spectra] if isinstance(spectra, Spectrum) else list(spectra)
     if not items:
-        raise ValueError("nothing to write: no spectra")
+        raise DataError("nothing to write: no spectra")
     return items
 
 
