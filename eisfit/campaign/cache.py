@@ -141,7 +141,15 @@ class FitCache:
         return fit_key(content_sha256, sweep, settings_digest, "kept")
 
     def get(self, key: str) -> dict[str, Any] | None:
-        """The stored result dict, or None (absent, disabled, unreadable or malformed)."""
+        """The stored result dict, or None (absent, disabled, unreadable or malformed);
+        counted in :attr:`hits` when found."""
+        result = self.peek(key)
+        if result is not None:
+            self.hits += 1
+        return result
+
+    def peek(self, key: str) -> dict[str, Any] | None:
+        """:meth:`get` without counting a hit: a look at what this run stored itself."""
         if self.folder is None:
             return None
         where = self._lookup().get(key)
@@ -165,7 +173,6 @@ class FitCache:
         problem = _entry_problem(data)
         if problem is not None:
             return self._unusable(path, key, problem)
-        self.hits += 1
         return data["result"]
 
     def _unusable(self, path: Path, key: str, problem: str) -> None:
@@ -290,6 +297,9 @@ class MemoryCache(FitCache):
         return f"{content_sha256}/{sweep}/{settings_digest}"
 
     def get(self, key: str) -> dict[str, Any] | None:
+        return self._store.get(key)
+
+    def peek(self, key: str) -> dict[str, Any] | None:
         return self._store.get(key)
 
     def put_many(self, entries: Sequence[tuple[str, Any, Mapping[str, Any]]]) -> None:

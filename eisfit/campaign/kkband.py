@@ -37,7 +37,7 @@ def kk_band_columns(results: Sequence[Any], bands: Sequence[Any]) -> list[dict[s
     "") where the fit passed, was not tested or was too noisy to judge (``kk-too-noisy``); NaN
     limits and 0 points where it failed and no band passes (the columns of ``fits.csv``:
     :func:`eisfit.fitting.kk_band.kk_band_columns_of`)."""
-    return [kk_band_columns_of(kk_band_record(r, band), kk_violation(r)) for r, band in zip(results, bands)]
+    return [kk_band_columns_of(kk_band_record(r, band)) for r, band in zip(results, bands)]
 
 
 def campaign_file_keys(band: Any) -> str:

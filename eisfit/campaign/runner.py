@@ -285,9 +285,7 @@ def _start_looked_at(cache: FitCache, item: dict[str, Any], fit: CheckpointFits)
     its arcs: it stays): the entries that store it so in the cache (none if it is not there)."""
     fit.chunk_start = False
     key = _kept_key(cache, item)
-    hits = cache.hits
-    entry = cache.get(key)
-    cache.hits = hits  # a look at what this run stored, not a hit
+    entry = cache.peek(key)
     if entry is None:
         return []
     if isinstance(entry, tuple):  # MemoryCache: as stored

@@ -176,6 +176,12 @@ def flag_detail(flags: Iterable[str], name: str) -> str | None:
     return next((f.split(":", 1)[1] for f in flags if f.startswith(name + ":")), None)
 
 
+def flag_details(flags: Iterable[str], name: str) -> set[str]:
+    """The details of every flag ``name:detail`` among ``flags`` (``unresolved:R2``,
+    ``unresolved:CPE2_0`` -> ``{"R2", "CPE2_0"}``)."""
+    return {f.split(":", 1)[1] for f in flags if flag_name(f) == name and ":" in f}
+
+
 def severity(flag: str) -> str:
     """``problem``, ``caution`` or ``note`` (an unknown flag counts as a caution)."""
     return FLAGS.get(flag_name(flag), (CAUTION, ""))[0]
@@ -208,13 +214,13 @@ def holds_arc(flags: Iterable[str], key: str) -> bool:
     """Whether ``key`` (a parameter or a derived quantity: ``R0``, ``R0_sigma_S_per_cm``)
     belongs to a series resistance flagged ``series-holds-arc:<R>``: its value is not the
     series resistance's alone and reads 'undetermined'."""
-    held = {f.split(":", 1)[1] for f in flags if flag_name(f) == "series-holds-arc" and ":" in f}
+    held = flag_details(flags, "series-holds-arc")
     return any(key == r or key.startswith(r + "_") for r in held)
 
 
 def unresolved_names(flags: Iterable[str]) -> set[str]:
     """Parameter names flagged ``unresolved:<name>``."""
-    return {f.split(":", 1)[1] for f in flags if flag_name(f) == "unresolved" and ":" in f}
+    return flag_details(flags, "unresolved")
 
 
 def unresolved_keys(flags: Iterable[str], keys: Iterable[str]) -> set[str]:
@@ -239,7 +245,7 @@ def low_n_capacitance_keys(flags: Iterable[str], keys: Iterable[str]) -> set[str
     capacitance): the numbers are the arithmetic of its parameters (tables keep them, with the
     flag in the row), never a headline value (figures and headline lines leave them out, as an
     unresolved one). Its time constant and apex frequency stay."""
-    elements = {f.split(":", 1)[1] for f in flags if flag_name(f) == "low-n" and ":" in f}
+    elements = flag_details(flags, "low-n")
     return {k for k in keys for e in elements
             if k.startswith(e) and any(k[len(e):].startswith(suffix) for suffix in LOW_N_CAPACITANCE_SUFFIXES)}
 

@@ -78,15 +78,15 @@ def _typed_limit(value: float) -> float:
     return float(f"{value:.{BAND_OPTION_DIGITS}g}")
 
 
-def kk_band_columns_of(record: dict[str, Any] | None, failed: bool) -> dict[str, Any]:
+def kk_band_columns_of(record: dict[str, Any] | None) -> dict[str, Any]:
     """The table columns of one band record (:func:`kk_band_record`), as ``summary.csv`` and
     ``fits.csv`` write them: ``kk_valid_fmin_Hz``, ``kk_valid_fmax_Hz`` (Hz),
-    ``kk_valid_points`` (points that pass; 0 where ``failed`` and no band passes),
+    ``kk_valid_points`` (points that pass; 0 where the points fail and no band passes),
     ``kk_valid_excluded_Hz`` (isolated outliers left out, ``;``-joined, Hz). Empty (NaN, "")
-    where no band was sought (``failed`` False)."""
+    where no band was sought (``record`` None)."""
     if record is None or not record["n_points"]:
         return {"kk_valid_fmin_Hz": math.nan, "kk_valid_fmax_Hz": math.nan,
-                "kk_valid_points": 0 if failed else math.nan, "kk_valid_excluded_Hz": ""}
+                "kk_valid_points": math.nan if record is None else 0, "kk_valid_excluded_Hz": ""}
     return {"kk_valid_fmin_Hz": record["fmin_Hz"], "kk_valid_fmax_Hz": record["fmax_Hz"],
             "kk_valid_points": record["n_points"],
             "kk_valid_excluded_Hz": ";".join(f"{f:.6g}" for f in record["excluded_Hz"])}
