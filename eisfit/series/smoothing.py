@@ -75,7 +75,6 @@ JUMP_SIGMAS = 3.0
 _STEP_PER_ROW = np.sqrt(3.0)
 IRLS_STEPS = 3
 JUMP_EDGE_WEIGHT = 0.2  # edge weights below this (x > 2 delta off the typical one) on both rows of a step: a jump
-ORDER = 2  # second differences: a trend linear in the positions is not penalised
 _MIN_ROWS_FOR_ROBUST = 4
 
 
