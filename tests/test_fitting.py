@@ -867,6 +867,17 @@ def test_result_dict_names_its_arrays_with_units_and_reads_the_old_names():
     np.testing.assert_array_equal(back.z_fit, res.z_fit)
 
 
+def test_result_from_json_keeps_infinite_bounds_as_numbers():
+    """JSON has no infinity: ``to_dict`` writes an open bound as None; ``from_dict`` gives
+    back (lower, upper) as numbers, so ``settings["bounds"]`` reads the same as the fit's."""
+    s = synthetic()
+    res = eisfit.fit(s, HEADLINE, kk=False)
+    back = eisfit.FitResult.from_json(res.to_json())
+    assert res.settings["bounds"]["R1"] == (0.0, math.inf)
+    assert back.settings["bounds"] == res.settings["bounds"]
+    assert back.params["R1"].max == math.inf and back.params["CPE1_1"].max == 1.0
+
+
 def test_weighting_names_follow_the_conventions():
     """Boukamp's (1995) modulus weighting is 1/|Z|^2 of the data: ``modulus``, the default.
     eisfit 0.1 called 1/|Zfit|^2 of the model ``boukamp``; that is ``modulus-calc`` now, and

@@ -26,6 +26,12 @@ def _from_json_float(x: Any) -> float:
     return float("nan") if x is None else float(x)
 
 
+def _bounds_from_json(bounds: dict[str, Any]) -> dict[str, tuple[float, float]]:
+    """(lower, upper) by parameter from JSON, where an infinite bound was written as None."""
+    return {name: (-math.inf if lo is None else float(lo), math.inf if hi is None else float(hi))
+            for name, (lo, hi) in bounds.items()}
+
+
 @dataclass(frozen=True)
 class FitResult:
     """Outcome of :func:`eisfit.fit`.
@@ -176,8 +182,6 @@ class FitResult:
         bounds = self.settings.get("bounds", {})
         for name in self.param_names:
             lo, hi = bounds.get(name, (-np.inf, np.inf))
-            lo = -np.inf if lo is None else lo
-            hi = np.inf if hi is None else hi
             p.add(name, value=self.values[name], min=lo, max=hi, vary=name not in self.fixed)
             err = self.stderr.get(name, np.nan)
             p[name].stderr = None if not np.isfinite(err) else err
@@ -282,6 +286,8 @@ class FitResult:
                 kw[f.name] = {k: {k2: _from_json_float(x) for k2, x in v.items()} for k, v in d[f.name].items()}
             elif f.name in ("chisq", "redchi", "pseudo_chisq", "aic", "bic"):
                 kw[f.name] = _from_json_float(d[f.name])
+            elif f.name == "settings" and "bounds" in d.get(f.name, {}):
+                kw[f.name] = {**d[f.name], "bounds": _bounds_from_json(d[f.name]["bounds"])}
             elif f.name in d:
                 kw[f.name] = d[f.name]
         return cls(**kw)
