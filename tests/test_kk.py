@@ -450,6 +450,24 @@ def test_valid_band_of_a_spectrum_that_drifts_at_low_frequency_cuts_its_low_end(
         assert not kk_test(s.crop(fmin=BAND_F[-band.cut_low])).passed
 
 
+def test_valid_band_of_a_drift_seen_at_the_low_end_never_cuts_only_the_high_end():
+    """An R-RC whose R1 rises 10 % over the whole sweep (1 MHz -> 0.1 Hz, in point order):
+    the test fails it as a drift by the offset of its lowest frequencies. A band cut from
+    the high end alone kept every drifting low-frequency point and "passed" with less power
+    (7 highest points cut); the band now cuts the low end, where the drift was seen, and
+    never the high end alone."""
+    from eisfit.analysis.kk import kk_valid_band
+
+    f = np.logspace(6, -1, 71)
+    r1 = 100.0 * (1 + 0.10 * np.arange(f.size) / (f.size - 1))
+    s = Spectrum(f, 10.0 + r1 / (1 + 2j * np.pi * f * r1 * 1e-6))
+    whole = kk_test(s)
+    assert not whole.passed and whole.status == "drift"
+    band = kk_valid_band(s)
+    assert band is not None and band.result.passed
+    assert band.cut_low >= 1 and band.cut_high == 0
+
+
 def test_valid_band_cuts_high_frequency_artefacts_and_is_none_where_nothing_or_everything_passes():
     from eisfit.analysis.kk import kk_valid_band
     from eisfit.model import Circuit

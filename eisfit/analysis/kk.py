@@ -837,7 +837,9 @@ def kk_valid_band(spectrum: Spectrum, **kk_options: Any) -> KKBand | None:
     that pass, refined by bisection), then from both ends, fewest points first, every pair
     that cuts fewer points than the best cut from one end (refined by bisection on each end):
     a spectrum that fails at both ends may also pass once a whole arc is cut from one end,
-    and the band keeps the most points (:func:`_fewest_cut_from_both_ends`). At most
+    and the band keeps the most points (:func:`_fewest_cut_from_both_ends`). A spectrum that
+    fails only by the offset of its lowest frequencies is cut from its low end alone
+    (:func:`_drift_at_low_end`). At most
     ``BAND_MAX_TESTS`` bands are tested; every band returned passed its own test. A test on
     fewer points has less power: the band's own result is returned to be read.
 
@@ -892,17 +894,33 @@ def kk_valid_band(spectrum: Spectrum, **kk_options: Any) -> KKBand | None:
         return None
     steps = sorted({k for k in CUT_STEPS if k <= most_cut} | {most_cut})
     budget = _TestBudget(tests)
-    found = [cut for side in ((1, 0), (0, 1)) if (cut := _fewest_cut_from_one_end(test, steps, side, budget))]
-    fewest = min((sum(cut) for cut in found), default=most_cut + 1)
-    both = _fewest_cut_from_both_ends(test, steps, fewest, budget)
-    if both is not None:
-        found.append(both)
+    if _drift_at_low_end(whole):
+        found = [cut] if (cut := _fewest_cut_from_one_end(test, steps, (1, 0), budget)) else []
+    else:
+        found = [cut for side in ((1, 0), (0, 1)) if (cut := _fewest_cut_from_one_end(test, steps, side, budget))]
+        fewest = min((sum(cut) for cut in found), default=most_cut + 1)
+        both = _fewest_cut_from_both_ends(test, steps, fewest, budget)
+        if both is not None:
+            found.append(both)
     if not found:
         return None
     return band(*min(found, key=lambda cut: (sum(cut) + len(tests[cut][1]), cut[0])))
 
 
 CUT_STEPS = (1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233)  # points cut from an end, tried in this order
+
+
+def _drift_at_low_end(whole: KKResult) -> bool:
+    """Whether ``whole`` failed only by the low-end offset rule (:func:`_offset_at_low_end`):
+    its residuals pass the size and pattern rules but sit off zero at the lowest
+    frequencies. Such a spectrum has a band only where its lowest frequencies are cut: a
+    band cut from the high end alone tests the same drifting points with less power (an R1
+    rising 10 % over a 1 MHz-0.1 Hz sweep "passed" with its 7 highest points cut)."""
+    if whole.status != "drift":
+        return False
+    passed, _ = _base_verdict(whole.max_residual_pct, whole.residuals_real, whole.residuals_imag,
+                              whole.threshold_pct, whole.violation_pct, whole.structured, None)
+    return passed
 
 
 @dataclass
