@@ -313,8 +313,8 @@ def _distinct_names(paths) -> list[str]:
     are: file-name-safe and case-insensitively, as macOS and Windows compare them); where
     several have, the shortest tail of their folders that tells them apart
     (``run1/cell.mpr``, ``run2/cell.mpr``); where they are in one folder (one file given
-    twice, ``a b.csv`` and ``a_b.csv``), `` (2)``, `` (3)``... in the order given. Deterministic: the same inputs
-    give the same names."""
+    twice, ``a b.csv`` and ``a_b.csv``), `` (2)``, `` (3)``... in the order given.
+    Deterministic: the same inputs give the same names."""
     import os
 
     parts = [Path(os.path.normpath(os.path.abspath(p))).parts for p in paths]
@@ -454,8 +454,8 @@ _JSON = click.option("--json", "as_json", is_flag=True, help="Print the results 
 
 
 def _TABLE_OPTIONS(command):
-    """--imag-sign and --columns of the commands that read data files to analyse them (as
-    ``eisfit info`` and ``read`` take them): what the readers' messages tell to use."""
+    """--imag-sign and --columns of the commands that read data files to analyse or convert
+    them (as ``eisfit info`` and ``read`` take them): what the readers' messages tell to use."""
     command = click.option("--columns", "columns_text", default=None, metavar="ROLE=COL,...",
                            help=_COLUMNS_HELP)(command)
     return click.option("--imag-sign", type=_IMAG_SIGN, default=None,
