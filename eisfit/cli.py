@@ -277,9 +277,10 @@ def main() -> None:
 # ---- section: read / info / convert (readers) ------------------------------
 def _read_reporting(path: str, fmt: str | None, imag_sign: str | None,
                     columns: dict[str, int | str] | None = None):
-    """Read one file; reader warnings go to stderr as ``eisfit: warning: ...`` lines."""
+    """Read one file; reader warnings go to stderr as ``eisfit: warning: ...`` lines, each
+    naming the file as typed (a reader names it by its file name only: ``a/cell.mpr`` and
+    ``b/cell.mpr`` would read alike)."""
     import warnings
-    from pathlib import Path
 
     from .io import read
 
@@ -290,10 +291,73 @@ def _read_reporting(path: str, fmt: str | None, imag_sign: str | None,
         warnings.simplefilter("always")
         spectra = read(path, format=fmt, **options)
     for w in caught:
-        text = str(w.message)
-        where = "" if Path(path).name in text else f"{path}: "
-        _warn(f"{where}{text}")
+        _warn(_naming_the_file(str(w.message), path))
     return spectra
+
+
+def _naming_the_file(text: str, path: str) -> str:
+    """A reader's message that starts with the path as typed: a leading ``<file name>:`` is
+    replaced by it, a message that names no file gets it in front."""
+    name = Path(path).name
+    if text.startswith(f"{name}:") and path != name:
+        return f"{path}{text[len(name):]}"
+    return text if name in text else f"{path}: {text}"
+
+
+def _distinct_names(paths) -> list[str]:
+    """Per input file (in the order given), a name that tells it apart from every other
+    input of the command: what labels its spectra (``<name>#<sweep>``) and names its output
+    files (:func:`_safe_name`).
+
+    The file name where no other input has the same one (compared as output file names
+    are: file-name-safe and case-insensitively, as macOS and Windows compare them); where
+    several have, the shortest tail of their folders that tells them apart
+    (``run1/cell.mpr``, ``run2/cell.mpr``); where they are in one folder (one file given
+    twice, ``a b.csv`` and ``a_b.csv``), `` (2)``, `` (3)``... in the order given.
+    Deterministic: the same inputs give the same names."""
+    import os
+
+    parts = [Path(os.path.normpath(os.path.abspath(p))).parts for p in paths]
+    depth = [1] * len(parts)
+
+    def name(i: int) -> str:
+        return "/".join(parts[i][-depth[i]:])
+
+    def clashes() -> list[list[int]]:
+        groups: dict[str, list[int]] = {}
+        for i in range(len(parts)):
+            groups.setdefault(_safe_name(name(i)).lower(), []).append(i)
+        return [g for g in groups.values() if len(g) > 1]
+
+    grew = True
+    while grew:
+        grew = False
+        for group in clashes():
+            if len({parts[i][:-1] for i in group}) == 1:  # one folder (a file given twice): no folder tells
+                continue
+            for i in group:
+                if depth[i] < len(parts[i]) - 1:  # never the root ('/', 'C:\\')
+                    depth[i] += 1
+                    grew = True
+    names = [name(i) for i in range(len(parts))]
+    taken = {_safe_name(n).lower() for n in names}
+    for group in clashes():
+        for k, i in enumerate(group[1:], start=2):
+            while _safe_name(f"{names[i]} ({k})").lower() in taken:
+                k += 1
+            names[i] = f"{names[i]} ({k})"
+            taken.add(_safe_name(names[i]).lower())
+    return names
+
+
+def _relabelled(spectrum, name: str):
+    """``spectrum`` labelled ``<name>#<sweep>`` instead of ``<file name>#<sweep>`` (the same
+    spectrum where ``name`` is its file name)."""
+    label = spectrum.label
+    base = Path(str(spectrum.meta.get("source", ""))).name
+    if name == base or "label" in spectrum.meta or not label.startswith(base):
+        return spectrum
+    return spectrum.with_meta(label=name + label[len(base):])
 
 
 def _format_name(path: str, fmt: str | None) -> str:
@@ -304,13 +368,16 @@ def _format_name(path: str, fmt: str | None) -> str:
 
 
 def _sweep_record(s) -> dict:
-    """``eisfit info`` facts of one sweep (frequencies in Hz)."""
+    """``eisfit info`` facts of one sweep (frequencies in Hz). ``start_time`` and
+    ``sweep_start_time`` are ``meta``'s (ISO, local time, None where unknown): the start of the
+    file's acquisition, and the start of this sweep where the file tells it (BioLogic: the
+    acquisition start + time/s of its first point; a table with a clock column)."""
     m = s.meta
     area = m.get("area_cm2")  # converted by the reader; None when the file gives none (or 0)
     unit = "cm2" if area is not None else None
     record = {"sweep": m.get("sweep", 0), "points": len(s), "fmin_Hz": float(s.frequency.min()),
               "fmax_Hz": float(s.frequency.max()), "area": area, "area_unit": unit,
-              "start_time": m.get("sweep_start_time") or m.get("start_time") or None,
+              "start_time": m.get("start_time") or None, "sweep_start_time": m.get("sweep_start_time") or None,
               "impedance_unit": "ohm*cm2" if s.area_specific else "ohm"}
     for key in ("sheet", "cycle", "loop", "time_s"):
         if m.get(key) is not None:
@@ -340,28 +407,37 @@ _COLUMNS_HELP = ("Column roles of a table, e.g. 'frequency=1,real=2,imag=3' (0-b
 
 
 def _file_record(path: str, fmt_name: str, spectra) -> dict:
+    """``eisfit info`` facts of one file: format, technique, software (name and version), sweeps."""
     m = spectra[0].meta
     software = " ".join(str(x) for x in (m.get("software"), m.get("software_version")) if x)
     return {"file": path, "format": fmt_name, "technique": m.get("technique"),
             "software": software or None, "sweeps": [_sweep_record(s) for s in spectra]}
 
 
+def _count(n: int, noun: str) -> str:
+    """'1 point', '72 points'."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def _file_lines(rec: dict) -> list[str]:
+    """The lines ``eisfit info`` prints for one file record (:func:`_file_record`)."""
     n = len(rec["sweeps"])
-    head = (f"{rec['file']}: format {rec['format']}, technique {rec['technique'] or '?'}, "
-            f"{n} sweep{'s' if n != 1 else ''}")
+    head = (f"{rec['file']}: format {rec['format']}, technique {rec['technique'] or 'unknown'}, "
+            f"{_count(n, 'sweep')}")
     if rec["software"]:
         head += f", software {rec['software']}"
     lines = [head]
     for sw in rec["sweeps"]:
         span = f"{format_frequency(sw['fmin_Hz'])} - {format_frequency(sw['fmax_Hz'])}"
-        parts = [f"sweep {sw['sweep']}: {sw['points']} points", span]
+        parts = [f"sweep {sw['sweep']}: {_count(sw['points'], 'point')}", span]
         if sw.get("sheet") is not None:
             parts.append(f"sheet {sw['sheet']!r}")
         if sw["area"] is not None:
             parts.append(f"area {sw['area']:g} {sw['area_unit']}")
-        if sw["start_time"]:
-            parts.append(f"start {sw['start_time']}")
+        if sw["sweep_start_time"]:  # the sweep's own start; else the file's, said so
+            parts.append(f"start {sw['sweep_start_time']}")
+        elif sw["start_time"]:
+            parts.append(f"file start {sw['start_time']}")
         for key in ("cycle", "loop"):
             if sw.get(key) is not None:
                 parts.append(f"{key} {sw[key]:g}" if isinstance(sw[key], (int, float)) else f"{key} {sw[key]}")
@@ -378,8 +454,8 @@ _JSON = click.option("--json", "as_json", is_flag=True, help="Print the results 
 
 
 def _TABLE_OPTIONS(command):
-    """--imag-sign and --columns of the commands that read data files to analyse them (as
-    ``eisfit info`` and ``read`` take them): what the readers' messages tell to use."""
+    """--imag-sign and --columns of the commands that read data files to analyse or convert
+    them (as ``eisfit info`` and ``read`` take them): what the readers' messages tell to use."""
     command = click.option("--columns", "columns_text", default=None, metavar="ROLE=COL,...",
                            help=_COLUMNS_HELP)(command)
     return click.option("--imag-sign", type=_IMAG_SIGN, default=None,
@@ -471,16 +547,16 @@ eisfit convert cell.DTA --to json
               help="Output folder (created if needed; default: beside each input file).")
 @click.option("--format", "fmt", type=_FORMAT, default=None,
               help="Force the input format (default: detect from content).")
-@click.option("--imag-sign", type=_IMAG_SIGN, default=None,
-              help="Sign convention of the imaginary column of input tables.")
+@_TABLE_OPTIONS
 @_JSON
 def convert_command(files: tuple[str, ...], to: str, out_dir: str | None, fmt: str | None,
-                    imag_sign: str | None, as_json: bool) -> int:
+                    imag_sign: str | None, columns_text: str | None, as_json: bool) -> int:
     """Convert impedance files to CSV or JSON (frequency_Hz, z_real_ohm, z_imag_ohm,
     z_modulus_ohm, phase_deg, sweep + meta), one output file per input file."""
     from .errors import ReadError
     from .io.export import is_export, write_csv, write_json
 
+    columns = _parse_columns_option(columns_text)
     if out_dir:
         _writable_folder(out_dir)
     writer = write_csv if to == "csv" else write_json
@@ -499,7 +575,7 @@ def convert_command(files: tuple[str, ...], to: str, out_dir: str | None, fmt: s
             if target.exists() and not is_export(target):
                 raise ReadError(src, f"output {target} exists and is not an eisfit export (your own data?); "
                                      "remove it or use --out DIR")
-            spectra = _read_reporting(path, fmt, imag_sign)
+            spectra = _read_reporting(path, fmt, imag_sign, columns)
             folder.mkdir(parents=True, exist_ok=True)
             writer(spectra, target)
         except EisfitError as exc:
@@ -704,9 +780,11 @@ def _each_spectrum(files, fmt: str | None, failed: _Failures, imag_sign: str | N
                    columns_text: str | None = None):
     """(path, spectrum) for every sweep of every file (read with ``--format``, ``--imag-sign``,
     ``--columns``); a file that cannot be read is reported (one ``eisfit: error:`` line) and
-    counted in ``failed``."""
+    counted in ``failed``. Spectra of inputs with the same file name are labelled apart
+    (:func:`_distinct_names`): their output files (``<label>_fit.json``, ``_kk.png``,
+    ``_drt.csv``...) never overwrite each other."""
     columns = _parse_columns_option(columns_text)
-    for path in files:
+    for path, name in zip(files, _distinct_names(files)):
         try:
             spectra = _read_reporting(path, fmt, imag_sign, columns)
         except EisfitError as exc:
@@ -714,7 +792,7 @@ def _each_spectrum(files, fmt: str | None, failed: _Failures, imag_sign: str | N
             failed.count += 1
             continue
         for s in spectra:
-            yield path, s
+            yield path, _relabelled(s, name)
 
 
 def _labelled(label: str, exc: Exception) -> str:
@@ -982,9 +1060,10 @@ def validate_command(files, threshold_pct, violation_pct, c, no_inductance, fmin
                         "noisy_points": noisy, "valid_band": None if band is None else band.as_dict()})
         if not as_json:
             if done == 1:  # the header over the first row: none over errors only
-                click.echo(f"{'spectrum':40s} {'mu':>6s} {'M':>3s} {'max %':>7s} {'noise %':>8s}  {'status':9s} result")
-            click.echo(f"{s.label:40s} {res.mu:6.3f} {res.n_rc:3d} {res.max_residual_pct:7.3f} "
-                       f"{res.noise_estimate_pct:8.3f}  {res.status:9s} {'pass' if res.passed else 'FAIL'}")
+                click.echo(f"{'spectrum':40s} {'mu':>6s} {'M':>3s} {'max %|Z|':>8s} {'noise %|Z|':>10s}  "
+                           f"{'status':9s} result")
+            click.echo(f"{s.label:40s} {res.mu:6.3f} {res.n_rc:3d} {res.max_residual_pct:8.3f} "
+                       f"{res.noise_estimate_pct:10.3f}  {res.status:9s} {'pass' if res.passed else 'FAIL'}")
             if res.low_end_extension_decades:
                 click.echo(f"{'':40s} time constants to {res.low_end_extension_decades:g} decades beyond "
                            f"1/(2 pi f_min): a relaxation peaks just below the lowest frequency")

@@ -240,3 +240,17 @@ def test_dispatcher_detects_biologic_files(name, fmt):
     assert len(eisfit.read(p, format=fmt)) >= 1
     assert _dispatcher_ready(), "a format module listed in eisfit.io.FORMAT_MODULES is missing"
     assert detect_format(p) == fmt
+
+
+def test_a_real_mpr_cut_inside_its_data_module_keeps_its_complete_records(tmp_path):
+    """`head -c 10200 peis.issue_225.no_ece.mpr` (31 of its 32 records whole) was refused:
+    'module 'VMP data' ... is truncated'. The cut copy is made in a temporary folder."""
+    src = realdata_path("mpr", "dgbowl__yadg", "peis.issue_225.no_ece.mpr")
+    cut = tmp_path / "cut.mpr"
+    cut.write_bytes(src.read_bytes()[:10200])
+    with pytest.warns(UserWarning, match=r"cut.mpr: the file ends inside its 'VMP data' module .*the 31 "
+                                         r"complete record\(s\) of 32 are read"):
+        (s,) = mpr.read(cut)
+    (whole,) = mpr.read(src)
+    assert len(s) == 31
+    np.testing.assert_array_equal(s.z, whole.z[:31])

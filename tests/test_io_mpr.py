@@ -372,9 +372,34 @@ def test_truncated_in_header_or_module(tmp_path, cut):
     _expect(tmp_path, _good_bytes(tmp_path)[:cut], CorruptFileError)
 
 
-def test_truncated_in_data(tmp_path):
+@pytest.mark.parametrize("log", [False, True])
+def test_a_file_cut_inside_its_data_module_keeps_the_complete_records_with_a_warning(tmp_path, log):
+    """A .mpr cut inside its data module (a copy taken during acquisition, a broken transfer)
+    was refused outright ('module 'VMP data' ... is truncated'), though all but its last
+    records were there; a cut .mpt keeps its complete rows. Cut 7 bytes into the last record
+    (the data module last), or 100 bytes before the data's end (the LOG after it lost too)."""
+    cols = peis_columns()
+    n = len(cols[32])
+    good = write_mpr(tmp_path / "good.mpr", cols, log=log)
+    whole = good.read_bytes()
+    log_size = len(module_bytes("VMP LOG", log_module(), "old")) if log else 0
+    p = tmp_path / "cut.mpr"
+    p.write_bytes(whole[:len(whole) - log_size - (100 if log else 7)])
+    with pytest.warns(UserWarning, match=rf"cut.mpr: the file ends inside its 'VMP data' module .*: the "
+                                         rf"\d+ complete record\(s\) of {n} are read"):
+        spectra = eisfit.read(p)
+    want = eisfit.read(good)
+    kept = sum(len(s) for s in spectra)
+    assert 0 < kept < sum(len(s) for s in want)
+    assert "start_time" not in spectra[0].meta or spectra[0].meta["start_time"] is None
+    np.testing.assert_array_equal(spectra[0].z, want[0].z[:len(spectra[0])])
+
+
+def test_a_file_cut_before_the_first_complete_record_is_refused(tmp_path):
     p = write_mpr(tmp_path / "t.mpr", peis_columns(), log=False)
-    _expect(tmp_path, p.read_bytes()[:-7], CorruptFileError, "truncated")
+    head = p.read_bytes()
+    cut = head.index(b"VMP data") - 6 + mpr.OLD_HEADER_SIZE + mpr.DATA_LAYOUTS["v3"][0] + 3
+    _expect(tmp_path, head[:cut], CorruptFileError, "truncated before its first complete record")
 
 
 @pytest.mark.parametrize("damage, message", [
@@ -490,3 +515,10 @@ def test_an_impedance_technique_without_impedance_columns_is_damaged(tmp_path):
     with pytest.raises(eisfit.MissingColumnError, match="peis.mpr: PEIS file, but no freq/Hz") as info:
         eisfit.read(p)
     assert not isinstance(info.value, eisfit.NoImpedanceDataError)
+
+
+def test_the_software_is_named_from_its_version(tmp_path):
+    """The LOG's version alone ('11.33') was all `eisfit info` said of the program."""
+    assert eisfit.read(write_mpr(tmp_path / "a.mpr", peis_columns()))[0].meta["software"] == "EC-Lab"
+    assert mpr._software_name("1.79") == "EC-Lab or BT-Lab"  # BT-Lab numbers its versions 1.x
+    assert "software" not in eisfit.read(write_mpr(tmp_path / "b.mpr", peis_columns(), log=False))[0].meta

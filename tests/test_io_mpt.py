@@ -383,3 +383,26 @@ def test_a_file_cut_off_mid_line_keeps_every_complete_point(tmp_path):
     assert 0 < len(part) < len(full)
     np.testing.assert_array_equal(part.frequency, full.frequency[:len(part)])
     np.testing.assert_array_equal(part.z, full.z[:len(part)])
+
+
+@pytest.mark.parametrize("column, value, what", [(0, float("nan"), "an invalid frequency"),
+                                                 (0, -5.0, "an invalid frequency"),
+                                                 (1, float("inf"), "a NaN or infinite impedance")])
+def test_a_bad_value_names_its_line_and_what_is_wrong(tmp_path, column, value, what):
+    """The error named no line (the CSV and .mpr ones do) and spoke of a 'negative ...
+    impedance' that is never checked. The header is 10 lines, the labels line 11: data row 4
+    is line 16."""
+    rows = rows_for()
+    rows[4][column] = value
+    with pytest.raises(CorruptFileError) as info:
+        mpt.read(write_mpt(tmp_path / "bad.mpt", rows))
+    assert f"1 point(s) have {what}" in str(info.value)
+    assert "first at line 16" in str(info.value)
+    assert "negative frequency or impedance" not in str(info.value)
+
+
+def test_the_software_is_named_as_the_header_names_it(tmp_path):
+    """'EC-Lab for windows v11.33' gave software_version 11.33 only: `eisfit info` printed
+    'software 11.33'."""
+    s = mpt.read(write_mpt(tmp_path / "a.mpt", rows_for()))[0]
+    assert (s.meta["software"], s.meta["software_version"]) == ("EC-Lab", "11.33")

@@ -1490,3 +1490,75 @@ def test_a_table_borrowing_ec_lab_labels_after_notes_is_read_as_a_table(tmp_path
     s = _read1(_write(tmp_path, "notes.txt", text))
     np.testing.assert_allclose(s.z, Z, rtol=1e-10)
     assert s.meta["format"] == "csv"
+
+
+# -- units a header names that eisfit does not convert (audit s42, item 6) --------------------
+_UNIT_F = [1000.0, 500.0, 200.0, 100.0, 50.0, 10.0]
+_UNIT_Z = [complex(10 + k, -1 - k) for k in range(6)]
+
+
+def _unit_table(tmp_path, f_unit: str = "Hz", z_unit: str = "Ohm"):
+    p = tmp_path / "u.csv"
+    p.write_text(f"freq ({f_unit}),Z' ({z_unit}),Z'' ({z_unit})\n"
+                 + "".join(f"{f},{z.real},{z.imag}\n" for f, z in zip(_UNIT_F, _UNIT_Z)), encoding="utf-8")
+    return p
+
+
+@pytest.mark.parametrize("z_unit, quantity", [("V", "a potential"), ("mA", "a current"), ("s", "a time")])
+def test_an_impedance_column_in_a_unit_of_another_quantity_is_refused(tmp_path, z_unit, quantity):
+    """"Z' (V)" was read as ohm without a word."""
+    with pytest.raises(MissingColumnError, match=rf"column \"Z' \({z_unit}\)\" was taken as real but its unit "
+                                                 rf"'{z_unit}' is that of {quantity}"):
+        eisfit.read(_unit_table(tmp_path, z_unit=z_unit))
+
+
+@pytest.mark.parametrize("f_unit", ["s", "ms"])
+def test_a_frequency_column_in_seconds_is_a_period_and_refused(tmp_path, f_unit):
+    """'freq (s)' was read as Hz: a period taken for a frequency."""
+    with pytest.raises(MissingColumnError, match=r"'freq \(m?s\)' was taken as frequency .*a period, not a frequency"):
+        eisfit.read(_unit_table(tmp_path, f_unit=f_unit))
+
+
+def test_a_unit_eisfit_does_not_know_is_read_with_a_warning_naming_the_column(tmp_path):
+    """'Z' (foo)' and 'freq (cps)' were read as ohm and Hz without a word."""
+    with pytest.warns(ReadWarning) as caught:
+        (s,) = eisfit.read(_unit_table(tmp_path, f_unit="cps", z_unit="foo"))
+    text = " | ".join(str(w.message) for w in caught)
+    assert "column \"Z' (foo)\" (taken as real): unit 'foo' is not one eisfit knows; read in ohm" in text
+    assert "column 'freq (cps)' (taken as frequency): unit 'cps' is not one eisfit knows; read in Hz" in text
+    np.testing.assert_array_equal(s.z, _UNIT_Z)
+
+
+@pytest.mark.parametrize("z_unit, scale", [("\u00ce\u00a9", 1.0), ("k\u00ce\u00a9", 1e3)])
+def test_an_ohm_sign_decoded_from_utf8_as_cp1252_is_read_as_ohm(tmp_path, z_unit, scale):
+    """'Î©' (the UTF-8 bytes of Ω read as cp1252) was read as ohm by chance, 'kÎ©' as ohm too
+    (1000 times too small): both are mended to Ω, kΩ."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ReadWarning)
+        (s,) = eisfit.read(_unit_table(tmp_path, z_unit=z_unit))
+    np.testing.assert_allclose(s.z, np.array(_UNIT_Z) * scale)
+
+
+def test_zview_part_labels_and_a_quantity_in_brackets_are_no_units(tmp_path):
+    """ZView's "Z'(a)", "Z''(b)" and RelaxIS' 'Theta (Z)' name parts and quantities, not units."""
+    p = tmp_path / "zv.csv"
+    p.write_text("Freq(Hz),Z'(a),Z''(b)\n" + "".join(f"{f},{z.real},{z.imag}\n" for f, z in zip(_UNIT_F, _UNIT_Z)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ReadWarning)
+        eisfit.read(p)
+
+
+def test_a_csv_export_reads_back_with_the_admittance_columns_and_no_sweep_column(tmp_path):
+    """A BioLogic export's 'Re(Y)/Ohm-1', 'Im(Y)/Ohm-1' were written into the CSV export but
+    dropped on reading it back (taken as the admittance, unused beside Z' and Z''), and the
+    export's own 'sweep' column came back as an extra column; the JSON export kept them."""
+    f = np.array(_UNIT_F)
+    z = np.array(_UNIT_Z)
+    extra = {"Re(Y)/Ohm-1": (1 / z).real, "Im(Y)/Ohm-1": (1 / z).imag, "time/s": np.arange(6.0)}
+    spectra = [Spectrum(f, z, {"source": "a.mpt", "sweep": k}, columns=extra) for k in range(2)]
+    for write, name in ((write_csv, "a.csv"), (write_json, "a.json")):
+        back = eisfit.read(write(spectra, tmp_path / name))
+        assert [sorted(s.columns) for s in back] == [sorted(extra)] * 2, name
+        for key, values in extra.items():
+            np.testing.assert_array_equal(back[1].columns[key], values)
+        np.testing.assert_array_equal(back[1].z, z)

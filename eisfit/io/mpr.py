@@ -51,13 +51,16 @@ DATA_LAYOUTS = {"v2": (0x195, "<B", 5), "v3": (0x196, "<B", 5), "new": (0x3EF, "
 
 @dataclass(frozen=True)
 class Module:
-    """One module: short name, header kind ('old'/'new'), version word, data span in the file."""
+    """One module: short name, header kind ('old'/'new'), version word, data span in the file
+    (``start``, ``length`` bytes present) and ``missing``: the bytes its header declares
+    beyond the end of the file (a file cut inside its data module; 0 otherwise)."""
 
     name: str
     header: str
     version: int
     start: int
     length: int
+    missing: int = 0
 
 
 def sniff(head: bytes, path: Path) -> int:
@@ -96,7 +99,7 @@ def read(path: str | Path, **options: Any) -> list[Spectrum]:
     sweeps = bl.sweep_indices(frequency, columns, loop_starts, p)
     if not sweeps:
         raise ReadError(p, "no impedance points (every row has freq/Hz = 0)")
-    _check_values(frequency, z, sweeps, p)
+    bl.check_values(frequency, z, sweeps, p, lambda row: f"row {row}")
     extra = {k: v for k, v in columns.items() if k not in bl.FOLDED_COLUMNS}
     per_sweep = bl.sweep_start_times(start, columns.get(bl.TIME), sweeps)
     return build_spectra(p, frequency, z, meta, sweeps, extra, per_sweep)
@@ -132,9 +135,24 @@ def _file_meta(buf: bytes, modules: list["Module"], data_mod: "Module", layout: 
     log_mod = _first_module(modules, "VMP LOG")
     start, version = _log_info(buf, log_mod, p) if log_mod else (None, None)
     meta["start_time"] = bl.iso_time(start)
+    if version:
+        meta["software"] = _software_name(version)
     meta["software_version"] = version
     meta.update(_channel(buf, log_mod) if log_mod else {})
     return meta, start
+
+
+def _software_name(version: str | None) -> str | None:
+    """The program that wrote a .mpr, from the version in its LOG module (the file names no
+    program): 'EC-Lab' for versions 10 and up (EC-Lab 10.40-11.62 seen), else 'EC-Lab or
+    BT-Lab' (BT-Lab 1.72 and 1.79 seen); None without a version."""
+    if not version:
+        return None
+    try:
+        major = int(version.split(".")[0])
+    except ValueError:
+        return "EC-Lab or BT-Lab"
+    return "EC-Lab" if major >= 10 else "EC-Lab or BT-Lab"
 
 
 def _channel(buf: bytes, mod: Module) -> dict[str, Any]:
@@ -221,6 +239,8 @@ def _module_at(buf: bytes, pos: int, p: Path) -> Module:
         length, version = struct.unpack_from("<II", buf, pos + 41)
         kind, start = "old", pos + OLD_HEADER_SIZE
     if start + length > len(buf):
+        if name == "VMP data" and start <= len(buf):  # its complete records are read (_kept_records)
+            return Module(name, kind, version, start, len(buf) - start, start + length - len(buf))
         raise CorruptFileError(
             p, f"module {name!r} at byte {pos} is truncated: it declares {length} bytes, "
             f"{len(buf) - start} remain")
@@ -298,7 +318,7 @@ def _decode_with_layout(buf: bytes, mod: Module, layout: str, p: Path) -> tuple[
     ids = list(struct.unpack_from(f"<{n_cols}H", buf, mod.start + ids_at))
     if n_points == 0:
         raise ReadError(p, "the data module holds zero points")
-    payload = mod.length - first_record
+    payload = mod.length + mod.missing - first_record  # bytes of records the module declares
     if payload <= 0:
         raise CorruptFileError(p, f"'VMP data' module has no room for its {n_points} records")
     dtype = _record_dtype(ids, n_points, payload, p, memoryview(buf)[mod.start + first_record:mod.start + mod.length])
@@ -307,9 +327,29 @@ def _decode_with_layout(buf: bytes, mod: Module, layout: str, p: Path) -> tuple[
             p, f"data truncated: {n_points} records of {dtype.itemsize} bytes need "
             f"{n_points * dtype.itemsize} bytes, the module holds {payload}")
     _warn_records_beyond_count(buf, mod, first_record, n_points, dtype.itemsize, p)
+    n_points = _kept_records(mod, first_record, n_points, dtype.itemsize, p)
     records = np.frombuffer(buf, dtype=dtype, count=n_points, offset=mod.start + first_record)
     flag_ids = [c for c in ids if c in bl.FLAG_MASKS]
     return _columns_from_records(records, flag_ids), layout
+
+
+def _kept_records(mod: Module, first_record: int, n_points: int, record_size: int, p: Path) -> int:
+    """How many records of the data module are read: all ``n_points`` of a complete module;
+    of a module the file's end cuts short (a file copied during acquisition, a broken
+    transfer), the complete ones, with a ReadWarning naming the file, how many are kept
+    and what the modules after it held; CorruptFileError when not one record is complete."""
+    if not mod.missing:
+        return n_points
+    present = max(mod.length - first_record, 0)
+    kept = min(n_points, present // record_size)
+    if kept == 0:
+        raise CorruptFileError(p, f"module 'VMP data' is truncated before its first complete record: it "
+                                  f"declares {mod.length + mod.missing} bytes, {mod.length} remain")
+    warn(f"{p.name}: the file ends inside its 'VMP data' module ({mod.missing} of its {mod.length + mod.missing} "
+         f"bytes missing): the {kept} complete record(s) of {n_points} are read; the modules after it, if any, "
+         "are lost (the acquisition start time, software version, channel and loop indexes are unknown)",
+         stacklevel=6)
+    return kept
 
 
 def _warn_records_beyond_count(buf: bytes, mod: Module, first_record: int, n_points: int, record_size: int,
@@ -362,7 +402,8 @@ def _record_dtype(ids: list[int], n_points: int, payload: int, p: Path, records:
                  stacklevel=5)
         return _build_dtype(ids, {unknown[0]: size}, stride, p)
     sizes = UNKNOWN_FIELD_SIZES + ((0,) if flags else ())  # with flags, an unknown ID may be a new flag
-    skipped = _sizes_read_from_values(ids, unknown, stride - known_size, stride, n_points, p, records, sizes)
+    present = min(n_points, len(records) // stride)  # fewer in a file cut inside the module
+    skipped = _sizes_read_from_values(ids, unknown, stride - known_size, stride, present, p, records, sizes)
     if skipped is not None:
         unsure = [bl.COLUMNS[c][0] for c in skipped if c in bl.COLUMNS]
         warn(f"{p}: unknown column IDs {unknown} skipped ({stride - known_size} bytes per point; where the "
@@ -590,17 +631,3 @@ def _loop_starts(buf: bytes, mod: Module, n_points: int, p: Path) -> list[int] |
     if out[-1] < n_points:
         out.append(n_points)
     return out
-
-
-def _check_values(frequency: np.ndarray, z: np.ndarray, sweeps: list[np.ndarray], p: Path) -> None:
-    """Reject non-finite or negative frequencies and non-finite impedances among sweep points."""
-    rows = np.concatenate(sweeps)
-    f = frequency[rows]
-    bad_f = ~np.isfinite(f) | (f < 0)
-    if bad_f.any():
-        raise CorruptFileError(p, f"{int(bad_f.sum())} point(s) have an invalid frequency "
-                                  f"(NaN, infinite or negative), first at row {int(rows[bad_f][0])}")
-    bad_z = ~np.isfinite(z[rows])
-    if bad_z.any():
-        raise CorruptFileError(p, f"{int(bad_z.sum())} point(s) have a NaN or infinite impedance, "
-                                  f"first at row {int(rows[bad_z][0])}")

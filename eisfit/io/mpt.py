@@ -90,7 +90,8 @@ def read(path: str | Path, **options: Any) -> list[Spectrum]:
         raise ReadError(p, "no data rows after the column labels")
     if not ends_with_line_end:
         rows = _without_cut_last_row(rows, p, blank + label_at + 1 + len(rows))
-    columns, time_texts = _parse_columns(labels, rows, blank + label_at + 2, p, header)
+    first_line_no = blank + label_at + 2  # the file's line number of the first data row
+    columns, time_texts = _parse_columns(labels, rows, first_line_no, p, header)
     frequency = columns[bl.FREQ]
     z = bl.impedance_from_columns(columns)
     if z is None:
@@ -100,7 +101,7 @@ def read(path: str | Path, **options: Any) -> list[Spectrum]:
     sweeps = bl.sweep_indices(frequency, columns, path=p)
     if not sweeps:
         raise ReadError(p, "no impedance points (every row has freq/Hz = 0)")
-    _check_values(frequency, z, sweeps, p)
+    bl.check_values(frequency, z, sweeps, p, lambda row: f"line {first_line_no + row}")
     start = _dt.datetime.fromisoformat(meta["start_time"]) if meta["start_time"] else None
     time_format = _time_format(header)
     if time_texts is not None:  # an 'Absolute' time export: dates and clock times in time/s
@@ -317,6 +318,7 @@ def _header_meta(header: list[str], p: Path) -> dict[str, Any]:
             meta["area"] = area
             meta["area_unit"] = f"{m.group(2)}2"
         elif (m := _SOFTWARE.search(line)) and meta["software_version"] is None:
+            meta["software"] = "BT-Lab" if m.group(1).upper() == "BT-LAB" else "EC-Lab"
             meta["software_version"] = m.group(2).rstrip(".")
         elif (m := _CHANNEL.search(line)) and "channel" not in meta:
             meta["channel"] = int(m.group(1))
@@ -372,12 +374,3 @@ def _nearest_to_start(texts: list[str], start: _dt.datetime):
     readings = [r for r in (parse_clock_times(texts, first) for first in (False, True))
                 if r is not None and r.moments[0] >= start - _dt.timedelta(minutes=1)]
     return min(readings, key=lambda r: r.moments[0] - start, default=None)
-
-
-def _check_values(frequency: np.ndarray, z: np.ndarray, sweeps: list[np.ndarray], p: Path) -> None:
-    rows = np.concatenate(sweeps)
-    f = frequency[rows]
-    bad = ~np.isfinite(f) | (f < 0) | ~np.isfinite(z[rows])
-    if bad.any():
-        raise CorruptFileError(p, f"{int(bad.sum())} point(s) have a NaN, infinite or negative "
-                                  "frequency or impedance")

@@ -896,6 +896,7 @@ class Header:
     unit: str | None
     kind: str | None  # "frequency", "impedance", "angle" or None (no recognised unit)
     scale: float  # to Hz, ohm or degrees
+    unread_unit: str | None = None  # a unit written in brackets or after '/' that parse_unit does not know
 
 
 @functools.lru_cache(maxsize=4096)  # a pure function of a column name: a campaign's files repeat theirs
@@ -903,7 +904,7 @@ def parse_unit(unit: str) -> tuple[str | None, float]:
     """(kind, scale) of a unit text: Hz/kHz/MHz -> ("frequency", Hz per unit),
     ohm/kOhm/MΩ -> ("impedance", ohm per unit), ohm*cm2/kΩ·cm²/Ω·m² ->
     (``IMPEDANCE_PER_AREA``, ohm*cm2 per unit), deg/°/rad -> ("angle", deg per unit)."""
-    u = unit.strip().replace(" ", "")
+    u = _unmangled(unit.strip().replace(" ", ""))
     low = u.lower()
     if low in ("deg", "degree", "degrees", "\u00b0", "\u00ba"):
         return "angle", 1.0
@@ -933,6 +934,45 @@ def parse_unit(unit: str) -> tuple[str | None, float]:
     return None, 1.0
 
 
+# UTF-8 bytes of a unit symbol read as Windows-1252 or Latin-1 (a UTF-8 header in a file
+# decoded as cp1252): 'Î©' is 'Ω', 'Âµ' is 'µ', 'Â°' is '°'. Only these whole sequences are
+# mended: each is two characters no unit is written with.
+_MOJIBAKE = {"\u00ce\u00a9": "\u03a9", "\u00e2\u201e\u00a6": "\u2126", "\u00c2\u00b5": "\u00b5",
+             "\u00ce\u00bc": "\u03bc", "\u00c2\u00b0": "\u00b0", "\u00c2\u00b2": "\u00b2"}
+
+
+def _unmangled(unit: str) -> str:
+    """``unit`` with the mis-decoded UTF-8 symbols of :data:`_MOJIBAKE` mended ('kÎ©' -> 'kΩ')."""
+    for bad, good in _MOJIBAKE.items():
+        unit = unit.replace(bad, good)
+    return unit
+
+
+# in brackets but no unit: ZView's part labels "Z'(a)", "Z''(b)" (and Autolab's copies); the
+# quantity of 'Theta (Z)', 'Phase (Y)' (z or y in any case, tested where this is used)
+_PART_LABELS = ("a", "b")
+
+# units of other quantities (case as written; an SI prefix allowed): a column named Z' or
+# freq whose unit is one of these holds no impedance or frequency
+_OTHER_QUANTITY_UNITS = {"s": "a time", "min": "a time", "h": "a time", "V": "a potential", "A": "a current",
+                         "C": "a charge", "Ah": "a charge", "A.h": "a charge", "F": "a capacitance",
+                         "H": "an inductance", "W": "a power", "J": "an energy", "K": "a temperature",
+                         "\u00b0C": "a temperature", "degC": "a temperature"}
+_UNIT_PREFIXES = ("", "k", "m", "u", "\u00b5", "\u03bc", "n", "p")
+
+
+def other_quantity(unit: str) -> str | None:
+    """The quantity ('a time', 'a potential'...) that ``unit`` measures when it is a unit of
+    neither frequency, impedance nor angle ('s', 'mV', 'µA', 'mA.h'); None otherwise."""
+    u = _unmangled(unit.strip().replace(" ", ""))
+    for prefix in _UNIT_PREFIXES:
+        if u.startswith(prefix) and u[len(prefix):] in _OTHER_QUANTITY_UNITS:
+            if prefix and u[len(prefix):] in ("min", "h", "\u00b0C", "degC"):
+                continue
+            return _OTHER_QUANTITY_UNITS[u[len(prefix):]]
+    return None
+
+
 @functools.lru_cache(maxsize=4096)  # a pure function of a column name: a campaign's files repeat theirs
 def parse_header(name: str) -> Header:
     """Split a column name into sign, base name and unit (``-Z'' (kOhm)`` -> negated, z'', kohm).
@@ -940,12 +980,14 @@ def parse_header(name: str) -> Header:
     The unit is read where it is written in brackets or after a slash (``Z' (kOhm)``,
     ``Z' [kOhm]``, ``Z'/kOhm``), as a snake_case suffix (``z_real_kohm``), after a comma
     (``Z', kOhm``), or as the last word, after ``in`` or not (``Z' in kOhm``, ``Z' kOhm``);
-    only a unit :func:`parse_unit` knows counts (``Z real`` keeps its name)."""
+    only a unit :func:`parse_unit` knows counts (``Z real`` keeps its name). A unit in
+    brackets or after a slash that it does not know (``Z' (V)``, ``freq (s)``) stays in the
+    name and is kept as ``unread_unit``: :func:`_check_units` refuses or names it."""
     text = name.strip().strip('"').translate(_PRIMES)
     negated = text.startswith("-")
     if negated:
         text = text[1:].strip()
-    unit, kind, scale = None, None, 1.0
+    unit, kind, scale, unread = None, None, 1.0, None
     m = _UNIT_RE.search(text)
     if m:
         candidate = next(g for g in m.groups() if g is not None).strip()
@@ -953,6 +995,8 @@ def parse_header(name: str) -> Header:
         if c_kind is not None:
             unit, kind, scale = candidate, c_kind, c_scale
             text = text[: m.start()].strip()
+        elif candidate and candidate not in _PART_LABELS and candidate.lower() not in ("z", "y"):
+            unread = candidate
     elif (s := _SUFFIX_UNIT_RE.search(text)) and text[: s.start()]:
         c_kind, c_scale = parse_unit(s.group(1).replace("_", ""))
         if c_kind is not None:
@@ -966,7 +1010,7 @@ def parse_header(name: str) -> Header:
     key = " ".join(text.lower().split())
     if kind is None and key.startswith(_ANGULAR_NAMES):  # omega without a unit: rad/s, not Hz
         unit, kind, scale = "rad/s", "frequency", 1.0 / (2.0 * np.pi)
-    return Header(name, key, negated, unit, kind, scale)
+    return Header(name, key, negated, unit, kind, scale, unread)
 
 
 def _admittance_role(k: str, unit_kind: str | None) -> str | None:
@@ -1182,12 +1226,15 @@ class TableFormat:
     ``imag_sign``: convention of the file's Z'' column ("negative": capacitive values
     stored negative; "positive": -Z'' stored; None: detect from header and data).
     ``column_map``: exact header name -> role.
+    ``own_columns``: names of columns that are the format's own structure, not data (an
+    eisfit export's ``sweep``: it becomes ``meta["sweep"]``), never kept as extra columns.
     """
 
     name: str = NAME
     imag_sign: str | None = None
     column_map: Mapping[str, str] = field(default_factory=dict)
     technique: str = "EIS"
+    own_columns: frozenset[str] = frozenset()
 
 
 def _phase_radians(phase: np.ndarray, header: Header, path: Path | str) -> np.ndarray:
@@ -1225,13 +1272,21 @@ _OTHER_TECHNIQUE = re.compile(r"^\s*(time|t|ewe|ece|e|u|v|voltage|potential|i|cu
                               r"dq|energy|power)\b(\s*[/(\[]|\s*$)", re.IGNORECASE)
 
 
+_READ_AS = {"frequency": "Hz", "impedance": "ohm", "angle": "degrees (radians where every value lies within "
+             "+-pi/2)", "admittance": "S"}  # what a column of each kind is read in without a known unit
+
+
 def _check_units(roles: ColumnRoles, path: Path | str) -> None:
-    """MissingColumnError when a role column carries a unit of another kind (Hz for Z...)."""
+    """MissingColumnError when a role column carries a unit of another kind (Hz for Z, V or s
+    for Z', s for a frequency: a period); a ReadWarning naming the column when its unit is
+    none eisfit knows ('Z' (foo)'): it is read in the kind's base unit (ohm, Hz...)."""
     expected = {"frequency": "frequency", "real": "impedance", "imag": "impedance",
                 "modulus": "impedance", "phase": "angle", "y_real": "admittance", "y_imag": "admittance"}
     for role, kind in expected.items():
         if role in roles.index:
             h = roles.header(role)
+            if h.kind is None and h.unread_unit is not None:
+                _check_unread_unit(h, role, kind, path)
             if h.kind == LOGARITHM:
                 raise MissingColumnError(
                     path, f"column {h.name!r} (taken as {role}) holds logarithms (unit {h.unit!r}); eisfit reads "
@@ -1245,6 +1300,23 @@ def _check_units(roles: ColumnRoles, path: Path | str) -> None:
                 raise MissingColumnError(
                     path, f"column {h.name!r} was taken as {role} but its unit {h.unit!r} is not "
                     f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} unit; pass columns={{...}} to assign columns")
+
+
+def _check_unread_unit(h: Header, role: str, kind: str, path: Path | str) -> None:
+    """A role column whose unit :func:`parse_unit` does not know: refused (MissingColumnError)
+    when the unit is one of another quantity (:func:`other_quantity`: 'V', 'mA', 's'; a
+    frequency in s is a period), else read in the kind's base unit with a ReadWarning."""
+    quantity = other_quantity(h.unread_unit)
+    name = h.name.strip()
+    if quantity is not None:
+        period = " (a period, not a frequency: f = 1/T)" if role == "frequency" and quantity == "a time" else ""
+        base = _READ_AS[kind].split(" (")[0]
+        raise MissingColumnError(
+            path, f"column {name!r} was taken as {role} but its unit {h.unread_unit!r} is that of {quantity}"
+                  f"{period}, not {'an' if kind[0] in 'aeiou' else 'a'} {kind} unit: convert the column to {base} "
+                  "(or correct the unit in its header)")
+    warn(f"{Path(str(path)).name}: column {name!r} (taken as {role}): unit {h.unread_unit!r} is not one eisfit "
+         f"knows; read in {_READ_AS[kind]}", stacklevel=6)
 
 
 def _apply_imag_sign(
@@ -1437,7 +1509,8 @@ def spectra_from_table(
     blocks = _blocks(rows, sep)
     counter = rows.values[:, roles.index["sweep"]] if "sweep" in roles.index else None
     sweeps = _sweeps(f, counter, blocks, path)
-    extra = _extra_columns(rows, roles)
+    z_from = ("y_real", "y_imag") if has_y else ("real", "imag", "modulus", "phase")
+    extra = _extra_columns(rows, roles, z_from, fmt.own_columns)
     full_meta = {
         "format": fmt.name,
         "technique": fmt.technique,
@@ -1486,15 +1559,20 @@ def _blocks(rows: Rows, sep: np.ndarray) -> list[np.ndarray]:
     return out
 
 
-def _extra_columns(rows: Rows, roles: ColumnRoles) -> dict[str, np.ndarray]:
+def _extra_columns(rows: Rows, roles: ColumnRoles, z_from: Sequence[str],
+                   own_columns: frozenset[str] = frozenset()) -> dict[str, np.ndarray]:
     """Columns kept per point: every column not folded into f and Z, plus the sweep counter.
 
+    ``z_from``: the roles Z was read from (Z', Z'' and |Z|, phase, which restate it; or the
+    admittance Y', Y''); a column of another role is kept: the admittance beside Z' and Z''
+    (a BioLogic export's ``Re(Y)/Ohm-1``), so that a CSV export reads back with it.
+    ``own_columns``: names of the format's own structure (:class:`TableFormat`), not kept.
     A headerless table's counter is named ``cycle`` (so that it becomes ``meta["cycle"]``),
     its other columns ``column k``."""
-    folded = {i for role, i in roles.index.items() if role != "sweep"}
+    folded = {i for role, i in roles.index.items() if role == "frequency" or role in z_from}
     out = {}
     for i, h in enumerate(roles.headers):
-        if i in folded:
+        if i in folded or h.name.strip() in own_columns:
             continue
         name = "cycle" if roles.by_position and roles.index.get("sweep") == i else h.name
         out[name] = rows.values[:, i]
@@ -1906,7 +1984,7 @@ def read(
     delim = _DELIMITER_OPTIONS[delimiter] if delimiter is not None else False
     lines, ends_with_newline = read_text(p)
     own_export = bool(lines) and lines[0].strip() == EXPORT_MAGIC
-    fmt = TableFormat(imag_sign="negative") if own_export else TableFormat()
+    fmt = TableFormat(imag_sign="negative", own_columns=frozenset({"sweep"})) if own_export else TableFormat()
     spectra = read_text_table(p, lines, fmt, header=header, delimiter=delim, decimal=decimal, imag_sign=imag_sign,
                               columns=columns, last_line_complete=ends_with_newline, split=not own_export)
     _warn_if_model_values(p, lines)
