@@ -636,14 +636,18 @@ def _peak_groups(system: _System, p: np.ndarray, lam: float, use_l: bool, use_c:
     near 1) it leaves side lobes of a few % of R_pol about a decade away, a small arc within
     1-1.5 decades of a large one is only a shoulder the data cannot tell from the large
     one's tail, and at a small lambda one broad arc splits into several bumps of similar
-    size. Neighbouring peaks are merged into processes, one merge at a time, cheapest first
-    (agglomeration): the merge of two adjacent groups is tested by solving the same problem
+    size. Neighbouring peaks are merged into processes, one merge at a time (agglomeration):
+    of the merges the data accept, the one of the smallest group, towards the larger of the
+    two peaks beside it when both merges are accepted (side lobes ring around the larger
+    peak next to them). The merge of
+    two adjacent groups is tested by solving the same problem
     (same lambda) again with gamma constrained to fall monotonically from the peak of the
     group with the larger area through the other group, to the minimum beyond it (or the
     grid's end); it is accepted when the weighted misfit rises by less than
     :data:`_RESOLVED_DCHI2` s^2 (s^2 = misfit / (2N - effective parameters), the residual
-    variance of the DRT itself). Each merged group is one process, placed at its member of
-    largest area (where most of its area sits); its other members are not resolved. Since
+    variance of the DRT itself). Each merged group is one process, placed at the peak of
+    the larger of the two groups at every merge (where most of its area sits); its other
+    members are not resolved. Since
     the monotone run starts at that member and crosses every peak between it and the far
     end, a merge across several bumps is tested as a whole: area never passes a peak the
     data resolve.
@@ -672,18 +676,20 @@ def _peak_groups(system: _System, p: np.ndarray, lam: float, use_l: bool, use_c:
         tail_end = _tail_end(system)
         costs: dict[tuple[tuple[int, ...], tuple[int, ...]], float] = {}
         while len(groups) > 1:
-            trials = []
+            trials = []  # (area of the smaller group, minus that of the peak facing it, g, key), admissible merges
             for g in range(len(groups) - 1):
                 key = (tuple(groups[g].members), tuple(groups[g + 1].members))
+                big, small = _larger_first(groups[g], groups[g + 1], areas)
                 if key not in costs:
-                    big, small = _larger_first(groups[g], groups[g + 1], areas)
                     run = _merge_run(nodes, bounds, big, small, tail_end)
                     costs[key] = math.inf if run is None else _misfit(
                         system, _solve_nnls(system, lam, use_l, use_c, t=_monotone_transform(system.t, run))) - rss
-                trials.append((costs[key], g, key))
-            cost, g, key = min(trials)
-            if not cost < limit:
+                if costs[key] < limit:
+                    facing = big.members[0] if big is groups[g + 1] else big.members[-1]
+                    trials.append((areas[small.members].sum(), -areas[facing], g, key))
+            if not trials:
                 break
+            *_, g, key = min(trials)  # the smallest bump first, into its larger admissible neighbour
             big, small = _larger_first(groups[g], groups[g + 1], areas)
             if closed[big.rep] and not all(closed[j] for j in small.members):
                 blocked.add(small.rep)  # an open peak's area does not enter a closed process
