@@ -212,17 +212,22 @@ class DRTResult:
     lambda_rule : how it was chosen: ``"gcv"`` or ``"user"``.
     peaks : DataFrame with ``tau_s``, ``f_Hz`` (= 1/(2 pi tau)), ``gamma_ohm``, ``R_ohm``
         (area of the peak, split at the minima between peaks), ``R_process_ohm`` (a resolved
-        peak's area plus those of the unresolved peaks it owns: the estimate of its process's
-        resistance, see :func:`eisfit.analysis.drt.process_areas`; NaN for unresolved peaks and for open ones),
-        ``resolved`` (False: a monotone tail of the larger neighbouring peak fits the data as
-        well, see :func:`_resolved`: a side lobe or shoulder, not evidence of a process) and
-        ``closed`` (False: a peak at an end of data whose -Z'' still rises there, see
-        :func:`_open_ends`: its process is not closed by the data and its resistance not
-        determined), ordered by tau. Only peaks
-        inside the measured tau range (widened by a quarter decade each side) are processes;
+        peak's area plus those of the unresolved peaks of its process: the estimate of its
+        process's resistance, see :func:`eisfit.analysis.drt.process_areas`; NaN for unresolved
+        peaks and for open ones; an open peak's area never enters another process),
+        ``resolved`` (False: the peak is part of a neighbouring peak's process, a monotone tail
+        of it fitting the data as well (a side lobe, a shoulder, a bump of a split arc), or its
+        process holds less than the noise level; see :func:`_peak_groups`: not evidence of a
+        process of its own), ``closed`` (False: a peak at an end of data whose -Z'' still
+        rises there, see :func:`_open_ends`: its process is not closed by the data and its
+        resistance not determined) and ``determined`` (True where ``R_process_ohm`` is a number
+        the data determine: False for the rows without one and for the fastest process when
+        a warning says R_inf went into it or a process reaches past f_max), ordered by tau.
+        Only peaks inside the measured tau range (widened by a quarter decade each side) are
+        processes;
     peaks_outside : the other peaks (same columns): their areas still count in ``r_pol_ohm``
         (``peaks.R_ohm.sum() + peaks_outside.R_ohm.sum() == r_pol_ohm``; where no peak is
-        open, the ``R_process_ohm`` of both tables together sum to the same).
+        open or below the noise, the ``R_process_ohm`` of both tables together sum to the same).
     frequency : Hz; z_model : the model at those frequencies, ohm.
     residuals_real, residuals_imag : (Z - Z_model)/|Z|, real and imaginary parts (fractions).
     kk_passed, kk_max_residual_pct : outcome of :func:`eisfit.kk_test` on the same data
@@ -392,7 +397,7 @@ def _columns(system: _System, use_l: bool, use_c: bool) -> _System:
 def _solve_nnls(system: _System, lam: float, use_l: bool = True, use_c: bool = False,
                 t: np.ndarray | None = None) -> np.ndarray:
     """Non-negative regularised solution p = t @ q, q >= 0 (scaled units); ``t`` replaces
-    the system's own transform (a further restricted shape, see :func:`_resolved`)."""
+    the system's own transform (a further restricted shape, see :func:`_peak_groups`)."""
     cols = np.ones(system.a.shape[1], dtype=bool)
     cols[1] = use_l
     cols[2] = use_c
