@@ -1157,7 +1157,8 @@ def drt_command(files, lam, circuit, out_dir, fmt, imag_sign, columns_text, area
                 as_json) -> int:
     """Distribution of relaxation times of every spectrum of FILE...
 
-    Prints the peaks (tau, frequency, resistance, resolved) per spectrum. --fmin, --fmax and
+    Prints the peaks (tau, frequency, area, process resistance, resolved, closed,
+    determined) per spectrum. --fmin, --fmax and
     --exclude-hz analyse the points a fit with the same options uses. Exit status 1 when
     some spectra could not be read or analysed and others were.
     """
@@ -1198,11 +1199,7 @@ def drt_command(files, lam, circuit, out_dir, fmt, imag_sign, columns_text, area
                        + (f", L {format_value(res.inductance_H, None, 'H')}" if res.inductance_H else "")
                        + _series_c_text(res.capacitance_F)
                        + f", lambda {res.lambda_:.3g} ({res.lambda_rule})")
-            click.echo(f"  {'tau_s':>11s} {'f_Hz':>11s} {'R_ohm':>10s} {'R_process_ohm':>13s}  resolved  closed")
-            for pk in peaks:
-                process = f"{pk['R_process_ohm']:.4g}" if math.isfinite(pk["R_process_ohm"]) else "-"
-                click.echo(f"  {pk['tau_s']:11.4g} {pk['f_Hz']:11.4g} {pk['R_ohm']:10.4g} {process:>13s}  "
-                           + f"{'yes' if pk['resolved'] else 'no':8s}  " + ("yes" if pk["closed"] else "no"))
+            _echo_peak_rows(res.peaks)
         if out:
             from .plotting import plot_drt
 
@@ -1214,6 +1211,17 @@ def drt_command(files, lam, circuit, out_dir, fmt, imag_sign, columns_text, area
     if as_json:
         _print_json(records)
     return _exit_code(done, failed.count)
+
+
+def _echo_peak_rows(peaks) -> None:
+    """The peak table of a DRT as printed by ``eisfit drt``: '-' for an empty R_process_ohm,
+    yes/no for the flags (``determined``: the data determine that row's R_process_ohm)."""
+    click.echo(f"  {'tau_s':>11s} {'f_Hz':>11s} {'R_ohm':>10s} {'R_process_ohm':>13s}  resolved  closed  determined")
+    yes_no = {True: "yes", False: "no"}
+    for _, pk in peaks.iterrows():
+        process = f"{pk['R_process_ohm']:.4g}" if math.isfinite(pk["R_process_ohm"]) else "-"
+        click.echo(f"  {pk['tau_s']:11.4g} {pk['f_Hz']:11.4g} {pk['R_ohm']:10.4g} {process:>13s}  "
+                   f"{yes_no[bool(pk['resolved'])]:8s}  {yes_no[bool(pk['closed'])]:6s}  {yes_no[bool(pk['determined'])]}")
 
 
 def _fit_for_overlay(spectrum, circuit: str):

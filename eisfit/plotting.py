@@ -917,7 +917,10 @@ _HEADROOM = 2.0  # the gamma axis reaches this x the data's maximum: peak labels
 def plot_drt(result, ax=None, fit=None):
     """DRT gamma (ohm) against tau (s, log axis) with the peaks marked (open markers: peaks
     the data do not resolve from a larger neighbour, ``peaks.resolved`` False; grey: a peak
-    the data do not close, ``peaks.closed`` False, labelled with its area and "open").
+    the data do not close, ``peaks.closed`` False, labelled with its area and "open"; a
+    process whose resistance a warning calls not determined, ``peaks.determined`` False,
+    labelled "R Ω?"). A circuit fit whose elements have no DRT form (a Warburg, a Randles
+    branch) is overlaid with its arcs only, and the title names what is left out.
 
     ``result`` is a :class:`eisfit.analysis.drt.DRTResult`. ``fit`` (optional) is any
     object with ``.drt(tau_s) -> gamma_ohm`` (e.g. a circuit FitResult): its DRT is
@@ -932,8 +935,10 @@ def plot_drt(result, ax=None, fit=None):
         resolved = peaks["resolved"].to_numpy(bool)
         closed = peaks["closed"].to_numpy(bool)
         for shown, style, label in ((resolved & closed, dict(color="C3"), "peaks"),
-                                    (~resolved, dict(mfc="none", color="C3"), "not resolved"),
-                                    (resolved & ~closed, dict(color="0.55"), "not closed by the data")):
+                                    (~resolved & closed, dict(mfc="none", color="C3"), "not resolved"),
+                                    (resolved & ~closed, dict(color="0.55"), "not closed by the data"),
+                                    (~resolved & ~closed, dict(mfc="none", color="0.55"),
+                                     "not closed, not resolved")):
             if shown.any():
                 ax.plot(peaks["tau_s"][shown], peaks["gamma_ohm"][shown], "v", ms=6, label=label, **style)
         for k, (_, row) in enumerate(peaks.sort_values("tau_s").iterrows()):
@@ -942,6 +947,8 @@ def plot_drt(result, ax=None, fit=None):
             # (an end of the data still rising): its area, in parentheses, marked open
             if not row["closed"]:
                 r_label = f"({row['R_ohm']:.3g} Ω, open)"
+            elif row["resolved"] and not row.get("determined", True):  # a warning says its R is not determined
+                r_label = f"{row['R_process_ohm']:.3g} Ω?"
             elif row["resolved"]:
                 r_label = f"{row['R_process_ohm']:.3g} Ω"
             else:
@@ -953,6 +960,7 @@ def plot_drt(result, ax=None, fit=None):
                 fontsize=7,
             )
     top = float(_np.max(result.gamma_ohm)) if len(result.gamma_ohm) else 0.0
+    overlay_note = ""
     if fit is not None:
         fit_gamma = fit.drt(result.tau_s)
         if isinstance(fit_gamma, tuple):  # (tau_s, gamma_ohm)
@@ -960,10 +968,17 @@ def plot_drt(result, ax=None, fit=None):
         fit_gamma = _np.asarray(fit_gamma, float)
         fit_top = float(_np.nanmax(fit_gamma)) if fit_gamma.size else 0.0
         clipped = top > 0 and fit_top > _FIT_SPIKE_RATIO * top  # a near-ideal arc's spike would flatten the data's
-        ax.plot(result.tau_s, fit_gamma, "--", lw=1.2, color="C1",
-                label=f"circuit fit (peak {fit_top:.3g} Ω, off scale)" if clipped else "circuit fit")
-    if top > 0:  # room above the highest peak for its (staggered) label and the legend
-        ax.set_ylim(min(0.0, float(_np.min(result.gamma_ohm))) - 0.02 * top, _HEADROOM * top)
+        missing = _fit_elements_not_shown(fit)
+        label = f"circuit fit (peak {fit_top:.3g} Ω, off scale)" if clipped else "circuit fit"
+        if fit_top > 0:
+            ax.plot(result.tau_s, fit_gamma, "--", lw=1.2, color="C1",
+                    label=label + (" (arcs only)" if missing else ""))
+        # no flat zero line that reads "the fit has no process": the title says what is left out
+        if fit_top <= 0:
+            overlay_note = (f"circuit fit not drawn: no DRT form for {', '.join(missing)}" if missing
+                            else "circuit fit not drawn: it has no arc")
+        elif missing:
+            overlay_note = f"circuit fit: {', '.join(missing)} not shown (no DRT form)"
     if result.tau_measured_s is not None:
         lo, hi = result.tau_measured_s
         ax.axvspan(result.tau_s.min(), lo, color="0.93", zorder=0)
@@ -977,10 +992,12 @@ def plot_drt(result, ax=None, fit=None):
     one_line = f"{result.label}  {about}"
     title = one_line if _text_extent_pt(one_line, FONT_PT)[0] <= width_pt else (
         _front_cut(str(result.label), "", width_pt, FONT_PT) + "\n" + about)  # the label is not cut for λ's sake
-    title += "\n" + _drt_series_terms(result)
+    title += "\n" + _wrapped(_drt_series_terms(result), width_pt)
     caveats = _drt_caveats(getattr(result, "warnings", ()))
     if caveats:  # what eisfit drt warns about belongs on the figure too
-        title += "\n" + "; ".join(caveats)
+        title += "\n" + _wrapped("; ".join(caveats), width_pt)
+    if overlay_note:
+        title += "\n" + _wrapped(overlay_note, width_pt)
     if result.kk_status == "too-noisy":
         title += "\nKramers-Kronig: too noisy to judge"
         ax.set_title(title, fontsize=FONT_PT)
@@ -989,9 +1006,54 @@ def plot_drt(result, ax=None, fit=None):
         ax.set_title(title, fontsize=FONT_PT, color="C3")
     else:
         ax.set_title(title, fontsize=FONT_PT)
+    if top > 0:  # room above the highest peak for its (staggered) label and the legend
+        ax.set_ylim(min(0.0, float(_np.min(result.gamma_ohm))) - 0.02 * top,
+                    _drt_headroom(ax, len(ax.get_legend_handles_labels()[1]), title.count("\n") + 1) * top)
     ax.legend(fontsize=SMALL_PT, loc="upper left", frameon=False, ncols=2)  # two rows in the headroom
     _style(ax)
     return ax
+
+
+_PEAK_LABEL_PT = 6 + _PEAK_LABEL_STEP_PT + 2 * 7 * 1.3  # a staggered two-line peak label (7 pt) above its peak
+
+
+def _drt_headroom(ax, n_legend: int, title_lines: int) -> float:
+    """The top of the gamma axis as a multiple of the largest gamma: room above the highest
+    peak for its staggered label (:data:`_PEAK_LABEL_PT`) and for the legend's rows (two
+    columns of ``n_legend`` entries, upper left) so that neither covers the other, in the
+    height the axes keep once a title of ``title_lines`` lines and the tick labels are laid
+    out; at least :data:`_HEADROOM`, at most 4."""
+    height_pt = min(ax.figure.get_figheight() * 72.0 * ax.get_position().height,
+                    ax.figure.get_figheight() * 72.0 - title_lines * FONT_PT * 1.3 - 40.0)
+    legend_pt = int(_np.ceil(n_legend / 2)) * SMALL_PT * 1.7 + 6
+    free = 1.0 - (_PEAK_LABEL_PT + legend_pt) / max(height_pt, 1.0)
+    return min(max(_HEADROOM, 1.0 / free if free > 0.25 else 4.0), 4.0)
+
+
+def _wrapped(text: str, width_pt: float, size: float = FONT_PT) -> str:
+    """``text`` broken into lines at ", " or "; " so that none is wider than ``width_pt``
+    (points): a title line is never cut at the figure's edge (units were lost)."""
+    import re
+
+    parts = re.split(r"(?<=[,;]) ", text)
+    lines = [parts[0]]
+    for part in parts[1:]:
+        trial = f"{lines[-1]} {part}"
+        if _text_extent_pt(trial, size)[0] <= width_pt:
+            lines[-1] = trial
+        else:
+            lines.append(part)
+    return "\n".join(lines)
+
+
+def _fit_elements_not_shown(fit) -> list[str]:
+    """The elements of a circuit fit its DRT cannot show (:func:`eisfit.analysis.drt_of_circuit.
+    elements_not_shown`); [] for an object that is not a circuit fit."""
+    if not hasattr(fit, "circuit") or not hasattr(fit, "values"):
+        return []
+    from .analysis.drt_of_circuit import elements_not_shown
+
+    return elements_not_shown(fit)
 
 
 def _drt_series_terms(result) -> str:

@@ -140,7 +140,8 @@ def test_result_is_frozen_and_exports():
         res.lambda_ = 1.0
     d = res.to_dict()
     assert d["lambda_rule"] == "gcv-discrepancy" and len(d["peaks"]) == len(res.peaks)
-    assert list(res.peaks.columns) == ["tau_s", "f_Hz", "gamma_ohm", "R_ohm", "R_process_ohm", "resolved", "closed"]
+    assert list(res.peaks.columns) == ["tau_s", "f_Hz", "gamma_ohm", "R_ohm", "R_process_ohm", "resolved", "closed",
+                                      "determined"]
     assert np.all(np.diff(res.peaks.tau_s) > 0)
 
     class FakeFit:
@@ -237,7 +238,7 @@ def _single_zarc(n, noise, seed):
 def test_side_lobes_of_a_single_arc_are_not_resolved(n, noise, seed):
     # a single ZARC: Tikhonov ringing leaves lobes of 1-5 % of R_pol about a decade away;
     # only the arc's own peak may count as resolved, and the user is told
-    with pytest.warns(UserWarning, match="not resolved from a larger neighbour"):
+    with pytest.warns(UserWarning, match="not resolved from a neighbouring peak"):
         res = drt(_single_zarc(n, noise, seed), kk=False)
     assert len(res.peaks) >= 2  # the lobes are there (the case tests the marking)
     main = int(np.argmax(res.peaks.R_ohm))

@@ -195,9 +195,9 @@ def test_cli_drt_says_which_peaks_are_closed(tmp_path):
                comments="")
     out = CliRunner().invoke(main, ["-q", "drt", str(path)]).output
     header, *rows = [line for line in out.splitlines()[1:] if line.strip()]
-    assert header.split()[-2:] == ["resolved", "closed"]
-    assert rows[-1].split()[-1] == "no" and rows[-1].split()[-3] == "-"
-    assert all(r.split()[-1] == "yes" for r in rows[:-1])
+    assert header.split()[-3:] == ["resolved", "closed", "determined"]
+    assert rows[-1].split()[-2] == "no" and rows[-1].split()[-4] == "-"
+    assert all(r.split()[-2] == "yes" for r in rows[:-1])
     record = json.loads(CliRunner().invoke(main, ["-q", "drt", str(path), "--json"]).output)
     peaks = (record[0] if isinstance(record, list) else record)["peaks"]
     assert peaks[-1]["closed"] is False and peaks[-1]["R_process_ohm"] is None

@@ -68,6 +68,8 @@ _WEAK_FACTOR = 30.0  # a user's lambda this many times below lambda "auto" givin
 _OPEN_END_DECADES = 0.5  # a peak this close to an end of the measured tau range, where -Z'' still rises, is open
 _RISING_BAND_DECADES = 0.5  # the band next to an end of the data whose -Z'' maximum decides "still rising"
 _RISING_SHARE = 0.95  # -Z'' at the end at least this share of that maximum: no turn-down measured
+_NOISE_FLOOR = 1e-3  # relative noise level assumed at least (0.1 % of |Z|): a process holding less than
+# this share of |Z| at its own frequency is below what the data can show (and a series C for a tail this small)
 
 
 # ---------------------------------------------------------------- closed forms
@@ -210,17 +212,22 @@ class DRTResult:
     lambda_rule : how it was chosen: ``"gcv"`` or ``"user"``.
     peaks : DataFrame with ``tau_s``, ``f_Hz`` (= 1/(2 pi tau)), ``gamma_ohm``, ``R_ohm``
         (area of the peak, split at the minima between peaks), ``R_process_ohm`` (a resolved
-        peak's area plus those of the unresolved peaks it owns: the estimate of its process's
-        resistance, see :func:`eisfit.analysis.drt.process_areas`; NaN for unresolved peaks and for open ones),
-        ``resolved`` (False: a monotone tail of the larger neighbouring peak fits the data as
-        well, see :func:`_resolved`: a side lobe or shoulder, not evidence of a process) and
-        ``closed`` (False: a peak at an end of data whose -Z'' still rises there, see
-        :func:`_open_ends`: its process is not closed by the data and its resistance not
-        determined), ordered by tau. Only peaks
-        inside the measured tau range (widened by a quarter decade each side) are processes;
+        peak's area plus those of the unresolved peaks of its process: the estimate of its
+        process's resistance, see :func:`eisfit.analysis.drt.process_areas`; NaN for unresolved
+        peaks and for open ones; an open peak's area never enters another process),
+        ``resolved`` (False: the peak is part of a neighbouring peak's process, a monotone tail
+        of it fitting the data as well (a side lobe, a shoulder, a bump of a split arc), or its
+        process holds less than the noise level; see :func:`_peak_groups`: not evidence of a
+        process of its own), ``closed`` (False: a peak at an end of data whose -Z'' still
+        rises there, see :func:`_open_ends`: its process is not closed by the data and its
+        resistance not determined) and ``determined`` (True where ``R_process_ohm`` is a number
+        the data determine: False for the rows without one and for the fastest process when
+        a warning says R_inf went into it or a process reaches past f_max), ordered by tau.
+        Only peaks inside the measured tau range (widened by a quarter decade each side) are
+        processes;
     peaks_outside : the other peaks (same columns): their areas still count in ``r_pol_ohm``
         (``peaks.R_ohm.sum() + peaks_outside.R_ohm.sum() == r_pol_ohm``; where no peak is
-        open, the ``R_process_ohm`` of both tables together sum to the same).
+        open or below the noise, the ``R_process_ohm`` of both tables together sum to the same).
     frequency : Hz; z_model : the model at those frequencies, ohm.
     residuals_real, residuals_imag : (Z - Z_model)/|Z|, real and imaginary parts (fractions).
     kk_passed, kk_max_residual_pct : outcome of :func:`eisfit.kk_test` on the same data
@@ -390,7 +397,7 @@ def _columns(system: _System, use_l: bool, use_c: bool) -> _System:
 def _solve_nnls(system: _System, lam: float, use_l: bool = True, use_c: bool = False,
                 t: np.ndarray | None = None) -> np.ndarray:
     """Non-negative regularised solution p = t @ q, q >= 0 (scaled units); ``t`` replaces
-    the system's own transform (a further restricted shape, see :func:`_resolved`)."""
+    the system's own transform (a further restricted shape, see :func:`_peak_groups`)."""
     cols = np.ones(system.a.shape[1], dtype=bool)
     cols[1] = use_l
     cols[2] = use_c
@@ -469,37 +476,65 @@ def peak_nodes(tau_s: np.ndarray, gamma: np.ndarray, local_scale_ohm: Any = None
 
 
 def peak_table(tau_s: np.ndarray, gamma: np.ndarray, nodes: Sequence[int], resolved: Sequence[bool],
-               open_ends_s: tuple[float, float] = (0.0, math.inf)) -> "Any":
+               open_ends_s: tuple[float, float] = (0.0, math.inf), owners: Sequence[int] | None = None,
+               undetermined: Sequence[bool] | None = None) -> "Any":
     """The peaks at grid indices ``nodes`` as a DataFrame (tau_s, f_Hz, gamma_ohm, R_ohm,
-    R_process_ohm, resolved, closed), ordered by tau.
+    R_process_ohm, resolved, closed, determined), ordered by tau.
 
     Each position is refined by a parabola through the three grid points around it (in
     ln tau). The area of each peak is the integral of gamma between the minima that
     separate it from its neighbours (a minimum grid node's area is shared half and half);
-    the areas sum to the polarisation resistance. ``resolved``: see :func:`_resolved`.
+    the areas sum to the polarisation resistance. ``resolved``: see :func:`_peak_groups`.
     ``closed``: False for the peaks at or beyond ``open_ends_s`` = (shortest, longest tau
     of the closed part, s; :func:`_open_ends`: the data end before such a process turns
     down); their ``R_process_ohm`` is NaN, as the data do not determine it.
-    ``R_process_ohm``: see :func:`process_areas`.
+    ``R_process_ohm``: see :func:`process_areas` (``owners``: the peak whose process each
+    peak belongs to, from :func:`_peak_groups`). ``determined``: the row has an
+    ``R_process_ohm`` and the data determine it: False for the rows without one and for
+    those marked in ``undetermined`` (a process the R_inf warnings name, see :func:`drt`).
     """
     import pandas as pd
 
-    x = np.log(tau_s)
-    peak_areas = _split_areas(gamma, gamma * _hat_areas(x), nodes)
-    refined = [_refine_peak(x, gamma, k) for k in nodes]
-    tau = np.array([math.exp(xp) for xp, _ in refined])
+    peak_areas = peak_areas_of(tau_s, gamma, nodes)
+    tau, height = _refined_peaks(tau_s, gamma, nodes)
     closed = (tau > open_ends_s[0]) & (tau < open_ends_s[1])
+    r_process = process_areas(peak_areas, resolved, owners=owners, closed=closed)
+    determined = np.isfinite(r_process)
+    if undetermined is not None:
+        determined &= ~np.asarray(undetermined, dtype=bool)
     return pd.DataFrame(
         {
             "tau_s": tau,
             "f_Hz": 1.0 / (2.0 * math.pi * tau),
-            "gamma_ohm": np.array([gp for _, gp in refined], dtype=float),
+            "gamma_ohm": height,
             "R_ohm": np.array(peak_areas, dtype=float),
-            "R_process_ohm": np.where(closed, process_areas(peak_areas, resolved), math.nan),
+            "R_process_ohm": r_process,
             "resolved": np.array(resolved, dtype=bool),
             "closed": closed,
+            "determined": determined,
         }
     )
+
+
+def peak_areas_of(tau_s: np.ndarray, gamma: np.ndarray, nodes: Sequence[int]) -> list[float]:
+    """Area (ohm) of each peak at grid indices ``nodes``, split at the minima between them."""
+    return _split_areas(gamma, gamma * _hat_areas(np.log(tau_s)), nodes)
+
+
+def _refined_peaks(tau_s: np.ndarray, gamma: np.ndarray, nodes: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """(tau in s, gamma in ohm) of each peak, refined by :func:`_refine_peak`."""
+    x = np.log(tau_s)
+    refined = [_refine_peak(x, gamma, k) for k in nodes]
+    return (np.array([math.exp(xp) for xp, _ in refined], dtype=float),
+            np.array([gp for _, gp in refined], dtype=float))
+
+
+def closed_peaks(tau_s: np.ndarray, gamma: np.ndarray, nodes: Sequence[int],
+                 open_ends_s: tuple[float, float]) -> np.ndarray:
+    """Whether each peak lies strictly inside the closed part ``open_ends_s`` (s, from
+    :func:`_open_ends`), as the ``closed`` column of :func:`peak_table`."""
+    tau, _ = _refined_peaks(tau_s, gamma, nodes)
+    return (tau > open_ends_s[0]) & (tau < open_ends_s[1])
 
 
 def _open_ends(spectrum: Spectrum, measured: tuple[float, float]) -> tuple[float, float]:
@@ -532,18 +567,40 @@ def _still_rising(f: np.ndarray, minus_im: np.ndarray, low_end: bool) -> bool:
     return value > 0 and np.count_nonzero(band) >= 3 and value >= _RISING_SHARE * float(minus_im[band].max())
 
 
-def process_areas(areas: Sequence[float], resolved: Sequence[bool]) -> np.ndarray:
-    """The resistance of the process of each resolved peak (ohm): its own area plus those of
-    the peaks not resolved from it (side lobes and shoulders, ``resolved`` False), each of
-    which goes to the resolved peak reached towards its larger neighbour (the one it is not
-    resolved from, :func:`_monotone_run`), else the other way; NaN for the unresolved peaks.
+def process_areas(areas: Sequence[float], resolved: Sequence[bool], owners: Sequence[int] | None = None,
+                  closed: Sequence[bool] | None = None) -> np.ndarray:
+    """The resistance of the process of each resolved, closed peak (ohm): the areas of the
+    peaks that belong to it (its own, and those of the side lobes and shoulders that the
+    data do not resolve from it); NaN for the other peaks.
+
+    ``owners`` (from :func:`_peak_groups`): for each peak, the index of the peak whose
+    process it belongs to. Without it, each unresolved peak goes to the resolved peak
+    reached towards its larger neighbour, else the other way (the rule for a table of
+    areas alone). ``closed`` (default: all True): an open peak's area depends on how far
+    the tau grid reaches, so it never enters a closed process, and an open peak's own
+    process has no resistance (NaN).
     The ringing of the regularisation moves a few % of an arc's resistance into side lobes
     a decade away: two ZARCs of 100 and 300 ohm (n = 0.8-0.95, 0.5 % noise) had peak areas
     of 89-100 and 282-292 ohm, and processes of 100-102 and 299-302 ohm."""
     areas = [float(a) for a in areas]
-    out = np.array([a if ok else math.nan for a, ok in zip(areas, resolved)], dtype=float)
+    closed = [True] * len(areas) if closed is None else [bool(c) for c in closed]
+    if owners is None:
+        owners = _neighbour_owners(areas, resolved)
+    out = np.full(len(areas), math.nan)
+    for k, ok in enumerate(resolved):
+        if ok and closed[k]:
+            out[k] = sum(a for a, o, c in zip(areas, owners, closed) if o == k and c)
+    return out
+
+
+def _neighbour_owners(areas: Sequence[float], resolved: Sequence[bool]) -> list[int]:
+    """For each peak the resolved peak whose process it belongs to, from the areas alone:
+    itself when resolved; else the nearest resolved peak towards its larger neighbour, else
+    the other way (-1 when there is none)."""
+    owners = []
     for j, ok in enumerate(resolved):
         if ok:
+            owners.append(j)
             continue
         left = areas[j - 1] if j > 0 else -1.0
         right = areas[j + 1] if j + 1 < len(areas) else -1.0
@@ -551,9 +608,8 @@ def process_areas(areas: Sequence[float], resolved: Sequence[bool]) -> np.ndarra
         owner = _nearest_resolved(resolved, j, first)
         if owner is None:
             owner = _nearest_resolved(resolved, j, -first)
-        if owner is not None:
-            out[owner] += areas[j]
-    return out
+        owners.append(-1 if owner is None else owner)
+    return owners
 
 
 def _nearest_resolved(resolved: Sequence[bool], j: int, step: int) -> int | None:
@@ -565,54 +621,127 @@ def _nearest_resolved(resolved: Sequence[bool], j: int, step: int) -> int | None
     return None
 
 
-def _resolved(system: _System, p: np.ndarray, lam: float, use_l: bool, use_c: bool,
-              x: np.ndarray, nodes: Sequence[int]) -> list[bool]:
-    """Whether the data require each peak as a maximum of its own.
+@dataclass
+class _Group:
+    """Adjacent peaks (indices into the peak list) taken as one process, represented by
+    ``rep``: the member of largest area (the process's peak)."""
+
+    members: list[int]
+    rep: int
+
+
+def _peak_groups(system: _System, p: np.ndarray, lam: float, use_l: bool, use_c: bool, x: np.ndarray,
+                 nodes: Sequence[int], closed: Sequence[bool],
+                 floor: Sequence[float] | None = None) -> tuple[list[bool], list[int], list[bool]]:
+    """(resolved, owners, quiet): which peaks the data require as maxima of their own, for
+    each peak the one whose process it belongs to, and which peaks stand for a process below
+    the noise.
 
     Tikhonov regularisation with gamma >= 0 rings: next to a narrow peak (a CPE exponent
-    near 1) it leaves side lobes of a few % of R_pol about a decade away, and a small arc
-    within 1-1.5 decades of a large one is only a shoulder the data cannot tell from the
-    large one's tail. For each peak but the largest, the same problem (same lambda) is
-    solved again with gamma constrained to fall monotonically from the larger neighbouring
-    peak's maximum through this peak's range (to the minimum beyond it, or the grid's end).
-    The peak is resolved when that raises the weighted misfit by at least
+    near 1) it leaves side lobes of a few % of R_pol about a decade away, a small arc within
+    1-1.5 decades of a large one is only a shoulder the data cannot tell from the large
+    one's tail, and at a small lambda one broad arc splits into several bumps of similar
+    size. Neighbouring peaks are merged into processes, one merge at a time (agglomeration):
+    of the merges the data accept, the one of the smallest group, towards the larger of the
+    two peaks beside it when both merges are accepted (side lobes ring around the larger
+    peak next to them). The merge of
+    two adjacent groups is tested by solving the same problem
+    (same lambda) again with gamma constrained to fall monotonically from the peak of the
+    group with the larger area through the other group, to the minimum beyond it (or the
+    grid's end); it is accepted when the weighted misfit rises by less than
     :data:`_RESOLVED_DCHI2` s^2 (s^2 = misfit / (2N - effective parameters), the residual
-    variance of the DRT itself). Peaks on the nodes below the measured range (where gamma
-    is already constrained to decay outwards) are not tested and count as resolved; a run
-    that reaches those nodes stops before them.
+    variance of the DRT itself). Each merged group is one process, placed at the peak of
+    the larger of the two groups at every merge (where most of its area sits); its other
+    members are not resolved. Since
+    the monotone run starts at that member and crosses every peak between it and the far
+    end, a merge across several bumps is tested as a whole: area never passes a peak the
+    data resolve.
+
+    Open peaks (``closed`` False) may take closed neighbours into their process (its
+    resistance is not determined anyway), but their own area never enters a closed
+    process: such a merge is refused, and the open peak, which the data did not resolve
+    from its neighbour, is marked not resolved. Peaks on the nodes below the measured range
+    (where gamma is already constrained to decay outwards) are never merged into another
+    (they count as resolved); a run that reaches those nodes stops before them.
+
+    ``floor`` (per peak, in the units of ``p``): a process whose area (its members' together)
+    stays below it is not evidence: below the noise (:func:`_noise_level` times |Z| at the
+    peak's frequency; a flat resistor's DRT has micro-ohm bumps), its peak is ``quiet`` and
+    not resolved either.
     """
-    if len(nodes) < 2:
-        return [True] * len(nodes)
+    n = len(nodes)
     gamma = p[_N_EXTRA:]
-    areas = _split_areas(gamma, gamma * _hat_areas(x), nodes)
-    rss = _misfit(system, p)
-    s2 = rss / max(system.a.shape[0] - _effective_parameters(system, lam), 1.0)
-    tail_end = _tail_end(system)
-    resolved = []
-    for j, k in enumerate(nodes):
-        run = _monotone_run(gamma, nodes, areas, j)
-        if run is None or k <= tail_end:
-            resolved.append(True)
-            continue
-        run = [u for u in run if u > tail_end]  # below: the tail block's own decay constraint
-        restricted = _solve_nnls(system, lam, use_l, use_c, t=_monotone_transform(system.t, run))
-        resolved.append(bool(_misfit(system, restricted) - rss >= _RESOLVED_DCHI2 * s2))
-    return resolved
+    areas = np.asarray(_split_areas(gamma, gamma * _hat_areas(x), nodes), dtype=float)
+    groups = [_Group([j], j) for j in range(n)]
+    blocked: set[int] = set()
+    if n >= 2:
+        rss = _misfit(system, p)
+        limit = _RESOLVED_DCHI2 * rss / max(system.a.shape[0] - _effective_parameters(system, lam), 1.0)
+        bounds = _peak_bounds(gamma, nodes)
+        tail_end = _tail_end(system)
+        costs: dict[tuple[tuple[int, ...], tuple[int, ...]], float] = {}
+        while len(groups) > 1:
+            trials = []  # (area of the smaller group, minus that of the peak facing it, g, key), admissible merges
+            for g in range(len(groups) - 1):
+                key = (tuple(groups[g].members), tuple(groups[g + 1].members))
+                big, small = _larger_first(groups[g], groups[g + 1], areas)
+                if key not in costs:
+                    run = _merge_run(nodes, bounds, big, small, tail_end)
+                    costs[key] = math.inf if run is None else _misfit(
+                        system, _solve_nnls(system, lam, use_l, use_c, t=_monotone_transform(system.t, run))) - rss
+                if costs[key] < limit:
+                    facing = big.members[0] if big is groups[g + 1] else big.members[-1]
+                    trials.append((areas[small.members].sum(), -areas[facing], g, key))
+            if not trials:
+                break
+            *_, g, key = min(trials)  # the smallest bump first, into its larger admissible neighbour
+            big, small = _larger_first(groups[g], groups[g + 1], areas)
+            if closed[big.rep] and not all(closed[j] for j in small.members):
+                blocked.add(small.rep)  # an open peak's area does not enter a closed process
+                costs[key] = math.inf
+                continue
+            groups[g:g + 2] = [_Group(sorted(big.members + small.members), big.rep)]
+    owners = [0] * n
+    resolved = [False] * n
+    quiet = [False] * n
+    for grp in groups:
+        for j in grp.members:
+            owners[j] = grp.rep
+        quiet[grp.rep] = floor is not None and float(areas[grp.members].sum()) < floor[grp.rep]
+        resolved[grp.rep] = grp.rep not in blocked and not quiet[grp.rep]
+    return resolved, owners, quiet
 
 
-def _monotone_run(gamma: np.ndarray, nodes: Sequence[int], areas: Sequence[float], j: int) -> list[int] | None:
-    """Grid nodes from the maximum of peak j's larger neighbour outwards to the far end of
-    peak j's range (the minimum beyond it, or the grid's end); None for the largest peak."""
-    if areas[j] >= max(areas):
+def _larger_first(a: _Group, b: _Group, areas: np.ndarray) -> tuple[_Group, _Group]:
+    """(the group of larger total area, the other); the left one on a tie."""
+    return (a, b) if areas[a.members].sum() >= areas[b.members].sum() else (b, a)
+
+
+def _peak_bounds(gamma: np.ndarray, nodes: Sequence[int]) -> list[int]:
+    """Grid nodes that delimit the peaks: peak j spans bounds[j]..bounds[j+1] (the minima
+    between neighbouring peaks, the grid's ends outside), as in :func:`_split_areas`."""
+    bounds = [0]
+    for k0, k1 in zip(nodes[:-1], nodes[1:]):
+        bounds.append(k0 + int(np.argmin(gamma[k0:k1 + 1])))
+    bounds.append(gamma.size - 1)
+    return bounds
+
+
+def _merge_run(nodes: Sequence[int], bounds: Sequence[int], big: _Group, small: _Group,
+               tail_end: int) -> list[int] | None:
+    """Grid nodes from the peak of ``big`` outwards through ``small`` to its far boundary:
+    where gamma must fall monotonically if the two groups are one process. None when the
+    merge is not tested (``small``'s peak on the tail nodes up to ``tail_end``, or no run
+    left beyond them)."""
+    if nodes[small.rep] <= tail_end:
         return None
-    left = areas[j - 1] if j > 0 else -1.0
-    right = areas[j + 1] if j + 1 < len(nodes) else -1.0
-    k = nodes[j]
-    if right >= left:  # falls from the right neighbour towards shorter tau
-        far = nodes[j - 1] + int(np.argmin(gamma[nodes[j - 1]:k + 1])) if j > 0 else 0
-        return list(range(nodes[j + 1], far - 1, -1))
-    far = k + int(np.argmin(gamma[k:nodes[j + 1] + 1])) if j + 1 < len(nodes) else gamma.size - 1
-    return list(range(nodes[j - 1], far + 1))
+    start = nodes[big.rep]
+    if small.members[0] > big.members[-1]:
+        run = list(range(start, bounds[small.members[-1] + 1] + 1))
+    else:
+        run = list(range(start, bounds[small.members[0]] - 1, -1))
+    run = [u for u in run if u > tail_end]  # below: the tail block's own decay constraint
+    return run if len(run) >= 2 else None
 
 
 def _monotone_transform(t: np.ndarray, run: Sequence[int]) -> np.ndarray:
@@ -768,6 +897,7 @@ def drt(
 
 
 def _drt(spectrum, lambda_, weighting, inductance, capacitance, tau, sigma, kk) -> DRTResult:
+    _require_positive_real_part(spectrum)
     x = np.log(tau)
     full = _build_system(spectrum, x, weighting, sigma)
     system = _columns(full, True, False)
@@ -784,6 +914,16 @@ def _drt(spectrum, lambda_, weighting, inductance, capacitance, tau, sigma, kk) 
             lam, rule = _choose_lambda(system, lambda_, [])
         p = _solve_nnls(system, lam, use_l=use_l, use_c=True)
     return _make_result(spectrum, tau, system, p, lam, rule, use_l, use_c, weighting, kk, notes)
+
+
+def _require_positive_real_part(spectrum: Spectrum) -> None:
+    """DataError when Z' (ohm) is nowhere positive: R_inf >= 0 and gamma >= 0 give Z' > 0 at
+    every frequency, so no DRT describes such points (it came out R_inf = R_pol = 0 with an
+    empty peak table); a swapped or negated column, or a wrong sign convention, is likely."""
+    if not np.any(spectrum.z.real > 0):
+        raise DataError(f"{spectrum.label}: Z' is negative or zero at every frequency: no distribution of "
+                        "relaxation times (R_inf >= 0, gamma >= 0) can describe these points; check the columns "
+                        "and the sign of Z' (--columns on the command line)")
 
 
 def _choose_lambda(system: _System, lambda_: float | str, notes: list[str]) -> tuple[float, str]:
@@ -807,7 +947,8 @@ def _needs_series_capacitance(p: np.ndarray, x: np.ndarray, omega_min: float) ->
     """``capacitance="auto"``: a series C is added when the DRT without it piles a large
     share of the polarisation resistance onto the longest time constants: gamma at the end
     of the grid still at least :data:`_C_TAIL_HEIGHT` of its maximum, and the part beyond
-    the measured range at least :data:`_C_TAIL_AREA` of R_pol. That is what the capacitive
+    the measured range at least :data:`_C_TAIL_AREA` of R_pol (and above the noise floor,
+    :data:`_NOISE_FLOOR` of the largest |Z|: not the micro-ohm tail of a resistor). That is what the capacitive
     line of a blocking electrode (or the capacitive end of finite open diffusion) does to a
     DRT without a series C; it swamps the arcs it is in series with."""
     gamma = p[_N_EXTRA:]
@@ -816,7 +957,8 @@ def _needs_series_capacitance(p: np.ndarray, x: np.ndarray, omega_min: float) ->
         return False
     beyond = x > math.log(1.0 / omega_min)
     areas = gamma * _hat_areas(x)
-    return float(areas[beyond].sum()) >= _C_TAIL_AREA * float(areas.sum())
+    tail = float(areas[beyond].sum())  # in units of the largest |Z| (the scaling of p)
+    return tail >= _C_TAIL_AREA * float(areas.sum()) and tail >= _NOISE_FLOOR
 
 
 def _decide_inductance(spectrum: Spectrum, system: _System, lam: float, inductance: bool | str) -> bool:
@@ -864,17 +1006,43 @@ def _make_result(spectrum, tau, system, p, lam, rule, use_l, use_c, weighting, k
     measured = (1.0 / (2.0 * math.pi * float(f.max())), 1.0 / (2.0 * math.pi * float(f.min())))
     local = _local_modulus(spectrum) if use_c else None
     nodes = peak_nodes(tau, gamma, local)
-    resolved = _resolved(system, p, lam, use_l, use_c, x, nodes)
     ends = _open_ends(spectrum, measured)
-    peaks, outside = split_outside(peak_table(tau, gamma, nodes, resolved, ends), measured)
-    shoulders = peaks[~peaks["resolved"]]
+    closed = closed_peaks(tau, gamma, nodes, ends)
+    noise = _noise_level(z, z_model)
+    floor_ohm = noise * _modulus_at(spectrum, tau[nodes])  # per peak: what its process must hold to show
+    resolved, owners, quiet = _peak_groups(system, p, lam, use_l, use_c, x, nodes, closed,
+                                           floor_ohm / system.z_scale)
+    beyond = float(np.sum((gamma * _hat_areas(x))[tau < measured[0]]))  # ohm at tau < 1/(2 pi f_max)
+    r_inf = float(p[0] * system.z_scale)
+    z_top = float(z.real[np.argmax(f)])  # Z' at f_max
+    cut_at_f_max = (r_pol > 0 and beyond > _HF_CUT_SHARE * r_pol
+                    and beyond >= noise * float(abs(z[np.argmax(f)])))
+    r_inf_in_peaks = not cut_at_f_max and z_top > 0 and r_inf < _R_INF_ZERO_SHARE * z_top
+    undetermined = _fastest_process(owners, resolved) if (cut_at_f_max or r_inf_in_peaks) else None
+    table = peak_table(tau, gamma, nodes, resolved, ends, owners=owners, undetermined=undetermined)
+    inside = _inside(table["tau_s"].to_numpy(), measured)
+    quiet_all = list(quiet)
+    quiet = np.array([quiet_all[o] for o in owners], dtype=bool)[inside]  # in a process below the noise
+    peaks, outside = split_outside(table, measured)
+    below = peaks[quiet]
+    shoulders = peaks[~peaks["resolved"] & ~quiet]
     if len(shoulders):
-        notes.append(f"{len(shoulders)} peak(s) not resolved from a larger neighbour (tau "
-                     + ", ".join(f"{t:.3g}" for t in shoulders["tau_s"]) + " s): a monotone tail fits the "
-                     f"data as well (chi-square higher by less than {_RESOLVED_DCHI2:g} times the DRT's residual "
-                     "variance), as regularisation side lobes and shoulders do; "
-                     "not evidence of a separate process (confirm with an equivalent-circuit fit)")
-    open_peaks = peaks[~peaks["closed"] & peaks["resolved"]]  # an unresolved one is no process anyway
+        notes.append(f"{len(shoulders)} peak(s) not resolved from a neighbouring peak (tau "
+                     + ", ".join(f"{t:.3g}" for t in shoulders["tau_s"]) + " s): they are part of the process "
+                     "of the larger peak beside them (a monotone tail of it fits the data as well: chi-square "
+                     f"higher by less than {_RESOLVED_DCHI2:g} times the DRT's residual variance), as "
+                     "regularisation side lobes, shoulders and the bumps of a split arc are; not evidence of a "
+                     "separate process (confirm with an equivalent-circuit fit)")
+    if len(below):
+        notes.append(f"{len(below)} peak(s) (tau " + ", ".join(f"{t:.3g}" for t in below["tau_s"])
+                     + f" s) hold less than the noise level ({100 * noise:.2g} % of |Z| at their frequency, "
+                     "together with the peaks not resolved from them): not evidence of a process "
+                     "(resolved = no, R_process_ohm empty)")
+    signal = any(not quiet_all[o] for o in owners)  # some peak belongs to a process above the noise
+    if nodes and not signal:
+        notes.append(f"no polarisation process above the noise: R_pol ({r_pol:.3g} ohm) is what the "
+                     "regularised fit gives to noise and is not evidence of a process")
+    open_peaks = peaks[~peaks["closed"] & ~quiet]
     for low_end, at_end in ((False, open_peaks["tau_s"] <= ends[0]), (True, open_peaks["tau_s"] >= ends[1])):
         if at_end.any():
             notes.append(_open_note(open_peaks["tau_s"][at_end], low_end))
@@ -882,22 +1050,19 @@ def _make_result(spectrum, tau, system, p, lam, rule, use_l, use_c, weighting, k
         notes.append(f"{len(outside)} peak(s) with time constants outside the measured range "
                      f"(more than {_OUTSIDE_DECADES:g} decade beyond) are not reported as processes "
                      "(they are in DRTResult.peaks_outside and the --json output)")
-    if not use_c and gamma.max() > 0 and gamma[-1] > 0.1 * gamma.max():
+    if signal and not use_c and gamma.max() > 0 and gamma[-1] > 0.1 * gamma.max():
         notes.append("gamma does not return to zero at the longest tau: a blocking or diffusive "
                      "low-frequency part is cut by the grid, R_pol is a lower bound")
-    beyond = float(np.sum((gamma * _hat_areas(x))[tau < measured[0]]))  # ohm at tau < 1/(2 pi f_max)
-    r_inf = float(p[0] * system.z_scale)
-    z_top = float(z.real[np.argmax(f)])  # Z' at f_max
-    if r_pol > 0 and beyond > _HF_CUT_SHARE * r_pol:
+    if cut_at_f_max:
         notes.append(f"a process reaches past the highest frequency ({beyond:.3g} ohm of R_pol lies at time "
                      f"constants shorter than 1/(2 pi f_max)): R_inf ({r_inf:.3g} ohm here) and "
-                     "that process's resistance are not determined by these data; an equivalent-circuit fit with "
-                     "R0 and the arc tells them apart")
-    elif z_top > 0 and r_inf < _R_INF_ZERO_SHARE * z_top:
+                     "that process's resistance are not determined by these data (determined = False in its "
+                     "row); an equivalent-circuit fit with R0 and the arc tells them apart")
+    elif r_inf_in_peaks:
         notes.append(f"R_inf came out {r_inf:.3g} ohm while Z' at the highest frequency is {z_top:.3g} ohm: the "
                      "series resistance went into the fastest peak(s), whose resistance it inflates; R_inf and "
-                     "those peaks are not determined by these data (measure to higher frequencies, or fit an "
-                     "equivalent circuit with R0)")
+                     "the fastest process are not determined by these data (determined = False in its row; "
+                     "measure to higher frequencies, or fit an equivalent circuit with R0)")
     rms = _rms_pct(z, z_model)
     strong = _too_strong_note(system, lam, use_l, use_c, z, rms) if rule == "user" else None
     weak = (_too_weak_note(system, lam, use_l, use_c, tau, len(nodes), local)
@@ -1013,6 +1178,31 @@ def _local_modulus(spectrum: Spectrum):
     return scale
 
 
+def _noise_level(z: np.ndarray, z_model: np.ndarray) -> float:
+    """The relative noise level of the data (fraction of |Z|): the DRT's RMS residual, but at
+    least :data:`_NOISE_FLOOR` (what an impedance analyser resolves at best) and at most
+    :data:`_MISFIT_RMS_PCT` % (beyond it the residual is the DRT missing the data, which
+    its own warning says, not noise)."""
+    return min(max(_rms_pct(z, z_model) / 100.0, _NOISE_FLOOR), _MISFIT_RMS_PCT / 100.0)
+
+
+def _modulus_at(spectrum: Spectrum, tau_s: Any) -> np.ndarray:
+    """|Z| of the data (ohm) at omega = 1/tau for each tau (s): log-log interpolation, the
+    value at the nearest end of the data outside the measured range."""
+    omega = spectrum.omega
+    order = np.argsort(omega)
+    lw, lz = np.log(omega[order]), np.log(np.abs(spectrum.z[order]))
+    return np.exp(np.interp(-np.log(np.asarray(tau_s, dtype=float)), lw, lz))
+
+
+def _fastest_process(owners: Sequence[int], resolved: Sequence[bool]) -> list[bool] | None:
+    """Marks (per peak) the process of the fastest peak, the one the R_inf warnings name:
+    the peak whose process holds the peak of shortest tau, when it is resolved."""
+    if not owners or not resolved[owners[0]]:
+        return None
+    return [k == owners[0] for k in range(len(owners))]
+
+
 def _series_capacitance(p: np.ndarray, system: _System) -> float:
     """The series capacitance of the solution, F (inf when its 1/C is 0)."""
     inv_c = float(p[2] * system.c_scale)
@@ -1022,9 +1212,14 @@ def _series_capacitance(p: np.ndarray, system: _System) -> float:
 def split_outside(peaks: Any, measured: tuple[float, float]) -> tuple[Any, Any]:
     """(peaks inside, peaks outside) the measured tau range widened by
     :data:`_OUTSIDE_DECADES` on each side (tau_measured_s = (1/(2 pi f_max), 1/(2 pi f_min)))."""
-    lo, hi = measured[0] / 10**_OUTSIDE_DECADES, measured[1] * 10**_OUTSIDE_DECADES
-    inside = (peaks["tau_s"] >= lo) & (peaks["tau_s"] <= hi)
+    inside = _inside(peaks["tau_s"].to_numpy(), measured)
     return peaks[inside].reset_index(drop=True), peaks[~inside].reset_index(drop=True)
+
+
+def _inside(tau_s: np.ndarray, measured: tuple[float, float]) -> np.ndarray:
+    """Whether each tau (s) lies in the measured range widened by :data:`_OUTSIDE_DECADES`."""
+    lo, hi = measured[0] / 10**_OUTSIDE_DECADES, measured[1] * 10**_OUTSIDE_DECADES
+    return (tau_s >= lo) & (tau_s <= hi)
 
 
 def _kk_check(spectrum: Spectrum, notes: list[str]) -> tuple[bool, float | None, str]:
