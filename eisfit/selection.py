@@ -67,6 +67,7 @@ MAX_ARCS = 3
 R0_SMALL = 0.02  # DRT R_inf below 2 % of max|Z|: blocking candidates are also tried without R0
 L_NOISE_FACTOR = 5.0  # a DRT series L whose reactance at f_max exceeds 5 x the noise is evidence of L
 INDUCTIVE_POINT_SIGMAS = 3.0  # a single top point with Z'' > 0 is inductive evidence beyond 3 noise SDs
+INDUCTIVE_SHARE = 0.9  # at least 90 % of the points with Z'' > 0: the sign convention is probably reversed
 CLOSED_PHASE_DEG = 5.0  # -phase at f_min below this: the last arc closes (no blocking line, no open diffusion)
 STRONG_EVIDENCE = 6.0  # criterion differences below this are not strong evidence (Kass & Raftery 1995)
 SUGGEST_MIN_FREQUENCIES = 5  # the DRT that gives the candidates needs 5 distinct frequencies
@@ -169,7 +170,7 @@ class SpectrumEvidence:
     # (weighting, level): the rms residual of a Lin-KK chain fitted with that weighting, in
     # that weighting's measure (with_weighted_noise); see noise_level_for()
     weighted_noise: tuple[str, float] | None = None
-    all_inductive: bool = False  # every point has Z'' > 0 (a reversed sign convention?)
+    inductive_fraction: float = 0.0  # share of the points with Z'' > 0 (near 1: a reversed sign convention?)
 
     def noise_level_for(self, weighting: str) -> float:
         """The data's noise level in the measure of a fit's residuals under ``weighting``:
@@ -240,7 +241,7 @@ def _evidence(spectrum: Spectrum, kk) -> SpectrumEvidence:
         r_inf_fraction=float(d.r_inf_ohm / zmax), noise_pct=float(kk.rms_residual_pct),
         noise_level=noise, tails=tails,
         series_c=d.capacitance_F is not None, kk_passed=bool(kk.passed),
-        all_inductive=bool(np.all(z.imag > 0)))
+        inductive_fraction=float(np.mean(z.imag > 0)))
 
 
 WEIGHTED_NOISE = ("modulus-calc", "proportional", "unit")  # weightings judged in their own measure
@@ -591,7 +592,7 @@ class CircuitSuggestion:
         if len(unres):
             parts.append("Rejected for parameters the data cannot determine: "
                          + "; ".join(f"{c} ({u})" for c, u in zip(unres["circuit"], unres["unresolved"])) + ".")
-        worse = others[others["verdict"].map(passes)]
+        worse = others[others["verdict"].map(passes).astype(bool)]
         worse = worse[worse[self.criterion] >= row[self.criterion]]
         if len(worse):
             kind = "Adequate" if row["verdict"] == "best" else "Not rejected"
@@ -651,7 +652,8 @@ def candidate_list(candidates: str | Sequence[str] | None) -> list[str] | None:
     search). One string is one candidate (a library name, circuit string or .toml file), or
     several separated by ``;`` as on the command line (``--candidates "randles;garnet-symmetric"``;
     no circuit string holds a ``;``), never its characters; a list or tuple is taken item by
-    item the same way. FitError for anything else."""
+    item the same way. FitError for anything else; every circuit but ``"auto"`` is loaded
+    here (:func:`eisfit.model.load_circuit`), so an invalid one is refused once, up front."""
     if candidates is None:
         return None
     items = [candidates] if isinstance(candidates, str) else candidates
@@ -665,6 +667,9 @@ def candidate_list(candidates: str | Sequence[str] | None) -> list[str] | None:
         out.extend(c.strip() for c in item.split(";") if c.strip())
     if not out:
         raise FitError(f"candidates name no circuit (got {candidates!r})")
+    for c in out:  # every circuit checked once, before any spectrum is read or fitted
+        if c != "auto":
+            load_circuit(c)
     return out
 
 
@@ -704,8 +709,29 @@ def suggest_circuit(
     :class:`CircuitSuggestion`. Raises :class:`~eisfit.errors.FitError` when no candidate
     could be fitted.
     """
+    _check_suggest_options(max_fits, lack_of_fit_limit, area_cm2, fit_options)
     return _suggest(spectrum, candidate_list(candidates), criterion, library, max_fits, lack_of_fit_limit, area_cm2,
                     fit_options)
+
+
+def _check_suggest_options(max_fits: Any, lack_of_fit_limit: Any, area_cm2: Any,
+                           fit_options: Mapping[str, Any]) -> None:
+    """FitError, before any fit, for an option of :func:`suggest_circuit` no fit can use:
+    ``max_fits`` not a whole number >= 1, ``lack_of_fit_limit`` not a finite number > 0
+    (nan silently turned the rejection off), ``area_cm2`` not a positive number (cm2), an
+    unknown ``weighting``."""
+    from ._checks import check_positive_int_or_none, positive_number_or_none
+    from .model.weighting import check_weighting
+
+    if max_fits is None:
+        raise FitError("max_fits must be a whole number >= 1, got None")
+    check_positive_int_or_none("max_fits", max_fits)
+    if lack_of_fit_limit is None:
+        raise FitError("lack_of_fit_limit must be a positive number, got None")
+    positive_number_or_none("lack_of_fit_limit", lack_of_fit_limit)
+    positive_number_or_none("area_cm2", area_cm2)
+    if fit_options.get("weighting") is not None:
+        check_weighting(fit_options["weighting"])
 
 
 def _suggest(spectrum: Spectrum, candidates: Sequence[str] | None, criterion: str, library: bool, max_fits: int,
@@ -768,10 +794,11 @@ def _suggest(spectrum: Spectrum, candidates: Sequence[str] | None, criterion: st
 
 
 def _data_notes(evidence: SpectrumEvidence) -> list[str]:
-    """Sentences on the data a suggestion cannot fix: every point inductive (Z'' > 0) is
-    the mark of a reversed sign convention rather than of a cell."""
-    if evidence.all_inductive:
-        return ["Every point has Z'' > 0 (inductive): the imaginary part's sign convention is probably "
+    """Sentences on the data a suggestion cannot fix: (nearly) every point inductive
+    (Z'' > 0, at least :data:`INDUCTIVE_SHARE` of them) is the mark of a reversed sign
+    convention rather than of a cell."""
+    if evidence.inductive_fraction >= INDUCTIVE_SHARE:
+        return [f"{evidence.inductive_fraction:.0%} of the points have Z'' > 0 (inductive): the imaginary part's sign convention is probably "
                 "reversed (--imag-sign / imag_sign: the column holds Z'' or -Z''); no circuit of the "
                 "candidates describes such data."]
     return []
@@ -1486,7 +1513,7 @@ def choose_common_circuit(spectra: Sequence[Spectrum], *, criterion: str = "bic"
     pool: list[str] = []
     for sug in explored.values():
         t = sug.table
-        pool.extend(t[t["verdict"].map(passes)]["circuit"])
+        pool.extend(t[t["verdict"].map(passes).astype(bool)]["circuit"])
         pool.append(sug.best)
     pool = list(dict.fromkeys(pool))
     missing_of = [[] if i in failed else [c for c in pool if i not in explored or c not in explored[i].fits]
