@@ -108,15 +108,14 @@ class CircuitShape:
 
 
     def plain_alternatives(self) -> list["CircuitShape"]:
-        """The circuits without diffusion a diffusion tail competes with on the same points:
-        a closing ``Ws`` with one R||CPE arc more (tail ``none``), an open ``W``/``Wo`` with a
-        blocking CPE. Two arcs with time constants a factor 3 apart were given
-        R0-p(CPE1,R1-Ws1) and a "diffusion" role while the two-arc circuit, never fitted,
-        had a BIC 10 lower."""
+        """The circuit without diffusion a closing ``Ws`` tail competes with on the same
+        points: one R||CPE arc more (tail ``none``). Two arcs with time constants a factor 3
+        apart were given R0-p(CPE1,R1-Ws1) and a "diffusion" role while the two-arc circuit,
+        never fitted, had a BIC 10 lower. (An open W/Wo tail's blocking-CPE alternative is
+        among the initial candidates where the low-frequency end allows it; adding it here
+        spent the fit budget a three-arc spectrum needed.)"""
         if self.tail == "Ws" and self.n_arcs + 1 <= MAX_ARCS:
             return [CircuitShape(self.inductor, self.series_r, self.n_arcs + 1, "none")]
-        if self.tail in ("W", "Wo"):
-            return [CircuitShape(self.inductor, self.series_r, self.n_arcs, "CPE")]
         return []
 
 
