@@ -570,7 +570,7 @@ class CircuitSuggestion:
             parts.append(f"The residuals are compared with those of a Lin-KK chain fitted with the same "
                          f"{self.weighting} weighting (the noise in the measure the fits minimise).")
         if row["verdict"] == KK_FAILED_BEST:
-            parts.append("No candidate can be called adequate: the points fail the Lin-KK test, and the noise "
+            parts.append("No candidate was adequate: the points fail the Lin-KK test, and the noise "
                          "level the residuals are compared with comes from that failed test, which holds the misfit "
                          "itself; this is the least bad of the candidates, not a circuit the data are shown to "
                          "follow (eisfit validate finds the band of frequencies that passes; suggest on that band).")
