@@ -732,6 +732,9 @@ def fit_command(files, circuit, area_cm2, thickness_cm, symmetric, weighting, fm
                            weighting=weighting, fmin_Hz=fmin, fmax_Hz=fmax, exclude_Hz=exclude_hz)
     options = {"fixed": _name_values(fix, "--fix") or None, "initial": _name_values(initial, "--initial") or None,
                "engine": engine, "guess": guess_mode, "profile": _PROFILE_CHOICE[profile]}
+    if settings.circuit == "auto" and (fix or initial):
+        raise click.UsageError("--fix and --initial name the parameters of one circuit; they cannot be combined "
+                               "with --circuit auto (run eisfit suggest, then fit that circuit by name)")
     options = check_fit_options(options, caller="fit")
     check_parameter_names(settings.circuit, options)
     out = _writable_folder(out_dir) if out_dir else None
@@ -861,8 +864,11 @@ def _suggestion_text(sug) -> str:
     """The ranked table and the explanation of one suggestion, for the terminal."""
     import textwrap
 
-    verdict = "suggested circuit" if sug.adequate else "no adequate circuit; least bad:"
-    lines = [f"== {sug.label or 'spectrum'}: {verdict} {sug.best}  ({sug.seconds:.2f} s)"]
+    kk_failed = sug.evidence is not None and sug.evidence.kk_passed is False
+    verdict = ("suggested circuit" if sug.adequate else
+               "no adequate circuit (points fail Lin-KK); least bad:" if kk_failed else "no adequate circuit; least bad:")
+    lines = [f"== {sug.label or 'spectrum'}: {verdict} {sug.best}  ({sug.seconds:.2f} s, "
+             f"{sug.weighting} weighting)"]
     width = max(len(c) for c in sug.table["circuit"])
     lines.append(f"{'circuit':<{width}}  {'M':>2} {'chisq':>10} {'redchi':>10} {'AIC':>9} {'BIC':>9} "
                  f"{'resid/noise':>11}  verdict")

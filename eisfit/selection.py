@@ -55,6 +55,7 @@ __all__ = ["suggest_circuit", "candidate_list", "CircuitSuggestion", "fit_auto",
 
 LACK_OF_FIT_RATIO = 1.5  # rms residual / Lin-KK noise level above which a model misses the data
 R_UNRESOLVED_FACTOR = 100.0  # a resistance above 100 x max|Z| is not informed by the data
+VANISHING_FRACTION = 5e-3  # an arc's R or a diffusion Z0 below 0.5 % of |Z| at its frequency is not there
 TAU_UNRESOLVED_DECADES = 1.0  # a time constant this far outside the measured range is not informed
 BIC_TIE = 2.0  # candidates within this of the best criterion count as equally supported
 LARGER_PARAMS = 3  # after an adequate candidate, circuits up to 3 parameters larger are still fitted
@@ -66,6 +67,7 @@ MAX_ARCS = 3
 R0_SMALL = 0.02  # DRT R_inf below 2 % of max|Z|: blocking candidates are also tried without R0
 L_NOISE_FACTOR = 5.0  # a DRT series L whose reactance at f_max exceeds 5 x the noise is evidence of L
 INDUCTIVE_POINT_SIGMAS = 3.0  # a single top point with Z'' > 0 is inductive evidence beyond 3 noise SDs
+INDUCTIVE_SHARE = 0.9  # at least 90 % of the points with Z'' > 0: the sign convention is probably reversed
 CLOSED_PHASE_DEG = 5.0  # -phase at f_min below this: the last arc closes (no blocking line, no open diffusion)
 STRONG_EVIDENCE = 6.0  # criterion differences below this are not strong evidence (Kass & Raftery 1995)
 SUGGEST_MIN_FREQUENCIES = 5  # the DRT that gives the candidates needs 5 distinct frequencies
@@ -92,8 +94,9 @@ class CircuitShape:
     tail: str
 
     def neighbours(self) -> list["CircuitShape"]:
-        """Shapes one step away: one arc more or fewer, series L toggled, R0 toggled."""
-        out = []
+        """Shapes one step away: one arc more or fewer, series L toggled, R0 toggled, and the
+        plain alternative of a diffusion tail (:meth:`plain_alternatives`)."""
+        out = self.plain_alternatives()
         lo = 1
         for n in (self.n_arcs + 1, self.n_arcs - 1):
             if lo <= n <= MAX_ARCS:
@@ -102,6 +105,18 @@ class CircuitShape:
         if self.tail in ("CPE", "C"):
             out.append(CircuitShape(self.inductor, not self.series_r, self.n_arcs, self.tail))
         return out
+
+
+    def plain_alternatives(self) -> list["CircuitShape"]:
+        """The circuit without diffusion a closing ``Ws`` tail competes with on the same
+        points: one R||CPE arc more (tail ``none``). Two arcs with time constants a factor 3
+        apart were given R0-p(CPE1,R1-Ws1) and a "diffusion" role while the two-arc circuit,
+        never fitted, had a BIC 10 lower. (An open W/Wo tail's blocking-CPE alternative is
+        among the initial candidates where the low-frequency end allows it; adding it here
+        spent the fit budget a three-arc spectrum needed.)"""
+        if self.tail == "Ws" and self.n_arcs + 1 <= MAX_ARCS:
+            return [CircuitShape(self.inductor, self.series_r, self.n_arcs + 1, "none")]
+        return []
 
 
 def circuit_from_shape(shape: CircuitShape) -> str:
@@ -151,6 +166,21 @@ class SpectrumEvidence:
     tails: tuple[str, ...]
     series_c: bool = False
     kk_passed: bool | None = None  # whether the points pass the Lin-KK test (None: not known)
+    # (weighting, level): the rms residual of a Lin-KK chain fitted with that weighting, in
+    # that weighting's measure (with_weighted_noise); see noise_level_for()
+    weighted_noise: tuple[str, float] | None = None
+    inductive_fraction: float = 0.0  # share of the points with Z'' > 0 (near 1: a reversed sign convention?)
+
+    def noise_level_for(self, weighting: str) -> float:
+        """The data's noise level in the measure of a fit's residuals under ``weighting``:
+        ``noise_level`` (fraction of |Z| per real residual) for ``modulus`` and ``sigma``;
+        for another weighting the level :func:`with_weighted_noise` measured (dimensionless,
+        or ohm for ``unit``), nan when it was not measured."""
+        if weighting in ("modulus", "sigma"):
+            return self.noise_level
+        if self.weighted_noise is not None and self.weighted_noise[0] == weighting:
+            return self.weighted_noise[1]
+        return math.nan
 
 
 def spectrum_evidence(spectrum: Spectrum) -> SpectrumEvidence:
@@ -209,7 +239,38 @@ def _evidence(spectrum: Spectrum, kk) -> SpectrumEvidence:
         n_peaks=n_peaks, inductive=inductive, lf_slope=slope, lf_phase_deg=phase,
         r_inf_fraction=float(d.r_inf_ohm / zmax), noise_pct=float(kk.rms_residual_pct),
         noise_level=noise, tails=tails,
-        series_c=d.capacitance_F is not None, kk_passed=bool(kk.passed))
+        series_c=d.capacitance_F is not None, kk_passed=bool(kk.passed),
+        inductive_fraction=float(np.mean(z.imag > 0)))
+
+
+WEIGHTED_NOISE = ("modulus-calc", "proportional", "unit")  # weightings judged in their own measure
+
+
+def with_weighted_noise(evidence: SpectrumEvidence, spectrum: Spectrum, weighting: str) -> SpectrumEvidence:
+    """``evidence`` with the noise level a fit under ``weighting`` is judged against (one of
+    :data:`WEIGHTED_NOISE`; others return ``evidence`` unchanged): the rms weighted residual,
+    sqrt(chisq / dof), of a Lin-KK chain fitted to ``spectrum`` with the same weighting.
+
+    The noise level of the evidence is relative to |Z|; a fit under ``proportional``
+    weighting minimises residuals relative to |Z'| and |Z''| instead, which on data whose
+    noise is a fraction of |Z| lets a few points near the real axis pull it off: the true
+    two-arc circuit so fitted missed the |Z|-relative noise 18-fold and was 'rejected for
+    lack of fit'. Measured in the measure the fit minimised, a fit and a chain fitted with
+    the same weights compare."""
+    from .analysis.kk import kk_test
+
+    if weighting not in WEIGHTED_NOISE:
+        return evidence
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        kk = kk_test(spectrum, weighting=weighting)
+    z, z_kk = np.asarray(spectrum.z, complex), np.asarray(kk.z_fit, complex)
+    sr, si = residual_scales(z, weighting, z_model=z_kk)
+    r = z - z_kk
+    n_extra = 1 + (kk.inductance_H is not None) + (kk.capacitance_F is not None)
+    dof = 2 * z.size - int(kk.n_rc) - n_extra
+    level = math.sqrt(float(np.sum((r.real / sr) ** 2 + (r.imag / si) ** 2)) / dof) if dof > 0 else math.nan
+    return dataclasses.replace(evidence, weighted_noise=(weighting, level))
 
 
 def _inductive_points(z: np.ndarray, noise_level: float) -> bool:
@@ -269,14 +330,24 @@ def lack_of_fit_ratio(result, evidence: SpectrumEvidence) -> float:
     """RMS relative residual of the fit over the data's own noise level (Lin-KK).
 
     :func:`eisfit.analysis.quality.lack_of_fit_ratio` with the noise level of the
-    spectrum's one Lin-KK test (every candidate is judged against the same noise). About 1
+    spectrum's one Lin-KK test (every candidate is judged against the same noise). Under
+    ``modulus-calc``, ``proportional`` or ``unit`` weighting, the fit's own rms weighted
+    residual sqrt(chisq / (2N - M)) over the same Lin-KK residuals measured with that
+    weighting (:meth:`SpectrumEvidence.noise_level_for`): what the fit minimised against
+    the noise in the same measure. About 1
     for a model that describes the data to their noise; above :data:`LACK_OF_FIT_RATIO`
     the model misses the data for the purpose of choosing (stricter than the fit's own
     ``lack-of-fit`` flag at 2).
     """
     if not (evidence.noise_level > 0):
         return float("nan")
-    return quality_lack_of_fit_ratio(result.z, result.z_fit, result.n_free, evidence.noise_level)
+    weighting = result.settings.get("weighting", "modulus")
+    if weighting in ("modulus", "sigma"):
+        return quality_lack_of_fit_ratio(result.z, result.z_fit, result.n_free, evidence.noise_level)
+    noise = evidence.noise_level_for(weighting)
+    if not (noise > 0) or result.dof <= 0:
+        return float("nan")
+    return math.sqrt(result.chisq / result.dof) / noise
 
 
 def series_inductance_gain(result) -> float:
@@ -303,6 +374,8 @@ def unresolved_parameters(result) -> list[str]:
     """Parameters of ``result`` the data cannot inform (issue 13's ``unresolved:<name>``).
 
     * a resistance-like parameter (ohm) above :data:`R_UNRESOLVED_FACTOR` x max|Z|;
+    * a vanishing element (:func:`vanishing_parameters`): an arc's resistance or a
+      diffusion element's Z0 below :data:`VANISHING_FRACTION` x max|Z|;
     * an arc's or a diffusion element's time constant more than
       :data:`TAU_UNRESOLVED_DECADES` outside 1/(2 pi f_max) .. 1/(2 pi f_min);
     * a scale parameter (log-scale: R, Q, C, L, Z0, tau) on a bound: it collapsed (the
@@ -325,6 +398,7 @@ def unresolved_parameters(result) -> list[str]:
         if u == "s" and not (tau_lo / margin <= values[n] <= tau_hi * margin):
             out.append(n)
     circ = load_circuit(result.circuit).circuit
+    out.extend(vanishing_parameters(result))
     for a in circ.arcs:
         tau = _arc_tau(values, a)
         if not (math.isfinite(tau) and tau_lo / margin <= tau <= tau_hi * margin):
@@ -340,6 +414,33 @@ def unresolved_parameters(result) -> list[str]:
         elif kind == "unresolved" and name in values:  # the fit's own runaway flag
             out.append(name)
     return list(dict.fromkeys(out))
+
+
+def vanishing_parameters(result) -> list[str]:
+    """Parameters (ohm) of elements ``result`` keeps although they contribute nothing: an
+    arc's (or a Randles arc's) resistance, or a Wo/Ws element's Z0, below
+    :data:`VANISHING_FRACTION` x |Z| of the data at the element's own frequency,
+    1/(2 pi tau) (the nearest measured point; |Z| there, not max|Z|, which a blocking
+    electrode makes MOhm). A noise-free arc + Wo spectrum was given a 12-parameter
+    circuit with R1 = 0.06 ohm beside a 100 ohm arc, and a clean one-arc cell a
+    "diffusion" Wo2 of 0.03 ohm: phantoms that the smaller nested circuit does without."""
+    circ = load_circuit(result.circuit).circuit
+    values = result.values
+    f = np.asarray(result.frequency, float)
+    zabs = np.abs(np.asarray(result.z, complex))
+    found: list[tuple[str, float]] = []  # (parameter, its time constant, s)
+    for a in list(circ.arcs) + list(circ.randles_arcs):
+        found.append((a.resistor, _arc_tau(values, a)))
+    found += [(f"{e.name}_0", values.get(f"{e.name}_1", math.nan)) for e in circ.elements if e.kind in ("Wo", "Ws")]
+    out = []
+    for name, tau in found:
+        if name not in values:
+            continue
+        at = int(np.argmin(np.abs(np.log(f * 2 * math.pi * tau)))) if math.isfinite(tau) and tau > 0 else None
+        scale = float(zabs[at]) if at is not None else float(np.min(zabs))
+        if abs(values[name]) < VANISHING_FRACTION * scale:
+            out.append(name)
+    return out
 
 
 def _arc_tau(values: Mapping[str, float], arc) -> float:
@@ -388,6 +489,7 @@ class CircuitSuggestion:
     seconds: float
     label: str = ""
     notes: list[str] = field(default_factory=list)
+    weighting: str = "modulus"  # of the candidate fits: what chisq, AIC, BIC and the ratio measure
 
     @property
     def best_fit(self):
@@ -406,7 +508,9 @@ class CircuitSuggestion:
         that hold the best circuit's parameters and more (or fewer: one nests the other,
         so a shared name is the same element), are adequate or leave only parameters of
         the best circuit unresolved (adding L0 can leave R0 undetermined: that is the
-        point), have a criterion lower than the best's or within ``STRONG_EVIDENCE`` above it
+        point), or that do not nest with it but are adequate too (then the value must move more
+        than ``MODEL_DEPENDENT_SDS`` of both stderr combined: R1 of L0-p(R1,CPE1)-CPE2
+        110 +- 0.12 ohm against 99.7 +- 1.2 in R0-p(R1,CPE1)-CPE2 went unflagged), have a criterion lower than the best's or within ``STRONG_EVIDENCE`` above it
         (these data do not tell them apart), and put the value more than
         ``MODEL_DEPENDENT_SDS`` of the best fit's stderr away; listed in ascending order of
         the criterion. The acceptance spectrum of a garnet cell with a 100 nH lead
@@ -424,12 +528,15 @@ class CircuitSuggestion:
                     or not float(row[self.criterion]) - best_score < STRONG_EVIDENCE):
                 continue
             theirs = set(other.param_names)
-            if not (mine <= theirs or theirs <= mine):
+            nested = mine <= theirs or theirs <= mine
+            if not nested and not passes(str(row["verdict"])):
                 continue
             for name in best_fit.param_names:
                 if name not in theirs:
                     continue
                 v, s, w = best_fit.values[name], best_fit.stderr.get(name, math.nan), other.values[name]
+                if not nested:  # two circuits the data support alike: both errors count
+                    s = math.hypot(s, other.stderr.get(name, math.nan))
                 if math.isfinite(s) and s > 0 and abs(w - v) > MODEL_DEPENDENT_SDS * s:
                     out.setdefault(name, []).append((row["circuit"], w, other.stderr.get(name, math.nan)))
         return out
@@ -458,12 +565,20 @@ class CircuitSuggestion:
         crit = self.criterion.upper()
         parts = [f"Suggested circuit: {self.best} ({int(row['n_params'])} parameters, "
                  f"{crit} {row[self.criterion]:.1f}, residuals {row['lack_of_fit_ratio']:.2g}x "
-                 f"the Lin-KK noise level)."]
-        if row["verdict"] != "best":
+                 f"the Lin-KK noise level; chi-square, AIC and BIC under {self.weighting} weighting)."]
+        if self.weighting in WEIGHTED_NOISE:
+            parts.append(f"The residuals are compared with those of a Lin-KK chain fitted with the same "
+                         f"{self.weighting} weighting (the noise in the measure the fits minimise).")
+        if row["verdict"] == KK_FAILED_BEST:
+            parts.append("No candidate was adequate: the points fail the Lin-KK test, and the noise "
+                         "level the residuals are compared with comes from that failed test, which holds the misfit "
+                         "itself; this is the least bad of the candidates, not a circuit the data are shown to "
+                         "follow (eisfit validate finds the band of frequencies that passes; suggest on that band).")
+        elif row["verdict"] != "best":
             parts.append(f"No candidate was adequate; this is the least bad ({row['verdict']}).")
         others = t.iloc[1:]
         better = others[(others[self.criterion] < row[self.criterion])]
-        adequate_better = better[better["verdict"].str.startswith("adequate")]
+        adequate_better = better[better["verdict"] == "adequate"]
         if len(adequate_better):
             names = ", ".join(adequate_better["circuit"])
             parts.append(f"Larger adequate circuits with a {crit} less than {BIC_TIE:g} lower "
@@ -476,10 +591,11 @@ class CircuitSuggestion:
         if len(unres):
             parts.append("Rejected for parameters the data cannot determine: "
                          + "; ".join(f"{c} ({u})" for c, u in zip(unres["circuit"], unres["unresolved"])) + ".")
-        worse = others[others["verdict"].str.startswith("adequate")]
+        worse = others[others["verdict"].map(passes).astype(bool)]
         worse = worse[worse[self.criterion] >= row[self.criterion]]
         if len(worse):
-            parts.append(f"Adequate but with a higher {crit}: " + ", ".join(
+            kind = "Adequate" if row["verdict"] == "best" else "Not rejected"
+            parts.append(f"{kind} but with a higher {crit}: " + ", ".join(
                 f"{c} (+{v - row[self.criterion]:.1f})" for c, v in zip(worse["circuit"], worse[self.criterion])) + ".")
         close = [c for c, v in zip(worse["circuit"], worse[self.criterion])
                  if v - row[self.criterion] < STRONG_EVIDENCE] if row["verdict"] == "best" else []
@@ -502,11 +618,26 @@ class CircuitSuggestion:
         parts.extend(self.notes)
         return " ".join(p for p in parts if p)
 
+    def choice_record(self) -> dict[str, Any]:
+        """How the circuit was chosen, for a fit's settings: ``circuit`` 'auto', ``chosen``,
+        ``adequate``, ``criterion``, ``runner_up`` (the next row of the table, None when
+        alone) and ``delta`` (its criterion minus the chosen one's; positive: the runner-up
+        is worse, negative: a larger circuit within the tie the smaller one was preferred
+        to), ``n_candidates``, ``weighting``."""
+        t = self.table
+        runner = t.iloc[1] if len(t) > 1 else None
+        delta = (float(runner[self.criterion]) - float(t.iloc[0][self.criterion])) if runner is not None else None
+        return {"circuit": "auto", "chosen": self.best, "adequate": self.adequate, "criterion": self.criterion,
+                "runner_up": None if runner is None else str(runner["circuit"]),
+                "runner_up_verdict": None if runner is None else str(runner["verdict"]),
+                "delta": delta, "n_candidates": int(len(t)), "weighting": self.weighting}
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe summary: best, criterion, roles, the ranked table and the explanation."""
+        """JSON-safe summary: best, criterion, weighting, roles, the ranked table and the explanation."""
         from ._json import to_jsonable
 
         return {"label": self.label, "best": self.best, "adequate": self.adequate, "criterion": self.criterion,
+                "weighting": self.weighting,
                 "roles": dict(self.roles), "roles_clear": self.roles_clear,
                 "explanation": self.explain(), "seconds": self.seconds,
                 "table": to_jsonable(self.table.to_dict(orient="records"))}
@@ -520,7 +651,8 @@ def candidate_list(candidates: str | Sequence[str] | None) -> list[str] | None:
     search). One string is one candidate (a library name, circuit string or .toml file), or
     several separated by ``;`` as on the command line (``--candidates "randles;garnet-symmetric"``;
     no circuit string holds a ``;``), never its characters; a list or tuple is taken item by
-    item the same way. FitError for anything else."""
+    item the same way. FitError for anything else; every circuit but ``"auto"`` is loaded
+    here (:func:`eisfit.model.load_circuit`), so an invalid one is refused once, up front."""
     if candidates is None:
         return None
     items = [candidates] if isinstance(candidates, str) else candidates
@@ -534,6 +666,9 @@ def candidate_list(candidates: str | Sequence[str] | None) -> list[str] | None:
         out.extend(c.strip() for c in item.split(";") if c.strip())
     if not out:
         raise FitError(f"candidates name no circuit (got {candidates!r})")
+    for c in out:  # every circuit checked once, before any spectrum is read or fitted
+        if c != "auto":
+            load_circuit(c)
     return out
 
 
@@ -573,8 +708,29 @@ def suggest_circuit(
     :class:`CircuitSuggestion`. Raises :class:`~eisfit.errors.FitError` when no candidate
     could be fitted.
     """
+    _check_suggest_options(max_fits, lack_of_fit_limit, area_cm2, fit_options)
     return _suggest(spectrum, candidate_list(candidates), criterion, library, max_fits, lack_of_fit_limit, area_cm2,
                     fit_options)
+
+
+def _check_suggest_options(max_fits: Any, lack_of_fit_limit: Any, area_cm2: Any,
+                           fit_options: Mapping[str, Any]) -> None:
+    """FitError, before any fit, for an option of :func:`suggest_circuit` no fit can use:
+    ``max_fits`` not a whole number >= 1, ``lack_of_fit_limit`` not a finite number > 0
+    (nan silently turned the rejection off), ``area_cm2`` not a positive number (cm2), an
+    unknown ``weighting``."""
+    from ._checks import check_positive_int_or_none, positive_number_or_none
+    from .model.weighting import check_weighting
+
+    if max_fits is None:
+        raise FitError("max_fits must be a whole number >= 1, got None")
+    check_positive_int_or_none("max_fits", max_fits)
+    if lack_of_fit_limit is None:
+        raise FitError("lack_of_fit_limit must be a positive number, got None")
+    positive_number_or_none("lack_of_fit_limit", lack_of_fit_limit)
+    positive_number_or_none("area_cm2", area_cm2)
+    if fit_options.get("weighting") is not None:
+        check_weighting(fit_options["weighting"])
 
 
 def _suggest(spectrum: Spectrum, candidates: Sequence[str] | None, criterion: str, library: bool, max_fits: int,
@@ -606,6 +762,9 @@ def _suggest(spectrum: Spectrum, candidates: Sequence[str] | None, criterion: st
             evidence = spectrum_evidence(_evidence_data(spectrum, fit_options))
         except DataError as exc:
             raise FitError(f"{spectrum.label}: cannot suggest a circuit: {exc}") from None
+    weighting = fit_options.get("weighting") or "modulus"
+    if evidence.noise_level_for(weighting) != evidence.noise_level_for(weighting):  # nan: not measured yet
+        evidence = with_weighted_noise(evidence, _evidence_data(spectrum, fit_options), weighting)
     options = {**_CANDIDATE_FIT_OPTIONS, **fit_options, "area_cm2": area_cm2}
     search = _Search(spectrum, evidence, options, criterion, lack_of_fit_limit, prefitted)
     user = [c for c in (candidates or []) if c != "auto"]
@@ -622,12 +781,26 @@ def _suggest(spectrum: Spectrum, candidates: Sequence[str] | None, criterion: st
         raise FitError(f"{spectrum.label}: no candidate circuit could be fitted: "
                        + "; ".join(search.errors))
     table = search.ranked_table()
+    if evidence.kk_passed is False:
+        table = kk_failed_verdicts(table)
     best = str(table.iloc[0]["circuit"])
-    roles, note, clear = assign_roles(search.fits[best], area_cm2)
+    roles, note, clear = assign_roles(search.fits[best], area_cm2, unresolved_parameters(search.fits[best]))
     return CircuitSuggestion(best=best, table=table, fits=search.fits, roles=roles,
                              roles_note=note, roles_clear=clear, evidence=evidence,
                              criterion=criterion, seconds=time.perf_counter() - t0,
-                             label=spectrum.label, notes=search.errors)
+                             label=spectrum.label, notes=[*_data_notes(evidence), *search.errors],
+                             weighting=weighting)
+
+
+def _data_notes(evidence: SpectrumEvidence) -> list[str]:
+    """Sentences on the data a suggestion cannot fix: (nearly) every point inductive
+    (Z'' > 0, at least :data:`INDUCTIVE_SHARE` of them) is the mark of a reversed sign
+    convention rather than of a cell."""
+    if evidence.inductive_fraction >= INDUCTIVE_SHARE:
+        return [f"{evidence.inductive_fraction:.0%} of the points have Z'' > 0 (inductive): the imaginary part's sign convention is probably "
+                "reversed (--imag-sign / imag_sign: the column holds Z'' or -Z''); no circuit of the "
+                "candidates describes such data."]
+    return []
 
 
 def _evidence_data(spectrum: Spectrum, fit_options: Mapping[str, Any]) -> Spectrum:
@@ -728,7 +901,7 @@ class _Search:
         the data from better fits made since."""
         self.seen: dict[str, CircuitShape] = {}
         n_fits = 0
-        for s in shapes:
+        for s in self._admissible(shapes):
             lead_m = self._adequate_size()
             if n_fits >= max_fits or (lead_m is not None and _n_params(s) > lead_m + LARGER_PARAMS):
                 break
@@ -747,7 +920,7 @@ class _Search:
                 for other in lead[1:]:
                     todo += self._neighbours(other)
             todo = self._refinements() + todo
-            todo = [s for s in dict.fromkeys(todo) if circuit_from_shape(s) not in self.seen]
+            todo = [s for s in self._admissible(dict.fromkeys(todo)) if circuit_from_shape(s) not in self.seen]
             if not todo:
                 break
             for s in sorted(todo, key=_n_params)[: max_fits - n_fits]:
@@ -779,9 +952,15 @@ class _Search:
                 variant = dataclasses.replace(shape, inductor=True)
                 if circuit_from_shape(variant) not in self.seen:
                     proposals.append(variant)
+        proposals = self._admissible(proposals)
         for variant in proposals[:at_most]:
             self._evaluate_shape(variant)
         return min(len(proposals), at_most)
+
+    def _admissible(self, shapes: Iterable[CircuitShape]) -> list[CircuitShape]:
+        """``shapes`` without those whose series L stands in for a series resistance the
+        data do not show as inductive (:func:`l_replaces_r0`)."""
+        return [s for s in shapes if not l_replaces_r0(s, self.evidence)]
 
     def _adequate_size(self) -> int | None:
         """Parameters of the chosen candidate when it is adequate, else None."""
@@ -934,6 +1113,15 @@ def _diffusion_guesses(kind: str, k: int, donor, omega_min: float) -> list[dict[
     return out
 
 
+def l_replaces_r0(shape: CircuitShape, evidence: SpectrumEvidence | None) -> bool:
+    """Whether ``shape`` has a series L but no series R0 while ``evidence`` shows no inductive
+    behaviour (no Z'' > 0 at the top frequencies, no significant DRT inductance). Such a
+    candidate is not fitted by the automatic search: an L0 and an arc shifted to the high
+    frequencies mimic the missing R0 (a blocking pellet with its bulk arc at 9.5 MHz got
+    L0-p(R1,CPE1)-CPE2 by a BIC 8 lower, with R1 110 +- 0.12 ohm for a true 100: R0 absorbed)."""
+    return shape.inductor and not shape.series_r and not (evidence is not None and evidence.inductive)
+
+
 def _n_params(shape: CircuitShape) -> int:
     """Number of parameters of a shape's circuit."""
     return len(load_circuit(circuit_from_shape(shape)).circuit.param_names)
@@ -1009,7 +1197,7 @@ def _row(circuit: str, name: str, res, evidence: SpectrumEvidence, limit: float)
     return {"circuit": circuit, "name": name, "n_params": int(res.n_free), "chisq": res.chisq,
             "redchi": res.redchi, "aic": res.aic, "bic": res.bic, "lack_of_fit_ratio": ratio,
             "unresolved": ",".join(unresolved), "lack_of_fit": bool(ratio > limit),
-            "verdict": ""}
+            "vanishing": bool(vanishing_parameters(res)), "verdict": ""}
 
 
 def rank_candidates(rows: Sequence[Mapping[str, Any]], criterion: str = "bic"):
@@ -1018,7 +1206,9 @@ def rank_candidates(rows: Sequence[Mapping[str, Any]], criterion: str = "bic"):
     Adequate rows (no lack of fit, nothing unresolved) come first, ordered by the criterion;
     the smallest adequate circuit within :data:`BIC_TIE` of the best criterion is moved to
     the top. When nothing is adequate, rows without lack of fit come before the others,
-    those with the fewest unresolved parameters first.
+    those with the fewest unresolved parameters first, and those whose unresolved
+    parameters include a vanishing element (:func:`vanishing_parameters`, row key
+    ``vanishing``) after the rest.
     """
     import pandas as pd
 
@@ -1027,14 +1217,18 @@ def rank_candidates(rows: Sequence[Mapping[str, Any]], criterion: str = "bic"):
     if not rows:
         return pd.DataFrame(columns=cols)
 
-    def group(r: Mapping[str, Any]) -> int:  # 0 adequate, 1 fits but leaves parameters unresolved, 2 lacks fit
-        return 2 if r["lack_of_fit"] else (1 if r["unresolved"] else 0)
+    def group(r: Mapping[str, Any]) -> int:
+        # 0 adequate, 1 fits but leaves parameters unresolved, 2 fits only with an element that
+        # vanishes (a phantom: the nested circuit without it comes first), 3 lacks fit
+        if r["lack_of_fit"]:
+            return 3
+        return (2 if r.get("vanishing") else 1) if r["unresolved"] else 0
 
     def n_unresolved(r: Mapping[str, Any]) -> int:
         # among candidates that fit but leave parameters undetermined, the data determine best
         # the one with the fewest such parameters (an 11-parameter circuit with 5 unresolved was
         # preferred by BIC to an 8-parameter one with 2)
-        return len(r["unresolved"].split(",")) if group(r) == 1 else 0
+        return len(r["unresolved"].split(",")) if group(r) in (1, 2) else 0
 
     def crit(r: Mapping[str, Any]) -> tuple[bool, float]:  # nan last
         c = float(r[criterion])
@@ -1058,22 +1252,47 @@ def rank_candidates(rows: Sequence[Mapping[str, Any]], criterion: str = "bic"):
     return pd.DataFrame(table, columns=cols)
 
 
+KK_FAILED_BEST = "least bad (points fail Lin-KK)"  # verdicts where the noise yardstick is inflated
+KK_FAILED_OTHER = "not rejected (points fail Lin-KK)"
+
+
+def kk_failed_verdicts(table):
+    """``table`` (:func:`rank_candidates`) for points that fail the Lin-KK test: the noise
+    level every candidate is judged against then comes from the failed chain, which holds
+    the misfit itself, so "best" reads :data:`KK_FAILED_BEST` and "adequate"
+    :data:`KK_FAILED_OTHER`: a Gamry spectrum whose fit missed the low-frequency end by 7
+    degrees of phase was called adequate at 1.1x that noise. Rejections stay."""
+    table = table.copy()
+    table["verdict"] = table["verdict"].replace({"best": KK_FAILED_BEST, "adequate": KK_FAILED_OTHER})
+    return table
+
+
+def passes(verdict: str) -> bool:
+    """Whether a table verdict is one of a candidate not rejected (adequate, or only not
+    rejected because the points fail Lin-KK)."""
+    return verdict in ("best", "adequate", KK_FAILED_BEST, KK_FAILED_OTHER)
+
+
 # ------------------------------------------------------------------ roles
-def assign_roles(result, area_cm2: float | None = None) -> tuple[dict[str, str], str, bool]:
+def assign_roles(result, area_cm2: float | None = None,
+                 unresolved: Sequence[str] = ()) -> tuple[dict[str, str], str, bool]:
     """Role names of the elements of a fitted circuit, and whether they are clear.
 
     Each arc's Hsu-Mansfeld C_eff (per cm2 with an area) is placed in the capacitance
     bands of Irvine, Sinclair & West (1990); the assignment is clear when C_eff / 2 and
     C_eff x 2 fall in the same band and no two arcs share a band. A series R is the
     electrolyte (plus leads) when no arc is assigned to the electrolyte; a Warburg element
-    is diffusion, a series CPE or C a blocking electrode. Returns (parameter -> role, a
-    sentence, clear).
+    is diffusion, a series CPE or C a blocking electrode. An element with a parameter in
+    ``unresolved`` (names as :func:`unresolved_parameters` gives them: ``R1``, ``Wo2_0``,
+    ``CPE1``) gets no role: an element the data do not determine, or one that vanishes,
+    is no evidence of a process. Returns (parameter -> role, a sentence, clear).
     """
     circ = load_circuit(result.circuit).circuit
     values = result.values
     roles: dict[str, str] = {}
     unclear: list[str] = []
-    arcs = list(circ.arcs) + list(circ.randles_arcs)
+    gone = {n.split("_")[0] for n in unresolved}
+    arcs = [a for a in list(circ.arcs) + list(circ.randles_arcs) if not {a.resistor, a.capacitive} & gone]
     for a in arcs:
         tau = _arc_tau(values, a)
         c = tau / values[a.resistor] if values[a.resistor] > 0 else float("nan")
@@ -1090,7 +1309,7 @@ def assign_roles(result, area_cm2: float | None = None) -> tuple[dict[str, str],
     unclear.extend(k for k, r in roles.items() if r in shared and k not in unclear)
     arc_members = {a.resistor for a in arcs} | {a.capacitive for a in arcs}
     for e in circ.elements:
-        if e.name in arc_members:
+        if e.name in arc_members or e.name in gone:
             continue
         if e.kind == "R":
             roles[e.name] = "electrolyte (with leads)" if "electrolyte" not in taken else "leads"
@@ -1108,6 +1327,9 @@ def assign_roles(result, area_cm2: float | None = None) -> tuple[dict[str, str],
     else:
         note = (f"Roles are not clear for {', '.join(unclear)}: their capacitances ({basis}) sit "
                 f"on a band boundary or share a band with another arc. Tentative: {described}.")
+    if gone:
+        note += (f" No role for {', '.join(sorted(gone))}: the data do not determine "
+                 f"{'it' if len(gone) == 1 else 'them'} (unresolved or vanishing).")
     return roles, note + _derived_classes_sentence(values, circ.arcs, area_cm2), clear
 
 
@@ -1149,8 +1371,8 @@ def fit_auto(spectrum: Spectrum, **fit_options: Any):
     added = [f"model-dependent:{name}" for name in suggestion.model_dependent() if name in result.values]
     if not suggestion.adequate:
         added.append("least-bad-circuit")
-    if added:
-        result = result.with_fields(flags=[*result.flags, *added])
+    settings = {**result.settings, "circuit_choice": suggestion.choice_record()}
+    result = result.with_fields(flags=[*result.flags, *added], settings=settings)
     object.__setattr__(result, "suggestion", suggestion)
     return result
 
@@ -1290,7 +1512,7 @@ def choose_common_circuit(spectra: Sequence[Spectrum], *, criterion: str = "bic"
     pool: list[str] = []
     for sug in explored.values():
         t = sug.table
-        pool.extend(t[t["verdict"].isin(["best", "adequate"])]["circuit"])
+        pool.extend(t[t["verdict"].map(passes).astype(bool)]["circuit"])
         pool.append(sug.best)
     pool = list(dict.fromkeys(pool))
     missing_of = [[] if i in failed else [c for c in pool if i not in explored or c not in explored[i].fits]
@@ -1333,7 +1555,7 @@ def choose_common_circuit(spectra: Sequence[Spectrum], *, criterion: str = "bic"
         verdicts = [str(r["verdict"].iloc[0]) for r in rows]
         records.append({"circuit": c, "n_params": int(rows[0]["n_params"].iloc[0]),
                         f"sum_{criterion}": float(np.sum(crit)),
-                        "n_adequate": sum(v in ("best", "adequate") for v in verdicts),
+                        "n_adequate": sum(passes(v) for v in verdicts),
                         "n_lack_of_fit": sum(v.startswith("rejected: lack") for v in verdicts),
                         "n_unresolved": sum(v.startswith("rejected: unres") for v in verdicts)})
     if not records:

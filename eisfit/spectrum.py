@@ -227,9 +227,8 @@ class Spectrum:
         if fmax is not None:
             keep &= f <= fmax
         if not keep.any():
-            span = lambda v: "-" if v is None else f"{v:g}"  # noqa: E731
-            raise DataError(f"fmin {span(fmin)} Hz .. fmax {span(fmax)} Hz leaves no point: the data "
-                            f"span {f.min():g}-{f.max():g} Hz")
+            window = " .. ".join(f"{name} {v:g} Hz" for name, v in (("fmin", fmin), ("fmax", fmax)) if v is not None)
+            raise DataError(f"{window} leaves no point: the data span {f.min():g}-{f.max():g} Hz")
         return self.select(keep)
 
     def exclude(self, frequencies_Hz: Any, rtol: float = EXCLUDE_RTOL) -> "Spectrum":

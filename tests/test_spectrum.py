@@ -55,7 +55,7 @@ def test_a_crop_that_leaves_no_point_says_where_the_data_are():
     import eisfit
 
     s = eisfit.Spectrum(np.logspace(5, 0, 6), np.ones(6) * (10 - 1j))
-    with pytest.raises(eisfit.DataError, match=r"fmin 1e\+09 Hz .. fmax - Hz leaves no point: the data span 1-100000 Hz"):
+    with pytest.raises(eisfit.DataError, match=r"fmin 1e\+09 Hz leaves no point: the data span 1-100000 Hz"):
         s.crop(fmin=1e9)
 
 

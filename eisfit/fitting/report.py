@@ -42,6 +42,20 @@ def _end(iv: dict, key: str, open_key: str, is_outer: bool) -> str:
     return value
 
 
+def _circuit_choice_line(choice) -> str:
+    """The summary's line on a circuit chosen by ``circuit='auto'`` (settings
+    ``circuit_choice``, :meth:`eisfit.selection.CircuitSuggestion.choice_record`); '' when
+    the circuit was given."""
+    if not isinstance(choice, dict):
+        return ""
+    crit = str(choice.get("criterion", "bic")).upper()
+    how = "adequate" if choice.get("adequate") else "least bad, no candidate adequate"
+    text = f"  circuit chosen automatically (circuit 'auto', {how}, by {crit} of {choice.get('n_candidates')} candidates"
+    if choice.get("runner_up"):
+        text += f"; runner-up {choice['runner_up']} at d{crit} {choice['delta']:+.1f}"
+    return text + ")"
+
+
 def format_fit_summary(res) -> str:
     """Parameters with standard errors and units, statistics, derived quantities and flags.
 
@@ -57,6 +71,9 @@ def format_fit_summary(res) -> str:
         f"pseudo-chisq {res.pseudo_chisq:.4g}  AIC {res.aic:.1f}  BIC {res.bic:.1f}",
         "  parameter       value ± stderr        unit",
     ]
+    choice = _circuit_choice_line(res.settings.get("circuit_choice"))
+    if choice:
+        lines.insert(1, choice)
     for name in res.param_names:
         value, err = res.values[name], res.stderr.get(name)
         note = " (fixed)" if name in res.fixed else ("" if name in hidden else _undetermined_note(value, err))
