@@ -26,7 +26,7 @@ from .._processes import long_lived_objects, settle_long_lived
 from ..errors import CampaignError, CircuitError, FitError
 from ..settings import CampaignSettings, FitSettings, check_parameter_names
 from ..units import CelsiusAsKelvinWarning
-from .cache import FitCache, MemoryCache, settings_hash
+from .cache import FitCache, MemoryCache, circuit_fingerprint, settings_hash
 from .result import (JOINT_LEFT_OUT, JOINT_NOT_RUN, JOINT_REJECTED, JOINT_USED, CampaignResult, CheckpointFailure,
                      StreamedRow)
 from .roles import with_campaign_roles
@@ -360,7 +360,8 @@ def _item(c: Checkpoint, fit_settings: FitSettings, fit_options: dict[str, Any],
     known = None if shared is None else shared.get(id(fit_settings))
     if known is None:
         settings = {**fit_settings.fit_kwargs(), **fit_options}
-        known = settings, settings_hash({**settings, "eisfit_version": __version__})
+        known = settings, settings_hash({**settings, "eisfit_version": __version__,
+                                         "circuit_definition": circuit_fingerprint(settings.get("circuit"))})
         if shared is not None:
             shared[id(fit_settings)] = known
     settings, digest = known

@@ -40,7 +40,7 @@ from ..errors import CampaignError
 from .._files import atomic_text_file
 from .sources import CampaignWarning
 
-__all__ = ["FitCache", "MemoryCache", "settings_hash", "seed_hash", "fit_key", "engine_fingerprint"]
+__all__ = ["FitCache", "MemoryCache", "settings_hash", "circuit_fingerprint", "seed_hash", "fit_key", "engine_fingerprint"]
 
 CACHE_FORMAT = "eisfit-campaign-cache/1"
 STALE_PACK_DAYS = 30.0  # packs of other code untouched this long are removed by the next run that writes
@@ -71,6 +71,22 @@ def _digest(value: Any) -> str:
 def settings_hash(settings: Mapping[str, Any]) -> str:
     """Short hash (16 hex digits) of the fit settings of one checkpoint."""
     return _digest(settings)[:16]
+
+
+def circuit_fingerprint(circuit: Any) -> str | None:
+    """sha256 (16 hex digits) of everything a circuit definition gives a fit: the circuit
+    string, every parameter's bounds and unit, the arc roles and the derived quantities
+    (:class:`~eisfit.model.CircuitDefinition`), read again at each call; ``None`` for no
+    circuit or ``"auto"``. A circuit named by a TOML file (``--circuit my.toml``) or a library
+    file edited in a development checkout thus gets another cache key as soon as its content
+    changes; the path or name given is hashed as well, with the other settings."""
+    if circuit is None or (isinstance(circuit, str) and circuit == "auto"):
+        return None
+    from ..model import load_circuit
+
+    d = load_circuit(circuit)
+    return _digest({"string": d.string, "bounds": {k: list(v) for k, v in d.bounds.items()},
+                    "units": d.units, "roles": d.roles, "derived": list(d.derived)})[:16]
 
 
 def seed_hash(initial: Mapping[str, float] | None) -> str:
