@@ -11,18 +11,25 @@ here, one file per chunk of 250 fits a few milliseconds; and a killed run loses 
 lost before, the chunk that was running. A key written again (a refit of an unusable
 entry) is read from the newest pack that holds it.
 
-A key is the sha256 of (file content sha256, sweep, settings hash, pass, seed, engine):
+What is stored is each checkpoint's *kept* fit (the better of its cold and seeded fits, with
+its flags and notes). Its key (:meth:`FitCache.kept_key`) is the sha256 of (file content
+sha256, sweep, settings hash, ``"kept"``, engine):
 
-* ``pass`` is ``"cold"`` (multi-start from the automatic guess) or ``"seeded"``;
-* ``seed`` is the hash of the starting values of a seeded fit (empty for cold fits);
+* the settings hash covers every fit setting and the content of the circuit definition
+  (:func:`circuit_fingerprint`: string, bounds, units, roles), not only its name or path;
 * ``engine`` is :func:`engine_fingerprint`, the hash of the code that reads the file and
   computes the fit, so an entry written by another version of eisfit (other reader, other
   optimiser, other flags) is never read as this version's result.
 
-So a re-run with nothing changed fits nothing; adding a checkpoint at the end of a
-chain fits only it; inserting or changing one re-runs its cold fit and the seeded
-fits of the checkpoints after it in the same chain (their seed changed). Failed
-fits are not cached (they are retried on the next run).
+The key holds no seed: the previous checkpoint's fit, from which a checkpoint's seeded fit
+started, is not part of it. So a re-run with nothing changed fits nothing; adding a
+checkpoint fits only it (led in by the checkpoint before it); changing or inserting one fits
+that one again, and the checkpoints after it keep their cached fits although their seed
+changed. A table partly read from the cache can therefore differ from a fresh run of the same
+inputs where a checkpoint has two almost equal minima (a real campaign listed in reverse
+order: R0 = 1503 vs 427 ohm at chi-square 0.00499 vs 0.00501): it depends on the cache's
+history; ``cache_dir=False`` (``--no-cache``) gives the table of the inputs alone. Failed fits
+are not cached (they are retried on the next run).
 """
 from __future__ import annotations
 
