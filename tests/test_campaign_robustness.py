@@ -291,3 +291,34 @@ def test_checkpoints_failed_by_dying_workers_exit_1_with_a_warning(tmp_path, mon
     result = run(["campaign", folder, "--out", tmp_path / "out", "--jobs", "2", "--no-cache", *QUICK])
     assert result.exit_code == 1, result.output
     assert "eisfit: warning: a worker process died" in result.stderr and "SIGKILL" in result.stderr
+
+
+# ---- 8, 10. the campaign's advice names what it accepts; a FIFO does not hang it ----------
+
+def test_campaign_read_errors_do_not_advise_options_the_command_lacks(tmp_path):
+    folder = tmp_path / "data"
+    files = data_folder(folder, 2)
+    (folder / "cp99.csv").write_bytes(bytes(range(256)) * 8)  # no reader recognises it: "--format" advised
+    toml = tmp_path / "campaign.toml"  # listed, the file is an error row (in a folder it is left out)
+    toml.write_text("".join(f'[[checkpoint]]\nfile = "{p}"\n' for p in [*files, folder / "cp99.csv"]))
+    result = run(["campaign", toml, "--out", tmp_path / "out", *QUICK])
+    assert result.exit_code == 1, result.output
+    line = [x for x in result.stderr.splitlines() if "cp99.csv" in x and "error" in x][0]
+    assert "eisfit campaign reads every file as detected" in line and "eisfit convert FILE" in line
+    from eisfit.campaign.sources import campaign_reader_text
+
+    assert campaign_reader_text("no frequency column") == "no frequency column"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
+def test_a_named_pipe_listed_in_a_campaign_is_an_error_row_not_a_hang(tmp_path):
+    folder = tmp_path / "data"
+    files = data_folder(folder, 2)
+    os.mkfifo(folder / "pipe.csv")
+    toml = tmp_path / "campaign.toml"
+    toml.write_text("".join(f'[[checkpoint]]\nfile = "{p}"\n' for p in [*files, folder / "pipe.csv"]))
+    proc = subprocess.run([sys.executable, "-m", "eisfit", "campaign", str(toml), "--out", str(tmp_path / "out"),
+                           *QUICK], capture_output=True, text=True, cwd=REPO, timeout=240,
+                          env={**os.environ, "MPLBACKEND": "Agg"})
+    assert proc.returncode == 1, proc.stderr
+    assert "pipe.csv" in proc.stderr and "not a regular file (a named pipe)" in proc.stderr
