@@ -322,3 +322,14 @@ def test_a_named_pipe_listed_in_a_campaign_is_an_error_row_not_a_hang(tmp_path):
                           env={**os.environ, "MPLBACKEND": "Agg"})
     assert proc.returncode == 1, proc.stderr
     assert "pipe.csv" in proc.stderr and "not a regular file (a named pipe)" in proc.stderr
+
+
+def test_a_rerun_from_the_cache_does_not_report_fitting_time(tmp_path):
+    """report.md said "of which fitting 0.5 s" on a run that fitted nothing."""
+    folder = tmp_path / "data"
+    data_folder(folder, 2)
+    eisfit.fit_campaign(folder, out=tmp_path / "out", **FAST)
+    again = eisfit.fit_campaign(folder, out=tmp_path / "out", **FAST)
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert again.stats["fits_run"] == 0 and "nothing fitted (every fit from the cache)" in report
+    assert "of which fitting" not in report
