@@ -25,7 +25,8 @@ from multiprocessing.context import BaseContext
 from typing import Callable
 
 __all__ = ["fork_is_safe", "worker_context", "owned_pool", "tune_allocator", "allocator_tuned",
-           "die_with_parent", "PARENT_POLL_SECONDS", "long_lived_objects", "settle_long_lived"]
+           "die_with_parent", "PARENT_POLL_SECONDS", "long_lived_objects", "settle_long_lived",
+           "interrupt_on_signals", "ignore_interrupts"]
 
 PARENT_POLL_SECONDS = 0.5  # how often a worker checks that its parent is still there
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
@@ -89,10 +90,19 @@ class _OwnedPool(ProcessPoolExecutor):
 
 
 def _start_worker(parent_pid: int, setup: Callable[[], None] | None) -> None:
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:  # a forked worker ends when terminated,
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # whatever its parent made of SIGTERM
     die_with_parent(parent_pid)
     gc.freeze()  # what the worker starts with (imports, a forked parent's objects) lives as long as it
     if setup is not None:
         setup()
+
+
+def ignore_interrupts() -> None:
+    """In a worker of :func:`owned_pool` (its ``setup``, or part of it): ignore SIGINT. Ctrl-C
+    on a terminal reaches every process of the group; the main process decides what it means
+    and stops its pools, and a worker that took it printed a traceback of its own."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def tune_allocator() -> bool:
@@ -190,3 +200,54 @@ def settle_long_lived() -> None:
     collector's lists are joined, nothing is walked). Elsewhere nothing."""
     if _long_lived_depth:
         gc.freeze()
+
+
+class ReceivedSignals:
+    """What :func:`interrupt_on_signals` saw: ``received`` is the first signal number, or None."""
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+
+    @property
+    def name(self) -> str:
+        """``SIGINT``, ``SIGTERM`` (or "" when none came)."""
+        return "" if self.received is None else signal.Signals(self.received).name
+
+
+@contextlib.contextmanager
+def interrupt_on_signals():
+    """Within (a command's main thread): SIGINT, where Python's own handler is in place (not
+    where the shell made a background job ignore it), and SIGTERM, where it would kill the
+    process (what ``timeout`` and batch schedulers send), raise KeyboardInterrupt, so that
+    both stop a campaign the same way; the first signal is recorded in the yielded
+    :class:`ReceivedSignals`. Recorded, an interrupt is known even where a library swallowed
+    it: a KeyboardInterrupt raised in a finalizer or a weakref callback is only printed
+    ("Exception ignored in ...": that print is silenced within) and lost, and a campaign
+    interrupted so had ended with exit 0. Elsewhere than the main thread nothing is changed."""
+    seen = ReceivedSignals()
+    if threading.current_thread() is not threading.main_thread():
+        yield seen
+        return
+
+    def handler(signum, frame):
+        if seen.received is None:
+            seen.received = signum
+        raise KeyboardInterrupt
+
+    previous = {}
+    for signum, own in ((signal.SIGINT, signal.default_int_handler), (signal.SIGTERM, signal.SIG_DFL)):
+        if signal.getsignal(signum) is own:
+            previous[signum] = signal.signal(signum, handler)
+    hook = sys.unraisablehook
+
+    def unraisable(info) -> None:
+        if not (isinstance(info.exc_value, KeyboardInterrupt) and seen.received is not None):
+            hook(info)
+
+    sys.unraisablehook = unraisable
+    try:
+        yield seen
+    finally:
+        sys.unraisablehook = hook
+        for signum, old in previous.items():
+            signal.signal(signum, old)

@@ -1322,9 +1322,7 @@ def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, we
     2 when none could be (nothing is written then), 130 when interrupted (the
     checkpoints fitted so far are written).
     """
-    from ._processes import long_lived_objects
-    from .campaign import fit_campaign
-    from .campaign.report import failure_lines
+    from ._processes import interrupt_on_signals, long_lived_objects
 
     out_default = out is None
     folder = Path(_CAMPAIGN_OUT_DEFAULT if out is None else out)
@@ -1335,45 +1333,102 @@ def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, we
     _check_scheduler_address(scheduler)
     _writable_folder(folder)
     cache = False if no_cache else (cache_dir or folder / ".eisfit-cache")
-    client = _campaign_dask_client(scheduler) if scheduler else None
-    with long_lived_objects():  # what the command keeps is frozen as it is made (eisfit._processes)
+    run = {"source": source, "folder": folder, "out_default": out_default, "nyquist_asr": nyquist_asr,
+           "drt_": drt_, "arrhenius_": arrhenius_, "as_json": as_json, "signals": None}
+    fit_kwargs = dict(circuit=circuit, area_cm2=area_cm2, thickness_cm=thickness_cm, symmetric=symmetric,
+                      weighting=weighting, fmin=fmin, fmax=fmax, exclude_hz=exclude_hz or None, jobs=jobs,
+                      out=None, cache_dir=cache, progress=False if _State.verbosity < 0 else progress, drt=drt_,
+                      arrhenius=arrhenius_, kk_band=kk_band, **options)
+    # what the command keeps is frozen as it is made (eisfit._processes); SIGINT and SIGTERM stop it alike
+    with long_lived_objects(), interrupt_on_signals() as signals:
+        state: dict = {}
+        run["signals"] = signals
         try:
-            camp = fit_campaign(
-                source, circuit=circuit, area_cm2=area_cm2, thickness_cm=thickness_cm, symmetric=symmetric,
-                weighting=weighting, fmin=fmin, fmax=fmax, exclude_hz=exclude_hz or None, jobs=jobs,
-                executor=None if client is None else client.get_executor(), out=None, cache_dir=cache,
-                progress=False if _State.verbosity < 0 else progress, drt=drt_,
-                rows_file=folder / "summary.csv", arrhenius=arrhenius_, kk_band=kk_band, **options,
-            )
-        finally:
-            if client is not None:
-                client.close()
-        ok = sum(r is not None for r in camp.results)
-        interrupted = bool(camp.stats.get("interrupted"))
-        not_run = [f for f in camp.errors if interrupted and "interrupted" in f.reason]
-        for line in failure_lines([f for f in camp.errors if f not in not_run]):
-            _error(line)
-        if ok == 0 and interrupted:
-            _error(f"interrupted before any checkpoint of {source} was fitted; nothing written")
-            return EXIT_INTERRUPTED
-        if ok == 0:
-            _error(f"no checkpoint of {source} could be fitted ({len(camp.checkpoints)} tried); nothing written")
-            return EXIT_USAGE
-        _detail(f"settings: {camp.settings}")
-        for c, d in zip(camp.checkpoints, camp.details):
-            _detail(f"{c.label}: kept the {d.get('seed_source') or '-'} fit"
-                    + "".join(f"; {n}" for n in d.get("notes", [])))
-        written = _write_campaign(camp, folder, nyquist_asr, out_default, arrhenius_)
-        arrhenius_lines = camp.arrhenius_lines() if (arrhenius_ and written) else []
-        if as_json:
-            _print_json(_campaign_record(camp, folder if written else None, arrhenius_lines))
-        else:
-            _print_campaign(camp, drt_, arrhenius_lines)
-        if interrupted:
-            _error(f"interrupted: {ok} of {len(camp.checkpoints)} checkpoints fitted, {len(not_run)} not"
-                   + (f"; written to {folder}" if written else ""))
-            return EXIT_INTERRUPTED
-        return EXIT_OK if (written and not camp.errors) else EXIT_PARTIAL
+            code = _run_campaign(run, fit_kwargs, scheduler, state)
+        except KeyboardInterrupt:
+            return _campaign_interrupted(run, state, signals)
+    if code == EXIT_INTERRUPTED:
+        return _interrupted_code(signals)
+    if signals.received is not None:
+        # the interrupt came where Python could not raise it (a finalizer): the run went on to its end
+        _error(f"{_interruption(signals)}: the run went on to its end and wrote its outputs")
+        return _interrupted_code(signals)
+    return code
+
+
+EXIT_TERMINATED = 143  # 128 + SIGTERM: a campaign stopped by SIGTERM (timeout, a batch scheduler)
+
+
+def _interrupted_code(signals) -> int:
+    """130 after Ctrl-C (SIGINT), 143 after SIGTERM."""
+    return EXIT_TERMINATED if signals.name == "SIGTERM" else EXIT_INTERRUPTED
+
+
+def _interruption(signals) -> str:
+    """"interrupted" (Ctrl-C) or "terminated (SIGTERM)"."""
+    return "terminated (SIGTERM)" if signals.name == "SIGTERM" else "interrupted"
+
+
+def _campaign_interrupted(run: dict, state: dict, signals) -> int:
+    """The one error line of a campaign stopped outside its fits (which it handles itself):
+    before any fit (nothing written), or while its outputs were written (incomplete: no
+    report.md) or printed."""
+    camp = state.get("camp")
+    what = _interruption(signals)
+    if camp is None:
+        _error(f"{what} before any checkpoint of {run['source']} was fitted; nothing written")
+    elif not state.get("written"):
+        _error(f"{what} while writing the outputs to {run['folder']}: report.md not written, the files there are "
+               f"incomplete (earlier runs' files removed); {_kept_elsewhere(camp)}")
+    else:
+        _error(f"{what} after the outputs were written to {run['folder']}")
+    return _interrupted_code(signals)
+
+
+def _run_campaign(run: dict, fit_kwargs: dict, scheduler: str | None, state: dict) -> int:
+    """The campaign command after its options are checked: fit, report failures, write,
+    print; ``state`` records how far it got (``camp``, ``written``) for an interrupt."""
+    from .campaign import fit_campaign
+    from .campaign.outputs import PARTIAL_ROWS
+    from .campaign.report import failure_lines
+
+    source, folder = run["source"], run["folder"]
+    client = _campaign_dask_client(scheduler) if scheduler else None
+    try:
+        camp = fit_campaign(source, executor=None if client is None else client.get_executor(),
+                            rows_file=folder / PARTIAL_ROWS, **fit_kwargs)
+    finally:
+        if client is not None:
+            client.close()
+    state["camp"] = camp
+    ok = sum(r is not None for r in camp.results)
+    interrupted = bool(camp.stats.get("interrupted"))
+    not_run = [f for f in camp.errors if interrupted and "interrupted" in f.reason]
+    for line in failure_lines([f for f in camp.errors if f not in not_run]):
+        _error(line)
+    if ok == 0 and interrupted:
+        _error(f"{_interruption(run['signals'])} before any checkpoint of {source} was fitted; nothing written")
+        return EXIT_INTERRUPTED
+    if ok == 0:
+        _error(f"no checkpoint of {source} could be fitted ({len(camp.checkpoints)} tried); nothing written")
+        return EXIT_PARTIAL if camp.stats.get("worker_deaths") else EXIT_USAGE  # the machine failed, not the input
+    _detail(f"settings: {camp.settings}")
+    for c, d in zip(camp.checkpoints, camp.details):
+        _detail(f"{c.label}: kept the {d.get('seed_source') or '-'} fit"
+                + "".join(f"; {n}" for n in d.get("notes", [])))
+    written = _write_campaign(camp, folder, run["nyquist_asr"], run["out_default"], run["arrhenius_"])
+    state["written"] = True
+    arrhenius_lines = camp.arrhenius_lines() if (run["arrhenius_"] and written) else []
+    if run["as_json"]:
+        _print_json(_campaign_record(camp, folder if written else None, arrhenius_lines))
+    else:
+        _print_campaign(camp, run["drt_"], arrhenius_lines)
+    if interrupted:
+        _error(f"{_interruption(run['signals'])}: {ok} of {len(camp.checkpoints)} checkpoints fitted, "
+               f"{len(not_run)} not"
+               + (f"; written to {folder}" if written else ""))
+        return EXIT_INTERRUPTED
+    return EXIT_OK if (written and not camp.errors) else EXIT_PARTIAL
 
 
 def _used(camp, column: str) -> str:
@@ -1473,21 +1528,24 @@ def _law_records(camp) -> list[dict]:
 
 
 def _write_campaign(camp, folder: Path, nyquist_asr: bool, out_default: bool, arrhenius: bool) -> bool:
-    """Write the outputs into ``folder``; on failure, the table goes to a temporary folder
-    named in the message (and the fits stay in the cache for a rerun). True when written."""
+    """Write the outputs into ``folder``; on failure, one error line that says what is
+    where: the table in a temporary folder when that can be written, and whether the fits
+    are in the cache (:func:`_kept_elsewhere`). True when written. An interrupt while
+    writing propagates (the caller reports it)."""
     _agg()
     try:
         camp.write(folder, area_normalised=nyquist_asr, arrhenius=arrhenius)
     except OSError as exc:
+        saved = _kept_elsewhere(camp)
         fallback = _fallback_folder("eisfit-campaign-")
-        saved = "the fits stay in the cache: rerun the same command to write them"
         if fallback is not None:
             try:
                 camp.table.to_csv(fallback / "summary.csv", index=False)
-                saved = f"the table was written to {fallback / 'summary.csv'} instead"
+                saved = f"the table was written to {fallback / 'summary.csv'} instead; {saved}"
             except OSError:
                 pass
-        _error(f"cannot write the outputs to {folder}: {exc.strerror or exc}; {saved}")
+        _error(f"cannot write the outputs to {folder}: {exc.strerror or exc} (report.md not written: the files "
+               f"there are incomplete; no zero-byte or cut-off file is left); {saved}")
         return False
     removed = camp.stats.get("cache_packs_removed", 0)
     _note(f"fits run: {camp.stats.get('fits_run', 0)}, cache hits: {camp.stats.get('cache_hits', 0)}"
@@ -1495,8 +1553,33 @@ def _write_campaign(camp, folder: Path, nyquist_asr: bool, out_default: bool, ar
           + f"; wrote {folder / 'summary.csv'}, report.md and figures"
           + (", arrhenius.csv and arrhenius.png/svg" if arrhenius else "")
           + (" (default --out)" if out_default else ""))
-    _detail(f"wall time {camp.stats.get('wall_seconds', float('nan')):.2f} s (fits and figures: see report.md)")
+    earlier = camp.stats.get("earlier_outputs_removed") or []
+    if earlier:
+        _note(f"removed {len(earlier)} file(s) of an earlier run that this run does not write: "
+              + ", ".join(earlier[:6]) + (", ..." if len(earlier) > 6 else ""))
+    wall = getattr(camp, "wall_time_s", None)
+    _detail(f"wall time {wall if wall is not None else float('nan'):.2f} s in all (reading, fitting, tables and "
+            "figures)")
     return True
+
+
+def _kept_elsewhere(camp) -> str:
+    """What of a campaign whose outputs could not be written is kept, in words: the fits in
+    the cache folder (when there is one and it stored every fit), the rows streamed during
+    the fits (summary.partial.csv), or nothing."""
+    stats = camp.stats
+    kept = []
+    if stats.get("cache_folder") and not stats.get("cache_write_error"):
+        kept.append(f"the fits are in the cache ({stats['cache_folder']}): rerun the same command to write them")
+    elif stats.get("cache_folder"):
+        kept.append(f"the cache stopped storing fits ({stats['cache_write_error']}): a rerun fits again those it "
+                    "lacks")
+    else:
+        kept.append("there is no cache (--no-cache): a rerun fits everything again")
+    if stats.get("rows_streamed"):
+        kept.append(f"the {stats['rows_streamed']} rows finished during the fits are in {stats['rows_file']} "
+                    "(without the flags decided at the end)")
+    return "; ".join(kept)
 
 
 def _remove_empty_tree(folder: Path) -> None:

@@ -45,19 +45,22 @@ def save_figure(fig, stem, close: bool = True) -> list:
     """Write ``fig`` as ``<stem>.png`` (300 dpi) and ``<stem>.svg`` without trimming, so a
     column-width figure stays a column width; returns the paths (PNG first). The SVG keeps
     its texts as text (``svg.fonttype`` none), so labels can be edited in Inkscape or
-    Illustrator (as outlines they could not)."""
+    Illustrator (as outlines they could not). Each file is written beside and renamed into
+    place: a failure (a full disk) leaves no zero-byte or cut-off figure."""
     from pathlib import Path
 
     import matplotlib
     import matplotlib.pyplot as plt
+
+    from ._files import atomic_path
 
     stem = Path(stem)
     paths = []
     for ext in FIGURE_FORMATS:
         path = stem.with_name(f"{stem.name}.{ext}")
         extra = {"pil_kwargs": {"compress_level": PNG_COMPRESS_LEVEL}} if ext == "png" else {}
-        with matplotlib.rc_context({"svg.fonttype": "none"}):
-            fig.savefig(path, dpi=FIGURE_DPI, **extra)
+        with matplotlib.rc_context({"svg.fonttype": "none"}), atomic_path(path) as tmp:  # whole or absent
+            fig.savefig(tmp, dpi=FIGURE_DPI, format=ext, **extra)
         fig.set_layout_engine("none")  # laid out once; the next format reuses it
         paths.append(path)
     if close:
@@ -149,13 +152,14 @@ def start_figures(makers, folder, processes: int | None = None) -> PendingFigure
         import multiprocessing
         import os
 
-        from ._processes import owned_pool
+        from ._processes import ignore_interrupts, owned_pool
 
         n = min(n, len(os.sched_getaffinity(0)))
         _pending_figures.clear()
         _pending_figures.update(makers)
-        # its workers end with this process (killed while they drew, they were left running)
-        pool = owned_pool(n, multiprocessing.get_context("fork"))
+        # its workers end with this process (killed while they drew, they were left running) and,
+        # as the fits' workers, ignore Ctrl-C (this process decides; they printed tracebacks)
+        pool = owned_pool(n, multiprocessing.get_context("fork"), setup=ignore_interrupts)
         try:
             jobs = {name: pool.submit(_save_one, name, str(folder)) for name in names}
         except OSError:  # no process could be started: all of them here

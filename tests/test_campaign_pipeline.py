@@ -50,7 +50,28 @@ def test_table_is_the_same_with_one_and_two_worker_processes(tmp_path, monkeypat
     one = eisfit.fit_campaign(folder, circuit=CIRCUIT, jobs=1, cache_dir=False, progress=False)
     two = eisfit.fit_campaign(folder, circuit=CIRCUIT, jobs=2, cache_dir=False, progress=False)
     assert one.stats["chunks"] > 2 and not one.errors
-    pd.testing.assert_frame_equal(one.table, two.table)
+    assert_same_table_to_tolerance(one.table, two.table)
+
+
+# what CLI.md promises across --jobs: the tasks batch other checkpoints together, and a batch's
+# adaptive multi-start follows its members (values to the optimiser's tolerance, measured up
+# to 1.3e-8 relative; the start bookkeeping may differ)
+START_BOOKKEEPING = ("n_starts", "start_won")
+JOBS_RTOL = 1e-7
+
+
+def assert_same_table_to_tolerance(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    """Equal flags, seed_source, notes and every other text column; numbers to JOBS_RTOL;
+    n_starts and start_won not compared."""
+    assert list(a.columns) == list(b.columns)
+    for column in a.columns:
+        if column in START_BOOKKEEPING:
+            continue
+        if pd.api.types.is_numeric_dtype(a[column]) and not pd.api.types.is_bool_dtype(a[column]):
+            np.testing.assert_allclose(a[column].astype(float), b[column].astype(float), rtol=JOBS_RTOL,
+                                       atol=0, equal_nan=True, err_msg=column)
+        else:
+            assert list(a[column]) == list(b[column]), column
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork start: Linux only")

@@ -67,7 +67,7 @@ def test_wall_time_counts_the_figures(written):
     assert camp.wall_time_s > camp.stats["wall_seconds"] > 0
     md = (out / "report.md").read_text(encoding="utf-8")
     match = re.search(r"wall time ([0-9.]+) s in all \(reading, fitting, tables and figures\), "
-                      r"of which fitting ([0-9.]+) s", md)
+                      r"of which reading, fitting and the table ([0-9.]+) s", md)
     assert match
     total, fitting = float(match.group(1)), float(match.group(2))
     assert total > fitting

@@ -684,8 +684,9 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
-def test_killed_campaign_leaves_the_finished_rows_in_summary_csv(tmp_path):
-    """SIGKILL (no chance to clean up) after some chunks: their rows are already in OUT/summary.csv."""
+def test_killed_campaign_leaves_the_finished_rows_in_summary_partial_csv(tmp_path):
+    """SIGKILL (no chance to clean up) after some chunks: their rows are already in
+    OUT/summary.partial.csv (a name no finished table has; summary.csv is the whole table only)."""
     folder = tmp_path / "data"
     _slow_campaign(folder)
     out = tmp_path / "out"
@@ -694,7 +695,7 @@ def test_killed_campaign_leaves_the_finished_rows_in_summary_csv(tmp_path):
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and proc.poll() is None:
-            if (out / "summary.csv").exists() and len(read_rows(out / "summary.csv")) >= 8:
+            if (out / "summary.partial.csv").exists() and len(read_rows(out / "summary.partial.csv")) >= 8:
                 break
             time.sleep(0.05)
         assert proc.poll() is None, "the campaign ended before it could be killed"
@@ -703,7 +704,8 @@ def test_killed_campaign_leaves_the_finished_rows_in_summary_csv(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
-    rows = read_rows(out / "summary.csv")
+    assert not (out / "summary.csv").exists()
+    rows = read_rows(out / "summary.partial.csv")
     assert 8 <= len(rows) < SLOW_N
     assert all(r["error"] == "" and float(r["chisq"]) > 0 and float(r["R2"]) > 0 for r in rows)
     assert len({r["label"] for r in rows}) == len(rows)

@@ -26,7 +26,8 @@ from .._processes import long_lived_objects, settle_long_lived
 from ..errors import CampaignError, CircuitError, FitError
 from ..settings import CampaignSettings, FitSettings, check_parameter_names
 from ..units import CelsiusAsKelvinWarning
-from .cache import FitCache, MemoryCache, settings_hash
+from .cache import FitCache, MemoryCache, circuit_fingerprint, settings_hash
+from .outputs import PARTIAL_ROWS
 from .result import (JOINT_LEFT_OUT, JOINT_NOT_RUN, JOINT_REJECTED, JOINT_USED, CampaignResult, CheckpointFailure,
                      StreamedRow)
 from .roles import with_campaign_roles
@@ -117,9 +118,10 @@ def fit_campaign(
         figures, drt_peaks.csv, a DRT section in report.md; see
         :mod:`eisfit.campaign.drt`); a dict passes options to :func:`eisfit.drt`.
     rows_file : CSV file the table rows are appended to as the fits finish (in the order
-        the chunks finish, without the campaign flags and arc roles decided at the end), so that a run
-        that dies leaves them on disk; default ``<out>/summary.csv`` with ``out`` (replaced
-        by the whole table when the run ends), else none.
+        the chunks finish, without the campaign flags and arc roles decided at the end; whole
+        rows only), so that a run that dies leaves them on disk; default
+        ``<out>/summary.partial.csv`` with ``out`` (removed once summary.csv holds the whole
+        table), else none.
     **fit_options : passed on to :func:`eisfit.fit` (``bounds``, ``fixed``, ``guess``, ...);
         an unknown name raises ``TypeError`` at once.
 
@@ -190,7 +192,7 @@ def fit_campaign(
         raise
     interrupted = False
     if rows_file is None and out is not None:
-        rows_file = Path(out) / "summary.csv"
+        rows_file = Path(out) / PARTIAL_ROWS
     streamed: dict[int, StreamedRow] = {}  # the rows written as the fits finished, reused by the table
     on_chunk = None if rows_file is None else _row_streamer(Path(rows_file), src.checkpoints, items, streamed)
     try:
@@ -219,6 +221,9 @@ def fit_campaign(
         if own_pool:
             own_pool.finish_shutdown()  # before anything that may fork (a running thread makes forking unsafe)
     settle_long_lived()
+    if own_pool and own_pool.death_causes:
+        result.stats["worker_death_causes"] = list(dict.fromkeys(own_pool.death_causes))
+    _warn_worker_deaths(result.stats)
     result.joint = joint_result
     if joint is not None:  # what was asked of the joint fit (what it did, per cell: result.joint_records())
         result.settings.update(shared=list(shared or []), smooth=smooth,
@@ -233,6 +238,7 @@ def fit_campaign(
     result.stats["wall_seconds"] = time.perf_counter() - t0
     result.started_perf_s = t0
     result.stats["interrupted"] = interrupted
+    result.stats.update(_keeping(cache, on_chunk))
     if out is not None:
         result.write(out, arrhenius=arrhenius)  # the reports count the figures too (wall time measured after them)
     result.wall_time_s = time.perf_counter() - t0
@@ -360,7 +366,8 @@ def _item(c: Checkpoint, fit_settings: FitSettings, fit_options: dict[str, Any],
     known = None if shared is None else shared.get(id(fit_settings))
     if known is None:
         settings = {**fit_settings.fit_kwargs(), **fit_options}
-        known = settings, settings_hash({**settings, "eisfit_version": __version__})
+        known = settings, settings_hash({**settings, "eisfit_version": __version__,
+                                         "circuit_definition": circuit_fingerprint(settings.get("circuit"))})
         if shared is not None:
             shared[id(fit_settings)] = known
     settings, digest = known
@@ -408,11 +415,15 @@ class _WorkerPool:
     def __init__(self, jobs: int):
         self.jobs = jobs
         self.executor = _process_pool(jobs)
+        self.death_causes: list[str] = []  # how the workers that broke a pool ended
         self._ending: threading.Thread | None = None  # the shutdown begun by begin_shutdown
 
     def respawn(self) -> ProcessPoolExecutor:
-        """A fresh pool in place of the broken one (whose remaining workers are ended)."""
+        """A fresh pool in place of the broken one (whose remaining workers are ended); how
+        its dead worker ended is kept in :attr:`death_causes` (``signal 9 (SIGKILL)``)."""
+        processes = list((getattr(self.executor, "_processes", None) or {}).values())
         self.executor.shutdown(wait=True, cancel_futures=True)
+        self.death_causes.extend(_death_causes(processes))
         self.executor = _process_pool(self.jobs)
         return self.executor
 
@@ -435,6 +446,26 @@ class _WorkerPool:
             self.shutdown()
         else:
             self._ending.join()
+
+
+def _death_causes(processes: list) -> list[str]:
+    """How the worker processes of a broken pool that ended abnormally did (``signal 9
+    (SIGKILL)``, ``exit status 1``)."""
+    import signal
+
+    causes = []
+    for process in processes:
+        code = process.exitcode
+        if code is None or code == 0:
+            continue
+        if code < 0:
+            try:
+                causes.append(f"signal {-code} ({signal.Signals(-code).name})")
+            except ValueError:
+                causes.append(f"signal {-code}")
+        else:
+            causes.append(f"exit status {code}")
+    return causes
 
 
 def _process_pool(jobs: int) -> ProcessPoolExecutor:
@@ -536,7 +567,33 @@ def _row_streamer(path: Path, checkpoints: list[Checkpoint], items: list[dict[st
                 streamed[i] = StreamedRow(f.kept, details, rows[-1])
         stream.write(rows)
 
+    on_chunk.stream = stream  # what it wrote, for the run statistics (_keeping)
     return on_chunk
+
+
+def _warn_worker_deaths(stats: dict[str, Any]) -> None:
+    """One CampaignWarning when worker processes died during the fits (killed, out of memory):
+    how often, how they ended, and that their checkpoints were fitted again (those whose worker
+    died every time are failures of their own). A death the run recovered from was silent."""
+    deaths = stats.get("worker_deaths") or 0
+    if not deaths:
+        return
+    how = ", ".join(stats.get("worker_death_causes") or []) or "cause unknown"
+    warnings.warn(f"a worker process died {deaths} time(s) ({how}); the checkpoints it was fitting were fitted "
+                  "again on a fresh pool" + ("; after the second death one task at a time" if deaths >= 2 else ""),
+                  CampaignWarning, stacklevel=3)
+
+
+def _keeping(cache: FitCache, on_chunk) -> dict[str, Any]:
+    """Where the run's fits are kept besides the result (what a failed write can point to):
+    ``cache_folder`` (None without a cache folder), ``cache_write_error`` (the cache stopped
+    writing: not every fit is in it), ``rows_file`` and ``rows_streamed`` (the rows written to
+    it as the fits finished, 0 when its writing failed)."""
+    stream = getattr(on_chunk, "stream", None)
+    return {"cache_folder": None if cache.folder is None else str(cache.folder),
+            "cache_write_error": cache.write_error,
+            "rows_file": None if stream is None else str(stream.path),
+            "rows_streamed": 0 if stream is None or stream.error else stream.n_rows}
 
 
 def _details(c: Checkpoint, item: dict[str, Any], f: CheckpointFits, kept) -> dict[str, Any]:

@@ -11,18 +11,25 @@ here, one file per chunk of 250 fits a few milliseconds; and a killed run loses 
 lost before, the chunk that was running. A key written again (a refit of an unusable
 entry) is read from the newest pack that holds it.
 
-A key is the sha256 of (file content sha256, sweep, settings hash, pass, seed, engine):
+What is stored is each checkpoint's *kept* fit (the better of its cold and seeded fits, with
+its flags and notes). Its key (:meth:`FitCache.kept_key`) is the sha256 of (file content
+sha256, sweep, settings hash, ``"kept"``, engine):
 
-* ``pass`` is ``"cold"`` (multi-start from the automatic guess) or ``"seeded"``;
-* ``seed`` is the hash of the starting values of a seeded fit (empty for cold fits);
+* the settings hash covers every fit setting and the content of the circuit definition
+  (:func:`circuit_fingerprint`: string, bounds, units, roles), not only its name or path;
 * ``engine`` is :func:`engine_fingerprint`, the hash of the code that reads the file and
   computes the fit, so an entry written by another version of eisfit (other reader, other
   optimiser, other flags) is never read as this version's result.
 
-So a re-run with nothing changed fits nothing; adding a checkpoint at the end of a
-chain fits only it; inserting or changing one re-runs its cold fit and the seeded
-fits of the checkpoints after it in the same chain (their seed changed). Failed
-fits are not cached (they are retried on the next run).
+The key holds no seed: the previous checkpoint's fit, from which a checkpoint's seeded fit
+started, is not part of it. So a re-run with nothing changed fits nothing; adding a
+checkpoint fits only it (led in by the checkpoint before it); changing or inserting one fits
+that one again, and the checkpoints after it keep their cached fits although their seed
+changed. A table partly read from the cache can therefore differ from a fresh run of the same
+inputs where a checkpoint has two almost equal minima (a real campaign listed in reverse
+order: R0 = 1503 vs 427 ohm at chi-square 0.00499 vs 0.00501): it depends on the cache's
+history; ``cache_dir=False`` (``--no-cache``) gives the table of the inputs alone. Failed fits
+are not cached (they are retried on the next run).
 """
 from __future__ import annotations
 
@@ -40,7 +47,7 @@ from ..errors import CampaignError
 from .._files import atomic_text_file
 from .sources import CampaignWarning
 
-__all__ = ["FitCache", "MemoryCache", "settings_hash", "seed_hash", "fit_key", "engine_fingerprint"]
+__all__ = ["FitCache", "MemoryCache", "settings_hash", "circuit_fingerprint", "seed_hash", "fit_key", "engine_fingerprint"]
 
 CACHE_FORMAT = "eisfit-campaign-cache/1"
 STALE_PACK_DAYS = 30.0  # packs of other code untouched this long are removed by the next run that writes
@@ -71,6 +78,22 @@ def _digest(value: Any) -> str:
 def settings_hash(settings: Mapping[str, Any]) -> str:
     """Short hash (16 hex digits) of the fit settings of one checkpoint."""
     return _digest(settings)[:16]
+
+
+def circuit_fingerprint(circuit: Any) -> str | None:
+    """sha256 (16 hex digits) of everything a circuit definition gives a fit: the circuit
+    string, every parameter's bounds and unit, the arc roles and the derived quantities
+    (:class:`~eisfit.model.CircuitDefinition`), read again at each call; ``None`` for no
+    circuit or ``"auto"``. A circuit named by a TOML file (``--circuit my.toml``) or a library
+    file edited in a development checkout thus gets another cache key as soon as its content
+    changes; the path or name given is hashed as well, with the other settings."""
+    if circuit is None or (isinstance(circuit, str) and circuit == "auto"):
+        return None
+    from ..model import load_circuit
+
+    d = load_circuit(circuit)
+    return _digest({"string": d.string, "bounds": {k: list(v) for k, v in d.bounds.items()},
+                    "units": d.units, "roles": d.roles, "derived": list(d.derived)})[:16]
 
 
 def seed_hash(initial: Mapping[str, float] | None) -> str:

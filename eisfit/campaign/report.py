@@ -246,8 +246,10 @@ def wall_time_line(camp) -> str:
     parts = [f"Fits run: {stats.get('fits_run', 0)}, cache hits: {stats.get('cache_hits', 0)}"]
     if total is not None and math.isfinite(total):
         parts.append(f"wall time {total:.1f} s in all (reading, fitting, tables and figures)")
-    if stats.get("wall_seconds") is not None:
-        parts.append(f"of which fitting {stats['wall_seconds']:.1f} s")
+    if not stats.get("fits_run"):
+        parts.append("nothing fitted (every fit from the cache)" if stats.get("cache_hits") else "nothing fitted")
+    elif stats.get("wall_seconds") is not None:  # up to the table: reading, fitting and the table
+        parts.append(f"of which reading, fitting and the table {stats['wall_seconds']:.1f} s")
     return ", ".join(parts) + "."
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._files import atomic_text_file
+from .._files import atomic_path, atomic_text_file
 from ..units import EVOLUTION_AXIS_LABELS, KELVIN_AT_0C
 from .sources import Checkpoint
 
@@ -424,16 +424,55 @@ class CampaignResult:
         ``arrhenius``, also the Arrhenius fit of every conductivity and interface ASR (:meth:`arrhenius`):
         arrhenius.csv, arrhenius.png/.svg and a section of report.md.
 
+        Each file is whole or absent (written beside and renamed into place); the reports come
+        last and name the files of this run. The files an earlier run wrote into ``out`` that
+        this one does not are removed first (``stats["earlier_outputs_removed"]``), and when
+        the writing fails or is interrupted, so are the earlier run's files not yet replaced:
+        the folder never mixes two runs (:mod:`eisfit.campaign.outputs`). The rows streamed
+        during the fits (summary.partial.csv) are removed once summary.csv is written.
+
         The reports state the wall time of the whole run: ``wall_time_s`` when given, else
         the time since ``started_perf_s`` (set by :func:`eisfit.fit_campaign`) measured
         after the figures, else :attr:`wall_time_s` as it is."""
-        import time
-
-        from ..plotting import start_figures
+        from .outputs import PARTIAL_ROWS, clear_earlier_outputs, remove_unreplaced, snapshot
 
         folder = Path(out)
         folder.mkdir(parents=True, exist_ok=True)
         makers = self._figure_makers(self._area_normalisable(area_normalised)) if figures else {}
+        planned = self._planned_outputs(makers, arrhenius and figures, arrhenius)
+        before = snapshot(folder, planned)
+        self.stats["earlier_outputs_removed"] = clear_earlier_outputs(folder, planned)
+        try:
+            self._write_outputs(folder, makers, wall_time_s, arrhenius, figures)
+        except BaseException:
+            remove_unreplaced(folder, before)
+            raise
+        (folder / PARTIAL_ROWS).unlink(missing_ok=True)
+        return folder
+
+    def _planned_outputs(self, makers: dict[str, Any], arrhenius_figure: bool, arrhenius: bool) -> list[str]:
+        """The names of the files :meth:`write` writes (see :func:`eisfit.campaign.outputs.output_names`)."""
+        from .outputs import REPORTS, figure_files
+
+        names = ["summary.csv", *REPORTS]
+        if _parquet_available():
+            names.append("summary.parquet")
+        if self.drts is not None:
+            names.append("drt_peaks.csv")
+        if arrhenius:
+            names.append("arrhenius.csv")
+        for name in [*makers, *(["arrhenius"] if arrhenius_figure else [])]:
+            names += figure_files(name)
+        return names
+
+    def _write_outputs(self, folder: Path, makers: dict[str, Any], wall_time_s: float | None,
+                       arrhenius: bool, figures: bool) -> None:
+        """:meth:`write`'s files: tables and figures (drawn by forked workers meanwhile), then
+        the reports."""
+        import time
+
+        from ..plotting import start_figures
+
         if self.drts is not None:  # the DRT figures read the table: built before the workers fork, they inherit it
             table = self.table
         pending = start_figures(_costliest_first(makers), folder) if makers else None
@@ -443,7 +482,8 @@ class CampaignResult:
                 table.to_csv(fh, index=False)
             _write_parquet(table, folder / "summary.parquet")
             if self.drts is not None:  # DRT (issue 8)
-                self.drt_peaks().to_csv(folder / "drt_peaks.csv", index=False)
+                with atomic_text_file(folder / "drt_peaks.csv") as fh:
+                    self.drt_peaks().to_csv(fh, index=False)
         except BaseException:
             if pending is not None:
                 pending.cancel()
@@ -460,9 +500,10 @@ class CampaignResult:
         report = self.report(figures={k: v.name for k, v in written.items() if k != "arrhenius"})
         if arrhenius_section:
             report = report.rstrip("\n") + "\n\n" + "\n".join(arrhenius_section) + "\n"
-        (folder / "report.md").write_text(report, encoding="utf-8")
-        (folder / "report.html").write_text(self.report_html(figures=written, markdown=report), encoding="utf-8")
-        return folder
+        with atomic_text_file(folder / "report.html") as fh:  # report.md last: its presence means a whole run
+            fh.write(self.report_html(figures=written, markdown=report))
+        with atomic_text_file(folder / "report.md") as fh:
+            fh.write(report)
 
     def _write_arrhenius(self, folder: Path, figure: bool) -> list[str]:
         """arrhenius.csv and (with ``figure``) arrhenius.png/.svg; returns the report section."""
@@ -569,15 +610,25 @@ def unfitted_parameter_columns(circuit: Any) -> dict[str, float]:
     return {column: math.nan for name in names for column in (name, f"{name}_stderr")}
 
 
-def _write_parquet(table, path: Path) -> None:
+def _parquet_available() -> bool:
     try:
         import pyarrow  # noqa: F401
     except ImportError:
+        return False
+    return True
+
+
+def _write_parquet(table, path: Path) -> None:
+    """summary.parquet, whole or not at all (an earlier one is removed when this fails: it
+    would disagree with summary.csv)."""
+    if not _parquet_available():
         return
     try:
-        table.astype({c: "string" for c in table.columns if table[c].dtype == object}).to_parquet(
-            path, index=False)
+        with atomic_path(path) as tmp:
+            table.astype({c: "string" for c in table.columns if table[c].dtype == object}).to_parquet(
+                tmp, index=False)
     except Exception as exc:  # parquet is a convenience; the CSV is the record
+        path.unlink(missing_ok=True)
         warnings.warn(f"summary.parquet not written: {exc}", RuntimeWarning, stacklevel=3)
 
 

@@ -9,11 +9,18 @@ campaign order, when the run ends.
 
 The first rows fix the columns; a later row with new columns (a checkpoint with another
 circuit) rewrites the file once with the wider header. A write that fails warns once and
-the campaign goes on (the table is still written at the end).
+the campaign goes on (the table is still written at the end). Rows are appended whole: a
+chunk's rows that cannot all be written (a full disk) are cut off again, so the file never
+ends in a half row that reads as a number (a disk filled mid-run had left the last line cut
+mid-field, and pandas read its first cell as a value of 1.0). The campaign streams to
+``summary.partial.csv`` (:data:`eisfit.campaign.outputs.PARTIAL_ROWS`), a name no finished
+table has.
 """
 from __future__ import annotations
 
 import csv
+import io
+import os
 import warnings
 from pathlib import Path
 from typing import Any, Iterable
@@ -45,14 +52,34 @@ class RowStream:
             elif not self._known.issuperset(k for r in rows for k in r):
                 self._widen(rows)
             else:
-                with self.path.open("a", newline="", encoding="utf-8") as fh:
-                    csv.writer(fh).writerows(_line(r, self.header) for r in rows)
+                self._append(rows)
         except OSError as exc:
             self.error = f"{exc.strerror or exc}"
             warnings.warn(f"cannot write the rows to {self.path} ({self.error}); the campaign goes on "
                           "and writes the table at the end", CampaignWarning, stacklevel=2)
             return
         self.n_rows += len(rows)
+
+    def _append(self, rows: list[dict[str, Any]]) -> None:
+        """The rows at the end of the file, all or none: on an error the file is cut back
+        to its length before (a partial last line would read as data)."""
+        text = io.StringIO(newline="")
+        csv.writer(text).writerows(_line(r, self.header or []) for r in rows)
+        data = text.getvalue().encode("utf-8")
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+        try:
+            size = os.fstat(fd).st_size
+            try:
+                while data:
+                    data = data[os.write(fd, data):]
+            except OSError:
+                try:
+                    os.ftruncate(fd, size)
+                except OSError:
+                    pass
+                raise
+        finally:
+            os.close(fd)
 
     @property
     def _known(self) -> set[str]:

@@ -289,27 +289,70 @@ def sha256_of_spectrum(s: Spectrum) -> str:
     return h.hexdigest()
 
 
-def _read_file(path: Path) -> tuple[list[Spectrum] | None, str, str | None]:
-    """(spectra or None, sha256 of the bytes, error text or None)."""
-    from ..io import read
+# the readers' advice names options of `eisfit fit`/`read`, which `eisfit campaign` does not have
+_READER_OPTIONS = re.compile(r"--(format|columns|imag-sign)\b")
+CAMPAIGN_READER_ADVICE = ("; eisfit campaign reads every file as detected (it has no --format, --columns or "
+                          "--imag-sign): convert this file first (eisfit convert FILE --to csv, which takes --format "
+                          "and --imag-sign) and list the converted file, or in Python pass fit_campaign the spectra "
+                          "of eisfit.read(FILE, format=..., columns=..., imag_sign=...)")
 
+
+def campaign_reader_text(text: str) -> str:
+    """A reader's message as the campaign gives it: where it advises an option of the file
+    commands (``--format``, ``--columns``, ``--imag-sign``), what a campaign can do instead."""
+    return text + CAMPAIGN_READER_ADVICE if _READER_OPTIONS.search(text) else text
+
+
+def _read_file(path: Path) -> tuple[list[Spectrum] | None, str, str | None]:
+    """(spectra or None, sha256 of the bytes, error text or None); the reader's warnings are
+    issued again with the campaign's advice (:func:`campaign_reader_text`)."""
     try:
+        special = _special_file(path)
+        if special:  # reading a named pipe or a device could block the campaign for ever
+            return None, "", f"not a regular file ({special}): not read"
         digest = sha256_of_file(path)
     except OSError as exc:
         return None, "", f"cannot open: {exc.strerror or exc}"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        spectra, error = _read_spectra(path)
+    for w in caught:
+        warnings.warn(campaign_reader_text(str(w.message)), w.category, stacklevel=2)
+    return spectra, digest, None if error is None else campaign_reader_text(error)
+
+
+def _special_file(path: Path) -> str:
+    """What ``path`` is when it is neither a regular file nor a folder (``a named pipe``, ``a
+    device``, ``a socket``), else "" (OSError when it cannot be looked at)."""
+    import stat
+
+    mode = os.stat(path).st_mode
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return ""
+
+
+def _read_spectra(path: Path) -> tuple[list[Spectrum] | None, str | None]:
+    """(spectra, None) or (None, why the file cannot be read)."""
+    from ..io import read
+
     try:
-        return read(path), digest, None
+        return read(path), None
     except UnknownFormatError as exc:
         reason = str(getattr(exc, "reason", None) or exc)
         if _names_impedance_columns(path):  # a damaged data file (a header names its columns): an error row
-            return None, digest, f"damaged: {reason}"
-        return None, digest, reason if reason.startswith(UNRECOGNISED) else f"{UNRECOGNISED}: {reason}"
+            return None, f"damaged: {reason}"
+        return None, reason if reason.startswith(UNRECOGNISED) else f"{UNRECOGNISED}: {reason}"
     except NoImpedanceDataError as exc:  # an instrument file of another technique (cycling, CV...)
-        return None, digest, exc.reason if exc.reason.startswith(OTHER_TECHNIQUE) else f"{OTHER_TECHNIQUE}: {exc.reason}"
+        return None, exc.reason if exc.reason.startswith(OTHER_TECHNIQUE) else f"{OTHER_TECHNIQUE}: {exc.reason}"
     except EisfitError as exc:
-        return None, digest, str(getattr(exc, "reason", None) or exc)
+        return None, str(getattr(exc, "reason", None) or exc)
     except Exception as exc:  # a reader bug must not stop a 1000 h campaign
-        return None, digest, f"reader failed: {type(exc).__name__}: {exc}"
+        return None, f"reader failed: {type(exc).__name__}: {exc}"
 
 
 def acquisition_time(s: Spectrum) -> dt.datetime | None:

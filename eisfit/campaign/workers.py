@@ -11,11 +11,10 @@ multiprocessing's resource tracker sees its pipe close and exits too.
 """
 from __future__ import annotations
 
-import signal
 import sys
 import warnings
 
-from .._processes import tune_allocator
+from .._processes import ignore_interrupts, tune_allocator
 
 __all__ = ["init_worker", "load_before_fork"]
 
@@ -37,7 +36,7 @@ def init_worker() -> None:
     end with the main process): ignore SIGINT, keep freed memory for reuse
     (:func:`eisfit._processes.tune_allocator`), warnings as ``eisfit: warning:`` lines."""
     tune_allocator()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    ignore_interrupts()
     warnings.showwarning = _warning_line
 
 
