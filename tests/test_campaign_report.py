@@ -51,6 +51,22 @@ def test_report_md_links_every_figure_that_exists(written):
         assert (out / f"{name}.png").stat().st_size > 0 and (out / f"{name}.svg").stat().st_size > 0
 
 
+def test_report_gives_the_units_of_summary_csv_columns_whose_names_carry_none(written):
+    """summary.csv names the circuit's parameters as the circuit does (``R2``, ``CPE2_0``),
+    without a unit; the report says each one's unit, the CPE convention and what chisq is,
+    and every parameter column of the table is listed."""
+    camp, out = written
+    md = (out / "report.md").read_text(encoding="utf-8")
+    section = md.split("## Columns of summary.csv", 1)[1].split("\n## ", 1)[0]
+    from eisfit.model.library import load_circuit
+
+    params = load_circuit(camp.settings["circuit"]).circuit.param_names
+    assert set(params) <= set(camp.table.columns) and all(f"`{c}`" in section for c in params)
+    assert "`R2` ohm" in section and "`CPE2_0` S*s^n" in section and "`CPE2_1` (dimensionless)" in section
+    assert "`L0` H" in section and "Z = 1/(Q (j 2π f)^n)" in section
+    assert "/ |Z|^2" in section and "dimensionless" in section
+
+
 def test_png_figures_are_journal_sized(written):
     _, out = written
     from PIL import Image
