@@ -344,6 +344,22 @@ def test_cache_second_run_fits_nothing_and_new_file_fits_only_it(tmp_path):
     assert len(third.table) == 4
 
 
+def test_a_fit_read_from_the_cache_names_the_file_as_it_is_now(tmp_path):
+    """The cache is keyed by a file's content: a renamed file's checkpoint is read from it,
+    and its result names the renamed file (label and source), as the table does, not the
+    name the fit was stored under."""
+    data, cache = tmp_path / "data", tmp_path / "cache"
+    copies = _copy(MPT[:2], data)
+    eisfit.fit_campaign(data, cache_dir=cache, **FAST)
+    renamed = copies[1].with_name("renamed_" + copies[1].name)
+    copies[1].rename(renamed)
+    again = eisfit.fit_campaign(data, cache_dir=cache, **FAST)
+    assert again.stats["fits_run"] == 0 and again.stats["cache_hits"] == 2
+    sources = [Path(r.source).name for r in again.results]
+    assert renamed.name in sources and copies[1].name not in sources
+    assert any(r.label.startswith("renamed_") for r in again.results)
+
+
 def test_cache_entries_of_other_engine_code_are_fitted_again(tmp_path, monkeypatch):
     """A cache written by another version of the fitting code (an upgrade: other optimiser,
     other flags) is not read as this version's result; the same code reads it back."""

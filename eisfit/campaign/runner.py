@@ -318,7 +318,9 @@ def _cached(cache: FitCache, item: dict[str, Any]):
         kept, seed_source, flags, notes, chunk_start = d
         return kept, seed_source, list(flags), list(notes), chunk_start
     try:
-        result = FitResult.from_dict(d)
+        spectrum = item["spectrum"]
+        # the entry is keyed by content: a renamed or moved file hits it, and the result names the file as it is now
+        result = FitResult.from_dict(d).with_fields(source=spectrum.meta.get("source"), label=spectrum.label)
         if "campaign_points" in d:  # stored without the points: rebuilt from the spectrum, as a worker's outcome
             result = result_of_outcome({"result": result, "points": d["campaign_points"]}, item["spectrum"])
         flags, notes = d.get("campaign_flags", []), d.get("campaign_notes", [])
