@@ -1064,12 +1064,10 @@ def _drt_record(res, path) -> dict:
 
 
 def _inductance_text(res) -> str:
-    """', L 86.3 nH' (', L 86.3 nH +- 69 nH' with its standard deviation); '' without L."""
+    """', L 86.3 ± 69 nH' (value ± standard deviation, H with an SI prefix); '' without L."""
     if not res.inductance_H:
         return ""
-    sd = res.inductance_sd_H
-    spread = f" +- {format_value(sd, None, 'H')}" if sd is not None and math.isfinite(sd) else ""
-    return f", L {format_value(res.inductance_H, None, 'H')}{spread}"
+    return f", L {format_value(res.inductance_H, res.inductance_sd_H, 'H')}"
 
 
 @_command("drt", """

@@ -868,7 +868,7 @@ def _drt(spectrum, lambda_, weighting, inductance, capacitance, tau, sigma, kk) 
     notes: list[str] = []
 
     lam, rule = _choose_lambda(system, lambda_, notes)
-    ind = _decide_inductance(spectrum, system, lam, inductance)
+    ind = _decide_inductance(spectrum, full if capacitance is not False else system, lam, inductance)
     use_l = ind.use
     if use_l:
         full = _fix_inductance(full, ind.value)
@@ -948,7 +948,8 @@ def _decide_inductance(spectrum: Spectrum, system: _System, lam: float, inductan
 
 def _inductance_fit(system: _System, lam: float) -> tuple[float, float, float]:
     """(L, its standard deviation, F statistic) of the non-negative fit at ``lam`` (L in units
-    of ``system.l_scale``).
+    of ``system.l_scale``), with a series C (1/C >= 0) when ``system``'s C column is not zeroed
+    (``capacitance`` not False: a blocking line left unmodelled would inflate the residual).
 
     F = (RSS0 - RSS1) / (RSS1 / dof): the weighted misfit without (RSS0) and with (RSS1) a
     series L, dof = 2N minus the columns the non-negative solve left free (L, R_inf and the
@@ -956,7 +957,7 @@ def _inductance_fit(system: _System, lam: float) -> tuple[float, float, float]:
     on those free columns (penalty rows included), scaled by RSS1 / dof: it counts the trade
     of L against R_inf and the fastest peaks, not the non-negativity that may limit it."""
     cols = np.ones(system.a.shape[1], dtype=bool)
-    cols[2] = False  # no series C in this test
+    cols[2] = bool(np.any(system.a[:, 2]))
     t = system.t[:, cols]
     a = np.vstack([system.a @ t, math.sqrt(lam) * (system.d @ t)])
     b = np.concatenate([system.b, np.zeros(system.d.shape[0])])
@@ -964,7 +965,7 @@ def _inductance_fit(system: _System, lam: float) -> tuple[float, float, float]:
     norms[norms == 0] = 1.0
     q, _ = nnls(a / norms, b, maxiter=50 * a.shape[1])
     rss1 = _misfit(system, t @ (q / norms))
-    rss0 = _misfit(system, _solve_nnls(system, lam, use_l=False))
+    rss0 = _misfit(system, _solve_nnls(system, lam, use_l=False, use_c=bool(cols[2])))
     free = q > 0
     free[:2] = True  # R_inf and L
     dof = max(system.a.shape[0] - int(free.sum()), 1)
