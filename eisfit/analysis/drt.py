@@ -780,7 +780,7 @@ def drt(
     sigma : per-point standard deviations, ohm (as in :func:`eisfit.fit`); given, they set the
         scales whatever ``weighting`` names, and the result records ``weighting="sigma"``.
     inductance : ``True`` (always fit a series L >= 0), ``False`` (never), or ``"auto"``:
-        keep L when adding it lowers the weighted residual sum of squares of the nearly
+        keep L when the highest-frequency point has Z'' > 0, or when adding it lowers the weighted residual sum of squares of the nearly
         unregularised non-negative fit (lambda / 100) significantly (F statistic
         ``(RSS0 - RSS1) / (RSS1 / dof) > 10``, dof = 2N minus that fit's free parameters) and,
         when no point has Z'' > 0, its reactance at f_max stays below half of |Z| there. L is
@@ -870,6 +870,7 @@ def _drt(spectrum, lambda_, weighting, inductance, capacitance, tau, sigma, kk) 
     lam, rule = _choose_lambda(system, lambda_, notes)
     ind = _decide_inductance(spectrum, full if capacitance is not False else system, lam, inductance)
     use_l = ind.use
+    free_full = full  # lambda is chosen with L free, as before L was held (see below)
     if use_l:
         full = _fix_inductance(full, ind.value)
         system = _columns(full, True, False)
@@ -879,7 +880,7 @@ def _drt(spectrum, lambda_, weighting, inductance, capacitance, tau, sigma, kk) 
     if use_c:
         system = full
         if rule != "user":
-            lam, rule = _choose_lambda(system, lambda_, [])
+            lam, rule = _choose_lambda(free_full, lambda_, [])
         p = _solve_nnls(system, lam, use_l=use_l, use_c=True)
     return _make_result(spectrum, tau, system, p, lam, rule, ind, use_c, weighting, kk, notes, x)
 
@@ -932,17 +933,19 @@ def _decide_inductance(spectrum: Spectrum, system: _System, lam: float, inductan
     (:func:`_inductance_fit`, lambda times :data:`_L_LAMBDA_SHARE`), not from the DRT at
     ``lam``: there the penalty flattens the peaks near f_max, and a series L absorbed that
     bias (39-89 nH with no inductance in the data, 0.5 % noise; 74-112 nH for a true
-    60 nH). ``"auto"`` keeps L when the F statistic of adding it exceeds
-    :data:`_INDUCTANCE_F_MIN` and, with no inductive point, when its reactance at f_max
+    60 nH). ``"auto"`` keeps L when the highest-frequency point is inductive (Z'' > 0: the
+    signature no distribution of relaxation times gives), or when the F statistic of adding
+    it exceeds :data:`_INDUCTANCE_F_MIN` and, with no inductive point, its reactance at f_max
     stays plausible (:func:`_plausible_hidden_inductance`)."""
     if inductance is False:
         return _Inductance(use=False)
     value, sd, f_stat = _inductance_fit(system, lam * _L_LAMBDA_SHARE)
     if inductance is True:
         return _Inductance(True, value, sd, f_stat)
-    keep = f_stat > _INDUCTANCE_F_MIN and (
+    top = int(np.argmax(spectrum.frequency))
+    keep = (spectrum.z.imag[top] > 0 and value > 0) or (f_stat > _INDUCTANCE_F_MIN and (
         bool(np.any(spectrum.z.imag > 0))
-        or _plausible_hidden_inductance(spectrum, value * system.l_scale))
+        or _plausible_hidden_inductance(spectrum, value * system.l_scale)))
     return _Inductance(True, value, sd, f_stat) if keep else _Inductance(False, 0.0, sd, f_stat)
 
 
