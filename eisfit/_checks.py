@@ -14,7 +14,8 @@ import numpy as np
 
 from .errors import EisfitError, FitError
 
-__all__ = ["is_real_number", "positive_number_or_none", "check_choice", "check_positive_int_or_none"]
+__all__ = ["is_real_number", "positive_number_or_none", "finite_number_at_least", "check_choice",
+           "check_positive_int_or_none"]
 
 
 def is_real_number(value: Any) -> bool:
@@ -29,6 +30,15 @@ def positive_number_or_none(name: str, value: Any, error: type[EisfitError] = Fi
         return None
     if not (is_real_number(value) and math.isfinite(value) and value > 0):
         raise error(f"{name} must be a positive number, got {value!r}")
+    return float(value)
+
+
+def finite_number_at_least(name: str, value: Any, minimum: float, error: type[EisfitError] = FitError) -> float:
+    """``value`` as a float when it is a finite real number >= ``minimum``; ``error`` otherwise
+    (a bool, a string, None, NaN and infinity too): ``points_per_decade must be a finite
+    number >= 1, got nan``."""
+    if not (is_real_number(value) and math.isfinite(value) and value >= minimum):
+        raise error(f"{name} must be a finite number >= {minimum:g}, got {value!r}")
     return float(value)
 
 

@@ -1129,13 +1129,30 @@ def _band_option(key: str, value) -> str:
 
 # ---- section: drt --------------------------------------------------------------
 def _lambda_value(text: str):
+    """--lambda: 'auto' or a finite number > 0 (usage error otherwise, before any file is read)."""
     try:
         value = text if text == "auto" else float(text)
     except ValueError:
         raise click.BadParameter(f"expected 'auto' or a number, got {text!r}", param_hint="--lambda") from None
-    if value != "auto" and not value > 0:
-        raise click.BadParameter(f"must be 'auto' or a number > 0, got {text!r}", param_hint="--lambda")
+    if value != "auto" and not (math.isfinite(value) and value > 0):
+        raise click.BadParameter(f"must be 'auto' or a finite number > 0, got {text!r}", param_hint="--lambda")
     return value
+
+
+_INDUCTANCE_CHOICES = {"auto": "auto", "yes": True, "no": False}
+
+
+def _drt_record(res, path) -> dict:
+    """The --json record of one DRT: :meth:`DRTResult.to_dict` (every scalar, the warnings, the
+    KK outcome, peaks and peaks_outside, the distribution) with the file it came from."""
+    return {"file": str(path), **res.to_dict()}
+
+
+def _inductance_text(res) -> str:
+    """', L 86.3 ± 69 nH' (value ± standard deviation, H with an SI prefix); '' without L."""
+    if not res.inductance_H:
+        return ""
+    return f", L {format_value(res.inductance_H, res.inductance_sd_H, 'H')}"
 
 
 @_command("drt", """
@@ -1146,11 +1163,17 @@ eisfit drt cell.csv --exclude-hz 50 --fmin 0.1
 """)
 @click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option("--lambda", "lam", default="auto", show_default=True, metavar="auto|VALUE",
-              help="Regularisation strength (dimensionless, > 0) or 'auto' (GCV + discrepancy).")
+              help="Regularisation strength (dimensionless, finite, > 0) or 'auto' (GCV + discrepancy).")
+@click.option("--inductance", type=click.Choice(list(_INDUCTANCE_CHOICES)), default="auto", show_default=True,
+              help="Series inductance L: 'auto' (kept when an F-test on the nearly unregularised fit requires it), "
+                   "'yes' (always fitted, >= 0) or 'no' (never).")
+@click.option("--weighting", type=click.Choice(["modulus", "proportional", "unit"]), default="modulus",
+              show_default=True, help="Residual scales: |Z| (modulus), |Z'| and |Z''| (proportional) or 1 ohm (unit).")
 @click.option("--circuit", default=None, metavar="NAME|STRING|FILE",
               help="Also fit this circuit and overlay its DRT in the figure (needs --out).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
-              help="Folder for <label>_drt.csv, <label>_peaks.csv and <label>_drt.png.")
+              help="Folder for <label>_drt.csv, <label>_peaks.csv, <label>_drt.json (the --json record) and "
+                   "<label>_drt.png/.svg.")
 @click.option("--format", "fmt", type=_FORMAT, default=None, help="Force the file format.")
 @_TABLE_OPTIONS
 @click.option("--area-cm2", type=_POSITIVE, default=None,
@@ -1159,13 +1182,14 @@ eisfit drt cell.csv --exclude-hz 50 --fmin 0.1
 @click.option("--fmax", type=_POSITIVE, default=None, help="Highest frequency analysed, Hz (> 0).")
 @_EXCLUDE_HZ
 @_JSON
-def drt_command(files, lam, circuit, out_dir, fmt, imag_sign, columns_text, area_cm2, fmin, fmax, exclude_hz,
+def drt_command(files, lam, inductance, weighting, circuit, out_dir, fmt, imag_sign, columns_text, area_cm2, fmin, fmax, exclude_hz,
                 as_json) -> int:
     """Distribution of relaxation times of every spectrum of FILE...
 
-    Prints the peaks (tau, frequency, area, process resistance, resolved, closed,
-    determined) per spectrum. --fmin, --fmax and
-    --exclude-hz analyse the points a fit with the same options uses. Exit status 1 when
+    Prints R_inf, R_pol, L (with its standard deviation), lambda and its rule, then the peaks
+    (tau_s, f_Hz, R_ohm, R_process_ohm, resolved, closed, determined) per spectrum; --json prints the whole
+    result (warnings, Kramers-Kronig status, peaks_outside, the distribution). --fmin, --fmax
+    and --exclude-hz analyse the points a fit with the same options uses. Exit status 1 when
     some spectra could not be read or analysed and others were.
     """
     from .analysis.drt import drt
@@ -1187,22 +1211,16 @@ def drt_command(files, lam, circuit, out_dir, fmt, imag_sign, columns_text, area
             s = s.in_ohm(area_cm2)
         try:
             s = s.restrict(fmin, fmax, exclude_hz)
-            res = drt(s, lambda_=lambda_)
+            res = drt(s, lambda_=lambda_, inductance=_INDUCTANCE_CHOICES[inductance], weighting=weighting)
         except EisfitError as exc:
             _error(_labelled(s.label, exc))
             failed.count += 1
             continue
         done += 1
-        peaks = [{"tau_s": float(r["tau_s"]), "f_Hz": float(r["f_Hz"]), "R_ohm": float(r["R_ohm"]),
-                  "R_process_ohm": float(r["R_process_ohm"]), "resolved": bool(r["resolved"]),
-                  "closed": bool(r["closed"])}
-                 for _, r in res.peaks.iterrows()]
-        records.append({"label": s.label, "file": path, "r_inf_ohm": res.r_inf_ohm, "r_pol_ohm": res.r_pol_ohm,
-                        "inductance_H": res.inductance_H, "capacitance_F": res.capacitance_F, "lambda": res.lambda_,
-                        "lambda_rule": res.lambda_rule, "peaks": peaks})
+        records.append(_drt_record(res, path))
         if not as_json:
             click.echo(f"{s.label}: R_inf {res.r_inf_ohm:.4g} ohm, R_pol {res.r_pol_ohm:.4g} ohm"
-                       + (f", L {format_value(res.inductance_H, None, 'H')}" if res.inductance_H else "")
+                       + _inductance_text(res)
                        + _series_c_text(res.capacitance_F)
                        + f", lambda {res.lambda_:.3g} ({res.lambda_rule})")
             _echo_peak_rows(res.peaks)
@@ -1212,6 +1230,7 @@ def drt_command(files, lam, circuit, out_dir, fmt, imag_sign, columns_text, area
             stem = _safe_name(s.label)
             res.to_dataframe().to_csv(out / f"{stem}_drt.csv", index=False)
             res.peaks.to_csv(out / f"{stem}_peaks.csv", index=False)
+            (out / f"{stem}_drt.json").write_text(json.dumps(_finite(records[-1]), indent=1) + "\n")
             fit = _fit_for_overlay(s, circuit) if circuit else None
             _save_figure(plot_drt(res, fit=fit), out / f"{stem}_drt")
     if as_json:
