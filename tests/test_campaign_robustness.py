@@ -159,26 +159,49 @@ def test_a_later_run_removes_the_files_of_an_earlier_run_that_it_does_not_write(
 
 # ---- 5, 10. signals: figure workers ignore Ctrl-C; a swallowed interrupt still counts; SIGTERM ----
 
+FIGURE_HANDLERS = r"""
+import os, signal, sys
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+from pathlib import Path
+from eisfit import plotting
+
+out = Path(sys.argv[1])
+if not plotting._can_fork_figures():
+    print("no-fork")
+    sys.exit(0)
+
+def maker(name):
+    def make():
+        (out / f"{name}.handler").write_text(repr(signal.getsignal(signal.SIGINT)) + f" {os.getpid()}")
+        return plt.figure()
+    return make
+
+plotting.save_figures({"a": maker("a"), "b": maker("b")}, out, processes=2)
+print("main", os.getpid())
+"""
+
+
 def test_figure_workers_ignore_ctrl_c(tmp_path):
     """The figure pool had no SIGINT set-up: a Ctrl-C while figures were drawn printed a
-    worker's traceback (Process ForkProcess-3: ... KeyboardInterrupt)."""
-    from eisfit import plotting
-
-    if not plotting._can_fork_figures():
-        pytest.skip("figures are drawn in this process here (no fork, or one core)")
-    import matplotlib.pyplot as plt
-
-    def maker(name):
-        def make():
-            (tmp_path / f"{name}.handler").write_text(repr(signal.getsignal(signal.SIGINT)) + f" {os.getpid()}")
-            return plt.figure()
-        return make
-
-    plotting.save_figures({"a": maker("a"), "b": maker("b")}, tmp_path, processes=2)
+    worker's traceback (Process ForkProcess-3: ... KeyboardInterrupt). Run in a fresh
+    process: figures are forked only where no thread runs (within the test session, an
+    earlier test's threads would keep them in this process)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    done = subprocess.run([sys.executable, "-c", FIGURE_HANDLERS, str(tmp_path)], capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    if done.stdout.startswith("no-fork"):
+        pytest.skip("figures are drawn in the process itself on this machine (no fork, or one core)")
+    main_pid = done.stdout.split()[-1]
+    pids = []
     for name in "ab":
         handler, pid = (tmp_path / f"{name}.handler").read_text().rsplit(" ", 1)
-        if int(pid) != os.getpid():  # drawn by a worker
+        pids.append(pid)
+        if pid != main_pid:  # drawn by a worker
             assert handler == repr(signal.SIG_IGN)
+    assert any(pid != main_pid for pid in pids)  # at least one figure was drawn by a worker
 
 
 def test_an_interrupt_swallowed_by_a_finalizer_still_ends_the_command_with_130(tmp_path, monkeypatch):
