@@ -1567,7 +1567,9 @@ def _write_campaign(camp, folder: Path, nyquist_asr: bool, out_default: bool, ar
                f"there are incomplete; no zero-byte or cut-off file is left); {saved}")
         return False
     removed = camp.stats.get("cache_packs_removed", 0)
+    choice = getattr(camp, "circuit_choice", None)
     _note(f"fits run: {camp.stats.get('fits_run', 0)}, cache hits: {camp.stats.get('cache_hits', 0)}"
+          + (f", candidate fits of --circuit auto: {choice.n_candidate_fits} (never cached)" if choice else "")
           + (f", {removed} cache pack(s) of other eisfit code unused for 30 days removed" if removed else "")
           + f"; wrote {folder / 'summary.csv'}, report.md and figures"
           + (", arrhenius.csv and arrhenius.png/svg" if arrhenius else "")

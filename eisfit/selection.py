@@ -1398,6 +1398,12 @@ class CommonChoice:
     def disagree(self) -> list[str]:
         return [k for k, v in self.per_spectrum.items() if v != self.circuit]
 
+    @property
+    def n_candidate_fits(self) -> int:
+        """The candidate fits the choice ran: one per candidate circuit of each spectrum's
+        suggestion (not cached: a rerun fits them again)."""
+        return sum(len(s.table) for s in self.suggestions)
+
     def explain(self) -> str:
         row = self.table.iloc[0]
         n = len(self.per_spectrum)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import warnings
 from pathlib import Path
 
@@ -324,6 +325,10 @@ def test_campaign_auto_picks_one_circuit_and_recovers_r2(tmp_path):
                                     "--out", str(tmp_path / "out"), "--no-cache", "--no-progress"])
     assert out.exit_code == 0, out.output
     assert "Circuit chosen for all 11 spectra" in out.output
+    # the choice's candidate fits are counted on the note line (they are never cached: a rerun
+    # that read every checkpoint from the cache said "fits run: 0" and fitted them all again)
+    counted = re.search(r"fits run: 11, cache hits: 0, candidate fits of --circuit auto: (\d+)", out.output)
+    assert counted and int(counted.group(1)) >= 2 * 11
     summary = pd.read_csv(tmp_path / "out" / "summary.csv")
     truth = pd.read_csv(SAMPLE / "truth.csv")
     assert "L0" in out.output.split("Circuit chosen for all 11 spectra: ")[1].split(" ")[0]
