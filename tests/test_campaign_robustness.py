@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -272,24 +271,13 @@ def _cache_packs(folder: Path) -> list[Path]:
 
 def test_sigterm_stops_a_campaign_as_ctrl_c_does_with_exit_143(tmp_path):
     """SIGTERM (timeout, a batch scheduler) killed the run silently (rc -15), outputs unwritten."""
-    from test_cli_conventions import SLOW_N, _campaign_process, _slow_campaign
+    from test_cli_conventions import SLOW_N, _slow_campaign, signalled_campaign
 
     folder = tmp_path / "data"
     _slow_campaign(folder)
     out = tmp_path / "out"
-    proc = _campaign_process([folder, "--jobs", "2", "--out", out, "--no-progress"],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and proc.poll() is None and not _cache_packs(out / ".eisfit-cache"):
-            time.sleep(0.05)
-        assert proc.poll() is None, "the campaign ended before it could be stopped"
-        proc.send_signal(signal.SIGTERM)
-        _, stderr = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 143, stderr
+    returncode, stderr = signalled_campaign(folder, out, signal.SIGTERM, lambda: bool(_cache_packs(out / ".eisfit-cache")))
+    assert returncode == 143, stderr
     assert "Traceback" not in stderr and "eisfit: error: terminated (SIGTERM):" in stderr
     rows = read_rows(out / "summary.csv")
     assert len(rows) == SLOW_N and any(r["error"] == "" for r in rows)

@@ -711,26 +711,32 @@ def test_killed_campaign_leaves_the_finished_rows_in_summary_partial_csv(tmp_pat
     assert len({r["label"] for r in rows}) == len(rows)
 
 
-def test_interrupted_campaign_writes_what_it_finished(tmp_path):
-    folder = tmp_path / "data"
-    _slow_campaign(folder)
-    out = tmp_path / "out"
+def signalled_campaign(folder: Path, out: Path, sig: int, ready) -> tuple[int, str]:
+    """(exit status, stderr) of ``eisfit campaign folder --jobs 2 --out out`` sent ``sig``
+    once ``ready()`` holds (polled every 50 ms, at most 120 s; the campaign must still run)."""
     proc = _campaign_process([folder, "--jobs", "2", "--out", out, "--no-progress"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and proc.poll() is None:
-            # two finished fits in the cache's packs (not counting .tmp-* files being written)
-            if (out / ".eisfit-cache").is_dir() and len(_cache_entries(out / ".eisfit-cache")) >= 2:
-                break
+        while time.monotonic() < deadline and proc.poll() is None and not ready():
             time.sleep(0.05)
-        assert proc.poll() is None, "the campaign ended before it could be interrupted"
-        proc.send_signal(signal.SIGINT)
-        stdout, stderr = proc.communicate(timeout=120)
+        assert proc.poll() is None, "the campaign ended before the signal could be sent"
+        proc.send_signal(sig)
+        _, stderr = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 130, stderr
+    return proc.returncode, stderr
+
+
+def test_interrupted_campaign_writes_what_it_finished(tmp_path):
+    folder = tmp_path / "data"
+    _slow_campaign(folder)
+    out = tmp_path / "out"
+    # two finished fits in the cache's packs (not counting .tmp-* files being written)
+    returncode, stderr = signalled_campaign(folder, out, signal.SIGINT, lambda: (out / ".eisfit-cache").is_dir()
+                                            and len(_cache_entries(out / ".eisfit-cache")) >= 2)
+    assert returncode == 130, stderr
     assert "Traceback" not in stderr and "eisfit: error: interrupted:" in stderr
     rows = read_rows(out / "summary.csv")
     fitted = [r for r in rows if r["error"] == ""]
