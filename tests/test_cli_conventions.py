@@ -421,6 +421,28 @@ def test_binary_or_edited_cache_entries_are_refitted_with_a_warning(tmp_path):
     assert all(row["R2"] not in ("", None) for row in read_rows(out / "summary.csv"))
 
 
+def test_a_cache_entry_whose_numbers_were_edited_is_refitted(tmp_path):
+    """An entry still shaped as a fit result but whose numbers changed since it was written
+    (edited, a damaged disk block): R2 = 1e30 had been shown beside the ASR of the fitted R2.
+    Its checksum no longer matches: refitted with one warning, the table as before."""
+    folder = tmp_path / "data"
+    data_folder(folder, 2)
+    out = tmp_path / "out"
+    assert run(["campaign", folder, "--out", out, *QUICK]).exit_code == 0
+    first_rows = read_rows(out / "summary.csv")
+    cache = out / ".eisfit-cache"
+    entries = _cache_entries(cache)
+    key = sorted(entries)[0]
+    edited = json.loads(entries[key])
+    edited["result"]["values"]["R2"] = 1e30
+    _replace_entry(cache, key, json.dumps(edited).encode())
+    again = run(["campaign", folder, "--out", out, *QUICK])
+    assert again.exit_code == 0, again.output
+    assert "does not match its checksum" in again.stderr and "fits run: 1" in again.stderr
+    for a, b in zip(first_rows, read_rows(out / "summary.csv")):
+        assert float(b["R2"]) == pytest.approx(float(a["R2"]), rel=1e-9)
+
+
 def test_bad_cache_entries_are_refitted_with_a_warning(tmp_path):
     folder = tmp_path / "data"
     data_folder(folder, 4)

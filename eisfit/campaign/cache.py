@@ -49,7 +49,7 @@ from .sources import CampaignWarning
 
 __all__ = ["FitCache", "MemoryCache", "settings_hash", "circuit_fingerprint", "seed_hash", "fit_key", "engine_fingerprint"]
 
-CACHE_FORMAT = "eisfit-campaign-cache/1"
+CACHE_FORMAT = "eisfit-campaign-cache/2"  # 2: each entry holds the sha256 of its result
 STALE_PACK_DAYS = 30.0  # packs of other code untouched this long are removed by the next run that writes
 KEY_LENGTH = 40  # hex digits of a key (fit_key)
 _KEY = re.compile(rb"[0-9a-f]{%d}\t" % KEY_LENGTH)
@@ -280,7 +280,7 @@ class FitCache:
             self._pruned_once = True
             self.prune_other_versions()
         # ASCII JSON (json.dumps' default): a line's bytes are its characters
-        lines = [f"{key}\t{json.dumps({'format': CACHE_FORMAT, 'about': _canonical(dict(about)), 'result': result})}\n"
+        lines = [f"{key}\t{json.dumps({'format': CACHE_FORMAT, 'about': _canonical(dict(about)), 'result': result, 'sha256': _result_sha256(result)})}\n"
                  for key, result, about in entries]
         digest = hashlib.sha256("".join(k for k, _, _ in entries).encode()).hexdigest()[:24]
         path = self.folder / f"pack-{engine_fingerprint()}-{digest}.jsonl"
@@ -331,6 +331,14 @@ class MemoryCache(FitCache):
         self.stored += len(entries)
 
 
+def _result_sha256(result: Mapping[str, Any]) -> str:
+    """sha256 (16 hex digits) of a stored result's JSON text as a pack line holds it:
+    json.loads then json.dumps gives that text back (key order kept, floats by repr), so an
+    entry whose numbers were edited or damaged since it was written no longer matches (a
+    hand-edited R2 = 1e30 had been shown beside the ASR of the fitted value)."""
+    return hashlib.sha256(json.dumps(result).encode()).hexdigest()[:16]
+
+
 def _entry_problem(data: Any) -> str | None:
     """Why a parsed cache file cannot be used, or None when it holds a readable FitResult."""
     if not isinstance(data, dict):
@@ -339,6 +347,8 @@ def _entry_problem(data: Any) -> str | None:
         return f"format {data.get('format')!r}, expected {CACHE_FORMAT!r}"
     if not isinstance(data.get("result"), dict):
         return "no result object"
+    if data.get("sha256") != _result_sha256(data["result"]):
+        return "its result does not match its checksum (edited or damaged)"
     from ..fitting.result import FitResult
 
     try:
