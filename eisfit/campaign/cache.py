@@ -280,8 +280,7 @@ class FitCache:
             self._pruned_once = True
             self.prune_other_versions()
         # ASCII JSON (json.dumps' default): a line's bytes are its characters
-        lines = [f"{key}\t{json.dumps({'format': CACHE_FORMAT, 'about': _canonical(dict(about)), 'result': result, 'sha256': _result_sha256(result)})}\n"
-                 for key, result, about in entries]
+        lines = [f"{key}\t{_entry_line(result, about)}\n" for key, result, about in entries]
         digest = hashlib.sha256("".join(k for k, _, _ in entries).encode()).hexdigest()[:24]
         path = self.folder / f"pack-{engine_fingerprint()}-{digest}.jsonl"
         try:
@@ -331,12 +330,24 @@ class MemoryCache(FitCache):
         self.stored += len(entries)
 
 
+def _entry_line(result: Mapping[str, Any], about: Mapping[str, Any]) -> str:
+    """The JSON object of one pack line: format, about, result and the result's sha256
+    (the result's text made once: it is most of the line)."""
+    result_text = json.dumps(result)
+    head = json.dumps({"format": CACHE_FORMAT, "about": _canonical(dict(about))})
+    return f'{head[:-1]}, "result": {result_text}, "sha256": "{_sha256_of(result_text)}"}}'
+
+
+def _sha256_of(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def _result_sha256(result: Mapping[str, Any]) -> str:
     """sha256 (16 hex digits) of a stored result's JSON text as a pack line holds it:
     json.loads then json.dumps gives that text back (key order kept, floats by repr), so an
     entry whose numbers were edited or damaged since it was written no longer matches (a
     hand-edited R2 = 1e30 had been shown beside the ASR of the fitted value)."""
-    return hashlib.sha256(json.dumps(result).encode()).hexdigest()[:16]
+    return _sha256_of(json.dumps(result))
 
 
 def _entry_problem(data: Any) -> str | None:
