@@ -375,7 +375,8 @@ def unresolved_parameters(result) -> list[str]:
 
     * a resistance-like parameter (ohm) above :data:`R_UNRESOLVED_FACTOR` x max|Z|;
     * a vanishing element (:func:`vanishing_parameters`): an arc's resistance or a
-      diffusion element's Z0 below :data:`VANISHING_FRACTION` x max|Z|;
+      diffusion element's Z0 below :data:`VANISHING_FRACTION` x |Z| at the element's own
+      frequency;
     * an arc's or a diffusion element's time constant more than
       :data:`TAU_UNRESOLVED_DECADES` outside 1/(2 pi f_max) .. 1/(2 pi f_min);
     * a scale parameter (log-scale: R, Q, C, L, Z0, tau) on a bound: it collapsed (the
