@@ -192,11 +192,16 @@ def problems(flags: Iterable[str]) -> list[str]:
     return [f for f in flags if severity(f) == PROBLEM]
 
 
+def _is_whole_fit_problem(flag: str) -> bool:
+    """A flag of severity ``problem`` other than ``unresolved`` (which concerns one parameter)."""
+    return severity(flag) == PROBLEM and flag_name(flag) != "unresolved"
+
+
 def whole_fit_problems(flags: Iterable[str]) -> list[str]:
     """The flags of severity ``problem`` that concern the whole fit (``lack-of-fit``,
     ``not-converged``, ``kk-failed``...); ``unresolved`` concerns one parameter, whose value
     reads "unresolved" (and leaves a gap in plots) instead."""
-    return [f for f in flags if severity(f) == PROBLEM and flag_name(f) != "unresolved"]
+    return [f for f in flags if _is_whole_fit_problem(f)]
 
 
 MARKED_CAUTIONS = ("arc-swap",)  # caution flags that mark a checkpoint's numbers like a problem of the whole fit
@@ -206,8 +211,7 @@ def marked_flags(flags: Iterable[str]) -> list[str]:
     """The flags that mark a checkpoint's numbers in a campaign's evolution lines and
     figures: the problems of the whole fit (:func:`whole_fit_problems`) and ``arc-swap``
     (the arcs' parameters describe other processes than at the checkpoint before)."""
-    return [f for f in flags if (severity(f) == PROBLEM and flag_name(f) != "unresolved")
-            or flag_name(f) in MARKED_CAUTIONS]
+    return [f for f in flags if _is_whole_fit_problem(f) or flag_name(f) in MARKED_CAUTIONS]
 
 
 def holds_arc(flags: Iterable[str], key: str) -> bool:
