@@ -14,8 +14,8 @@ import numpy as np
 
 from .errors import EisfitError, FitError
 
-__all__ = ["is_real_number", "positive_number_or_none", "finite_number_at_least", "check_choice",
-           "check_positive_int_or_none"]
+__all__ = ["is_real_number", "positive_number", "positive_number_or_none", "finite_number_at_least", "check_choice",
+           "positive_int", "check_positive_int_or_none"]
 
 
 def is_real_number(value: Any) -> bool:
@@ -23,14 +23,17 @@ def is_real_number(value: Any) -> bool:
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
 
 
-def positive_number_or_none(name: str, value: Any, error: type[EisfitError] = FitError) -> float | None:
-    """``value`` as a float when it is a finite number > 0, None for None; ``error`` otherwise
-    (a string such as ``"0.785"`` too: fit() and fit_campaign() refuse it alike)."""
-    if value is None:
-        return None
+def positive_number(name: str, value: Any, error: type[EisfitError] = FitError) -> float:
+    """``value`` as a float when it is a finite number > 0; ``error`` otherwise (None, a bool
+    and a string such as ``"0.785"`` too: fit() and fit_campaign() refuse it alike)."""
     if not (is_real_number(value) and math.isfinite(value) and value > 0):
         raise error(f"{name} must be a positive number, got {value!r}")
     return float(value)
+
+
+def positive_number_or_none(name: str, value: Any, error: type[EisfitError] = FitError) -> float | None:
+    """:func:`positive_number`, or None for None (an option that may be left out)."""
+    return None if value is None else positive_number(name, value, error)
 
 
 def finite_number_at_least(name: str, value: Any, minimum: float, error: type[EisfitError] = FitError) -> float:
@@ -65,11 +68,23 @@ def check_choice(name: str, value: Any, choices: tuple = (True, False),
     raise error(f"{name} must be {_spoken(choices)}, got {value!r}")
 
 
+def _is_positive_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) and value >= 1
+
+
+def positive_int(name: str, value: Any, error: type[EisfitError] = FitError) -> int:
+    """``value`` as an int when it is a whole number >= 1 (Python or numpy int); ``error``
+    otherwise (None too)."""
+    if not _is_positive_int(value):
+        raise error(f"{name} must be a whole number >= 1, got {value!r}")
+    return int(value)
+
+
 def check_positive_int_or_none(name: str, value: Any, error: type[EisfitError] = FitError) -> int | None:
     """``value`` as an int when it is a whole number >= 1 (Python or numpy int), None for None;
     ``error`` otherwise."""
     if value is None:
         return None
-    if not (isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) and value >= 1):
+    if not _is_positive_int(value):
         raise error(f"{name} must be a whole number >= 1 or None, got {value!r}")
     return int(value)

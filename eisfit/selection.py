@@ -720,15 +720,11 @@ def _check_suggest_options(max_fits: Any, lack_of_fit_limit: Any, area_cm2: Any,
     ``max_fits`` not a whole number >= 1, ``lack_of_fit_limit`` not a finite number > 0
     (nan silently turned the rejection off), ``area_cm2`` not a positive number (cm2), an
     unknown ``weighting``."""
-    from ._checks import check_positive_int_or_none, positive_number_or_none
+    from ._checks import positive_int, positive_number, positive_number_or_none
     from .model.weighting import check_weighting
 
-    if max_fits is None:
-        raise FitError("max_fits must be a whole number >= 1, got None")
-    check_positive_int_or_none("max_fits", max_fits)
-    if lack_of_fit_limit is None:
-        raise FitError("lack_of_fit_limit must be a positive number, got None")
-    positive_number_or_none("lack_of_fit_limit", lack_of_fit_limit)
+    positive_int("max_fits", max_fits)
+    positive_number("lack_of_fit_limit", lack_of_fit_limit)
     positive_number_or_none("area_cm2", area_cm2)
     if fit_options.get("weighting") is not None:
         check_weighting(fit_options["weighting"])

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from .._blas import small_blas
-from .._checks import check_choice, check_positive_int_or_none, is_real_number, positive_number_or_none
+from .._checks import check_choice, check_positive_int_or_none, is_real_number, positive_number
 from ..errors import DataError
 from ..model.weighting import residual_scales
 from ..spectrum import AREA_SPECIFIC_UNIT, Spectrum, as_spectrum, require_distinct_frequencies, shared_grid
@@ -1066,10 +1066,8 @@ def check_kk_options(c: Any, max_rc: Any, inductance: Any, capacitance: Any, thr
                         "with or without one")
     inductance = check_choice("inductance", inductance, (True, False), DataError)
     capacitance = check_choice("capacitance", capacitance, (True, False, "auto"), DataError)
-    threshold_pct = positive_number_or_none("threshold_pct", threshold_pct, DataError)
-    violation_pct = positive_number_or_none("violation_pct", violation_pct, DataError)
-    if threshold_pct is None or violation_pct is None:
-        raise DataError("threshold_pct and violation_pct must be positive numbers (% of |Z|), not None")
+    threshold_pct = positive_number("threshold_pct", threshold_pct, DataError)
+    violation_pct = positive_number("violation_pct", violation_pct, DataError)
     if threshold_pct > violation_pct:
         raise DataError(f"threshold_pct ({threshold_pct:g} %) must not exceed violation_pct ({violation_pct:g} %): "
                         "residuals between them are judged by their randomness")
