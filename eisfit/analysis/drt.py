@@ -1026,10 +1026,9 @@ def _require_positive_real_part(spectrum: Spectrum) -> None:
 
 
 def _choose_lambda(system: _System, lambda_: float | str, notes: list[str]) -> tuple[float, str]:
-    """(lambda, rule): the user's value, or GCV + discrepancy principle (:func:`_auto_lambda`)."""
+    """(lambda, rule): the user's value (checked by :func:`_checked_lambda`), or for
+    ``"auto"`` GCV + discrepancy principle (:func:`_auto_lambda`)."""
     if isinstance(lambda_, str):
-        if lambda_ != "auto":
-            raise DataError(f"lambda_ must be a number or 'auto', not {lambda_!r}")
         lambdas = np.logspace(math.log10(_LAMBDA_RANGE[0]), math.log10(_LAMBDA_RANGE[1]), 91)
         lam, _ = _auto_lambda(system, lambdas)
         if lam in (lambdas[0], lambdas[-1]):
