@@ -27,6 +27,7 @@ from pathlib import Path
 import click
 
 from . import __version__
+from ._json import to_jsonable
 from .errors import EisfitError
 from .units import format_frequency, format_value, plain_number
 
@@ -80,23 +81,7 @@ def _one_line(text: str) -> str:
 
 def _print_json(data) -> None:
     """Strict JSON on stdout (NaN and infinities as null)."""
-    click.echo(json.dumps(_finite(data), indent=1))
-
-
-def _finite(data):
-    """A copy of nested dicts/lists with numpy scalars as Python numbers and NaN/inf as None."""
-
-    if isinstance(data, dict):
-        return {str(k): _finite(v) for k, v in data.items()}
-    if isinstance(data, (list, tuple)):
-        return [_finite(v) for v in data]
-    if hasattr(data, "item") and hasattr(data, "dtype"):  # numpy scalar or 0-d array
-        data = data.item()
-    if isinstance(data, float):
-        return data if math.isfinite(data) else None
-    if data is None or isinstance(data, (bool, int, str)):
-        return data
-    return str(data)
+    click.echo(json.dumps(to_jsonable(data), indent=1))
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
@@ -1230,7 +1215,7 @@ def drt_command(files, lam, inductance, weighting, circuit, out_dir, fmt, imag_s
             stem = _safe_name(s.label)
             res.to_dataframe().to_csv(out / f"{stem}_drt.csv", index=False)
             res.peaks.to_csv(out / f"{stem}_peaks.csv", index=False)
-            (out / f"{stem}_drt.json").write_text(json.dumps(_finite(records[-1]), indent=1) + "\n")
+            (out / f"{stem}_drt.json").write_text(json.dumps(to_jsonable(records[-1]), indent=1) + "\n")
             fit = _fit_for_overlay(s, circuit) if circuit else None
             _save_figure(plot_drt(res, fit=fit), out / f"{stem}_drt")
     if as_json:
@@ -1524,16 +1509,16 @@ def _campaign_record(camp, folder: Path | None, arrhenius_lines: list[str]) -> d
     (``CampaignResult.joint_records``: which fit the table holds and why, the AIC/BIC
     evidence, the smoothing), the Arrhenius lines and the rows of arrhenius.csv (with
     ``--arrhenius``), failures and the summary table (one record per checkpoint, NaN as null)."""
-    table = _finite(camp.table.to_dict(orient="records"))  # every digit (DataFrame.to_json keeps 10 decimals)
+    table = to_jsonable(camp.table.to_dict(orient="records"))  # every digit (DataFrame.to_json keeps 10 decimals)
     settings = {k: v for k, v in camp.settings.items() if k != "settings_hash"}
     return {
         "checkpoints": len(camp.checkpoints), "fitted": sum(r is not None for r in camp.results),
-        "ordering": camp.ordering, "settings": _finite(settings), "out": None if folder is None else str(folder),
+        "ordering": camp.ordering, "settings": to_jsonable(settings), "out": None if folder is None else str(folder),
         "interrupted": bool(camp.stats.get("interrupted")),
         "fits_run": camp.stats.get("fits_run", 0), "cache_hits": camp.stats.get("cache_hits", 0),
-        "evolution": camp.evolution_lines(), "joint": _finite(camp.joint_records()),
+        "evolution": camp.evolution_lines(), "joint": to_jsonable(camp.joint_records()),
         "arrhenius": arrhenius_lines,
-        "arrhenius_fits": _finite(camp.arrhenius().to_dict(orient="records")) if arrhenius_lines else [],
+        "arrhenius_fits": to_jsonable(camp.arrhenius().to_dict(orient="records")) if arrhenius_lines else [],
         "arrhenius_laws": _law_records(camp),
         "errors": [str(e) for e in camp.errors], "table": table,
     }
@@ -1542,7 +1527,7 @@ def _campaign_record(camp, folder: Path | None, arrhenius_lines: list[str]) -> d
 def _law_records(camp) -> list[dict]:
     """The joint fit's Arrhenius laws (``--arrhenius-law``), one record per cell: ``cell`` and
     ``JointFitResult.arrhenius`` (laws with Ea and R_A, evidence); empty without laws."""
-    return [_finite({"cell": cell, **joint.arrhenius}) for cell, joint in camp.joint_fits()
+    return [to_jsonable({"cell": cell, **joint.arrhenius}) for cell, joint in camp.joint_fits()
             if joint.arrhenius is not None]
 
 
