@@ -7,6 +7,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from ._checks import positive_number
 from ._sign import capacitive_sign
 from .errors import DataError, DataWarning, FitError
 
@@ -281,9 +282,7 @@ class Spectrum:
         electrode area ``area_cm2`` (cm2); a spectrum in ohm is returned as it is."""
         if not self.area_specific:
             return self
-        if isinstance(area_cm2, bool) or not (isinstance(area_cm2, (int, float, np.integer, np.floating))
-                                              and np.isfinite(area_cm2) and area_cm2 > 0):
-            raise DataError(f"{self.label}: the electrode area must be a positive number of cm2, got {area_cm2!r}")
+        positive_number(f"{self.label}: the electrode area (cm2)", area_cm2, DataError)
         meta = {**self.meta, "impedance_unit": "ohm", DIVIDED_BY_AREA_KEY: float(area_cm2)}
         return Spectrum._unwarned(self._frequency, self._z / area_cm2, meta, columns=self._columns, mask=self._mask)
 
