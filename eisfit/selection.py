@@ -760,7 +760,7 @@ def _suggest(spectrum: Spectrum, candidates: Sequence[str] | None, criterion: st
         except DataError as exc:
             raise FitError(f"{spectrum.label}: cannot suggest a circuit: {exc}") from None
     weighting = fit_options.get("weighting") or "modulus"
-    if evidence.noise_level_for(weighting) != evidence.noise_level_for(weighting):  # nan: not measured yet
+    if math.isnan(evidence.noise_level_for(weighting)):  # not measured yet for this weighting
         evidence = with_weighted_noise(evidence, _evidence_data(spectrum, fit_options), weighting)
     options = {**_CANDIDATE_FIT_OPTIONS, **fit_options, "area_cm2": area_cm2}
     search = _Search(spectrum, evidence, options, criterion, lack_of_fit_limit, prefitted)
