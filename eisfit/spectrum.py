@@ -9,6 +9,7 @@ import numpy as np
 
 from ._checks import positive_number
 from ._sign import capacitive_sign
+from ._sweeps import describe_out_of_order, repeated_frequencies, sweep_parts
 from .errors import DataError, DataWarning, FitError
 
 __all__ = ["Spectrum", "as_spectrum", "require_distinct_frequencies", "not_a_spectrum_hint", "AREA_SPECIFIC_UNIT",
@@ -26,7 +27,10 @@ class Spectrum:
     Parameters
     ----------
     frequency : 1-D array of real numbers, Hz, in file order (ascending or descending);
-        a complex array is accepted only with every imaginary part 0.
+        a complex array is accepted only with every imaginary part 0. One sweep: several
+        sweeps in one array raise :class:`~eisfit.DataError`; points out of sweep order or
+        at a repeated frequency are kept with a :class:`~eisfit.DataWarning`
+        (:func:`eisfit.spectrum.check_sweep_order`).
     z : 1-D array of complex, ohm, ``Z = Z' + jZ''`` with ``Z'' < 0`` for capacitive
         behaviour, whatever the convention of the source file. Several sweeps are
         several spectra: a 2-D array raises :class:`~eisfit.DataError`. Arrays that look
@@ -60,6 +64,7 @@ class Spectrum:
         mask: Any = None,
     ):
         self._set_checked(frequency, z, meta, columns, mask)
+        check_sweep_order(self)
         warn_if_no_imaginary_part(self)
 
     @classmethod
@@ -344,6 +349,44 @@ def warn_if_no_imaginary_part(spectrum: "Spectrum") -> bool:
                   f"(Z'' < 0 capacitive), not Z' or |Z| alone",
                   DataWarning, stacklevel=3)  # at the line that made the Spectrum
     return True
+
+
+# several sweeps in one array: runs of at least MIN_SWEEP_POINTS points in one direction that
+# hold SWEEPS_SHARE of the points (points in random order make short runs)
+MIN_SWEEP_POINTS = 5
+SWEEPS_SHARE = 0.9
+
+
+def check_sweep_order(spectrum: "Spectrum") -> None:
+    """The frequencies of ``spectrum`` (all its points) as one sweep, ascending or
+    descending, as :func:`eisfit.read` splits a file's rows: :class:`~eisfit.DataError`
+    where they restart (several sweeps in one array, which a fit would average into one
+    set of values no sweep has); a :class:`~eisfit.DataWarning` for points out of sweep
+    order or frequencies measured more than once (kept, each fitted as its own point)."""
+    f = spectrum._frequency
+    source = spectrum.meta.get("source")
+    where = f"{source}: " if source else ""
+    sweeps, out_of_order = sweep_parts(f)
+    long = [s for s in sweeps if len(s) >= MIN_SWEEP_POINTS]
+    if len(long) >= 2 and sum(map(len, long)) >= SWEEPS_SHARE * f.size:
+        starts = "; ".join(f"point {s[0] + 1}, {f[s[0]]:g} Hz after {f[s[0] - 1]:g} Hz" for s in sweeps[1:4])
+        raise DataError(f"{where}{len(sweeps)} sweeps in one array (a new sweep starts at {starts}"
+                        f"{' ...' if len(sweeps) > 4 else ''}): a fit would average them into values no sweep has; "
+                        f"make one Spectrum per sweep (eisfit.read splits a file's sweeps where the frequency "
+                        f"restarts or turns)")
+    notes = []
+    if len(sweeps) > 1:
+        notes.append(f"the frequencies change direction {len(sweeps) - 1} time(s), not one sweep in order")
+    elif out_of_order:
+        notes.append(f"{len(out_of_order)} point(s) out of sweep order ({describe_out_of_order(f, sweeps, out_of_order, name_sweeps=False)})")
+    repeated = repeated_frequencies(f)
+    if repeated.size:
+        shown = ", ".join(f"{v:g}" for v in repeated[:5]) + (" ..." if repeated.size > 5 else "")
+        notes.append(f"{repeated.size} frequenc{'y' if repeated.size == 1 else 'ies'} measured more than once "
+                     f"({shown} Hz)")
+    if notes:
+        warnings.warn(f"{where}{'; '.join(notes)}: the points are kept, each fitted as its own measurement; "
+                      f"if they come from several sweeps, make one Spectrum per sweep", DataWarning, stacklevel=3)
 
 
 def _real_frequencies(frequency: Any, where: str) -> np.ndarray:

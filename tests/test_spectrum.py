@@ -116,3 +116,50 @@ def test_a_stated_or_read_sign_is_not_second_guessed():
     assert np.mean(inductive.imag > 0) > 0.5
     fitted = eisfit.fit(Spectrum(frequency=f, z=inductive), circuit="L0-R0-p(R1,C1)")
     assert fitted.values["L0"] == pytest.approx(1e-6, rel=1e-3)
+
+
+def test_two_sweeps_in_one_array_are_refused_with_the_point_where_the_second_starts():
+    """Two sweeps (R2 100 and 110 ohm) concatenated by hand were fitted as one spectrum: one
+    set of values that neither sweep has, and no word."""
+    with pytest.raises(DataError, match=r"2 sweeps in one array \(a new sweep starts at point 14, 100000 Hz "
+                                        r"after 0.1 Hz\).*one Spectrum per sweep"):
+        Spectrum(np.r_[F, F], np.r_[Z, 1.1 * Z])
+    with pytest.raises(DataError, match="2 sweeps in one array"):  # down, then up again
+        Spectrum(np.r_[F, F[::-1]], np.r_[Z, Z[::-1]])
+
+
+def test_points_out_of_order_or_repeated_are_kept_with_a_warning():
+    swapped = F.copy()
+    swapped[[4, 5]] = swapped[[5, 4]]
+    with pytest.warns(eisfit.DataWarning, match=r"1 point\(s\) out of sweep order \(point 6: 1000 Hz after 316.228 Hz\)"):
+        s = Spectrum(swapped, Z)
+    np.testing.assert_array_equal(s.frequency, swapped)
+    with pytest.warns(eisfit.DataWarning, match=r"1 frequency measured more than once \(0.1 Hz\)"):
+        assert len(Spectrum(np.r_[F, 0.1], np.r_[Z, Z[-1]])) == 14
+
+
+def test_points_in_random_order_are_no_sweeps_but_are_warned_of():
+    """Points in shuffled order make short runs, not sweeps: kept (a fit does not depend on the
+    order), with a warning."""
+    f = np.logspace(6, -1, 43)
+    z = 10 + 100 / (1 + 1j * 2 * np.pi * f * 1e-3)
+    for seed in range(20):
+        order = np.random.default_rng(seed).permutation(f.size)
+        with pytest.warns(eisfit.DataWarning, match="change direction"):
+            Spectrum(f[order], z[order])
+
+
+def test_a_read_sweep_with_repeated_frequencies_is_warned_of_once(tmp_path):
+    """The readers warn of a sweep's repeated frequencies (ReadWarning): the Spectrum they
+    build does not warn again."""
+    import warnings
+
+    path = tmp_path / "repeated.csv"
+    f = np.r_[F, 0.1]
+    z = np.r_[Z, Z[-1]]
+    np.savetxt(path, np.c_[f, z.real, z.imag], delimiter=",", header="freq/Hz,Re(Z)/Ohm,Im(Z)/Ohm", comments="")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        (s,) = eisfit.read(path)
+    assert len(s) == 14
+    assert [type(w.message).__name__ for w in caught] == ["ReadWarning"]

@@ -17,8 +17,9 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from .._sweeps import describe_out_of_order, sweep_parts
 from ..errors import CorruptFileError, DataError, ReadError
-from ..spectrum import Spectrum
+from ..spectrum import Spectrum, warn_if_no_imaginary_part
 
 # plausible measurement range shared by every reader
 MIN_FREQUENCY_HZ = 1e-6
@@ -153,91 +154,18 @@ def warn(message: str, stacklevel: int = 3) -> None:
     warnings.warn(message, ReadWarning, stacklevel=stacklevel)
 
 
-def split_at_frequency_resets(frequency: np.ndarray) -> list[np.ndarray]:
-    """Index arrays of the sweeps in ``frequency``.
-
-    A new sweep starts where the sweep direction resets: for a descending sweep,
-    where the frequency jumps back up; for an ascending one, where it drops.
-    The direction of each sweep is taken from its first two points (descending when
-    they are equal); equal neighbours never split a sweep, except at a turn: where a
-    down sweep is followed by an up sweep (or the reverse) that starts by measuring the
-    turning frequency again, that second point opens the new sweep (it was counted as a
-    repeated frequency of the old one, and the new sweep lacked its first point).
-    """
-    f = np.asarray(frequency, dtype=float)
-    n = f.size
-    if n <= 2:
-        return [np.arange(n)]
-    step = np.diff(f)
-    rises = np.flatnonzero(step > 0)  # step i goes from point i to i + 1
-    falls = np.flatnonzero(step < 0)
-    starts = [0]
-    start = 0
-    while start < n - 1:
-        direction = 1 if step[start] > 0 else -1
-        against = falls if direction > 0 else rises
-        k = np.searchsorted(against, start + 1)  # a reversal counts from the sweep's 2nd step on
-        if k >= against.size:
-            break
-        start = int(against[k]) + 1
-        turn_repeated = (start - 2 > starts[-1] and start < n - 1 and f[start - 1] == f[start - 2]
-                         and np.sign(step[start]) == np.sign(step[start - 1]))
-        if turn_repeated:  # down to f_min, then f_min again and up: the second f_min opens the up sweep
-            start -= 1
-        starts.append(start)
-    starts.append(n)
-    return [np.arange(a, b) for a, b in zip(starts[:-1], starts[1:]) if b > a]
-
-
-OUT_OF_ORDER_STEPS = 2  # a step back over at most this many points of a sweep is no new sweep
-
-
 def sweeps_at_frequency_resets(frequency: np.ndarray, path: str | Path | None = None) -> list[np.ndarray]:
-    """Index arrays of the sweeps in ``frequency``: :func:`split_at_frequency_resets`, but a
-    split is undone where the frequency steps back by at most ``OUT_OF_ORDER_STEPS`` points of
-    the sweep and then goes on in the same direction beyond where it was (points measured
-    or written out of order, not a new sweep: a new sweep goes back further, toward the
-    start frequency). Each such point is named in one ReadWarning; the points are kept."""
+    """Index arrays of the sweeps in ``frequency`` (:func:`eisfit._sweeps.sweep_parts`); each
+    point measured or written out of order (a step back of at most ``OUT_OF_ORDER_STEPS``
+    points, kept in its sweep) is named in one ReadWarning."""
     f = np.asarray(frequency, dtype=float)
-    sweeps: list[np.ndarray] = []
-    out_of_order: list[tuple[int, int]] = []  # (sweep, position in it) of each point after a step back
-    for part in split_at_frequency_resets(f):
-        if sweeps and _steps_back_within_the_sweep(f, sweeps[-1], part):
-            out_of_order.append((len(sweeps) - 1, sweeps[-1].size))
-            sweeps[-1] = np.concatenate([sweeps[-1], part])
-        else:
-            sweeps.append(part)
+    sweeps, out_of_order = sweep_parts(f)
     if out_of_order:
-        shown = "; ".join(f"sweep {k}, point {i + 1}: {f[sweeps[k][i]]:g} Hz after {f[sweeps[k][i - 1]]:g} Hz"
-                          for k, i in out_of_order[:5]) + (" ..." if len(out_of_order) > 5 else "")
         name = Path(str(path)).name if path is not None else "file"
-        warn(f"{name}: {len(out_of_order)} frequency step(s) against the sweep direction ({shown}): points out "
-             "of order, kept in their sweep (a new sweep starts where the frequency goes back toward the start)",
-             stacklevel=4)
+        warn(f"{name}: {len(out_of_order)} frequency step(s) against the sweep direction "
+             f"({describe_out_of_order(f, sweeps, out_of_order)}): points out of order, kept in their sweep "
+             "(a new sweep starts where the frequency goes back toward the start)", stacklevel=4)
     return sweeps
-
-
-def _steps_back_within_the_sweep(f: np.ndarray, sweep: np.ndarray, part: np.ndarray) -> bool:
-    """Whether ``part`` (the piece after a split) continues ``sweep``: it starts at most
-    ``OUT_OF_ORDER_STEPS`` points back and, when it has a second point, runs in the sweep's
-    direction to beyond the sweep's last frequency."""
-    if sweep.size <= OUT_OF_ORDER_STEPS + 1:  # the sweep's first points out of order: judged by the rest
-        return _starts_out_of_order(f, sweep, part)
-    direction = 1.0 if f[sweep[1]] > f[sweep[0]] else -1.0
-    if direction * (f[part[0]] - f[sweep[-1 - OUT_OF_ORDER_STEPS]]) <= 0:
-        return False  # back to or beyond a point OUT_OF_ORDER_STEPS + 1 steps before: a reset
-    return part.size < 2 or direction * (f[part[1]] - f[sweep[-1]]) > 0
-
-
-def _starts_out_of_order(f: np.ndarray, sweep: np.ndarray, part: np.ndarray) -> bool:
-    """Whether the few points of ``sweep`` are the first points of ``part``'s sweep, out of
-    order: ``part`` runs on in one direction (two points or more), starts after the sweep's
-    first point in that direction and goes on beyond its last (a new sweep starts from where
-    the last began, or beyond it, and passes its points again)."""
-    if part.size < 2:
-        return False
-    direction = 1.0 if f[part[1]] > f[part[0]] else -1.0
-    return bool(direction * (f[part[0]] - f[sweep[0]]) > 0 and direction * (f[part[1]] - f[sweep[-1]]) > 0)
 
 
 def checked_point_count(path: str | Path, spectra: list[Spectrum], declared: int | None,
@@ -295,12 +223,12 @@ def build_spectra(
                                                                   and np.all(np.diff(idx) == 1)))
         pick = slice(None) if whole else idx  # a sweep of every row in order: no index copy
         try:
-            out.append(
-                Spectrum(
-                    frequency[pick], z[pick], m,
-                    columns={name: np.asarray(col)[pick] for name, col in columns.items()},
-                )
-            )
+            # the readers split the sweeps and warned of their points' order already: only the
+            # data warning of the Spectrum constructor is given again
+            spectrum = Spectrum._unwarned(frequency[pick], z[pick], m,
+                                          columns={name: np.asarray(col)[pick] for name, col in columns.items()})
+            warn_if_no_imaginary_part(spectrum)
+            out.append(spectrum)
         except DataError as exc:  # its message starts with the spectrum's label (the file): said once
             reason = str(exc)
             label = str(m.get("label") or "")

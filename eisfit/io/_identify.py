@@ -46,8 +46,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .._sweeps import split_at_frequency_resets
 from ..errors import MissingColumnError
-from ._common import split_at_frequency_resets
 
 MAX_STEP_SPREAD = 3.0
 MIN_MEAN_SWEEP_POINTS = 5

@@ -26,11 +26,11 @@ from typing import Any
 
 import numpy as np
 
+from .._sign import capacitive_sign
+from .._sweeps import split_at_frequency_resets
 from ..errors import CorruptFileError, ReadError
 from ..spectrum import Spectrum
-from ._common import (MAX_FREQUENCY_HZ, MIN_FREQUENCY_HZ, build_spectra, file_bytes, split_at_frequency_resets,
-                      suffix_of, warn)
-from .._sign import capacitive_sign
+from ._common import MAX_FREQUENCY_HZ, MIN_FREQUENCY_HZ, build_spectra, file_bytes, suffix_of, warn
 
 NAME = "zahner-ism"
 NAMES = ["zahner-ism", "ism", "zahner"]
