@@ -34,6 +34,7 @@ __version__ = "0.1.0"  # the one place of the version (pyproject.toml reads it)
 _LAZY = {
     "read": ("eisfit.io", "read"),
     "detect_format": ("eisfit.io", "detect_format"),
+    "ReaderOptions": ("eisfit.io", "ReaderOptions"),
     "Circuit": ("eisfit.model", "Circuit"),
     "load_circuit": ("eisfit.model", "load_circuit"),
     "list_circuits": ("eisfit.model", "list_circuits"),

@@ -202,15 +202,13 @@ class _FormatName(click.ParamType):
     name = "NAME"
 
     def convert(self, value, param, ctx):
-        from .io import available_formats
+        from .errors import UnknownFormatError
+        from .io import format_name
 
-        names = available_formats()
-        if str(value).lower() in names:
-            return str(value).lower()
-        from .settings import did_you_mean
-
-        self.fail(f"unknown format {value!r}{did_you_mean(value, names)}; known: {', '.join(names)}",
-                  param, ctx)
+        try:
+            return format_name(value)
+        except UnknownFormatError as exc:
+            self.fail(exc.reason, param, ctx)
 
 
 _FORMAT = _FormatName()
@@ -371,19 +369,17 @@ def _sweep_record(s) -> dict:
 
 
 def _parse_columns_option(text: str | None) -> dict[str, int | str] | None:
-    """``frequency=0,real=2,imag=3`` -> {"frequency": 0, ...}; a value that is not a whole
-    number is a column name."""
+    """``frequency=0,real=2,imag=3`` -> {"frequency": 0, ...} (:func:`eisfit.io.columns_from_text`:
+    a value that is not a whole number is a column name); a usage error for a bad pair."""
     if not text:
         return None
-    out: dict[str, int | str] = {}
-    for item in text.split(","):
-        role, sep, where = item.partition("=")
-        if not sep or not role.strip() or not where.strip():
-            raise click.BadParameter(f"expected ROLE=COLUMN pairs separated by commas, got {item!r}",
-                                     param_hint="--columns")
-        where = where.strip()
-        out[role.strip()] = int(where) if where.isdigit() else where
-    return out
+    from .errors import ReadError
+    from .io import columns_from_text
+
+    try:
+        return columns_from_text(text)
+    except ReadError as exc:
+        raise click.BadParameter(exc.reason, param_hint="--columns") from None
 
 
 _COLUMNS_HELP = ("Column roles of a table, e.g. 'frequency=1,real=2,imag=3' (0-based positions or "

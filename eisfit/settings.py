@@ -13,12 +13,11 @@ Precedence of the per-checkpoint fit settings (:class:`FitSettings`), highest fi
 """
 from __future__ import annotations
 
-import difflib
 import inspect
 from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
 
-from ._checks import check_choice, positive_number_or_none
+from ._checks import check_choice, did_you_mean, positive_number_or_none
 from .errors import FitError
 from .model.weighting import WEIGHTINGS, check_weighting
 from .spectrum import frequencies_to_exclude
@@ -28,12 +27,6 @@ __all__ = ["FitSettings", "CampaignSettings", "check_fit_options", "check_parame
 
 # every weighting except "sigma", which needs per-point standard deviations (eisfit.fit(sigma=...))
 WEIGHTING_NAMES = tuple(w for w in WEIGHTINGS if w != "sigma")
-
-
-def did_you_mean(word: str, choices: Any, cutoff: float = 0.6) -> str:
-    """`` (did you mean 'x'?)`` for the closest of ``choices`` (difflib ratio >= cutoff), else ''."""
-    close = difflib.get_close_matches(str(word), sorted(str(c) for c in choices), n=1, cutoff=cutoff)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _is_auto(circuit: Any) -> bool:
