@@ -6,6 +6,7 @@ Public API (stable names)::
     s = eisfit.Spectrum(frequency=f_Hz, z=z_ohm)      # Z'' < 0 capacitive
     res = eisfit.fit(s, circuit="garnet-symmetric", area_cm2=0.785, symmetric=True)
     camp = eisfit.fit_campaign("campaign.toml")       # or a folder, glob, list of Spectrum
+    camp = eisfit.fit_campaign("exports/", reader=eisfit.ReaderOptions(imag_sign="positive"))
     kk = eisfit.kk_test(s); d = eisfit.drt(s)
 """
 from __future__ import annotations
