@@ -6,6 +6,7 @@ Public API (stable names)::
     s = eisfit.Spectrum(frequency=f_Hz, z=z_ohm)      # Z'' < 0 capacitive
     res = eisfit.fit(s, circuit="garnet-symmetric", area_cm2=0.785, symmetric=True)
     camp = eisfit.fit_campaign("campaign.toml")       # or a folder, glob, list of Spectrum
+    camp = eisfit.fit_campaign("exports/", reader=eisfit.ReaderOptions(imag_sign="positive"))
     kk = eisfit.kk_test(s); d = eisfit.drt(s)
 """
 from __future__ import annotations
@@ -34,6 +35,7 @@ __version__ = "0.1.0"  # the one place of the version (pyproject.toml reads it)
 _LAZY = {
     "read": ("eisfit.io", "read"),
     "detect_format": ("eisfit.io", "detect_format"),
+    "ReaderOptions": ("eisfit.io", "ReaderOptions"),
     "Circuit": ("eisfit.model", "Circuit"),
     "load_circuit": ("eisfit.model", "load_circuit"),
     "list_circuits": ("eisfit.model", "list_circuits"),

@@ -7,6 +7,7 @@ analyses). Bottom layer: imports nothing from eisfit but the errors.
 """
 from __future__ import annotations
 
+import difflib
 import math
 from typing import Any
 
@@ -14,8 +15,14 @@ import numpy as np
 
 from .errors import EisfitError, FitError
 
-__all__ = ["is_real_number", "positive_number", "positive_number_or_none", "finite_number_at_least", "check_choice",
-           "positive_int", "check_positive_int_or_none"]
+__all__ = ["did_you_mean", "is_real_number", "positive_number", "positive_number_or_none", "finite_number_at_least",
+           "check_choice", "positive_int", "check_positive_int_or_none"]
+
+
+def did_you_mean(word: str, choices: Any, cutoff: float = 0.6) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``choices`` (difflib ratio >= cutoff), else ''."""
+    close = difflib.get_close_matches(str(word), sorted(str(c) for c in choices), n=1, cutoff=cutoff)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def is_real_number(value: Any) -> bool:

@@ -202,15 +202,13 @@ class _FormatName(click.ParamType):
     name = "NAME"
 
     def convert(self, value, param, ctx):
-        from .io import available_formats
+        from .errors import UnknownFormatError
+        from .io import format_name
 
-        names = available_formats()
-        if str(value).lower() in names:
-            return str(value).lower()
-        from .settings import did_you_mean
-
-        self.fail(f"unknown format {value!r}{did_you_mean(value, names)}; known: {', '.join(names)}",
-                  param, ctx)
+        try:
+            return format_name(value)
+        except UnknownFormatError as exc:
+            self.fail(exc.reason, param, ctx)
 
 
 _FORMAT = _FormatName()
@@ -371,19 +369,29 @@ def _sweep_record(s) -> dict:
 
 
 def _parse_columns_option(text: str | None) -> dict[str, int | str] | None:
-    """``frequency=0,real=2,imag=3`` -> {"frequency": 0, ...}; a value that is not a whole
-    number is a column name."""
+    """``frequency=0,real=2,imag=3`` -> {"frequency": 0, ...} (:func:`eisfit.io.columns_from_text`:
+    a value that is not a whole number is a column name); a usage error for a bad pair."""
     if not text:
         return None
-    out: dict[str, int | str] = {}
-    for item in text.split(","):
-        role, sep, where = item.partition("=")
-        if not sep or not role.strip() or not where.strip():
-            raise click.BadParameter(f"expected ROLE=COLUMN pairs separated by commas, got {item!r}",
-                                     param_hint="--columns")
-        where = where.strip()
-        out[role.strip()] = int(where) if where.isdigit() else where
-    return out
+    from .errors import ReadError
+    from .io import columns_from_text
+
+    try:
+        return columns_from_text(text)
+    except ReadError as exc:
+        raise click.BadParameter(exc.reason, param_hint="--columns") from None
+
+
+def _reader_options(fmt: str | None, imag_sign: str | None, columns_text: str | None):
+    """The :class:`eisfit.io.ReaderOptions` of ``--format``, ``--imag-sign`` and ``--columns``
+    (checked as eisfit.read checks them: a bad column role is a usage error)."""
+    from .errors import ReadError
+    from .io import ReaderOptions
+
+    try:
+        return ReaderOptions(format=fmt, imag_sign=imag_sign, columns=_parse_columns_option(columns_text))
+    except ReadError as exc:  # --format and --imag-sign are checked by click: it is --columns
+        raise click.BadParameter(exc.reason, param_hint="--columns") from None
 
 
 _COLUMNS_HELP = ("Column roles of a table, e.g. 'frequency=1,real=2,imag=3' (0-based positions or "
@@ -446,6 +454,14 @@ def _TABLE_OPTIONS(command):
     return click.option("--imag-sign", type=_IMAG_SIGN, default=None,
                         help="Sign convention of the imaginary column of tables (default: the format's, "
                              "or auto-detected).")(command)
+
+
+def _READER_OPTIONS(command):
+    """--format, --imag-sign and --columns of the commands that read files to fit them
+    (``eisfit fit``, ``eisfit campaign``): one definition, one help text."""
+    command = _TABLE_OPTIONS(command)
+    return click.option("--format", "fmt", type=_FORMAT, default=None,
+                        help="Force the file format (names as eisfit info prints).")(command)
 
 
 @_command("info", """
@@ -688,8 +704,7 @@ eisfit fit cell.mpr --json > cell_fit.json
 @click.option("--profile", "profile", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,
               help="Profile-likelihood errors for arc resistances: where the covariance error is suspect "
                    "(overlapping or collapsed arcs), for every arc resistance, or never.")
-@click.option("--format", "fmt", type=_FORMAT, default=None, help="Force the file format (names as eisfit info prints).")
-@_TABLE_OPTIONS
+@_READER_OPTIONS
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON instead of the table.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Write <label>_fit.json, fits.csv (one row per spectrum) and, with --plot, figures.")
@@ -1256,6 +1271,7 @@ eisfit campaign sample_data/garnet_campaign/campaign.toml --out results/
 eisfit campaign "data/*.mpr" --circuit garnet-symmetric-L --area-cm2 0.785 --jobs 2
 eisfit campaign data/ --scheduler tcp://127.0.0.1:8786 --out results/
 eisfit campaign campaign.toml --out results/ --json > results.json
+eisfit campaign exports/ --imag-sign positive --columns frequency=0,real=1,imag=2
 """)
 @click.argument("source", metavar="SOURCE")
 @click.option("--circuit", default=None, metavar="NAME|FILE|STRING|auto",
@@ -1271,6 +1287,7 @@ eisfit campaign campaign.toml --out results/ --json > results.json
 @click.option("--fmin", type=_POSITIVE, default=None, help="Lowest frequency fitted, Hz (> 0).")
 @click.option("--fmax", type=_POSITIVE, default=None, help="Highest frequency fitted, Hz (> 0).")
 @_EXCLUDE_HZ
+@_READER_OPTIONS
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
               help="Fitting processes on this machine (with 64 or more data files they also read them).")
 @click.option("--starts", default="auto", show_default=True, metavar="auto|N",
@@ -1312,6 +1329,7 @@ eisfit campaign campaign.toml --out results/ --json > results.json
                    "arrhenius.png/svg, report section.")
 # ---- end series analysis options ----
 def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, weighting, fmin, fmax, exclude_hz,
+                     fmt: str | None, imag_sign: str | None, columns_text: str | None,
                      jobs: int, starts: str, profile: str, fix: tuple[str, ...], scheduler: str | None, out: str | None,
                      no_cache: bool,
                      cache_dir, nyquist_asr: bool, progress, shared, smooth, arrhenius_law, arrhenius_,
@@ -1321,16 +1339,18 @@ def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, we
     prints the evolution of each resistance.
 
     Settings precedence: campaign-file row > command-line option > campaign-file
-    [defaults] > built-in. Every option and the campaign file are checked before the
-    first fit. Exit status 0 when every checkpoint was fitted, 1 when some were not,
-    2 when none could be (nothing is written then), 130 when interrupted (the
-    checkpoints fitted so far are written).
+    [defaults] > built-in; so too for --format, --imag-sign and --columns, which read
+    every data file (a campaign file's format, imag_sign and columns). Every option and
+    the campaign file are checked before the first fit. Exit status 0 when every
+    checkpoint was fitted, 1 when some were not, 2 when none could be (nothing is
+    written then), 130 when interrupted (the checkpoints fitted so far are written).
     """
     from ._processes import interrupt_on_signals, long_lived_objects
 
     out_default = out is None
     folder = Path(_CAMPAIGN_OUT_DEFAULT if out is None else out)
     fixed = _name_values(fix, "--fix")
+    reader = _reader_options(fmt, imag_sign, columns_text)
     options = {**_series_options(shared, smooth, arrhenius_law), **_starts_option(starts),
                **({} if profile == "auto" else {"profile": _PROFILE_CHOICE[profile]}),
                **({"fixed": fixed} if fixed else {})}
@@ -1342,7 +1362,7 @@ def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, we
     fit_kwargs = dict(circuit=circuit, area_cm2=area_cm2, thickness_cm=thickness_cm, symmetric=symmetric,
                       weighting=weighting, fmin=fmin, fmax=fmax, exclude_hz=exclude_hz or None, jobs=jobs,
                       out=None, cache_dir=cache, progress=False if _State.verbosity < 0 else progress, drt=drt_,
-                      arrhenius=arrhenius_, kk_band=kk_band, **options)
+                      arrhenius=arrhenius_, kk_band=kk_band, reader=reader, **options)
     # what the command keeps is frozen as it is made (eisfit._processes); SIGINT and SIGTERM stop it alike
     with long_lived_objects(), interrupt_on_signals() as signals:
         state: dict = {}
@@ -1468,8 +1488,10 @@ def _print_campaign(camp, drt_: bool, arrhenius_lines: list[str]) -> None:
     click.echo(f"{len(camp.checkpoints)} checkpoints, {ok} fitted, ordered by {camp.ordering}")
     from .campaign.report import areas_used
 
+    reader = camp.settings.get("reader")
     click.echo(f"circuit {_used(camp, 'circuit')}, weighting {camp.settings.get('weighting')}, "
-               f"area {areas_used(camp)}{_file_areas(camp)}")
+               f"area {areas_used(camp)}{_file_areas(camp)}"
+               + (f", files read with {reader}" if reader and reader != "as detected" else ""))
     for line in camp.evolution_lines():
         click.echo(line)
     if drt_:  # DRT (issue 8): one line per tracked peak; the KK warnings counted in one warning

@@ -13,13 +13,13 @@ Precedence of the per-checkpoint fit settings (:class:`FitSettings`), highest fi
 """
 from __future__ import annotations
 
-import difflib
 import inspect
 from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
 
-from ._checks import check_choice, positive_number_or_none
+from ._checks import check_choice, did_you_mean, positive_number_or_none
 from .errors import FitError
+from .io.options import ReaderOptions
 from .model.weighting import WEIGHTINGS, check_weighting
 from .spectrum import frequencies_to_exclude
 
@@ -28,12 +28,6 @@ __all__ = ["FitSettings", "CampaignSettings", "check_fit_options", "check_parame
 
 # every weighting except "sigma", which needs per-point standard deviations (eisfit.fit(sigma=...))
 WEIGHTING_NAMES = tuple(w for w in WEIGHTINGS if w != "sigma")
-
-
-def did_you_mean(word: str, choices: Any, cutoff: float = 0.6) -> str:
-    """`` (did you mean 'x'?)`` for the closest of ``choices`` (difflib ratio >= cutoff), else ''."""
-    close = difflib.get_close_matches(str(word), sorted(str(c) for c in choices), n=1, cutoff=cutoff)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _is_auto(circuit: Any) -> bool:
@@ -197,11 +191,15 @@ class CampaignSettings:
         built-in defaults.
     fit_options : further :func:`eisfit.fit` keywords (checked by :func:`check_fit_options`).
     jobs : fitting processes on this machine (>= 1).
+    reader : the argument layer of the reader options (:class:`eisfit.io.ReaderOptions`,
+        checked when it was built; None = ``ReaderOptions()``, every file as detected); a
+        campaign file's ``[defaults]`` and rows are layered with it where the files are read.
     """
 
     fit: Mapping[str, Any] = field(default_factory=dict)
     fit_options: Mapping[str, Any] = field(default_factory=dict)
     jobs: int = 1
+    reader: ReaderOptions | None = None
 
     def __post_init__(self) -> None:
         given = {k: v for k, v in dict(self.fit).items() if v is not None}
@@ -210,3 +208,8 @@ class CampaignSettings:
         object.__setattr__(self, "fit_options", check_fit_options(dict(self.fit_options)))
         if isinstance(self.jobs, bool) or not isinstance(self.jobs, int) or self.jobs < 1:
             raise FitError(f"jobs must be a whole number >= 1, got {self.jobs!r}")
+        if self.reader is None:
+            object.__setattr__(self, "reader", ReaderOptions())
+        elif not isinstance(self.reader, ReaderOptions):
+            raise FitError(f"reader must be an eisfit.ReaderOptions, e.g. reader=eisfit.ReaderOptions("
+                           f"imag_sign='positive'), got {type(self.reader).__name__}")

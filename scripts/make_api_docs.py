@@ -26,8 +26,9 @@ OUTPUT = ROOT / "docs" / "api.md"
 
 # (section title, module, names; None = the module's __all__)
 SECTIONS = [
-    ("Reading and the Spectrum", "eisfit", ["read", "detect_format", "Spectrum"]),
-    ("Formats and export (eisfit.io)", "eisfit.io", ["available_formats", "write_csv", "write_json"]),
+    ("Reading and the Spectrum", "eisfit", ["read", "detect_format", "ReaderOptions", "Spectrum"]),
+    ("Formats and export (eisfit.io)", "eisfit.io", ["available_formats", "format_name", "columns_from_text",
+                                                     "write_csv", "write_json"]),
     ("Fitting", "eisfit", ["fit", "FitResult"]),
     ("Circuits", "eisfit", ["load_circuit", "list_circuits", "Circuit"]),
     ("Validation and analysis", "eisfit", ["kk_test", "KKResult", "kk_valid_band", "KKBand", "drt", "DRTResult",

@@ -306,7 +306,7 @@ def test_checkpoints_failed_by_dying_workers_exit_1_with_a_warning(tmp_path, mon
 
 # ---- 8, 10. the campaign's advice names what it accepts; a FIFO does not hang it ----------
 
-def test_campaign_read_errors_do_not_advise_options_the_command_lacks(tmp_path):
+def test_campaign_read_errors_advise_the_campaign_s_own_reader_options(tmp_path):
     folder = tmp_path / "data"
     files = data_folder(folder, 2)
     (folder / "cp99.csv").write_bytes(bytes(range(256)) * 8)  # no reader recognises it: "--format" advised
@@ -315,10 +315,14 @@ def test_campaign_read_errors_do_not_advise_options_the_command_lacks(tmp_path):
     result = run(["campaign", toml, "--out", tmp_path / "out", *QUICK])
     assert result.exit_code == 1, result.output
     line = [x for x in result.stderr.splitlines() if "cp99.csv" in x and "error" in x][0]
-    assert "eisfit campaign reads every file as detected" in line and "eisfit convert FILE" in line
+    assert "eisfit campaign --format, --columns, --imag-sign for every file" in line
+    assert "format, columns, imag_sign in a campaign file's row" in line and "reader=eisfit.ReaderOptions(" in line
+    assert "has no --format" not in line and "eisfit convert" not in line
     from eisfit.campaign.sources import campaign_reader_text
 
     assert campaign_reader_text("no frequency column") == "no frequency column"
+    advised = campaign_reader_text("force a format with --format")
+    assert campaign_reader_text(advised) == advised  # given once
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")

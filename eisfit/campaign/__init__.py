@@ -24,6 +24,7 @@ from typing import Any, Sequence
 from .. import __version__
 from .._processes import long_lived_objects, settle_long_lived
 from ..errors import CampaignError, CircuitError, FitError
+from ..io.options import ReaderOptions
 from ..settings import CampaignSettings, FitSettings, check_parameter_names
 from ..units import CelsiusAsKelvinWarning
 from .cache import FitCache, MemoryCache, circuit_fingerprint, settings_hash
@@ -65,6 +66,7 @@ def fit_campaign(
     rows_file: str | Path | None = None,
     arrhenius: bool = False,
     kk_band: bool = False,
+    reader: ReaderOptions | None = None,
     **fit_options: Any,
 ) -> CampaignResult:
     """Fit every checkpoint of a campaign and follow each resistance.
@@ -135,6 +137,16 @@ def fit_campaign(
         thickness); :class:`~eisfit.CampaignError` otherwise (``eisfit campaign --arrhenius``).
         With ``out``, arrhenius.csv, arrhenius.png/.svg and a report.md section are written
         there too (:meth:`CampaignResult.write`).
+    reader : how the data files are read (:class:`eisfit.io.ReaderOptions`: ``format``,
+        ``imag_sign``, ``columns``, checked when it is built), e.g.
+        ``reader=eisfit.ReaderOptions(imag_sign="positive")`` for exports whose imaginary
+        column holds -Z''; ``None`` = every file as detected. It reads every file of a
+        folder, glob or list, in the worker processes too; a campaign file's rows and
+        ``[defaults]`` may give their own ``format``, ``imag_sign`` and ``columns``, with the
+        precedence of the fit settings (row > argument > ``[defaults]``). They are part of
+        each checkpoint's cache key (other options: the file is read and fitted again), and
+        ``settings["reader"]`` and report.md name them. Not used for spectra given in memory
+        (a :class:`~eisfit.campaign.CampaignWarning` says so).
 
     Every setting is validated before any fit (:class:`eisfit.settings.CampaignSettings`):
     a bad value raises :class:`~eisfit.FitError` / :class:`~eisfit.CircuitError`, a bad
@@ -155,13 +167,13 @@ def fit_campaign(
     arguments = {"circuit": None if circuit == "auto" else circuit, "area_cm2": area_cm2,
                  "thickness_cm": thickness_cm, "symmetric": symmetric, "weighting": weighting,
                  "fmin": fmin, "fmax": fmax, "exclude_hz": exclude_hz}
-    run = CampaignSettings(fit=arguments, fit_options=fit_options, jobs=jobs)
+    run = CampaignSettings(fit=arguments, fit_options=fit_options, jobs=jobs, reader=reader)
     if out is not None:
         _check_writable(Path(out))
     joint = _joint_fit_function() if (shared is not None or smooth is not None or arrhenius_law) else None
     own_pool = _WorkerPool(jobs) if executor is None and jobs > 1 else None
     try:  # the campaign's own worker processes also read the files
-        src = load_checkpoints(source, executor=own_pool and own_pool.executor)
+        src = load_checkpoints(source, executor=own_pool and own_pool.executor, reader=run.reader)
         settle_long_lived()  # the spectra stay to the end
         file_defaults = _fit_defaults(src.defaults, source)
         choice = None
@@ -361,7 +373,8 @@ def _check_areas_of_per_area_data(checkpoints: list[Checkpoint], items: list[dic
 
 def _item(c: Checkpoint, fit_settings: FitSettings, fit_options: dict[str, Any],
           shared: dict[int, tuple[dict[str, Any], str]] | None = None) -> dict[str, Any]:
-    """What the runner needs for one checkpoint: spectrum, fit settings, hashes, conditions.
+    """What the runner needs for one checkpoint: spectrum, fit settings, hashes, conditions,
+    the reader options its file was read with (``reader_key``: "" when read as detected).
     ``shared``: checkpoints with the same resolved settings share one settings dict and hash."""
     known = None if shared is None else shared.get(id(fit_settings))
     if known is None:
@@ -377,7 +390,8 @@ def _item(c: Checkpoint, fit_settings: FitSettings, fit_options: dict[str, Any],
     if spectrum is not None and spectrum.area_specific and settings.get("area_cm2"):
         spectrum = spectrum.in_ohm(settings["area_cm2"])  # read in ohm*cm2: the fit, cache and plots see ohm
     return {"spectrum": spectrum, "settings": settings, "settings_hash": digest,
-            "content_sha256": c.content_sha256, "sweep": c.sweep, "conditions": conditions}
+            "content_sha256": c.content_sha256, "sweep": c.sweep, "conditions": conditions,
+            "reader_key": "" if c.reader is None else c.reader.key()}
 
 
 def _chains(checkpoints: list[Checkpoint]) -> list[list[int]]:
@@ -616,10 +630,24 @@ def _assemble(src, items, fits: list[CheckpointFits], common, stats,
         results.append(kept)
         details.append(d)
     settings = {**{FitSettings.key_of(k): v for k, v in common.items()},  # fmin -> fmin_Hz, as a fit's settings
+                **_readers_used(src.checkpoints),
                 "eisfit_version": __version__,
                 "settings_hash": sorted({d["settings_hash"] for d in details})}
     return CampaignResult(src.checkpoints, results, errors, src.ordering, settings, dict(stats),
                           details, name=src.name, streamed_rows=streamed or {})
+
+
+def _readers_used(checkpoints: list[Checkpoint]) -> dict[str, str]:
+    """``{"reader": ...}``: the reader options the campaign's files were read with, in words
+    (:meth:`eisfit.io.ReaderOptions.describe`: ``as detected``, ``imag_sign positive``; several
+    (a campaign file's rows): ``per checkpoint: ...``); {} for spectra given in memory."""
+    used = list(dict.fromkeys(c.reader for c in checkpoints if c.reader is not None))
+    if not used:
+        return {}
+    if len(used) == 1:
+        return {"reader": used[0].describe()}
+    shown = "; ".join(r.describe() for r in used[:3]) + ("; ..." if len(used) > 3 else "")
+    return {"reader": f"per checkpoint: {shown}"}
 
 
 # ---- hook: joint fits across checkpoints (eisfit.series, another module) ------------

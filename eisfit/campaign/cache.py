@@ -13,13 +13,18 @@ entry) is read from the newest pack that holds it.
 
 What is stored is each checkpoint's *kept* fit (the better of its cold and seeded fits, with
 its flags and notes). Its key (:meth:`FitCache.kept_key`) is the sha256 of (file content
-sha256, sweep, settings hash, ``"kept"``, engine):
+sha256, sweep, settings hash, ``"kept"``, engine, and the reader options when the file was not
+read as detected):
 
 * the settings hash covers every fit setting and the content of the circuit definition
   (:func:`circuit_fingerprint`: string, bounds, units, roles), not only its name or path;
 * ``engine`` is :func:`engine_fingerprint`, the hash of the code that reads the file and
   computes the fit, so an entry written by another version of eisfit (other reader, other
-  optimiser, other flags) is never read as this version's result.
+  optimiser, other flags) is never read as this version's result;
+* the reader options (:meth:`eisfit.io.ReaderOptions.key`: ``format``, ``imag_sign``,
+  ``columns``) decide what the same bytes are read as (``imag_sign="positive"`` flips every
+  Z''), so another choice is another key; a file read as detected has the key it had before
+  they existed.
 
 The key holds no seed: the previous checkpoint's fit, from which a checkpoint's seeded fit
 started, is not part of it. So a re-run with nothing changed fits nothing; adding a
@@ -101,8 +106,12 @@ def seed_hash(initial: Mapping[str, float] | None) -> str:
 
 
 def fit_key(content_sha256: str, sweep: int | None, settings_digest: str, kind: str,
-            seed: str = "") -> str:
-    return _digest([content_sha256, sweep, settings_digest, kind, seed, engine_fingerprint()])[:40]
+            seed: str = "", reader: str = "") -> str:
+    """The cache key (40 hex digits) of a fit of the file whose bytes have ``content_sha256``,
+    read with the reader options ``reader`` (:meth:`eisfit.io.ReaderOptions.key`, "" as
+    detected), with the settings whose hash is ``settings_digest``, by this code."""
+    parts = [content_sha256, sweep, settings_digest, kind, seed, engine_fingerprint()]
+    return _digest(parts + [reader] if reader else parts)[:40]
 
 
 # what a cached fit depends on besides the file's bytes and the settings: the readers that
@@ -159,9 +168,10 @@ class FitCache:
     def enabled(self) -> bool:
         return self.folder is not None
 
-    def kept_key(self, content_sha256: str, sweep: int | None, settings_digest: str) -> str:
-        """The key of a checkpoint's kept fit (:func:`fit_key`)."""
-        return fit_key(content_sha256, sweep, settings_digest, "kept")
+    def kept_key(self, content_sha256: str, sweep: int | None, settings_digest: str, reader: str = "") -> str:
+        """The key of a checkpoint's kept fit (:func:`fit_key`; ``reader``: the reader options'
+        :meth:`eisfit.io.ReaderOptions.key`)."""
+        return fit_key(content_sha256, sweep, settings_digest, "kept", reader=reader)
 
     def get(self, key: str) -> dict[str, Any] | None:
         """The stored result dict, or None (absent, disabled, unreadable or malformed);
@@ -313,10 +323,11 @@ class MemoryCache(FitCache):
     def enabled(self) -> bool:
         return False
 
-    def kept_key(self, content_sha256: str, sweep: int | None, settings_digest: str) -> str:
+    def kept_key(self, content_sha256: str, sweep: int | None, settings_digest: str, reader: str = "") -> str:
         """A key for this run only: the inputs themselves, not their digest (same code, same
-        process; 1,000 digests cost ~13 ms before the first fit could start)."""
-        return f"{content_sha256}/{sweep}/{settings_digest}"
+        process; 1,000 digests cost ~13 ms before the first fit could start); one file read
+        two ways (two rows of a campaign file) has two keys."""
+        return f"{content_sha256}/{sweep}/{settings_digest}" + (f"/{reader}" if reader else "")
 
     def get(self, key: str) -> dict[str, Any] | None:
         return self._store.get(key)

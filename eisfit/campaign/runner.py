@@ -99,7 +99,8 @@ def run_campaign_fits(
     repair: bool = True,
 ) -> tuple[list[CheckpointFits], dict[str, Any]]:
     """Fit every item (dict with ``spectrum``, ``settings``, ``content_sha256``, ``sweep``,
-    ``settings_hash``, ``conditions``); ``chains`` lists item indices in seeding order.
+    ``settings_hash``, ``conditions``, optionally ``reader_key``); ``chains`` lists item
+    indices in seeding order.
 
     ``on_chunk(indices, fits)`` is called as soon as the fits of those items are stored
     (cache hits first, then chunk by chunk; campaign flags such as ``arc-jump`` come after
@@ -300,7 +301,8 @@ def _start_looked_at(cache: FitCache, item: dict[str, Any], fit: CheckpointFits)
 def _kept_key(cache: FitCache, item: dict[str, Any]) -> str:
     """The cache key of a checkpoint's kept fit (computed once: looked up, then stored)."""
     if "kept_key" not in item:
-        item["kept_key"] = cache.kept_key(item["content_sha256"], item["sweep"], item["settings_hash"])
+        item["kept_key"] = cache.kept_key(item["content_sha256"], item["sweep"], item["settings_hash"],
+                                          item.get("reader_key", ""))
     return item["kept_key"]
 
 
@@ -569,8 +571,12 @@ def _cache_entries(cache: FitCache, item: dict[str, Any], fit: CheckpointFits,
 
 
 def _about(item: dict[str, Any]) -> dict[str, Any]:
-    """What a cache entry says it is of: source file, sweep, settings."""
-    return {"source": item["spectrum"].meta.get("source"), "sweep": item["sweep"], "settings": item["settings"]}
+    """What a cache entry says it is of: source file, sweep, settings (and the reader options,
+    when the file was not read as detected)."""
+    about = {"source": item["spectrum"].meta.get("source"), "sweep": item["sweep"], "settings": item["settings"]}
+    if item.get("reader_key"):
+        about["reader"] = item["reader_key"]
+    return about
 
 
 def _seed_disagreement(outcome: dict[str, Any]) -> tuple[list[str], list[str]]:

@@ -9,10 +9,13 @@ default every sweep of the file), ``label``, ``cell`` (one seeded chain per cell
 ``time_h``, ``cycle``, ``temperature_C`` or ``temperature_K``, ``area_cm2``,
 ``thickness_cm``, ``current_mA_cm2``, ``capacity_mAh_cm2``, and the fit settings
 ``circuit``, ``symmetric``, ``weighting``, ``fmin``, ``fmax`` (Hz) and ``exclude_hz``
-(frequencies whose points are left out: a TOML list, or in a CSV cell ``50;100``).
-TOML adds a ``[defaults]``
+(frequencies whose points are left out: a TOML list, or in a CSV cell ``50;100``), and the
+reader options ``format``, ``imag_sign`` and ``columns`` (a TOML table ``{frequency = 0,
+real = 1, imag = 2}`` or the text of ``--columns``, ``frequency=0;real=1;imag=2``) of
+:class:`eisfit.io.ReaderOptions`. TOML adds a ``[defaults]``
 table (``circuit``, ``area_cm2``, ``thickness_cm``, ``symmetric``, ``weighting``,
-``fmin``, ``fmax``, ``exclude_hz``, ``temperature_C``/``temperature_K``, ``cell``) and an optional
+``fmin``, ``fmax``, ``exclude_hz``, ``temperature_C``/``temperature_K``, ``cell``, ``format``,
+``imag_sign``, ``columns``) and an optional
 ``[campaign]`` table (``name``, ``cell``, free text). Other row columns are carried to
 the summary table as they are, with one :class:`CampaignWarning` per column; a column
 whose name is close to a known one (``aera_cm2``) is taken for a typo and raises
@@ -21,7 +24,7 @@ an unknown table, a row without ``file``, a listed file that does not exist, a v
 that is not a number where one is needed, or both temperatures at once raise
 :class:`~eisfit.CampaignError`; a file that exists but cannot be read becomes an error
 row and the campaign goes on. Rows that list one measurement twice (the same sweep of a
-file, or of a file with the same bytes, unless only the fit settings differ) give one
+file, or of a file with the same bytes, unless only the fit settings or reader options differ) give one
 :class:`CampaignWarning` naming the rows; they are fitted as listed.
 
 Cycle numbers read from the files' own cycle columns that go back and repeat from file to
@@ -31,7 +34,10 @@ not as the checkpoints' ``cycle``, with a :class:`CampaignWarning`.
 The fit settings of a row (``circuit``, ``area_cm2``...) are kept in
 ``Checkpoint.settings``; those of ``[defaults]`` in ``CampaignSource.defaults``. The
 caller layers them (:meth:`eisfit.settings.FitSettings.layered`): row > function
-argument or command-line option > ``[defaults]`` > built-in.
+argument or command-line option > ``[defaults]`` > built-in. The reader options are
+layered here, where the files are read, by the same rule
+(:meth:`eisfit.io.ReaderOptions.layered`: a row's, the ``reader`` argument's, those of
+``[defaults]``); each checkpoint keeps those its file was read with in ``Checkpoint.reader``.
 """
 from __future__ import annotations
 
@@ -51,6 +57,7 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 
 from ..errors import CampaignError, EisfitError, NoImpedanceDataError, UnknownFormatError
+from ..io.options import READER_OPTION_NAMES, ReaderOptions, columns_from_text
 from ..settings import did_you_mean
 from ..spectrum import Spectrum
 from ..units import EVOLUTION_AXIS_LABELS, KELVIN_AT_0C, warn_if_celsius_as_kelvin
@@ -61,9 +68,11 @@ NUMERIC_COLUMNS = ("time_h", "cycle", "temperature_C", "temperature_K", "area_cm
                    "thickness_cm", "current_mA_cm2", "capacity_mAh_cm2", "fmin", "fmax")
 TEXT_COLUMNS = ("file", "label", "cell", "circuit", "weighting")
 FREQUENCY_LIST_COLUMNS = ("exclude_hz",)  # a TOML list of numbers, or in a CSV cell numbers split by ';'
-KNOWN_COLUMNS = set(NUMERIC_COLUMNS) | set(TEXT_COLUMNS) | set(FREQUENCY_LIST_COLUMNS) | {"sweep", "symmetric"}
+READER_COLUMNS = READER_OPTION_NAMES  # format, imag_sign, columns: how the row's file is read
+KNOWN_COLUMNS = (set(NUMERIC_COLUMNS) | set(TEXT_COLUMNS) | set(FREQUENCY_LIST_COLUMNS) | set(READER_COLUMNS)
+                 | {"sweep", "symmetric"})
 DEFAULT_KEYS = {"circuit", "area_cm2", "thickness_cm", "symmetric", "weighting", "fmin", "fmax", "exclude_hz",
-                "temperature_C", "temperature_K", "cell"}
+                "temperature_C", "temperature_K", "cell", *READER_COLUMNS}
 FIT_SETTING_KEYS = ("circuit", "area_cm2", "thickness_cm", "symmetric", "weighting", "fmin", "fmax", "exclude_hz")
 # metadata whose change between two checkpoints explains a jump of a resistance
 CONDITION_KEYS = ("cell", "temperature_K", "area_cm2", "thickness_cm", "current_mA_cm2", "circuit")
@@ -86,6 +95,8 @@ class Checkpoint:
     ``origin``: where a campaign file lists the checkpoint (``camp.csv: row 3``,
     ``camp.toml: [[checkpoint]] 2``), named with the file in an error about the row's
     settings; None for a folder, a glob, a list or spectra.
+    ``reader``: the reader options its file was read with (part of the cache key); None
+    for spectra given in memory (not read by the campaign).
     """
 
     label: str
@@ -104,6 +115,7 @@ class Checkpoint:
     settings: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
     origin: str | None = None
+    reader: ReaderOptions | None = None
 
     @property
     def ok(self) -> bool:
@@ -142,22 +154,29 @@ class CampaignSource:
 
 # ---- public entry ---------------------------------------------------------------
 
-def load_checkpoints(source: Any, executor: Executor | None = None) -> CampaignSource:
+def load_checkpoints(source: Any, executor: Executor | None = None,
+                     reader: ReaderOptions | None = None) -> CampaignSource:
     """Checkpoints from a folder, a glob, a campaign file (.toml/.csv), a data file,
     a list of paths or a list of :class:`~eisfit.Spectrum`.
 
     ``executor``: local worker processes that read the data files of a folder, glob or
     list of paths in parallel (the readers' warnings are re-issued here, in file order).
+    ``reader``: the reader options of every file (:class:`eisfit.io.ReaderOptions`; None:
+    as detected); a campaign file's rows and ``[defaults]`` are layered with them (row >
+    ``reader`` > ``[defaults]``). Spectra given in memory are not read: options given with
+    them raise a :class:`CampaignWarning`.
     """
+    reader = ReaderOptions() if reader is None else reader
     if isinstance(source, Spectrum):
         source = [source]
     if isinstance(source, (list, tuple)):
         if not source:
             raise CampaignError("the campaign list is empty: give spectra or file paths")
         if all(isinstance(s, Spectrum) for s in source):
+            _warn_reader_unused(reader)
             return _from_spectra(source)
         if all(isinstance(s, (str, Path)) for s in source):
-            return _from_files([Path(s) for s in source], executor=executor)
+            return _from_files([Path(s) for s in source], executor=executor, reader=reader)
         raise CampaignError("a campaign list must hold only Spectrum objects or only file paths")
     if not isinstance(source, (str, Path)):
         raise CampaignError(f"cannot make a campaign from {type(source).__name__}")
@@ -169,17 +188,25 @@ def load_checkpoints(source: Any, executor: Executor | None = None) -> CampaignS
         campaign_files = {p for p in files if _is_campaign_file(p)}  # a csv's header read once
         _warn_campaign_files_unused(path, campaign_files)
         data = [p for p in files if p not in campaign_files and p.suffix.lower() not in _SKIP_SUFFIXES]
-        return _from_files(data, folder=path, executor=executor)
+        return _from_files(data, folder=path, executor=executor, reader=reader)
     if kind == "file" and _is_campaign_file(path):
-        return _from_campaign_file(path)
+        return _from_campaign_file(path, reader)
     if kind == "file":
-        return _labelled_by_name(_from_files([path]), path)
+        return _labelled_by_name(_from_files([path], reader=reader), path)
     if any(ch in text for ch in "*?["):
         files = [Path(p) for p in _glob.glob(text, recursive=True) if Path(p).is_file()]
         if not files:
             raise CampaignError(f"{text}: the pattern matches no file")
-        return _from_files(files, executor=executor, names_from=_common_folder(files))
+        return _from_files(files, executor=executor, names_from=_common_folder(files), reader=reader)
     raise CampaignError(f"{text}: no such file, folder or pattern")
+
+
+def _warn_reader_unused(reader: ReaderOptions) -> None:
+    """A CampaignWarning when reader options come with spectra given in memory, which no
+    reader reads (the options would otherwise be ignored without a word)."""
+    if reader.given():
+        warnings.warn(f"the reader options ({reader.describe()}) are not used: the campaign was given spectra, "
+                      "already read (pass them to eisfit.read instead)", CampaignWarning, stacklevel=3)
 
 
 # ---- helpers --------------------------------------------------------------------
@@ -289,23 +316,26 @@ def sha256_of_spectrum(s: Spectrum) -> str:
     return h.hexdigest()
 
 
-# the readers' advice names options of `eisfit fit`/`read`, which `eisfit campaign` does not have
+# the readers' advice names the options of `eisfit fit`/`read` (and their Python keywords): a
+# campaign gives them to every file, or to the files of a campaign file's row or [defaults]
 _READER_OPTIONS = re.compile(r"--(format|columns|imag-sign)\b")
-CAMPAIGN_READER_ADVICE = ("; eisfit campaign reads every file as detected (it has no --format, --columns or "
-                          "--imag-sign): convert this file first (eisfit convert FILE --to csv, which takes --format "
-                          "and --imag-sign) and list the converted file, or in Python pass fit_campaign the spectra "
-                          "of eisfit.read(FILE, format=..., columns=..., imag_sign=...)")
+CAMPAIGN_READER_ADVICE = ("; in a campaign: eisfit campaign --format, --columns, --imag-sign for every file, or "
+                          "format, columns, imag_sign in a campaign file's row for its file (or in [defaults]); in "
+                          "Python fit_campaign(..., reader=eisfit.ReaderOptions(format=..., columns=..., "
+                          "imag_sign=...))")
 
 
 def campaign_reader_text(text: str) -> str:
     """A reader's message as the campaign gives it: where it advises an option of the file
-    commands (``--format``, ``--columns``, ``--imag-sign``), what a campaign can do instead."""
-    return text + CAMPAIGN_READER_ADVICE if _READER_OPTIONS.search(text) else text
+    commands (``--format``, ``--columns``, ``--imag-sign``), how a campaign gives it (once)."""
+    if _READER_OPTIONS.search(text) and CAMPAIGN_READER_ADVICE not in text:
+        return text + CAMPAIGN_READER_ADVICE
+    return text
 
 
-def _read_file(path: Path) -> tuple[list[Spectrum] | None, str, str | None]:
-    """(spectra or None, sha256 of the bytes, error text or None); the reader's warnings are
-    issued again with the campaign's advice (:func:`campaign_reader_text`)."""
+def _read_file(path: Path, reader: ReaderOptions) -> tuple[list[Spectrum] | None, str, str | None]:
+    """(spectra or None, sha256 of the bytes, error text or None), read with ``reader``; the
+    reader's warnings are issued again with the campaign's advice (:func:`campaign_reader_text`)."""
     try:
         special = _special_file(path)
         if special:  # reading a named pipe or a device could block the campaign for ever
@@ -315,7 +345,7 @@ def _read_file(path: Path) -> tuple[list[Spectrum] | None, str, str | None]:
         return None, "", f"cannot open: {exc.strerror or exc}"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        spectra, error = _read_spectra(path)
+        spectra, error = _read_spectra(path, reader)
     for w in caught:
         warnings.warn(campaign_reader_text(str(w.message)), w.category, stacklevel=2)
     return spectra, digest, None if error is None else campaign_reader_text(error)
@@ -336,12 +366,12 @@ def _special_file(path: Path) -> str:
     return ""
 
 
-def _read_spectra(path: Path) -> tuple[list[Spectrum] | None, str | None]:
-    """(spectra, None) or (None, why the file cannot be read)."""
+def _read_spectra(path: Path, reader: ReaderOptions) -> tuple[list[Spectrum] | None, str | None]:
+    """(spectra, None) or (None, why the file cannot be read), read with ``reader``."""
     from ..io import read
 
     try:
-        return read(path), None
+        return read(path, **reader.read_kwargs()), None
     except UnknownFormatError as exc:
         reason = str(getattr(exc, "reason", None) or exc)
         if _names_impedance_columns(path):  # a damaged data file (a header names its columns): an error row
@@ -373,21 +403,28 @@ PARALLEL_READ_MIN_FILES = 64  # fewer files are read here (starting the workers'
 READ_BATCH_FILES = 64  # files per task of a parallel read
 
 
-def _checkpoints_and_warnings(path: Path, display: str) -> tuple[list[Checkpoint], list[tuple[str, type]]]:
-    """Worker side of a parallel read: the file's checkpoints and the warnings its reader gave."""
+def _checkpoints_and_warnings(path: Path, display: str,
+                              reader: ReaderOptions) -> tuple[list[Checkpoint], list[tuple[str, type]]]:
+    """Worker side of a parallel read: the file's checkpoints (read with ``reader``) and the
+    warnings its reader gave."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        found = _checkpoints_of_file(path, display)
+        found = _checkpoints_of_file(path, display, reader=reader)
     return found, [(str(w.message), w.category) for w in caught]
 
 
 def _checkpoints_of_file(path: Path, display: str, sweep: int | None = None,
-                         **meta: Any) -> list[Checkpoint]:
-    spectra, digest, error = _read_file(path)
+                         reader: ReaderOptions | None = None, **meta: Any) -> list[Checkpoint]:
+    """The checkpoints of one data file (of one ``sweep``, else of each), read with ``reader``
+    (None: as detected), labelled ``display`` (``display#k`` for sweep k of several); an
+    unreadable file is one checkpoint with its error. ``meta``: the Checkpoint fields a
+    campaign file's row gives (label, cell, time_h...)."""
+    reader = ReaderOptions() if reader is None else reader
+    spectra, digest, error = _read_file(path, reader)
     if error is not None:
         label = meta.pop("label", None) or display
         return [Checkpoint(label=label, spectrum=None, file=display, sweep=sweep,
-                           content_sha256=digest, error=error, **meta)]
+                           content_sha256=digest, error=error, reader=reader, **meta)]
     assert spectra is not None
     indices = range(len(spectra)) if sweep is None else [sweep]
     out = []
@@ -398,7 +435,7 @@ def _checkpoints_of_file(path: Path, display: str, sweep: int | None = None,
         rest = {key: v for key, v in meta.items() if key != "label"}
         if not 0 <= k < len(spectra):
             out.append(Checkpoint(label=label, spectrum=None, file=display, sweep=k,
-                                  content_sha256=digest,
+                                  content_sha256=digest, reader=reader,
                                   error=f"sweep {k} does not exist (file has {len(spectra)})", **rest))
             continue
         t = acquisition_time(spectra[k])
@@ -406,7 +443,7 @@ def _checkpoints_of_file(path: Path, display: str, sweep: int | None = None,
             rest["cycle"] = _float_or_none(spectra[k].meta.get("cycle"))
         out.append(Checkpoint(label=label, spectrum=spectra[k], file=display, sweep=k,
                               content_sha256=digest, start_time=None if t is None else t.isoformat(),
-                              **rest))
+                              reader=reader, **rest))
     return out
 
 
@@ -418,11 +455,13 @@ def _common_folder(paths: Sequence[Path]) -> Path | None:
         return None
 
 
-def _from_files(paths: Sequence[Path], folder: Path | None = None,
-                executor: Executor | None = None, names_from: Path | None = None) -> CampaignSource:
-    """Checkpoints of the data files ``paths``: of a ``folder`` (its other files are left
-    out, see :func:`_without_foreign_files`), else as listed; labels are the paths relative
-    to ``folder`` or ``names_from`` (a glob's common folder: not absolute paths)."""
+def _from_files(paths: Sequence[Path], folder: Path | None = None, executor: Executor | None = None,
+                names_from: Path | None = None, reader: ReaderOptions | None = None) -> CampaignSource:
+    """Checkpoints of the data files ``paths``, each read with ``reader`` (None: as detected):
+    of a ``folder`` (its other files are left out, see :func:`_without_foreign_files`), else
+    as listed; labels are the paths relative to ``folder`` or ``names_from`` (a glob's
+    common folder: not absolute paths)."""
+    reader = ReaderOptions() if reader is None else reader
     if not paths:
         hint = _subfolder_hint(folder)
         raise CampaignError(f"{folder or 'source'}: no data file found" + (f" directly in it ({hint})" if hint else ""))
@@ -434,7 +473,8 @@ def _from_files(paths: Sequence[Path], folder: Path | None = None,
     if parallel:
         size = max(1, min(READ_BATCH_FILES, len(paths) // 8))
         try:
-            for found, caught in executor.map(_checkpoints_and_warnings, paths, displays, chunksize=size):
+            for found, caught in executor.map(_checkpoints_and_warnings, paths, displays, [reader] * len(paths),
+                                              chunksize=size):
                 checkpoints.extend(found)
                 for message, category in caught:
                     warnings.warn(message, category, stacklevel=2)
@@ -442,7 +482,7 @@ def _from_files(paths: Sequence[Path], folder: Path | None = None,
             checkpoints, parallel = [], False
     if not parallel:
         for p, display in zip(paths, displays):
-            checkpoints.extend(_checkpoints_of_file(p, display))
+            checkpoints.extend(_checkpoints_of_file(p, display, reader=reader))
     if folder is not None:
         checkpoints = _without_foreign_files(checkpoints, folder)
     checkpoints = _without_duplicate_files(checkpoints, folder)
@@ -825,7 +865,9 @@ def _meta_temperature_K(s: Spectrum, index: int) -> float | None:
 
 # ---- campaign files ---------------------------------------------------------------
 
-def _from_campaign_file(path: Path) -> CampaignSource:
+def _from_campaign_file(path: Path, reader: ReaderOptions | None = None) -> CampaignSource:
+    """The checkpoints a campaign file lists, each row's file read with the reader options
+    layered row > ``reader`` (the argument) > ``[defaults]``."""
     if path.suffix.lower() == ".toml":
         rows, defaults, info = _parse_toml(path)
     else:
@@ -834,6 +876,7 @@ def _from_campaign_file(path: Path) -> CampaignSource:
         raise CampaignError(f"{path}: the campaign file lists no checkpoint")
     defaults = _check_row(path, "[defaults]", defaults, allowed=DEFAULT_KEYS, need_file=False)
     cell_default = str(defaults.pop("cell", info.get("cell", "cell")))
+    default_reader = {k: defaults.pop(k) for k in READER_COLUMNS if k in defaults}
     warned: set[str] = set()
     checked = [_check_row(path, _row_name(path, i), r, warned=warned) for i, r in enumerate(rows)]
     missing = [r["file"] for r in checked if not _resolve(path, r["file"]).exists()]
@@ -844,7 +887,8 @@ def _from_campaign_file(path: Path) -> CampaignSource:
     listed: list[tuple[str, list[Checkpoint]]] = []  # (the row's name, its checkpoints)
     for i, row in enumerate(checked):
         where = _row_name(path, i)
-        found = _checkpoints_of_row(path, row, defaults, cell_default, origin=f"{path}: {where}")
+        row_reader = ReaderOptions.layered(default_reader, reader, {k: row.get(k) for k in READER_COLUMNS})
+        found = _checkpoints_of_row(path, row, defaults, cell_default, origin=f"{path}: {where}", reader=row_reader)
         listed.append((where, found))
         checkpoints.extend(found)
     _warn_repeated_data(path, listed)
@@ -872,7 +916,8 @@ def _warn_repeated_data(path: Path, listed: list[tuple[str, list[Checkpoint]]]) 
     """One CampaignWarning naming the data that rows of a campaign file list more than once:
     the same sweep of one file (or of files with the same bytes) in two rows is fitted as two
     checkpoints, and at two different times it cannot be both. Rows that differ only in their
-    fit settings (same time and cell: one measurement fitted two ways) are not warned about."""
+    fit settings or reader options (same time and cell: one measurement fitted or read two
+    ways) are not warned about."""
     groups: dict[tuple, list[tuple[str, Checkpoint]]] = {}
     for where, found in listed:
         for c in found:
@@ -885,7 +930,7 @@ def _warn_repeated_data(path: Path, listed: list[tuple[str, list[Checkpoint]]]) 
         checkpoints = [c for _, c in entries]
         times = {c.time_h for c in checkpoints}
         if len(times) == 1 and len({c.cell for c in checkpoints}) == 1 and \
-                len({repr(sorted(c.settings.items())) for c in checkpoints}) == len(checkpoints):
+                len({repr((sorted(c.settings.items()), c.reader)) for c in checkpoints}) == len(checkpoints):
             continue
         first = checkpoints[0]
         files = " = ".join(dict.fromkeys(str(c.file) for c in checkpoints))
@@ -933,8 +978,10 @@ def _resolve(campaign_path: Path, file: str) -> Path:
     return p if p.is_absolute() else campaign_path.parent / p
 
 
-def _checkpoints_of_row(path: Path, row: dict[str, Any], defaults: dict[str, Any],
-                        cell_default: str, origin: str | None = None) -> list[Checkpoint]:
+def _checkpoints_of_row(path: Path, row: dict[str, Any], defaults: dict[str, Any], cell_default: str,
+                        origin: str | None = None, reader: ReaderOptions | None = None) -> list[Checkpoint]:
+    """The checkpoints of one campaign-file row (checked by :func:`_check_row`), its file read
+    with ``reader`` (layered already)."""
     temperature_K = _temperature_K(row if _has_temperature(row) else defaults)
     settings = {k: row[k] for k in FIT_SETTING_KEYS if k in row}  # [defaults] are layered by the caller
     extra = {k: v for k, v in row.items() if k not in KNOWN_COLUMNS}
@@ -944,7 +991,7 @@ def _checkpoints_of_row(path: Path, row: dict[str, Any], defaults: dict[str, Any
         cycle=row.get("cycle"), temperature_K=temperature_K, current_mA_cm2=row.get("current_mA_cm2"),
         capacity_mAh_cm2=row.get("capacity_mAh_cm2"),
     )
-    cps = _checkpoints_of_file(_resolve(path, row["file"]), row["file"], row.get("sweep"), **meta)
+    cps = _checkpoints_of_file(_resolve(path, row["file"]), row["file"], row.get("sweep"), reader=reader, **meta)
     for c in cps:
         c.settings = dict(settings)
         c.extra = dict(extra)
@@ -1056,9 +1103,24 @@ def _check_row(path: Path, where: str, row: dict[str, Any], allowed: Iterable[st
             out[key] = int(number)
         elif key == "symmetric":
             out[key] = _boolean(path, where, value)
+        elif key in READER_COLUMNS:
+            out[key] = _reader_option(path, where, key, value)
         else:
             out[key] = str(value).strip()
     return out
+
+
+def _reader_option(path: Path, where: str, key: str, value: Any) -> Any:
+    """A reader option of a campaign-file row or ``[defaults]`` (``format``, ``imag_sign``,
+    ``columns``: a TOML table, or text as ``--columns`` takes it), checked as
+    :class:`eisfit.io.ReaderOptions` checks it; CampaignError naming the file and row."""
+    try:
+        if key == "columns" and isinstance(value, str):
+            value = columns_from_text(value)
+        return ReaderOptions(**{key: value}).given().get(key)
+    except EisfitError as exc:
+        text = str(getattr(exc, "reason", None) or exc)
+        raise CampaignError(f"{path}: {where}: {text if key in text else f'{key}: {text}'}") from None
 
 
 def _number(path: Path, where: str, key: str, value: Any) -> float:

@@ -18,12 +18,15 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from .._checks import did_you_mean
 from ..errors import ReadError, UnknownFormatError
 from ..spectrum import Spectrum
 
 from ._common import ReadWarning, text_bytes
+from .options import ReaderOptions, columns_from_text
 
-__all__ = ["read", "detect_format", "FORMAT_MODULES", "available_formats", "ReadWarning", "write_csv", "write_json"]
+__all__ = ["read", "detect_format", "FORMAT_MODULES", "available_formats", "format_name", "ReaderOptions",
+           "columns_from_text", "ReadWarning", "write_csv", "write_json"]
 
 # the writers of eisfit's own export (eisfit.io.export, what ``eisfit convert`` writes), imported
 # on first use as the format modules are, so that importing eisfit.io stays light
@@ -76,11 +79,21 @@ def available_formats() -> list[str]:
     return names
 
 
-def _module_for(format_name: str):
-    for mod in _modules():
-        if format_name.lower() in [n.lower() for n in getattr(mod, "NAMES", [mod.NAME])]:
-            return mod
-    raise UnknownFormatError(None, f"unknown format {format_name!r}; known: {', '.join(available_formats())}")
+def format_name(name: Any) -> str:
+    """``name`` as :func:`read` (``format=``) and ``--format`` take it: a name of
+    :func:`available_formats`, in any case, returned in lower case; UnknownFormatError
+    naming the known ones otherwise (with "did you mean")."""
+    names = available_formats()
+    if isinstance(name, str) and name.lower() in names:
+        return name.lower()
+    raise UnknownFormatError(None, f"unknown format {name!r}{did_you_mean(str(name), names)}; "
+                                   f"known: {', '.join(names)}")
+
+
+def _module_for(name: str):
+    """The format module of the reader name ``name`` (:func:`format_name`)."""
+    name = format_name(name)
+    return next(mod for mod in _modules() if name in [n.lower() for n in getattr(mod, "NAMES", [mod.NAME])])
 
 
 def detect_format(path: str | Path) -> str:
@@ -135,9 +148,10 @@ def _as_path(path: Any) -> Path:
                               f"whose path is {type(os.fspath(path)).__name__}") from None
 
 
-def _check_columns_option(p: Path, columns: Any) -> None:
+def _check_columns_option(p: Path | None, columns: Any) -> None:
     """ReadError unless ``columns`` (the option naming the table columns) is None or a
-    mapping role -> 0-based column index or header name."""
+    mapping role -> 0-based column index or header name, each role one the tables know
+    (:func:`eisfit.io.tabular.check_column_roles`)."""
     if columns is None:
         return
     example = "{'frequency': 0, 'real': 1, 'imag': 2}"
@@ -148,6 +162,9 @@ def _check_columns_option(p: Path, columns: Any) -> None:
         if isinstance(where, bool) or not isinstance(where, (int, np.integer, str)):
             raise ReadError(p, f"columns option: column of {role!r} must be a 0-based index or a header name, "
                                f"got {where!r}")
+    from .tabular import check_column_roles
+
+    check_column_roles(columns, p)
 
 
 def read(path: str | Path, format: str | None = None, **options: Any) -> list[Spectrum]:

@@ -32,6 +32,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from .._checks import did_you_mean
 from ..errors import CorruptFileError, MissingColumnError, NoImpedanceDataError, ReadError, UnknownFormatError
 from ..spectrum import AREA_SPECIFIC_UNIT, Spectrum
 from ._clock import iso_time, parse_clock_times, preamble_start_time
@@ -1120,15 +1121,23 @@ class ColumnRoles:
                 for r, i in self.index.items()}
 
 
+def check_column_roles(columns: Mapping[str, Any] | None, path: Path | str | None) -> None:
+    """ReadError naming ``path`` (None: no file) when a role of the ``columns`` option is not
+    one of :data:`ROLES` (with "did you mean")."""
+    for role in columns or {}:
+        if role not in ROLES:
+            raise ReadError(path, f"columns option: unknown role {role!r}{did_you_mean(str(role), ROLES)}; "
+                                  f"roles are {', '.join(ROLES)}")
+
+
 def _columns_option(columns: Mapping[str, int | str] | None, names: Sequence[str], n_columns: int,
                     path: Path | str | None) -> dict[str, int]:
     """role -> 0-based column of the ``columns`` option (indexes or header names), checked: a
     known role, an existing column, and no column given two roles (ReadError /
     MissingColumnError naming the problem)."""
+    check_column_roles(columns, path)
     chosen: dict[str, int] = {}
     for role, where in (columns or {}).items():
-        if role not in ROLES:
-            raise ReadError(path, f"columns option: unknown role {role!r}; roles are {', '.join(ROLES)}")
         if isinstance(where, str):
             matches = [i for i, n in enumerate(names) if n.strip().lower() == where.strip().lower()]
             if not matches:
