@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import functools as _functools
 
+from typing import Any
+
 import numpy as _np
 
 from .units import EVOLUTION_AXIS_LABELS, KELVIN_AT_0C, format_value
@@ -548,6 +550,16 @@ _KINDS = {  # what each kind of object to plot must have, and how it is made
 }
 
 
+def _checked_area(area_cm2: Any) -> float | None:
+    """The electrode area (cm²) a figure normalises by, checked as :func:`eisfit.fit` checks
+    it (:func:`eisfit._checks.positive_number_or_none`: the same FitError and message); None:
+    impedances in Ω. A negative area had drawn the Nyquist plot mirrored into the third
+    quadrant, 0 had silently drawn Ω, "1" raised a bare TypeError."""
+    from ._checks import positive_number_or_none
+
+    return positive_number_or_none("area_cm2", area_cm2)
+
+
 def _require(obj, kind: str, function: str) -> None:
     """DataError (one eisfit message) unless ``obj`` has what ``function`` plots of ``kind``:
     plot_drt(fit_result) raised AttributeError: 'FitResult' object has no attribute 'tau_s'."""
@@ -581,6 +593,7 @@ def plot_nyquist(data, ax=None, fit=None, area_cm2: float | None = None, label: 
     the Axes.
     """
     _require(data, "spectrum", "plot_nyquist")
+    area_cm2 = _checked_area(area_cm2)
     if fit is None and hasattr(data, "z_fit"):
         fit = data
     z = data.z
@@ -781,6 +794,7 @@ def _draw_bode(ax_m, ax_p, data, fit, area_cm2: float | None = None) -> None:
     """|Z| (Ω, or |Z|·A in Ω·cm² with ``area_cm2``, log) and −phase (°) against f (Hz) on two
     given axes."""
     f, z = data.frequency, data.z
+    area_cm2 = _checked_area(area_cm2)
     scale = area_cm2 or 1.0
     ax_m.loglog(f, _np.abs(z) * scale, "o", ms=3, mfc="none", mew=0.8, label="data")
     ax_p.semilogx(f, -_np.degrees(_np.angle(z)), "o", ms=3, mfc="none", mew=0.8)
@@ -843,6 +857,7 @@ def plot_fit(result, fig=None, area_cm2: float | None = None, ax=None):
     reduced chi-square; the flags go on a second line. Returns the Figure."""
     _refuse_ax("plot_fit", ax)
     _require(result, "fit", "plot_fit")
+    area_cm2 = _checked_area(area_cm2)
     xr, yr = _nyquist_ranges(result.z)
     flat = xr > 0 and yr / xr < _FLAT_NYQUIST
     nyquist_in = min(max(6.3 * yr / xr, 1.0), 3.6) if flat else 0.0  # the full-width panel's height

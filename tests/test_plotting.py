@@ -865,3 +865,22 @@ def test_campaign_fit_titles_name_sweep_and_time_inside_the_figure_and_ticks_do_
         labels = sorted((t.get_window_extent(renderer) for t in ax.get_xticklabels() if t.get_text()),
                         key=lambda b: b.x0)
         assert all(a.x1 <= b.x0 for a, b in zip(labels, labels[1:])), ax.get_title()
+
+
+# ---- audit of the figures (s43): area check, fit title and apexes, inset, units, legends ----
+
+@pytest.mark.parametrize("area", [-2.0, 0, "1", float("nan")])
+def test_plots_refuse_an_impossible_area_as_fit_does(fit_result, area):
+    """plot_fit(r, area_cm2=-2) drew the Nyquist plot mirrored into the third quadrant, 0 drew
+    ohm without a word, "1" raised a bare TypeError: each is now fit()'s FitError, word for word."""
+    from eisfit.errors import FitError
+
+    with pytest.raises(FitError) as refused_by_fit:
+        eisfit.fit(_spectrum(), HEADLINE, area_cm2=area)
+    draws = [lambda: P.plot_nyquist(fit_result, area_cm2=area), lambda: P.plot_fit(fit_result, area_cm2=area),
+             lambda: P._draw_bode(*plt.subplots(2)[1], fit_result, fit_result, area)]
+    for draw in draws:
+        with pytest.raises(FitError) as refused:
+            draw()
+        assert str(refused.value) == str(refused_by_fit.value)
+    assert P.plot_nyquist(fit_result, area_cm2=None).get_xlabel() == "Z' / Ω"  # None: ohm
