@@ -608,31 +608,19 @@ def plot_nyquist(data, ax=None, fit=None, area_cm2: float | None = None, label: 
     scale = (area_cm2 or 1.0) / factor
     unit = _impedance_unit(area_cm2, prefix)
     ax.plot(z.real * scale, -z.imag * scale, "o", ms=3, mfc="none", mew=0.8, label=label or "data")
-    zoom = _zoom_points(z)
+    fd = _dense_frequency(fit.frequency) if fit is not None else None
+    zm = fit.model_impedance(fd) if fit is not None else None
+    zoom = _zoom_points(z, data.frequency, fd, zm)
     inset = None
     if zoom is not None:  # the arcs are a corner of the plot (a long tail or one large arc sets its scale)
         inset = ax.inset_axes(_INSET_BOX)
+        inset._eisfit_nyquist_inset = True
         inset.plot(z.real[zoom] * scale, -z.imag[zoom] * scale, "o", ms=2.5, mfc="none", mew=0.7)
     if fit is not None:
-        fd = _dense_frequency(fit.frequency)
-        zm = fit.model_impedance(fd)
         ax.plot(zm.real * scale, -zm.imag * scale, "-", lw=1.2, label="fit")
-        apexes = _apexes(fit)
-        raised, last = False, None
-        for name, val, za in sorted(apexes, key=lambda a: a[2].real):
-            target = inset if inset is not None and _inside(za, z[zoom]) else ax
-            # a label close to the one before it (in its panel) goes higher, unless that one did
-            span = _np.ptp(z[zoom].real) if target is inset else _np.ptp(z.real)
-            raised = last is not None and last[0] is target and abs(za.real - last[1]) < 0.15 * span and not raised
-            last = (target, za.real)
-            target.plot(za.real * scale, -za.imag * scale, "k^", ms=4)
-            label = target.annotate(f"{name}\n{format_value(val, None, 'Hz', 3)}", (za.real * scale, -za.imag * scale),
-                                    textcoords="offset points", xytext=(0, 6 + (_APEX_LABEL_STEP_PT if raised else 0)),
-                                    ha="center", fontsize=SMALL_PT, zorder=4,
-                                    bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.85})
-            label.set_gid(_APEX_LABEL_GID)
-        if inset is not None:
-            near = _np.abs(zm) <= _np.abs(z[zoom]).max() * 1.05
+        _draw_apexes(ax, inset, fit, z, zoom, zm, scale)
+        if inset is not None:  # the model over the inset's frequencies
+            near = fd >= float(_np.min(data.frequency[zoom])) * (1.0 - 1e-9)
             inset.plot(zm.real[near] * scale, -zm.imag[near] * scale, "-", lw=1.0, color="C1")
     ax.set_xlabel(f"Z' / {unit}")
     ax.set_ylabel(f"−Z'' / {_impedance_unit(area_cm2, prefix, explained=False)}")
@@ -645,6 +633,7 @@ def plot_nyquist(data, ax=None, fit=None, area_cm2: float | None = None, label: 
         width_pt, height_pt = _box_size_pt(ax)
         _frame_nyquist(inset, (_INSET_BOX[2] * width_pt, _INSET_BOX[3] * height_pt), fill=False)
         ax.indicate_inset_zoom(inset, edgecolor="0.5", lw=0.6)
+        _thin_inset_ticks(ax)  # again once laid out (keep_apex_labels_inside)
     ax.legend(fontsize=SMALL_PT, loc="lower right" if inset is not None else "best", frameon=False)
     _style(ax)
     if own_axes:
@@ -656,7 +645,9 @@ _ZOOM_MODULUS_SHARE = 0.25  # the inset shows the points with |Z| up to this sha
 _ZOOM_MIN_FACTOR = 3.0  # ... and up to this multiple of the smallest (the arcs above R0, not a tail)
 _ZOOM_MAX_EXTENT = 0.3  # ... when they span less than this share of the plot's range (both axes)
 _ZOOM_MIN_POINTS = 6
-_APEX_LABEL_STEP_PT = 14  # every other apex label (left to right) this much higher: neighbours do not overlap
+_APEX_LABEL_GAP_PT = 2.0  # at least this much between two apex labels that would overlap: the upper one is raised
+_APEX_SCALE_SLACK = 1.25  # the data-per-point scale of a Nyquist panel is estimated before its layout: this much larger
+UNDETERMINED_APEX_LABEL = "apex of an undetermined arc"  # legend entry of the open grey apex markers
 _INSET_BOX = (0.06, 0.52, 0.42, 0.42)  # upper left, in axes fraction: a Nyquist plot rises to the right
 
 
@@ -737,7 +728,20 @@ def keep_apex_labels_inside(ax) -> None:
         for target in (ax, *ax.child_axes):
             moved |= _make_room(target)
         if not moved:
-            return
+            break
+    _thin_inset_ticks(ax)
+
+
+def _thin_inset_ticks(ax) -> None:
+    """Thin the tick labels of the Nyquist inset of ``ax`` (:func:`_thin_ticks`) on its box as
+    placed (its equal aspect shrinks it inside the share of ``ax`` it was given)."""
+    fig = ax.get_figure(root=True)
+    for inset in ax.child_axes:
+        if getattr(inset, "_eisfit_nyquist_inset", False):
+            inset.apply_aspect()
+            box = inset.get_position()
+            _thin_ticks(inset.xaxis, box.width * fig.get_figwidth() * 72.0)
+            _thin_ticks(inset.yaxis, box.height * fig.get_figheight() * 72.0)
 
 
 def _make_room(ax) -> bool:
@@ -760,19 +764,163 @@ def _make_room(ax) -> bool:
     return True
 
 
-def _zoom_points(z) -> "_np.ndarray | None":
-    """The points a Nyquist inset magnifies (bool mask), or None when no inset is needed:
-    the high-frequency part (|Z| <= 25 % of the largest) when it is a small corner of the
-    whole plot, below 30 % of its width and of its height (a blocking tail or one large
-    arc sets the scale; the arcs a paper is about would be a few millimetres)."""
+def _zoom_points(z, frequency, model_frequency=None, model_z=None) -> "_np.ndarray | None":
+    """The points a Nyquist inset magnifies (bool mask), or None when no inset is needed. The
+    inset shows the high-frequency arcs whole: the points down to the end of an arc (a valley
+    of −Z'' between two arcs, :func:`_valley_frequencies`, of the fitted model ``model_z`` at
+    ``model_frequency`` where given, else of the data), the widest such window that is still
+    a small corner of the whole plot, below 30 % of its width and of its height (a blocking
+    tail or one large arc sets the scale; the arcs a paper is about would be a few
+    millimetres). Without such a valley, the points with |Z| up to 25 % of the largest and
+    3 x the smallest, when they are such a corner. (That rule alone had cut any first arc
+    with R1 > 2 R0: the inset of a 1 kΩ arc beside a 1 MΩ one showed its rising flank only.)"""
     mod = _np.abs(z)
-    zoom = mod <= min(_ZOOM_MODULUS_SHARE * mod.max(), _ZOOM_MIN_FACTOR * mod.min())
-    if zoom.sum() < _ZOOM_MIN_POINTS:
-        return None
-    # small in both directions: a first arc half as tall as the plot is no corner (its inset hid the second arc)
-    small_x = _np.ptp(z.real[zoom]) < _ZOOM_MAX_EXTENT * max(_np.ptp(z.real), 1e-300)
-    small_y = _np.max(-z.imag[zoom]) < _ZOOM_MAX_EXTENT * max(_np.max(-z.imag), 1e-300)  # its height, from 0
-    return zoom if small_x and small_y else None
+    frequency = _np.asarray(frequency, float)
+    by_modulus = mod <= min(_ZOOM_MODULUS_SHARE * mod.max(), _ZOOM_MIN_FACTOR * mod.min())
+
+    def corner(zoom) -> bool:
+        if zoom.sum() < _ZOOM_MIN_POINTS:
+            return False
+        # small in both directions: a first arc half as tall as the plot is no corner (its inset hid the second arc)
+        small_x = _np.ptp(z.real[zoom]) < _ZOOM_MAX_EXTENT * max(_np.ptp(z.real), 1e-300)
+        small_y = _np.max(-z.imag[zoom]) < _ZOOM_MAX_EXTENT * max(_np.max(-z.imag), 1e-300)  # its height, from 0
+        return bool(small_x and small_y)
+
+    if model_z is not None:
+        valleys = _valley_frequencies(_np.asarray(model_frequency, float), -_np.asarray(model_z).imag)
+    else:
+        valleys = _valley_frequencies(frequency, -z.imag)
+    for f_end in reversed(valleys):  # the lowest frequency first: the widest window
+        zoom = by_modulus | (frequency >= f_end * (1.0 - 1e-9))
+        if corner(zoom):
+            return zoom
+    return by_modulus if corner(by_modulus) else None
+
+
+_VALLEY_DEPTH = 0.5  # a valley of -Z'' between two arcs reaches below this share of both arcs' heights
+
+
+def _valley_frequencies(frequency, minus_imag) -> list[float]:
+    """Frequencies (Hz, from the highest down) where −Z'' (``minus_imag``) has a valley
+    between two arcs, where one arc ends: the lowest point of each run of points below
+    :data:`_VALLEY_DEPTH` of both the highest −Z'' at higher frequencies and the highest at
+    lower ones (noise of a few % makes no valley)."""
+    order = _np.argsort(-_np.asarray(frequency, float))
+    f, y = _np.asarray(frequency, float)[order], _np.asarray(minus_imag, float)[order]
+    if y.size < 3:
+        return []
+    before = _np.maximum.accumulate(y)
+    after = _np.maximum.accumulate(y[::-1])[::-1]
+    walls = _np.minimum(before, after)
+    low = (walls > 0) & (y < _VALLEY_DEPTH * walls)
+    out, k = [], 0
+    while k < y.size:
+        if not low[k]:
+            k += 1
+            continue
+        end = k
+        while end < y.size and low[end]:
+            end += 1
+        out.append(float(f[k + int(_np.argmin(y[k:end]))]))
+        k = end
+    return out
+
+
+def _draw_apexes(ax, inset, fit, z, zoom, zm, scale: float) -> None:
+    """Mark the arc apexes of ``fit`` (in ``inset`` where it holds them), labelled with the
+    element and the apex frequency. An apex of an arc that the fit's flags leave undetermined
+    (:func:`_apexes_not_distinct`) is an open grey marker without a label, named once in the
+    legend (:data:`UNDETERMINED_APEX_LABEL`): the data do not show it as a process of its own.
+    Apexes whose labels would read the same frequency at the same point share one label
+    ("CPE1, CPE2" over "3.07 Hz"); a label that would overlap one placed before it (left to
+    right) is raised above it by the measured height of that label."""
+    vague = _apexes_not_distinct(fit)
+    apexes = sorted(_apexes(fit), key=lambda a: a[2].real)
+    zoomed = z[zoom] if inset is not None else None
+    target_of = lambda za: inset if inset is not None and _inside(za, zoomed) else ax  # noqa: E731
+    groups: list[tuple[list[str], str, complex]] = []  # (names, frequency text, apex point)
+    for name, val, za in apexes:
+        if name in vague:
+            target_of(za).plot(za.real * scale, -za.imag * scale, "^", ms=4, mfc="none", mec="0.55", mew=0.8,
+                               zorder=3)
+            continue
+        text = format_value(val, None, "Hz", 3)
+        same = next((g for g in groups if g[1] == text and abs(g[2] - za) <= 1e-6 * max(abs(za), 1e-300)), None)
+        if same is not None:
+            same[0].append(name)
+        else:
+            groups.append(([name], text, za))
+    if vague & {a[0] for a in apexes}:
+        ax.plot([], [], "^", ms=4, mfc="none", mec="0.55", mew=0.8, label=UNDETERMINED_APEX_LABEL)
+    per_pt = {ax: _data_per_point(ax, z, zm, scale)}
+    if inset is not None:
+        width_pt, height_pt = _box_size_pt(ax)
+        per_pt[inset] = _data_per_point(None, zoomed, zoomed, scale, (_INSET_BOX[2] * width_pt,
+                                                                       _INSET_BOX[3] * height_pt))
+    placed: dict = {ax: [], inset: []}  # target -> (x, bottom, top, width) of its labels, points
+    pad = 2 * 0.1 * SMALL_PT + 0.5  # the label's white box around its text
+    for names, text, za in groups:
+        target = target_of(za)
+        label = f"{', '.join(names)}\n{text}"
+        width, height = (v + pad for v in _text_extent_pt(label, SMALL_PT))
+        x_pt, y_pt = za.real * scale / per_pt[target], -za.imag * scale / per_pt[target]
+        offset, moved = 6.0, True
+        while moved:  # above every label before it that it would touch
+            moved = False
+            for x, bottom, top, w in placed[target]:
+                if (abs(x_pt - x) < 0.5 * (width + w) + _APEX_LABEL_GAP_PT
+                        and y_pt + offset < top + _APEX_LABEL_GAP_PT and y_pt + offset + height > bottom):
+                    offset, moved = top + _APEX_LABEL_GAP_PT - y_pt, True
+        placed[target].append((x_pt, y_pt + offset, y_pt + offset + height, width))
+        target.plot(za.real * scale, -za.imag * scale, "k^", ms=4)
+        annotation = target.annotate(label, (za.real * scale, -za.imag * scale), textcoords="offset points",
+                                     xytext=(0, offset), ha="center", fontsize=SMALL_PT, zorder=4,
+                                     bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.85})
+        annotation.set_gid(_APEX_LABEL_GID)
+
+
+def _data_per_point(ax, z, zm, scale: float, box_pt: tuple[float, float] | None = None) -> float:
+    """Data units (the plot's, ``scale`` x ohm) per point of a Nyquist panel that shows ``z`` and
+    ``zm`` with equal axes in a box of about ``box_pt`` (default: that of ``ax``), as its frame
+    will have it (:func:`_frame_nyquist`), with :data:`_APEX_SCALE_SLACK` for the margins and
+    the labels' room added at the layout."""
+    width_pt, height_pt = box_pt if box_pt is not None else _box_size_pt(ax)
+    both = _np.concatenate([_np.asarray(z), _np.asarray(zm)]) * scale
+    xr = float(_np.ptp(both.real))
+    yr = max(float(_np.max(-both.imag)), 0.0) - min(float(_np.min(-both.imag)), 0.0)
+    return _APEX_SCALE_SLACK * max(xr / max(width_pt, 1.0), yr / max(height_pt, 1.0), 1e-300)
+
+
+def _apexes_not_distinct(fit) -> set[str]:
+    """The capacitive elements (``CPE1``) whose arc the fit's flags and standard errors leave
+    undetermined, so that its apex marks no process of its own: two arcs the data do not
+    tell apart (``arcs-unresolved``, :func:`~eisfit.fitting.flags.arcs_not_told_apart`), an
+    arc with an unresolved parameter (:func:`~eisfit.fitting.flags.unresolved_keys`), an arc
+    whose resistance or apex frequency is undetermined (:func:`eisfit.analysis.quality.undetermined`:
+    stderr unknown or at least the value, what ``large-stderr`` flags; a held value is not)."""
+    from .analysis.derived import circuit_arcs
+    from .analysis.quality import undetermined
+    from .fitting.flags import arcs_not_told_apart, unresolved_keys
+    from .model.circuit import circuit_of
+
+    flags = list(getattr(fit, "flags", None) or ())
+    out = set(arcs_not_told_apart(flags))
+    try:
+        arcs = circuit_arcs(circuit_of(fit.circuit), branches=True)
+    except Exception:  # not a circuit fit: its flags are all there is to go by
+        return out
+    values, stderr, derived = fit.values, fit.stderr, fit.derived
+    held = getattr(fit, "held_fixed", lambda key: False)
+    for arc in arcs:
+        c, r = arc.capacitive, arc.resistor
+        apex = f"{c}_fapex_Hz"
+        if unresolved_keys(flags, [*arc.param_names, apex]):
+            out.add(c)
+        elif r in values and not held(r) and undetermined(values[r], stderr.get(r)):
+            out.add(c)
+        elif apex in derived and not held(apex) and undetermined(derived[apex], derived.get(f"{apex}_stderr")):
+            out.add(c)
+    return out
 
 
 def _apexes(fit) -> list:
@@ -790,12 +938,15 @@ def _inside(za, zs) -> bool:
     return bool(zs.real.min() <= za.real <= zs.real.max() and (-zs.imag).min() <= -za.imag <= (-zs.imag).max() * 1.2)
 
 
-def _draw_bode(ax_m, ax_p, data, fit, area_cm2: float | None = None) -> None:
+def _draw_bode(ax_m, ax_p, data, fit, area_cm2: float | None = None,
+               ohm_prefix: tuple[float, str] | None = None) -> None:
     """|Z| (Ω, or |Z|·A in Ω·cm² with ``area_cm2``, log) and −phase (°) against f (Hz) on two
-    given axes."""
+    given axes; ``ohm_prefix``: (factor, prefix) of the impedance unit (kΩ: (1e3, "k")), that
+    of the Nyquist panel beside it (default: Ω)."""
     f, z = data.frequency, data.z
     area_cm2 = _checked_area(area_cm2)
-    scale = area_cm2 or 1.0
+    factor, prefix = ohm_prefix or (1.0, "")
+    scale = (area_cm2 or 1.0) / factor
     ax_m.loglog(f, _np.abs(z) * scale, "o", ms=3, mfc="none", mew=0.8, label="data")
     ax_p.semilogx(f, -_np.degrees(_np.angle(z)), "o", ms=3, mfc="none", mew=0.8)
     if fit is not None:
@@ -803,7 +954,7 @@ def _draw_bode(ax_m, ax_p, data, fit, area_cm2: float | None = None) -> None:
         zm = fit.model_impedance(fd)
         ax_m.loglog(fd, _np.abs(zm) * scale, "-", lw=1.2, label="fit")
         ax_p.semilogx(fd, -_np.degrees(_np.angle(zm)), "-", lw=1.2)
-    ax_m.set_ylabel(f"|Z|·A / {OHM_CM2}" if area_cm2 else f"|Z| / {OHM}")
+    ax_m.set_ylabel(f"|Z|·A / {prefix}{OHM_CM2}" if area_cm2 else f"|Z| / {prefix}{OHM}")
     ax_p.set_ylabel("−phase / °")
     ax_p.set_xlabel("f / Hz")
     ax_m.set_xlabel("f / Hz")
@@ -853,16 +1004,20 @@ def plot_fit(result, fig=None, area_cm2: float | None = None, ax=None):
     −phase and the residuals (% of |Z|) against f. A flat spectrum (−Z'' range < 0.7 x Z'
     range) gets the Nyquist plot across the top and the three others below it; a taller
     one the Nyquist plot on the left and the others stacked on the right, so the
-    equal-aspect panel fills its space. The title carries the label, circuit, weighting and
-    reduced chi-square; the flags go on a second line. Returns the Figure."""
+    equal-aspect panel fills its space. The |Z| panel is in the Nyquist panel's unit (kΩ,
+    kΩ·cm²...). The title carries the label, circuit, weighting and reduced chi-square; the
+    flags of severity problem and caution follow (:func:`_fit_title_flags`), its lines
+    broken to the figure's width. Returns the Figure."""
     _refuse_ax("plot_fit", ax)
     _require(result, "fit", "plot_fit")
     area_cm2 = _checked_area(area_cm2)
     xr, yr = _nyquist_ranges(result.z)
     flat = xr > 0 and yr / xr < _FLAT_NYQUIST
     nyquist_in = min(max(6.3 * yr / xr, 1.0), 3.6) if flat else 0.0  # the full-width panel's height
-    if fig is None:
-        fig = _new_figure(DOUBLE_COLUMN_IN, nyquist_in + 2.6 if flat else 4.2)
+    title = _fit_title(result, (DOUBLE_COLUMN_IN * 72.0 if fig is None else _width_pt(fig)) - 2 * _PAD_PT)
+    if fig is None:  # taller by the title's lines beyond two: the panels keep their size
+        extra_in = max(title.count("\n") - 1, 0) * 1.2 * FONT_PT / 72.0
+        fig = _new_figure(DOUBLE_COLUMN_IN, (nyquist_in + 2.6 if flat else 4.2) + extra_in)
     if flat:
         grid = fig.add_gridspec(2, 3, height_ratios=[nyquist_in, 1.6])
         ax_n, ax_m = fig.add_subplot(grid[0, :]), fig.add_subplot(grid[1, 0])
@@ -872,14 +1027,61 @@ def plot_fit(result, fig=None, area_cm2: float | None = None, ax=None):
         ax_n, ax_m = fig.add_subplot(grid[:, 0]), fig.add_subplot(grid[0, 1])
         ax_p, ax_r = fig.add_subplot(grid[1, 1], sharex=ax_m), fig.add_subplot(grid[2, 1], sharex=ax_m)
     plot_nyquist(result, ax=ax_n, area_cm2=area_cm2)
-    _draw_bode(ax_m, ax_p, result, result, area_cm2)  # the units of the Nyquist panel beside it
+    _draw_bode(ax_m, ax_p, result, result, area_cm2, ax_n._eisfit_ohm_prefix)  # the Nyquist panel's units
     plot_fit_residuals(result, ax=ax_r)
     for ax_ in (ax_m, ax_p, ax_r):
         ax_.tick_params(labelbottom=True)
         ax_.set_xlabel("f / Hz" if flat or ax_ is ax_r else "")
-    from .fitting.flags import flag_detail, problems
+    fig.suptitle(title, fontsize=FONT_PT)
+    keep_apex_labels_inside(ax_n)
+    return fig
 
-    flags = ", ".join(problems(result.flags)) or "no problem flags"
+
+def _width_pt(fig) -> float:
+    """The width of a Figure or SubFigure, points."""
+    return float(fig.bbox.width) * 72.0 / float(fig.dpi)
+
+
+def _fit_title_flags(flags) -> str:
+    """The flags a fit figure's title names: those of severity problem, then those of
+    severity caution (:func:`eisfit.fitting.flags.by_severity`: the undetermined and unresolved
+    arcs, large standard errors, a misfit or a lack of fit...), each name once with its details
+    merged (``large-stderr:R1,R2``); ``kk-too-noisy`` is told in words instead. "no problem or
+    caution flags" where there are none (a title had said "no problem flags" over two
+    undetermined arcs and a misfit)."""
+    from .fitting.flags import CAUTION, PROBLEM, by_severity
+
+    groups = by_severity(flags)
+    parts = []
+    for severity, word in ((PROBLEM, "problem"), (CAUTION, "caution")):
+        shown = _merged_flags([f for f in groups[severity] if not f.startswith("kk-too-noisy")])
+        if shown:
+            parts.append(f"{word}{'s' if len(shown) > 1 else ''}: {', '.join(shown)}")
+    return "; ".join(parts) or "no problem or caution flags"
+
+
+def _merged_flags(flags: list[str]) -> list[str]:
+    """``flags`` with the details of each name given more than once joined
+    (``large-stderr:R1``, ``large-stderr:R2`` -> ``large-stderr:R1,R2``), in the order of
+    their first appearance; a flag whose detail names a pair (``arcs-unresolved:CPE1,CPE2``)
+    stays as it is."""
+    merged: dict[str, list[str]] = {}
+    for flag in flags:
+        name, colon, detail = flag.partition(":")
+        if not colon or "," in detail:
+            merged[flag] = []
+        else:
+            merged.setdefault(name, []).append(detail)
+    return [key + (":" + ",".join(details) if details else "") for key, details in merged.items()]
+
+
+def _fit_title(result, width_pt: float) -> str:
+    """The title of :func:`plot_fit`: the fit's label, circuit, weighting and reduced
+    chi-square, then its flags (:func:`_fit_title_flags`) and what the figure does not show,
+    broken at ", " and "; " into lines no wider than ``width_pt`` (never cut at the edge)."""
+    from .fitting.flags import flag_detail
+
+    flags = _fit_title_flags(result.flags)
     too_noisy = flag_detail(result.flags, "kk-too-noisy")
     if too_noisy is not None:
         flags += f"; too noisy for the Lin-KK test (residual SD {too_noisy} of |Z|)"
@@ -888,10 +1090,9 @@ def plot_fit(result, fig=None, area_cm2: float | None = None, ax=None):
     left_out = flag_detail(result.flags, "dropped-inductive-points")
     if left_out is not None:  # they are not in the result: say so where they would have been drawn
         flags += f"; {left_out} inductive high-frequency points left out (not shown)"
-    fig.suptitle(f"{result.label}: {result.circuit}, {result.settings.get('weighting')} weighting, "
-                 f"reduced χ² = {result.redchi:.3g}\n{flags}", fontsize=FONT_PT)
-    keep_apex_labels_inside(ax_n)
-    return fig
+    head = (f"{result.label}: {result.circuit}, {result.settings.get('weighting')} weighting, "
+            f"reduced χ² = {result.redchi:.3g}")
+    return _wrapped(head, width_pt) + "\n" + _wrapped(flags, width_pt)
 
 
 # ---- end section: spectrum and fit plots ----------------------------------
@@ -1639,14 +1840,16 @@ TICK_LABEL_GAP_PT = 3.0  # at least this much space between neighbouring tick la
 
 def _thin_ticks(axis, length_pt: float) -> None:
     """Fewer major ticks on ``axis`` (``length_pt`` long) until neighbouring labels keep
-    ``TICK_LABEL_GAP_PT`` apart: a narrow fit panel had read "12.515.017.5"."""
+    ``TICK_LABEL_GAP_PT`` apart: a narrow fit panel had read "12.515.017.5", a Nyquist
+    inset "0.20.3"."""
     from matplotlib.ticker import MaxNLocator
 
     size = _tick_label_size(axis)
+    along = 0 if axis.axis_name == "x" else 1  # a label's extent along its axis: its width on x, its height on y
     for nbins in (3, 2, 1):
         labels, _ = _shown_tick_labels(axis)
         labels = sorted(labels)
-        widths = [_text_extent_pt(text, size)[0] for _, text in labels]
+        widths = [_text_extent_pt(text, size)[along] for _, text in labels]
         if all((b[0] - a[0]) * length_pt >= 0.5 * (wa + wb) + TICK_LABEL_GAP_PT
                for a, b, wa, wb in zip(labels, labels[1:], widths, widths[1:])):
             return

@@ -884,3 +884,98 @@ def test_plots_refuse_an_impossible_area_as_fit_does(fit_result, area):
             draw()
         assert str(refused.value) == str(refused_by_fit.value)
     assert P.plot_nyquist(fit_result, area_cm2=None).get_xlabel() == "Z' / Ω"  # None: ohm
+
+
+def _apex_label_texts(ax) -> list:
+    return [t for t in ax.texts if t.get_gid() == P._APEX_LABEL_GID]
+
+
+def _inductive_arcs_fit():
+    """The audit's case: one 150 Ω arc read as two by R0-p(R1,CPE1)-p(R2,CPE2) (an inductive
+    spectrum, 10 MHz-100 Hz, whose 14 points with Z'' > 0 are left out): R1 and R2 ± 280 Ω."""
+    f = np.logspace(7, 2, 51)
+    z = Circuit("L0-" + HEADLINE).impedance(np.array([1.5e-6, 40.0, 60.0, 1e-9, 0.9, 149.0, 2e-6, 0.85]), f)
+    rng = np.random.default_rng(0)
+    z = z + 0.005 * np.abs(z) * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size))
+    return eisfit.fit(Spectrum(f, z, {"label": "inductive"}), "garnet-symmetric")
+
+
+def test_the_fit_figure_names_its_cautions_and_greys_the_apexes_of_undetermined_arcs():
+    """Two undetermined arc resistances (large-stderr), arcs-unresolved and a misfit under a
+    title reading "no problem flags", and both apexes labelled as two processes: the title now
+    names every problem and caution flag (merged per name, broken to the figure's width), and
+    the apexes of arcs the flags leave undetermined are open grey markers without a label,
+    named in the legend."""
+    from eisfit.fitting.flags import by_severity, flag_name
+
+    res = _inductive_arcs_fit()
+    assert {"large-stderr:R1", "large-stderr:R2", "arcs-unresolved:CPE1,CPE2"} <= set(res.flags)
+    assert any(f.startswith("misfit:") for f in res.flags)
+    fig = P.plot_fit(res)
+    title = fig._suptitle.get_text()
+    assert "no problem" not in title
+    shown = by_severity(res.flags)
+    for flag in shown["problem"] + shown["caution"]:
+        assert flag_name(flag) + ":" in title or flag in title, flag
+    assert "large-stderr:R1," in title and "arcs-unresolved:CPE1,CPE2" in title
+    fig.canvas.draw()
+    extent = fig._suptitle.get_window_extent()
+    assert fig.bbox.x0 <= extent.x0 and extent.x1 <= fig.bbox.x1 and extent.y1 <= fig.bbox.y1  # not cut
+    ax = fig.axes[0]
+    assert _apex_label_texts(ax) == []
+    grey = [line for line in ax.get_lines() if line.get_marker() == "^" and len(line.get_xdata())]
+    assert len(grey) == 2 and all(line.get_markerfacecolor() == "none" for line in grey)
+    assert P.UNDETERMINED_APEX_LABEL in [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_a_clean_fit_figure_says_it_has_no_flags_and_labels_its_apexes(fit_result):
+    flags_free = eisfit.fitting.result.FitResult.with_fields(fit_result, flags=[])
+    fig = P.plot_fit(flags_free)
+    assert fig._suptitle.get_text().endswith("no problem or caution flags")
+    assert [t.get_text().split("\n")[0] for t in _apex_label_texts(fig.axes[0])] == ["CPE2"]  # CPE1's above f_max
+
+
+def test_apex_labels_at_one_point_merge_and_close_ones_are_raised_clear(fit_result):
+    """Two apexes at 3.07 Hz: "CPE2 3.07 Hz" was drawn over "CPE1 3.07 Hz" (raised 14 pt for a
+    label 20 pt tall). One label now names both; two close apexes keep two labels that do
+    not overlap."""
+    f0 = 2.0e3
+    derived = {**fit_result.derived, "CPE1_fapex_Hz": f0, "CPE2_fapex_Hz": f0, "CPE1_fapex_Hz_stderr": 10.0}
+    same = fit_result.with_fields(derived=derived, flags=[])
+    labels = _apex_label_texts(P.plot_nyquist(same))
+    assert [t.get_text() for t in labels] == ["CPE1, CPE2\n2 kHz"]
+    for factor in (1.15, 1.4):
+        close = fit_result.with_fields(derived={**derived, "CPE2_fapex_Hz": f0 * factor}, flags=[])
+        for made in (P.plot_fit(close), P.plot_nyquist(close).figure):
+            made.canvas.draw()
+            boxes = [t.get_window_extent() for t in _apex_label_texts(made.axes[0])]
+            assert len(boxes) == 2
+            assert not boxes[0].overlaps(boxes[1]), (factor, boxes)
+
+
+def test_the_nyquist_inset_shows_the_first_arc_whole_with_readable_ticks():
+    """R0 = 100 Ω, a 1 kΩ arc at 1.6 MHz, a 1 MΩ arc: the inset (|Z| <= 3 x the smallest)
+    showed Z' 0.1-0.3 kΩ of an arc spanning 0.1-1.1 kΩ, its tick labels reading "0.20.3"; it
+    now ends where the first arc does (the valley of −Z'' before the second)."""
+    f = np.logspace(7, -2, 91)
+    z = Circuit(HEADLINE).impedance(np.array([100.0, 1e3, 1e-10, 1.0, 1e6, 1e-6, 0.9]), f)
+    rng = np.random.default_rng(0)
+    z = z + 0.005 * np.abs(z) * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size))
+    res = eisfit.fit(Spectrum(f, z), HEADLINE)
+    # and 123 Ω, an arc of 46 Ω (its apex above f_max) and 10 kΩ: inset tick labels "0.150.200.25"
+    small = Circuit(HEADLINE).impedance(np.array([123.4, 45.6, 1e-10, 1.0, 1e4, 1e-6, 0.9]), f)
+    for ax, first_arc in ((P.plot_nyquist(Spectrum(f, z)), (0.1, 1.1, 0.5)), (P.plot_nyquist(res), (0.1, 1.1, 0.5)),
+                          (P.plot_fit(res).axes[0], (0.1, 1.1, 0.5)),
+                          (P.plot_nyquist(Spectrum(f, small)), None)):
+        ax.figure.canvas.draw()
+        (inset,) = ax.child_axes
+        (x0, x1), (y0, y1) = inset.get_xlim(), inset.get_ylim()  # kΩ
+        if first_arc is not None:
+            start, end, height = first_arc
+            assert x0 < start * 1.02 and end * 0.98 < x1 < 5 * end and y1 > height, (x0, x1, y1)  # whole, magnified
+        for axis, labels in ((0, inset.get_xticklabels()), (1, inset.get_yticklabels())):
+            lo, hi = (x0, x1) if axis == 0 else (y0, y1)
+            shown = [t.get_window_extent() for t in labels
+                     if t.get_visible() and t.get_text() and lo <= t.get_position()[axis] <= hi]
+            assert shown and all(not a.overlaps(b) for a, b in zip(shown, shown[1:])), \
+                [t.get_text() for t in labels]
