@@ -1149,7 +1149,9 @@ def plot_drt(result, ax=None, fit=None):
     """
     _require(result, "drt", "plot_drt")
     ax = _new_axes(ax)
-    ax.plot(result.tau_s, result.gamma_ohm, "-", lw=1.5, color="C0", label="DRT")
+    top = float(_np.max(result.gamma_ohm)) if len(result.gamma_ohm) else 0.0
+    factor, prefix = _ohm_prefix(top)  # γ in kΩ or MΩ: a 100 MΩ spectrum's axis read 0-6 under a "1e7" offset
+    ax.plot(result.tau_s, result.gamma_ohm / factor, "-", lw=1.5, color="C0", label="DRT")
     peaks = result.peaks
     if len(peaks):
         resolved = peaks["resolved"].to_numpy(bool)
@@ -1160,26 +1162,25 @@ def plot_drt(result, ax=None, fit=None):
                                     (~resolved & ~closed, dict(mfc="none", color="0.55"),
                                      "not closed, not resolved")):
             if shown.any():
-                ax.plot(peaks["tau_s"][shown], peaks["gamma_ohm"][shown], "v", ms=6, label=label, **style)
+                ax.plot(peaks["tau_s"][shown], peaks["gamma_ohm"][shown] / factor, "v", ms=6, label=label, **style)
         for k, (_, row) in enumerate(peaks.sort_values("tau_s").iterrows()):
             # a resolved peak: its process's resistance (with its side lobes); a side lobe: its
             # own area, in parentheses (counted in its owner's); a peak the data do not close
             # (an end of the data still rising): its area, in parentheses, marked open
             if not row["closed"]:
-                r_label = f"({row['R_ohm']:.3g} Ω, open)"
+                r_label = f"({_ohm_text(row['R_ohm'])}, open)"
             elif row["resolved"] and not row.get("determined", True):  # a warning says its R is not determined
-                r_label = f"{row['R_process_ohm']:.3g} Ω?"
+                r_label = f"{_ohm_text(row['R_process_ohm'])}?"
             elif row["resolved"]:
-                r_label = f"{row['R_process_ohm']:.3g} Ω"
+                r_label = _ohm_text(row["R_process_ohm"])
             else:
-                r_label = f"({row['R_ohm']:.3g} Ω)"
+                r_label = f"({_ohm_text(row['R_ohm'])})"
             ax.annotate(
                 f"{r_label}\n{format_value(row['f_Hz'], None, 'Hz', 3)}",
-                (row["tau_s"], row["gamma_ohm"]),
+                (row["tau_s"], row["gamma_ohm"] / factor),
                 textcoords="offset points", xytext=(0, 6 + (_PEAK_LABEL_STEP_PT if k % 2 else 0)), ha="center",
                 fontsize=7,
             )
-    top = float(_np.max(result.gamma_ohm)) if len(result.gamma_ohm) else 0.0
     overlay_note = ""
     if fit is not None:
         fit_gamma = fit.drt(result.tau_s)
@@ -1189,9 +1190,9 @@ def plot_drt(result, ax=None, fit=None):
         fit_top = float(_np.nanmax(fit_gamma)) if fit_gamma.size else 0.0
         clipped = top > 0 and fit_top > _FIT_SPIKE_RATIO * top  # a near-ideal arc's spike would flatten the data's
         missing = _fit_elements_not_shown(fit)
-        label = f"circuit fit (peak {fit_top:.3g} Ω, off scale)" if clipped else "circuit fit"
+        label = f"circuit fit (peak {_ohm_text(fit_top)}, off scale)" if clipped else "circuit fit"
         if fit_top > 0:
-            ax.plot(result.tau_s, fit_gamma, "--", lw=1.2, color="C1",
+            ax.plot(result.tau_s, fit_gamma / factor, "--", lw=1.2, color="C1",
                     label=label + (" (arcs only)" if missing else ""))
         # no flat zero line that reads "the fit has no process": the title says what is left out
         if fit_top <= 0:
@@ -1206,7 +1207,8 @@ def plot_drt(result, ax=None, fit=None):
     ax.set_xscale("log")
     ax.set_xlim(result.tau_s.min(), result.tau_s.max())
     ax.set_xlabel("τ / s")
-    ax.set_ylabel("γ / Ω")
+    ax.set_ylabel(f"γ / {prefix}{OHM}")
+    _no_offset_text(ax.yaxis)
     width_pt = ax.figure.get_figwidth() * 72.0 * ax.get_position().width
     about = f"DRT (λ={result.lambda_:.2g}, {result.lambda_rule})"
     one_line = f"{result.label}  {about}"
@@ -1226,26 +1228,67 @@ def plot_drt(result, ax=None, fit=None):
         ax.set_title(title, fontsize=FONT_PT, color="C3")
     else:
         ax.set_title(title, fontsize=FONT_PT)
+    legend = _legend_within(ax, loc="upper left")  # in two columns where the axes' width holds them
     if top > 0:  # room above the highest peak for its (staggered) label and the legend
-        ax.set_ylim(min(0.0, float(_np.min(result.gamma_ohm))) - 0.02 * top,
-                    _drt_headroom(ax, len(ax.get_legend_handles_labels()[1]), title.count("\n") + 1) * top)
-    ax.legend(fontsize=SMALL_PT, loc="upper left", frameon=False, ncols=2)  # two rows in the headroom
+        ax.set_ylim((min(0.0, float(_np.min(result.gamma_ohm))) - 0.02 * top) / factor,
+                    _drt_headroom(ax, _legend_extent_pt(legend)[1], title.count("\n") + 1) * top / factor)
     _style(ax)
     return ax
+
+
+def _ohm_text(value: float, digits: int = 3) -> str:
+    """A resistance in a figure's text: ``1.2 MΩ``, ``5.43 kΩ``, ``98.5 Ω``, ``12 mΩ`` (an SI
+    prefix from 1 of it on; ``digits`` significant digits, never e-notation: DRT peak labels
+    had read "1.2e+06 Ω")."""
+    if value is None or not _np.isfinite(float(value)):
+        return f"nan {OHM}"
+    from .units import plain_number
+
+    size = abs(float(f"{float(value):.{digits}g}"))  # as shown: 999.96 is "1 kΩ"
+    factor, prefix = next(((f, p) for f, p in ((1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""))
+                           if size >= f), (1e-3, "m") if size else (1.0, ""))
+    return f"{plain_number(float(value) / factor, digits)} {prefix}{OHM}"
+
+
+def _no_offset_text(axis) -> None:
+    """No matplotlib offset text ("1e7" above the axis) on a linear axis: the unit carries the prefix."""
+    from matplotlib.ticker import ScalarFormatter
+
+    formatter = axis.get_major_formatter()
+    if isinstance(formatter, ScalarFormatter):
+        formatter.set_useOffset(False)
+        formatter.set_scientific(False)
+
+
+def _legend_within(ax, loc: str, max_cols: int = 2):
+    """The legend of ``ax`` inside it at ``loc`` in as many columns (at most ``max_cols``) as the
+    axes' width holds (measured; about its width once laid out, :func:`_box_size_pt`), long
+    entries broken at " (" where even one column is too wide: a two-column legend had run
+    out of the figure ("…off scal")."""
+    handles, labels = ax.get_legend_handles_labels()
+    width_pt = _box_size_pt(ax)[0]
+    legend = None
+    for ncols in range(min(max_cols, max(len(labels), 1)), 0, -1):
+        legend = ax.legend(handles, labels, fontsize=SMALL_PT, loc=loc, frameon=False, ncols=ncols)
+        if _legend_extent_pt(legend)[0] <= width_pt:
+            return legend
+    labels = [label.replace(" (", "\n(", 1) if _text_extent_pt(label, SMALL_PT)[0] > 0.7 * width_pt else label
+              for label in labels]
+    return ax.legend(handles, labels, fontsize=SMALL_PT, loc=loc, frameon=False, ncols=1)
 
 
 _PEAK_LABEL_PT = 6 + _PEAK_LABEL_STEP_PT + 2 * 7 * 1.3  # a staggered two-line peak label (7 pt) above its peak
 
 
-def _drt_headroom(ax, n_legend: int, title_lines: int) -> float:
+def _drt_headroom(ax, legend_height_pt: float, title_lines: int) -> float:
     """The top of the gamma axis as a multiple of the largest gamma: room above the highest
-    peak for its staggered label (:data:`_PEAK_LABEL_PT`) and for the legend's rows (two
-    columns of ``n_legend`` entries, upper left) so that neither covers the other, in the
-    height the axes keep once a title of ``title_lines`` lines and the tick labels are laid
-    out; at least :data:`_HEADROOM`, at most 4."""
+    peak for its staggered label (:data:`_PEAK_LABEL_PT`) and for the legend (upper left,
+    ``legend_height_pt`` tall) so that neither covers the other, in the height the axes keep
+    once a title of ``title_lines`` lines and the tick labels are laid out; at least
+    :data:`_HEADROOM`, at most 4."""
     height_pt = min(ax.figure.get_figheight() * 72.0 * ax.get_position().height,
                     ax.figure.get_figheight() * 72.0 - title_lines * FONT_PT * 1.3 - 40.0)
-    legend_pt = int(_np.ceil(n_legend / 2)) * SMALL_PT * 1.7 + 6
+    legend_pt = legend_height_pt + 6
     free = 1.0 - (_PEAK_LABEL_PT + legend_pt) / max(height_pt, 1.0)
     return min(max(_HEADROOM, 1.0 / free if free > 0.25 else 4.0), 4.0)
 
@@ -1279,8 +1322,7 @@ def _fit_elements_not_shown(fit) -> list[str]:
 def _drt_series_terms(result) -> str:
     """R_inf, R_pol and, when the DRT has them, the series L and C, for the figure's title:
     what the distribution alone does not show."""
-    parts = [f"R_inf {format_value(result.r_inf_ohm, None, 'Ω', 3)}",
-             f"R_pol {format_value(result.r_pol_ohm, None, 'Ω', 3)}"]
+    parts = [f"R_inf {_ohm_text(result.r_inf_ohm)}", f"R_pol {_ohm_text(result.r_pol_ohm)}"]
     if result.inductance_H:
         parts.append(f"L {format_value(result.inductance_H, None, 'H', 3)}")
     if result.capacitance_F is not None and _np.isfinite(result.capacitance_F):  # inf: 1/C came out 0, no C

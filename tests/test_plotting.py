@@ -979,3 +979,39 @@ def test_the_nyquist_inset_shows_the_first_arc_whole_with_readable_ticks():
                      if t.get_visible() and t.get_text() and lo <= t.get_position()[axis] <= hi]
             assert shown and all(not a.overlaps(b) for a, b in zip(shown, shown[1:])), \
                 [t.get_text() for t in labels]
+
+
+def _noisy(circuit: str, values, f, seed: int = 0):
+    z = Circuit(circuit).impedance(np.array(values, float), f)
+    rng = np.random.default_rng(seed)
+    return Spectrum(f, z + 0.005 * np.abs(z) * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size)))
+
+
+def test_the_drt_figure_reads_in_prefixed_units_with_no_offset_text_and_its_legend_inside():
+    """A 100 MΩ spectrum's γ axis read 0-6 under a "1e7" offset text, a 1 MΩ one's "700000";
+    peak labels "1.2e+06 Ω", and the two-column legend ran out of the figure ("…off scal")."""
+    f = np.logspace(7, -2, 91)
+    huge = eisfit.drt(_noisy(HEADLINE, [1e4, 1e5, 1e-12, 1.0, 1e8, 1e-8, 0.9], f))
+    ax = P.plot_drt(huge)
+    ax.figure.canvas.draw()
+    assert ax.get_ylabel() == "γ / MΩ" and ax.yaxis.get_offset_text().get_text() == ""
+    assert all(float(t.get_text().replace("−", "-")) < 1000 for t in ax.get_yticklabels() if t.get_text())
+    texts = [t.get_text() for t in ax.texts] + [ax.get_title()]
+    assert not any("e+" in t for t in texts), texts
+    assert any(t.split("\n")[0].endswith(" MΩ") for t in ax.texts for t in [t.get_text()])
+    assert "R_pol 1" in ax.get_title() and "MΩ" in ax.get_title()
+    spectrum = _noisy(HEADLINE, [100.0, 1e3, 1e-10, 1.0, 1e6, 1e-6, 0.9], f)
+    res = eisfit.fit(spectrum, HEADLINE)
+    ax = P.plot_drt(eisfit.drt(spectrum), fit=res)
+    fig = ax.figure
+    fig.canvas.draw()
+    assert ax.get_ylabel() == "γ / kΩ"
+    legend = ax.get_legend()
+    entries = [t.get_text() for t in legend.get_texts()]
+    assert any("off scale" in t and "MΩ" in t and "e+" not in t for t in entries), entries
+    box = legend.get_window_extent()
+    assert fig.bbox.x0 <= box.x0 and box.x1 <= fig.bbox.x1 and box.x1 <= ax.get_window_extent().x1 + 1
+    # the fit figure's |Z| panel in the Nyquist panel's unit (kΩ beside kΩ; kΩ·cm² beside kΩ·cm²)
+    for area, unit in ((None, "kΩ"), (0.785, "kΩ·cm²")):
+        labels = [a.get_ylabel() for a in P.plot_fit(res, area_cm2=area).axes]
+        assert labels[0].startswith(f"−Z'' / {unit}") and labels[1] in (f"|Z| / {unit}", f"|Z|·A / {unit}"), labels
