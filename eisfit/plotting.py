@@ -980,7 +980,8 @@ def plot_bode(data, fig=None, fit=None, ax=None):
 
 
 def plot_fit_residuals(result, ax=None):
-    """Fit residuals (Z − Zfit)/|Z| in % against frequency (Hz, log axis). Returns the Axes."""
+    """Fit residuals (Z − Zfit)/|Z| in % against frequency (Hz, log axis), the legend above
+    the axes. Returns the Axes."""
     _require(result, "fit", "plot_fit_residuals")
     ax = _new_axes(ax, (COLUMN_IN, 2.0))
     f = result.frequency
@@ -991,7 +992,7 @@ def plot_fit_residuals(result, ax=None):
     ax.set_xscale("log")
     ax.set_xlabel("f / Hz")
     ax.set_ylabel("residual / % of |Z|")
-    ax.legend(fontsize=SMALL_PT, frameon=False, ncols=2)
+    _legend_above(ax, *ax.get_legend_handles_labels())  # above the axes: inside, it had covered a point
     _style(ax)
     return ax
 
@@ -1101,10 +1102,18 @@ def _fit_title(result, width_pt: float) -> str:
 
 
 def plot_kk_residuals(result, ax=None):
-    """Lin-KK residuals (% of |Z|) against frequency (log axis), with the +-threshold band.
+    """Lin-KK residuals (% of |Z|) against frequency (log axis), with the limits of the
+    acceptance rule: the ±``threshold_pct`` band (residuals inside it pass whatever their
+    pattern) and the ±``violation_pct`` lines (beyond them a spectrum fails unless its
+    residuals are random noise; in between only random ones pass). The title gives the
+    verdict and its status (``valid``, ``noisy``, ``drift``, ``too-noisy``, ``violation``);
+    the legend sits above the axes, where it covers no point.
 
     ``result`` is a :class:`eisfit.analysis.kk.KKResult`. Returns the Axes.
     """
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
     _require(result, "kk", "plot_kk_residuals")
     ax = _new_axes(ax)
     f = result.frequency
@@ -1112,21 +1121,38 @@ def plot_kk_residuals(result, ax=None):
     ax.plot(f[order], 100.0 * result.residuals_real[order], "o-", ms=3, lw=1, label="Δ' (real)")
     ax.plot(f[order], 100.0 * result.residuals_imag[order], "s-", ms=3, lw=1, label="Δ'' (imag)")
     t = result.threshold_pct
-    ax.axhspan(-t, t, color="0.9", zorder=0, label=f"±{t:g} %")
+    v = getattr(result, "violation_pct", None)
+    ax.axhspan(-t, t, color=_KK_BAND_COLOUR, lw=0, zorder=0)
+    handles, labels = ax.get_legend_handles_labels()
+    handles.append(Patch(facecolor=_KK_BAND_COLOUR, edgecolor="0.45", lw=0.6))  # an edge: grey on grey was invisible
+    labels.append(f"±{t:g} %: pass")
+    if v is not None and v > t:
+        for sign in (-1.0, 1.0):
+            ax.axhline(sign * v, color="C3", lw=0.8, ls="--", zorder=1)
+        handles.append(Line2D([], [], color="C3", lw=0.8, ls="--"))
+        labels.append(f"±{v:g} %: violation")
     ax.axhline(0.0, color="0.5", lw=0.6)
     ax.set_xscale("log")
     ax.set_xlabel("f / Hz")
     ax.set_ylabel("residual / % of |Z|")
-    verdict = "passed" if result.passed else "FAILED"
+    status = getattr(result, "status", "")
+    if status == "too-noisy":
+        verdict = "too noisy to judge"
+    else:
+        verdict = ("passed" if result.passed else "FAILED") + (f" ({status})" if status else "")
     width_pt = ax.figure.get_figwidth() * 72.0 * ax.get_position().width
     ax.set_title(
-        _front_cut(str(result.label), "", width_pt, FONT_PT) + f"\nLin-KK {verdict}: M={result.n_rc}, "
-        f"μ={result.mu:.2f}, max {result.max_residual_pct:.2f} %",
+        _front_cut(str(result.label), "", width_pt, FONT_PT) + "\n"
+        + _wrapped(f"Lin-KK {verdict}: M={result.n_rc}, μ={result.mu:.2f}, max {result.max_residual_pct:.2f} %",
+                   width_pt),
         fontsize=FONT_PT,
     )
-    ax.legend(fontsize=SMALL_PT, loc="best", frameon=False)
+    _legend_above(ax, handles, labels)  # above the axes: loc="best" had sat on the points
     _style(ax)
     return ax
+
+
+_KK_BAND_COLOUR = "0.88"
 
 
 _PEAK_LABEL_STEP_PT = 16  # every other peak label (in tau order) this much higher: neighbours do not overlap

@@ -323,7 +323,7 @@ def test_kk_plot_title_fits_its_axes_for_a_long_label():
     label = "/data/2026/campaign/cell_07/very_long_folder_name/exampleDataGamry_with_a_long_name.DTA#0"
     res = eisfit.kk_test(Spectrum(f, z, meta={"label": label}))
     ax = plot_kk_residuals(res)
-    first, second = ax.get_title().split("\n")
+    first, second, *_ = ax.get_title().split("\n")  # the verdict's line broken to the width too
     width_pt = ax.figure.get_figwidth() * 72.0 * ax.get_position().width
     assert first.startswith("…") and first.endswith("long_name.DTA#0")
     assert _text_extent_pt(first, 8.0)[0] <= width_pt and second.startswith("Lin-KK passed")
@@ -1015,3 +1015,36 @@ def test_the_drt_figure_reads_in_prefixed_units_with_no_offset_text_and_its_lege
     for area, unit in ((None, "kΩ"), (0.785, "kΩ·cm²")):
         labels = [a.get_ylabel() for a in P.plot_fit(res, area_cm2=area).axes]
         assert labels[0].startswith(f"−Z'' / {unit}") and labels[1] in (f"|Z| / {unit}", f"|Z|·A / {unit}"), labels
+
+
+def _legend_above_its_axes(ax) -> bool:
+    ax.figure.canvas.draw()
+    legend, box = ax.get_legend().get_window_extent(), ax.get_window_extent()
+    return legend.y0 >= box.y1 - 1 and ax.title.get_window_extent().y0 >= legend.y1 - 1
+
+
+def test_residual_legends_lie_above_the_axes_and_the_kk_plot_draws_both_limits(fit_result):
+    """The Lin-KK plot's legend (loc="best") sat on the points, its "±1 %" swatch grey on the
+    grey band; only ±threshold_pct was drawn, so a spectrum "passed" with points outside the
+    band (the rule's violation_pct and status were nowhere). The fit residuals' legend covered
+    a point too."""
+    from matplotlib.patches import Patch
+
+    spectrum = _noisy(HEADLINE, list(TRUE.values()), F)
+    kk = eisfit.kk_test(spectrum)
+    ax = P.plot_kk_residuals(kk)
+    assert _legend_above_its_axes(ax)
+    dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
+    assert sorted(float(line.get_ydata()[0]) for line in dashed) == [-kk.violation_pct, kk.violation_pct]
+    lo, hi = ax.get_ylim()
+    assert lo < -kk.violation_pct and hi > kk.violation_pct
+    assert f"({kk.status})" in ax.get_title() and ("passed" if kk.passed else "FAILED") in ax.get_title()
+    legend = ax.get_legend()
+    labels = [t.get_text() for t in legend.get_texts()]
+    assert f"±{kk.threshold_pct:g} %: pass" in labels and f"±{kk.violation_pct:g} %: violation" in labels
+    (band,) = [h for h in legend.legend_handles if isinstance(h, Patch)]
+    assert matplotlib.colors.to_rgba(band.get_edgecolor()) != matplotlib.colors.to_rgba(band.get_facecolor())
+    assert _legend_above_its_axes(P.plot_fit_residuals(fit_result))
+    fig = P.plot_fit(fit_result)
+    residuals = next(a for a in fig.axes if a.get_ylabel().startswith("residual"))
+    assert _legend_above_its_axes(residuals)
