@@ -1854,7 +1854,13 @@ def plot_campaign_fits(camp, fig=None, max_spectra: int | None = MAX_OVERLAY_SPE
     shown, note = _camp_shown(camp, max_spectra)
     n_cols = 4 if len(shown) > 3 else max(len(shown), 1)
     n_rows = max(-(-len(shown) // n_cols), 1)
-    ratios = [yr / xr for xr, yr in (_nyquist_ranges(r.z) for _, r in shown) if xr > 0]
+    drawn = []  # (k, result, area scale, frame or None), the frame clipping an inductive tail as the overlay does
+    for k, r in shown:
+        scale = _camp_area(camp, k, area_normalised)
+        drawn.append((k, r, scale, _capacitive_frame(r.z.real * scale, -r.z.imag * scale)))
+    ranges = [((fr[0][1] - fr[0][0]), (fr[1][1] - fr[1][0])) if fr else _nyquist_ranges(r.z)
+              for _, r, _, fr in drawn]
+    ratios = [yr / xr for xr, yr in ranges if xr > 0]
     ratio = min(max(max(ratios, default=0.6), 0.25), 1.0)
     own = fig is None
     if own:
@@ -1863,17 +1869,25 @@ def plot_campaign_fits(camp, fig=None, max_spectra: int | None = MAX_OVERLAY_SPE
     axis = camp.evolution_axis()
     files = {camp.checkpoints[k].file for k, _ in shown}
     common_file = next(iter(files)) if len(files) == 1 else None
-    for i, (k, r) in enumerate(shown):
+    titled = []  # (panel, checkpoint index, suffix) for the titles sized once the panels are placed
+    deepest = None  # the lowest -Z'' of a clipped inductive tail
+    for i, (k, r, scale, frame) in enumerate(drawn):
         ax_ = fig.add_subplot(n_rows, n_cols, i + 1)
-        scale = _camp_area(camp, k, area_normalised)
         _, zf = _camp_dense_fit(r)
         ax_.plot(r.z.real * scale, -r.z.imag * scale, "o", ms=2, mfc="none", mew=0.6, color="C0")
         ax_.plot(zf.real * scale, -zf.imag * scale, "-", lw=0.9, color="C1")
         ax_.set_aspect("equal", adjustable="box")
-        ax_.set_ylim(bottom=min(0.0, ax_.get_ylim()[0]))
+        if frame:  # the arcs fill the panel, the tail is drawn and clipped (the suptitle says so)
+            ax_.set_xlim(*frame[0])
+            ax_.set_ylim(*frame[1])
+            tail = float(_np.min(-r.z.imag * scale))
+            deepest = tail if deepest is None else min(deepest, tail)
+        else:
+            ax_.set_ylim(bottom=min(0.0, ax_.get_ylim()[0]))
         ax_.locator_params(axis="x", nbins=3)  # small panels: a few readable ticks (and a faster layout)
         ax_.locator_params(axis="y", nbins=4)
         suffix, colour = _fit_panel_mark(r.flags)
+        titled.append((ax_, k, suffix))
         ax_.set_title(_panel_title(camp.checkpoints[k], suffix, fig.get_figwidth() * 72.0 / n_cols - 2 * _PAD_PT,
                                    FONT_PT, _place_on_axis(camp.checkpoints[k], axis, k), common_file is not None),
                       color=colour, y=1.0)
@@ -1883,14 +1897,43 @@ def plot_campaign_fits(camp, fig=None, max_spectra: int | None = MAX_OVERLAY_SPE
             ax_.set_xlabel(f"Z' / {unit}")
         _style(ax_)
     source = f" of {_file_name(common_file)}" if common_file else ""
-    fig.suptitle(f"Nyquist fits per checkpoint{source}: data (points), fit (line)" + (f"; {note}" if note else ""),
-                 fontsize=FONT_PT)
+    clipped = (f"inductive tails clipped (−Z'' down to {deepest:.3g} {unit})" if deepest is not None else "")
+    notes = "; ".join(part for part in (clipped, note) if part)
+    fig.suptitle(_wrapped(f"Nyquist fits per checkpoint{source}: data (points), fit (line)"
+                          + (f"; {notes}" if notes else ""), _width_pt(fig) - 2 * _PAD_PT), fontsize=FONT_PT)
     if own:
         _fixed_layout(fig)
         for panel in fig.axes:
             panel.apply_aspect()  # the box as drawn: equal axes shrink it inside its cell
             _thin_ticks(panel.xaxis, panel.get_position().width * fig.get_figwidth() * 72.0)
+        # each title as wide as the room around its placed box's centre: half-way to the next
+        # box's centre in its row, or to the figure's edge (a cell's width had let the right
+        # column's titles run off the figure)
+        for (panel, k, suffix), width_pt in zip(titled, _title_room_pt(fig, [p for p, _, _ in titled])):
+            panel.set_title(_panel_title(camp.checkpoints[k], suffix, width_pt, FONT_PT,
+                                         _place_on_axis(camp.checkpoints[k], axis, k), common_file is not None),
+                            color=panel.title.get_color(), y=1.0, fontsize=FONT_PT)
     return fig
+
+
+def _title_room_pt(fig, panels) -> list[float]:
+    """The width (points) a centred title of each of ``panels`` (placed axes of one grid) may
+    take: twice the distance from its box's centre to half-way to the next box's centre in
+    its row or to the figure's edge, less :data:`_PAD_PT` on each side."""
+    width = fig.get_figwidth() * 72.0
+    centres = []
+    for panel in panels:
+        box = panel.get_position()
+        centres.append((panel.get_subplotspec().rowspan.start, 0.5 * (box.x0 + box.x1) * width))
+    rooms = []
+    for row, centre in centres:
+        others = sorted(c for r, c in centres if r == row and c != centre)
+        left = max((c for c in others if c < centre), default=None)
+        right = min((c for c in others if c > centre), default=None)
+        half_left = 0.5 * (centre - left) if left is not None else centre
+        half_right = 0.5 * (right - centre) if right is not None else width - centre
+        rooms.append(2.0 * min(half_left, half_right) - 2.0 * _PAD_PT)
+    return rooms
 
 
 def _place_on_axis(checkpoint, axis, index: int) -> str:
@@ -1938,16 +1981,18 @@ def _fit_panel_mark(flags) -> tuple[str, str]:
 def _panel_title(checkpoint, suffix: str, width_pt: float, size_pt: float, on_axis: str = "",
                  one_file: bool = False) -> str:
     """A checkpoint's label + ``suffix`` as a small panel's title no wider than
-    ``width_pt``: a label made from its file's path shows the file name only (none where
-    every panel is of ``one_file``: the sweep, ``#5``), followed by the checkpoint's place
+    ``width_pt``: a label made from its file's path or file name shows the file name only
+    (none where every panel is of ``one_file``: the sweep, ``#5``), followed by the checkpoint's place
     on the evolution axis ``on_axis`` (``50.63 h``) where the label does not hold it; a name
     still too wide loses its leading characters (shown as "…"), so the end that tells
     checkpoints apart (sweep number, time) stays; the unresolved parameters' names in the
     suffix give way before the label does."""
     name, file = checkpoint.label, checkpoint.file
-    if file and name.startswith(file):
-        name = name[len(file):] if one_file and len(name) > len(file) else \
-            name[len(file) - len(_file_name(file)):]
+    for start in ((file, _file_name(file)) if file else ()):  # a label made from the path or the file name
+        if name.startswith(start):
+            rest = name[len(start):]
+            name = rest if one_file and rest else _file_name(file) + rest
+            break
     if on_axis and on_axis not in name:
         name = f"{name}, {on_axis}"
     if suffix.endswith(" unresolved)") and _text_extent_pt(name + suffix, size_pt)[0] > width_pt:

@@ -1048,3 +1048,73 @@ def test_residual_legends_lie_above_the_axes_and_the_kk_plot_draws_both_limits(f
     fig = P.plot_fit(fit_result)
     residuals = next(a for a in fig.axes if a.get_ylabel().startswith("residual"))
     assert _legend_above_its_axes(residuals)
+
+
+def _sweeps_of_one_file(n: int = 5, long_name: bool = False):
+    """``n`` sweeps of one file /data/.../<name>.mpr (labels ``<name>.mpr#k``, as the readers
+    make them) with an inductive tail 5x deeper than the arcs (the VSP PEIS file's shape),
+    every fit flagged not-converged (a red "(problem)" in each title)."""
+    import dataclasses
+
+    f = np.logspace(6, -1, 50)
+    circuit = Circuit("L0-R0-p(R1,CPE1)-p(R2,CPE2)")
+    name = "vsp_peis_with_a_rather_long_file_name.mpr" if long_name else "vsp_peis_with.mpr"
+    path = f"/data/2026/cell_07/{name}"
+    rng = np.random.default_rng(1)
+    spectra = []
+    for k in range(n):
+        z = circuit.impedance(np.array([4e-6, 10.0 + k, 10.0, 1e-8, 0.9, 8.0, 1e-4, 0.85]), f)
+        z = z * (1 + 0.002 * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size)))
+        spectra.append(Spectrum(f, z, meta={"label": f"{name}#{k}", "time_h": 10.125 * k}))
+    camp = eisfit.fit_campaign(spectra, circuit="L0-R0-p(R1,CPE1)-p(R2,CPE2)", cache_dir=False, progress=False)
+    camp.checkpoints[:] = [dataclasses.replace(c, file=path) for c in camp.checkpoints]
+    camp.results[:] = [r.with_fields(flags=[*r.flags, "not-converged"]) for r in camp.results]
+    return camp
+
+
+def test_fits_panels_of_one_files_sweeps_drop_its_name_frame_the_arcs_and_keep_titles_in_the_figure():
+    """yadg's VSP file: every panel title read "…_with.mpr#5, 50.63 h (problem)" (the label
+    was compared with the file's whole path), the right column's titles ran off the figure
+    (sized from a grid cell, not the placed box), and each panel was framed on the inductive
+    tail (arcs squeezed flat) where the overlay clips it. Now "#5, 50.63 h (problem)", the file
+    named once in the suptitle, the tail clipped and said so, every title inside the figure
+    and clear of its neighbours."""
+    for long_name in (False, True):
+        camp = _sweeps_of_one_file(long_name=long_name)
+        fig = camp.plot_fits()
+        fig.canvas.draw()
+        panels = [ax for ax in fig.axes if ax.get_visible()]
+        titles = [ax.get_title() for ax in panels]
+        assert titles[:2] == ["#0, 0 h (problem)", "#1, 10.12 h (problem)"], titles
+        assert all(t.startswith(f"#{k}, ") and t.endswith(" h (problem)") for k, t in enumerate(titles)), titles
+        assert "vsp_peis_with" in fig.get_suptitle() and "inductive tails clipped" in fig.get_suptitle()
+        for ax, r in zip(panels, camp.results):
+            lo, hi = ax.get_ylim()
+            tallest = float(np.max(-r.z.imag))
+            assert -0.1 * tallest < lo < 0 and tallest < hi < 1.2 * tallest
+        boxes = [ax.title.get_window_extent() for ax in panels]
+        for box in boxes:
+            assert fig.bbox.x0 <= box.x0 and box.x1 <= fig.bbox.x1 and box.y1 <= fig.bbox.y1
+        for left, right in zip(boxes, boxes[1:]):
+            if abs(left.y0 - right.y0) < 1:
+                assert left.x1 <= right.x0
+
+
+def test_panel_titles_of_long_labels_fit_the_room_around_their_placed_box():
+    """Labels that are no file names, too long for a quarter of the figure: each title is cut
+    at the front to the room around its placed box (the right column's had run off the figure)."""
+    import dataclasses
+
+    camp = _sweeps_of_one_file()
+    long = "a_checkpoint_label_much_longer_than_a_panel_is_wide_from_a_campaign_file"
+    camp.checkpoints[:] = [dataclasses.replace(c, file=None, label=f"{long}_{k}") for k, c in
+                           enumerate(camp.checkpoints)]
+    fig = camp.plot_fits()
+    fig.canvas.draw()
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert all(ax.get_title().startswith("…") and ax.get_title().endswith("(problem)") for ax in panels)
+    boxes = [ax.title.get_window_extent() for ax in panels]
+    assert all(fig.bbox.x0 <= b.x0 and b.x1 <= fig.bbox.x1 for b in boxes), [(b.x0, b.x1) for b in boxes]
+    for left, right in zip(boxes, boxes[1:]):
+        if abs(left.y0 - right.y0) < 1:
+            assert left.x1 <= right.x0
