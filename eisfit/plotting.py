@@ -21,12 +21,50 @@ from __future__ import annotations
 
 import functools as _functools
 
-from typing import Any
+import os as _os
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol, Sequence
 
 import numpy as _np
 
 from .units import EVOLUTION_AXIS_LABELS, KELVIN_AT_0C, format_value
 from .units import si_scale as _si_scale
+
+if TYPE_CHECKING:  # for the annotations only: nothing of matplotlib is imported before a figure is drawn
+    from pathlib import Path
+
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure, SubFigure
+
+    from .analysis.drt import DRTResult
+    from .analysis.kk import KKResult
+    from .fitting.result import FitResult
+    from .spectrum import Spectrum
+
+
+class CampaignLike(Protocol):
+    """What the campaign figures read of a campaign: an :class:`eisfit.CampaignResult`
+    (``eisfit.plotting`` reads results and imports nothing from ``eisfit.campaign``)."""
+
+    checkpoints: list[Any]
+    results: list[Any]
+    details: list[dict]
+    drts: list[Any] | None
+
+    @property
+    def table(self) -> Any:
+        """One row per checkpoint (a pandas DataFrame)."""
+
+    def evolution_axis(self, x: str | None = None) -> str | None:
+        """What the evolution is told against ("time_h", "cycle"...; None: the checkpoint number)."""
+
+    def colour_values(self) -> tuple[list[float], str]:
+        """The values that colour the checkpoints, and their axis label."""
+
+    def arrhenius(self, resistances: Any = None, form: str = "sigmaT", weighted: bool = False) -> Any:
+        """The Arrhenius fit of each resistance (a pandas DataFrame)."""
+
+    def _roles(self) -> dict:
+        """The roles of the circuit's resistances."""
 
 COLUMN_IN = 3.3          # single journal column, inches
 DOUBLE_COLUMN_IN = 7.0   # double column, inches
@@ -43,7 +81,7 @@ FIGURE_FORMATS = ("png", "svg")
 PNG_COMPRESS_LEVEL = 2  # zlib level of the PNGs: level 6 (the default) took twice as long for ~20 % smaller files
 
 
-def save_figure(fig, stem, close: bool = True) -> list:
+def save_figure(fig: Figure, stem: str | _os.PathLike, close: bool = True) -> list[Path]:
     """Write ``fig`` as ``<stem>.png`` (300 dpi) and ``<stem>.svg`` without trimming, so a
     column-width figure stays a column width; returns the paths (PNG first). The SVG keeps
     its texts as text (``svg.fonttype`` none), so labels can be edited in Inkscape or
@@ -93,7 +131,8 @@ def _can_fork_figures() -> bool:
     return fork_is_safe() and matplotlib.get_backend().lower() == "agg" and cores >= 2
 
 
-def save_figures(makers, folder, processes: int | None = None) -> dict:
+def save_figures(makers: Mapping[str, Callable[[], Figure]], folder: str | _os.PathLike,
+                 processes: int | None = None) -> dict[str, list[Path]]:
     """Make and write a set of figures: ``makers`` maps a name to a function that returns a
     Figure; each is written by :func:`save_figure` as ``folder/<name>.png`` and ``.svg``.
     Returns name -> paths (PNG first), in the order of ``makers``.
@@ -141,7 +180,8 @@ class PendingFigures:
             _pending_figures.clear()
 
 
-def start_figures(makers, folder, processes: int | None = None) -> PendingFigures:
+def start_figures(makers: Mapping[str, Callable[[], Figure]], folder: str | _os.PathLike,
+                  processes: int | None = None) -> PendingFigures:
     """Begin :func:`save_figures`: the figures are handed to forked workers where that is
     possible (the makers must not change afterwards: the workers see them as they were at
     the fork); ``.result()`` of the returned object waits and makes the rest here."""
@@ -580,12 +620,18 @@ def _dense_frequency(f, per_decade: int = 30):
     return _np.logspace(hi, lo, max(int((hi - lo) * per_decade), 2) + 1)
 
 
-def plot_nyquist(data, ax=None, fit=None, area_cm2: float | None = None, label: str | None = None):
+def plot_nyquist(data: Spectrum | FitResult, ax: Axes | None = None, fit: FitResult | None = None,
+                 area_cm2: float | None = None, label: str | None = None) -> Axes:
     """Nyquist plot, −Z'' against Z' (Ω, or Ω·cm² = Z·A per cell with ``area_cm2``), equal axes.
 
     ``data`` is a :class:`~eisfit.Spectrum` or a :class:`~eisfit.FitResult` (then its
     fitted points and model are drawn); ``fit`` a FitResult drawn over a Spectrum.
-    Arc apexes of a fit are marked with their frequency, the labels inside the axes. Both
+    Arc apexes of a fit are marked with their frequency, the labels inside the axes (one
+    label for apexes at the same point, a label raised above a neighbour it would touch); an
+    apex of an arc the fit's flags or standard errors leave undetermined (arcs-unresolved,
+    unresolved, stderr >= value) is an open grey marker without a label, named in the
+    legend. Where the arcs are a corner of the plot (a tail or a much larger arc sets its
+    scale), an inset magnifies them, whole: down to the end of an arc (a valley of −Z''). Both
     axes have the same scale; the limits are the extents of the points and curves (−Z''
     from just below 0), stretched upwards or sideways only as far as the axes' cell leaves
     room, and the box takes the aspect (``adjustable="box"``, a given axes too). In a figure of
@@ -716,7 +762,7 @@ def _frame_nyquist(ax, box_pt: tuple[float, float], fill: bool = True) -> None:
     ax.set_aspect("equal", adjustable="box")
 
 
-def keep_apex_labels_inside(ax) -> None:
+def keep_apex_labels_inside(ax: Axes) -> None:
     """Lay the figure of ``ax`` out and raise the top (or widen the sides) of ``ax`` and of its
     inset where an apex label still crosses the frame, until none does (at most 3 rounds).
     :func:`plot_nyquist` does it for a figure of its own, :func:`plot_fit` once its panels
@@ -962,7 +1008,8 @@ def _draw_bode(ax_m, ax_p, data, fit, area_cm2: float | None = None,
     _style(ax_m, ax_p)
 
 
-def plot_bode(data, fig=None, fit=None, ax=None):
+def plot_bode(data: Spectrum | FitResult, fig: Figure | SubFigure | None = None, fit: FitResult | None = None,
+              ax: None = None) -> Figure | SubFigure:
     """Bode plot: |Z| (Ω, log) and −phase (°) against frequency (Hz) in two panels.
 
     ``data`` is a Spectrum or a FitResult (its model is drawn). Returns the Figure.
@@ -979,7 +1026,7 @@ def plot_bode(data, fig=None, fit=None, ax=None):
     return fig
 
 
-def plot_fit_residuals(result, ax=None):
+def plot_fit_residuals(result: FitResult, ax: Axes | None = None) -> Axes:
     """Fit residuals (Z − Zfit)/|Z| in % against frequency (Hz, log axis), the legend above
     the axes. Returns the Axes."""
     _require(result, "fit", "plot_fit_residuals")
@@ -1000,15 +1047,17 @@ def plot_fit_residuals(result, ax=None):
 _FLAT_NYQUIST = 0.7  # a spectrum whose -Z'' range is below this share of its Z' range is drawn across the top
 
 
-def plot_fit(result, fig=None, area_cm2: float | None = None, ax=None):
+def plot_fit(result: FitResult, fig: Figure | SubFigure | None = None, area_cm2: float | None = None,
+             ax: None = None) -> Figure | SubFigure:
     """One double-column figure per fit: the Nyquist plot (equal axes, Ω or Ω·cm²), |Z|,
     −phase and the residuals (% of |Z|) against f. A flat spectrum (−Z'' range < 0.7 x Z'
     range) gets the Nyquist plot across the top and the three others below it; a taller
     one the Nyquist plot on the left and the others stacked on the right, so the
     equal-aspect panel fills its space. The |Z| panel is in the Nyquist panel's unit (kΩ,
-    kΩ·cm²...). The title carries the label, circuit, weighting and reduced chi-square; the
-    flags of severity problem and caution follow (:func:`_fit_title_flags`), its lines
-    broken to the figure's width. Returns the Figure."""
+    kΩ·cm²...). The title carries the label, circuit, weighting and reduced chi-square, then
+    the flags of severity problem and caution (each name once, its details merged:
+    ``large-stderr:R1,R2``), its lines broken to the figure's width (the figure grows by
+    them). Returns the Figure."""
     _refuse_ax("plot_fit", ax)
     _require(result, "fit", "plot_fit")
     area_cm2 = _checked_area(area_cm2)
@@ -1101,7 +1150,7 @@ def _fit_title(result, width_pt: float) -> str:
 # ---- section: kk and drt plots ----------------------------------------------
 
 
-def plot_kk_residuals(result, ax=None):
+def plot_kk_residuals(result: KKResult, ax: Axes | None = None) -> Axes:
     """Lin-KK residuals (% of |Z|) against frequency (log axis), with the limits of the
     acceptance rule: the ±``threshold_pct`` band (residuals inside it pass whatever their
     pattern) and the ±``violation_pct`` lines (beyond them a spectrum fails unless its
@@ -1160,8 +1209,9 @@ _FIT_SPIKE_RATIO = 1.6  # a circuit fit's DRT above this x the data's maximum is
 _HEADROOM = 2.0  # the gamma axis reaches this x the data's maximum: peak labels and legend above the curve
 
 
-def plot_drt(result, ax=None, fit=None):
-    """DRT gamma (ohm) against tau (s, log axis) with the peaks marked (open markers: peaks
+def plot_drt(result: DRTResult, ax: Axes | None = None, fit: FitResult | None = None) -> Axes:
+    """DRT gamma (Ω, kΩ or MΩ as its size needs, no offset text) against tau (s, log axis)
+    with the peaks marked, labelled with their resistance ("1.2 MΩ") (open markers: peaks
     the data do not resolve from a larger neighbour, ``peaks.resolved`` False; grey: a peak
     the data do not close, ``peaks.closed`` False, labelled with its area and "open"; a
     process whose resistance a warning calls not determined, ``peaks.determined`` False,
@@ -1420,8 +1470,8 @@ def _camp_area(camp, k: int, area_normalised: bool) -> float:
     return camp.details[k].get("settings", {}).get("area_cm2") or float("nan")
 
 
-def plot_campaign_nyquist(camp, ax=None, area_normalised: bool = False,
-                          max_spectra: int | None = MAX_OVERLAY_SPECTRA):
+def plot_campaign_nyquist(camp: CampaignLike, ax: Axes | None = None, area_normalised: bool = False,
+                          max_spectra: int | None = MAX_OVERLAY_SPECTRA) -> Axes:
     """Nyquist overlay (−Z'' against Z', equal axes, Ω; or Ω·cm² = Z·A per cell with
     ``area_normalised``): data as points, fits as lines, coloured by time/cycle with a
     slim colour bar. At most ``max_spectra`` checkpoints, evenly chosen, are drawn (None:
@@ -1483,7 +1533,8 @@ def _capacitive_frame(re, im):
     return (x0 - pad, x1 + pad), (-pad, height + pad)
 
 
-def plot_campaign_bode(camp, fig=None, max_spectra: int | None = MAX_OVERLAY_SPECTRA, ax=None):
+def plot_campaign_bode(camp: CampaignLike, fig: Figure | SubFigure | None = None,
+                       max_spectra: int | None = MAX_OVERLAY_SPECTRA, ax: None = None) -> Figure | SubFigure:
     """Bode overlay: |Z| (Ω) and −phase (°) against f (Hz), data and fits, coloured by
     time/cycle; at most ``max_spectra`` checkpoints, evenly chosen. Returns the Figure."""
     _refuse_ax("plot_campaign_bode", ax)
@@ -1766,7 +1817,8 @@ def _bars_within_markers(ax, stderr_max: float, radius_share: float) -> bool:
     return bool(values.size) and bool(_np.log10(1.0 + stderr_max / values.min()) < radius_decades)
 
 
-def plot_campaign_evolution(camp, x=None, fig=None, ax=None):
+def plot_campaign_evolution(camp: CampaignLike, x: str | None = None, fig: Figure | SubFigure | None = None,
+                            ax: None = None) -> Figure | SubFigure:
     """Each resistance against time / cycle / capacity with 1-stderr error bars: ASR per
     cell (Ω·cm²) when the area is known, else R (Ω); for an interface arc of a symmetric
     cell the ASR per interface (R·A/2) beside it; then each effective capacitance per area
@@ -1841,8 +1893,9 @@ def _readable_value_axis(ax) -> None:
         formatter.set_useOffset(False)
 
 
-def plot_campaign_fits(camp, fig=None, max_spectra: int | None = MAX_OVERLAY_SPECTRA,
-                       area_normalised: bool = False, ax=None):
+def plot_campaign_fits(camp: CampaignLike, fig: Figure | SubFigure | None = None,
+                       max_spectra: int | None = MAX_OVERLAY_SPECTRA, area_normalised: bool = False,
+                       ax: None = None) -> Figure | SubFigure:
     """Small multiples: one Nyquist panel (data points, fit line, equal axes) per fitted
     checkpoint, at most ``max_spectra`` evenly chosen (the title says so); the panel title
     is the checkpoint label, in red with ``(problem)`` when the fit has a problem flag of
@@ -2010,7 +2063,7 @@ def _front_cut(name: str, suffix: str, width_pt: float, size_pt: float) -> str:
     return text
 
 
-def plot_campaign_residual_map(camp, ax=None, max_rows_labelled: int = 25):
+def plot_campaign_residual_map(camp: CampaignLike, ax: Axes | None = None, max_rows_labelled: int = 25) -> Axes:
     """Heat map of the relative residuals |Z−Zfit|/|Z| in % with the sign of the real
     residual (checkpoint rows × frequency columns, f in Hz on a log axis); systematic
     bands point at a wrong model. At most ``max_rows_labelled`` row labels. Returns the Axes."""
@@ -2078,7 +2131,7 @@ def _say_no_drt(ax, camp) -> None:
     ax.set_yticks([])
 
 
-def plot_campaign_drt_map(camp, ax=None):
+def plot_campaign_drt_map(camp: CampaignLike, ax: Axes | None = None) -> Axes:
     """Heat map of the DRT gamma (ohm per unit ln tau): checkpoints (time in h, else cycle,
     else index) against log10(tau / s); tracked peaks as white markers, checkpoints whose
     Kramers-Kronig test failed marked 'KK!'. Needs ``camp.drts`` (``drt=True``). Returns the Axes."""
@@ -2119,8 +2172,8 @@ def plot_campaign_drt_map(camp, ax=None):
     return ax
 
 
-def plot_campaign_drt_stack(camp, ax=None, offset: float | None = None,
-                            max_spectra: int | None = MAX_OVERLAY_SPECTRA):
+def plot_campaign_drt_stack(camp: CampaignLike, ax: Axes | None = None, offset: float | None = None,
+                            max_spectra: int | None = MAX_OVERLAY_SPECTRA) -> Axes:
     """One DRT (γ in ohm against τ in s, log axis) per checkpoint, shifted up by ``offset``
     ohm each (default: 0.6 x the largest γ), coloured by time/cycle like the Nyquist
     overlay; the fitted circuit's DRT (``FitResult.drt``) dashed in the same colour. Of a
@@ -2206,7 +2259,8 @@ def _arrhenius_legend(row) -> str:
             + (f" ({marker})" if marker else ""))
 
 
-def plot_arrhenius(camp, resistances=None, ax=None, form: str = "sigmaT"):
+def plot_arrhenius(camp: CampaignLike, resistances: Sequence[str] | None = None, ax: Axes | None = None,
+                   form: str = "sigmaT") -> Axes:
     """Arrhenius plot of a campaign against 1000/T (K-1): log10(sigma / S cm-1) of the
     conductivities and, on an axis of its own at the right when both are drawn,
     log10(1/ASR / S cm-2) of the interface arcs; one colour per resistance, the fitted line of

@@ -1118,3 +1118,34 @@ def test_panel_titles_of_long_labels_fit_the_room_around_their_placed_box():
     for left, right in zip(boxes, boxes[1:]):
         if abs(left.y0 - right.y0) < 1:
             assert left.x1 <= right.x0
+
+
+def test_plotting_functions_annotate_their_parameters_and_returns():
+    """eisfit ships py.typed, yet every plot_* function lacked parameter and return hints. Each
+    public plotting function annotates every parameter and its return, and the annotations name
+    real types (evaluated with the names the module imports for type checking)."""
+    import inspect
+    import typing
+    from pathlib import Path
+
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure, SubFigure
+
+    from eisfit.analysis.drt import DRTResult
+    from eisfit.analysis.kk import KKResult
+    from eisfit.fitting.result import FitResult
+
+    names = [n for n in dir(P) if n.startswith("plot_")] + ["save_figure", "save_figures", "start_figures",
+                                                             "keep_apex_labels_inside"]
+    namespace = {**vars(P), "Axes": Axes, "Figure": Figure, "SubFigure": SubFigure, "Path": Path,
+                 "DRTResult": DRTResult, "KKResult": KKResult, "FitResult": FitResult, "Spectrum": Spectrum}
+    assert len(names) >= 18
+    for name in names:
+        function = getattr(P, name)
+        signature = inspect.signature(function)
+        missing = [p for p, v in signature.parameters.items() if v.annotation is inspect.Parameter.empty]
+        assert not missing and signature.return_annotation is not inspect.Signature.empty, (name, missing)
+        hints = typing.get_type_hints(function, globalns=namespace)
+        assert set(hints) == set(signature.parameters) | {"return"}, name
+    assert typing.get_type_hints(P.plot_fit, globalns=namespace)["return"] == Figure | SubFigure
+    assert typing.get_type_hints(P.plot_nyquist, globalns=namespace)["return"] is Axes
