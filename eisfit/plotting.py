@@ -16,6 +16,21 @@ New figures are :data:`COLUMN_IN` (3.3 in, single column) or :data:`DOUBLE_COLUM
 (7 in, double column) wide, 8-pt text. Impedances are in Ω (or Ω·cm² = Z*A per cell),
 capacitances carry an SI prefix (nF, µF) or are per area (µF/cm²). Nothing here computes
 results: the functions draw what the analysis objects carry.
+
+New figures are pyplot figures (``plt.figure``), so ``plt.show()``, ``plt.savefig()`` and a
+notebook's inline display see them as any Matplotlib figure. Two consequences:
+
+* in Jupyter, a cell whose last line returns a Figure (``plot_fit(res)``,
+  ``camp.plot_evolution()``) shows it twice, as the cell's value and again when pyplot
+  shows its open figures at the end of the cell: end the line with ``;`` or assign it
+  (``fig = plot_fit(res)``);
+* a figure stays open (and in memory, a few MB each) until it is closed: in a loop, call
+  ``plt.close(fig)`` once it is saved (:func:`save_figure` closes what it writes, as the
+  command line and the campaign writers do).
+
+Figures made with ``matplotlib.figure.Figure`` outside pyplot would avoid both, but a
+one-panel function returns the Axes, whose figure a notebook would then not show at all,
+and ``plt.show()``/``plt.savefig()`` in a script would not see any of them.
 """
 from __future__ import annotations
 
