@@ -35,7 +35,6 @@ and ``plt.show()``/``plt.savefig()`` in a script would not see any of them.
 from __future__ import annotations
 
 import functools as _functools
-
 import os as _os
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol, Sequence
 
@@ -694,7 +693,8 @@ def plot_nyquist(data: Spectrum | FitResult, ax: Axes | None = None, fit: FitRes
         width_pt, height_pt = _box_size_pt(ax)
         _frame_nyquist(inset, (_INSET_BOX[2] * width_pt, _INSET_BOX[3] * height_pt), fill=False)
         ax.indicate_inset_zoom(inset, edgecolor="0.5", lw=0.6)
-        _thin_inset_ticks(ax)  # again once laid out (keep_apex_labels_inside)
+        if not own_axes:  # a figure of its own is laid out first (keep_apex_labels_inside thins them then)
+            _thin_inset_ticks(ax)
     ax.legend(fontsize=SMALL_PT, loc="lower right" if inset is not None else "best", frameon=False)
     _style(ax)
     if own_axes:
@@ -961,6 +961,7 @@ def _apexes_not_distinct(fit) -> set[str]:
     stderr unknown or at least the value, what ``large-stderr`` flags; a held value is not)."""
     from .analysis.derived import circuit_arcs
     from .analysis.quality import undetermined
+    from .errors import EisfitError
     from .fitting.flags import arcs_not_told_apart, unresolved_keys
     from .model.circuit import circuit_of
 
@@ -968,7 +969,7 @@ def _apexes_not_distinct(fit) -> set[str]:
     out = set(arcs_not_told_apart(flags))
     try:
         arcs = circuit_arcs(circuit_of(fit.circuit), branches=True)
-    except Exception:  # not a circuit fit: its flags are all there is to go by
+    except (AttributeError, TypeError, EisfitError):  # not a circuit fit: its flags are all there is to go by
         return out
     values, stderr, derived = fit.values, fit.stderr, fit.derived
     held = getattr(fit, "held_fixed", lambda key: False)
