@@ -16,15 +16,69 @@ New figures are :data:`COLUMN_IN` (3.3 in, single column) or :data:`DOUBLE_COLUM
 (7 in, double column) wide, 8-pt text. Impedances are in Ω (or Ω·cm² = Z*A per cell),
 capacitances carry an SI prefix (nF, µF) or are per area (µF/cm²). Nothing here computes
 results: the functions draw what the analysis objects carry.
+
+New figures are pyplot figures (``plt.figure``), so ``plt.show()``, ``plt.savefig()`` and a
+notebook's inline display see them as any Matplotlib figure. Two consequences:
+
+* in Jupyter, a cell whose last line returns a Figure (``plot_fit(res)``,
+  ``camp.plot_evolution()``) shows it twice, as the cell's value and again when pyplot
+  shows its open figures at the end of the cell: end the line with ``;`` or assign it
+  (``fig = plot_fit(res)``);
+* a figure stays open (and in memory, a few MB each) until it is closed: in a loop, call
+  ``plt.close(fig)`` once it is saved (:func:`save_figure` closes what it writes, as the
+  command line and the campaign writers do).
+
+Figures made with ``matplotlib.figure.Figure`` outside pyplot would avoid both, but a
+one-panel function returns the Axes, whose figure a notebook would then not show at all,
+and ``plt.show()``/``plt.savefig()`` in a script would not see any of them.
 """
 from __future__ import annotations
 
 import functools as _functools
+import os as _os
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol, Sequence
 
 import numpy as _np
 
 from .units import EVOLUTION_AXIS_LABELS, KELVIN_AT_0C, format_value
 from .units import si_scale as _si_scale
+
+if TYPE_CHECKING:  # for the annotations only: nothing of matplotlib is imported before a figure is drawn
+    from pathlib import Path
+
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure, SubFigure
+
+    from .analysis.drt import DRTResult
+    from .analysis.kk import KKResult
+    from .fitting.result import FitResult
+    from .spectrum import Spectrum
+
+
+class CampaignLike(Protocol):
+    """What the campaign figures read of a campaign: an :class:`eisfit.CampaignResult`
+    (``eisfit.plotting`` reads results and imports nothing from ``eisfit.campaign``)."""
+
+    checkpoints: list[Any]
+    results: list[Any]
+    details: list[dict]
+    drts: list[Any] | None
+
+    @property
+    def table(self) -> Any:
+        """One row per checkpoint (a pandas DataFrame)."""
+
+    def evolution_axis(self, x: str | None = None) -> str | None:
+        """What the evolution is told against ("time_h", "cycle"...; None: the checkpoint number)."""
+
+    def colour_values(self) -> tuple[list[float], str]:
+        """The values that colour the checkpoints, and their axis label."""
+
+    def arrhenius(self, resistances: Any = None, form: str = "sigmaT", weighted: bool = False) -> Any:
+        """The Arrhenius fit of each resistance (a pandas DataFrame)."""
+
+    def _roles(self) -> dict:
+        """The roles of the circuit's resistances."""
 
 COLUMN_IN = 3.3          # single journal column, inches
 DOUBLE_COLUMN_IN = 7.0   # double column, inches
@@ -41,7 +95,7 @@ FIGURE_FORMATS = ("png", "svg")
 PNG_COMPRESS_LEVEL = 2  # zlib level of the PNGs: level 6 (the default) took twice as long for ~20 % smaller files
 
 
-def save_figure(fig, stem, close: bool = True) -> list:
+def save_figure(fig: Figure, stem: str | _os.PathLike, close: bool = True) -> list[Path]:
     """Write ``fig`` as ``<stem>.png`` (300 dpi) and ``<stem>.svg`` without trimming, so a
     column-width figure stays a column width; returns the paths (PNG first). The SVG keeps
     its texts as text (``svg.fonttype`` none), so labels can be edited in Inkscape or
@@ -91,7 +145,8 @@ def _can_fork_figures() -> bool:
     return fork_is_safe() and matplotlib.get_backend().lower() == "agg" and cores >= 2
 
 
-def save_figures(makers, folder, processes: int | None = None) -> dict:
+def save_figures(makers: Mapping[str, Callable[[], Figure]], folder: str | _os.PathLike,
+                 processes: int | None = None) -> dict[str, list[Path]]:
     """Make and write a set of figures: ``makers`` maps a name to a function that returns a
     Figure; each is written by :func:`save_figure` as ``folder/<name>.png`` and ``.svg``.
     Returns name -> paths (PNG first), in the order of ``makers``.
@@ -139,7 +194,8 @@ class PendingFigures:
             _pending_figures.clear()
 
 
-def start_figures(makers, folder, processes: int | None = None) -> PendingFigures:
+def start_figures(makers: Mapping[str, Callable[[], Figure]], folder: str | _os.PathLike,
+                  processes: int | None = None) -> PendingFigures:
     """Begin :func:`save_figures`: the figures are handed to forked workers where that is
     possible (the makers must not change afterwards: the workers see them as they were at
     the fork); ``.result()`` of the returned object waits and makes the rest here."""
@@ -548,6 +604,16 @@ _KINDS = {  # what each kind of object to plot must have, and how it is made
 }
 
 
+def _checked_area(area_cm2: Any) -> float | None:
+    """The electrode area (cm²) a figure normalises by, checked as :func:`eisfit.fit` checks
+    it (:func:`eisfit._checks.positive_number_or_none`: the same FitError and message); None:
+    impedances in Ω. A negative area had drawn the Nyquist plot mirrored into the third
+    quadrant, 0 had silently drawn Ω, "1" raised a bare TypeError."""
+    from ._checks import positive_number_or_none
+
+    return positive_number_or_none("area_cm2", area_cm2)
+
+
 def _require(obj, kind: str, function: str) -> None:
     """DataError (one eisfit message) unless ``obj`` has what ``function`` plots of ``kind``:
     plot_drt(fit_result) raised AttributeError: 'FitResult' object has no attribute 'tau_s'."""
@@ -568,12 +634,18 @@ def _dense_frequency(f, per_decade: int = 30):
     return _np.logspace(hi, lo, max(int((hi - lo) * per_decade), 2) + 1)
 
 
-def plot_nyquist(data, ax=None, fit=None, area_cm2: float | None = None, label: str | None = None):
+def plot_nyquist(data: Spectrum | FitResult, ax: Axes | None = None, fit: FitResult | None = None,
+                 area_cm2: float | None = None, label: str | None = None) -> Axes:
     """Nyquist plot, −Z'' against Z' (Ω, or Ω·cm² = Z·A per cell with ``area_cm2``), equal axes.
 
     ``data`` is a :class:`~eisfit.Spectrum` or a :class:`~eisfit.FitResult` (then its
     fitted points and model are drawn); ``fit`` a FitResult drawn over a Spectrum.
-    Arc apexes of a fit are marked with their frequency, the labels inside the axes. Both
+    Arc apexes of a fit are marked with their frequency, the labels inside the axes (one
+    label for apexes at the same point, a label raised above a neighbour it would touch); an
+    apex of an arc the fit's flags or standard errors leave undetermined (arcs-unresolved,
+    unresolved, stderr >= value) is an open grey marker without a label, named in the
+    legend. Where the arcs are a corner of the plot (a tail or a much larger arc sets its
+    scale), an inset magnifies them, whole: down to the end of an arc (a valley of −Z''). Both
     axes have the same scale; the limits are the extents of the points and curves (−Z''
     from just below 0), stretched upwards or sideways only as far as the axes' cell leaves
     room, and the box takes the aspect (``adjustable="box"``, a given axes too). In a figure of
@@ -581,6 +653,7 @@ def plot_nyquist(data, ax=None, fit=None, area_cm2: float | None = None, label: 
     the Axes.
     """
     _require(data, "spectrum", "plot_nyquist")
+    area_cm2 = _checked_area(area_cm2)
     if fit is None and hasattr(data, "z_fit"):
         fit = data
     z = data.z
@@ -595,31 +668,19 @@ def plot_nyquist(data, ax=None, fit=None, area_cm2: float | None = None, label: 
     scale = (area_cm2 or 1.0) / factor
     unit = _impedance_unit(area_cm2, prefix)
     ax.plot(z.real * scale, -z.imag * scale, "o", ms=3, mfc="none", mew=0.8, label=label or "data")
-    zoom = _zoom_points(z)
+    fd = _dense_frequency(fit.frequency) if fit is not None else None
+    zm = fit.model_impedance(fd) if fit is not None else None
+    zoom = _zoom_points(z, data.frequency, fd, zm)
     inset = None
     if zoom is not None:  # the arcs are a corner of the plot (a long tail or one large arc sets its scale)
         inset = ax.inset_axes(_INSET_BOX)
+        inset._eisfit_nyquist_inset = True
         inset.plot(z.real[zoom] * scale, -z.imag[zoom] * scale, "o", ms=2.5, mfc="none", mew=0.7)
     if fit is not None:
-        fd = _dense_frequency(fit.frequency)
-        zm = fit.model_impedance(fd)
         ax.plot(zm.real * scale, -zm.imag * scale, "-", lw=1.2, label="fit")
-        apexes = _apexes(fit)
-        raised, last = False, None
-        for name, val, za in sorted(apexes, key=lambda a: a[2].real):
-            target = inset if inset is not None and _inside(za, z[zoom]) else ax
-            # a label close to the one before it (in its panel) goes higher, unless that one did
-            span = _np.ptp(z[zoom].real) if target is inset else _np.ptp(z.real)
-            raised = last is not None and last[0] is target and abs(za.real - last[1]) < 0.15 * span and not raised
-            last = (target, za.real)
-            target.plot(za.real * scale, -za.imag * scale, "k^", ms=4)
-            label = target.annotate(f"{name}\n{format_value(val, None, 'Hz', 3)}", (za.real * scale, -za.imag * scale),
-                                    textcoords="offset points", xytext=(0, 6 + (_APEX_LABEL_STEP_PT if raised else 0)),
-                                    ha="center", fontsize=SMALL_PT, zorder=4,
-                                    bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.85})
-            label.set_gid(_APEX_LABEL_GID)
-        if inset is not None:
-            near = _np.abs(zm) <= _np.abs(z[zoom]).max() * 1.05
+        _draw_apexes(ax, inset, fit, z, zoom, zm, scale)
+        if inset is not None:  # the model over the inset's frequencies
+            near = fd >= float(_np.min(data.frequency[zoom])) * (1.0 - 1e-9)
             inset.plot(zm.real[near] * scale, -zm.imag[near] * scale, "-", lw=1.0, color="C1")
     ax.set_xlabel(f"Z' / {unit}")
     ax.set_ylabel(f"−Z'' / {_impedance_unit(area_cm2, prefix, explained=False)}")
@@ -632,6 +693,8 @@ def plot_nyquist(data, ax=None, fit=None, area_cm2: float | None = None, label: 
         width_pt, height_pt = _box_size_pt(ax)
         _frame_nyquist(inset, (_INSET_BOX[2] * width_pt, _INSET_BOX[3] * height_pt), fill=False)
         ax.indicate_inset_zoom(inset, edgecolor="0.5", lw=0.6)
+        if not own_axes:  # a figure of its own is laid out first (keep_apex_labels_inside thins them then)
+            _thin_inset_ticks(ax)
     ax.legend(fontsize=SMALL_PT, loc="lower right" if inset is not None else "best", frameon=False)
     _style(ax)
     if own_axes:
@@ -643,7 +706,9 @@ _ZOOM_MODULUS_SHARE = 0.25  # the inset shows the points with |Z| up to this sha
 _ZOOM_MIN_FACTOR = 3.0  # ... and up to this multiple of the smallest (the arcs above R0, not a tail)
 _ZOOM_MAX_EXTENT = 0.3  # ... when they span less than this share of the plot's range (both axes)
 _ZOOM_MIN_POINTS = 6
-_APEX_LABEL_STEP_PT = 14  # every other apex label (left to right) this much higher: neighbours do not overlap
+_APEX_LABEL_GAP_PT = 2.0  # at least this much between two apex labels that would overlap: the upper one is raised
+_APEX_SCALE_SLACK = 1.25  # the data-per-point scale of a Nyquist panel is estimated before its layout: this much larger
+UNDETERMINED_APEX_LABEL = "apex of an undetermined arc"  # legend entry of the open grey apex markers
 _INSET_BOX = (0.06, 0.52, 0.42, 0.42)  # upper left, in axes fraction: a Nyquist plot rises to the right
 
 
@@ -712,7 +777,7 @@ def _frame_nyquist(ax, box_pt: tuple[float, float], fill: bool = True) -> None:
     ax.set_aspect("equal", adjustable="box")
 
 
-def keep_apex_labels_inside(ax) -> None:
+def keep_apex_labels_inside(ax: Axes) -> None:
     """Lay the figure of ``ax`` out and raise the top (or widen the sides) of ``ax`` and of its
     inset where an apex label still crosses the frame, until none does (at most 3 rounds).
     :func:`plot_nyquist` does it for a figure of its own, :func:`plot_fit` once its panels
@@ -724,7 +789,20 @@ def keep_apex_labels_inside(ax) -> None:
         for target in (ax, *ax.child_axes):
             moved |= _make_room(target)
         if not moved:
-            return
+            break
+    _thin_inset_ticks(ax)
+
+
+def _thin_inset_ticks(ax) -> None:
+    """Thin the tick labels of the Nyquist inset of ``ax`` (:func:`_thin_ticks`) on its box as
+    placed (its equal aspect shrinks it inside the share of ``ax`` it was given)."""
+    fig = ax.get_figure(root=True)
+    for inset in ax.child_axes:
+        if getattr(inset, "_eisfit_nyquist_inset", False):
+            inset.apply_aspect()
+            box = inset.get_position()
+            _thin_ticks(inset.xaxis, box.width * fig.get_figwidth() * 72.0)
+            _thin_ticks(inset.yaxis, box.height * fig.get_figheight() * 72.0)
 
 
 def _make_room(ax) -> bool:
@@ -747,19 +825,164 @@ def _make_room(ax) -> bool:
     return True
 
 
-def _zoom_points(z) -> "_np.ndarray | None":
-    """The points a Nyquist inset magnifies (bool mask), or None when no inset is needed:
-    the high-frequency part (|Z| <= 25 % of the largest) when it is a small corner of the
-    whole plot, below 30 % of its width and of its height (a blocking tail or one large
-    arc sets the scale; the arcs a paper is about would be a few millimetres)."""
+def _zoom_points(z, frequency, model_frequency=None, model_z=None) -> "_np.ndarray | None":
+    """The points a Nyquist inset magnifies (bool mask), or None when no inset is needed. The
+    inset shows the high-frequency arcs whole: the points down to the end of an arc (a valley
+    of −Z'' between two arcs, :func:`_valley_frequencies`, of the fitted model ``model_z`` at
+    ``model_frequency`` where given, else of the data), the widest such window that is still
+    a small corner of the whole plot, below 30 % of its width and of its height (a blocking
+    tail or one large arc sets the scale; the arcs a paper is about would be a few
+    millimetres). Without such a valley, the points with |Z| up to 25 % of the largest and
+    3 x the smallest, when they are such a corner. (That rule alone had cut any first arc
+    with R1 > 2 R0: the inset of a 1 kΩ arc beside a 1 MΩ one showed its rising flank only.)"""
     mod = _np.abs(z)
-    zoom = mod <= min(_ZOOM_MODULUS_SHARE * mod.max(), _ZOOM_MIN_FACTOR * mod.min())
-    if zoom.sum() < _ZOOM_MIN_POINTS:
-        return None
-    # small in both directions: a first arc half as tall as the plot is no corner (its inset hid the second arc)
-    small_x = _np.ptp(z.real[zoom]) < _ZOOM_MAX_EXTENT * max(_np.ptp(z.real), 1e-300)
-    small_y = _np.max(-z.imag[zoom]) < _ZOOM_MAX_EXTENT * max(_np.max(-z.imag), 1e-300)  # its height, from 0
-    return zoom if small_x and small_y else None
+    frequency = _np.asarray(frequency, float)
+    by_modulus = mod <= min(_ZOOM_MODULUS_SHARE * mod.max(), _ZOOM_MIN_FACTOR * mod.min())
+
+    def corner(zoom) -> bool:
+        if zoom.sum() < _ZOOM_MIN_POINTS:
+            return False
+        # small in both directions: a first arc half as tall as the plot is no corner (its inset hid the second arc)
+        small_x = _np.ptp(z.real[zoom]) < _ZOOM_MAX_EXTENT * max(_np.ptp(z.real), 1e-300)
+        small_y = _np.max(-z.imag[zoom]) < _ZOOM_MAX_EXTENT * max(_np.max(-z.imag), 1e-300)  # its height, from 0
+        return bool(small_x and small_y)
+
+    if model_z is not None:
+        valleys = _valley_frequencies(_np.asarray(model_frequency, float), -_np.asarray(model_z).imag)
+    else:
+        valleys = _valley_frequencies(frequency, -z.imag)
+    for f_end in reversed(valleys):  # the lowest frequency first: the widest window
+        zoom = by_modulus | (frequency >= f_end * (1.0 - 1e-9))
+        if corner(zoom):
+            return zoom
+    return by_modulus if corner(by_modulus) else None
+
+
+_VALLEY_DEPTH = 0.5  # a valley of -Z'' between two arcs reaches below this share of both arcs' heights
+
+
+def _valley_frequencies(frequency, minus_imag) -> list[float]:
+    """Frequencies (Hz, from the highest down) where −Z'' (``minus_imag``) has a valley
+    between two arcs, where one arc ends: the lowest point of each run of points below
+    :data:`_VALLEY_DEPTH` of both the highest −Z'' at higher frequencies and the highest at
+    lower ones (noise of a few % makes no valley)."""
+    order = _np.argsort(-_np.asarray(frequency, float))
+    f, y = _np.asarray(frequency, float)[order], _np.asarray(minus_imag, float)[order]
+    if y.size < 3:
+        return []
+    before = _np.maximum.accumulate(y)
+    after = _np.maximum.accumulate(y[::-1])[::-1]
+    walls = _np.minimum(before, after)
+    low = (walls > 0) & (y < _VALLEY_DEPTH * walls)
+    out, k = [], 0
+    while k < y.size:
+        if not low[k]:
+            k += 1
+            continue
+        end = k
+        while end < y.size and low[end]:
+            end += 1
+        out.append(float(f[k + int(_np.argmin(y[k:end]))]))
+        k = end
+    return out
+
+
+def _draw_apexes(ax, inset, fit, z, zoom, zm, scale: float) -> None:
+    """Mark the arc apexes of ``fit`` (in ``inset`` where it holds them), labelled with the
+    element and the apex frequency. An apex of an arc that the fit's flags leave undetermined
+    (:func:`_apexes_not_distinct`) is an open grey marker without a label, named once in the
+    legend (:data:`UNDETERMINED_APEX_LABEL`): the data do not show it as a process of its own.
+    Apexes whose labels would read the same frequency at the same point share one label
+    ("CPE1, CPE2" over "3.07 Hz"); a label that would overlap one placed before it (left to
+    right) is raised above it by the measured height of that label."""
+    vague = _apexes_not_distinct(fit)
+    apexes = sorted(_apexes(fit), key=lambda a: a[2].real)
+    zoomed = z[zoom] if inset is not None else None
+    target_of = lambda za: inset if inset is not None and _inside(za, zoomed) else ax  # noqa: E731
+    groups: list[tuple[list[str], str, complex]] = []  # (names, frequency text, apex point)
+    for name, val, za in apexes:
+        if name in vague:
+            target_of(za).plot(za.real * scale, -za.imag * scale, "^", ms=4, mfc="none", mec="0.55", mew=0.8,
+                               zorder=3)
+            continue
+        text = format_value(val, None, "Hz", 3)
+        same = next((g for g in groups if g[1] == text and abs(g[2] - za) <= 1e-6 * max(abs(za), 1e-300)), None)
+        if same is not None:
+            same[0].append(name)
+        else:
+            groups.append(([name], text, za))
+    if vague & {a[0] for a in apexes}:
+        ax.plot([], [], "^", ms=4, mfc="none", mec="0.55", mew=0.8, label=UNDETERMINED_APEX_LABEL)
+    per_pt = {ax: _data_per_point(ax, z, zm, scale)}
+    if inset is not None:
+        width_pt, height_pt = _box_size_pt(ax)
+        per_pt[inset] = _data_per_point(None, zoomed, zoomed, scale, (_INSET_BOX[2] * width_pt,
+                                                                       _INSET_BOX[3] * height_pt))
+    placed: dict = {ax: [], inset: []}  # target -> (x, bottom, top, width) of its labels, points
+    pad = 2 * 0.1 * SMALL_PT + 0.5  # the label's white box around its text
+    for names, text, za in groups:
+        target = target_of(za)
+        label = f"{', '.join(names)}\n{text}"
+        width, height = (v + pad for v in _text_extent_pt(label, SMALL_PT))
+        x_pt, y_pt = za.real * scale / per_pt[target], -za.imag * scale / per_pt[target]
+        offset, moved = 6.0, True
+        while moved:  # above every label before it that it would touch
+            moved = False
+            for x, bottom, top, w in placed[target]:
+                if (abs(x_pt - x) < 0.5 * (width + w) + _APEX_LABEL_GAP_PT
+                        and y_pt + offset < top + _APEX_LABEL_GAP_PT and y_pt + offset + height > bottom):
+                    offset, moved = top + _APEX_LABEL_GAP_PT - y_pt, True
+        placed[target].append((x_pt, y_pt + offset, y_pt + offset + height, width))
+        target.plot(za.real * scale, -za.imag * scale, "k^", ms=4)
+        annotation = target.annotate(label, (za.real * scale, -za.imag * scale), textcoords="offset points",
+                                     xytext=(0, offset), ha="center", fontsize=SMALL_PT, zorder=4,
+                                     bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.85})
+        annotation.set_gid(_APEX_LABEL_GID)
+
+
+def _data_per_point(ax, z, zm, scale: float, box_pt: tuple[float, float] | None = None) -> float:
+    """Data units (the plot's, ``scale`` x ohm) per point of a Nyquist panel that shows ``z`` and
+    ``zm`` with equal axes in a box of about ``box_pt`` (default: that of ``ax``), as its frame
+    will have it (:func:`_frame_nyquist`), with :data:`_APEX_SCALE_SLACK` for the margins and
+    the labels' room added at the layout."""
+    width_pt, height_pt = box_pt if box_pt is not None else _box_size_pt(ax)
+    both = _np.concatenate([_np.asarray(z), _np.asarray(zm)]) * scale
+    xr = float(_np.ptp(both.real))
+    yr = max(float(_np.max(-both.imag)), 0.0) - min(float(_np.min(-both.imag)), 0.0)
+    return _APEX_SCALE_SLACK * max(xr / max(width_pt, 1.0), yr / max(height_pt, 1.0), 1e-300)
+
+
+def _apexes_not_distinct(fit) -> set[str]:
+    """The capacitive elements (``CPE1``) whose arc the fit's flags and standard errors leave
+    undetermined, so that its apex marks no process of its own: two arcs the data do not
+    tell apart (``arcs-unresolved``, :func:`~eisfit.fitting.flags.arcs_not_told_apart`), an
+    arc with an unresolved parameter (:func:`~eisfit.fitting.flags.unresolved_keys`), an arc
+    whose resistance or apex frequency is undetermined (:func:`eisfit.analysis.quality.undetermined`:
+    stderr unknown or at least the value, what ``large-stderr`` flags; a held value is not)."""
+    from .analysis.derived import circuit_arcs
+    from .analysis.quality import undetermined
+    from .errors import EisfitError
+    from .fitting.flags import arcs_not_told_apart, unresolved_keys
+    from .model.circuit import circuit_of
+
+    flags = list(getattr(fit, "flags", None) or ())
+    out = set(arcs_not_told_apart(flags))
+    try:
+        arcs = circuit_arcs(circuit_of(fit.circuit), branches=True)
+    except (AttributeError, TypeError, EisfitError):  # not a circuit fit: its flags are all there is to go by
+        return out
+    values, stderr, derived = fit.values, fit.stderr, fit.derived
+    held = getattr(fit, "held_fixed", lambda key: False)
+    for arc in arcs:
+        c, r = arc.capacitive, arc.resistor
+        apex = f"{c}_fapex_Hz"
+        if unresolved_keys(flags, [*arc.param_names, apex]):
+            out.add(c)
+        elif r in values and not held(r) and undetermined(values[r], stderr.get(r)):
+            out.add(c)
+        elif apex in derived and not held(apex) and undetermined(derived[apex], derived.get(f"{apex}_stderr")):
+            out.add(c)
+    return out
 
 
 def _apexes(fit) -> list:
@@ -777,11 +1000,15 @@ def _inside(za, zs) -> bool:
     return bool(zs.real.min() <= za.real <= zs.real.max() and (-zs.imag).min() <= -za.imag <= (-zs.imag).max() * 1.2)
 
 
-def _draw_bode(ax_m, ax_p, data, fit, area_cm2: float | None = None) -> None:
+def _draw_bode(ax_m, ax_p, data, fit, area_cm2: float | None = None,
+               ohm_prefix: tuple[float, str] | None = None) -> None:
     """|Z| (Ω, or |Z|·A in Ω·cm² with ``area_cm2``, log) and −phase (°) against f (Hz) on two
-    given axes."""
+    given axes; ``ohm_prefix``: (factor, prefix) of the impedance unit (kΩ: (1e3, "k")), that
+    of the Nyquist panel beside it (default: Ω)."""
     f, z = data.frequency, data.z
-    scale = area_cm2 or 1.0
+    area_cm2 = _checked_area(area_cm2)
+    factor, prefix = ohm_prefix or (1.0, "")
+    scale = (area_cm2 or 1.0) / factor
     ax_m.loglog(f, _np.abs(z) * scale, "o", ms=3, mfc="none", mew=0.8, label="data")
     ax_p.semilogx(f, -_np.degrees(_np.angle(z)), "o", ms=3, mfc="none", mew=0.8)
     if fit is not None:
@@ -789,7 +1016,7 @@ def _draw_bode(ax_m, ax_p, data, fit, area_cm2: float | None = None) -> None:
         zm = fit.model_impedance(fd)
         ax_m.loglog(fd, _np.abs(zm) * scale, "-", lw=1.2, label="fit")
         ax_p.semilogx(fd, -_np.degrees(_np.angle(zm)), "-", lw=1.2)
-    ax_m.set_ylabel(f"|Z|·A / {OHM_CM2}" if area_cm2 else f"|Z| / {OHM}")
+    ax_m.set_ylabel(f"|Z|·A / {prefix}{OHM_CM2}" if area_cm2 else f"|Z| / {prefix}{OHM}")
     ax_p.set_ylabel("−phase / °")
     ax_p.set_xlabel("f / Hz")
     ax_m.set_xlabel("f / Hz")
@@ -797,7 +1024,8 @@ def _draw_bode(ax_m, ax_p, data, fit, area_cm2: float | None = None) -> None:
     _style(ax_m, ax_p)
 
 
-def plot_bode(data, fig=None, fit=None, ax=None):
+def plot_bode(data: Spectrum | FitResult, fig: Figure | SubFigure | None = None, fit: FitResult | None = None,
+              ax: None = None) -> Figure | SubFigure:
     """Bode plot: |Z| (Ω, log) and −phase (°) against frequency (Hz) in two panels.
 
     ``data`` is a Spectrum or a FitResult (its model is drawn). Returns the Figure.
@@ -814,8 +1042,9 @@ def plot_bode(data, fig=None, fit=None, ax=None):
     return fig
 
 
-def plot_fit_residuals(result, ax=None):
-    """Fit residuals (Z − Zfit)/|Z| in % against frequency (Hz, log axis). Returns the Axes."""
+def plot_fit_residuals(result: FitResult, ax: Axes | None = None) -> Axes:
+    """Fit residuals (Z − Zfit)/|Z| in % against frequency (Hz, log axis), the legend above
+    the axes. Returns the Axes."""
     _require(result, "fit", "plot_fit_residuals")
     ax = _new_axes(ax, (COLUMN_IN, 2.0))
     f = result.frequency
@@ -826,7 +1055,7 @@ def plot_fit_residuals(result, ax=None):
     ax.set_xscale("log")
     ax.set_xlabel("f / Hz")
     ax.set_ylabel("residual / % of |Z|")
-    ax.legend(fontsize=SMALL_PT, frameon=False, ncols=2)
+    _legend_above(ax, *ax.get_legend_handles_labels())  # above the axes: inside, it had covered a point
     _style(ax)
     return ax
 
@@ -834,20 +1063,27 @@ def plot_fit_residuals(result, ax=None):
 _FLAT_NYQUIST = 0.7  # a spectrum whose -Z'' range is below this share of its Z' range is drawn across the top
 
 
-def plot_fit(result, fig=None, area_cm2: float | None = None, ax=None):
+def plot_fit(result: FitResult, fig: Figure | SubFigure | None = None, area_cm2: float | None = None,
+             ax: None = None) -> Figure | SubFigure:
     """One double-column figure per fit: the Nyquist plot (equal axes, Ω or Ω·cm²), |Z|,
     −phase and the residuals (% of |Z|) against f. A flat spectrum (−Z'' range < 0.7 x Z'
     range) gets the Nyquist plot across the top and the three others below it; a taller
     one the Nyquist plot on the left and the others stacked on the right, so the
-    equal-aspect panel fills its space. The title carries the label, circuit, weighting and
-    reduced chi-square; the flags go on a second line. Returns the Figure."""
+    equal-aspect panel fills its space. The |Z| panel is in the Nyquist panel's unit (kΩ,
+    kΩ·cm²...). The title carries the label, circuit, weighting and reduced chi-square, then
+    the flags of severity problem and caution (each name once, its details merged:
+    ``large-stderr:R1,R2``), its lines broken to the figure's width (the figure grows by
+    them). Returns the Figure."""
     _refuse_ax("plot_fit", ax)
     _require(result, "fit", "plot_fit")
+    area_cm2 = _checked_area(area_cm2)
     xr, yr = _nyquist_ranges(result.z)
     flat = xr > 0 and yr / xr < _FLAT_NYQUIST
     nyquist_in = min(max(6.3 * yr / xr, 1.0), 3.6) if flat else 0.0  # the full-width panel's height
-    if fig is None:
-        fig = _new_figure(DOUBLE_COLUMN_IN, nyquist_in + 2.6 if flat else 4.2)
+    title = _fit_title(result, (DOUBLE_COLUMN_IN * 72.0 if fig is None else _width_pt(fig)) - 2 * _PAD_PT)
+    if fig is None:  # taller by the title's lines beyond two: the panels keep their size
+        extra_in = max(title.count("\n") - 1, 0) * 1.2 * FONT_PT / 72.0
+        fig = _new_figure(DOUBLE_COLUMN_IN, (nyquist_in + 2.6 if flat else 4.2) + extra_in)
     if flat:
         grid = fig.add_gridspec(2, 3, height_ratios=[nyquist_in, 1.6])
         ax_n, ax_m = fig.add_subplot(grid[0, :]), fig.add_subplot(grid[1, 0])
@@ -857,14 +1093,61 @@ def plot_fit(result, fig=None, area_cm2: float | None = None, ax=None):
         ax_n, ax_m = fig.add_subplot(grid[:, 0]), fig.add_subplot(grid[0, 1])
         ax_p, ax_r = fig.add_subplot(grid[1, 1], sharex=ax_m), fig.add_subplot(grid[2, 1], sharex=ax_m)
     plot_nyquist(result, ax=ax_n, area_cm2=area_cm2)
-    _draw_bode(ax_m, ax_p, result, result, area_cm2)  # the units of the Nyquist panel beside it
+    _draw_bode(ax_m, ax_p, result, result, area_cm2, ax_n._eisfit_ohm_prefix)  # the Nyquist panel's units
     plot_fit_residuals(result, ax=ax_r)
     for ax_ in (ax_m, ax_p, ax_r):
         ax_.tick_params(labelbottom=True)
         ax_.set_xlabel("f / Hz" if flat or ax_ is ax_r else "")
-    from .fitting.flags import flag_detail, problems
+    fig.suptitle(title, fontsize=FONT_PT)
+    keep_apex_labels_inside(ax_n)
+    return fig
 
-    flags = ", ".join(problems(result.flags)) or "no problem flags"
+
+def _width_pt(fig) -> float:
+    """The width of a Figure or SubFigure, points."""
+    return float(fig.bbox.width) * 72.0 / float(fig.dpi)
+
+
+def _fit_title_flags(flags) -> str:
+    """The flags a fit figure's title names: those of severity problem, then those of
+    severity caution (:func:`eisfit.fitting.flags.by_severity`: the undetermined and unresolved
+    arcs, large standard errors, a misfit or a lack of fit...), each name once with its details
+    merged (``large-stderr:R1,R2``); ``kk-too-noisy`` is told in words instead. "no problem or
+    caution flags" where there are none (a title had said "no problem flags" over two
+    undetermined arcs and a misfit)."""
+    from .fitting.flags import CAUTION, PROBLEM, by_severity
+
+    groups = by_severity(flags)
+    parts = []
+    for severity, word in ((PROBLEM, "problem"), (CAUTION, "caution")):
+        shown = _merged_flags([f for f in groups[severity] if not f.startswith("kk-too-noisy")])
+        if shown:
+            parts.append(f"{word}{'s' if len(shown) > 1 else ''}: {', '.join(shown)}")
+    return "; ".join(parts) or "no problem or caution flags"
+
+
+def _merged_flags(flags: list[str]) -> list[str]:
+    """``flags`` with the details of each name given more than once joined
+    (``large-stderr:R1``, ``large-stderr:R2`` -> ``large-stderr:R1,R2``), in the order of
+    their first appearance; a flag whose detail names a pair (``arcs-unresolved:CPE1,CPE2``)
+    stays as it is."""
+    merged: dict[str, list[str]] = {}
+    for flag in flags:
+        name, colon, detail = flag.partition(":")
+        if not colon or "," in detail:
+            merged[flag] = []
+        else:
+            merged.setdefault(name, []).append(detail)
+    return [key + (":" + ",".join(details) if details else "") for key, details in merged.items()]
+
+
+def _fit_title(result, width_pt: float) -> str:
+    """The title of :func:`plot_fit`: the fit's label, circuit, weighting and reduced
+    chi-square, then its flags (:func:`_fit_title_flags`) and what the figure does not show,
+    broken at ", " and "; " into lines no wider than ``width_pt`` (never cut at the edge)."""
+    from .fitting.flags import flag_detail
+
+    flags = _fit_title_flags(result.flags)
     too_noisy = flag_detail(result.flags, "kk-too-noisy")
     if too_noisy is not None:
         flags += f"; too noisy for the Lin-KK test (residual SD {too_noisy} of |Z|)"
@@ -873,10 +1156,9 @@ def plot_fit(result, fig=None, area_cm2: float | None = None, ax=None):
     left_out = flag_detail(result.flags, "dropped-inductive-points")
     if left_out is not None:  # they are not in the result: say so where they would have been drawn
         flags += f"; {left_out} inductive high-frequency points left out (not shown)"
-    fig.suptitle(f"{result.label}: {result.circuit}, {result.settings.get('weighting')} weighting, "
-                 f"reduced χ² = {result.redchi:.3g}\n{flags}", fontsize=FONT_PT)
-    keep_apex_labels_inside(ax_n)
-    return fig
+    head = (f"{result.label}: {result.circuit}, {result.settings.get('weighting')} weighting, "
+            f"reduced χ² = {result.redchi:.3g}")
+    return _wrapped(head, width_pt) + "\n" + _wrapped(flags, width_pt)
 
 
 # ---- end section: spectrum and fit plots ----------------------------------
@@ -884,11 +1166,19 @@ def plot_fit(result, fig=None, area_cm2: float | None = None, ax=None):
 # ---- section: kk and drt plots ----------------------------------------------
 
 
-def plot_kk_residuals(result, ax=None):
-    """Lin-KK residuals (% of |Z|) against frequency (log axis), with the +-threshold band.
+def plot_kk_residuals(result: KKResult, ax: Axes | None = None) -> Axes:
+    """Lin-KK residuals (% of |Z|) against frequency (log axis), with the limits of the
+    acceptance rule: the ±``threshold_pct`` band (residuals inside it pass whatever their
+    pattern) and the ±``violation_pct`` lines (beyond them a spectrum fails unless its
+    residuals are random noise; in between only random ones pass). The title gives the
+    verdict and its status (``valid``, ``noisy``, ``drift``, ``too-noisy``, ``violation``);
+    the legend sits above the axes, where it covers no point.
 
     ``result`` is a :class:`eisfit.analysis.kk.KKResult`. Returns the Axes.
     """
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
     _require(result, "kk", "plot_kk_residuals")
     ax = _new_axes(ax)
     f = result.frequency
@@ -896,21 +1186,38 @@ def plot_kk_residuals(result, ax=None):
     ax.plot(f[order], 100.0 * result.residuals_real[order], "o-", ms=3, lw=1, label="Δ' (real)")
     ax.plot(f[order], 100.0 * result.residuals_imag[order], "s-", ms=3, lw=1, label="Δ'' (imag)")
     t = result.threshold_pct
-    ax.axhspan(-t, t, color="0.9", zorder=0, label=f"±{t:g} %")
+    v = getattr(result, "violation_pct", None)
+    ax.axhspan(-t, t, color=_KK_BAND_COLOUR, lw=0, zorder=0)
+    handles, labels = ax.get_legend_handles_labels()
+    handles.append(Patch(facecolor=_KK_BAND_COLOUR, edgecolor="0.45", lw=0.6))  # an edge: grey on grey was invisible
+    labels.append(f"±{t:g} %: pass")
+    if v is not None and v > t:
+        for sign in (-1.0, 1.0):
+            ax.axhline(sign * v, color="C3", lw=0.8, ls="--", zorder=1)
+        handles.append(Line2D([], [], color="C3", lw=0.8, ls="--"))
+        labels.append(f"±{v:g} %: violation")
     ax.axhline(0.0, color="0.5", lw=0.6)
     ax.set_xscale("log")
     ax.set_xlabel("f / Hz")
     ax.set_ylabel("residual / % of |Z|")
-    verdict = "passed" if result.passed else "FAILED"
+    status = getattr(result, "status", "")
+    if status == "too-noisy":
+        verdict = "too noisy to judge"
+    else:
+        verdict = ("passed" if result.passed else "FAILED") + (f" ({status})" if status else "")
     width_pt = ax.figure.get_figwidth() * 72.0 * ax.get_position().width
     ax.set_title(
-        _front_cut(str(result.label), "", width_pt, FONT_PT) + f"\nLin-KK {verdict}: M={result.n_rc}, "
-        f"μ={result.mu:.2f}, max {result.max_residual_pct:.2f} %",
+        _front_cut(str(result.label), "", width_pt, FONT_PT) + "\n"
+        + _wrapped(f"Lin-KK {verdict}: M={result.n_rc}, μ={result.mu:.2f}, max {result.max_residual_pct:.2f} %",
+                   width_pt),
         fontsize=FONT_PT,
     )
-    ax.legend(fontsize=SMALL_PT, loc="best", frameon=False)
+    _legend_above(ax, handles, labels)  # above the axes: loc="best" had sat on the points
     _style(ax)
     return ax
+
+
+_KK_BAND_COLOUR = "0.88"
 
 
 _PEAK_LABEL_STEP_PT = 16  # every other peak label (in tau order) this much higher: neighbours do not overlap
@@ -918,8 +1225,9 @@ _FIT_SPIKE_RATIO = 1.6  # a circuit fit's DRT above this x the data's maximum is
 _HEADROOM = 2.0  # the gamma axis reaches this x the data's maximum: peak labels and legend above the curve
 
 
-def plot_drt(result, ax=None, fit=None):
-    """DRT gamma (ohm) against tau (s, log axis) with the peaks marked (open markers: peaks
+def plot_drt(result: DRTResult, ax: Axes | None = None, fit: FitResult | None = None) -> Axes:
+    """DRT gamma (Ω, kΩ or MΩ as its size needs, no offset text) against tau (s, log axis)
+    with the peaks marked, labelled with their resistance ("1.2 MΩ") (open markers: peaks
     the data do not resolve from a larger neighbour, ``peaks.resolved`` False; grey: a peak
     the data do not close, ``peaks.closed`` False, labelled with its area and "open"; a
     process whose resistance a warning calls not determined, ``peaks.determined`` False,
@@ -933,7 +1241,9 @@ def plot_drt(result, ax=None, fit=None):
     """
     _require(result, "drt", "plot_drt")
     ax = _new_axes(ax)
-    ax.plot(result.tau_s, result.gamma_ohm, "-", lw=1.5, color="C0", label="DRT")
+    top = float(_np.max(result.gamma_ohm)) if len(result.gamma_ohm) else 0.0
+    factor, prefix = _ohm_prefix(top)  # γ in kΩ or MΩ: a 100 MΩ spectrum's axis read 0-6 under a "1e7" offset
+    ax.plot(result.tau_s, result.gamma_ohm / factor, "-", lw=1.5, color="C0", label="DRT")
     peaks = result.peaks
     if len(peaks):
         resolved = peaks["resolved"].to_numpy(bool)
@@ -944,26 +1254,25 @@ def plot_drt(result, ax=None, fit=None):
                                     (~resolved & ~closed, dict(mfc="none", color="0.55"),
                                      "not closed, not resolved")):
             if shown.any():
-                ax.plot(peaks["tau_s"][shown], peaks["gamma_ohm"][shown], "v", ms=6, label=label, **style)
+                ax.plot(peaks["tau_s"][shown], peaks["gamma_ohm"][shown] / factor, "v", ms=6, label=label, **style)
         for k, (_, row) in enumerate(peaks.sort_values("tau_s").iterrows()):
             # a resolved peak: its process's resistance (with its side lobes); a side lobe: its
             # own area, in parentheses (counted in its owner's); a peak the data do not close
             # (an end of the data still rising): its area, in parentheses, marked open
             if not row["closed"]:
-                r_label = f"({row['R_ohm']:.3g} Ω, open)"
+                r_label = f"({_ohm_text(row['R_ohm'])}, open)"
             elif row["resolved"] and not row.get("determined", True):  # a warning says its R is not determined
-                r_label = f"{row['R_process_ohm']:.3g} Ω?"
+                r_label = f"{_ohm_text(row['R_process_ohm'])}?"
             elif row["resolved"]:
-                r_label = f"{row['R_process_ohm']:.3g} Ω"
+                r_label = _ohm_text(row["R_process_ohm"])
             else:
-                r_label = f"({row['R_ohm']:.3g} Ω)"
+                r_label = f"({_ohm_text(row['R_ohm'])})"
             ax.annotate(
                 f"{r_label}\n{format_value(row['f_Hz'], None, 'Hz', 3)}",
-                (row["tau_s"], row["gamma_ohm"]),
+                (row["tau_s"], row["gamma_ohm"] / factor),
                 textcoords="offset points", xytext=(0, 6 + (_PEAK_LABEL_STEP_PT if k % 2 else 0)), ha="center",
                 fontsize=7,
             )
-    top = float(_np.max(result.gamma_ohm)) if len(result.gamma_ohm) else 0.0
     overlay_note = ""
     if fit is not None:
         fit_gamma = fit.drt(result.tau_s)
@@ -973,9 +1282,9 @@ def plot_drt(result, ax=None, fit=None):
         fit_top = float(_np.nanmax(fit_gamma)) if fit_gamma.size else 0.0
         clipped = top > 0 and fit_top > _FIT_SPIKE_RATIO * top  # a near-ideal arc's spike would flatten the data's
         missing = _fit_elements_not_shown(fit)
-        label = f"circuit fit (peak {fit_top:.3g} Ω, off scale)" if clipped else "circuit fit"
+        label = f"circuit fit (peak {_ohm_text(fit_top)}, off scale)" if clipped else "circuit fit"
         if fit_top > 0:
-            ax.plot(result.tau_s, fit_gamma, "--", lw=1.2, color="C1",
+            ax.plot(result.tau_s, fit_gamma / factor, "--", lw=1.2, color="C1",
                     label=label + (" (arcs only)" if missing else ""))
         # no flat zero line that reads "the fit has no process": the title says what is left out
         if fit_top <= 0:
@@ -990,7 +1299,8 @@ def plot_drt(result, ax=None, fit=None):
     ax.set_xscale("log")
     ax.set_xlim(result.tau_s.min(), result.tau_s.max())
     ax.set_xlabel("τ / s")
-    ax.set_ylabel("γ / Ω")
+    ax.set_ylabel(f"γ / {prefix}{OHM}")
+    _no_offset_text(ax.yaxis)
     width_pt = ax.figure.get_figwidth() * 72.0 * ax.get_position().width
     about = f"DRT (λ={result.lambda_:.2g}, {result.lambda_rule})"
     one_line = f"{result.label}  {about}"
@@ -1010,26 +1320,67 @@ def plot_drt(result, ax=None, fit=None):
         ax.set_title(title, fontsize=FONT_PT, color="C3")
     else:
         ax.set_title(title, fontsize=FONT_PT)
+    legend = _legend_within(ax, loc="upper left")  # in two columns where the axes' width holds them
     if top > 0:  # room above the highest peak for its (staggered) label and the legend
-        ax.set_ylim(min(0.0, float(_np.min(result.gamma_ohm))) - 0.02 * top,
-                    _drt_headroom(ax, len(ax.get_legend_handles_labels()[1]), title.count("\n") + 1) * top)
-    ax.legend(fontsize=SMALL_PT, loc="upper left", frameon=False, ncols=2)  # two rows in the headroom
+        ax.set_ylim((min(0.0, float(_np.min(result.gamma_ohm))) - 0.02 * top) / factor,
+                    _drt_headroom(ax, _legend_extent_pt(legend)[1], title.count("\n") + 1) * top / factor)
     _style(ax)
     return ax
+
+
+def _ohm_text(value: float, digits: int = 3) -> str:
+    """A resistance in a figure's text: ``1.2 MΩ``, ``5.43 kΩ``, ``98.5 Ω``, ``12 mΩ`` (an SI
+    prefix from 1 of it on; ``digits`` significant digits, never e-notation: DRT peak labels
+    had read "1.2e+06 Ω")."""
+    if value is None or not _np.isfinite(float(value)):
+        return f"nan {OHM}"
+    from .units import plain_number
+
+    size = abs(float(f"{float(value):.{digits}g}"))  # as shown: 999.96 is "1 kΩ"
+    factor, prefix = next(((f, p) for f, p in ((1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""))
+                           if size >= f), (1e-3, "m") if size else (1.0, ""))
+    return f"{plain_number(float(value) / factor, digits)} {prefix}{OHM}"
+
+
+def _no_offset_text(axis) -> None:
+    """No matplotlib offset text ("1e7" above the axis) on a linear axis: the unit carries the prefix."""
+    from matplotlib.ticker import ScalarFormatter
+
+    formatter = axis.get_major_formatter()
+    if isinstance(formatter, ScalarFormatter):
+        formatter.set_useOffset(False)
+        formatter.set_scientific(False)
+
+
+def _legend_within(ax, loc: str, max_cols: int = 2):
+    """The legend of ``ax`` inside it at ``loc`` in as many columns (at most ``max_cols``) as the
+    axes' width holds (measured; about its width once laid out, :func:`_box_size_pt`), long
+    entries broken at " (" where even one column is too wide: a two-column legend had run
+    out of the figure ("…off scal")."""
+    handles, labels = ax.get_legend_handles_labels()
+    width_pt = _box_size_pt(ax)[0]
+    legend = None
+    for ncols in range(min(max_cols, max(len(labels), 1)), 0, -1):
+        legend = ax.legend(handles, labels, fontsize=SMALL_PT, loc=loc, frameon=False, ncols=ncols)
+        if _legend_extent_pt(legend)[0] <= width_pt:
+            return legend
+    labels = [label.replace(" (", "\n(", 1) if _text_extent_pt(label, SMALL_PT)[0] > 0.7 * width_pt else label
+              for label in labels]
+    return ax.legend(handles, labels, fontsize=SMALL_PT, loc=loc, frameon=False, ncols=1)
 
 
 _PEAK_LABEL_PT = 6 + _PEAK_LABEL_STEP_PT + 2 * 7 * 1.3  # a staggered two-line peak label (7 pt) above its peak
 
 
-def _drt_headroom(ax, n_legend: int, title_lines: int) -> float:
+def _drt_headroom(ax, legend_height_pt: float, title_lines: int) -> float:
     """The top of the gamma axis as a multiple of the largest gamma: room above the highest
-    peak for its staggered label (:data:`_PEAK_LABEL_PT`) and for the legend's rows (two
-    columns of ``n_legend`` entries, upper left) so that neither covers the other, in the
-    height the axes keep once a title of ``title_lines`` lines and the tick labels are laid
-    out; at least :data:`_HEADROOM`, at most 4."""
+    peak for its staggered label (:data:`_PEAK_LABEL_PT`) and for the legend (upper left,
+    ``legend_height_pt`` tall) so that neither covers the other, in the height the axes keep
+    once a title of ``title_lines`` lines and the tick labels are laid out; at least
+    :data:`_HEADROOM`, at most 4."""
     height_pt = min(ax.figure.get_figheight() * 72.0 * ax.get_position().height,
                     ax.figure.get_figheight() * 72.0 - title_lines * FONT_PT * 1.3 - 40.0)
-    legend_pt = int(_np.ceil(n_legend / 2)) * SMALL_PT * 1.7 + 6
+    legend_pt = legend_height_pt + 6
     free = 1.0 - (_PEAK_LABEL_PT + legend_pt) / max(height_pt, 1.0)
     return min(max(_HEADROOM, 1.0 / free if free > 0.25 else 4.0), 4.0)
 
@@ -1063,8 +1414,7 @@ def _fit_elements_not_shown(fit) -> list[str]:
 def _drt_series_terms(result) -> str:
     """R_inf, R_pol and, when the DRT has them, the series L and C, for the figure's title:
     what the distribution alone does not show."""
-    parts = [f"R_inf {format_value(result.r_inf_ohm, None, 'Ω', 3)}",
-             f"R_pol {format_value(result.r_pol_ohm, None, 'Ω', 3)}"]
+    parts = [f"R_inf {_ohm_text(result.r_inf_ohm)}", f"R_pol {_ohm_text(result.r_pol_ohm)}"]
     if result.inductance_H:
         parts.append(f"L {format_value(result.inductance_H, None, 'H', 3)}")
     if result.capacitance_F is not None and _np.isfinite(result.capacitance_F):  # inf: 1/C came out 0, no C
@@ -1136,8 +1486,8 @@ def _camp_area(camp, k: int, area_normalised: bool) -> float:
     return camp.details[k].get("settings", {}).get("area_cm2") or float("nan")
 
 
-def plot_campaign_nyquist(camp, ax=None, area_normalised: bool = False,
-                          max_spectra: int | None = MAX_OVERLAY_SPECTRA):
+def plot_campaign_nyquist(camp: CampaignLike, ax: Axes | None = None, area_normalised: bool = False,
+                          max_spectra: int | None = MAX_OVERLAY_SPECTRA) -> Axes:
     """Nyquist overlay (−Z'' against Z', equal axes, Ω; or Ω·cm² = Z·A per cell with
     ``area_normalised``): data as points, fits as lines, coloured by time/cycle with a
     slim colour bar. At most ``max_spectra`` checkpoints, evenly chosen, are drawn (None:
@@ -1199,7 +1549,8 @@ def _capacitive_frame(re, im):
     return (x0 - pad, x1 + pad), (-pad, height + pad)
 
 
-def plot_campaign_bode(camp, fig=None, max_spectra: int | None = MAX_OVERLAY_SPECTRA, ax=None):
+def plot_campaign_bode(camp: CampaignLike, fig: Figure | SubFigure | None = None,
+                       max_spectra: int | None = MAX_OVERLAY_SPECTRA, ax: None = None) -> Figure | SubFigure:
     """Bode overlay: |Z| (Ω) and −phase (°) against f (Hz), data and fits, coloured by
     time/cycle; at most ``max_spectra`` checkpoints, evenly chosen. Returns the Figure."""
     _refuse_ax("plot_campaign_bode", ax)
@@ -1482,7 +1833,8 @@ def _bars_within_markers(ax, stderr_max: float, radius_share: float) -> bool:
     return bool(values.size) and bool(_np.log10(1.0 + stderr_max / values.min()) < radius_decades)
 
 
-def plot_campaign_evolution(camp, x=None, fig=None, ax=None):
+def plot_campaign_evolution(camp: CampaignLike, x: str | None = None, fig: Figure | SubFigure | None = None,
+                            ax: None = None) -> Figure | SubFigure:
     """Each resistance against time / cycle / capacity with 1-stderr error bars: ASR per
     cell (Ω·cm²) when the area is known, else R (Ω); for an interface arc of a symmetric
     cell the ASR per interface (R·A/2) beside it; then each effective capacitance per area
@@ -1557,8 +1909,9 @@ def _readable_value_axis(ax) -> None:
         formatter.set_useOffset(False)
 
 
-def plot_campaign_fits(camp, fig=None, max_spectra: int | None = MAX_OVERLAY_SPECTRA,
-                       area_normalised: bool = False, ax=None):
+def plot_campaign_fits(camp: CampaignLike, fig: Figure | SubFigure | None = None,
+                       max_spectra: int | None = MAX_OVERLAY_SPECTRA, area_normalised: bool = False,
+                       ax: None = None) -> Figure | SubFigure:
     """Small multiples: one Nyquist panel (data points, fit line, equal axes) per fitted
     checkpoint, at most ``max_spectra`` evenly chosen (the title says so); the panel title
     is the checkpoint label, in red with ``(problem)`` when the fit has a problem flag of
@@ -1570,7 +1923,13 @@ def plot_campaign_fits(camp, fig=None, max_spectra: int | None = MAX_OVERLAY_SPE
     shown, note = _camp_shown(camp, max_spectra)
     n_cols = 4 if len(shown) > 3 else max(len(shown), 1)
     n_rows = max(-(-len(shown) // n_cols), 1)
-    ratios = [yr / xr for xr, yr in (_nyquist_ranges(r.z) for _, r in shown) if xr > 0]
+    drawn = []  # (k, result, area scale, frame or None), the frame clipping an inductive tail as the overlay does
+    for k, r in shown:
+        scale = _camp_area(camp, k, area_normalised)
+        drawn.append((k, r, scale, _capacitive_frame(r.z.real * scale, -r.z.imag * scale)))
+    ranges = [((fr[0][1] - fr[0][0]), (fr[1][1] - fr[1][0])) if fr else _nyquist_ranges(r.z)
+              for _, r, _, fr in drawn]
+    ratios = [yr / xr for xr, yr in ranges if xr > 0]
     ratio = min(max(max(ratios, default=0.6), 0.25), 1.0)
     own = fig is None
     if own:
@@ -1579,17 +1938,25 @@ def plot_campaign_fits(camp, fig=None, max_spectra: int | None = MAX_OVERLAY_SPE
     axis = camp.evolution_axis()
     files = {camp.checkpoints[k].file for k, _ in shown}
     common_file = next(iter(files)) if len(files) == 1 else None
-    for i, (k, r) in enumerate(shown):
+    titled = []  # (panel, checkpoint index, suffix) for the titles sized once the panels are placed
+    deepest = None  # the lowest -Z'' of a clipped inductive tail
+    for i, (k, r, scale, frame) in enumerate(drawn):
         ax_ = fig.add_subplot(n_rows, n_cols, i + 1)
-        scale = _camp_area(camp, k, area_normalised)
         _, zf = _camp_dense_fit(r)
         ax_.plot(r.z.real * scale, -r.z.imag * scale, "o", ms=2, mfc="none", mew=0.6, color="C0")
         ax_.plot(zf.real * scale, -zf.imag * scale, "-", lw=0.9, color="C1")
         ax_.set_aspect("equal", adjustable="box")
-        ax_.set_ylim(bottom=min(0.0, ax_.get_ylim()[0]))
+        if frame:  # the arcs fill the panel, the tail is drawn and clipped (the suptitle says so)
+            ax_.set_xlim(*frame[0])
+            ax_.set_ylim(*frame[1])
+            tail = float(_np.min(-r.z.imag * scale))
+            deepest = tail if deepest is None else min(deepest, tail)
+        else:
+            ax_.set_ylim(bottom=min(0.0, ax_.get_ylim()[0]))
         ax_.locator_params(axis="x", nbins=3)  # small panels: a few readable ticks (and a faster layout)
         ax_.locator_params(axis="y", nbins=4)
         suffix, colour = _fit_panel_mark(r.flags)
+        titled.append((ax_, k, suffix))
         ax_.set_title(_panel_title(camp.checkpoints[k], suffix, fig.get_figwidth() * 72.0 / n_cols - 2 * _PAD_PT,
                                    FONT_PT, _place_on_axis(camp.checkpoints[k], axis, k), common_file is not None),
                       color=colour, y=1.0)
@@ -1599,14 +1966,43 @@ def plot_campaign_fits(camp, fig=None, max_spectra: int | None = MAX_OVERLAY_SPE
             ax_.set_xlabel(f"Z' / {unit}")
         _style(ax_)
     source = f" of {_file_name(common_file)}" if common_file else ""
-    fig.suptitle(f"Nyquist fits per checkpoint{source}: data (points), fit (line)" + (f"; {note}" if note else ""),
-                 fontsize=FONT_PT)
+    clipped = (f"inductive tails clipped (−Z'' down to {deepest:.3g} {unit})" if deepest is not None else "")
+    notes = "; ".join(part for part in (clipped, note) if part)
+    fig.suptitle(_wrapped(f"Nyquist fits per checkpoint{source}: data (points), fit (line)"
+                          + (f"; {notes}" if notes else ""), _width_pt(fig) - 2 * _PAD_PT), fontsize=FONT_PT)
     if own:
         _fixed_layout(fig)
         for panel in fig.axes:
             panel.apply_aspect()  # the box as drawn: equal axes shrink it inside its cell
             _thin_ticks(panel.xaxis, panel.get_position().width * fig.get_figwidth() * 72.0)
+        # each title as wide as the room around its placed box's centre: half-way to the next
+        # box's centre in its row, or to the figure's edge (a cell's width had let the right
+        # column's titles run off the figure)
+        for (panel, k, suffix), width_pt in zip(titled, _title_room_pt(fig, [p for p, _, _ in titled])):
+            panel.set_title(_panel_title(camp.checkpoints[k], suffix, width_pt, FONT_PT,
+                                         _place_on_axis(camp.checkpoints[k], axis, k), common_file is not None),
+                            color=panel.title.get_color(), y=1.0, fontsize=FONT_PT)
     return fig
+
+
+def _title_room_pt(fig, panels) -> list[float]:
+    """The width (points) a centred title of each of ``panels`` (placed axes of one grid) may
+    take: twice the distance from its box's centre to half-way to the next box's centre in
+    its row or to the figure's edge, less :data:`_PAD_PT` on each side."""
+    width = fig.get_figwidth() * 72.0
+    centres = []
+    for panel in panels:
+        box = panel.get_position()
+        centres.append((panel.get_subplotspec().rowspan.start, 0.5 * (box.x0 + box.x1) * width))
+    rooms = []
+    for row, centre in centres:
+        others = sorted(c for r, c in centres if r == row and c != centre)
+        left = max((c for c in others if c < centre), default=None)
+        right = min((c for c in others if c > centre), default=None)
+        half_left = 0.5 * (centre - left) if left is not None else centre
+        half_right = 0.5 * (right - centre) if right is not None else width - centre
+        rooms.append(2.0 * min(half_left, half_right) - 2.0 * _PAD_PT)
+    return rooms
 
 
 def _place_on_axis(checkpoint, axis, index: int) -> str:
@@ -1624,14 +2020,16 @@ TICK_LABEL_GAP_PT = 3.0  # at least this much space between neighbouring tick la
 
 def _thin_ticks(axis, length_pt: float) -> None:
     """Fewer major ticks on ``axis`` (``length_pt`` long) until neighbouring labels keep
-    ``TICK_LABEL_GAP_PT`` apart: a narrow fit panel had read "12.515.017.5"."""
+    ``TICK_LABEL_GAP_PT`` apart: a narrow fit panel had read "12.515.017.5", a Nyquist
+    inset "0.20.3"."""
     from matplotlib.ticker import MaxNLocator
 
     size = _tick_label_size(axis)
+    along = 0 if axis.axis_name == "x" else 1  # a label's extent along its axis: its width on x, its height on y
     for nbins in (3, 2, 1):
         labels, _ = _shown_tick_labels(axis)
         labels = sorted(labels)
-        widths = [_text_extent_pt(text, size)[0] for _, text in labels]
+        widths = [_text_extent_pt(text, size)[along] for _, text in labels]
         if all((b[0] - a[0]) * length_pt >= 0.5 * (wa + wb) + TICK_LABEL_GAP_PT
                for a, b, wa, wb in zip(labels, labels[1:], widths, widths[1:])):
             return
@@ -1652,16 +2050,18 @@ def _fit_panel_mark(flags) -> tuple[str, str]:
 def _panel_title(checkpoint, suffix: str, width_pt: float, size_pt: float, on_axis: str = "",
                  one_file: bool = False) -> str:
     """A checkpoint's label + ``suffix`` as a small panel's title no wider than
-    ``width_pt``: a label made from its file's path shows the file name only (none where
-    every panel is of ``one_file``: the sweep, ``#5``), followed by the checkpoint's place
+    ``width_pt``: a label made from its file's path or file name shows the file name only
+    (none where every panel is of ``one_file``: the sweep, ``#5``), followed by the checkpoint's place
     on the evolution axis ``on_axis`` (``50.63 h``) where the label does not hold it; a name
     still too wide loses its leading characters (shown as "…"), so the end that tells
     checkpoints apart (sweep number, time) stays; the unresolved parameters' names in the
     suffix give way before the label does."""
     name, file = checkpoint.label, checkpoint.file
-    if file and name.startswith(file):
-        name = name[len(file):] if one_file and len(name) > len(file) else \
-            name[len(file) - len(_file_name(file)):]
+    for start in ((file, _file_name(file)) if file else ()):  # a label made from the path or the file name
+        if name.startswith(start):
+            rest = name[len(start):]
+            name = rest if one_file and rest else _file_name(file) + rest
+            break
     if on_axis and on_axis not in name:
         name = f"{name}, {on_axis}"
     if suffix.endswith(" unresolved)") and _text_extent_pt(name + suffix, size_pt)[0] > width_pt:
@@ -1679,7 +2079,7 @@ def _front_cut(name: str, suffix: str, width_pt: float, size_pt: float) -> str:
     return text
 
 
-def plot_campaign_residual_map(camp, ax=None, max_rows_labelled: int = 25):
+def plot_campaign_residual_map(camp: CampaignLike, ax: Axes | None = None, max_rows_labelled: int = 25) -> Axes:
     """Heat map of the relative residuals |Z−Zfit|/|Z| in % with the sign of the real
     residual (checkpoint rows × frequency columns, f in Hz on a log axis); systematic
     bands point at a wrong model. At most ``max_rows_labelled`` row labels. Returns the Axes."""
@@ -1747,7 +2147,7 @@ def _say_no_drt(ax, camp) -> None:
     ax.set_yticks([])
 
 
-def plot_campaign_drt_map(camp, ax=None):
+def plot_campaign_drt_map(camp: CampaignLike, ax: Axes | None = None) -> Axes:
     """Heat map of the DRT gamma (ohm per unit ln tau): checkpoints (time in h, else cycle,
     else index) against log10(tau / s); tracked peaks as white markers, checkpoints whose
     Kramers-Kronig test failed marked 'KK!'. Needs ``camp.drts`` (``drt=True``). Returns the Axes."""
@@ -1788,8 +2188,8 @@ def plot_campaign_drt_map(camp, ax=None):
     return ax
 
 
-def plot_campaign_drt_stack(camp, ax=None, offset: float | None = None,
-                            max_spectra: int | None = MAX_OVERLAY_SPECTRA):
+def plot_campaign_drt_stack(camp: CampaignLike, ax: Axes | None = None, offset: float | None = None,
+                            max_spectra: int | None = MAX_OVERLAY_SPECTRA) -> Axes:
     """One DRT (γ in ohm against τ in s, log axis) per checkpoint, shifted up by ``offset``
     ohm each (default: 0.6 x the largest γ), coloured by time/cycle like the Nyquist
     overlay; the fitted circuit's DRT (``FitResult.drt``) dashed in the same colour. Of a
@@ -1875,7 +2275,8 @@ def _arrhenius_legend(row) -> str:
             + (f" ({marker})" if marker else ""))
 
 
-def plot_arrhenius(camp, resistances=None, ax=None, form: str = "sigmaT"):
+def plot_arrhenius(camp: CampaignLike, resistances: Sequence[str] | None = None, ax: Axes | None = None,
+                   form: str = "sigmaT") -> Axes:
     """Arrhenius plot of a campaign against 1000/T (K-1): log10(sigma / S cm-1) of the
     conductivities and, on an axis of its own at the right when both are drawn,
     log10(1/ASR / S cm-2) of the interface arcs; one colour per resistance, the fitted line of

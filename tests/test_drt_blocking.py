@@ -232,7 +232,7 @@ def test_the_drt_figure_marks_an_open_peak():
     import matplotlib
 
     matplotlib.use("Agg")
-    from eisfit.plotting import plot_drt
+    from eisfit.plotting import _ohm_text, plot_drt
 
     res = _quiet(_arc_plus(lambda w: 1 / (1e-4 * (1j * w) ** 0.85)))
     ax = plot_drt(res)
@@ -240,5 +240,5 @@ def test_the_drt_figure_marks_an_open_peak():
     assert "not closed by the data" in legend and "peaks" in legend
     texts = [t.get_text() for t in ax.texts]
     last = res.peaks.iloc[-1]
-    assert any(f"({last['R_ohm']:.3g} Ω, open)" in t for t in texts)
+    assert any(f"({_ohm_text(last['R_ohm'])}, open)" in t for t in texts)  # "(2.9 kΩ, open)"
     matplotlib.pyplot.close(ax.figure)

@@ -323,7 +323,7 @@ def test_kk_plot_title_fits_its_axes_for_a_long_label():
     label = "/data/2026/campaign/cell_07/very_long_folder_name/exampleDataGamry_with_a_long_name.DTA#0"
     res = eisfit.kk_test(Spectrum(f, z, meta={"label": label}))
     ax = plot_kk_residuals(res)
-    first, second = ax.get_title().split("\n")
+    first, second, *_ = ax.get_title().split("\n")  # the verdict's line broken to the width too
     width_pt = ax.figure.get_figwidth() * 72.0 * ax.get_position().width
     assert first.startswith("…") and first.endswith("long_name.DTA#0")
     assert _text_extent_pt(first, 8.0)[0] <= width_pt and second.startswith("Lin-KK passed")
@@ -865,3 +865,287 @@ def test_campaign_fit_titles_name_sweep_and_time_inside_the_figure_and_ticks_do_
         labels = sorted((t.get_window_extent(renderer) for t in ax.get_xticklabels() if t.get_text()),
                         key=lambda b: b.x0)
         assert all(a.x1 <= b.x0 for a, b in zip(labels, labels[1:])), ax.get_title()
+
+
+# ---- audit of the figures (s43): area check, fit title and apexes, inset, units, legends ----
+
+@pytest.mark.parametrize("area", [-2.0, 0, "1", float("nan")])
+def test_plots_refuse_an_impossible_area_as_fit_does(fit_result, area):
+    """plot_fit(r, area_cm2=-2) drew the Nyquist plot mirrored into the third quadrant, 0 drew
+    ohm without a word, "1" raised a bare TypeError: each is now fit()'s FitError, word for word."""
+    from eisfit.errors import FitError
+
+    with pytest.raises(FitError) as refused_by_fit:
+        eisfit.fit(_spectrum(), HEADLINE, area_cm2=area)
+    draws = [lambda: P.plot_nyquist(fit_result, area_cm2=area), lambda: P.plot_fit(fit_result, area_cm2=area),
+             lambda: P._draw_bode(*plt.subplots(2)[1], fit_result, fit_result, area)]
+    for draw in draws:
+        with pytest.raises(FitError) as refused:
+            draw()
+        assert str(refused.value) == str(refused_by_fit.value)
+    assert P.plot_nyquist(fit_result, area_cm2=None).get_xlabel() == "Z' / Ω"  # None: ohm
+
+
+def _apex_label_texts(ax) -> list:
+    return [t for t in ax.texts if t.get_gid() == P._APEX_LABEL_GID]
+
+
+def _inductive_arcs_fit():
+    """The audit's case: one 150 Ω arc read as two by R0-p(R1,CPE1)-p(R2,CPE2) (an inductive
+    spectrum, 10 MHz-100 Hz, whose 14 points with Z'' > 0 are left out): R1 and R2 ± 280 Ω."""
+    f = np.logspace(7, 2, 51)
+    z = Circuit("L0-" + HEADLINE).impedance(np.array([1.5e-6, 40.0, 60.0, 1e-9, 0.9, 149.0, 2e-6, 0.85]), f)
+    rng = np.random.default_rng(0)
+    z = z + 0.005 * np.abs(z) * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size))
+    return eisfit.fit(Spectrum(f, z, {"label": "inductive"}), "garnet-symmetric")
+
+
+def test_the_fit_figure_names_its_cautions_and_greys_the_apexes_of_undetermined_arcs():
+    """Two undetermined arc resistances (large-stderr), arcs-unresolved and a misfit under a
+    title reading "no problem flags", and both apexes labelled as two processes: the title now
+    names every problem and caution flag (merged per name, broken to the figure's width), and
+    the apexes of arcs the flags leave undetermined are open grey markers without a label,
+    named in the legend."""
+    from eisfit.fitting.flags import by_severity, flag_name
+
+    res = _inductive_arcs_fit()
+    assert {"large-stderr:R1", "large-stderr:R2", "arcs-unresolved:CPE1,CPE2"} <= set(res.flags)
+    assert any(f.startswith("misfit:") for f in res.flags)
+    fig = P.plot_fit(res)
+    title = fig._suptitle.get_text()
+    assert "no problem" not in title
+    shown = by_severity(res.flags)
+    for flag in shown["problem"] + shown["caution"]:
+        assert flag_name(flag) + ":" in title or flag in title, flag
+    assert "large-stderr:R1," in title and "arcs-unresolved:CPE1,CPE2" in title
+    fig.canvas.draw()
+    extent = fig._suptitle.get_window_extent()
+    assert fig.bbox.x0 <= extent.x0 and extent.x1 <= fig.bbox.x1 and extent.y1 <= fig.bbox.y1  # not cut
+    ax = fig.axes[0]
+    assert _apex_label_texts(ax) == []
+    grey = [line for line in ax.get_lines() if line.get_marker() == "^" and len(line.get_xdata())]
+    assert len(grey) == 2 and all(line.get_markerfacecolor() == "none" for line in grey)
+    assert P.UNDETERMINED_APEX_LABEL in [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_a_clean_fit_figure_says_it_has_no_flags_and_labels_its_apexes(fit_result):
+    flags_free = eisfit.fitting.result.FitResult.with_fields(fit_result, flags=[])
+    fig = P.plot_fit(flags_free)
+    assert fig._suptitle.get_text().endswith("no problem or caution flags")
+    assert [t.get_text().split("\n")[0] for t in _apex_label_texts(fig.axes[0])] == ["CPE2"]  # CPE1's above f_max
+
+
+def test_apex_labels_at_one_point_merge_and_close_ones_are_raised_clear(fit_result):
+    """Two apexes at 3.07 Hz: "CPE2 3.07 Hz" was drawn over "CPE1 3.07 Hz" (raised 14 pt for a
+    label 20 pt tall). One label now names both; two close apexes keep two labels that do
+    not overlap."""
+    f0 = 2.0e3
+    derived = {**fit_result.derived, "CPE1_fapex_Hz": f0, "CPE2_fapex_Hz": f0, "CPE1_fapex_Hz_stderr": 10.0}
+    same = fit_result.with_fields(derived=derived, flags=[])
+    labels = _apex_label_texts(P.plot_nyquist(same))
+    assert [t.get_text() for t in labels] == ["CPE1, CPE2\n2 kHz"]
+    for factor in (1.15, 1.4):
+        close = fit_result.with_fields(derived={**derived, "CPE2_fapex_Hz": f0 * factor}, flags=[])
+        for made in (P.plot_fit(close), P.plot_nyquist(close).figure):
+            made.canvas.draw()
+            boxes = [t.get_window_extent() for t in _apex_label_texts(made.axes[0])]
+            assert len(boxes) == 2
+            assert not boxes[0].overlaps(boxes[1]), (factor, boxes)
+
+
+def test_the_nyquist_inset_shows_the_first_arc_whole_with_readable_ticks():
+    """R0 = 100 Ω, a 1 kΩ arc at 1.6 MHz, a 1 MΩ arc: the inset (|Z| <= 3 x the smallest)
+    showed Z' 0.1-0.3 kΩ of an arc spanning 0.1-1.1 kΩ, its tick labels reading "0.20.3"; it
+    now ends where the first arc does (the valley of −Z'' before the second)."""
+    f = np.logspace(7, -2, 91)
+    z = Circuit(HEADLINE).impedance(np.array([100.0, 1e3, 1e-10, 1.0, 1e6, 1e-6, 0.9]), f)
+    rng = np.random.default_rng(0)
+    z = z + 0.005 * np.abs(z) * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size))
+    res = eisfit.fit(Spectrum(f, z), HEADLINE)
+    # and 123 Ω, an arc of 46 Ω (its apex above f_max) and 10 kΩ: inset tick labels "0.150.200.25"
+    small = Circuit(HEADLINE).impedance(np.array([123.4, 45.6, 1e-10, 1.0, 1e4, 1e-6, 0.9]), f)
+    for ax, first_arc in ((P.plot_nyquist(Spectrum(f, z)), (0.1, 1.1, 0.5)), (P.plot_nyquist(res), (0.1, 1.1, 0.5)),
+                          (P.plot_fit(res).axes[0], (0.1, 1.1, 0.5)),
+                          (P.plot_nyquist(Spectrum(f, small)), None)):
+        ax.figure.canvas.draw()
+        (inset,) = ax.child_axes
+        (x0, x1), (y0, y1) = inset.get_xlim(), inset.get_ylim()  # kΩ
+        if first_arc is not None:
+            start, end, height = first_arc
+            assert x0 < start * 1.02 and end * 0.98 < x1 < 5 * end and y1 > height, (x0, x1, y1)  # whole, magnified
+        for axis, labels in ((0, inset.get_xticklabels()), (1, inset.get_yticklabels())):
+            lo, hi = (x0, x1) if axis == 0 else (y0, y1)
+            shown = [t.get_window_extent() for t in labels
+                     if t.get_visible() and t.get_text() and lo <= t.get_position()[axis] <= hi]
+            assert shown and all(not a.overlaps(b) for a, b in zip(shown, shown[1:])), \
+                [t.get_text() for t in labels]
+
+
+def _noisy(circuit: str, values, f, seed: int = 0):
+    z = Circuit(circuit).impedance(np.array(values, float), f)
+    rng = np.random.default_rng(seed)
+    return Spectrum(f, z + 0.005 * np.abs(z) * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size)))
+
+
+def test_the_drt_figure_reads_in_prefixed_units_with_no_offset_text_and_its_legend_inside():
+    """A 100 MΩ spectrum's γ axis read 0-6 under a "1e7" offset text, a 1 MΩ one's "700000";
+    peak labels "1.2e+06 Ω", and the two-column legend ran out of the figure ("…off scal")."""
+    f = np.logspace(7, -2, 91)
+    huge = eisfit.drt(_noisy(HEADLINE, [1e4, 1e5, 1e-12, 1.0, 1e8, 1e-8, 0.9], f))
+    ax = P.plot_drt(huge)
+    ax.figure.canvas.draw()
+    assert ax.get_ylabel() == "γ / MΩ" and ax.yaxis.get_offset_text().get_text() == ""
+    assert all(float(t.get_text().replace("−", "-")) < 1000 for t in ax.get_yticklabels() if t.get_text())
+    texts = [t.get_text() for t in ax.texts] + [ax.get_title()]
+    assert not any("e+" in t for t in texts), texts
+    assert any(t.split("\n")[0].endswith(" MΩ") for t in ax.texts for t in [t.get_text()])
+    assert "R_pol 1" in ax.get_title() and "MΩ" in ax.get_title()
+    spectrum = _noisy(HEADLINE, [100.0, 1e3, 1e-10, 1.0, 1e6, 1e-6, 0.9], f)
+    res = eisfit.fit(spectrum, HEADLINE)
+    ax = P.plot_drt(eisfit.drt(spectrum), fit=res)
+    fig = ax.figure
+    fig.canvas.draw()
+    assert ax.get_ylabel() == "γ / kΩ"
+    legend = ax.get_legend()
+    entries = [t.get_text() for t in legend.get_texts()]
+    assert any("off scale" in t and "MΩ" in t and "e+" not in t for t in entries), entries
+    box = legend.get_window_extent()
+    assert fig.bbox.x0 <= box.x0 and box.x1 <= fig.bbox.x1 and box.x1 <= ax.get_window_extent().x1 + 1
+    # the fit figure's |Z| panel in the Nyquist panel's unit (kΩ beside kΩ; kΩ·cm² beside kΩ·cm²)
+    for area, unit in ((None, "kΩ"), (0.785, "kΩ·cm²")):
+        labels = [a.get_ylabel() for a in P.plot_fit(res, area_cm2=area).axes]
+        assert labels[0].startswith(f"−Z'' / {unit}") and labels[1] in (f"|Z| / {unit}", f"|Z|·A / {unit}"), labels
+
+
+def _legend_above_its_axes(ax) -> bool:
+    ax.figure.canvas.draw()
+    legend, box = ax.get_legend().get_window_extent(), ax.get_window_extent()
+    return legend.y0 >= box.y1 - 1 and ax.title.get_window_extent().y0 >= legend.y1 - 1
+
+
+def test_residual_legends_lie_above_the_axes_and_the_kk_plot_draws_both_limits(fit_result):
+    """The Lin-KK plot's legend (loc="best") sat on the points, its "±1 %" swatch grey on the
+    grey band; only ±threshold_pct was drawn, so a spectrum "passed" with points outside the
+    band (the rule's violation_pct and status were nowhere). The fit residuals' legend covered
+    a point too."""
+    from matplotlib.patches import Patch
+
+    spectrum = _noisy(HEADLINE, list(TRUE.values()), F)
+    kk = eisfit.kk_test(spectrum)
+    ax = P.plot_kk_residuals(kk)
+    assert _legend_above_its_axes(ax)
+    dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
+    assert sorted(float(line.get_ydata()[0]) for line in dashed) == [-kk.violation_pct, kk.violation_pct]
+    lo, hi = ax.get_ylim()
+    assert lo < -kk.violation_pct and hi > kk.violation_pct
+    assert f"({kk.status})" in ax.get_title() and ("passed" if kk.passed else "FAILED") in ax.get_title()
+    legend = ax.get_legend()
+    labels = [t.get_text() for t in legend.get_texts()]
+    assert f"±{kk.threshold_pct:g} %: pass" in labels and f"±{kk.violation_pct:g} %: violation" in labels
+    (band,) = [h for h in legend.legend_handles if isinstance(h, Patch)]
+    assert matplotlib.colors.to_rgba(band.get_edgecolor()) != matplotlib.colors.to_rgba(band.get_facecolor())
+    assert _legend_above_its_axes(P.plot_fit_residuals(fit_result))
+    fig = P.plot_fit(fit_result)
+    residuals = next(a for a in fig.axes if a.get_ylabel().startswith("residual"))
+    assert _legend_above_its_axes(residuals)
+
+
+def _sweeps_of_one_file(n: int = 5, long_name: bool = False):
+    """``n`` sweeps of one file /data/.../<name>.mpr (labels ``<name>.mpr#k``, as the readers
+    make them) with an inductive tail 5x deeper than the arcs (the VSP PEIS file's shape),
+    every fit flagged not-converged (a red "(problem)" in each title)."""
+    import dataclasses
+
+    f = np.logspace(6, -1, 50)
+    circuit = Circuit("L0-R0-p(R1,CPE1)-p(R2,CPE2)")
+    name = "vsp_peis_with_a_rather_long_file_name.mpr" if long_name else "vsp_peis_with.mpr"
+    path = f"/data/2026/cell_07/{name}"
+    rng = np.random.default_rng(1)
+    spectra = []
+    for k in range(n):
+        z = circuit.impedance(np.array([4e-6, 10.0 + k, 10.0, 1e-8, 0.9, 8.0, 1e-4, 0.85]), f)
+        z = z * (1 + 0.002 * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size)))
+        spectra.append(Spectrum(f, z, meta={"label": f"{name}#{k}", "time_h": 10.125 * k}))
+    camp = eisfit.fit_campaign(spectra, circuit="L0-R0-p(R1,CPE1)-p(R2,CPE2)", cache_dir=False, progress=False)
+    camp.checkpoints[:] = [dataclasses.replace(c, file=path) for c in camp.checkpoints]
+    camp.results[:] = [r.with_fields(flags=[*r.flags, "not-converged"]) for r in camp.results]
+    return camp
+
+
+def test_fits_panels_of_one_files_sweeps_drop_its_name_frame_the_arcs_and_keep_titles_in_the_figure():
+    """yadg's VSP file: every panel title read "…_with.mpr#5, 50.63 h (problem)" (the label
+    was compared with the file's whole path), the right column's titles ran off the figure
+    (sized from a grid cell, not the placed box), and each panel was framed on the inductive
+    tail (arcs squeezed flat) where the overlay clips it. Now "#5, 50.63 h (problem)", the file
+    named once in the suptitle, the tail clipped and said so, every title inside the figure
+    and clear of its neighbours."""
+    for long_name in (False, True):
+        camp = _sweeps_of_one_file(long_name=long_name)
+        fig = camp.plot_fits()
+        fig.canvas.draw()
+        panels = [ax for ax in fig.axes if ax.get_visible()]
+        titles = [ax.get_title() for ax in panels]
+        assert titles[:2] == ["#0, 0 h (problem)", "#1, 10.12 h (problem)"], titles
+        assert all(t.startswith(f"#{k}, ") and t.endswith(" h (problem)") for k, t in enumerate(titles)), titles
+        assert "vsp_peis_with" in fig.get_suptitle() and "inductive tails clipped" in fig.get_suptitle()
+        for ax, r in zip(panels, camp.results):
+            lo, hi = ax.get_ylim()
+            tallest = float(np.max(-r.z.imag))
+            assert -0.1 * tallest < lo < 0 and tallest < hi < 1.2 * tallest
+        boxes = [ax.title.get_window_extent() for ax in panels]
+        for box in boxes:
+            assert fig.bbox.x0 <= box.x0 and box.x1 <= fig.bbox.x1 and box.y1 <= fig.bbox.y1
+        for left, right in zip(boxes, boxes[1:]):
+            if abs(left.y0 - right.y0) < 1:
+                assert left.x1 <= right.x0
+
+
+def test_panel_titles_of_long_labels_fit_the_room_around_their_placed_box():
+    """Labels that are no file names, too long for a quarter of the figure: each title is cut
+    at the front to the room around its placed box (the right column's had run off the figure)."""
+    import dataclasses
+
+    camp = _sweeps_of_one_file()
+    long = "a_checkpoint_label_much_longer_than_a_panel_is_wide_from_a_campaign_file"
+    camp.checkpoints[:] = [dataclasses.replace(c, file=None, label=f"{long}_{k}") for k, c in
+                           enumerate(camp.checkpoints)]
+    fig = camp.plot_fits()
+    fig.canvas.draw()
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert all(ax.get_title().startswith("…") and ax.get_title().endswith("(problem)") for ax in panels)
+    boxes = [ax.title.get_window_extent() for ax in panels]
+    assert all(fig.bbox.x0 <= b.x0 and b.x1 <= fig.bbox.x1 for b in boxes), [(b.x0, b.x1) for b in boxes]
+    for left, right in zip(boxes, boxes[1:]):
+        if abs(left.y0 - right.y0) < 1:
+            assert left.x1 <= right.x0
+
+
+def test_plotting_functions_annotate_their_parameters_and_returns():
+    """eisfit ships py.typed, yet every plot_* function lacked parameter and return hints. Each
+    public plotting function annotates every parameter and its return, and the annotations name
+    real types (evaluated with the names the module imports for type checking)."""
+    import inspect
+    import typing
+    from pathlib import Path
+
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure, SubFigure
+
+    from eisfit.analysis.drt import DRTResult
+    from eisfit.analysis.kk import KKResult
+    from eisfit.fitting.result import FitResult
+
+    names = [n for n in dir(P) if n.startswith("plot_")] + ["save_figure", "save_figures", "start_figures",
+                                                             "keep_apex_labels_inside"]
+    namespace = {**vars(P), "Axes": Axes, "Figure": Figure, "SubFigure": SubFigure, "Path": Path,
+                 "DRTResult": DRTResult, "KKResult": KKResult, "FitResult": FitResult, "Spectrum": Spectrum}
+    assert len(names) >= 18
+    for name in names:
+        function = getattr(P, name)
+        signature = inspect.signature(function)
+        missing = [p for p, v in signature.parameters.items() if v.annotation is inspect.Parameter.empty]
+        assert not missing and signature.return_annotation is not inspect.Signature.empty, (name, missing)
+        hints = typing.get_type_hints(function, globalns=namespace)
+        assert set(hints) == set(signature.parameters) | {"return"}, name
+    assert typing.get_type_hints(P.plot_fit, globalns=namespace)["return"] == Figure | SubFigure
+    assert typing.get_type_hints(P.plot_nyquist, globalns=namespace)["return"] is Axes

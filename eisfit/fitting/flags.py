@@ -237,6 +237,13 @@ def unresolved_keys(flags: Iterable[str], keys: Iterable[str]) -> set[str]:
     return {k for k in keys if k in names or any(k.startswith(e + "_") or k == e for e in elements)}
 
 
+def arcs_not_told_apart(flags: Iterable[str]) -> set[str]:
+    """The capacitive elements named by ``arcs-unresolved:<C1>,<C2>`` flags: arcs whose time
+    constants are less than half a decade apart, which the data do not tell apart (figures
+    draw their apexes as no distinct process)."""
+    return {name for detail in flag_details(flags, "arcs-unresolved") for name in detail.split(",") if name}
+
+
 LOW_N_CAPACITANCE_SUFFIXES = ("_ceff_", "_eps_r")  # derived keys read as a capacitance of their element
 
 
