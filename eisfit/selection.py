@@ -643,6 +643,22 @@ class CircuitSuggestion:
                 "explanation": self.explain(), "seconds": self.seconds,
                 "table": to_jsonable(self.table.to_dict(orient="records"))}
 
+    def _repr_html_(self) -> str:
+        """The notebook view: the ranked candidates (the criterion relative to the best, the
+        lack-of-fit ratio, what the data leave unresolved, the verdict) and the explanation."""
+        from ._html import escape, html_table
+
+        t = self.table
+        best = float(t.iloc[0][self.criterion]) if len(t) else math.nan
+        rows = [(row["circuit"], int(row["n_params"]), f"{float(row[self.criterion]) - best:+.1f}",
+                 f"{float(row['lack_of_fit_ratio']):.3g}",
+                 row["unresolved"] if isinstance(row["unresolved"], str) and row["unresolved"] else "-", row["verdict"])
+                for _, row in t.iterrows()]
+        table = html_table(["circuit", "parameters", f"{self.criterion.upper()} - best", "lack-of-fit ratio",
+                            "unresolved", "verdict"], rows, numeric_from=1,
+                           caption=f"{self.label}: best {self.best} ({self.weighting} weighting)")
+        return table + f"<p>{escape(self.explain())}</p>"
+
     def __repr__(self) -> str:
         return f"CircuitSuggestion({self.label!r}: best={self.best!r}, {len(self.table)} candidates)"
 

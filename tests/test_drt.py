@@ -463,3 +463,17 @@ def test_data_too_noisy_for_the_kk_test_are_not_called_a_failure():
     assert res.to_dict()["kk_status"] == "too-noisy"
     clean = drt(spectrum(CASES["3 decades, n=0.8"], noise=0.002))
     assert clean.kk_passed and not clean.kk_violation and clean.kk_status in ("valid", "noisy")
+
+
+def test_the_notebook_view_names_units_and_never_shows_an_undetermined_process_as_a_number():
+    """A DRTResult had no HTML view. Two arcs, the faster reaching past f_max: R_inf and the
+    fast process are not determined by the data, the slow one is."""
+    d = drt(spectrum([(60.0, 1e-8, 0.9), (150.0, 1e-4, 0.85)]))
+    html = d._repr_html_()
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", html)
+    assert "R_inf" in cells and any(c.endswith(" Ω") for c in cells)
+    rows = [cells[k:k + 4] for k in range(cells.index("R_inf"), len(cells)) if cells[k].endswith("Hz")]
+    assert len(rows) == len(d.peaks)
+    for row, (_, peak) in zip(rows, d.peaks.iterrows()):
+        assert row[3].endswith(" Ω") == bool(peak["determined"])
+    assert any(not p for p in d.peaks["determined"]) and any(d.peaks["determined"])

@@ -640,3 +640,17 @@ def test_fit_auto_on_several_spectra_says_when_their_circuits_differ(tmp_path):
     same = CliRunner().invoke(main, ["fit", str(tmp_path / "two.csv"), str(tmp_path / "two.csv"), "--circuit", "auto"])
     assert same.exit_code == 0 and "different circuits" not in same.stderr
     assert differing_circuits_note([]) is None
+
+
+def test_the_notebook_view_ranks_the_candidates_relative_to_the_best(two_arc_suggestion):
+    """A CircuitSuggestion had no HTML view: a notebook showed its one-line repr."""
+    _, sug = two_arc_suggestion
+    html = sug._repr_html_()
+    t = sug.table
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", html)
+    assert cells[:6:5] == [t.iloc[0]["circuit"], "best"]
+    assert "BIC - best" in html and "+0.0" in cells
+    for circuit, verdict in zip(t["circuit"], t["verdict"]):
+        assert circuit in cells and verdict in html
+    assert "nan" not in cells  # a candidate with nothing unresolved shows "-"
+    assert "Suggested circuit:" in html

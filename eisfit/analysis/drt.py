@@ -334,6 +334,36 @@ class DRTResult:
             "gamma_ohm": self.gamma_ohm.tolist(),
         })
 
+    def _repr_html_(self) -> str:
+        """The notebook view: the series elements and R_pol, the processes (one row per peak,
+        unresolved and undetermined ones said so, never as a number) and the warnings."""
+        from .._html import escape, html_list, html_table
+        from ..units import format_frequency, format_value
+
+        inductance = ("not in the model" if self.inductance_H is None
+                      else format_value(self.inductance_H, self.inductance_sd_H, "H", 3))
+        summary = html_table(["quantity", "value"], [
+            ("R_inf", format_value(self.r_inf_ohm, None, "ohm")),
+            ("R_pol (area under gamma)", format_value(self.r_pol_ohm, None, "ohm")),
+            ("series L", inductance),
+            ("series C", "not in the model" if self.capacitance_F is None
+             else "none (1/C = 0)" if not math.isfinite(self.capacitance_F) else format_value(self.capacitance_F, None, "F")),
+            ("lambda", f"{self.lambda_:.3g} ({self.lambda_rule})"),
+            ("rms residual", f"{self.rms_residual_pct:.3g} % of |Z|"),
+            ("Lin-KK", f"{'passed' if self.kk_passed else 'FAILED'} ({self.kk_status}, "
+                       f"max {self.kk_max_residual_pct:.3g} % of |Z|)"),
+        ], caption=f"DRT of {self.label} ({self.weighting} weighting)")
+        rows = []
+        for _, peak in self.peaks.iterrows():
+            process = (format_value(peak["R_process_ohm"], None, "ohm") if peak["determined"]
+                       else "part of a neighbouring process" if not peak["resolved"]
+                       else "open (not closed by the data)" if not peak["closed"] else "not determined")
+            rows.append((format_frequency(peak["f_Hz"]), f"{peak['tau_s']:.3g}", format_value(peak["R_ohm"], None, "ohm"),
+                         process))
+        peaks = html_table(["apex f", "tau / s", "peak area", "process resistance"], rows,
+                           caption="peaks, fastest first" if rows else "no peak")
+        return summary + peaks + html_list(self.warnings)
+
     def __repr__(self) -> str:
         return (
             f"DRTResult({self.label!r}: {len(self.peaks)} peaks, R_inf={self.r_inf_ohm:.4g} ohm, "
