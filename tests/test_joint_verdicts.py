@@ -59,6 +59,10 @@ def test_one_noisy_checkpoint_no_longer_makes_a_false_sharing_pass():
     w = np.array(res.noise_weights)
     assert w[2] < 0.02 * np.median(w)  # (10x the noise SD: about 1/100 of the weight)
     assert "cp2 is the noisiest" in "\n".join(res.summary_lines())
+    # one noise level for all (noise_weighting=False, a plain stacked fit's model) is the old verdict
+    pooled = quiet_fit(campaign(seed=0, r1_drift=0.03), shared=SHARED, noise_weighting=False)
+    assert pooled.noise_weights == [1.0] * 6 and pooled.sharing["delta_aic"] == pytest.approx(22.55, abs=0.1)
+    assert "Every checkpoint weighs the same" in "\n".join(pooled.summary_lines())
 
 
 def test_the_standard_errors_follow_each_checkpoints_own_noise():

@@ -56,7 +56,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .._checks import check_smooth
+from .._checks import check_choice, check_smooth
 from ..analysis.derived import derived_quantities_batch
 from ..errors import FitError
 from ..fitting.assemble import derived_settings, result_roles
@@ -301,6 +301,8 @@ class JointFitResult:
         """The checkpoints' noise levels in words (the weights of the statistical model, see
         the module docstring): their spread and the noisiest; '' without weights."""
         w = np.asarray(self.noise_weights, float)
+        if str(self.settings.get("noise_weighting", "")).startswith("none"):
+            return "Every checkpoint weighs the same (one noise level for all: noise_weighting=False)."
         if w.size < 2 or not np.all(np.isfinite(w) & (w > 0)):
             return ""
         sd = 1.0 / np.sqrt(w)  # each checkpoint's noise SD over the pooled one
@@ -681,6 +683,7 @@ def joint_fit(
     labels: Sequence[str] | None = None,
     max_iter: int = MAX_ITER,
     warn_verdicts: bool = True,
+    noise_weighting: bool = True,
 ) -> JointFitResult:
     """Fit all checkpoints at once, with shared parameters and/or smoothness.
 
@@ -718,6 +721,10 @@ def joint_fit(
     warn_verdicts : warn (RuntimeWarning) when the data do not support the sharing or reject
         the smoothing; False for a caller that reports :attr:`JointFitResult.rejected_assumptions`
         itself (the campaign says what its table does about them).
+    noise_weighting : True (default): each checkpoint weighted by its own noise level (see the
+        module docstring); False: one noise level for all (every ``w_k = 1``), the convention of
+        a plain stacked least-squares fit (EISFitpython's, lmfit's), to compare with one: a
+        noisy checkpoint then weighs as much as a quiet one.
     """
     from ..model import load_circuit
 
@@ -755,7 +762,8 @@ def joint_fit(
     a_ind0 = it_.clip_internal(it_.to_internal(start_p[:, indep_layout.local_idx]))
     indep = independent_lm(_box(_make_evaluate(circuit, indep_layout, data), indep_layout), a_ind0,
                            max_iter=max_iter)
-    weights = noise_weights(indep.chisq_blocks, data.n_points, indep_layout.local_idx.size)
+    weights = (noise_weights(indep.chisq_blocks, data.n_points, indep_layout.local_idx.size)
+               if check_choice("noise_weighting", noise_weighting) else np.ones(k))
     indep_problem = _box(_make_evaluate(circuit, indep_layout, data, weights), indep_layout)
     indep = _reweighted(indep_problem, indep)  # the same optimum, its chi-square noise-weighted
     problem = _box(_make_evaluate(circuit, layout, data, weights), layout)
@@ -801,6 +809,7 @@ def joint_fit(
     result = _assemble(
         defn, layout, data, final, plan, edf, indep, indep_layout, sharing, spectra, labels,
         weighting, fixed, area_cm2, thickness_cm, symmetric, robust, weights, undetermined, notes,
+        noise_weighting,
     )
     if result.smoothing is not None:
         result.smoothing.update(smoothing_evidence(final.chisq, base.chisq, n_res - (k * p + q), k * p - edf,
@@ -1068,7 +1077,7 @@ def _start_values(spectra, defn, start_values, weighting, sigma, fixed, bounds, 
 
 def _assemble(defn, layout, data, out, plan, edf, indep, indep_layout, sharing, spectra, labels,
               weighting, fixed, area_cm2, thickness_cm, symmetric, robust, weights, undetermined,
-              notes) -> JointFitResult:
+              notes, noise_weighting=True) -> JointFitResult:
     circuit = defn.circuit
     names = layout.names
     k = data.k
@@ -1141,8 +1150,9 @@ def _assemble(defn, layout, data, out, plan, edf, indep, indep_layout, sharing, 
                   "area_cm2": area_cm2, "thickness_cm": thickness_cm, "symmetric": bool(symmetric),
                   "covariance": "s_w^2 H^-1 of the noise-weighted problem, s_w^2 = chisq/(N - M) of its "
                                 "noise-weighted chisq (M effective with smoothing)",
-                  "noise_weighting": "checkpoint k weighted by w_k = s^2/s_k^2, s_k^2 = chisq_k/(2 n_k - p) of its "
-                                     "independent fit, s^2 the pooled one"},
+                  "noise_weighting": ("checkpoint k weighted by w_k = s^2/s_k^2, s_k^2 = chisq_k/(2 n_k - p) of its "
+                                      "independent fit, s^2 the pooled one") if noise_weighting else
+                                     "none: one noise level for every checkpoint (w_k = 1)"},
     )
 
 
