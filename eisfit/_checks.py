@@ -16,7 +16,7 @@ import numpy as np
 from .errors import EisfitError, FitError
 
 __all__ = ["did_you_mean", "is_real_number", "positive_number", "positive_number_or_none", "finite_number_at_least",
-           "check_choice", "positive_int", "check_positive_int_or_none"]
+           "check_choice", "positive_int", "check_positive_int_or_none", "check_smooth"]
 
 
 def did_you_mean(word: str, choices: Any, cutoff: float = 0.6) -> str:
@@ -95,3 +95,27 @@ def check_positive_int_or_none(name: str, value: Any, error: type[EisfitError] =
     if not _is_positive_int(value):
         raise error(f"{name} must be a whole number >= 1 or None, got {value!r}")
     return int(value)
+
+
+def check_smooth(value: Any, error: type[EisfitError] = FitError, name: str = "smooth") -> None | str | float:
+    """The smoothing strength of a joint fit across checkpoints (``smooth=``, ``--smooth``):
+    None (no smoothing; ``False`` too), ``"auto"`` (any case), or a finite number >= 0 as a
+    float (a string such as ``"5"`` from the command line too); ``error`` otherwise: a negative
+    or non-finite number (``inf``, ``1e400``, NaN), another string, and ``True`` (which is no
+    lambda) are refused with ``smooth must be None, 'auto' or a finite number >= 0, got True``."""
+    if value is None or (isinstance(value, (bool, np.bool_)) and not value):
+        return None
+    number = math.nan
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lower() == "auto":
+            return "auto"
+        try:
+            number = float(text)
+        except ValueError:
+            pass
+    elif is_real_number(value):
+        number = float(value)
+    if not (math.isfinite(number) and number >= 0):
+        raise error(f"{name} must be None, 'auto' or a finite number >= 0, got {value!r}")
+    return number

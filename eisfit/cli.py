@@ -1520,6 +1520,8 @@ def _print_campaign(camp, drt_: bool, arrhenius_lines: list[str]) -> None:
             click.echo(prefix + joint.statement)
         for line in joint.law_lines():
             click.echo(line)
+        for note in joint.notes:
+            click.echo(prefix + note)
         click.echo(prefix + joint_table_line(joint))
     for line in arrhenius_lines:
         click.echo(line)
@@ -1658,15 +1660,13 @@ def _series_options(shared: str | None, smooth: str | None, arrhenius_law: str |
     if arrhenius_law is not None:
         out["arrhenius_law"] = names(arrhenius_law)
     if smooth is not None:
-        if smooth != "auto":
-            try:
-                value = float(smooth)
-            except ValueError:
-                raise click.BadParameter(f"expected 'auto' or a number >= 0, got {smooth!r}",
-                                         param_hint="--smooth") from None
-            if not value >= 0:
-                raise click.BadParameter(f"expected 'auto' or a number >= 0, got {smooth!r}", param_hint="--smooth")
-        out["smooth"] = smooth
+        from ._checks import check_smooth
+
+        try:  # the rule of fit_campaign(smooth=...): inf and 1e400 too are refused before any file is read
+            out["smooth"] = check_smooth(smooth)
+        except EisfitError:
+            raise click.BadParameter(f"expected 'auto' or a finite number >= 0, got {smooth!r}",
+                                     param_hint="--smooth") from None
     return out
 
 

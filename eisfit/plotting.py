@@ -2285,7 +2285,7 @@ def plot_arrhenius(camp: CampaignLike, resistances: Sequence[str] | None = None,
     Returns the Axes (the conductivities' where both are drawn)."""
     import numpy as np
 
-    from .analysis.arrhenius import CONDUCTIVITY, K_B_EV_PER_K, arrhenius_points
+    from .analysis.arrhenius import CONDUCTIVITY, K_B_EV_PER_K, arrhenius_points, ea_marker, row_label
 
     ax = _new_axes(ax)
     fits = camp.arrhenius(resistances, form=form)
@@ -2302,7 +2302,10 @@ def plot_arrhenius(camp: CampaignLike, resistances: Sequence[str] | None = None,
         target = axes[kind]
         # 1 s.e. on log10(y): the value's relative error / ln 10 (none drawn where unknown)
         target.errorbar(1000.0 / t, np.log10(y), yerr=np.nan_to_num(relative / np.log(10.0)),
-                        fmt="o" if kind == "sigma" else "s", color=colour, ms=5, capsize=2, elinewidth=0.8)
+                        fmt="o" if kind == "sigma" else "s", color=colour, ms=5, capsize=2, elinewidth=0.8,
+                        label=None if np.isfinite(float(row["ea_eV"])) else f"{row_label(row)}: {ea_marker(row)}")
+        if not (np.isfinite(float(row["ea_eV"])) and t.size):  # no line: shared, or fewer than 2 points
+            continue
         tt = np.linspace(t.min(), t.max(), 50)
         line = row["prefactor"] * np.exp(-row["ea_eV"] / (K_B_EV_PER_K * tt))
         line = line / tt if form == "sigmaT" else line

@@ -17,7 +17,7 @@ import inspect
 from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
 
-from ._checks import check_choice, did_you_mean, positive_number_or_none
+from ._checks import check_choice, check_smooth, did_you_mean, positive_number_or_none
 from .errors import FitError
 from .io.options import ReaderOptions
 from .model.weighting import WEIGHTINGS, check_weighting
@@ -194,12 +194,22 @@ class CampaignSettings:
     reader : the argument layer of the reader options (:class:`eisfit.io.ReaderOptions`,
         checked when it was built; None = ``ReaderOptions()``, every file as detected); a
         campaign file's ``[defaults]`` and rows are layered with it where the files are read.
+    shared, arrhenius_law : the parameters a joint fit across checkpoints shares or puts on an
+        Arrhenius law (None = not asked; one name as a string is that name), as a list; none named
+        twice, none both shared (or on a law) and in ``fit_options["fixed"]``
+        (:func:`eisfit.series.joint.check_joint_roles`; the names against each checkpoint's
+        circuit are checked once the circuits are known, still before any fit).
+    smooth : the joint fit's smoothing: None, ``"auto"`` or a finite number >= 0
+        (:func:`eisfit._checks.check_smooth`: ``-1``, ``"abc"``, ``inf`` and ``True`` are refused).
     """
 
     fit: Mapping[str, Any] = field(default_factory=dict)
     fit_options: Mapping[str, Any] = field(default_factory=dict)
     jobs: int = 1
     reader: ReaderOptions | None = None
+    shared: Any = None
+    smooth: Any = None
+    arrhenius_law: Any = None
 
     def __post_init__(self) -> None:
         given = {k: v for k, v in dict(self.fit).items() if v is not None}
@@ -213,3 +223,32 @@ class CampaignSettings:
         elif not isinstance(self.reader, ReaderOptions):
             raise FitError(f"reader must be an eisfit.ReaderOptions, e.g. reader=eisfit.ReaderOptions("
                            f"imag_sign='positive'), got {type(self.reader).__name__}")
+        for name in ("shared", "arrhenius_law"):
+            object.__setattr__(self, name, _parameter_names(name, getattr(self, name)))
+        check_smooth(self.smooth)
+        if self.joint:
+            from .series.joint import check_joint_roles
+
+            fixed = self.fit_options.get("fixed")
+            check_joint_roles(self.shared or [], self.arrhenius_law or [],
+                              fixed if isinstance(fixed, Mapping) else None, arrhenius_option="arrhenius_law")
+
+    @property
+    def joint(self) -> bool:
+        """Whether a joint fit across checkpoints is asked for (shared, smooth or arrhenius_law given)."""
+        return self.shared is not None or self.smooth is not None or bool(self.arrhenius_law)
+
+
+def _parameter_names(option: str, names: Any) -> list[str] | None:
+    """Parameter names given to ``option`` as a list (one string: that one name, not its
+    characters); None when not given; FitError for anything but strings."""
+    if names is None:
+        return None
+    names = [names] if isinstance(names, str) else names
+    try:
+        names = list(names)
+    except TypeError:
+        raise FitError(f"{option} must be parameter names, got {names!r}") from None
+    if not all(isinstance(n, str) for n in names):
+        raise FitError(f"{option} must be parameter names (strings), got {names!r}")
+    return names

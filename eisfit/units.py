@@ -11,7 +11,7 @@ import warnings
 from typing import Iterable
 
 __all__ = ["pretty_unit", "si_scale", "format_value", "KELVIN_AT_0C", "EVOLUTION_AXIS_LABELS",
-           "LOWEST_PLAUSIBLE_K", "CelsiusAsKelvinWarning", "warn_if_celsius_as_kelvin"]
+           "LOWEST_PLAUSIBLE_K", "CelsiusAsKelvinWarning", "warn_if_celsius_as_kelvin", "celsius_as_kelvin_note"]
 
 KELVIN_AT_0C = 273.15  # T/K = t/°C + 273.15
 LOWEST_PLAUSIBLE_K = 100.0
@@ -27,6 +27,23 @@ class CelsiusAsKelvinWarning(UserWarning):
 CELSIUS_FIX_CAMPAIGN = "give them as temperature_C"
 
 
+def celsius_as_kelvin_note(temperatures_K: Iterable[float], where: str, fix: str = CELSIUS_FIX_CAMPAIGN) -> str:
+    """The words of :func:`warn_if_celsius_as_kelvin` when every finite, positive temperature
+    of ``temperatures_K`` (K) is below :data:`LOWEST_PLAUSIBLE_K` (they look like degrees
+    Celsius given as kelvin), else "": for the outputs that carry it (the note of an
+    Arrhenius table's rows, a joint fit's law lines), the one rule and the one text."""
+    values = [float(t) for t in temperatures_K if t is not None]
+    values = [t for t in values if math.isfinite(t) and t > 0]
+    if not values or max(values) >= LOWEST_PLAUSIBLE_K:
+        return ""
+    low, high = min(values), max(values)
+    kelvin = f"{low:g} K" if low == high else f"{low:g} … {high:g} K"
+    celsius = (f"{low - KELVIN_AT_0C:.1f} °C" if low == high
+               else f"{low - KELVIN_AT_0C:.1f} … {high - KELVIN_AT_0C:.1f} °C")
+    return (f"{where} = {kelvin} (that is {celsius}), all below {LOWEST_PLAUSIBLE_K:g} K: they look like "
+            f"degrees Celsius; if they are, {fix} (K = °C + 273.15)")
+
+
 def warn_if_celsius_as_kelvin(temperatures_K: Iterable[float], where: str, fix: str = CELSIUS_FIX_CAMPAIGN,
                               stacklevel: int = 2) -> bool:
     """Warn (:class:`CelsiusAsKelvinWarning`) when every finite, positive temperature of
@@ -34,19 +51,14 @@ def warn_if_celsius_as_kelvin(temperatures_K: Iterable[float], where: str, fix: 
     Celsius given as kelvin (25-85 "K" made an Arrhenius Ea of 0.0106 eV instead of 0.4 eV).
     ``where`` names what gave them (a campaign file and its key, an argument); ``fix`` says
     what to do if they are °C (default: give them as ``temperature_C``). Returns whether it
-    warned. Not an error: cryogenic data below 100 K exist; the values are used as given."""
-    values = [float(t) for t in temperatures_K if t is not None]
-    values = [t for t in values if math.isfinite(t) and t > 0]
-    if not values or max(values) >= LOWEST_PLAUSIBLE_K:
-        return False
-    low, high = min(values), max(values)
-    kelvin = f"{low:g} K" if low == high else f"{low:g} … {high:g} K"
-    celsius = (f"{low - KELVIN_AT_0C:.1f} °C" if low == high
-               else f"{low - KELVIN_AT_0C:.1f} … {high - KELVIN_AT_0C:.1f} °C")
-    warnings.warn(f"{where} = {kelvin} (that is {celsius}), all below {LOWEST_PLAUSIBLE_K:g} K: they look like "
-                  f"degrees Celsius; if they are, {fix} (K = °C + 273.15)",
-                  CelsiusAsKelvinWarning, stacklevel=stacklevel + 1)
-    return True
+    warned. Not an error: cryogenic data below 100 K exist; the values are used as given.
+    The words: :func:`celsius_as_kelvin_note`."""
+    note = celsius_as_kelvin_note(temperatures_K, where, fix)
+    if note:
+        warnings.warn(note, CelsiusAsKelvinWarning, stacklevel=stacklevel + 1)
+    return bool(note)
+
+
 # the axis label of each campaign evolution axis (a temperature series is told in °C, as its headline lines)
 EVOLUTION_AXIS_LABELS = {"time_h": "time / h", "cycle": "cycle", "capacity_mAh_cm2": "capacity / mAh cm⁻²",
                          "temperature_K": "temperature / °C"}

@@ -710,7 +710,8 @@ def test_clean_well_determined_fits_carry_no_flag():
 def test_joint_fit_shared_small_q_has_its_joint_covariance_stderr():
     """Three EISFitpython example spectra with one shared CPE1 (Q ~ 1e-10 S*s^n, n): the
     shared Q is not "on" its bound 0, and its stderr is the joint covariance's, checked
-    against scipy's least_squares on the stacked problem."""
+    against scipy's least_squares on the stacked problem (each spectrum's residuals weighted
+    by its noise weight, as the joint fit weighs them)."""
     from scipy.optimize import least_squares
 
     from eisfit.series.joint import joint_fit
@@ -738,10 +739,12 @@ def test_joint_fit_shared_small_q_has_its_joint_covariance_stderr():
             out.append(np.array([vals[n] for n in names]))
         return out
 
+    root_w = np.sqrt(res.noise_weights)
+
     def residuals(theta):
         parts = []
-        for s, p in zip(spectra, unpack(theta)):
-            d = (s.z - circuit.impedance(p, s.frequency)) / np.abs(s.z)
+        for s, p, rw in zip(spectra, unpack(theta), root_w):
+            d = rw * (s.z - circuit.impedance(p, s.frequency)) / np.abs(s.z)
             parts += [d.real, d.imag]
         return np.concatenate(parts)
 
@@ -766,12 +769,14 @@ def test_joint_fit_reproduces_the_eisfitpython_single_chi_example():
     (R1|Q1)+(R2|Q2)+Q3, Q1 and n1 shared, everything else per temperature, modulus
     weighting (residuals divided by |Z| of the data). Its chi-square is the plain sum
     of squared weighted residuals; its stderr is curve_fit's with absolute_sigma=False,
-    i.e. s^2 (J^T J)^-1 with s^2 = chisq/(N - M), N = 578, M = 44 (dof 534)."""
+    i.e. s^2 (J^T J)^-1 with s^2 = chisq/(N - M), N = 578, M = 44 (dof 534). Its model has one
+    noise level for every spectrum: noise_weighting=False."""
     from eisfit.series.joint import joint_fit
 
     folder = ("text", "eisfitpython", "EIS_Data", "Example-3-4")
     spectra = [eisfit.read(realdata_path(*folder, f"s04147-{t}deg.txt"))[0] for t in range(140, 201, 10)]
-    res = joint_fit(spectra, "p(R1,CPE1)-p(R2,CPE2)-CPE3", shared=["CPE1_0", "CPE1_1"], weighting="modulus")
+    res = joint_fit(spectra, "p(R1,CPE1)-p(R2,CPE2)-CPE3", shared=["CPE1_0", "CPE1_1"], weighting="modulus",
+                    noise_weighting=False)
     assert res.converged
     assert (res.n_residuals, res.n_free) == (578, 44)
     # the report: Chi-squared 2.332765e-02, Reduced 4.368473e-05, Q1 = 7.162e-11 +- 4.748e-12,

@@ -506,6 +506,9 @@ def test_a_sharing_only_the_aic_rejects_is_not_the_table():
         in report
     assert "(shared" not in "\n".join(camp.evolution_lines())
     assert camp.joint_records()[0]["table_holds"] == "independent"
+    # the shared values the data reject are what was tried (they read as results)
+    assert "Shared values (tried; rejected): R0 = " in report
+    assert camp.joint_records()[0]["shared_values"]["R1"]["status"] == "tried; rejected"
 
 
 def test_sharing_evidence_is_decided_by_the_aic_alone():

@@ -43,8 +43,14 @@ text and figure made from it:
   gives such a row the law's Ea and standard error (``ea_source = "joint law"``); where the
   law's own Ea does not apply (another form, a sum of resistances, several laws, rows off the
   law), the line's Ea with no standard error (``"law-made values"``). Their R^2 is NaN.
+* **Values a joint fit shared** (``eisfit campaign --shared``): one value repeated, no line
+  (``ea_source = "shared"``): "shared: constant by construction, no line".
+* **Fewer than 2 determined points** (an arc that vanishes at the higher temperatures): a row
+  without a line (``ea_source = "no line"``, ``n_points`` as many as there are) whose note
+  names the resistance; the other rows are fitted (it ended the whole analysis).
 * **Temperatures in K that look like °C** (all below 100 K): a
-  :class:`~eisfit.units.CelsiusAsKelvinWarning` (:func:`~eisfit.units.warn_if_celsius_as_kelvin`).
+  :class:`~eisfit.units.CelsiusAsKelvinWarning` (:func:`~eisfit.units.warn_if_celsius_as_kelvin`),
+  and every row's ``note`` says so (:func:`~eisfit.units.celsius_as_kelvin_note`).
 """
 from __future__ import annotations
 
@@ -57,7 +63,8 @@ import numpy as np
 
 from ..errors import DataError
 from ..model.circuit import resistance_names
-from ..units import KELVIN_AT_0C, CelsiusAsKelvinWarning, format_value, warn_if_celsius_as_kelvin
+from ..units import (KELVIN_AT_0C, CelsiusAsKelvinWarning, celsius_as_kelvin_note, format_value,
+                     warn_if_celsius_as_kelvin)
 from .derived import INTERFACE_ROLES, SERIES_HOLDS_ARC_FLAG
 from .quality import undetermined
 
@@ -65,7 +72,7 @@ __all__ = [
     "K_B_EV_PER_K", "ArrheniusResult", "arrhenius", "interface_arrhenius", "arrhenius_table", "arrhenius_points",
     "row_label",
     "arrhenius_report_lines", "arrhenius_summary_lines", "barely_temperature_dependent", "ea_marker",
-    "EA_FROM_LINE", "EA_FROM_LAW", "EA_FROM_LAW_MADE",
+    "EA_FROM_LINE", "EA_FROM_LAW", "EA_FROM_LAW_MADE", "EA_SHARED", "EA_NO_LINE",
     "temperatures_K", "total_resistance_pair",
 ]
 
@@ -406,6 +413,14 @@ EA_FROM_LAW_MADE = "law-made values"
 """``ea_source`` of a row whose values (some or all) a joint fit's Arrhenius law made but whose
 line is not that law (another form, a sum, several laws, rows off it): the line's Ea, no
 standard error."""
+EA_SHARED = "shared"
+"""``ea_source`` of a row whose values (some or all) are one value a joint fit shared across the
+checkpoints: constant by construction, no line (its Ea would be that of a constant, with a
+standard error that measures nothing)."""
+EA_NO_LINE = "no line"
+"""``ea_source`` of a row with fewer than 2 determined points (or one temperature): no line,
+``n_points`` says how many; the other rows are fitted as usual."""
+MIN_LINE_POINTS = 2
 
 TABLE_COLUMNS = ("resistance", "ea_eV", "ea_stderr_eV", "prefactor", "prefactor_unit", "r_squared", "n_points",
                  "form", "weighted", "quantity", "n_undetermined", "ea_source", "ea_of_constant_eV",
@@ -437,7 +452,16 @@ def arrhenius_table(
     so are values the data do not determine (:func:`~eisfit.analysis.quality.undetermined`:
     stderr unknown or above the value; the reports print them "undetermined") and those of a
     series R flagged ``series-holds-arc:<R>`` in the table's ``flags`` (it holds an unresolved
-    arc's resistance too), counted in ``n_undetermined``.
+    arc's resistance too), counted in ``n_undetermined``. A resistance left with fewer than 2
+    determined points (or one temperature: an arc that vanishes at the higher temperatures)
+    gets a row without a line (:data:`EA_NO_LINE`, ``n_points`` as many as there are, NaN for
+    Ea, prefactor and R^2) and a note that names it; the others are fitted as usual. A
+    resistance whose values a joint fit shared (the table's ``shared`` column names it) gets no
+    line either (:data:`EA_SHARED`: constant by construction).
+
+    Temperatures all below 100 K (:func:`~eisfit.units.celsius_as_kelvin_note`: degrees
+    Celsius given as kelvin, it seems; the Ea would be ~40x too small) are named in every row's
+    ``note``, whichever column gave them.
 
     ``laws``: the Arrhenius laws of a joint fit by resistance name (each with ``ea_eV``,
     ``ea_stderr_eV`` in eV and ``form``, as ``JointFitResult.arrhenius["laws"]``), for the
@@ -456,10 +480,14 @@ def arrhenius_table(
     """
     import pandas as pd
 
+    if form not in _FORMS:
+        raise DataError(f"unknown Arrhenius form {form!r}; use 'sigmaT' or 'sigma'")
     t = temperatures_K(table)
     if "temperature_K" in table.columns and "temperature_C" not in table.columns:  # once, not per row's fit
         # (with both columns, as a campaign's table has, the kelvin come from the Celsius)
         warn_if_celsius_as_kelvin(t, "Arrhenius table: its temperature_K column", stacklevel=2)
+    celsius = celsius_as_kelvin_note(t, "the temperatures", fix="give them as temperature_C, or the Ea is tens of "
+                                                               "times too small")
     names = list(resistances) if resistances is not None else _default_resistances(table, roles)
     if not names:
         raise DataError(
@@ -477,6 +505,11 @@ def arrhenius_table(
         ok &= determined
         if weighted and se is not None:
             ok &= np.isfinite(se) & (se > 0)
+        shared = _shared_in(table, name, ok)
+        if shared or ok.sum() < MIN_LINE_POINTS or np.unique(t[ok]).size < MIN_LINE_POINTS:
+            rows.append(_no_line_row(name, quantity, form, weighted, t[ok], n_undetermined, shared,
+                                     [_held_note(name, n_held), celsius]))
+            continue
         fit = arrhenius if quantity == CONDUCTIVITY else interface_arrhenius
         with warnings.catch_warnings():  # the table's temperatures were judged above
             warnings.simplefilter("ignore", CelsiusAsKelvinWarning)
@@ -490,9 +523,43 @@ def arrhenius_table(
         row["barely_temperature_dependent"] = barely_temperature_dependent(
             row["ea_eV"], row["ea_stderr_eV"], res.ea_of_constant_eV, res.mean_temperature_K)
         row["note"] = "; ".join(filter(None, [_note(row, law_made, res.mean_temperature_K),
-                                              _held_note(name, n_held)]))
+                                              _held_note(name, n_held), celsius]))
         rows.append(row)
     return pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
+
+
+def _shared_in(table: Any, name: str, used: np.ndarray) -> list[str]:
+    """The resistances of row ``name`` (``"R1+R2"``: both) whose value a joint fit shared in
+    any of the ``used`` rows (the table's ``shared`` column names them)."""
+    if "shared" not in table.columns or not used.any():
+        return []
+    shared = set()
+    for v in np.asarray(table["shared"], dtype=object)[used]:
+        if isinstance(v, str):
+            shared |= {p.strip() for p in v.split(",") if p.strip()}
+    return [p for p in (q.strip() for q in name.split("+")) if p in shared]
+
+
+def _no_line_row(name: str, quantity: str, form: str, weighted: bool, t: np.ndarray, n_undetermined: int,
+                 shared: Sequence[str], notes: Sequence[str]) -> dict[str, Any]:
+    """The row of a resistance without a line: its values one shared value (``shared``), or
+    fewer than 2 determined points (or temperatures) ``t``."""
+    if shared:
+        why = (f"shared: constant by construction, no line ({', '.join(shared)} took one value for all the "
+               "checkpoints of a joint fit; a line through it would give the Ea of a constant, its standard "
+               "error measuring nothing)")
+    else:
+        points = f"{t.size} determined point{'' if t.size == 1 else 's'}"
+        if t.size >= MIN_LINE_POINTS:
+            points += f" at {np.unique(t).size} temperature"
+        why = (f"{name} has fewer than {MIN_LINE_POINTS} determined points ({points}"
+               + (f"; {n_undetermined} undetermined left out" if n_undetermined else "") + "): no line")
+    unit = (_FORMS if quantity == CONDUCTIVITY else _INTERFACE_UNITS).get(form, "")
+    return {"resistance": name, "ea_eV": math.nan, "ea_stderr_eV": math.nan, "prefactor": math.nan,
+            "prefactor_unit": unit, "r_squared": math.nan, "n_points": int(t.size), "form": form,
+            "weighted": bool(weighted), "quantity": quantity, "n_undetermined": n_undetermined,
+            "ea_source": EA_SHARED if shared else EA_NO_LINE, "ea_of_constant_eV": math.nan,
+            "barely_temperature_dependent": False, "note": "; ".join(filter(None, [why, *notes]))}
 
 
 def _law_made(table: Any, name: str, used: np.ndarray) -> dict[str, bool]:
@@ -644,15 +711,18 @@ def arrhenius_report_lines(fits: Any) -> list[str]:
     notes = []
     for _, r in fits.iterrows():
         r2 = f"{r['r_squared']:.4f}" if math.isfinite(float(r["r_squared"])) else "–"
-        lines.append(f"| {row_label(r)} | {_ea_cell(r)} | "
-                     f"{r['prefactor']:.3g} {r['prefactor_unit']} | {r2} | {r['n_points']}{_left_out(r)} |")
+        prefactor = f"{r['prefactor']:.3g} {r['prefactor_unit']}" if math.isfinite(float(r["prefactor"])) else "–"
+        lines.append(f"| {row_label(r)} | {_ea_cell(r)} | {prefactor} | {r2} | {r['n_points']}{_left_out(r)} |")
         if _row_note(r):
             notes.append(f"- {row_label(r)}: {_row_note(r)}.")
     return lines + ([""] + notes if notes else [])
 
 
 def _ea_cell(row: Any) -> str:
-    """A row's Ea in the report table: ``0.3993 ± 0.00083 (joint law)``, ``0.4627 (2 points: no stderr)``."""
+    """A row's Ea in the report table: ``0.3993 ± 0.00083 (joint law)``, ``0.4627 (2 points: no stderr)``,
+    ``– (no line)``."""
+    if not _has_line(row):
+        return f"– ({ea_marker(row)})"
     text = format_value(row["ea_eV"], row["ea_stderr_eV"] if _has_stderr(row) else None)
     marker = ea_marker(row) or ("" if _has_stderr(row) else f"{row['n_points']} points: no stderr")
     return f"{text} ({marker})" if marker else text
@@ -664,13 +734,16 @@ def arrhenius_summary_lines(fits: Any) -> list[str]:
     is not the line's measurement (values a joint fit's Arrhenius law made; a resistance that
     barely depends on temperature)."""
     return [f"Arrhenius {row_label(r)}: {_ea_text(r)}" + (f": {_row_note(r)}" if _row_note(r) else "")
+            if _has_line(r) else f"Arrhenius {row_label(r)}: {_row_note(r) or _ea_text(r)}"
             for _, r in fits.iterrows()]
 
 
 def ea_marker(row: Any) -> str:
     """A few words after a row's Ea where it is not the line's measurement (report table,
-    figure legend): "joint law", "law-made values: no stderr", "barely T-dependent"; "" else."""
-    words = {EA_FROM_LAW: "joint law", EA_FROM_LAW_MADE: "law-made values: no stderr"}.get(
+    figure legend): "joint law", "law-made values: no stderr", "barely T-dependent", "shared: no line",
+    "no line"; "" else."""
+    words = {EA_FROM_LAW: "joint law", EA_FROM_LAW_MADE: "law-made values: no stderr", EA_SHARED: "shared: no line",
+             EA_NO_LINE: "no line"}.get(
         row.get("ea_source", EA_FROM_LINE), "")
     if _flag(row.get("barely_temperature_dependent", False)):
         words = f"{words}, barely T-dependent" if words else "barely T-dependent"
@@ -687,6 +760,11 @@ def _row_note(row: Any) -> str:
     return note if isinstance(note, str) else ""
 
 
+def _has_line(row: Any) -> bool:
+    """Whether a row has a line (not :data:`EA_SHARED` or :data:`EA_NO_LINE`)."""
+    return row.get("ea_source", EA_FROM_LINE) not in (EA_SHARED, EA_NO_LINE)
+
+
 def _has_stderr(row: Any) -> bool:
     return int(row["n_points"]) > 2 and math.isfinite(float(row["ea_stderr_eV"]))
 
@@ -697,6 +775,8 @@ def _ea_text(row: Any) -> str:
     standard error but no R^2; a line through law-made values has neither (the row's ``note``
     says why)."""
     source = row.get("ea_source", EA_FROM_LINE)
+    if not _has_line(row):
+        return f"no line ({row['n_points']} point{'' if int(row['n_points']) == 1 else 's'}{_left_out(row)})"
     if source == EA_FROM_LAW and math.isfinite(float(row["ea_stderr_eV"])):
         return (f"Ea = {format_value(row['ea_eV'], row['ea_stderr_eV'], 'eV')} "
                 f"({row['n_points']} points{_left_out(row)})")

@@ -29,10 +29,10 @@ from ..settings import CampaignSettings, FitSettings, check_parameter_names
 from ..units import CelsiusAsKelvinWarning
 from .cache import FitCache, MemoryCache, circuit_fingerprint, settings_hash
 from .outputs import PARTIAL_ROWS
-from .result import (JOINT_LEFT_OUT, JOINT_NOT_RUN, JOINT_REJECTED, JOINT_USED, CampaignResult, CheckpointFailure,
-                     StreamedRow)
+from .result import (JOINT_LEFT_OUT, JOINT_NOT_RUN, JOINT_REJECTED, JOINT_UNDETERMINED, JOINT_USED, CampaignResult,
+                     CheckpointFailure, StreamedRow)
 from .roles import with_campaign_roles
-from .runner import CheckpointFits, run_campaign_fits, with_campaign_flags
+from .runner import CheckpointFits, reflag_arc_jumps, run_campaign_fits, with_campaign_flags
 from .sources import CONDITION_KEYS, CampaignWarning, Checkpoint, load_checkpoints
 
 __all__ = ["fit_campaign", "CampaignResult", "Checkpoint", "CheckpointFailure", "CampaignWarning",
@@ -104,13 +104,15 @@ def fit_campaign(
         checkpoints; smoothness ``"auto"`` or a float lambda), delegated to
         ``eisfit.series.joint_fit`` after the independent fits, which seed it; the
         :class:`~eisfit.series.JointFitResult` is kept as ``CampaignResult.joint``. The table
-        holds the joint fit only when the data allow all it assumes
+        holds the joint fit only when it converged and the data allow all it assumes
         (:attr:`~eisfit.series.JointFitResult.accepted`: the sharing by the AIC, the smoothing
-        by its chi-square rise, any law by its own test), else the independent fits, with a
-        warning; its ``joint_fit`` column says which fit each row holds (``joint``,
-        ``independent: joint fit rejected`` / ``left out`` / ``no joint fit``, the why in
-        ``notes``). Each cell needs one circuit, weighting, area, thickness and symmetry
-        (:class:`~eisfit.CampaignError` before any fit otherwise).
+        by its chi-square rise, any law by its own test, each checkpoint weighted by its own
+        noise level), else the independent fits, with a warning; its ``joint_fit`` column says
+        which fit each row holds (``joint``, ``independent: joint fit rejected`` / ``joint fit
+        did not converge`` / ``left out`` / ``no joint fit``, the why in ``notes``). ``smooth``
+        and the names are checked before any file is read. Each cell needs one circuit,
+        weighting, area, thickness and symmetry (:class:`~eisfit.CampaignError` before any fit
+        otherwise).
     arrhenius_law : resistances that follow an Arrhenius law across the checkpoints of a
         cell, fitted jointly (``eisfit.series.joint_fit(arrhenius=...)``: Ea and its prefactor
         instead of one free value per checkpoint, in the sigma*T form); every checkpoint needs
@@ -160,17 +162,15 @@ def fit_campaign(
     ``.settings``, ``.stats``, plots, ``.write()``, ``.report()``).
     """
     t0 = time.perf_counter()
-    if isinstance(shared, str):  # one name, not its characters
-        shared = [shared]
-    if isinstance(arrhenius_law, str):
-        arrhenius_law = [arrhenius_law]
     arguments = {"circuit": None if circuit == "auto" else circuit, "area_cm2": area_cm2,
                  "thickness_cm": thickness_cm, "symmetric": symmetric, "weighting": weighting,
                  "fmin": fmin, "fmax": fmax, "exclude_hz": exclude_hz}
-    run = CampaignSettings(fit=arguments, fit_options=fit_options, jobs=jobs, reader=reader)
+    run = CampaignSettings(fit=arguments, fit_options=fit_options, jobs=jobs, reader=reader, shared=shared,
+                           smooth=smooth, arrhenius_law=arrhenius_law)  # the joint fit's settings too, before any file is read
+    shared, arrhenius_law = run.shared, run.arrhenius_law  # one name as a string: that name
     if out is not None:
         _check_writable(Path(out))
-    joint = _joint_fit_function() if (shared is not None or smooth is not None or arrhenius_law) else None
+    joint = _joint_fit_function() if run.joint else None
     own_pool = _WorkerPool(jobs) if executor is None and jobs > 1 else None
     try:  # the campaign's own worker processes also read the files
         src = load_checkpoints(source, executor=own_pool and own_pool.executor, reader=run.reader)
@@ -691,6 +691,8 @@ def _apply_joint_fit(joint, checkpoints, items, fits, shared, smooth, fit_option
             res = _joint_fit_of_cell(joint, checkpoints, items, fits, ok, shared, smooth, fit_options, arrhenius_law)
             if res is not None:
                 out[checkpoints[ok[0]].cell] = res
+                if res.accepted:  # arc-jump, arc-swap of the values the rows now hold
+                    reflag_arc_jumps(items, chain, fits)
         elif fitted:
             warnings.warn(f"joint fit: cell {checkpoints[fitted[0]].cell!r} has {len(ok)} checkpoint(s) to fit "
                           "jointly (2 needed): its rows keep their own fits", CampaignWarning, stacklevel=3)
@@ -800,14 +802,16 @@ def _joint_fit_of_cell(joint, checkpoints, items, fits, ok, shared, smooth, fit_
                     area_cm2=common["area_cm2"], thickness_cm=common["thickness_cm"],
                     symmetric=bool(common["symmetric"]), labels=[checkpoints[i].label for i in ok],
                     warn_verdicts=False, **extra)
-    # the one rule: the table holds the joint fit when the data allow all it assumes (JointFitResult.accepted)
-    rejected = res.rejected_assumptions
-    if rejected:
-        warnings.warn(f"cell {checkpoints[ok[0]].cell!r}: {'; '.join(rejected)}; the table keeps the independent "
+    # the one rule: the table holds the joint fit when it converged and the data allow all it assumes
+    # (JointFitResult.accepted)
+    if not res.accepted:
+        why = (f"undetermined: {res.undetermined}" if res.undetermined else "; ".join(res.rejected_assumptions))
+        warnings.warn(f"cell {checkpoints[ok[0]].cell!r}: {why}; the table keeps the independent "
                       "fits (the joint fit is in CampaignResult.joint)", CampaignWarning, stacklevel=3)
         for i in ok:
-            fits[i].joint_fit = JOINT_REJECTED
-            fits[i].notes.append(f"joint fit rejected by the data: {res.rejection_summary}; this row holds its own fit")
+            fits[i].joint_fit = JOINT_UNDETERMINED if res.undetermined else JOINT_REJECTED
+            fits[i].notes.append(f"joint fit {res.verdict_summary}; this row holds its own fit" if res.undetermined else
+                                 f"joint fit rejected by the data: {res.rejection_summary}; this row holds its own fit")
         return res
     for i, r in zip(ok, res.fit_results(templates)):
         if r is not None:

@@ -340,8 +340,12 @@ def joint_table_line(joint, in_report: bool = False) -> str:
     terminal, report.md/html and ``--json`` say it alike; ``in_report``: for report.md itself,
     where the joint fit is described above). The one rule: the joint fit when the data allow
     all it assumes (:attr:`~eisfit.series.JointFitResult.accepted`), else the independent fits."""
+    where = "above" if in_report else "in report.md"
+    if getattr(joint, "undetermined", ""):
+        return ("The table, the evolution lines and the figures hold the independent fits, not this joint fit, "
+                f"which decides nothing: undetermined: {joint.undetermined}; the joint fit is described "
+                f"{where} (Python: CampaignResult.joint).")
     if not joint.accepted:
-        where = "above" if in_report else "in report.md"
         return ("The table, the evolution lines and the figures hold the independent fits, not this joint fit, "
                 f"whose assumptions the data reject: {joint.rejection_summary}; the joint fit is described "
                 f"{where} (Python: CampaignResult.joint).")

@@ -43,9 +43,10 @@ class CheckpointFailure:
 # assumes (JointFitResult.accepted), else the row's own fit.
 JOINT_USED = "joint"
 JOINT_REJECTED = "independent: joint fit rejected"  # the data reject an assumption (notes: which)
+JOINT_UNDETERMINED = "independent: joint fit did not converge"  # no verdict (JointFitResult.undetermined)
 JOINT_LEFT_OUT = "independent: left out"            # its own fit is not determined or misses the data
 JOINT_NOT_RUN = "independent: no joint fit"         # the cell had too few checkpoints (or temperatures)
-JOINT_FIT_VALUES = (JOINT_USED, JOINT_REJECTED, JOINT_LEFT_OUT, JOINT_NOT_RUN)
+JOINT_FIT_VALUES = (JOINT_USED, JOINT_REJECTED, JOINT_UNDETERMINED, JOINT_LEFT_OUT, JOINT_NOT_RUN)
 
 EVOLUTION_AXES = ("time_h", "cycle", "capacity_mAh_cm2", "temperature_K")  # in order of preference
 TEMPERATURE_SERIES_SPAN_K = 5.0  # temperatures spanning less are not an evolution axis
@@ -135,14 +136,21 @@ class CampaignResult:
     def joint_records(self) -> list[dict[str, Any]]:
         """The joint fits as plain records (``eisfit campaign --json``, key ``joint``), one per
         cell: ``cell``, ``table_holds`` (``"joint"`` or ``"independent"``: the one rule, the
-        joint fit when the data allow all it assumes), ``why`` (that in words, as the terminal
-        and report.md say it), ``rejected`` (the verdicts the data give against it), ``shared``,
-        ``smoothed``, ``arrhenius_law`` (parameter names), ``shared_values`` (name -> value,
-        stderr, unit, the joint fit's whether the table holds it or not), ``sharing`` (AIC/BIC evidence: chisq_*,
-        aic_*, bic_*, delta_aic, delta_bic, n_free_*, n_residuals, preferred, supported, rule,
-        statement; None without sharing or law), ``smoothing`` (lambda per parameter, rule,
-        edf, robust, jumps, delta_chisq_s2, removed_parameters, supported, statement; None
-        without smoothing), ``rows`` (how many rows hold the joint fit)."""
+        joint fit when it converged and the data allow all it assumes), ``verdict``
+        (``accepted``, ``rejected``, ``undetermined``: the joint fit did not converge, its numbers
+        are no verdict), ``undetermined`` (why, or ""), ``why`` (which fit the table holds, in
+        words, as the terminal and report.md say it), ``rejected`` (the verdicts the data give
+        against it), ``shared``, ``smoothed``, ``arrhenius_law`` (parameter names),
+        ``shared_values`` (name -> value, stderr, unit, the joint fit's whether the table holds
+        it or not, and ``status``: ``accepted``, ``tried; rejected`` or ``tried; undetermined:
+        the joint fit did not converge``), ``sharing`` (AIC/BIC evidence of the noise-weighted
+        chi-squares: chisq_*, aic_*, bic_*, delta_aic, delta_bic (NaN when undetermined),
+        n_free_*, n_residuals, preferred, supported, verdict, rule, statement; None without
+        sharing or law), ``smoothing`` (lambda per parameter, rule, edf, robust, jumps,
+        delta_chisq_s2, removed_parameters, supported, verdict, statement; None without
+        smoothing), ``noise_weights`` (checkpoint label -> w_k, the weight of its own noise
+        level), ``notes`` (e.g. a smoothing that had nothing to smooth), ``rows`` (how many rows
+        hold the joint fit)."""
         from .report import joint_table_line
 
         records = []
@@ -151,15 +159,21 @@ class CampaignResult:
             smoothing = None if joint.smoothing is None else {k: v for k, v in joint.smoothing.items() if k != "scales"}
             rows = sum(d.get("joint_fit") == JOINT_USED and (cell is None or c.cell == cell)
                        for c, d in zip(self.checkpoints, self.details))
+            status = {"accepted": "accepted", "rejected": "tried; rejected",
+                      "undetermined": "tried; undetermined: the joint fit did not converge"}[joint.verdict]
             records.append({
                 "cell": cell if cell is not None else next((c.cell for c in self.checkpoints), None),
                 "table_holds": "joint" if joint.accepted else "independent",
+                "verdict": joint.verdict,
+                "undetermined": joint.undetermined,
                 "why": joint_table_line(joint),
                 "rejected": list(joint.rejected_assumptions),
                 "shared": list(joint.shared), "smoothed": list(joint.smoothed),
                 "arrhenius_law": list((joint.arrhenius or {}).get("laws", {})),
                 "shared_values": {n: {"value": joint.values[0][n], "stderr": joint.stderr[0][n],
-                                      "unit": units.get(n, "")} for n in joint.shared},
+                                      "unit": units.get(n, ""), "status": status} for n in joint.shared},
+                "noise_weights": dict(zip(joint.labels, joint.noise_weights)),
+                "notes": list(joint.notes),
                 "sharing": None if joint.sharing is None else dict(joint.sharing),
                 "smoothing": smoothing,
                 "rows": int(rows),

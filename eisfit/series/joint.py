@@ -12,17 +12,42 @@ The points fitted are exactly those of the spectra given (no cropping here): pas
 the points the single fits used (``FitResult.frequency`` / ``FitResult.z``) so
 that the shared-versus-independent comparison is on the same data.
 
-Uncertainties: ``cov = s^2 H^-1`` with H the Gauss-Newton normal matrix of the
-whole problem (plus the penalty Hessian when smoothing) and
-``s^2 = chisq / (N - M)`` (lmfit's convention; with smoothing M is the effective
-number of parameters ``q + tr((U+P)^-1 U)``). Shared parameters get one standard
-error, repeated on every checkpoint; local ones their diagonal covariance block,
-computed by the Schur-complement formula (no dense inverse). Without shared
-parameters and smoothing the checkpoints are decoupled and each gets its own
-``s^2 = chisq_k / (2 n_k - p)``, exactly as a single fit.
+Statistical model: each checkpoint has its own noise level. The residuals of checkpoint k
+(weighted as :func:`eisfit.fit` weights them) have variance ``sigma^2 s_k^2``, where
+``s_k^2 = chisq_k / (2 n_k - p)`` is the chi-square per degree of freedom of its
+independent fit (same points, same weighting, all parameters its own) and ``sigma^2`` one
+factor for the whole campaign. So every fit here (independent, shared, smoothed, with
+Arrhenius laws) minimises the noise-weighted chi-square ``sum_k w_k chisq_k`` with the
+noise weights ``w_k = s^2 / s_k^2`` (:func:`noise_weights`; ``s^2`` the pooled
+``sum chisq_k / sum (2 n_k - p)``, so that the independent fits' noise-weighted chi-square
+equals their plain one). A checkpoint measured with 10x the noise of the others (a sweep
+with contact noise, drift) weighs 1/100 as much, instead of as much as a quiet one: with
+one sweep at 5 % noise among 0.5 % ones, an equal weight made the AIC accept a shared R1 that
+truly drifted 3 % (8 of 10 seeds), gave the noisy checkpoint's R2 a standard error 2.4x too
+small and the quiet checkpoints' 1.5x too large. The evidence
+(:mod:`eisfit.series.evidence`) is that of this model: AIC/BIC of the noise-weighted
+chi-squares, the smoothing's rise in their s^2, the laws' rise in each checkpoint's s_k^2.
+
+Uncertainties: ``cov = s_w^2 H^-1`` with H the Gauss-Newton normal matrix of the
+whole noise-weighted problem (plus the penalty Hessian when smoothing) and
+``s_w^2 = chisq_w / (N - M)`` its chi-square per degree of freedom (lmfit's convention; the
+estimate of ``sigma^2 s^2``, about the pooled s^2 when the model holds, and above it where
+the joint fit's constraints pull the values; with smoothing M is the effective number of parameters
+``q + tr((U+P)^-1 U)``). Shared parameters get one standard error, repeated on every
+checkpoint; local ones their diagonal covariance block, computed by the Schur-complement
+formula (no dense inverse). Without shared parameters and smoothing the checkpoints are
+decoupled and each gets its own ``s^2 = chisq_k / (2 n_k - p)``, exactly as a single fit.
+
+Convergence: a fit that stops on its iteration limit is continued (up to
+:data:`MAX_RESTARTS` times); an unsmoothed fit that the smoothed one ends below (a more
+constrained fit cannot fit better) is fitted again from the smoothed optimum, and an
+independent fit that the shared one ends below, from the shared optimum. A joint fit that
+still has not converged decides nothing: its verdicts read "undetermined: the joint fit did
+not converge" (:attr:`JointFitResult.undetermined`), and a campaign keeps the independent fits.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import warnings
@@ -31,6 +56,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from .._checks import check_choice, check_smooth
 from ..analysis.derived import derived_quantities_batch
 from ..errors import FitError
 from ..fitting.assemble import derived_settings, result_roles
@@ -39,14 +65,18 @@ from ..fitting.optimise import Transform
 from ..fitting.problem import calc_modulus_residuals, log_scaled
 from ..model.weighting import check_weighting, residual_scales, weighting_in_use
 from ..spectrum import Spectrum, shared_grid
-from ..units import format_value, warn_if_celsius_as_kelvin
+from ..units import celsius_as_kelvin_note, format_value, warn_if_celsius_as_kelvin
 from . import smoothing as sm
 from .evidence import law_evidence, sharing_evidence, smoothing_evidence
-from .solver import BlockProblem, block_covariance, block_lm, independent_lm
+from .solver import BlockLMOutcome, BlockProblem, block_covariance, block_lm, independent_lm, normal_blocks
 
-__all__ = ["JointFitResult", "joint_fit", "joint_roles", "joint_role", "smoothed_names", "JOINT_ROLES"]
+__all__ = ["JointFitResult", "joint_fit", "joint_roles", "joint_role", "smoothed_names", "noise_weights",
+           "check_joint_parameters", "check_joint_roles", "JOINT_ROLES"]
 
 MAX_ITER = 300
+MAX_RESTARTS = 3  # a fit stopped on MAX_ITER is continued this many times before it counts as not converged
+MIN_NOISE_RATIO = 1e-6  # no checkpoint's noise variance counts below this x the pooled one (weight <= 1e6)
+NOISY_CHECKPOINT_RATIO = 3.0  # a checkpoint's noise SD above this x the median is named in the summary
 JUMP_EDGE_WEIGHT = sm.JUMP_EDGE_WEIGHT  # both rows around a step below this: a jump (freed, reported)
 
 
@@ -62,10 +92,21 @@ class JointFitResult:
         parameters ``cov_names`` (local and shared), or None when singular.
     derived, derived_units : ASR, C_eff, f_apex, sigma (``<R>_sigma_S_per_cm``)... per
         checkpoint with ``<key>_stderr``, as :func:`eisfit.fit` computes them.
-    chisq : weighted chi-square of the data (no penalty); chisq_checkpoints per checkpoint.
+    chisq : the noise-weighted chi-square the fit minimised, ``sum_k w_k chisq_k`` (no
+        penalty; see the module docstring); chisq_checkpoints : each checkpoint's own
+        chi-square ``chisq_k`` (the weighting of :func:`eisfit.fit`, comparable with its
+        single fit's), independent_chisq likewise for the independent fits.
+    noise_weights : w_k = s^2 / s_k^2 of each checkpoint (1 for all when their independent
+        fits have one noise level; 0.01 for a checkpoint with 10x the noise).
     n_residuals : N = 2 x points over all checkpoints; n_free : M of the joint fit.
+    converged : whether every fit the verdicts rest on converged (after continuing);
+        undetermined : "" or why the joint fit decides nothing ("the joint fit did not
+        converge ..."): then no verdict is the data's (:attr:`verdict`), and
+        :attr:`accepted` is False.
     sharing : evidence dict (see :mod:`eisfit.series.evidence`), None when nothing is shared.
     smoothing : ``{"lambda", "rule", "edf", "robust", "jumps", "scales"}`` or None.
+    notes : what the fit says of itself beyond the verdicts (e.g. that ``smooth`` had nothing
+        to smooth), sentences; also in :meth:`summary_lines`.
     independent_values / independent_stderr / independent_chisq : the independent
         fits (same data, same weighting, solved by the same engine).
     arrhenius : with ``joint_fit(arrhenius=...)``, ``{"laws": {name: {"ea_eV", "ea_stderr_eV",
@@ -102,6 +143,18 @@ class JointFitResult:
     independent_chisq: list[float] = field(repr=False)
     settings: dict[str, Any] = field(default_factory=dict)
     arrhenius: dict[str, Any] | None = None
+    noise_weights: list[float] = field(default_factory=list, repr=False)
+    undetermined: str = ""
+    notes: list[str] = field(default_factory=list)
+    definition: Any = field(default=None, repr=False, compare=False)  # the CircuitDefinition fitted
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickling: a result pickled by an older eisfit lacks the fields added since
+        (``noise_weights``, ``undetermined``, ``notes``...); they take their defaults."""
+        for f in dataclasses.fields(self):
+            if f.name not in state:
+                state[f.name] = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        self.__dict__.update(state)
 
     @property
     def n_checkpoints(self) -> int:
@@ -109,6 +162,8 @@ class JointFitResult:
 
     @property
     def redchi(self) -> float:
+        """The noise-weighted chi-square per degree of freedom, s_w^2 = chisq / (N - M): the
+        factor of the covariance (about the independent fits' pooled s^2 when the model holds)."""
         return self.chisq / (self.n_residuals - self.n_free)
 
     @property
@@ -123,25 +178,46 @@ class JointFitResult:
         chi-square rejects. Empty when the data allow all; otherwise its values assume what
         the data reject, and so do their error bars (a sharing rejected at dAIC = -2177 gave
         R2 55.5 +- 0.34 ohm*cm2 for a true 35). A campaign's table holds the joint fit only
-        when this is empty (:attr:`accepted`)."""
+        when this is empty and the fit converged (:attr:`accepted`). Empty too when the joint
+        fit did not converge: a fit that stopped anywhere is no verdict of the data
+        (:attr:`undetermined`)."""
         return [statement for _, statement in self._rejections()]
 
     @property
     def rejection_summary(self) -> str:
         """The rejected assumptions in a few words, e.g. ``sharing (dAIC = -15)``; '' when
-        none is (:attr:`accepted`)."""
+        none is (:attr:`accepted`, or :attr:`undetermined`)."""
         return "; ".join(short for short, _ in self._rejections())
 
+    @property
+    def verdict(self) -> str:
+        """``"accepted"`` (the data allow all the joint fit assumes), ``"rejected"`` (they
+        reject something: :attr:`rejected_assumptions`) or ``"undetermined"`` (the joint fit did
+        not converge: :attr:`undetermined` says how; no verdict is the data's)."""
+        if self.undetermined:
+            return "undetermined"
+        return "rejected" if self._rejections() else "accepted"
+
+    @property
+    def verdict_summary(self) -> str:
+        """Why a campaign's table does not hold this joint fit, in a few words: ``undetermined:
+        the joint fit did not converge ...`` or :attr:`rejection_summary`; '' when it is
+        :attr:`accepted`."""
+        return f"undetermined: {self.undetermined}" if self.undetermined else self.rejection_summary
+
     def _rejections(self) -> list[tuple[str, str]]:
-        """(few words, statement) of every assumption the data reject."""
+        """(few words, statement) of every assumption the data reject; none when the joint fit
+        did not converge (:attr:`undetermined`: its verdicts are not the data's)."""
+        if self.undetermined:
+            return []
         out = []
-        if self.sharing is not None and not self.sharing.get("supported", self.sharing["preferred"] == "shared"):
+        if self.sharing is not None and _rejected(self.sharing, self.sharing.get("preferred") == "shared"):
             what = "sharing" if self.shared else "Arrhenius law against independent fits"
             out.append((f"{what} (dAIC = {self.sharing['delta_aic']:.0f})", self.sharing["statement"]))
-        if self.smoothing is not None and not self.smoothing.get("supported", True):
+        if self.smoothing is not None and _rejected(self.smoothing):
             out.append((f"smoothing (chi-square rise {self.smoothing['delta_chisq_s2']:.3g} s^2 for "
                         f"{self.smoothing['removed_parameters']:.1f} parameters removed)", self.smoothing["statement"]))
-        if self.arrhenius is not None and not self.arrhenius["evidence"]["supported"]:
+        if self.arrhenius is not None and _rejected(self.arrhenius["evidence"]):
             ev = self.arrhenius["evidence"]
             out.append(("Arrhenius law against each checkpoint's own fit (chi-square rise "
                         f"{ev['delta_chisq_s2']:.3g} s^2 for "
@@ -150,9 +226,10 @@ class JointFitResult:
 
     @property
     def accepted(self) -> bool:
-        """True when the data allow every assumption of the joint fit (no
-        :attr:`rejected_assumptions`): then, and only then, a campaign's table holds it."""
-        return not self.rejected_assumptions
+        """True when the joint fit converged and the data allow every assumption it makes (no
+        :attr:`rejected_assumptions`, not :attr:`undetermined`): then, and only then, a
+        campaign's table holds it."""
+        return not self.undetermined and not self.rejected_assumptions
 
     @property
     def smoothed(self) -> list[str]:
@@ -176,13 +253,15 @@ class JointFitResult:
                              for n in self.shared)
             lines.append(f"{sh['statement']}.")
             if vals:
-                lines.append(f"Shared values: {vals}.")
+                lines.append(f"Shared values{self.tried_label}: {vals}.")
+            stopped = ("; the joint fit's numbers are where it stopped, not an optimum" if self.undetermined
+                       else "")
             lines.append(
-                f"Same data, same weighting: chisq {sh['chisq_shared']:.5g} "
-                f"({'shared' if not self.arrhenius else 'joint'}, M = {sh['n_free_shared']}) "
+                f"Same data, same weighting, each checkpoint weighted by its own noise level: chisq "
+                f"{sh['chisq_shared']:.5g} ({'shared' if not self.arrhenius else 'joint'}, M = {sh['n_free_shared']}) "
                 f"vs {sh['chisq_independent']:.5g} (independent, M = {sh['n_free_independent']}); "
                 f"AIC {sh['aic_shared']:.1f} vs {sh['aic_independent']:.1f}; "
-                f"BIC {sh['bic_shared']:.1f} vs {sh['bic_independent']:.1f} (N = {sh['n_residuals']}).")
+                f"BIC {sh['bic_shared']:.1f} vs {sh['bic_independent']:.1f} (N = {sh['n_residuals']}){stopped}.")
             med_j = np.nanmedian([[_relative(e[n], v[n]) for n in self.local]
                                   for e, v in zip(self.stderr, self.values)], axis=0)
             med_i = np.nanmedian([[_relative(e[n], v[n]) for n in self.local]
@@ -203,22 +282,55 @@ class JointFitResult:
                 f"jumps kept: {jumps}.")
             if "statement" in sm_:
                 lines.append(f"{sm_['statement']}.")
+        noise = self.noise_line()
+        if noise and (self.sharing is not None or self.smoothing is not None):
+            lines.append(noise)
+        lines += list(self.notes)
         return lines
+
+    @property
+    def tried_label(self) -> str:
+        """What the joint fit's values are when the table does not hold them, as the texts put
+        it after "Shared values": " (tried; rejected)" (the data reject an assumption), " (tried;
+        undetermined: the joint fit did not converge)"; "" when :attr:`accepted`."""
+        if self.undetermined:
+            return " (tried; undetermined: the joint fit did not converge)"
+        return " (tried; rejected)" if self._rejections() else ""
+
+    def noise_line(self) -> str:
+        """The checkpoints' noise levels in words (the weights of the statistical model, see
+        the module docstring): their spread and the noisiest; '' without weights."""
+        w = np.asarray(self.noise_weights, float)
+        if str(self.settings.get("noise_weighting", "")).startswith("none"):
+            return "Every checkpoint weighs the same (one noise level for all: noise_weighting=False)."
+        if w.size < 2 or not np.all(np.isfinite(w) & (w > 0)):
+            return ""
+        sd = 1.0 / np.sqrt(w)  # each checkpoint's noise SD over the pooled one
+        text = (f"Each checkpoint is weighted by its own noise level (s_k^2, the chi-square per degree of freedom "
+                f"of its independent fit): s_k from {sd.min():.2g} to {sd.max():.2g} times the pooled s")
+        worst = int(np.argmax(sd))
+        if sd.max() > NOISY_CHECKPOINT_RATIO * np.median(sd):
+            text += (f"; {self.labels[worst]} is the noisiest ({sd[worst] / np.median(sd):.2g}x the median noise), "
+                     f"weighted {1.0 / (sd[worst] / np.median(sd)) ** 2:.2g}x as much")
+        return text + "."
 
     def law_lines(self) -> list[str]:
         """The Arrhenius laws in words: one line per law (Ea and R_A with standard errors),
-        then what each checkpoint's chi-square says of them; none without laws."""
+        then what each checkpoint's chi-square says of them, and a note when the temperatures
+        look like degrees Celsius given as kelvin; none without laws."""
         if self.arrhenius is None:
             return []
         lines = []
         # a law in a joint fit the data reject (its own chi-square rise, or the AIC of what the
-        # fit assumes) is what was tried, not a result: its line says so before its Ea
-        tried = "" if self.accepted else " (tried; the data reject the joint fit, see below)"
+        # fit assumes), or that did not converge, is what was tried, not a result: its line says so
+        tried = ("" if self.accepted else " (tried; undetermined: the joint fit did not converge)" if self.undetermined
+                 else " (tried; the data reject the joint fit, see below)")
         for name, law in self.arrhenius["laws"].items():
             lines.append(f"Arrhenius law for {name} across {self.n_checkpoints} checkpoints{tried}: "
                          f"Ea = {format_value(law['ea_eV'], law['ea_stderr_eV'], 'eV')} ({law['law']}, "
                          f"R_A = {format_value(law['prefactor'], law['prefactor_stderr'], law['prefactor_unit'])}).")
-        return lines + [f"{self.arrhenius['evidence']['statement']}."]
+        note = self.arrhenius.get("temperature_note")
+        return lines + [f"{self.arrhenius['evidence']['statement']}."] + ([f"Warning: {note}."] if note else [])
 
     def table(self):
         """pandas DataFrame, one row per checkpoint: label, every parameter and
@@ -263,9 +375,7 @@ class JointFitResult:
         n_res = 2 * int(t.n_points)
         laws = list((self.arrhenius or {}).get("laws", {}))
         m = len(self.local) + (len(self.shared) + 2 * len(laws)) / max(self.n_checkpoints, 1)
-        flags = [f for f in t.flags if not f.startswith(("at-bound:", "large-stderr:", "singular-covariance",
-                                                         "not-converged"))]
-        flags += self.flags[k]  # quality flags only; what was shared/smoothed is in settings["joint"]
+        flags, derived = self._row_flags(k, t, z_fit, int(round(m)))
         settings = dict(t.settings)
         settings["joint"] = {"shared": list(self.shared), "smoothing": self.smoothing,
                              "param_names": list(self.param_names),
@@ -273,13 +383,53 @@ class JointFitResult:
                              "arrhenius": self.arrhenius}
         return replace(
             t, values=values, stderr=dict(self.stderr[k]), correl=self._correl(k),
-            derived=dict(self.derived[k]), derived_units=dict(self.derived_units), chisq=chisq,
+            derived=derived, derived_units=dict(self.derived_units), chisq=chisq,
             redchi=chisq / (n_res - m) if n_res > m else float("nan"),
             aic=n_res * math.log(max(chisq, 1e-300) / n_res) + 2 * m,
             bic=n_res * math.log(max(chisq, 1e-300) / n_res) + m * math.log(n_res),
             z_fit=z_fit, flags=flags, success=bool(self.converged), settings=settings,
-            n_free=int(round(m)),
+            n_free=int(round(m)), intervals={},
         )
+
+    def _row_flags(self, k: int, t: Any, z_fit: np.ndarray, n_free: int) -> tuple[list[str], dict[str, float]]:
+        """The quality flags of checkpoint ``k`` at the joint values (and its derived
+        quantities with the lack-of-fit ratio of the joint values): the template's (the
+        checkpoint's single fit ``t``) described the single fit's values and stderr. Those
+        that judge the values (``arc-overlap``, ``fapex-outside-range``, ``low-n``,
+        ``unresolved``, ``large-stderr``, ``series-holds-arc``...) are judged again by the
+        single fit's own rules (:func:`eisfit.fitting.assemble.assemble_result`) on the joint
+        values and covariance; ``profile-stderr`` goes (the stderr are the joint covariance's);
+        ``lack-of-fit``/``misfit`` follow the joint values' residuals against the data's noise
+        level (the single fit's ratio scaled by the two fits' RMS relative residuals); those
+        of the data alone (Lin-KK, points left out, the file's area...) stay."""
+        from ..analysis.quality import MISFIT_RATIO, is_lack_of_fit, rms_relative_residual
+        from ..fitting.assemble import LACK_OF_FIT_KEY, assemble_result
+        from ..fitting.flags import flag_name
+        from ..model import load_circuit
+        from ..spectrum import points_spectrum
+
+        defn = self.definition if self.definition is not None else load_circuit(t.circuit)
+        cov = self.covariance[k]
+        derived = dict(self.derived[k])
+        assembled = assemble_result(
+            points_spectrum(t.frequency, t.z, t.label), defn, self.values[k], covariance=cov,
+            cov_names=self.cov_names if cov is not None else [], chisq=self.chisq_checkpoints[k], n_free=n_free,
+            converged=self.converged, flags=self.flags[k], settings=t.settings, fixed_names=t.fixed, kk=False,
+            derived=(derived, dict(self.derived_units)))
+        flags = [f for f in t.flags if flag_name(f) in DATA_FLAGS] + list(assembled.flags)
+        single = t.derived.get(LACK_OF_FIT_KEY, math.nan)
+        if math.isfinite(single):
+            before = rms_relative_residual(t.z, t.z_fit, t.n_free)
+            ratio = single * rms_relative_residual(t.z, z_fit, n_free) / before if before > 0 else math.nan
+            if math.isfinite(ratio):
+                derived[LACK_OF_FIT_KEY] = ratio
+                if is_lack_of_fit(ratio):
+                    flags.append(f"lack-of-fit:{ratio:.1f}")
+                elif ratio > MISFIT_RATIO:
+                    flags.append(f"misfit:{ratio:.2f}")
+                if ratio > MISFIT_RATIO:  # what the data hold that the circuit lacks, where it misses them
+                    flags += [f for f in t.flags if flag_name(f) in MISSING_TERM_FLAGS]
+        return list(dict.fromkeys(flags)), derived
 
     def _correl(self, k: int) -> dict[str, dict[str, float]]:
         cov = self.covariance[k]
@@ -289,6 +439,14 @@ class JointFitResult:
         names = self.cov_names
         return {a: {b: float(cov[i, j] / (sd[i] * sd[j])) if sd[i] * sd[j] > 0 else float("nan")
                     for j, b in enumerate(names) if j != i} for i, a in enumerate(names)}
+
+
+DATA_FLAGS = ("kk-not-run", "kk-too-noisy", "kk-failed", "columns-modulus-phase", "kk-outlier", "noisy-points",
+              "excluded-points", "dropped-inductive-points", "thickness-unused", "file-area", "per-area-data",
+              "model-dependent", "least-bad-circuit")
+"""Flags of a single fit that describe its data (or the circuit chosen), not its values: a
+joint fit's row keeps them (:meth:`JointFitResult.fit_results`)."""
+MISSING_TERM_FLAGS = ("inductance-in-data", "capacitive-tail-in-data")  # the data's, named where the fit misses them
 
 
 # --------------------------------------------------------------------------- roles
@@ -458,10 +616,13 @@ def _grid_of(spectra: Sequence[Spectrum]) -> np.ndarray:
     return grid if grid is not None else np.array([s.frequency for s in spectra])
 
 
-def _make_evaluate(circuit, layout: _Layout, data: _CampaignData):
-    """evaluate(a, b) -> (r (K, m), J_local (K, m, p), J_shared (K, m, q)) in internal coordinates."""
+def _make_evaluate(circuit, layout: _Layout, data: _CampaignData, weights: np.ndarray | None = None):
+    """evaluate(a, b) -> (r (K, m), J_local (K, m, p), J_shared (K, m, q)) in internal coordinates;
+    ``weights`` (K,): each checkpoint's rows times sqrt(w_k) (its chi-square times w_k), the
+    noise weights of :func:`noise_weights`; None = 1."""
     li, si, law = layout.local_idx, layout.shared_idx, layout.law_idx
     lt, st = layout.local_transform(), layout.shared_transform()
+    root_w = np.ones(data.k) if weights is None else np.sqrt(np.asarray(weights, float))
 
     def evaluate(a: np.ndarray, b: np.ndarray):
         k = a.shape[0]
@@ -481,6 +642,8 @@ def _make_evaluate(circuit, layout: _Layout, data: _CampaignData):
                     d = z - zm
                     rr = np.concatenate([d.real / sr, d.imag / si_], axis=1)
                     jj = -np.concatenate([dz.real / sr[:, :, None], dz.imag / si_[:, :, None]], axis=1)
+                rr = rr * root_w[idx, None]
+                jj = jj * root_w[idx, None, None]
             r[idx, : 2 * n] = rr
             Ja[idx, : 2 * n] = jj[:, :, li] * dpa[idx, None, :]
             if si.size:
@@ -520,6 +683,7 @@ def joint_fit(
     labels: Sequence[str] | None = None,
     max_iter: int = MAX_ITER,
     warn_verdicts: bool = True,
+    noise_weighting: bool = True,
 ) -> JointFitResult:
     """Fit all checkpoints at once, with shared parameters and/or smoothness.
 
@@ -557,12 +721,17 @@ def joint_fit(
     warn_verdicts : warn (RuntimeWarning) when the data do not support the sharing or reject
         the smoothing; False for a caller that reports :attr:`JointFitResult.rejected_assumptions`
         itself (the campaign says what its table does about them).
+    noise_weighting : True (default): each checkpoint weighted by its own noise level (see the
+        module docstring); False: one noise level for all (every ``w_k = 1``), the convention of
+        a plain stacked least-squares fit (EISFitpython's, lmfit's), to compare with one: a
+        noisy checkpoint then weighs as much as a quiet one.
     """
     from ..model import load_circuit
 
     spectra = [spectrum_in_ohm(s, area_cm2) for s in spectra]  # a file read per area: divided by the area
-    if not spectra:
-        raise FitError("joint_fit needs at least one spectrum")
+    if len(spectra) < 2:
+        raise FitError(f"joint_fit needs at least 2 spectra, got {len(spectra)}: one spectrum has nothing to share "
+                       "or smooth across (fit it with eisfit.fit)")
     check_weighting(weighting)
     if sigma is not None and len(sigma) != len(spectra):
         raise FitError(f"sigma: {len(sigma)} arrays for {len(spectra)} spectra")
@@ -570,11 +739,11 @@ def joint_fit(
     circuit = defn.circuit
     names = list(circuit.param_names)
     fixed = {k: float(v) for k, v in (fixed or {}).items()}
-    shared = list(shared or [])
+    shared = [shared] if isinstance(shared, str) else list(shared or [])  # one name, not its characters
     arrhenius = [arrhenius] if isinstance(arrhenius, str) else list(arrhenius or [])
     check_joint_parameters(circuit, shared, arrhenius, fixed, bounds)
     law_t = _law_temperatures(arrhenius, temperatures_K, arrhenius_form, len(spectra))
-    lam_spec = _smooth_spec(smooth)
+    lam_spec = check_smooth(smooth)
     positions = _positions(positions, len(spectra))
     starts = _start_values(spectra, defn, start_values, weighting, sigma, fixed, bounds, names)
     layout = _layout(defn, names, fixed, shared, bounds, arrhenius, law_t, arrhenius_form)
@@ -584,49 +753,171 @@ def joint_fit(
     p, q = layout.local_idx.size, layout.n_shared_coords
     if p * k + q >= n_res:
         raise FitError(f"{p * k + q} free parameters for only {n_res} real residuals")
-    evaluate = _make_evaluate(circuit, layout, data)
 
-    # 1. independent fits (every free parameter local), from the seeded values
+    # 1. independent fits (every free parameter local), from the seeded values; their chi-square
+    # per degree of freedom is each checkpoint's noise level, which weights it from here on
     indep_layout = _layout(defn, names, fixed, [], bounds)
-    indep_eval = _make_evaluate(circuit, indep_layout, data)
     it_ = indep_layout.local_transform()
     start_p = np.array([[s[n] for n in names] for s in starts])
     a_ind0 = it_.clip_internal(it_.to_internal(start_p[:, indep_layout.local_idx]))
-    indep = independent_lm(_box(indep_eval, indep_layout), a_ind0, max_iter=max_iter)
-    p_ind = indep_layout.physical(indep.a, np.zeros(0))
+    indep = independent_lm(_box(_make_evaluate(circuit, indep_layout, data), indep_layout), a_ind0,
+                           max_iter=max_iter)
+    weights = (noise_weights(indep.chisq_blocks, data.n_points, indep_layout.local_idx.size)
+               if check_choice("noise_weighting", noise_weighting) else np.ones(k))
+    indep_problem = _box(_make_evaluate(circuit, indep_layout, data, weights), indep_layout)
+    indep = _reweighted(indep_problem, indep)  # the same optimum, its chi-square noise-weighted
+    problem = _box(_make_evaluate(circuit, layout, data, weights), layout)
 
     # 2. unsmoothed fit with the shared parameters and laws (start: independent optimum,
-    # median shared, each law's line through the independent values)
-    problem = _box(evaluate, layout)
+    # median shared, each law's line through the independent values), continued until it converges
     if q:
+        p_ind = indep_layout.physical(indep.a, np.zeros(0))
         th_ind = layout.transform.to_internal(p_ind)
         a0 = th_ind[:, layout.local_idx]
         b0 = np.r_[np.median(th_ind[:, layout.shared_idx], axis=0), _law_starts(layout, p_ind)]
-        base = block_lm(problem, a0, b0, max_iter=max_iter)
+        base = _minimise(problem, a0, b0, None, max_iter, n_res - (k * p + q))
+        indep = _independent_below(indep_problem, indep, base, layout, indep_layout, data.n_points, max_iter)
     else:
         base = indep
+
+    # 3. smoothing; an unsmoothed fit the (more constrained) smoothed one ends below is not at
+    # its minimum: fitted again from the smoothed optimum, and smoothed again from there
+    final, plan, edf = base, None, float(k * p)
+    notes = []
+    if lam_spec is not None and k > 2 and p:
+        final, plan, edf = _smoothed_fit(problem, base, lam_spec, robust, n_res, q, max_iter, positions)
+        if _below(final.chisq, base.chisq, n_res - (k * p + q)):
+            again = _minimise(problem, final.a, final.b, None, max_iter, n_res - (k * p + q))
+            if again.chisq < base.chisq:
+                base = again
+                # (without shared coordinates the unsmoothed fit is the independent one)
+                indep = (_independent_below(indep_problem, indep, base, layout, indep_layout, data.n_points,
+                                            max_iter) if q else base)
+                final, plan, edf = _smoothed_fit(problem, base, lam_spec, robust, n_res, q, max_iter, positions)
+    elif lam_spec is not None:
+        why = (f"a second difference needs at least 3 checkpoints, there are {k}" if k <= 2 else
+               "no local parameter is left to smooth (every free parameter is shared or follows an Arrhenius law)")
+        notes.append(f"Smoothing (smooth = {smooth!r}) had no effect: {why}.")
+        warnings.warn(f"joint fit: {notes[-1]}", RuntimeWarning, stacklevel=2)
+
+    undetermined = _undetermined(base, final, plan, n_res - (k * p + q), q)
     sharing = None
     if q:
         sharing = sharing_evidence(shared, k, n_res, base.chisq, k * p + q, indep.chisq,
-                                   k * (p + layout.shared_idx.size + layout.law_idx.size), arrhenius=arrhenius)
-        if sharing["preferred"] == "independent" and warn_verdicts:
-            warnings.warn(sharing["statement"], RuntimeWarning, stacklevel=2)
-
-    # 3. smoothing
-    final, plan, edf = base, None, float(k * p)
-    if lam_spec is not None and k > 2 and p:
-        final, plan, edf = _smoothed_fit(problem, base, lam_spec, robust, n_res, q, max_iter, positions)
-
+                                   k * (p + layout.shared_idx.size + layout.law_idx.size), arrhenius=arrhenius,
+                                   undetermined=undetermined)
     result = _assemble(
         defn, layout, data, final, plan, edf, indep, indep_layout, sharing, spectra, labels,
-        weighting, fixed, area_cm2, thickness_cm, symmetric, robust,
+        weighting, fixed, area_cm2, thickness_cm, symmetric, robust, weights, undetermined, notes,
+        noise_weighting,
     )
     if result.smoothing is not None:
         result.smoothing.update(smoothing_evidence(final.chisq, base.chisq, n_res - (k * p + q), k * p - edf,
-                                                   automatic=lam_spec == "auto"))
-        if not result.smoothing["supported"] and warn_verdicts:
-            warnings.warn(result.smoothing["statement"], RuntimeWarning, stacklevel=2)
+                                                   automatic=lam_spec == "auto", undetermined=undetermined))
+    if warn_verdicts:
+        if undetermined:
+            warnings.warn(f"joint fit: undetermined: {undetermined}; its verdicts are not the data's",
+                          RuntimeWarning, stacklevel=2)
+        for statement in result.rejected_assumptions:
+            warnings.warn(statement, RuntimeWarning, stacklevel=2)
     return result
+
+
+def noise_weights(chisq: Sequence[float], n_points: Sequence[int], n_free: int) -> np.ndarray:
+    """The noise weight ``w_k = s^2 / s_k^2`` of each checkpoint (see the module docstring):
+    ``s_k^2 = chisq_k / (2 n_k - n_free)`` of its independent fit (``chisq``, ``n_points``),
+    ``s^2`` the pooled ``sum chisq_k / sum (2 n_k - n_free)``. A checkpoint without degrees of
+    freedom (or a chi-square that is not a number) weighs 1, and none more than
+    ``1 / MIN_NOISE_RATIO`` (a checkpoint whose fit is exact, on noise-free data); all 1 when the
+    pooled s^2 is 0 (every fit exact)."""
+    chisq = np.asarray(chisq, float)
+    dof = 2 * np.asarray(n_points, float) - n_free
+    ok = (dof > 0) & np.isfinite(chisq) & (chisq >= 0)
+    pooled = float(chisq[ok].sum() / dof[ok].sum()) if ok.any() else math.nan
+    if not (math.isfinite(pooled) and pooled > 0):
+        return np.ones(chisq.size)
+    s2 = np.where(ok, chisq / np.where(ok, dof, 1.0), pooled)
+    return pooled / np.maximum(s2, MIN_NOISE_RATIO * pooled)
+
+
+def _reweighted(problem: BlockProblem, out: BlockLMOutcome) -> BlockLMOutcome:
+    """``out`` (an optimum of the same problem with other weights per block) evaluated in
+    ``problem``: its chi-square and normal matrix there (each block's minimum does not move)."""
+    r, A, B = problem.evaluate(out.a, out.b)
+    blocks = np.sum(r * r, axis=1)
+    return replace(out, chisq=float(blocks.sum()), chisq_blocks=blocks, normal=normal_blocks(r, A, B))
+
+
+def _minimise(problem: BlockProblem, a0: np.ndarray, b0: np.ndarray, penalty, max_iter: int,
+              dof: float) -> BlockLMOutcome:
+    """:func:`~eisfit.series.solver.block_lm` from (a0, b0), then started again from where it
+    stopped (its damping reset) until a run converges without lowering the objective by more
+    than :data:`NEGATIVE_RISE_S2` of s^2 = chisq / ``dof``, at most :data:`MAX_RESTARTS` times;
+    ``converged`` is False when the last run did not converge or still lowered it. A real
+    32-sweep campaign's shared fit stopped on its iteration limit with a chi-square 10x its
+    optimum's, and its dAIC of -4774 (-363 at the optimum) was reported as the data's verdict;
+    ill-conditioned (an element collapsed), the solver also stops on a step too small to lower
+    the objective far from the optimum, which a fresh start moves on from."""
+    def objective(o: BlockLMOutcome) -> float:
+        return o.chisq + o.penalty
+
+    out = block_lm(problem, a0, b0, penalty=penalty, max_iter=max_iter)
+    n_iter, settled = out.n_iter, False
+    for _ in range(MAX_RESTARTS):
+        again = block_lm(problem, out.a, out.b, penalty=penalty, max_iter=max_iter)
+        n_iter += again.n_iter
+        s2 = out.chisq / dof if dof > 0 else math.nan
+        gain = objective(out) - objective(again)
+        if objective(again) <= objective(out):
+            out = again
+        if again.converged and not (s2 > 0 and gain > NEGATIVE_RISE_S2 * s2):
+            settled = True
+            break
+    return replace(out, n_iter=n_iter, converged=settled)
+
+
+# a more constrained fit below a freer one by more than this (in s^2): the freer one is not at its minimum
+NEGATIVE_RISE_S2 = 0.01
+
+
+def _below(constrained: float, free: float, dof: float) -> bool:
+    """Whether a more constrained fit's chi-square ``constrained`` lies below the freer fit's
+    ``free`` by more than :data:`NEGATIVE_RISE_S2` of the freer fit's s^2 = free / dof: the
+    freer fit then did not reach its minimum (it cannot fit worse than a constrained one)."""
+    s2 = free / dof if dof > 0 else math.nan
+    return bool(s2 > 0 and (free - constrained) / s2 > NEGATIVE_RISE_S2)
+
+
+def _independent_below(problem: BlockProblem, indep: BlockLMOutcome, base: BlockLMOutcome, layout: _Layout,
+                       indep_layout: _Layout, n_points: np.ndarray, max_iter: int) -> BlockLMOutcome:
+    """The independent fits, each checkpoint's fitted again from the shared (or law) fit's
+    values where those fit it better (a checkpoint's own fit is then not at its minimum, and its
+    chi-square rise would come out negative); every checkpoint keeps the lower of the two."""
+    dof = 2 * np.asarray(n_points, float) - indep_layout.local_idx.size
+    lower = np.array([_below(cb, ci, d) for cb, ci, d in zip(base.chisq_blocks, indep.chisq_blocks, dof)])
+    if not lower.any():
+        return indep
+    it_ = indep_layout.local_transform()
+    start = indep.a.copy()
+    p_base = layout.physical(base.a, base.b)
+    start[lower] = it_.clip_internal(it_.to_internal(p_base[lower][:, indep_layout.local_idx]))
+    again = independent_lm(problem, start, max_iter=max_iter)
+    better = again.chisq_blocks < indep.chisq_blocks
+    return _reweighted(problem, replace(indep, a=np.where(better[:, None], again.a, indep.a)))
+
+
+def _undetermined(base: BlockLMOutcome, final: BlockLMOutcome, plan, dof: float, q: int) -> str:
+    """Why the joint fit decides nothing ("" when it does): a fit its verdicts rest on did not
+    converge, or the unsmoothed fit still ends above the smoothed one."""
+    if not base.converged and q:
+        return (f"the joint fit did not converge (the fit with the shared parameters stopped after {base.n_iter} "
+                "iterations)")
+    if not final.converged and plan is not None and plan.active:
+        return f"the joint fit did not converge (the smoothed fit stopped after {final.n_iter} iterations)"
+    if plan is not None and plan.active and _below(final.chisq, base.chisq, dof):
+        return ("the joint fit did not converge (the unsmoothed fit ends above the smoothed one, which is more "
+                "constrained: it is not at its minimum)")
+    return ""
 
 
 def _box(evaluate, layout: _Layout) -> BlockProblem:
@@ -680,11 +971,12 @@ def _smoothed_fit(problem, base, lam_spec, robust, n_res, q, max_iter, positions
         plan = sm.plan_for_lambda(U, a0, float(lam_spec), robust, positions=positions)
     if not plan.active:
         return base, plan, float(a0.size)
-    out = block_lm(problem, a0, base.b, penalty=plan.penalty, max_iter=max_iter)
+    dof = n_res - (a0.size + q)
+    out = _minimise(problem, a0, base.b, plan.penalty, max_iter, dof)
     if plan.delta is not None:  # one IRLS update of the edge weights at the nonlinear optimum
         edge = sm.robust_edges(out.a, plan.delta, plan.rows)
         plan = replace(plan, edge=edge)
-        out = block_lm(problem, out.a, out.b, penalty=plan.penalty, max_iter=max_iter)
+        out = _minimise(problem, out.a, out.b, plan.penalty, max_iter, dof)
     return out, plan, sm.effective_dof(out.normal.U, plan.penalty)
 
 
@@ -718,6 +1010,21 @@ def check_joint_parameters(circuit, shared: Sequence[str] = (), arrhenius: Seque
         if unknown:
             raise FitError(f"{what}: unknown parameter(s) {', '.join(unknown)}; "
                            f"the circuit has {', '.join(names)}")
+    check_joint_roles(shared, arrhenius, fixed, arrhenius_option)
+    units = dict(zip(names, circuit.param_units))
+    not_ohm = [n for n in arrhenius if units[n] != "ohm"]
+    if not_ohm:
+        raise FitError(f"{arrhenius_option}: {', '.join(not_ohm)} is not a resistance (ohm); an Arrhenius law is "
+                       "fitted to resistances")
+
+
+def check_joint_roles(shared: Sequence[str] = (), arrhenius: Sequence[str] = (),
+                      fixed: Mapping[str, float] | None = None, arrhenius_option: str = "arrhenius") -> None:
+    """FitError unless the parts named for a joint fit exclude each other, whatever the circuit:
+    no name twice, none both shared and fixed, no Arrhenius-law parameter shared or fixed.
+    Part of :func:`check_joint_parameters`; a campaign runs it with its settings, before it
+    reads a file (:class:`eisfit.settings.CampaignSettings`)."""
+    fixed = fixed or {}
     both = sorted(set(shared) & set(fixed))
     if both:
         raise FitError(f"parameter(s) {', '.join(both)} cannot be both shared and fixed")
@@ -728,27 +1035,6 @@ def check_joint_parameters(circuit, shared: Sequence[str] = (), arrhenius: Seque
         both = sorted(set(arrhenius) & set(given))
         if both:
             raise FitError(f"parameter(s) {', '.join(both)} cannot both follow an Arrhenius law and be {other}")
-    units = dict(zip(names, circuit.param_units))
-    not_ohm = [n for n in arrhenius if units[n] != "ohm"]
-    if not_ohm:
-        raise FitError(f"{arrhenius_option}: {', '.join(not_ohm)} is not a resistance (ohm); an Arrhenius law is "
-                       "fitted to resistances")
-
-
-def _smooth_spec(smooth) -> None | str | float:
-    if smooth is None or smooth is False:
-        return None
-    if isinstance(smooth, str):
-        if smooth.strip().lower() == "auto":
-            return "auto"
-        try:
-            smooth = float(smooth)
-        except ValueError:
-            raise FitError(f"smooth must be None, 'auto' or a number >= 0, got {smooth!r}") from None
-    lam = float(smooth)
-    if not (math.isfinite(lam) and lam >= 0):
-        raise FitError(f"smooth must be None, 'auto' or a number >= 0, got {smooth!r}")
-    return lam
 
 
 def _layout(defn, names, fixed, shared, bounds, arrhenius=(), temperatures_K=None, form="sigmaT") -> _Layout:
@@ -790,7 +1076,8 @@ def _start_values(spectra, defn, start_values, weighting, sigma, fixed, bounds, 
 
 
 def _assemble(defn, layout, data, out, plan, edf, indep, indep_layout, sharing, spectra, labels,
-              weighting, fixed, area_cm2, thickness_cm, symmetric, robust) -> JointFitResult:
+              weighting, fixed, area_cm2, thickness_cm, symmetric, robust, weights, undetermined,
+              notes, noise_weighting=True) -> JointFitResult:
     circuit = defn.circuit
     names = layout.names
     k = data.k
@@ -815,7 +1102,7 @@ def _assemble(defn, layout, data, out, plan, edf, indep, indep_layout, sharing, 
                 se[n] = float("nan")
                 flags[i].append(f"at-bound:{n}")
         stderr.append(se)
-    if not out.converged:
+    if undetermined:
         for f in flags:
             f.append("not-converged")
 
@@ -845,22 +1132,27 @@ def _assemble(defn, layout, data, out, plan, edf, indep, indep_layout, sharing, 
         dof = 2 * data.n_points - (layout.local_idx.size + layout.shared_idx.size + layout.law_idx.size)
         removed = layout.shared_idx.size * (k - 1) + layout.law_idx.size * (k - 2)
         laws["evidence"] = law_evidence(out.chisq_blocks, indep.chisq_blocks, dof, removed,
-                                        [names[i] for i in layout.law_idx])
+                                        [names[i] for i in layout.law_idx], undetermined=undetermined)
     return JointFitResult(
         labels=list(labels) if labels is not None else [s.label for s in spectra],
         param_names=names, shared=[names[i] for i in layout.shared_idx],
         local=[names[i] for i in layout.local_idx], fixed=dict(fixed), values=values, stderr=stderr,
         covariance=covs, cov_names=cov_names, derived=derived, derived_units=units, roles=roles,
-        chisq=out.chisq, chisq_checkpoints=[float(c) for c in out.chisq_blocks], n_residuals=n_res,
-        n_free=float(m_eff), converged=bool(out.converged), n_iter=int(out.n_iter), flags=flags,
+        chisq=out.chisq, chisq_checkpoints=[float(c) for c in out.chisq_blocks / weights], n_residuals=n_res,
+        n_free=float(m_eff), converged=not undetermined, n_iter=int(out.n_iter), flags=flags,
         sharing=sharing, smoothing=smoothing, independent_values=ind_values,
-        independent_stderr=ind_stderr, independent_chisq=[float(c) for c in indep.chisq_blocks],
-        arrhenius=laws,
+        independent_stderr=ind_stderr, independent_chisq=[float(c) for c in indep.chisq_blocks / weights],
+        arrhenius=laws, noise_weights=[float(w) for w in weights], undetermined=undetermined, notes=list(notes),
+        definition=defn,
         settings={"circuit": circuit.string, "circuit_name": defn.name, "weighting": weighting,
                   "units": dict(zip(circuit.param_names, circuit.param_units)),
                   "bounds": {n: (float(lower[j]), float(upper[j])) for j, n in enumerate(names)},
                   "area_cm2": area_cm2, "thickness_cm": thickness_cm, "symmetric": bool(symmetric),
-                  "covariance": "s^2 H^-1, s^2 = chisq/(N - M) (M effective with smoothing)"},
+                  "covariance": "s_w^2 H^-1 of the noise-weighted problem, s_w^2 = chisq/(N - M) of its "
+                                "noise-weighted chisq (M effective with smoothing)",
+                  "noise_weighting": ("checkpoint k weighted by w_k = s^2/s_k^2, s_k^2 = chisq_k/(2 n_k - p) of its "
+                                      "independent fit, s^2 the pooled one") if noise_weighting else
+                                     "none: one noise level for every checkpoint (w_k = 1)"},
     )
 
 
@@ -878,6 +1170,16 @@ def _derived_per_checkpoint(P: np.ndarray, names: list[str], covs: list, cov_nam
         if cov is None:
             d.update({key: math.nan for key in d if key.endswith("_stderr")})
     return derived, units
+
+
+def _rejected(evidence: Mapping[str, Any], supported_by_default: bool = True) -> bool:
+    """Whether an evidence dict (sharing, smoothing, law) is the data's rejection: its
+    ``verdict`` is "rejected" (not "undetermined"); a dict without one (pickled by an older
+    eisfit): ``supported`` is False."""
+    verdict = evidence.get("verdict")
+    if verdict is not None:
+        return verdict == "rejected"
+    return not evidence.get("supported", supported_by_default)
 
 
 def _relative(stderr: float, value: float) -> float:
@@ -1006,4 +1308,5 @@ def _arrhenius_dict(layout: _Layout, b: np.ndarray, shared_cov: np.ndarray | Non
             "form": form,
         }
     return {"laws": laws, "statement": evidence["statement"] if evidence else "",
-            "temperatures_K": [float(t) for t in layout.law_t]}
+            "temperatures_K": [float(t) for t in layout.law_t],
+            "temperature_note": celsius_as_kelvin_note(layout.law_t, "the temperatures", fix="give them in kelvin")}

@@ -38,6 +38,8 @@ __all__ = ["BlockProblem", "BlockLMOutcome", "NormalBlocks", "DifferencePenalty"
            "normal_blocks", "block_covariance", "penalty_hessian"]
 
 MAX_STEP = 5.0  # largest change of one internal coordinate per iteration (e^5 for log parameters)
+MIN_DAMPING = 1e-12  # the damping never falls below this (undamped, a collapsed element's ~1e-35 column made
+# the normal matrix singular to machine precision)
 
 # evaluate(a (K, p), b (q,)) -> (r (K, m), A (K, m, p), B (K, m, q))
 BlockEvaluate = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
@@ -231,7 +233,15 @@ def block_lm(
             converged = True
             break
         while True:
-            da, db = _damped_step(diag, off, nb, g_a, g_b, hold_a, hold_b, dscale, mu)
+            try:
+                da, db = _damped_step(diag, off, nb, g_a, g_b, hold_a, hold_b, dscale, mu)
+            except np.linalg.LinAlgError:  # numerically singular at this damping (a collapsed
+                # element's column ~1e-35): a rejected step, more damping
+                mu *= nu
+                nu *= 2.0
+                if mu > 1e16:
+                    break
+                continue
             big = max(float(np.abs(da).max(initial=0.0)), float(np.abs(db).max(initial=0.0)))
             if big > MAX_STEP:
                 da, db = da * (MAX_STEP / big), db * (MAX_STEP / big)
@@ -244,7 +254,7 @@ def block_lm(
                 rho = (obj - obj_new) / predicted if predicted > 0 else 0.0
                 rel_drop = (obj - obj_new) / max(obj, 1e-300)
                 a, b, r, A, B, obj = a_new, b_new, r_new, A_new, B_new, obj_new
-                mu *= max(1.0 / 3.0, 1.0 - (2.0 * rho - 1.0) ** 3)
+                mu = max(mu * max(1.0 / 3.0, 1.0 - (2.0 * rho - 1.0) ** 3), MIN_DAMPING)
                 nu = 2.0
                 if rel_drop < ftol and step < xtol ** 0.5:
                     converged = True
