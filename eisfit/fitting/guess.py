@@ -814,6 +814,40 @@ def swapped_order_starts(circuit, values: Mapping[str, float]) -> list[tuple[str
     return out
 
 
+def relabelled_arc_starts(circuit, values: Mapping[str, float], lower: Mapping[str, float],
+                          upper: Mapping[str, float], free: Collection[str]) -> list[tuple[str, dict[str, float]]]:
+    """Starts with the parameters of two interchangeable arcs (:func:`top_level_arc_groups`:
+    the same kind, in the top-level series chain) exchanged, for each arc of ``values`` with
+    a parameter on a bound (``lower``/``upper`` by name) that the other arc does not have
+    (a looser bound there: a library circuit's n >= 0.6 for its bulk arc, 0.5 for the
+    others). Each value is clipped into its new parameter's bounds. The arcs' time order is
+    the optimiser's to find; the start grid places them in the string's order, so an arc
+    pinned on its slot's bound is never started in the slot where it could go on."""
+    arcs = circuit.arcs
+    out: list[tuple[str, dict[str, float]]] = []
+    for group in top_level_arc_groups(circuit.tree, arcs):
+        for ia, ib in itertools.permutations(group, 2):
+            a, b = arcs[ia], arcs[ib]
+            pa, pb = list(a.param_names), list(b.param_names)
+            if not set(pa + pb) <= set(free) or len(pa) != len(pb):
+                continue
+            pinned = any((_on(values[x], lower[x]) and lower[y] < lower[x]) or
+                         (_on(values[x], upper[x]) and upper[y] > upper[x]) for x, y in zip(pa, pb))
+            if not pinned or (ib, ia) in [k for k, _ in out]:
+                continue
+            start = dict(values)
+            for x, y in zip(pa, pb):
+                start[x] = float(np.clip(values[y], lower[x], upper[x]))
+                start[y] = float(np.clip(values[x], lower[y], upper[y]))
+            out.append(((ia, ib), start))
+    return [(f"relabel:{arcs[ia].resistor}<->{arcs[ib].resistor}", start) for (ia, ib), start in out]
+
+
+def _on(value: float, bound: float) -> bool:
+    """Whether ``value`` sits on the finite ``bound``."""
+    return math.isfinite(bound) and abs(value - bound) <= 1e-6 * max(abs(bound), 1e-12)
+
+
 def exchanged_capacitance_starts(circuit, values: Mapping[str, float]) -> list[tuple[str, dict[str, float]]]:
     """(label, start) pairs with the capacitive values (Q and n, or C) of a ladder's outer arc
     and of an arc nested right behind its resistor exchanged, resistances kept, for every
