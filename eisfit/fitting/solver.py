@@ -20,7 +20,9 @@ favour):
    circuit cannot follow;
 5. the repair round (:func:`_repair_round`): a collapsed or runaway process restarted
    from the optimum with that process put back (also single-start fits);
-6. the order and swap rounds (:func:`_order_round`, :func:`_swap_round`): processes in
+6. the relabel round (:func:`_relabel_round`): an arc pinned on a bound that an
+   interchangeable arc does not have, started in that arc's slot;
+   the order and swap rounds (:func:`_order_round`, :func:`_swap_round`): processes in
    another time order than the circuit string's;
 7. the transfer round (:func:`_transfer_round`): overlapping arcs with most of one
    arc's resistance moved to the other;
@@ -29,8 +31,9 @@ favour):
 Each round is stage 1 (``STAGE1_ITER`` pruned iterations over its starts) and a polish of
 each spectrum's ``N_POLISH`` best distinct stage-1 optima; optima still moving after
 ``POLISH_ITER`` iterations are polished on once, in one batched call per grid
-(``POLISH_CONTINUE``). The best optimum over the rounds is kept; the Lin-KK results go
-with the solution, so the result assembly does not compute them again.
+(``POLISH_CONTINUE``). The best optimum over the rounds is kept, with the distinct
+converged optima the polishes met (``Solution.optima``, for the ``multimodal`` flag); the
+Lin-KK results go with the solution, so the result assembly does not compute them again.
 
 Why each round exists, and what it was measured to change, is in ``docs/engine.md``;
 check a change here with the scripts that note names.
