@@ -47,7 +47,7 @@ from ..fitting.batch import fit_chunks
 from ..fitting.engine import PER_SPECTRUM_OPTIONS
 from ..analysis.derived import ARC_SWAP_DECADES, arc_tau_s, circuit_arcs, swapped_arcs
 from ..analysis.quality import undetermined
-from ..fitting.flags import multimodal_names, unresolved_names
+from ..fitting.flags import unresolved_names
 from ..model import circuit_of
 from ..model.circuit import resistance_names
 from ..spectrum import Spectrum
@@ -697,9 +697,8 @@ def _apex_hz(values, arc) -> float:
 
 def _determined_resistances(fit) -> dict[str, float]:
     """The resistances (ohm, by name) that ``fit`` determines: positive, not flagged
-    unresolved (issue 13: no number) nor multimodal (another optimum as good puts it
-    elsewhere) and with a standard error not above the value."""
-    runaway = unresolved_names(fit.flags) | multimodal_names(fit.flags)
+    unresolved (issue 13: no number) and with a standard error not above the value."""
+    runaway = unresolved_names(fit.flags)
     values = fit.values
     return {name: values[name] for name in resistance_names(values)
             if name not in runaway and values[name] > 0 and not undetermined(values[name], fit.stderr.get(name))}
