@@ -1648,7 +1648,7 @@ def _camp_series(camp, key, xs, flag_summary):
     drawn as a point that squashed the 1e-8 F/cm2 ones to zero).
     ``flag_summary``: :func:`_camp_flag_summary` of ``camp`` (made once for all the panels)."""
     from .analysis.quality import undetermined
-    from .fitting.flags import holds_arc, low_n_capacitance_keys, unresolved_keys
+    from .fitting.flags import low_n_capacitance_keys, reads_undetermined, unresolved_keys
 
     pts = []
     if not _camp_fitted(camp):
@@ -1666,7 +1666,7 @@ def _camp_series(camp, key, xs, flag_summary):
         gone = not bare and any_unresolved and bool(unresolved_keys(r.flags, [key]))
         low_n = not bare and not gone and bool(low_n_capacitance_keys(r.flags, [key]))
         vague = (not bare and not gone and not low_n and key not in r.fixed
-                 and (undetermined(v, s) or holds_arc(r.flags, key)))
+                 and (undetermined(v, s) or reads_undetermined(r.flags, key)))
         s = float("nan") if s is None else s
         hidden = gone or low_n or vague or bare
         pts.append((xs[k], float("nan") if hidden else v, float("nan") if hidden else s, problem, gone, vague, False,

@@ -11,7 +11,7 @@ from typing import Any, Mapping, Sequence
 
 from ..analysis.derived import circuit_arcs
 from ..analysis.quality import undetermined
-from ..fitting.flags import (by_severity, explain_flag, flag_name, holds_arc, marked_flags, problems,
+from ..fitting.flags import (by_severity, explain_flag, flag_name, marked_flags, problems, reads_undetermined,
                              unresolved_keys)
 from ..model.circuit import circuit_of, resistance_names
 from ..series.joint import joint_role
@@ -183,7 +183,7 @@ def _headline_state(result, key: str, value: float, stderr: float) -> str:
         return UNRESOLVED
     if key not in result.values and key not in result.derived and not result.settings.get("area_cm2"):
         return NO_AREA
-    if not math.isfinite(value) or undetermined(value, stderr) or holds_arc(result.flags, key):
+    if not math.isfinite(value) or undetermined(value, stderr) or reads_undetermined(result.flags, key):
         return UNDETERMINED
     return ""
 

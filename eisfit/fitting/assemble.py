@@ -381,7 +381,36 @@ def _unresolved_element_parameters(names: Sequence[str], flags: Sequence[str]) -
     return [f"unresolved:{n}" for n in names if n in unresolved_keys(flags, [n]) and n not in named]
 
 
-STDERR_JUDGEMENTS = ("large-stderr", "profile-stderr")  # say no more than unresolved of the same parameter
+STDERR_JUDGEMENTS = ("large-stderr", "profile-stderr", "multimodal")  # say no more than unresolved of the same
+# parameter
+
+MULTIMODAL_FLAG = "multimodal"
+MULTIMODAL_S2 = 2.0  # another optimum within this many s^2 (s^2 = chisq / dof) of the reported one ...
+MULTIMODAL_STDERR = 3.0  # ... that puts a parameter more than this many of its stderr away: multimodal
+MULTIMODAL_BARRIER_S2 = 1.0  # ... when the way between the two rises this many s^2 above both (two valleys)
+
+
+def multimodal_flags(names: Sequence[str], values: np.ndarray, stderr: np.ndarray, chisq: float, dof: int,
+                     others: Sequence[tuple[float, np.ndarray]]) -> list[str]:
+    """``multimodal:<name>`` for each parameter (``names``, ``values`` and their reported
+    ``stderr``) that another optimum the solver met (``others``: (chisq, values) pairs, in
+    the same parametrisation and arc order) puts more than ``MULTIMODAL_STDERR`` stderr away
+    with a chi-square less than ``MULTIMODAL_S2`` s^2 above this one's. Within a quadratic
+    valley a point k stderr away costs k^2 s^2 more; an optimum 3 stderr away at under
+    2 s^2 is a second valley that the data do not tell from this one, and the stderr (and a
+    profile walked from this optimum) do not cover it. A real BioLogic sweep with
+    garnet-three-arc: R3 = 2.56 +- 0.08 ohm at one optimum, 0.49 at another 0.9 s^2 away."""
+    if dof <= 0 or not math.isfinite(chisq):
+        return []
+    s2 = chisq / dof
+    moved = np.zeros(len(names), dtype=bool)
+    for cost, other in others:
+        if not (math.isfinite(cost) and cost < chisq + MULTIMODAL_S2 * s2):
+            continue
+        with np.errstate(all="ignore"):
+            apart = np.abs(np.asarray(other, float) - values) > MULTIMODAL_STDERR * stderr
+        moved |= apart & np.isfinite(stderr) & (stderr > 0)
+    return [f"{MULTIMODAL_FLAG}:{n}" for n, m in zip(names, moved) if m]
 
 
 def _without_judgements_of_unresolved(flags: list[str], arcs: list[Arc]) -> list[str]:

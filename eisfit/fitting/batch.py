@@ -32,7 +32,7 @@ from ..spectrum import Spectrum
 from .engine import (PER_SPECTRUM_OPTIONS, _definition, _final_values, _Prepared, _prepare, final_values,
                      fit_prepared)
 from .result import FitResult
-from .solver import PolishStream, Solution, solve, start_costs
+from .solver import PolishStream, Solution, merge_optima, solve, start_costs
 
 __all__ = ["fit_batch", "fit_chain", "fit_stream", "summary_row", "ChainResult", "StreamSummary"]
 
@@ -159,7 +159,8 @@ def fit_chain(spectra: Sequence[Spectrum], circuit: str | CircuitDefinition | Ci
     cold = solve(cold_preps, kk=kk)
     kept_preps = list(cold_preps)
     kept = Solution(cold.p_best.copy(), cold.converged.copy(), cold.cost.copy(), list(cold.start_won),
-                    cold.n_starts.copy(), cold.escalated.copy(), list(cold.kk), cold.start_cost)
+                    cold.n_starts.copy(), cold.escalated.copy(), list(cold.kk), cold.start_cost,
+                    None if cold.optima is None else list(cold.optima))
     cold_values = list(final_values(cold_preps, cold.p_best, order_arcs))
     kept_values = list(cold_values)
     arcs = circuit_arcs(cold_preps[0].definition.circuit, branches=True)
@@ -205,10 +206,14 @@ def fit_chain(spectra: Sequence[Spectrum], circuit: str | CircuitDefinition | Ci
                 kept_preps[k], source[k] = seeded_prep, "seeded"
                 kept.p_best[k], kept.converged[k], kept.cost[k] = p_best, converged, cost
                 kept.start_won[k], kept.n_starts[k] = "seed", 1 + cold.n_starts[k]
+                if kept.optima is not None:
+                    kept.optima[k] = merge_optima(cold.optima[k], [(float(cost), p_best)])
             else:
                 kept_preps[k], source[k] = cold_preps[k], "cold"
                 kept.p_best[k], kept.converged[k], kept.cost[k] = cold.p_best[k], cold.converged[k], cold.cost[k]
                 kept.start_won[k], kept.n_starts[k] = cold.start_won[k], cold.n_starts[k]
+                if kept.optima is not None:
+                    kept.optima[k] = cold.optima[k]
             kept_values[k] = _final_values(kept_preps[k], kept.p_best[k], order_arcs)
         seed(k + 1 for k, *_ in finished if k + 1 < len(spectra))
     rounds = int(fits_of.max(initial=0))

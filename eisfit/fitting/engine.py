@@ -26,8 +26,10 @@ from .guess import (base_guess, drt_starts, leading_screened, multistart_guesses
                     top_level_arc_groups)
 from .optimise import Transform, covariance_from_jacobian, covariances_from_jacobians
 from .problem import Problem, log_scaled
-from .solver import QUICK_STARTS, BatchProblem, Solution, chunks_by_grid, polish_from, solve
-from .assemble import KKOutcome, assemble_result, derived_settings, result_roles, weighting_formula
+from .solver import (QUICK_STARTS, BatchProblem, Solution, chunks_by_grid, merge_optima, polish_from, solve,
+                     start_costs)
+from .assemble import (MULTIMODAL_BARRIER_S2, KKOutcome, assemble_result, derived_settings, multimodal_flags,
+                       result_roles, weighting_formula)
 from .expressions import bound_pair, check_expressions, check_mapping, check_start_values
 from .flags import optimum_settled
 from .profile import ProfileJob, ProfileOutcome, arc_resistances, profile_many, suspect_resistances
@@ -168,7 +170,8 @@ def fit_prepared(preps: Sequence[_Prepared], *, kk: bool = True, order_arcs: boo
 
 def _rows(sol: Solution, rows: list[int]) -> Solution:
     return Solution(sol.p_best[rows], sol.converged[rows], sol.cost[rows], [sol.start_won[i] for i in rows],
-                    sol.n_starts[rows], sol.escalated[rows], [sol.kk[i] for i in rows])
+                    sol.n_starts[rows], sol.escalated[rows], [sol.kk[i] for i in rows],
+                    optima=None if sol.optima is None else [sol.optima[i] for i in rows])
 
 
 def final_values(preps: Sequence[_Prepared], p_best: np.ndarray, order_arcs: bool) -> np.ndarray:
@@ -199,7 +202,7 @@ def _assemble_grid(preps: list[_Prepared], sol: Solution, *, kk: bool, order_arc
             _finish(p, sol.p_best[i], bool(sol.converged[i]), kk=kk, order_arcs=order_arcs, covariance=covs[i],
                     derived=derived[i], kk_outcome=kk_out[i],
                     p_final=p_final[i], start_won=sol.start_won[i], n_starts=int(sol.n_starts[i]),
-                    profile=applied[i], may_repolish=False)
+                    profile=applied[i], may_repolish=False, optima=None if sol.optima is None else sol.optima[i])
             for i, p in enumerate(preps)]
 
 
@@ -208,8 +211,10 @@ def _repolished(preps: list[_Prepared], sol: Solution, profiles: list[ProfileOut
     """The solution of ``rows`` polished (one batched LM) from the lower points their
     profile walks met."""
     p_best, cost, converged = polish_from([preps[i] for i in rows], [profiles[i].better for i in rows])
+    optima = None if sol.optima is None else [
+        merge_optima(sol.optima[i], [(float(c), p)]) for i, c, p in zip(rows, cost, p_best)]
     return Solution(p_best, sol.converged[rows] & converged, cost, [f"{sol.start_won[i]}+profile" for i in rows],
-                    sol.n_starts[rows], sol.escalated[rows], [sol.kk[i] for i in rows])
+                    sol.n_starts[rows], sol.escalated[rows], [sol.kk[i] for i in rows], optima=optima)
 
 
 def _profiles(preps: list[_Prepared], p_final: np.ndarray, covs) -> list[ProfileOutcome | None]:
@@ -448,7 +453,8 @@ def _finish(prep: _Prepared, p_best: np.ndarray, converged: bool, *, kk: bool, o
             kk_outcome: KKOutcome | None = None,
             may_repolish: bool = True, p_final: np.ndarray | None = None,
             start_won: str = "", n_starts: int | None = None,
-            profile: AppliedProfile | None | str = "compute") -> FitResult:
+            profile: AppliedProfile | None | str = "compute",
+            optima: Sequence[tuple[float, np.ndarray]] | None = None) -> FitResult:
     """Statistics, covariance, flags and the FitResult at the solver's optimum.
 
     ``covariance`` = (cov, singular, chisq), ``derived``, ``kk_outcome`` and ``profile``
@@ -457,7 +463,10 @@ def _finish(prep: _Prepared, p_best: np.ndarray, converged: bool, *, kk: bool, o
     covariance then is the one the profile widened, and ``derived`` follows it); they are
     computed here otherwise (as is ``p_final``, the values after arc ordering). When the
     profile of a resistance meets a lower chi-square than the solver's optimum, the fit is
-    polished from there and finished again (once).
+    polished from there and finished again (once). ``optima``: the distinct optima the
+    solver met (:attr:`~eisfit.fitting.solver.Solution.optima`), whose parameters at a
+    chi-square close to this one's are compared with the reported stderr
+    (:func:`~eisfit.fitting.assemble.multimodal_flags`).
     """
     names = prep.names
     problem = prep.problem
@@ -481,10 +490,10 @@ def _finish(prep: _Prepared, p_best: np.ndarray, converged: bool, *, kk: bool, o
         profile = None if job is None else _apply_profile(prep, p_final, cov, profile_many([job])[0])
     if profile is not None:
         if profile.better is not None and may_repolish:
-            p_new, _, polished = polish_from([prep], [profile.better])
+            p_new, new_cost, polished = polish_from([prep], [profile.better])
             return _finish(prep, p_new[0], converged and bool(polished[0]), kk=kk, order_arcs=order_arcs,
                            kk_outcome=kk_outcome, may_repolish=False, start_won=f"{start_won}+profile",
-                           n_starts=n_starts)
+                           n_starts=n_starts, optima=merge_optima(optima or [], [(float(new_cost[0]), p_new[0])]))
         if profile.cov is not cov:
             cov, derived = profile.cov, None  # derived errors follow the widened covariance
         intervals = profile.intervals
@@ -495,6 +504,8 @@ def _finish(prep: _Prepared, p_best: np.ndarray, converged: bool, *, kk: bool, o
         converged = optimum_settled(r[0], jac[0], np.isin(free, on_bound))
     if not converged:
         flags.append("not-converged")
+    if optima and cov is not None:
+        flags.extend(_multimodal(prep, p_final, cov, chisq, optima, order_arcs))
     return assemble_result(
         prep.data, prep.definition, dict(zip(names, p_final)), covariance=cov,
         cov_names=[names[i] for i in free], chisq=chisq, n_free=int(free.size), converged=converged,
@@ -502,6 +513,41 @@ def _finish(prep: _Prepared, p_best: np.ndarray, converged: bool, *, kk: bool, o
         kk=kk, start="initial" if prep.initial else "auto",
         n_starts=len(prep.start_list) if n_starts is None else n_starts, start_won=start_won,
         derived=derived, kk_outcome=kk_outcome, intervals=intervals)
+
+
+BARRIER_STEPS = (0.25, 0.5, 0.75)  # points on the way between two optima where a barrier is looked for
+
+
+def _multimodal(prep: _Prepared, p_final: np.ndarray, cov: np.ndarray, chisq: float,
+                optima: Sequence[tuple[float, np.ndarray]], order_arcs: bool) -> list[str]:
+    """The ``multimodal`` flags of a fit (:func:`~eisfit.fitting.assemble.multimodal_flags`)
+    from the distinct optima the solver met, arcs ordered as the reported values: those of
+    them that lie in another valley, a barrier of more than ``MULTIMODAL_BARRIER_S2`` s^2
+    above the higher of the two on the straight way between them (internal coordinates:
+    logs of scale parameters). Optima along one flat valley (a polish that settled at
+    another point of it) are no second optimum."""
+    problem, free = prep.problem, prep.problem.free
+    names = [prep.names[i] for i in free]
+    dof = max(2 * problem.frequency.size - free.size, 0)
+    se = np.sqrt(np.clip(np.diagonal(cov), 0.0, None))
+    others = [(c, _final_values(prep, p, order_arcs)) for c, p in optima]
+    candidates = [(c, p) for c, p in others if multimodal_flags(names, p_final[free], se, chisq, dof, [(c, p[free])])]
+    if not candidates:
+        return []
+    tr = problem.transform
+    theta0 = tr.to_internal(p_final[free])
+    path = []
+    for _, p in candidates:
+        theta1 = tr.to_internal(p[free])
+        for t in BARRIER_STEPS:
+            v = p_final.copy()
+            v[free] = tr.to_physical(theta0 + t * (theta1 - theta0))
+            path.append(v)
+    costs = start_costs([prep] * len(path), np.array(path)).reshape(len(candidates), len(BARRIER_STEPS))
+    s2 = chisq / max(dof, 1)
+    apart = [(c, p[free]) for (c, p), on_way in zip(candidates, costs)
+             if np.max(on_way) > max(chisq, c) + MULTIMODAL_BARRIER_S2 * s2]
+    return multimodal_flags(names, p_final[free], se, chisq, dof, apart)
 
 
 def _profile_job(prep: _Prepared, p_final: np.ndarray, cov: np.ndarray | None, chisq: float,

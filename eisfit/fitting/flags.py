@@ -44,6 +44,13 @@ FLAGS: dict[str, tuple[str, str]] = {
                             "element (each of the element's parameters is named by a flag of its own; no "
                             "large-stderr or profile-stderr beside it; JSON keeps what the "
                             "optimiser stopped at under unresolved_values)"),
+    "multimodal": (PROBLEM, "another optimum that the solver met, with a chi-square less than 2 s^2 above this "
+                            "one's (s^2 = chisq/dof) or below it, puts this parameter more than 3 of its stderr "
+                            "away: the data do not tell the two apart, and neither the stderr nor a profile "
+                            "interval walked from this optimum covers the other; the value is kept (the lowest "
+                            "optimum's) but reads 'undetermined' in headline numbers, figures and evolution "
+                            "lines, as a value whose stderr reaches it (fix an arc, or fit a simpler circuit: "
+                            "eisfit suggest)"),
     "kk-failed": (PROBLEM, "the Lin-KK test of the fitted points failed and the fitted circuit (itself "
                            "KK-consistent) does not pass the same acceptance rule either; eisfit validate "
                            "(in a campaign: --kk-band) names the band of frequencies where the data pass, "
@@ -192,15 +199,20 @@ def problems(flags: Iterable[str]) -> list[str]:
     return [f for f in flags if severity(f) == PROBLEM]
 
 
+PARAMETER_PROBLEMS = ("unresolved", "multimodal")  # problems of one parameter, not of the whole fit
+
+
 def _is_whole_fit_problem(flag: str) -> bool:
-    """A flag of severity ``problem`` other than ``unresolved`` (which concerns one parameter)."""
-    return severity(flag) == PROBLEM and flag_name(flag) != "unresolved"
+    """A flag of severity ``problem`` other than ``unresolved`` and ``multimodal`` (which
+    concern one parameter)."""
+    return severity(flag) == PROBLEM and flag_name(flag) not in PARAMETER_PROBLEMS
 
 
 def whole_fit_problems(flags: Iterable[str]) -> list[str]:
     """The flags of severity ``problem`` that concern the whole fit (``lack-of-fit``,
     ``not-converged``, ``kk-failed``...); ``unresolved`` concerns one parameter, whose value
-    reads "unresolved" (and leaves a gap in plots) instead."""
+    reads "unresolved" (and leaves a gap in plots) instead, nor does ``multimodal``, whose
+    parameter reads "undetermined" (:func:`reads_undetermined`)."""
     return [f for f in flags if _is_whole_fit_problem(f)]
 
 
@@ -220,6 +232,27 @@ def holds_arc(flags: Iterable[str], key: str) -> bool:
     series resistance's alone and reads 'undetermined'."""
     held = flag_details(flags, "series-holds-arc")
     return any(key == r or key.startswith(r + "_") for r in held)
+
+
+def multimodal_names(flags: Iterable[str]) -> set[str]:
+    """Parameter names flagged ``multimodal:<name>``."""
+    return flag_details(flags, "multimodal")
+
+
+def reads_undetermined(flags: Iterable[str], key: str) -> bool:
+    """Whether ``key`` (a parameter or a derived quantity) must read 'undetermined' in
+    headline numbers, figures and evolution lines by a flag, whatever its stderr: a series
+    resistance that holds an arc (:func:`holds_arc`), or a parameter flagged
+    ``multimodal:<name>`` with every quantity of its element (``multimodal:R3`` covers
+    ``R3_asr_ohm_cm2``; ``multimodal:CPE3_0`` covers ``CPE3_ceff_F``...)."""
+    flags = list(flags)
+    if holds_arc(flags, key):
+        return True
+    for name in multimodal_names(flags):
+        element = name.rsplit("_", 1)[0] if "_" in name and name.rsplit("_", 1)[-1].isdigit() else name
+        if key == name or key == element or key.startswith(element + "_"):
+            return True
+    return False
 
 
 def unresolved_names(flags: Iterable[str]) -> set[str]:

@@ -472,13 +472,19 @@ def multistart_guesses(circuit, feats: SpectrumFeatures, base: dict[str, float],
         leading = leading_screened(circuit, feats, n_starts)
         if leading:  # the best placements first (the quick round)
             combos = screened_starts(circuit, procs, feats, LINEAR_SCREEN_GRID, leading).then(combos)
-    if n_starts is not None and n_starts - 1 < len(combos):
-        picks = np.linspace(0, len(combos) - 1, max(n_starts - 1, 0)).round().astype(int)
-        combos = combos.rows(np.unique(picks))
-    other_orders = time_orders(circuit, procs)[1:] if (n_starts is None and feats.z is not None) else []
+    other_orders = time_orders(circuit, procs)[1:] if feats.z is not None else []
+    if n_starts is not None:  # a short list spreads over the other orders' grid too
+        other_grid = other_order_grid(circuit, procs, feats, grid_size, other_orders)
+        combos = combos.then(other_grid) if len(other_grid) else combos
+        if n_starts - 1 < len(combos):
+            picks = np.linspace(0, len(combos) - 1, max(n_starts - 1, 0)).round().astype(int)
+            combos = combos.rows(np.unique(picks))
     n_reordered = 0
-    if other_orders:
+    if other_orders and n_starts is None:
         reordered = screened_starts(circuit, procs, feats, LINEAR_SCREEN_GRID, OTHER_ORDER_KEEP, other_orders)
+        other_grid = other_order_grid(circuit, procs, feats, grid_size, other_orders)
+        if len(other_grid):
+            reordered = reordered.then(other_grid)
         combos, n_reordered = combos.then(reordered), len(reordered)
     base = dict(base)
 
@@ -616,6 +622,7 @@ def screened_starts(circuit, procs: Sequence[Process], feats: SpectrumFeatures, 
 
 MAX_TIME_ORDERS = 6  # orders of the series blocks the screen tries
 OTHER_ORDER_KEEP = 4  # screened placements of each other time order (the solver's order round)
+OTHER_ORDER_GRID = 8  # coarse-grid placements of each other time order that moves a non-arc element
 
 
 def time_orders(circuit, procs: Sequence[Process]) -> list[tuple[int, ...]]:
@@ -632,6 +639,39 @@ def time_orders(circuit, procs: Sequence[Process]) -> list[tuple[int, ...]]:
     2-46x above the optimum (12 of 12 synthetic spectra; a Gamry example 1.08x).
     """
     return list(_time_orders(circuit, tuple(procs)))
+
+
+def other_order_grid(circuit, procs: Sequence[Process], feats: SpectrumFeatures, grid_size: int,
+                     orders: Sequence[tuple[int, ...]]) -> Placements:
+    """Placements spread over the coarse time-constant grid (``grid_size`` values over
+    1/(3 omega_max) .. 3/omega_min) in each of ``orders`` (:func:`time_orders`, not the
+    circuit's own) that moves an element whose unit response is not an arc's (a Wo, Ws, G,
+    Gs, TLMQ or T in series) to another place among the arcs: ``OTHER_ORDER_GRID`` tau sets
+    per such order picked evenly along the grid, magnitudes by the linear fit
+    (:func:`process_magnitudes`). The screen's best placements in another order
+    (``OTHER_ORDER_KEEP``) are not enough there: its arcs have one exponent (0.9), so it
+    puts such an element right under a broad arc, where it widens the arc, and never where
+    its own shape shows at the high-frequency end. A real VersaStudio spectrum fitted with
+    R0-p(R1,CPE1)-Ws1 ended 2.6x above the optimum (R1 654 for 1,483 ohm): its optimum has
+    the Ws at 4e-5 s before a 0.3 s arc; its four screened placements put the Ws within two
+    decades of the arc, and every start of the string's order puts the Ws after the arc.
+    Empty where no order moves such an element (plain arcs, a Randles branch's diffusion,
+    which stays behind its arc)."""
+    moving = [k for k, p in enumerate(procs) if p.element is not None and not p.in_branch
+              and SCREEN_SHAPE.get(str(p.element_kind), p.element_kind) != "arc"]
+    if not moving or feats.z is None:
+        return Placements(np.zeros((0, len(procs))), np.zeros((0, len(procs))), np.zeros(0))
+    own = tuple(range(len(procs)))
+    parts = []
+    for order in orders:
+        if all(order.index(k) == own.index(k) for k in moving):
+            continue
+        _, tau_sets = _tau_sets(feats.tau_min / 3, feats.tau_max * 3, grid_size, len(procs), tuple(order))
+        rows = np.unique(np.linspace(0, len(tau_sets) - 1, min(OTHER_ORDER_GRID, len(tau_sets))).round().astype(int))
+        parts.append(_linear_screen(circuit, procs, tau_sets, feats).placements(tau_sets, rows.tolist()))
+    if not parts:
+        return Placements(np.zeros((0, len(procs))), np.zeros((0, len(procs))), np.zeros(0))
+    return functools.reduce(Placements.then, parts)
 
 
 @functools.lru_cache(maxsize=64)
@@ -772,6 +812,40 @@ def swapped_order_starts(circuit, values: Mapping[str, float]) -> list[tuple[str
                                     values[f"{diffusion}_1"] / SWAP_DIFFUSION_TAU_FACTOR, values))
             out.append((f"swap:{first.resistor}<->{second.resistor}:{diffusion}-kept", kept))
     return out
+
+
+def relabelled_arc_starts(circuit, values: Mapping[str, float], lower: Mapping[str, float],
+                          upper: Mapping[str, float], free: Collection[str]) -> list[tuple[str, dict[str, float]]]:
+    """Starts with the parameters of two interchangeable arcs (:func:`top_level_arc_groups`:
+    the same kind, in the top-level series chain) exchanged, for each arc of ``values`` with
+    a parameter on a bound (``lower``/``upper`` by name) that the other arc does not have
+    (a looser bound there: a library circuit's n >= 0.6 for its bulk arc, 0.5 for the
+    others). Each value is clipped into its new parameter's bounds. The arcs' time order is
+    the optimiser's to find; the start grid places them in the string's order, so an arc
+    pinned on its slot's bound is never started in the slot where it could go on."""
+    arcs = circuit.arcs
+    out: list[tuple[str, dict[str, float]]] = []
+    for group in top_level_arc_groups(circuit.tree, arcs):
+        for ia, ib in itertools.permutations(group, 2):
+            a, b = arcs[ia], arcs[ib]
+            pa, pb = list(a.param_names), list(b.param_names)
+            if not set(pa + pb) <= set(free) or len(pa) != len(pb):
+                continue
+            pinned = any((_on(values[x], lower[x]) and lower[y] < lower[x]) or
+                         (_on(values[x], upper[x]) and upper[y] > upper[x]) for x, y in zip(pa, pb))
+            if not pinned or (ib, ia) in [k for k, _ in out]:
+                continue
+            start = dict(values)
+            for x, y in zip(pa, pb):
+                start[x] = float(np.clip(values[y], lower[x], upper[x]))
+                start[y] = float(np.clip(values[x], lower[y], upper[y]))
+            out.append(((ia, ib), start))
+    return [(f"relabel:{arcs[ia].resistor}<->{arcs[ib].resistor}", start) for (ia, ib), start in out]
+
+
+def _on(value: float, bound: float) -> bool:
+    """Whether ``value`` sits on the finite ``bound``."""
+    return math.isfinite(bound) and abs(value - bound) <= 1e-6 * max(abs(bound), 1e-12)
 
 
 def exchanged_capacitance_starts(circuit, values: Mapping[str, float]) -> list[tuple[str, dict[str, float]]]:
