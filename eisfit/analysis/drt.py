@@ -337,7 +337,7 @@ class DRTResult:
     def _repr_html_(self) -> str:
         """The notebook view: the series elements and R_pol, the processes (one row per peak,
         unresolved and undetermined ones said so, never as a number) and the warnings."""
-        from .._html import escape, html_list, html_table
+        from .._html import html_list, html_table
         from ..units import format_frequency, format_value
 
         inductance = ("not in the model" if self.inductance_H is None
