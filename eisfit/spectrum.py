@@ -13,7 +13,8 @@ from .errors import DataError, DataWarning, FitError
 
 __all__ = ["Spectrum", "as_spectrum", "require_distinct_frequencies", "not_a_spectrum_hint", "AREA_SPECIFIC_UNIT",
            "DIVIDED_BY_AREA_KEY", "EXCLUDE_RTOL", "frequencies_to_exclude", "shared_grid",
-           "require_capacitive_negative", "points_spectrum", "warn_if_no_imaginary_part"]
+           "require_capacitive_negative", "points_spectrum", "warn_if_no_imaginary_part", "require_nonzero_impedance",
+           "ZERO_IMPEDANCE_SHARE"]
 
 AREA_SPECIFIC_UNIT = "ohm*cm2"  # meta["impedance_unit"] of a spectrum whose file gave Z per area
 DIVIDED_BY_AREA_KEY = "impedance_per_area_divided_by_cm2"  # meta: the area (cm2) such a spectrum was divided by
@@ -439,6 +440,35 @@ def not_a_spectrum_hint(data: Any) -> str:
     if isinstance(data, (str, os.PathLike)):
         return ": a file path; read it first, e.g. eisfit.read(path)[0]"
     return ""
+
+
+ZERO_IMPEDANCE_SHARE = 1e-12  # |Z| at most this share of a spectrum's largest |Z| counts as 0: twelve
+# decades below it, a range no sweep spans (a pure capacitor would need twelve decades of frequency), where
+# 1/|Z| weights and residuals relative to |Z| are no longer numbers (a |Z| of 1e-300 squares to 0)
+
+
+def require_nonzero_impedance(frequency: Any, z: Any, label: str, why: str,
+                              error: type[Exception] = DataError, otherwise: str = "") -> None:
+    """``error`` naming the points whose |Z| is 0 (or at most ``ZERO_IMPEDANCE_SHARE`` of the
+    largest |Z|: an instrument's drop-out), with their frequencies, where a computation
+    divides by |Z| (``why`` says which: a fit's modulus weights, the Lin-KK residuals;
+    ``otherwise``: another way out than leaving the points out); nothing otherwise. The one
+    check of :func:`eisfit.fit` (FitError, which a campaign reports per checkpoint) and of
+    :func:`eisfit.kk_test` / :func:`eisfit.kk_valid_band` (DataError)."""
+    from .units import format_frequency, plain_number
+
+    modulus = np.abs(np.asarray(z, dtype=complex))
+    if not modulus.size:
+        return
+    bad = np.flatnonzero(modulus <= ZERO_IMPEDANCE_SHARE * modulus.max())
+    if not bad.size:
+        return
+    at = np.sort(np.asarray(frequency, dtype=float)[bad])
+    shown = ", ".join(format_frequency(f) for f in at[:5]) + (f" and {at.size - 5} more" if at.size > 5 else "")
+    example = ", ".join(plain_number(f) for f in at[:3])
+    raise error(f"{label}: the impedance is 0 at {at.size} point(s) ({shown}): {why}; leave them out "
+                f"(exclude_hz=[{example}] in eisfit.fit, Spectrum.exclude([{example}]), --exclude-hz on the "
+                f"command line){otherwise}")
 
 
 def require_distinct_frequencies(spectrum: "Spectrum", needed: int, purpose: str) -> None:

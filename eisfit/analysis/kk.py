@@ -30,8 +30,9 @@ import numpy as np
 from .._blas import small_blas
 from .._checks import check_choice, check_positive_int_or_none, is_real_number, positive_number
 from ..errors import DataError
-from ..model.weighting import residual_scales
-from ..spectrum import AREA_SPECIFIC_UNIT, Spectrum, as_spectrum, require_distinct_frequencies, shared_grid
+from ..model.weighting import WEIGHTINGS_WITHOUT_SIGMA, check_weighting, residual_scales
+from ..spectrum import (AREA_SPECIFIC_UNIT, Spectrum, as_spectrum, require_distinct_frequencies,
+                        require_nonzero_impedance, shared_grid)
 from ..units import format_frequency
 
 __all__ = ["kk_test", "kk_tests", "KKResult", "voigt_time_constants", "kk_valid_band", "KKBand"]
@@ -652,6 +653,9 @@ def _noise_level(chain_noise: float, long_chain_noise: float) -> float:
 # residual to judge; the runs test on the signs of a handful of residuals has no power either.
 # kk_valid_band's bands keep at least BAND_MIN_POINTS (10) points, the same limit.
 KK_MIN_POINTS = 10
+# why kk_test and kk_valid_band refuse a point of |Z| = 0 (DataError, naming its frequency): a drop-out of
+# the instrument gave a nan largest residual, a "drift" verdict and a band that cut six points to lose one
+KK_ZERO_IMPEDANCE = "the Lin-KK residuals are relative to |Z|"
 
 # Time constants beyond 1/omega_min, in decades, of the chain tried where the test fails: an arc
 # whose apex lies just below the lowest frequency (tau 2-6x 1/omega_min, n >= 0.9: a chain ending
@@ -678,7 +682,9 @@ def kk_test(
     ----------
     spectrum : the data (its selected points), or a ``(frequency_Hz, z_ohm)`` tuple of arrays;
         at least ``KK_MIN_POINTS`` (10) distinct frequencies, else :class:`~eisfit.DataError`
-        (a chain of at most N/2 RC elements on fewer points says nothing either way).
+        (a chain of at most N/2 RC elements on fewer points says nothing either way); a point
+        whose |Z| is 0 (:func:`eisfit.spectrum.require_nonzero_impedance`, the check of
+        :func:`eisfit.fit`) is a DataError naming its frequency: the residuals are relative to |Z|.
     c : mu threshold, in (0, 1]; M grows from 1 until mu < c (Schönleber 2014: 0.85), skipping chains
         whose residuals are above ``threshold_pct`` and systematic (M too small; see
         :func:`_grow_chains`).
@@ -753,6 +759,7 @@ def kk_test(
     """
     spectrum = as_spectrum(spectrum, "kk_test()")
     require_distinct_frequencies(spectrum, KK_MIN_POINTS, "a Kramers-Kronig test")
+    require_nonzero_impedance(spectrum.frequency, spectrum.z, spectrum.label, KK_ZERO_IMPEDANCE)
     result = kk_tests(spectrum.frequency, np.asarray(spectrum.z, dtype=complex)[None, :], c=c, max_rc=max_rc,
                       inductance=inductance, capacitance=capacitance, weighting=weighting,
                       threshold_pct=threshold_pct, violation_pct=violation_pct,
@@ -849,8 +856,12 @@ def kk_valid_band(spectrum: Spectrum, **kk_options: Any) -> KKBand | None:
     :func:`eisfit.fit`): a glitch in otherwise valid data gives the whole spectrum without
     it, not the half beyond the glitch. Only the whole spectrum's test names them: a point
     that stands out once a drifting end is cut is part of the drift.
+
+    A point whose |Z| is 0 is a :class:`~eisfit.DataError` naming its frequency, as in
+    :func:`kk_test` (no band is sought around an instrument's drop-out).
     """
     spectrum = as_spectrum(spectrum, "kk_valid_band()")
+    require_nonzero_impedance(spectrum.frequency, spectrum.z, spectrum.label, KK_ZERO_IMPEDANCE)
     if np.unique(spectrum.frequency).size < KK_MIN_POINTS:  # no test, no band of BAND_MIN_POINTS (kk_test says why)
         return None
     with warnings.catch_warnings():  # the test's notes (chain length) belong to the caller's own kk_test
@@ -1012,7 +1023,7 @@ def kk_tests(
     that are all equal are taken as one grid). Same options and results as :func:`kk_test`
     per spectrum."""
     c, max_rc, inductance, capacitance, threshold_pct, violation_pct = check_kk_options(
-        c, max_rc, inductance, capacitance, threshold_pct, violation_pct)
+        c, max_rc, inductance, capacitance, threshold_pct, violation_pct, weighting)
     z = np.asarray(z, dtype=complex)
     labels = labels or [""] * z.shape[0]
     frequency = np.asarray(frequency, dtype=float)
@@ -1051,12 +1062,15 @@ def kk_tests(
 
 
 def check_kk_options(c: Any, max_rc: Any, inductance: Any, capacitance: Any, threshold_pct: Any,
-                     violation_pct: Any) -> tuple[float, int | None, bool, bool | str, float, float]:
+                     violation_pct: Any, weighting: Any = "modulus"
+                     ) -> tuple[float, int | None, bool, bool | str, float, float]:
     """The options of :func:`kk_test` checked (the same rules as :func:`eisfit.drt`'s and
     :func:`eisfit.fit`'s), as (c, max_rc, inductance, capacitance, threshold_pct,
     violation_pct); :class:`~eisfit.DataError` naming the first bad one. ``inductance`` is True
     or False only: the chain's series L is a free least-squares coefficient (of either sign),
-    so True (the default) needs no "auto" (which :func:`eisfit.drt`, whose L must be >= 0, has)."""
+    so True (the default) needs no "auto" (which :func:`eisfit.drt`, whose L must be >= 0, has).
+    ``weighting``: one of the fit's weightings but ``sigma`` (the test takes no standard
+    deviations), :data:`eisfit.model.weighting.WEIGHTINGS_WITHOUT_SIGMA`."""
     if not (is_real_number(c) and 0 < c <= 1):
         raise DataError(f"c (the mu threshold) must lie in (0, 1], got {c!r}")
     max_rc = check_positive_int_or_none("max_rc", max_rc, DataError)
@@ -1071,6 +1085,7 @@ def check_kk_options(c: Any, max_rc: Any, inductance: Any, capacitance: Any, thr
     if threshold_pct > violation_pct:
         raise DataError(f"threshold_pct ({threshold_pct:g} %) must not exceed violation_pct ({violation_pct:g} %): "
                         "residuals between them are judged by their randomness")
+    check_weighting(weighting, WEIGHTINGS_WITHOUT_SIGMA, DataError)
     return float(c), max_rc, inductance, capacitance, threshold_pct, violation_pct
 
 
