@@ -8,7 +8,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ._checks import positive_number
-from ._sign import capacitive_sign
+from ._sign import capacitive_sign, mixed_sign_ranges
 from .errors import DataError, DataWarning, FitError
 
 __all__ = ["Spectrum", "as_spectrum", "require_distinct_frequencies", "not_a_spectrum_hint", "AREA_SPECIFIC_UNIT",
@@ -404,6 +404,9 @@ def require_capacitive_negative(spectrum: "Spectrum") -> None:
     of it. Where the data's low-frequency end is above the real axis and the arc grows
     toward low frequency there (:func:`eisfit._sign.capacitive_sign`, the readers' rule),
     the sign is wrong. ``meta={"imag_sign": "negative"}`` states the z values are right.
+    Where the sign changes over part of the sweep instead (:func:`eisfit._sign.mixed_sign_ranges`:
+    no convention gives that), the error names the ranges and says that conjugating would
+    not help: those points are refused, and the same meta lets the Lin-KK test judge them.
     """
     meta = spectrum.meta
     if "format" in meta or "imag_sign" in meta:
@@ -412,11 +415,28 @@ def require_capacitive_negative(spectrum: "Spectrum") -> None:
     if np.count_nonzero(z.imag > 0) < MIRRORED_CHECK_SHARE * z.size:
         return
     sign, rule = capacitive_sign(spectrum.frequency, z.real, z.imag)
+    if sign > 0 and (mixed := mixed_sign_ranges(spectrum.frequency, z.real, z.imag, sign)):
+        raise DataError(f"{spectrum.label}: {_mixed_sign_text(mixed)}")
     if sign > 0:
         raise DataError(
             f"{spectrum.label}: the imaginary part looks like -Z'', not Z'' ({rule}); "
             "eisfit.Spectrum takes z = Z' + jZ'' with Z'' < 0 for capacitive points: pass np.conj(z) "
             "(or Z' - 1j * minus_Z''), or meta={'imag_sign': 'negative'} if the values are right as they are")
+
+
+def _mixed_sign_text(ranges: list[tuple[int, float, float, int]]) -> str:
+    """Why a spectrum whose imaginary part changes sign over part of the sweep is refused."""
+    from .units import format_frequency
+
+    words = [f"{'> 0' if sign > 0 else '< 0'} at {format_frequency(lo)}"
+             + (f" - {format_frequency(hi)}" if hi > lo else "") + f" ({n} point{'s' if n > 1 else ''})"
+             for sign, lo, hi, n in ranges]
+    shown = "; ".join(words[:4]) + (f"; and {len(words) - 4} more ranges" if len(words) > 4 else "")
+    return ("the signs of the imaginary part are mixed: Z'' " + shown + " (points with |Z''| >= 5 % of |Z|). "
+            "This is not a sign convention problem: no convention gives a sign that changes over part of the sweep, "
+            "and conjugating z (np.conj) would mirror the ranges that are right. The points may be damaged, or "
+            "stored with a sign that changes within the sweep; to test them as they are (the Lin-KK test reports "
+            "the inconsistency), pass meta={'imag_sign': 'negative'}")
 
 
 def points_spectrum(frequency: Any, z: Any, label: str | None = None) -> "Spectrum":

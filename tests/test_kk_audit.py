@@ -64,3 +64,45 @@ def test_an_unknown_weighting_is_a_data_error_as_documented(weighting):
                                         "unit$"):
         eisfit.kk_test((F, Z_RC), weighting=weighting)
     assert eisfit.kk_test((F, Z_RC), weighting="unit").passed
+
+
+# ---------------------------------------------------------------- C. Z'' flipped over part of the range
+def rq(w, r, q, n):
+    return r / (1 + r * q * (1j * w) ** n)
+
+
+F_WIDE = np.logspace(6, -1, 71)  # 1 MHz .. 0.1 Hz, 10 points per decade
+TWO_ARCS = 40 + rq(2 * np.pi * F_WIDE, 100, 2e-9, 0.85) + rq(2 * np.pi * F_WIDE, 150, 2e-6, 0.8)
+
+
+def noisy(z, pct=0.5, seed=0):
+    rng = np.random.default_rng(seed)
+    return z + np.abs(z) * pct / 100 * (rng.standard_normal(z.size) + 1j * rng.standard_normal(z.size))
+
+
+def test_a_partly_flipped_imaginary_part_is_called_mixed_not_a_convention_to_conjugate():
+    """Z'' mirrored over 10 Hz-1 kHz was refused with "pass np.conj(z)", which mirrors the
+    valid ranges; now the error names the ranges of each sign and says that no convention
+    gives them. With meta stating the sign, the Lin-KK test reports the inconsistency."""
+    z = TWO_ARCS.copy()
+    flipped = (F_WIDE > 10) & (F_WIDE < 1000)
+    z[flipped] = np.conj(z[flipped])
+    z = noisy(z)
+    with pytest.raises(DataError) as info:
+        eisfit.kk_test(eisfit.Spectrum(F_WIDE, z))
+    message = str(info.value)
+    assert "mixed" in message and "Z'' > 0 at 251.2 Hz - 794.3 Hz (6 points); < 0 at 1 kHz - 1 MHz" in message
+    assert "not a sign convention problem" in message and "pass np.conj(z)" not in message
+    result = eisfit.kk_test(negative(F_WIDE, z))
+    assert not result.passed and result.status == "violation"
+
+
+@pytest.mark.parametrize("inductance_h", [0.0, 3e-6])
+def test_a_wholly_mirrored_spectrum_keeps_the_advice_to_conjugate(inductance_h):
+    """-Z'' passed for Z'' over the whole sweep, with or without a lead inductance whose
+    points then lie below the axis at the highest frequencies: one convention, the global
+    advice stands."""
+    z = noisy(TWO_ARCS + 1j * 2 * np.pi * F_WIDE * inductance_h)
+    with pytest.raises(DataError, match=r"looks like -Z'', not Z''.*pass np\.conj\(z\)"):
+        eisfit.kk_test(eisfit.Spectrum(F_WIDE, np.conj(z)))
+    assert eisfit.kk_test(eisfit.Spectrum(F_WIDE, z)).passed
