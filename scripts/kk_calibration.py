@@ -25,7 +25,7 @@ Prints the false fails of the consistent spectra (failed with the rule, passed w
 "new"; and those that fail without and pass with it) and the failures of the drifting ones,
 per family and noise level. Session 43, ``--n 40 --seed 13|14|15 --sds 3 4.5 6``: no new
 false fail in 3 x 3,200 consistent spectra (67 fail without the rules, the same with them);
-drifting cells 1,925 -> 1,965 of 4,200 failed at 4.5 SDs (1,960 at 3, 1,959 at 6); of the 80
+drifting cells 1,925 -> 1,965 of 4,200 failed at 4.5 SDs (1,969 at 3, 1,959 at 6); of the 80
 real spectra only cellpy's biol.mpr sweep 0 changes (drift -> noisy). ~2-4 minutes per seed.
 """
 from __future__ import annotations
