@@ -20,6 +20,10 @@ The rule here looks where the sign is physically fixed instead:
 
 When both agree the sign is decided; otherwise the column is kept as stored (taken as
 Z'') with a warning asking for ``imag_sign``. ``meta["imag_sign_rule"]`` says what was seen.
+
+:func:`mixed_sign_ranges` tells a column stored wholly in the other convention (which
+conjugating fixes) from one whose sign changes over part of the sweep (which no
+convention gives: conjugating would mirror the ranges that are right).
 """
 from __future__ import annotations
 
@@ -86,3 +90,38 @@ def _median(values: np.ndarray) -> float:
     ordered = np.sort(values)
     mid = ordered.size // 2
     return float(ordered[mid]) if ordered.size % 2 else float((ordered[mid - 1] + ordered[mid]) / 2)
+
+
+def mixed_sign_ranges(frequency_Hz: np.ndarray, real_ohm: np.ndarray, imag: np.ndarray,
+                      capacitive: int) -> list[tuple[int, float, float, int]]:
+    """The ranges of one sign of the imaginary column, as (sign, lowest Hz, highest Hz,
+    points), ascending in frequency, where no single sign convention explains them; [] where
+    one does. Only points whose imaginary part is at least 5 % of |Z| count (as in
+    :func:`capacitive_sign`). ``capacitive``: the stored sign of capacitive points (+1 for a
+    column holding -Z'').
+
+    One convention explains the column when its significant points all hold the capacitive
+    sign, or hold it up to a range at the highest frequencies of the other sign whose
+    magnitude grows toward the highest frequency (a lead inductance: its |Z''| = wL rises
+    with f). Anything else is a mix: Z'' mirrored over 10 Hz-1 kHz of a two-arc spectrum
+    (1 MHz-0.1 Hz) left the arc's apex above 1 kHz in a range of the other sign whose
+    magnitude peaks inside it, and conjugating the whole sweep, as the -Z'' advice said,
+    mirrored the rest. Each of the 80 real sweeps of ../shared conjugated reads as one
+    convention except yadg's damaged ``peis.mpr`` sweep, whose signs alternate over 1-30 Hz."""
+    f = np.asarray(frequency_Hz, dtype=float)
+    y = np.asarray(imag, dtype=float)
+    modulus = np.hypot(np.asarray(real_ohm, dtype=float), y)
+    significant = np.flatnonzero((np.abs(y) >= SIGNIFICANT_SHARE_OF_MODULUS * modulus) & (y != 0))
+    order = significant[np.argsort(f[significant], kind="stable")]
+    if order.size == 0:
+        return []
+    signs = np.sign(y[order]).astype(int)
+    starts = np.flatnonzero(np.r_[True, signs[1:] != signs[:-1]])
+    runs = [order[a:b] for a, b in zip(starts, np.r_[starts[1:], order.size])]
+    if len(runs) == 1 and signs[0] == capacitive:
+        return []
+    if len(runs) == 2 and signs[0] == capacitive:
+        top = np.abs(y[runs[1]])
+        if int(np.argmax(top)) >= top.size - 2:  # largest at (or next to, for noise) its highest frequency
+            return []
+    return [(int(np.sign(y[run[0]])), float(f[run].min()), float(f[run].max()), int(run.size)) for run in runs]

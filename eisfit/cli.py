@@ -1024,7 +1024,8 @@ def validate_command(files, threshold_pct, violation_pct, c, no_inductance, fmin
     """Lin-KK (Kramers-Kronig) test of every spectrum of FILE...
 
     Prints per spectrum mu, the number M of RC elements, the largest residual
-    (% of |Z|), the status (valid, noisy, drift, too-noisy, violation) and pass/FAIL, a line naming
+    (% of |Z|), the noise estimate, the largest residual in noise SDs, the status (valid,
+    noisy, drift, too-noisy, violation) and pass/FAIL, a line naming
     isolated outliers (single points that deviate alone) where there are any, one counting
     the points whose instrument-reported noise-to-signal ratio (BioLogic NSR) is 100 % or
     more, and for a spectrum that fails, the band of frequencies on which it passes (cut
@@ -1060,16 +1061,18 @@ def validate_command(files, threshold_pct, violation_pct, c, no_inductance, fmin
         records.append({"label": s.label, "file": path, "mu": res.mu, "n_rc": res.n_rc,
                         "max_residual_pct": res.max_residual_pct,
                         "noise_estimate_pct": res.noise_estimate_pct, "residual_sd_pct": res.residual_sd_pct,
+                        "noise_sd_pct": res.noise_sd_pct, "max_residual_sds": res.max_residual_sds,
                         "status": res.status,
                         "passed": bool(res.passed), "outliers_Hz": list(res.outliers_Hz),
                         "low_end_extension_decades": res.low_end_extension_decades,
                         "noisy_points": noisy, "valid_band": None if band is None else band.as_dict()})
         if not as_json:
             if done == 1:  # the header over the first row: none over errors only
-                click.echo(f"{'spectrum':40s} {'mu':>6s} {'M':>3s} {'max %|Z|':>8s} {'noise %|Z|':>10s}  "
-                           f"{'status':9s} result")
+                click.echo(f"{'spectrum':40s} {'mu':>6s} {'M':>3s} {'max %|Z|':>8s} {'noise %|Z|':>10s} "
+                           f"{'max/SD':>6s}  {'status':9s} result")
             click.echo(f"{s.label:40s} {res.mu:6.3f} {res.n_rc:3d} {res.max_residual_pct:8.3f} "
-                       f"{res.noise_estimate_pct:10.3f}  {res.status:9s} {'pass' if res.passed else 'FAIL'}")
+                       f"{res.noise_estimate_pct:10.3f} {res.max_residual_sds:6.1f}  {res.status:9s} "
+                       f"{'pass' if res.passed else 'FAIL'}")
             if res.low_end_extension_decades:
                 click.echo(f"{'':40s} time constants to {res.low_end_extension_decades:g} decades beyond "
                            f"1/(2 pi f_min): a relaxation peaks just below the lowest frequency")

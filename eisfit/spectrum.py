@@ -8,13 +8,14 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ._checks import positive_number
-from ._sign import capacitive_sign
+from ._sign import capacitive_sign, mixed_sign_ranges
 from ._sweeps import describe_out_of_order, repeated_frequencies, sweep_parts
 from .errors import DataError, DataWarning, FitError
 
 __all__ = ["Spectrum", "as_spectrum", "require_distinct_frequencies", "not_a_spectrum_hint", "AREA_SPECIFIC_UNIT",
            "DIVIDED_BY_AREA_KEY", "EXCLUDE_RTOL", "frequencies_to_exclude", "shared_grid",
-           "require_capacitive_negative", "points_spectrum", "warn_if_no_imaginary_part"]
+           "require_capacitive_negative", "points_spectrum", "warn_if_no_imaginary_part", "require_nonzero_impedance",
+           "ZERO_IMPEDANCE_SHARE"]
 
 AREA_SPECIFIC_UNIT = "ohm*cm2"  # meta["impedance_unit"] of a spectrum whose file gave Z per area
 DIVIDED_BY_AREA_KEY = "impedance_per_area_divided_by_cm2"  # meta: the area (cm2) such a spectrum was divided by
@@ -446,6 +447,9 @@ def require_capacitive_negative(spectrum: "Spectrum") -> None:
     of it. Where the data's low-frequency end is above the real axis and the arc grows
     toward low frequency there (:func:`eisfit._sign.capacitive_sign`, the readers' rule),
     the sign is wrong. ``meta={"imag_sign": "negative"}`` states the z values are right.
+    Where the sign changes over part of the sweep instead (:func:`eisfit._sign.mixed_sign_ranges`:
+    no convention gives that), the error names the ranges and says that conjugating would
+    not help: those points are refused, and the same meta lets the Lin-KK test judge them.
     """
     meta = spectrum.meta
     if "format" in meta or "imag_sign" in meta:
@@ -454,11 +458,28 @@ def require_capacitive_negative(spectrum: "Spectrum") -> None:
     if np.count_nonzero(z.imag > 0) < MIRRORED_CHECK_SHARE * z.size:
         return
     sign, rule = capacitive_sign(spectrum.frequency, z.real, z.imag)
+    if sign > 0 and (mixed := mixed_sign_ranges(spectrum.frequency, z.real, z.imag, sign)):
+        raise DataError(f"{spectrum.label}: {_mixed_sign_text(mixed)}")
     if sign > 0:
         raise DataError(
             f"{spectrum.label}: the imaginary part looks like -Z'', not Z'' ({rule}); "
             "eisfit.Spectrum takes z = Z' + jZ'' with Z'' < 0 for capacitive points: pass np.conj(z) "
             "(or Z' - 1j * minus_Z''), or meta={'imag_sign': 'negative'} if the values are right as they are")
+
+
+def _mixed_sign_text(ranges: list[tuple[int, float, float, int]]) -> str:
+    """Why a spectrum whose imaginary part changes sign over part of the sweep is refused."""
+    from .units import format_frequency
+
+    words = [f"{'> 0' if sign > 0 else '< 0'} at {format_frequency(lo)}"
+             + (f" - {format_frequency(hi)}" if hi > lo else "") + f" ({n} point{'s' if n > 1 else ''})"
+             for sign, lo, hi, n in ranges]
+    shown = "; ".join(words[:4]) + (f"; and {len(words) - 4} more ranges" if len(words) > 4 else "")
+    return ("the signs of the imaginary part are mixed: Z'' " + shown + " (points with |Z''| >= 5 % of |Z|). "
+            "This is not a sign convention problem: no convention gives a sign that changes over part of the sweep, "
+            "and conjugating z (np.conj) would mirror the ranges that are right. The points may be damaged, or "
+            "stored with a sign that changes within the sweep; to test them as they are (the Lin-KK test reports "
+            "the inconsistency), pass meta={'imag_sign': 'negative'}")
 
 
 def points_spectrum(frequency: Any, z: Any, label: str | None = None) -> "Spectrum":
@@ -482,6 +503,35 @@ def not_a_spectrum_hint(data: Any) -> str:
     if isinstance(data, (str, os.PathLike)):
         return ": a file path; read it first, e.g. eisfit.read(path)[0]"
     return ""
+
+
+ZERO_IMPEDANCE_SHARE = 1e-12  # |Z| at most this share of a spectrum's largest |Z| counts as 0: twelve
+# decades below it, a range no sweep spans (a pure capacitor would need twelve decades of frequency), where
+# 1/|Z| weights and residuals relative to |Z| are no longer numbers (a |Z| of 1e-300 squares to 0)
+
+
+def require_nonzero_impedance(frequency: Any, z: Any, label: str, why: str,
+                              error: type[Exception] = DataError, otherwise: str = "") -> None:
+    """``error`` naming the points whose |Z| is 0 (or at most ``ZERO_IMPEDANCE_SHARE`` of the
+    largest |Z|: an instrument's drop-out), with their frequencies, where a computation
+    divides by |Z| (``why`` says which: a fit's modulus weights, the Lin-KK residuals;
+    ``otherwise``: another way out than leaving the points out); nothing otherwise. The one
+    check of :func:`eisfit.fit` (FitError, which a campaign reports per checkpoint) and of
+    :func:`eisfit.kk_test` / :func:`eisfit.kk_valid_band` (DataError)."""
+    from .units import format_frequency, plain_number
+
+    modulus = np.abs(np.asarray(z, dtype=complex))
+    if not modulus.size:
+        return
+    bad = np.flatnonzero(modulus <= ZERO_IMPEDANCE_SHARE * modulus.max())
+    if not bad.size:
+        return
+    at = np.sort(np.asarray(frequency, dtype=float)[bad])
+    shown = ", ".join(format_frequency(f) for f in at[:5]) + (f" and {at.size - 5} more" if at.size > 5 else "")
+    example = ", ".join(plain_number(f) for f in at[:3])
+    raise error(f"{label}: the impedance is 0 at {at.size} point(s) ({shown}): {why}; leave them out "
+                f"(exclude_hz=[{example}] in eisfit.fit, Spectrum.exclude([{example}]), --exclude-hz on the "
+                f"command line){otherwise}")
 
 
 def require_distinct_frequencies(spectrum: "Spectrum", needed: int, purpose: str) -> None:

@@ -5,9 +5,11 @@
 For every readable file under ``../shared/realdata`` (its first ``--sweeps`` sweeps with at
 least 8 distinct frequencies) and every circuit of ``CIRCUITS`` (those of
 ``real_optimum_check.py`` and three more), fits ``eisfit.fit(sweep, circuit)`` with no guess
-and writes ``{case: {"chisq", "start_won"}}`` as JSON (a fit the engine refuses: chisq null).
-With ``--compare``, prints the cases whose chi-square differs from the earlier snapshot's by
-more than 1e-9 relative, worst first, and how many are worse by more than 0.1 %.
+and writes ``{case: {"chisq", "start_won", "kk_passed", "flags"}}`` as JSON (a fit the engine
+refuses: chisq null). With ``--compare``, prints the cases whose chi-square differs from the
+earlier snapshot's by more than 1e-9 relative, worst first, and how many are worse by more
+than 0.1 %; then the cases whose Kramers-Kronig verdict or flags changed (where the earlier
+snapshot has them).
 
 A synthetic test set does not stand for real data: polishing 2 stage-1 optima instead of 3
 kept every chi-square of 1,000 hard synthetic spectra and made 8 of 837 real fits worse
@@ -45,9 +47,10 @@ def snapshot(n_sweeps: int) -> dict[str, dict]:
                 key = f"{path.relative_to(REALDATA)}#{k} {circuit}"
                 try:
                     res = eisfit.fit(s, circuit)
-                    out[key] = {"chisq": res.chisq, "start_won": res.start_won}
+                    out[key] = {"chisq": res.chisq, "start_won": res.start_won, "kk_passed": res.kk_passed,
+                                "flags": list(res.flags)}
                 except eisfit.EisfitError:
-                    out[key] = {"chisq": None, "start_won": ""}
+                    out[key] = {"chisq": None, "start_won": "", "kk_passed": None, "flags": []}
     return out
 
 
@@ -68,6 +71,16 @@ def compare(now: dict[str, dict], before: dict[str, dict]) -> None:
     worse = sum(ratio > 1 + WORSE for ratio, *_ in moved)
     print(f"{len(set(now) & set(before))} cases in both, {len(moved)} moved, {worse} worse by more than "
           f"{100 * WORSE:g} %")
+    changed = 0
+    for key in sorted(set(now) & set(before)):
+        if "flags" not in before[key]:
+            continue
+        a, b = before[key], now[key]
+        gone, new = sorted(set(a["flags"]) - set(b["flags"])), sorted(set(b["flags"]) - set(a["flags"]))
+        if a["kk_passed"] != b["kk_passed"] or gone or new:
+            changed += 1
+            print(f"  {key}: kk_passed {a['kk_passed']} -> {b['kk_passed']}; flags -{gone} +{new}")
+    print(f"{changed} cases whose Kramers-Kronig verdict or flags changed")
 
 
 def main() -> None:

@@ -20,7 +20,7 @@ from ..errors import FitError
 from ..model import Arc, Circuit, CircuitDefinition, load_circuit
 from ..model.parser import Leaf, series_chain
 from ..spectrum import (DIVIDED_BY_AREA_KEY, Spectrum, frequencies_to_exclude, not_a_spectrum_hint,
-                        require_capacitive_negative, require_distinct_frequencies)
+                        require_capacitive_negative, require_distinct_frequencies, require_nonzero_impedance)
 from .inputs import fit_inputs
 from .guess import (base_guess, drt_starts, leading_screened, multistart_guesses, spectrum_features,
                     top_level_arc_groups)
@@ -384,9 +384,9 @@ def _prepare(spectrum, circuit, *, area_cm2, thickness_cm, symmetric, weighting,
     if free.size == 0:
         raise FitError(f"{spectrum.label}: every parameter is fixed or tied by expr: nothing to fit")
     require_distinct_frequencies(data, 2, "a fit")
-    if weighting in ("modulus", "proportional") and not np.all(np.abs(z) > 0):
-        raise FitError(f"{spectrum.label}: the impedance is 0 at {int(np.sum(np.abs(z) == 0))} point(s); "
-                       f"{weighting} weighting divides by |Z| (leave them out, or weighting='unit')")
+    if weighting in ("modulus", "proportional"):
+        require_nonzero_impedance(f, z, spectrum.label, f"{weighting} weighting divides by |Z|", FitError,
+                                  otherwise=", or fit with weighting='unit'")
     n_res = 2 * f.size
     if free.size >= n_res:
         raise FitError(

@@ -24,15 +24,21 @@ from ..errors import FitError
 WEIGHTINGS = ("modulus", "modulus-calc", "proportional", "unit", "sigma")
 
 
-def check_weighting(weighting: Any, allowed: tuple[str, ...] = WEIGHTINGS) -> None:
-    """FitError unless ``weighting`` is one of ``allowed``. The name ``boukamp``, which
-    eisfit 0.1 gave the model-modulus weighting, is refused with what to use instead:
-    Boukamp (1995) weights by the data's modulus, which is ``modulus``."""
+# the weightings of a computation with no per-point standard deviations (the Lin-KK test's linear fits)
+WEIGHTINGS_WITHOUT_SIGMA = tuple(w for w in WEIGHTINGS if w != "sigma")
+
+
+def check_weighting(weighting: Any, allowed: tuple[str, ...] = WEIGHTINGS,
+                    error: type[Exception] = FitError) -> None:
+    """``error`` (FitError by default; :func:`eisfit.kk_test` raises DataError) unless
+    ``weighting`` is one of ``allowed``. The name ``boukamp``, which eisfit 0.1 gave the
+    model-modulus weighting, is refused with what to use instead: Boukamp (1995) weights by
+    the data's modulus, which is ``modulus``."""
     if weighting == "boukamp":
-        raise FitError("weighting 'boukamp' is no longer a name: Boukamp's modulus weighting (1/|Z|^2 of the "
-                       "data) is 'modulus', the default; 1/|Zfit|^2 of the model is 'modulus-calc'")
-    if weighting not in allowed:
-        raise FitError(f"unknown weighting {weighting!r}; use one of {', '.join(allowed)}")
+        raise error("weighting 'boukamp' is no longer a name: Boukamp's modulus weighting (1/|Z|^2 of the "
+                    "data) is 'modulus', the default; 1/|Zfit|^2 of the model is 'modulus-calc'")
+    if not isinstance(weighting, str) or weighting not in allowed:
+        raise error(f"unknown weighting {weighting!r}; use one of {', '.join(allowed)}")
 
 
 def weighting_in_use(weighting: str, sigma: Any) -> str:
