@@ -243,3 +243,18 @@ def test_the_real_sweep_whose_noise_grows_with_frequency_is_noisy():
 
     result = eisfit.kk_test(eisfit.read(realdata_path("mpr", "jepegit__cellpy", "biol.mpr"))[0])
     assert result.passed and result.status == "noisy" and 1.0 < result.max_residual_pct < 2.0
+
+
+def test_the_notebook_view_gives_the_verdict_against_the_limits_and_the_noise():
+    """A KKResult had no HTML view (a notebook showed its one-line repr)."""
+    import re
+
+    f = np.logspace(6, -1, 50)
+    z = 10 + 100 / (1 + 1j * 2 * np.pi * f * 1e-3)
+    z = z + 0.002 * np.abs(z) * np.random.default_rng(3).standard_normal(50)
+    k = eisfit.kk_test(eisfit.Spectrum(f, z, meta={"label": "rc"}))
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", k._repr_html_())
+    row = dict(zip(cells[::2], cells[1::2]))
+    assert row["verdict"].startswith("passed" if k.passed else "FAILED") and k.status in row["verdict"]
+    assert row["largest residual"].startswith(f"{k.max_residual_pct:.3g} % of |Z| ({k.max_residual_sds:.3g} noise SDs")
+    assert f"M = {k.n_rc} RC elements" in row["Voigt chain"]

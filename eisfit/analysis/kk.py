@@ -190,6 +190,23 @@ class KKResult:
             }
         )
 
+    def _repr_html_(self) -> str:
+        """The notebook view: the verdict and its status, the residuals against the limits and
+        the noise, the Voigt chain, the warnings."""
+        from .._html import html_list, html_table
+
+        verdict = f"{'passed' if self.passed else 'FAILED'} ({self.status})" if self.status else \
+            ("passed" if self.passed else "FAILED")
+        rows = [("verdict", verdict),
+                ("largest residual", f"{self.max_residual_pct:.3g} % of |Z| ({self.max_residual_sds:.3g} noise SDs; "
+                                     f"limits {self.threshold_pct:g} % and {self.violation_pct:g} %)"),
+                ("rms residual", f"{self.rms_residual_pct:.3g} % of |Z|"),
+                ("noise SD (from the residuals' second differences)", f"{self.noise_sd_pct:.3g} % of |Z|"),
+                ("Voigt chain", f"M = {self.n_rc} RC elements, mu = {self.mu:.3f} (c = {self.c:g}), "
+                                f"{self.weighting} weighting")]
+        caption = f"Lin-KK test of {self.label}" if self.label else "Lin-KK test"
+        return html_table(["", "value"], rows, caption=caption) + html_list(self.warnings)
+
     def __repr__(self) -> str:
         verdict = "passed" if self.passed else "FAILED"
         return (
