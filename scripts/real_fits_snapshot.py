@@ -5,9 +5,11 @@
 For every readable file under ``../shared/realdata`` (its first ``--sweeps`` sweeps with at
 least 8 distinct frequencies) and every circuit of ``CIRCUITS`` (those of
 ``real_optimum_check.py`` and three more), fits ``eisfit.fit(sweep, circuit)`` with no guess
-and writes ``{case: {"chisq", "start_won"}}`` as JSON (a fit the engine refuses: chisq null).
-With ``--compare``, prints the cases whose chi-square differs from the earlier snapshot's by
-more than 1e-9 relative, worst first, and how many are worse by more than 0.1 %.
+and writes ``{case: {"chisq", "start_won", "flags"}}`` as JSON (a fit the engine refuses: chisq
+null). With ``--compare``, prints the cases whose chi-square differs from the earlier snapshot's
+by more than 1e-9 relative, worst first, and how many are worse by more than 0.1 %; then every
+flag gained or lost (a snapshot without flags, of an earlier version of this script, is not
+compared by flag).
 
 A synthetic test set does not stand for real data: polishing 2 stage-1 optima instead of 3
 kept every chi-square of 1,000 hard synthetic spectra and made 8 of 837 real fits worse
@@ -31,7 +33,8 @@ WORSE = 1e-3  # relative chi-square increase counted as worse
 
 
 def snapshot(n_sweeps: int) -> dict[str, dict]:
-    """{"file#sweep circuit": {"chisq": float | None, "start_won": str}} over the real files."""
+    """{"file#sweep circuit": {"chisq": float | None, "start_won": str, "flags": [str]}} over the
+    real files."""
     out: dict[str, dict] = {}
     for path in files(0, 1):
         try:
@@ -45,9 +48,9 @@ def snapshot(n_sweeps: int) -> dict[str, dict]:
                 key = f"{path.relative_to(REALDATA)}#{k} {circuit}"
                 try:
                     res = eisfit.fit(s, circuit)
-                    out[key] = {"chisq": res.chisq, "start_won": res.start_won}
+                    out[key] = {"chisq": res.chisq, "start_won": res.start_won, "flags": list(res.flags)}
                 except eisfit.EisfitError:
-                    out[key] = {"chisq": None, "start_won": ""}
+                    out[key] = {"chisq": None, "start_won": "", "flags": []}
     return out
 
 
@@ -68,6 +71,21 @@ def compare(now: dict[str, dict], before: dict[str, dict]) -> None:
     worse = sum(ratio > 1 + WORSE for ratio, *_ in moved)
     print(f"{len(set(now) & set(before))} cases in both, {len(moved)} moved, {worse} worse by more than "
           f"{100 * WORSE:g} %")
+    compare_flags(now, before)
+
+
+def compare_flags(now: dict[str, dict], before: dict[str, dict]) -> None:
+    """Print the flags each case gained (+) or lost (-), and how many cases changed."""
+    changed = 0
+    for key in sorted(set(now) & set(before)):
+        if "flags" not in before[key] or "flags" not in now[key]:
+            continue
+        a, b = before[key]["flags"], now[key]["flags"]
+        gained, lost = [f for f in b if f not in a], [f for f in a if f not in b]
+        if gained or lost:
+            changed += 1
+            print(f"flags {key}: " + " ".join([f"+{f}" for f in gained] + [f"-{f}" for f in lost]))
+    print(f"{changed} cases changed their flags")
 
 
 def main() -> None:
