@@ -320,7 +320,7 @@ def _quantities(
             brug = "F (Brug: Q^(1/n)*(1/Re+1/R)^((n-1)/n), Re = series R before the arc" + \
                 (", Q = tau^gamma/R, n = gamma)" if arc.kind == "Zarc" else ")")
             qs.append(_Quantity(f"{c}_ceff_brug_F", brug, lambda v, a=arc: _brug(v, a, arcs, series_resistors), own,
-                                lambda v, a=arc: brug_series_resistances(v, a, arcs, series_resistors)))
+                                lambda v, a=arc: _brug_series_resistances(v, a, arcs, series_resistors)))
         if area_cm2:
             qs.append(_Quantity(f"{c}_ceff_F_per_cm2", "F/cm2 (per cell, Hsu-Mansfeld C_eff / A)",
                                 lambda v, a=arc: _tau(v, a) / v[a.resistor] / area_cm2, own))
@@ -397,7 +397,7 @@ _TAU_FORMULA = {"CPE": "s (({R}*Q)^(1/n))", "Zarc": "s (the Zarc's tau)", "K": "
 _CEFF_FORMULA = {"CPE": "F (Hsu-Mansfeld: (R*Q)^(1/n)/R)", "Zarc": "F (Hsu-Mansfeld: tau/R)", "K": "F (tau/R)"}
 
 
-def brug_series_resistances(values: Mapping[str, float], arc: Arc, arcs: Sequence[Arc],
+def _brug_series_resistances(values: Mapping[str, float], arc: Arc, arcs: Sequence[Arc],
                             series: Sequence[str]) -> tuple[str, ...]:
     """The resistances whose sum is the Re of ``arc``'s Brug capacitance at ``values`` (one
     fit's): the ``series`` resistances and those of the arcs faster than it (a smaller time
