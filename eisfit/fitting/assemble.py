@@ -607,9 +607,10 @@ def _runaway_or_negligible(circ, values: Mapping[str, float], f: np.ndarray, z_m
       (a Randles branch R1-W1 whose W1 ran to 1.7e23 ohm*s^-1/2, 1.8e19 x max|Z|, printed
       R1 = 22,929 +- 5.9e40 ohm, which the data allow to be anything);
     * negligible, other than a resistance: its largest |Z| is below ``SHORTED_FRACTION`` x
-      ``z_min_ohm`` (or it underflows to 0 with its scale parameter not on 0, where it is
-      absent, which ``at-bound`` tells): it is nothing at any measured frequency (a C or CPE
-      whose C or Q ran away: a short); as a branch of a p() it shorts the p(): the parameters
+      ``z_min_ohm`` (a |Z| of exactly 0 too, as of a Q so large that it underflows, but not
+      where the element's first parameter is 0: absent on its bound, which ``at-bound``
+      tells): it is nothing at any measured frequency (a C or CPE whose C or Q ran away: a
+      short; a W or L that vanished); as a branch of a p() it shorts the p(): the parameters
       of every other branch of it too (a Randles branch p(CPE2,R2-Wo2) on a real sweep printed
       CPE2_0 = 1.0e14 S*s^n and R2 = 1130 +- 1e38 ohm). A plain R||C arc is mostly left to the
       time-constant rule.
