@@ -33,7 +33,8 @@ WORSE = 1e-3  # relative chi-square increase counted as worse
 
 
 def snapshot(n_sweeps: int) -> dict[str, dict]:
-    """{"file#sweep circuit": {"chisq": float | None, "start_won": str}} over the real files."""
+    """{"file#sweep circuit": {"chisq": float | None, "start_won": str, "flags": [str]}} over the
+    real files."""
     out: dict[str, dict] = {}
     for path in files(0, 1):
         try:

@@ -63,6 +63,10 @@ class _Quantity:
     key: str
     unit: str
     func: Callable[[Mapping[str, float]], float]
+    inputs: tuple[str, ...] = ()  # the parameters it is computed from (:func:`quantity_inputs`)
+    # those it takes only through a sum of resistances (a total conductivity's; a Brug Re's, which
+    # depends on the values: which arcs are faster)
+    summed: tuple[str, ...] | Callable[[Mapping[str, float]], tuple[str, ...]] = ()
 
 
 _LOG_MAX_FLOAT = math.log(np.finfo(float).max)
@@ -280,21 +284,22 @@ def _quantities(
     qs: list[_Quantity] = []
     for r in resistors:
         if area_cm2:
-            qs.append(_Quantity(f"{r}_asr_ohm_cm2", "ohm*cm2 (per cell, R*A)", lambda v, r=r: v[r] * area_cm2))
+            qs.append(_Quantity(f"{r}_asr_ohm_cm2", "ohm*cm2 (per cell, R*A)", lambda v, r=r: v[r] * area_cm2,
+                                (r,)))
             if symmetric and roles.get(r, "") in INTERFACE_ROLES:
                 qs.append(_Quantity(
                     f"{r}_asr_per_interface_ohm_cm2", "ohm*cm2 (per interface, R*A/2, symmetric cell)",
-                    lambda v, r=r: v[r] * area_cm2 / 2.0))
+                    lambda v, r=r: v[r] * area_cm2 / 2.0, (r,)))
             if thickness_cm and has_conductivity(r, roles, series_resistors):
                 qs.append(_Quantity(
                     f"{r}_sigma_S_per_cm", f"S/cm (L/({r}*A))",
-                    lambda v, r=r: thickness_cm / (v[r] * area_cm2)))
+                    lambda v, r=r: thickness_cm / (v[r] * area_cm2), (r,)))
     totals = total_conductivity_inputs(resistors, roles, series_resistors)
     if area_cm2 and thickness_cm and totals:
         electrolyte = totals[SIGMA_TOTAL_KEY]
         qs.append(_Quantity(
             SIGMA_TOTAL_KEY, f"S/cm (L/(({'+'.join(electrolyte)})*A))",
-            lambda v: thickness_cm / (sum(v[r] for r in electrolyte) * area_cm2)))
+            lambda v: thickness_cm / (sum(v[r] for r in electrolyte) * area_cm2), summed=tuple(electrolyte)))
         if SIGMA_WITH_SERIES_KEY in totals:  # a garnet's bulk arc above f_max leaves R_bulk in the intercept R0
             with_series = totals[SIGMA_WITH_SERIES_KEY]
             series = with_series[:len(with_series) - len(electrolyte)]
@@ -302,33 +307,35 @@ def _quantities(
                 SIGMA_WITH_SERIES_KEY,
                 f"S/cm (L/(({'+'.join(with_series)})*A): {'+'.join(series)} holds the bulk when its arc lies "
                 "above f_max; the leads included, a lower bound)",
-                lambda v: thickness_cm / (sum(v[r] for r in with_series) * area_cm2)))
+                lambda v: thickness_cm / (sum(v[r] for r in with_series) * area_cm2), summed=tuple(with_series)))
     for arc in arcs:
-        c = arc.capacitive
+        c, own = arc.capacitive, arc.param_names  # every quantity of an arc takes its R
         qs.append(_Quantity(f"{c}_tau_s", _TAU_FORMULA.get(arc.kind, "s (R*C)").format(R=arc.resistor),
-                            lambda v, a=arc: _tau(v, a)))
+                            lambda v, a=arc: _tau(v, a), own))
         qs.append(_Quantity(f"{c}_fapex_Hz", "Hz (1/(2*pi*tau))",
-                            lambda v, a=arc: 1.0 / (2.0 * math.pi * _tau(v, a))))
+                            lambda v, a=arc: 1.0 / (2.0 * math.pi * _tau(v, a)), own))
         qs.append(_Quantity(f"{c}_ceff_F", _CEFF_FORMULA.get(arc.kind, "F (C)"),
-                            lambda v, a=arc: _tau(v, a) / v[a.resistor]))
+                            lambda v, a=arc: _tau(v, a) / v[a.resistor], own))
         if arc.kind in ("CPE", "Zarc"):
             brug = "F (Brug: Q^(1/n)*(1/Re+1/R)^((n-1)/n), Re = series R before the arc" + \
                 (", Q = tau^gamma/R, n = gamma)" if arc.kind == "Zarc" else ")")
-            qs.append(_Quantity(f"{c}_ceff_brug_F", brug, lambda v, a=arc: _brug(v, a, arcs, series_resistors)))
+            qs.append(_Quantity(f"{c}_ceff_brug_F", brug, lambda v, a=arc: _brug(v, a, arcs, series_resistors), own,
+                                lambda v, a=arc: _brug_series_resistances(v, a, arcs, series_resistors)))
         if area_cm2:
             qs.append(_Quantity(f"{c}_ceff_F_per_cm2", "F/cm2 (per cell, Hsu-Mansfeld C_eff / A)",
-                                lambda v, a=arc: _tau(v, a) / v[a.resistor] / area_cm2))
+                                lambda v, a=arc: _tau(v, a) / v[a.resistor] / area_cm2, own))
             if symmetric and roles.get(arc.resistor, "") in INTERFACE_ROLES:
                 # two equal interfaces in series: each has twice the cell's capacitance
                 qs.append(_Quantity(f"{c}_ceff_per_interface_F_per_cm2",
                                     "F/cm2 (per interface, 2*C_eff/A, Hsu-Mansfeld, symmetric cell)",
-                                    lambda v, a=arc: 2.0 * _tau(v, a) / v[a.resistor] / area_cm2))
+                                    lambda v, a=arc: 2.0 * _tau(v, a) / v[a.resistor] / area_cm2, own))
         if area_cm2 and thickness_cm and roles.get(arc.resistor, "") in ELECTROLYTE_ROLES:
             # an electrolyte arc's capacitance is the pellet's: C L / (eps0 A) is its relative
             # permittivity (tens for a garnet's bulk; far more for grain boundaries)
             qs.append(_Quantity(f"{c}_eps_r", "dimensionless (relative permittivity C_eff*L/(eps0*A), "
                                               "eps0 = 8.854e-14 F/cm)",
-                                lambda v, a=arc: _tau(v, a) / v[a.resistor] * thickness_cm / (EPS0_F_PER_CM * area_cm2)))
+                                lambda v, a=arc: _tau(v, a) / v[a.resistor] * thickness_cm / (EPS0_F_PER_CM * area_cm2),
+                                own))
     qs.extend(_element_quantities(elements, area_cm2))
     return qs
 
@@ -356,23 +363,25 @@ def _element_quantities(elements: Sequence[tuple[str, str]], area_cm2: float | N
     for name, kind in elements:
         if kind == "W" and area_cm2:
             qs.append(_Quantity(f"{name}_aw_ohm_cm2_per_sqrt_s", "ohm*cm2*s^-1/2 (Warburg coefficient Aw*A)",
-                                lambda v, n=name: v[n] * area_cm2))
+                                lambda v, n=name: v[n] * area_cm2, (name,)))
         if kind in _RESISTANCE_SCALE and area_cm2:
             qs.append(_Quantity(f"{name}_0_asr_ohm_cm2", f"ohm*cm2 ({_RESISTANCE_SCALE[kind]})",
-                                lambda v, n=name: v[f"{n}_0"] * area_cm2))
+                                lambda v, n=name: v[f"{n}_0"] * area_cm2, (f"{name}_0",)))
         if kind == "Wo":
             qs.append(_Quantity(f"{name}_clim_F", "F (tau/Z0: the low-frequency limiting capacitance)",
-                                lambda v, n=name: v[f"{n}_1"] / v[f"{n}_0"]))
+                                lambda v, n=name: v[f"{n}_1"] / v[f"{n}_0"], (f"{name}_0", f"{name}_1")))
             if area_cm2:
                 qs.append(_Quantity(f"{name}_clim_F_per_cm2", "F/cm2 (tau/(Z0*A))",
-                                    lambda v, n=name: v[f"{n}_1"] / v[f"{n}_0"] / area_cm2))
+                                    lambda v, n=name: v[f"{n}_1"] / v[f"{n}_0"] / area_cm2,
+                                    (f"{name}_0", f"{name}_1")))
         if kind == "Gs":
             qs.append(_Quantity(f"{name}_rdc_ohm", "ohm (R_G/tanh(phi): the DC resistance)",
-                                lambda v, n=name: v[f"{n}_0"] / np.tanh(v[f"{n}_2"])))
+                                lambda v, n=name: v[f"{n}_0"] / np.tanh(v[f"{n}_2"]), (f"{name}_0", f"{name}_2")))
         if kind == "T":
             qs.append(_Quantity(f"{name}_rdc_ohm", "ohm (A coth(sqrt a)/sqrt a + B/(sqrt a sinh(sqrt a)): "
                                                    "the DC resistance)",
-                                lambda v, n=name: paasch_dc_resistance(v[f"{n}_0"], v[f"{n}_1"], v[f"{n}_2"])))
+                                lambda v, n=name: paasch_dc_resistance(v[f"{n}_0"], v[f"{n}_1"], v[f"{n}_2"]),
+                                (f"{name}_0", f"{name}_1", f"{name}_2")))
     return qs
 
 
@@ -386,6 +395,32 @@ def paasch_dc_resistance(a_ohm, b_ohm, a_ratio):
 
 _TAU_FORMULA = {"CPE": "s (({R}*Q)^(1/n))", "Zarc": "s (the Zarc's tau)", "K": "s (the K's tau = R*C)"}
 _CEFF_FORMULA = {"CPE": "F (Hsu-Mansfeld: (R*Q)^(1/n)/R)", "Zarc": "F (Hsu-Mansfeld: tau/R)", "K": "F (tau/R)"}
+
+
+def _brug_series_resistances(values: Mapping[str, float], arc: Arc, arcs: Sequence[Arc],
+                            series: Sequence[str]) -> tuple[str, ...]:
+    """The resistances whose sum is the Re of ``arc``'s Brug capacitance at ``values`` (one
+    fit's): the ``series`` resistances and those of the arcs faster than it (a smaller time
+    constant), as :func:`_brug` takes them."""
+    tau = _tau(values, arc)
+    return (*series, *(a.resistor for a in arcs if _tau(values, a) < tau))
+
+
+def quantity_inputs(values: Mapping[str, float], *, resistors: Sequence[str], arcs: Sequence[Arc],
+                    roles: Mapping[str, str], series_resistors: Sequence[str] = (),
+                    area_cm2: float | None = None, thickness_cm: float | None = None, symmetric: bool = True,
+                    elements: Sequence[tuple[str, str]] = ()) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+    """The parameters each derived quantity of :func:`derived_quantities` (same keywords) is
+    computed from at ``values`` (one fit's), by key: (``inputs``, ``summed``). ``inputs`` enter
+    it as they are (an arc's R, Q and n enter its tau, f_apex and C_eff; an R its ASR);
+    ``summed`` only through a sum of resistances (a total conductivity's; the Re of a Brug
+    capacitance: the series resistances and the faster arcs'), which may be determined where
+    its terms are not (an intercept R0 + R1). A quantity of an unresolved parameter is
+    unresolved itself (``eisfit.fitting.assemble``)."""
+    out = {}
+    for q in _quantities(resistors, arcs, roles, series_resistors, area_cm2, thickness_cm, symmetric, elements):
+        out[q.key] = (tuple(q.inputs), tuple(q.summed(values) if callable(q.summed) else q.summed))
+    return out
 
 
 def _brug(v: Mapping[str, float], arc: Arc, arcs: Sequence[Arc], series: Sequence[str]):

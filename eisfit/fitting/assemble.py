@@ -12,17 +12,16 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
-from ..analysis.derived import (ELEMENT_QUANTITY_KINDS, SERIES_HOLDS_ARC_FLAG, SIGMA_TOTAL_KEY, SIGMA_WITH_SERIES_KEY,
-                               arc_tau_s, capacitance_outside_role, circuit_arcs, derived_quantities,
-                               derived_quantities_batch, guess_roles, permittivity_unphysical,
-                               series_holding_arc, total_conductivity_inputs)
+from ..analysis.derived import (ELEMENT_QUANTITY_KINDS, SERIES_HOLDS_ARC_FLAG, arc_tau_s, capacitance_outside_role,
+                               circuit_arcs, derived_quantities, derived_quantities_batch, guess_roles,
+                               permittivity_unphysical, quantity_inputs, series_holding_arc)
 from ..analysis.kk import KK_MIN_POINTS
 from ..analysis.quality import (MISFIT_RATIO, data_kk_consistent, is_lack_of_fit, kk_noise_level,
                                 lack_of_fit_ratio, modulus_phase_reading, unmodelled_capacitance_F,
                                 undetermined, unmodelled_inductance_H)
 from ..model import Arc, CircuitDefinition
-from ..model.elements import ELEMENT_ARC_KINDS, gs_phi_saturated
-from ..model.parser import Leaf, leaves, parallels, series_chain
+from ..model.elements import ELEMENT_ARC_KINDS, ELEMENTS, gs_phi_saturated
+from ..model.parser import Leaf, Series, leaves, parallels, series_chain
 from ..spectrum import Spectrum
 from .flags import unresolved_keys, unresolved_names
 from .result import FitResult
@@ -126,8 +125,9 @@ def assemble_result(
     flags.extend(_resistive_series_cpe_flags(values, circ))
     flags.extend(unresolved_flags(definition, values, f, z, flags))
     flags.extend(profile_unresolved_flags(values, intervals or {}, flags))
-    flags.extend(_unresolved_totals(definition, values, roles, flags, derived, float(np.max(np.abs(z)))))
     flags.extend(_unresolved_element_parameters(names, flags))
+    flags.extend(unresolved_derived_flags(definition, values, roles, settings, flags, derived,
+                                          float(np.max(np.abs(z)))))
     flags = _without_judgements_of_unresolved(flags, arcs)
     series = derived_settings(definition, roles, settings)["series_resistors"]
     flags.extend(f"{SERIES_HOLDS_ARC_FLAG}:{r}" for r in series_holding_arc(
@@ -216,8 +216,9 @@ def with_roles(results: Sequence[FitResult], definition: CircuitDefinition,
                roles: Mapping[str, str]) -> list[FitResult]:
     """``results`` (fits of ``definition``) with the roles of their arcs set to ``roles`` and
     what depends on them computed again: the derived quantities (their errors from the
-    covariance each result reports, its stderr and correlations) and the unresolved total
-    conductivities; a result whose roles do not change is returned as it is. A campaign
+    covariance each result reports, its stderr and correlations) and which of them are
+    unresolved (:func:`unresolved_derived_flags`: the keys a role adds or takes away, the total
+    conductivities); a result whose roles do not change is returned as it is. A campaign
     labels each arc once for all its checkpoints: an arc whose capacitance lies near the
     guess's threshold was an interface in one checkpoint and the electrolyte in the next.
     The results of one set of roles, settings and free parameters are computed together
@@ -237,15 +238,15 @@ def with_roles(results: Sequence[FitResult], definition: CircuitDefinition,
         covariance = np.array([_reported_covariance(r, names) for r in group]) if names else None
         derived, units = derived_quantities_batch(values, covariance, list(names),
                                                   **derived_settings(definition, new_roles, group[0].settings))
-        totals = {f"unresolved:{key}" for key in (SIGMA_TOTAL_KEY, SIGMA_WITH_SERIES_KEY)}
         for j, (k, r) in enumerate(zip(members, group)):
             own = {key: float(v[j]) for key, v in derived.items()}
             own_units = dict(units)
             if LACK_OF_FIT_KEY in r.derived:  # not a quantity of the roles
                 own[LACK_OF_FIT_KEY], own_units[LACK_OF_FIT_KEY] = r.derived[LACK_OF_FIT_KEY], LACK_OF_FIT_UNIT
-            flags = [f for f in r.flags if f not in totals and not f.startswith(f"{PERMITTIVITY_FLAG}:")]
+            flags = [f for f in r.flags if not _derived_unresolved_flag(f, r.values)
+                     and not f.startswith(f"{PERMITTIVITY_FLAG}:")]
             z_max = float(np.max(np.abs(r.z))) if np.size(r.z) else math.inf
-            flags += _unresolved_totals(definition, r.values, new_roles, flags, own, z_max)
+            flags += unresolved_derived_flags(definition, r.values, new_roles, r.settings, flags, own, z_max)
             flags += unphysical_permittivity_flags(own, _derived_arcs(definition.circuit), flags)
             out[k] = r.with_fields(roles=new_roles, derived=_finite_or_nan(own), derived_units=own_units, flags=flags)
     return out
@@ -352,24 +353,42 @@ def unphysical_permittivity_flags(derived: Mapping[str, float], arcs: Sequence[A
             and permittivity_unphysical(derived.get(f"{a.capacitive}{EPS_R_SUFFIX}", math.nan))]
 
 
-def _unresolved_totals(definition: CircuitDefinition, values: Mapping[str, float], roles: Mapping[str, str],
-                       flags: Sequence[str], derived: Mapping[str, float], z_max_ohm: float) -> list[str]:
-    """``unresolved:<key>`` for a total conductivity that sums an unresolved resistance and
-    is not determined itself (its stderr unknown or above its value, or the sum a runaway
-    above ``UNRESOLVED_R_FACTOR`` x max |Z|). An R1 of an arc above f_max had given
-    sigma_total from whatever R1 stopped at; R0 + R1, the intercept, stays determined there
-    and keeps its number."""
+def unresolved_derived_flags(definition: CircuitDefinition, values: Mapping[str, float],
+                             roles: Mapping[str, str], settings: Mapping[str, Any], flags: Sequence[str],
+                             derived: Mapping[str, float], z_max_ohm: float) -> list[str]:
+    """``unresolved:<key>`` for each derived quantity computed from a parameter that ``flags``
+    call unresolved and that no flag hides already (:func:`~eisfit.fitting.flags.unresolved_keys`:
+    ``unresolved:R1`` hides ``R1_asr_ohm_cm2``): the tau, f_apex and C_eff of a CPE whose arc's
+    R ran away (a Randles fit printed CPE1_tau_s = 2.9e190 s and CPE1_ceff_F = 7.7e70 F beside
+    ``unresolved:R1``); one flag per key, which hides its ``_stderr`` and the keys it begins
+    (``unresolved:CPE1_ceff_F`` hides ``CPE1_ceff_F_per_cm2``). A quantity that takes an
+    unresolved resistance only through a sum (a total conductivity, the Re of a Brug
+    capacitance: :func:`~eisfit.analysis.derived.quantity_inputs`) is unresolved only when it
+    is not determined itself (its stderr unknown or above its value) or the sum runs away
+    (:func:`beyond_data`): an R1 of an arc above f_max had given sigma_total from whatever R1
+    stopped at; R0 + R1, the intercept, stays determined there and keeps its number.
+    ``settings``: the fit's (area_cm2, thickness_cm, symmetric), as the derived quantities'."""
     gone = unresolved_names(flags)
     if not gone:
         return []
-    kw = derived_settings(definition, roles, {})
-    out = []
-    for key, inputs in total_conductivity_inputs(kw["resistors"], roles, kw["series_resistors"]).items():
-        if key in derived and gone & set(inputs):
-            runaway = sum(values[r] for r in inputs) > UNRESOLVED_R_FACTOR * z_max_ohm
+    out: list[str] = []
+    inputs = quantity_inputs(values, **derived_settings(definition, roles, settings))
+    for key, (direct, summed) in inputs.items():
+        if key not in derived or unresolved_keys([*flags, *out], [key]):
+            continue
+        if gone & set(direct):
+            out.append(f"unresolved:{key}")
+        elif gone & set(summed):
+            runaway = beyond_data(sum(values[r] for r in summed), z_max_ohm)
             if runaway or undetermined(derived[key], derived.get(f"{key}_stderr")):
                 out.append(f"unresolved:{key}")
     return out
+
+
+def _derived_unresolved_flag(flag: str, values: Mapping[str, float]) -> bool:
+    """Whether ``flag`` is an ``unresolved:<key>`` of a derived quantity (no parameter)."""
+    kind, _, detail = flag.partition(":")
+    return kind == "unresolved" and detail not in values
 
 
 def _unresolved_element_parameters(names: Sequence[str], flags: Sequence[str]) -> list[str]:
@@ -500,9 +519,16 @@ def _kk(data: Spectrum) -> KKOutcome:
 
 LACK_OF_FIT_KEY = "lack_of_fit_ratio"
 LACK_OF_FIT_UNIT = "dimensionless (RMS relative residual of the fit / Lin-KK noise level)"
-UNRESOLVED_R_FACTOR = 100.0  # a resistance above 100 x max |Z| is not informed by the data
+UNRESOLVED_R_FACTOR = 100.0  # a resistance (an element's |Z|) above 100 x max |Z| is not informed by the data
 UNRESOLVED_TAU_DECADES = 1.0  # a time constant this far outside 1/(2 pi f) of the data
-SHORTED_FRACTION = 1e-3  # a series C/CPE whose |Z| at f_min is below this x min |Z| of the data is a short
+SHORTED_FRACTION = 1e-3  # an element whose |Z| stays below this x min |Z| of the data: nothing (a C/CPE: a short)
+
+
+def beyond_data(z_ohm: float, z_max_ohm: float) -> bool:
+    """Whether an impedance of ``z_ohm`` (a resistance, an element's smallest |Z| over the
+    measured band, a sum of resistances) lies beyond what data of largest |Z| ``z_max_ohm``
+    can inform: above ``UNRESOLVED_R_FACTOR`` x ``z_max_ohm``."""
+    return z_ohm > UNRESOLVED_R_FACTOR * z_max_ohm
 
 
 PROFILE_ZERO_FRACTION = 0.1  # a 1-sigma profile interval reaching below this x the value reaches zero
@@ -542,11 +568,13 @@ def unresolved_flags(definition: CircuitDefinition, values: Mapping[str, float],
     * a CPE whose exponent n sits on its lower bound while Q is on a bound (``at-bound``
       in ``flags``): flagged on Q and n;
     * a finite-length Gerischer's phi above ``GS_PHI_SATURATED`` (a plain Gerischer there);
-    * a C or CPE whose impedance at f_min is below ``SHORTED_FRACTION`` x the data's
-      smallest |Z| (its C or Q ran away: a short the data do not hold; a real BioLogic sweep
-      fitted with R0-p(R1,CPE1)-CPE2 printed CPE2_0 = 1.0e304 S*s^n): flagged on C, or on Q
-      and n, and, where it is a branch of a p(), on the p()'s other branches, which it shorts
-      (:func:`_shorted_capacitances`).
+    * an element whose |Z| stays above ``UNRESOLVED_R_FACTOR`` x max |Z| over the measured
+      band (a runaway W, Aw = 1.0e304 ohm*s^-1/2 on a real CH Instruments file), with every
+      parameter of the branch of a p() that it opens; or, other than a resistance, an element
+      whose |Z| stays below ``SHORTED_FRACTION`` x the data's smallest |Z| (a C or CPE that ran
+      away: a short the data do not hold; a real BioLogic sweep fitted with R0-p(R1,CPE1)-CPE2
+      printed CPE2_0 = 1.0e304 S*s^n), with the other branches of the p() it shorts
+      (:func:`_runaway_or_negligible`).
     """
     circ = definition.circuit
     z_max = float(np.max(np.abs(z)))
@@ -560,7 +588,7 @@ def unresolved_flags(definition: CircuitDefinition, values: Mapping[str, float],
 
     for name, unit in zip(circ.param_names, circ.param_units):
         v = values[name]
-        if unit == "ohm" and v > UNRESOLVED_R_FACTOR * z_max:
+        if unit == "ohm" and beyond_data(v, z_max):
             add(name)
         elif unit == "s" and v > 0 and not tau_lo <= v <= tau_hi:
             add(name)
@@ -569,7 +597,7 @@ def unresolved_flags(definition: CircuitDefinition, values: Mapping[str, float],
         if not (math.isfinite(tau) and tau_lo <= tau <= tau_hi):  # nan: R*Q overflowed
             add(a.resistor)
             add(f"{a.capacitive}_0" if a.kind == "CPE" else a.capacitive)
-    for name in _shorted_capacitances(circ, values, float(np.min(f)), float(np.min(np.abs(z)))):
+    for name in _runaway_or_negligible(circ, values, f, z_max, float(np.min(np.abs(z))), out):
         add(name)
     on_bound = {fl.split(":", 1)[1] for fl in flags if fl.startswith("at-bound:")}
     for e in circ.elements:
@@ -584,31 +612,64 @@ def unresolved_flags(definition: CircuitDefinition, values: Mapping[str, float],
     return out
 
 
-def _shorted_capacitances(circ, values: Mapping[str, float], f_min_hz: float, z_min_ohm: float) -> list[str]:
-    """Parameters a runaway C or CPE leaves undetermined: one whose impedance at ``f_min_hz``
-    (its largest in the measured range) is below ``SHORTED_FRACTION`` x ``z_min_ohm`` (or
-    not finite) is a short at every measured frequency. In the top-level series chain that
-    is the element alone; as a branch of a p() it shorts the p(): its own parameters and those
-    of every other branch of it (a Randles branch p(CPE2,R2-Wo2) on a real sweep printed
-    CPE2_0 = 1.0e14 S*s^n and R2 = 1130 +- 1e38 ohm). A plain R||C arc is left to the
-    time-constant rule."""
-    candidates = [(leaf, ()) for leaf in series_chain(circ.tree)]
+def _band_moduli(circ, values: Mapping[str, float], f: np.ndarray) -> dict[str, tuple[float, float]]:
+    """The smallest and largest |Z| (ohm) of each element of ``circ`` (by name) over the
+    frequencies ``f`` (Hz), nan where its impedance is not a number."""
+    omega = 2 * math.pi * np.asarray(f, float)
+    out = {}
+    for e in circ.elements:
+        with np.errstate(all="ignore"):  # a runaway element overflows
+            z = ELEMENTS[e.kind].impedance(omega, *(float(values[n]) for n in e.param_names))
+            modulus = np.abs(np.broadcast_to(z, omega.shape))
+        out[e.name] = (float(np.min(modulus)), float(np.max(modulus)))
+    return out
+
+
+def _runaway_or_negligible(circ, values: Mapping[str, float], f: np.ndarray, z_max_ohm: float,
+                           z_min_ohm: float, named: Sequence[str] = ()) -> list[str]:
+    """Parameters an element beyond the data leaves undetermined, judged by the element's
+    impedance over the measured frequencies ``f`` (Hz):
+
+    * runaway: its smallest |Z| is beyond the data (:func:`beyond_data`: the rule of a
+      resistance above ``UNRESOLVED_R_FACTOR`` x ``z_max_ohm``, which it is for an R); as a
+      series member of a branch of a p() it opens the branch: every parameter of that branch
+      (a Randles branch R1-W1 whose W1 ran to 1.7e23 ohm*s^-1/2, 1.8e19 x max|Z|, printed
+      R1 = 22,929 +- 5.9e40 ohm, which the data allow to be anything);
+    * negligible, other than a resistance: its largest |Z| is below ``SHORTED_FRACTION`` x
+      ``z_min_ohm`` (a |Z| of exactly 0 too, as of a Q so large that it underflows, but not
+      where the element's first parameter is 0: absent on its bound, which ``at-bound``
+      tells): it is nothing at any measured frequency (a C or CPE whose C or Q ran away: a
+      short; a W or L that vanished); as a branch of a p() it shorts the p(): the parameters
+      of every other branch of it too (a Randles branch p(CPE2,R2-Wo2) on a real sweep printed
+      CPE2_0 = 1.0e14 S*s^n and R2 = 1130 +- 1e38 ohm). A plain R||C arc is mostly left to the
+      time-constant rule.
+
+    An element with a parameter flagged in ``named`` (``unresolved:<name>`` flags) is not
+    named again: the rest of its parameters follow it (:func:`_unresolved_element_parameters`)."""
+    moduli = _band_moduli(circ, values, f)
+    runaway = {name for name, (lo, _) in moduli.items() if beyond_data(lo, z_max_ohm)}
+    negligible = set()
+    for e in circ.elements:
+        hi = moduli[e.name][1]
+        absent = hi == 0.0 and values[e.param_names[0]] == 0.0  # on a bound of 0, not a runaway
+        if e.kind != "R" and hi < SHORTED_FRACTION * z_min_ohm and not absent:
+            negligible.add(e.name)
+    flagged = unresolved_names(named)
+    out: list[str] = []
+
+    def add(names) -> None:
+        out.extend(n for n in names if n not in out)
+
+    for e in circ.elements:
+        if e.name in runaway | negligible and not flagged & set(e.param_names):
+            add(e.param_names)
     for par in parallels(circ.tree):
         for child in par.children:
-            others = tuple(n for sib in par.children if sib is not child for n in _param_names(circ, sib))
-            candidates.append((child, others))
-    omega = 2 * math.pi * f_min_hz
-    out: list[str] = []
-    for leaf, others in candidates:
-        if not isinstance(leaf, Leaf) or leaf.kind not in ("C", "CPE"):
-            continue
-        names = [leaf.name] if leaf.kind == "C" else [f"{leaf.name}_0", f"{leaf.name}_1"]
-        with np.errstate(all="ignore"):
-            admittance = float(values[names[0]] * omega ** (1.0 if leaf.kind == "C" else values[names[1]]))
-        if admittance == 0.0 or admittance < 0.0:  # open (or not a capacitance): no short
-            continue
-        if not (math.isfinite(admittance) and 1.0 / admittance >= SHORTED_FRACTION * z_min_ohm):
-            out += [n for n in names + list(others) if n not in out]
+            members = child.children if isinstance(child, Series) else (child,)
+            if any(isinstance(m, Leaf) and m.name in runaway for m in members):
+                add(_param_names(circ, child))  # an open branch
+            if isinstance(child, Leaf) and child.name in negligible:
+                add(n for sib in par.children if sib is not child for n in _param_names(circ, sib))
     return out
 
 
