@@ -5,7 +5,6 @@ spectra with seeded noise; the real-file tests read EISFIT_REALDATA and skip whe
 from __future__ import annotations
 
 import json
-import warnings
 
 import numpy as np
 import pytest
