@@ -522,6 +522,20 @@ def _regrow_rippled_chains(omega, z, chains: list[_Chain], max_rc: int, inductan
     todo = np.flatnonzero((sizes < max_rc) & above)
     if todo.size:
         todo = todo[_chain_noise(z[todo], fits[todo], sizes[todo], n_extra) > RIPPLE_ABOVE_FLOOR * floor[todo]]
+
+    def accept(rows: np.ndarray, m: int, z_fit: np.ndarray, mu: np.ndarray) -> np.ndarray:
+        at_floor = _chain_noise(z[rows], z_fit, m, n_extra) <= RIPPLE_AT_FLOOR * floor[rows]
+        least_mu = np.minimum(LENGTHEN_MIN_MU, [chains[i].mu for i in rows])  # no more cancelling than chosen
+        return at_floor & (mu >= least_mu)
+
+    _lengthen(omega, z, chains, todo, sizes, max_rc, inductance, capacitance, weighting, extend_low, accept)
+
+
+def _lengthen(omega, z, chains: list[_Chain], todo: np.ndarray, sizes: np.ndarray, max_rc: int, inductance,
+              capacitance, weighting, extend_low: float, accept) -> None:
+    """Replace, in place, each chain of ``todo`` by the shortest chain of ``RIPPLE_FACTORS``
+    times its M elements (at most ``max_rc``) that ``accept(rows, m, z_fit, mu)`` takes (a
+    bool per row of the chains of ``m`` elements fitted to the spectra ``rows``)."""
     found: dict[int, _Chain] = {}
     for factor in RIPPLE_FACTORS:
         todo = np.array([i for i in todo if int(i) not in found], dtype=int)
@@ -530,10 +544,8 @@ def _regrow_rippled_chains(omega, z, chains: list[_Chain], max_rc: int, inductan
             rows = todo[lengths == m]
             tau, coef, z_fit = _fit_chains(_row(omega, rows, 2), z[rows], int(m), inductance, capacitance, weighting,
                                            extend_low=extend_low)
-            at_floor = _chain_noise(z[rows], z_fit, int(m), n_extra) <= RIPPLE_AT_FLOOR * floor[rows]
             mu = _mu(coef[:, 1:1 + m])
-            least_mu = np.minimum(LENGTHEN_MIN_MU, [chains[i].mu for i in rows])  # no more cancelling than chosen
-            for k in np.flatnonzero(at_floor & (mu >= least_mu)):
+            for k in np.flatnonzero(accept(rows, int(m), z_fit, mu)):
                 found[int(rows[k])] = _Chain(_row(tau, k, 2), coef[k], z_fit[k], float(mu[k]), True)
     for i, chain in found.items():
         chains[i] = chain
@@ -583,19 +595,8 @@ def _regrow_low_end_chains(omega, z, chains: list[_Chain], max_rc: int, inductan
     todo = everyone[sizes < max_rc]
     if todo.size:
         todo = todo[verdicts(todo, fits[todo])[1]]
-    found: dict[int, _Chain] = {}
-    for factor in RIPPLE_FACTORS:
-        todo = np.array([i for i in todo if int(i) not in found], dtype=int)
-        lengths = np.minimum(max_rc, np.ceil(factor * sizes[todo]).astype(int))
-        for m in np.unique(lengths):
-            rows = todo[lengths == m]
-            tau, coef, z_fit = _fit_chains(_row(omega, rows, 2), z[rows], int(m), inductance, capacitance, weighting,
-                                           extend_low=extend_low)
-            mu = _mu(coef[:, 1:1 + m])
-            for k in np.flatnonzero(verdicts(rows, z_fit)[0] & (mu >= DRIFT_REGROW_MIN_MU)):
-                found[int(rows[k])] = _Chain(_row(tau, k, 2), coef[k], z_fit[k], float(mu[k]), True)
-    for i, chain in found.items():
-        chains[i] = chain
+    _lengthen(omega, z, chains, todo, sizes, max_rc, inductance, capacitance, weighting, extend_low,
+              lambda rows, m, z_fit, mu: verdicts(rows, z_fit)[0] & (mu >= DRIFT_REGROW_MIN_MU))
 
 
 def _chain_noise(z: np.ndarray, z_fit: np.ndarray, m, n_extra: int) -> np.ndarray:

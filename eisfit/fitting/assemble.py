@@ -153,10 +153,7 @@ def assemble_result(
         if math.isfinite(ratio):
             derived[LACK_OF_FIT_KEY] = ratio
             derived_units[LACK_OF_FIT_KEY] = LACK_OF_FIT_UNIT
-            if is_lack_of_fit(ratio):
-                flags.append(f"lack-of-fit:{ratio:.1f}")
-            elif ratio > MISFIT_RATIO:
-                flags.append(f"misfit:{ratio:.2f}")
+            flags.extend(lack_of_fit_flags(ratio))
         if ratio > MISFIT_RATIO:  # what the data hold and the circuit lacks, where it misses them
             flags.extend(_unmodelled_series_terms(circ, f, z, outcome))
     settings.update(CONVENTIONS)
@@ -515,6 +512,15 @@ def _kk(data: Spectrum) -> KKOutcome:
         return KKOutcome.of(kk_tests(data.frequency, np.asarray(data.z, complex)[None, :], labels=[data.label])[0])
     except Exception:
         return KKOutcome()
+
+
+def lack_of_fit_flags(ratio: float) -> list[str]:
+    """The flag of a fit's lack-of-fit ratio (its RMS relative residual over the data's noise
+    level): ``lack-of-fit:X`` (a problem: :func:`~eisfit.analysis.quality.is_lack_of_fit`),
+    else ``misfit:X`` (a caution) above ``MISFIT_RATIO``; none below it or for nan."""
+    if is_lack_of_fit(ratio):
+        return [f"lack-of-fit:{ratio:.1f}"]
+    return [f"misfit:{ratio:.2f}"] if ratio > MISFIT_RATIO else []
 
 
 LACK_OF_FIT_KEY = "lack_of_fit_ratio"

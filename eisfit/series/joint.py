@@ -402,8 +402,8 @@ class JointFitResult:
         ``lack-of-fit``/``misfit`` follow the joint values' residuals against the data's noise
         level (the single fit's ratio scaled by the two fits' RMS relative residuals); those
         of the data alone (Lin-KK, points left out, the file's area...) stay."""
-        from ..analysis.quality import MISFIT_RATIO, is_lack_of_fit, rms_relative_residual
-        from ..fitting.assemble import LACK_OF_FIT_KEY, assemble_result
+        from ..analysis.quality import MISFIT_RATIO, rms_relative_residual
+        from ..fitting.assemble import LACK_OF_FIT_KEY, assemble_result, lack_of_fit_flags
         from ..fitting.flags import flag_name
         from ..model import load_circuit
         from ..spectrum import points_spectrum
@@ -423,10 +423,7 @@ class JointFitResult:
             ratio = single * rms_relative_residual(t.z, z_fit, n_free) / before if before > 0 else math.nan
             if math.isfinite(ratio):
                 derived[LACK_OF_FIT_KEY] = ratio
-                if is_lack_of_fit(ratio):
-                    flags.append(f"lack-of-fit:{ratio:.1f}")
-                elif ratio > MISFIT_RATIO:
-                    flags.append(f"misfit:{ratio:.2f}")
+                flags += lack_of_fit_flags(ratio)
                 if ratio > MISFIT_RATIO:  # what the data hold that the circuit lacks, where it misses them
                     flags += [f for f in t.flags if flag_name(f) in MISSING_TERM_FLAGS]
         return list(dict.fromkeys(flags)), derived
