@@ -379,7 +379,8 @@ def check_sweep_order(spectrum: "Spectrum") -> None:
     if len(sweeps) > 1:
         notes.append(f"the frequencies change direction {len(sweeps) - 1} time(s), not one sweep in order")
     elif out_of_order:
-        notes.append(f"{len(out_of_order)} point(s) out of sweep order ({describe_out_of_order(f, sweeps, out_of_order, name_sweeps=False)})")
+        shown = describe_out_of_order(f, sweeps, out_of_order, name_sweeps=False)
+        notes.append(f"{len(out_of_order)} point(s) out of sweep order ({shown})")
     repeated = repeated_frequencies(f)
     if repeated.size:
         shown = ", ".join(f"{v:g}" for v in repeated[:5]) + (" ..." if repeated.size > 5 else "")
