@@ -153,3 +153,24 @@ def test_mb223_lower_optimum_wins_and_multimodal_is_flagged():
     pellet = eisfit.fit(s, circuit="blocking-pellet")
     assert pellet.chisq < 4.09e-3
     assert not [f for f in pellet.flags if f.startswith("multimodal")]
+
+
+def test_a_multimodal_parameter_reads_undetermined_in_the_terminal_table_and_the_dataframe():
+    """The `eisfit fit` table printed a parameter flagged multimodal as a plain number with its
+    stderr (the flag only in the problems line), which the figures and evolution lines read as
+    undetermined."""
+    from eisfit.fitting.report import fit_dataframe, format_fit_summary
+
+    f = np.logspace(6, -1, 50)
+    truth = np.array([[20.0, 100.0, 1e-7, 0.9, 300.0, 1e-4, 0.85]])
+    z = Circuit("R0-p(R1,CPE1)-p(R2,CPE2)").impedance(truth, f)[0]
+    res = eisfit.fit(eisfit.Spectrum(f, z), circuit="R0-p(R1,CPE1)-p(R2,CPE2)", area_cm2=0.785)
+    assert not any(fl.startswith("multimodal") for fl in res.flags)
+    flagged = res.with_fields(flags=[*res.flags, "multimodal:R2"])
+    lines = {line.split()[0]: line for line in format_fit_summary(flagged).splitlines() if line.startswith("  ")}
+    assert "(undetermined: another optimum within 2 s^2 puts it elsewhere (multimodal))" in lines["R2"]
+    assert "undetermined" not in lines["R1"]
+    assert "(multimodal)" in lines["R2_asr_ohm_cm2"] and "undetermined" not in lines["R1_asr_ohm_cm2"]
+    frame = fit_dataframe(flagged)
+    assert frame.loc["R2", "note"] == "undetermined" and frame.loc["R1", "note"] == ""
+    assert "undetermined" not in format_fit_summary(res)

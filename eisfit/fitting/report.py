@@ -4,7 +4,8 @@ from __future__ import annotations
 import math
 
 from ..analysis.quality import undetermined
-from .flags import by_severity, flag_detail, flag_name, low_n_capacitance_keys, undetermined_reason, unresolved_keys
+from .flags import (by_severity, flag_detail, flag_name, holds_arc, low_n_capacitance_keys, reads_undetermined,
+                    undetermined_reason, unresolved_keys)
 
 UNRESOLVED = "unresolved"
 NOT_DEFINED = "not defined"  # a derived quantity whose formula has no value here (Brug with no series R)
@@ -16,6 +17,23 @@ def _undetermined_note(value: float, err: float | None) -> str:
 
 
 UNBOUNDED_ERROR = 1e3  # a stderr above this many times the value is shown as such, not as a number
+
+
+def _flagged_undetermined(flags, key: str) -> str:
+    """Why the flags make ``key`` read undetermined whatever its stderr
+    (:func:`~eisfit.fitting.flags.reads_undetermined`), in a few words; "" when they do not."""
+    if not reads_undetermined(flags, key):
+        return ""
+    if holds_arc(flags, key):
+        return "a series resistance that holds an arc (series-holds-arc)"
+    return "another optimum within 2 s^2 puts it elsewhere (multimodal)"
+
+
+def _undetermined_text(res, key: str, value: float, err: float | None) -> str:
+    """``  (undetermined: ...)`` of a value: by its stderr (:func:`_undetermined_note`), else by
+    its flags (:func:`_flagged_undetermined`); "" when neither applies."""
+    by_flag = _flagged_undetermined(res.flags, key)
+    return _undetermined_note(value, err) or (f"  (undetermined: {by_flag})" if by_flag else "")
 
 
 def _fmt(value: float, err: float | None = None) -> str:
@@ -76,7 +94,7 @@ def format_fit_summary(res) -> str:
         lines.insert(1, choice)
     for name in res.param_names:
         value, err = res.values[name], res.stderr.get(name)
-        note = " (fixed)" if name in res.fixed else ("" if name in hidden else _undetermined_note(value, err))
+        note = " (fixed)" if name in res.fixed else ("" if name in hidden else _undetermined_text(res, name, value, err))
         shown_value = UNRESOLVED if name in hidden else _fmt(value, None if name in res.fixed else err)
         lines.append(f"  {name:<12} {shown_value:>24}  {res.units.get(name, '')}{note}")
     for name, iv in res.intervals.items():
@@ -97,7 +115,7 @@ def format_fit_summary(res) -> str:
                            else _fmt(value, None if held else err))
             note = ("" if key in hidden or not math.isfinite(value) else " (fixed: of held parameters)" if held
                     else " (low n: no capacitance, the arithmetic of Q and n)" if key in low_n
-                    else _undetermined_note(value, err))
+                    else _undetermined_text(res, key, value, err))
             lines.append(f"  {key:<38} {shown_value:>24}  "
                          f"{res.derived_units.get(key, '')}{note}")
     if res.roles:
@@ -189,7 +207,7 @@ def _parameter_rows(res) -> list[tuple[str, float, float, str, str]]:
     for name in res.param_names:
         value, err = res.values[name], res.stderr.get(name, math.nan)
         note = ("fixed" if name in res.fixed else UNRESOLVED if name in hidden
-                else "undetermined" if undetermined(value, err) else "")
+                else "undetermined" if undetermined(value, err) or reads_undetermined(res.flags, name) else "")
         rows.append((name, value, err, res.units.get(name, ""), note))
     return rows
 
@@ -207,6 +225,8 @@ def _derived_rows(res) -> list[tuple[str, float, float, str, str]]:
             formula = formula[1:-1]
         if key in hidden:
             formula = f"{UNRESOLVED}; {formula}"
+        elif reads_undetermined(res.flags, key):
+            formula = f"undetermined; {formula}"
         rows.append((key, value, res.derived.get(f"{key}_stderr", math.nan), unit, formula))
     return rows
 
