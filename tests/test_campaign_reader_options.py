@@ -274,7 +274,7 @@ def test_one_file_read_two_ways_in_a_campaign_file_keeps_two_fits_in_the_cache(t
 # ---- 6. spectra given in memory are not read --------------------------------------------
 
 def test_reader_options_given_with_spectra_are_named_as_unused(tmp_path):
-    spectra = [s for p in write_exports(tmp_path, 2) for s in eisfit.read(p, **EXPORT.read_kwargs())]
+    spectra = [s for p in write_exports(tmp_path, 2) for s in eisfit.read(p, **EXPORT.given())]
     with pytest.warns(CampaignWarning, match=r"reader options \(imag_sign positive.*\) are not used"):
         camp = eisfit.fit_campaign(spectra, reader=EXPORT, **FAST)
     assert "reader" not in camp.settings

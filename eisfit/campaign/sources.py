@@ -371,7 +371,7 @@ def _read_spectra(path: Path, reader: ReaderOptions) -> tuple[list[Spectrum] | N
     from ..io import read
 
     try:
-        return read(path, **reader.read_kwargs()), None
+        return read(path, **reader.given()), None
     except UnknownFormatError as exc:
         reason = str(getattr(exc, "reason", None) or exc)
         if _names_impedance_columns(path):  # a damaged data file (a header names its columns): an error row

@@ -103,14 +103,10 @@ class ReaderOptions:
 
     def given(self) -> dict[str, Any]:
         """The options that are set (not None), as :func:`eisfit.read` takes them (``columns``
-        as a dict): ``{}`` for ``ReaderOptions()``."""
+        as a dict; ``eisfit.read(path, **options.given())``): ``{}`` for ``ReaderOptions()``."""
         values = {"format": self.format, "imag_sign": self.imag_sign,
                   "columns": None if self.columns is None else dict(self.columns)}
         return {name: value for name, value in values.items() if value is not None}
-
-    def read_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments of :func:`eisfit.read` (``eisfit.read(path, **options.read_kwargs())``)."""
-        return self.given()
 
     def key(self) -> str:
         """A text that changes with every option that can change what is read: "" when none
