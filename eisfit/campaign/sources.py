@@ -413,13 +413,12 @@ def _checkpoints_and_warnings(path: Path, display: str,
     return found, [(str(w.message), w.category) for w in caught]
 
 
-def _checkpoints_of_file(path: Path, display: str, sweep: int | None = None,
-                         reader: ReaderOptions | None = None, **meta: Any) -> list[Checkpoint]:
-    """The checkpoints of one data file (of one ``sweep``, else of each), read with ``reader``
-    (None: as detected), labelled ``display`` (``display#k`` for sweep k of several); an
+def _checkpoints_of_file(path: Path, display: str, sweep: int | None = None, *,
+                         reader: ReaderOptions, **meta: Any) -> list[Checkpoint]:
+    """The checkpoints of one data file (of one ``sweep``, else of each), read with ``reader``,
+    labelled ``display`` (``display#k`` for sweep k of several); an
     unreadable file is one checkpoint with its error. ``meta``: the Checkpoint fields a
     campaign file's row gives (label, cell, time_h...)."""
-    reader = ReaderOptions() if reader is None else reader
     spectra, digest, error = _read_file(path, reader)
     if error is not None:
         label = meta.pop("label", None) or display
@@ -456,12 +455,11 @@ def _common_folder(paths: Sequence[Path]) -> Path | None:
 
 
 def _from_files(paths: Sequence[Path], folder: Path | None = None, executor: Executor | None = None,
-                names_from: Path | None = None, reader: ReaderOptions | None = None) -> CampaignSource:
-    """Checkpoints of the data files ``paths``, each read with ``reader`` (None: as detected):
+                names_from: Path | None = None, *, reader: ReaderOptions) -> CampaignSource:
+    """Checkpoints of the data files ``paths``, each read with ``reader``:
     of a ``folder`` (its other files are left out, see :func:`_without_foreign_files`), else
     as listed; labels are the paths relative to ``folder`` or ``names_from`` (a glob's
     common folder: not absolute paths)."""
-    reader = ReaderOptions() if reader is None else reader
     if not paths:
         hint = _subfolder_hint(folder)
         raise CampaignError(f"{folder or 'source'}: no data file found" + (f" directly in it ({hint})" if hint else ""))
@@ -865,7 +863,7 @@ def _meta_temperature_K(s: Spectrum, index: int) -> float | None:
 
 # ---- campaign files ---------------------------------------------------------------
 
-def _from_campaign_file(path: Path, reader: ReaderOptions | None = None) -> CampaignSource:
+def _from_campaign_file(path: Path, reader: ReaderOptions) -> CampaignSource:
     """The checkpoints a campaign file lists, each row's file read with the reader options
     layered row > ``reader`` (the argument) > ``[defaults]``."""
     if path.suffix.lower() == ".toml":
@@ -979,7 +977,7 @@ def _resolve(campaign_path: Path, file: str) -> Path:
 
 
 def _checkpoints_of_row(path: Path, row: dict[str, Any], defaults: dict[str, Any], cell_default: str,
-                        origin: str | None = None, reader: ReaderOptions | None = None) -> list[Checkpoint]:
+                        origin: str | None = None, *, reader: ReaderOptions) -> list[Checkpoint]:
     """The checkpoints of one campaign-file row (checked by :func:`_check_row`), its file read
     with ``reader`` (layered already)."""
     temperature_K = _temperature_K(row if _has_temperature(row) else defaults)
