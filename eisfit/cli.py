@@ -1445,11 +1445,10 @@ def _run_campaign(run: dict, fit_kwargs: dict, scheduler: str | None, state: dic
                 + "".join(f"; {n}" for n in d.get("notes", [])))
     written = _write_campaign(camp, folder, run["nyquist_asr"], run["out_default"], run["arrhenius_"])
     state["written"] = True
-    arrhenius_lines = camp.arrhenius_lines() if (run["arrhenius_"] and written) else []
     if run["as_json"]:
-        _print_json(_campaign_record(camp, folder if written else None, arrhenius_lines))
+        _print_json(camp.to_dict(arrhenius=run["arrhenius_"] and written, out=folder if written else None))
     else:
-        _print_campaign(camp, run["drt_"], arrhenius_lines)
+        _print_campaign(camp, run["drt_"], camp.arrhenius_lines() if (run["arrhenius_"] and written) else [])
     if interrupted:
         _error(f"{_interruption(run['signals'])}: {ok} of {len(camp.checkpoints)} checkpoints fitted, "
                f"{len(not_run)} not"
@@ -1529,33 +1528,6 @@ def _print_campaign(camp, drt_: bool, arrhenius_lines: list[str]) -> None:
     for line in arrhenius_lines:
         click.echo(line)
     # ---- end series analysis output ----
-
-
-def _campaign_record(camp, folder: Path | None, arrhenius_lines: list[str]) -> dict:
-    """What ``eisfit campaign --json`` prints: counts, settings, evolution, the joint fits
-    (``CampaignResult.joint_records``: which fit the table holds and why, the AIC/BIC
-    evidence, the smoothing), the Arrhenius lines and the rows of arrhenius.csv (with
-    ``--arrhenius``), failures and the summary table (one record per checkpoint, NaN as null)."""
-    table = to_jsonable(camp.table.to_dict(orient="records"))  # every digit (DataFrame.to_json keeps 10 decimals)
-    settings = {k: v for k, v in camp.settings.items() if k != "settings_hash"}
-    return {
-        "checkpoints": len(camp.checkpoints), "fitted": sum(r is not None for r in camp.results),
-        "ordering": camp.ordering, "settings": to_jsonable(settings), "out": None if folder is None else str(folder),
-        "interrupted": bool(camp.stats.get("interrupted")),
-        "fits_run": camp.stats.get("fits_run", 0), "cache_hits": camp.stats.get("cache_hits", 0),
-        "evolution": camp.evolution_lines(), "joint": to_jsonable(camp.joint_records()),
-        "arrhenius": arrhenius_lines,
-        "arrhenius_fits": to_jsonable(camp.arrhenius().to_dict(orient="records")) if arrhenius_lines else [],
-        "arrhenius_laws": _law_records(camp),
-        "errors": [str(e) for e in camp.errors], "table": table,
-    }
-
-
-def _law_records(camp) -> list[dict]:
-    """The joint fit's Arrhenius laws (``--arrhenius-law``), one record per cell: ``cell`` and
-    ``JointFitResult.arrhenius`` (laws with Ea and R_A, evidence); empty without laws."""
-    return [to_jsonable({"cell": cell, **joint.arrhenius}) for cell, joint in camp.joint_fits()
-            if joint.arrhenius is not None]
 
 
 def _write_campaign(camp, folder: Path, nyquist_asr: bool, out_default: bool, arrhenius: bool) -> bool:

@@ -165,6 +165,21 @@ def test_the_command_prints_and_writes_the_laws_ea(tmp_path):
     r2 = next(f for f in record["arrhenius_fits"] if f["resistance"] == "R2")
     assert r2["ea_source"] == EA_FROM_LINE  # not named in --arrhenius-law: its own line
 
+    # the record is the library's: CampaignResult.to_dict of the same campaign, strict JSON
+    import eisfit
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        camp = eisfit.fit_campaign(campaign_file, circuit=CIRCUIT, area_cm2=AREA_CM2, thickness_cm=THICKNESS_CM,
+                                   arrhenius_law=["R1"], cache_dir=False, progress=False)
+    mine = json.loads(json.dumps(camp.to_dict(arrhenius=True), allow_nan=False))
+    assert sorted(mine) == sorted(record)
+    for key in ("checkpoints", "fitted", "evolution", "arrhenius", "arrhenius_fits", "arrhenius_laws", "errors"):
+        assert mine[key] == record[key], key
+    assert [row["R1"] for row in mine["table"]] == [row["R1"] for row in record["table"]]
+    assert mine["out"] is None and record["out"] == str(tmp_path / "out")
+    assert camp.to_dict()["arrhenius"] == [] and camp.to_dict()["arrhenius_fits"] == []
+
 
 # ---- finding 4: a temperature-independent value is no activation energy -------------------
 

@@ -430,6 +430,37 @@ class CampaignResult:
 
         return evolution_lines(self)
 
+    def to_dict(self, arrhenius: bool = False, out: str | Path | None = None) -> dict[str, Any]:
+        """The campaign as one JSON-ready record (what ``eisfit campaign --json`` prints; NaN
+        as None, every digit kept): ``checkpoints``, ``fitted`` (counts), ``ordering``,
+        ``settings`` (the campaign-wide fit settings, units in their names: ``fmin_Hz``,
+        ``area_cm2``...), ``out`` (``out``: the folder the outputs were written to, None when
+        not written), ``interrupted``, ``fits_run``, ``cache_hits``, ``evolution``
+        (:meth:`evolution_lines`), ``joint`` (:meth:`joint_records`), ``arrhenius`` (the lines
+        of :meth:`arrhenius_lines`) and ``arrhenius_fits`` (the rows of :meth:`arrhenius`: Ea in
+        eV...) when ``arrhenius`` is true, else empty; ``arrhenius_laws`` (each cell's joint-fit
+        laws, ``arrhenius_law=``: ``cell`` and ``JointFitResult.arrhenius``), ``errors`` (one
+        line per failed checkpoint) and ``table`` (:attr:`table`, one record per checkpoint)."""
+        from .._json import to_jsonable
+        from ..analysis.arrhenius import arrhenius_summary_lines
+
+        fits = self.arrhenius() if arrhenius else None
+        settings = {k: v for k, v in self.settings.items() if k != "settings_hash"}
+        return {
+            "checkpoints": len(self.checkpoints), "fitted": sum(r is not None for r in self.results),
+            "ordering": self.ordering, "settings": to_jsonable(settings), "out": None if out is None else str(out),
+            "interrupted": bool(self.stats.get("interrupted")),
+            "fits_run": self.stats.get("fits_run", 0), "cache_hits": self.stats.get("cache_hits", 0),
+            "evolution": self.evolution_lines(), "joint": to_jsonable(self.joint_records()),
+            "arrhenius": [] if fits is None else arrhenius_summary_lines(fits),
+            "arrhenius_fits": [] if fits is None else to_jsonable(fits.to_dict(orient="records")),
+            "arrhenius_laws": [to_jsonable({"cell": cell, **joint.arrhenius}) for cell, joint in self.joint_fits()
+                               if joint.arrhenius is not None],
+            "errors": [str(e) for e in self.errors],
+            # every digit (DataFrame.to_json keeps 10 decimals)
+            "table": to_jsonable(self.table.to_dict(orient="records")),
+        }
+
     def write(self, out: str | Path, figures: bool = True, area_normalised: bool = False,
               wall_time_s: float | None = None, arrhenius: bool = False) -> Path:
         """Write summary.csv (+ summary.parquet with pyarrow), the figures (PNG at 300 dpi and
