@@ -3,6 +3,7 @@ chunks finish, and a table that does not depend on the number of worker processe
 from __future__ import annotations
 
 import csv
+import os
 import subprocess
 import sys
 import textwrap
@@ -530,14 +531,30 @@ def test_work_for_an_idle_worker_runs_once_when_fewer_tasks_than_workers_are_lef
     assert runner._when_core_free(lambda: hook(1), 1, 2) is None and calls == [1]
 
 
-def test_a_parallel_campaign_loads_pandas_while_a_worker_idles(tmp_path, monkeypatch):
+def test_a_parallel_campaign_loads_the_output_modules_while_a_worker_idles(tmp_path, monkeypatch):
+    """pandas always; pyplot when the outputs (figures) follow: a rows file or ``out``."""
     calls = []
-    monkeypatch.setattr("eisfit.campaign._load_table_modules", lambda: calls.append(1))
+    monkeypatch.setattr("eisfit.campaign._output_modules_loader", lambda figures: lambda: calls.append(figures))
     camp = eisfit.fit_campaign(_spectra(30), circuit=CIRCUIT, jobs=2, cache_dir=False, progress=False)
-    assert calls == [1] and not camp.errors
+    assert calls == [False] and not camp.errors
+    calls.clear()
+    eisfit.fit_campaign(_spectra(30), circuit=CIRCUIT, jobs=2, cache_dir=False, progress=False,
+                        rows_file=tmp_path / "rows.csv")
+    assert calls == [True]
     calls.clear()
     eisfit.fit_campaign(_spectra(3), circuit=CIRCUIT, jobs=1, cache_dir=False, progress=False)
     assert calls == []  # no workers: nothing runs beside the fits
+
+
+@pytest.mark.parametrize("figures", [False, True])
+def test_the_output_modules_loader_imports_pyplot_only_for_figures(figures):
+    code = ("import sys; from eisfit.campaign import _output_modules_loader; "
+            f"_output_modules_loader({figures})(); "
+            "print('pandas' in sys.modules, 'matplotlib.pyplot' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=dict(os.environ, MPLBACKEND="Agg"))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True", str(figures)]
 
 
 def test_a_campaign_result_pickled_by_an_older_eisfit_still_builds_its_table():

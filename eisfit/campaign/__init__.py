@@ -19,7 +19,7 @@ import time
 import warnings
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from .. import __version__
 from .._processes import long_lived_objects, settle_long_lived
@@ -212,7 +212,7 @@ def fit_campaign(
                                         lambda n: _progress_bar(progress, n), on_chunk=on_chunk,
                                         respawn=own_pool and own_pool.respawn,
                                         workers=own_pool.jobs if own_pool else None,
-                                        on_core_free=_load_table_modules,
+                                        on_core_free=_output_modules_loader(figures=out is not None or rows_file is not None),
                                         on_last_outcome=own_pool.begin_shutdown if own_pool else None)
     except KeyboardInterrupt:
         if own_pool:
@@ -493,10 +493,18 @@ def _process_pool(jobs: int) -> ProcessPoolExecutor:
     return owned_pool(jobs, setup=init_worker)
 
 
-def _load_table_modules() -> None:
-    """pandas, which the table needs, imported while a worker is idle at the end of the fits
-    (0.2 s that ran after them, alone, when the table was first built)."""
-    import pandas  # noqa: F401
+def _output_modules_loader(figures: bool) -> Callable[[], None]:
+    """What to import while a worker is idle at the end of the fits: pandas, which the table
+    needs (0.2 s that ran after the fits, alone, when the table was first built), and, when
+    the outputs will be written (``figures``), matplotlib's pyplot, which each forked figure
+    process imported again (0.3 s of CPU in each, after the fits)."""
+    def load() -> None:
+        import pandas  # noqa: F401
+
+        if figures:
+            import matplotlib.pyplot  # noqa: F401
+
+    return load
 
 
 def _check_writable(folder: Path) -> None:
