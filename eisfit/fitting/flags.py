@@ -243,6 +243,9 @@ def multimodal_names(flags: Iterable[str]) -> set[str]:
     return flag_details(flags, "multimodal")
 
 
+UNDETERMINING_FLAGS = frozenset({"series-holds-arc", "multimodal"})  # the flags reads_undetermined reads
+
+
 def reads_undetermined(flags: Iterable[str], key: str) -> bool:
     """Whether ``key`` (a parameter or a derived quantity) must read 'undetermined' in
     headline numbers, figures and evolution lines by a flag, whatever its stderr: a series
