@@ -574,3 +574,18 @@ def test_a_campaign_result_pickled_by_an_older_eisfit_still_builds_its_table():
     assert loaded.streamed_rows == {} and loaded.kk_bands is None and loaded.circuit_choice is None
     pd.testing.assert_frame_equal(loaded.table, expected)
     assert "R2" in loaded.report()
+
+
+def test_a_cache_hit_parses_its_stored_fit_once_and_gives_the_same_table(tmp_path, monkeypatch):
+    """Checking a cache entry parses its FitResult; the campaign takes that one (it had
+    parsed every hit a second time: 0.4 s per 5,000 hits)."""
+    from eisfit.fitting.result import FitResult
+
+    spectra = _spectra(6)
+    first = eisfit.fit_campaign(spectra, circuit=CIRCUIT, cache_dir=tmp_path / "cache", progress=False)
+    parsed = []
+    original = FitResult.from_dict.__func__
+    monkeypatch.setattr(FitResult, "from_dict", classmethod(lambda cls, d: parsed.append(1) or original(cls, d)))
+    again = eisfit.fit_campaign(spectra, circuit=CIRCUIT, cache_dir=tmp_path / "cache", progress=False)
+    assert again.stats["cache_hits"] == 6 and len(parsed) == 6
+    pd.testing.assert_frame_equal(again.table, first.table)

@@ -176,13 +176,24 @@ class FitCache:
     def get(self, key: str) -> dict[str, Any] | None:
         """The stored result dict, or None (absent, disabled, unreadable or malformed);
         counted in :attr:`hits` when found."""
-        result = self.peek(key)
-        if result is not None:
+        found = self.get_with_result(key)
+        return None if found is None else found[0]
+
+    def get_with_result(self, key: str) -> tuple[dict[str, Any], Any] | None:
+        """:meth:`get` and the FitResult the stored dict holds: checking an entry parses it
+        once, and the campaign needs it parsed (5,000 hits: 0.4 s when parsed again)."""
+        found = self._read(key)
+        if found is not None:
             self.hits += 1
-        return result
+        return found
 
     def peek(self, key: str) -> dict[str, Any] | None:
         """:meth:`get` without counting a hit: a look at what this run stored itself."""
+        found = self._read(key)
+        return None if found is None else found[0]
+
+    def _read(self, key: str) -> tuple[dict[str, Any], Any] | None:
+        """(the stored result dict, its FitResult), or None (see :meth:`get`)."""
         if self.folder is None:
             return None
         where = self._lookup().get(key)
@@ -203,10 +214,10 @@ class FitCache:
             data = json.loads(text)
         except ValueError:
             return self._unusable(path, key, "not valid JSON")
-        problem = _entry_problem(data)
-        if problem is not None:
-            return self._unusable(path, key, problem)
-        return data["result"]
+        result = _entry_result(data, text)
+        if isinstance(result, str):
+            return self._unusable(path, key, result)
+        return data["result"], result
 
     def _unusable(self, path: Path, key: str, problem: str) -> None:
         """None for an entry that cannot be used (its fit runs again); one warning per pack
@@ -332,6 +343,11 @@ class MemoryCache(FitCache):
     def get(self, key: str) -> dict[str, Any] | None:
         return self._store.get(key)
 
+    def get_with_result(self, key: str) -> tuple[Any, None] | None:
+        """(the entry as stored, None): this run's own entries need no parsing."""
+        entry = self._store.get(key)
+        return None if entry is None else (entry, None)
+
     def peek(self, key: str) -> dict[str, Any] | None:
         return self._store.get(key)
 
@@ -346,30 +362,35 @@ def _entry_line(result: Mapping[str, Any], about: Mapping[str, Any]) -> str:
     (the result's text made once: it is most of the line)."""
     result_text = json.dumps(result)
     head = json.dumps({"format": CACHE_FORMAT, "about": _canonical(dict(about))})
-    return f'{head[:-1]}, "result": {result_text}, "sha256": "{_sha256_of(result_text)}"}}'
+    return f'{head[:-1]}, {_RESULT_FIELD}{result_text}{_SHA256_FIELD}"{_sha256_of(result_text)}"}}'
 
 
 def _sha256_of(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _result_sha256(result: Mapping[str, Any]) -> str:
-    """sha256 (16 hex digits) of a stored result's JSON text as a pack line holds it:
-    json.loads then json.dumps gives that text back (key order kept, floats by repr), so an
-    entry whose numbers were edited or damaged since it was written no longer matches (a
-    hand-edited R2 = 1e30 had been shown beside the ASR of the fitted value)."""
-    return _sha256_of(json.dumps(result))
+def _stored_result_text(line: str) -> str:
+    """The text of the result object in a pack line (:func:`_entry_line`): what its sha256
+    was computed from, so an entry whose numbers were edited or damaged since it was
+    written no longer matches (a hand-edited R2 = 1e30 had been shown beside the ASR of the
+    fitted value); "" when the line is not laid out so (rewritten by another program)."""
+    start, end = line.find(_RESULT_FIELD), line.rfind(_SHA256_FIELD)
+    return line[start + len(_RESULT_FIELD):end] if 0 <= start < end else ""
 
 
-def _entry_problem(data: Any) -> str | None:
-    """Why a parsed cache file cannot be used, or None when it holds a readable FitResult."""
+_RESULT_FIELD = '"result": '
+_SHA256_FIELD = ', "sha256": '
+
+
+def _entry_result(data: Any, line: str) -> Any:
+    """The FitResult of a parsed pack line (``line`` its text), or why it cannot be used (a str)."""
     if not isinstance(data, dict):
         return f"a JSON {type(data).__name__}, not an object"
     if data.get("format") != CACHE_FORMAT:
         return f"format {data.get('format')!r}, expected {CACHE_FORMAT!r}"
     if not isinstance(data.get("result"), dict):
         return "no result object"
-    if data.get("sha256") != _result_sha256(data["result"]):
+    if data.get("sha256") != _sha256_of(_stored_result_text(line)):
         return "its result does not match its checksum (edited or damaged)"
     from ..fitting.result import FitResult
 
@@ -377,7 +398,7 @@ def _entry_problem(data: Any) -> str | None:
         result = FitResult.from_dict(data["result"])
     except Exception as exc:  # any malformation of the stored dict: refit
         return f"not a fit result: {type(exc).__name__}: {exc}"
-    return _result_problem(result)
+    return _result_problem(result) or result
 
 
 def _result_problem(result: Any) -> str | None:

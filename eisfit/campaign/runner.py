@@ -311,18 +311,17 @@ def _cached(cache: FitCache, item: dict[str, Any]):
     None (absent, or an entry of the wrong shape)."""
     if item["spectrum"] is None:
         return None
-    from ..fitting.result import FitResult
-
-    d = cache.get(_kept_key(cache, item))
-    if d is None:
+    found = cache.get_with_result(_kept_key(cache, item))
+    if found is None:
         return None
+    d, stored = found
     if isinstance(d, tuple):  # MemoryCache: as stored
         kept, seed_source, flags, notes, chunk_start = d
         return kept, seed_source, list(flags), list(notes), chunk_start
     try:
         spectrum = item["spectrum"]
         # the entry is keyed by content: a renamed or moved file hits it, and the result names the file as it is now
-        result = FitResult.from_dict(d).with_fields(source=spectrum.meta.get("source"), label=spectrum.label)
+        result = stored.with_fields(source=spectrum.meta.get("source"), label=spectrum.label)
         if "campaign_points" in d:  # stored without the points: rebuilt from the spectrum, as a worker's outcome
             result = result_of_outcome({"result": result, "points": d["campaign_points"]}, item["spectrum"])
         flags, notes = d.get("campaign_flags", []), d.get("campaign_notes", [])
