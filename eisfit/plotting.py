@@ -122,7 +122,7 @@ def save_figure(fig: Figure, stem: str | _os.PathLike, close: bool = True) -> li
     return paths
 
 
-FIGURE_PROCESSES = 2  # figure sets are drawn by up to this many forked processes (see save_figures)
+FIGURE_PROCESSES = 2  # figure sets are drawn by up to this many processes, this one included (see save_figures)
 _pending_figures: dict = {}  # name -> maker, read by the forked workers of save_figures
 
 
@@ -153,38 +153,66 @@ def save_figures(makers: Mapping[str, Callable[[], Figure]], folder: str | _os.P
 
     With several figures, on Linux with the Agg backend and no other thread running, the
     figures are shared out among ``processes`` (default :data:`FIGURE_PROCESSES`, at most
-    the cores available) forked worker processes, which inherit the results drawn from, so
-    nothing is pickled but the names and the paths; put the costliest maker first. A figure
-    whose worker fails is made again here, so an error is raised where it would be
-    sequentially. :func:`start_figures` is the same in two halves (other work can run here
-    while the workers draw)."""
+    the cores available): this process and ``processes - 1`` forked workers, which inherit
+    the results drawn from, so nothing is pickled but the names and the paths; each takes
+    the next figure when it is free, so put the costliest maker first. This process draws
+    too (rather than a second worker) because every forked worker maps the whole heap it was
+    forked from: with two workers the summed memory of a 5,000-checkpoint campaign was a
+    third larger. A figure whose worker fails is made again here, so an error is raised
+    where it would be sequentially. :func:`start_figures` is the same in two halves (other
+    work can run here while the workers draw their first figures)."""
     return start_figures(makers, folder, processes).result()
 
 
 class PendingFigures:
-    """Figures being drawn by forked workers (:func:`start_figures`); :meth:`result` waits
-    for them and makes here whatever they did not write."""
+    """Figures being drawn by forked workers (:func:`start_figures`); :meth:`result` draws
+    the others here, handing the next one to a worker whenever one is free, waits for the
+    workers and makes here whatever they did not write."""
 
-    def __init__(self, makers, folder, pool=None, jobs=None):
-        self._makers, self._folder, self._pool, self._jobs = dict(makers), folder, pool, jobs or {}
+    def __init__(self, makers, folder, pool=None, jobs=None, queue=(), workers: int = 0):
+        self._makers, self._folder, self._pool, self._jobs = dict(makers), folder, pool, dict(jobs or {})
+        self._queue = list(queue)  # names not yet handed out, costliest first
+        self._workers = workers if pool is not None else 0  # the pool's processes
 
     def result(self) -> dict:
         """name -> paths (PNG first), in the order of the makers."""
         from pathlib import Path
 
         written: dict = {}
-        try:
-            for name, job in self._jobs.items():
+        failed: set = set()
+
+        def collect(done_only: bool) -> None:
+            for name, job in list(self._jobs.items()):
+                if done_only and not job.done():
+                    continue
+                del self._jobs[name]
                 try:
                     written[name] = [Path(p) for p in job.result()]
                 except Exception:  # made again below: the error, if any, surfaces here
-                    pass
+                    failed.add(name)
+
+        try:
+            while self._queue:
+                collect(done_only=True)
+                if self._pool is not None and len(self._jobs) < self._workers and not failed:  # a worker is free
+                    self._submit(self._queue.pop(0))
+                if self._queue:
+                    name = self._queue.pop(0)
+                    written[name] = save_figure(self._makers[name](), self._folder / name)
+            collect(done_only=False)
         finally:
             self.cancel()
         for name, maker in self._makers.items():
             if name not in written:
                 written[name] = save_figure(maker(), self._folder / name)
         return {name: written[name] for name in self._makers}
+
+    def _submit(self, name: str) -> None:
+        try:
+            self._jobs[name] = self._pool.submit(_save_one, name, str(self._folder))
+        except Exception:  # the pool is broken or gone: drawn here with the rest
+            self._queue.insert(0, name)
+            self.cancel()
 
     def cancel(self) -> None:
         """Stop the workers (the figures not yet begun are not drawn); idempotent."""
@@ -196,9 +224,10 @@ class PendingFigures:
 
 def start_figures(makers: Mapping[str, Callable[[], Figure]], folder: str | _os.PathLike,
                   processes: int | None = None) -> PendingFigures:
-    """Begin :func:`save_figures`: the figures are handed to forked workers where that is
-    possible (the makers must not change afterwards: the workers see them as they were at
-    the fork); ``.result()`` of the returned object waits and makes the rest here."""
+    """Begin :func:`save_figures`: the first figures are handed to forked workers where that
+    is possible (the makers must not change afterwards: the workers see them as they were at
+    the fork); ``.result()`` of the returned object draws the others here and hands each
+    worker the next one when it is free."""
     from pathlib import Path
 
     folder = Path(folder)
@@ -210,19 +239,19 @@ def start_figures(makers: Mapping[str, Callable[[], Figure]], folder: str | _os.
 
         from ._processes import ignore_interrupts, owned_pool
 
-        n = min(n, len(os.sched_getaffinity(0)))
+        workers = min(n, len(os.sched_getaffinity(0))) - 1  # this process draws too
         _pending_figures.clear()
         _pending_figures.update(makers)
         # its workers end with this process (killed while they drew, they were left running) and,
         # as the fits' workers, ignore Ctrl-C (this process decides; they printed tracebacks)
-        pool = owned_pool(n, multiprocessing.get_context("fork"), setup=ignore_interrupts)
+        pool = owned_pool(workers, multiprocessing.get_context("fork"), setup=ignore_interrupts)
         try:
-            jobs = {name: pool.submit(_save_one, name, str(folder)) for name in names}
+            jobs = {name: pool.submit(_save_one, name, str(folder)) for name in names[:workers]}
         except OSError:  # no process could be started: all of them here
             pool.shutdown(wait=True, cancel_futures=True)
             _pending_figures.clear()
         else:
-            return PendingFigures(makers, folder, pool, jobs)
+            return PendingFigures(makers, folder, pool, jobs, names[workers:], workers)
     return PendingFigures(makers, folder)
 
 

@@ -221,6 +221,48 @@ def test_save_figures_writes_every_figure(camp, tmp_path, processes):
         assert paths[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_figures_are_shared_between_this_process_and_one_forked_worker(tmp_path):
+    """With two processes, one forked worker and this process draw (a second worker would map
+    the campaign's whole heap again: a third more summed memory); each takes the next figure
+    when it is free, so every figure is written once, whoever drew it. Run in a fresh
+    interpreter: figures are forked only where no other thread runs (this test session may
+    have some)."""
+    import json
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(f"""
+        import json, os, pathlib
+        import matplotlib.pyplot as plt
+        from eisfit import plotting as P
+        out = pathlib.Path({str(tmp_path)!r})
+        def maker(name):
+            def make():
+                (out / (name + ".pid")).write_text(str(os.getpid()))
+                fig = plt.figure()
+                fig.add_subplot().plot([0, 1], [1, 0])
+                return fig
+            return make
+        names = [f"f{{k}}" for k in range(6)]
+        written = P.save_figures({{n: maker(n) for n in names}}, out, processes=2)
+        print(json.dumps({{"forked": P._can_fork_figures(), "here": os.getpid(), "names": list(written),
+                          "files": all(p.exists() for paths in written.values() for p in paths),
+                          "pids": {{n: int((out / (n + ".pid")).read_text()) for n in names}}}}))
+    """)
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         env=dict(os.environ, MPLBACKEND="Agg"))
+    assert run.returncode == 0, run.stderr
+    got = json.loads(run.stdout)
+    assert got["names"] == [f"f{k}" for k in range(6)] and got["files"]
+    if not got["forked"]:
+        pytest.skip("figures are not forked on this machine (Linux, Agg and 2 cores needed)")
+    pids = got["pids"]
+    assert got["here"] in pids.values() and len(set(pids.values())) == 2  # here and in one worker
+    assert pids["f0"] != got["here"]  # the worker starts with the first (the costliest)
+
+
 def test_save_figures_raises_a_maker_error_here(tmp_path):
     def broken():
         raise ValueError("no figure")

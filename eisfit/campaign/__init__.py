@@ -496,8 +496,9 @@ def _process_pool(jobs: int) -> ProcessPoolExecutor:
 def _output_modules_loader(figures: bool) -> Callable[[], None]:
     """What to import while a worker is idle at the end of the fits: pandas, which the table
     needs (0.2 s that ran after the fits, alone, when the table was first built), and, when
-    the outputs will be written (``figures``), matplotlib's pyplot, which each forked figure
-    process imported again (0.3 s of CPU in each, after the fits)."""
+    the outputs will be written (``figures``), matplotlib's pyplot, which the figures need
+    (this process draws some of them and its forked figure worker inherits it; each figure
+    process had imported it after the fits, 0.3 s of CPU each)."""
     def load() -> None:
         import pandas  # noqa: F401
 
