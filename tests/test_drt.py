@@ -477,3 +477,60 @@ def test_the_notebook_view_names_units_and_never_shows_an_undetermined_process_a
     for row, (_, peak) in zip(rows, d.peaks.iterrows()):
         assert row[3].endswith(" Ω") == bool(peak["determined"])
     assert any(not p for p in d.peaks["determined"]) and any(d.peaks["determined"])
+
+
+def _blocking_spectrum(seed: int = 0) -> Spectrum:
+    """A bulk arc in series with a blocking CPE line (the DRT adds a series C)."""
+    z = R0 + zarc(W, 100.0, 1e-6, 0.85) + 1.0 / (2e-6 * (1j * W) ** 0.9)
+    rng = np.random.default_rng(seed)
+    return Spectrum(F, z * (1 + 0.005 * (rng.standard_normal(z.size) + 1j * rng.standard_normal(z.size))))
+
+
+def _peak_arrays_cases():
+    cases = [(f"{name} seed {seed}", spectrum(arcs, seed=seed), {}) for name, arcs in CASES.items() for seed in (0, 1)]
+    cases.append(("inductive", spectrum(CASES["3 decades, n=0.8"], inductance=1e-7), {}))
+    cases.append(("blocking line", _blocking_spectrum(), {}))
+    cases.append(("proportional", spectrum(CASES["1.5 decades, n=0.8"]), {"weighting": "proportional"}))
+    s = spectrum(CASES["1.5 decades, n=0.9"])
+    cases.append(("sigma", s, {"weighting": "sigma", "sigma": 0.005 * np.abs(s.z)}))
+    return cases
+
+
+@pytest.mark.parametrize("name, s, options", _peak_arrays_cases(), ids=lambda v: v if isinstance(v, str) else "")
+def test_peak_arrays_are_the_peaks_drt_reports_inside_the_measured_range(name, s, options):
+    """drt_peak_arrays (the engine's DRT starts, no pandas) gives the tau_s, gamma_ohm and R_ohm
+    columns of drt(kk=False).peaks and its R_inf, to the bit."""
+    from eisfit.analysis.drt import drt_peak_arrays
+
+    res = _quiet_drt(s, kk=False, **options)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tau, gamma, r, r_inf = drt_peak_arrays(s, **options)
+    assert len(res.peaks) > 0
+    np.testing.assert_array_equal(tau, res.peaks["tau_s"].to_numpy())
+    np.testing.assert_array_equal(gamma, res.peaks["gamma_ohm"].to_numpy())
+    np.testing.assert_array_equal(r, res.peaks["R_ohm"].to_numpy())
+    assert r_inf == res.r_inf_ohm
+
+
+def test_peak_arrays_need_no_pandas():
+    """The engine's DRT starts run in worker processes that import pandas for nothing else."""
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np; from eisfit import Spectrum; from eisfit.analysis.drt import drt_peak_arrays; "
+            "f = np.logspace(6, 0, 40); w = 2 * np.pi * f; z = 10 + 100 / (1 + (1j * w * 1e-4) ** 0.9); "
+            "tau, g, r, r_inf = drt_peak_arrays(Spectrum(f, z)); "
+            "print(len(tau) > 0, 'pandas' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True", "False"]
+
+
+def test_peak_arrays_refuse_what_drt_refuses():
+    from eisfit.analysis.drt import drt_peak_arrays
+
+    with pytest.raises(eisfit.DataError, match="too few"):
+        drt_peak_arrays(Spectrum(F[:4], np.full(4, 10.0 - 1.0j)))
+    with pytest.raises(eisfit.DataError, match="weighting"):
+        drt_peak_arrays(spectrum(CASES["3 decades, n=0.8"]), weighting="bogus")

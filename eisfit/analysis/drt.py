@@ -911,6 +911,10 @@ def _refine_peak(x: np.ndarray, gamma: np.ndarray, k: int) -> tuple[float, float
 
 
 # ------------------------------------------------------------------------ drt()
+POINTS_PER_DECADE = 10.0  # drt()'s default tau grid: points per decade
+EXTEND_DECADES = 1.0  # and decades beyond the measured tau range on each side
+
+
 def drt(
     spectrum: Spectrum,
     lambda_: float | str = "auto",
@@ -918,8 +922,8 @@ def drt(
     inductance: bool | str = "auto",
     capacitance: bool | str = "auto",
     tau_s: Any = None,
-    points_per_decade: float = 10.0,
-    extend_decades: float = 1.0,
+    points_per_decade: float = POINTS_PER_DECADE,
+    extend_decades: float = EXTEND_DECADES,
     sigma: Any = None,
     kk: bool = True,
 ) -> DRTResult:
@@ -968,6 +972,46 @@ def drt(
     kk = check_choice("kk", kk, (True, False), DataError)
     lambda_ = _checked_lambda(lambda_)
     check_choice("weighting", weighting, WEIGHTINGS, DataError)
+    weighting, tau = _checked_data(spectrum, weighting, sigma, tau_s, points_per_decade, extend_decades)
+    from .._blas import small_blas
+
+    with small_blas():
+        return _drt(spectrum, lambda_, weighting, inductance, capacitance, tau, sigma, kk)
+
+
+def drt_peak_arrays(spectrum: Spectrum, weighting: str = "modulus",
+                    sigma: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """The peaks that :func:`drt` with its defaults and ``kk=False`` reports inside the
+    measured range, as arrays: (tau_s in s, gamma_ohm, R_ohm: the columns of its ``peaks``,
+    ascending tau), and its R_inf (ohm); without building the DRTResult, whose tables need
+    pandas: the fitting engine seeds starts from them in worker processes that have no
+    other use for pandas (its import, ~0.3 s, had been the first DRT's in each). Raises
+    what :func:`drt` raises."""
+    spectrum = as_spectrum(spectrum, "drt_peak_arrays()")
+    check_choice("weighting", weighting, WEIGHTINGS, DataError)
+    weighting, tau = _checked_data(spectrum, weighting, sigma, None, POINTS_PER_DECADE, EXTEND_DECADES)
+    from .._blas import small_blas
+
+    with small_blas():
+        solution = _solved(spectrum, "auto", weighting, "auto", "auto", tau, sigma)
+    gamma = solution.p[_N_EXTRA:] * solution.system.z_scale
+    nodes = peak_nodes(tau, gamma, _local_modulus(spectrum) if solution.use_c else None)
+    tau_peak, height = _refined_peaks(tau, gamma, nodes)
+    areas = np.array(peak_areas_of(tau, gamma, nodes), dtype=float)
+    inside = _inside(tau_peak, _measured_tau(spectrum))
+    return tau_peak[inside], height[inside], areas[inside], float(solution.p[0] * solution.system.z_scale)
+
+
+def _measured_tau(spectrum: Spectrum) -> tuple[float, float]:
+    """(1/(2 pi f_max), 1/(2 pi f_min)): the tau range (s) the data cover."""
+    f = spectrum.frequency
+    return 1.0 / (2.0 * math.pi * float(f.max())), 1.0 / (2.0 * math.pi * float(f.min()))
+
+
+def _checked_data(spectrum: Spectrum, weighting: str, sigma: Any, tau_s: Any, points_per_decade: float,
+                  extend_decades: float) -> tuple[str, np.ndarray]:
+    """(the weighting in use, the tau grid in s) of a DRT of ``spectrum``; DataError for data
+    no DRT can take (per area, too few points, bad sigma) and for a bad grid."""
     weighting = weighting_in_use(weighting, sigma)
     if spectrum.area_specific:
         raise DataError(f"{spectrum.label}: the file gives the impedance per area (ohm*cm2); the DRT is in ohm: "
@@ -983,13 +1027,8 @@ def drt(
     if tau_s is None:
         ppd = finite_number_at_least("points_per_decade", points_per_decade, 1.0, DataError)
         extend = finite_number_at_least("extend_decades", extend_decades, 0.0, DataError)
-        tau = tau_grid(spectrum.frequency, ppd, extend)
-    else:
-        tau = _checked_tau_grid(tau_s)
-    from .._blas import small_blas
-
-    with small_blas():
-        return _drt(spectrum, lambda_, weighting, inductance, capacitance, tau, sigma, kk)
+        return weighting, tau_grid(spectrum.frequency, ppd, extend)
+    return weighting, _checked_tau_grid(tau_s)
 
 
 def _checked_lambda(lambda_: Any) -> float | str:
@@ -1020,7 +1059,28 @@ def _checked_tau_grid(tau_s: Any) -> np.ndarray:
     return tau
 
 
+@dataclass(frozen=True)
+class _Solution:
+    """The non-negative regularised solution of a DRT: its system, the solution ``p`` (R_inf,
+    L, 1/C, then gamma, in the system's scaled units), lambda and its rule, the inductance
+    decision, whether a series C is in, and the notes made on the way."""
+
+    system: Any
+    p: np.ndarray
+    lam: float
+    rule: str
+    ind: Any
+    use_c: bool
+    notes: list[str]
+
+
 def _drt(spectrum, lambda_, weighting, inductance, capacitance, tau, sigma, kk) -> DRTResult:
+    s = _solved(spectrum, lambda_, weighting, inductance, capacitance, tau, sigma)
+    return _make_result(spectrum, tau, s.system, s.p, s.lam, s.rule, s.ind, s.use_c, weighting, kk, s.notes,
+                        np.log(tau))
+
+
+def _solved(spectrum, lambda_, weighting, inductance, capacitance, tau, sigma) -> _Solution:
     _require_positive_real_part(spectrum)
     x = np.log(tau)
     full = _build_system(spectrum, x, weighting, sigma)
@@ -1042,7 +1102,7 @@ def _drt(spectrum, lambda_, weighting, inductance, capacitance, tau, sigma, kk) 
         if rule != "user":
             lam, rule = _choose_lambda(free_full, lambda_, [])
         p = _solve_nnls(system, lam, use_l=use_l, use_c=True)
-    return _make_result(spectrum, tau, system, p, lam, rule, ind, use_c, weighting, kk, notes, x)
+    return _Solution(system, p, lam, rule, ind, use_c, notes)
 
 
 def _require_positive_real_part(spectrum: Spectrum) -> None:
@@ -1177,7 +1237,7 @@ def _make_result(spectrum, tau, system, p, lam, rule, ind, use_c, weighting, kk,
     r_pol = float(np.sum(gamma * _hat_areas(x)))
     mod = np.abs(z)
     f = spectrum.frequency
-    measured = (1.0 / (2.0 * math.pi * float(f.max())), 1.0 / (2.0 * math.pi * float(f.min())))
+    measured = _measured_tau(spectrum)
     local = _local_modulus(spectrum) if use_c else None
     nodes = peak_nodes(tau, gamma, local)
     ends = _open_ends(spectrum, measured)

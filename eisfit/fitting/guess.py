@@ -1182,25 +1182,27 @@ def drt_starts(circuit, base: dict[str, float], frequency: np.ndarray, z: np.nda
     arcs = circuit.arcs
     if not arcs:
         return []
-    res = _data_drt(frequency, z, weighting, sigma)
-    if res is None or not len(res.peaks):
+    found = _data_drt_peaks(frequency, z, weighting, sigma)
+    if found is None or not len(found[0]):
         return []
-    peaks = _match_peak_count(_drt_peaks(res), len(arcs))
+    tau, gamma, r, r_inf = found
+    peaks = _match_peak_count(_drt_peaks(tau, gamma, r), len(arcs))
     starts = []
     for n_start in DRT_N_STARTS:
         s = dict(base)
         for arc, p in zip(arcs, peaks):
             s.update(arc_values(arc, p.r, p.tau, p.n if n_start is None else n_start))
-        _set_series_resistance(circuit, s, res.r_inf_ohm)
+        _set_series_resistance(circuit, s, r_inf)
         starts.append(s)
     return starts
 
 
-def _data_drt(frequency: np.ndarray, z: np.ndarray, weighting: str, sigma):
-    """DRTResult of the points, or None when it cannot be computed."""
+def _data_drt_peaks(frequency: np.ndarray, z: np.ndarray, weighting: str, sigma):
+    """The peaks of the points' DRT, (tau s, gamma ohm, R ohm, R_inf ohm)
+    (:func:`eisfit.analysis.drt.drt_peak_arrays`), or None when it cannot be computed."""
     import warnings
 
-    from ..analysis.drt import drt
+    from ..analysis.drt import drt_peak_arrays
     from ..errors import EisfitError
 
     mode = weighting if weighting in ("modulus", "proportional", "unit") else "modulus"
@@ -1209,15 +1211,15 @@ def _data_drt(frequency: np.ndarray, z: np.ndarray, weighting: str, sigma):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return drt(points_spectrum(frequency, z), weighting=mode, sigma=sigma, kk=False)
+            return drt_peak_arrays(points_spectrum(frequency, z), weighting=mode, sigma=sigma)
     except (EisfitError, ValueError, np.linalg.LinAlgError):
         return None
 
 
-def _drt_peaks(res) -> list[DRTPeak]:
-    """The peaks of a DRTResult with an exponent estimated from height / area."""
+def _drt_peaks(tau_s: np.ndarray, gamma_ohm: np.ndarray, r_ohm: np.ndarray) -> list[DRTPeak]:
+    """The peaks of a DRT with an exponent estimated from height / area."""
     out = []
-    for tau, g, r in zip(res.peaks["tau_s"], res.peaks["gamma_ohm"], res.peaks["R_ohm"]):
+    for tau, g, r in zip(tau_s, gamma_ohm, r_ohm):
         a = 2.0 * math.atan(r / (2.0 * math.pi * max(g, 1e-300)))  # (1 - n) pi
         n = float(np.clip(1.0 - a / math.pi, *DRT_N_RANGE))
         out.append(DRTPeak(float(tau), float(r), n))
