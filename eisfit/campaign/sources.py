@@ -699,9 +699,15 @@ def _names_below_common_folder(readable: list[Checkpoint]) -> list[str]:
 
 def _stated_by_every_name(readable: list[Checkpoint], read: Callable[[str], Any]) -> list[Any] | None:
     """What ``read`` (:func:`hours_in_name`, :func:`cycle_in_name`, :func:`celsius_in_name`)
-    finds in each checkpoint's name below their shared folder, None unless every name states it."""
-    values = [read(name) for name in _names_below_common_folder(readable)]
-    return None if any(v is None for v in values) else values
+    finds in each checkpoint's name below their shared folder, None unless every name states it
+    (the first name that does not ends the search: 5,000 names were each read three times)."""
+    values = []
+    for name in _names_below_common_folder(readable):
+        value = read(name)
+        if value is None:
+            return None
+        values.append(value)
+    return values
 
 
 # a number of hours in a file name: "cell_500h", "LiMg_0100h_PEIS", "after-24hrs", "1.5h" (not "t12h":
