@@ -994,12 +994,12 @@ def drt_peak_arrays(spectrum: Spectrum, weighting: str = "modulus",
 
     with small_blas():
         solution = _solved(spectrum, "auto", weighting, "auto", "auto", tau, sigma)
-    gamma = solution.p[_N_EXTRA:] * solution.system.z_scale
-    nodes = peak_nodes(tau, gamma, _local_modulus(spectrum) if solution.use_c else None)
+    gamma = solution.gamma_ohm
+    nodes = peak_nodes(tau, gamma, solution.local_scale(spectrum))
     tau_peak, height = _refined_peaks(tau, gamma, nodes)
     areas = np.array(peak_areas_of(tau, gamma, nodes), dtype=float)
     inside = _inside(tau_peak, _measured_tau(spectrum))
-    return tau_peak[inside], height[inside], areas[inside], float(solution.p[0] * solution.system.z_scale)
+    return tau_peak[inside], height[inside], areas[inside], solution.r_inf_ohm
 
 
 def _measured_tau(spectrum: Spectrum) -> tuple[float, float]:
@@ -1073,11 +1073,25 @@ class _Solution:
     use_c: bool
     notes: list[str]
 
+    @property
+    def gamma_ohm(self) -> np.ndarray:
+        """gamma on the tau grid, ohm."""
+        return self.p[_N_EXTRA:] * self.system.z_scale
+
+    @property
+    def r_inf_ohm(self) -> float:
+        """The series resistance R_inf, ohm."""
+        return float(self.p[0] * self.system.z_scale)
+
+    def local_scale(self, spectrum: Spectrum):
+        """What :func:`peak_nodes` compares a small peak with: the data's local |Z| where a
+        series C is in (:func:`_local_modulus`), else None."""
+        return _local_modulus(spectrum) if self.use_c else None
+
 
 def _drt(spectrum, lambda_, weighting, inductance, capacitance, tau, sigma, kk) -> DRTResult:
-    s = _solved(spectrum, lambda_, weighting, inductance, capacitance, tau, sigma)
-    return _make_result(spectrum, tau, s.system, s.p, s.lam, s.rule, s.ind, s.use_c, weighting, kk, s.notes,
-                        np.log(tau))
+    return _make_result(spectrum, tau, _solved(spectrum, lambda_, weighting, inductance, capacitance, tau, sigma),
+                        weighting, kk)
 
 
 def _solved(spectrum, lambda_, weighting, inductance, capacitance, tau, sigma) -> _Solution:
@@ -1228,17 +1242,19 @@ def _effective_parameters(system: _System, lam: float) -> float:
     return float(np.trace(np.linalg.solve(m, ata)))
 
 
-def _make_result(spectrum, tau, system, p, lam, rule, ind, use_c, weighting, kk, notes, x) -> DRTResult:
+def _make_result(spectrum, tau, solution: _Solution, weighting, kk) -> DRTResult:
+    system, p, lam, rule, ind = solution.system, solution.p, solution.lam, solution.rule, solution.ind
+    use_c, notes = solution.use_c, solution.notes
     use_l = ind.use
     z = spectrum.z
     z_model = system.design @ p
-    gamma = p[_N_EXTRA:] * system.z_scale
+    gamma = solution.gamma_ohm
     x = np.log(tau)
     r_pol = float(np.sum(gamma * _hat_areas(x)))
     mod = np.abs(z)
     f = spectrum.frequency
     measured = _measured_tau(spectrum)
-    local = _local_modulus(spectrum) if use_c else None
+    local = solution.local_scale(spectrum)
     nodes = peak_nodes(tau, gamma, local)
     ends = _open_ends(spectrum, measured)
     closed = closed_peaks(tau, gamma, nodes, ends)
@@ -1247,7 +1263,7 @@ def _make_result(spectrum, tau, system, p, lam, rule, ind, use_c, weighting, kk,
     resolved, owners, quiet = _peak_groups(system, p, lam, use_l, use_c, x, nodes, closed,
                                            floor_ohm / system.z_scale)
     beyond = float(np.sum((gamma * _hat_areas(x))[tau < measured[0]]))  # ohm at tau < 1/(2 pi f_max)
-    r_inf = float(p[0] * system.z_scale)
+    r_inf = solution.r_inf_ohm
     z_top = float(z.real[np.argmax(f)])  # Z' at f_max
     cut_at_f_max = (r_pol > 0 and beyond > _HF_CUT_SHARE * r_pol
                     and beyond >= noise * float(abs(z[np.argmax(f)])))
@@ -1316,7 +1332,7 @@ def _make_result(spectrum, tau, system, p, lam, rule, ind, use_c, weighting, kk,
     return DRTResult(
         tau_s=tau,
         gamma_ohm=gamma,
-        r_inf_ohm=float(p[0] * system.z_scale),
+        r_inf_ohm=r_inf,
         inductance_H=float(p[1] * system.l_scale) if use_l else None,
         inductance_sd_H=float(ind.sd * system.l_scale) if use_l and math.isfinite(ind.sd) else None,
         r_pol_ohm=r_pol,

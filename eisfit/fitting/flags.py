@@ -253,6 +253,8 @@ def reads_undetermined(flags: Iterable[str], key: str) -> bool:
     ``multimodal:<name>`` with every quantity of its element (``multimodal:R3`` covers
     ``R3_asr_ohm_cm2``; ``multimodal:CPE3_0`` covers ``CPE3_ceff_F``...)."""
     flags = list(flags)
+    if UNDETERMINING_FLAGS.isdisjoint(map(flag_name, flags)):
+        return False
     if holds_arc(flags, key):
         return True
     for name in multimodal_names(flags):
