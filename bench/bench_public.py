@@ -51,6 +51,10 @@ Cases:
             R0-p(R1,CPE1)-p(R2,CPE2)-CPE3 through the CLI.
   auto      the same 261-sweep table through ``eisfit campaign --circuit auto`` (one circuit
             chosen for the whole campaign first).
+  memory    (not run by default: ~1 min) ``eisfit campaign FOLDER --jobs 2 --no-cache`` on
+            ``--memory-n`` single-spectrum CSV files each (default 1,000, 5,000 and 10,000): the
+            peak of the summed RSS, each process's RSS and private memory at that moment, and the
+            growth per spectrum between the smallest and largest folder.
 
 Hard spectra: R0-p(R1,CPE1)-p(R2,CPE2), R1 and R2 over 3 decades, arcs 0.7-4 decades apart,
 51 points 10 MHz-100 Hz, 0.5 % complex noise, from a fixed seed.
@@ -483,6 +487,30 @@ def case_cli(n: int, jobs: int) -> None:
               f"{timed.describe()}; peak RSS {peak[0] / 2**20:.0f} MB, PSS {peak[1] / 2**20:.0f} MB")
 
 
+def case_memory(sizes: list[int], jobs: int) -> None:
+    peaks = {}
+    for n in sorted(sizes):
+        spectra = synthesize(hard_truths(n, seed=31), seed=32)
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp) / "csv"
+            folder.mkdir()
+            for k, s in enumerate(spectra):
+                np.savetxt(folder / f"cell_{k:05d}.csv", np.c_[s.frequency, s.z.real, s.z.imag], delimiter=",",
+                           header="freq_Hz,Zre_ohm,Zim_ohm", comments="")
+            split: dict[int, tuple[int, int]] = {}
+            _watched_cli(["campaign", str(folder), "--circuit", CIRCUIT, "--jobs", str(jobs),
+                          "--out", str(Path(tmp) / "out"), "--no-cache", "--no-progress"], split)
+        peaks[n] = sum(rss for rss, _ in split.values())
+        parts = ", ".join(f"RSS {rss / 2**20:.0f} MB (private {private / 2**20:.0f} MB)"
+                          for rss, private in split.values())
+        print(f"[memory] {n} CSV files: peak summed RSS {peaks[n] / 2**20:.0f} MB; its processes then: {parts}",
+              flush=True)
+    if len(peaks) > 1:
+        lo, hi = min(peaks), max(peaks)
+        print(f"[memory] growth {(peaks[hi] - peaks[lo]) / (hi - lo) / 1024:.0f} KB of summed RSS per spectrum "
+              f"({lo} to {hi} files)")
+
+
 def case_auto(jobs: int) -> None:
     """``eisfit campaign TABLE --circuit auto`` on the 261-sweep table of the ``cli`` case:
     one circuit chosen for the whole campaign (``eisfit.selection.choose_common_circuit``),
@@ -545,9 +573,10 @@ def _timed_cli(args: list[str]) -> float:
     return wall
 
 
-def _watched_cli(args: list[str]) -> tuple[float, tuple[int, int]]:
+def _watched_cli(args: list[str], split: dict[int, tuple[int, int]] | None = None) -> tuple[float, tuple[int, int]]:
     """(wall time, (peak RSS, peak PSS)) of one run of an ``eisfit`` command whose process
-    tree is read every 20 ms (the reads slow it down: time it with :func:`_timed_cli`)."""
+    tree is read every 20 ms (the reads slow it down: time it with :func:`_timed_cli`);
+    ``split`` receives pid -> (RSS, private) of each process at the peak of the summed RSS."""
     cmd, env = _cli_command(args)
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
@@ -556,7 +585,11 @@ def _watched_cli(args: list[str]) -> tuple[float, tuple[int, int]]:
 
     def watch():
         while not done.is_set():
-            rss, pss = _tree_memory(proc.pid)
+            per_process: dict[int, tuple[int, int]] = {}
+            rss, pss = _tree_memory(proc.pid, per_process)
+            if split is not None and rss > peak[0]:
+                split.clear()
+                split.update(per_process)
             peak[0], peak[1] = max(peak[0], rss), max(peak[1], pss)
             time.sleep(0.02)
 
@@ -571,8 +604,9 @@ def _watched_cli(args: list[str]) -> tuple[float, tuple[int, int]]:
     return wall, (peak[0], peak[1])
 
 
-def _tree_memory(root: int) -> tuple[int, int]:
-    """Summed RSS and PSS (bytes) of a process and all its descendants (from /proc)."""
+def _tree_memory(root: int, per_process: dict[int, tuple[int, int]] | None = None) -> tuple[int, int]:
+    """Summed RSS and PSS (bytes) of a process and all its descendants (from /proc);
+    ``per_process`` receives pid -> (RSS, private) of each."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -593,8 +627,12 @@ def _tree_memory(root: int) -> tuple[int, int]:
                 fields = dict(line.split(":", 1) for line in fh if ":" in line and not line.startswith(" "))
         except OSError:
             continue
-        rss += 1024 * int(fields.get("Rss", "0 kB").split()[0])
-        pss += 1024 * int(fields.get("Pss", "0 kB").split()[0])
+        kb = {name: 1024 * int(fields.get(name, "0 kB").split()[0])
+              for name in ("Rss", "Pss", "Private_Clean", "Private_Dirty")}
+        rss += kb["Rss"]
+        pss += kb["Pss"]
+        if per_process is not None:
+            per_process[pid] = (kb["Rss"], kb["Private_Clean"] + kb["Private_Dirty"])
     return rss, pss
 
 
@@ -611,7 +649,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cases", nargs="+",
                     default=["fit", "start", "campaign", "rows", "grids", "families", "suggest", "cli", "auto"],
-                    choices=["fit", "start", "campaign", "rows", "grids", "families", "suggest", "cli", "auto"])
+                    choices=["fit", "start", "campaign", "rows", "grids", "families", "suggest", "cli", "auto",
+                             "memory"])
     ap.add_argument("--family-n", type=int, default=10)
     ap.add_argument("--suggest-n", type=int, default=3)
     ap.add_argument("--repeat", type=int, default=15)
@@ -620,13 +659,15 @@ def main() -> None:
     ap.add_argument("--grids-n", type=int, default=300)
     ap.add_argument("--rows-n", type=int, default=500)
     ap.add_argument("--cli-n", type=int, default=5000)
+    ap.add_argument("--memory-n", type=int, nargs="+", default=[1000, 5000, 10000])
     ap.add_argument("--jobs", type=int, default=2)
     a = ap.parse_args()
     runs = {"fit": lambda u: case_fit(u, a.repeat), "start": lambda u: case_start(a.start_n),
             "campaign": lambda u: case_campaign(a.campaign_n, a.jobs), "rows": lambda u: case_rows(a.rows_n),
             "grids": lambda u: case_grids(u, a.grids_n, a.jobs),
             "families": lambda u: case_families(u, a.family_n), "suggest": lambda u: case_suggest(u, a.suggest_n),
-            "cli": lambda u: case_cli(a.cli_n, a.jobs), "auto": lambda u: case_auto(a.jobs)}
+            "cli": lambda u: case_cli(a.cli_n, a.jobs), "auto": lambda u: case_auto(a.jobs),
+            "memory": lambda u: case_memory(a.memory_n, a.jobs)}
     for case in [c for c in runs if c in a.cases]:
         u = impedance_unit.measure_u()  # measured again before every case: the machine's load drifts
         print(f"u = {u * 1e3:.1f} ms (one impedance.py CustomCircuit.fit from a good guess, measured before "
