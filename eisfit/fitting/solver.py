@@ -896,12 +896,19 @@ def merge_optima(*lists: Sequence[tuple[float, np.ndarray]]) -> list[tuple[float
     ``N_OPTIMA_KEPT``."""
     out: list[tuple[float, np.ndarray]] = []
     for cost, p in sorted((pair for pairs in lists for pair in pairs), key=lambda pair: pair[0]):
-        if any(np.allclose(p, q, rtol=1e-6, atol=0.0) for _, q in out):
+        if any(_all_close(p, q) for _, q in out):
             continue
         out.append((cost, p))
         if len(out) == N_OPTIMA_KEPT:
             break
     return out
+
+
+def _all_close(p: np.ndarray, q: np.ndarray, rtol: float = 1e-6) -> bool:
+    """``np.allclose(p, q, rtol=rtol, atol=0)`` to the bit (equal infinities close, nan
+    never), without its wrappers: ~3 us instead of ~15, called for every pair of optima kept."""
+    with np.errstate(invalid="ignore"):  # inf - inf
+        return bool(np.all(((np.abs(p - q) <= rtol * np.abs(q)) & np.isfinite(q)) | (p == q)))
 
 
 def distinct_best(theta: np.ndarray, cost: np.ndarray, n: int) -> np.ndarray:
