@@ -464,15 +464,19 @@ def case_suggest(u: float, n: int) -> None:
           f"(median {statistics.median(times) / u:.2f} u)")
 
 
+def _csv_folder(tmp: str, n: int) -> Path:
+    """A folder of ``n`` single-spectrum CSV files of hard spectra (the command cases' input)."""
+    folder = Path(tmp) / "csv"
+    folder.mkdir()
+    for k, s in enumerate(synthesize(hard_truths(n, seed=31), seed=32)):
+        np.savetxt(folder / f"cell_{k:05d}.csv", np.c_[s.frequency, s.z.real, s.z.imag], delimiter=",",
+                   header="freq_Hz,Zre_ohm,Zim_ohm", comments="")
+    return folder
+
+
 def case_cli(n: int, jobs: int) -> None:
-    truths = hard_truths(n, seed=31)
-    spectra = synthesize(truths, seed=32)
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp) / "csv"
-        folder.mkdir()
-        for k, s in enumerate(spectra):
-            np.savetxt(folder / f"cell_{k:05d}.csv", np.c_[s.frequency, s.z.real, s.z.imag], delimiter=",",
-                       header="freq_Hz,Zre_ohm,Zim_ohm", comments="")
+        folder = _csv_folder(tmp, n)
         timed, peak = _run_cli(["campaign", str(folder), "--circuit", CIRCUIT, "--jobs", str(jobs),
                                "--out", str(Path(tmp) / "out"), "--no-cache", "--no-progress"])
         print(f"[cli] eisfit campaign FOLDER ({n} CSV files, --jobs {jobs}, figures and all): {timed.describe()}; "
@@ -490,13 +494,8 @@ def case_cli(n: int, jobs: int) -> None:
 def case_memory(sizes: list[int], jobs: int) -> None:
     peaks = {}
     for n in sorted(sizes):
-        spectra = synthesize(hard_truths(n, seed=31), seed=32)
         with tempfile.TemporaryDirectory() as tmp:
-            folder = Path(tmp) / "csv"
-            folder.mkdir()
-            for k, s in enumerate(spectra):
-                np.savetxt(folder / f"cell_{k:05d}.csv", np.c_[s.frequency, s.z.real, s.z.imag], delimiter=",",
-                           header="freq_Hz,Zre_ohm,Zim_ohm", comments="")
+            folder = _csv_folder(tmp, n)
             split: dict[int, tuple[int, int]] = {}
             _watched_cli(["campaign", str(folder), "--circuit", CIRCUIT, "--jobs", str(jobs),
                           "--out", str(Path(tmp) / "out"), "--no-cache", "--no-progress"], split)
