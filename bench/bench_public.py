@@ -51,7 +51,7 @@ Cases:
             R0-p(R1,CPE1)-p(R2,CPE2)-CPE3 through the CLI.
   auto      the same 261-sweep table through ``eisfit campaign --circuit auto`` (one circuit
             chosen for the whole campaign first).
-  memory    (not run by default: ~1 min) ``eisfit campaign FOLDER --jobs 2 --no-cache`` on
+  memory    (not run by default: ~2 min) ``eisfit campaign FOLDER --jobs 2 --no-cache`` on
             ``--memory-n`` single-spectrum CSV files each (default 1,000, 5,000 and 10,000): the
             peak of the summed RSS, each process's RSS and private memory at that moment, and the
             growth per spectrum between the smallest and largest folder.
@@ -626,12 +626,12 @@ def _tree_memory(root: int, per_process: dict[int, tuple[int, int]] | None = Non
                 fields = dict(line.split(":", 1) for line in fh if ":" in line and not line.startswith(" "))
         except OSError:
             continue
-        kb = {name: 1024 * int(fields.get(name, "0 kB").split()[0])
-              for name in ("Rss", "Pss", "Private_Clean", "Private_Dirty")}
-        rss += kb["Rss"]
-        pss += kb["Pss"]
+        size = {name: 1024 * int(fields.get(name, "0 kB").split()[0])  # bytes
+                for name in ("Rss", "Pss", "Private_Clean", "Private_Dirty")}
+        rss += size["Rss"]
+        pss += size["Pss"]
         if per_process is not None:
-            per_process[pid] = (kb["Rss"], kb["Private_Clean"] + kb["Private_Dirty"])
+            per_process[pid] = (size["Rss"], size["Private_Clean"] + size["Private_Dirty"])
     return rss, pss
 
 
