@@ -32,7 +32,7 @@ from ..spectrum import Spectrum
 from .engine import (PER_SPECTRUM_OPTIONS, _definition, _final_values, _Prepared, _prepare, final_values,
                      fit_prepared)
 from .result import FitResult
-from .solver import PolishStream, Solution, merge_optima, solve, start_costs
+from .solver import PolishStream, Solution, dof_of, merge_optima, solve, start_costs
 
 __all__ = ["fit_batch", "fit_chain", "fit_stream", "summary_row", "ChainResult", "StreamSummary"]
 
@@ -254,8 +254,7 @@ def _seed_wins(seeded_cost: float, cold_cost: float, prep: _Prepared) -> bool:
     A smaller gap is one minimum reached twice to within the optimiser's tolerance (where a
     parameter is undetermined, polishes stop at different points of a flat valley); keeping
     the cold fit there keeps one seeded change from re-seeding the rest of the chain."""
-    dof = max(2 * prep.problem.frequency.size - prep.problem.free.size, 1)
-    margin = max(CHISQ_TIE_RTOL * cold_cost, SEED_KEEP_S2 * cold_cost / dof)
+    margin = max(CHISQ_TIE_RTOL * cold_cost, SEED_KEEP_S2 * cold_cost / dof_of(prep))
     return bool(seeded_cost < cold_cost - margin)
 
 

@@ -455,9 +455,8 @@ def _diffusion_arc_round(preps: list[Any], sol: Solution, rows: list[int]) -> No
     sets = {i: _diffusion_arc_start_set(preps[i], sol.p_best[i]) for i in rows}
     rows = [i for i in rows if sets[i].labels]
     if rows:
-        dof = np.array([max(2 * preps[i].problem.frequency.size - preps[i].problem.free.size, 1) for i in rows])
         _keep_better(sol, rows, _run_start_sets(BatchProblem.of([preps[i] for i in rows]), [preps[i] for i in rows],
-                                                [sets[i] for i in rows]), margin=sol.cost[rows] / dof)
+                                                [sets[i] for i in rows]), margin=_s2(preps, sol, rows))
 
 
 def _diffusion_arc_start_set(prep: Any, p_best: np.ndarray) -> StartSet:
@@ -499,9 +498,8 @@ def _order_round(preps: list[Any], sol: Solution, rows: list[int]) -> None:
         # the circuit's own order stands unless the data tell the other apart: lower by more
         # than s^2 (chisq / dof). Two orders can describe the same points (a Randles branch
         # whose diffusion is slow ~ a plain arc): the string's, as the user wrote it, is kept
-        dof = np.array([max(2 * preps[i].problem.frequency.size - preps[i].problem.free.size, 1) for i in rows])
         _keep_better(sol, rows, _run_starts(BatchProblem.of([preps[i] for i in rows]), [preps[i] for i in rows], sets),
-                     margin=sol.cost[rows] / dof)
+                     margin=_s2(preps, sol, rows))
 
 
 def _misses_tail(prep: Any, p_full: np.ndarray, cost: float, kk_result: KKResult | None, noise_level: float,
@@ -546,6 +544,17 @@ def _run_extra_starts(preps: list[Any], sol: Solution, sets: dict[int, StartSet]
         _keep_better(sol, rows, _run_start_sets(BatchProblem.of([preps[i] for i in rows]), [preps[i] for i in rows],
                                                 [sets[i] for i in rows]),
                      margin=margin_rtol * sol.cost[rows] if margin_rtol else None)
+
+
+def dof_of(prep: Any) -> int:
+    """Degrees of freedom 2N - M (free parameters) of a prepared fit, at least 1."""
+    return max(2 * prep.problem.frequency.size - prep.problem.free.size, 1)
+
+
+def _s2(preps: list[Any], sol: Solution, rows: list[int]) -> np.ndarray:
+    """s^2 = chisq / dof of the optima of ``rows``: the margin by which a round's optimum
+    must be lower to replace one the data cannot tell apart from it."""
+    return sol.cost[rows] / np.array([dof_of(preps[i]) for i in rows])
 
 
 def _keep_better(sol: Solution, rows: list[int], more: Solution, margin: np.ndarray | None = None) -> None:
@@ -787,7 +796,7 @@ def polish_from(preps: Sequence[Any], p_full: np.ndarray, max_iter: int = POLISH
 def _stall(preps: Sequence[Any], owner: np.ndarray | None = None) -> tuple[int, np.ndarray]:
     """The polish's stall rule per LM problem: ``POLISH_STALL_STEPS`` accepted steps gaining
     less than ``POLISH_STALL_S2`` s^2 together, as a fraction of the cost (0.1 / dof)."""
-    dof = np.array([max(2 * p.problem.frequency.size - p.problem.free.size, 1) for p in preps], float)
+    dof = np.array([dof_of(p) for p in preps], float)
     rtol = POLISH_STALL_S2 / dof
     return POLISH_STALL_STEPS, rtol if owner is None else rtol[owner]
 
