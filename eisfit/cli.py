@@ -1348,6 +1348,7 @@ def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, we
     checkpoint was fitted, 1 when some were not, 2 when none could be (nothing is
     written then), 130 when interrupted (the checkpoints fitted so far are written).
     """
+    from ._figure_process import reserved_figure_process
     from ._processes import interrupt_on_signals, long_lived_objects
 
     out_default = out is None
@@ -1366,8 +1367,9 @@ def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, we
                       weighting=weighting, fmin=fmin, fmax=fmax, exclude_hz=exclude_hz or None, jobs=jobs,
                       out=None, cache_dir=cache, progress=False if _State.verbosity < 0 else progress, drt=drt_,
                       arrhenius=arrhenius_, kk_band=kk_band, reader=reader, **options)
-    # what the command keeps is frozen as it is made (eisfit._processes); SIGINT and SIGTERM stop it alike
-    with long_lived_objects(), interrupt_on_signals() as signals:
+    # a figure process forked now, while the heap is small (eisfit._figure_process); what the command
+    # keeps is frozen as it is made (eisfit._processes); SIGINT and SIGTERM stop it alike
+    with reserved_figure_process(), long_lived_objects(), interrupt_on_signals() as signals:
         state: dict = {}
         run["signals"] = signals
         try:

@@ -165,14 +165,17 @@ def save_figures(makers: Mapping[str, Callable[[], Figure]], folder: str | _os.P
 
 
 class PendingFigures:
-    """Figures being drawn by forked workers (:func:`start_figures`); :meth:`result` draws
-    the others here, handing the next one to a worker whenever one is free, waits for the
-    workers and makes here whatever they did not write."""
+    """Figures being drawn by another process (:func:`start_figures`); :meth:`result` draws
+    the others here, handing the next one to the worker whenever it is free, waits for it
+    and makes here whatever it did not write."""
 
-    def __init__(self, makers, folder, pool=None, jobs=None, queue=(), workers: int = 0):
+    def __init__(self, makers, folder, pool=None, jobs=None, queue=(), workers: int = 0,
+                 submit: Callable[[str], Any] | None = None, worker_draws: Callable[[str], bool] | None = None):
         self._makers, self._folder, self._pool, self._jobs = dict(makers), folder, pool, dict(jobs or {})
         self._queue = list(queue)  # names not yet handed out, costliest first
         self._workers = workers if pool is not None else 0  # the pool's processes
+        self._submit_job = submit or (lambda name: self._pool.submit(_save_one, name, str(self._folder)))
+        self._worker_draws = worker_draws or (lambda name: True)
 
     def result(self) -> dict:
         """name -> paths (PNG first), in the order of the makers."""
@@ -195,7 +198,10 @@ class PendingFigures:
             while self._queue:
                 collect(done_only=True)
                 if self._pool is not None and len(self._jobs) < self._workers and not failed:  # a worker is free
-                    self._submit(self._queue.pop(0))
+                    name = next((n for n in self._queue if self._worker_draws(n)), None)
+                    if name is not None:
+                        self._queue.remove(name)
+                        self._submit(name)
                 if self._queue:
                     name = self._queue.pop(0)
                     written[name] = save_figure(self._makers[name](), self._folder / name)
@@ -209,7 +215,7 @@ class PendingFigures:
 
     def _submit(self, name: str) -> None:
         try:
-            self._jobs[name] = self._pool.submit(_save_one, name, str(self._folder))
+            self._jobs[name] = self._submit_job(name)
         except Exception:  # the pool is broken or gone: drawn here with the rest
             self._queue.insert(0, name)
             self.cancel()
@@ -223,16 +229,29 @@ class PendingFigures:
 
 
 def start_figures(makers: Mapping[str, Callable[[], Figure]], folder: str | _os.PathLike,
-                  processes: int | None = None) -> PendingFigures:
-    """Begin :func:`save_figures`: the first figures are handed to forked workers where that
-    is possible (the makers must not change afterwards: the workers see them as they were at
-    the fork); ``.result()`` of the returned object draws the others here and hands each
-    worker the next one when it is free."""
+                  processes: int | None = None, campaign_inputs: Callable[[], CampaignLike] | None = None,
+                  area_normalised: bool = False) -> PendingFigures:
+    """Begin :func:`save_figures`: the first figures are handed to another process where
+    that is possible; ``.result()`` of the returned object draws the others here and hands
+    the worker the next one when it is free.
+
+    With ``campaign_inputs`` (a function that returns what the campaign figures read, e.g.
+    :func:`eisfit.campaign.figure_inputs.figure_inputs` of a result) and a figure process
+    reserved before the fits (:func:`eisfit._figure_process.reserved_figure_process`, what
+    ``eisfit campaign`` does), that process draws the makers named in
+    :data:`CAMPAIGN_FIGURES` with :func:`campaign_figure` (``area_normalised`` as there) from
+    those inputs, sent to it once; it never mapped the heap the fits grew. Else workers are
+    forked now (the makers must not change afterwards: the workers see them as they were at
+    the fork)."""
     from pathlib import Path
 
     folder = Path(folder)
     names = list(makers)
     n = min(FIGURE_PROCESSES if processes is None else processes, len(names))
+    if n > 1 and campaign_inputs is not None and any(name in CAMPAIGN_FIGURES for name in names):
+        pending = _start_on_reserved(makers, folder, campaign_inputs, area_normalised)
+        if pending is not None:
+            return pending
     if n > 1 and _can_fork_figures():
         import multiprocessing
         import os
@@ -253,6 +272,28 @@ def start_figures(makers: Mapping[str, Callable[[], Figure]], folder: str | _os.
         else:
             return PendingFigures(makers, folder, pool, jobs, names[workers:], workers)
     return PendingFigures(makers, folder)
+
+
+def _start_on_reserved(makers, folder, campaign_inputs, area_normalised: bool) -> PendingFigures | None:
+    """:func:`start_figures` on the reserved figure process, its first figure the first of
+    ``makers`` it can draw; None when none is reserved (or it cannot take the inputs)."""
+    import functools
+
+    from ._figure_process import take_reserved
+
+    process = take_reserved()
+    if process is None:
+        return None
+    try:
+        process.load(functools.partial(campaign_figure, area_normalised=area_normalised), campaign_inputs(), folder)
+    except OSError:
+        process.shutdown()
+        return None
+    worker_draws = CAMPAIGN_FIGURES.__contains__
+    first = next(name for name in makers if worker_draws(name))
+    jobs = {first: process.submit(first)}
+    return PendingFigures(makers, folder, process, jobs, [n for n in makers if n != first], 1,
+                          submit=process.submit, worker_draws=worker_draws)
 
 
 def _new_figure(width_in: float, height_in: float, layout: str | None = "constrained"):
@@ -2109,6 +2150,31 @@ def _front_cut(name: str, suffix: str, width_pt: float, size_pt: float) -> str:
         name = name[1:]
         text = "…" + name + suffix
     return text
+
+
+CAMPAIGN_FIGURES = ("evolution", "nyquist", "fits", "bode", "residual_map")  # a campaign's report figures
+DRT_FIGURES = ("drt_map", "drt_stack")  # and those of a campaign with its DRTs
+
+
+def campaign_figure(name: str, camp: CampaignLike, area_normalised: bool = False) -> Figure:
+    """The report figure ``name`` (:data:`CAMPAIGN_FIGURES`, :data:`DRT_FIGURES`) of a
+    campaign, as ``CampaignResult.write`` writes it: overlays of at most
+    :data:`MAX_OVERLAY_SPECTRA` spectra, Nyquist figures in Ω·cm² with ``area_normalised``."""
+    if name == "evolution":
+        return plot_campaign_evolution(camp)
+    if name == "nyquist":
+        return plot_campaign_nyquist(camp, area_normalised=area_normalised).figure
+    if name == "fits":
+        return plot_campaign_fits(camp, area_normalised=area_normalised)
+    if name == "bode":
+        return plot_campaign_bode(camp)
+    if name == "residual_map":
+        return plot_campaign_residual_map(camp).figure
+    if name == "drt_map":
+        return plot_campaign_drt_map(camp).figure
+    if name == "drt_stack":
+        return plot_campaign_drt_stack(camp).figure
+    raise ValueError(f"no campaign figure named {name!r} (known: {', '.join(CAMPAIGN_FIGURES + DRT_FIGURES)})")
 
 
 def plot_campaign_residual_map(camp: CampaignLike, ax: Axes | None = None, max_rows_labelled: int = 25) -> Axes:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -483,12 +484,13 @@ class CampaignResult:
 
         folder = Path(out)
         folder.mkdir(parents=True, exist_ok=True)
-        makers = self._figure_makers(self._area_normalisable(area_normalised)) if figures else {}
+        area_normalised = figures and self._area_normalisable(area_normalised)
+        makers = self._figure_makers(area_normalised) if figures else {}
         planned = self._planned_outputs(makers, arrhenius and figures, arrhenius)
         before = snapshot(folder, planned)
         self.stats["earlier_outputs_removed"] = clear_earlier_outputs(folder, planned)
         try:
-            self._write_outputs(folder, makers, wall_time_s, arrhenius, figures)
+            self._write_outputs(folder, makers, wall_time_s, arrhenius, figures, area_normalised)
         except BaseException:
             remove_unreplaced(folder, before)
             raise
@@ -511,16 +513,21 @@ class CampaignResult:
         return names
 
     def _write_outputs(self, folder: Path, makers: dict[str, Any], wall_time_s: float | None,
-                       arrhenius: bool, figures: bool) -> None:
-        """:meth:`write`'s files: tables and figures (drawn by forked workers meanwhile), then
+                       arrhenius: bool, figures: bool, area_normalised: bool) -> None:
+        """:meth:`write`'s files: tables and figures (drawn by another process meanwhile: one
+        reserved before the fits, which is sent the figures' inputs, or one forked now), then
         the reports."""
         import time
 
         from ..plotting import start_figures
+        from . import figure_inputs as inputs
 
         if self.drts is not None:  # the DRT figures read the table: built before the workers fork, they inherit it
             table = self.table
-        pending = start_figures(_costliest_first(makers), folder) if makers else None
+        large = sum(r is not None for r in self.results) >= inputs.RESERVED_FIGURES_FROM
+        pending = start_figures(_costliest_first(makers), folder,
+                                campaign_inputs=(lambda: inputs.figure_inputs(self)) if large else None,
+                                area_normalised=area_normalised) if makers else None
         try:  # the table is built and written here while the workers draw
             table = self.table
             with atomic_text_file(folder / "summary.csv") as fh:  # replaces the rows streamed during the fits
@@ -569,17 +576,10 @@ class CampaignResult:
         """name -> function making the figure, in report order; none when no checkpoint was fitted."""
         if not any(r is not None for r in self.results):
             return {}
-        makers = {
-            "evolution": lambda: self.plot_evolution(),
-            "nyquist": lambda: self.plot_nyquist(area_normalised=area_normalised).figure,
-            "fits": lambda: self.plot_fits(area_normalised=area_normalised),
-            "bode": lambda: self.plot_bode(),
-            "residual_map": lambda: self.plot_residual_map().figure,
-        }
-        if self.drts is not None:  # DRT (issue 8)
-            makers["drt_map"] = lambda: self.plot_drt_map().figure
-            makers["drt_stack"] = lambda: self.plot_drt_stack().figure
-        return makers
+        from ..plotting import CAMPAIGN_FIGURES, DRT_FIGURES, campaign_figure
+
+        names = CAMPAIGN_FIGURES + (DRT_FIGURES if self.drts is not None else ())  # DRT (issue 8)
+        return {name: functools.partial(campaign_figure, name, self, area_normalised) for name in names}
 
     def __repr__(self) -> str:
         ok = sum(r is not None for r in self.results)

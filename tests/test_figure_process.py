@@ -1,0 +1,170 @@
+"""The figure process reserved before a campaign's fits (eisfit._figure_process) and the
+compact inputs it draws from (eisfit.campaign.figure_inputs): the same figures, to the byte,
+as those drawn from the CampaignResult; a process that died or fails leaves nothing undrawn."""
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+from pathlib import Path
+
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+import eisfit
+import eisfit._figure_process as FP
+import eisfit.plotting as P
+from eisfit import Spectrum
+from eisfit.campaign.figure_inputs import figure_inputs
+from eisfit.model import Circuit
+
+matplotlib.use("Agg")
+HEADLINE = "R0-p(R1,CPE1)-p(R2,CPE2)"
+TRUE = [40.0, 60.0, 1e-9, 0.9, 149.0, 2e-6, 0.85]
+F = np.logspace(7, 1, 43)
+needs_fork = pytest.mark.skipif(not FP._can_reserve(), reason="no figure process here: forking is unsafe "
+                                "(not Linux, a thread running) or fewer than two cores")
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture(autouse=True)
+def _every_campaign_large(monkeypatch):
+    """The reserved process draws only large campaigns' figures: here every campaign is large."""
+    import eisfit.campaign.figure_inputs as inputs
+
+    monkeypatch.setattr(inputs, "RESERVED_FIGURES_FROM", 1)
+
+
+@pytest.fixture(scope="module")
+def camp():
+    """26 checkpoints (more than an overlay shows, so 6 results are sent slimmed), 3 of them
+    with the interface arc's resistance left free of noise, every one on the time axis."""
+    spectra = []
+    for k in range(26):
+        p = np.array(TRUE)
+        p[4] = 150.0 - 3 * k
+        z = Circuit(HEADLINE).impedance(p, F)
+        rng = np.random.default_rng(k)
+        z = z * (1 + 0.003 * (rng.standard_normal(F.size) + 1j * rng.standard_normal(F.size)))
+        spectra.append(Spectrum(F, z, meta={"label": f"{10 * k} h", "time_h": 10.0 * k}))
+    return eisfit.fit_campaign(spectra, circuit=HEADLINE, area_cm2=0.785, starts=4)
+
+
+def _png(fig, path: Path) -> bytes:
+    P.save_figure(fig, path)
+    return path.with_suffix(".png").read_bytes()
+
+
+@pytest.mark.parametrize("name", P.CAMPAIGN_FIGURES)
+def test_figures_from_the_inputs_are_those_of_the_result(camp, tmp_path, name):
+    inputs = pickle.loads(pickle.dumps(figure_inputs(camp)))  # as the figure process receives them
+    slim = [r for r in inputs.results if r is not None and not r.correl]
+    assert len(slim) == 26 - P.MAX_OVERLAY_SPECTRA  # the overlays' results are sent whole
+    assert all(c.spectrum is None for c in inputs.checkpoints)
+    mine = _png(P.campaign_figure(name, inputs, area_normalised=True), tmp_path / "inputs")
+    theirs = _png(P.campaign_figure(name, camp, area_normalised=True), tmp_path / "result")
+    assert mine == theirs
+
+
+def test_inputs_share_the_containers_equal_in_every_result(camp):
+    inputs = figure_inputs(camp)
+    slim = [r for r in inputs.results if r is not None and not r.correl]
+    assert len({id(r.units) for r in slim}) == 1 and len({id(r.derived_units) for r in slim}) == 1
+    assert all(set(r.settings) <= {"area_cm2", "joint", "weighting"} for r in slim)
+    assert {r.settings["area_cm2"] for r in slim} == {0.785}
+    assert all(r.values == camp.results[k].values for k, r in enumerate(inputs.results) if r is not None)
+
+
+def _written(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.glob("*.png"))}
+
+
+@needs_fork
+def test_the_reserved_process_draws_the_same_figures(camp, tmp_path):
+    camp.write(tmp_path / "plain")
+    with FP.reserved_figure_process():
+        reserved = FP._reserved
+        assert reserved is not None and reserved.alive()
+        camp.write(tmp_path / "reserved")
+        assert FP._reserved is None  # taken by the write, and ended by it
+        assert not reserved.alive()
+    assert _written(tmp_path / "reserved") == _written(tmp_path / "plain")
+    assert len(_written(tmp_path / "plain")) == len(P.CAMPAIGN_FIGURES)
+
+
+@needs_fork
+def test_a_small_campaign_leaves_the_reserved_process_unused(camp, tmp_path, monkeypatch):
+    import eisfit.campaign.figure_inputs as inputs
+
+    monkeypatch.setattr(inputs, "RESERVED_FIGURES_FROM", 27)  # one more than camp has
+    with FP.reserved_figure_process():
+        reserved = FP._reserved
+        camp.write(tmp_path / "out")
+        assert FP._reserved is reserved and reserved.alive()
+    assert not reserved.alive()
+    assert len(_written(tmp_path / "out")) == len(P.CAMPAIGN_FIGURES)
+
+
+@needs_fork
+def test_an_unused_reserved_process_ends_with_the_context():
+    with FP.reserved_figure_process():
+        reserved = FP._reserved
+        assert reserved.alive()
+    assert FP._reserved is None and not reserved.alive()
+
+
+@needs_fork
+def test_a_reserved_process_that_died_leaves_the_figures_to_this_one(camp, tmp_path):
+    with FP.reserved_figure_process():
+        os.kill(FP._reserved._process.pid, signal.SIGKILL)
+        FP._reserved._process.join(10)
+        camp.write(tmp_path / "out")
+    assert len(_written(tmp_path / "out")) == len(P.CAMPAIGN_FIGURES)
+    assert (tmp_path / "out" / "report.md").exists()
+
+
+@needs_fork
+def test_a_figure_that_fails_in_the_reserved_process_raises_here(camp, tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise ValueError("no evolution today")
+
+    monkeypatch.setattr(P, "plot_campaign_evolution", broken)  # before the fork: the process has it too
+    with FP.reserved_figure_process(), pytest.raises(ValueError, match="no evolution today"):
+        camp.write(tmp_path / "out")
+    assert not (tmp_path / "out" / "report.md").exists()
+
+
+@needs_fork
+def test_the_campaign_command_writes_its_figures_through_the_reserved_process(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from eisfit.cli import main
+
+    folder = tmp_path / "csv"
+    folder.mkdir()
+    for k in range(3):
+        p = np.array(TRUE)
+        p[4] = 150.0 - 10 * k
+        z = Circuit(HEADLINE).impedance(p, F)
+        np.savetxt(folder / f"cell_{k}.csv", np.c_[F, z.real, z.imag], delimiter=",", header="freq_Hz,Zre_ohm,Zim_ohm",
+                   comments="")
+    made = []
+    original = FP.FigureProcess.__init__
+
+    def recorded(self):
+        original(self)
+        made.append(self)
+
+    monkeypatch.setattr(FP.FigureProcess, "__init__", recorded)
+    result = CliRunner().invoke(main, ["campaign", str(folder), "--circuit", HEADLINE, "--out", str(tmp_path / "out"),
+                                       "--no-cache", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert len(made) == 1 and not made[0].alive()
+    assert len(_written(tmp_path / "out")) == len(P.CAMPAIGN_FIGURES)
