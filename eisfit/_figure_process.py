@@ -50,10 +50,11 @@ class FigureProcess:
     def alive(self) -> bool:
         return self._process.is_alive()
 
-    def load(self, draw: Callable[[str, Any], Any], inputs: Any, folder: Path) -> None:
-        """Send what every figure is drawn from: ``draw(name, inputs)`` returns the Figure
-        (a module-level function: it is pickled by name), written into ``folder``. Raises
-        OSError when the process is gone."""
+    def load(self, draw: Callable[[str, Any, Path], Any], inputs: Any, folder: Path) -> None:
+        """Send what every figure is drawn from: ``draw(name, inputs, folder)`` makes the
+        figure ``name`` and writes it into ``folder``, returning its paths (a module-level
+        function, or a partial of one: it is pickled by name). Raises OSError when the
+        process is gone."""
         try:
             self._conn.send(("load", draw, inputs, str(folder)))
         except (BrokenPipeError, EOFError) as exc:
@@ -136,9 +137,7 @@ def _serve(conn: Any, parent_pid: int) -> None:
             continue
         name = message[1]
         try:
-            from .plotting import save_figure
-
-            paths = [str(p) for p in save_figure(draw(name, inputs), Path(folder) / name)]
+            paths = [str(p) for p in draw(name, inputs, Path(folder))]
             conn.send((name, paths, None))
         except Exception as exc:  # the campaign process draws it again and raises the error there
             conn.send((name, None, f"{type(exc).__name__}: {exc}"))

@@ -274,6 +274,11 @@ def start_figures(makers: Mapping[str, Callable[[], Figure]], folder: str | _os.
     return PendingFigures(makers, folder)
 
 
+def _save_campaign_figure(name: str, camp: CampaignLike, folder: Path, area_normalised: bool = False) -> list[Path]:
+    """:func:`campaign_figure` ``name`` written into ``folder`` (the reserved figure process's work)."""
+    return save_figure(campaign_figure(name, camp, area_normalised), folder / name)
+
+
 def _start_on_reserved(makers, folder, campaign_inputs, area_normalised: bool) -> PendingFigures | None:
     """:func:`start_figures` on the reserved figure process, its first figure the first of
     ``makers`` it can draw; None when none is reserved (or it cannot take the inputs)."""
@@ -285,7 +290,8 @@ def _start_on_reserved(makers, folder, campaign_inputs, area_normalised: bool) -
     if process is None:
         return None
     try:
-        process.load(functools.partial(campaign_figure, area_normalised=area_normalised), campaign_inputs(), folder)
+        process.load(functools.partial(_save_campaign_figure, area_normalised=area_normalised), campaign_inputs(),
+                     folder)
     except OSError:
         process.shutdown()
         return None
