@@ -1,5 +1,5 @@
 """What a campaign's report figures read, and nothing more: the inputs sent to a figure
-process forked before the fits (:func:`eisfit.plotting.reserved_figure_process`).
+process forked before the fits (:func:`eisfit._figure_process.reserved_figure_process`).
 
 A figure process forked after the fits maps the campaign process's whole heap, and what it
 allocates while drawing lands in the free slots of the pages it inherited, copying each
