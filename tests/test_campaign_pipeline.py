@@ -15,6 +15,7 @@ import pytest
 import eisfit
 from eisfit.campaign import runner
 from eisfit.fitting.batch import fit_chunk
+from eisfit.fitting.result import SHARED_FIELDS, one_of_equal
 from eisfit.model import Circuit
 
 CIRCUIT = "R0-p(R1,CPE1)-p(R2,CPE2)"
@@ -141,6 +142,30 @@ def test_campaign_results_keep_what_the_figures_draw(tmp_path):
     plt.close(fig)
 
 
+def test_a_campaigns_results_share_their_equal_containers_fitted_or_cached(tmp_path):
+    """10,000 results hold one settings dict, one units dict, ... between them, whether
+    fitted now (unpickled from a worker, each with its own) or read from the cache; each is
+    equal to what a result of its own has."""
+    spectra = _spectra(6)
+    alone = eisfit.fit_campaign(spectra[:1], circuit=CIRCUIT, cache_dir=False, progress=False).results[0]
+    for cache in (False, tmp_path / "cache", tmp_path / "cache"):  # fitted, fitted and stored, read back
+        results = eisfit.fit_campaign(spectra, circuit=CIRCUIT, cache_dir=cache, progress=False).results
+        for name in SHARED_FIELDS:
+            assert len({id(getattr(r, name)) for r in results}) == 1, name
+            assert getattr(results[0], name) == getattr(alone, name), name
+    assert {"initial", "bounds", "weighting"} <= set(results[0].settings)
+
+
+def test_containers_are_one_only_where_their_items_and_types_are_equal():
+    pool: dict = {}
+    first = one_of_equal(pool, {"x": 1, "nested": [{"y": float("nan")}]})
+    assert one_of_equal(pool, {"x": 1, "nested": [{"y": float("nan")}]}) is first
+    for other in ({"x": True, "nested": [{"y": float("nan")}]}, {"x": 1.0, "nested": [{"y": float("nan")}]},
+                  {"x": 1, "nested": ({"y": float("nan")},)}, {"nested": [{"y": float("nan")}], "x": 1}):
+        assert one_of_equal(pool, other) is other  # 1, True and 1.0; a list and a tuple; another order
+    assert one_of_equal(pool, ["R0", "R1"]) is not one_of_equal(pool, ("R0", "R1"))
+
+
 def test_rows_are_on_disk_as_chunks_finish_and_survive_a_failure(tmp_path, monkeypatch):
     """A campaign that dies after some chunks (here the third chunk's outcome cannot be
     stored) leaves the rows of the chunks before it in the results file."""
@@ -149,11 +174,11 @@ def test_rows_are_on_disk_as_chunks_finish_and_survive_a_failure(tmp_path, monke
     seen = []
     collect = runner._collect
 
-    def failing_collect(items, fits, chunk, outcome, cache):
+    def failing_collect(items, fits, chunk, outcome, cache, *rest):
         if len(seen) == 2:
             raise OSError("disk gone")
         seen.append(list(chunk.members))
-        return collect(items, fits, chunk, outcome, cache)
+        return collect(items, fits, chunk, outcome, cache, *rest)
 
     monkeypatch.setattr(runner, "_collect", failing_collect)
     with pytest.raises(OSError, match="disk gone"):

@@ -16,6 +16,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..fitting.result import one_of_equal, share_equal_fields
+
 __all__ = ["FigureInputs", "figure_inputs", "RESERVED_FIGURES_FROM"]
 
 # Campaigns of this many fitted checkpoints or more are drawn by the reserved figure process.
@@ -59,7 +61,8 @@ def figure_inputs(camp: Any) -> FigureInputs:
     overlaid = {fitted[i] for i in evenly_chosen(len(fitted), MAX_OVERLAY_SPECTRA)}
     shared: dict[Any, Any] = {}
     results = [r if r is None or k in overlaid else _slim(r, shared) for k, r in enumerate(camp.results)]
-    details = [_one(shared, {"settings": _one(shared, _figure_settings(d.get("settings", {})))}) for d in camp.details]
+    details = [one_of_equal(shared, {"settings": one_of_equal(shared, _figure_settings(d.get("settings", {})))})
+               for d in camp.details]
     checkpoints = [dataclasses.replace(c, spectrum=None, content_sha256="", reader=None) for c in camp.checkpoints]
     return FigureInputs(checkpoints, results, details, camp.evolution_axis(), camp.colour_values())
 
@@ -67,21 +70,9 @@ def figure_inputs(camp: Any) -> FigureInputs:
 def _slim(r: Any, shared: dict) -> Any:
     """``r`` without what the figures of a checkpoint that is not overlaid do not read (its
     correlations, intervals, message, Lin-KK band), the equal containers shared."""
-    return r.with_fields(correl={}, intervals={}, message="", kk_valid_band=None,
-                         settings=_one(shared, _figure_settings(r.settings)), units=_one(shared, r.units),
-                         derived_units=_one(shared, r.derived_units), param_names=_one(shared, r.param_names),
-                         roles=_one(shared, r.roles), fixed=_one(shared, r.fixed))
+    slim = r.with_fields(correl={}, intervals={}, message="", kk_valid_band=None, settings=_figure_settings(r.settings))
+    return share_equal_fields(slim, shared)
 
 
 def _figure_settings(settings: dict) -> dict:
     return {k: settings[k] for k in FIGURE_SETTINGS if k in settings}
-
-
-def _one(shared: dict, value: Any) -> Any:
-    """One instance per distinct value of a dict or list (keyed by its items; by its repr
-    where they do not hash: the joint fit's settings nest dicts)."""
-    items = tuple(value.items()) if isinstance(value, dict) else tuple(value)
-    try:
-        return shared.setdefault((type(value), items), value)
-    except TypeError:
-        return shared.setdefault((type(value), repr(value)), value)

@@ -48,6 +48,7 @@ from ..fitting.engine import PER_SPECTRUM_OPTIONS
 from ..analysis.derived import ARC_SWAP_DECADES, arc_tau_s, circuit_arcs, swapped_arcs
 from ..analysis.quality import undetermined
 from ..fitting.flags import unresolved_names
+from ..fitting.result import share_equal_fields
 from ..model import circuit_of
 from ..model.circuit import resistance_names
 from ..spectrum import Spectrum
@@ -126,13 +127,14 @@ def run_campaign_fits(
     fits it replaced).
     """
     fits = [CheckpointFits() for _ in items]
+    shared: dict = {}  # one instance of each equal container of the results (share_equal_fields)
     progress = progress_factory(sum(item["spectrum"] is not None for item in items))
     hits: list[int] = []
     todo_chains = []
     for chain in chains:
         todo = []
         for i in chain:
-            hit = _cached(cache, items[i])
+            hit = _cached(cache, items[i], shared)
             if hit is None:
                 todo.append(i)
                 continue
@@ -152,7 +154,7 @@ def run_campaign_fits(
         for task, outcome in _run_tasks(executor, items, tasks, respawn, deaths,
                                         on_core_free if workers else None, workers or 0, on_last_outcome):
             for chunk, chunk_outcome in zip(task, _per_chunk(task, outcome)):
-                fits_run += _collect(items, fits, chunk, chunk_outcome, cache)
+                fits_run += _collect(items, fits, chunk, chunk_outcome, cache, shared)
                 if on_chunk is not None:
                     on_chunk(chunk.members, fits)
                 if progress is not None:
@@ -161,7 +163,7 @@ def run_campaign_fits(
     finally:
         if progress is not None:
             progress.close()
-    refitted, replaced = _repair_chunk_starts(items, chains, fits, cache) if repair else (0, 0)
+    refitted, replaced = _repair_chunk_starts(items, chains, fits, cache, shared) if repair else (0, 0)
     for chain in chains:
         _flag_arc_jumps(items, chain, fits)
     stats = {"fits_run": fits_run, "cache_hits": cache.hits, "cache_writes": cache.writes,
@@ -176,7 +178,7 @@ REPAIR_NOTE = ("refitted after the chunks were joined, seeded from the previous 
 
 
 def _repair_chunk_starts(items: list[dict], chains: list[list[int]], fits: list[CheckpointFits],
-                         cache: FitCache) -> tuple[int, int]:
+                         cache: FitCache, shared: dict) -> tuple[int, int]:
     """Arc identities kept across chunk boundaries, once every kept fit is in.
 
     The first checkpoint of a chunk is seeded from a cold refit of the checkpoint before
@@ -206,7 +208,7 @@ def _repair_chunk_starts(items: list[dict], chains: list[list[int]], fits: list[
                    for c, (p, members, _) in runs.items()]
         looked_at = []
         for (c, (p, members, continued)), repair, outcome in zip(runs.items(), repairs, _fit_here(items, repairs)):
-            n = _replace_while_swapped(items, fits, repair, outcome, cache)
+            n = _replace_while_swapped(items, fits, repair, outcome, cache, shared)
             if n == 0 and not continued:
                 looked_at += _start_looked_at(cache, items[members[0]], fits[members[0]])
             refitted += len(members)
@@ -267,7 +269,7 @@ def _fit_here(items: list[dict], chunks: list[_Chunk]) -> list[Any]:
 
 
 def _replace_while_swapped(items: list[dict], fits: list[CheckpointFits], repair: _Chunk, outcome: Any,
-                           cache: FitCache) -> int:
+                           cache: FitCache, shared: dict) -> int:
     """Replace the kept fits of ``repair``'s checkpoints by their refits (``outcome``), from
     the first on, while the refit changes an arc's identity (or the old fit failed); store
     them (cache, with :data:`REPAIR_NOTE`). Returns how many were replaced."""
@@ -281,7 +283,7 @@ def _replace_while_swapped(items: list[dict], fits: list[CheckpointFits], repair
     notes = {i: REPAIR_NOTE.format("none (failed)" if fits[i].kept is None else f"{fits[i].kept.chisq:.4g}")
              for i in repair.members[:n]}
     if n:
-        _collect(items, fits, _Chunk(repair.members[:n], None), outcome[:n], cache, notes)
+        _collect(items, fits, _Chunk(repair.members[:n], None), outcome[:n], cache, shared, notes)
     return n
 
 
@@ -306,9 +308,10 @@ def _kept_key(cache: FitCache, item: dict[str, Any]) -> str:
     return item["kept_key"]
 
 
-def _cached(cache: FitCache, item: dict[str, Any]):
+def _cached(cache: FitCache, item: dict[str, Any], shared: dict):
     """(FitResult, seed source, campaign flags, their notes, chunk start) from the cache, or
-    None (absent, or an entry of the wrong shape)."""
+    None (absent, or an entry of the wrong shape); a result read from a folder has its equal
+    containers from ``shared`` (:func:`results_of_outcomes`)."""
     if item["spectrum"] is None:
         return None
     found = cache.get_with_result(_kept_key(cache, item))
@@ -321,7 +324,8 @@ def _cached(cache: FitCache, item: dict[str, Any]):
     try:
         spectrum = item["spectrum"]
         # the entry is keyed by content: a renamed or moved file hits it, and the result names the file as it is now
-        result = stored.with_fields(source=spectrum.meta.get("source"), label=spectrum.label)
+        result = share_equal_fields(stored.with_fields(source=spectrum.meta.get("source"), label=spectrum.label),
+                                    shared)
         if "campaign_points" in d:  # stored without the points: rebuilt from the spectrum, as a worker's outcome
             result = result_of_outcome({"result": result, "points": d["campaign_points"]}, item["spectrum"])
         flags, notes = d.get("campaign_flags", []), d.get("campaign_notes", [])
@@ -534,8 +538,9 @@ def _plain(s: Spectrum) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
 
 
 def _collect(items: list[dict], fits: list[CheckpointFits], chunk: _Chunk, outcome: Any,
-             cache: FitCache, notes_of: dict[int, str] | None = None) -> int:
+             cache: FitCache, shared: dict, notes_of: dict[int, str] | None = None) -> int:
     """Store a chunk's outcomes (cache, kept fits, flags); returns the checkpoints fitted.
+    ``shared``: the campaign's pool of equal containers (:func:`results_of_outcomes`).
     ``notes_of``: a note to add to the kept fit of some of them (by item index)."""
     if isinstance(outcome, dict) and "error" in outcome:  # the whole task failed
         outcome = [outcome] * len(chunk.members)
@@ -546,7 +551,7 @@ def _collect(items: list[dict], fits: list[CheckpointFits], chunk: _Chunk, outco
             fits[i].error = f"fit failed: {o['error']}"
         else:
             done.append((i, o))
-    results = results_of_outcomes([o for _, o in done], [items[i]["spectrum"] for i, _ in done])
+    results = results_of_outcomes([o for _, o in done], [items[i]["spectrum"] for i, _ in done], shared)
     for (i, o), kept in zip(done, results):
         flags, notes = _seed_disagreement(o)
         notes += [notes_of[i]] if notes_of and i in notes_of else []
@@ -618,11 +623,13 @@ def result_of_outcome(outcome: dict[str, Any], spectrum: Spectrum):
     return results_of_outcomes([outcome], [spectrum])[0]
 
 
-def results_of_outcomes(outcomes: list[dict[str, Any]], spectra: list[Spectrum]) -> list:
+def results_of_outcomes(outcomes: list[dict[str, Any]], spectra: list[Spectrum], shared: dict | None = None) -> list:
     """:func:`result_of_outcome` of many outcomes: the fitted curves of the results of one
     circuit and number of points are computed in one evaluation (elementwise: the values
-    are those of one evaluation per result, to the bit)."""
-    results = [o["result"] for o in outcomes]
+    are those of one evaluation per result, to the bit). ``shared``: the campaign's pool
+    of equal containers (:func:`~eisfit.fitting.result.share_equal_fields`), each result's
+    settings, units, ... replaced by the pool's (a result unpickled from a worker has its own)."""
+    results = [o["result"] if shared is None else share_equal_fields(o["result"], shared) for o in outcomes]
     points: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     groups: dict[tuple[str, int], list[int]] = {}
     for k, (o, s) in enumerate(zip(outcomes, spectra)):

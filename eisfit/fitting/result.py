@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import pickle
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -10,7 +11,7 @@ import numpy as np
 
 from .._json import to_jsonable
 
-__all__ = ["FitResult", "ARRAY_KEYS"]
+__all__ = ["FitResult", "ARRAY_KEYS", "SHARED_FIELDS", "share_equal_fields", "one_of_equal"]
 
 # the per-point arrays' keys in to_dict (units in the names; Z'' < 0 capacitive, as everywhere)
 ARRAY_KEYS = {"frequency": "frequency_Hz", "z_real": "z_real_ohm", "z_imag": "z_imag_ohm",
@@ -320,3 +321,23 @@ class FitResult:
         return self.to_dict() == other.to_dict()
 
     __hash__ = None  # type: ignore[assignment]
+
+
+# the fields whose values are equal in most results of a campaign (one circuit, one set of settings)
+SHARED_FIELDS = ("settings", "units", "derived_units", "param_names", "roles", "fixed")
+
+
+def share_equal_fields(result: FitResult, pool: dict) -> FitResult:
+    """``result`` with each of its :data:`SHARED_FIELDS` replaced by the equal container
+    already in ``pool`` (a dict kept for a campaign; the first of each value is put there):
+    a campaign's results then hold one settings dict, one units dict, ... between them
+    (~5 KB less per result). Those containers are then shared: nothing may change one in
+    place (nothing in eisfit does; :meth:`FitResult.with_fields` gives a result new ones)."""
+    return result.with_fields(**{name: one_of_equal(pool, getattr(result, name)) for name in SHARED_FIELDS})
+
+
+def one_of_equal(pool: dict, value: Any) -> Any:
+    """The one instance in ``pool`` equal to the dict or list ``value`` (``value`` itself the
+    first time), keyed by its pickle: equal items of equal types, nested containers too
+    (1, 1.0 and True are not taken for one another; nan is equal to itself)."""
+    return pool.setdefault(pickle.dumps(value, pickle.HIGHEST_PROTOCOL), value)
