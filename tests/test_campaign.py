@@ -728,19 +728,23 @@ def test_notes_that_mention_a_frequency_range_are_left_out_not_damaged_data(tmp_
 def test_table_reuses_the_streamed_rows_and_equals_one_built_afresh(tmp_path):
     """The rows streamed to summary.csv as the fits finish make the table (nothing computed
     twice), except where the end of the run changed a checkpoint (the arc-jump flag and
-    note): the table equals one built from the results alone."""
+    note; such a row is let go when the run ends): the table equals one built from the
+    results alone."""
     import pandas as pd
 
     base = {"R0": 12.0, "R1": 45.0, "CPE1_0": 2e-9, "CPE1_1": 0.92, "R2": 80.0, "CPE2_0": 3e-6, "CPE2_1": 0.8}
     spectra = _series([{**base, "R2": r} for r in (80.0, 85.0, 340.0, 330.0)], np.logspace(7, -1, 45), seed=5)
     camp = eisfit.fit_campaign(spectra, circuit="R0-p(R1,CPE1)-p(R2,CPE2)", cache_dir=False, progress=False,
                                rows_file=tmp_path / "rows.csv")
-    assert len(camp.streamed_rows) == 4  # one per fitted checkpoint, until the table is built
+    with open(tmp_path / "rows.csv", encoding="utf-8") as fh:
+        assert len(fh.read().splitlines()) == 1 + 4  # every fitted checkpoint streamed
     flagged = [i for i, r in enumerate(camp.results) if "arc-jump" in r.flags]
     assert flagged == [2]
-    reused = [i for i, known in camp.streamed_rows.items()
-              if known.result is camp.results[i] and known.details == camp.details[i]]
-    assert sorted(reused) == [0, 1, 3]  # the flagged checkpoint's row is made again
+    # kept until the table is built: the rows of the results as they are (the flagged checkpoint's
+    # row is made again, and the result it was made from is not held)
+    assert sorted(camp.streamed_rows) == [0, 1, 3]
+    assert all(known.result is camp.results[i] and known.details == camp.details[i]
+               for i, known in camp.streamed_rows.items())
     table = camp.table
     assert camp.streamed_rows == {}  # in the table now
     assert "arc-jump" in table.loc[2, "flags"]
@@ -767,6 +771,10 @@ def test_an_arc_near_the_role_threshold_keeps_one_role_across_the_campaign():
     camp = eisfit.fit_campaign(spectra, circuit="R0-p(R1,C1)-p(R2,C2)", area_cm2=area, thickness_cm=0.03,
                                cache_dir=False, progress=False)
     assert {r.roles["R1"] for r in camp.results} == {"electrolyte"}
+    changed = [r for r, role in zip(camp.results, own) if role == "interface"]
+    assert len({id(r.roles) for r in changed}) == 1 and len({id(r.derived_units) for r in changed}) == 1
+    assert changed[0].derived_units == eisfit.fit(spectra[0], circuit="R0-p(R1,C1)-p(R2,C2)", area_cm2=area,
+                                                  thickness_cm=0.03).derived_units  # t0 was the electrolyte alone
     t = camp.table
     assert t["R1_sigma_S_per_cm"].notna().all() and "R1_asr_per_interface_ohm_cm2" not in t
     assert t["R1_sigma_S_per_cm"].to_numpy() == pytest.approx(0.03 / (t["R1"].to_numpy() * area), rel=1e-9)

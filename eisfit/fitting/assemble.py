@@ -235,11 +235,12 @@ def with_roles(results: Sequence[FitResult], definition: CircuitDefinition,
         covariance = np.array([_reported_covariance(r, names) for r in group]) if names else None
         derived, units = derived_quantities_batch(values, covariance, list(names),
                                                   **derived_settings(definition, new_roles, group[0].settings))
+        units_with_lack_of_fit = {**units, LACK_OF_FIT_KEY: LACK_OF_FIT_UNIT}  # one of each for the group
         for j, (k, r) in enumerate(zip(members, group)):
             own = {key: float(v[j]) for key, v in derived.items()}
-            own_units = dict(units)
+            own_units = units
             if LACK_OF_FIT_KEY in r.derived:  # not a quantity of the roles
-                own[LACK_OF_FIT_KEY], own_units[LACK_OF_FIT_KEY] = r.derived[LACK_OF_FIT_KEY], LACK_OF_FIT_UNIT
+                own[LACK_OF_FIT_KEY], own_units = r.derived[LACK_OF_FIT_KEY], units_with_lack_of_fit
             flags = [f for f in r.flags if not _derived_unresolved_flag(f, r.values)
                      and not f.startswith(f"{PERMITTIVITY_FLAG}:")]
             z_max = float(np.max(np.abs(r.z))) if np.size(r.z) else math.inf
