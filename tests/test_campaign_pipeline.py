@@ -143,9 +143,9 @@ def test_campaign_results_keep_what_the_figures_draw(tmp_path):
 
 
 def test_a_campaigns_results_share_their_equal_containers_fitted_or_cached(tmp_path):
-    """10,000 results hold one settings dict, one units dict, ... between them, whether
-    fitted now (unpickled from a worker, each with its own) or read from the cache; each is
-    equal to what a result of its own has."""
+    """A campaign's results hold one settings dict, one units dict, ... between them (each
+    fit makes its own, and one unpickled from a worker has its own copy), whether fitted now
+    or read from the cache; each is equal to what the fit of one spectrum alone has."""
     spectra = _spectra(6)
     alone = eisfit.fit_campaign(spectra[:1], circuit=CIRCUIT, cache_dir=False, progress=False).results[0]
     for cache in (False, tmp_path / "cache", tmp_path / "cache"):  # fitted, fitted and stored, read back
