@@ -744,7 +744,7 @@ def test_table_reuses_the_streamed_rows_and_equals_one_built_afresh(tmp_path):
     # row is made again, and the result it was made from is not held)
     assert sorted(camp.streamed_rows) == [0, 1, 3]
     assert all(known.result is camp.results[i] and known.details == camp.details[i]
-               for i, known in camp.streamed_rows.items())
+               for i, known in camp.streamed_rows.items())  # as StreamedRow.describes, written out
     table = camp.table
     assert camp.streamed_rows == {}  # in the table now
     assert "arc-jump" in table.loc[2, "flags"]

@@ -642,7 +642,7 @@ def _assemble(src, items, fits: list[CheckpointFits], common, stats,
                 **_readers_used(src.checkpoints),
                 "eisfit_version": __version__,
                 "settings_hash": sorted({d["settings_hash"] for d in details})}
-    reusable = {i: row for i, row in (streamed or {}).items() if row.result is results[i] and row.details == details[i]}
+    reusable = {i: row for i, row in (streamed or {}).items() if row.describes(results[i], details[i])}
     return CampaignResult(src.checkpoints, results, errors, src.ordering, settings, dict(stats),
                           details, name=src.name, streamed_rows=reusable)
 

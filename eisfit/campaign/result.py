@@ -63,6 +63,10 @@ class StreamedRow:
     details: dict[str, Any]
     row: dict[str, Any]
 
+    def describes(self, result: Any, details: dict[str, Any]) -> bool:
+        """Whether this row is that of ``result`` with ``details`` (the same result, equal details)."""
+        return self.result is result and self.details == details
+
 
 @dataclass
 class CampaignResult:
@@ -224,7 +228,7 @@ class CampaignResult:
         made here."""
         joint = self.joint_of(c.cell)
         known = self.streamed_rows.get(i)
-        if known is not None and joint is None and known.result is r and known.details == d:
+        if known is not None and joint is None and known.describes(r, d):
             return known.row  # built into this table only (the memo is cleared after it)
         return checkpoint_row(c, r, d, joint)
 
