@@ -275,6 +275,34 @@ def test_chain_results_carry_one_kk_outcome_per_spectrum_and_full_statistics():
         assert res.derived.keys() == single.derived.keys()
 
 
+def test_chain_takes_cold_fits_solved_before_and_solves_only_the_others(monkeypatch):
+    """``cold_rows`` (rows of an earlier chain's ``cold``, what a campaign's repair passes):
+    those positions are not solved again (the solver sees the other spectra only), and the
+    chain keeps what it keeps with every cold fit solved: the same sources and optima."""
+    from eisfit.fitting import batch
+
+    spectra = _drifting_chain(n=5)
+    first = fit_chain(spectra, CIRCUIT, kk=False)
+    solved = []
+    solve = batch.solve
+
+    def counting(preps, **kwargs):
+        solved.append(len(preps))
+        return solve(preps, **kwargs)
+
+    monkeypatch.setattr(batch, "solve", counting)
+    again = fit_chain(spectra, CIRCUIT, kk=False, cold_rows={k: first.cold.rows([k]) for k in (0, 3)})
+    assert solved == [3]
+    assert again.seed_source == first.seed_source
+    np.testing.assert_allclose(again.cold_chisq, first.cold_chisq, rtol=1e-9)
+    for a, b in zip(again.kept, first.kept):
+        assert a.chisq == pytest.approx(b.chisq, rel=1e-9)
+        assert a.values["R2"] == pytest.approx(b.values["R2"], rel=1e-6)
+    solved.clear()
+    every = fit_chain(spectra, CIRCUIT, kk=False, cold_rows={k: first.cold.rows([k]) for k in range(5)})
+    assert solved == [] and [r.chisq for r in every.kept] == pytest.approx([r.chisq for r in first.kept], rel=1e-9)
+
+
 def test_stream_writes_the_in_memory_rows(tmp_path):
     spectra = _drifting_chain(n=9)
     out = tmp_path / "summary.csv"

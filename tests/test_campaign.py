@@ -980,6 +980,34 @@ def test_a_chunk_start_whose_cold_lead_in_swapped_the_arcs_is_refitted_in_the_ch
     pd.testing.assert_frame_equal(cut.table, again.table)
 
 
+def test_the_chunk_start_repair_takes_the_worker_s_cold_fit_and_gives_the_table_of_solving_it_again(monkeypatch):
+    """The repair refits chunk start 2 seeded from 1's kept fit; its cold fit is the one the
+    worker solved (sent back with the outcome), not solved again: the refit's batch gets it,
+    and the table is the one of a repair that solves every cold fit itself."""
+    from eisfit.campaign import runner
+
+    spectra = _two_labelling_chain()
+    monkeypatch.setattr(runner, "chunk_size", lambda n: 2)
+    given = []
+    fit_here = runner._fit_here
+
+    def recording(items, chunks):
+        given.append([sorted(c.cold_rows or {}) for c in chunks])
+        return fit_here(items, chunks)
+
+    monkeypatch.setattr(runner, "_fit_here", recording)
+    reused = eisfit.fit_campaign(spectra, circuit=TWO_LABELLINGS, cache_dir=False, progress=False)
+    assert given[0] == [[0]]  # the chunk start's own cold fit; 3, refitted after it, had none
+    assert reused.stats["repaired"] == 2
+
+    def solving_again(items, chunks):
+        return fit_here(items, [runner._Chunk(c.members, c.lead_in, c.seed) for c in chunks])
+
+    monkeypatch.setattr(runner, "_fit_here", solving_again)
+    solved = eisfit.fit_campaign(spectra, circuit=TWO_LABELLINGS, cache_dir=False, progress=False)
+    pd.testing.assert_frame_equal(reused.table, solved.table, rtol=1e-9)
+
+
 def test_an_interrupt_during_the_chunk_start_repair_keeps_every_chunk_s_fits(monkeypatch):
     """Ctrl-C while the chunk starts are refitted: the fits of every chunk are kept (as the
     chunks left them), the run says it was interrupted."""

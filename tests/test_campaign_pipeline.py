@@ -174,11 +174,11 @@ def test_rows_are_on_disk_as_chunks_finish_and_survive_a_failure(tmp_path, monke
     seen = []
     collect = runner._collect
 
-    def failing_collect(items, fits, chunk, outcome, cache, *rest):
+    def failing_collect(items, fits, chunk, outcome, cache, *rest, **named):
         if len(seen) == 2:
             raise OSError("disk gone")
         seen.append(list(chunk.members))
-        return collect(items, fits, chunk, outcome, cache, *rest)
+        return collect(items, fits, chunk, outcome, cache, *rest, **named)
 
     monkeypatch.setattr(runner, "_collect", failing_collect)
     with pytest.raises(OSError, match="disk gone"):

@@ -84,6 +84,7 @@ class _Chunk:
     members: list[int]
     lead_in: int | None  # the checkpoint before, refitted as the chunk's seed (row dropped)
     seed: dict[str, float] | None = None  # instead: the kept values of the checkpoint before (a repair)
+    cold_rows: dict[int, Any] | None = None  # {position in members: its cold fit solved before} (a repair)
 
 
 def run_campaign_fits(
@@ -128,6 +129,7 @@ def run_campaign_fits(
     """
     fits = [CheckpointFits() for _ in items]
     shared: dict = {}  # one instance of each equal container of the results (share_equal_fields)
+    colds: dict[int, Any] = {}  # the chunk starts' cold fits as their workers solved them (for the repair)
     progress = progress_factory(sum(item["spectrum"] is not None for item in items))
     hits: list[int] = []
     todo_chains = []
@@ -154,7 +156,7 @@ def run_campaign_fits(
         for task, outcome in _run_tasks(executor, items, tasks, respawn, deaths,
                                         on_core_free if workers else None, workers or 0, on_last_outcome):
             for chunk, chunk_outcome in zip(task, _per_chunk(task, outcome)):
-                fits_run += _collect(items, fits, chunk, chunk_outcome, cache, shared)
+                fits_run += _collect(items, fits, chunk, chunk_outcome, cache, shared, colds=colds)
                 if on_chunk is not None:
                     on_chunk(chunk.members, fits)
                 if progress is not None:
@@ -163,7 +165,8 @@ def run_campaign_fits(
     finally:
         if progress is not None:
             progress.close()
-    refitted, replaced = _repair_chunk_starts(items, chains, fits, cache, shared) if repair else (0, 0)
+    refitted, replaced = _repair_chunk_starts(items, chains, fits, cache, shared, colds) if repair else (0, 0)
+    colds.clear()
     for chain in chains:
         _flag_arc_jumps(items, chain, fits)
     stats = {"fits_run": fits_run, "cache_hits": cache.hits, "cache_writes": cache.writes,
@@ -178,7 +181,7 @@ REPAIR_NOTE = ("refitted after the chunks were joined, seeded from the previous 
 
 
 def _repair_chunk_starts(items: list[dict], chains: list[list[int]], fits: list[CheckpointFits],
-                         cache: FitCache, shared: dict) -> tuple[int, int]:
+                         cache: FitCache, shared: dict, colds: dict[int, Any] | None = None) -> tuple[int, int]:
     """Arc identities kept across chunk boundaries, once every kept fit is in.
 
     The first checkpoint of a chunk is seeded from a cold refit of the checkpoint before
@@ -195,8 +198,10 @@ def _repair_chunk_starts(items: list[dict], chains: list[list[int]], fits: list[
     extra fit.
 
     Each round fits the work of all chains in one batch, in this process; the rounds
-    depend only on the kept fits, so not on the number of workers. Returns (checkpoints
-    refitted, kept fits replaced)."""
+    depend only on the kept fits, so not on the number of workers. The cold fits of the
+    checkpoints refitted are those their workers solved where ``colds`` has them (by item
+    index: the chunk starts'), not solved again (:func:`~eisfit.fitting.batch.fit_chain`'s
+    ``cold_rows``). Returns (checkpoints refitted, kept fits replaced)."""
     resume = [(1, False)] * len(chains)  # per chain: (position, whether a replaced run continues there)
     refitted = replaced = 0
     while True:
@@ -204,7 +209,8 @@ def _repair_chunk_starts(items: list[dict], chains: list[list[int]], fits: list[
                 if (run := _next_repair(items, chain, fits, *resume[c])) is not None}
         if not runs:
             return refitted, replaced
-        repairs = [_Chunk(members, None, seed=dict(fits[chains[c][p - 1]].kept.values))
+        repairs = [_Chunk(members, None, seed=dict(fits[chains[c][p - 1]].kept.values),
+                          cold_rows={j: colds[i] for j, i in enumerate(members) if colds and i in colds})
                    for c, (p, members, _) in runs.items()]
         looked_at = []
         for (c, (p, members, continued)), repair, outcome in zip(runs.items(), repairs, _fit_here(items, repairs)):
@@ -527,8 +533,9 @@ def _payload(items: list[dict], task: list[_Chunk]) -> tuple:
     for chunk in task:
         members = ([chunk.lead_in] if chunk.lead_in is not None else []) + chunk.members
         own = {k: v for k, v in items[chunk.members[0]]["settings"].items() if k in PER_SPECTRUM_OPTIONS}
-        seed = (chunk.seed,) if chunk.seed is not None else ()  # a repair's seed (see fit_chunks)
-        parts.append(([_plain(items[i]["spectrum"]) for i in members], chunk.lead_in is not None, own, *seed))
+        # a repair's seed and the cold fits solved before (see fit_chunks)
+        extra = (chunk.seed, chunk.cold_rows) if chunk.seed is not None or chunk.cold_rows else ()
+        parts.append(([_plain(items[i]["spectrum"]) for i in members], chunk.lead_in is not None, own, *extra))
     return parts, circuit, settings, False, True
 
 
@@ -538,10 +545,12 @@ def _plain(s: Spectrum) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
 
 
 def _collect(items: list[dict], fits: list[CheckpointFits], chunk: _Chunk, outcome: Any,
-             cache: FitCache, shared: dict, notes_of: dict[int, str] | None = None) -> int:
+             cache: FitCache, shared: dict, notes_of: dict[int, str] | None = None,
+             colds: dict[int, Any] | None = None) -> int:
     """Store a chunk's outcomes (cache, kept fits, flags); returns the checkpoints fitted.
     ``shared``: the campaign's pool of equal containers (:func:`results_of_outcomes`).
-    ``notes_of``: a note to add to the kept fit of some of them (by item index)."""
+    ``notes_of``: a note to add to the kept fit of some of them (by item index).
+    ``colds``: where the chunk start's cold fit goes (its outcome's ``"cold"``; by item index)."""
     if isinstance(outcome, dict) and "error" in outcome:  # the whole task failed
         outcome = [outcome] * len(chunk.members)
     stored: list[tuple[str, Any, dict[str, Any]]] = []
@@ -551,6 +560,9 @@ def _collect(items: list[dict], fits: list[CheckpointFits], chunk: _Chunk, outco
             fits[i].error = f"fit failed: {o['error']}"
         else:
             done.append((i, o))
+            cold = o.pop("cold", None)
+            if cold is not None and colds is not None:
+                colds[i] = cold
     results = results_of_outcomes([o for _, o in done], [items[i]["spectrum"] for i, _ in done], shared)
     for (i, o), kept in zip(done, results):
         flags, notes = _seed_disagreement(o)

@@ -97,19 +97,22 @@ def _per_spectrum(initial, n: int) -> list[Mapping[str, float] | None]:
 @dataclass
 class ChainResult:
     """Outcome of :func:`fit_chain`: per position the kept fit (a full FitResult), where it
-    came from, and the chi-square of the cold and of the seeded fit (nan: no seeded fit)."""
+    came from, and the chi-square of the cold and of the seeded fit (nan: no seeded fit);
+    ``cold`` the cold fits' optima (what :func:`fit_chain`'s ``cold_rows`` takes back)."""
 
     kept: list[FitResult]
     seed_source: list[str]  # "cold" or "seeded"
     rounds: int  # seeded fits of the most-refitted position until the chain was self-consistent
     cold_chisq: np.ndarray
     seeded_chisq: np.ndarray
+    cold: Solution | None = None
 
 
 def fit_chain(spectra: Sequence[Spectrum], circuit: str | CircuitDefinition | Circuit = "garnet-symmetric", *,
               first_seed: Mapping[str, float] | None = None, max_rounds: int = 50, breaks: Sequence[int] = (),
               seeds: Mapping[int, Mapping[str, float]] | None = None,
-              own_options: Sequence[Mapping[str, Any] | None] | None = None, **options: Any) -> ChainResult:
+              own_options: Sequence[Mapping[str, Any] | None] | None = None,
+              cold_rows: Mapping[int, Solution] | None = None, **options: Any) -> ChainResult:
     """A seeded chain (the campaign's semantics) computed with batched fits.
 
     Campaign semantics (``eisfit.campaign.runner``): checkpoint k gets a cold fit
@@ -145,6 +148,11 @@ def fit_chain(spectra: Sequence[Spectrum], circuit: str | CircuitDefinition | Ci
     checkpoint before; ``first_seed`` is ``seeds[0]``).
     ``own_options``: per spectrum, its values of ``PER_SPECTRUM_OPTIONS`` (area, thickness,
     symmetric: each cell's own) over ``options``, or None.
+    ``cold_rows``: {position: one-row Solution} the cold fits of some positions, solved
+    before with the same spectrum and options (a row of an earlier :attr:`ChainResult.cold`):
+    not solved again. A campaign's repair of a chunk start refits it seeded from the fit
+    kept before it; its cold fit, the worker's, was 150 ms of one spectrum's adaptive
+    multi-start in a batch of one (1,000 hard spectra on two workers: 7 % of the wall time).
     ``options`` are :func:`fit_batch`'s.
     """
     spectra = list(spectra)
@@ -156,7 +164,7 @@ def fit_chain(spectra: Sequence[Spectrum], circuit: str | CircuitDefinition | Ci
     cold_preps = [prepare(s, None, starts, own) for s, own in zip(spectra, own_options)]
     if not cold_preps:
         return ChainResult([], [], 0, np.zeros(0), np.zeros(0))
-    cold = solve(cold_preps, kk=kk)
+    cold = _cold_solution(cold_preps, dict(cold_rows or {}), kk)
     kept_preps = list(cold_preps)
     kept = Solution(cold.p_best.copy(), cold.converged.copy(), cold.cost.copy(), list(cold.start_won),
                     cold.n_starts.copy(), cold.escalated.copy(), list(cold.kk), cold.start_cost,
@@ -218,7 +226,18 @@ def fit_chain(spectra: Sequence[Spectrum], circuit: str | CircuitDefinition | Ci
         seed(k + 1 for k, *_ in finished if k + 1 < len(spectra))
     rounds = int(fits_of.max(initial=0))
     results = fit_prepared(kept_preps, kk=kk, order_arcs=order_arcs, solution=kept)
-    return ChainResult(results, source, rounds, cold.cost, seeded_chisq)
+    return ChainResult(results, source, rounds, cold.cost, seeded_chisq, cold)
+
+
+def _cold_solution(preps: list[_Prepared], given: dict[int, Solution], kk: bool) -> Solution:
+    """The cold fits' optima of ``preps``: the one-row solutions ``given`` by position, the
+    others solved (in one batch)."""
+    todo = [k for k in range(len(preps)) if k not in given]
+    if not given:
+        return solve(preps, kk=kk)
+    solved = solve([preps[k] for k in todo], kk=kk) if todo else None
+    at = {k: j for j, k in enumerate(todo)}
+    return Solution.joined([given[k] if k in given else solved.rows([at[k]]) for k in range(len(preps))])
 
 
 def _seed_kept(seeded_cost: float, cold_cost: float, prep: _Prepared, seeded_swaps: bool, cold_swaps: bool) -> bool:
@@ -437,18 +456,22 @@ def fit_chunks(chunks: Sequence[tuple[list[tuple], bool]], circuit: str, options
     """Worker entry of campaigns: fit chunks of spectra, each a seeded chain, in one batch
     (the chains of small cells share the batched engine; each chain is seeded as alone).
 
-    ``chunks``: (data, has_lead_in), (data, has_lead_in, own) or (data, has_lead_in, own,
-    seed) each, ``own`` the chunk's values of ``PER_SPECTRUM_OPTIONS`` over ``options`` (or
-    None), ``seed`` the values ({name: value}) that seed the chunk's first spectrum: the
-    kept fit of the checkpoint before, when the chunk continues a chain fitted before
-    without a lead-in (see :func:`fit_chain`'s ``seeds``); the outcomes come back per chunk,
-    as below.
+    ``chunks``: (data, has_lead_in), (data, has_lead_in, own), (data, has_lead_in, own,
+    seed) or (data, has_lead_in, own, seed, cold_rows) each, ``own`` the chunk's values of
+    ``PER_SPECTRUM_OPTIONS`` over ``options`` (or None), ``seed`` the values ({name: value})
+    that seed the chunk's first spectrum: the kept fit of the checkpoint before, when the
+    chunk continues a chain fitted before without a lead-in (see :func:`fit_chain`'s
+    ``seeds``; or None), ``cold_rows`` {index into data: the ``"cold"`` of an earlier
+    outcome of that spectrum} cold fits not to solve again (:func:`fit_chain`'s
+    ``cold_rows``); the outcomes come back per chunk, as below.
 
     ``data``: (frequency Hz, z ohm, meta) per spectrum; with ``has_lead_in`` the first is
     the checkpoint before the chunk, refitted as its seed and dropped from the output.
     One outcome per spectrum: ``{"result": FitResult.to_dict(), "seed_source",
     "disagree", "cold_chisq", "seeded_chisq"}`` (``{"row": summary_row(...)}`` instead of
-    the result with ``rows``), or ``{"error": text, "label"}``. ``lean``: the result is the
+    the result with ``rows``), or ``{"error": text, "label"}``; the first spectrum after a
+    lead-in (a chunk start, which a campaign may refit seeded once the chunk before is in)
+    also has ``"cold"``, its cold fit's optimum (a one-row :class:`~eisfit.fitting.solver.Solution`). ``lean``: the result is the
     FitResult itself without its per-point arrays (frequency, z, z_fit) and ``points`` says
     which points of the spectrum were fitted (:func:`lean_result`; the receiver has the
     spectrum, and pickling the object is cheaper than the JSON-safe dict and its parsing).
@@ -462,10 +485,18 @@ def fit_chunks(chunks: Sequence[tuple[list[tuple], bool]], circuit: str, options
     own = [part[2] if len(part) > 2 else None for part in chunks for _ in part[0]]
     starts = np.cumsum([0] + [len(part[0]) for part in chunks])
     seeds = [part[3] if len(part) > 3 else None for part in chunks]
+    cold_rows = {int(lo) + j: row for part, lo in zip(chunks, starts[:-1]) if len(part) > 4 and part[4]
+                 for j, row in part[4].items()}
     options = dict(options)
     seeded = options.pop("seeded", True)
     with small_blas():
-        out = _outcomes(spectra, own, starts, circuit, options, seeded, seeds)
+        out = _outcomes(spectra, own, starts, circuit, options, seeded, seeds, cold_rows)
+    for lo, (_, has_lead_in, *_) in zip(starts[:-1], chunks):
+        if has_lead_in and lo + 1 < len(out) and not rows and "cold_of" in out[lo + 1]:
+            cold, k = out[lo + 1]["cold_of"]
+            out[lo + 1]["cold"] = cold.rows([k])
+    for o in out:
+        o.pop("cold_of", None)
     per_chunk = []
     for (_, has_lead_in, *_), lo, hi in zip(chunks, starts[:-1], starts[1:]):
         part, fitted = out[lo + has_lead_in:hi], spectra[lo + has_lead_in:hi]
@@ -481,9 +512,12 @@ def fit_chunks(chunks: Sequence[tuple[list[tuple], bool]], circuit: str, options
 
 def _outcomes(spectra: list[Spectrum], own: list[Mapping[str, Any] | None], starts: np.ndarray, circuit: str,
               options: dict[str, Any], seeded: bool,
-              seeds: Sequence[Mapping[str, float] | None] | None = None) -> list[dict[str, Any]]:
+              seeds: Sequence[Mapping[str, float] | None] | None = None,
+              cold_rows: Mapping[int, Solution] | None = None) -> list[dict[str, Any]]:
     """The outcomes of the chains that start at ``starts`` (the last entry: the end), fitted
-    in one batch; ``seeds``: per chain, the values that seed its first spectrum, or None.
+    in one batch; ``seeds``: per chain, the values that seed its first spectrum, or None;
+    ``cold_rows``: cold fits solved before, by spectrum (:func:`fit_chain`; not used where a
+    chain is fitted again on its own).
     Where the engine refuses a spectrum (e.g. too few points), each chain is
     fitted on its own, and the chain holding it one spectrum at a time (cold fits): the
     others keep their seeded chains."""
@@ -493,7 +527,7 @@ def _outcomes(spectra: list[Spectrum], own: list[Mapping[str, Any] | None], star
     given = {int(lo): seed for lo, seed in zip(starts[:-1], seeds) if seed is not None}
     try:
         return _chain_outcomes(spectra, circuit, options, seeded, breaks=starts[1:-1].tolist(), own_options=own,
-                               seeds=given)
+                               seeds=given, cold_rows=cold_rows)
     except Exception:
         if len(starts) > 2:  # several chains: find the one that fails
             return [o for lo, hi, seed in zip(starts[:-1], starts[1:], seeds)
@@ -524,16 +558,20 @@ def lean_result(res: FitResult, spectrum: Spectrum) -> dict[str, Any]:
 def _chain_outcomes(spectra: list[Spectrum], circuit: str, options: dict[str, Any],
                     seeded: bool = True, breaks: Sequence[int] = (),
                     own_options: Sequence[Mapping[str, Any] | None] | None = None,
-                    seeds: Mapping[int, Mapping[str, float]] | None = None) -> list[dict[str, Any]]:
+                    seeds: Mapping[int, Mapping[str, float]] | None = None,
+                    cold_rows: Mapping[int, Solution] | None = None) -> list[dict[str, Any]]:
+    """One outcome per spectrum of :func:`fit_chain`; ``"cold_of"``: (the chain's cold
+    solution, the spectrum's row in it), from which :func:`fit_chunks` keeps a chunk start's."""
     chain = fit_chain(spectra, circuit, max_rounds=50 if seeded else 0, breaks=breaks, own_options=own_options,
-                      seeds=seeds, **options)
+                      seeds=seeds, cold_rows=cold_rows, **options)
     out = []
-    for res, source, cold, seeded in zip(chain.kept, chain.seed_source, chain.cold_chisq, chain.seeded_chisq):
+    for k, (res, source, cold, seeded) in enumerate(zip(chain.kept, chain.seed_source, chain.cold_chisq,
+                                                        chain.seeded_chisq)):
         # the cold fit alone would have missed the optimum the previous checkpoint led to
         disagree = cold_fit_missed(cold, seeded, res.dof)
         out.append({"result": res, "seed_source": source, "disagree": disagree,
                     "identity_kept": bool(source == "seeded" and seeded > cold),  # _seed_kept: over a swap
-                    "cold_chisq": float(cold), "seeded_chisq": float(seeded)})
+                    "cold_chisq": float(cold), "seeded_chisq": float(seeded), "cold_of": (chain.cold, k)})
     return out
 
 

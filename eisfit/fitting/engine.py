@@ -162,16 +162,10 @@ def fit_prepared(preps: Sequence[_Prepared], *, kk: bool = True, order_arcs: boo
         solution = solve(preps, kk=kk)
     results: list[FitResult | None] = [None] * len(preps)
     for chunk in chunks_by_grid(preps):
-        done = _assemble_grid([preps[i] for i in chunk], _rows(solution, chunk), kk=kk, order_arcs=order_arcs)
+        done = _assemble_grid([preps[i] for i in chunk], solution.rows(chunk), kk=kk, order_arcs=order_arcs)
         for i, res in zip(chunk, done):
             results[i] = res
     return results  # type: ignore[return-value]
-
-
-def _rows(sol: Solution, rows: list[int]) -> Solution:
-    return Solution(sol.p_best[rows], sol.converged[rows], sol.cost[rows], [sol.start_won[i] for i in rows],
-                    sol.n_starts[rows], sol.escalated[rows], [sol.kk[i] for i in rows],
-                    optima=None if sol.optima is None else [sol.optima[i] for i in rows])
 
 
 def final_values(preps: Sequence[_Prepared], p_best: np.ndarray, order_arcs: bool) -> np.ndarray:

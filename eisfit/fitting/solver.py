@@ -130,6 +130,25 @@ class Solution:
     optima: list[list[tuple[float, np.ndarray]]] | None = None  # per spectrum: (cost, full vector) of the
     # distinct polished optima the rounds met, lowest first (at most N_OPTIMA_KEPT; the kept one among them)
 
+    def rows(self, rows: Sequence[int]) -> "Solution":
+        """The solution of spectra ``rows`` (indices, in that order)."""
+        rows = list(rows)
+        return Solution(self.p_best[rows], self.converged[rows], self.cost[rows], [self.start_won[i] for i in rows],
+                        self.n_starts[rows], self.escalated[rows], [self.kk[i] for i in rows],
+                        None if self.start_cost is None else self.start_cost[rows],
+                        None if self.optima is None else [self.optima[i] for i in rows])
+
+    @staticmethod
+    def joined(parts: Sequence["Solution"]) -> "Solution":
+        """One solution of the spectra of ``parts`` (at least one), in order; ``start_cost``
+        and ``optima`` kept where every part has them."""
+        costs = None if any(p.start_cost is None for p in parts) else np.concatenate([p.start_cost for p in parts])
+        optima = None if any(p.optima is None for p in parts) else [o for p in parts for o in p.optima]
+        return Solution(np.concatenate([p.p_best for p in parts]), np.concatenate([p.converged for p in parts]),
+                        np.concatenate([p.cost for p in parts]), [w for p in parts for w in p.start_won],
+                        np.concatenate([p.n_starts for p in parts]), np.concatenate([p.escalated for p in parts]),
+                        [r for p in parts for r in p.kk], costs, optima)
+
 
 # ---------------------------------------------------------------------- batched problem
 @dataclass(frozen=True)
