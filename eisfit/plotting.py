@@ -166,65 +166,102 @@ def save_figures(makers: Mapping[str, Callable[[], Figure]], folder: str | _os.P
 
 class PendingFigures:
     """Figures being drawn by another process (:func:`start_figures`); :meth:`result` draws
-    the others here, handing the next one to the worker whenever it is free, waits for it
-    and makes here whatever it did not write."""
+    the others here while a feeder thread hands the worker the next one as soon as it is
+    free, waits for it and makes here whatever it did not write."""
 
     def __init__(self, makers, folder, pool=None, jobs=None, queue=(), workers: int = 0,
                  submit: Callable[[str], Any] | None = None, worker_draws: Callable[[str], bool] | None = None):
+        import threading
+
         self._makers, self._folder, self._pool, self._jobs = dict(makers), folder, pool, dict(jobs or {})
         self._queue = list(queue)  # names not yet handed out, costliest first
         self._workers = workers if pool is not None else 0  # the pool's processes
         self._submit_job = submit or (lambda name: self._pool.submit(_save_one, name, str(self._folder)))
         self._worker_draws = worker_draws or (lambda name: True)
+        self._lock = threading.Lock()  # the queue and the jobs: this thread and the feeder take from them
+        self._stopped = threading.Event()  # no more figures for the workers (one failed, or the end)
 
     def result(self) -> dict:
         """name -> paths (PNG first), in the order of the makers."""
         from pathlib import Path
 
         written: dict = {}
-        failed: set = set()
-
-        def collect(done_only: bool) -> None:
+        feeder = self._start_feeder()
+        try:
+            while (name := self._take(for_worker=False)) is not None:
+                written[name] = save_figure(self._makers[name](), self._folder / name)
+            if feeder is not None:
+                feeder.join()
             for name, job in list(self._jobs.items()):
-                if done_only and not job.done():
-                    continue
-                del self._jobs[name]
                 try:
                     written[name] = [Path(p) for p in job.result()]
                 except Exception:  # made again below: the error, if any, surfaces here
-                    failed.add(name)
-
-        try:
-            while self._queue:
-                collect(done_only=True)
-                if self._pool is not None and len(self._jobs) < self._workers and not failed:  # a worker is free
-                    name = next((n for n in self._queue if self._worker_draws(n)), None)
-                    if name is not None:
-                        self._queue.remove(name)
-                        self._submit(name)
-                if self._queue:
-                    name = self._queue.pop(0)
-                    written[name] = save_figure(self._makers[name](), self._folder / name)
-            collect(done_only=False)
+                    pass
         finally:
+            self._stopped.set()
             self.cancel()
         for name, maker in self._makers.items():
             if name not in written:
                 written[name] = save_figure(maker(), self._folder / name)
         return {name: written[name] for name in self._makers}
 
+    def _take(self, for_worker: bool) -> str | None:
+        """The next name of the queue (costliest first; for a worker, the first it can draw), or None."""
+        with self._lock:
+            name = next((n for n in self._queue if self._worker_draws(n)), None) if for_worker else \
+                (self._queue[0] if self._queue else None)
+            if name is not None:
+                self._queue.remove(name)
+            return name
+
+    def _start_feeder(self):
+        """A thread that gives each worker its next figure the moment it finishes one (handed
+        out between this process's own figures instead, a worker idled while this process drew:
+        5,000 checkpoints, 0.8 s of the 2.8 s the figures took). It stops when a worker's figure
+        fails (the rest is drawn here) or nothing is left for the workers."""
+        import threading
+
+        if self._pool is None:
+            return None
+        feeder = threading.Thread(target=self._feed, name="eisfit-figure-feeder", daemon=True)
+        feeder.start()
+        return feeder
+
+    def _feed(self) -> None:
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        while not self._stopped.is_set():
+            with self._lock:
+                jobs = list(self._jobs.values())
+            if any(job.done() and (job.cancelled() or job.exception() is not None) for job in jobs):
+                return  # a figure failed: the workers draw no more
+            running = [job for job in jobs if not job.done()]
+            if len(running) >= self._workers:
+                wait(running, return_when=FIRST_COMPLETED)
+                continue
+            name = self._take(for_worker=True)
+            if name is None:
+                return
+            self._submit(name)
+
     def _submit(self, name: str) -> None:
         try:
-            self._jobs[name] = self._submit_job(name)
+            job = self._submit_job(name)
         except Exception:  # the pool is broken or gone: drawn here with the rest
-            self._queue.insert(0, name)
-            self.cancel()
+            with self._lock:
+                self._queue.insert(0, name)
+            self._stopped.set()
+            return
+        with self._lock:
+            self._jobs[name] = job
 
     def cancel(self) -> None:
         """Stop the workers (the figures not yet begun are not drawn); idempotent."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        self._stopped.set()
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
             _pending_figures.clear()
 
 

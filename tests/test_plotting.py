@@ -263,6 +263,50 @@ def test_figures_are_shared_between_this_process_and_one_forked_worker(tmp_path)
     assert pids["f0"] != got["here"]  # the worker starts with the first (the costliest)
 
 
+def test_the_worker_gets_its_next_figure_while_this_process_still_draws(tmp_path):
+    """The worker is handed its next figure the moment it finishes one, not when this process
+    finishes its own: f0 (the worker's, quick), f1 (this process's, 3 s), f2: the worker
+    begins f2 while f1 is still being drawn here (handed out between this process's figures,
+    f2 waited for f1). Fresh interpreter, as above."""
+    import json
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(f"""
+        import json, os, pathlib, time
+        import matplotlib.pyplot as plt
+        from eisfit import plotting as P
+        out = pathlib.Path({str(tmp_path)!r})
+        def maker(name, seconds):
+            def make():
+                (out / (name + ".start")).write_text(repr(time.time()))
+                time.sleep(seconds)
+                (out / (name + ".pid")).write_text(str(os.getpid()))
+                fig = plt.figure()
+                fig.add_subplot().plot([0, 1], [1, 0])
+                (out / (name + ".end")).write_text(repr(time.time()))
+                return fig
+            return make
+        written = P.save_figures({{"f0": maker("f0", 0.0), "f1": maker("f1", 3.0), "f2": maker("f2", 0.0)}}, out,
+                                 processes=2)
+        read = lambda name, what: float((out / (name + what)).read_text())
+        print(json.dumps({{"forked": P._can_fork_figures(), "here": os.getpid(), "names": list(written),
+                          "pids": {{n: int((out / (n + ".pid")).read_text()) for n in written}},
+                          "f2_start": read("f2", ".start"), "f1_end": read("f1", ".end")}}))
+    """)
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         env=dict(os.environ, MPLBACKEND="Agg"))
+    assert run.returncode == 0, run.stderr
+    got = json.loads(run.stdout)
+    assert got["names"] == ["f0", "f1", "f2"]
+    if not got["forked"]:
+        pytest.skip("figures are not forked on this machine (Linux, Agg and 2 cores needed)")
+    assert got["pids"]["f1"] == got["here"] and got["pids"]["f2"] != got["here"]
+    assert got["f2_start"] < got["f1_end"]
+
+
 def test_save_figures_raises_a_maker_error_here(tmp_path):
     def broken():
         raise ValueError("no figure")
