@@ -295,3 +295,22 @@ def test_headline_lines_say_where_a_resistance_is_extrapolated():
     lines = {line.split(" ", 1)[0]: line for line in camp.evolution_lines()}
     assert "extrapolated at 3 of 3: arc apex outside the measured range" in lines["R2"]
     assert "extrapolated" not in lines["R1"]
+
+
+def test_the_campaign_command_without_a_joint_fit_imports_no_joint_fitting(tmp_path):
+    """``eisfit campaign`` with no shared, smooth or Arrhenius option, report and figures
+    written: the joint fitting (eisfit.series, and scipy with it) is never imported in the
+    command's process (it had been imported before the fits began, for the report's wording
+    of joint roles, which a campaign without a joint fit has none of)."""
+    import subprocess
+    import sys
+
+    source = Path(__file__).resolve().parents[1] / "sample_data" / "garnet_campaign" / "campaign.toml"
+    script = ("import sys\n"
+              "from eisfit.cli import main\n"
+              "try:\n    main()\nexcept SystemExit as end:\n    code = end.code\n"
+              "print('CODE', code, 'SERIES', 'eisfit.series' in sys.modules, 'SCIPY', 'scipy' in sys.modules)\n")
+    run = subprocess.run([sys.executable, "-c", script, "campaign", str(source), "--out", str(tmp_path / "out"),
+                          "--no-cache", "--no-progress", "--jobs", "1"], capture_output=True, text=True)
+    assert run.stdout.strip().splitlines()[-1] == "CODE 0 SERIES False SCIPY False", run.stderr[-2000:]
+    assert (tmp_path / "out" / "report.md").exists()

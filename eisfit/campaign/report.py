@@ -14,7 +14,6 @@ from ..analysis.quality import undetermined
 from ..fitting.flags import (by_severity, explain_flag, flag_name, marked_flags, problems, reads_undetermined,
                              unresolved_keys)
 from ..model.circuit import circuit_of, resistance_names
-from ..series.joint import joint_role
 from ..units import EVOLUTION_AXIS_LABELS, pretty_unit
 from .kkband import kk_band_report_lines
 
@@ -87,7 +86,12 @@ def _joint_role(result, name: str) -> str:
     ``name``: "shared" (one value for every checkpoint), "smoothed" (a smoothness penalty),
     "Arrhenius law"; "" otherwise (:func:`eisfit.series.joint.joint_role`). A shared R read
     "47.4 -> 47.4 -> 47.4" like a measured stability."""
-    return joint_role(result.settings.get("joint"), name)
+    joint = result.settings.get("joint")
+    if not joint:
+        return ""
+    from ..series.joint import joint_role  # scipy with it: imported where there was a joint fit, not by every command
+
+    return joint_role(joint, name)
 
 
 UNRESOLVED = "unresolved"
