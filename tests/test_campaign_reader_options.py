@@ -279,3 +279,24 @@ def test_reader_options_given_with_spectra_are_named_as_unused(tmp_path):
         camp = eisfit.fit_campaign(spectra, reader=EXPORT, **FAST)
     assert "reader" not in camp.settings
     assert r1_of(camp.table) == pytest.approx([r1_truth_ohm(0), r1_truth_ohm(1)], rel=1e-6)
+
+
+@pytest.mark.parametrize("name, content, is_campaign", [
+    ("bom.csv", "\ufefffile,time_h\nx.csv,1\n".encode(), True),  # saved by Excel with a byte-order mark
+    ("quoted.csv", b'"file","time_h"\r\nx.csv,1\r\n', True),
+    ("spaced.csv", b"label, file \nx,y.csv\n", True),
+    ("old_mac.csv", b"file,time_h\rx.csv,1\r", True),  # lines ended by CR alone
+    ("data.csv", b"freq_Hz,Zre_ohm,Zim_ohm\n1000,1,-2\n", False),
+    ("semicolons.csv", b"file;time_h\nx.csv;1\n", False),
+    ("empty.csv", b"", False),
+    ("binary.csv", b"\xff\xfe\x00\x81binary", False),
+    ("campaign.toml", b"", True),
+    ("notes.txt", b"file,time_h\n", False),
+])
+def test_a_folder_tells_its_campaign_files_by_the_header_s_file_column(tmp_path, name, content, is_campaign):
+    """A folder's campaign file (a .toml, or a .csv whose header has a ``file`` column) is not
+    read as data: told from the first line alone, whatever its encoding mark or line ends."""
+    from eisfit.campaign.sources import _is_campaign_file
+
+    (tmp_path / name).write_bytes(content)
+    assert _is_campaign_file(tmp_path / name) is is_campaign

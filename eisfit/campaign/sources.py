@@ -240,12 +240,16 @@ def _is_campaign_file(p: Path) -> bool:
         return True
     if p.suffix.lower() != ".csv":
         return False
-    try:
-        with p.open(newline="", encoding="utf-8-sig") as fh:
-            header = next(csv.reader(fh), [])
+    try:  # the first line alone, as bytes: a folder of 5,000 CSV files opened as text took 0.14 s here, before the reads
+        with p.open("rb") as fh:
+            first = fh.readline(_HEADER_BYTES).decode("utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError):
         return False
+    header = next(csv.reader(first[:1]), [])
     return "file" in [h.strip() for h in header]
+
+
+_HEADER_BYTES = 65536  # a campaign file's header line is read up to this length
 
 
 # what eisfit and its users write beside the data (outputs, notes); a .txt may be an
