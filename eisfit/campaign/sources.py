@@ -240,7 +240,8 @@ def _is_campaign_file(p: Path) -> bool:
         return True
     if p.suffix.lower() != ".csv":
         return False
-    try:  # the first line alone, as bytes: a folder of 5,000 CSV files opened as text took 0.14 s here, before the reads
+    # the first line alone, as bytes: 5,000 CSV files opened as text took 0.14 s here, before the reads
+    try:
         with p.open("rb") as fh:
             first = fh.readline(_HEADER_BYTES).decode("utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError):

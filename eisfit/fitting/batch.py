@@ -471,7 +471,8 @@ def fit_chunks(chunks: Sequence[tuple[list[tuple], bool]], circuit: str, options
     "disagree", "cold_chisq", "seeded_chisq"}`` (``{"row": summary_row(...)}`` instead of
     the result with ``rows``), or ``{"error": text, "label"}``; the first spectrum after a
     lead-in (a chunk start, which a campaign may refit seeded once the chunk before is in)
-    also has ``"cold"``, its cold fit's optimum (a one-row :class:`~eisfit.fitting.solver.Solution`). ``lean``: the result is the
+    also has ``"cold"``, its cold fit's optimum (a one-row
+    :class:`~eisfit.fitting.solver.Solution`). ``lean``: the result is the
     FitResult itself without its per-point arrays (frequency, z, z_fit) and ``points`` says
     which points of the spectrum were fitted (:func:`lean_result`; the receiver has the
     spectrum, and pickling the object is cheaper than the JSON-safe dict and its parsing).
