@@ -1008,6 +1008,27 @@ def test_the_chunk_start_repair_takes_the_worker_s_cold_fit_and_gives_the_table_
     pd.testing.assert_frame_equal(reused.table, solved.table, rtol=1e-9)
 
 
+def test_chain_takes_the_results_of_cold_fits_it_keeps_and_assembles_those_it_does_not():
+    """``cold_results`` beside ``cold_rows``: a position that keeps its cold fit returns the
+    result given for it (not assembled again); a position whose seeded fit wins, or without
+    a cold row, is assembled as before."""
+    from eisfit.fitting.batch import fit_chain
+
+    spectra = _two_labelling_chain()  # kept: cold, then seeded (the first checkpoint's arc identities)
+    first = fit_chain(spectra, TWO_LABELLINGS, kk=False)
+    cold_at = [k for k, s in enumerate(first.seed_source) if s == "cold"]
+    seeded_at = [k for k, s in enumerate(first.seed_source) if s == "seeded"]
+    assert cold_at and seeded_at
+    given = {k: first.kept[k].with_fields(label=f"given {k}") for k in (cold_at[0], seeded_at[0])}
+    again = fit_chain(spectra, TWO_LABELLINGS, kk=False, cold_rows={k: first.cold.rows([k]) for k in given},
+                      cold_results=given)
+    assert again.kept[cold_at[0]] is given[cold_at[0]]
+    assert again.kept[seeded_at[0]].label != f"given {seeded_at[0]}"
+    assert again.kept[seeded_at[0]].chisq == pytest.approx(first.kept[seeded_at[0]].chisq, rel=1e-9)
+    alone = fit_chain(spectra, TWO_LABELLINGS, kk=False, cold_results=given)  # no cold rows: nothing taken
+    assert all(not r.label or not r.label.startswith("given") for r in alone.kept)
+
+
 def test_an_interrupt_during_the_chunk_start_repair_keeps_every_chunk_s_fits(monkeypatch):
     """Ctrl-C while the chunk starts are refitted: the fits of every chunk are kept (as the
     chunks left them), the run says it was interrupted."""

@@ -85,6 +85,7 @@ class _Chunk:
     lead_in: int | None  # the checkpoint before, refitted as the chunk's seed (row dropped)
     seed: dict[str, float] | None = None  # instead: the kept values of the checkpoint before (a repair)
     cold_rows: dict[int, Any] | None = None  # {position in members: its cold fit solved before} (a repair)
+    cold_results: dict[int, Any] | None = None  # {position: the kept FitResult, where it is that cold fit}
 
 
 def run_campaign_fits(
@@ -209,8 +210,7 @@ def _repair_chunk_starts(items: list[dict], chains: list[list[int]], fits: list[
                 if (run := _next_repair(items, chain, fits, *resume[c])) is not None}
         if not runs:
             return refitted, replaced
-        repairs = [_Chunk(members, None, seed=dict(fits[chains[c][p - 1]].kept.values),
-                          cold_rows={j: colds[i] for j, i in enumerate(members) if colds and i in colds})
+        repairs = [_repair_chunk(fits, members, fits[chains[c][p - 1]].kept, colds)
                    for c, (p, members, _) in runs.items()]
         looked_at = []
         for (c, (p, members, continued)), repair, outcome in zip(runs.items(), repairs, _fit_here(items, repairs)):
@@ -221,6 +221,19 @@ def _repair_chunk_starts(items: list[dict], chains: list[list[int]], fits: list[
             replaced += n
             resume[c] = (p + max(n, 1), not continued and n == 1)  # a replaced chunk start: its chunk follows
         cache.put_many(looked_at)
+
+
+def _repair_chunk(fits: list[CheckpointFits], members: list[int], before: Any,
+                  colds: dict[int, Any] | None) -> _Chunk:
+    """The refit of ``members`` seeded from ``before`` (the kept fit of the checkpoint
+    before them), with the cold fits their workers solved (``colds``, by item index) and,
+    where a checkpoint's kept fit is that cold fit, the kept result: a refit that keeps its
+    cold fit reuses it (the kept fit then stays, its arcs unchanged) instead of assembling it
+    again."""
+    rows = {j: colds[i] for j, i in enumerate(members) if colds and i in colds}
+    results = {j: fits[members[j]].kept for j in rows
+               if fits[members[j]].seed_source == "cold" and fits[members[j]].kept is not None}
+    return _Chunk(members, None, seed=dict(before.values), cold_rows=rows, cold_results=results)
 
 
 def _next_repair(items: list[dict], chain: list[int], fits: list[CheckpointFits], start: int,
@@ -533,8 +546,8 @@ def _payload(items: list[dict], task: list[_Chunk]) -> tuple:
     for chunk in task:
         members = ([chunk.lead_in] if chunk.lead_in is not None else []) + chunk.members
         own = {k: v for k, v in items[chunk.members[0]]["settings"].items() if k in PER_SPECTRUM_OPTIONS}
-        # a repair's seed and the cold fits solved before (see fit_chunks)
-        extra = (chunk.seed, chunk.cold_rows) if chunk.seed is not None or chunk.cold_rows else ()
+        # a repair's seed, the cold fits solved before and their results (see fit_chunks)
+        extra = (chunk.seed, chunk.cold_rows, chunk.cold_results) if chunk.seed is not None or chunk.cold_rows else ()
         parts.append(([_plain(items[i]["spectrum"]) for i in members], chunk.lead_in is not None, own, *extra))
     return parts, circuit, settings, False, True
 

@@ -112,7 +112,8 @@ def fit_chain(spectra: Sequence[Spectrum], circuit: str | CircuitDefinition | Ci
               first_seed: Mapping[str, float] | None = None, max_rounds: int = 50, breaks: Sequence[int] = (),
               seeds: Mapping[int, Mapping[str, float]] | None = None,
               own_options: Sequence[Mapping[str, Any] | None] | None = None,
-              cold_rows: Mapping[int, Solution] | None = None, **options: Any) -> ChainResult:
+              cold_rows: Mapping[int, Solution] | None = None,
+              cold_results: Mapping[int, FitResult] | None = None, **options: Any) -> ChainResult:
     """A seeded chain (the campaign's semantics) computed with batched fits.
 
     Campaign semantics (``eisfit.campaign.runner``): checkpoint k gets a cold fit
@@ -153,6 +154,9 @@ def fit_chain(spectra: Sequence[Spectrum], circuit: str | CircuitDefinition | Ci
     not solved again. A campaign's repair of a chunk start refits it seeded from the fit
     kept before it; its cold fit, the worker's, was 150 ms of one spectrum's adaptive
     multi-start in a batch of one (1,000 hard spectra on two workers: 7 % of the wall time).
+    ``cold_results``: {position: FitResult} the results assembled from some of those
+    ``cold_rows``: a position that keeps its cold fit takes it as it is instead of assembling
+    it again (covariance, profile walks: 70 ms of a repair's 80 for one spectrum).
     ``options`` are :func:`fit_batch`'s.
     """
     spectra = list(spectra)
@@ -225,7 +229,11 @@ def fit_chain(spectra: Sequence[Spectrum], circuit: str | CircuitDefinition | Ci
             kept_values[k] = _final_values(kept_preps[k], kept.p_best[k], order_arcs)
         seed(k + 1 for k, *_ in finished if k + 1 < len(spectra))
     rounds = int(fits_of.max(initial=0))
-    results = fit_prepared(kept_preps, kk=kk, order_arcs=order_arcs, solution=kept)
+    reused = {k: r for k, r in (cold_results or {}).items() if source[k] == "cold" and k in (cold_rows or {})}
+    todo = [k for k in range(len(spectra)) if k not in reused]
+    assembled = dict(zip(todo, fit_prepared([kept_preps[k] for k in todo], kk=kk, order_arcs=order_arcs,
+                                            solution=kept.rows(todo)))) if todo else {}
+    results = [reused[k] if k in reused else assembled[k] for k in range(len(spectra))]
     return ChainResult(results, source, rounds, cold.cost, seeded_chisq, cold)
 
 
@@ -457,13 +465,16 @@ def fit_chunks(chunks: Sequence[tuple[list[tuple], bool]], circuit: str, options
     (the chains of small cells share the batched engine; each chain is seeded as alone).
 
     ``chunks``: (data, has_lead_in), (data, has_lead_in, own), (data, has_lead_in, own,
-    seed) or (data, has_lead_in, own, seed, cold_rows) each, ``own`` the chunk's values of
+    seed), (data, has_lead_in, own, seed, cold_rows) or (..., cold_rows, cold_results) each,
+    ``own`` the chunk's values of
     ``PER_SPECTRUM_OPTIONS`` over ``options`` (or None), ``seed`` the values ({name: value})
     that seed the chunk's first spectrum: the kept fit of the checkpoint before, when the
     chunk continues a chain fitted before without a lead-in (see :func:`fit_chain`'s
     ``seeds``; or None), ``cold_rows`` {index into data: the ``"cold"`` of an earlier
     outcome of that spectrum} cold fits not to solve again (:func:`fit_chain`'s
-    ``cold_rows``); the outcomes come back per chunk, as below.
+    ``cold_rows``), ``cold_results`` {index into data: FitResult} the results assembled from
+    them, taken where the spectrum keeps its cold fit (:func:`fit_chain`'s ``cold_results``);
+    the outcomes come back per chunk, as below.
 
     ``data``: (frequency Hz, z ohm, meta) per spectrum; with ``has_lead_in`` the first is
     the checkpoint before the chunk, refitted as its seed and dropped from the output.
@@ -488,10 +499,12 @@ def fit_chunks(chunks: Sequence[tuple[list[tuple], bool]], circuit: str, options
     seeds = [part[3] if len(part) > 3 else None for part in chunks]
     cold_rows = {int(lo) + j: row for part, lo in zip(chunks, starts[:-1]) if len(part) > 4 and part[4]
                  for j, row in part[4].items()}
+    cold_results = {int(lo) + j: res for part, lo in zip(chunks, starts[:-1]) if len(part) > 5 and part[5]
+                    for j, res in part[5].items()}
     options = dict(options)
     seeded = options.pop("seeded", True)
     with small_blas():
-        out = _outcomes(spectra, own, starts, circuit, options, seeded, seeds, cold_rows)
+        out = _outcomes(spectra, own, starts, circuit, options, seeded, seeds, cold_rows, cold_results)
     for lo, (_, has_lead_in, *_) in zip(starts[:-1], chunks):
         if has_lead_in and lo + 1 < len(out) and not rows and "cold_of" in out[lo + 1]:
             cold, k = out[lo + 1]["cold_of"]
@@ -514,11 +527,12 @@ def fit_chunks(chunks: Sequence[tuple[list[tuple], bool]], circuit: str, options
 def _outcomes(spectra: list[Spectrum], own: list[Mapping[str, Any] | None], starts: np.ndarray, circuit: str,
               options: dict[str, Any], seeded: bool,
               seeds: Sequence[Mapping[str, float] | None] | None = None,
-              cold_rows: Mapping[int, Solution] | None = None) -> list[dict[str, Any]]:
+              cold_rows: Mapping[int, Solution] | None = None,
+              cold_results: Mapping[int, FitResult] | None = None) -> list[dict[str, Any]]:
     """The outcomes of the chains that start at ``starts`` (the last entry: the end), fitted
     in one batch; ``seeds``: per chain, the values that seed its first spectrum, or None;
-    ``cold_rows``: cold fits solved before, by spectrum (:func:`fit_chain`; not used where a
-    chain is fitted again on its own).
+    ``cold_rows``, ``cold_results``: cold fits solved before and their results, by spectrum
+    (:func:`fit_chain`; not used where a chain is fitted again on its own).
     Where the engine refuses a spectrum (e.g. too few points), each chain is
     fitted on its own, and the chain holding it one spectrum at a time (cold fits): the
     others keep their seeded chains."""
@@ -528,7 +542,7 @@ def _outcomes(spectra: list[Spectrum], own: list[Mapping[str, Any] | None], star
     given = {int(lo): seed for lo, seed in zip(starts[:-1], seeds) if seed is not None}
     try:
         return _chain_outcomes(spectra, circuit, options, seeded, breaks=starts[1:-1].tolist(), own_options=own,
-                               seeds=given, cold_rows=cold_rows)
+                               seeds=given, cold_rows=cold_rows, cold_results=cold_results)
     except Exception:
         if len(starts) > 2:  # several chains: find the one that fails
             return [o for lo, hi, seed in zip(starts[:-1], starts[1:], seeds)
@@ -560,11 +574,12 @@ def _chain_outcomes(spectra: list[Spectrum], circuit: str, options: dict[str, An
                     seeded: bool = True, breaks: Sequence[int] = (),
                     own_options: Sequence[Mapping[str, Any] | None] | None = None,
                     seeds: Mapping[int, Mapping[str, float]] | None = None,
-                    cold_rows: Mapping[int, Solution] | None = None) -> list[dict[str, Any]]:
+                    cold_rows: Mapping[int, Solution] | None = None,
+                    cold_results: Mapping[int, FitResult] | None = None) -> list[dict[str, Any]]:
     """One outcome per spectrum of :func:`fit_chain`; ``"cold_of"``: (the chain's cold
     solution, the spectrum's row in it), from which :func:`fit_chunks` keeps a chunk start's."""
     chain = fit_chain(spectra, circuit, max_rounds=50 if seeded else 0, breaks=breaks, own_options=own_options,
-                      seeds=seeds, cold_rows=cold_rows, **options)
+                      seeds=seeds, cold_rows=cold_rows, cold_results=cold_results, **options)
     out = []
     for k, (res, source, cold, seeded) in enumerate(zip(chain.kept, chain.seed_source, chain.cold_chisq,
                                                         chain.seeded_chisq)):
