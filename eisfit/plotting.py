@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import functools as _functools
 import os as _os
+import threading as _threading
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol, Sequence
 
 import numpy as _np
@@ -171,15 +172,13 @@ class PendingFigures:
 
     def __init__(self, makers, folder, pool=None, jobs=None, queue=(), workers: int = 0,
                  submit: Callable[[str], Any] | None = None, worker_draws: Callable[[str], bool] | None = None):
-        import threading
-
         self._makers, self._folder, self._pool, self._jobs = dict(makers), folder, pool, dict(jobs or {})
         self._queue = list(queue)  # names not yet handed out, costliest first
         self._workers = workers if pool is not None else 0  # the pool's processes
         self._submit_job = submit or (lambda name: self._pool.submit(_save_one, name, str(self._folder)))
         self._worker_draws = worker_draws or (lambda name: True)
-        self._lock = threading.Lock()  # the queue and the jobs: this thread and the feeder take from them
-        self._stopped = threading.Event()  # no more figures for the workers (one failed, or the end)
+        self._lock = _threading.Lock()  # the queue and the jobs: this thread and the feeder take from them
+        self._stopped = _threading.Event()  # no more figures for the workers (one failed, or the end)
 
     def result(self) -> dict:
         """name -> paths (PNG first), in the order of the makers."""
@@ -219,11 +218,9 @@ class PendingFigures:
         out between this process's own figures instead, a worker idled while this process drew:
         5,000 checkpoints, 0.8 s of the 2.8 s the figures took). It stops when a worker's figure
         fails (the rest is drawn here) or nothing is left for the workers."""
-        import threading
-
         if self._pool is None:
             return None
-        feeder = threading.Thread(target=self._feed, name="eisfit-figure-feeder", daemon=True)
+        feeder = _threading.Thread(target=self._feed, name="eisfit-figure-feeder", daemon=True)
         feeder.start()
         return feeder
 

@@ -240,9 +240,9 @@ def fit_chain(spectra: Sequence[Spectrum], circuit: str | CircuitDefinition | Ci
 def _cold_solution(preps: list[_Prepared], given: dict[int, Solution], kk: bool) -> Solution:
     """The cold fits' optima of ``preps``: the one-row solutions ``given`` by position, the
     others solved (in one batch)."""
-    todo = [k for k in range(len(preps)) if k not in given]
     if not given:
         return solve(preps, kk=kk)
+    todo = [k for k in range(len(preps)) if k not in given]
     solved = solve([preps[k] for k in todo], kk=kk) if todo else None
     at = {k: j for j, k in enumerate(todo)}
     return Solution.joined([given[k] if k in given else solved.rows([at[k]]) for k in range(len(preps))])
