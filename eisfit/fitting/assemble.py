@@ -86,6 +86,7 @@ def assemble_result(
     derived: tuple[dict[str, float], dict[str, str]] | None = None,
     kk_outcome: KKOutcome | None = None,
     intervals: Mapping[str, Mapping[str, float | bool]] | None = None,
+    element_moduli: Mapping[str, tuple[float, float]] | None = None,
 ) -> FitResult:
     """A complete FitResult for ``values`` fitted to the points of ``data``.
 
@@ -97,6 +98,8 @@ def assemble_result(
     may be precomputed by a batched caller; the roles must then be
     those :func:`result_roles` gives. ``intervals``: profile-likelihood intervals by parameter name,
     where computed (:meth:`~eisfit.fitting.profile.ProfileInterval.as_dict`).
+    ``element_moduli``: :func:`band_moduli` of ``values`` at the points of ``data``, where a
+    batched caller computed them (:func:`band_moduli_of_fits`).
     """
     settings = dict(settings or {})
     circ = definition.circuit
@@ -123,7 +126,7 @@ def assemble_result(
     flags.extend(_arc_flags(values, arcs, f))
     flags.extend(_branch_low_n_flags(values, circ, flags))
     flags.extend(_resistive_series_cpe_flags(values, circ))
-    flags.extend(unresolved_flags(definition, values, f, z, flags))
+    flags.extend(unresolved_flags(definition, values, f, z, flags, element_moduli))
     flags.extend(profile_unresolved_flags(values, intervals or {}, flags))
     flags.extend(_unresolved_element_parameters(names, flags))
     flags.extend(unresolved_derived_flags(definition, values, roles, settings, flags, derived,
@@ -566,7 +569,8 @@ def profile_unresolved_flags(values: Mapping[str, float], intervals: Mapping[str
 
 
 def unresolved_flags(definition: CircuitDefinition, values: Mapping[str, float], f: np.ndarray,
-                     z: np.ndarray, flags: Sequence[str] = ()) -> list[str]:
+                     z: np.ndarray, flags: Sequence[str] = (),
+                     moduli: Mapping[str, tuple[float, float]] | None = None) -> list[str]:
     """``unresolved:<name>`` for every parameter beyond what the data can inform.
 
     * a resistance (parameter in ohm) above 100 x the spectrum's max |Z|;
@@ -581,7 +585,8 @@ def unresolved_flags(definition: CircuitDefinition, values: Mapping[str, float],
       whose |Z| stays below ``SHORTED_FRACTION`` x the data's smallest |Z| (a C or CPE that ran
       away: a short the data do not hold; a real BioLogic sweep fitted with R0-p(R1,CPE1)-CPE2
       printed CPE2_0 = 1.0e304 S*s^n), with the other branches of the p() it shorts
-      (:func:`_runaway_or_negligible`).
+      (:func:`_runaway_or_negligible`; ``moduli``: :func:`band_moduli` of ``values`` at ``f``
+      when known).
     """
     circ = definition.circuit
     z_max = float(np.max(np.abs(z)))
@@ -604,7 +609,8 @@ def unresolved_flags(definition: CircuitDefinition, values: Mapping[str, float],
         if not (math.isfinite(tau) and tau_lo <= tau <= tau_hi):  # nan: R*Q overflowed
             add(a.resistor)
             add(f"{a.capacitive}_0" if a.kind == "CPE" else a.capacitive)
-    for name in _runaway_or_negligible(circ, values, f, z_max, float(np.min(np.abs(z))), out):
+    moduli = band_moduli(circ, values, f) if moduli is None else moduli
+    for name in _runaway_or_negligible(circ, values, moduli, z_max, float(np.min(np.abs(z))), out):
         add(name)
     on_bound = {fl.split(":", 1)[1] for fl in flags if fl.startswith("at-bound:")}
     for e in circ.elements:
@@ -619,23 +625,36 @@ def unresolved_flags(definition: CircuitDefinition, values: Mapping[str, float],
     return out
 
 
-def _band_moduli(circ, values: Mapping[str, float], f: np.ndarray) -> dict[str, tuple[float, float]]:
+def band_moduli(circ, values: Mapping[str, float], f: np.ndarray) -> dict[str, tuple[float, float]]:
     """The smallest and largest |Z| (ohm) of each element of ``circ`` (by name) over the
     frequencies ``f`` (Hz), nan where its impedance is not a number."""
-    omega = 2 * math.pi * np.asarray(f, float)
-    out = {}
+    return band_moduli_of_fits(circ, [values], [f])[0]
+
+
+def band_moduli_of_fits(circ, values: Sequence[Mapping[str, float]],
+                        frequencies: Sequence[np.ndarray]) -> list[dict[str, tuple[float, float]]]:
+    """:func:`band_moduli` of many fits of ``circ`` (parameter values and frequencies, Hz,
+    each fit its own), each element evaluated once for all of them: the elements' functions
+    take a column of values per parameter. Shorter frequency lists are padded with their
+    last frequency, which moves no smallest or largest |Z|."""
+    n = max(np.size(f) for f in frequencies)
+    omega = 2 * math.pi * np.array([np.pad(np.asarray(f, float), (0, n - np.size(f)), mode="edge")
+                                    for f in frequencies])
+    out: list[dict[str, tuple[float, float]]] = [{} for _ in values]
     for e in circ.elements:
+        columns = [np.array([float(v[name]) for v in values])[:, None] for name in e.param_names]
         with np.errstate(all="ignore"):  # a runaway element overflows
-            z = ELEMENTS[e.kind].impedance(omega, *(float(values[n]) for n in e.param_names))
-            modulus = np.abs(np.broadcast_to(z, omega.shape))
-        out[e.name] = (float(np.min(modulus)), float(np.max(modulus)))
+            modulus = np.abs(np.broadcast_to(ELEMENTS[e.kind].impedance(omega, *columns), omega.shape))
+        for moduli, lo, hi in zip(out, np.min(modulus, axis=1).tolist(), np.max(modulus, axis=1).tolist()):
+            moduli[e.name] = (lo, hi)
     return out
 
 
-def _runaway_or_negligible(circ, values: Mapping[str, float], f: np.ndarray, z_max_ohm: float,
-                           z_min_ohm: float, named: Sequence[str] = ()) -> list[str]:
+def _runaway_or_negligible(circ, values: Mapping[str, float], moduli: Mapping[str, tuple[float, float]],
+                           z_max_ohm: float, z_min_ohm: float, named: Sequence[str] = ()) -> list[str]:
     """Parameters an element beyond the data leaves undetermined, judged by the element's
-    impedance over the measured frequencies ``f`` (Hz):
+    impedance over the measured frequencies (``moduli``: its smallest and largest |Z| there,
+    :func:`band_moduli`):
 
     * runaway: its smallest |Z| is beyond the data (:func:`beyond_data`: the rule of a
       resistance above ``UNRESOLVED_R_FACTOR`` x ``z_max_ohm``, which it is for an R); as a
@@ -653,7 +672,6 @@ def _runaway_or_negligible(circ, values: Mapping[str, float], f: np.ndarray, z_m
 
     An element with a parameter flagged in ``named`` (``unresolved:<name>`` flags) is not
     named again: the rest of its parameters follow it (:func:`_unresolved_element_parameters`)."""
-    moduli = _band_moduli(circ, values, f)
     runaway = {name for name, (lo, _) in moduli.items() if beyond_data(lo, z_max_ohm)}
     negligible = set()
     for e in circ.elements:

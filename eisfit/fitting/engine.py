@@ -28,8 +28,8 @@ from .optimise import Transform, covariance_from_jacobian, covariances_from_jaco
 from .problem import Problem, log_scaled
 from .solver import (QUICK_STARTS, BatchProblem, Solution, chunks_by_grid, merge_optima, polish_from, solve,
                      start_costs)
-from .assemble import (MULTIMODAL_BARRIER_S2, KKOutcome, assemble_result, derived_settings, multimodal_flags,
-                       result_roles, weighting_formula)
+from .assemble import (MULTIMODAL_BARRIER_S2, MULTIMODAL_S2, KKOutcome, assemble_result, band_moduli_of_fits,
+                       derived_settings, multimodal_flags, result_roles, weighting_formula)
 from .expressions import bound_pair, check_expressions, check_mapping, check_start_values
 from .flags import optimum_settled
 from .profile import ProfileJob, ProfileOutcome, arc_resistances, profile_many, suspect_resistances
@@ -191,12 +191,14 @@ def _assemble_grid(preps: list[_Prepared], sol: Solution, *, kk: bool, order_arc
     covs = [cov if a is None else (a.cov, cov[1], cov[2]) for cov, a in zip(covs, applied)]
     values = [dict(zip(p.names, v)) for p, v in zip(preps, p_final)]
     derived = _derived_batch(preps, values, covs)
+    moduli = band_moduli_of_fits(preps[0].definition.circuit, values, [p.data.frequency for p in preps])
     kk_out = [KKOutcome.of(r) for r in sol.kk]
     return [redone[i] if i in redone else
             _finish(p, sol.p_best[i], bool(sol.converged[i]), kk=kk, order_arcs=order_arcs, covariance=covs[i],
                     derived=derived[i], kk_outcome=kk_out[i],
                     p_final=p_final[i], start_won=sol.start_won[i], n_starts=int(sol.n_starts[i]),
-                    profile=applied[i], may_repolish=False, optima=None if sol.optima is None else sol.optima[i])
+                    profile=applied[i], may_repolish=False, optima=None if sol.optima is None else sol.optima[i],
+                    element_moduli=moduli[i])
             for i, p in enumerate(preps)]
 
 
@@ -448,7 +450,8 @@ def _finish(prep: _Prepared, p_best: np.ndarray, converged: bool, *, kk: bool, o
             may_repolish: bool = True, p_final: np.ndarray | None = None,
             start_won: str = "", n_starts: int | None = None,
             profile: AppliedProfile | None | str = "compute",
-            optima: Sequence[tuple[float, np.ndarray]] | None = None) -> FitResult:
+            optima: Sequence[tuple[float, np.ndarray]] | None = None,
+            element_moduli: Mapping[str, tuple[float, float]] | None = None) -> FitResult:
     """Statistics, covariance, flags and the FitResult at the solver's optimum.
 
     ``covariance`` = (cov, singular, chisq), ``derived``, ``kk_outcome`` and ``profile``
@@ -460,7 +463,9 @@ def _finish(prep: _Prepared, p_best: np.ndarray, converged: bool, *, kk: bool, o
     polished from there and finished again (once). ``optima``: the distinct optima the
     solver met (:attr:`~eisfit.fitting.solver.Solution.optima`), whose parameters at a
     chi-square close to this one's are compared with the reported stderr
-    (:func:`~eisfit.fitting.assemble.multimodal_flags`).
+    (:func:`~eisfit.fitting.assemble.multimodal_flags`). ``element_moduli``: the elements'
+    smallest and largest |Z| over the points at ``p_final``
+    (:func:`~eisfit.fitting.assemble.band_moduli`), where computed in a batch.
     """
     names = prep.names
     problem = prep.problem
@@ -506,7 +511,7 @@ def _finish(prep: _Prepared, p_best: np.ndarray, converged: bool, *, kk: bool, o
         flags=flags, settings=prep.settings, fixed_names=sorted(set(prep.fixed) | set(prep.expr)),
         kk=kk, start="initial" if prep.initial else "auto",
         n_starts=len(prep.start_list) if n_starts is None else n_starts, start_won=start_won,
-        derived=derived, kk_outcome=kk_outcome, intervals=intervals)
+        derived=derived, kk_outcome=kk_outcome, intervals=intervals, element_moduli=element_moduli)
 
 
 BARRIER_STEPS = (0.25, 0.5, 0.75)  # points on the way between two optima where a barrier is looked for
@@ -524,7 +529,10 @@ def _multimodal(prep: _Prepared, p_final: np.ndarray, cov: np.ndarray, chisq: fl
     names = [prep.names[i] for i in free]
     dof = max(2 * problem.frequency.size - free.size, 0)
     se = np.sqrt(np.clip(np.diagonal(cov), 0.0, None))
-    others = [(c, _final_values(prep, p, order_arcs)) for c, p in optima]
+    # only optima within MULTIMODAL_S2 s^2 of this one can be flagged: the others are not
+    # put in reported order (most of a spectrum's optima are far above it)
+    close = chisq + MULTIMODAL_S2 * (chisq / dof) if dof > 0 else -math.inf
+    others = [(c, _final_values(prep, p, order_arcs)) for c, p in optima if math.isfinite(c) and c < close]
     candidates = [(c, p) for c, p in others if multimodal_flags(names, p_final[free], se, chisq, dof, [(c, p[free])])]
     if not candidates:
         return []
