@@ -199,3 +199,27 @@ def test_blocking_data_fitted_with_randles_show_no_runaway_number(seed):
     res = eisfit.fit((F, z), circuit="randles", area_cm2=1.0)
     assert not _absurd(res), _absurd(res)
     assert {"CPE1_0", "CPE1_1", "R0"}.isdisjoint(res.unresolved)  # the blocking line itself
+
+
+def test_band_moduli_of_a_batch_equal_those_of_each_fit():
+    """The batched assembly's element moduli (one evaluation per element for all fits of a
+    grid, frequency lists of several lengths) are each fit's own, to the bit, with runaway
+    and vanishing elements among them."""
+    from eisfit.fitting.assemble import band_moduli, band_moduli_of_fits
+    from eisfit.model.elements import ELEMENTS
+
+    circ = load_circuit("R0-p(R1-Wo1,CPE1)-p(R2,C2)-L1-W3").circuit
+    rng = np.random.default_rng(5)
+    values = [{n: float(10 ** rng.uniform(-300 if k == 0 else -8, 300 if k == 0 else 3))
+               if not n.endswith("_1") else float(rng.uniform(0.3, 1.0)) for n in circ.param_names}
+              for k in range(12)]
+    frequencies = [np.logspace(6, rng.uniform(-2, 1), int(rng.integers(8, 60))) for _ in values]
+    batch = band_moduli_of_fits(circ, values, frequencies)
+    for v, f, moduli in zip(values, frequencies, batch):
+        omega = 2 * np.pi * f
+        for e in circ.elements:
+            with np.errstate(all="ignore"):
+                own = np.abs(np.broadcast_to(ELEMENTS[e.kind].impedance(omega, *(v[n] for n in e.param_names)),
+                                             omega.shape))
+            np.testing.assert_array_equal(moduli[e.name], (np.min(own), np.max(own)))
+        np.testing.assert_array_equal(list(band_moduli(circ, v, f).values()), list(moduli.values()))
