@@ -94,6 +94,13 @@ def series_mask(circuit: Circuit) -> np.ndarray:
     return mask
 
 
+@functools.lru_cache(maxsize=64)
+def _column_of(free: tuple[int, ...]) -> dict[int, int]:
+    """{parameter index: its column among the free ones} of the free indices (remembered:
+    a batch asks on every evaluation)."""
+    return {j: c for c, j in enumerate(free)}
+
+
 def normal_equations_at(circuit: Circuit, frequency: np.ndarray, p_full: np.ndarray, free: np.ndarray,
                         dp_dtheta: np.ndarray, z: np.ndarray, scales: tuple[np.ndarray, np.ndarray],
                         weighting: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -115,7 +122,7 @@ def normal_equations_at(circuit: Circuit, frequency: np.ndarray, p_full: np.ndar
         zm, columns = circuit.impedance_and_gradients(p_full, frequency)
         k, n = zm.shape
         grad = np.empty((k, free.size, n), dtype=complex)  # dZ/dp of the free parameters
-        position = {int(j): c for c, j in enumerate(free)}
+        position = _column_of(tuple(free.tolist()))
         for j, dj in columns:
             c = position.get(j)
             if c is not None:
