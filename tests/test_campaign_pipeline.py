@@ -412,6 +412,19 @@ def test_tasks_on_the_campaigns_own_workers_are_whole_chunks_shared_out_evenly()
     assert runner.task_size(1000, None) == runner.chunk_size(1000) == 250
 
 
+def test_the_last_tasks_on_a_pool_are_cut_into_their_chunks():
+    """With more tasks than workers, each of the last ``workers`` tasks becomes one task per
+    chunk (in order, every chunk once): the workers, whose finishing times drift apart by up
+    to a task, end closer together. With no more tasks than workers nothing changes."""
+    chunks = [runner._Chunk([k], None) for k in range(12)]
+    tasks = [chunks[k:k + 2] for k in range(0, 12, 2)]  # 6 tasks of 2 chunks
+    finer = runner.finer_last_tasks(tasks, 2)
+    assert [len(t) for t in finer] == [2, 2, 2, 2, 1, 1, 1, 1]
+    assert [c for t in finer for c in t] == chunks
+    assert runner.finer_last_tasks(tasks[:2], 2) == tasks[:2]
+    assert [len(t) for t in runner.finer_last_tasks(tasks[:3], 2)] == [2, 1, 1, 1, 1]
+
+
 def _worker_state() -> tuple[bool, bool, int]:
     import gc
     import threading

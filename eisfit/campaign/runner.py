@@ -151,6 +151,8 @@ def run_campaign_fits(
     chunks = [c for chain, todo in todo_chains for c in _chunks(items, chain, todo)]
     n_todo = sum(len(c.members) for c in chunks)
     tasks = _tasks(items, chunks, INLINE_TASK_SIZE if executor is None else task_size(n_todo, workers))
+    if executor is not None and workers:
+        tasks = finer_last_tasks(tasks, workers)
     fits_run = 0
     deaths = [0]
     try:
@@ -408,6 +410,18 @@ def task_size(n: int, workers: int | None) -> int:
     per_worker = math.ceil(n / (workers * POOL_TASK_SIZE))  # tasks per worker
     target = n / (workers * per_worker)
     return chunk * max(1, round(target / chunk))  # whole chunks: a task packs chunks
+
+
+def finer_last_tasks(tasks: list[list[_Chunk]], workers: int) -> list[list[_Chunk]]:
+    """``tasks`` (for a pool of ``workers`` processes) with each of the last ``workers`` of
+    them cut into its chunks, one task each, where there are more tasks than workers. The
+    workers take the tasks in order as they free up, so their finishing times drift apart
+    by anything up to a task's length, and the last worker to finish runs alone for that
+    long (5,000 CSV files through the command on two workers, ten tasks of ~1.7 s: 0.64,
+    0.78 and 0.84 s). Shorter last tasks let the workers end closer together."""
+    if len(tasks) <= workers:
+        return tasks
+    return tasks[:-workers] + [[chunk] for task in tasks[-workers:] for chunk in task]
 
 
 def _tasks(items: list[dict], chunks: list[_Chunk], size: int | None = None) -> list[list[_Chunk]]:
