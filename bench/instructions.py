@@ -7,7 +7,7 @@ two versions of the code apart.
 
 On the 2-core development machine the CPU time of one run of ``fit_campaign`` moves by 10-20 %
 from run to run (other virtual machines on the host), so a change of a few per cent cannot be
-timed; the instructions it executes move by under 0.1 %. They are not time: a vectorised loop
+timed; the instructions it executes move by up to ~0.4 %. They are not time: a vectorised loop
 does more per instruction than the interpreter, so a change that trades Python for numpy can
 save more time than instructions. Use them to compare versions, and ``bench_public.py`` for
 the figures in u.
