@@ -299,20 +299,15 @@ def solve(preps: Sequence[Any], *, kk: bool = True) -> Solution:
     the noise level.
     """
     preps = list(preps)
-    m = len(preps[0].names) if preps else 0
-    sol = Solution(np.empty((len(preps), m)), np.zeros(len(preps), bool), np.empty(len(preps)),
-                   [""] * len(preps), np.zeros(len(preps), int), np.zeros(len(preps), bool),
-                   [None] * len(preps), np.empty(len(preps)), [[] for _ in preps])
+    if not preps:
+        return Solution(np.empty((0, 0)), np.zeros(0, bool), np.empty(0), [], np.zeros(0, int), np.zeros(0, bool),
+                        [], np.empty(0), [])
+    order: list[int] = []
+    parts = []
     for chunk in chunks_by_grid(preps):
-        part = _solve_grid([preps[i] for i in chunk], kk=kk)
-        sol.p_best[chunk], sol.converged[chunk], sol.cost[chunk] = part.p_best, part.converged, part.cost
-        for j, i in enumerate(chunk):
-            sol.optima[i] = part.optima[j] if part.optima is not None else []
-        sol.n_starts[chunk], sol.escalated[chunk] = part.n_starts, part.escalated
-        sol.start_cost[chunk] = part.start_cost
-        for j, i in enumerate(chunk):
-            sol.start_won[i], sol.kk[i] = part.start_won[j], part.kk[j]
-    return sol
+        parts.append(_solve_grid([preps[i] for i in chunk], kk=kk))
+        order += chunk
+    return Solution.joined(parts).rows(np.argsort(order))
 
 
 def start_costs(preps: Sequence[Any], params: np.ndarray) -> np.ndarray:
