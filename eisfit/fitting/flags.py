@@ -275,6 +275,8 @@ def unresolved_keys(flags: Iterable[str], keys: Iterable[str]) -> set[str]:
     (``unresolved:CPE2_0`` covers ``CPE2_1``, ``CPE2_tau_s``, ``CPE2_ceff_F``...;
     ``unresolved:R2`` covers ``R2_asr_ohm_cm2``...)."""
     names = unresolved_names(flags)
+    if not names:  # most fits: no key to look at (a table row, a cache entry and a figure ask for every fit)
+        return set()
     elements = {n.rsplit("_", 1)[0] if n.rsplit("_", 1)[-1].isdigit() and "_" in n else n for n in names}
     return {k for k in keys if k in names or any(k.startswith(e + "_") or k == e for e in elements)}
 
