@@ -456,6 +456,50 @@ def test_a_figure_worker_that_dies_does_not_hang_the_figures(tmp_path):
     assert all(p.exists() for paths in written.values() for p in paths) and set(written) == {"dies", "plain"}
 
 
+def test_a_residual_map_of_many_checkpoints_shows_bands_with_their_largest_residual():
+    """Above MAX_MAP_ROWS checkpoints a row of the residual map is a band of consecutive
+    checkpoints holding, at each frequency, the residual of largest magnitude among them
+    with its sign (checked against a loop over the bands); the bands cover every checkpoint
+    once, in checkpoint numbers; a map of fewer checkpoints is drawn as it is."""
+    rng = np.random.default_rng(5)
+    n, m = 1307, 9
+    grid = rng.normal(size=(n, m))
+    grid[rng.random((n, m)) < 0.1] = np.nan
+    grid[700, 4] = -50.0  # one checkpoint that misses a feature stays visible
+    shown, edges = P._largest_per_band(grid, 600)
+    step = 3  # ceil(1307 / 600)
+    assert shown.shape == (436, m) and edges[0] == 0 and edges[-1] == n
+    assert np.array_equal(np.diff(edges[:-1]), np.full(435, step)) and edges[-1] - edges[-2] == 2
+    for b in range(shown.shape[0]):
+        band = grid[b * step:(b + 1) * step]
+        for j in range(m):
+            finite = band[np.isfinite(band[:, j]), j]
+            if finite.size == 0:
+                assert np.isnan(shown[b, j])
+            else:
+                assert shown[b, j] == finite[np.argmax(np.abs(finite))]
+    assert shown[700 // step, 4] == -50.0
+    same, rows = P._largest_per_band(grid[:600], 600)
+    assert np.array_equal(same, grid[:600], equal_nan=True)
+    assert np.array_equal(rows, np.arange(601))
+
+
+def test_the_residual_map_says_when_its_rows_are_bands(big_camp, monkeypatch):
+    """The map of 30 checkpoints at most 8 rows: 8 rows of 4 checkpoints (the last of 2),
+    the axis label says so, and the row labels stay at their checkpoints."""
+    monkeypatch.setattr(P, "MAX_MAP_ROWS", 8)
+    ax = P.plot_campaign_residual_map(big_camp)
+    mesh = next(c for c in ax.collections if isinstance(c, matplotlib.collections.QuadMesh))
+    assert mesh.get_array().shape[0] == 8
+    assert ax.get_ylabel() == "checkpoint (rows of 4: largest residual)"
+    assert [t.get_text() for t in ax.get_yticklabels()][:2] == ["0 h", "20 h"]
+    plt.close(ax.figure)
+    monkeypatch.setattr(P, "MAX_MAP_ROWS", 600)
+    ax = P.plot_campaign_residual_map(big_camp)
+    assert ax.get_ylabel() == "checkpoint"
+    plt.close(ax.figure)
+
+
 def test_many_points_draw_each_stderr_bar_and_an_errorbar_legend():
     """Evolution panels of more than RASTER_ABOVE_POINTS checkpoints draw the bars as one
     NaN-broken path: every point's bar spans value -/+ stderr, and the legend keeps the
