@@ -42,8 +42,9 @@ Cases:
   suggest   ``eisfit.suggest_circuit`` on spectra of the eight families of
             ``scripts/suggest_score.py``: mean time per spectrum in u (issue 16: <= 5 u).
   cli       ``eisfit campaign FOLDER --jobs 2`` on N single-spectrum CSV files, figures and
-            all: wall time in u (the median of ``REPEATS`` runs with nothing else running, each
-            divided by the u measured around it) and
+            all, as a user runs it first (its result cache written into a new out folder), and
+            the same with ``--no-cache``: wall time in u (the median of ``REPEATS`` runs with
+            nothing else running, each divided by the u measured around it) and
             the peak memory summed over the process and its workers (RSS, and PSS, which
             counts the pages forked processes share once) from another run, watched every
             20 ms;
@@ -63,6 +64,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -477,11 +479,17 @@ def _csv_folder(tmp: str, n: int) -> Path:
 def case_cli(n: int, jobs: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = _csv_folder(tmp, n)
+        out = Path(tmp) / "out"
+        # the command as a user runs it first: its result cache written into a new out folder
         timed, peak = _run_cli(["campaign", str(folder), "--circuit", CIRCUIT, "--jobs", str(jobs),
-                               "--out", str(Path(tmp) / "out"), "--no-cache", "--no-progress"])
-        print(f"[cli] eisfit campaign FOLDER ({n} CSV files, --jobs {jobs}, figures and all): {timed.describe()}; "
-              f"peak memory summed over processes: RSS {peak[0] / 2**20:.0f} MB, "
-              f"PSS {peak[1] / 2**20:.0f} MB")
+                                "--out", str(out), "--no-progress"], fresh=out)
+        print(f"[cli] eisfit campaign FOLDER ({n} CSV files, --jobs {jobs}, figures, cache and all; a new out "
+              f"folder each run): {timed.describe()}; peak memory summed over processes: "
+              f"RSS {peak[0] / 2**20:.0f} MB, PSS {peak[1] / 2**20:.0f} MB")
+        timed, peak = _run_cli(["campaign", str(folder), "--circuit", CIRCUIT, "--jobs", str(jobs),
+                                "--out", str(out), "--no-cache", "--no-progress"], fresh=out)
+        print(f"[cli] the same with --no-cache (no cache written): {timed.describe()}; peak memory summed over "
+              f"processes: RSS {peak[0] / 2**20:.0f} MB, PSS {peak[1] / 2**20:.0f} MB")
         table = Path(tmp) / "table.txt"
         _write_eclab_table(table)
         timed, peak = _run_cli(["campaign", str(table), "--circuit", "R0-p(R1,CPE1)-p(R2,CPE2)-CPE3",
@@ -541,9 +549,10 @@ def _write_eclab_table(path: Path) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
-def _run_cli(args: list[str]) -> tuple[Paired, tuple[int, int]]:
+def _run_cli(args: list[str], fresh: Path | None = None) -> tuple[Paired, tuple[int, int]]:
     """Wall times of ``REPEATS`` runs of an ``eisfit`` command, each between two measurements
-    of u (:func:`_paired`), and the peak
+    of u (:func:`_paired`; ``fresh``: a folder removed before each run, outside the timing: the
+    out folder, whose cache would make every run after the first fit nothing), and the peak
     memory (bytes) of the command and its children summed over the processes, (RSS, PSS),
     from another run of it. RSS counts the pages that forked processes share once per
     process; PSS (proportional set size) splits them among the sharers, so its sum is the
@@ -551,7 +560,14 @@ def _run_cli(args: list[str]) -> tuple[Paired, tuple[int, int]]:
     process's page tables 50 times a second,
     which took 1.5-1.8 s of CPU from the command's two cores in the 5,000-file case (12.0-12.2 s
     watched, 10.2-10.7 s not)."""
-    timed = _paired(lambda: _timed_cli(args), REPEATS)
+    def run() -> float:
+        if fresh is not None:
+            shutil.rmtree(fresh, ignore_errors=True)
+        return _timed_cli(args)
+
+    timed = _paired(run, REPEATS)
+    if fresh is not None:
+        shutil.rmtree(fresh, ignore_errors=True)
     _, peak = _watched_cli(args)
     return timed, peak
 
