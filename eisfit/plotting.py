@@ -2220,9 +2220,10 @@ def campaign_figure(name: str, camp: CampaignLike, area_normalised: bool = False
 def plot_campaign_residual_map(camp: CampaignLike, ax: Axes | None = None, max_rows_labelled: int = 25) -> Axes:
     """Heat map of the relative residuals |Z−Zfit|/|Z| in % with the sign of the real
     residual (checkpoint rows × frequency columns, f in Hz on a log axis); systematic
-    bands point at a wrong model. Above ``MAX_MAP_ROWS`` checkpoints each row is a band
-    of consecutive checkpoints showing the largest residual among them
-    (:func:`_largest_per_band`). At most ``max_rows_labelled`` row labels. Returns the Axes."""
+    bands point at a wrong model. Above ``MAX_MAP_ROWS`` (600) checkpoints each row is a
+    band of consecutive checkpoints showing, at each frequency, the residual of largest
+    magnitude among them (sign kept), and the axis label says how many checkpoints a row
+    holds. At most ``max_rows_labelled`` row labels. Returns the Axes."""
     fitted = _camp_fitted(camp)
     own = ax is None
     if own:
