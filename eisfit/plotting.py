@@ -2412,9 +2412,11 @@ def _joint_panel_role(camp, key: str) -> tuple[str, int, int]:
     the joint fit made of it (:func:`eisfit.series.joint.joint_role`: "shared", "smoothed",
     "Arrhenius law"; "" for none) in the rows that hold the joint fit, read from each result
     (a joint fit the data reject is in none: its rows hold their own fits, drawn as such)."""
+    fitted = [r for r in camp.results if r is not None]
+    if not any(r.settings.get("joint") for r in fitted):  # no joint fit: nothing to read, and
+        return "", 0, len(fitted)  # eisfit.series (scipy.linalg, ~0.2 s) not imported to learn it
     from .series.joint import joint_role, joint_roles
 
-    fitted = [r for r in camp.results if r is not None]
     memo: dict[tuple, str] = {}  # one reading per circuit and joint fit (5,000 rows share a few)
     roles = []
     for r in fitted:

@@ -297,6 +297,30 @@ def test_headline_lines_say_where_a_resistance_is_extrapolated():
     assert "extrapolated" not in lines["R1"]
 
 
+def test_the_evolution_figure_of_a_campaign_without_a_joint_fit_imports_no_joint_fitting():
+    """The evolution figure asks each panel what a joint fit made of it; without a joint fit
+    it needs no answer, and eisfit.series (scipy.linalg with it, ~0.2 s) is not imported: the
+    command's figure process had imported it while drawing, after the fits."""
+    import subprocess
+    import sys
+
+    script = ("import sys, numpy as np, matplotlib\n"
+              "matplotlib.use('Agg')\n"
+              "import eisfit\n"
+              "from eisfit.model import Circuit\n"
+              "from eisfit.plotting import campaign_figure\n"
+              "f = np.logspace(6, 0, 31)\n"
+              "c = 'R0-p(R1,CPE1)-p(R2,CPE2)'\n"
+              "spectra = [eisfit.Spectrum(frequency=f, z=Circuit(c).impedance(np.array([10, 100 + k, 1e-8, 0.9, 300, 1e-5, "
+              "0.85]), f)) for k in range(3)]\n"
+              "camp = eisfit.fit_campaign(spectra, circuit=c, cache_dir=False, progress=False)\n"
+              "before = 'eisfit.series' in sys.modules\n"
+              "fig = campaign_figure('evolution', camp)\n"
+              "print('SERIES', before, 'eisfit.series' in sys.modules, len(fig.axes) > 0)\n")
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert run.stdout.strip().splitlines()[-1] == "SERIES False False True", run.stderr[-2000:]
+
+
 def test_the_campaign_command_without_a_joint_fit_imports_no_joint_fitting(tmp_path):
     """``eisfit campaign`` with no shared, smooth or Arrhenius option, report and figures
     written: the joint fitting (eisfit.series, and scipy with it) is never imported in the
