@@ -37,7 +37,7 @@ from __future__ import annotations
 import functools as _functools
 import os as _os
 import threading as _threading
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, NamedTuple, Protocol, Sequence
 
 import numpy as _np
 
@@ -2224,19 +2224,16 @@ def plot_campaign_residual_map(camp: CampaignLike, ax: Axes | None = None, max_r
     band of consecutive checkpoints showing, at each frequency, the residual of largest
     magnitude among them (sign kept), and the axis label says how many checkpoints a row
     holds. At most ``max_rows_labelled`` row labels. Returns the Axes."""
-    fitted = _camp_fitted(camp)
+    data = campaign_residuals(camp)
+    fitted = data.fitted
     own = ax is None
     if own:
         ax = _new_axes(None, (DOUBLE_COLUMN_IN, min(0.16 * max(len(fitted), 6) + 1.0, 6.0)), layout=None)
     if not fitted:
         return ax
-    freqs = _np.unique(_np.concatenate([_np.round(_np.log10(r.frequency), 3) for _, r in fitted]))
-    grid = _np.full((len(fitted), freqs.size), _np.nan)
-    for row, (_, r) in enumerate(fitted):
-        cols = _np.searchsorted(freqs, _np.round(_np.log10(r.frequency), 3))
-        grid[row, cols] = 100.0 * _np.hypot(r.residuals_real, r.residuals_imag) * _np.sign(r.residuals_real)
+    grid = data.grid
     lim = _np.nanmax(_np.abs(grid)) if _np.isfinite(grid).any() else 1.0
-    edges = _edges(freqs)
+    edges = _edges(data.log_frequency)
     grid, row_edges = _largest_per_band(grid, MAX_MAP_ROWS)
     mesh = ax.pcolormesh(10.0 ** edges, row_edges - 0.5, grid, cmap="RdBu_r",
                          vmin=-lim, vmax=lim, shading="flat", rasterized=True)
@@ -2245,7 +2242,7 @@ def plot_campaign_residual_map(camp: CampaignLike, ax: Axes | None = None, max_r
     rows = list(range(0, len(fitted), -(-len(fitted) // max_rows_labelled)))  # a regular step: 25 of 32 had left gaps
     ax.set_yticks(rows)
     axis = camp.evolution_axis()
-    ax.set_yticklabels([camp.checkpoints[fitted[i][0]].name_on(axis, fitted[i][0]) for i in rows])
+    ax.set_yticklabels([camp.checkpoints[fitted[i]].name_on(axis, fitted[i]) for i in rows])
     ax.set_xlabel("f / Hz")
     step = int(row_edges[1] - row_edges[0])
     ax.set_ylabel("checkpoint" if step == 1 else f"checkpoint (rows of {step}: largest residual)")
@@ -2257,6 +2254,35 @@ def plot_campaign_residual_map(camp: CampaignLike, ax: Axes | None = None, max_r
     return ax
 
 MAX_MAP_ROWS = 600  # a residual map of more checkpoints shows each band of them as one row
+
+
+class CampaignResiduals(NamedTuple):
+    """What the residual map draws: ``fitted`` the numbers of the fitted checkpoints (its
+    rows), ``log_frequency`` (F,) log10(f/Hz) of its columns (rounded to 3 decimals: every
+    spectrum's points on one axis) and ``grid`` (rows, F) the relative residual
+    |Z−Zfit|/|Z| in %, signed by the real part's (NaN where a spectrum has no point)."""
+
+    fitted: list[int]
+    log_frequency: _np.ndarray
+    grid: _np.ndarray
+
+
+def campaign_residuals(camp: CampaignLike) -> CampaignResiduals:
+    """The residual map's numbers (:class:`CampaignResiduals`) of a campaign: those it carries
+    as ``residuals`` (the figure process's inputs, which hold no spectrum of a checkpoint an
+    overlay does not show), else computed from its results' points."""
+    given = getattr(camp, "residuals", None)
+    if given is not None:
+        return given
+    fitted = _camp_fitted(camp)
+    if not fitted:
+        return CampaignResiduals([], _np.zeros(0), _np.zeros((0, 0)))
+    freqs = _np.unique(_np.concatenate([_np.round(_np.log10(r.frequency), 3) for _, r in fitted]))
+    grid = _np.full((len(fitted), freqs.size), _np.nan)
+    for row, (_, r) in enumerate(fitted):
+        cols = _np.searchsorted(freqs, _np.round(_np.log10(r.frequency), 3))
+        grid[row, cols] = 100.0 * _np.hypot(r.residuals_real, r.residuals_imag) * _np.sign(r.residuals_real)
+    return CampaignResiduals([k for k, _ in fitted], freqs, grid)
 
 
 def _largest_per_band(grid, max_rows: int):

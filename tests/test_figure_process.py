@@ -97,6 +97,23 @@ def test_inputs_share_the_containers_equal_in_every_result(camp):
     assert all(r.values == camp.results[k].values for k, r in enumerate(inputs.results) if r is not None)
 
 
+def test_inputs_hold_the_residual_map_instead_of_the_points_of_results_not_overlaid(camp):
+    """A slim result carries no points (the overlays' results keep theirs); the residual map's
+    numbers travel instead, equal to those computed from the result's own points."""
+    inputs = figure_inputs(camp)
+    slim = [r for r in inputs.results if r is not None and not r.correl]
+    whole = [r for r in inputs.results if r is not None and r.correl]
+    assert slim and all(r.frequency.size == 0 and r.z.size == 0 and r.z_fit.size == 0 for r in slim)
+    assert len(whole) == P.MAX_OVERLAY_SPECTRA and all(r.z.size == F.size for r in whole)
+    own = P.campaign_residuals(camp)
+    assert inputs.residuals.fitted == own.fitted == list(range(26))
+    np.testing.assert_array_equal(inputs.residuals.log_frequency, np.round(np.log10(np.sort(F)), 3))
+    k, r = 7, camp.results[7]
+    expected = 100 * np.hypot(r.residuals_real, r.residuals_imag) * np.sign(r.residuals_real)
+    np.testing.assert_array_equal(inputs.residuals.grid[k][::-1], expected)  # F descends, the columns ascend
+    assert P.campaign_residuals(pickle.loads(pickle.dumps(inputs))).grid.shape == (26, F.size)
+
+
 def _written(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.glob("*.png"))}
 

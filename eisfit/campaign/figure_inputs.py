@@ -5,16 +5,19 @@ A figure process forked after the fits maps the campaign process's whole heap, a
 allocates while drawing lands in the free slots of the pages it inherited, copying each
 (10,000 checkpoints: 305 MB of private memory, session 46). One forked before the fits has
 a small heap; it receives these inputs instead: every checkpoint, the results of the
-overlays (at most ``MAX_OVERLAY_SPECTRA``) whole, and of every other checkpoint what the
-evolution plots and the residual map read (values, standard errors, derived quantities,
-flags, the spectrum and the fit), with the containers that are equal in every result of a
-campaign (units, parameter names, roles, settings) shared, so that they are pickled once.
+overlays (at most ``MAX_OVERLAY_SPECTRA``) whole, of every other checkpoint what the
+evolution plots read (values, standard errors, derived quantities, flags; not its points),
+and the residual map's numbers (:func:`eisfit.plotting.campaign_residuals`), with the
+containers that are equal in every result of a campaign (units, parameter names, roles,
+settings) shared, so that they are pickled once.
 """
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from ..fitting.result import one_of_equal, share_equal_fields
 
@@ -41,6 +44,7 @@ class FigureInputs:
     details: list[dict]
     axis: str | None  # CampaignResult.evolution_axis()
     colours: tuple[list[float], str]  # CampaignResult.colour_values()
+    residuals: Any = None  # eisfit.plotting.CampaignResiduals: the residual map's numbers
     drts: None = field(default=None, init=False)
 
     def evolution_axis(self, x: str | None = None) -> str | None:
@@ -54,8 +58,9 @@ class FigureInputs:
 
 def figure_inputs(camp: Any) -> FigureInputs:
     """The :class:`FigureInputs` of a :class:`~eisfit.campaign.CampaignResult` (its checkpoints
-    without their spectra, which the figures read from the results)."""
-    from ..plotting import MAX_OVERLAY_SPECTRA, evenly_chosen
+    without their spectra; the points of the results the overlays show, and the residual
+    map's numbers instead of every other result's points)."""
+    from ..plotting import MAX_OVERLAY_SPECTRA, campaign_residuals, evenly_chosen
 
     fitted = [k for k, r in enumerate(camp.results) if r is not None]
     overlaid = {fitted[i] for i in evenly_chosen(len(fitted), MAX_OVERLAY_SPECTRA)}
@@ -64,13 +69,20 @@ def figure_inputs(camp: Any) -> FigureInputs:
     details = [one_of_equal(shared, {"settings": one_of_equal(shared, _figure_settings(d.get("settings", {})))})
                for d in camp.details]
     checkpoints = [dataclasses.replace(c, spectrum=None, content_sha256="", reader=None) for c in camp.checkpoints]
-    return FigureInputs(checkpoints, results, details, camp.evolution_axis(), camp.colour_values())
+    return FigureInputs(checkpoints, results, details, camp.evolution_axis(), camp.colour_values(),
+                        campaign_residuals(camp))
+
+
+_NO_POINTS = np.zeros(0)
+_NO_POINTS_Z = np.zeros(0, complex)
 
 
 def _slim(r: Any, shared: dict) -> Any:
     """``r`` without what the figures of a checkpoint that is not overlaid do not read (its
-    correlations, intervals, message, Lin-KK band), the equal containers shared."""
-    slim = r.with_fields(correl={}, intervals={}, message="", kk_valid_band=None, settings=_figure_settings(r.settings))
+    points, correlations, intervals, message, Lin-KK band: 10,000 checkpoints' points were
+    ~24 MB in the figure process), the equal containers shared."""
+    slim = r.with_fields(correl={}, intervals={}, message="", kk_valid_band=None, settings=_figure_settings(r.settings),
+                         frequency=_NO_POINTS, z=_NO_POINTS_Z, z_fit=_NO_POINTS_Z)
     return share_equal_fields(slim, shared)
 
 
