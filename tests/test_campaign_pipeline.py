@@ -125,6 +125,30 @@ def test_worker_results_carry_no_per_point_arrays(tmp_path):
         assert rebuilt.to_dict() == reference.to_dict()
 
 
+def test_the_results_of_one_worker_message_share_their_equal_containers():
+    """A task's lean results hold one settings dict, one units dict... between them, so each
+    is pickled once and unpickled once in the campaign process (it had unpickled one of each
+    per result, only to replace them by the campaign's); received, they take the campaign's
+    pool's, as results from another message do, and equal what each fit gives alone."""
+    import pickle
+
+    from eisfit.fitting.result import SHARED_FIELDS
+
+    spectra = _spectra(6)
+    data = [(s.frequency, s.z, {}) for s in spectra]
+    lean = fit_chunk(data, False, CIRCUIT, {"weighting": "modulus"}, lean=True)
+    for name in SHARED_FIELDS:
+        assert len({id(getattr(o["result"], name)) for o in lean}) == 1, name
+    shared: dict = {}
+    first = runner.results_of_outcomes(pickle.loads(pickle.dumps(lean[:3])), spectra[:3], shared)
+    second = runner.results_of_outcomes(pickle.loads(pickle.dumps(lean[3:])), spectra[3:], shared)
+    for name in SHARED_FIELDS:
+        assert len({id(getattr(r, name)) for r in first + second}) == 1, name
+    alone = eisfit.fit(spectra[4], circuit=CIRCUIT, weighting="modulus")
+    assert second[1].settings == alone.settings and second[1].units == alone.units
+    assert second[1].derived_units == alone.derived_units and second[1].param_names == alone.param_names
+
+
 def test_campaign_results_keep_what_the_figures_draw(tmp_path):
     """The results the figures read hold the fitted points and the fitted curve; the
     spectrum's own arrays are not copied for them."""

@@ -48,7 +48,7 @@ from ..fitting.engine import PER_SPECTRUM_OPTIONS
 from ..analysis.derived import ARC_SWAP_DECADES, arc_tau_s, circuit_arcs, swapped_arcs
 from ..analysis.quality import undetermined
 from ..fitting.flags import unresolved_names
-from ..fitting.result import share_equal_fields
+from ..fitting.result import share_equal_fields, shared_fields
 from ..model import circuit_of
 from ..model.circuit import resistance_names
 from ..spectrum import Spectrum
@@ -668,7 +668,9 @@ def results_of_outcomes(outcomes: list[dict[str, Any]], spectra: list[Spectrum],
     are those of one evaluation per result, to the bit). ``shared``: the campaign's pool
     of equal containers (:func:`~eisfit.fitting.result.share_equal_fields`), each result's
     settings, units, ... replaced by the pool's (a result unpickled from a worker has its own)."""
-    results = [o["result"] if shared is None else share_equal_fields(o["result"], shared) for o in outcomes]
+    results = [o["result"] for o in outcomes]
+    seen: dict[int, Any] = {}  # the results of one message share their containers (lean_result)
+    changes = [{} if shared is None else shared_fields(r, shared, seen) for r in results]
     points: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     groups: dict[tuple[str, int], list[int]] = {}
     for k, (o, s) in enumerate(zip(outcomes, spectra)):
@@ -681,8 +683,8 @@ def results_of_outcomes(outcomes: list[dict[str, Any]], spectra: list[Spectrum],
         with np.errstate(all="ignore"):  # a runaway element (flagged unresolved) may overflow
             z_fit = circuit_of(circuit).impedance(p, f)
         for row, k in enumerate(members):
-            results[k] = results[k].with_fields(frequency=points[k][0], z=points[k][1], z_fit=z_fit[row].copy())
-    return results
+            changes[k].update(frequency=points[k][0], z=points[k][1], z_fit=z_fit[row].copy())
+    return [r.with_fields(**c) if c else r for r, c in zip(results, changes)]  # one copy each
 
 
 def _points_of(spectrum: Spectrum, points: list[int] | None) -> tuple[np.ndarray, np.ndarray]:

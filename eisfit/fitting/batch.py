@@ -31,7 +31,7 @@ from ..model import Circuit, CircuitDefinition
 from ..spectrum import Spectrum
 from .engine import (PER_SPECTRUM_OPTIONS, _definition, _final_values, _Prepared, _prepare, final_values,
                      fit_prepared)
-from .result import FitResult
+from .result import FitResult, share_equal_fields, shared_fields
 from .solver import PolishStream, Solution, dof_of, merge_optima, solve, start_costs
 
 __all__ = ["fit_batch", "fit_chain", "fit_stream", "summary_row", "ChainResult", "StreamSummary"]
@@ -512,6 +512,7 @@ def fit_chunks(chunks: Sequence[tuple[list[tuple], bool]], circuit: str, options
     for o in out:
         o.pop("cold_of", None)
     per_chunk = []
+    shared: dict[Any, Any] = {}  # the task's lean results share their equal containers (pickled once)
     for (_, has_lead_in, *_), lo, hi in zip(chunks, starts[:-1], starts[1:]):
         part, fitted = out[lo + has_lead_in:hi], spectra[lo + has_lead_in:hi]
         if rows:
@@ -519,7 +520,7 @@ def fit_chunks(chunks: Sequence[tuple[list[tuple], bool]], circuit: str, options
         else:
             for o, s in zip(part, fitted):
                 if "result" in o:
-                    o.update(lean_result(o["result"], s) if lean else {"result": o["result"].to_dict()})
+                    o.update(lean_result(o["result"], s, shared) if lean else {"result": o["result"].to_dict()})
         per_chunk.append(part)
     return per_chunk
 
@@ -551,22 +552,30 @@ def _outcomes(spectra: list[Spectrum], own: list[Mapping[str, Any] | None], star
         return [_single_outcome(s, circuit, {**options, **(o or {})}) for s, o in zip(spectra, own)]
 
 
-def lean_result(res: FitResult, spectrum: Spectrum) -> dict[str, Any]:
+_NO_POINTS = np.zeros(0)
+_NO_POINTS_Z = np.zeros(0, complex)
+
+
+def lean_result(res: FitResult, spectrum: Spectrum, shared: dict | None = None) -> dict[str, Any]:
     """The outcome fields of ``res`` for a receiver that holds ``spectrum``:
     ``{"result": res without its per-point arrays (frequency, z, z_fit emptied), "points":
     None when every point of the spectrum was fitted, else the indices of the fitted
     ones}``; the receiver rebuilds the arrays (z_fit is the circuit at ``values``). A
-    selection that cannot be told by index keeps the arrays: ``{"result": res}``."""
+    selection that cannot be told by index keeps the arrays: ``{"result": res}``.
+    ``shared``: a pool for the results of one message (:func:`~eisfit.fitting.result.share_equal_fields`):
+    their equal settings, units... are then one object each, pickled once, and the receiver
+    unpickles one instead of one per result (500 results: ~2.5 MB fewer short-lived objects
+    in the campaign process)."""
     f = np.asarray(spectrum.frequency)
     if res.n_points == f.size and np.array_equal(res.frequency, f):
         points = None
     else:
         idx = np.flatnonzero(np.isin(f, res.frequency))
         if idx.size != res.n_points or not np.array_equal(f[idx], res.frequency):
-            return {"result": res}
+            return {"result": res if shared is None else share_equal_fields(res, shared)}
         points = idx.tolist()
-    empty = np.zeros(0)
-    lean = res.with_fields(frequency=empty, z=empty.astype(complex), z_fit=empty.astype(complex))
+    containers = {} if shared is None else shared_fields(res, shared)
+    lean = res.with_fields(frequency=_NO_POINTS, z=_NO_POINTS_Z, z_fit=_NO_POINTS_Z, **containers)
     return {"result": lean, "points": points}
 
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from .._json import to_jsonable
 
-__all__ = ["FitResult", "ARRAY_KEYS", "SHARED_FIELDS", "share_equal_fields", "one_of_equal"]
+__all__ = ["FitResult", "ARRAY_KEYS", "SHARED_FIELDS", "share_equal_fields", "shared_fields", "one_of_equal"]
 
 # the per-point arrays' keys in to_dict (units in the names; Z'' < 0 capacitive, as everywhere)
 ARRAY_KEYS = {"frequency": "frequency_Hz", "z_real": "z_real_ohm", "z_imag": "z_imag_ohm",
@@ -334,7 +334,25 @@ def share_equal_fields(result: FitResult, pool: dict) -> FitResult:
     (~2.4 KB less per result, 300 hard spectra). Those containers are then shared: nothing may
     change one in place (nothing in eisfit does: a changed container is a new one, given with
     :meth:`FitResult.with_fields`)."""
-    return result.with_fields(**{name: one_of_equal(pool, getattr(result, name)) for name in SHARED_FIELDS})
+    return result.with_fields(**shared_fields(result, pool))
+
+
+def shared_fields(result: FitResult, pool: dict, seen: dict[int, Any] | None = None) -> dict[str, Any]:
+    """The :data:`SHARED_FIELDS` of ``result`` as :func:`share_equal_fields` replaces them
+    (field name -> the pool's equal container). ``seen``: {id of a container: the pool's},
+    for results whose containers are themselves shared (a worker's task, see
+    :func:`eisfit.fitting.batch.lean_result`) and alive while it is used: each is looked up
+    in the pool once instead of once per result."""
+    if seen is None:
+        return {name: one_of_equal(pool, getattr(result, name)) for name in SHARED_FIELDS}
+    out = {}
+    for name in SHARED_FIELDS:
+        value = getattr(result, name)
+        pooled = seen.get(id(value))
+        if pooled is None:
+            pooled = seen[id(value)] = one_of_equal(pool, value)
+        out[name] = pooled
+    return out
 
 
 def one_of_equal(pool: dict, value: Any) -> Any:
