@@ -484,6 +484,26 @@ def test_a_residual_map_of_many_checkpoints_shows_bands_with_their_largest_resid
     assert np.array_equal(rows, np.arange(601))
 
 
+def test_a_campaigns_residual_numbers_are_computed_once_for_the_same_results(big_camp, monkeypatch):
+    """The residual map's numbers are remembered with the campaign while it holds the same
+    results (the figure process's inputs and the map drawn here read one computation), and
+    computed again once a result is another."""
+    import copy
+
+    camp = copy.copy(big_camp)
+    camp.results = list(big_camp.results)
+    calls = []
+    real = P._residuals_of
+    monkeypatch.setattr(P, "_residuals_of", lambda results: calls.append(1) or real(results))
+    first = P.campaign_residuals(camp)
+    assert P.campaign_residuals(camp) is first and len(calls) == 1
+    camp.results[4] = camp.results[4].with_fields(label="other")
+    again = P.campaign_residuals(camp)
+    assert again is not first and len(calls) == 2
+    np.testing.assert_array_equal(again.grid, first.grid, strict=True)
+    assert again.fitted == first.fitted == list(range(len(camp.results)))
+
+
 def test_the_residual_map_says_when_its_rows_are_bands(big_camp, monkeypatch):
     """The map of 30 checkpoints at most 8 rows: 8 rows of 4 checkpoints (the last of 2),
     the axis label says so, and the row labels stay at their checkpoints."""
