@@ -2254,6 +2254,7 @@ def plot_campaign_residual_map(camp: CampaignLike, ax: Axes | None = None, max_r
         _fixed_layout(ax.figure)
     return ax
 
+
 MAX_MAP_ROWS = 600  # a residual map of more checkpoints shows each band of them as one row
 
 

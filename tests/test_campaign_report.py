@@ -318,7 +318,8 @@ def test_the_evolution_figure_of_a_campaign_without_a_joint_fit_imports_no_joint
               "fig = campaign_figure('evolution', camp)\n"
               "print('SERIES', before, 'eisfit.series' in sys.modules, len(fig.axes) > 0)\n")
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    assert run.stdout.strip().splitlines()[-1] == "SERIES False False True", run.stderr[-2000:]
+    lines = run.stdout.strip().splitlines()
+    assert lines and lines[-1] == "SERIES False False True", run.stderr[-2000:]
 
 
 def test_the_campaign_command_without_a_joint_fit_imports_no_joint_fitting(tmp_path):

@@ -564,8 +564,8 @@ def lean_result(res: FitResult, spectrum: Spectrum, shared: dict | None = None) 
     selection that cannot be told by index keeps the arrays: ``{"result": res}``.
     ``shared``: a pool for the results of one message (:func:`~eisfit.fitting.result.share_equal_fields`):
     their equal settings, units... are then one object each, pickled once, and the receiver
-    unpickles one instead of one per result (500 results: ~2.5 MB fewer short-lived objects
-    in the campaign process)."""
+    unpickles one instead of one per result (200 hard spectra: 1.70 -> 1.18 KB pickled and
+    22 -> 14 us unpickled per result)."""
     f = np.asarray(spectrum.frequency)
     if res.n_points == f.size and np.array_equal(res.frequency, f):
         points = None
