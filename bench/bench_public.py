@@ -31,7 +31,8 @@ Cases:
   rows      where that CPU goes, counted (no timing): rows of normal equations per spectrum
             (one start at one LM iteration) in each phase of ``fit_campaign(jobs=1)`` on N hard
             spectra (quick round, escalation, profile walks, extra rounds...), against the
-            minimal batched LM's.
+            minimal batched LM's; and the batched LM evaluations, with those of at most
+            ``TAIL_ROWS`` rows (the rounds' and walks' tails, each at a fixed cost).
   grids     ``eisfit.fit_campaign(list of N hard spectra, jobs=2)`` with every spectrum on its
             own frequencies (each point's grid value times 1 + 1e-4 x a normal deviate, as an
             instrument that logs its measured frequencies writes them), the same spectra on
@@ -340,11 +341,20 @@ def _campaign_cpu(spectra) -> float:
     return time.process_time() - c0
 
 
+TAIL_ROWS = 8  # a batched LM evaluation of this many rows or fewer is a round's tail (see case_rows)
+
+
 def case_rows(n: int) -> None:
     """Where the campaign path's CPU goes, counted (deterministic, no timing): rows of
     normal equations per spectrum (one row: model, Jacobian and J^T J of one start at one
     LM iteration) in each phase of fit_campaign(jobs=1) on ``n`` hard spectra, against the
-    minimal batched LM of the CPU ratio. The phase is read from the solver's call stack."""
+    minimal batched LM of the CPU ratio. The phase is read from the solver's call stack.
+
+    Then the batched LM evaluations (one per iteration of a running batch, whatever its
+    rows) and those of at most ``TAIL_ROWS`` rows: the tails, where a round or a walk waits
+    for its last few fits. An evaluation has a fixed cost that its rows do not spread (an
+    iteration of one row took 0.21 ms in session 53, about 50 rows' worth), so the tails
+    are CPU that neither the rows nor the spectra count."""
     import eisfit
     import eisfit.fitting.solver as solver
 
@@ -352,6 +362,8 @@ def case_rows(n: int) -> None:
     rows: dict[str, int] = {}
     counted = solver.normal_equations_at
     run_starts = solver._run_starts
+    evaluate = solver.BatchProblem.normal_equations
+    evaluations = {"all": 0, "tail": 0}
     round_of_call = {"n": 0}
 
     def numbered_run_starts(*args, **kwargs):  # 1st call of a grid's solve: the quick round
@@ -363,19 +375,30 @@ def case_rows(n: int) -> None:
         rows[phase] = rows.get(phase, 0) + p_full.shape[0]
         return counted(circuit, frequency, p_full, *args, **kwargs)
 
+    def counting_evaluations(self, theta, idx):
+        evaluations["all"] += 1
+        evaluations["tail"] += theta.shape[0] <= TAIL_ROWS
+        return evaluate(self, theta, idx)
+
     solver.normal_equations_at, solver._run_starts = counting, numbered_run_starts
+    solver.BatchProblem.normal_equations = counting_evaluations
     try:
         eisfit.fit_campaign(spectra, circuit=CIRCUIT, jobs=1, cache_dir=False, progress=False)
-        campaign = dict(rows)
+        campaign, campaign_evaluations = dict(rows), dict(evaluations)
         rows.clear()
+        evaluations.update(all=0, tail=0)
         _minimal_lm(_minimal_preps(spectra))
-        minimal = sum(rows.values())
+        minimal, minimal_evaluations = sum(rows.values()), dict(evaluations)
     finally:
         solver.normal_equations_at, solver._run_starts = counted, run_starts
+        solver.BatchProblem.normal_equations = evaluate
     total = sum(campaign.values())
     parts = ", ".join(f"{k} {v / n:.0f}" for k, v in sorted(campaign.items(), key=lambda kv: -kv[1]))
     print(f"[rows] rows of normal equations per spectrum ({n} hard spectra, jobs=1): campaign path "
           f"{total / n:.0f} ({parts}); minimal batched LM {minimal / n:.0f}: ratio {total / minimal:.1f}")
+    print(f"[rows] batched LM evaluations ({n} hard spectra, the same runs): campaign path "
+          f"{campaign_evaluations['all']}, {campaign_evaluations['tail']} of them of at most {TAIL_ROWS} rows; "
+          f"minimal batched LM {minimal_evaluations['all']}, {minimal_evaluations['tail']} of them")
 
 
 _PHASES = (("_walk_grid", "profile walks"), ("_run_extra_starts", "extra rounds"),

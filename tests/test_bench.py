@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import re
 import sys
 from pathlib import Path
 
@@ -60,14 +61,18 @@ def test_the_rows_case_attributes_every_row_to_a_phase_and_restores_the_solver(b
     round and more) and leaves the solver's functions as they were."""
     import eisfit.fitting.solver as solver
 
-    before = (solver.normal_equations_at, solver._run_starts)
+    before = (solver.normal_equations_at, solver._run_starts, solver.BatchProblem.normal_equations)
     bench.case_rows(6)
-    line = capsys.readouterr().out.strip()
-    assert (solver.normal_equations_at, solver._run_starts) == before
+    line, evaluations = capsys.readouterr().out.strip().splitlines()
+    assert (solver.normal_equations_at, solver._run_starts, solver.BatchProblem.normal_equations) == before
     assert line.startswith("[rows] rows of normal equations per spectrum (6 hard spectra")
     assert "quick round" in line and "other" not in line
     ratio = float(line.rsplit("ratio ", 1)[1])
     assert ratio > 1
+    # the campaign path evaluates more often than one start's LM, and a tail is part of the count
+    found = re.search(r"campaign path (\d+), (\d+) of them .* minimal batched LM (\d+), (\d+) of them$", evaluations)
+    campaign_all, campaign_tail, minimal_all, minimal_tail = (int(x) for x in found.groups())
+    assert campaign_all > minimal_all > 0 and 0 <= campaign_tail <= campaign_all and minimal_tail <= minimal_all
 
 
 def test_paired_timings_divide_each_run_by_the_u_measured_around_it(bench, monkeypatch):
