@@ -350,9 +350,10 @@ def case_rows(n: int) -> None:
     LM iteration) in each phase of fit_campaign(jobs=1) on ``n`` hard spectra, against the
     minimal batched LM of the CPU ratio. The phase is read from the solver's call stack.
 
-    Then the batched LM evaluations (one per iteration of a running batch, whatever its
-    rows) and those of at most ``TAIL_ROWS`` rows: the tails, where a round or a walk waits
-    for its last few fits. An evaluation has a fixed cost that its rows do not spread (an
+    Then the batched LM evaluations (the calls of the batched normal equations: an LM
+    iteration of a running batch, or the first evaluation of starts joining it, whatever
+    their rows) and those of at most ``TAIL_ROWS`` rows: the tails, where a round or a walk
+    waits for its last few fits. An evaluation has a fixed cost that its rows do not spread (an
     iteration of one row took 0.21 ms in session 53, about 50 rows' worth), so the tails
     are CPU that neither the rows nor the spectra count."""
     import eisfit

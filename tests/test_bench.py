@@ -69,7 +69,7 @@ def test_the_rows_case_attributes_every_row_to_a_phase_and_restores_the_solver(b
     assert "quick round" in line and "other" not in line
     ratio = float(line.rsplit("ratio ", 1)[1])
     assert ratio > 1
-    # the campaign path evaluates more often than one start's LM, and a tail is part of the count
+    # the campaign path makes more batched evaluations than one start's LM; its tails are among them
     found = re.search(r"campaign path (\d+), (\d+) of them .* minimal batched LM (\d+), (\d+) of them$", evaluations)
     campaign_all, campaign_tail, minimal_all, minimal_tail = (int(x) for x in found.groups())
     assert campaign_all > minimal_all > 0 and 0 <= campaign_tail <= campaign_all and minimal_tail <= minimal_all
