@@ -17,9 +17,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
-from ..fitting.result import one_of_equal, share_equal_fields
+from ..fitting.result import NO_POINTS, one_of_equal, share_equal_fields
 
 __all__ = ["FigureInputs", "figure_inputs", "RESERVED_FIGURES_FROM"]
 
@@ -73,16 +71,12 @@ def figure_inputs(camp: Any) -> FigureInputs:
                         campaign_residuals(camp))
 
 
-_NO_POINTS = np.zeros(0)
-_NO_POINTS_Z = np.zeros(0, complex)
-
-
 def _slim(r: Any, shared: dict) -> Any:
     """``r`` without what the figures of a checkpoint that is not overlaid do not read (its
     points, correlations, intervals, message, Lin-KK band: 10,000 checkpoints' points were
     ~24 MB in the figure process), the equal containers shared."""
     slim = r.with_fields(correl={}, intervals={}, message="", kk_valid_band=None, settings=_figure_settings(r.settings),
-                         frequency=_NO_POINTS, z=_NO_POINTS_Z, z_fit=_NO_POINTS_Z)
+                         **NO_POINTS)
     return share_equal_fields(slim, shared)
 
 

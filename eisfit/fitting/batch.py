@@ -31,7 +31,7 @@ from ..model import Circuit, CircuitDefinition
 from ..spectrum import Spectrum
 from .engine import (PER_SPECTRUM_OPTIONS, _definition, _final_values, _Prepared, _prepare, final_values,
                      fit_prepared)
-from .result import FitResult, share_equal_fields, shared_fields
+from .result import NO_POINTS, FitResult, share_equal_fields, shared_fields
 from .solver import PolishStream, Solution, dof_of, merge_optima, solve, start_costs
 
 __all__ = ["fit_batch", "fit_chain", "fit_stream", "summary_row", "ChainResult", "StreamSummary"]
@@ -552,10 +552,6 @@ def _outcomes(spectra: list[Spectrum], own: list[Mapping[str, Any] | None], star
         return [_single_outcome(s, circuit, {**options, **(o or {})}) for s, o in zip(spectra, own)]
 
 
-_NO_POINTS = np.zeros(0)
-_NO_POINTS_Z = np.zeros(0, complex)
-
-
 def lean_result(res: FitResult, spectrum: Spectrum, shared: dict | None = None) -> dict[str, Any]:
     """The outcome fields of ``res`` for a receiver that holds ``spectrum``:
     ``{"result": res without its per-point arrays (frequency, z, z_fit emptied), "points":
@@ -575,7 +571,7 @@ def lean_result(res: FitResult, spectrum: Spectrum, shared: dict | None = None) 
             return {"result": res if shared is None else share_equal_fields(res, shared)}
         points = idx.tolist()
     containers = {} if shared is None else shared_fields(res, shared)
-    lean = res.with_fields(frequency=_NO_POINTS, z=_NO_POINTS_Z, z_fit=_NO_POINTS_Z, **containers)
+    lean = res.with_fields(**NO_POINTS, **containers)
     return {"result": lean, "points": points}
 
 

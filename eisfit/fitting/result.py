@@ -11,12 +11,18 @@ import numpy as np
 
 from .._json import to_jsonable
 
-__all__ = ["FitResult", "ARRAY_KEYS", "SHARED_FIELDS", "share_equal_fields", "shared_fields", "one_of_equal"]
+__all__ = ["FitResult", "ARRAY_KEYS", "NO_POINTS", "SHARED_FIELDS", "share_equal_fields", "shared_fields",
+           "one_of_equal"]
 
 # the per-point arrays' keys in to_dict (units in the names; Z'' < 0 capacitive, as everywhere)
 ARRAY_KEYS = {"frequency": "frequency_Hz", "z_real": "z_real_ohm", "z_imag": "z_imag_ohm",
               "z_fit_real": "z_fit_real_ohm", "z_fit_imag": "z_fit_imag_ohm"}
 
+
+
+# a result's per-point arrays, emptied (FitResult.with_fields(**NO_POINTS)): for a receiver that
+# holds the spectrum (a campaign's worker results) or draws no point of it (the figure inputs)
+NO_POINTS = {"frequency": np.zeros(0), "z": np.zeros(0, complex), "z_fit": np.zeros(0, complex)}
 
 def _json_float(x: float) -> float | None:
     x = float(x)
