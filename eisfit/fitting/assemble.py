@@ -24,7 +24,7 @@ from ..model.elements import ELEMENT_ARC_KINDS, ELEMENTS, gs_phi_saturated
 from ..model.parser import Leaf, Series, leaves, parallels, series_chain
 from ..spectrum import Spectrum
 from .flags import unresolved_keys, unresolved_names
-from .result import FitResult
+from .result import Correlations, FitResult
 from ..model.weighting import pseudo_chisq
 
 if TYPE_CHECKING:
@@ -167,7 +167,7 @@ def assemble_result(
         circuit=circ.string, circuit_name=definition.name, param_names=list(names),
         values={k: float(values[k]) for k in names}, stderr=_finite_or_nan(stderr),
         units=dict(zip(names, circ.param_units)), fixed=list(fixed_names),
-        correl={k: _finite_or_nan(v) for k, v in correl.items()}, chisq=float(chisq), redchi=float(chisq) / dof,
+        correl=correl, chisq=float(chisq), redchi=float(chisq) / dof,
         pseudo_chisq=pseudo_chisq(z, z_fit),
         aic=n_res * math.log(max(chisq, 1e-300) / n_res) + 2 * n_free,
         bic=n_res * math.log(max(chisq, 1e-300) / n_res) + n_free * math.log(n_res),
@@ -256,7 +256,11 @@ def with_roles(results: Sequence[FitResult], definition: CircuitDefinition,
 def _reported_covariance(result: FitResult, names: Sequence[str]) -> np.ndarray:
     """The covariance over ``names`` that ``result``'s stderr and correlations describe."""
     sd = np.array([result.stderr[n] for n in names])
-    corr = np.array([[1.0 if a == b else result.correl[a].get(b, math.nan) for b in names] for a in names])
+    correl = result.correl
+    if isinstance(correl, Correlations):
+        corr = correl.over(names)
+    else:  # a dict of dicts (a joint fit's, a hand-made result)
+        corr = np.array([[1.0 if a == b else correl.get(a, {}).get(b, math.nan) for b in names] for a in names])
     return corr * np.outer(sd, sd)
 
 
@@ -282,19 +286,18 @@ def derived_settings(definition: CircuitDefinition, roles: Mapping[str, str],
                 symmetric=bool(settings.get("symmetric", True)))
 
 
-def _stderr_and_correl(names, cov, cov_names):
+def _stderr_and_correl(names, cov, cov_names) -> tuple[dict[str, float], Mapping[str, Mapping[str, float]]]:
+    """(stderr by name, nan where not free or not known; the :class:`Correlations` of the free
+    parameters ``cov_names``, {} without a covariance)."""
     stderr = {n: float("nan") for n in names}
-    correl: dict[str, dict[str, float]] = {}
     if cov is None:
-        return stderr, correl
+        return stderr, {}
     with np.errstate(all="ignore"):  # a parameter without variance (nan) or with an overflowing one
         sd = np.sqrt(np.clip(np.diag(cov), 0, None))
         scale = np.outer(sd, sd)
-        ratio = np.where((scale > 0) & (scale < math.inf), cov / scale, math.nan).tolist()
+        ratio = np.where((scale > 0) & (scale < math.inf), cov / scale, math.nan)
     stderr.update(zip(cov_names, sd.tolist()))
-    for a, n in enumerate(cov_names):
-        correl[n] = {m: ratio[a][b] for b, m in enumerate(cov_names) if m != n}
-    return stderr, correl
+    return stderr, Correlations(cov_names, ratio)
 
 
 def _has_roles(definition: CircuitDefinition) -> bool:

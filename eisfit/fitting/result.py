@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import math
 import pickle
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -11,7 +12,7 @@ import numpy as np
 
 from .._json import to_jsonable
 
-__all__ = ["FitResult", "ARRAY_KEYS", "NO_POINTS", "SHARED_FIELDS", "share_equal_fields", "shared_fields",
+__all__ = ["FitResult", "Correlations", "ARRAY_KEYS", "NO_POINTS", "SHARED_FIELDS", "share_equal_fields", "shared_fields",
            "one_of_equal"]
 
 # the per-point arrays' keys in to_dict (units in the names; Z'' < 0 capacitive, as everywhere)
@@ -23,6 +24,73 @@ ARRAY_KEYS = {"frequency": "frequency_Hz", "z_real": "z_real_ohm", "z_imag": "z_
 # a result's per-point arrays, emptied (FitResult.with_fields(**NO_POINTS)): for a receiver that
 # holds the spectrum (a campaign's worker results) or draws no point of it (the figure inputs)
 NO_POINTS = {"frequency": np.zeros(0), "z": np.zeros(0, complex), "z_fit": np.zeros(0, complex)}
+
+class Correlations(Mapping):
+    """The correlation coefficients of the free parameters (dimensionless, -1..1; nan where a
+    parameter has no finite variance), read as a dict of dicts: ``correl["R1"]["R2"]``, each
+    parameter's dict holding every other free parameter. Kept as one matrix instead of a dict
+    per parameter: ~0.6 KB per result instead of ~3.2 KB (seven free parameters), which a
+    campaign of 10,000 checkpoints holds once each. Read-only; pickled as its matrix."""
+
+    __slots__ = ("names", "matrix")
+
+    def __init__(self, names: Any, matrix: Any) -> None:
+        names = tuple(names)
+        matrix = np.array(matrix, dtype=float)  # a copy: nothing outside can change it
+        if matrix.shape != (len(names), len(names)):
+            raise ValueError(f"a correlation matrix of {len(names)} parameters must be "
+                             f"{len(names)} x {len(names)}, got {matrix.shape}")
+        matrix[~np.isfinite(matrix)] = math.nan  # an overflow is no correlation
+        matrix.setflags(write=False)
+        self.names, self.matrix = names, matrix
+
+    @classmethod
+    def of(cls, nested: Mapping[str, Mapping[str, float]]) -> "Mapping[str, Mapping[str, float]]":
+        """``nested`` (a dict of dicts, e.g. read from JSON) as Correlations when it has that
+        layout (every parameter's dict names each other parameter once), else as it is."""
+        if isinstance(nested, Correlations) or not nested:
+            return nested
+        names = list(nested)
+        index = {n: i for i, n in enumerate(names)}
+        matrix = np.eye(len(names))
+        for i, n in enumerate(names):
+            row = nested[n]
+            if len(row) != len(names) - 1 or n in row or not all(m in index for m in row):
+                return nested
+            for m, v in row.items():
+                matrix[i, index[m]] = math.nan if v is None else float(v)
+        return cls(names, matrix)
+
+    def over(self, names: Any) -> np.ndarray:
+        """The matrix over ``names`` in that order: 1 on the diagonal, nan for a name that is
+        not a free parameter here."""
+        index = {n: i for i, n in enumerate(self.names)}
+        at = np.array([index.get(n, -1) for n in names], dtype=int)
+        known = at >= 0
+        out = np.full((len(at), len(at)), math.nan)
+        out[np.ix_(known, known)] = self.matrix[np.ix_(at[known], at[known])]
+        np.fill_diagonal(out, 1.0)
+        return out
+
+    def __getitem__(self, name: str) -> dict[str, float]:
+        try:
+            i = self.names.index(name)
+        except ValueError:
+            raise KeyError(name) from None
+        return {m: v for j, (m, v) in enumerate(zip(self.names, self.matrix[i].tolist())) if j != i}
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __reduce__(self):
+        return Correlations, (self.names, self.matrix)
+
+    def __repr__(self) -> str:
+        return repr(dict(self.items()))
+
 
 def _json_float(x: float) -> float | None:
     x = float(x)
@@ -75,7 +143,7 @@ class FitResult:
     stderr: dict[str, float]
     units: dict[str, str]
     fixed: list[str]
-    correl: dict[str, dict[str, float]]
+    correl: Mapping[str, Mapping[str, float]]  # Correlations (a dict of dicts where read from elsewhere)
     chisq: float
     redchi: float
     pseudo_chisq: float
@@ -290,7 +358,8 @@ class FitResult:
                 raw = d.get("unresolved_values", {}).get(f.name, {})
                 kw[f.name] = {k: _from_json_float(raw.get(k, x)) for k, x in d[f.name].items()}
             elif f.name == "correl":
-                kw[f.name] = {k: {k2: _from_json_float(x) for k2, x in v.items()} for k, v in d[f.name].items()}
+                kw[f.name] = Correlations.of({k: {k2: _from_json_float(x) for k2, x in v.items()}
+                                              for k, v in d[f.name].items()})
             elif f.name in ("chisq", "redchi", "pseudo_chisq", "aic", "bic"):
                 kw[f.name] = _from_json_float(d[f.name])
             elif f.name == "settings" and "bounds" in d.get(f.name, {}):

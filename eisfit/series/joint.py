@@ -63,6 +63,7 @@ from ..fitting.assemble import derived_settings, result_roles
 from ..fitting.engine import spectrum_in_ohm
 from ..fitting.optimise import Transform
 from ..fitting.problem import calc_modulus_residuals, log_scaled
+from ..fitting.result import Correlations
 from ..model.weighting import check_weighting, residual_scales, weighting_in_use
 from ..spectrum import Spectrum, shared_grid
 from ..units import celsius_as_kelvin_note, format_value, warn_if_celsius_as_kelvin
@@ -428,14 +429,14 @@ class JointFitResult:
                     flags += [f for f in t.flags if flag_name(f) in MISSING_TERM_FLAGS]
         return list(dict.fromkeys(flags)), derived
 
-    def _correl(self, k: int) -> dict[str, dict[str, float]]:
+    def _correl(self, k: int) -> Mapping[str, Mapping[str, float]]:
         cov = self.covariance[k]
         if cov is None:
             return {}
         sd = np.sqrt(np.clip(np.diag(cov), 0, None))
-        names = self.cov_names
-        return {a: {b: float(cov[i, j] / (sd[i] * sd[j])) if sd[i] * sd[j] > 0 else float("nan")
-                    for j, b in enumerate(names) if j != i} for i, a in enumerate(names)}
+        scale = np.outer(sd, sd)
+        with np.errstate(all="ignore"):
+            return Correlations(self.cov_names, np.where(scale > 0, cov / scale, math.nan))
 
 
 DATA_FLAGS = ("kk-not-run", "kk-too-noisy", "kk-failed", "columns-modulus-phase", "kk-outlier", "noisy-points",
