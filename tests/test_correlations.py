@@ -66,7 +66,7 @@ def test_a_fit_reports_the_correlations_of_its_covariance_and_keeps_them_through
     assert set(r.correl) == {"R0", "R1", "C1"}
     for a in r.correl:  # symmetric, within [-1, 1]
         for b, v in r.correl[a].items():
-            assert v == r.correl[b][a] and -1.0 <= v <= 1.0
+            assert v == pytest.approx(r.correl[b][a], rel=1e-12) and -1.0 <= v <= 1.0
     back = FitResult.from_json(r.to_json())
     assert isinstance(back.correl, Correlations) and dict(back.correl.items()) == dict(r.correl.items())
     assert json.loads(r.to_json())["correl"]["R1"]["C1"] == r.correl["R1"]["C1"]
