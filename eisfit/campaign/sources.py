@@ -47,6 +47,7 @@ import glob as _glob
 import hashlib
 import os
 import re
+import sys
 import warnings
 from collections import Counter
 from concurrent.futures import BrokenExecutor, Executor
@@ -478,7 +479,7 @@ def _from_files(paths: Sequence[Path], folder: Path | None = None, executor: Exe
         try:
             for found, caught in executor.map(_checkpoints_and_warnings, paths, displays, [reader] * len(paths),
                                               chunksize=size):
-                checkpoints.extend(found)
+                checkpoints.extend(_with_compact_meta(found))
                 for message, category in caught:
                     warnings.warn(message, category, stacklevel=2)
         except BrokenExecutor:  # a worker died (killed, out of memory): read them here instead
@@ -494,6 +495,28 @@ def _from_files(paths: Sequence[Path], folder: Path | None = None, executor: Exe
     _fill_temperature_from_names([c for c in ordered if c.ok])
     _drop_per_file_cycles(ordered, folder)
     return CampaignSource(ordered, ordering, {})
+
+
+SHARED_TEXT_MAX = 24  # characters: the meta values interned (formats, column names, rules' names), not paths
+
+
+def _with_compact_meta(checkpoints: list[Checkpoint]) -> list[Checkpoint]:
+    """``checkpoints`` read by a worker process, each spectrum's meta with its keys and short
+    text values interned: unpickled, every spectrum had its own copy of each ("format",
+    "csv", "columns_detected", "freq_Hz"...), ~1.3 of the 2.3 KB its meta takes, held by the
+    campaign process to the end (10,000 files: ~13 MB). The dicts stay the spectrum's own."""
+    for c in checkpoints:
+        if c.spectrum is not None:
+            c.spectrum.meta = _interned(c.spectrum.meta)
+    return checkpoints
+
+
+def _interned(value: Any) -> Any:
+    if type(value) is dict:
+        return {sys.intern(k) if type(k) is str else k: _interned(v) for k, v in value.items()}
+    if type(value) is str and len(value) <= SHARED_TEXT_MAX:
+        return sys.intern(value)
+    return value
 
 
 UNRECOGNISED = "not an impedance data file"  # error text of a file no reader recognises
