@@ -344,6 +344,28 @@ def test_cache_second_run_fits_nothing_and_new_file_fits_only_it(tmp_path):
     assert len(third.table) == 4
 
 
+def test_a_released_cache_frees_what_it_held_and_still_reads_its_folder(tmp_path):
+    """fit_campaign releases its cache once the fits are assembled: the in-memory cache (no
+    cache folder) forgets the fits it kept for an interrupt; a cache folder forgets only its
+    index, and a later lookup reads the packs again."""
+    from eisfit.campaign.cache import FitCache, MemoryCache
+
+    f = np.logspace(5, 0, 20)
+    z = eisfit.model.Circuit("R0-p(R1,C1)").impedance(np.array([5.0, 100.0, 1e-6]), f)
+    entry = eisfit.fit(eisfit.Spectrum(frequency=f, z=z), circuit="R0-p(R1,C1)").to_dict()
+    memory = MemoryCache()
+    memory.put_many([("k", entry, {})])
+    assert memory.get("k") is entry
+    memory.release()
+    assert memory.get("k") is None
+    folder = FitCache(tmp_path / "cache")
+    key = folder.kept_key("0" * 64, 0, "settings")
+    folder.put_many([(key, entry, {"source": "a.csv", "sweep": 0, "settings": {}})])
+    folder.release()
+    found = folder.get(key)
+    assert found is not None and found["values"] == entry["values"]
+
+
 def test_a_fit_read_from_the_cache_names_the_file_as_it_is_now(tmp_path):
     """The cache is keyed by a file's content: a renamed file's checkpoint is read from it,
     and its result names the renamed file (label and source), as the table does, not the

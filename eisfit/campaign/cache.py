@@ -168,6 +168,11 @@ class FitCache:
     def enabled(self) -> bool:
         return self.folder is not None
 
+    def release(self) -> None:
+        """Forget what is held in memory (the index of the packs, read again if asked): the
+        campaign no longer reads from the cache once its fits are assembled."""
+        self._index = None
+
     def kept_key(self, content_sha256: str, sweep: int | None, settings_digest: str, reader: str = "") -> str:
         """The key of a checkpoint's kept fit (:func:`fit_key`; ``reader``: the reader options'
         :meth:`eisfit.io.ReaderOptions.key`)."""
@@ -355,6 +360,10 @@ class MemoryCache(FitCache):
         for key, result, _ in entries:
             self._store[key] = result
         self.stored += len(entries)
+
+    def release(self) -> None:
+        """Forget the fits kept for an interrupt (the run is over; the result holds them)."""
+        self._store.clear()
 
 
 def _entry_line(result: Mapping[str, Any], about: Mapping[str, Any]) -> str:
