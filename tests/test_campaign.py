@@ -483,11 +483,14 @@ def test_parallel_read_of_a_large_folder_keeps_order_errors_and_reader_warnings(
             np.testing.assert_array_equal(a.spectrum.z, b.spectrum.z)
             assert a.spectrum.meta == b.spectrum.meta
     # each worker's spectra came unpickled with their own copies of the meta's keys and short
-    # values: the campaign process holds one of each (interned), the long ones stay their own
-    first, last = (c.spectrum.meta for c in (src.checkpoints[0], src.checkpoints[-1]))
-    assert [k for k in first if k == "columns_detected"][0] is [k for k in last if k == "columns_detected"][0]
-    assert first["format"] is last["format"] and first["columns_detected"]["real"] is last["columns_detected"]["real"]
-    assert first["columns_detected"] is not last["columns_detected"]  # a dict stays the spectrum's own
+    # values, and each file's column names are parsed from its header: the campaign process
+    # holds one of each (interned), read in workers or here; a dict stays the spectrum's own
+    for read in (src, serial):
+        first, last = (c.spectrum.meta for c in (read.checkpoints[0], read.checkpoints[-1]))
+        assert [k for k in first if k == "columns_detected"][0] is [k for k in last if k == "columns_detected"][0]
+        assert first["format"] is last["format"]
+        assert first["columns_detected"]["real"] is last["columns_detected"]["real"]
+        assert first["columns_detected"] is not last["columns_detected"]
     one = eisfit.fit_campaign(folder, circuit="R0-p(R1,C1)", jobs=1, cache_dir=False, progress=False)
     two = eisfit.fit_campaign(folder, circuit="R0-p(R1,C1)", jobs=2, cache_dir=False, progress=False)
     pd.testing.assert_frame_equal(one.table, two.table)

@@ -479,7 +479,7 @@ def _from_files(paths: Sequence[Path], folder: Path | None = None, executor: Exe
         try:
             for found, caught in executor.map(_checkpoints_and_warnings, paths, displays, [reader] * len(paths),
                                               chunksize=size):
-                checkpoints.extend(_with_compact_meta(found))
+                checkpoints.extend(found)
                 for message, category in caught:
                     warnings.warn(message, category, stacklevel=2)
         except BrokenExecutor:  # a worker died (killed, out of memory): read them here instead
@@ -487,6 +487,7 @@ def _from_files(paths: Sequence[Path], folder: Path | None = None, executor: Exe
     if not parallel:
         for p, display in zip(paths, displays):
             checkpoints.extend(_checkpoints_of_file(p, display, reader=reader))
+    _share_meta_text(checkpoints)
     if folder is not None:
         checkpoints = _without_foreign_files(checkpoints, folder)
     checkpoints = _without_duplicate_files(checkpoints, folder)
@@ -500,15 +501,15 @@ def _from_files(paths: Sequence[Path], folder: Path | None = None, executor: Exe
 SHARED_TEXT_MAX = 24  # characters: the meta values interned (formats, column names, rules' names), not paths
 
 
-def _with_compact_meta(checkpoints: list[Checkpoint]) -> list[Checkpoint]:
-    """``checkpoints`` read by a worker process, each spectrum's meta with its keys and short
-    text values interned: unpickled, every spectrum had its own copy of each ("format",
-    "csv", "columns_detected", "freq_Hz"...), ~1.3 of the 2.3 KB its meta takes, held by the
-    campaign process to the end (10,000 files: ~13 MB). The dicts stay the spectrum's own."""
+def _share_meta_text(checkpoints: list[Checkpoint]) -> None:
+    """Each spectrum's meta with its keys and short text values interned: read by a worker
+    process and unpickled (or parsed from each file's header), every spectrum had its own copy
+    of each ("format", "csv", "columns_detected", "freq_Hz"...), ~1.3 of the 2.3 KB its meta
+    takes, held by the campaign process to the end (10,000 files: ~13 MB). The dicts stay the
+    spectrum's own."""
     for c in checkpoints:
         if c.spectrum is not None:
             c.spectrum.meta = _interned(c.spectrum.meta)
-    return checkpoints
 
 
 def _interned(value: Any) -> Any:

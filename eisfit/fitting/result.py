@@ -12,8 +12,8 @@ import numpy as np
 
 from .._json import to_jsonable
 
-__all__ = ["FitResult", "Correlations", "ARRAY_KEYS", "NO_POINTS", "SHARED_FIELDS", "share_equal_fields", "shared_fields",
-           "one_of_equal"]
+__all__ = ["FitResult", "Correlations", "ARRAY_KEYS", "NO_POINTS", "SHARED_FIELDS", "share_equal_fields",
+           "shared_fields", "one_of_equal"]
 
 # the per-point arrays' keys in to_dict (units in the names; Z'' < 0 capacitive, as everywhere)
 ARRAY_KEYS = {"frequency": "frequency_Hz", "z_real": "z_real_ohm", "z_imag": "z_imag_ohm",
@@ -24,6 +24,7 @@ ARRAY_KEYS = {"frequency": "frequency_Hz", "z_real": "z_real_ohm", "z_imag": "z_
 # a result's per-point arrays, emptied (FitResult.with_fields(**NO_POINTS)): for a receiver that
 # holds the spectrum (a campaign's worker results) or draws no point of it (the figure inputs)
 NO_POINTS = {"frequency": np.zeros(0), "z": np.zeros(0, complex), "z_fit": np.zeros(0, complex)}
+
 
 class Correlations(Mapping):
     """The correlation coefficients of the free parameters (dimensionless, -1..1; nan where a
