@@ -529,13 +529,16 @@ def case_memory(sizes: list[int], jobs: int) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             folder = _csv_folder(tmp, n)
             split: dict[int, tuple[int, int]] = {}
+            own: dict[int, int] = {}
             _watched_cli(["campaign", str(folder), "--circuit", CIRCUIT, "--jobs", str(jobs),
-                          "--out", str(Path(tmp) / "out"), "--no-cache", "--no-progress"], split)
+                          "--out", str(Path(tmp) / "out"), "--no-cache", "--no-progress"], split, own)
         peaks[n] = sum(rss for rss, _ in split.values())
         parts = ", ".join(f"RSS {rss / 2**20:.0f} MB (private {private / 2**20:.0f} MB)"
                           for rss, private in split.values())
-        print(f"[memory] {n} CSV files: peak summed RSS {peaks[n] / 2**20:.0f} MB; its processes then: {parts}",
-              flush=True)
+        others = sorted((rss for pid, rss in own.items() if pid != 0), reverse=True)
+        print(f"[memory] {n} CSV files: peak summed RSS {peaks[n] / 2**20:.0f} MB; its processes then: {parts}; "
+              f"each one's own peak: the command's process {own.get(0, 0) / 2**20:.0f} MB, the others "
+              + ", ".join(f"{rss / 2**20:.0f}" for rss in others) + " MB", flush=True)
     if len(peaks) > 1:
         lo, hi = min(peaks), max(peaks)
         print(f"[memory] growth {(peaks[hi] - peaks[lo]) / (hi - lo) / 1024:.0f} KB of summed RSS per spectrum "
@@ -612,10 +615,13 @@ def _timed_cli(args: list[str]) -> float:
     return wall
 
 
-def _watched_cli(args: list[str], split: dict[int, tuple[int, int]] | None = None) -> tuple[float, tuple[int, int]]:
+def _watched_cli(args: list[str], split: dict[int, tuple[int, int]] | None = None,
+                 own_peaks: dict[int, int] | None = None) -> tuple[float, tuple[int, int]]:
     """(wall time, (peak RSS, peak PSS)) of one run of an ``eisfit`` command whose process
     tree is read every 20 ms (the reads slow it down: time it with :func:`_timed_cli`);
-    ``split`` receives pid -> (RSS, private) of each process at the peak of the summed RSS."""
+    ``split`` receives pid -> (RSS, private) of each process at the peak of the summed RSS,
+    ``own_peaks`` pid -> the largest RSS each process had (its own peak, whenever it came), the
+    command's own process under the key 0."""
     cmd, env = _cli_command(args)
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
@@ -629,6 +635,10 @@ def _watched_cli(args: list[str], split: dict[int, tuple[int, int]] | None = Non
             if split is not None and rss > peak[0]:
                 split.clear()
                 split.update(per_process)
+            if own_peaks is not None:
+                for pid, (own, _) in per_process.items():
+                    key = 0 if pid == proc.pid else pid
+                    own_peaks[key] = max(own_peaks.get(key, 0), own)
             peak[0], peak[1] = max(peak[0], rss), max(peak[1], pss)
             time.sleep(0.02)
 

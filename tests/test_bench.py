@@ -85,3 +85,15 @@ def test_paired_timings_divide_each_run_by_the_u_measured_around_it(bench, monke
     assert timed.ratios == pytest.approx([5.0, 5.0])
     assert timed.describe() == ("5.0 u (median of 2 runs, each in the u measured around it: 5.0-5.0 u; "
                                 "u 200-400 ms) = 1.50 s")
+
+
+def test_a_watched_command_reports_each_process_s_own_peak(bench, tmp_path):
+    """The memory case's watcher: the peak summed over the processes, each process's RSS at
+    that moment, and each one's own peak (the command's process under 0), all seen in the
+    same reads of /proc."""
+    split: dict[int, tuple[int, int]] = {}
+    own: dict[int, int] = {}
+    wall, (rss, pss) = bench._watched_cli(["--version"], split, own)
+    assert wall > 0 and rss >= pss > 0
+    assert 0 in own and own[0] >= max(r for r, _ in split.values()) > 10 * 2**20  # a Python process
+    assert rss == sum(r for r, _ in split.values())
