@@ -117,8 +117,9 @@ class FitResult:
     cannot be estimated (parameter fixed or tied by ``expr``, singular covariance); a
     parameter on a bound (flag ``at-bound``) keeps the error of the curvature there, which
     describes the side away from the bound only. ``correl`` holds the correlation
-    coefficients of the free parameters, ``correl["R1"]["R2"]`` (:class:`Correlations`, read as a
-    dict of dicts; {} without a covariance).
+    coefficients of the free parameters, ``correl["R1"]["R2"]``
+    (:class:`~eisfit.fitting.result.Correlations`, read as a dict of dicts; {} without a
+    covariance).
 
     Statistics (all with the weighting in ``settings["weighting"]``):
     ``chisq`` = sum of squared weighted residuals over 2N real numbers;
