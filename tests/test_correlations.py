@@ -39,6 +39,14 @@ def test_non_finite_coefficients_are_nan_and_the_matrix_cannot_be_changed():
         Correlations(["a", "b"], np.eye(3))
 
 
+def test_of_a_covariance_divides_by_the_standard_errors_and_gives_nan_without_a_variance():
+    cov = np.array([[4.0, 1.0, 0.0], [1.0, 9.0, 0.0], [0.0, 0.0, 0.0]])
+    c = Correlations.of_covariance(["a", "b", "c"], cov)
+    assert c["a"]["b"] == pytest.approx(1.0 / 6.0, rel=1e-15)
+    assert math.isnan(c["a"]["c"]) and math.isnan(c["c"]["b"])
+    assert math.isnan(Correlations.of_covariance(["a", "b"], np.array([[np.inf, 1.0], [1.0, 1.0]]))["a"]["b"])
+
+
 def test_over_names_puts_nan_where_a_name_is_not_free():
     c = Correlations(["R0", "R1"], [[1.0, 0.3], [0.3, 1.0]])
     m = c.over(["R1", "L", "R0"])

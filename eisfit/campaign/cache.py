@@ -169,9 +169,9 @@ class FitCache:
         return self.folder is not None
 
     def release(self) -> None:
-        """Forget what is held in memory (the index of the packs, read again if asked): the
-        campaign no longer reads from the cache once its fits are assembled."""
-        self._index = None
+        """Forget what is held in memory (the index of the packs, read again if asked: see
+        :meth:`reread`): the campaign no longer reads from the cache once its fits are assembled."""
+        self.reread()
 
     def kept_key(self, content_sha256: str, sweep: int | None, settings_digest: str, reader: str = "") -> str:
         """The key of a checkpoint's kept fit (:func:`fit_key`; ``reader``: the reader options'

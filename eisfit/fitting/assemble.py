@@ -292,12 +292,10 @@ def _stderr_and_correl(names, cov, cov_names) -> tuple[dict[str, float], Mapping
     stderr = {n: float("nan") for n in names}
     if cov is None:
         return stderr, {}
-    with np.errstate(all="ignore"):  # a parameter without variance (nan) or with an overflowing one
+    with np.errstate(all="ignore"):  # a parameter without variance (nan)
         sd = np.sqrt(np.clip(np.diag(cov), 0, None))
-        scale = np.outer(sd, sd)
-        ratio = np.where((scale > 0) & (scale < math.inf), cov / scale, math.nan)
     stderr.update(zip(cov_names, sd.tolist()))
-    return stderr, Correlations(cov_names, ratio)
+    return stderr, Correlations.of_covariance(cov_names, cov)
 
 
 def _has_roles(definition: CircuitDefinition) -> bool:

@@ -46,6 +46,15 @@ class Correlations(Mapping):
         self.names, self.matrix = names, matrix
 
     @classmethod
+    def of_covariance(cls, names: Any, cov: np.ndarray) -> "Correlations":
+        """The correlations of the covariance matrix ``cov`` over ``names``: nan where a
+        variance is zero, not finite or unknown."""
+        with np.errstate(all="ignore"):
+            sd = np.sqrt(np.clip(np.diag(cov), 0, None))
+            scale = np.outer(sd, sd)
+            return cls(names, np.where((scale > 0) & (scale < math.inf), cov / scale, math.nan))
+
+    @classmethod
     def of(cls, nested: Mapping[str, Mapping[str, float]]) -> "Mapping[str, Mapping[str, float]]":
         """``nested`` (a dict of dicts, e.g. read from JSON) as Correlations when it has that
         layout (every parameter's dict names each other parameter once), else as it is."""

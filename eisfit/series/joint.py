@@ -431,12 +431,7 @@ class JointFitResult:
 
     def _correl(self, k: int) -> Mapping[str, Mapping[str, float]]:
         cov = self.covariance[k]
-        if cov is None:
-            return {}
-        sd = np.sqrt(np.clip(np.diag(cov), 0, None))
-        scale = np.outer(sd, sd)
-        with np.errstate(all="ignore"):
-            return Correlations(self.cov_names, np.where(scale > 0, cov / scale, math.nan))
+        return {} if cov is None else Correlations.of_covariance(self.cov_names, cov)
 
 
 DATA_FLAGS = ("kk-not-run", "kk-too-noisy", "kk-failed", "columns-modulus-phase", "kk-outlier", "noisy-points",
