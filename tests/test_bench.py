@@ -87,7 +87,7 @@ def test_paired_timings_divide_each_run_by_the_u_measured_around_it(bench, monke
                                 "u 200-400 ms) = 1.50 s")
 
 
-def test_a_watched_command_reports_each_process_s_own_peak(bench, tmp_path):
+def test_a_watched_command_reports_each_process_s_own_peak(bench):
     """The memory case's watcher: the peak summed over the processes, each process's RSS at
     that moment, and each one's own peak (the command's process under 0), all seen in the
     same reads of /proc."""
