@@ -87,6 +87,7 @@ def assemble_result(
     kk_outcome: KKOutcome | None = None,
     intervals: Mapping[str, Mapping[str, float | bool]] | None = None,
     element_moduli: Mapping[str, tuple[float, float]] | None = None,
+    z_fit: np.ndarray | None = None,
 ) -> FitResult:
     """A complete FitResult for ``values`` fitted to the points of ``data``.
 
@@ -99,7 +100,8 @@ def assemble_result(
     those :func:`result_roles` gives. ``intervals``: profile-likelihood intervals by parameter name,
     where computed (:meth:`~eisfit.fitting.profile.ProfileInterval.as_dict`).
     ``element_moduli``: :func:`band_moduli` of ``values`` at the points of ``data``, where a
-    batched caller computed them (:func:`band_moduli_of_fits`).
+    batched caller computed them (:func:`band_moduli_of_fits`); ``z_fit`` likewise: the model
+    impedance (ohm) of ``values`` at the points of ``data``.
     """
     settings = dict(settings or {})
     circ = definition.circuit
@@ -112,9 +114,9 @@ def assemble_result(
     for n in cov_names:
         if values[n] != 0 and stderr[n] >= REL_STDERR_LIMIT * abs(values[n]):
             flags.append(f"large-stderr:{n}")
-    p = np.array([values[n] for n in names])
-    with np.errstate(all="ignore"):  # a runaway element (flagged unresolved) may overflow
-        z_fit = circ.impedance(p, f)
+    if z_fit is None:
+        with np.errstate(all="ignore"):  # a runaway element (flagged unresolved) may overflow
+            z_fit = circ.impedance(np.array([values[n] for n in names]), f)
     area_cm2 = settings.get("area_cm2")
     arcs = _derived_arcs(circ)
     roles = result_roles(definition, values, area_cm2)

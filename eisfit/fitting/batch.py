@@ -493,7 +493,8 @@ def fit_chunks(chunks: Sequence[tuple[list[tuple], bool]], circuit: str, options
     """
     from .._blas import small_blas
 
-    spectra = [Spectrum(f, z, meta) for data, *_ in chunks for f, z, meta in data]
+    # the points of spectra the sender holds (it gave the warnings about their order when they came in)
+    spectra = [Spectrum._unwarned(f, z, meta) for data, *_ in chunks for f, z, meta in data]
     own = [part[2] if len(part) > 2 else None for part in chunks for _ in part[0]]
     starts = np.cumsum([0] + [len(part[0]) for part in chunks])
     seeds = [part[3] if len(part) > 3 else None for part in chunks]

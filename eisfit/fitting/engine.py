@@ -192,14 +192,28 @@ def _assemble_grid(preps: list[_Prepared], sol: Solution, *, kk: bool, order_arc
     values = [dict(zip(p.names, v)) for p, v in zip(preps, p_final)]
     derived = _derived_batch(preps, values, covs)
     moduli = band_moduli_of_fits(preps[0].definition.circuit, values, [p.data.frequency for p in preps])
+    curves = fitted_curves(preps, p_final)
     kk_out = [KKOutcome.of(r) for r in sol.kk]
     return [redone[i] if i in redone else
             _finish(p, sol.p_best[i], bool(sol.converged[i]), kk=kk, order_arcs=order_arcs, covariance=covs[i],
                     derived=derived[i], kk_outcome=kk_out[i],
                     p_final=p_final[i], start_won=sol.start_won[i], n_starts=int(sol.n_starts[i]),
                     profile=applied[i], may_repolish=False, optima=None if sol.optima is None else sol.optima[i],
-                    element_moduli=moduli[i])
+                    element_moduli=moduli[i], z_fit=curves[i])
             for i, p in enumerate(preps)]
+
+
+def fitted_curves(preps: Sequence[_Prepared], p_final: np.ndarray) -> list[np.ndarray]:
+    """The model impedance (ohm, complex) of each fit at its points, ``p_final`` (S, M) the
+    full parameter vectors: one circuit evaluation for the whole batch (the values of one
+    evaluation per fit, to the bit: the circuit's functions are elementwise). Grids of other
+    lengths are padded with their last frequency and cut back."""
+    frequencies = [p.data.frequency for p in preps]
+    n = max(f.size for f in frequencies)
+    grid = np.array([np.pad(f, (0, n - f.size), mode="edge") for f in frequencies])
+    with np.errstate(all="ignore"):  # a runaway element (flagged unresolved) may overflow
+        z = preps[0].definition.circuit.impedance(np.asarray(p_final, float), grid)
+    return [row[:f.size].copy() for row, f in zip(z, frequencies)]  # each its own: results outlive the batch
 
 
 def _repolished(preps: list[_Prepared], sol: Solution, profiles: list[ProfileOutcome | None],
@@ -451,7 +465,8 @@ def _finish(prep: _Prepared, p_best: np.ndarray, converged: bool, *, kk: bool, o
             start_won: str = "", n_starts: int | None = None,
             profile: AppliedProfile | None | str = "compute",
             optima: Sequence[tuple[float, np.ndarray]] | None = None,
-            element_moduli: Mapping[str, tuple[float, float]] | None = None) -> FitResult:
+            element_moduli: Mapping[str, tuple[float, float]] | None = None,
+            z_fit: np.ndarray | None = None) -> FitResult:
     """Statistics, covariance, flags and the FitResult at the solver's optimum.
 
     ``covariance`` = (cov, singular, chisq), ``derived``, ``kk_outcome`` and ``profile``
@@ -465,7 +480,8 @@ def _finish(prep: _Prepared, p_best: np.ndarray, converged: bool, *, kk: bool, o
     chi-square close to this one's are compared with the reported stderr
     (:func:`~eisfit.fitting.assemble.multimodal_flags`). ``element_moduli``: the elements'
     smallest and largest |Z| over the points at ``p_final``
-    (:func:`~eisfit.fitting.assemble.band_moduli`), where computed in a batch.
+    (:func:`~eisfit.fitting.assemble.band_moduli`), where computed in a batch; ``z_fit``
+    the model at the points at ``p_final`` (:func:`fitted_curves`), likewise.
     """
     names = prep.names
     problem = prep.problem
@@ -504,20 +520,20 @@ def _finish(prep: _Prepared, p_best: np.ndarray, converged: bool, *, kk: bool, o
     if not converged:
         flags.append("not-converged")
     if optima and cov is not None:
-        flags.extend(_multimodal(prep, p_final, cov, chisq, optima, order_arcs))
+        flags.extend(_multimodal(prep, p_best, p_final, cov, chisq, optima, order_arcs))
     return assemble_result(
         prep.data, prep.definition, dict(zip(names, p_final)), covariance=cov,
         cov_names=[names[i] for i in free], chisq=chisq, n_free=int(free.size), converged=converged,
         flags=flags, settings=prep.settings, fixed_names=sorted(set(prep.fixed) | set(prep.expr)),
         kk=kk, start="initial" if prep.initial else "auto",
         n_starts=len(prep.start_list) if n_starts is None else n_starts, start_won=start_won,
-        derived=derived, kk_outcome=kk_outcome, intervals=intervals, element_moduli=element_moduli)
+        derived=derived, kk_outcome=kk_outcome, intervals=intervals, element_moduli=element_moduli, z_fit=z_fit)
 
 
 BARRIER_STEPS = (0.25, 0.5, 0.75)  # points on the way between two optima where a barrier is looked for
 
 
-def _multimodal(prep: _Prepared, p_final: np.ndarray, cov: np.ndarray, chisq: float,
+def _multimodal(prep: _Prepared, p_best: np.ndarray, p_final: np.ndarray, cov: np.ndarray, chisq: float,
                 optima: Sequence[tuple[float, np.ndarray]], order_arcs: bool) -> list[str]:
     """The ``multimodal`` flags of a fit (:func:`~eisfit.fitting.assemble.multimodal_flags`)
     from the distinct optima the solver met, arcs ordered as the reported values: those of
@@ -532,7 +548,9 @@ def _multimodal(prep: _Prepared, p_final: np.ndarray, cov: np.ndarray, chisq: fl
     # only optima within MULTIMODAL_S2 s^2 of this one can be flagged: the others are not
     # put in reported order (most of a spectrum's optima are far above it)
     close = chisq + MULTIMODAL_S2 * (chisq / dof) if dof > 0 else -math.inf
-    others = [(c, _final_values(prep, p, order_arcs)) for c, p in optima if math.isfinite(c) and c < close]
+    # the solver's optimum itself (``p_best``, whose reported values are ``p_final``) moves nothing
+    others = [(c, _final_values(prep, p, order_arcs)) for c, p in optima
+              if math.isfinite(c) and c < close and not np.array_equal(p, p_best)]
     candidates = [(c, p) for c, p in others if multimodal_flags(names, p_final[free], se, chisq, dof, [(c, p[free])])]
     if not candidates:
         return []

@@ -296,15 +296,19 @@ class LMRun:
         a_i = self.a if idx.size == k else self.a[idx]
         diag = np.diagonal(a_i, axis1=1, axis2=2)
         diag = np.maximum(diag, 1e-12 * np.maximum(diag.max(axis=1, keepdims=True, initial=0.0), 1e-300))
-        system = a_i + lam[idx, None, None] * diag[:, :, None] * self._eye
+        system = a_i.copy()  # J^T J + lam diag(J^T J): the damping added on the diagonal only
+        system.reshape(-1, self.m * self.m)[:, ::self.m + 1] += lam[idx, None] * diag  # a view of the diagonals
         rhs = -self.g[idx]
         theta_i, lo_i, hi_i = theta[idx], self.lower[idx], self.upper[idx]
         held = _held_on_bounds(theta_i, rhs, lo_i, hi_i)
-        if held.any():  # active set: a coordinate the descent pushes out of the box stays put
-            free = ~held
-            system = system * (free[:, :, None] & free[:, None, :]) + held[:, :, None] * self._eye
-            rhs = np.where(held, 0.0, rhs)
-        trial = np.clip(theta_i + _solve(system, rhs), lo_i, hi_i) if idx.size else theta_i
+        holding = np.flatnonzero(held.any(axis=1))
+        if holding.size:  # active set: a coordinate the descent pushes out of the box stays put
+            h = held[holding]
+            free = ~h
+            system[holding] = system[holding] * (free[:, :, None] & free[:, None, :]) + h[:, :, None] * self._eye
+            rhs[holding] = np.where(h, 0.0, rhs[holding])
+        # np.clip's wrappers cost more than the two ufuncs it amounts to
+        trial = np.minimum(np.maximum(theta_i + _solve(system, rhs), lo_i), hi_i) if idx.size else theta_i
         if fresh.size:
             cost_all, a_all, g_all = self._evaluate(np.concatenate([trial, theta[fresh]]),
                                                     np.concatenate([self.keys[idx], self.keys[fresh]]))

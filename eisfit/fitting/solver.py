@@ -905,8 +905,7 @@ def _run_start_sets(batch: BatchProblem, preps: list[Any], sets: list[StartSet])
                                      prune_after=STAGE1_PRUNE_AFTER, groups=owner1, indexed=True,
                                      late_prune=STAGE1_LATE_PRUNE)
         np.minimum.at(start_cost, owner1, stage1.start_cost)
-        for i in multi:
-            rows = np.flatnonzero(owner1 == i)
+        for i, rows in zip(multi, _row_slices(owner1)):  # each spectrum's starts are consecutive rows
             best = distinct_best(stage1.theta[rows], stage1.cost[rows], N_POLISH)
             thetas.append(stage1.theta[rows][best])
             owners.append(np.full(best.size, i))
@@ -925,25 +924,33 @@ def _run_start_sets(batch: BatchProblem, preps: list[Any], sets: list[StartSet])
                               late_prune=POLISH_LATE_PRUNE)
     start_cost[owner2[first_single:]] = out.start_cost[first_single:]
     s_count = len(preps)
-    p_best = batch.fixed_values.copy()
-    converged, cost = np.zeros(s_count, dtype=bool), np.empty(s_count)
-    start_won = [""] * s_count
+    # every row's full parameter vector, for the optima (the transform is elementwise: the
+    # values of one call per row, to the bit)
+    p_rows = batch.fixed_values[owner2]
+    p_rows[:, ref.free] = ref.transform.to_physical(out.theta)
+    is_optimum = out.converged & np.isfinite(out.cost)  # not the rows pruned or stopped on the iteration limit
+    row_cost = out.cost.tolist()
+    best_row = np.empty(s_count, dtype=int)
     optima: list[list[tuple[float, np.ndarray]]] = [[] for _ in range(s_count)]
-    for i in range(s_count):
-        rows = np.flatnonzero(owner2 == i)
-        k = rows[int(np.argmin(out.cost[rows]))]
-        p_best[i, ref.free] = ref.transform.to_physical(out.theta[k])
-        converged[i], cost[i] = out.converged[k], out.cost[k]
-        start_won[i] = origins[k]
-        for r in rows:  # optima only: not the rows pruned or stopped on the iteration limit on their way
-            if out.converged[r] and np.isfinite(out.cost[r]):
-                p = batch.fixed_values[i].copy()
-                p[ref.free] = ref.transform.to_physical(out.theta[r])
-                optima[i].append((float(out.cost[r]), p))
-        optima[i] = merge_optima(optima[i])
+    for rows in _row_slices(owner2):  # each spectrum's rows are consecutive (multi-start ones first)
+        i = int(owner2[rows.start])
+        best_row[i] = rows.start + int(np.argmin(out.cost[rows]))
+        optima[i] = merge_optima([(row_cost[r], p_rows[r].copy()) for r in range(rows.start, rows.stop)
+                                  if is_optimum[r]])
+    p_best = p_rows[best_row]
+    converged, cost = out.converged[best_row], out.cost[best_row]
+    start_won = [origins[k] for k in best_row.tolist()]
     n_starts = np.array([len(ks) for ks in labels])
     return Solution(p_best, converged, cost, start_won, n_starts, np.zeros(s_count, bool), [None] * s_count,
                     start_cost, optima)
+
+
+def _row_slices(owner: np.ndarray) -> list[slice]:
+    """The runs of equal values of ``owner`` (each spectrum's rows, consecutive), as slices
+    in order."""
+    edges = np.flatnonzero(owner[1:] != owner[:-1]) + 1
+    bounds = [0, *edges.tolist(), owner.size]
+    return [slice(a, b) for a, b in zip(bounds, bounds[1:])]
 
 
 def merge_optima(*lists: Sequence[tuple[float, np.ndarray]]) -> list[tuple[float, np.ndarray]]:
@@ -968,17 +975,26 @@ def _all_close(p: np.ndarray, q: np.ndarray, rtol: float = 1e-6) -> bool:
 
 
 def distinct_best(theta: np.ndarray, cost: np.ndarray, n: int) -> np.ndarray:
-    """Indices of the n lowest-cost starts that are not duplicates of each other."""
-    order = np.argsort(cost)
+    """Indices of the n lowest-cost starts that are not duplicates of each other (every
+    coordinate within 1e-3 of a lower one's)."""
+    order = np.argsort(cost).tolist()
+    costs, rows = cost.tolist(), theta.tolist()  # a few rows: plain floats beat numpy's per-call cost
     chosen: list[int] = []
     for i in order:
-        if not np.isfinite(cost[i]):
+        if not math.isfinite(costs[i]):
             break
-        if all(np.max(np.abs(theta[i] - theta[j])) > 1e-3 for j in chosen):
-            chosen.append(int(i))
+        if all(_apart(rows[i], rows[j]) for j in chosen):
+            chosen.append(i)
         if len(chosen) == n:
             break
-    return np.array(chosen or [int(order[0])])
+    return np.array(chosen or [order[0]])
+
+
+def _apart(u: list[float], v: list[float], tol: float = 1e-3) -> bool:
+    """Whether the largest coordinate difference of ``u`` and ``v`` exceeds ``tol``
+    (``np.max(np.abs(u - v)) > tol``: never where a difference is nan)."""
+    gaps = [abs(a - b) for a, b in zip(u, v)]
+    return any(g > tol for g in gaps) and not any(g != g for g in gaps)
 
 
 # ------------------------------------------------------------------- escalation test
