@@ -151,6 +151,39 @@ def test_spectra_of_different_lengths_are_one_batch_padded_with_points_that_weig
     assert len(list(chunks_by_grid(calc))) == 2  # model weights at every point: batched by length
 
 
+def test_fitted_curves_of_a_batch_are_those_of_one_evaluation_per_fit():
+    """The batch's fitted curves (one circuit evaluation, grids of 44-51 points padded) equal
+    the circuit evaluated at each fit's values on its own points, to the bit."""
+    from eisfit.fitting.batch import _preparer
+    from eisfit.fitting.engine import fitted_curves
+
+    cases = make_cases(4, seed=11)
+    spectra = [c.spectrum.select(np.arange(len(c.spectrum)) >= k) for k, c in zip((0, 7, 2, 4), cases)]
+    preps = [_preparer(CIRCUIT, {})(s, None, "auto") for s in spectra]
+    circuit = Circuit(CIRCUIT)
+    p = np.array([[c.truth[n] * (1.0 + 0.1 * k) for n in circuit.param_names] for k, c in enumerate(cases)])
+    curves = fitted_curves(preps, p)
+    assert len({prep.data.frequency.size for prep in preps}) == 4
+    for row, prep, z in zip(p, preps, curves):
+        assert np.array_equal(z, circuit.impedance(row, prep.data.frequency))
+    curves[0][0] = 0.0  # each curve is its own array: a result's z_fit changes no other
+    assert np.all(curves[1] != 0.0)
+
+
+def test_distinct_best_takes_the_lowest_cost_of_each_basin_and_never_a_nan_row():
+    """Starts within 1e-3 (every coordinate) of a lower one are the same optimum; a row with a
+    nan coordinate is apart from no other; non-finite costs end the choice."""
+    from eisfit.fitting.solver import _row_slices, distinct_best
+
+    theta = np.array([[0.0, 1.0], [0.0005, 1.0], [1.0, 1.0], [np.nan, 1.0], [5.0, 5.0], [9.0, 9.0]])
+    cost = np.array([1.0, 0.5, 2.0, 3.0, 4.0, np.inf])
+    assert distinct_best(theta, cost, 3).tolist() == [1, 2, 4]
+    assert distinct_best(theta, cost, 2).tolist() == [1, 2]
+    assert distinct_best(theta, np.full(6, np.inf), 3).size == 1  # nothing finite: one of them
+    assert distinct_best(theta[[0, 3]], np.array([1.0, 2.0]), 3).tolist() == [0]  # nan: never apart
+    assert _row_slices(np.array([4, 4, 7, 2, 2, 2])) == [slice(0, 2), slice(2, 3), slice(3, 6)]
+
+
 def test_kk_of_spectra_each_on_its_own_grid_matches_kk_test_of_each_spectrum():
     """One grid per spectrum (measured frequencies; one grid spanning a wider range, which
     changes the default longest chain): the same verdicts as each spectrum alone."""

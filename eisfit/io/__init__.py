@@ -141,6 +141,8 @@ def _as_path(path: Any) -> Path:
         path = os.fsdecode(path)
     if not isinstance(path, (str, os.PathLike)):
         raise ReadError(None, f"read() takes a file path (str or os.PathLike), got {type(path).__name__}")
+    if isinstance(path, Path):
+        return path
     try:
         return Path(path)
     except TypeError:  # an os.PathLike whose __fspath__ returns bytes or something else

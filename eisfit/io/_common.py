@@ -44,7 +44,7 @@ def suffix_of(path: str | Path) -> str:
 def file_bytes(path: str | Path) -> bytes:
     """The bytes of a file; ReadError 'cannot open' naming it when the system refuses."""
     try:
-        return Path(path).read_bytes()
+        return (path if isinstance(path, Path) else Path(path)).read_bytes()
     except OSError as exc:
         raise ReadError(path, f"cannot open: {exc.strerror or exc}") from None
 
@@ -103,6 +103,8 @@ def _utf16_without_mark(data: bytes) -> str | None:
     bytes at every other position, as Latin characters have), judged on the first 4 kB
     without the end's NUL padding; else None."""
     sample = data[:4096].rstrip(b"\0")
+    if b"\0" not in sample:  # no NUL at all: 8-bit text (the common case, asked several times per file)
+        return None
     sample = sample[: len(sample) // 2 * 2]
     if len(sample) < 8:
         return None

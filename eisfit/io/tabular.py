@@ -1346,7 +1346,6 @@ def _apply_imag_sign(
             warn(f"imag_sign='negative' overrides the minus sign of column "
                  f"{roles.header(imag_role).name!r}", stacklevel=5)
         return (raw if option == "negative" else -raw), {"imag_sign": option, "imag_sign_source": "option"}
-    name = Path(str(path)).name
     if negated or (fmt.imag_sign is not None and option is None):  # the header's minus, or the format's convention
         z_imag = z_imag if negated or fmt.imag_sign == "negative" else -z_imag
         source = "header" if negated else "format"
@@ -1355,7 +1354,7 @@ def _apply_imag_sign(
         if sign > 0:  # read as the header or format says, the arcs lie above the real axis
             what = f"column {roles.header(imag_role).name!r} has a minus sign" if negated else \
                 f"the {fmt.name} convention gives the column as {'Z' if fmt.imag_sign == 'negative' else '-Z'}''"
-            warn(f"{name}: {what}, but the data read so are inductive where a cell is capacitive ({rule}): "
+            warn(f"{Path(str(path)).name}: {what}, but the data read so are inductive where a cell is capacitive ({rule}): "
                  f"the label may be wrong; read as labelled (pass imag_sign='negative', on the command line "
                  f"--imag-sign negative, if the column holds Z'' with capacitive values negative, 'positive' "
                  f"if it holds -Z'')", stacklevel=5)
@@ -1363,13 +1362,13 @@ def _apply_imag_sign(
         return z_imag, meta
     sign, rule = _data_sign(frequency, z_real, z_imag, keep)
     if sign > 0:
-        warn(f"{name}: the imaginary column holds -Z'' ({rule}); the header has no minus sign: "
+        warn(f"{Path(str(path)).name}: the imaginary column holds -Z'' ({rule}); the header has no minus sign: "
              "flipping it (pass imag_sign='negative', on the command line --imag-sign negative, to keep it)",
              stacklevel=5)
         return -z_imag, {"imag_sign": "positive", "imag_sign_source": "data", "imag_sign_detected": True,
                          "imag_sign_rule": rule}
     if sign == 0:
-        warn(f"{name}: the sign convention of the imaginary column could not be decided from the data "
+        warn(f"{Path(str(path)).name}: the sign convention of the imaginary column could not be decided from the data "
              f"({rule}); reading it as Z'' (capacitive negative); pass imag_sign='negative' or "
              "'positive' (--imag-sign on the command line) to say", stacklevel=5)
         return z_imag, {"imag_sign": "negative", "imag_sign_source": "undecided", "imag_sign_detected": False,
@@ -1985,7 +1984,7 @@ def read(
     column gives ``cycle``, ``time_s`` (start of the sweep) and ``loop``. A last line cut off
     (no final line end) is dropped with a warning.
     """
-    p = Path(path)
+    p = path if isinstance(path, Path) else Path(path)
     if delimiter is not None and delimiter not in _DELIMITER_OPTIONS:
         raise ReadError(p, f"delimiter must be one of comma, semicolon, tab, whitespace, not {delimiter!r}")
     if decimal not in (None, ".", ","):
