@@ -1328,11 +1328,6 @@ def _check_unread_unit(h: Header, role: str, kind: str, path: Path | str) -> Non
          f"knows; read in {_READ_AS[kind]}", stacklevel=6)
 
 
-def _file_name(path: Path | str) -> str:
-    """The name of the file at ``path``, as a warning names it (made only for a warning)."""
-    return Path(str(path)).name
-
-
 def _apply_imag_sign(
     z_imag: np.ndarray, roles: ColumnRoles, fmt: TableFormat, option: str | None, path: Path | str,
     frequency: np.ndarray, z_real: np.ndarray, keep: np.ndarray,
@@ -1359,7 +1354,7 @@ def _apply_imag_sign(
         if sign > 0:  # read as the header or format says, the arcs lie above the real axis
             what = f"column {roles.header(imag_role).name!r} has a minus sign" if negated else \
                 f"the {fmt.name} convention gives the column as {'Z' if fmt.imag_sign == 'negative' else '-Z'}''"
-            warn(f"{_file_name(path)}: {what}, but the data read so are inductive where a cell is capacitive "
+            warn(f"{Path(str(path)).name}: {what}, but the data read so are inductive where a cell is capacitive "
                  f"({rule}): the label may be wrong; read as labelled (pass imag_sign='negative', on the command line "
                  f"--imag-sign negative, if the column holds Z'' with capacitive values negative, 'positive' "
                  f"if it holds -Z'')", stacklevel=5)
@@ -1367,13 +1362,13 @@ def _apply_imag_sign(
         return z_imag, meta
     sign, rule = _data_sign(frequency, z_real, z_imag, keep)
     if sign > 0:
-        warn(f"{_file_name(path)}: the imaginary column holds -Z'' ({rule}); the header has no minus sign: "
+        warn(f"{Path(str(path)).name}: the imaginary column holds -Z'' ({rule}); the header has no minus sign: "
              "flipping it (pass imag_sign='negative', on the command line --imag-sign negative, to keep it)",
              stacklevel=5)
         return -z_imag, {"imag_sign": "positive", "imag_sign_source": "data", "imag_sign_detected": True,
                          "imag_sign_rule": rule}
     if sign == 0:
-        warn(f"{_file_name(path)}: the sign convention of the imaginary column could not be decided from the data "
+        warn(f"{Path(str(path)).name}: the sign convention of the imaginary column could not be decided from the data "
              f"({rule}); reading it as Z'' (capacitive negative); pass imag_sign='negative' or "
              "'positive' (--imag-sign on the command line) to say", stacklevel=5)
         return z_imag, {"imag_sign": "negative", "imag_sign_source": "undecided", "imag_sign_detected": False,
