@@ -13,7 +13,7 @@ from ._sweeps import describe_out_of_order, repeated_frequencies, sweep_parts
 from .errors import DataError, DataWarning, FitError
 
 __all__ = ["Spectrum", "as_spectrum", "require_distinct_frequencies", "not_a_spectrum_hint", "AREA_SPECIFIC_UNIT",
-           "DIVIDED_BY_AREA_KEY", "EXCLUDE_RTOL", "frequencies_to_exclude", "shared_grid",
+           "DIVIDED_BY_AREA_KEY", "EXCLUDE_RTOL", "frequencies_to_exclude", "shared_grid", "padded_points",
            "require_capacitive_negative", "points_spectrum", "warn_if_no_imaginary_part", "require_nonzero_impedance",
            "ZERO_IMPEDANCE_SHARE"]
 
@@ -542,6 +542,15 @@ def require_distinct_frequencies(spectrum: "Spectrum", needed: int, purpose: str
     if distinct < needed:
         raise DataError(f"{spectrum.label}: {purpose} needs at least {needed} distinct frequencies, "
                         f"the points have {distinct}")
+
+
+def padded_points(values: np.ndarray, n: int, fill: float | None = None) -> np.ndarray:
+    """``values`` (N,) extended to ``n`` with ``fill`` (default: copies of its last value, which
+    move no smallest or largest value): spectra of fewer points stacked with longer ones."""
+    values = np.asarray(values)
+    if values.size >= n:
+        return values
+    return np.concatenate([values, np.full(n - values.size, values[-1] if fill is None else fill, values.dtype)])
 
 
 def shared_grid(frequencies: Sequence[np.ndarray] | np.ndarray) -> np.ndarray | None:

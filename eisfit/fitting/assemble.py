@@ -22,7 +22,7 @@ from ..analysis.quality import (MISFIT_RATIO, data_kk_consistent, is_lack_of_fit
 from ..model import Arc, CircuitDefinition
 from ..model.elements import ELEMENT_ARC_KINDS, ELEMENTS, gs_phi_saturated
 from ..model.parser import Leaf, Series, leaves, parallels, series_chain
-from ..spectrum import Spectrum
+from ..spectrum import Spectrum, padded_points
 from .flags import unresolved_keys, unresolved_names
 from .result import Correlations, FitResult
 from ..model.weighting import pseudo_chisq
@@ -641,8 +641,7 @@ def band_moduli_of_fits(circ, values: Sequence[Mapping[str, float]],
     take a column of values per parameter. Shorter frequency lists are padded with their
     last frequency, which moves no smallest or largest |Z|."""
     n = max(np.size(f) for f in frequencies)
-    omega = 2 * math.pi * np.array([np.pad(np.asarray(f, float), (0, n - np.size(f)), mode="edge")
-                                    for f in frequencies])
+    omega = 2 * math.pi * np.array([padded_points(np.asarray(f, float), n) for f in frequencies])
     out: list[dict[str, tuple[float, float]]] = [{} for _ in values]
     for e in circ.elements:
         columns = [np.array([float(v[name]) for v in values])[:, None] for name in e.param_names]

@@ -19,15 +19,15 @@ from ..analysis.quality import instrument_noisy_points
 from ..errors import FitError
 from ..model import Arc, Circuit, CircuitDefinition, load_circuit
 from ..model.parser import Leaf, series_chain
-from ..spectrum import (DIVIDED_BY_AREA_KEY, Spectrum, frequencies_to_exclude, not_a_spectrum_hint,
+from ..spectrum import (DIVIDED_BY_AREA_KEY, Spectrum, frequencies_to_exclude, not_a_spectrum_hint, padded_points,
                         require_capacitive_negative, require_distinct_frequencies, require_nonzero_impedance)
 from .inputs import fit_inputs
 from .guess import (base_guess, drt_starts, leading_screened, multistart_guesses, spectrum_features,
                     top_level_arc_groups)
 from .optimise import Transform, covariance_from_jacobian, covariances_from_jacobians
 from .problem import Problem, log_scaled
-from .solver import (QUICK_STARTS, BatchProblem, Solution, _padded, chunks_by_grid, merge_optima, polish_from,
-                     solve, start_costs)
+from .solver import (QUICK_STARTS, BatchProblem, Solution, chunks_by_grid, merge_optima, polish_from, solve,
+                     start_costs)
 from .assemble import (MULTIMODAL_BARRIER_S2, MULTIMODAL_S2, KKOutcome, assemble_result, band_moduli_of_fits,
                        derived_settings, multimodal_flags, result_roles, weighting_formula)
 from .expressions import bound_pair, check_expressions, check_mapping, check_start_values
@@ -210,7 +210,7 @@ def fitted_curves(preps: Sequence[_Prepared], p_final: np.ndarray) -> list[np.nd
     lengths are padded with their last frequency and cut back."""
     frequencies = [p.data.frequency for p in preps]
     n = max(f.size for f in frequencies)
-    grid = np.array([_padded(f, n) for f in frequencies])
+    grid = np.array([padded_points(f, n) for f in frequencies])
     with np.errstate(all="ignore"):  # a runaway element (flagged unresolved) may overflow
         z = preps[0].definition.circuit.impedance(np.asarray(p_final, float), grid)
     return [row[:f.size].copy() for row, f in zip(z, frequencies)]  # each its own: results outlive the batch

@@ -61,7 +61,7 @@ from ..analysis.quality import (LACK_OF_FIT_RATIO, capacitive_tail_F, data_kk_co
 from ..errors import EisfitError
 from ..model import finite_at_dc
 from ..model.elements import gs_phi_saturated
-from ..spectrum import shared_grid
+from ..spectrum import padded_points, shared_grid
 from .guess import (blocking_arc_starts, diffusion_arc_starts, drt_starts, element_exponent, element_tau_s,
                     exchanged_capacitance_starts, processes, relabelled_arc_starts, spectrum_features,
                     swapped_order_starts, transferred_resistance_starts)
@@ -171,11 +171,11 @@ class BatchProblem:
     def of(cls, preps: list[Any], owner: np.ndarray | None = None) -> "BatchProblem":
         probs = [p.problem for p in preps]
         n = max(q.frequency.size for q in probs)
-        sr, si = (np.array([_padded(q.scales[k], n, np.inf) for q in probs]) for k in (0, 1))
+        sr, si = (np.array([padded_points(q.scales[k], n, np.inf) for q in probs]) for k in (0, 1))
         one_grid = shared_grid([q.frequency for q in probs]) is not None
-        return cls(preps, np.array([_padded(q.z, n) for q in probs]), sr, sr if np.array_equal(sr, si) else si,
+        return cls(preps, np.array([padded_points(q.z, n) for q in probs]), sr, sr if np.array_equal(sr, si) else si,
                    np.array([q.fixed_values for q in probs]), np.arange(len(preps)) if owner is None else owner,
-                   None if one_grid else np.array([_padded(q.frequency, n) for q in probs]))
+                   None if one_grid else np.array([padded_points(q.frequency, n) for q in probs]))
 
     def with_owner(self, owner: np.ndarray) -> "BatchProblem":
         return dataclasses.replace(self, owner=owner)
@@ -242,14 +242,6 @@ class BatchProblem:
         with np.errstate(all="ignore"):
             return weighted_residuals(self.z[s], zm, dz, (self.sr[s], self.si[s]),
                                       self.preps[0].problem.weighting)
-
-
-def _padded(values: np.ndarray, n: int, fill: float | None = None) -> np.ndarray:
-    """``values`` (N,) extended to ``n`` with ``fill`` (default: copies of its last value)."""
-    values = np.asarray(values)
-    if values.size >= n:
-        return values
-    return np.concatenate([values, np.full(n - values.size, values[-1] if fill is None else fill, values.dtype)])
 
 
 def grid_key(problem: Any) -> tuple:
