@@ -1697,6 +1697,45 @@ def plot_campaign_bode(camp: CampaignLike, fig: Figure | SubFigure | None = None
     return fig
 
 
+class EvolutionSeries(NamedTuple):
+    """One evolution panel's numbers over the checkpoints (arrays of one length, see
+    :func:`_camp_series`): ``x``, ``value`` and ``stderr`` (nan where hidden) in the panel's
+    unit, and where a checkpoint has a problem flag of the whole fit, or is a gap: unresolved,
+    undetermined, not fitted, no area given, low n."""
+
+    x: _np.ndarray
+    value: _np.ndarray
+    stderr: _np.ndarray
+    problem: _np.ndarray
+    unresolved: _np.ndarray
+    undetermined: _np.ndarray
+    not_fitted: _np.ndarray
+    no_area: _np.ndarray
+    low_n: _np.ndarray
+
+
+class EvolutionPanel(NamedTuple):
+    """One panel of the evolution figure: its ``title``, the ``key`` it reads (a parameter
+    or a derived quantity) and ``unit``, its ``series`` (None: nothing fitted) and what the
+    joint fit made of the key, ``role`` (:func:`_joint_panel_role`: role, checkpoints with
+    it, fitted checkpoints)."""
+
+    title: str
+    key: str
+    unit: str
+    series: EvolutionSeries | None
+    role: tuple[str, int, int]
+
+
+class CampaignEvolution(NamedTuple):
+    """What the evolution figure draws (:func:`campaign_evolution`): the rows of panels, the
+    x axis' label and the evolution axis they were read on (None: the checkpoint number)."""
+
+    rows: list[list[EvolutionPanel]]
+    xlabel: str
+    axis: str | None
+
+
 def _camp_x(camp, x):
     """(x values, axis label) of the campaign's evolution axis (``camp.evolution_axis``); a
     temperature series in °C, as the headline lines tell it (the figure had said K)."""
@@ -1783,7 +1822,7 @@ def _camp_series(camp, key, xs, flag_summary):
         hidden = gone or low_n or vague or bare
         pts.append((xs[k], float("nan") if hidden else v, float("nan") if hidden else s, problem, gone, vague, False,
                     bare, low_n))
-    return tuple(_np.array(a) for a in zip(*pts))
+    return EvolutionSeries(*(_np.array(a) for a in zip(*pts)))
 
 
 def _camp_flag_summary(camp) -> list[tuple[bool, frozenset[str]]]:
@@ -1800,13 +1839,29 @@ def _camp_flag_summary(camp) -> list[tuple[bool, frozenset[str]]]:
 
 _MARKER_PT = 4.0
 _FEW_POINTS = 50  # above this many checkpoints an evolution panel's markers shrink (as 1/sqrt(n)), bars lose caps
-RASTER_ABOVE_POINTS = 300  # evolution panels with more checkpoints: markers and cap-less bars as pixels (SVG size)
+RASTER_ABOVE_POINTS = 300  # evolution panels with more checkpoints: markers, cap-less bars and marks as pixels (SVG size)
 
 
-def _draw_evolution_panel(ax, camp, title, key, unit, xs, flag_summary) -> float:
+def campaign_evolution(camp: CampaignLike, x: str | None = None) -> CampaignEvolution:
+    """The evolution figure's numbers (:class:`CampaignEvolution`) of a campaign on the axis
+    ``x`` (None: its own): those it carries as ``evolution`` for that axis (the figure
+    process's inputs, which hold no result of a checkpoint an overlay does not show), else
+    read from its results, a few arrays per panel (10,000 checkpoints: ~2 MB, where the
+    results they are read from were ~60 MB in the figure process)."""
+    given = getattr(camp, "evolution", None)
+    if given is not None and (x is None or x == given.axis):
+        return given
+    xs, xlabel = _camp_x(camp, x)
+    flag_summary = _camp_flag_summary(camp)
+    rows = [[EvolutionPanel(title, key, unit, _camp_series(camp, key, xs, flag_summary), _joint_panel_role(camp, key))
+             for title, key, unit in row] for row in _camp_panel_rows(camp)]
+    return CampaignEvolution(rows, xlabel, camp.evolution_axis(x))
+
+
+def _draw_evolution_panel(ax, panel: EvolutionPanel) -> float:
     """Draw one evolution panel; returns its largest standard error in the panel's unit
     (nan when none is known), for the legend's note on error bars."""
-    series = _camp_series(camp, key, xs, flag_summary)
+    title, key, unit, series, (role, n_role, n_fitted) = panel
     if series is None:
         ax.set_visible(False)
         return float("nan")
@@ -1818,7 +1873,6 @@ def _draw_evolution_panel(ax, camp, title, key, unit, xs, flag_summary) -> float
     symbol = "C_eff" if unit.startswith("F") else ("ASR" if unit == "ohm*cm2" else "R")
     ax.set_ylabel(f"{symbol} / {shown_unit}")
     # ---- series analysis: what the joint fit made of the values: shared (one value: a band), smoothed... ----
-    role, n_role, n_fitted = _joint_panel_role(camp, key)
     role_text = "" if not role else (f"{role} (joint fit)" if n_role == n_fitted else
                                      f"{role} (joint fit, {n_role} of {n_fitted} checkpoints)")
     if role == "shared" and n_role == n_fitted and _np.unique(pv[_np.isfinite(pv)]).size == 1:
@@ -1830,7 +1884,8 @@ def _draw_evolution_panel(ax, camp, title, key, unit, xs, flag_summary) -> float
     # ---- end series analysis ----
     yerr = _np.where(_np.isfinite(ps), ps, 0.0)
     label = (f"{role_text} ± 1 s.e." if role_text else "± 1 s.e.") if _np.isfinite(ps).any() else (role_text or None)
-    if px.size > RASTER_ABOVE_POINTS:
+    many = px.size > RASTER_ABOVE_POINTS  # drawn as pixels in the SVG, marks too: thousands of elements otherwise
+    if many:
         _draw_many_points_with_bars(ax, px, pv, yerr, label)
     else:
         crowded = px.size > _FEW_POINTS  # 200 full-size markers with caps were one clump
@@ -1840,7 +1895,7 @@ def _draw_evolution_panel(ax, camp, title, key, unit, xs, flag_summary) -> float
     shown = ~(pu | pd | pa | pl)
     if (pf & shown).any():
         ax.plot(px[pf & shown], pv[pf & shown], "o", ms=_MARKER_PT + 4, mfc="none", mec="red", mew=0.9,
-                label="problem flag or arc swap")
+                label="problem flag or arc swap", rasterized=many)
     for gap, marker, label in ((pu, "X", "unresolved"), (pl, "v", LOW_N_LABEL),
                                (pd, "P", "undetermined (s.e. >= value or unknown)"),
                                (pa, "D", "no area given"), (pn, "|", "not fitted")):
@@ -1850,7 +1905,8 @@ def _draw_evolution_panel(ax, camp, title, key, unit, xs, flag_summary) -> float
             line_only = marker == "|"  # a bar is all edge: a white edge had made it invisible
             ax.plot(px[gap], _np.zeros(int(gap.sum())), marker, ms=_MARKER_PT + (5 if line_only else 3), color="0.45",
                     mec="0.45" if line_only else "white", mew=1.6 if line_only else 0.4, zorder=5,
-                    transform=ax.get_xaxis_transform(), clip_on=False, label=label)
+                    transform=ax.get_xaxis_transform(), clip_on=False, label=label,
+                    rasterized=int(gap.sum()) > RASTER_ABOVE_POINTS)  # above the others: an image of its own
     if not _np.isfinite(pv).any():
         _say_no_checkpoint_determines(ax, pu, pd, pa, pl)
     elif unit.startswith("F"):
@@ -1960,21 +2016,20 @@ def plot_campaign_evolution(camp: CampaignLike, x: str | None = None, fig: Figur
     error bars are smaller than the markers the legend says so. Double-column width, tick
     labels on every panel. Returns the Figure."""
     _refuse_ax("plot_campaign_evolution", ax)
-    rows = _camp_panel_rows(camp)
-    xs, xlabel = _camp_x(camp, x)
+    evolution = campaign_evolution(camp, x)
+    rows, xlabel = evolution.rows, evolution.xlabel
     n_rows = max(len(rows), 1)
     own = fig is None
     if own:
         fig = _new_figure(DOUBLE_COLUMN_IN, 0.3 + 1.85 * n_rows, layout=None)
     grid = fig.add_gridspec(n_rows, 2)
-    flag_summary = _camp_flag_summary(camp)
     panels, first_ax = [], None
     for i, row in enumerate(rows):
-        for j, (title, key, unit) in enumerate(row):
+        for j, panel in enumerate(row):
             spec = grid[i, :] if len(row) == 1 else grid[i, j]
             ax_ = fig.add_subplot(spec, sharex=first_ax)
             first_ax = first_ax or ax_
-            panels.append((ax_, _draw_evolution_panel(ax_, camp, title, key, unit, xs, flag_summary)))
+            panels.append((ax_, _draw_evolution_panel(ax_, panel)))
             _readable_value_axis(ax_)
             ax_.tick_params(labelbottom=True)
             if i == n_rows - 1:

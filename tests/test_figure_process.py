@@ -18,7 +18,7 @@ import eisfit
 import eisfit._figure_process as FP
 import eisfit.plotting as P
 from eisfit import Spectrum
-from eisfit.campaign.figure_inputs import figure_inputs
+from eisfit.campaign.figure_inputs import NOT_SENT, figure_inputs
 from eisfit.model import Circuit
 
 matplotlib.use("Agg")
@@ -59,7 +59,7 @@ def _every_campaign_large(monkeypatch):
 
 @pytest.fixture(scope="module")
 def camp():
-    """26 checkpoints (more than an overlay shows, so 6 results are sent slimmed), 3 of them
+    """26 checkpoints (more than an overlay shows, so 6 results are not sent), 3 of them
     with the interface arc's resistance left free of noise, every one on the time axis."""
     spectra = []
     for k in range(26):
@@ -80,30 +80,47 @@ def _png(fig, path: Path) -> bytes:
 @pytest.mark.parametrize("name", P.CAMPAIGN_FIGURES)
 def test_figures_from_the_inputs_are_those_of_the_result(camp, tmp_path, name):
     inputs = pickle.loads(pickle.dumps(figure_inputs(camp)))  # as the figure process receives them
-    slim = [r for r in inputs.results if r is not None and not r.correl]
-    assert len(slim) == 26 - P.MAX_OVERLAY_SPECTRA  # the overlays' results are sent whole
+    assert sum(r is NOT_SENT for r in inputs.results) == 26 - P.MAX_OVERLAY_SPECTRA
     assert all(c.spectrum is None for c in inputs.checkpoints)
     mine = _png(P.campaign_figure(name, inputs, area_normalised=True), tmp_path / "inputs")
     theirs = _png(P.campaign_figure(name, camp, area_normalised=True), tmp_path / "result")
     assert mine == theirs
 
 
-def test_inputs_share_the_containers_equal_in_every_result(camp):
+def test_inputs_send_the_overlays_results_whole_and_no_other(camp):
     inputs = figure_inputs(camp)
-    slim = [r for r in inputs.results if r is not None and not r.correl]
-    assert len({id(r.units) for r in slim}) == 1 and len({id(r.derived_units) for r in slim}) == 1
-    assert all(set(r.settings) <= {"area_cm2", "joint", "weighting"} for r in slim)
-    assert {r.settings["area_cm2"] for r in slim} == {0.785}
-    assert all(r.values == camp.results[k].values for k, r in enumerate(inputs.results) if r is not None)
+    sent = [k for k, r in enumerate(inputs.results) if r is not NOT_SENT]
+    shown = [k for k, _ in P._camp_shown(camp, P.MAX_OVERLAY_SPECTRA)[0]]
+    assert sent == shown and all(inputs.results[k] is camp.results[k] for k in sent)
+    assert pickle.loads(pickle.dumps(inputs)).results.count(NOT_SENT) == 26 - len(sent)  # one instance, by name
+    assert {d["settings"]["area_cm2"] for d in inputs.details} == {0.785}
+
+
+def test_inputs_hold_the_evolution_numbers_of_every_checkpoint(camp):
+    """The evolution figure's numbers travel as arrays, equal to those read from the result:
+    every panel's values, errors and marks, on the campaign's own axis (time here)."""
+    own = P.campaign_evolution(camp)
+    sent = pickle.loads(pickle.dumps(figure_inputs(camp))).evolution
+    assert sent.axis == own.axis == "time_h" and sent.xlabel == own.xlabel
+    assert [[p.key for p in row] for row in sent.rows] == [[p.key for p in row] for row in own.rows]
+    keys = [p.key for row in own.rows for p in row]
+    assert "R2_asr_ohm_cm2" in keys
+    for mine, theirs in zip((p for row in sent.rows for p in row), (p for row in own.rows for p in row)):
+        assert mine.role == theirs.role and mine.title == theirs.title
+        for a, b in zip(mine.series, theirs.series):
+            np.testing.assert_array_equal(a, b)
+    r2 = next(p for row in own.rows for p in row if p.key == "R2_asr_ohm_cm2").series
+    np.testing.assert_array_equal(r2.x, 10.0 * np.arange(26))
+    np.testing.assert_allclose(r2.value, [r.derived["R2_asr_ohm_cm2"] for r in camp.results])
+    inputs = figure_inputs(camp)
+    assert P.campaign_evolution(inputs, x="time_h") is inputs.evolution  # its own axis named: the numbers carried
 
 
 def test_inputs_hold_the_residual_map_instead_of_the_points_of_results_not_overlaid(camp):
-    """A slim result carries no points (the overlays' results keep theirs); the residual map's
-    numbers travel instead, equal to those computed from the result's own points."""
+    """The residual map's numbers travel instead of the results not overlaid, equal to those
+    computed from the result's own points."""
     inputs = figure_inputs(camp)
-    slim = [r for r in inputs.results if r is not None and not r.correl]
-    whole = [r for r in inputs.results if r is not None and r.correl]
-    assert slim and all(r.frequency.size == 0 and r.z.size == 0 and r.z_fit.size == 0 for r in slim)
+    whole = [r for r in inputs.results if r is not NOT_SENT]
     assert len(whole) == P.MAX_OVERLAY_SPECTRA and all(r.z.size == F.size for r in whole)
     own = P.campaign_residuals(camp)
     assert inputs.residuals.fitted == own.fitted == list(range(26))

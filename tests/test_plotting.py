@@ -542,6 +542,26 @@ def test_many_points_draw_each_stderr_bar_and_an_errorbar_legend():
     plt.close(fig)
 
 
+@pytest.mark.parametrize("n", [20, P.RASTER_ABOVE_POINTS + 50])
+def test_evolution_panel_draws_many_rings_as_pixels_and_few_marks_as_vectors(n):
+    """Above RASTER_ABOVE_POINTS checkpoints the red rings join the points and bars as pixels in
+    the SVG (a ring per checkpoint had been an SVG element each); gap marks stay vectors while
+    they are few (an image of their own costs more than a few elements), below it all is vector."""
+    x = np.arange(n, dtype=float)
+    gaps = np.zeros(n, bool)
+    gaps[:3] = True
+    series = P.EvolutionSeries(x, np.where(gaps, np.nan, 100.0 + x), np.full(n, 1.0), np.ones(n, bool), gaps,
+                               *(np.zeros(n, bool) for _ in range(4)))
+    fig, ax = plt.subplots()
+    P._draw_evolution_panel(ax, P.EvolutionPanel("R1", "R1", "ohm", series, ("", 0, n)))
+    rings = next(line for line in ax.get_lines() if line.get_label() == "problem flag or arc swap")
+    marks = next(line for line in ax.get_lines() if line.get_label() == "unresolved")
+    assert np.array_equal(rings.get_xdata(), x[~gaps]) and np.array_equal(marks.get_xdata(), x[gaps])
+    assert bool(rings.get_rasterized()) == (n > P.RASTER_ABOVE_POINTS)
+    assert not marks.get_rasterized()
+    plt.close(fig)
+
+
 def test_evolution_rings_only_problems_of_the_whole_fit():
     """A red ring marks a checkpoint whose fit has a problem of its own (not converged, lack
     of fit, KK failed) on every panel; ``unresolved:R1`` concerns R1 alone (a gap in R1's

@@ -4,12 +4,13 @@ process forked before the fits (:func:`eisfit._figure_process.reserved_figure_pr
 A figure process forked after the fits maps the campaign process's whole heap, and what it
 allocates while drawing lands in the free slots of the pages it inherited, copying each
 (10,000 checkpoints: 305 MB of private memory, session 46). One forked before the fits has
-a small heap; it receives these inputs instead: every checkpoint, the results of the
-overlays (at most ``MAX_OVERLAY_SPECTRA``) whole, of every other checkpoint what the
-evolution plots read (values, standard errors, derived quantities, flags; not its points),
-and the residual map's numbers (:func:`eisfit.plotting.campaign_residuals`), with the
-containers that are equal in every result of a campaign (units, parameter names, roles,
-settings) shared, so that they are pickled once.
+a small heap; it receives these inputs instead: every checkpoint without its spectrum, the
+results of the overlays (at most ``MAX_OVERLAY_SPECTRA``) whole, and for every other
+checkpoint no result at all (:data:`NOT_SENT` keeps its place): the evolution figure's
+numbers travel as arrays (:func:`eisfit.plotting.campaign_evolution`) and so do the
+residual map's (:func:`eisfit.plotting.campaign_residuals`). 10,000 checkpoints: ~1.2 KB
+per checkpoint pickled and unpickled, where each one's slim result had been 1.4 KB pickled
+and ~5.8 KB unpickled.
 """
 from __future__ import annotations
 
@@ -17,9 +18,9 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..fitting.result import NO_POINTS, one_of_equal, share_equal_fields
+from ..fitting.result import one_of_equal
 
-__all__ = ["FigureInputs", "figure_inputs", "RESERVED_FIGURES_FROM"]
+__all__ = ["FigureInputs", "figure_inputs", "NOT_SENT", "RESERVED_FIGURES_FROM"]
 
 # Campaigns of this many fitted checkpoints or more are drawn by the reserved figure process.
 # Below, by one forked when the figures are drawn: faster (5,000 CSV files through the command,
@@ -31,11 +32,28 @@ RESERVED_FIGURES_FROM = 8000
 FIGURE_SETTINGS = ("area_cm2", "joint", "weighting")  # the settings the campaign figures read
 
 
+class _NotSent:
+    """The place of a fitted checkpoint's result in :attr:`FigureInputs.results` when the
+    result itself is not sent (no overlay shows it); one instance, pickled by name."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "NOT_SENT"
+
+    def __reduce__(self) -> str:
+        return "NOT_SENT"
+
+
+NOT_SENT = _NotSent()
+
+
 @dataclass
 class FigureInputs:
     """A campaign as its figures read it (an :class:`eisfit.plotting.CampaignLike` without
     the table, the DRTs and the Arrhenius fits: the DRT and Arrhenius figures are drawn
-    from the :class:`~eisfit.campaign.CampaignResult` itself)."""
+    from the :class:`~eisfit.campaign.CampaignResult` itself). ``results``: the overlays'
+    results, None where a checkpoint was not fitted, :data:`NOT_SENT` elsewhere."""
 
     checkpoints: list[Any]
     results: list[Any]
@@ -43,6 +61,7 @@ class FigureInputs:
     axis: str | None  # CampaignResult.evolution_axis()
     colours: tuple[list[float], str]  # CampaignResult.colour_values()
     residuals: Any = None  # eisfit.plotting.CampaignResiduals: the residual map's numbers
+    evolution: Any = None  # eisfit.plotting.CampaignEvolution: the evolution figure's numbers
     drts: None = field(default=None, init=False)
 
     def evolution_axis(self, x: str | None = None) -> str | None:
@@ -56,28 +75,19 @@ class FigureInputs:
 
 def figure_inputs(camp: Any) -> FigureInputs:
     """The :class:`FigureInputs` of a :class:`~eisfit.campaign.CampaignResult` (its checkpoints
-    without their spectra; the points of the results the overlays show, and the residual
-    map's numbers instead of every other result's points)."""
-    from ..plotting import MAX_OVERLAY_SPECTRA, campaign_residuals, evenly_chosen
+    without their spectra, the results the overlays show, and the numbers of the evolution
+    figure and of the residual map)."""
+    from ..plotting import MAX_OVERLAY_SPECTRA, campaign_evolution, campaign_residuals, evenly_chosen
 
     fitted = [k for k, r in enumerate(camp.results) if r is not None]
     overlaid = {fitted[i] for i in evenly_chosen(len(fitted), MAX_OVERLAY_SPECTRA)}
+    results = [r if r is None or k in overlaid else NOT_SENT for k, r in enumerate(camp.results)]
     shared: dict[Any, Any] = {}
-    results = [r if r is None or k in overlaid else _slim(r, shared) for k, r in enumerate(camp.results)]
     details = [one_of_equal(shared, {"settings": one_of_equal(shared, _figure_settings(d.get("settings", {})))})
                for d in camp.details]
     checkpoints = [dataclasses.replace(c, spectrum=None, content_sha256="", reader=None) for c in camp.checkpoints]
     return FigureInputs(checkpoints, results, details, camp.evolution_axis(), camp.colour_values(),
-                        campaign_residuals(camp))
-
-
-def _slim(r: Any, shared: dict) -> Any:
-    """``r`` without what the figures of a checkpoint that is not overlaid do not read (its
-    points, correlations, intervals, message, Lin-KK band: 10,000 checkpoints' points were
-    ~24 MB in the figure process), the equal containers shared."""
-    slim = r.with_fields(correl={}, intervals={}, message="", kk_valid_band=None, settings=_figure_settings(r.settings),
-                         **NO_POINTS)
-    return share_equal_fields(slim, shared)
+                        campaign_residuals(camp), campaign_evolution(camp))
 
 
 def _figure_settings(settings: dict) -> dict:
