@@ -1364,7 +1364,7 @@ def fit_auto(spectrum: Spectrum, **fit_options: Any):
 
     The suggested circuit is fitted again with the caller's options (KK test, profile
     errors), seeded by the candidate fit; the :class:`CircuitSuggestion` is attached
-    as ``result.suggestion`` (an attribute, not part of ``to_dict()``). Parameters whose
+    as ``result.suggestion`` (a field left out of ``to_dict()``). Parameters whose
     value another candidate, supported as well or better, puts more than 2 stderr away
     (:meth:`CircuitSuggestion.model_dependent`) are flagged ``model-dependent:<name>``.
     """
@@ -1385,9 +1385,7 @@ def fit_auto(spectrum: Spectrum, **fit_options: Any):
     if not suggestion.adequate:
         added.append("least-bad-circuit")
     settings = {**result.settings, "circuit_choice": suggestion.choice_record()}
-    result = result.with_fields(flags=[*result.flags, *added], settings=settings)
-    object.__setattr__(result, "suggestion", suggestion)
-    return result
+    return result.with_fields(flags=[*result.flags, *added], settings=settings, suggestion=suggestion)
 
 
 # ------------------------------------------------------------------ campaigns

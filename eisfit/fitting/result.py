@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 import pickle
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, FrozenInstanceError, dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -117,7 +118,7 @@ def _bounds_from_json(bounds: dict[str, Any]) -> dict[str, tuple[float, float]]:
             for name, (lo, hi) in bounds.items()}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FitResult:
     """Outcome of :func:`eisfit.fit`.
 
@@ -147,6 +148,12 @@ class FitResult:
     ``kk_valid_band`` is None unless :meth:`with_kk_valid_band` looked for the band on which
     points that fail the Lin-KK test pass (``eisfit fit`` always does: its terminal line,
     JSON and ``fits.csv`` columns ``kk_valid_*``); see :func:`eisfit.fitting.kk_band.kk_band_record`.
+    ``suggestion`` is the :class:`~eisfit.selection.CircuitSuggestion` behind a fit with
+    ``circuit="auto"`` (None otherwise; not part of :meth:`to_dict`).
+
+    The fields are slots: a result holds no per-instance dict (35 fields were a 1.6 KB dict
+    each, more than CPython shares between instances; a campaign of 10,000 checkpoints
+    keeps ~30 MB less).
     """
 
     circuit: str
@@ -184,6 +191,7 @@ class FitResult:
     start_won: str = ""  # the start the optimum came from ("guess", "initial", "seed", "grid:<k>", "repair:...", ...)
     intervals: dict[str, dict[str, Any]] = field(default_factory=dict)
     kk_valid_band: dict[str, Any] | None = None  # set by with_kk_valid_band() (eisfit fit does); see kk_band.py
+    suggestion: Any = field(default=None, repr=False, compare=False)  # fit(circuit="auto"): not in to_dict()
 
     # -- convenience ------------------------------------------------------
     @property
@@ -332,6 +340,8 @@ class FitResult:
         out: dict[str, Any] = {}
         hidden = self.unresolved
         for f in fields(self):
+            if f.name in NOT_SERIALISED:
+                continue
             v = getattr(self, f.name)
             if f.name in ("frequency",):
                 out[ARRAY_KEYS[f.name]] = np.asarray(v, float).tolist()
@@ -399,9 +409,32 @@ class FitResult:
         if unknown:
             raise TypeError(f"FitResult has no field(s) {', '.join(sorted(unknown))}")
         copy = object.__new__(type(self))
-        copy.__dict__.update(self.__dict__)
-        copy.__dict__.update(changes)  # frozen: set through __dict__, as __init__ does
+        for set_field, value in zip(_SLOT_SETTERS.values(), _FIELD_VALUES(self)):  # frozen: through the slots
+            set_field(copy, value)
+        for name, value in changes.items():
+            _SLOT_SETTERS[name](copy, value)
         return copy
+
+    def __getstate__(self) -> tuple:
+        """The field values in field order (a slotted result has no ``__dict__``)."""
+        return _FIELD_VALUES(self)
+
+    def __setstate__(self, state: tuple | dict) -> None:
+        """From :meth:`__getstate__`, or from the ``__dict__`` an earlier eisfit pickled (a
+        field it did not have takes its default)."""
+        if type(state) is tuple and len(state) == len(_SLOT_SETTERS):
+            for set_field, value in zip(_SLOT_SETTERS.values(), state):
+                set_field(self, value)
+            return
+        given = state if isinstance(state, dict) else dict(zip(_SLOT_SETTERS, state))
+        for f in fields(self):
+            if f.name in given:
+                value = given[f.name]
+            elif f.default_factory is not MISSING:
+                value = f.default_factory()
+            else:
+                value = f.default
+            object.__setattr__(self, f.name, value)
 
     def __eq__(self, other: object) -> bool:  # arrays make the dataclass __eq__ ambiguous
         if not isinstance(other, FitResult):
@@ -411,8 +444,21 @@ class FitResult:
     __hash__ = None  # type: ignore[assignment]
 
 
+def _frozen(self: FitResult, name: str, *value: Any) -> None:
+    raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+
+# dataclass(frozen=True, slots=True) of Python 3.10-3.11 checks against the class it replaced and
+# raised TypeError (super(type, obj)) for an assignment: a result says it is frozen instead
+FitResult.__setattr__ = _frozen  # type: ignore[method-assign,assignment]
+FitResult.__delattr__ = _frozen  # type: ignore[method-assign,assignment]
+# the setter of each field's slot, in field order, and all field values at once (with_fields, pickles)
+_SLOT_SETTERS = {f.name: getattr(FitResult, f.name).__set__ for f in fields(FitResult)}
+_FIELD_VALUES = operator.attrgetter(*_SLOT_SETTERS)
+
 # the fields whose values are equal in most results of a campaign (one circuit, one set of settings)
 SHARED_FIELDS = ("settings", "units", "derived_units", "param_names", "roles", "fixed")
+NOT_SERIALISED = ("suggestion",)  # fields that to_dict() leaves out (an object of its own, not a number)
 
 
 def share_equal_fields(result: FitResult, pool: dict) -> FitResult:
