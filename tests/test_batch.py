@@ -152,20 +152,17 @@ def test_spectra_of_different_lengths_are_one_batch_padded_with_points_that_weig
 
 
 def test_fitted_curves_of_a_batch_are_those_of_one_evaluation_per_fit():
-    """The batch's fitted curves (one circuit evaluation, grids of 44-51 points padded) equal
-    the circuit evaluated at each fit's values on its own points, to the bit."""
-    from eisfit.fitting.batch import _preparer
-    from eisfit.fitting.engine import fitted_curves
-
+    """The batch's fitted curves (Circuit.impedance_at_each: one circuit evaluation, grids of
+    44-51 points padded) equal the circuit evaluated at each fit's values on its own points,
+    to the bit."""
     cases = make_cases(4, seed=11)
     spectra = [c.spectrum.select(np.arange(len(c.spectrum)) >= k) for k, c in zip((0, 7, 2, 4), cases)]
-    preps = [_preparer(CIRCUIT, {})(s, None, "auto") for s in spectra]
     circuit = Circuit(CIRCUIT)
     p = np.array([[c.truth[n] * (1.0 + 0.1 * k) for n in circuit.param_names] for k, c in enumerate(cases)])
-    curves = fitted_curves(preps, p)
-    assert len({prep.data.frequency.size for prep in preps}) == 4
-    for row, prep, z in zip(p, preps, curves):
-        assert np.array_equal(z, circuit.impedance(row, prep.data.frequency))
+    curves = circuit.impedance_at_each(p, [s.frequency for s in spectra])
+    assert len({s.frequency.size for s in spectra}) == 4
+    for row, s, z in zip(p, spectra, curves):
+        assert np.array_equal(z, circuit.impedance(row, s.frequency))
     curves[0][0] = 0.0  # each curve is its own array: a result's z_fit changes no other
     assert np.all(curves[1] != 0.0)
 

@@ -672,18 +672,16 @@ def results_of_outcomes(outcomes: list[dict[str, Any]], spectra: list[Spectrum],
     seen: dict[int, Any] = {}  # the results of one message share their containers (lean_result)
     changes = [{} if shared is None else shared_fields(r, shared, seen) for r in results]
     points: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-    groups: dict[tuple[str, int], list[int]] = {}
+    groups: dict[str, list[int]] = {}
     for k, (o, s) in enumerate(zip(outcomes, spectra)):
         if "points" in o:
             points[k] = _points_of(s, o["points"])
-            groups.setdefault((results[k].circuit, points[k][0].size), []).append(k)
-    for (circuit, _), members in groups.items():
-        p = np.array([results[k].parameter_array for k in members])
-        f = np.array([points[k][0] for k in members])
-        with np.errstate(all="ignore"):  # a runaway element (flagged unresolved) may overflow
-            z_fit = circuit_of(circuit).impedance(p, f)
-        for row, k in enumerate(members):
-            changes[k].update(frequency=points[k][0], z=points[k][1], z_fit=z_fit[row].copy())
+            groups.setdefault(results[k].circuit, []).append(k)
+    for circuit, members in groups.items():  # a runaway element (flagged unresolved) may overflow
+        z_fits = circuit_of(circuit).impedance_at_each(np.array([results[k].parameter_array for k in members]),
+                                                       [points[k][0] for k in members])
+        for k, z_fit in zip(members, z_fits):
+            changes[k].update(frequency=points[k][0], z=points[k][1], z_fit=z_fit)
     return [r.with_fields(**c) if c else r for r, c in zip(results, changes)]  # one copy each
 
 

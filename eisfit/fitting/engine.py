@@ -19,7 +19,7 @@ from ..analysis.quality import instrument_noisy_points
 from ..errors import FitError
 from ..model import Arc, Circuit, CircuitDefinition, load_circuit
 from ..model.parser import Leaf, series_chain
-from ..spectrum import (DIVIDED_BY_AREA_KEY, Spectrum, frequencies_to_exclude, not_a_spectrum_hint, padded_points,
+from ..spectrum import (DIVIDED_BY_AREA_KEY, Spectrum, frequencies_to_exclude, not_a_spectrum_hint,
                         require_capacitive_negative, require_distinct_frequencies, require_nonzero_impedance)
 from .inputs import fit_inputs
 from .guess import (base_guess, drt_starts, leading_screened, multistart_guesses, spectrum_features,
@@ -192,7 +192,7 @@ def _assemble_grid(preps: list[_Prepared], sol: Solution, *, kk: bool, order_arc
     values = [dict(zip(p.names, v)) for p, v in zip(preps, p_final)]
     derived = _derived_batch(preps, values, covs)
     moduli = band_moduli_of_fits(preps[0].definition.circuit, values, [p.data.frequency for p in preps])
-    curves = fitted_curves(preps, p_final)
+    curves = preps[0].definition.circuit.impedance_at_each(p_final, [p.data.frequency for p in preps])
     kk_out = [KKOutcome.of(r) for r in sol.kk]
     return [redone[i] if i in redone else
             _finish(p, sol.p_best[i], bool(sol.converged[i]), kk=kk, order_arcs=order_arcs, covariance=covs[i],
@@ -201,19 +201,6 @@ def _assemble_grid(preps: list[_Prepared], sol: Solution, *, kk: bool, order_arc
                     profile=applied[i], may_repolish=False, optima=None if sol.optima is None else sol.optima[i],
                     element_moduli=moduli[i], z_fit=curves[i])
             for i, p in enumerate(preps)]
-
-
-def fitted_curves(preps: Sequence[_Prepared], p_final: np.ndarray) -> list[np.ndarray]:
-    """The model impedance (ohm, complex) of each fit at its points, ``p_final`` (S, M) the
-    full parameter vectors: one circuit evaluation for the whole batch (the values of one
-    evaluation per fit, to the bit: the circuit's functions are elementwise). Grids of other
-    lengths are padded with their last frequency and cut back."""
-    frequencies = [p.data.frequency for p in preps]
-    n = max(f.size for f in frequencies)
-    grid = np.array([padded_points(f, n) for f in frequencies])
-    with np.errstate(all="ignore"):  # a runaway element (flagged unresolved) may overflow
-        z = preps[0].definition.circuit.impedance(np.asarray(p_final, float), grid)
-    return [row[:f.size].copy() for row, f in zip(z, frequencies)]  # each its own: results outlive the batch
 
 
 def _repolished(preps: list[_Prepared], sol: Solution, profiles: list[ProfileOutcome | None],
@@ -481,7 +468,7 @@ def _finish(prep: _Prepared, p_best: np.ndarray, converged: bool, *, kk: bool, o
     (:func:`~eisfit.fitting.assemble.multimodal_flags`). ``element_moduli``: the elements'
     smallest and largest |Z| over the points at ``p_final``
     (:func:`~eisfit.fitting.assemble.band_moduli`), where computed in a batch; ``z_fit``
-    the model at the points at ``p_final`` (:func:`fitted_curves`), likewise.
+    the model at the points at ``p_final`` (``Circuit.impedance_at_each``), likewise.
     """
     names = prep.names
     problem = prep.problem

@@ -1026,21 +1026,15 @@ class _LackOfFit:
         return self._memo[key]
 
     def prime(self, rows: Sequence[int], p_best: np.ndarray) -> None:
-        """Compute the ratios of ``rows`` at ``p_best[i]`` not known yet, in one evaluation
-        per number of points."""
+        """Compute the ratios of ``rows`` at ``p_best[i]`` not known yet, in one evaluation."""
         todo = [i for i in rows if np.isfinite(self.noise[i]) and (i, p_best[i].tobytes()) not in self._memo]
-        by_size: dict[int, list[int]] = {}
-        for i in todo:
-            by_size.setdefault(self.preps[i].problem.frequency.size, []).append(i)
-        for members in by_size.values():
-            self._compute(members, [p_best[i] for i in members])
+        if todo:
+            self._compute(todo, [p_best[i] for i in todo])
 
     def _compute(self, rows: Sequence[int], params: Sequence[np.ndarray]) -> None:
-        problems = [self.preps[i].problem for i in rows]
-        circuit = problems[0].circuit
-        with np.errstate(all="ignore"):  # a runaway element overflows: no finite ratio
-            z_fit = circuit.impedance(np.array(params), np.array([pr.frequency for pr in problems]))
-        for i, p_full, pr, zf in zip(rows, params, problems, z_fit):
+        problems = [self.preps[i].problem for i in rows]  # a runaway element overflows: no finite ratio
+        z_fits = problems[0].circuit.impedance_at_each(np.array(params), [pr.frequency for pr in problems])
+        for i, p_full, pr, zf in zip(rows, params, problems, z_fits):
             self._memo[(i, p_full.tobytes())] = lack_of_fit_ratio(pr.z, zf, pr.free.size, self.noise[i])
 
 

@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from ..errors import CircuitError, DataError
+from ..spectrum import padded_points
 from .elements import ELEMENT_ARC_KINDS, ELEMENTS, WARBURG_KINDS, _jlog, _jpow
 from .parser import Leaf, Node, Parallel, Series, leaves, parallels, parse, series_chain, to_string
 
@@ -382,6 +383,18 @@ class Circuit:
         if z.shape != shape or z.dtype.kind != "c":
             z = np.broadcast_to(z, shape).astype(complex)
         return z
+
+    def impedance_at_each(self, params: np.ndarray, frequencies: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """The impedance (ohm, complex) of each parameter vector (rows of ``params``, (K, M))
+        at its own frequencies (Hz, K arrays of any lengths), in one evaluation: shorter grids
+        are padded with their last frequency and cut back (the circuit's functions are
+        elementwise: each curve equals its own evaluation to the bit). A runaway element
+        overflows silently (non-finite values). Each curve is an array of its own."""
+        n = max(np.size(f) for f in frequencies)
+        grid = np.array([padded_points(np.asarray(f, float), n) for f in frequencies])
+        with np.errstate(all="ignore"):
+            z = self.impedance(np.asarray(params, float), grid)
+        return [row[:np.size(f)].copy() for row, f in zip(z, frequencies)]
 
     def values_in_order(self, values: Mapping[str, float]) -> np.ndarray:
         """The values of a mapping by parameter name in :attr:`param_names` order;
