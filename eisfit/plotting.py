@@ -1839,7 +1839,7 @@ def _camp_flag_summary(camp) -> list[tuple[bool, frozenset[str]]]:
 
 _MARKER_PT = 4.0
 _FEW_POINTS = 50  # above this many checkpoints an evolution panel's markers shrink (as 1/sqrt(n)), bars lose caps
-RASTER_ABOVE_POINTS = 300  # evolution panels with more checkpoints: markers, cap-less bars and rings as pixels (SVG size)
+RASTER_ABOVE_POINTS = 300  # evolution panels with more checkpoints: unjoined markers, cap-less bars and rings as pixels (SVG size)
 
 
 def campaign_evolution(camp: CampaignLike, x: str | None = None) -> CampaignEvolution:
@@ -1954,19 +1954,20 @@ def _say_no_checkpoint_determines(ax, unresolved, undetermined, no_area, low_n) 
 
 
 def _draw_many_points_with_bars(ax, x, y, yerr, label) -> None:
-    """Markers joined by a line, and 1-stderr bars without caps (caps of thousands of points
-    overlap), as two Line2D artists drawn as pixels in the SVG (text and axes stay vector).
-    The bars are one path broken by NaNs: ``errorbar`` builds one Path object per bar
-    (0.15 s per 5,000 points, and as long again to render). The legend shows an
-    errorbar glyph, from an empty errorbar."""
-    ax.plot(x, y, "o-", ms=_MARKER_PT, lw=1.0, color="C0", rasterized=True)
+    """Markers and 1-stderr bars without caps (caps of thousands of points overlap), as two
+    Line2D artists drawn as pixels in the SVG (text and axes stay vector). The bars are one
+    path broken by NaNs: ``errorbar`` builds one Path object per bar (0.15 s per 5,000
+    points, and as long again to render). No line joins the markers: at this density they
+    touch, and Agg's stroke of a polyline zigzagging through thousands of noisy values took
+    ~37 MB per format at 300 dpi (10,000 checkpoints: the figure process's peak 205 -> ~130 MB
+    without it, session 57). The legend shows an errorbar glyph, from an empty errorbar."""
+    ax.plot(x, y, "o", ms=_MARKER_PT, color="C0", rasterized=True)
     bar_x = _np.repeat(x, 3)
     bar_x[2::3] = _np.nan
     bar_y = _np.column_stack([y - yerr, y + yerr, _np.full(y.size, _np.nan)]).ravel()
     ax.plot(bar_x, bar_y, "-", lw=1.0, color="C0", rasterized=True)
     if label:
-        ax.errorbar([], [], yerr=[], fmt="o-", ms=_MARKER_PT, lw=1.0, elinewidth=1.0, capsize=2, color="C0",
-                    label=label)
+        ax.errorbar([], [], yerr=[], fmt="o", ms=_MARKER_PT, elinewidth=1.0, capsize=0, color="C0", label=label)
 
 
 def _note_small_error_bars(fig, panels) -> None:

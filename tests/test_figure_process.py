@@ -49,14 +49,6 @@ def _close_figures():
     plt.close("all")
 
 
-@pytest.fixture(autouse=True)
-def _every_campaign_large(monkeypatch):
-    """The reserved process draws only large campaigns' figures: here every campaign is large."""
-    import eisfit.campaign.figure_inputs as inputs
-
-    monkeypatch.setattr(inputs, "RESERVED_FIGURES_FROM", 1)
-
-
 @pytest.fixture(scope="module")
 def camp():
     """26 checkpoints (more than an overlay shows, so 6 results are not sent), 3 of them
@@ -146,19 +138,6 @@ def test_the_reserved_process_draws_the_same_figures(camp, tmp_path):
         assert not reserved.alive()
     assert _written(tmp_path / "reserved") == _written(tmp_path / "plain")
     assert len(_written(tmp_path / "plain")) == len(P.CAMPAIGN_FIGURES)
-
-
-@needs_fork
-def test_a_small_campaign_leaves_the_reserved_process_unused(camp, tmp_path, monkeypatch):
-    import eisfit.campaign.figure_inputs as inputs
-
-    monkeypatch.setattr(inputs, "RESERVED_FIGURES_FROM", 27)  # one more than camp has
-    with FP.reserved_figure_process():
-        reserved = FP._reserved
-        camp.write(tmp_path / "out")
-        assert FP._reserved is reserved and reserved.alive()
-    assert not reserved.alive()
-    assert len(_written(tmp_path / "out")) == len(P.CAMPAIGN_FIGURES)
 
 
 @needs_fork

@@ -522,8 +522,9 @@ def test_the_residual_map_says_when_its_rows_are_bands(big_camp, monkeypatch):
 
 def test_many_points_draw_each_stderr_bar_and_an_errorbar_legend():
     """Evolution panels of more than RASTER_ABOVE_POINTS checkpoints draw the bars as one
-    NaN-broken path: every point's bar spans value -/+ stderr, and the legend keeps the
-    errorbar entry."""
+    NaN-broken path: every point's bar spans value -/+ stderr, no line joins the markers (its
+    stroke through thousands of points was the figure process's largest allocation), and the
+    legend keeps the errorbar entry."""
     n = P.RASTER_ABOVE_POINTS + 50
     x = np.arange(n, dtype=float)
     y = 100.0 + np.sin(x / 30.0)
@@ -536,6 +537,7 @@ def test_many_points_draw_each_stderr_bar_and_an_errorbar_legend():
     assert np.array_equal(bx[:, 0], x) and np.array_equal(bx[:, 1], x) and np.isnan(bx[:, 2]).all()
     assert np.allclose(by[:, 0], y - err) and np.allclose(by[:, 1], y + err) and np.isnan(by[:, 2]).all()
     assert points.get_rasterized() and bars.get_rasterized()
+    assert points.get_linestyle() == "None" and points.get_marker() == "o"
     handles, labels = ax.get_legend_handles_labels()
     assert labels == ["± 1 s.e."]
     assert isinstance(handles[0], matplotlib.container.ErrorbarContainer)

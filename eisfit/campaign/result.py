@@ -528,9 +528,7 @@ class CampaignResult:
 
         if self.drts is not None:  # the DRT figures read the table: built before the workers fork, they inherit it
             table = self.table
-        large = sum(r is not None for r in self.results) >= inputs.RESERVED_FIGURES_FROM
-        pending = start_figures(_costliest_first(makers), folder,
-                                campaign_inputs=(lambda: inputs.figure_inputs(self)) if large else None,
+        pending = start_figures(_costliest_first(makers), folder, campaign_inputs=lambda: inputs.figure_inputs(self),
                                 area_normalised=area_normalised) if makers else None
         try:  # the table is built and written here while the workers draw
             table = self.table
