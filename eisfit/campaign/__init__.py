@@ -30,7 +30,7 @@ from ..units import CelsiusAsKelvinWarning
 from .cache import FitCache, MemoryCache, circuit_fingerprint, settings_hash
 from .outputs import PARTIAL_ROWS
 from .result import (JOINT_LEFT_OUT, JOINT_NOT_RUN, JOINT_REJECTED, JOINT_UNDETERMINED, JOINT_USED, CampaignResult,
-                     CheckpointFailure, StreamedRow)
+                     CheckpointFailure)
 from .roles import with_campaign_roles
 from .runner import CheckpointFits, reflag_arc_jumps, run_campaign_fits, with_campaign_flags
 from .sources import CONDITION_KEYS, CampaignWarning, Checkpoint, load_checkpoints
@@ -205,8 +205,7 @@ def fit_campaign(
     interrupted = False
     if rows_file is None and out is not None:
         rows_file = Path(out) / PARTIAL_ROWS
-    streamed: dict[int, StreamedRow] = {}  # the rows written as the fits finished, reused by the table
-    on_chunk = None if rows_file is None else _row_streamer(Path(rows_file), src.checkpoints, items, streamed)
+    on_chunk = None if rows_file is None else _row_streamer(Path(rows_file), src.checkpoints, items)
     try:
         fits, stats = run_campaign_fits(items, chains, own_pool.executor if own_pool else executor, cache,
                                         lambda n: _progress_bar(progress, n), on_chunk=on_chunk,
@@ -228,16 +227,16 @@ def fit_campaign(
         if joint is not None:
             joint_result = _apply_joint_fit(joint, src.checkpoints, items, fits, shared, smooth, fit_options,
                                             arrhenius_law)
-        result = _assemble(src, items, fits, common, stats, streamed)
+        result = _assemble(src, items, fits, common, stats)
     finally:
         if own_pool:
             own_pool.finish_shutdown()  # before anything that may fork (a running thread makes forking unsafe)
     keeping = _keeping(cache, on_chunk)
     # from here on the result holds all that is kept: each checkpoint's fit as the runner gave it
-    # (before the campaign's roles and flags), the rows streamed that the table does not reuse and
-    # the kept fits an interrupt would have been read back from are freed before the tables and
-    # figures are made (10,000 CSV files: they had stayed to the end, ~3 KB per checkpoint)
-    del fits, items, streamed, on_chunk
+    # (before the campaign's roles and flags) and the kept fits an interrupt would have been read
+    # back from are freed before the tables and figures are made (10,000 CSV files: they had
+    # stayed to the end, ~3 KB per checkpoint)
+    del fits, items, on_chunk
     cache.release()
     settle_long_lived()
     if own_pool and own_pool.death_causes:
@@ -577,10 +576,11 @@ def _progress_bar(progress: bool | None, total: int):
 
 # ---- result assembly -------------------------------------------------------------
 
-def _row_streamer(path: Path, checkpoints: list[Checkpoint], items: list[dict[str, Any]],
-                  streamed: dict[int, StreamedRow]):
-    """``on_chunk`` of the runner: the rows of the finished checkpoints to ``path``, each
-    also kept in ``streamed`` (by checkpoint index) for the table."""
+def _row_streamer(path: Path, checkpoints: list[Checkpoint], items: list[dict[str, Any]]):
+    """``on_chunk`` of the runner: the rows of the finished checkpoints to ``path``. They
+    are not kept for the table: made again at the end (~9 us a row: 0.09 s of CPU per 10,000
+    checkpoints), they no longer hold ~2.2 KB per checkpoint until then (a dict of ~60 cells
+    and its details: 21 MB of the campaign process at 10,000 checkpoints, session 57)."""
     from .result import checkpoint_row, ordered_columns
     from .rows import RowStream
 
@@ -594,7 +594,6 @@ def _row_streamer(path: Path, checkpoints: list[Checkpoint], items: list[dict[st
                 c = checkpoints[i]
                 details = _details(c, items[i], f, f.kept)
                 rows.append(checkpoint_row(c, f.kept, details))
-                streamed[i] = StreamedRow(f.kept, details, rows[-1])
         stream.write(rows)
 
     on_chunk.stream = stream  # what it wrote, for the run statistics (_keeping)
@@ -634,8 +633,7 @@ def _details(c: Checkpoint, item: dict[str, Any], f: CheckpointFits, kept) -> di
             "settings": item["settings"], "settings_hash": item["settings_hash"], "joint_fit": f.joint_fit}
 
 
-def _assemble(src, items, fits: list[CheckpointFits], common, stats,
-              streamed: dict[int, StreamedRow] | None = None) -> CampaignResult:
+def _assemble(src, items, fits: list[CheckpointFits], common, stats) -> CampaignResult:
     results, errors, details = [], [], []
     kept_results = with_campaign_roles([item["settings"].get("circuit") for item in items],
                                        [with_campaign_flags(f.kept, f.flags) for f in fits])
@@ -649,9 +647,8 @@ def _assemble(src, items, fits: list[CheckpointFits], common, stats,
                 **_readers_used(src.checkpoints),
                 "eisfit_version": __version__,
                 "settings_hash": sorted({d["settings_hash"] for d in details})}
-    reusable = {i: row for i, row in (streamed or {}).items() if row.describes(results[i], details[i])}
     return CampaignResult(src.checkpoints, results, errors, src.ordering, settings, dict(stats),
-                          details, name=src.name, streamed_rows=reusable)
+                          details, name=src.name)
 
 
 def _readers_used(checkpoints: list[Checkpoint]) -> dict[str, str]:

@@ -53,21 +53,6 @@ EVOLUTION_AXES = ("time_h", "cycle", "capacity_mAh_cm2", "temperature_K")  # in 
 TEMPERATURE_SERIES_SPAN_K = 5.0  # temperatures spanning less are not an evolution axis
 
 
-@dataclass(frozen=True)
-class StreamedRow:
-    """A table row written while the campaign ran (``rows_file``), with the fit result and
-    the details it was made from: the table reuses it while they are still the checkpoint's
-    (a campaign flag or note added at the end makes a new row)."""
-
-    result: Any
-    details: dict[str, Any]
-    row: dict[str, Any]
-
-    def describes(self, result: Any, details: dict[str, Any]) -> bool:
-        """Whether this row is that of ``result`` with ``details`` (the same result, equal details)."""
-        return self.result is result and self.details == details
-
-
 @dataclass
 class CampaignResult:
     """Result of :func:`eisfit.fit_campaign`.
@@ -103,13 +88,15 @@ class CampaignResult:
     wall_time_s: float | None = None  # the whole run: reading, fits, tables, figures (fit_campaign / write)
     started_perf_s: float | None = field(default=None, repr=False)  # time.perf_counter() at the start
     circuit_choice: Any = None  # eisfit.selection.CommonChoice with circuit="auto" (issue 16)
-    streamed_rows: dict[int, "StreamedRow"] = field(default_factory=dict, repr=False, compare=False)
     _table: Any = field(default=None, repr=False)
     _memo: dict = field(default_factory=dict, repr=False, compare=False)  # what the reports share
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """Unpickling: a result pickled by an older eisfit lacks the attributes added since
-        (``streamed_rows``, ``kk_bands``...); they take their defaults."""
+        (``kk_bands``, ``circuit_choice``...); they take their defaults. One it no longer has
+        (``streamed_rows``: the rows streamed during the fits, kept until the table was built
+        up to session 56) is dropped."""
+        state.pop("streamed_rows", None)
         for f in dataclasses.fields(self):
             if f.name not in state:
                 state[f.name] = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
@@ -207,7 +194,8 @@ class CampaignResult:
         statistics, KK flag, ``;``-joined flags, file, sweep, settings hash, error."""
         import pandas as pd
 
-        rows = [self._row(i, c, r, d) for i, (c, r, d) in enumerate(zip(self.checkpoints, self.results, self.details))]
+        rows = [checkpoint_row(c, r, d, self.joint_of(c.cell))
+                for c, r, d in zip(self.checkpoints, self.results, self.details)]
         if self.drts is not None:  # ---- DRT (issue 8): tracked peaks, see campaign/drt.py ----
             from .drt import drt_columns
 
@@ -218,19 +206,8 @@ class CampaignResult:
 
             for row, extra in zip(rows, kk_band_columns(self.results, self.kk_bands)):
                 row.update(extra)
-        self.streamed_rows.clear()  # in the table now
         columns = ordered_columns(rows)
         return pd.DataFrame(rows, columns=columns)
-
-    def _row(self, i: int, c: Checkpoint, r: Any, d: dict[str, Any]) -> dict[str, Any]:
-        """The row of checkpoint ``i``: the one streamed when its fit finished, when it
-        describes the same result and details (no campaign flag or note added since), else
-        made here."""
-        joint = self.joint_of(c.cell)
-        known = self.streamed_rows.get(i)
-        if known is not None and joint is None and known.describes(r, d):
-            return known.row  # built into this table only (the memo is cleared after it)
-        return checkpoint_row(c, r, d, joint)
 
     # ---- series analysis (eisfit.series / eisfit.analysis.arrhenius) -------------
     def arrhenius(self, resistances=None, form: str = "sigmaT", weighted: bool = False):
