@@ -149,6 +149,35 @@ def test_an_unused_reserved_process_ends_with_the_context():
 
 
 @needs_fork
+def test_warming_up_the_reserved_process_loads_pyplot_there(tmp_path):
+    """warm_up_reserved (called when a core is free at the end of the fits) has the reserved
+    process import pyplot before its inputs come: seen in a fresh interpreter, where nothing
+    had imported matplotlib before the fork, by the process's mapped FreeType extension."""
+    import subprocess
+
+    script = (
+        "import sys, time, eisfit._figure_process as FP\n"
+        "FP._can_reserve = lambda: True\n"
+        "assert 'matplotlib' not in sys.modules\n"
+        "def mapped(pid):\n"
+        "    return 'ft2font' in open(f'/proc/{pid}/maps').read()\n"
+        "with FP.reserved_figure_process():\n"
+        "    pid = FP._reserved._process.pid\n"
+        "    before = mapped(pid)\n"
+        "    FP.warm_up_reserved()\n"
+        "    for _ in range(600):\n"
+        "        if mapped(pid): break\n"
+        "        time.sleep(0.05)\n"
+        "    print(before, mapped(pid))\n"
+        "FP.warm_up_reserved()  # none reserved any more: nothing to do\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                         env=dict(os.environ, MPLBACKEND="Agg"))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False", "True"]
+
+
+@needs_fork
 def test_a_reserved_process_that_died_leaves_the_figures_to_this_one(camp, tmp_path):
     with FP.reserved_figure_process():
         os.kill(FP._reserved._process.pid, signal.SIGKILL)

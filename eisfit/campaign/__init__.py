@@ -502,10 +502,15 @@ def _process_pool(jobs: int) -> ProcessPoolExecutor:
 def _output_modules_loader(figures: bool) -> Callable[[], None]:
     """What to import while a worker is idle at the end of the fits: pandas, which the table
     needs (0.2 s that ran after the fits, alone, when the table was first built), and, when
-    the outputs will be written (``figures``), matplotlib's pyplot, which the figures need
-    (this process draws some of them and its forked figure worker inherits it; each figure
-    process had imported it after the fits, 0.3 s of CPU each)."""
+    the outputs will be written (``figures``), matplotlib's pyplot, which the figures need,
+    here (this process draws some of them, and a figure worker forked later inherits it) and
+    in the figure process reserved before the fits, if there is one (it had imported pyplot
+    when its inputs came, 0.3 s of CPU between the fits and its first figure)."""
     def load() -> None:
+        if figures:
+            from .._figure_process import warm_up_reserved
+
+            warm_up_reserved()  # first: it imports in its own process meanwhile
         import pandas  # noqa: F401
 
         if figures:
