@@ -51,8 +51,8 @@ class FigureProcess:
         return self._process.is_alive()
 
     def warm_up(self) -> None:
-        """Have the process import pyplot now (e.g. while a core is free at the end of the
-        fits) instead of when its inputs come; nothing when it is gone."""
+        """Have the process import pyplot now (e.g. while the campaign assembles its result)
+        instead of when its inputs come; nothing when it is gone."""
         with contextlib.suppress(BrokenPipeError, EOFError, OSError):
             self._conn.send(("warm",))
 
@@ -156,7 +156,7 @@ def _import_pyplot() -> None:
 def warm_up_reserved() -> None:
     """Have the reserved figure process, if there is one, import pyplot now (0.3 s of CPU
     that had been on the command's last stretch, between the fits and the first figure):
-    called when a core is free at the end of the fits."""
+    called when the last fits are in, while the campaign assembles its result."""
     if _reserved is not None:
         _reserved.warm_up()
 

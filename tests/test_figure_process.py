@@ -150,8 +150,8 @@ def test_an_unused_reserved_process_ends_with_the_context():
 
 @needs_fork
 def test_warming_up_the_reserved_process_loads_pyplot_there(tmp_path):
-    """warm_up_reserved (called when a core is free at the end of the fits) has the reserved
-    process import pyplot before its inputs come: seen in a fresh interpreter, where nothing
+    """warm_up_reserved (called when the last fits are in) has the reserved process import
+    pyplot before its inputs come: seen in a fresh interpreter, where nothing
     had imported matplotlib before the fork, by the process's mapped FreeType extension."""
     import subprocess
 
@@ -175,6 +175,27 @@ def test_warming_up_the_reserved_process_loads_pyplot_there(tmp_path):
                          env=dict(os.environ, MPLBACKEND="Agg"))
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["False", "True"]
+
+
+def test_the_last_outcome_ends_the_pool_and_warms_up_the_reserved_process(monkeypatch):
+    """Once the last task's outcome is in, the campaign begins ending its workers and, when it
+    will draw figures, has the reserved figure process import pyplot (while it assembles the
+    result, not while both workers still live)."""
+    import eisfit.campaign as C
+
+    calls = []
+    monkeypatch.setattr(FP, "warm_up_reserved", lambda: calls.append("warm up"))
+
+    class Pool:
+        def begin_shutdown(self):
+            calls.append("shut down")
+
+    C._after_last_outcome(Pool(), figures=True)()
+    assert calls == ["shut down", "warm up"]
+    calls.clear()
+    C._after_last_outcome(Pool(), figures=False)()
+    assert calls == ["shut down"]
+    assert C._after_last_outcome(None, figures=True) is None  # no workers of its own: nothing to do
 
 
 @needs_fork

@@ -212,7 +212,7 @@ def fit_campaign(
                                         respawn=own_pool and own_pool.respawn,
                                         workers=own_pool.jobs if own_pool else None,
                                         on_core_free=_output_modules_loader(figures=out is not None or rows_file is not None),
-                                        on_last_outcome=own_pool.begin_shutdown if own_pool else None)
+                                        on_last_outcome=_after_last_outcome(own_pool, figures=out is not None))
     except KeyboardInterrupt:
         if own_pool:
             _stop_pool(own_pool.executor)
@@ -502,21 +502,34 @@ def _process_pool(jobs: int) -> ProcessPoolExecutor:
 def _output_modules_loader(figures: bool) -> Callable[[], None]:
     """What to import while a worker is idle at the end of the fits: pandas, which the table
     needs (0.2 s that ran after the fits, alone, when the table was first built), and, when
-    the outputs will be written (``figures``), matplotlib's pyplot, which the figures need,
-    here (this process draws some of them, and a figure worker forked later inherits it) and
-    in the figure process reserved before the fits, if there is one (it had imported pyplot
-    when its inputs came, 0.3 s of CPU between the fits and its first figure)."""
+    the outputs will be written (``figures``), matplotlib's pyplot, which the figures need
+    (this process draws some of them, and a figure worker forked later inherits it)."""
     def load() -> None:
-        if figures:
-            from .._figure_process import warm_up_reserved
-
-            warm_up_reserved()  # first: it imports in its own process meanwhile
         import pandas  # noqa: F401
 
         if figures:
             import matplotlib.pyplot  # noqa: F401
 
     return load
+
+
+def _after_last_outcome(pool: _WorkerPool | None, figures: bool) -> Callable[[], None] | None:
+    """What to do once the last task's outcome is in: begin ending the worker processes, and,
+    when figures will be drawn, have the figure process reserved before the fits (if there is
+    one) import pyplot while this process assembles the result (it had imported it when its
+    inputs came, 0.3 s between the fits and its first figure; at the first free core instead,
+    its 64 MB had come while both workers still lived)."""
+    if pool is None:
+        return None
+
+    def after() -> None:
+        pool.begin_shutdown()
+        if figures:
+            from .._figure_process import warm_up_reserved
+
+            warm_up_reserved()
+
+    return after
 
 
 def _check_writable(folder: Path) -> None:
