@@ -1959,7 +1959,7 @@ def _draw_many_points_with_bars(ax, x, y, yerr, label) -> None:
     path broken by NaNs: ``errorbar`` builds one Path object per bar (0.15 s per 5,000
     points, and as long again to render). No line joins the markers: at this density they
     touch, and Agg's stroke of a polyline zigzagging through thousands of noisy values took
-    ~37 MB per format at 300 dpi (10,000 checkpoints: the figure process's peak 205 -> ~130 MB
+    ~37 MB per format at 300 dpi (10,000 checkpoints: the evolution figure's peak 205 -> 145 MB
     without it, session 57). The legend shows an errorbar glyph, from an empty errorbar."""
     ax.plot(x, y, "o", ms=_MARKER_PT, color="C0", rasterized=True)
     bar_x = _np.repeat(x, 3)

@@ -12,11 +12,11 @@ residual map's (:func:`eisfit.plotting.campaign_residuals`). 10,000 checkpoints:
 per checkpoint pickled and ~1.3 KB unpickled (1.4 and ~5.8 KB when every checkpoint's result
 was sent, slimmed).
 
-``eisfit campaign`` has its figures drawn so whatever the number of checkpoints (session 57;
-before, only from 8,000: below, a worker forked after the fits drew them, which mapped the grown
-heap: 1,000 and 5,000 CSV files peaked at 421 and 520 MB summed RSS, now 343 and 424 MB, in the
-same time: 5,000 files 9.15 s against 8.91 s, the sample campaign 1.45 s against 1.44 s, medians
-of alternate runs).
+``eisfit campaign`` has its figures drawn this way whatever the number of checkpoints (session
+57; before, only from 8,000: below, a worker forked after the fits drew them, which mapped the
+grown heap: 1,000 and 5,000 CSV files peaked at 430 and ~520 MB summed RSS, now 362 and 423 MB,
+in the same time: 5,000 files 9.15 s against 8.91 s, the sample campaign 1.45 s against 1.44 s,
+medians of alternate runs).
 """
 from __future__ import annotations
 
