@@ -366,6 +366,50 @@ def test_a_released_cache_frees_what_it_held_and_still_reads_its_folder(tmp_path
     assert found is not None and found["values"] == entry["values"]
 
 
+def test_a_pack_line_holds_the_result_dict_and_the_campaign_fields(tmp_path):
+    """A kept fit is written with its shared containers encoded once per run
+    (cache.KeptEntry): the line's result parses to exactly ``FitResult.to_dict()`` with the
+    campaign's fields beside it, its about to the canonical about, also for a fit with an
+    unresolved parameter (hidden values) and for a second settings dict met later."""
+    import json
+
+    from eisfit.campaign.cache import FitCache, KeptEntry, _canonical
+
+    f = np.logspace(5, 0, 20)
+    z = eisfit.model.Circuit("R0-p(R1,C1)").impedance(np.array([5.0, 100.0, 1e-6]), f)
+    fit = eisfit.fit(eisfit.Spectrum(frequency=f, z=z), circuit="R0-p(R1,C1)")
+    unresolved = fit.with_fields(flags=[*fit.flags, "unresolved:R1"], settings={**fit.settings, "area_cm2": 0.785})
+    cache = FitCache(tmp_path / "cache")
+    extra = {"campaign_points": None, "campaign_flags": ["seed-disagreement"], "campaign_notes": ["n"]}
+    abouts = [{"source": "a.csv", "sweep": None, "settings": {"circuit": "R0-p(R1,C1)", "fmin": 1 / 3}},
+              {"source": "b.csv", "sweep": 2, "settings": {"circuit": "R0-p(R1,C1)", "fmin": None}}]
+    keys = [cache.kept_key(str(k) * 64, 0, "s") for k in range(3)]
+    cache.put_many([(keys[0], KeptEntry(fit, extra), abouts[0]), (keys[1], KeptEntry(unresolved, extra), abouts[1]),
+                    (keys[2], KeptEntry(fit, {}), abouts[0])])
+    lines = {line[:40]: json.loads(line[41:]) for pack in (tmp_path / "cache").glob("pack-*.jsonl")
+             for line in pack.read_text().splitlines()}
+    for key, result, about, more in [(keys[0], fit, abouts[0], extra), (keys[1], unresolved, abouts[1], extra),
+                                     (keys[2], fit, abouts[0], {})]:
+        assert lines[key]["result"] == json.loads(json.dumps({**result.to_dict(), **more}))
+        assert lines[key]["about"] == json.loads(json.dumps(_canonical(about)))
+    assert lines[keys[1]]["result"]["values"]["R1"] is None and lines[keys[1]]["result"]["settings"]["area_cm2"] == 0.785
+    read = cache.get(keys[1])  # read back through the checksum: a whole, usable entry
+    assert read is not None and read["unresolved_values"]["values"]["R1"] == unresolved.values["R1"]
+
+
+def test_shared_texts_never_give_one_containers_text_for_another():
+    """The run's memo of shared containers' JSON is keyed by identity and holds each
+    container: an equal-looking new dict, or a new one at a reused address, gets its own text."""
+    from eisfit.campaign.cache import SharedTexts
+
+    texts = SharedTexts()
+    first = {"fmin": 1.0}
+    assert texts.text(first) == '{"fmin": 1.0}' and texts.text(first) == '{"fmin": 1.0}'
+    for k in range(2 * SharedTexts.LIMIT):  # short-lived dicts: their addresses are reused
+        assert texts.text({"fmin": float(k)}) == f'{{"fmin": {float(k)}}}'
+    assert texts.text({"fmin": 0.1 + 0.2}, canonical=True) == '{"fmin": 0.3}'  # 12 significant digits
+
+
 def test_a_fit_read_from_the_cache_names_the_file_as_it_is_now(tmp_path):
     """The cache is keyed by a file's content: a renamed file's checkpoint is read from it,
     and its result names the renamed file (label and source), as the table does, not the

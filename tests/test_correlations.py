@@ -81,3 +81,27 @@ def test_a_fit_reports_the_correlations_of_its_covariance_and_keeps_them_through
     again = pickle.loads(pickle.dumps(r))
     assert dict(again.correl.items()) == dict(r.correl.items())
     assert r.params["R1"].correl == r.correl["R1"]
+
+
+def test_to_dict_writes_non_finite_numbers_and_correlations_as_none_and_hides_unresolved_values():
+    """to_dict's one-pass forms (all finite, nothing hidden) and its careful ones give the same
+    JSON-safe dict: None for a nan or infinite value, stderr or correlation, for every key of
+    an unresolved element, the optimiser's values kept in ``unresolved_values``."""
+    f = np.logspace(6, -1, 50)
+    z = 10 + 100 / (1 + 1j * 2 * np.pi * f * 100 * 1e-6)
+    r = eisfit.fit(eisfit.Spectrum(frequency=f, z=z * (1 + 0.002 * np.sin(np.arange(50)))), circuit="R0-p(R1,C1)")
+    names = r.correl.names
+    matrix = np.array(r.correl.matrix)
+    matrix[0, 1] = matrix[1, 0] = np.nan
+    odd = r.with_fields(stderr={**r.stderr, "R0": math.inf, "C1": math.nan}, correl=Correlations(names, matrix),
+                        derived={**r.derived, "big": 1e308, "bigger": 1e308})
+    d = odd.to_dict()
+    assert d["stderr"]["R0"] is None and d["stderr"]["C1"] is None and d["stderr"]["R1"] == r.stderr["R1"]
+    assert d["correl"][names[0]][names[1]] is None and d["correl"][names[1]][names[0]] is None
+    assert d["correl"][names[0]][names[2]] == r.correl[names[0]][names[2]]
+    assert d["derived"]["big"] == 1e308 and d["derived"]["bigger"] == 1e308  # their sum overflows; each is finite
+    assert all(type(v) is float for v in d["values"].values())
+    hidden = r.with_fields(flags=[*r.flags, "unresolved:R1"]).to_dict()
+    assert hidden["values"]["R1"] is None and hidden["values"]["R0"] == r.values["R0"]
+    assert hidden["unresolved_values"]["values"]["R1"] == r.values["R1"]
+    assert json.loads(json.dumps(d)) == d  # JSON-safe throughout

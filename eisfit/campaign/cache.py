@@ -45,14 +45,17 @@ import math
 import re
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from ..errors import CampaignError
 from .._files import atomic_text_file
+from .._json import to_jsonable
+from ..errors import CampaignError
+from ..fitting.result import SHARED_FIELDS
 from .sources import CampaignWarning
 
-__all__ = ["FitCache", "MemoryCache", "settings_hash", "circuit_fingerprint", "seed_hash", "fit_key", "engine_fingerprint"]
+__all__ = ["FitCache", "MemoryCache", "KeptEntry", "settings_hash", "circuit_fingerprint", "seed_hash", "fit_key", "engine_fingerprint"]
 
 CACHE_FORMAT = "eisfit-campaign-cache/2"  # 2: each entry holds the sha256 of its result
 STALE_PACK_DAYS = 30.0  # packs of other code untouched this long are removed by the next run that writes
@@ -157,6 +160,7 @@ class FitCache:
         self._warned_packs: set[Path] = set()  # packs with an unusable entry, warned about once
         self.write_error: str | None = None
         self._index: dict[str, tuple[Path, int]] | None = None  # key -> (pack, byte offset of its line)
+        self._texts = SharedTexts()
         if self.folder is not None:
             try:
                 self.folder.mkdir(parents=True, exist_ok=True)
@@ -306,7 +310,7 @@ class FitCache:
             self._pruned_once = True
             self.prune_other_versions()
         # ASCII JSON (json.dumps' default): a line's bytes are its characters
-        lines = [f"{key}\t{_entry_line(result, about)}\n" for key, result, about in entries]
+        lines = [f"{key}\t{_entry_line(result, about, self._texts)}\n" for key, result, about in entries]
         digest = hashlib.sha256("".join(k for k, _, _ in entries).encode()).hexdigest()[:24]
         path = self.folder / f"pack-{engine_fingerprint()}-{digest}.jsonl"
         try:
@@ -366,12 +370,57 @@ class MemoryCache(FitCache):
         self._store.clear()
 
 
-def _entry_line(result: Mapping[str, Any], about: Mapping[str, Any]) -> str:
+@dataclass(frozen=True)
+class KeptEntry:
+    """What a pack stores of one kept fit, before it is written: the result
+    (:meth:`~eisfit.fitting.result.FitResult.to_dict`) and the campaign's fields beside it
+    (``extra``). Written by :func:`_entry_line`, whose :class:`SharedTexts` encode the
+    result's :data:`~eisfit.fitting.result.SHARED_FIELDS` once for all the results that
+    share them (5,000 CSV files: the settings alone had been 20 us of each entry's ~110)."""
+
+    result: Any  # FitResult
+    extra: Mapping[str, Any]
+
+    def json_text(self, texts: "SharedTexts") -> str:
+        """The JSON object of :meth:`FitResult.to_dict` with ``extra``'s keys added (a
+        JSON parser reads it as that dict; the shared fields come last)."""
+        own = json.dumps({**self.result.dict_without(SHARED_FIELDS), **self.extra})
+        shared = ", ".join(f'"{name}": {texts.text(getattr(self.result, name))}' for name in SHARED_FIELDS)
+        return f"{own[:-1]}, {shared}}}"
+
+
+class SharedTexts:
+    """JSON texts of containers that many entries of a run share (the one settings dict of
+    a campaign's results, its units...), each encoded once. Keyed by identity, the container
+    held meanwhile so that its id is not reused; such containers are never changed in place
+    (:func:`~eisfit.fitting.result.share_equal_fields`)."""
+
+    LIMIT = 256  # containers remembered at most (a run has a few per circuit and settings)
+
+    def __init__(self) -> None:
+        self._texts: dict[int, tuple[Any, str]] = {}
+
+    def text(self, value: Any, canonical: bool = False) -> str:
+        """``json.dumps(to_jsonable(value))`` (:func:`_canonical` instead with ``canonical``)."""
+        key = (id(value), canonical)
+        known = self._texts.get(key)
+        if known is None or known[0] is not value:
+            if len(self._texts) >= self.LIMIT:
+                self._texts.clear()
+            known = self._texts[key] = (value, json.dumps(_canonical(value) if canonical else to_jsonable(value)))
+        return known[1]
+
+
+def _entry_line(result: Mapping[str, Any] | KeptEntry, about: Mapping[str, Any], texts: SharedTexts) -> str:
     """The JSON object of one pack line: format, about, result and the result's sha256
-    (the result's text made once: it is most of the line)."""
-    result_text = json.dumps(result)
-    head = json.dumps({"format": CACHE_FORMAT, "about": _canonical(dict(about))})
-    return f'{head[:-1]}, {_RESULT_FIELD}{result_text}{_SHA256_FIELD}"{_sha256_of(result_text)}"}}'
+    (the result's text made once: it is most of the line). ``about``'s values are written
+    as :func:`_canonical` gives them, its keys sorted; a settings dict shared by many
+    entries is encoded once (``texts``)."""
+    result_text = result.json_text(texts) if isinstance(result, KeptEntry) else json.dumps(result)
+    about_text = ", ".join(f"{json.dumps(str(k))}: {texts.text(v, canonical=True) if isinstance(v, Mapping) else json.dumps(_canonical(v))}"
+                           for k, v in sorted(about.items(), key=lambda kv: str(kv[0])))
+    return (f'{{"format": "{CACHE_FORMAT}", "about": {{{about_text}}}, {_RESULT_FIELD}{result_text}'
+            f'{_SHA256_FIELD}"{_sha256_of(result_text)}"}}')
 
 
 def _sha256_of(text: str) -> str:

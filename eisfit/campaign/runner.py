@@ -52,7 +52,7 @@ from ..fitting.result import share_equal_fields, shared_fields
 from ..model import circuit_of
 from ..model.circuit import resistance_names
 from ..spectrum import Spectrum
-from .cache import FitCache, MemoryCache
+from .cache import FitCache, KeptEntry, MemoryCache
 
 __all__ = ["run_campaign_fits", "CheckpointFits", "CHUNK_SIZE", "result_of_outcome", "results_of_outcomes"]
 
@@ -637,7 +637,7 @@ def _seed_disagreement(outcome: dict[str, Any]) -> tuple[list[str], list[str]]:
     return flags, notes
 
 
-def _cache_entry(outcome: dict[str, Any], fit: CheckpointFits) -> dict[str, Any]:
+def _cache_entry(outcome: dict[str, Any], fit: CheckpointFits) -> KeptEntry:
     """What the cache stores of a kept fit: the worker's result without the per-point arrays
     and which points were fitted (the spectrum is read again, its bytes are in the key; z_fit
     is the circuit at the values), or the whole result where the points cannot be named by
@@ -647,8 +647,8 @@ def _cache_entry(outcome: dict[str, Any], fit: CheckpointFits) -> dict[str, Any]
     extra = {"campaign_seed_source": outcome["seed_source"], "campaign_flags": list(fit.flags),
              "campaign_notes": list(fit.notes), "campaign_chunk_start": fit.chunk_start}
     if "points" in outcome:
-        return dict(outcome["result"].to_dict(), campaign_points=outcome["points"], **extra)
-    return dict(fit.kept.to_dict(), **extra)
+        return KeptEntry(outcome["result"], dict(campaign_points=outcome["points"], **extra))
+    return KeptEntry(fit.kept, extra)
 
 
 def result_of_outcome(outcome: dict[str, Any], spectrum: Spectrum):

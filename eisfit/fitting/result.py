@@ -5,7 +5,7 @@ import json
 import math
 import operator
 import pickle
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import MISSING, FrozenInstanceError, dataclass, field, fields
 from typing import Any
 
@@ -106,6 +106,26 @@ class Correlations(Mapping):
 def _json_float(x: float) -> float | None:
     x = float(x)
     return x if math.isfinite(x) else None
+
+
+def _json_numbers(numbers: Mapping[str, float], hidden: set[str]) -> dict[str, float | None]:
+    """``numbers`` (name -> value) as JSON-safe floats: None where not finite or ``hidden``.
+    All finite and none hidden (most results) in one pass over the values."""
+    values = list(map(float, numbers.values()))
+    if not hidden and math.isfinite(sum(values)):  # a sum that overflows takes the careful way
+        return dict(zip(numbers, values))
+    return {k: None if k in hidden else _json_float(x) for k, x in zip(numbers, values)}
+
+
+def _json_correlations(correl: Mapping[str, Mapping[str, float]]) -> dict[str, dict[str, float | None]]:
+    """The correlations as a JSON-safe dict of dicts (None where not finite), read from a
+    :class:`Correlations` matrix at once."""
+    if not isinstance(correl, Correlations):
+        return {k: {k2: _json_float(x) for k2, x in d.items()} for k, d in correl.items()}
+    names, rows = correl.names, correl.matrix.tolist()
+    if not np.isfinite(correl.matrix).all():
+        rows = [[x if math.isfinite(x) else None for x in row] for row in rows]
+    return {n: {m: x for j, (m, x) in enumerate(zip(names, row)) if j != i} for i, (n, row) in enumerate(zip(names, rows))}
 
 
 def _from_json_float(x: Any) -> float:
@@ -337,25 +357,30 @@ class FitResult:
         The keys in :attr:`unresolved` are None in ``values``, ``stderr`` and ``derived``
         (JSON read by people and other programs shows no runaway value as a number);
         ``unresolved_values`` holds what the optimiser stopped at, by the same three names."""
+        return self.dict_without(())
+
+    def dict_without(self, left_out: Sequence[str]) -> dict[str, Any]:
+        """:meth:`to_dict` without the fields named in ``left_out`` (a writer that encodes
+        some fields itself, e.g. once for many results: the campaign cache)."""
         out: dict[str, Any] = {}
         hidden = self.unresolved
-        for f in fields(self):
-            if f.name in NOT_SERIALISED:
+        for name, kind in _DICT_FIELDS:
+            if name in left_out:
                 continue
-            v = getattr(self, f.name)
-            if f.name in ("frequency",):
-                out[ARRAY_KEYS[f.name]] = np.asarray(v, float).tolist()
-            elif f.name in ("z", "z_fit"):
-                out[ARRAY_KEYS[f.name + "_real"]] = np.real(v).astype(float).tolist()
-                out[ARRAY_KEYS[f.name + "_imag"]] = np.imag(v).astype(float).tolist()
-            elif f.name in ("values", "stderr", "derived"):
-                out[f.name] = {k: None if k in hidden else _json_float(x) for k, x in v.items()}
-            elif f.name == "correl":
-                out[f.name] = {k: {k2: _json_float(x) for k2, x in d.items()} for k, d in v.items()}
+            v = getattr(self, name)
+            if kind == "numbers":
+                out[name] = _json_numbers(v, hidden)
+            elif kind == "frequency":
+                out[ARRAY_KEYS[name]] = np.asarray(v, float).tolist()
+            elif kind == "complex":
+                out[ARRAY_KEYS[name + "_real"]] = np.real(v).astype(float).tolist()
+                out[ARRAY_KEYS[name + "_imag"]] = np.imag(v).astype(float).tolist()
+            elif kind == "correl":
+                out[name] = _json_correlations(v)
             elif isinstance(v, float):
-                out[f.name] = _json_float(v)
+                out[name] = _json_float(v)
             else:
-                out[f.name] = to_jsonable(v)
+                out[name] = to_jsonable(v)
         if hidden:
             out["unresolved_values"] = {
                 name: {k: _json_float(x) for k, x in getattr(self, name).items() if k in hidden}
@@ -459,6 +484,10 @@ _FIELD_VALUES = operator.attrgetter(*_SLOT_SETTERS)
 # the fields whose values are equal in most results of a campaign (one circuit, one set of settings)
 SHARED_FIELDS = ("settings", "units", "derived_units", "param_names", "roles", "fixed")
 NOT_SERIALISED = ("suggestion",)  # fields that to_dict() leaves out (an object of its own, not a number)
+_FIELD_KINDS = {"values": "numbers", "stderr": "numbers", "derived": "numbers", "frequency": "frequency",
+                "z": "complex", "z_fit": "complex", "correl": "correl"}
+# (name, how to_dict writes it) of each serialised field, in field order
+_DICT_FIELDS = tuple((f.name, _FIELD_KINDS.get(f.name, "")) for f in fields(FitResult) if f.name not in NOT_SERIALISED)
 
 
 def share_equal_fields(result: FitResult, pool: dict) -> FitResult:
