@@ -392,7 +392,8 @@ def test_a_pack_line_holds_the_result_dict_and_the_campaign_fields(tmp_path):
                                      (keys[2], fit, abouts[0], {})]:
         assert lines[key]["result"] == json.loads(json.dumps({**result.to_dict(), **more}))
         assert lines[key]["about"] == json.loads(json.dumps(_canonical(about)))
-    assert lines[keys[1]]["result"]["values"]["R1"] is None and lines[keys[1]]["result"]["settings"]["area_cm2"] == 0.785
+    second = lines[keys[1]]["result"]
+    assert second["values"]["R1"] is None and second["settings"]["area_cm2"] == 0.785
     read = cache.get(keys[1])  # read back through the checksum: a whole, usable entry
     assert read is not None and read["unresolved_values"]["values"]["R1"] == unresolved.values["R1"]
 

@@ -55,7 +55,8 @@ from ..errors import CampaignError
 from ..fitting.result import SHARED_FIELDS
 from .sources import CampaignWarning
 
-__all__ = ["FitCache", "MemoryCache", "KeptEntry", "settings_hash", "circuit_fingerprint", "seed_hash", "fit_key", "engine_fingerprint"]
+__all__ = ["FitCache", "MemoryCache", "KeptEntry", "SharedTexts", "settings_hash", "circuit_fingerprint", "seed_hash",
+           "fit_key", "engine_fingerprint"]
 
 CACHE_FORMAT = "eisfit-campaign-cache/2"  # 2: each entry holds the sha256 of its result
 STALE_PACK_DAYS = 30.0  # packs of other code untouched this long are removed by the next run that writes
@@ -417,10 +418,16 @@ def _entry_line(result: Mapping[str, Any] | KeptEntry, about: Mapping[str, Any],
     as :func:`_canonical` gives them, its keys sorted; a settings dict shared by many
     entries is encoded once (``texts``)."""
     result_text = result.json_text(texts) if isinstance(result, KeptEntry) else json.dumps(result)
-    about_text = ", ".join(f"{json.dumps(str(k))}: {texts.text(v, canonical=True) if isinstance(v, Mapping) else json.dumps(_canonical(v))}"
+    about_text = ", ".join(f"{json.dumps(str(k))}: {_about_value_text(v, texts)}"
                            for k, v in sorted(about.items(), key=lambda kv: str(kv[0])))
     return (f'{{"format": "{CACHE_FORMAT}", "about": {{{about_text}}}, {_RESULT_FIELD}{result_text}'
             f'{_SHA256_FIELD}"{_sha256_of(result_text)}"}}')
+
+
+def _about_value_text(value: Any, texts: SharedTexts) -> str:
+    """The JSON text of one value of an entry's about, in :func:`_canonical` form (a dict, the
+    settings, through ``texts``: the items of one settings share one dict)."""
+    return texts.text(value, canonical=True) if isinstance(value, Mapping) else json.dumps(_canonical(value))
 
 
 def _sha256_of(text: str) -> str:

@@ -125,7 +125,8 @@ def _json_correlations(correl: Mapping[str, Mapping[str, float]]) -> dict[str, d
     names, rows = correl.names, correl.matrix.tolist()
     if not np.isfinite(correl.matrix).all():
         rows = [[x if math.isfinite(x) else None for x in row] for row in rows]
-    return {n: {m: x for j, (m, x) in enumerate(zip(names, row)) if j != i} for i, (n, row) in enumerate(zip(names, rows))}
+    return {n: {m: x for j, (m, x) in enumerate(zip(names, row)) if j != i}
+            for i, (n, row) in enumerate(zip(names, rows))}
 
 
 def _from_json_float(x: Any) -> float:
