@@ -36,7 +36,8 @@ import math
 import time
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from concurrent.futures import Executor
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -1484,7 +1485,7 @@ def _some(labels: Sequence[str]) -> str:
 
 def choose_common_circuit(spectra: Sequence[Spectrum], *, criterion: str = "bic",
                           candidates: Sequence[str] | None = None, n_explore: int = 3,
-                          **fit_options: Any) -> CommonChoice:
+                          executor: Executor | None = None, **fit_options: Any) -> CommonChoice:
     """One circuit for all ``spectra`` by the criterion summed over them.
 
     The automatic search (:func:`suggest_circuit`) runs on ``n_explore`` spectra spread
@@ -1496,6 +1497,12 @@ def choose_common_circuit(spectra: Sequence[Spectrum], *, criterion: str = "bic"
     A spectrum no circuit can be suggested for (a single-frequency recording, no candidate
     fitted) is left out of the choice, with the reason in ``left_out``; FitError when
     that leaves none.
+
+    ``executor``: a :class:`concurrent.futures.Executor` (worker processes, a Dask
+    client's) that runs the explored searches side by side and the candidates' fits of the
+    other spectra in chunks of :data:`CHOICE_CHUNK` (a batched fit per circuit and chunk);
+    the choice is the same, the fits' values agree with one batch's to the optimiser's
+    tolerance. None: all here, one batched fit per circuit.
     """
     import pandas as pd
 
@@ -1517,12 +1524,13 @@ def choose_common_circuit(spectra: Sequence[Spectrum], *, criterion: str = "bic"
     explore = (list(range(n)) if n_explore is None or n <= n_explore
                else sorted({int(round(k)) for k in np.linspace(0, n - 1, n_explore)}))
     explored: dict[int, CircuitSuggestion] = {}
-    for i in explore:
-        try:
-            explored[i] = suggest_circuit(spectra[i], candidates, criterion=criterion, **fit_options)
-        except FitError as exc:
-            left_out[names[i]] = _reason(exc, spectra[i])
+    searches = _mapped(executor, _explored_search, [(spectra[i], candidates, criterion, fit_options) for i in explore])
+    for i, found in zip(explore, searches):
+        if isinstance(found, str):
+            left_out[names[i]] = found
             failed.add(i)
+        else:
+            explored[i] = found
     if not explored:
         raise FitError("no circuit could be suggested for any spectrum: "
                        + "; ".join(f"{k}: {v}" for k, v in left_out.items()))
@@ -1534,35 +1542,30 @@ def choose_common_circuit(spectra: Sequence[Spectrum], *, criterion: str = "bic"
     pool = list(dict.fromkeys(pool))
     missing_of = [[] if i in failed else [c for c in pool if i not in explored or c not in explored[i].fits]
                   for i in range(n)]
-    prefitted = _batched_fits(spectra, missing_of, fit_options)
-    unexplored = [i for i in range(n) if i not in explored and missing_of[i]]
-    evidence = dict(zip(unexplored, spectra_evidence([_evidence_data(spectra[i], fit_options) for i in unexplored])))
+    chunks = [list(range(n))] if executor is None else [list(range(a, min(a + CHOICE_CHUNK, n)))
+                                                        for a in range(0, n, CHOICE_CHUNK)]
+    jobs = [([spectra[i] for i in chunk], [missing_of[i] for i in chunk],
+             [explored[i].evidence if i in explored else None for i in chunk], [i in explored for i in chunk],
+             criterion, fit_options) for chunk in chunks]
     suggestions, suggested = [], []
-    for i, s in enumerate(spectra):
-        if i in failed:
-            continue
-        sug = explored.get(i)
-        missing = missing_of[i]
-        if missing:
-            try:
-                extra = _suggest(s, missing, criterion, False, MAX_FITS, LACK_OF_FIT_RATIO,
-                                 fit_options.get("area_cm2"), {k: v for k, v in fit_options.items() if k != "area_cm2"},
-                                 prefitted[i], evidence.get(i) if sug is None else sug.evidence)
-            except FitError as exc:
-                if sug is None:
-                    left_out[names[i]] = _reason(exc, s)
-                    failed.add(i)
-                    continue
-                raise
+    for chunk, completed in zip(chunks, _mapped(executor, _candidates_completed, jobs)):
+        for i, extra in zip(chunk, completed):
+            if i in failed:
+                continue
+            sug = explored.get(i)
+            if isinstance(extra, str):  # no circuit could be suggested for it (an explored one's error was raised)
+                left_out[names[i]] = extra
+                failed.add(i)
+                continue
             if sug is None:
                 sug = extra
-            else:
+            elif extra is not None:
                 rows = [r for _, r in sug.table.iterrows()] + [r for _, r in extra.table.iterrows()]
                 sug.fits.update(extra.fits)
                 sug.table = _reranked(rows, criterion)
                 sug.best = str(sug.table.iloc[0]["circuit"])
-        suggestions.append(sug)
-        suggested.append(names[i])
+            suggestions.append(sug)
+            suggested.append(names[i])
     records = []
     for c in pool:
         rows = [sug.table[sug.table["circuit"] == c] for sug in suggestions]
@@ -1586,6 +1589,52 @@ def choose_common_circuit(spectra: Sequence[Spectrum], *, criterion: str = "bic"
     per = {name: _preferred(sug, pool) for name, sug in zip(suggested, suggestions)}
     return CommonChoice(circuit=str(t.iloc[0]["circuit"]), table=t, per_spectrum=per,
                         suggestions=suggestions, criterion=criterion, left_out=left_out)
+
+
+CHOICE_CHUNK = 64  # spectra per task of choose_common_circuit with an executor (a batched fit per circuit each)
+
+
+def _mapped(executor: Executor | None, function: Callable[..., Any], jobs: Sequence[tuple]) -> list[Any]:
+    """``function(*job)`` of every job, in order: here, or on ``executor``."""
+    if executor is None:
+        return [function(*job) for job in jobs]
+    return [future.result() for future in [executor.submit(function, *job) for job in jobs]]
+
+
+def _explored_search(spectrum: Spectrum, candidates: Sequence[str] | None, criterion: str,
+                     fit_options: Mapping[str, Any]) -> CircuitSuggestion | str:
+    """:func:`suggest_circuit` of one explored spectrum, or why none could be suggested."""
+    try:
+        return suggest_circuit(spectrum, candidates, criterion=criterion, **fit_options)
+    except FitError as exc:
+        return _reason(exc, spectrum)
+
+
+def _candidates_completed(spectra: Sequence[Spectrum], missing_of: Sequence[Sequence[str]],
+                          evidence_of: Sequence[Any], explored: Sequence[bool], criterion: str,
+                          fit_options: Mapping[str, Any]) -> list[CircuitSuggestion | str | None]:
+    """Per spectrum of a chunk, the suggestion among its missing candidates (``missing_of``;
+    None where none is missing), or why none could be made (a str; for an explored spectrum,
+    whose evidence is given, the FitError is raised). The candidates' cold fits are batched
+    per circuit over the chunk (:func:`_batched_fits`), the evidence of the spectra not
+    explored read together (:func:`spectra_evidence`)."""
+    prefitted = _batched_fits(spectra, missing_of, fit_options)
+    unexplored = [k for k in range(len(spectra)) if not explored[k] and missing_of[k]]
+    evidence = dict(zip(unexplored, spectra_evidence([_evidence_data(spectra[k], fit_options) for k in unexplored])))
+    out: list[CircuitSuggestion | str | None] = []
+    for k, s in enumerate(spectra):
+        if not missing_of[k]:
+            out.append(None)
+            continue
+        try:
+            out.append(_suggest(s, missing_of[k], criterion, False, MAX_FITS, LACK_OF_FIT_RATIO,
+                                fit_options.get("area_cm2"), {key: v for key, v in fit_options.items() if key != "area_cm2"},
+                                prefitted[k], evidence_of[k] if explored[k] else evidence.get(k)))
+        except FitError as exc:
+            if explored[k]:
+                raise
+            out.append(_reason(exc, s))
+    return out
 
 
 def _no_evidence_reason(spectrum: Spectrum, fit_options: Mapping[str, Any]) -> str | None:

@@ -338,6 +338,24 @@ def test_campaign_auto_picks_one_circuit_and_recovers_r2(tmp_path):
     assert "## Circuit choice" in report
 
 
+def test_a_campaign_on_two_workers_chooses_its_circuit_there_as_on_one(monkeypatch):
+    """fit_campaign(circuit="auto", jobs=2) runs the choice on its worker processes: the same
+    circuit and choice table as with jobs=1."""
+    import eisfit.selection as selection
+
+    executors = []
+    mapped = selection._mapped
+    monkeypatch.setattr(selection, "_mapped", lambda executor, *rest: executors.append(executor) or mapped(executor, *rest))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        one = eisfit.fit_campaign(str(SAMPLE / "csv"), circuit="auto", cache_dir=False, progress=False)
+        two = eisfit.fit_campaign(str(SAMPLE / "csv"), circuit="auto", cache_dir=False, progress=False, jobs=2)
+    assert executors[:2] == [None, None] and all(e is not None for e in executors[2:]) and len(executors) == 4
+    assert two.circuit_choice.circuit == one.circuit_choice.circuit
+    assert two.circuit_choice.per_spectrum == one.circuit_choice.per_spectrum
+    pd.testing.assert_frame_equal(two.circuit_choice.table, one.circuit_choice.table, rtol=1e-6)
+
+
 @pytest.mark.parametrize("name", ["Circuit1_EIS_1.z", "exampleDataGamry.DTA", "exampleData.csv"])
 def test_real_spectra_get_an_explained_suggestion(name):
     from conftest import realdata_path
@@ -489,6 +507,28 @@ def test_the_common_choice_fits_the_candidates_in_batches_with_the_results_of_si
     single = selection.choose_common_circuit(spectra)
     assert batched.circuit == single.circuit
     pd.testing.assert_frame_equal(batched.table, single.table, rtol=1e-9)
+
+
+def test_the_common_choice_on_an_executor_is_the_choice_made_here(monkeypatch):
+    """With an executor (the campaign's worker processes) the explored searches run side by
+    side and the other spectra's candidates in chunks (CHOICE_CHUNK, three here): the same
+    circuit, table, per-spectrum preferences and left-out spectra as all in this process."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    import eisfit.selection as selection
+    from eisfit.fitting.robustness import family_cases
+
+    spectra = [c.spectrum for c in family_cases("R0-p(R1,CPE1)-p(R2,CPE2)", 7, seed=4)]
+    single = Spectrum(frequency=np.full(3, 1e3), z=np.full(3, 50 - 5j), meta={"label": "zir#0"})
+    spectra.insert(3, single)
+    here = selection.choose_common_circuit(spectra)
+    monkeypatch.setattr(selection, "CHOICE_CHUNK", 3)
+    with ProcessPoolExecutor(2) as executor:
+        there = selection.choose_common_circuit(spectra, executor=executor)
+    assert there.circuit == here.circuit and there.per_spectrum == here.per_spectrum
+    assert list(there.left_out) == list(here.left_out) == ["zir#0"]
+    assert [s.best for s in there.suggestions] == [s.best for s in here.suggestions]
+    pd.testing.assert_frame_equal(there.table, here.table, rtol=1e-6)
 
 
 def test_evidence_of_many_spectra_is_each_spectrum_s_own():

@@ -79,7 +79,8 @@ def fit_campaign(
         fit settings passed to :func:`eisfit.fit`. ``circuit="auto"``: one circuit for
         every checkpoint, chosen by :func:`eisfit.selection.choose_common_circuit` (the
         information criterion summed over the checkpoints; ``.circuit_choice`` and the
-        report say which and why, and where single checkpoints would prefer another). ``None`` = the campaign file's
+        report say which and why, and where single checkpoints would prefer another; with
+        ``jobs`` or ``executor`` the choice runs on the workers too). ``None`` = the campaign file's
         ``[defaults]``, else ``garnet-symmetric``, no area, no thickness,
         ``symmetric=True``, ``modulus`` weighting, no cropping, no point left out
         (``exclude_hz``: a list of frequencies, each leaving out the points within 1 % of
@@ -181,7 +182,8 @@ def fit_campaign(
             # issue 16: one circuit for the whole campaign, chosen before any checkpoint is fitted
             file_defaults.pop("circuit", None)
             choice = _choose_campaign_circuit(src.checkpoints,
-                                              FitSettings.layered(file_defaults, run.fit).fit_kwargs())
+                                              FitSettings.layered(file_defaults, run.fit).fit_kwargs(),
+                                              own_pool.executor if own_pool else executor)
             run = dataclasses.replace(run, fit={**run.fit, "circuit": choice.circuit})
         common = FitSettings.layered(file_defaults, run.fit).fit_kwargs()
         items = _items(src.checkpoints, file_defaults, run)
@@ -409,9 +411,10 @@ def _chains(checkpoints: list[Checkpoint]) -> list[list[int]]:
     return list(chains.values())
 
 
-def _choose_campaign_circuit(checkpoints: list[Checkpoint], common: dict[str, Any]):
+def _choose_campaign_circuit(checkpoints: list[Checkpoint], common: dict[str, Any], executor: Executor | None = None):
     """``circuit="auto"``: one circuit for every checkpoint, by the criterion summed over
-    the checkpoints (:func:`eisfit.selection.choose_common_circuit`)."""
+    the checkpoints (:func:`eisfit.selection.choose_common_circuit`, on the campaign's
+    executor where it has one: the workers that fit it afterwards)."""
     from ..selection import choose_common_circuit
 
     ok = [c for c in checkpoints if c.ok and c.spectrum is not None]
@@ -422,7 +425,7 @@ def _choose_campaign_circuit(checkpoints: list[Checkpoint], common: dict[str, An
             raise CampaignError(f"{c.label}: circuit='auto' chooses one circuit for the whole campaign; "
                                 f"remove the per-checkpoint circuit {c.settings['circuit']!r}")
     options = {k: common[k] for k in ("weighting", "fmin", "fmax", "exclude_hz", "area_cm2") if common.get(k)}
-    return choose_common_circuit([c.spectrum for c in ok], **options)
+    return choose_common_circuit([c.spectrum for c in ok], executor=executor, **options)
 
 
 # ---- execution helpers ----------------------------------------------------------
