@@ -51,6 +51,37 @@ def test_two_tracked_peaks_follow_the_true_arcs(sample_camp):
     assert len(sample_camp.drts) == len(sample_camp.checkpoints)
 
 
+def test_a_campaign_on_two_workers_computes_the_same_drts_there(sample_camp, monkeypatch):
+    """fit_campaign(drt=True, jobs=2) computes the DRTs on its workers, in chunks
+    (DRT_CHUNK, four here): the same distributions, peaks and table columns as in one process;
+    a pool whose workers die leaves them to this process, with the same result."""
+    from concurrent.futures import BrokenExecutor
+
+    import eisfit.campaign.drt as campaign_drt
+
+    monkeypatch.setattr(campaign_drt, "DRT_CHUNK", 4)
+    executors = []
+    computed = campaign_drt.campaign_drts
+    monkeypatch.setattr(campaign_drt, "campaign_drts",
+                        lambda results, options, executor: executors.append(executor) or computed(results, options, executor))
+    two = eisfit.fit_campaign(SAMPLE / "campaign.toml", cache_dir=False, drt=True, jobs=2)
+    assert len(executors) == 1 and executors[0] is not None
+    assert len(two.drts) == len(sample_camp.drts) == 11
+    for a, b in zip(sample_camp.drts, two.drts):
+        np.testing.assert_allclose(b.gamma_ohm, a.gamma_ohm, rtol=1e-6, atol=1e-12 * np.max(a.gamma_ohm))
+        assert len(b.peaks) == len(a.peaks)
+    drt_columns = [c for c in sample_camp.table.columns if c.startswith("drt_")]
+    pd.testing.assert_frame_equal(two.table[drt_columns], sample_camp.table[drt_columns], rtol=1e-6)
+
+    class Broken:
+        def submit(self, *args, **kwargs):
+            raise BrokenExecutor("a worker died")
+
+    again = campaign_drt.campaign_drts(sample_camp.results, None, Broken())
+    for a, b in zip(sample_camp.drts, again):
+        np.testing.assert_array_equal(b.gamma_ohm, a.gamma_ohm)
+
+
 def test_write_gives_drt_csv_and_report_and_figures_draw(sample_camp, tmp_path):
     import matplotlib.pyplot as plt
 

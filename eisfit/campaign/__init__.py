@@ -121,7 +121,8 @@ def fit_campaign(
     drt : also compute the DRT of every checkpoint's fitted points (same weighting) and
         track its peaks across checkpoints (``drt_peak<k>_*`` columns, ``.drts``, DRT
         figures, drt_peaks.csv, a DRT section in report.md; see
-        :mod:`eisfit.campaign.drt`); a dict passes options to :func:`eisfit.drt`.
+        :mod:`eisfit.campaign.drt`); a dict passes options to :func:`eisfit.drt`. With
+        ``jobs`` or ``executor`` they are computed on the workers, as the fits.
     rows_file : CSV file the table rows are appended to as the fits finish (in the order
         the chunks finish, without the campaign flags and arc roles decided at the end; whole
         rows only), so that a run that dies leaves them on disk; default
@@ -214,7 +215,8 @@ def fit_campaign(
                                         respawn=own_pool and own_pool.respawn,
                                         workers=own_pool.jobs if own_pool else None,
                                         on_core_free=_output_modules_loader(figures=out is not None or rows_file is not None),
-                                        on_last_outcome=_after_last_outcome(own_pool, figures=out is not None))
+                                        on_last_outcome=_after_last_outcome(own_pool, figures=out is not None,
+                                                                            keep_pool=bool(drt)))
     except KeyboardInterrupt:
         if own_pool:
             _stop_pool(own_pool.executor)
@@ -230,6 +232,9 @@ def fit_campaign(
             joint_result = _apply_joint_fit(joint, src.checkpoints, items, fits, shared, smooth, fit_options,
                                             arrhenius_law)
         result = _assemble(src, items, fits, common, stats)
+        if drt:  # DRT (issue 8), on the workers that fitted (unless the run was interrupted)
+            result.compute_drt(executor=None if interrupted else own_pool.executor if own_pool else executor,
+                               **(drt if isinstance(drt, dict) else {}))
     finally:
         if own_pool:
             own_pool.finish_shutdown()  # before anything that may fork (a running thread makes forking unsafe)
@@ -251,8 +256,6 @@ def fit_campaign(
     if choice is not None:
         result.circuit_choice = choice
         result.settings["circuit_choice"] = choice.explain()
-    if drt:  # DRT (issue 8)
-        result.compute_drt(**(drt if isinstance(drt, dict) else {}))
     if kk_band:
         result.compute_kk_bands()
     result.stats["wall_seconds"] = time.perf_counter() - t0
@@ -516,8 +519,9 @@ def _output_modules_loader(figures: bool) -> Callable[[], None]:
     return load
 
 
-def _after_last_outcome(pool: _WorkerPool | None, figures: bool) -> Callable[[], None] | None:
-    """What to do once the last task's outcome is in: begin ending the worker processes, and,
+def _after_last_outcome(pool: _WorkerPool | None, figures: bool, keep_pool: bool = False) -> Callable[[], None] | None:
+    """What to do once the last task's outcome is in: begin ending the worker processes (not
+    with ``keep_pool``: they compute the campaign's DRTs next), and,
     when figures will be drawn, have the figure process reserved before the fits (if there is
     one) import pyplot while this process assembles the result (it had imported it when its
     inputs came, 0.3 s between the fits and its first figure; at the first free core instead,
@@ -526,7 +530,8 @@ def _after_last_outcome(pool: _WorkerPool | None, figures: bool) -> Callable[[],
         return None
 
     def after() -> None:
-        pool.begin_shutdown()
+        if not keep_pool:
+            pool.begin_shutdown()
         if figures:
             from .._figure_process import warm_up_reserved
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from concurrent.futures import BrokenExecutor, Executor
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -43,7 +44,8 @@ KK_WARNING = "a DRT of invalid data is not evidence"
 
 # ---- computing ------------------------------------------------------------------
 
-def campaign_drts(results: Sequence[Any], options: Mapping[str, Any] | None = None) -> list[Any]:
+def campaign_drts(results: Sequence[Any], options: Mapping[str, Any] | None = None,
+                  executor: Executor | None = None) -> list[Any]:
     """One :class:`~eisfit.analysis.drt.DRTResult` per FitResult (None where there is no fit).
 
     The DRT uses the fitted points (``r.frequency``, ``r.z``) and the fit's weighting
@@ -52,10 +54,11 @@ def campaign_drts(results: Sequence[Any], options: Mapping[str, Any] | None = No
     beyond the measured range). ``options`` go to :func:`eisfit.drt` (e.g. ``lambda_``).
     Python warnings of the DRT are silenced; they stay in ``DRTResult.warnings``. A
     checkpoint whose DRT cannot be computed (e.g. fewer than 5 points) gets None.
+    ``executor``: a :class:`concurrent.futures.Executor` (the campaign's workers) that
+    computes them in chunks of :data:`DRT_CHUNK` (the same DRTs); one whose workers die
+    leaves them to this process.
     """
-    from ..analysis.drt import drt, tau_grid
-    from ..errors import EisfitError
-    from ..spectrum import points_spectrum
+    from ..analysis.drt import tau_grid
 
     fitted = [r for r in results if r is not None]
     if not fitted:
@@ -63,19 +66,44 @@ def campaign_drts(results: Sequence[Any], options: Mapping[str, Any] | None = No
     opts = dict(options or {})
     if "tau_s" not in opts:
         opts["tau_s"] = tau_grid(np.concatenate([np.asarray(r.frequency, float) for r in fitted]))
+    points = [(np.asarray(r.frequency), np.asarray(r.z), r.label, _drt_weighting(r)) for r in fitted]
+    drts = None
+    if executor is not None:
+        chunks = [points[a:a + DRT_CHUNK] for a in range(0, len(points), DRT_CHUNK)]
+        try:
+            drts = [d for future in [executor.submit(_drts_of, chunk, opts) for chunk in chunks] for d in future.result()]
+        except BrokenExecutor:  # a worker died: all of them here
+            drts = None
+    if drts is None:
+        drts = _drts_of(points, opts)
+    found = iter(drts)
+    return [None if r is None else next(found) for r in results]
+
+
+DRT_CHUNK = 64  # checkpoints per task of campaign_drts on an executor
+
+
+def _drt_weighting(result: Any) -> str:
+    """The weighting of a fit's DRT: the fit's own (``sigma``, whose standard deviations
+    are not stored, as ``modulus``)."""
+    weighting = result.settings.get("weighting", "modulus")
+    return "modulus" if weighting == "sigma" else weighting
+
+
+def _drts_of(points: Sequence[tuple[np.ndarray, np.ndarray, str | None, str]],
+             options: Mapping[str, Any]) -> list[Any]:
+    """:func:`eisfit.drt` of each (frequency Hz, Z ohm, label, weighting), warnings
+    silenced; None where it cannot be computed."""
+    from ..analysis.drt import drt
+    from ..errors import EisfitError
+    from ..spectrum import points_spectrum
+
     out: list[Any] = []
-    for r in results:
-        if r is None:
-            out.append(None)
-            continue
-        weighting = r.settings.get("weighting", "modulus")
-        if weighting == "sigma":
-            weighting = "modulus"
-        spectrum = points_spectrum(r.frequency, r.z, r.label)
+    for frequency, z, label, weighting in points:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
-                out.append(drt(spectrum, **{"weighting": weighting, **opts}))
+                out.append(drt(points_spectrum(frequency, z, label), **{"weighting": weighting, **options}))
             except EisfitError:  # e.g. fewer than 5 points: no DRT for this checkpoint
                 out.append(None)
     return out

@@ -5,6 +5,7 @@ import dataclasses
 import functools
 import math
 import warnings
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -362,13 +363,14 @@ class CampaignResult:
         return self.kk_bands
 
     # ---- DRT (issue 8, eisfit/campaign/drt.py) -------------------------------------
-    def compute_drt(self, **drt_options: Any) -> list[Any]:
+    def compute_drt(self, executor: Executor | None = None, **drt_options: Any) -> list[Any]:
         """DRT of every checkpoint's fitted points (same weighting, common tau grid);
         stores them in ``.drts`` and adds the ``drt_*`` columns to ``.table``.
-        ``drt_options`` go to :func:`eisfit.drt` (e.g. ``lambda_=1e-2``)."""
+        ``drt_options`` go to :func:`eisfit.drt` (e.g. ``lambda_=1e-2``); ``executor``
+        (worker processes, a Dask client's) computes them in chunks, side by side."""
         from .drt import campaign_drts
 
-        self.drts = campaign_drts(self.results, drt_options)
+        self.drts = campaign_drts(self.results, drt_options, executor)
         self._table = None
         return self.drts
 
