@@ -82,6 +82,28 @@ def test_a_campaign_on_two_workers_computes_the_same_drts_there(sample_camp, mon
         np.testing.assert_array_equal(b.gamma_ohm, a.gamma_ohm)
 
 
+def test_the_peaks_are_tracked_once_for_the_table_the_peak_table_and_the_report(monkeypatch):
+    """The major peaks and tracks of a campaign's DRTs are made once (campaign_drt_tracks,
+    kept in the result's memo) for its table, drt_peaks() and report.md, and again only for
+    a new list of DRTs (compute_drt); the columns are those of the tracks made afresh."""
+    import eisfit.campaign.drt as campaign_drt
+
+    camp = eisfit.fit_campaign(SAMPLE / "campaign.toml", cache_dir=False, drt=True)
+    made = []
+    tracked = campaign_drt.drt_tracks
+    monkeypatch.setattr(campaign_drt, "drt_tracks", lambda drts, *a: made.append(drts) or tracked(drts, *a))
+    table, peaks, report = camp.table, camp.drt_peaks(), camp.report()
+    assert len(made) == 1 and made[0] is camp.drts
+    assert "## DRT" in report and {1, 2} <= set(peaks["track"]) <= {0, 1, 2}
+    fresh = campaign_drt.drt_columns(camp.drts, tracked(camp.drts))
+    for row, (_, line) in zip(fresh, table.iterrows()):
+        for key, value in row.items():
+            assert line[key] == value or (value != value and line[key] != line[key]), key
+    camp.compute_drt()
+    _ = camp.table
+    assert len(made) == 2 and made[1] is camp.drts
+
+
 def test_write_gives_drt_csv_and_report_and_figures_draw(sample_camp, tmp_path):
     import matplotlib.pyplot as plt
 

@@ -33,7 +33,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["campaign_drts", "track_peaks", "major_peaks", "drt_columns", "drt_peaks_table",
+__all__ = ["campaign_drts", "track_peaks", "drt_tracks", "DRTTracks", "campaign_drt_tracks", "major_peaks",
+           "drt_columns", "drt_peaks_table",
            "drt_report_lines", "KK_WARNING"]
 
 MAJOR_AREA_FRACTION = 0.05
@@ -135,17 +136,24 @@ class _Track:
     members: dict[int, int]  # checkpoint index -> row in that checkpoint's major peaks
 
 
-def track_peaks(drts: Sequence[Any], max_jump_decades: float = MAX_JUMP_DECADES) -> list[dict[int, int]]:
-    """Tracks of major peaks across checkpoints, ordered by median tau.
+@dataclass(frozen=True)
+class DRTTracks:
+    """The major peaks of each checkpoint's DRT (:func:`major_peaks`; None where there is
+    no DRT) and the tracks across them (:func:`track_peaks`), made once for a campaign's
+    table, peak table, report and figures (:func:`campaign_drt_tracks`)."""
 
-    Each track is ``{checkpoint index: row in major_peaks(drts[index])}``; see the
-    module docstring for the matching rule.
-    """
+    majors: list[Any]
+    tracks: list[dict[int, int]]
+
+
+def drt_tracks(drts: Sequence[Any], max_jump_decades: float = MAX_JUMP_DECADES) -> DRTTracks:
+    """The :class:`DRTTracks` of ``drts`` (one DRTResult or None per checkpoint)."""
+    majors = [None if res is None else major_peaks(res) for res in drts]
+    log_taus = [None if m is None else np.log10(np.asarray(m["tau_s"], dtype=float)) for m in majors]
     tracks: list[_Track] = []
-    for k, res in enumerate(drts):
-        if res is None:
+    for k, log_tau in enumerate(log_taus):
+        if log_tau is None:
             continue
-        log_tau = np.log10(np.asarray(major_peaks(res)["tau_s"], dtype=float))
         order = sorted(range(len(tracks)), key=lambda t: tracks[t].last_log_tau)
         pairs = _align([tracks[t].last_log_tau for t in order], list(log_tau), max_jump_decades)
         matched = set()
@@ -157,12 +165,34 @@ def track_peaks(drts: Sequence[Any], max_jump_decades: float = MAX_JUMP_DECADES)
         for pi in range(log_tau.size):
             if pi not in matched:
                 tracks.append(_Track(float(log_tau[pi]), {k: pi}))
-    return [t.members for t in sorted(tracks, key=lambda t: _median_log_tau(t, drts))]
+
+    def median_log_tau(track: _Track) -> float:
+        return float(np.median([log_taus[k][i] for k, i in track.members.items()]))
+
+    return DRTTracks(majors, [t.members for t in sorted(tracks, key=median_log_tau)])
 
 
-def _median_log_tau(track: _Track, drts: Sequence[Any]) -> float:
-    values = [math.log10(float(major_peaks(drts[k])["tau_s"].iloc[i])) for k, i in track.members.items()]
-    return float(np.median(values))
+def track_peaks(drts: Sequence[Any], max_jump_decades: float = MAX_JUMP_DECADES) -> list[dict[int, int]]:
+    """Tracks of major peaks across checkpoints, ordered by median tau.
+
+    Each track is ``{checkpoint index: row in major_peaks(drts[index])}``; see the
+    module docstring for the matching rule.
+    """
+    return drt_tracks(drts, max_jump_decades).tracks
+
+
+def campaign_drt_tracks(camp: Any) -> DRTTracks:
+    """:func:`drt_tracks` of ``camp.drts``, made once per DRT list of the campaign (kept in
+    its ``_memo``: the table's columns, the peak table, the report and the figures read it)."""
+    memo = getattr(camp, "_memo", None)
+    drts = camp.drts or []
+    known = None if memo is None else memo.get("drt_tracks")
+    if known is not None and known[0] is drts:
+        return known[1]
+    tracks = drt_tracks(drts)
+    if memo is not None:
+        memo["drt_tracks"] = (drts, tracks)
+    return tracks
 
 
 def _align(a: list[float], b: list[float], gate: float) -> list[tuple[int, int]]:
@@ -192,27 +222,30 @@ def _align(a: list[float], b: list[float], gate: float) -> list[tuple[int, int]]
 
 # ---- table, CSV, report ---------------------------------------------------------
 
-def drt_columns(drts: Sequence[Any]) -> list[dict[str, Any]]:
+def drt_columns(drts: Sequence[Any], tracks: DRTTracks | None = None) -> list[dict[str, Any]]:
     """Per checkpoint: ``drt_peak<k>_tau_s`` (s), ``_f_Hz`` (Hz), ``_R_ohm`` (the peak's area,
     ohm), ``_R_process_ohm`` (with the side lobes and shoulders it owns, ohm; see
     :func:`eisfit.analysis.drt.process_areas`) for every track k (NaN where the track has no
     peak), ``drt_n_peaks`` (major peaks), ``drt_lambda``, ``drt_kk_warning`` (True when the
-    KK test of the points failed)."""
-    tracks = track_peaks(drts)
+    KK test of the points failed). ``tracks``: :func:`drt_tracks` of ``drts`` if made already."""
+    tracks = drt_tracks(drts) if tracks is None else tracks
     rows = []
     for k, res in enumerate(drts):
         row: dict[str, Any] = {}
-        peaks = major_peaks(res) if res is not None else None
-        for t, members in enumerate(tracks, start=1):
+        peaks = tracks.majors[k]
+        values = None if peaks is None else {col: peaks[col].to_numpy(float) for col in DRT_PEAK_COLUMNS}
+        for t, members in enumerate(tracks.tracks, start=1):
             i = members.get(k)
-            hit = peaks is not None and i is not None
-            for col in ("tau_s", "f_Hz", "R_ohm", "R_process_ohm"):
-                row[f"drt_peak{t}_{col}"] = float(peaks[col].iloc[i]) if hit else math.nan
+            for col in DRT_PEAK_COLUMNS:
+                row[f"drt_peak{t}_{col}"] = float(values[col][i]) if values is not None and i is not None else math.nan
         row["drt_n_peaks"] = len(peaks) if peaks is not None else math.nan
         row["drt_lambda"] = res.lambda_ if res is not None else math.nan
         row["drt_kk_warning"] = res.kk_violation if res is not None else None
         rows.append(row)
     return rows
+
+
+DRT_PEAK_COLUMNS = ("tau_s", "f_Hz", "R_ohm", "R_process_ohm")  # each track's columns in the table
 
 
 def drt_peaks_table(camp) -> Any:
@@ -222,15 +255,16 @@ def drt_peaks_table(camp) -> Any:
     import pandas as pd
 
     drts = camp.drts or []
+    tracks = campaign_drt_tracks(camp)
     track_of = {}
-    for t, members in enumerate(track_peaks(drts), start=1):
+    for t, members in enumerate(tracks.tracks, start=1):
         for k, i in members.items():
             track_of[(k, i)] = t
     rows = []
     for k, (c, res) in enumerate(zip(camp.checkpoints, drts)):
         if res is None:
             continue
-        major = major_peaks(res)
+        major = tracks.majors[k]
         for _, p in res.peaks.iterrows():
             hit = np.flatnonzero(np.isclose(major["tau_s"], p["tau_s"], rtol=1e-12, atol=0))
             t = track_of.get((k, int(hit[0]))) if hit.size else None
@@ -260,11 +294,12 @@ def drt_report_lines(camp) -> list[str]:
              "rises); peaks are tracked across checkpoints by nearest log tau "
              f"(at most {MAX_JUMP_DECADES:g} decade apart).", ""]
     counts = []
-    for c, r, res in zip(camp.checkpoints, camp.results, drts):
+    majors = campaign_drt_tracks(camp).majors
+    for c, r, res, major in zip(camp.checkpoints, camp.results, drts, majors):
         if res is None or r is None:
             continue
         n_arcs = len(circuit_of(r.circuit).arcs)
-        n = len(major_peaks(res))
+        n = len(major)
         mark = "" if n == n_arcs else " (differs)"
         counts.append(f"{c.label}: {n} vs {n_arcs}{mark}")
     if counts:
@@ -283,7 +318,7 @@ def drt_report_lines(camp) -> list[str]:
 
 
 def _track_lines(camp) -> list[str]:
-    rows = drt_columns(camp.drts or [])
+    rows = drt_columns(camp.drts or [], campaign_drt_tracks(camp))
     n_tracks = sum(1 for key in (rows[0] if rows else {}) if key.endswith("_tau_s"))
     out = [""] if n_tracks else []
     axis = camp.evolution_axis()

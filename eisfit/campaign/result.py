@@ -198,9 +198,9 @@ class CampaignResult:
         rows = [checkpoint_row(c, r, d, self.joint_of(c.cell))
                 for c, r, d in zip(self.checkpoints, self.results, self.details)]
         if self.drts is not None:  # ---- DRT (issue 8): tracked peaks, see campaign/drt.py ----
-            from .drt import drt_columns
+            from .drt import campaign_drt_tracks, drt_columns
 
-            for row, extra in zip(rows, drt_columns(self.drts)):
+            for row, extra in zip(rows, drt_columns(self.drts, campaign_drt_tracks(self))):
                 row.update(extra)
         if self.kk_bands is not None:
             from .kkband import kk_band_columns
