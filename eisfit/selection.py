@@ -36,7 +36,7 @@ import math
 import time
 import warnings
 from dataclasses import dataclass, field
-from concurrent.futures import Executor
+from concurrent.futures import BrokenExecutor, Executor
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -1595,10 +1595,14 @@ CHOICE_CHUNK = 64  # spectra per task of choose_common_circuit with an executor 
 
 
 def _mapped(executor: Executor | None, function: Callable[..., Any], jobs: Sequence[tuple]) -> list[Any]:
-    """``function(*job)`` of every job, in order: here, or on ``executor``."""
-    if executor is None:
-        return [function(*job) for job in jobs]
-    return [future.result() for future in [executor.submit(function, *job) for job in jobs]]
+    """``function(*job)`` of every job, in order: here, or on ``executor`` (all of them here
+    when its workers die: a broken pool)."""
+    if executor is not None:
+        try:
+            return [future.result() for future in [executor.submit(function, *job) for job in jobs]]
+        except BrokenExecutor:
+            pass
+    return [function(*job) for job in jobs]
 
 
 def _explored_search(spectrum: Spectrum, candidates: Sequence[str] | None, criterion: str,

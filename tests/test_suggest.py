@@ -513,7 +513,7 @@ def test_the_common_choice_on_an_executor_is_the_choice_made_here(monkeypatch):
     """With an executor (the campaign's worker processes) the explored searches run side by
     side and the other spectra's candidates in chunks (CHOICE_CHUNK, three here): the same
     circuit, table, per-spectrum preferences and left-out spectra as all in this process."""
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
 
     import eisfit.selection as selection
     from eisfit.fitting.robustness import family_cases
@@ -529,6 +529,14 @@ def test_the_common_choice_on_an_executor_is_the_choice_made_here(monkeypatch):
     assert list(there.left_out) == list(here.left_out) == ["zir#0"]
     assert [s.best for s in there.suggestions] == [s.best for s in here.suggestions]
     pd.testing.assert_frame_equal(there.table, here.table, rtol=1e-6)
+
+    class Broken:  # a pool whose workers died: the choice is made here
+        def submit(self, *args, **kwargs):
+            raise BrokenExecutor("a worker died")
+
+    after_death = selection.choose_common_circuit(spectra, executor=Broken())
+    assert after_death.circuit == here.circuit
+    pd.testing.assert_frame_equal(after_death.table, here.table, rtol=1e-6)
 
 
 def test_evidence_of_many_spectra_is_each_spectrum_s_own():
