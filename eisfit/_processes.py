@@ -20,11 +20,11 @@ import sys
 import threading
 import time
 import weakref
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor
 from multiprocessing.context import BaseContext
-from typing import Callable
+from typing import Any, Callable, Sequence
 
-__all__ = ["fork_is_safe", "worker_context", "owned_pool", "tune_allocator", "allocator_tuned",
+__all__ = ["map_jobs", "fork_is_safe", "worker_context", "owned_pool", "tune_allocator", "allocator_tuned",
            "die_with_parent", "PARENT_POLL_SECONDS", "long_lived_objects", "settle_long_lived",
            "interrupt_on_signals", "ignore_interrupts"]
 
@@ -37,6 +37,17 @@ MMAP_THRESHOLD_BYTES = 8 << 20  # blocks below this come from the heap, not from
 TRIM_THRESHOLD_BYTES = 64 << 20  # free memory at the top of the heap kept up to this much
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt parameter numbers (malloc.h)
 _tuned = False  # tune_allocator succeeded in this process (or in the process it was forked from)
+
+
+def map_jobs(executor: Executor | None, function: Callable[..., Any], jobs: Sequence[tuple]) -> list[Any]:
+    """``function(*job)`` of every job, in order: here, or on ``executor`` (all of them here
+    when its workers die: a broken pool). ``function`` must be picklable (module level)."""
+    if executor is not None:
+        try:
+            return [future.result() for future in [executor.submit(function, *job) for job in jobs]]
+        except BrokenExecutor:
+            pass
+    return [function(*job) for job in jobs]
 
 
 def fork_is_safe() -> bool:

@@ -35,12 +35,13 @@ import dataclasses
 import math
 import time
 import warnings
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from concurrent.futures import BrokenExecutor, Executor
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from ._processes import map_jobs
 from .analysis.derived import INTERFACE_FROM_F_PER_CM2, arc_tau_s, capacitance_bands, guess_roles
 from .analysis.quality import MISFIT_RATIO, kk_noise_level, lack_of_fit_ratio as quality_lack_of_fit_ratio
 from .errors import DataError, EisfitError, FitError
@@ -1524,7 +1525,7 @@ def choose_common_circuit(spectra: Sequence[Spectrum], *, criterion: str = "bic"
     explore = (list(range(n)) if n_explore is None or n <= n_explore
                else sorted({int(round(k)) for k in np.linspace(0, n - 1, n_explore)}))
     explored: dict[int, CircuitSuggestion] = {}
-    searches = _mapped(executor, _explored_search, [(spectra[i], candidates, criterion, fit_options) for i in explore])
+    searches = map_jobs(executor, _explored_search, [(spectra[i], candidates, criterion, fit_options) for i in explore])
     for i, found in zip(explore, searches):
         if isinstance(found, str):
             left_out[names[i]] = found
@@ -1548,7 +1549,7 @@ def choose_common_circuit(spectra: Sequence[Spectrum], *, criterion: str = "bic"
              [explored[i].evidence if i in explored else None for i in chunk], [i in explored for i in chunk],
              criterion, fit_options) for chunk in chunks]
     suggestions, suggested = [], []
-    for chunk, completed in zip(chunks, _mapped(executor, _candidates_completed, jobs)):
+    for chunk, completed in zip(chunks, map_jobs(executor, _candidates_completed, jobs)):
         for i, extra in zip(chunk, completed):
             if i in failed:
                 continue
@@ -1592,17 +1593,6 @@ def choose_common_circuit(spectra: Sequence[Spectrum], *, criterion: str = "bic"
 
 
 CHOICE_CHUNK = 64  # spectra per task of choose_common_circuit with an executor (a batched fit per circuit each)
-
-
-def _mapped(executor: Executor | None, function: Callable[..., Any], jobs: Sequence[tuple]) -> list[Any]:
-    """``function(*job)`` of every job, in order: here, or on ``executor`` (all of them here
-    when its workers die: a broken pool)."""
-    if executor is not None:
-        try:
-            return [future.result() for future in [executor.submit(function, *job) for job in jobs]]
-        except BrokenExecutor:
-            pass
-    return [function(*job) for job in jobs]
 
 
 def _explored_search(spectrum: Spectrum, candidates: Sequence[str] | None, criterion: str,

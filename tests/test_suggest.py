@@ -344,8 +344,8 @@ def test_a_campaign_on_two_workers_chooses_its_circuit_there_as_on_one(monkeypat
     import eisfit.selection as selection
 
     executors = []
-    mapped = selection._mapped
-    monkeypatch.setattr(selection, "_mapped", lambda executor, *rest: executors.append(executor) or mapped(executor, *rest))
+    mapped = selection.map_jobs
+    monkeypatch.setattr(selection, "map_jobs", lambda executor, *rest: executors.append(executor) or mapped(executor, *rest))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         one = eisfit.fit_campaign(str(SAMPLE / "csv"), circuit="auto", cache_dir=False, progress=False)

@@ -27,11 +27,13 @@ from __future__ import annotations
 
 import math
 import warnings
-from concurrent.futures import BrokenExecutor, Executor
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import numpy as np
+
+from .._processes import map_jobs
 
 __all__ = ["campaign_drts", "track_peaks", "drt_tracks", "DRTTracks", "campaign_drt_tracks", "major_peaks",
            "drt_columns", "drt_peaks_table",
@@ -68,16 +70,8 @@ def campaign_drts(results: Sequence[Any], options: Mapping[str, Any] | None = No
     if "tau_s" not in opts:
         opts["tau_s"] = tau_grid(np.concatenate([np.asarray(r.frequency, float) for r in fitted]))
     points = [(np.asarray(r.frequency), np.asarray(r.z), r.label, _drt_weighting(r)) for r in fitted]
-    drts = None
-    if executor is not None:
-        chunks = [points[a:a + DRT_CHUNK] for a in range(0, len(points), DRT_CHUNK)]
-        try:
-            drts = [d for future in [executor.submit(_drts_of, chunk, opts) for chunk in chunks] for d in future.result()]
-        except BrokenExecutor:  # a worker died: all of them here
-            drts = None
-    if drts is None:
-        drts = _drts_of(points, opts)
-    found = iter(drts)
+    chunks = [points] if executor is None else [points[a:a + DRT_CHUNK] for a in range(0, len(points), DRT_CHUNK)]
+    found = (d for drts in map_jobs(executor, _drts_of, [(chunk, opts) for chunk in chunks]) for d in drts)
     return [None if r is None else next(found) for r in results]
 
 
