@@ -53,6 +53,8 @@ Cases:
             R0-p(R1,CPE1)-p(R2,CPE2)-CPE3 through the CLI.
   auto      the same 261-sweep table through ``eisfit campaign --circuit auto`` (one circuit
             chosen for the whole campaign first).
+  drt       the same table through ``eisfit campaign --drt`` (its circuit given): a DRT of
+            every checkpoint, its peaks tracked, on the workers with the fits.
   memory    (not run by default: ~2 min) ``eisfit campaign FOLDER --jobs 2 --no-cache`` on
             ``--memory-n`` single-spectrum CSV files each (default 1,000, 5,000 and 10,000): the
             peak of the summed RSS, each process's RSS and private memory at that moment, and the
@@ -558,6 +560,18 @@ def case_auto(jobs: int) -> None:
               f"peak RSS {peak[0] / 2**20:.0f} MB", flush=True)
 
 
+def case_drt(jobs: int) -> None:
+    """``eisfit campaign TABLE --drt`` on the 261-sweep table of the ``cli`` case (its own
+    circuit): the DRT of every checkpoint, tracked peaks, drt_peaks.csv and the DRT figures."""
+    with tempfile.TemporaryDirectory() as tmp:
+        table = Path(tmp) / "table.txt"
+        _write_eclab_table(table)
+        timed, peak = _run_cli(["campaign", str(table), "--circuit", "R0-p(R1,CPE1)-p(R2,CPE2)-CPE3", "--drt",
+                                "--jobs", str(jobs), "--out", str(Path(tmp) / "out"), "--no-cache", "--no-progress"])
+        print(f"[drt] eisfit campaign on the 261-sweep table with --drt: {timed.describe()}; "
+              f"peak RSS {peak[0] / 2**20:.0f} MB", flush=True)
+
+
 def _write_eclab_table(path: Path) -> None:
     """261 sweeps (60 points, 1 MHz-10 mHz) of R0-p(R1,CPE1)-p(R2,CPE2)-CPE3, a slowly drifting
     cell, as one tab-separated text table with a cycle column (the layout of an EC-Lab export)."""
@@ -710,9 +724,10 @@ def _median(fn, repeat: int) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cases", nargs="+",
-                    default=["fit", "start", "campaign", "rows", "grids", "families", "suggest", "cli", "auto"],
+                    default=["fit", "start", "campaign", "rows", "grids", "families", "suggest", "cli", "auto",
+                             "drt"],
                     choices=["fit", "start", "campaign", "rows", "grids", "families", "suggest", "cli", "auto",
-                             "memory"])
+                             "drt", "memory"])
     ap.add_argument("--family-n", type=int, default=10)
     ap.add_argument("--suggest-n", type=int, default=3)
     ap.add_argument("--repeat", type=int, default=15)
@@ -729,6 +744,7 @@ def main() -> None:
             "grids": lambda u: case_grids(u, a.grids_n, a.jobs),
             "families": lambda u: case_families(u, a.family_n), "suggest": lambda u: case_suggest(u, a.suggest_n),
             "cli": lambda u: case_cli(a.cli_n, a.jobs), "auto": lambda u: case_auto(a.jobs),
+            "drt": lambda u: case_drt(a.jobs),
             "memory": lambda u: case_memory(a.memory_n, a.jobs)}
     for case in [c for c in runs if c in a.cases]:
         u = impedance_unit.measure_u()  # measured again before every case: the machine's load drifts
