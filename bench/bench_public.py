@@ -33,6 +33,13 @@ Cases:
             spectra (quick round, escalation, profile walks, extra rounds...), against the
             minimal batched LM's; and the batched LM evaluations, with those of at most
             ``TAIL_ROWS`` rows (the rounds' and walks' tails, each at a fixed cost).
+  ablation  what the campaign path's robustness costs and buys: ``fit_campaign`` on N hard
+            spectra with its defaults, without the profile walks (``profile=False``), without
+            the adaptive escalation (``starts=3``), without both, and with one start and no
+            walks; for each the CPU per spectrum with ``jobs=1`` (median of ``CPU_REPEATS``
+            runs) and its ratio to the minimal batched LM of the ``campaign`` case, the time of
+            ``jobs=2`` in u (one run, in the u measured around it), the share at the optimum and
+            the R2 within 3 reported stderr of the true R2.
   grids     ``eisfit.fit_campaign(list of N hard spectra, jobs=2)`` with every spectrum on its
             own frequencies (each point's grid value times 1 + 1e-4 x a normal deviate, as an
             instrument that logs its measured frequencies writes them), the same spectra on
@@ -404,6 +411,44 @@ def case_rows(n: int) -> None:
           f"minimal batched LM {minimal_evaluations['all']}, {minimal_evaluations['tail']} of them")
 
 
+ABLATIONS = (("defaults", {}), ("no profile walks", {"profile": False}), ("no escalation (starts=3)", {"starts": 3}),
+             ("neither", {"starts": 3, "profile": False}), ("one start, no walks", {"starts": 1, "profile": False}))
+
+
+def case_ablation(n: int, jobs: int) -> None:
+    """The campaign path with parts of its robustness turned off (:data:`ABLATIONS`): CPU per
+    spectrum (``jobs=1``) and its ratio to the minimal batched LM, time of ``jobs`` workers in
+    u, the share at the optimum (a fit polished from the true parameters) and of R2 within 3
+    reported stderr of the true R2 (an R2 left empty as unresolved counts as not within)."""
+    import eisfit
+
+    truths = hard_truths(n)
+    spectra = synthesize(truths)
+    ref = reference_chisq(spectra, truths)
+    true_r2 = np.array([t["R2"] for t in truths])
+    eisfit.fit_campaign(spectra[:3], circuit=CIRCUIT, cache_dir=False, progress=False)  # warm-up
+    minimal = statistics.median(_minimal_cpu(spectra)) / n
+    for name, options in ABLATIONS:
+        kept = {}
+
+        def run(workers: int) -> float:
+            t0 = time.perf_counter()
+            kept["campaign"] = eisfit.fit_campaign(spectra, circuit=CIRCUIT, jobs=workers, cache_dir=False,
+                                                   progress=False, **options)
+            return time.perf_counter() - t0
+
+        cpu = _cpu_seconds(lambda: run(1))
+        timed = _paired(lambda: run(jobs), 1)
+        table = kept["campaign"].table
+        at_opt = int(np.sum(table["chisq"].to_numpy(float) <= 1.01 * ref))
+        r2, se = table["R2"].to_numpy(float), table["R2_stderr"].to_numpy(float)
+        covered = int(np.sum(np.abs(r2 - true_r2) <= 3 * se))
+        print(f"[ablation] {name} ({', '.join(f'{k}={v}' for k, v in options.items()) or 'the defaults'}): CPU "
+              f"{_per_spectrum_ms(cpu, n)} per spectrum, {statistics.median(cpu) / n / minimal:.1f}x the minimal "
+              f"batched LM ({1e3 * minimal:.2f} ms); jobs={jobs} {timed.ratios[0]:.1f} u = {timed.walls[0]:.2f} s; "
+              f"at the optimum {at_opt}/{n}; R2 within 3 stderr of the truth {covered}/{n}", flush=True)
+
+
 _PHASES = (("_walk_grid", "profile walks"), ("_run_extra_starts", "extra rounds"),
            ("_continue_unfinished", "continuation"), ("polish_from", "continuation"),
            ("start_costs", "seed costs"), ("_covariances", "covariance"))
@@ -724,10 +769,10 @@ def _median(fn, repeat: int) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cases", nargs="+",
-                    default=["fit", "start", "campaign", "rows", "grids", "families", "suggest", "cli", "auto",
-                             "drt"],
-                    choices=["fit", "start", "campaign", "rows", "grids", "families", "suggest", "cli", "auto",
-                             "drt", "memory"])
+                    default=["fit", "start", "campaign", "rows", "ablation", "grids", "families", "suggest", "cli",
+                             "auto", "drt"],
+                    choices=["fit", "start", "campaign", "rows", "ablation", "grids", "families", "suggest", "cli",
+                             "auto", "drt", "memory"])
     ap.add_argument("--family-n", type=int, default=10)
     ap.add_argument("--suggest-n", type=int, default=3)
     ap.add_argument("--repeat", type=int, default=15)
@@ -735,12 +780,14 @@ def main() -> None:
     ap.add_argument("--campaign-n", type=int, default=1000)
     ap.add_argument("--grids-n", type=int, default=300)
     ap.add_argument("--rows-n", type=int, default=500)
+    ap.add_argument("--ablation-n", type=int, default=500)
     ap.add_argument("--cli-n", type=int, default=5000)
     ap.add_argument("--memory-n", type=int, nargs="+", default=[1000, 5000, 10000])
     ap.add_argument("--jobs", type=int, default=2)
     a = ap.parse_args()
     runs = {"fit": lambda u: case_fit(u, a.repeat), "start": lambda u: case_start(a.start_n),
             "campaign": lambda u: case_campaign(a.campaign_n, a.jobs), "rows": lambda u: case_rows(a.rows_n),
+            "ablation": lambda u: case_ablation(a.ablation_n, a.jobs),
             "grids": lambda u: case_grids(u, a.grids_n, a.jobs),
             "families": lambda u: case_families(u, a.family_n), "suggest": lambda u: case_suggest(u, a.suggest_n),
             "cli": lambda u: case_cli(a.cli_n, a.jobs), "auto": lambda u: case_auto(a.jobs),
