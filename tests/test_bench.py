@@ -75,6 +75,36 @@ def test_the_rows_case_attributes_every_row_to_a_phase_and_restores_the_solver(b
     assert campaign_all > minimal_all > 0 and 0 <= campaign_tail <= campaign_all and minimal_tail <= minimal_all
 
 
+def test_the_ablation_case_runs_each_setting_through_fit_campaign(bench, monkeypatch, capsys):
+    """--cases ablation fits the same spectra once per setting of ABLATIONS, passing that
+    setting's options to fit_campaign (timed runs and the one of jobs workers alike), and
+    prints one line per setting with its counts out of the spectra fitted."""
+    import eisfit
+
+    monkeypatch.setattr(bench.impedance_unit, "measure_u", lambda: 0.1)  # u itself is not under test
+    seen = []
+    real = eisfit.fit_campaign
+
+    def spy(spectra, **kwargs):
+        seen.append({k: kwargs[k] for k in ("starts", "profile", "jobs") if k in kwargs})
+        return real(spectra, **kwargs)
+
+    monkeypatch.setattr(eisfit, "fit_campaign", spy)
+    bench.case_ablation(4, 1)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split(" (", 1)[0] for line in lines] == [f"[ablation] {name}" for name, _ in bench.ABLATIONS]
+    for line in lines:
+        at_optimum, covered = (int(x) for x in re.findall(r"(\d+)/4", line))
+        assert 0 <= at_optimum <= 4 and 0 <= covered <= 4
+        assert float(re.search(r"([\d.]+)x the minimal", line).group(1)) > 0
+    # the warm-up, then per setting CPU_REPEATS timed runs and ABLATION_REPEATS of the jobs workers
+    per_setting, runs_each = seen[1:], bench.CPU_REPEATS + bench.ABLATION_REPEATS
+    assert len(per_setting) == len(bench.ABLATIONS) * runs_each
+    for k, (_, options) in enumerate(bench.ABLATIONS):
+        runs = per_setting[k * runs_each:(k + 1) * runs_each]
+        assert all({n: v for n, v in run.items() if n != "jobs"} == options for run in runs)
+
+
 def test_paired_timings_divide_each_run_by_the_u_measured_around_it(bench, monkeypatch):
     """Each run's wall time over the mean of the u measured just before and after it: a
     machine that slows down during a case leaves the ratios as they were."""
