@@ -77,8 +77,8 @@ def test_the_rows_case_attributes_every_row_to_a_phase_and_restores_the_solver(b
 
 def test_the_ablation_case_runs_each_setting_through_fit_campaign(bench, monkeypatch, capsys):
     """--cases ablation fits the same spectra once per setting of ABLATIONS, passing that
-    setting's options to fit_campaign (timed runs and the one of jobs workers alike), and
-    prints one line per setting with its counts out of the spectra fitted."""
+    setting's options to fit_campaign (its runs with the jobs workers and its CPU runs alike),
+    and prints one line per setting with its counts out of the spectra fitted."""
     import eisfit
 
     monkeypatch.setattr(bench.impedance_unit, "measure_u", lambda: 0.1)  # u itself is not under test
@@ -97,7 +97,7 @@ def test_the_ablation_case_runs_each_setting_through_fit_campaign(bench, monkeyp
         at_optimum, covered = (int(x) for x in re.findall(r"(\d+)/4", line))
         assert 0 <= at_optimum <= 4 and 0 <= covered <= 4
         assert float(re.search(r"([\d.]+)x the minimal", line).group(1)) > 0
-    # the warm-up, then per setting CPU_REPEATS timed runs and ABLATION_REPEATS of the jobs workers
+    # the warm-up, then per setting ABLATION_REPEATS runs with the jobs workers and CPU_REPEATS CPU runs
     per_setting, runs_each = seen[1:], bench.CPU_REPEATS + bench.ABLATION_REPEATS
     assert len(per_setting) == len(bench.ABLATIONS) * runs_each
     for k, (_, options) in enumerate(bench.ABLATIONS):
