@@ -104,6 +104,27 @@ def test_the_peaks_are_tracked_once_for_the_table_the_peak_table_and_the_report(
     assert len(made) == 2 and made[1] is camp.drts
 
 
+def test_the_report_s_track_lines_agree_with_the_table(sample_camp):
+    """Each "DRT peak k" line of the report gives the track's tau and process resistance at
+    the first and last checkpoints whose drt_peak<k> columns in the table have a value, and
+    how many do."""
+    from eisfit.campaign.drt import drt_report_lines
+
+    table = sample_camp.table
+    lines = [line for line in drt_report_lines(sample_camp) if line.startswith("- DRT peak ")]
+    n_tracks = sum(1 for col in table.columns if col.startswith("drt_peak") and col.endswith("_tau_s"))
+    assert n_tracks >= 2 and len(lines) == n_tracks
+    axis = sample_camp.evolution_axis()
+    for t, line in enumerate(lines, start=1):
+        present = [k for k, tau in enumerate(table[f"drt_peak{t}_tau_s"]) if np.isfinite(tau)]
+        first, last = present[0], present[-1]
+        tau, r = table[f"drt_peak{t}_tau_s"], table[f"drt_peak{t}_R_process_ohm"]
+        name = [c.name_on(axis, k) for k, c in enumerate(sample_camp.checkpoints)]
+        assert line == (f"- DRT peak {t}: tau {tau[first]:.3g} -> {tau[last]:.3g} s, R {r[first]:.3g} -> "
+                        f"{r[last]:.3g} ohm with its side lobes ({name[first]} -> {name[last]}; "
+                        f"present at {len(present)} of {len(table)} checkpoints)")
+
+
 def test_write_gives_drt_csv_and_report_and_figures_draw(sample_camp, tmp_path):
     import matplotlib.pyplot as plt
 

@@ -312,17 +312,20 @@ def drt_report_lines(camp) -> list[str]:
 
 
 def _track_lines(camp) -> list[str]:
-    rows = drt_columns(camp.drts or [], campaign_drt_tracks(camp))
-    n_tracks = sum(1 for key in (rows[0] if rows else {}) if key.endswith("_tau_s"))
-    out = [""] if n_tracks else []
+    """One line per tracked peak: its tau and process resistance at the first and last
+    checkpoints it is present at, read from the campaign's tracks (:func:`campaign_drt_tracks`)."""
+    tracks = campaign_drt_tracks(camp)
+    out = [""] if tracks.tracks else []
     axis = camp.evolution_axis()
-    for t in range(1, n_tracks + 1):
-        seen = [(c.name_on(axis, k), row) for k, (c, row) in enumerate(zip(camp.checkpoints, rows))
-                if np.isfinite(row[f"drt_peak{t}_tau_s"])]
-        first, last = seen[0], seen[-1]
-        out.append(f"- DRT peak {t}: tau {first[1][f'drt_peak{t}_tau_s']:.3g} -> "
-                   f"{last[1][f'drt_peak{t}_tau_s']:.3g} s, R {first[1][f'drt_peak{t}_R_process_ohm']:.3g} -> "
-                   f"{last[1][f'drt_peak{t}_R_process_ohm']:.3g} ohm with its side lobes "
-                   f"({first[0]} -> {last[0]}; "
-                   f"present at {len(seen)} of {len(rows)} checkpoints)")
+    for t, members in enumerate(tracks.tracks, start=1):
+        first, last = min(members), max(members)
+
+        def peak(k: int, col: str) -> float:
+            return float(tracks.majors[k][col].iloc[members[k]])
+
+        out.append(f"- DRT peak {t}: tau {peak(first, 'tau_s'):.3g} -> {peak(last, 'tau_s'):.3g} s, "
+                   f"R {peak(first, 'R_process_ohm'):.3g} -> {peak(last, 'R_process_ohm'):.3g} ohm with its side "
+                   f"lobes ({camp.checkpoints[first].name_on(axis, first)} -> "
+                   f"{camp.checkpoints[last].name_on(axis, last)}; "
+                   f"present at {len(members)} of {len(camp.drts or [])} checkpoints)")
     return out
