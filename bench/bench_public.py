@@ -660,7 +660,7 @@ def _run_cli(args: list[str], fresh: Path | None = None) -> tuple[Paired, tuple[
 
 
 def _cli_command(args: list[str]) -> tuple[list[str], dict[str, str]]:
-    cmd = [sys.executable, "-c", "import sys; from eisfit.cli import main; sys.exit(main())", *args]
+    cmd = [sys.executable, "-m", "eisfit", *args]  # as the console script: eisfit.cli.run
     return cmd, dict(os.environ, MPLBACKEND="Agg")
 
 

@@ -1,5 +1,5 @@
 """``python -m eisfit``: the ``eisfit`` command."""
-from eisfit.cli import main
+from eisfit.cli import run
 
 if __name__ == "__main__":
-    main(prog_name="eisfit")
+    run(prog_name="eisfit")

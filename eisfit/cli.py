@@ -254,6 +254,34 @@ or checks failed; 2 usage or input error; 130 interrupted.""")
 @_common_options
 def main() -> None:
     """Fit equivalent circuits to impedance spectra of solid-state cells."""
+
+
+def run(prog_name: str | None = None) -> None:
+    """The ``eisfit`` program (its console script and ``python -m eisfit``): :func:`main`
+    on the process's arguments, then the process ends with its exit status. ``main`` itself
+    (as tests and scripts call it) exits with ``SystemExit`` as any click command."""
+    _end_process(main.main(prog_name=prog_name, standalone_mode=False))
+
+
+def _end_process(code: int) -> None:
+    """Exit with ``code`` once the exit handlers have run and the output is flushed, without
+    Python tearing the interpreter down object by object: that took ~0.2 s after a campaign
+    of 5,000 checkpoints, growing with its results, and writes nothing (every file is closed
+    by then). Where another thread still runs, Python's own exit, which waits for it."""
+    import atexit
+    import os
+    import threading
+
+    run_exit_handlers = getattr(atexit, "_run_exitfuncs", None)
+    if threading.active_count() > 1 or run_exit_handlers is None:
+        sys.exit(code)
+    run_exit_handlers()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (eisfit ... | head): nothing more to say
+            pass
+    os._exit(code)
 # ---- end section: conventions ----------------------------------------------------
 
 
@@ -1676,4 +1704,4 @@ def _campaign_dask_client(address: str):
 
 
 if __name__ == "__main__":  # pragma: no cover
-    main(prog_name="eisfit")
+    run(prog_name="eisfit")

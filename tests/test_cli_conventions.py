@@ -372,6 +372,32 @@ def test_python_dash_m_eisfit():
     assert out.returncode == 0 and out.stdout.strip() == f"eisfit, version {eisfit.__version__}"
 
 
+def test_the_program_keeps_its_exit_status_output_and_exit_handlers(tmp_path):
+    """``python -m eisfit`` (as the console script) ends without the interpreter's teardown:
+    its exit status, its whole output and the exit handlers are as with Python's own exit."""
+    path = write_csv([spectrum()], tmp_path / "one.csv")
+    done = subprocess.run([sys.executable, "-m", "eisfit", "fit", str(path), "--json"], capture_output=True,
+                          text=True, cwd=REPO, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)[0]["values"]["R2"] == pytest.approx(eisfit.fit(eisfit.read(path)[0]).values["R2"])
+    missing = subprocess.run([sys.executable, "-m", "eisfit", "fit", str(tmp_path / "none.csv")],
+                             capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert missing.returncode == 2 and missing.stderr.startswith("eisfit: error: ") and "none.csv" in missing.stderr
+    marker = tmp_path / "handler_ran"
+    code = ("import atexit, pathlib, sys; from eisfit.cli import _end_process; "
+            f"atexit.register(pathlib.Path({str(marker)!r}).write_text, 'yes'); "
+            "sys.stdout.write('unflushed'); _end_process(3)")
+    buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # the output waits in its buffer
+    ended = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60,
+                           env=buffered)
+    assert (ended.returncode, ended.stdout, marker.read_text()) == (3, "unflushed", "yes")
+    code = ("import threading, time, sys; from eisfit.cli import _end_process; "
+            "threading.Thread(target=lambda: (time.sleep(0.3), print('thread done', flush=True))).start(); "
+            "_end_process(0)")
+    waited = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert (waited.returncode, waited.stdout) == (0, "thread done\n")  # a running thread is waited for
+
+
 # ---- faults survived ----------------------------------------------------------------------
 
 def _cache_entries(cache: Path) -> dict[str, bytes]:
