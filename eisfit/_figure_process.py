@@ -196,7 +196,6 @@ def take_reserved() -> FigureProcess | None:
 
 
 def _can_reserve() -> bool:
-    from ._processes import fork_is_safe
+    from ._processes import fork_is_safe, usable_cores
 
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return fork_is_safe() and cores >= 2
+    return fork_is_safe() and usable_cores() >= 2

@@ -24,7 +24,7 @@ from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor
 from multiprocessing.context import BaseContext
 from typing import Any, Callable, Sequence
 
-__all__ = ["map_jobs", "fork_is_safe", "worker_context", "owned_pool", "tune_allocator", "allocator_tuned",
+__all__ = ["map_jobs", "fork_is_safe", "usable_cores", "worker_context", "owned_pool", "tune_allocator", "allocator_tuned",
            "die_with_parent", "PARENT_POLL_SECONDS", "long_lived_objects", "settle_long_lived",
            "interrupt_on_signals", "ignore_interrupts"]
 
@@ -56,6 +56,14 @@ def fork_is_safe() -> bool:
     return (sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
             and threading.current_thread() is threading.main_thread()
             and all(t.daemon and t.name == "tqdm_monitor" for t in others))
+
+
+def usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity where the system tells it, else
+    the machine's count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def worker_context() -> BaseContext:

@@ -1319,8 +1319,10 @@ eisfit campaign exports/ --imag-sign positive --columns frequency=0,real=1,imag=
 @click.option("--fmax", type=_POSITIVE, default=None, help="Highest frequency fitted, Hz (> 0).")
 @_EXCLUDE_HZ
 @_READER_OPTIONS
-@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Fitting processes on this machine (with 64 or more data files they also read them).")
+@click.option("--jobs", default="auto", show_default=True, metavar="auto|N",
+              help="Fitting processes on this machine (with 64 or more data files they also read them): "
+                   "N, or auto: one per core, at most 8, for a campaign large enough to gain from them "
+                   "(64 checkpoints or files; 500 where workers are spawned, not forked), else one.")
 @click.option("--starts", default="auto", show_default=True, metavar="auto|N",
               help="Starts of each checkpoint's cold fit: auto (adaptive: a quick round, more starts "
                    "where the fit looks poor) or N (no escalation; the seeded fit from the previous "
@@ -1361,7 +1363,7 @@ eisfit campaign exports/ --imag-sign positive --columns frequency=0,real=1,imag=
 # ---- end series analysis options ----
 def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, weighting, fmin, fmax, exclude_hz,
                      fmt: str | None, imag_sign: str | None, columns_text: str | None,
-                     jobs: int, starts: str, profile: str, fix: tuple[str, ...], scheduler: str | None, out: str | None,
+                     jobs: str | int, starts: str, profile: str, fix: tuple[str, ...], scheduler: str | None, out: str | None,
                      no_cache: bool,
                      cache_dir, nyquist_asr: bool, progress, shared, smooth, arrhenius_law, arrhenius_,
                      drt_: bool = False, kk_band: bool = False, as_json: bool = False) -> int:
@@ -1383,6 +1385,7 @@ def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, we
     folder = Path(_CAMPAIGN_OUT_DEFAULT if out is None else out)
     fixed = _name_values(fix, "--fix")
     reader = _reader_options(fmt, imag_sign, columns_text)
+    jobs = _jobs_option(jobs)
     options = {**_series_options(shared, smooth, arrhenius_law), **_starts_option(starts),
                **({} if profile == "auto" else {"profile": _PROFILE_CHOICE[profile]}),
                **({"fixed": fixed} if fixed else {})}
@@ -1640,6 +1643,19 @@ def _agg() -> None:
     import matplotlib
 
     matplotlib.use("Agg")
+
+
+def _jobs_option(jobs: str) -> int | str:
+    """``--jobs``: ``"auto"`` or a whole number >= 1."""
+    if jobs == "auto":
+        return jobs
+    try:
+        n = int(jobs)
+    except ValueError:
+        raise click.BadParameter(f"expected 'auto' or a whole number, got {jobs!r}", param_hint="--jobs") from None
+    if n < 1:
+        raise click.BadParameter("must be at least 1", param_hint="--jobs")
+    return n
 
 
 def _starts_option(starts: str) -> dict:

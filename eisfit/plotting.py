@@ -137,14 +137,11 @@ def _save_one(name: str, folder: str) -> list[str]:
 def _can_fork_figures() -> bool:
     """Forked workers are safe here (:func:`eisfit._processes.fork_is_safe`), the backend is
     Agg (nothing drawn on screen) and there are two cores or more."""
-    import os
-
     import matplotlib
 
-    from ._processes import fork_is_safe
+    from ._processes import fork_is_safe, usable_cores
 
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return fork_is_safe() and matplotlib.get_backend().lower() == "agg" and cores >= 2
+    return fork_is_safe() and matplotlib.get_backend().lower() == "agg" and usable_cores() >= 2
 
 
 def save_figures(makers: Mapping[str, Callable[[], Figure]], folder: str | _os.PathLike,
@@ -289,11 +286,10 @@ def start_figures(makers: Mapping[str, Callable[[], Figure]], folder: str | _os.
             return pending
     if n > 1 and _can_fork_figures():
         import multiprocessing
-        import os
 
-        from ._processes import ignore_interrupts, owned_pool
+        from ._processes import ignore_interrupts, owned_pool, usable_cores
 
-        workers = min(n, len(os.sched_getaffinity(0))) - 1  # this process draws too
+        workers = min(n, usable_cores()) - 1  # this process draws too
         _pending_figures.clear()
         _pending_figures.update(makers)
         # its workers end with this process (killed while they drew, they were left running) and,

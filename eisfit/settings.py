@@ -190,7 +190,7 @@ class CampaignSettings:
         :meth:`FitSettings.layered`; checked by building a FitSettings over the
         built-in defaults.
     fit_options : further :func:`eisfit.fit` keywords (checked by :func:`check_fit_options`).
-    jobs : fitting processes on this machine (>= 1).
+    jobs : fitting processes on this machine (>= 1), or ``"auto"`` (see :func:`eisfit.fit_campaign`).
     reader : the argument layer of the reader options (:class:`eisfit.io.ReaderOptions`,
         checked when it was built; None = ``ReaderOptions()``, every file as detected); a
         campaign file's ``[defaults]`` and rows are layered with it where the files are read.
@@ -205,7 +205,7 @@ class CampaignSettings:
 
     fit: Mapping[str, Any] = field(default_factory=dict)
     fit_options: Mapping[str, Any] = field(default_factory=dict)
-    jobs: int = 1
+    jobs: int | str = 1
     reader: ReaderOptions | None = None
     shared: Any = None
     smooth: Any = None
@@ -216,8 +216,9 @@ class CampaignSettings:
         FitSettings.layered(given)  # validates each given value (TypeError on an unknown name)
         object.__setattr__(self, "fit", given)
         object.__setattr__(self, "fit_options", check_fit_options(dict(self.fit_options)))
-        if isinstance(self.jobs, bool) or not isinstance(self.jobs, int) or self.jobs < 1:
-            raise FitError(f"jobs must be a whole number >= 1, got {self.jobs!r}")
+        automatic = isinstance(self.jobs, str) and self.jobs == "auto"
+        if not automatic and (isinstance(self.jobs, bool) or not isinstance(self.jobs, int) or self.jobs < 1):
+            raise FitError(f"jobs must be a whole number >= 1 or 'auto', got {self.jobs!r}")
         if self.reader is None:
             object.__setattr__(self, "reader", ReaderOptions())
         elif not isinstance(self.reader, ReaderOptions):

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from .. import __version__
-from .._processes import long_lived_objects, settle_long_lived
+from .._processes import long_lived_objects, settle_long_lived, usable_cores, worker_context
 from ..errors import CampaignError, CircuitError, FitError
 from ..io.options import ReaderOptions
 from ..settings import CampaignSettings, FitSettings, check_parameter_names
@@ -54,7 +54,7 @@ def fit_campaign(
     fmin: float | None = None,
     fmax: float | None = None,
     exclude_hz: Sequence[float] | None = None,
-    jobs: int = 1,
+    jobs: int | str = 1,
     executor: Executor | None = None,
     out: str | Path | None = None,
     cache_dir: str | Path | bool | None = None,
@@ -93,7 +93,13 @@ def fit_campaign(
         ``if __name__ == "__main__":`` (a notebook need not). The campaign is
         cut into chunks (a seeded chain per cell, at most ``runner.CHUNK_SIZE`` checkpoints
         each), packed into tasks, every task one batched fit (with ``jobs``: one task per
-        worker of up to ~500 checkpoints; see :mod:`eisfit.campaign.runner`).
+        worker of up to ~500 checkpoints; see :mod:`eisfit.campaign.runner`). ``"auto"`` (what
+        ``eisfit campaign`` does by default): one process per core this process may use, at
+        most :data:`eisfit.campaign.AUTO_JOBS_MAX`, started only for a campaign of at least
+        :data:`eisfit.campaign.AUTO_MIN_CHECKPOINTS` checkpoints (or files to read) for the start method that
+        workers get here (fork: 64; spawn, whose workers take ~1 s to start: 500); below, or
+        on one core, everything runs in this process. ``stats["workers"]`` says how many
+        processes fitted (1: this one; None with ``executor``).
     executor : any :class:`concurrent.futures.Executor` (e.g. a Dask client's
         ``client.get_executor()``); takes precedence over ``jobs``.
     out : folder for summary.csv(.parquet), report.md and figures; also holds the
@@ -173,9 +179,12 @@ def fit_campaign(
     if out is not None:
         _check_writable(Path(out))
     joint = _joint_fit_function() if run.joint else None
-    own_pool = _WorkerPool(jobs) if executor is None and jobs > 1 else None
+    workers = _Workers(jobs if executor is None else 1)
     try:  # the campaign's own worker processes also read the files
-        src = load_checkpoints(source, executor=own_pool and own_pool.executor, reader=run.reader)
+        src = load_checkpoints(source, executor=workers.for_files if workers.automatic else workers.executor,
+                               reader=run.reader)
+        workers.for_checkpoints(sum(c.ok for c in src.checkpoints))
+        own_pool = workers.pool
         settle_long_lived()  # the spectra stay to the end
         file_defaults = _fit_defaults(src.defaults, source)
         choice = None
@@ -202,8 +211,8 @@ def fit_campaign(
         cache = _cache(out, cache_dir)
         chains = _chains(src.checkpoints)
     except BaseException:
-        if own_pool:
-            own_pool.shutdown(cancel_futures=True)
+        if workers.pool:
+            workers.pool.shutdown(cancel_futures=True)
         raise
     interrupted = False
     if rows_file is None and out is not None:
@@ -248,6 +257,7 @@ def fit_campaign(
     settle_long_lived()
     if own_pool and own_pool.death_causes:
         result.stats["worker_death_causes"] = list(dict.fromkeys(own_pool.death_causes))
+    result.stats["workers"] = None if executor is not None else own_pool.jobs if own_pool else 1
     _warn_worker_deaths(result.stats)
     result.joint = joint_result
     if joint is not None:  # what was asked of the joint fit (what it did, per cell: result.joint_records())
@@ -432,6 +442,37 @@ def _choose_campaign_circuit(checkpoints: list[Checkpoint], common: dict[str, An
 
 
 # ---- execution helpers ----------------------------------------------------------
+
+AUTO_JOBS_MAX = 8  # jobs="auto": processes at most (each holds ~90 MB; more cores than this gain less)
+AUTO_MIN_CHECKPOINTS = {"fork": 64, "spawn": 500}  # jobs="auto": fewer run here (a spawned worker starts in ~1 s)
+
+
+class _Workers:
+    """The campaign's own worker processes as ``jobs`` asks: ``pool`` (a :class:`_WorkerPool`)
+    for a number, started at once when it is 2 or more; for ``"auto"`` started by
+    :meth:`for_files` or :meth:`for_checkpoints` once the campaign is large enough."""
+
+    def __init__(self, jobs: int | str):
+        self.automatic = jobs == "auto"
+        self.jobs = min(usable_cores(), AUTO_JOBS_MAX) if self.automatic else int(jobs)
+        self.pool = _WorkerPool(self.jobs) if not self.automatic and self.jobs > 1 else None
+
+    @property
+    def executor(self) -> Executor | None:
+        return self.pool.executor if self.pool else None
+
+    def for_files(self, n_files: int) -> Executor | None:
+        """The workers to read ``n_files`` data files with (started now when they are many)."""
+        return self.for_checkpoints(n_files)
+
+    def for_checkpoints(self, n: int) -> Executor | None:
+        """The workers to fit ``n`` checkpoints with: with ``"auto"``, started now when ``n`` is
+        at least the start method's :data:`AUTO_MIN_CHECKPOINTS` and there are two cores or more."""
+        if self.automatic and self.pool is None and self.jobs > 1:
+            if n >= AUTO_MIN_CHECKPOINTS[worker_context().get_start_method()]:
+                self.pool = _WorkerPool(self.jobs)
+        return self.executor
+
 
 class _WorkerPool:
     """The campaign's own worker processes (``jobs > 1``): a process pool that is replaced

@@ -244,7 +244,8 @@ def _apex_flags(result) -> dict[str, str]:
 def wall_time_line(camp) -> str:
     """Fits run, cache hits and the wall time of the whole run (reading, fitting, tables and
     figures: ``camp.wall_time_s``, filled by :func:`eisfit.fit_campaign` and
-    :meth:`CampaignResult.write`), with the fitting part from ``stats``."""
+    :meth:`CampaignResult.write`), with the fitting part from ``stats``, and the worker
+    processes that fitted, when there were several (``stats["workers"]``)."""
     stats = camp.stats or {}
     total = getattr(camp, "wall_time_s", None)
     parts = [f"Fits run: {stats.get('fits_run', 0)}, cache hits: {stats.get('cache_hits', 0)}"]
@@ -254,6 +255,8 @@ def wall_time_line(camp) -> str:
         parts.append("nothing fitted (every fit from the cache)" if stats.get("cache_hits") else "nothing fitted")
     elif stats.get("wall_seconds") is not None:  # up to the table: reading, fitting and the table
         parts.append(f"of which reading, fitting and the table {stats['wall_seconds']:.1f} s")
+    if stats.get("fits_run") and (stats.get("workers") or 1) > 1:
+        parts.append(f"the fits on {stats['workers']} worker processes")
     return ", ".join(parts) + "."
 
 

@@ -69,7 +69,8 @@ class CampaignResult:
     settings : the campaign-wide fit settings (the names of a fit's settings: ``fmin_Hz``,
         ``fmax_Hz``, ``area_cm2``...) and per-checkpoint settings hashes.
     stats : ``fits_run``, ``cache_hits``, ``cache_writes``, ``fit_seconds``, ``wall_seconds``
-        (reading and fitting).
+        (reading and fitting), ``workers`` (the processes that fitted: 1 this one; None on an
+        executor given).
     table : pandas DataFrame, one row per checkpoint (see :meth:`build_table`).
     wall_time_s : wall time of the whole run in s, reading, fitting, tables and figures
         (set by :func:`eisfit.fit_campaign`, updated by :meth:`write` after the figures).
@@ -419,7 +420,8 @@ class CampaignResult:
         as None, every digit kept): ``checkpoints``, ``fitted`` (counts), ``ordering``,
         ``settings`` (the campaign-wide fit settings, units in their names: ``fmin_Hz``,
         ``area_cm2``...), ``out`` (``out``: the folder the outputs were written to, None when
-        not written), ``interrupted``, ``fits_run``, ``cache_hits``, ``evolution``
+        not written), ``interrupted``, ``fits_run``, ``cache_hits``, ``workers`` (the processes
+        that fitted: 1 this one; None on an executor given), ``evolution``
         (:meth:`evolution_lines`), ``joint`` (:meth:`joint_records`), ``arrhenius`` (the lines
         of :meth:`arrhenius_lines`) and ``arrhenius_fits`` (the rows of :meth:`arrhenius`: Ea in
         eV...) when ``arrhenius`` is true, else empty; ``arrhenius_laws`` (each cell's joint-fit
@@ -435,7 +437,7 @@ class CampaignResult:
             "ordering": self.ordering, "settings": to_jsonable(settings), "out": None if out is None else str(out),
             "interrupted": bool(self.stats.get("interrupted")),
             "fits_run": self.stats.get("fits_run", 0), "cache_hits": self.stats.get("cache_hits", 0),
-            "evolution": self.evolution_lines(), "joint": to_jsonable(self.joint_records()),
+            "workers": self.stats.get("workers"), "evolution": self.evolution_lines(), "joint": to_jsonable(self.joint_records()),
             "arrhenius": [] if fits is None else arrhenius_summary_lines(fits),
             "arrhenius_fits": [] if fits is None else to_jsonable(fits.to_dict(orient="records")),
             "arrhenius_laws": [to_jsonable({"cell": cell, **joint.arrhenius}) for cell, joint in self.joint_fits()

@@ -155,13 +155,15 @@ class CampaignSource:
 
 # ---- public entry ---------------------------------------------------------------
 
-def load_checkpoints(source: Any, executor: Executor | None = None,
+def load_checkpoints(source: Any, executor: Executor | Callable[[int], Executor | None] | None = None,
                      reader: ReaderOptions | None = None) -> CampaignSource:
     """Checkpoints from a folder, a glob, a campaign file (.toml/.csv), a data file,
     a list of paths or a list of :class:`~eisfit.Spectrum`.
 
     ``executor``: local worker processes that read the data files of a folder, glob or
-    list of paths in parallel (the readers' warnings are re-issued here, in file order).
+    list of paths in parallel (the readers' warnings are re-issued here, in file order), or a
+    function of the number of files that returns them (None: read here; what
+    ``fit_campaign(jobs="auto")`` passes, which starts its workers only for many files).
     ``reader``: the reader options of every file (:class:`eisfit.io.ReaderOptions`; None:
     as detected); a campaign file's rows and ``[defaults]`` are layered with them (row >
     ``reader`` > ``[defaults]``). Spectra given in memory are not read: options given with
@@ -460,7 +462,8 @@ def _common_folder(paths: Sequence[Path]) -> Path | None:
         return None
 
 
-def _from_files(paths: Sequence[Path], folder: Path | None = None, executor: Executor | None = None,
+def _from_files(paths: Sequence[Path], folder: Path | None = None,
+                executor: Executor | Callable[[int], Executor | None] | None = None,
                 names_from: Path | None = None, *, reader: ReaderOptions) -> CampaignSource:
     """Checkpoints of the data files ``paths``, each read with ``reader``:
     of a ``folder`` (its other files are left out, see :func:`_without_foreign_files`), else
@@ -473,6 +476,8 @@ def _from_files(paths: Sequence[Path], folder: Path | None = None, executor: Exe
     root = folder if folder is not None else names_from
     displays = [str(p.relative_to(root)) if root is not None else str(p) for p in paths]
     checkpoints: list[Checkpoint] = []
+    if callable(executor):  # the workers for this many files, if any
+        executor = executor(len(paths))
     parallel = executor is not None and len(paths) >= PARALLEL_READ_MIN_FILES
     if parallel:
         size = max(1, min(READ_BATCH_FILES, len(paths) // 8))

@@ -1,0 +1,122 @@
+"""``jobs="auto"`` (``eisfit campaign``'s default ``--jobs``): worker processes, one per core
+(at most AUTO_JOBS_MAX), only for a campaign large enough to gain from them; the same table
+as one process. Spectra are synthetic one-arc CSV files written by the tests."""
+from __future__ import annotations
+
+import json
+import multiprocessing
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import eisfit
+import eisfit.campaign as campaign_module
+from eisfit import FitError
+from eisfit._processes import usable_cores
+from eisfit.cli import main
+
+CIRCUIT = "R0-p(R1,CPE1)"
+N_LARGE = campaign_module.AUTO_MIN_CHECKPOINTS["fork"] + 6
+
+
+def _folder(tmp_path, n: int):
+    """``n`` CSV files of one arc each (R1 100-200 ohm, 0.3 % noise)."""
+    rng = np.random.default_rng(5)
+    f = np.logspace(6, 0, 31)
+    circ = eisfit.model.Circuit(CIRCUIT)
+    folder = tmp_path / f"cells_{n}"
+    folder.mkdir()
+    for k in range(n):
+        z = circ.impedance(np.array([5.0, 100.0 + 100.0 * k / n, 2e-7, 0.9]), f)
+        z = z * (1 + 0.003 * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size)))
+        rows = "\n".join(f"{a:.9e},{b.real:.9e},{b.imag:.9e}" for a, b in zip(f, z))
+        (folder / f"cell_{k:03d}.csv").write_text("freq_Hz,Zre_ohm,Zim_ohm\n" + rows + "\n")
+    return folder
+
+
+def _expected_workers() -> int:
+    cores = usable_cores()
+    return min(cores, campaign_module.AUTO_JOBS_MAX) if cores >= 2 else 1
+
+
+@pytest.fixture
+def one_threshold(monkeypatch):
+    """The fork threshold for spawned workers too: where another test left a thread running,
+    this process's workers are spawned, whose own threshold (500) the large campaign here is
+    below (that rule has its own test)."""
+    threshold = campaign_module.AUTO_MIN_CHECKPOINTS["fork"]
+    monkeypatch.setattr(campaign_module, "AUTO_MIN_CHECKPOINTS", {"fork": threshold, "spawn": threshold})
+    return threshold
+
+
+def test_auto_fits_a_large_campaign_on_the_cores_with_the_same_table(tmp_path, one_threshold):
+    folder = _folder(tmp_path, N_LARGE)
+    auto = eisfit.fit_campaign(folder, circuit=CIRCUIT, jobs="auto", cache_dir=False, progress=False)
+    one = eisfit.fit_campaign(folder, circuit=CIRCUIT, jobs=1, cache_dir=False, progress=False)
+    assert auto.stats["workers"] == _expected_workers()
+    assert one.stats["workers"] == 1
+    assert len(auto.table) == N_LARGE and auto.table["R1"].notna().all()
+    # the optimiser's tolerance, not bit for bit (tasks batch other checkpoints together: CLI.md)
+    pd.testing.assert_frame_equal(auto.table.drop(columns=["n_starts", "start_won"]),
+                                  one.table.drop(columns=["n_starts", "start_won"]), rtol=1e-6)
+
+
+def test_auto_fits_a_small_campaign_here(tmp_path):
+    folder = _folder(tmp_path, 10)
+    result = eisfit.fit_campaign(folder, circuit=CIRCUIT, jobs="auto", cache_dir=False, progress=False)
+    assert result.stats["workers"] == 1 and len(result.table) == 10
+
+
+def test_auto_needs_more_checkpoints_where_workers_are_spawned_and_two_cores(tmp_path, monkeypatch):
+    """A spawned worker takes ~1 s to start: below AUTO_MIN_CHECKPOINTS["spawn"] (500) the
+    campaign runs here; so it does on one core."""
+    folder = _folder(tmp_path, N_LARGE)
+    monkeypatch.setattr(campaign_module, "worker_context", lambda: multiprocessing.get_context("spawn"))
+    spawned = eisfit.fit_campaign(folder, circuit=CIRCUIT, jobs="auto", cache_dir=False, progress=False)
+    assert spawned.stats["workers"] == 1
+    monkeypatch.undo()
+    monkeypatch.setattr(campaign_module, "usable_cores", lambda: 1)
+    one_core = eisfit.fit_campaign(folder, circuit=CIRCUIT, jobs="auto", cache_dir=False, progress=False)
+    assert one_core.stats["workers"] == 1
+
+
+def test_auto_workers_start_for_many_files_or_checkpoints(one_threshold):
+    threshold = one_threshold
+    workers = campaign_module._Workers("auto")
+    try:
+        assert workers.for_files(threshold - 1) is None and workers.pool is None
+        started = workers.for_files(threshold)
+        assert (started is not None) == (_expected_workers() > 1)
+        assert workers.for_checkpoints(1) is started  # once started, the same pool
+    finally:
+        if workers.pool:
+            workers.pool.shutdown()
+    assert campaign_module._Workers(3).pool.jobs == 3  # a number starts its pool at once
+    assert campaign_module._Workers(1).pool is None
+
+
+@pytest.mark.parametrize("jobs", ["many", 0, -2, True, 1.5, "AUTO"])
+def test_bad_jobs_are_refused_before_any_file_is_read(tmp_path, jobs):
+    with pytest.raises(FitError, match="jobs must be a whole number >= 1 or 'auto'"):
+        eisfit.fit_campaign(tmp_path / "absent", jobs=jobs)
+
+
+def test_the_command_uses_the_cores_by_default(tmp_path, one_threshold):
+    folder = _folder(tmp_path, N_LARGE)
+    runner = CliRunner()
+    default = runner.invoke(main, ["campaign", str(folder), "--circuit", CIRCUIT, "--out", str(tmp_path / "a"),
+                                   "--no-cache", "--no-progress", "--json"])
+    assert default.exit_code == 0, default.output
+    assert json.loads(default.stdout)["workers"] == _expected_workers()
+    said = f"the fits on {_expected_workers()} worker processes."
+    assert (said in (tmp_path / "a" / "report.md").read_text(encoding="utf-8")) == (_expected_workers() > 1)
+    one = runner.invoke(main, ["campaign", str(folder), "--circuit", CIRCUIT, "--out", str(tmp_path / "b"),
+                               "--no-cache", "--no-progress", "--jobs", "1", "--json"])
+    assert one.exit_code == 0 and json.loads(one.stdout)["workers"] == 1
+    assert "worker processes" not in (tmp_path / "b" / "report.md").read_text(encoding="utf-8")
+    for bad, why in (("0", "must be at least 1"), ("x", "expected 'auto' or a whole number, got 'x'")):
+        refused = runner.invoke(main, ["campaign", str(folder), "--jobs", bad, "--out", str(tmp_path / "c")])
+        assert refused.exit_code == 2 and f"invalid value for --jobs: {why}" in refused.stderr
+        assert not (tmp_path / "c").exists()  # refused before anything was written
