@@ -696,10 +696,10 @@ def _watched_cli(args: list[str], split: dict[int, tuple[int, int]] | None = Non
             if split is not None and rss > peak[0]:
                 split.clear()
                 split.update(per_process)
-            if own_peaks is not None:
-                for pid in per_process:
+            if own_peaks is not None:  # at least the RSS just read (a process gone since has no VmHWM)
+                for pid, (rss_now, _) in per_process.items():
                     key = 0 if pid == proc.pid else pid
-                    own_peaks[key] = max(own_peaks.get(key, 0), _high_water_mark(pid))
+                    own_peaks[key] = max(own_peaks.get(key, 0), _high_water_mark(pid), rss_now)
             peak[0], peak[1] = max(peak[0], rss), max(peak[1], pss)
             time.sleep(0.02)
 
