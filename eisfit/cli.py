@@ -1385,7 +1385,7 @@ def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, we
     folder = Path(_CAMPAIGN_OUT_DEFAULT if out is None else out)
     fixed = _name_values(fix, "--fix")
     reader = _reader_options(fmt, imag_sign, columns_text)
-    jobs = _jobs_option(jobs)
+    jobs = _auto_or_count(jobs, "--jobs")
     options = {**_series_options(shared, smooth, arrhenius_law), **_starts_option(starts),
                **({} if profile == "auto" else {"profile": _PROFILE_CHOICE[profile]}),
                **({"fixed": fixed} if fixed else {})}
@@ -1645,29 +1645,22 @@ def _agg() -> None:
     matplotlib.use("Agg")
 
 
-def _jobs_option(jobs: str) -> int | str:
-    """``--jobs``: ``"auto"`` or a whole number >= 1."""
-    if jobs == "auto":
-        return jobs
+def _auto_or_count(value: str, option: str) -> int | str:
+    """The value of an option that takes ``auto`` or a whole number >= 1 (``--jobs``, ``--starts``)."""
+    if value == "auto":
+        return value
     try:
-        n = int(jobs)
+        n = int(value)
     except ValueError:
-        raise click.BadParameter(f"expected 'auto' or a whole number, got {jobs!r}", param_hint="--jobs") from None
+        raise click.BadParameter(f"expected 'auto' or a whole number, got {value!r}", param_hint=option) from None
     if n < 1:
-        raise click.BadParameter("must be at least 1", param_hint="--jobs")
+        raise click.BadParameter("must be at least 1", param_hint=option)
     return n
 
 
 def _starts_option(starts: str) -> dict:
-    if starts == "auto":
-        return {}
-    try:
-        n = int(starts)
-    except ValueError:
-        raise click.BadParameter(f"expected 'auto' or a whole number, got {starts!r}", param_hint="--starts") from None
-    if n < 1:
-        raise click.BadParameter("must be at least 1", param_hint="--starts")
-    return {"starts": n}
+    n = _auto_or_count(starts, "--starts")
+    return {} if n == "auto" else {"starts": n}
 
 
 def _series_options(shared: str | None, smooth: str | None, arrhenius_law: str | None = None) -> dict:

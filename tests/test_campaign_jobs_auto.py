@@ -116,7 +116,8 @@ def test_the_command_uses_the_cores_by_default(tmp_path, one_threshold):
                                "--no-cache", "--no-progress", "--jobs", "1", "--json"])
     assert one.exit_code == 0 and json.loads(one.stdout)["workers"] == 1
     assert "worker processes" not in (tmp_path / "b" / "report.md").read_text(encoding="utf-8")
-    for bad, why in (("0", "must be at least 1"), ("x", "expected 'auto' or a whole number, got 'x'")):
-        refused = runner.invoke(main, ["campaign", str(folder), "--jobs", bad, "--out", str(tmp_path / "c")])
-        assert refused.exit_code == 2 and f"invalid value for --jobs: {why}" in refused.stderr
-        assert not (tmp_path / "c").exists()  # refused before anything was written
+    for option in ("--jobs", "--starts"):  # both take auto or a whole number >= 1
+        for bad, why in (("0", "must be at least 1"), ("x", "expected 'auto' or a whole number, got 'x'")):
+            refused = runner.invoke(main, ["campaign", str(folder), option, bad, "--out", str(tmp_path / "c")])
+            assert refused.exit_code == 2 and f"invalid value for {option}: {why}" in refused.stderr
+            assert not (tmp_path / "c").exists()  # refused before anything was written
