@@ -23,6 +23,7 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -263,11 +264,11 @@ def run(prog_name: str | None = None) -> None:
     _end_process(main.main(prog_name=prog_name, standalone_mode=False))
 
 
-def _end_process(code: int) -> None:
+def _end_process(code: int) -> NoReturn:
     """Exit with ``code`` once the exit handlers have run and the output is flushed, without
     Python tearing the interpreter down object by object: that took ~0.2 s after a campaign
-    of 5,000 checkpoints, growing with its results, and writes nothing (every file is closed
-    by then). Where another thread still runs, Python's own exit, which waits for it."""
+    of 5,000 checkpoints, growing with its results, and skipping it loses nothing (every file
+    is closed by then). Where another thread still runs, Python's own exit, which waits for it."""
     import atexit
     import os
     import threading
@@ -1363,8 +1364,8 @@ eisfit campaign exports/ --imag-sign positive --columns frequency=0,real=1,imag=
 # ---- end series analysis options ----
 def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, weighting, fmin, fmax, exclude_hz,
                      fmt: str | None, imag_sign: str | None, columns_text: str | None,
-                     jobs: str | int, starts: str, profile: str, fix: tuple[str, ...], scheduler: str | None, out: str | None,
-                     no_cache: bool,
+                     jobs: str | int, starts: str, profile: str, fix: tuple[str, ...], scheduler: str | None,
+                     out: str | None, no_cache: bool,
                      cache_dir, nyquist_asr: bool, progress, shared, smooth, arrhenius_law, arrhenius_,
                      drt_: bool = False, kk_band: bool = False, as_json: bool = False) -> int:
     """Fit every checkpoint of a campaign: SOURCE is a folder, a glob, a campaign file

@@ -437,7 +437,8 @@ class CampaignResult:
             "ordering": self.ordering, "settings": to_jsonable(settings), "out": None if out is None else str(out),
             "interrupted": bool(self.stats.get("interrupted")),
             "fits_run": self.stats.get("fits_run", 0), "cache_hits": self.stats.get("cache_hits", 0),
-            "workers": self.stats.get("workers"), "evolution": self.evolution_lines(), "joint": to_jsonable(self.joint_records()),
+            "workers": self.stats.get("workers"),
+            "evolution": self.evolution_lines(), "joint": to_jsonable(self.joint_records()),
             "arrhenius": [] if fits is None else arrhenius_summary_lines(fits),
             "arrhenius_fits": [] if fits is None else to_jsonable(fits.to_dict(orient="records")),
             "arrhenius_laws": [to_jsonable({"cell": cell, **joint.arrhenius}) for cell, joint in self.joint_fits()
