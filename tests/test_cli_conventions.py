@@ -912,3 +912,46 @@ def test_campaign_takes_fix_as_fit_does(tmp_path):
     assert [float(r["CPE1_1"]) for r in rows] == [0.9] * 3
     bad = run(["campaign", toml, "--fix", "CPE1_2=0.9", "--out", tmp_path / "bad"])
     assert bad.exit_code == 2 and "did you mean 'CPE1_1'" in bad.output
+
+
+# ---- eisfit fit on many spectra: one batched fit ----------------------------------------
+
+def test_fit_of_many_files_is_one_batch_with_each_spectrum_s_fit_and_errors(tmp_path, monkeypatch):
+    """``eisfit fit`` fits the spectra of several files together (fit_batch): each result is
+    that spectrum's eisfit.fit to the optimiser's tolerance, with the same flags; a spectrum
+    that cannot be fitted fails alone (its batch is fitted one by one) and a file that cannot
+    be read is reported; --engine lmfit fits one by one."""
+    import eisfit.fitting.batch as batch_module
+
+    paths = data_folder(tmp_path / "data", 4)
+    flat = tmp_path / "data" / "cp09_one_frequency.csv"
+    flat.write_text("freq_Hz,Zre_ohm,Zim_ohm\n" + "".join(f"100,{20 + k},-{5 + k}\n" for k in range(6)))
+    broken = tmp_path / "data" / "cp10_broken.csv"
+    broken.write_text("freq_Hz,Zre_ohm,Zim_ohm\nnot,a,number\n")
+    calls = []
+    real = batch_module.fit_batch
+
+    def spy(spectra, *args, **kwargs):
+        calls.append((len(spectra), kwargs.get("guess")))
+        return real(spectra, *args, **kwargs)
+
+    monkeypatch.setattr(batch_module, "fit_batch", spy)
+    out = run(["fit", *paths[:2], flat, broken, *paths[2:], "--json", "--guess", "drt"])
+    assert out.exit_code == 1, out.output
+    assert calls == [(5, "drt")]  # one batch of the five spectra read; it raised (the flat one)
+    assert "cp09_one_frequency.csv#0: a fit needs at least 2 distinct frequencies" in out.stderr
+    assert "cp10_broken.csv" in out.stderr
+    fitted = json.loads(out.stdout)
+    assert len(fitted) == 4
+    calls.clear()
+    out = run(["fit", *paths, "--json"])
+    assert out.exit_code == 0 and calls == [(4, "auto")]  # all fitted together
+    for path, got in zip(paths, json.loads(out.stdout)):
+        own = eisfit.fit(eisfit.read(path)[0], CIRCUIT).with_kk_valid_band()
+        assert got["flags"] == own.flags
+        for name, value in own.values.items():
+            assert got["values"][name] == pytest.approx(value, rel=1e-6)
+        assert got["chisq"] == pytest.approx(own.chisq, rel=1e-9)
+    calls.clear()
+    out = run(["fit", *paths[:2], "--engine", "lmfit", "--json"])
+    assert out.exit_code == 0 and calls == [] and len(json.loads(out.stdout)) == 2
