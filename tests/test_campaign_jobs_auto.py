@@ -121,3 +121,27 @@ def test_the_command_uses_the_cores_by_default(tmp_path, one_threshold):
             refused = runner.invoke(main, ["campaign", str(folder), option, bad, "--out", str(tmp_path / "c")])
             assert refused.exit_code == 2 and f"invalid value for {option}: {why}" in refused.stderr
             assert not (tmp_path / "c").exists()  # refused before anything was written
+
+
+def test_auto_fits_here_when_the_system_refuses_worker_processes(tmp_path, monkeypatch, one_threshold):
+    """``auto`` asked for no process by name: where none can be started (fork's EAGAIN: no
+    processes left), one warning and the campaign fitted in this process, read and fitted
+    whole."""
+    class Refused:
+        def submit(self, *args, **kwargs):
+            raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    class RefusedPool:
+        def __init__(self, jobs):
+            self.jobs, self.executor, self.shut = jobs, Refused(), False
+
+        def shutdown(self, cancel_futures=False):
+            self.shut = True
+
+    folder = _folder(tmp_path, N_LARGE)
+    monkeypatch.setattr(campaign_module, "_WorkerPool", RefusedPool)
+    monkeypatch.setattr(campaign_module, "usable_cores", lambda: 2)
+    with pytest.warns(campaign_module.CampaignWarning, match="could not start 2 worker processes") as caught:
+        result = eisfit.fit_campaign(folder, circuit=CIRCUIT, jobs="auto", cache_dir=False, progress=False)
+    assert len([w for w in caught if "worker processes" in str(w.message)]) == 1  # tried once, for the files
+    assert result.stats["workers"] == 1 and len(result.table) == N_LARGE and result.table["R1"].notna().all()

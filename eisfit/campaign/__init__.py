@@ -10,6 +10,7 @@ checkpoints), :mod:`.runner` (cold fits in parallel, seeded chains, flags),
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
 import math
@@ -17,7 +18,7 @@ import sys
 import threading
 import time
 import warnings
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -456,6 +457,7 @@ class _Workers:
         self.automatic = jobs == "auto"
         self.jobs = min(usable_cores(), AUTO_JOBS_MAX) if self.automatic else int(jobs)
         self.pool = _WorkerPool(self.jobs) if not self.automatic and self.jobs > 1 else None
+        self._tried = False  # "auto" tried to start them (once: a system that refused them refuses again)
 
     @property
     def executor(self) -> Executor | None:
@@ -468,10 +470,27 @@ class _Workers:
     def for_checkpoints(self, n: int) -> Executor | None:
         """The workers to fit ``n`` checkpoints with: with ``"auto"``, started now when ``n`` is
         at least the start method's :data:`AUTO_MIN_CHECKPOINTS` and there are two cores or more."""
-        if self.automatic and self.pool is None and self.jobs > 1:
+        if self.automatic and not self._tried and self.jobs > 1:
             if n >= AUTO_MIN_CHECKPOINTS[worker_context().get_start_method()]:
-                self.pool = _WorkerPool(self.jobs)
+                self._tried = True
+                self.pool = _started_or_none(self.jobs)
         return self.executor
+
+
+def _started_or_none(jobs: int) -> _WorkerPool | None:
+    """A pool of ``jobs`` workers, started now (one task run on it); None, with a warning,
+    when the system cannot start them (no processes left: ``"auto"`` asked for none by name,
+    so the campaign is fitted in this process instead of failing)."""
+    pool = _WorkerPool(jobs)
+    try:
+        pool.executor.submit(int).result()
+    except (OSError, BrokenExecutor) as exc:
+        with contextlib.suppress(Exception):
+            pool.shutdown(cancel_futures=True)
+        warnings.warn(f"could not start {jobs} worker processes ({exc}): the campaign is fitted in this process",
+                      CampaignWarning, stacklevel=2)
+        return None
+    return pool
 
 
 class _WorkerPool:
