@@ -93,7 +93,11 @@ def test_auto_workers_start_for_many_files_or_checkpoints(one_threshold):
     finally:
         if workers.pool:
             workers.pool.shutdown()
-    assert campaign_module._Workers(3).pool.jobs == 3  # a number starts its pool at once
+    asked = campaign_module._Workers(3)
+    try:
+        assert asked.pool.jobs == 3  # a number makes its pool at once
+    finally:
+        asked.pool.shutdown()
     assert campaign_module._Workers(1).pool is None
 
 
