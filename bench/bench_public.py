@@ -62,6 +62,10 @@ Cases:
             chosen for the whole campaign first).
   drt       the same table through ``eisfit campaign --drt`` (its circuit given): a DRT of
             every checkpoint, its peaks tracked, on the workers with the fits.
+  defaults  what a user who gives no option gets: ``eisfit campaign FOLDER`` (``--jobs auto``)
+            and with ``--jobs 1`` on ``--defaults-n`` CSV files (``--no-cache``), and ``eisfit
+            fit`` on ``--defaults-fit-n`` of them (fitted 64 at a time) against the same spectra
+            fitted one by one with ``eisfit.fit`` in this process.
   memory    (not run by default: ~2 min) ``eisfit campaign FOLDER --jobs 2 --no-cache`` on
             ``--memory-n`` single-spectrum CSV files each (default 1,000, 5,000 and 10,000): the
             peak of the summed RSS, each process's RSS and private memory at that moment, and the
@@ -84,6 +88,7 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -571,6 +576,43 @@ def case_cli(n: int, jobs: int) -> None:
               f"{timed.describe()}; peak RSS {peak[0] / 2**20:.0f} MB, PSS {peak[1] / 2**20:.0f} MB")
 
 
+def case_defaults(n_campaign: int, n_fit: int) -> None:
+    """What a user who gives no option gets: ``eisfit campaign FOLDER`` (``--jobs auto``)
+    against ``--jobs 1`` on ``n_campaign`` CSV files (no cache: the fits each time), and
+    ``eisfit fit`` on ``n_fit`` of them (one batched fit per 64 spectra) against the same
+    spectra fitted one by one with ``eisfit.fit`` in this process."""
+    import eisfit
+    from eisfit._processes import usable_cores
+    from eisfit.fitting.batch import fit_batch
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = _csv_folder(tmp, n_campaign)
+        out = Path(tmp) / "out"
+        for jobs in ("auto", "1"):
+            timed, _ = _run_cli(["campaign", str(folder), "--circuit", CIRCUIT, "--out", str(out), "--no-cache",
+                                 "--no-progress", *([] if jobs == "auto" else ["--jobs", jobs])], fresh=out)
+            said = f"no --jobs (auto: {usable_cores()} cores here)" if jobs == "auto" else "--jobs 1"
+            print(f"[defaults] eisfit campaign FOLDER ({n_campaign} CSV files, {said}, --no-cache): "
+                  f"{timed.describe()}", flush=True)
+        files = sorted(folder.glob("*.csv"))[:n_fit]
+        timed = _paired(lambda: _timed_cli(["fit", *map(str, files), "--circuit", CIRCUIT, "-q"]), REPEATS)
+        print(f"[defaults] eisfit fit on {len(files)} CSV files (fitted 64 at a time): {timed.describe()}")
+        spectra = [eisfit.read(f)[0] for f in files]
+
+        def timed_fits(fit_all) -> Callable[[], float]:
+            def run() -> float:
+                t0 = time.perf_counter()
+                fit_all()
+                return time.perf_counter() - t0
+            return run
+
+        batches = [spectra[k:k + 64] for k in range(0, len(spectra), 64)]
+        together = _paired(timed_fits(lambda: [fit_batch(b, CIRCUIT) for b in batches]), REPEATS)
+        alone = _paired(timed_fits(lambda: [eisfit.fit(s, CIRCUIT) for s in spectra]), REPEATS)
+        print(f"[defaults] the same spectra in this process: fit_batch 64 at a time (what eisfit fit runs) "
+              f"{together.describe()}; eisfit.fit one by one (what it ran before) {alone.describe()}", flush=True)
+
+
 def case_memory(sizes: list[int], jobs: int) -> None:
     peaks = {}
     for n in sorted(sizes):
@@ -771,9 +813,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cases", nargs="+",
                     default=["fit", "start", "campaign", "rows", "ablation", "grids", "families", "suggest", "cli",
-                             "auto", "drt"],
+                             "auto", "drt", "defaults"],
                     choices=["fit", "start", "campaign", "rows", "ablation", "grids", "families", "suggest", "cli",
-                             "auto", "drt", "memory"])
+                             "auto", "drt", "defaults", "memory"])
     ap.add_argument("--family-n", type=int, default=10)
     ap.add_argument("--suggest-n", type=int, default=3)
     ap.add_argument("--repeat", type=int, default=15)
@@ -784,6 +826,8 @@ def main() -> None:
     ap.add_argument("--ablation-n", type=int, default=500)
     ap.add_argument("--cli-n", type=int, default=5000)
     ap.add_argument("--memory-n", type=int, nargs="+", default=[1000, 5000, 10000])
+    ap.add_argument("--defaults-n", type=int, default=1000, help="CSV files of the defaults case's campaign")
+    ap.add_argument("--defaults-fit-n", type=int, default=300, help="of them, those of its eisfit fit")
     ap.add_argument("--jobs", type=int, default=2)
     a = ap.parse_args()
     runs = {"fit": lambda u: case_fit(u, a.repeat), "start": lambda u: case_start(a.start_n),
@@ -792,7 +836,7 @@ def main() -> None:
             "grids": lambda u: case_grids(u, a.grids_n, a.jobs),
             "families": lambda u: case_families(u, a.family_n), "suggest": lambda u: case_suggest(u, a.suggest_n),
             "cli": lambda u: case_cli(a.cli_n, a.jobs), "auto": lambda u: case_auto(a.jobs),
-            "drt": lambda u: case_drt(a.jobs),
+            "drt": lambda u: case_drt(a.jobs), "defaults": lambda u: case_defaults(a.defaults_n, a.defaults_fit_n),
             "memory": lambda u: case_memory(a.memory_n, a.jobs)}
     for case in [c for c in runs if c in a.cases]:
         u = impedance_unit.measure_u()  # measured again before every case: the machine's load drifts

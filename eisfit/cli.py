@@ -813,8 +813,8 @@ def _fits(spectra, settings: dict, options: dict):
     """(spectrum, FitResult or the EisfitError its fit raised) for each of ``spectra``, in
     order. Batches of :data:`FIT_BATCH` are fitted together where the options allow it (a
     given circuit, the fast engine): :func:`eisfit.fitting.batch.fit_batch`, what
-    :func:`eisfit.fit` gives each to the optimiser's tolerance, ~2.7x faster on many small
-    spectra. A batch that raises is fitted one by one, so that each error is its own spectrum's."""
+    :func:`eisfit.fit` gives each to the optimiser's tolerance, ~4x faster fits on many small
+    spectra (``bench/bench_public.py --cases defaults``). A batch that raises is fitted one by one, so that each error is its own spectrum's."""
     from .api import fit
     from .fitting.batch import fit_batch
 
@@ -1357,7 +1357,7 @@ eisfit campaign exports/ --imag-sign positive --columns frequency=0,real=1,imag=
 @click.option("--jobs", default="auto", show_default=True, metavar="auto|N",
               help="Fitting processes on this machine (with 64 or more data files they also read them): "
                    "N, or auto: one per core, at most 8, for a campaign large enough to gain from them "
-                   "(64 checkpoints or files; 500 where workers are spawned, not forked), else one.")
+                   "(250 checkpoints or files; 1,000 where workers are spawned, not forked), else one.")
 @click.option("--starts", default="auto", show_default=True, metavar="auto|N",
               help="Starts of each checkpoint's cold fit: auto (adaptive: a quick round, more starts "
                    "where the fit looks poor) or N (no escalation; the seeded fit from the previous "

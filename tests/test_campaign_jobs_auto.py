@@ -18,7 +18,8 @@ from eisfit._processes import usable_cores
 from eisfit.cli import main
 
 CIRCUIT = "R0-p(R1,CPE1)"
-N_LARGE = campaign_module.AUTO_MIN_CHECKPOINTS["fork"] + 6
+LOW = {"fork": 64, "spawn": 64}  # thresholds the tests set, so that a campaign of N_LARGE is large
+N_LARGE = 70
 
 
 def _folder(tmp_path, n: int):
@@ -43,12 +44,11 @@ def _expected_workers() -> int:
 
 @pytest.fixture
 def one_threshold(monkeypatch):
-    """The fork threshold for spawned workers too: where another test left a thread running,
-    this process's workers are spawned, whose own threshold (500) the large campaign here is
-    below (that rule has its own test)."""
-    threshold = campaign_module.AUTO_MIN_CHECKPOINTS["fork"]
-    monkeypatch.setattr(campaign_module, "AUTO_MIN_CHECKPOINTS", {"fork": threshold, "spawn": threshold})
-    return threshold
+    """Low thresholds (64 checkpoints), the same for spawned workers: where another test left
+    a thread running, this process's workers are spawned (the rule of two thresholds has its
+    own test)."""
+    monkeypatch.setattr(campaign_module, "AUTO_MIN_CHECKPOINTS", dict(LOW))
+    return LOW["fork"]
 
 
 def test_auto_fits_a_large_campaign_on_the_cores_with_the_same_table(tmp_path, one_threshold):
@@ -65,18 +65,22 @@ def test_auto_fits_a_large_campaign_on_the_cores_with_the_same_table(tmp_path, o
 
 def test_auto_fits_a_small_campaign_here(tmp_path):
     folder = _folder(tmp_path, 10)
+    assert 10 < min(campaign_module.AUTO_MIN_CHECKPOINTS.values())
     result = eisfit.fit_campaign(folder, circuit=CIRCUIT, jobs="auto", cache_dir=False, progress=False)
     assert result.stats["workers"] == 1 and len(result.table) == 10
 
 
 def test_auto_needs_more_checkpoints_where_workers_are_spawned_and_two_cores(tmp_path, monkeypatch):
-    """A spawned worker takes ~1 s to start: below AUTO_MIN_CHECKPOINTS["spawn"] (500) the
-    campaign runs here; so it does on one core."""
+    """A spawned worker first imports eisfit: the threshold of the start method the workers
+    would get decides (a campaign above the fork threshold, below the spawn one, runs here
+    when they would be spawned); one core runs here whatever the size."""
     folder = _folder(tmp_path, N_LARGE)
+    monkeypatch.setattr(campaign_module, "AUTO_MIN_CHECKPOINTS", {"fork": 64, "spawn": 500})
     monkeypatch.setattr(campaign_module, "worker_context", lambda: multiprocessing.get_context("spawn"))
     spawned = eisfit.fit_campaign(folder, circuit=CIRCUIT, jobs="auto", cache_dir=False, progress=False)
     assert spawned.stats["workers"] == 1
     monkeypatch.undo()
+    monkeypatch.setattr(campaign_module, "AUTO_MIN_CHECKPOINTS", dict(LOW))
     monkeypatch.setattr(campaign_module, "usable_cores", lambda: 1)
     one_core = eisfit.fit_campaign(folder, circuit=CIRCUIT, jobs="auto", cache_dir=False, progress=False)
     assert one_core.stats["workers"] == 1

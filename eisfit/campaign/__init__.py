@@ -98,7 +98,7 @@ def fit_campaign(
         ``eisfit campaign`` does by default): one process per core this process may use, at
         most :data:`eisfit.campaign.AUTO_JOBS_MAX`, started only for a campaign of at least
         :data:`eisfit.campaign.AUTO_MIN_CHECKPOINTS` checkpoints (or files to read) for the start method that
-        workers get here (fork: 64; spawn, whose workers take ~1 s to start: 500); below, or
+        workers get here (fork: 250; spawn, whose workers first import eisfit: 1,000); below, or
         on one core, everything runs in this process. ``stats["workers"]`` says how many
         processes fitted (1: this one; None with ``executor``).
     executor : any :class:`concurrent.futures.Executor` (e.g. a Dask client's
@@ -445,7 +445,11 @@ def _choose_campaign_circuit(checkpoints: list[Checkpoint], common: dict[str, An
 # ---- execution helpers ----------------------------------------------------------
 
 AUTO_JOBS_MAX = 8  # jobs="auto": processes at most (each holds ~90 MB; more cores than this gain less)
-AUTO_MIN_CHECKPOINTS = {"fork": 64, "spawn": 500}  # jobs="auto": fewer run here (a spawned worker starts in ~1 s)
+# jobs="auto": fewer run here. The workers' start costs ~0.2-0.3 s of the command (2 cores, hard spectra
+# of ~2.5 ms: `python bench/bench_public.py --cases defaults --defaults-n 100/200/400`: 2.35/2.52/2.88 s on
+# two forked workers, 2.16/2.52/3.17 s in one process); a spawned worker first imports eisfit (0.3 s here,
+# ~1 s on slower machines)
+AUTO_MIN_CHECKPOINTS = {"fork": 250, "spawn": 1000}
 
 
 class _Workers:
