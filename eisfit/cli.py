@@ -814,7 +814,8 @@ def _fits(spectra, settings: dict, options: dict):
     order. Batches of :data:`FIT_BATCH` are fitted together where the options allow it (a
     given circuit, the fast engine): :func:`eisfit.fitting.batch.fit_batch`, what
     :func:`eisfit.fit` gives each to the optimiser's tolerance, ~4x faster fits on many small
-    spectra (``bench/bench_public.py --cases defaults``). A batch that raises is fitted one by one, so that each error is its own spectrum's."""
+    spectra (``bench/bench_public.py --cases defaults``). A batch that raises is fitted one by
+    one, so that each error is its own spectrum's."""
     from .api import fit
     from .fitting.batch import fit_batch
 
