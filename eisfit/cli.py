@@ -809,7 +809,7 @@ class _Failures:
 FIT_BATCH = 64  # spectra that `eisfit fit` fits together (one batched fit; printed one by one as before)
 
 
-def _fits(spectra, settings: dict, options: dict):
+def _fits(spectra, fit_kwargs: dict, options: dict):
     """(spectrum, FitResult or the EisfitError its fit raised) for each of ``spectra``, in
     order. Batches of :data:`FIT_BATCH` are fitted together where the options allow it (a
     given circuit, the fast engine): :func:`eisfit.fitting.batch.fit_batch`, what
@@ -819,13 +819,13 @@ def _fits(spectra, settings: dict, options: dict):
     from .api import fit
     from .fitting.batch import fit_batch
 
-    together = settings["circuit"] != "auto" and options.get("engine", "fast") == "fast"
+    together = fit_kwargs["circuit"] != "auto" and options.get("engine", "fast") == "fast"
     batch_options = {k: v for k, v in options.items() if k != "engine"}
     spectra = iter(spectra)
     while batch := list(itertools.islice(spectra, FIT_BATCH if together else 1)):
         t0 = time.perf_counter()
         try:
-            fitted = fit_batch(batch, **settings, **batch_options) if together else None
+            fitted = fit_batch(batch, **fit_kwargs, **batch_options) if together else None
         except EisfitError:
             fitted = None
         if fitted is not None:
@@ -835,7 +835,7 @@ def _fits(spectra, settings: dict, options: dict):
         for s in batch:
             t0 = time.perf_counter()
             try:
-                res = fit(s, **settings, **options)
+                res = fit(s, **fit_kwargs, **options)
             except EisfitError as exc:
                 yield s, exc
                 continue

@@ -90,10 +90,10 @@ def test_auto_workers_start_for_many_files_or_checkpoints(one_threshold):
     threshold = one_threshold
     workers = campaign_module._Workers("auto")
     try:
-        assert workers.for_files(threshold - 1) is None and workers.pool is None
-        started = workers.for_files(threshold)
+        assert workers.executor_for(threshold - 1) is None and workers.pool is None
+        started = workers.executor_for(threshold)
         assert (started is not None) == (_expected_workers() > 1)
-        assert workers.for_checkpoints(1) is started  # once started, the same pool
+        assert workers.executor_for(1) is started  # once started, the same pool
     finally:
         if workers.pool:
             workers.pool.shutdown()

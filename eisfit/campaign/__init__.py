@@ -182,9 +182,8 @@ def fit_campaign(
     joint = _joint_fit_function() if run.joint else None
     workers = _Workers(jobs if executor is None else 1)
     try:  # the campaign's own worker processes also read the files
-        src = load_checkpoints(source, executor=workers.for_files if workers.automatic else workers.executor,
-                               reader=run.reader)
-        workers.for_checkpoints(sum(c.ok for c in src.checkpoints))
+        src = load_checkpoints(source, executor=workers.executor_for, reader=run.reader)
+        workers.executor_for(sum(c.ok for c in src.checkpoints))
         own_pool = workers.pool
         settle_long_lived()  # the spectra stay to the end
         file_defaults = _fit_defaults(src.defaults, source)
@@ -455,7 +454,7 @@ AUTO_MIN_CHECKPOINTS = {"fork": 250, "spawn": 1000}
 class _Workers:
     """The campaign's own worker processes as ``jobs`` asks: ``pool`` (a :class:`_WorkerPool`)
     for a number, started at once when it is 2 or more; for ``"auto"`` started by
-    :meth:`for_files` or :meth:`for_checkpoints` once the campaign is large enough."""
+    :meth:`executor_for` once the campaign is large enough."""
 
     def __init__(self, jobs: int | str):
         self.automatic = jobs == "auto"
@@ -467,13 +466,10 @@ class _Workers:
     def executor(self) -> Executor | None:
         return self.pool.executor if self.pool else None
 
-    def for_files(self, n_files: int) -> Executor | None:
-        """The workers to read ``n_files`` data files with (started now when they are many)."""
-        return self.for_checkpoints(n_files)
-
-    def for_checkpoints(self, n: int) -> Executor | None:
-        """The workers to fit ``n`` checkpoints with: with ``"auto"``, started now when ``n`` is
-        at least the start method's :data:`AUTO_MIN_CHECKPOINTS` and there are two cores or more."""
+    def executor_for(self, n: int) -> Executor | None:
+        """The workers to read ``n`` data files or fit ``n`` checkpoints with (None: this
+        process): with ``"auto"``, started now when ``n`` is at least the start method's
+        :data:`AUTO_MIN_CHECKPOINTS` and there are two cores or more."""
         if self.automatic and not self._tried and self.jobs > 1:
             if n >= AUTO_MIN_CHECKPOINTS[worker_context().get_start_method()]:
                 self._tried = True

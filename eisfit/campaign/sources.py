@@ -163,7 +163,7 @@ def load_checkpoints(source: Any, executor: Executor | Callable[[int], Executor 
     ``executor``: local worker processes that read the data files of a folder, glob or
     list of paths in parallel (the readers' warnings are re-issued here, in file order), or a
     function of the number of files that returns them (None: read here; what
-    ``fit_campaign(jobs="auto")`` passes, which starts its workers only for many files).
+    :func:`eisfit.fit_campaign` passes: with ``jobs="auto"`` it starts workers only for many files).
     ``reader``: the reader options of every file (:class:`eisfit.io.ReaderOptions`; None:
     as detected); a campaign file's rows and ``[defaults]`` are layered with them (row >
     ``reader`` > ``[defaults]``). Spectra given in memory are not read: options given with
