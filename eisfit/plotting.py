@@ -2270,29 +2270,40 @@ def campaign_figure(name: str, camp: CampaignLike, area_normalised: bool = False
     raise ValueError(f"no campaign figure named {name!r} (known: {', '.join(CAMPAIGN_FIGURES + DRT_FIGURES)})")
 
 
-def plot_campaign_residual_map(camp: CampaignLike, ax: Axes | None = None, max_rows_labelled: int = 25) -> Axes:
+MAX_MAP_ROWS = 600  # a residual map of more checkpoints shows each band of them as one row
+MAP_ROWS_LABELLED = 25  # at most this many rows of a residual map are labelled
+
+
+def labelled_map_rows(n_fitted: int, max_rows_labelled: int = MAP_ROWS_LABELLED) -> list[int]:
+    """The positions among the fitted checkpoints whose names label a residual map's rows:
+    every k-th from the first, at most ``max_rows_labelled`` (a regular step: 25 of 32 had
+    left gaps)."""
+    return list(range(0, n_fitted, -(-n_fitted // max_rows_labelled))) if n_fitted else []
+
+
+def plot_campaign_residual_map(camp: CampaignLike, ax: Axes | None = None,
+                               max_rows_labelled: int = MAP_ROWS_LABELLED) -> Axes:
     """Heat map of the relative residuals |Z−Zfit|/|Z| in % with the sign of the real
     residual (checkpoint rows × frequency columns, f in Hz on a log axis); systematic
     bands point at a wrong model. Above ``MAX_MAP_ROWS`` (600) checkpoints each row is a
     band of consecutive checkpoints showing, at each frequency, the residual of largest
     magnitude among them (sign kept), and the axis label says how many checkpoints a row
     holds. At most ``max_rows_labelled`` row labels. Returns the Axes."""
-    data = campaign_residuals(camp)
+    data = campaign_residuals(camp).banded(MAX_MAP_ROWS)
     fitted = data.fitted
     own = ax is None
     if own:
         ax = _new_axes(None, (DOUBLE_COLUMN_IN, min(0.16 * max(len(fitted), 6) + 1.0, 6.0)), layout=None)
     if not fitted:
         return ax
-    grid = data.grid
+    grid, row_edges = data.grid, data.row_edges  # a band's row keeps its largest residuals: the same limit
     lim = _np.nanmax(_np.abs(grid)) if _np.isfinite(grid).any() else 1.0
     edges = _edges(data.log_frequency)
-    grid, row_edges = _largest_per_band(grid, MAX_MAP_ROWS)
     mesh = ax.pcolormesh(10.0 ** edges, row_edges - 0.5, grid, cmap="RdBu_r",
                          vmin=-lim, vmax=lim, shading="flat", rasterized=True)
     ax.set_xscale("log")
     ax.invert_yaxis()
-    rows = list(range(0, len(fitted), -(-len(fitted) // max_rows_labelled)))  # a regular step: 25 of 32 had left gaps
+    rows = labelled_map_rows(len(fitted), max_rows_labelled)
     ax.set_yticks(rows)
     axis = camp.evolution_axis()
     ax.set_yticklabels([camp.checkpoints[fitted[i]].name_on(axis, fitted[i]) for i in rows])
@@ -2307,18 +2318,26 @@ def plot_campaign_residual_map(camp: CampaignLike, ax: Axes | None = None, max_r
     return ax
 
 
-MAX_MAP_ROWS = 600  # a residual map of more checkpoints shows each band of them as one row
-
-
 class CampaignResiduals(NamedTuple):
-    """What the residual map draws: ``fitted`` the numbers of the fitted checkpoints (its
-    rows), ``log_frequency`` (F,) log10(f/Hz) of its columns (rounded to 3 decimals: every
+    """What the residual map draws: ``fitted`` the numbers of the fitted checkpoints,
+    ``log_frequency`` (F,) log10(f/Hz) of its columns (rounded to 3 decimals: every
     spectrum's points on one axis) and ``grid`` (rows, F) the relative residual
-    |Z−Zfit|/|Z| in %, signed by the real part's (NaN where a spectrum has no point)."""
+    |Z−Zfit|/|Z| in %, signed by the real part's (NaN where a spectrum has no point): one
+    row per fitted checkpoint, or with ``row_edges`` one per band of them
+    (:meth:`banded`; the bands' edges in positions among the fitted, 0 ... n)."""
 
     fitted: list[int]
     log_frequency: _np.ndarray
     grid: _np.ndarray
+    row_edges: _np.ndarray | None = None
+
+    def banded(self, max_rows: int) -> "CampaignResiduals":
+        """The same map with at most ``max_rows`` rows (:func:`_largest_per_band`), its
+        ``row_edges`` set (one row per checkpoint: edges 0, 1, ..., n); itself when banded."""
+        if self.row_edges is not None:
+            return self
+        grid, row_edges = _largest_per_band(self.grid, max_rows)
+        return self._replace(grid=grid, row_edges=row_edges)
 
 
 def campaign_residuals(camp: CampaignLike) -> CampaignResiduals:

@@ -73,7 +73,7 @@ def _png(fig, path: Path) -> bytes:
 def test_figures_from_the_inputs_are_those_of_the_result(camp, tmp_path, name):
     inputs = pickle.loads(pickle.dumps(figure_inputs(camp)))  # as the figure process receives them
     assert sum(r is NOT_SENT for r in inputs.results) == 26 - P.MAX_OVERLAY_SPECTRA
-    assert all(c.spectrum is None for c in inputs.checkpoints)
+    assert all(c is NOT_SENT or c.spectrum is None for c in inputs.checkpoints)
     mine = _png(P.campaign_figure(name, inputs, area_normalised=True), tmp_path / "inputs")
     theirs = _png(P.campaign_figure(name, camp, area_normalised=True), tmp_path / "result")
     assert mine == theirs
@@ -86,6 +86,31 @@ def test_inputs_send_the_overlays_results_whole_and_no_other(camp):
     assert sent == shown and all(inputs.results[k] is camp.results[k] for k in sent)
     assert pickle.loads(pickle.dumps(inputs)).results.count(NOT_SENT) == 26 - len(sent)  # one instance, by name
     assert {d["settings"]["area_cm2"] for d in inputs.details} == {0.785}
+
+
+def test_inputs_send_only_the_checkpoints_the_figures_name(camp):
+    """The checkpoints of the overlays and of the residual map's row labels (every second
+    of 26: at most 25 labels), without their spectra; the others' places kept."""
+    inputs = figure_inputs(camp)
+    sent = {k for k, c in enumerate(inputs.checkpoints) if c is not NOT_SENT}
+    shown = {k for k, _ in P._camp_shown(camp, P.MAX_OVERLAY_SPECTRA)[0]}
+    assert len(inputs.checkpoints) == 26 and sent == shown | set(range(0, 26, 2)) and len(sent) < 26
+    assert all(inputs.checkpoints[k].label == camp.checkpoints[k].label for k in sent)
+    assert pickle.loads(pickle.dumps(inputs)).checkpoints.count(NOT_SENT) == 26 - len(sent)
+
+
+def test_a_map_of_more_rows_than_drawn_is_sent_in_bands_and_drawn_the_same(camp, tmp_path, monkeypatch):
+    """Above MAX_MAP_ROWS checkpoints the residual map travels as the bands it draws
+    (each band's largest residual at each frequency), and the figure is that of the result."""
+    monkeypatch.setattr(P, "MAX_MAP_ROWS", 10)
+    inputs = pickle.loads(pickle.dumps(figure_inputs(camp)))
+    whole = P.campaign_residuals(camp)
+    assert inputs.residuals.grid.shape == (9, F.size) and inputs.residuals.fitted == whole.fitted
+    np.testing.assert_array_equal(inputs.residuals.row_edges, [0, 3, 6, 9, 12, 15, 18, 21, 24, 26])
+    band = whole.grid[3:6]
+    np.testing.assert_array_equal(inputs.residuals.grid[1], band[np.abs(band).argmax(axis=0), np.arange(F.size)])
+    mine = _png(P.campaign_figure("residual_map", inputs), tmp_path / "inputs")
+    assert mine == _png(P.campaign_figure("residual_map", camp), tmp_path / "result")
 
 
 def test_inputs_hold_the_evolution_numbers_of_every_checkpoint(camp):

@@ -4,13 +4,16 @@ process forked before the fits (:func:`eisfit._figure_process.reserved_figure_pr
 A figure process forked after the fits maps the campaign process's whole heap, and what it
 allocates while drawing lands in the free slots of the pages it inherited, copying each
 (10,000 checkpoints: 305 MB of private memory, session 46). One forked before the fits has
-a small heap; it receives these inputs instead: every checkpoint without its spectrum, the
-results of the overlays (at most ``MAX_OVERLAY_SPECTRA``) whole, and for every other
-checkpoint no result at all (:data:`NOT_SENT` keeps its place): the evolution figure's
-numbers travel as arrays (:func:`eisfit.plotting.campaign_evolution`) and so do the
-residual map's (:func:`eisfit.plotting.campaign_residuals`). 10,000 checkpoints: 0.7 KB
-per checkpoint pickled and ~1.3 KB unpickled (1.4 and ~5.8 KB when every checkpoint's result
-was sent, slimmed).
+a small heap; it receives these inputs instead: the results of the overlays (at most
+``MAX_OVERLAY_SPECTRA``) whole, the checkpoints (without their spectra) that the overlays
+and the residual map's row labels name, and for every other checkpoint neither
+(:data:`NOT_SENT` keeps its place): the evolution figure's numbers travel as arrays
+(:func:`eisfit.plotting.campaign_evolution`) and so do the residual map's, in at most
+``MAX_MAP_ROWS`` rows (:func:`eisfit.plotting.campaign_residuals`). What it receives grows
+with the checkpoints by a few numbers each: 10,000 CSV files, the process's RSS once the
+inputs are in 43 MB (41 MB for 1,000), its peak 135 MB (118 MB), where every checkpoint and
+every row of the map had been sent: 62 and 143 MB (~2 KB per checkpoint; before that every
+result was sent, slimmed: ~5.8 KB).
 
 ``eisfit campaign`` has its figures drawn this way whatever the number of checkpoints (session
 57; before, only from 8,000: below, a worker forked after the fits drew them, which mapped the
@@ -32,8 +35,9 @@ FIGURE_SETTINGS = ("area_cm2",)  # the settings the figures read of the details 
 
 
 class _NotSent:
-    """The place of a fitted checkpoint's result in :attr:`FigureInputs.results` when the
-    result itself is not sent (no overlay shows it); one instance, pickled by name."""
+    """The place of a checkpoint, or of a fitted checkpoint's result, in
+    :attr:`FigureInputs.checkpoints` and :attr:`FigureInputs.results` when no figure of the
+    figure process reads it; one instance, pickled by name."""
 
     __slots__ = ()
 
@@ -52,7 +56,9 @@ class FigureInputs:
     """A campaign as its figures read it (an :class:`eisfit.plotting.CampaignLike` without
     the table, the DRTs and the Arrhenius fits: the DRT and Arrhenius figures are drawn
     from the :class:`~eisfit.campaign.CampaignResult` itself). ``results``: the overlays'
-    results, None where a checkpoint was not fitted, :data:`NOT_SENT` elsewhere."""
+    results, None where a checkpoint was not fitted, :data:`NOT_SENT` elsewhere;
+    ``checkpoints``: those the overlays and the residual map's labels name, without their
+    spectra, :data:`NOT_SENT` elsewhere."""
 
     checkpoints: list[Any]
     results: list[Any]
@@ -73,20 +79,24 @@ class FigureInputs:
 
 
 def figure_inputs(camp: Any) -> FigureInputs:
-    """The :class:`FigureInputs` of a :class:`~eisfit.campaign.CampaignResult` (its checkpoints
-    without their spectra, the results the overlays show, and the numbers of the evolution
-    figure and of the residual map)."""
-    from ..plotting import MAX_OVERLAY_SPECTRA, campaign_evolution, campaign_residuals, evenly_chosen
+    """The :class:`FigureInputs` of a :class:`~eisfit.campaign.CampaignResult` (the results
+    the overlays show, the checkpoints the figures name, without their spectra, and the
+    numbers of the evolution figure and of the residual map)."""
+    from ..plotting import (MAX_MAP_ROWS, MAX_OVERLAY_SPECTRA, campaign_evolution, campaign_residuals,
+                            evenly_chosen, labelled_map_rows)
 
     fitted = [k for k, r in enumerate(camp.results) if r is not None]
     overlaid = {fitted[i] for i in evenly_chosen(len(fitted), MAX_OVERLAY_SPECTRA)}
     results = [r if r is None or k in overlaid else NOT_SENT for k, r in enumerate(camp.results)]
+    residuals = campaign_residuals(camp).banded(MAX_MAP_ROWS)
+    named = overlaid | {residuals.fitted[i] for i in labelled_map_rows(len(residuals.fitted))}
+    checkpoints = [dataclasses.replace(c, spectrum=None, content_sha256="", reader=None) if k in named else NOT_SENT
+                   for k, c in enumerate(camp.checkpoints)]
     shared: dict[Any, Any] = {}
     details = [one_of_equal(shared, {"settings": one_of_equal(shared, _figure_settings(d.get("settings", {})))})
                for d in camp.details]
-    checkpoints = [dataclasses.replace(c, spectrum=None, content_sha256="", reader=None) for c in camp.checkpoints]
     return FigureInputs(checkpoints, results, details, camp.evolution_axis(), camp.colour_values(),
-                        campaign_residuals(camp), campaign_evolution(camp))
+                        residuals, campaign_evolution(camp))
 
 
 def _figure_settings(settings: dict) -> dict:
