@@ -11,9 +11,10 @@ and the residual map's row labels name, and for every other checkpoint neither
 (:func:`eisfit.plotting.campaign_evolution`) and so do the residual map's, in at most
 ``MAX_MAP_ROWS`` rows (:func:`eisfit.plotting.campaign_residuals`). What it receives grows
 with the checkpoints by a few numbers each: 10,000 CSV files, the process's RSS once the
-inputs are in 43 MB (41 MB for 1,000), its peak 135 MB (118 MB), where every checkpoint and
-every row of the map had been sent: 62 and 143 MB (~2 KB per checkpoint; before that every
-result was sent, slimmed: ~5.8 KB).
+inputs are in 43 MB (41 MB for 1,000), its peak after the evolution and Bode figures 134 MB
+(119 MB), where every checkpoint and every row of the map had been sent: 62 and 143 MB (~2 KB
+per checkpoint; before that every result was sent, slimmed: ~5.8 KB). Its peak still depends on
+how many figures it ends up drawing (the campaign process draws the others).
 
 ``eisfit campaign`` has its figures drawn this way whatever the number of checkpoints (session
 57; before, only from 8,000: below, a worker forked after the fits drew them, which mapped the
