@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -271,6 +271,14 @@ class Spectrum:
 
     def _with_mask(self, mask: np.ndarray) -> "Spectrum":
         return Spectrum._unwarned(self._frequency, self._z, self.meta, columns=self._columns, mask=mask)
+
+    def only_columns(self, keep: Callable[[str], bool]) -> "Spectrum":
+        """The same spectrum (points, selection, meta) holding only the per-point columns
+        whose names ``keep`` accepts; this spectrum itself when it holds no other."""
+        kept = {name: values for name, values in self._columns.items() if keep(name)}
+        if len(kept) == len(self._columns):
+            return self
+        return Spectrum._unwarned(self._frequency, self._z, self.meta, columns=kept, mask=self._mask)
 
     def with_meta(self, **updates: Any) -> "Spectrum":
         """A copy with metadata entries added or replaced."""

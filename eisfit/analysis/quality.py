@@ -32,7 +32,7 @@ from .kk import voigt_noise_levels
 __all__ = ["LACK_OF_FIT_RATIO", "undetermined", "MISFIT_RATIO", "NOISE_FLOOR", "kk_noise_level", "voigt_noise_levels",
            "rms_relative_residual", "lack_of_fit_ratio", "is_lack_of_fit", "unmodelled_inductance_H",
            "unmodelled_capacitance_F", "capacitive_tail_F", "modulus_phase_reading", "NOISE_TO_SIGNAL_LIMIT_PCT",
-           "instrument_noisy_points"]
+           "is_instrument_noise_column", "instrument_noisy_points"]
 
 LACK_OF_FIT_RATIO = 2.0  # residuals above twice the noise level: the model misses the data
 MISFIT_RATIO = 1.2  # above it (up to 2) the residuals are systematically above the noise: right-model fits
@@ -40,6 +40,14 @@ MISFIT_RATIO = 1.2  # above it (up to 2) the residuals are systematically above 
 # headline circuit without the lead inductance of MHz data lies at 1.21-1.44 (11 sample checkpoints)
 NOISE_FLOOR = 1e-4  # relative residuals below 0.01 % of |Z| are never called a lack of fit
 NOISE_TO_SIGNAL_LIMIT_PCT = 100.0  # an instrument-reported noise as large as the response itself
+NOISE_COLUMN_PREFIX = "NSR "  # BioLogic's noise-to-signal columns: ``NSR Ewe/%``, ``NSR I/%``
+
+
+def is_instrument_noise_column(name: str) -> bool:
+    """Whether a per-point column (:attr:`eisfit.Spectrum.columns`) is an instrument-reported
+    noise-to-signal ratio, which :func:`instrument_noisy_points` reads: the only per-point
+    columns a fit uses."""
+    return name.startswith(NOISE_COLUMN_PREFIX)
 
 
 def instrument_noisy_points(columns: Mapping[str, np.ndarray]) -> int:
@@ -52,7 +60,7 @@ def instrument_noisy_points(columns: Mapping[str, np.ndarray]) -> int:
     spectrum's per-point columns (:attr:`eisfit.Spectrum.columns`); 0 without such columns."""
     noisy = None
     for name, values in columns.items():
-        if not name.startswith("NSR "):
+        if not is_instrument_noise_column(name):
             continue
         with np.errstate(invalid="ignore"):
             above = np.asarray(values, float) >= NOISE_TO_SIGNAL_LIMIT_PCT

@@ -43,7 +43,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .._processes import settle_long_lived
-from ..fitting.batch import fit_chunks
+from ..fitting.batch import fit_chunks, fit_payload
 from ..fitting.engine import PER_SPECTRUM_OPTIONS
 from ..analysis.derived import ARC_SWAP_DECADES, arc_tau_s, circuit_arcs, swapped_arcs
 from ..analysis.quality import undetermined
@@ -562,13 +562,8 @@ def _payload(items: list[dict], task: list[_Chunk]) -> tuple:
         own = {k: v for k, v in items[chunk.members[0]]["settings"].items() if k in PER_SPECTRUM_OPTIONS}
         # a repair's seed, the cold fits solved before and their results (see fit_chunks)
         extra = (chunk.seed, chunk.cold_rows, chunk.cold_results) if chunk.seed is not None or chunk.cold_rows else ()
-        parts.append(([_plain(items[i]["spectrum"]) for i in members], chunk.lead_in is not None, own, *extra))
+        parts.append(([fit_payload(items[i]["spectrum"]) for i in members], chunk.lead_in is not None, own, *extra))
     return parts, circuit, settings, False, True
-
-
-def _plain(s: Spectrum) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    meta = {k: v for k, v in s.meta.items() if isinstance(v, (str, int, float, bool, type(None)))}
-    return np.asarray(s.frequency), np.asarray(s.z), meta
 
 
 def _collect(items: list[dict], fits: list[CheckpointFits], chunk: _Chunk, outcome: Any,

@@ -57,6 +57,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
+from ..analysis.quality import is_instrument_noise_column
 from ..errors import CampaignError, EisfitError, NoImpedanceDataError, UnknownFormatError
 from ..io.options import READER_OPTION_NAMES, ReaderOptions, columns_from_text
 from ..settings import did_you_mean
@@ -98,6 +99,10 @@ class Checkpoint:
     settings; None for a folder, a glob, a list or spectra.
     ``reader``: the reader options its file was read with (part of the cache key); None
     for spectra given in memory (not read by the campaign).
+    ``spectrum``, read from a file, keeps of the file's per-point columns only those a fit
+    reads, the instrument's noise-to-signal ratios (``NSR Ewe/%``, ``NSR I/%``;
+    :func:`eisfit.read` gives them all): a BioLogic sweep's twenty others (time, Ewe, I,
+    Zce...) were held by the campaign to its end, more than its points and its fit together.
     """
 
     label: str
@@ -448,7 +453,8 @@ def _checkpoints_of_file(path: Path, display: str, sweep: int | None = None, *,
         t = acquisition_time(spectra[k])
         if rest.get("cycle") is None:  # the campaign file gives none: the file's cycle column
             rest["cycle"] = _float_or_none(spectra[k].meta.get("cycle"))
-        out.append(Checkpoint(label=label, spectrum=spectra[k], file=display, sweep=k,
+        out.append(Checkpoint(label=label, spectrum=spectra[k].only_columns(is_instrument_noise_column),
+                              file=display, sweep=k,
                               content_sha256=digest, start_time=None if t is None else t.isoformat(),
                               reader=reader, **rest))
     return out

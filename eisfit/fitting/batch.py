@@ -27,6 +27,7 @@ import numpy as np
 
 from .._checks import check_choice
 from ..analysis.derived import circuit_arcs, swapped_arcs
+from ..analysis.quality import is_instrument_noise_column
 from ..model import Circuit, CircuitDefinition
 from ..spectrum import Spectrum
 from .engine import (PER_SPECTRUM_OPTIONS, _definition, _final_values, _Prepared, _prepare, final_values,
@@ -394,7 +395,7 @@ def fit_stream(
     n_chunks = 0
     try:
         for chunk in _stream_chunks(source, chunk_size, lead_in=seeded):
-            args = ([(s.frequency, s.z, dict(s.meta)) for s in chunk[1]], chunk[0], circuit,
+            args = ([fit_payload(s) for s in chunk[1]], chunk[0], circuit,
                     {**options, "seeded": seeded}, True)
             n_chunks += 1
             if pool is None:
@@ -458,6 +459,16 @@ def cold_fit_missed(cold_chisq: float, seeded_chisq: float, dof: int) -> bool:
     return bool(gap > SEED_DISAGREEMENT_RTOL * seeded_chisq and gap > SEED_DISAGREEMENT_S2 * seeded_chisq / max(dof, 1))
 
 
+def fit_payload(s: Spectrum) -> tuple[np.ndarray, np.ndarray, dict[str, Any], dict[str, np.ndarray]]:
+    """What a worker receives of a spectrum to fit (:func:`fit_chunks`' ``data``), plain and
+    picklable: its selected points (frequency Hz, z ohm), the meta entries that are single
+    values (text, numbers: the label, the source, the area...) and the per-point columns a
+    fit reads (the instrument's noise-to-signal ratios, :func:`~eisfit.analysis.quality.is_instrument_noise_column`:
+    without them a campaign's fits had lost the ``noisy-points`` flag of :func:`eisfit.fit`)."""
+    meta = {k: v for k, v in s.meta.items() if isinstance(v, (str, int, float, bool, type(None)))}
+    return np.asarray(s.frequency), np.asarray(s.z), meta, s.only_columns(is_instrument_noise_column).columns
+
+
 def fit_chunk(data: list[tuple], has_lead_in: bool, circuit: str, options: Mapping[str, Any],
               rows: bool = False, lean: bool = False) -> list[dict[str, Any]]:
     """Worker entry of streams: :func:`fit_chunks` of one chunk."""
@@ -481,7 +492,8 @@ def fit_chunks(chunks: Sequence[tuple[list[tuple], bool]], circuit: str, options
     them, taken where the spectrum keeps its cold fit (:func:`fit_chain`'s ``cold_results``);
     the outcomes come back per chunk, as below.
 
-    ``data``: (frequency Hz, z ohm, meta) per spectrum; with ``has_lead_in`` the first is
+    ``data``: (frequency Hz, z ohm, meta[, per-point columns]) per spectrum
+    (:func:`fit_payload`); with ``has_lead_in`` the first is
     the checkpoint before the chunk, refitted as its seed and dropped from the output.
     One outcome per spectrum: ``{"result": FitResult.to_dict(), "seed_source",
     "disagree", "cold_chisq", "seeded_chisq"}`` (``{"row": summary_row(...)}`` instead of
@@ -499,7 +511,8 @@ def fit_chunks(chunks: Sequence[tuple[list[tuple], bool]], circuit: str, options
     from .._blas import small_blas
 
     # the points of spectra the sender holds (it gave the warnings about their order when they came in)
-    spectra = [Spectrum._unwarned(f, z, meta) for data, *_ in chunks for f, z, meta in data]
+    spectra = [Spectrum._unwarned(f, z, meta, columns=columns[0] if columns else None)
+               for data, *_ in chunks for f, z, meta, *columns in data]
     own = [part[2] if len(part) > 2 else None for part in chunks for _ in part[0]]
     starts = np.cumsum([0] + [len(part[0]) for part in chunks])
     seeds = [part[3] if len(part) > 3 else None for part in chunks]
