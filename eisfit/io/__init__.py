@@ -103,9 +103,17 @@ def detect_format(path: str | Path) -> str:
 
 
 def _detect_module(p: Path, head: bytes):
-    """The format module of ``p`` (:func:`detect_format`) whose first bytes (:func:`_read_head`) are ``head``."""
+    """The format module of ``p`` (:func:`detect_format`) whose first bytes (:func:`_read_head`)
+    are ``head``: the highest score, the first module of :data:`FORMAT_MODULES` among equals.
+    A module that states the most its sniff gives (``SNIFF_MAX``: the generic table's, whose
+    sniff parses the head) is not asked once an earlier one scored as much: it could not win
+    (a Gamry .DTA file's table sniff had been 2.1 of the 2.9 ms its reading took, an
+    EC-Lab .mpt's 0.11 of 0.56 ms)."""
     best, best_score = None, 0
     for mod in _modules():
+        bound = getattr(mod, "SNIFF_MAX", None)
+        if bound is not None and bound <= best_score:
+            continue
         score = int(mod.sniff(head, p))
         if score > best_score:
             best, best_score = mod, score

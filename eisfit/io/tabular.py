@@ -1754,12 +1754,15 @@ _DELIMITER_OPTIONS = {"tab": "\t", "\\t": "\t", "\t": "\t", "semicolon": ";", ";
                       "comma": ",", ",": ",", "whitespace": None, "space": None, " ": None}
 
 
+SNIFF_MAX = 60  # the most :func:`sniff` gives (50 + 10): eisfit.io.read skips it where a format scored as much
+
+
 def sniff(head: bytes, path: Path) -> int:
     """Confidence that the head is a delimited impedance table: 50 with a header naming
     frequency and impedance columns, 40 for 3+ numeric columns without header, 15-30 for
-    weaker tables; +10 for a .csv/.txt/.dat extension. A text file with such an extension
-    but no usable table still gets 5, so that reading it reports the precise problem.
-    0 for binary content."""
+    weaker tables; +10 for a .csv/.txt/.dat extension (at most :data:`SNIFF_MAX`). A text
+    file with such an extension but no usable table still gets 5, so that reading it reports
+    the precise problem. 0 for binary content."""
     if not head or head_text(head).binary:
         return 0
     generic_ext = suffix_of(path) in EXTENSIONS
