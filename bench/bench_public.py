@@ -70,6 +70,9 @@ Cases:
             ``--memory-n`` single-spectrum CSV files each (default 1,000, 5,000 and 10,000): the
             peak of the summed RSS, each process's RSS and private memory at that moment, and the
             growth per spectrum between the smallest and largest folder.
+  memory-instrument  (not run by default) the same on CSV files that also hold the per-point
+            columns an EC-Lab sweep exported as text holds (``INSTRUMENT_COLUMNS``: time, Ewe,
+            I, ..., the noise-to-signal ratios), the kind of file an instrument writes.
 
 Hard spectra: R0-p(R1,CPE1)-p(R2,CPE2), R1 and R2 over 3 decades, arcs 0.7-4 decades apart,
 51 points 10 MHz-100 Hz, 0.5 % complex noise, from a fixed seed.
@@ -543,13 +546,26 @@ def case_suggest(u: float, n: int) -> None:
           f"(median {statistics.median(times) / u:.2f} u)")
 
 
-def _csv_folder(tmp: str, n: int) -> Path:
-    """A folder of ``n`` single-spectrum CSV files of hard spectra (the command cases' input)."""
+# the per-point columns an EC-Lab sweep exported as text also holds (those of yadg's geis.mpr that
+# name no impedance): what the reader keeps as Spectrum.columns; NSR: the instrument's noise-to-signal %
+INSTRUMENT_COLUMNS = ("time/s", "<Ewe>/V", "<I>/mA", "Cs/uF", "Cp/uF", "|Ewe|/V", "|I|/A", "I Range",
+                      "(Q-Qo)/mA.h", "<Ece>/V", "|Ece|/V", "NSR Ewe/%", "NSR I/%")
+
+
+def _csv_folder(tmp: str, n: int, instrument_columns: bool = False) -> Path:
+    """A folder of ``n`` single-spectrum CSV files of hard spectra (the command cases' input);
+    with ``instrument_columns`` each also holds the columns :data:`INSTRUMENT_COLUMNS` (the
+    kind of file an instrument exports, whose extra columns a reader keeps)."""
     folder = Path(tmp) / "csv"
     folder.mkdir()
+    rng = np.random.default_rng(33)
     for k, s in enumerate(synthesize(hard_truths(n, seed=31), seed=32)):
-        np.savetxt(folder / f"cell_{k:05d}.csv", np.c_[s.frequency, s.z.real, s.z.imag], delimiter=",",
-                   header="freq_Hz,Zre_ohm,Zim_ohm", comments="")
+        columns, header = [s.frequency, s.z.real, s.z.imag], "freq_Hz,Zre_ohm,Zim_ohm"
+        if instrument_columns:
+            columns += [np.cumsum(1.0 / s.frequency)] + [rng.uniform(0.0, 1.0, s.frequency.size)
+                                                         for _ in INSTRUMENT_COLUMNS[1:]]
+            header += "," + ",".join(INSTRUMENT_COLUMNS)
+        np.savetxt(folder / f"cell_{k:05d}.csv", np.column_stack(columns), delimiter=",", header=header, comments="")
     return folder
 
 
@@ -613,11 +629,16 @@ def case_defaults(n_campaign: int, n_fit: int) -> None:
               f"{together.describe()}; eisfit.fit one by one (what it ran before) {alone.describe()}", flush=True)
 
 
-def case_memory(sizes: list[int], jobs: int) -> None:
+def case_memory(sizes: list[int], jobs: int, instrument_columns: bool = False) -> None:
+    """``eisfit campaign`` on CSV folders of each size, watched: the peak RSS summed over its
+    processes, each one's own peak, the growth per spectrum. ``instrument_columns``: files that
+    also hold an instrument export's per-point columns (case ``memory-instrument``)."""
     peaks = {}
+    label = "memory-instrument" if instrument_columns else "memory"
+    kind = f"CSV files with {len(INSTRUMENT_COLUMNS)} instrument columns" if instrument_columns else "CSV files"
     for n in sorted(sizes):
         with tempfile.TemporaryDirectory() as tmp:
-            folder = _csv_folder(tmp, n)
+            folder = _csv_folder(tmp, n, instrument_columns)
             split: dict[int, tuple[int, int]] = {}
             own: dict[int, int] = {}
             _watched_cli(["campaign", str(folder), "--circuit", CIRCUIT, "--jobs", str(jobs),
@@ -626,12 +647,12 @@ def case_memory(sizes: list[int], jobs: int) -> None:
         parts = ", ".join(f"RSS {rss / 2**20:.0f} MB (private {private / 2**20:.0f} MB)"
                           for rss, private in split.values())
         others = sorted((rss for pid, rss in own.items() if pid != 0), reverse=True)
-        print(f"[memory] {n} CSV files: peak summed RSS {peaks[n] / 2**20:.0f} MB; its processes then: {parts}; "
+        print(f"[{label}] {n} {kind}: peak summed RSS {peaks[n] / 2**20:.0f} MB; its processes then: {parts}; "
               f"each one's own peak: the command's process {own.get(0, 0) / 2**20:.0f} MB, the others "
               + ", ".join(f"{rss / 2**20:.0f}" for rss in others) + " MB", flush=True)
     if len(peaks) > 1:
         lo, hi = min(peaks), max(peaks)
-        print(f"[memory] growth {(peaks[hi] - peaks[lo]) / (hi - lo) / 1024:.0f} KB of summed RSS per spectrum "
+        print(f"[{label}] growth {(peaks[hi] - peaks[lo]) / (hi - lo) / 1024:.0f} KB of summed RSS per spectrum "
               f"({lo} to {hi} files)")
 
 
@@ -815,7 +836,7 @@ def main() -> None:
                     default=["fit", "start", "campaign", "rows", "ablation", "grids", "families", "suggest", "cli",
                              "auto", "drt", "defaults"],
                     choices=["fit", "start", "campaign", "rows", "ablation", "grids", "families", "suggest", "cli",
-                             "auto", "drt", "defaults", "memory"])
+                             "auto", "drt", "defaults", "memory", "memory-instrument"])
     ap.add_argument("--family-n", type=int, default=10)
     ap.add_argument("--suggest-n", type=int, default=3)
     ap.add_argument("--repeat", type=int, default=15)
@@ -837,7 +858,8 @@ def main() -> None:
             "families": lambda u: case_families(u, a.family_n), "suggest": lambda u: case_suggest(u, a.suggest_n),
             "cli": lambda u: case_cli(a.cli_n, a.jobs), "auto": lambda u: case_auto(a.jobs),
             "drt": lambda u: case_drt(a.jobs), "defaults": lambda u: case_defaults(a.defaults_n, a.defaults_fit_n),
-            "memory": lambda u: case_memory(a.memory_n, a.jobs)}
+            "memory": lambda u: case_memory(a.memory_n, a.jobs),
+            "memory-instrument": lambda u: case_memory(a.memory_n, a.jobs, instrument_columns=True)}
     for case in [c for c in runs if c in a.cases]:
         u = impedance_unit.measure_u()  # measured again before every case: the machine's load drifts
         print(f"u = {u * 1e3:.1f} ms (one impedance.py CustomCircuit.fit from a good guess, measured before "

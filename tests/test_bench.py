@@ -146,3 +146,17 @@ def test_the_defaults_case_runs_the_commands_a_user_runs_without_options(bench, 
     assert len([a for a in fits[0] if a.endswith(".csv")]) == 3
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[defaults]")]
     assert len(lines) == 4 and "fit_batch 64 at a time" in lines[3] and "eisfit.fit one by one" in lines[3]
+
+
+def test_the_instrument_memory_case_writes_files_with_an_instrument_s_columns(bench, tmp_path):
+    """``memory-instrument``'s files: the three impedance columns read as before, the others
+    kept by the reader as the spectrum's per-point columns (what a campaign then drops)."""
+    import eisfit
+
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+    plain = bench._csv_folder(str(tmp_path / "a"), 2)
+    wide = bench._csv_folder(str(tmp_path / "b"), 2, instrument_columns=True)
+    (a,), (b,) = eisfit.read(sorted(plain.iterdir())[0]), eisfit.read(sorted(wide.iterdir())[0])
+    assert list(a.columns) == [] and list(b.columns) == list(bench.INSTRUMENT_COLUMNS)
+    assert (a.frequency == b.frequency).all() and (a.z == b.z).all()
