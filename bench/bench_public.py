@@ -546,8 +546,9 @@ def case_suggest(u: float, n: int) -> None:
           f"(median {statistics.median(times) / u:.2f} u)")
 
 
-# the per-point columns an EC-Lab sweep exported as text also holds (those of yadg's geis.mpr that
-# name no impedance): what the reader keeps as Spectrum.columns; NSR: the instrument's noise-to-signal %
+# per-point columns an EC-Lab sweep exported as text also holds (13 of yadg's geis.mpr's 22; none that
+# names an impedance, which a reader could take for Z' or Z'', and no cycle number, which would order
+# the campaign): what the reader keeps as Spectrum.columns; NSR: the instrument's noise-to-signal, %
 INSTRUMENT_COLUMNS = ("time/s", "<Ewe>/V", "<I>/mA", "Cs/uF", "Cp/uF", "|Ewe|/V", "|I|/A", "I Range",
                       "(Q-Qo)/mA.h", "<Ece>/V", "|Ece|/V", "NSR Ewe/%", "NSR I/%")
 
