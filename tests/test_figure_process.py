@@ -223,6 +223,32 @@ def test_the_last_outcome_ends_the_pool_and_warms_up_the_reserved_process(monkey
     assert C._after_last_outcome(None, figures=True) is None  # no workers of its own: nothing to do
 
 
+def test_eisfit_campaign_warms_up_the_reserved_process_when_the_last_fits_are_in(tmp_path, monkeypatch):
+    """The command (which streams its rows and writes the outputs after fit_campaign
+    returns, out=None) has the reserved process import pyplot once the last fits are in: it
+    had been left to import it when its inputs came, after the result was assembled (since
+    the hook was keyed on fit_campaign's own ``out``)."""
+    from click.testing import CliRunner
+
+    from eisfit.cli import main
+
+    folder = tmp_path / "csv"
+    folder.mkdir()
+    for k in range(4):
+        p = np.array(TRUE)
+        p[4] = 150.0 - 10 * k
+        z = Circuit(HEADLINE).impedance(p, F)
+        np.savetxt(folder / f"cell_{k}.csv", np.column_stack([F, z.real, z.imag]), delimiter=",",
+                   header="freq_Hz,Zre_ohm,Zim_ohm", comments="")
+    calls = []
+    monkeypatch.setattr(FP, "warm_up_reserved", lambda: calls.append("warm up"))
+    result = CliRunner().invoke(main, ["campaign", str(folder), "--circuit", HEADLINE, "--jobs", "2",
+                                       "--out", str(tmp_path / "out"), "--no-cache", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert calls == ["warm up"]
+    assert (tmp_path / "out" / "report.md").exists()
+
+
 @needs_fork
 def test_a_reserved_process_that_died_leaves_the_figures_to_this_one(camp, tmp_path):
     with FP.reserved_figure_process():

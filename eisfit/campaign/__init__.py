@@ -218,13 +218,15 @@ def fit_campaign(
     if rows_file is None and out is not None:
         rows_file = Path(out) / PARTIAL_ROWS
     on_chunk = None if rows_file is None else _row_streamer(Path(rows_file), src.checkpoints, items)
+    # outputs follow the fits: written here (out) or by the caller that streams the rows (eisfit campaign)
+    outputs_follow = out is not None or rows_file is not None
     try:
         fits, stats = run_campaign_fits(items, chains, own_pool.executor if own_pool else executor, cache,
                                         lambda n: _progress_bar(progress, n), on_chunk=on_chunk,
                                         respawn=own_pool and own_pool.respawn,
                                         workers=own_pool.jobs if own_pool else None,
-                                        on_core_free=_output_modules_loader(figures=out is not None or rows_file is not None),
-                                        on_last_outcome=_after_last_outcome(own_pool, figures=out is not None,
+                                        on_core_free=_output_modules_loader(figures=outputs_follow),
+                                        on_last_outcome=_after_last_outcome(own_pool, figures=outputs_follow,
                                                                             keep_pool=bool(drt)))
     except KeyboardInterrupt:
         if own_pool:
