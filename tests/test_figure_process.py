@@ -64,6 +64,19 @@ def camp():
     return eisfit.fit_campaign(spectra, circuit=HEADLINE, area_cm2=0.785, starts=4)
 
 
+def _csv_folder(tmp_path: Path, n: int) -> Path:
+    """A folder of ``n`` single-spectrum CSV files (the headline circuit, R2 150, 140, ... ohm)."""
+    folder = tmp_path / "csv"
+    folder.mkdir()
+    for k in range(n):
+        p = np.array(TRUE)
+        p[4] = 150.0 - 10 * k
+        z = Circuit(HEADLINE).impedance(p, F)
+        np.savetxt(folder / f"cell_{k}.csv", np.c_[F, z.real, z.imag], delimiter=",", header="freq_Hz,Zre_ohm,Zim_ohm",
+                   comments="")
+    return folder
+
+
 def _png(fig, path: Path) -> bytes:
     P.save_figure(fig, path)
     return path.with_suffix(".png").read_bytes()
@@ -232,14 +245,7 @@ def test_eisfit_campaign_warms_up_the_reserved_process_when_the_last_fits_are_in
 
     from eisfit.cli import main
 
-    folder = tmp_path / "csv"
-    folder.mkdir()
-    for k in range(4):
-        p = np.array(TRUE)
-        p[4] = 150.0 - 10 * k
-        z = Circuit(HEADLINE).impedance(p, F)
-        np.savetxt(folder / f"cell_{k}.csv", np.column_stack([F, z.real, z.imag]), delimiter=",",
-                   header="freq_Hz,Zre_ohm,Zim_ohm", comments="")
+    folder = _csv_folder(tmp_path, 4)
     calls = []
     monkeypatch.setattr(FP, "warm_up_reserved", lambda: calls.append("warm up"))
     result = CliRunner().invoke(main, ["campaign", str(folder), "--circuit", HEADLINE, "--jobs", "2",
@@ -276,14 +282,7 @@ def test_the_campaign_command_writes_its_figures_through_the_reserved_process(tm
 
     from eisfit.cli import main
 
-    folder = tmp_path / "csv"
-    folder.mkdir()
-    for k in range(3):
-        p = np.array(TRUE)
-        p[4] = 150.0 - 10 * k
-        z = Circuit(HEADLINE).impedance(p, F)
-        np.savetxt(folder / f"cell_{k}.csv", np.c_[F, z.real, z.imag], delimiter=",", header="freq_Hz,Zre_ohm,Zim_ohm",
-                   comments="")
+    folder = _csv_folder(tmp_path, 3)
     made = []
     original = FP.FigureProcess.__init__
 
