@@ -273,12 +273,18 @@ class Spectrum:
         return Spectrum._unwarned(self._frequency, self._z, self.meta, columns=self._columns, mask=mask)
 
     def only_columns(self, keep: Callable[[str], bool]) -> "Spectrum":
-        """The same spectrum (points, selection, meta) holding only the per-point columns
-        whose names ``keep`` accepts; this spectrum itself when it holds no other."""
+        """The same spectrum (points, selection, a copy of its meta) holding only the per-point
+        columns whose names ``keep`` accepts; this spectrum itself when it holds no other. The
+        points and the selection are this spectrum's own read-only arrays, already checked (not
+        checked and copied again)."""
         kept = {name: values for name, values in self._columns.items() if keep(name)}
         if len(kept) == len(self._columns):
             return self
-        return Spectrum._unwarned(self._frequency, self._z, self.meta, columns=kept, mask=self._mask)
+        new = Spectrum.__new__(Spectrum)
+        new._frequency, new._z, new._mask, new._all_selected = self._frequency, self._z, self._mask, self._all_selected
+        new._columns = kept
+        new.meta = dict(self.meta)
+        return new
 
     def with_meta(self, **updates: Any) -> "Spectrum":
         """A copy with metadata entries added or replaced."""

@@ -52,6 +52,23 @@ def _write_csvs(folder) -> None:
         (folder / f"cell_{k}.csv").write_text("\n".join(["freq/Hz,Re(Z)/Ohm,-Im(Z)/Ohm,time/s,NSR I/%", *rows]) + "\n")
 
 
+
+def test_only_columns_keeps_the_points_selection_and_meta_and_shares_their_arrays():
+    f, z, nsr = _spectrum(0)
+    mask = np.ones(F.size, bool)
+    mask[:2] = False
+    s = Spectrum(f, z, meta={"label": "c0"}, columns={"NSR I/%": nsr, "time/s": 10.0 * np.arange(F.size)})
+    s = s.select(mask)
+    kept = s.only_columns(lambda name: name.startswith("NSR "))
+    assert list(kept.columns) == ["NSR I/%"]
+    np.testing.assert_array_equal(kept.columns["NSR I/%"], nsr[mask])
+    np.testing.assert_array_equal(kept.frequency, s.frequency)
+    np.testing.assert_array_equal(kept.z, s.z)
+    np.testing.assert_array_equal(kept.mask, mask)
+    assert kept.meta == s.meta and kept.meta is not s.meta  # its own meta dict
+    assert np.shares_memory(kept._z, s._z) and np.shares_memory(kept._frequency, s._frequency)  # not copied
+    assert kept.only_columns(lambda name: name.startswith("NSR ")) is kept  # nothing to drop: itself
+
 def test_the_payload_of_a_fit_holds_the_noise_columns_of_the_selected_points():
     s = _spectra()[0].crop(fmin=1.0)
     f, z, meta, columns = fit_payload(s)
