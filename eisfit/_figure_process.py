@@ -118,7 +118,7 @@ class FigureProcess:
 
 def _serve(conn: Any, parent_pid: int) -> None:
     """The figure process: wait for inputs, then draw what it is sent."""
-    from ._processes import die_with_parent, ignore_interrupts
+    from ._processes import die_with_parent, ignore_interrupts, release_freed_memory
 
     if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:  # ends when terminated, whatever the
         signal.signal(signal.SIGTERM, signal.SIG_DFL)  # command made of SIGTERM in its process
@@ -144,6 +144,7 @@ def _serve(conn: Any, parent_pid: int) -> None:
             conn.send((name, paths, None))
         except Exception as exc:  # the campaign process draws it again and raises the error there
             conn.send((name, None, f"{type(exc).__name__}: {exc}"))
+        release_freed_memory()  # before the next figure, which would otherwise add its peak to this one's
 
 
 def _import_pyplot() -> None:

@@ -25,7 +25,7 @@ from multiprocessing.context import BaseContext
 from typing import Any, Callable, Sequence
 
 __all__ = ["map_jobs", "fork_is_safe", "usable_cores", "worker_context", "owned_pool", "tune_allocator",
-           "allocator_tuned", "die_with_parent", "PARENT_POLL_SECONDS", "long_lived_objects", "settle_long_lived",
+           "allocator_tuned", "release_freed_memory", "die_with_parent", "PARENT_POLL_SECONDS", "long_lived_objects", "settle_long_lived",
            "interrupt_on_signals", "ignore_interrupts"]
 
 PARENT_POLL_SECONDS = 0.5  # how often a worker checks that its parent is still there
@@ -153,6 +153,26 @@ def allocator_tuned() -> bool:
     """Whether :func:`tune_allocator` took effect in this process (the ``eisfit`` command, a
     campaign's worker): arrays of a few MB are then cheap to make again and again."""
     return _tuned
+
+
+def release_freed_memory() -> bool:
+    """Collect the garbage cycles (a closed matplotlib figure is one: ~17 MB of a 10,000-
+    checkpoint evolution figure) and hand the heap's free pages back to the kernel (glibc's
+    ``malloc_trim``; True when it ran). With :func:`tune_allocator`'s settings a process
+    keeps up to ``TRIM_THRESHOLD_BYTES`` of free heap, so a process that makes one large
+    thing after another (figures) held the freed memory of each: the campaign's figure
+    process at 10,000 checkpoints peaked at 158 MB of RSS, 135 MB when it releases it after
+    each figure (~15-25 ms a figure; the command's time unchanged)."""
+    gc.collect()
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).malloc_trim(0)
+        return True
+    except (OSError, AttributeError):  # not glibc
+        return False
 
 
 def die_with_parent(parent_pid: int) -> None:
