@@ -536,6 +536,8 @@ def test_parallel_read_of_a_large_folder_keeps_order_errors_and_reader_warnings(
         assert first["format"] is last["format"]
         assert first["columns_detected"]["real"] is last["columns_detected"]["real"]
         assert first["columns_detected"] is not last["columns_detected"]
+        spectra = [c.spectrum for c in read.checkpoints if c.spectrum is not None]
+        assert all(s.frequency is spectra[0].frequency for s in spectra)  # one array of the equal frequencies
     one = eisfit.fit_campaign(folder, circuit="R0-p(R1,C1)", jobs=1, cache_dir=False, progress=False)
     two = eisfit.fit_campaign(folder, circuit="R0-p(R1,C1)", jobs=2, cache_dir=False, progress=False)
     pd.testing.assert_frame_equal(one.table, two.table)

@@ -23,6 +23,26 @@ def test_points_are_read_only_and_not_copied_when_all_are_selected():
         s.frequency[:] = 1.0
 
 
+def test_spectra_with_equal_frequencies_come_to_share_one_array_and_keep_their_values():
+    from eisfit.spectrum import share_equal_arrays
+
+    a, b = Spectrum(F, Z), Spectrum(F.copy(), 2 * Z)
+    other = Spectrum(F * 1.001, Z)
+    cropped = Spectrum(F.copy(), Z).crop(fmin=1.0)
+    assert a.frequency is not b.frequency
+    share_equal_arrays([a, b, other, cropped])
+    assert b.frequency is a.frequency  # one array of the equal frequencies
+    assert other.frequency is not a.frequency  # a different grid keeps its own
+    np.testing.assert_array_equal(b.frequency, F)
+    np.testing.assert_array_equal(other.frequency, F * 1.001)
+    np.testing.assert_array_equal(b.z, 2 * Z)
+    np.testing.assert_array_equal(cropped.frequency, F[F >= 1.0])  # its selection kept
+    np.testing.assert_array_equal(cropped.original.frequency, F)
+    assert a.mask is b.mask and cropped.mask is not a.mask
+    with pytest.raises(ValueError, match="read-only"):
+        b.frequency[0] = 1.0
+
+
 def test_a_selection_gives_read_only_copies_of_its_points():
     s = eisfit.Spectrum(F, Z).crop(fmin=1.0, fmax=1e4)
     keep = (F >= 1.0) & (F <= 1e4)

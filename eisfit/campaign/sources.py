@@ -61,7 +61,7 @@ from ..analysis.quality import is_instrument_noise_column
 from ..errors import CampaignError, EisfitError, NoImpedanceDataError, UnknownFormatError
 from ..io.options import READER_OPTION_NAMES, ReaderOptions, columns_from_text
 from ..settings import did_you_mean
-from ..spectrum import Spectrum
+from ..spectrum import Spectrum, share_equal_arrays
 from ..units import EVOLUTION_AXIS_LABELS, KELVIN_AT_0C, warn_if_celsius_as_kelvin
 
 __all__ = ["Checkpoint", "CampaignWarning", "load_checkpoints", "natural_key", "CampaignSource"]
@@ -499,6 +499,7 @@ def _from_files(paths: Sequence[Path], folder: Path | None = None,
         for p, display in zip(paths, displays):
             checkpoints.extend(_checkpoints_of_file(p, display, reader=reader))
     _share_meta_text(checkpoints)
+    share_equal_arrays(c.spectrum for c in checkpoints if c.spectrum is not None)
     if folder is not None:
         checkpoints = _without_foreign_files(checkpoints, folder)
     checkpoints = _without_duplicate_files(checkpoints, folder)
