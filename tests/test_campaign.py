@@ -1188,3 +1188,32 @@ def test_arrhenius_leaves_out_a_series_resistance_that_holds_an_arc():
     assert row["n_points"] == 4 and row["n_undetermined"] == 1
     assert row["ea_eV"] == pytest.approx(0.30 + kb * np.mean(t), abs=0.01)  # the sigma*T form adds ~k_B*T
     assert "series-holds-arc" in row["note"]
+
+
+def test_the_table_made_in_pieces_is_the_table_made_at_once(monkeypatch):
+    """CampaignResult.table is made a few hundred rows at a time (table_of_rows): the same
+    frame, dtypes included, as pandas makes of all the rows at once, also where a column has
+    no value in a whole piece, appears only in a later one, or mixes ints, bools, dates and
+    None across pieces."""
+    import datetime
+
+    from eisfit.campaign import result as R
+
+    monkeypatch.setattr(R, "TABLE_CHUNK_ROWS", 3)
+    rows = []
+    for k in range(11):
+        row = {"label": f"c{k}", "time_h": None if k < 3 else 1.5 * k, "cycle": None if k % 4 else k,
+               "R1": 10.0 + k, "R1_stderr": None if k in (4, 5) else 0.1, "flags": "" if k < 6 else "arc-jump",
+               "kk_passed": None if k < 3 else k % 2 == 0, "start_time": None if k < 6 else datetime.datetime(2024, 1, k),
+               "chisq": 1e-3 * k, "sweep": k}
+        if k >= 7:
+            row["R2"] = 5.0 * k  # a column first seen in the third piece
+        if k not in (3, 4, 5):
+            row["notes"] = "seed kept"  # absent from a whole piece
+        rows.append(row)
+    expected = pd.DataFrame(rows, columns=R.ordered_columns(rows))
+    made = R.table_of_rows(iter([dict(r) for r in rows]))
+    pd.testing.assert_frame_equal(made, expected)
+    assert list(made.columns).index("R2") < list(made.columns).index("chisq")  # fit statistics stay last
+    one_piece = R.table_of_rows(dict(r) for r in rows[:3])
+    pd.testing.assert_frame_equal(one_piece, pd.DataFrame(rows[:3], columns=R.ordered_columns(rows[:3])))
