@@ -284,6 +284,30 @@ def test_processes_eisfit_owns_reuse_freed_memory(tmp_path):
         assert faults(setup) < 10, setup
 
 
+def _mark_release(folder: str) -> None:
+    """Stands in for release_freed_memory in a worker: leaves a file named by its process."""
+    open(os.path.join(folder, f"released-{os.getpid()}"), "w").close()
+
+
+def test_a_worker_with_no_task_left_releases_its_freed_memory_while_the_others_fit(tmp_path, monkeypatch):
+    """Each worker of the campaign's own pool that ends its last task while another still fits
+    is sent release_freed_memory (its tuned allocator kept the task's freed heap): it runs in a
+    worker, not here; the table is the same as without it."""
+    import functools
+
+    monkeypatch.setattr("eisfit._processes.fork_is_safe", lambda: True)  # earlier tests' idle threads
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    spectra = _spectra(40)
+    plain = eisfit.fit_campaign(spectra, circuit=CIRCUIT, jobs=2, cache_dir=False, progress=False)
+    assert not list(marks.iterdir())
+    monkeypatch.setattr(runner, "release_freed_memory", functools.partial(_mark_release, str(marks)))
+    camp = eisfit.fit_campaign(spectra, circuit=CIRCUIT, jobs=2, cache_dir=False, progress=False)
+    released = [int(p.name.split("-")[1]) for p in marks.iterdir()]
+    assert released and os.getpid() not in released
+    pd.testing.assert_frame_equal(plain.table, camp.table)
+
+
 def test_the_chains_of_small_cells_share_tasks_and_keep_the_results_of_each_cell_alone():
     """12 cells of 6 checkpoints: their chains are packed into a few worker tasks (one batch
     each), and every cell's rows equal those of a campaign of that cell alone."""
