@@ -203,10 +203,16 @@ class PendingFigures:
         return {name: written[name] for name in self._makers}
 
     def _take(self, for_worker: bool) -> str | None:
-        """The next name of the queue (costliest first; for a worker, the first it can draw), or None."""
+        """The next name of the queue (costliest first), or None: for a worker, the first it
+        can draw; for this process, the first of the others while it has a worker and the
+        queue holds one (:data:`MEMORY_HEAVY_FIGURES`: drawn here, on the heap a campaign
+        grew, each added its ~45 MB to this process's peak)."""
         with self._lock:
-            name = next((n for n in self._queue if self._worker_draws(n)), None) if for_worker else \
-                (self._queue[0] if self._queue else None)
+            if for_worker:
+                name = next((n for n in self._queue if self._worker_draws(n)), None)
+            else:
+                light = (n for n in self._queue if n not in MEMORY_HEAVY_FIGURES) if self._workers else iter(())
+                name = next(light, self._queue[0] if self._queue else None)
             if name is not None:
                 self._queue.remove(name)
             return name
@@ -2246,6 +2252,9 @@ def _front_cut(name: str, suffix: str, width_pt: float, size_pt: float) -> str:
 
 
 CAMPAIGN_FIGURES = ("evolution", "nyquist", "fits", "bode", "residual_map")  # a campaign's report figures
+# the report figures whose drawing takes the most memory (a 300-dpi raster of a full-width figure,
+# ~45 MB while saved, against 10-25 MB for the others): left to a figure worker while there is one
+MEMORY_HEAVY_FIGURES = ("evolution", "residual_map")
 DRT_FIGURES = ("drt_map", "drt_stack")  # and those of a campaign with its DRTs
 
 

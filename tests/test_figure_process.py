@@ -333,3 +333,42 @@ def test_the_figure_process_hands_back_the_memory_of_each_figure_before_the_next
     finally:
         process.shutdown()
     assert peak - rss > 30, (rss, peak)
+
+
+def test_this_process_leaves_the_memory_heavy_figures_to_the_figure_process(tmp_path):
+    """While the figure process draws, the campaign process takes the lighter figures first:
+    a residual map or evolution figure drawn on the heap a campaign grew added its ~45 MB to
+    that process's peak. The figure process gets the heavy one when it is free."""
+    import threading
+    from concurrent.futures import Future
+
+    drawn_here, submitted = [], threading.Event()
+    running, handed = Future(), []
+
+    def maker(name):
+        def make():
+            drawn_here.append(name)
+            if name == "fits":  # the figure process ends its first figure while this one draws
+                running.set_result([str(tmp_path / "evolution.png")])
+                assert submitted.wait(30)
+            fig, ax = plt.subplots()
+            return fig
+        return make
+
+    def submit(name):
+        handed.append(name)
+        submitted.set()
+        done = Future()
+        done.set_result([str(tmp_path / f"{name}.png")])
+        return done
+
+    class Pool:  # the figure process, as PendingFigures sees it: its jobs are the futures above
+        def shutdown(self, wait=True, cancel_futures=False):
+            pass
+
+    names = ["evolution", "residual_map", "fits", "nyquist"]
+    pending = P.PendingFigures({n: maker(n) for n in names}, tmp_path, pool=Pool(), jobs={"evolution": running},
+                               queue=names[1:], workers=1, submit=submit)
+    written = pending.result()
+    assert "residual_map" not in drawn_here and handed[0] == "residual_map"
+    assert drawn_here[0] == "fits" and set(written) == set(names)
