@@ -25,8 +25,8 @@ from multiprocessing.context import BaseContext
 from typing import Any, Callable, Sequence
 
 __all__ = ["map_jobs", "fork_is_safe", "usable_cores", "worker_context", "owned_pool", "tune_allocator",
-           "allocator_tuned", "release_freed_memory", "die_with_parent", "PARENT_POLL_SECONDS", "long_lived_objects", "settle_long_lived",
-           "interrupt_on_signals", "ignore_interrupts"]
+           "allocator_tuned", "release_freed_memory", "die_with_parent", "PARENT_POLL_SECONDS", "long_lived_objects",
+           "settle_long_lived", "interrupt_on_signals", "ignore_interrupts"]
 
 PARENT_POLL_SECONDS = 0.5  # how often a worker checks that its parent is still there
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>

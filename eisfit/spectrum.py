@@ -14,8 +14,8 @@ from .errors import DataError, DataWarning, FitError
 
 __all__ = ["Spectrum", "as_spectrum", "require_distinct_frequencies", "not_a_spectrum_hint", "AREA_SPECIFIC_UNIT",
            "DIVIDED_BY_AREA_KEY", "EXCLUDE_RTOL", "frequencies_to_exclude", "shared_grid", "padded_points",
-           "require_capacitive_negative", "points_spectrum", "share_equal_arrays", "warn_if_no_imaginary_part", "require_nonzero_impedance",
-           "ZERO_IMPEDANCE_SHARE"]
+           "require_capacitive_negative", "points_spectrum", "share_equal_arrays", "warn_if_no_imaginary_part",
+           "require_nonzero_impedance", "ZERO_IMPEDANCE_SHARE"]
 
 AREA_SPECIFIC_UNIT = "ohm*cm2"  # meta["impedance_unit"] of a spectrum whose file gave Z per area
 DIVIDED_BY_AREA_KEY = "impedance_per_area_divided_by_cm2"  # meta: the area (cm2) such a spectrum was divided by

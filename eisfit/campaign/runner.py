@@ -527,8 +527,8 @@ def _release_idle_worker(executor: Executor) -> None:
     """Have the worker that just ended its last task hand the memory it freed back to the
     system (:func:`~eisfit._processes.release_freed_memory`) while the others still fit:
     its tuned allocator kept up to 64 MB of the task's freed heap, and the campaign process
-    imports pandas and pyplot then (10,000 CSV files: an idle worker 94 -> ~50 MB at the
-    summed peak). Submitted after every task, so only a worker with no task left takes it."""
+    imports pandas and pyplot then (10,000 CSV files: the idle worker 93 -> ~66 MB at that
+    moment, which had been the summed peak). Submitted after every task, so only a worker with no task left takes it."""
     with contextlib.suppress(BrokenExecutor, RuntimeError):  # a pool broken or shut down: nothing to release
         executor.submit(release_freed_memory)
 
