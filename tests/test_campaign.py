@@ -1217,3 +1217,4 @@ def test_the_table_made_in_pieces_is_the_table_made_at_once(monkeypatch):
     assert list(made.columns).index("R2") < list(made.columns).index("chisq")  # fit statistics stay last
     one_piece = R.table_of_rows(dict(r) for r in rows[:3])
     pd.testing.assert_frame_equal(one_piece, pd.DataFrame(rows[:3], columns=R.ordered_columns(rows[:3])))
+    pd.testing.assert_frame_equal(R.table_of_rows([]), pd.DataFrame([], columns=R.ordered_columns([])))  # no checkpoint

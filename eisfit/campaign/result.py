@@ -674,14 +674,10 @@ def table_of_rows(rows: Iterable[dict[str, Any]]):
     inferred again over all its values."""
     import pandas as pd
 
-    pieces, keys = [], {}
-    for chunk in _chunks(rows, TABLE_CHUNK_ROWS):
-        for row in chunk:
-            keys.update(dict.fromkeys(row))
-        pieces.append(pd.DataFrame(chunk, columns=ordered_columns(chunk)))
-    if len(pieces) == 1:
-        return pieces[0]
-    columns = ordered_columns([keys])
+    pieces = [pd.DataFrame(chunk, columns=ordered_columns(chunk)) for chunk in _chunks(rows, TABLE_CHUNK_ROWS)]
+    if len(pieces) <= 1:
+        return pieces[0] if pieces else pd.DataFrame([], columns=ordered_columns([]))
+    columns = ordered_columns(dict.fromkeys(p.columns) for p in pieces)  # each piece's names in first-seen order
     pieces = [p.reindex(columns=columns) for p in pieces]
     table = pd.concat(pieces, ignore_index=True)
     for name in columns:
