@@ -501,7 +501,7 @@ def _run_tasks(executor: Executor | None, items: list[dict], tasks: list[list[_C
                 died.append(task)
             else:
                 finished += 1
-                if respawn is not None and pending and not todo:
+                if respawn is not None and 0 < len(pending) + len(todo) < workers:  # a worker is left idle
                     _release_idle_worker(executor)
                 if on_last_outcome is not None and not pending and not todo and not died:
                     on_last_outcome()
@@ -528,7 +528,8 @@ def _release_idle_worker(executor: Executor) -> None:
     system (:func:`~eisfit._processes.release_freed_memory`) while the others still fit:
     its tuned allocator kept up to 64 MB of the task's freed heap, and the campaign process
     imports pandas and pyplot then (10,000 CSV files: the idle worker 93 -> ~66 MB at that
-    moment, which had been the summed peak). Submitted after every task, so only a worker with no task left takes it."""
+    moment, which had been the summed peak). Submitted when a worker is left without a task
+    (the condition of ``on_core_free``), behind every task, so only an idle worker takes it."""
     with contextlib.suppress(BrokenExecutor, RuntimeError):  # a pool broken or shut down: nothing to release
         executor.submit(release_freed_memory)
 
