@@ -68,6 +68,7 @@ __all__ = ["SmoothingPlan", "DifferenceRows", "difference_stencil", "parameter_v
            "choose_lambda", "plan_for_lambda", "effective_dof"]
 
 LAMBDA_GRID = np.logspace(-3, 7, 21)
+EDF_RIDGE = 1e-10  # relative ridge of effective_dof where the penalised normal matrix is singular
 JUMP_SIGMAS = 3.0
 # A step J between two checkpoints gives standardised second differences +-J/sqrt(6) in the two
 # rows around it, while a step's own noise is sqrt(2) sd(x): delta = JUMP_SIGMAS sd(x) / sqrt(3)
@@ -224,7 +225,15 @@ def effective_dof(U: np.ndarray, penalty: DifferencePenalty | None) -> float:
     if penalty is None or U.shape[0] <= penalty.order or not penalty.active():
         return float(U.shape[0] * U.shape[1])
     diag, offs = penalty_hessian(U, penalty)
-    g = blocktri.inverse_diagonal_blocks(diag, offs)
+    try:
+        g = blocktri.inverse_diagonal_blocks(diag, offs)
+    except np.linalg.LinAlgError:
+        # a direction that neither the data nor the penalty hold (a parameter without effect on
+        # the data and lambda 0 in the GCV's sweep) adds nothing to the trace: its limit under
+        # a vanishing ridge
+        d = np.diagonal(diag, axis1=1, axis2=2)
+        ridge = np.where(d > 0, EDF_RIDGE * d, 1.0)
+        g = blocktri.inverse_diagonal_blocks(diag + ridge[:, :, None] * np.eye(diag.shape[1]), offs)
     return float(np.einsum("kij,kji->", g, U))
 
 
