@@ -87,6 +87,30 @@ def test_fast_engine_and_lmfit_engine_reach_the_same_optimum_and_stderr():
     assert fast.params["R2"].stderr == pytest.approx(fast.stderr["R2"])
 
 
+def test_the_lmfit_engine_backs_off_where_the_model_overflows():
+    """yadg's peis.mpr fitted with two arcs it does not hold: lmfit's leastsq stepped the
+    log-scale resistance and Q of one arc to exp(>709) (no upper bound), the circuit gave
+    nan, and lmfit stopped with a ValueError that `eisfit fit --engine lmfit` printed as an
+    internal error. Non-finite residuals are now large finite ones, which the solver rejects
+    as any uphill step: the fit ends where the fast engine's does."""
+    s = eisfit.read(realdata_path("mpr", "dgbowl__yadg", "peis.mpr"))[0]
+    fast = eisfit.fit(s, HEADLINE)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        polished = eisfit.fit(s, HEADLINE, engine="lmfit")
+    assert np.isfinite(polished.chisq) and polished.chisq <= fast.chisq * (1 + 1e-6)
+
+
+def test_finite_residuals_leave_finite_values_and_replace_the_others():
+    from eisfit.fitting.optimise import finite_residuals
+
+    r = np.array([1.0, -2.0, np.nan, np.inf, -np.inf])
+    out = finite_residuals(r)
+    assert out[:2].tolist() == [1.0, -2.0] and np.all(np.isfinite(out)) and np.all(np.abs(out[2:]) >= 1e100)
+    finite = np.array([0.5, 3.0])
+    assert finite_residuals(finite) is finite
+
+
 def test_stderr_matches_lmfit_covariance_in_linear_space():
     """Our covariance s^2 (J^T J)^-1 against lmfit.minimize on physical parameters."""
     import lmfit

@@ -24,7 +24,7 @@ from ..spectrum import (DIVIDED_BY_AREA_KEY, Spectrum, frequencies_to_exclude, n
 from .inputs import fit_inputs
 from .guess import (base_guess, drt_starts, leading_screened, multistart_guesses, spectrum_features,
                     top_level_arc_groups)
-from .optimise import Transform, covariance_from_jacobian, covariances_from_jacobians
+from .optimise import Transform, covariance_from_jacobian, covariances_from_jacobians, finite_residuals
 from .problem import Problem, log_scaled
 from .solver import (QUICK_STARTS, BatchProblem, Solution, chunks_by_grid, merge_optima, polish_from, solve,
                      start_costs)
@@ -831,12 +831,13 @@ def _lmfit_polish(prep: _Prepared, p_start: np.ndarray) -> tuple[np.ndarray, boo
 
     def residual(pars):
         p = np.array([pars[n].value for n in names])
-        zm = circ.impedance(p, problem.frequency)
-        if problem.weighting == "modulus-calc":
-            m = np.abs(zm)
-            return np.concatenate([(problem.z - zm).real / m, (problem.z - zm).imag / m])
-        d = problem.z - zm
-        return np.concatenate([d.real / sr, d.imag / si])
+        with np.errstate(all="ignore"):
+            zm = circ.impedance(p, problem.frequency)
+            if problem.weighting == "modulus-calc":
+                m = np.abs(zm)
+                return finite_residuals(np.concatenate([(problem.z - zm).real / m, (problem.z - zm).imag / m]))
+            d = problem.z - zm
+            return finite_residuals(np.concatenate([d.real / sr, d.imag / si]))  # lmfit stops on a nan
 
     res = lmfit.minimize(residual, params, method="leastsq", max_nfev=20000)
     p = np.array([res.params[n].value for n in names])

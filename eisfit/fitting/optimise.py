@@ -128,7 +128,7 @@ def normal_equations_of(fun: ResidualJacobian) -> NormalEquations:
 
 def normal_from_residuals(r: np.ndarray, jac: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(cost, J^T J, J^T r) from stacked real residuals (K, R) and Jacobian (K, R, M)."""
-    r = _finite(r)
+    r = finite_residuals(r)
     jt = jac.transpose(0, 2, 1)
     return np.sum(r * r, axis=1), jt @ jac, (jt @ r[:, :, None])[:, :, 0]
 
@@ -386,8 +386,9 @@ def _group_min(cost: np.ndarray, groups: np.ndarray | None) -> np.ndarray | floa
     return best[groups]
 
 
-def _finite(r: np.ndarray) -> np.ndarray:
-    """Replace non-finite residuals by a large value so the step is rejected."""
+def finite_residuals(r: np.ndarray) -> np.ndarray:
+    """Replace non-finite residuals by a large value so the step is rejected (a model that
+    overflows at a trial point: a least-squares solver then backs off instead of failing)."""
     if np.all(np.isfinite(r)):
         return r
     return np.where(np.isfinite(r), r, 1e150)
