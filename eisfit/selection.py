@@ -1417,6 +1417,18 @@ class CommonChoice:
         suggestion (not cached: a rerun fits them again)."""
         return sum(len(s.table) for s in self.suggestions)
 
+    def _why_not_next(self, row: Any, alt: Any) -> str:
+        """Why the chosen circuit (``row``) beat one the criterion alone prefers (``alt``):
+        adequate in more spectra, or, equally adequate, fewer parameters within the tie
+        margin (:data:`BIC_TIE` per spectrum, :func:`choose_common_circuit`)."""
+        if int(row["n_adequate"]) != int(alt["n_adequate"]):
+            return (f"the choice goes to the circuit adequate in more spectra ({int(row['n_adequate'])} against "
+                    f"{int(alt['n_adequate'])}).")
+        n = len(self.per_spectrum)
+        return (f"both are adequate in {int(row['n_adequate'])} spectra and within the tie margin "
+                f"({BIC_TIE:g} per spectrum, {BIC_TIE * n:g} over {n}), so the choice goes to the circuit with fewer "
+                f"parameters ({int(row['n_params'])} against {int(alt['n_params'])}).")
+
     def explain(self) -> str:
         row = self.table.iloc[0]
         n = len(self.per_spectrum)
@@ -1429,10 +1441,8 @@ class CommonChoice:
             text += (f" Next: {alt['circuit']} (summed {self.criterion.upper()} "
                      f"{alt['sum_' + self.criterion]:.1f}, {gap:+.1f}; adequate in "
                      f"{int(alt['n_adequate'])}).")
-            if gap < 0:  # the rule puts adequacy first: say so where the criterion alone disagrees
-                text += (f" The {self.criterion.upper()} alone prefers {alt['circuit']}; the choice goes to the "
-                         f"circuit adequate in more spectra ({int(row['n_adequate'])} against "
-                         f"{int(alt['n_adequate'])}).")
+            if gap < 0:  # the rule puts adequacy, then parsimony within a tie, first: say which decided
+                text += f" The {self.criterion.upper()} alone prefers {alt['circuit']}; " + self._why_not_next(row, alt)
         if self.disagree:
             by_circuit: dict[str, list[str]] = {}
             for k in self.disagree:

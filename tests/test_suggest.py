@@ -291,6 +291,22 @@ def test_common_circuit_explanation_says_when_the_criterion_alone_prefers_the_ne
     assert "BIC alone prefers" not in plain.explain()
 
 
+def test_common_circuit_explanation_names_parsimony_where_it_decided():
+    """yadg's geis.mpr (61 sweeps, no candidate adequate for any): the summed BIC preferred
+    p(R1,CPE1)-p(R2,CPE2)-CPE3 by 25.7, within the tie margin, and the circuit with fewer
+    parameters was chosen; the text said "the choice goes to the circuit adequate in more
+    spectra (0 against 0)", which is not what decided."""
+    from eisfit.selection import CommonChoice
+
+    table = pd.DataFrame([{"circuit": "A", "sum_bic": -15041.8, "n_adequate": 0, "n_params": 7},
+                          {"circuit": "B", "sum_bic": -15067.4, "n_adequate": 0, "n_params": 8}])
+    per = {f"s{k}": "A" for k in range(61)}
+    text = CommonChoice(circuit="A", table=table, per_spectrum=per, suggestions=[], criterion="bic").explain()
+    assert "adequate in more spectra" not in text
+    assert ("The BIC alone prefers B; both are adequate in 0 spectra and within the tie margin (2 per spectrum, "
+            "122 over 61), so the choice goes to the circuit with fewer parameters (7 against 8).") in text
+
+
 def _write_csv(path: Path, s: Spectrum) -> Path:
     pd.DataFrame({"frequency_Hz": s.frequency, "z_real_ohm": s.z.real,
                   "z_imag_ohm": s.z.imag}).to_csv(path, index=False)
