@@ -123,8 +123,8 @@ def test_block_banded_solve_and_inverse_blocks_match_dense(k, distances):
 def _badly_scaled_smoothing_matrix(seed, k=11, p=8):
     """A data Hessian per checkpoint with parameter scales over 12 decades (one parameter
     barely determined) plus a second-difference penalty of weights up to 1e7 x scale^2: the
-    structure and conditioning (~1e23, ~1e11 once its diagonal is scaled to 1) of the smoothed
-    garnet sample campaign's normal matrix."""
+    structure and conditioning (condition numbers 1e21-1e24, 4e5-3e11 once the diagonal is
+    scaled to 1) of the smoothed garnet sample campaign's normal matrix."""
     rng = np.random.default_rng(seed)
     scale = 10 ** rng.uniform(-6, 6, p)
     a = rng.normal(size=(k, 20, p)) * scale
@@ -147,7 +147,7 @@ def test_inverse_blocks_of_a_badly_scaled_smoothing_matrix(seed):
     """The covariance blocks of a smoothed joint fit: the two-sweep recursion on explicit
     inverses of Schur complements returned blocks wrong by 24-120 % and negative variances on
     such matrices (the smoothed sample campaign printed R2 'undetermined' from its sixth
-    checkpoint on); the selected inversion from the banded Cholesky factor stays within its
+    checkpoint on); the block Cholesky factorisation with triangular solves stays within its
     conditioning of a dense Cholesky inverse of the diagonally scaled matrix."""
     import scipy.linalg
 
