@@ -385,6 +385,36 @@ def test_a_file_cut_off_mid_line_keeps_every_complete_point(tmp_path):
     np.testing.assert_array_equal(part.z, full.z[:len(part)])
 
 
+def _one_row_cut(tmp_path: Path, n_values: int) -> Path:
+    """A one-point export (a single frequency) cut after its first ``n_values`` values, the last
+    one halved as a copy stopped mid-write leaves it."""
+    path = write_mpt(tmp_path / "one.mpt", rows_for(n_sweeps=1, n_per=1, dc_rows=0))
+    raw = path.read_bytes().rstrip(b"\r\n")
+    head, row = raw.rsplit(b"\r\n", 1)
+    fields = row.split(b"\t")[:n_values]
+    fields[-1] = fields[-1][: len(fields[-1]) // 2]
+    path.write_bytes(head + b"\r\n" + b"\t".join(fields))
+    return path
+
+
+def test_a_cut_only_row_is_refused_not_read_with_a_cut_value(tmp_path):
+    """A copy of a one-point export cut inside its only data row was read as a point with the
+    cut value (yadg's zir.mpt cut at 80 %: -Im(Z) '9.' read as 9 ohm for 93,853): with no row
+    before it to compare with, the labels say the row is short."""
+    with pytest.raises(ReadError, match=r"one\.mpt.*the only data row, is cut off .*3 of 10 values"):
+        mpt.read(_one_row_cut(tmp_path, 3))
+
+
+def test_a_short_only_row_is_read_where_the_spectrum_columns_are_whole(tmp_path):
+    """Exports label columns they leave empty (yadg's peis.issue_225: 63 labels, 61 values), so
+    a short row alone is no sign of a cut: the row is read when its last value is in a column
+    the spectrum does not use (here <I>/mA, cut: its value is not kept)."""
+    (s,) = mpt.read(_one_row_cut(tmp_path, 8))
+    full = rows_for(n_sweeps=1, n_per=1, dc_rows=0)[0]
+    assert s.frequency[0] == pytest.approx(full[0], rel=1e-7)
+    assert s.z[0] == pytest.approx(complex(full[1], -full[2]), rel=1e-7)
+
+
 @pytest.mark.parametrize("column, value, what", [(0, float("nan"), "an invalid frequency"),
                                                  (0, -5.0, "an invalid frequency"),
                                                  (1, float("inf"), "a NaN or infinite impedance")])

@@ -33,6 +33,8 @@ _COMPANION_KIND = {"LOG": "log file (.mpl)", "SETTING": "settings file (.mps)", 
 LABEL_HINTS = (b"freq/Hz", b"Re(Z)/Ohm", b"-Im(Z)/Ohm", b"|Z|/Ohm")
 # lines searched for a label line in exports without a header block
 HEADERLESS_SEARCH_LINES = 20
+# the columns a spectrum is read from: a cut value in one of them is a wrong point
+_SPECTRUM_COLUMNS = (bl.FREQ, bl.RE_Z, bl.MINUS_IM_Z, bl.MOD_Z, bl.PHASE_Z, bl.TIME, *bl.SWEEP_COUNTERS)
 
 _NB_HEADER = re.compile(r"Nb header lines\s*:\s*(\d+)")
 _STARTED = re.compile(r"Acquisition started on\s*:\s*(.+)")
@@ -89,7 +91,7 @@ def read(path: str | Path, **options: Any) -> list[Spectrum]:
     if not rows:
         raise ReadError(p, "no data rows after the column labels")
     if not ends_with_line_end:
-        rows = _without_cut_last_row(rows, p, blank + label_at + 1 + len(rows))
+        rows = _without_cut_last_row(rows, labels, p, blank + label_at + 1 + len(rows))
     first_line_no = blank + label_at + 2  # the file's line number of the first data row
     columns, time_texts = _parse_columns(labels, rows, first_line_no, p, header)
     frequency = columns[bl.FREQ]
@@ -130,16 +132,27 @@ def _refuse_companion(first_line: str, p: Path) -> None:
                                       "a run but holds none of its points; read the .mpr (or .mpt) of the same name")
 
 
-def _without_cut_last_row(rows: list[str], p: Path, line_no: int) -> list[str]:
+def _without_cut_last_row(rows: list[str], labels: list[str], p: Path, line_no: int) -> list[str]:
     """``rows`` without the last one when the file ends inside it (no line end, and fewer
     values than the row before, or a last value that is no number): a truncated copy or a
-    run stopped mid-write keeps every complete point, with a warning."""
+    run stopped mid-write keeps every complete point, with a warning. A file of one data row
+    has no row before: there the row is cut when it holds fewer values than there are labels
+    and its last value is in a column the spectrum is read from (some exports label columns
+    they leave empty, so fewer values alone say nothing); a truncated copy whose only row is
+    cut has no complete point, a ReadError."""
+    last = rows[-1].split("\t")
+    n_last = _count_values(last)
+    if len(rows) >= 2:
+        n_before = _count_values(rows[-2].split("\t"))
+        cut = n_last < n_before
+    else:
+        n_before = _count_values(labels)
+        cut = n_last < n_before and labels[n_last - 1].strip() in _SPECTRUM_COLUMNS if n_last else True
+    if not cut and _to_float(last[n_last - 1].strip().replace(",", ".")) is not None:
+        return rows
     if len(rows) < 2:
-        return rows
-    last, before = rows[-1].split("\t"), rows[-2].split("\t")
-    n_last, n_before = _count_values(last), _count_values(before)
-    if n_last >= n_before and _to_float(last[n_last - 1].strip().replace(",", ".")) is not None:
-        return rows
+        raise ReadError(p, f"line {line_no}, the only data row, is cut off (the file ends inside it and it "
+                           f"holds {n_last} of {n_before} values): no complete point; a truncated copy?")
     warn(f"{p.name}: line {line_no} looks cut off (the file ends without a line end and it holds "
          f"{n_last} of {n_before} values): dropped", stacklevel=3)
     return rows[:-1]
