@@ -483,6 +483,27 @@ def test_a_campaign_leaves_an_unfittable_checkpoint_out_of_the_joint_fit():
     assert "Median relative standard error" in "\n".join(camp.joint.summary_lines())
 
 
+def test_the_joint_summary_of_a_fit_without_standard_errors_says_so():
+    """A joint fit that did not converge has no covariance: every stderr nan. Its summary
+    printed 'R2 nan %' and numpy's 'All-NaN slice encountered' reached the command's terminal
+    as "eisfit: warning: All-NaN slice encountered" (`eisfit campaign` on yadg's folder with
+    --shared R0)."""
+    import dataclasses
+    import warnings
+
+    spectra, _ = constant_bulk_campaign(k=4, noise=0.005, seed=3)
+    camp = eisfit.fit_campaign(spectra, circuit=CIRCUIT, shared=SHARED, area_cm2=AREA, cache_dir=False,
+                               progress=False)
+    no_errors = [{n: float("nan") for n in e} for e in camp.joint.stderr]
+    joint = dataclasses.replace(camp.joint, stderr=no_errors)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        text = "\n".join(joint.summary_lines())
+    line = next(ln for ln in text.splitlines() if ln.startswith("Median relative standard error"))
+    assert "nan" not in line
+    assert f"{joint.local[0]} none (no finite standard error) (independent " in line
+
+
 def test_a_campaign_keeps_the_independent_fits_when_the_data_reject_the_sharing():
     """R1 triples over the campaign: AIC and BIC reject a shared R1. The table keeps the
     independent fits (the shared fit's R2 was the headline, with error bars that assume

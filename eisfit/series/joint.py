@@ -263,11 +263,9 @@ class JointFitResult:
                 f"vs {sh['chisq_independent']:.5g} (independent, M = {sh['n_free_independent']}); "
                 f"AIC {sh['aic_shared']:.1f} vs {sh['aic_independent']:.1f}; "
                 f"BIC {sh['bic_shared']:.1f} vs {sh['bic_independent']:.1f} (N = {sh['n_residuals']}){stopped}.")
-            med_j = np.nanmedian([[_relative(e[n], v[n]) for n in self.local]
-                                  for e, v in zip(self.stderr, self.values)], axis=0)
-            med_i = np.nanmedian([[_relative(e[n], v[n]) for n in self.local]
-                                  for e, v in zip(self.independent_stderr, self.independent_values)], axis=0)
-            gains = ", ".join(f"{n} {100 * a:.2g} % (independent {100 * b:.2g} %)"
+            med_j = _median_relative_errors(self.local, self.stderr, self.values)
+            med_i = _median_relative_errors(self.local, self.independent_stderr, self.independent_values)
+            gains = ", ".join(f"{n} {_percent_or_none(a)} (independent {_percent_or_none(b)})"
                               for n, a, b in zip(self.local, med_j, med_i))
             lines.append(f"Median relative standard error per checkpoint: {gains}.")
         lines += self.law_lines()
@@ -1173,6 +1171,19 @@ def _rejected(evidence: Mapping[str, Any], supported_by_default: bool = True) ->
     if verdict is not None:
         return verdict == "rejected"
     return not evidence.get("supported", supported_by_default)
+
+
+def _median_relative_errors(names: Sequence[str], stderr: Sequence[Mapping[str, float]],
+                            values: Sequence[Mapping[str, float]]) -> list[float]:
+    """Per name, the median over checkpoints of stderr / |value| where it is finite; nan where
+    no checkpoint has one (a joint fit that did not converge has no covariance)."""
+    ratios = np.array([[_relative(e[n], v[n]) for n in names] for e, v in zip(stderr, values)], float)
+    ratios = ratios.reshape(-1, len(names))
+    return [float(np.median(col[np.isfinite(col)])) if np.isfinite(col).any() else math.nan for col in ratios.T]
+
+
+def _percent_or_none(fraction: float) -> str:
+    return f"{100 * fraction:.2g} %" if math.isfinite(fraction) else "none (no finite standard error)"
 
 
 def _relative(stderr: float, value: float) -> float:
