@@ -18,6 +18,10 @@ The rule here looks where the sign is physically fixed instead:
    inductance or a pseudo-inductive loop does not). The median Z' of the lowest
    third of those points (by frequency) is compared with that of the highest third.
 
+Before both: where every significant point has one sign and |Z''| grows toward high
+frequency at a flat Z' (a lead, a shorted cell, a cable: R-L alone), the points are an
+inductance's, positive in Z'' (:func:`_inductance_alone`); no capacitive element gives that.
+
 When both agree the sign is decided; otherwise the column is kept as stored (taken as
 Z'') with a warning asking for ``imag_sign``. ``meta["imag_sign_rule"]`` says what was seen.
 
@@ -49,6 +53,9 @@ def capacitive_sign(frequency_Hz: np.ndarray, real_ohm: np.ndarray, imag: np.nda
         return 0, (f"only {significant.size} of {f.size} points have an imaginary part of 5 % of |Z| "
                    "or more")
     order = significant[np.argsort(f[significant], kind="stable")]
+    inductance = _inductance_alone(f[order], re_part[order], y[order])
+    if inductance is not None:
+        return inductance
     k = min(order.size, max(MIN_LOW_POINTS, math.ceil(LOW_END_SHARE * order.size)))
     low = y[order[:k]]
     share_positive = np.count_nonzero(low > 0) / low.size  # what np.mean(low > 0) gives, without its overhead
@@ -66,6 +73,32 @@ def capacitive_sign(frequency_Hz: np.ndarray, real_ohm: np.ndarray, imag: np.nda
     if not arc_ok:
         return 0, f"{low_text}, but {arc_text}"
     return sign, f"{low_text}; arc shape: {arc_text}"
+
+
+INDUCTIVE_RISE = 2.0  # |Z''| of the highest-frequency third at least this times the lowest third's
+INDUCTIVE_FLAT_REAL = 0.1  # ... while Z' changes by at most this share of that rise
+
+
+def _inductance_alone(f: np.ndarray, re_part: np.ndarray, y: np.ndarray) -> tuple[int, str] | None:
+    """(sign, rule) where every significant point (ascending ``f``) has one sign and the points
+    are an inductance's: |Z''| grows toward high frequency (wL) at a flat Z'. No capacitive
+    element does that: below any arc's apex |Z''| falls toward low frequency only as Z' rises
+    by as much (a quarter circle), and a capacitor's |Z''| grows toward low frequency. A
+    spectrum of a lead, a shorted cell or a cable (R-L) has no capacitive point at all, and the
+    low-frequency rule would take its inductive points for the capacitive sign. None otherwise."""
+    if y.size < 2 * MIN_LOW_POINTS or not (np.all(y > 0) or np.all(y < 0)):
+        return None
+    third = y.size // 3
+    low_im, high_im = _median(np.abs(y[:third])), _median(np.abs(y[-third:]))
+    low_re, high_re = _median(re_part[:third]), _median(re_part[-third:])
+    rise = high_im - low_im
+    if high_im < INDUCTIVE_RISE * low_im or abs(high_re - low_re) > INDUCTIVE_FLAT_REAL * rise:
+        return None
+    stored = 1 if y[0] > 0 else -1  # the sign the column gives inductive points: +1 for Z''
+    words = "positive" if stored > 0 else "negative"
+    return -stored, (f"every point with |Z''| >= 5 % of |Z| is {words} and |Z''| grows toward high frequency "
+                     f"({low_im:.4g} -> {high_im:.4g} ohm) at a flat Z' ({low_re:.4g} -> {high_re:.4g} ohm): "
+                     "an inductance, whose Z'' is positive")
 
 
 def _arc_rises_toward_low_frequency(f: np.ndarray, re_part: np.ndarray, y: np.ndarray,
