@@ -7,6 +7,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from ._caller import user_stacklevel
 from ._checks import positive_number
 from ._sign import capacitive_sign, mixed_sign_ranges
 from ._sweeps import describe_out_of_order, repeated_frequencies, sweep_parts
@@ -375,7 +376,7 @@ def warn_if_no_imaginary_part(spectrum: "Spectrum") -> bool:
     source = spectrum.meta.get("source")
     warnings.warn(f"{source + ': ' if source else ''}z has no imaginary part: pass Z' + 1j*Z'' "
                   f"(Z'' < 0 capacitive), not Z' or |Z| alone",
-                  DataWarning, stacklevel=3)  # at the line that made the Spectrum
+                  DataWarning, stacklevel=user_stacklevel())  # at the line that made the Spectrum
     return True
 
 
@@ -415,7 +416,7 @@ def check_sweep_order(spectrum: "Spectrum") -> None:
                      f"({shown} Hz)")
     if notes:
         warnings.warn(f"{where}{'; '.join(notes)}: the points are kept, each fitted as its own measurement; "
-                      f"if they come from several sweeps, make one Spectrum per sweep", DataWarning, stacklevel=3)
+                      f"if they come from several sweeps, make one Spectrum per sweep", DataWarning, stacklevel=user_stacklevel())
 
 
 def _real_frequencies(frequency: Any, where: str) -> np.ndarray:

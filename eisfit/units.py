@@ -10,6 +10,8 @@ import math
 import warnings
 from typing import Iterable
 
+from ._caller import user_stacklevel
+
 __all__ = ["pretty_unit", "si_scale", "format_value", "KELVIN_AT_0C", "EVOLUTION_AXIS_LABELS",
            "LOWEST_PLAUSIBLE_K", "CelsiusAsKelvinWarning", "warn_if_celsius_as_kelvin", "celsius_as_kelvin_note"]
 
@@ -44,8 +46,7 @@ def celsius_as_kelvin_note(temperatures_K: Iterable[float], where: str, fix: str
             f"degrees Celsius; if they are, {fix} (K = °C + 273.15)")
 
 
-def warn_if_celsius_as_kelvin(temperatures_K: Iterable[float], where: str, fix: str = CELSIUS_FIX_CAMPAIGN,
-                              stacklevel: int = 2) -> bool:
+def warn_if_celsius_as_kelvin(temperatures_K: Iterable[float], where: str, fix: str = CELSIUS_FIX_CAMPAIGN) -> bool:
     """Warn (:class:`CelsiusAsKelvinWarning`) when every finite, positive temperature of
     ``temperatures_K`` (K) is below :data:`LOWEST_PLAUSIBLE_K`: they look like degrees
     Celsius given as kelvin (25-85 "K" made an Arrhenius Ea of 0.0106 eV instead of 0.4 eV).
@@ -55,7 +56,7 @@ def warn_if_celsius_as_kelvin(temperatures_K: Iterable[float], where: str, fix: 
     The words: :func:`celsius_as_kelvin_note`."""
     note = celsius_as_kelvin_note(temperatures_K, where, fix)
     if note:
-        warnings.warn(note, CelsiusAsKelvinWarning, stacklevel=stacklevel + 1)
+        warnings.warn(note, CelsiusAsKelvinWarning, stacklevel=user_stacklevel())
     return bool(note)
 
 

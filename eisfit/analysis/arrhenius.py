@@ -253,7 +253,7 @@ def _checked_points(temperature_K: Any, values: Any, form: str, what: str = "con
         raise DataError(f"{t.size} temperatures but {s.size} {what}")
     if not (np.all(np.isfinite(t)) and np.all(t > 0)):
         raise DataError("temperatures must be finite and > 0 K (give kelvin, not Celsius)")
-    warn_if_celsius_as_kelvin(t, "Arrhenius fit: temperature_K", fix="add 273.15", stacklevel=3)
+    warn_if_celsius_as_kelvin(t, "Arrhenius fit: temperature_K", fix="add 273.15")
     if not (np.all(np.isfinite(s)) and np.all(s > 0)):
         raise DataError(f"{what} must be finite and > 0 {unit}")
     if t.size < 2:
@@ -485,7 +485,7 @@ def arrhenius_table(
     t = temperatures_K(table)
     if "temperature_K" in table.columns and "temperature_C" not in table.columns:  # once, not per row's fit
         # (with both columns, as a campaign's table has, the kelvin come from the Celsius)
-        warn_if_celsius_as_kelvin(t, "Arrhenius table: its temperature_K column", stacklevel=2)
+        warn_if_celsius_as_kelvin(t, "Arrhenius table: its temperature_K column")
     celsius = celsius_as_kelvin_note(t, "the temperatures", fix="give them as temperature_C, or the Ea is tens of "
                                                                "times too small")
     names = list(resistances) if resistances is not None else _default_resistances(table, roles)

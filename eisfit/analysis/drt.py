@@ -50,6 +50,7 @@ import numpy as np
 from scipy.linalg import eigh
 from scipy.optimize import nnls
 
+from .._caller import user_stacklevel
 from .._checks import check_choice, finite_number_at_least, is_real_number
 from ..errors import DataError, FitError
 from ..model.weighting import WEIGHTINGS, residual_scales, weighting_in_use
@@ -1328,7 +1329,7 @@ def _make_result(spectrum, tau, solution: _Solution, weighting, kk) -> DRTResult
     if kk:
         kk_passed, kk_max, kk_status = _kk_check(spectrum, notes)
     for msg in notes:
-        warnings.warn(f"{spectrum.label}: {msg}", stacklevel=3)
+        warnings.warn(f"{spectrum.label}: {msg}", stacklevel=user_stacklevel())
     return DRTResult(
         tau_s=tau,
         gamma_ohm=gamma,

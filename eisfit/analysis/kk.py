@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from .._caller import user_stacklevel
 from .._blas import small_blas
 from .._checks import check_choice, check_positive_int_or_none, is_real_number, positive_number
 from ..errors import DataError
@@ -1265,7 +1266,7 @@ def kk_tests(
                     out[i] = e
     for result in out:  # the notes of the chains kept (not of those tried and left)
         for msg in result.warnings:
-            warnings.warn(msg, stacklevel=3)
+            warnings.warn(msg, stacklevel=user_stacklevel())
     return out
 
 

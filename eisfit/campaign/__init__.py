@@ -22,6 +22,7 @@ from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExec
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from .._caller import user_stacklevel
 from .. import __version__
 from .._processes import long_lived_objects, settle_long_lived, usable_cores, worker_context
 from ..errors import CampaignError, CircuitError, FitError
@@ -490,7 +491,7 @@ def _started_or_none(jobs: int) -> _WorkerPool | None:
         with contextlib.suppress(Exception):
             pool.shutdown(cancel_futures=True)
         warnings.warn(f"could not start {jobs} worker processes ({exc}): the campaign is fitted in this process",
-                      CampaignWarning, stacklevel=2)
+                      CampaignWarning, stacklevel=user_stacklevel())
         return None
     return pool
 
@@ -698,7 +699,7 @@ def _warn_worker_deaths(stats: dict[str, Any]) -> None:
     how = ", ".join(stats.get("worker_death_causes") or []) or "cause unknown"
     warnings.warn(f"a worker process died {deaths} time(s) ({how}); the checkpoints it was fitting were fitted "
                   "again on a fresh pool" + ("; after the second death one task at a time" if deaths >= 2 else ""),
-                  CampaignWarning, stacklevel=3)
+                  CampaignWarning, stacklevel=user_stacklevel())
 
 
 def _keeping(cache: FitCache, on_chunk) -> dict[str, Any]:
@@ -797,7 +798,7 @@ def _apply_joint_fit(joint, checkpoints, items, fits, shared, smooth, fit_option
                     reflag_arc_jumps(items, chain, fits)
         elif fitted:
             warnings.warn(f"joint fit: cell {checkpoints[fitted[0]].cell!r} has {len(ok)} checkpoint(s) to fit "
-                          "jointly (2 needed): its rows keep their own fits", CampaignWarning, stacklevel=3)
+                          "jointly (2 needed): its rows keep their own fits", CampaignWarning, stacklevel=user_stacklevel())
         if res is None:
             for i in ok:
                 fits[i].joint_fit = JOINT_NOT_RUN
@@ -824,7 +825,7 @@ def _warn_left_out_of_joint(checkpoints, fits, left_out: list[int]) -> None:
     more = f" and {len(left_out) - 5} more" if len(left_out) > 5 else ""
     warnings.warn(f"joint fit: left out {len(left_out)} checkpoint(s) whose own fit is not determined or "
                   f"misses the data: {'; '.join(shown)}{more}; their rows keep their own fits",
-                  CampaignWarning, stacklevel=4)
+                  CampaignWarning, stacklevel=user_stacklevel())
 
 
 JOINT_SETTING_KEYS = ("circuit", "weighting", "area_cm2", "thickness_cm", "symmetric")  # one per cell
@@ -889,7 +890,7 @@ def _joint_fit_of_cell(joint, checkpoints, items, fits, ok, shared, smooth, fit_
         if len(set(temperatures)) < MIN_LAW_TEMPERATURES:  # checkpoints left out of the joint fit can leave too few
             warnings.warn(f"arrhenius_law: cell {checkpoints[ok[0]].cell!r} has {len(set(temperatures))} different "
                           f"temperatures among the checkpoints fitted jointly ({MIN_LAW_TEMPERATURES} needed): its rows "
-                          "keep their own fits", CampaignWarning, stacklevel=3)
+                          "keep their own fits", CampaignWarning, stacklevel=user_stacklevel())
             return None
         extra.update(arrhenius=tuple(arrhenius_law), temperatures_K=temperatures)
     positions = _smoothing_positions(checkpoints, ok) if smooth is not None else None
@@ -909,7 +910,7 @@ def _joint_fit_of_cell(joint, checkpoints, items, fits, ok, shared, smooth, fit_
     if not res.accepted:
         why = (f"undetermined: {res.undetermined}" if res.undetermined else "; ".join(res.rejected_assumptions))
         warnings.warn(f"cell {checkpoints[ok[0]].cell!r}: {why}; the table keeps the independent "
-                      "fits (the joint fit is in CampaignResult.joint)", CampaignWarning, stacklevel=3)
+                      "fits (the joint fit is in CampaignResult.joint)", CampaignWarning, stacklevel=user_stacklevel())
         for i in ok:
             fits[i].joint_fit = JOINT_UNDETERMINED if res.undetermined else JOINT_REJECTED
             fits[i].notes.append(f"joint fit {res.verdict_summary}; this row holds its own fit" if res.undetermined else

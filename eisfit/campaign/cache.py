@@ -49,6 +49,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from .._caller import user_stacklevel
 from .._files import atomic_text_file
 from .._json import to_jsonable
 from ..errors import CampaignError
@@ -236,7 +237,7 @@ class FitCache:
             self._warned_packs.add(path)
             warnings.warn(f"cache entry {key[:12]} in {path} is unusable ({problem}); fitting again (and "
                           "every other unusable entry of this pack, without a warning each)", CampaignWarning,
-                          stacklevel=4)
+                          stacklevel=user_stacklevel())
         return None
 
     def _lookup(self) -> dict[str, tuple[Path, int]]:
@@ -263,7 +264,7 @@ class FitCache:
             data = path.read_bytes()
         except OSError as exc:
             warnings.warn(f"cache pack {path} cannot be read ({exc.strerror or exc}); its fits run again",
-                          CampaignWarning, stacklevel=5)
+                          CampaignWarning, stacklevel=user_stacklevel())
             return
         offset, unreadable = 0, 0
         for line in data.splitlines(keepends=True):
@@ -274,7 +275,7 @@ class FitCache:
             offset += len(line)
         if unreadable:
             warnings.warn(f"cache pack {path} has {unreadable} line(s) without a key; their fits run again",
-                          CampaignWarning, stacklevel=5)
+                          CampaignWarning, stacklevel=user_stacklevel())
 
     def prune_other_versions(self, max_age_days: float = STALE_PACK_DAYS) -> int:
         """Remove the packs written by other code (another :func:`engine_fingerprint`: an
@@ -320,7 +321,7 @@ class FitCache:
         except OSError as exc:
             self.write_error = f"{exc.strerror or exc}"
             warnings.warn(f"cannot write to the cache folder {self.folder} ({self.write_error}); "
-                          "the campaign goes on without caching", CampaignWarning, stacklevel=3)
+                          "the campaign goes on without caching", CampaignWarning, stacklevel=user_stacklevel())
             return
         if self._index is not None:
             offset = 0

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from .._caller import user_stacklevel
 from .._files import atomic_path, atomic_text_file
 from ..units import EVOLUTION_AXIS_LABELS, KELVIN_AT_0C
 from .sources import Checkpoint
@@ -291,7 +292,7 @@ class CampaignResult:
         if missing:
             warnings.warn(f"Nyquist figures in ohm*cm2 need the electrode area of every checkpoint; {len(missing)} "
                           f"have none ({', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''}): drawn in ohm "
-                          "(give --area-cm2, or area_cm2 in the campaign file)", stacklevel=3)
+                          "(give --area-cm2, or area_cm2 in the campaign file)", stacklevel=user_stacklevel())
         return area_normalised and not missing
 
     def plot_nyquist(self, ax=None, area_normalised: bool = False, max_spectra: int | None = 20):
@@ -656,7 +657,7 @@ def _write_parquet(table, path: Path) -> None:
                 tmp, index=False)
     except Exception as exc:  # parquet is a convenience; the CSV is the record
         path.unlink(missing_ok=True)
-        warnings.warn(f"summary.parquet not written: {exc}", RuntimeWarning, stacklevel=3)
+        warnings.warn(f"summary.parquet not written: {exc}", RuntimeWarning, stacklevel=user_stacklevel())
     finally:  # Arrow's allocator keeps what the conversion used (10,000 rows: ~19 of 27 MB) until told
         pyarrow.default_memory_pool().release_unused()
 

@@ -25,6 +25,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Iterable
 
+from .._caller import user_stacklevel
 from .._files import atomic_text_file
 from .sources import CampaignWarning
 
@@ -56,7 +57,7 @@ class RowStream:
         except OSError as exc:
             self.error = f"{exc.strerror or exc}"
             warnings.warn(f"cannot write the rows to {self.path} ({self.error}); the campaign goes on "
-                          "and writes the table at the end", CampaignWarning, stacklevel=2)
+                          "and writes the table at the end", CampaignWarning, stacklevel=user_stacklevel())
             return
         self.n_rows += len(rows)
 

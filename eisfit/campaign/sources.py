@@ -57,6 +57,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
+from .._caller import user_stacklevel
 from ..analysis.quality import is_instrument_noise_column
 from ..errors import CampaignError, EisfitError, NoImpedanceDataError, UnknownFormatError
 from ..io.options import READER_OPTION_NAMES, ReaderOptions, columns_from_text
@@ -214,7 +215,7 @@ def _warn_reader_unused(reader: ReaderOptions) -> None:
     reader reads (the options would otherwise be ignored without a word)."""
     if reader.given():
         warnings.warn(f"the reader options ({reader.describe()}) are not used: the campaign was given spectra, "
-                      "already read (pass them to eisfit.read instead)", CampaignWarning, stacklevel=3)
+                      "already read (pass them to eisfit.read instead)", CampaignWarning, stacklevel=user_stacklevel())
 
 
 # ---- helpers --------------------------------------------------------------------
@@ -292,7 +293,7 @@ def _warn_campaign_files_unused(folder: Path, campaign_files: Iterable[Path]) ->
         warnings.warn(f"{folder}: {_names(listed)} {'lists' if one else 'list'} checkpoints (a campaign file), "
                       f"which a folder campaign does not use: it fits the folder's data files; give "
                       f"{'it' if one else 'one'} as the source to fit what it lists with its times and settings "
-                      f"(eisfit campaign {folder / listed[0]})", CampaignWarning, stacklevel=3)
+                      f"(eisfit campaign {folder / listed[0]})", CampaignWarning, stacklevel=user_stacklevel())
 
 
 def _lists_checkpoints(p: Path) -> bool:
@@ -360,7 +361,7 @@ def _read_file(path: Path, reader: ReaderOptions) -> tuple[list[Spectrum] | None
         warnings.simplefilter("always")
         spectra, error = _read_spectra(path, reader)
     for w in caught:
-        warnings.warn(campaign_reader_text(str(w.message)), w.category, stacklevel=2)
+        warnings.warn(campaign_reader_text(str(w.message)), w.category, stacklevel=user_stacklevel())
     return spectra, digest, None if error is None else campaign_reader_text(error)
 
 
@@ -492,7 +493,7 @@ def _from_files(paths: Sequence[Path], folder: Path | None = None,
                                               chunksize=size):
                 checkpoints.extend(found)
                 for message, category in caught:
-                    warnings.warn(message, category, stacklevel=2)
+                    warnings.warn(message, category, stacklevel=user_stacklevel())
         except BrokenExecutor:  # a worker died (killed, out of memory): read them here instead
             checkpoints, parallel = [], False
     if not parallel:
@@ -567,11 +568,11 @@ def _without_foreign_files(checkpoints: list[Checkpoint], folder: Path) -> list[
         raise CampaignError(f"{folder}: no impedance data file found directly in it ({'; '.join(found)})")
     if foreign:
         warnings.warn(f"{folder}: left out {len(foreign)} file(s) that are not impedance data files "
-                      f"(no reader recognises them): {_names(foreign)}", CampaignWarning, stacklevel=3)
+                      f"(no reader recognises them): {_names(foreign)}", CampaignWarning, stacklevel=user_stacklevel())
     if other:
         warnings.warn(f"{folder}: left out {len(other)} file(s) with no impedance data (other techniques, "
                       f"a run's log or settings, tables of other quantities): {_names(other)}", CampaignWarning,
-                      stacklevel=3)
+                      stacklevel=user_stacklevel())
     left_out = set(foreign) | set(other)
     return [c for c in checkpoints if c.file not in left_out]
 
@@ -615,12 +616,12 @@ def _without_duplicate_files(checkpoints: list[Checkpoint], folder: Path | None)
     where = folder or "source"
     if repeats:
         warnings.warn(f"{where}: {len(repeats)} file(s) hold the same points as another file and are fitted as "
-                      f"checkpoints of their own: {_names(repeats)}", CampaignWarning, stacklevel=3)
+                      f"checkpoints of their own: {_names(repeats)}", CampaignWarning, stacklevel=user_stacklevel())
     if not duplicate_of:
         return checkpoints
     shown = [f"{f} (= {duplicate_of[f]})" for f in sorted(duplicate_of, key=natural_key)]
     warnings.warn(f"{where}: left out {len(shown)} export(s) holding the same points as the file of the same name "
-                  f"beside them: {_names(shown)}", CampaignWarning, stacklevel=3)
+                  f"beside them: {_names(shown)}", CampaignWarning, stacklevel=user_stacklevel())
     return [c for c in checkpoints if c.file not in duplicate_of]
 
 
@@ -661,7 +662,7 @@ def _warn_mixed_channels(checkpoints: list[Checkpoint], folder: Path | None) -> 
                         for (sn, ch), files in sorted(channels.items()))
     warnings.warn(f"{folder or 'source'}: the files come from {len(channels)} potentiostat channels ({listing}): "
                   "different cells in one campaign? Follow one cell with a glob such as '*_C01.mpr' or a "
-                  "campaign file", CampaignWarning, stacklevel=3)
+                  "campaign file", CampaignWarning, stacklevel=user_stacklevel())
 
 
 def _time_list(times: list, shown: int = 4) -> str:
@@ -695,7 +696,7 @@ def order_checkpoints(checkpoints: list[Checkpoint]) -> tuple[list[Checkpoint], 
     if readable and any(c.start_time for c in readable):
         without = list(dict.fromkeys(c.file or c.label for c in readable if not c.start_time))
         warnings.warn(f"{len(without)} file(s) carry no acquisition time ({_names(without)}): checkpoints "
-                      "ordered by file name", CampaignWarning, stacklevel=3)
+                      "ordered by file name", CampaignWarning, stacklevel=user_stacklevel())
     if _fill_time_from_names(readable):
         _fill_cycle_from_names(readable)  # names may state both: "cell_100cyc_500h"
         readable.sort(key=lambda c: (c.time_h, natural_key(c.file or ""), c.sweep or 0))
@@ -861,7 +862,7 @@ def _fill_time_from_time_column(readable: list[Checkpoint]) -> bool:
     if len(times) > 1 and not all(b > a for a, b in zip(times, times[1:])):  # type: ignore[operator]
         warnings.warn(f"{readable[0].file}: its time column does not increase from sweep to sweep "
                       f"({_time_list(times)} s): time_h left empty, the evolution is drawn against the "
-                      "checkpoint number", CampaignWarning, stacklevel=4)
+                      "checkpoint number", CampaignWarning, stacklevel=user_stacklevel())
         return False
     t0 = min(times)  # type: ignore[type-var]
     for c, t in zip(readable, times):
@@ -889,7 +890,7 @@ def _from_spectra(spectra: Sequence[Spectrum]) -> CampaignSource:
             capacity_mAh_cm2=_float_or_none(s.meta.get("capacity_mAh_cm2")),
         ))
     warn_if_celsius_as_kelvin([s.meta["temperature_K"] for s in spectra if s.meta.get("temperature_K") is not None],
-                              "the spectra's meta temperature_K", stacklevel=4)
+                              "the spectra's meta temperature_K")
     return CampaignSource(out, "as given (list of spectra)", {})
 
 
@@ -948,7 +949,7 @@ def _warn_celsius_as_kelvin(path: Path, rows: list[dict[str, Any]], defaults: di
     rows, and of ``[defaults]`` for the rows without a temperature) look like °C
     (:func:`~eisfit.units.warn_if_celsius_as_kelvin`: 25-85 "K" ran silently as -248 °C)."""
     given = [r.get("temperature_K") if _has_temperature(r) else defaults.get("temperature_K") for r in rows]
-    warn_if_celsius_as_kelvin([t for t in given if t is not None], f"{path}: temperature_K", stacklevel=5)
+    warn_if_celsius_as_kelvin([t for t in given if t is not None], f"{path}: temperature_K")
 
 
 def _row_name(path: Path, index: int) -> str:
@@ -987,7 +988,7 @@ def _warn_repeated_data(path: Path, listed: list[tuple[str, list[Checkpoint]]]) 
     if repeats:
         shown = "; ".join(repeats[:5]) + (f"; and {len(repeats) - 5} more" if len(repeats) > 5 else "")
         warnings.warn(f"{path}: {len(repeats)} measurement(s) listed in more than one row, each fitted as a "
-                      f"checkpoint of its own: {shown}", CampaignWarning, stacklevel=4)
+                      f"checkpoint of its own: {shown}", CampaignWarning, stacklevel=user_stacklevel())
 
 
 def _drop_per_file_cycles(checkpoints: list[Checkpoint], where: Path | None) -> None:
@@ -1015,7 +1016,7 @@ def _drop_per_file_cycles(checkpoints: list[Checkpoint], where: Path | None) -> 
     warnings.warn(f"{where or 'source'}: the cycle numbers of the files repeat from file to file "
                   f"({'; '.join(shown[:3])}{'; ...' if len(shown) > 3 else ''}): they count within each file, "
                   "not along the campaign, so they are not used as the checkpoints' cycle (kept as "
-                  "cycle_in_file); give each checkpoint its cycle in a campaign file", CampaignWarning, stacklevel=4)
+                  "cycle_in_file); give each checkpoint its cycle in a campaign file", CampaignWarning, stacklevel=user_stacklevel())
 
 
 def _resolve(campaign_path: Path, file: str) -> Path:
@@ -1135,7 +1136,7 @@ def _check_row(path: Path, where: str, row: dict[str, Any], allowed: Iterable[st
                 if warned is not None:
                     warned.add(key)
                 warnings.warn(f"{path}: {key!r} is not a campaign column; carried to the "
-                              "summary table as is", CampaignWarning, stacklevel=4)
+                              "summary table as is", CampaignWarning, stacklevel=user_stacklevel())
             out[key] = value
         elif key in NUMERIC_COLUMNS:
             out[key] = _number(path, where, key, value)

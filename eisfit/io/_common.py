@@ -17,6 +17,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from .._caller import user_stacklevel
 from .._sweeps import describe_out_of_order, sweep_parts
 from ..errors import CorruptFileError, DataError, ReadError
 from ..spectrum import Spectrum, warn_if_no_imaginary_part
@@ -141,7 +142,7 @@ def read_text_bytes(path: str | Path) -> bytes:
     text = text_bytes(data)
     if padding and text != data:
         warn(f"{Path(str(path)).name}: {padding} NUL bytes at the end of the file ignored (padding, as a file "
-             "copied while it was being written has)", stacklevel=4)
+             "copied while it was being written has)")
     return text
 
 
@@ -151,9 +152,10 @@ def numbered_sweeps(spectra: Sequence[Spectrum]) -> list[Spectrum]:
     return [s.with_meta(sweep=k, n_sweeps=len(spectra)) for k, s in enumerate(spectra)]
 
 
-def warn(message: str, stacklevel: int = 3) -> None:
-    """Issue a :class:`ReadWarning` (the one warning class of the readers)."""
-    warnings.warn(message, ReadWarning, stacklevel=stacklevel)
+def warn(message: str) -> None:
+    """Issue a :class:`ReadWarning` (the one warning class of the readers), located at the
+    caller's line outside eisfit (:func:`eisfit._caller.user_stacklevel`)."""
+    warnings.warn(message, ReadWarning, stacklevel=user_stacklevel())
 
 
 def sweeps_at_frequency_resets(frequency: np.ndarray, path: str | Path | None = None) -> list[np.ndarray]:
@@ -166,7 +168,7 @@ def sweeps_at_frequency_resets(frequency: np.ndarray, path: str | Path | None = 
         name = Path(str(path)).name if path is not None else "file"
         warn(f"{name}: {len(out_of_order)} frequency step(s) against the sweep direction "
              f"({describe_out_of_order(f, sweeps, out_of_order)}): points out of order, kept in their sweep "
-             "(a new sweep starts where the frequency goes back toward the start)", stacklevel=4)
+             "(a new sweep starts where the frequency goes back toward the start)")
     return sweeps
 
 
@@ -179,7 +181,7 @@ def checked_point_count(path: str | Path, spectra: list[Spectrum], declared: int
     if declared is None or declared == n:
         return spectra
     warn(f"{Path(str(path)).name}: {where} declares {declared} points but the file holds {n} "
-         "(truncated or edited file)", stacklevel=4)
+         "(truncated or edited file)")
     return [s.with_meta(declared_points=declared) for s in spectra]
 
 
@@ -313,7 +315,7 @@ def warn_repeated_frequencies(path: str | Path, frequency: np.ndarray,
              for k, vals in list(found.items())[:5]]
     name = Path(str(path)).name
     warn(f"{name}: repeated frequencies in {len(found)} sweep(s) ({'; '.join(shown)}"
-         f"{'; ...' if len(found) > 5 else ''}); the points are kept", stacklevel=4)
+         f"{'; ...' if len(found) > 5 else ''}); the points are kept")
 
 
 # ---------------------------------------------------------------------------

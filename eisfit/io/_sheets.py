@@ -129,7 +129,7 @@ def spectra_of_sheets(p: Path, sheets: Sequence[SheetSource], sheet: str | int |
         raise error(p, ("not an impedance data file: " if foreign else "")
                     + "no sheet holds an impedance table: " + "; ".join(skipped))
     if skipped:
-        warn(f"{p}: sheets without an impedance table left out: {'; '.join(skipped)}", stacklevel=4)
+        warn(f"{p}: sheets without an impedance table left out: {'; '.join(skipped)}")
     return numbered_sweeps(out)
 
 

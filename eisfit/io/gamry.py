@@ -71,12 +71,12 @@ def _start_time(params: dict[str, list[str]], p: Path) -> str | None:
     clock = (parse_clock_times([f"{date} {time}"] + [f"{d} 00:00:00" for d in calibration])
              or parse_clock_times([f"{date} {time}"]))
     if clock is None:
-        warn(f"{p.name}: Gamry DATE/TIME {date!r} {time!r} not understood; start_time left empty", stacklevel=4)
+        warn(f"{p.name}: Gamry DATE/TIME {date!r} {time!r} not understood; start_time left empty")
         return None
     start = clock.moments[0].isoformat()
     if clock.note and "." not in date:  # a dot date is day first wherever it is written
         warn(f"{p.name}: DATE {date} is ambiguous (day and month both 12 or less, and no date in the file tells "
-             f"their order): read month first, start_time {start}", stacklevel=4)
+             f"their order): read month first, start_time {start}")
     return start
 
 
@@ -133,12 +133,11 @@ def read(path: Path | str, *, imag_sign: str | None = None) -> list[Spectrum]:
     more = [i for i in range(stop, len(lines)) if [f.strip() for f in lines[i].split("\t")[:2]] == ["ZCURVE", "TABLE"]]
     if more:  # a Gamry file holds one run; two joined into one file are not read as two
         warn(f"{p.name}: {len(more)} more ZCURVE table(s) from line {more[0] + 1} on are not read (one run per "
-             "file: split the file to read them)", stacklevel=3)
+             "file: split the file to read them)")
     aborted = any(ln.startswith("EXPERIMENTABORTED") for ln in lines[stop:])
     meta["aborted"] = aborted
     if aborted:
-        warn(f"{p.name}: experiment was aborted; reading the {stop - start - 3} points recorded",
-             stacklevel=3)
+        warn(f"{p.name}: experiment was aborted; reading the {stop - start - 3} points recorded")
     fmt = TableFormat(name=NAME, imag_sign="negative", column_map=COLUMN_MAP, technique=meta["technique"])
     spectra = read_table_lines(
         p, lines[start + 3:stop], fmt, meta, names=names, delimiter="\t",
@@ -175,4 +174,4 @@ def _warn_short_of_final_frequency(p: Path, spectra: list[Spectrum], params: dic
         missing = int(round(short_decades * per_decade))
         warn(f"{p.name}: the sweep stops at {last:g} Hz, about {missing} point(s) short of the final frequency "
              f"{final:g} Hz the header sets (FREQFINAL), and the file does not say it was aborted: a truncated "
-             "file? The points present are read", stacklevel=4)
+             "file? The points present are read")

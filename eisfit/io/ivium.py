@@ -72,7 +72,7 @@ def read(path: str | Path, *, imag_sign: str | None = None) -> list[Spectrum]:
         raise NoImpedanceDataError(p, "no impedance data in this Ivium file" + (
             f" (methods: {', '.join(other_methods)})" if other_methods else f" (no '{SECTION}' section)"))
     if other_methods:
-        warn(f"{p}: datasets of other methods left out: {', '.join(other_methods)}", stacklevel=3)
+        warn(f"{p}: datasets of other methods left out: {', '.join(other_methods)}")
     return numbered_sweeps(out)
 
 

@@ -210,14 +210,14 @@ def _warn_damage_after_the_data(buf: bytes, pos: int, exc: CorruptFileError, p: 
     """The ReadWarning for bytes after the data module that are no readable module."""
     rest = buf[pos:]
     if not any(rest):
-        warn(f"{p.name}: {len(rest)} zero bytes after the last module ignored (padding)", stacklevel=5)
+        warn(f"{p.name}: {len(rest)} zero bytes after the last module ignored (padding)")
         return
     name = buf[pos + 6:pos + 16].decode("latin-1").strip() if rest.startswith(MODULE_TAG) else None
     lost = f"module {name!r} not read" if name else f"the {len(rest)} bytes from byte {pos} not read"
     if name in LOST_WITH_MODULE:
         lost += f": {LOST_WITH_MODULE[name]}"
     reason = str(exc).split(": ", 1)[-1]
-    warn(f"{p.name}: the data are complete, but the file is damaged after them ({reason}); {lost}", stacklevel=5)
+    warn(f"{p.name}: the data are complete, but the file is damaged after them ({reason}); {lost}")
 
 
 def _module_at(buf: bytes, pos: int, p: Path) -> Module:
@@ -256,7 +256,7 @@ def _single_module(modules: list[Module], name: str, p: Path) -> Module:
     if not found:
         raise CorruptFileError(p, f"no {name!r} module")
     if len(found) > 1:
-        warn(f"{p}: {len(found)} {name!r} modules; reading the first", stacklevel=4)
+        warn(f"{p}: {len(found)} {name!r} modules; reading the first")
     return found[0]
 
 
@@ -302,7 +302,7 @@ def _layout_read_from_values(buf: bytes, mod: Module, p: Path) -> str:
                                   + ("no known layout decodes its records as impedance data" if not readable else
                                      f"the layouts {', '.join(readable)} all decode it: which one it has is not known"))
     warn(f"{p}: 'VMP data' module version {mod.version} is not one met so far ({known}); read with the layout of "
-         f"{readable[0]}, the one under which its records decode as impedance data", stacklevel=5)
+         f"{readable[0]}, the one under which its records decode as impedance data")
     return readable[0]
 
 
@@ -347,8 +347,7 @@ def _kept_records(mod: Module, first_record: int, n_points: int, record_size: in
                                   f"declares {mod.length + mod.missing} bytes, {mod.length} remain")
     warn(f"{p.name}: the file ends inside its 'VMP data' module ({mod.missing} of its {mod.length + mod.missing} "
          f"bytes missing): the {kept} complete record(s) of {n_points} are read; the modules after it, if any, "
-         "are lost (the acquisition start time, software version, channel and loop indexes are unknown)",
-         stacklevel=6)
+         "are lost (the acquisition start time, software version, channel and loop indexes are unknown)")
     return kept
 
 
@@ -363,8 +362,7 @@ def _warn_records_beyond_count(buf: bytes, mod: Module, first_record: int, n_poi
     if extra < 1 or not any(buf[after:after + extra * record_size]):
         return
     warn(f"{p.name}: the 'VMP data' module holds {n_points + extra} records but its point count says "
-         f"{n_points}: {extra} record(s) after the count are not read (a damaged or edited point count?)",
-         stacklevel=5)
+         f"{n_points}: {extra} record(s) after the count are not read (a damaged or edited point count?)")
 
 
 def _field_size(cid: int) -> int:
@@ -393,13 +391,12 @@ def _record_dtype(ids: list[int], n_points: int, payload: int, p: Path, records:
         size = stride - known_size
         if size == 0 and flags:  # a flag of its own in the byte the flags share: nothing to skip
             warn(f"{p}: unknown column ID {unknown[0]} takes no bytes of its own (a new flag in the flags "
-                 "byte?): skipped", stacklevel=5)
+                 "byte?): skipped")
         elif not 1 <= size <= 16:
             raise CorruptFileError(
                 p, f"unknown column ID {unknown[0]}: inferred size {size} bytes is impossible")
         else:
-            warn(f"{p}: unknown column ID {unknown[0]} ({size} bytes per point) skipped",
-                 stacklevel=5)
+            warn(f"{p}: unknown column ID {unknown[0]} ({size} bytes per point) skipped")
         return _build_dtype(ids, {unknown[0]: size}, stride, p)
     sizes = UNKNOWN_FIELD_SIZES + ((0,) if flags else ())  # with flags, an unknown ID may be a new flag
     present = min(n_points, len(records) // stride)  # fewer in a file cut inside the module
@@ -408,8 +405,7 @@ def _record_dtype(ids: list[int], n_points: int, payload: int, p: Path, records:
         unsure = [bl.COLUMNS[c][0] for c in skipped if c in bl.COLUMNS]
         warn(f"{p}: unknown column IDs {unknown} skipped ({stride - known_size} bytes per point; where the "
              "impedance columns sit was read from the values: the one place where frequencies and "
-             "impedances agree)" + (f"; columns between them left out: {', '.join(unsure)}" if unsure else ""),
-             stacklevel=5)
+             "impedances agree)" + (f"; columns between them left out: {', '.join(unsure)}" if unsure else ""))
         return _build_dtype(ids, skipped, stride, p)
     decodable = ids[:ids.index(unknown[0])]
     if not _has_impedance_ids(decodable) and _has_impedance_ids(ids):
@@ -417,7 +413,7 @@ def _record_dtype(ids: list[int], n_points: int, payload: int, p: Path, records:
             p, f"several unknown column IDs {unknown} precede the impedance columns: their sizes "
             "cannot be inferred, so the impedance cannot be decoded")
     warn(f"{p}: several unknown column IDs {unknown}; only the columns before ID "
-         f"{unknown[0]} can be decoded", stacklevel=5)
+         f"{unknown[0]} can be decoded")
     return _build_dtype(decodable, {}, stride, p)
 
 
@@ -586,7 +582,7 @@ def _settings_meta(buf: bytes, mod: Module, p: Path) -> dict[str, Any]:
         unit = AREA_UNITS.get(data[SET_AREA_UNIT])
         if unit is None and area:
             warn(f"{p}: unknown electrode-area unit code {data[SET_AREA_UNIT]}; "
-                 "area_cm2 left unknown", stacklevel=5)
+                 "area_cm2 left unknown")
     technique = bl.TECHNIQUES.get(code, f"unknown (0x{code:02X})") if code is not None else None
     return {"technique": technique, "technique_code": code, "area": area, "area_unit": unit}
 
@@ -600,8 +596,7 @@ def _log_info(buf: bytes, mod: Module, p: Path) -> tuple[_dt.datetime | None, st
         if np.isfinite(days) and 1.0 < days < 2958465.0:  # 1899-12-31 .. 9999-12-31
             start = OLE_EPOCH + _dt.timedelta(milliseconds=round(days * 86_400_000))
         else:
-            warn(f"{p}: implausible acquisition start in the LOG module; start_time unknown",
-                 stacklevel=5)
+            warn(f"{p}: implausible acquisition start in the LOG module; start_time unknown")
     return start, _pascal_string(data, LOG_SOFTWARE_VERSION)
 
 
@@ -625,7 +620,7 @@ def _loop_starts(buf: bytes, mod: Module, n_points: int, p: Path) -> list[int] |
         return None
     starts = np.frombuffer(buf, dtype="<u4", count=n, offset=mod.start + 4).astype(np.int64)
     if starts[0] != 0 or np.any(np.diff(starts) < 0) or starts[-1] > n_points:
-        warn(f"{p}: inconsistent 'VMP loop' indices ignored", stacklevel=5)
+        warn(f"{p}: inconsistent 'VMP loop' indices ignored")
         return None
     out = starts.tolist()
     if out[-1] < n_points:

@@ -113,7 +113,7 @@ def read(path: str | Path, **options: Any) -> list[Spectrum]:
     elif bl.TIME in columns and time_format and not time_format.lower().startswith("elapsed"):
         # numbers, but the header says they are not seconds since the start: no sweep times
         warn(f"{p.name}: time/s holds numbers but the header's time format is {time_format!r}, "
-             "not elapsed seconds: the time column is left out", stacklevel=3)
+             "not elapsed seconds: the time column is left out")
         del columns[bl.TIME]
     extra = {k: v for k, v in columns.items() if k not in bl.FOLDED_COLUMNS}
     per_sweep = bl.sweep_start_times(start, columns.get(bl.TIME), sweeps)
@@ -154,7 +154,7 @@ def _without_cut_last_row(rows: list[str], labels: list[str], p: Path, line_no: 
         raise ReadError(p, f"line {line_no}, the only data row, is cut off (the file ends inside it and it "
                            f"holds {n_last} of {n_before} values): no complete point; a truncated copy?")
     warn(f"{p.name}: line {line_no} looks cut off (the file ends without a line end and it holds "
-         f"{n_last} of {n_before} values): dropped", stacklevel=3)
+         f"{n_last} of {n_before} values): dropped")
     return rows[:-1]
 
 
@@ -206,7 +206,7 @@ def _labels_near(lines: list[str], declared: int, p: Path, skipped: int = 0) -> 
         i = declared + offset
         if offset and labels_at(i) and bl.FREQ in [f.strip() for f in lines[i].split("\t")]:
             warn(f"{p.name}: 'Nb header lines : {declared + 1}' does not point at the column labels; "
-                 f"they are on line {skipped + i + 1}: read from there", stacklevel=5)
+                 f"they are on line {skipped + i + 1}: read from there")
             return i
     _refuse_unreadable_label_line(lines, declared, p, skipped, labels_at)
     return declared
@@ -372,10 +372,10 @@ def _elapsed_from_clock_times(texts: list[str], time_format: str | None, start: 
     if clock is None:
         bad = next((t for t in texts if parse_clock_times([t], day_first) is None), texts[0])
         warn(f"{p.name}: time/s holds {bad!r}, neither seconds nor a date and time "
-             f"(time format {time_format or 'not given'}): the time column is left out", stacklevel=4)
+             f"(time format {time_format or 'not given'}): the time column is left out")
         return None, start
     if clock.note:
-        warn(f"{p.name}: time/s: {clock.note}", stacklevel=4)
+        warn(f"{p.name}: time/s: {clock.note}")
     origin = start if start is not None else clock.moments[0]
     return np.array([(t - origin).total_seconds() for t in clock.moments]), origin
 

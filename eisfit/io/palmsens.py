@@ -86,7 +86,7 @@ def read(path: str | Path, *, imag_sign: str | None = None) -> list[Spectrum]:
         raise NoImpedanceDataError(p, "no impedance data in this PalmSens session" + (
             f" (measurements: {', '.join(skipped)})" if skipped else ""))
     if skipped:
-        warn(f"{p}: measurements without impedance data left out: {', '.join(skipped)}", stacklevel=3)
+        warn(f"{p}: measurements without impedance data left out: {', '.join(skipped)}")
     return numbered_sweeps(out)
 
 

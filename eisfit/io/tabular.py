@@ -544,7 +544,7 @@ def header_names(line: str, layout: TableLayout) -> list[str] | None:
     names, given = _fitted_header_names(line, layout)
     if names is not None and given != layout.n_columns:
         warn(f"header has {given} names for {layout.n_columns} data columns; names beyond the data are "
-             "ignored and unnamed columns numbered", stacklevel=4)
+             "ignored and unnamed columns numbered")
     return names
 
 
@@ -762,7 +762,7 @@ def _warn_text_lines(path: Path | str | None, between: list[tuple[int, str, int]
                         (after, "after the last row of numbers ignored")):
         if lines:
             shown = "; ".join(f"line {k}: {text!r}" for k, text, _ in lines[:3]) + (" ..." if len(lines) > 3 else "")
-            warn(f"{name}: {len(lines)} text line(s) {what} ({shown})", stacklevel=6)
+            warn(f"{name}: {len(lines)} text line(s) {what} ({shown})")
 
 
 def _is_title(fields: Sequence[str], decimal: str) -> bool:
@@ -853,7 +853,7 @@ def _drop_cut_last_line(lines: Sequence[str], layout: TableLayout, path: Path | 
         return stop
     name = Path(str(path)).name if path is not None else "file"
     warn(f"{name}: line {first_line_number + last} looks cut off (the file ends without a line end "
-         f"and {reason}): dropped", stacklevel=5)
+         f"and {reason}): dropped")
     return last
 
 
@@ -1256,7 +1256,7 @@ def _phase_radians(phase: np.ndarray, header: Header, path: Path | str) -> np.nd
     if header.kind is None and 0.05 < largest <= np.pi / 2 + 1e-9:
         warn(f"{Path(str(path)).name}: the phase column {header.name.strip()!r} has no unit and every value "
              f"lies within +-pi/2 (largest {largest:.3g}): read as radians; name its unit ('Phase (deg)') "
-             "if it holds degrees", stacklevel=6)
+             "if it holds degrees")
         return phase
     radians = np.radians(phase)  # the column's unit scale (rad -> deg) is applied already
     beyond = np.abs(radians[np.isfinite(radians)]) > np.pi * (1 + 1e-9)
@@ -1325,7 +1325,7 @@ def _check_unread_unit(h: Header, role: str, kind: str, path: Path | str) -> Non
                   f"{period}, not {'an' if kind[0] in 'aeiou' else 'a'} {kind} unit: convert the column to {base} "
                   "(or correct the unit in its header)")
     warn(f"{Path(str(path)).name}: column {name!r} (taken as {role}): unit {h.unread_unit!r} is not one eisfit "
-         f"knows; read in {_READ_AS[kind]}", stacklevel=6)
+         f"knows; read in {_READ_AS[kind]}")
 
 
 def _apply_imag_sign(
@@ -1344,7 +1344,7 @@ def _apply_imag_sign(
         raw = -z_imag if negated else z_imag  # undo the header sign: the option describes the column
         if negated and option == "negative":
             warn(f"imag_sign='negative' overrides the minus sign of column "
-                 f"{roles.header(imag_role).name!r}", stacklevel=5)
+                 f"{roles.header(imag_role).name!r}")
         return (raw if option == "negative" else -raw), {"imag_sign": option, "imag_sign_source": "option"}
     if negated or (fmt.imag_sign is not None and option is None):  # the header's minus, or the format's convention
         z_imag = z_imag if negated or fmt.imag_sign == "negative" else -z_imag
@@ -1357,20 +1357,19 @@ def _apply_imag_sign(
             warn(f"{Path(str(path)).name}: {what}, but the data read so are inductive where a cell is capacitive "
                  f"({rule}): the label may be wrong; read as labelled (pass imag_sign='negative', on the command line "
                  f"--imag-sign negative, if the column holds Z'' with capacitive values negative, 'positive' "
-                 f"if it holds -Z'')", stacklevel=5)
+                 f"if it holds -Z'')")
             meta["imag_sign_contradicted_by_data"] = rule
         return z_imag, meta
     sign, rule = _data_sign(frequency, z_real, z_imag, keep)
     if sign > 0:
         warn(f"{Path(str(path)).name}: the imaginary column holds -Z'' ({rule}); the header has no minus sign: "
-             "flipping it (pass imag_sign='negative', on the command line --imag-sign negative, to keep it)",
-             stacklevel=5)
+             "flipping it (pass imag_sign='negative', on the command line --imag-sign negative, to keep it)")
         return -z_imag, {"imag_sign": "positive", "imag_sign_source": "data", "imag_sign_detected": True,
                          "imag_sign_rule": rule}
     if sign == 0:
         warn(f"{Path(str(path)).name}: the sign convention of the imaginary column could not be decided from the data "
              f"({rule}); reading it as Z'' (capacitive negative); pass imag_sign='negative' or "
-             "'positive' (--imag-sign on the command line) to say", stacklevel=5)
+             "'positive' (--imag-sign on the command line) to say")
         return z_imag, {"imag_sign": "negative", "imag_sign_source": "undecided", "imag_sign_detected": False,
                         "imag_sign_rule": rule}
     return z_imag, {"imag_sign": "negative", "imag_sign_source": "data", "imag_sign_detected": False,
@@ -1391,7 +1390,7 @@ def _admittance_sign(z_imag: np.ndarray, option: str | None, path: Path | str, f
     sign, rule = _data_sign(frequency, z_real, z_imag, keep)
     if sign > 0:
         warn(f"{Path(str(path)).name}: the admittance's imaginary column holds -Y'' ({rule}, read as Y'' > 0 "
-             f"capacitive): flipping it (pass imag_sign='negative' to keep it)", stacklevel=5)
+             f"capacitive): flipping it (pass imag_sign='negative' to keep it)")
         return -z_imag, {**meta, "imag_sign_source": "data", "imag_sign_rule": rule}
     return z_imag, meta
 
@@ -1411,7 +1410,7 @@ def _check_modulus(z: np.ndarray, modulus: np.ndarray, path: Path | str) -> None
     bad = int(np.sum(rel > 0.01))
     if bad:
         warn(f"{Path(str(path)).name}: |Z|^2 differs from Z'^2+Z''^2 by more than 1 % at "
-             f"{bad} of {z.size} points (check the column assignment)", stacklevel=5)
+             f"{bad} of {z.size} points (check the column assignment)")
 
 
 def _separator_mask(f: np.ndarray, z_parts: Sequence[np.ndarray]) -> np.ndarray:
@@ -1442,7 +1441,7 @@ def _sweeps(f: np.ndarray, counter: np.ndarray | None, blocks: Sequence[np.ndarr
             if len(parts) >= UNORDERED_MIN_PARTS and np.median(sizes) <= UNORDERED_MEDIAN_POINTS:
                 warn(f"{Path(str(path)).name}: the frequencies of {block.size} rows are in no sweep order "
                      f"({len(parts) - 1} changes of direction): read as one sweep; a table of several sweeps "
-                     "needs a sweep or cycle column", stacklevel=5)
+                     "needs a sweep or cycle column")
                 parts = [np.arange(block.size)]
         out.extend(block[p] for p in parts if p.size)
     return out
@@ -1545,7 +1544,7 @@ def _per_area_meta(roles: ColumnRoles, path: Path | str) -> dict[str, str]:
     names = " and ".join(repr(roles.header(r).name) for r in used)
     warn(f"{Path(str(path)).name}: the impedance is given per area ({names}): read in ohm*cm2 "
          f"(meta['impedance_unit']); a fit divides it by the electrode area, so give area_cm2 "
-         f"(--area-cm2 on the command line)", stacklevel=5)
+         f"(--area-cm2 on the command line)")
     return {"impedance_unit": AREA_SPECIFIC_UNIT}
 
 
@@ -1642,7 +1641,7 @@ def _read_one_table(path: Path | str, lines: Sequence[str], fmt: TableFormat, me
     point = first_decimal_point(lines, layout, first_line_number)
     if point is not None:
         warn(f"{Path(str(path)).name}: decimal commas and decimal points in one table (line {point[0]}: "
-             f"{point[1]!r}): both read as decimal marks, '.' never as a thousands separator", stacklevel=5)
+             f"{point[1]!r}): both read as decimal marks, '.' never as a thousands separator")
     layout_meta = {"delimiter": layout.delimiter_name, "decimal": layout.decimal,
                    "header_line": None if header_line is None else layout.header_index + first_line_number}
     return spectra_from_table(path, names, rows, fmt, {**layout_meta, **dict(meta or {})},
@@ -2017,7 +2016,7 @@ def _warn_if_model_values(path: Path, lines: Sequence[str], head: int = 20) -> N
         match = _MODEL_VALUES.search(text)
         if match:
             warn(f"{path.name}: the file says it holds {match.group(0).lower()} ({text.lstrip('#%;! ')[:60]!r}): "
-                 "a model's values, not a measurement", stacklevel=3)
+                 "a model's values, not a measurement")
             return
 
 
@@ -2040,8 +2039,7 @@ def read_text_table(path: Path | str, lines: Sequence[str], fmt: TableFormat, me
             return _with_preamble_start(spectra, table_lines, path)
         if not clock.dated:
             warn(f"{Path(str(path)).name}: {clock.source!r}: its dates read day or month first alike (no day "
-                 "above 12): the times between the points are kept (time/s), the date is not (no start time)",
-                 stacklevel=5)
+                 "above 12): the times between the points are kept (time/s), the date is not (no start time)")
             return [s.with_meta(clock_column=clock.source) for s in spectra]
         return [s.with_meta(start_time=iso_time(clock.origin), sweep_start_time=clock.sweep_start(s),
                             clock_column=clock.source) for s in spectra]
@@ -2063,7 +2061,7 @@ def _with_preamble_start(spectra: list[Spectrum], lines: Sequence[str], path: Pa
     moment, label, note = found
     if note:  # '03/02/2024 10:00': the day and the month could be either way round
         warn(f"{Path(str(path)).name}: {label!r} reads day or month first alike (no day above 12): not taken "
-             "as the start time", stacklevel=5)
+             "as the start time")
         return spectra
     return [spectra[0].with_meta(start_time=iso_time(moment), sweep_start_time=iso_time(moment),
                                  start_time_label=label)]
@@ -2082,5 +2080,5 @@ def _restore_export_meta(spectra: list[Spectrum], lines: Sequence[str]) -> list[
         try:
             stored[int(k)] = json.loads(text)
         except ValueError:
-            warn(f"eisfit export meta line not understood: {line[:60]!r}", stacklevel=4)
+            warn(f"eisfit export meta line not understood: {line[:60]!r}")
     return [s.with_meta(**restored_meta(stored.get(s.meta["sweep"], {}))) for s in spectra]

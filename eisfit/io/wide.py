@@ -201,7 +201,7 @@ def _data_rows(p: Path, lines: Sequence[str], first: int, delimiter: str | None,
         if len(fields) != n:
             if i == data[-1] and not ends_with_newline:
                 warn(f"{p.name}: line {i + 1} looks cut off (the file ends without a line end and it "
-                     f"has {len(fields)} of {n} values): dropped", stacklevel=4)
+                     f"has {len(fields)} of {n} values): dropped")
                 continue
             raise CorruptFileError(p, f"line {i + 1}: {len(fields)} values where the header has {n} columns")
         rows.append((i, fields))
@@ -250,9 +250,9 @@ def _sign(p: Path, f: np.ndarray, re_part: np.ndarray, im_part: np.ndarray, opti
     sign, rule = capacitive_sign(f, re_part, im_part)
     if sign == 0:
         warn(f"{p.name}: the sign convention of the Im(Z) columns could not be decided from the data "
-             f"({rule}); reading them as Z''; pass imag_sign='negative' or 'positive' to say", stacklevel=4)
+             f"({rule}); reading them as Z''; pass imag_sign='negative' or 'positive' to say")
     elif sign > 0:
-        warn(f"{p.name}: the Im(Z) columns hold -Z'' ({rule}): flipping them", stacklevel=4)
+        warn(f"{p.name}: the Im(Z) columns hold -Z'' ({rule}): flipping them")
     return {"flip": sign > 0, "imag_sign": "positive" if sign > 0 else "negative",
             "imag_sign_source": "data" if sign else "undecided", "imag_sign_rule": rule}
 

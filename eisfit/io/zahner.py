@@ -113,7 +113,7 @@ def read(path: str | Path, **options: Any) -> list[Spectrum]:
     }
     sign, rule = capacitive_sign(frequency, z.real, z.imag)
     if sign > 0:
-        warn(f"{p.name}: the phases look stored negated ({rule}): flipping Z''", stacklevel=3)
+        warn(f"{p.name}: the phases look stored negated ({rule}): flipping Z''")
         z = np.conj(z)
     meta.update(imag_sign="negated phase" if sign > 0 else "phase of Z",
                 imag_sign_source="data" if sign else "format (the data do not decide)",

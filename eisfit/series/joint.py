@@ -56,6 +56,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from .._caller import user_stacklevel
 from .._checks import check_choice, check_smooth
 from ..analysis.derived import derived_quantities_batch
 from ..errors import FitError
@@ -789,7 +790,7 @@ def joint_fit(
         why = (f"a second difference needs at least 3 checkpoints, there are {k}" if k <= 2 else
                "no local parameter is left to smooth (every free parameter is shared or follows an Arrhenius law)")
         notes.append(f"Smoothing (smooth = {smooth!r}) had no effect: {why}.")
-        warnings.warn(f"joint fit: {notes[-1]}", RuntimeWarning, stacklevel=2)
+        warnings.warn(f"joint fit: {notes[-1]}", RuntimeWarning, stacklevel=user_stacklevel())
 
     undetermined = _undetermined(base, final, plan, n_res - (k * p + q), q)
     sharing = None
@@ -808,9 +809,9 @@ def joint_fit(
     if warn_verdicts:
         if undetermined:
             warnings.warn(f"joint fit: undetermined: {undetermined}; its verdicts are not the data's",
-                          RuntimeWarning, stacklevel=2)
+                          RuntimeWarning, stacklevel=user_stacklevel())
         for statement in result.rejected_assumptions:
-            warnings.warn(statement, RuntimeWarning, stacklevel=2)
+            warnings.warn(statement, RuntimeWarning, stacklevel=user_stacklevel())
     return result
 
 
@@ -947,7 +948,7 @@ def _law_temperatures(arrhenius: list[str], temperatures_K, form: str, k: int) -
         raise FitError(f"temperatures_K: {t.size} temperatures for {k} spectra")
     if not (np.all(np.isfinite(t)) and np.all(t > 0)):
         raise FitError("temperatures_K must be finite and > 0 K (give kelvin, not Celsius)")
-    warn_if_celsius_as_kelvin(t, "joint_fit: temperatures_K", fix="add 273.15", stacklevel=4)
+    warn_if_celsius_as_kelvin(t, "joint_fit: temperatures_K", fix="add 273.15")
     if np.unique(t).size < MIN_LAW_TEMPERATURES:
         raise FitError(f"an Arrhenius law across the checkpoints needs at least {MIN_LAW_TEMPERATURES} different "
                        f"temperatures, got {np.unique(t).size}")
