@@ -136,14 +136,16 @@ def si_scale(values: Iterable[float] | float, unit: str, *, prefix_ohm: bool = F
 
 def format_value(value: float | None, stderr: float | None = None, unit: str = "", digits: int = 4) -> str:
     """``"117.3 ± 0.36 Ω·cm²"`` / ``"482 ± 3 nF"``: value, 1 stderr and unit with an SI prefix
-    where it helps; ``nan`` for a missing value, no ``±`` part when ``stderr`` is None."""
+    where it helps; ``nan`` for a missing value, no ``±`` part when ``stderr`` is None, and
+    ``"117.3 Ω·cm² (stderr unknown)"`` when it is not finite (not "± nan")."""
     if value is None or not math.isfinite(float(value)):
         return "nan"
     factor, shown_unit = si_scale([value], unit)
     text = f"{value / factor:.{digits}g}"
-    if stderr is not None:
-        text += " ± " + (f"{stderr / factor:.2g}" if math.isfinite(float(stderr)) else "nan")
-    return f"{text} {shown_unit}".rstrip()
+    unknown = stderr is not None and not math.isfinite(float(stderr))
+    if stderr is not None and not unknown:
+        text += f" ± {stderr / factor:.2g}"
+    return f"{text} {shown_unit}".rstrip() + (" (stderr unknown)" if unknown else "")
 
 
 def format_frequency(f_Hz: float, digits: int = 4) -> str:

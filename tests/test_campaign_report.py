@@ -339,3 +339,16 @@ def test_the_campaign_command_without_a_joint_fit_imports_no_joint_fitting(tmp_p
                           "--no-cache", "--no-progress", "--jobs", "1"], capture_output=True, text=True)
     assert run.stdout.strip().splitlines()[-1] == "CODE 0 SERIES False SCIPY False", run.stderr[-2000:]
     assert (tmp_path / "out" / "report.md").exists()
+
+
+def test_a_value_without_a_standard_error_reads_stderr_unknown_not_plus_minus_nan():
+    """The report's table printed "9.23 ± nan (undetermined)" for a checkpoint whose
+    covariance was singular (yadg's peis.mpr in a folder campaign); it now reads as a fit's
+    own summary does: "9.23 (undetermined: stderr unknown)"."""
+    from eisfit.campaign.report import _shown
+
+    (spectrum,) = eisfit.read(SAMPLE / "mpt" / "LiMg_LLZTO_0000h_PEIS_C01.mpt")
+    fitted = eisfit.fit(spectrum, circuit="garnet-symmetric")
+    no_error = fitted.with_fields(stderr={**fitted.stderr, "R2": float("nan")})
+    assert _shown(no_error, "R2") == f"{no_error.values['R2']:.3g} (undetermined: stderr unknown)"
+    assert "±" in _shown(fitted, "R2") and "undetermined" not in _shown(fitted, "R2")

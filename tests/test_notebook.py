@@ -155,3 +155,4 @@ def test_display_units():
     assert format_value(4.8e-7, 3e-9, "F") == "480 ± 3 nF"
     assert format_value(117.33, 0.36, "ohm*cm2") == "117.3 ± 0.36 Ω·cm²"
     assert format_value(math.nan, 1.0, "ohm") == "nan"
+    assert format_value(117.33, math.nan, "ohm*cm2") == "117.3 Ω·cm² (stderr unknown)"  # it read "± nan"

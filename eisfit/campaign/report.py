@@ -120,6 +120,8 @@ def _shown(result, key: str, digits: int = 3, resistance: str | None = None) -> 
         return NO_AREA + ("" if resistance is None else f" ({_ohm_text(result, resistance)} Ω)")
     if state == FIXED:
         return f"{_fmt(v, digits)} ({FIXED})"
+    if not math.isfinite(s):  # as a fit's summary says it: no "± nan"
+        return f"{_fmt(v, digits)} ({UNDETERMINED}: stderr unknown)"
     text = f"{_fmt(v, digits)} ± {_fmt(s, 2)}"
     return f"{text} ({UNDETERMINED})" if state == UNDETERMINED else text
 
