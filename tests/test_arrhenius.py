@@ -122,6 +122,28 @@ def test_campaign_table_one_row_per_resistance_and_total():
     assert list(arrhenius_table(df2)["resistance"]) == ["R1", "R2"]
 
 
+def test_the_total_of_trading_arcs_takes_each_fits_own_total_with_its_covariance():
+    """Overlapping bulk and grain-boundary arcs trade resistance (correlation -0.99 and below):
+    each alone is undetermined (stderr above its value) while their series sum, the fits' own
+    ``sigma_total_S_per_cm`` (computed with the covariance), is known to 1 %. The "R1+R2" row
+    rebuilt the total from the two columns with independent errors, left every point out as
+    undetermined and had no line; it now reads the fits' total where it sums exactly those
+    arcs, and falls back to the columns where the roles name another set."""
+    df = _campaign_table()
+    total = 1.0 / (1.0 / df["R1_sigma_S_per_cm"] + 1.0 / df["R2_sigma_S_per_cm"])
+    df["R1_sigma_S_per_cm_stderr"] = 2.0 * df["R1_sigma_S_per_cm"]
+    df["R2_sigma_S_per_cm_stderr"] = 2.0 * df["R2_sigma_S_per_cm"]
+    df["sigma_total_S_per_cm"] = total
+    df["sigma_total_S_per_cm_stderr"] = 0.01 * total
+    row = arrhenius_table(df, roles={"R1": "bulk", "R2": "grain boundary", "R3": "interface"}).iloc[2]
+    assert row["resistance"] == "R1+R2" and row["n_points"] == len(df) and row["n_undetermined"] == 0
+    slope = stats.linregress(1.0 / T_K, np.log(total * T_K)).slope
+    assert row["ea_eV"] == pytest.approx(-slope * K_B_EV_PER_K, rel=1e-9)
+    # three electrolyte arcs: sigma_total sums all three, not R1+R2: the columns' sum is used
+    three = arrhenius_table(df, ["R1+R2"], roles={"R1": "bulk", "R2": "grain boundary", "R3": "electrolyte"})
+    assert three.iloc[0]["n_points"] < len(df)
+
+
 def test_values_the_data_do_not_determine_stay_out_of_the_line():
     """A resistance whose stderr exceeds it (or is unknown) reads "undetermined" in the
     reports; the Arrhenius line leaves it out (before: an R2 of 0.03 +- 10.7 ohm at the

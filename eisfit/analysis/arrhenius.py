@@ -65,7 +65,7 @@ from ..errors import DataError
 from ..model.circuit import resistance_names
 from ..units import (KELVIN_AT_0C, CelsiusAsKelvinWarning, celsius_as_kelvin_note, format_value,
                      warn_if_celsius_as_kelvin)
-from .derived import INTERFACE_ROLES, SERIES_HOLDS_ARC_FLAG
+from .derived import ELECTROLYTE_ROLES, INTERFACE_ROLES, SERIES_HOLDS_ARC_FLAG, SIGMA_TOTAL_KEY
 from .quality import undetermined
 
 __all__ = [
@@ -380,7 +380,8 @@ def _series_sum(
     total = 1.0 / (1.0 / sa + 1.0 / sb)
     if sea is None or seb is None:
         return total, None
-    # first-order propagation, independent errors: d total / d sigma_x = total^2 / sigma_x^2
+    # first-order propagation, independent errors (their correlation is not in the table; where
+    # the fits' own total is, _fits_own_total takes it instead): d total / d sigma_x = total^2 / sigma_x^2
     se = total**2 * np.sqrt((sea / sa**2) ** 2 + (seb / sb**2) ** 2)
     return total, se
 
@@ -448,7 +449,9 @@ def arrhenius_table(
     (:func:`interface_arrhenius`; per interface on symmetric cells, else per cell; area given).
     ``resistances`` defaults to every resistance with either; ``"R1+R2"`` asks for the total
     conductivity of resistances in series, added automatically when ``roles`` name a bulk and a
-    grain-boundary resistance. Rows with a non-finite or non-positive value are skipped, and
+    grain-boundary resistance: each fit's own ``sigma_total_S_per_cm`` (its error from the
+    covariance: overlapping arcs trade resistance) where the roles make that total exactly these
+    arcs, else the series of their columns with independent errors. Rows with a non-finite or non-positive value are skipped, and
     so are values the data do not determine (:func:`~eisfit.analysis.quality.undetermined`:
     stderr unknown or above the value; the reports print them "undetermined") and those of a
     series R flagged ``series-holds-arc:<R>`` in the table's ``flags`` (it holds an unresolved
@@ -658,10 +661,25 @@ def _named_series(table: Any, name: str, roles: Mapping[str, str] | None
         if interface is not None:
             column, quantity = interface
             return np.asarray(table[column], dtype=float), _stderr_column(table, column), quantity
+    if len(parts) > 1 and _fits_own_total(table, parts, roles):
+        return np.asarray(table[SIGMA_TOTAL_KEY], dtype=float), _stderr_column(table, SIGMA_TOTAL_KEY), CONDUCTIVITY
     series = _conductivity_series(table, parts[0])
     for p in parts[1:]:
         series = _series_sum(series, _conductivity_series(table, p))
     return series[0], series[1], CONDUCTIVITY
+
+
+def _fits_own_total(table: Any, parts: Sequence[str], roles: Mapping[str, str] | None) -> bool:
+    """Whether the table's ``sigma_total_S_per_cm`` (each fit's total conductivity) is the
+    series of exactly ``parts``: the electrolyte arcs the roles name. Each fit computed it with
+    its covariance; the bulk and grain-boundary resistances of overlapping arcs trade (their
+    correlation -0.99 and below), so their sum is determined where neither is alone, and the
+    sum of the two columns with independent errors (:func:`_series_sum`) overstated its error
+    tenfold to fiftyfold, dropping determined points as undetermined."""
+    if SIGMA_TOTAL_KEY not in table.columns or not roles:
+        return False
+    electrolyte = {p for p, role in roles.items() if str(role).lower() in ELECTROLYTE_ROLES}
+    return electrolyte == set(parts)
 
 
 def _default_resistances(table: Any, roles: Mapping[str, str] | None) -> list[str]:
