@@ -206,3 +206,15 @@ def test_a_total_conductivity_of_an_unresolved_resistance_is_left_empty_the_inte
     assert row["sigma_total_with_series_S_per_cm"] == pytest.approx(truth, rel=0.01)
     assert row["sigma_total_with_series_S_per_cm_stderr"] < 0.01 * truth
     assert r.to_dict()["derived"]["sigma_total_S_per_cm"] is None
+
+
+def test_an_ideal_capacitors_areal_capacitance_is_not_labelled_hsu_mansfeld():
+    """A C's (or a K's tau/R) capacitance per area read "Hsu-Mansfeld C_eff / A": the formula
+    of a CPE's effective capacitance, which an ideal capacitor has no need of. The CPE keeps it."""
+    f = np.logspace(6, -1, 40)
+    spectrum = eisfit.Spectrum(frequency=f, z=10 + 100 / (1 + 100 * 1e-6 * 2j * np.pi * f))
+    units = {c: eisfit.fit(spectrum, circuit=c, area_cm2=0.785, symmetric=True).derived_units
+             for c in ("R0-p(R1,C1)", "R0-p(R1,CPE1)")}
+    assert units["R0-p(R1,C1)"]["C1_ceff_F_per_cm2"] == "F/cm2 (per cell, C / A)"
+    assert units["R0-p(R1,C1)"]["C1_ceff_per_interface_F_per_cm2"] == "F/cm2 (per interface, 2*C/A, symmetric cell)"
+    assert units["R0-p(R1,CPE1)"]["CPE1_ceff_F_per_cm2"] == "F/cm2 (per cell, Hsu-Mansfeld C_eff / A)"

@@ -322,12 +322,15 @@ def _quantities(
             qs.append(_Quantity(f"{c}_ceff_brug_F", brug, lambda v, a=arc: _brug(v, a, arcs, series_resistors), own,
                                 lambda v, a=arc: _brug_series_resistances(v, a, arcs, series_resistors)))
         if area_cm2:
-            qs.append(_Quantity(f"{c}_ceff_F_per_cm2", "F/cm2 (per cell, Hsu-Mansfeld C_eff / A)",
+            # Hsu-Mansfeld names a CPE's (a Zarc's) effective capacitance; a C's (a K's tau/R) is its own
+            hm = arc.kind in ("CPE", "Zarc")
+            qs.append(_Quantity(f"{c}_ceff_F_per_cm2", f"F/cm2 (per cell, {'Hsu-Mansfeld C_eff' if hm else 'C'} / A)",
                                 lambda v, a=arc: _tau(v, a) / v[a.resistor] / area_cm2, own))
             if symmetric and roles.get(arc.resistor, "") in INTERFACE_ROLES:
                 # two equal interfaces in series: each has twice the cell's capacitance
                 qs.append(_Quantity(f"{c}_ceff_per_interface_F_per_cm2",
-                                    "F/cm2 (per interface, 2*C_eff/A, Hsu-Mansfeld, symmetric cell)",
+                                    f"F/cm2 (per interface, 2*{'C_eff' if hm else 'C'}/A"
+                                    f"{', Hsu-Mansfeld' if hm else ''}, symmetric cell)",
                                     lambda v, a=arc: 2.0 * _tau(v, a) / v[a.resistor] / area_cm2, own))
         if area_cm2 and thickness_cm and roles.get(arc.resistor, "") in ELECTROLYTE_ROLES:
             # an electrolyte arc's capacitance is the pellet's: C L / (eps0 A) is its relative
