@@ -1178,6 +1178,8 @@ def _median_relative_errors(names: Sequence[str], stderr: Sequence[Mapping[str, 
                             values: Sequence[Mapping[str, float]]) -> list[float]:
     """Per name, the median over checkpoints of stderr / |value| where it is finite; nan where
     no checkpoint has one (a joint fit that did not converge has no covariance)."""
+    if not names:
+        return []
     ratios = np.array([[_relative(e[n], v[n]) for n in names] for e, v in zip(stderr, values)], float)
     ratios = ratios.reshape(-1, len(names))
     return [float(np.median(col[np.isfinite(col)])) if np.isfinite(col).any() else math.nan for col in ratios.T]
