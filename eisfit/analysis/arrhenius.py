@@ -451,9 +451,9 @@ def arrhenius_table(
     conductivity of resistances in series, added automatically when ``roles`` name a bulk and a
     grain-boundary resistance: each fit's own ``sigma_total_S_per_cm`` (its error from the
     covariance: overlapping arcs trade resistance) where the roles make that total exactly these
-    arcs, else the series of their columns with independent errors. Rows with a non-finite or non-positive value are skipped, and
-    so are values the data do not determine (:func:`~eisfit.analysis.quality.undetermined`:
-    stderr unknown or above the value; the reports print them "undetermined") and those of a
+    arcs, else the series of their columns with independent errors. Rows with a non-finite or
+    non-positive value are skipped, and so are values the data do not determine
+    (:func:`~eisfit.analysis.quality.undetermined`: stderr unknown or above the value; the reports print them "undetermined") and those of a
     series R flagged ``series-holds-arc:<R>`` in the table's ``flags`` (it holds an unresolved
     arc's resistance too), counted in ``n_undetermined``. A resistance left with fewer than 2
     determined points (or one temperature: an arc that vanishes at the higher temperatures)
