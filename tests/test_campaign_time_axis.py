@@ -129,7 +129,11 @@ def _write_single(path: Path, r1_ohm: float) -> Path:
     ("cell_500h.csv", 500.0), ("LiMg_LLZTO_0100h_PEIS_C01.csv", 100.0), ("after-24hrs.txt", 24.0),
     ("cell 3 hours.csv", 3.0), ("sample_1.5h.txt", 1.5), ("CELL_500H.CSV", 500.0),
     ("0h_rest_24h.csv", None), ("Li2h.csv", None), ("5th.csv", None), ("1h30.csv", None),
-    ("PEIS_C01.mpt", None), ("EIS_100hz.csv", None), ("x.h5", None)])
+    ("PEIS_C01.mpt", None), ("EIS_100hz.csv", None), ("x.h5", None),
+    # minutes and days, converted to hours (a lower-case d only; "day7" too)
+    ("EIS_30min.csv", 0.5), ("x_45 min.txt", 0.75), ("cell_10mins.csv", 10 / 60), ("c_0.5d.csv", 12.0),
+    ("7days.csv", 168.0), ("EIS_day7.csv", 168.0), ("day2/EIS.csv", 48.0), ("cell_2D.csv", None),
+    ("day1_24h.csv", None)])
 def test_hours_in_a_file_name(name, hours):
     from eisfit.campaign.sources import hours_in_name
 
@@ -245,3 +249,28 @@ def test_a_list_of_full_paths_reads_the_names_below_their_shared_folder(tmp_path
     paths = [_write_single(folder / f"cell_{h}h.csv", 100.0 + h) for h in (500, 0)]
     src = load_checkpoints([str(p) for p in paths])
     assert [c.time_h for c in src.checkpoints] == [0.0, 500.0]
+
+
+def test_files_named_in_days_or_minutes_are_timed_and_ordered_by_it(tmp_path):
+    """Names in days sorted '0.5d' before '0d' (digit runs: '.' before 'd') and got no time;
+    a set named in minutes, hours and days mixed was ordered by name (1d, 2h, 30min). Each is
+    now timed in hours, and ordered by it; numbers in names compare as decimals."""
+    from eisfit.campaign.sources import natural_key
+
+    for name, r1 in (("c_0d.csv", 10.0), ("c_0.5d.csv", 20.0), ("c_1d.csv", 30.0), ("c_2h.csv", 40.0),
+                     ("c_30min.csv", 50.0)):
+        _write_single(tmp_path / name, r1)
+    camp = eisfit.fit_campaign(tmp_path, circuit="R0-p(R1,C1)", cache_dir=False, progress=False, jobs=1)
+    assert list(camp.table["label"]) == ["c_0d.csv", "c_30min.csv", "c_2h.csv", "c_0.5d.csv", "c_1d.csv"]
+    assert list(camp.table["time_h"]) == [0.0, 0.5, 2.0, 12.0, 24.0]
+    assert sorted(["c_1d", "c_0.5d", "c_10d", "c_0d"], key=natural_key) == ["c_0d", "c_0.5d", "c_1d", "c_10d"]
+
+
+def test_a_time_every_name_states_alike_is_not_the_checkpoints_time(tmp_path):
+    """'cell_24h_rest_1.csv, cell_24h_rest_2.csv': the 24 h describes the set; it had become
+    every checkpoint's time, an evolution drawn at one abscissa."""
+    for k in (1, 2, 3):
+        _write_single(tmp_path / f"cell_24h_rest_{k}.csv", 10.0 * k)
+    camp = eisfit.fit_campaign(tmp_path, circuit="R0-p(R1,C1)", cache_dir=False, progress=False, jobs=1)
+    assert camp.table["time_h"].isna().all()
+    assert list(camp.table["label"]) == [f"cell_24h_rest_{k}.csv" for k in (1, 2, 3)]

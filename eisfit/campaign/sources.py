@@ -239,9 +239,13 @@ def _path_kind(path: Path) -> str | None:
         return None
 
 
+_NUMBER = re.compile(r"(\d+(?:\.\d+)?)")
+
+
 def natural_key(name: str) -> list[Any]:
-    """Sort key in which digit runs compare as numbers: file2 < file10."""
-    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
+    """Sort key in which numbers compare as numbers, decimals too: file2 < file10, and
+    cell_0d < cell_0.5d < cell_1d (digit runs alone put 0.5d first: '.' sorts before 'd')."""
+    return [float(part) if k % 2 else part.lower() for k, part in enumerate(_NUMBER.split(name))]
 
 
 def _is_campaign_file(p: Path) -> bool:
@@ -752,18 +756,27 @@ def _stated_by_every_name(readable: list[Checkpoint], read: Callable[[str], Any]
     return values
 
 
-# a number of hours in a file name: "cell_500h", "LiMg_0100h_PEIS", "after-24hrs", "1.5h" (not "t12h":
-# a number glued to letters before it is part of a name)
-_HOURS_IN_NAME = re.compile(r"(?<![A-Za-z0-9.])(\d+(?:\.\d+)?)\s*(?:h|hr|hrs|hour|hours)(?![A-Za-z0-9])",
-                            re.IGNORECASE)
+# a time in a file name, as a number and its unit: "cell_500h", "LiMg_0100h_PEIS", "after-24hrs",
+# "1.5h", "30min", "7days", "2d" (a lower-case d only: "3D" names a shape as often), or a day's
+# number, "day7", "Day_3" (not "t12h": a number glued to letters before it is part of a name)
+_TIME_IN_NAME = re.compile(
+    r"(?<![A-Za-z0-9.])(\d+(?:\.\d+)?)\s*(h|hr|hrs|hours?|min|mins|minutes?|days?|(?-i:d))(?![A-Za-z0-9])"
+    r"|(?<![A-Za-z0-9])(day)[\s\-=#]*(\d+(?:\.\d+)?)(?![0-9.]|\s*(?:h|hr|hrs|hours?|min|mins|minutes?)(?![A-Za-z]))",
+    re.IGNORECASE)
+_HOURS_PER_UNIT = {"h": 1.0, "hr": 1.0, "hrs": 1.0, "hour": 1.0, "hours": 1.0, "min": 1 / 60, "mins": 1 / 60,
+                   "minute": 1 / 60, "minutes": 1 / 60, "d": 24.0, "day": 24.0, "days": 24.0}
 
 
 def hours_in_name(name: str) -> float | None:
-    """The number of hours a file name states (``cell_500h.csv`` -> 500.0; ``500h/EIS.csv``, a
-    checkpoint's folder, too), None unless its stem and folders state exactly one
-    (``0h_rest_24h`` is ambiguous)."""
-    found = _HOURS_IN_NAME.findall(_name_words(name))
-    return float(found[0]) if len(found) == 1 else None
+    """The time (h) a file name states, in hours, minutes or days (``cell_500h.csv`` -> 500.0,
+    ``EIS_30min.csv`` -> 0.5, ``cell_2d.csv``, ``day2/EIS.csv`` -> 48.0; a checkpoint's folder
+    states it too), None unless its stem and folders state exactly one (``0h_rest_24h`` is
+    ambiguous)."""
+    found = _TIME_IN_NAME.findall(_name_words(name))
+    if len(found) != 1:
+        return None
+    number, unit, day, day_number = found[0]
+    return float(day_number) * 24.0 if day else float(number) * _HOURS_PER_UNIT[unit.lower()]
 
 
 # a temperature in a file name, with an explicit unit: "LLZO_60degC", "25°C", "140deg", "80oC"
@@ -823,11 +836,11 @@ def _one_file_each(readable: list[Checkpoint]) -> bool:
 def _fill_cycle_from_names(readable: list[Checkpoint]) -> bool:
     """Fill ``cycle`` from the cycle number each file name states (:func:`cycle_in_name`)
     when no checkpoint has one and every checkpoint comes from a file of its own whose name
-    states one (``EIS_cycle0.csv, EIS_cycle50.csv...``); True when done."""
+    states one, not the same in all (``EIS_cycle0.csv, EIS_cycle50.csv...``); True when done."""
     if not _one_file_each(readable) or any(c.cycle is not None for c in readable):
         return False
     cycles = _stated_by_every_name(readable, cycle_in_name)
-    if cycles is None:
+    if cycles is None or len(set(cycles)) == 1:  # one number in every name tells no checkpoint apart
         return False
     for c, n in zip(readable, cycles):
         c.cycle = float(n)  # type: ignore[arg-type]
@@ -836,15 +849,16 @@ def _fill_cycle_from_names(readable: list[Checkpoint]) -> bool:
 
 
 def _fill_time_from_names(readable: list[Checkpoint]) -> bool:
-    """Fill missing ``time_h`` from the hours each file name states (:func:`hours_in_name`)
-    where the files carry no acquisition time: only when every checkpoint comes from a file
-    of its own whose name states one number of hours, all of them not yet timed (a cycling
+    """Fill missing ``time_h`` from the time each file name states (:func:`hours_in_name`: hours,
+    minutes or days) where the files carry no acquisition time: only when every checkpoint
+    comes from a file of its own whose name states one time, not the same in all of them
+    (then it describes the set, not each checkpoint), all of them not yet timed (a cycling
     campaign exported as ``cell_0h.csv, cell_500h.csv...``: its evolution is drawn against
     time, not the checkpoint number); True when done."""
     if not _one_file_each(readable) or any(c.time_h is not None for c in readable):
         return False  # a file with several sweeps: one name, several times
     hours = _stated_by_every_name(readable, hours_in_name)
-    if hours is None:
+    if hours is None or len(set(hours)) == 1:  # "cell_24h_rest_1.csv, cell_24h_rest_2.csv...": not their times
         return False
     for c, h in zip(readable, hours):
         c.time_h = h
