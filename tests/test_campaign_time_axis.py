@@ -264,6 +264,8 @@ def test_files_named_in_days_or_minutes_are_timed_and_ordered_by_it(tmp_path):
     assert list(camp.table["label"]) == ["c_0d.csv", "c_30min.csv", "c_2h.csv", "c_0.5d.csv", "c_1d.csv"]
     assert list(camp.table["time_h"]) == [0.0, 0.5, 2.0, 12.0, 24.0]
     assert sorted(["c_1d", "c_0.5d", "c_10d", "c_0d"], key=natural_key) == ["c_0d", "c_0.5d", "c_1d", "c_10d"]
+    stamps = ["t_20240305123045124", "t_20240305123045123"]  # 17 digits: exact, not a float's tie
+    assert sorted(stamps, key=natural_key) == stamps[::-1]
 
 
 def test_a_time_every_name_states_alike_is_not_the_checkpoints_time(tmp_path):

@@ -52,6 +52,7 @@ import warnings
 from collections import Counter
 from concurrent.futures import BrokenExecutor, Executor
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path, PurePath
 from typing import Any, Callable, Iterable, Sequence
 
@@ -245,7 +246,13 @@ _NUMBER = re.compile(r"(\d+(?:\.\d+)?)")
 def natural_key(name: str) -> list[Any]:
     """Sort key in which numbers compare as numbers, decimals too: file2 < file10, and
     cell_0d < cell_0.5d < cell_1d (digit runs alone put 0.5d first: '.' sorts before 'd')."""
-    return [float(part) if k % 2 else part.lower() for k, part in enumerate(_NUMBER.split(name))]
+    return [_exact_number(part) if k % 2 else part.lower() for k, part in enumerate(_NUMBER.split(name))]
+
+
+def _exact_number(text: str) -> int | Decimal:
+    """A number of a name, exactly: a 17-digit time stamp as a float would tie with its
+    neighbours (int and Decimal compare exactly with each other)."""
+    return Decimal(text) if "." in text else int(text)
 
 
 def _is_campaign_file(p: Path) -> bool:
