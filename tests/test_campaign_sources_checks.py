@@ -282,3 +282,28 @@ def test_a_folder_whose_files_are_all_foreign_names_its_subfolders(tmp_path):
                                                    r"recognises notes\.txt; a campaign reads the files of one "
                                                    r"folder; it has the subfolder\(s\) 0h"):
         load_checkpoints(tmp_path)
+
+
+@pytest.mark.parametrize("column, factor_h", [("time_min", 1 / 60), ("time_s", 1 / 3600), ("time_d", 24.0),
+                                              ("Time (h)", 1.0), ("time / min", 1 / 60), ("t [s]", 1 / 3600),
+                                              ("elapsed time (d)", 24.0)])
+def test_a_campaign_files_time_in_other_units_becomes_time_h(tmp_path, column, factor_h):
+    """'time_min' was carried as a free column (no time axis, a warning), 'time_d' and
+    'time_s' refused as typos of 'time_h'; a time column with its unit is read and converted."""
+    for k in (0, 1):
+        _write_spectrum(tmp_path / f"s{k}.csv", r2_ohm=300.0 + 100 * k)
+    (tmp_path / "camp.csv").write_text(f"file,{column}\ns0.csv,0\ns1.csv,30\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        checkpoints = load_checkpoints(tmp_path / "camp.csv").checkpoints
+    assert [c.time_h for c in checkpoints] == [0.0, pytest.approx(30 * factor_h, rel=1e-12)]
+
+
+def test_a_time_given_twice_or_without_a_unit_is_refused(tmp_path):
+    _write_spectrum(tmp_path / "s0.csv")
+    (tmp_path / "twice.csv").write_text("file,time_h,time_min\ns0.csv,1,60\n")
+    with pytest.raises(eisfit.CampaignError, match=r"row 1: the time is given twice \('time_min', 'time_h'\)"):
+        load_checkpoints(tmp_path / "twice.csv")
+    (tmp_path / "bare.csv").write_text("file,time\ns0.csv,1\n")
+    with pytest.raises(eisfit.CampaignError, match=r"unknown column 'time' \(did you mean 'time_h'\?\)"):
+        load_checkpoints(tmp_path / "bare.csv")

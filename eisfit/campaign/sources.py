@@ -6,7 +6,8 @@ with its spectrum (or the reason it could not be read) and its cycling metadata.
 Campaign file (CSV columns, or TOML ``[[checkpoint]]`` tables; pinned names):
 ``file`` (required; relative to the campaign file, or absolute), ``sweep`` (0-based;
 default every sweep of the file), ``label``, ``cell`` (one seeded chain per cell),
-``time_h``, ``cycle``, ``temperature_C`` or ``temperature_K``, ``area_cm2``,
+``time_h`` (or the time in another unit, converted: ``time_min``, ``time_s``, ``time_d``,
+``Time (h)``, ``t [s]``...), ``cycle``, ``temperature_C`` or ``temperature_K``, ``area_cm2``,
 ``thickness_cm``, ``current_mA_cm2``, ``capacity_mAh_cm2``, and the fit settings
 ``circuit``, ``symmetric``, ``weighting``, ``fmin``, ``fmax`` (Hz) and ``exclude_hz``
 (frequencies whose points are left out: a TOML list, or in a CSV cell ``50;100``), and the
@@ -1145,6 +1146,7 @@ def _check_row(path: Path, where: str, row: dict[str, Any], allowed: Iterable[st
     for key in ("temperature_C", "temperature_K"):
         if row.get(key) is not None:
             _check_temperature(path, where, {key: _number(path, where, key, row[key])})
+    row = _time_in_hours(path, where, row)
     for key, value in row.items():
         if allowed_set is not None and key not in allowed_set:
             raise CampaignError(f"{path}: {where}: unknown key {key!r}{did_you_mean(key, allowed_set)}; "
@@ -1175,6 +1177,33 @@ def _check_row(path: Path, where: str, row: dict[str, Any], allowed: Iterable[st
         else:
             out[key] = str(value).strip()
     return out
+
+
+# a time column in another unit than hours: "time_min", "time_s", "time_d", "Time (h)", "time / min",
+# "t [s]", "elapsed time (d)": read as time_h
+_TIME_COLUMN = re.compile(r"^(?:time|t|elapsed(?:[ _]time)?)\s*(?:_|/|\(|\[|\s)\s*"
+                          r"(h|hr|hrs|hours?|min|mins|minutes?|s|sec|secs|seconds?|d|days?)\s*[)\]]?$", re.IGNORECASE)
+_HOURS_PER_TIME_UNIT = {"h": 1.0, "min": 1 / 60, "s": 1 / 3600, "d": 24.0}
+
+
+def _time_in_hours(path: Path, where: str, row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` with a time column given in another unit (``time_min``, ``time_s``, ``time_d``,
+    ``Time (h)``, ``time / min``...) as ``time_h``, converted; CampaignError where a row gives
+    the time twice. A time without a unit (``time``) stays unknown ("did you mean 'time_h'")."""
+    timed = {k: m.group(1).lower() for k in row if k != "time_h" and (m := _TIME_COLUMN.match(k.strip()))}
+    if not timed:
+        return row
+    given = [*timed, *(["time_h"] if "time_h" in row else [])]
+    if len(given) > 1:
+        raise CampaignError(f"{path}: {where}: the time is given twice ({', '.join(repr(k) for k in given)}): "
+                            "give one time column")
+    (key, unit), = timed.items()
+    hours = _number(path, where, key, row[key]) * _HOURS_PER_TIME_UNIT[_time_unit(unit)]
+    return {("time_h" if k == key else k): (hours if k == key else v) for k, v in row.items()}
+
+
+def _time_unit(word: str) -> str:
+    return "min" if word.startswith("min") else word[0] if word[0] in "hsd" else "h"
 
 
 def _reader_option(path: Path, where: str, key: str, value: Any) -> Any:
