@@ -96,7 +96,9 @@ def _table(p: Path, doc: Any) -> tuple[list[str], list[list[Any]]]:
     if all(isinstance(v, dict) for v in values):
         if all(_is_int(k) for k in doc) and not all(_is_int(k) for v in values for k in v):
             return _records(p, [doc[k] for k in sorted(doc, key=int)])  # index layout
-        index = sorted(set().union(*(v.keys() for v in values)), key=lambda k: (not _is_int(k), _int_or(k)))
+        index = list(dict.fromkeys(k for v in values for k in v))  # the document's order
+        if all(_is_int(k) for k in index):  # a row number: its order
+            index.sort(key=int)
         return [str(k) for k in doc], [[doc[c].get(i) for c in doc] for i in index]
     raise MissingColumnError(p, "JSON that is not a table: values must be columns (lists or index -> value)")
 
@@ -116,7 +118,3 @@ def _is_int(key: Any) -> bool:
     except (TypeError, ValueError):
         return False
     return True
-
-
-def _int_or(key: Any) -> Any:
-    return int(key) if _is_int(key) else str(key)

@@ -243,6 +243,8 @@ class TableLayout:
     # line text -> its values (numeric_fields under this delimiter and decimal mark; None when not a
     # row of numbers), for every line of a short table: parse_rows takes them instead of parsing again
     parsed_lines: Mapping[str, list[float] | None] = field(default_factory=dict, compare=False, repr=False)
+    # 0-based indices of rows of fewer values between the header and the data, left out (the read warns)
+    left_out: tuple[int, ...] = ()
 
     @property
     def delimiter_name(self) -> str:
@@ -470,8 +472,26 @@ def _locate_table(lines: Sequence[str], path: Path | str | None, delimiter: str 
     if header is None and len(before) >= 2 and counts[before[-1]] == 1 and counts[before[-2]] is None:
         header = _header_above_count(lines, before[-2], before[-1], TableLayout(delimiter, decimal, n_columns,
                                                                                 None, start))
+    left_out: tuple[int, ...] = ()
+    if header is None and before and counts[before[-1]] is not None:
+        header, left_out = _header_above_short_rows(lines, before, counts, delimiter, n_columns)
     short = len(lines) < _FAST_MIN_LINES  # a longer table's rows are read by pandas: its lines are not kept
-    return TableLayout(delimiter, decimal, n_columns, header, start, parsed if short else {})
+    return TableLayout(delimiter, decimal, n_columns, header, start, parsed if short else {}, left_out)
+
+
+def _header_above_short_rows(lines: Sequence[str], before: Sequence[int], counts: Sequence[int | None],
+                             delimiter: str | None, n_columns: int) -> tuple[int | None, tuple[int, ...]]:
+    """(header, the rows left out) where rows of numbers with fewer values than the table (a
+    first point whose Z'' cell is empty) stand between the table and a header above them that
+    names a frequency with one name per column: those rows had hidden the header, and the
+    table was read as headerless, its kHz and kOhm as Hz and ohm, without a word. The read
+    names the rows left out (:attr:`TableLayout.left_out`). (None, ()) otherwise."""
+    k = len(before) - 1
+    while k >= 0 and counts[before[k]] is not None:
+        k -= 1
+    if k < 0 or not names_a_frequency(lines[before[k]]) or len(split_fields(lines[before[k]], delimiter)) != n_columns:
+        return None, ()
+    return before[k], tuple(before[k + 1:])
 
 
 def _header_above_title(lines: Sequence[str], above: int, line: int, delimiter: str | None, n_columns: int) -> int:
@@ -537,15 +557,30 @@ def _names_over_units(lines: Sequence[str], layout: TableLayout, unit_row: int, 
     return [f"{name} ({unit})" if unit.lower() not in _COUNT_MARKS else name for name, unit in zip(names, units)]
 
 
-def header_names(line: str, layout: TableLayout) -> list[str] | None:
+def header_names(line: str, layout: TableLayout, first_rows: Sequence[str] = ()) -> list[str] | None:
     """Column names of a header line, matched to the number of data columns when possible
     (a ReadWarning when the line gives another number of names); None when the names
-    cannot be matched to the columns (see :func:`_fitted_header_names`)."""
+    cannot be matched to the columns (see :func:`_fitted_header_names`). A header one name
+    short over rows whose first field counts them 1, 2... (``first_rows``, the first data
+    lines) names the columns after that count: R's ``write.table`` writes its row names so."""
     names, given = _fitted_header_names(line, layout)
+    if names is not None and given == layout.n_columns - 1 and _rows_numbered(first_rows, layout):
+        warn(f"header has {given} names for {layout.n_columns} data columns and the first column numbers the "
+             "rows (1, 2, ...: row names, as R's write.table writes them): the names are those of the columns "
+             "after it")
+        return ["row"] + names[:given]
     if names is not None and given != layout.n_columns:
         warn(f"header has {given} names for {layout.n_columns} data columns; names beyond the data are "
              "ignored and unnamed columns numbered")
     return names
+
+
+def _rows_numbered(rows: Sequence[str], layout: TableLayout) -> bool:
+    """Whether the first fields of ``rows`` (two data lines or more) read 1, 2, ... in order."""
+    if layout.delimiter is None or len(rows) < 2:
+        return False
+    firsts = [split_fields(row, layout.delimiter)[:1] for row in rows]
+    return all(f and f[0].strip('"') == str(k) for k, f in enumerate(firsts, 1))
 
 
 _UNIT_TOKEN = re.compile(r"^(?:\([^()]*\)|\[[^\[\]]*\]|/\S+)$")  # '(Hz)', '[Ω]', '/Ohm': a unit on its own
@@ -621,6 +656,9 @@ def _fitted_header_names(line: str, layout: TableLayout) -> tuple[list[str] | No
     beyond the data name nothing eisfit reads (:func:`_cut_is_safe`). Fewer names than
     columns are numbered on (``column 4``), as before, whatever the delimiter."""
     n = layout.n_columns
+    over_an_index = _names_over_an_index(line, layout)
+    if over_an_index is not None:
+        return over_an_index, n
     text = line.strip().strip("\ufeff")
     raw = _COMMENT_MARK.sub("", text)  # "# Freq.[Hz]  Z'[ohm] ..."
     words = raw.split()
@@ -643,6 +681,24 @@ def _fitted_header_names(line: str, layout: TableLayout) -> tuple[list[str] | No
     if layout.delimiter is None and len(names) > n and not _cut_is_safe(words, n):
         return None, len(names)
     return names[:n] + [f"column {k + 1}" for k in range(len(names), n)], len(names)
+
+
+def _names_over_an_index(line: str, layout: TableLayout) -> list[str] | None:
+    """The names of a header whose first field, over a row index, is empty or a count mark
+    (``;freq;Z'...`` or ``<TAB>freq<TAB>Z'...``: what pandas' ``to_csv`` writes for a
+    DataFrame's index; ``#;freq;...`` over a point number), one per data column, split at the
+    delimiter as the line stands. Stripping the line first (a leading tab is white space) or
+    reading its ';' or '#' as a comment mark put every name one column to the left: the index
+    read as the frequency, the frequencies as Z'. None for any other line."""
+    if layout.delimiter is None:
+        return None
+    own = line.rstrip("\r\n").lstrip("\ufeff")
+    fields = [f.strip().strip('"').strip() for f in own.split(layout.delimiter)]
+    while fields and fields[-1] == "":
+        fields.pop()
+    if len(fields) != layout.n_columns or fields[0].lower() not in _COUNT_MARKS:
+        return None
+    return fields
 
 
 # words that make one column name with a neighbour ('Real Z', 'Z imag', 'Real Part'), not one on their own
@@ -1067,15 +1123,17 @@ def role_of(key: str, unit_kind: str | None = None) -> str | None:
         return "frequency"
     if unit_kind == "frequency" and k in ("w", "nu", "\u03bd"):  # 'w (rad/s)', 'nu (Hz)': a frequency by its unit
         return "frequency"
-    if k.startswith(("cycle", "z cycle", "loop", "sweep", "scan")):
+    if k.startswith(("cycle", "z cycle", "loop", "sweep", "scan")) and not _NOT_COUNTER_WORDS.search(k):
         return "sweep"
     return None
 
 
-_WORD_JOINER = re.compile(r"(?<=[a-z])[-_.](?=[a-z])")
+_WORD_JOINER = re.compile(r"(?<=[a-z'\"\u2032\u2033])[-_.](?=[a-z])")  # "Z'_fit" too: "z' fit"
 _NOT_DATA_WORDS = re.compile(r"\b(?:calc|calculated|fit|fitted|sim|simulated|model|modelled|modeled|residuals?|"
                              r"resid|errors?|err|std|sd|sigma)\b")  # 'Z' calc', 'Z'' fit': the model's columns
 _NORMALISED = re.compile(r"\bnorm|/\s*z0|%")  # "Z' norm", "Z'/Z0", "Z' (%)": no ohm to fit (Z0 unknown)
+# 'Loop time (s)', 'Scan rate', 'Cycle duration': a quantity of the loop, no count of sweeps
+_NOT_COUNTER_WORDS = re.compile(r"\b(?:time|rate|duration|speed|temperature)\b")
 _COUNTER_WORDS = re.compile(r"\b(?:index|idx|number|no|num|nr|count|point|step)\b|#")  # 'Freq index': a counter
 
 
@@ -1433,9 +1491,9 @@ def _sweeps(f: np.ndarray, counter: np.ndarray | None, blocks: Sequence[np.ndarr
     warning (it gave one error per "sweep" before)."""
     out = []
     for block in blocks:
-        if counter is not None:
+        if counter is not None and np.unique(counter[block]).size > 1:
             parts = split_by_counter(counter[block])
-        else:
+        else:  # no counter, or one that holds one value (a cycle column of 0 over every sweep)
             parts = sweeps_at_frequency_resets(f[block], path)
             sizes = [p.size for p in parts]
             if len(parts) >= UNORDERED_MIN_PARTS and np.median(sizes) <= UNORDERED_MEDIAN_POINTS:
@@ -1623,10 +1681,14 @@ def _read_one_table(path: Path | str, lines: Sequence[str], fmt: TableFormat, me
                     decimal: str | None, imag_sign: str | None, columns: Mapping[str, int | str] | None,
                     first_line_number: int, last_line_complete: bool) -> list[Spectrum]:
     layout = locate_table(lines, path, delimiter, decimal)
+    if layout.left_out:
+        shown = ", ".join(str(first_line_number + i) for i in layout.left_out[:5])
+        warn(f"{Path(str(path)).name}: line(s) {shown} between the header and the table hold fewer values than "
+             f"its {layout.n_columns} columns: left out")
     header_line = None
     if names is None and header is not False and layout.header_index is not None:
         header_line = lines[layout.header_index]
-        names = header_names(header_line, layout)
+        names = header_names(header_line, layout, lines[layout.data_start:layout.data_start + 3])
         if names is None:
             names = _names_of_unsplit_header(path, header_line, layout, columns)
         else:
