@@ -307,3 +307,15 @@ def test_a_time_given_twice_or_without_a_unit_is_refused(tmp_path):
     (tmp_path / "bare.csv").write_text("file,time\ns0.csv,1\n")
     with pytest.raises(eisfit.CampaignError, match=r"unknown column 'time' \(did you mean 'time_h'\?\)"):
         load_checkpoints(tmp_path / "bare.csv")
+
+
+def test_a_campaign_csv_with_a_column_twice_or_an_endless_cell_is_one_campaign_error(tmp_path):
+    """A header naming 'time_h' twice kept the second column's values without a word; a cell
+    beyond the csv module's field limit raised _csv.Error ("internal error" in the command)."""
+    _write_spectrum(tmp_path / "s0.csv")
+    (tmp_path / "twice.csv").write_text("file,time_h,time_h\ns0.csv,1,2\n")
+    with pytest.raises(eisfit.CampaignError, match=r"the header names 'time_h' more than once"):
+        load_checkpoints(tmp_path / "twice.csv")
+    (tmp_path / "long.csv").write_text("file,label\ns0.csv,\"" + "x" * 200_000 + "\"\n")
+    with pytest.raises(eisfit.CampaignError, match=r"long\.csv: line \d+: not a campaign table"):
+        load_checkpoints(tmp_path / "long.csv")

@@ -133,7 +133,9 @@ def _write_single(path: Path, r1_ohm: float) -> Path:
     # minutes and days, converted to hours (a lower-case d only; "day7" too)
     ("EIS_30min.csv", 0.5), ("x_45 min.txt", 0.75), ("cell_10mins.csv", 10 / 60), ("c_0.5d.csv", 12.0),
     ("7days.csv", 168.0), ("EIS_day7.csv", 168.0), ("day2/EIS.csv", 48.0), ("cell_2D.csv", None),
-    ("day1_24h.csv", None)])
+    ("day1_24h.csv", None),
+    # a decimal comma (it read 0,5h as 5 h)
+    ("cell_0,5h.csv", 0.5), ("cell_1,5h.csv", 1.5)])
 def test_hours_in_a_file_name(name, hours):
     from eisfit.campaign.sources import hours_in_name
 
@@ -143,7 +145,8 @@ def test_hours_in_a_file_name(name, hours):
 @pytest.mark.parametrize("name,celsius", [
     ("LLZO_60degC.mpt", 60.0), ("x_25°C.csv", 25.0), ("s04147-140deg.txt", 140.0), ("cell_80oC.txt", 80.0),
     ("cell_-20degC.csv", -20.0), ("cell-20degC.csv", 20.0), ("LLZO 100 degC.z", 100.0), ("T=25.5DEGC.csv", 25.5),
-    ("cell_2C.csv", None), ("25degC_40degC.csv", None), ("Li2deg.csv", None), ("cell_25C.csv", None)])
+    ("cell_2C.csv", None), ("25degC_40degC.csv", None), ("Li2deg.csv", None), ("cell_25C.csv", None),
+    ("LLZO_22,5degC.csv", 22.5)])
 def test_temperature_in_a_file_name(name, celsius):
     """Only with an explicit unit: a bare "2C" is a C-rate as often as a temperature."""
     from eisfit.campaign.sources import celsius_in_name
@@ -276,3 +279,21 @@ def test_a_time_every_name_states_alike_is_not_the_checkpoints_time(tmp_path):
     camp = eisfit.fit_campaign(tmp_path, circuit="R0-p(R1,C1)", cache_dir=False, progress=False, jobs=1)
     assert camp.table["time_h"].isna().all()
     assert list(camp.table["label"]) == [f"cell_24h_rest_{k}.csv" for k in (1, 2, 3)]
+
+
+def test_acquisition_times_with_utc_offsets_order_across_daylight_saving_and_mix_with_plain_ones():
+    """Ivium writes its start times with the UTC offset: compared as text, 02:10+01:00 (after
+    the clocks went back) sorted before 02:30+02:00 and got time_h -0.67; an offset time and a
+    plain one raised a TypeError ("internal error" in the command)."""
+    from eisfit.campaign.sources import Checkpoint, order_checkpoints
+
+    spectrum = eisfit.Spectrum(frequency=F_HZ, z=_z_ohm(F_HZ, 10.0))
+    starts = {"A": "2024-10-27T02:30:00+02:00", "B": "2024-10-27T02:10:00+01:00", "C": "2024-10-27T06:00:00+01:00"}
+    ordered, _ = order_checkpoints([Checkpoint(label=k, spectrum=spectrum, file=f"{k}.idf", start_time=t)
+                                    for k, t in starts.items()])
+    assert [c.label for c in ordered] == ["A", "B", "C"]
+    assert [c.time_h for c in ordered] == pytest.approx([0.0, 40 / 60, 4.5])
+    mixed = {"A": "2024-10-27T00:30:00", "B": "2024-10-27T02:10:00+01:00"}
+    ordered, _ = order_checkpoints([Checkpoint(label=k, spectrum=spectrum, file=f"{k}.idf", start_time=t)
+                                    for k, t in mixed.items()])
+    assert [c.label for c in ordered] == ["A", "B"]

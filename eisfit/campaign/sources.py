@@ -244,10 +244,12 @@ def _path_kind(path: Path) -> str | None:
 _NUMBER = re.compile(r"(\d+(?:\.\d+)?)")
 
 
-def natural_key(name: str) -> list[Any]:
+def natural_key(name: str) -> tuple[list[Any], list[Any]]:
     """Sort key in which numbers compare as numbers, decimals too: file2 < file10, and
-    cell_0d < cell_0.5d < cell_1d (digit runs alone put 0.5d first: '.' sorts before 'd')."""
-    return [_exact_number(part) if k % 2 else part.lower() for k, part in enumerate(_NUMBER.split(name))]
+    cell_0d < cell_0.5d < cell_1d (digit runs alone put 0.5d first: '.' sorts before 'd');
+    names whose numbers are equal as decimals (run_1.1, run_1.10) by their digit runs."""
+    decimals = [_exact_number(part) if k % 2 else part.lower() for k, part in enumerate(_NUMBER.split(name))]
+    return decimals, [int(part) if k % 2 else part.lower() for k, part in enumerate(re.split(r"(\d+)", name))]
 
 
 def _exact_number(text: str) -> int | Decimal:
@@ -687,6 +689,15 @@ def _names(files: list[str | None], shown: int = 5) -> str:
     return ", ".join(names) + (f" and {len(files) - shown} more" if len(files) > shown else "")
 
 
+def _moment(start_time: str | None) -> dt.datetime:
+    """An acquisition start (ISO 8601) as a moment to compare: with a UTC offset (Ivium's
+    ``2024-03-31T02:30:00+02:00``), in UTC, so that files across a change of daylight-saving
+    time order right and offset and plain times compare at all (they raised a TypeError);
+    without one, as written (the instrument's local time)."""
+    moment = dt.datetime.fromisoformat(str(start_time))
+    return moment if moment.tzinfo is None else moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
 def order_checkpoints(checkpoints: list[Checkpoint]) -> tuple[list[Checkpoint], str]:
     """By acquisition time when every readable checkpoint has one, else natural file name.
 
@@ -698,11 +709,11 @@ def order_checkpoints(checkpoints: list[Checkpoint]) -> tuple[list[Checkpoint], 
     readable = [c for c in checkpoints if c.ok]
     failed = [c for c in checkpoints if not c.ok]
     if readable and all(c.start_time for c in readable):
-        readable.sort(key=lambda c: (c.start_time, natural_key(c.file or ""), c.sweep or 0))
-        t0 = dt.datetime.fromisoformat(readable[0].start_time)  # type: ignore[arg-type]
+        readable.sort(key=lambda c: (_moment(c.start_time), natural_key(c.file or ""), c.sweep or 0))
+        t0 = _moment(readable[0].start_time)
         for c in readable:
             if c.time_h is None:
-                c.time_h = (dt.datetime.fromisoformat(c.start_time) - t0).total_seconds() / 3600.0  # type: ignore[arg-type]
+                c.time_h = (_moment(c.start_time) - t0).total_seconds() / 3600.0
                 c.extra.setdefault("time_source", "acquisition time")
         return readable + failed, "acquisition time (start time stored in the files)"
     if readable and any(c.start_time for c in readable):
@@ -768,8 +779,8 @@ def _stated_by_every_name(readable: list[Checkpoint], read: Callable[[str], Any]
 # "1.5h", "30min", "7days", "2d" (a lower-case d only: "3D" names a shape as often), or a day's
 # number, "day7", "Day_3" (not "t12h": a number glued to letters before it is part of a name)
 _TIME_IN_NAME = re.compile(
-    r"(?<![A-Za-z0-9.])(\d+(?:\.\d+)?)\s*(h|hr|hrs|hours?|min|mins|minutes?|days?|(?-i:d))(?![A-Za-z0-9])"
-    r"|(?<![A-Za-z0-9])(day)[\s\-=#]*(\d+(?:\.\d+)?)(?![0-9.]|\s*(?:h|hr|hrs|hours?|min|mins|minutes?)(?![A-Za-z]))",
+    r"(?<![A-Za-z0-9.,])(\d+(?:[.,]\d+)?)\s*(h|hr|hrs|hours?|min|mins|minutes?|days?|(?-i:d))(?![A-Za-z0-9])"
+    r"|(?<![A-Za-z0-9])(day)[\s\-=#]*(\d+(?:[.,]\d+)?)(?![0-9.,]|\s*(?:h|hr|hrs|hours?|min|mins|minutes?)(?![A-Za-z]))",
     re.IGNORECASE)
 _HOURS_PER_UNIT = {"h": 1.0, "hr": 1.0, "hrs": 1.0, "hour": 1.0, "hours": 1.0, "min": 1 / 60, "mins": 1 / 60,
                    "minute": 1 / 60, "minutes": 1 / 60, "d": 24.0, "day": 24.0, "days": 24.0}
@@ -783,13 +794,13 @@ def hours_in_name(name: str) -> float | None:
     found = _TIME_IN_NAME.findall(_name_words(name))
     if len(found) != 1:
         return None
-    number, unit, day, day_number = found[0]
+    number, unit, day, day_number = (text.replace(",", ".") for text in found[0])  # a decimal comma: 0,5h
     return float(day_number) * 24.0 if day else float(number) * _HOURS_PER_UNIT[unit.lower()]
 
 
 # a temperature in a file name, with an explicit unit: "LLZO_60degC", "25°C", "140deg", "80oC"
 # (a bare "25C" is not read: battery file names carry C-rates, "cell_2C")
-_CELSIUS_IN_NAME = re.compile(r"(?<![A-Za-z0-9.])(\d+(?:\.\d+)?)\s*(?:°C|ºC|degC|deg C|deg|oC)(?![A-Za-z0-9])",
+_CELSIUS_IN_NAME = re.compile(r"(?<![A-Za-z0-9.,])(\d+(?:[.,]\d+)?)\s*(?:°C|ºC|degC|deg C|deg|oC)(?![A-Za-z0-9])",
                               re.IGNORECASE)
 
 
@@ -804,7 +815,8 @@ def celsius_in_name(name: str) -> float | None:
     m = found[0]
     start = m.start(1)
     negative = start >= 1 and stem[start - 1] == "-" and (start == 1 or stem[start - 2] == " ")
-    return -float(m.group(1)) if negative else float(m.group(1))
+    value = float(m.group(1).replace(",", "."))  # a decimal comma: 22,5degC
+    return -value if negative else value
 
 
 def _fill_temperature_from_names(readable: list[Checkpoint]) -> None:
@@ -1123,13 +1135,26 @@ def _parse_csv(path: Path) -> list[dict]:
     with path.open(newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
         rows = []
-        for raw in reader:
-            if None in raw:
-                raise CampaignError(f"{path}: line {reader.line_num} has more values than columns")
-            row = {k.strip(): v.strip() for k, v in raw.items() if k and v is not None and v.strip()}
-            if row:
-                rows.append(row)
+        try:
+            _check_header(path, reader.fieldnames or [])
+            for raw in reader:
+                if None in raw:
+                    raise CampaignError(f"{path}: line {reader.line_num} has more values than columns")
+                row = {k.strip(): v.strip() for k, v in raw.items() if k and v is not None and v.strip()}
+                if row:
+                    rows.append(row)
+        except csv.Error as exc:  # a field longer than the csv module takes (131,072 characters), a NUL...
+            raise CampaignError(f"{path}: line {reader.line_num}: not a campaign table ({exc})") from None
     return rows
+
+
+def _check_header(path: Path, names: Sequence[str]) -> None:
+    """CampaignError where the header names a column twice (``file,time_h,time_h``: the csv
+    module keeps the last one's values, without a word)."""
+    seen = Counter(n.strip() for n in names if n and n.strip())
+    twice = [n for n, k in seen.items() if k > 1]
+    if twice:
+        raise CampaignError(f"{path}: the header names {', '.join(repr(n) for n in twice)} more than once")
 
 
 def _check_row(path: Path, where: str, row: dict[str, Any], allowed: Iterable[str] | None = None,
