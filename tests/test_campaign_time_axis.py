@@ -297,3 +297,21 @@ def test_acquisition_times_with_utc_offsets_order_across_daylight_saving_and_mix
     ordered, _ = order_checkpoints([Checkpoint(label=k, spectrum=spectrum, file=f"{k}.idf", start_time=t)
                                     for k, t in mixed.items()])
     assert [c.label for c in ordered] == ["A", "B"]
+
+
+def test_a_cycle_column_at_0_in_every_file_gives_way_to_the_cycles_the_names_state(tmp_path):
+    """The sample's .mpt files count cycles within each file (0 in each): renamed
+    LiMg_cycle{0,50,100,150}, every checkpoint had cycle 0 and the names' cycles were ignored."""
+    import shutil
+    import warnings as _warnings
+
+    sample = sorted((Path(__file__).resolve().parent.parent / "sample_data" / "garnet_campaign" / "mpt").glob("*.mpt"))
+    for cycle, path in zip((0, 50, 100, 150), sample):
+        shutil.copy(path, tmp_path / f"LiMg_cycle{cycle}_PEIS_C01.mpt")
+    with _warnings.catch_warnings(record=True) as caught:
+        _warnings.simplefilter("always")
+        checkpoints = load_checkpoints(tmp_path).checkpoints
+    assert [c.cycle for c in checkpoints] == [0.0, 50.0, 100.0, 150.0]
+    assert all(c.extra["cycle_in_file"] == 0.0 for c in checkpoints)
+    assert any("the cycle column of every file holds 0 (4 files) while their names state cycles: the names' are "
+               "used" in str(w.message) for w in caught)

@@ -715,6 +715,7 @@ def order_checkpoints(checkpoints: list[Checkpoint]) -> tuple[list[Checkpoint], 
             if c.time_h is None:
                 c.time_h = (_moment(c.start_time) - t0).total_seconds() / 3600.0
                 c.extra.setdefault("time_source", "acquisition time")
+        _fill_cycle_from_names(readable)  # the order is the files' times; names may still state cycles
         return readable + failed, "acquisition time (start time stored in the files)"
     if readable and any(c.start_time for c in readable):
         without = list(dict.fromkeys(c.file or c.label for c in readable if not c.start_time))
@@ -1032,7 +1033,8 @@ def _drop_per_file_cycles(checkpoints: list[Checkpoint], where: Path | None) -> 
     the evolution against repeated numbers. The file's number is kept in
     ``extra["cycle_in_file"]`` (a summary column), with one CampaignWarning. Cycles that go
     on from file to file (1-3, then 3-5), files in another order than their cycles (no
-    number in two files), or a cycle column that never changes are left alone."""
+    number in two files), or a cycle column that never changes are left alone, unless every
+    file's holds one number (0 in each) while the file names state cycles: the names' are used."""
     by_file: dict[str, list[float]] = {}
     in_files: dict[float, set[str]] = {}
     for c in checkpoints:
@@ -1041,16 +1043,31 @@ def _drop_per_file_cycles(checkpoints: list[Checkpoint], where: Path | None) -> 
             in_files.setdefault(c.cycle, set()).add(str(c.file))
     cycles = [c.cycle for c in checkpoints if c.cycle is not None]
     goes_back = any(b < a for a, b in zip(cycles, cycles[1:]))
-    if not goes_back or all(len(files) == 1 for files in in_files.values()):
+    # every file's counter at one number (0 in each) while the names state other cycles: the names'
+    one_number = len(set(cycles)) == 1 and len(by_file) >= 2 and _names_state_cycles(checkpoints)
+    if not one_number and (not goes_back or all(len(files) == 1 for files in in_files.values())):
         return
     for c in checkpoints:
         if c.cycle is not None:
             c.extra["cycle_in_file"], c.cycle = c.cycle, None
     shown = [f"{file}: {_time_list(numbers, shown=3)}" for file, numbers in by_file.items()]
+    if one_number:
+        _fill_cycle_from_names([c for c in checkpoints if c.ok])
+        warnings.warn(f"{where or 'source'}: the cycle column of every file holds {cycles[0]:g} "
+                      f"({len(by_file)} files) while their names state cycles: the names' are used (the files' "
+                      "kept as cycle_in_file)", CampaignWarning, stacklevel=user_stacklevel())
+        return
     warnings.warn(f"{where or 'source'}: the cycle numbers of the files repeat from file to file "
                   f"({'; '.join(shown[:3])}{'; ...' if len(shown) > 3 else ''}): they count within each file, "
                   "not along the campaign, so they are not used as the checkpoints' cycle (kept as "
                   "cycle_in_file); give each checkpoint its cycle in a campaign file", CampaignWarning, stacklevel=user_stacklevel())
+
+
+def _names_state_cycles(checkpoints: list[Checkpoint]) -> bool:
+    """Whether every readable checkpoint's file name states a cycle, not the same in all."""
+    readable = [c for c in checkpoints if c.ok]
+    named = _stated_by_every_name(readable, cycle_in_name) if _one_file_each(readable) else None
+    return named is not None and len(set(named)) > 1
 
 
 def _resolve(campaign_path: Path, file: str) -> Path:
