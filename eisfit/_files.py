@@ -1,4 +1,4 @@
-"""Writing files so that a failure never leaves half of one."""
+"""Writing files so that a failure never leaves half of one; telling a file from a pipe."""
 from __future__ import annotations
 
 import contextlib
@@ -49,3 +49,19 @@ def atomic_path(path: Path) -> Iterator[Path]:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def special_file_kind(path: Path) -> str:
+    """What ``path`` is when it is neither a regular file nor a folder (``a named pipe``, ``a
+    device``, ``a socket``), else "" (OSError when it cannot be looked at): reading a named
+    pipe blocks until something writes to it, for ever in a campaign or ``eisfit info``."""
+    import stat
+
+    mode = os.stat(path).st_mode
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return ""

@@ -29,6 +29,7 @@ from typing import NoReturn
 import click
 
 from . import __version__
+from ._files import atomic_text_file
 from ._json import to_jsonable
 from .errors import EisfitError
 from .units import format_frequency, format_value, plain_number
@@ -108,6 +109,10 @@ def _exit_code(done: int, failed: int) -> int:
     return EXIT_PARTIAL if done else EXIT_USAGE
 
 
+# click (8.2 on) raises this for a group called with no command; its text is the whole help
+_NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
 class _Group(click.Group):
     """Runs a command with the eisfit conventions: one-line messages, exit status 0/1/2/130,
     tracebacks only with --debug (click's own usage errors included)."""
@@ -128,6 +133,9 @@ class _Group(click.Group):
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.UsageError as exc:
+            if isinstance(exc, _NO_ARGS_IS_HELP) and exc.ctx is not None:  # bare 'eisfit': its help, not one line
+                click.echo(exc.ctx.get_help(), err=True)
+                return EXIT_USAGE
             where = exc.ctx.command_path if exc.ctx is not None else prog_name
             _error(f"{_lower_first(exc.format_message())} (see '{where} -h')")
             return EXIT_USAGE
@@ -251,7 +259,8 @@ Examples:
 
 \b
 Exit status: 0 all well; 1 something was done but some spectra, checkpoints
-or checks failed; 2 usage or input error; 130 interrupted.""")
+or checks failed; 2 usage or input error; 130 interrupted (Ctrl-C);
+143 stopped by SIGTERM.""")
 @click.version_option(__version__, "-V", "--version", prog_name="eisfit")
 @_common_options
 def main() -> None:
@@ -997,12 +1006,31 @@ def _write_csv_rows(rows: list[dict], path: Path) -> None:
     columns: dict[str, None] = {}
     for row in rows:
         columns.update(dict.fromkeys(row))
-    with open(path, "w", newline="", encoding="utf-8") as fh:
+    with atomic_text_file(path) as fh:  # no cut-off file on a full disk
         writer = csv.DictWriter(fh, fieldnames=list(columns), restval="")
         writer.writeheader()
         for row in rows:
             writer.writerow({k: ("" if v is None or (isinstance(v, float) and math.isnan(v)) else v)
                              for k, v in row.items()})
+
+
+def _write_text(path: Path, text: str) -> None:
+    """``text`` into ``path``, written beside it and renamed into place (no cut-off file)."""
+    with atomic_text_file(path) as fh:
+        fh.write(text)
+
+
+class _OutputError(Exception):
+    """A file of ``--out`` that could not be written, named as the user asked for it."""
+
+
+def _written(path: Path, write) -> None:
+    """Call ``write(path)``; an OSError becomes an _OutputError naming ``path`` (not the
+    temporary file beside it that an atomic write was filling)."""
+    try:
+        write(path)
+    except OSError as exc:
+        raise _OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def _write_fit_outputs(results, out: Path, plot: bool, plot_area_cm2: float | None = None) -> int:
@@ -1013,7 +1041,7 @@ def _write_fit_outputs(results, out: Path, plot: bool, plot_area_cm2: float | No
     try:
         for r in results:
             name = _safe_name(r.label or "spectrum")
-            (out / f"{name}_fit.json").write_text(r.to_json())
+            _write_text(out / f"{name}_fit.json", r.to_json())
             if plot:
                 _agg()
                 from .plotting import plot_fit, save_figure
@@ -1053,6 +1081,24 @@ def _safe_name(label: str) -> str:
     import re
 
     return re.sub(r"[^A-Za-z0-9._-]+", "_", label).strip("_") or "spectrum"
+
+
+def _write_frame(frame, path: Path) -> None:
+    with atomic_text_file(path) as fh:
+        frame.to_csv(fh, index=False)
+
+
+def _write_outputs(label: str, outputs) -> int:
+    """Write each (path, writer) of one spectrum; a file that cannot be written is named in one
+    error line and the command goes on with the next spectrum (exit status 1 at the end, as
+    CLI.md says for an output that fails after the work); returns 1 if any failed, else 0."""
+    for path, write in outputs:
+        try:
+            _written(path, write)
+        except _OutputError as exc:
+            click.echo(f"eisfit: error: {label}: {exc}", err=True)
+            return 1
+    return 0
 
 
 def _save_figure(ax, stem) -> None:
@@ -1108,7 +1154,7 @@ def validate_command(files, threshold_pct, violation_pct, c, no_inductance, fmin
     out = _writable_folder(out_dir) if out_dir else None
     if out:
         _agg()
-    failed, done, records = _Failures(), 0, []
+    failed, done, records, unwritten = _Failures(), 0, [], 0
     for path, s in _each_spectrum(files, fmt, failed, imag_sign, columns_text):
         options = dict(c=c, inductance=not no_inductance, threshold_pct=threshold_pct, violation_pct=violation_pct)
         try:
@@ -1156,10 +1202,11 @@ def validate_command(files, threshold_pct, violation_pct, c, no_inductance, fmin
         if out:
             from .plotting import plot_kk_residuals
 
-            _save_figure(plot_kk_residuals(res), out / f"{_safe_name(s.label)}_kk")
+            unwritten += _write_outputs(s.label, [
+                (out / f"{_safe_name(s.label)}_kk", lambda p: _save_figure(plot_kk_residuals(res), p))])
     if as_json:
         _print_json(records)
-    return _exit_code(done, failed.count)
+    return max(_exit_code(done, failed.count), EXIT_PARTIAL if unwritten else EXIT_OK)
 
 
 def _check_window(fmin: float | None, fmax: float | None) -> None:
@@ -1272,7 +1319,7 @@ def drt_command(files, lam, inductance, weighting, circuit, out_dir, fmt, imag_s
     out = _writable_folder(out_dir) if out_dir else None
     if out:
         _agg()
-    failed, done, records = _Failures(), 0, []
+    failed, done, records, unwritten = _Failures(), 0, [], 0
     for path, s in _each_spectrum(files, fmt, failed, imag_sign, columns_text):
         if area_cm2 is not None:
             s = s.in_ohm(area_cm2)
@@ -1295,14 +1342,15 @@ def drt_command(files, lam, inductance, weighting, circuit, out_dir, fmt, imag_s
             from .plotting import plot_drt
 
             stem = _safe_name(s.label)
-            res.to_dataframe().to_csv(out / f"{stem}_drt.csv", index=False)
-            res.peaks.to_csv(out / f"{stem}_peaks.csv", index=False)
-            (out / f"{stem}_drt.json").write_text(json.dumps(to_jsonable(records[-1]), indent=1) + "\n")
             fit = _fit_for_overlay(s, circuit) if circuit else None
-            _save_figure(plot_drt(res, fit=fit), out / f"{stem}_drt")
+            unwritten += _write_outputs(s.label, [
+                (out / f"{stem}_drt.csv", lambda p: _write_frame(res.to_dataframe(), p)),
+                (out / f"{stem}_peaks.csv", lambda p: _write_frame(res.peaks, p)),
+                (out / f"{stem}_drt.json", lambda p: _write_text(p, json.dumps(to_jsonable(records[-1]), indent=1) + "\n")),
+                (out / f"{stem}_drt", lambda p: _save_figure(plot_drt(res, fit=fit), p))])
     if as_json:
         _print_json(records)
-    return _exit_code(done, failed.count)
+    return max(_exit_code(done, failed.count), EXIT_PARTIAL if unwritten else EXIT_OK)
 
 
 def _echo_peak_rows(peaks) -> None:

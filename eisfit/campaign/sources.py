@@ -60,6 +60,7 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 
 from .._caller import user_stacklevel
+from .._files import special_file_kind
 from ..analysis.quality import is_instrument_noise_column
 from ..errors import CampaignError, EisfitError, NoImpedanceDataError, UnknownFormatError
 from ..io.options import READER_OPTION_NAMES, ReaderOptions, columns_from_text
@@ -365,7 +366,7 @@ def _read_file(path: Path, reader: ReaderOptions) -> tuple[list[Spectrum] | None
     """(spectra or None, sha256 of the bytes, error text or None), read with ``reader``; the
     reader's warnings are issued again with the campaign's advice (:func:`campaign_reader_text`)."""
     try:
-        special = _special_file(path)
+        special = special_file_kind(path)
         if special:  # reading a named pipe or a device could block the campaign for ever
             return None, "", f"not a regular file ({special}): not read"
         digest = sha256_of_file(path)
@@ -377,21 +378,6 @@ def _read_file(path: Path, reader: ReaderOptions) -> tuple[list[Spectrum] | None
     for w in caught:
         warnings.warn(campaign_reader_text(str(w.message)), w.category, stacklevel=user_stacklevel())
     return spectra, digest, None if error is None else campaign_reader_text(error)
-
-
-def _special_file(path: Path) -> str:
-    """What ``path`` is when it is neither a regular file nor a folder (``a named pipe``, ``a
-    device``, ``a socket``), else "" (OSError when it cannot be looked at)."""
-    import stat
-
-    mode = os.stat(path).st_mode
-    if stat.S_ISFIFO(mode):
-        return "a named pipe"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return ""
 
 
 def _read_spectra(path: Path, reader: ReaderOptions) -> tuple[list[Spectrum] | None, str | None]:

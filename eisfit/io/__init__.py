@@ -18,6 +18,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from .._files import special_file_kind
 from .._checks import did_you_mean
 from ..errors import ReadError, UnknownFormatError
 from ..spectrum import Spectrum
@@ -142,6 +143,18 @@ def _read_head(p: Path) -> bytes:
     return text_bytes(head)  # sniffers see a text saved with a BOM, as UTF-16 or padded with NULs as the 8-bit text it holds
 
 
+def _refuse_special_file(p: Path) -> None:
+    """ReadError for a named pipe, a device or a socket: ``eisfit info`` on a named pipe
+    waited for ever, and ``eisfit read <(cat f.csv)`` said "file is empty" (the format
+    detection had read the pipe's bytes, the reader found none left)."""
+    try:
+        kind = special_file_kind(p)
+    except OSError:
+        return  # a missing file: _read_head names it
+    if kind:
+        raise ReadError(p, f"not a regular file ({kind}): eisfit reads files; save the data to a file first")
+
+
 def _as_path(path: Any) -> Path:
     """``path`` (str, os.PathLike or bytes, decoded with :func:`os.fsdecode`) as a Path;
     ReadError on anything else."""
@@ -198,6 +211,7 @@ def read(path: str | Path, format: str | None = None, **options: Any) -> list[Sp
     """
     p = _as_path(path)
     _check_columns_option(p, options.get("columns"))
+    _refuse_special_file(p)
     head = _read_head(p)  # existence / emptiness checks with a clear message
     mod = _module_for(format) if format else _detect_module(p, head)
     try:

@@ -26,15 +26,17 @@ def columns_from_text(text: str) -> dict[str, int | str]:
     """The ``columns`` option written as text (``--columns``, a campaign file's CSV cell):
     ``frequency=0,real=2,imag=3`` -> ``{"frequency": 0, "real": 2, "imag": 3}``; pairs
     separated by ``,`` or ``;``; a column that is not a whole number is a header name.
-    ReadError for a pair that is not ROLE=COLUMN (the roles are checked by ReaderOptions
-    and :func:`eisfit.read`)."""
+    ReadError for a pair that is not ROLE=COLUMN or a role given twice (the roles are
+    checked by ReaderOptions and :func:`eisfit.read`)."""
     out: dict[str, int | str] = {}
     for item in str(text).replace(";", ",").split(","):
         role, sep, where = item.partition("=")
         if not sep or not role.strip() or not where.strip():
             raise ReadError(None, f"expected ROLE=COLUMN pairs separated by commas (or ;), got {item!r}")
-        where = where.strip()
-        out[role.strip()] = int(where) if where.isdigit() else where
+        where, role = where.strip(), role.strip()
+        if role in out:  # 'real=1,real=3' had kept the last one without a word
+            raise ReadError(None, f"the role {role!r} is given twice ({out[role]} and {where})")
+        out[role] = int(where) if where.isdigit() else where
     return out
 
 
