@@ -222,7 +222,18 @@ class _FormatName(click.ParamType):
 
 
 _FORMAT = _FormatName()
-_POSITIVE = click.FloatRange(min=0, min_open=True)
+class _FiniteFloatRange(click.FloatRange):
+    """click's FloatRange without nan and inf, which it lets through (a comparison with nan
+    is false): '--fmin nan' reached the fits and failed spectrum by spectrum."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
+_POSITIVE = _FiniteFloatRange(min=0, min_open=True)
 _EXCLUDE_HZ = click.option(
     "--exclude-hz", "exclude_hz", type=_POSITIVE, multiple=True, metavar="F",
     help="Leave out the points within 1 % of F Hz, e.g. an outlier that the kk-outlier flag names "
@@ -1118,7 +1129,7 @@ eisfit validate cell.mpr --exclude-hz 50 --fmin 0.1
               help="Residuals up to this (% of |Z|, every point) pass whatever their pattern.")
 @click.option("--violation-pct", type=_POSITIVE, default=2.0, show_default=True,
               help="Residuals above this (% of |Z|) fail; in between, only random ones pass.")
-@click.option("--c", "c", type=click.FloatRange(min=0, max=1, min_open=True), default=0.85, show_default=True,
+@click.option("--c", "c", type=_FiniteFloatRange(min=0, max=1, min_open=True), default=0.85, show_default=True,
               help="mu threshold of the Lin-KK element count (0 < c <= 1).")
 @click.option("--no-inductance", is_flag=True, help="Do not fit a series inductance.")
 @click.option("--fmin", type=_POSITIVE, default=None, help="Lowest frequency tested, Hz (> 0).")

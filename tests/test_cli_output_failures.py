@@ -82,3 +82,14 @@ def test_a_named_pipe_is_refused_not_waited_on(tmp_path):
         eisfit.read(pipe)
     r = run(["info", pipe])
     assert r.exit_code == 2 and "not a regular file (a named pipe)" in r.output
+
+
+@pytest.mark.parametrize("args", [["validate", "--c", "nan"], ["suggest", "--fmin", "nan"],
+                                  ["fit", "--area-cm2", "inf"], ["drt", "--exclude-hz", "nan"]])
+def test_nan_and_inf_options_are_usage_errors_before_any_file_is_read(args):
+    """click's FloatRange lets nan and inf through; they failed spectrum by spectrum, in the
+    words of the Python argument ('fmin must be ... or None, got nan')."""
+    command, option, value = args
+    r = run([command, F, option, value])
+    assert r.exit_code == 2
+    assert f"invalid value for '{option}': '{value}' is not a finite number." in r.output
