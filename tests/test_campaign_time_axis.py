@@ -315,3 +315,29 @@ def test_a_cycle_column_at_0_in_every_file_gives_way_to_the_cycles_the_names_sta
     assert all(c.extra["cycle_in_file"] == 0.0 for c in checkpoints)
     assert any("the cycle column of every file holds 0 (4 files) while their names state cycles: the names' are "
                "used" in str(w.message) for w in caught)
+
+
+def test_a_row_naming_a_file_of_several_sweeps_times_each_by_its_acquisition(tmp_path):
+    """cellpy's biol.mpr holds 5 sweeps over 19.5 h; listed in one row at time_h = 0, every
+    sweep had been a checkpoint at 0 h. The row's time is the first sweep's; the others follow
+    by their own acquisition times."""
+    from conftest import realdata_path
+
+    biol = realdata_path("mpr", "jepegit__cellpy", "biol.mpr")
+    (tmp_path / "camp.csv").write_text(f"file,time_h\n{biol},10\n")
+    checkpoints = load_checkpoints(tmp_path / "camp.csv").checkpoints
+    assert len(checkpoints) == 5
+    assert checkpoints[0].time_h == 10.0
+    assert [round(c.time_h, 3) for c in checkpoints] == [10.0, 14.928, 19.856, 24.784, 29.544]
+
+
+def test_a_row_naming_a_file_of_several_sweeps_without_times_says_they_share_the_rows(tmp_path):
+    lines = ["freq/Hz,Re(Z)/Ohm,-Im(Z)/Ohm"]
+    for r1 in (10.0, 20.0):
+        lines += [f"{float(f)!r},{float(v.real)!r},{float(-v.imag)!r}" for f, v in zip(F_HZ, _z_ohm(F_HZ, r1))]
+    (tmp_path / "two.csv").write_text("\n".join(lines) + "\n")
+    (tmp_path / "camp.csv").write_text("file,time_h\ntwo.csv,5\n")
+    with pytest.warns(UserWarning, match=r"its file holds 2 sweeps without acquisition times: each is given the "
+                                         r"row's time_h \(5 h\)"):
+        checkpoints = load_checkpoints(tmp_path / "camp.csv").checkpoints
+    assert [c.time_h for c in checkpoints] == [5.0, 5.0]

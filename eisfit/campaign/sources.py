@@ -1079,7 +1079,25 @@ def _checkpoints_of_row(path: Path, row: dict[str, Any], defaults: dict[str, Any
         c.settings = dict(settings)
         c.extra = dict(extra)
         c.origin = origin
+    if len(cps) > 1 and row.get("time_h") is not None:
+        _time_the_sweeps(cps, float(row["time_h"]), origin or str(path))
     return cps
+
+
+def _time_the_sweeps(cps: list[Checkpoint], time_h: float, where: str) -> None:
+    """The row's ``time_h`` (h) as the first sweep's, each later sweep of the file timed by its
+    own acquisition time after it; with no acquisition times, every sweep keeps the row's time,
+    with a CampaignWarning. Every sweep had taken the row's time: cellpy's biol.mpr, 5 sweeps
+    over 19.5 h listed at 0 h, read as five checkpoints at 0 h."""
+    if all(c.ok and c.start_time for c in cps):
+        t0 = _moment(cps[0].start_time)
+        for c in cps:
+            c.time_h = time_h + (_moment(c.start_time) - t0).total_seconds() / 3600.0
+            c.extra["time_source"] = "campaign file, then the sweeps' acquisition times"
+        return
+    warnings.warn(f"{where}: its file holds {len(cps)} sweeps without acquisition times: each is given the row's "
+                  f"time_h ({time_h:g} h); list each sweep in a row of its own (sweep = 0, 1...) with its time",
+                  CampaignWarning, stacklevel=user_stacklevel())
 
 
 def _has_temperature(values: dict[str, Any]) -> bool:
