@@ -319,3 +319,18 @@ def test_a_campaign_csv_with_a_column_twice_or_an_endless_cell_is_one_campaign_e
     (tmp_path / "long.csv").write_text("file,label\ns0.csv,\"" + "x" * 200_000 + "\"\n")
     with pytest.raises(eisfit.CampaignError, match=r"long\.csv: line \d+: not a campaign table"):
         load_checkpoints(tmp_path / "long.csv")
+
+
+def test_campaign_file_rows_out_of_time_order_are_named_in_a_warning(tmp_path):
+    """Rows at 20, 0, 30, 10 h were fitted and shown in that order without a word: the
+    headline read a trend that was the rows' order."""
+    for k in range(4):
+        _write_spectrum(tmp_path / f"s{k}.csv", r2_ohm=300.0 + 10 * k)
+    (tmp_path / "camp.csv").write_text("file,time_h\ns0.csv,20\ns1.csv,0\ns2.csv,30\ns3.csv,10\n")
+    with pytest.warns(CampaignWarning, match=r"the rows are not in time order \(row 1 at 20 h, then row 2 at 0 h\)"):
+        checkpoints = load_checkpoints(tmp_path / "camp.csv").checkpoints
+    assert [c.time_h for c in checkpoints] == [20.0, 0.0, 30.0, 10.0]  # the documented order: the file's
+    (tmp_path / "sorted.csv").write_text("file,time_h\ns1.csv,0\ns3.csv,10\ns0.csv,20\ns2.csv,30\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_checkpoints(tmp_path / "sorted.csv")

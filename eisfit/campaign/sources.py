@@ -961,8 +961,28 @@ def _from_campaign_file(path: Path, reader: ReaderOptions) -> CampaignSource:
     _warn_repeated_data(path, listed)
     _drop_per_file_cycles([c for row, (_, found) in zip(checked, listed) if row.get("cycle") is None
                            for c in found], path)
+    _warn_rows_out_of_time_order(path, listed)
     return CampaignSource(checkpoints, f"campaign file order ({path.name})", defaults,
                           name=info.get("name"))
+
+
+def _warn_rows_out_of_time_order(path: Path, listed: list[tuple[str, list[Checkpoint]]]) -> None:
+    """One CampaignWarning where a cell's rows go back in time (20 h listed before 0 h): the
+    table, the seeded chain and the evolution lines follow the file's order, as documented,
+    and a trend read from them would be the rows' order, not the cell's history."""
+    last: dict[str, tuple[str, float]] = {}
+    for where, found in listed:
+        for c in found:
+            if c.time_h is None:
+                continue
+            before = last.get(c.cell)
+            if before is not None and c.time_h < before[1]:
+                warnings.warn(f"{path}: the rows are not in time order ({before[0]} at {before[1]:g} h, then {where} "
+                              f"at {c.time_h:g} h): the table, the fits' chain and the evolution follow the rows' "
+                              "order; sort the rows by time_h to follow the cell's history", CampaignWarning,
+                              stacklevel=user_stacklevel())
+                return
+            last[c.cell] = (where, c.time_h)
 
 
 def _warn_celsius_as_kelvin(path: Path, rows: list[dict[str, Any]], defaults: dict[str, Any]) -> None:
