@@ -341,3 +341,14 @@ def test_a_row_naming_a_file_of_several_sweeps_without_times_says_they_share_the
                                          r"row's time_h \(5 h\)"):
         checkpoints = load_checkpoints(tmp_path / "camp.csv").checkpoints
     assert [c.time_h for c in checkpoints] == [5.0, 5.0]
+
+
+def test_file_names_stating_one_time_twice_are_named_in_a_warning(tmp_path):
+    """cellA_{0,10,20}h and cellB_{0,10,20}h in one folder were interleaved into one chain
+    without a word."""
+    for cell, r1 in (("cellA", 10.0), ("cellB", 100.0)):
+        for h in (0, 10, 20):
+            _write_single(tmp_path / f"{cell}_{h}h.csv", r1 + h)
+    with pytest.warns(UserWarning, match=r"file names state the same time more than once \(cellA_0h\.csv and "
+                                         r"cellB_0h\.csv: 0 h\): two cells in one folder\?"):
+        load_checkpoints(tmp_path)

@@ -870,7 +870,23 @@ def _fill_time_from_names(readable: list[Checkpoint]) -> bool:
     for c, h in zip(readable, hours):
         c.time_h = h
         c.extra.setdefault("time_source", "file name")
+    _warn_times_named_twice(readable, hours)
     return True
+
+
+def _warn_times_named_twice(readable: list[Checkpoint], hours: list[float]) -> None:
+    """One CampaignWarning where file names state one time more than once (``cellA_10h.csv``,
+    ``cellB_10h.csv``): two cells in one folder were followed as one, their checkpoints
+    interleaved and the headline's last value the other cell's."""
+    seen: dict[float, str] = {}
+    for c, h in zip(readable, hours):
+        if h in seen:
+            warnings.warn(f"file names state the same time more than once ({seen[h]} and {c.file}: {h:g} h): two "
+                          "cells in one folder? They are followed as one cell; give each its own folder, a glob such "
+                          "as 'cellA_*', or a campaign file with a cell column", CampaignWarning,
+                          stacklevel=user_stacklevel())
+            return
+        seen[h] = str(c.file)
 
 
 def _fill_time_from_time_column(readable: list[Checkpoint]) -> bool:
