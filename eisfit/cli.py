@@ -1357,7 +1357,8 @@ def drt_command(files, lam, inductance, weighting, circuit, out_dir, fmt, imag_s
             unwritten += _write_outputs(s.label, [
                 (out / f"{stem}_drt.csv", lambda p: _write_frame(res.to_dataframe(), p)),
                 (out / f"{stem}_peaks.csv", lambda p: _write_frame(res.peaks, p)),
-                (out / f"{stem}_drt.json", lambda p: _write_text(p, json.dumps(to_jsonable(records[-1]), indent=1) + "\n")),
+                (out / f"{stem}_drt.json",
+                 lambda p: _write_text(p, json.dumps(to_jsonable(records[-1]), indent=1) + "\n")),
                 (out / f"{stem}_drt", lambda p: _save_figure(plot_drt(res, fit=fit), p))])
     if as_json:
         _print_json(records)

@@ -416,7 +416,8 @@ def check_sweep_order(spectrum: "Spectrum") -> None:
                      f"({shown} Hz)")
     if notes:
         warnings.warn(f"{where}{'; '.join(notes)}: the points are kept, each fitted as its own measurement; "
-                      f"if they come from several sweeps, make one Spectrum per sweep", DataWarning, stacklevel=user_stacklevel())
+                      f"if they come from several sweeps, make one Spectrum per sweep", DataWarning,
+                      stacklevel=user_stacklevel())
 
 
 def _real_frequencies(frequency: Any, where: str) -> np.ndarray:

@@ -453,9 +453,10 @@ def arrhenius_table(
     covariance: overlapping arcs trade resistance) where the roles make that total exactly these
     arcs, else the series of their columns with independent errors. Rows with a non-finite or
     non-positive value are skipped, and so are values the data do not determine
-    (:func:`~eisfit.analysis.quality.undetermined`: stderr unknown or above the value; the reports print them "undetermined") and those of a
-    series R flagged ``series-holds-arc:<R>`` in the table's ``flags`` (it holds an unresolved
-    arc's resistance too), counted in ``n_undetermined``. A resistance left with fewer than 2
+    (:func:`~eisfit.analysis.quality.undetermined`: stderr unknown or above the value; the
+    reports print them "undetermined") and those of a series R flagged ``series-holds-arc:<R>``
+    in the table's ``flags`` (it holds an unresolved arc's resistance too), counted in
+    ``n_undetermined``. A resistance left with fewer than 2
     determined points (or one temperature: an arc that vanishes at the higher temperatures)
     gets a row without a line (:data:`EA_NO_LINE`, ``n_points`` as many as there are, NaN for
     Ea, prefactor and R^2) and a note that names it; the others are fitted as usual. A

@@ -798,7 +798,8 @@ def _apply_joint_fit(joint, checkpoints, items, fits, shared, smooth, fit_option
                     reflag_arc_jumps(items, chain, fits)
         elif fitted:
             warnings.warn(f"joint fit: cell {checkpoints[fitted[0]].cell!r} has {len(ok)} checkpoint(s) to fit "
-                          "jointly (2 needed): its rows keep their own fits", CampaignWarning, stacklevel=user_stacklevel())
+                          "jointly (2 needed): its rows keep their own fits", CampaignWarning,
+                          stacklevel=user_stacklevel())
         if res is None:
             for i in ok:
                 fits[i].joint_fit = JOINT_NOT_RUN

@@ -1082,7 +1082,8 @@ def _drop_per_file_cycles(checkpoints: list[Checkpoint], where: Path | None) -> 
     warnings.warn(f"{where or 'source'}: the cycle numbers of the files repeat from file to file "
                   f"({'; '.join(shown[:3])}{'; ...' if len(shown) > 3 else ''}): they count within each file, "
                   "not along the campaign, so they are not used as the checkpoints' cycle (kept as "
-                  "cycle_in_file); give each checkpoint its cycle in a campaign file", CampaignWarning, stacklevel=user_stacklevel())
+                  "cycle_in_file); give each checkpoint its cycle in a campaign file", CampaignWarning,
+                  stacklevel=user_stacklevel())
 
 
 def _names_state_cycles(checkpoints: list[Checkpoint]) -> bool:
