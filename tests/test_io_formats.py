@@ -372,25 +372,44 @@ def test_headerless_f_re_im_keeps_the_usual_order(tmp_path):
 
 
 # ---- sign of Z'' on mostly-inductive spectra ------------------------------------------
+def _read_sign_undeclared(path: Path, f: np.ndarray, z: np.ndarray, stored: str):
+    """The spectrum read from a 'freq,Zre,Zim' table (a header that fixes no sign convention)
+    holding Z'' (``stored`` "z_imag") or -Z'' of ``z``, and the warnings of the read."""
+    column = z.imag if stored == "z_imag" else -z.imag
+    path.write_text("freq,Zre,Zim\n" + "".join(f"{x!r},{a!r},{b!r}\n" for x, a, b in
+                                               zip(f.tolist(), z.real.tolist(), column.tolist())))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        (s,) = eisfit.read(path)
+    return s, caught
+
+
 @pytest.mark.parametrize("stored", ["z_imag", "minus_z_imag"])
 def test_mostly_inductive_spectrum_sign_from_low_frequency_end(tmp_path, stored):
     f = np.logspace(5, -1, 61)
     l_h = 2e-5
     z = z_cell_ohm(f, l_h)
     assert np.mean(z.imag > 0) > 0.5  # precondition: most points inductive
-    column = z.imag if stored == "z_imag" else -z.imag
-    p = tmp_path / "li_ion.csv"
-    p.write_text("freq,Zre,Zim\n" + "".join(f"{x!r},{a!r},{b!r}\n" for x, a, b in
-                                            zip(f.tolist(), z.real.tolist(), column.tolist())))
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        (s,) = eisfit.read(p)
+    s, caught = _read_sign_undeclared(tmp_path / "li_ion.csv", f, z, stored)
     np.testing.assert_allclose(s.z, z, rtol=1e-15)
     assert np.max(-s.z.imag) == pytest.approx(np.max(-z.imag))
     assert "low-frequency end" in s.meta["imag_sign_rule"] and "arc shape" in s.meta["imag_sign_rule"]
     flipped = [w for w in caught if "flipping" in str(w.message)]
     assert len(flipped) == (0 if stored == "z_imag" else 1)
     assert all(issubclass(w.category, ReadWarning) for w in caught)
+
+
+@pytest.mark.parametrize("stored", ["z_imag", "minus_z_imag"])
+def test_an_inductance_alone_in_a_file_keeps_its_sign_in_either_convention(tmp_path, stored):
+    """The readers use the rule of eisfit._sign where the header does not fix the convention:
+    a column of -Z'' holding an R-L measurement (every point inductive) is flipped, one of Z''
+    is kept (the low-frequency rule alone had taken the inductive points for capacitive ones)."""
+    f = np.logspace(6, 1, 30)
+    z = 0.5 + 1j * 2 * np.pi * f * 2e-7
+    s, caught = _read_sign_undeclared(tmp_path / f"{stored}.csv", f, z, stored)
+    np.testing.assert_allclose(s.z, z, rtol=1e-15)
+    assert "an inductance" in s.meta["imag_sign_rule"]
+    assert len([w for w in caught if "flipping" in str(w.message)]) == (stored == "minus_z_imag")
 
 
 # ---- cycle / time / loop columns -----------------------------------------------------

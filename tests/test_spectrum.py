@@ -1,8 +1,6 @@
 """Spectrum: an immutable set of points (Hz, complex ohm) with a selection."""
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
 
@@ -131,7 +129,8 @@ def test_a_spectrum_of_an_inductance_alone_is_fitted_not_refused_as_mirrored():
     """A lead, a shorted cell or a cable (R-L: every point above the real axis, |Z''| = wL
     rising with frequency, Z' flat) was refused as "-Z'' passed for Z''", even for the circuit
     L0-R0: the low-frequency rule took its lowest significant points for capacitive ones.
-    Mirrored, the same points are still refused, with the inductance named."""
+    An arc's low side, whose |Z''| also rises with frequency but with Z' changing as much,
+    is still refused when mirrored."""
     f = np.logspace(6, -1, 40)
     z = 1.0 + 1j * 2 * np.pi * f * 1e-6
     fitted = eisfit.fit(Spectrum(frequency=f, z=z), circuit="L0-R0")
@@ -140,23 +139,6 @@ def test_a_spectrum_of_an_inductance_alone_is_fitted_not_refused_as_mirrored():
     below_apex = _arc(f, r0=10.0, r1=100.0, tau=1e-6)  # an arc's low side: |Z''| rises with f too
     with pytest.raises(DataError, match=r"looks like -Z''.*arc shape: Z' rises toward low frequency"):
         eisfit.kk_test(Spectrum(frequency=f, z=np.conj(below_apex)))
-
-
-def test_an_inductance_alone_in_a_file_keeps_its_sign_in_either_convention(tmp_path):
-    """The readers use the same rule where the header does not fix the convention: a column
-    of -Z'' holding an R-L measurement is flipped, one of Z'' is kept."""
-    f = np.logspace(6, 1, 30)
-    z = 0.5 + 1j * 2 * np.pi * f * 2e-7
-    for stored, column in (("z", z.imag), ("minus_z", -z.imag)):
-        p = tmp_path / f"{stored}.csv"
-        p.write_text("freq,Zre,Zim\n" + "".join(f"{a!r},{b!r},{c!r}\n" for a, b, c in
-                                                zip(f.tolist(), z.real.tolist(), column.tolist())))
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            (s,) = eisfit.read(p)
-        np.testing.assert_allclose(s.z, z, rtol=1e-15)
-        assert "an inductance" in s.meta["imag_sign_rule"]
-        assert len([w for w in caught if "flipping" in str(w.message)]) == (stored == "minus_z")
 
 
 def test_a_stated_or_read_sign_is_not_second_guessed():
