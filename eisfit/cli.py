@@ -1031,19 +1031,6 @@ def _write_text(path: Path, text: str) -> None:
         fh.write(text)
 
 
-class _OutputError(Exception):
-    """A file of ``--out`` that could not be written, named as the user asked for it."""
-
-
-def _written(path: Path, write) -> None:
-    """Call ``write(path)``; an OSError becomes an _OutputError naming ``path`` (not the
-    temporary file beside it that an atomic write was filling)."""
-    try:
-        write(path)
-    except OSError as exc:
-        raise _OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
-
-
 def _write_fit_outputs(results, out: Path, plot: bool, plot_area_cm2: float | None = None) -> int:
     """<label>_fit.json per fit, fits.csv and, with ``plot``, <label>_fit.png (impedances in
     ohm*cm2 with ``plot_area_cm2``, cm2); returns 1 when writing failed (fits.csv then goes to
@@ -1105,9 +1092,9 @@ def _write_outputs(label: str, outputs) -> int:
     CLI.md says for an output that fails after the work); returns 1 if any failed, else 0."""
     for path, write in outputs:
         try:
-            _written(path, write)
-        except _OutputError as exc:
-            click.echo(f"eisfit: error: {label}: {exc}", err=True)
+            write(path)
+        except OSError as exc:  # named as asked for, not as the temporary file an atomic write was filling
+            click.echo(f"eisfit: error: {label}: cannot write {path}: {exc.strerror or exc}", err=True)
             return 1
     return 0
 

@@ -63,6 +63,7 @@ from .._caller import user_stacklevel
 from .._files import special_file_kind
 from ..analysis.quality import is_instrument_noise_column
 from ..errors import CampaignError, EisfitError, NoImpedanceDataError, UnknownFormatError
+from ..io._clock import naive_utc
 from ..io.options import READER_OPTION_NAMES, ReaderOptions, columns_from_text
 from ..settings import did_you_mean
 from ..spectrum import Spectrum, share_equal_arrays
@@ -680,8 +681,7 @@ def _moment(start_time: str | None) -> dt.datetime:
     ``2024-03-31T02:30:00+02:00``), in UTC, so that files across a change of daylight-saving
     time order right and offset and plain times compare at all (they raised a TypeError);
     without one, as written (the instrument's local time)."""
-    moment = dt.datetime.fromisoformat(str(start_time))
-    return moment if moment.tzinfo is None else moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return naive_utc(dt.datetime.fromisoformat(str(start_time)))
 
 
 def order_checkpoints(checkpoints: list[Checkpoint]) -> tuple[list[Checkpoint], str]:
@@ -769,8 +769,10 @@ _TIME_IN_NAME = re.compile(
     r"(?<![A-Za-z0-9.,])(\d+(?:[.,]\d+)?)\s*(h|hr|hrs|hours?|min|mins|minutes?|days?|(?-i:d))(?![A-Za-z0-9])"
     r"|(?<![A-Za-z0-9])(day)[\s\-=#]*(\d+(?:[.,]\d+)?)(?![0-9.,]|\s*(?:h|hr|hrs|hours?|min|mins|minutes?)(?![A-Za-z]))",
     re.IGNORECASE)
+# hours per unit of a time in a file name or a campaign file's column name (seconds: columns only)
 _HOURS_PER_UNIT = {"h": 1.0, "hr": 1.0, "hrs": 1.0, "hour": 1.0, "hours": 1.0, "min": 1 / 60, "mins": 1 / 60,
-                   "minute": 1 / 60, "minutes": 1 / 60, "d": 24.0, "day": 24.0, "days": 24.0}
+                   "minute": 1 / 60, "minutes": 1 / 60, "d": 24.0, "day": 24.0, "days": 24.0,
+                   "s": 1 / 3600, "sec": 1 / 3600, "secs": 1 / 3600, "second": 1 / 3600, "seconds": 1 / 3600}
 
 
 def hours_in_name(name: str) -> float | None:
@@ -1266,7 +1268,6 @@ def _check_row(path: Path, where: str, row: dict[str, Any], allowed: Iterable[st
 # "t [s]", "elapsed time (d)": read as time_h
 _TIME_COLUMN = re.compile(r"^(?:time|t|elapsed(?:[ _]time)?)\s*(?:_|/|\(|\[|\s)\s*"
                           r"(h|hr|hrs|hours?|min|mins|minutes?|s|sec|secs|seconds?|d|days?)\s*[)\]]?$", re.IGNORECASE)
-_HOURS_PER_TIME_UNIT = {"h": 1.0, "min": 1 / 60, "s": 1 / 3600, "d": 24.0}
 
 
 def _time_in_hours(path: Path, where: str, row: dict[str, Any]) -> dict[str, Any]:
@@ -1281,12 +1282,8 @@ def _time_in_hours(path: Path, where: str, row: dict[str, Any]) -> dict[str, Any
         raise CampaignError(f"{path}: {where}: the time is given twice ({', '.join(repr(k) for k in given)}): "
                             "give one time column")
     (key, unit), = timed.items()
-    hours = _number(path, where, key, row[key]) * _HOURS_PER_TIME_UNIT[_time_unit(unit)]
+    hours = _number(path, where, key, row[key]) * _HOURS_PER_UNIT[unit]
     return {("time_h" if k == key else k): (hours if k == key else v) for k, v in row.items()}
-
-
-def _time_unit(word: str) -> str:
-    return "min" if word.startswith("min") else word[0] if word[0] in "hsd" else "h"
 
 
 def _reader_option(path: Path, where: str, key: str, value: Any) -> Any:

@@ -55,6 +55,12 @@ def parse_clock_times(texts: Sequence[str], day_first: bool | None = None) -> Cl
     return _numeric_moments([m.groups() for m in fields if m is not None], day_first)
 
 
+def naive_utc(moment: _dt.datetime) -> _dt.datetime:
+    """``moment`` without its UTC offset, in UTC where it has one (as written where it has none:
+    the instrument's local time), so that moments of either kind compare."""
+    return moment if moment.tzinfo is None else moment.astimezone(_dt.timezone.utc).replace(tzinfo=None)
+
+
 def _iso_moments(texts: Sequence[str]) -> list[_dt.datetime] | None:
     """ISO 8601 dates with times ('2024-05-01T10:00:02', '2024-05-01 10:00:02.5+02:00')."""
     out = []
@@ -65,9 +71,7 @@ def _iso_moments(texts: Sequence[str]) -> list[_dt.datetime] | None:
             moment = _dt.datetime.fromisoformat(text)
         except ValueError:
             return None
-        if moment.tzinfo is not None:
-            moment = moment.astimezone(_dt.timezone.utc).replace(tzinfo=None)
-        out.append(moment)
+        out.append(naive_utc(moment))
     return out
 
 

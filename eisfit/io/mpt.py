@@ -147,7 +147,7 @@ def _without_cut_last_row(rows: list[str], labels: list[str], p: Path, line_no: 
         cut = n_last < n_before
     else:
         n_before = _count_values(labels)
-        cut = n_last < n_before and labels[n_last - 1].strip() in _SPECTRUM_COLUMNS if n_last else True
+        cut = n_last == 0 or (n_last < n_before and labels[n_last - 1].strip() in _SPECTRUM_COLUMNS)
     if not cut and _to_float(last[n_last - 1].strip().replace(",", ".")) is not None:
         return rows
     if len(rows) < 2:
