@@ -65,7 +65,7 @@ from ..errors import DataError
 from ..model.circuit import resistance_names
 from ..units import (KELVIN_AT_0C, CelsiusAsKelvinWarning, celsius_as_kelvin_note, format_value,
                      warn_if_celsius_as_kelvin)
-from .derived import ELECTROLYTE_ROLES, INTERFACE_ROLES, SERIES_HOLDS_ARC_FLAG, SIGMA_TOTAL_KEY
+from .derived import INTERFACE_ROLES, SERIES_HOLDS_ARC_FLAG, SIGMA_TOTAL_KEY, total_conductivity_inputs
 from .quality import undetermined
 
 __all__ = [
@@ -679,8 +679,8 @@ def _fits_own_total(table: Any, parts: Sequence[str], roles: Mapping[str, str] |
     tenfold to fiftyfold, dropping determined points as undetermined."""
     if SIGMA_TOTAL_KEY not in table.columns or not roles:
         return False
-    electrolyte = {p for p, role in roles.items() if str(role).lower() in ELECTROLYTE_ROLES}
-    return electrolyte == set(parts)
+    summed = total_conductivity_inputs(list(roles), roles, ()).get(SIGMA_TOTAL_KEY, [])  # what each fit summed
+    return set(summed) == set(parts)
 
 
 def _default_resistances(table: Any, roles: Mapping[str, str] | None) -> list[str]:
