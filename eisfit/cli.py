@@ -757,7 +757,8 @@ eisfit fit cell.mpr --json > cell_fit.json
 @_READER_OPTIONS
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON instead of the table.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
-              help="Write <label>_fit.json, fits.csv (one row per spectrum) and, with --plot, figures.")
+              help="Write <label>_fit.json, fits.csv (one row per spectrum), columns.md (the units of fits.csv's "
+                   "columns) and, with --plot, figures.")
 @click.option("--plot", is_flag=True,
               help="A figure per spectrum (Nyquist, Bode, residuals; PNG and SVG) in --out (required).")
 @click.option("--nyquist-asr", is_flag=True,
@@ -1046,6 +1047,7 @@ def _write_fit_outputs(results, out: Path, plot: bool, plot_area_cm2: float | No
 
                 save_figure(plot_fit(r, area_cm2=plot_area_cm2), out / f"{name}_fit")
         _write_csv_rows(rows, out / "fits.csv")
+        _write_text(out / "columns.md", _fits_columns_text(results))
     except OSError as exc:
         fallback = _fallback_folder("eisfit-fit-")
         where = "not saved either"
@@ -1059,6 +1061,13 @@ def _write_fit_outputs(results, out: Path, plot: bool, plot_area_cm2: float | No
         return 1
     _note(f"wrote {len(results)} fit(s) to {out}")
     return 0
+
+
+def _fits_columns_text(results) -> str:
+    """columns.md beside fits.csv: the units of its columns whose names carry none."""
+    from .fitting.report import columns_lines
+
+    return "\n".join(columns_lines(list(results), "fits.csv")).lstrip("\n") + "\n"
 
 
 def _fallback_folder(prefix: str) -> Path | None:

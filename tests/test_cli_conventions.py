@@ -955,3 +955,24 @@ def test_fit_of_many_files_is_one_batch_with_each_spectrum_s_fit_and_errors(tmp_
     calls.clear()
     out = run(["fit", *paths[:2], "--engine", "lmfit", "--json"])
     assert out.exit_code == 0 and calls == [] and len(json.loads(out.stdout)) == 2
+
+
+def test_fit_out_names_the_units_of_fits_csv_columns_in_columns_md(tmp_path):
+    """fits.csv's parameter columns (``R0``, ``CPE2_0``...) carry no unit in their names; the
+    quality bar wants every number's unit written: columns.md beside it gives each (a
+    campaign's report.md does for summary.csv). Every column of fits.csv is either named
+    with a unit, an identity or text column, or listed in columns.md with its unit."""
+    path = write_csv([spectrum()], tmp_path / "one.csv")
+    result = run(["fit", str(path), "--circuit", "R0-p(R1,CPE1)-p(R2,W2)", "--out", str(tmp_path / "out"), "-q"])
+    assert result.exit_code == 0, result.output
+    header = list(csv.reader(open(tmp_path / "out" / "fits.csv", encoding="utf-8")))[0]
+    text = (tmp_path / "out" / "columns.md").read_text(encoding="utf-8")
+    assert "`R1` ohm" in text and "`CPE1_0` S*s^n" in text and "`CPE1_1` (dimensionless)" in text
+    assert "`W2` ohm*s^-1/2" in text and "Q in S·s^n" in text
+    unit_suffixes = ("_ohm_cm2", "_F", "_F_per_cm2", "_Hz", "_s", "_S_per_cm", "_eps_r")
+    identity = {"label", "file", "sweep", "circuit", "flags", "kk_passed", "kk_valid_points", "kk_valid_excluded_Hz"}
+    for column in header:
+        name = column.removesuffix("_stderr")
+        if column in identity or name.endswith(unit_suffixes):
+            continue
+        assert f"`{name}`" in text, f"{column} has no unit in its name nor in columns.md"

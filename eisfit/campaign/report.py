@@ -13,6 +13,7 @@ from ..analysis.derived import circuit_arcs
 from ..analysis.quality import undetermined
 from ..fitting.flags import (by_severity, explain_flag, flag_name, marked_flags, problems, reads_undetermined,
                              unresolved_keys)
+from ..fitting.report import columns_lines
 from ..model.circuit import circuit_of, resistance_names
 from ..units import EVOLUTION_AXIS_LABELS, pretty_unit
 from .kkband import kk_band_report_lines
@@ -312,36 +313,9 @@ def campaign_report(camp, figures: Mapping[str, str] | None = None) -> str:
 
 
 def _columns_lines(camp) -> list[str]:
-    """The section that gives summary.csv's columns whose names carry no unit their units:
-    the circuit's parameters (``R2`` ohm, ``CPE2_0`` S*s^n...) and their ``_stderr``, and the
-    statistics; derived quantities carry theirs in their names. Empty when nothing was fitted."""
-    fitted = [r for r in camp.results if r is not None]
-    if not fitted:
-        return []
-    units: dict[str, str] = {}
-    for r in fitted:
-        for name in r.param_names:
-            units.setdefault(name, r.units.get(name, ""))
-    listed = ", ".join(f"`{name}` {_unit_words(unit)}" for name, unit in units.items())
-    lines = ["", "## Columns of summary.csv", "",
-             f"Circuit parameters: {listed}; each `<name>_stderr` is its 1 standard error in the same "
-             "unit (empty where the data do not determine it)."]
-    if any(unit == "S*s^n" for unit in units.values()):
-        lines += ["", "CPE: Z = 1/(Q (j 2π f)^n): `CPEk_0` is Q in S·s^n (ZView's CPE-T), `CPEk_1` is n "
-                      "(ZView's CPE-P); Q is a capacitance in F only when n = 1."]
-    formula = fitted[0].settings.get("weighting_formula", "")
-    chisq_unit = "ohm^2" if fitted[0].settings.get("weighting") == "unit" else "dimensionless"
-    lines += ["", "Derived quantities carry their unit in their name (`_ohm_cm2`, `_F`, `_F_per_cm2`, `_Hz`, "
-                  "`_s`, `_S_per_cm`; `_eps_r` is dimensionless). `chisq` is the weighted sum of squared "
-                  f"residuals ({formula}; {chisq_unit}), `redchi` = chisq / (2N - M) "
-                  "(N points, M free parameters), `aic` and `bic` its information criteria, "
-                  "`lack_of_fit_ratio` the RMS residual over the data's noise level."]
-    return lines
-
-
-def _unit_words(unit: str) -> str:
-    """A parameter's unit as the report writes it (``-`` is dimensionless)."""
-    return "(dimensionless)" if unit in ("", "-") else unit
+    """The section of report.md that gives summary.csv's columns their units
+    (:func:`~eisfit.fitting.report.columns_lines`); empty when nothing was fitted."""
+    return columns_lines([r for r in camp.results if r is not None], "summary.csv")
 
 
 def joint_table_line(joint, in_report: bool = False) -> str:

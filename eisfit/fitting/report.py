@@ -177,6 +177,41 @@ def _headline_quantities(res) -> list[str]:
             if k.endswith(("_asr_ohm_cm2", "_asr_per_interface_ohm_cm2", "_ceff_F", "_sigma_S_per_cm"))]
 
 
+def columns_lines(fitted, table: str) -> list[str]:
+    """Markdown lines (a section) that give the columns of ``table`` (``summary.csv``,
+    ``fits.csv``) whose names carry no unit their units: the circuit's parameters of the
+    FitResults ``fitted`` (``R2`` ohm, ``CPE2_0`` S*s^n...) and their ``_stderr``, and the
+    statistics; derived quantities carry theirs in their names. Empty when nothing was fitted."""
+    if not fitted:
+        return []
+    units: dict[str, str] = {}
+    for r in fitted:
+        for name in r.param_names:
+            units.setdefault(name, r.units.get(name, ""))
+    listed = ", ".join(f"`{name}` {_unit_words(unit)}" for name, unit in units.items())
+    lines = ["", f"## Columns of {table}", "",
+             f"Circuit parameters: {listed}; each `<name>_stderr` is its 1 standard error in the same "
+             "unit (empty where the data do not determine it)."]
+    if any(unit == "S*s^n" for unit in units.values()):
+        lines += ["", "CPE: Z = 1/(Q (j 2π f)^n): `CPEk_0` is Q in S·s^n (ZView's CPE-T), `CPEk_1` is n "
+                      "(ZView's CPE-P); Q is a capacitance in F only when n = 1."]
+    formula = fitted[0].settings.get("weighting_formula", "")
+    chisq_unit = "ohm^2" if fitted[0].settings.get("weighting") == "unit" else "dimensionless"
+    lines += ["", "Derived quantities carry their unit in their name (`_ohm_cm2`, `_F`, `_F_per_cm2`, `_Hz`, "
+                  "`_s`, `_S_per_cm`; `_eps_r` is dimensionless). `chisq` is the weighted sum of squared "
+                  f"residuals ({formula}; {chisq_unit}), `redchi` = chisq / (2N - M) "
+                  "(N points, M free parameters), `pseudo_chisq` Boukamp's sum |Z-Zfit|^2/|Z|^2 "
+                  "(dimensionless), `aic` and `bic` the information criteria, "
+                  "`lack_of_fit_ratio` the RMS residual over the data's noise level; "
+                  "Z'' < 0 is capacitive."]
+    return lines
+
+
+def _unit_words(unit: str) -> str:
+    """A parameter's unit as the report writes it (``-`` is dimensionless)."""
+    return "(dimensionless)" if unit in ("", "-") else unit
+
+
 def fit_repr(res) -> str:
     """``FitResult('0 h', R0-p(R1,CPE1)..., R0=12.3±0.05 Ω, ..., redchi=1.2e-05, flags=[])``,
     shortened with ``...`` to at most :data:`REPR_MAX_CHARS` characters."""
