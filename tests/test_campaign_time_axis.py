@@ -352,3 +352,55 @@ def test_file_names_stating_one_time_twice_are_named_in_a_warning(tmp_path):
     with pytest.warns(UserWarning, match=r"file names state the same time more than once \(cellA_0h\.csv and "
                                          r"cellB_0h\.csv: 0 h\): two cells in one folder\?"):
         load_checkpoints(tmp_path)
+
+
+def _write_stamped(path: Path, stamp: str, r1_ohm: float) -> Path:
+    """A single-spectrum table with a time stamp per row (its acquisition time)."""
+    z = _z_ohm(F_HZ, r1_ohm)
+    rows = [f"{stamp[:-2]}{j:02d},{float(f)!r},{float(v.real)!r},{float(-v.imag)!r}"
+            for j, (f, v) in enumerate(zip(F_HZ, z))]
+    path.write_text("Date and time,freq/Hz,Re(Z)/Ohm,-Im(Z)/Ohm\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def _write_damaged(path: Path) -> Path:
+    """A table whose header names its impedance columns and whose rows are cut to junk."""
+    path.write_text("freq/Hz,Re(Z)/Ohm,-Im(Z)/Ohm\n1e5,x\x00\x00,\n")
+    return path
+
+
+def test_a_file_that_cannot_be_read_keeps_the_time_and_place_its_name_states(tmp_path):
+    """cell_100h.csv damaged between cell_0h and cell_200h: its error row had gone last with
+    no time (after the 200 h row); the name states 100 h."""
+    _write_single(tmp_path / "cell_0h.csv", 100.0)
+    _write_damaged(tmp_path / "cell_100h.csv")
+    _write_single(tmp_path / "cell_200h.csv", 120.0)
+    src = load_checkpoints(tmp_path)
+    assert [c.file for c in src.checkpoints] == ["cell_0h.csv", "cell_100h.csv", "cell_200h.csv"]
+    assert [c.time_h for c in src.checkpoints] == [0.0, 100.0, 200.0]
+    assert src.checkpoints[1].error and src.checkpoints[1].extra["time_source"] == "file name"
+
+
+def test_with_acquisition_times_a_damaged_file_takes_its_names_hours_where_names_agree(tmp_path):
+    """Acquisition times give 0, 49 and 100 h; the names 0, 50 (damaged) and 100 h agree with
+    them: the damaged file's row sits between, at 50 h."""
+    _write_stamped(tmp_path / "cell_0h.csv", "2024-05-01 10:00:00", 100.0)
+    _write_damaged(tmp_path / "cell_50h.csv")
+    _write_stamped(tmp_path / "cell_100h.csv", "2024-05-05 14:00:00", 120.0)
+    src = load_checkpoints(tmp_path)
+    assert src.ordering.startswith("acquisition time")
+    assert [c.file for c in src.checkpoints] == ["cell_0h.csv", "cell_50h.csv", "cell_100h.csv"]
+    assert [c.time_h for c in src.checkpoints] == pytest.approx([0.0, 50.0, 100.0])
+
+
+def test_names_whose_hours_contradict_the_acquisition_times_are_warned_about(tmp_path):
+    """cell_0h measured after cell_100h (files renamed or mixed up): ordered by the acquisition
+    times, as before, but no longer silently; a damaged file then keeps no time."""
+    _write_stamped(tmp_path / "cell_0h.csv", "2024-05-05 14:00:00", 100.0)
+    _write_stamped(tmp_path / "cell_100h.csv", "2024-05-01 10:00:00", 120.0)
+    _write_damaged(tmp_path / "cell_50h.csv")
+    with pytest.warns(UserWarning, match=r"hours in the file names contradict the files' acquisition times "
+                                         r"\(cell_100h\.csv was measured before cell_0h\.csv"):
+        src = load_checkpoints(tmp_path)
+    assert [c.file for c in src.checkpoints] == ["cell_100h.csv", "cell_0h.csv", "cell_50h.csv"]
+    assert src.checkpoints[2].time_h is None

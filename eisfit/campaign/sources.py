@@ -687,7 +687,9 @@ def _moment(start_time: str | None) -> dt.datetime:
 def order_checkpoints(checkpoints: list[Checkpoint]) -> tuple[list[Checkpoint], str]:
     """By acquisition time when every readable checkpoint has one, else natural file name.
 
-    Unreadable files (no time) go last, in file-name order. ``time_h`` is filled
+    Unreadable files go last, in file-name order, unless their names state the time or cycle
+    the others are ordered by (:func:`_failed_placed_by_names`,
+    :func:`_failed_placed_by_named_hours`). ``time_h`` is filled
     from the acquisition times (hours since the first checkpoint) when missing; without
     acquisition times, from the time column of the file (``meta["time_s"]``, start of each
     sweep) when every checkpoint comes from one file that has one.
@@ -702,6 +704,7 @@ def order_checkpoints(checkpoints: list[Checkpoint]) -> tuple[list[Checkpoint], 
                 c.time_h = (_moment(c.start_time) - t0).total_seconds() / 3600.0
                 c.extra.setdefault("time_source", "acquisition time")
         _fill_cycle_from_names(readable)  # the order is the files' times; names may still state cycles
+        readable, failed = _failed_placed_by_named_hours(readable, failed)
         return readable + failed, "acquisition time (start time stored in the files)"
     if readable and any(c.start_time for c in readable):
         without = list(dict.fromkeys(c.file or c.label for c in readable if not c.start_time))
@@ -709,11 +712,13 @@ def order_checkpoints(checkpoints: list[Checkpoint]) -> tuple[list[Checkpoint], 
                       "ordered by file name", CampaignWarning, stacklevel=user_stacklevel())
     if _fill_time_from_names(readable):
         _fill_cycle_from_names(readable)  # names may state both: "cell_100cyc_500h"
-        readable.sort(key=lambda c: (c.time_h, natural_key(c.file or ""), c.sweep or 0))
-        return readable + failed, "the hours in the file names (no acquisition time in the files)"
+        placed, failed = _failed_placed_by_names(readable, failed, hours_in_name, "time_h")
+        placed.sort(key=lambda c: (c.time_h, natural_key(c.file or ""), c.sweep or 0))
+        return placed + failed, "the hours in the file names (no acquisition time in the files)"
     if _fill_cycle_from_names(readable):
-        readable.sort(key=lambda c: (c.cycle, natural_key(c.file or ""), c.sweep or 0))
-        return readable + failed, "the cycle numbers in the file names (no acquisition time in the files)"
+        placed, failed = _failed_placed_by_names(readable, failed, cycle_in_name, "cycle")
+        placed.sort(key=lambda c: (c.cycle, natural_key(c.file or ""), c.sweep or 0))
+        return placed + failed, "the cycle numbers in the file names (no acquisition time in the files)"
     ordered = sorted(checkpoints, key=lambda c: (natural_key(c.file or ""), c.sweep or 0))
     if _fill_time_from_time_column(readable):
         return ordered, "sweep order in the file (its time column gives time_h)"
@@ -726,6 +731,62 @@ def order_checkpoints(checkpoints: list[Checkpoint]) -> tuple[list[Checkpoint], 
         return ordered, (f"natural file-name order ({missing}; their time columns "
                          "count from each file's own start, so they cannot order the files)")
     return ordered, f"natural file-name order ({missing})"
+
+
+def _failed_placed_by_names(readable: list[Checkpoint], failed: list[Checkpoint], read: Callable[[str], Any],
+                            field: str) -> tuple[list[Checkpoint], list[Checkpoint]]:
+    """(the readable checkpoints with the failed ones whose file names state their time or
+    cycle, the other failed ones), where the readable ones' names gave them theirs: a file
+    that cannot be read keeps the ``time_h`` (``cycle``) its name states and its place among
+    the others (``cell_100h.mpt`` cut off had gone last with no time, its row placed after
+    the 200 h one)."""
+    named = [c for c in failed if c.file is not None]
+    if not named:
+        return list(readable), failed
+    names = _names_below_common_folder(readable + named)[len(readable):]
+    placed = []
+    for c, name in zip(named, names):
+        value = read(name)
+        if value is not None:
+            setattr(c, field, float(value))
+            c.extra.setdefault(f"{'time' if field == 'time_h' else field}_source", "file name")
+            placed.append(c)
+    return list(readable) + placed, [c for c in failed if c not in placed]
+
+
+NAMED_HOURS_AGREE_H = 1.0  # names' hours agree with acquisition times within this, or ...
+NAMED_HOURS_AGREE_SHARE = 0.1  # ... this share of the span the names state
+
+
+def _failed_placed_by_named_hours(readable: list[Checkpoint],
+                                  failed: list[Checkpoint]) -> tuple[list[Checkpoint], list[Checkpoint]]:
+    """Where the files' acquisition times order the checkpoints and every readable file's
+    name states its hours (``cell_0100h.mpt``): a :class:`CampaignWarning` when the names'
+    order contradicts the acquisition times' (files renamed or mixed up: the evolution
+    follows the acquisition times); where they agree (each within ``NAMED_HOURS_AGREE_H`` or
+    ``NAMED_HOURS_AGREE_SHARE`` of the span), a file that cannot be read takes the time its
+    name states on the acquisition times' axis and its place among the others instead of
+    going last with no time. Returns (placed in order, failed still without a time)."""
+    if not _one_file_each(readable) or any(c.extra.get("time_source") != "acquisition time" for c in readable):
+        return readable, failed
+    hours = _stated_by_every_name(readable, hours_in_name)
+    if hours is None or len(set(hours)) == 1:
+        return readable, failed
+    by_name = sorted(range(len(readable)), key=lambda i: hours[i])
+    if any(hours[i] > hours[j] for i, j in zip(range(len(readable)), range(1, len(readable)))):
+        swapped = next((readable[i].file, readable[j].file) for i, j in zip(by_name, by_name[1:]) if i > j)
+        warnings.warn(f"the hours in the file names contradict the files' acquisition times ({swapped[1]} was "
+                      f"measured before {swapped[0]}, whose name states the earlier time): the checkpoints are "
+                      "ordered and timed by the acquisition times", CampaignWarning, stacklevel=user_stacklevel())
+        return readable, failed
+    h0 = hours[0]
+    tolerance = max(NAMED_HOURS_AGREE_H, NAMED_HOURS_AGREE_SHARE * (max(hours) - h0))
+    if any(abs((h - h0) - c.time_h) > tolerance for c, h in zip(readable, hours)):
+        return readable, failed
+    placed, failed = _failed_placed_by_names(readable, failed, hours_in_name, "time_h")
+    for c in placed[len(readable):]:
+        c.time_h -= h0  # on the acquisition times' axis: hours since the first readable checkpoint
+    return sorted(placed, key=lambda c: c.time_h), failed
 
 
 def _name_words(name: str) -> str:
