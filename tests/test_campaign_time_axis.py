@@ -404,3 +404,14 @@ def test_names_whose_hours_contradict_the_acquisition_times_are_warned_about(tmp
         src = load_checkpoints(tmp_path)
     assert [c.file for c in src.checkpoints] == ["cell_100h.csv", "cell_0h.csv", "cell_50h.csv"]
     assert src.checkpoints[2].time_h is None
+
+
+def test_a_list_naming_a_file_twice_fits_it_once_and_says_so(tmp_path):
+    """``fit_campaign([a, b, a])`` had fitted a twice (two rows at 0 h, without a word)."""
+    a = _write_single(tmp_path / "cell_0h.csv", 100.0)
+    b = _write_single(tmp_path / "cell_10h.csv", 110.0)
+    with pytest.warns(UserWarning, match=r"the campaign list names 1 file\(s\) more than once, fitted once each: "
+                                         r".*cell_0h\.csv"):
+        src = load_checkpoints([str(a), str(b), str(tmp_path / "." / "cell_0h.csv")])
+    assert [c.file for c in src.checkpoints] == [str(a), str(b)]
+    assert [c.time_h for c in src.checkpoints] == [0.0, 10.0]

@@ -189,7 +189,8 @@ def load_checkpoints(source: Any, executor: Executor | Callable[[int], Executor 
             _warn_reader_unused(reader)
             return _from_spectra(source)
         if all(isinstance(s, (str, Path)) for s in source):
-            return _from_files([Path(s) for s in source], executor=executor, reader=reader)
+            paths = _without_repeated_paths([Path(s) for s in source])
+            return _from_files(paths, executor=executor, reader=reader)
         raise CampaignError("a campaign list must hold only Spectrum objects or only file paths")
     if not isinstance(source, (str, Path)):
         raise CampaignError(f"cannot make a campaign from {type(source).__name__}")
@@ -212,6 +213,25 @@ def load_checkpoints(source: Any, executor: Executor | Callable[[int], Executor 
             raise CampaignError(f"{text}: the pattern matches no file")
         return _from_files(files, executor=executor, names_from=_common_folder(files), reader=reader)
     raise CampaignError(f"{text}: no such file, folder or pattern")
+
+
+def _without_repeated_paths(paths: list[Path]) -> list[Path]:
+    """The paths of a campaign list, each file once (the first time it is listed), with a
+    :class:`CampaignWarning` naming those listed again (``[a, b, a]`` had fitted a twice, two
+    rows at one time)."""
+    seen: set[str] = set()
+    kept, repeated = [], []
+    for p in paths:
+        key = os.path.normcase(os.path.realpath(p))
+        if key in seen:
+            repeated.append(str(p))
+            continue
+        seen.add(key)
+        kept.append(p)
+    if repeated:
+        warnings.warn(f"the campaign list names {len(repeated)} file(s) more than once, fitted once each: "
+                      f"{_names(list(dict.fromkeys(repeated)))}", CampaignWarning, stacklevel=user_stacklevel())
+    return kept
 
 
 def _warn_reader_unused(reader: ReaderOptions) -> None:
