@@ -166,7 +166,8 @@ def check_fit_options(options: Mapping[str, Any], caller: str = "fit_campaign") 
 
 def check_parameter_names(circuit: Any, options: Mapping[str, Any]) -> None:
     """FitError when ``initial``/``fixed``/``bounds``/``expr`` name a parameter that
-    ``circuit`` does not have (with "did you mean"); checked before any fit."""
+    ``circuit`` does not have (with "did you mean"), or an ``initial``/``fixed`` value lies
+    outside its bounds; checked before any fit."""
     from .model import load_circuit
 
     if _is_auto(circuit):  # the parameters are known once the circuit is chosen
@@ -180,6 +181,9 @@ def check_parameter_names(circuit: Any, options: Mapping[str, Any]) -> None:
             if pname not in names:
                 raise FitError(f"{what}: unknown parameter {pname!r}{did_you_mean(pname, names)}; "
                                f"the circuit {load_circuit(circuit).string} has {', '.join(names)}")
+    from .fitting.engine import check_values_in_bounds
+
+    check_values_in_bounds(circuit, options.get("initial"), options.get("fixed"), options.get("bounds"))
 
 
 @dataclass(frozen=True)

@@ -111,6 +111,37 @@ def test_initial_values_are_checked_against_the_users_bounds():
     assert np.isfinite(res.values["R1"])
 
 
+def test_a_campaign_refuses_values_outside_the_bounds_before_any_fit(monkeypatch):
+    """``fit_campaign(fixed={"CPE1_1": 1.5})`` failed every checkpoint one by one (each an
+    error row, then "no checkpoint could be fitted"); the command printed 11 errors. The
+    values are checked against the circuit's bounds (with the user's) before any fit."""
+    import eisfit.fitting.engine as engine
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("a fit started")
+
+    monkeypatch.setattr(engine, "_prepare", no_fit)
+    spectra = [eisfit.Spectrum(F, Z), eisfit.Spectrum(F, Z * 1.1)]
+    with pytest.raises(FitError, match=r"^fixed value of CPE1_1 = 1.5 lies outside its bounds \[0, 1\]$"):
+        eisfit.fit_campaign(spectra, circuit=CIRCUIT, fixed={"CPE1_1": 1.5}, cache_dir=False, progress=False)
+    with pytest.raises(FitError, match=r"^initial value of R1 = 500.0 lies outside its bounds \[1, 200\]$"):
+        eisfit.fit_campaign(spectra, circuit=CIRCUIT, initial={"R1": 500.0}, bounds={"R1": (1.0, 200.0)},
+                            cache_dir=False, progress=False)
+
+
+def test_the_command_line_refuses_values_outside_the_bounds_once(tmp_path):
+    from click.testing import CliRunner
+
+    from eisfit.cli import main
+    from eisfit.io.export import write_csv
+
+    paths = [str(write_csv([eisfit.Spectrum(F, Z * k)], tmp_path / f"s{k}.csv")) for k in (1, 2, 3)]
+    for command in (["campaign", str(tmp_path), "--out", str(tmp_path / "out")], ["fit", *paths]):
+        result = CliRunner().invoke(main, [*command, "--circuit", CIRCUIT, "--fix", "CPE1_1=1.5"])
+        assert result.exit_code == 2, result.output
+        assert result.output.count("lies outside its bounds") == 1, result.output
+
+
 def test_initial_value_that_is_not_a_number_is_refused():
     s = eisfit.Spectrum(F, Z)
     with pytest.raises(FitError, match=r"initial value of R1 must be a finite number, got '50'"):

@@ -643,6 +643,18 @@ def _check_names(names: list[str], given: Mapping | None, what: str) -> None:
         raise FitError(f"{what}: unknown parameter(s) {', '.join(unknown)}; the circuit has {', '.join(names)}")
 
 
+def check_values_in_bounds(circuit, initial: Mapping[str, float] | FitResult | None,
+                           fixed: Mapping[str, float] | None, bounds: Mapping | None) -> None:
+    """FitError unless every ``initial`` and ``fixed`` value lies within its parameter's
+    bounds (the circuit's with the user's ``bounds``): what :func:`fit` checks, for a campaign
+    and the command line before any fit (a fixed n of 1.5 had failed every checkpoint)."""
+    definition = _definition(circuit)
+    if isinstance(initial, FitResult):
+        initial = {k: v for k, v in initial.values.items() if k not in (fixed if isinstance(fixed, Mapping) else ())}
+    lower, upper = _bounds(definition, bounds)
+    _check_values(definition.circuit.param_names, initial, fixed, lower, upper)
+
+
 def _check_values(names: list[str], initial: Mapping[str, float] | None, fixed: Mapping[str, float] | None,
                   lower: np.ndarray, upper: np.ndarray) -> None:
     """FitError unless every ``initial`` and ``fixed`` value is a finite number within its
