@@ -24,7 +24,7 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, Sequence
 
 import click
 
@@ -248,7 +248,7 @@ def _writable_folder(folder: str | Path, option: str = "--out") -> Path:
     import tempfile
 
     path = Path(folder)
-    existed = path.exists()
+    created = [p for p in (path, *path.parents) if not p.exists()]  # the folders mkdir makes, innermost first
     try:
         path.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=path):
@@ -256,8 +256,8 @@ def _writable_folder(folder: str | Path, option: str = "--out") -> Path:
     except OSError as exc:
         raise click.BadParameter(f"cannot write to {path}: {exc.strerror or exc}", param_hint=option) from None
     ctx = click.get_current_context(silent=True)
-    if not existed and ctx is not None:
-        ctx.call_on_close(lambda: _remove_empty_tree(path))
+    if created and ctx is not None:
+        ctx.call_on_close(lambda: _remove_empty_tree(path, created[1:]))
     return path
 
 
@@ -1712,8 +1712,10 @@ def _kept_elsewhere(camp) -> str:
     return "; ".join(kept)
 
 
-def _remove_empty_tree(folder: Path) -> None:
-    """Remove ``folder`` when it holds nothing but empty folders (e.g. an unused cache)."""
+def _remove_empty_tree(folder: Path, parents: Sequence[Path] = ()) -> None:
+    """Remove ``folder`` when it holds nothing but empty folders (e.g. an unused cache), then
+    each of ``parents`` (the folders made for it, innermost first) left empty (``--out a/b/c``
+    on an error had left ``a/b``)."""
     import os
 
     for root, dirs, files in os.walk(folder, topdown=False):
@@ -1724,10 +1726,11 @@ def _remove_empty_tree(folder: Path) -> None:
                 os.rmdir(Path(root) / name)
             except OSError:
                 return
-    try:
-        folder.rmdir()
-    except OSError:
-        pass
+    for made in (folder, *parents):
+        try:
+            made.rmdir()
+        except OSError:
+            return
 
 
 def _agg() -> None:

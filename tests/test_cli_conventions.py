@@ -150,6 +150,18 @@ def test_bad_settings_are_refused_before_any_fit(tmp_path, monkeypatch):
         assert text in r.stderr
         assert_one_line_messages(r.stderr.split("\n    ")[0])  # a circuit error adds its caret lines
         assert not (tmp_path / "o").exists()  # no empty output folder left behind
+    # nor the folders made for a nested one (``--out n/a/b`` had left n/a), while a parent
+    # that existed, or holds something, stays
+    (tmp_path / "kept").mkdir()
+    (tmp_path / "kept" / "x.txt").write_text("x")
+    no_data = tmp_path / "no_data"
+    no_data.mkdir()
+    (no_data / "notes.csv").write_text("x\n")
+    for out in (tmp_path / "n" / "a" / "b", tmp_path / "kept" / "a" / "b"):
+        r = run(["campaign", no_data, "--out", out])
+        assert r.exit_code == 2 and "no impedance data file found" in r.stderr, r.output
+    assert not (tmp_path / "n").exists()
+    assert sorted(p.name for p in (tmp_path / "kept").iterdir()) == ["x.txt"]
 
 
 def test_campaign_file_typos_are_errors_with_a_suggestion(tmp_path):
