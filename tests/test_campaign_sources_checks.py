@@ -114,6 +114,26 @@ def test_the_same_data_in_two_rows_gives_one_warning_naming_the_file_and_rows(tm
     assert len(src.checkpoints) == 5  # warned, not removed: the rows say what to fit
 
 
+def test_the_same_points_in_another_export_of_one_measurement_are_warned_about(tmp_path):
+    """run.csv and run.txt (other bytes: another layout and 9 digits, as an .mpt beside its
+    .mpr) in two rows were fitted as two checkpoints without a word: the points are compared,
+    as a folder campaign compares them."""
+    names = _three_files(tmp_path)
+    z = _two_arcs_ohm(F_HZ, 300.0 * 1.2)  # the points of c1.csv
+    (tmp_path / "c1_export.txt").write_text(
+        "Freq/Hz\tZ'/ohm\t-Z''/ohm\n" + "".join(f"{f:.9g}\t{v.real:.9g}\t{-v.imag:.9g}\n" for f, v in zip(F_HZ, z)))
+    camp = tmp_path / "camp.csv"
+    camp.write_text(f"file,time_h\n{names[0]},0\n{names[1]},1\nc1_export.txt,2\n{names[2]},3\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        src = load_checkpoints(camp)
+    found = _repeat_warnings(caught)
+    assert len(found) == 1, found
+    assert "1 measurement(s) listed in more than one row" in found[0]
+    assert "c1.csv = c1_export.txt (row 2 at 1 h, row 3 at 2 h): one measurement at 2 different times" in found[0]
+    assert len(src.checkpoints) == 4
+
+
 def test_the_same_file_in_a_toml_file_names_the_checkpoints(tmp_path):
     names = _three_files(tmp_path)
     camp = tmp_path / "camp.toml"
@@ -126,7 +146,7 @@ def test_the_same_file_in_a_toml_file_names_the_checkpoints(tmp_path):
 
 def test_no_repeat_warning_for_other_sweeps_other_settings_or_a_negative_time(tmp_path):
     names = _three_files(tmp_path)
-    _write_sweeps(tmp_path / "two.csv", [1, 2], [0.0, 3600.0])
+    _write_sweeps(tmp_path / "two.csv", [1, 2], [0.0, 3600.0], r2_ohm=250.0)  # not c0.csv's points
     camp = tmp_path / "camp.csv"
     # a pre-cycling reference at -1 h; one file's two sweeps at two times; one measurement
     # fitted with two circuits (a comparison of settings, not a repeat)

@@ -1100,15 +1100,28 @@ def _row_name(path: Path, index: int) -> str:
 
 def _warn_repeated_data(path: Path, listed: list[tuple[str, list[Checkpoint]]]) -> None:
     """One CampaignWarning naming the data that rows of a campaign file list more than once:
-    the same sweep of one file (or of files with the same bytes) in two rows is fitted as two
+    the same sweep of one file (or of files with the same bytes, or the same points in another
+    file: an .mpt beside its .mpr, a CSV export) in two rows is fitted as two
     checkpoints, and at two different times it cannot be both. Rows that differ only in their
     fit settings or reader options (same time and cell: one measurement fitted or read two
     ways) are not warned about."""
     groups: dict[tuple, list[tuple[str, Checkpoint]]] = {}
+    by_points: dict[tuple, list[tuple[str, Spectrum]]] = {}  # the spectra seen, by _points_key
+    group_of_file: dict[tuple[str, int | None], tuple] = {}
     for where, found in listed:
         for c in found:
             data = c.content_sha256 or str(_resolve(path, c.file or "").resolve())
-            groups.setdefault((data, c.sweep), []).append((where, c))
+            key = (data, c.sweep)
+            if key not in groups and c.spectrum is not None:  # other bytes, the same points: an export of
+                # a file listed in another row (run.mpr and run.mpt)
+                points = _points_key(c.spectrum)
+                twin = _same_points_in(by_points.get(points, ()), c.spectrum, str(c.file))
+                if twin is not None:
+                    key = group_of_file[(twin, points)]
+                else:
+                    by_points.setdefault(points, []).append((str(c.file), c.spectrum))
+                    group_of_file[(str(c.file), points)] = key
+            groups.setdefault(key, []).append((where, c))
     repeats = []
     for entries in groups.values():
         if len(entries) < 2:
