@@ -148,6 +148,16 @@ def _is_row_index(values: np.ndarray) -> bool:
     return bool(np.all(step >= 1.0)) and float(np.mean(step == 1.0)) >= ROW_INDEX_STEP_SHARE
 
 
+def _evenly_spaced(values: np.ndarray) -> bool:
+    """A column that rises by one step from row to row (a clock logging at a fixed rate: 0, 2,
+    4... s; a measured Z' never does, to 1e-6 of the step)."""
+    v = np.asarray(values, dtype=float)
+    if v.size <= 3:
+        return False
+    step = np.diff(v)
+    return bool(step[0] > 0 and np.all(np.abs(step - step[0]) <= 1e-6 * step[0]))
+
+
 def _paces_the_sweep(values: np.ndarray, frequency: np.ndarray) -> bool:
     """Whether a rising column is the clock of the sweep: between points below 10 Hz it
     advances by at least half a period of the slower one (a point takes at least that long
@@ -375,7 +385,8 @@ def identify_columns(values: np.ndarray, path: Path | str | None = None) -> tupl
         return index, "; ".join(rules)
     timelike = [c for c in rest if _is_time(rest[c])] if len(rest) > 2 else []
     if len(timelike) > 1:  # Z' also rises over a sweep from high to low frequency: keep the clock only
-        clocks = [c for c in timelike if _is_row_index(rest[c]) or _paces_the_sweep(rest[c], cols[freq[0]])]
+        clocks = [c for c in timelike if _is_row_index(rest[c]) or _evenly_spaced(rest[c])
+                  or _paces_the_sweep(rest[c], cols[freq[0]])]
         timelike = clocks if len(clocks) == 1 else timelike
         indices = [c for c in timelike if _is_row_index(rest[c])]
         if len(rest) - len(timelike) < 2 and indices and len(rest) - len(indices) == 2:

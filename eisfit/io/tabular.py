@@ -426,9 +426,27 @@ def names_impedance_columns(text: str) -> bool:
 _NON_FINITE = re.compile(r"(?<![\w.])[-+]?(nan|inf|infinity)(?![\w.])", re.IGNORECASE)
 
 
+# a Python complex number as pandas' to_csv and numpy's savetxt write one: (10.29-1.14j), 3+4j
+_COMPLEX_LITERAL = re.compile(r"(?<![\w.])\(?[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?[-+]"
+                              r"(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?[jJ]\)?(?![\w.])")
+
+
+def _complex_literals(lines: Sequence[str]) -> str | None:
+    """The first complex literal in the table's lines (``(10.29-1.14j)``), None when none."""
+    for line in lines[:_MAX_SNIFF_LINES]:
+        m = _COMPLEX_LITERAL.search(line)
+        if m:
+            return m.group(0)
+    return None
+
+
 def _no_table_reason(lines: Sequence[str]) -> str:
-    """Why no table was found: lines of numbers spoilt by nan/inf values (a column with no
-    value), or no line of two or more numbers at all."""
+    """Why no table was found: complex numbers written as such, lines of numbers spoilt by
+    nan/inf values (a column with no value), or no line of two or more numbers at all."""
+    literal = _complex_literals(lines)
+    if literal is not None:
+        return (f"the impedance is written as complex numbers ({literal}), which eisfit does not read: write Z' "
+                "and Z'' (ohm) as columns of their own, e.g. numpy.column_stack([f, z.real, z.imag])")
     spoilt = [(k, line) for k, line in enumerate(lines[:_MAX_SNIFF_LINES], 1) if _NON_FINITE.search(line)]
     if spoilt:
         k, line = spoilt[0]
@@ -444,7 +462,8 @@ def _locate_table(lines: Sequence[str], path: Path | str | None, delimiter: str 
         try:
             det_delim, det_dec, det_counts = _detect_layout(lines)
         except ValueError:
-            if not names_impedance_columns("\n".join(lines[:_MAX_SNIFF_LINES])):
+            if not names_impedance_columns("\n".join(lines[:_MAX_SNIFF_LINES])) \
+                    and _complex_literals(lines) is None:
                 # no numbers and no header of an impedance table: not an impedance data file (notes that
                 # mention a frequency range, a log)
                 raise UnknownFormatError(path, "not an impedance data file: no table of numbers and no "
@@ -676,11 +695,22 @@ def _fitted_header_names(line: str, layout: TableLayout) -> tuple[list[str] | No
         candidates.append(split_fields(text, layout.delimiter))
     for names in candidates:
         if len(names) == n:
-            return [nm.strip('"').strip() for nm in names], n
-    names = [nm.strip('"').strip() for nm in candidates[1]]
+            return [unquoted_name(nm) for nm in names], n
+    names = [unquoted_name(nm) for nm in candidates[1]]
     if layout.delimiter is None and len(names) > n and not _cut_is_safe(words, n):
         return None, len(names)
     return names[:n] + [f"column {k + 1}" for k in range(len(names), n)], len(names)
+
+
+def unquoted_name(field: str) -> str:
+    """A header field without the quotes a CSV writer puts around it (``"Z'"`` -> ``Z'``; an
+    embedded quote is doubled there, which is undone) or a lone opening one, but with a closing
+    quote that stands for a double prime (``Z"``, CH Instruments' Z''): stripping every quote
+    had named that column ``Z``, read as |Z| beside a phase column (Z' came out negative)."""
+    text = field.strip()
+    if len(text) >= 2 and text[0] == '"' and text[-1] == '"':
+        return text[1:-1].replace('""', '"').strip()
+    return text.lstrip('"').strip()
 
 
 def _names_over_an_index(line: str, layout: TableLayout) -> list[str] | None:
@@ -693,7 +723,7 @@ def _names_over_an_index(line: str, layout: TableLayout) -> list[str] | None:
     if layout.delimiter is None:
         return None
     own = line.rstrip("\r\n").lstrip("\ufeff")
-    fields = [f.strip().strip('"').strip() for f in own.split(layout.delimiter)]
+    fields = [unquoted_name(f) for f in own.split(layout.delimiter)]
     while fields and fields[-1] == "":
         fields.pop()
     if len(fields) != layout.n_columns or fields[0].lower() not in _COUNT_MARKS:
@@ -918,13 +948,18 @@ def _drop_cut_last_line(lines: Sequence[str], layout: TableLayout, path: Path | 
 # ---------------------------------------------------------------------------
 _PRIMES = str.maketrans({"\u2019": "'", "\u2032": "'", "\u00b4": "'", "`": "'", "\u201d": '"',
                          "\u2033": '"', "\u2212": "-", "\u2013": "-"})
-_UNIT_RE = re.compile(r"\s*(?:/\s*([^/()\[\]]+)|\(([^()]*)\)|\[([^\[\]]*)\])\s*$")
+_UNIT_RE = re.compile(r"\s*(?:/\s*([^/()\[\]]+)|\(([^()]*)\)|\[([^\[\]]*)\]|/\s*(1\s*/\s*s))\s*$")
 # a unit written as a suffix of a snake_case name: frequency_Hz, z_real_ohm, z_real_ohm_cm2, phase_deg,
 # y_real_mS (siemens in upper case only: time_s and time_ms stay seconds, parse_unit decides)
 _SUFFIX_UNIT_RE = re.compile(r"_((?:[kmu\u00b5]?ohms?(?:_cm2)?)|(?:[kmg]?hz)|deg|rad|(?:[kmun\u00b5]?s))$", re.IGNORECASE)
 _COMMA_UNIT_RE = re.compile(r",\s*([^,]+?)\s*$")  # a unit after a comma: 'f, Hz', "Z', kOhm"
 _WORD_UNIT_RE = re.compile(r"\s+(?:in\s+)?(\S+)$", re.IGNORECASE)  # the last word a unit: "Z' kOhm", "Z' in kOhm"
 _SI_PREFIX = {"": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "m": 1e-3, "u": 1e-6, "\u00b5": 1e-6, "\u03bc": 1e-6}
+_PER_SECOND = re.compile(r"^(?:1/s|1/sec|s\^?-1|s\u207b\u00b9|sec\^?-1)$")
+# a unit spelled out in words, its prefix too: 'kiloHertz', 'kilohm', 'k-ohm' is a symbol (below)
+_SPELLED_UNIT = re.compile(r"^(?P<prefix>kilo|kil|mega|meg|giga|milli|micro)?-?(?P<base>hertz|ohms?)$")
+_SPELLED_PREFIX = {"": 1.0, "kilo": 1e3, "kil": 1e3, "mega": 1e6, "meg": 1e6, "giga": 1e9, "milli": 1e-3,
+                   "micro": 1e-6}
 # an impedance per area: ohm (any prefix) times cm2, mm2 or m2, joined by nothing, a dot, a
 # middle dot, '*', 'x' or '-' ('Ohm cm2', 'Ω·cm²', 'kOhm.cm^2')
 _PER_AREA_UNIT = re.compile(r"^(?P<ohm>.*?(?:ohms?|\u03c9|\u2126))[.\u00b7\u22c5*x\u00d7-]?"
@@ -975,6 +1010,11 @@ def parse_unit(unit: str) -> tuple[str | None, float]:
         return "frequency", 1.0 / (2.0 * np.pi)
     if u in _SIEMENS or low in _SIEMENS_WORDS:  # 'S' upper case only: 's' is a second
         return "admittance", _SIEMENS.get(u, 1.0)
+    if _PER_SECOND.match(low):  # 1/s, s^-1: a frequency (an angular one is written rad/s)
+        return "frequency", 1.0
+    spelled = _SPELLED_UNIT.match(low)
+    if spelled:  # kilohertz, megahertz, kiloohm, kilohm, megohm, milliohm
+        return ("frequency" if spelled["base"] == "hertz" else "impedance"), _SPELLED_PREFIX[spelled["prefix"] or ""]
     per_area = _PER_AREA_UNIT.match(u)
     if per_area:
         kind, scale = parse_unit(per_area["ohm"])
@@ -1040,7 +1080,7 @@ def parse_header(name: str) -> Header:
     only a unit :func:`parse_unit` knows counts (``Z real`` keeps its name). A unit in
     brackets or after a slash that it does not know (``Z' (V)``, ``freq (s)``) stays in the
     name and is kept as ``unread_unit``: :func:`_check_units` refuses or names it."""
-    text = name.strip().strip('"').translate(_PRIMES)
+    text = unquoted_name(name).translate(_PRIMES)
     negated = text.startswith("-")
     if negated:
         text = text[1:].strip()
@@ -1471,6 +1511,33 @@ def _check_modulus(z: np.ndarray, modulus: np.ndarray, path: Path | str) -> None
              f"{bad} of {z.size} points (check the column assignment)")
 
 
+POLAR_PART_RTOL = 0.01  # |Z| cos(phase) agrees with a Z' column (|Z| sin(phase) with Z'') within 1 % of |Z|
+
+
+def _check_polar_against_part(re_part: np.ndarray, im_part: np.ndarray, modulus: np.ndarray, rows: Rows,
+                              roles: ColumnRoles, path: Path | str) -> None:
+    """MissingColumnError when Z is read from |Z| and phase while the table also has a Z'
+    (or Z'') column, and they disagree at most points (beyond ``POLAR_PART_RTOL`` of |Z|,
+    either sign of Z''): a column named for one role read as another (Z' then came out
+    negative, without a word)."""
+    for role, part in (("real", re_part), ("imag", im_part)):
+        if role not in roles.index:
+            continue
+        given = _column_values(rows, roles, role)
+        scale = np.where(np.abs(modulus) > 0, np.abs(modulus), np.nan)
+        with np.errstate(invalid="ignore"):
+            off = np.minimum(np.abs(given - part), np.abs(given + part) if role == "imag" else np.inf) / scale
+        finite = np.isfinite(off)
+        if finite.any() and np.mean(off[finite] > POLAR_PART_RTOL) > 0.5:
+            names = ", ".join(repr(roles.header(r).name) for r in ("modulus", "phase", role))
+            part_name = "Z'" if role == "real" else "Z''"
+            bad = int(np.sum(off[finite] > POLAR_PART_RTOL))
+            raise MissingColumnError(path, f"the columns read as |Z|, phase and {part_name} ({names}) disagree at "
+                                           f"{bad} of {int(finite.sum())} points: a column named for another role? "
+                                           "Name the columns with --columns frequency=0,real=1,imag=2 (columns= in "
+                                           "Python)")
+
+
 def _separator_mask(f: np.ndarray, z_parts: Sequence[np.ndarray]) -> np.ndarray:
     """Rows whose frequency and impedance values are all zero (sweep separators)."""
     sep = f == 0
@@ -1556,6 +1623,7 @@ def spectra_from_table(
         phase = _phase_radians(_column_values(rows, roles, "phase"), roles.header("phase"), path)
         re_part, im_part = mod * np.cos(phase), mod * np.sin(phase)
         parts = [rows.values[:, roles.index["modulus"]]]
+        _check_polar_against_part(re_part, im_part, mod, rows, roles, path)
     sep = _separator_mask(f, parts)
     keep = ~sep
     bad_f = keep & ~(f > 0)

@@ -1,0 +1,95 @@
+"""Headers and columns that real exports write and the table reader misread or refused
+unclearly (an adversarial review of the readers, session 66): a double quote standing for a
+double prime (``Z"``), units spelled out (``kiloHertz``, ``kilohm``) or written as ``1/s``,
+complex numbers in one column, a headerless table with an evenly spaced clock column. Each
+case writes a known spectrum and compares what is read with the numbers written."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import eisfit
+from eisfit.errors import MissingColumnError, ReadError
+
+F_HZ = np.logspace(5, -1, 31)
+W = 2 * np.pi * F_HZ
+Z_OHM = 10.0 + 100.0 / (1 + (1j * W * 100.0 * 1e-5) ** 0.9)  # R0 + R || CPE, Z'' < 0
+PHASE_DEG = np.degrees(np.angle(Z_OHM))
+MOD_OHM = np.abs(Z_OHM)
+
+
+def _rows(columns, sep=",") -> str:
+    return "".join(sep.join(f"{v:.9g}" for v in row) + "\n" for row in zip(*columns))
+
+
+def _read(path: Path, text: str) -> eisfit.Spectrum:
+    path.write_text(text, encoding="utf-8")
+    spectra = eisfit.read(path)
+    assert len(spectra) == 1
+    return spectra[0]
+
+
+def _assert_same(s: eisfit.Spectrum, frequency=F_HZ, z=Z_OHM) -> None:
+    order = np.argsort(s.frequency)
+    ref = np.argsort(frequency)
+    assert s.frequency[order] == pytest.approx(frequency[ref], rel=1e-7)
+    assert s.z[order] == pytest.approx(z[ref], rel=1e-7)
+
+
+@pytest.mark.parametrize("header, columns, sep", [
+    ("Freq\tZ'\tZ\"\tPhase", (F_HZ, Z_OHM.real, Z_OHM.imag, PHASE_DEG), "\t"),
+    ("Freq,Z',\"Z\"\"\",Phase", (F_HZ, Z_OHM.real, Z_OHM.imag, PHASE_DEG), ","),  # pandas' to_csv of 'Z"'
+    ("Freq\tZ'\t-Z\"\tPhase", (F_HZ, Z_OHM.real, -Z_OHM.imag, PHASE_DEG), "\t"),
+    ("Freq\tZ'\tZ\"\t|Z|\tPhase", (F_HZ, Z_OHM.real, Z_OHM.imag, MOD_OHM, PHASE_DEG), "\t"),
+    ("Freq, Z', Z\", Z, Phase", (F_HZ, Z_OHM.real, Z_OHM.imag, MOD_OHM, PHASE_DEG), ", "),  # CHI without units
+    ("Freq,Z',Z\"", (F_HZ, Z_OHM.real, Z_OHM.imag), ","),
+])
+def test_a_double_quote_for_a_double_prime_names_z2(tmp_path, header, columns, sep):
+    """Every quote was stripped from a header name: ``Z"`` became ``Z``, read as |Z| with the
+    phase column; Z' came out negative (-25.6-7.3j for 93.9-26.6j), with only a sign warning."""
+    _assert_same(_read(tmp_path / "t.txt", header + "\n" + _rows(columns, sep)))
+
+
+def test_modulus_and_phase_that_disagree_with_a_z1_column_are_refused(tmp_path):
+    """|Z| and phase read beside a Z' column they do not match: a column named for another
+    role; refused, naming the columns, instead of read."""
+    text = "Freq,Z',|Z|,Phase\n" + _rows((F_HZ, Z_OHM.real, -Z_OHM.imag, PHASE_DEG))
+    with pytest.raises(MissingColumnError, match=r"the columns read as \|Z\|, phase and Z' \('\|Z\|', 'Phase', "
+                                                 r"\"Z'\"\) disagree at \d+ of 31 points"):
+        _read(tmp_path / "t.csv", text)
+    _assert_same(_read(tmp_path / "ok.csv", "Freq,Z',|Z|,Phase\n" + _rows((F_HZ, Z_OHM.real, MOD_OHM, PHASE_DEG))))
+
+
+@pytest.mark.parametrize("f_name, f_scale, z_name, z_scale", [
+    ("Freq (kiloHertz)", 1e3, "(Ohm)", 1.0), ("freq/kiloHertz", 1e3, "(Ohm)", 1.0),
+    ("Frequency (megahertz)", 1e6, "(Ohm)", 1.0), ("Frequency (Hz)", 1.0, "(kilohm)", 1e3),
+    ("Frequency (Hz)", 1.0, "(kiloohm)", 1e3), ("Frequency (Hz)", 1.0, "(milliohm)", 1e-3),
+    ("f (1/s)", 1.0, "(Ohm)", 1.0), ("f [s^-1]", 1.0, "(Ohm)", 1.0), ("f (Hertz)", 1.0, "(Ohm)", 1.0),
+    ("freq/1/s", 1.0, "(Ohm)", 1.0),
+])
+def test_units_spelled_out_or_written_per_second_are_converted(tmp_path, f_name, f_scale, z_name, z_scale):
+    """'kiloHertz' was read in Hz (frequencies 1000x low) with a warning; 'kilohm' refused;
+    'f (1/s)' had no frequency column; 'freq/1/s' was refused as a period in seconds."""
+    text = f"{f_name},Z' {z_name},-Z'' {z_name}\n" + _rows((F_HZ / f_scale, Z_OHM.real / z_scale,
+                                                             -Z_OHM.imag / z_scale))
+    _assert_same(_read(tmp_path / "t.csv", text))
+
+
+def test_complex_numbers_in_one_column_are_refused_by_name(tmp_path):
+    """pandas' to_csv of a complex column writes (10.29-1.14j): the error said the header named
+    no impedance column."""
+    text = "f,Z\n" + "".join(f"{f!r},{complex(z)!r}\n" for f, z in zip(F_HZ, Z_OHM))
+    with pytest.raises(ReadError, match=r"the impedance is written as complex numbers \(\(.*j\)\), which eisfit "
+                                        r"does not read: write Z' and Z'' \(ohm\) as columns of their own"):
+        _read(tmp_path / "t.csv", text)
+
+
+@pytest.mark.parametrize("step_s, first", [(2.0, True), (0.25, True), (2.0, False)])
+def test_a_headerless_table_sets_an_evenly_spaced_clock_aside(tmp_path, step_s, first):
+    """t, f, Z', Z'' with t = 0, 2, 4... s: refused with '1 columns left for the impedance' (Z'
+    also rises over the sweep, and only an uneven clock was told from it)."""
+    t = step_s * np.arange(F_HZ.size)
+    columns = (t, F_HZ, Z_OHM.real, Z_OHM.imag) if first else (F_HZ, Z_OHM.real, Z_OHM.imag, t)
+    _assert_same(_read(tmp_path / "t.txt", _rows(columns, "\t")))
