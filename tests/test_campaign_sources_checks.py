@@ -96,15 +96,20 @@ def _repeat_warnings(caught) -> list[str]:
             and "listed in more than one row" in str(w.message)]
 
 
+def _loaded_with_repeat_warnings(camp: Path):
+    """(the checkpoints of the campaign file ``camp``, its repeat warnings' texts)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        src = load_checkpoints(camp)
+    return src, _repeat_warnings(caught)
+
+
 def test_the_same_data_in_two_rows_gives_one_warning_naming_the_file_and_rows(tmp_path):
     names = _three_files(tmp_path)
     (tmp_path / "copy.csv").write_bytes((tmp_path / names[1]).read_bytes())
     camp = tmp_path / "camp.csv"
     camp.write_text(f"file,time_h\n{names[0]},0\n{names[1]},1\n{names[0]},2\ncopy.csv,1\n{names[2]},3\n")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        src = load_checkpoints(camp)
-    found = _repeat_warnings(caught)
+    src, found = _loaded_with_repeat_warnings(camp)
     assert len(found) == 1, found
     text = found[0]
     assert text.startswith(f"{camp}: 2 measurement(s) listed in more than one row")
@@ -124,10 +129,7 @@ def test_the_same_points_in_another_export_of_one_measurement_are_warned_about(t
         "Freq/Hz\tZ'/ohm\t-Z''/ohm\n" + "".join(f"{f:.9g}\t{v.real:.9g}\t{-v.imag:.9g}\n" for f, v in zip(F_HZ, z)))
     camp = tmp_path / "camp.csv"
     camp.write_text(f"file,time_h\n{names[0]},0\n{names[1]},1\nc1_export.txt,2\n{names[2]},3\n")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        src = load_checkpoints(camp)
-    found = _repeat_warnings(caught)
+    src, found = _loaded_with_repeat_warnings(camp)
     assert len(found) == 1, found
     assert "1 measurement(s) listed in more than one row" in found[0]
     assert "c1.csv = c1_export.txt (row 2 at 1 h, row 3 at 2 h): one measurement at 2 different times" in found[0]
