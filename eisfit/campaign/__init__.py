@@ -77,7 +77,7 @@ def fit_campaign(
     ----------
     source : a folder, a glob pattern, a campaign file (.toml / .csv with a ``file``
         column), a data file, or a list of :class:`~eisfit.Spectrum` (or of paths; a file
-        listed twice is fitted once, with a :class:`CampaignWarning`).
+        listed twice is fitted once, with a :class:`~eisfit.campaign.CampaignWarning`).
     circuit, area_cm2 (cm2), thickness_cm (cm), symmetric, weighting, fmin, fmax, exclude_hz (Hz) :
         fit settings passed to :func:`eisfit.fit`. ``circuit="auto"``: one circuit for
         every checkpoint, chosen by :func:`eisfit.selection.choose_common_circuit` (the
