@@ -223,3 +223,40 @@ def test_band_moduli_of_a_batch_equal_those_of_each_fit():
                                              omega.shape))
             np.testing.assert_array_equal(moduli[e.name], (np.min(own), np.max(own)))
         np.testing.assert_array_equal(list(band_moduli(circ, v, f).values()), list(moduli.values()))
+
+
+def _noisy_wo(tau_s: float, f_hz: np.ndarray, seed: int) -> Spectrum:
+    """R0-p(R1,CPE1)-Wo1 with Z0 = 200 ohm and the diffusion time ``tau_s``, 0.5 % noise."""
+    circuit = "R0-p(R1,CPE1)-Wo1"
+    names = load_circuit(circuit).circuit.param_names
+    z = load_circuit(circuit).circuit.impedance([10.0, 100.0, 1e-5, 0.9, 200.0, tau_s], f_hz)
+    rng = np.random.default_rng(seed)
+    assert names[-2:] == ["Wo1_0", "Wo1_1"]
+    return Spectrum(f_hz, z * (1 + 0.005 * (rng.standard_normal(f_hz.size) + 1j * rng.standard_normal(f_hz.size))))
+
+
+@pytest.mark.parametrize("seed", [204, 7])
+def test_a_diffusion_time_beyond_the_lowest_frequency_is_unresolved_with_its_z0(seed):
+    """Z0 = 200 ohm, tau = 10 s measured down to 1 Hz (transition at 0.016 Hz) had read
+    Wo1_0 = 61 +- 4.7 ohm, Wo1_1 = 0.90 +- 0.16 s, C_lim 0.0148 +- 0.0015 F (true 0.05 F), no
+    flag: the chi-square stays within 5.2 s^2 of the optimum for any tau from 2 to 1,000 s
+    (checked here with fixed taus), so only Z0/sqrt(tau) is determined."""
+    f = np.logspace(6, 0, 45)
+    res = eisfit.fit(_noisy_wo(10.0, f, seed), circuit="R0-p(R1,CPE1)-Wo1")
+    s2 = res.chisq / res.dof
+    far = eisfit.fit(_noisy_wo(10.0, f, seed), circuit="R0-p(R1,CPE1)-Wo1", fixed={"Wo1_1": 1000.0})
+    assert (far.chisq - res.chisq) / s2 < 9.0  # an infinite length fits within 3 sigma: the premise
+    assert {"unresolved:Wo1_1", "unresolved:Wo1_0"} <= set(res.flags)
+    from eisfit.fitting.flags import unresolved_keys
+
+    assert unresolved_keys(res.flags, ["Wo1_clim_F"])  # the limiting capacitance tau/Z0 is shown unresolved
+    assert "Wo1_0" in res.intervals or "Wo1_1" in res.intervals
+
+
+def test_a_diffusion_time_inside_the_data_keeps_its_numbers():
+    """The same element measured down to 1 mHz (its transition at 0.016 Hz well inside): Z0
+    and tau determined, near the truth, with no unresolved flag."""
+    res = eisfit.fit(_noisy_wo(10.0, np.logspace(6, -3, 64), 204), circuit="R0-p(R1,CPE1)-Wo1")
+    assert not [f for f in res.flags if f.startswith("unresolved")]
+    assert res.values["Wo1_0"] == pytest.approx(200.0, abs=4 * res.stderr["Wo1_0"])
+    assert res.values["Wo1_1"] == pytest.approx(10.0, abs=4 * res.stderr["Wo1_1"])

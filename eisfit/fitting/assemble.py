@@ -24,6 +24,7 @@ from ..model.elements import ELEMENT_ARC_KINDS, ELEMENTS, gs_phi_saturated
 from ..model.parser import Leaf, Series, leaves, parallels, series_chain
 from ..spectrum import Spectrum, padded_points
 from .flags import unresolved_keys, unresolved_names
+from .profile import diffusion_times, open_towards_infinite_length
 from .result import Correlations, FitResult
 from ..model.weighting import pseudo_chisq
 
@@ -129,7 +130,7 @@ def assemble_result(
     flags.extend(_branch_low_n_flags(values, circ, flags))
     flags.extend(_resistive_series_cpe_flags(values, circ))
     flags.extend(unresolved_flags(definition, values, f, z, flags, element_moduli))
-    flags.extend(profile_unresolved_flags(values, intervals or {}, flags))
+    flags.extend(profile_unresolved_flags(values, intervals or {}, flags, circ))
     flags.extend(_unresolved_element_parameters(names, flags))
     flags.extend(unresolved_derived_flags(definition, values, roles, settings, flags, derived,
                                           float(np.max(np.abs(z)))))
@@ -563,12 +564,17 @@ def profile_reaches_zero(value: float, interval: Mapping[str, float | bool]) -> 
 
 
 def profile_unresolved_flags(values: Mapping[str, float], intervals: Mapping[str, Mapping[str, float | bool]],
-                             flags: Sequence[str] = ()) -> list[str]:
+                             flags: Sequence[str] = (), circuit=None) -> list[str]:
     """``unresolved:<name>`` for each profiled resistance whose 1-sigma interval reaches
-    zero (:func:`profile_reaches_zero`) and that ``flags`` do not already call unresolved."""
+    zero (:func:`profile_reaches_zero`), and each diffusion time of ``circuit`` whose 3-sigma
+    interval is open towards an infinite length (:func:`~eisfit.fitting.profile.
+    open_towards_infinite_length`; its Z0 follows it), that ``flags`` do not already call
+    unresolved."""
     named = unresolved_names(flags)
+    times = set(diffusion_times(circuit)) if circuit is not None else set()
     return [f"unresolved:{name}" for name, iv in intervals.items()
-            if name in values and name not in named and profile_reaches_zero(values[name], iv)]
+            if name in values and name not in named
+            and (open_towards_infinite_length(iv) if name in times else profile_reaches_zero(values[name], iv))]
 
 
 def unresolved_flags(definition: CircuitDefinition, values: Mapping[str, float], f: np.ndarray,

@@ -32,7 +32,8 @@ from .assemble import (MULTIMODAL_BARRIER_S2, MULTIMODAL_S2, KKOutcome, assemble
                        derived_settings, multimodal_flags, result_roles, weighting_formula)
 from .expressions import bound_pair, check_expressions, check_mapping, check_start_values
 from .flags import optimum_settled
-from .profile import ProfileJob, ProfileOutcome, arc_resistances, profile_many, suspect_resistances
+from .profile import (ProfileJob, ProfileOutcome, arc_resistances, diffusion_times_near_low_edge, profile_many,
+                      suspect_resistances)
 from .result import FitResult
 from ..model.weighting import check_weighting, residual_scales, weighting_in_use
 
@@ -575,6 +576,8 @@ def _profile_job(prep: _Prepared, p_final: np.ndarray, cov: np.ndarray | None, c
         targets = suspect_resistances(circ, dict(zip(names, p_final)), wald, at_bound, log_free)
     else:
         targets = [r for r in arc_resistances(circ) if r in log_free]
+    f_min = float(np.min(problem.frequency))
+    targets += [n for n in diffusion_times_near_low_edge(circ, dict(zip(names, p_final)), f_min) if n in log_free]
     return ProfileJob(problem, p_final, chisq, tuple(targets), wald) if targets else None
 
 
