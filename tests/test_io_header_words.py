@@ -66,6 +66,7 @@ def test_modulus_and_phase_that_disagree_with_a_z1_column_are_refused(tmp_path):
     ("Freq (kiloHertz)", 1e3, "(Ohm)", 1.0), ("freq/kiloHertz", 1e3, "(Ohm)", 1.0),
     ("Frequency (megahertz)", 1e6, "(Ohm)", 1.0), ("Frequency (Hz)", 1.0, "(kilohm)", 1e3),
     ("Frequency (Hz)", 1.0, "(kiloohm)", 1e3), ("Frequency (Hz)", 1.0, "(milliohm)", 1e-3),
+    ("Frequency (Hz)", 1.0, "(k-ohm)", 1e3), ("Frequency (Hz)", 1.0, "(kilo-ohm)", 1e3),
     ("f (1/s)", 1.0, "(Ohm)", 1.0), ("f [s^-1]", 1.0, "(Ohm)", 1.0), ("f (Hertz)", 1.0, "(Ohm)", 1.0),
     ("freq/1/s", 1.0, "(Ohm)", 1.0),
 ])

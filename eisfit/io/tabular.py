@@ -956,7 +956,7 @@ _COMMA_UNIT_RE = re.compile(r",\s*([^,]+?)\s*$")  # a unit after a comma: 'f, Hz
 _WORD_UNIT_RE = re.compile(r"\s+(?:in\s+)?(\S+)$", re.IGNORECASE)  # the last word a unit: "Z' kOhm", "Z' in kOhm"
 _SI_PREFIX = {"": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "m": 1e-3, "u": 1e-6, "\u00b5": 1e-6, "\u03bc": 1e-6}
 _PER_SECOND = re.compile(r"^(?:1/s|1/sec|s\^?-1|s\u207b\u00b9|sec\^?-1)$")
-# a unit spelled out in words, its prefix too: 'kiloHertz', 'kilohm', 'k-ohm' is a symbol (below)
+# a unit spelled out in words, its prefix too: 'kiloHertz', 'kilohm', 'kilo-ohm' ('k-ohm': a symbol)
 _SPELLED_UNIT = re.compile(r"^(?P<prefix>kilo|kil|mega|meg|giga|milli|micro)?-?(?P<base>hertz|ohms?)$")
 _SPELLED_PREFIX = {"": 1.0, "kilo": 1e3, "kil": 1e3, "mega": 1e6, "meg": 1e6, "giga": 1e9, "milli": 1e-3,
                    "micro": 1e-6}
@@ -1023,7 +1023,7 @@ def parse_unit(unit: str) -> tuple[str | None, float]:
     for base, kind in (("hz", "frequency"), ("ohms", "impedance"), ("ohm", "impedance"),
                        ("\u03c9", "impedance"), ("\u2126", "impedance")):
         if low.endswith(base):
-            prefix = u[: len(u) - len(base)]
+            prefix = u[: len(u) - len(base)].removesuffix("-")  # 'k-ohm', 'M-ohm'
             if prefix in _SI_PREFIX:
                 return kind, _SI_PREFIX[prefix]
     if "ohm" in low or "\u03c9" in low:  # 'Ohm/cm2', 'Ohm m': an impedance unit eisfit cannot convert
