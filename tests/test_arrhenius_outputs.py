@@ -322,3 +322,34 @@ def test_joint_fit_given_celsius_as_kelvin_warns_and_a_campaign_says_it_once(tmp
         eisfit.fit_campaign(campaign_file, circuit=CIRCUIT, arrhenius_law=("R1",), cache_dir=False)
     said = [w for w in caught if issubclass(w.category, CelsiusAsKelvinWarning)]
     assert len(said) == 1 and "campaign.csv: temperature_K" in str(said[0].message)
+
+
+def test_two_cells_give_one_line_each_not_one_line_through_both():
+    """A campaign of two cells (R1 on Ea 0.35 and 0.50 eV) was fitted with one Arrhenius line
+    through both: Ea 0.410 eV, neither cell's. Each cell gets its own rows (a ``cell`` column,
+    "of cell ..." in the lines), each equal to an independent least-squares line of that cell's
+    sigma*T against 1/T."""
+    import eisfit
+    from eisfit.model import Circuit
+
+    t_c = np.array([-20.0, 0.0, 20.0, 40.0, 60.0, 80.0])
+    t_k = t_c + 273.15
+    circuit = Circuit("R0-p(R1,CPE1)-p(R2,CPE2)")
+    f = np.logspace(7, -1, 57)
+    spectra = []
+    for cell, ea in (("A", 0.35), ("B", 0.50)):
+        r1 = 100.0 * np.exp(ea / K_B_EV_PER_K * (1 / t_k - 1 / 298.15)) * t_k / 298.15  # sigma*T on the law
+        for k, (t, r) in enumerate(zip(t_c, r1)):
+            z = circuit.impedance([5.0, r, 1e-9 * (100.0 / r), 0.9, 300.0, 1e-5, 0.85], f)
+            spectra.append(eisfit.Spectrum(f, z, meta={"label": f"{cell}{k}", "temperature_C": float(t), "cell": cell}))
+    camp = eisfit.fit_campaign(spectra, circuit="R0-p(R1,CPE1)-p(R2,CPE2)", area_cm2=0.785, thickness_cm=0.03,
+                               cache_dir=False, progress=False)
+    fits = camp.arrhenius(["R1"])
+    assert list(fits["cell"]) == ["A", "B"]
+    for cell, ea in (("A", 0.35), ("B", 0.50)):
+        rows = camp.table[camp.table["cell"] == cell]
+        slope = np.polyfit(1 / t_k, np.log(rows["R1_sigma_S_per_cm"].to_numpy() * t_k), 1)[0]
+        row = fits[fits["cell"] == cell].iloc[0]
+        assert row["ea_eV"] == pytest.approx(-slope * K_B_EV_PER_K, rel=1e-6)
+        assert row["ea_eV"] == pytest.approx(ea, rel=1e-3)
+    assert any(line.startswith("Arrhenius R1 of cell B: Ea = 0.5") for line in camp.arrhenius_lines())

@@ -702,12 +702,15 @@ def _is_interface(quantity: str) -> bool:
 
 
 def row_label(row: Any) -> str:
-    """A row's resistance, with what was fitted where it is not a conductivity."""
+    """A row's resistance (and its cell, where the table has several), with what was fitted
+    where it is not a conductivity."""
     quantity = row.get("quantity", CONDUCTIVITY)
+    cell = row.get("cell")
+    of_cell = f" of cell {cell}" if isinstance(cell, str) and cell else ""
     if not _is_interface(quantity):
-        return str(row["resistance"])
+        return f"{row['resistance']}{of_cell}"
     where = "per interface" if quantity == INTERFACE_CONDUCTANCE["per interface"] else "per cell"
-    return f"{row['resistance']} (1/ASR {where})"
+    return f"{row['resistance']}{of_cell} (1/ASR {where})"
 
 
 def arrhenius_report_lines(fits: Any) -> list[str]:

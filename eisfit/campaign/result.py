@@ -222,7 +222,8 @@ class CampaignResult:
         table's ``arrhenius_law`` column) takes the law's Ea and standard error, not a line's
         through its own law (:meth:`applied_laws`). Returns a DataFrame: resistance, ea_eV,
         ea_stderr_eV, prefactor, prefactor_unit, r_squared, n_points, form, weighted, quantity,
-        n_undetermined, ea_source, ea_of_constant_eV, barely_temperature_dependent, note. See
+        n_undetermined, ea_source, ea_of_constant_eV, barely_temperature_dependent, note; with
+        several cells, one row per cell and resistance, the first column ``cell``. See
         :func:`eisfit.analysis.arrhenius.arrhenius_table`.
         """
         from ..analysis.arrhenius import arrhenius_table
@@ -230,10 +231,23 @@ class CampaignResult:
 
         table = self.table
         fitted = table[[r is not None for r in self.results]] if len(table) else table
+        cells = list(dict.fromkeys(fitted["cell"])) if "cell" in fitted.columns else []
         with warnings.catch_warnings():  # temperatures that look like °C were warned about, naming the file, when read
             warnings.simplefilter("ignore", CelsiusAsKelvinWarning)
-            return arrhenius_table(fitted, resistances, roles=self._roles(), form=form, weighted=weighted,
-                                   laws=self.applied_laws())
+            if len(cells) <= 1:
+                return arrhenius_table(fitted, resistances, roles=self._roles(), form=form, weighted=weighted,
+                                       laws=self.applied_laws())
+            # one line per cell: two cells pooled into one line gave an Ea of neither (0.410 eV
+            # from cells of 0.350 and 0.499 eV)
+            import pandas as pd
+
+            parts = []
+            for cell in cells:
+                part = arrhenius_table(fitted[fitted["cell"] == cell], resistances, roles=self._roles(), form=form,
+                                       weighted=weighted, laws=self.applied_laws())
+                part.insert(0, "cell", cell)
+                parts.append(part)
+            return pd.concat(parts, ignore_index=True)
 
     def applied_laws(self) -> dict[str, dict]:
         """The joint fits' Arrhenius laws whose values the table holds, by resistance name
