@@ -156,3 +156,27 @@ def test_display_units():
     assert format_value(117.33, 0.36, "ohm*cm2") == "117.3 ± 0.36 Ω·cm²"
     assert format_value(math.nan, 1.0, "ohm") == "nan"
     assert format_value(117.33, math.nan, "ohm*cm2") == "117.3 Ω·cm² (stderr unknown)"  # it read "± nan"
+
+
+def test_editing_the_campaign_table_changes_neither_summary_csv_nor_to_dict(tmp_path):
+    """``camp.table`` was the table the outputs write: a notebook's edit (R2's ASR x 1000 for a
+    plot of its own) went into summary.csv and to_dict() while the evolution figure and lines
+    kept the fitted values. ``.table`` is a copy now."""
+    import csv
+
+    import eisfit
+
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parent.parent / "sample_data" / "garnet_campaign" / "mpt"
+    spectra = [s for p in sorted(folder.glob("*.mpt"))[:2] for s in eisfit.read(p)]
+    assert len(spectra) == 2
+    camp = eisfit.fit_campaign(spectra, area_cm2=0.785, cache_dir=False, progress=False)
+    fitted = camp.table["R2_asr_ohm_cm2"].tolist()
+    edited = camp.table
+    edited["R2_asr_ohm_cm2"] *= 1000.0
+    assert camp.table["R2_asr_ohm_cm2"].tolist() == fitted
+    assert [row["R2_asr_ohm_cm2"] for row in camp.to_dict()["table"]] == fitted
+    camp.write(tmp_path / "out")
+    rows = list(csv.DictReader(open(tmp_path / "out" / "summary.csv", encoding="utf-8")))
+    assert [float(r["R2_asr_ohm_cm2"]) for r in rows] == pytest.approx(fitted, rel=1e-12)

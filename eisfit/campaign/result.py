@@ -186,7 +186,14 @@ class CampaignResult:
     # -- table ---------------------------------------------------------------
     @property
     def table(self):
-        """One row per checkpoint (pandas DataFrame, built once; see :meth:`build_table`)."""
+        """One row per checkpoint (pandas DataFrame; see :meth:`build_table`): a copy, so that
+        editing it in a notebook changes neither :meth:`write`'s summary.csv nor
+        :meth:`to_dict` (an edited column had gone into summary.csv while the evolution figure
+        and lines kept the fitted values)."""
+        return self._frame().copy()
+
+    def _frame(self):
+        """The table itself, built once (what the outputs read)."""
         if self._table is None:
             self._table = self.build_table()
         return self._table
@@ -229,7 +236,7 @@ class CampaignResult:
         from ..analysis.arrhenius import arrhenius_table
         from ..units import CelsiusAsKelvinWarning
 
-        table = self.table
+        table = self._frame()
         fitted = table[[r is not None for r in self.results]] if len(table) else table
         cells = list(dict.fromkeys(fitted["cell"])) if "cell" in fitted.columns else []
         with warnings.catch_warnings():  # temperatures that look like °C were warned about, naming the file, when read
@@ -456,7 +463,7 @@ class CampaignResult:
                                if joint.arrhenius is not None],
             "errors": [str(e) for e in self.errors],
             # every digit (DataFrame.to_json keeps 10 decimals)
-            "table": to_jsonable(self.table.to_dict(orient="records")),
+            "table": to_jsonable(self._frame().to_dict(orient="records")),
         }
 
     def write(self, out: str | Path, figures: bool = True, area_normalised: bool = False,
@@ -520,11 +527,11 @@ class CampaignResult:
         from . import figure_inputs as inputs
 
         if self.drts is not None:  # the DRT figures read the table: built before the workers fork, they inherit it
-            table = self.table
+            table = self._frame()
         pending = start_figures(_costliest_first(makers), folder, campaign_inputs=lambda: inputs.figure_inputs(self),
                                 area_normalised=area_normalised) if makers else None
         try:  # the table is built and written here while the workers draw
-            table = self.table
+            table = self._frame()
             with atomic_text_file(folder / "summary.csv") as fh:  # replaces the rows streamed during the fits
                 table.to_csv(fh, index=False)
             _write_parquet(table, folder / "summary.parquet")
