@@ -239,22 +239,24 @@ class CampaignResult:
         table = self._frame()
         fitted = table[[r is not None for r in self.results]] if len(table) else table
         cells = list(dict.fromkeys(fitted["cell"])) if "cell" in fitted.columns else []
+        # one line per cell: two cells pooled into one line gave an Ea of neither (0.410 eV from
+        # cells of 0.350 and 0.499 eV); each cell with its own joint fit's laws
+        groups = [(None, fitted, self.applied_laws())] if len(cells) <= 1 else \
+            [(cell, fitted[fitted["cell"] == cell], _supported_laws(self.joint_of(cell))) for cell in cells]
+        roles = self._roles()
+        parts = []
         with warnings.catch_warnings():  # temperatures that look like °C were warned about, naming the file, when read
             warnings.simplefilter("ignore", CelsiusAsKelvinWarning)
-            if len(cells) <= 1:
-                return arrhenius_table(fitted, resistances, roles=self._roles(), form=form, weighted=weighted,
-                                       laws=self.applied_laws())
-            # one line per cell: two cells pooled into one line gave an Ea of neither (0.410 eV
-            # from cells of 0.350 and 0.499 eV)
-            import pandas as pd
-
-            parts = []
-            for cell in cells:
-                part = arrhenius_table(fitted[fitted["cell"] == cell], resistances, roles=self._roles(), form=form,
-                                       weighted=weighted, laws=self.applied_laws())
-                part.insert(0, "cell", cell)
+            for cell, rows, laws in groups:
+                part = arrhenius_table(rows, resistances, roles=roles, form=form, weighted=weighted, laws=laws)
+                if cell is not None:
+                    part.insert(0, "cell", cell)
                 parts.append(part)
-            return pd.concat(parts, ignore_index=True)
+        if len(parts) == 1:
+            return parts[0]
+        import pandas as pd
+
+        return pd.concat(parts, ignore_index=True)
 
     def applied_laws(self) -> dict[str, dict]:
         """The joint fits' Arrhenius laws whose values the table holds, by resistance name
@@ -263,9 +265,8 @@ class CampaignResult:
         name whose law differs from cell to cell (no one Ea is its)."""
         by_name: dict[str, list[dict]] = {}
         for _, joint in self.joint_fits():
-            if joint.arrhenius is not None and not joint.rejected_assumptions:
-                for name, law in joint.arrhenius["laws"].items():
-                    by_name.setdefault(name, []).append(law)
+            for name, law in _supported_laws(joint).items():
+                by_name.setdefault(name, []).append(law)
         return {name: found[0] for name, found in by_name.items() if len(found) == 1}
 
     def arrhenius_lines(self) -> list[str]:
@@ -681,6 +682,14 @@ def _write_parquet(table, path: Path) -> None:
         warnings.warn(f"summary.parquet not written: {exc}", RuntimeWarning, stacklevel=user_stacklevel())
     finally:  # Arrow's allocator keeps what the conversion used (10,000 rows: ~19 of 27 MB) until told
         pyarrow.default_memory_pool().release_unused()
+
+
+def _supported_laws(joint) -> dict[str, dict]:
+    """The Arrhenius laws of one joint fit (or None) whose values the table holds, by
+    resistance name: none where the data rejected the fit's assumptions."""
+    if joint is None or joint.arrhenius is None or joint.rejected_assumptions:
+        return {}
+    return dict(joint.arrhenius["laws"])
 
 
 TABLE_CHUNK_ROWS = 500  # rows made into a DataFrame at a time (table_of_rows)
