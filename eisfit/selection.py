@@ -64,6 +64,7 @@ LARGER_PARAMS = 3  # after an adequate candidate, circuits up to 3 parameters la
 MAX_FITS = 12  # candidate fits of the automatic search (user candidates are all fitted)
 INDUCTANCE_LEADS = 3  # leading candidates whose residuals are tested for a missing series L
 INDUCTANCE_PROPOSALS = 2  # their L variants fitted on that evidence, beyond MAX_FITS
+DIFFUSION_PROPOSALS = 2  # their other diffusion topology / W-for-CPE variants, beyond MAX_FITS
 PEAK_MIN_FRACTION = 0.04  # a DRT peak with less than 4 % of R_pol does not count as an arc
 MAX_ARCS = 3
 R0_SMALL = 0.02  # DRT R_inf below 2 % of max|Z|: blocking candidates are also tried without R0
@@ -74,8 +75,9 @@ CLOSED_PHASE_DEG = 5.0  # -phase at f_min below this: the last arc closes (no bl
 STRONG_EVIDENCE = 6.0  # criterion differences below this are not strong evidence (Kass & Raftery 1995)
 SUGGEST_MIN_FREQUENCIES = 5  # the DRT that gives the candidates needs 5 distinct frequencies
 MODEL_DEPENDENT_SDS = 2.0  # a value that moves more than 2 of its stderr in an equally supported circuit
-TAILS = ("none", "CPE", "C", "W", "Wo", "Ws", "Wo+C")
-_DIFFUSION_TAILS = ("W", "Wo", "Ws", "Wo+C")
+TAILS = ("none", "CPE", "C", "W", "Wo", "Ws", "Wo+C", "series W", "series Wo", "series Ws")
+_DIFFUSION_TAILS = ("W", "Wo", "Ws", "Wo+C")  # Randles type: in series with the last arc's R
+_SERIES_DIFFUSION_TAILS = ("series W", "series Wo", "series Ws")  # after the last arc
 # every candidate is fitted to the same points (no inductive points dropped for circuits
 # without an L), so that chi-square, AIC and BIC compare
 _CANDIDATE_FIT_OPTIONS = {"kk": False, "profile": False, "drop_inductive": False}
@@ -88,7 +90,9 @@ class CircuitShape:
     low-frequency termination ``tail`` (one of :data:`TAILS`): ``none`` (the last arc
     closes), ``CPE``/``C`` (blocking electrode in series), ``W`` / ``Wo`` / ``Ws``
     (diffusion in series with the last arc's resistance, Randles type), ``Wo+C``
-    (the same with an ideal double-layer capacitor)."""
+    (the same with an ideal double-layer capacitor), ``series W`` / ``series Wo`` /
+    ``series Ws`` (the diffusion element in series after the last arc,
+    ``R0-p(R1,CPE1)-Wo1``)."""
 
     inductor: bool
     series_r: bool
@@ -109,6 +113,17 @@ class CircuitShape:
         return out
 
 
+    def other_diffusion_topology(self) -> list["CircuitShape"]:
+        """The same elements in the other diffusion topology: a Randles branch
+        ``p(CPEk,Rk-Wok)`` <-> the arcs with ``Wo1`` in series after them (same parameter
+        count). Series-Wo data were given R0-p(CPE1,R1-Wo1) by a BIC 10-16 worse than the
+        never-fitted R0-p(R1,CPE1)-Wo1 (3 of 4 random spectra)."""
+        if self.tail in ("W", "Wo", "Ws"):
+            return [dataclasses.replace(self, tail=f"series {self.tail}")]
+        if self.tail in _SERIES_DIFFUSION_TAILS:
+            return [dataclasses.replace(self, tail=_series_kind(self.tail))]
+        return []
+
     def plain_alternatives(self) -> list["CircuitShape"]:
         """The circuit without diffusion a closing ``Ws`` tail competes with on the same
         points: one R||CPE arc more (tail ``none``). Two arcs with time constants a factor 3
@@ -116,7 +131,7 @@ class CircuitShape:
         never fitted, had a BIC 10 lower. (An open W/Wo tail's blocking-CPE alternative is
         among the initial candidates where the low-frequency end allows it; adding it here
         spent the fit budget a three-arc spectrum needed.)"""
-        if self.tail == "Ws" and self.n_arcs + 1 <= MAX_ARCS:
+        if self.tail in ("Ws", "series Ws") and self.n_arcs + 1 <= MAX_ARCS:
             return [CircuitShape(self.inductor, self.series_r, self.n_arcs + 1, "none")]
         return []
 
@@ -138,7 +153,14 @@ def circuit_from_shape(shape: CircuitShape) -> str:
             parts.append(f"p(R{k},CPE{k})")
     if shape.tail in ("CPE", "C"):
         parts.append(f"{shape.tail}{shape.n_arcs + 1}")
+    if shape.tail in _SERIES_DIFFUSION_TAILS:
+        parts.append(f"{_series_kind(shape.tail)}1")
     return "-".join(parts)
+
+
+def _series_kind(tail: str) -> str:
+    """The element kind of a ``series ...`` tail (``series Wo`` -> ``Wo``)."""
+    return tail.split()[-1]
 
 
 # ------------------------------------------------------------------ data features
@@ -945,7 +967,26 @@ class _Search:
             if size is not None and self._leading_shapes()[:1] == lead[:1] and not pending:
                 break
         self._fit_inductance_proposals(INDUCTANCE_PROPOSALS - proposed)
+        self._fit_diffusion_proposals(DIFFUSION_PROPOSALS)
         self.reseed()
+
+    def _fit_diffusion_proposals(self, at_most: int) -> None:
+        """Fit, beyond the search's budget, at most ``at_most`` diffusion alternatives of the
+        leading candidates not fitted yet: the other topology of a diffusion element (a
+        Randles branch <-> the element in series after the arcs, same parameter count;
+        :meth:`CircuitShape.other_diffusion_topology`) and a W for a blocking CPE at n ~ 1/2
+        (:func:`_warburg_variants`). The initial candidates of a diffusion spectrum fill the
+        budget before any neighbour is tried: series Wo and W data were given a Randles or
+        a blocking-CPE circuit 5-16 worse in BIC than their own, never fitted."""
+        proposals = []
+        for key in list(self.ranked_table()["circuit"])[:INDUCTANCE_LEADS]:
+            shape = self.seen.get(key)
+            if shape is None:
+                continue
+            variants = shape.other_diffusion_topology() + _warburg_variants(shape, self.fits.get(key))
+            proposals += [v for v in variants if circuit_from_shape(v) not in self.seen]
+        for variant in self._admissible(dict.fromkeys(proposals))[:at_most]:
+            self._evaluate_shape(variant)
 
     def _fit_inductance_proposals(self, at_most: int) -> int:
         """Fit the series-L variants of the leading candidates whose residuals call for a
@@ -1025,7 +1066,8 @@ class _Search:
 
     def _neighbours(self, shape: CircuitShape) -> list[CircuitShape]:
         key = circuit_from_shape(shape)
-        out = _pruned_variants(shape, self.fits.get(key)) + _ideal_variants(shape, self.fits.get(key))
+        res = self.fits.get(key)
+        out = _pruned_variants(shape, res) + _ideal_variants(shape, res)
         # a series L is always a neighbour: a lead inductance of a few % of |Z| at f_max is
         # often hidden under the first arc (no Z'' > 0, no DRT inductance), yet the BIC
         # can tell; without one it collapses and is rejected as unresolved
@@ -1170,6 +1212,22 @@ def _ideal_variants(shape: CircuitShape, res) -> list[CircuitShape]:
     return [CircuitShape(shape.inductor, shape.series_r, k, "C" if shape.tail == "CPE" else "Wo+C")]
 
 
+WARBURG_N = (0.4, 0.6)  # a blocking CPE with its exponent in this range: also try a W in its place
+
+
+def _warburg_variants(shape: CircuitShape, res) -> list[CircuitShape]:
+    """The shape with its blocking CPE tail replaced by a semi-infinite Warburg in series
+    when the fitted exponent is near 0.5 (:data:`WARBURG_N`): the W is that CPE at n = 1/2,
+    one parameter fewer. R0-p(R1,CPE1)-W1 data were given R0-p(R1,CPE1)-CPE2 (n2 ~ 0.5), a
+    BIC 3-5 worse than the W circuit, which was never fitted (4 of 4 random spectra)."""
+    if res is None or shape.tail != "CPE":
+        return []
+    n = res.values.get(f"CPE{shape.n_arcs + 1}_1", math.nan)
+    if not WARBURG_N[0] <= n <= WARBURG_N[1]:
+        return []
+    return [dataclasses.replace(shape, tail="series W")]
+
+
 def _pruned_variants(shape: CircuitShape, res) -> list[CircuitShape]:
     """The shape without the elements its fit left unresolved (:func:`unresolved_parameters`):
     the diffusion or blocking termination (tail ``none``), an arc (one fewer), the series L.
@@ -1185,10 +1243,19 @@ def _pruned_variants(shape: CircuitShape, res) -> list[CircuitShape]:
     k = shape.n_arcs
     tail_elements = {"CPE": (f"CPE{k + 1}",), "C": (f"C{k + 1}",), "W": (f"W{k}",), "Wo": (f"Wo{k}",),
                      "Ws": (f"Ws{k}",), "Wo+C": (f"Wo{k}", f"C{k}")}.get(shape.tail, ())
+    if shape.tail in _SERIES_DIFFUSION_TAILS:
+        tail_elements = (f"{_series_kind(shape.tail)}1",)
     element_of = {n: n.split("_")[0] for n in unresolved}
     out = []
     if any(e in tail_elements for e in element_of.values()):
         out.append(CircuitShape(shape.inductor, shape.series_r, k, "none"))
+    if shape.tail in _DIFFUSION_TAILS and k > 1 and any(e in (f"R{k}", f"CPE{k}", f"C{k}")
+                                                        for e in element_of.values()):
+        # the Randles branch p(CPEk,Rk-Wok) with Rk -> 0 and CPEk open is the diffusion
+        # element alone in series: R0-p(R1,CPE1)-Wo1 data had the 3-arc + C circuit suggested
+        # (BIC 35 worse) because that nested circuit was never among the candidates
+        kind = "Wo" if shape.tail == "Wo+C" else shape.tail
+        out.append(CircuitShape(shape.inductor, shape.series_r, k - 1, f"series {kind}"))
     arcs = {f"R{j}" for j in range(1, k + 1)} | {f"CPE{j}" for j in range(1, k + 1)}
     if k > 1 and any(e in arcs and e not in tail_elements for e in element_of.values()):
         out.append(CircuitShape(shape.inductor, shape.series_r, k - 1, shape.tail))

@@ -718,3 +718,47 @@ def test_the_notebook_view_ranks_the_candidates_relative_to_the_best(two_arc_sug
         assert circuit in cells and verdict in html
     assert "nan" not in cells  # a candidate with nothing unresolved shows "-"
     assert "Suggested circuit:" in html
+
+
+def _arc_and_series_diffusion(kind: str, seed: int) -> Spectrum:
+    """R0-p(R1,CPE1) followed by a diffusion element in series, from the elements'
+    formulas (not eisfit's model): open finite Warburg Z0 coth(sqrt(j w tau)) / sqrt(j w tau),
+    or semi-infinite Aw (1 - j) / sqrt(w). 81 points 1 MHz - 10 mHz, 0.3 % noise."""
+    f = np.logspace(6, -2, 81)
+    w = 2 * np.pi * f
+    z = 10.0 + 1.0 / (1.0 / 100.0 + 1e-5 * (1j * w) ** 0.9)
+    if kind == "Wo":
+        s = np.sqrt(1j * w * 1.0)
+        z = z + 200.0 / (s * np.tanh(s))
+    else:
+        z = z + 150.0 * (1 - 1j) / np.sqrt(w)
+    rng = np.random.default_rng(seed)
+    z = z + 0.003 * np.abs(z) * (rng.standard_normal(z.size) + 1j * rng.standard_normal(z.size))
+    return Spectrum(frequency=f, z=z)
+
+
+@pytest.mark.parametrize("kind,seed", [("Wo", 0), ("Wo", 1), ("W", 0), ("W", 1)])
+def test_a_diffusion_element_in_series_after_the_arc_is_suggested(kind, seed):
+    # series Wo data had been given R0-p(R1,CPE1)-p(R2,CPE2)-p(R3,CPE3)-C4 (11 parameters, BIC
+    # 35 worse than the truth's 6): no candidate had the diffusion element in series; series W
+    # data R0-p(R1,CPE1)-CPE2 (n2 ~ 0.5), BIC 3-5 worse than the W circuit never fitted
+    s = _arc_and_series_diffusion(kind, seed)
+    truth = f"R0-p(R1,CPE1)-{kind}1"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sug = suggest_circuit(s)
+        alone = eisfit.fit(s, circuit=truth)
+    assert truth in set(sug.table["circuit"])
+    best = sug.table.iloc[0]
+    assert best["bic"] <= alone.bic + 2.0  # the chosen circuit is at least as supported as the truth
+    assert sug.best == truth or best["n_params"] <= alone.n_free
+
+
+def test_diffusion_shapes_in_series_and_their_randles_topology():
+    series = CircuitShape(False, True, 1, "series Wo")
+    assert circuit_from_shape(series) == "R0-p(R1,CPE1)-Wo1"
+    assert circuit_from_shape(CircuitShape(False, True, 2, "series W")) == "R0-p(R1,CPE1)-p(R2,CPE2)-W1"
+    randles = series.other_diffusion_topology()
+    assert [circuit_from_shape(r) for r in randles] == ["R0-p(CPE1,R1-Wo1)"]
+    assert randles[0].other_diffusion_topology() == [series]
+    assert CircuitShape(False, True, 1, "CPE").other_diffusion_topology() == []
