@@ -174,3 +174,39 @@ def test_a_multimodal_parameter_reads_undetermined_in_the_terminal_table_and_the
     frame = fit_dataframe(flagged)
     assert frame.loc["R2", "note"] == "undetermined" and frame.loc["R1", "note"] == ""
     assert "undetermined" not in format_fit_summary(res)
+
+
+BLOCKING = "R0-p(R1,CPE1)-p(R2,CPE2)-CPE3"
+
+
+def _blocking_pellet(values: list[float], seed: int) -> eisfit.Spectrum:
+    """Two R||CPE arcs and a blocking CPE in series from the elements' formulas (not eisfit's
+    model), 65 points 1 MHz - 10 mHz, complex noise 0.5 % of |Z|."""
+    r0, r1, q1, n1, r2, q2, n2, q3, n3 = values
+    f = np.logspace(6, -2, 65)
+    jw = 2j * np.pi * f
+    z = r0 + 1 / (1 / r1 + q1 * jw ** n1) + 1 / (1 / r2 + q2 * jw ** n2) + 1 / (q3 * jw ** n3)
+    rng = np.random.default_rng(seed)
+    z = z + 0.005 * np.abs(z) * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size))
+    return eisfit.Spectrum(f, z)
+
+
+@pytest.mark.parametrize("values,seed", [
+    # a 10.7 ohm interface arc at 50 Hz beside the blocking line: fitted as R2 = 28,266 +- 5,800
+    # ohm at 0.007 Hz (below f_min, bending the line), 8.9 s^2 above the optimum, no flag but
+    # fapex-outside-range
+    ([6.7228, 345.42, 1.5702e-09, 0.91835, 10.737, 7.4998e-04, 0.8406, 6.5787e-05, 0.85216], 1000),
+    # the bulk arc above f_max: the quick round's optimum read R2 1,614 +- 2,700 ohm (large-stderr),
+    # 10.6 s^2 above the optimum where R2 = 209 +- 19 ohm
+    ([9.6798, 15.929, 1.386e-08, 0.74012, 211.3, 0.00031021, 0.81306, 5.5392e-05, 0.78883], 1027),
+])
+def test_a_blocking_pellet_s_interface_arc_reaches_the_optimum(values, seed):
+    s = _blocking_pellet(values, seed)
+    names = Circuit(BLOCKING).param_names
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        auto = eisfit.fit(s, circuit=BLOCKING)
+        from_truth = eisfit.fit(s, circuit=BLOCKING, initial=dict(zip(names, values)), starts=1)
+    s2 = auto.chisq / auto.dof
+    assert auto.chisq <= from_truth.chisq + s2  # within 1 s^2 of the optimum next to the truth
+    assert abs(auto.values["R2"] - values[4]) < 3 * auto.stderr["R2"] < values[4]

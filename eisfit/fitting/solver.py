@@ -9,7 +9,8 @@ vectorised LM (:mod:`eisfit.fitting.optimise`).
 With ``starts="auto"`` (adaptive starts) a spectrum goes through these rounds, each only
 where the optimum so far still shows a sign of a missed one (:func:`_looks_poor`: a lack
 of fit against the Lin-KK noise level, a parameter on a bound, a shape that local minima
-favour):
+favour; :func:`_undetermined_arc_resistance`: an arc resistance with a Wald standard
+error above its value):
 
 1. the quick round: the data guess and the linear screen's best placements;
 2. round 2: the next ``ESCALATION_STARTS`` starts of the list (``LACK_OF_FIT_STARTS``,
@@ -354,6 +355,10 @@ def _solve_grid(preps: list[Any], *, kk: bool) -> Solution:
         lof.prime(list(candidates) + escalated, sol.p_best)
         poor = [i for i in candidates if has_starts(i, round_)
                 and _looks_poor(preps[i], sol.p_best[i], sol.cost[i], lof.of(i, sol.p_best[i]), any_sign=round_ == 2)]
+        if round_ == 2:
+            undetermined = _undetermined_arc_resistance(
+                preps, sol, [i for i in candidates if has_starts(i, 2) and i not in set(poor)])
+            poor = sorted(set(poor) | undetermined)
         if round_ == 3:
             poor = sorted(set(poor) | {
                 i for i in escalated if has_starts(i, 3)
@@ -367,7 +372,8 @@ def _solve_grid(preps: list[Any], *, kk: bool) -> Solution:
         # of them: overlapping plain arcs alone, which also get the tail starts)
         if round_ == 2:
             next_candidates = np.array(  # poor without lack of fit (no ratio): poor in another way
-                [i for i in poor if _looks_poor(preps[i], sol.p_best[i], sol.cost[i], math.nan)], dtype=int)
+                [i for i in poor if i in undetermined or _looks_poor(preps[i], sol.p_best[i], sol.cost[i], math.nan)],
+                dtype=int)
             escalated = poor
             signs = set(next_candidates.tolist())
             few = {i for i in poor
@@ -555,6 +561,31 @@ def _run_extra_starts(preps: list[Any], sol: Solution, sets: dict[int, StartSet]
 def dof_of(prep: Any) -> int:
     """Degrees of freedom 2N - M (free parameters) of a prepared fit, at least 1."""
     return max(2 * prep.problem.frequency.size - prep.problem.free.size, 1)
+
+
+def _undetermined_arc_resistance(preps: list[Any], sol: Solution, rows: list[int]) -> set[int]:
+    """The ``rows`` (spectra of one grid) whose optimum leaves an arc's resistance
+    undetermined: its Wald standard error above its value (sd of log R above 1, from the
+    Gauss-Newton covariance s^2 (J^T J)^-1 in the log coordinates). A sign of a missed
+    optimum as much as of data that do not inform the arc: a blocking pellet's quick round
+    ended with R1 197 +- 4,300 and R2 1,614 +- 2,700 ohm, 10.6 s^2 above the optimum where
+    R2 is 209 +- 19 ohm, and nothing else looked poor. One batched evaluation."""
+    if not rows:
+        return set()
+    ref = preps[rows[0]].problem
+    names = ref.circuit.param_names
+    free = ref.free.tolist()
+    columns = [free.index(names.index(a.resistor)) for a in ref.circuit.arcs
+               if names.index(a.resistor) in free and ref.transform.log_mask[free.index(names.index(a.resistor))]]
+    if not columns:
+        return set()
+    theta = ref.transform.to_internal(sol.p_best[rows][:, ref.free])
+    chisq, jtj, _ = BatchProblem.of([preps[i] for i in rows]).normal_equations(theta, np.arange(len(rows)))
+    with np.errstate(all="ignore"):
+        variance = np.linalg.pinv(jtj, hermitian=True)[:, columns, columns]
+        s2 = chisq / np.array([dof_of(preps[i]) for i in rows])
+        undetermined = np.any(s2[:, None] * variance > 1.0, axis=1)
+    return {i for i, u in zip(rows, undetermined) if u}
 
 
 def _s2(preps: list[Any], sol: Solution, rows: list[int]) -> np.ndarray:
@@ -1089,6 +1120,11 @@ def _ambiguous_shape(prep: Any, p_full: np.ndarray, overlap: bool = True) -> boo
     f = prep.problem.frequency
     z_max = float(np.max(np.abs(prep.problem.z)))
     tau_lo, tau_hi = 0.1 / (2 * np.pi * f.max()), 10.0 / (2 * np.pi * f.min())
+    if not finite_at_dc(circ):
+        # beside a blocking element an arc below f_min bends the capacitive line instead of
+        # describing a process: a blocking pellet's 10.7 ohm interface arc at 50 Hz was fitted
+        # as R2 = 28,266 ohm at 0.007 Hz, 8.9 s^2 above the optimum, with no other sign
+        tau_hi = 1.0 / (2 * np.pi * f.min())
     taus = []
     for proc in processes(circ):  # plain and branch arcs, relaxations, finite diffusions, fast to slow
         if proc.is_diffusion:
