@@ -27,6 +27,8 @@ error above its value):
    another time order than the circuit string's;
 7. the transfer round (:func:`_transfer_round`): overlapping arcs with most of one
    arc's resistance moved to the other;
+   the Gs round (:func:`_gs_length_round`): a finite-length Gerischer at other lengths and
+   time constants, and with resistance moved between it and an arc;
 8. the diffusion-arc round (:func:`_diffusion_arc_round`): a Randles branch's finite
    diffusion put where its arc was, where lack of fit remains;
 9. the DRT round (:func:`_drt_round`): DRT-seeded starts where lack of fit remains.
@@ -64,7 +66,7 @@ from ..model import finite_at_dc
 from ..model.elements import gs_phi_saturated
 from ..spectrum import padded_points, shared_grid
 from .guess import (blocking_arc_starts, diffusion_arc_starts, drt_starts, element_exponent, element_tau_s,
-                    exchanged_capacitance_starts, processes, relabelled_arc_starts, spectrum_features,
+                    exchanged_capacitance_starts, gs_length_starts, processes, relabelled_arc_starts, spectrum_features,
                     swapped_order_starts, transferred_resistance_starts)
 from .optimise import LMRun, levenberg_marquardt
 from .problem import normal_equations_at, series_mask, weighted_residuals
@@ -393,6 +395,7 @@ def _solve_grid(preps: list[Any], *, kk: bool) -> Solution:
     _order_round(preps, sol, [i for i in np.flatnonzero(sol.escalated) if preps[i].n_other_orders])
     _swap_round(preps, sol, list(np.flatnonzero(adaptive)))
     _transfer_round(preps, sol, list(np.flatnonzero(adaptive)))
+    _gs_length_round(preps, sol, [i for i in np.flatnonzero(adaptive) if _has_gs(preps[i].problem.circuit)])
     diffusion_rows = [i for i in np.flatnonzero(adaptive) if _has_branch_diffusion(preps[i].problem.circuit)]
     lof.prime(diffusion_rows, sol.p_best)
     _diffusion_arc_round(preps, sol, [i for i in diffusion_rows
@@ -495,6 +498,26 @@ def _transfer_start_set(prep: Any, p_best: np.ndarray) -> StartSet:
     names = prep.problem.circuit.param_names
     pairs = transferred_resistance_starts(prep.problem.circuit, dict(zip(names, p_best)), OVERLAP_TAU_RATIO)
     return StartSet.of([(label, {**start, **prep.fixed}) for label, start in pairs], names)
+
+
+def _gs_length_round(preps: list[Any], sol: Solution, rows: list[int]) -> None:
+    """Where the circuit has a finite-length Gerischer (Gs), starts from the optimum with
+    the Gs at other lengths, its dc resistance kept
+    (:func:`eisfit.fitting.guess.gs_length_starts`); kept where lower by more than a
+    relative ``TRANSFER_MARGIN``. A fixed length is left alone."""
+    _run_extra_starts(preps, sol, {i: _gs_length_start_set(preps[i], sol.p_best[i]) for i in rows}, TRANSFER_MARGIN)
+
+
+def _gs_length_start_set(prep: Any, p_best: np.ndarray) -> StartSet:
+    names = prep.problem.circuit.param_names
+    pairs = [(label, start) for label, start in gs_length_starts(prep.problem.circuit, dict(zip(names, p_best)))
+             if not any(n in prep.fixed and start[n] != prep.fixed[n] for n in names)]
+    return StartSet.of([(label, {**start, **prep.fixed}) for label, start in pairs], names)
+
+
+@functools.lru_cache(maxsize=64)
+def _has_gs(circ: Any) -> bool:
+    return any(e.kind == "Gs" for e in circ.elements)
 
 
 def _order_round(preps: list[Any], sol: Solution, rows: list[int]) -> None:
