@@ -17,7 +17,8 @@ Conventions (see shared notes on domain conventions):
 * the arc of a branch p(CPE, R-X-...) (a Randles branch: double layer and charge transfer
   R; a ladder's outer arc) is read as an R || CPE arc with that R: tau = (R Q)^(1/n), the
   apex of the charge-transfer arc where the diffusion X is slower, and the same C_eff;
-* a finite Warburg (Z0, tau) gets Z0 * A; an open one (Wo, tending to
+* a finite Warburg (Z0, tau) gets Z0 * A and its Warburg coefficient Z0/sqrt(2 tau) (the
+  semi-infinite limit, per area too); an open one (Wo, tending to
   Z0/(j w tau) + Z0/3) also its limiting capacitance tau / Z0; a semi-infinite one Aw * A;
   a Gerischer R_G * A (a finite-length one also its DC resistance R_G / tanh(phi)); a
   transmission line (TLMQ) Rion * A;
@@ -370,6 +371,19 @@ def _element_quantities(elements: Sequence[tuple[str, str]], area_cm2: float | N
         if kind in _RESISTANCE_SCALE and area_cm2:
             qs.append(_Quantity(f"{name}_0_asr_ohm_cm2", f"ohm*cm2 ({_RESISTANCE_SCALE[kind]})",
                                 lambda v, n=name: v[f"{n}_0"] * area_cm2, (f"{name}_0",)))
+        if kind in ("Wo", "Ws"):
+            # well above 1/tau both tend to Z0/sqrt(j w tau) = Aw (1-j)/sqrt(w): the coefficient of
+            # a semi-infinite W, which the data fix where the finite length lies beyond them
+            qs.append(_Quantity(f"{name}_aw_ohm_per_sqrt_s",
+                                "ohm*s^-1/2 (Warburg coefficient Z0/sqrt(2*tau): Z -> Aw*(1-j)/sqrt(w) "
+                                "for w >> 1/tau)",
+                                lambda v, n=name: v[f"{n}_0"] / np.sqrt(2.0 * v[f"{n}_1"]),
+                                (f"{name}_0", f"{name}_1")))
+            if area_cm2:
+                qs.append(_Quantity(f"{name}_aw_ohm_cm2_per_sqrt_s", "ohm*cm2*s^-1/2 (Warburg coefficient "
+                                                                     "Z0*A/sqrt(2*tau))",
+                                    lambda v, n=name: v[f"{n}_0"] / np.sqrt(2.0 * v[f"{n}_1"]) * area_cm2,
+                                    (f"{name}_0", f"{name}_1")))
         if kind == "Wo":
             qs.append(_Quantity(f"{name}_clim_F", "F (tau/Z0: the low-frequency limiting capacitance)",
                                 lambda v, n=name: v[f"{n}_1"] / v[f"{n}_0"], (f"{name}_0", f"{name}_1")))

@@ -32,8 +32,8 @@ from .assemble import (MULTIMODAL_BARRIER_S2, MULTIMODAL_S2, KKOutcome, assemble
                        derived_settings, multimodal_flags, result_roles, weighting_formula)
 from .expressions import bound_pair, check_expressions, check_mapping, check_start_values
 from .flags import optimum_settled
-from .profile import (ProfileJob, ProfileOutcome, arc_resistances, diffusion_times_near_low_edge, profile_many,
-                      suspect_resistances)
+from .profile import (ProfileJob, ProfileOutcome, arc_resistances, diffusion_times, diffusion_times_near_low_edge,
+                      open_towards_infinite_length, profile_many, suspect_resistances)
 from .result import FitResult
 from ..model.weighting import check_weighting, residual_scales, weighting_in_use
 
@@ -606,8 +606,13 @@ def _apply_profile(prep: _Prepared, p_final: np.ndarray, cov: np.ndarray, outcom
     values = dict(zip(prep.names, p_final))
     cov = cov.copy()
     intervals, flags = {}, []
+    times = set(diffusion_times(prep.problem.circuit))
     for name, iv in outcome.intervals.items():
         intervals[name] = iv.as_dict()
+        if name in times and open_towards_infinite_length(intervals[name]):
+            # tau and Z0 read unresolved; the covariance stays the curvature's, which gives the
+            # determined Z0/sqrt(2 tau) its error (scaled up, that read 45 +- 7,561 ohm*s^-1/2)
+            continue
         width, k = iv.equivalent_stderr(values[name]), free_names.index(name)
         if wald[name] > 0 and width > PROFILE_WIDER * wald[name]:
             ratio = width / wald[name]

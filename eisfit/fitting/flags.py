@@ -101,6 +101,11 @@ FLAGS: dict[str, tuple[str, str]] = {
                               "impedance at those frequencies); leave them out (--fmin/--fmax, --exclude-hz) or "
                               "measure with a larger amplitude"),
     "at-bound": (CAUTION, "the parameter sits on a bound (its stderr is the local curvature only)"),
+    "semi-infinite": (CAUTION, "a finite-length Warburg (Wo, Ws) whose profile is open towards an infinite "
+                               "length at 3 sigma: the data fit the semi-infinite Warburg, so its Z0 and tau "
+                               "are unresolved and only their Warburg coefficient Aw = Z0/sqrt(2 tau) "
+                               "(<element>_aw_ohm_per_sqrt_s: Z -> Aw (1-j)/sqrt(w)) is determined; it keeps "
+                               "its number"),
     "large-stderr": (CAUTION, "the parameter's stderr reaches or exceeds its value (zero lies within 1 stderr)"),
     "singular-covariance": (CAUTION, "J^T J is singular (an element the data do not inform, or parameters that "
                                      "trade exactly): the parameters in its null directions have no stderr (nan, "
@@ -281,7 +286,14 @@ def unresolved_keys(flags: Iterable[str], keys: Iterable[str]) -> set[str]:
     if not names:  # most fits: no key to look at (a table row, a cache entry and a figure ask for every fit)
         return set()
     elements = {n.rsplit("_", 1)[0] if n.rsplit("_", 1)[-1].isdigit() and "_" in n else n for n in names}
-    return {k for k in keys if k in names or any(k.startswith(e + "_") or k == e for e in elements)}
+    kept = {f"{e}{WARBURG_COEFFICIENT_SUFFIX}" for e in flag_details(flags, "semi-infinite")}
+    return {k for k in keys if k in names or (any(k.startswith(e + "_") or k == e for e in elements)
+                                              and not any(k.startswith(w) for w in kept))}
+
+
+#: the key (after the element's name) of a finite Warburg's coefficient Z0/sqrt(2 tau), which a
+#: ``semi-infinite:<element>`` flag keeps while the element's Z0 and tau read unresolved
+WARBURG_COEFFICIENT_SUFFIX = "_aw_"
 
 
 def arcs_not_told_apart(flags: Iterable[str]) -> set[str]:
