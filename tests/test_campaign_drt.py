@@ -307,3 +307,45 @@ def test_drt_figures_of_a_campaign_without_drts_say_why():
     for ax in (camp.plot_drt_map(), camp.plot_drt_stack()):
         texts = [t.get_text() for t in ax.texts]
         assert texts == ["no DRT computed: call camp.compute_drt() (or fit_campaign(..., drt=True), --drt)"]
+
+
+def _arrhenius_cell(cell: str, ea1: float, ea2: float, temperatures_c, rng) -> tuple[list, list[dict]]:
+    """Spectra of one cell, R0-p(R1,CPE1)-p(R2,CPE2) made with numpy here (Z_CPE = 1/(Q (j w)^n)),
+    R1 and R2 on R = R_ref (T/298.15) exp(Ea/k_B (1/T - 1/298.15)), 0.5 % noise; the truths."""
+    f = np.geomspace(1e7, 0.1, 57)
+    spectra, truths = [], []
+    for t_c in temperatures_c:
+        t = t_c + 273.15
+        scale = (t / 298.15) * np.exp(np.array([ea1, ea2]) / 8.617333e-5 * (1 / t - 1 / 298.15))
+        r1, r2 = 60.0 * scale[0], 150.0 * scale[1]
+        w = 2j * np.pi * f
+        z = 40.0 + r1 / (1 + r1 * 3e-8 * w ** 0.9) + r2 / (1 + r2 * 2e-6 * w ** 0.85)
+        z = z + 0.005 * np.abs(z) * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size))
+        spectra.append(eisfit.Spectrum(f, z, {"label": f"{cell}{t_c}", "cell": cell, "temperature_C": t_c}))
+        truths.append({"R1": r1, "R2": r2})
+    return spectra, truths
+
+
+def test_each_cell_is_tracked_on_its_own():
+    """Two cells in one campaign: drt_peak1 is the electrolyte arc and drt_peak2 the interface arc
+    of every checkpoint's own cell (as the truth the spectra were made with says). Walked as one,
+    cell A's hot interface arc (tau 5e-6 s) and cell B's cold electrolyte arc (1.6e-5 s) were one
+    track: drt_peak2 held cell B's electrolyte, its interface a third track."""
+    rng = np.random.default_rng(3)
+    temperatures = [-20, 0, 20, 40]
+    a, truth_a = _arrhenius_cell("A", 0.35, 0.40, temperatures, rng)
+    b, truth_b = _arrhenius_cell("B", 0.50, 0.50, temperatures, rng)
+    camp = eisfit.fit_campaign(a + b, circuit="garnet-symmetric", cache_dir=False, progress=False, drt=True)
+    table = camp.table
+    assert list(table["cell"]) == ["A"] * 4 + ["B"] * 4
+    assert "drt_peak3_tau_s" not in table.columns
+    truth = truth_a + truth_b
+    np.testing.assert_allclose(table["drt_peak1_R_process_ohm"], [t["R1"] for t in truth], rtol=0.06)
+    np.testing.assert_allclose(table["drt_peak2_R_process_ohm"], [t["R2"] for t in truth], rtol=0.06)
+    peaks = camp.drt_peaks()
+    assert set(peaks.loc[peaks["track"] > 0, "cell"]) == {"A", "B"}
+    lines = [line for line in camp.report().splitlines() if line.startswith("- DRT peak")]
+    assert [line.split(":")[0] for line in lines] == ["- DRT peak 1, cell A", "- DRT peak 1, cell B",
+                                                      "- DRT peak 2, cell A", "- DRT peak 2, cell B"]
+    assert all("present at 4 of 4 checkpoints" in line for line in lines)
+

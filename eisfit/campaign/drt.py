@@ -14,14 +14,15 @@ see eisfit/analysis/drt.py), resolved from its neighbours (``peaks.resolved``: a
 monotone tail of a larger neighbouring peak does not fit the data as well) and closed by
 the data (``peaks.closed``: not a peak at an end of the data where -Z'' still rises, such as
 a blocking electrode's CPE line, a low-frequency tail or an arc beyond f_max). Checkpoints
-are walked in campaign order; each track remembers the log10 tau where it was last seen.
+are walked in campaign order, each cell's on their own (a campaign of several cells: peaks of
+different cells are never one track); each track remembers the log10 tau where it was last seen.
 The major peaks of the next checkpoint are matched to the tracks by an order-preserving
 alignment (peaks and tracks sorted by tau; processes do not overtake each other) that
 minimises the sum of |delta log10 tau|, where a peak may only join a track within
 ``MAX_JUMP_DECADES`` (1 decade) and leaving a peak or a track unmatched costs
 ``MAX_JUMP_DECADES``. An unmatched peak starts a new track; an unmatched track is empty
-(NaN) at that checkpoint and stays open. Finally the tracks are numbered by their median
-tau: ``drt_peak1_*`` is the fastest process.
+(NaN) at that checkpoint and stays open. Finally each cell's tracks are numbered by their
+median tau: ``drt_peak1_*`` is the fastest process of its cell at every checkpoint.
 """
 from __future__ import annotations
 
@@ -134,18 +135,50 @@ class _Track:
 class DRTTracks:
     """The major peaks of each checkpoint's DRT (:func:`major_peaks`; None where there is
     no DRT) and the tracks across them (:func:`track_peaks`), made once for a campaign's
-    table, peak table, report and figures (:func:`campaign_drt_tracks`)."""
+    table, peak table, report and figures (:func:`campaign_drt_tracks`). Track ``k`` (from 0)
+    holds the k+1-th fastest process of every cell: its members are of several cells when the
+    campaign has several (``cells``: each checkpoint's cell, None for a single-cell campaign)."""
 
     majors: list[Any]
     tracks: list[dict[int, int]]
+    cells: list[Any] | None = None
 
 
-def drt_tracks(drts: Sequence[Any], max_jump_decades: float = MAX_JUMP_DECADES) -> DRTTracks:
-    """The :class:`DRTTracks` of ``drts`` (one DRTResult or None per checkpoint)."""
+def drt_tracks(drts: Sequence[Any], max_jump_decades: float = MAX_JUMP_DECADES,
+               cells: Sequence[Any] | None = None) -> DRTTracks:
+    """The :class:`DRTTracks` of ``drts`` (one DRTResult or None per checkpoint). ``cells``:
+    each checkpoint's cell (None: one cell); each cell's checkpoints are tracked on their own,
+    in campaign order, and its tracks numbered by median tau, so that track 1 is the fastest
+    process of every checkpoint's own cell (two cells walked as one chained cell A's interface
+    arc to cell B's electrolyte arc)."""
     majors = [None if res is None else major_peaks(res) for res in drts]
     log_taus = [None if m is None else np.log10(np.asarray(m["tau_s"], dtype=float)) for m in majors]
+    merged: list[dict[int, int]] = []
+    for walk in _cell_walks(len(drts), cells):
+        for t, members in enumerate(_tracks_of_walk(walk, log_taus, max_jump_decades)):
+            if t == len(merged):
+                merged.append({})
+            merged[t].update(members)
+    return DRTTracks(majors, [dict(sorted(m.items())) for m in merged],
+                     None if cells is None else list(cells))
+
+
+def _cell_walks(n: int, cells: Sequence[Any] | None) -> list[list[int]]:
+    """The checkpoint indices of each cell, in campaign order; cells in order of appearance."""
+    if cells is None:
+        return [list(range(n))]
+    walks: dict[Any, list[int]] = {}
+    for k, cell in enumerate(cells):
+        walks.setdefault(cell, []).append(k)
+    return list(walks.values())
+
+
+def _tracks_of_walk(walk: Sequence[int], log_taus: Sequence[Any], max_jump_decades: float) -> list[dict[int, int]]:
+    """The tracks (``{checkpoint index: row}``, ordered by median log10 tau) along the
+    checkpoints ``walk`` of one cell."""
     tracks: list[_Track] = []
-    for k, log_tau in enumerate(log_taus):
+    for pos, k in enumerate(walk):
+        log_tau = log_taus[k]
         if log_tau is None:
             continue
         order = sorted(range(len(tracks)), key=lambda t: tracks[t].last_log_tau)
@@ -163,27 +196,35 @@ def drt_tracks(drts: Sequence[Any], max_jump_decades: float = MAX_JUMP_DECADES) 
     def median_log_tau(track: _Track) -> float:
         return float(np.median([log_taus[k][i] for k, i in track.members.items()]))
 
-    return DRTTracks(majors, [t.members for t in sorted(tracks, key=median_log_tau)])
+    return [t.members for t in sorted(tracks, key=median_log_tau)]
 
 
-def track_peaks(drts: Sequence[Any], max_jump_decades: float = MAX_JUMP_DECADES) -> list[dict[int, int]]:
-    """Tracks of major peaks across checkpoints, ordered by median tau.
+def track_peaks(drts: Sequence[Any], max_jump_decades: float = MAX_JUMP_DECADES,
+                cells: Sequence[Any] | None = None) -> list[dict[int, int]]:
+    """Tracks of major peaks across checkpoints, ordered by median tau (per cell, ``cells``
+    one per checkpoint; see :func:`drt_tracks`).
 
     Each track is ``{checkpoint index: row in major_peaks(drts[index])}``; see the
     module docstring for the matching rule.
     """
-    return drt_tracks(drts, max_jump_decades).tracks
+    return drt_tracks(drts, max_jump_decades, cells).tracks
+
+
+def campaign_cells(camp: Any) -> list[Any] | None:
+    """Each checkpoint's cell when the campaign has several cells, else None (one cell)."""
+    cells = [c.cell for c in camp.checkpoints]
+    return cells if len(set(cells)) > 1 else None
 
 
 def campaign_drt_tracks(camp: Any) -> DRTTracks:
-    """:func:`drt_tracks` of ``camp.drts``, made once per DRT list of the campaign (kept in
-    its ``_memo``: the table's columns, the peak table, the report and the figures read it)."""
+    """:func:`drt_tracks` of ``camp.drts``, per cell, made once per DRT list of the campaign
+    (kept in its ``_memo``: the table's columns, the peak table, the report and the figures read it)."""
     memo = getattr(camp, "_memo", None)
     drts = camp.drts or []
     known = None if memo is None else memo.get("drt_tracks")
     if known is not None and known[0] is drts:
         return known[1]
-    tracks = drt_tracks(drts)
+    tracks = drt_tracks(drts, MAX_JUMP_DECADES, campaign_cells(camp))
     if memo is not None:
         memo["drt_tracks"] = (drts, tracks)
     return tracks
@@ -193,17 +234,21 @@ def _align(a: list[float], b: list[float], gate: float) -> list[tuple[int, int]]
     """Order-preserving matching of sorted a and b minimising sum |a_i - b_j| (pairs within
     ``gate``), an unmatched element costing ``gate``. Returns the (i, j) pairs."""
     n, m = len(a), len(b)
+
+    def drift(i: int, j: int) -> float:
+        return abs(a[i] - b[j])
+
     cost = np.zeros((n + 1, m + 1))
     cost[:, 0] = gate * np.arange(n + 1)
     cost[0, :] = gate * np.arange(m + 1)
     for i in range(1, n + 1):
         for j in range(1, m + 1):
-            d = abs(a[i - 1] - b[j - 1])
+            d = drift(i - 1, j - 1)
             pair = cost[i - 1, j - 1] + d if d <= gate else math.inf
             cost[i, j] = min(pair, cost[i - 1, j] + gate, cost[i, j - 1] + gate)
     pairs, i, j = [], n, m
     while i > 0 and j > 0:
-        d = abs(a[i - 1] - b[j - 1])
+        d = drift(i - 1, j - 1)
         if d <= gate and math.isclose(cost[i, j], cost[i - 1, j - 1] + d):
             pairs.append((i - 1, j - 1))
             i, j = i - 1, j - 1
@@ -244,7 +289,7 @@ DRT_PEAK_COLUMNS = ("tau_s", "f_Hz", "R_ohm", "R_process_ohm")  # each track's c
 
 def drt_peaks_table(camp) -> Any:
     """Every DRT peak of every checkpoint (long format) with its track number
-    (``track`` 0 = minor peak, not tracked): label, time_h, cycle, checkpoint,
+    (``track`` 0 = minor peak, not tracked; numbered within the checkpoint's cell): label, cell, time_h, cycle, checkpoint,
     track, tau_s, f_Hz, gamma_ohm, R_ohm, R_process_ohm, resolved, closed, major, lambda, kk_passed."""
     import pandas as pd
 
@@ -262,13 +307,13 @@ def drt_peaks_table(camp) -> Any:
         for _, p in res.peaks.iterrows():
             hit = np.flatnonzero(np.isclose(major["tau_s"], p["tau_s"], rtol=1e-12, atol=0))
             t = track_of.get((k, int(hit[0]))) if hit.size else None
-            rows.append({"label": c.label, "time_h": c.time_h, "cycle": c.cycle, "checkpoint": k,
+            rows.append({"label": c.label, "cell": c.cell, "time_h": c.time_h, "cycle": c.cycle, "checkpoint": k,
                          "track": t or 0, "tau_s": p["tau_s"], "f_Hz": p["f_Hz"],
                          "gamma_ohm": p["gamma_ohm"], "R_ohm": p["R_ohm"], "R_process_ohm": p["R_process_ohm"],
                          "resolved": bool(p["resolved"]), "closed": bool(p["closed"]),
                          "major": bool(hit.size),
                          "lambda": res.lambda_, "kk_passed": res.kk_passed})
-    columns = ["label", "time_h", "cycle", "checkpoint", "track", "tau_s", "f_Hz", "gamma_ohm",
+    columns = ["label", "cell", "time_h", "cycle", "checkpoint", "track", "tau_s", "f_Hz", "gamma_ohm",
                "R_ohm", "R_process_ohm", "resolved", "closed", "major", "lambda", "kk_passed"]
     return pd.DataFrame(rows, columns=columns)
 
@@ -286,7 +331,7 @@ def drt_report_lines(camp) -> list[str]:
              "highest peak (both shares of the closed part: open peaks left out), resolved from its "
              "neighbours and closed by the data (not a peak at an end of the data where -Z'' still "
              "rises); peaks are tracked across checkpoints by nearest log tau "
-             f"(at most {MAX_JUMP_DECADES:g} decade apart).", ""]
+             f"(at most {MAX_JUMP_DECADES:g} decade apart), each cell on its own.", ""]
     counts = []
     majors = campaign_drt_tracks(camp).majors
     for c, r, res, major in zip(camp.checkpoints, camp.results, drts, majors):
@@ -312,20 +357,30 @@ def drt_report_lines(camp) -> list[str]:
 
 
 def _track_lines(camp) -> list[str]:
-    """One line per tracked peak: its tau and process resistance at the first and last
-    checkpoints it is present at, read from the campaign's tracks (:func:`campaign_drt_tracks`)."""
+    """One line per tracked peak (and cell, named, when the campaign has several): its tau
+    and process resistance at the first and last checkpoints it is present at, how many of
+    its cell's checkpoints it is present at; read from the campaign's tracks (:func:`campaign_drt_tracks`)."""
     tracks = campaign_drt_tracks(camp)
+    drts = camp.drts or []
     out = [""] if tracks.tracks else []
     axis = camp.evolution_axis()
+    walks = _cell_walks(len(drts), tracks.cells)
     for t, members in enumerate(tracks.tracks, start=1):
-        first, last = min(members), max(members)
+        for walk in walks:
+            own = [k for k in walk if k in members]
+            if not own:
+                continue
+            first, last = own[0], own[-1]
 
-        def peak(k: int, col: str) -> float:
-            return float(tracks.majors[k][col].iloc[members[k]])
+            def peak(k: int, col: str) -> float:
+                return float(tracks.majors[k][col].iloc[members[k]])
 
-        out.append(f"- DRT peak {t}: tau {peak(first, 'tau_s'):.3g} -> {peak(last, 'tau_s'):.3g} s, "
-                   f"R {peak(first, 'R_process_ohm'):.3g} -> {peak(last, 'R_process_ohm'):.3g} ohm with its side "
-                   f"lobes ({camp.checkpoints[first].name_on(axis, first)} -> "
-                   f"{camp.checkpoints[last].name_on(axis, last)}; "
-                   f"present at {len(members)} of {len(camp.drts or [])} checkpoints)")
+            def name(k: int) -> str:
+                return camp.checkpoints[k].name_on(axis, k)
+
+            cell = f", cell {camp.checkpoints[first].cell}" if tracks.cells is not None else ""
+            out.append(f"- DRT peak {t}{cell}: tau {peak(first, 'tau_s'):.3g} -> {peak(last, 'tau_s'):.3g} s, "
+                       f"R {peak(first, 'R_process_ohm'):.3g} -> {peak(last, 'R_process_ohm'):.3g} ohm with its side "
+                       f"lobes ({name(first)} -> {name(last)}; "
+                       f"present at {len(own)} of {len(walk)} checkpoints)")
     return out
