@@ -349,3 +349,43 @@ def test_each_cell_is_tracked_on_its_own():
                                                       "- DRT peak 2, cell A", "- DRT peak 2, cell B"]
     assert all("present at 4 of 4 checkpoints" in line for line in lines)
 
+
+def test_a_checkpoint_without_a_drt_widens_the_gate_across_it():
+    """A process moving 0.6 decade per checkpoint, whose middle checkpoint has no DRT (its file
+    unreadable): 1.2 decades between the sightings, within 1 decade per step over two steps,
+    so one track, not two; a jump of 1.2 decades between consecutive DRTs is still two."""
+    with_gap = [_fake_drt([1e-7, 1e-3], [50, 100]), None, _fake_drt([1e-7, 1e-3 / 10 ** 1.2], [50, 80])]
+    assert [sorted(t) for t in track_peaks(with_gap)] == [[0, 2], [0, 2]]
+    no_gap = [_fake_drt([1e-7, 1e-3], [50, 100]), _fake_drt([1e-7, 1e-3 / 10 ** 1.2], [50, 80])]
+    assert [sorted(t) for t in track_peaks(no_gap)] == [[0, 1], [1], [0]]
+    # more than a decade per step even over the gap: two tracks
+    far = [_fake_drt([1e-7, 1e-3], [50, 100]), None, _fake_drt([1e-7, 1e-3 / 10 ** 2.4], [50, 80])]
+    assert len(track_peaks(far)) == 3
+    # in cells: the tracks of cell "x" never take cell "y"'s peaks, even when they are close in tau
+    cells = track_peaks([_fake_drt([1e-5], [10]), _fake_drt([1.5e-5], [10])], cells=["x", "y"])
+    assert cells == [{0: 0, 1: 0}]  # track 1 is the fastest process of each cell: both, not one chain
+    cells = track_peaks([_fake_drt([1e-7, 1e-5], [10, 10]), _fake_drt([1.5e-5], [10])], cells=["x", "y"])
+    assert cells == [{0: 0, 1: 0}, {0: 1}]
+
+
+def test_a_campaign_follows_a_process_across_an_unreadable_file_and_says_so(tmp_path):
+    """-20, 0, 20, 40 C with the 20 C file unreadable: the interface arc moves about 1.2 decades
+    from 0 to 40 C, still one track (its R the truth's at both ends), and its line names the gap."""
+    spectra, truths = _arrhenius_cell("c", 0.40, 0.45, [-20, 0, 20, 40], np.random.default_rng(0))
+    rows = ["file,label,temperature_C"]
+    for k, s in enumerate(spectra):
+        name = f"sp{k}.csv"
+        body = "\n".join(f"{f:.6e},{z.real:.8e},{z.imag:.8e}" for f, z in zip(s.frequency, s.z))
+        (tmp_path / name).write_text("frequency_Hz,z_real_ohm,z_imag_ohm\n" + (body if k != 2 else "1,2") + "\n")
+        rows.append(f"{name},{s.label},{s.meta['temperature_C']}")
+    (tmp_path / "campaign.csv").write_text("\n".join(rows) + "\n")
+    with pytest.warns(Warning, match="header has 3 names for 2 data columns"):  # the unreadable file
+        camp = eisfit.fit_campaign(tmp_path / "campaign.csv", circuit="garnet-symmetric", cache_dir=False,
+                                   progress=False, drt=True)
+    assert camp.results[2] is None and camp.drts[2] is None
+    table = camp.table
+    assert "drt_peak3_tau_s" not in table.columns
+    np.testing.assert_allclose(table["drt_peak2_R_process_ohm"].iloc[[0, 1, 3]],
+                               [truths[k]["R2"] for k in (0, 1, 3)], rtol=0.06)
+    line = next(line for line in camp.report().splitlines() if line.startswith("- DRT peak 2"))
+    assert "present at 3 of 4 checkpoints; followed across 1 checkpoint(s) without a DRT (20 °C)" in line

@@ -18,9 +18,10 @@ are walked in campaign order, each cell's on their own (a campaign of several ce
 different cells are never one track); each track remembers the log10 tau where it was last seen.
 The major peaks of the next checkpoint are matched to the tracks by an order-preserving
 alignment (peaks and tracks sorted by tau; processes do not overtake each other) that
-minimises the sum of |delta log10 tau|, where a peak may only join a track within
-``MAX_JUMP_DECADES`` (1 decade) and leaving a peak or a track unmatched costs
-``MAX_JUMP_DECADES``. An unmatched peak starts a new track; an unmatched track is empty
+minimises the sum of |delta log10 tau| / n, where n - 1 is the number of checkpoints without
+a DRT (unreadable file, failed fit) since the track was last seen: a peak may only join a
+track within ``MAX_JUMP_DECADES`` (1 decade) per step, and leaving a peak or a track unmatched
+costs ``MAX_JUMP_DECADES``. An unmatched peak starts a new track; an unmatched track is empty
 (NaN) at that checkpoint and stays open. Finally each cell's tracks are numbered by their
 median tau: ``drt_peak1_*`` is the fastest process of its cell at every checkpoint.
 """
@@ -128,6 +129,7 @@ def major_peaks(res: Any) -> Any:
 @dataclass
 class _Track:
     last_log_tau: float
+    last_seen: int  # position, in its cell's walk, of the checkpoint where it was last seen
     members: dict[int, int]  # checkpoint index -> row in that checkpoint's major peaks
 
 
@@ -175,28 +177,39 @@ def _cell_walks(n: int, cells: Sequence[Any] | None) -> list[list[int]]:
 
 def _tracks_of_walk(walk: Sequence[int], log_taus: Sequence[Any], max_jump_decades: float) -> list[dict[int, int]]:
     """The tracks (``{checkpoint index: row}``, ordered by median log10 tau) along the
-    checkpoints ``walk`` of one cell."""
+    checkpoints ``walk`` of one cell. A checkpoint without a DRT (its file unreadable, its
+    fit failed) is a gap: a track last seen n steps back may have drifted n gates since, so it
+    is matched on its drift per step, |delta log10 tau| / n, within the gate (one unreadable
+    file doubled a 1.2-decade step and split an arc into two tracks)."""
     tracks: list[_Track] = []
     for pos, k in enumerate(walk):
         log_tau = log_taus[k]
         if log_tau is None:
             continue
         order = sorted(range(len(tracks)), key=lambda t: tracks[t].last_log_tau)
-        pairs = _align([tracks[t].last_log_tau for t in order], list(log_tau), max_jump_decades)
+        steps = [1 + _gaps_between(walk, log_taus, tracks[t].last_seen, pos) for t in order]
+        pairs = _align([tracks[t].last_log_tau for t in order], list(log_tau), max_jump_decades, steps)
         matched = set()
         for ti, pi in pairs:
             track = tracks[order[ti]]
             track.members[k] = pi
             track.last_log_tau = float(log_tau[pi])
+            track.last_seen = pos
             matched.add(pi)
         for pi in range(log_tau.size):
             if pi not in matched:
-                tracks.append(_Track(float(log_tau[pi]), {k: pi}))
+                tracks.append(_Track(float(log_tau[pi]), pos, {k: pi}))
 
     def median_log_tau(track: _Track) -> float:
         return float(np.median([log_taus[k][i] for k, i in track.members.items()]))
 
     return [t.members for t in sorted(tracks, key=median_log_tau)]
+
+
+def _gaps_between(walk: Sequence[int], log_taus: Sequence[Any], start: int, stop: int) -> int:
+    """The checkpoints of ``walk`` strictly between positions ``start`` and ``stop`` that have
+    no DRT (None)."""
+    return sum(log_taus[walk[j]] is None for j in range(start + 1, stop))
 
 
 def track_peaks(drts: Sequence[Any], max_jump_decades: float = MAX_JUMP_DECADES,
@@ -230,13 +243,15 @@ def campaign_drt_tracks(camp: Any) -> DRTTracks:
     return tracks
 
 
-def _align(a: list[float], b: list[float], gate: float) -> list[tuple[int, int]]:
-    """Order-preserving matching of sorted a and b minimising sum |a_i - b_j| (pairs within
-    ``gate``), an unmatched element costing ``gate``. Returns the (i, j) pairs."""
+def _align(a: list[float], b: list[float], gate: float, steps: Sequence[int] | None = None) -> list[tuple[int, int]]:
+    """Order-preserving matching of sorted a and b minimising the sum of |a_i - b_j| / steps_i
+    (the drift per step of a track last seen ``steps_i`` checkpoints back; 1 each when None),
+    pairs within ``gate`` per step, an unmatched element costing ``gate``. Returns the (i, j) pairs."""
     n, m = len(a), len(b)
+    steps = [1] * n if steps is None else list(steps)
 
     def drift(i: int, j: int) -> float:
-        return abs(a[i] - b[j])
+        return abs(a[i] - b[j]) / steps[i]
 
     cost = np.zeros((n + 1, m + 1))
     cost[:, 0] = gate * np.arange(n + 1)
@@ -331,7 +346,8 @@ def drt_report_lines(camp) -> list[str]:
              "highest peak (both shares of the closed part: open peaks left out), resolved from its "
              "neighbours and closed by the data (not a peak at an end of the data where -Z'' still "
              "rises); peaks are tracked across checkpoints by nearest log tau "
-             f"(at most {MAX_JUMP_DECADES:g} decade apart), each cell on its own.", ""]
+             f"(at most {MAX_JUMP_DECADES:g} decade per checkpoint; across checkpoints without a DRT, "
+             f"{MAX_JUMP_DECADES:g} decade per step), each cell on its own.", ""]
     counts = []
     majors = campaign_drt_tracks(camp).majors
     for c, r, res, major in zip(camp.checkpoints, camp.results, drts, majors):
@@ -359,7 +375,8 @@ def drt_report_lines(camp) -> list[str]:
 def _track_lines(camp) -> list[str]:
     """One line per tracked peak (and cell, named, when the campaign has several): its tau
     and process resistance at the first and last checkpoints it is present at, how many of
-    its cell's checkpoints it is present at; read from the campaign's tracks (:func:`campaign_drt_tracks`)."""
+    its cell's checkpoints it is present at, and the checkpoints without a DRT it was
+    followed across; read from the campaign's tracks (:func:`campaign_drt_tracks`)."""
     tracks = campaign_drt_tracks(camp)
     drts = camp.drts or []
     out = [""] if tracks.tracks else []
@@ -379,8 +396,11 @@ def _track_lines(camp) -> list[str]:
                 return camp.checkpoints[k].name_on(axis, k)
 
             cell = f", cell {camp.checkpoints[first].cell}" if tracks.cells is not None else ""
+            gaps = [k for k in walk[walk.index(first) + 1:walk.index(last)] if drts[k] is None]
+            across = (f"; followed across {len(gaps)} checkpoint(s) without a DRT ({', '.join(name(k) for k in gaps)}), "
+                      f"the {MAX_JUMP_DECADES:g}-decade gate widened per missing step" if gaps else "")
             out.append(f"- DRT peak {t}{cell}: tau {peak(first, 'tau_s'):.3g} -> {peak(last, 'tau_s'):.3g} s, "
                        f"R {peak(first, 'R_process_ohm'):.3g} -> {peak(last, 'R_process_ohm'):.3g} ohm with its side "
                        f"lobes ({name(first)} -> {name(last)}; "
-                       f"present at {len(own)} of {len(walk)} checkpoints)")
+                       f"present at {len(own)} of {len(walk)} checkpoints{across})")
     return out
