@@ -34,3 +34,25 @@ def realdata() -> Path:
     if not REALDATA.is_dir():
         pytest.skip(f"real data folder {REALDATA} is absent; real-file conformance tests skipped")
     return REALDATA
+
+
+def arrhenius_cell(cell: str, ea1: float, ea2: float, temperatures_c, rng) -> tuple[list, list[dict]]:
+    """Spectra of one cell, R0-p(R1,CPE1)-p(R2,CPE2) made with numpy here (Z_CPE = 1/(Q (j w)^n)),
+    R1 and R2 on R = R_ref (T/298.15) exp(Ea/k_B (1/T - 1/298.15)) (ohm, eV), 0.5 % noise; the
+    truths (ohm). Metadata: label, cell, temperature_C."""
+    import numpy as np
+
+    from eisfit import Spectrum
+
+    f = np.geomspace(1e7, 0.1, 57)
+    spectra, truths = [], []
+    for t_c in temperatures_c:
+        t = t_c + 273.15
+        scale = (t / 298.15) * np.exp(np.array([ea1, ea2]) / 8.617333e-5 * (1 / t - 1 / 298.15))
+        r1, r2 = 60.0 * scale[0], 150.0 * scale[1]
+        w = 2j * np.pi * f
+        z = 40.0 + r1 / (1 + r1 * 3e-8 * w ** 0.9) + r2 / (1 + r2 * 2e-6 * w ** 0.85)
+        z = z + 0.005 * np.abs(z) * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size))
+        spectra.append(Spectrum(f, z, {"label": f"{cell}{t_c}", "cell": cell, "temperature_C": t_c}))
+        truths.append({"R1": r1, "R2": r2})
+    return spectra, truths

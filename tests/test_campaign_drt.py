@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 import eisfit
+from conftest import arrhenius_cell
 from eisfit.analysis.drt import process_areas
 from eisfit.campaign.drt import KK_WARNING, major_peaks, track_peaks
 from eisfit.model import Circuit
@@ -309,23 +310,6 @@ def test_drt_figures_of_a_campaign_without_drts_say_why():
         assert texts == ["no DRT computed: call camp.compute_drt() (or fit_campaign(..., drt=True), --drt)"]
 
 
-def _arrhenius_cell(cell: str, ea1: float, ea2: float, temperatures_c, rng) -> tuple[list, list[dict]]:
-    """Spectra of one cell, R0-p(R1,CPE1)-p(R2,CPE2) made with numpy here (Z_CPE = 1/(Q (j w)^n)),
-    R1 and R2 on R = R_ref (T/298.15) exp(Ea/k_B (1/T - 1/298.15)), 0.5 % noise; the truths."""
-    f = np.geomspace(1e7, 0.1, 57)
-    spectra, truths = [], []
-    for t_c in temperatures_c:
-        t = t_c + 273.15
-        scale = (t / 298.15) * np.exp(np.array([ea1, ea2]) / 8.617333e-5 * (1 / t - 1 / 298.15))
-        r1, r2 = 60.0 * scale[0], 150.0 * scale[1]
-        w = 2j * np.pi * f
-        z = 40.0 + r1 / (1 + r1 * 3e-8 * w ** 0.9) + r2 / (1 + r2 * 2e-6 * w ** 0.85)
-        z = z + 0.005 * np.abs(z) * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size))
-        spectra.append(eisfit.Spectrum(f, z, {"label": f"{cell}{t_c}", "cell": cell, "temperature_C": t_c}))
-        truths.append({"R1": r1, "R2": r2})
-    return spectra, truths
-
-
 def test_each_cell_is_tracked_on_its_own():
     """Two cells in one campaign: drt_peak1 is the electrolyte arc and drt_peak2 the interface arc
     of every checkpoint's own cell (as the truth the spectra were made with says). Walked as one,
@@ -333,8 +317,8 @@ def test_each_cell_is_tracked_on_its_own():
     track: drt_peak2 held cell B's electrolyte, its interface a third track."""
     rng = np.random.default_rng(3)
     temperatures = [-20, 0, 20, 40]
-    a, truth_a = _arrhenius_cell("A", 0.35, 0.40, temperatures, rng)
-    b, truth_b = _arrhenius_cell("B", 0.50, 0.50, temperatures, rng)
+    a, truth_a = arrhenius_cell("A", 0.35, 0.40, temperatures, rng)
+    b, truth_b = arrhenius_cell("B", 0.50, 0.50, temperatures, rng)
     camp = eisfit.fit_campaign(a + b, circuit="garnet-symmetric", cache_dir=False, progress=False, drt=True)
     table = camp.table
     assert list(table["cell"]) == ["A"] * 4 + ["B"] * 4
@@ -371,7 +355,7 @@ def test_a_checkpoint_without_a_drt_widens_the_gate_across_it():
 def test_a_campaign_follows_a_process_across_an_unreadable_file_and_says_so(tmp_path):
     """-20, 0, 20, 40 C with the 20 C file unreadable: the interface arc moves about 1.2 decades
     from 0 to 40 C, still one track (its R the truth's at both ends), and its line names the gap."""
-    spectra, truths = _arrhenius_cell("c", 0.40, 0.45, [-20, 0, 20, 40], np.random.default_rng(0))
+    spectra, truths = arrhenius_cell("c", 0.40, 0.45, [-20, 0, 20, 40], np.random.default_rng(0))
     rows = ["file,label,temperature_C"]
     for k, s in enumerate(spectra):
         name = f"sp{k}.csv"

@@ -352,3 +352,33 @@ def test_a_value_without_a_standard_error_reads_stderr_unknown_not_plus_minus_na
     no_error = fitted.with_fields(stderr={**fitted.stderr, "R2": float("nan")})
     assert _shown(no_error, "R2") == f"{no_error.values['R2']:.3g} (undetermined: stderr unknown)"
     assert "±" in _shown(fitted, "R2") and "undetermined" not in _shown(fitted, "R2")
+
+
+def test_evolution_lines_of_several_cells_are_per_cell():
+    """Two cells at -20, 0, 20, 40 C: a line per cell and quantity, naming the cell, each with
+    that cell's own checkpoints (first, middle, last across the cells had read cell A at -20 C,
+    then cell B at -20 C and at 40 C as one evolution); the values the truth's ASR (R x area)."""
+    import numpy as np
+    from conftest import arrhenius_cell
+
+    rng = np.random.default_rng(5)
+    a, truth_a = arrhenius_cell("A", 0.35, 0.40, [-20, 0, 20, 40], rng)
+    b, truth_b = arrhenius_cell("B", 0.50, 0.50, [-20, 0, 20, 40], rng)
+    camp = eisfit.fit_campaign(a + b, circuit="garnet-symmetric", area_cm2=0.5, cache_dir=False, progress=False)
+    lines = camp.evolution_lines()
+    for cell, truth in (("A", truth_a), ("B", truth_b)):
+        line = next(x for x in lines if x.startswith(f"cell {cell}: R1 (electrolyte, per cell): "))
+        values = np.array([float(v) for v in re.findall(r"([0-9.e+]+)(?: ->| ohm\*cm2)", line.split(": ", 2)[2])])
+        stderr = np.array([float(v) for v in re.findall(r"±([0-9.e+-]+)", line)])
+        expected = np.array([t["R1"] * 0.5 for t in truth])
+        assert values.size == stderr.size == 4
+        assert np.all(np.abs(values - expected) < 4 * stderr + 0.005 * expected), (values, stderr, expected)
+        assert "(-20 °C, 0 °C, 20 °C, 40 °C;" in line
+    assert len(lines) == 2 * 4  # R0, R1, R2 per cell and per interface, for each cell
+    report = camp.report()
+    assert "- cell B: R2 (interface, per interface): " in report
+    # one cell: the lines as before, no cell named
+    single = eisfit.fit_campaign(a, circuit="garnet-symmetric", area_cm2=0.5, cache_dir=False, progress=False)
+    assert [x.split(":")[0] for x in single.evolution_lines()] == ["R0 (per cell)", "R1 (electrolyte, per cell)",
+                                                                    "R2 (interface, per cell)",
+                                                                    "R2 (interface, per interface)"]

@@ -139,8 +139,10 @@ def _value(result, key: str) -> tuple[float, float]:
     return result.derived.get(key, math.nan), result.derived.get(f"{key}_stderr", math.nan)
 
 
-def _quantities(camp) -> list[tuple[str, str, str, str]]:
-    first = next((r for r in camp.results if r is not None), None)
+def _quantities(camp, first=None) -> list[tuple[str, str, str, str]]:
+    """(description, key, unit, resistance) of each quantity of the evolution lines, read
+    from ``first`` (default: the campaign's first fitted checkpoint's result)."""
+    first = next((r for r in camp.results if r is not None), None) if first is None else first
     if first is None:
         return []
     symmetric = bool(camp.settings.get("symmetric", True))
@@ -152,7 +154,7 @@ def _quantities(camp) -> list[tuple[str, str, str, str]]:
 
 def evolution_lines(camp, pretty: bool = False) -> list[str]:
     """``R2 (interface, per cell): 117 -> 58 -> 35 ohm*cm2 (0 h, 500 h, 1000 h)``, one per
-    quantity; ``pretty`` writes the units as Ω·cm² / Ω and the arrows as →.
+    quantity (and per cell, ``cell B: R2 ...``, when the campaign has several); ``pretty`` writes the units as Ω·cm² / Ω and the arrows as →.
 
     These are the campaign's headline numbers, so a value the data do not determine is
     never shown as one: a value flagged ``unresolved:<name>`` reads ``unresolved``, one
@@ -205,35 +207,51 @@ def _fit_problems(result) -> tuple[str, ...]:
 def _evolution(camp) -> list[tuple[str, str, str, list[tuple[float, float, str, tuple[str, ...]]]]]:
     """(description, unit, where, milestone points (value, stderr, headline state, problem
     flags of the fit, (checkpoint name, its resistance in ohm where it has no area))) per
-    quantity, computed once per campaign result (the CLI, report.md and report.html all
-    show them)."""
+    quantity, and per cell when the campaign has several (the description then begins with
+    ``cell <name>: ``; first, middle and last taken across cells had read cell A at -20 C, then
+    cell B at -20 C and at 80 C as one evolution), computed once per campaign result (the CLI,
+    report.md and report.html all show them)."""
     memo = getattr(camp, "_memo", None)
     key = ("evolution", id(camp.results), len(camp.results))
     if memo is not None and key in memo:
         return memo[key]
-    out = []
     ok = [k for k, r in enumerate(camp.results) if r is not None]
-    if ok:
-        shown = [ok[k] for k in milestones(len(ok), [camp.checkpoints[i].time_h for i in ok])]
-        axis = camp.evolution_axis()
-        where = ", ".join(camp.checkpoints[i].name_on(axis, i) for i in shown)
-        apex_flags = _apex_flags(camp.results[ok[0]])
-        names = [camp.checkpoints[i].name_on(axis, i) for i in shown]
-        for desc, key_, unit, name in _quantities(camp):
-            points = []
-            outside = 0
-            for i, label in zip(shown, names):
-                r = camp.results[i]
-                v, s = _value(r, key_)
-                state = _headline_state(r, key_, v, s)
-                points.append((v, s, state, _fit_problems(r),
-                               (label, _ohm_text(r, name) if state == NO_AREA else "")))
-                outside += apex_flags.get(name) in r.flags
-            note = (f"; extrapolated at {outside} of {len(shown)}: arc apex outside the measured range"
-                    if outside else "")
-            out.append((desc, unit, where + note, points))
+    cells: dict[Any, list[int]] = {}
+    for k in ok:
+        cells.setdefault(camp.checkpoints[k].cell, []).append(k)
+    several = len(cells) > 1
+    out = []
+    for cell, indices in cells.items():
+        prefix = f"cell {cell}: " if several else ""
+        out += [(prefix + desc, unit, where, points) for desc, unit, where, points in _evolution_of(camp, indices)]
     if memo is not None:
         memo[key] = out
+    return out
+
+
+def _evolution_of(camp, ok: list[int]) -> list[tuple[str, str, str, list]]:
+    """The evolution lines' parts (see :func:`_evolution`) of the fitted checkpoints ``ok``
+    (indices, campaign order), their quantities read from the first of them."""
+    shown = [ok[k] for k in milestones(len(ok), [camp.checkpoints[i].time_h for i in ok])]
+    axis = camp.evolution_axis()
+    where = ", ".join(camp.checkpoints[i].name_on(axis, i) for i in shown)
+    first = camp.results[ok[0]]
+    apex_flags = _apex_flags(first)
+    names = [camp.checkpoints[i].name_on(axis, i) for i in shown]
+    out = []
+    for desc, key_, unit, name in _quantities(camp, first):
+        points = []
+        outside = 0
+        for i, label in zip(shown, names):
+            r = camp.results[i]
+            v, s = _value(r, key_)
+            state = _headline_state(r, key_, v, s)
+            points.append((v, s, state, _fit_problems(r),
+                           (label, _ohm_text(r, name) if state == NO_AREA else "")))
+            outside += apex_flags.get(name) in r.flags
+        note = (f"; extrapolated at {outside} of {len(shown)}: arc apex outside the measured range"
+                if outside else "")
+        out.append((desc, unit, where + note, points))
     return out
 
 
