@@ -17,9 +17,13 @@ __all__ = ["pretty_unit", "si_scale", "format_value", "KELVIN_AT_0C", "EVOLUTION
 
 KELVIN_AT_0C = 273.15  # T/K = t/°C + 273.15
 LOWEST_PLAUSIBLE_K = 100.0
-"""Temperatures in K all below this look like degrees Celsius entered as kelvin: impedance of
-battery materials is measured down to ~100-170 K (cryogenic EIS), a campaign at 25-85 °C given
-as ``temperature_K`` reads 25-85 K."""
+"""Temperatures in K of which the lowest is below this look like degrees Celsius entered as
+kelvin: impedance of battery materials and solid electrolytes is measured down to ~100-170 K
+(cryogenic EIS), essentially never below, while a campaign in °C nearly always holds a value
+near room temperature: 25-85 °C given as ``temperature_K`` reads 25-85 K, and 25-120 °C (RT to
+120 °C, a common garnet range) 25-120 K, which had passed a rule on the highest value
+(Ea 0.013 eV for 0.40, silently). A series in °C starting at 100 °C or above, and plausible
+kelvin, are not told apart: not flagged."""
 
 
 class CelsiusAsKelvinWarning(UserWarning):
@@ -30,26 +34,28 @@ CELSIUS_FIX_CAMPAIGN = "give them as temperature_C"
 
 
 def celsius_as_kelvin_note(temperatures_K: Iterable[float], where: str, fix: str = CELSIUS_FIX_CAMPAIGN) -> str:
-    """The words of :func:`warn_if_celsius_as_kelvin` when every finite, positive temperature
-    of ``temperatures_K`` (K) is below :data:`LOWEST_PLAUSIBLE_K` (they look like degrees
-    Celsius given as kelvin), else "": for the outputs that carry it (the note of an
+    """The words of :func:`warn_if_celsius_as_kelvin` when the lowest finite, positive
+    temperature of ``temperatures_K`` (K) is below :data:`LOWEST_PLAUSIBLE_K` (they look like
+    degrees Celsius given as kelvin), else "": for the outputs that carry it (the note of an
     Arrhenius table's rows, a joint fit's law lines), the one rule and the one text."""
     values = [float(t) for t in temperatures_K if t is not None]
     values = [t for t in values if math.isfinite(t) and t > 0]
-    if not values or max(values) >= LOWEST_PLAUSIBLE_K:
+    if not values or min(values) >= LOWEST_PLAUSIBLE_K:
         return ""
     low, high = min(values), max(values)
     kelvin = f"{low:g} K" if low == high else f"{low:g} … {high:g} K"
     celsius = (f"{low - KELVIN_AT_0C:.1f} °C" if low == high
                else f"{low - KELVIN_AT_0C:.1f} … {high - KELVIN_AT_0C:.1f} °C")
-    return (f"{where} = {kelvin} (that is {celsius}), all below {LOWEST_PLAUSIBLE_K:g} K: they look like "
+    below = "all below" if high < LOWEST_PLAUSIBLE_K else "the lowest below"
+    return (f"{where} = {kelvin} (that is {celsius}), {below} {LOWEST_PLAUSIBLE_K:g} K: they look like "
             f"degrees Celsius; if they are, {fix} (K = °C + 273.15)")
 
 
 def warn_if_celsius_as_kelvin(temperatures_K: Iterable[float], where: str, fix: str = CELSIUS_FIX_CAMPAIGN) -> bool:
-    """Warn (:class:`CelsiusAsKelvinWarning`) when every finite, positive temperature of
+    """Warn (:class:`CelsiusAsKelvinWarning`) when the lowest finite, positive temperature of
     ``temperatures_K`` (K) is below :data:`LOWEST_PLAUSIBLE_K`: they look like degrees
-    Celsius given as kelvin (25-85 "K" made an Arrhenius Ea of 0.0106 eV instead of 0.4 eV).
+    Celsius given as kelvin (25-85 "K" made an Arrhenius Ea of 0.0106 eV instead of 0.4 eV,
+    25-120 "K" 0.013 eV).
     ``where`` names what gave them (a campaign file and its key, an argument); ``fix`` says
     what to do if they are °C (default: give them as ``temperature_C``). Returns whether it
     warned. Not an error: cryogenic data below 100 K exist; the values are used as given.

@@ -228,6 +228,26 @@ def test_celsius_given_as_kelvin_is_warned_about_and_cryogenic_data_are_not():
         interface_arrhenius(T_K - 273.15, 1.0 / sigma_on_law(T_K, 0.4))
 
 
+def test_celsius_given_as_kelvin_is_caught_when_only_the_lowest_is_below_100_k():
+    """RT to 120 °C given as kelvin (25-120 "K", a common garnet range) made an Ea of 0.013 eV
+    for a true 0.40 (as an OLS line through ln(sigma T) against 1/T here says), silently: the
+    rule looked at the highest value. Plausible kelvin (battery and solid-electrolyte data,
+    200-420 K; cryogenic EIS from 120 K) still give no warning."""
+    t_c = np.array([25.0, 40.0, 60.0, 80.0, 100.0, 120.0])
+    sigma = sigma_on_law(t_c + 273.15, 0.4)
+    slope = np.polyfit(1 / t_c, np.log(sigma * t_c), 1)[0]  # the line the wrong temperatures give
+    assert -slope * K_B_EV_PER_K < 0.02
+    with pytest.warns(CelsiusAsKelvinWarning, match=r"Arrhenius fit: temperature_K = 25 … 120 K \(that is "
+                                                    r"-248.1 … -153.1 °C\), the lowest below 100 K.*add 273.15"):
+        fit = arrhenius(t_c, sigma)
+    assert fit.ea_eV == pytest.approx(-slope * K_B_EV_PER_K, rel=1e-6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for plausible in ([200.0, 250.0, 300.0, 420.0], [233.15, 253.15, 298.15, 353.15], [120.0, 150.0, 300.0]):
+            assert not warn_if_celsius_as_kelvin(plausible, "kelvin")
+        arrhenius(t_c + 273.15, sigma)
+
+
 def test_a_campaign_file_with_celsius_as_kelvin_is_named_once(tmp_path):
     """temperature_K = 25...85 in a campaign file ran as -248 °C with an Ea of 0.01 eV and no
     word: one warning names the file and suggests temperature_C (the Arrhenius fit of the

@@ -48,7 +48,7 @@ text and figure made from it:
 * **Fewer than 2 determined points** (an arc that vanishes at the higher temperatures): a row
   without a line (``ea_source = "no line"``, ``n_points`` as many as there are) whose note
   names the resistance; the other rows are fitted (it ended the whole analysis).
-* **Temperatures in K that look like °C** (all below 100 K): a
+* **Temperatures in K that look like °C** (the lowest below 100 K): a
   :class:`~eisfit.units.CelsiusAsKelvinWarning` (:func:`~eisfit.units.warn_if_celsius_as_kelvin`),
   and every row's ``note`` says so (:func:`~eisfit.units.celsius_as_kelvin_note`).
 """
@@ -440,8 +440,8 @@ def arrhenius_table(
 ) -> Any:
     """One Arrhenius fit per resistance of a campaign table (pandas DataFrame).
 
-    ``table`` needs ``temperature_K`` or ``temperature_C`` (a ``temperature_K`` column all below
-    100 K, without a ``temperature_C`` column, warns once:
+    ``table`` needs ``temperature_K`` or ``temperature_C`` (a ``temperature_K`` column whose lowest
+    value is below 100 K, without a ``temperature_C`` column, warns once:
     :func:`~eisfit.units.warn_if_celsius_as_kelvin`). A resistance of the electrolyte (or a
     series one) is fitted by its conductivity, ``<R>_sigma_S_per_cm`` (optional
     ``<R>_sigma_S_per_cm_stderr``; area and thickness given); an interface arc's (``roles``,
@@ -463,7 +463,7 @@ def arrhenius_table(
     resistance whose values a joint fit shared (the table's ``shared`` column names it) gets no
     line either (:data:`EA_SHARED`: constant by construction).
 
-    Temperatures all below 100 K (:func:`~eisfit.units.celsius_as_kelvin_note`: degrees
+    Temperatures the lowest of which is below 100 K (:func:`~eisfit.units.celsius_as_kelvin_note`: degrees
     Celsius given as kelvin, it seems; the Ea would be ~40x too small) are named in every row's
     ``note``, whichever column gave them.
 
