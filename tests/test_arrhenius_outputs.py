@@ -373,3 +373,23 @@ def test_two_cells_give_one_line_each_not_one_line_through_both():
         assert row["ea_eV"] == pytest.approx(-slope * K_B_EV_PER_K, rel=1e-6)
         assert row["ea_eV"] == pytest.approx(ea, rel=1e-3)
     assert any(line.startswith("Arrhenius R1 of cell B: Ea = 0.5") for line in camp.arrhenius_lines())
+
+
+def test_an_interface_arc_in_a_sum_is_named_as_one():
+    """arrhenius(["R1+R2"]) with R2 an interface arc (1/ASR, no conductivity): the error said R2's
+    role was neither an electrolyte nor an interface one. It names R2 an interface arc, fitted
+    alone as 1/ASR; alone, it is (Ea of the 1/ASR*T line, as OLS here gives it)."""
+    from eisfit.errors import DataError
+
+    s1 = sigma_on_law(T_K, 0.40)
+    inverse_asr = sigma_on_law(T_K, 0.55, 1e6)
+    table = pd.DataFrame({"temperature_K": T_K, "R1_sigma_S_per_cm": s1, "R2": 1.0 / inverse_asr,
+                          "R2_asr_ohm_cm2": 2.0 / inverse_asr, "R2_asr_per_interface_ohm_cm2": 1.0 / inverse_asr})
+    roles = {"R1": "electrolyte", "R2": "interface"}
+    with pytest.raises(DataError, match=r"^R2 is an interface arc \(fitted on its own as 1/ASR, S/cm2\): it has no "
+                                        r"conductivity and cannot be summed with conductivities"):
+        arrhenius_table(table, ["R1+R2"], roles=roles)
+    alone = arrhenius_table(table, ["R2"], roles=roles).iloc[0]
+    slope = np.polyfit(1 / T_K, np.log(inverse_asr * T_K), 1)[0]
+    assert alone["ea_eV"] == pytest.approx(-slope * K_B_EV_PER_K, rel=1e-9)
+    assert alone["quantity"] == "inverse_asr_per_interface_S_per_cm2"

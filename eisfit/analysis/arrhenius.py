@@ -354,13 +354,19 @@ def _stderr_column(table: Any, column: str) -> np.ndarray | None:
     return None
 
 
-def _conductivity_series(table: Any, resistance: str) -> tuple[np.ndarray, np.ndarray | None]:
+def _conductivity_series(table: Any, resistance: str, roles: Mapping[str, str] | None = None
+                         ) -> tuple[np.ndarray, np.ndarray | None]:
+    """(conductivity S/cm, its stderr or None) of ``resistance``; DataError naming why there is
+    none (an interface arc's, per ``roles`` or its ASR columns, is fitted as 1/ASR, not summed)."""
     col = f"{resistance}{_SIGMA_SUFFIX}"
     if col not in table.columns:
         if resistance not in table.columns:
             known = resistance_names(str(c) for c in table.columns)
             raise DataError(f"unknown resistance {resistance!r}: the campaign's circuit has "
                             f"{', '.join(known) if known else 'no resistance named so'}")
+        if _interface_asr(table, resistance, roles) is not None:
+            raise DataError(f"{resistance} is an interface arc (fitted on its own as 1/ASR, S/cm2): it has no "
+                            "conductivity and cannot be summed with conductivities; ask for it alone")
         if any(str(c).endswith(_SIGMA_SUFFIX) for c in table.columns):  # area and thickness were given
             raise DataError(f"{resistance} has no conductivity (no column {col!r}): its arc's role is not an "
                             "electrolyte one (bulk, grain boundary, electrolyte), nor an interface one, whose "
@@ -664,9 +670,9 @@ def _named_series(table: Any, name: str, roles: Mapping[str, str] | None
             return np.asarray(table[column], dtype=float), _stderr_column(table, column), quantity
     if len(parts) > 1 and _fits_own_total(table, parts, roles):
         return np.asarray(table[SIGMA_TOTAL_KEY], dtype=float), _stderr_column(table, SIGMA_TOTAL_KEY), CONDUCTIVITY
-    series = _conductivity_series(table, parts[0])
+    series = _conductivity_series(table, parts[0], roles)
     for p in parts[1:]:
-        series = _series_sum(series, _conductivity_series(table, p))
+        series = _series_sum(series, _conductivity_series(table, p, roles))
     return series[0], series[1], CONDUCTIVITY
 
 
