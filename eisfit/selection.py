@@ -64,7 +64,7 @@ LARGER_PARAMS = 3  # after an adequate candidate, circuits up to 3 parameters la
 MAX_FITS = 12  # candidate fits of the automatic search (user candidates are all fitted)
 INDUCTANCE_LEADS = 3  # leading candidates whose residuals are tested for a missing series L
 INDUCTANCE_PROPOSALS = 2  # their L variants fitted on that evidence, beyond MAX_FITS
-DIFFUSION_PROPOSALS = 2  # their other diffusion topology / W-for-CPE variants, beyond MAX_FITS
+DIFFUSION_PROPOSALS = 3  # their other diffusion topology / G-for-Ws / W-for-CPE variants, beyond MAX_FITS
 PEAK_MIN_FRACTION = 0.04  # a DRT peak with less than 4 % of R_pol does not count as an arc
 MAX_ARCS = 3
 R0_SMALL = 0.02  # DRT R_inf below 2 % of max|Z|: blocking candidates are also tried without R0
@@ -75,9 +75,9 @@ CLOSED_PHASE_DEG = 5.0  # -phase at f_min below this: the last arc closes (no bl
 STRONG_EVIDENCE = 6.0  # criterion differences below this are not strong evidence (Kass & Raftery 1995)
 SUGGEST_MIN_FREQUENCIES = 5  # the DRT that gives the candidates needs 5 distinct frequencies
 MODEL_DEPENDENT_SDS = 2.0  # a value that moves more than 2 of its stderr in an equally supported circuit
-TAILS = ("none", "CPE", "C", "W", "Wo", "Ws", "Wo+C", "series W", "series Wo", "series Ws")
+TAILS = ("none", "CPE", "C", "W", "Wo", "Ws", "Wo+C", "series W", "series Wo", "series Ws", "series G")
 _DIFFUSION_TAILS = ("W", "Wo", "Ws", "Wo+C")  # Randles type: in series with the last arc's R
-_SERIES_DIFFUSION_TAILS = ("series W", "series Wo", "series Ws")  # after the last arc
+_SERIES_DIFFUSION_TAILS = ("series W", "series Wo", "series Ws", "series G")  # after the last arc
 # every candidate is fitted to the same points (no inductive points dropped for circuits
 # without an L), so that chi-square, AIC and BIC compare
 _CANDIDATE_FIT_OPTIONS = {"kk": False, "profile": False, "drop_inductive": False}
@@ -92,7 +92,7 @@ class CircuitShape:
     (diffusion in series with the last arc's resistance, Randles type), ``Wo+C``
     (the same with an ideal double-layer capacitor), ``series W`` / ``series Wo`` /
     ``series Ws`` (the diffusion element in series after the last arc,
-    ``R0-p(R1,CPE1)-Wo1``)."""
+    ``R0-p(R1,CPE1)-Wo1``), ``series G`` (a Gerischer there, ``R0-p(R1,CPE1)-G1``)."""
 
     inductor: bool
     series_r: bool
@@ -120,7 +120,7 @@ class CircuitShape:
         never-fitted R0-p(R1,CPE1)-Wo1 (3 of 4 random spectra)."""
         if self.tail in ("W", "Wo", "Ws"):
             return [dataclasses.replace(self, tail=f"series {self.tail}")]
-        if self.tail in _SERIES_DIFFUSION_TAILS:
+        if self.tail in _SERIES_DIFFUSION_TAILS and _series_kind(self.tail) != "G":
             return [dataclasses.replace(self, tail=_series_kind(self.tail))]
         return []
 
@@ -974,7 +974,8 @@ class _Search:
         """Fit, beyond the search's budget, at most ``at_most`` diffusion alternatives of the
         leading candidates not fitted yet: the other topology of a diffusion element (a
         Randles branch <-> the element in series after the arcs, same parameter count;
-        :meth:`CircuitShape.other_diffusion_topology`) and a W for a blocking CPE at n ~ 1/2
+        :meth:`CircuitShape.other_diffusion_topology`), a Gerischer for a closing Ws
+        (:func:`_gerischer_variants`) and a W for a blocking CPE at n ~ 1/2
         (:func:`_warburg_variants`). The initial candidates of a diffusion spectrum fill the
         budget before any neighbour is tried: series Wo and W data were given a Randles or
         a blocking-CPE circuit 5-16 worse in BIC than their own, never fitted."""
@@ -983,7 +984,8 @@ class _Search:
             shape = self.seen.get(key)
             if shape is None:
                 continue
-            variants = shape.other_diffusion_topology() + _warburg_variants(shape, self.fits.get(key))
+            variants = (shape.other_diffusion_topology() + _gerischer_variants(shape)
+                        + _warburg_variants(shape, self.fits.get(key)))
             proposals += [v for v in variants if circuit_from_shape(v) not in self.seen]
         for variant in self._admissible(dict.fromkeys(proposals))[:at_most]:
             self._evaluate_shape(variant)
@@ -1226,6 +1228,17 @@ def _warburg_variants(shape: CircuitShape, res) -> list[CircuitShape]:
     if not WARBURG_N[0] <= n <= WARBURG_N[1]:
         return []
     return [dataclasses.replace(shape, tail="series W")]
+
+
+def _gerischer_variants(shape: CircuitShape) -> list[CircuitShape]:
+    """A Gerischer in series for a finite-length Warburg that closes (a Ws tail, Randles or
+    in series), with one arc fewer and with as many: both close in a skewed arc, and
+    R0-p(R1,CPE1)-G1 data were given a Ws circuit 12-66 worse in BIC (4 of 4 random spectra;
+    no candidate had a G)."""
+    if shape.tail not in ("Ws", "series Ws"):
+        return []
+    counts = [k for k in (shape.n_arcs - 1, shape.n_arcs) if k >= 1]
+    return [dataclasses.replace(shape, n_arcs=k, tail="series G") for k in counts]
 
 
 def _pruned_variants(shape: CircuitShape, res) -> list[CircuitShape]:

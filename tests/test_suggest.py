@@ -762,3 +762,19 @@ def test_diffusion_shapes_in_series_and_their_randles_topology():
     assert [circuit_from_shape(r) for r in randles] == ["R0-p(CPE1,R1-Wo1)"]
     assert randles[0].other_diffusion_topology() == [series]
     assert CircuitShape(False, True, 1, "CPE").other_diffusion_topology() == []
+
+
+def test_a_gerischer_after_the_arc_is_suggested():
+    """R0-p(R1,CPE1)-G1 from the formulas (G: R_G / sqrt(1 + j w t_G)), 0.3 % noise: no
+    candidate had a G, and a Ws circuit 12-66 worse in BIC was suggested."""
+    f = np.logspace(6, -2, 81)
+    w = 2 * np.pi * f
+    z = 10.0 + 1.0 / (1.0 / 100.0 + 1e-7 * (1j * w) ** 0.9) + 150.0 / np.sqrt(1 + 1j * w * 0.01)
+    rng = np.random.default_rng(3)
+    s = Spectrum(frequency=f, z=z + 0.003 * np.abs(z) * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sug = suggest_circuit(s)
+        alone = eisfit.fit(s, circuit="R0-p(R1,CPE1)-G1")
+    assert "R0-p(R1,CPE1)-G1" in set(sug.table["circuit"])
+    assert sug.table.iloc[0]["bic"] <= alone.bic + 2.0
