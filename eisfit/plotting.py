@@ -1703,7 +1703,9 @@ class EvolutionSeries(NamedTuple):
     """One evolution panel's numbers over the checkpoints (arrays of one length, see
     :func:`_camp_series`): ``x``, ``value`` and ``stderr`` (nan where hidden) in the panel's
     unit, and where a checkpoint has a problem flag of the whole fit, or is a gap: unresolved,
-    undetermined, not fitted, no area given, low n."""
+    undetermined, not fitted, no area given, low n; ``extrapolated``: a shown value of an arc's
+    resistance whose apex frequency lies outside the measured range (``fapex-outside-range``;
+    None: no such point)."""
 
     x: _np.ndarray
     value: _np.ndarray
@@ -1714,6 +1716,7 @@ class EvolutionSeries(NamedTuple):
     not_fitted: _np.ndarray
     no_area: _np.ndarray
     low_n: _np.ndarray
+    extrapolated: _np.ndarray | None = None
 
 
 class EvolutionPanel(NamedTuple):
@@ -1750,7 +1753,8 @@ def _camp_x(camp, x):
 
 
 def _camp_panel_rows(camp):
-    """Rows of evolution panels, each a list of (title, key, unit): resistances as ASR per
+    """Rows of evolution panels, each a list of (title, key, unit, resistance name or None):
+    resistances as ASR per
     cell (Ω·cm²) when an area is known, else R (Ω), two to a row; an interface arc of a
     symmetric cell gets its own row, ASR per cell beside ASR per interface; then the
     effective capacitances (per area when known), two to a row."""
@@ -1765,24 +1769,24 @@ def _camp_panel_rows(camp):
         who = f"{name} ({role})" if role else name
         per_cell, per_interface = f"{name}_asr_ohm_cm2", f"{name}_asr_per_interface_ohm_cm2"
         if per_cell in first.derived and per_interface in first.derived:
-            paired.append([(f"{who}: ASR per cell", per_cell, "ohm*cm2"),
-                           (f"{who}: ASR per interface", per_interface, "ohm*cm2")])
+            paired.append([(f"{who}: ASR per cell", per_cell, "ohm*cm2", name),
+                           (f"{who}: ASR per interface", per_interface, "ohm*cm2", name)])
         elif per_cell in first.derived:
-            plain.append((f"{who}: ASR per cell", per_cell, "ohm*cm2"))
+            plain.append((f"{who}: ASR per cell", per_cell, "ohm*cm2", name))
         else:
-            plain.append((who, name, "ohm"))
+            plain.append((who, name, "ohm", name))
     for key in first.derived:
         if key.endswith("_ceff_F"):
             element = key[:-len("_ceff_F")]
             if f"{key}_per_cm2" in first.derived:
-                caps.append((f"{element}: C_eff per area (Hsu-Mansfeld)", f"{key}_per_cm2", "F/cm2"))
+                caps.append((f"{element}: C_eff per area (Hsu-Mansfeld)", f"{key}_per_cm2", "F/cm2", None))
             else:
-                caps.append((f"{element}: C_eff (Hsu-Mansfeld)", key, "F"))
+                caps.append((f"{element}: C_eff (Hsu-Mansfeld)", key, "F", None))
     pairs = lambda items: [items[i:i + 2] for i in range(0, len(items), 2)]  # noqa: E731
     return pairs(plain) + paired + pairs(caps)
 
 
-def _camp_series(camp, key, xs, flag_summary):
+def _camp_series(camp, key, xs, flag_summary, resistor: str | None = None):
     """(x, value, stderr, problem, unresolved, undetermined, not fitted, no area, low n) arrays of ``key``
     over the checkpoints (a checkpoint that could not be fitted is a gap in the line, not
     a straight line across it): ``problem`` when the fit has a problem flag of the whole fit
@@ -1798,17 +1802,21 @@ def _camp_series(camp, key, xs, flag_summary):
     :func:`~eisfit.fitting.flags.low_n_capacitance_keys`) is a gap of its own ("low n"): an
     element with n below 0.6 is no capacitance (a real VSP sweep's n = 0.42 read 1.75 F/cm2,
     drawn as a point that squashed the 1e-8 F/cm2 ones to zero).
-    ``flag_summary``: :func:`_camp_flag_summary` of ``camp`` (made once for all the panels)."""
+    ``flag_summary``: :func:`_camp_flag_summary` of ``camp`` (made once for all the panels).
+    ``resistor``: the resistance the panel shows (None: a capacitance), whose shown values are
+    ``extrapolated`` where the fit flags its arc ``fapex-outside-range`` (as the headline lines say)."""
     from .analysis.quality import undetermined
-    from .fitting.flags import UNDETERMINING_FLAGS, low_n_capacitance_keys, reads_undetermined, unresolved_keys
+    from .fitting.flags import (APEX_OUTSIDE_RANGE, UNDETERMINING_FLAGS, apex_outside_range_flags,
+                                low_n_capacitance_keys, reads_undetermined, unresolved_keys)
 
     pts = []
+    apex_flags: dict[str, str | None] = {}  # the resistor's apex flag, per circuit
     if not _camp_fitted(camp):
         return None
     for k, (r, (problem, named)) in enumerate(zip(camp.results, flag_summary)):
         if r is None:
             if xs[k] is not None and _np.isfinite(xs[k]):
-                pts.append((xs[k], float("nan"), float("nan"), False, False, False, True, False, False))
+                pts.append((xs[k], float("nan"), float("nan"), False, False, False, True, False, False, False))
             continue
         if key in r.values:
             v, s = r.values[key], r.stderr.get(key)
@@ -1822,8 +1830,13 @@ def _camp_series(camp, key, xs, flag_summary):
                                              and reads_undetermined(r.flags, key))))
         s = float("nan") if s is None else s
         hidden = gone or low_n or vague or bare
+        outside = False
+        if resistor is not None and not hidden and APEX_OUTSIDE_RANGE in named:
+            if r.circuit not in apex_flags:
+                apex_flags[r.circuit] = apex_outside_range_flags(r.circuit).get(resistor)
+            outside = apex_flags[r.circuit] in r.flags
         pts.append((xs[k], float("nan") if hidden else v, float("nan") if hidden else s, problem, gone, vague, False,
-                    bare, low_n))
+                    bare, low_n, outside))
     return EvolutionSeries(*(_np.array(a) for a in zip(*pts)))
 
 
@@ -1855,8 +1868,9 @@ def campaign_evolution(camp: CampaignLike, x: str | None = None) -> CampaignEvol
         return given
     xs, xlabel = _camp_x(camp, x)
     flag_summary = _camp_flag_summary(camp)
-    rows = [[EvolutionPanel(title, key, unit, _camp_series(camp, key, xs, flag_summary), _joint_panel_role(camp, key))
-             for title, key, unit in row] for row in _camp_panel_rows(camp)]
+    rows = [[EvolutionPanel(title, key, unit, _camp_series(camp, key, xs, flag_summary, resistor),
+                            _joint_panel_role(camp, key))
+             for title, key, unit, resistor in row] for row in _camp_panel_rows(camp)]
     return CampaignEvolution(rows, xlabel, camp.evolution_axis(x))
 
 
@@ -1867,7 +1881,7 @@ def _draw_evolution_panel(ax, panel: EvolutionPanel) -> float:
     if series is None:
         ax.set_visible(False)
         return float("nan")
-    px, pv, ps, pf, pu, pd, pn, pa, pl = series
+    px, pv, ps, pf, pu, pd, pn, pa, pl = series[:9]
     factor, shown_unit = _si_scale(pv, unit)
     pv, ps = pv / factor, ps / factor
     stderr_max = float(_np.nanmax(ps)) if _np.isfinite(ps).any() else float("nan")
@@ -1887,13 +1901,14 @@ def _draw_evolution_panel(ax, panel: EvolutionPanel) -> float:
     yerr = _np.where(_np.isfinite(ps), ps, 0.0)
     label = (f"{role_text} ± 1 s.e." if role_text else "± 1 s.e.") if _np.isfinite(ps).any() else (role_text or None)
     many = px.size > RASTER_ABOVE_POINTS  # drawn as pixels in the SVG, rings too: thousands of elements otherwise
+    crowded = px.size > _FEW_POINTS  # 200 full-size markers with caps were one clump
+    ms = _MARKER_PT if many or not crowded else max(_MARKER_PT * (_FEW_POINTS / px.size) ** 0.5, 1.5)
     if many:
         _draw_many_points_with_bars(ax, px, pv, yerr, label)
     else:
-        crowded = px.size > _FEW_POINTS  # 200 full-size markers with caps were one clump
-        ms = _MARKER_PT * (_FEW_POINTS / px.size) ** 0.5 if crowded else _MARKER_PT
-        ax.errorbar(px, pv, yerr=yerr, fmt="o-", ms=max(ms, 1.5), lw=0.8 if crowded else 1.0,
+        ax.errorbar(px, pv, yerr=yerr, fmt="o-", ms=ms, lw=0.8 if crowded else 1.0,
                     elinewidth=0.6 if crowded else 1.0, capsize=0 if crowded else 2, color="C0", label=label)
+    _mark_extrapolated(ax, px, pv, series.extrapolated, ms, "C0", many)
     shown = ~(pu | pd | pa | pl)
     if (pf & shown).any():
         ax.plot(px[pf & shown], pv[pf & shown], "o", ms=_MARKER_PT + 4, mfc="none", mec="red", mew=0.9,
@@ -1914,6 +1929,18 @@ def _draw_evolution_panel(ax, panel: EvolutionPanel) -> float:
     elif unit.startswith("F"):
         _capacitance_scale(ax, pv, ps)
     return stderr_max
+
+
+def _mark_extrapolated(ax, x, y, extrapolated, ms: float, colour, rasterized: bool) -> None:
+    """Open markers (white inside, edge in ``colour``) over the points of an evolution panel
+    whose value is extrapolated (``extrapolated``: bool per point, None for none; its arc's apex
+    outside the measured range), named in the legend as the headline lines name them."""
+    from .fitting.flags import EXTRAPOLATED_LABEL
+
+    if extrapolated is None or not (extrapolated & _np.isfinite(y)).any():
+        return
+    ax.plot(x[extrapolated], y[extrapolated], "o", ms=ms, mfc="white", mec=colour, mew=0.9, zorder=3,
+            label=EXTRAPOLATED_LABEL, rasterized=rasterized)
 
 
 LOW_N_LABEL = "low n (< 0.6): no capacitance"

@@ -9,12 +9,11 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping, Sequence
 
-from ..analysis.derived import circuit_arcs
 from ..analysis.quality import undetermined
-from ..fitting.flags import (by_severity, explain_flag, flag_name, marked_flags, problems, reads_undetermined,
-                             unresolved_keys)
+from ..fitting.flags import (apex_outside_range_flags, by_severity, explain_flag, flag_name, marked_flags, problems,
+                             reads_undetermined, unresolved_keys)
 from ..fitting.report import columns_lines
-from ..model.circuit import circuit_of, resistance_names
+from ..model.circuit import resistance_names
 from ..units import EVOLUTION_AXIS_LABELS, pretty_unit
 from .kkband import kk_band_report_lines
 
@@ -236,7 +235,7 @@ def _evolution_of(camp, ok: list[int]) -> list[tuple[str, str, str, list]]:
     axis = camp.evolution_axis()
     where = ", ".join(camp.checkpoints[i].name_on(axis, i) for i in shown)
     first = camp.results[ok[0]]
-    apex_flags = _apex_flags(first)
+    apex_flags = apex_outside_range_flags(first.circuit)
     names = [camp.checkpoints[i].name_on(axis, i) for i in shown]
     out = []
     for desc, key_, unit, name in _quantities(camp, first):
@@ -253,13 +252,6 @@ def _evolution_of(camp, ok: list[int]) -> list[tuple[str, str, str, list]]:
                 if outside else "")
         out.append((desc, unit, where + note, points))
     return out
-
-
-def _apex_flags(result) -> dict[str, str]:
-    """The flag ``fapex-outside-range:<C>`` that says each arc resistance is extrapolated
-    (its arc's apex frequency outside the fitted range), by resistance name."""
-    return {a.resistor: f"fapex-outside-range:{a.capacitive}" for a in circuit_arcs(circuit_of(result.circuit),
-                                                                                    branches=True)}
 
 
 def wall_time_line(camp) -> str:
