@@ -1498,12 +1498,13 @@ def _drt_headroom(ax, legend_height_pt: float, title_lines: int) -> float:
     return min(max(_HEADROOM, 1.0 / free if free > 0.25 else 4.0), 4.0)
 
 
-def _wrapped(text: str, width_pt: float, size: float = FONT_PT) -> str:
-    """``text`` broken into lines at ", " or "; " so that none is wider than ``width_pt``
-    (points): a title line is never cut at the figure's edge (units were lost)."""
+def _wrapped(text: str, width_pt: float, size: float = FONT_PT, breaks: str = r"(?<=[,;]) ") -> str:
+    """``text`` broken into lines at ", " or "; " (``breaks``: the regular expression of the
+    spaces it may break at) so that none is wider than ``width_pt`` (points) where it can: a
+    title line is never cut at the figure's edge (units were lost)."""
     import re
 
-    parts = re.split(r"(?<=[,;]) ", text)
+    parts = re.split(breaks, text)
     lines = [parts[0]]
     for part in parts[1:]:
         trial = f"{lines[-1]} {part}"
@@ -1705,7 +1706,8 @@ class EvolutionSeries(NamedTuple):
     unit, and where a checkpoint has a problem flag of the whole fit, or is a gap: unresolved,
     undetermined, not fitted, no area given, low n; ``extrapolated``: a shown value of an arc's
     resistance whose apex frequency lies outside the measured range (``fapex-outside-range``;
-    None: no such point)."""
+    None: no such point); ``cell``: the index of each point's cell in
+    :attr:`CampaignEvolution.cells` (None: one cell)."""
 
     x: _np.ndarray
     value: _np.ndarray
@@ -1717,6 +1719,7 @@ class EvolutionSeries(NamedTuple):
     no_area: _np.ndarray
     low_n: _np.ndarray
     extrapolated: _np.ndarray | None = None
+    cell: _np.ndarray | None = None
 
 
 class EvolutionPanel(NamedTuple):
@@ -1734,11 +1737,14 @@ class EvolutionPanel(NamedTuple):
 
 class CampaignEvolution(NamedTuple):
     """What the evolution figure draws (:func:`campaign_evolution`): the rows of panels, the
-    x axis' label and the evolution axis they were read on (None: the checkpoint number)."""
+    x axis' label, the evolution axis they were read on (None: the checkpoint number) and the
+    names of the campaign's cells when it has several (each drawn in a colour and marker of
+    its own; empty for one)."""
 
     rows: list[list[EvolutionPanel]]
     xlabel: str
     axis: str | None
+    cells: tuple[str, ...] = ()
 
 
 def _camp_x(camp, x):
@@ -1786,7 +1792,7 @@ def _camp_panel_rows(camp):
     return pairs(plain) + paired + pairs(caps)
 
 
-def _camp_series(camp, key, xs, flag_summary, resistor: str | None = None):
+def _camp_series(camp, key, xs, flag_summary, resistor: str | None = None, cell_codes=None):
     """(x, value, stderr, problem, unresolved, undetermined, not fitted, no area, low n) arrays of ``key``
     over the checkpoints (a checkpoint that could not be fitted is a gap in the line, not
     a straight line across it): ``problem`` when the fit has a problem flag of the whole fit
@@ -1804,7 +1810,8 @@ def _camp_series(camp, key, xs, flag_summary, resistor: str | None = None):
     drawn as a point that squashed the 1e-8 F/cm2 ones to zero).
     ``flag_summary``: :func:`_camp_flag_summary` of ``camp`` (made once for all the panels).
     ``resistor``: the resistance the panel shows (None: a capacitance), whose shown values are
-    ``extrapolated`` where the fit flags its arc ``fapex-outside-range`` (as the headline lines say)."""
+    ``extrapolated`` where the fit flags its arc ``fapex-outside-range`` (as the headline lines say).
+    ``cell_codes``: each checkpoint's cell index (:func:`_camp_cells`; None: one cell)."""
     from .analysis.quality import undetermined
     from .fitting.flags import (APEX_OUTSIDE_RANGE, UNDETERMINING_FLAGS, apex_outside_range_flags,
                                 low_n_capacitance_keys, reads_undetermined, unresolved_keys)
@@ -1816,7 +1823,8 @@ def _camp_series(camp, key, xs, flag_summary, resistor: str | None = None):
     for k, (r, (problem, named)) in enumerate(zip(camp.results, flag_summary)):
         if r is None:
             if xs[k] is not None and _np.isfinite(xs[k]):
-                pts.append((xs[k], float("nan"), float("nan"), False, False, False, True, False, False, False))
+                pts.append((xs[k], float("nan"), float("nan"), False, False, False, True, False, False, False,
+                            0 if cell_codes is None else cell_codes[k]))
             continue
         if key in r.values:
             v, s = r.values[key], r.stderr.get(key)
@@ -1836,8 +1844,20 @@ def _camp_series(camp, key, xs, flag_summary, resistor: str | None = None):
                 apex_flags[r.circuit] = apex_outside_range_flags(r.circuit).get(resistor)
             outside = apex_flags[r.circuit] in r.flags
         pts.append((xs[k], float("nan") if hidden else v, float("nan") if hidden else s, problem, gone, vague, False,
-                    bare, low_n, outside))
-    return EvolutionSeries(*(_np.array(a) for a in zip(*pts)))
+                    bare, low_n, outside, 0 if cell_codes is None else cell_codes[k]))
+    series = EvolutionSeries(*(_np.array(a) for a in zip(*pts)))
+    return series if cell_codes is not None else series._replace(cell=None)
+
+
+def _camp_cells(camp) -> tuple[tuple[str, ...], list[int] | None]:
+    """(the names of the campaign's cells in order of appearance, each checkpoint's index
+    among them); ((), None) for a campaign of one cell."""
+    names = [str(getattr(c, "cell", "") or "") for c in camp.checkpoints]
+    cells = tuple(dict.fromkeys(names))
+    if len(cells) <= 1:
+        return (), None
+    index = {name: i for i, name in enumerate(cells)}
+    return cells, [index[name] for name in names]
 
 
 def _camp_flag_summary(camp) -> list[tuple[bool, frozenset[str]]]:
@@ -1868,15 +1888,31 @@ def campaign_evolution(camp: CampaignLike, x: str | None = None) -> CampaignEvol
         return given
     xs, xlabel = _camp_x(camp, x)
     flag_summary = _camp_flag_summary(camp)
-    rows = [[EvolutionPanel(title, key, unit, _camp_series(camp, key, xs, flag_summary, resistor),
+    cells, cell_codes = _camp_cells(camp)
+    rows = [[EvolutionPanel(title, key, unit, _camp_series(camp, key, xs, flag_summary, resistor, cell_codes),
                             _joint_panel_role(camp, key))
              for title, key, unit, resistor in row] for row in _camp_panel_rows(camp)]
-    return CampaignEvolution(rows, xlabel, camp.evolution_axis(x))
+    return CampaignEvolution(rows, xlabel, camp.evolution_axis(x), cells)
 
 
-def _draw_evolution_panel(ax, panel: EvolutionPanel) -> float:
+CELL_MARKERS = ("o", "s", "^", "h", "<", ">", "p", "*")  # the evolution figure's marker of each cell (colour C0,
+# C1...); none of the gap marks' (X, v, P, D, |)
+
+
+def _cell_styles(series: EvolutionSeries, cells: Sequence[str]) -> list[tuple[_np.ndarray | None, str, str, str]]:
+    """(mask of the points, colour, marker, legend name) of each cell an evolution panel draws:
+    one group (mask None: every point, C0, circles, no name) for one cell."""
+    if series.cell is None or len(cells) <= 1:
+        return [(None, "C0", "o", "")]
+    return [(series.cell == c, f"C{c % 10}", CELL_MARKERS[c % len(CELL_MARKERS)], f"cell {name}")
+            for c, name in enumerate(cells) if (series.cell == c).any()]
+
+
+def _draw_evolution_panel(ax, panel: EvolutionPanel, cells: Sequence[str] = ()) -> float:
     """Draw one evolution panel; returns its largest standard error in the panel's unit
-    (nan when none is known), for the legend's note on error bars."""
+    (nan when none is known), for the legend's note on error bars. ``cells``: the campaign's
+    cells (:attr:`CampaignEvolution.cells`), each in a colour and marker of its own with its
+    name in the legend, its line joining its own points only."""
     title, key, unit, series, (role, n_role, n_fitted) = panel
     if series is None:
         ax.set_visible(False)
@@ -1903,12 +1939,19 @@ def _draw_evolution_panel(ax, panel: EvolutionPanel) -> float:
     many = px.size > RASTER_ABOVE_POINTS  # drawn as pixels in the SVG, rings too: thousands of elements otherwise
     crowded = px.size > _FEW_POINTS  # 200 full-size markers with caps were one clump
     ms = _MARKER_PT if many or not crowded else max(_MARKER_PT * (_FEW_POINTS / px.size) ** 0.5, 1.5)
-    if many:
-        _draw_many_points_with_bars(ax, px, pv, yerr, label)
-    else:
-        ax.errorbar(px, pv, yerr=yerr, fmt="o-", ms=ms, lw=0.8 if crowded else 1.0,
-                    elinewidth=0.6 if crowded else 1.0, capsize=0 if crowded else 2, color="C0", label=label)
-    _mark_extrapolated(ax, px, pv, series.extrapolated, ms, "C0", many)
+    extrapolated_named = False
+    for mask, colour, marker, name in _cell_styles(series, cells):
+        take = (lambda a: a) if mask is None else (lambda a, m=mask: a[m])  # noqa: E731
+        shown_label = ", ".join(part for part in (name, label) if part) or None
+        if many:
+            _draw_many_points_with_bars(ax, take(px), take(pv), take(yerr), shown_label, colour, marker)
+        else:
+            ax.errorbar(take(px), take(pv), yerr=take(yerr), fmt=f"{marker}-", ms=ms, lw=0.8 if crowded else 1.0,
+                        elinewidth=0.6 if crowded else 1.0, capsize=0 if crowded else 2, color=colour,
+                        label=shown_label)
+        if series.extrapolated is not None:
+            extrapolated_named |= _mark_extrapolated(ax, take(px), take(pv), take(series.extrapolated), ms, colour,
+                                                     marker, many, named=not extrapolated_named)
     shown = ~(pu | pd | pa | pl)
     if (pf & shown).any():
         ax.plot(px[pf & shown], pv[pf & shown], "o", ms=_MARKER_PT + 4, mfc="none", mec="red", mew=0.9,
@@ -1931,16 +1974,20 @@ def _draw_evolution_panel(ax, panel: EvolutionPanel) -> float:
     return stderr_max
 
 
-def _mark_extrapolated(ax, x, y, extrapolated, ms: float, colour, rasterized: bool) -> None:
+def _mark_extrapolated(ax, x, y, extrapolated, ms: float, colour, marker: str, rasterized: bool,
+                       named: bool = True) -> bool:
     """Open markers (white inside, edge in ``colour``) over the points of an evolution panel
-    whose value is extrapolated (``extrapolated``: bool per point, None for none; its arc's apex
-    outside the measured range), named in the legend as the headline lines name them."""
+    whose value is extrapolated (``extrapolated``: bool per point; its arc's apex outside the
+    measured range), named in the legend as the headline lines name them where ``named`` (once
+    per panel). True when it drew any."""
     from .fitting.flags import EXTRAPOLATED_LABEL
 
-    if extrapolated is None or not (extrapolated & _np.isfinite(y)).any():
-        return
-    ax.plot(x[extrapolated], y[extrapolated], "o", ms=ms, mfc="white", mec=colour, mew=0.9, zorder=3,
-            label=EXTRAPOLATED_LABEL, rasterized=rasterized)
+    extrapolated = extrapolated & _np.isfinite(y)
+    if not extrapolated.any():
+        return False
+    ax.plot(x[extrapolated], y[extrapolated], marker, ms=ms, mfc="white", mec=colour, mew=0.9, zorder=3,
+            label=EXTRAPOLATED_LABEL if named else "_nolegend_", rasterized=rasterized)
+    return True
 
 
 LOW_N_LABEL = "low n (< 0.6): no capacitance"
@@ -1982,7 +2029,7 @@ def _say_no_checkpoint_determines(ax, unresolved, undetermined, no_area, low_n) 
     ax.set_ylim(0.0, 1.0)
 
 
-def _draw_many_points_with_bars(ax, x, y, yerr, label) -> None:
+def _draw_many_points_with_bars(ax, x, y, yerr, label, colour="C0", marker: str = "o") -> None:
     """Markers and 1-stderr bars without caps (caps of thousands of points overlap), as two
     Line2D artists drawn as pixels in the SVG (text and axes stay vector). The bars are one
     path broken by NaNs: ``errorbar`` builds one Path object per bar (0.15 s per 5,000
@@ -1990,13 +2037,13 @@ def _draw_many_points_with_bars(ax, x, y, yerr, label) -> None:
     touch, and Agg's stroke of a polyline zigzagging through thousands of noisy values took
     ~37 MB per format at 300 dpi (10,000 checkpoints: the evolution figure's peak 205 -> 145 MB
     without it, session 57). The legend shows an errorbar glyph, from an empty errorbar."""
-    ax.plot(x, y, "o", ms=_MARKER_PT, color="C0", rasterized=True)
+    ax.plot(x, y, marker, ms=_MARKER_PT, color=colour, rasterized=True)
     bar_x = _np.repeat(x, 3)
     bar_x[2::3] = _np.nan
     bar_y = _np.column_stack([y - yerr, y + yerr, _np.full(y.size, _np.nan)]).ravel()
-    ax.plot(bar_x, bar_y, "-", lw=1.0, color="C0", rasterized=True)
+    ax.plot(bar_x, bar_y, "-", lw=1.0, color=colour, rasterized=True)
     if label:
-        ax.errorbar([], [], yerr=[], fmt="o", ms=_MARKER_PT, elinewidth=1.0, capsize=0, color="C0", label=label)
+        ax.errorbar([], [], yerr=[], fmt=marker, ms=_MARKER_PT, elinewidth=1.0, capsize=0, color=colour, label=label)
 
 
 def _note_small_error_bars(fig, panels) -> None:
@@ -2010,7 +2057,7 @@ def _note_small_error_bars(fig, panels) -> None:
         if not handles:
             continue
         height_pt = ax.get_position().height * fig.get_figheight() * 72.0
-        marker_pt = min((line.get_markersize() for line in ax.get_lines() if line.get_marker() == "o"
+        marker_pt = min((line.get_markersize() for line in ax.get_lines() if line.get_marker() in CELL_MARKERS
                          and len(line.get_xdata())), default=_MARKER_PT)  # as drawn (crowded panels: smaller)
         if _bars_within_markers(ax, stderr_max, 0.5 * marker_pt / max(height_pt, 1.0)):
             labels = [(lab + " (smaller than the markers)" if lab.endswith("± 1 s.e.") else lab) for lab in labels]
@@ -2027,7 +2074,7 @@ def _bars_within_markers(ax, stderr_max: float, radius_share: float) -> bool:
     if ax.get_yscale() != "log":
         return stderr_max < radius_share * abs(hi - lo)
     radius_decades = radius_share * abs(_np.log10(hi / lo))
-    bars = [line for line in ax.get_lines() if line.get_marker() == "o" and len(line.get_xdata())]
+    bars = [line for line in ax.get_lines() if line.get_marker() in CELL_MARKERS and len(line.get_xdata())]
     values = _np.concatenate([_np.asarray(line.get_ydata(), float) for line in bars]) if bars else _np.array([])
     values = values[_np.isfinite(values) & (values > 0)]
     return bool(values.size) and bool(_np.log10(1.0 + stderr_max / values.min()) < radius_decades)
@@ -2059,7 +2106,7 @@ def plot_campaign_evolution(camp: CampaignLike, x: str | None = None, fig: Figur
             spec = grid[i, :] if len(row) == 1 else grid[i, j]
             ax_ = fig.add_subplot(spec, sharex=first_ax)
             first_ax = first_ax or ax_
-            panels.append((ax_, _draw_evolution_panel(ax_, panel)))
+            panels.append((ax_, _draw_evolution_panel(ax_, panel, evolution.cells)))
             _readable_value_axis(ax_)
             ax_.tick_params(labelbottom=True)
             if i == n_rows - 1:
@@ -2602,34 +2649,77 @@ def _arrhenius_legend(row) -> str:
             + (f" ({marker})" if marker else ""))
 
 
+ARRHENIUS_CELL_FILLS = ("full", "none", "left", "bottom", "right", "top")  # marker fill of each cell's points
+
+
+def _arrhenius_cell_points(camp, fits, fitted) -> dict:
+    """(T in K, y, relative s.e.) of each row of ``fits`` (by (cell, resistance); cell None
+    for a campaign of one cell) from the fitted rows of its own cell: a row's points had been
+    every cell's (:func:`~eisfit.analysis.arrhenius.arrhenius_points` of the whole table)."""
+    from .analysis.arrhenius import arrhenius_points
+
+    roles = camp._roles()
+    if "cell" not in fits.columns:
+        return {(None, name): p for name, p in arrhenius_points(fitted, list(fits["resistance"]), roles).items()}
+    out = {}
+    for cell, rows in fits.groupby("cell", sort=False):
+        of_cell = fitted[fitted["cell"] == cell]
+        out.update({(cell, name): p for name, p in arrhenius_points(of_cell, list(rows["resistance"]), roles).items()})
+    return out
+
+
+def _legend_below_within_width(ax, handles, labels, own: bool):
+    """The legend of an Arrhenius plot below its axes, one entry a row, each entry broken at
+    ": " or before " (" where it would be wider than the figure (a legend of two cells had run
+    off its right edge); a figure of its own grows by the legend's height (its axes keep
+    theirs)."""
+    fig = ax.get_figure(root=True)
+    text_pt = fig.get_figwidth() * 72.0 - 2 * _PAD_PT - (2.0 + 0.8 + 0.8) * SMALL_PT  # the handle and pads
+    labels = [_wrapped(label, text_pt, SMALL_PT, breaks=r"(?<=:) | (?=\()") for label in labels]
+    legend = ax.legend(handles=handles, labels=labels, fontsize=SMALL_PT, frameon=False, loc="upper center",
+                       bbox_to_anchor=(0.5, -0.16))
+    if own:
+        fig.set_figheight(fig.get_figheight() + _legend_extent_pt(legend)[1] / 72.0)
+    return legend
+
+
 def plot_arrhenius(camp: CampaignLike, resistances: Sequence[str] | None = None, ax: Axes | None = None,
                    form: str = "sigmaT") -> Axes:
     """Arrhenius plot of a campaign against 1000/T (K-1): log10(sigma / S cm-1) of the
     conductivities and, on an axis of its own at the right when both are drawn,
     log10(1/ASR / S cm-2) of the interface arcs; one colour per resistance, the fitted line of
     :meth:`CampaignResult.arrhenius` and its activation energy (eV, +- 1 s.e.) in the legend,
-    marked where it is not the line's measurement ("joint law", "barely T-dependent"...).
-    Returns the Axes (the conductivities' where both are drawn)."""
+    marked where it is not the line's measurement ("joint law", "barely T-dependent"...). A
+    campaign of several cells (a ``cell`` column) draws each cell's points and line apart, its
+    markers filled in a way of its own (filled, open, half...), the cell named in the legend.
+    The legend lies below the axes, its entries broken to the figure's width. Returns the Axes
+    (the conductivities' where both are drawn)."""
     import numpy as np
 
-    from .analysis.arrhenius import CONDUCTIVITY, K_B_EV_PER_K, arrhenius_points, ea_marker, row_label
+    from .analysis.arrhenius import CONDUCTIVITY, K_B_EV_PER_K, ea_marker, row_label
 
+    own = ax is None
     ax = _new_axes(ax)
     fits = camp.arrhenius(resistances, form=form)
     table = camp.table
     fitted = table[[r is not None for r in camp.results]]
-    points = arrhenius_points(fitted, list(fits["resistance"]), camp._roles())
+    points = _arrhenius_cell_points(camp, fits, fitted)
+    cells = list(dict.fromkeys(fits["cell"])) if "cell" in fits.columns else [None]
+    colours = {name: f"C{j % 10}" for j, name in enumerate(dict.fromkeys(fits["resistance"]))}
     kinds = {"sigma": fits["quantity"] == CONDUCTIVITY}
     kinds["asr"] = ~kinds["sigma"]
     axes = {"sigma": ax, "asr": ax.twinx() if kinds["sigma"].any() and kinds["asr"].any() else ax}
-    for i, row in fits.iterrows():
+    for _, row in fits.iterrows():
         kind = "sigma" if row["quantity"] == CONDUCTIVITY else "asr"
-        t, y, relative = points[row["resistance"]]
-        colour = f"C{i % 10}"
+        cell = row["cell"] if "cell" in fits.columns else None
+        t, y, relative = points[(cell, row["resistance"])]
+        colour = colours[row["resistance"]]
+        fill = ARRHENIUS_CELL_FILLS[cells.index(cell) % len(ARRHENIUS_CELL_FILLS)]
         target = axes[kind]
         # 1 s.e. on log10(y): the value's relative error / ln 10 (none drawn where unknown)
         target.errorbar(1000.0 / t, np.log10(y), yerr=np.nan_to_num(relative / np.log(10.0)),
                         fmt="o" if kind == "sigma" else "s", color=colour, ms=5, capsize=2, elinewidth=0.8,
+                        fillstyle=fill, mfc=colour if fill != "none" else "white", mfcalt="white",
                         label=None if np.isfinite(float(row["ea_eV"])) else f"{row_label(row)}: {ea_marker(row)}")
         if not (np.isfinite(float(row["ea_eV"])) and t.size):  # no line: shared, or fewer than 2 points
             continue
@@ -2637,7 +2727,8 @@ def plot_arrhenius(camp: CampaignLike, resistances: Sequence[str] | None = None,
         line = row["prefactor"] * np.exp(-row["ea_eV"] / (K_B_EV_PER_K * tt))
         line = line / tt if form == "sigmaT" else line
         target.plot(1000.0 / tt, np.log10(line), "-" if kind == "sigma" else "--", color=colour,
-                    label=_arrhenius_legend(row))
+                    marker="o" if kind == "sigma" else "s", ms=5, markevery=[], fillstyle=fill, mfcalt="white",
+                    mfc=colour if fill != "none" else "white", label=_arrhenius_legend(row))
     ax.set_xlabel("1000 / T  (K$^{-1}$)")
     two = axes["asr"] is not ax
     if kinds["sigma"].any():
@@ -2647,9 +2738,9 @@ def plot_arrhenius(camp: CampaignLike, resistances: Sequence[str] | None = None,
     y_name = "y" if two else ("σ" if kinds["sigma"].any() else "1/ASR")
     ax.set_title(f"Arrhenius fits: {y_name}·T = A exp(−Ea/k_B T)" if form == "sigmaT"
                  else f"Arrhenius fits: {y_name} = A exp(−Ea/k_B T)", fontsize=FONT_PT)
-    handles = [h for a in dict.fromkeys(axes.values()) for h in a.get_legend_handles_labels()[0]]
+    found = [pair for a in dict.fromkeys(axes.values()) for pair in zip(*a.get_legend_handles_labels())]
     # below the axes: inside, with a twin axis, it lay over the points and the tick labels
-    ax.legend(handles=handles, fontsize=SMALL_PT, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.16))
+    _legend_below_within_width(ax, [h for h, _ in found], [label for _, label in found], own)
     for a in dict.fromkeys(axes.values()):
         _style(a)
     if axes["asr"] is not ax:  # each y axis ticks its own side only

@@ -59,3 +59,59 @@ def test_evolution_draws_extrapolated_resistances_as_open_markers_named_in_the_l
     assert EXTRAPOLATED in [t.get_text() for t in r2.get_legend().get_texts()]
     r1 = _panel(fig, "R1")
     assert not [line for line in r1.get_lines() if line.get_label() == EXTRAPOLATED]
+
+
+@pytest.fixture(scope="module")
+def two_cells():
+    """A temperature campaign of two cells (R1 on Ea 0.35 and 0.50 eV), six temperatures each."""
+    k_b = 8.617333262e-5
+    t_c = np.array([-20.0, 0.0, 20.0, 40.0, 60.0, 80.0])
+    t_k = t_c + 273.15
+    circuit = Circuit(HEADLINE)
+    f = np.logspace(7, -1, 57)
+    spectra = []
+    for cell, ea in (("A", 0.35), ("B", 0.50)):
+        r1 = 100.0 * np.exp(ea / k_b * (1 / t_k - 1 / 298.15)) * t_k / 298.15
+        for k, (t, r) in enumerate(zip(t_c, r1)):
+            z = circuit.impedance([5.0, r, 1e-9 * (100.0 / r), 0.9, 300.0, 1e-5, 0.85], f)
+            spectra.append(Spectrum(f, z, meta={"label": f"{cell}{k}", "temperature_C": float(t), "cell": cell}))
+    return eisfit.fit_campaign(spectra, circuit=HEADLINE, area_cm2=0.785, thickness_cm=0.03, cache_dir=False,
+                               progress=False)
+
+
+def _inside_figure(fig, artist) -> bool:
+    fig.canvas.draw()
+    box, frame = artist.get_window_extent(), fig.bbox
+    return box.x0 >= frame.x0 - 0.5 and box.x1 <= frame.x1 + 0.5 and box.y0 >= frame.y0 - 0.5 and box.y1 <= frame.y1 + 0.5
+
+
+def test_evolution_of_two_cells_draws_each_cell_apart_and_names_it(two_cells):
+    """Each cell's points in a marker and colour of its own, its line through its own six
+    temperatures (one line had zigzagged from cell A at 80 °C back to cell B at -20 °C), the
+    cell named in the panel's legend."""
+    fig = two_cells.plot_evolution()
+    ax = _panel(fig, "R2")
+    series = [line for line in ax.get_lines() if len(line.get_xdata()) == 6 and line.get_linestyle() == "-"]
+    assert len(series) == 2
+    assert series[0].get_marker() != series[1].get_marker() and series[0].get_color() != series[1].get_color()
+    assert sorted(series[0].get_xdata()) == sorted(series[1].get_xdata()) == [-20.0, 0.0, 20.0, 40.0, 60.0, 80.0]
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(t.startswith("cell A") for t in texts) and any(t.startswith("cell B") for t in texts)
+    assert _inside_figure(fig, ax.get_legend())
+
+
+def test_arrhenius_of_two_cells_draws_each_cells_points_apart_with_its_legend_inside_the_figure(two_cells):
+    """Each row of the Arrhenius table (one per cell and resistance) draws its own cell's
+    points (the plot had drawn every cell's points for each row, in the row's colour), cells
+    told apart by the markers' fill, the legend naming each cell inside the figure (its long
+    entries had run off the right edge)."""
+    ax = two_cells.plot_arrhenius(["R1"])
+    fig = ax.figure
+    points = [line for line in ax.get_lines() if line.get_marker() == "o" and line.get_linestyle() == "None"]
+    assert sorted(len(line.get_xdata()) for line in points) == [6, 6]
+    assert {line.get_fillstyle() for line in points} == {"full", "none"}
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any("of cell A" in t for t in texts) and any("of cell B" in t for t in texts)
+    assert _inside_figure(fig, ax.get_legend())
+    full = two_cells.plot_arrhenius()  # every resistance, on two axes
+    assert _inside_figure(full.figure, full.get_legend())
