@@ -758,7 +758,9 @@ def plot_nyquist(data: Spectrum | FitResult, ax: Axes | None = None, fit: FitRes
     apex of an arc the fit's flags or standard errors leave undetermined (arcs-unresolved,
     unresolved, stderr >= value) is an open grey marker without a label, named in the
     legend. Where the arcs are a corner of the plot (a tail or a much larger arc sets its
-    scale), an inset magnifies them, whole: down to the end of an arc (a valley of −Z''). Both
+    scale), an inset magnifies them, whole: down to the end of an arc (a valley of −Z''),
+    captioned with its unit, placed where it and its tick labels hide no points, curves or
+    apex labels (where there is such a place), the legend in a corner off it. Both
     axes have the same scale; the limits are the extents of the points and curves (−Z''
     from just below 0), stretched upwards or sideways only as far as the axes' cell leaves
     room, and the box takes the aspect (``adjustable="box"``, a given axes too). In a figure of
@@ -805,10 +807,15 @@ def plot_nyquist(data: Spectrum | FitResult, ax: Axes | None = None, fit: FitRes
         _style(inset)
         width_pt, height_pt = _box_size_pt(ax)
         _frame_nyquist(inset, (_INSET_BOX[2] * width_pt, _INSET_BOX[3] * height_pt), fill=False)
+        inset.set_title(f"zoom, {_impedance_unit(area_cm2, prefix, explained=False)}", fontsize=SMALL_PT - 1,
+                        pad=0.5 * (SMALL_PT - 1) + 1.0)  # above the top tick label's upper half
+        _place_inset(ax, inset)
         ax.indicate_inset_zoom(inset, edgecolor="0.5", lw=0.6)
         if not own_axes:  # a figure of its own is laid out first (keep_apex_labels_inside thins them then)
             _thin_inset_ticks(ax)
-    ax.legend(fontsize=SMALL_PT, loc="lower right" if inset is not None else "best", frameon=False)
+    ax.legend(fontsize=SMALL_PT, loc="best", frameon=False)
+    if inset is not None:  # "best" sees the lines of ax, not its inset
+        _place_legend_off_inset(ax, inset)
     _style(ax)
     if own_axes:
         keep_apex_labels_inside(ax)
@@ -822,7 +829,134 @@ _ZOOM_MIN_POINTS = 6
 _APEX_LABEL_GAP_PT = 2.0  # at least this much between two apex labels that would overlap: the upper one is raised
 _APEX_SCALE_SLACK = 1.25  # the data-per-point scale of a Nyquist panel is estimated before its layout: this much larger
 UNDETERMINED_APEX_LABEL = "apex of an undetermined arc"  # legend entry of the open grey apex markers
-_INSET_BOX = (0.06, 0.52, 0.42, 0.42)  # upper left, in axes fraction: a Nyquist plot rises to the right
+_INSET_BOX = (0.06, 0.52, 0.42, 0.42)  # where an inset is made (axes fraction); its size stays, :func:`_place_inset` moves it
+_INSET_TICKS_PT = (24.0, 12.0, 3.0, 10.0)  # room (left, bottom, right, top; points) an inset's tick labels and caption take
+_INSET_GAP = 0.03  # share of the axes kept between an inset's tick labels and the frame of ``ax``
+
+
+class _AxesFractionLocator:
+    """Places an inset at ``bounds`` (x0, y0, width, height in the axes fraction of ``parent``),
+    as ``Axes.inset_axes`` does, with bounds that can be chosen once the parent's limits are set."""
+
+    def __init__(self, parent, bounds):
+        self.parent, self.bounds = parent, tuple(bounds)
+
+    def __call__(self, ax, renderer):
+        from matplotlib.transforms import Bbox, TransformedBbox
+
+        return TransformedBbox(Bbox.from_bounds(*self.bounds),
+                               self.parent.transAxes - ax.get_figure(root=False).transSubfigure)
+
+
+def _drawn_box_pt(ax) -> tuple[float, float]:
+    """(width, height) of the box of ``ax`` in points: as drawn once the figure was laid out
+    (``_eisfit_laid_out``), else as estimated before the layout (:func:`_box_size_pt`)."""
+    if not getattr(ax, "_eisfit_laid_out", False):
+        return tuple(max(v, 1.0) for v in _box_size_pt(ax))
+    box = ax.get_window_extent()
+    scale = 72.0 / ax.get_figure(root=True).dpi
+    return max(box.width * scale, 1.0), max(box.height * scale, 1.0)
+
+
+def _occupied_fractions(ax) -> "_np.ndarray":
+    """(n, 2) axes-fraction positions of everything drawn in ``ax`` in data coordinates: the
+    points and curves of its lines and the corners of its apex labels (estimated)."""
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    width_pt, height_pt = _drawn_box_pt(ax)
+    per_pt_x, per_pt_y = (x1 - x0) / width_pt, (y1 - y0) / height_pt
+    xs, ys = [], []
+    for line in ax.get_lines():
+        if line.get_transform() == ax.transData and len(line.get_xdata()):
+            xs.append(_np.asarray(line.get_xdata(), float))
+            ys.append(_np.asarray(line.get_ydata(), float))
+    for label in _apex_labels(ax):
+        half_w, above = _label_room_pt(label)
+        x, y = (float(v) for v in label.xy)
+        xs.append(_np.array([x - half_w * per_pt_x, x + half_w * per_pt_x] * 2))
+        ys.append(_np.array([y, y, y + above * per_pt_y, y + above * per_pt_y]))
+    if not xs:
+        return _np.zeros((0, 2))
+    x, y = _np.concatenate(xs), _np.concatenate(ys)
+    ok = _np.isfinite(x) & _np.isfinite(y)
+    return _np.column_stack([(x[ok] - x0) / (x1 - x0), (y[ok] - y0) / (y1 - y0)])
+
+
+def _points_in(points, box) -> int:
+    """How many of ``points`` (axes fraction) lie in ``box`` (x0, y0, x1, y1)."""
+    x0, y0, x1, y1 = box
+    return int(((points[:, 0] >= x0) & (points[:, 0] <= x1) & (points[:, 1] >= y0) & (points[:, 1] <= y1)).sum())
+
+
+def _inset_room(ax, inset) -> tuple[float, float, float, float]:
+    """(x0, y0, x1, y1), axes fraction of ``ax``: the box of ``inset`` with its tick labels and caption."""
+    width_pt, height_pt = _drawn_box_pt(ax)
+    bx, by, bw, bh = inset.get_axes_locator().bounds
+    left, bottom, right, top = _INSET_TICKS_PT
+    return bx - left / width_pt, by - bottom / height_pt, bx + bw + right / width_pt, by + bh + top / height_pt
+
+
+_INSET_SHRINK = (1.0, 0.85)  # an inset that covers data wherever it goes is tried this much smaller
+
+
+def _place_inset(ax, inset) -> None:
+    """Move the Nyquist ``inset`` of ``ax`` (limits of both set) to where it, its tick labels and
+    its caption cover the fewest points, curves and apex labels, at least :data:`_INSET_GAP`
+    from the frame (its tick labels had sat against the main y axis, reading as one axis with
+    mixed numbers, and the inset over the data of a steep spectrum): of the places on a grid
+    that cover least, the one nearest a corner (upper left first). Its box takes the inset's
+    equal aspect within the :data:`_INSET_BOX` size, or a smaller one (:data:`_INSET_SHRINK`)
+    where only that covers nothing."""
+    width_pt, height_pt = _drawn_box_pt(ax)
+    left, bottom, right, top = _INSET_TICKS_PT
+    (x0, x1), (y0, y1) = inset.get_xlim(), inset.get_ylim()
+    aspect = (y1 - y0) / max(x1 - x0, 1e-300)  # of the data: equal scales on both axes
+    points = _occupied_fractions(ax)
+    best = None
+    for shrink in _INSET_SHRINK:
+        w, h = shrink * _INSET_BOX[2], shrink * _INSET_BOX[3]
+        if h * height_pt > aspect * w * width_pt:
+            h = aspect * w * width_pt / height_pt
+        else:
+            w = h * height_pt / (aspect * width_pt)
+        lo_x, hi_x = _INSET_GAP + left / width_pt, 1.0 - _INSET_GAP - right / width_pt - w
+        lo_y, hi_y = _INSET_GAP + bottom / height_pt, 1.0 - _INSET_GAP - top / height_pt - h
+        corners = [(lo_x, hi_y), (hi_x, hi_y), (hi_x, lo_y), (lo_x, lo_y)]
+        for bx in _np.linspace(lo_x, max(hi_x, lo_x), 9):
+            for by in _np.linspace(lo_y, max(hi_y, lo_y), 7):
+                room = (bx - left / width_pt, by - bottom / height_pt, bx + w + right / width_pt,
+                        by + h + top / height_pt)
+                near = min((abs(bx - cx) + abs(by - cy), k) for k, (cx, cy) in enumerate(corners))
+                score = (_points_in(points, room), near)
+                if best is None or score < best[0]:
+                    best = (score, (float(bx), float(by), w, h))
+        if best[0][0] == 0:
+            break
+    inset.set_axes_locator(_AxesFractionLocator(ax, best[1]))
+
+
+def _place_legend_off_inset(ax, inset) -> None:
+    """Move the legend of ``ax`` to the corner that stays off ``inset`` (with its tick labels) and
+    covers the fewest points (:func:`_free_corner`)."""
+    legend = ax.get_legend()
+    if legend is not None:
+        legend.set_loc(_free_corner(ax, _legend_extent_pt(legend), _inset_room(ax, inset)))
+
+
+def _free_corner(ax, size_pt: tuple[float, float], avoid: tuple[float, float, float, float]) -> str:
+    """The ``loc`` of a legend of ``size_pt`` (width, height; points) in ``ax`` that stays off the
+    box ``avoid`` (axes fraction) and covers the fewest points there (:func:`_occupied_fractions`)."""
+    width_pt, height_pt = _drawn_box_pt(ax)
+    w, h = size_pt[0] / width_pt, size_pt[1] / height_pt
+    pad_x, pad_y = 0.5 * SMALL_PT / width_pt, 0.5 * SMALL_PT / height_pt  # borderaxespad
+    points = _occupied_fractions(ax)
+    boxes = {"lower right": (1 - pad_x - w, pad_y), "upper right": (1 - pad_x - w, 1 - pad_y - h),
+             "upper left": (pad_x, 1 - pad_y - h), "lower left": (pad_x, pad_y)}
+    scores = []
+    for loc, (x0, y0) in boxes.items():
+        box = (x0, y0, x0 + w, y0 + h)
+        apart = box[2] < avoid[0] or box[0] > avoid[2] or box[3] < avoid[1] or box[1] > avoid[3]
+        scores.append((not apart, _points_in(points, box), loc))
+    return min(scores, key=lambda t: (t[0], t[1]))[2]
 
 
 _APEX_LABEL_GID = "eisfit-apex-label"
@@ -896,6 +1030,13 @@ def keep_apex_labels_inside(ax: Axes) -> None:
     :func:`plot_nyquist` does it for a figure of its own, :func:`plot_fit` once its panels
     are placed; call it after placing a Nyquist plot in a figure of yours."""
     fig = ax.get_figure(root=True)
+    insets = [inset for inset in ax.child_axes if getattr(inset, "_eisfit_nyquist_inset", False)]
+    if insets:  # the inset and legend placed again on the box as drawn
+        fig.draw_without_rendering()
+        ax._eisfit_laid_out = True
+        for inset in insets:
+            _place_inset(ax, inset)
+            _place_legend_off_inset(ax, inset)
     for _ in range(3):
         fig.draw_without_rendering()
         moved = False

@@ -4,6 +4,7 @@ content (the defects of the figure review of session 66)."""
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import matplotlib
 import matplotlib.colors
@@ -115,3 +116,44 @@ def test_arrhenius_of_two_cells_draws_each_cells_points_apart_with_its_legend_in
     assert _inside_figure(fig, ax.get_legend())
     full = two_cells.plot_arrhenius()  # every resistance, on two axes
     assert _inside_figure(full.figure, full.get_legend())
+
+
+REALDATA = Path(__file__).resolve().parent.parent.parent / "shared" / "realdata"
+CHI_FILE = REALDATA / "text" / "impedance_py" / "data" / "exampleDataCHInstruments.txt"
+
+
+def _display_points(ax) -> np.ndarray:
+    """Display coordinates of the data points and curves drawn in ``ax`` (data coordinates)."""
+    lines = [line for line in ax.get_lines() if line.get_transform() == ax.transData and len(line.get_xdata())]
+    xy = np.concatenate([np.column_stack([line.get_xdata(), line.get_ydata()]) for line in lines])
+    return ax.transData.transform(xy[np.isfinite(xy).all(axis=1)])
+
+
+def _covers(box, xy) -> int:
+    return int(((xy[:, 0] > box.x0) & (xy[:, 0] < box.x1) & (xy[:, 1] > box.y0) & (xy[:, 1] < box.y1)).sum())
+
+
+@pytest.mark.skipif(not CHI_FILE.exists(), reason="real data (../shared/realdata) not present")
+def test_the_fit_figures_inset_hides_no_data_and_no_main_tick_label():
+    """A real CH Instruments spectrum rising steeply from the origin: the inset had sat in the
+    upper left over the data and fit (Z' 0-5 kΩ, -Z'' 9-16 kΩ), its tick labels alternating with
+    the main y axis' (8, 0.05, 10, 0.10...). Now the inset with its tick labels and caption
+    covers no point or curve of the main panel and no main tick label, and its caption names the
+    unit."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        spectrum = eisfit.read(CHI_FILE)[0]
+        fig = P.plot_fit(eisfit.fit(spectrum, area_cm2=0.785))
+    ax = fig.axes[0]
+    (inset,) = ax.child_axes
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    room = inset.get_tightbbox(renderer)
+    assert _covers(room, _display_points(ax)) == 0
+    for label in ax.get_yticklabels() + ax.get_xticklabels():
+        if label.get_text() and label.get_visible():
+            assert not room.overlaps(label.get_window_extent(renderer)), label.get_text()
+    assert "kΩ" in inset.get_title()
+    assert _covers(ax.get_legend().get_window_extent(renderer), _display_points(ax)) == 0
