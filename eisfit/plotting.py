@@ -709,7 +709,8 @@ def evenly_chosen(n: int, n_max: int = MAX_OVERLAY_SPECTRA) -> list[int]:
 
 
 _KINDS = {  # what each kind of object to plot must have, and how it is made
-    "spectrum": (("frequency", "z"), "an eisfit.Spectrum or FitResult (eisfit.read(...)[0], eisfit.fit(...))"),
+    "spectrum": (("frequency", "z"), "an eisfit.Spectrum, a FitResult or a (frequency_Hz, z_ohm) tuple of arrays "
+                                     "(eisfit.read(...)[0], eisfit.fit(...))"),
     "fit": (("frequency", "z", "z_fit", "residuals_real"), "an eisfit.FitResult (eisfit.fit(...))"),
     "kk": (("frequency", "residuals_real", "mu", "n_rc"), "a KKResult (eisfit.kk_test(...))"),
     "drt": (("tau_s", "gamma_ohm", "peaks"), "a DRTResult (eisfit.drt(...); with a fit overlaid: "
@@ -725,6 +726,19 @@ def _checked_area(area_cm2: Any) -> float | None:
     from ._checks import positive_number_or_none
 
     return positive_number_or_none("area_cm2", area_cm2)
+
+
+def _spectrum_data(data, function: str):
+    """``data`` of a plot of spectra (:func:`plot_nyquist`, :func:`plot_bode`): a Spectrum or a
+    FitResult as given, a ``(frequency_Hz, z_ohm)`` tuple of arrays as a Spectrum
+    (:func:`eisfit.spectrum.as_spectrum`, as :func:`eisfit.fit`, ``kk_test`` and ``drt`` take
+    it; the plots had refused it); else the DataError of :func:`_require`."""
+    if isinstance(data, tuple):
+        from .spectrum import as_spectrum
+
+        return as_spectrum(data, f"{function}()")
+    _require(data, "spectrum", function)
+    return data
 
 
 def _require(obj, kind: str, function: str) -> None:
@@ -751,8 +765,9 @@ def plot_nyquist(data: Spectrum | FitResult, ax: Axes | None = None, fit: FitRes
                  area_cm2: float | None = None, label: str | None = None) -> Axes:
     """Nyquist plot, −Z'' against Z' (Ω, or Ω·cm² = Z·A per cell with ``area_cm2``), equal axes.
 
-    ``data`` is a :class:`~eisfit.Spectrum` or a :class:`~eisfit.FitResult` (then its
-    fitted points and model are drawn); ``fit`` a FitResult drawn over a Spectrum.
+    ``data`` is a :class:`~eisfit.Spectrum`, a ``(frequency_Hz, z_ohm)`` tuple of arrays (as
+    :func:`eisfit.fit` takes) or a :class:`~eisfit.FitResult` (then its fitted points and
+    model are drawn); ``fit`` a FitResult drawn over a Spectrum.
     Arc apexes of a fit are marked with their frequency, the labels inside the axes (one
     label for apexes at the same point, a label raised above a neighbour it would touch); an
     apex of an arc the fit's flags or standard errors leave undetermined (arcs-unresolved,
@@ -767,7 +782,7 @@ def plot_nyquist(data: Spectrum | FitResult, ax: Axes | None = None, fit: FitRes
     your own, call :func:`keep_apex_labels_inside` once its other panels are placed. Returns
     the Axes.
     """
-    _require(data, "spectrum", "plot_nyquist")
+    data = _spectrum_data(data, "plot_nyquist")
     area_cm2 = _checked_area(area_cm2)
     if fit is None and hasattr(data, "z_fit"):
         fit = data
@@ -1282,10 +1297,11 @@ def plot_bode(data: Spectrum | FitResult, fig: Figure | SubFigure | None = None,
               ax: None = None) -> Figure | SubFigure:
     """Bode plot: |Z| (Ω, log) and −phase (°) against frequency (Hz) in two panels.
 
-    ``data`` is a Spectrum or a FitResult (its model is drawn). Returns the Figure.
+    ``data`` is a Spectrum, a ``(frequency_Hz, z_ohm)`` tuple of arrays or a FitResult (its
+    model is drawn). Returns the Figure.
     """
     _refuse_ax("plot_bode", ax)
-    _require(data, "spectrum", "plot_bode")
+    data = _spectrum_data(data, "plot_bode")
     if fit is None and hasattr(data, "z_fit"):
         fit = data
     if fig is None:

@@ -613,7 +613,7 @@ def test_a_plot_given_the_wrong_result_says_what_it_plots():
     res = eisfit.fit((f, z), circuit="R0-p(R1,CPE1)")
     with pytest.raises(DataError, match=r"plot_drt\(\) plots a DRTResult .*got FitResult"):
         P.plot_drt(res)
-    with pytest.raises(DataError, match=r"plot_nyquist\(\) plots an eisfit.Spectrum or FitResult.*got KKResult"):
+    with pytest.raises(DataError, match=r"plot_nyquist\(\) plots an eisfit.Spectrum, a FitResult or a \(frequency_Hz, z_ohm\) tuple.*got KKResult"):
         P.plot_nyquist(eisfit.kk_test((f, z)))
     with pytest.raises(DataError, match=r"plot_kk_residuals\(\) plots a KKResult .*got FitResult"):
         P.plot_kk_residuals(res)

@@ -157,3 +157,21 @@ def test_the_fit_figures_inset_hides_no_data_and_no_main_tick_label():
             assert not room.overlaps(label.get_window_extent(renderer)), label.get_text()
     assert "kΩ" in inset.get_title()
     assert _covers(ax.get_legend().get_window_extent(renderer), _display_points(ax)) == 0
+
+
+def test_spectrum_plots_take_the_frequency_impedance_tuple_fit_takes_and_fit_names_it():
+    """plot_nyquist((f, z)) and plot_bode((f, z)) had refused the tuple eisfit.fit, kk_test and
+    drt take; fit(a 2 x N array) had said only "needs an eisfit.Spectrum"."""
+    from eisfit.errors import DataError, FitError
+
+    f = np.logspace(5, -1, 30)
+    z = Circuit(HEADLINE).impedance(np.array([12.0, 45.0, 2e-7, 0.92, 80.0, 3e-5, 0.8]), f)
+    ax = P.plot_nyquist((f, z))
+    points = ax.get_lines()[0]
+    assert np.allclose(points.get_xdata(), z.real) and np.allclose(points.get_ydata(), -z.imag)
+    fig = P.plot_bode((f, z))
+    assert np.allclose(fig.axes[0].get_lines()[0].get_ydata(), np.abs(z))
+    with pytest.raises(DataError, match=r"\(frequency_Hz, z_ohm\)"):
+        P.plot_nyquist(np.vstack([f, z]))
+    with pytest.raises(FitError, match=r"Spectrum or a \(frequency_Hz, z_ohm\) tuple"):
+        eisfit.fit(np.vstack([f, z]), HEADLINE)

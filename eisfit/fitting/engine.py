@@ -337,7 +337,8 @@ def _prepare(spectrum, circuit, *, area_cm2, thickness_cm, symmetric, weighting,
              guess_mode: str = "auto", profile: bool | str = "auto", exclude_hz: Any = ()) -> _Prepared:
     """Validate the arguments of :func:`fit`, select the points and build the problem and starts."""
     if not isinstance(spectrum, Spectrum):
-        raise FitError(f"fit() needs an eisfit.Spectrum, got {type(spectrum).__name__}"
+        raise FitError(f"fit() needs an eisfit.Spectrum or a (frequency_Hz, z_ohm) tuple of arrays, got "
+                       f"{type(spectrum).__name__}"
                        f"{not_a_spectrum_hint(spectrum)}")
     require_capacitive_negative(spectrum)
     definition = _definition(circuit)
