@@ -2341,6 +2341,7 @@ def plot_campaign_fits(camp: CampaignLike, fig: Figure | SubFigure | None = None
     axis = camp.evolution_axis()
     files = {camp.checkpoints[k].file for k, _ in shown}
     common_file = next(iter(files)) if len(files) == 1 else None
+    ends = _common_ends([_panel_name(camp.checkpoints[k], common_file is not None) for k, _ in shown])
     titled = []  # (panel, checkpoint index, suffix) for the titles sized once the panels are placed
     deepest = None  # the lowest -Z'' of a clipped inductive tail
     for i, (k, r, scale, frame) in enumerate(drawn):
@@ -2361,7 +2362,8 @@ def plot_campaign_fits(camp: CampaignLike, fig: Figure | SubFigure | None = None
         suffix, colour = _fit_panel_mark(r.flags)
         titled.append((ax_, k, suffix))
         ax_.set_title(_panel_title(camp.checkpoints[k], suffix, fig.get_figwidth() * 72.0 / n_cols - 2 * _PAD_PT,
-                                   FONT_PT, _place_on_axis(camp.checkpoints[k], axis, k), common_file is not None),
+                                   FONT_PT, _place_on_axis(camp.checkpoints[k], axis, k), common_file is not None,
+                                   ends),
                       color=colour, y=1.0)
         if i % n_cols == 0:
             ax_.set_ylabel(f"−Z'' / {unit}")
@@ -2383,7 +2385,8 @@ def plot_campaign_fits(camp: CampaignLike, fig: Figure | SubFigure | None = None
         # column's titles run off the figure)
         for (panel, k, suffix), width_pt in zip(titled, _title_room_pt(fig, [p for p, _, _ in titled])):
             panel.set_title(_panel_title(camp.checkpoints[k], suffix, width_pt, FONT_PT,
-                                         _place_on_axis(camp.checkpoints[k], axis, k), common_file is not None),
+                                         _place_on_axis(camp.checkpoints[k], axis, k), common_file is not None,
+                                         ends),
                             color=panel.title.get_color(), y=1.0, fontsize=FONT_PT)
     return fig
 
@@ -2450,21 +2453,62 @@ def _fit_panel_mark(flags) -> tuple[str, str]:
     return (f" ({', '.join(names)} unresolved)", "C1") if names else ("", "black")
 
 
-def _panel_title(checkpoint, suffix: str, width_pt: float, size_pt: float, on_axis: str = "",
-                 one_file: bool = False) -> str:
-    """A checkpoint's label + ``suffix`` as a small panel's title no wider than
-    ``width_pt``: a label made from its file's path or file name shows the file name only
-    (none where every panel is of ``one_file``: the sweep, ``#5``), followed by the checkpoint's place
-    on the evolution axis ``on_axis`` (``50.63 h``) where the label does not hold it; a name
-    still too wide loses its leading characters (shown as "…"), so the end that tells
-    checkpoints apart (sweep number, time) stays; the unresolved parameters' names in the
-    suffix give way before the label does."""
+def _panel_name(checkpoint, one_file: bool = False) -> str:
+    """A checkpoint's label as a panel names it: a label made from its file's path or file name
+    shows the file name only (none where every panel is of ``one_file``: the sweep, ``#5``)."""
     name, file = checkpoint.label, checkpoint.file
     for start in ((file, _file_name(file)) if file else ()):  # a label made from the path or the file name
         if name.startswith(start):
             rest = name[len(start):]
-            name = rest if one_file and rest else _file_name(file) + rest
-            break
+            return rest if one_file and rest else _file_name(file) + rest
+    return name
+
+
+_NAME_SEPARATORS = "_-. #/,;:()"
+
+
+def _common_ends(names: Sequence[str]) -> tuple[int, int]:
+    """(length of the prefix, length of the suffix) that all ``names`` share, each ending at a
+    separator (:data:`_NAME_SEPARATORS`) so that no run of digits or letters is split
+    (``LiMg_0000h_PEIS.mpt``, ``LiMg_0100h_PEIS.mpt``: ``LiMg_`` and ``_PEIS.mpt``, not
+    ``LiMg_0``); (0, 0) for fewer than two names."""
+    import os
+
+    if len(names) < 2:
+        return 0, 0
+    prefix = os.path.commonprefix(list(names))
+    suffix = os.path.commonprefix([n[::-1] for n in names])[::-1]
+    shortest = min(len(n) for n in names)
+    pre = max((i + 1 for i, c in enumerate(prefix) if c in _NAME_SEPARATORS), default=0)
+    suf = max((len(suffix) - i for i, c in enumerate(suffix) if c in _NAME_SEPARATORS), default=0)
+    if pre + suf >= shortest:  # a name would be all common: keep the prefix only
+        suf = 0
+    return (pre, suf) if pre < shortest else (0, 0)
+
+
+def _without_common_ends(name: str, ends: tuple[int, int]) -> str:
+    """``name`` without the prefix and suffix all panels share (:func:`_common_ends`), each
+    shown as "…"."""
+    pre, suf = ends
+    middle = name[pre:len(name) - suf]
+    return ("…" if pre else "") + middle + ("…" if suf else "")
+
+
+def _panel_title(checkpoint, suffix: str, width_pt: float, size_pt: float, on_axis: str = "",
+                 one_file: bool = False, ends: tuple[int, int] = (0, 0)) -> str:
+    """A checkpoint's label + ``suffix`` as a small panel's title no wider than
+    ``width_pt``: the name :func:`_panel_name` gives, followed by the checkpoint's place
+    on the evolution axis ``on_axis`` (``50.63 h``) where the label does not hold it; a name
+    too wide first loses the prefix and suffix that every panel's name shares (``ends``,
+    :func:`_common_ends`; shown as "…"), so the part that tells checkpoints apart stays (the
+    front cut alone had kept "…0h_PEIS_C01.mpt" of every file and dropped its "0100h"); one
+    still too wide loses its leading characters; the unresolved parameters' names in the
+    suffix give way before the label does."""
+    name = _panel_name(checkpoint, one_file)
+    if on_axis and on_axis not in name and _text_extent_pt(f"{name}, {on_axis}{suffix}", size_pt)[0] > width_pt:
+        name = _without_common_ends(name, ends)
+    elif _text_extent_pt(name + suffix, size_pt)[0] > width_pt:
+        name = _without_common_ends(name, ends)
     if on_axis and on_axis not in name:
         name = f"{name}, {on_axis}"
     if suffix.endswith(" unresolved)") and _text_extent_pt(name + suffix, size_pt)[0] > width_pt:

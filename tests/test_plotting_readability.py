@@ -175,3 +175,19 @@ def test_spectrum_plots_take_the_frequency_impedance_tuple_fit_takes_and_fit_nam
         P.plot_nyquist(np.vstack([f, z]))
     with pytest.raises(FitError, match=r"Spectrum or a \(frequency_Hz, z_ohm\) tuple"):
         eisfit.fit(np.vstack([f, z]), HEADLINE)
+
+
+def test_fits_panel_titles_keep_the_part_of_the_file_name_that_differs():
+    """Files named LiMg_LLZTO_0100h_PEIS_C01.mpt...: the titles, cut at the front, had kept
+    "…0h_PEIS_C01.mpt" of every file (the part they share) and dropped "0100h"; now the shared
+    prefix and suffix go and each title keeps its file's own hours."""
+    import re
+
+    sample = Path(__file__).resolve().parent.parent / "sample_data" / "garnet_campaign" / "mpt"
+    camp = eisfit.fit_campaign(sample, area_cm2=0.785, cache_dir=False, progress=False)
+    fig = camp.plot_fits()
+    titles = [a.get_title() for a in fig.axes if a.get_title()]
+    files = [re.search(r"_(\d{4}h)_", c.file).group(1) for c, r in zip(camp.checkpoints, camp.results) if r]
+    assert len(titles) == len(files) > 2
+    for title, hours in zip(titles, files):
+        assert hours in title, (title, hours)
