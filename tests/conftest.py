@@ -56,3 +56,25 @@ def arrhenius_cell(cell: str, ea1: float, ea2: float, temperatures_c, rng) -> tu
         spectra.append(Spectrum(f, z, {"label": f"{cell}{t_c}", "cell": cell, "temperature_C": t_c}))
         truths.append({"R1": r1, "R2": r2})
     return spectra, truths
+
+
+HEADLINE_CIRCUIT = "R0-p(R1,CPE1)-p(R2,CPE2)"
+
+
+def headline_series(values, seed: int, noise: float = 0.005, **meta) -> list:
+    """Spectra of the headline circuit at 1 MHz-0.1 Hz, one per parameter vector, hours 0, 1, ...
+    (complex noise ``noise`` x |Z|); ``meta`` goes into every spectrum's meta."""
+    import numpy as np
+
+    from eisfit import Spectrum
+    from eisfit.model import Circuit
+
+    circuit = Circuit(HEADLINE_CIRCUIT)
+    f = np.logspace(6, -1, 40)
+    rng = np.random.default_rng(seed)
+    out = []
+    for k, v in enumerate(values):
+        z = circuit.impedance(np.array(v), f)
+        z = z * (1 + noise * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size)) / np.sqrt(2))
+        out.append(Spectrum(f, z, meta={"label": f"{k} h", "time_h": float(k), **meta}))
+    return out

@@ -16,6 +16,8 @@ import eisfit.plotting as P
 from eisfit import Spectrum
 from eisfit.model import Circuit
 
+from conftest import headline_series
+
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "sample_data" / "garnet_campaign"
 HEADLINE = "R0-p(R1,CPE1)-p(R2,CPE2)"
@@ -316,17 +318,6 @@ def test_save_figures_raises_a_maker_error_here(tmp_path):
     assert (tmp_path / "a.png").stat().st_size > 0
 
 
-def _headline_series(values, seed: int, noise: float = 0.005) -> list:
-    """Spectra of the headline circuit at 1 MHz-0.1 Hz, one per parameter vector, hours 0, 1, ..."""
-    circuit = Circuit(HEADLINE)
-    f = np.logspace(6, -1, 40)
-    rng = np.random.default_rng(seed)
-    out = []
-    for k, v in enumerate(values):
-        z = circuit.impedance(np.array(v), f)
-        z = z * (1 + noise * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size)) / np.sqrt(2))
-        out.append(Spectrum(f, z, meta={"label": f"{k} h", "time_h": float(k)}))
-    return out
 
 
 def test_evolution_leaves_a_gap_where_the_stderr_exceeds_the_value():
@@ -336,7 +327,7 @@ def test_evolution_leaves_a_gap_where_the_stderr_exceeds_the_value():
     by a grey + at the panel's foot, and its error bar does not stretch the axis."""
     from eisfit.analysis.quality import undetermined
 
-    spectra = _headline_series([[12.0, 45.0, 2e-9, 0.92, 80 + 5 * k, 3e-6, 0.8] for k in range(6)], seed=3)
+    spectra = headline_series([[12.0, 45.0, 2e-9, 0.92, 80 + 5 * k, 3e-6, 0.8] for k in range(6)], seed=3)
     camp = eisfit.fit_campaign(spectra, circuit=HEADLINE, cache_dir=False, progress=False)
     vague = [undetermined(r.values["R0"], r.stderr["R0"]) for r in camp.results]
     assert 0 < sum(vague) < len(vague)  # the case this test is about, on some checkpoints only
@@ -385,7 +376,7 @@ def test_evolution_draws_a_fixed_parameter_and_leaves_a_gap_for_an_unknown_stder
     """A parameter held fixed has no stderr by design: a point on its panel. A value whose
     stderr is unknown (singular covariance) is not determined by the data: a gap, as the
     headline reads it 'undetermined'."""
-    spectra = _headline_series([[5.0, 40.0, 1e-8, 0.9, 80.0 + 10 * k, 1e-5, 0.85] for k in range(3)], seed=2)
+    spectra = headline_series([[5.0, 40.0, 1e-8, 0.9, 80.0 + 10 * k, 1e-5, 0.85] for k in range(3)], seed=2)
     camp = eisfit.fit_campaign(spectra, circuit=HEADLINE, fixed={"R0": 5.0}, cache_dir=False, progress=False)
     camp.results[1].stderr["R2"] = float("nan")  # as a singular covariance leaves it
     fig = camp.plot_evolution()
@@ -571,7 +562,7 @@ def test_evolution_rings_only_problems_of_the_whole_fit():
     panel) and rings no point of R2's panel, where R2 was well determined."""
     import dataclasses
 
-    spectra = _headline_series([[12.0, 45.0, 2e-7, 0.92, 80 + 20 * k, 3e-5, 0.8] for k in range(3)], seed=4)
+    spectra = headline_series([[12.0, 45.0, 2e-7, 0.92, 80 + 20 * k, 3e-5, 0.8] for k in range(3)], seed=4)
     camp = eisfit.fit_campaign(spectra, circuit=HEADLINE, cache_dir=False, progress=False)
     camp.results[1] = dataclasses.replace(camp.results[1], flags=[*camp.results[1].flags, "unresolved:R1"])
     camp.results[2] = dataclasses.replace(camp.results[2], flags=[*camp.results[2].flags, "not-converged"])
@@ -589,7 +580,7 @@ def test_fits_panels_say_problem_only_for_the_whole_fit_and_name_unresolved_para
     for a problem of the whole fit, "(R1 unresolved)" (not "problem") when only R1 is."""
     import dataclasses
 
-    spectra = _headline_series([[12.0, 45.0, 2e-7, 0.92, 80 + 20 * k, 3e-5, 0.8] for k in range(3)], seed=4)
+    spectra = headline_series([[12.0, 45.0, 2e-7, 0.92, 80 + 20 * k, 3e-5, 0.8] for k in range(3)], seed=4)
     camp = eisfit.fit_campaign(spectra, circuit=HEADLINE, cache_dir=False, progress=False)
     assert not any("unresolved" in f or f == "not-converged" for r in camp.results for f in r.flags)
     camp.results[1] = dataclasses.replace(camp.results[1], flags=[*camp.results[1].flags, "unresolved:R1"])
@@ -640,7 +631,7 @@ def test_a_nyquist_plot_whose_arcs_are_a_corner_gets_an_inset():
 def test_evolution_breaks_its_line_at_a_checkpoint_that_could_not_be_fitted():
     """Two checkpoints failed: the line joined their neighbours straight across them; now a
     gap, marked 'not fitted' at the panel's foot."""
-    spectra = _headline_series([[12.0, 45.0, 2e-9, 0.92, 80 + 5 * k, 3e-6, 0.8] for k in range(5)], seed=4)
+    spectra = headline_series([[12.0, 45.0, 2e-9, 0.92, 80 + 5 * k, 3e-6, 0.8] for k in range(5)], seed=4)
     few = spectra[2]
     spectra[2] = Spectrum(few.frequency[:3], few.z[:3], meta={"label": "2 h", "time_h": 2.0})  # 3 points: no fit
     camp = eisfit.fit_campaign(spectra, circuit=HEADLINE, cache_dir=False, progress=False)
@@ -704,7 +695,7 @@ def test_svg_keeps_its_texts_as_text(fit_result, tmp_path):
 
 def test_evolution_gap_markers_sit_on_the_x_axis():
     """A gap's grey marker at 3 % of the panel's height read as a low value on the trend."""
-    spectra = _headline_series([[12.0, 45.0, 2e-9, 0.92, 80 + 5 * k, 3e-6, 0.8] for k in range(6)], seed=3)
+    spectra = headline_series([[12.0, 45.0, 2e-9, 0.92, 80 + 5 * k, 3e-6, 0.8] for k in range(6)], seed=3)
     camp = eisfit.fit_campaign(spectra, circuit=HEADLINE, cache_dir=False, progress=False)
     ax = next(a for a in camp.plot_evolution().axes if a.get_title() == "R0")
     plus = next(line for line in ax.get_lines() if line.get_marker() == "P")
@@ -933,7 +924,7 @@ def _low_n_campaign():
     """Six checkpoints of R0-p(R1,CPE1)-p(R2,CPE2): the interface CPE's exponent falls from 0.85
     to 0.45 at the last three (a diffusion-like line, flagged low-n:CPE2)."""
     values = [[12.0, 45.0, 2e-9, 0.92, 80.0, 3e-6, 0.85]] * 3 + [[12.0, 45.0, 2e-9, 0.92, 300.0, 3e-3, 0.45]] * 3
-    spectra = _headline_series(values, seed=5, noise=0.002)
+    spectra = headline_series(values, seed=5, noise=0.002)
     return eisfit.fit_campaign(spectra, circuit=HEADLINE, area_cm2=0.5, cache_dir=False, progress=False)
 
 
@@ -983,7 +974,7 @@ def test_capacitance_panel_is_logarithmic_only_where_values_span_decades(camp):
     """C_eff of 10 nF to 1 uF per cm2 (two decades) on a log axis: on a linear one the early
     points lay on zero; a campaign whose capacitances change by 20 % keeps a linear axis."""
     values = [[12.0, 45.0, 2e-9, 0.92, 80.0, q, 0.9] for q in np.logspace(-8, -6, 5)]
-    spread = eisfit.fit_campaign(_headline_series(values, seed=2, noise=0.002), circuit=HEADLINE, area_cm2=0.5,
+    spread = eisfit.fit_campaign(headline_series(values, seed=2, noise=0.002), circuit=HEADLINE, area_cm2=0.5,
                                  cache_dir=False, progress=False)
     fig = spread.plot_evolution()
     ax = next(a for a in fig.axes if a.get_title().startswith("CPE2: C_eff"))

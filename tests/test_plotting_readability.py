@@ -17,6 +17,8 @@ import eisfit.plotting as P
 from eisfit import Spectrum
 from eisfit.model import Circuit
 
+from conftest import headline_series
+
 HEADLINE = "R0-p(R1,CPE1)-p(R2,CPE2)"
 EXTRAPOLATED = "extrapolated (arc apex outside the measured range)"
 
@@ -27,17 +29,6 @@ def _close_figures():
     plt.close("all")
 
 
-def _headline_series(values, seed: int, noise: float = 0.005, **meta) -> list:
-    """Spectra of the headline circuit at 1 MHz-0.1 Hz, one per parameter vector, hours 0, 1, ..."""
-    circuit = Circuit(HEADLINE)
-    f = np.logspace(6, -1, 40)
-    rng = np.random.default_rng(seed)
-    out = []
-    for k, v in enumerate(values):
-        z = circuit.impedance(np.array(v), f)
-        z = z * (1 + noise * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size)) / np.sqrt(2))
-        out.append(Spectrum(f, z, meta={"label": f"{k} h", "time_h": float(k), **meta}))
-    return out
 
 
 def _panel(fig, start: str):
@@ -48,7 +39,7 @@ def test_evolution_draws_extrapolated_resistances_as_open_markers_named_in_the_l
     """A resistance whose arc's apex lies outside the measured range (``fapex-outside-range:CPE2``)
     is extrapolated, as the headline lines say ("extrapolated at N of M"): its point is an open
     (white) marker, named in the panel's legend; the other points and panels stay filled."""
-    spectra = _headline_series([[12.0, 45.0, 2e-7, 0.92, 80 + 20 * k, 3e-5, 0.8] for k in range(3)], seed=4)
+    spectra = headline_series([[12.0, 45.0, 2e-7, 0.92, 80 + 20 * k, 3e-5, 0.8] for k in range(3)], seed=4)
     camp = eisfit.fit_campaign(spectra, circuit=HEADLINE, cache_dir=False, progress=False)
     camp.results[1] = dataclasses.replace(camp.results[1], flags=[*camp.results[1].flags, "fapex-outside-range:CPE2"])
     assert "extrapolated at 1 of 3" in " ".join(camp.evolution_lines())
