@@ -745,6 +745,44 @@ def test_side_by_side_nova_style_with_decimal_commas_reads_every_group(tmp_path)
         np.testing.assert_allclose(s.z, _arc_cell(SIDE_F, r2), rtol=1e-8)
 
 
+def _quoted_grouped(x: float, german: bool) -> str:
+    """``x`` with three decimals and its digits grouped by threes, in double quotes, as a
+    spreadsheet's CSV export writes it: "100,000.000", or "100.000,000" in German."""
+    text = f"{x:,.3f}"
+    return '"' + (text.translate(str.maketrans(",.", ".,")) if german else text) + '"'
+
+
+@pytest.mark.parametrize("german, delimiter", [(False, ","), (True, ","), (True, ";")])
+@pytest.mark.parametrize("units_row", [False, True])
+def test_side_by_side_spectra_with_quoted_thousands_read_as_one_spectrum_does(tmp_path, german, delimiter,
+                                                                              units_row):
+    """Two spectra side by side ('Freq 1, Z' 1, Z'' 1, Freq 2, ...'), every number quoted
+    with digits grouped by threes ("100,000.000", German "100.000,000"), a units row or
+    not: each group reads back the numbers written, as the same group alone in a file does.
+    Before, the comma-delimited tables were refused (a quoted "100,000.000" split in two:
+    'line 7: 3 values where the table has 2 columns' / 'no impedance columns')."""
+    f_hz = np.logspace(5, -1, 13)
+    spectra_z = [_arc_cell(f_hz, r2) for r2 in SIDE_R2[:2]]
+    names = [f'"Freq {k}"{delimiter}"Z\' {k}"{delimiter}"-Z\'\' {k}"' for k in (1, 2)]
+    units = [delimiter.join(['"Hz"', '"Ohm"', '"Ohm"'])] * 2
+    rows = [[delimiter.join(_quoted_grouped(x, german) for x in (f, z.real, -z.imag)) for z in (z1, z2)]
+            for f, z1, z2 in zip(f_hz, *spectra_z)]
+    def table(groups):
+        lines = [names] + ([units] if units_row else []) + rows
+        return "\n".join(delimiter.join(line[g] for g in groups) for line in lines) + "\n"
+    path = _write(tmp_path, "side.csv", table([0, 1]))
+    spectra = eisfit.read(path, imag_sign="positive")
+    assert [s.meta["column_group"] for s in spectra] == [1, 2]
+    expected_f = np.array([float(f"{f:.3f}") for f in f_hz])  # the numbers written, read by Python
+    for k, (s, z) in enumerate(zip(spectra, spectra_z)):
+        np.testing.assert_array_equal(s.frequency, expected_f)
+        np.testing.assert_array_equal(s.z.real, [float(f"{v:.3f}") for v in z.real])
+        np.testing.assert_array_equal(s.z.imag, [-float(f"{-v:.3f}") for v in z.imag])
+        (alone,) = eisfit.read(_write(tmp_path, f"alone{k}.csv", table([k])), imag_sign="positive")
+        np.testing.assert_array_equal(alone.frequency, s.frequency)
+        np.testing.assert_array_equal(alone.z, s.z)
+
+
 def test_a_table_borrowing_ec_lab_unit_notation_is_a_table_not_an_mpt(tmp_path):
     """'f/Hz', '|Z|/Ohm', 'Phase/deg' with tabs: read as a table (it was taken for a
     headerless EC-Lab export and refused, 'no freq/Hz column'); side by side too."""

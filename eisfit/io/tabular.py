@@ -154,13 +154,26 @@ def split_fields(line: str, delimiter: str | None) -> list[str]:
         return []
     if delimiter is None:
         return text.split()
-    if '"' in text:
-        fields = [f.strip() for f in next(_csv.reader([text], delimiter=delimiter, skipinitialspace=True))]
-    else:
-        fields = [f.strip() for f in text.split(delimiter)]
+    fields = [f.strip() for f in delimited_cells(text, delimiter)]
     while fields and fields[-1] == "":
         fields.pop()
     return fields
+
+
+def delimited_cells(line: str, delimiter: str) -> list[str]:
+    """The cells of one line split at ``delimiter``, every cell kept (empty ones too), a
+    cell in double quotes read as one cell without its quotes (``"1,000.5"`` in a comma
+    table); a line without a double quote is split as it is."""
+    if '"' not in line:
+        return line.split(delimiter)
+    return next(_csv.reader([line], delimiter=delimiter, skipinitialspace=True), [])
+
+
+def joined_cells(cells: Sequence[str], delimiter: str) -> str:
+    """One line of ``cells`` that :func:`delimited_cells` splits back into them: a cell
+    holding the delimiter or a double quote is written in double quotes."""
+    return delimiter.join(f'"{c.replace(chr(34), chr(34) * 2)}"' if delimiter in c or '"' in c else c
+                          for c in cells)
 
 
 def parse_number(text: str, decimal: str = ".") -> float:
@@ -1822,10 +1835,10 @@ def column_groups(lines: Sequence[str], delimiter: str | None | bool = False
                 continue
             if not (names_a_frequency(line) or _BARE_F.search(line)):  # a row of numbers, notes
                 break
-            spans = _group_spans([f.strip().strip('"') for f in line.split(delim)])
+            spans = _group_spans([f.strip().strip('"') for f in delimited_cells(line, delim)])
             if spans is None:
                 continue
-            above = lines[at - 1].split(delim) if at else []
+            above = delimited_cells(lines[at - 1], delim) if at else []
             groups = []
             for g, (a, b) in enumerate(spans):
                 meta: dict[str, Any] = {"column_group": g + 1, "column_group_columns": f"{a + 1}-{b}"}
@@ -1871,9 +1884,10 @@ def spectra_by_column_group(lines: Sequence[str], delimiter: str | None | bool,
 
 
 def _group_line(line: str, delimiter: str, first: int, end: int) -> str:
-    """The cells ``first:end`` of a line, blank when they are all empty."""
-    cells = line.split(delimiter)[first:end]
-    return delimiter.join(cells) if any(c.strip().strip('"') for c in cells) else ""
+    """The cells ``first:end`` of a line (a quoted cell may hold the delimiter:
+    ``"100,000.0"``), blank when they are all empty."""
+    cells = delimited_cells(line, delimiter)[first:end]
+    return joined_cells(cells, delimiter) if any(c.strip().strip('"') for c in cells) else ""
 
 
 # ---------------------------------------------------------------------------
