@@ -254,3 +254,59 @@ def test_a_real_mpr_cut_inside_its_data_module_keeps_its_complete_records(tmp_pa
     (whole,) = mpr.read(src)
     assert len(s) == 31
     np.testing.assert_array_equal(s.z, whole.z[:31])
+
+
+# ---------------------------------------------------------------------------
+# an .mpt re-saved as CSV whose counter resets in the middle of a sweep
+# ---------------------------------------------------------------------------
+def _counter_resetting_mid_sweep(sizes: list[int]) -> np.ndarray:
+    """A cycle counter over sweeps of ``sizes`` rows: 1, 2, 3... one value per sweep, but
+    restarting at 1 halfway through the third sweep (as an outer loop's counter does)."""
+    counter = np.concatenate([np.full(n, k + 1) for k, n in enumerate(sizes)])
+    third = sum(sizes[:2])
+    counter[third + sizes[2] // 2:] -= 2
+    assert np.all(counter >= 1) and counter[third + sizes[2] // 2] == 1
+    return counter
+
+
+@pytest.mark.parametrize("rel", ["dgbowl__yadg/mb.mpt", "dgbowl__yadg/vsp_peis_with.mpt"])
+def test_an_mpt_saved_as_csv_with_a_counter_reset_mid_sweep_reads_as_the_mpt(rel, tmp_path):
+    """The spectra of a real .mpt written as 'cycle number;freq/Hz;Re(Z)/Ohm;-Im(Z)/Ohm'
+    with a counter that restarts in the middle of a sweep while the frequency keeps falling
+    read back as the .mpt's spectra, every digit (the sweep boundaries come from the
+    frequencies, the counter only confirms them). Before, the reset split that sweep in two."""
+    from eisfit import read
+
+    original = read(realdata_path("mpr", *rel.split("/")))
+    sizes = [len(s) for s in original]
+    assert len(sizes) >= 3
+    f = np.concatenate([s.frequency for s in original])
+    z = np.concatenate([s.z for s in original])
+    counter = _counter_resetting_mid_sweep(sizes)
+    path = tmp_path / "resaved.csv"
+    path.write_text("cycle number;freq/Hz;Re(Z)/Ohm;-Im(Z)/Ohm\n" + "".join(
+        f"{c};{float(fk)!r};{float(zk.real)!r};{float(-zk.imag)!r}\n" for c, fk, zk in zip(counter, f, z)))
+    resaved = read(path)
+    assert [len(s) for s in resaved] == sizes
+    for a, b in zip(resaved, original):
+        np.testing.assert_array_equal(a.frequency, b.frequency)
+        np.testing.assert_array_equal(a.z, b.z)
+
+
+def test_an_mpt_table_resaved_as_semicolon_csv_reads_as_the_mpt(tmp_path):
+    """yadg's mb.issue_149.mpt, whose 'z cycle' resets in the middle of its fourth sweep:
+    its table (decimal commas) re-saved as ';' CSV without the header block reads as the
+    .mpt, 16 sweeps of 13 points (was 17: the fourth split 8 + 5)."""
+    from eisfit import read
+
+    src = realdata_path("mpr", "dgbowl__yadg", "mb.issue_149.mpt")
+    text = src.read_bytes().decode("cp1252")
+    n_header = int(text.split("Nb header lines", 1)[1].split(":", 1)[1].split()[0])
+    table = text.splitlines()[n_header - 1:]
+    path = tmp_path / "mb.csv"
+    path.write_text("\n".join(";".join(c.strip() for c in line.split("\t")) for line in table) + "\n", encoding="cp1252")
+    original, resaved = read(src), read(path)
+    assert [len(s) for s in resaved] == [len(s) for s in original] == [13] * 16
+    for a, b in zip(resaved, original):
+        np.testing.assert_array_equal(a.frequency, b.frequency)
+        np.testing.assert_allclose(a.z, b.z, rtol=1e-12)

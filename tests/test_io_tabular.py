@@ -128,6 +128,27 @@ def test_sweeps_by_reset_counter_and_zero_rows(tmp_path):
     assert [len(s) for s in eisfit.read(sep)] == [6, 6]
 
 
+def test_a_counter_changing_in_the_middle_of_a_sweep_does_not_split_it(tmp_path):
+    """A cycle column that changes (1 -> 2, then 2 -> 1: a reset) in the middle of a sweep
+    whose frequency keeps falling: one sweep per frequency sweep, every value as written
+    (before, each change of the counter opened a sweep: 3 + 3 + 3 + 3 points). Where the
+    counter changes and the frequency does not go straight on (back up, or the same
+    frequency again in a single-frequency monitor), it still confirms a new sweep."""
+    both = np.concatenate([F, F])
+    zz = np.concatenate([Z, Z * 2])
+    counter = [1, 1, 1, 2, 2, 2, 3, 3, 3, 1, 1, 1]
+    path = _write(tmp_path, "c.csv", "cycle number,freq/Hz,Re(Z)/Ohm,Im(Z)/Ohm\n" + _rows(
+        "{},{!r},{!r},{!r}", (counter, both, zz.real, zz.imag)))
+    spectra = eisfit.read(path)
+    assert [len(s) for s in spectra] == [6, 6]
+    for s, expected in zip(spectra, (Z, 2 * Z)):
+        np.testing.assert_array_equal(s.frequency, F)
+        np.testing.assert_array_equal(s.z, expected)
+    monitor = _write(tmp_path, "m.csv", "cycle number,freq/Hz,Re(Z)/Ohm,Im(Z)/Ohm\n" + _rows(
+        "{},{!r},{!r},{!r}", ([1, 1, 2, 2, 3, 3], [1000.0] * 6, Z.real, Z.imag)))
+    assert [len(s) for s in eisfit.read(monitor)] == [2, 2, 2]
+
+
 def test_export_round_trip(tmp_path):
     spectra = [eisfit.Spectrum(F, Z, {"technique": "PEIS", "area": 0.785, "area_unit": "cm^2"},
                                columns={"time/s": np.arange(6.0)}),

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import CorruptFileError
 from ._clock import iso_time
-from ._common import split_by_counter, sweeps_at_frequency_resets
+from ._common import merge_continued_sweeps, split_by_counter, sweeps_at_frequency_resets
 
 # Flag IDs share one byte per record; value = bit mask within that byte.
 FLAG_MASKS: dict[int, tuple[str, int]] = {
@@ -160,31 +160,11 @@ def sweep_indices(
     groups = _counter_groups(f.size, columns, loop_starts)
     if groups is not None:
         sweeps = [s for s in (g[is_eis[g]] for g in groups) if s.size]
-        return sweeps if loop_starts is not None else _merge_continued_sweeps(f, sweeps)
+        return sweeps if loop_starts is not None else merge_continued_sweeps(f, sweeps)
     eis_rows = np.flatnonzero(is_eis)
     if eis_rows.size == 0:
         return []
     return [eis_rows[s] for s in sweeps_at_frequency_resets(f[eis_rows], path)]
-
-
-def _merge_continued_sweeps(f: np.ndarray, sweeps: list[np.ndarray]) -> list[np.ndarray]:
-    """Join a counter run to the previous one when it carries straight on with the same sweep.
-
-    Modulo Bat files can reset ``z cycle`` in the middle of a sweep (at an outer
-    loop boundary, seen in yadg ``mb.issue_149``): the next row follows directly
-    and the frequency keeps moving in the same direction, so it is one sweep.
-    """
-    merged = [sweeps[0]] if sweeps else []
-    for s in sweeps[1:]:
-        prev = merged[-1]
-        adjacent = s[0] == prev[-1] + 1
-        if adjacent and prev.size >= 2:
-            direction = np.sign(f[prev[-1]] - f[prev[-2]])
-            if direction != 0 and np.sign(f[s[0]] - f[prev[-1]]) == direction:
-                merged[-1] = np.concatenate([prev, s])
-                continue
-        merged.append(s)
-    return merged
 
 
 def _counter_groups(

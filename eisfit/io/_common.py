@@ -195,6 +195,38 @@ def split_by_counter(counter: np.ndarray) -> list[np.ndarray]:
     return [np.arange(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
+def merge_continued_sweeps(frequency: np.ndarray, runs: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """``runs`` (index arrays into ``frequency``, Hz, in file order: a sweep counter's runs)
+    with each run joined to the one before where the frequencies show no new sweep: the run
+    starts on the next row and its frequencies carry straight on in the direction of the
+    sweep before (strictly, on its first point and on its second, where it has one).
+
+    A counter only confirms a sweep boundary, it never splits a sweep on its own: EC-Lab
+    resets ``z cycle`` in the middle of a sweep (at an outer loop's boundary, yadg's
+    ``mb.issue_149``), as do the counters of its tables re-saved as CSV. A run that goes
+    back toward the start, turns, or repeats the last frequency (a single-frequency
+    monitor) stays a sweep of its own."""
+    f = np.asarray(frequency, dtype=np.float64)
+    merged = [runs[0]] if len(runs) else []
+    for run in runs[1:]:
+        prev = merged[-1]
+        if _carries_on(f, prev, run):
+            merged[-1] = np.concatenate([prev, run])
+        else:
+            merged.append(run)
+    return merged
+
+
+def _carries_on(f: np.ndarray, prev: np.ndarray, run: np.ndarray) -> bool:
+    """Whether ``run`` goes straight on from the last rows of ``prev`` (see
+    :func:`merge_continued_sweeps`)."""
+    if prev.size < 2 or run.size == 0 or run[0] != prev[-1] + 1:
+        return False
+    direction = np.sign(f[prev[-1]] - f[prev[-2]])
+    steps = np.diff(f[np.concatenate([prev[-1:], run[:2]])])
+    return bool(direction != 0 and np.all(np.sign(steps) == direction))
+
+
 def build_spectra(
     path: str | Path,
     frequency: np.ndarray,

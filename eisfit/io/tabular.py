@@ -36,8 +36,8 @@ from .._checks import did_you_mean
 from ..errors import CorruptFileError, MissingColumnError, NoImpedanceDataError, ReadError, UnknownFormatError
 from ..spectrum import AREA_SPECIFIC_UNIT, Spectrum
 from ._clock import iso_time, parse_clock_times, preamble_start_time
-from ._common import (axis_of_column, build_spectra, numbered_sweeps, read_text_bytes, split_by_counter,
-                      split_lines, suffix_of, sweeps_at_frequency_resets, warn)
+from ._common import (axis_of_column, build_spectra, merge_continued_sweeps, numbered_sweeps, read_text_bytes,
+                      split_by_counter, split_lines, suffix_of, sweeps_at_frequency_resets, warn)
 from ._identify import has_frequency_column, identify_columns, modulus_phase_alternative
 from .._sign import capacitive_sign
 from .export import MAGIC as EXPORT_MAGIC, META_PREFIX as EXPORT_META_PREFIX, restored_meta
@@ -1565,14 +1565,16 @@ UNORDERED_MEDIAN_POINTS = 2  # ... most of at most 2 points, is in no sweep orde
 
 def _sweeps(f: np.ndarray, counter: np.ndarray | None, blocks: Sequence[np.ndarray],
             path: Path | str | None = None) -> list[np.ndarray]:
-    """Index arrays of sweeps: inside each block, by counter if present, else at frequency
-    resets. A block whose frequencies change direction at almost every row (sorted by
+    """Index arrays of sweeps: inside each block, by counter if present (a run of the
+    counter joined to the one before where the frequency carries straight on: a counter
+    reset in the middle of a sweep splits nothing, :func:`merge_continued_sweeps`), else at
+    frequency resets. A block whose frequencies change direction at almost every row (sorted by
     another column, shuffled) holds no sweeps of 2 points each: it is one sweep, with a
     warning (it gave one error per "sweep" before)."""
     out = []
     for block in blocks:
         if counter is not None and np.unique(counter[block]).size > 1:
-            parts = split_by_counter(counter[block])
+            parts = merge_continued_sweeps(f[block], split_by_counter(counter[block]))
         else:  # no counter, or one that holds one value (a cycle column of 0 over every sweep)
             parts = sweeps_at_frequency_resets(f[block], path)
             sizes = [p.size for p in parts]
