@@ -21,6 +21,7 @@ import json
 import math
 import sys
 import time
+import traceback
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +54,21 @@ class _State:
 def _error(text: str) -> None:
     """``eisfit: error: text`` on stderr (always shown)."""
     click.echo(f"eisfit: error: {_one_line(text)}", err=True)
+
+
+def _failed(exc: BaseException, text: str | None = None) -> None:
+    """The ``eisfit: error:`` line of one file or spectrum that failed while the command goes
+    on with the others (``text``, else the exception's message); with --debug the exception's
+    traceback before it."""
+    if _State.debug:
+        _traceback(exc)
+    _error(str(exc) if text is None else text)
+
+
+def _traceback(exc: BaseException | str) -> None:
+    """The Python traceback of ``exc`` (or its text, kept where it was caught) on stderr."""
+    text = exc if isinstance(exc, str) else "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    click.echo(text.rstrip("\n"), err=True)
 
 
 def _warn(text: str) -> None:
@@ -539,7 +555,7 @@ def info_command(files: tuple[str, ...], fmt: str | None, imag_sign: str | None,
             spectra = _read_reporting(path, fmt, imag_sign, columns)
             rec = _file_record(path, _format_name(path, fmt), spectra)
         except EisfitError as exc:
-            _error(str(exc))
+            _failed(exc)
             failed += 1
             continue
         records.append(rec)
@@ -630,11 +646,11 @@ def convert_command(files: tuple[str, ...], to: str, out_dir: str | None, fmt: s
             folder.mkdir(parents=True, exist_ok=True)
             writer(spectra, target)
         except EisfitError as exc:
-            _error(str(exc))
+            _failed(exc)
             failed += 1
             continue
         except OSError as exc:
-            _error(f"{target}: cannot write: {exc.strerror or exc}")
+            _failed(exc, f"{target}: cannot write: {exc.strerror or exc}")
             failed += 1
             continue
         written[target.resolve()] = path
@@ -793,7 +809,7 @@ def fit_command(files, circuit, area_cm2, thickness_cm, symmetric, weighting, fm
     for s, res in _fits((s for _, s in _each_spectrum(files, fmt, failed, imag_sign, columns_text)),
                         settings.fit_kwargs(), options):
         if isinstance(res, EisfitError):
-            _error(_labelled(s.label, res))
+            _failed(res, _labelled(s.label, res))
             failed.count += 1
             continue
         res = res.with_kk_valid_band()
@@ -876,7 +892,7 @@ def _each_spectrum(files, fmt: str | None, failed: _Failures, imag_sign: str | N
         try:
             spectra = _read_reporting(path, fmt, imag_sign, columns)
         except EisfitError as exc:
-            _error(str(exc))
+            _failed(exc)
             failed.count += 1
             continue
         for s in spectra:
@@ -933,7 +949,7 @@ def suggest_command(files, candidates, criterion, library, area_cm2, weighting, 
                                   weighting=weighting, fmin=fmin, fmax=fmax,
                                   **({"exclude_hz": exclude_hz} if exclude_hz else {}))
         except EisfitError as exc:
-            _error(_labelled(s.label, exc))
+            _failed(exc, _labelled(s.label, exc))
             failed.count += 1
             continue
         done += 1
@@ -1103,7 +1119,7 @@ def _write_outputs(label: str, outputs) -> int:
         try:
             write(path)
         except OSError as exc:  # named as asked for, not as the temporary file an atomic write was filling
-            click.echo(f"eisfit: error: {label}: cannot write {path}: {exc.strerror or exc}", err=True)
+            _failed(exc, f"{label}: cannot write {path}: {exc.strerror or exc}")
             return 1
     return 0
 
@@ -1169,7 +1185,7 @@ def validate_command(files, threshold_pct, violation_pct, c, no_inductance, fmin
             res = kk_test(s, **options)
             band = None if res.passed else kk_valid_band(s, **options)
         except EisfitError as exc:
-            _error(_labelled(s.label, exc))
+            _failed(exc, _labelled(s.label, exc))
             failed.count += 1
             continue
         done += 1
@@ -1334,7 +1350,7 @@ def drt_command(files, lam, inductance, weighting, circuit, out_dir, fmt, imag_s
             s = s.restrict(fmin, fmax, exclude_hz)
             res = drt(s, lambda_=lambda_, inductance=_INDUCTANCE_CHOICES[inductance], weighting=weighting)
         except EisfitError as exc:
-            _error(_labelled(s.label, exc))
+            _failed(exc, _labelled(s.label, exc))
             failed.count += 1
             continue
         done += 1
@@ -1556,7 +1572,12 @@ def _run_campaign(run: dict, fit_kwargs: dict, scheduler: str | None, state: dic
     ok = sum(r is not None for r in camp.results)
     interrupted = bool(camp.stats.get("interrupted"))
     not_run = [f for f in camp.errors if interrupted and "interrupted" in f.reason]
-    for line in failure_lines([f for f in camp.errors if f not in not_run]):
+    failures = [f for f in camp.errors if f not in not_run]
+    if _State.debug:  # the tracebacks kept with the failures (a file the reader refused)
+        for f in failures:
+            if f.traceback:
+                _traceback(f.traceback)
+    for line in failure_lines(failures):
         _error(line)
     if ok == 0 and interrupted:
         _error(f"{_interruption(run['signals'])} before any checkpoint of {source} was fitted; nothing written")

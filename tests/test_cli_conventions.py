@@ -235,6 +235,47 @@ def test_debug_shows_the_traceback(tmp_path):
     assert r.exit_code == 1 and isinstance(r.exception, CircuitError)  # raised, not turned into a line
 
 
+def _error_lines_and_tracebacks(stderr: str) -> tuple[list[str], list[str]]:
+    """The ``eisfit: error:`` lines of stderr and the last line of each Python traceback in it."""
+    lines = stderr.splitlines()
+    errors = [line for line in lines if line.startswith("eisfit: error: ")]
+    ends = []
+    for k, line in enumerate(lines):
+        if line == "Traceback (most recent call last):":
+            ends.append(next(x for x in lines[k + 1:] if not x.startswith(" ")))
+    return errors, ends
+
+
+@pytest.mark.parametrize("command", ["fit", "campaign-folder", "campaign-file"])
+def test_debug_prints_the_traceback_of_each_file_that_fails_and_goes_on(tmp_path, command):
+    """A file that cannot be read among good ones: one 'eisfit: error:' line naming it
+    without --debug (no traceback); with --debug the same line and, before it, the
+    traceback of the reader's exception on stderr; the exit status is the same (1: the good
+    files are fitted). Before, --debug printed no traceback for such errors."""
+    data_folder(tmp_path / "data", 2)
+    (tmp_path / "data" / "broken.csv").write_text("frequency,nothing\n1,2\n")
+    if command == "fit":
+        args = ["fit", *sorted((tmp_path / "data").glob("*.csv")), "--circuit", "R0-p(R1,CPE1)-p(R2,CPE2)"]
+    elif command == "campaign-folder":
+        args = ["campaign", tmp_path / "data", *QUICK]
+    else:
+        toml = tmp_path / "campaign.toml"
+        toml.write_text("".join(f'[[checkpoint]]\nfile = "data/{name}"\ntime_h = {k}\n\n'
+                                for k, name in enumerate(["cp00.csv", "broken.csv", "cp01.csv"])))
+        args = ["campaign", toml, *QUICK]
+    plain = run([*args, "--out", tmp_path / "plain"])
+    debug = run([*args, "--out", tmp_path / "debug", "--debug"])
+    assert plain.exit_code == debug.exit_code == 1, plain.output + debug.output
+    errors, ends = _error_lines_and_tracebacks(plain.stderr)
+    assert ends == [] and "Traceback" not in plain.stderr
+    assert len(errors) == 1 and "broken.csv" in errors[0] and "no impedance columns" in errors[0]
+    debug_errors, debug_ends = _error_lines_and_tracebacks(debug.stderr)
+    assert debug_errors == errors
+    assert len(debug_ends) == 1 and debug_ends[0].startswith("eisfit.errors.MissingColumnError: ")
+    assert "broken.csv" in debug_ends[0]
+    assert debug.stderr.index("Traceback (most recent call last):") < debug.stderr.index(errors[0])
+
+
 def test_long_circuit_string_is_never_a_path():
     text = "R0-" + "-".join(f"p(R{i},CPE{i})" for i in range(1, 40))
     assert len(text.encode()) > 255

@@ -730,7 +730,8 @@ def _assemble(src, items, fits: list[CheckpointFits], common, stats) -> Campaign
     for c, item, f, kept in zip(src.checkpoints, items, fits, kept_results):
         d = _details(c, item, f, kept)
         if kept is None:
-            errors.append(CheckpointFailure(c.label, c.file, c.sweep, "read" if not c.ok else "fit", d["error"]))
+            errors.append(CheckpointFailure(c.label, c.file, c.sweep, "read" if not c.ok else "fit", d["error"],
+                                            traceback=None if c.ok else c.error_traceback))
         results.append(kept)
         details.append(d)
     settings = {**{FitSettings.key_of(k): v for k, v in common.items()},  # fmin -> fmin_Hz, as a fit's settings

@@ -43,12 +43,14 @@ layered here, where the files are read, by the same rule
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import glob as _glob
 import hashlib
 import os
 import re
 import sys
+import traceback
 import warnings
 from collections import Counter
 from concurrent.futures import BrokenExecutor, Executor
@@ -127,6 +129,9 @@ class Checkpoint:
     extra: dict[str, Any] = field(default_factory=dict)
     origin: str | None = None
     reader: ReaderOptions | None = None
+    # the Python traceback of the exception that made ``error`` (a file the reader refused),
+    # shown by ``eisfit --debug``; None when no exception was raised
+    error_traceback: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -383,41 +388,62 @@ def campaign_reader_text(text: str) -> str:
     return text
 
 
-def _read_file(path: Path, reader: ReaderOptions) -> tuple[list[Spectrum] | None, str, str | None]:
-    """(spectra or None, sha256 of the bytes, error text or None), read with ``reader``; the
+@dataclass(frozen=True)
+class _ReadFailure:
+    """Why a file cannot be read (``reason``) and the traceback of the exception behind it
+    (None where none was raised: a named pipe not opened)."""
+
+    reason: str
+    traceback: str | None = None
+
+
+def _read_file(path: Path, reader: ReaderOptions) -> tuple[list[Spectrum] | None, str, _ReadFailure | None]:
+    """(spectra or None, sha256 of the bytes, the failure or None), read with ``reader``; the
     reader's warnings are issued again with the campaign's advice (:func:`campaign_reader_text`)."""
     try:
         special = special_file_kind(path)
         if special:  # reading a named pipe or a device could block the campaign for ever
-            return None, "", f"not a regular file ({special}): not read"
+            return None, "", _ReadFailure(f"not a regular file ({special}): not read")
         digest = sha256_of_file(path)
     except OSError as exc:
-        return None, "", f"cannot open: {exc.strerror or exc}"
+        return None, "", _ReadFailure(f"cannot open: {exc.strerror or exc}", _traceback_text(exc))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        spectra, error = _read_spectra(path, reader)
+        spectra, failure = _read_spectra(path, reader)
     for w in caught:
         warnings.warn(campaign_reader_text(str(w.message)), w.category, stacklevel=user_stacklevel())
-    return spectra, digest, None if error is None else campaign_reader_text(error)
+    if failure is not None:
+        failure = dataclasses.replace(failure, reason=campaign_reader_text(failure.reason))
+    return spectra, digest, failure
 
 
-def _read_spectra(path: Path, reader: ReaderOptions) -> tuple[list[Spectrum] | None, str | None]:
+def _read_spectra(path: Path, reader: ReaderOptions) -> tuple[list[Spectrum] | None, _ReadFailure | None]:
     """(spectra, None) or (None, why the file cannot be read), read with ``reader``."""
     from ..io import read
 
     try:
         return read(path, **reader.given()), None
-    except UnknownFormatError as exc:
+    except Exception as exc:  # a reader bug (not an EisfitError) must not stop a 1000 h campaign either
+        return None, _ReadFailure(_read_error_reason(path, exc), _traceback_text(exc))
+
+
+def _read_error_reason(path: Path, exc: Exception) -> str:
+    """The text of a campaign's error row for a file whose reading raised ``exc``."""
+    if isinstance(exc, UnknownFormatError):
         reason = str(getattr(exc, "reason", None) or exc)
         if _names_impedance_columns(path):  # a damaged data file (a header names its columns): an error row
-            return None, f"damaged: {reason}"
-        return None, reason if reason.startswith(UNRECOGNISED) else f"{UNRECOGNISED}: {reason}"
-    except NoImpedanceDataError as exc:  # an instrument file of another technique (cycling, CV...)
-        return None, exc.reason if exc.reason.startswith(OTHER_TECHNIQUE) else f"{OTHER_TECHNIQUE}: {exc.reason}"
-    except EisfitError as exc:
-        return None, str(getattr(exc, "reason", None) or exc)
-    except Exception as exc:  # a reader bug must not stop a 1000 h campaign
-        return None, f"reader failed: {type(exc).__name__}: {exc}"
+            return f"damaged: {reason}"
+        return reason if reason.startswith(UNRECOGNISED) else f"{UNRECOGNISED}: {reason}"
+    if isinstance(exc, NoImpedanceDataError):  # an instrument file of another technique (cycling, CV...)
+        return exc.reason if exc.reason.startswith(OTHER_TECHNIQUE) else f"{OTHER_TECHNIQUE}: {exc.reason}"
+    if isinstance(exc, EisfitError):
+        return str(getattr(exc, "reason", None) or exc)
+    return f"reader failed: {type(exc).__name__}: {exc}"
+
+
+def _traceback_text(exc: BaseException) -> str:
+    """The Python traceback of ``exc`` as text (kept with an error row for ``eisfit --debug``)."""
+    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
 
 
 def acquisition_time(s: Spectrum) -> dt.datetime | None:
@@ -454,11 +480,11 @@ def _checkpoints_of_file(path: Path, display: str, sweep: int | None = None, *,
     labelled ``display`` (``display#k`` for sweep k of several); an
     unreadable file is one checkpoint with its error. ``meta``: the Checkpoint fields a
     campaign file's row gives (label, cell, time_h...)."""
-    spectra, digest, error = _read_file(path, reader)
-    if error is not None:
+    spectra, digest, failure = _read_file(path, reader)
+    if failure is not None:
         label = meta.pop("label", None) or display
-        return [Checkpoint(label=label, spectrum=None, file=display, sweep=sweep,
-                           content_sha256=digest, error=error, reader=reader, **meta)]
+        return [Checkpoint(label=label, spectrum=None, file=display, sweep=sweep, content_sha256=digest,
+                           error=failure.reason, error_traceback=failure.traceback, reader=reader, **meta)]
     assert spectra is not None
     indices = range(len(spectra)) if sweep is None else [sweep]
     out = []
