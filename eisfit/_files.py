@@ -1,8 +1,10 @@
-"""Writing files so that a failure never leaves half of one; telling a file from a pipe."""
+"""Writing files so that a failure never leaves half of one; telling a file from a pipe; names
+that tell input files apart."""
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import IO, Iterator
@@ -65,3 +67,52 @@ def special_file_kind(path: Path) -> str:
     if stat.S_ISSOCK(mode):
         return "a socket"
     return ""
+
+
+def distinct_names(paths) -> list[str]:
+    """Per input file (in the order given), a name that tells it apart from every other
+    input: what labels its spectra (``<name>#<sweep>``: the command line's inputs, the files
+    of a campaign list) and names their output files (:func:`safe_name`).
+
+    The file name where no other input has the same one (compared as output file names
+    are: file-name-safe and case-insensitively, as macOS and Windows compare them); where
+    several have, the shortest tail of their folders that tells them apart
+    (``run1/cell.mpr``, ``run2/cell.mpr``); where they are in one folder (one file given
+    twice, ``a b.csv`` and ``a_b.csv``), `` (2)``, `` (3)``... in the order given.
+    Deterministic: the same inputs give the same names."""
+    parts = [Path(os.path.normpath(os.path.abspath(p))).parts for p in paths]
+    depth = [1] * len(parts)
+
+    def name(i: int) -> str:
+        return "/".join(parts[i][-depth[i]:])
+
+    def clashes() -> list[list[int]]:
+        groups: dict[str, list[int]] = {}
+        for i in range(len(parts)):
+            groups.setdefault(safe_name(name(i)).lower(), []).append(i)
+        return [g for g in groups.values() if len(g) > 1]
+
+    grew = True
+    while grew:
+        grew = False
+        for group in clashes():
+            if len({parts[i][:-1] for i in group}) == 1:  # one folder (a file given twice): no folder tells
+                continue
+            for i in group:
+                if depth[i] < len(parts[i]) - 1:  # never the root ('/', 'C:\\')
+                    depth[i] += 1
+                    grew = True
+    names = [name(i) for i in range(len(parts))]
+    taken = {safe_name(n).lower() for n in names}
+    for group in clashes():
+        for k, i in enumerate(group[1:], start=2):
+            while safe_name(f"{names[i]} ({k})").lower() in taken:
+                k += 1
+            names[i] = f"{names[i]} ({k})"
+            taken.add(safe_name(names[i]).lower())
+    return names
+
+
+def safe_name(label: str) -> str:
+    """A file-name-safe version of a spectrum label."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", label).strip("_") or "spectrum"

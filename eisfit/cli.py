@@ -30,7 +30,7 @@ from typing import NoReturn, Sequence
 import click
 
 from . import __version__
-from ._files import atomic_text_file
+from ._files import atomic_text_file, distinct_names as _distinct_names, safe_name as _safe_name
 from ._json import to_jsonable
 from .errors import EisfitError
 from .units import format_frequency, format_value, plain_number
@@ -351,52 +351,6 @@ def _naming_the_file(text: str, path: str) -> str:
     if text.startswith(f"{name}:") and path != name:
         return f"{path}{text[len(name):]}"
     return text if name in text else f"{path}: {text}"
-
-
-def _distinct_names(paths) -> list[str]:
-    """Per input file (in the order given), a name that tells it apart from every other
-    input of the command: what labels its spectra (``<name>#<sweep>``) and names its output
-    files (:func:`_safe_name`).
-
-    The file name where no other input has the same one (compared as output file names
-    are: file-name-safe and case-insensitively, as macOS and Windows compare them); where
-    several have, the shortest tail of their folders that tells them apart
-    (``run1/cell.mpr``, ``run2/cell.mpr``); where they are in one folder (one file given
-    twice, ``a b.csv`` and ``a_b.csv``), `` (2)``, `` (3)``... in the order given.
-    Deterministic: the same inputs give the same names."""
-    import os
-
-    parts = [Path(os.path.normpath(os.path.abspath(p))).parts for p in paths]
-    depth = [1] * len(parts)
-
-    def name(i: int) -> str:
-        return "/".join(parts[i][-depth[i]:])
-
-    def clashes() -> list[list[int]]:
-        groups: dict[str, list[int]] = {}
-        for i in range(len(parts)):
-            groups.setdefault(_safe_name(name(i)).lower(), []).append(i)
-        return [g for g in groups.values() if len(g) > 1]
-
-    grew = True
-    while grew:
-        grew = False
-        for group in clashes():
-            if len({parts[i][:-1] for i in group}) == 1:  # one folder (a file given twice): no folder tells
-                continue
-            for i in group:
-                if depth[i] < len(parts[i]) - 1:  # never the root ('/', 'C:\\')
-                    depth[i] += 1
-                    grew = True
-    names = [name(i) for i in range(len(parts))]
-    taken = {_safe_name(n).lower() for n in names}
-    for group in clashes():
-        for k, i in enumerate(group[1:], start=2):
-            while _safe_name(f"{names[i]} ({k})").lower() in taken:
-                k += 1
-            names[i] = f"{names[i]} ({k})"
-            taken.add(_safe_name(names[i]).lower())
-    return names
 
 
 def _relabelled(spectrum, name: str):
@@ -1099,13 +1053,6 @@ def _fallback_folder(prefix: str) -> Path | None:
 # ---- end section: fit ---------------------------------------------------------
 
 # ---- section: validate (Kramers-Kronig) --------------------------------------
-def _safe_name(label: str) -> str:
-    """A file-name-safe version of a spectrum label."""
-    import re
-
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", label).strip("_") or "spectrum"
-
-
 def _write_frame(frame, path: Path) -> None:
     with atomic_text_file(path) as fh:
         frame.to_csv(fh, index=False)

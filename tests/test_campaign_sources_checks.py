@@ -356,3 +356,26 @@ def test_campaign_file_rows_out_of_time_order_are_named_in_a_warning(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         load_checkpoints(tmp_path / "sorted.csv")
+
+
+def test_a_list_of_paths_is_labelled_by_file_names_as_a_folder_is(tmp_path):
+    """fit_campaign([paths]) labels its checkpoints by the file name, as a folder campaign
+    does, and where two files of different folders share a name by the shortest tail of the
+    path that tells them apart ('A/cell.csv', 'B/cell.csv'): in the table, the report and the
+    figures' panel titles; the 'file' column keeps the path. Before, every label was the whole
+    path as given (/tmp/.../A/cell.csv). A campaign file's absolute paths are labelled alike."""
+    for folder in ("A", "B"):
+        (tmp_path / folder).mkdir()
+    paths = [_write_spectrum(tmp_path / "A" / "cell.csv", 300.0), _write_spectrum(tmp_path / "B" / "cell.csv", 340.0),
+             _write_spectrum(tmp_path / "A" / "other.csv", 380.0)]
+    camp = eisfit.fit_campaign([str(p) for p in paths], circuit=CIRCUIT, cache_dir=False, progress=False)
+    expected = {"A/cell.csv": str(paths[0]), "B/cell.csv": str(paths[1]), "other.csv": str(paths[2])}
+    assert dict(zip(camp.table["label"], camp.table["file"])) == expected
+    report = camp.report()
+    assert str(tmp_path) not in report and all(f"| {label} |" in report for label in expected)
+    fig = camp.plot_fits()
+    titles = " ".join(ax.get_title() for ax in fig.axes)
+    assert str(tmp_path) not in titles and all(label in titles for label in expected)
+    toml = tmp_path / "campaign.toml"
+    toml.write_text("".join(f'[[checkpoint]]\nfile = "{p}"\ntime_h = {10 * k}\n\n' for k, p in enumerate(paths)))
+    assert [c.label for c in load_checkpoints(toml).checkpoints] == list(expected)

@@ -57,12 +57,12 @@ from concurrent.futures import BrokenExecutor, Executor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path, PurePath
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
 from .._caller import user_stacklevel
-from .._files import special_file_kind
+from .._files import distinct_names, special_file_kind
 from ..analysis.quality import is_instrument_noise_column
 from ..errors import CampaignError, EisfitError, NoImpedanceDataError, UnknownFormatError
 from ..io._clock import naive_utc
@@ -195,7 +195,7 @@ def load_checkpoints(source: Any, executor: Executor | Callable[[int], Executor 
             return _from_spectra(source)
         if all(isinstance(s, (str, Path)) for s in source):
             paths = _without_repeated_paths([Path(s) for s in source])
-            return _from_files(paths, executor=executor, reader=reader)
+            return _labelled_by_name(_from_files(paths, executor=executor, reader=reader), paths)
         raise CampaignError("a campaign list must hold only Spectrum objects or only file paths")
     if not isinstance(source, (str, Path)):
         raise CampaignError(f"cannot make a campaign from {type(source).__name__}")
@@ -211,7 +211,7 @@ def load_checkpoints(source: Any, executor: Executor | Callable[[int], Executor 
     if kind == "file" and _is_campaign_file(path):
         return _from_campaign_file(path, reader)
     if kind == "file":
-        return _labelled_by_name(_from_files([path], reader=reader), path)
+        return _labelled_by_name(_from_files([path], reader=reader), [path])
     if any(ch in text for ch in "*?["):
         files = [Path(p) for p in _glob.glob(text, recursive=True) if Path(p).is_file()]
         if not files:
@@ -249,14 +249,24 @@ def _warn_reader_unused(reader: ReaderOptions) -> None:
 
 # ---- helpers --------------------------------------------------------------------
 
-def _labelled_by_name(src: CampaignSource, path: Path) -> CampaignSource:
-    """The checkpoints of one data file labelled by its name (``cell.mpr#9``), not by the
-    path as given (figure panels, the residual map and the DRT lines of a file under
-    /work/data/... had carried the whole path); ``file`` keeps the path."""
-    for c in src.checkpoints:
-        if c.label.startswith(str(path)):
-            c.label = path.name + c.label[len(str(path)):]
+def _labelled_by_name(src: CampaignSource, paths: Sequence[Path]) -> CampaignSource:
+    """The checkpoints of data files given by their paths (one file, a list) labelled as a
+    folder's are, by the file name (``cell.mpr#9``; where two files of different folders
+    share a name, the shortest tail of their paths that tells them apart, ``run1/cell.mpr``:
+    :func:`eisfit._files.distinct_names`), not by the paths as given (the table, the figure
+    panels, the residual map, the DRT lines and the report had carried /work/data/...);
+    ``file`` keeps the path."""
+    _relabel(src.checkpoints, dict(zip(map(str, paths), distinct_names(paths))))
     return src
+
+
+def _relabel(checkpoints: Sequence[Checkpoint], names: Mapping[str, str]) -> None:
+    """Each checkpoint labelled by its file (``file#k``) labelled ``names[file]`` instead
+    (``name#k``); a label of its own (a campaign file's ``label``) is kept."""
+    for c in checkpoints:
+        name = names.get(c.file or "")
+        if name is not None and c.label.startswith(c.file):
+            c.label = name + c.label[len(c.file):]
 
 
 
@@ -1084,11 +1094,23 @@ def _from_campaign_file(path: Path, reader: ReaderOptions) -> CampaignSource:
         listed.append((where, found))
         checkpoints.extend(found)
     _warn_repeated_data(path, listed)
+    _label_absolute_paths_by_name(path, checked, checkpoints)
     _drop_per_file_cycles([c for row, (_, found) in zip(checked, listed) if row.get("cycle") is None
                            for c in found], path)
     _warn_rows_out_of_time_order(path, listed)
     return CampaignSource(checkpoints, f"campaign file order ({path.name})", defaults,
                           name=info.get("name"))
+
+
+def _label_absolute_paths_by_name(path: Path, rows: Sequence[dict[str, Any]], checkpoints: Sequence[Checkpoint]) -> None:
+    """The checkpoints of a campaign file's rows that give their file as an absolute path
+    labelled as a list of paths is (:func:`_labelled_by_name`: the file name, or the shortest
+    tail of the path that tells it from the campaign's other files), not by the whole path;
+    a relative path is the label as written (relative to the campaign file, as a folder's
+    names are relative to it)."""
+    files = list(dict.fromkeys(str(r["file"]) for r in rows))
+    names = distinct_names([_resolve(path, f) for f in files])
+    _relabel(checkpoints, {f: n for f, n in zip(files, names) if Path(f).is_absolute()})
 
 
 def _warn_rows_out_of_time_order(path: Path, listed: list[tuple[str, list[Checkpoint]]]) -> None:
