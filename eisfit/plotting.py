@@ -2741,12 +2741,7 @@ def plot_campaign_drt_map(camp: CampaignLike, ax: Axes | None = None) -> Axes:
     mesh = ax.pcolormesh(_edges(log_tau), _edges(ys[order]), gamma, cmap="magma", shading="flat",
                          rasterized=True)
     _colourbar(mesh, ax, "γ / Ω")
-    table = camp.table  # the tracked peaks are columns drt_peak<k>_tau_s of the table
-    n_tracks = sum(1 for key in table.columns if key.startswith("drt_peak") and key.endswith("_tau_s"))
-    for t in range(1, n_tracks + 1):
-        tau = table[f"drt_peak{t}_tau_s"].to_numpy(dtype=float)[order]
-        ax.plot(np.log10(tau), ys[order], "o-", ms=3.5, lw=0.8, color="white", mec="k", mew=0.4,
-                label="tracked peaks" if t == 1 else None)
+    n_tracks = _draw_drt_tracks(ax, camp, order, ys)
     for k in order:
         if drts[k].kk_violation:
             ax.annotate("KK!", (log_tau[-1], ys[k]), color="C3", fontsize=7, ha="right", va="center")
@@ -2759,6 +2754,27 @@ def plot_campaign_drt_map(camp: CampaignLike, ax: Axes | None = None) -> Axes:
     if own:
         _fixed_layout(ax.figure)
     return ax
+
+
+def _draw_drt_tracks(ax, camp, order: Sequence[int], ys) -> int:
+    """Draw the tracked DRT peaks (columns ``drt_peak<k>_tau_s`` of the table) on the map
+    ``ax``, checkpoints ``order`` at heights ``ys``; returns the number of tracks. The peaks
+    are tracked per cell, so a track's line joins the checkpoints of one cell only, each cell
+    in a marker of its own named in the legend (one line through every row had joined cell
+    A's last checkpoint to cell B's first). White markers, readable over the dark map."""
+    table = camp.table
+    n_tracks = sum(1 for key in table.columns if key.startswith("drt_peak") and key.endswith("_tau_s"))
+    cells, codes = _camp_cells(camp)
+    groups = ([(list(order), "o", "tracked peaks")] if codes is None else
+              [([k for k in order if codes[k] == c], CELL_MARKERS[c % len(CELL_MARKERS)],
+                f"tracked peaks, cell {name}") for c, name in enumerate(cells)])
+    for t in range(1, n_tracks + 1):
+        tau = table[f"drt_peak{t}_tau_s"].to_numpy(dtype=float)
+        for rows, marker, label in groups:
+            if _np.isfinite(tau[rows]).any():  # a track this cell does not have draws nothing
+                ax.plot(_np.log10(tau[rows]), ys[rows], marker=marker, ls="-", ms=3.5, lw=0.8, color="white",
+                        mec="k", mew=0.4, label=label if t == 1 else None)
+    return n_tracks
 
 
 def plot_campaign_drt_stack(camp: CampaignLike, ax: Axes | None = None, offset: float | None = None,

@@ -182,3 +182,31 @@ def test_fits_panel_titles_keep_the_part_of_the_file_name_that_differs():
     assert len(titles) == len(files) > 2
     for title, hours in zip(titles, files):
         assert hours in title, (title, hours)
+
+
+def test_drt_map_tracks_join_the_checkpoints_of_one_cell_only():
+    """The DRT peaks are tracked per cell; the map had drawn each track through every row, a
+    line from cell A's last checkpoint to cell B's first. Each drawn track line now holds the
+    checkpoints of one cell, in a marker of its own named in the legend."""
+    from conftest import arrhenius_cell
+
+    rng = np.random.default_rng(5)
+    a, _ = arrhenius_cell("A", 0.35, 0.40, [-20, 20, 60], rng)
+    b, _ = arrhenius_cell("B", 0.50, 0.50, [-20, 20, 60], rng)
+    camp = eisfit.fit_campaign(a + b, circuit=HEADLINE, drt=True, progress=False, cache_dir=False)
+    ax = P.plot_campaign_drt_map(camp)
+    cells = np.array([str(c.cell) for c in camp.checkpoints])
+    taus = {key: np.log10(camp.table[key].to_numpy(float)) for key in camp.table.columns
+            if key.startswith("drt_peak") and key.endswith("_tau_s")}
+    tracks = [line for line in ax.get_lines() if line.get_color() == "white"]
+    assert tracks
+    for line in tracks:
+        x = np.asarray(line.get_xdata(), float)
+        assert np.isfinite(x).any()
+        x = x[np.isfinite(x)]
+        owners = {cells[k] for t, column in taus.items() for k in range(len(cells))
+                  if np.isfinite(column[k]) and np.any(np.isclose(x, column[k], rtol=0, atol=1e-12))}
+        assert len(owners) == 1, owners
+    labels = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert "tracked peaks, cell A" in labels and "tracked peaks, cell B" in labels
+    plt.close(ax.figure)
