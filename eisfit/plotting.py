@@ -2748,8 +2748,8 @@ def plot_campaign_drt_map(camp: CampaignLike, ax: Axes | None = None) -> Axes:
     ax.set_xlabel("log10(τ / s)")
     ax.set_ylabel(ylabel)
     ax.set_title("DRT map (γ of the fitted points)", fontsize=FONT_PT, y=1.0)
-    if n_tracks:
-        ax.legend(fontsize=SMALL_PT, loc="best", frameon=True, framealpha=0.85)  # readable over the dark map
+    if n_tracks:  # above the map: inside, "best" had hidden the 1000 h marker of a track
+        _legend_above(ax, *ax.get_legend_handles_labels())
     _style(ax)
     if own:
         _fixed_layout(ax.figure)

@@ -210,3 +210,23 @@ def test_drt_map_tracks_join_the_checkpoints_of_one_cell_only():
     labels = [text.get_text() for text in ax.get_legend().get_texts()]
     assert "tracked peaks, cell A" in labels and "tracked peaks, cell B" in labels
     plt.close(ax.figure)
+
+
+def test_drt_map_legend_covers_no_tracked_peak():
+    """The map's legend sat inside it ("best") over the 1000 h marker of the interface peak of
+    the sample campaign: it stands above the map now and covers no marker."""
+    spectra = headline_series([[12.0, 45.0, 2e-9, 0.92, 120 - 8 * k, 3e-6, 0.8] for k in range(8)], seed=4)
+    camp = eisfit.fit_campaign(spectra, circuit=HEADLINE, drt=True, progress=False, cache_dir=False)
+    ax = P.plot_campaign_drt_map(camp)
+    fig = ax.figure
+    fig.draw_without_rendering()
+    box = ax.get_legend().get_window_extent()
+    markers = np.vstack([ax.transData.transform(np.column_stack([line.get_xdata(), line.get_ydata()]))
+                         for line in ax.get_lines() if line.get_color() == "white"])
+    markers = markers[np.all(np.isfinite(markers), axis=1)]
+    assert len(markers)
+    inside = ((markers[:, 0] >= box.x0) & (markers[:, 0] <= box.x1)
+              & (markers[:, 1] >= box.y0) & (markers[:, 1] <= box.y1))
+    assert not inside.any()
+    assert box.y0 >= ax.get_window_extent().y1 - 1  # above the map
+    plt.close(fig)
