@@ -1764,11 +1764,20 @@ def plot_campaign_nyquist(camp: CampaignLike, ax: Axes | None = None, area_norma
     slim colour bar. At most ``max_spectra`` checkpoints, evenly chosen, are drawn (None:
     all); the title says so when some are left out. Returns the Axes."""
     shown, note = _camp_shown(camp, max_spectra)
-    factor, prefix = _ohm_prefix(max((float(_np.max(_np.abs(r.z))) * _camp_area(camp, k, area_normalised)
-                                      for k, r in shown), default=1.0))
-    re_ = _np.array([v for k, r in shown for v in r.z.real * _camp_area(camp, k, area_normalised)]) / factor
-    im_ = _np.array([v for k, r in shown for v in -r.z.imag * _camp_area(camp, k, area_normalised)]) / factor
+    extents = [float(_np.max(_np.abs(r.z))) * _camp_area(camp, k, area_normalised) for k, r in shown]
+    outliers = _flagged_outliers(extents, [r for _, r in shown])
+    framed = [(k, r) for j, (k, r) in enumerate(shown) if j not in outliers]
+    factor, prefix = _ohm_prefix(max((e for j, e in enumerate(extents) if j not in outliers), default=1.0))
+    re_ = _np.array([v for k, r in framed for v in r.z.real * _camp_area(camp, k, area_normalised)]) / factor
+    im_ = _np.array([v for k, r in framed for v in -r.z.imag * _camp_area(camp, k, area_normalised)]) / factor
     frame = _capacitive_frame(re_, im_)
+    unit = _impedance_unit(area_normalised, prefix, explained=False)
+    beyond = ""
+    if outliers:  # framed on the others, the outliers drawn and clipped (the title names them)
+        frame = frame or _points_frame(re_, im_)
+        names = ", ".join(camp.checkpoints[shown[j][0]].label for j in sorted(outliers))
+        beyond = (f"{names} (flagged, |Z| to {max(extents[j] for j in outliers) / factor:.3g} {unit}) "
+                  "beyond the frame")
     own = ax is None
     if own:
         xr, yr = ((frame[0][1] - frame[0][0], frame[1][1] - frame[1][0]) if frame else
@@ -1786,12 +1795,14 @@ def plot_campaign_nyquist(camp: CampaignLike, ax: Axes | None = None, area_norma
     if frame:
         ax.set_xlim(*frame[0])
         ax.set_ylim(*frame[1])
-        unit = _impedance_unit(area_normalised, prefix, explained=False)
-        note = "\n".join(part for part in (f"inductive tail (−Z'' to {float(im_.min()):.3g} {unit}) clipped",
-                                            note) if part)
+        inductive = (f"inductive tail (−Z'' to {float(im_.min()):.3g} {unit}) clipped"
+                     if im_.size and float(im_.min()) < frame[1][0] else "")
+        note = "\n".join(part for part in (inductive, beyond, note) if part)
     else:
         ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]))
     _colourbar(mappable, ax, label)
+    width_pt = ax.get_figure(root=True).get_figwidth() * 72.0 - 2 * _PAD_PT
+    note = "\n".join(_wrapped(line, width_pt, breaks=" ") for line in note.split("\n")) if note else ""
     ax.set_title("data (points), fits (lines)" + (f"\n{note}" if note else ""), y=1.0)
     _style(ax)
     if own:
@@ -1801,6 +1812,35 @@ def plot_campaign_nyquist(camp: CampaignLike, ax: Axes | None = None, area_norma
 
 INDUCTIVE_CLIP_SHARE = 0.5  # an inductive tail deeper than this share of the arcs' height is clipped
 # from a Nyquist overlay
+OUTLIER_EXTENT_FACTOR = 4.0  # a flagged spectrum whose max |Z| exceeds this x the median is left out of the frame
+
+
+def _flagged_outliers(extents: Sequence[float], results: Sequence[Any]) -> set[int]:
+    """Positions of the overlay's spectra that the frame leaves out: a spectrum whose fit has
+    a problem flag of the whole fit (kk-failed, lack-of-fit...) and whose largest |Z| exceeds
+    ``OUTLIER_EXTENT_FACTOR`` x the median of the shown spectra's, among at least 3 (one
+    flagged sweep to 1,900 ohm of a real 61-sweep file had squeezed the 19 others under 300 ohm
+    into a blob at the origin). A spectrum without a problem flag is never left out: an
+    impedance that grows tenfold over a campaign is what the figure is for."""
+    from .fitting.flags import whole_fit_problems
+
+    finite = [e for e in extents if _np.isfinite(e)]
+    if len(finite) < 3:
+        return set()
+    limit = OUTLIER_EXTENT_FACTOR * float(_np.median(finite))
+    out = {j for j, (e, r) in enumerate(zip(extents, results))
+           if _np.isfinite(e) and e > limit and whole_fit_problems(getattr(r, "flags", ()))}
+    return out if len(out) < len(finite) / 2 else set()
+
+
+def _points_frame(re, im):
+    """((Z' limits), (−Z'' limits)) of the points ``re``, ``im`` with the overlay's margin,
+    −Z'' from 0 (or the lowest point)."""
+    ok = _np.isfinite(re) & _np.isfinite(im)
+    x0, x1 = float(re[ok].min()), float(re[ok].max())
+    y0, y1 = min(0.0, float(im[ok].min())), float(im[ok].max())
+    pad = _NYQUIST_MARGIN * max(x1 - x0, y1 - y0)
+    return (x0 - pad, x1 + pad), (y0 - pad, y1 + pad)
 
 
 def _capacitive_frame(re, im):

@@ -4,6 +4,7 @@ content (the defects of the figure review of session 66)."""
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from pathlib import Path
 
 import matplotlib
@@ -230,3 +231,32 @@ def test_drt_map_legend_covers_no_tracked_peak():
     assert not inside.any()
     assert box.y0 >= ax.get_window_extent().y1 - 1  # above the map
     plt.close(fig)
+
+
+def test_a_flagged_outlier_spectrum_does_not_set_the_overlay_frame():
+    """One flagged sweep reaching 1,900 ohm had framed a real 61-sweep overlay, the 19 others
+    squeezed under 300 ohm at the origin: a spectrum with a problem flag of the whole fit and
+    more than 4x the median |Z| is left out of the frame (drawn, clipped, named in the title);
+    an unflagged one never is (growth is what the overlay shows)."""
+    from types import SimpleNamespace
+
+    flagged, clean = SimpleNamespace(flags=["lack-of-fit:3.1"]), SimpleNamespace(flags=["unresolved:R2"])
+    extents = [100.0, 110.0, 120.0, 105.0, 1900.0]
+    assert P._flagged_outliers(extents, [clean] * 4 + [flagged]) == {4}
+    assert P._flagged_outliers(extents, [clean] * 5) == set()  # a parameter's problem is no outlier
+    assert P._flagged_outliers(extents[3:], [clean, flagged]) == set()  # too few to tell
+
+
+def test_the_real_overlay_is_framed_on_the_unflagged_sweeps():
+    from conftest import realdata_path
+
+    path = realdata_path("mpr", "dgbowl__yadg", "geis.mpr")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        camp = eisfit.fit_campaign(str(path), circuit=HEADLINE, progress=False, cache_dir=False)
+    ax = P.plot_campaign_nyquist(camp)
+    shown = [r for r in camp.results if r is not None]
+    top = ax.get_ylim()[1]
+    assert "beyond the frame" in " ".join(ax.get_title().split())
+    assert top < 0.5 * max(float(np.max(-r.z.imag)) for r in shown)  # the outlier left out
+    plt.close(ax.figure)
