@@ -580,6 +580,49 @@ def _fixed_layout(fig, suptitle_gap_pt: float = 2.0) -> None:
         sup.set_verticalalignment("top")
 
 
+def _row_heights_pt(fig, main) -> list[float]:
+    """The height (points) each grid row of ``fig`` needs for its panels at their cells'
+    widths: an equal-aspect panel (``adjustable="box"``) needs its cell's width x its data
+    ratio (the box it is drawn in), any other panel its whole cell."""
+    grid = main[0].get_subplotspec().get_gridspec()
+    w_pt, h_pt = fig.get_figwidth() * 72.0, fig.get_figheight() * 72.0
+    need = [0.0] * grid.get_geometry()[0]
+    for ax in main:
+        cell = ax.get_position(original=True)
+        height = cell.height * h_pt
+        if ax.get_adjustable() == "box" and ax.get_aspect() != "auto":
+            height = min(height, cell.width * w_pt * float(ax.get_aspect()) * ax.get_data_ratio())
+        rows = ax.get_subplotspec().rowspan
+        for row in rows:
+            need[row] = max(need[row], height / len(rows))
+    return need
+
+
+def _fit_height_to_panels(fig, max_height_in: float, min_row_pt: float = 12.0) -> None:
+    """Lay ``fig`` out (:func:`_fixed_layout`) with its height fitted to its panels' content:
+    each grid row as tall as its tallest panel at its cell's width (:func:`_row_heights_pt`,
+    at least ``min_row_pt`` points), the texts and colour bars around them, the whole at
+    most ``max_height_in`` inches (then rows share it in proportion). Equal-aspect panels
+    of flat spectra had sat in rows two or three times their height (a 32-sweep overlay a
+    0.3 in strip in its figure, fits.png of 240 checkpoints ~60 % blank)."""
+    main = [ax for ax in fig.axes if ax.get_subplotspec() is not None and ax.get_visible()]
+    _fixed_layout(fig)
+    if not main:
+        return
+    grid = main[0].get_subplotspec().get_gridspec()
+    for _ in range(3):  # margins and tick labels depend on the sizes: settle in a few rounds
+        need = [max(h, min_row_pt) for h in _row_heights_pt(fig, main)]
+        h_pt = fig.get_figheight() * 72.0
+        cells = grid.get_grid_positions(fig)  # bottoms, tops of the rows (figure fraction)
+        now = sum(float(t - b) for b, t in zip(cells[0], cells[1])) * h_pt
+        height = min(h_pt - now + sum(need), max_height_in * 72.0)
+        if abs(height - h_pt) < 0.5 and list(grid.get_height_ratios() or []) == need:
+            break
+        fig.set_figheight(height / 72.0)
+        grid.set_height_ratios(need)
+        _fixed_layout(fig)
+
+
 def _new_axes(ax, size=(COLUMN_IN, 2.6), layout: str | None = "constrained"):
     """The given axes, or the axes of a new single-column figure."""
     if ax is not None:
@@ -655,19 +698,43 @@ def _style(*axes) -> None:
                 text.set_fontsize(SMALL_PT)
 
 
-def _colourbar(mappable, ax, label: str, cax=None):
+def _colourbar(mappable, ax, label: str, cax=None, below: bool = False):
     """A slim colour bar beside ``ax`` (or a list of axes) with an 8-pt label. For one axes
     the bar is an inset that follows the axes box, so an equal-aspect plot keeps a bar of
-    its own height instead of one as tall as the figure. ``cax``: draw the bar there."""
+    its own height instead of one as tall as the figure; with ``below``, a horizontal bar
+    as wide as the box, under its x tick labels and label (:class:`_BelowAxesLocator`).
+    ``cax``: draw the bar there."""
     if cax is not None:
         bar = cax.figure.colorbar(mappable, cax=cax)
     elif isinstance(ax, (list, tuple)):
         bar = ax[0].figure.colorbar(mappable, ax=ax, fraction=0.05, pad=0.02, aspect=25)
+    elif below:
+        cax = ax.inset_axes([0.0, -0.5, 1.0, 0.1])  # bounds replaced by the locator
+        cax.set_axes_locator(_BelowAxesLocator(ax))
+        bar = ax.figure.colorbar(mappable, cax=cax, orientation="horizontal")
     else:
         bar = ax.figure.colorbar(mappable, cax=ax.inset_axes([1.03, 0.0, 0.035, 1.0]))
     bar.set_label(label, size=FONT_PT)
     bar.ax.tick_params(labelsize=SMALL_PT)
     return bar
+
+
+class _BelowAxesLocator:
+    """Places a horizontal colour bar ``thickness_pt`` thick under ``parent``'s box, as wide as
+    it, :data:`_PAD_PT` below its x tick labels and label (measured as :func:`_fixed_layout`
+    measures them)."""
+
+    def __init__(self, parent, thickness_pt: float = 5.0):
+        self.parent, self.thickness_pt = parent, thickness_pt
+
+    def __call__(self, ax, renderer):
+        from matplotlib.transforms import Bbox
+
+        fig = ax.get_figure(root=True)
+        h_pt = fig.get_figheight() * 72.0
+        box = self.parent.get_position()
+        top = box.y0 - (_axes_needs(self.parent, box)["bottom"] + _PAD_PT) / h_pt
+        return Bbox.from_extents(box.x0, top - self.thickness_pt / h_pt, box.x1, top)
 
 
 def _impedance_unit(area_cm2, prefix: str = "", explained: bool = True) -> str:
@@ -1762,7 +1829,9 @@ def plot_campaign_nyquist(camp: CampaignLike, ax: Axes | None = None, area_norma
     """Nyquist overlay (−Z'' against Z', equal axes, Ω; or Ω·cm² = Z·A per cell with
     ``area_normalised``): data as points, fits as lines, coloured by time/cycle with a
     slim colour bar. At most ``max_spectra`` checkpoints, evenly chosen, are drawn (None:
-    all); the title says so when some are left out. Returns the Axes."""
+    all); the title says so when some are left out. A figure of its own is as tall as the
+    panel's data need (at most 4.5 in); its colour bar goes below a panel under 0.8 in
+    tall, as wide as it. Returns the Axes."""
     shown, note = _camp_shown(camp, max_spectra)
     extents = [float(_np.max(_np.abs(r.z))) * _camp_area(camp, k, area_normalised) for k, r in shown]
     outliers = _flagged_outliers(extents, [r for _, r in shown])
@@ -1800,14 +1869,37 @@ def plot_campaign_nyquist(camp: CampaignLike, ax: Axes | None = None, area_norma
         note = "\n".join(part for part in (inductive, beyond, note) if part)
     else:
         ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]))
-    _colourbar(mappable, ax, label)
-    width_pt = ax.get_figure(root=True).get_figwidth() * 72.0 - 2 * _PAD_PT
-    note = "\n".join(_wrapped(line, width_pt, breaks=" ") for line in note.split("\n")) if note else ""
-    ax.set_title("data (points), fits (lines)" + (f"\n{note}" if note else ""), y=1.0)
+    bar = _colourbar(mappable, ax, label)
+    _overlay_title(ax, note, ax.get_figure(root=True).get_figwidth() * 72.0 - 2 * _PAD_PT)
     _style(ax)
     if own:
-        _fixed_layout(ax.figure)
+        fig = ax.figure
+        _fit_height_to_panels(fig, OVERLAY_MAX_HEIGHT_IN)
+        if ax.get_position().height * fig.get_figheight() < COLOURBAR_MIN_IN:
+            bar.ax.remove()  # beside a flat panel the bar had been cut to its 0.3 in: below it, as wide as the panel
+            fig.set_figheight(fig.get_figheight() + 1.0)  # room for it, until the fit takes the rest back
+            _colourbar(mappable, ax, label, below=True)
+            _fit_height_to_panels(fig, OVERLAY_MAX_HEIGHT_IN)
+        box = ax.get_position()  # the title is centred on the box: its lines as wide as the room either side
+        room = 2.0 * min(0.5 * (box.x0 + box.x1), 1.0 - 0.5 * (box.x0 + box.x1)) * fig.get_figwidth() * 72.0
+        if _overlay_title(ax, note, room - 2 * _PAD_PT):
+            _fit_height_to_panels(fig, OVERLAY_MAX_HEIGHT_IN)
     return ax
+
+
+def _overlay_title(ax, note: str, width_pt: float) -> bool:
+    """Title the Nyquist overlay ``ax``: what is drawn, and ``note`` (lines) wrapped at spaces to
+    ``width_pt`` points; True when the title changed."""
+    note = "\n".join(_wrapped(line, width_pt, breaks=" ") for line in note.split("\n")) if note else ""
+    title = "data (points), fits (lines)" + (f"\n{note}" if note else "")
+    if title == ax.get_title():
+        return False
+    ax.set_title(title, y=1.0, fontsize=FONT_PT)
+    return True
+
+
+OVERLAY_MAX_HEIGHT_IN = 4.5  # a Nyquist overlay's figure is at most this tall (its width: one column)
+COLOURBAR_MIN_IN = 0.8  # a colour bar beside a panel is at least this long; beside a flatter one it goes below
 
 
 INDUCTIVE_CLIP_SHARE = 0.5  # an inductive tail deeper than this share of the arcs' height is clipped
@@ -2361,7 +2453,8 @@ def plot_campaign_fits(camp: CampaignLike, fig: Figure | SubFigure | None = None
     the whole fit (:func:`~eisfit.fitting.flags.whole_fit_problems`), else in orange with
     ``(R1 unresolved)`` when only parameters are unresolved (the evolution plots' rule).
     Four panels to
-    a row at double-column width. Returns the Figure."""
+    a row at double-column width; in a figure of its own each row is as tall as its tallest
+    panel (the figure at most 9 in). Returns the Figure."""
     _refuse_ax("plot_campaign_fits", ax)
     shown, note = _camp_shown(camp, max_spectra)
     n_cols = 4 if len(shown) > 3 else max(len(shown), 1)
@@ -2416,7 +2509,7 @@ def plot_campaign_fits(camp: CampaignLike, fig: Figure | SubFigure | None = None
     fig.suptitle(_wrapped(f"Nyquist fits per checkpoint{source}: data (points), fit (line)"
                           + (f"; {notes}" if notes else ""), _width_pt(fig) - 2 * _PAD_PT), fontsize=FONT_PT)
     if own:
-        _fixed_layout(fig)
+        _fit_height_to_panels(fig, FITS_MAX_HEIGHT_IN)
         for panel in fig.axes:
             panel.apply_aspect()  # the box as drawn: equal axes shrink it inside its cell
             _thin_ticks(panel.xaxis, panel.get_position().width * fig.get_figwidth() * 72.0)
@@ -2429,6 +2522,9 @@ def plot_campaign_fits(camp: CampaignLike, fig: Figure | SubFigure | None = None
                                          ends),
                             color=panel.title.get_color(), y=1.0, fontsize=FONT_PT)
     return fig
+
+
+FITS_MAX_HEIGHT_IN = 9.0  # fits.png is at most this tall (a page's text height); its width: double column
 
 
 def _title_room_pt(fig, panels) -> list[float]:

@@ -139,15 +139,23 @@ def test_evolution_panels_units_ticks_and_error_bar_note(camp):
     assert [t.get_text() for t in r1.get_legend().get_texts()] == ["± 1 s.e."]
 
 
-def test_nyquist_overlay_colour_bar_is_as_tall_as_the_axes(camp):
+def test_nyquist_overlay_colour_bar_is_as_long_as_the_axes(camp):
+    """Beside the axes and as tall as them, or, where they are flatter than the bar's minimum
+    length (the sample campaign's arcs), below them and as wide."""
     ax = camp.plot_nyquist()
     fig = ax.figure
     fig.canvas.draw()
     bars = [a for a in fig.axes if a is not ax] + list(ax.child_axes)
     assert len(bars) == 1
     box, bar = ax.get_position(), bars[0].get_position()
-    assert bar.height == pytest.approx(box.height, rel=0.02)
-    assert bar.width < 0.1 * box.width
+    (w, h) = fig.get_size_inches()
+    if bar.height * h > bar.width * w:  # beside
+        assert bar.height == pytest.approx(box.height, rel=0.02) and bar.x0 > box.x1
+        assert bar.width < 0.1 * box.width
+    else:
+        assert bar.width == pytest.approx(box.width, rel=0.02) and bar.y1 < box.y0
+        assert bar.height * h < 0.1  # inches: a slim bar
+    assert max(bar.height * h, bar.width * w) >= P.COLOURBAR_MIN_IN
     # no empty bands: the drawn artists span the canvas, the axes take most of its width
     drawn = fig.get_tightbbox(fig.canvas.get_renderer())
     assert drawn.width > 0.93 * fig.get_figwidth() and drawn.height > 0.9 * fig.get_figheight()

@@ -260,3 +260,48 @@ def test_the_real_overlay_is_framed_on_the_unflagged_sweeps():
     assert "beyond the frame" in " ".join(ax.get_title().split())
     assert top < 0.5 * max(float(np.max(-r.z.imag)) for r in shown)  # the outlier left out
     plt.close(ax.figure)
+
+
+def _drawn_and_cell_heights_in(fig, ax) -> tuple[float, float]:
+    """(height of the box of ``ax`` as drawn, height of its grid cell), inches, after drawing."""
+    return ax.get_position().height * fig.get_figheight(), ax.get_position(original=True).height * fig.get_figheight()
+
+
+def test_overlay_of_a_flat_drifting_campaign_fills_its_figure_with_a_long_colour_bar():
+    """A flat, drifting campaign (Z' 15-41 ohm, -Z'' under 3 ohm, as a real 32-sweep VSP file)
+    had been a 0.3 in strip with a colour bar cut to that length ("0" and "250" h): the figure's
+    height is fitted to the panel, which fills its row, and the bar is at least 0.8 in long
+    (below the flat panel, as wide as it)."""
+    spectra = headline_series([[15.0 + 2.0 * k, 2.0, 1e-6, 0.9, 5.0, 1e-3, 0.35] for k in range(12)], seed=5)
+    camp = eisfit.fit_campaign(spectra, circuit=HEADLINE, cache_dir=False, progress=False)
+    ax = P.plot_campaign_nyquist(camp)
+    fig = ax.figure
+    fig.draw_without_rendering()
+    drawn, cell = _drawn_and_cell_heights_in(fig, ax)
+    assert drawn > 0.95 * cell  # no band of empty canvas above and below the strip
+    (bar,) = ax.child_axes
+    box = bar.get_window_extent()
+    assert max(box.width, box.height) / fig.dpi >= 0.8
+    assert bar.get_window_extent().y1 < ax.get_window_extent().y0  # below the panel, off its data
+    assert len(bar.get_xticklabels()) >= 4
+
+
+def test_fits_rows_are_as_tall_as_their_panels():
+    """fits.png of 240 checkpoints had been ~60 % blank: every row was sized for the steepest
+    panel of the figure (two square "unresolved" panels in the last row), the flat ones 0.35 in
+    of plot in 1.1 in rows. Each row is now as tall as its own tallest panel."""
+    flat = [[40.0, 50.0, 1e-9, 0.9, 100.0 - 5 * k, 2e-6, 0.85] for k in range(8)]
+    steep = [[40.0, 50.0, 1e-9, 0.9, 1e5, 1e-4, 0.85]]  # a blocking line, far taller than wide
+    camp = eisfit.fit_campaign(headline_series(flat + steep, seed=6), circuit=HEADLINE, cache_dir=False,
+                               progress=False)
+    fig = P.plot_campaign_fits(camp)
+    fig.draw_without_rendering()
+    rows: dict[int, list] = {}
+    for ax in fig.axes:
+        rows.setdefault(ax.get_subplotspec().rowspan.start, []).append(_drawn_and_cell_heights_in(fig, ax))
+    assert len(rows) == 3
+    for heights in rows.values():
+        assert max(d for d, _ in heights) > 0.95 * heights[0][1]  # the tallest panel fills its row
+    flat_rows = [max(d for d, _ in rows[r]) for r in (0, 1)]
+    assert max(flat_rows) < 0.6 * max(d for d, _ in rows[2])
+    assert fig.get_figheight() <= 9.0
