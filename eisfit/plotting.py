@@ -451,7 +451,10 @@ def _axis_margins(axis, length_pt: float) -> dict[str, float]:
     label = axis.label.get_text()
     if label and axis.label.get_visible():
         side = "low" if axis.get_label_position() in ("bottom", "left") else "high"
-        need[side] += axis.labelpad + _text_extent_pt(label, axis.label.get_size())[1]
+        label_w, label_h = _text_extent_pt(label, axis.label.get_size())
+        need[side] += axis.labelpad + label_h
+        beyond = 0.5 * (label_w - length_pt)  # a label longer than a flat panel: centred, it sticks out at both ends
+        need["start"], need["end"] = max(need["start"], beyond), max(need["end"], beyond)
     if offset:
         need["offset"] = _text_extent_pt(offset, size)[1]
     return need
@@ -2530,21 +2533,40 @@ FITS_MAX_HEIGHT_IN = 9.0  # fits.png is at most this tall (a page's text height)
 def _title_room_pt(fig, panels) -> list[float]:
     """The width (points) a centred title of each of ``panels`` (placed axes of one grid) may
     take: twice the distance from its box's centre to half-way to the next box's centre in
-    its row or to the figure's edge, less :data:`_PAD_PT` on each side."""
+    its row or to the figure's edge (or to the end of a y label that reaches up beside the
+    title, :func:`_ylabel_end_pt`), less :data:`_PAD_PT` on each side."""
     width = fig.get_figwidth() * 72.0
     centres = []
     for panel in panels:
         box = panel.get_position()
-        centres.append((panel.get_subplotspec().rowspan.start, 0.5 * (box.x0 + box.x1) * width))
+        centres.append((panel.get_subplotspec().rowspan.start, 0.5 * (box.x0 + box.x1) * width,
+                        _ylabel_end_pt(panel)))
     rooms = []
-    for row, centre in centres:
-        others = sorted(c for r, c in centres if r == row and c != centre)
+    for row, centre, label_end in centres:
+        others = sorted(c for r, c, _ in centres if r == row and c != centre)
         left = max((c for c in others if c < centre), default=None)
         right = min((c for c in others if c > centre), default=None)
-        half_left = 0.5 * (centre - left) if left is not None else centre
+        half_left = 0.5 * (centre - left) if left is not None else centre - label_end
         half_right = 0.5 * (right - centre) if right is not None else width - centre
         rooms.append(2.0 * min(half_left, half_right) - 2.0 * _PAD_PT)
     return rooms
+
+
+def _ylabel_end_pt(panel) -> float:
+    """Where (points from the figure's left edge) the y label of ``panel`` ends on its right,
+    where that label is longer than the panel is tall and so reaches up beside its title;
+    else 0. A title starting left of it ran into it (fits.png's "−Z'' / Ω·cm²" over the first
+    panel's title)."""
+    fig = panel.get_figure(root=True)
+    box = panel.get_position()
+    label = panel.yaxis.label
+    if not label.get_text() or not label.get_visible():
+        return 0.0
+    if _text_extent_pt(label.get_text(), label.get_size())[0] <= box.height * fig.get_figheight() * 72.0:
+        return 0.0
+    across = _axis_margins(panel.yaxis, box.height * fig.get_figheight() * 72.0)["low"]
+    label_h = _text_extent_pt(label.get_text(), label.get_size())[1]
+    return box.x0 * fig.get_figwidth() * 72.0 - across + label_h + _PAD_PT
 
 
 def _place_on_axis(checkpoint, axis, index: int) -> str:

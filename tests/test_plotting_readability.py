@@ -305,3 +305,33 @@ def test_fits_rows_are_as_tall_as_their_panels():
     flat_rows = [max(d for d, _ in rows[r]) for r in (0, 1)]
     assert max(flat_rows) < 0.6 * max(d for d, _ in rows[2])
     assert fig.get_figheight() <= 9.0
+
+
+def _overlaps(a, b) -> bool:
+    return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
+
+
+def test_fits_y_label_of_a_flat_row_stays_off_the_titles_and_the_row_above():
+    """With per-area axes (--nyquist-asr) the rotated "−Z'' / Ω·cm²" is longer than a flat
+    panel is tall: it ran up into the first panel's title ("cm²" on its ellipsis) and into the
+    row above. The layout keeps room for the label's ends, and a title beside it starts right
+    of it."""
+    names = ["anode_side_first_run", "cathode_check_second", "mid_campaign_third", "pellet_after_fourth",
+             "retest_at_fifth", "final_sixth_sweep"]
+    spectra = headline_series([[40.0, 50.0, 1e-9, 0.9, 120.0 - 10 * k, 2e-6, 0.85] for k in range(6)], seed=7)
+    for name, spectrum in zip(names, spectra):
+        spectrum.meta["label"] = name
+    camp = eisfit.fit_campaign(spectra, circuit=HEADLINE, area_cm2=0.785, cache_dir=False, progress=False)
+    fig = P.plot_campaign_fits(camp, area_normalised=True)
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    first = [ax for ax in fig.axes if ax.get_subplotspec().colspan.start == 0]
+    assert len(first) == 2
+    for ax in first:
+        label = ax.yaxis.label.get_window_extent(renderer)
+        assert label.height > ax.get_window_extent().height  # the case: a label longer than its panel
+        for other in fig.axes:
+            assert not _overlaps(label, other.title.get_window_extent(renderer)), other.get_title()
+            if other.get_subplotspec().rowspan.start < ax.get_subplotspec().rowspan.start:
+                ticks = [t.get_window_extent(renderer) for t in other.get_xticklabels() if t.get_text()]
+                assert not any(_overlaps(label, t) for t in ticks)
