@@ -914,6 +914,7 @@ _ZOOM_MIN_POINTS = 6
 _APEX_LABEL_GAP_PT = 2.0  # at least this much between two apex labels that would overlap: the upper one is raised
 _APEX_SCALE_SLACK = 1.25  # the data-per-point scale of a Nyquist panel is estimated before its layout: this much larger
 UNDETERMINED_APEX_LABEL = "apex of an undetermined arc"  # legend entry of the open grey apex markers
+UNDETERMINED_R_LABEL = "Ω?: resistance not determined by the data"  # legend entry of a DRT plot's "R Ω?" labels
 _INSET_BOX = (0.06, 0.52, 0.42, 0.42)  # where an inset is made (axes fraction); its size stays, :func:`_place_inset` moves it
 _INSET_TICKS_PT = (24.0, 12.0, 3.0, 10.0)  # room (left, bottom, right, top; points) an inset's tick labels and caption take
 _INSET_GAP = 0.03  # share of the axes kept between an inset's tick labels and the frame of ``ax``
@@ -1571,7 +1572,7 @@ def plot_drt(result: DRTResult, ax: Axes | None = None, fit: FitResult | None = 
     the data do not resolve from a larger neighbour, ``peaks.resolved`` False; grey: a peak
     the data do not close, ``peaks.closed`` False, labelled with its area and "open"; a
     process whose resistance a warning calls not determined, ``peaks.determined`` False,
-    labelled "R Ω?"). A circuit fit whose elements have no DRT form (a Warburg, a Randles
+    labelled "R Ω?", explained in the legend). A circuit fit whose elements have no DRT form (a Warburg, a Randles
     branch) is overlaid with its arcs only, and the title names what is left out.
 
     ``result`` is a :class:`eisfit.analysis.drt.DRTResult`. ``fit`` (optional) is any
@@ -1595,6 +1596,10 @@ def plot_drt(result: DRTResult, ax: Axes | None = None, fit: FitResult | None = 
                                      "not closed, not resolved")):
             if shown.any():
                 ax.plot(peaks["tau_s"][shown], peaks["gamma_ohm"][shown] / factor, "v", ms=6, label=label, **style)
+        determined = (peaks["determined"].to_numpy(bool) if "determined" in peaks.columns
+                      else _np.ones(len(peaks), bool))
+        if (resolved & closed & ~determined).any():
+            ax.plot([], [], ls="none", label=UNDETERMINED_R_LABEL)  # the "?" of its labels, explained
         for k, (_, row) in enumerate(peaks.sort_values("tau_s").iterrows()):
             # a resolved peak: its process's resistance (with its side lobes); a side lobe: its
             # own area, in parentheses (counted in its owner's); a peak the data do not close

@@ -335,3 +335,21 @@ def test_fits_y_label_of_a_flat_row_stays_off_the_titles_and_the_row_above():
             if other.get_subplotspec().rowspan.start < ax.get_subplotspec().rowspan.start:
                 ticks = [t.get_window_extent(renderer) for t in other.get_xticklabels() if t.get_text()]
                 assert not any(_overlaps(label, t) for t in ticks)
+
+
+def test_drt_legend_explains_the_question_mark_of_an_undetermined_resistance():
+    """A DRT peak whose resistance a warning calls not determined is labelled "56.3 Ω?": the
+    legend says what the "?" means (only the title had hinted at it)."""
+    path = Path(__file__).resolve().parents[1] / "sample_data" / "garnet_campaign" / "mpt" / "LiMg_LLZTO_0500h_PEIS_C01.mpt"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = eisfit.drt(eisfit.read(str(path))[0])
+    assert not result.peaks["determined"].all()
+    ax = P.plot_drt(result)
+    labels = [t.get_text() for t in ax.texts]
+    assert any(label.split("\n")[0].endswith("Ω?") for label in labels)
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(t.startswith("Ω?") and "not determined" in t for t in legend)
+    ax.figure.draw_without_rendering()
+    box = ax.get_window_extent()
+    assert ax.get_legend().get_window_extent().y1 <= box.y1 + 0.5  # inside the axes, below the frame
