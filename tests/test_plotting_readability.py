@@ -233,6 +233,27 @@ def test_drt_map_legend_covers_no_tracked_peak():
     plt.close(fig)
 
 
+def test_drt_map_legend_of_the_sample_campaign_covers_no_marker():
+    """The sample campaign's map, where the legend inside the map ("best") had covered the
+    1000 h marker of the interface peak: no marker, with its radius, lies under the legend."""
+    sample = Path(__file__).resolve().parent.parent / "sample_data" / "garnet_campaign" / "csv"
+    camp = eisfit.fit_campaign(str(sample), drt=True, progress=False, cache_dir=False)
+    ax = P.plot_campaign_drt_map(camp)
+    fig = ax.figure
+    fig.draw_without_rendering()
+    box = ax.get_legend().get_window_extent()
+    tracks = [line for line in ax.get_lines() if line.get_color() == "white"]
+    markers = np.vstack([ax.transData.transform(np.column_stack([line.get_xdata(), line.get_ydata()]))
+                         for line in tracks])
+    markers = markers[np.all(np.isfinite(markers), axis=1)]
+    radius = max(line.get_markersize() for line in tracks) / 2 * fig.dpi / 72.0
+    assert len(markers) >= 10
+    under = ((markers[:, 0] >= box.x0 - radius) & (markers[:, 0] <= box.x1 + radius)
+             & (markers[:, 1] >= box.y0 - radius) & (markers[:, 1] <= box.y1 + radius))
+    assert not under.any(), markers[under]
+    plt.close(fig)
+
+
 def test_a_flagged_outlier_spectrum_does_not_set_the_overlay_frame():
     """One flagged sweep reaching 1,900 ohm had framed a real 61-sweep overlay, the 19 others
     squeezed under 300 ohm at the origin: a spectrum with a problem flag of the whole fit and
