@@ -1845,8 +1845,8 @@ def plot_campaign_nyquist(camp: CampaignLike, ax: Axes | None = None, area_norma
     outliers = _flagged_outliers(extents, [r for _, r in shown])
     framed = [(k, r) for j, (k, r) in enumerate(shown) if j not in outliers]
     factor, prefix = _ohm_prefix(max((e for j, e in enumerate(extents) if j not in outliers), default=1.0))
-    re_ = _np.array([v for k, r in framed for v in r.z.real * _camp_area(camp, k, area_normalised)]) / factor
-    im_ = _np.array([v for k, r in framed for v in -r.z.imag * _camp_area(camp, k, area_normalised)]) / factor
+    z_ = _np.concatenate([r.z * _camp_area(camp, k, area_normalised) for k, r in framed] or [_np.empty(0)]) / factor
+    re_, im_ = z_.real, -z_.imag  # one array per spectrum joined (a Python loop per point had built them)
     frame = _capacitive_frame(re_, im_)
     unit = _impedance_unit(area_normalised, prefix, explained=False)
     beyond = ""
