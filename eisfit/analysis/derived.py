@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -377,12 +377,11 @@ def _element_quantities(elements: Sequence[tuple[str, str]], area_cm2: float | N
             qs.append(_Quantity(f"{name}_aw_ohm_per_sqrt_s",
                                 "ohm*s^-1/2 (Warburg coefficient Z0/sqrt(2*tau): Z -> Aw*(1-j)/sqrt(w) "
                                 "for w >> 1/tau)",
-                                lambda v, n=name: v[f"{n}_0"] / np.sqrt(2.0 * v[f"{n}_1"]),
-                                (f"{name}_0", f"{name}_1")))
+                                lambda v, n=name: _warburg_coefficient(v, n), (f"{name}_0", f"{name}_1")))
             if area_cm2:
                 qs.append(_Quantity(f"{name}_aw_ohm_cm2_per_sqrt_s", "ohm*cm2*s^-1/2 (Warburg coefficient "
                                                                      "Z0*A/sqrt(2*tau))",
-                                    lambda v, n=name: v[f"{n}_0"] / np.sqrt(2.0 * v[f"{n}_1"]) * area_cm2,
+                                    lambda v, n=name: _warburg_coefficient(v, n) * area_cm2,
                                     (f"{name}_0", f"{name}_1")))
         if kind == "Wo":
             qs.append(_Quantity(f"{name}_clim_F", "F (tau/Z0: the low-frequency limiting capacitance)",
@@ -400,6 +399,11 @@ def _element_quantities(elements: Sequence[tuple[str, str]], area_cm2: float | N
                                 lambda v, n=name: paasch_dc_resistance(v[f"{n}_0"], v[f"{n}_1"], v[f"{n}_2"]),
                                 (f"{name}_0", f"{name}_1", f"{name}_2")))
     return qs
+
+
+def _warburg_coefficient(values: Mapping[str, Any], name: str):
+    """Z0/sqrt(2 tau) (ohm*s^-1/2) of the finite Warburg ``name`` (Wo, Ws; elementwise)."""
+    return values[f"{name}_0"] / np.sqrt(2.0 * values[f"{name}_1"])
 
 
 def paasch_dc_resistance(a_ohm, b_ohm, a_ratio):

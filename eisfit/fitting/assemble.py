@@ -598,11 +598,11 @@ def semi_infinite_flags(circ, values: Mapping[str, float], f_min_Hz: float, flag
     gone = unresolved_names(flags)
     out = []
     for name in diffusion_times(circ):
-        z0 = f"{name.rsplit('_', 1)[0]}_0"
+        element = name.rsplit("_", 1)[0]
         tau = values.get(name, math.nan)
-        if name in gone and z0 not in gone and math.isfinite(tau) \
+        if name in gone and f"{element}_0" not in gone and math.isfinite(tau) \
                 and 1.0 / (2.0 * math.pi * tau) < DIFFUSION_EDGE_FACTOR * f_min_Hz:
-            out.append(f"semi-infinite:{name.rsplit('_', 1)[0]}")
+            out.append(f"semi-infinite:{element}")
     return out
 
 

@@ -101,11 +101,13 @@ FLAGS: dict[str, tuple[str, str]] = {
                               "impedance at those frequencies); leave them out (--fmin/--fmax, --exclude-hz) or "
                               "measure with a larger amplitude"),
     "at-bound": (CAUTION, "the parameter sits on a bound (its stderr is the local curvature only)"),
-    "semi-infinite": (CAUTION, "a finite-length Warburg (Wo, Ws) whose profile is open towards an infinite "
-                               "length at 3 sigma: the data fit the semi-infinite Warburg, so its Z0 and tau "
+    "semi-infinite": (CAUTION, "a finite-length Warburg (Wo, Ws) whose time constant is unresolved beyond the "
+                               "low-frequency end (its transition 1/(2 pi tau) below 3x the lowest fitted "
+                               "frequency): over the data it is the semi-infinite Warburg, so its Z0 and tau "
                                "are unresolved and only their Warburg coefficient Aw = Z0/sqrt(2 tau) "
                                "(<element>_aw_ohm_per_sqrt_s: Z -> Aw (1-j)/sqrt(w)) is determined; it keeps "
-                               "its number"),
+                               "its number unless its own stderr is unknown (a singular covariance) or above "
+                               "it"),
     "large-stderr": (CAUTION, "the parameter's stderr reaches or exceeds its value (zero lies within 1 stderr)"),
     "singular-covariance": (CAUTION, "J^T J is singular (an element the data do not inform, or parameters that "
                                      "trade exactly): the parameters in its null directions have no stderr (nan, "
