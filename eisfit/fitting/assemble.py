@@ -24,7 +24,8 @@ from ..model.elements import ELEMENT_ARC_KINDS, ELEMENTS, gs_phi_saturated
 from ..model.parser import Leaf, Series, leaves, parallels, series_chain
 from ..spectrum import Spectrum, padded_points
 from .flags import WARBURG_COEFFICIENT_SUFFIX, flag_details, unresolved_keys, unresolved_names
-from .profile import DIFFUSION_EDGE_FACTOR, diffusion_times, open_towards_infinite_length
+from .profile import (DIFFUSION_EDGE_FACTOR, arcs_at_blocked_low_edge, diffusion_times,
+                      open_towards_infinite_length)
 from .result import Correlations, FitResult
 from ..model.weighting import pseudo_chisq
 
@@ -130,7 +131,7 @@ def assemble_result(
     flags.extend(_branch_low_n_flags(values, circ, flags))
     flags.extend(_resistive_series_cpe_flags(values, circ))
     flags.extend(unresolved_flags(definition, values, f, z, flags, element_moduli))
-    flags.extend(profile_unresolved_flags(values, intervals or {}, flags, circ))
+    flags.extend(profile_unresolved_flags(values, intervals or {}, flags, circ, float(np.min(f))))
     flags.extend(semi_infinite_flags(circ, values, float(np.min(f)), flags))
     flags.extend(_unresolved_element_parameters(names, flags))
     flags.extend(unresolved_derived_flags(definition, values, roles, settings, flags, derived,
@@ -573,18 +574,44 @@ def profile_reaches_zero(value: float, interval: Mapping[str, float | bool]) -> 
     return bool(interval.get("open_lower_1sigma")) or float(interval["lower_1sigma"]) < PROFILE_ZERO_FRACTION * value
 
 
+PROFILE_FAR_ABOVE_FACTOR = 10.0  # a 1-sigma profile interval reaching above this x the value: no upper end
+
+
+def profile_reaches_far_above(value: float, interval: Mapping[str, float | bool]) -> bool:
+    """Whether the 1-sigma profile-likelihood interval of a positive ``value`` (ohm) has no
+    upper end the data set: open above (the walk met no 1-sigma rise ``MAX_DECADES`` above the
+    value, or the bound), or its upper end above ``PROFILE_FAR_ABOVE_FACTOR`` x the value.
+    The mirror of :func:`profile_reaches_zero`: the data allow the resistance to be ten times
+    larger or more at a chi-square within s^2 of the optimum (an arc beside a blocking
+    electrode, its apex below the data, merging into the capacitive line that takes any
+    resistance the arc lacks)."""
+    if not (math.isfinite(value) and value > 0):
+        return False
+    return bool(interval.get("open_upper_1sigma")) \
+        or float(interval["upper_1sigma"]) > PROFILE_FAR_ABOVE_FACTOR * value
+
+
 def profile_unresolved_flags(values: Mapping[str, float], intervals: Mapping[str, Mapping[str, float | bool]],
-                             flags: Sequence[str] = (), circuit=None) -> list[str]:
+                             flags: Sequence[str] = (), circuit=None, f_min_Hz: float = math.nan) -> list[str]:
     """``unresolved:<name>`` for each profiled resistance whose 1-sigma interval reaches
-    zero (:func:`profile_reaches_zero`), and each diffusion time of ``circuit`` whose 3-sigma
-    interval is open towards an infinite length (:func:`~eisfit.fitting.profile.
-    open_towards_infinite_length`; its Z0 follows it), that ``flags`` do not already call
-    unresolved."""
+    zero (:func:`profile_reaches_zero`), or ten times its value (:func:`profile_reaches_far_above`)
+    where it is the resistance of an arc at the low end of a circuit not finite at DC
+    (:func:`~eisfit.fitting.profile.arcs_at_blocked_low_edge`, ``f_min_Hz`` the lowest fitted
+    frequency: a blocking element takes what the arc lacks), and each diffusion time of
+    ``circuit`` whose 3-sigma interval is open towards an infinite length
+    (:func:`~eisfit.fitting.profile.open_towards_infinite_length`; its Z0 follows it), that
+    ``flags`` do not already call unresolved."""
     named = unresolved_names(flags)
     times = set(diffusion_times(circuit)) if circuit is not None else set()
+    blocked = set(arcs_at_blocked_low_edge(circuit, values, f_min_Hz)) if circuit is not None else set()
+
+    def undetermined_by_profile(name: str, iv: Mapping[str, float | bool]) -> bool:
+        if name in times:
+            return open_towards_infinite_length(iv)
+        return profile_reaches_zero(values[name], iv) or (name in blocked and profile_reaches_far_above(values[name], iv))
+
     return [f"unresolved:{name}" for name, iv in intervals.items()
-            if name in values and name not in named
-            and (open_towards_infinite_length(iv) if name in times else profile_reaches_zero(values[name], iv))]
+            if name in values and name not in named and undetermined_by_profile(name, iv)]
 
 
 def semi_infinite_flags(circ, values: Mapping[str, float], f_min_Hz: float, flags: Sequence[str]) -> list[str]:

@@ -32,8 +32,8 @@ from .assemble import (MULTIMODAL_BARRIER_S2, MULTIMODAL_S2, KKOutcome, assemble
                        derived_settings, multimodal_flags, result_roles, weighting_formula)
 from .expressions import bound_pair, check_expressions, check_mapping, check_start_values
 from .flags import optimum_settled
-from .profile import (ProfileJob, ProfileOutcome, arc_resistances, diffusion_times, diffusion_times_near_low_edge,
-                      open_towards_infinite_length, profile_many, suspect_resistances)
+from .profile import (ProfileJob, ProfileOutcome, arc_resistances, arcs_at_blocked_low_edge, diffusion_times,
+                      diffusion_times_near_low_edge, open_towards_infinite_length, profile_many, suspect_resistances)
 from .result import FitResult
 from ..model.weighting import check_weighting, residual_scales, weighting_in_use
 
@@ -121,7 +121,9 @@ def fit(
         Ignored with ``starts=1``.
     profile : profile-likelihood errors for arc resistances (:mod:`eisfit.fitting.profile`).
         ``"auto"`` (default): only where the covariance error is suspect (an arc parameter
-        on a bound or with stderr > value, or arcs within a decade in time constant); the
+        on a bound or with stderr > value, arcs within a decade in time constant, or an arc
+        whose apex lies below 3x f_min in a circuit not finite at DC:
+        :func:`~eisfit.fitting.profile.arcs_at_blocked_low_edge`); the
         stderr of such a resistance becomes max(1-sigma half-width, 3-sigma half-width / 3)
         of its profile intervals, wider side, when that exceeds the covariance error (flag
         ``profile-stderr:<name>``, intervals in ``FitResult.intervals``). ``True``: every
@@ -578,6 +580,8 @@ def _profile_job(prep: _Prepared, p_final: np.ndarray, cov: np.ndarray | None, c
     else:
         targets = [r for r in arc_resistances(circ) if r in log_free]
     f_min = float(np.min(problem.frequency))
+    targets += [r for r in arcs_at_blocked_low_edge(circ, dict(zip(names, p_final)), f_min)
+                if r in log_free and r not in targets]
     targets += [n for n in diffusion_times_near_low_edge(circ, dict(zip(names, p_final)), f_min) if n in log_free]
     return ProfileJob(problem, p_final, chisq, tuple(targets), wald) if targets else None
 
