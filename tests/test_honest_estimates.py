@@ -1,4 +1,4 @@
-"""Numbers the data do not determine.
+"""Numbers the data do not determine, and numbers they do although the covariance is singular.
 
 Spectra are built here from the elements' formulas (not eisfit's model), with complex noise
 of 0.5 % of |Z|; the references are the true values.
@@ -9,9 +9,11 @@ import math
 import warnings
 
 import numpy as np
+import pytest
 
 import eisfit
 from eisfit.fitting.assemble import profile_unresolved_flags
+from eisfit.fitting.flags import unresolved_keys
 from eisfit.model import Circuit
 
 BLOCKING = "R0-p(R1,CPE1)-p(R2,CPE2)-CPE3"
@@ -67,3 +69,52 @@ def test_a_blocked_arc_whose_profile_reaches_ten_times_its_value_is_unresolved()
     assert profile_unresolved_flags(values, {"R2": wide}, (), blocking, f_min / 100) == []  # apex well inside
     finite = {k: v for k, v in values.items() if not k.startswith("CPE3")}
     assert profile_unresolved_flags(finite, {"R2": wide}, (), Circuit("R0-p(R1,CPE1)-p(R2,CPE2)"), f_min) == []
+
+
+def _finite_warburg(kind: str, r1: float, aw: float, tau: float, seed: int) -> eisfit.Spectrum:
+    """R0-p(R1,CPE1)-<kind>1 (R0 = 10 ohm, CPE1 1e-6 S*s^n, n 0.9), Z0 = aw sqrt(2 tau),
+    61 points 100 kHz - 0.1 Hz: the transition 1/(2 pi tau) far below the data."""
+    f = np.logspace(5, -1, 61)
+    jw = 2j * np.pi * f
+    u = np.sqrt(jw * tau)
+    z0 = aw * math.sqrt(2 * tau)
+    w = z0 / (u * np.tanh(u)) if kind == "Wo" else z0 * np.tanh(u) / u
+    return eisfit.Spectrum(f, _noisy(10 + 1 / (1 / r1 + 1e-6 * jw ** 0.9) + w, seed))
+
+
+@pytest.mark.parametrize("kind,r1,aw,tau,seed", [
+    # singular covariance, Z0 and tau unresolved: the coefficient had read 56.28 with stderr nan,
+    # flagged unresolved
+    ("Wo", 464.88, 55.758, 6129.5, 50),
+    # Z0 = 4.0e4 ohm beyond 100x max|Z| as tau ran to 2.5e4 s: no semi-infinite flag, the
+    # coefficient (178.9 for a true 179.1) hidden with the element's other quantities
+    ("Wo", 29.759, 179.08, 1218.0, 3),
+    ("Ws", 50.0, 100.0, 1e4, 7),
+])
+def test_the_coefficient_of_a_semi_infinite_warburg_with_a_singular_covariance_keeps_its_number(
+        kind, r1, aw, tau, seed):
+    """The coefficient Aw = Z0/sqrt(2 tau) is estimable where Z0 and tau trade exactly: its
+    stderr from the covariance in the coordinates (Aw, tau) is finite and covers the truth;
+    the element is flagged semi-infinite, Z0 and tau read unresolved, Aw (and per cm2) not."""
+    rng = np.random.default_rng(seed)
+    if kind == "Wo":  # the draws of the survey that found these truths, so that the noise is its own
+        rng.uniform(size=3)
+    spectrum = _finite_warburg(kind, r1, aw, tau, seed) if kind == "Ws" else _finite_warburg_survey(r1, aw, tau, rng)
+    res = _fit(spectrum, f"R0-p(R1,CPE1)-{kind}1", area_cm2=0.785)
+    key = f"{kind}1_aw_ohm_per_sqrt_s"
+    assert "singular-covariance" in res.flags and f"semi-infinite:{kind}1" in res.flags
+    assert {f"unresolved:{kind}1_0", f"unresolved:{kind}1_1"} <= set(res.flags)
+    assert not unresolved_keys(res.flags, [key, f"{kind}1_aw_ohm_cm2_per_sqrt_s"])
+    error = res.derived[f"{key}_stderr"]
+    assert 0 < error < 0.02 * aw and abs(res.derived[key] - aw) < 3 * error
+    assert res.derived[f"{kind}1_aw_ohm_cm2_per_sqrt_s_stderr"] == pytest.approx(0.785 * error)
+
+
+def _finite_warburg_survey(r1: float, aw: float, tau: float, rng: np.random.Generator) -> eisfit.Spectrum:
+    """As :func:`_finite_warburg` for a Wo, the noise drawn from ``rng`` as the survey drew it."""
+    f = np.logspace(5, -1, 61)
+    jw = 2j * np.pi * f
+    u = np.sqrt(jw * tau)
+    z = 10 + 1 / (1 / r1 + 1e-6 * jw ** 0.9) + aw * math.sqrt(2 * tau) / (u * np.tanh(u))
+    return eisfit.Spectrum(f, z + 0.005 * np.abs(z) * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size))
+                           / np.sqrt(2))

@@ -278,8 +278,9 @@ def test_the_warburg_coefficient_of_a_diffusion_beyond_the_data_is_kept_and_cove
         semi_infinite += "semi-infinite:Wo1" in res.flags
         assert ("semi-infinite:Wo1" in res.flags) == ("unresolved:Wo1_1" in res.flags)
         key = "Wo1_aw_ohm_per_sqrt_s"
-        if unresolved_keys(res.flags, [key]):  # only where its own error is not a number
-            assert not res.derived[f"{key}_stderr"] > 0
+        if unresolved_keys(res.flags, [key]):  # only where its own error is unknown or reaches its value
+            error = res.derived[f"{key}_stderr"]
+            assert not error > 0 or error >= res.derived[key]
             continue
         assert res.derived["Wo1_aw_ohm_cm2_per_sqrt_s"] == pytest.approx(res.derived[key] * 0.785)
         scores.append((res.derived[key] - truth) / res.derived[f"{key}_stderr"])

@@ -123,16 +123,15 @@ def assemble_result(
     arcs = _derived_arcs(circ)
     roles = result_roles(definition, values, area_cm2)
     if derived is None:
-        derived = derived_quantities(
-            values, covariance, list(cov_names) if covariance is not None else [],
-            **derived_settings(definition, roles, settings))
+        derived = fit_derived_quantities(definition, values, covariance, cov_names, settings)
     derived, derived_units = dict(derived[0]), dict(derived[1])
     flags.extend(_arc_flags(values, arcs, f))
     flags.extend(_branch_low_n_flags(values, circ, flags))
     flags.extend(_resistive_series_cpe_flags(values, circ))
-    flags.extend(unresolved_flags(definition, values, f, z, flags, element_moduli))
+    moduli = band_moduli(circ, values, f) if element_moduli is None else element_moduli
+    flags.extend(unresolved_flags(definition, values, f, z, flags, moduli))
     flags.extend(profile_unresolved_flags(values, intervals or {}, flags, circ, float(np.min(f))))
-    flags.extend(semi_infinite_flags(circ, values, float(np.min(f)), flags))
+    flags.extend(semi_infinite_flags(circ, values, float(np.min(f)), flags, moduli, z))
     flags.extend(_unresolved_element_parameters(names, flags))
     flags.extend(unresolved_derived_flags(definition, values, roles, settings, flags, derived,
                                           float(np.max(np.abs(z)))))
@@ -184,6 +183,17 @@ def assemble_result(
         kk_max_residual_pct=kk_max, start=start, n_starts=int(n_starts), start_won=start_won,
         intervals={k: dict(v) for k, v in (intervals or {}).items()},
     )
+
+
+def fit_derived_quantities(definition: CircuitDefinition, values: Mapping[str, float],
+                           covariance: np.ndarray | None, cov_names: Sequence[str],
+                           settings: Mapping[str, Any]) -> tuple[dict[str, float], dict[str, str]]:
+    """The derived quantities of a fit and their units (:func:`~eisfit.analysis.derived.
+    derived_quantities`), with the roles :func:`result_roles` gives ``values`` and the fit's
+    ``settings`` (area_cm2, thickness_cm, symmetric); ``covariance`` over ``cov_names`` or None."""
+    roles = result_roles(definition, values, settings.get("area_cm2"))
+    return derived_quantities(values, covariance, list(cov_names) if covariance is not None else [],
+                              **derived_settings(definition, roles, settings))
 
 
 def _finite_or_nan(numbers: Mapping[str, float]) -> dict[str, float]:
@@ -614,23 +624,41 @@ def profile_unresolved_flags(values: Mapping[str, float], intervals: Mapping[str
             if name in values and name not in named and undetermined_by_profile(name, iv)]
 
 
-def semi_infinite_flags(circ, values: Mapping[str, float], f_min_Hz: float, flags: Sequence[str]) -> list[str]:
+def semi_infinite_flags(circ, values: Mapping[str, float], f_min_Hz: float, flags: Sequence[str],
+                        moduli: Mapping[str, tuple[float, float]] | None = None,
+                        z: np.ndarray | None = None) -> list[str]:
     """``semi-infinite:<element>`` for each finite-length Warburg (Wo, Ws) whose time
     constant ``flags`` call unresolved while its transition 1/(2 pi tau) lies below
     ``DIFFUSION_EDGE_FACTOR`` x the lowest fitted frequency ``f_min_Hz``, and whose Z0 they
-    do not call unresolved by itself: over the data the element is the semi-infinite
-    Warburg, Z0/sqrt(j w tau), which fixes its coefficient Z0/sqrt(2 tau) (Z0 = 200 ohm,
-    tau = 10 s measured down to 1 Hz: Z0 and tau unresolved, the coefficient 45.4 +- 1.0
-    ohm*s^-1/2 for a true 44.7; over 30 noise seeds within 2 stderr in 29)."""
+    do not call unresolved, or call so only for its value: the element's impedance over the
+    measured band (``moduli``, :func:`band_moduli`, with the data ``z``) is neither beyond the
+    data nor negligible (:func:`_runaway_or_negligible`), as a Z0 = Aw sqrt(2 tau) that grew
+    with tau beyond 100x max|Z| leaves it (tau 1.2e3 s read as 2.5e4 s, Z0 4.0e4 ohm, the
+    coefficient 178.9 +- 0.23 for a true 179.1). Over the data the element is the
+    semi-infinite Warburg, Z0/sqrt(j w tau), which fixes its coefficient Z0/sqrt(2 tau)
+    (Z0 = 200 ohm, tau = 10 s measured down to 1 Hz: Z0 and tau unresolved, the coefficient
+    45.4 +- 1.0 ohm*s^-1/2 for a true 44.7; over 30 noise seeds within 2 stderr in 29)."""
     gone = unresolved_names(flags)
     out = []
     for name in diffusion_times(circ):
         element = name.rsplit("_", 1)[0]
         tau = values.get(name, math.nan)
-        if name in gone and f"{element}_0" not in gone and math.isfinite(tau) \
-                and 1.0 / (2.0 * math.pi * tau) < DIFFUSION_EDGE_FACTOR * f_min_Hz:
+        if name in gone and math.isfinite(tau) and 1.0 / (2.0 * math.pi * tau) < DIFFUSION_EDGE_FACTOR * f_min_Hz \
+                and (f"{element}_0" not in gone or _within_data(circ, values, element, moduli, z)):
             out.append(f"semi-infinite:{element}")
     return out
+
+
+def _within_data(circ, values: Mapping[str, float], element: str,
+                 moduli: Mapping[str, tuple[float, float]] | None, z: np.ndarray | None) -> bool:
+    """Whether the impedance of ``element`` over the measured band (``moduli``) is neither
+    beyond the data ``z`` nor negligible beside them (:func:`_runaway_or_negligible` names
+    none of its parameters); False where either is unknown."""
+    if moduli is None or z is None or not np.all(np.isfinite(moduli.get(element, (math.nan,)))):
+        return False
+    modulus = np.abs(z)
+    flagged = _runaway_or_negligible(circ, values, moduli, float(np.max(modulus)), float(np.min(modulus)))
+    return not {f"{element}_0", f"{element}_1"} & set(flagged)
 
 
 def unresolved_flags(definition: CircuitDefinition, values: Mapping[str, float], f: np.ndarray,

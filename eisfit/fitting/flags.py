@@ -107,9 +107,11 @@ FLAGS: dict[str, tuple[str, str]] = {
                                "low-frequency end (its transition 1/(2 pi tau) below 3x the lowest fitted "
                                "frequency): over the data it is the semi-infinite Warburg, so its Z0 and tau "
                                "are unresolved and only their Warburg coefficient Aw = Z0/sqrt(2 tau) "
-                               "(<element>_aw_ohm_per_sqrt_s: Z -> Aw (1-j)/sqrt(w)) is determined; it keeps "
-                               "its number unless its own stderr is unknown (a singular covariance) or above "
-                               "it"),
+                               "(<element>_aw_ohm_per_sqrt_s: Z -> Aw (1-j)/sqrt(w)) is determined (also where "
+                               "Z0 = Aw sqrt(2 tau) ran beyond 100x max|Z| with tau); where the covariance "
+                               "is singular (Z0 and tau trade exactly) its stderr comes from the covariance "
+                               "in the coordinates (Aw, tau), in which it is estimable; it keeps its number "
+                               "unless that stderr is unknown or above it"),
     "large-stderr": (CAUTION, "the parameter's stderr reaches or exceeds its value (zero lies within 1 stderr)"),
     "singular-covariance": (CAUTION, "J^T J is singular (an element the data do not inform, or parameters that "
                                      "trade exactly): the parameters in its null directions have no stderr (nan, "
