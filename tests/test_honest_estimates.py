@@ -118,3 +118,27 @@ def _finite_warburg_survey(r1: float, aw: float, tau: float, rng: np.random.Gene
     z = 10 + 1 / (1 / r1 + 1e-6 * jw ** 0.9) + aw * math.sqrt(2 * tau) / (u * np.tanh(u))
     return eisfit.Spectrum(f, z + 0.005 * np.abs(z) * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size))
                            / np.sqrt(2))
+
+
+@pytest.mark.parametrize("truth,f_min,seed", [
+    # the interface arc's apex at 4.4 Hz, below f_min (5.2 Hz): the fit spent the arc at
+    # 5e5 Hz (R = 18 +- 380 ohm) and lowered the blocking CPE's n to 0.62 (+- 0.019; true
+    # 0.91), 30.2 s^2 above the optimum that a polish from the truth reaches
+    (dict(R0=41.35, R1=4078.8, CPE1_0=2.6492e-08, CPE1_1=0.76833, R2=568.62, CPE2_0=9.1213e-05, CPE2_1=0.89292,
+          CPE3_0=0.00063965, CPE3_1=0.9119), 5.220746774320572, 183),
+    # the interface arc at 1.8 Hz near f_min (0.55 Hz): 9.9 s^2 above, both arcs collapsed
+    (dict(R0=23.467, R1=1.2858, CPE1_0=0.00015866, CPE1_1=0.9336, R2=186.98, CPE2_0=0.00085545, CPE2_1=0.76217,
+          CPE3_0=2.0116e-05, CPE3_1=0.87546), 0.5465106989612308, 163),
+])
+def test_a_blocking_pellet_with_its_interface_arc_at_the_low_end_reaches_the_optimum(truth, f_min, seed):
+    """The edge-arc round (starts with one arc at the low end of the data) reaches the
+    optimum next to the truth, and the blocking CPE's exponent there covers its true value."""
+    f = np.logspace(6, math.log10(f_min), int(round(10 * (6 - math.log10(f_min)))) + 1)
+    jw = 2j * np.pi * f
+    z = (truth["R0"] + 1 / (1 / truth["R1"] + truth["CPE1_0"] * jw ** truth["CPE1_1"])
+         + 1 / (1 / truth["R2"] + truth["CPE2_0"] * jw ** truth["CPE2_1"]) + 1 / (truth["CPE3_0"] * jw ** truth["CPE3_1"]))
+    spectrum = eisfit.Spectrum(f, _noisy(z, seed + 1_000_000))
+    auto = _fit(spectrum, BLOCKING)
+    from_truth = _fit(spectrum, BLOCKING, initial=truth, starts=1)
+    assert auto.chisq <= from_truth.chisq + auto.chisq / auto.dof
+    assert abs(auto.values["CPE3_1"] - truth["CPE3_1"]) < 3 * auto.stderr["CPE3_1"]

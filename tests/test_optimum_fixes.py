@@ -140,7 +140,9 @@ def test_mb223_lower_optimum_wins_and_multimodal_is_flagged():
     """Real BioLogic MB sweep: garnet-three-arc ended at 8.130e-4 with R3 = 2.56 +- 0.08 ohm
     and no problem flag; an optimum at 7.863e-4 (0.9 s^2 lower) has R3 = 0.49, R1 = 2.54. Now
     the lower wins, and the parameters the two optima place apart are flagged multimodal.
-    blocking-pellet: 4.523e-3 -> 4.081e-3 (2.8 s^2 lower: told apart, no flag)."""
+    blocking-pellet: 4.523e-3 -> 4.081e-3 (2.8 s^2 lower: told apart, no flag on its
+    resistances; the edge-arc round meets another optimum within 2 s^2 whose CPE3_0, already
+    17x beyond its value in stderr, lies more than 3 of them away: multimodal:CPE3_0 alone)."""
     path = realdata_path("mpr", "dgbowl__yadg", "mb.issue_223.mpr")
     warnings.simplefilter("ignore")
     s = eisfit.read(path)[0]
@@ -152,7 +154,8 @@ def test_mb223_lower_optimum_wins_and_multimodal_is_flagged():
     assert reads_undetermined(res.flags, "R3") and reads_undetermined(res.flags, "R1_asr_ohm_cm2")
     pellet = eisfit.fit(s, circuit="blocking-pellet")
     assert pellet.chisq < 4.09e-3
-    assert not [f for f in pellet.flags if f.startswith("multimodal")]
+    assert not [f for f in pellet.flags if f.startswith("multimodal") and f != "multimodal:CPE3_0"]
+    assert "large-stderr:CPE3_0" in pellet.flags
 
 
 def test_a_multimodal_parameter_reads_undetermined_in_the_terminal_table_and_the_dataframe():
