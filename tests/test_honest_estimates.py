@@ -142,3 +142,38 @@ def test_a_blocking_pellet_with_its_interface_arc_at_the_low_end_reaches_the_opt
     from_truth = _fit(spectrum, BLOCKING, initial=truth, starts=1)
     assert auto.chisq <= from_truth.chisq + auto.chisq / auto.dof
     assert abs(auto.values["CPE3_1"] - truth["CPE3_1"]) < 3 * auto.stderr["CPE3_1"]
+
+
+def _random_gs_spectrum(seed: int) -> tuple[dict[str, float], eisfit.Spectrum]:
+    """R0-p(R1,CPE1)-Gs1 with random truths (Gs: R_G / (u tanh(phi u)), u = sqrt(1 + j w t_G)),
+    81 points 1 MHz - 10 mHz, as the survey that found the case drew them."""
+    rng = np.random.default_rng(seed)
+
+    def log_uniform(a: float, b: float) -> float:
+        return 10 ** rng.uniform(math.log10(a), math.log10(b))
+
+    t = dict(R0=log_uniform(1, 50), R1=log_uniform(10, 1e3), CPE1_1=rng.uniform(0.75, 0.98),
+             Gs1_0=log_uniform(10, 1e3), Gs1_1=log_uniform(1e-3, 1), Gs1_2=rng.uniform(0.3, 3))
+    t["CPE1_0"] = (1 / (2 * np.pi * log_uniform(1e3, 1e5))) ** t["CPE1_1"] / t["R1"]
+    f = np.logspace(6, -2, 81)
+    jw = 2j * np.pi * f
+    u = np.sqrt(1 + jw * t["Gs1_1"])
+    z = t["R0"] + 1 / (1 / t["R1"] + t["CPE1_0"] * jw ** t["CPE1_1"]) + t["Gs1_0"] / (u * np.tanh(t["Gs1_2"] * u))
+    z = z + 0.005 * np.abs(z) * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size)) / np.sqrt(2)
+    return t, eisfit.Spectrum(f, z)
+
+
+@pytest.mark.parametrize("seed", [11, 198])
+def test_a_gerischer_length_near_the_plain_gerischer_reads_undetermined(seed):
+    """A finite-length Gerischer with phi 2.8 (tanh 0.993): the fit ends in a valley at
+    phi 1.16 (seed 11) or 1.54 (seed 198), a few s^2 below the plain Gerischer (phi -> inf), and
+    the Wald error had read 1.16 +- 0.10 and 1.54 +- 0.089 (z -16 and -13, no flag). Its
+    profile now gives the error: its 3-sigma interval reaches the plain Gerischer, the stderr
+    exceeds the value and phi reads undetermined (large-stderr); R_G keeps its number."""
+    truth, spectrum = _random_gs_spectrum(seed)
+    res = _fit(spectrum, "R0-p(R1,CPE1)-Gs1")
+    assert "Gs1_2" in res.intervals and res.intervals["Gs1_2"]["upper_3sigma"] > truth["Gs1_2"]
+    phi, error = res.values["Gs1_2"], res.stderr["Gs1_2"]
+    assert abs(phi - truth["Gs1_2"]) < 3 * error
+    assert "large-stderr:Gs1_2" in res.flags and "profile-stderr:Gs1_2" in res.flags
+    assert not unresolved_keys(res.flags, ["Gs1_0"]) and res.stderr["Gs1_0"] < res.values["Gs1_0"]

@@ -33,8 +33,8 @@ from .assemble import (MULTIMODAL_BARRIER_S2, MULTIMODAL_S2, KKOutcome, assemble
 from .expressions import bound_pair, check_expressions, check_mapping, check_start_values
 from .flags import WARBURG_COEFFICIENT_SUFFIX, optimum_settled
 from .profile import (FINITE_DIFFUSION_KINDS, ProfileJob, ProfileOutcome, arc_resistances, arcs_at_blocked_low_edge,
-                      diffusion_times, diffusion_times_near_low_edge, open_towards_infinite_length, profile_many,
-                      suspect_resistances)
+                      diffusion_times, diffusion_times_near_low_edge, gs_lengths_near_plain, open_towards_infinite_length,
+                      profile_many, suspect_resistances)
 from .result import FitResult
 from ..model.weighting import check_weighting, residual_scales, weighting_in_use
 
@@ -124,7 +124,8 @@ def fit(
         ``"auto"`` (default): only where the covariance error is suspect (an arc parameter
         on a bound or with stderr > value, arcs within a decade in time constant, or an arc
         whose apex lies below 3x f_min in a circuit not finite at DC:
-        :func:`~eisfit.fitting.profile.arcs_at_blocked_low_edge`); the
+        :func:`~eisfit.fitting.profile.arcs_at_blocked_low_edge`; and a Gs's phi within 3
+        stderr of the plain Gerischer's regime: :func:`~eisfit.fitting.profile.gs_lengths_near_plain`); the
         stderr of such a resistance becomes max(1-sigma half-width, 3-sigma half-width / 3)
         of its profile intervals, wider side, when that exceeds the covariance error (flag
         ``profile-stderr:<name>``, intervals in ``FitResult.intervals``). ``True``: every
@@ -586,6 +587,7 @@ def _profile_job(prep: _Prepared, p_final: np.ndarray, cov: np.ndarray | None, c
     targets += [r for r in arcs_at_blocked_low_edge(circ, dict(zip(names, p_final)), f_min)
                 if r in log_free and r not in targets]
     targets += [n for n in diffusion_times_near_low_edge(circ, dict(zip(names, p_final)), f_min) if n in log_free]
+    targets += [n for n in gs_lengths_near_plain(circ, dict(zip(names, p_final)), wald) if n in log_free]
     return ProfileJob(problem, p_final, chisq, tuple(targets), wald) if targets else None
 
 

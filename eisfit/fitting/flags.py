@@ -118,8 +118,9 @@ FLAGS: dict[str, tuple[str, str]] = {
                                      "or 'unresolved' where so flagged); the others keep theirs, from the "
                                      "pseudo-inverse, as the data give them; with no finite variance at all, "
                                      "every stderr is nan"),
-    "profile-stderr": (CAUTION, "the covariance error of this resistance was too narrow for the chi-square "
-                                "surface; the stderr comes from its profile likelihood"),
+    "profile-stderr": (CAUTION, "the covariance error of this resistance (or finite-length Gerischer phi) was "
+                                "too narrow for the chi-square surface; the stderr comes from its profile "
+                                "likelihood"),
     "fapex-outside-range": (CAUTION, "the arc's apex frequency lies outside the fitted range: its R is extrapolated"),
     "arcs-overlap": (CAUTION, "two arcs' time constants are less than a decade apart: their R split rests "
                               "on the model shape"),
