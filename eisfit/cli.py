@@ -1520,7 +1520,7 @@ def _run_campaign(run: dict, fit_kwargs: dict, scheduler: str | None, state: dic
     interrupted = bool(camp.stats.get("interrupted"))
     not_run = [f for f in camp.errors if interrupted and "interrupted" in f.reason]
     failures = [f for f in camp.errors if f not in not_run]
-    if _State.debug:  # the tracebacks kept with the failures (a file the reader refused)
+    if _State.debug:  # the tracebacks kept with the failures (a file the reader refused, a fit that raised)
         for f in failures:
             if f.traceback:
                 _traceback(f.traceback)

@@ -276,6 +276,44 @@ def test_debug_prints_the_traceback_of_each_file_that_fails_and_goes_on(tmp_path
     assert debug.stderr.index("Traceback (most recent call last):") < debug.stderr.index(errors[0])
 
 
+
+def test_debug_prints_the_traceback_of_a_fit_that_fails_in_a_worker_process(tmp_path):
+    """A checkpoint whose fit raises (2 points for 7 parameters) in a worker process (--jobs 2):
+    one 'eisfit: error:' line without --debug; with --debug, before it, the traceback of the
+    worker's FitError (its frames in the fitting code). Before, --debug printed none for a
+    failed fit, in a worker or not: only the reader's errors kept theirs."""
+    data_folder(tmp_path / "data", 3)
+    short = spectrum(label="short")
+    write_csv([eisfit.Spectrum(short.frequency[:2], short.z[:2], {"label": "short"})], tmp_path / "data" / "cp03.csv")
+    args = ["campaign", tmp_path / "data", "--jobs", "2", "--imag-sign", "negative", *QUICK]
+    plain = run([*args, "--out", tmp_path / "plain"])
+    debug = run([*args, "--out", tmp_path / "debug", "--debug"])
+    assert plain.exit_code == debug.exit_code == 1, plain.output + debug.output
+    errors, ends = _error_lines_and_tracebacks(plain.stderr)
+    assert ends == [] and "Traceback" not in plain.stderr
+    assert len(errors) == 1 and "cp03.csv" in errors[0] and "only 2 points" in errors[0]
+    debug_errors, debug_ends = _error_lines_and_tracebacks(debug.stderr)
+    assert debug_errors == errors
+    assert debug_ends and all(end.startswith("eisfit.errors.FitError: ") and "only 2 points" in end
+                              for end in debug_ends)
+    assert "eisfit/fitting/engine.py" in debug.stderr.replace(os.sep, "/")
+    assert debug.stderr.index("Traceback (most recent call last):") < debug.stderr.index(errors[0])
+
+
+def test_a_task_that_raises_in_a_worker_keeps_the_workers_traceback():
+    """A whole task that raises in a worker process (not a fit's own error, which the worker
+    catches): its outcome keeps the worker's traceback, which names the worker's frame."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from eisfit.campaign.runner import _outcome
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+        outcome = _outcome(pool.submit(int, "not a number"))
+    assert outcome["error"].startswith("worker failed: ValueError: ")
+    assert "invalid literal for int()" in outcome["traceback"]
+    assert "_process_worker" in outcome["traceback"]  # the worker's own frames, not only this process's
+
 def test_long_circuit_string_is_never_a_path():
     text = "R0-" + "-".join(f"p(R{i},CPE{i})" for i in range(1, 40))
     assert len(text.encode()) > 255

@@ -731,7 +731,7 @@ def _assemble(src, items, fits: list[CheckpointFits], common, stats) -> Campaign
         d = _details(c, item, f, kept)
         if kept is None:
             errors.append(CheckpointFailure(c.label, c.file, c.sweep, "read" if not c.ok else "fit", d["error"],
-                                            traceback=None if c.ok else c.error_traceback))
+                                            traceback=f.error_traceback if c.ok else c.error_traceback))
         results.append(kept)
         details.append(d)
     settings = {**{FitSettings.key_of(k): v for k, v in common.items()},  # fmin -> fmin_Hz, as a fit's settings

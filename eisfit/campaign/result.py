@@ -34,8 +34,8 @@ class CheckpointFailure:
     sweep: int | None
     stage: str
     reason: str
-    # the Python traceback behind ``reason`` where one was kept (a file the reader refused),
-    # shown by ``eisfit --debug``
+    # the Python traceback behind ``reason`` where one was kept (a file the reader refused, a fit
+    # that raised, in a worker process too), shown by ``eisfit --debug``
     traceback: str | None = field(default=None, repr=False, compare=False)
 
     def __str__(self) -> str:

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import traceback
 from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Executor, Future, wait
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -72,6 +73,8 @@ class CheckpointFits:
     kept: Any = None          # FitResult or None
     seed_source: str = ""     # "cold", "seeded" (also for a fit read from the cache) or "" (failed)
     error: str | None = None
+    # the Python traceback behind ``error`` (a fit that raised, in a worker or not), shown by ``eisfit --debug``
+    error_traceback: str | None = field(default=None, repr=False, compare=False)
     flags: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     joint_fit: str = ""       # with shared=/smooth=/arrhenius_law=: what the row holds (campaign.JOINT_FIT_VALUES)
@@ -594,6 +597,7 @@ def _collect(items: list[dict], fits: list[CheckpointFits], chunk: _Chunk, outco
     for i, o in zip(chunk.members, outcome):
         if "error" in o:
             fits[i].error = f"fit failed: {o['error']}"
+            fits[i].error_traceback = o.get("traceback")
         else:
             done.append((i, o))
             cold = o.pop("cold", None)
@@ -785,7 +789,9 @@ def _outcome(fut: Future) -> Any:
     try:
         return fut.result()
     except Exception as exc:  # the worker itself died (e.g. a lost Dask worker, or an executor not ours)
-        return {"error": f"worker failed: {type(exc).__name__}: {exc}"}
+        # its traceback names the worker's frames too (a process pool chains them as the cause)
+        return {"error": f"worker failed: {type(exc).__name__}: {exc}",
+                "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))}
 
 
 def _as_completed(pending: dict[Future, Any]):

@@ -626,7 +626,7 @@ def _single_outcome(s: Spectrum, circuit: str, options: dict[str, Any]) -> dict[
         reason = str(exc) or type(exc).__name__
         if type(exc).__module__.split(".")[0] != "eisfit":
             reason = f"{type(exc).__name__}: {reason}"
-        return {"error": reason, "label": s.label, "traceback": traceback.format_exc(limit=3)}
+        return {"error": reason, "label": s.label, "traceback": traceback.format_exc()}  # eisfit --debug shows it
 
 
 def _stream_pool(jobs: int) -> ProcessPoolExecutor:
