@@ -1581,6 +1581,7 @@ def plot_drt(result: DRTResult, ax: Axes | None = None, fit: FitResult | None = 
     Returns the Axes.
     """
     _require(result, "drt", "plot_drt")
+    own_axes = ax is None
     ax = _new_axes(ax)
     top = float(_np.max(result.gamma_ohm)) if len(result.gamma_ohm) else 0.0
     factor, prefix = _ohm_prefix(top)  # γ in kΩ or MΩ: a 100 MΩ spectrum's axis read 0-6 under a "1e7" offset
@@ -1616,7 +1617,7 @@ def plot_drt(result: DRTResult, ax: Axes | None = None, fit: FitResult | None = 
                 f"{r_label}\n{format_value(row['f_Hz'], None, 'Hz', 3)}",
                 (row["tau_s"], row["gamma_ohm"] / factor),
                 textcoords="offset points", xytext=(0, 6 + (_PEAK_LABEL_STEP_PT if k % 2 else 0)), ha="center",
-                fontsize=7,
+                fontsize=7, gid=_PEAK_LABEL_GID,
             )
     overlay_note = ""
     if fit is not None:
@@ -1670,7 +1671,183 @@ def plot_drt(result: DRTResult, ax: Axes | None = None, fit: FitResult | None = 
         ax.set_ylim((min(0.0, float(_np.min(result.gamma_ohm))) - 0.02 * top) / factor,
                     _drt_headroom(ax, _legend_extent_pt(legend)[1], title.count("\n") + 1) * top / factor)
     _style(ax)
+    _legend_off_lines(ax, ("upper left", "upper right", "upper center"), grow=own_axes)
+    _place_peak_labels(ax, grow=own_axes)
     return ax
+
+
+def _legend_covers(ax) -> int:
+    """How many points and curve samples of ``ax`` (:func:`_drawn_points_px`) its legend covers
+    (the figure drawn first)."""
+    fig = ax.get_figure(root=True)
+    fig.draw_without_rendering()
+    box = ax.get_legend().get_window_extent(fig.canvas.get_renderer())
+    points, radius = _drawn_points_px(ax)
+    return int(((points[:, 0] > box.x0 - radius) & (points[:, 0] < box.x1 + radius)
+                & (points[:, 1] > box.y0 - radius) & (points[:, 1] < box.y1 + radius)).sum())
+
+
+def _legend_off_lines(ax, locs: Sequence[str], grow: bool = False) -> None:
+    """Put the legend of ``ax`` at the first of ``locs`` where it covers no point or curve
+    (:func:`_legend_covers`); where none is free, :func:`_more_room` (``grow``: the figure
+    may grow; at most :data:`_PEAK_LABEL_ROOM_ROUNDS` times) and they are tried again, then the one that covers fewest is kept (a DRT's legend, upper left, had
+    covered a circuit fit's spike)."""
+    legend = ax.get_legend()
+    if legend is None:
+        return
+    for _ in range(_PEAK_LABEL_ROOM_ROUNDS + 1):
+        covered = []
+        for loc in locs:
+            legend.set_loc(loc)
+            covered.append(_legend_covers(ax))
+            if covered[-1] == 0:
+                return
+        _more_room(ax, grow)
+    legend.set_loc(locs[int(_np.argmin(covered))])
+
+
+_PEAK_LABEL_GID = "eisfit-drt-peak-label"
+_PEAK_LABEL_ROOM_ROUNDS = 4  # a DRT plot makes more room (:func:`_more_room`) at most this many times
+_PEAK_LABEL_RAISE = 1.25  # ... where a peak label finds no free place: its top this much higher
+_LABELLED_AXES_MIN_PT = 150.0  # ... or, in a figure of its own, a box lower than this: the figure taller
+_GROW_IN = 0.5  # ... by this much (inches)
+
+
+def _more_room(ax, grow: bool) -> None:
+    """Room for a DRT plot's legend and peak labels: where the plot has a figure of its own
+    (``grow``) and its box is lower than :data:`_LABELLED_AXES_MIN_PT` (a long title took the
+    height), the figure :data:`_GROW_IN` taller; else the top of the y axis
+    :data:`_PEAK_LABEL_RAISE` higher (the curves lower in the box)."""
+    fig = ax.get_figure(root=True)
+    if grow and ax.get_window_extent().height * 72.0 / fig.dpi < _LABELLED_AXES_MIN_PT:
+        fig.set_figheight(fig.get_figheight() + _GROW_IN)
+        return
+    y0, y1 = ax.get_ylim()
+    ax.set_ylim(y0, y0 + (y1 - y0) * _PEAK_LABEL_RAISE)
+
+
+def _place_peak_labels(ax, grow: bool = False) -> None:
+    """Place the peak labels of a DRT plot (:func:`plot_drt`), the tallest peak's first, where
+    they cover no curve, marker, legend or other label (:func:`_place_labels_off_data`): the
+    staggered labels had been crossed by a circuit fit's narrow spike and had sat on each
+    other and on the legend. Where one finds no free place, the top of the axis is raised
+    or the figure made taller (:func:`_more_room`) and all are placed again."""
+    labels = [t for t in ax.texts if t.get_gid() == _PEAK_LABEL_GID]
+    if not labels:
+        return
+    labels.sort(key=lambda t: -float(t.xy[1]))
+    first = [tuple(t.xyann) for t in labels]
+    for _ in range(_PEAK_LABEL_ROOM_ROUNDS):
+        for label, offset in zip(labels, first):
+            label.xyann = offset
+        if _place_labels_off_data(ax, labels) == 0:
+            return
+        _more_room(ax, grow)
+    for label, offset in zip(labels, first):
+        label.xyann = offset
+    _place_labels_off_data(ax, labels)
+
+
+_LABEL_CLEARANCE_PT = 1.5  # at least this much between a placed label and a point, curve or other label
+_LABEL_STEP_PT = 3.0  # the grid of offsets a label is tried at
+_LABEL_REACH = (2.5, 6.0)  # ... as far as this many label widths sideways and label heights up or down
+
+
+def _drawn_points_px(ax, step_px: float = 1.5) -> tuple["_np.ndarray", "_np.ndarray"]:
+    """What the lines of ``ax`` (in data coordinates) draw inside its box, in display
+    coordinates (pixels): their vertices, and points every ``step_px`` along each segment of
+    a line drawn with a line style; and, per point, the radius (pixels) a marker drawn there
+    takes (0 along a curve, where the line's half width is)."""
+    box = ax.get_window_extent()
+    px_per_pt = ax.get_figure(root=True).dpi / 72.0
+    xys, radii = [], []
+    for line in ax.get_lines():
+        if line.get_transform() != ax.transData or not len(line.get_xdata()) or not line.get_visible():
+            continue
+        xy = _np.column_stack([_np.asarray(line.get_xdata(), float), _np.asarray(line.get_ydata(), float)])
+        xy = ax.transData.transform(xy[_np.isfinite(xy).all(axis=1)])
+        if not len(xy):
+            continue
+        marker = line.get_marker() not in (None, "None", "none", "", " ")
+        if marker:
+            xys.append(xy)
+            radii.append(_np.full(len(xy), 0.5 * line.get_markersize() * px_per_pt))
+        if line.get_linestyle() not in ("None", "none", "", " ") and len(xy) > 1:
+            seg = _np.diff(xy, axis=0)
+            n = _np.maximum(_np.ceil(_np.hypot(seg[:, 0], seg[:, 1]) / step_px), 1).astype(int)
+            t = _np.concatenate([_np.arange(k) / k for k in n])
+            start = _np.repeat(_np.arange(len(seg)), n)
+            along = _np.vstack([xy[start] + seg[start] * t[:, None], xy[-1:]])
+            xys.append(along)
+            radii.append(_np.full(len(along), 0.5 * line.get_linewidth() * px_per_pt))
+    if not xys:
+        return _np.zeros((0, 2)), _np.zeros(0)
+    xy, radius = _np.vstack(xys), _np.concatenate(radii)
+    inside = (xy[:, 0] >= box.x0) & (xy[:, 0] <= box.x1) & (xy[:, 1] >= box.y0) & (xy[:, 1] <= box.y1)
+    return xy[inside], radius[inside]
+
+
+def _label_offsets_pt(width_pt: float, height_pt: float, first: tuple[float, float]) -> list[tuple[float, float]]:
+    """Offsets (points, from a label's anchor) to try a label of ``width_pt`` x ``height_pt`` at,
+    nearest its ``first`` offset first: up to :data:`_LABEL_REACH` label widths sideways and
+    heights up or down; one below its anchor counts as farther (a label reads as naming the
+    peak or apex under it)."""
+    reach_x, reach_y = _LABEL_REACH[0] * width_pt, _LABEL_REACH[1] * height_pt
+    dxs = _np.arange(-reach_x, reach_x + 1e-9, _LABEL_STEP_PT)
+    dys = _np.arange(-reach_y, reach_y + 1e-9, _LABEL_STEP_PT)
+    out = [(float(first[0] + dx), float(first[1] + dy)) for dx in dxs for dy in dys]
+    return sorted(out, key=lambda o: _np.hypot(o[0] - first[0], (o[1] - first[1]) * (1.0 if o[1] >= first[1]
+                                                                                       else 2.0)))
+
+
+def _place_labels_off_data(ax: Axes, labels: Sequence, avoid: Sequence = ()) -> int:
+    """Move each of ``labels`` (annotations of ``ax`` anchored at a data point, offset in points),
+    in the order given, to the offset nearest its own (:func:`_label_offsets_pt`) where its box
+    lies inside the box of ``ax`` and covers no point or curve of ``ax``
+    (:func:`_drawn_points_px`), no legend of ``ax``, no box of ``avoid`` (display boxes, e.g. an
+    inset's) and no label placed before it, with :data:`_LABEL_CLEARANCE_PT` to spare. Where
+    no offset within reach is free, the one that covers fewest. The figure is drawn (laid out)
+    first. Returns how many labels still cover something."""
+    fig = ax.get_figure(root=True)
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    px_per_pt = fig.dpi / 72.0
+    clearance = _LABEL_CLEARANCE_PT * px_per_pt
+    frame = ax.get_window_extent()
+    points, radius = _drawn_points_px(ax)
+    boxes = [b.extents for b in avoid]
+    legend = ax.get_legend()
+    if legend is not None and legend.get_visible():
+        boxes.append(legend.get_window_extent(renderer).extents)
+    crossing = 0
+    for label in labels:
+        ox, oy = (float(v) for v in label.xyann)
+        x0, y0, x1, y1 = label.get_window_extent(renderer).extents
+        width_pt, height_pt = (x1 - x0) / px_per_pt, (y1 - y0) / px_per_pt
+        best = None
+        for dx, dy in _label_offsets_pt(width_pt, height_pt, (ox, oy)):
+            sx, sy = (dx - ox) * px_per_pt, (dy - oy) * px_per_pt
+            bx0, by0, bx1, by1 = x0 + sx, y0 + sy, x1 + sx, y1 + sy
+            if bx0 < frame.x0 + clearance or bx1 > frame.x1 - clearance or by0 < frame.y0 + clearance \
+                    or by1 > frame.y1 - clearance:
+                continue
+            pad = radius + clearance
+            hits = int(((points[:, 0] > bx0 - pad) & (points[:, 0] < bx1 + pad)
+                        & (points[:, 1] > by0 - pad) & (points[:, 1] < by1 + pad)).sum())
+            hits += sum(1000 for ex0, ey0, ex1, ey1 in boxes
+                        if bx0 < ex1 + clearance and ex0 < bx1 + clearance
+                        and by0 < ey1 + clearance and ey0 < by1 + clearance)
+            if best is None or hits < best[0]:
+                best = (hits, (dx, dy), (bx0, by0, bx1, by1))
+            if hits == 0:
+                break
+        if best is None:  # no offset within reach keeps it inside the axes: left where it was
+            crossing += 1
+            continue
+        label.xyann = best[1]
+        boxes.append(best[2])
+        crossing += best[0] > 0
+    return crossing
 
 
 def _ohm_text(value: float, digits: int = 3) -> str:
@@ -2978,10 +3155,11 @@ def plot_campaign_drt_stack(camp: CampaignLike, ax: Axes | None = None, offset: 
     ax.set_ylabel(f"γ / Ω (offset {step:.3g} Ω per checkpoint)")
     ax.plot([], [], "-", color="0.3", label="DRT of the data")
     ax.plot([], [], "--", color="0.3", label="DRT of the fit")
-    ax.legend(fontsize=SMALL_PT, loc="upper left", frameon=False)
     _colourbar(mappable, ax, label)
     shown = f" ({len(items)} of {n_all} shown)" if len(items) < n_all else ""  # a column wide: short
     ax.set_title(f"DRT per checkpoint{shown}", fontsize=FONT_PT, y=1.0)
+    # above the stack (the title moves up): inside, the top checkpoint's fit spike had reached into it
+    _legend_above(ax, *ax.get_legend_handles_labels())
     _style(ax)
     if own:
         _fixed_layout(ax.figure)

@@ -374,3 +374,79 @@ def test_drt_legend_explains_the_question_mark_of_an_undetermined_resistance():
     ax.figure.draw_without_rendering()
     box = ax.get_window_extent()
     assert ax.get_legend().get_window_extent().y1 <= box.y1 + 0.5  # inside the axes, below the frame
+
+
+def _line_samples(ax, step_px: float = 1.0) -> np.ndarray:
+    """Display coordinates of what the lines of ``ax`` draw inside its box: each vertex and,
+    along a line drawn with a line style, a point every ``step_px`` pixels (a spike between
+    two vertices crosses what lies between them); the marker radius is not included."""
+    frame = ax.get_window_extent()
+    out = []
+    for line in ax.get_lines():
+        xy = np.column_stack([np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)])
+        if line.get_transform() != ax.transData or not len(xy):
+            continue
+        xy = ax.transData.transform(xy[np.isfinite(xy).all(axis=1)])
+        out.append(xy)
+        if line.get_linestyle() not in ("None", "none", "", " "):
+            for a, b in zip(xy[:-1], xy[1:]):
+                n = int(np.ceil(np.hypot(*(b - a)) / step_px)) + 1
+                out.append(a + np.linspace(0.0, 1.0, n)[:, None] * (b - a))
+    xy = np.vstack(out)
+    keep = (xy[:, 0] >= frame.x0) & (xy[:, 0] <= frame.x1) & (xy[:, 1] >= frame.y0) & (xy[:, 1] <= frame.y1)
+    return xy[keep]
+
+
+def test_drt_peak_labels_cover_no_curve_marker_label_or_legend():
+    """The sample's 500 h spectrum with its circuit fit overlaid: the fit's narrow dashed DRT
+    spike (80 Ω over the data's 39 Ω peak) had crossed the "56.3 Ω?" and "74.8 Ω" labels, and
+    the legend (upper left) had covered the spike. Now no peak label covers a point of a
+    curve or a peak marker, another label or the legend; the labels stay inside the axes near
+    their peaks; the legend covers no curve."""
+    path = Path(__file__).resolve().parents[1] / "sample_data" / "garnet_campaign" / "csv" / "LiMg_LLZTO_0500h_PEIS_C01.csv"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        spectrum = eisfit.read(str(path))[0]
+        ax = P.plot_drt(eisfit.drt(spectrum), fit=eisfit.fit(spectrum, circuit="garnet-symmetric"))
+    fig = ax.figure
+    fig.canvas.draw()
+    samples = _line_samples(ax)
+    marker_px = max(line.get_markersize() for line in ax.get_lines() if line.get_marker() == "v") / 2 * fig.dpi / 72
+    markers = np.vstack([ax.transData.transform(np.column_stack([line.get_xdata(), line.get_ydata()]))
+                         for line in ax.get_lines() if line.get_marker() == "v" and len(line.get_xdata())])
+    labels = [t for t in ax.texts if "Hz" in t.get_text()]
+    assert len(labels) == 4
+    boxes = [t.get_window_extent() for t in labels]
+    legend = ax.get_legend().get_window_extent()
+    frame = ax.get_window_extent()
+    for text, box in zip(labels, boxes):
+        assert _covers(box, samples) == 0, text.get_text()
+        assert _covers(box.expanded(1.0, 1.0).padded(marker_px), markers) == 0, text.get_text()
+        assert not _overlaps(box, legend), text.get_text()
+        assert frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
+        anchor = ax.transData.transform(text.xy)
+        assert np.hypot(*(np.array([box.x0 + box.x1, box.y0 + box.y1]) / 2 - anchor)) < 80 * fig.dpi / 72  # near its peak
+    for i in range(len(boxes)):
+        for j in range(i):
+            assert not _overlaps(boxes[i], boxes[j]), (labels[i].get_text(), labels[j].get_text())
+    assert _covers(legend, samples) == 0
+
+
+@pytest.fixture(scope="module")
+def sample_drt_campaign():
+    """The sample campaign (11 checkpoints, garnet-symmetric) with its DRTs."""
+    sample = Path(__file__).resolve().parent.parent / "sample_data" / "garnet_campaign" / "csv"
+    return eisfit.fit_campaign(str(sample), drt=True, progress=False, cache_dir=False)
+
+
+def test_drt_stack_legend_covers_no_curve(sample_drt_campaign):
+    """The drt_stack figure of the sample campaign: its legend (upper left, inside) had been
+    reached by the 1000 h checkpoint's fit spike. It covers no curve now (above the stack),
+    nor the title."""
+    ax = P.plot_campaign_drt_stack(sample_drt_campaign)
+    fig = ax.figure
+    fig.canvas.draw()
+    legend = ax.get_legend().get_window_extent()
+    assert _covers(legend, _line_samples(ax)) == 0
+    assert not _overlaps(legend, ax.title.get_window_extent())
+    assert _inside_figure(fig, ax.get_legend())
