@@ -977,11 +977,31 @@ def _inset_room(ax, inset) -> tuple[float, float, float, float]:
     """(x0, y0, x1, y1), axes fraction of ``ax``: the box of ``inset`` with its tick labels and caption."""
     width_pt, height_pt = _drawn_box_pt(ax)
     bx, by, bw, bh = inset.get_axes_locator().bounds
-    left, bottom, right, top = _INSET_TICKS_PT
+    left, bottom, right, top = _inset_ticks_pt(inset)
     return bx - left / width_pt, by - bottom / height_pt, bx + bw + right / width_pt, by + bh + top / height_pt
 
 
-_INSET_SHRINK = (1.0, 0.85)  # an inset that covers data wherever it goes is tried this much smaller
+_INSET_SHRINK = (1.0, 0.85, 0.7, 0.55)  # an inset that covers data wherever it goes is tried this much smaller
+_INSET_GRID = (17, 13)  # the places an inset is tried at: this many across and up
+
+
+def _inset_ticks_pt(inset) -> tuple[float, float, float, float]:
+    """Room (left, bottom, right, top; points) the tick labels and caption of a Nyquist ``inset``
+    take beside its box: as measured on the figure drawn (:func:`_measure_inset_ticks`), at
+    least :data:`_INSET_TICKS_PT` (the estimate before the layout; the measured ones of a small
+    figure's inset, "1500" under a narrow box, had been wider and had covered points)."""
+    measured = getattr(inset, "_eisfit_ticks_pt", None) or _INSET_TICKS_PT
+    return tuple(max(a, b) for a, b in zip(measured, _INSET_TICKS_PT))
+
+
+def _measure_inset_ticks(inset) -> None:
+    """Keep on ``inset`` (drawn once) the room its tick labels and caption take beside its box,
+    points (:func:`_inset_ticks_pt`), plus 1 pt."""
+    fig = inset.get_figure(root=True)
+    room, box = inset.get_tightbbox(fig.canvas.get_renderer()), inset.get_window_extent()
+    scale = 72.0 / fig.dpi
+    inset._eisfit_ticks_pt = tuple(max(v * scale, 0.0) + 1.0 for v in (box.x0 - room.x0, box.y0 - room.y0,
+                                                                        room.x1 - box.x1, room.y1 - box.y1))
 
 
 def _place_inset(ax, inset) -> None:
@@ -991,9 +1011,9 @@ def _place_inset(ax, inset) -> None:
     mixed numbers, and the inset over the data of a steep spectrum): of the places on a grid
     that cover least, the one nearest a corner (upper left first). Its box takes the inset's
     equal aspect within the :data:`_INSET_BOX` size, or a smaller one (:data:`_INSET_SHRINK`)
-    where only that covers nothing."""
+    where only that covers nothing; the places tried are a grid of :data:`_INSET_GRID`."""
     width_pt, height_pt = _drawn_box_pt(ax)
-    left, bottom, right, top = _INSET_TICKS_PT
+    left, bottom, right, top = _inset_ticks_pt(inset)
     (x0, x1), (y0, y1) = inset.get_xlim(), inset.get_ylim()
     aspect = (y1 - y0) / max(x1 - x0, 1e-300)  # of the data: equal scales on both axes
     points = _occupied_fractions(ax)
@@ -1007,8 +1027,8 @@ def _place_inset(ax, inset) -> None:
         lo_x, hi_x = _INSET_GAP + left / width_pt, 1.0 - _INSET_GAP - right / width_pt - w
         lo_y, hi_y = _INSET_GAP + bottom / height_pt, 1.0 - _INSET_GAP - top / height_pt - h
         corners = [(lo_x, hi_y), (hi_x, hi_y), (hi_x, lo_y), (lo_x, lo_y)]
-        for bx in _np.linspace(lo_x, max(hi_x, lo_x), 9):
-            for by in _np.linspace(lo_y, max(hi_y, lo_y), 7):
+        for bx in _np.linspace(lo_x, max(hi_x, lo_x), _INSET_GRID[0]):
+            for by in _np.linspace(lo_y, max(hi_y, lo_y), _INSET_GRID[1]):
                 room = (bx - left / width_pt, by - bottom / height_pt, bx + w + right / width_pt,
                         by + h + top / height_pt)
                 near = min((abs(bx - cx) + abs(by - cy), k) for k, (cx, cy) in enumerate(corners))
@@ -1112,15 +1132,19 @@ def _frame_nyquist(ax, box_pt: tuple[float, float], fill: bool = True) -> None:
 
 def keep_apex_labels_inside(ax: Axes) -> None:
     """Lay the figure of ``ax`` out and raise the top (or widen the sides) of ``ax`` and of its
-    inset where an apex label still crosses the frame, until none does (at most 3 rounds).
+    inset where an apex label still crosses the frame, until none does (at most 3 rounds); then
+    place the inset (on the tick labels' room as measured) and the legend again, and the apex
+    labels off the data, the legend and the inset (:func:`_place_apex_labels`).
     :func:`plot_nyquist` does it for a figure of its own, :func:`plot_fit` once its panels
     are placed; call it after placing a Nyquist plot in a figure of yours."""
     fig = ax.get_figure(root=True)
     insets = [inset for inset in ax.child_axes if getattr(inset, "_eisfit_nyquist_inset", False)]
-    if insets:  # the inset and legend placed again on the box as drawn
+    if insets:  # the inset and legend placed again on the box as drawn, and on the room its tick labels take
         fig.draw_without_rendering()
         ax._eisfit_laid_out = True
+        _thin_inset_ticks(ax)
         for inset in insets:
+            _measure_inset_ticks(inset)
             _place_inset(ax, inset)
             _place_legend_off_inset(ax, inset)
     for _ in range(3):
@@ -1131,6 +1155,40 @@ def keep_apex_labels_inside(ax: Axes) -> None:
         if not moved:
             break
     _thin_inset_ticks(ax)
+    _place_apex_labels(ax, insets)
+
+
+def _place_apex_labels(ax, insets) -> None:
+    """Place the apex labels of the Nyquist plot ``ax`` and of its ``insets`` where they cover
+    no point, curve, other label or legend, nor (in ``ax``) an inset with its tick labels and
+    caption (:func:`_place_labels_off_data`; a label above its apex had covered the points of a
+    steep arc, and the legend). The legend is kept where it is first (``loc="best"`` would
+    move it away from the labels' new places, onto data)."""
+    if not _apex_labels(ax) and not any(_apex_labels(inset) for inset in insets):
+        return
+    fig = ax.get_figure(root=True)
+    fig.draw_without_rendering()
+    _freeze_legend(ax)
+    renderer = fig.canvas.get_renderer()
+    rooms = [inset.get_tightbbox(renderer) for inset in insets]
+    for target, avoid in ((ax, rooms), *((inset, ()) for inset in insets)):
+        labels = sorted(_apex_labels(target), key=lambda t: float(t.xy[0]))
+        if labels:
+            _place_labels_off_data(target, labels, avoid, drawn=True)
+
+
+def _freeze_legend(ax) -> None:
+    """Pin the legend of ``ax`` (drawn once) to where it is now, in the axes fraction: a legend
+    at ``loc="best"`` is placed again at every draw, on what the texts then cover. A legend
+    larger than the axes is left as it is."""
+    legend = ax.get_legend()
+    if legend is None:
+        return
+    box, frame = legend.get_window_extent(ax.get_figure(root=True).canvas.get_renderer()), ax.get_window_extent()
+    if box.width > frame.width or box.height > frame.height:  # larger than a tiny axes: pinned, it would
+        return  # stick out of it for good, and the layout shrink the axes to nothing
+    x, y = ax.transAxes.inverted().transform((box.x0, box.y0))
+    legend.set_loc((float(x), float(y)))
 
 
 def _thin_inset_ticks(ax) -> None:
@@ -1671,18 +1729,16 @@ def plot_drt(result: DRTResult, ax: Axes | None = None, fit: FitResult | None = 
         ax.set_ylim((min(0.0, float(_np.min(result.gamma_ohm))) - 0.02 * top) / factor,
                     _drt_headroom(ax, _legend_extent_pt(legend)[1], title.count("\n") + 1) * top / factor)
     _style(ax)
-    _legend_off_lines(ax, ("upper left", "upper right", "upper center"), grow=own_axes)
-    _place_peak_labels(ax, grow=own_axes)
+    _legend_off_lines(ax, ("upper left", "upper right", "upper center"), grow=own_axes)  # draws the figure
+    _place_peak_labels(ax, grow=own_axes, drawn=ax.get_legend() is not None)
     return ax
 
 
-def _legend_covers(ax) -> int:
-    """How many points and curve samples of ``ax`` (:func:`_drawn_points_px`) its legend covers
-    (the figure drawn first)."""
-    fig = ax.get_figure(root=True)
-    fig.draw_without_rendering()
-    box = ax.get_legend().get_window_extent(fig.canvas.get_renderer())
-    points, radius = _drawn_points_px(ax)
+def _legend_covers(ax, points, radius) -> int:
+    """How many of ``points`` (display coordinates, each ``radius`` pixels wide: what
+    :func:`_drawn_points_px` gives) the legend of ``ax`` covers, where its ``loc`` puts it on
+    the figure as last drawn."""
+    box = ax.get_legend().get_window_extent(ax.get_figure(root=True).canvas.get_renderer())
     return int(((points[:, 0] > box.x0 - radius) & (points[:, 0] < box.x1 + radius)
                 & (points[:, 1] > box.y0 - radius) & (points[:, 1] < box.y1 + radius)).sum())
 
@@ -1695,14 +1751,17 @@ def _legend_off_lines(ax, locs: Sequence[str], grow: bool = False) -> None:
     legend = ax.get_legend()
     if legend is None:
         return
-    for _ in range(_PEAK_LABEL_ROOM_ROUNDS + 1):
+    for round_ in range(_PEAK_LABEL_ROOM_ROUNDS + 1):
+        if round_:
+            _more_room(ax, grow)
+        ax.get_figure(root=True).draw_without_rendering()
+        points, radius = _drawn_points_px(ax)
         covered = []
         for loc in locs:
             legend.set_loc(loc)
-            covered.append(_legend_covers(ax))
+            covered.append(_legend_covers(ax, points, radius))
             if covered[-1] == 0:
                 return
-        _more_room(ax, grow)
     legend.set_loc(locs[int(_np.argmin(covered))])
 
 
@@ -1726,12 +1785,13 @@ def _more_room(ax, grow: bool) -> None:
     ax.set_ylim(y0, y0 + (y1 - y0) * _PEAK_LABEL_RAISE)
 
 
-def _place_peak_labels(ax, grow: bool = False) -> None:
+def _place_peak_labels(ax, grow: bool = False, drawn: bool = False) -> None:
     """Place the peak labels of a DRT plot (:func:`plot_drt`), the tallest peak's first, where
     they cover no curve, marker, legend or other label (:func:`_place_labels_off_data`): the
     staggered labels had been crossed by a circuit fit's narrow spike and had sat on each
     other and on the legend. Where one finds no free place, the top of the axis is raised
-    or the figure made taller (:func:`_more_room`) and all are placed again."""
+    or the figure made taller (:func:`_more_room`) and all are placed again. ``drawn``: the
+    figure was drawn as it is (not drawn again first)."""
     labels = [t for t in ax.texts if t.get_gid() == _PEAK_LABEL_GID]
     if not labels:
         return
@@ -1740,9 +1800,10 @@ def _place_peak_labels(ax, grow: bool = False) -> None:
     for _ in range(_PEAK_LABEL_ROOM_ROUNDS):
         for label, offset in zip(labels, first):
             label.xyann = offset
-        if _place_labels_off_data(ax, labels) == 0:
+        if _place_labels_off_data(ax, labels, drawn=drawn) == 0:
             return
         _more_room(ax, grow)
+        drawn = False
     for label, offset in zip(labels, first):
         label.xyann = offset
     _place_labels_off_data(ax, labels)
@@ -1800,16 +1861,17 @@ def _label_offsets_pt(width_pt: float, height_pt: float, first: tuple[float, flo
                                                                                        else 2.0)))
 
 
-def _place_labels_off_data(ax: Axes, labels: Sequence, avoid: Sequence = ()) -> int:
+def _place_labels_off_data(ax: Axes, labels: Sequence, avoid: Sequence = (), drawn: bool = False) -> int:
     """Move each of ``labels`` (annotations of ``ax`` anchored at a data point, offset in points),
     in the order given, to the offset nearest its own (:func:`_label_offsets_pt`) where its box
     lies inside the box of ``ax`` and covers no point or curve of ``ax``
     (:func:`_drawn_points_px`), no legend of ``ax``, no box of ``avoid`` (display boxes, e.g. an
     inset's) and no label placed before it, with :data:`_LABEL_CLEARANCE_PT` to spare. Where
     no offset within reach is free, the one that covers fewest. The figure is drawn (laid out)
-    first. Returns how many labels still cover something."""
+    first unless ``drawn`` says it is as it will be. Returns how many labels still cover something."""
     fig = ax.get_figure(root=True)
-    fig.draw_without_rendering()
+    if not drawn:
+        fig.draw_without_rendering()
     renderer = fig.canvas.get_renderer()
     px_per_pt = fig.dpi / 72.0
     clearance = _LABEL_CLEARANCE_PT * px_per_pt

@@ -450,3 +450,66 @@ def test_drt_stack_legend_covers_no_curve(sample_drt_campaign):
     assert _covers(legend, _line_samples(ax)) == 0
     assert not _overlaps(legend, ax.title.get_window_extent())
     assert _inside_figure(fig, ax.get_legend())
+
+
+def _apex_label_boxes(ax) -> list:
+    return [t.get_window_extent() for t in ax.texts if t.get_gid() == P._APEX_LABEL_GID]
+
+
+def test_nyquist_apex_labels_cover_no_point_curve_or_legend():
+    """The sample's 500 h spectrum in a Nyquist figure of its own (a flat one): the "CPE1 4.25 MHz"
+    label above its apex had sat on the legend (upper left). No apex label covers a point or
+    curve of the plot, the legend or another label now."""
+    path = Path(__file__).resolve().parents[1] / "sample_data" / "garnet_campaign" / "csv" / "LiMg_LLZTO_0500h_PEIS_C01.csv"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ax = P.plot_nyquist(eisfit.fit(eisfit.read(str(path))[0], circuit="garnet-symmetric"))
+    fig = ax.figure
+    fig.canvas.draw()
+    boxes = _apex_label_boxes(ax)
+    assert len(boxes) == 2
+    samples, legend = _line_samples(ax), ax.get_legend().get_window_extent()
+    radius = 1.5 * fig.dpi / 72  # half a data marker (ms 3)
+    for box in boxes:
+        assert _covers(box.padded(radius), samples) == 0
+        assert not _overlaps(box, legend)
+    assert not _overlaps(*boxes)
+
+
+@pytest.mark.skipif(not CHI_FILE.exists(), reason="real data (../shared/realdata) not present")
+def test_the_apex_label_of_a_steep_spectrum_covers_no_point_of_it():
+    """The real CH Instruments spectrum rising steeply from the origin: its "CPE1 25.5 Hz" label,
+    above its apex, had covered 8 data points and the fit curve there (plot_fit). It covers none now."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fig = P.plot_fit(eisfit.fit(eisfit.read(CHI_FILE)[0], area_cm2=0.785))
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    boxes = _apex_label_boxes(ax)
+    assert boxes
+    for box in boxes:
+        assert _covers(box, _line_samples(ax)) == 0
+        assert not _overlaps(box, ax.get_legend().get_window_extent())
+
+
+CIRCUIT3_FILE = REALDATA / "text" / "impedance_py" / "data" / "Circuit3_EIS_1.z"
+
+
+@pytest.mark.skipif(not CIRCUIT3_FILE.exists(), reason="real data (../shared/realdata) not present")
+@pytest.mark.parametrize("size_in", [(2.0, 1.6), (2.4, 2.0)])
+def test_the_inset_of_a_small_nyquist_figure_covers_no_point(size_in):
+    """A real spectrum (one large arc, a narrow high-frequency zoom) in a small Nyquist panel: its
+    inset, with the tick labels and caption, had covered 16 and 2 points and curve vertices
+    (its tick labels' room was the estimate for a large panel, "1500" under a narrow box being
+    wider, and it shrank at most to 0.85). It covers none now, nor do its apex labels, if any."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = eisfit.fit(eisfit.read(CIRCUIT3_FILE)[0])
+    ax = P.plot_nyquist(fit, ax=plt.subplots(figsize=size_in, layout="constrained")[1])
+    P.keep_apex_labels_inside(ax)
+    fig = ax.figure
+    fig.canvas.draw()
+    (inset,) = ax.child_axes
+    xy = np.vstack([ax.transData.transform(np.column_stack([line.get_xdata(), line.get_ydata()]))
+                    for line in ax.get_lines() if line.get_transform() == ax.transData and len(line.get_xdata())])
+    assert _covers(inset.get_tightbbox(fig.canvas.get_renderer()), xy) == 0
