@@ -271,6 +271,31 @@ def test_files_named_in_days_or_minutes_are_timed_and_ordered_by_it(tmp_path):
     assert sorted(stamps, key=natural_key) == stamps[::-1]
 
 
+def test_dotted_numbers_are_counters_or_decimals_as_the_set_of_names_shows():
+    """One name cannot say whether 1.10 is a decimal or a loop counter; the set can. A set with
+    1.9 and 1.10 (a longer fraction ending in 0) or a number with two dots is counted part by
+    part (run_1.10 had sorted before run_1.2); SOC fractions stay decimals (0.25 before 0.5)."""
+    from eisfit.campaign.sources import natural_order
+
+    def ordered(names):
+        return sorted(names, key=natural_order(names))
+
+    assert ordered(["run_1.10.csv", "run_1.2.csv", "run_1.9.csv", "run_2.1.csv"]) == \
+        ["run_1.2.csv", "run_1.9.csv", "run_1.10.csv", "run_2.1.csv"]
+    assert ordered(["d_2024.3.12", "d_2024.10.1", "d_2024.3.5"]) == ["d_2024.3.5", "d_2024.3.12", "d_2024.10.1"]
+    assert ordered(["SOC_1.csv", "SOC_0.5.csv", "SOC_0.25.csv", "SOC_0.1.csv", "SOC_0.75.csv"]) == \
+        ["SOC_0.1.csv", "SOC_0.25.csv", "SOC_0.5.csv", "SOC_0.75.csv", "SOC_1.csv"]
+    assert ordered(["x_0.50", "x_0.25", "x_0.10"]) == ["x_0.10", "x_0.25", "x_0.50"]
+
+
+def test_a_folder_of_loop_counter_names_is_fitted_in_counter_order(tmp_path):
+    """The campaign's own order (natural file names, no times) follows the same rule."""
+    for k, name in enumerate(("run_1.10.csv", "run_1.2.csv", "run_1.9.csv")):
+        _write_single(tmp_path / name, 10.0 + k)
+    camp = eisfit.fit_campaign(tmp_path, circuit="R0-p(R1,C1)", cache_dir=False, progress=False, jobs=1)
+    assert list(camp.table["label"]) == ["run_1.2.csv", "run_1.9.csv", "run_1.10.csv"]
+
+
 def test_a_time_every_name_states_alike_is_not_the_checkpoints_time(tmp_path):
     """'cell_24h_rest_1.csv, cell_24h_rest_2.csv': the 24 h describes the set; it had become
     every checkpoint's time, an evolution drawn at one abscissa."""

@@ -71,7 +71,7 @@ from ..settings import did_you_mean
 from ..spectrum import Spectrum, share_equal_arrays
 from ..units import EVOLUTION_AXIS_LABELS, KELVIN_AT_0C, warn_if_celsius_as_kelvin
 
-__all__ = ["Checkpoint", "CampaignWarning", "load_checkpoints", "natural_key", "CampaignSource"]
+__all__ = ["Checkpoint", "CampaignWarning", "load_checkpoints", "natural_key", "natural_order", "CampaignSource"]
 
 NUMERIC_COLUMNS = ("time_h", "cycle", "temperature_C", "temperature_K", "area_cm2",
                    "thickness_cm", "current_mA_cm2", "capacity_mAh_cm2", "fmin", "fmax")
@@ -279,14 +279,43 @@ def _path_kind(path: Path) -> str | None:
 
 
 _NUMBER = re.compile(r"(\d+(?:\.\d+)?)")
+_COUNTER = re.compile(r"(\d+(?:\.\d+)*)")
+_DOTTED = re.compile(r"\d+(?:\.\d+)+")
 
 
-def natural_key(name: str) -> tuple[list[Any], list[Any]]:
+def natural_key(name: str, counters: bool = False) -> tuple[list[Any], list[Any]]:
     """Sort key in which numbers compare as numbers, decimals too: file2 < file10, and
     cell_0d < cell_0.5d < cell_1d (digit runs alone put 0.5d first: '.' sorts before 'd');
-    names whose numbers are equal as decimals (run_1.1, run_1.10) by their digit runs."""
-    decimals = [_exact_number(part) if k % 2 else part.lower() for k, part in enumerate(_NUMBER.split(name))]
-    return decimals, [int(part) if k % 2 else part.lower() for k, part in enumerate(re.split(r"(\d+)", name))]
+    names whose numbers are equal as decimals (run_1.1, run_1.10) by their digit runs.
+    ``counters``: a dotted number is a loop counter or version instead, compared part by part
+    (run_1.9 < run_1.10); :func:`natural_order` decides which for a set of names."""
+    if counters:
+        numbers = [tuple(int(p) for p in part.split(".")) if k % 2 else part.lower()
+                   for k, part in enumerate(_COUNTER.split(name))]
+    else:
+        numbers = [_exact_number(part) if k % 2 else part.lower() for k, part in enumerate(_NUMBER.split(name))]
+    return numbers, [int(part) if k % 2 else part.lower() for k, part in enumerate(re.split(r"(\d+)", name))]
+
+
+def natural_order(names: Iterable[str]) -> Callable[[str], tuple[list[Any], list[Any]]]:
+    """The :func:`natural_key` to sort ``names`` together with: dotted numbers read as
+    counters where the set shows them to be (:func:`dotted_counters`), else as decimals."""
+    counters = dotted_counters(names)
+    return lambda name: natural_key(name, counters)
+
+
+def dotted_counters(names: Iterable[str]) -> bool:
+    """Whether the dotted numbers of ``names`` are loop counters or versions rather than
+    decimals. One name alone cannot tell (``run_1.10`` after ``run_1.9``, or ``SOC_0.25``
+    before ``SOC_0.5``?); a set can: a number with two dots or more (``2024.3.12``) is no
+    decimal, and fractions of several lengths of which a longer one ends in 0 (``1.9``,
+    ``1.10``) are counters (a decimal written shortest never ends in 0). Fractions of one
+    length (``0.10``, ``0.25``, ``0.50``) order the same either way."""
+    dotted = [m for name in names for m in _DOTTED.findall(name)]
+    if any(m.count(".") > 1 for m in dotted):
+        return True
+    fractions = {m.split(".")[1] for m in dotted}
+    return len({len(f) for f in fractions}) > 1 and any(len(f) > 1 and f.endswith("0") for f in fractions)
 
 
 def _exact_number(text: str) -> int | Decimal:
@@ -324,8 +353,8 @@ def _subfolder_hint(folder: Path | None) -> str:
     the files of one folder, and how to take those below it."""
     if folder is None:
         return ""
-    subfolders = sorted((d.name for d in folder.iterdir() if d.is_dir() and not d.name.startswith(".")),
-                        key=natural_key)
+    subfolders = [d.name for d in folder.iterdir() if d.is_dir() and not d.name.startswith(".")]
+    subfolders.sort(key=natural_order(subfolders))
     if not subfolders:
         return ""
     shown = ", ".join(subfolders[:3]) + (f" and {len(subfolders) - 3} more" if len(subfolders) > 3 else "")
@@ -338,7 +367,8 @@ def _warn_campaign_files_unused(folder: Path, campaign_files: Iterable[Path]) ->
     that list checkpoints (:func:`_lists_checkpoints`): a folder campaign fits the folder's
     data files and does not use them, and a user who kept the list beside the data most
     likely meant it to be the source."""
-    listed = sorted((p.name for p in campaign_files if _lists_checkpoints(p)), key=natural_key)
+    listed = [p.name for p in campaign_files if _lists_checkpoints(p)]
+    listed.sort(key=natural_order(listed))
     if listed:
         one = len(listed) == 1
         warnings.warn(f"{folder}: {_names(listed)} {'lists' if one else 'list'} checkpoints (a campaign file), "
@@ -536,7 +566,8 @@ def _from_files(paths: Sequence[Path], folder: Path | None = None,
     if not paths:
         hint = _subfolder_hint(folder)
         raise CampaignError(f"{folder or 'source'}: no data file found" + (f" directly in it ({hint})" if hint else ""))
-    paths = sorted(paths, key=lambda p: natural_key(str(p)))
+    order = natural_order(str(p) for p in paths)
+    paths = sorted(paths, key=lambda p: order(str(p)))
     root = folder if folder is not None else names_from
     displays = [str(p.relative_to(root)) if root is not None else str(p) for p in paths]
     checkpoints: list[Checkpoint] = []
@@ -654,8 +685,9 @@ def _without_duplicate_files(checkpoints: list[Checkpoint], folder: Path | None)
             spectra.setdefault(c.file, []).append(c.spectrum)
     if len(spectra) < 2:
         return checkpoints
+    order = natural_order(spectra)
     files = sorted(spectra, key=lambda f: (not f.lower().endswith(_BINARY_FIRST),
-                                           spectra[f][0].meta.get("format") in GENERIC_TABLE_FORMATS, natural_key(f)))
+                                           spectra[f][0].meta.get("format") in GENERIC_TABLE_FORMATS, order(f)))
     seen: dict[tuple, list[tuple[str, Spectrum]]] = {}
     duplicate_of: dict[str, str] = {}
     repeats: list[str] = []
@@ -676,7 +708,7 @@ def _without_duplicate_files(checkpoints: list[Checkpoint], folder: Path | None)
                       f"checkpoints of their own: {_names(repeats)}", CampaignWarning, stacklevel=user_stacklevel())
     if not duplicate_of:
         return checkpoints
-    shown = [f"{f} (= {duplicate_of[f]})" for f in sorted(duplicate_of, key=natural_key)]
+    shown = [f"{f} (= {duplicate_of[f]})" for f in sorted(duplicate_of, key=order)]
     warnings.warn(f"{where}: left out {len(shown)} export(s) holding the same points as the file of the same name "
                   f"beside them: {_names(shown)}", CampaignWarning, stacklevel=user_stacklevel())
     return [c for c in checkpoints if c.file not in duplicate_of]
@@ -752,8 +784,9 @@ def order_checkpoints(checkpoints: list[Checkpoint]) -> tuple[list[Checkpoint], 
     """
     readable = [c for c in checkpoints if c.ok]
     failed = [c for c in checkpoints if not c.ok]
+    natural = natural_order(c.file or "" for c in checkpoints)
     if readable and all(c.start_time for c in readable):
-        readable.sort(key=lambda c: (_moment(c.start_time), natural_key(c.file or ""), c.sweep or 0))
+        readable.sort(key=lambda c: (_moment(c.start_time), natural(c.file or ""), c.sweep or 0))
         t0 = _moment(readable[0].start_time)
         for c in readable:
             if c.time_h is None:
@@ -769,13 +802,13 @@ def order_checkpoints(checkpoints: list[Checkpoint]) -> tuple[list[Checkpoint], 
     if _fill_time_from_names(readable):
         _fill_cycle_from_names(readable)  # names may state both: "cell_100cyc_500h"
         placed, failed = _failed_placed_by_names(readable, failed, hours_in_name, "time_h")
-        placed.sort(key=lambda c: (c.time_h, natural_key(c.file or ""), c.sweep or 0))
+        placed.sort(key=lambda c: (c.time_h, natural(c.file or ""), c.sweep or 0))
         return placed + failed, "the hours in the file names (no acquisition time in the files)"
     if _fill_cycle_from_names(readable):
         placed, failed = _failed_placed_by_names(readable, failed, cycle_in_name, "cycle")
-        placed.sort(key=lambda c: (c.cycle, natural_key(c.file or ""), c.sweep or 0))
+        placed.sort(key=lambda c: (c.cycle, natural(c.file or ""), c.sweep or 0))
         return placed + failed, "the cycle numbers in the file names (no acquisition time in the files)"
-    ordered = sorted(checkpoints, key=lambda c: (natural_key(c.file or ""), c.sweep or 0))
+    ordered = sorted(checkpoints, key=lambda c: (natural(c.file or ""), c.sweep or 0))
     if _fill_time_from_time_column(readable):
         return ordered, "sweep order in the file (its time column gives time_h)"
     if len({c.file for c in readable}) == 1:  # one multi-sweep file: its sweeps in the order recorded
