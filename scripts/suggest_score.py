@@ -155,10 +155,29 @@ def _warm_up() -> None:
         eisfit.suggest_circuit(make_spectrum("one-arc", np.random.default_rng(0))[2])
 
 
+def parse_args(argv: list[str]):
+    """The command line: N_PER_FAMILY, SEED, FAMILY ... (``--help`` prints the usage;
+    an unknown family is refused before any fit)."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] + " (scripts/suggest_score.py)",
+                                 formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog=__doc__.split("\n\n", 2)[2])
+    ap.add_argument("n", nargs="?", type=int, default=10, metavar="N_PER_FAMILY",
+                    help="spectra per family (default 10)")
+    ap.add_argument("seed", nargs="?", type=int, default=16, metavar="SEED", help="random seed (default 16)")
+    ap.add_argument("families", nargs="*", metavar="FAMILY",
+                    help=f"families to score (default all: {', '.join(FAMILIES)})")
+    args = ap.parse_args(argv[1:])
+    unknown = [f for f in args.families if f not in FAMILIES]
+    if unknown:
+        ap.error(f"unknown family {', '.join(unknown)} (choose from {', '.join(FAMILIES)})")
+    return args
+
+
 def main(argv: list[str]) -> None:
-    n = int(argv[1]) if len(argv) > 1 else 10
-    seed = int(argv[2]) if len(argv) > 2 else 16
-    families = argv[3:] or list(FAMILIES)
+    args = parse_args(argv)
+    n, seed, families = args.n, args.seed, args.families or list(FAMILIES)
     rng = np.random.default_rng(seed)
     _warm_up()
     rows = []
