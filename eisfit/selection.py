@@ -18,7 +18,11 @@ and adds neighbours (one arc more or fewer, a series L, R0 toggled, a CPE -> C) 
 nothing is adequate, and the smaller variants of every candidate rejected as unresolved
 (:meth:`_Search._refinements`): 3-12 candidate fits per spectrum (:data:`MAX_FITS`), and
 beyond that budget the series-L variants (at most :data:`INDUCTANCE_PROPOSALS`) of leading
-candidates whose residuals call for a lead inductance (:func:`series_inductance_gain`).
+candidates whose residuals call for a lead inductance (:func:`series_inductance_gain`) and
+up to :data:`PROPOSAL_ROUNDS` rounds of at most :data:`DIFFUSION_PROPOSALS` diffusion
+alternatives of the leading candidates (:meth:`_Search._diffusion_proposals`: the other
+diffusion topology, a G or Gs, a W for a Wo/Ws beyond the data or a Ws/Wo for a W, and the
+smaller variants of a lead left unresolved).
 
 The lack-of-fit ratio and the unresolved test are computed here from the fit result
 and the Lin-KK noise level (:func:`lack_of_fit_ratio`, :func:`unresolved_parameters`);
@@ -64,7 +68,9 @@ LARGER_PARAMS = 3  # after an adequate candidate, circuits up to 3 parameters la
 MAX_FITS = 12  # candidate fits of the automatic search (user candidates are all fitted)
 INDUCTANCE_LEADS = 3  # leading candidates whose residuals are tested for a missing series L
 INDUCTANCE_PROPOSALS = 2  # their L variants fitted on that evidence, beyond MAX_FITS
-DIFFUSION_PROPOSALS = 3  # their other diffusion topology / G-for-Ws / W-for-CPE variants, beyond MAX_FITS
+DIFFUSION_PROPOSALS = 3  # diffusion / Gerischer / W / pruned variants of the leads per round, beyond MAX_FITS
+PROPOSAL_ROUNDS = 2  # rounds of those proposals (a second one where the first moved the lead)
+CRITERION_LEADS = 2  # candidates lowest in the criterion (that fit, resolved or not) among the leads
 PEAK_MIN_FRACTION = 0.04  # a DRT peak with less than 4 % of R_pol does not count as an arc
 MAX_ARCS = 3
 R0_SMALL = 0.02  # DRT R_inf below 2 % of max|Z|: blocking candidates are also tried without R0
@@ -75,9 +81,11 @@ CLOSED_PHASE_DEG = 5.0  # -phase at f_min below this: the last arc closes (no bl
 STRONG_EVIDENCE = 6.0  # criterion differences below this are not strong evidence (Kass & Raftery 1995)
 SUGGEST_MIN_FREQUENCIES = 5  # the DRT that gives the candidates needs 5 distinct frequencies
 MODEL_DEPENDENT_SDS = 2.0  # a value that moves more than 2 of its stderr in an equally supported circuit
-TAILS = ("none", "CPE", "C", "W", "Wo", "Ws", "Wo+C", "series W", "series Wo", "series Ws", "series G")
+TAILS = ("none", "CPE", "C", "W", "Wo", "Ws", "Wo+C", "series W", "series Wo", "series Ws", "series G",
+         "series Gs")
 _DIFFUSION_TAILS = ("W", "Wo", "Ws", "Wo+C")  # Randles type: in series with the last arc's R
-_SERIES_DIFFUSION_TAILS = ("series W", "series Wo", "series Ws", "series G")  # after the last arc
+_SERIES_DIFFUSION_TAILS = ("series W", "series Wo", "series Ws", "series G", "series Gs")  # after the last arc
+_GERISCHER_KINDS = ("G", "Gs")  # a claim of a coupled reaction (and, Gs, a finite length): see rank_candidates
 # every candidate is fitted to the same points (no inductive points dropped for circuits
 # without an L), so that chi-square, AIC and BIC compare
 _CANDIDATE_FIT_OPTIONS = {"kk": False, "profile": False, "drop_inductive": False}
@@ -92,7 +100,8 @@ class CircuitShape:
     (diffusion in series with the last arc's resistance, Randles type), ``Wo+C``
     (the same with an ideal double-layer capacitor), ``series W`` / ``series Wo`` /
     ``series Ws`` (the diffusion element in series after the last arc,
-    ``R0-p(R1,CPE1)-Wo1``), ``series G`` (a Gerischer there, ``R0-p(R1,CPE1)-G1``)."""
+    ``R0-p(R1,CPE1)-Wo1``), ``series G`` / ``series Gs`` (a Gerischer or a finite-length
+    Gerischer there, ``R0-p(R1,CPE1)-G1``)."""
 
     inductor: bool
     series_r: bool
@@ -120,7 +129,7 @@ class CircuitShape:
         never-fitted R0-p(R1,CPE1)-Wo1 (3 of 4 random spectra)."""
         if self.tail in ("W", "Wo", "Ws"):
             return [dataclasses.replace(self, tail=f"series {self.tail}")]
-        if self.tail in _SERIES_DIFFUSION_TAILS and _series_kind(self.tail) != "G":
+        if self.tail in _SERIES_DIFFUSION_TAILS and _series_kind(self.tail) not in _GERISCHER_KINDS:
             return [dataclasses.replace(self, tail=_series_kind(self.tail))]
         return []
 
@@ -733,8 +742,8 @@ def suggest_circuit(
         circuit, or several separated by ``;`` as on the command line; :func:`eisfit.selection.candidate_list`).
         ``None`` (default): built
         from the data (DRT peaks -> arcs, inductive high-frequency tail -> L, low-frequency
-        behaviour -> closing arc, blocking CPE or C, or diffusion W / Wo / Ws) by a small
-        neighbourhood search. A list that contains ``"auto"`` adds the automatic ones.
+        behaviour -> closing arc, blocking CPE or C, diffusion W / Wo / Ws, or a Gerischer
+        G / Gs) by a small neighbourhood search. A list that contains ``"auto"`` adds the automatic ones.
     criterion : ``"bic"`` (default) or ``"aic"`` (both as in :class:`~eisfit.FitResult`).
     library : also fit every circuit of the library (``eisfit circuits``).
     max_fits : limit on the automatic search's fits (beyond it, at most
@@ -971,24 +980,63 @@ class _Search:
         self.reseed()
 
     def _fit_diffusion_proposals(self, at_most: int) -> None:
-        """Fit, beyond the search's budget, at most ``at_most`` diffusion alternatives of the
-        leading candidates not fitted yet: the other topology of a diffusion element (a
-        Randles branch <-> the element in series after the arcs, same parameter count;
-        :meth:`CircuitShape.other_diffusion_topology`), a Gerischer for a closing Ws
-        (:func:`_gerischer_variants`) and a W for a blocking CPE at n ~ 1/2
-        (:func:`_warburg_variants`). The initial candidates of a diffusion spectrum fill the
-        budget before any neighbour is tried: series Wo and W data were given a Randles or
-        a blocking-CPE circuit 5-16 worse in BIC than their own, never fitted."""
-        proposals = []
-        for key in list(self.ranked_table()["circuit"])[:INDUCTANCE_LEADS]:
-            shape = self.seen.get(key)
+        """Fit, beyond the search's budget, in up to :data:`PROPOSAL_ROUNDS` rounds of at
+        most ``at_most`` each, the diffusion alternatives (:meth:`_diffusion_proposals`) of
+        the leading candidates not fitted yet, smallest first; a round runs again while the
+        last one moved the lead (a G it fitted leads: its finite-length Gs is tried next).
+        The initial candidates of a diffusion spectrum fill the budget before any neighbour
+        is tried: series Wo and W data were given a Randles or a blocking-CPE circuit 5-16
+        worse in BIC than their own, never fitted."""
+        for _ in range(PROPOSAL_ROUNDS):
+            before = self._proposal_leads()
+            proposals = self._diffusion_proposals()
+            if not proposals:
+                return
+            for variant in proposals[:at_most]:
+                self._evaluate_shape(variant)
+            if self._proposal_leads() == before:
+                return
+
+    def _proposal_leads(self) -> list[str]:
+        """The candidates whose alternatives are proposed: the :data:`INDUCTANCE_LEADS` first
+        of the ranking, and the :data:`CRITERION_LEADS` lowest in the criterion among those
+        that fit the data (no lack of fit) whatever they leave unresolved: an unresolved
+        2-arc + G with the lowest BIC of all points at the 1-arc + G of G data, which the
+        ranking (adequate circuits first) never reached."""
+        table = self.ranked_table()
+        keys = list(table["circuit"])[:INDUCTANCE_LEADS]
+        fitting = table[~table["verdict"].str.startswith("rejected: lack of fit")]
+        keys += list(fitting.sort_values(self.criterion, kind="stable")["circuit"])[:CRITERION_LEADS]
+        return list(dict.fromkeys(keys))
+
+    def _diffusion_proposals(self) -> list[CircuitShape]:
+        """The alternatives of the :meth:`_proposal_leads` not fitted yet, fewest parameters
+        first: the other topology of a diffusion element (a Randles branch <-> the element
+        in series after the arcs; :meth:`CircuitShape.other_diffusion_topology`), a
+        Gerischer or finite-length Gerischer (:func:`_gerischer_variants`), a semi-infinite W
+        (:func:`_warburg_variants`) or, for a W, the finite ones (:func:`_finite_length_variants`); for a lead that leaves parameters unresolved only its
+        other topology and its smaller variants (:func:`_pruned_variants`) in both
+        topologies: an L0-R0-p(R1,CPE1)-p(R2,CPE2) with L0 unresolved had its L0 carried
+        into a Gerischer variant, a fit spent on an element the data had already refused,
+        and series-Wo data whose Randles R0-p(R1,CPE1)-p(CPE2,R2-Wo2) left R1 unresolved
+        need the series topology of its one-arc variant, R0-p(R1,CPE1)-Wo1."""
+        proposals: list[CircuitShape] = []
+        for key in self._proposal_leads():
+            shape, res = self.seen.get(key), self.fits.get(key)
             if shape is None:
                 continue
-            variants = (shape.other_diffusion_topology() + _gerischer_variants(shape)
-                        + _warburg_variants(shape, self.fits.get(key)))
-            proposals += [v for v in variants if circuit_from_shape(v) not in self.seen]
-        for variant in self._admissible(dict.fromkeys(proposals))[:at_most]:
-            self._evaluate_shape(variant)
+            row = self.rows[key]
+            if row["unresolved"] and not row["lack_of_fit"]:
+                # its smaller circuits, in either diffusion topology: other elements would keep
+                # what the data leave open
+                pruned = _pruned_variants(shape, res)
+                proposals += shape.other_diffusion_topology() + pruned
+                proposals += [t for p in pruned for t in p.other_diffusion_topology()]
+            elif not row["unresolved"]:
+                proposals += (shape.other_diffusion_topology() + _gerischer_variants(shape)
+                              + _warburg_variants(shape, res) + _finite_length_variants(shape))
+        fresh = [v for v in dict.fromkeys(proposals) if circuit_from_shape(v) not in self.seen]
+        return sorted(self._admissible(fresh), key=_n_params)
 
     def _fit_inductance_proposals(self, at_most: int) -> int:
         """Fit the series-L variants of the leading candidates whose residuals call for a
@@ -1215,35 +1263,100 @@ def _ideal_variants(shape: CircuitShape, res) -> list[CircuitShape]:
 
 
 WARBURG_N = (0.4, 0.6)  # a blocking CPE with its exponent in this range: also try a W in its place
+_FINITE_DIFFUSION_TAILS = ("Wo", "Ws", "Wo+C", "series Wo", "series Ws")  # a Wo or Ws with a time constant
+
+
+def _diffusion_element(shape: CircuitShape) -> str | None:
+    """The name of the diffusion or Gerischer element of ``shape``'s tail (``Wo2`` of a
+    Randles branch p(CPE2,R2-Wo2), ``G1`` in series), None for a tail without one."""
+    if shape.tail in _SERIES_DIFFUSION_TAILS:
+        return f"{_series_kind(shape.tail)}1"
+    if shape.tail in _DIFFUSION_TAILS:
+        return f"{'Wo' if shape.tail == 'Wo+C' else shape.tail}{shape.n_arcs}"
+    return None
+
+
+def _semi_infinite_variant(shape: CircuitShape) -> CircuitShape:
+    """``shape`` with its finite diffusion (Wo, Ws) replaced by a semi-infinite W in the
+    same topology: a Randles branch keeps it in series with its R (tail ``W``), a series
+    element stays in series (``series W``)."""
+    return dataclasses.replace(shape, tail="series W" if shape.tail in _SERIES_DIFFUSION_TAILS else "W")
+
+
+def _beyond_low_end(res, element: str) -> bool:
+    """Whether the time constant (``<element>_1``, s) of a finite diffusion in the fit
+    ``res`` lies beyond the data's low-frequency end, above 1/(2 pi f_min): the measured
+    points then see only its semi-infinite part (the W limit, one parameter fewer)."""
+    tau = res.values.get(f"{element}_1", math.nan)
+    f_min = float(np.min(np.asarray(res.frequency, float)))
+    return bool(tau > 1 / (2 * math.pi * f_min))
 
 
 def _warburg_variants(shape: CircuitShape, res) -> list[CircuitShape]:
-    """The shape with its blocking CPE tail replaced by a semi-infinite Warburg in series
-    when the fitted exponent is near 0.5 (:data:`WARBURG_N`): the W is that CPE at n = 1/2,
-    one parameter fewer. R0-p(R1,CPE1)-W1 data were given R0-p(R1,CPE1)-CPE2 (n2 ~ 0.5), a
-    BIC 3-5 worse than the W circuit, which was never fitted (4 of 4 random spectra)."""
-    if res is None or shape.tail != "CPE":
+    """A semi-infinite Warburg where the fit ``res`` of ``shape`` says the data see one:
+
+    * a blocking CPE tail with its exponent near 0.5 (:data:`WARBURG_N`) -> a W in series
+      (that CPE at n = 1/2, one parameter fewer): R0-p(R1,CPE1)-W1 data were given
+      R0-p(R1,CPE1)-CPE2 (n2 ~ 0.5), a BIC 3-5 worse than the W circuit, which was never
+      fitted (4 of 4 random spectra);
+    * a finite Wo or Ws (Randles or in series) whose time constant lies beyond the
+      low-frequency end (:func:`_beyond_low_end`) -> the W in the same topology: on data
+      measured down to 1 Hz, Wo/Ws candidates of W data ran their tau off and were rejected
+      as unresolved, and the choice fell back to one arc, a BIC 33-41 worse than
+      R0-p(R1,CPE1)-W1, which was never fitted."""
+    if res is None:
         return []
-    n = res.values.get(f"CPE{shape.n_arcs + 1}_1", math.nan)
-    if not WARBURG_N[0] <= n <= WARBURG_N[1]:
-        return []
-    return [dataclasses.replace(shape, tail="series W")]
+    if shape.tail == "CPE":
+        n = res.values.get(f"CPE{shape.n_arcs + 1}_1", math.nan)
+        return [dataclasses.replace(shape, tail="series W")] if WARBURG_N[0] <= n <= WARBURG_N[1] else []
+    if shape.tail in _FINITE_DIFFUSION_TAILS and _beyond_low_end(res, _diffusion_element(shape)):
+        return [_semi_infinite_variant(shape)]
+    return []
+
+
+def _finite_length_variants(shape: CircuitShape) -> list[CircuitShape]:
+    """The finite-length diffusions (Ws, then Wo) in place of a semi-infinite W tail, in the
+    same topology: a W that leads may be a Ws (or Wo) whose end the lowest frequencies only
+    begin to show. Series Ws data measured down to 1 Hz (tau 1.6 s) got R0-p(R1,CPE1)-W1,
+    a BIC 5 worse than the true circuit, which was never fitted (its series Wo sibling,
+    with the wrong end, left tau unresolved)."""
+    if shape.tail == "W":
+        return [dataclasses.replace(shape, tail=t) for t in ("Ws", "Wo")]
+    if shape.tail == "series W":
+        return [dataclasses.replace(shape, tail=t) for t in ("series Ws", "series Wo")]
+    return []
 
 
 def _gerischer_variants(shape: CircuitShape) -> list[CircuitShape]:
-    """A Gerischer in series for a finite-length Warburg that closes (a Ws tail, Randles or
-    in series), with one arc fewer and with as many: both close in a skewed arc, and
-    R0-p(R1,CPE1)-G1 data were given a Ws circuit 12-66 worse in BIC (4 of 4 random spectra;
-    no candidate had a G)."""
-    if shape.tail not in ("Ws", "series Ws"):
-        return []
-    counts = [k for k in (shape.n_arcs - 1, shape.n_arcs) if k >= 1]
-    return [dataclasses.replace(shape, n_arcs=k, tail="series G") for k in counts]
+    """Gerischer alternatives of ``shape`` (a G or Gs in series after the arcs), smallest first:
+
+    * a closing finite Warburg (a Ws tail, Randles or in series) -> a G or a Gs with one arc
+      fewer and with as many: they all rise at 45 degrees and close, and R0-p(R1,CPE1)-G1
+      data were given a Ws circuit 12-66 worse in BIC (4 of 4 random spectra; no candidate
+      had a G), Gs data a Ws circuit beside which the G lacked fit (+102);
+    * closing arcs only (tail ``none``, two arcs or more) -> a G or a Gs in place of one
+      arc: G data whose DRT showed two or three peaks got a 12-parameter 3-arc + Ws circuit
+      (+35 in BIC) or two arcs (+75), no Ws leader to propose the G; Gs data of a short
+      length (phi ~ 0.4: nearly an arc) two arcs (+8 to +25), the G lacking fit;
+    * a G -> the finite-length Gs with as many arcs and one fewer (one parameter more; phi
+      small turns it into an arc): no candidate had a Gs, and 6 of 6 Gs spectra got a G,
+      Ws or arcs circuit 9-14 worse in BIC."""
+    k = shape.n_arcs
+    if shape.tail in ("Ws", "series Ws"):
+        return [dataclasses.replace(shape, n_arcs=j, tail=tail) for j in (k - 1, k) if j >= 1
+                for tail in ("series G", "series Gs")]
+    if shape.tail == "none" and k >= 2:
+        return [dataclasses.replace(shape, n_arcs=k - 1, tail=tail) for tail in ("series G", "series Gs")]
+    if shape.tail == "series G":
+        return [dataclasses.replace(shape, n_arcs=j, tail="series Gs") for j in (k - 1, k) if j >= 1]
+    return []
 
 
 def _pruned_variants(shape: CircuitShape, res) -> list[CircuitShape]:
     """The shape without the elements its fit left unresolved (:func:`unresolved_parameters`):
-    the diffusion or blocking termination (tail ``none``), an arc (one fewer), the series L.
+    the diffusion or blocking termination (tail ``none``), an arc (one fewer), the series L;
+    for a Wo/Ws whose time constant is unresolved also its semi-infinite W (the limit the
+    data see, :func:`_semi_infinite_variant`), for a Gs whose phi is unresolved the plain G.
     Where every candidate leaves something undetermined (noise-free or very clean data fit
     every larger circuit to the last digit), the step that drops what the data do not
     inform is the one to try: pyimpspec's noise-free R(RC)(RW) spectrum ended on a 13-parameter
@@ -1260,6 +1373,12 @@ def _pruned_variants(shape: CircuitShape, res) -> list[CircuitShape]:
         tail_elements = (f"{_series_kind(shape.tail)}1",)
     element_of = {n: n.split("_")[0] for n in unresolved}
     out = []
+    diffusion = _diffusion_element(shape)
+    if shape.tail in _FINITE_DIFFUSION_TAILS and f"{diffusion}_1" in unresolved:
+        # a Wo/Ws whose time constant the data leave open is the semi-infinite W there
+        out.append(_semi_infinite_variant(shape))
+    if shape.tail == "series Gs" and f"{diffusion}_2" in unresolved:
+        out.append(dataclasses.replace(shape, tail="series G"))  # phi saturated: a plain Gerischer
     if any(e in tail_elements for e in element_of.values()):
         out.append(CircuitShape(shape.inductor, shape.series_r, k, "none"))
     if shape.tail in _DIFFUSION_TAILS and k > 1 and any(e in (f"R{k}", f"CPE{k}", f"C{k}")
