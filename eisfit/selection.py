@@ -9,8 +9,11 @@ circuits, fits them with :func:`eisfit.fit`, and ranks them:
 2. a candidate with a parameter the data cannot inform (*unresolved*: a resistance far
    above |Z|, a time constant more than a decade outside the measured range, an element
    collapsed onto its bound, an uncertainty larger than the value) is rejected;
-3. the remaining (adequate) candidates are ranked by BIC (or AIC), and the smallest
-   adequate circuit within :data:`BIC_TIE` of the best criterion is chosen.
+3. the remaining (adequate) candidates are ranked by BIC (or AIC), and among the adequate
+   circuits within :data:`BIC_TIE` of the best criterion (which the data do not tell
+   apart) the one without a Gerischer (G, Gs) is chosen, then the smallest
+   (:func:`tie_break`): a Gerischer must beat the circuits of arcs and Warburgs by more
+   than the tie margin, whatever its parameter count.
 
 The search fits the circuits the features point to smallest first, goes on up to
 :data:`LARGER_PARAMS` parameters beyond the first adequate one (the criterion decides),
@@ -613,10 +616,16 @@ class CircuitSuggestion:
         others = t.iloc[1:]
         better = others[(others[self.criterion] < row[self.criterion])]
         adequate_better = better[better["verdict"] == "adequate"]
-        if len(adequate_better):
-            names = ", ".join(adequate_better["circuit"])
+        gerischer = adequate_better["circuit"].map(claims_gerischer).astype(bool) & (not claims_gerischer(self.best))
+        if len(adequate_better[~gerischer]):
+            names = ", ".join(adequate_better[~gerischer]["circuit"])
             parts.append(f"Larger adequate circuits with a {crit} less than {BIC_TIE:g} lower "
                          f"({names}) were not preferred: the smaller circuit explains the data as well.")
+        if gerischer.any():
+            names = ", ".join(adequate_better[gerischer]["circuit"])
+            parts.append(f"Adequate circuits with a Gerischer and a {crit} less than {BIC_TIE:g} lower ({names}) "
+                         "were not preferred: within the tie margin a Gerischer, a claim of a reaction coupled to "
+                         "diffusion, gives way to the circuit without one whatever its parameter count.")
         lof = others[others["verdict"].str.startswith("rejected: lack of fit")]
         if len(lof):
             parts.append("Rejected for lack of fit (residuals above the noise): "
@@ -656,8 +665,9 @@ class CircuitSuggestion:
         """How the circuit was chosen, for a fit's settings: ``circuit`` 'auto', ``chosen``,
         ``adequate``, ``criterion``, ``runner_up`` (the next row of the table, None when
         alone) and ``delta`` (its criterion minus the chosen one's; positive: the runner-up
-        is worse, negative: a larger circuit within the tie the smaller one was preferred
-        to), ``n_candidates``, ``weighting``."""
+        is worse, negative: a circuit within the tie the chosen one was preferred to by
+        :func:`eisfit.selection.tie_break`, a larger one or one with a Gerischer),
+        ``n_candidates``, ``weighting``."""
         t = self.table
         runner = t.iloc[1] if len(t) > 1 else None
         delta = (float(runner[self.criterion]) - float(t.iloc[0][self.criterion])) if runner is not None else None
@@ -743,7 +753,10 @@ def suggest_circuit(
         ``None`` (default): built
         from the data (DRT peaks -> arcs, inductive high-frequency tail -> L, low-frequency
         behaviour -> closing arc, blocking CPE or C, diffusion W / Wo / Ws, or a Gerischer
-        G / Gs) by a small neighbourhood search. A list that contains ``"auto"`` adds the automatic ones.
+        G / Gs) by a small neighbourhood search; among circuits within 2 of the best BIC the
+        one without a Gerischer, then the smallest, is chosen
+        (:func:`eisfit.selection.tie_break`). A list that contains ``"auto"`` adds the
+        automatic ones.
     criterion : ``"bic"`` (default) or ``"aic"`` (both as in :class:`~eisfit.FitResult`).
     library : also fit every circuit of the library (``eisfit circuits``).
     max_fits : limit on the automatic search's fits (beyond it, at most
@@ -1418,8 +1431,9 @@ def rank_candidates(rows: Sequence[Mapping[str, Any]], criterion: str = "bic"):
     """Ranked table: the chosen circuit first, with a verdict per row.
 
     Adequate rows (no lack of fit, nothing unresolved) come first, ordered by the criterion;
-    the smallest adequate circuit within :data:`BIC_TIE` of the best criterion is moved to
-    the top. When nothing is adequate, rows without lack of fit come before the others,
+    among the adequate circuits within :data:`BIC_TIE` of the best criterion the one
+    :func:`tie_break` puts first (a circuit without a Gerischer, then the fewest
+    parameters) is moved to the top. When nothing is adequate, rows without lack of fit come before the others,
     those with the fewest unresolved parameters first, and those whose unresolved
     parameters include a vanishing element (:func:`vanishing_parameters`, row key
     ``vanishing``) after the rest.
@@ -1452,7 +1466,7 @@ def rank_candidates(rows: Sequence[Mapping[str, Any]], criterion: str = "bic"):
     first = ranked[0]
     tied = [r for r in ranked if group(r) == group(first) and n_unresolved(r) == n_unresolved(first)
             and float(r[criterion]) <= float(first[criterion]) + BIC_TIE]
-    chosen = min(tied, key=lambda r: (r["n_params"], crit(r))) if tied else first
+    chosen = min(tied, key=lambda r: tie_break(r["circuit"], r["n_params"], crit(r))) if tied else first
     ranked.insert(0, ranked.pop(next(k for k, r in enumerate(ranked) if r is chosen)))
     table = []
     for i, r in enumerate(ranked):
@@ -1464,6 +1478,31 @@ def rank_candidates(rows: Sequence[Mapping[str, Any]], criterion: str = "bic"):
             verdict = "best" if i == 0 else "adequate"
         table.append({**{c: r[c] for c in cols[:-1]}, "verdict": verdict})
     return pd.DataFrame(table, columns=cols)
+
+
+def claims_gerischer(circuit: str) -> bool:
+    """Whether ``circuit`` holds a Gerischer (G) or finite-length Gerischer (Gs) element
+    (False for a name that is no circuit: it holds none)."""
+    try:
+        return any(e.kind in _GERISCHER_KINDS for e in load_circuit(circuit).circuit.elements)
+    except EisfitError:
+        return False
+
+
+def tie_break(circuit: str, n_params: int, score: Any = 0.0) -> tuple[bool, int, Any]:
+    """The order in which candidates the criterion cannot tell apart (within
+    :data:`BIC_TIE`) are chosen: a circuit without a Gerischer first, then the fewest
+    parameters, then the criterion ``score``.
+
+    A Gerischer (G, Gs) states a mechanism (a reaction coupled to diffusion, in a porous
+    or mixed conductor) that R||CPE arcs and Warburgs do not; where the data cannot tell a
+    G circuit from one without (a BIC difference below the tie margin), the circuit of
+    arcs and Warburgs is the reading a battery researcher takes, and the Gerischer must
+    earn its place by more than the margin, its one parameter fewer notwithstanding
+    (two-arc data were given R0-p(R1,CPE1)-G1, 6 parameters against the truth's 7, by a
+    BIC within 2 of the true circuit's). Among circuits alike in this, the fewer
+    parameters, as the tie margin says."""
+    return claims_gerischer(circuit), int(n_params), score
 
 
 KK_FAILED_BEST = "least bad (points fail Lin-KK)"  # verdicts where the noise yardstick is inflated
@@ -1618,15 +1657,19 @@ class CommonChoice:
 
     def _why_not_next(self, row: Any, alt: Any) -> str:
         """Why the chosen circuit (``row``) beat one the criterion alone prefers (``alt``):
-        adequate in more spectra, or, equally adequate, fewer parameters within the tie
-        margin (:data:`BIC_TIE` per spectrum, :func:`choose_common_circuit`)."""
+        adequate in more spectra, or, equally adequate and within the tie margin
+        (:data:`BIC_TIE` per spectrum, :func:`choose_common_circuit`), no Gerischer or fewer
+        parameters (:func:`tie_break`)."""
         if int(row["n_adequate"]) != int(alt["n_adequate"]):
             return (f"the choice goes to the circuit adequate in more spectra ({int(row['n_adequate'])} against "
                     f"{int(alt['n_adequate'])}).")
         n = len(self.per_spectrum)
-        return (f"both are adequate in {int(row['n_adequate'])} spectra and within the tie margin "
-                f"({BIC_TIE:g} per spectrum, {BIC_TIE * n:g} over {n}), so the choice goes to the circuit with fewer "
-                f"parameters ({int(row['n_params'])} against {int(alt['n_params'])}).")
+        margin = (f"both are adequate in {int(row['n_adequate'])} spectra and within the tie margin "
+                  f"({BIC_TIE:g} per spectrum, {BIC_TIE * n:g} over {n}), so the choice goes to ")
+        if claims_gerischer(str(alt["circuit"])) and not claims_gerischer(str(row["circuit"])):
+            return margin + "the circuit without a Gerischer (one must do better than the margin to be chosen)."
+        return margin + (f"the circuit with fewer parameters ({int(row['n_params'])} against "
+                         f"{int(alt['n_params'])}).")
 
     def explain(self) -> str:
         row = self.table.iloc[0]
@@ -1702,7 +1745,8 @@ def choose_common_circuit(spectra: Sequence[Spectrum], *, criterion: str = "bic"
     over the series (first, middle, last; all when ``n_explore`` is None); the circuits
     they found adequate (and their bests) are then fitted to every spectrum. The circuit
     adequate in the most spectra with the smallest summed criterion is chosen (within
-    :data:`BIC_TIE` per spectrum of the lowest sum, the one with fewer parameters).
+    :data:`BIC_TIE` per spectrum of the lowest sum, the one :func:`tie_break` puts first:
+    without a Gerischer, then with fewer parameters).
     ``per_spectrum`` gives the circuit each spectrum alone prefers among those candidates.
     A spectrum no circuit can be suggested for (a single-frequency recording, no candidate
     fitted) is left out of the choice, with the reason in ``left_out``; FitError when
@@ -1794,7 +1838,8 @@ def choose_common_circuit(spectra: Sequence[Spectrum], *, criterion: str = "bic"
                                           kind="stable").reset_index(drop=True)
     top = t[t["n_adequate"] == t["n_adequate"].iloc[0]]
     tied = top[top[f"sum_{criterion}"] <= top[f"sum_{criterion}"].iloc[0] + BIC_TIE * len(suggestions)]
-    chosen = tied.sort_values(["n_params", f"sum_{criterion}"], kind="stable").index[0]
+    chosen = min(tied.index, key=lambda i: tie_break(tied.at[i, "circuit"], tied.at[i, "n_params"],
+                                                     tied.at[i, f"sum_{criterion}"]))
     t = pd.concat([t.loc[[chosen]], t.drop(index=chosen)]).reset_index(drop=True)
     per = {name: _preferred(sug, pool) for name, sug in zip(suggested, suggestions)}
     return CommonChoice(circuit=str(t.iloc[0]["circuit"]), table=t, per_spectrum=per,

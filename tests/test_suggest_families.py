@@ -13,11 +13,12 @@ import pytest
 import eisfit
 from eisfit import Spectrum
 from eisfit.model import Circuit
-from eisfit.selection import BIC_TIE, suggest_circuit
+from eisfit.selection import BIC_TIE, rank_candidates, suggest_circuit
 
 WIDE = np.logspace(6, -2, 81)  # 1 MHz - 10 mHz
 NARROW = np.logspace(6, 0, 61)  # 1 MHz - 1 Hz
 MID = np.logspace(5, -1, 61)  # 100 kHz - 0.1 Hz
+TWO_ARCS = "R0-p(R1,CPE1)-p(R2,CPE2)"
 
 
 def noisy(circuit: str, params, f: np.ndarray, seed: int, noise: float = 0.005) -> Spectrum:
@@ -91,3 +92,46 @@ def test_a_gerischer_is_tried_without_a_finite_warburg_leading(truth, params, f,
 def test_a_finite_length_gerischer_is_a_candidate(truth, params, f, seed):
     sug, truth_fit = suggested_and_truth(noisy(truth, params, f, seed), truth, params)
     assert_as_supported_as_the_truth(sug, truth_fit)
+
+
+def _row(circuit: str, n_params: int, bic: float) -> dict:
+    """A table row of an adequate candidate (what rank_candidates reads)."""
+    return {"circuit": circuit, "name": "", "n_params": n_params, "chisq": 1.0, "redchi": 1.0, "aic": bic,
+            "bic": bic, "lack_of_fit_ratio": 1.0, "unresolved": "", "lack_of_fit": False, "vanishing": False}
+
+
+def test_within_the_tie_a_gerischer_gives_way_to_the_circuit_without_one():
+    """The documented tie rule: among adequate circuits within BIC_TIE, the one without a
+    Gerischer first, then the fewest parameters. Two-arc data had been given
+    R0-p(R1,CPE1)-G1 (6 parameters against 7) by a BIC within 2 of the two-arc circuit's."""
+    g = "R0-p(R1,CPE1)-G1"
+    tied = rank_candidates([_row(TWO_ARCS, 7, -1000.0), _row(g, 6, -1001.5)])
+    assert list(tied["circuit"]) == [TWO_ARCS, g]
+    assert list(tied["verdict"]) == ["best", "adequate"]
+    # beyond the margin the Gerischer earns its place
+    assert rank_candidates([_row(TWO_ARCS, 7, -1000.0), _row(g, 6, -1002.5)]).iloc[0]["circuit"] == g
+    # between circuits alike in this, parsimony as before: the smaller within the margin
+    one_arc_w = "R0-p(R1,CPE1)-W1"
+    assert rank_candidates([_row(TWO_ARCS, 7, -1000.0), _row(one_arc_w, 5, -999.0)]).iloc[0]["circuit"] == one_arc_w
+    gs = "R0-p(R1,CPE1)-Gs1"
+    assert rank_candidates([_row(gs, 7, -1000.0), _row(g, 6, -999.0)]).iloc[0]["circuit"] == g
+    from eisfit.selection import tie_break  # new with the rule
+
+    assert tie_break(g, 6) > tie_break(TWO_ARCS, 7) > tie_break(one_arc_w, 5)
+
+
+def test_the_common_choice_says_when_a_gerischer_gave_way_within_the_tie():
+    """A campaign's choice follows the same tie rule, and its explanation names it (it said
+    "the circuit with fewer parameters (7 against 6)" of a circuit with more)."""
+    import pandas as pd
+
+    from eisfit.selection import CommonChoice
+
+    g = "R0-p(R1,CPE1)-G1"
+    table = pd.DataFrame([{"circuit": TWO_ARCS, "sum_bic": -3000.0, "n_adequate": 3, "n_params": 7},
+                          {"circuit": g, "sum_bic": -3004.0, "n_adequate": 3, "n_params": 6}])
+    per = {f"s{k}": TWO_ARCS for k in range(3)}
+    text = CommonChoice(circuit=TWO_ARCS, table=table, per_spectrum=per, suggestions=[], criterion="bic").explain()
+    assert f"The BIC alone prefers {g}" in text
+    assert "the circuit without a Gerischer" in text
+    assert "fewer parameters" not in text
