@@ -621,11 +621,12 @@ class CircuitSuggestion:
             names = ", ".join(adequate_better[~gerischer]["circuit"])
             parts.append(f"Larger adequate circuits with a {crit} less than {BIC_TIE:g} lower "
                          f"({names}) were not preferred: the smaller circuit explains the data as well.")
-        if gerischer.any():
-            names = ", ".join(adequate_better[gerischer]["circuit"])
-            parts.append(f"Adequate circuits with a Gerischer and a {crit} less than {BIC_TIE:g} lower ({names}) "
-                         "were not preferred: within the tie margin a Gerischer, a claim of a reaction coupled to "
-                         "diffusion, gives way to the circuit without one whatever its parameter count.")
+        passed_over = self._gerischer_passed_over()
+        if passed_over:
+            parts.append(f"Adequate circuits with a Gerischer within {BIC_TIE:g} of its {crit} "
+                         f"({', '.join(f'{c} ({d:+.1f})' for c, d in passed_over)}) were not preferred: within "
+                         "the tie margin a Gerischer, a claim of a reaction coupled to diffusion, gives way to the "
+                         "circuit without one whatever its parameter count.")
         lof = others[others["verdict"].str.startswith("rejected: lack of fit")]
         if len(lof):
             parts.append("Rejected for lack of fit (residuals above the noise): "
@@ -660,6 +661,23 @@ class CircuitSuggestion:
         parts.append(self.roles_note)
         parts.extend(self.notes)
         return " ".join(p for p in parts if p)
+
+    def _gerischer_passed_over(self) -> list[tuple[str, float]]:
+        """The adequate circuits with a Gerischer that :func:`tie_break` put behind the best
+        (which has none): within :data:`BIC_TIE` of its criterion, and lower in it or with
+        fewer parameters (the old rule would have chosen them); (circuit, criterion minus
+        the best's)."""
+        t = self.table
+        if self.best not in set(t["circuit"]) or claims_gerischer(self.best) or t.iloc[0]["verdict"] != "best":
+            return []
+        row = t.iloc[0]
+        out = []
+        for _, other in t.iloc[1:].iterrows():
+            delta = float(other[self.criterion]) - float(row[self.criterion])
+            if (other["verdict"] == "adequate" and abs(delta) <= BIC_TIE and claims_gerischer(other["circuit"])
+                    and (delta < 0 or int(other["n_params"]) < int(row["n_params"]))):
+                out.append((str(other["circuit"]), delta))
+        return out
 
     def choice_record(self) -> dict[str, Any]:
         """How the circuit was chosen, for a fit's settings: ``circuit`` 'auto', ``chosen``,

@@ -120,6 +120,20 @@ def test_within_the_tie_a_gerischer_gives_way_to_the_circuit_without_one():
     assert tie_break(g, 6) > tie_break(TWO_ARCS, 7) > tie_break(one_arc_w, 5)
 
 
+def test_two_arc_data_keep_their_circuit_when_a_gerischer_ties_with_it():
+    """Two arcs (the second small) measured down to 1 Hz: R0-p(R1,CPE1)-G1 fits within the
+    tie margin, and the old rule (fewest parameters) chose it over the two-arc circuit whose
+    BIC was 1.3 lower (survey seed 69, spectrum 190)."""
+    params = [12.1, 491.0, 5.06e-8, 0.808, 58.2, 3.96e-6, 0.884]
+    sug, truth_fit = suggested_and_truth(noisy(TWO_ARCS, params, NARROW, 0), TWO_ARCS, params)
+    t = sug.table.set_index("circuit")
+    g = "R0-p(R1,CPE1)-G1"
+    assert g in t.index and t.loc[g, "verdict"] == "adequate"
+    assert abs(t.loc[g, "bic"] - t.loc[TWO_ARCS, "bic"]) < BIC_TIE  # the data do not tell them apart
+    assert sug.best == TWO_ARCS
+    assert "Gerischer" in sug.explain()
+
+
 def test_the_common_choice_says_when_a_gerischer_gave_way_within_the_tie():
     """A campaign's choice follows the same tie rule, and its explanation names it (it said
     "the circuit with fewer parameters (7 against 6)" of a circuit with more)."""
