@@ -246,6 +246,17 @@ def _error_lines_and_tracebacks(stderr: str) -> tuple[list[str], list[str]]:
     return errors, ends
 
 
+def _plain_and_debug_runs(args: list, tmp_path):
+    """The command ``args`` run without and with --debug (exit status 1 both): the error
+    lines of the plain run, which shows no traceback, and the --debug run's result."""
+    plain = run([*args, "--out", tmp_path / "plain"])
+    debug = run([*args, "--out", tmp_path / "debug", "--debug"])
+    assert plain.exit_code == debug.exit_code == 1, plain.output + debug.output
+    errors, ends = _error_lines_and_tracebacks(plain.stderr)
+    assert ends == [] and "Traceback" not in plain.stderr
+    return errors, debug
+
+
 @pytest.mark.parametrize("command", ["fit", "campaign-folder", "campaign-file"])
 def test_debug_prints_the_traceback_of_each_file_that_fails_and_goes_on(tmp_path, command):
     """A file that cannot be read among good ones: one 'eisfit: error:' line naming it
@@ -263,18 +274,13 @@ def test_debug_prints_the_traceback_of_each_file_that_fails_and_goes_on(tmp_path
         toml.write_text("".join(f'[[checkpoint]]\nfile = "data/{name}"\ntime_h = {k}\n\n'
                                 for k, name in enumerate(["cp00.csv", "broken.csv", "cp01.csv"])))
         args = ["campaign", toml, *QUICK]
-    plain = run([*args, "--out", tmp_path / "plain"])
-    debug = run([*args, "--out", tmp_path / "debug", "--debug"])
-    assert plain.exit_code == debug.exit_code == 1, plain.output + debug.output
-    errors, ends = _error_lines_and_tracebacks(plain.stderr)
-    assert ends == [] and "Traceback" not in plain.stderr
+    errors, debug = _plain_and_debug_runs(args, tmp_path)
     assert len(errors) == 1 and "broken.csv" in errors[0] and "no impedance columns" in errors[0]
     debug_errors, debug_ends = _error_lines_and_tracebacks(debug.stderr)
     assert debug_errors == errors
     assert len(debug_ends) == 1 and debug_ends[0].startswith("eisfit.errors.MissingColumnError: ")
     assert "broken.csv" in debug_ends[0]
     assert debug.stderr.index("Traceback (most recent call last):") < debug.stderr.index(errors[0])
-
 
 
 def test_debug_prints_the_traceback_of_a_fit_that_fails_in_a_worker_process(tmp_path):
@@ -286,11 +292,7 @@ def test_debug_prints_the_traceback_of_a_fit_that_fails_in_a_worker_process(tmp_
     short = spectrum(label="short")
     write_csv([eisfit.Spectrum(short.frequency[:2], short.z[:2], {"label": "short"})], tmp_path / "data" / "cp03.csv")
     args = ["campaign", tmp_path / "data", "--jobs", "2", "--imag-sign", "negative", *QUICK]
-    plain = run([*args, "--out", tmp_path / "plain"])
-    debug = run([*args, "--out", tmp_path / "debug", "--debug"])
-    assert plain.exit_code == debug.exit_code == 1, plain.output + debug.output
-    errors, ends = _error_lines_and_tracebacks(plain.stderr)
-    assert ends == [] and "Traceback" not in plain.stderr
+    errors, debug = _plain_and_debug_runs(args, tmp_path)
     assert len(errors) == 1 and "cp03.csv" in errors[0] and "only 2 points" in errors[0]
     debug_errors, debug_ends = _error_lines_and_tracebacks(debug.stderr)
     assert debug_errors == errors
@@ -313,6 +315,7 @@ def test_a_task_that_raises_in_a_worker_keeps_the_workers_traceback():
     assert outcome["error"].startswith("worker failed: ValueError: ")
     assert "invalid literal for int()" in outcome["traceback"]
     assert "_process_worker" in outcome["traceback"]  # the worker's own frames, not only this process's
+
 
 def test_long_circuit_string_is_never_a_path():
     text = "R0-" + "-".join(f"p(R{i},CPE{i})" for i in range(1, 40))
