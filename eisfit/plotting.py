@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import functools as _functools
 import os as _os
+import re as _re
 import threading as _threading
 import weakref as _weakref
 from typing import TYPE_CHECKING, Any, Callable, Mapping, NamedTuple, Protocol, Sequence
@@ -1678,6 +1679,7 @@ def plot_drt(result: DRTResult, ax: Axes | None = None, fit: FitResult | None = 
                 fontsize=7, gid=_PEAK_LABEL_GID,
             )
     overlay_note = ""
+    spike = None  # the circuit fit's line and its peak (axis units) where its label calls it off scale
     if fit is not None:
         fit_gamma = fit.drt(result.tau_s)
         if isinstance(fit_gamma, tuple):  # (tau_s, gamma_ohm)
@@ -1688,8 +1690,9 @@ def plot_drt(result: DRTResult, ax: Axes | None = None, fit: FitResult | None = 
         missing = _fit_elements_not_shown(fit)
         label = f"circuit fit (peak {_ohm_text(fit_top)}, off scale)" if clipped else "circuit fit"
         if fit_top > 0:
-            ax.plot(result.tau_s, fit_gamma / factor, "--", lw=1.2, color="C1",
-                    label=label + (" (arcs only)" if missing else ""))
+            fit_line, = ax.plot(result.tau_s, fit_gamma / factor, "--", lw=1.2, color="C1",
+                                label=label + (" (arcs only)" if missing else ""))
+            spike = (fit_line, fit_top / factor) if clipped else None
         # no flat zero line that reads "the fit has no process": the title says what is left out
         if fit_top <= 0:
             overlay_note = (f"circuit fit not drawn: no DRT form for {', '.join(missing)}" if missing
@@ -1731,7 +1734,22 @@ def plot_drt(result: DRTResult, ax: Axes | None = None, fit: FitResult | None = 
     _style(ax)
     _legend_off_lines(ax, ("upper left", "upper right", "upper center"), grow=own_axes)  # draws the figure
     _place_peak_labels(ax, grow=own_axes, drawn=ax.get_legend() is not None)
+    if spike is not None and spike[1] <= ax.get_ylim()[1]:
+        _not_off_scale(ax, spike[0])
     return ax
+
+
+def _not_off_scale(ax: Axes, line) -> None:
+    """Drop "(peak ..., off scale)" from the legend entry of ``line`` (a DRT plot's circuit fit): the room
+    made above the data's peak for the peak labels and the legend (:func:`_drt_headroom`,
+    :func:`_more_room`) brought the fit's peak into view (the sample campaign's 400-1000 h DRT
+    figures had called a peak of 72-84 ohm on a 141-194 ohm axis off scale)."""
+    old = line.get_label()
+    line.set_label(_re.sub(r" \(peak [^)]*, off scale\)", "", old))
+    legend = ax.get_legend()
+    for text in legend.get_texts() if legend is not None else ():
+        if " ".join(text.get_text().split()) == " ".join(old.split()):  # the legend may have wrapped it
+            text.set_text(line.get_label())
 
 
 def _legend_covers(ax, points, radius) -> int:

@@ -1321,3 +1321,21 @@ def test_plotting_functions_annotate_their_parameters_and_returns():
         assert set(hints) == set(signature.parameters) | {"return"}, name
     assert typing.get_type_hints(P.plot_fit, globalns=namespace)["return"] == Figure | SubFigure
     assert typing.get_type_hints(P.plot_nyquist, globalns=namespace)["return"] is Axes
+
+
+@pytest.mark.parametrize("hours", ["0500", "1000"])
+def test_the_drt_figure_calls_the_fit_peak_off_scale_only_when_it_is_above_the_axis(hours):
+    """The sample's 500 h and 1000 h DRT figures called the circuit fit's peak (81-84 ohm) "off
+    scale" on an axis reaching 141-155 ohm: the room made above the data's peak for the labels
+    and the legend had brought it into view. The legend says so only where the peak lies above
+    the axis (a near-ideal arc's spike, as the other test's MΩ one)."""
+    spectrum = eisfit.read(SAMPLE / "csv" / f"LiMg_LLZTO_{hours}h_PEIS_C01.csv")[0]
+    fit = eisfit.fit(spectrum, HEADLINE)
+    ax = P.plot_drt(eisfit.drt(spectrum), fit=fit)
+    line = next(l for l in ax.get_lines() if l.get_linestyle() == "--" and len(l.get_xdata()))
+    entries = [" ".join(t.get_text().split()) for t in ax.get_legend().get_texts()]
+    peak = float(np.nanmax(line.get_ydata()))
+    assert peak <= ax.get_ylim()[1]
+    assert not any("off scale" in e for e in entries), entries
+    assert line.get_label() in entries
+    plt.close(ax.figure)
