@@ -120,6 +120,24 @@ def test_fit_auto_records_the_choice():
     assert res.to_dict()["settings"]["circuit_choice"]["chosen"] == res.circuit
 
 
+@pytest.mark.parametrize("verdict, delta, why", [
+    ("rejected: unresolved (R0, Ws1_0)", -17.1, "for more parameters the data cannot determine"),
+    ("rejected: lack of fit (2.1x)", -3.0, "for its lack of fit"),
+    ("adequate", -1.2, "within the tie margin"),
+    ("rejected: unresolved (R0)", 4.0, None),
+])
+def test_the_choice_line_says_why_a_runner_up_with_a_lower_criterion_ranks_after(verdict, delta, why):
+    """A least-bad choice printed "runner-up ... at dBIC -17.1" with no word on why a circuit
+    17 lower in BIC lost (it left more parameters undetermined: the verdicts rank first)."""
+    from eisfit.fitting.report import _circuit_choice_line
+
+    line = _circuit_choice_line({"criterion": "bic", "adequate": False, "n_candidates": 18,
+                                 "runner_up": "L0-R0-p(R1,CPE1)-p(R2,CPE2)-W1", "runner_up_verdict": verdict,
+                                 "delta": delta})
+    assert f"at dBIC {delta:+.1f}" in line
+    assert (why in line) if why else ("ranked after" not in line and "tie margin" not in line)
+
+
 @pytest.mark.parametrize("kwargs, match", [({"max_fits": 0}, "max_fits"),
                                            ({"lack_of_fit_limit": float("nan")}, "lack_of_fit_limit"),
                                            ({"area_cm2": -1}, "area_cm2"),

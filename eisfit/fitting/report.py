@@ -70,8 +70,22 @@ def _circuit_choice_line(choice) -> str:
     how = "adequate" if choice.get("adequate") else "least bad, no candidate adequate"
     text = f"  circuit chosen automatically (circuit 'auto', {how}, by {crit} of {choice.get('n_candidates')} candidates"
     if choice.get("runner_up"):
-        text += f"; runner-up {choice['runner_up']} at d{crit} {choice['delta']:+.1f}"
+        text += f"; runner-up {choice['runner_up']} at d{crit} {choice['delta']:+.1f}{_why_ranked_after(choice)}"
     return text + ")"
+
+
+def _why_ranked_after(choice: dict) -> str:
+    """Why a runner-up with a lower criterion (a negative delta) ranks after the choice: the
+    verdicts come first (:func:`eisfit.selection.rank_candidates`), the criterion after; ''
+    for a runner-up that the criterion itself puts behind."""
+    if not (choice.get("delta") is not None and choice["delta"] < 0):
+        return ""
+    verdict = str(choice.get("runner_up_verdict") or "")
+    if verdict.startswith("rejected: unresolved"):
+        return ", ranked after it for more parameters the data cannot determine"
+    if verdict.startswith("rejected: lack of fit"):
+        return ", ranked after it for its lack of fit"
+    return ", within the tie margin"
 
 
 def format_fit_summary(res) -> str:
