@@ -1063,6 +1063,12 @@ class _Search:
                 pruned = _pruned_variants(shape, res)
                 proposals += shape.other_diffusion_topology() + pruned
                 proposals += [t for p in pruned for t in p.other_diffusion_topology()]
+                if set(str(row["unresolved"]).split(",")) <= {"R0", "L0"}:
+                    # only the series part is open, which the tail's alternatives keep as well: a
+                    # G circuit of G data whose R0 (1.8 ohm, data to 10 kHz) every candidate left
+                    # unresolved was never fitted, and a rejected Ws circuit 3.7 worse was chosen
+                    proposals += (_gerischer_variants(shape) + _warburg_variants(shape, res)
+                                  + _finite_length_variants(shape))
             elif not row["unresolved"]:
                 proposals += (shape.other_diffusion_topology() + _gerischer_variants(shape)
                               + _warburg_variants(shape, res) + _finite_length_variants(shape))
