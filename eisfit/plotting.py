@@ -1757,8 +1757,15 @@ def _legend_covers(ax, points, radius) -> int:
     :func:`_drawn_points_px` gives) the legend of ``ax`` covers, where its ``loc`` puts it on
     the figure as last drawn."""
     box = ax.get_legend().get_window_extent(ax.get_figure(root=True).canvas.get_renderer())
-    return int(((points[:, 0] > box.x0 - radius) & (points[:, 0] < box.x1 + radius)
-                & (points[:, 1] > box.y0 - radius) & (points[:, 1] < box.y1 + radius)).sum())
+    return _points_near(points, radius, box.extents)
+
+
+def _points_near(points, pad, extents) -> int:
+    """How many of ``points`` (display coordinates, pixels) come within ``pad`` pixels (one per
+    point, or one for all) of the box ``extents`` (x0, y0, x1, y1), strictly."""
+    x0, y0, x1, y1 = extents
+    return int(((points[:, 0] > x0 - pad) & (points[:, 0] < x1 + pad)
+                & (points[:, 1] > y0 - pad) & (points[:, 1] < y1 + pad)).sum())
 
 
 def _legend_off_lines(ax, locs: Sequence[str], grow: bool = False) -> None:
@@ -1911,9 +1918,7 @@ def _place_labels_off_data(ax: Axes, labels: Sequence, avoid: Sequence = (), dra
             if bx0 < frame.x0 + clearance or bx1 > frame.x1 - clearance or by0 < frame.y0 + clearance \
                     or by1 > frame.y1 - clearance:
                 continue
-            pad = radius + clearance
-            hits = int(((points[:, 0] > bx0 - pad) & (points[:, 0] < bx1 + pad)
-                        & (points[:, 1] > by0 - pad) & (points[:, 1] < by1 + pad)).sum())
+            hits = _points_near(points, radius + clearance, (bx0, by0, bx1, by1))
             hits += sum(1000 for ex0, ey0, ex1, ey1 in boxes
                         if bx0 < ex1 + clearance and ex0 < bx1 + clearance
                         and by0 < ey1 + clearance and ey0 < by1 + clearance)
@@ -2824,10 +2829,10 @@ def _ylabel_end_pt(panel) -> float:
     label = panel.yaxis.label
     if not label.get_text() or not label.get_visible():
         return 0.0
-    if _text_extent_pt(label.get_text(), label.get_size())[0] <= box.height * fig.get_figheight() * 72.0:
+    label_w, label_h = _text_extent_pt(label.get_text(), label.get_size())
+    if label_w <= box.height * fig.get_figheight() * 72.0:
         return 0.0
     across = _axis_margins(panel.yaxis, box.height * fig.get_figheight() * 72.0)["low"]
-    label_h = _text_extent_pt(label.get_text(), label.get_size())[1]
     return box.x0 * fig.get_figwidth() * 72.0 - across + label_h + _PAD_PT
 
 

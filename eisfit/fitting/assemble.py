@@ -611,6 +611,8 @@ def profile_unresolved_flags(values: Mapping[str, float], intervals: Mapping[str
     ``circuit`` whose 3-sigma interval is open towards an infinite length
     (:func:`~eisfit.fitting.profile.open_towards_infinite_length`; its Z0 follows it), that
     ``flags`` do not already call unresolved."""
+    if not intervals:  # most fits: nothing was profiled
+        return []
     named = unresolved_names(flags)
     times = set(diffusion_times(circuit)) if circuit is not None else set()
     blocked = set(arcs_at_blocked_low_edge(circuit, values, f_min_Hz)) if circuit is not None else set()
