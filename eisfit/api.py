@@ -1,4 +1,5 @@
-"""Public entry points that combine layers: :func:`fit` with ``circuit="auto"``.
+"""Public entry points that combine layers: :func:`fit` with ``circuit="auto"``, and
+:func:`fit_each` (many spectra, each fitted on its own, on worker processes where that pays).
 
 ``eisfit.fit`` is :func:`eisfit.fitting.fit` for a given circuit; for ``circuit="auto"`` it
 first asks :func:`eisfit.suggest_circuit` which circuit the data support (a layer above
@@ -8,12 +9,18 @@ from __future__ import annotations
 
 import functools
 import inspect
-from typing import Any
+import itertools
+import pickle
+import warnings
+from collections import deque
+from concurrent.futures import BrokenExecutor, Executor, Future
+from typing import Any, Callable, Iterable, Iterator
 
+from .errors import EisfitError, FitError
 from .fitting import fit as fit_circuit
 from .settings import did_you_mean
 
-__all__ = ["fit"]
+__all__ = ["fit", "fit_each", "suggest_each", "map_each", "FIT_BATCH", "AUTO_MIN_SPECTRA"]
 
 
 _OPTIONS = tuple(name for name in inspect.signature(fit_circuit).parameters if name not in ("spectrum", "circuit"))
@@ -29,3 +36,181 @@ def fit(spectrum: Any, circuit: Any = "garnet-symmetric", **options: Any):
 
         return fit_auto(spectrum, **options)
     return fit_circuit(spectrum, circuit, **options)
+
+
+FIT_BATCH = 64  # spectra of one circuit that fit_each fits together (one batched fit)
+# jobs="auto": worker processes only from this many spectra, by the start method the workers get
+# here. A choice of circuit (circuit="auto", eisfit suggest) takes ~1-3 s per spectrum: two forked
+# workers pay from two spectra, spawned ones (each first imports eisfit, ~1 s) from four. A given
+# circuit takes ~2-20 ms per spectrum: eisfit.campaign.AUTO_MIN_CHECKPOINTS's thresholds.
+AUTO_MIN_SPECTRA = {"choice": {"fork": 2, "spawn": 4}, "fit": {"fork": 250, "spawn": 1000}}
+TASKS_IN_FLIGHT_PER_WORKER = 2  # tasks sent ahead per worker: the spectra held stay bounded
+
+
+def fit_each(spectra: Iterable[Any], circuit: Any = "garnet-symmetric", *, jobs: int | str = 1,
+             **options: Any) -> Iterator[tuple[Any, Any]]:
+    """Fit every spectrum of ``spectra`` on its own, as :func:`fit` would, and yield
+    ``(spectrum, FitResult)`` in input order, or ``(spectrum, error)`` with the
+    :class:`~eisfit.EisfitError` its fit raised (the others go on).
+
+    For a given circuit and the fast engine, :data:`FIT_BATCH` spectra are fitted together
+    (:func:`eisfit.fitting.batch.fit_batch`: each result what :func:`fit` gives to the
+    optimiser's tolerance; a batch that raises is fitted one by one). ``circuit="auto"``
+    chooses a circuit for each spectrum (:func:`eisfit.suggest_circuit`). ``spectra`` is
+    read as the fits go (an iterator of spectra read from files is fine): at most
+    ``TASKS_IN_FLIGHT_PER_WORKER`` tasks per worker are held at a time.
+
+    jobs : worker processes (forked where safe, else spawned; see
+        :mod:`eisfit._processes`); ``"auto"``: one per core this process may use (at most
+        :data:`eisfit.campaign.AUTO_JOBS_MAX`), started only when the spectra reach
+        :data:`AUTO_MIN_SPECTRA` (a choice of circuit pays from 2 spectra with forked
+        workers), else this process. The results are the same whatever ``jobs``.
+    """
+    together = not (isinstance(circuit, str) and circuit == "auto") and options.get("engine", "fast") == "fast"
+    tasks = _batches(iter(spectra), FIT_BATCH if together else 1)
+    work = functools.partial(_fit_task, circuit=circuit, options=options, together=together)
+    for batch, outcomes in map_each(work, tasks, jobs, "fit" if together else "choice", size=len):
+        yield from zip(batch, outcomes)
+
+
+def suggest_each(spectra: Iterable[Any], candidates: Any = None, *, jobs: int | str = 1,
+                 **options: Any) -> Iterator[tuple[Any, Any]]:
+    """:func:`eisfit.suggest_circuit` of every spectrum of ``spectra`` (``candidates`` and
+    ``options`` as there), yielding ``(spectrum, CircuitSuggestion)`` in input order, or
+    ``(spectrum, error)`` with the :class:`~eisfit.EisfitError` it raised; ``jobs`` as in
+    :func:`fit_each` (a choice of circuit: workers from 2 spectra where they are forked)."""
+    work = functools.partial(_suggest_task, candidates=candidates, options=options)
+    for batch, outcomes in map_each(work, _batches(iter(spectra), 1), jobs, "choice"):
+        yield from zip(batch, outcomes)
+
+
+def map_each(function: Callable[[list], list], tasks: Iterator[list], jobs: int | str, kind: str,
+             size: Callable[[list], int] = len) -> Iterator[tuple[list, list]]:
+    """``(task, function(task))`` for each of ``tasks`` (lists of spectra), in order: in this
+    process, or on worker processes (``jobs``; ``"auto"`` by :data:`AUTO_MIN_SPECTRA` of
+    ``kind``, ``"choice"`` or ``"fit"``, counted with ``size``). ``function`` is a picklable
+    callable that returns one outcome per item of its task and raises nothing it expects;
+    a worker that dies leaves its task and those after it to this process."""
+    workers = _workers_for(jobs)
+    if workers <= 1:
+        yield from ((task, function(task)) for task in tasks)
+        return
+    held, seen = [], 0
+    if jobs == "auto":  # start workers only when the spectra make it worth it
+        from ._processes import worker_context
+
+        least = AUTO_MIN_SPECTRA[kind][worker_context().get_start_method()]
+        for task in tasks:
+            held.append(task)
+            seen += size(task)
+            if seen >= least:
+                break
+        if seen < least:
+            yield from ((task, function(task)) for task in held)
+            return
+    yield from _on_workers(function, itertools.chain(held, tasks), workers)
+
+
+def _on_workers(function: Callable[[list], list], tasks: Iterator[list], workers: int) -> Iterator[tuple[list, list]]:
+    from ._processes import owned_pool
+
+    pool = owned_pool(workers, setup=_init_worker)
+    pending: deque[tuple[list, Future | None]] = deque()
+    broken = False
+    try:
+        for task in tasks:
+            pending.append((task, None if broken else _submit(pool, function, task)))
+            broken = broken or pending[-1][1] is None
+            while len(pending) > TASKS_IN_FLIGHT_PER_WORKER * workers:
+                yield _finished(function, *pending.popleft())
+        while pending:
+            yield _finished(function, *pending.popleft())
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _submit(pool: Executor, function: Callable[[list], list], task: list) -> Future | None:
+    try:
+        return pool.submit(function, task)
+    except (BrokenExecutor, RuntimeError):  # a worker died: the rest runs here
+        return None
+
+
+def _finished(function: Callable[[list], list], task: list, future: Future | None) -> tuple[list, list]:
+    if future is not None:
+        try:
+            return task, future.result()
+        except BrokenExecutor:
+            pass
+    return task, function(task)
+
+
+def _workers_for(jobs: int | str) -> int:
+    if jobs == "auto":
+        from ._processes import usable_cores
+        from .campaign import AUTO_JOBS_MAX
+
+        return min(usable_cores(), AUTO_JOBS_MAX)
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise FitError(f"jobs must be a whole number >= 1 or 'auto', got {jobs!r}")
+    return jobs
+
+
+def _batches(items: Iterator[Any], size: int) -> Iterator[list]:
+    while batch := list(itertools.islice(items, size)):
+        yield batch
+
+
+def _fit_task(batch: list, circuit: Any, options: dict[str, Any], together: bool) -> list:
+    """The result (or the EisfitError) of each spectrum of ``batch``; a batch that raises is
+    fitted one by one, so that each error is its own spectrum's."""
+    from .fitting.batch import fit_batch
+
+    if together:
+        batch_options = {k: v for k, v in options.items() if k != "engine"}
+        try:
+            return fit_batch(batch, circuit, **batch_options)
+        except EisfitError:
+            pass
+    return [_fit_one(s, circuit, options) for s in batch]
+
+
+def _fit_one(spectrum: Any, circuit: Any, options: dict[str, Any]) -> Any:
+    try:
+        return fit(spectrum, circuit, **options)
+    except EisfitError as exc:
+        return sendable_error(exc)
+
+
+def _suggest_task(batch: list, candidates: Any, options: dict[str, Any]) -> list:
+    from .selection import suggest_circuit
+
+    outcomes = []
+    for s in batch:
+        try:
+            outcomes.append(suggest_circuit(s, candidates, **options))
+        except EisfitError as exc:
+            outcomes.append(sendable_error(exc))
+    return outcomes
+
+
+def sendable_error(exc: EisfitError) -> EisfitError:
+    """``exc``, or a :class:`~eisfit.FitError` with its message where it would not survive
+    the way back from a worker process (an error whose constructor takes other arguments)."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:
+        return FitError(str(exc))
+    return exc
+
+
+def _init_worker() -> None:
+    """Set-up of a :func:`fit_each` worker: SIGINT ignored, freed memory kept for reuse
+    (:func:`eisfit.campaign.workers.init_worker`); a forked worker keeps the warning display
+    it inherited (the ``eisfit`` command's, with its ``-q``)."""
+    from .campaign.workers import init_worker
+
+    shown = warnings.showwarning
+    init_worker()
+    if getattr(shown, "__module__", "") != "warnings":
+        warnings.showwarning = shown

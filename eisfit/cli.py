@@ -16,11 +16,9 @@ library does not also offer.
 """
 from __future__ import annotations
 
-import itertools
 import json
 import math
 import sys
-import time
 import traceback
 import warnings
 from dataclasses import dataclass
@@ -733,8 +731,13 @@ eisfit fit cell.mpr --json > cell_fit.json
               help="A figure per spectrum (Nyquist, Bode, residuals; PNG and SVG) in --out (required).")
 @click.option("--nyquist-asr", is_flag=True,
               help="With --plot and --area-cm2: the figures' impedances in ohm*cm2 (Z x area, per cell).")
+@click.option("--jobs", default="auto", show_default=True, metavar="auto|N",
+              help="Fitting processes on this machine: N, or auto: one per core, at most 8, where the spectra "
+                   "gain from them (--circuit auto: 2 spectra or more, 4 where workers are spawned, not forked; "
+                   "a given circuit: 250, or 1,000), else one. The results are the same.")
 def fit_command(files, circuit, area_cm2, thickness_cm, symmetric, weighting, fmin, fmax, exclude_hz, fix, initial,
-                engine, guess_mode, profile, fmt, imag_sign, columns_text, as_json, out_dir, plot, nyquist_asr) -> int:
+                engine, guess_mode, profile, fmt, imag_sign, columns_text, as_json, out_dir, plot, nyquist_asr,
+                jobs) -> int:
     """Fit a circuit to every spectrum of FILE(s); no initial guess needed.
 
     Prints parameters with standard errors and units, chi-square, derived quantities
@@ -742,6 +745,7 @@ def fit_command(files, circuit, area_cm2, thickness_cm, symmetric, weighting, fm
     Every option is checked before the first fit. Exit status 1 when some spectra
     could not be read or fitted and others were.
     """
+    from .api import fit_each
     from .settings import FitSettings, check_fit_options, check_parameter_names
 
     if plot and not out_dir:
@@ -757,11 +761,12 @@ def fit_command(files, circuit, area_cm2, thickness_cm, symmetric, weighting, fm
                                "with --circuit auto (run eisfit suggest, then fit that circuit by name)")
     options = check_fit_options(options, caller="fit")
     check_parameter_names(settings.circuit, options)
+    jobs = _auto_or_count(jobs, "--jobs")
     out = _writable_folder(out_dir) if out_dir else None
-    _detail(f"settings: {settings.fit_kwargs()}, {options}")
+    _detail(f"settings: {settings.fit_kwargs()}, {options}, jobs {jobs}")
     results, failed = [], _Failures()
-    for s, res in _fits((s for _, s in _each_spectrum(files, fmt, failed, imag_sign, columns_text)),
-                        settings.fit_kwargs(), options):
+    spectra = (s for _, s in _each_spectrum(files, fmt, failed, imag_sign, columns_text))
+    for s, res in fit_each(spectra, **settings.fit_kwargs(), **options, jobs=jobs):
         if isinstance(res, EisfitError):
             _failed(res, _labelled(s.label, res))
             failed.count += 1
@@ -795,43 +800,6 @@ class _Failures:
     """How many files or spectra failed (shared by a command and :func:`_each_spectrum`)."""
 
     count: int = 0
-
-
-FIT_BATCH = 64  # spectra that `eisfit fit` fits together (one batched fit; printed one by one as before)
-
-
-def _fits(spectra, fit_kwargs: dict, options: dict):
-    """(spectrum, FitResult or the EisfitError its fit raised) for each of ``spectra``, in
-    order. Batches of :data:`FIT_BATCH` are fitted together where the options allow it (a
-    given circuit, the fast engine): :func:`eisfit.fitting.batch.fit_batch`, what
-    :func:`eisfit.fit` gives each to the optimiser's tolerance, ~4x faster fits on many small
-    spectra (``bench/bench_public.py --cases defaults``). A batch that raises is fitted one by
-    one, so that each error is its own spectrum's."""
-    from .api import fit
-    from .fitting.batch import fit_batch
-
-    together = fit_kwargs["circuit"] != "auto" and options.get("engine", "fast") == "fast"
-    batch_options = {k: v for k, v in options.items() if k != "engine"}
-    spectra = iter(spectra)
-    while batch := list(itertools.islice(spectra, FIT_BATCH if together else 1)):
-        t0 = time.perf_counter()
-        try:
-            fitted = fit_batch(batch, **fit_kwargs, **batch_options) if together else None
-        except EisfitError:
-            fitted = None
-        if fitted is not None:
-            _detail(f"{len(batch)} spectra fitted together in {time.perf_counter() - t0:.3f} s")
-            yield from zip(batch, fitted)
-            continue
-        for s in batch:
-            t0 = time.perf_counter()
-            try:
-                res = fit(s, **fit_kwargs, **options)
-            except EisfitError as exc:
-                yield s, exc
-                continue
-            _detail(f"{s.label}: fitted in {time.perf_counter() - t0:.3f} s")
-            yield s, res
 
 
 def _each_spectrum(files, fmt: str | None, failed: _Failures, imag_sign: str | None = None,
@@ -884,8 +852,11 @@ eisfit suggest cell.mpt --library --json
               help="Force the file format (default: detect from content).")
 @_TABLE_OPTIONS
 @_JSON
+@click.option("--jobs", default="auto", show_default=True, metavar="auto|N",
+              help="Processes on this machine: N, or auto: one per core, at most 8, for 2 spectra or more "
+                   "(4 where workers are spawned, not forked), else one. The suggestions are the same.")
 def suggest_command(files, candidates, criterion, library, area_cm2, weighting, fmin, fmax, exclude_hz, fmt,
-                    imag_sign, columns_text, as_json) -> int:
+                    imag_sign, columns_text, as_json, jobs) -> int:
     """Which circuit? Rank candidate circuits for every spectrum of FILE(s).
 
     Prints, per spectrum, the candidates ranked (parameters, chi-square, reduced
@@ -893,17 +864,18 @@ def suggest_command(files, candidates, criterion, library, area_cm2, weighting, 
     verdict) and a few sentences on why the best was chosen and what was rejected.
     Exit status 1 when some spectra could not be read or suggested and others were.
     """
-    from .selection import candidate_list, suggest_circuit
+    from .api import suggest_each
+    from .selection import candidate_list
 
     listed = candidate_list(list(candidates)) if candidates else None
+    jobs = _auto_or_count(jobs, "--jobs")
     failed, done, records = _Failures(), 0, []
-    for _, s in _each_spectrum(files, fmt, failed, imag_sign, columns_text):
-        try:
-            sug = suggest_circuit(s, listed, criterion=criterion, library=library, area_cm2=area_cm2,
-                                  weighting=weighting, fmin=fmin, fmax=fmax,
-                                  **({"exclude_hz": exclude_hz} if exclude_hz else {}))
-        except EisfitError as exc:
-            _failed(exc, _labelled(s.label, exc))
+    spectra = (s for _, s in _each_spectrum(files, fmt, failed, imag_sign, columns_text))
+    for s, sug in suggest_each(spectra, listed, jobs=jobs, criterion=criterion, library=library, area_cm2=area_cm2,
+                               weighting=weighting, fmin=fmin, fmax=fmax,
+                               **({"exclude_hz": exclude_hz} if exclude_hz else {})):
+        if isinstance(sug, EisfitError):
+            _failed(sug, _labelled(s.label, sug))
             failed.count += 1
             continue
         done += 1
