@@ -63,9 +63,11 @@ Cases:
   drt       the same table through ``eisfit campaign --drt`` (its circuit given): a DRT of
             every checkpoint, its peaks tracked, on the workers with the fits.
   defaults  what a user who gives no option gets: ``eisfit campaign FOLDER`` (``--jobs auto``)
-            and with ``--jobs 1`` on ``--defaults-n`` CSV files (``--no-cache``), and ``eisfit
-            fit`` on ``--defaults-fit-n`` of them (fitted 64 at a time) against the same spectra
-            fitted one by one with ``eisfit.fit`` in this process.
+            and with ``--jobs 1`` on ``--defaults-n`` CSV files (``--no-cache``); ``eisfit fit``
+            on ``--defaults-fit-n`` of them (fitted 64 at a time; its ``--jobs`` auto and 1)
+            against the same spectra fitted one by one with ``eisfit.fit`` in this process; and
+            ``eisfit fit --circuit auto`` on ``--defaults-auto-n`` of them (a circuit chosen for
+            each; ``--jobs`` auto, the default, and 1).
   memory    (not run by default: ~2 min) ``eisfit campaign FOLDER --jobs 2 --no-cache`` on
             ``--memory-n`` single-spectrum CSV files each (default 1,000, 5,000 and 10,000): the
             peak of the summed RSS, each process's RSS and private memory at that moment, and the
@@ -593,11 +595,13 @@ def case_cli(n: int, jobs: int) -> None:
               f"{timed.describe()}; peak RSS {peak[0] / 2**20:.0f} MB, PSS {peak[1] / 2**20:.0f} MB")
 
 
-def case_defaults(n_campaign: int, n_fit: int) -> None:
+def case_defaults(n_campaign: int, n_fit: int, n_auto: int) -> None:
     """What a user who gives no option gets: ``eisfit campaign FOLDER`` (``--jobs auto``)
-    against ``--jobs 1`` on ``n_campaign`` CSV files (no cache: the fits each time), and
-    ``eisfit fit`` on ``n_fit`` of them (one batched fit per 64 spectra) against the same
-    spectra fitted one by one with ``eisfit.fit`` in this process."""
+    against ``--jobs 1`` on ``n_campaign`` CSV files (no cache: the fits each time);
+    ``eisfit fit`` on ``n_fit`` of them (one batched fit per 64 spectra; ``--jobs auto`` and
+    1) against the same spectra fitted one by one with ``eisfit.fit`` in this process; and
+    ``eisfit fit --circuit auto`` on ``n_auto`` of them (``--jobs auto`` and 1; one run
+    each: a run takes ~1-3 s per spectrum)."""
     import eisfit
     from eisfit._processes import usable_cores
     from eisfit.fitting.batch import fit_batch
@@ -612,8 +616,17 @@ def case_defaults(n_campaign: int, n_fit: int) -> None:
             print(f"[defaults] eisfit campaign FOLDER ({n_campaign} CSV files, {said}, --no-cache): "
                   f"{timed.describe()}", flush=True)
         files = sorted(folder.glob("*.csv"))[:n_fit]
-        timed = _paired(lambda: _timed_cli(["fit", *map(str, files), "--circuit", CIRCUIT, "-q"]), REPEATS)
-        print(f"[defaults] eisfit fit on {len(files)} CSV files (fitted 64 at a time): {timed.describe()}")
+        for jobs in ("auto", "1"):
+            timed = _paired(lambda: _timed_cli(["fit", *map(str, files), "--circuit", CIRCUIT, "-q", "--jobs", jobs]),
+                            REPEATS)
+            print(f"[defaults] eisfit fit on {len(files)} CSV files (fitted 64 at a time, --jobs {jobs}): "
+                  f"{timed.describe()}", flush=True)
+        chosen = files[:n_auto]
+        for jobs in ("auto", "1"):
+            timed = _paired(lambda: _timed_cli(["fit", *map(str, chosen), "--circuit", "auto", "-q", "--jobs", jobs]),
+                            1)
+            print(f"[defaults] eisfit fit --circuit auto on {len(chosen)} CSV files (a circuit chosen for each, "
+                  f"--jobs {jobs}): {timed.describe()}", flush=True)
         spectra = [eisfit.read(f)[0] for f in files]
 
         def timed_fits(fit_all) -> Callable[[], float]:
@@ -850,6 +863,7 @@ def main() -> None:
     ap.add_argument("--memory-n", type=int, nargs="+", default=[1000, 5000, 10000])
     ap.add_argument("--defaults-n", type=int, default=1000, help="CSV files of the defaults case's campaign")
     ap.add_argument("--defaults-fit-n", type=int, default=300, help="of them, those of its eisfit fit")
+    ap.add_argument("--defaults-auto-n", type=int, default=8, help="of them, those of its eisfit fit --circuit auto")
     ap.add_argument("--jobs", type=int, default=2)
     a = ap.parse_args()
     runs = {"fit": lambda u: case_fit(u, a.repeat), "start": lambda u: case_start(a.start_n),
@@ -858,7 +872,7 @@ def main() -> None:
             "grids": lambda u: case_grids(u, a.grids_n, a.jobs),
             "families": lambda u: case_families(u, a.family_n), "suggest": lambda u: case_suggest(u, a.suggest_n),
             "cli": lambda u: case_cli(a.cli_n, a.jobs), "auto": lambda u: case_auto(a.jobs),
-            "drt": lambda u: case_drt(a.jobs), "defaults": lambda u: case_defaults(a.defaults_n, a.defaults_fit_n),
+            "drt": lambda u: case_drt(a.jobs), "defaults": lambda u: case_defaults(a.defaults_n, a.defaults_fit_n, a.defaults_auto_n),
             "memory": lambda u: case_memory(a.memory_n, a.jobs),
             "memory-instrument": lambda u: case_memory(a.memory_n, a.jobs, instrument_columns=True)}
     for case in [c for c in runs if c in a.cases]:
