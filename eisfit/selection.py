@@ -52,6 +52,7 @@ from ._processes import map_jobs
 from .analysis.derived import INTERFACE_FROM_F_PER_CM2, arc_tau_s, capacitance_bands, guess_roles
 from .analysis.quality import MISFIT_RATIO, kk_noise_level, lack_of_fit_ratio as quality_lack_of_fit_ratio
 from .errors import DataError, EisfitError, FitError
+from .fitting.flags import PROFILE_OPEN_FLAG
 from .model import load_circuit
 from .model.elements import WARBURG_KINDS
 from .model.weighting import residual_scales
@@ -417,8 +418,9 @@ def unresolved_parameters(result) -> list[str]:
       :data:`TAU_UNRESOLVED_DECADES` outside 1/(2 pi f_max) .. 1/(2 pi f_min);
     * a scale parameter (log-scale: R, Q, C, L, Z0, tau) on a bound: it collapsed (the
       element is not needed) or ran away;
-    * a parameter whose standard error exceeds its value, or any parameter when the
-      covariance is singular, reported as the parameters the flags name.
+    * a parameter whose standard error exceeds its value, or whose profile is open
+      upwards (``profile-open``: no standard error, a lower bound only), or any parameter
+      when the covariance is singular, reported as the parameters the flags name.
     """
     names = result.param_names
     values = result.values
@@ -442,7 +444,7 @@ def unresolved_parameters(result) -> list[str]:
             out.append(a.resistor)
     for flag in result.flags:
         kind, _, name = flag.partition(":")
-        if kind in ("at-bound", "large-stderr") and name in values:
+        if kind in ("at-bound", "large-stderr", PROFILE_OPEN_FLAG) and name in values:
             if kind == "at-bound" and units.get(name, "") == "" and values[name] > 0.5:
                 continue  # an exponent at 1: an ideal element, not a runaway
             out.append(name)

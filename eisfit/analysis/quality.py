@@ -215,6 +215,26 @@ def modulus_phase_reading(spectrum):
     return result if result.passed else None
 
 
+RANGE_COVER_FRACTION = 0.5  # a 1-sigma interval covering this much of a bounded parameter's range: undetermined
+
+
+def stderr_spans_range(value: float, stderr: float, lower: float, upper: float) -> bool:
+    """Whether the 1-sigma interval ``value`` +- ``stderr``, clipped to the parameter's
+    physical range [``lower``, ``upper``] (a CPE's or ZARC's exponent n: 0-1), covers at
+    least ``RANGE_COVER_FRACTION`` of that range: the data then leave half of the possible
+    values or more open at 1 sigma (n 0.988 +- 0.68, a noisy 19-point sweep: 0.31-1, read as
+    a number because the stderr was below the value). The rule of :func:`undetermined` for a
+    positive parameter is the 1-sigma interval reaching the range's lower end, 0; for an
+    exponent near its upper end that misses it, and the clipped width does not (n 1 +- 0.03 on
+    its bound covers 3 %). Measured: synthetic spectra of the robustness families, 0.5 % noise
+    and 81 points, cover at most 37 % (0 of 400 exponents flagged); 19 points with 3 % noise,
+    10 of 390 shown exponents flagged, their stderr 0.32-0.89. False where anything is not finite."""
+    if not all(math.isfinite(x) for x in (value, stderr, lower, upper)) or upper <= lower:
+        return False
+    covered = min(value + stderr, upper) - max(value - stderr, lower)
+    return covered >= RANGE_COVER_FRACTION * (upper - lower)
+
+
 def undetermined(value: float, stderr: float | None) -> bool:
     """True when the data do not determine the value: its standard error is unknown (nan:
     a singular covariance) or at least the value itself (zero lies within 1 stderr;

@@ -18,12 +18,13 @@ from ..analysis.derived import (ELEMENT_QUANTITY_KINDS, SERIES_HOLDS_ARC_FLAG, a
 from ..analysis.kk import KK_MIN_POINTS
 from ..analysis.quality import (MISFIT_RATIO, data_kk_consistent, is_lack_of_fit, kk_noise_level,
                                 lack_of_fit_ratio, modulus_phase_reading, unmodelled_capacitance_F,
-                                undetermined, unmodelled_inductance_H)
+                                stderr_spans_range, undetermined, unmodelled_inductance_H)
 from ..model import Arc, CircuitDefinition
 from ..model.elements import ELEMENT_ARC_KINDS, ELEMENTS, gs_phi_saturated
 from ..model.parser import Leaf, Series, leaves, parallels, series_chain
 from ..spectrum import Spectrum, padded_points
-from .flags import WARBURG_COEFFICIENT_SUFFIX, flag_details, unresolved_keys, unresolved_names
+from .flags import (PROFILE_OPEN_FLAG, SPANS_RANGE_FLAG, WARBURG_COEFFICIENT_SUFFIX, flag_details, unresolved_keys,
+                    unresolved_names)
 from .profile import (DIFFUSION_EDGE_FACTOR, arcs_at_blocked_low_edge, diffusion_times,
                       open_towards_infinite_length)
 from .result import Correlations, FitResult
@@ -116,6 +117,7 @@ def assemble_result(
     for n in cov_names:
         if values[n] != 0 and stderr[n] >= REL_STDERR_LIMIT * abs(values[n]):
             flags.append(f"large-stderr:{n}")
+    flags.extend(spans_range_flags(circ, values, stderr, cov_names, flags))
     if z_fit is None:
         with np.errstate(all="ignore"):  # a runaway element (flagged unresolved) may overflow
             z_fit = circ.impedance(np.array([values[n] for n in names]), f)
@@ -313,6 +315,22 @@ def _stderr_and_correl(names, cov, cov_names) -> tuple[dict[str, float], Mapping
     return stderr, Correlations.of_covariance(cov_names, cov)
 
 
+def spans_range_flags(circ, values: Mapping[str, float], stderr: Mapping[str, float], free: Sequence[str],
+                      flags: Sequence[str]) -> list[str]:
+    """``stderr-spans-range:<name>`` for each free parameter of ``circ`` with a bounded
+    physical range (the elements' default bounds, both finite: the exponents n, alpha, gamma
+    of CPE, La, Zarc, TLMQ, 0-1) whose 1-sigma interval covers half of it or more
+    (:func:`~eisfit.analysis.quality.stderr_spans_range`) and that no ``large-stderr`` flag
+    in ``flags`` names already: a noisy 19-point sweep had printed CPE2_1 0.98804 +- 0.68 as a
+    number beside eight undetermined parameters."""
+    out = []
+    for name, (lower, upper), log in zip(circ.param_names, circ.default_bounds, circ.log_scale):
+        if (not log and name in free and f"large-stderr:{name}" not in flags
+                and stderr_spans_range(values[name], stderr[name], lower, upper)):
+            out.append(f"{SPANS_RANGE_FLAG}:{name}")
+    return out
+
+
 def _has_roles(definition: CircuitDefinition) -> bool:
     return bool(definition.roles) and any(r not in ("arc", "") for r in definition.roles.values())
 
@@ -426,8 +444,8 @@ def _unresolved_element_parameters(names: Sequence[str], flags: Sequence[str]) -
     return [f"unresolved:{n}" for n in names if n in unresolved_keys(flags, [n]) and n not in named]
 
 
-STDERR_JUDGEMENTS = ("large-stderr", "profile-stderr", "multimodal")  # say no more than unresolved of the same
-# parameter
+STDERR_JUDGEMENTS = ("large-stderr", "profile-stderr", PROFILE_OPEN_FLAG, SPANS_RANGE_FLAG, "multimodal")  # say no
+# more than unresolved of the same parameter
 
 MULTIMODAL_FLAG = "multimodal"
 MULTIMODAL_S2 = 2.0  # another optimum within this many s^2 (s^2 = chisq / dof) of the reported one ...
@@ -461,8 +479,8 @@ def multimodal_flags(names: Sequence[str], values: np.ndarray, stderr: np.ndarra
 def _without_judgements_of_unresolved(flags: list[str], arcs: list[Arc]) -> list[str]:
     """``flags`` without ``low-n`` of a CPE the data do not resolve, or of an arc whose
     resistance they do not (``low-n:CPE2`` beside ``unresolved:R2``: the n of a runaway arc
-    is no measured property), and without ``large-stderr``/``profile-stderr`` of an
-    unresolved parameter (one flag per parameter, the stronger)."""
+    is no measured property), and without ``large-stderr``/``profile-stderr``/``profile-open``/
+    ``stderr-spans-range`` of an unresolved parameter (one flag per parameter, the stronger)."""
     names = unresolved_names(flags)
     elements = {n.rsplit("_", 1)[0] for n in names} | names
     elements |= {a.capacitive for a in arcs if a.resistor in elements}

@@ -31,10 +31,10 @@ from .solver import (QUICK_STARTS, BatchProblem, Solution, chunks_by_grid, merge
 from .assemble import (MULTIMODAL_BARRIER_S2, MULTIMODAL_S2, KKOutcome, assemble_result, band_moduli_of_fits,
                        derived_settings, fit_derived_quantities, multimodal_flags, result_roles, weighting_formula)
 from .expressions import bound_pair, check_expressions, check_mapping, check_start_values
-from .flags import WARBURG_COEFFICIENT_SUFFIX, optimum_settled
+from .flags import PROFILE_OPEN_FLAG, WARBURG_COEFFICIENT_SUFFIX, optimum_settled
 from .profile import (FINITE_DIFFUSION_KINDS, ProfileJob, ProfileOutcome, arc_resistances, arcs_at_blocked_low_edge,
-                      diffusion_times, diffusion_times_near_low_edge, gs_lengths_near_plain, open_towards_infinite_length,
-                      profile_many, suspect_resistances)
+                      diffusion_times, diffusion_times_near_low_edge, gs_lengths_near_plain, open_above,
+                      open_towards_infinite_length, profile_many, suspect_resistances)
 from .result import FitResult
 from ..model.weighting import check_weighting, residual_scales, weighting_in_use
 
@@ -602,13 +602,18 @@ class AppliedProfile:
     better: np.ndarray | None  # a full parameter vector with a lower chi-square, else None
     cov: np.ndarray  # the covariance, rows/columns of the resistances the profile widened scaled up
     intervals: dict[str, dict]  # profile intervals by parameter name (ProfileInterval.as_dict)
-    flags: list[str]  # profile-stderr:<name> for each widened resistance
+    flags: list[str]  # profile-stderr:<name> for each widened resistance, profile-open:<name> for each open above
 
 
 def _apply_profile(prep: _Prepared, p_final: np.ndarray, cov: np.ndarray, outcome: ProfileOutcome) -> AppliedProfile:
     """What a profile outcome means for the result: a better parameter vector, or the
     covariance with the rows/columns of resistances whose profile interval is wider than
-    the Wald error scaled up (correlations kept), the intervals and the flags."""
+    the Wald error scaled up (correlations kept), the intervals and the flags. A parameter
+    whose 3-sigma interval is open upwards (:func:`~eisfit.fitting.profile.open_above`,
+    other than a diffusion time, which reads unresolved) gets a row/column of nan: no
+    standard error, flag ``profile-open:<name>``; the quantities derived from it have none
+    either, the others keep theirs (the delta method leaves out what a quantity does not
+    depend on)."""
     if outcome.better is not None:
         return AppliedProfile(outcome.better, cov, {}, [])
     free_names = [prep.names[i] for i in prep.problem.free]
@@ -623,7 +628,16 @@ def _apply_profile(prep: _Prepared, p_final: np.ndarray, cov: np.ndarray, outcom
             # tau and Z0 read unresolved; the covariance stays the curvature's, which gives the
             # determined Z0/sqrt(2 tau) its error (scaled up, that read 45 +- 7,561 ohm*s^-1/2)
             continue
-        width, k = iv.equivalent_stderr(values[name]), free_names.index(name)
+        k = free_names.index(name)
+        if open_above(intervals[name]):
+            # no Gaussian error describes an interval the data do not close above: its upper end
+            # is the walk's limit (Gs1_2 1.598 had read +- 530, 333 x the value, as every such
+            # case did); the bounds stay in the intervals, the derived errors through it go nan
+            cov[k, :] = math.nan
+            cov[:, k] = math.nan
+            flags.append(f"{PROFILE_OPEN_FLAG}:{name}")
+            continue
+        width = iv.equivalent_stderr(values[name])
         if wald[name] > 0 and width > PROFILE_WIDER * wald[name]:
             ratio = width / wald[name]
             cov[k, :] *= ratio

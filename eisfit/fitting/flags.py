@@ -51,7 +51,7 @@ FLAGS: dict[str, tuple[str, str]] = {
                             "determined itself)); it is printed as "
                             "'unresolved' and left empty in tables and JSON, with every quantity of its "
                             "element (each of the element's parameters is named by a flag of its own; no "
-                            "large-stderr or profile-stderr beside it; JSON keeps what the "
+                            "large-stderr, profile-stderr or profile-open beside it; JSON keeps what the "
                             "optimiser stopped at under unresolved_values)"),
     "multimodal": (PROBLEM, "another optimum that the solver met, with a chi-square less than 2 s^2 above this "
                             "one's (s^2 = chisq/dof) or below it, puts this parameter more than 3 of its stderr "
@@ -121,6 +121,19 @@ FLAGS: dict[str, tuple[str, str]] = {
     "profile-stderr": (CAUTION, "the covariance error of this resistance (or finite-length Gerischer phi) was "
                                 "too narrow for the chi-square surface; the stderr comes from its profile "
                                 "likelihood"),
+    "profile-open": (CAUTION, "the profile likelihood of this parameter (a resistance, a finite-length Gerischer "
+                              "phi) stays below the 3-sigma level (9 s^2) up to where its walk stops (1000x the "
+                              "value, or its bound): the data bound it below only. No standard error describes "
+                              "that (the walk's limit had given one of 333x the value): the stderr is empty (nan, "
+                              "null in JSON, an empty cell in tables), with those of the quantities derived from "
+                              "it, and the value reads 'undetermined' with the bounds the profile gives: "
+                              "'> lower 3-sigma end (3 sigma lower bound; the 1-sigma interval; the data do not "
+                              "bound it above)'; the bounds are in the fit's intervals"),
+    "stderr-spans-range": (CAUTION, "an exponent with a bounded range (a CPE's or a ZARC's n, 0-1) whose 1-sigma "
+                                    "interval, value +- stderr, is at least half as wide as that range: the data "
+                                    "do not tell a capacitor-like n from a diffusion-like one, whatever the "
+                                    "stderr is next to the value; it reads 'undetermined' in headline numbers, "
+                                    "figures and evolution lines, its value and stderr kept in tables and JSON"),
     "fapex-outside-range": (CAUTION, "the arc's apex frequency lies outside the fitted range: its R is extrapolated"),
     "arcs-overlap": (CAUTION, "two arcs' time constants are less than a decade apart: their R split rests "
                               "on the model shape"),
@@ -258,19 +271,23 @@ def multimodal_names(flags: Iterable[str]) -> set[str]:
     return flag_details(flags, "multimodal")
 
 
-UNDETERMINING_FLAGS = frozenset({"series-holds-arc", "multimodal"})  # the flags reads_undetermined reads
+PROFILE_OPEN_FLAG = "profile-open"  # profile-open:<name>: no stderr, a lower bound only (profile.open_above)
+SPANS_RANGE_FLAG = "stderr-spans-range"  # stderr-spans-range:<name>: an exponent's stderr spans its range
+UNDETERMINING_FLAGS = frozenset({"series-holds-arc", "multimodal", SPANS_RANGE_FLAG})  # read by reads_undetermined
 
 
 def reads_undetermined(flags: Iterable[str], key: str) -> bool:
     """Whether ``key`` (a parameter or a derived quantity) must read 'undetermined' in
     headline numbers, figures and evolution lines by a flag, whatever its stderr: a series
-    resistance that holds an arc (:func:`holds_arc`), or a parameter flagged
+    resistance that holds an arc (:func:`holds_arc`), a parameter flagged
     ``multimodal:<name>`` with every quantity of its element (``multimodal:R3`` covers
-    ``R3_asr_ohm_cm2``; ``multimodal:CPE3_0`` covers ``CPE3_ceff_F``...)."""
+    ``R3_asr_ohm_cm2``; ``multimodal:CPE3_0`` covers ``CPE3_ceff_F``...), or an exponent
+    flagged ``stderr-spans-range:<name>`` (that parameter only: the quantities derived from
+    it carry its variance in their own stderr)."""
     flags = list(flags)
     if UNDETERMINING_FLAGS.isdisjoint(map(flag_name, flags)):
         return False
-    if holds_arc(flags, key):
+    if holds_arc(flags, key) or key in flag_details(flags, SPANS_RANGE_FLAG):
         return True
     for name in multimodal_names(flags):
         element = name.rsplit("_", 1)[0] if "_" in name and name.rsplit("_", 1)[-1].isdigit() else name

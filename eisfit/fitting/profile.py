@@ -18,7 +18,8 @@ up to ``MAX_DECADES`` each side.
 Used by :func:`eisfit.fit` (``profile="auto"``): where the Wald error is suspect
 (see :func:`suspect_resistances`), the reported standard error becomes
 :meth:`ProfileInterval.equivalent_stderr` when that is wider, and the intervals are kept
-in ``FitResult.intervals``.
+in ``FitResult.intervals``; where the 3-sigma interval is open upwards (:func:`open_above`)
+the standard error becomes nan instead (flag ``profile-open``): the data give a lower bound only.
 """
 from __future__ import annotations
 
@@ -67,7 +68,12 @@ class ProfileInterval:
         max(1-sigma half-width, 3-sigma half-width / 3), the larger side each. A 1-sigma
         interval open downwards (the profile stays below the 1-sigma level ``MAX_DECADES``
         below the value, or down to its bound) reaches zero: the error is then at least the
-        value (the walk's end, value/1000, had given 0.999 x value, which read as determined)."""
+        value (the walk's end, value/1000, had given 0.999 x value, which read as determined).
+        An open lower end is bounded by zero, so the half-width below is at most the value
+        whatever the walk's limit. An interval open upwards (:func:`open_above`) has no such
+        width: its upper end is the walk's limit, 1000 x the value, and the number this gives
+        (333 x the value) describes the walk, not the data; :func:`eisfit.fit` reports no
+        standard error there (nan, flag ``profile-open``) and keeps the bounds."""
         lower_1sigma = 0.0 if self.open_lower_1sigma else self.lower_1sigma
         hw1 = max(value - lower_1sigma, self.upper_1sigma - value)
         hw3 = max(value - self.lower_3sigma, self.upper_3sigma - value)
@@ -147,8 +153,8 @@ def gs_lengths(circuit) -> tuple[str, ...]:
     which fixes R_G and t_G but not phi, and the chi-square along phi is far from the
     quadratic the Wald error assumes. Those near it (:func:`gs_lengths_near_plain`) are
     profiled, and their stderr widened to the profile's where that is wider (``profile-stderr``; a 3-sigma interval open towards the
-    plain Gerischer gives a stderr above the value: ``large-stderr``, phi reads
-    undetermined while R_G and t_G keep their numbers): random R0-p(R1,CPE1)-Gs1 spectra
+    plain Gerischer gives no stderr: ``profile-open``, phi reads undetermined with the lower
+    bound the profile gives, while R_G and t_G keep their numbers): random R0-p(R1,CPE1)-Gs1 spectra
     with a true phi near 2.8 were fitted at phi 1.16 +- 0.10 and 1.40 +- 0.14 (z -16 and
     -10, no flag), a valley 2.1 and 7.9 s^2 below the plain Gerischer's."""
     return tuple(e.param_names[2] for e in circuit.elements if e.kind == "Gs")
@@ -183,12 +189,19 @@ def diffusion_times_near_low_edge(circuit, values: Mapping[str, float], f_min_Hz
             and 1.0 / (2.0 * math.pi * values[n]) < DIFFUSION_EDGE_FACTOR * f_min_Hz]
 
 
-def open_towards_infinite_length(interval: Mapping[str, float | bool]) -> bool:
-    """Whether a diffusion time's profile interval is open upwards at 3 sigma (the walk met
-    no 9 s^2 rise ``MAX_DECADES`` above the value, or the bound): the semi-infinite limit
-    fits the data within 3 sigma, so neither the time nor Z0 is determined, only
-    Z0/sqrt(tau)."""
+def open_above(interval: Mapping[str, float | bool]) -> bool:
+    """Whether a profile interval (:meth:`ProfileInterval.as_dict`) is open upwards at 3
+    sigma: the walk met no 9 s^2 rise ``MAX_DECADES`` above the value, or the parameter's
+    bound. Its upper ends are then where the walk stopped, not where the data put them: the
+    data bound the parameter below only (``lower_3sigma``, and the 1-sigma interval)."""
     return bool(interval.get("open_upper"))
+
+
+def open_towards_infinite_length(interval: Mapping[str, float | bool]) -> bool:
+    """Whether a diffusion time's profile interval is open upwards at 3 sigma
+    (:func:`open_above`): the semi-infinite limit fits the data within 3 sigma, so neither
+    the time nor Z0 is determined, only Z0/sqrt(tau)."""
+    return open_above(interval)
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 import math
 
 from ..analysis.quality import undetermined
-from .flags import (by_severity, flag_detail, flag_name, holds_arc, low_n_capacitance_keys, reads_undetermined,
-                    undetermined_reason, unresolved_keys)
+from .flags import (PROFILE_OPEN_FLAG, SPANS_RANGE_FLAG, by_severity, flag_detail, flag_details, flag_name,
+                    holds_arc, low_n_capacitance_keys, reads_undetermined, undetermined_reason, unresolved_keys)
 
 UNRESOLVED = "unresolved"
 NOT_DEFINED = "not defined"  # a derived quantity whose formula has no value here (Brug with no series R)
@@ -26,7 +26,28 @@ def _flagged_undetermined(flags, key: str) -> str:
         return ""
     if holds_arc(flags, key):
         return "a series resistance that holds an arc (series-holds-arc)"
+    if key in flag_details(flags, SPANS_RANGE_FLAG):
+        return f"value ± stderr covers half its range or more ({SPANS_RANGE_FLAG})"
     return "another optimum within 2 s^2 puts it elsewhere (multimodal)"
+
+
+def _bounded_below_reading(iv: dict, value: float) -> tuple[str, str]:
+    """(value column, note) of a parameter flagged ``profile-open``: its profile interval
+    ``iv`` is open upwards, so it has no stderr and what the data give is a lower bound:
+    ``> 1.321`` and ``  (undetermined: 3 sigma lower bound; 1.499-1.751 at 1 sigma, optimum
+    1.598; the data do not bound it above)``. Where the 3-sigma interval is open downwards
+    too, the value column is the optimum and the note gives what the 1-sigma interval
+    bounds (``> 3.315 at 1 sigma``), if anything."""
+    if iv.get("open_upper_1sigma"):
+        one_sigma = "no bound" if iv.get("open_lower_1sigma") else f"> {iv['lower_1sigma']:.4g}"
+    else:
+        one_sigma = f"{iv['lower_1sigma']:.4g}-{iv['upper_1sigma']:.4g}"
+    if iv.get("open_lower"):
+        return f"{value:.5g}", (f"  (undetermined: no bound at 3 sigma; {one_sigma} at 1 sigma; "
+                                "the data do not bound it above)")
+    return (f"> {iv['lower_3sigma']:.4g}",
+            f"  (undetermined: 3 sigma lower bound; {one_sigma} at 1 sigma, optimum {value:.4g}; "
+            "the data do not bound it above)")
 
 
 def _undetermined_text(res, key: str, value: float, err: float | None) -> str:
@@ -52,11 +73,13 @@ def _fmt(value: float, err: float | None = None) -> str:
 
 
 def _end(iv: dict, key: str, open_key: str, is_outer: bool) -> str:
-    """An interval end; an open end (the walk stopped before the level) is marked with <= or
-    >= (a 1-sigma end where not even that level was reached: ``<open_key>_1sigma``)."""
+    """An interval end; an open end (the walk stopped before the level; a 1-sigma end where
+    not even that level was reached: ``<open_key>_1sigma``) is ``open`` above (where the walk
+    stopped, 1000x the value, is no property of the data) and marked with <= below (the walk
+    went down to value/1000: about zero)."""
     value = f"{iv[key]:.4g}"
     if iv.get(open_key) if is_outer else iv.get(f"{open_key}_1sigma"):
-        return ("<=" if key.startswith("lower") else ">=") + value
+        return "<=" + value if key.startswith("lower") else "open"
     return value
 
 
@@ -94,7 +117,10 @@ def format_fit_summary(res) -> str:
     A parameter flagged ``unresolved:<name>`` (and every derived quantity of its element)
     reads "unresolved" instead of a number; a value whose stderr exceeds it is marked
     "(undetermined: stderr >= value)", one without a stderr (singular covariance)
-    "(undetermined: stderr unknown)"; flags are listed by severity."""
+    "(undetermined: stderr unknown)"; one whose profile interval is open upwards (flag
+    ``profile-open``: no stderr) reads as the lower bound the profile gives, ``> 1.321``
+    "(undetermined: 3 sigma lower bound; 1.499-1.751 at 1 sigma, optimum 1.598; the data do
+    not bound it above)", never as a number ± the walk's limit; flags are listed by severity."""
     hidden = unresolved_keys(res.flags, list(res.param_names) + list(res.derived))
     lines = [
         f"{res.label}: {res.circuit}" + (f"  [{res.circuit_name}]" if res.circuit_name != res.circuit else ""),
@@ -106,10 +132,13 @@ def format_fit_summary(res) -> str:
     choice = _circuit_choice_line(res.settings.get("circuit_choice"))
     if choice:
         lines.insert(1, choice)
+    bounded_below = flag_details(res.flags, PROFILE_OPEN_FLAG)
     for name in res.param_names:
         value, err = res.values[name], res.stderr.get(name)
         note = " (fixed)" if name in res.fixed else ("" if name in hidden else _undetermined_text(res, name, value, err))
         shown_value = UNRESOLVED if name in hidden else _fmt(value, None if name in res.fixed else err)
+        if name in bounded_below and name in res.intervals and name not in hidden:
+            shown_value, note = _bounded_below_reading(res.intervals[name], value)
         lines.append(f"  {name:<12} {shown_value:>24}  {res.units.get(name, '')}{note}")
     for name, iv in res.intervals.items():
         if name in hidden:

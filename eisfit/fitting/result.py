@@ -164,7 +164,15 @@ class FitResult:
     ``intervals`` holds the profile intervals by parameter (``lower_1sigma``,
     ``upper_1sigma``, ``lower_3sigma``, ``upper_3sigma`` in the parameter's unit,
     ``open_lower``/``open_upper`` when the walk ended before the 3-sigma level; see
-    :mod:`eisfit.fitting.profile`).
+    :mod:`eisfit.fitting.profile`). Where the 3-sigma interval is open upwards (flag
+    ``profile-open:<name>``: the data bound the parameter below only) ``stderr`` is nan
+    (None in JSON, empty in tables), and so are the stderr of the derived quantities that
+    depend on it and its correlations: its upper end is where the walk stopped (1000x the
+    value), and the error it implied, 333x the value, described the walk, not the data. The
+    bounds stay in ``intervals``; :meth:`summary` prints ``> lower_3sigma`` with the 1-sigma
+    interval. An exponent flagged ``stderr-spans-range:<name>`` (value +- stderr covers half
+    of its 0-1 range or more) keeps its value and stderr here and reads 'undetermined' in
+    reports and figures.
 
     ``kk_valid_band`` is None unless :meth:`with_kk_valid_band` looked for the band on which
     points that fail the Lin-KK test pass (``eisfit fit`` always does: its terminal line,
