@@ -187,6 +187,7 @@ def test_a_gerischer_length_near_the_plain_gerischer_reads_as_a_lower_bound(seed
     assert f"{iv['lower_1sigma']:.4g}-{iv['upper_1sigma']:.4g} at 1 sigma" in phi_line
     cap = f"{iv['upper_3sigma']:.4g}"  # where the walk stopped: no property of the data
     assert not any(cap in line for line in lines)
+    assert f"Gs1_2>{iv['lower_3sigma']:.4g} (3 sigma)" in repr(res)
     assert not unresolved_keys(res.flags, ["Gs1_0"]) and res.stderr["Gs1_0"] < res.values["Gs1_0"]
 
 

@@ -256,14 +256,19 @@ def _unit_words(unit: str) -> str:
 
 
 def fit_repr(res) -> str:
-    """``FitResult('0 h', R0-p(R1,CPE1)..., R0=12.3±0.05 Ω, ..., redchi=1.2e-05, flags=[])``,
+    """``FitResult('0 h', R0-p(R1,CPE1)..., R0=12.3±0.05 Ω, ..., redchi=1.2e-05, flags=[])``
+    (a parameter flagged ``profile-open``: its lower bound, ``Gs1_2>1.321 (3 sigma)``),
     shortened with ``...`` to at most :data:`REPR_MAX_CHARS` characters."""
     from ..units import format_value
 
     head = f"FitResult({res.label!r}, {res.circuit!r}"
     tail = f", redchi={res.redchi:.3g}, flags={res.flags!r})"
     hidden = unresolved_keys(res.flags, res.param_names)
+    bounded_below = {n for n in flag_details(res.flags, PROFILE_OPEN_FLAG)
+                     if n in res.intervals and not res.intervals[n].get("open_lower")}
     parts = [f"{n}={UNRESOLVED}" if n in hidden else
+             f"{n}>{format_value(res.intervals[n]['lower_3sigma'], None, res.units.get(n, ''))} (3 sigma)"
+             if n in bounded_below else
              f"{n}={format_value(res.values[n], res.stderr.get(n), res.units.get(n, ''))}"
              for n in res.param_names]
     body = ""
