@@ -432,6 +432,27 @@ def test_robustness_subset_reaches_the_exhaustive_optimum():
     assert s.r2_rate >= 27 / 30
 
 
+def test_robustness_reads_a_profile_open_r2_as_its_3_sigma_lower_bound():
+    """The score's 'R2 within 3 reported stderr' where the profile is open upwards (no stderr,
+    flag profile-open): the truth counts as within from the 3-sigma lower bound up, as the fit
+    reports it; a nan stderr without that flag (singular covariance) never counts."""
+    from types import SimpleNamespace
+
+    from eisfit.fitting.robustness import truth_within_3sigma
+
+    shown = SimpleNamespace(values={"R2": 55.6}, stderr={"R2": 5.0}, flags=[], intervals={})
+    assert truth_within_3sigma(shown, "R2", 55.6 + 14.9) and not truth_within_3sigma(shown, "R2", 55.6 + 15.1)
+    interval = {"lower_1sigma": 44.7, "upper_1sigma": 75.5, "lower_3sigma": 27.2, "upper_3sigma": 55560.0,
+                "open_lower": False, "open_upper": True}
+    open_above = SimpleNamespace(values={"R2": 55.6}, stderr={"R2": float("nan")}, flags=["profile-open:R2"],
+                                 intervals={"R2": interval})
+    assert truth_within_3sigma(open_above, "R2", 53.2) and truth_within_3sigma(open_above, "R2", 4000.0)
+    assert not truth_within_3sigma(open_above, "R2", 20.0)
+    singular = SimpleNamespace(values={"R2": 55.6}, stderr={"R2": float("nan")}, flags=["singular-covariance"],
+                               intervals={"R2": interval})
+    assert not truth_within_3sigma(singular, "R2", 53.2)
+
+
 # ---------------------------------------------------------------- reference cases (real data)
 def test_eisfitpython_example2b_matches_the_published_fit():
     path = realdata_path("text", "eisfitpython", "EIS_Data", "Example-2", "Example2b.txt")
