@@ -4,8 +4,9 @@ from __future__ import annotations
 import math
 
 from ..analysis.quality import undetermined
-from .flags import (PROFILE_OPEN_FLAG, SPANS_RANGE_FLAG, by_severity, flag_detail, flag_details, flag_name,
-                    holds_arc, low_n_capacitance_keys, reads_undetermined, undetermined_reason, unresolved_keys)
+from .flags import (ARC_NUMBERING_FLAG, PROFILE_OPEN_FLAG, SPANS_RANGE_FLAG, by_severity, flag_detail, flag_details,
+                    flag_name, holds_arc, low_n_capacitance_keys, reads_undetermined, undetermined_reason,
+                    unresolved_keys)
 
 UNRESOLVED = "unresolved"
 NOT_DEFINED = "not defined"  # a derived quantity whose formula has no value here (Brug with no series R)
@@ -28,6 +29,8 @@ def _flagged_undetermined(flags, key: str) -> str:
         return "a series resistance that holds an arc (series-holds-arc)"
     if key in flag_details(flags, SPANS_RANGE_FLAG):
         return f"value ± stderr covers half its range or more ({SPANS_RANGE_FLAG})"
+    if reads_undetermined([f for f in flags if flag_name(f) == ARC_NUMBERING_FLAG], key):
+        return "the data fit almost as well with its arc under another arc's number (arc-numbering)"
     return "another optimum within 2 s^2 puts it elsewhere (multimodal)"
 
 
@@ -162,7 +165,7 @@ def format_fit_summary(res) -> str:
             lines.append(f"  {key:<38} {shown_value:>24}  "
                          f"{res.derived_units.get(key, '')}{note}")
     if res.roles:
-        lines.append("  arcs: " + ", ".join(f"{r} = {role}" for r, role in res.roles.items()))
+        lines.append("  arcs: " + ", ".join(f"{r} = {role}" for r, role in res.roles.items()) + _renumbered_note(res))
     if res.kk_passed is not None:
         lines.append(f"  Kramers-Kronig{_kk_points(res)}: {_kk_verdict(res)} "
                      f"(max residual {res.kk_max_residual_pct:.2g} % of |Z|)")
@@ -175,6 +178,18 @@ def format_fit_summary(res) -> str:
         if flags:
             lines.append(f"  {level}s: " + ", ".join(flags))
     return "\n".join(lines)
+
+
+def _renumbered_note(res) -> str:
+    """What the arcs line adds where the flags say which arc is which is not determined
+    (``arc-numbering``: the data fit almost as well with the arcs' numbers exchanged), so
+    that the roles are not read as told apart: "; R1, R2: which arc is which is not
+    determined (arc-numbering)"; '' otherwise."""
+    renumbered = [r for r in res.roles if reads_undetermined([f for f in res.flags if flag_name(f) == ARC_NUMBERING_FLAG], r)]
+    if not renumbered:
+        return ""
+    return (f"; {', '.join(renumbered)}: which arc is which is not determined, the data fit almost as well "
+            "with the numbers exchanged (arc-numbering)")
 
 
 def _kk_verdict(res) -> str:
