@@ -66,7 +66,8 @@ def test_the_bulk_arc_read_as_arc_2_is_not_shown_as_the_interface(seed):
     renumbered = [f for f in result.flags if f.startswith("arc-numbering:")]
     assert renumbered and severity(renumbered[0]) == "problem"
     summary = format_fit_summary(result)
-    assert "which arc is which is not determined" in summary and "(arc-numbering)" in summary
+    arcs_line = next(line for line in summary.splitlines() if line.startswith("  arcs: "))
+    assert "is not determined" in arcs_line and "(arc-numbering)" in arcs_line
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -99,3 +100,17 @@ def test_renumbered_arcs_match_an_arc_under_another_number_only():
     assert arc_numbering_flags(names, values, 1.0, 76, [(1.0 + 8.9 * s2, other)], [arcs]) == \
         [f"arc-numbering:{n}" for n in names]
     assert arc_numbering_flags(names, values, 1.0, 76, [(1.0 + 9.1 * s2, other)], [arcs]) == []
+
+
+def test_the_arcs_line_says_which_roles_rest_on_an_undetermined_capacitance():
+    """A role is judged (for a circuit string, guessed) from the arc's effective capacitance:
+    where that is undetermined, the arcs line says so beside the role, and only there (a
+    vanishing arc had read "R1 = interface" as firmly as the determined arc beside it)."""
+    result = eisfit.fit(_blocking_spectrum(BOTH_INSIDE, 0.1, 0), circuit=BLOCKING)
+    line = next(x for x in format_fit_summary(result).splitlines() if x.startswith("  arcs: "))
+    assert "undetermined" not in line and "arc-numbering" not in line
+    derived = dict(result.derived, CPE1_ceff_F_stderr=2 * result.derived["CPE1_ceff_F"])
+    line = next(x for x in format_fit_summary(result.with_fields(derived=derived)).splitlines()
+                if x.startswith("  arcs: "))
+    assert f"R1 = {result.roles['R1']} (C_eff undetermined)" in line
+    assert f"R2 = {result.roles['R2']}" in line and "R2 = interface (C_eff" not in line and "R2 = electrolyte (C_eff" not in line
