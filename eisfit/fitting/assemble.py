@@ -23,8 +23,8 @@ from ..model import Arc, CircuitDefinition
 from ..model.elements import ELEMENT_ARC_KINDS, ELEMENTS, gs_phi_saturated
 from ..model.parser import Leaf, Series, leaves, parallels, series_chain
 from ..spectrum import Spectrum, padded_points
-from .flags import (PROFILE_OPEN_FLAG, SPANS_RANGE_FLAG, WARBURG_COEFFICIENT_SUFFIX, flag_details, unresolved_keys,
-                    unresolved_names)
+from .flags import (ARC_NUMBERING_FLAG, PROFILE_OPEN_FLAG, SPANS_RANGE_FLAG, WARBURG_COEFFICIENT_SUFFIX, flag_details,
+                    unresolved_keys, unresolved_names)
 from .profile import (DIFFUSION_EDGE_FACTOR, arcs_at_blocked_low_edge, diffusion_times,
                       open_towards_infinite_length)
 from .result import Correlations, FitResult
@@ -444,13 +444,15 @@ def _unresolved_element_parameters(names: Sequence[str], flags: Sequence[str]) -
     return [f"unresolved:{n}" for n in names if n in unresolved_keys(flags, [n]) and n not in named]
 
 
-STDERR_JUDGEMENTS = ("large-stderr", "profile-stderr", PROFILE_OPEN_FLAG, SPANS_RANGE_FLAG, "multimodal")  # say no
-# more than unresolved of the same parameter
+STDERR_JUDGEMENTS = ("large-stderr", "profile-stderr", PROFILE_OPEN_FLAG, SPANS_RANGE_FLAG, "multimodal",
+                     ARC_NUMBERING_FLAG)  # say no more than unresolved of the same parameter
 
 MULTIMODAL_FLAG = "multimodal"
 MULTIMODAL_S2 = 2.0  # another optimum within this many s^2 (s^2 = chisq / dof) of the reported one ...
 MULTIMODAL_STDERR = 3.0  # ... that puts a parameter more than this many of its stderr away: multimodal
 MULTIMODAL_BARRIER_S2 = 1.0  # ... when the way between the two rises this many s^2 above both (two valleys)
+ARC_NUMBERING_S2 = 9.0  # another reading with an arc under another arc's number within this many s^2 (3 sigma)
+RENUMBERED_R_FACTOR = 2.0  # an arc "reappears" under another number: its R within this factor ...
 
 
 def multimodal_flags(names: Sequence[str], values: np.ndarray, stderr: np.ndarray, chisq: float, dof: int,
@@ -463,17 +465,76 @@ def multimodal_flags(names: Sequence[str], values: np.ndarray, stderr: np.ndarra
     2 s^2 is a second valley that the data do not tell from this one, and the stderr (and a
     profile walked from this optimum) do not cover it. A real BioLogic sweep with
     garnet-three-arc: R3 = 2.56 +- 0.08 ohm at one optimum, 0.49 at another 0.9 s^2 away."""
+    moved = _moved_parameters(values, stderr, chisq, dof, others, MULTIMODAL_S2)
+    return [f"{MULTIMODAL_FLAG}:{n}" for n, m in zip(names, moved) if m]
+
+
+def _moved_parameters(values: np.ndarray, stderr: np.ndarray, chisq: float, dof: int,
+                      others: Sequence[tuple[float, np.ndarray]], margin_s2: float) -> np.ndarray:
+    """Which parameters (bool per entry of ``values``, reported ``stderr`` alike) another
+    optimum of ``others`` ((chisq, values) pairs, same parametrisation and arc order) with a
+    chi-square less than ``margin_s2`` s^2 (s^2 = ``chisq`` / ``dof``) above ``chisq`` puts
+    more than ``MULTIMODAL_STDERR`` stderr away."""
+    moved = np.zeros(len(values), dtype=bool)
     if dof <= 0 or not math.isfinite(chisq):
-        return []
+        return moved
     s2 = chisq / dof
-    moved = np.zeros(len(names), dtype=bool)
     for cost, other in others:
-        if not (math.isfinite(cost) and cost < chisq + MULTIMODAL_S2 * s2):
+        if not (math.isfinite(cost) and cost < chisq + margin_s2 * s2):
             continue
         with np.errstate(all="ignore"):
             apart = np.abs(np.asarray(other, float) - values) > MULTIMODAL_STDERR * stderr
         moved |= apart & np.isfinite(stderr) & (stderr > 0)
-    return [f"{MULTIMODAL_FLAG}:{n}" for n, m in zip(names, moved) if m]
+    return moved
+
+
+def renumbered_arcs(groups: Sequence[Sequence[Arc]], values: Mapping[str, float],
+                    other: Mapping[str, float]) -> list[tuple[Arc, Arc]]:
+    """(arc, slot) pairs of interchangeable arcs (``groups``: arcs of one kind in the
+    top-level series chain, whose values a fit orders by time constant) where the arc of
+    ``values`` reappears in ``other`` under the number of another arc of its group, ``slot``:
+    a resistance within ``RENUMBERED_R_FACTOR`` and a time constant within
+    ``ARCS_UNRESOLVED_RATIO`` of its own. With the arcs ordered by time constant in both,
+    an arc can change numbers only where another arc of the group crossed it: an arc that
+    vanished at one end of the data in ``values`` stands at the other end in ``other``."""
+    out = []
+    for group in groups:
+        for arc in group:
+            r, tau = values[arc.resistor], arc_tau_s(values, arc)
+            if not (r > 0 and math.isfinite(tau) and tau > 0):
+                continue
+            for slot in group:
+                r_other, tau_other = other[slot.resistor], arc_tau_s(other, slot)
+                if slot is not arc and r_other > 0 and math.isfinite(tau_other) and tau_other > 0 \
+                        and abs(math.log(r_other / r)) < math.log(RENUMBERED_R_FACTOR) \
+                        and abs(math.log(tau_other / tau)) < math.log(ARCS_UNRESOLVED_RATIO):
+                    out.append((arc, slot))
+    return out
+
+
+def arc_numbering_flags(names: Sequence[str], values: np.ndarray, chisq: float, dof: int,
+                        others: Sequence[tuple[float, np.ndarray]], groups: Sequence[Sequence[Arc]]) -> list[str]:
+    """``arc-numbering:<name>`` for each parameter of two arcs whose numbers another reading
+    of the data exchanges: an optimum of ``others`` ((chisq, values) pairs over ``names``,
+    arcs ordered as ``values``) less than ``ARC_NUMBERING_S2`` s^2 (3 sigma) above ``chisq``
+    in which an arc of ``values`` reappears under another arc's number
+    (:func:`renumbered_arcs`, arcs of ``groups``): every parameter of the arc and of the arc
+    whose number it takes (which arc each is, not a value, is what the data leave open).
+    Beside a blocking element (a circuit not finite at DC) one arc of two can vanish at
+    either end of the data, the other arc then taking either number: a blocking pellet whose
+    interface arc (2,080 ohm, apex 0.32 Hz) lay below the data (f_min 0.69 Hz) was read with
+    its bulk arc (241 ohm) as arc 2, "R2 = 238 +- 79 ohm", arc 1 vanishing at 54 kHz; the
+    reading with the bulk arc as arc 1 and arc 2 running off at the low end is 3.0 s^2
+    higher, beyond ``MULTIMODAL_S2``."""
+    if dof <= 0 or not math.isfinite(chisq):
+        return []
+    current = dict(zip(names, values))
+    involved: set[str] = set()
+    for cost, other in others:
+        if math.isfinite(cost) and cost < chisq + ARC_NUMBERING_S2 * chisq / dof:
+            pairs = renumbered_arcs(groups, current, dict(zip(names, other)))
+            involved.update(n for pair in pairs for arc in pair for n in arc.param_names)
+    return [f"{ARC_NUMBERING_FLAG}:{n}" for n in names if n in involved]
 
 
 def _without_judgements_of_unresolved(flags: list[str], arcs: list[Arc]) -> list[str]:

@@ -15,9 +15,9 @@ import numpy as np
 
 from .._checks import check_choice, is_real_number, positive_number_or_none
 from ..analysis.derived import arc_tau_s, derived_quantities_batch, element_arcs
-from ..analysis.quality import instrument_noisy_points
+from ..analysis.quality import instrument_noisy_points, undetermined
 from ..errors import FitError
-from ..model import Arc, Circuit, CircuitDefinition, load_circuit
+from ..model import Arc, Circuit, CircuitDefinition, finite_at_dc, load_circuit
 from ..model.parser import Leaf, series_chain
 from ..spectrum import (DIVIDED_BY_AREA_KEY, Spectrum, frequencies_to_exclude, not_a_spectrum_hint,
                         require_capacitive_negative, require_distinct_frequencies, require_nonzero_impedance)
@@ -26,9 +26,10 @@ from .guess import (base_guess, drt_starts, leading_screened, multistart_guesses
                     top_level_arc_groups)
 from .optimise import Transform, covariance_from_jacobian, covariances_from_jacobians, finite_residuals
 from .problem import Problem, log_scaled
-from .solver import (QUICK_STARTS, BatchProblem, Solution, chunks_by_grid, merge_optima, polish_from, solve,
-                     start_costs)
-from .assemble import (MULTIMODAL_BARRIER_S2, MULTIMODAL_S2, KKOutcome, assemble_result, band_moduli_of_fits,
+from .solver import (EDGE_ARC_PLACEMENTS, EDGE_ARC_RESISTANCES, QUICK_STARTS, BatchProblem, Solution, arc_moved,
+                     chunks_by_grid, merge_optima, polish_from, solve, start_costs)
+from .assemble import (ARC_NUMBERING_S2, MULTIMODAL_BARRIER_S2, MULTIMODAL_S2, KKOutcome,
+                       arc_numbering_flags, assemble_result, band_moduli_of_fits,
                        derived_settings, fit_derived_quantities, multimodal_flags, result_roles, weighting_formula)
 from .expressions import bound_pair, check_expressions, check_mapping, check_start_values
 from .flags import PROFILE_OPEN_FLAG, WARBURG_COEFFICIENT_SUFFIX, optimum_settled
@@ -535,17 +536,39 @@ def _multimodal(prep: _Prepared, p_best: np.ndarray, p_final: np.ndarray, cov: n
     them that lie in another valley, a barrier of more than ``MULTIMODAL_BARRIER_S2`` s^2
     above the higher of the two on the straight way between them (internal coordinates:
     logs of scale parameters). Optima along one flat valley (a polish that settled at
-    another point of it) are no second optimum."""
+    another point of it) are no second optimum. In a circuit not finite at DC, also the
+    ``arc-numbering`` flags (:func:`~eisfit.fitting.assemble.arc_numbering_flags`) of optima
+    up to ``ARC_NUMBERING_S2`` s^2 above it, the readings with an undetermined arc moved to
+    the other end of the data among them (:func:`_other_end_readings`), which take the place
+    of a ``multimodal`` flag of the same parameter."""
     problem, free = prep.problem, prep.problem.free
     names = [prep.names[i] for i in free]
     dof = max(2 * problem.frequency.size - free.size, 0)
     se = np.sqrt(np.clip(np.diagonal(cov), 0.0, None))
-    # only optima within MULTIMODAL_S2 s^2 of this one can be flagged: the others are not
-    # put in reported order (most of a spectrum's optima are far above it)
-    close = chisq + MULTIMODAL_S2 * (chisq / dof) if dof > 0 else -math.inf
+    groups = _blocked_arc_groups(problem.circuit) if order_arcs else ()
+    # only optima within MULTIMODAL_S2 s^2 of this one (ARC_NUMBERING_S2 where arcs can be
+    # renumbered) can be flagged: the others are not put in reported order (most of a
+    # spectrum's optima are far above it)
+    margin = ARC_NUMBERING_S2 if groups else MULTIMODAL_S2
+    close = chisq + margin * (chisq / dof) if dof > 0 else -math.inf
     # the solver's optimum itself (``p_best``, whose reported values are ``p_final``) moves nothing
+    if groups:
+        optima = [*optima, *_other_end_readings(prep, p_final, se)]
     others = [(c, _final_values(prep, p, order_arcs)) for c, p in optima
               if math.isfinite(c) and c < close and not np.array_equal(p, p_best)]
+    renumbered = arc_numbering_flags(names, p_final[free], chisq, dof, [(c, p[free]) for c, p in others],
+                                     groups) if groups else []
+    taken = {f.split(":", 1)[1] for f in renumbered}
+    multimodal = [f for f in _multimodal_apart(prep, p_final, se, chisq, dof, others) if f.split(":", 1)[1] not in taken]
+    return multimodal + renumbered
+
+
+def _multimodal_apart(prep: _Prepared, p_final: np.ndarray, se: np.ndarray, chisq: float, dof: int,
+                      others: Sequence[tuple[float, np.ndarray]]) -> list[str]:
+    """:func:`~eisfit.fitting.assemble.multimodal_flags` of the optima ``others`` (full
+    vectors in reported order) that lie in another valley than ``p_final`` (:func:`_multimodal`)."""
+    problem, free = prep.problem, prep.problem.free
+    names = [prep.names[i] for i in free]
     candidates = [(c, p) for c, p in others if multimodal_flags(names, p_final[free], se, chisq, dof, [(c, p[free])])]
     if not candidates:
         return []
@@ -563,6 +586,56 @@ def _multimodal(prep: _Prepared, p_best: np.ndarray, p_final: np.ndarray, cov: n
     apart = [(c, p[free]) for (c, p), on_way in zip(candidates, costs)
              if np.max(on_way) > max(chisq, c) + MULTIMODAL_BARRIER_S2 * s2]
     return multimodal_flags(names, p_final[free], se, chisq, dof, apart)
+
+
+RENUMBER_HIGH_PLACEMENT = 3.0  # apex, x f_max, of an arc moved from the low end of the data to the high end
+RENUMBER_HIGH_SHARE = 0.01  # its resistance, x the spread of Z' of the data
+
+
+def _other_end_readings(prep: _Prepared, p_final: np.ndarray, se: np.ndarray) -> list[tuple[float, np.ndarray]]:
+    """(cost, full vector) of the optima polished from ``p_final`` (``se``: the reported
+    stderr of the free parameters) with one arc whose resistance it leaves undetermined
+    (stderr at or above the value, or unknown) moved to the other end of the data from the
+    determined arcs of its group (:func:`_blocked_arc_groups`), one polish per such arc: an
+    arc faster than them to the low end (apex ``EDGE_ARC_PLACEMENTS[0]`` x f_min, resistance
+    ``EDGE_ARC_RESISTANCES[0]`` x the spread of Z', beside the blocking line), one slower to
+    the high end (apex ``RENUMBER_HIGH_PLACEMENT`` x f_max, resistance
+    ``RENUMBER_HIGH_SHARE`` x the spread): the readings in which the determined arc takes
+    the other number (:func:`~eisfit.fitting.assemble.arc_numbering_flags`). The solver's
+    list of optima may lack them: a flat valley's points crowd it (a blocking pellet whose
+    8 kept optima lay within 0.02 s^2 of each other, the reading with the arcs renumbered
+    4.7 s^2 above them)."""
+    problem = prep.problem
+    values = dict(zip(prep.names, p_final))
+    error = dict(zip((prep.names[i] for i in problem.free), se))
+    f, spread = problem.frequency, float(np.ptp(problem.z.real))
+    starts = []
+    for group in _blocked_arc_groups(problem.circuit):
+        vanished = {a.resistor for a in group if undetermined(values[a.resistor], error.get(a.resistor, math.nan))}
+        kept = [arc_tau_s(values, a) for a in group if a.resistor not in vanished]
+        for arc in (a for a in group if a.resistor in vanished and kept):
+            tau = arc_tau_s(values, arc)
+            if tau < min(kept):
+                start = arc_moved(prep, p_final, arc, EDGE_ARC_PLACEMENTS[0] * float(np.min(f)),
+                                  EDGE_ARC_RESISTANCES[0] * spread)
+            elif tau > max(kept):
+                start = arc_moved(prep, p_final, arc, RENUMBER_HIGH_PLACEMENT * float(np.max(f)),
+                                  RENUMBER_HIGH_SHARE * spread)
+            else:
+                start = None
+            if start is not None:
+                starts.append([start[n] for n in prep.names])
+    if not starts:
+        return []
+    p_new, cost, _ = polish_from([prep] * len(starts), np.array(starts))
+    return [(float(c), p) for c, p in zip(cost, p_new) if math.isfinite(c)]
+
+
+@functools.lru_cache(maxsize=64)
+def _blocked_arc_groups(circ: Circuit) -> tuple[tuple[Arc, ...], ...]:
+    """The interchangeable arcs (:func:`_arc_groups`) of a circuit not finite at DC (a
+    blocking element in series), whose numbering :func:`_multimodal` checks; () otherwise."""
+    return () if finite_at_dc(circ) else _arc_groups(circ)
 
 
 def _profile_job(prep: _Prepared, p_final: np.ndarray, cov: np.ndarray | None, chisq: float,

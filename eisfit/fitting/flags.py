@@ -60,6 +60,14 @@ FLAGS: dict[str, tuple[str, str]] = {
                             "optimum's) but reads 'undetermined' in headline numbers, figures and evolution "
                             "lines, as a value whose stderr reaches it (fix an arc, or fit a simpler circuit: "
                             "eisfit suggest)"),
+    "arc-numbering": (PROBLEM, "beside a blocking element (a circuit not finite at DC) the data fit almost as "
+                               "well (a chi-square less than 9 s^2 above this one's: 3 sigma) with one arc under "
+                               "another arc's number, the arc that vanishes or runs off at one end of the data in "
+                               "this fit standing at the other end: which arc this parameter's arc is (bulk or "
+                               "interface, R1 or R2) is not determined by the data, only its shape; the value "
+                               "is kept (the lowest optimum's) but reads 'undetermined' in headline numbers, "
+                               "figures and evolution lines, as 'multimodal' (measure further down in "
+                               "frequency, fix one arc, or judge the arc by its effective capacitance)"),
     "kk-failed": (PROBLEM, "the Lin-KK test of the fitted points failed and the fitted circuit (itself "
                            "KK-consistent) does not pass the same acceptance rule either; eisfit validate "
                            "(in a campaign: --kk-band) names the band of frequencies where the data pass, "
@@ -231,12 +239,12 @@ def problems(flags: Iterable[str]) -> list[str]:
     return [f for f in flags if severity(f) == PROBLEM]
 
 
-PARAMETER_PROBLEMS = ("unresolved", "multimodal")  # problems of one parameter, not of the whole fit
+PARAMETER_PROBLEMS = ("unresolved", "multimodal", "arc-numbering")  # problems of one parameter, not of the whole fit
 
 
 def _is_whole_fit_problem(flag: str) -> bool:
-    """A flag of severity ``problem`` other than ``unresolved`` and ``multimodal`` (which
-    concern one parameter)."""
+    """A flag of severity ``problem`` other than ``unresolved``, ``multimodal`` and
+    ``arc-numbering`` (which concern one parameter)."""
     return severity(flag) == PROBLEM and flag_name(flag) not in PARAMETER_PROBLEMS
 
 
@@ -267,20 +275,23 @@ def holds_arc(flags: Iterable[str], key: str) -> bool:
 
 
 def multimodal_names(flags: Iterable[str]) -> set[str]:
-    """Parameter names flagged ``multimodal:<name>``."""
-    return flag_details(flags, "multimodal")
+    """Parameter names flagged ``multimodal:<name>`` or ``arc-numbering:<name>`` (another
+    optimum puts them elsewhere)."""
+    return flag_details(flags, "multimodal") | flag_details(flags, "arc-numbering")
 
 
 PROFILE_OPEN_FLAG = "profile-open"  # profile-open:<name>: no stderr, a lower bound only (profile.open_above)
 SPANS_RANGE_FLAG = "stderr-spans-range"  # stderr-spans-range:<name>: an exponent's stderr spans its range
-UNDETERMINING_FLAGS = frozenset({"series-holds-arc", "multimodal", SPANS_RANGE_FLAG})  # read by reads_undetermined
+ARC_NUMBERING_FLAG = "arc-numbering"  # arc-numbering:<name>: the data fit almost as well with its arc under another number
+UNDETERMINING_FLAGS = frozenset({"series-holds-arc", "multimodal", ARC_NUMBERING_FLAG, SPANS_RANGE_FLAG})  # read by
+# reads_undetermined
 
 
 def reads_undetermined(flags: Iterable[str], key: str) -> bool:
     """Whether ``key`` (a parameter or a derived quantity) must read 'undetermined' in
     headline numbers, figures and evolution lines by a flag, whatever its stderr: a series
     resistance that holds an arc (:func:`holds_arc`), a parameter flagged
-    ``multimodal:<name>`` with every quantity of its element (``multimodal:R3`` covers
+    ``multimodal:<name>`` or ``arc-numbering:<name>`` with every quantity of its element (``multimodal:R3`` covers
     ``R3_asr_ohm_cm2``; ``multimodal:CPE3_0`` covers ``CPE3_ceff_F``...), or an exponent
     flagged ``stderr-spans-range:<name>`` (that parameter only: the quantities derived from
     it carry its variance in their own stderr)."""

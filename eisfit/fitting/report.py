@@ -4,8 +4,9 @@ from __future__ import annotations
 import math
 
 from ..analysis.quality import undetermined
-from .flags import (PROFILE_OPEN_FLAG, SPANS_RANGE_FLAG, by_severity, flag_detail, flag_details, flag_name,
-                    holds_arc, low_n_capacitance_keys, reads_undetermined, undetermined_reason, unresolved_keys)
+from .flags import (ARC_NUMBERING_FLAG, PROFILE_OPEN_FLAG, SPANS_RANGE_FLAG, by_severity, flag_detail, flag_details,
+                    flag_name, holds_arc, low_n_capacitance_keys, reads_undetermined, undetermined_reason,
+                    unresolved_keys)
 
 UNRESOLVED = "unresolved"
 NOT_DEFINED = "not defined"  # a derived quantity whose formula has no value here (Brug with no series R)
@@ -28,6 +29,8 @@ def _flagged_undetermined(flags, key: str) -> str:
         return "a series resistance that holds an arc (series-holds-arc)"
     if key in flag_details(flags, SPANS_RANGE_FLAG):
         return f"value ± stderr covers half its range or more ({SPANS_RANGE_FLAG})"
+    if reads_undetermined([f for f in flags if flag_name(f) == ARC_NUMBERING_FLAG], key):
+        return "the data fit almost as well with its arc under another arc's number (arc-numbering)"
     return "another optimum within 2 s^2 puts it elsewhere (multimodal)"
 
 
@@ -162,7 +165,10 @@ def format_fit_summary(res) -> str:
             lines.append(f"  {key:<38} {shown_value:>24}  "
                          f"{res.derived_units.get(key, '')}{note}")
     if res.roles:
-        lines.append("  arcs: " + ", ".join(f"{r} = {role}" for r, role in res.roles.items()))
+        renumbered = _renumbered_arcs(res)
+        capacitance_open = _roles_without_capacitance(res, hidden) - set(renumbered)
+        lines.append("  arcs: " + ", ".join(f"{r} = {role}" + (" (C_eff undetermined)" if r in capacitance_open else "")
+                                            for r, role in res.roles.items()) + _renumbered_note(renumbered))
     if res.kk_passed is not None:
         lines.append(f"  Kramers-Kronig{_kk_points(res)}: {_kk_verdict(res)} "
                      f"(max residual {res.kk_max_residual_pct:.2g} % of |Z|)")
@@ -175,6 +181,45 @@ def format_fit_summary(res) -> str:
         if flags:
             lines.append(f"  {level}s: " + ", ".join(flags))
     return "\n".join(lines)
+
+
+def _roles_without_capacitance(res, hidden: set[str]) -> set[str]:
+    """The arcs (by resistor) whose effective capacitance, on which a role is judged (and
+    guessed, for a circuit string), the fit leaves open: unresolved (``hidden``: the
+    unresolved keys), undetermined by a flag, or a stderr at or above its value or unknown.
+    The arcs line says so beside their role: a vanishing arc had read "R1 = interface" as
+    firmly as the determined arc beside it ("R1 = interface, R2 = interface")."""
+    from ..analysis.derived import circuit_arcs
+    from ..model.circuit import circuit_of
+
+    out = set()
+    for arc in circuit_arcs(circuit_of(res.circuit), branches=True):
+        key = f"{arc.capacitive}_ceff_F"
+        if arc.resistor in res.roles and key in res.derived:
+            value, err = res.derived[key], res.derived.get(f"{key}_stderr")
+            if key in hidden or reads_undetermined(res.flags, key) or undetermined(value, err):
+                out.add(arc.resistor)
+    return out
+
+
+def _renumbered_arcs(res) -> list[str]:
+    """The arcs (by resistor) whose numbers the flags say the data do not determine
+    (``arc-numbering``: the data fit almost as well with the arcs' numbers exchanged)."""
+    renumbering = [f for f in res.flags if flag_name(f) == ARC_NUMBERING_FLAG]
+    return [r for r in res.roles if renumbering and reads_undetermined(renumbering, r)]
+
+
+def _renumbered_note(renumbered: list[str]) -> str:
+    """What the arcs line adds for the arcs ``renumbered`` (:func:`_renumbered_arcs`), so
+    that their roles are not read as told apart: "; R1, R2: which arc is which (their
+    numbers, hence their roles) is not determined, ... (arc-numbering)"; '' where there are none."""
+    if not renumbered:
+        return ""
+    if len(renumbered) == 1:
+        return (f"; {renumbered[0]}: which arc it is (its number, hence its role) is not determined, the data fit "
+                "almost as well with it under another arc's number (arc-numbering)")
+    return (f"; {', '.join(renumbered)}: which arc is which (their numbers, hence their roles) is not determined, "
+            "the data fit almost as well with the numbers exchanged (arc-numbering)")
 
 
 def _kk_verdict(res) -> str:

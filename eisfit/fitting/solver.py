@@ -74,7 +74,7 @@ from .guess import (blocking_arc_starts, diffusion_arc_starts, drt_starts, eleme
 from .optimise import LMRun, levenberg_marquardt
 from .problem import normal_equations_at, series_mask, weighted_residuals
 
-__all__ = ["Solution", "BatchProblem", "PolishStream", "solve", "chunks_by_grid", "distinct_best",
+__all__ = ["Solution", "BatchProblem", "PolishStream", "solve", "chunks_by_grid", "distinct_best", "arc_moved",
            "start_costs", "polish_from", "merge_optima", "STAGE1_ITER", "POLISH_ITER", "POLISH_TOL", "N_POLISH", "QUICK_STARTS"]
 
 STAGE1_ITER = 30
@@ -551,35 +551,47 @@ def _blocked_arcs(circ: Any) -> bool:
 def _edge_arc_starts(prep: Any, p_best: np.ndarray) -> StartSet:
     """``p_best`` with one plain arc (its R and C or Q, n free) placed with its apex at
     ``EDGE_ARC_PLACEMENTS`` x the lowest frequency and a resistance of
-    ``EDGE_ARC_RESISTANCES`` x the spread of Z' of the data (a CPE's exponent
-    ``EDGE_ARC_EXPONENT``), and the exponent of every series CPE raised to at least
-    ``EDGE_ARC_EXPONENT``: one start per arc, placement and resistance."""
+    ``EDGE_ARC_RESISTANCES`` x the spread of Z' of the data (:func:`arc_moved`): one start
+    per arc, placement and resistance."""
     problem = prep.problem
     circ = problem.circuit
     names = circ.param_names
-    free = {names[j] for j in problem.free}
-    base = dict(zip(names, p_best))
-    for node in series_chain(circ.tree):
-        if isinstance(node, Leaf) and node.kind == "CPE" and f"{node.name}_1" in free:
-            base[f"{node.name}_1"] = max(base[f"{node.name}_1"], EDGE_ARC_EXPONENT)
     spread = float(np.ptp(problem.z.real))
     f_min = float(np.min(problem.frequency))
     pairs = []
     for arc in circ.arcs:
-        capacitive = [f"{arc.capacitive}_0", f"{arc.capacitive}_1"] if arc.kind == "CPE" else [arc.capacitive]
-        if spread <= 0 or arc.resistor not in free or not free.issuperset(capacitive):
-            continue
         for placement in EDGE_ARC_PLACEMENTS:
-            tau = 1.0 / (2.0 * math.pi * f_min * placement)
             for share in EDGE_ARC_RESISTANCES:
-                r = share * spread
-                start = dict(base, **{arc.resistor: r})
-                if arc.kind == "CPE":
-                    start.update({capacitive[0]: tau ** EDGE_ARC_EXPONENT / r, capacitive[1]: EDGE_ARC_EXPONENT})
-                else:
-                    start[arc.capacitive] = tau / r
-                pairs.append((f"edge:{arc.resistor}@{placement:.2g}fmin", start))
+                start = arc_moved(prep, p_best, arc, f_min * placement, share * spread)
+                if start is not None:
+                    pairs.append((f"edge:{arc.resistor}@{placement:.2g}fmin", start))
     return StartSet.of(pairs, names)
+
+
+def arc_moved(prep: Any, p_full: np.ndarray, arc: Any, apex_Hz: float, r_ohm: float) -> dict[str, float] | None:
+    """``p_full`` (by name) with the plain ``arc`` placed with its apex at ``apex_Hz`` and a
+    resistance ``r_ohm`` (a CPE's exponent ``EDGE_ARC_EXPONENT``), and the exponent of every
+    free series CPE raised to at least ``EDGE_ARC_EXPONENT`` (an arc moved to the low end
+    bends into the blocking line, which an exponent lowered to take its part would hide);
+    None where the arc's R and C or Q, n are not all free or ``r_ohm`` is not positive."""
+    problem = prep.problem
+    circ = problem.circuit
+    names = circ.param_names
+    free = {names[j] for j in problem.free}
+    capacitive = [f"{arc.capacitive}_0", f"{arc.capacitive}_1"] if arc.kind == "CPE" else [arc.capacitive]
+    if not r_ohm > 0 or arc.resistor not in free or not free.issuperset(capacitive):
+        return None
+    start = dict(zip(names, p_full))
+    for node in series_chain(circ.tree):
+        if isinstance(node, Leaf) and node.kind == "CPE" and f"{node.name}_1" in free:
+            start[f"{node.name}_1"] = max(start[f"{node.name}_1"], EDGE_ARC_EXPONENT)
+    tau = 1.0 / (2.0 * math.pi * apex_Hz)
+    start[arc.resistor] = r_ohm
+    if arc.kind == "CPE":
+        start.update({capacitive[0]: tau ** EDGE_ARC_EXPONENT / r_ohm, capacitive[1]: EDGE_ARC_EXPONENT})
+    else:
+        start[arc.capacitive] = tau / r_ohm
+    return start
 
 
 @functools.lru_cache(maxsize=64)
