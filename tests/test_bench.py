@@ -131,21 +131,25 @@ def test_a_watched_command_reports_each_process_s_own_peak(bench):
 
 def test_the_defaults_case_runs_the_commands_a_user_runs_without_options(bench, monkeypatch, capsys):
     """--cases defaults: the campaign command without --jobs and with --jobs 1, then eisfit fit
-    on some of the files, and the same spectra through fit_batch and eisfit.fit in this process;
-    a line each."""
+    on some of the files (--jobs auto and 1), eisfit fit --circuit auto on fewer (auto and 1), and
+    the same spectra through fit_batch and eisfit.fit in this process; a line each."""
     monkeypatch.setattr(bench.impedance_unit, "measure_u", lambda: 0.1)  # u itself is not under test
     commands = []
     monkeypatch.setattr(bench, "_timed_cli", lambda args: commands.append(list(args)) or 1.0)
     monkeypatch.setattr(bench, "_watched_cli", lambda args, *rest: (1.0, (1, 1)))
-    bench.case_defaults(6, 3)
+    bench.case_defaults(6, 3, 2)
     campaigns = [c for c in commands if c[0] == "campaign"]
-    fits = [c for c in commands if c[0] == "fit"]
-    assert len(campaigns) == 2 * bench.REPEATS and len(fits) == bench.REPEATS
+    fits = [c for c in commands if c[0] == "fit" and "auto" not in c[c.index("--circuit") + 1]]
+    chosen = [c for c in commands if c[0] == "fit" and c[c.index("--circuit") + 1] == "auto"]
+    assert len(campaigns) == 2 * bench.REPEATS and len(fits) == 2 * bench.REPEATS and len(chosen) == 2
     assert sum("--jobs" not in c for c in campaigns) == bench.REPEATS  # the default: --jobs auto
     assert sum(c[c.index("--jobs") + 1] == "1" for c in campaigns if "--jobs" in c) == bench.REPEATS
+    for runs in (fits, chosen):
+        assert sorted({c[c.index("--jobs") + 1] for c in runs}) == ["1", "auto"]
     assert len([a for a in fits[0] if a.endswith(".csv")]) == 3
+    assert len([a for a in chosen[0] if a.endswith(".csv")]) == 2
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[defaults]")]
-    assert len(lines) == 4 and "fit_batch 64 at a time" in lines[3] and "eisfit.fit one by one" in lines[3]
+    assert len(lines) == 7 and "fit_batch 64 at a time" in lines[6] and "eisfit.fit one by one" in lines[6]
 
 
 def test_the_instrument_memory_case_writes_files_with_an_instrument_s_columns(bench, tmp_path):
