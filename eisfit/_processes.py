@@ -26,7 +26,7 @@ from typing import Any, Callable, Sequence
 
 __all__ = ["map_jobs", "fork_is_safe", "usable_cores", "worker_context", "owned_pool", "tune_allocator",
            "allocator_tuned", "release_freed_memory", "die_with_parent", "PARENT_POLL_SECONDS", "long_lived_objects",
-           "settle_long_lived", "interrupt_on_signals", "ignore_interrupts"]
+           "settle_long_lived", "interrupt_on_signals", "ignore_interrupts", "stop_pool"]
 
 PARENT_POLL_SECONDS = 0.5  # how often a worker checks that its parent is still there
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
@@ -115,6 +115,17 @@ def _start_worker(parent_pid: int, setup: Callable[[], None] | None) -> None:
     gc.freeze()  # what the worker starts with (imports, a forked parent's objects) lives as long as it
     if setup is not None:
         setup()
+
+
+def stop_pool(pool: Executor) -> None:
+    """Cancel the queued tasks of ``pool`` and end its running ones now (an interrupt must be
+    prompt: its workers ignore SIGINT, and a task can run for seconds). The workers are
+    taken before the shutdown, which forgets them (``_processes = None``): taken after it,
+    none had been ended, and the process then waited at exit for their running tasks."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
 
 
 def ignore_interrupts() -> None:

@@ -112,11 +112,14 @@ def map_each(function: Callable[[list], list], tasks: Iterator[list], jobs: int 
 
 
 def _on_workers(function: Callable[[list], list], tasks: Iterator[list], workers: int) -> Iterator[tuple[list, list]]:
-    from ._processes import owned_pool
+    """:func:`map_each` on ``workers`` processes. Stopped early (Ctrl-C, an error, or the
+    caller no longer reading), the pool's running tasks are ended at once, not waited for
+    (:func:`eisfit._processes.stop_pool`; a choice of circuit takes seconds)."""
+    from ._processes import owned_pool, stop_pool
 
     pool = owned_pool(workers, setup=_init_worker)
     pending: deque[tuple[list, Future | None]] = deque()
-    broken = False
+    broken, finished = False, False
     try:
         for task in tasks:
             pending.append((task, None if broken else _submit(pool, function, task)))
@@ -125,8 +128,12 @@ def _on_workers(function: Callable[[list], list], tasks: Iterator[list], workers
                 yield _finished(function, *pending.popleft())
         while pending:
             yield _finished(function, *pending.popleft())
+        finished = True
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        if finished:
+            pool.shutdown(wait=True)
+        else:
+            stop_pool(pool)
 
 
 def _submit(pool: Executor, function: Callable[[list], list], task: list) -> Future | None:

@@ -143,3 +143,54 @@ def test_fit_and_suggest_commands_print_the_same_on_workers(tmp_path):
     assert drop_time(json.loads(here.stdout)) == drop_time(json.loads(there.stdout))
     bad = runner.invoke(main, ["fit", str(paths[0]), "--jobs", "0"])
     assert bad.exit_code == 2 and "--jobs" in bad.output
+
+
+def _slow_task(task: list) -> list:
+    """A task of (marker folder, seconds): writes its process id to 'started', sleeps,
+    marks its end ('done')."""
+    import os
+    import pathlib
+    import time
+
+    folder, seconds = task[0]
+    (pathlib.Path(folder) / "started").write_text(str(os.getpid()))
+    time.sleep(seconds)
+    (pathlib.Path(folder) / "done").touch()
+    return [seconds]
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie (ended, not yet reaped)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _processes.fork_is_safe(), reason="/proc and forked workers (Linux)")
+def test_stopping_early_ends_the_running_tasks_rather_than_waiting_for_them(tmp_path):
+    """Ctrl-C (or a caller that stops reading) closes the generator while a worker runs a
+    task: that task is ended, not waited for nor left running (Ctrl-C on `eisfit fit
+    --circuit auto --jobs 2` had taken 10-16 s to exit, as long as the running choices of
+    circuit; eisfit._processes.stop_pool had terminated no worker)."""
+    import time
+
+    fast, slow = tmp_path / "fast", tmp_path / "slow"
+    fast.mkdir()
+    slow.mkdir()
+    results = map_each(_slow_task, iter([[(str(fast), 0.0)], [(str(slow), 4.0)]]), 2, "choice")
+    assert next(results)[1] == [0.0]
+    for _ in range(600):  # the slow task has started on the other worker (at most 30 s)
+        if (slow / "started").exists() and (slow / "started").read_text():
+            break
+        time.sleep(0.05)
+    worker = int((slow / "started").read_text())
+    results.close()
+    assert not (slow / "done").exists()  # not waited for
+    for _ in range(600):  # the worker ends (at most 30 s): ended at once, or after its task
+        if not _running(worker):
+            break
+        time.sleep(0.05)
+    assert not _running(worker)
+    assert not (slow / "done").exists()  # it was ended, not left to finish its task

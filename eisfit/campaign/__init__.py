@@ -24,7 +24,7 @@ from typing import Any, Callable, Sequence
 
 from .._caller import user_stacklevel
 from .. import __version__
-from .._processes import long_lived_objects, settle_long_lived, usable_cores, worker_context
+from .._processes import long_lived_objects, settle_long_lived, stop_pool, usable_cores, worker_context
 from ..errors import CampaignError, CircuitError, FitError
 from ..io.options import ReaderOptions
 from ..settings import CampaignSettings, FitSettings, check_parameter_names
@@ -232,7 +232,7 @@ def fit_campaign(
                                                                             keep_pool=bool(drt)))
     except KeyboardInterrupt:
         if own_pool:
-            _stop_pool(own_pool.executor)
+            stop_pool(own_pool.executor)
         fits, stats = _fits_so_far(items, chains, cache)
         interrupted = True
     except BaseException:
@@ -634,13 +634,6 @@ class _NotRun(Executor):
         fut: Future = Future()
         fut.set_result({"key": getattr(args[0], "key", ""), "error": "not fitted: the campaign was interrupted"})
         return fut
-
-
-def _stop_pool(pool: ProcessPoolExecutor) -> None:
-    """Cancel the queued fits and end the running ones now (an interrupt must be prompt)."""
-    pool.shutdown(wait=False, cancel_futures=True)
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
-        process.terminate()
 
 
 def _fits_so_far(items, chains, cache: FitCache):
