@@ -69,7 +69,7 @@ def fit_each(spectra: Iterable[Any], circuit: Any = "garnet-symmetric", *, jobs:
     together = not (isinstance(circuit, str) and circuit == "auto") and options.get("engine", "fast") == "fast"
     tasks = _batches(iter(spectra), FIT_BATCH if together else 1)
     work = functools.partial(_fit_task, circuit=circuit, options=options, together=together)
-    for batch, outcomes in map_each(work, tasks, jobs, "fit" if together else "choice", size=len):
+    for batch, outcomes in map_each(work, tasks, jobs, "fit" if together else "choice"):
         yield from zip(batch, outcomes)
 
 
@@ -84,11 +84,11 @@ def suggest_each(spectra: Iterable[Any], candidates: Any = None, *, jobs: int | 
         yield from zip(batch, outcomes)
 
 
-def map_each(function: Callable[[list], list], tasks: Iterator[list], jobs: int | str, kind: str,
-             size: Callable[[list], int] = len) -> Iterator[tuple[list, list]]:
+def map_each(function: Callable[[list], list], tasks: Iterator[list], jobs: int | str,
+             kind: str) -> Iterator[tuple[list, list]]:
     """``(task, function(task))`` for each of ``tasks`` (lists of spectra), in order: in this
     process, or on worker processes (``jobs``; ``"auto"`` by :data:`AUTO_MIN_SPECTRA` of
-    ``kind``, ``"choice"`` or ``"fit"``, counted with ``size``). ``function`` is a picklable
+    ``kind``, ``"choice"`` or ``"fit"``, counted in spectra). ``function`` is a picklable
     callable that returns one outcome per item of its task and raises nothing it expects;
     a worker that dies leaves its task and those after it to this process."""
     workers = _workers_for(jobs)
@@ -102,7 +102,7 @@ def map_each(function: Callable[[list], list], tasks: Iterator[list], jobs: int 
         least = AUTO_MIN_SPECTRA[kind][worker_context().get_start_method()]
         for task in tasks:
             held.append(task)
-            seen += size(task)
+            seen += len(task)
             if seen >= least:
                 break
         if seen < least:
