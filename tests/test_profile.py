@@ -78,7 +78,9 @@ def test_coincident_arcs_get_a_profile_error_that_covers_the_resistance_split():
     assert set(auto.intervals) == {"R1", "R2"}
     for name in ("R1", "R2"):
         iv = auto.intervals[name]
-        assert iv["lower_3sigma"] <= iv["lower_1sigma"] <= auto.values[name] <= iv["upper_1sigma"] <= iv["upper_3sigma"]
+        ends = [iv["lower_3sigma"], iv["lower_1sigma"], auto.values[name], iv["upper_1sigma"], iv["upper_3sigma"]]
+        assert all(a <= b for a, b in zip(ends, ends[1:]) if a is not None and b is not None)
+        assert (iv["upper_3sigma"] is None) == iv["open_upper"] and (iv["lower_3sigma"] is None) == iv["open_lower"]
         if iv["open_upper"]:  # no stderr: the walk's limit is no width (flag profile-open)
             assert np.isnan(auto.stderr[name]) and f"profile-open:{name}" in auto.flags
         else:

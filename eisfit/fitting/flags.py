@@ -136,7 +136,7 @@ FLAGS: dict[str, tuple[str, str]] = {
                               "null in JSON, an empty cell in tables), with those of the quantities derived from "
                               "it, and the value reads 'undetermined' with the bounds the profile gives: "
                               "'> lower 3-sigma end (3 sigma lower bound; the 1-sigma interval; the data do not "
-                              "bound it above)'; the bounds are in the fit's intervals"),
+                              "bound it above)'; the bounds are in the fit's intervals, the open end null"),
     "stderr-spans-range": (CAUTION, "an exponent with a bounded range (a CPE's or a ZARC's n, 0-1) whose 1-sigma "
                                     "interval, value +- stderr, is at least half as wide as that range: the data "
                                     "do not tell a capacitor-like n from a diffusion-like one, whatever the "

@@ -36,6 +36,7 @@ from ..analysis.derived import arc_tau_s, circuit_arcs
 from ..model import Arc, finite_at_dc
 from .guess import arc_values
 from .optimise import LMRun
+from .result import with_open_ends_empty
 from .solver import BatchProblem, grid_key
 
 MAX_DECADES = 3.0  # the walk stops this far from the optimum (an open end of the interval)
@@ -73,14 +74,17 @@ class ProfileInterval:
         whatever the walk's limit. An interval open upwards (:func:`open_above`) has no such
         width: its upper end is the walk's limit, 1000 x the value, and the number this gives
         (333 x the value) describes the walk, not the data; :func:`eisfit.fit` reports no
-        standard error there (nan, flag ``profile-open``) and keeps the bounds."""
+        standard error there (nan, flag ``profile-open``) and keeps the lower bounds."""
         lower_1sigma = 0.0 if self.open_lower_1sigma else self.lower_1sigma
         hw1 = max(value - lower_1sigma, self.upper_1sigma - value)
         hw3 = max(value - self.lower_3sigma, self.upper_3sigma - value)
         return max(hw1, hw3 / 3.0)
 
-    def as_dict(self) -> dict[str, float | bool]:
-        return dataclasses.asdict(self)
+    def as_dict(self) -> dict[str, float | bool | None]:
+        """The interval as ``FitResult.intervals`` holds it: the ends in the parameter's unit,
+        an open end None (where the walk stopped is no bound the data give:
+        :func:`~eisfit.fitting.result.with_open_ends_empty`), and the ``open_*`` flags."""
+        return with_open_ends_empty(dataclasses.asdict(self))
 
 
 @dataclass(frozen=True)
@@ -192,8 +196,9 @@ def diffusion_times_near_low_edge(circuit, values: Mapping[str, float], f_min_Hz
 def open_above(interval: Mapping[str, float | bool]) -> bool:
     """Whether a profile interval (:meth:`ProfileInterval.as_dict`) is open upwards at 3
     sigma: the walk met no 9 s^2 rise ``MAX_DECADES`` above the value, or the parameter's
-    bound. Its upper ends are then where the walk stopped, not where the data put them: the
-    data bound the parameter below only (``lower_3sigma``, and the 1-sigma interval)."""
+    bound. Its upper 3-sigma end is then None (where the walk stopped is not where the data
+    put it): the data bound the parameter below only (``lower_3sigma``, and the 1-sigma
+    interval)."""
     return bool(interval.get("open_upper"))
 
 

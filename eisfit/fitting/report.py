@@ -7,6 +7,7 @@ from ..analysis.quality import undetermined
 from .flags import (ARC_NUMBERING_FLAG, PROFILE_OPEN_FLAG, SPANS_RANGE_FLAG, by_severity, flag_detail, flag_details,
                     flag_name, holds_arc, low_n_capacitance_keys, reads_undetermined, undetermined_reason,
                     unresolved_keys)
+from .result import interval_end
 
 UNRESOLVED = "unresolved"
 NOT_DEFINED = "not defined"  # a derived quantity whose formula has no value here (Brug with no series R)
@@ -34,21 +35,32 @@ def _flagged_undetermined(flags, key: str) -> str:
     return "another optimum within 2 s^2 puts it elsewhere (multimodal)"
 
 
-def _bounded_below_reading(iv: dict, value: float) -> tuple[str, str]:
+def bounded_below_reading(res, key: str) -> tuple[str, str] | None:
+    """(value column, note) of ``key`` where the data bound it below only: a parameter
+    flagged ``profile-open`` with its profile interval (:func:`_bounded_below_text`); None
+    for any other key. The fit's summary and a campaign's report both read it so."""
+    if key not in flag_details(res.flags, PROFILE_OPEN_FLAG) or key not in res.intervals:
+        return None
+    return _bounded_below_text(res.intervals[key], res.values[key])
+
+
+def _bounded_below_text(iv: dict, value: float) -> tuple[str, str]:
     """(value column, note) of a parameter flagged ``profile-open``: its profile interval
     ``iv`` is open upwards, so it has no stderr and what the data give is a lower bound:
     ``> 1.321`` and ``  (undetermined: 3 sigma lower bound; 1.499-1.751 at 1 sigma, optimum
     1.598; the data do not bound it above)``. Where the 3-sigma interval is open downwards
     too, the value column is the optimum and the note gives what the 1-sigma interval
     bounds (``> 3.315 at 1 sigma``), if anything."""
-    if iv.get("open_upper_1sigma"):
-        one_sigma = "no bound" if iv.get("open_lower_1sigma") else f"> {iv['lower_1sigma']:.4g}"
+    lower_1sigma, upper_1sigma = interval_end(iv, "lower_1sigma"), interval_end(iv, "upper_1sigma")
+    if upper_1sigma is None:
+        one_sigma = "no bound" if lower_1sigma is None else f"> {lower_1sigma:.4g}"
     else:
-        one_sigma = f"{iv['lower_1sigma']:.4g}-{iv['upper_1sigma']:.4g}"
-    if iv.get("open_lower"):
+        one_sigma = f"{lower_1sigma:.4g}-{upper_1sigma:.4g}"
+    lower_3sigma = interval_end(iv, "lower_3sigma")
+    if lower_3sigma is None:
         return f"{value:.5g}", (f"  (undetermined: no bound at 3 sigma; {one_sigma} at 1 sigma; "
                                 "the data do not bound it above)")
-    return (f"> {iv['lower_3sigma']:.4g}",
+    return (f"> {lower_3sigma:.4g}",
             f"  (undetermined: 3 sigma lower bound; {one_sigma} at 1 sigma, optimum {value:.4g}; "
             "the data do not bound it above)")
 
@@ -75,15 +87,12 @@ def _fmt(value: float, err: float | None = None) -> str:
     return f"{value:.5g} ± {shown}"
 
 
-def _end(iv: dict, key: str, open_key: str, is_outer: bool) -> str:
-    """An interval end; an open end (the walk stopped before the level; a 1-sigma end where
-    not even that level was reached: ``<open_key>_1sigma``) is ``open`` above (where the walk
-    stopped, 1000x the value, is no property of the data) and marked with <= below (the walk
-    went down to value/1000: about zero)."""
-    value = f"{iv[key]:.4g}"
-    if iv.get(open_key) if is_outer else iv.get(f"{open_key}_1sigma"):
-        return "<=" + value if key.startswith("lower") else "open"
-    return value
+def _end(iv: dict, key: str) -> str:
+    """An interval end (:func:`~eisfit.fitting.result.interval_end`); an open one (the walk
+    stopped before the level) reads ``open``: where the walk stopped (1000x the value above,
+    value/1000 below) is no property of the data."""
+    value = interval_end(iv, key)
+    return "open" if value is None else f"{value:.4g}"
 
 
 def _circuit_choice_line(choice) -> str:
@@ -135,21 +144,20 @@ def format_fit_summary(res) -> str:
     choice = _circuit_choice_line(res.settings.get("circuit_choice"))
     if choice:
         lines.insert(1, choice)
-    bounded_below = flag_details(res.flags, PROFILE_OPEN_FLAG)
     for name in res.param_names:
         value, err = res.values[name], res.stderr.get(name)
         note = " (fixed)" if name in res.fixed else ("" if name in hidden else _undetermined_text(res, name, value, err))
         shown_value = UNRESOLVED if name in hidden else _fmt(value, None if name in res.fixed else err)
-        if name in bounded_below and name in res.intervals and name not in hidden:
-            shown_value, note = _bounded_below_reading(res.intervals[name], value)
+        reading = None if name in hidden else bounded_below_reading(res, name)
+        if reading is not None:
+            shown_value, note = reading
         lines.append(f"  {name:<12} {shown_value:>24}  {res.units.get(name, '')}{note}")
     for name, iv in res.intervals.items():
         if name in hidden:
             continue
         unit = res.units.get(name, "")
-        lines.append(f"  {name} profile likelihood: 1 sigma [{_end(iv, 'lower_1sigma', 'open_lower', False)}, "
-                     f"{_end(iv, 'upper_1sigma', 'open_upper', False)}], 3 sigma "
-                     f"[{_end(iv, 'lower_3sigma', 'open_lower', True)}, {_end(iv, 'upper_3sigma', 'open_upper', True)}] {unit}")
+        lines.append(f"  {name} profile likelihood: 1 sigma [{_end(iv, 'lower_1sigma')}, {_end(iv, 'upper_1sigma')}], "
+                     f"3 sigma [{_end(iv, 'lower_3sigma')}, {_end(iv, 'upper_3sigma')}] {unit}")
     shown = [k for k in res.derived if not k.endswith("_stderr")]
     low_n = low_n_capacitance_keys(res.flags, shown)
     if shown:

@@ -14,7 +14,7 @@ import numpy as np
 from .._json import to_jsonable
 
 __all__ = ["FitResult", "Correlations", "ARRAY_KEYS", "NO_POINTS", "SHARED_FIELDS", "share_equal_fields",
-           "shared_fields", "one_of_equal"]
+           "shared_fields", "one_of_equal", "interval_end", "with_open_ends_empty"]
 
 # the per-point arrays' keys in to_dict (units in the names; Z'' < 0 capacitive, as everywhere)
 ARRAY_KEYS = {"frequency": "frequency_Hz", "z_real": "z_real_ohm", "z_imag": "z_imag_ohm",
@@ -133,6 +133,32 @@ def _from_json_float(x: Any) -> float:
     return float("nan") if x is None else float(x)
 
 
+#: each end of a profile interval (``FitResult.intervals``) and the flag that marks it open:
+#: the walk ended (``MAX_DECADES`` from the value, or at the parameter's bound) before that level
+INTERVAL_END_OPEN_FLAGS = {"lower_1sigma": "open_lower_1sigma", "upper_1sigma": "open_upper_1sigma",
+                           "lower_3sigma": "open_lower", "upper_3sigma": "open_upper"}
+
+
+def interval_end(interval: Mapping[str, Any], end: str) -> float | None:
+    """The end ``end`` (``lower_3sigma``...; the parameter's unit) of a profile interval as
+    the data give it: None where its flag (:data:`INTERVAL_END_OPEN_FLAGS`) marks it open,
+    whatever number the dict holds (a result written before session 70, pickled or cached, holds the
+    walk's limit there: 1000x the value above, value/1000 below, which describes the walk, not
+    the data)."""
+    if interval.get(INTERVAL_END_OPEN_FLAGS[end]):
+        return None
+    value = interval.get(end)
+    return None if value is None else float(value)
+
+
+def with_open_ends_empty(interval: Mapping[str, Any]) -> dict[str, Any]:
+    """A profile interval dict whose open ends (:func:`interval_end`) are None, the ``open_*``
+    flags and the closed ends kept: what ``FitResult.intervals``, :meth:`FitResult.to_dict`
+    and JSON hold."""
+    return {key: interval_end(interval, key) if key in INTERVAL_END_OPEN_FLAGS else value
+            for key, value in interval.items()}
+
+
 def _bounds_from_json(bounds: dict[str, Any]) -> dict[str, tuple[float, float]]:
     """(lower, upper) by parameter from JSON, where an infinite bound was written as None."""
     return {name: (-math.inf if lo is None else float(lo), math.inf if hi is None else float(hi))
@@ -163,14 +189,16 @@ class FitResult:
     is reported instead: max(1-sigma half-width, 3-sigma half-width / 3), the wider side.
     ``intervals`` holds the profile intervals by parameter (``lower_1sigma``,
     ``upper_1sigma``, ``lower_3sigma``, ``upper_3sigma`` in the parameter's unit,
-    ``open_lower``/``open_upper`` when the walk ended before the 3-sigma level; see
-    :mod:`eisfit.fitting.profile`). Where the 3-sigma interval is open upwards (flag
-    ``profile-open:<name>``: the data bound the parameter below only) ``stderr`` is nan
-    (None in JSON, empty in tables), and so are the stderr of the derived quantities that
-    depend on it and its correlations: its upper end is where the walk stopped (1000x the
-    value), and the error it implied, 333x the value, described the walk, not the data. The
-    bounds stay in ``intervals``; :meth:`summary` prints ``> lower_3sigma`` with the 1-sigma
-    interval. An exponent flagged ``stderr-spans-range:<name>`` (value +- stderr covers half
+    ``open_lower``/``open_upper`` when the walk ended before the 3-sigma level,
+    ``open_lower_1sigma``/``open_upper_1sigma`` before the 1-sigma level; an open end is None:
+    the data give no number there; see :mod:`eisfit.fitting.profile` and
+    :func:`~eisfit.fitting.result.interval_end`).
+    Where the 3-sigma interval is open upwards (flag ``profile-open:<name>``: the data bound
+    the parameter below only) ``stderr`` is nan (None in JSON, empty in tables), and so are
+    the stderr of the derived quantities that depend on it and its correlations: where the
+    walk stopped (1000x the value) is no bound, and the error it implied, 333x the value,
+    described the walk, not the data. The lower bounds stay in ``intervals``; :meth:`summary`
+    prints ``> lower_3sigma`` with the 1-sigma interval. An exponent flagged ``stderr-spans-range:<name>`` (value +- stderr covers half
     of its 0-1 range or more) keeps its value and stderr here and reads 'undetermined' in
     reports and figures.
 
@@ -386,6 +414,8 @@ class FitResult:
                 out[ARRAY_KEYS[name + "_imag"]] = np.imag(v).astype(float).tolist()
             elif kind == "correl":
                 out[name] = _json_correlations(v)
+            elif kind == "intervals":  # an older result may hold the walk's limit at an open end
+                out[name] = {k: with_open_ends_empty(iv) for k, iv in v.items()}
             elif isinstance(v, float):
                 out[name] = _json_float(v)
             else:
@@ -419,6 +449,8 @@ class FitResult:
                                               for k, v in d[f.name].items()})
             elif f.name in ("chisq", "redchi", "pseudo_chisq", "aic", "bic"):
                 kw[f.name] = _from_json_float(d[f.name])
+            elif f.name == "intervals":
+                kw[f.name] = {k: with_open_ends_empty(iv) for k, iv in d.get(f.name, {}).items()}
             elif f.name == "settings" and "bounds" in d.get(f.name, {}):
                 kw[f.name] = {**d[f.name], "bounds": _bounds_from_json(d[f.name]["bounds"])}
             elif f.name in d:
@@ -494,7 +526,7 @@ _FIELD_VALUES = operator.attrgetter(*_SLOT_SETTERS)
 SHARED_FIELDS = ("settings", "units", "derived_units", "param_names", "roles", "fixed")
 NOT_SERIALISED = ("suggestion",)  # fields that to_dict() leaves out (an object of its own, not a number)
 _FIELD_KINDS = {"values": "numbers", "stderr": "numbers", "derived": "numbers", "frequency": "frequency",
-                "z": "complex", "z_fit": "complex", "correl": "correl"}
+                "z": "complex", "z_fit": "complex", "correl": "correl", "intervals": "intervals"}
 # (name, how to_dict writes it) of each serialised field, in field order
 _DICT_FIELDS = tuple((f.name, _FIELD_KINDS.get(f.name, "")) for f in fields(FitResult) if f.name not in NOT_SERIALISED)
 

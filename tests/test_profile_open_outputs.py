@@ -1,0 +1,101 @@
+"""A parameter the data bound below only (flag ``profile-open``): no number where the profile
+walk stopped (JSON null, ``open`` in the terminal).
+
+The case: R0-p(R1,CPE1)-p(R2,CPE2) with the interface arc's apex at 0.055 Hz, 18x below the
+lowest frequency (1 Hz), and 2 % noise. Its R2 profile rises above the 3-sigma level going down
+but not going up (the data bound R2 below only); the true R2 (280.6 ohm) lies above that bound.
+The spectrum is built here from the elements' formulas, not eisfit's model.
+"""
+from __future__ import annotations
+
+import json
+import math
+import warnings
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import eisfit
+from eisfit.cli import main
+from eisfit.io.export import write_csv
+
+CIRCUIT = "R0-p(R1,CPE1)-p(R2,CPE2)"
+TRUTH = dict(R0=9.83, R1=194.8, CPE1_0=1.326e-07, CPE1_1=0.948, R2=280.6, CPE2_0=9.351e-3, CPE2_1=0.904)
+NOISE, SEED = 0.02, 1
+OPEN = "profile-open:R2"
+
+
+def _open_r2_spectrum() -> eisfit.Spectrum:
+    """50 points 1 MHz - 1 Hz of ``TRUTH`` (Z_CPE = 1/(Q (j w)^n), ohm), complex noise of 2 % of |Z|."""
+    f = np.logspace(6, 0, 50)
+    jw = 2j * np.pi * f
+    t = TRUTH
+    z = t["R0"] + 1 / (1 / t["R1"] + t["CPE1_0"] * jw ** t["CPE1_1"]) + 1 / (1 / t["R2"] + t["CPE2_0"] * jw ** t["CPE2_1"])
+    rng = np.random.default_rng(SEED)
+    z = z + NOISE * np.abs(z) * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size)) / np.sqrt(2)
+    return eisfit.Spectrum(f, z, meta={"label": "open"})
+
+
+@pytest.fixture(scope="module")
+def open_fit() -> eisfit.FitResult:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = eisfit.fit(_open_r2_spectrum(), CIRCUIT)
+    assert OPEN in res.flags, "the pinned case is no longer bounded below only: pick another seed"
+    assert not res.intervals["R2"]["open_lower"]
+    return res
+
+
+def test_an_open_end_of_a_profile_interval_is_no_number_in_the_result_and_json(open_fit):
+    """The upper 3-sigma end of R2 is None (null in JSON), the open flags kept; the ends the
+    data give stay numbers, and the lower bound lies below the truth."""
+    iv = open_fit.intervals["R2"]
+    assert iv["open_upper"] and iv["upper_3sigma"] is None
+    assert iv["lower_3sigma"] < iv["lower_1sigma"] < open_fit.values["R2"] < iv["upper_1sigma"]
+    assert iv["lower_3sigma"] < TRUTH["R2"]
+    written = json.loads(open_fit.to_json())["intervals"]["R2"]
+    assert written["upper_3sigma"] is None and written["open_upper"] is True
+    assert written["lower_3sigma"] == pytest.approx(iv["lower_3sigma"], rel=1e-12)
+    assert eisfit.FitResult.from_json(open_fit.to_json()).intervals == open_fit.intervals
+
+
+def test_an_older_result_holding_the_walks_limit_reads_open(open_fit):
+    """A result written before (pickled, or in a campaign's cache) holds where the walk stopped,
+    1000x the value, at the open end: its JSON, its reading back and its summary treat the end
+    as open whatever number it holds."""
+    walk_limit = 1000.0 * open_fit.values["R2"]
+    old = open_fit.with_fields(intervals={"R2": {**open_fit.intervals["R2"], "upper_3sigma": walk_limit}})
+    assert old.to_dict()["intervals"]["R2"]["upper_3sigma"] is None
+    old_dict = {**open_fit.to_dict(), "intervals": {"R2": {**open_fit.intervals["R2"], "upper_3sigma": walk_limit}}}
+    assert eisfit.FitResult.from_dict(old_dict).intervals["R2"]["upper_3sigma"] is None
+    summary = old.summary()
+    assert f"{walk_limit:.4g}" not in summary
+    assert f"3 sigma [{open_fit.intervals['R2']['lower_3sigma']:.4g}, open] ohm" in summary
+
+
+def test_eisfit_fit_json_writes_the_open_end_as_null(open_fit, tmp_path):
+    path = write_csv([_open_r2_spectrum()], tmp_path / "open.csv")
+    r = CliRunner().invoke(main, ["fit", str(path), "--circuit", CIRCUIT, "--json"])
+    assert r.exit_code == 0, r.output
+    fit = json.loads(r.stdout)[0]
+    assert OPEN in fit["flags"]
+    iv = fit["intervals"]["R2"]
+    assert iv["open_upper"] is True and iv["upper_3sigma"] is None and iv["lower_3sigma"] < TRUTH["R2"]
+    assert fit["stderr"]["R2"] is None
+
+
+def test_the_robustness_score_reads_an_interval_open_both_ways_as_covering_any_truth():
+    """An R2 flagged profile-open whose 3-sigma interval is open downwards too (both ends None):
+    no bound at 3 sigma, so any truth is within; a closed lower end still excludes below it."""
+    from types import SimpleNamespace
+
+    from eisfit.fitting.robustness import truth_within_3sigma
+
+    both = {"lower_1sigma": None, "upper_1sigma": None, "lower_3sigma": None, "upper_3sigma": None,
+            "open_lower": True, "open_upper": True, "open_lower_1sigma": True, "open_upper_1sigma": True}
+    res = SimpleNamespace(values={"R2": 8.1}, stderr={"R2": math.nan}, flags=[OPEN], intervals={"R2": both})
+    assert truth_within_3sigma(res, "R2", 0.5) and truth_within_3sigma(res, "R2", 5e4)
+    above = dict(both, lower_3sigma=3.3, open_lower=False)
+    res = SimpleNamespace(values={"R2": 8.1}, stderr={"R2": math.nan}, flags=[OPEN], intervals={"R2": above})
+    assert truth_within_3sigma(res, "R2", 3.4) and not truth_within_3sigma(res, "R2", 3.2)
