@@ -1,5 +1,6 @@
-"""A parameter the data bound below only (flag ``profile-open``): no number where the profile
-walk stopped (JSON null, ``open`` in the terminal).
+"""A parameter the data bound below only (flag ``profile-open``) reads the same in every output:
+no number where the profile walk stopped (JSON null, ``open`` in the terminal), and the 3-sigma
+lower bound in a campaign's report as in the fit's summary.
 
 The case: R0-p(R1,CPE1)-p(R2,CPE2) with the interface arc's apex at 0.055 Hz, 18x below the
 lowest frequency (1 Hz), and 2 % noise. Its R2 profile rises above the 3-sigma level going down
@@ -83,6 +84,32 @@ def test_eisfit_fit_json_writes_the_open_end_as_null(open_fit, tmp_path):
     iv = fit["intervals"]["R2"]
     assert iv["open_upper"] is True and iv["upper_3sigma"] is None and iv["lower_3sigma"] < TRUTH["R2"]
     assert fit["stderr"]["R2"] is None
+
+
+def test_a_campaign_report_gives_the_lower_bound_as_the_fit_summary_does(open_fit, tmp_path):
+    """report.md's table reads R2 as ``> lower 3-sigma end (undetermined: 3 sigma lower bound;
+    ...)``, the words of the fit's summary, not ``value (undetermined: stderr unknown)``; its
+    evolution line keeps "undetermined" (a bound is no headline number) with ``-`` for the
+    stderr; summary.csv keeps the optimum, an empty stderr and the flag."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        camp = eisfit.fit_campaign([_open_r2_spectrum(), _open_r2_spectrum()], circuit=CIRCUIT,
+                                   out=tmp_path / "out", cache_dir=False)
+    assert all(OPEN in r.flags for r in camp.results)
+    lower = open_fit.intervals["R2"]["lower_3sigma"]
+    summary_line = next(line for line in open_fit.summary().splitlines() if line.split()[0] == "R2")
+    md = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    rows = [line for line in md.splitlines() if line.startswith("| open[")]
+    assert len(rows) == 2
+    for row in rows:
+        r2_cell = row.split(" | ")[4]
+        assert r2_cell.startswith(f"> {lower:.4g} (undetermined: 3 sigma lower bound; ")
+        assert r2_cell.split(" ", 2)[2] == summary_line.split("ohm", 1)[1].strip()
+        assert "stderr unknown" not in r2_cell and "nan" not in r2_cell
+    evolution = next(line for line in md.splitlines() if line.startswith("- R2"))
+    assert "undetermined → undetermined" in evolution and "1 stderr -, -" in evolution
+    table = camp.table
+    assert math.isnan(table["R2_stderr"][0]) and OPEN in table["flags"][0].split(";")
 
 
 def test_the_robustness_score_reads_an_interval_open_both_ways_as_covering_any_truth():
