@@ -126,3 +126,61 @@ def test_the_robustness_score_reads_an_interval_open_both_ways_as_covering_any_t
     above = dict(both, lower_3sigma=3.3, open_lower=False)
     res = SimpleNamespace(values={"R2": 8.1}, stderr={"R2": math.nan}, flags=[OPEN], intervals={"R2": above})
     assert truth_within_3sigma(res, "R2", 3.4) and not truth_within_3sigma(res, "R2", 3.2)
+
+
+AREA_CM2, THICKNESS_CM = 0.785, 0.1
+
+
+def test_the_asr_of_a_resistance_bounded_below_only_is_bounded_below_by_its_bound_times_the_area(open_fit):
+    """ASR = R*A (and R*A/2 per interface) grows with R alone: its interval is R's times the
+    area, open upwards too; the summary and a campaign's report read it as a lower bound
+    (``> 25.14 ...``), not as ``48.23 ± nan (undetermined: stderr unknown)``."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = eisfit.fit(_open_r2_spectrum(), CIRCUIT, area_cm2=AREA_CM2)
+    assert OPEN in res.flags
+    r2 = res.intervals["R2"]
+    for key, factor in (("R2_asr_ohm_cm2", AREA_CM2), ("R2_asr_per_interface_ohm_cm2", AREA_CM2 / 2)):
+        iv = res.intervals[key]
+        assert math.isnan(res.derived[f"{key}_stderr"])
+        assert iv["open_upper"] and iv["upper_3sigma"] is None and not iv["open_lower"]
+        for end in ("lower_1sigma", "upper_1sigma", "lower_3sigma"):
+            assert iv[end] == pytest.approx(r2[end] * factor, rel=1e-12)
+        assert iv["lower_3sigma"] < TRUTH["R2"] * factor
+        line = next(line for line in res.summary().splitlines() if line.split()[0] == key)
+        assert line.split()[1:3] == [">", f"{r2['lower_3sigma'] * factor:.4g}"]
+        assert "3 sigma lower bound" in line and "nan" not in line
+    assert json.loads(res.to_json())["intervals"]["R2_asr_ohm_cm2"]["upper_3sigma"] is None
+    assert "R1_asr_ohm_cm2" not in res.intervals  # a determined resistance's ASR keeps its stderr
+    camp = eisfit.fit_campaign([_open_r2_spectrum()], circuit=CIRCUIT, area_cm2=AREA_CM2, cache_dir=False)
+    lower = f"{r2['lower_3sigma'] * AREA_CM2:.4g}"
+    assert f"| > {lower} (undetermined: 3 sigma lower bound; " in camp.report()
+
+
+def test_a_conductivity_of_a_resistance_bounded_below_only_is_bounded_above():
+    """sigma = L/(R*A) falls as R grows: the interval of an R bounded below only (3 sigma from
+    27 ohm up, 1 sigma 40-75 ohm) carried through it is bounded above only, its ends swapped
+    (closed form), and reads ``< ...`` with "3 sigma upper bound"; a function that is not
+    monotone over the ends carries no interval."""
+    from types import SimpleNamespace
+
+    from eisfit.fitting.report import one_sided_reading
+    from eisfit.fitting.result import interval_through
+
+    r = {"lower_1sigma": 40.0, "upper_1sigma": 75.0, "lower_3sigma": 27.0, "upper_3sigma": None,
+         "open_lower": False, "open_upper": True, "open_lower_1sigma": False, "open_upper_1sigma": False}
+
+    def sigma(r_ohm: float) -> float:
+        return THICKNESS_CM / (r_ohm * AREA_CM2)
+
+    iv = interval_through(r, sigma, 55.6)
+    assert iv == {"lower_1sigma": sigma(75.0), "upper_1sigma": sigma(40.0), "lower_3sigma": None,
+                  "upper_3sigma": sigma(27.0), "open_lower": True, "open_upper": False,
+                  "open_lower_1sigma": False, "open_upper_1sigma": False}
+    res = SimpleNamespace(intervals={"R1_sigma_S_per_cm": iv}, derived={"R1_sigma_S_per_cm": sigma(55.6)},
+                          flags=["profile-open:R1"], values={})
+    shown, note = one_sided_reading(res, "R1_sigma_S_per_cm")
+    assert shown == f"< {sigma(27.0):.4g}"
+    assert f"3 sigma upper bound; {sigma(75.0):.4g}-{sigma(40.0):.4g} at 1 sigma" in note
+    assert note.endswith("the data do not bound it below)")
+    assert interval_through(r, lambda x: (x - 50.0) ** 2, 55.6) is None

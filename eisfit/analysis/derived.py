@@ -444,6 +444,25 @@ def quantity_inputs(values: Mapping[str, float], *, resistors: Sequence[str], ar
     return out
 
 
+def one_parameter_quantities(values: Mapping[str, float], *, resistors: Sequence[str], arcs: Sequence[Arc],
+                             roles: Mapping[str, str], series_resistors: Sequence[str] = (),
+                             area_cm2: float | None = None, thickness_cm: float | None = None,
+                             symmetric: bool = True, elements: Sequence[tuple[str, str]] = ()
+                             ) -> dict[str, tuple[str, Callable[[float], float]]]:
+    """The derived quantities of :func:`derived_quantities` (same keywords) computed from one
+    parameter alone (:func:`quantity_inputs`: that one input, nothing summed), by key: (the
+    parameter, the quantity as a function of it). Each is a constant times the parameter or
+    over it: R*A and R*A/2 (ohm*cm2) grow with R, L/(R*A) (S/cm) falls; a Warburg's or
+    Gerischer's Z0*A, R_G*A likewise grow. Their bounds are the parameter's bounds carried
+    through the function."""
+    out = {}
+    for q in _quantities(resistors, arcs, roles, series_resistors, area_cm2, thickness_cm, symmetric, elements):
+        summed = q.summed(values) if callable(q.summed) else q.summed
+        if len(q.inputs) == 1 and not summed:
+            out[q.key] = (q.inputs[0], lambda x, q=q: float(q.func({**values, q.inputs[0]: x})))
+    return out
+
+
 def _brug(v: Mapping[str, float], arc: Arc, arcs: Sequence[Arc], series: Sequence[str]):
     """Brug effective capacitance, F (elementwise over arrays of values); a Zarc's CPE is
     Q = tau^gamma / R, n = gamma."""

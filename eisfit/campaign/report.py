@@ -12,7 +12,7 @@ from typing import Any, Mapping, Sequence
 from ..analysis.quality import undetermined
 from ..fitting.flags import (apex_outside_range_flags, by_severity, explain_flag, flag_name, marked_flags, problems,
                              reads_undetermined, unresolved_keys)
-from ..fitting.report import bounded_below_reading, columns_lines
+from ..fitting.report import columns_lines, one_sided_reading
 from ..model.circuit import resistance_names
 from ..units import EVOLUTION_AXIS_LABELS, pretty_unit
 from .kkband import kk_band_report_lines
@@ -112,9 +112,10 @@ def _shown(result, key: str, digits: int = 3, resistance: str | None = None) -> 
     above the value (a parameter held fixed: ``value (fixed)``), or "unresolved"; a per-area
     quantity of a checkpoint without an area reads ``no area (R2 = 46.2 ± 0.2 Ω)`` with its
     ``resistance`` in ohm; a value the data bound below only (flag ``profile-open``) reads as
-    the fit's summary reads it: ``> 20.34 (undetermined: 3 sigma lower bound; 30.85-51.89 at 1
-    sigma, optimum 38.05; the data do not bound it above)``
-    (:func:`~eisfit.fitting.report.bounded_below_reading`)."""
+    the fit's summary reads it: ``> 32.03 (undetermined: 3 sigma lower bound; 48.97-148.1 at 1
+    sigma, optimum 61.44; the data do not bound it above)``, and so does its ASR (``> 25.14 ...``
+    ohm*cm2)
+    (:func:`~eisfit.fitting.report.one_sided_reading`)."""
     v, s = _value(result, key)
     state = _headline_state(result, key, v, s)  # the headline's rule, one place
     if state == UNRESOLVED:
@@ -123,9 +124,9 @@ def _shown(result, key: str, digits: int = 3, resistance: str | None = None) -> 
         return NO_AREA + ("" if resistance is None else f" ({_ohm_text(result, resistance)} Ω)")
     if state == FIXED:
         return f"{_fmt(v, digits)} ({FIXED})"
-    bounded_below = bounded_below_reading(result, key)
-    if bounded_below is not None:
-        return f"{bounded_below[0]} {bounded_below[1].strip()}"
+    one_sided = one_sided_reading(result, key)
+    if one_sided is not None:
+        return f"{one_sided[0]} {one_sided[1].strip()}"
     if not math.isfinite(s):  # as a fit's summary says it: no "± nan"
         return f"{_fmt(v, digits)} ({UNDETERMINED}: stderr unknown)"
     text = f"{_fmt(v, digits)} ± {_fmt(s, 2)}"

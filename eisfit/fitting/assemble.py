@@ -14,7 +14,8 @@ import numpy as np
 
 from ..analysis.derived import (ELEMENT_QUANTITY_KINDS, SERIES_HOLDS_ARC_FLAG, arc_tau_s, capacitance_outside_role,
                                circuit_arcs, derived_quantities, derived_quantities_batch, guess_roles,
-                               permittivity_unphysical, quantity_inputs, series_holding_arc)
+                               one_parameter_quantities, permittivity_unphysical, quantity_inputs,
+                               series_holding_arc)
 from ..analysis.kk import KK_MIN_POINTS
 from ..analysis.quality import (MISFIT_RATIO, data_kk_consistent, is_lack_of_fit, kk_noise_level,
                                 lack_of_fit_ratio, modulus_phase_reading, unmodelled_capacitance_F,
@@ -27,7 +28,7 @@ from .flags import (ARC_NUMBERING_FLAG, PROFILE_OPEN_FLAG, SPANS_RANGE_FLAG, WAR
                     unresolved_keys, unresolved_names)
 from .profile import (DIFFUSION_EDGE_FACTOR, arcs_at_blocked_low_edge, diffusion_times,
                       open_towards_infinite_length)
-from .result import Correlations, FitResult
+from .result import Correlations, FitResult, interval_through
 from ..model.weighting import pseudo_chisq
 
 if TYPE_CHECKING:
@@ -183,8 +184,31 @@ def assemble_result(
         frequency=f.copy(), z=z.copy(), z_fit=z_fit, source=data.meta.get("source"),
         sweep=data.meta.get("sweep"), label=data.label, kk_passed=kk_passed,
         kk_max_residual_pct=kk_max, start=start, n_starts=int(n_starts), start_won=start_won,
-        intervals={k: dict(v) for k, v in (intervals or {}).items()},
+        intervals={**{k: dict(v) for k, v in (intervals or {}).items()},
+                   **open_derived_intervals(definition, values, roles, settings, intervals or {}, flags)},
     )
+
+
+def open_derived_intervals(definition: CircuitDefinition, values: Mapping[str, float], roles: Mapping[str, str],
+                           settings: Mapping[str, Any], intervals: Mapping[str, Mapping[str, Any]],
+                           flags: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The intervals of the derived quantities computed from one parameter flagged
+    ``profile-open`` alone (:func:`~eisfit.analysis.derived.one_parameter_quantities`: its ASR
+    R*A and R*A/2, a conductivity L/(R*A)), by key: the parameter's profile interval carried
+    through the quantity (:func:`~eisfit.fitting.result.interval_through`). Such a quantity has
+    no stderr either, and what the data give is its bound: an ASR bounded below only, a
+    conductivity bounded above only. {} where no parameter is flagged so, or it is unresolved."""
+    bounded = [n for n in flag_details(flags, PROFILE_OPEN_FLAG) if n in intervals and n not in unresolved_names(flags)]
+    if not bounded:
+        return {}
+    quantities = one_parameter_quantities(values, **derived_settings(definition, roles, settings))
+    out = {}
+    for key, (name, func) in quantities.items():
+        if name in bounded:
+            mapped = interval_through(intervals[name], func, values[name])
+            if mapped is not None:
+                out[key] = mapped
+    return out
 
 
 def fit_derived_quantities(definition: CircuitDefinition, values: Mapping[str, float],

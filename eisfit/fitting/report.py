@@ -35,34 +35,45 @@ def _flagged_undetermined(flags, key: str) -> str:
     return "another optimum within 2 s^2 puts it elsewhere (multimodal)"
 
 
-def bounded_below_reading(res, key: str) -> tuple[str, str] | None:
-    """(value column, note) of ``key`` where the data bound it below only: a parameter
-    flagged ``profile-open`` with its profile interval (:func:`_bounded_below_text`); None
-    for any other key. The fit's summary and a campaign's report both read it so."""
-    if key not in flag_details(res.flags, PROFILE_OPEN_FLAG) or key not in res.intervals:
+def one_sided_reading(res, key: str) -> tuple[str, str] | None:
+    """(value column, note) of ``key`` where the data bound it on one side only: a parameter
+    flagged ``profile-open`` with its profile interval, or a derived quantity of it alone that
+    carries the interval through (an ASR: bounded below; a conductivity: above;
+    :func:`~eisfit.fitting.assemble.open_derived_intervals`); see :func:`_one_sided_text`.
+    None for any other key. The fit's summary and a campaign's report both read it so."""
+    if key not in res.intervals:
         return None
-    return _bounded_below_text(res.intervals[key], res.values[key])
+    if key in res.derived:
+        return _one_sided_text(res.intervals[key], res.derived[key])
+    if key in flag_details(res.flags, PROFILE_OPEN_FLAG):
+        return _one_sided_text(res.intervals[key], res.values[key])
+    return None
 
 
-def _bounded_below_text(iv: dict, value: float) -> tuple[str, str]:
-    """(value column, note) of a parameter flagged ``profile-open``: its profile interval
-    ``iv`` is open upwards, so it has no stderr and what the data give is a lower bound:
-    ``> 1.321`` and ``  (undetermined: 3 sigma lower bound; 1.499-1.751 at 1 sigma, optimum
-    1.598; the data do not bound it above)``. Where the 3-sigma interval is open downwards
-    too, the value column is the optimum and the note gives what the 1-sigma interval
-    bounds (``> 3.315 at 1 sigma``), if anything."""
+def _one_sided_text(iv: dict, value: float) -> tuple[str, str]:
+    """(value column, note) of a value whose 3-sigma profile interval ``iv`` is open on one
+    side (or both): no stderr, and what the data give is a bound: ``> 1.321`` and ``  (undetermined:
+    3 sigma lower bound; 1.499-1.751 at 1 sigma, optimum 1.598; the data do not bound it
+    above)``, or, open below (a conductivity of an R bounded below only), ``< 0.0123`` with
+    "3 sigma upper bound" and "below". Open both ways, the value column is the optimum and the
+    note gives what the 1-sigma interval bounds (``> 3.315 at 1 sigma``), if anything."""
     lower_1sigma, upper_1sigma = interval_end(iv, "lower_1sigma"), interval_end(iv, "upper_1sigma")
-    if upper_1sigma is None:
-        one_sigma = "no bound" if lower_1sigma is None else f"> {lower_1sigma:.4g}"
+    if lower_1sigma is None:
+        one_sigma = "no bound" if upper_1sigma is None else f"< {upper_1sigma:.4g}"
+    elif upper_1sigma is None:
+        one_sigma = f"> {lower_1sigma:.4g}"
     else:
         one_sigma = f"{lower_1sigma:.4g}-{upper_1sigma:.4g}"
-    lower_3sigma = interval_end(iv, "lower_3sigma")
-    if lower_3sigma is None:
-        return f"{value:.5g}", (f"  (undetermined: no bound at 3 sigma; {one_sigma} at 1 sigma; "
-                                "the data do not bound it above)")
-    return (f"> {lower_3sigma:.4g}",
-            f"  (undetermined: 3 sigma lower bound; {one_sigma} at 1 sigma, optimum {value:.4g}; "
-            "the data do not bound it above)")
+    lower_3sigma, upper_3sigma = interval_end(iv, "lower_3sigma"), interval_end(iv, "upper_3sigma")
+    if lower_3sigma is None and upper_3sigma is None:
+        return f"{value:.5g}", f"  (undetermined: no bound at 3 sigma; {one_sigma} at 1 sigma)"
+    if upper_3sigma is None:
+        return (f"> {lower_3sigma:.4g}",
+                f"  (undetermined: 3 sigma lower bound; {one_sigma} at 1 sigma, optimum {value:.4g}; "
+                "the data do not bound it above)")
+    return (f"< {upper_3sigma:.4g}",
+            f"  (undetermined: 3 sigma upper bound; {one_sigma} at 1 sigma, optimum {value:.4g}; "
+            "the data do not bound it below)")
 
 
 def _undetermined_text(res, key: str, value: float, err: float | None) -> str:
@@ -148,12 +159,12 @@ def format_fit_summary(res) -> str:
         value, err = res.values[name], res.stderr.get(name)
         note = " (fixed)" if name in res.fixed else ("" if name in hidden else _undetermined_text(res, name, value, err))
         shown_value = UNRESOLVED if name in hidden else _fmt(value, None if name in res.fixed else err)
-        reading = None if name in hidden else bounded_below_reading(res, name)
+        reading = None if name in hidden else one_sided_reading(res, name)
         if reading is not None:
             shown_value, note = reading
         lines.append(f"  {name:<12} {shown_value:>24}  {res.units.get(name, '')}{note}")
     for name, iv in res.intervals.items():
-        if name in hidden:
+        if name in hidden or name not in res.values:  # a derived quantity's interval: its reading below
             continue
         unit = res.units.get(name, "")
         lines.append(f"  {name} profile likelihood: 1 sigma [{_end(iv, 'lower_1sigma')}, {_end(iv, 'upper_1sigma')}], "
@@ -170,6 +181,9 @@ def format_fit_summary(res) -> str:
             note = ("" if key in hidden or not math.isfinite(value) else " (fixed: of held parameters)" if held
                     else " (low n: no capacitance, the arithmetic of Q and n)" if key in low_n
                     else _undetermined_text(res, key, value, err))
+            reading = None if key in hidden or held else one_sided_reading(res, key)
+            if reading is not None:
+                shown_value, note = reading
             lines.append(f"  {key:<38} {shown_value:>24}  "
                          f"{res.derived_units.get(key, '')}{note}")
     if res.roles:
