@@ -41,7 +41,8 @@ def one_sided_reading(res, key: str) -> tuple[str, str] | None:
     carries the interval through (an ASR: bounded below; a conductivity: above;
     :func:`~eisfit.fitting.assemble.open_derived_intervals`); see :func:`_one_sided_text`.
     None for any other key. The fit's summary and a campaign's report both read it so."""
-    if key not in res.intervals:
+    iv = res.intervals.get(key)
+    if iv is None or not (iv.get("open_lower") or iv.get("open_upper")):  # a closed interval: its stderr says it
         return None
     if key in res.derived:
         return _one_sided_text(res.intervals[key], res.derived[key])
