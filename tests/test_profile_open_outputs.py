@@ -184,3 +184,8 @@ def test_a_conductivity_of_a_resistance_bounded_below_only_is_bounded_above():
     assert f"3 sigma upper bound; {sigma(75.0):.4g}-{sigma(40.0):.4g} at 1 sigma" in note
     assert note.endswith("the data do not bound it below)")
     assert interval_through(r, lambda x: (x - 50.0) ** 2, 55.6) is None
+    closed = interval_through(dict(r, upper_3sigma=90.0, open_upper=False), sigma, 55.6)
+    assert closed["lower_3sigma"] == sigma(90.0) and not (closed["open_lower"] or closed["open_upper"])
+    res = SimpleNamespace(intervals={"R1_sigma_S_per_cm": closed}, derived={"R1_sigma_S_per_cm": sigma(55.6)},
+                          flags=[], values={})
+    assert one_sided_reading(res, "R1_sigma_S_per_cm") is None  # closed: its stderr says it
