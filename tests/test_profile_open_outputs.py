@@ -189,3 +189,28 @@ def test_a_conductivity_of_a_resistance_bounded_below_only_is_bounded_above():
     res = SimpleNamespace(intervals={"R1_sigma_S_per_cm": closed}, derived={"R1_sigma_S_per_cm": sigma(55.6)},
                           flags=[], values={})
     assert one_sided_reading(res, "R1_sigma_S_per_cm") is None  # closed: its stderr says it
+
+
+def test_relabelled_arcs_carry_the_intervals_of_their_new_quantities():
+    """A campaign relabels arcs for all its checkpoints (eisfit.fitting.assemble.with_roles):
+    the R2 bounded below only, an interface with an ASR per interface, read as the electrolyte
+    has a conductivity L/(R2*A) instead: bounded above only (the bound L/(lower_3sigma*A)), and
+    no interval is left under the per-interface ASR it no longer has."""
+    from eisfit.fitting.assemble import with_roles
+    from eisfit.fitting.engine import _definition
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = eisfit.fit(_open_r2_spectrum(), CIRCUIT, area_cm2=AREA_CM2, thickness_cm=THICKNESS_CM)
+    assert OPEN in res.flags and res.roles["R2"] == "interface"
+    assert "R2_asr_per_interface_ohm_cm2" in res.intervals and "R2_sigma_S_per_cm" not in res.intervals
+    relabelled = with_roles([res], _definition(CIRCUIT), {"R1": "interface", "R2": "electrolyte"})[0]
+    assert "R2_asr_per_interface_ohm_cm2" not in relabelled.derived
+    assert "R2_asr_per_interface_ohm_cm2" not in relabelled.intervals
+    sigma = relabelled.intervals["R2_sigma_S_per_cm"]
+    lower_r2 = res.intervals["R2"]["lower_3sigma"]
+    assert sigma["upper_3sigma"] == pytest.approx(THICKNESS_CM / (lower_r2 * AREA_CM2), rel=1e-12)
+    assert sigma["open_lower"] and sigma["lower_3sigma"] is None
+    assert relabelled.intervals["R2"] == res.intervals["R2"]
+    line = next(line for line in relabelled.summary().splitlines() if line.split()[0] == "R2_sigma_S_per_cm")
+    assert line.split()[1] == "<" and "3 sigma upper bound" in line

@@ -290,8 +290,19 @@ def with_roles(results: Sequence[FitResult], definition: CircuitDefinition,
             z_max = float(np.max(np.abs(r.z))) if np.size(r.z) else math.inf
             flags += unresolved_derived_flags(definition, r.values, new_roles, r.settings, flags, own, z_max)
             flags += unphysical_permittivity_flags(own, _derived_arcs(definition.circuit), flags)
-            out[k] = r.with_fields(roles=new_roles, derived=_finite_or_nan(own), derived_units=own_units, flags=flags)
+            out[k] = r.with_fields(roles=new_roles, derived=_finite_or_nan(own), derived_units=own_units, flags=flags,
+                                   intervals=_intervals_with_roles(r, definition, new_roles, flags))
     return out
+
+
+def _intervals_with_roles(result: FitResult, definition: CircuitDefinition, roles: Mapping[str, str],
+                          flags: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The profile intervals of ``result`` under other arc ``roles``: the parameters' as they
+    are, the derived quantities' computed again (:func:`open_derived_intervals`): a role changes
+    which quantities an arc has (an electrolyte's conductivity, an interface's ASR per
+    interface), and an interval kept under a quantity the roles took away described nothing."""
+    intervals = {k: v for k, v in result.intervals.items() if k in result.values}
+    return {**intervals, **open_derived_intervals(definition, result.values, roles, result.settings, intervals, flags)}
 
 
 def _reported_covariance(result: FitResult, names: Sequence[str]) -> np.ndarray:
