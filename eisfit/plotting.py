@@ -503,23 +503,34 @@ def _legend_above_height_pt(ax) -> float:
     return _legend_extent_pt(legend)[1]
 
 
+_LEGEND_ABOVE_STYLE = dict(frameon=False, fontsize=SMALL_PT, loc="lower left", bbox_to_anchor=(0.0, 1.0),
+                           borderaxespad=0.2, borderpad=0.1, columnspacing=1.0, handletextpad=0.4, handlelength=1.6)
+
+
+def _legend_above_size(ax, handles, labels) -> tuple[int, float]:
+    """(columns, height in points) of the legend :func:`_legend_above` draws above ``ax``: in as
+    many columns as the panel's width holds (measured on legends not attached to ``ax``)."""
+    from matplotlib.legend import Legend
+
+    fig = ax.get_figure(root=True)
+    width_pt = ax.get_position().width * fig.get_figwidth() * 72.0
+    for ncol in range(len(labels), 0, -1):
+        width, height = _legend_extent_pt(Legend(ax, handles, labels, ncol=ncol, **_LEGEND_ABOVE_STYLE))
+        if width <= width_pt:
+            break
+    return ncol, height
+
+
 def _legend_above(ax, handles, labels) -> None:
     """The legend of a panel above its box, below its title (which moves up to make room), in
     as many columns as the panel's width holds: outside the axes it covers no data (``loc="best"``
     inside an evolution panel with points from edge to edge had sat on them)."""
     from matplotlib import rcParams
 
-    fig = ax.get_figure(root=True)
-    width_pt = ax.get_position().width * fig.get_figwidth() * 72.0
-    for ncol in range(len(labels), 0, -1):
-        legend = ax.legend(handles, labels, frameon=False, fontsize=SMALL_PT, ncol=ncol, loc="lower left",
-                           bbox_to_anchor=(0.0, 1.0), borderaxespad=0.2, borderpad=0.1, columnspacing=1.0,
-                           handletextpad=0.4, handlelength=1.6)
-        if _legend_extent_pt(legend)[0] <= width_pt:
-            break
+    ncol, height_pt = _legend_above_size(ax, handles, labels)
+    legend = ax.legend(handles, labels, ncol=ncol, **_LEGEND_ABOVE_STYLE)
     legend.set_gid(_LEGEND_ABOVE_GID)
-    ax.set_title(ax.get_title(), pad=rcParams["axes.titlepad"] + _legend_extent_pt(legend)[1],
-                 fontsize=ax.title.get_fontsize())
+    ax.set_title(ax.get_title(), pad=rcParams["axes.titlepad"] + height_pt, fontsize=ax.title.get_fontsize())
 
 
 def _child_bar_needs(ax, fig_w_pt: float, fig_h_pt: float) -> dict[str, float]:
