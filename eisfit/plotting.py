@@ -503,23 +503,34 @@ def _legend_above_height_pt(ax) -> float:
     return _legend_extent_pt(legend)[1]
 
 
+_LEGEND_ABOVE_STYLE = dict(frameon=False, fontsize=SMALL_PT, loc="lower left", bbox_to_anchor=(0.0, 1.0),
+                           borderaxespad=0.2, borderpad=0.1, columnspacing=1.0, handletextpad=0.4, handlelength=1.6)
+
+
+def _legend_above_size(ax, handles, labels) -> tuple[int, float]:
+    """(columns, height in points) of the legend :func:`_legend_above` draws above ``ax``: in as
+    many columns as the panel's width holds (measured on legends not attached to ``ax``)."""
+    from matplotlib.legend import Legend
+
+    fig = ax.get_figure(root=True)
+    width_pt = ax.get_position().width * fig.get_figwidth() * 72.0
+    for ncol in range(len(labels), 0, -1):
+        width, height = _legend_extent_pt(Legend(ax, handles, labels, ncol=ncol, **_LEGEND_ABOVE_STYLE))
+        if width <= width_pt:
+            break
+    return ncol, height
+
+
 def _legend_above(ax, handles, labels) -> None:
     """The legend of a panel above its box, below its title (which moves up to make room), in
     as many columns as the panel's width holds: outside the axes it covers no data (``loc="best"``
     inside an evolution panel with points from edge to edge had sat on them)."""
     from matplotlib import rcParams
 
-    fig = ax.get_figure(root=True)
-    width_pt = ax.get_position().width * fig.get_figwidth() * 72.0
-    for ncol in range(len(labels), 0, -1):
-        legend = ax.legend(handles, labels, frameon=False, fontsize=SMALL_PT, ncol=ncol, loc="lower left",
-                           bbox_to_anchor=(0.0, 1.0), borderaxespad=0.2, borderpad=0.1, columnspacing=1.0,
-                           handletextpad=0.4, handlelength=1.6)
-        if _legend_extent_pt(legend)[0] <= width_pt:
-            break
+    ncol, height_pt = _legend_above_size(ax, handles, labels)
+    legend = ax.legend(handles, labels, ncol=ncol, **_LEGEND_ABOVE_STYLE)
     legend.set_gid(_LEGEND_ABOVE_GID)
-    ax.set_title(ax.get_title(), pad=rcParams["axes.titlepad"] + _legend_extent_pt(legend)[1],
-                 fontsize=ax.title.get_fontsize())
+    ax.set_title(ax.get_title(), pad=rcParams["axes.titlepad"] + height_pt, fontsize=ax.title.get_fontsize())
 
 
 def _child_bar_needs(ax, fig_w_pt: float, fig_h_pt: float) -> dict[str, float]:
@@ -846,12 +857,14 @@ def plot_nyquist(data: Spectrum | FitResult, ax: Axes | None = None, fit: FitRes
     legend. Where the arcs are a corner of the plot (a tail or a much larger arc sets its
     scale), an inset magnifies them, whole: down to the end of an arc (a valley of −Z''),
     captioned with its unit, placed where it and its tick labels hide no points, curves or
-    apex labels (where there is such a place), the legend in a corner off it. Both
+    apex labels (where there is such a place), the legend in a corner off it. Where the
+    legend, once the figure is laid out, would cover a point or the fit curve (points that fill
+    the box leave no free corner), it goes above the box, below the title. Both
     axes have the same scale; the limits are the extents of the points and curves (−Z''
     from just below 0), stretched upwards or sideways only as far as the axes' cell leaves
     room, and the box takes the aspect (``adjustable="box"``, a given axes too). In a figure of
-    your own, call :func:`keep_apex_labels_inside` once its other panels are placed. Returns
-    the Axes.
+    your own, call :func:`keep_apex_labels_inside` once its other panels are placed (it also
+    moves a legend that covers data above the box). Returns the Axes.
     """
     data = _spectrum_data(data, "plot_nyquist")
     area_cm2 = _checked_area(area_cm2)
@@ -861,6 +874,7 @@ def plot_nyquist(data: Spectrum | FitResult, ax: Axes | None = None, fit: FitRes
     own_axes = ax is None
     if own_axes:
         ax = _new_axes(None, (COLUMN_IN, _nyquist_height(COLUMN_IN, *_nyquist_ranges(z))))
+        ax._eisfit_own_figure = True  # a legend moved above the box makes the figure taller, not the box smaller
     # one prefix per axes: spectra drawn into the same axes keep the first one's (an 8 kΩ arc
     # after a 20 kΩ one would read 8009.8 under "kΩ")
     factor, prefix = getattr(ax, "_eisfit_ohm_prefix", None) or _ohm_prefix(
@@ -1044,7 +1058,7 @@ def _place_inset(ax, inset) -> None:
 def _place_legend_off_inset(ax, inset) -> None:
     """Move the legend of ``ax`` to the corner that stays off ``inset`` (with its tick labels) and
     covers the fewest points (:func:`_free_corner`)."""
-    legend = ax.get_legend()
+    legend = _legend_inside(ax)
     if legend is not None:
         legend.set_loc(_free_corner(ax, _legend_extent_pt(legend), _inset_room(ax, inset)))
 
@@ -1134,29 +1148,95 @@ def _frame_nyquist(ax, box_pt: tuple[float, float], fill: bool = True) -> None:
 def keep_apex_labels_inside(ax: Axes) -> None:
     """Lay the figure of ``ax`` out and raise the top (or widen the sides) of ``ax`` and of its
     inset where an apex label still crosses the frame, until none does (at most 3 rounds); then
-    place the inset (on the tick labels' room as measured) and the legend again, and the apex
+    place the inset (on the tick labels' room as measured) and the legend again; put the
+    legend above the box where it covers data (:func:`_legend_off_data`); then the apex
     labels off the data, the legend and the inset (:func:`_place_apex_labels`).
     :func:`plot_nyquist` does it for a figure of its own, :func:`plot_fit` once its panels
     are placed; call it after placing a Nyquist plot in a figure of yours."""
-    fig = ax.get_figure(root=True)
     insets = [inset for inset in ax.child_axes if getattr(inset, "_eisfit_nyquist_inset", False)]
-    if insets:  # the inset and legend placed again on the box as drawn, and on the room its tick labels take
-        fig.draw_without_rendering()
-        ax._eisfit_laid_out = True
-        _thin_inset_ticks(ax)
-        for inset in insets:
-            _measure_inset_ticks(inset)
-            _place_inset(ax, inset)
-            _place_legend_off_inset(ax, inset)
-    for _ in range(3):
+    _place_insets_on_drawn_box(ax, insets)
+    _labels_inside_frame(ax)
+    if _legend_off_data(ax):  # the title moved up (the figure grew, or the box shrank): placed and measured again
+        _place_insets_on_drawn_box(ax, insets)
+        _labels_inside_frame(ax)
+    _thin_inset_ticks(ax)
+    _place_apex_labels(ax, insets)
+
+
+def _place_insets_on_drawn_box(ax, insets) -> None:
+    """Place the Nyquist ``insets`` of ``ax``, and the legend of ``ax`` where it is inside the
+    box, again on the box as drawn and on the room the insets' tick labels take there."""
+    if not insets:
+        return
+    ax.get_figure(root=True).draw_without_rendering()
+    ax._eisfit_laid_out = True
+    _thin_inset_ticks(ax)
+    for inset in insets:
+        _measure_inset_ticks(inset)
+        _place_inset(ax, inset)
+        _place_legend_off_inset(ax, inset)
+
+
+def _labels_inside_frame(ax, rounds: int = 3) -> None:
+    """Draw the figure of ``ax`` and stretch the limits of ``ax`` and of its inset until their
+    apex labels are inside their boxes (:func:`_make_room`), at most ``rounds`` times."""
+    fig = ax.get_figure(root=True)
+    for _ in range(rounds):
         fig.draw_without_rendering()
         moved = False
         for target in (ax, *ax.child_axes):
             moved |= _make_room(target)
         if not moved:
             break
-    _thin_inset_ticks(ax)
-    _place_apex_labels(ax, insets)
+
+
+def _legend_inside(ax):
+    """The legend of ``ax`` where it lies inside the box, or None (no legend, or one that
+    :func:`_legend_above` put above the box)."""
+    legend = ax.get_legend()
+    return None if legend is None or legend.get_gid() == _LEGEND_ABOVE_GID else legend
+
+
+def _legend_off_data(ax) -> bool:
+    """Keep the legend of the Nyquist plot ``ax`` (laid out and drawn once) where it lies when
+    it covers no data point, marker or curve (:func:`_drawn_points_px`, :func:`_legend_covers`),
+    pinned there (:func:`_freeze_legend`); else put it above the box (:func:`_legend_above`):
+    points that fill an equal-aspect box leave no free corner, and ``loc="best"`` had sat on
+    some. A figure of the plot's own grows by the legend's height, the box keeping its size; in
+    a panel of another figure the legend stays where it is when, above, it would be taller than
+    :data:`_LEGEND_ABOVE_MAX_SHARE` of the box (the box would shrink by as much: a 2 x 1.6 in
+    figure's had shrunk to a fifth of its width). True when the legend moved above."""
+    legend = _legend_inside(ax)
+    if legend is None:
+        return False
+    fig = ax.get_figure(root=True)
+    fig.draw_without_rendering()
+    handles, labels = ax.get_legend_handles_labels()
+    own = getattr(ax, "_eisfit_own_figure", False)
+    box_height_px = ax.get_window_extent().height
+    if (_legend_covers(ax, *_drawn_points_px(ax)) == 0
+            or not own and _legend_above_size(ax, handles, labels)[1] * fig.dpi / 72.0
+            > _LEGEND_ABOVE_MAX_SHARE * box_height_px):
+        _freeze_legend(ax)
+        return False
+    _legend_above(ax, handles, labels)
+    if own:
+        _regain_box_height(ax, box_height_px)
+    return True
+
+
+_LEGEND_ABOVE_MAX_SHARE = 0.25  # a legend above a panel of another figure is at most this share of its box's height
+
+
+def _regain_box_height(ax, height_px: float) -> None:
+    """Make the figure of ``ax`` (constrained layout) taller by what the box of ``ax`` lost
+    below ``height_px`` (pixels, its drawn height before) once drawn again: a legend moved
+    above a height-bound equal-aspect box had shrunk it (a flat spectrum's box by 7 %)."""
+    fig = ax.get_figure(root=True)
+    fig.draw_without_rendering()
+    lost_px = height_px - ax.get_window_extent().height
+    if lost_px > 0.5:
+        fig.set_figheight(fig.get_figheight() + lost_px / fig.dpi)
 
 
 def _place_apex_labels(ax, insets) -> None:
@@ -1181,8 +1261,8 @@ def _place_apex_labels(ax, insets) -> None:
 def _freeze_legend(ax) -> None:
     """Pin the legend of ``ax`` (drawn once) to where it is now, in the axes fraction: a legend
     at ``loc="best"`` is placed again at every draw, on what the texts then cover. A legend
-    larger than the axes is left as it is."""
-    legend = ax.get_legend()
+    larger than the axes, or above it (:func:`_legend_above`), is left as it is."""
+    legend = _legend_inside(ax)
     if legend is None:
         return
     box, frame = legend.get_window_extent(ax.get_figure(root=True).canvas.get_renderer()), ax.get_window_extent()

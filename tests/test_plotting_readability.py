@@ -513,3 +513,63 @@ def test_the_inset_of_a_small_nyquist_figure_covers_no_point(size_in):
     xy = np.vstack([ax.transData.transform(np.column_stack([line.get_xdata(), line.get_ydata()]))
                     for line in ax.get_lines() if line.get_transform() == ax.transData and len(line.get_xdata())])
     assert _covers(inset.get_tightbbox(fig.canvas.get_renderer()), xy) == 0
+
+
+def _points_under_legend(ax) -> int:
+    """Data points and fit-curve vertices of the Nyquist plot ``ax`` (drawn) that its legend's
+    box covers, from the legend's window extent and the lines' display coordinates."""
+    box = ax.get_legend().get_window_extent(ax.figure.canvas.get_renderer())
+    lines = [line for line in ax.get_lines() if line.get_label() in ("data", "fit")]
+    assert len(lines) == 2
+    xy = np.vstack([ax.transData.transform(np.column_stack([line.get_xdata(), line.get_ydata()]))
+                    for line in lines])
+    return int(((xy[:, 0] >= box.x0) & (xy[:, 0] <= box.x1) & (xy[:, 1] >= box.y0) & (xy[:, 1] <= box.y1)).sum())
+
+
+def _two_arcs_filling_the_box():
+    """A fit of two arcs (a small one at high frequency, in an inset) whose points fill the
+    Nyquist box: every corner, and loc="best", held points (40 under the legend of its own
+    figure, 7 in plot_fit's panel)."""
+    f = np.logspace(6, -1, 50)
+    f = f[f >= 0.37]
+    z = Circuit(HEADLINE).impedance(np.array([1.991, 314.2, 3.209e-10, 0.6571, 1216.0, 1.567e-07, 0.7905]), f)
+    rng = np.random.default_rng(3)
+    z = z * (1 + 0.005 * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size)) / np.sqrt(2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return eisfit.fit(Spectrum(f, z), HEADLINE, kk=False)
+
+
+def test_a_nyquist_legend_that_would_cover_points_goes_above_the_box():
+    """Points filling the box left no free corner: the legend now sits above the box, covering
+    no point or fit vertex, off the inset, inside the figure; in a figure of its own (the box
+    keeps its size: the figure grows) and in plot_fit's Nyquist panel (below the suptitle);
+    laying the panel out again keeps it there."""
+    fit = _two_arcs_filling_the_box()
+    ax = P.plot_nyquist(fit)
+    fig = P.plot_fit(fit)
+    panel = fig.axes[0]
+    P.keep_apex_labels_inside(panel)  # again, as a caller may: the legend stays above
+    for axes in (ax, panel):
+        axes.figure.canvas.draw()
+        renderer = axes.figure.canvas.get_renderer()
+        legend, box = axes.get_legend().get_window_extent(renderer), axes.get_window_extent()
+        assert _points_under_legend(axes) == 0
+        assert legend.y0 >= box.y1 - 1  # above the box
+        assert axes.figure.bbox.contains(legend.x0, legend.y0) and axes.figure.bbox.contains(legend.x1, legend.y1)
+        for inset in axes.child_axes:
+            assert not _overlaps(legend, inset.get_tightbbox(renderer))
+    assert not _overlaps(panel.get_legend().get_window_extent(), fig._suptitle.get_window_extent())
+
+
+def test_a_nyquist_legend_that_covers_nothing_stays_inside_the_box():
+    """One depressed arc: the legend finds a free corner and stays inside the box."""
+    f = np.logspace(6, -0.15, 44)
+    s = Spectrum(f, Circuit("R0-p(R1,CPE1)").impedance(np.array([279.0, 998.0, 2.95e-7, 0.7]), f))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ax = P.plot_nyquist(eisfit.fit(s, "R0-p(R1,CPE1)", kk=False))
+    ax.figure.canvas.draw()
+    legend, box = ax.get_legend().get_window_extent(), ax.get_window_extent()
+    assert box.x0 <= legend.x0 and legend.x1 <= box.x1 and box.y0 <= legend.y0 and legend.y1 <= box.y1
+    assert _points_under_legend(ax) == 0
