@@ -2078,7 +2078,7 @@ def _wrapped(text: str, width_pt: float, size: float = FONT_PT, breaks: str = r"
     title line is never cut at the figure's edge (units were lost)."""
     import re
 
-    parts = re.split(breaks, text)
+    parts = [piece for part in re.split(breaks, text) for piece in _split_too_wide(part, width_pt, size)]
     lines = [parts[0]]
     for part in parts[1:]:
         trial = f"{lines[-1]} {part}"
@@ -2087,6 +2087,24 @@ def _wrapped(text: str, width_pt: float, size: float = FONT_PT, breaks: str = r"
         else:
             lines.append(part)
     return "\n".join(lines)
+
+
+def _split_too_wide(part: str, width_pt: float, size: float) -> list[str]:
+    """``part`` (a piece of :func:`_wrapped`'s text between its break points) as it is when it
+    fits ``width_pt`` (points), else cut after its commas into pieces that fit where they can: a
+    flag naming many keys (``unresolved:R1,R2,CPE1_tau_s,...``) has no ", " to break at and had
+    run off both edges of a fit figure's title."""
+    if "," not in part or _text_extent_pt(part, size)[0] <= width_pt:
+        return [part]
+    words = part.split(",")
+    pieces = [words[0]]
+    for word in words[1:]:
+        if _text_extent_pt(f"{pieces[-1]},{word}", size)[0] <= width_pt:
+            pieces[-1] = f"{pieces[-1]},{word}"
+        else:
+            pieces[-1] += ","
+            pieces.append(word)
+    return pieces
 
 
 def _fit_elements_not_shown(fit) -> list[str]:

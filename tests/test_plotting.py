@@ -1100,6 +1100,21 @@ def test_the_fit_figure_names_its_cautions_and_greys_the_apexes_of_undetermined_
     assert P.UNDETERMINED_APEX_LABEL in [t.get_text() for t in ax.get_legend().get_texts()]
 
 
+def test_a_flag_naming_many_keys_is_broken_at_its_commas_inside_the_figure(fit_result):
+    """A flag whose detail names many keys (``unresolved:R1,R2,CPE1_tau_s,...``: no ", " to break
+    at) had run off both edges of the fit figure's title; it is broken after its commas, every
+    key still named, the title inside the figure."""
+    keys = ["R1", "R2", "CPE1_tau_s", "CPE1_fapex_Hz", "CPE1_ceff_F", "CPE1_ceff_brug_F", "CPE2_tau_s",
+            "CPE2_fapex_Hz", "CPE2_ceff_F", "CPE2_ceff_brug_F", "CPE2_ceff_F_per_cm2", "sigma_total_S_per_cm"]
+    res = eisfit.fitting.result.FitResult.with_fields(fit_result, flags=[f"unresolved:{','.join(keys)}"])
+    fig = P.plot_fit(res)
+    title = fig._suptitle.get_text()
+    assert title.replace("\n", "").endswith("unresolved:" + ",".join(keys))
+    fig.canvas.draw()
+    extent = fig._suptitle.get_window_extent()
+    assert fig.bbox.x0 <= extent.x0 and extent.x1 <= fig.bbox.x1 and extent.y1 <= fig.bbox.y1  # not cut
+
+
 def test_a_clean_fit_figure_says_it_has_no_flags_and_labels_its_apexes(fit_result):
     flags_free = eisfit.fitting.result.FitResult.with_fields(fit_result, flags=[])
     fig = P.plot_fit(flags_free)
