@@ -24,7 +24,8 @@ from typing import Any, Callable, Sequence
 
 from .._caller import user_stacklevel
 from .. import __version__
-from .._processes import long_lived_objects, settle_long_lived, stop_pool, usable_cores, worker_context
+from .._processes import (death_causes, long_lived_objects, pool_processes, settle_long_lived, stop_pool, usable_cores,
+                          worker_context, worker_deaths_text)
 from ..errors import CampaignError, CircuitError, FitError
 from ..io.options import ReaderOptions
 from ..settings import CampaignSettings, FitSettings, check_parameter_names
@@ -511,9 +512,9 @@ class _WorkerPool:
     def respawn(self) -> ProcessPoolExecutor:
         """A fresh pool in place of the broken one (whose remaining workers are ended); how
         its dead worker ended is kept in :attr:`death_causes` (``signal 9 (SIGKILL)``)."""
-        processes = list((getattr(self.executor, "_processes", None) or {}).values())
+        processes = pool_processes(self.executor)
         self.executor.shutdown(wait=True, cancel_futures=True)
-        self.death_causes.extend(_death_causes(processes))
+        self.death_causes.extend(death_causes(processes))
         self.executor = _process_pool(self.jobs)
         return self.executor
 
@@ -536,26 +537,6 @@ class _WorkerPool:
             self.shutdown()
         else:
             self._ending.join()
-
-
-def _death_causes(processes: list) -> list[str]:
-    """How the worker processes of a broken pool that ended abnormally did (``signal 9
-    (SIGKILL)``, ``exit status 1``)."""
-    import signal
-
-    causes = []
-    for process in processes:
-        code = process.exitcode
-        if code is None or code == 0:
-            continue
-        if code < 0:
-            try:
-                causes.append(f"signal {-code} ({signal.Signals(-code).name})")
-            except ValueError:
-                causes.append(f"signal {-code}")
-        else:
-            causes.append(f"exit status {code}")
-    return causes
 
 
 def _process_pool(jobs: int) -> ProcessPoolExecutor:
@@ -690,9 +671,8 @@ def _warn_worker_deaths(stats: dict[str, Any]) -> None:
     deaths = stats.get("worker_deaths") or 0
     if not deaths:
         return
-    how = ", ".join(stats.get("worker_death_causes") or []) or "cause unknown"
-    warnings.warn(f"a worker process died {deaths} time(s) ({how}); the checkpoints it was fitting were fitted "
-                  "again on a fresh pool" + ("; after the second death one task at a time" if deaths >= 2 else ""),
+    warnings.warn(worker_deaths_text(deaths, stats.get("worker_death_causes") or [])
+                  + "; the checkpoints it was fitting were fitted again on a fresh pool" + ("; after the second death one task at a time" if deaths >= 2 else ""),
                   CampaignWarning, stacklevel=user_stacklevel())
 
 
