@@ -20,7 +20,7 @@ import time
 import warnings
 from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from .._caller import user_stacklevel
 from .. import __version__
@@ -554,14 +554,34 @@ def _output_modules_loader(figures: bool) -> Callable[[], None]:
     """What to import while a worker is idle at the end of the fits: pandas, which the table
     needs (0.2 s that ran after the fits, alone, when the table was first built), and, when
     the outputs will be written (``figures``), matplotlib's pyplot, which the figures need
-    (this process draws some of them, and a figure worker forked later inherits it)."""
+    (this process draws some of them, and a figure worker forked later inherits it). Stopped
+    half-way (Ctrl-C), it leaves no module behind (:func:`_imported_whole_or_not_at_all`)."""
     def load() -> None:
-        import pandas  # noqa: F401
+        with _imported_whole_or_not_at_all():
+            import pandas  # noqa: F401
 
-        if figures:
-            import matplotlib.pyplot  # noqa: F401
+            if figures:
+                import matplotlib.pyplot  # noqa: F401
 
     return load
+
+
+@contextlib.contextmanager
+def _imported_whole_or_not_at_all() -> Iterator[None]:
+    """Within: imports that an exception stops half-way (Ctrl-C's KeyboardInterrupt) are
+    undone, every module imported since the start taken out of ``sys.modules``, so that the
+    next import starts afresh. Python takes out only the modules whose code was running: the
+    submodules they had imported stayed, holding the half-made package, and the interrupted
+    campaign, which goes on to write what it finished, failed as it imported matplotlib again
+    for its figures (internal error, exit 1: ``module 'matplotlib' has no attribute
+    'get_data_path'`` from the kept ``matplotlib.cbook``, or ``KeyError: 'Text:kwdoc'``)."""
+    before = set(sys.modules)
+    try:
+        yield
+    except BaseException:
+        for name in [name for name in sys.modules if name not in before]:
+            sys.modules.pop(name, None)
+        raise
 
 
 def _after_last_outcome(pool: _WorkerPool | None, figures: bool, keep_pool: bool = False) -> Callable[[], None] | None:
