@@ -161,11 +161,29 @@ def stop_pool(pool: Executor) -> None:
     """Cancel the queued tasks of ``pool`` and end its running ones now (an interrupt must be
     prompt: its workers ignore SIGINT, and a task can run for seconds). The workers are
     taken before the shutdown, which forgets them (``_processes = None``): taken after it,
-    none had been ended, and the process then waited at exit for their running tasks."""
+    none had been ended, and the process then waited at exit for their running tasks.
+    Then this process's end of the pool's result pipe is closed (:func:`_close_result_writer`)."""
     processes = pool_processes(pool)
+    results = getattr(pool, "_result_queue", None)  # forgotten by the shutdown too
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         process.terminate()
+    _close_result_writer(results)
+
+
+def _close_result_writer(results: Any) -> None:
+    """Close this process's copy of the write end of a process pool's result pipe
+    (``results``, its ``SimpleQueue``; nothing for another executor). A worker ended while
+    it sent a result leaves part of a message in the pipe, and the pool's thread in this
+    process waited for the rest for ever: this process holds a write end too, so the read
+    never ended, and at exit Python joins that thread (``eisfit campaign`` after Ctrl-C hung
+    at exit, 1 of 23 runs under ``timeout -s INT``). With the workers' ends closed as they
+    die and this one closed, the read ends (EOF): the pool counts as broken and its thread
+    ends. This process never writes there (the workers send, the pool's thread reads)."""
+    writer = getattr(results, "_writer", None)
+    if writer is not None:
+        with contextlib.suppress(OSError):
+            writer.close()
 
 
 def ignore_interrupts() -> None:

@@ -304,3 +304,43 @@ def test_death_causes_leave_out_the_workers_the_broken_pool_terminated():
     assert _processes.death_causes([_Ended(1)]) == ["exit status 1"]
     assert _processes.worker_deaths_text(2, ["signal 9 (SIGKILL)"] * 2) == \
         "a worker process died 2 time(s) (signal 9 (SIGKILL))"
+
+
+_HALF_SENT_RESULT = """
+import os, struct, sys, time
+from pathlib import Path
+import concurrent.futures.process as process_pool
+from eisfit._processes import owned_pool, stop_pool
+
+marker = Path(sys.argv[1])
+def half_sent(result_queue, work_id, result=None, exception=None, exit_pid=None):
+    # the worker begins a 1 MB message, then is ended (by stop_pool) before the rest
+    os.write(result_queue._writer.fileno(), struct.pack("!i", 1 << 20) + b"x" * 10)
+    marker.touch()
+    time.sleep(60)
+process_pool._sendback_result = half_sent  # the forked worker inherits it
+pool = owned_pool(1)
+pool.submit(int, 1)
+for _ in range(1200):
+    if marker.exists():
+        break
+    time.sleep(0.05)
+reader = pool._executor_manager_thread
+stop_pool(pool)
+reader.join(10)
+print("pool thread ended" if not reader.is_alive() else "pool thread waits")
+"""
+
+
+@pytest.mark.skipif(not _processes.fork_is_safe(), reason="forked workers (Linux)")
+def test_stop_pool_ends_a_worker_caught_sending_its_result_without_hanging_the_process(tmp_path):
+    """A worker ended by stop_pool (Ctrl-C) in the middle of sending its result left the
+    pool's thread waiting for the rest for ever, and the process hung at exit (eisfit
+    campaign after Ctrl-C, 1 of 23 runs)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _HALF_SENT_RESULT, str(tmp_path / "half-sent")], capture_output=True,
+                          text=True, timeout=60)
+    assert (tmp_path / "half-sent").exists()
+    assert done.stdout.strip() == "pool thread ended" and done.returncode == 0, done.stderr
