@@ -151,7 +151,7 @@ def _on_workers(function: Callable[[list], list], tasks: Iterator[list], workers
     (:func:`eisfit._processes.stop_pool`; a choice of circuit takes seconds)."""
     from ._processes import stop_pool
 
-    pool = _Workers(function, workers)
+    pool = _TaskPool(function, workers)
     pending: deque[tuple[list, Future | None]] = deque()
     finished = False
     try:
@@ -170,7 +170,7 @@ def _on_workers(function: Callable[[list], list], tasks: Iterator[list], workers
     pool.warn_of_deaths()
 
 
-class _Workers:
+class _TaskPool:
     """The worker processes of :func:`_on_workers` and what became of them: a task is run
     on them (:func:`_timed`) until the pool breaks (a worker died: killed, out of memory),
     then in this process, that task and every one after it."""
