@@ -38,6 +38,8 @@ MMAP_THRESHOLD_BYTES = 8 << 20  # blocks below this come from the heap, not from
 TRIM_THRESHOLD_BYTES = 64 << 20  # free memory at the top of the heap kept up to this much
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt parameter numbers (malloc.h)
 _tuned = False  # tune_allocator succeeded in this process (or in the process it was forked from)
+# how a broken process pool ends its surviving workers (concurrent.futures), in death_causes' words
+_POOL_ENDS_WORKERS_WITH = f"signal {int(signal.SIGTERM)} (SIGTERM)"
 
 
 def map_jobs(executor: Executor | None, function: Callable[..., Any], jobs: Sequence[tuple]) -> list[Any]:
@@ -145,9 +147,6 @@ def death_causes(processes: list) -> list[str]:
             causes.append(f"exit status {code}")
     others = [c for c in causes if c != _POOL_ENDS_WORKERS_WITH]
     return others or causes[:1]
-
-
-_POOL_ENDS_WORKERS_WITH = f"signal {int(signal.SIGTERM)} (SIGTERM)"
 
 
 def worker_deaths_text(deaths: int, causes: Sequence[str]) -> str:
