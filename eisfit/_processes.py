@@ -26,7 +26,8 @@ from typing import Any, Callable, Sequence
 
 __all__ = ["map_jobs", "fork_is_safe", "usable_cores", "worker_context", "owned_pool", "tune_allocator",
            "allocator_tuned", "release_freed_memory", "die_with_parent", "PARENT_POLL_SECONDS", "long_lived_objects",
-           "settle_long_lived", "interrupt_on_signals", "ignore_interrupts", "stop_pool"]
+           "settle_long_lived", "interrupt_on_signals", "ignore_interrupts", "stop_pool", "pool_processes",
+           "death_causes", "worker_deaths_text"]
 
 PARENT_POLL_SECONDS = 0.5  # how often a worker checks that its parent is still there
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
@@ -37,6 +38,8 @@ MMAP_THRESHOLD_BYTES = 8 << 20  # blocks below this come from the heap, not from
 TRIM_THRESHOLD_BYTES = 64 << 20  # free memory at the top of the heap kept up to this much
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt parameter numbers (malloc.h)
 _tuned = False  # tune_allocator succeeded in this process (or in the process it was forked from)
+# how a broken process pool ends its surviving workers (concurrent.futures), in death_causes' words
+_POOL_ENDS_WORKERS_WITH = f"signal {int(signal.SIGTERM)} (SIGTERM)"
 
 
 def map_jobs(executor: Executor | None, function: Callable[..., Any], jobs: Sequence[tuple]) -> list[Any]:
@@ -117,15 +120,69 @@ def _start_worker(parent_pid: int, setup: Callable[[], None] | None) -> None:
         setup()
 
 
+def pool_processes(pool: Executor) -> list:
+    """The worker processes of a process pool (none for another executor). Take them before
+    the pool's shutdown, which forgets them (``_processes = None``)."""
+    return list((getattr(pool, "_processes", None) or {}).values())
+
+
+def death_causes(processes: list) -> list[str]:
+    """How each worker process of a broken pool that ended abnormally did (``signal 9
+    (SIGKILL)``, ``exit status 1``), read after the pool's shutdown. A pool ends its
+    surviving workers with SIGTERM when one dies (``concurrent.futures``), so the workers
+    that ended by SIGTERM are left out, or counted as one when no other ended (a worker
+    terminated by the user: which one cannot be told): a campaign's warning had named a
+    SIGTERM beside every SIGKILL."""
+    causes = []
+    for process in processes:
+        code = process.exitcode
+        if code is None or code == 0:
+            continue
+        if code < 0:
+            try:
+                causes.append(f"signal {-code} ({signal.Signals(-code).name})")
+            except ValueError:
+                causes.append(f"signal {-code}")
+        else:
+            causes.append(f"exit status {code}")
+    others = [c for c in causes if c != _POOL_ENDS_WORKERS_WITH]
+    return others or causes[:1]
+
+
+def worker_deaths_text(deaths: int, causes: Sequence[str]) -> str:
+    """The start of the warning given when worker processes died during a run (killed, out of
+    memory), how often and how (:func:`death_causes`, each cause named once): ``a worker
+    process died 1 time(s) (signal 9 (SIGKILL))``; the caller says what became of the work."""
+    return f"a worker process died {deaths} time(s) ({', '.join(dict.fromkeys(causes)) or 'cause unknown'})"
+
+
 def stop_pool(pool: Executor) -> None:
     """Cancel the queued tasks of ``pool`` and end its running ones now (an interrupt must be
     prompt: its workers ignore SIGINT, and a task can run for seconds). The workers are
     taken before the shutdown, which forgets them (``_processes = None``): taken after it,
-    none had been ended, and the process then waited at exit for their running tasks."""
-    processes = list((getattr(pool, "_processes", None) or {}).values())
+    none had been ended, and the process then waited at exit for their running tasks.
+    Then this process's end of the pool's result pipe is closed (:func:`_close_result_writer`)."""
+    processes = pool_processes(pool)
+    results = getattr(pool, "_result_queue", None)  # forgotten by the shutdown too
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         process.terminate()
+    _close_result_writer(results)
+
+
+def _close_result_writer(results: Any) -> None:
+    """Close this process's copy of the write end of a process pool's result pipe
+    (``results``, its ``SimpleQueue``; nothing for another executor). A worker ended while
+    it sent a result leaves part of a message in the pipe, and the pool's thread in this
+    process waited for the rest for ever: this process holds a write end too, so the read
+    never ended, and at exit Python joins that thread (``eisfit campaign`` after Ctrl-C hung
+    at exit, 1 of 23 runs under ``timeout -s INT``). With the workers' ends closed as they
+    die and this one closed, the read ends (EOF): the pool counts as broken and its thread
+    ends. This process never writes there (the workers send, the pool's thread reads)."""
+    writer = getattr(results, "_writer", None)
+    if writer is not None:
+        with contextlib.suppress(OSError):
+            writer.close()
 
 
 def ignore_interrupts() -> None:

@@ -11,11 +11,13 @@ import functools
 import inspect
 import itertools
 import pickle
+import time
 import warnings
 from collections import deque
-from concurrent.futures import BrokenExecutor, Executor, Future
+from concurrent.futures import BrokenExecutor, Future
 from typing import Any, Callable, Iterable, Iterator
 
+from ._caller import user_stacklevel
 from .errors import EisfitError, FitError
 from .fitting import fit as fit_circuit
 from .settings import did_you_mean
@@ -45,10 +47,11 @@ FIT_BATCH = 64  # spectra of one circuit that fit_each fits together (one batche
 # circuit takes ~2-20 ms per spectrum: eisfit.campaign.AUTO_MIN_CHECKPOINTS's thresholds.
 AUTO_MIN_SPECTRA = {"choice": {"fork": 2, "spawn": 4}, "fit": {"fork": 250, "spawn": 1000}}
 TASKS_IN_FLIGHT_PER_WORKER = 2  # tasks sent ahead per worker: the spectra held stay bounded
+OnDone = Callable[[list, list, float], None]  # on_done(task, outcomes, seconds) of map_each
 
 
 def fit_each(spectra: Iterable[Any], circuit: Any = "garnet-symmetric", *, jobs: int | str = 1,
-             **options: Any) -> Iterator[tuple[Any, Any]]:
+             on_done: OnDone | None = None, **options: Any) -> Iterator[tuple[Any, Any]]:
     """Fit every spectrum of ``spectra`` on its own, as :func:`fit` would, and yield
     ``(spectrum, FitResult)`` in input order, or ``(spectrum, error)`` with the
     :class:`~eisfit.EisfitError` its fit raised (the others go on).
@@ -64,12 +67,17 @@ def fit_each(spectra: Iterable[Any], circuit: Any = "garnet-symmetric", *, jobs:
         :mod:`eisfit._processes`); ``"auto"``: one per core this process may use (at most
         :data:`eisfit.campaign.AUTO_JOBS_MAX`), started only when the spectra reach
         :data:`AUTO_MIN_SPECTRA` (a choice of circuit pays from 2 spectra with forked
-        workers), else this process. The results are the same whatever ``jobs``.
+        workers), else this process. The results are the same whatever ``jobs``; a worker
+        that dies (killed, out of memory) leaves its spectra and those after them to this
+        process, with one warning at the end (:func:`map_each`).
+    on_done : called as ``on_done(spectra, outcomes, seconds)`` before each task's spectra are
+        yielded (a batch, or one spectrum): its wall time, s, measured where it ran (this
+        process or a worker); ``eisfit fit -v`` prints it.
     """
     together = not (isinstance(circuit, str) and circuit == "auto") and options.get("engine", "fast") == "fast"
     tasks = _batches(iter(spectra), FIT_BATCH if together else 1)
     work = functools.partial(_fit_task, circuit=circuit, options=options, together=together)
-    for batch, outcomes in map_each(work, tasks, jobs, "fit" if together else "choice"):
+    for batch, outcomes in map_each(work, tasks, jobs, "fit" if together else "choice", on_done=on_done):
         yield from zip(batch, outcomes)
 
 
@@ -85,15 +93,19 @@ def suggest_each(spectra: Iterable[Any], candidates: Any = None, *, jobs: int | 
 
 
 def map_each(function: Callable[[list], list], tasks: Iterator[list], jobs: int | str,
-             kind: str) -> Iterator[tuple[list, list]]:
+             kind: str, on_done: OnDone | None = None) -> Iterator[tuple[list, list]]:
     """``(task, function(task))`` for each of ``tasks`` (lists of spectra), in order: in this
     process, or on worker processes (``jobs``; ``"auto"`` by :data:`AUTO_MIN_SPECTRA` of
     ``kind``, ``"choice"`` or ``"fit"``, counted in spectra). ``function`` is a picklable
-    callable that returns one outcome per item of its task and raises nothing it expects;
-    a worker that dies leaves its task and those after it to this process."""
+    callable that returns one outcome per item of its task and raises nothing it expects.
+    A worker that dies breaks the pool: its task and those after it are done in this
+    process, and a UserWarning at the end says how many workers died and how
+    (:func:`eisfit._processes.worker_deaths_text`, the campaign's words). ``on_done(task,
+    outcomes, seconds)``, where given, is called before each task is yielded, with the wall
+    time of ``function(task)`` where it ran, s."""
     workers = _workers_for(jobs)
     if workers <= 1:
-        yield from ((task, function(task)) for task in tasks)
+        yield from _here(function, tasks, on_done)
         return
     held, seen = [], 0
     if jobs == "auto":  # start workers only when the spectra make it worth it
@@ -106,50 +118,103 @@ def map_each(function: Callable[[list], list], tasks: Iterator[list], jobs: int 
             if seen >= least:
                 break
         if seen < least:
-            yield from ((task, function(task)) for task in held)
+            yield from _here(function, held, on_done)
             return
-    yield from _on_workers(function, itertools.chain(held, tasks), workers)
+    yield from _on_workers(function, itertools.chain(held, tasks), workers, on_done)
 
 
-def _on_workers(function: Callable[[list], list], tasks: Iterator[list], workers: int) -> Iterator[tuple[list, list]]:
+def _timed(function: Callable[[list], list], task: list) -> tuple[list, float]:
+    """``function(task)`` and its wall time, s (run where the task runs: on a worker, its own)."""
+    t0 = time.perf_counter()
+    outcomes = function(task)
+    return outcomes, time.perf_counter() - t0
+
+
+def _reported(task: list, timed: tuple[list, float], on_done: OnDone | None) -> tuple[list, list]:
+    """``(task, outcomes)`` of a :func:`_timed` task, told to ``on_done`` first."""
+    outcomes, seconds = timed
+    if on_done is not None:
+        on_done(task, outcomes, seconds)
+    return task, outcomes
+
+
+def _here(function: Callable[[list], list], tasks: Iterable[list], on_done: OnDone | None) -> Iterator[tuple[list, list]]:
+    """:func:`map_each` in this process."""
+    for task in tasks:
+        yield _reported(task, _timed(function, task), on_done)
+
+
+def _on_workers(function: Callable[[list], list], tasks: Iterator[list], workers: int,
+                on_done: OnDone | None) -> Iterator[tuple[list, list]]:
     """:func:`map_each` on ``workers`` processes. Stopped early (Ctrl-C, an error, or the
     caller no longer reading), the pool's running tasks are ended at once, not waited for
     (:func:`eisfit._processes.stop_pool`; a choice of circuit takes seconds)."""
-    from ._processes import owned_pool, stop_pool
+    from ._processes import stop_pool
 
-    pool = owned_pool(workers, setup=_init_worker)
+    pool = _TaskPool(function, workers)
     pending: deque[tuple[list, Future | None]] = deque()
-    broken, finished = False, False
+    finished = False
     try:
         for task in tasks:
-            pending.append((task, None if broken else _submit(pool, function, task)))
-            broken = broken or pending[-1][1] is None
+            pending.append((task, pool.submit(task)))
             while len(pending) > TASKS_IN_FLIGHT_PER_WORKER * workers:
-                yield _finished(function, *pending.popleft())
+                yield _reported(*pool.result(*pending.popleft()), on_done)
         while pending:
-            yield _finished(function, *pending.popleft())
+            yield _reported(*pool.result(*pending.popleft()), on_done)
         finished = True
     finally:
         if finished:
-            pool.shutdown(wait=True)
+            pool.executor.shutdown(wait=True)
         else:
-            stop_pool(pool)
+            stop_pool(pool.executor)
+    pool.warn_of_deaths()
 
 
-def _submit(pool: Executor, function: Callable[[list], list], task: list) -> Future | None:
-    try:
-        return pool.submit(function, task)
-    except (BrokenExecutor, RuntimeError):  # a worker died: the rest runs here
+class _TaskPool:
+    """The worker processes of :func:`_on_workers` and what became of them: a task is run
+    on them (:func:`_timed`) until the pool breaks (a worker died: killed, out of memory),
+    then in this process, that task and every one after it."""
+
+    def __init__(self, function: Callable[[list], list], workers: int):
+        from ._processes import owned_pool
+
+        self.function = function
+        self.executor = owned_pool(workers, setup=_init_worker)
+        self.at_break: list | None = None  # the pool's processes, taken when it broke
+
+    def submit(self, task: list) -> Future | None:
+        """The task's future on the workers; None when the pool is broken."""
+        if self.at_break is None:
+            try:
+                return self.executor.submit(_timed, self.function, task)
+            except (BrokenExecutor, RuntimeError):  # a worker died: the rest runs here
+                self._broke()
         return None
 
+    def result(self, task: list, future: Future | None) -> tuple[list, tuple[list, float]]:
+        """``(task, (outcomes, seconds))``: from the workers, else (broken pool) done here."""
+        if future is not None:
+            try:
+                return task, future.result()
+            except BrokenExecutor:
+                self._broke()
+        return task, _timed(self.function, task)
 
-def _finished(function: Callable[[list], list], task: list, future: Future | None) -> tuple[list, list]:
-    if future is not None:
-        try:
-            return task, future.result()
-        except BrokenExecutor:
-            pass
-    return task, function(task)
+    def _broke(self) -> None:
+        if self.at_break is None:
+            from ._processes import pool_processes
+
+            self.at_break = pool_processes(self.executor)
+
+    def warn_of_deaths(self) -> None:
+        """After the shutdown: one warning when the pool broke, how many workers died and how."""
+        if self.at_break is None:
+            return
+        from ._processes import death_causes, worker_deaths_text
+
+        causes = death_causes(self.at_break)
+        warnings.warn(worker_deaths_text(max(len(causes), 1), causes) + "; the spectra it was given, and all those "
+                      "after them, were fitted in this process", UserWarning, stacklevel=user_stacklevel())
 
 
 def _workers_for(jobs: int | str) -> int:

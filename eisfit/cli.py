@@ -766,7 +766,7 @@ def fit_command(files, circuit, area_cm2, thickness_cm, symmetric, weighting, fm
     _detail(f"settings: {settings.fit_kwargs()}, {options}, jobs {jobs}")
     results, failed = [], _Failures()
     spectra = (s for _, s in _each_spectrum(files, fmt, failed, imag_sign, columns_text))
-    for s, res in fit_each(spectra, **settings.fit_kwargs(), **options, jobs=jobs):
+    for s, res in fit_each(spectra, **settings.fit_kwargs(), **options, jobs=jobs, on_done=_fit_time):
         if isinstance(res, EisfitError):
             _failed(res, _labelled(s.label, res))
             failed.count += 1
@@ -793,6 +793,16 @@ def fit_command(files, circuit, area_cm2, thickness_cm, symmetric, weighting, fm
 
 
 _PROFILE_CHOICE = {"auto": "auto", "on": True, "off": False}
+
+
+def _fit_time(spectra: list, outcomes: list, seconds: float) -> None:
+    """-v: the wall time, s, of one task of ``eisfit fit`` where it ran (this process or a
+    worker): ``cp1: fitted in 1.234 s``, or for a batch fitted together ``cp0 ... cp63: 64
+    spectra fitted in 0.412 s``; a spectrum whose fit failed has its error line instead."""
+    if len(spectra) > 1:
+        _detail(f"{spectra[0].label} ... {spectra[-1].label}: {len(spectra)} spectra fitted in {seconds:.3f} s")
+    elif not isinstance(outcomes[0], EisfitError):
+        _detail(f"{spectra[0].label}: fitted in {seconds:.3f} s")
 
 
 @dataclass

@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 import eisfit
+import eisfit.api
 from eisfit import FitError
 from eisfit import _processes
 from eisfit.api import AUTO_MIN_SPECTRA, fit_each, map_each, suggest_each
@@ -123,7 +124,8 @@ class _DyingPool:
 
 def test_tasks_of_workers_that_die_are_done_in_this_process(monkeypatch):
     monkeypatch.setattr(_processes, "owned_pool", _DyingPool)
-    got = list(map_each(lambda task: [x + 1 for x in task], iter([[1], [2], [3]]), 2, "choice"))
+    with pytest.warns(UserWarning, match=r"a worker process died 1 time\(s\) \(cause unknown\); the spectra"):
+        got = list(map_each(lambda task: [x + 1 for x in task], iter([[1], [2], [3]]), 2, "choice"))
     assert [out for _, out in got] == [[2], [3], [4]]
 
 
@@ -194,3 +196,151 @@ def test_stopping_early_ends_the_running_tasks_rather_than_waiting_for_them(tmp_
         time.sleep(0.05)
     assert not _running(worker)
     assert not (slow / "done").exists()  # it was ended, not left to finish its task
+
+
+def _write_spectra(folder, n: int) -> list[str]:
+    return [str(write_csv([two_arcs(200.0 + 300 * k, seed=10 + k, label=f"cp{k}")], folder / f"cp{k}.csv"))
+            for k in range(n)]
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_fit_verbose_prints_each_task_s_fit_time_in_order_and_the_same_stdout(tmp_path, monkeypatch, jobs):
+    """`eisfit fit -v` printed each fit's time until the fits moved to workers (session 69),
+    then none: the time is measured where the task ran and printed here, in order."""
+    import eisfit.api
+
+    monkeypatch.setattr(eisfit.api, "FIT_BATCH", 2)  # tasks [cp0, cp1], [cp2]
+    paths = _write_spectra(tmp_path, 3)
+    runner = CliRunner()
+    for json_option in ([], ["--json"]):
+        args = ["fit", *paths, "--circuit", TWO_ARCS, "--jobs", jobs, *json_option]
+        quiet, verbose = runner.invoke(main, args), runner.invoke(main, [*args, "-v"])
+        assert quiet.exit_code == verbose.exit_code == 0, verbose.output
+        assert quiet.stdout == verbose.stdout
+    times = [line for line in verbose.stderr.splitlines() if " fitted in " in line]
+    assert [line.split(" fitted in ")[0] for line in times] == ["cp0 ... cp1: 2 spectra", "cp2:"]
+    assert all(0 < float(line.split(" fitted in ")[1].removesuffix(" s")) < 60 for line in times)
+
+
+_MAIN_PID = None  # the test process (forked workers inherit it)
+_FIT_TASK = eisfit.api._fit_task
+
+
+def _kill_the_first_worker() -> None:
+    """In the first worker that calls it, SIGKILL itself (as the out-of-memory killer does);
+    a marker file, made atomically, says it happened. Nothing in the test process."""
+    import os
+    import signal
+
+    if os.getpid() == _MAIN_PID:
+        return
+    try:
+        os.close(os.open(os.environ["EISFIT_TEST_KILL_MARKER"], os.O_CREAT | os.O_EXCL))
+    except FileExistsError:
+        return
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _dying_fit_task(batch: list, **settings) -> list:
+    _kill_the_first_worker()
+    return _FIT_TASK(batch, **settings)
+
+
+def _doubled_or_dying(task: list) -> list:
+    _kill_the_first_worker()
+    return [2 * x for x in task]
+
+
+def _first_worker_dies(monkeypatch, tmp_path) -> None:
+    """Arm :func:`_kill_the_first_worker` (the workers, forked later, inherit it)."""
+    import os
+
+    global _MAIN_PID
+    _MAIN_PID = os.getpid()
+    monkeypatch.setenv("EISFIT_TEST_KILL_MARKER", str(tmp_path / "killed"))
+
+
+@pytest.mark.skipif(not _processes.fork_is_safe(), reason="forked workers (Linux)")
+def test_a_worker_that_dies_is_reported_once_and_its_spectra_fitted_here(tmp_path, monkeypatch):
+    """A worker killed mid-run (the OOM killer) had been absorbed without a word, exit 0:
+    the output stays complete and the same as --jobs 1, and one warning says what happened."""
+    import eisfit.api
+
+    monkeypatch.setattr(eisfit.api, "FIT_BATCH", 1)  # one task per spectrum
+    paths = _write_spectra(tmp_path, 4)
+    runner = CliRunner()
+    calm = runner.invoke(main, ["fit", *paths, "--circuit", TWO_ARCS, "--json", "--jobs", "1"])
+    _first_worker_dies(monkeypatch, tmp_path)
+    monkeypatch.setattr(eisfit.api, "_fit_task", _dying_fit_task)
+    hit = runner.invoke(main, ["fit", *paths, "--circuit", TWO_ARCS, "--json", "--jobs", "2"])
+    assert (tmp_path / "killed").exists()
+    assert calm.exit_code == hit.exit_code == 0, hit.output
+    assert json.loads(hit.stdout) == json.loads(calm.stdout)
+    warned = [line for line in hit.stderr.splitlines() if "worker process died" in line]
+    assert warned == ["eisfit: warning: a worker process died 1 time(s) (signal 9 (SIGKILL)); the spectra it was "
+                      "given, and all those after them, were fitted in this process"]
+
+
+@pytest.mark.skipif(not _processes.fork_is_safe(), reason="forked workers (Linux)")
+def test_map_each_warns_of_a_dead_worker_and_returns_every_outcome(tmp_path, monkeypatch):
+    _first_worker_dies(monkeypatch, tmp_path)
+    with pytest.warns(UserWarning, match=r"a worker process died 1 time\(s\) \(signal 9 \(SIGKILL\)\)"):
+        got = list(map_each(_doubled_or_dying, iter([[k] for k in range(6)]), 2, "choice"))
+    assert (tmp_path / "killed").exists()
+    assert [out for _, out in got] == [[2 * k] for k in range(6)]
+
+
+class _Ended:
+    def __init__(self, exitcode):
+        self.exitcode = exitcode
+
+
+def test_death_causes_leave_out_the_workers_the_broken_pool_terminated():
+    """A pool ends its other workers with SIGTERM when one dies: a campaign's warning had
+    named 'signal 15 (SIGTERM)' beside the SIGKILL of the one that died."""
+    ended = [_Ended(-15), _Ended(-9), _Ended(0), _Ended(None), _Ended(-15)]
+    assert _processes.death_causes(ended) == ["signal 9 (SIGKILL)"]
+    assert _processes.death_causes([_Ended(-15), _Ended(-15)]) == ["signal 15 (SIGTERM)"]
+    assert _processes.death_causes([_Ended(1)]) == ["exit status 1"]
+    assert _processes.worker_deaths_text(2, ["signal 9 (SIGKILL)"] * 2) == \
+        "a worker process died 2 time(s) (signal 9 (SIGKILL))"
+
+
+_HALF_SENT_RESULT = """
+import os, struct, sys, time
+from pathlib import Path
+import concurrent.futures.process as process_pool
+from eisfit._processes import owned_pool, stop_pool
+
+marker = Path(sys.argv[1])
+def half_sent(result_queue, work_id, result=None, exception=None, exit_pid=None):
+    # the worker begins a 1 MB message, then is ended (by stop_pool) before the rest
+    os.write(result_queue._writer.fileno(), struct.pack("!i", 1 << 20) + b"x" * 10)
+    marker.touch()
+    time.sleep(60)
+process_pool._sendback_result = half_sent  # the forked worker inherits it
+pool = owned_pool(1)
+pool.submit(int, 1)
+for _ in range(1200):
+    if marker.exists():
+        break
+    time.sleep(0.05)
+reader = pool._executor_manager_thread
+stop_pool(pool)
+reader.join(10)
+print("pool thread ended" if not reader.is_alive() else "pool thread waits")
+"""
+
+
+@pytest.mark.skipif(not _processes.fork_is_safe(), reason="forked workers (Linux)")
+def test_stop_pool_ends_a_worker_caught_sending_its_result_without_hanging_the_process(tmp_path):
+    """A worker ended by stop_pool (Ctrl-C) in the middle of sending its result left the
+    pool's thread waiting for the rest for ever, and the process hung at exit (eisfit
+    campaign after Ctrl-C, 1 of 23 runs)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _HALF_SENT_RESULT, str(tmp_path / "half-sent")], capture_output=True,
+                          text=True, timeout=60)
+    assert (tmp_path / "half-sent").exists()
+    assert done.stdout.strip() == "pool thread ended" and done.returncode == 0, done.stderr

@@ -20,11 +20,12 @@ import time
 import warnings
 from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from .._caller import user_stacklevel
 from .. import __version__
-from .._processes import long_lived_objects, settle_long_lived, stop_pool, usable_cores, worker_context
+from .._processes import (death_causes, long_lived_objects, pool_processes, settle_long_lived, stop_pool, usable_cores,
+                          worker_context, worker_deaths_text)
 from ..errors import CampaignError, CircuitError, FitError
 from ..io.options import ReaderOptions
 from ..settings import CampaignSettings, FitSettings, check_parameter_names
@@ -511,9 +512,9 @@ class _WorkerPool:
     def respawn(self) -> ProcessPoolExecutor:
         """A fresh pool in place of the broken one (whose remaining workers are ended); how
         its dead worker ended is kept in :attr:`death_causes` (``signal 9 (SIGKILL)``)."""
-        processes = list((getattr(self.executor, "_processes", None) or {}).values())
+        processes = pool_processes(self.executor)
         self.executor.shutdown(wait=True, cancel_futures=True)
-        self.death_causes.extend(_death_causes(processes))
+        self.death_causes.extend(death_causes(processes))
         self.executor = _process_pool(self.jobs)
         return self.executor
 
@@ -538,26 +539,6 @@ class _WorkerPool:
             self._ending.join()
 
 
-def _death_causes(processes: list) -> list[str]:
-    """How the worker processes of a broken pool that ended abnormally did (``signal 9
-    (SIGKILL)``, ``exit status 1``)."""
-    import signal
-
-    causes = []
-    for process in processes:
-        code = process.exitcode
-        if code is None or code == 0:
-            continue
-        if code < 0:
-            try:
-                causes.append(f"signal {-code} ({signal.Signals(-code).name})")
-            except ValueError:
-                causes.append(f"signal {-code}")
-        else:
-            causes.append(f"exit status {code}")
-    return causes
-
-
 def _process_pool(jobs: int) -> ProcessPoolExecutor:
     # forked where safe, else spawned (eisfit._processes); each worker ignores SIGINT (the
     # main process stops the campaign) and exits when the main process dies
@@ -573,14 +554,34 @@ def _output_modules_loader(figures: bool) -> Callable[[], None]:
     """What to import while a worker is idle at the end of the fits: pandas, which the table
     needs (0.2 s that ran after the fits, alone, when the table was first built), and, when
     the outputs will be written (``figures``), matplotlib's pyplot, which the figures need
-    (this process draws some of them, and a figure worker forked later inherits it)."""
+    (this process draws some of them, and a figure worker forked later inherits it). Stopped
+    half-way (Ctrl-C), it leaves no module behind (:func:`_imported_whole_or_not_at_all`)."""
     def load() -> None:
-        import pandas  # noqa: F401
+        with _imported_whole_or_not_at_all():
+            import pandas  # noqa: F401
 
-        if figures:
-            import matplotlib.pyplot  # noqa: F401
+            if figures:
+                import matplotlib.pyplot  # noqa: F401
 
     return load
+
+
+@contextlib.contextmanager
+def _imported_whole_or_not_at_all() -> Iterator[None]:
+    """Within: imports that an exception stops half-way (Ctrl-C's KeyboardInterrupt) are
+    undone, every module imported since the start taken out of ``sys.modules``, so that the
+    next import starts afresh. Python takes out only the modules whose code was running: the
+    submodules they had imported stayed, holding the half-made package, and the interrupted
+    campaign, which goes on to write what it finished, failed as it imported matplotlib again
+    for its figures (internal error, exit 1: ``module 'matplotlib' has no attribute
+    'get_data_path'`` from the kept ``matplotlib.cbook``, or ``KeyError: 'Text:kwdoc'``)."""
+    before = set(sys.modules)
+    try:
+        yield
+    except BaseException:
+        for name in [name for name in sys.modules if name not in before]:
+            sys.modules.pop(name, None)
+        raise
 
 
 def _after_last_outcome(pool: _WorkerPool | None, figures: bool, keep_pool: bool = False) -> Callable[[], None] | None:
@@ -690,9 +691,8 @@ def _warn_worker_deaths(stats: dict[str, Any]) -> None:
     deaths = stats.get("worker_deaths") or 0
     if not deaths:
         return
-    how = ", ".join(stats.get("worker_death_causes") or []) or "cause unknown"
-    warnings.warn(f"a worker process died {deaths} time(s) ({how}); the checkpoints it was fitting were fitted "
-                  "again on a fresh pool" + ("; after the second death one task at a time" if deaths >= 2 else ""),
+    warnings.warn(worker_deaths_text(deaths, stats.get("worker_death_causes") or [])
+                  + "; the checkpoints it was fitting were fitted again on a fresh pool" + ("; after the second death one task at a time" if deaths >= 2 else ""),
                   CampaignWarning, stacklevel=user_stacklevel())
 
 
