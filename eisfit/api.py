@@ -138,7 +138,8 @@ def _reported(task: list, timed: tuple[list, float], on_done: OnDone | None) -> 
     return task, outcomes
 
 
-def _here(function: Callable[[list], list], tasks: Iterable[list], on_done: OnDone | None) -> Iterator[tuple[list, list]]:
+def _here(function: Callable[[list], list], tasks: Iterable[list],
+          on_done: OnDone | None) -> Iterator[tuple[list, list]]:
     """:func:`map_each` in this process."""
     for task in tasks:
         yield _reported(task, _timed(function, task), on_done)

@@ -32,7 +32,8 @@ def _open_r2_spectrum() -> eisfit.Spectrum:
     f = np.logspace(6, 0, 50)
     jw = 2j * np.pi * f
     t = TRUTH
-    z = t["R0"] + 1 / (1 / t["R1"] + t["CPE1_0"] * jw ** t["CPE1_1"]) + 1 / (1 / t["R2"] + t["CPE2_0"] * jw ** t["CPE2_1"])
+    z = (t["R0"] + 1 / (1 / t["R1"] + t["CPE1_0"] * jw ** t["CPE1_1"])
+         + 1 / (1 / t["R2"] + t["CPE2_0"] * jw ** t["CPE2_1"]))
     rng = np.random.default_rng(SEED)
     z = z + NOISE * np.abs(z) * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size)) / np.sqrt(2)
     return eisfit.Spectrum(f, z, meta={"label": "open"})

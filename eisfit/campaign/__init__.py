@@ -691,8 +691,9 @@ def _warn_worker_deaths(stats: dict[str, Any]) -> None:
     deaths = stats.get("worker_deaths") or 0
     if not deaths:
         return
+    again = "; after the second death one task at a time" if deaths >= 2 else ""
     warnings.warn(worker_deaths_text(deaths, stats.get("worker_death_causes") or [])
-                  + "; the checkpoints it was fitting were fitted again on a fresh pool" + ("; after the second death one task at a time" if deaths >= 2 else ""),
+                  + "; the checkpoints it was fitting were fitted again on a fresh pool" + again,
                   CampaignWarning, stacklevel=user_stacklevel())
 
 

@@ -229,7 +229,8 @@ class FitResult:
     prints ``> lower_3sigma`` with the 1-sigma interval. A derived quantity computed from such
     a parameter alone (its ASR, a conductivity) has its interval there too, under its key, the
     parameter's carried through it (:func:`~eisfit.fitting.result.interval_through`): an ASR
-    bounded below only (``> lower_3sigma``), a conductivity L/(R*A) above only (``< upper_3sigma``). An exponent flagged ``stderr-spans-range:<name>`` (value +- stderr covers half
+    bounded below only (``> lower_3sigma``), a conductivity L/(R*A) above only (``< upper_3sigma``).
+    An exponent flagged ``stderr-spans-range:<name>`` (value +- stderr covers half
     of its 0-1 range or more) keeps its value and stderr here and reads 'undetermined' in
     reports and figures.
 
