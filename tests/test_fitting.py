@@ -559,6 +559,8 @@ def test_a_singular_covariance_marks_the_values_it_cannot_determine_and_keeps_th
     lines = {line.split()[0]: line for line in res.summary().splitlines()[4:4 + len(res.param_names)]}
     for name in ("R0", "R1"):
         assert lines[name].endswith("(undetermined: stderr unknown)"), lines[name]
+        assert "nan" not in lines[name] and "±" not in lines[name]  # it read "141.24 ± nan"
+    assert "nan" not in res.summary()
     assert "undetermined" not in lines["C1"]
     assert list(res.to_dataframe()["note"][["R0", "R1", "C1"]]) == ["undetermined", "undetermined", ""]
 

@@ -85,12 +85,13 @@ def _undetermined_text(res, key: str, value: float, err: float | None) -> str:
 
 
 def _fmt(value: float, err: float | None = None) -> str:
+    """``value ± err`` for the summary's value column; the value alone where ``err`` is None
+    or not finite (no stderr: the note beside it says "stderr unknown", as a campaign's report
+    and :func:`eisfit.units.format_value` do, where "± nan" had read like a number)."""
     if value is None or not math.isfinite(value):
         return "nan"
-    if err is None:
+    if err is None or not math.isfinite(err):
         return f"{value:.5g}"
-    if not math.isfinite(err):
-        return f"{value:.5g} ± nan"
     if value != 0 and err > UNBOUNDED_ERROR * abs(value):  # "0.00020585 ± 7.2e+10 s" reads as a number
         return f"{value:.5g} ± >{UNBOUNDED_ERROR:g}x"
     shown = f"{err:.2g}"
