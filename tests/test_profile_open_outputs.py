@@ -166,7 +166,7 @@ def test_a_conductivity_of_a_resistance_bounded_below_only_is_bounded_above():
     from types import SimpleNamespace
 
     from eisfit.fitting.report import one_sided_reading
-    from eisfit.fitting.result import interval_through
+    from eisfit.fitting.intervals import interval_through
 
     r = {"lower_1sigma": 40.0, "upper_1sigma": 75.0, "lower_3sigma": 27.0, "upper_3sigma": None,
          "open_lower": False, "open_upper": True, "open_lower_1sigma": False, "open_upper_1sigma": False}

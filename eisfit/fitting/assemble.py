@@ -28,7 +28,8 @@ from .flags import (ARC_NUMBERING_FLAG, PROFILE_OPEN_FLAG, SPANS_RANGE_FLAG, WAR
                     unresolved_keys, unresolved_names)
 from .profile import (DIFFUSION_EDGE_FACTOR, arcs_at_blocked_low_edge, diffusion_times,
                       open_towards_infinite_length)
-from .result import Correlations, FitResult, interval_through
+from .intervals import interval_through
+from .result import Correlations, FitResult
 from ..model.weighting import pseudo_chisq
 
 if TYPE_CHECKING:
@@ -195,7 +196,7 @@ def open_derived_intervals(definition: CircuitDefinition, values: Mapping[str, f
     """The intervals of the derived quantities computed from one parameter flagged
     ``profile-open`` alone (:func:`~eisfit.analysis.derived.one_parameter_quantities`: its ASR
     R*A and R*A/2, a conductivity L/(R*A)), by key: the parameter's profile interval carried
-    through the quantity (:func:`~eisfit.fitting.result.interval_through`). Such a quantity has
+    through the quantity (:func:`~eisfit.fitting.intervals.interval_through`). Such a quantity has
     no stderr either, and what the data give is its bound: an ASR bounded below only, a
     conductivity bounded above only. {} where no parameter is flagged so, or it is unresolved."""
     bounded = [n for n in flag_details(flags, PROFILE_OPEN_FLAG) if n in intervals and n not in unresolved_names(flags)]

@@ -36,7 +36,7 @@ from ..analysis.derived import arc_tau_s, circuit_arcs
 from ..model import Arc, finite_at_dc
 from .guess import arc_values
 from .optimise import LMRun
-from .result import with_open_ends_empty
+from .intervals import with_open_ends_empty
 from .solver import BatchProblem, grid_key
 
 MAX_DECADES = 3.0  # the walk stops this far from the optimum (an open end of the interval)
@@ -83,7 +83,7 @@ class ProfileInterval:
     def as_dict(self) -> dict[str, float | bool | None]:
         """The interval as ``FitResult.intervals`` holds it: the ends in the parameter's unit,
         an open end None (where the walk stopped is no bound the data give:
-        :func:`~eisfit.fitting.result.with_open_ends_empty`), and the ``open_*`` flags."""
+        :func:`~eisfit.fitting.intervals.with_open_ends_empty`), and the ``open_*`` flags."""
         return with_open_ends_empty(dataclasses.asdict(self))
 
 

@@ -7,7 +7,7 @@ from ..analysis.quality import undetermined
 from .flags import (ARC_NUMBERING_FLAG, PROFILE_OPEN_FLAG, SPANS_RANGE_FLAG, by_severity, flag_detail, flag_details,
                     flag_name, holds_arc, low_n_capacitance_keys, reads_undetermined, undetermined_reason,
                     unresolved_keys)
-from .result import interval_end
+from .intervals import interval_end
 
 UNRESOLVED = "unresolved"
 NOT_DEFINED = "not defined"  # a derived quantity whose formula has no value here (Brug with no series R)
@@ -101,7 +101,7 @@ def _fmt(value: float, err: float | None = None) -> str:
 
 
 def _end(iv: dict, key: str) -> str:
-    """An interval end (:func:`~eisfit.fitting.result.interval_end`); an open one (the walk
+    """An interval end (:func:`~eisfit.fitting.intervals.interval_end`); an open one (the walk
     stopped before the level) reads ``open``: where the walk stopped (1000x the value above,
     value/1000 below) is no property of the data."""
     value = interval_end(iv, key)

@@ -24,7 +24,7 @@ import numpy as np
 from ..model import Circuit
 from ..spectrum import Spectrum
 from .engine import fit
-from .result import interval_end
+from .intervals import interval_end
 
 CIRCUIT = "R0-p(R1,CPE1)-p(R2,CPE2)"
 F_MAX_HZ, F_MIN_HZ, PER_DECADE = 1e7, 1e2, 10
