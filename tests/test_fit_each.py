@@ -219,7 +219,7 @@ def test_fit_verbose_prints_each_task_s_fit_time_in_order_and_the_same_stdout(tm
         assert quiet.stdout == verbose.stdout
     times = [line for line in verbose.stderr.splitlines() if " fitted in " in line]
     assert [line.split(" fitted in ")[0] for line in times] == ["cp0 ... cp1: 2 spectra", "cp2:"]
-    assert all(0 < float(line.split(" fitted in ")[1].removesuffix(" s")) < 60 for line in times)
+    assert all(float(line.split(" fitted in ")[1].removesuffix(" s")) > 0 for line in times)  # a time, in s
 
 
 _MAIN_PID = None  # the test process (forked workers inherit it)
