@@ -1155,8 +1155,8 @@ def keep_apex_labels_inside(ax: Axes) -> None:
     are placed; call it after placing a Nyquist plot in a figure of yours."""
     insets = [inset for inset in ax.child_axes if getattr(inset, "_eisfit_nyquist_inset", False)]
     _place_insets_on_drawn_box(ax, insets)
-    _labels_inside_frame(ax)
-    if _legend_off_data(ax):  # the title moved up (the figure grew, or the box shrank): placed and measured again
+    drawn = _labels_inside_frame(ax)
+    if _legend_off_data(ax, drawn):  # the title moved up (the figure grew, or the box shrank): placed and measured again
         _place_insets_on_drawn_box(ax, insets)
         _labels_inside_frame(ax)
     _thin_inset_ticks(ax)
@@ -1177,9 +1177,10 @@ def _place_insets_on_drawn_box(ax, insets) -> None:
         _place_legend_off_inset(ax, inset)
 
 
-def _labels_inside_frame(ax, rounds: int = 3) -> None:
+def _labels_inside_frame(ax, rounds: int = 3) -> bool:
     """Draw the figure of ``ax`` and stretch the limits of ``ax`` and of its inset until their
-    apex labels are inside their boxes (:func:`_make_room`), at most ``rounds`` times."""
+    apex labels are inside their boxes (:func:`_make_room`), at most ``rounds`` times. True
+    when the figure as last drawn is the figure as it is (the last round moved nothing)."""
     fig = ax.get_figure(root=True)
     for _ in range(rounds):
         fig.draw_without_rendering()
@@ -1187,7 +1188,8 @@ def _labels_inside_frame(ax, rounds: int = 3) -> None:
         for target in (ax, *ax.child_axes):
             moved |= _make_room(target)
         if not moved:
-            break
+            return True
+    return False
 
 
 def _legend_inside(ax):
@@ -1197,7 +1199,7 @@ def _legend_inside(ax):
     return None if legend is None or legend.get_gid() == _LEGEND_ABOVE_GID else legend
 
 
-def _legend_off_data(ax) -> bool:
+def _legend_off_data(ax, drawn: bool = False) -> bool:
     """Keep the legend of the Nyquist plot ``ax`` (laid out and drawn once) where it lies when
     it covers no data point, marker or curve (:func:`_drawn_points_px`, :func:`_legend_covers`),
     pinned there (:func:`_freeze_legend`); else put it above the box (:func:`_legend_above`):
@@ -1205,12 +1207,15 @@ def _legend_off_data(ax) -> bool:
     some. A figure of the plot's own grows by the legend's height, the box keeping its size; in
     a panel of another figure the legend stays where it is when, above, it would be taller than
     :data:`_LEGEND_ABOVE_MAX_SHARE` of the box (the box would shrink by as much: a 2 x 1.6 in
-    figure's had shrunk to a fifth of its width). True when the legend moved above."""
+    figure's had shrunk to a fifth of its width). True when the legend moved above.
+    ``drawn``: the figure as last drawn is as it is (not drawn again: a draw is ~0.1-0.3 s of
+    a fit figure)."""
     legend = _legend_inside(ax)
     if legend is None:
         return False
     fig = ax.get_figure(root=True)
-    fig.draw_without_rendering()
+    if not drawn:
+        fig.draw_without_rendering()
     handles, labels = ax.get_legend_handles_labels()
     own = getattr(ax, "_eisfit_own_figure", False)
     box_height_px = ax.get_window_extent().height
