@@ -233,7 +233,6 @@ def test_an_interrupt_swallowed_by_a_finalizer_still_ends_the_command_with_130(t
     assert "eisfit: error: interrupted: the run went on to its end" in result.stderr
 
 
-
 _CTRL_C_IN_AN_IMPORT = """
 import os, signal, sys
 from eisfit.cli import main
