@@ -215,3 +215,21 @@ def test_relabelled_arcs_carry_the_intervals_of_their_new_quantities():
     assert relabelled.intervals["R2"] == res.intervals["R2"]
     line = next(line for line in relabelled.summary().splitlines() if line.split()[0] == "R2_sigma_S_per_cm")
     assert line.split()[1] == "<" and "3 sigma upper bound" in line
+
+
+def test_the_notebook_table_and_html_give_the_bound_too():
+    """to_dataframe's note and the HTML view read a value bounded below only as the summary
+    does (``undetermined: > 32.03 (3 sigma lower bound)``), its ASR too; a determined value keeps
+    an empty note."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = eisfit.fit(_open_r2_spectrum(), CIRCUIT, area_cm2=AREA_CM2)
+    assert OPEN in res.flags
+    notes = res.to_dataframe()["note"]
+    r2_bound = f"> {res.intervals['R2']['lower_3sigma']:.4g}"
+    asr_bound = f"> {res.intervals['R2_asr_ohm_cm2']['lower_3sigma']:.4g}"
+    assert notes["R2"] == f"undetermined: {r2_bound} (3 sigma lower bound)"
+    assert notes["R2_asr_ohm_cm2"].startswith(f"undetermined: {asr_bound} (3 sigma lower bound); ")
+    assert notes["R1"] == ""
+    html = res._repr_html_()
+    assert f"undetermined: &gt; {res.intervals['R2']['lower_3sigma']:.4g} (3 sigma lower bound)" in html

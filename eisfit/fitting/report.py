@@ -359,9 +359,25 @@ def _parameter_rows(res) -> list[tuple[str, float, float, str, str]]:
     for name in res.param_names:
         value, err = res.values[name], res.stderr.get(name, math.nan)
         note = ("fixed" if name in res.fixed else UNRESOLVED if name in hidden
-                else "undetermined" if undetermined(value, err) or reads_undetermined(res.flags, name) else "")
+                else _bound_note(res, name) or ("undetermined" if undetermined(value, err)
+                                                or reads_undetermined(res.flags, name) else ""))
         rows.append((name, value, err, res.units.get(name, ""), note))
     return rows
+
+
+def _bound_note(res, key: str) -> str:
+    """The note of a value the data bound on one side only (:func:`one_sided_reading`), as the
+    notebook table and HTML give it: ``undetermined: > 32.03 (3 sigma lower bound)``, or
+    ``undetermined: no bound at 3 sigma``; "" for any other value."""
+    reading = one_sided_reading(res, key)
+    if reading is None:
+        return ""
+    shown = reading[0]
+    if shown.startswith(">"):
+        return f"undetermined: {shown} (3 sigma lower bound)"
+    if shown.startswith("<"):
+        return f"undetermined: {shown} (3 sigma upper bound)"
+    return "undetermined: no bound at 3 sigma"
 
 
 def _derived_rows(res) -> list[tuple[str, float, float, str, str]]:
@@ -377,6 +393,8 @@ def _derived_rows(res) -> list[tuple[str, float, float, str, str]]:
             formula = formula[1:-1]
         if key in hidden:
             formula = f"{UNRESOLVED}; {formula}"
+        elif _bound_note(res, key):
+            formula = f"{_bound_note(res, key)}; {formula}"
         elif reads_undetermined(res.flags, key):
             formula = f"undetermined; {formula}"
         rows.append((key, value, res.derived.get(f"{key}_stderr", math.nan), unit, formula))
