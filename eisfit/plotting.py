@@ -2084,14 +2084,7 @@ def _wrapped(text: str, width_pt: float, size: float = FONT_PT, breaks: str = r"
     import re
 
     parts = [piece for part in re.split(breaks, text) for piece in _split_too_wide(part, width_pt, size)]
-    lines = [parts[0]]
-    for part in parts[1:]:
-        trial = f"{lines[-1]} {part}"
-        if _text_extent_pt(trial, size)[0] <= width_pt:
-            lines[-1] = trial
-        else:
-            lines.append(part)
-    return "\n".join(lines)
+    return "\n".join(_filled_lines(parts, " ", width_pt, size))
 
 
 def _split_too_wide(part: str, width_pt: float, size: float) -> list[str]:
@@ -2102,14 +2095,20 @@ def _split_too_wide(part: str, width_pt: float, size: float) -> list[str]:
     if "," not in part or _text_extent_pt(part, size)[0] <= width_pt:
         return [part]
     words = part.split(",")
-    pieces = [words[0]]
-    for word in words[1:]:
-        if _text_extent_pt(f"{pieces[-1]},{word}", size)[0] <= width_pt:
-            pieces[-1] = f"{pieces[-1]},{word}"
+    return _filled_lines([w + "," for w in words[:-1]] + [words[-1]], "", width_pt, size)
+
+
+def _filled_lines(pieces: list[str], joiner: str, width_pt: float, size: float) -> list[str]:
+    """``pieces`` joined by ``joiner`` into lines, each piece on the line before while that
+    line stays within ``width_pt`` (points, at font ``size``), else on a new one."""
+    lines = [pieces[0]]
+    for piece in pieces[1:]:
+        trial = f"{lines[-1]}{joiner}{piece}"
+        if _text_extent_pt(trial, size)[0] <= width_pt:
+            lines[-1] = trial
         else:
-            pieces[-1] += ","
-            pieces.append(word)
-    return pieces
+            lines.append(piece)
+    return lines
 
 
 def _fit_elements_not_shown(fit) -> list[str]:
