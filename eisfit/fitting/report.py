@@ -391,10 +391,11 @@ def _derived_rows(res) -> list[tuple[str, float, float, str, str]]:
         unit, _, formula = res.derived_units.get(key, "").partition(" ")
         if formula.startswith("(") and formula.endswith(")"):
             formula = formula[1:-1]
+        bound = "" if key in hidden else _bound_note(res, key)
         if key in hidden:
             formula = f"{UNRESOLVED}; {formula}"
-        elif _bound_note(res, key):
-            formula = f"{_bound_note(res, key)}; {formula}"
+        elif bound:
+            formula = f"{bound}; {formula}"
         elif reads_undetermined(res.flags, key):
             formula = f"undetermined; {formula}"
         rows.append((key, value, res.derived.get(f"{key}_stderr", math.nan), unit, formula))
