@@ -25,6 +25,7 @@ from ..model import Circuit
 from ..spectrum import Spectrum
 from .engine import fit
 from .intervals import interval_end
+from .flags import PROFILE_OPEN_FLAG
 
 CIRCUIT = "R0-p(R1,CPE1)-p(R2,CPE2)"
 F_MAX_HZ, F_MIN_HZ, PER_DECADE = 1e7, 1e2, 10
@@ -119,7 +120,7 @@ def truth_within_3sigma(res, name: str, truth: float) -> bool:
     if np.isfinite(err):
         return bool(abs(res.values[name] - truth) <= 3 * err)
     interval = res.intervals.get(name, {})
-    if f"profile-open:{name}" not in res.flags or not interval:
+    if f"{PROFILE_OPEN_FLAG}:{name}" not in res.flags or not interval:
         return False
     lower = interval_end(interval, "lower_3sigma")  # None: open downwards too, no bound at 3 sigma
     return lower is None or truth >= lower
