@@ -966,6 +966,34 @@ def test_weighting_names_follow_the_conventions():
         eisfit.fit_campaign([s], circuit=HEADLINE, weighting="boukamp", cache_dir=False, progress=False)
 
 
+def test_capacitor_arc_time_constant_overflows_to_inf_without_a_warning():
+    """R C of a runaway R || C arc (both at their huge ends: a real .mpr fitted with
+    R0-p(R1,C1)-p(R2,C2) met one in the solver's shape check) is inf, with numpy floats as
+    with Python floats, and raises no RuntimeWarning (``eisfit fit -W error`` had ended in
+    an internal error)."""
+    from eisfit.analysis.derived import arc_tau_s
+
+    arc = Arc("R1", "C1", "C")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert arc_tau_s({"R1": np.float64(1e200), "C1": np.float64(1e200)}, arc) == math.inf
+        assert arc_tau_s({"R1": 1e200, "C1": 1e200}, arc) == math.inf
+        assert arc_tau_s({"R1": np.float64(20.0), "C1": np.float64(1e-6)}, arc) == pytest.approx(2e-5, rel=1e-15)
+
+
+def test_runaway_capacitor_arcs_on_a_real_sweep_raise_no_numpy_warning():
+    """yadg's peis.mpr fitted with R0-p(R1,C1)-p(R2,C2): a start runs an R || C arc to R and C
+    at their huge ends, where the solver's shape and Kramers-Kronig checks overflowed R*C and
+    the circuit's admittance. numpy's RuntimeWarnings had reached a notebook ("overflow
+    encountered in multiply", elements.py) and ended ``eisfit fit -W error`` in an internal
+    error; the fit itself (the second arc unresolved, flagged) is unchanged."""
+    s = eisfit.read(realdata_path("mpr", "dgbowl__yadg", "peis.mpr"))[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        res = eisfit.fit(s, circuit="R0-p(R1,C1)-p(R2,C2)")
+    assert "unresolved:R2" in res.flags and math.isfinite(res.values["R0"])
+
+
 def test_runaway_arc_time_constant_is_not_determined_not_a_crash():
     """A runaway CPE arc (R Q > 1, n -> 0) overflows (R Q)^(1/n). Python floats raised
     OverflowError there (values read back from a cache are Python floats); the time

@@ -86,7 +86,7 @@ def arc_tau_s(values: Mapping[str, float], arc: Arc) -> float:
         # in logs: neither R Q nor the power can overflow (numpy floats warn, math.exp raises)
         log_tau = (math.log(abs(r)) + math.log(abs(q))) / n
         return math.exp(log_tau) if log_tau < _LOG_MAX_FLOAT else math.inf
-    return float(r * values[arc.capacitive])
+    return float(r) * float(values[arc.capacitive])  # Python floats: an overflow is inf, with no numpy warning
 
 
 ARC_SWAP_DECADES = 2.0  # an arc whose time constant moves by more than this many decades (100x) between

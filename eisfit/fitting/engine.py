@@ -371,6 +371,9 @@ def _prepare(spectrum, circuit, *, area_cm2, thickness_cm, symmetric, weighting,
     drop_inductive = check_choice("drop_inductive", drop_inductive, ("auto", True, False))
     if engine not in ("fast", "lmfit"):
         raise FitError(f"unknown engine {engine!r}; use 'fast' or 'lmfit'")
+    if isinstance(guess_mode, Mapping):  # impedance.py's initial_guess habit: values belong in initial=
+        raise FitError(f"guess= chooses how the start is found ('auto' or 'drt'), not its values: give starting "
+                       f"values as initial={dict(guess_mode)!r}")
     if guess_mode not in ("auto", "drt"):
         raise FitError(f"unknown guess {guess_mode!r}; use 'auto' or 'drt'")
     profile = check_choice("profile", profile, ("auto", True, False))

@@ -794,8 +794,9 @@ def _kk_consistent(prep: Any, p_full: np.ndarray, kk_result: KKResult | None) ->
     if kk_result is None:
         return False
     problem = prep.problem
-    z_fit = None if kk_result.passed else problem.circuit.impedance(p_full[None, :], problem.frequency)[0]
-    return data_kk_consistent(kk_result.passed, p_full, problem.frequency, problem.z, z_fit)
+    with np.errstate(all="ignore"):  # a runaway arc (R and C at their huge ends) overflows: inf, not consistent
+        z_fit = None if kk_result.passed else problem.circuit.impedance(p_full[None, :], problem.frequency)[0]
+        return data_kk_consistent(kk_result.passed, p_full, problem.frequency, problem.z, z_fit)
 
 
 def _round_starts(prep: Any, round_: int, few: bool = False) -> range:
