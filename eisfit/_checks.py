@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import difflib
 import math
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
 from .errors import EisfitError, FitError
 
 __all__ = ["did_you_mean", "is_real_number", "positive_number", "positive_number_or_none", "finite_number_at_least",
-           "check_choice", "positive_int", "check_positive_int_or_none", "check_smooth"]
+           "check_choice", "check_engine", "check_guess", "positive_int", "check_positive_int_or_none", "check_smooth"]
 
 
 def did_you_mean(word: str, choices: Any, cutoff: float = 0.6) -> str:
@@ -73,6 +73,29 @@ def check_choice(name: str, value: Any, choices: tuple = (True, False),
         if _matches(value, choice):
             return choice
     raise error(f"{name} must be {_spoken(choices)}, got {value!r}")
+
+
+ENGINES = ("fast", "lmfit")
+GUESS_MODES = ("auto", "drt")
+
+
+def check_engine(engine: Any) -> str:
+    """``engine`` of a fit (``fast``: the batched LM; ``lmfit``); FitError otherwise."""
+    if engine not in ENGINES:
+        raise FitError(f"unknown engine {engine!r}; use {_spoken(ENGINES)}")
+    return engine
+
+
+def check_guess(guess: Any) -> str:
+    """``guess``: how a fit's start is found (``auto``, or ``drt``: DRT-seeded starts too);
+    FitError otherwise. Starting values given here (a mapping: impedance.py's
+    ``initial_guess`` habit) are pointed to ``initial=``."""
+    if isinstance(guess, Mapping):
+        raise FitError(f"guess= chooses how the start is found ({_spoken(GUESS_MODES)}), not its values: "
+                       f"give starting values as initial={dict(guess)!r}")
+    if guess not in GUESS_MODES:
+        raise FitError(f"unknown guess {guess!r}; use {_spoken(GUESS_MODES)}")
+    return guess
 
 
 def _is_positive_int(value: Any) -> bool:

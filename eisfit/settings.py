@@ -17,7 +17,7 @@ import inspect
 from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
 
-from ._checks import check_choice, check_smooth, did_you_mean, positive_number_or_none
+from ._checks import check_choice, check_engine, check_guess, check_smooth, did_you_mean, positive_number_or_none
 from .errors import FitError
 from .io.options import ReaderOptions
 from .model.weighting import WEIGHTINGS, check_weighting
@@ -151,9 +151,10 @@ def check_fit_options(options: Mapping[str, Any], caller: str = "fit_campaign") 
     starts = out.get("starts", "auto")
     if not (starts == "auto" or (isinstance(starts, int) and not isinstance(starts, bool) and starts >= 1)):
         raise FitError(f"starts must be 'auto' or a whole number >= 1, got {starts!r}")
-    for name, choices in (("engine", ("fast", "lmfit")), ("guess", ("auto", "drt"))):
-        if name in out and out[name] not in choices:
-            raise FitError(f"unknown {name} {out[name]!r}; use one of {', '.join(choices)}")
+    if "engine" in out:
+        check_engine(out["engine"])
+    if "guess" in out:
+        check_guess(out["guess"])
     for name, choices in _FLAG_CHOICES.items():
         if name in out:
             out[name] = check_choice(name, out[name], choices)

@@ -67,9 +67,6 @@ def test_peak_count_is_matched_to_the_arcs():
 def test_unknown_guess_is_an_error_and_starts_1_ignores_it(cases):
     with pytest.raises(FitError, match="unknown guess"):
         eisfit.fit(cases[0].spectrum, CIRCUIT, guess="magic")
-    # starting values given to guess= (impedance.py's initial_guess habit) are pointed to initial=
-    with pytest.raises(FitError, match=r"not its values: give starting values as initial=\{'R1': 5\.0\}"):
-        eisfit.fit(cases[0].spectrum, CIRCUIT, guess={"R1": 5.0})
     one = eisfit.fit(cases[0].spectrum, CIRCUIT, kk=False, guess="drt", starts=1)
     # the one start is the data guess (n_starts also counts the repair round's restarts)
     assert not one.start_won.startswith("drt") and one.start_won.split("<-")[-1] == "guess"

@@ -249,3 +249,20 @@ def test_misspelt_options_and_unusable_settings_say_what_to_do():
     res = eisfit.fit(s, circuit="R0-p(R1,C1)", thickness_cm=0.1)
     assert "thickness-unused" in res.flags and not any("sigma" in k for k in res.derived)
     assert "thickness-unused" not in eisfit.fit(s, circuit="R0-p(R1,C1)", thickness_cm=0.1, area_cm2=1.0).flags
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("guess", {"R1": 50.0}, r"guess= chooses how the start is found \('auto' or 'drt'\), not its values: "
+                            r"give starting values as initial=\{'R1': 50\.0\}"),
+    ("guess", "magic", r"unknown guess 'magic'; use 'auto' or 'drt'"),
+    ("engine", "scipy", r"unknown engine 'scipy'; use 'fast' or 'lmfit'"),
+])
+def test_fit_and_fit_campaign_refuse_a_guess_or_engine_in_the_same_words(option, value, message):
+    """One check (eisfit._checks) for fit() and fit_campaign(): the campaign had said "use one of
+    auto, drt" where fit() said "use 'auto' or 'drt'", and starting values given to guess=
+    (impedance.py's initial_guess habit) read as an unknown guess in both."""
+    s = eisfit.Spectrum(F, Z)
+    with pytest.raises(FitError, match=message):
+        eisfit.fit(s, circuit=CIRCUIT, **{option: value})
+    with pytest.raises(FitError, match=message):
+        eisfit.fit_campaign([s], circuit=CIRCUIT, cache_dir=False, progress=False, **{option: value})

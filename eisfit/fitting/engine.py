@@ -13,7 +13,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .._checks import check_choice, is_real_number, positive_number_or_none
+from .._checks import check_choice, check_engine, check_guess, is_real_number, positive_number_or_none
 from ..analysis.derived import arc_tau_s, derived_quantities_batch, element_arcs
 from ..analysis.quality import instrument_noisy_points, undetermined
 from ..errors import FitError
@@ -369,13 +369,8 @@ def _prepare(spectrum, circuit, *, area_cm2, thickness_cm, symmetric, weighting,
         raise FitError(f"fmin ({fmin!r} Hz) must be below fmax ({fmax!r} Hz)")
     symmetric = check_choice("symmetric", symmetric)
     drop_inductive = check_choice("drop_inductive", drop_inductive, ("auto", True, False))
-    if engine not in ("fast", "lmfit"):
-        raise FitError(f"unknown engine {engine!r}; use 'fast' or 'lmfit'")
-    if isinstance(guess_mode, Mapping):  # impedance.py's initial_guess habit: values belong in initial=
-        raise FitError(f"guess= chooses how the start is found ('auto' or 'drt'), not its values: give starting "
-                       f"values as initial={dict(guess_mode)!r}")
-    if guess_mode not in ("auto", "drt"):
-        raise FitError(f"unknown guess {guess_mode!r}; use 'auto' or 'drt'")
+    check_engine(engine)
+    check_guess(guess_mode)
     profile = check_choice("profile", profile, ("auto", True, False))
 
     flags: list[str] = []
