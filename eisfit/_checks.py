@@ -16,7 +16,8 @@ import numpy as np
 from .errors import EisfitError, FitError
 
 __all__ = ["did_you_mean", "is_real_number", "positive_number", "positive_number_or_none", "finite_number_at_least",
-           "check_choice", "check_engine", "check_guess", "positive_int", "check_positive_int_or_none", "check_smooth"]
+           "check_choice", "check_engine", "check_guess", "check_starts", "positive_int", "check_positive_int_or_none",
+           "check_smooth"]
 
 
 def did_you_mean(word: str, choices: Any, cutoff: float = 0.6) -> str:
@@ -96,6 +97,14 @@ def check_guess(guess: Any) -> str:
     if guess not in GUESS_MODES:
         raise FitError(f"unknown guess {guess!r}; use {_spoken(GUESS_MODES)}")
     return guess
+
+
+def check_starts(starts: Any) -> int | str:
+    """``starts`` of a fit: ``"auto"`` or a whole number >= 1 (the starts tried); FitError
+    otherwise (a bool too)."""
+    if not (starts == "auto" or _is_positive_int(starts)):
+        raise FitError(f"starts must be 'auto' or a whole number >= 1, got {starts!r}")
+    return starts
 
 
 def _is_positive_int(value: Any) -> bool:

@@ -17,7 +17,8 @@ import inspect
 from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
 
-from ._checks import check_choice, check_engine, check_guess, check_smooth, did_you_mean, positive_number_or_none
+from ._checks import (check_choice, check_engine, check_guess, check_smooth, check_starts, did_you_mean,
+                      positive_number_or_none)
 from .errors import FitError
 from .io.options import ReaderOptions
 from .model.weighting import WEIGHTINGS, check_weighting
@@ -148,9 +149,7 @@ def check_fit_options(options: Mapping[str, Any], caller: str = "fit_campaign") 
     for what in ("initial", "fixed"):
         if isinstance(out.get(what), Mapping):
             check_start_values(out[what], what)
-    starts = out.get("starts", "auto")
-    if not (starts == "auto" or (isinstance(starts, int) and not isinstance(starts, bool) and starts >= 1)):
-        raise FitError(f"starts must be 'auto' or a whole number >= 1, got {starts!r}")
+    check_starts(out.get("starts", "auto"))
     if "engine" in out:
         check_engine(out["engine"])
     if "guess" in out:

@@ -256,11 +256,15 @@ def test_misspelt_options_and_unusable_settings_say_what_to_do():
                             r"give starting values as initial=\{'R1': 50\.0\}"),
     ("guess", "magic", r"unknown guess 'magic'; use 'auto' or 'drt'"),
     ("engine", "scipy", r"unknown engine 'scipy'; use 'fast' or 'lmfit'"),
+    ("starts", 0, r"starts must be 'auto' or a whole number >= 1, got 0"),
+    ("starts", "many", r"starts must be 'auto' or a whole number >= 1, got 'many'"),
+    ("starts", True, r"starts must be 'auto' or a whole number >= 1, got True"),
 ])
-def test_fit_and_fit_campaign_refuse_a_guess_or_engine_in_the_same_words(option, value, message):
+def test_fit_and_fit_campaign_refuse_a_guess_engine_or_starts_in_the_same_words(option, value, message):
     """One check (eisfit._checks) for fit() and fit_campaign(): the campaign had said "use one of
-    auto, drt" where fit() said "use 'auto' or 'drt'", and starting values given to guess=
-    (impedance.py's initial_guess habit) read as an unknown guess in both."""
+    auto, drt" where fit() said "use 'auto' or 'drt'", "starts must be 'auto' or a whole number"
+    where fit() said "an integer or 'auto'" (and took True for one start), and starting values
+    given to guess= (impedance.py's initial_guess habit) read as an unknown guess in both."""
     s = eisfit.Spectrum(F, Z)
     with pytest.raises(FitError, match=message):
         eisfit.fit(s, circuit=CIRCUIT, **{option: value})

@@ -13,7 +13,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .._checks import check_choice, check_engine, check_guess, is_real_number, positive_number_or_none
+from .._checks import check_choice, check_engine, check_guess, check_starts, is_real_number, positive_number_or_none
 from ..analysis.derived import arc_tau_s, derived_quantities_batch, element_arcs
 from ..analysis.quality import instrument_noisy_points, undetermined
 from ..errors import FitError
@@ -371,6 +371,7 @@ def _prepare(spectrum, circuit, *, area_cm2, thickness_cm, symmetric, weighting,
     drop_inductive = check_choice("drop_inductive", drop_inductive, ("auto", True, False))
     check_engine(engine)
     check_guess(guess_mode)
+    check_starts(starts)
     profile = check_choice("profile", profile, ("auto", True, False))
 
     flags: list[str] = []
@@ -902,13 +903,8 @@ def _start_list(circ, feats, guess, initial, fixed, starts) -> tuple[Sequence[di
     screened placements (one or two processes), else ``QUICK_STARTS`` starts spread over
     the grid; every later prefix spreads over the rest."""
     first = "initial" if initial else "guess"
-    if starts == 1 or starts == "initial":
+    if starts == 1:
         return [guess], [first], 1
-    if isinstance(starts, int):
-        if starts < 1:
-            raise FitError(f"starts must be >= 1 or 'auto', got {starts}")
-    elif starts != "auto":
-        raise FitError(f"starts must be an integer or 'auto', got {starts!r}")
     grid = multistart_guesses(circ, feats, guess, n_starts=None if starts == "auto" else starts,
                               keep=set(initial or ())).with_values(fixed)
     if isinstance(starts, int):
