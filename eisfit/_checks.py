@@ -100,11 +100,13 @@ def check_guess(guess: Any) -> str:
 
 
 def check_starts(starts: Any) -> int | str:
-    """``starts`` of a fit: ``"auto"`` or a whole number >= 1 (the starts tried); FitError
-    otherwise (a bool too)."""
-    if not (starts == "auto" or _is_positive_int(starts)):
+    """``starts`` of a fit: ``"auto"``, or a whole number >= 1 (the starts tried; a numpy int
+    returned as a Python int); FitError otherwise (a bool too)."""
+    if isinstance(starts, str) and starts == "auto":
+        return starts
+    if not _is_positive_int(starts):
         raise FitError(f"starts must be 'auto' or a whole number >= 1, got {starts!r}")
-    return starts
+    return int(starts)
 
 
 def _is_positive_int(value: Any) -> bool:

@@ -270,3 +270,10 @@ def test_fit_and_fit_campaign_refuse_a_guess_engine_or_starts_in_the_same_words(
         eisfit.fit(s, circuit=CIRCUIT, **{option: value})
     with pytest.raises(FitError, match=message):
         eisfit.fit_campaign([s], circuit=CIRCUIT, cache_dir=False, progress=False, **{option: value})
+
+
+def test_a_numpy_whole_number_of_starts_runs_that_many_starts():
+    """starts=np.int64(3) had been refused by fit() ("an integer or 'auto'") and taken by
+    fit_campaign(); both run three starts now, as with starts=3."""
+    s = eisfit.Spectrum(F, Z)
+    assert eisfit.fit(s, circuit=CIRCUIT, starts=np.int64(3)).n_starts == eisfit.fit(s, circuit=CIRCUIT, starts=3).n_starts

@@ -371,7 +371,7 @@ def _prepare(spectrum, circuit, *, area_cm2, thickness_cm, symmetric, weighting,
     drop_inductive = check_choice("drop_inductive", drop_inductive, ("auto", True, False))
     check_engine(engine)
     check_guess(guess_mode)
-    check_starts(starts)
+    starts = check_starts(starts)
     profile = check_choice("profile", profile, ("auto", True, False))
 
     flags: list[str] = []
