@@ -273,7 +273,8 @@ def test_fit_and_fit_campaign_refuse_a_guess_engine_or_starts_in_the_same_words(
 
 
 def test_a_numpy_whole_number_of_starts_runs_that_many_starts():
-    """starts=np.int64(3) had been refused by fit() ("an integer or 'auto'") and taken by
-    fit_campaign(); both run three starts now, as with starts=3."""
+    """starts=np.int64(3) (a number read from an array) had been refused by fit() ("an integer
+    or 'auto'") and by fit_campaign() ("a whole number >= 1, got 3"); it runs three starts, as
+    starts=3 does."""
     s = eisfit.Spectrum(F, Z)
     assert eisfit.fit(s, circuit=CIRCUIT, starts=np.int64(3)).n_starts == eisfit.fit(s, circuit=CIRCUIT, starts=3).n_starts
