@@ -28,6 +28,7 @@ from typing import NoReturn, Sequence
 import click
 
 from . import __version__
+from ._checks import ENGINES, GUESS_MODES
 from ._files import atomic_text_file, distinct_names as _distinct_names, safe_name as _safe_name
 from ._json import to_jsonable
 from .errors import EisfitError
@@ -715,9 +716,9 @@ eisfit fit cell.mpr --json > cell_fit.json
 @_EXCLUDE_HZ
 @click.option("--fix", "fix", multiple=True, metavar="NAME=VALUE", help="Hold a parameter fixed (repeatable).")
 @click.option("--initial", "initial", multiple=True, metavar="NAME=VALUE", help="Starting value (repeatable).")
-@click.option("--engine", type=click.Choice(["fast", "lmfit"]), default="fast", show_default=True,
+@click.option("--engine", type=click.Choice(ENGINES), default="fast", show_default=True,
               help="Optimiser: batched analytic-Jacobian LM, or lmfit.minimize for the polish.")
-@click.option("--guess", "guess_mode", type=click.Choice(["auto", "drt"]), default="auto", show_default=True,
+@click.option("--guess", "guess_mode", type=click.Choice(GUESS_MODES), default="auto", show_default=True,
               help="Automatic guess: -Z'' apexes + multi-start grid, or also starts from DRT peaks.")
 @click.option("--profile", "profile", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,
               help="Profile-likelihood errors for arc resistances: where the covariance error is suspect "
