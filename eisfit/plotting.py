@@ -2164,16 +2164,21 @@ def _camp_colours(camp):
     return [tuple(c) for c in rgba.tolist()], mappable, label
 
 
-def _camp_fitted(camp):
-    return [(k, r) for k, r in enumerate(camp.results) if r is not None]
+def _camp_fitted(camp) -> list[int]:
+    """The indices of the fitted checkpoints (read without the results themselves)."""
+    from .fitting.result import fitted_indices
+
+    return fitted_indices(camp.results)
 
 
 def _camp_shown(camp, max_spectra: int | None):
-    """The fitted checkpoints an overlay draws: all, or ``max_spectra`` evenly chosen."""
+    """(index, result) of the fitted checkpoints an overlay draws: all, or ``max_spectra``
+    evenly chosen (only those results read)."""
     fitted = _camp_fitted(camp)
+    chosen = fitted if not max_spectra else [fitted[i] for i in evenly_chosen(len(fitted), max_spectra)]
+    shown = [(k, camp.results[k]) for k in chosen]
     if not max_spectra:
-        return fitted, ""
-    shown = [fitted[i] for i in evenly_chosen(len(fitted), max_spectra)]
+        return shown, ""
     note = f"{len(shown)} of {len(fitted)} checkpoints shown (evenly chosen)" if len(shown) < len(fitted) else ""
     return shown, note
 
@@ -2453,8 +2458,8 @@ def _camp_panel_rows(camp):
     return pairs(plain) + paired + pairs(caps)
 
 
-def _camp_series(camp, key, xs, flag_summary, resistor: str | None = None, cell_codes=None):
-    """(x, value, stderr, problem, unresolved, undetermined, not fitted, no area, low n) arrays of ``key``
+def _camp_series(camp, panels, xs, flag_summary, cell_codes=None) -> list[EvolutionSeries | None]:
+    """Per panel ``(key, resistor)`` of ``panels``: (x, value, stderr, problem, unresolved, undetermined, not fitted, no area, low n) arrays of ``key``
     over the checkpoints (a checkpoint that could not be fitted is a gap in the line, not
     a straight line across it): ``problem`` when the fit has a problem flag of the whole fit
     (:func:`~eisfit.fitting.flags.whole_fit_problems`: not ``unresolved``, which concerns
@@ -2472,21 +2477,23 @@ def _camp_series(camp, key, xs, flag_summary, resistor: str | None = None, cell_
     ``flag_summary``: :func:`_camp_flag_summary` of ``camp`` (made once for all the panels).
     ``resistor``: the resistance the panel shows (None: a capacitance), whose shown values are
     ``extrapolated`` where the fit flags its arc ``fapex-outside-range`` (as the headline lines say).
-    ``cell_codes``: each checkpoint's cell index (:func:`_camp_cells`; None: one cell)."""
+    ``cell_codes``: each checkpoint's cell index (:func:`_camp_cells`; None: one cell).
+    The results are read once, for all the panels (None for each when nothing was fitted)."""
     from .analysis.quality import undetermined
     from .fitting.flags import (APEX_OUTSIDE_RANGE, UNDETERMINING_FLAGS, apex_outside_range_flags,
                                 low_n_capacitance_keys, reads_undetermined, unresolved_keys)
 
-    pts = []
-    apex_flags: dict[str, str | None] = {}  # the resistor's apex flag, per circuit
     if not _camp_fitted(camp):
-        return None
-    for k, (r, (problem, named)) in enumerate(zip(camp.results, flag_summary)):
+        return [None] * len(panels)
+    apex_flags: dict[tuple[str, str], str | None] = {}  # a resistor's apex flag, per circuit
+
+    def point(r, key: str, x, problem: bool, named: frozenset[str], resistor: str | None) -> tuple | None:
+        """One checkpoint's point of the panel of ``key``, without its cell; None for a
+        checkpoint without a fit and without a position on the axis."""
         if r is None:
-            if xs[k] is not None and _np.isfinite(xs[k]):
-                pts.append((xs[k], float("nan"), float("nan"), False, False, False, True, False, False, False,
-                            0 if cell_codes is None else cell_codes[k]))
-            continue
+            if x is not None and _np.isfinite(x):
+                return (x, float("nan"), float("nan"), False, False, False, True, False, False, False)
+            return None
         if key in r.values:
             v, s = r.values[key], r.stderr.get(key)
         else:
@@ -2501,13 +2508,24 @@ def _camp_series(camp, key, xs, flag_summary, resistor: str | None = None, cell_
         hidden = gone or low_n or vague or bare
         outside = False
         if resistor is not None and not hidden and APEX_OUTSIDE_RANGE in named:
-            if r.circuit not in apex_flags:
-                apex_flags[r.circuit] = apex_outside_range_flags(r.circuit).get(resistor)
-            outside = apex_flags[r.circuit] in r.flags
-        pts.append((xs[k], float("nan") if hidden else v, float("nan") if hidden else s, problem, gone, vague, False,
-                    bare, low_n, outside, 0 if cell_codes is None else cell_codes[k]))
-    series = EvolutionSeries(*(_np.array(a) for a in zip(*pts)))
-    return series if cell_codes is not None else series._replace(cell=None)
+            if (r.circuit, resistor) not in apex_flags:
+                apex_flags[(r.circuit, resistor)] = apex_outside_range_flags(r.circuit).get(resistor)
+            outside = apex_flags[(r.circuit, resistor)] in r.flags
+        return (x, float("nan") if hidden else v, float("nan") if hidden else s, problem, gone, vague, False,
+                bare, low_n, outside)
+
+    points: list[list[tuple]] = [[] for _ in panels]
+    for k, (r, (problem, named)) in enumerate(zip(camp.results, flag_summary)):  # each result read once
+        cell = 0 if cell_codes is None else cell_codes[k]
+        for pts, (key, resistor) in zip(points, panels):
+            p = point(r, key, xs[k], problem, named, resistor)
+            if p is not None:
+                pts.append(p + (cell,))
+    out = []
+    for pts in points:
+        series = EvolutionSeries(*(_np.array(a) for a in zip(*pts)))
+        out.append(series if cell_codes is not None else series._replace(cell=None))
+    return out
 
 
 def _camp_cells(camp) -> tuple[tuple[str, ...], list[int] | None]:
@@ -2528,9 +2546,10 @@ def _camp_flag_summary(camp) -> list[tuple[bool, frozenset[str]]]:
     panel parsed every flag again; the evolution figure made in 0.35 s instead of 0.52 s since
     the panels skip the flags a fit does not have)."""
     from .fitting.flags import flag_name, marked_flags
+    from .fitting.result import results_field
 
-    return [(False, frozenset()) if r is None else (bool(marked_flags(r.flags)), frozenset(map(flag_name, r.flags)))
-            for r in camp.results]
+    return [(False, frozenset()) if flags is None else (bool(marked_flags(flags)), frozenset(map(flag_name, flags)))
+            for flags in results_field(camp.results, "flags")]
 
 
 _MARKER_PT = 4.0
@@ -2550,9 +2569,11 @@ def campaign_evolution(camp: CampaignLike, x: str | None = None) -> CampaignEvol
     xs, xlabel = _camp_x(camp, x)
     flag_summary = _camp_flag_summary(camp)
     cells, cell_codes = _camp_cells(camp)
-    rows = [[EvolutionPanel(title, key, unit, _camp_series(camp, key, xs, flag_summary, resistor, cell_codes),
-                            _joint_panel_role(camp, key))
-             for title, key, unit, resistor in row] for row in _camp_panel_rows(camp)]
+    panel_rows = _camp_panel_rows(camp)
+    series = iter(_camp_series(camp, [(key, resistor) for row in panel_rows for _, key, _, resistor in row],
+                               xs, flag_summary, cell_codes))
+    rows = [[EvolutionPanel(title, key, unit, next(series), _joint_panel_role(camp, key))
+             for title, key, unit, _ in row] for row in panel_rows]
     return CampaignEvolution(rows, xlabel, camp.evolution_axis(x), cells)
 
 
@@ -3160,10 +3181,12 @@ def campaign_residuals(camp: CampaignLike) -> CampaignResiduals:
     given = getattr(camp, "residuals", None)
     if given is not None:
         return given
-    results = list(camp.results)
+    results = camp.results
+    # a list may be edited in place: remembered with its items; a campaign's results kept on disk
+    # (read one at a time, a new object each) cannot be: remembered as the container
+    held = list(results) if isinstance(results, list) else results
     known = _RESIDUALS.get(id(camp))
-    if (known is not None and known[0]() is camp and len(known[1]) == len(results)
-            and all(a is b for a, b in zip(known[1], results))):
+    if known is not None and known[0]() is camp and _same_results(known[1], held):
         return known[2]
     data = _residuals_of(results)
     try:
@@ -3172,24 +3195,33 @@ def campaign_residuals(camp: CampaignLike) -> CampaignResiduals:
         return data
     if id(camp) not in _RESIDUALS:
         _weakref.finalize(camp, _RESIDUALS.pop, id(camp), None)
-    _RESIDUALS[id(camp)] = (ref, results, data)
+    _RESIDUALS[id(camp)] = (ref, held, data)
     return data
 
 
+def _same_results(known: Any, held: Any) -> bool:
+    if isinstance(known, list) and isinstance(held, list):
+        return len(known) == len(held) and all(a is b for a, b in zip(known, held))
+    return known is held
+
+
 # id of a campaign -> (a weak reference to it, its results, their numbers); an entry goes with its campaign
-_RESIDUALS: dict[int, tuple[Any, list, CampaignResiduals]] = {}
+_RESIDUALS: dict[int, tuple[Any, Any, CampaignResiduals]] = {}
 
 
-def _residuals_of(results: list) -> CampaignResiduals:
-    fitted = [(k, r) for k, r in enumerate(results) if r is not None]
-    if not fitted:
+def _residuals_of(results: Sequence[Any]) -> CampaignResiduals:
+    """Each fitted result's residuals in % of |Z| on the campaign's common log-frequency grid,
+    its results read once, one at a time."""
+    rows = [(k, _np.round(_np.log10(r.frequency), 3),
+             100.0 * _np.hypot(r.residuals_real, r.residuals_imag) * _np.sign(r.residuals_real))
+            for k, r in enumerate(results) if r is not None]
+    if not rows:
         return CampaignResiduals([], _np.zeros(0), _np.zeros((0, 0)))
-    freqs = _np.unique(_np.concatenate([_np.round(_np.log10(r.frequency), 3) for _, r in fitted]))
-    grid = _np.full((len(fitted), freqs.size), _np.nan)
-    for row, (_, r) in enumerate(fitted):
-        cols = _np.searchsorted(freqs, _np.round(_np.log10(r.frequency), 3))
-        grid[row, cols] = 100.0 * _np.hypot(r.residuals_real, r.residuals_imag) * _np.sign(r.residuals_real)
-    return CampaignResiduals([k for k, _ in fitted], freqs, grid)
+    freqs = _np.unique(_np.concatenate([logf for _, logf, _ in rows]))
+    grid = _np.full((len(rows), freqs.size), _np.nan)
+    for row, (_, logf, residuals) in enumerate(rows):
+        grid[row, _np.searchsorted(freqs, logf)] = residuals
+    return CampaignResiduals([k for k, _, _ in rows], freqs, grid)
 
 
 def _largest_per_band(grid, max_rows: int):
@@ -3362,18 +3394,23 @@ def _joint_panel_role(camp, key: str) -> tuple[str, int, int]:
     the joint fit made of it (:func:`eisfit.series.joint.joint_role`: "shared", "smoothed",
     "Arrhenius law"; "" for none) in the rows that hold the joint fit, read from each result
     (a joint fit the data reject is in none: its rows hold their own fits, drawn as such)."""
-    fitted = [r for r in camp.results if r is not None]
-    if not any(r.settings.get("joint") for r in fitted):  # no joint fit: nothing to read, and
+    from .fitting.result import results_field
+
+    # the results' settings and circuits only (a large campaign keeps the rest on disk)
+    fitted = [(settings, circuit) for settings, circuit in zip(results_field(camp.results, "settings"),
+                                                               results_field(camp.results, "circuit"))
+              if settings is not None]
+    if not any(settings.get("joint") for settings, _ in fitted):  # no joint fit: nothing to read, and
         return "", 0, len(fitted)  # eisfit.series (scipy.linalg, ~0.2 s) not imported to learn it
     from .series.joint import joint_role, joint_roles
 
     memo: dict[tuple, str] = {}  # one reading per circuit and joint fit (5,000 rows share a few)
     roles = []
-    for r in fitted:
-        joint = r.settings.get("joint")
-        seen = (r.circuit, tuple(joint_roles(joint).items()), tuple((joint or {}).get("param_names") or ()))
+    for settings, circuit in fitted:
+        joint = settings.get("joint")
+        seen = (circuit, tuple(joint_roles(joint).items()), tuple((joint or {}).get("param_names") or ()))
         if seen not in memo:
-            memo[seen] = joint_role(joint, key, r.circuit)
+            memo[seen] = joint_role(joint, key, circuit)
         roles.append(memo[seen])
     given = [r for r in roles if r]
     if not given:
@@ -3447,7 +3484,9 @@ def plot_arrhenius(camp: CampaignLike, resistances: Sequence[str] | None = None,
     ax = _new_axes(ax)
     fits = camp.arrhenius(resistances, form=form)
     table = camp.table
-    fitted = table[[r is not None for r in camp.results]]
+    from .fitting.result import fitted_indices
+
+    fitted = table.iloc[fitted_indices(camp.results)]
     points = _arrhenius_cell_points(camp, fits, fitted)
     cells = list(dict.fromkeys(fits["cell"])) if "cell" in fits.columns else [None]
     colours = {name: f"C{j % 10}" for j, name in enumerate(dict.fromkeys(fits["resistance"]))}

@@ -20,6 +20,24 @@ REPO = Path(__file__).resolve().parent.parent
 REALDATA = Path(os.environ.get("EISFIT_REALDATA", REPO.parent / "shared" / "realdata"))
 
 
+def pytest_addoption(parser) -> None:
+    parser.addoption("--spool-all", action="store_true",
+                     help="every campaign keeps its fits on disk (eisfit.campaign.spool), however small")
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "results_in_memory: the test is of a campaign that holds its results in "
+                                       "memory (shared containers, results changed in place): not run through "
+                                       "the spool with --spool-all")
+
+
+@pytest.fixture(autouse=True)
+def _spool_all(request, monkeypatch) -> None:
+    """With ``--spool-all``: the whole suite through the spooled path of a large campaign."""
+    if request.config.getoption("--spool-all") and request.node.get_closest_marker("results_in_memory") is None:
+        monkeypatch.setattr("eisfit.campaign.spool.SPOOL_MIN_CHECKPOINTS", 0)
+
+
 def realdata_path(*parts: str) -> Path:
     """Path inside the real-data root, skipping the calling test when it is absent."""
     p = REALDATA.joinpath(*parts)

@@ -149,6 +149,7 @@ def test_the_results_of_one_worker_message_share_their_equal_containers():
     assert second[1].derived_units == alone.derived_units and second[1].param_names == alone.param_names
 
 
+@pytest.mark.results_in_memory  # identity of shared containers / a result changed in place
 def test_campaign_results_keep_what_the_figures_draw(tmp_path):
     """The results the figures read hold the fitted points and the fitted curve; the
     spectrum's own arrays are not copied for them."""
@@ -166,6 +167,7 @@ def test_campaign_results_keep_what_the_figures_draw(tmp_path):
     plt.close(fig)
 
 
+@pytest.mark.results_in_memory  # identity of shared containers / a result changed in place
 def test_a_campaigns_results_share_their_equal_containers_fitted_or_cached(tmp_path):
     """A campaign's results hold one settings dict, one units dict, ... between them (each
     fit makes its own, and one unpickled from a worker has its own copy), whether fitted now

@@ -380,6 +380,7 @@ def test_fits_panel_titles_show_the_file_name_and_fit_their_panel(tmp_path):
             assert left.x1 <= right.x0
 
 
+@pytest.mark.results_in_memory  # identity of shared containers / a result changed in place
 def test_evolution_draws_a_fixed_parameter_and_leaves_a_gap_for_an_unknown_stderr():
     """A parameter held fixed has no stderr by design: a point on its panel. A value whose
     stderr is unknown (singular covariance) is not determined by the data: a gap, as the

@@ -37,6 +37,8 @@ from .result import (JOINT_LEFT_OUT, JOINT_NOT_RUN, JOINT_REJECTED, JOINT_UNDETE
 from .roles import with_campaign_roles
 from .runner import CheckpointFits, reflag_arc_jumps, run_campaign_fits, with_campaign_flags
 from .sources import CONDITION_KEYS, CampaignWarning, Checkpoint, load_checkpoints
+from . import spool as spooling
+from .spool import ResultSpool, Spooled, SpooledResults
 
 __all__ = ["fit_campaign", "CampaignResult", "Checkpoint", "CheckpointFailure", "CampaignWarning",
            "load_checkpoints"]
@@ -212,6 +214,7 @@ def fit_campaign(
         except CampaignError as exc:
             raise CampaignError(f"{source}: {exc}" if isinstance(source, (str, Path)) else str(exc)) from None
         cache = _cache(out, cache_dir)
+        spool = _spool(sum(c.ok for c in src.checkpoints), cache, out)
         chains = _chains(src.checkpoints)
     except BaseException:
         if workers.pool:
@@ -230,11 +233,12 @@ def fit_campaign(
                                         workers=own_pool.jobs if own_pool else None,
                                         on_core_free=_output_modules_loader(figures=outputs_follow),
                                         on_last_outcome=_after_last_outcome(own_pool, figures=outputs_follow,
-                                                                            keep_pool=bool(drt)))
+                                                                            keep_pool=bool(drt)),
+                                        spool=spool)
     except KeyboardInterrupt:
         if own_pool:
             stop_pool(own_pool.executor)
-        fits, stats = _fits_so_far(items, chains, cache)
+        fits, stats = _fits_so_far(items, chains, cache, spool)
         interrupted = True
     except BaseException:
         if own_pool:
@@ -245,7 +249,7 @@ def fit_campaign(
         if joint is not None:
             joint_result = _apply_joint_fit(joint, src.checkpoints, items, fits, shared, smooth, fit_options,
                                             arrhenius_law)
-        result = _assemble(src, items, fits, common, stats)
+        result = _assemble(src, items, fits, common, stats, spool)
         if drt:  # DRT (issue 8), on the workers that fitted (unless the run was interrupted)
             result.compute_drt(executor=None if interrupted else own_pool.executor if own_pool else executor,
                                **(drt if isinstance(drt, dict) else {}))
@@ -628,6 +632,15 @@ def _cache(out: str | Path | None, cache_dir: str | Path | bool | None) -> FitCa
     return MemoryCache()
 
 
+def _spool(n_checkpoints: int, cache: FitCache, out: str | Path | None) -> ResultSpool | None:
+    """Where a campaign of ``n_checkpoints`` (read) keeps its fits: on disk from
+    :data:`~eisfit.campaign.spool.SPOOL_MIN_CHECKPOINTS` on (in the cache folder, else the
+    output folder, else the system's temporary folder), else in memory (None)."""
+    if n_checkpoints < spooling.SPOOL_MIN_CHECKPOINTS:
+        return None
+    return ResultSpool(cache.folder if cache.folder is not None else out)
+
+
 class _NotRun(Executor):
     """An executor that runs nothing: every task reports that the campaign was interrupted."""
 
@@ -637,14 +650,14 @@ class _NotRun(Executor):
         return fut
 
 
-def _fits_so_far(items, chains, cache: FitCache):
+def _fits_so_far(items, chains, cache: FitCache, spool: ResultSpool | None = None):
     """After an interrupt: the fits stored in the cache (memory or disk), the rest not fitted.
     The folder's packs are read again: the interrupt may have come between a pack's rename
     and its entry in the index."""
     cache.reread()
     done = {"fits_run": cache.writes + getattr(cache, "stored", 0), "cache_hits": cache.hits,
             "cache_writes": cache.writes}
-    fits, _ = run_campaign_fits(items, chains, _NotRun(), cache, lambda n: None, repair=False)
+    fits, _ = run_campaign_fits(items, chains, _NotRun(), cache, lambda n: None, repair=False, spool=spool)
     return fits, {**done, "fit_seconds": float("nan")}
 
 
@@ -717,10 +730,10 @@ def _details(c: Checkpoint, item: dict[str, Any], f: CheckpointFits, kept) -> di
             "settings": item["settings"], "settings_hash": item["settings_hash"], "joint_fit": f.joint_fit}
 
 
-def _assemble(src, items, fits: list[CheckpointFits], common, stats) -> CampaignResult:
+def _assemble(src, items, fits: list[CheckpointFits], common, stats, spool: ResultSpool | None = None) -> CampaignResult:
     results, errors, details = [], [], []
     kept_results = with_campaign_roles([item["settings"].get("circuit") for item in items],
-                                       [with_campaign_flags(f.kept, f.flags) for f in fits])
+                                       [_with_campaign_flags(f) for f in fits], spool)
     for c, item, f, kept in zip(src.checkpoints, items, fits, kept_results):
         d = _details(c, item, f, kept)
         if kept is None:
@@ -732,8 +745,17 @@ def _assemble(src, items, fits: list[CheckpointFits], common, stats) -> Campaign
                 **_readers_used(src.checkpoints),
                 "eisfit_version": __version__,
                 "settings_hash": sorted({d["settings_hash"] for d in details})}
-    return CampaignResult(src.checkpoints, results, errors, src.ordering, settings, dict(stats),
-                          details, name=src.name)
+    return CampaignResult(src.checkpoints, results if spool is None else SpooledResults(results), errors,
+                          src.ordering, settings, dict(stats), details, name=src.name)
+
+
+def _with_campaign_flags(f: CheckpointFits):
+    """A checkpoint's kept fit with its campaign flags, as held (in the spool: the flags beside it)."""
+    if not f.flags or f.held is None:
+        return f.held
+    if type(f.held) is Spooled:
+        return f.held.with_flags(f.flags)
+    return with_campaign_flags(f.held, f.flags)
 
 
 def _readers_used(checkpoints: list[Checkpoint]) -> dict[str, str]:

@@ -28,7 +28,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..fitting.result import one_of_equal
+from ..fitting.result import fitted_indices, one_of_equal
 
 __all__ = ["FigureInputs", "figure_inputs", "NOT_SENT"]
 
@@ -86,9 +86,11 @@ def figure_inputs(camp: Any) -> FigureInputs:
     from ..plotting import (MAX_MAP_ROWS, MAX_OVERLAY_SPECTRA, campaign_evolution, campaign_residuals,
                             evenly_chosen, labelled_map_rows)
 
-    fitted = [k for k, r in enumerate(camp.results) if r is not None]
+    fitted = fitted_indices(camp.results)
     overlaid = {fitted[i] for i in evenly_chosen(len(fitted), MAX_OVERLAY_SPECTRA)}
-    results = [r if r is None or k in overlaid else NOT_SENT for k, r in enumerate(camp.results)]
+    results: list[Any] = [None] * len(camp.results)
+    for k in fitted:  # only the overlays' results read (a large campaign keeps them on disk)
+        results[k] = camp.results[k] if k in overlaid else NOT_SENT
     residuals = campaign_residuals(camp).banded(MAX_MAP_ROWS)
     named = overlaid | {residuals.fitted[i] for i in labelled_map_rows(len(residuals.fitted))}
     checkpoints = [dataclasses.replace(c, spectrum=None, content_sha256="", reader=None) if k in named else NOT_SENT

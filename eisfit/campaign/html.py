@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Mapping
 
 from .._html import escape, html_list, html_table, markdown_html
+from ..fitting.result import fitted_indices
 from ..plotting import FIGURE_DPI
 from .report import evolution_lines, flag_explanations, table_rows
 
@@ -79,7 +80,7 @@ def campaign_html(camp, figures: Mapping[str, str | Path] | None = None, markdow
 def campaign_repr_html(camp) -> str:
     """Notebook view: counts, the evolution headline, the first rows of the table, the flags."""
     head, rows, _ = table_rows(camp, max_rows=None)
-    n_ok = sum(r is not None for r in camp.results)
+    n_ok = len(fitted_indices(camp.results))
     more = len(rows) - REPR_TABLE_ROWS
     parts = [
         f"<div><b>CampaignResult</b> {escape(camp.name or '')}: {len(camp.checkpoints)} checkpoints, "

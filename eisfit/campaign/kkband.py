@@ -10,9 +10,10 @@ only those points. Nothing is refitted: cropping data is the user's decision.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 from ..fitting.flags import flag_detail
+from ..fitting.result import results_field
 from ..fitting.kk_band import (BAND_OPTION_DIGITS, NO_BAND, fit_kk_band, kk_band_columns_of, kk_band_record,
                                kk_too_noisy, kk_violation)
 from ..units import plain_number
@@ -54,7 +55,8 @@ def _points_tested(camp: Any) -> str:
     """Which points each test saw, where some were left out: the fitted ones (a circuit
     without an inductor drops the inductive points, and the verdict follows: a real file's
     32 sweeps passed with garnet-symmetric and failed with garnet-symmetric-L)."""
-    dropped = [flag_detail(r.flags, "dropped-inductive-points") for r in camp.results if r is not None]
+    dropped = [flag_detail(flags, "dropped-inductive-points")
+               for flags in results_field(camp.results, "flags") if flags is not None]
     counts = [int(d) for d in dropped if d is not None]
     if not counts:
         return ""
@@ -73,16 +75,31 @@ def _too_noisy_line(noisy: Sequence[Any], n_fit: int) -> str:
             "carry the noise, and a drift during the sweep cannot be ruled out.")
 
 
+class _KKVerdict(NamedTuple):
+    """What :func:`kk_violation` and :func:`kk_too_noisy` read of a fit."""
+
+    kk_passed: bool | None
+    flags: list[str]
+
+
+def _kk_verdicts(results: Sequence[Any]) -> list[_KKVerdict | None]:
+    """Each result's Lin-KK verdict and flags (None where not fitted), read without the rest
+    of the results (a large campaign keeps them on disk)."""
+    return [None if flags is None else _KKVerdict(passed, flags)
+            for passed, flags in zip(results_field(results, "kk_passed"), results_field(results, "flags"))]
+
+
 def kk_band_report_lines(camp: Any) -> list[str]:
     """The report's Kramers-Kronig section: each checkpoint whose points fail the test,
     with its band and the campaign-file keys that fit it; without computed bands, how to
     compute them (when any checkpoint fails). Checkpoints too noisy for the test to judge
     (``kk-too-noisy``) are counted apart: not failures, not passes."""
-    failing = [k for k, r in enumerate(camp.results) if kk_violation(r)]
-    noisy = [r for r in camp.results if kk_too_noisy(r)]
-    n_fit = sum(r is not None for r in camp.results)
+    verdicts = _kk_verdicts(camp.results)
+    failing = [k for k, r in enumerate(verdicts) if kk_violation(r)]
+    noisy = [r for r in verdicts if kk_too_noisy(r)]
+    n_fit = sum(r is not None for r in verdicts)
     if not failing and not noisy:  # asked for the bands and none is needed: say so, not nothing
-        tested = sum(r is not None and r.kk_passed is not None for r in camp.results)
+        tested = sum(r is not None and r.kk_passed is not None for r in verdicts)
         return [] if getattr(camp, "kk_bands", None) is None or not tested else [
             "", "## Kramers-Kronig", "", f"All {tested} tested checkpoints pass the Lin-KK test (of {n_fit} fitted)"
             f"{_points_tested(camp)}."]

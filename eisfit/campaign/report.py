@@ -13,6 +13,7 @@ from ..analysis.quality import undetermined
 from ..fitting.flags import (apex_outside_range_flags, by_severity, explain_flag, flag_name, marked_flags, problems,
                              reads_undetermined, unresolved_keys)
 from ..fitting.report import columns_lines, one_sided_reading
+from ..fitting.result import fitted_indices, results_field
 from ..model.circuit import resistance_names
 from ..units import EVOLUTION_AXIS_LABELS, pretty_unit
 from .kkband import kk_band_report_lines
@@ -222,7 +223,7 @@ def _evolution(camp) -> list[tuple[str, str, str, list[tuple[float, float, str, 
     key = ("evolution", id(camp.results), len(camp.results))
     if memo is not None and key in memo:
         return memo[key]
-    ok = [k for k, r in enumerate(camp.results) if r is not None]
+    ok = fitted_indices(camp.results)
     cells: dict[Any, list[int]] = {}
     for k in ok:
         cells.setdefault(camp.checkpoints[k].cell, []).append(k)
@@ -286,7 +287,7 @@ def campaign_report(camp, figures: Mapping[str, str] | None = None) -> str:
     fits, ...) to the file name written beside report.md; each is linked with its caption."""
     title = camp.name or "Campaign"
     lines = [f"# {title}: evolution of the fitted circuit", ""]
-    n_ok = sum(r is not None for r in camp.results)
+    n_ok = len(fitted_indices(camp.results))
     circuit = camp.settings.get("circuit")
     lines += [
         f"{len(camp.checkpoints)} checkpoints ({n_ok} fitted, {len(camp.errors)} failed), "
@@ -333,7 +334,9 @@ def campaign_report(camp, figures: Mapping[str, str] | None = None) -> str:
 def _columns_lines(camp) -> list[str]:
     """The section of report.md that gives summary.csv's columns their units
     (:func:`~eisfit.fitting.report.columns_lines`); empty when nothing was fitted."""
-    return columns_lines([r for r in camp.results if r is not None], "summary.csv")
+    circuits = results_field(camp.results, "circuit")  # the units are the circuits': one result of each
+    firsts = {c: k for k, c in reversed(list(enumerate(circuits))) if c is not None}
+    return columns_lines([camp.results[k] for k in sorted(firsts.values())], "summary.csv")
 
 
 def joint_table_line(joint, in_report: bool = False) -> str:
@@ -366,7 +369,7 @@ def areas_used(camp, unit: str = " cm2") -> str:
     500 h): their resistances in ohm only`` (the terminal's settings line and report.md's
     settings table, whose ``area_cm2`` names the unit: ``unit=""``, say it alike; a checkpoint
     without an area is never left unsaid)."""
-    fitted = [d.get("settings", {}).get("area_cm2") for d, r in zip(camp.details, camp.results) if r is not None]
+    fitted = [camp.details[k].get("settings", {}).get("area_cm2") for k in fitted_indices(camp.results)]
     areas = list(dict.fromkeys(f"{a:g}" for a in fitted if a))
     if not areas:
         return "none (resistances in ohm)"
@@ -386,7 +389,7 @@ def _settings_lines(camp) -> list[str]:
     settings = {k: v for k, v in (camp.settings or {}).items() if k != "settings_hash"}
     if not settings:
         return []
-    if "area_cm2" in settings and any(r is not None for r in camp.results):
+    if "area_cm2" in settings and fitted_indices(camp.results):
         settings["area_cm2"] = areas_used(camp, unit="")
     return ["| setting | value |", "|---|---|"] + [f"| {k} | {_setting_text(v)} |" for k, v in settings.items()]
 
@@ -403,7 +406,7 @@ def _setting_text(value: Any) -> str:
 def _conventions_line(camp) -> str:
     """What the numbers are: the ASR conventions where an area was used (per interface only
     for a symmetric cell), and the uncertainty; no ASR sentence for a campaign in ohm."""
-    with_area = any(r is not None and r.settings.get("area_cm2") for r in camp.results)
+    with_area = any(s is not None and s.get("area_cm2") for s in results_field(camp.results, "settings"))
     if not with_area:
         return "Resistances in ohm (no electrode area given). Uncertainties are 1 standard error."
     if bool(camp.settings.get("symmetric", True)):
@@ -457,9 +460,9 @@ def table_rows(camp, max_rows: int | None = MAX_TABLE_ROWS) -> tuple[list[str], 
 def flag_explanations(camp) -> list[tuple[str, str, int]]:
     """(flag name, meaning, number of checkpoints carrying it) for every flag raised."""
     counts: dict[str, int] = {}
-    for r in camp.results:
-        if r is not None:
-            for name in {flag_name(f) for f in r.flags}:
+    for flags in results_field(camp.results, "flags"):
+        if flags is not None:
+            for name in {flag_name(f) for f in flags}:
                 counts[name] = counts.get(name, 0) + 1
     return [(name, explain_flag(name), n) for name, n in sorted(counts.items())]
 
@@ -474,19 +477,20 @@ def _table_lines(camp) -> list[str]:
 def _flag_lines(camp) -> list[str]:
     """The checkpoints with a flag of severity ``problem`` (see :mod:`eisfit.fitting.flags`),
     then a count of those with cautions or notes only (listed in the table)."""
-    fitted = [(k, c, r) for k, (c, r) in enumerate(zip(camp.checkpoints, camp.results)) if r is not None]
-    flagged = [(k, c, r) for k, c, r in fitted if problems(r.flags)]
-    minor = [r for _, _, r in fitted if r.flags and not problems(r.flags)]
+    fitted = [(k, camp.checkpoints[k], flags) for k, flags in enumerate(results_field(camp.results, "flags"))
+              if flags is not None]
+    flagged = [(k, c, flags) for k, c, flags in fitted if problems(flags)]
+    minor = [flags for _, _, flags in fitted if flags and not problems(flags)]
     if not flagged and not minor:
         return ["", "## Flags", "", "No fit was flagged."]
     out = ["", "## Flags", "", "What the flags mean:", ""]
     out += [f"- `{name}` ({n} checkpoint{'s' if n > 1 else ''}): {meaning}."
             for name, meaning, n in flag_explanations(camp)]
     out += ["", "Checkpoints with a problem flag:", ""]
-    for k, c, r in flagged:
+    for k, c, flags in flagged:
         notes = "; ".join(camp.details[k].get("notes", []))
-        others = [f for level, fl in by_severity(r.flags).items() if level != "problem" for f in fl]
-        out.append(f"- {c.label}: **{', '.join(problems(r.flags))}**" + (f"; also {', '.join(others)}" if others else "")
+        others = [f for level, fl in by_severity(flags).items() if level != "problem" for f in fl]
+        out.append(f"- {c.label}: **{', '.join(problems(flags))}**" + (f"; also {', '.join(others)}" if others else "")
                    + (f" ({notes})" if notes else ""))
     if not flagged:
         out.append("- no checkpoint has a problem flag")

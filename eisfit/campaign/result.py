@@ -9,7 +9,7 @@ import warnings
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Sequence
 
 from .._caller import user_stacklevel
 from .._files import atomic_path, atomic_text_file
@@ -67,7 +67,10 @@ class CampaignResult:
     ----------
     checkpoints : the :class:`~eisfit.campaign.Checkpoint` list, in campaign order.
     results : one FitResult per checkpoint (the kept one of the cold and seeded
-        fits, with campaign flags added), None where reading or fitting failed.
+        fits, with campaign flags added), None where reading or fitting failed. A campaign
+        of :data:`eisfit.campaign.spool.SPOOL_MIN_CHECKPOINTS` checkpoints or more keeps them
+        on disk: a :class:`~eisfit.campaign.spool.SpooledResults` (a sequence that reads each
+        when asked for, a new object each time; pickled, a list).
     errors : :class:`eisfit.campaign.result.CheckpointFailure` for each failed checkpoint.
     ordering : how the checkpoints were ordered (campaign file, acquisition time,
         natural file name, as given).
@@ -82,7 +85,7 @@ class CampaignResult:
     """
 
     checkpoints: list[Checkpoint]
-    results: list[Any]
+    results: Sequence[Any]  # a list, or SpooledResults (a large campaign's, on disk)
     errors: list[CheckpointFailure]
     ordering: str
     settings: dict[str, Any]

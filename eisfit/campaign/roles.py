@@ -22,38 +22,65 @@ from ..analysis.quality import undetermined
 from ..fitting.assemble import roles_guessed, with_roles
 from ..fitting.flags import unresolved_keys
 from ..model import load_circuit
+from .spool import ResultSpool, loaded
 
 __all__ = ["with_campaign_roles", "GUESSED_ROLES"]
 
 GUESSED_ROLES = ("interface", "electrolyte")  # the roles a guess gives (a Randles arc's is fixed)
+ROLE_BATCH = 64  # a spooled campaign's results relabelled together (with_roles batches them)
 
 
-def with_campaign_roles(circuits: Sequence[Any], results: Sequence[Any]) -> list[Any]:
-    """``results`` (FitResult or None, one per checkpoint; ``circuits``: the circuit each
-    was fitted with, as given) with one role per guessed arc and circuit across them."""
+def with_campaign_roles(circuits: Sequence[Any], results: Sequence[Any], spool: ResultSpool | None = None) -> list[Any]:
+    """``results`` (FitResult or None, one per checkpoint, or where a result lies in
+    ``spool``: :class:`~eisfit.campaign.spool.Spooled`; ``circuits``: the circuit each was
+    fitted with, as given) with one role per guessed arc and circuit across them. Each result
+    is read once, and again only where its roles change; with a spool, those go into it, at
+    most ``ROLE_BATCH`` of them in memory at a time (a large campaign's results are read one
+    at a time: what they leave behind does not pin their memory)."""
     out = list(results)
     groups: dict[tuple[str, str], list[int]] = {}
-    for k, result in enumerate(results):
-        if result is not None:
-            groups.setdefault((result.circuit, result.circuit_name), []).append(k)
-    for members in groups.values():
-        definition = load_circuit(circuits[members[0]] or results[members[0]].circuit)
-        if not roles_guessed(definition):
+    guessed: dict[int, dict[str, tuple[str, float | None]]] = {}  # what each result says of its guessed arcs
+    definitions: dict[tuple[str, str], Any] = {}
+    for k, held in enumerate(results):
+        result = loaded(held)
+        if result is None:
             continue
-        roles = _median_roles(definition, [results[k] for k in members])
-        for k, result in zip(members, with_roles([results[k] for k in members], definition, roles)):
-            out[k] = result
+        key = (result.circuit, result.circuit_name)
+        if key not in definitions:
+            definitions[key] = load_circuit(circuits[k] or result.circuit)
+        if roles_guessed(definitions[key]):
+            groups.setdefault(key, []).append(k)
+            guessed[k] = _guessed_arcs(definitions[key], result)
+    for key, members in groups.items():
+        definition = definitions[key]
+        roles = _median_roles(definition, [guessed[k] for k in members])
+        changing = [k for k in members if any(guessed[k][arc][0] != role for arc, role in roles.items())]
+        size = ROLE_BATCH if spool is not None else max(len(changing), 1)
+        for start in range(0, len(changing), size):
+            batch = changing[start:start + size]
+            for k, result in zip(batch, with_roles([loaded(results[k]) for k in batch], definition, roles)):
+                out[k] = result if spool is None else spool.store(result)
     return out
 
 
-def _median_roles(definition, results: Sequence[Any]) -> dict[str, str]:
+def _guessed_arcs(definition, result: Any) -> dict[str, tuple[str, float | None]]:
+    """arc resistor -> (the role ``result`` guessed for it, its C_eff per area where the fit
+    determines it, else None), for the arcs whose role ``result`` guessed; an arc of another
+    role is absent."""
+    return {arc.resistor: (result.roles[arc.resistor], _capacitance_per_area(result, arc))
+            for arc in circuit_arcs(definition.circuit, branches=True)
+            if result.roles.get(arc.resistor) in GUESSED_ROLES}
+
+
+def _median_roles(definition, guessed: Sequence[dict[str, tuple[str, float | None]]]) -> dict[str, str]:
     """The role of each guessed arc from the median of log C_eff/A (F/cm2; F without an
-    area) over the results that determine its capacitance."""
+    area) over the results that determine its capacitance (``guessed``: per result,
+    :func:`_guessed_arcs`; an arc some result does not guess keeps its roles)."""
     roles = {}
     for arc in circuit_arcs(definition.circuit, branches=True):
-        if not all(r.roles.get(arc.resistor) in GUESSED_ROLES for r in results):
+        if not all(arc.resistor in g for g in guessed):
             continue
-        logs = [math.log10(c) for r in results if (c := _capacitance_per_area(r, arc)) is not None]
+        logs = [math.log10(c) for g in guessed if (c := g[arc.resistor][1]) is not None]
         if logs:
             roles[arc.resistor] = role_of_capacitance(10.0 ** float(np.median(logs)))
     return roles

@@ -49,12 +49,13 @@ from ..fitting.batch import fit_chunks, fit_payload
 from ..fitting.engine import PER_SPECTRUM_OPTIONS
 from ..analysis.derived import ARC_SWAP_DECADES, arc_tau_s, circuit_arcs, swapped_arcs
 from ..analysis.quality import undetermined
-from ..fitting.flags import unresolved_names
+from ..fitting.flags import unresolved_names, with_flags_added
 from ..fitting.result import share_equal_fields, shared_fields
 from ..model import circuit_of
 from ..model.circuit import resistance_names
 from ..spectrum import Spectrum
 from .cache import FitCache, KeptEntry, MemoryCache
+from .spool import ResultSpool, Spooled, loaded
 
 __all__ = ["run_campaign_fits", "CheckpointFits", "CHUNK_SIZE", "result_of_outcome", "results_of_outcomes"]
 
@@ -70,7 +71,7 @@ ARC_JUMP_FACTOR = 3.0
 class CheckpointFits:
     """The kept fit of one checkpoint, where it came from, and campaign flags."""
 
-    kept: Any = None          # FitResult or None
+    held: Any = None          # FitResult or None, or where it lies in the campaign's ResultSpool (see kept)
     seed_source: str = ""     # "cold", "seeded" (also for a fit read from the cache) or "" (failed)
     error: str | None = None
     # the Python traceback behind ``error`` (a fit that raised, in a worker or not), shown by ``eisfit --debug``
@@ -79,6 +80,20 @@ class CheckpointFits:
     notes: list[str] = field(default_factory=list)
     joint_fit: str = ""       # with shared=/smooth=/arrhenius_law=: what the row holds (campaign.JOINT_FIT_VALUES)
     chunk_start: bool = False  # the first of a chunk led in by a cold refit: its fit never saw the kept fit before it
+
+    @property
+    def kept(self) -> Any:
+        """The kept FitResult (read back from the spool where it was stowed), or None."""
+        return loaded(self.held)
+
+    @kept.setter
+    def kept(self, result: Any) -> None:
+        self.held = result
+
+    def stow(self, spool: ResultSpool | None) -> None:
+        """Move the kept fit into ``spool`` (a large campaign's; None: it stays in memory)."""
+        if spool is not None and self.held is not None and type(self.held) is not Spooled:
+            self.held = spool.store(self.held)
 
 
 @dataclass
@@ -104,6 +119,7 @@ def run_campaign_fits(
     on_core_free: Callable[[], None] | None = None,
     on_last_outcome: Callable[[], None] | None = None,
     repair: bool = True,
+    spool: ResultSpool | None = None,
 ) -> tuple[list[CheckpointFits], dict[str, Any]]:
     """Fit every item (dict with ``spectrum``, ``settings``, ``content_sha256``, ``sweep``,
     ``settings_hash``, ``conditions``, optionally ``reader_key``); ``chains`` lists item
@@ -126,6 +142,8 @@ def run_campaign_fits(
     lead-in swapped the arcs (:func:`_repair_chunk_starts`; their new fits go to the cache,
     not to ``on_chunk``: the table written at the end has them). False: the fits as they
     are (after an interrupt: nothing more is fitted).
+    ``spool``: where the kept fits go once ``on_chunk`` has seen them (a large campaign's:
+    :mod:`eisfit.campaign.spool`); None: they stay in memory.
     Returns one :class:`CheckpointFits` per item and run statistics (``fits_run``:
     checkpoints fitted, ``cache_hits``, ``cache_writes``, ``cache_packs_removed`` (stale packs of
     other code, see :meth:`~eisfit.campaign.cache.FitCache.prune_other_versions`), ``chunks``,
@@ -152,6 +170,7 @@ def run_campaign_fits(
         todo_chains.append((chain, todo))
     if hits and on_chunk is not None:
         on_chunk(hits, fits)
+    _stow(fits, hits, spool)
     chunks = [c for chain, todo in todo_chains for c in _chunks(items, chain, todo)]
     n_todo = sum(len(c.members) for c in chunks)
     tasks = _tasks(items, chunks, INLINE_TASK_SIZE if executor is None else task_size(n_todo, workers))
@@ -166,13 +185,14 @@ def run_campaign_fits(
                 fits_run += _collect(items, fits, chunk, chunk_outcome, cache, shared, colds=colds)
                 if on_chunk is not None:
                     on_chunk(chunk.members, fits)
+                _stow(fits, chunk.members, spool)
                 if progress is not None:
                     progress.update(len(chunk.members))
             settle_long_lived()  # the task's results are kept (eisfit._processes.long_lived_objects)
     finally:
         if progress is not None:
             progress.close()
-    refitted, replaced = _repair_chunk_starts(items, chains, fits, cache, shared, colds) if repair else (0, 0)
+    refitted, replaced = _repair_chunk_starts(items, chains, fits, cache, shared, colds, spool) if repair else (0, 0)
     colds.clear()
     for chain in chains:
         _flag_arc_jumps(items, chain, fits)
@@ -183,12 +203,20 @@ def run_campaign_fits(
     return fits, stats
 
 
+def _stow(fits: list[CheckpointFits], indices: list[int], spool: ResultSpool | None) -> None:
+    """The kept fits of ``indices`` into ``spool`` (nothing without one)."""
+    if spool is not None:
+        for i in indices:
+            fits[i].stow(spool)
+
+
 REPAIR_NOTE = ("refitted after the chunks were joined, seeded from the previous checkpoint's kept fit (its chunk "
                "had begun from a cold refit of the checkpoint before, in other arc identities); chi-square before {}")
 
 
 def _repair_chunk_starts(items: list[dict], chains: list[list[int]], fits: list[CheckpointFits],
-                         cache: FitCache, shared: dict, colds: dict[int, Any] | None = None) -> tuple[int, int]:
+                         cache: FitCache, shared: dict, colds: dict[int, Any] | None = None,
+                         spool: ResultSpool | None = None) -> tuple[int, int]:
     """Arc identities kept across chunk boundaries, once every kept fit is in.
 
     The first checkpoint of a chunk is seeded from a cold refit of the checkpoint before
@@ -221,6 +249,7 @@ def _repair_chunk_starts(items: list[dict], chains: list[list[int]], fits: list[
         looked_at = []
         for (c, (p, members, continued)), repair, outcome in zip(runs.items(), repairs, _fit_here(items, repairs)):
             n = _replace_while_swapped(items, fits, repair, outcome, cache, shared)
+            _stow(fits, members, spool)
             if n == 0 and not continued:
                 looked_at += _start_looked_at(cache, items[members[0]], fits[members[0]])
             refitted += len(members)
@@ -343,9 +372,9 @@ def _cached(cache: FitCache, item: dict[str, Any], shared: dict):
     if found is None:
         return None
     d, stored = found
-    if isinstance(d, tuple):  # MemoryCache: as stored
-        kept, seed_source, flags, notes, chunk_start = d
-        return kept, seed_source, list(flags), list(notes), chunk_start
+    if isinstance(d, tuple):  # MemoryCache: as stored (the fit as it is held now: in the spool once stowed)
+        fit, seed_source, flags, notes, chunk_start = d
+        return fit.held, seed_source, list(flags), list(notes), chunk_start
     try:
         spectrum = item["spectrum"]
         # the entry is keyed by content: a renamed or moved file hits it, and the result names the file as it is now
@@ -616,10 +645,11 @@ def _collect(items: list[dict], fits: list[CheckpointFits], chunk: _Chunk, outco
 
 def _cache_entries(cache: FitCache, item: dict[str, Any], fit: CheckpointFits,
                    outcome: dict[str, Any]) -> list[tuple[str, Any, dict[str, Any]]]:
-    """The (key, entry, about) that stores a kept fit: the fit itself in memory, for a folder
+    """The (key, entry, about) that stores a kept fit: in memory the checkpoint's fits (their
+    kept fit as held when read: in the spool once stowed), for a folder
     what :func:`_cache_entry` makes of the worker's ``outcome``; none when nothing is cached."""
     if isinstance(cache, MemoryCache):
-        return [(_kept_key(cache, item), (fit.kept, fit.seed_source, list(fit.flags), list(fit.notes), fit.chunk_start),
+        return [(_kept_key(cache, item), (fit, fit.seed_source, list(fit.flags), list(fit.notes), fit.chunk_start),
                  {})]  # copies: the campaign flags decided at the end are not the fit's
     if not cache.enabled:
         return []
@@ -781,8 +811,7 @@ def with_campaign_flags(result, flags: list[str]):
     """A copy of a FitResult with the campaign flags appended (no duplicates)."""
     if result is None or not flags:
         return result
-    merged = list(result.flags) + [f for f in flags if f not in result.flags]
-    return result.with_fields(flags=merged)
+    return result.with_fields(flags=with_flags_added(result.flags, flags))
 
 
 def _outcome(fut: Future) -> Any:

@@ -16,7 +16,7 @@ severity depends on the name only. Reports explain flags with :func:`explain_fla
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -203,6 +203,11 @@ FLAGS: dict[str, tuple[str, str]] = {
 
 
 FLAG_MEANINGS: dict[str, str] = {name: meaning for name, (_, meaning) in FLAGS.items()}
+
+
+def with_flags_added(flags: Sequence[str], more: Iterable[str]) -> list[str]:
+    """``flags`` followed by those of ``more`` they do not hold yet (a campaign's own flags)."""
+    return list(flags) + [f for f in dict.fromkeys(more) if f not in flags]
 
 
 def explain_flag(flag: str) -> str:

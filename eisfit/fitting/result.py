@@ -15,7 +15,7 @@ from .._json import to_jsonable
 from .intervals import with_open_ends_empty
 
 __all__ = ["FitResult", "Correlations", "ARRAY_KEYS", "NO_POINTS", "SHARED_FIELDS", "share_equal_fields",
-           "shared_fields", "one_of_equal"]
+           "shared_fields", "one_of_equal", "fitted_indices", "results_field"]
 
 # the per-point arrays' keys in to_dict (units in the names; Z'' < 0 capacitive, as everywhere)
 ARRAY_KEYS = {"frequency": "frequency_Hz", "z_real": "z_real_ohm", "z_imag": "z_imag_ohm",
@@ -543,3 +543,18 @@ def one_of_equal(pool: dict, value: Any) -> Any:
     first time), keyed by its pickle: equal items of equal types, nested containers too
     (1, 1.0 and True are not taken for one another; nan is equal to itself)."""
     return pool.setdefault(pickle.dumps(value, pickle.HIGHEST_PROTOCOL), value)
+
+
+def fitted_indices(results: Sequence[Any]) -> list[int]:
+    """The indices of a campaign's results that are not None (a campaign that keeps its
+    results on disk says so without reading them: its ``results.fitted()``)."""
+    fitted = getattr(results, "fitted", None)
+    return fitted() if fitted is not None else [k for k, r in enumerate(results) if r is not None]
+
+
+def results_field(results: Sequence[Any], name: str) -> list[Any]:
+    """Each result's field ``name``, None where the result is None (a campaign that keeps its
+    results on disk holds its flags, settings, circuit and ``kk_passed`` beside them:
+    its ``results.field(name)``)."""
+    field_of = getattr(results, "field", None)
+    return field_of(name) if field_of is not None else [None if r is None else getattr(r, name) for r in results]

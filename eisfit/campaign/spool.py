@@ -1,0 +1,202 @@
+"""A large campaign's fits kept on disk, not in memory.
+
+Each kept FitResult of a campaign holds ~5 KB of Python objects (values, standard errors,
+correlations, derived quantities, the fitted curve) for as long as the campaign runs: 10,000
+checkpoints held ~50 MB of them in the campaign process, its memory growing with the
+checkpoints (issue 12 asks for a peak flat in their number). From
+:data:`SPOOL_MIN_CHECKPOINTS` checkpoints on, the campaign writes each kept fit to a
+:class:`ResultSpool` as it arrives and holds only where it lies (a :class:`Spooled`, ~100
+bytes); reading it back costs ~50 us (unpickling), so each pass over all the results (the
+table, the flags of the report, the residual map) costs ~0.5 s per 10,000 checkpoints, and a
+campaign below the threshold keeps its fits in memory.
+
+The spool is an anonymous temporary file (removed by the system when it is closed, also when
+the process dies), in the campaign's cache or output folder where it has one (a disk, where
+the system's temporary folder may be memory), else in the temporary folder. When it cannot
+be written (disk full), the fits from then on stay in memory, with one
+:class:`~eisfit.CampaignWarning`; nothing is lost.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Iterator
+
+from .._caller import user_stacklevel
+from ..errors import CampaignError
+from ..fitting.flags import with_flags_added
+from ..fitting.result import one_of_equal
+from .sources import CampaignWarning
+
+__all__ = ["ResultSpool", "Spooled", "SpooledResults", "SPOOL_MIN_CHECKPOINTS", "LIGHT_FIELDS", "loaded"]
+
+SPOOL_MIN_CHECKPOINTS = 2000  # campaigns this large keep their fits on disk (see the module's docstring)
+
+
+LIGHT_FIELDS = ("circuit", "flags", "kk_passed", "settings")  # held beside the place: what passes over all read
+
+
+class Spooled:
+    """Where one FitResult lies in a :class:`ResultSpool` (read back with :meth:`load`), and
+    its :data:`LIGHT_FIELDS` (``light``: the result's own objects, its settings shared with
+    the campaign's other results), which the passes over all the results read without
+    unpickling any. ``added``: flags the campaign gave it after it was stored (read back
+    with it; see :meth:`with_flags`)."""
+
+    __slots__ = ("spool", "offset", "length", "light", "added")
+
+    def __init__(self, spool: "ResultSpool", offset: int, length: int, light: tuple, added: tuple = ()):
+        self.spool, self.offset, self.length, self.light, self.added = spool, offset, length, light, added
+
+    def load(self) -> Any:
+        result = self.spool.load(self)
+        return result.with_fields(flags=with_flags_added(result.flags, self.added)) if self.added else result
+
+    def with_flags(self, flags: Sequence[str]) -> "Spooled":
+        """The same stored result with ``flags`` added to its own (no duplicates), without
+        reading or writing it again."""
+        at = LIGHT_FIELDS.index("flags")
+        light = self.light[:at] + (with_flags_added(self.light[at], flags),) + self.light[at + 1:]
+        return Spooled(self.spool, self.offset, self.length, light, tuple(dict.fromkeys((*self.added, *flags))))
+
+    def __reduce__(self):  # pickled (a worker, a saved result): the fit itself, not a place in a file
+        return _identity, (self.load(),)
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def loaded(kept: Any) -> Any:
+    """``kept`` itself, or the FitResult it names when it is a :class:`Spooled`."""
+    return kept.load() if type(kept) is Spooled else kept
+
+
+class ResultSpool:
+    """An append-only file of pickled FitResults: :meth:`store` one, :meth:`load` it back."""
+
+    def __init__(self, folder: str | Path | None = None):
+        self.folder = folder
+        self._file: Any = None
+        self._end = 0
+        self.failed: str | None = None  # why the spool stopped writing (the fits then stay in memory)
+        self._shared: dict = {}  # one instance of each equal settings dict (fitting.result.one_of_equal)
+        self._known: dict[int, dict] = {}  # id -> the pooled settings dict
+
+    def store(self, result: Any) -> Any:
+        """Where ``result`` now lies (a :class:`Spooled`); ``result`` itself when it is None or
+        the spool cannot be written (then for the rest of the run)."""
+        if result is None or self.failed is not None:
+            return result
+        blob = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            if self._file is None:
+                self._file = _temporary_file(self.folder)
+            written = os.pwrite(self._file.fileno(), blob, self._end)
+            if written != len(blob):
+                raise OSError(f"wrote {written} of {len(blob)} bytes")
+        except OSError as exc:
+            self.failed = f"{exc.strerror or exc}"
+            warnings.warn(f"the campaign's fits could not be kept on disk ({self.where()}: {self.failed}); "
+                          "the rest stay in memory", CampaignWarning, stacklevel=user_stacklevel())
+            return result
+        handle = Spooled(self, self._end, len(blob), self._light(result))
+        self._end += len(blob)
+        return handle
+
+    def _light(self, result: Any) -> tuple:
+        """The :data:`LIGHT_FIELDS` of ``result``, its settings one instance for all the equal
+        ones (a result read back from the spool has its own copy)."""
+        return tuple(self._shared_settings(value) if name == "settings" else value
+                     for name, value in zip(LIGHT_FIELDS, (getattr(result, name) for name in LIGHT_FIELDS)))
+
+    def _shared_settings(self, settings: dict) -> dict:
+        """The one instance of ``settings`` (compared by their pickle only when not met before:
+        the results of a campaign share theirs already)."""
+        known = self._known.get(id(settings))
+        if known is settings:
+            return known
+        pooled = one_of_equal(self._shared, settings)
+        self._known[id(pooled)] = pooled  # kept alive by the pool: its id stays its own
+        return pooled
+
+    def load(self, handle: Spooled) -> Any:
+        try:
+            blob = os.pread(self._file.fileno(), handle.length, handle.offset)
+        except (OSError, AttributeError, ValueError) as exc:
+            raise CampaignError(f"{self.where()}: a fit kept there can no longer be read: {exc}") from None
+        if len(blob) != handle.length:
+            raise CampaignError(f"{self.where()}: a fit kept there was cut short "
+                                f"({len(blob)} of {handle.length} bytes)")
+        return pickle.loads(blob)
+
+    def where(self) -> str:
+        """The folder of the spool's file, in words."""
+        return f"a temporary file in {self.folder or tempfile.gettempdir()}"
+
+    @property
+    def size_bytes(self) -> int:
+        return self._end
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+
+
+def _temporary_file(folder: str | Path | None):
+    if folder is not None:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+    return tempfile.TemporaryFile(prefix="eisfit-fits-", dir=folder)
+
+
+class SpooledResults(Sequence):
+    """The results of a campaign (:attr:`eisfit.campaign.CampaignResult.results`), one FitResult
+    or None per checkpoint, each read from its :class:`ResultSpool` when asked for (a new
+    object each time: a change made to it in place is not kept; one put in with
+    ``results[k] = result`` is). Pickled or copied, it is a plain list."""
+
+    def __init__(self, kept: list[Any]):
+        self._kept = kept
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [loaded(k) for k in self._kept[index]]
+        return loaded(self._kept[index])
+
+    def __setitem__(self, index: int, result: Any) -> None:
+        """Put ``result`` (a FitResult or None) in the place of checkpoint ``index``, in memory."""
+        self._kept[index] = result
+
+    def __iter__(self) -> Iterator[Any]:
+        return (loaded(k) for k in self._kept)
+
+    def fitted(self) -> list[int]:
+        """The indices of the checkpoints with a result, without reading any."""
+        return [k for k, kept in enumerate(self._kept) if kept is not None]
+
+    def field(self, name: str) -> list[Any]:
+        """Each result's ``name`` (None where there is no result), read from the spool only
+        for a name not in :data:`LIGHT_FIELDS`."""
+        if name not in LIGHT_FIELDS:
+            return [None if r is None else getattr(r, name) for r in self]
+        at = LIGHT_FIELDS.index(name)
+        return [None if kept is None else kept.light[at] if type(kept) is Spooled else getattr(kept, name)
+                for kept in self._kept]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (list, tuple, SpooledResults)):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+        return NotImplemented
+
+    def __reduce__(self):
+        return list, (list(self),)
+
+    def __repr__(self) -> str:
+        return f"SpooledResults({len(self)} results, read from disk when asked for)"

@@ -1,0 +1,143 @@
+"""A large campaign keeps its fits on disk (eisfit.campaign.spool, issue 12's flat memory):
+the same table, report and figures as in memory, a result read back equal to the one
+stored, nothing lost when the disk refuses, a clear error when the spool cannot be read.
+
+The whole suite runs through the spooled path with ``pytest --spool-all``."""
+from __future__ import annotations
+
+import gc
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import HEADLINE_CIRCUIT, headline_series
+
+import eisfit
+from eisfit.campaign import CampaignWarning
+from eisfit.campaign import spool as spooling
+from eisfit.campaign.spool import ResultSpool, Spooled, SpooledResults
+from eisfit.errors import CampaignError
+from eisfit.fitting.result import FitResult, fitted_indices, results_field
+
+pytestmark = pytest.mark.results_in_memory  # these tests choose where the results are kept themselves
+
+VALUES = [[5.0, 18.0 * (1 + 0.1 * k), 1e-8, 0.92, 50.0 * (1 + 0.2 * k), 1.3e-6, 0.8] for k in range(8)]
+OPTIONS = dict(circuit=HEADLINE_CIRCUIT, area_cm2=0.785, cache_dir=False, progress=False)
+
+
+@pytest.fixture(scope="module")
+def spectra():
+    return headline_series(VALUES, seed=72)
+
+
+def _spooled(monkeypatch, spectra, **options):
+    monkeypatch.setattr(spooling, "SPOOL_MIN_CHECKPOINTS", 0)
+    return eisfit.fit_campaign(spectra, **{**OPTIONS, **options})
+
+
+def _without_times(table: pd.DataFrame) -> pd.DataFrame:
+    return table.drop(columns=[c for c in table.columns if c.endswith("seconds")])
+
+
+def test_a_spooled_result_reads_back_equal_to_the_one_stored(spectra):
+    result = eisfit.fit(spectra[0], HEADLINE_CIRCUIT)
+    spool = ResultSpool()
+    held = spool.store(result)
+    assert type(held) is Spooled and spool.store(None) is None
+    back = held.load()
+    assert back is not result
+    assert back.values == result.values and back.stderr == result.stderr and back.flags == result.flags
+    np.testing.assert_array_equal(back.z_fit, result.z_fit)
+    assert back.derived.keys() == result.derived.keys()
+    # the second store appends after the first: both read back
+    other = spool.store(eisfit.fit(spectra[1], HEADLINE_CIRCUIT))
+    assert held.load().values == result.values and other.load().values != result.values
+
+
+def test_spooled_results_behave_as_a_read_only_list(spectra):
+    results = [eisfit.fit(s, HEADLINE_CIRCUIT) for s in spectra[:3]]
+    spool = ResultSpool()
+    seq = SpooledResults([spool.store(results[0]), None, spool.store(results[1]), results[2]])
+    assert len(seq) == 4 and seq[1] is None and seq[3] is results[2]
+    assert seq[0].values == results[0].values and [r is None for r in seq] == [False, True, False, False]
+    assert [r.values for r in seq[2:]] == [results[1].values, results[2].values]
+    assert fitted_indices(seq) == [0, 2, 3]
+    # the light fields come without reading the spool; any other field is read from it
+    assert results_field(seq, "flags") == [results[0].flags, None, results[1].flags, results[2].flags]
+    assert results_field(seq, "chisq") == [results[0].chisq, None, results[1].chisq, results[2].chisq]
+    again = pickle.loads(pickle.dumps(seq))  # a plain list of the results themselves
+    assert type(again) is list and again[0].values == results[0].values and again[1] is None
+    assert seq == again and seq != again[:3]
+
+
+def test_a_spooled_campaign_gives_the_table_report_and_figures_of_one_in_memory(spectra, monkeypatch, tmp_path):
+    memory = eisfit.fit_campaign(spectra, out=tmp_path / "memory", **{**OPTIONS, "cache_dir": None})
+    disk = _spooled(monkeypatch, spectra, out=tmp_path / "disk", cache_dir=None)
+    assert type(memory.results) is list and type(disk.results) is SpooledResults
+    pd.testing.assert_frame_equal(_without_times(memory.table), _without_times(disk.table))
+    assert [r.values for r in disk.results] == [r.values for r in memory.results]
+    assert [r.flags for r in disk.results] == [r.flags for r in memory.results]
+    strip = lambda text: "\n".join(line for line in text.splitlines() if " s " not in line and "wall" not in line)  # noqa: E731
+    assert strip((tmp_path / "disk" / "report.md").read_text()) == strip((tmp_path / "memory" / "report.md").read_text())
+    assert sorted(p.name for p in (tmp_path / "disk").iterdir()) == sorted(p.name for p in (tmp_path / "memory").iterdir())
+    assert disk.evolution_lines() == memory.evolution_lines()
+    # nothing of the spool is left beside the outputs (an anonymous temporary file)
+    assert not [p for p in (tmp_path / "disk").rglob("eisfit-fits-*")]
+
+
+def test_a_spooled_campaign_holds_none_of_its_results_in_memory(spectra, monkeypatch):
+    def live_results() -> int:
+        gc.collect()
+        return sum(isinstance(o, FitResult) for o in gc.get_objects())
+
+    before = live_results()
+    in_memory = eisfit.fit_campaign(spectra, **OPTIONS)
+    assert live_results() - before >= len(in_memory.results)
+    del in_memory
+    before = live_results()
+    camp = _spooled(monkeypatch, spectra)
+    assert len(camp.results) == len(spectra) and live_results() - before == 0
+
+
+def test_a_disk_that_refuses_the_spool_keeps_the_fits_in_memory_with_a_warning(spectra, monkeypatch):
+    def full(fd, data, offset):
+        raise OSError(28, "No space left on device")
+
+    reference = eisfit.fit_campaign(spectra, **OPTIONS)
+    monkeypatch.setattr(spooling.os, "pwrite", full)
+    with pytest.warns(CampaignWarning, match="could not be kept on disk.*No space left on device"):
+        camp = _spooled(monkeypatch, spectra)
+    pd.testing.assert_frame_equal(_without_times(camp.table), _without_times(reference.table))
+
+
+def test_a_spool_that_can_no_longer_be_read_is_a_campaign_error_naming_it(spectra):
+    spool = ResultSpool()
+    held = spool.store(eisfit.fit(spectra[0], HEADLINE_CIRCUIT))
+    spool.close()
+    with pytest.raises(CampaignError, match="temporary file in .*can no longer be read"):
+        held.load()
+
+
+def test_an_interrupted_spooled_campaign_keeps_the_fits_it_finished(spectra, monkeypatch):
+    """Ctrl-C after two chunks were stored: their fits are read back from the spool (through the
+    run's in-memory cache), the others are reported as not fitted."""
+    from eisfit.campaign import runner
+
+    collect, calls = runner._collect, []
+
+    def interrupted_at_the_third_chunk(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return collect(*args, **kwargs)
+
+    reference = eisfit.fit_campaign(spectra, **OPTIONS)
+    monkeypatch.setattr(runner, "chunk_size", lambda n: 2)
+    monkeypatch.setattr(runner, "_collect", interrupted_at_the_third_chunk)
+    camp = _spooled(monkeypatch, spectra)
+    assert camp.stats["interrupted"] and type(camp.results) is SpooledResults
+    assert fitted_indices(camp.results) == [0, 1, 2, 3]
+    np.testing.assert_allclose([r.values["R2"] for r in camp.results[:4]],
+                               [r.values["R2"] for r in reference.results[:4]], rtol=1e-6)
+    assert all("interrupted" in e.reason for e in camp.errors) and len(camp.errors) == 4
