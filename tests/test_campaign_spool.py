@@ -16,7 +16,7 @@ from conftest import HEADLINE_CIRCUIT, headline_series
 import eisfit
 from eisfit.campaign import CampaignWarning
 from eisfit.campaign import spool as spooling
-from eisfit.campaign.spool import ResultSpool, Spooled, SpooledResults
+from eisfit.campaign.spool import Spool, Spooled, SpooledResults
 from eisfit.errors import CampaignError
 from eisfit.fitting.result import FitResult, fitted_indices, results_field
 
@@ -42,7 +42,7 @@ def _without_times(table: pd.DataFrame) -> pd.DataFrame:
 
 def test_a_spooled_result_reads_back_equal_to_the_one_stored(spectra):
     result = eisfit.fit(spectra[0], HEADLINE_CIRCUIT)
-    spool = ResultSpool()
+    spool = Spool()
     held = spool.store(result)
     assert type(held) is Spooled and spool.store(None) is None
     back = held.load()
@@ -57,7 +57,7 @@ def test_a_spooled_result_reads_back_equal_to_the_one_stored(spectra):
 
 def test_spooled_results_behave_as_a_read_only_list(spectra):
     results = [eisfit.fit(s, HEADLINE_CIRCUIT) for s in spectra[:3]]
-    spool = ResultSpool()
+    spool = Spool()
     seq = SpooledResults([spool.store(results[0]), None, spool.store(results[1]), results[2]])
     assert len(seq) == 4 and seq[1] is None and seq[3] is results[2]
     assert seq[0].values == results[0].values and [r is None for r in seq] == [False, True, False, False]
@@ -112,7 +112,7 @@ def test_a_disk_that_refuses_the_spool_keeps_the_fits_in_memory_with_a_warning(s
 
 
 def test_a_spool_that_can_no_longer_be_read_is_a_campaign_error_naming_it(spectra):
-    spool = ResultSpool()
+    spool = Spool()
     held = spool.store(eisfit.fit(spectra[0], HEADLINE_CIRCUIT))
     spool.close()
     with pytest.raises(CampaignError, match="temporary file in .*can no longer be read"):
@@ -141,3 +141,30 @@ def test_an_interrupted_spooled_campaign_keeps_the_fits_it_finished(spectra, mon
     np.testing.assert_allclose([r.values["R2"] for r in camp.results[:4]],
                                [r.values["R2"] for r in reference.results[:4]], rtol=1e-6)
     assert all("interrupted" in e.reason for e in camp.errors) and len(camp.errors) == 4
+
+
+@pytest.fixture
+def csv_folder(spectra, tmp_path):
+    folder = tmp_path / "csv"
+    folder.mkdir()
+    for k, s in enumerate(spectra):
+        rows = "\n".join(f"{f:.17g},{z.real:.17g},{z.imag:.17g}" for f, z in zip(s.frequency, s.z))
+        (folder / f"cell_{k:03d}h.csv").write_text("freq_Hz,Zre_ohm,Zim_ohm\n" + rows + "\n")
+    return folder
+
+
+def test_a_spooled_campaign_of_files_keeps_their_spectra_on_disk_and_reads_them_back(csv_folder, monkeypatch):
+    memory = eisfit.fit_campaign(csv_folder, **OPTIONS)
+    disk = _spooled(monkeypatch, csv_folder)
+    assert len(fitted_indices(memory.results)) == len(memory.checkpoints) == 8
+    pd.testing.assert_frame_equal(_without_times(memory.table), _without_times(disk.table))
+    assert all(type(c.__dict__["_spectrum"]) is Spooled for c in disk.checkpoints)
+    assert all(type(c.__dict__["_spectrum"]) is not Spooled for c in memory.checkpoints)
+    for a, b in zip(memory.checkpoints, disk.checkpoints):
+        assert b.ok and b.spectrum.label == a.spectrum.label and b.spectrum.meta == a.spectrum.meta
+        np.testing.assert_array_equal(b.spectrum.frequency, a.spectrum.frequency)
+        np.testing.assert_array_equal(b.spectrum.z, a.spectrum.z)
+    assert disk.checkpoints[2] == disk.checkpoints[2] and disk.checkpoints[2] != disk.checkpoints[3]
+    again = pickle.loads(pickle.dumps(disk))  # a saved campaign holds its spectra and results themselves
+    assert type(again.checkpoints[0].__dict__["_spectrum"]) is eisfit.Spectrum and type(again.results) is list
+    np.testing.assert_array_equal(again.checkpoints[0].spectrum.z, memory.checkpoints[0].spectrum.z)

@@ -24,7 +24,8 @@ from typing import Any, Callable, Iterator, Sequence
 
 from .._caller import user_stacklevel
 from .. import __version__
-from .._processes import (death_causes, long_lived_objects, pool_processes, settle_long_lived, stop_pool, usable_cores,
+from .._processes import (death_causes, long_lived_objects, pool_processes, release_freed_memory, settle_long_lived,
+                          stop_pool, usable_cores,
                           worker_context, worker_deaths_text)
 from ..errors import CampaignError, CircuitError, FitError
 from ..io.options import ReaderOptions
@@ -38,7 +39,7 @@ from .roles import with_campaign_roles
 from .runner import CheckpointFits, reflag_arc_jumps, run_campaign_fits, with_campaign_flags
 from .sources import CONDITION_KEYS, CampaignWarning, Checkpoint, load_checkpoints
 from . import spool as spooling
-from .spool import ResultSpool, Spooled, SpooledResults
+from .spool import Spool, Spooled, SpooledResults
 
 __all__ = ["fit_campaign", "CampaignResult", "Checkpoint", "CheckpointFailure", "CampaignWarning",
            "load_checkpoints"]
@@ -215,6 +216,9 @@ def fit_campaign(
             raise CampaignError(f"{source}: {exc}" if isinstance(source, (str, Path)) else str(exc)) from None
         cache = _cache(out, cache_dir)
         spool = _spool(sum(c.ok for c in src.checkpoints), cache, out)
+        if spool is not None:
+            _stash_spectra(src.checkpoints, items, spool)
+            release_freed_memory()  # the spectra's arrays, freed, back to the system before the fits
         chains = _chains(src.checkpoints)
     except BaseException:
         if workers.pool:
@@ -263,6 +267,8 @@ def fit_campaign(
     # stayed to the end, ~3 KB per checkpoint)
     del fits, items, on_chunk
     cache.release()
+    if spool is not None:
+        release_freed_memory()  # what the run's bookkeeping held, back to the system before the outputs
     settle_long_lived()
     if own_pool and own_pool.death_causes:
         result.stats["worker_death_causes"] = list(dict.fromkeys(own_pool.death_causes))
@@ -365,7 +371,7 @@ def _items(checkpoints: list[Checkpoint], file_defaults: dict[str, Any],
     """One runner item per checkpoint; the settings of each are layered and validated here,
     before any fit: row > argument > [defaults] > built-in."""
     resolved: dict[tuple, FitSettings] = {}
-    shared: dict[int, tuple[dict[str, Any], str]] = {}  # one settings dict and hash per resolved settings
+    shared: dict[Any, Any] = {}  # one settings dict and hash per resolved settings, one dict per conditions
     items = []
     for c in checkpoints:
         row = {k: v for k, v in c.settings.items() if v is not None}
@@ -402,10 +408,11 @@ def _check_areas_of_per_area_data(checkpoints: list[Checkpoint], items: list[dic
 
 
 def _item(c: Checkpoint, fit_settings: FitSettings, fit_options: dict[str, Any],
-          shared: dict[int, tuple[dict[str, Any], str]] | None = None) -> dict[str, Any]:
+          shared: dict[Any, Any] | None = None) -> dict[str, Any]:
     """What the runner needs for one checkpoint: spectrum, fit settings, hashes, conditions,
     the reader options its file was read with (``reader_key``: "" when read as detected).
-    ``shared``: checkpoints with the same resolved settings share one settings dict and hash."""
+    ``shared``: checkpoints with the same resolved settings share one settings dict and hash, and
+    those with equal conditions one conditions dict."""
     known = None if shared is None else shared.get(id(fit_settings))
     if known is None:
         settings = {**fit_settings.fit_kwargs(), **fit_options}
@@ -416,10 +423,13 @@ def _item(c: Checkpoint, fit_settings: FitSettings, fit_options: dict[str, Any],
     settings, digest = known
     conditions = {"cell": c.cell, "temperature_K": c.temperature_K, "current_mA_cm2": c.current_mA_cm2,
                   **{k: settings.get(k) for k in CONDITION_KEYS if k in settings}}
+    if shared is not None:  # one dict for the checkpoints of one cell and state (compared, never changed)
+        conditions = shared.setdefault(("conditions", repr(sorted(conditions.items()))), conditions)
     spectrum = c.spectrum if c.ok else None
     if spectrum is not None and spectrum.area_specific and settings.get("area_cm2"):
         spectrum = spectrum.in_ohm(settings["area_cm2"])  # read in ohm*cm2: the fit, cache and plots see ohm
-    return {"spectrum": spectrum, "settings": settings, "settings_hash": digest,
+    return {"spectrum": spectrum, "source": None if spectrum is None else spectrum.meta.get("source"),
+            "settings": settings, "settings_hash": digest,
             "content_sha256": c.content_sha256, "sweep": c.sweep, "conditions": conditions,
             "reader_key": "" if c.reader is None else c.reader.key()}
 
@@ -632,13 +642,24 @@ def _cache(out: str | Path | None, cache_dir: str | Path | bool | None) -> FitCa
     return MemoryCache()
 
 
-def _spool(n_checkpoints: int, cache: FitCache, out: str | Path | None) -> ResultSpool | None:
+def _spool(n_checkpoints: int, cache: FitCache, out: str | Path | None) -> Spool | None:
     """Where a campaign of ``n_checkpoints`` (read) keeps its fits: on disk from
     :data:`~eisfit.campaign.spool.SPOOL_MIN_CHECKPOINTS` on (in the cache folder, else the
     output folder, else the system's temporary folder), else in memory (None)."""
     if n_checkpoints < spooling.SPOOL_MIN_CHECKPOINTS:
         return None
-    return ResultSpool(cache.folder if cache.folder is not None else out)
+    return Spool(cache.folder if cache.folder is not None else out)
+
+
+def _stash_spectra(checkpoints: list[Checkpoint], items: list[dict[str, Any]], spool: Spool) -> None:
+    """The spectra read from files into ``spool`` (checkpoints and runner items hold where they
+    lie); spectra given in memory stay there (their caller holds them anyway)."""
+    for c, item in zip(checkpoints, items):
+        if c.reader is None or item["spectrum"] is None:
+            continue
+        same = item["spectrum"] is c.spectrum  # else a copy of it in ohm (data per area)
+        held = c.stash_spectrum(spool)
+        item["spectrum"] = held if same else spool.stash(item["spectrum"])
 
 
 class _NotRun(Executor):
@@ -650,7 +671,7 @@ class _NotRun(Executor):
         return fut
 
 
-def _fits_so_far(items, chains, cache: FitCache, spool: ResultSpool | None = None):
+def _fits_so_far(items, chains, cache: FitCache, spool: Spool | None = None):
     """After an interrupt: the fits stored in the cache (memory or disk), the rest not fitted.
     The folder's packs are read again: the interrupt may have come between a pack's rename
     and its entry in the index."""
@@ -730,7 +751,7 @@ def _details(c: Checkpoint, item: dict[str, Any], f: CheckpointFits, kept) -> di
             "settings": item["settings"], "settings_hash": item["settings_hash"], "joint_fit": f.joint_fit}
 
 
-def _assemble(src, items, fits: list[CheckpointFits], common, stats, spool: ResultSpool | None = None) -> CampaignResult:
+def _assemble(src, items, fits: list[CheckpointFits], common, stats, spool: Spool | None = None) -> CampaignResult:
     results, errors, details = [], [], []
     kept_results = with_campaign_roles([item["settings"].get("circuit") for item in items],
                                        [_with_campaign_flags(f) for f in fits], spool)

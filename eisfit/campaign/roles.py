@@ -22,7 +22,7 @@ from ..analysis.quality import undetermined
 from ..fitting.assemble import roles_guessed, with_roles
 from ..fitting.flags import unresolved_keys
 from ..model import load_circuit
-from .spool import ResultSpool, loaded
+from .spool import Spool, loaded
 
 __all__ = ["with_campaign_roles", "GUESSED_ROLES"]
 
@@ -30,7 +30,7 @@ GUESSED_ROLES = ("interface", "electrolyte")  # the roles a guess gives (a Randl
 ROLE_BATCH = 64  # a spooled campaign's results relabelled together (with_roles batches them)
 
 
-def with_campaign_roles(circuits: Sequence[Any], results: Sequence[Any], spool: ResultSpool | None = None) -> list[Any]:
+def with_campaign_roles(circuits: Sequence[Any], results: Sequence[Any], spool: Spool | None = None) -> list[Any]:
     """``results`` (FitResult or None, one per checkpoint, or where a result lies in
     ``spool``: :class:`~eisfit.campaign.spool.Spooled`; ``circuits``: the circuit each was
     fitted with, as given) with one role per guessed arc and circuit across them. Each result

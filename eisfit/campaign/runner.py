@@ -55,7 +55,7 @@ from ..model import circuit_of
 from ..model.circuit import resistance_names
 from ..spectrum import Spectrum
 from .cache import FitCache, KeptEntry, MemoryCache
-from .spool import ResultSpool, Spooled, loaded
+from .spool import Spool, Spooled, loaded
 
 __all__ = ["run_campaign_fits", "CheckpointFits", "CHUNK_SIZE", "result_of_outcome", "results_of_outcomes"]
 
@@ -67,11 +67,11 @@ POOL_TASK_SIZE = 500  # most checkpoints per task on the campaign's own workers 
 ARC_JUMP_FACTOR = 3.0
 
 
-@dataclass
+@dataclass(slots=True)  # one per checkpoint, to the end of the fits: no __dict__ each
 class CheckpointFits:
     """The kept fit of one checkpoint, where it came from, and campaign flags."""
 
-    held: Any = None          # FitResult or None, or where it lies in the campaign's ResultSpool (see kept)
+    held: Any = None          # FitResult or None, or where it lies in the campaign's Spool (see kept)
     seed_source: str = ""     # "cold", "seeded" (also for a fit read from the cache) or "" (failed)
     error: str | None = None
     # the Python traceback behind ``error`` (a fit that raised, in a worker or not), shown by ``eisfit --debug``
@@ -90,7 +90,7 @@ class CheckpointFits:
     def kept(self, result: Any) -> None:
         self.held = result
 
-    def stow(self, spool: ResultSpool | None) -> None:
+    def stow(self, spool: Spool | None) -> None:
         """Move the kept fit into ``spool`` (a large campaign's; None: it stays in memory)."""
         if spool is not None and self.held is not None and type(self.held) is not Spooled:
             self.held = spool.store(self.held)
@@ -119,11 +119,11 @@ def run_campaign_fits(
     on_core_free: Callable[[], None] | None = None,
     on_last_outcome: Callable[[], None] | None = None,
     repair: bool = True,
-    spool: ResultSpool | None = None,
+    spool: Spool | None = None,
 ) -> tuple[list[CheckpointFits], dict[str, Any]]:
-    """Fit every item (dict with ``spectrum``, ``settings``, ``content_sha256``, ``sweep``,
-    ``settings_hash``, ``conditions``, optionally ``reader_key``); ``chains`` lists item
-    indices in seeding order.
+    """Fit every item (dict with ``spectrum`` (or where a spool keeps it), ``source``,
+    ``settings``, ``content_sha256``, ``sweep``, ``settings_hash``, ``conditions``, optionally
+    ``reader_key``); ``chains`` lists item indices in seeding order.
 
     ``on_chunk(indices, fits)`` is called as soon as the fits of those items are stored
     (cache hits first, then chunk by chunk; campaign flags such as ``arc-jump`` come after
@@ -203,7 +203,7 @@ def run_campaign_fits(
     return fits, stats
 
 
-def _stow(fits: list[CheckpointFits], indices: list[int], spool: ResultSpool | None) -> None:
+def _stow(fits: list[CheckpointFits], indices: list[int], spool: Spool | None) -> None:
     """The kept fits of ``indices`` into ``spool`` (nothing without one)."""
     if spool is not None:
         for i in indices:
@@ -216,7 +216,7 @@ REPAIR_NOTE = ("refitted after the chunks were joined, seeded from the previous 
 
 def _repair_chunk_starts(items: list[dict], chains: list[list[int]], fits: list[CheckpointFits],
                          cache: FitCache, shared: dict, colds: dict[int, Any] | None = None,
-                         spool: ResultSpool | None = None) -> tuple[int, int]:
+                         spool: Spool | None = None) -> tuple[int, int]:
     """Arc identities kept across chunk boundaries, once every kept fit is in.
 
     The first checkpoint of a chunk is seeded from a cold refit of the checkpoint before
@@ -376,12 +376,12 @@ def _cached(cache: FitCache, item: dict[str, Any], shared: dict):
         fit, seed_source, flags, notes, chunk_start = d
         return fit.held, seed_source, list(flags), list(notes), chunk_start
     try:
-        spectrum = item["spectrum"]
+        spectrum = loaded(item["spectrum"])
         # the entry is keyed by content: a renamed or moved file hits it, and the result names the file as it is now
         result = share_equal_fields(stored.with_fields(source=spectrum.meta.get("source"), label=spectrum.label),
                                     shared)
         if "campaign_points" in d:  # stored without the points: rebuilt from the spectrum, as a worker's outcome
-            result = result_of_outcome({"result": result, "points": d["campaign_points"]}, item["spectrum"])
+            result = result_of_outcome({"result": result, "points": d["campaign_points"]}, spectrum)
         flags, notes = d.get("campaign_flags", []), d.get("campaign_notes", [])
         if not (isinstance(flags, list) and isinstance(notes, list)):
             return None
@@ -608,7 +608,8 @@ def _payload(items: list[dict], task: list[_Chunk]) -> tuple:
         own = {k: v for k, v in items[chunk.members[0]]["settings"].items() if k in PER_SPECTRUM_OPTIONS}
         # a repair's seed, the cold fits solved before and their results (see fit_chunks)
         extra = (chunk.seed, chunk.cold_rows, chunk.cold_results) if chunk.seed is not None or chunk.cold_rows else ()
-        parts.append(([fit_payload(items[i]["spectrum"]) for i in members], chunk.lead_in is not None, own, *extra))
+        parts.append(([fit_payload(loaded(items[i]["spectrum"])) for i in members], chunk.lead_in is not None, own,
+                      *extra))
     return parts, circuit, settings, False, True
 
 
@@ -632,7 +633,7 @@ def _collect(items: list[dict], fits: list[CheckpointFits], chunk: _Chunk, outco
             cold = o.pop("cold", None)
             if cold is not None and colds is not None:
                 colds[i] = cold
-    results = results_of_outcomes([o for _, o in done], [items[i]["spectrum"] for i, _ in done], shared)
+    results = results_of_outcomes([o for _, o in done], [loaded(items[i]["spectrum"]) for i, _ in done], shared)
     for (i, o), kept in zip(done, results):
         flags, notes = _seed_disagreement(o)
         notes += [notes_of[i]] if notes_of and i in notes_of else []
@@ -659,7 +660,7 @@ def _cache_entries(cache: FitCache, item: dict[str, Any], fit: CheckpointFits,
 def _about(item: dict[str, Any]) -> dict[str, Any]:
     """What a cache entry says it is of: source file, sweep, settings (and the reader options,
     when the file was not read as detected)."""
-    about = {"source": item["spectrum"].meta.get("source"), "sweep": item["sweep"], "settings": item["settings"]}
+    about = {"source": item["source"], "sweep": item["sweep"], "settings": item["settings"]}
     if item.get("reader_key"):
         about["reader"] = item["reader_key"]
     return about

@@ -70,6 +70,7 @@ from ..io.options import READER_OPTION_NAMES, ReaderOptions, columns_from_text
 from ..settings import did_you_mean
 from ..spectrum import Spectrum, share_equal_arrays
 from ..units import EVOLUTION_AXIS_LABELS, KELVIN_AT_0C, warn_if_celsius_as_kelvin
+from .spool import Spooled, loaded
 
 __all__ = ["Checkpoint", "CampaignWarning", "load_checkpoints", "natural_key", "natural_order", "CampaignSource"]
 
@@ -135,7 +136,24 @@ class Checkpoint:
 
     @property
     def ok(self) -> bool:
-        return self.error is None and self.spectrum is not None
+        return self.error is None and self.__dict__["_spectrum"] is not None
+
+    def __eq__(self, other: object) -> bool:
+        """Field by field, as a dataclass compares, the spectrum as held (a spooled one is not
+        read back to be compared: two readings are two objects)."""
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return _compared_fields(self) == _compared_fields(other)  # type: ignore[arg-type]
+
+    def stash_spectrum(self, spool: Any) -> Any:
+        """Keep the spectrum in ``spool`` (a large campaign's: :mod:`eisfit.campaign.spool`)
+        and hold only where it lies; :attr:`spectrum` reads it back when asked for (a new
+        object each time). Returns where it lies (the spectrum itself, or None, when it is not
+        kept there)."""
+        held = self.__dict__["_spectrum"]
+        if held is not None and type(held) is not Spooled:
+            self.__dict__["_spectrum"] = held = spool.stash(held)
+        return held
 
     def name_on(self, axis: str | None, index: int) -> str:
         """The checkpoint named on a campaign's evolution axis (``151.9 h``, ``cycle 50``,
@@ -156,6 +174,25 @@ class Checkpoint:
         if value is None:
             return None
         return float(value) - (KELVIN_AT_0C if axis == "temperature_K" else 0.0)
+
+
+def _compared_fields(checkpoint: Checkpoint) -> tuple:
+    return tuple(checkpoint.__dict__["_spectrum"] if f.name == "spectrum" else getattr(checkpoint, f.name)
+                 for f in dataclasses.fields(checkpoint) if f.compare)
+
+
+def _spectrum_of(checkpoint: Checkpoint) -> Spectrum | None:
+    return loaded(checkpoint.__dict__["_spectrum"])
+
+
+def _set_spectrum(checkpoint: Checkpoint, spectrum: Spectrum | None) -> None:
+    checkpoint.__dict__["_spectrum"] = spectrum
+
+
+# ``spectrum`` as the dataclass's field, held as ``_spectrum``: in memory, or where a large campaign's
+# spool keeps it (Checkpoint.stash_spectrum), read back when asked for
+Checkpoint.spectrum = property(_spectrum_of, _set_spectrum,  # type: ignore[assignment]
+                               doc="The checkpoint's spectrum (None where its file could not be read).")
 
 
 @dataclass

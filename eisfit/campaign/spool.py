@@ -1,14 +1,15 @@
-"""A large campaign's fits kept on disk, not in memory.
+"""A large campaign's fits and spectra kept on disk, not in memory.
 
 Each kept FitResult of a campaign holds ~5 KB of Python objects (values, standard errors,
 correlations, derived quantities, the fitted curve) for as long as the campaign runs: 10,000
 checkpoints held ~50 MB of them in the campaign process, its memory growing with the
-checkpoints (issue 12 asks for a peak flat in their number). From
-:data:`SPOOL_MIN_CHECKPOINTS` checkpoints on, the campaign writes each kept fit to a
-:class:`ResultSpool` as it arrives and holds only where it lies (a :class:`Spooled`, ~100
-bytes); reading it back costs ~50 us (unpickling), so each pass over all the results (the
-table, the flags of the report, the residual map) costs ~0.5 s per 10,000 checkpoints, and a
-campaign below the threshold keeps its fits in memory.
+checkpoints (issue 12 asks for a peak flat in their number), and each spectrum read ~2 KB
+more. From :data:`SPOOL_MIN_CHECKPOINTS` checkpoints on, the campaign writes each spectrum
+read from a file to a :class:`Spool` before the fits, and each kept fit as it arrives, and
+holds only where they lie (a :class:`Spooled`, ~100 bytes); reading a fit back costs ~50 us
+(unpickling), so each pass over all the results (the table, the evolution figure, the
+residual map) costs ~0.5 s per 10,000 checkpoints, and a campaign below the threshold keeps
+its fits and spectra in memory.
 
 The spool is an anonymous temporary file (removed by the system when it is closed, also when
 the process dies), in the campaign's cache or output folder where it has one (a disk, where
@@ -30,9 +31,8 @@ from .._caller import user_stacklevel
 from ..errors import CampaignError
 from ..fitting.flags import with_flags_added
 from ..fitting.result import one_of_equal
-from .sources import CampaignWarning
 
-__all__ = ["ResultSpool", "Spooled", "SpooledResults", "SPOOL_MIN_CHECKPOINTS", "LIGHT_FIELDS", "loaded"]
+__all__ = ["Spool", "Spooled", "SpooledResults", "SPOOL_MIN_CHECKPOINTS", "LIGHT_FIELDS", "loaded"]
 
 SPOOL_MIN_CHECKPOINTS = 2000  # campaigns this large keep their fits on disk (see the module's docstring)
 
@@ -41,15 +41,15 @@ LIGHT_FIELDS = ("circuit", "flags", "kk_passed", "settings")  # held beside the 
 
 
 class Spooled:
-    """Where one FitResult lies in a :class:`ResultSpool` (read back with :meth:`load`), and
-    its :data:`LIGHT_FIELDS` (``light``: the result's own objects, its settings shared with
-    the campaign's other results), which the passes over all the results read without
-    unpickling any. ``added``: flags the campaign gave it after it was stored (read back
-    with it; see :meth:`with_flags`)."""
+    """Where one FitResult (or spectrum) lies in a :class:`Spool` (read back with
+    :meth:`load`), and a result's :data:`LIGHT_FIELDS` (``light``: the result's own objects,
+    its settings shared with the campaign's other results), which the passes over all the
+    results read without unpickling any. ``added``: flags the campaign gave a result after it
+    was stored (read back with it; see :meth:`with_flags`)."""
 
     __slots__ = ("spool", "offset", "length", "light", "added")
 
-    def __init__(self, spool: "ResultSpool", offset: int, length: int, light: tuple, added: tuple = ()):
+    def __init__(self, spool: "Spool", offset: int, length: int, light: tuple, added: tuple = ()):
         self.spool, self.offset, self.length, self.light, self.added = spool, offset, length, light, added
 
     def load(self) -> Any:
@@ -71,13 +71,14 @@ def _identity(value: Any) -> Any:
     return value
 
 
-def loaded(kept: Any) -> Any:
-    """``kept`` itself, or the FitResult it names when it is a :class:`Spooled`."""
-    return kept.load() if type(kept) is Spooled else kept
+def loaded(held: Any) -> Any:
+    """``held`` itself, or the FitResult or spectrum it names when it is a :class:`Spooled`."""
+    return held.load() if type(held) is Spooled else held
 
 
-class ResultSpool:
-    """An append-only file of pickled FitResults: :meth:`store` one, :meth:`load` it back."""
+class Spool:
+    """An append-only file of pickled FitResults and spectra: :meth:`store` a result,
+    :meth:`stash` a spectrum, :meth:`load` either back."""
 
     def __init__(self, folder: str | Path | None = None):
         self.folder = folder
@@ -88,11 +89,20 @@ class ResultSpool:
         self._known: dict[int, dict] = {}  # id -> the pooled settings dict
 
     def store(self, result: Any) -> Any:
-        """Where ``result`` now lies (a :class:`Spooled`); ``result`` itself when it is None or
-        the spool cannot be written (then for the rest of the run)."""
-        if result is None or self.failed is not None:
-            return result
-        blob = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+        """Where the FitResult ``result`` now lies (a :class:`Spooled` with its
+        :data:`LIGHT_FIELDS`); ``result`` itself when it is None or the spool cannot be written
+        (then for the rest of the run)."""
+        return self._written(result, light=True)
+
+    def stash(self, value: Any) -> Any:
+        """Where ``value`` (a spectrum: anything picklable) now lies; ``value`` itself when it
+        is None or the spool cannot be written."""
+        return self._written(value, light=False)
+
+    def _written(self, value: Any, light: bool) -> Any:
+        if value is None or self.failed is not None:
+            return value
+        blob = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
         try:
             if self._file is None:
                 self._file = _temporary_file(self.folder)
@@ -100,11 +110,13 @@ class ResultSpool:
             if written != len(blob):
                 raise OSError(f"wrote {written} of {len(blob)} bytes")
         except OSError as exc:
+            from .sources import CampaignWarning  # sources reads spooled spectra: imported here, not at the top
+
             self.failed = f"{exc.strerror or exc}"
-            warnings.warn(f"the campaign's fits could not be kept on disk ({self.where()}: {self.failed}); "
-                          "the rest stay in memory", CampaignWarning, stacklevel=user_stacklevel())
-            return result
-        handle = Spooled(self, self._end, len(blob), self._light(result))
+            warnings.warn(f"the campaign's fits and spectra could not be kept on disk ({self.where()}: "
+                          f"{self.failed}); the rest stay in memory", CampaignWarning, stacklevel=user_stacklevel())
+            return value
+        handle = Spooled(self, self._end, len(blob), self._light(value) if light else ())
         self._end += len(blob)
         return handle
 
@@ -128,9 +140,9 @@ class ResultSpool:
         try:
             blob = os.pread(self._file.fileno(), handle.length, handle.offset)
         except (OSError, AttributeError, ValueError) as exc:
-            raise CampaignError(f"{self.where()}: a fit kept there can no longer be read: {exc}") from None
+            raise CampaignError(f"{self.where()}: a fit or spectrum kept there can no longer be read: {exc}") from None
         if len(blob) != handle.length:
-            raise CampaignError(f"{self.where()}: a fit kept there was cut short "
+            raise CampaignError(f"{self.where()}: a fit or spectrum kept there was cut short "
                                 f"({len(blob)} of {handle.length} bytes)")
         return pickle.loads(blob)
 
@@ -155,7 +167,7 @@ def _temporary_file(folder: str | Path | None):
 
 class SpooledResults(Sequence):
     """The results of a campaign (:attr:`eisfit.campaign.CampaignResult.results`), one FitResult
-    or None per checkpoint, each read from its :class:`ResultSpool` when asked for (a new
+    or None per checkpoint, each read from its :class:`Spool` when asked for (a new
     object each time: a change made to it in place is not kept; one put in with
     ``results[k] = result`` is). Pickled or copied, it is a plain list."""
 
