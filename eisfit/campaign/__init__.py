@@ -643,7 +643,7 @@ def _cache(out: str | Path | None, cache_dir: str | Path | bool | None) -> FitCa
 
 
 def _spool(n_checkpoints: int, cache: FitCache, out: str | Path | None) -> Spool | None:
-    """Where a campaign of ``n_checkpoints`` (read) keeps its fits: on disk from
+    """Where a campaign of ``n_checkpoints`` (read) keeps its fits and spectra: on disk from
     :data:`~eisfit.campaign.spool.SPOOL_MIN_CHECKPOINTS` on (in the cache folder, else the
     output folder, else the system's temporary folder), else in memory (None)."""
     if n_checkpoints < spooling.SPOOL_MIN_CHECKPOINTS:

@@ -14,8 +14,8 @@ its fits and spectra in memory.
 The spool is an anonymous temporary file (removed by the system when it is closed, also when
 the process dies), in the campaign's cache or output folder where it has one (a disk, where
 the system's temporary folder may be memory), else in the temporary folder. When it cannot
-be written (disk full), the fits from then on stay in memory, with one
-:class:`~eisfit.CampaignWarning`; nothing is lost.
+be written (disk full), the fits and spectra from then on stay in memory, with one
+:class:`~eisfit.campaign.CampaignWarning`; nothing is lost.
 """
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ from ..fitting.result import one_of_equal
 
 __all__ = ["Spool", "Spooled", "SpooledResults", "SPOOL_MIN_CHECKPOINTS", "LIGHT_FIELDS", "loaded"]
 
-SPOOL_MIN_CHECKPOINTS = 2000  # campaigns this large keep their fits on disk (see the module's docstring)
+SPOOL_MIN_CHECKPOINTS = 2000  # campaigns this large keep their fits and spectra on disk (see the module's docstring)
 
 
 LIGHT_FIELDS = ("circuit", "flags", "kk_passed", "settings")  # held beside the place: what passes over all read
@@ -84,7 +84,7 @@ class Spool:
         self.folder = folder
         self._file: Any = None
         self._end = 0
-        self.failed: str | None = None  # why the spool stopped writing (the fits then stay in memory)
+        self.failed: str | None = None  # why the spool stopped writing (what follows then stays in memory)
         self._shared: dict = {}  # one instance of each equal settings dict (fitting.result.one_of_equal)
         self._known: dict[int, dict] = {}  # id -> the pooled settings dict
 
@@ -149,10 +149,6 @@ class Spool:
     def where(self) -> str:
         """The folder of the spool's file, in words."""
         return f"a temporary file in {self.folder or tempfile.gettempdir()}"
-
-    @property
-    def size_bytes(self) -> int:
-        return self._end
 
     def close(self) -> None:
         if self._file is not None:
