@@ -1489,6 +1489,7 @@ def _run_campaign(run: dict, fit_kwargs: dict, scheduler: str | None, state: dic
     from .campaign import fit_campaign
     from .campaign.outputs import PARTIAL_ROWS
     from .campaign.report import failure_lines
+    from .fitting.result import fitted_indices
 
     source, folder = run["source"], run["folder"]
     client = _campaign_dask_client(scheduler) if scheduler else None
@@ -1499,7 +1500,7 @@ def _run_campaign(run: dict, fit_kwargs: dict, scheduler: str | None, state: dic
         if client is not None:
             client.close()
     state["camp"] = camp
-    ok = sum(r is not None for r in camp.results)
+    ok = len(fitted_indices(camp.results))
     interrupted = bool(camp.stats.get("interrupted"))
     not_run = [f for f in camp.errors if interrupted and "interrupted" in f.reason]
     failures = [f for f in camp.errors if f not in not_run]
@@ -1536,7 +1537,10 @@ def _run_campaign(run: dict, fit_kwargs: dict, scheduler: str | None, state: dic
 def _used(camp, column: str) -> str:
     """The value of a setting the fitted checkpoints used (a campaign file may set it per
     row): the one value, "per checkpoint: a, b" when several, "-" when none."""
-    values = [v for v, r in zip(camp.table[column], camp.results) if r is not None and v is not None and v == v]
+    from .fitting.result import fitted_indices
+
+    table = camp.table
+    values = [v for v in table[column].iloc[fitted_indices(camp.results)] if v is not None and v == v]
     distinct = list(dict.fromkeys(f"{v:g}" if isinstance(v, float) else str(v) for v in values))
     if not distinct:
         fallback = camp.settings.get(column)
@@ -1549,18 +1553,22 @@ def _file_areas(camp) -> str:
     """The settings line's mention of an electrode area the files state but that is not the
     one used (none given, or another: the fits' note ``file-area``), e.g. " (the files state
     0.317 cm2, not used: ...)"; "" when there is none."""
-    stated = dict.fromkeys(f.split(":", 1)[1] for r in camp.results if r is not None
-                           for f in r.flags if f.startswith("file-area:"))
+    from .fitting.result import results_field
+
+    stated = dict.fromkeys(f.split(":", 1)[1] for flags in results_field(camp.results, "flags") if flags is not None
+                           for f in flags if f.startswith("file-area:"))
     if not stated:
         return ""
     listed = ", ".join(list(stated)[:3]) + (", ..." if len(stated) > 3 else "")
-    given = any(r is not None and r.settings.get("area_cm2") for r in camp.results)
+    given = any(s is not None and s.get("area_cm2") for s in results_field(camp.results, "settings"))
     return (f" (the files state {listed} cm2: {'not the area given' if given else 'no area was given'}; eisfit "
             "normalises by --area-cm2 or the campaign file's area_cm2 only)")
 
 
 def _print_campaign(camp, drt_: bool, arrhenius_lines: list[str]) -> None:
-    ok = sum(r is not None for r in camp.results)
+    from .fitting.result import fitted_indices
+
+    ok = len(fitted_indices(camp.results))
     if camp.circuit_choice is not None:  # --circuit auto (issue 16)
         click.echo(camp.circuit_choice.explain())
     click.echo(f"{len(camp.checkpoints)} checkpoints, {ok} fitted, ordered by {camp.ordering}")

@@ -761,7 +761,7 @@ def _flag_arc_jumps(items: list[dict], chain: list[int], fits: list[CheckpointFi
             if jumped:
                 fits[i].flags.append("arc-jump")
                 fits[i].notes.append(ARC_JUMP_NOTE + "; ".join(jumped))
-            _flag_arc_swaps(fits[i], previous[2], set(before) & set(determined))
+            _flag_arc_swaps(fits[i], previous[2], kept, set(before) & set(determined))
         previous = (i, determined, kept)
 
 
@@ -776,11 +776,10 @@ def reflag_arc_jumps(items: list[dict], chain: list[int], fits: list[CheckpointF
     _flag_arc_jumps(items, chain, fits)
 
 
-def _flag_arc_swaps(fit: CheckpointFits, before, determined: set[str]) -> None:
-    """``arc-swap:<R>`` on ``fit`` for each arc whose resistance both fits determine
-    (``determined``) and whose time constant moved by more than ``ARC_SWAP_DECADES`` from
-    the fit ``before``; the note gives both apex frequencies."""
-    after = fit.kept
+def _flag_arc_swaps(fit: CheckpointFits, before, after, determined: set[str]) -> None:
+    """``arc-swap:<R>`` on ``fit`` (whose kept fit is ``after``) for each arc whose resistance
+    both fits determine (``determined``) and whose time constant moved by more than
+    ``ARC_SWAP_DECADES`` from the fit ``before``; the note gives both apex frequencies."""
     if after.circuit != before.circuit:
         return
     arcs = {a.resistor: a for a in circuit_arcs(circuit_of(after.circuit), branches=True)}
