@@ -60,3 +60,8 @@ class FitError(EisfitError, ValueError):
 
 class CampaignError(EisfitError, ValueError):
     """A campaign source or campaign file is invalid."""
+
+
+class CampaignWarning(UserWarning):
+    """Something in a campaign source was guessed or ignored (not fatal); also given as
+    ``eisfit.campaign.CampaignWarning``."""

@@ -64,7 +64,7 @@ import numpy as np
 from .._caller import user_stacklevel
 from .._files import distinct_names, special_file_kind
 from ..analysis.quality import is_instrument_noise_column
-from ..errors import CampaignError, EisfitError, NoImpedanceDataError, UnknownFormatError
+from ..errors import CampaignError, CampaignWarning, EisfitError, NoImpedanceDataError, UnknownFormatError
 from ..io._clock import naive_utc
 from ..io.options import READER_OPTION_NAMES, ReaderOptions, columns_from_text
 from ..settings import did_you_mean
@@ -86,10 +86,6 @@ DEFAULT_KEYS = {"circuit", "area_cm2", "thickness_cm", "symmetric", "weighting",
 FIT_SETTING_KEYS = ("circuit", "area_cm2", "thickness_cm", "symmetric", "weighting", "fmin", "fmax", "exclude_hz")
 # metadata whose change between two checkpoints explains a jump of a resistance
 CONDITION_KEYS = ("cell", "temperature_K", "area_cm2", "thickness_cm", "current_mA_cm2", "circuit")
-
-
-class CampaignWarning(UserWarning):
-    """Something in a campaign source was guessed or ignored (not fatal)."""
 
 
 SHORT_LABEL = 32  # characters: a longer label (a full path) is named by the checkpoint number

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .._caller import user_stacklevel
-from ..errors import CampaignError
+from ..errors import CampaignError, CampaignWarning
 from ..fitting.flags import with_flags_added
 from ..fitting.result import SHARED_FIELDS, FitResult, one_of_equal
 
@@ -140,8 +140,6 @@ class Spool:
             if written != len(blob):
                 raise OSError(f"wrote {written} of {len(blob)} bytes")
         except OSError as exc:
-            from .sources import CampaignWarning  # sources reads spooled spectra: imported here, not at the top
-
             self.failed = f"{exc.strerror or exc}"
             warnings.warn(f"the campaign's fits and spectra could not be kept on disk ({self.where()}: "
                           f"{self.failed}); the rest stay in memory", CampaignWarning, stacklevel=user_stacklevel())
