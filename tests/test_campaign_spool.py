@@ -168,3 +168,14 @@ def test_a_spooled_campaign_of_files_keeps_their_spectra_on_disk_and_reads_them_
     again = pickle.loads(pickle.dumps(disk))  # a saved campaign holds its spectra and results themselves
     assert type(again.checkpoints[0].__dict__["_spectrum"]) is eisfit.Spectrum and type(again.results) is list
     np.testing.assert_array_equal(again.checkpoints[0].spectrum.z, memory.checkpoints[0].spectrum.z)
+
+
+def test_a_checkpoint_pickled_before_the_spool_reads_back_with_its_spectrum(spectra):
+    """A checkpoint pickled by an eisfit before session 72 held its spectrum as ``spectrum`` in
+    its __dict__; it unpickles with it."""
+    from eisfit.campaign.sources import Checkpoint
+
+    old = Checkpoint.__new__(Checkpoint)
+    old.__setstate__({"label": "0 h", "spectrum": spectra[0], "file": None, "sweep": None, "cell": "cell",
+                      "time_h": 0.0, "error": None})
+    assert old.ok and old.spectrum is spectra[0] and old.label == "0 h"

@@ -141,6 +141,12 @@ class Checkpoint:
             return NotImplemented
         return _compared_fields(self) == _compared_fields(other)  # type: ignore[arg-type]
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickling; a checkpoint pickled before session 72 holds its spectrum as ``spectrum``."""
+        if "spectrum" in state:
+            state = {("_spectrum" if k == "spectrum" else k): v for k, v in state.items()}
+        self.__dict__.update(state)
+
     def stash_spectrum(self, spool: Any) -> Any:
         """Keep the spectrum in ``spool`` (a large campaign's: :mod:`eisfit.campaign.spool`)
         and hold only where it lies; :attr:`spectrum` reads it back when asked for (a new
