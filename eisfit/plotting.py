@@ -2459,9 +2459,10 @@ def _camp_panel_rows(camp):
 
 
 def _camp_series(camp, panels, xs, flag_summary, cell_codes=None) -> list[EvolutionSeries | None]:
-    """Per panel ``(key, resistor)`` of ``panels``: (x, value, stderr, problem, unresolved, undetermined, not fitted, no area, low n) arrays of ``key``
-    over the checkpoints (a checkpoint that could not be fitted is a gap in the line, not
-    a straight line across it): ``problem`` when the fit has a problem flag of the whole fit
+    """Per panel ``(key, resistor)`` of ``panels``: (x, value, stderr, problem, unresolved,
+    undetermined, not fitted, no area, low n) arrays of ``key`` over the checkpoints (a
+    checkpoint that could not be fitted is a gap in the line, not a straight line across
+    it): ``problem`` when the fit has a problem flag of the whole fit
     (:func:`~eisfit.fitting.flags.whole_fit_problems`: not ``unresolved``, which concerns
     one parameter and leaves a gap in that parameter's panel only); a value
     flagged ``unresolved:<name>``, or whose standard error is larger than itself

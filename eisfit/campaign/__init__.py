@@ -189,7 +189,8 @@ def fit_campaign(
     workers = _Workers(jobs if executor is None else 1)
     try:  # the campaign's own worker processes also read the files
         src = load_checkpoints(source, executor=workers.executor_for, reader=run.reader)
-        workers.executor_for(sum(c.ok for c in src.checkpoints))
+        n_read = sum(c.ok for c in src.checkpoints)
+        workers.executor_for(n_read)
         own_pool = workers.pool
         settle_long_lived()  # the spectra stay to the end
         file_defaults = _fit_defaults(src.defaults, source)
@@ -215,7 +216,7 @@ def fit_campaign(
         except CampaignError as exc:
             raise CampaignError(f"{source}: {exc}" if isinstance(source, (str, Path)) else str(exc)) from None
         cache = _cache(out, cache_dir)
-        spool = _spool(sum(c.ok for c in src.checkpoints), cache, out)
+        spool = _spool(n_read, cache, out)
         if spool is not None:
             _stash_spectra(src.checkpoints, items, spool)
             release_freed_memory()  # the spectra's arrays, freed, back to the system before the fits

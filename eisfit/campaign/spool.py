@@ -67,7 +67,7 @@ class Spooled:
         reading or writing it again."""
         at = LIGHT_FIELDS.index("flags")
         light = self.light[:at] + (with_flags_added(self.light[at], flags),) + self.light[at + 1:]
-        return Spooled(self.spool, self.offset, self.length, light, tuple(dict.fromkeys((*self.added, *flags))))
+        return Spooled(self.spool, self.offset, self.length, light, tuple(with_flags_added(self.added, flags)))
 
     def __reduce__(self):  # pickled (a worker, a saved result): the fit itself, not a place in a file
         return _identity, (self.load(),)
