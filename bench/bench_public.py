@@ -248,20 +248,39 @@ def case_campaign(n: int, jobs: int) -> None:
           f"({n / wall:.0f} spectra/s); at the optimum {at_opt}/{n} ({100 * at_opt / n:.1f} %); "
           f"R2 with a finite stderr {finite}/{n}, flagged unresolved (left empty) {unresolved}/{n}, "
           f"bounded below only (profile-open, no stderr) {bounded_below}/{n}")
-    # CPU per spectrum: the campaign path on one process vs a minimal batched LM, each the
-    # median of CPU_REPEATS runs (one run of the minimal LM, ~0.1 s, read 0.25-0.34 ms per spectrum)
+    # CPU per spectrum: the campaign path vs a minimal batched LM, run alternately (CPU_REPEATS
+    # pairs): the machine's speed drifts from minute to minute (the minimal LM alone read 0.34 to
+    # 0.78 ms per spectrum in one day), so each pair gives a ratio and the median ratio is reported
     m = min(n, 300)
-    cpu_campaign = _cpu_seconds(lambda: eisfit.fit_campaign(spectra[:m], circuit=CIRCUIT, jobs=1, cache_dir=False,
-                                                            progress=False))
-    cpu_minimal = _minimal_cpu(spectra[:m])
-    cpu_worker, cpu_minimal_worker = _campaign_cpu_in_worker(spectra[:m])
-    minimal, minimal_worker = (statistics.median(c) / m for c in (cpu_minimal, cpu_minimal_worker))
-    print(f"[campaign] CPU per spectrum (jobs=1, {m} spectra; medians of {CPU_REPEATS} runs, range in brackets): "
-          f"campaign path {_per_spectrum_ms(cpu_campaign, m)}, minimal batched LM (one start, no KK) "
-          f"{_per_spectrum_ms(cpu_minimal, m)}: ratio {statistics.median(cpu_campaign) / m / minimal:.1f}")
+    here = _paired_cpu(spectra[:m])
+    print(f"[campaign] CPU per spectrum (jobs=1, {m} spectra; {CPU_REPEATS} pairs run alternately, medians, range "
+          f"in brackets): {here.describe(m)}")
     print(f"[campaign] CPU per spectrum in an eisfit worker process (what jobs >= 2 and the eisfit command "
-          f"run): campaign path {_per_spectrum_ms(cpu_worker, m)}, minimal batched LM in the same worker "
-          f"{_per_spectrum_ms(cpu_minimal_worker, m)}: ratio {statistics.median(cpu_worker) / m / minimal_worker:.1f}")
+          f"run): {_campaign_cpu_in_worker(spectra[:m]).describe(m)}")
+
+
+@dataclass(frozen=True)
+class PairedCPU:
+    """CPU seconds of the campaign path and of the minimal batched LM, run alternately."""
+
+    campaign: tuple[float, ...]
+    minimal: tuple[float, ...]
+
+    def describe(self, m: int) -> str:
+        ratios = [c / mn for c, mn in zip(self.campaign, self.minimal)]
+        return (f"campaign path {_per_spectrum_ms(list(self.campaign), m)}, minimal batched LM (one start, no KK) "
+                f"{_per_spectrum_ms(list(self.minimal), m)}: ratio {statistics.median(ratios):.1f} "
+                f"[{min(ratios):.1f}-{max(ratios):.1f}]")
+
+
+def _paired_cpu(spectra) -> PairedCPU:
+    """:class:`PairedCPU` of ``fit_campaign(spectra, jobs=1)`` and :func:`_minimal_lm` on the
+    same spectra, ``CPU_REPEATS`` pairs in this process."""
+    preps = _minimal_preps(spectra)
+    _minimal_lm(preps)  # warm-up of both
+    _campaign_cpu(spectra[:3])
+    pairs = [(_campaign_cpu(spectra), _cpu_seconds(lambda: _minimal_lm(preps), 1)[0]) for _ in range(CPU_REPEATS)]
+    return PairedCPU(tuple(c for c, _ in pairs), tuple(mn for _, mn in pairs))
 
 
 CPU_REPEATS = 5  # runs of each CPU measurement of the ratio: the median is reported
@@ -326,19 +345,16 @@ def _minimal_lm(preps) -> None:
     _continue_unfinished(preps, sol)
 
 
-def _campaign_cpu_in_worker(spectra) -> tuple[list[float], list[float]]:
-    """CPU seconds of ``CPU_REPEATS`` runs of ``fit_campaign(spectra, jobs=1)`` and of the
-    minimal batched LM (:func:`_minimal_cpu`) inside one worker process set up as the
-    campaign's own workers are (eisfit._processes.owned_pool with
-    eisfit.campaign.workers.init_worker, what eisfit.fit_campaign starts: its allocator keeps
-    freed memory, which makes large batches cheaper than in this process)."""
+def _campaign_cpu_in_worker(spectra) -> PairedCPU:
+    """:func:`_paired_cpu` inside one worker process set up as the campaign's own workers are
+    (eisfit._processes.owned_pool with eisfit.campaign.workers.init_worker, what
+    eisfit.fit_campaign starts: its allocator keeps freed memory, which makes large batches
+    cheaper than in this process)."""
     from eisfit._processes import owned_pool
     from eisfit.campaign.workers import init_worker
 
     with owned_pool(1, setup=init_worker) as pool:
-        pool.submit(_campaign_cpu, spectra[:3]).result()  # warm-up
-        campaign = [pool.submit(_campaign_cpu, spectra).result() for _ in range(CPU_REPEATS)]
-        return campaign, pool.submit(_minimal_cpu, spectra).result()
+        return pool.submit(_paired_cpu, spectra).result()
 
 
 def _minimal_cpu(spectra) -> list[float]:

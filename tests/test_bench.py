@@ -34,17 +34,26 @@ def bench():
 
 
 def test_campaign_cpu_is_measured_in_a_worker_set_up_as_the_campaign_s(bench):
-    """The campaign path and the minimal LM of the ratio, both timed in that one worker."""
+    """The campaign path and the minimal LM of the ratio, both timed in that one worker, in
+    alternate runs."""
     spectra = bench.synthesize(bench.hard_truths(4))
-    campaign_s, minimal_s = bench._campaign_cpu_in_worker(spectra)
-    for cpu_s in (campaign_s, minimal_s):
+    paired = bench._campaign_cpu_in_worker(spectra)
+    for cpu_s in (paired.campaign, paired.minimal):
         assert len(cpu_s) == bench.CPU_REPEATS and all(math.isfinite(t) and t > 0 for t in cpu_s)
 
 
 def test_the_same_in_a_spawned_worker(bench, monkeypatch):
     monkeypatch.setattr("eisfit._processes.fork_is_safe", lambda: False)
-    campaign_s, minimal_s = bench._campaign_cpu_in_worker(bench.synthesize(bench.hard_truths(2)))
-    assert min(campaign_s) > 0 and min(minimal_s) > 0
+    paired = bench._campaign_cpu_in_worker(bench.synthesize(bench.hard_truths(2)))
+    assert min(paired.campaign) > 0 and min(paired.minimal) > 0
+
+
+def test_the_cpu_ratio_is_the_median_of_the_ratios_of_alternate_runs(bench):
+    """Each pair (a campaign run, then a minimal LM run) gives one ratio: a machine that slows
+    down between two blocks of runs no longer skews it."""
+    paired = bench.PairedCPU(campaign=(3.0, 9.0, 4.0), minimal=(1.0, 2.0, 0.5))  # ratios 3, 4.5, 8
+    assert paired.describe(1000) == ("campaign path 4.00 ms [3.00-9.00], minimal batched LM (one start, no KK) "
+                                     "1.00 ms [0.50-2.00]: ratio 4.5 [3.0-8.0]")
 
 
 def test_cpu_measurements_are_medians_with_their_range(bench):
