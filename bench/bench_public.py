@@ -26,8 +26,9 @@ Cases:
             minimal batched LM (one start from the data guess, no KK, no statistics), in
             this process (a notebook's ``jobs=1``) and in a worker process set up as
             eisfit's own workers are (its allocator tuned: what ``jobs >= 2`` and the
-            ``eisfit`` command run); each CPU figure the median of ``CPU_REPEATS`` runs,
-            their range beside it.
+            ``eisfit`` command run): ``CPU_REPEATS`` pairs of alternate runs of the two,
+            each pair one ratio; the medians of the CPU figures and of the ratios, their
+            ranges beside them.
   rows      where that CPU goes, counted (no timing): rows of normal equations per spectrum
             (one start at one LM iteration) in each phase of ``fit_campaign(jobs=1)`` on N hard
             spectra (quick round, escalation, profile walks, extra rounds...), against the
@@ -283,7 +284,7 @@ def _paired_cpu(spectra) -> PairedCPU:
     return PairedCPU(tuple(c for c, _ in pairs), tuple(mn for _, mn in pairs))
 
 
-CPU_REPEATS = 5  # runs of each CPU measurement of the ratio: the median is reported
+CPU_REPEATS = 5  # pairs of runs of the CPU ratio (runs of the ablation's CPU figures): medians are reported
 CAMPAIGN_REPEATS = 5  # timed runs of the campaign case, each between two measurements of u
 
 
