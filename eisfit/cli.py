@@ -1553,6 +1553,7 @@ def _file_areas(camp) -> str:
     """The settings line's mention of an electrode area the files state but that is not the
     one used (none given, or another: the fits' note ``file-area``), e.g. " (the files state
     0.317 cm2, not used: ...)"; "" when there is none."""
+    from .campaign.report import any_area_used
     from .fitting.result import results_field
 
     stated = dict.fromkeys(f.split(":", 1)[1] for flags in results_field(camp.results, "flags") if flags is not None
@@ -1560,7 +1561,7 @@ def _file_areas(camp) -> str:
     if not stated:
         return ""
     listed = ", ".join(list(stated)[:3]) + (", ..." if len(stated) > 3 else "")
-    given = any(s is not None and s.get("area_cm2") for s in results_field(camp.results, "settings"))
+    given = any_area_used(camp)
     return (f" (the files state {listed} cm2: {'not the area given' if given else 'no area was given'}; eisfit "
             "normalises by --area-cm2 or the campaign file's area_cm2 only)")
 

@@ -19,7 +19,7 @@ from ..units import EVOLUTION_AXIS_LABELS, pretty_unit
 from .kkband import kk_band_report_lines
 
 __all__ = ["campaign_report", "evolution_lines", "milestones", "table_rows", "flag_explanations", "joint_table_line",
-           "areas_used",
+           "areas_used", "any_area_used",
            "wall_time_line", "failure_lines", "FIGURE_CAPTIONS", "MAX_TABLE_ROWS"]
 
 MAX_TABLE_ROWS = 200  # report tables of larger campaigns show this many rows, evenly chosen
@@ -403,11 +403,16 @@ def _setting_text(value: Any) -> str:
     return str(value).replace("|", "/")
 
 
+def any_area_used(camp) -> bool:
+    """Whether any fit of the campaign ``camp`` used an electrode area (its settings'
+    ``area_cm2``; read beside each result, none read back from a spool)."""
+    return any(s is not None and s.get("area_cm2") for s in results_field(camp.results, "settings"))
+
+
 def _conventions_line(camp) -> str:
     """What the numbers are: the ASR conventions where an area was used (per interface only
     for a symmetric cell), and the uncertainty; no ASR sentence for a campaign in ohm."""
-    with_area = any(s is not None and s.get("area_cm2") for s in results_field(camp.results, "settings"))
-    if not with_area:
+    if not any_area_used(camp):
         return "Resistances in ohm (no electrode area given). Uncertainties are 1 standard error."
     if bool(camp.settings.get("symmetric", True)):
         return ("ASR per cell = R × A (both interfaces of a symmetric cell together); "
