@@ -619,10 +619,10 @@ def test_work_for_an_idle_worker_runs_once_when_fewer_tasks_than_workers_are_lef
     assert runner._when_core_free(lambda: hook(1), 1, 2) is None and calls == [1]
 
 
-def test_a_parallel_campaign_loads_the_output_modules_while_a_worker_idles(tmp_path, monkeypatch):
-    """pandas always; pyplot when the outputs (figures) follow: a rows file or ``out``."""
+def test_a_parallel_campaign_loads_an_output_module_while_a_worker_idles(tmp_path, monkeypatch):
+    """pandas without outputs; pyplot when the outputs (figures) follow: a rows file or ``out``."""
     calls = []
-    monkeypatch.setattr("eisfit.campaign._output_modules_loader", lambda figures: lambda: calls.append(figures))
+    monkeypatch.setattr("eisfit.campaign._output_module_loader", lambda figures: lambda: calls.append(figures))
     camp = eisfit.fit_campaign(_spectra(30), circuit=CIRCUIT, jobs=2, cache_dir=False, progress=False)
     assert calls == [False] and not camp.errors
     calls.clear()
@@ -635,14 +635,16 @@ def test_a_parallel_campaign_loads_the_output_modules_while_a_worker_idles(tmp_p
 
 
 @pytest.mark.parametrize("figures", [False, True])
-def test_the_output_modules_loader_imports_pyplot_only_for_figures(figures):
-    code = ("import sys; from eisfit.campaign import _output_modules_loader; "
-            f"_output_modules_loader({figures})(); "
+def test_the_output_module_loader_imports_pyplot_for_figures_else_pandas(figures):
+    """Never both beside the workers: pandas (with pyarrow) is the larger one."""
+    code = ("import sys; from eisfit.campaign import _output_module_loader; "
+            "print('pandas' in sys.modules, 'matplotlib.pyplot' in sys.modules); "
+            f"_output_module_loader({figures})(); "
             "print('pandas' in sys.modules, 'matplotlib.pyplot' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env=dict(os.environ, MPLBACKEND="Agg"))
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["True", str(figures)]
+    assert out.stdout.split() == ["False", "False", str(not figures), str(figures)]
 
 
 def test_a_campaign_result_pickled_by_an_older_eisfit_still_builds_its_table():

@@ -236,7 +236,7 @@ def fit_campaign(
                                         lambda n: _progress_bar(progress, n), on_chunk=on_chunk,
                                         respawn=own_pool and own_pool.respawn,
                                         workers=own_pool.jobs if own_pool else None,
-                                        on_core_free=_output_modules_loader(figures=outputs_follow),
+                                        on_core_free=_output_module_loader(figures=outputs_follow),
                                         on_last_outcome=_after_last_outcome(own_pool, figures=outputs_follow,
                                                                             keep_pool=bool(drt)),
                                         spool=spool)
@@ -565,18 +565,23 @@ def _process_pool(jobs: int) -> ProcessPoolExecutor:
     return owned_pool(jobs, setup=init_worker)
 
 
-def _output_modules_loader(figures: bool) -> Callable[[], None]:
-    """What to import while a worker is idle at the end of the fits: pandas, which the table
-    needs (0.2 s that ran after the fits, alone, when the table was first built), and, when
-    the outputs will be written (``figures``), matplotlib's pyplot, which the figures need
-    (this process draws some of them, and a figure worker forked later inherits it). Stopped
-    half-way (Ctrl-C), it leaves no module behind (:func:`_imported_whole_or_not_at_all`)."""
+def _output_module_loader(figures: bool) -> Callable[[], None]:
+    """What to import while a worker is idle at the end of the fits (its freed memory handed
+    back, :func:`eisfit.campaign.runner._release_idle_worker`), so that the import does not
+    run after the fits, alone: where outputs follow (``figures``: ``out``, a rows file, what
+    ``eisfit campaign`` writes) matplotlib's pyplot, which the figures need (0.3-0.5 s; this
+    process draws some of them), else pandas, which the table needs (0.2-0.35 s).
+
+    Not both: pandas (with pyarrow, when installed, ~65 MB) and pyplot (~29 MB) imported
+    while the last worker still fitted had stacked on the workers' memory and made the
+    command's summed peak, and its growth with the checkpoints (10,000 CSV files: 377 MB
+    then; 351 MB with pandas imported once the workers ended: the fits' own peak; 1,000 files:
+    328 MB either way, the outputs'). The command imports pandas after the fits, for the
+    table. Stopped half-way (Ctrl-C), it leaves no module behind
+    (:func:`_imported_whole_or_not_at_all`)."""
     def load() -> None:
         with _imported_whole_or_not_at_all():
-            import pandas  # noqa: F401
-
-            if figures:
-                import matplotlib.pyplot  # noqa: F401
+            importlib.import_module("matplotlib.pyplot" if figures else "pandas")
 
     return load
 
