@@ -485,6 +485,34 @@ def test_a_residual_map_of_many_checkpoints_shows_bands_with_their_largest_resid
     assert np.array_equal(rows, np.arange(601))
 
 
+def test_the_residual_grid_puts_each_point_at_its_rounded_log_frequency_whatever_the_order_of_the_grids():
+    """Results on several frequency grids, one missing (None), more than ``_WIDEN_EVERY`` of
+    them bringing new frequencies: each row holds at each column (log10 f rounded to 3
+    decimals, the union of all, ascending) the signed residual of the point there, NaN
+    where its spectrum has none (checked point by point against a lookup by frequency)."""
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(3)
+    grids = [np.logspace(6, 0, 25), np.logspace(5.5, -1, 31), np.logspace(6, 0, 25)[::2]]
+    jittered = [np.logspace(4, 1, 7) * 10 ** (0.002 * j) for j in range(P._WIDEN_EVERY + 5)]  # each its own
+    results = []
+    for k in range(200):
+        f = jittered[k - 100] if 100 <= k < 100 + len(jittered) else grids[k % 3]
+        results.append(None if k == 7 else SimpleNamespace(frequency=f, residuals_real=rng.normal(size=f.size),
+                                                           residuals_imag=rng.normal(size=f.size)))
+    out = P._residuals_of(results)
+    assert out.fitted == [k for k in range(200) if k != 7]
+    every = np.concatenate([np.round(np.log10(r.frequency), 3) for r in results if r is not None])
+    assert np.array_equal(out.log_frequency, np.unique(every))
+    for row, k in enumerate(out.fitted):
+        r = results[k]
+        expected = dict(zip(np.round(np.log10(r.frequency), 3),
+                            100 * np.hypot(r.residuals_real, r.residuals_imag) * np.sign(r.residuals_real)))
+        for col, logf in enumerate(out.log_frequency):
+            value = out.grid[row, col]
+            assert (np.isnan(value) if logf not in expected else value == expected[logf]), (k, logf)
+
+
 def test_a_campaigns_residual_numbers_are_computed_once_for_the_same_results(big_camp, monkeypatch):
     """The residual map's numbers are remembered with the campaign while it holds the same
     results (the figure process's inputs and the map drawn here read one computation), and
