@@ -15,7 +15,7 @@ import pytest
 import eisfit
 from eisfit.campaign import runner
 from eisfit.fitting.batch import fit_chunk
-from eisfit.fitting.result import SHARED_FIELDS, one_of_equal
+from eisfit.fitting.result import SHARED_FIELDS, fitted_indices, one_of_equal
 from eisfit.model import Circuit
 
 CIRCUIT = "R0-p(R1,CPE1)-p(R2,CPE2)"
@@ -608,6 +608,29 @@ def test_a_forked_worker_loads_no_module_in_its_first_fit(tmp_path):
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "loaded:", out.stdout
+
+
+def test_the_campaigns_own_pool_is_given_one_task_more_than_its_workers_at_a_time(monkeypatch):
+    """Fifteen tasks on two workers: at most three submitted and not yet collected at any
+    moment (each task's payload made as it is submitted), every checkpoint fitted, the
+    values those of the fits in this process (one batch there: the optimiser's tolerance)."""
+    monkeypatch.setattr(runner, "chunk_size", lambda n: 2)
+    monkeypatch.setattr(runner, "task_size", lambda n, workers: 2)
+    in_flight = []
+    real_refill = runner._InFlight.refill
+
+    def refill(self):
+        real_refill(self)
+        in_flight.append(len(self.pending))
+
+    monkeypatch.setattr(runner._InFlight, "refill", refill)
+    spectra = _spectra(30)
+    camp = eisfit.fit_campaign(spectra, circuit=CIRCUIT, jobs=2, cache_dir=False, progress=False)
+    assert max(in_flight) == 2 + runner.IN_FLIGHT_BEYOND_WORKERS and len(in_flight) >= 15 - 3
+    assert not camp.errors and len(fitted_indices(camp.results)) == 30
+    here = eisfit.fit_campaign(spectra, circuit=CIRCUIT, jobs=1, cache_dir=False, progress=False)
+    np.testing.assert_allclose(camp.table["chisq"], here.table["chisq"], rtol=1e-6)
+    np.testing.assert_allclose(camp.table["R2"], here.table["R2"], rtol=1e-4)
 
 
 def test_work_for_an_idle_worker_runs_once_when_fewer_tasks_than_workers_are_left():

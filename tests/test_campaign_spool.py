@@ -170,6 +170,37 @@ def test_a_spooled_campaign_of_files_keeps_their_spectra_on_disk_and_reads_them_
     np.testing.assert_array_equal(again.checkpoints[0].spectrum.z, memory.checkpoints[0].spectrum.z)
 
 
+def test_a_spooled_campaign_reads_each_spectrum_once_per_fit(csv_folder, monkeypatch):
+    """The fits read each checkpoint's spectrum from the spool once, for the task's payload,
+    and the collection of its outcome takes that one (in chunks of two: the eight members
+    and the three lead-ins, each the last member of the chunk before, read again for the
+    next chunk; it had been 19, each member read again for its result)."""
+    from eisfit.campaign import runner
+
+    monkeypatch.setattr(runner, "chunk_size", lambda n: 2)
+    loads = []
+    real_load, real_fits = Spool.load, runner.run_campaign_fits
+    fitting = [False]
+
+    def load(self, handle):
+        if fitting[0] and handle.light is None:  # a spectrum (a result has its light fields)
+            loads.append(handle.offset)
+        return real_load(self, handle)
+
+    def fits(*args, **kwargs):
+        fitting[0] = True
+        try:
+            return real_fits(*args, **kwargs)
+        finally:
+            fitting[0] = False
+
+    monkeypatch.setattr(Spool, "load", load)
+    monkeypatch.setattr("eisfit.campaign.run_campaign_fits", fits)
+    camp = _spooled(monkeypatch, csv_folder)
+    assert len(fitted_indices(camp.results)) == 8 and camp.stats["repair_fits"] == 0
+    assert len(loads) == 8 + 3 and len(set(loads)) == 8
+
+
 def test_a_checkpoint_pickled_before_the_spool_reads_back_with_its_spectrum(spectra):
     """A checkpoint pickled by an eisfit before session 72 held its spectrum as ``spectrum`` in
     its __dict__; it unpickles with it."""

@@ -40,7 +40,7 @@ import math
 import traceback
 from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Executor, Future, wait
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 
@@ -179,10 +179,10 @@ def run_campaign_fits(
     fits_run = 0
     deaths = [0]
     try:
-        for task, outcome in _run_tasks(executor, items, tasks, respawn, deaths,
-                                        on_core_free if workers else None, workers or 0, on_last_outcome):
+        for task, outcome, spectra in _run_tasks(executor, items, tasks, respawn, deaths,
+                                                 on_core_free if workers else None, workers or 0, on_last_outcome):
             for chunk, chunk_outcome in zip(task, _per_chunk(task, outcome)):
-                fits_run += _collect(items, fits, chunk, chunk_outcome, cache, shared, colds=colds)
+                fits_run += _collect(items, fits, chunk, chunk_outcome, cache, shared, colds=colds, spectra=spectra)
                 if on_chunk is not None:
                     on_chunk(chunk.members, fits)
                 _stow(fits, chunk.members, spool)
@@ -489,11 +489,24 @@ def _shared_settings(items: list[dict], chunk: _Chunk) -> str:
     return repr(sorted((k, repr(v)) for k, v in settings.items() if k not in PER_SPECTRUM_OPTIONS))
 
 
+IN_FLIGHT_BEYOND_WORKERS = 1  # tasks submitted to the campaign's own pool beyond one per worker
+
+
 def _run_tasks(executor: Executor | None, items: list[dict], tasks: list[list[_Chunk]],
                respawn: Callable[[], Executor] | None = None, deaths: list[int] | None = None,
                on_core_free: Callable[[], None] | None = None, workers: int = 0,
                on_last_outcome: Callable[[], None] | None = None):
-    """(task, outcome) as tasks finish: inline without an executor, else all submitted.
+    """(task, outcome, spectra) as tasks finish: inline without an executor, else on it.
+
+    On the campaign's own pool (``workers`` known) one task per worker is submitted and one
+    more, which waits in the pool's queue for the first worker free; the next is submitted
+    as one ends (:class:`_InFlight`): a task's payload (its spectra, read from the spool of
+    a large campaign) is made only then, and held only while it runs. All submitted at once,
+    the payloads of every task had been held from the start of the fits to their end
+    (10,000 CSV files: ~30 MB of the campaign process), and the first task had waited for
+    the last payload. On an executor of unknown size (Dask, one given) all are submitted.
+    ``spectra``: {item index: spectrum} of the task's checkpoints as its payload read them,
+    for the collection (each spectrum read once per fit).
 
     A worker process that dies (killed, out of memory) breaks a process pool: every task
     not yet finished fails with it, also those the other workers were running or had not
@@ -507,7 +520,8 @@ def _run_tasks(executor: Executor | None, items: list[dict], tasks: list[list[_C
     again (no executor: never)."""
     if executor is None:
         for task in tasks:
-            yield task, fit_chunks(*_payload(items, task))
+            spectra = _task_spectra(items, task)
+            yield task, fit_chunks(*_payload(items, task, spectra)), spectra
         return
     deaths = deaths if deaths is not None else [0]
     todo = list(tasks)
@@ -516,8 +530,9 @@ def _run_tasks(executor: Executor | None, items: list[dict], tasks: list[list[_C
     while todo:
         alone = deaths[0] >= 2  # the pool broke twice: find the task that breaks it
         batch, todo = (todo[:1], todo[1:]) if alone else (todo, [])
+        running = _InFlight(executor, items, batch, workers + IN_FLIGHT_BEYOND_WORKERS if workers else len(batch))
         try:
-            pending = {executor.submit(fit_chunks, *_payload(items, t)): t for t in batch}
+            running.refill()
         except BrokenExecutor:  # broken before the fits (a worker died while reading files)
             if respawn is None:
                 raise
@@ -526,33 +541,75 @@ def _run_tasks(executor: Executor | None, items: list[dict], tasks: list[list[_C
             todo = batch + todo
             continue
         died = []
-        on_core_free = _when_core_free(on_core_free, len(pending) + len(todo), workers)
-        for fut in _as_completed(pending):
-            task = pending.pop(fut)
+        on_core_free = _when_core_free(on_core_free, running.unfinished + len(todo), workers)
+        for fut, task, spectra in running.as_completed():
             if respawn is not None and _worker_died(fut):
                 died.append(task)
             else:
                 finished += 1
-                if respawn is not None and 0 < len(pending) + len(todo) < workers:  # a worker is left idle
+                if respawn is not None and 0 < running.unfinished + len(todo) < workers:  # a worker is left idle
                     _release_idle_worker(executor)
-                if on_last_outcome is not None and not pending and not todo and not died:
+                if on_last_outcome is not None and not running.unfinished and not todo and not died:
                     on_last_outcome()
                     on_last_outcome = None
-                yield task, _outcome(fut)
-            on_core_free = _when_core_free(on_core_free, len(pending) + len(todo), workers)
-        if not died:
+                yield task, _outcome(fut), spectra
+            on_core_free = _when_core_free(on_core_free, running.unfinished + len(todo), workers)
+        if running.waiting and respawn is None:  # an executor not ours broke: the tasks not sent are not fitted
+            for task in running.waiting:
+                yield task, {"error": "not fitted: the executor broke before these checkpoints were sent"}, {}
+            running.waiting.clear()
+        if not died and not running.waiting:
             continue
         deaths[0] += 1
         executor = respawn()
         if not alone:
-            todo = died + todo
+            todo = died + running.waiting + todo
             continue
-        yield died[0], {"error": WORKER_DIED + _spawn_hint(executor)}
+        yield died[0], {"error": WORKER_DIED + _spawn_hint(executor)}, {}
         alone_deaths += 1
         if alone_deaths >= 2 and not finished:  # two tasks died alone, none ever came back: no worker runs here
             for task in todo:
-                yield task, {"error": WORKER_DIED + _spawn_hint(executor)}
+                yield task, {"error": WORKER_DIED + _spawn_hint(executor)}, {}
             return
+
+
+class _InFlight:
+    """The tasks of one round on an executor (:func:`_run_tasks`): at most ``window`` of them
+    submitted and not yet taken back, the others waiting; each submitted with the spectra
+    its payload was made of."""
+
+    def __init__(self, executor: Executor, items: list[dict], tasks: list[list[_Chunk]], window: int):
+        self.executor, self.items, self.window = executor, items, window
+        self.waiting = list(tasks)
+        self.pending: dict[Future, tuple[list[_Chunk], dict[int, Any]]] = {}
+        self.broken = False  # the executor refused a task: no more are submitted
+
+    @property
+    def unfinished(self) -> int:
+        return len(self.pending) + len(self.waiting)
+
+    def refill(self) -> None:
+        """Submit waiting tasks, in order, up to the window (BrokenExecutor where the
+        executor is broken: the task stays waiting)."""
+        while self.waiting and len(self.pending) < self.window:
+            task = self.waiting[0]
+            spectra = _task_spectra(self.items, task)
+            fut = self.executor.submit(fit_chunks, *_payload(self.items, task, spectra))
+            self.pending[fut] = (self.waiting.pop(0), spectra)
+
+    def as_completed(self) -> Iterator[tuple[Future, list[_Chunk], dict[int, Any]]]:
+        """(future, task, spectra) as the submitted tasks end, the next ones submitted before
+        each is handed on (none once the executor refused one)."""
+        while self.pending:
+            done, _ = wait(set(self.pending), return_when=FIRST_COMPLETED)
+            for fut in done:
+                task, spectra = self.pending.pop(fut)
+                if not self.broken:
+                    try:
+                        self.refill()
+                    except BrokenExecutor:
+                        self.broken = True
+                yield fut, task, spectra
 
 
 def _release_idle_worker(executor: Executor) -> None:
@@ -598,28 +655,42 @@ def _per_chunk(task: list[_Chunk], outcome: Any) -> list[Any]:
     return list(outcome)
 
 
-def _payload(items: list[dict], task: list[_Chunk]) -> tuple:
-    """What a worker needs for one task: plain arrays and dicts (picklable, no open files)."""
+def _task_spectra(items: list[dict], task: list[_Chunk]) -> dict[int, Any]:
+    """{item index: spectrum} of a task's checkpoints, its chunks' lead-ins too (read from the
+    spool where a large campaign keeps them)."""
+    return {i: loaded(items[i]["spectrum"]) for chunk in task for i in _fitted_members(chunk)}
+
+
+def _fitted_members(chunk: _Chunk) -> list[int]:
+    """The items a chunk fits: its lead-in (refitted as its seed), then its members."""
+    return ([chunk.lead_in] if chunk.lead_in is not None else []) + chunk.members
+
+
+def _payload(items: list[dict], task: list[_Chunk], spectra: Mapping[int, Any] | None = None) -> tuple:
+    """What a worker needs for one task: plain arrays and dicts (picklable, no open files);
+    ``spectra``: the task's (:func:`_task_spectra`), read here where not given."""
+    spectra = _task_spectra(items, task) if spectra is None else spectra
     settings = dict(items[task[0].members[0]]["settings"])
     circuit = settings.pop("circuit")
     parts = []
     for chunk in task:
-        members = ([chunk.lead_in] if chunk.lead_in is not None else []) + chunk.members
         own = {k: v for k, v in items[chunk.members[0]]["settings"].items() if k in PER_SPECTRUM_OPTIONS}
         # a repair's seed, the cold fits solved before and their results (see fit_chunks)
         extra = (chunk.seed, chunk.cold_rows, chunk.cold_results) if chunk.seed is not None or chunk.cold_rows else ()
-        parts.append(([fit_payload(loaded(items[i]["spectrum"])) for i in members], chunk.lead_in is not None, own,
+        parts.append(([fit_payload(spectra[i]) for i in _fitted_members(chunk)], chunk.lead_in is not None, own,
                       *extra))
     return parts, circuit, settings, False, True
 
 
 def _collect(items: list[dict], fits: list[CheckpointFits], chunk: _Chunk, outcome: Any,
              cache: FitCache, shared: dict, notes_of: dict[int, str] | None = None,
-             colds: dict[int, Any] | None = None) -> int:
+             colds: dict[int, Any] | None = None, spectra: Mapping[int, Any] | None = None) -> int:
     """Store a chunk's outcomes (cache, kept fits, flags); returns the checkpoints fitted.
     ``shared``: the campaign's pool of equal containers (:func:`results_of_outcomes`).
     ``notes_of``: a note to add to the kept fit of some of them (by item index).
-    ``colds``: where the chunk start's cold fit goes (its outcome's ``"cold"``; by item index)."""
+    ``colds``: where the chunk start's cold fit goes (its outcome's ``"cold"``; by item index).
+    ``spectra``: the checkpoints' spectra as the task's payload read them (by item index;
+    read again here where missing)."""
     if isinstance(outcome, dict) and "error" in outcome:  # the whole task failed
         outcome = [outcome] * len(chunk.members)
     stored: list[tuple[str, Any, dict[str, Any]]] = []
@@ -633,7 +704,10 @@ def _collect(items: list[dict], fits: list[CheckpointFits], chunk: _Chunk, outco
             cold = o.pop("cold", None)
             if cold is not None and colds is not None:
                 colds[i] = cold
-    results = results_of_outcomes([o for _, o in done], [loaded(items[i]["spectrum"]) for i, _ in done], shared)
+    spectra = spectra or {}
+    results = results_of_outcomes([o for _, o in done],
+                                  [spectra[i] if i in spectra else loaded(items[i]["spectrum"]) for i, _ in done],
+                                  shared)
     for (i, o), kept in zip(done, results):
         flags, notes = _seed_disagreement(o)
         notes += [notes_of[i]] if notes_of and i in notes_of else []
