@@ -895,10 +895,3 @@ def _outcome(fut: Future) -> Any:
         # its traceback names the worker's frames too (a process pool chains them as the cause)
         return {"error": f"worker failed: {type(exc).__name__}: {exc}",
                 "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))}
-
-
-def _as_completed(pending: dict[Future, Any]):
-    remaining = set(pending)
-    while remaining:
-        done, remaining = wait(remaining, return_when=FIRST_COMPLETED)
-        yield from done
