@@ -3210,15 +3210,20 @@ def _same_results(known: Any, held: Any) -> bool:
 _RESIDUALS: dict[int, tuple[Any, Any, CampaignResiduals]] = {}
 
 
-_WIDEN_EVERY = 64  # rows with frequencies the residual grid lacks, held before it is widened for them
+# rows with frequencies the residual grid lacks, held before it is widened for them: this many, or
+# 1/_WIDEN_SHARE of the rows read so far where that is more (each widening copies the grid)
+_WIDEN_EVERY = 64
+_WIDEN_SHARE = 8
 
 
 def _residuals_of(results: Sequence[Any]) -> CampaignResiduals:
     """Each fitted result's residuals in % of |Z| on the campaign's common log-frequency grid,
-    its results read once, one at a time, each row written into the grid as it is read (a
-    row with frequencies the grid lacks waits, with at most ``_WIDEN_EVERY - 1`` others,
-    until the grid is widened for them): the rows of 10,000 checkpoints, held until the last
-    was read, had added ~14 MB to the campaign process's peak."""
+    its results read once, one at a time, each row written into the grid as it is read (rows
+    with frequencies the grid lacks wait for it to be widened for them, ``_WIDEN_EVERY`` of
+    them or an eighth of the rows read so far, so that spectra that each bring frequencies
+    of their own widen it a few dozen times, not once every few rows): the rows of 10,000
+    checkpoints, held until the last was read, had added ~14 MB to the campaign process's
+    peak."""
     from .fitting.result import fitted_indices
 
     fitted = fitted_indices(results)
@@ -3238,21 +3243,33 @@ class _ResidualGrid:
 
     def __init__(self, rows: int):
         self.freqs, self.values = _np.zeros(0), _np.zeros((rows, 0))
-        self._columns: dict[bytes, _np.ndarray] = {}  # a spectrum's log frequencies -> their columns
+        self._columns: dict[bytes, _np.ndarray] = {}  # a spectrum's log frequencies -> their columns now
         self._waiting: list[tuple[int, _np.ndarray, _np.ndarray]] = []  # rows whose frequencies it lacks
 
     def put(self, row: int, logf: "_np.ndarray", residuals: "_np.ndarray") -> None:
-        cols = self._columns.get(logf.tobytes())
-        if cols is not None:
-            self.values[row, cols] = residuals
-            return
-        self._waiting.append((row, logf, residuals))
-        if len(self._waiting) == _WIDEN_EVERY:
-            self.widen()
+        key = logf.tobytes()
+        cols = self._columns.get(key)
+        if cols is None:
+            cols = self._columns_of(logf)
+            if cols is None:
+                self._waiting.append((row, logf, residuals))
+                if len(self._waiting) >= max(_WIDEN_EVERY, row // _WIDEN_SHARE):
+                    self.widen()
+                return
+            self._columns[key] = cols
+        self.values[row, cols] = residuals
+
+    def _columns_of(self, logf: "_np.ndarray") -> "_np.ndarray | None":
+        """The columns of the log frequencies ``logf``, None where the grid lacks one."""
+        cols = _np.searchsorted(self.freqs, logf)
+        if _np.all(cols < self.freqs.size) and _np.array_equal(self.freqs[cols], logf):
+            return cols
+        return None
 
     def widen(self) -> None:
         """Add the waiting rows' frequencies to the columns (the values moved to their
-        columns of the union, NaN in the new ones), then write those rows."""
+        columns of the union, NaN in the new ones; the columns known so far forgotten), then
+        write those rows."""
         if not self._waiting:
             return
         union = _np.unique(_np.concatenate([self.freqs, *(logf for _, logf, _ in self._waiting)]))
@@ -3260,10 +3277,9 @@ class _ResidualGrid:
             wider = _np.full((self.values.shape[0], union.size), _np.nan)
             wider[:, _np.searchsorted(union, self.freqs)] = self.values
             self.freqs, self.values = union, wider
-            self._columns = {key: _np.searchsorted(union, _np.frombuffer(key)) for key in self._columns}
+            self._columns.clear()
         for row, logf, residuals in self._waiting:
-            cols = self._columns[logf.tobytes()] = _np.searchsorted(self.freqs, logf)
-            self.values[row, cols] = residuals
+            self.values[row, _np.searchsorted(self.freqs, logf)] = residuals
         self._waiting.clear()
 
 
