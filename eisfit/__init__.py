@@ -12,7 +12,7 @@ Public API (stable names)::
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import (
     CampaignError,
@@ -27,12 +27,17 @@ from .errors import (
     ReadError,
     UnknownFormatError,
 )
-from .spectrum import Spectrum
+
+if TYPE_CHECKING:  # for type checkers; at run time a lazy name like the others below
+    from .spectrum import Spectrum
 
 __version__ = "0.1.0"  # the one place of the version (pyproject.toml reads it)
 
-# name -> (module, attribute); imported on first use so that importing eisfit stays fast
+# name -> (module, attribute); imported on first use so that importing eisfit stays fast and
+# imports no numpy (the ``eisfit`` program answers a Ctrl-C during its own imports:
+# :mod:`eisfit._launch`)
 _LAZY = {
+    "Spectrum": ("eisfit.spectrum", "Spectrum"),
     "read": ("eisfit.io", "read"),
     "detect_format": ("eisfit.io", "detect_format"),
     "ReaderOptions": ("eisfit.io", "ReaderOptions"),
@@ -57,7 +62,7 @@ _LAZY = {
 __all__ = [
     "Spectrum", "EisfitError", "DataError", "DataWarning", "ReadError", "UnknownFormatError",
     "CorruptFileError", "MissingColumnError", "NoImpedanceDataError", "CircuitError", "FitError", "CampaignError",
-    *_LAZY,
+    *(name for name in _LAZY if name != "Spectrum"),
 ]
 
 

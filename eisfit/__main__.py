@@ -1,5 +1,5 @@
 """``python -m eisfit``: the ``eisfit`` command."""
-from eisfit.cli import run
+from eisfit._launch import run
 
 if __name__ == "__main__":
     run(prog_name="eisfit")

@@ -1070,3 +1070,47 @@ def test_fit_out_names_the_units_of_fits_csv_columns_in_columns_md(tmp_path):
         if column in identity or name.endswith(unit_suffixes):
             continue
         assert f"`{name}`" in text, f"{column} has no unit in its name nor in columns.md"
+
+
+_INTERRUPT_ON_IMPORT = """
+import sys
+
+class InterruptOnImport:  # a Ctrl-C that comes while the program imports `module`
+    def __init__(self, module):
+        self.module = module
+
+    def find_spec(self, name, path, target=None):
+        if name == self.module:
+            raise KeyboardInterrupt
+        return None
+
+sys.meta_path.insert(0, InterruptOnImport(sys.argv[1]))
+sys.argv = ["eisfit", "--version"]
+from eisfit._launch import run
+run()
+"""
+
+
+@pytest.mark.parametrize("module", ["numpy", "click", "eisfit.cli"])
+def test_a_ctrl_c_while_the_program_imports_its_modules_ends_with_one_line_and_130(module):
+    """The console script and ``python -m eisfit`` start in eisfit._launch, which answers an
+    interrupt during the imports before any command runs: no traceback."""
+    out = subprocess.run([sys.executable, "-c", _INTERRUPT_ON_IMPORT, module], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 130, out.stderr
+    assert out.stderr == "eisfit: error: interrupted\n"
+    assert out.stdout == ""
+
+
+def test_importing_eisfit_imports_no_numpy_and_the_program_starts_in_the_launcher():
+    """What lets the launcher answer a Ctrl-C during numpy's import: `import eisfit` alone
+    imports neither numpy nor click (the public names are loaded on first use)."""
+    code = ("import sys, eisfit; print(sorted(m for m in ('numpy', 'click') if m in sys.modules)); "
+            "print(eisfit.Spectrum.__module__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.splitlines() == ["[]", "eisfit.spectrum"], out.stderr
+    assert 'eisfit = "eisfit._launch:run"' in (REPO / "pyproject.toml").read_text()
+    assert "from eisfit._launch import run" in (REPO / "eisfit" / "__main__.py").read_text()
+    version = subprocess.run([sys.executable, "-m", "eisfit", "--version"], capture_output=True, text=True,
+                             timeout=60)
+    assert version.returncode == 0 and version.stdout.startswith("eisfit, version "), version.stderr
