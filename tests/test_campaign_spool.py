@@ -210,3 +210,23 @@ def test_a_checkpoint_pickled_before_the_spool_reads_back_with_its_spectrum(spec
     old.__setstate__({"label": "0 h", "spectrum": spectra[0], "file": None, "sweep": None, "cell": "cell",
                       "time_h": 0.0, "error": None})
     assert old.ok and old.spectrum is spectra[0] and old.label == "0 h"
+
+
+def test_an_unpickled_checkpoint_equals_the_original_and_shares_its_dict_keys(spectra):
+    """The reading workers send every checkpoint pickled; unpickled, each is the checkpoint it
+    was (spectrum and all fields) and its instance dict shares its keys with the others, as
+    one made by __init__ does (a dict of its own had been ~290 bytes more per checkpoint)."""
+    import dataclasses
+    import pickle
+    import sys
+
+    from eisfit.campaign.sources import Checkpoint
+
+    made = [Checkpoint(label=f"{k} h", spectrum=spectra[0], file=f"/data/cell_{k:05d}.csv", sweep=0, time_h=float(k),
+                       content_sha256="ab" * 32) for k in range(3)]
+    back = pickle.loads(pickle.dumps(made))
+    fields = [f.name for f in dataclasses.fields(Checkpoint) if f.name != "spectrum"]
+    assert [[getattr(c, n) for n in fields] for c in back] == [[getattr(c, n) for n in fields] for c in made]
+    assert all(np.array_equal(c.spectrum.z, spectra[0].z) and np.array_equal(c.spectrum.frequency, spectra[0].frequency)
+               for c in back)
+    assert [sys.getsizeof(c.__dict__) for c in back] == [sys.getsizeof(c.__dict__) for c in made]

@@ -142,10 +142,15 @@ class Checkpoint:
         return _compared_fields(self) == _compared_fields(other)  # type: ignore[arg-type]
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        """Unpickling; a checkpoint pickled before session 72 holds its spectrum as ``spectrum``."""
+        """Unpickling (the reading workers send every checkpoint); a checkpoint pickled before
+        session 72 holds its spectrum as ``spectrum``. Set attribute by attribute, as
+        ``__init__`` does, so the instance dict shares its keys with the others': updated
+        as a whole it was a dict of its own, ~290 bytes more per checkpoint for as long as
+        the campaign runs (520 instead of 809 bytes with its strings)."""
         if "spectrum" in state:
             state = {("_spectrum" if k == "spectrum" else k): v for k, v in state.items()}
-        self.__dict__.update(state)
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
 
     def stash_spectrum(self, spool: Any) -> Any:
         """Keep the spectrum in ``spool`` (a large campaign's: :mod:`eisfit.campaign.spool`)
