@@ -3,6 +3,7 @@ chunks finish, and a table that does not depend on the number of worker processe
 from __future__ import annotations
 
 import csv
+import math
 import os
 import subprocess
 import sys
@@ -704,3 +705,83 @@ def test_a_cache_hit_parses_its_stored_fit_once_and_gives_the_same_table(tmp_pat
     again = eisfit.fit_campaign(spectra, circuit=CIRCUIT, cache_dir=tmp_path / "cache", progress=False)
     assert again.stats["cache_hits"] == 6 and len(parsed) == 6
     pd.testing.assert_frame_equal(again.table, first.table)
+
+
+def test_an_executor_given_is_sent_one_task_more_than_it_runs_at_once(monkeypatch):
+    """A pool of the caller's own (two processes) gets at most three of the fifteen tasks at a
+    time, as the campaign's own pool; the values are those of the fits in this process."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    monkeypatch.setattr(runner, "chunk_size", lambda n: 2)
+    in_flight = []
+    real_refill = runner._InFlight.refill
+
+    def refill(self):
+        real_refill(self)
+        in_flight.append(len(self.pending))
+
+    monkeypatch.setattr(runner._InFlight, "refill", refill)
+    spectra = _spectra(30)
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        camp = eisfit.fit_campaign(spectra, circuit=CIRCUIT, executor=pool, cache_dir=False, progress=False)
+    assert max(in_flight) == 2 + runner.IN_FLIGHT_BEYOND_WORKERS and len(in_flight) == 1 + 15
+    assert not camp.errors and len(fitted_indices(camp.results)) == 30
+    here = eisfit.fit_campaign(spectra, circuit=CIRCUIT, jobs=1, cache_dir=False, progress=False)
+    np.testing.assert_allclose(camp.table["chisq"], here.table["chisq"], rtol=1e-6)
+
+
+def test_how_many_tasks_an_executor_runs_at_once_is_asked_of_a_dask_client_and_of_a_pool():
+    from concurrent.futures import ThreadPoolExecutor
+
+    class Client:  # what a distributed.Client answers: threads per worker address
+        def __init__(self, threads):
+            self.threads = threads
+
+        def nthreads(self):
+            if self.threads is None:
+                raise OSError("scheduler unreachable")
+            return self.threads
+
+    class ClientExecutor:  # distributed.cfexecutor.ClientExecutor keeps its client as _client
+        def __init__(self, client):
+            self._client = client
+
+    assert runner._executor_slots(ClientExecutor(Client({"tcp://a": 2, "tcp://b": 3}))) == 5
+    assert runner._executor_slots(ClientExecutor(Client({}))) == 0  # no worker yet: one task is still sent
+    assert runner._executor_slots(ClientExecutor(Client(None))) is None
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        assert runner._executor_slots(pool) == 3
+    assert runner._executor_slots(object()) is None
+    grows = Client({"tcp://a": 1})
+    limit = runner._in_flight_limit(ClientExecutor(grows), workers=0)
+    assert limit() == 1 + runner.IN_FLIGHT_BEYOND_WORKERS
+    grows.threads = {"tcp://a": 1, "tcp://b": 4}  # a worker joined: asked again as tasks end
+    assert limit() == 5 + runner.IN_FLIGHT_BEYOND_WORKERS
+    assert runner._in_flight_limit(object(), workers=0)() == math.inf
+    assert runner._in_flight_limit(object(), workers=2)() == 2 + runner.IN_FLIGHT_BEYOND_WORKERS
+
+
+def test_a_dask_cluster_is_sent_one_task_more_than_its_worker_threads(monkeypatch):
+    """A real distributed.LocalCluster of two single-thread workers: at most three tasks
+    submitted and not yet collected, every checkpoint fitted."""
+    distributed = pytest.importorskip("distributed")
+    import warnings
+
+    monkeypatch.setattr(runner, "chunk_size", lambda n: 2)
+    in_flight = []
+    real_refill = runner._InFlight.refill
+
+    def refill(self):
+        real_refill(self)
+        in_flight.append(len(self.pending))
+
+    monkeypatch.setattr(runner._InFlight, "refill", refill)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, protocol="tcp",
+                                      host="127.0.0.1", dashboard_address=None) as cluster, \
+                distributed.Client(cluster) as client:
+            camp = eisfit.fit_campaign(_spectra(20), circuit=CIRCUIT, executor=client.get_executor(),
+                                       cache_dir=False, progress=False)
+    assert max(in_flight) == 2 + runner.IN_FLIGHT_BEYOND_WORKERS and len(in_flight) == 1 + 10
+    assert not camp.errors and len(fitted_indices(camp.results)) == 20

@@ -504,7 +504,9 @@ def _run_tasks(executor: Executor | None, items: list[dict], tasks: list[list[_C
     a large campaign) is made only then, and held only while it runs. All submitted at once,
     the payloads of every task had been held from the start of the fits to their end
     (10,000 CSV files: ~30 MB of the campaign process), and the first task had waited for
-    the last payload. On an executor of unknown size (Dask, one given) all are submitted.
+    the last payload. An executor given (a Dask client's, a pool of one's own) gets as many
+    as it says it runs at once and one more (:func:`_in_flight_limit`); one that does not
+    say, all at once.
     ``spectra``: {item index: spectrum} of the task's checkpoints as its payload read them,
     for the collection (each spectrum read once per fit).
 
@@ -530,7 +532,7 @@ def _run_tasks(executor: Executor | None, items: list[dict], tasks: list[list[_C
     while todo:
         alone = deaths[0] >= 2  # the pool broke twice: find the task that breaks it
         batch, todo = (todo[:1], todo[1:]) if alone else (todo, [])
-        running = _InFlight(executor, items, batch, workers + IN_FLIGHT_BEYOND_WORKERS if workers else len(batch))
+        running = _InFlight(executor, items, batch, _in_flight_limit(executor, workers))
         try:
             running.refill()
         except BrokenExecutor:  # broken before the fits (a worker died while reading files)
@@ -573,12 +575,42 @@ def _run_tasks(executor: Executor | None, items: list[dict], tasks: list[list[_C
             return
 
 
-class _InFlight:
-    """The tasks of one round on an executor (:func:`_run_tasks`): at most ``window`` of them
-    submitted and not yet taken back, the others waiting; each submitted with the spectra
-    its payload was made of."""
+def _in_flight_limit(executor: Executor, workers: int) -> Callable[[], float]:
+    """How many tasks may be submitted to ``executor`` and not yet taken back: one per
+    process and ``IN_FLIGHT_BEYOND_WORKERS`` more, on the campaign's own pool of ``workers``
+    or on an executor that tells how many tasks it runs at once (:func:`_executor_slots`,
+    asked again as tasks end: a Dask cluster may grow or shrink meanwhile); no limit on any
+    other."""
+    if workers:
+        return lambda: workers + IN_FLIGHT_BEYOND_WORKERS
 
-    def __init__(self, executor: Executor, items: list[dict], tasks: list[list[_Chunk]], window: int):
+    def limit() -> float:
+        slots = _executor_slots(executor)
+        return math.inf if slots is None else slots + IN_FLIGHT_BEYOND_WORKERS
+    return limit
+
+
+def _executor_slots(executor: Any) -> int | None:
+    """How many tasks ``executor`` runs at once, where it tells: the threads of a Dask
+    client's workers now (``client.get_executor()``), the processes or threads of a
+    ``concurrent.futures`` pool; None for any other executor, or when asking fails."""
+    client = getattr(executor, "_client", None)  # distributed.cfexecutor.ClientExecutor
+    if client is not None and callable(getattr(client, "nthreads", None)):
+        try:
+            return sum(int(n) for n in client.nthreads().values())
+        except Exception:  # the scheduler out of reach: the executor says nothing then
+            return None
+    slots = getattr(executor, "_max_workers", None)  # ProcessPoolExecutor, ThreadPoolExecutor
+    return slots if isinstance(slots, int) and slots > 0 else None
+
+
+class _InFlight:
+    """The tasks of one round on an executor (:func:`_run_tasks`): at most ``window()`` of
+    them submitted and not yet taken back (:func:`_in_flight_limit`), the others waiting;
+    each submitted with the spectra its payload was made of."""
+
+    def __init__(self, executor: Executor, items: list[dict], tasks: list[list[_Chunk]],
+                 window: Callable[[], float]):
         self.executor, self.items, self.window = executor, items, window
         self.waiting = list(tasks)
         self.pending: dict[Future, tuple[list[_Chunk], dict[int, Any]]] = {}
@@ -591,7 +623,8 @@ class _InFlight:
     def refill(self) -> None:
         """Submit waiting tasks, in order, up to the window (BrokenExecutor where the
         executor is broken: the task stays waiting)."""
-        while self.waiting and len(self.pending) < self.window:
+        limit = max(self.window(), 1)  # a cluster with no worker yet: one task waits in its queue
+        while self.waiting and len(self.pending) < limit:
             task = self.waiting[0]
             spectra = _task_spectra(self.items, task)
             fut = self.executor.submit(fit_chunks, *_payload(self.items, task, spectra))
