@@ -576,11 +576,11 @@ def _run_tasks(executor: Executor | None, items: list[dict], tasks: list[list[_C
 
 
 def _in_flight_limit(executor: Executor, workers: int) -> Callable[[], float]:
-    """How many tasks may be submitted to ``executor`` and not yet taken back: one per
-    process and ``IN_FLIGHT_BEYOND_WORKERS`` more, on the campaign's own pool of ``workers``
-    or on an executor that tells how many tasks it runs at once (:func:`_executor_slots`,
-    asked again as tasks end: a Dask cluster may grow or shrink meanwhile); no limit on any
-    other."""
+    """How many tasks may be submitted to ``executor`` and not yet taken back: one per worker
+    (process, or thread of a Dask worker) and ``IN_FLIGHT_BEYOND_WORKERS`` more, on the
+    campaign's own pool of ``workers`` or on an executor that tells how many tasks it runs at
+    once (:func:`_executor_slots`, asked again as tasks end: a Dask cluster may grow or shrink
+    meanwhile); no limit on any other."""
     if workers:
         return lambda: workers + IN_FLIGHT_BEYOND_WORKERS
 
