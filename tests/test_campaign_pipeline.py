@@ -611,13 +611,11 @@ def test_a_forked_worker_loads_no_module_in_its_first_fit(tmp_path):
     assert out.stdout.strip() == "loaded:", out.stdout
 
 
-def test_the_campaigns_own_pool_is_given_one_task_more_than_its_workers_at_a_time(monkeypatch):
-    """Fifteen tasks on two workers: at most three submitted and not yet collected at any
-    moment (each task's payload made as it is submitted), every checkpoint fitted, the
-    values those of the fits in this process (one batch there: the optimiser's tolerance)."""
+def _tasks_in_flight(monkeypatch) -> list[int]:
+    """Chunks of two checkpoints; the list filled, each time the runner submits tasks, with how
+    many it has submitted and not yet collected."""
     monkeypatch.setattr(runner, "chunk_size", lambda n: 2)
-    monkeypatch.setattr(runner, "task_size", lambda n, workers: 2)
-    in_flight = []
+    in_flight: list[int] = []
     real_refill = runner._InFlight.refill
 
     def refill(self):
@@ -625,6 +623,15 @@ def test_the_campaigns_own_pool_is_given_one_task_more_than_its_workers_at_a_tim
         in_flight.append(len(self.pending))
 
     monkeypatch.setattr(runner._InFlight, "refill", refill)
+    return in_flight
+
+
+def test_the_campaigns_own_pool_is_given_one_task_more_than_its_workers_at_a_time(monkeypatch):
+    """Fifteen tasks on two workers: at most three submitted and not yet collected at any
+    moment (each task's payload made as it is submitted), every checkpoint fitted, the
+    values those of the fits in this process (one batch there: the optimiser's tolerance)."""
+    monkeypatch.setattr(runner, "task_size", lambda n, workers: 2)
+    in_flight = _tasks_in_flight(monkeypatch)
     spectra = _spectra(30)
     camp = eisfit.fit_campaign(spectra, circuit=CIRCUIT, jobs=2, cache_dir=False, progress=False)
     assert max(in_flight) == 2 + runner.IN_FLIGHT_BEYOND_WORKERS and len(in_flight) == 1 + 15  # once per task ended
@@ -712,15 +719,7 @@ def test_an_executor_given_is_sent_one_task_more_than_it_runs_at_once(monkeypatc
     time, as the campaign's own pool; the values are those of the fits in this process."""
     from concurrent.futures import ProcessPoolExecutor
 
-    monkeypatch.setattr(runner, "chunk_size", lambda n: 2)
-    in_flight = []
-    real_refill = runner._InFlight.refill
-
-    def refill(self):
-        real_refill(self)
-        in_flight.append(len(self.pending))
-
-    monkeypatch.setattr(runner._InFlight, "refill", refill)
+    in_flight = _tasks_in_flight(monkeypatch)
     spectra = _spectra(30)
     with ProcessPoolExecutor(max_workers=2) as pool:
         camp = eisfit.fit_campaign(spectra, circuit=CIRCUIT, executor=pool, cache_dir=False, progress=False)
@@ -767,15 +766,7 @@ def test_a_dask_cluster_is_sent_one_task_more_than_its_worker_threads(monkeypatc
     distributed = pytest.importorskip("distributed")
     import warnings
 
-    monkeypatch.setattr(runner, "chunk_size", lambda n: 2)
-    in_flight = []
-    real_refill = runner._InFlight.refill
-
-    def refill(self):
-        real_refill(self)
-        in_flight.append(len(self.pending))
-
-    monkeypatch.setattr(runner._InFlight, "refill", refill)
+    in_flight = _tasks_in_flight(monkeypatch)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, protocol="tcp",
