@@ -1,7 +1,7 @@
 """The ``eisfit`` program's entry (its console script and ``python -m eisfit``).
 
 Python raises a Ctrl-C as ``KeyboardInterrupt`` wherever the program is, also while it
-imports its own modules (numpy, click, the command's modules: ~0.3 s before a command
+imports its own modules (numpy, click, the command line: ~0.2 s before a command
 starts). The command line (:mod:`eisfit.cli`) answers an interrupt once its commands run;
 this module, which imports nothing before it, answers one that comes earlier, or between
 the command's end and the process's: one line and exit status 130, as an interrupted
