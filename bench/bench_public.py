@@ -72,7 +72,8 @@ Cases:
   memory    (not run by default: ~2 min) ``eisfit campaign FOLDER --jobs 2 --no-cache`` on
             ``--memory-n`` single-spectrum CSV files each (default 1,000, 5,000 and 10,000): the
             peak of the summed RSS, each process's RSS and private memory at that moment, and the
-            growth per spectrum between the smallest and largest folder.
+            growth per spectrum between the smallest and largest folder; ``--memory-repeat R``:
+            R runs of each size in turn, the median peak and the range.
   memory-instrument  (not run by default) the same on CSV files that also hold the per-point
             columns an EC-Lab sweep exported as text holds (``INSTRUMENT_COLUMNS``: time, Ewe,
             I, ..., the noise-to-signal ratios), the kind of file an instrument writes.
@@ -667,31 +668,48 @@ def case_defaults(n_campaign: int, n_fit: int, n_auto: int) -> None:
               f"{together.describe()}; eisfit.fit one by one (what it ran before) {alone.describe()}", flush=True)
 
 
-def case_memory(sizes: list[int], jobs: int, instrument_columns: bool = False) -> None:
+def case_memory(sizes: list[int], jobs: int, instrument_columns: bool = False, repeat: int = 1) -> None:
     """``eisfit campaign`` on CSV folders of each size, watched: the peak RSS summed over its
     processes, each one's own peak, the growth per spectrum. ``instrument_columns``: files that
-    also hold an instrument export's per-point columns (case ``memory-instrument``)."""
-    peaks = {}
+    also hold an instrument export's per-point columns (case ``memory-instrument``).
+    ``repeat``: runs of every size, the sizes taken in turn (1,000, 10,000, 1,000, 10,000...: the
+    machine's drift shared alike); each size's median peak and the range are reported and the
+    growth is read from the medians (one run's peak at 10,000 files moved by ~30 MB between runs
+    of the same code, as much as the growth itself)."""
     label = "memory-instrument" if instrument_columns else "memory"
     kind = f"CSV files with {len(INSTRUMENT_COLUMNS)} instrument columns" if instrument_columns else "CSV files"
-    for n in sorted(sizes):
-        with tempfile.TemporaryDirectory() as tmp:
-            folder = _csv_folder(tmp, n, instrument_columns)
-            split: dict[int, tuple[int, int]] = {}
-            own: dict[int, int] = {}
-            _watched_cli(["campaign", str(folder), "--circuit", CIRCUIT, "--jobs", str(jobs),
-                          "--out", str(Path(tmp) / "out"), "--no-cache", "--no-progress"], split, own)
-        peaks[n] = sum(rss for rss, _ in split.values())
-        parts = ", ".join(f"RSS {rss / 2**20:.0f} MB (private {private / 2**20:.0f} MB)"
-                          for rss, private in split.values())
-        others = sorted((rss for pid, rss in own.items() if pid != 0), reverse=True)
-        print(f"[{label}] {n} {kind}: peak summed RSS {peaks[n] / 2**20:.0f} MB; its processes then: {parts}; "
-              f"each one's own peak: the command's process {own.get(0, 0) / 2**20:.0f} MB, the others "
-              + ", ".join(f"{rss / 2**20:.0f}" for rss in others) + " MB", flush=True)
-    if len(peaks) > 1:
-        lo, hi = min(peaks), max(peaks)
-        print(f"[{label}] growth {(peaks[hi] - peaks[lo]) / (hi - lo) / 1024:.0f} KB of summed RSS per spectrum "
-              f"({lo} to {hi} files)")
+    runs: dict[int, list[tuple[int, str]]] = {n: [] for n in sorted(sizes)}
+    with tempfile.TemporaryDirectory() as tmp:
+        folders = {}
+        for n in runs:
+            (Path(tmp) / f"n{n}").mkdir()
+            folders[n] = _csv_folder(str(Path(tmp) / f"n{n}"), n, instrument_columns)
+        for k in range(repeat):
+            for n, folder in folders.items():
+                split: dict[int, tuple[int, int]] = {}
+                own: dict[int, int] = {}
+                _watched_cli(["campaign", str(folder), "--circuit", CIRCUIT, "--jobs", str(jobs),
+                              "--out", str(Path(tmp) / f"out{n}-{k}"), "--no-cache", "--no-progress"], split, own)
+                runs[n].append((sum(rss for rss, _ in split.values()), _memory_split(split, own)))
+    medians = {}
+    for n, peaks in runs.items():
+        ordered = sorted(peaks)
+        medians[n], described = ordered[len(ordered) // 2]
+        spread = "" if repeat == 1 else (f" (median of {repeat} runs, range {ordered[0][0] / 2**20:.0f}-"
+                                         f"{ordered[-1][0] / 2**20:.0f} MB)")
+        print(f"[{label}] {n} {kind}: peak summed RSS {medians[n] / 2**20:.0f} MB{spread}; {described}", flush=True)
+    if len(medians) > 1:
+        lo, hi = min(medians), max(medians)
+        print(f"[{label}] growth {(medians[hi] - medians[lo]) / (hi - lo) / 1024:.0f} KB of summed RSS per spectrum "
+              f"({lo} to {hi} files{'' if repeat == 1 else ', from the medians'})")
+
+
+def _memory_split(split: dict[int, tuple[int, int]], own: dict[int, int]) -> str:
+    """Each process's RSS (and private memory) at the summed peak, and each one's own peak."""
+    parts = ", ".join(f"RSS {rss / 2**20:.0f} MB (private {private / 2**20:.0f} MB)" for rss, private in split.values())
+    others = sorted((rss for pid, rss in own.items() if pid != 0), reverse=True)
+    return (f"its processes then: {parts}; each one's own peak: the command's process {own.get(0, 0) / 2**20:.0f} MB, "
+            "the others " + ", ".join(f"{rss / 2**20:.0f}" for rss in others) + " MB")
 
 
 def case_auto(jobs: int) -> None:
@@ -885,6 +903,7 @@ def main() -> None:
     ap.add_argument("--ablation-n", type=int, default=500)
     ap.add_argument("--cli-n", type=int, default=5000)
     ap.add_argument("--memory-n", type=int, nargs="+", default=[1000, 5000, 10000])
+    ap.add_argument("--memory-repeat", type=int, default=1, help="runs of each size (the median is reported)")
     ap.add_argument("--defaults-n", type=int, default=1000, help="CSV files of the defaults case's campaign")
     ap.add_argument("--defaults-fit-n", type=int, default=300, help="of them, those of its eisfit fit")
     ap.add_argument("--defaults-auto-n", type=int, default=8, help="of them, those of its eisfit fit --circuit auto")
@@ -897,8 +916,9 @@ def main() -> None:
             "families": lambda u: case_families(u, a.family_n), "suggest": lambda u: case_suggest(u, a.suggest_n),
             "cli": lambda u: case_cli(a.cli_n, a.jobs), "auto": lambda u: case_auto(a.jobs),
             "drt": lambda u: case_drt(a.jobs), "defaults": lambda u: case_defaults(a.defaults_n, a.defaults_fit_n, a.defaults_auto_n),
-            "memory": lambda u: case_memory(a.memory_n, a.jobs),
-            "memory-instrument": lambda u: case_memory(a.memory_n, a.jobs, instrument_columns=True)}
+            "memory": lambda u: case_memory(a.memory_n, a.jobs, repeat=a.memory_repeat),
+            "memory-instrument": lambda u: case_memory(a.memory_n, a.jobs, instrument_columns=True,
+                                                       repeat=a.memory_repeat)}
     for case in [c for c in runs if c in a.cases]:
         u = impedance_unit.measure_u()  # measured again before every case: the machine's load drifts
         print(f"u = {u * 1e3:.1f} ms (one impedance.py CustomCircuit.fit from a good guess, measured before "

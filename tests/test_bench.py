@@ -173,3 +173,29 @@ def test_the_instrument_memory_case_writes_files_with_an_instrument_s_columns(be
     (a,), (b,) = eisfit.read(sorted(plain.iterdir())[0]), eisfit.read(sorted(wide.iterdir())[0])
     assert list(a.columns) == [] and list(b.columns) == list(bench.INSTRUMENT_COLUMNS)
     assert (a.frequency == b.frequency).all() and (a.z == b.z).all()
+
+
+def test_the_memory_case_takes_the_sizes_in_turn_and_reports_each_size_s_median(bench, monkeypatch, capsys):
+    """--memory-repeat 3: 1,000 and 10,000 files run in turn (1k, 10k, 1k, 10k, 1k, 10k), each
+    size's median peak and range printed, the growth read from the medians."""
+    order = []
+    peaks = {1000: iter([300, 340, 310]), 10000: iter([390, 350, 360])}  # MB, in run order
+
+    def csv_folder(tmp, n, instrument_columns=False):
+        return Path(tmp) / f"csv{n}"
+
+    def watched(args, split, own):
+        n = int(args[1].rsplit("csv", 1)[1])
+        order.append(n)
+        split[1] = (next(peaks[n]) * 2**20, 1)
+        own[0] = split[1][0]
+        return 1.0, (split[1][0], 1)
+
+    monkeypatch.setattr(bench, "_csv_folder", csv_folder)
+    monkeypatch.setattr(bench, "_watched_cli", watched)
+    bench.case_memory([10000, 1000], jobs=2, repeat=3)
+    assert order == [1000, 10000] * 3
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[memory]")]
+    assert "1000 CSV files: peak summed RSS 310 MB (median of 3 runs, range 300-340 MB)" in lines[0]
+    assert "10000 CSV files: peak summed RSS 360 MB (median of 3 runs, range 350-390 MB)" in lines[1]
+    assert lines[2].startswith("[memory] growth 6 KB of summed RSS per spectrum (1000 to 10000 files, from the medians)")
