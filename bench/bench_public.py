@@ -585,7 +585,7 @@ def _csv_folder(tmp: str, n: int, instrument_columns: bool = False) -> Path:
     with ``instrument_columns`` each also holds the columns :data:`INSTRUMENT_COLUMNS` (the
     kind of file an instrument exports, whose extra columns a reader keeps)."""
     folder = Path(tmp) / "csv"
-    folder.mkdir()
+    folder.mkdir(parents=True)
     rng = np.random.default_rng(33)
     for k, s in enumerate(synthesize(hard_truths(n, seed=31), seed=32)):
         columns, header = [s.frequency, s.z.real, s.z.imag], "freq_Hz,Zre_ohm,Zim_ohm"
@@ -680,10 +680,7 @@ def case_memory(sizes: list[int], jobs: int, instrument_columns: bool = False, r
     kind = f"CSV files with {len(INSTRUMENT_COLUMNS)} instrument columns" if instrument_columns else "CSV files"
     runs: dict[int, list[tuple[int, str]]] = {n: [] for n in sorted(sizes)}
     with tempfile.TemporaryDirectory() as tmp:
-        folders = {}
-        for n in runs:
-            (Path(tmp) / f"n{n}").mkdir()
-            folders[n] = _csv_folder(str(Path(tmp) / f"n{n}"), n, instrument_columns)
+        folders = {n: _csv_folder(str(Path(tmp) / f"n{n}"), n, instrument_columns) for n in runs}
         for k in range(repeat):
             for n, folder in folders.items():
                 split: dict[int, tuple[int, int]] = {}
