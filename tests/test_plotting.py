@@ -1383,3 +1383,27 @@ def test_the_drt_figure_calls_the_fit_peak_off_scale_only_when_it_is_above_the_a
     assert not any("off scale" in e for e in entries), entries
     assert line.get_label() in entries
     plt.close(ax.figure)
+
+
+def test_evolution_numbers_read_in_blocks_are_those_read_at_once(big_camp, monkeypatch):
+    """The evolution panels' points are turned into arrays a block at a time (memory): with
+    blocks of 4 points, a campaign of 30 checkpoints, one unfitted, in two cells, gives the
+    arrays, dtypes included, that one block of every point gives."""
+    import dataclasses
+
+    results = list(big_camp.results)
+    results[7] = None
+    checkpoints = [dataclasses.replace(c, cell="A" if k % 3 else "B") for k, c in enumerate(big_camp.checkpoints)]
+    two_cells = dataclasses.replace(big_camp, results=results, checkpoints=checkpoints)
+
+    def panels(block: int):
+        monkeypatch.setattr(P._PointColumns, "BLOCK", block)
+        return [panel.series for row in P.campaign_evolution(two_cells).rows for panel in row]
+
+    whole, blocked = panels(10_000), panels(4)
+    assert len(whole) == len(blocked) > 0
+    for a, b in zip(whole, blocked):
+        assert a.cell is not None and len(a.x) == 30 and bool(a.not_fitted[7])
+        for name in a._fields:
+            u, v = getattr(a, name), getattr(b, name)
+            assert u.dtype == v.dtype and np.array_equal(u, v, equal_nan=u.dtype.kind == "f"), name

@@ -51,3 +51,18 @@ def test_the_arrow_memory_is_given_back_after_writing_and_after_a_failure(camp, 
     with pytest.warns(RuntimeWarning, match="summary.parquet not written"):
         campaign_result._write_parquet(camp.table, tmp_path / "missing-folder" / "summary.parquet")
     assert _Pool.released == 2
+
+
+def test_parquet_written_in_row_groups_reads_back_as_the_whole_table_written_at_once(camp, tmp_path, monkeypatch):
+    """The table is converted and written a few rows at a time (a large campaign's memory):
+    two row groups of a 3-row table read back as the frame pandas writes in one piece."""
+    import pyarrow.parquet
+
+    monkeypatch.setattr(campaign_result, "PARQUET_CHUNK_ROWS", 2)
+    table = camp.table
+    campaign_result._write_parquet(table, tmp_path / "summary.parquet")
+    assert pyarrow.parquet.ParquetFile(tmp_path / "summary.parquet").num_row_groups == 2
+    table.astype({c: "string" for c in table.columns if table[c].dtype == object}).to_parquet(
+        tmp_path / "whole.parquet", index=False)
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "summary.parquet"),
+                                  pd.read_parquet(tmp_path / "whole.parquet"))
