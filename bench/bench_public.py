@@ -84,7 +84,9 @@ Hard spectra: R0-p(R1,CPE1)-p(R2,CPE2), R1 and R2 over 3 decades, arcs 0.7-4 dec
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -297,10 +299,22 @@ class Paired:
 
     walls: tuple[float, ...]  # s
     units: tuple[float, ...]  # s, the u around each run
+    phases: tuple[dict[str, float] | None, ...] = ()  # a campaign command's phases in each run (_report_phases)
 
     @property
     def ratios(self) -> list[float]:
         return [w / v for w, v in zip(self.walls, self.units)]
+
+    def describe_phases(self) -> str:
+        """'reading 10.1 u, fitting 52.3 u, assembling 1.1 u, tables, figures and reports 14.0 u,
+        starting and ending the command 3.0 u': medians over the runs whose report gave its
+        phases, each run's in the u around it; "" when none did."""
+        runs = [(p, w, u) for p, w, u in zip(self.phases, self.walls, self.units) if p]
+        if not runs:
+            return ""
+        parts = [f"{name} {statistics.median(p[name] / u for p, _, u in runs):.1f} u" for name in REPORT_PHASES]
+        rest = statistics.median((w - sum(p.values())) / u for p, w, u in runs)
+        return ", ".join(parts + [f"starting and ending the command {rest:.1f} u"])
 
     def describe(self) -> str:
         """'7.4 u (median of 5 runs, each in the u measured around it: 7.0-7.8 u; u 215-236 ms) = 1.64 s'."""
@@ -308,6 +322,23 @@ class Paired:
         return (f"{statistics.median(r):.1f} u (median of {len(r)} runs, each in the u measured around it: "
                 f"{min(r):.1f}-{max(r):.1f} u; u {1e3 * min(self.units):.0f}-{1e3 * max(self.units):.0f} ms) = "
                 f"{statistics.median(self.walls):.2f} s")
+
+
+REPORT_PHASES = ("reading", "fitting", "assembling", "tables, figures and reports")
+_PHASE_TIMES = re.compile(r"(reading|fitting|assembling|tables, figures and reports) ([0-9.]+) s")
+
+
+def _report_phases(out: Path) -> dict[str, float] | None:
+    """The phases of a campaign command's wall time (s, to 0.1 s) as the report.md it wrote
+    into ``out`` gives them (:func:`eisfit.campaign.report.wall_time_phases`); None without
+    that report or line."""
+    try:
+        text = (out / "report.md").read_text(encoding="utf-8")
+    except OSError:
+        return None
+    line = next((line for line in text.splitlines() if "wall time" in line and " in all (" in line), "")
+    found = {name: float(seconds) for name, seconds in _PHASE_TIMES.findall(line)}
+    return found if set(found) == set(REPORT_PHASES) else None
 
 
 def _paired(run, repeats: int) -> Paired:
@@ -607,17 +638,27 @@ def case_cli(n: int, jobs: int) -> None:
         print(f"[cli] eisfit campaign FOLDER ({n} CSV files, --jobs {jobs}, figures, cache and all; a new out "
               f"folder each run): {timed.describe()}; peak memory summed over processes: "
               f"RSS {peak[0] / 2**20:.0f} MB, PSS {peak[1] / 2**20:.0f} MB")
+        _print_phases("cli", timed)
         timed, peak = _run_cli(["campaign", str(folder), "--circuit", CIRCUIT, "--jobs", str(jobs),
                                 "--out", str(out), "--no-cache", "--no-progress"], fresh=out)
         print(f"[cli] the same with --no-cache (no cache written): {timed.describe()}; peak memory summed over "
               f"processes: RSS {peak[0] / 2**20:.0f} MB, PSS {peak[1] / 2**20:.0f} MB")
+        _print_phases("cli", timed)
         table = Path(tmp) / "table.txt"
         _write_eclab_table(table)
+        out261 = Path(tmp) / "out261"
         timed, peak = _run_cli(["campaign", str(table), "--circuit", "R0-p(R1,CPE1)-p(R2,CPE2)-CPE3",
-                               "--jobs", str(jobs), "--out", str(Path(tmp) / "out261"), "--no-cache",
-                               "--no-progress"])
+                               "--jobs", str(jobs), "--out", str(out261), "--no-cache", "--no-progress"], fresh=out261)
         print(f"[cli] eisfit campaign on one EC-Lab-style table of 261 sweeps (3-element circuit): "
               f"{timed.describe()}; peak RSS {peak[0] / 2**20:.0f} MB, PSS {peak[1] / 2**20:.0f} MB")
+        _print_phases("cli", timed)
+
+
+def _print_phases(case: str, timed: Paired) -> None:
+    """The line under a campaign command's: where its time went, from its report.md."""
+    split = timed.describe_phases()
+    if split:
+        print(f"[{case}]   of which (the phases report.md gives, medians): {split}")
 
 
 def case_defaults(n_campaign: int, n_fit: int, n_auto: int) -> None:
@@ -763,12 +804,16 @@ def _run_cli(args: list[str], fresh: Path | None = None) -> tuple[Paired, tuple[
     process's page tables 50 times a second,
     which took 1.5-1.8 s of CPU from the command's two cores in the 5,000-file case (12.0-12.2 s
     watched, 10.2-10.7 s not)."""
+    phases: list[dict[str, float] | None] = []
+
     def run() -> float:
         if fresh is not None:
             shutil.rmtree(fresh, ignore_errors=True)
-        return _timed_cli(args)
+        wall = _timed_cli(args)
+        phases.append(None if fresh is None else _report_phases(fresh))
+        return wall
 
-    timed = _paired(run, REPEATS)
+    timed = dataclasses.replace(_paired(run, REPEATS), phases=tuple(phases))
     if fresh is not None:
         shutil.rmtree(fresh, ignore_errors=True)
     _, peak = _watched_cli(args)

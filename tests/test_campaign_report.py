@@ -78,16 +78,35 @@ def test_png_figures_are_journal_sized(written):
     assert widths["fits"] == pytest.approx(7.0, abs=0.02)
 
 
-def test_wall_time_counts_the_figures(written):
+def test_wall_time_counts_the_figures_and_is_split_into_its_phases(written):
+    """report.md gives the whole run's wall time and its phases (stats["fit_seconds"] had been
+    documented and never set); the phases add up to the whole."""
     camp, out = written
-    assert camp.wall_time_s > camp.stats["wall_seconds"] > 0
+    stats = camp.stats
+    assert camp.wall_time_s > stats["wall_seconds"] >= stats["read_seconds"] + stats["fit_seconds"]
+    assert stats["read_seconds"] > 0 and stats["fit_seconds"] > 0
     md = (out / "report.md").read_text(encoding="utf-8")
-    match = re.search(r"wall time ([0-9.]+) s in all \(reading, fitting, tables and figures\), "
-                      r"of which reading, fitting and the table ([0-9.]+) s", md)
+    match = re.search(r"wall time ([0-9.]+) s in all \(reading ([0-9.]+) s, fitting ([0-9.]+) s, assembling "
+                      r"([0-9.]+) s, tables, figures and reports ([0-9.]+) s\)", md)
     assert match
-    total, fitting = float(match.group(1)), float(match.group(2))
-    assert total > fitting
-    assert total <= camp.wall_time_s + 0.05
+    total, *phases = map(float, match.groups())
+    assert total <= camp.wall_time_s + 0.05 and phases[1] > 0 and phases[3] > 0
+    assert sum(phases) == pytest.approx(total, abs=0.25)  # each rounded to 0.1 s
+    assert phases[1] == pytest.approx(stats["fit_seconds"], abs=0.05)
+
+
+def test_wall_time_line_of_a_result_without_phase_times():
+    """A result made before the phases were recorded (a pickle of an earlier eisfit) gives
+    the whole wall time alone, no phase it cannot tell."""
+    from types import SimpleNamespace
+
+    from eisfit.campaign.report import wall_time_line, wall_time_phases
+
+    old = SimpleNamespace(stats={"fits_run": 3, "cache_hits": 0, "wall_seconds": 1.5}, wall_time_s=2.0)
+    assert wall_time_line(old) == "Fits run: 3, cache hits: 0, wall time 2.0 s in all."
+    assert wall_time_phases({"read_seconds": 1.0, "fit_seconds": float("nan"), "wall_seconds": 3.0}, 4.0) == []
+    assert wall_time_phases({"read_seconds": 1.0, "fit_seconds": 1.5, "wall_seconds": 3.0}, 4.0) == [
+        ("reading", 1.0), ("fitting", 1.5), ("assembling", 0.5), ("tables, figures and reports", 1.0)]
 
 
 def test_write_draws_from_the_results_without_fitting_again(written, tmp_path, monkeypatch):

@@ -189,18 +189,21 @@ def fit_campaign(
     workers = _Workers(jobs if executor is None else 1)
     try:  # the campaign's own worker processes also read the files
         src = load_checkpoints(source, executor=workers.executor_for, reader=run.reader)
+        read_s = time.perf_counter() - t0
         n_read = sum(c.ok for c in src.checkpoints)
         workers.executor_for(n_read)
         own_pool = workers.pool
         settle_long_lived()  # the spectra stay to the end
         file_defaults = _fit_defaults(src.defaults, source)
-        choice = None
+        choice, choice_s = None, 0.0
         if circuit == "auto" or (circuit is None and file_defaults.get("circuit") == "auto"):
             # issue 16: one circuit for the whole campaign, chosen before any checkpoint is fitted
             file_defaults.pop("circuit", None)
+            t_choice = time.perf_counter()
             choice = _choose_campaign_circuit(src.checkpoints,
                                               FitSettings.layered(file_defaults, run.fit).fit_kwargs(),
                                               own_pool.executor if own_pool else executor)
+            choice_s = time.perf_counter() - t_choice
             run = dataclasses.replace(run, fit={**run.fit, "circuit": choice.circuit})
         common = FitSettings.layered(file_defaults, run.fit).fit_kwargs()
         items = _items(src.checkpoints, file_defaults, run)
@@ -231,6 +234,7 @@ def fit_campaign(
     on_chunk = None if rows_file is None else _row_streamer(Path(rows_file), src.checkpoints, items)
     # outputs follow the fits: written here (out) or by the caller that streams the rows (eisfit campaign)
     outputs_follow = out is not None or rows_file is not None
+    t_fits = time.perf_counter()
     try:
         fits, stats = run_campaign_fits(items, chains, own_pool.executor if own_pool else executor, cache,
                                         lambda n: _progress_bar(progress, n), on_chunk=on_chunk,
@@ -249,6 +253,7 @@ def fit_campaign(
         if own_pool:
             own_pool.finish_shutdown()
         raise
+    stats.update(read_seconds=read_s, fit_seconds=choice_s + time.perf_counter() - t_fits)
     try:
         joint_result = None
         if joint is not None:
@@ -685,7 +690,7 @@ def _fits_so_far(items, chains, cache: FitCache, spool: Spool | None = None):
     done = {"fits_run": cache.writes + getattr(cache, "stored", 0), "cache_hits": cache.hits,
             "cache_writes": cache.writes}
     fits, _ = run_campaign_fits(items, chains, _NotRun(), cache, lambda n: None, repair=False, spool=spool)
-    return fits, {**done, "fit_seconds": float("nan")}
+    return fits, done
 
 
 def _progress_bar(progress: bool | None, total: int):

@@ -20,7 +20,7 @@ from .kkband import kk_band_report_lines
 
 __all__ = ["campaign_report", "evolution_lines", "milestones", "table_rows", "flag_explanations", "joint_table_line",
            "areas_used", "any_area_used",
-           "wall_time_line", "failure_lines", "FIGURE_CAPTIONS", "MAX_TABLE_ROWS"]
+           "wall_time_line", "wall_time_phases", "failure_lines", "FIGURE_CAPTIONS", "MAX_TABLE_ROWS"]
 
 MAX_TABLE_ROWS = 200  # report tables of larger campaigns show this many rows, evenly chosen
 
@@ -264,22 +264,35 @@ def _evolution_of(camp, ok: list[int]) -> list[tuple[str, str, str, list]]:
 
 
 def wall_time_line(camp) -> str:
-    """Fits run, cache hits and the wall time of the whole run (reading, fitting, tables and
-    figures: ``camp.wall_time_s``, filled by :func:`eisfit.fit_campaign` and
-    :meth:`CampaignResult.write`), with the fitting part from ``stats``, and the worker
-    processes that fitted, when there were several (``stats["workers"]``)."""
+    """Fits run, cache hits and the wall time of the whole run (``camp.wall_time_s``, filled
+    by :func:`eisfit.fit_campaign` and :meth:`CampaignResult.write`) split into its phases
+    (:func:`wall_time_phases`), and the worker processes that fitted, when there were several
+    (``stats["workers"]``)."""
     stats = camp.stats or {}
     total = getattr(camp, "wall_time_s", None)
     parts = [f"Fits run: {stats.get('fits_run', 0)}, cache hits: {stats.get('cache_hits', 0)}"]
+    phases = wall_time_phases(stats, total)
     if total is not None and math.isfinite(total):
-        parts.append(f"wall time {total:.1f} s in all (reading, fitting, tables and figures)")
+        split = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in phases)
+        parts.append(f"wall time {total:.1f} s in all" + (f" ({split})" if split else ""))
     if not stats.get("fits_run"):
         parts.append("nothing fitted (every fit from the cache)" if stats.get("cache_hits") else "nothing fitted")
-    elif stats.get("wall_seconds") is not None:  # up to the table: reading, fitting and the table
-        parts.append(f"of which reading, fitting and the table {stats['wall_seconds']:.1f} s")
     if stats.get("fits_run") and (stats.get("workers") or 1) > 1:
         parts.append(f"the fits on {stats['workers']} worker processes")
     return ", ".join(parts) + "."
+
+
+def wall_time_phases(stats: Mapping[str, Any], total_s: float | None) -> list[tuple[str, float]]:
+    """The phases of a campaign's wall time, (name, s) in order: reading the files, the fits,
+    assembling the result (the campaign's roles and flags, a joint fit, DRTs), and the
+    tables, figures and reports (``total_s`` - ``wall_seconds``); [] when ``stats`` lacks
+    any of them (a result made before they were recorded)."""
+    read, fit, before = (stats.get(k) for k in ("read_seconds", "fit_seconds", "wall_seconds"))
+    numbers = (read, fit, before, total_s)
+    if any(not isinstance(x, (int, float)) or not math.isfinite(x) for x in numbers):
+        return []
+    return [("reading", read), ("fitting", fit), ("assembling", max(before - read - fit, 0.0)),
+            ("tables, figures and reports", max(total_s - before, 0.0))]
 
 
 def campaign_report(camp, figures: Mapping[str, str] | None = None) -> str:

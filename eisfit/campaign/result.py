@@ -76,8 +76,10 @@ class CampaignResult:
         natural file name, as given).
     settings : the campaign-wide fit settings (the names of a fit's settings: ``fmin_Hz``,
         ``fmax_Hz``, ``area_cm2``...) and per-checkpoint settings hashes.
-    stats : ``fits_run``, ``cache_hits``, ``cache_writes``, ``fit_seconds``, ``wall_seconds``
-        (reading and fitting), ``workers`` (the processes that fitted: 1 this one; None on an
+    stats : ``fits_run``, ``cache_hits``, ``cache_writes``, ``read_seconds`` (reading the
+        files, s), ``fit_seconds`` (the fits, s: a circuit choice's included; up to an
+        interrupt), ``wall_seconds`` (reading, fitting and assembling the result, s, before any
+        table or figure), ``workers`` (the processes that fitted: 1 this one; None on an
         executor given).
     table : pandas DataFrame, one row per checkpoint (see :meth:`build_table`).
     wall_time_s : wall time of the whole run in s, reading, fitting, tables and figures
