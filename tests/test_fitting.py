@@ -427,9 +427,13 @@ def test_fit_drt_integrates_to_the_arc_resistances():
 def test_robustness_subset_reaches_the_exhaustive_optimum():
     from eisfit.fitting.robustness import make_cases, score
 
-    s = score(make_cases(30, seed=7), n_random=25)
+    cases = make_cases(30, seed=7)
+    s = score(cases, n_random=25)
     assert s.optimum_rate >= 29 / 30
     assert s.r2_rate >= 27 / 30
+    # every parameter's coverage, counted as R2's is
+    assert list(s.within_3sigma) == list(cases[0].truth) and s.within_3sigma["R2"] == s.r2_within_3sigma
+    assert all(26 <= k <= 30 for k in s.within_3sigma.values())
 
 
 def test_robustness_reads_a_profile_open_r2_as_its_3_sigma_lower_bound():

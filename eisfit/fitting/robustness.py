@@ -17,7 +17,7 @@ true parameters plus random starts around them (``scripts/robustness.py --family
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -86,6 +86,9 @@ class Score:
     reached_optimum: int
     r2_within_3sigma: int
     failures: list[int]
+    # every parameter's count of fits whose truth lies within 3 reported standard errors
+    # (:func:`truth_within_3sigma`), by name in the circuit's order
+    within_3sigma: dict[str, int] = field(default_factory=dict)
 
     @property
     def optimum_rate(self) -> float:
@@ -98,8 +101,9 @@ class Score:
 
 def score(cases: list[Case], n_random: int = 150, **fit_options) -> Score:
     """Fit every case with no guess and compare with the exhaustive reference."""
-    reached = within = 0
+    reached = 0
     failures = []
+    within = dict.fromkeys(cases[0].truth if cases else (), 0)
     for i, case in enumerate(cases):
         res = fit(case.spectrum, CIRCUIT, kk=False, **fit_options)
         ref = reference_chisq(case, n_random=n_random)
@@ -107,8 +111,9 @@ def score(cases: list[Case], n_random: int = 150, **fit_options) -> Score:
             reached += 1
         else:
             failures.append(i)
-        within += truth_within_3sigma(res, "R2", case.truth["R2"])
-    return Score(len(cases), reached, within, failures)
+        for name in within:
+            within[name] += truth_within_3sigma(res, name, case.truth[name])
+    return Score(len(cases), reached, within.get("R2", 0), failures, within)
 
 
 def truth_within_3sigma(res, name: str, truth: float) -> bool:
