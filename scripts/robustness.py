@@ -39,6 +39,8 @@ if args.family is None:
     print(f"R2 within 3 reported stderr of the truth:      {s.r2_within_3sigma}/{s.n} = {100 * s.r2_rate:.1f} %")
     print("each parameter within 3 reported stderr:      "
           + ", ".join(f"{name} {k}/{s.n} ({100 * k / s.n:.1f} %)" for name, k in s.within_3sigma.items()))
+    print(f"the same in the {s.unflagged} fits without any flag: "
+          + ", ".join(f"{name} {k}/{s.unflagged}" for name, k in s.within_3sigma_unflagged.items()))
     print(f"failures (case index): {s.failures}")
 else:
     n, n_random = args.n or 50, args.n_random or 10

@@ -87,8 +87,11 @@ class Score:
     r2_within_3sigma: int
     failures: list[int]
     # every parameter's count of fits whose truth lies within 3 reported standard errors
-    # (:func:`truth_within_3sigma`), by name in the circuit's order
+    # (:func:`truth_within_3sigma`), by name in the circuit's order; the same among the
+    # ``unflagged`` fits, those that carry no flag at all
     within_3sigma: dict[str, int] = field(default_factory=dict)
+    unflagged: int = 0
+    within_3sigma_unflagged: dict[str, int] = field(default_factory=dict)
 
     @property
     def optimum_rate(self) -> float:
@@ -104,6 +107,7 @@ def score(cases: list[Case], n_random: int = 150, **fit_options) -> Score:
     reached = 0
     failures = []
     within = dict.fromkeys(cases[0].truth if cases else (), 0)
+    within_unflagged, unflagged = dict(within), 0
     for i, case in enumerate(cases):
         res = fit(case.spectrum, CIRCUIT, kk=False, **fit_options)
         ref = reference_chisq(case, n_random=n_random)
@@ -111,9 +115,12 @@ def score(cases: list[Case], n_random: int = 150, **fit_options) -> Score:
             reached += 1
         else:
             failures.append(i)
+        unflagged += not res.flags
         for name in within:
-            within[name] += truth_within_3sigma(res, name, case.truth[name])
-    return Score(len(cases), reached, within.get("R2", 0), failures, within)
+            covered = truth_within_3sigma(res, name, case.truth[name])
+            within[name] += covered
+            within_unflagged[name] += covered and not res.flags
+    return Score(len(cases), reached, within.get("R2", 0), failures, within, unflagged, within_unflagged)
 
 
 def truth_within_3sigma(res, name: str, truth: float) -> bool:
