@@ -90,8 +90,8 @@ def test_wall_time_counts_the_figures_and_is_split_into_its_phases(written):
                       r"([0-9.]+) s, tables, figures and reports ([0-9.]+) s\)", md)
     assert match
     total, *phases = map(float, match.groups())
-    assert total <= camp.wall_time_s + 0.05 and phases[1] > 0 and phases[3] > 0
-    assert sum(phases) == pytest.approx(total, abs=0.25)  # each rounded to 0.1 s
+    assert total <= camp.wall_time_s + 0.05 and phases[3] > 0
+    assert sum(phases) == pytest.approx(total, abs=0.25)  # each rounded to 0.1 s (0.01 s below 1 s)
     assert phases[1] == pytest.approx(stats["fit_seconds"], abs=0.05)
 
 
@@ -104,6 +104,10 @@ def test_wall_time_line_of_a_result_without_phase_times():
 
     old = SimpleNamespace(stats={"fits_run": 3, "cache_hits": 0, "wall_seconds": 1.5}, wall_time_s=2.0)
     assert wall_time_line(old) == "Fits run: 3, cache hits: 0, wall time 2.0 s in all."
+    new = SimpleNamespace(stats={"fits_run": 3, "cache_hits": 0, "read_seconds": 0.021, "fit_seconds": 0.047,
+                                 "wall_seconds": 0.07}, wall_time_s=2.3)
+    assert wall_time_line(new) == ("Fits run: 3, cache hits: 0, wall time 2.3 s in all (reading 0.02 s, fitting "
+                                   "0.05 s, assembling 0.00 s, tables, figures and reports 2.2 s).")
     assert wall_time_phases({"read_seconds": 1.0, "fit_seconds": float("nan"), "wall_seconds": 3.0}, 4.0) == []
     assert wall_time_phases({"read_seconds": 1.0, "fit_seconds": 1.5, "wall_seconds": 3.0}, 4.0) == [
         ("reading", 1.0), ("fitting", 1.5), ("assembling", 0.5), ("tables, figures and reports", 1.0)]

@@ -273,13 +273,19 @@ def wall_time_line(camp) -> str:
     parts = [f"Fits run: {stats.get('fits_run', 0)}, cache hits: {stats.get('cache_hits', 0)}"]
     phases = wall_time_phases(stats, total)
     if total is not None and math.isfinite(total):
-        split = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in phases)
+        split = ", ".join(f"{name} {_seconds(seconds)}" for name, seconds in phases)
         parts.append(f"wall time {total:.1f} s in all" + (f" ({split})" if split else ""))
     if not stats.get("fits_run"):
         parts.append("nothing fitted (every fit from the cache)" if stats.get("cache_hits") else "nothing fitted")
     if stats.get("fits_run") and (stats.get("workers") or 1) > 1:
         parts.append(f"the fits on {stats['workers']} worker processes")
     return ", ".join(parts) + "."
+
+
+def _seconds(s: float) -> str:
+    """A phase's time: to 0.01 s below 1 s (the fits of a small campaign take a few hundredths),
+    else to 0.1 s."""
+    return f"{s:.2f} s" if s < 1.0 else f"{s:.1f} s"
 
 
 def wall_time_phases(stats: Mapping[str, Any], total_s: float | None) -> list[tuple[str, float]]:
