@@ -309,10 +309,12 @@ class Paired:
         """'reading 10.1 u, fitting 52.3 u, assembling 1.1 u, tables, figures and reports 14.0 u,
         starting and ending the command 3.0 u': medians over the runs whose report gave its
         phases, each run's in the u around it; "" when none did."""
+        from eisfit.campaign.report import WALL_TIME_PHASES
+
         runs = [(p, w, u) for p, w, u in zip(self.phases, self.walls, self.units) if p]
         if not runs:
             return ""
-        parts = [f"{name} {statistics.median(p[name] / u for p, _, u in runs):.1f} u" for name in REPORT_PHASES]
+        parts = [f"{name} {statistics.median(p[name] / u for p, _, u in runs):.1f} u" for name in WALL_TIME_PHASES]
         rest = statistics.median((w - sum(p.values())) / u for p, w, u in runs)
         return ", ".join(parts + [f"starting and ending the command {rest:.1f} u"])
 
@@ -324,21 +326,20 @@ class Paired:
                 f"{statistics.median(self.walls):.2f} s")
 
 
-REPORT_PHASES = ("reading", "fitting", "assembling", "tables, figures and reports")
-_PHASE_TIMES = re.compile(r"(reading|fitting|assembling|tables, figures and reports) ([0-9.]+) s")
-
-
 def _report_phases(out: Path) -> dict[str, float] | None:
-    """The phases of a campaign command's wall time (s, to 0.1 s) as the report.md it wrote
+    """The phases of a campaign command's wall time (s, to 0.01 or 0.1 s) as the report.md it wrote
     into ``out`` gives them (:func:`eisfit.campaign.report.wall_time_phases`); None without
     that report or line."""
+    from eisfit.campaign.report import WALL_TIME_PHASES
+
     try:
         text = (out / "report.md").read_text(encoding="utf-8")
     except OSError:
         return None
     line = next((line for line in text.splitlines() if "wall time" in line and " in all (" in line), "")
-    found = {name: float(seconds) for name, seconds in _PHASE_TIMES.findall(line)}
-    return found if set(found) == set(REPORT_PHASES) else None
+    times = re.findall("(" + "|".join(map(re.escape, WALL_TIME_PHASES)) + r") ([0-9.]+) s", line)
+    found = {name: float(seconds) for name, seconds in times}
+    return found if set(found) == set(WALL_TIME_PHASES) else None
 
 
 def _paired(run, repeats: int) -> Paired:

@@ -1647,10 +1647,10 @@ def _write_campaign(camp, folder: Path, nyquist_asr: bool, out_default: bool, ar
     if earlier:
         _note(f"removed {len(earlier)} file(s) of an earlier run that this run does not write: "
               + ", ".join(earlier[:6]) + (", ..." if len(earlier) > 6 else ""))
-    from .campaign.report import wall_time_phases
+    from .campaign.report import wall_time_split
 
     wall = getattr(camp, "wall_time_s", None)
-    split = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in wall_time_phases(camp.stats, wall))
+    split = wall_time_split(camp.stats, wall)
     _detail(f"wall time {wall if wall is not None else float('nan'):.2f} s in all" + (f" ({split})" if split else ""))
     return True
 
