@@ -902,6 +902,8 @@ def _suggestion_text(sug) -> str:
     """The ranked table and the explanation of one suggestion, for the terminal."""
     import textwrap
 
+    from .selection import verdict_text
+
     kk_failed = sug.evidence is not None and sug.evidence.kk_passed is False
     verdict = ("suggested circuit" if sug.adequate else
                "no adequate circuit (points fail Lin-KK); least bad:" if kk_failed else "no adequate circuit; least bad:")
@@ -913,7 +915,7 @@ def _suggestion_text(sug) -> str:
     for _, r in sug.table.iterrows():
         lines.append(f"{r['circuit']:<{width}}  {int(r['n_params']):>2} {r['chisq']:>10.4g} "
                      f"{r['redchi']:>10.4g} {r['aic']:>9.1f} {r['bic']:>9.1f} "
-                     f"{r['lack_of_fit_ratio']:>11.2f}  {r['verdict']}")
+                     f"{r['lack_of_fit_ratio']:>11.2f}  {verdict_text(r)}")
     lines.append(textwrap.fill(sug.explain(), width=100))
     return "\n".join(lines) + "\n"
 

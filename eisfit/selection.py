@@ -49,18 +49,19 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from ._processes import map_jobs
-from .analysis.derived import INTERFACE_FROM_F_PER_CM2, arc_tau_s, capacitance_bands, guess_roles
-from .analysis.quality import MISFIT_RATIO, kk_noise_level, lack_of_fit_ratio as quality_lack_of_fit_ratio
+from .analysis.derived import (INTERFACE_FROM_F_PER_CM2, SERIES_HOLDS_ARC_FLAG, arc_tau_s, capacitance_bands,
+                               guess_roles)
+from .analysis.quality import MISFIT_RATIO, kk_noise_level, lack_of_fit_ratio as quality_lack_of_fit_ratio, undetermined
 from .errors import DataError, EisfitError, FitError
 from .fitting.flags import PROFILE_OPEN_FLAG
 from .model import load_circuit
-from .model.elements import WARBURG_KINDS
+from .model.elements import ELEMENTS, WARBURG_KINDS
 from .model.weighting import residual_scales
 from .spectrum import Spectrum, as_spectrum, not_a_spectrum_hint, require_distinct_frequencies
 from .units import format_value
 
 __all__ = ["suggest_circuit", "candidate_list", "CircuitSuggestion", "fit_auto", "lack_of_fit_ratio",
-           "unresolved_parameters", "circuit_from_shape", "CircuitShape", "choose_common_circuit",
+           "unresolved_parameters", "intercept_only", "InterceptOnly", "circuit_from_shape", "CircuitShape", "choose_common_circuit",
            "CommonChoice", "differing_circuits_note"]
 
 LACK_OF_FIT_RATIO = 1.5  # rms residual / Lin-KK noise level above which a model misses the data
@@ -416,6 +417,12 @@ def unresolved_parameters(result) -> list[str]:
       frequency;
     * an arc's or a diffusion element's time constant more than
       :data:`TAU_UNRESOLVED_DECADES` outside 1/(2 pi f_max) .. 1/(2 pi f_min);
+    * the time constant of a Gerischer (G, Gs) or a finite-length Warburg (Ws) whose apex
+      (its largest -Z'') lies above f_max (:func:`element_apex_hz`): the data hold only
+      its low-frequency side, the same as an arc's tail, and not the 45-degree branch that
+      tells a Gerischer or a diffusion (a garnet measured to 1 MHz, its bulk arc's apex at
+      ~13 MHz, was given R0-p(R1,CPE1)-G1 with t_G = 47 ns, apex 5.9 MHz, and R0 half the
+      intercept; another R0-p(R1,CPE1)-Ws1 with tau = 0.18 us, apex 2.2 MHz);
     * a scale parameter (log-scale: R, Q, C, L, Z0, tau) on a bound: it collapsed (the
       element is not needed) or ran away;
     * a parameter whose standard error exceeds its value, or whose profile is open
@@ -438,6 +445,8 @@ def unresolved_parameters(result) -> list[str]:
             out.append(n)
     circ = load_circuit(result.circuit).circuit
     out.extend(vanishing_parameters(result))
+    out.extend(f"{e.name}_1" for e in circ.elements if e.kind in _APEX_ELEMENTS
+               and not element_apex_hz(e.kind, [values.get(n, math.nan) for n in e.param_names]) <= f.max())
     for a in circ.arcs:
         tau = _arc_tau(values, a)
         if not (math.isfinite(tau) and tau_lo / margin <= tau <= tau_hi * margin):
@@ -482,6 +491,89 @@ def vanishing_parameters(result) -> list[str]:
     return out
 
 
+_APEX_ELEMENTS = ("G", "Gs", "Ws")  # finite at DC with an apex of their own, their time constant second
+_APEX_GRID = np.logspace(-3, 4, 561)  # omega * tau: 80 points a decade around the element's time constant
+
+
+def element_apex_hz(kind: str, params: Sequence[float]) -> float:
+    """The frequency (Hz) of the largest -Z'' of an element of ``kind`` (G, Gs, Ws: whose
+    second parameter is its time constant, s) at its parameter values, from a grid of 80
+    points a decade over 1e-3 .. 1e4 / (2 pi tau): a Gerischer's at sqrt(3)/(2 pi t_G), a
+    finite-length Warburg's at ~2.5/(2 pi tau), an arc's tail below it. nan where the
+    values are not finite and positive."""
+    tau = float(params[1])
+    if not (math.isfinite(tau) and tau > 0 and all(math.isfinite(float(v)) for v in params)):
+        return math.nan
+    omega = _APEX_GRID / tau
+    with np.errstate(all="ignore"):
+        z = ELEMENTS[kind].impedance(omega, *(float(v) for v in params))
+    return float(omega[int(np.nanargmax(-z.imag))] / (2.0 * math.pi))
+
+
+@dataclass(frozen=True)
+class InterceptOnly:
+    """An arc a fit leaves above the data (:func:`intercept_only`): only the sum of
+    ``summed``, the high-frequency intercept (``value_ohm`` +- ``stderr_ohm``), is measured."""
+
+    names: tuple[str, ...]  # the arc's parameters and the series resistances it trades with
+    summed: tuple[str, ...]  # the resistances of the intercept: the series ones, then the arc's
+    value_ohm: float
+    stderr_ohm: float
+
+    def sentence(self, f_max_hz: float) -> str:
+        """What the data say and do not say, with the intercept's value."""
+        arc, series = self.summed[-1], " + ".join(self.summed)
+        apart = ", ".join(n for n in self.names)
+        return (f"The arc of {arc} peaks above the measured range (f_max {format_value(f_max_hz, None, 'Hz', 3)}): the "
+                f"data hold only its low-frequency side, which fixes the high-frequency intercept {series} = "
+                f"{format_value(self.value_ohm, self.stderr_ohm, 'ohm', 4)} and not {apart} apart (unresolved in its "
+                "fit); measure to a higher frequency to resolve that arc.")
+
+
+def intercept_only(result) -> InterceptOnly | None:
+    """The fastest arc of ``result`` when it peaks above f_max and trades its resistance with
+    the series resistances before it (the fit's ``series-holds-arc:<R>`` flags,
+    :func:`eisfit.analysis.derived.series_holding_arc`): the data hold only the arc's
+    low-frequency side, which fixes the sum of those resistances, the high-frequency
+    intercept (R0 + R1), and neither term nor the arc's capacitance. The intercept's
+    standard error comes from the fit's covariance (the terms' errors and correlation:
+    R0 23 +- 89 and R1 82 +- 89 ohm, correlated -0.9999986, sum 104.9 +- 0.15 ohm for a
+    garnet's bulk arc peaking at ~13 MHz measured to 1 MHz). None when no series
+    resistance holds an arc, when the arc's R or Q (C) is on a bound (a collapsed element,
+    not an arc above the data), or when the sum is undetermined itself (stderr
+    unknown or at least the value)."""
+    flags = [flag.partition(":") for flag in result.flags]
+    held = [name for kind, _, name in flags if kind == SERIES_HOLDS_ARC_FLAG]
+    on_bound = {name for kind, _, name in flags if kind == "at-bound"}
+    values = result.values
+    taus = [(_arc_tau(values, a), a) for a in load_circuit(result.circuit).circuit.arcs]
+    taus = [(t, a) for t, a in taus if math.isfinite(t) and t > 0]
+    if not held or not taus:
+        return None
+    arc = min(taus, key=lambda ta: ta[0])[1]
+    if any(n in on_bound and result.units.get(n, "") for n in arc.param_names):  # an exponent at 1 is no collapse
+        return None
+    summed = (*held, arc.resistor)
+    value = float(sum(values[n] for n in summed))
+    stderr = _sum_stderr(result, summed)
+    if undetermined(value, stderr):
+        return None
+    return InterceptOnly(tuple(held) + tuple(arc.param_names), summed, value, stderr)
+
+
+def _sum_stderr(result, names: Sequence[str]) -> float:
+    """The standard error of the sum of parameters ``names`` of ``result`` from their
+    standard errors and correlations (nan where one is missing)."""
+    s = [result.stderr.get(n, math.nan) for n in names]
+    s = [math.nan if v is None else float(v) for v in s]
+    var = sum(v * v for v in s)
+    for i, a in enumerate(names):
+        for j in range(i + 1, len(names)):
+            rho = (result.correl or {}).get(a, {}).get(names[j], math.nan)
+            var += 2.0 * (math.nan if rho is None else rho) * s[i] * s[j]
+    return math.sqrt(var) if var >= 0 else math.nan
+
+
 def _arc_tau(values: Mapping[str, float], arc) -> float:
     """:func:`eisfit.analysis.derived.arc_tau_s` in logs (inf instead of an overflow), s."""
     if arc.kind != "CPE":
@@ -511,8 +603,9 @@ class CircuitSuggestion:
     """Outcome of :func:`suggest_circuit`.
 
     ``best``: the suggested circuit string; ``table``: one row per candidate (circuit,
-    name, n_params, chisq, redchi, aic, bic, lack_of_fit_ratio, unresolved, verdict),
-    best first; ``fits``: circuit -> FitResult (fitted without KK test and profile, for
+    name, n_params, chisq, redchi, aic, bic, lack_of_fit_ratio, unresolved, intercept_only,
+    verdict), best first (``intercept_only``: the terms of a high-frequency intercept, "R0+R1",
+    that the data fix only as a sum, their arc peaking above f_max, :func:`intercept_only`); ``fits``: circuit -> FitResult (fitted without KK test and profile, for
     speed); ``roles``: parameter -> role name of the best circuit's elements with
     ``roles_clear``; ``evidence``: the data features; ``criterion``: ``"bic"`` or ``"aic"``.
     """
@@ -618,6 +711,14 @@ class CircuitSuggestion:
         others = t.iloc[1:]
         better = others[(others[self.criterion] < row[self.criterion])]
         adequate_better = better[better["verdict"] == "adequate"]
+        hinted = adequate_better["intercept_only"].astype(bool) & (not row["intercept_only"])
+        if hinted.any():
+            parts.append(f"Adequate circuits with a lower {crit} that leave an arc above f_max "
+                         f"({', '.join(adequate_better[hinted]['circuit'])}; only their intercept "
+                         f"{', '.join(dict.fromkeys(adequate_better[hinted]['intercept_only']))} determined) were not "
+                         f"preferred: an arc the data only hint at needs strong evidence ({crit} "
+                         f"{STRONG_EVIDENCE:g} lower) against a circuit that determines all its parameters.")
+        adequate_better = adequate_better[~hinted]
         gerischer = adequate_better["circuit"].map(claims_gerischer).astype(bool) & (not claims_gerischer(self.best))
         if len(adequate_better[~gerischer]):
             names = ", ".join(adequate_better[~gerischer]["circuit"])
@@ -652,6 +753,9 @@ class CircuitSuggestion:
                          "between them, and the roles of the elements in which they differ, rest on what is known "
                          "of the cell, not on this spectrum.")
         parts.append(self._model_dependent_sentence())
+        above = intercept_only(self.best_fit) if row["intercept_only"] else None
+        if above is not None:
+            parts.append(above.sentence(float(np.max(self.best_fit.frequency))))
         ratio = float(row["lack_of_fit_ratio"])
         if row["verdict"] == "best" and ratio > MISFIT_RATIO:
             parts.append(f"Its residuals are {ratio:.2g}x the noise level, above {MISFIT_RATIO:g}: they are "
@@ -686,15 +790,24 @@ class CircuitSuggestion:
         ``adequate``, ``criterion``, ``runner_up`` (the next row of the table, None when
         alone) and ``delta`` (its criterion minus the chosen one's; positive: the runner-up
         is worse, negative: a circuit within the tie the chosen one was preferred to by
-        :func:`eisfit.selection.tie_break`, a larger one or one with a Gerischer),
-        ``n_candidates``, ``weighting``."""
+        :func:`eisfit.selection.tie_break`, a larger one or one with a Gerischer, or one
+        that leaves an arc above f_max), ``runner_up_verdict`` and ``runner_up_intercept_only``
+        (its table entries), ``n_candidates``, ``weighting``; and where the chosen circuit's
+        fastest arc lies above the data (:func:`intercept_only`) ``intercept_only`` (its
+        terms, "R0+R1"), ``intercept_ohm`` and ``intercept_stderr_ohm``."""
         t = self.table
         runner = t.iloc[1] if len(t) > 1 else None
         delta = (float(runner[self.criterion]) - float(t.iloc[0][self.criterion])) if runner is not None else None
-        return {"circuit": "auto", "chosen": self.best, "adequate": self.adequate, "criterion": self.criterion,
-                "runner_up": None if runner is None else str(runner["circuit"]),
-                "runner_up_verdict": None if runner is None else str(runner["verdict"]),
-                "delta": delta, "n_candidates": int(len(t)), "weighting": self.weighting}
+        record = {"circuit": "auto", "chosen": self.best, "adequate": self.adequate, "criterion": self.criterion,
+                  "runner_up": None if runner is None else str(runner["circuit"]),
+                  "runner_up_verdict": None if runner is None else str(runner["verdict"]),
+                  "runner_up_intercept_only": None if runner is None else str(runner["intercept_only"]),
+                  "delta": delta, "n_candidates": int(len(t)), "weighting": self.weighting}
+        above = intercept_only(self.best_fit) if len(t) and t.iloc[0]["intercept_only"] else None
+        if above is not None:
+            record.update(intercept_only="+".join(above.summed), intercept_ohm=above.value_ohm,
+                          intercept_stderr_ohm=above.stderr_ohm)
+        return record
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe summary: best, criterion, weighting, roles, the ranked table and the explanation."""
@@ -715,8 +828,8 @@ class CircuitSuggestion:
         best = float(t.iloc[0][self.criterion]) if len(t) else math.nan
         rows = [(row["circuit"], int(row["n_params"]), f"{float(row[self.criterion]) - best:+.1f}",
                  f"{float(row['lack_of_fit_ratio']):.3g}",
-                 row["unresolved"] if isinstance(row["unresolved"], str) and row["unresolved"] else "-", row["verdict"])
-                for _, row in t.iterrows()]
+                 row["unresolved"] if isinstance(row["unresolved"], str) and row["unresolved"] else "-",
+                 verdict_text(row)) for _, row in t.iterrows()]
         table = html_table(["circuit", "parameters", f"{self.criterion.upper()} - best", "lack-of-fit ratio",
                             "unresolved", "verdict"], rows, numeric_from=1,
                            caption=f"{self.label}: best {self.best} ({self.weighting} weighting)")
@@ -1445,21 +1558,33 @@ def _library_names() -> dict[str, str]:
 
 
 def _row(circuit: str, name: str, res, evidence: SpectrumEvidence, limit: float) -> dict[str, Any]:
+    """A candidate's row of the table. A fit whose only unresolved parameters are those of an
+    arc above the data and the series resistances it trades with (:func:`intercept_only`)
+    has them in ``intercept_only`` (the intercept's terms, "R0+R1"), not in ``unresolved``:
+    the data support the arc, whose low-frequency side they hold, and fix the intercept."""
     ratio = lack_of_fit_ratio(res, evidence)
     unresolved = unresolved_parameters(res)
+    vanishing = bool(vanishing_parameters(res))
+    above = None if vanishing or not unresolved else intercept_only(res)
+    intercept = ""
+    if above is not None and set(unresolved) <= set(above.names):
+        intercept, unresolved = "+".join(above.summed), []
     return {"circuit": circuit, "name": name, "n_params": int(res.n_free), "chisq": res.chisq,
             "redchi": res.redchi, "aic": res.aic, "bic": res.bic, "lack_of_fit_ratio": ratio,
-            "unresolved": ",".join(unresolved), "lack_of_fit": bool(ratio > limit),
-            "vanishing": bool(vanishing_parameters(res)), "verdict": ""}
+            "unresolved": ",".join(unresolved), "intercept_only": intercept, "lack_of_fit": bool(ratio > limit),
+            "vanishing": vanishing, "verdict": ""}
 
 
 def rank_candidates(rows: Sequence[Mapping[str, Any]], criterion: str = "bic"):
     """Ranked table: the chosen circuit first, with a verdict per row.
 
-    Adequate rows (no lack of fit, nothing unresolved) come first, ordered by the criterion;
+    Adequate rows (no lack of fit, nothing unresolved; an arc above the data whose intercept
+    is fixed, ``intercept_only``, is no bar) come first, ordered by the criterion;
     among the adequate circuits within :data:`BIC_TIE` of the best criterion the one
     :func:`tie_break` puts first (a circuit without a Gerischer, then the fewest
-    parameters) is moved to the top. When nothing is adequate, rows without lack of fit come before the others,
+    parameters) is moved to the top. A candidate read as ``intercept_only`` is chosen
+    over one that determines all its parameters only when its criterion is lower by
+    :data:`STRONG_EVIDENCE` or more, and comes after it within the tie. When nothing is adequate, rows without lack of fit come before the others,
     those with the fewest unresolved parameters first, and those whose unresolved
     parameters include a vanishing element (:func:`vanishing_parameters`, row key
     ``vanishing``) after the rest.
@@ -1467,7 +1592,8 @@ def rank_candidates(rows: Sequence[Mapping[str, Any]], criterion: str = "bic"):
     import pandas as pd
 
     cols = ["circuit", "name", "n_params", "chisq", "redchi", "aic", "bic", "lack_of_fit_ratio",
-            "unresolved", "verdict"]
+            "unresolved", "intercept_only", "verdict"]
+    rows = [{"intercept_only": "", **r} for r in rows]  # rows of an older table have no such column
     if not rows:
         return pd.DataFrame(columns=cols)
 
@@ -1488,11 +1614,22 @@ def rank_candidates(rows: Sequence[Mapping[str, Any]], criterion: str = "bic"):
         c = float(r[criterion])
         return (math.isnan(c), c)
 
+    def intercept(r: Mapping[str, Any]) -> bool:
+        return bool(r.get("intercept_only"))
+
     ranked = sorted(rows, key=lambda r: (group(r), n_unresolved(r), crit(r), r["n_params"]))
     first = ranked[0]
+    if group(first) == 0 and intercept(first):
+        # an arc only hinted at (above f_max) needs strong evidence against a circuit that
+        # determines every parameter: a blocking pellet (bulk apex 9.5 MHz, f_max 10 MHz) had
+        # L0-R0-p(R1,CPE1)-CPE2, R0 on its bound, preferred by 2.9 to the true circuit
+        resolved = [r for r in ranked if group(r) == 0 and not intercept(r)
+                    and float(r[criterion]) < float(first[criterion]) + STRONG_EVIDENCE]
+        first = resolved[0] if resolved else first
     tied = [r for r in ranked if group(r) == group(first) and n_unresolved(r) == n_unresolved(first)
             and float(r[criterion]) <= float(first[criterion]) + BIC_TIE]
-    chosen = min(tied, key=lambda r: tie_break(r["circuit"], r["n_params"], crit(r))) if tied else first
+    chosen = min(tied, key=lambda r: (intercept(r), tie_break(r["circuit"], r["n_params"], crit(r)))) \
+        if tied else first
     ranked.insert(0, ranked.pop(next(k for k, r in enumerate(ranked) if r is chosen)))
     table = []
     for i, r in enumerate(ranked):
@@ -1544,6 +1681,15 @@ def kk_failed_verdicts(table):
     table = table.copy()
     table["verdict"] = table["verdict"].replace({"best": KK_FAILED_BEST, "adequate": KK_FAILED_OTHER})
     return table
+
+
+def verdict_text(row: Mapping[str, Any]) -> str:
+    """A table row's verdict as shown: with the intercept a candidate's data fix only as a
+    sum, "best (R0+R1 only: an arc above f_max)"."""
+    intercept = row.get("intercept_only")
+    if isinstance(intercept, str) and intercept:
+        return f"{row['verdict']} ({intercept} only: an arc above f_max)"
+    return str(row["verdict"])
 
 
 def passes(verdict: str) -> bool:

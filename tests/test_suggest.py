@@ -21,7 +21,7 @@ from eisfit.fitting.flags import explain_flag
 from eisfit.model import Circuit
 from eisfit.selection import (CircuitShape, assign_roles, choose_common_circuit, circuit_from_shape,
                               lack_of_fit_ratio, series_inductance_gain, spectrum_evidence,
-                              suggest_circuit, unresolved_parameters)
+                              intercept_only, suggest_circuit, unresolved_parameters, verdict_text)
 
 F = np.logspace(7, -2, 73)  # the headline garnet arcs lie inside 10 MHz - 10 mHz
 TWO_ARCS = "R0-p(R1,CPE1)-p(R2,CPE2)"
@@ -49,8 +49,9 @@ def test_two_arc_spectrum_gets_the_two_arc_circuit(two_arc_suggestion):
     assert sug.best == TWO_ARCS
     t = sug.table
     assert list(t.columns) == ["circuit", "name", "n_params", "chisq", "redchi", "aic", "bic",
-                               "lack_of_fit_ratio", "unresolved", "verdict"]
+                               "lack_of_fit_ratio", "unresolved", "intercept_only", "verdict"]
     assert t.iloc[0]["verdict"] == "best" and t.iloc[0]["name"] == "garnet-symmetric"
+    assert t.iloc[0]["intercept_only"] == ""  # every arc inside 10 MHz - 10 mHz
     one = t[t.circuit == "R0-p(R1,CPE1)"].iloc[0]
     assert one["verdict"].startswith("rejected: lack of fit") and one["lack_of_fit_ratio"] > 3
     three = t[t.circuit.str.count("CPE") == 3].iloc[0]
@@ -205,6 +206,85 @@ def test_values_that_an_equally_supported_circuit_moves_are_named_and_flagged(se
     assert auto.circuit == TWO_ARCS  # the automatic search chooses the same
     assert {"model-dependent:R0", "model-dependent:R1"} <= set(auto.flags)
     assert "stderr holds for the chosen circuit only" in explain_flag("model-dependent:R0")
+
+
+# a garnet pellet measured to 1 MHz, the limit of many analysers: its bulk arc (R1 = 100 ohm,
+# n = 0.92, tau = 12 ns) peaks at 13 MHz, above the data, the interface arc at ~1 kHz
+BULK_TAU_S = 1.0 / (2 * np.pi * 1.3e7)
+GARNET_1MHZ = [5.0, 100.0, BULK_TAU_S ** 0.92 / 100.0, 0.92, 400.0, 2.3e-6, 0.8]
+TO_1MHZ = np.logspace(6, -1, 71)
+GERISCHER = "R0-p(R1,CPE1)-G1"
+
+
+def garnet_to_1mhz(seed: int, f: np.ndarray = TO_1MHZ) -> Spectrum:
+    return synthetic(TWO_ARCS, GARNET_1MHZ, seed=seed, f=f)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_an_arc_above_the_data_is_read_as_a_measured_intercept_not_a_gerischer(seed):
+    """The two-arc circuit leaves the bulk arc's R1, Q, n and R0 undetermined (they trade
+    along the intercept R0 + R1) and had been rejected as unresolved; R0-p(R1,CPE1)-G1 was
+    suggested instead, its Gerischer (t_G ~ 50 ns, above the data) standing in for the bulk
+    arc's tail with R0 about half the intercept. Now the Gerischer whose time constant lies
+    above the data is unresolved, and the two-arc circuit is adequate with the intercept
+    named: its value within 3 stderr of the truth, its stderr far below the terms'."""
+    s = garnet_to_1mhz(seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sug = suggest_circuit(s, [TWO_ARCS, GERISCHER, "R0-p(R1,CPE1)"])
+    t = sug.table.set_index("circuit")
+    assert sug.best == TWO_ARCS and sug.adequate
+    assert t.loc[TWO_ARCS, "unresolved"] == "" and t.loc[TWO_ARCS, "intercept_only"] == "R0+R1"
+    assert verdict_text(t.loc[TWO_ARCS]) == "best (R0+R1 only: an arc above f_max)"
+    g = sug.fits[GERISCHER]
+    assert g.values["G1_1"] < 1 / (2 * np.pi * s.frequency.max())  # the Gerischer's frequency above the data
+    assert "G1_1" in t.loc[GERISCHER, "unresolved"].split(",") and t.loc[GERISCHER, "verdict"].startswith("rejected")
+    fit = sug.best_fit
+    assert "series-holds-arc:R0" in fit.flags
+    above = intercept_only(fit)
+    assert above.summed == ("R0", "R1") and set(above.names) == {"R0", "R1", "CPE1_0", "CPE1_1"}
+    truth = GARNET_1MHZ[0] + GARNET_1MHZ[1]
+    assert abs(above.value_ohm - truth) < 3 * above.stderr_ohm
+    assert above.stderr_ohm < 0.01 * min(fit.stderr["R0"], fit.stderr["R1"])
+    assert f"R0 + R1 = {above.value_ohm:.4g}" in sug.explain().replace("\n", " ")
+    assert fit.values["R2"] == pytest.approx(400.0, rel=0.01)  # the interface arc is determined
+
+
+def test_fit_auto_states_the_intercept_it_measured():
+    """eisfit.fit(circuit="auto") records the intercept in its circuit choice and its
+    summary says it (the fit's own R0 reads undetermined, R1 unresolved)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = eisfit.fit(garnet_to_1mhz(0), "auto")
+    choice = res.settings["circuit_choice"]
+    above = intercept_only(res.suggestion.best_fit)
+    assert res.circuit == TWO_ARCS and choice["adequate"] and choice["intercept_only"] == "R0+R1"
+    assert choice["intercept_ohm"] == above.value_ohm and choice["intercept_stderr_ohm"] == above.stderr_ohm
+    assert "only the intercept R0 + R1 = " in res.summary()
+    assert choice["runner_up_intercept_only"] == ""
+
+
+def test_the_intercept_reading_needs_the_arc_above_the_data():
+    """The same cell measured to 100 MHz: the bulk arc inside the data, everything
+    resolved, nothing read as an intercept only; and intercept_only of that fit is None."""
+    s = garnet_to_1mhz(0, np.logspace(8, -1, 91))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sug = suggest_circuit(s, [TWO_ARCS, "R0-p(R1,CPE1)"])
+    row = sug.table.iloc[0]
+    assert sug.best == TWO_ARCS and row["verdict"] == "best"
+    assert row["unresolved"] == "" and row["intercept_only"] == "" and verdict_text(row) == "best"
+    assert intercept_only(sug.best_fit) is None
+    assert sug.best_fit.values["R1"] == pytest.approx(100.0, rel=0.05)
+
+
+def test_suggest_on_a_garnet_measured_to_1mhz_from_the_command_line(tmp_path):
+    path = _write_csv(tmp_path / "garnet.csv", garnet_to_1mhz(3))
+    out = CliRunner().invoke(main, ["suggest", str(path)])
+    assert out.exit_code == 0, out.output
+    assert f"suggested circuit {TWO_ARCS}" in out.output
+    assert "best (R0+R1 only: an arc above f_max)" in out.output
+    assert "intercept R0 + R1 =" in " ".join(out.output.split())
 
 
 def test_nothing_is_model_dependent_when_the_other_circuits_lack_fit_or_are_unresolved(two_arc_suggestion):

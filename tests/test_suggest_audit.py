@@ -29,11 +29,19 @@ def synthetic(circuit: str, params, seed: int, noise: float = 0.005) -> Spectrum
 
 
 def test_blocking_pellet_keeps_r0_not_an_inductance():
-    """F1: no inductive data, so no L0 in place of R0 (was L0-p(R1,CPE1)-CPE2, R1 110 +- 0.12 for 100)."""
+    """F1: no inductive data, so no L0 in place of R0 (was L0-p(R1,CPE1)-CPE2, R1 110 +- 0.12 for 100).
+    L0-R0-p(R1,CPE1)-CPE2 puts R0 on its bound and reads as an intercept R0 + R1 only, 2.9
+    lower in BIC: an arc above f_max needs strong evidence (6) against the resolved circuit."""
     sug = suggest_circuit(synthetic(*BLOCKING, seed=122))
     assert sug.best == BLOCKING[0]
     assert not any(c.startswith("L0-p(") for c in sug.table["circuit"])
     assert abs(sug.best_fit.values["R1"] - 100.0) < 3 * sug.best_fit.stderr["R1"]
+    with_l = sug.table.set_index("circuit").loc["L0-" + BLOCKING[0]]
+    assert with_l["bic"] < sug.table.iloc[0]["bic"] - 2.0 and with_l["verdict"] == "adequate"
+    assert with_l["intercept_only"] == "R0+R1" and "needs strong evidence" in sug.explain()
+    record = sug.choice_record()
+    assert record["runner_up"] == "L0-" + BLOCKING[0] and record["runner_up_intercept_only"] == "R0+R1"
+    assert "intercept_only" not in record  # the chosen circuit resolves its arc
 
 
 def test_non_nested_adequate_alternative_makes_a_value_model_dependent():
@@ -120,20 +128,21 @@ def test_fit_auto_records_the_choice():
     assert res.to_dict()["settings"]["circuit_choice"]["chosen"] == res.circuit
 
 
-@pytest.mark.parametrize("verdict, delta, why", [
-    ("rejected: unresolved (R0, Ws1_0)", -17.1, "for more parameters the data cannot determine"),
-    ("rejected: lack of fit (2.1x)", -3.0, "for its lack of fit"),
-    ("adequate", -1.2, "within the tie margin"),
-    ("rejected: unresolved (R0)", 4.0, None),
+@pytest.mark.parametrize("verdict, intercept, delta, why", [
+    ("rejected: unresolved (R0, Ws1_0)", "", -17.1, "for more parameters the data cannot determine"),
+    ("rejected: lack of fit (2.1x)", "", -3.0, "for its lack of fit"),
+    ("adequate", "", -1.2, "within the tie margin"),
+    ("adequate", "R0+R1", -2.9, "for an arc above f_max, which needs strong evidence"),
+    ("rejected: unresolved (R0)", "", 4.0, None),
 ])
-def test_the_choice_line_says_why_a_runner_up_with_a_lower_criterion_ranks_after(verdict, delta, why):
+def test_the_choice_line_says_why_a_runner_up_with_a_lower_criterion_ranks_after(verdict, intercept, delta, why):
     """A least-bad choice printed "runner-up ... at dBIC -17.1" with no word on why a circuit
     17 lower in BIC lost (it left more parameters undetermined: the verdicts rank first)."""
     from eisfit.fitting.report import _circuit_choice_line
 
     line = _circuit_choice_line({"criterion": "bic", "adequate": False, "n_candidates": 18,
                                  "runner_up": "L0-R0-p(R1,CPE1)-p(R2,CPE2)-W1", "runner_up_verdict": verdict,
-                                 "delta": delta})
+                                 "runner_up_intercept_only": intercept, "delta": delta})
     assert f"at dBIC {delta:+.1f}" in line
     assert (why in line) if why else ("ranked after" not in line and "tie margin" not in line)
 

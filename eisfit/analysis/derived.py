@@ -236,12 +236,14 @@ def series_holding_arc(values: Mapping[str, float], stderr: Mapping[str, float],
                        series_resistors: Sequence[str], f_max_hz: float, gone: set[str]) -> list[str]:
     """The series resistances (R0, the high-frequency intercept) that hold the resistance of
     the arc right after them as well: the fastest arc (smallest time constant) has its apex
-    above ``f_max_hz`` (Hz) and a resistance the data do not determine (among the unresolved
-    names ``gone``, or its stderr unknown or above its value), so that it trades resistance
-    with the series R and only their sum, the intercept, is measured (a garnet's bulk arc
+    above ``f_max_hz`` (Hz), and its resistance or a series one is not determined by the data
+    (among the unresolved names ``gone``, or its stderr unknown or above its value), so that
+    they trade resistance and only their sum, the intercept, is measured (a garnet's bulk arc
     above 10 MHz: R0 + R1 = 30.04 ohm with R0 = 28.69 and R1 = 1.34 +- 7.7, true 3.83 and
-    26.25). Such an R is no series resistance alone: it stays out of Arrhenius lines, and
-    ``sigma_total_with_series_S_per_cm`` (the sum) is the determined conductivity."""
+    26.25; one above a 1 MHz analyser's range: R0 33 +- 60 and R1 72 +- 61 ohm, true 5 and
+    100, the sum 105.1 +- 0.2). Such an R is no series resistance alone: it stays out of
+    Arrhenius lines, and ``sigma_total_with_series_S_per_cm`` (the sum) is the determined
+    conductivity."""
     from .quality import undetermined
 
     taus = [(arc_tau_s(values, a), a) for a in arcs]
@@ -250,10 +252,11 @@ def series_holding_arc(values: Mapping[str, float], stderr: Mapping[str, float],
         return []
     tau, fastest = min(taus, key=lambda ta: ta[0])
     r = fastest.resistor
-    traded = r in gone or undetermined(values[r], stderr.get(r, math.nan))
+    series = [s for s in series_resistors if s not in gone and s in values]
+    traded = r in gone or any(undetermined(values[n], stderr.get(n, math.nan)) for n in (r, *series))
     if not (traded and 1.0 / (2.0 * math.pi * tau) > f_max_hz):
         return []
-    return [s for s in series_resistors if s not in gone and s in values]
+    return series
 
 
 SIGMA_TOTAL_KEY = "sigma_total_S_per_cm"

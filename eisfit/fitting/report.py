@@ -119,6 +119,12 @@ def _circuit_choice_line(choice) -> str:
     text = f"  circuit chosen automatically (circuit 'auto', {how}, by {crit} of {choice.get('n_candidates')} candidates"
     if choice.get("runner_up"):
         text += f"; runner-up {choice['runner_up']} at d{crit} {choice['delta']:+.1f}{_why_ranked_after(choice)}"
+    if choice.get("intercept_only"):
+        from ..units import format_value
+
+        terms = " + ".join(str(choice["intercept_only"]).split("+"))
+        text += (f"; its fastest arc peaks above f_max: only the intercept {terms} = "
+                 f"{format_value(choice['intercept_ohm'], choice['intercept_stderr_ohm'], 'ohm', 4)} is determined")
     return text + ")"
 
 
@@ -133,6 +139,8 @@ def _why_ranked_after(choice: dict) -> str:
         return ", ranked after it for more parameters the data cannot determine"
     if verdict.startswith("rejected: lack of fit"):
         return ", ranked after it for its lack of fit"
+    if choice.get("runner_up_intercept_only"):
+        return ", ranked after it for an arc above f_max, which needs strong evidence"
     return ", within the tie margin"
 
 
