@@ -49,11 +49,11 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from ._processes import map_jobs
-from .analysis.derived import (INTERFACE_FROM_F_PER_CM2, SERIES_HOLDS_ARC_FLAG, arc_tau_s, capacitance_bands,
-                               guess_roles)
-from .analysis.quality import MISFIT_RATIO, kk_noise_level, lack_of_fit_ratio as quality_lack_of_fit_ratio, undetermined
+from .analysis.derived import INTERFACE_FROM_F_PER_CM2, arc_tau_s, capacitance_bands, guess_roles
+from .analysis.quality import MISFIT_RATIO, kk_noise_level, lack_of_fit_ratio as quality_lack_of_fit_ratio
 from .errors import DataError, EisfitError, FitError
 from .fitting.flags import PROFILE_OPEN_FLAG
+from .fitting.intercept import InterceptOnly, intercept_only
 from .model import load_circuit
 from .model.elements import ELEMENTS, WARBURG_KINDS
 from .model.weighting import residual_scales
@@ -508,70 +508,6 @@ def element_apex_hz(kind: str, params: Sequence[float]) -> float:
     with np.errstate(all="ignore"):
         z = ELEMENTS[kind].impedance(omega, *(float(v) for v in params))
     return float(omega[int(np.nanargmax(-z.imag))] / (2.0 * math.pi))
-
-
-@dataclass(frozen=True)
-class InterceptOnly:
-    """An arc a fit leaves above the data (:func:`intercept_only`): only the sum of
-    ``summed``, the high-frequency intercept (``value_ohm`` +- ``stderr_ohm``), is measured."""
-
-    names: tuple[str, ...]  # the arc's parameters and the series resistances it trades with
-    summed: tuple[str, ...]  # the resistances of the intercept: the series ones, then the arc's
-    value_ohm: float
-    stderr_ohm: float
-
-    def sentence(self, f_max_hz: float) -> str:
-        """What the data say and do not say, with the intercept's value."""
-        arc, series = self.summed[-1], " + ".join(self.summed)
-        apart = ", ".join(n for n in self.names)
-        return (f"The arc of {arc} peaks above the measured range (f_max {format_value(f_max_hz, None, 'Hz', 3)}): the "
-                f"data hold only its low-frequency side, which fixes the high-frequency intercept {series} = "
-                f"{format_value(self.value_ohm, self.stderr_ohm, 'ohm', 4)} and not {apart} apart (unresolved in its "
-                "fit); measure to a higher frequency to resolve that arc.")
-
-
-def intercept_only(result) -> InterceptOnly | None:
-    """The fastest arc of ``result`` when it peaks above f_max and trades its resistance with
-    the series resistances before it (the fit's ``series-holds-arc:<R>`` flags,
-    :func:`eisfit.analysis.derived.series_holding_arc`): the data hold only the arc's
-    low-frequency side, which fixes the sum of those resistances, the high-frequency
-    intercept (R0 + R1), and neither term nor the arc's capacitance. The intercept's
-    standard error comes from the fit's covariance (the terms' errors and correlation:
-    R0 23 +- 89 and R1 82 +- 89 ohm, correlated -0.9999986, sum 104.9 +- 0.15 ohm for a
-    garnet's bulk arc peaking at ~13 MHz measured to 1 MHz). None when no series
-    resistance holds an arc, when the arc's R or Q (C) is on a bound (a collapsed element,
-    not an arc above the data), or when the sum is undetermined itself (stderr
-    unknown or at least the value)."""
-    flags = [flag.partition(":") for flag in result.flags]
-    held = [name for kind, _, name in flags if kind == SERIES_HOLDS_ARC_FLAG]
-    on_bound = {name for kind, _, name in flags if kind == "at-bound"}
-    values = result.values
-    taus = [(_arc_tau(values, a), a) for a in load_circuit(result.circuit).circuit.arcs]
-    taus = [(t, a) for t, a in taus if math.isfinite(t) and t > 0]
-    if not held or not taus:
-        return None
-    arc = min(taus, key=lambda ta: ta[0])[1]
-    if any(n in on_bound and result.units.get(n, "") for n in arc.param_names):  # an exponent at 1 is no collapse
-        return None
-    summed = (*held, arc.resistor)
-    value = float(sum(values[n] for n in summed))
-    stderr = _sum_stderr(result, summed)
-    if undetermined(value, stderr):
-        return None
-    return InterceptOnly(tuple(held) + tuple(arc.param_names), summed, value, stderr)
-
-
-def _sum_stderr(result, names: Sequence[str]) -> float:
-    """The standard error of the sum of parameters ``names`` of ``result`` from their
-    standard errors and correlations (nan where one is missing)."""
-    s = [result.stderr.get(n, math.nan) for n in names]
-    s = [math.nan if v is None else float(v) for v in s]
-    var = sum(v * v for v in s)
-    for i, a in enumerate(names):
-        for j in range(i + 1, len(names)):
-            rho = (result.correl or {}).get(a, {}).get(names[j], math.nan)
-            var += 2.0 * (math.nan if rho is None else rho) * s[i] * s[j]
-    return math.sqrt(var) if var >= 0 else math.nan
 
 
 def _arc_tau(values: Mapping[str, float], arc) -> float:

@@ -264,6 +264,20 @@ def test_fit_auto_states_the_intercept_it_measured():
     assert choice["runner_up_intercept_only"] == ""
 
 
+def test_the_fit_summary_gives_the_intercept_where_an_arc_lies_above_the_data():
+    """eisfit fit with the circuit given: R0 reads undetermined and R1 unresolved, and a line
+    gives what the data do fix, R0 + R1 with its stderr; none for the same cell measured
+    beyond its bulk arc's apex."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        edge = eisfit.fit(garnet_to_1mhz(0), TWO_ARCS)
+        inside = eisfit.fit(garnet_to_1mhz(0, np.logspace(8, -1, 91)), TWO_ARCS)
+    above = intercept_only(edge)
+    assert f"  intercept {above.value_text()}: the arc of R1 peaks above f_max" in edge.summary()
+    assert abs(above.value_ohm - (GARNET_1MHZ[0] + GARNET_1MHZ[1])) < 3 * above.stderr_ohm
+    assert intercept_only(inside) is None and "intercept" not in inside.summary()
+
+
 def test_the_intercept_reading_needs_the_arc_above_the_data():
     """The same cell measured to 100 MHz: the bulk arc inside the data, everything
     resolved, nothing read as an intercept only; and intercept_only of that fit is None."""
