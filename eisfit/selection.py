@@ -61,8 +61,8 @@ from .spectrum import Spectrum, as_spectrum, not_a_spectrum_hint, require_distin
 from .units import format_value
 
 __all__ = ["suggest_circuit", "candidate_list", "CircuitSuggestion", "fit_auto", "lack_of_fit_ratio",
-           "unresolved_parameters", "intercept_only", "InterceptOnly", "circuit_from_shape", "CircuitShape", "choose_common_circuit",
-           "CommonChoice", "differing_circuits_note"]
+           "unresolved_parameters", "intercept_only", "InterceptOnly", "circuit_from_shape", "CircuitShape",
+           "choose_common_circuit", "CommonChoice", "differing_circuits_note"]
 
 LACK_OF_FIT_RATIO = 1.5  # rms residual / Lin-KK noise level above which a model misses the data
 R_UNRESOLVED_FACTOR = 100.0  # a resistance above 100 x max|Z| is not informed by the data
@@ -541,8 +541,9 @@ class CircuitSuggestion:
     ``best``: the suggested circuit string; ``table``: one row per candidate (circuit,
     name, n_params, chisq, redchi, aic, bic, lack_of_fit_ratio, unresolved, intercept_only,
     verdict), best first (``intercept_only``: the terms of a high-frequency intercept, "R0+R1",
-    that the data fix only as a sum, their arc peaking above f_max, :func:`intercept_only`); ``fits``: circuit -> FitResult (fitted without KK test and profile, for
-    speed); ``roles``: parameter -> role name of the best circuit's elements with
+    that the data fix only as a sum, their arc peaking above f_max, :func:`intercept_only`);
+    ``fits``: circuit -> FitResult (fitted without KK test and profile, for speed);
+    ``roles``: parameter -> role name of the best circuit's elements with
     ``roles_clear``; ``evidence``: the data features; ``criterion``: ``"bic"`` or ``"aic"``.
     """
 
@@ -1520,10 +1521,10 @@ def rank_candidates(rows: Sequence[Mapping[str, Any]], criterion: str = "bic"):
     :func:`tie_break` puts first (a circuit without a Gerischer, then the fewest
     parameters) is moved to the top. A candidate read as ``intercept_only`` is chosen
     over one that determines all its parameters only when its criterion is lower by
-    :data:`STRONG_EVIDENCE` or more, and comes after it within the tie. When nothing is adequate, rows without lack of fit come before the others,
-    those with the fewest unresolved parameters first, and those whose unresolved
-    parameters include a vanishing element (:func:`vanishing_parameters`, row key
-    ``vanishing``) after the rest.
+    :data:`STRONG_EVIDENCE` or more, and comes after it within the tie. When nothing is
+    adequate, rows without lack of fit come before the others, those with the fewest
+    unresolved parameters first, and those whose unresolved parameters include a
+    vanishing element (:func:`vanishing_parameters`, row key ``vanishing``) after the rest.
     """
     import pandas as pd
 
