@@ -541,7 +541,7 @@ class CircuitSuggestion:
     ``best``: the suggested circuit string; ``table``: one row per candidate (circuit,
     name, n_params, chisq, redchi, aic, bic, lack_of_fit_ratio, unresolved, intercept_only,
     verdict), best first (``intercept_only``: the terms of a high-frequency intercept, "R0+R1",
-    that the data fix only as a sum, their arc peaking above f_max, :func:`intercept_only`);
+    that the data fix only as a sum, their arc peaking above f_max, :func:`eisfit.selection.intercept_only`);
     ``fits``: circuit -> FitResult (fitted without KK test and profile, for speed);
     ``roles``: parameter -> role name of the best circuit's elements with
     ``roles_clear``; ``evidence``: the data features; ``criterion``: ``"bic"`` or ``"aic"``.
@@ -730,7 +730,7 @@ class CircuitSuggestion:
         :func:`eisfit.selection.tie_break`, a larger one or one with a Gerischer, or one
         that leaves an arc above f_max), ``runner_up_verdict`` and ``runner_up_intercept_only``
         (its table entries), ``n_candidates``, ``weighting``; and where the chosen circuit's
-        fastest arc lies above the data (:func:`intercept_only`) ``intercept_only`` (its
+        fastest arc lies above the data (:func:`eisfit.selection.intercept_only`) ``intercept_only`` (its
         terms, "R0+R1"), ``intercept_ohm`` and ``intercept_stderr_ohm``."""
         t = self.table
         runner = t.iloc[1] if len(t) > 1 else None
