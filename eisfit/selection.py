@@ -52,10 +52,10 @@ from ._processes import map_jobs
 from .analysis.derived import INTERFACE_FROM_F_PER_CM2, arc_tau_s, capacitance_bands, guess_roles
 from .analysis.quality import MISFIT_RATIO, kk_noise_level, lack_of_fit_ratio as quality_lack_of_fit_ratio
 from .errors import DataError, EisfitError, FitError
-from .fitting.flags import PROFILE_OPEN_FLAG
+from .fitting.flags import APEX_OUTSIDE_RANGE, PROFILE_OPEN_FLAG
 from .fitting.intercept import InterceptOnly, intercept_only
 from .model import load_circuit
-from .model.elements import ELEMENTS, WARBURG_KINDS
+from .model.elements import APEX_KINDS, WARBURG_KINDS
 from .model.weighting import residual_scales
 from .spectrum import Spectrum, as_spectrum, not_a_spectrum_hint, require_distinct_frequencies
 from .units import format_value
@@ -418,7 +418,8 @@ def unresolved_parameters(result) -> list[str]:
     * an arc's or a diffusion element's time constant more than
       :data:`TAU_UNRESOLVED_DECADES` outside 1/(2 pi f_max) .. 1/(2 pi f_min);
     * the time constant of a Gerischer (G, Gs) or a finite-length Warburg (Ws) whose apex
-      (its largest -Z'') lies above f_max (:func:`element_apex_hz`): the data hold only
+      (its largest -Z'') lies above f_max (the fit's ``fapex-outside-range:<element>``,
+      :func:`eisfit.model.elements.element_apex_hz`): the data hold only
       its low-frequency side, the same as an arc's tail, and not the 45-degree branch that
       tells a Gerischer or a diffusion (a garnet measured to 1 MHz, its bulk arc's apex at
       ~13 MHz, was given R0-p(R1,CPE1)-G1 with t_G = 47 ns, apex 5.9 MHz, and R0 half the
@@ -445,8 +446,8 @@ def unresolved_parameters(result) -> list[str]:
             out.append(n)
     circ = load_circuit(result.circuit).circuit
     out.extend(vanishing_parameters(result))
-    out.extend(f"{e.name}_1" for e in circ.elements if e.kind in _APEX_ELEMENTS
-               and not element_apex_hz(e.kind, [values.get(n, math.nan) for n in e.param_names]) <= f.max())
+    out.extend(f"{e.name}_1" for e in circ.elements  # flagged by the fit where its apex lies above f_max
+               if e.kind in APEX_KINDS and f"{APEX_OUTSIDE_RANGE}:{e.name}" in result.flags)
     for a in circ.arcs:
         tau = _arc_tau(values, a)
         if not (math.isfinite(tau) and tau_lo / margin <= tau <= tau_hi * margin):
@@ -489,25 +490,6 @@ def vanishing_parameters(result) -> list[str]:
         if abs(values[name]) < VANISHING_FRACTION * scale:
             out.append(name)
     return out
-
-
-_APEX_ELEMENTS = ("G", "Gs", "Ws")  # finite at DC with an apex of their own, their time constant second
-_APEX_GRID = np.logspace(-3, 4, 561)  # omega * tau: 80 points a decade around the element's time constant
-
-
-def element_apex_hz(kind: str, params: Sequence[float]) -> float:
-    """The frequency (Hz) of the largest -Z'' of an element of ``kind`` (G, Gs, Ws: whose
-    second parameter is its time constant, s) at its parameter values, from a grid of 80
-    points a decade over 1e-3 .. 1e4 / (2 pi tau): a Gerischer's at sqrt(3)/(2 pi t_G), a
-    finite-length Warburg's at ~2.5/(2 pi tau), an arc's tail below it. nan where the
-    values are not finite and positive."""
-    tau = float(params[1])
-    if not (math.isfinite(tau) and tau > 0 and all(math.isfinite(float(v)) for v in params)):
-        return math.nan
-    omega = _APEX_GRID / tau
-    with np.errstate(all="ignore"):
-        z = ELEMENTS[kind].impedance(omega, *(float(v) for v in params))
-    return float(omega[int(np.nanargmax(-z.imag))] / (2.0 * math.pi))
 
 
 def _arc_tau(values: Mapping[str, float], arc) -> float:

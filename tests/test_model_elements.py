@@ -145,3 +145,24 @@ def test_metadata_is_consistent():
     assert not ELEMENTS["CPE"].params[1].log_scale
     with pytest.raises(TypeError):
         ELEMENTS["X"] = ELEMENTS["R"]  # read-only registry
+
+
+@pytest.mark.parametrize("kind, params", [("G", [10.0, 1e-4]), ("Gs", [10.0, 1e-4, 20.0]), ("Gs", [10.0, 1e-4, 0.5]),
+                                          ("Ws", [10.0, 1e-4])])
+def test_element_apex_against_a_bounded_search_of_its_largest_minus_z_imag(kind, params):
+    """element_apex_hz (a grid of 80 points a decade) against scipy's bounded search of the
+    largest -Z'' in log frequency; a Gerischer's apex is sqrt(3)/(2 pi t_G) in closed form."""
+    from scipy.optimize import minimize_scalar
+
+    from eisfit.model.elements import ELEMENTS, element_apex_hz
+
+    def minus_imag(log_f):
+        return float(ELEMENTS[kind].impedance(np.array([2 * np.pi * 10 ** log_f]), *params)[0].imag)
+
+    tau = params[1]
+    found = minimize_scalar(minus_imag, bounds=(np.log10(1e-3 / (2 * np.pi * tau)), np.log10(1e4 / (2 * np.pi * tau))),
+                            method="bounded", options={"xatol": 1e-8})
+    assert element_apex_hz(kind, params) == pytest.approx(10 ** found.x, rel=0.015)  # half a grid step
+    if kind == "G":
+        assert element_apex_hz(kind, params) == pytest.approx(np.sqrt(3) / (2 * np.pi * tau), rel=0.015)
+    assert np.isnan(element_apex_hz(kind, [params[0], -1.0, *params[2:]]))

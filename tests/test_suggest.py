@@ -278,6 +278,20 @@ def test_the_fit_summary_gives_the_intercept_where_an_arc_lies_above_the_data():
     assert intercept_only(inside) is None and "intercept" not in inside.summary()
 
 
+def test_a_gerischer_whose_apex_lies_above_the_data_is_flagged_by_the_fit():
+    """Fitted to the garnet measured to 1 MHz, R0-p(R1,CPE1)-G1 puts the Gerischer's apex
+    above f_max (it stands in for the bulk arc's tail): the fit flags it, and the suggestion
+    reads its time constant unresolved; a true Gerischer inside the data gets no such flag."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        edge = eisfit.fit(garnet_to_1mhz(0), GERISCHER)
+        inside = eisfit.fit(synthetic(GERISCHER, [20.1, 30.5, 1.1e-5, 0.943, 56.6, 0.00926], seed=0,
+                                      f=np.logspace(5, -1, 61)), GERISCHER)
+    assert "fapex-outside-range:G1" in edge.flags and "G1_1" in unresolved_parameters(edge)
+    assert not any(f.startswith("fapex-outside-range:G1") for f in inside.flags)
+    assert "G1_1" not in unresolved_parameters(inside)
+
+
 def test_the_intercept_reading_needs_the_arc_above_the_data():
     """The same cell measured to 100 MHz: the bulk arc inside the data, everything
     resolved, nothing read as an intercept only; and intercept_only of that fit is None."""

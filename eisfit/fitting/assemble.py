@@ -21,7 +21,7 @@ from ..analysis.quality import (MISFIT_RATIO, data_kk_consistent, is_lack_of_fit
                                 lack_of_fit_ratio, modulus_phase_reading, unmodelled_capacitance_F,
                                 stderr_spans_range, undetermined, unmodelled_inductance_H)
 from ..model import Arc, CircuitDefinition
-from ..model.elements import ELEMENT_ARC_KINDS, ELEMENTS, gs_phi_saturated
+from ..model.elements import APEX_KINDS, ELEMENT_ARC_KINDS, ELEMENTS, element_apex_hz, gs_phi_saturated
 from ..model.parser import Leaf, Series, leaves, parallels, series_chain
 from ..spectrum import Spectrum, padded_points
 from .flags import (ARC_NUMBERING_FLAG, PROFILE_OPEN_FLAG, SPANS_RANGE_FLAG, WARBURG_COEFFICIENT_SUFFIX, flag_details,
@@ -130,6 +130,7 @@ def assemble_result(
         derived = fit_derived_quantities(definition, values, covariance, cov_names, settings)
     derived, derived_units = dict(derived[0]), dict(derived[1])
     flags.extend(_arc_flags(values, arcs, f))
+    flags.extend(_element_apex_flags(values, circ, f))
     flags.extend(_branch_low_n_flags(values, circ, flags))
     flags.extend(_resistive_series_cpe_flags(values, circ))
     moduli = band_moduli(circ, values, f) if element_moduli is None else element_moduli
@@ -383,6 +384,16 @@ def _arc_flags(values, arcs, f) -> list[str]:
             flags.append(f"low-n:{a.capacitive}")
     flags.extend(_overlap_flags(values, arcs))
     return flags
+
+
+def _element_apex_flags(values, circ, f) -> list[str]:
+    """``fapex-outside-range:<element>`` for a G, Gs or Ws whose apex (largest -Z'') lies above
+    f_max (:func:`~eisfit.model.elements.element_apex_hz`): the data hold only its
+    low-frequency side, an arc's tail, not the branch that tells a Gerischer or a diffusion
+    (a garnet measured to 1 MHz, its bulk arc's apex at ~13 MHz, fitted with
+    R0-p(R1,CPE1)-G1: t_G = 47 ns, apex 5.9 MHz, R0 half the intercept)."""
+    return [f"fapex-outside-range:{e.name}" for e in circ.elements if e.kind in APEX_KINDS
+            and element_apex_hz(e.kind, [values[n] for n in e.param_names]) > float(np.max(f))]
 
 
 def _role_class_flags(values, arcs, roles, settings, flags: list[str]) -> list[str]:

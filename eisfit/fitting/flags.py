@@ -142,7 +142,9 @@ FLAGS: dict[str, tuple[str, str]] = {
                                     "do not tell a capacitor-like n from a diffusion-like one, whatever the "
                                     "stderr is next to the value; it reads 'undetermined' in headline numbers, "
                                     "figures and evolution lines, its value and stderr kept in tables and JSON"),
-    "fapex-outside-range": (CAUTION, "the arc's apex frequency lies outside the fitted range: its R is extrapolated"),
+    "fapex-outside-range": (CAUTION, "the arc's apex frequency lies outside the fitted range: its R is extrapolated; "
+                                     "for a G, Gs or Ws (named by the element), its apex lies above f_max: the data "
+                                     "hold only its low-frequency side, an arc's tail, not its own shape"),
     "arcs-overlap": (CAUTION, "two arcs' time constants are less than a decade apart: their R split rests "
                               "on the model shape"),
     "arcs-unresolved": (CAUTION, "two arcs' time constants are less than half a decade apart: which arc is "

@@ -26,6 +26,7 @@ element, next to its functions, in :data:`ELEMENTS` (a read-only mapping).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Callable, Mapping
@@ -485,3 +486,24 @@ def gs_phi_saturated(phi: float) -> bool:
     """Whether a Gs's finite-length factor ``phi`` is beyond ``GS_PHI_SATURATED`` (or not a
     number): the element is a plain Gerischer there."""
     return not phi <= GS_PHI_SATURATED
+
+
+#: Elements finite at DC with an apex (largest -Z'') of their own that, seen only on its
+#: low-frequency side, is an arc's tail: their time constant is their second parameter.
+APEX_KINDS = ("G", "Gs", "Ws")
+_APEX_GRID = np.logspace(-3, 4, 561)  # omega * tau: 80 points a decade around the element's time constant
+
+
+def element_apex_hz(kind: str, params) -> float:
+    """The frequency (Hz) of the largest -Z'' of an element of ``kind`` (one of
+    :data:`APEX_KINDS`) at its parameter values, from a grid of 80 points a decade over
+    1e-3 .. 1e4 / (2 pi tau): a Gerischer's at sqrt(3)/(2 pi t_G), a finite-length
+    Warburg's at ~2.5/(2 pi tau). nan where a value is not finite or tau is not positive."""
+    values = [float(v) for v in params]
+    tau = values[1]
+    if not (math.isfinite(tau) and tau > 0 and all(math.isfinite(v) for v in values)):
+        return math.nan
+    omega = _APEX_GRID / tau
+    with np.errstate(all="ignore"):
+        z = ELEMENTS[kind].impedance(omega, *values)
+    return float(omega[int(np.nanargmax(-z.imag))] / (2.0 * math.pi))
