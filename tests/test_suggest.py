@@ -264,18 +264,38 @@ def test_fit_auto_states_the_intercept_it_measured():
     assert choice["runner_up_intercept_only"] == ""
 
 
-def test_the_fit_summary_gives_the_intercept_where_an_arc_lies_above_the_data():
-    """eisfit fit with the circuit given: R0 reads undetermined and R1 unresolved, and a line
-    gives what the data do fix, R0 + R1 with its stderr; none for the same cell measured
-    beyond its bulk arc's apex."""
+def test_the_intercept_is_a_derived_quantity_of_a_fit_whose_arc_lies_above_the_data():
+    """eisfit.fit with the circuit given: R0 reads undetermined and R1 unresolved, and the
+    derived hf_intercept_ohm (and per area hf_intercept_asr_ohm_cm2) gives what the data fix,
+    R0 + R1, its stderr from the covariance equal to the one from the stderr and correlation
+    of the two terms; none for the same cell measured beyond its bulk arc's apex."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        edge = eisfit.fit(garnet_to_1mhz(0), TWO_ARCS)
-        inside = eisfit.fit(garnet_to_1mhz(0, np.logspace(8, -1, 91)), TWO_ARCS)
-    above = intercept_only(edge)
-    assert f"  intercept {above.value_text()}: the arc of R1 peaks above f_max" in edge.summary()
-    assert abs(above.value_ohm - (GARNET_1MHZ[0] + GARNET_1MHZ[1])) < 3 * above.stderr_ohm
-    assert intercept_only(inside) is None and "intercept" not in inside.summary()
+        edge = eisfit.fit(garnet_to_1mhz(0), TWO_ARCS, area_cm2=0.785)
+        inside = eisfit.fit(garnet_to_1mhz(0, np.logspace(8, -1, 91)), TWO_ARCS, area_cm2=0.785)
+    d = edge.derived
+    s0, s1, rho = edge.stderr["R0"], edge.stderr["R1"], edge.correl["R0"]["R1"]
+    assert d["hf_intercept_ohm"] == pytest.approx(edge.values["R0"] + edge.values["R1"], rel=1e-12)
+    assert d["hf_intercept_ohm_stderr"] == pytest.approx(math.sqrt(s0**2 + s1**2 + 2 * rho * s0 * s1), rel=1e-4)
+    assert d["hf_intercept_ohm_stderr"] < 0.01 * min(s0, s1)
+    assert abs(d["hf_intercept_ohm"] - (GARNET_1MHZ[0] + GARNET_1MHZ[1])) < 3 * d["hf_intercept_ohm_stderr"]
+    assert d["hf_intercept_asr_ohm_cm2"] == pytest.approx(0.785 * d["hf_intercept_ohm"], rel=1e-12)
+    assert "series-holds-arc" in edge.derived_units["hf_intercept_ohm"] and "hf_intercept_ohm" in edge.summary()
+    assert intercept_only(edge).value_ohm == d["hf_intercept_ohm"]
+    assert not any(k.startswith("hf_intercept") for k in inside.derived) and intercept_only(inside) is None
+
+
+def test_a_campaign_table_carries_the_intercept_of_checkpoints_whose_arc_lies_above_the_data():
+    """Three checkpoints of a garnet measured to 1 MHz: R0 and R1 undetermined in every row,
+    the intercept per area a column of its own, at the truth within 3 of its stderr."""
+    spectra = [garnet_to_1mhz(seed) for seed in (4, 5, 6)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        camp = eisfit.fit_campaign(spectra, circuit=TWO_ARCS, area_cm2=0.785, progress=False, cache_dir=False)
+    t = camp.table
+    truth = 0.785 * (GARNET_1MHZ[0] + GARNET_1MHZ[1])
+    assert (np.abs(t["hf_intercept_asr_ohm_cm2"] - truth) < 3 * t["hf_intercept_asr_ohm_cm2_stderr"]).all()
+    assert (t["hf_intercept_asr_ohm_cm2_stderr"] < 1.0).all()
 
 
 def test_a_gerischer_whose_apex_lies_above_the_data_is_flagged_by_the_fit():

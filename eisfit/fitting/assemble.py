@@ -28,6 +28,7 @@ from .flags import (ARC_NUMBERING_FLAG, PROFILE_OPEN_FLAG, SPANS_RANGE_FLAG, WAR
                     unresolved_keys, unresolved_names)
 from .profile import (DIFFUSION_EDGE_FACTOR, arcs_at_blocked_low_edge, diffusion_times,
                       open_towards_infinite_length)
+from .intercept import intercept_quantities
 from .intervals import interval_through
 from .result import Correlations, FitResult
 from ..model.weighting import pseudo_chisq
@@ -144,6 +145,9 @@ def assemble_result(
     series = derived_settings(definition, roles, settings)["series_resistors"]
     flags.extend(f"{SERIES_HOLDS_ARC_FLAG}:{r}" for r in series_holding_arc(
         values, stderr, arcs, series, float(np.max(f)), unresolved_names(flags)))
+    intercept, intercept_units = intercept_quantities(circ, values, covariance, cov_names, flags, area_cm2)
+    derived.update(intercept)
+    derived_units.update(intercept_units)
     flags.extend(unphysical_permittivity_flags(derived, arcs, flags))
     if _has_roles(definition):  # roles the circuit's definition gives (guessed ones fit by construction)
         flags.extend(_role_class_flags(values, arcs, roles, settings, flags))

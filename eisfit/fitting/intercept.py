@@ -3,19 +3,26 @@
 An arc that peaks above f_max (a garnet's bulk arc, ~10 MHz, on a 1 MHz analyser) shows
 the data only its low-frequency side: its resistance trades with the series resistance
 before it (the fit flags ``series-holds-arc:R0``), and only their sum, the intercept
-R0 + R1, is measured. :func:`intercept_only` gives that sum with its standard error;
-``eisfit fit`` prints it and ``eisfit suggest`` reads such a candidate by it.
+R0 + R1, is measured. :func:`intercept_quantities` makes it a derived quantity of such a
+fit (``hf_intercept_ohm`` with its standard error from the covariance, and per area
+``hf_intercept_asr_ohm_cm2``): ``eisfit fit`` prints it, a campaign's table has it as a
+column; :func:`intercept_only` reads it back for ``eisfit suggest``.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Mapping, Sequence
+
+import numpy as np
 
 from ..analysis.derived import SERIES_HOLDS_ARC_FLAG, arc_tau_s
 from ..analysis.quality import undetermined
-from ..model.circuit import circuit_of
+from ..model.circuit import Arc, Circuit, circuit_of
 from ..units import format_value
+
+INTERCEPT_KEY = "hf_intercept_ohm"
+INTERCEPT_ASR_KEY = "hf_intercept_asr_ohm_cm2"
 
 
 @dataclass(frozen=True)
@@ -45,47 +52,67 @@ class InterceptOnly:
                 "(unresolved in its fit); measure to a higher frequency to resolve that arc.")
 
 
-def intercept_only(result) -> InterceptOnly | None:
-    """The fastest arc of ``result`` (a FitResult) when it peaks above f_max and trades its
-    resistance with the series resistances before it (the fit's ``series-holds-arc:<R>``
-    flags, :func:`eisfit.analysis.derived.series_holding_arc`): the data hold only the arc's
-    low-frequency side, which fixes the sum of those resistances, the high-frequency
-    intercept (R0 + R1), and neither term nor the arc's capacitance. The intercept's
-    standard error comes from the fit's covariance (the terms' errors and correlation:
-    R0 23 +- 89 and R1 82 +- 89 ohm, correlated -0.9999986, sum 104.9 +- 0.17 ohm for a
-    garnet's bulk arc peaking at ~13 MHz measured to 1 MHz). None when no series
-    resistance holds an arc, when the arc's R or Q (C) is on a bound (a collapsed element,
-    not an arc above the data), or when the sum is undetermined itself (stderr unknown or
-    at least the value)."""
-    flags = [flag.partition(":") for flag in result.flags]
-    held = [name for kind, _, name in flags if kind == SERIES_HOLDS_ARC_FLAG]
-    if not held:
-        return None
-    values = result.values
-    taus = [(arc_tau_s(values, a), a) for a in circuit_of(result.circuit).arcs]
+def intercept_terms(circuit: Circuit, values: Mapping[str, float], flags: Sequence[str]
+                    ) -> tuple[tuple[str, ...], Arc] | None:
+    """(the resistances of the intercept, the arc above the data) of a fit of ``circuit`` at
+    ``values`` with ``flags``: the series resistances flagged ``series-holds-arc:<R>``
+    (:func:`eisfit.analysis.derived.series_holding_arc`) and the fastest arc's R. None when
+    no series resistance holds an arc, or when that arc's R or Q (C) is on a bound (a
+    collapsed element, not an arc above the data; an exponent at 1 is an ideal element)."""
+    parts = [flag.partition(":") for flag in flags]
+    held = [name for kind, _, name in parts if kind == SERIES_HOLDS_ARC_FLAG]
+    taus = [(arc_tau_s(values, a), a) for a in circuit.arcs]
     taus = [(t, a) for t, a in taus if math.isfinite(t) and t > 0]
-    if not taus:
+    if not held or not taus:
         return None
     arc = min(taus, key=lambda ta: ta[0])[1]
-    on_bound = {name for kind, _, name in flags if kind == "at-bound"}
-    if any(n in on_bound and result.units.get(n, "") for n in arc.param_names):  # an exponent at 1 is no collapse
+    on_bound = {name for kind, _, name in parts if kind == "at-bound"}
+    units = dict(zip(circuit.param_names, circuit.param_units))
+    if any(n in on_bound and units.get(n, "") for n in arc.param_names):
         return None
-    summed = (*held, arc.resistor)
+    return (*held, arc.resistor), arc
+
+
+def intercept_quantities(circuit: Circuit, values: Mapping[str, float], covariance: np.ndarray | None,
+                         cov_names: Sequence[str], flags: Sequence[str], area_cm2: float | None
+                         ) -> tuple[dict[str, float], dict[str, str]]:
+    """The derived quantities (values, units) of the intercept of a fit whose fastest arc lies
+    above the data (:func:`intercept_terms`; none otherwise): ``hf_intercept_ohm`` and its
+    ``_stderr``, the variance of the sum from ``covariance`` (over ``cov_names``; a fixed
+    term adds none): R0 23 +- 89 and R1 82 +- 89 ohm, correlated -0.9999986, sum
+    104.9 +- 0.17 ohm for a garnet's bulk arc peaking at ~13 MHz measured to 1 MHz; with
+    an electrode area ``area_cm2`` (cm2) ``hf_intercept_asr_ohm_cm2`` (per cell) too."""
+    found = intercept_terms(circuit, values, flags)
+    if found is None:
+        return {}, {}
+    summed, arc = found
     value = float(sum(values[n] for n in summed))
-    stderr = _sum_stderr(result, summed)
-    if undetermined(value, stderr):
+    stderr = math.nan
+    if covariance is not None:
+        rows = [cov_names.index(n) for n in summed if n in cov_names]
+        variance = float(np.sum(np.asarray(covariance)[np.ix_(rows, rows)]))
+        stderr = math.sqrt(variance) if variance >= 0 else math.nan
+    terms = " + ".join(summed)
+    why = f"the high-frequency intercept, the arc of {arc.resistor} peaking above f_max: series-holds-arc"
+    out = {INTERCEPT_KEY: value, f"{INTERCEPT_KEY}_stderr": stderr}
+    units = {INTERCEPT_KEY: f"ohm ({terms}: {why})"}
+    if area_cm2:
+        out.update({INTERCEPT_ASR_KEY: value * area_cm2, f"{INTERCEPT_ASR_KEY}_stderr": stderr * area_cm2})
+        units[INTERCEPT_ASR_KEY] = f"ohm*cm2 (per cell, ({terms})*A: {why})"
+    return out, units
+
+
+def intercept_only(result: Any) -> InterceptOnly | None:
+    """The intercept a FitResult measured where its fastest arc lies above the data (its
+    derived ``hf_intercept_ohm``, :func:`intercept_quantities`); None where it has none or
+    where the intercept itself is undetermined (stderr unknown or at least the value)."""
+    value = result.derived.get(INTERCEPT_KEY)
+    if value is None:
         return None
-    return InterceptOnly(tuple(held) + tuple(arc.param_names), summed, value, stderr)
-
-
-def _sum_stderr(result, names: Sequence[str]) -> float:
-    """The standard error of the sum of parameters ``names`` of ``result`` from their
-    standard errors and correlations (nan where one is missing)."""
-    s = [result.stderr.get(n) for n in names]
-    s = [math.nan if v is None else float(v) for v in s]
-    var = sum(v * v for v in s)
-    for i, a in enumerate(names):
-        for j in range(i + 1, len(names)):
-            rho = (result.correl or {}).get(a, {}).get(names[j])
-            var += 2.0 * (math.nan if rho is None else rho) * s[i] * s[j]
-    return math.sqrt(var) if var >= 0 else math.nan
+    stderr = result.derived.get(f"{INTERCEPT_KEY}_stderr", math.nan)
+    found = intercept_terms(circuit_of(result.circuit), result.values, result.flags)
+    if found is None or undetermined(value, stderr):
+        return None
+    summed, arc = found
+    held = summed[:-1]
+    return InterceptOnly(tuple(held) + tuple(arc.param_names), summed, float(value), float(stderr))

@@ -7,7 +7,6 @@ from ..analysis.quality import undetermined
 from .flags import (ARC_NUMBERING_FLAG, PROFILE_OPEN_FLAG, SPANS_RANGE_FLAG, by_severity, flag_detail, flag_details,
                     flag_name, holds_arc, low_n_capacitance_keys, reads_undetermined, undetermined_reason,
                     unresolved_keys)
-from .intercept import intercept_only
 from .intervals import interval_end
 
 UNRESOLVED = "unresolved"
@@ -202,10 +201,6 @@ def format_fit_summary(res) -> str:
         capacitance_open = _roles_without_capacitance(res, hidden) - set(renumbered)
         lines.append("  arcs: " + ", ".join(f"{r} = {role}" + (" (C_eff undetermined)" if r in capacitance_open else "")
                                             for r, role in res.roles.items()) + _renumbered_note(renumbered))
-    above = intercept_only(res)
-    if above is not None:
-        lines.append(f"  intercept {above.value_text()}: the arc of {above.summed[-1]} peaks above f_max "
-                     f"({', '.join(above.summed)} apart not determined; series-holds-arc)")
     if res.kk_passed is not None:
         lines.append(f"  Kramers-Kronig{_kk_points(res)}: {_kk_verdict(res)} "
                      f"(max residual {res.kk_max_residual_pct:.2g} % of |Z|)")
