@@ -285,17 +285,26 @@ def test_the_intercept_is_a_derived_quantity_of_a_fit_whose_arc_lies_above_the_d
     assert not any(k.startswith("hf_intercept") for k in inside.derived) and intercept_only(inside) is None
 
 
-def test_a_campaign_table_carries_the_intercept_of_checkpoints_whose_arc_lies_above_the_data():
-    """Three checkpoints of a garnet measured to 1 MHz: R0 and R1 undetermined in every row,
-    the intercept per area a column of its own, at the truth within 3 of its stderr."""
-    spectra = [garnet_to_1mhz(seed) for seed in (4, 5, 6)]
+def test_a_campaign_carries_the_intercept_of_checkpoints_whose_arc_lies_above_the_data():
+    """Checkpoints of a garnet measured to 1 MHz, one of them to 100 MHz: the intercept per area
+    is a column of its own, at the truth within 3 of its stderr where the bulk arc lies above
+    the data and empty where the data resolve it; the evolution lines give it, "arc in range"
+    at the checkpoint that resolves the arc."""
+    from eisfit.campaign.report import evolution_lines
+
+    spectra = [garnet_to_1mhz(4), garnet_to_1mhz(5, np.logspace(8, -1, 91)), garnet_to_1mhz(6)]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         camp = eisfit.fit_campaign(spectra, circuit=TWO_ARCS, area_cm2=0.785, progress=False, cache_dir=False)
     t = camp.table
     truth = 0.785 * (GARNET_1MHZ[0] + GARNET_1MHZ[1])
-    assert (np.abs(t["hf_intercept_asr_ohm_cm2"] - truth) < 3 * t["hf_intercept_asr_ohm_cm2_stderr"]).all()
-    assert (t["hf_intercept_asr_ohm_cm2_stderr"] < 1.0).all()
+    edge = t.iloc[[0, 2]]
+    assert (np.abs(edge["hf_intercept_asr_ohm_cm2"] - truth) < 3 * edge["hf_intercept_asr_ohm_cm2_stderr"]).all()
+    assert (edge["hf_intercept_asr_ohm_cm2_stderr"] < 1.0).all() and np.isnan(t["hf_intercept_asr_ohm_cm2"].iloc[1])
+    line = next(x for x in evolution_lines(camp) if x.startswith("high-frequency intercept R0 + R1 (per cell): "))
+    values = line.split(": ", 1)[1].split(" ohm*cm2")[0].split(" -> ")
+    assert values[1] == "arc in range"
+    assert float(values[0]) == pytest.approx(edge["hf_intercept_asr_ohm_cm2"].iloc[0], rel=5e-3)
 
 
 def test_a_gerischer_whose_apex_lies_above_the_data_is_flagged_by_the_fit():

@@ -100,6 +100,7 @@ UNRESOLVED = "unresolved"
 UNDETERMINED = "undetermined"
 NO_AREA = "no area"  # a per-area quantity of a checkpoint without an electrode area: its R is in ohm only
 FIXED = "fixed"  # a value the user held fixed: shown, its stderr reads "fixed"
+ARC_IN_RANGE = "arc in range"  # the intercept's line at a checkpoint whose fastest arc the data resolve
 PROBLEM_MARK = "!"  # after a headline number whose fit has a problem flag (or an arc-swap)
 
 
@@ -248,6 +249,7 @@ def _evolution_of(camp, ok: list[int]) -> list[tuple[str, str, str, list]]:
     apex_flags = apex_outside_range_flags(first.circuit)
     names = [camp.checkpoints[i].name_on(axis, i) for i in shown]
     out = []
+    intercept = _intercept_line(camp, shown, names)
     for desc, key_, unit, name in _quantities(camp, first):
         points = []
         outside = 0
@@ -261,7 +263,34 @@ def _evolution_of(camp, ok: list[int]) -> list[tuple[str, str, str, list]]:
         note = (f"; extrapolated at {outside} of {len(shown)}: arc apex outside the measured range"
                 if outside else "")
         out.append((desc, unit, where + note, points))
-    return out
+    return out + ([(intercept[0], intercept[1], where, intercept[2])] if intercept else [])
+
+
+def _intercept_line(camp, shown: list[int], names: list[str]) -> tuple[str, str, list] | None:
+    """(description, unit, points) of the evolution line of the high-frequency intercept
+    (``hf_intercept_asr_ohm_cm2`` per cell, else ``hf_intercept_ohm``:
+    :func:`~eisfit.fitting.intercept.intercept_quantities`) where a milestone's fastest arc
+    lies above the data, its R and the series R undetermined alone (a garnet's bulk arc on a
+    1 MHz analyser: the line "high-frequency intercept R0 + R1 (per cell): 82.4 -> 82.3
+    ohm*cm2"); a milestone whose arc the data resolve reads ``arc in range``. None when no
+    milestone has it."""
+    from ..fitting.intercept import INTERCEPT_ASR_KEY, INTERCEPT_KEY
+
+    results = [camp.results[i] for i in shown]
+    having = [r for r in results if INTERCEPT_KEY in r.derived]
+    if not having:
+        return None
+    per_area = INTERCEPT_ASR_KEY in having[0].derived
+    key, unit = (INTERCEPT_ASR_KEY, "ohm*cm2") if per_area else (INTERCEPT_KEY, "ohm")
+    terms = having[0].derived_units[INTERCEPT_KEY].split("(", 1)[1].split(":", 1)[0]
+    points = []
+    for r, label in zip(results, names):
+        v, s = _value(r, key)
+        state = (ARC_IN_RANGE if INTERCEPT_KEY not in r.derived else NO_AREA if key not in r.derived
+                 else UNDETERMINED if not math.isfinite(v) or undetermined(v, s) else "")
+        ohm = _fmt(r.derived[INTERCEPT_KEY]) if state == NO_AREA else ""
+        points.append((v, s, state, _fit_problems(r), (label, ohm)))
+    return f"high-frequency intercept {terms}{' (per cell)' if per_area else ''}", unit, points
 
 
 def wall_time_line(camp) -> str:

@@ -165,10 +165,11 @@ FLAGS: dict[str, tuple[str, str]] = {
                                "a blocking capacitance nor a diffusion tail, it acts as a resistance and likely "
                                "stands in for the series resistance (R0 on its bound)"),
     "series-holds-arc": (CAUTION, "this series resistance (R0, the high-frequency intercept) also holds the "
-                                  "resistance of the arc right after it, whose apex lies above f_max and whose "
-                                  "resistance the data do not determine (unresolved, or stderr >= value): the two "
-                                  "trade, only their sum is measured (sigma_total_with_series_S_per_cm). The value "
-                                  "is no series resistance alone: reports read it 'undetermined' and Arrhenius "
+                                  "resistance of the arc right after it, whose apex lies above f_max, where it or "
+                                  "the arc's resistance is not determined by the data (unresolved, or stderr >= "
+                                  "value): the two trade, only their sum is measured (hf_intercept_ohm, per area "
+                                  "hf_intercept_asr_ohm_cm2; sigma_total_with_series_S_per_cm). The value is no "
+                                  "series resistance alone: reports read it 'undetermined' and Arrhenius "
                                   "lines leave it out"),
     "low-n": (CAUTION, "exponent below 0.6 of a CPE in parallel (an arc, a double layer): closer to a diffusion line than a capacitance"),
     "seed-disagreement": (CAUTION, "campaign: the fit seeded by the previous checkpoint found a minimum more than "
