@@ -274,15 +274,17 @@ def _intercept_line(camp, shown: list[int], names: list[str]) -> tuple[str, str,
     1 MHz analyser: the line "high-frequency intercept R0 + R1 (per cell): 82.4 -> 82.3
     ohm*cm2"); a milestone whose arc the data resolve reads ``arc in range``. None when no
     milestone has it."""
-    from ..fitting.intercept import INTERCEPT_ASR_KEY, INTERCEPT_KEY
+    from ..fitting.intercept import INTERCEPT_ASR_KEY, INTERCEPT_KEY, intercept_terms
+    from ..model.circuit import circuit_of
 
     results = [camp.results[i] for i in shown]
     having = [r for r in results if INTERCEPT_KEY in r.derived]
-    if not having:
+    found = intercept_terms(circuit_of(having[0].circuit), having[0].values, having[0].flags) if having else None
+    if found is None:
         return None
     per_area = INTERCEPT_ASR_KEY in having[0].derived
     key, unit = (INTERCEPT_ASR_KEY, "ohm*cm2") if per_area else (INTERCEPT_KEY, "ohm")
-    terms = having[0].derived_units[INTERCEPT_KEY].split("(", 1)[1].split(":", 1)[0]
+    terms = " + ".join(found[0])
     points = []
     for r, label in zip(results, names):
         v, s = _value(r, key)

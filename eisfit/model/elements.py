@@ -498,12 +498,15 @@ def element_apex_hz(kind: str, params) -> float:
     """The frequency (Hz) of the largest -Z'' of an element of ``kind`` (one of
     :data:`APEX_KINDS`) at its parameter values, from a grid of 80 points a decade over
     1e-3 .. 1e4 / (2 pi tau): a Gerischer's at sqrt(3)/(2 pi t_G), a finite-length
-    Warburg's at ~2.5/(2 pi tau). nan where a value is not finite or tau is not positive."""
+    Warburg's at ~2.5/(2 pi tau). nan where a value is not finite, tau is not positive or the
+    element overflows at every point of the grid."""
     values = [float(v) for v in params]
     tau = values[1]
     if not (math.isfinite(tau) and tau > 0 and all(math.isfinite(v) for v in values)):
         return math.nan
     omega = _APEX_GRID / tau
     with np.errstate(all="ignore"):
-        z = ELEMENTS[kind].impedance(omega, *values)
-    return float(omega[int(np.nanargmax(-z.imag))] / (2.0 * math.pi))
+        minus_imag = -ELEMENTS[kind].impedance(omega, *values).imag
+    if not np.isfinite(minus_imag).any():  # values that overflow the element everywhere
+        return math.nan
+    return float(omega[int(np.nanargmax(minus_imag))] / (2.0 * math.pi))
