@@ -285,6 +285,21 @@ def test_the_intercept_is_a_derived_quantity_of_a_fit_whose_arc_lies_above_the_d
     assert not any(k.startswith("hf_intercept") for k in inside.derived) and intercept_only(inside) is None
 
 
+def test_the_intercept_sums_the_arc_the_series_holds_arc_flag_is_about():
+    """series-holds-arc looks at every arc, a Randles branch's included: the intercept's terms
+    are that arc's R beside the flagged series R (the plain arcs alone had found none)."""
+    from eisfit.analysis.derived import circuit_arcs, series_holding_arc
+    from eisfit.fitting.intercept import intercept_terms
+
+    circ = Circuit("R0-p(CPE1,R1-Ws1)")
+    values = {"R0": 5.0, "CPE1_0": 1e-10, "CPE1_1": 0.9, "R1": 100.0, "Ws1_0": 50.0, "Ws1_1": 1.0}
+    stderr = {"R0": 80.0, "R1": 80.0}
+    held = series_holding_arc(values, stderr, circuit_arcs(circ, branches=True), ["R0"], 1e6, set())
+    assert held == ["R0"]
+    summed, arc = intercept_terms(circ, values, [f"series-holds-arc:{r}" for r in held])
+    assert summed == ("R0", "R1") and arc.resistor == "R1"
+
+
 def test_a_campaign_carries_the_intercept_of_checkpoints_whose_arc_lies_above_the_data():
     """Checkpoints of a garnet measured to 1 MHz, one of them to 100 MHz: the intercept per area
     is a column of its own, at the truth within 3 of its stderr where the bulk arc lies above

@@ -232,6 +232,14 @@ def has_conductivity(resistor: str, roles: Mapping[str, str], series_resistors: 
 SERIES_HOLDS_ARC_FLAG = "series-holds-arc"  # flag of a series R that also holds an unresolved arc's R
 
 
+def fastest_arc(values: Mapping[str, float], arcs: Sequence[Arc]) -> tuple[float, Arc] | None:
+    """(time constant, s; arc) of the arc of ``arcs`` with the smallest finite, positive time
+    constant at ``values`` (:func:`arc_tau_s`); None when no arc has one."""
+    taus = [(arc_tau_s(values, a), a) for a in arcs]
+    taus = [(t, a) for t, a in taus if 0 < t < math.inf]
+    return min(taus, key=lambda ta: ta[0]) if taus else None
+
+
 def series_holding_arc(values: Mapping[str, float], stderr: Mapping[str, float], arcs: Sequence[Arc],
                        series_resistors: Sequence[str], f_max_hz: float, gone: set[str]) -> list[str]:
     """The series resistances (R0, the high-frequency intercept) that hold the resistance of
@@ -246,11 +254,10 @@ def series_holding_arc(values: Mapping[str, float], stderr: Mapping[str, float],
     conductivity."""
     from .quality import undetermined
 
-    taus = [(arc_tau_s(values, a), a) for a in arcs]
-    taus = [(t, a) for t, a in taus if 0 < t < math.inf]
-    if not taus:
+    found = fastest_arc(values, arcs)
+    if found is None:
         return []
-    tau, fastest = min(taus, key=lambda ta: ta[0])
+    tau, fastest = found
     r = fastest.resistor
     series = [s for s in series_resistors if s not in gone and s in values]
     traded = r in gone or any(undetermined(values[n], stderr.get(n, math.nan)) for n in (r, *series))

@@ -16,7 +16,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ..analysis.derived import SERIES_HOLDS_ARC_FLAG, arc_tau_s
+from ..analysis.derived import SERIES_HOLDS_ARC_FLAG, circuit_arcs, fastest_arc
 from ..analysis.quality import undetermined
 from ..model.circuit import Arc, Circuit, circuit_of
 from ..units import format_value
@@ -42,7 +42,7 @@ class InterceptOnly:
 
     def value_text(self) -> str:
         """``R0 + R1 = 104.9 ± 0.17 Ω``."""
-        return f"{self.terms} = {format_value(self.value_ohm, self.stderr_ohm, 'ohm', 4)}"
+        return intercept_text(self.summed, self.value_ohm, self.stderr_ohm)
 
     def sentence(self, f_max_hz: float) -> str:
         """What the data say and do not say, with the intercept's value."""
@@ -52,20 +52,25 @@ class InterceptOnly:
                 "(unresolved in its fit); measure to a higher frequency to resolve that arc.")
 
 
+def intercept_text(summed: Sequence[str], value_ohm: float, stderr_ohm: float) -> str:
+    """``R0 + R1 = 104.9 ± 0.17 Ω``: an intercept, its terms ``summed``, value and stderr (ohm)."""
+    return f"{' + '.join(summed)} = {format_value(value_ohm, stderr_ohm, 'ohm', 4)}"
+
+
 def intercept_terms(circuit: Circuit, values: Mapping[str, float], flags: Sequence[str]
                     ) -> tuple[tuple[str, ...], Arc] | None:
     """(the resistances of the intercept, the arc above the data) of a fit of ``circuit`` at
-    ``values`` with ``flags``: the series resistances flagged ``series-holds-arc:<R>``
-    (:func:`eisfit.analysis.derived.series_holding_arc`) and the fastest arc's R. None when
+    ``values`` with ``flags``: the series resistances flagged ``series-holds-arc:<R>`` and
+    the R of the arc that flag is about, the fastest of the arcs it looks at (branch and
+    element arcs included: :func:`eisfit.analysis.derived.series_holding_arc`). None when
     no series resistance holds an arc, or when that arc's R or Q (C) is on a bound (a
     collapsed element, not an arc above the data; an exponent at 1 is an ideal element)."""
     parts = [flag.partition(":") for flag in flags]
     held = [name for kind, _, name in parts if kind == SERIES_HOLDS_ARC_FLAG]
-    taus = [(arc_tau_s(values, a), a) for a in circuit.arcs]
-    taus = [(t, a) for t, a in taus if math.isfinite(t) and t > 0]
-    if not held or not taus:
+    found = fastest_arc(values, circuit_arcs(circuit, branches=True)) if held else None
+    if found is None:
         return None
-    arc = min(taus, key=lambda ta: ta[0])[1]
+    arc = found[1]
     on_bound = {name for kind, _, name in parts if kind == "at-bound"}
     units = dict(zip(circuit.param_names, circuit.param_units))
     if any(n in on_bound and units.get(n, "") for n in arc.param_names):

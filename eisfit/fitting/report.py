@@ -7,6 +7,7 @@ from ..analysis.quality import undetermined
 from .flags import (ARC_NUMBERING_FLAG, PROFILE_OPEN_FLAG, SPANS_RANGE_FLAG, by_severity, flag_detail, flag_details,
                     flag_name, holds_arc, low_n_capacitance_keys, reads_undetermined, undetermined_reason,
                     unresolved_keys)
+from .intercept import intercept_text
 from .intervals import interval_end
 
 UNRESOLVED = "unresolved"
@@ -120,11 +121,9 @@ def _circuit_choice_line(choice) -> str:
     if choice.get("runner_up"):
         text += f"; runner-up {choice['runner_up']} at d{crit} {choice['delta']:+.1f}{_why_ranked_after(choice)}"
     if choice.get("intercept_only"):
-        from ..units import format_value
-
-        terms = " + ".join(str(choice["intercept_only"]).split("+"))
-        text += (f"; its fastest arc peaks above f_max: only the intercept {terms} = "
-                 f"{format_value(choice['intercept_ohm'], choice['intercept_stderr_ohm'], 'ohm', 4)} is determined")
+        shown = intercept_text(str(choice["intercept_only"]).split("+"), choice["intercept_ohm"],
+                               choice["intercept_stderr_ohm"])
+        text += f"; its fastest arc peaks above f_max: only the intercept {shown} is determined"
     return text + ")"
 
 
