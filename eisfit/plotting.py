@@ -2480,12 +2480,47 @@ def _camp_series(camp, panels, xs, flag_summary, cell_codes=None) -> list[Evolut
     ``extrapolated`` where the fit flags its arc ``fapex-outside-range`` (as the headline lines say).
     ``cell_codes``: each checkpoint's cell index (:func:`_camp_cells`; None: one cell).
     The results are read once, for all the panels (None for each when nothing was fitted)."""
+    if not _camp_fitted(camp):
+        return [None] * len(panels)
+    reader = _SeriesReader(panels, xs, flag_summary, cell_codes)
+    for k, r in enumerate(camp.results):  # each result read once
+        reader.add(k, r)
+    return reader.series()
+
+
+class _SeriesReader:
+    """The evolution panels' points (:func:`_camp_series`) read one result at a time
+    (:meth:`add`, every checkpoint in order, None where it has no fit), so that one pass over
+    a campaign's results can serve other readers too (:func:`campaign_figure_numbers`)."""
+
+    def __init__(self, panels, xs, flag_summary, cell_codes=None):
+        self.panels, self.xs, self.flag_summary, self.cell_codes = panels, xs, flag_summary, cell_codes
+        self.points = [_PointColumns() for _ in panels]
+        self._point = _evolution_point_reader()
+
+    def add(self, k: int, r: Any) -> None:
+        problem, named = self.flag_summary[k]
+        cell = 0 if self.cell_codes is None else self.cell_codes[k]
+        for pts, (key, resistor) in zip(self.points, self.panels):
+            p = self._point(r, key, self.xs[k], problem, named, resistor)
+            if p is not None:
+                pts.append(p + (cell,))
+
+    def series(self) -> list[EvolutionSeries]:
+        out = []
+        for pts in self.points:
+            series = EvolutionSeries(*pts.columns())
+            out.append(series if self.cell_codes is not None else series._replace(cell=None))
+        return out
+
+
+def _evolution_point_reader():
+    """The function that gives one checkpoint's point of one evolution panel (see
+    :func:`_camp_series`), with its own memory of each circuit's apex flags."""
     from .analysis.quality import undetermined
     from .fitting.flags import (APEX_OUTSIDE_RANGE, UNDETERMINING_FLAGS, apex_outside_range_flags,
                                 low_n_capacitance_keys, reads_undetermined, unresolved_keys)
 
-    if not _camp_fitted(camp):
-        return [None] * len(panels)
     apex_flags: dict[tuple[str, str], str | None] = {}  # a resistor's apex flag, per circuit
 
     def point(r, key: str, x, problem: bool, named: frozenset[str], resistor: str | None) -> tuple | None:
@@ -2515,18 +2550,7 @@ def _camp_series(camp, panels, xs, flag_summary, cell_codes=None) -> list[Evolut
         return (x, float("nan") if hidden else v, float("nan") if hidden else s, problem, gone, vague, False,
                 bare, low_n, outside)
 
-    points = [_PointColumns() for _ in panels]
-    for k, (r, (problem, named)) in enumerate(zip(camp.results, flag_summary)):  # each result read once
-        cell = 0 if cell_codes is None else cell_codes[k]
-        for pts, (key, resistor) in zip(points, panels):
-            p = point(r, key, xs[k], problem, named, resistor)
-            if p is not None:
-                pts.append(p + (cell,))
-    out = []
-    for pts in points:
-        series = EvolutionSeries(*pts.columns())
-        out.append(series if cell_codes is not None else series._replace(cell=None))
-    return out
+    return point
 
 
 class _PointColumns:
@@ -2595,15 +2619,55 @@ def campaign_evolution(camp: CampaignLike, x: str | None = None) -> CampaignEvol
     given = getattr(camp, "evolution", None)
     if given is not None and (x is None or x == given.axis):
         return given
-    xs, xlabel = _camp_x(camp, x)
-    flag_summary = _camp_flag_summary(camp)
-    cells, cell_codes = _camp_cells(camp)
-    panel_rows = _camp_panel_rows(camp)
-    series = iter(_camp_series(camp, [(key, resistor) for row in panel_rows for _, key, _, resistor in row],
-                               xs, flag_summary, cell_codes))
-    rows = [[EvolutionPanel(title, key, unit, next(series), _joint_panel_role(camp, key))
-             for title, key, unit, _ in row] for row in panel_rows]
-    return CampaignEvolution(rows, xlabel, camp.evolution_axis(x), cells)
+    reader = _EvolutionReader(camp, x)
+    if reader.series is not None:
+        for k, r in enumerate(camp.results):  # each result read once, for all the panels
+            reader.add(k, r)
+    return reader.evolution()
+
+
+class _EvolutionReader:
+    """:func:`campaign_evolution` in two halves: the panels and the axis made from the
+    campaign (its first result, the checkpoints and the results' flags), then each result
+    read once (:meth:`add`, every checkpoint in order; only where ``series`` is not None:
+    something was fitted) before :meth:`evolution`."""
+
+    def __init__(self, camp: CampaignLike, x: str | None = None):
+        self.camp, self.axis = camp, camp.evolution_axis(x)
+        self.xs, self.xlabel = _camp_x(camp, x)
+        self.cells, cell_codes = _camp_cells(camp)
+        self.panel_rows = _camp_panel_rows(camp)
+        panels = [(key, resistor) for row in self.panel_rows for _, key, _, resistor in row]
+        self.n_panels = len(panels)
+        self.series = (_SeriesReader(panels, self.xs, _camp_flag_summary(camp), cell_codes)
+                       if _camp_fitted(camp) else None)
+
+    def add(self, k: int, r: Any) -> None:
+        self.series.add(k, r)
+
+    def evolution(self) -> CampaignEvolution:
+        series = iter(self.series.series() if self.series is not None else [None] * self.n_panels)
+        rows = [[EvolutionPanel(title, key, unit, next(series), _joint_panel_role(self.camp, key))
+                 for title, key, unit, _ in row] for row in self.panel_rows]
+        return CampaignEvolution(rows, self.xlabel, self.axis, self.cells)
+
+
+def campaign_figure_numbers(camp: CampaignLike) -> tuple[CampaignResiduals, CampaignEvolution]:
+    """:func:`campaign_residuals` and :func:`campaign_evolution` (on the campaign's own axis)
+    of a campaign, its results read once for both (a large campaign's are read back from
+    disk: ~0.2 s per pass over 5,000, in the campaign process alone while the figure process
+    waits for these numbers)."""
+    residuals = _known_residuals(camp)
+    evolution = getattr(camp, "evolution", None)
+    if residuals is not None or evolution is not None:  # one of them needs no pass
+        return campaign_residuals(camp), campaign_evolution(camp)
+    fitted = _camp_fitted(camp)
+    rows, evolving = _ResidualReader(fitted), _EvolutionReader(camp)
+    if fitted:
+        for k, r in enumerate(camp.results):
+            rows.add(k, r)
+            evolving.add(k, r)
+    return _remember_residuals(camp, rows.residuals()), evolving.evolution()
 
 
 CELL_MARKERS = ("o", "s", "^", "h", "<", ">", "p", "*")  # the evolution figure's marker of each cell (colour C0,
@@ -3207,24 +3271,42 @@ def campaign_residuals(camp: CampaignLike) -> CampaignResiduals:
     overlay does not show), else computed from its results' points, once for as long as it
     holds the same results (a large campaign's process computes them for the figure
     process's inputs and may draw the map itself: 0.3 s for 10,000 checkpoints)."""
+    known = _known_residuals(camp)
+    if known is not None:
+        return known
+    return _remember_residuals(camp, _residuals_of(camp.results))
+
+
+def _known_residuals(camp: CampaignLike) -> CampaignResiduals | None:
+    """The residual map's numbers the campaign carries, or those computed for it before from
+    the same results; None when they are to be computed."""
     given = getattr(camp, "residuals", None)
     if given is not None:
         return given
-    results = camp.results
-    # a list may be edited in place: remembered with its items; a campaign's results kept on disk
-    # (read one at a time, a new object each) cannot be: remembered as the container
-    held = list(results) if isinstance(results, list) else results
     known = _RESIDUALS.get(id(camp))
-    if known is not None and known[0]() is camp and _same_results(known[1], held):
+    if known is not None and known[0]() is camp and _same_results(known[1], _held_results(camp)):
         return known[2]
-    data = _residuals_of(results)
+    return None
+
+
+def _held_results(camp: CampaignLike) -> Any:
+    """What the remembered residuals are checked against: a list may be edited in place, so its
+    items; a campaign's results kept on disk (read one at a time, a new object each) cannot be:
+    the container."""
+    results = camp.results
+    return list(results) if isinstance(results, list) else results
+
+
+def _remember_residuals(camp: CampaignLike, data: CampaignResiduals) -> CampaignResiduals:
+    """``data``, remembered as the residual numbers of ``camp`` for as long as it lives and
+    holds the same results."""
     try:
         ref = _weakref.ref(camp)
     except TypeError:  # a campaign-like object that cannot be referenced weakly: not remembered
         return data
     if id(camp) not in _RESIDUALS:
         _weakref.finalize(camp, _RESIDUALS.pop, id(camp), None)
-    _RESIDUALS[id(camp)] = (ref, held, data)
+    _RESIDUALS[id(camp)] = (ref, _held_results(camp), data)
     return data
 
 
@@ -3254,16 +3336,32 @@ def _residuals_of(results: Sequence[Any]) -> CampaignResiduals:
     peak."""
     from .fitting.result import fitted_indices
 
-    fitted = fitted_indices(results)
-    if not fitted:
-        return CampaignResiduals([], _np.zeros(0), _np.zeros((0, 0)))
-    grid = _ResidualGrid(len(fitted))
-    for row, k in enumerate(fitted):
-        r = results[k]
-        grid.put(row, _np.round(_np.log10(r.frequency), 3),
-                 100.0 * _np.hypot(r.residuals_real, r.residuals_imag) * _np.sign(r.residuals_real))
-    grid.widen()
-    return CampaignResiduals(fitted, grid.freqs, grid.values)
+    rows = _ResidualReader(fitted_indices(results))
+    for k in rows.fitted:
+        rows.add(k, results[k])
+    return rows.residuals()
+
+
+class _ResidualReader:
+    """:func:`_residuals_of` one result at a time: :meth:`add` each fitted checkpoint's
+    result (``fitted``: their indices; any other index is passed over), then :meth:`residuals`."""
+
+    def __init__(self, fitted: list[int]):
+        self.fitted = fitted
+        self._row = {k: row for row, k in enumerate(fitted)}
+        self._grid = _ResidualGrid(len(fitted))
+
+    def add(self, k: int, r: Any) -> None:
+        row = self._row.get(k)
+        if row is not None:
+            self._grid.put(row, _np.round(_np.log10(r.frequency), 3),
+                           100.0 * _np.hypot(r.residuals_real, r.residuals_imag) * _np.sign(r.residuals_real))
+
+    def residuals(self) -> CampaignResiduals:
+        if not self.fitted:
+            return CampaignResiduals([], _np.zeros(0), _np.zeros((0, 0)))
+        self._grid.widen()
+        return CampaignResiduals(self.fitted, self._grid.freqs, self._grid.values)
 
 
 class _ResidualGrid:

@@ -230,3 +230,51 @@ def test_an_unpickled_checkpoint_equals_the_original_and_shares_its_dict_keys(sp
     assert all(np.array_equal(c.spectrum.z, spectra[0].z) and np.array_equal(c.spectrum.frequency, spectra[0].frequency)
                for c in back)
     assert [sys.getsizeof(c.__dict__) for c in back] == [sys.getsizeof(c.__dict__) for c in made]
+
+
+def test_the_passes_before_the_outputs_read_back_only_the_fits_whose_roles_change(monkeypatch):
+    """The arc-jump flags and the campaign's one role per arc are judged on what was taken of
+    each fit when it was stowed (a ResultView): no fit is read back from the spool for them,
+    except those whose roles change (relabelled and stored again); the flags, notes, roles and
+    table are those of the campaign held in memory. Arc 1's C_eff/A lies about the role
+    threshold (1e-7 F/cm2), so some checkpoints guess it otherwise; R2 jumps 4x at 4 h."""
+    from eisfit.campaign import roles as roles_module
+    from eisfit.campaign import runner
+
+    q1 = [5e-8, 6e-8, 7e-8, 1.3e-7, 1.5e-7, 6.5e-8]
+    r2 = [500.0, 520.0, 540.0, 560.0, 2240.0, 2300.0]
+    values = [[5.0, 18.0, q, 0.97, r, 1e-5, 0.85] for q, r in zip(q1, r2)]
+    series = headline_series(values, seed=5)
+    memory = eisfit.fit_campaign(series, **OPTIONS)
+    relabelled, loads, passes = [], [], [False]
+    real_load, real_with_roles = Spool.load, roles_module.with_roles
+
+    def load(self, handle):
+        if passes[0] and handle.light is not None:  # a fit (a spectrum has no light fields)
+            loads.append(handle.offset)
+        return real_load(self, handle)
+
+    def with_roles(results, *args):
+        relabelled.extend(results)
+        return real_with_roles(results, *args)
+
+    def watched(function):
+        def run(*args, **kwargs):
+            passes[0] = True
+            try:
+                return function(*args, **kwargs)
+            finally:
+                passes[0] = False
+        return run
+
+    monkeypatch.setattr(Spool, "load", load)
+    monkeypatch.setattr(roles_module, "with_roles", with_roles)
+    monkeypatch.setattr(runner, "_flag_arc_jumps", watched(runner._flag_arc_jumps))
+    monkeypatch.setattr("eisfit.campaign._assemble", watched(eisfit.campaign._assemble))
+    disk = _spooled(monkeypatch, series)
+    assert type(disk.results) is SpooledResults
+    assert relabelled and len(loads) == len(relabelled) < len(series)
+    assert any("arc-jump" in r.flags for r in disk.results)
+    assert [r.flags for r in disk.results] == [r.flags for r in memory.results]
+    assert [r.roles for r in disk.results] == [r.roles for r in memory.results]
+    pd.testing.assert_frame_equal(_without_times(memory.table), _without_times(disk.table))

@@ -765,7 +765,7 @@ def _details(c: Checkpoint, item: dict[str, Any], f: CheckpointFits, kept) -> di
 def _assemble(src, items, fits: list[CheckpointFits], common, stats, spool: Spool | None = None) -> CampaignResult:
     results, errors, details = [], [], []
     kept_results = with_campaign_roles([item["settings"].get("circuit") for item in items],
-                                       [_with_campaign_flags(f) for f in fits], spool)
+                                       [_with_campaign_flags(f) for f in fits], spool, [f.stowed_view for f in fits])
     for c, item, f, kept in zip(src.checkpoints, items, fits, kept_results):
         d = _details(c, item, f, kept)
         if kept is None:

@@ -83,15 +83,15 @@ def figure_inputs(camp: Any) -> FigureInputs:
     """The :class:`FigureInputs` of a :class:`~eisfit.campaign.CampaignResult` (the results
     the overlays show, the checkpoints the figures name, without their spectra, and the
     numbers of the evolution figure and of the residual map)."""
-    from ..plotting import (MAX_MAP_ROWS, MAX_OVERLAY_SPECTRA, campaign_evolution, campaign_residuals,
-                            evenly_chosen, labelled_map_rows)
+    from ..plotting import MAX_MAP_ROWS, MAX_OVERLAY_SPECTRA, campaign_figure_numbers, evenly_chosen, labelled_map_rows
 
     fitted = fitted_indices(camp.results)
     overlaid = {fitted[i] for i in evenly_chosen(len(fitted), MAX_OVERLAY_SPECTRA)}
     results: list[Any] = [None] * len(camp.results)
     for k in fitted:  # only the overlays' results read (a large campaign keeps them on disk)
         results[k] = camp.results[k] if k in overlaid else NOT_SENT
-    residuals = campaign_residuals(camp).banded(MAX_MAP_ROWS)
+    residuals, evolution = campaign_figure_numbers(camp)  # the results read once for both
+    residuals = residuals.banded(MAX_MAP_ROWS)
     named = overlaid | {residuals.fitted[i] for i in labelled_map_rows(len(residuals.fitted))}
     checkpoints = [dataclasses.replace(c, spectrum=None, content_sha256="", reader=None) if k in named else NOT_SENT
                    for k, c in enumerate(camp.checkpoints)]
@@ -99,7 +99,7 @@ def figure_inputs(camp: Any) -> FigureInputs:
     details = [one_of_equal(shared, {"settings": one_of_equal(shared, _figure_settings(d.get("settings", {})))})
                for d in camp.details]
     return FigureInputs(checkpoints, results, details, camp.evolution_axis(), camp.colour_values(),
-                        residuals, campaign_evolution(camp))
+                        residuals, evolution)
 
 
 def _figure_settings(settings: dict) -> dict:

@@ -30,19 +30,23 @@ GUESSED_ROLES = ("interface", "electrolyte")  # the roles a guess gives (a Randl
 ROLE_BATCH = 64  # a spooled campaign's results relabelled together (with_roles batches them)
 
 
-def with_campaign_roles(circuits: Sequence[Any], results: Sequence[Any], spool: Spool | None = None) -> list[Any]:
+def with_campaign_roles(circuits: Sequence[Any], results: Sequence[Any], spool: Spool | None = None,
+                        views: Sequence[Any] | None = None) -> list[Any]:
     """``results`` (FitResult or None, one per checkpoint, or where a result lies in
     ``spool``: :class:`~eisfit.campaign.spool.Spooled`; ``circuits``: the circuit each was
     fitted with, as given) with one role per guessed arc and circuit across them. Each result
     is read once, and again only where its roles change; with a spool, those go into it, at
     most ``ROLE_BATCH`` of them in memory at a time (a large campaign's results are read one
-    at a time: what they leave behind does not pin their memory)."""
+    at a time: what they leave behind does not pin their memory). ``views``: what the first
+    pass reads of each result in its place (a :class:`~eisfit.campaign.spool.ResultView`, or
+    None where the result itself is read): a spooled result is then read only where its
+    roles change."""
     out = list(results)
     groups: dict[tuple[str, str], list[int]] = {}
     guessed: dict[int, dict[str, tuple[str, float | None]]] = {}  # what each result says of its guessed arcs
     definitions: dict[tuple[str, str], Any] = {}
     for k, held in enumerate(results):
-        result = loaded(held)
+        result = views[k] if views is not None and views[k] is not None else loaded(held)
         if result is None:
             continue
         key = (result.circuit, result.circuit_name)

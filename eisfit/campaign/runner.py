@@ -55,7 +55,7 @@ from ..model import circuit_of
 from ..model.circuit import resistance_names
 from ..spectrum import Spectrum
 from .cache import FitCache, KeptEntry, MemoryCache
-from .spool import Spool, Spooled, loaded
+from .spool import ResultView, Spool, Spooled, loaded
 
 __all__ = ["run_campaign_fits", "CheckpointFits", "CHUNK_SIZE", "result_of_outcome", "results_of_outcomes"]
 
@@ -80,6 +80,8 @@ class CheckpointFits:
     notes: list[str] = field(default_factory=list)
     joint_fit: str = ""       # with shared=/smooth=/arrhenius_law=: what the row holds (campaign.JOINT_FIT_VALUES)
     chunk_start: bool = False  # the first of a chunk led in by a cold refit: its fit never saw the kept fit before it
+    # what the passes over every fit read of the kept fit once it lies in the spool (see view)
+    stowed_view: ResultView | None = field(default=None, repr=False, compare=False)
 
     @property
     def kept(self) -> Any:
@@ -89,11 +91,21 @@ class CheckpointFits:
     @kept.setter
     def kept(self, result: Any) -> None:
         self.held = result
+        self.stowed_view = None
+
+    @property
+    def view(self) -> Any:
+        """The kept fit as the campaign's passes over every fit read it (a
+        :class:`~eisfit.campaign.spool.ResultView` taken when it was stowed, else the FitResult
+        itself, read back where no view was taken), or None."""
+        return self.stowed_view if type(self.held) is Spooled and self.stowed_view is not None else self.kept
 
     def stow(self, spool: Spool | None) -> None:
         """Move the kept fit into ``spool`` (a large campaign's; None: it stays in memory)."""
         if spool is not None and self.held is not None and type(self.held) is not Spooled:
+            view = ResultView.of(self.held)
             self.held = spool.store(self.held)
+            self.stowed_view = view if type(self.held) is Spooled else None
 
 
 @dataclass
@@ -857,7 +869,7 @@ def _flag_arc_jumps(items: list[dict], chain: list[int], fits: list[CheckpointFi
     value)."""
     previous = None  # (item index, its determined resistances, its fit)
     for i in chain:
-        kept = fits[i].kept
+        kept = fits[i].view
         if kept is None:
             continue
         determined = _determined_resistances(kept)
