@@ -410,9 +410,11 @@ def test_a_seed_is_fitted_exactly_where_it_starts_below_every_quick_start_of_its
     """The seed gate of fit_chain, checked against start costs computed one by one: the
     seeded fit of position k runs iff the kept values of k-1 describe spectrum k at least as
     well as the best of k's own quick-round starts (data guess and screened placements), or
-    when k's cold fit swapped the arcs of k-1's kept values (the fit in k-1's identity is then
-    always tried)."""
+    when k's cold fit swapped the arcs of k-1's kept values and those describe spectrum k at
+    most SWAPPED_SEED_RATIO times worse (the fit in k-1's identity is then tried; an unrelated
+    spectrum's seed is not)."""
     from eisfit.analysis.derived import circuit_arcs, swapped_arcs
+    from eisfit.fitting.batch import SWAPPED_SEED_RATIO
     from eisfit.fitting.engine import _prepare
     from eisfit.fitting.solver import start_costs
 
@@ -421,7 +423,7 @@ def test_a_seed_is_fitted_exactly_where_it_starts_below_every_quick_start_of_its
     cold = fit_batch(spectra, CIRCUIT, kk=False, profile=False)
     arcs = circuit_arcs(Circuit(CIRCUIT), branches=True)
     names = Circuit(CIRCUIT).param_names
-    ran = []
+    ran, swapped_far = [], []
     for k in range(1, len(spectra)):
         prep = _prepare(spectra[k], CIRCUIT, area_cm2=None, thickness_cm=None, symmetric=True, weighting="modulus",
                         sigma=None, fmin=None, fmax=None, drop_inductive="auto", initial=None, fixed=None,
@@ -430,10 +432,13 @@ def test_a_seed_is_fitted_exactly_where_it_starts_below_every_quick_start_of_its
                   for j in range(prep.n_quick))
         seed = np.array([[chain.kept[k - 1].values[n] for n in names]])
         swapped = bool(swapped_arcs(chain.kept[k - 1].values, cold[k].values, arcs))
-        expected = start_costs([prep], seed)[0] <= own or swapped
+        cost = start_costs([prep], seed)[0]
+        expected = cost <= own or (swapped and cost <= SWAPPED_SEED_RATIO * own)
         assert (not np.isnan(chain.seeded_chisq[k])) == expected, k
         ran.append(expected)
+        swapped_far.append(swapped and cost > SWAPPED_SEED_RATIO * own)
     assert any(ran) and not all(ran)  # both branches are exercised
+    assert any(swapped_far)  # a seed the cold fit swapped, too far off to be tried
 
 
 def test_cold_fit_missed_needs_a_gap_of_more_than_one_s2_and_0_1_percent():
