@@ -20,6 +20,7 @@ be written (disk full), the fits and spectra from then on stay in memory, with o
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import pickle
 import tempfile
@@ -33,6 +34,8 @@ from .._caller import user_stacklevel
 from ..errors import CampaignError, CampaignWarning
 from ..fitting.flags import with_flags_added
 from ..fitting.result import SHARED_FIELDS, FitResult, one_of_equal
+from ..analysis.derived import circuit_arcs
+from ..model import circuit_of
 from ..model.circuit import resistance_names
 
 __all__ = ["Spool", "Spooled", "SpooledResults", "SPOOL_MIN_CHECKPOINTS", "LIGHT_FIELDS", "loaded", "ResultView"]
@@ -98,13 +101,21 @@ class ResultView:
     @classmethod
     def of(cls, result: Any) -> "ResultView":
         """The view of a FitResult (its values, roles, flags and settings themselves, not copies)."""
-        stderr = {name: result.stderr[name] for name in resistance_names(result.values) if name in result.stderr}
-        derived = {k: v for k, v in result.derived.items() if k.endswith(_CEFF_KEYS)}
-        return cls(result.circuit, result.circuit_name, result.values, stderr, derived, result.roles, result.flags,
-                   result.settings)
+        resistances, capacitances = _viewed_keys(result.circuit)
+        stderr, derived = result.stderr, result.derived
+        return cls(result.circuit, result.circuit_name, result.values,
+                   {k: stderr[k] for k in resistances if k in stderr},
+                   {k: derived[k] for k in capacitances if k in derived}, result.roles, result.flags, result.settings)
 
 
-_CEFF_KEYS = ("_ceff_F", "_ceff_F_stderr")  # the derived quantities a view keeps (roles.py reads them)
+@functools.lru_cache(maxsize=64)
+def _viewed_keys(circuit: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(the resistances, the effective capacitances and their stderr keys) of a circuit string:
+    what a :class:`ResultView` keeps of ``stderr`` and ``derived``."""
+    circ = circuit_of(circuit)
+    capacitive = [a.capacitive for a in circuit_arcs(circ, branches=True)]
+    return (tuple(resistance_names(circ.param_names)),
+            tuple(f"{c}_ceff_F{end}" for c in capacitive for end in ("", "_stderr")))
 
 
 def _identity(value: Any) -> Any:
