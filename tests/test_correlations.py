@@ -105,3 +105,17 @@ def test_to_dict_writes_non_finite_numbers_and_correlations_as_none_and_hides_un
     assert hidden["values"]["R1"] is None and hidden["values"]["R0"] == r.values["R0"]
     assert hidden["unresolved_values"]["values"]["R1"] == r.values["R1"]
     assert json.loads(json.dumps(d)) == d  # JSON-safe throughout
+
+
+def test_the_matrix_over_names_in_any_order_reads_the_same_coefficients():
+    """Correlations.over: its own order (the quick copy), another order, a subset and a name
+    that is not a free parameter (nan off the diagonal) give the same coefficients."""
+    matrix = np.array([[1.0, 0.5, np.nan], [0.5, 1.0, -0.2], [np.nan, -0.2, 1.0]])
+    c = Correlations(["R1", "R2", "CPE1_0"], matrix)
+    np.testing.assert_array_equal(c.over(("R1", "R2", "CPE1_0")), matrix)
+    np.testing.assert_array_equal(c.over(["CPE1_0", "R1"]), [[1.0, np.nan], [np.nan, 1.0]])
+    np.testing.assert_array_equal(c.over(["R2", "R1", "L0"]), [[1.0, 0.5, np.nan], [0.5, 1.0, np.nan],
+                                                               [np.nan, np.nan, 1.0]])
+    mine = c.over(c.names)
+    mine[0, 1] = 9.0  # a copy: the result's own matrix is not changed
+    assert c.matrix[0, 1] == 0.5

@@ -76,6 +76,11 @@ class Correlations(Mapping):
     def over(self, names: Any) -> np.ndarray:
         """The matrix over ``names`` in that order: 1 on the diagonal, nan for a name that is
         not a free parameter here."""
+        names = tuple(names)
+        if names == self.names:  # its own order (a campaign's relabelled results)
+            out = self.matrix.copy()
+            np.fill_diagonal(out, 1.0)
+            return out
         index = {n: i for i, n in enumerate(self.names)}
         at = np.array([index.get(n, -1) for n in names], dtype=int)
         known = at >= 0
