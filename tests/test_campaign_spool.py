@@ -36,6 +36,17 @@ def _spooled(monkeypatch, spectra, **options):
     return eisfit.fit_campaign(spectra, **{**OPTIONS, **options})
 
 
+def _flagged_while(flag: list[bool], function):
+    """``function`` that sets ``flag[0]`` while it runs (a test counts what happens meanwhile)."""
+    def run(*args, **kwargs):
+        flag[0] = True
+        try:
+            return function(*args, **kwargs)
+        finally:
+            flag[0] = False
+    return run
+
+
 def _without_times(table: pd.DataFrame) -> pd.DataFrame:
     return table.drop(columns=[c for c in table.columns if c.endswith("seconds")])
 
@@ -187,15 +198,8 @@ def test_a_spooled_campaign_reads_each_spectrum_once_per_fit(csv_folder, monkeyp
             loads.append(handle.offset)
         return real_load(self, handle)
 
-    def fits(*args, **kwargs):
-        fitting[0] = True
-        try:
-            return real_fits(*args, **kwargs)
-        finally:
-            fitting[0] = False
-
     monkeypatch.setattr(Spool, "load", load)
-    monkeypatch.setattr("eisfit.campaign.run_campaign_fits", fits)
+    monkeypatch.setattr("eisfit.campaign.run_campaign_fits", _flagged_while(fitting, real_fits))
     camp = _spooled(monkeypatch, csv_folder)
     assert len(fitted_indices(camp.results)) == 8 and camp.stats["repair_fits"] == 0
     assert len(loads) == 8 + 3 and len(set(loads)) == 8
@@ -258,19 +262,10 @@ def test_the_passes_before_the_outputs_read_back_only_the_fits_whose_roles_chang
         relabelled.extend(results)
         return real_with_roles(results, *args)
 
-    def watched(function):
-        def run(*args, **kwargs):
-            passes[0] = True
-            try:
-                return function(*args, **kwargs)
-            finally:
-                passes[0] = False
-        return run
-
     monkeypatch.setattr(Spool, "load", load)
     monkeypatch.setattr(roles_module, "with_roles", with_roles)
-    monkeypatch.setattr(runner, "_flag_arc_jumps", watched(runner._flag_arc_jumps))
-    monkeypatch.setattr("eisfit.campaign._assemble", watched(eisfit.campaign._assemble))
+    monkeypatch.setattr(runner, "_flag_arc_jumps", _flagged_while(passes, runner._flag_arc_jumps))
+    monkeypatch.setattr("eisfit.campaign._assemble", _flagged_while(passes, eisfit.campaign._assemble))
     disk = _spooled(monkeypatch, series)
     assert type(disk.results) is SpooledResults
     assert relabelled and len(loads) == len(relabelled) < len(series)
