@@ -135,8 +135,8 @@ class ResultView:
     def _optional(self, field: str) -> dict[str, float]:
         names, optional = _viewed_keys(self.circuit)
         numbers = self._numbers[len(names):].tolist()
-        return {key: numbers[bit] for bit, (of, key) in enumerate(optional)
-                if of == field and self._present >> bit & 1}
+        return {key: numbers[bit] for bit, (source, key) in enumerate(optional)
+                if source == field and self._present >> bit & 1}
 
 
 @functools.lru_cache(maxsize=64)
