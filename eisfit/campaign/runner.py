@@ -902,13 +902,14 @@ def _flag_arc_swaps(fit: CheckpointFits, before, after, determined: set[str]) ->
     if after.circuit != before.circuit:
         return
     arcs = {a.resistor: a for a in circuit_arcs(circuit_of(after.circuit), branches=True)}
-    moved = [r for r in swapped_arcs(before.values, after.values, list(arcs.values())) if r in determined]
+    was, now = before.values, after.values  # once: a ResultView makes them when asked
+    moved = [r for r in swapped_arcs(was, now, list(arcs.values())) if r in determined]
     if not moved:
         return
     fit.flags.extend(f"arc-swap:{r}" for r in moved)
     fit.notes.append(f"{ARC_SWAP_NOTE}{ARC_SWAP_DECADES:g} decades without metadata change "
                      "(another process holds its parameters): " + "; ".join(
-                         f"{r} apex {_apex_hz(before.values, arcs[r]):.3g} -> {_apex_hz(after.values, arcs[r]):.3g} Hz"
+                         f"{r} apex {_apex_hz(was, arcs[r]):.3g} -> {_apex_hz(now, arcs[r]):.3g} Hz"
                          for r in moved))
 
 
@@ -921,9 +922,9 @@ def _determined_resistances(fit) -> dict[str, float]:
     """The resistances (ohm, by name) that ``fit`` determines: positive, not flagged
     unresolved (issue 13: no number) and with a standard error not above the value."""
     runaway = unresolved_names(fit.flags)
-    values = fit.values
+    values, stderr = fit.values, fit.stderr  # once: a ResultView makes each when asked
     return {name: values[name] for name in resistance_names(values)
-            if name not in runaway and values[name] > 0 and not undetermined(values[name], fit.stderr.get(name))}
+            if name not in runaway and values[name] > 0 and not undetermined(values[name], stderr.get(name))}
 
 
 def with_campaign_flags(result, flags: list[str]):
