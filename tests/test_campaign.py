@@ -5,6 +5,7 @@ Uses the synthetic sample campaign in sample_data/garnet_campaign (see its READM
 from __future__ import annotations
 
 import csv
+import math
 import shutil
 import warnings
 from pathlib import Path
@@ -368,12 +369,14 @@ def test_a_released_cache_frees_what_it_held_and_still_reads_its_folder(tmp_path
 
 def test_a_pack_line_holds_the_result_dict_and_the_campaign_fields(tmp_path):
     """A kept fit is written with its shared containers encoded once per run
-    (cache.KeptEntry): the line's result parses to exactly ``FitResult.to_dict()`` with the
-    campaign's fields beside it, its about to the canonical about, also for a fit with an
-    unresolved parameter (hidden values) and for a second settings dict met later."""
+    (cache.KeptEntry) and its numbers packed: the line's result, its blocks unpacked, is
+    ``FitResult.to_dict()`` with the campaign's fields beside it, the values, stderr, derived
+    quantities and correlations to the bit (an unresolved parameter's true value too, which
+    to_dict hides), its about the canonical about, also for a second settings dict met later;
+    read back through the checksum it is the fit itself."""
     import json
 
-    from eisfit.campaign.cache import FitCache, KeptEntry, _canonical
+    from eisfit.campaign.cache import PACKED_FIELDS, FitCache, KeptEntry, _canonical, unpacked
 
     f = np.logspace(5, 0, 20)
     z = eisfit.model.Circuit("R0-p(R1,C1)").impedance(np.array([5.0, 100.0, 1e-6]), f)
@@ -390,12 +393,57 @@ def test_a_pack_line_holds_the_result_dict_and_the_campaign_fields(tmp_path):
              for line in pack.read_text().splitlines()}
     for key, result, about, more in [(keys[0], fit, abouts[0], extra), (keys[1], unresolved, abouts[1], extra),
                                      (keys[2], fit, abouts[0], {})]:
-        assert lines[key]["result"] == json.loads(json.dumps({**result.to_dict(), **more}))
+        stored = unpacked(lines[key]["result"])
+        plain = json.loads(json.dumps({**result.to_dict(), **more}))
+        assert {k: v for k, v in stored.items() if k not in PACKED_FIELDS} == \
+            {k: v for k, v in plain.items() if k not in (*PACKED_FIELDS, "unresolved_values")}
+        for name in ("values", "stderr", "derived"):
+            assert stored[name] == getattr(result, name)
+        assert stored["correl"].names == result.correl.names
+        assert np.array_equal(stored["correl"].matrix, result.correl.matrix, equal_nan=True)
+        assert all(set(lines[key]["result"][name]) == {"@float64", "names"} for name in PACKED_FIELDS)
         assert lines[key]["about"] == json.loads(json.dumps(_canonical(about)))
-    second = lines[keys[1]]["result"]
-    assert second["values"]["R1"] is None and second["settings"]["area_cm2"] == 0.785
-    read = cache.get(keys[1])  # read back through the checksum: a whole, usable entry
-    assert read is not None and read["unresolved_values"]["values"]["R1"] == unresolved.values["R1"]
+    assert unpacked(lines[keys[1]]["result"])["values"]["R1"] == unresolved.values["R1"]
+    assert lines[keys[1]]["result"]["settings"]["area_cm2"] == 0.785
+    found = cache.get_with_result(keys[1])  # read back through the checksum: a whole, usable entry
+    assert found is not None and found[1].to_dict() == unresolved.to_dict()
+    assert found[1].values == unresolved.values  # R1 as the optimiser left it
+
+
+def test_packed_numbers_keep_every_bit_and_damaged_blocks_are_refused(tmp_path):
+    """A packed block gives back each float64 exactly (nan, inf, -0.0, the smallest and the
+    largest); names it cannot join (a space) leave the field as JSON; a block whose numbers
+    and names disagree or whose text is not base64 makes the entry unusable (a warning, the
+    fit runs again), even with a checksum that matches."""
+    import json
+
+    from eisfit.campaign.cache import FitCache, _entry_line, _sha256_of, packed_block, unpacked
+
+    numbers = [math.nan, math.inf, -math.inf, -0.0, 5e-324, 1.7976931348623157e308, 0.1, -1e-300]
+    names = [f"p{k}" for k in range(len(numbers))]
+    block = packed_block(names, numbers)
+    back = unpacked({"values": block})["values"]
+    assert list(back) == names
+    assert np.array_equal(np.array(list(back.values())).view(np.uint64), np.array(numbers).view(np.uint64))
+    assert packed_block(["R 1"], [1.0]) is None and packed_block(["R1"], ["x"]) is None
+    assert unpacked({"values": {"R1": 1.0}}) == {"values": {"R1": 1.0}}  # format 2: as it is
+    with pytest.raises(ValueError):
+        unpacked({"values": {**block, "names": "p0 p1"}})
+    with pytest.raises(ValueError):
+        unpacked({"values": {**block, "@float64": "not base64!"}})
+
+    f = np.logspace(5, 0, 20)
+    z = eisfit.model.Circuit("R0-p(R1,C1)").impedance(np.array([5.0, 100.0, 1e-6]), f)
+    fit = eisfit.fit(eisfit.Spectrum(frequency=f, z=z), circuit="R0-p(R1,C1)").to_dict()
+    fit["values"] = {**packed_block(["R0", "R1"], [5.0, 100.0])}  # C1 missing: 2 numbers, 3 parameters
+    cache = FitCache(tmp_path / "cache")
+    key = cache.kept_key("0" * 64, 0, "s")
+    cache.put_many([(key, fit, {"source": "a.csv"})])
+    line = _entry_line(fit, {"source": "a.csv"}, cache._texts)
+    assert json.loads(line)["sha256"] == _sha256_of(json.dumps(fit))  # the checksum matches: the block decides
+    cache.reread()
+    with pytest.warns(CampaignWarning, match="unusable"):
+        assert cache.get(key) is None
 
 
 def test_shared_texts_never_give_one_containers_text_for_another():

@@ -516,6 +516,19 @@ def _replace_entry(cache: Path, key: str, text: bytes) -> None:
     raise AssertionError(f"no entry {key}")
 
 
+def _edited_values(entry: bytes, edit) -> bytes:
+    """A cache line's JSON with ``edit(values)`` applied to its result's values (a dict of
+    floats, packed again as the cache writes it) and nothing else changed: the checksum no
+    longer matches."""
+    from eisfit.campaign.cache import packed_block, unpacked
+
+    data = json.loads(entry)
+    values = dict(unpacked(data["result"])["values"])
+    edit(values)
+    data["result"]["values"] = packed_block(values, values.values())
+    return json.dumps(data).encode()
+
+
 def test_binary_or_edited_cache_entries_are_refitted_with_a_warning(tmp_path):
     """Random bytes in an entry crashed the campaign (internal error: UnicodeDecodeError, no
     summary.csv); an entry with flags = 5 crashed it later; one without R2's value passed
@@ -532,9 +545,7 @@ def test_binary_or_edited_cache_entries_are_refitted_with_a_warning(tmp_path):
     edited = json.loads(entries[keys[1]])
     edited["result"]["flags"] = 5
     _replace_entry(cache, keys[1], json.dumps(edited).encode())
-    edited = json.loads(entries[keys[2]])
-    del edited["result"]["values"]["R2"]
-    _replace_entry(cache, keys[2], json.dumps(edited).encode())
+    _replace_entry(cache, keys[2], _edited_values(entries[keys[2]], lambda values: values.pop("R2")))
     again = run(["campaign", folder, "--out", out, *QUICK])
     assert again.exit_code == 0, again.output
     assert again.stderr.count("is unusable") == 1 and "fits run: 3" in again.stderr  # one warning per pack
@@ -553,9 +564,7 @@ def test_a_cache_entry_whose_numbers_were_edited_is_refitted(tmp_path):
     cache = out / ".eisfit-cache"
     entries = _cache_entries(cache)
     key = sorted(entries)[0]
-    edited = json.loads(entries[key])
-    edited["result"]["values"]["R2"] = 1e30
-    _replace_entry(cache, key, json.dumps(edited).encode())
+    _replace_entry(cache, key, _edited_values(entries[key], lambda values: values.update(R2=1e30)))
     again = run(["campaign", folder, "--out", out, *QUICK])
     assert again.exit_code == 0, again.output
     assert "does not match its checksum" in again.stderr and "fits run: 1" in again.stderr

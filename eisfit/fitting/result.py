@@ -384,7 +384,8 @@ class FitResult:
         """:meth:`to_dict` without the fields named in ``left_out`` (a writer that encodes
         some fields itself, e.g. once for many results: the campaign cache)."""
         out: dict[str, Any] = {}
-        hidden = self.unresolved
+        numbers = [name for name in ("values", "stderr", "derived") if name not in left_out]
+        hidden = self.unresolved if numbers else set()
         for name, kind in _DICT_FIELDS:
             if name in left_out:
                 continue
@@ -406,15 +407,15 @@ class FitResult:
                 out[name] = to_jsonable(v)
         if hidden:
             out["unresolved_values"] = {
-                name: {k: _json_float(x) for k, x in getattr(self, name).items() if k in hidden}
-                for name in ("values", "stderr", "derived")}
+                name: {k: _json_float(x) for k, x in getattr(self, name).items() if k in hidden} for name in numbers}
         out["eisfit_result"] = "FitResult/2"  # 2: array keys with units
         return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "FitResult":
         """The FitResult of a :meth:`to_dict` dict (None -> nan, lists -> arrays); the
-        array keys without units of earlier versions (``frequency``, ``z_real``...) are read too."""
+        array keys without units of earlier versions (``frequency``, ``z_real``...) are read
+        too, and ``correl`` given as a :class:`Correlations` is taken as it is."""
         kw: dict[str, Any] = {}
 
         def array(key: str) -> np.ndarray:
@@ -428,9 +429,9 @@ class FitResult:
             elif f.name in ("values", "stderr", "derived"):
                 raw = d.get("unresolved_values", {}).get(f.name, {})
                 kw[f.name] = {k: _from_json_float(raw.get(k, x)) for k, x in d[f.name].items()}
-            elif f.name == "correl":
-                kw[f.name] = Correlations.of({k: {k2: _from_json_float(x) for k2, x in v.items()}
-                                              for k, v in d[f.name].items()})
+            elif f.name == "correl":  # a Correlations as it is (the campaign cache's packed matrix)
+                kw[f.name] = d[f.name] if isinstance(d[f.name], Correlations) else Correlations.of(
+                    {k: {k2: _from_json_float(x) for k2, x in v.items()} for k, v in d[f.name].items()})
             elif f.name in ("chisq", "redchi", "pseudo_chisq", "aic", "bic"):
                 kw[f.name] = _from_json_float(d[f.name])
             elif f.name == "intervals":
