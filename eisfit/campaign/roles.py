@@ -71,7 +71,8 @@ def _guessed_arcs(definition, result: Any) -> dict[str, tuple[str, float | None]
     """arc resistor -> (the role ``result`` guessed for it, its C_eff per area where the fit
     determines it, else None), for the arcs whose role ``result`` guessed; an arc of another
     role is absent."""
-    return {arc.resistor: (result.roles[arc.resistor], _capacitance_per_area(result, arc))
+    derived = result.derived  # a view makes the dict when asked: once per result, not per arc
+    return {arc.resistor: (result.roles[arc.resistor], _capacitance_per_area(result, arc, derived))
             for arc in circuit_arcs(definition.circuit, branches=True)
             if result.roles.get(arc.resistor) in GUESSED_ROLES}
 
@@ -90,14 +91,15 @@ def _median_roles(definition, guessed: Sequence[dict[str, tuple[str, float | Non
     return roles
 
 
-def _capacitance_per_area(result: Any, arc: Any) -> float | None:
+def _capacitance_per_area(result: Any, arc: Any, derived: Any) -> float | None:
     """The arc's Hsu-Mansfeld C_eff per area (F/cm2; F without an area), where the fit
-    determines it (not unresolved, its stderr known and below the value)."""
+    determines it (not unresolved, its stderr known and below the value); ``derived``: the
+    result's derived quantities."""
     key = f"{arc.capacitive}_ceff_F"
-    c = result.derived.get(key, math.nan)
+    c = derived.get(key, math.nan)
     if key in unresolved_keys(result.flags, [key]) or not (math.isfinite(c) and c > 0):
         return None
-    if undetermined(c, result.derived.get(f"{key}_stderr")):
+    if undetermined(c, derived.get(f"{key}_stderr")):
         return None
     area = result.settings.get("area_cm2")
     return c / area if area else c
