@@ -49,11 +49,12 @@ import hashlib
 import json
 import math
 import re
+import struct
 import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Collection, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -405,18 +406,22 @@ class KeptEntry:
         return f"{own[:-1]}, {shared}}}"
 
 
-def packed_block(names: Iterable[str], numbers: Iterable[float]) -> dict[str, str] | None:
+def packed_block(names: Collection[str], numbers: Iterable[float] | np.ndarray) -> dict[str, str] | None:
     """``{"@float64": <base64 of the numbers as little-endian float64>, "names": "R0 R1 ..."}``:
     numbers in one JSON string, every bit kept; None where a name holds a space (or is empty)
     or a number is not one (such a field stays plain JSON)."""
-    names = list(names)
-    if any(not name or " " in name for name in names):
+    joined = " ".join(names)
+    if joined.count(" ") != max(len(names) - 1, 0) or "" in names:
         return None
-    try:
-        array = np.fromiter(numbers, dtype="<f8")
-    except (TypeError, ValueError):
-        return None
-    return {PACKED_NUMBERS: base64.b64encode(array.tobytes()).decode("ascii"), "names": " ".join(names)}
+    if isinstance(numbers, np.ndarray):
+        data = numbers.astype("<f8").tobytes()
+    else:
+        numbers = list(numbers)
+        try:
+            data = struct.pack(f"<{len(numbers)}d", *numbers)
+        except (struct.error, TypeError):
+            return None
+    return {PACKED_NUMBERS: base64.b64encode(data).decode("ascii"), "names": joined}
 
 
 def packed_fields(result: Any) -> dict[str, dict[str, str]]:

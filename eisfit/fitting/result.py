@@ -1,6 +1,7 @@
 """The result of one fit: an immutable object that carries what produced it."""
 from __future__ import annotations
 
+import functools
 import json
 import math
 import operator
@@ -384,11 +385,10 @@ class FitResult:
         """:meth:`to_dict` without the fields named in ``left_out`` (a writer that encodes
         some fields itself, e.g. once for many results: the campaign cache)."""
         out: dict[str, Any] = {}
-        numbers = [name for name in ("values", "stderr", "derived") if name not in left_out]
+        written = _fields_written(tuple(left_out))
+        numbers = [name for name, kind in written if kind == "numbers"]
         hidden = self.unresolved if numbers else set()
-        for name, kind in _DICT_FIELDS:
-            if name in left_out:
-                continue
+        for name, kind in written:
             v = getattr(self, name)
             if kind == "numbers":
                 out[name] = _json_numbers(v, hidden)
@@ -514,6 +514,13 @@ _FIELD_KINDS = {"values": "numbers", "stderr": "numbers", "derived": "numbers", 
                 "z": "complex", "z_fit": "complex", "correl": "correl", "intervals": "intervals"}
 # (name, how to_dict writes it) of each serialised field, in field order
 _DICT_FIELDS = tuple((f.name, _FIELD_KINDS.get(f.name, "")) for f in fields(FitResult) if f.name not in NOT_SERIALISED)
+
+
+@functools.lru_cache(maxsize=16)
+def _fields_written(left_out: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """The (name, kind) of :data:`_DICT_FIELDS` that :meth:`FitResult.dict_without` writes
+    when it leaves out ``left_out`` (a writer leaves out the same few fields every time)."""
+    return tuple((name, kind) for name, kind in _DICT_FIELDS if name not in left_out)
 
 
 def share_equal_fields(result: FitResult, pool: dict) -> FitResult:
