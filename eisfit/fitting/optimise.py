@@ -267,6 +267,8 @@ class LMRun:
         self.n_eval += 1
         with np.errstate(all="ignore"):
             c, a_, g_ = self.fun(th, keys)
+            if np.isfinite(c.sum() + g_.sum() + a_.sum()):  # every term finite (the rows need no look)
+                return c, a_, g_
             bad = ~np.isfinite(c + g_.sum(axis=1) + a_.sum(axis=(1, 2)))  # finite iff all terms are (short of overflow)
         if bad.any():  # a step into an overflow is rejected like any uphill step
             c = np.where(bad, np.inf, c)
@@ -293,10 +295,11 @@ class LMRun:
         if idx.size == 0 and fresh.size == 0:
             return False
         k = theta.shape[0]
-        a_i = self.a if idx.size == k else self.a[idx]
-        diag = np.diagonal(a_i, axis1=1, axis2=2)
+        # J^T J + lam diag(J^T J): the damping added on the diagonal only, in a copy (the rows' own
+        # when only some run: indexing copies them)
+        system = self.a.copy() if idx.size == k else self.a[idx]
+        diag = np.diagonal(system, axis1=1, axis2=2)
         diag = np.maximum(diag, 1e-12 * np.maximum(diag.max(axis=1, keepdims=True, initial=0.0), 1e-300))
-        system = a_i.copy()  # J^T J + lam diag(J^T J): the damping added on the diagonal only
         system.reshape(-1, self.m * self.m)[:, ::self.m + 1] += lam[idx, None] * diag  # a view of the diagonals
         rhs = -self.g[idx]
         theta_i, lo_i, hi_i = theta[idx], self.lower[idx], self.upper[idx]
@@ -318,13 +321,15 @@ class LMRun:
         else:
             cost_new, a_new, g_new = self._evaluate(trial, self.keys[idx])
         ok = cost_new < cost[idx]
-        acc = idx[ok]
-        rel_drop = (cost[acc] - cost_new[ok]) / np.maximum(cost[acc], 1e-300)
-        moved = np.abs(trial[ok] - theta_i[ok]).max(axis=1) if acc.size else np.zeros(0)
-        theta[acc] = trial[ok]
-        self.a[acc] = a_new[ok]
-        self.g[acc] = g_new[ok]
-        cost[acc] = cost_new[ok]
+        every = bool(ok.all())  # all steps accepted (most iterations): the arrays as they are, not gathered
+        acc = idx if every else idx[ok]
+        trial_ok, cost_ok = (trial, cost_new) if every else (trial[ok], cost_new[ok])
+        rel_drop = (cost[acc] - cost_ok) / np.maximum(cost[acc], 1e-300)
+        moved = np.abs(trial_ok - (theta_i if every else theta_i[ok])).max(axis=1) if acc.size else np.zeros(0)
+        theta[acc] = trial_ok
+        self.a[acc] = a_new if every else a_new[ok]
+        self.g[acc] = g_new if every else g_new[ok]
+        cost[acc] = cost_ok
         lam[acc] = np.maximum(lam[acc] * LAMBDA_DOWN, 1e-12)
         rej = idx[~ok]
         lam[rej] *= LAMBDA_UP
