@@ -415,7 +415,8 @@ class FitResult:
     def from_dict(cls, d: dict[str, Any]) -> "FitResult":
         """The FitResult of a :meth:`to_dict` dict (None -> nan, lists -> arrays); the
         array keys without units of earlier versions (``frequency``, ``z_real``...) are read
-        too, and ``correl`` given as a :class:`Correlations` is taken as it is."""
+        too, and ``correl`` given as a :class:`~eisfit.fitting.result.Correlations` is taken
+        as it is."""
         kw: dict[str, Any] = {}
 
         def array(key: str) -> np.ndarray:
