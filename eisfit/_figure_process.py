@@ -23,7 +23,6 @@ import contextlib
 import gc
 import multiprocessing
 import os
-import queue
 import signal
 import threading
 from concurrent.futures import Future
@@ -33,7 +32,6 @@ from typing import Any, Callable, Iterator
 __all__ = ["FigureProcess", "reserved_figure_process", "take_reserved", "warm_up_reserved"]
 
 _reserved: "FigureProcess | None" = None  # the process reserved_figure_process made, until taken or closed
-_LAST = object()  # ends a FigureProcess's sender thread
 JOIN_SECONDS = 10.0  # how long closing waits for the process to end before it is killed
 
 
@@ -50,8 +48,6 @@ class FigureProcess:
         self._futures: dict[str, Future] = {}
         self._lock = threading.Lock()
         self._reader: threading.Thread | None = None
-        self._outbox: queue.SimpleQueue = queue.SimpleQueue()  # what _sender hands the process, in order
-        self._sender: threading.Thread | None = None
 
     def alive(self) -> bool:
         return self._process.is_alive()
@@ -76,51 +72,30 @@ class FigureProcess:
 
     def update(self, **fields: Any) -> None:
         """Set ``fields`` (name -> value) of the inputs :meth:`load` sent, for the figures asked
-        after this (sent in order, :meth:`_send`; when the process is gone the figures it was
-        given are drawn by the caller)."""
-        self._send(("update", fields))
+        after this (the pipe keeps the order); nothing when the process is gone (the figures
+        it was given are then drawn by the caller)."""
+        with contextlib.suppress(BrokenPipeError, EOFError, OSError):
+            self._conn.send(("update", fields))
 
     def submit(self, name: str) -> Future:
         """Draw and write the figure ``name``; the Future holds its paths (as str)."""
         future: Future = Future()
         with self._lock:
             self._futures[name] = future
-        self._send(("draw", name))
+        try:
+            self._conn.send(("draw", name))
+        except (BrokenPipeError, EOFError, OSError) as exc:
+            self._fail_pending(f"the figure process is gone: {exc}")
         return future
-
-    def _send(self, message: Any) -> None:
-        """Hand ``message`` to the process after the ones before it, through a thread of this
-        process: while the process draws it reads nothing, and a message larger than the pipe
-        holds (the numbers of a campaign's figures) had kept this process waiting for the
-        figure in hand to end (0.3-0.5 s)."""
-        with self._lock:
-            if self._sender is None:
-                self._sender = threading.Thread(target=self._send_queued, name="eisfit-figure-sender", daemon=True)
-                self._sender.start()
-        self._outbox.put(message)
-
-    def _send_queued(self) -> None:
-        while (message := self._outbox.get()) is not _LAST:
-            try:
-                self._conn.send(message)
-            except (BrokenPipeError, EOFError, OSError) as exc:
-                self._fail_pending(f"the figure process is gone: {exc}")
 
     def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
         """End the process (a figure it is drawing is abandoned); idempotent."""
-        if self._sender is not None:  # the end after what is queued
-            self._outbox.put(None)
-            self._outbox.put(_LAST)
-        else:
-            with contextlib.suppress(OSError, BrokenPipeError):
-                self._conn.send(None)
+        with contextlib.suppress(OSError, BrokenPipeError):
+            self._conn.send(None)
         self._process.join(JOIN_SECONDS if wait else 0.1)
         if self._process.is_alive():
             self._process.kill()
             self._process.join()
-        if self._sender is not None:
-            self._sender.join()
-            self._sender = None
         self._conn.close()
         if self._reader is not None:
             self._reader.join()

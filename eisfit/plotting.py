@@ -337,26 +337,20 @@ def _start_on_reserved(makers, folder, campaign_inputs, area_normalised: bool,
     process = take_reserved()
     if process is None:
         return None
-    worker_draws = CAMPAIGN_FIGURES.__contains__
-    drawable = [name for name in makers if worker_draws(name)]
-    ahead = [name for name in drawable if name not in NUMBER_FIGURES] if campaign_numbers is not None else []
-    jobs = {}
     try:
         process.load(functools.partial(_save_campaign_figure, area_normalised=area_normalised), campaign_inputs(),
                      folder)
-        if ahead:
-            jobs[ahead[len(ahead) // 2]] = process.submit(ahead[len(ahead) // 2])
-        if campaign_numbers is not None:
-            process.update(**campaign_numbers())
     except OSError:
         process.shutdown()
         return None
-    except BaseException:  # the inputs could not be made: the process is ended, the error raised
-        process.shutdown()
-        raise
-    first = next((name for name in drawable if name not in jobs), None)  # queued behind the overlay: no wait
-    if first is not None:
-        jobs[first] = process.submit(first)
+    worker_draws = CAMPAIGN_FIGURES.__contains__
+    drawable = [name for name in makers if worker_draws(name)]
+    ahead = [name for name in drawable if name not in NUMBER_FIGURES] if campaign_numbers is not None else []
+    jobs = {ahead[len(ahead) // 2]: process.submit(ahead[len(ahead) // 2])} if ahead else {}
+    if campaign_numbers is not None:
+        process.update(**campaign_numbers())
+    first = next(name for name in drawable if name not in jobs)  # queued behind the overlay: no wait for result()
+    jobs[first] = process.submit(first)
     return PendingFigures(makers, folder, process, jobs, [n for n in makers if n not in jobs], 1,
                           submit=process.submit, worker_draws=worker_draws)
 

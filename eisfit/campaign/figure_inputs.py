@@ -92,7 +92,7 @@ def figure_inputs(camp: Any, numbers: bool = True) -> FigureInputs:
     results: list[Any] = [None] * len(camp.results)
     for k in fitted:  # only the overlays' results read (a large campaign keeps them on disk)
         results[k] = camp.results[k] if k in overlaid else NOT_SENT
-    carried = figure_numbers(camp) if numbers else {"residuals": None, "evolution": None}
+    residuals, evolution = figure_numbers(camp) if numbers else (None, None)
     named = overlaid | {fitted[i] for i in labelled_map_rows(len(fitted))}  # the map's rows: the fitted
     checkpoints = [dataclasses.replace(c, spectrum=None, content_sha256="", reader=None) if k in named else NOT_SENT
                    for k, c in enumerate(camp.checkpoints)]
@@ -100,17 +100,17 @@ def figure_inputs(camp: Any, numbers: bool = True) -> FigureInputs:
     details = [one_of_equal(shared, {"settings": one_of_equal(shared, _figure_settings(d.get("settings", {})))})
                for d in camp.details]
     return FigureInputs(checkpoints, results, details, camp.evolution_axis(), camp.colour_values(),
-                        **carried)
+                        residuals, evolution)
 
 
-def figure_numbers(camp: Any) -> dict[str, Any]:
-    """The :class:`FigureInputs` fields ``residuals`` (the residual map's numbers, in at most
-    ``MAX_MAP_ROWS`` rows) and ``evolution`` (the evolution figure's) of a campaign
-    (:func:`eisfit.plotting.campaign_figure_numbers`: its results read once for both)."""
+def figure_numbers(camp: Any) -> tuple[Any, Any]:
+    """(the residual map's numbers, in at most ``MAX_MAP_ROWS`` rows; the evolution figure's)
+    of a campaign (:func:`eisfit.plotting.campaign_figure_numbers`: its results read once for
+    both), as :class:`FigureInputs` carries them."""
     from ..plotting import MAX_MAP_ROWS, campaign_figure_numbers
 
     residuals, evolution = campaign_figure_numbers(camp)
-    return {"residuals": residuals.banded(MAX_MAP_ROWS), "evolution": evolution}
+    return residuals.banded(MAX_MAP_ROWS), evolution
 
 
 def _figure_settings(settings: dict) -> dict:
