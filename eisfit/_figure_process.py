@@ -2,10 +2,8 @@
 
 ``eisfit campaign`` reserves one (:func:`reserved_figure_process`) before it reads and fits;
 when the outputs are written, the campaign sends it the figures' inputs
-(:class:`eisfit.campaign.figure_inputs.FigureInputs`) once (the evolution figure's and the
-residual map's numbers after them, :meth:`FigureProcess.update`: it draws an overlay
-meanwhile), then the names of the figures it is to draw, one at a time, as
-:func:`eisfit.plotting.start_figures` hands them out.
+(:class:`eisfit.campaign.figure_inputs.FigureInputs`) once, then the names of the figures it
+is to draw, one at a time, as :func:`eisfit.plotting.start_figures` hands them out.
 
 Why: a process forked after the fits maps the campaign process's grown heap, and what it
 allocates while drawing fills the free slots of the inherited pages, each of which is then
@@ -69,13 +67,6 @@ class FigureProcess:
             raise OSError(f"the figure process is gone: {exc}") from None
         self._reader = threading.Thread(target=self._read_replies, name="eisfit-figure-replies", daemon=True)
         self._reader.start()
-
-    def update(self, **fields: Any) -> None:
-        """Set ``fields`` (name -> value) of the inputs :meth:`load` sent, for the figures asked
-        after this (the pipe keeps the order); nothing when the process is gone (the figures
-        it was given are then drawn by the caller)."""
-        with contextlib.suppress(BrokenPipeError, EOFError, OSError):
-            self._conn.send(("update", fields))
 
     def submit(self, name: str) -> Future:
         """Draw and write the figure ``name``; the Future holds its paths (as str)."""
@@ -146,10 +137,6 @@ def _serve(conn: Any, parent_pid: int) -> None:
             _import_pyplot()
             if message[0] == "load":
                 _, draw, inputs, folder = message
-            continue
-        if message[0] == "update":
-            for field, value in message[1].items():
-                setattr(inputs, field, value)
             continue
         name = message[1]
         try:

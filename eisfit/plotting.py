@@ -269,8 +269,7 @@ class PendingFigures:
 
 def start_figures(makers: Mapping[str, Callable[[], Figure]], folder: str | _os.PathLike,
                   processes: int | None = None, campaign_inputs: Callable[[], CampaignLike] | None = None,
-                  area_normalised: bool = False,
-                  campaign_numbers: Callable[[], Mapping[str, Any]] | None = None) -> PendingFigures:
+                  area_normalised: bool = False) -> PendingFigures:
     """Begin :func:`save_figures`: the first figures are handed to another process where
     that is possible; ``.result()`` of the returned object draws the others here and hands
     the worker the next one when it is free.
@@ -280,13 +279,7 @@ def start_figures(makers: Mapping[str, Callable[[], Figure]], folder: str | _os.
     reserved before the fits (:func:`eisfit._figure_process.reserved_figure_process`, what
     ``eisfit campaign`` does), that process draws the makers named in
     :data:`CAMPAIGN_FIGURES` with :func:`campaign_figure` (``area_normalised`` as there) from
-    those inputs, sent to it once; it never mapped the heap the fits grew. With
-    ``campaign_numbers`` too (a function that returns the fields the inputs lack for
-    :data:`NUMBER_FIGURES`, e.g. their ``residuals`` and ``evolution``), the inputs come
-    without them: the process draws an overlay while they are computed here (the middle one of
-    ``makers``' overlays, which come costliest first: 5,000 checkpoints, the Bode figure, after
-    which the process's share, the number figures, ends with this process's, the tables and the
-    other overlays), then gets them. Else workers are
+    those inputs, sent to it once; it never mapped the heap the fits grew. Else workers are
     forked now (the makers must not change afterwards: the workers see them as they were at
     the fork)."""
     from pathlib import Path
@@ -295,7 +288,7 @@ def start_figures(makers: Mapping[str, Callable[[], Figure]], folder: str | _os.
     names = list(makers)
     n = min(FIGURE_PROCESSES if processes is None else processes, len(names))
     if n > 1 and campaign_inputs is not None and any(name in CAMPAIGN_FIGURES for name in names):
-        pending = _start_on_reserved(makers, folder, campaign_inputs, area_normalised, campaign_numbers)
+        pending = _start_on_reserved(makers, folder, campaign_inputs, area_normalised)
         if pending is not None:
             return pending
     if n > 1 and _can_fork_figures():
@@ -324,12 +317,9 @@ def _save_campaign_figure(name: str, camp: CampaignLike, folder: Path, area_norm
     return save_figure(campaign_figure(name, camp, area_normalised), folder / name)
 
 
-def _start_on_reserved(makers, folder, campaign_inputs, area_normalised: bool,
-                       campaign_numbers: Callable[[], Mapping[str, Any]] | None = None) -> PendingFigures | None:
+def _start_on_reserved(makers, folder, campaign_inputs, area_normalised: bool) -> PendingFigures | None:
     """:func:`start_figures` on the reserved figure process, its first figure the first of
-    ``makers`` it can draw (with ``campaign_numbers``: first an overlay, drawn while they are
-    computed here; 5,000 checkpoints: it had waited 0.3 s for them, idle); None when none is
-    reserved (or it cannot take the inputs)."""
+    ``makers`` it can draw; None when none is reserved (or it cannot take the inputs)."""
     import functools
 
     from ._figure_process import take_reserved
@@ -344,14 +334,9 @@ def _start_on_reserved(makers, folder, campaign_inputs, area_normalised: bool,
         process.shutdown()
         return None
     worker_draws = CAMPAIGN_FIGURES.__contains__
-    drawable = [name for name in makers if worker_draws(name)]
-    ahead = [name for name in drawable if name not in NUMBER_FIGURES] if campaign_numbers is not None else []
-    jobs = {ahead[len(ahead) // 2]: process.submit(ahead[len(ahead) // 2])} if ahead else {}
-    if campaign_numbers is not None:
-        process.update(**campaign_numbers())
-    first = next(name for name in drawable if name not in jobs)  # queued behind the overlay: no wait for result()
-    jobs[first] = process.submit(first)
-    return PendingFigures(makers, folder, process, jobs, [n for n in makers if n not in jobs], 1,
+    first = next(name for name in makers if worker_draws(name))
+    jobs = {first: process.submit(first)}
+    return PendingFigures(makers, folder, process, jobs, [n for n in makers if n != first], 1,
                           submit=process.submit, worker_draws=worker_draws)
 
 
@@ -3186,7 +3171,6 @@ CAMPAIGN_FIGURES = ("evolution", "nyquist", "fits", "bode", "residual_map")  # a
 # the report figures whose drawing takes the most memory (a 300-dpi raster of a full-width figure,
 # ~45 MB while saved, against 10-25 MB for the others): left to a figure worker while there is one
 MEMORY_HEAVY_FIGURES = ("evolution", "residual_map")
-NUMBER_FIGURES = ("evolution", "residual_map")  # drawn from the campaign's numbers (campaign_figure_numbers)
 DRT_FIGURES = ("drt_map", "drt_stack")  # and those of a campaign with its DRTs
 
 

@@ -161,41 +161,6 @@ def test_inputs_hold_the_residual_map_instead_of_the_points_of_results_not_overl
     assert P.campaign_residuals(pickle.loads(pickle.dumps(inputs))).grid.shape == (26, F.size)
 
 
-def test_inputs_without_numbers_are_the_same_but_for_them(camp):
-    """``figure_inputs(numbers=False)`` (what the figure process gets first, an overlay to
-    draw while the numbers are computed) sends the same checkpoints, results and details,
-    without the residual map's and the evolution figure's numbers, which ``figure_numbers``
-    gives as the whole inputs carry them."""
-    from eisfit.campaign.figure_inputs import figure_numbers
-
-    whole, light = figure_inputs(camp), figure_inputs(camp, numbers=False)
-    assert light.residuals is None and light.evolution is None
-    assert [c is NOT_SENT for c in light.checkpoints] == [c is NOT_SENT for c in whole.checkpoints]
-    assert light.results == whole.results and light.details == whole.details and light.colours == whole.colours
-    residuals, evolution = figure_numbers(camp)
-    assert residuals.fitted == whole.residuals.fitted
-    np.testing.assert_array_equal(residuals.grid, whole.residuals.grid)
-    assert [[p.key for p in row] for row in evolution.rows] == [[p.key for p in row] for row in whole.evolution.rows]
-
-
-@needs_fork
-def test_the_reserved_process_draws_an_overlay_while_the_numbers_are_computed(camp, tmp_path, monkeypatch):
-    """The figure process gets the inputs without the numbers, an overlay to draw (the middle
-    one of the overlays, costliest first), then the numbers, then the costliest figure that
-    needs them, before this process builds its tables; the figures are those drawn here."""
-    camp.write(tmp_path / "plain")
-    sent = []
-    submit, update = FP.FigureProcess.submit, FP.FigureProcess.update
-    monkeypatch.setattr(FP.FigureProcess, "submit", lambda self, name: sent.append(name) or submit(self, name))
-    monkeypatch.setattr(FP.FigureProcess, "update",
-                        lambda self, **fields: sent.append(tuple(sorted(fields))) or update(self, **fields))
-    with FP.reserved_figure_process():
-        camp.write(tmp_path / "reserved")
-    assert sent[:3] == ["bode", ("evolution", "residuals"), "evolution"]
-    assert set(sent) - {("evolution", "residuals")} <= set(P.CAMPAIGN_FIGURES)
-    assert _written(tmp_path / "reserved") == _written(tmp_path / "plain")
-
-
 def _written(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.glob("*.png"))}
 

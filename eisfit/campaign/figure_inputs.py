@@ -30,7 +30,7 @@ from typing import Any
 
 from ..fitting.result import fitted_indices, one_of_equal
 
-__all__ = ["FigureInputs", "figure_inputs", "figure_numbers", "NOT_SENT"]
+__all__ = ["FigureInputs", "figure_inputs", "NOT_SENT"]
 
 FIGURE_SETTINGS = ("area_cm2",)  # the settings the figures read of the details (the Nyquist panels' area)
 
@@ -79,21 +79,20 @@ class FigureInputs:
         return self.colours
 
 
-def figure_inputs(camp: Any, numbers: bool = True) -> FigureInputs:
+def figure_inputs(camp: Any) -> FigureInputs:
     """The :class:`FigureInputs` of a :class:`~eisfit.campaign.CampaignResult` (the results
     the overlays show, the checkpoints the figures name, without their spectra, and the
-    numbers of the evolution figure and of the residual map). ``numbers`` False: without
-    those numbers (``residuals`` and ``evolution`` None; :func:`figure_numbers` gives them):
-    the overlays need none, and the figure process draws one while they are computed."""
-    from ..plotting import MAX_OVERLAY_SPECTRA, evenly_chosen, labelled_map_rows
+    numbers of the evolution figure and of the residual map)."""
+    from ..plotting import MAX_MAP_ROWS, MAX_OVERLAY_SPECTRA, campaign_figure_numbers, evenly_chosen, labelled_map_rows
 
     fitted = fitted_indices(camp.results)
     overlaid = {fitted[i] for i in evenly_chosen(len(fitted), MAX_OVERLAY_SPECTRA)}
     results: list[Any] = [None] * len(camp.results)
     for k in fitted:  # only the overlays' results read (a large campaign keeps them on disk)
         results[k] = camp.results[k] if k in overlaid else NOT_SENT
-    residuals, evolution = figure_numbers(camp) if numbers else (None, None)
-    named = overlaid | {fitted[i] for i in labelled_map_rows(len(fitted))}  # the map's rows: the fitted
+    residuals, evolution = campaign_figure_numbers(camp)  # the results read once for both
+    residuals = residuals.banded(MAX_MAP_ROWS)
+    named = overlaid | {residuals.fitted[i] for i in labelled_map_rows(len(residuals.fitted))}
     checkpoints = [dataclasses.replace(c, spectrum=None, content_sha256="", reader=None) if k in named else NOT_SENT
                    for k, c in enumerate(camp.checkpoints)]
     shared: dict[Any, Any] = {}
@@ -101,16 +100,6 @@ def figure_inputs(camp: Any, numbers: bool = True) -> FigureInputs:
                for d in camp.details]
     return FigureInputs(checkpoints, results, details, camp.evolution_axis(), camp.colour_values(),
                         residuals, evolution)
-
-
-def figure_numbers(camp: Any) -> tuple[Any, Any]:
-    """(the residual map's numbers, in at most ``MAX_MAP_ROWS`` rows; the evolution figure's)
-    of a campaign (:func:`eisfit.plotting.campaign_figure_numbers`: its results read once for
-    both), as :class:`FigureInputs` carries them."""
-    from ..plotting import MAX_MAP_ROWS, campaign_figure_numbers
-
-    residuals, evolution = campaign_figure_numbers(camp)
-    return residuals.banded(MAX_MAP_ROWS), evolution
 
 
 def _figure_settings(settings: dict) -> dict:

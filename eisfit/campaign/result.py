@@ -537,9 +537,7 @@ class CampaignResult:
 
         if self.drts is not None:  # the DRT figures read the table: built before the workers fork, they inherit it
             table = self._frame()
-        pending = start_figures(_costliest_first(makers), folder,
-                                campaign_inputs=lambda: inputs.figure_inputs(self, numbers=False),
-                                campaign_numbers=lambda: dict(zip(("residuals", "evolution"), inputs.figure_numbers(self))),
+        pending = start_figures(_costliest_first(makers), folder, campaign_inputs=lambda: inputs.figure_inputs(self),
                                 area_normalised=area_normalised) if makers else None
         try:  # the table is built and written here while the workers draw
             table = self._frame()
