@@ -7,7 +7,7 @@ arrays). The result's values, standard errors, derived quantities and correlatio
 are packed blocks (:func:`packed_block`): each its names and its numbers as the base64 of
 their float64 bytes, exact to the bit (nan and inf included). One JSON number each had been
 most of what the campaign process spent on the cache while the workers fitted: a hard
-spectrum's entry took ~110 us to write and ~110 us to read back, packed ~60 and ~75 (entries
+spectrum's entry took ~110 us to write and ~110 us to read back, packed ~50 and ~75 (entries
 of format 2, every number as JSON, are still read). Only the packs of this code's
 :func:`engine_fingerprint` are read: another version's could never match a key, and a cache
 folder kept across upgrades is not read whole at every run. One file per chunk
