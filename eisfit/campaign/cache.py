@@ -71,7 +71,8 @@ __all__ = ["FitCache", "MemoryCache", "KeptEntry", "SharedTexts", "settings_hash
 CACHE_FORMAT = "eisfit-campaign-cache/3"  # 3: numbers in packed blocks; 2: each entry holds the sha256 of its result
 READ_FORMATS = (CACHE_FORMAT, "eisfit-campaign-cache/2")  # an entry of format 2 (every number as JSON) is read too
 PACKED_NUMBERS = "@float64"  # the key of a packed block's numbers (no field of a result is so named)
-PACKED_FIELDS = ("values", "stderr", "derived", "correl")  # the result's fields a pack line holds packed
+NUMBER_FIELDS = ("values", "stderr", "derived")  # a result's dicts of numbers (name -> number each)
+PACKED_FIELDS = (*NUMBER_FIELDS, "correl")  # the result's fields a pack line holds packed
 STALE_PACK_DAYS = 30.0  # packs of other code untouched this long are removed by the next run that writes
 KEY_LENGTH = 40  # hex digits of a key (fit_key)
 _KEY = re.compile(rb"[0-9a-f]{%d}\t" % KEY_LENGTH)
@@ -429,7 +430,7 @@ def packed_fields(result: Any) -> dict[str, dict[str, str]]:
     number each) and of its correlation matrix (a :class:`Correlations`: its names, the n x n
     numbers row by row); a field that cannot be packed is left out (written as JSON)."""
     out: dict[str, dict[str, str]] = {}
-    for name in PACKED_FIELDS[:3]:
+    for name in NUMBER_FIELDS:
         numbers = getattr(result, name)
         block = packed_block(numbers, numbers.values())
         if block is not None:
