@@ -2652,22 +2652,23 @@ class _EvolutionReader:
         return CampaignEvolution(rows, self.xlabel, self.axis, self.cells)
 
 
-def campaign_figure_numbers(camp: CampaignLike) -> tuple[CampaignResiduals, CampaignEvolution]:
-    """:func:`campaign_residuals` and :func:`campaign_evolution` (on the campaign's own axis)
-    of a campaign, its results read once for both (a large campaign's are read back from
-    disk: ~0.2 s per pass over 5,000, in the campaign process alone while the figure process
-    waits for these numbers)."""
-    residuals = _known_residuals(camp)
+def campaign_figure_numbers(camp: CampaignLike, max_map_rows: int | None = None
+                            ) -> tuple[CampaignResiduals, CampaignEvolution]:
+    """:func:`campaign_residuals` (``max_rows=max_map_rows``) and :func:`campaign_evolution`
+    (on the campaign's own axis) of a campaign, its results read once for both (a large
+    campaign's are read back from disk: ~0.2 s per pass over 5,000, in the campaign process
+    alone while the figure process waits for these numbers)."""
+    residuals = _known_residuals(camp, max_map_rows)
     evolution = getattr(camp, "evolution", None)
     if residuals is not None or evolution is not None:  # one of them needs no pass
-        return campaign_residuals(camp), campaign_evolution(camp)
+        return campaign_residuals(camp, max_map_rows), campaign_evolution(camp)
     fitted = _camp_fitted(camp)
-    rows, evolving = _ResidualReader(fitted), _EvolutionReader(camp)
+    rows, evolving = _ResidualReader(fitted, max_map_rows), _EvolutionReader(camp)
     if fitted:
         for k, r in enumerate(camp.results):
             rows.add(k, r)
             evolving.add(k, r)
-    return _remember_residuals(camp, rows.residuals()), evolving.evolution()
+    return _remember_residuals(camp, max_map_rows, rows.residuals()), evolving.evolution()
 
 
 CELL_MARKERS = ("o", "s", "^", "h", "<", ">", "p", "*")  # the evolution figure's marker of each cell (colour C0,
@@ -3214,7 +3215,7 @@ def plot_campaign_residual_map(camp: CampaignLike, ax: Axes | None = None,
     band of consecutive checkpoints showing, at each frequency, the residual of largest
     magnitude among them (sign kept), and the axis label says how many checkpoints a row
     holds. At most ``max_rows_labelled`` row labels. Returns the Axes."""
-    data = campaign_residuals(camp).banded(MAX_MAP_ROWS)
+    data = campaign_residuals(camp, max_rows=MAX_MAP_ROWS)
     fitted = data.fitted
     own = ax is None
     if own:
@@ -3265,27 +3266,37 @@ class CampaignResiduals(NamedTuple):
         return self._replace(grid=grid, row_edges=row_edges)
 
 
-def campaign_residuals(camp: CampaignLike) -> CampaignResiduals:
+def campaign_residuals(camp: CampaignLike, max_rows: int | None = None) -> CampaignResiduals:
     """The residual map's numbers (:class:`CampaignResiduals`) of a campaign: those it carries
     as ``residuals`` (the figure process's inputs, which hold no spectrum of a checkpoint an
     overlay does not show), else computed from its results' points, once for as long as it
     holds the same results (a large campaign's process computes them for the figure
-    process's inputs and may draw the map itself: 0.3 s for 10,000 checkpoints)."""
-    known = _known_residuals(camp)
+    process's inputs and may draw the map itself: 0.3 s for 10,000 checkpoints).
+    ``max_rows``: in bands, at most this many rows (:meth:`CampaignResiduals.banded`), each
+    band merged as its results are read: the rows of every checkpoint are never held
+    (10,000 checkpoints: the figure inputs' traced peak in the campaign process 18.6 ->
+    9.6 MB above what it held before, 3.6 MB less held after)."""
+    known = _known_residuals(camp, max_rows)
     if known is not None:
         return known
-    return _remember_residuals(camp, _residuals_of(camp.results))
+    return _remember_residuals(camp, max_rows, _residuals_of(camp.results, max_rows))
 
 
-def _known_residuals(camp: CampaignLike) -> CampaignResiduals | None:
+def _known_residuals(camp: CampaignLike, max_rows: int | None = None) -> CampaignResiduals | None:
     """The residual map's numbers the campaign carries, or those computed for it before from
-    the same results; None when they are to be computed."""
+    the same results (a map of every checkpoint's row serves a banded request too); None
+    when they are to be computed."""
     given = getattr(camp, "residuals", None)
     if given is not None:
         return given
     known = _RESIDUALS.get(id(camp))
-    if known is not None and known[0]() is camp and _same_results(known[1], _held_results(camp)):
-        return known[2]
+    if known is None or known[0]() is not camp or not _same_results(known[1], _held_results(camp)):
+        return None
+    maps = known[2]
+    if max_rows in maps:
+        return maps[max_rows]
+    if None in maps and max_rows is not None:
+        return _remember_residuals(camp, max_rows, maps[None].banded(max_rows))
     return None
 
 
@@ -3297,16 +3308,19 @@ def _held_results(camp: CampaignLike) -> Any:
     return list(results) if isinstance(results, list) else results
 
 
-def _remember_residuals(camp: CampaignLike, data: CampaignResiduals) -> CampaignResiduals:
-    """``data``, remembered as the residual numbers of ``camp`` for as long as it lives and
-    holds the same results."""
+def _remember_residuals(camp: CampaignLike, max_rows: int | None, data: CampaignResiduals) -> CampaignResiduals:
+    """``data``, remembered as the residual numbers of ``camp`` in at most ``max_rows`` rows
+    (None: a row per checkpoint) for as long as it lives and holds the same results."""
     try:
         ref = _weakref.ref(camp)
     except TypeError:  # a campaign-like object that cannot be referenced weakly: not remembered
         return data
     if id(camp) not in _RESIDUALS:
         _weakref.finalize(camp, _RESIDUALS.pop, id(camp), None)
-    _RESIDUALS[id(camp)] = (ref, _held_results(camp), data)
+    held = _held_results(camp)
+    known = _RESIDUALS.get(id(camp))
+    maps = known[2] if known is not None and known[0]() is camp and _same_results(known[1], held) else {}
+    _RESIDUALS[id(camp)] = (ref, held, {**maps, max_rows: data})
     return data
 
 
@@ -3316,8 +3330,9 @@ def _same_results(known: Any, held: Any) -> bool:
     return known is held
 
 
-# id of a campaign -> (a weak reference to it, its results, their numbers); an entry goes with its campaign
-_RESIDUALS: dict[int, tuple[Any, Any, CampaignResiduals]] = {}
+# id of a campaign -> (a weak reference to it, its results, their numbers by max_rows); an entry goes
+# with its campaign
+_RESIDUALS: dict[int, tuple[Any, Any, dict[int | None, CampaignResiduals]]] = {}
 
 
 # rows with frequencies the residual grid lacks, held before it is widened for them: this many, or
@@ -3326,17 +3341,17 @@ _WIDEN_EVERY = 64
 _WIDEN_SHARE = 8
 
 
-def _residuals_of(results: Sequence[Any]) -> CampaignResiduals:
+def _residuals_of(results: Sequence[Any], max_rows: int | None = None) -> CampaignResiduals:
     """Each fitted result's residuals in % of |Z| on the campaign's common log-frequency grid,
     its results read once, one at a time, each row written into the grid as it is read (rows
     with frequencies the grid lacks wait for it to be widened for them, ``_WIDEN_EVERY`` of
     them or an eighth of the rows read so far, so that spectra that each bring frequencies
     of their own widen it a few dozen times, not once every few rows): the rows of 10,000
     checkpoints, held until the last was read, had added ~14 MB to the campaign process's
-    peak."""
+    peak. ``max_rows``: merged into bands as read (:class:`_ResidualGrid`)."""
     from .fitting.result import fitted_indices
 
-    rows = _ResidualReader(fitted_indices(results))
+    rows = _ResidualReader(fitted_indices(results), max_rows)
     for k in rows.fitted:
         rows.add(k, results[k])
     return rows.residuals()
@@ -3346,10 +3361,10 @@ class _ResidualReader:
     """:func:`_residuals_of` one result at a time: :meth:`add` each fitted checkpoint's
     result (``fitted``: their indices; any other index is passed over), then :meth:`residuals`."""
 
-    def __init__(self, fitted: list[int]):
+    def __init__(self, fitted: list[int], max_rows: int | None = None):
         self.fitted = fitted
         self._row = {k: row for row, k in enumerate(fitted)}
-        self._grid = _ResidualGrid(len(fitted))
+        self._grid = _ResidualGrid(len(fitted), max_rows)
 
     def add(self, k: int, r: Any) -> None:
         row = self._row.get(k)
@@ -3361,14 +3376,26 @@ class _ResidualReader:
         if not self.fitted:
             return CampaignResiduals([], _np.zeros(0), _np.zeros((0, 0)))
         self._grid.widen()
-        return CampaignResiduals(self.fitted, self._grid.freqs, self._grid.values)
+        return CampaignResiduals(self.fitted, self._grid.freqs, self._grid.values, self._grid.row_edges)
 
 
 class _ResidualGrid:
-    """The residual map's grid (rows, log frequencies) filled row by row (:func:`_residuals_of`)."""
+    """The residual map's grid (rows, log frequencies) filled row by row (:func:`_residuals_of`).
 
-    def __init__(self, rows: int):
-        self.freqs, self.values = _np.zeros(0), _np.zeros((rows, 0))
+    With ``max_rows``, in bands of consecutive rows as :meth:`CampaignResiduals.banded` draws
+    them (:func:`_band_edges`), each band's row holding at each frequency the residual of
+    largest magnitude among its rows (sign kept; the first row of equals, whatever order the
+    rows come in; NaN where none has a point), merged as each row comes: the rows of every
+    checkpoint are never held."""
+
+    def __init__(self, rows: int, max_rows: int | None = None, freqs: "_np.ndarray | None" = None):
+        self.row_edges = None if max_rows is None else _band_edges(rows, max_rows)
+        self._step = 1 if max_rows is None else _band_step(rows, max_rows)
+        bands = rows if self.row_edges is None else self.row_edges.size - 1
+        self.freqs = _np.zeros(0) if freqs is None else freqs
+        self.values = _np.full((bands, self.freqs.size), _np.nan)
+        # the row each band's value came from: the first of equal magnitudes wins (None: a row per band)
+        self._source = None if self._step == 1 else _np.zeros(self.values.shape, int)
         self._columns: dict[bytes, _np.ndarray] = {}  # a spectrum's log frequencies -> their columns now
         self._waiting: list[tuple[int, _np.ndarray, _np.ndarray]] = []  # rows whose frequencies it lacks
 
@@ -3383,7 +3410,19 @@ class _ResidualGrid:
                     self.widen()
                 return
             self._columns[key] = cols
-        self.values[row, cols] = residuals
+        self.put_columns(row, cols, residuals)
+
+    def put_columns(self, row: int, cols: "_np.ndarray", residuals: "_np.ndarray") -> None:
+        """Write (or merge into its band) the residuals of ``row`` at the columns ``cols``."""
+        if self._source is None:
+            self.values[row, cols] = residuals
+            return
+        band = row // self._step
+        now, source = self.values[band, cols], self._source[band, cols]
+        new_size, now_size = _magnitude(residuals), _magnitude(now)
+        wins = (new_size > now_size) | ((new_size == now_size) & (row < source))
+        self.values[band, cols[wins]] = residuals[wins]
+        self._source[band, cols[wins]] = row
 
     def _columns_of(self, logf: "_np.ndarray") -> "_np.ndarray | None":
         """The columns of the log frequencies ``logf``, None where the grid lacks one."""
@@ -3400,34 +3439,55 @@ class _ResidualGrid:
             return
         union = _np.unique(_np.concatenate([self.freqs, *(logf for _, logf, _ in self._waiting)]))
         if union.size != self.freqs.size:
+            at = _np.searchsorted(union, self.freqs)
             wider = _np.full((self.values.shape[0], union.size), _np.nan)
-            wider[:, _np.searchsorted(union, self.freqs)] = self.values
+            wider[:, at] = self.values
+            if self._source is not None:
+                source = _np.zeros(wider.shape, int)
+                source[:, at] = self._source
+                self._source = source
             self.freqs, self.values = union, wider
             self._columns.clear()
         for row, logf, residuals in self._waiting:
-            self.values[row, _np.searchsorted(self.freqs, logf)] = residuals
+            self.put_columns(row, _np.searchsorted(self.freqs, logf), residuals)
         self._waiting.clear()
+
+
+def _magnitude(values: "_np.ndarray") -> "_np.ndarray":
+    """|values|, -1 where NaN (below every residual: any point wins over none)."""
+    return _np.where(_np.isnan(values), -1.0, _np.abs(values))
+
+
+def _band_step(n: int, max_rows: int) -> int:
+    """Checkpoints per band of a map of ``n`` rows drawn in at most ``max_rows`` rows."""
+    return max(-(-n // max_rows), 1)
+
+
+def _band_edges(n: int, max_rows: int) -> "_np.ndarray":
+    """The edges, in checkpoint numbers (0, step, ..., n), of the bands of consecutive
+    checkpoints that a map of ``n`` rows is drawn in with at most ``max_rows`` rows: bands of
+    equal size, the last one shorter; one per checkpoint (0, 1, ..., n) when n <= max_rows."""
+    step = _band_step(n, max_rows)
+    return _np.minimum(_np.arange(-(-n // step) + 1, dtype=float) * step, n)
 
 
 def _largest_per_band(grid, max_rows: int):
     """``grid`` (checkpoints x frequencies) with at most ``max_rows`` rows: consecutive
     checkpoints in bands of equal size (the last one shorter), each band's row the residual
     of largest magnitude at each frequency (its sign kept; NaN where the band has none), and
-    the bands' edges in checkpoint numbers (0, step, ..., n). A map of 10,000 checkpoints,
-    drawn as one cell each, cost ~95 MB while it was saved, for rows of 0.15 pixel at 300 dpi
-    that the eye cannot tell apart; the largest residual of a band keeps a checkpoint that
-    misses a feature visible, an average would wash it out."""
-    n = grid.shape[0]
+    the bands' edges in checkpoint numbers (0, step, ..., n) (:class:`_ResidualGrid`'s bands,
+    its rows written in order). A map of 10,000 checkpoints, drawn as one cell each, cost
+    ~95 MB while it was saved, for rows of 0.15 pixel at 300 dpi that the eye cannot tell
+    apart; the largest residual of a band keeps a checkpoint that misses a feature visible,
+    an average would wash it out."""
+    n, width = grid.shape
     if n <= max_rows:
-        return grid, _np.arange(n + 1, dtype=float)
-    step = -(-n // max_rows)
-    bands = -(-n // step)
-    padded = _np.full((bands * step, grid.shape[1]), _np.nan)
-    padded[:n] = grid
-    blocks = padded.reshape(bands, step, grid.shape[1])
-    magnitude = _np.where(_np.isnan(blocks), -1.0, _np.abs(blocks))
-    largest = _np.take_along_axis(blocks, magnitude.argmax(axis=1)[:, None, :], axis=1)[:, 0, :]
-    return largest, _np.minimum(_np.arange(bands + 1, dtype=float) * step, n)
+        return grid, _band_edges(n, max_rows)
+    bands = _ResidualGrid(n, max_rows, freqs=_np.arange(width, dtype=float))
+    columns = _np.arange(width)
+    for row in range(n):
+        bands.put_columns(row, columns, grid[row])
+    return bands.values, bands.row_edges
 
 
 # ---- DRT of a campaign (issue 8; data from CampaignResult.drts, eisfit/campaign/drt.py) ----

@@ -485,6 +485,52 @@ def test_a_residual_map_of_many_checkpoints_shows_bands_with_their_largest_resid
     assert np.array_equal(rows, np.arange(601))
 
 
+def test_a_banded_residual_map_is_merged_as_the_results_are_read_and_equals_the_bands_of_the_whole_map():
+    """With ``max_rows`` the residual map is read in bands (each row merged into its band as
+    it comes, the rows of every checkpoint never held): on results of several frequency
+    grids, many of them bringing frequencies of their own (rows that wait for the grid to be
+    widened and are merged after later rows), each band holds at each frequency the residual
+    of largest magnitude among its checkpoints (checked against a loop over the whole map),
+    NaN where none has a point; the band edges are those of the whole map's bands."""
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(11)
+    grids = [np.logspace(6, 0, 25), np.logspace(5.5, -1, 31)]
+    results = []
+    for k in range(260):
+        f = np.logspace(4, 1, 7) * 10 ** (0.002 * k) if 90 <= k < 180 else grids[k % 2]
+        results.append(None if k == 40 else SimpleNamespace(frequency=f, residuals_real=rng.normal(size=f.size),
+                                                            residuals_imag=rng.normal(size=f.size)))
+    whole = P._residuals_of(results)
+    banded = P._residuals_of(results, max_rows=30)
+    step = 9  # ceil(259 / 30)
+    assert banded.fitted == whole.fitted and np.array_equal(banded.log_frequency, whole.log_frequency)
+    np.testing.assert_array_equal(banded.row_edges, np.minimum(np.arange(30) * step, 259))
+    assert banded.grid.shape == (29, whole.grid.shape[1])
+    for b in range(29):
+        band = whole.grid[b * step:(b + 1) * step]
+        for j in range(band.shape[1]):
+            finite = band[np.isfinite(band[:, j]), j]
+            expected = finite[np.argmax(np.abs(finite))] if finite.size else np.nan
+            assert banded.grid[b, j] == expected or (np.isnan(expected) and np.isnan(banded.grid[b, j])), (b, j)
+
+
+def test_a_band_keeps_the_first_of_two_residuals_of_equal_magnitude_whatever_order_they_come_in():
+    """Two checkpoints of one band with residuals of equal magnitude and opposite sign: the
+    band shows the earlier checkpoint's, as a band of the whole map does, even when the later
+    one was merged first (a row that waited for new frequencies is merged late)."""
+    grid = P._ResidualGrid(20, max_rows=5, freqs=np.array([0.0, 1.0]))
+    columns = np.arange(2)
+    grid.put_columns(6, columns, np.array([-3.0, 1.0]))
+    grid.put_columns(5, columns, np.array([3.0, np.nan]))
+    grid.put_columns(7, columns, np.array([np.nan, np.nan]))
+    np.testing.assert_array_equal(grid.values[1], [3.0, 1.0])
+    np.testing.assert_array_equal(grid.values[0], [np.nan, np.nan])
+    whole = np.full((20, 2), np.nan)
+    whole[5], whole[6] = [3.0, np.nan], [-3.0, 1.0]
+    np.testing.assert_array_equal(P._largest_per_band(whole, 5)[0], grid.values)
+
+
 def test_the_residual_grid_puts_each_point_at_its_rounded_log_frequency_whatever_the_order_of_the_grids():
     """Results on several frequency grids, one missing (None), more than ``_WIDEN_EVERY`` of
     them bringing new frequencies: each row holds at each column (log10 f rounded to 3
@@ -523,7 +569,7 @@ def test_a_campaigns_residual_numbers_are_computed_once_for_the_same_results(big
     camp.results = list(big_camp.results)
     calls = []
     real = P._residuals_of
-    monkeypatch.setattr(P, "_residuals_of", lambda results: calls.append(1) or real(results))
+    monkeypatch.setattr(P, "_residuals_of", lambda results, *a: calls.append(1) or real(results, *a))
     first = P.campaign_residuals(camp)
     assert P.campaign_residuals(camp) is first and len(calls) == 1
     camp.results[4] = camp.results[4].with_fields(label="other")

@@ -90,8 +90,7 @@ def figure_inputs(camp: Any) -> FigureInputs:
     results: list[Any] = [None] * len(camp.results)
     for k in fitted:  # only the overlays' results read (a large campaign keeps them on disk)
         results[k] = camp.results[k] if k in overlaid else NOT_SENT
-    residuals, evolution = campaign_figure_numbers(camp)  # the results read once for both
-    residuals = residuals.banded(MAX_MAP_ROWS)
+    residuals, evolution = campaign_figure_numbers(camp, MAX_MAP_ROWS)  # the results read once for both
     named = overlaid | {residuals.fitted[i] for i in labelled_map_rows(len(residuals.fitted))}
     checkpoints = [dataclasses.replace(c, spectrum=None, content_sha256="", reader=None) if k in named else NOT_SENT
                    for k, c in enumerate(camp.checkpoints)]
