@@ -25,7 +25,7 @@ from multiprocessing.context import BaseContext
 from typing import Any, Callable, Sequence
 
 __all__ = ["map_jobs", "fork_is_safe", "usable_cores", "worker_context", "owned_pool", "tune_allocator",
-           "allocator_tuned", "release_freed_memory", "die_with_parent", "PARENT_POLL_SECONDS", "long_lived_objects",
+           "allocator_tuned", "release_freed_memory", "owned_worker", "die_with_parent", "PARENT_POLL_SECONDS", "long_lived_objects",
            "settle_long_lived", "interrupt_on_signals", "ignore_interrupts", "stop_pool", "pool_processes",
            "death_causes", "worker_deaths_text"]
 
@@ -114,10 +114,21 @@ class _OwnedPool(ProcessPoolExecutor):
 def _start_worker(parent_pid: int, setup: Callable[[], None] | None) -> None:
     if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:  # a forked worker ends when terminated,
         signal.signal(signal.SIGTERM, signal.SIG_DFL)  # whatever its parent made of SIGTERM
+    global _owned_worker
     die_with_parent(parent_pid)
     gc.freeze()  # what the worker starts with (imports, a forked parent's objects) lives as long as it
+    _owned_worker = True
     if setup is not None:
         setup()
+
+
+_owned_worker = False  # this process is a worker of an owned_pool
+
+
+def owned_worker() -> bool:
+    """Whether this process is a worker of :func:`owned_pool` (a campaign's fitting and
+    reading workers): it runs task after task, each growing and freeing its own heap."""
+    return _owned_worker
 
 
 def pool_processes(pool: Executor) -> list:
