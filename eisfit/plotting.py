@@ -3409,27 +3409,33 @@ class _ResidualGrid:
         self.values = _np.full((bands, self.freqs.size), _np.nan)
         # the row each band's value came from: the first of equal magnitudes wins (None: a row per band)
         self._source = None if self._step == 1 else _np.zeros(self.values.shape, int)
-        self._columns: dict[bytes, _np.ndarray] = {}  # a spectrum's log frequencies -> their columns now
+        # a spectrum's log frequencies -> their columns now (and the last of repeated ones, _last_of_each)
+        self._columns: dict[bytes, tuple[_np.ndarray, _np.ndarray | None]] = {}
         self._waiting: list[tuple[int, _np.ndarray, _np.ndarray]] = []  # rows whose frequencies it lacks
 
     def put(self, row: int, logf: "_np.ndarray", residuals: "_np.ndarray") -> None:
         key = logf.tobytes()
-        cols = self._columns.get(key)
-        if cols is None:
+        known = self._columns.get(key)
+        if known is None:
             cols = self._columns_of(logf)
             if cols is None:
                 self._waiting.append((row, logf, residuals))
                 if len(self._waiting) >= max(_WIDEN_EVERY, row // _WIDEN_SHARE):
                     self.widen()
                 return
-            self._columns[key] = cols
-        self.put_columns(row, cols, residuals)
+            known = self._columns[key] = (cols, _last_of_each(cols))
+        self.put_columns(row, known[0], residuals, known[1])
 
-    def put_columns(self, row: int, cols: "_np.ndarray", residuals: "_np.ndarray") -> None:
-        """Write (or merge into its band) the residuals of ``row`` at the columns ``cols``."""
+    def put_columns(self, row: int, cols: "_np.ndarray", residuals: "_np.ndarray",
+                    last: "_np.ndarray | None" = None) -> None:
+        """Write (or merge into its band) the residuals of ``row`` at the columns ``cols``.
+        ``last``: where points share a column (a frequency repeated to the rounding), the
+        positions of the last of each (:func:`_last_of_each`), which a row of its own shows."""
         if self._source is None:
             self.values[row, cols] = residuals
             return
+        if last is not None:
+            cols, residuals = cols[last], residuals[last]
         band = row // self._step
         now, source = self.values[band, cols], self._source[band, cols]
         new_size, now_size = _magnitude(residuals), _magnitude(now)
@@ -3462,8 +3468,16 @@ class _ResidualGrid:
             self.freqs, self.values = union, wider
             self._columns.clear()
         for row, logf, residuals in self._waiting:
-            self.put_columns(row, _np.searchsorted(self.freqs, logf), residuals)
+            cols = _np.searchsorted(self.freqs, logf)
+            self.put_columns(row, cols, residuals, _last_of_each(cols))
         self._waiting.clear()
+
+
+def _last_of_each(cols: "_np.ndarray") -> "_np.ndarray | None":
+    """The positions of the last of each column in ``cols``, None where no column repeats."""
+    if _np.unique(cols).size == cols.size:
+        return None
+    return _np.sort(cols.size - 1 - _np.unique(cols[::-1], return_index=True)[1])
 
 
 def _magnitude(values: "_np.ndarray") -> "_np.ndarray":

@@ -488,17 +488,19 @@ def test_a_residual_map_of_many_checkpoints_shows_bands_with_their_largest_resid
 def test_a_banded_residual_map_is_merged_as_the_results_are_read_and_equals_the_bands_of_the_whole_map():
     """With ``max_rows`` the residual map is read in bands (each row merged into its band as
     it comes, the rows of every checkpoint never held): on results of several frequency
-    grids, many of them bringing frequencies of their own (rows that wait for the grid to be
+    grids (one with a frequency repeated to the rounding: a row shows the last of the two),
+    many of them bringing frequencies of their own (rows that wait for the grid to be
     widened and are merged after later rows), each band holds at each frequency the residual
     of largest magnitude among its checkpoints (checked against a loop over the whole map),
     NaN where none has a point; the band edges are those of the whole map's bands."""
     from types import SimpleNamespace
 
     rng = np.random.default_rng(11)
-    grids = [np.logspace(6, 0, 25), np.logspace(5.5, -1, 31)]
+    repeated = np.concatenate([np.logspace(6, 0, 25)[:10], [1e5 * 1.0001], np.logspace(6, 0, 25)[10:]])
+    grids = [np.logspace(6, 0, 25), np.logspace(5.5, -1, 31), repeated]  # 1e5 Hz twice, to the rounding
     results = []
     for k in range(260):
-        f = np.logspace(4, 1, 7) * 10 ** (0.002 * k) if 90 <= k < 180 else grids[k % 2]
+        f = np.logspace(4, 1, 7) * 10 ** (0.002 * k) if 90 <= k < 180 else grids[k % 3]
         results.append(None if k == 40 else SimpleNamespace(frequency=f, residuals_real=rng.normal(size=f.size),
                                                             residuals_imag=rng.normal(size=f.size)))
     whole = P._residuals_of(results)
