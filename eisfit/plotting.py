@@ -183,14 +183,15 @@ class PendingFigures:
         """name -> paths (PNG first), in the order of the makers."""
         from pathlib import Path
 
-        from ._processes import release_freed_memory
+        from ._processes import allocator_tuned, release_freed_memory
 
         written: dict = {}
         feeder = self._start_feeder()
         try:
             while (name := self._take(for_worker=False)) is not None:
                 written[name] = save_figure(self._makers[name](), self._folder / name)
-                release_freed_memory()  # as the figure process does: this figure's peak not kept into the next
+                if allocator_tuned():  # the command, which keeps freed memory: as the figure process
+                    release_freed_memory()  # does, this figure's peak not kept into the next
             if feeder is not None:
                 feeder.join()
             for name, job in list(self._jobs.items()):
