@@ -62,7 +62,7 @@ from .._caller import user_stacklevel
 from .._files import atomic_text_file
 from .._json import to_jsonable
 from ..errors import CampaignError
-from ..fitting.result import SHARED_FIELDS, Correlations
+from ..fitting.result import NUMBER_FIELDS, SHARED_FIELDS, Correlations
 from .sources import CampaignWarning
 
 __all__ = ["FitCache", "MemoryCache", "KeptEntry", "SharedTexts", "settings_hash", "circuit_fingerprint", "seed_hash",
@@ -71,7 +71,6 @@ __all__ = ["FitCache", "MemoryCache", "KeptEntry", "SharedTexts", "settings_hash
 CACHE_FORMAT = "eisfit-campaign-cache/3"  # 3: numbers in packed blocks; 2: each entry holds the sha256 of its result
 READ_FORMATS = (CACHE_FORMAT, "eisfit-campaign-cache/2")  # an entry of format 2 (every number as JSON) is read too
 PACKED_NUMBERS = "@float64"  # the key of a packed block's numbers (no field of a result is so named)
-NUMBER_FIELDS = ("values", "stderr", "derived")  # a result's dicts of numbers (name -> number each)
 PACKED_FIELDS = (*NUMBER_FIELDS, "correl")  # the result's fields a pack line holds packed
 STALE_PACK_DAYS = 30.0  # packs of other code untouched this long are removed by the next run that writes
 KEY_LENGTH = 40  # hex digits of a key (fit_key)

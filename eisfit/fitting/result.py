@@ -15,8 +15,8 @@ import numpy as np
 from .._json import to_jsonable
 from .intervals import with_open_ends_empty
 
-__all__ = ["FitResult", "Correlations", "ARRAY_KEYS", "NO_POINTS", "SHARED_FIELDS", "share_equal_fields",
-           "shared_fields", "one_of_equal", "fitted_indices", "results_field"]
+__all__ = ["FitResult", "Correlations", "ARRAY_KEYS", "NO_POINTS", "SHARED_FIELDS", "NUMBER_FIELDS",
+           "share_equal_fields", "shared_fields", "one_of_equal", "fitted_indices", "results_field"]
 
 # the per-point arrays' keys in to_dict (units in the names; Z'' < 0 capacitive, as everywhere)
 ARRAY_KEYS = {"frequency": "frequency_Hz", "z_real": "z_real_ohm", "z_imag": "z_imag_ohm",
@@ -427,7 +427,7 @@ class FitResult:
                 kw[f.name] = array(f.name + "_real") + 1j * array(f.name + "_imag")
             elif f.name == "frequency":
                 kw[f.name] = array(f.name)
-            elif f.name in ("values", "stderr", "derived"):
+            elif f.name in NUMBER_FIELDS:
                 raw = d.get("unresolved_values", {}).get(f.name, {})
                 kw[f.name] = {k: _from_json_float(raw.get(k, x)) for k, x in d[f.name].items()}
             elif f.name == "correl":  # a Correlations as it is (the campaign cache's packed matrix)
@@ -513,6 +513,7 @@ SHARED_FIELDS = ("settings", "units", "derived_units", "param_names", "roles", "
 NOT_SERIALISED = ("suggestion",)  # fields that to_dict() leaves out (an object of its own, not a number)
 _FIELD_KINDS = {"values": "numbers", "stderr": "numbers", "derived": "numbers", "frequency": "frequency",
                 "z": "complex", "z_fit": "complex", "correl": "correl", "intervals": "intervals"}
+NUMBER_FIELDS = tuple(name for name, kind in _FIELD_KINDS.items() if kind == "numbers")  # dicts name -> number
 # (name, how to_dict writes it) of each serialised field, in field order
 _DICT_FIELDS = tuple((f.name, _FIELD_KINDS.get(f.name, "")) for f in fields(FitResult) if f.name not in NOT_SERIALISED)
 
