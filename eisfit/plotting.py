@@ -3303,10 +3303,7 @@ def _known_residuals(camp: CampaignLike, max_rows: int | None = None) -> Campaig
     given = getattr(camp, "residuals", None)
     if given is not None:
         return given
-    known = _RESIDUALS.get(id(camp))
-    if known is None or known[0]() is not camp or not _same_results(known[1], _held_results(camp)):
-        return None
-    maps = known[2]
+    maps = _remembered_maps(camp, _held_results(camp))
     if max_rows in maps:
         return maps[max_rows]
     if None in maps and max_rows is not None:
@@ -3332,10 +3329,17 @@ def _remember_residuals(camp: CampaignLike, max_rows: int | None, data: Campaign
     if id(camp) not in _RESIDUALS:
         _weakref.finalize(camp, _RESIDUALS.pop, id(camp), None)
     held = _held_results(camp)
-    known = _RESIDUALS.get(id(camp))
-    maps = known[2] if known is not None and known[0]() is camp and _same_results(known[1], held) else {}
-    _RESIDUALS[id(camp)] = (ref, held, {**maps, max_rows: data})
+    _RESIDUALS[id(camp)] = (ref, held, {**_remembered_maps(camp, held), max_rows: data})
     return data
+
+
+def _remembered_maps(camp: CampaignLike, held: Any) -> dict[int | None, CampaignResiduals]:
+    """The residual maps remembered for ``camp`` while it held the results ``held``
+    (:func:`_held_results`), by ``max_rows``; empty when none are."""
+    known = _RESIDUALS.get(id(camp))
+    if known is None or known[0]() is not camp or not _same_results(known[1], held):
+        return {}
+    return known[2]
 
 
 def _same_results(known: Any, held: Any) -> bool:
