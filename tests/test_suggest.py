@@ -296,8 +296,59 @@ def test_the_intercept_sums_the_arc_the_series_holds_arc_flag_is_about():
     stderr = {"R0": 80.0, "R1": 80.0}
     held = series_holding_arc(values, stderr, circuit_arcs(circ, branches=True), ["R0"], 1e6, set())
     assert held == ["R0"]
-    summed, arc = intercept_terms(circ, values, [f"series-holds-arc:{r}" for r in held])
-    assert summed == ("R0", "R1") and arc.resistor == "R1"
+    summed, traded = intercept_terms(circ, values, [f"series-holds-arc:{r}" for r in held])
+    assert summed == ("R0", "R1") and traded == ("R1", "CPE1_0", "CPE1_1")
+
+
+@pytest.mark.parametrize("circuit, summed", [("R0-p(R1,CPE1)-G1", ("R0", "G1_0")),
+                                             ("R0-p(R1,CPE1)-Ws1", ("R0", "Ws1_0")),
+                                             ("R0-p(R1,CPE1)-Gs1", None)])
+def test_a_series_element_above_the_data_is_held_by_the_series_resistance_whatever_its_stderr(circuit, summed):
+    """A G, Gs or Ws in series whose apex lies above f_max (flagged fapex-outside-range) trades
+    its resistance with R0 even where both stderrs are small: the intercept sums R0 and the
+    element's DC resistance (its first parameter for G and Ws; none for a Gs, whose DC
+    resistance is R_G / tanh(phi)); the arc after R0, inside the data, is not a term."""
+    from eisfit.analysis.derived import circuit_arcs, series_apex_elements, series_holding_arc
+    from eisfit.fitting.intercept import intercept_terms
+
+    circ = Circuit(circuit)
+    element = circ.elements[-1].name
+    values = {n: 1.0 for n in circ.param_names} | {"R0": 40.0, "R1": 200.0, "CPE1_0": 3e-6, "CPE1_1": 0.85}
+    stderr = {n: 0.1 * abs(v) for n, v in values.items()}
+    args = (values, stderr, circuit_arcs(circ, branches=True), ["R0"], 1e6, set())
+    assert series_apex_elements(circ) == [element]
+    assert series_holding_arc(*args) == []  # the arc inside the data, every stderr small
+    assert series_holding_arc(*args, elements_above=[element]) == ["R0"]
+    flags = [f"fapex-outside-range:{element}", "series-holds-arc:R0"]
+    found = intercept_terms(circ, values, flags)
+    assert (found and found.summed) == summed
+    if summed:
+        assert found.traded == summed[1:]  # the element's time constant is not read as traded
+        assert intercept_terms(circ, values, flags + [f"at-bound:{element}_1"]) is None  # a collapsed element
+
+
+def test_an_explicit_gerischer_standing_in_for_an_arc_above_the_data_leaves_r0_undetermined():
+    """R0-p(R1,CPE1)-G1 fitted to the garnet measured to 1 MHz: its Gerischer (apex above
+    f_max) takes the bulk arc's tail and R0 had read 43 +- 9 ohm as a number for a true 5 (the
+    split rests on the Gerischer's shape above the data). R0 is now flagged series-holds-arc
+    and reads undetermined; the intercept R0 + R_G is given, within 3 of its stderr of the
+    truth. A true Gerischer inside the data keeps R0 as it is."""
+    from eisfit.fitting.flags import reads_undetermined
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        edge = eisfit.fit(garnet_to_1mhz(0), GERISCHER)
+        inside = eisfit.fit(synthetic(GERISCHER, [20.1, 30.5, 1.1e-5, 0.943, 56.6, 0.00926], seed=0,
+                                      f=np.logspace(5, -1, 61)), GERISCHER)
+    assert {"fapex-outside-range:G1", "series-holds-arc:R0"} <= set(edge.flags)
+    r0_line = next(line for line in edge.summary().splitlines() if line.split()[:1] == ["R0"])
+    assert reads_undetermined(edge.flags, "R0") and "(undetermined: a series resistance that holds an arc" in r0_line
+    above = intercept_only(edge)
+    assert above.summed == ("R0", "G1_0") and above.names == ("R0", "G1_0")
+    truth = GARNET_1MHZ[0] + GARNET_1MHZ[1]
+    assert abs(above.value_ohm - truth) < 3 * above.stderr_ohm < 0.1 * edge.stderr["R0"]
+    assert not any(f.startswith(("series-holds-arc", "fapex-outside-range")) for f in inside.flags)
+    assert "hf_intercept_ohm" not in inside.derived and not reads_undetermined(inside.flags, "R0")
 
 
 def test_a_campaign_carries_the_intercept_of_checkpoints_whose_arc_lies_above_the_data():

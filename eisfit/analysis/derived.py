@@ -38,7 +38,8 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from ..model.circuit import Arc
-from ..model.elements import ELEMENT_ARC_KINDS, WARBURG_KINDS
+from ..model.elements import APEX_KINDS, ELEMENT_ARC_KINDS, WARBURG_KINDS
+from ..model.parser import Leaf, series_chain
 
 INTERFACE_ROLES = ("interface", "electrode", "charge transfer")
 ELECTROLYTE_ROLES = ("bulk", "grain boundary", "electrolyte")
@@ -240,8 +241,16 @@ def fastest_arc(values: Mapping[str, float], arcs: Sequence[Arc]) -> tuple[float
     return min(taus, key=lambda ta: ta[0]) if taus else None
 
 
+def series_apex_elements(circuit) -> list[str]:
+    """The names of the G, Gs and Ws elements in series with the whole circuit (its top-level
+    chain): where one's apex lies above the data, the series resistances hold it
+    (:func:`series_holding_arc`)."""
+    return [node.name for node in series_chain(circuit.tree) if isinstance(node, Leaf) and node.kind in APEX_KINDS]
+
+
 def series_holding_arc(values: Mapping[str, float], stderr: Mapping[str, float], arcs: Sequence[Arc],
-                       series_resistors: Sequence[str], f_max_hz: float, gone: set[str]) -> list[str]:
+                       series_resistors: Sequence[str], f_max_hz: float, gone: set[str],
+                       elements_above: Sequence[str] = ()) -> list[str]:
     """The series resistances (R0, the high-frequency intercept) that hold the resistance of
     the arc right after them as well: the fastest arc (smallest time constant) has its apex
     above ``f_max_hz`` (Hz), and its resistance or a series one is not determined by the data
@@ -251,15 +260,25 @@ def series_holding_arc(values: Mapping[str, float], stderr: Mapping[str, float],
     26.25; one above a 1 MHz analyser's range: R0 33 +- 60 and R1 72 +- 61 ohm, true 5 and
     100, the sum 105.1 +- 0.2). Such an R is no series resistance alone: it stays out of
     Arrhenius lines, and ``sigma_total_with_series_S_per_cm`` (the sum) is the determined
-    conductivity."""
+    conductivity.
+
+    ``elements_above``: the G, Gs or Ws elements in series with the whole circuit whose apex
+    lies above f_max (:func:`series_apex_elements`, flagged ``fapex-outside-range``). The
+    series resistances hold such an element whatever the standard errors say: the data hold
+    only its low-frequency side, which any depressed arc also gives, so how its resistance
+    and R0 split rests on the shape assumed above the data (a garnet's bulk arc, R0 5 and
+    R1 100 ohm, apex 13 MHz, measured to 1 MHz and fitted with R0-p(R1,CPE1)-G1: R0 43.3 +-
+    9.1 and R_G 61.4 +- 9.1 ohm, the sum 104.7)."""
     from .quality import undetermined
 
+    series = [s for s in series_resistors if s not in gone and s in values]
+    if elements_above:
+        return series
     found = fastest_arc(values, arcs)
     if found is None:
         return []
     tau, fastest = found
     r = fastest.resistor
-    series = [s for s in series_resistors if s not in gone and s in values]
     traded = r in gone or any(undetermined(values[n], stderr.get(n, math.nan)) for n in (r, *series))
     if not (traded and 1.0 / (2.0 * math.pi * tau) > f_max_hz):
         return []

@@ -15,7 +15,7 @@ import numpy as np
 from ..analysis.derived import (ELEMENT_QUANTITY_KINDS, SERIES_HOLDS_ARC_FLAG, arc_tau_s, capacitance_outside_role,
                                circuit_arcs, derived_quantities, derived_quantities_batch, guess_roles,
                                one_parameter_quantities, permittivity_unphysical, quantity_inputs,
-                               series_holding_arc)
+                               series_apex_elements, series_holding_arc)
 from ..analysis.kk import KK_MIN_POINTS
 from ..analysis.quality import (MISFIT_RATIO, data_kk_consistent, is_lack_of_fit, kk_noise_level,
                                 lack_of_fit_ratio, modulus_phase_reading, unmodelled_capacitance_F,
@@ -24,8 +24,8 @@ from ..model import Arc, CircuitDefinition
 from ..model.elements import APEX_KINDS, ELEMENT_ARC_KINDS, ELEMENTS, element_apex_hz, gs_phi_saturated
 from ..model.parser import Leaf, Series, leaves, parallels, series_chain
 from ..spectrum import Spectrum, padded_points
-from .flags import (ARC_NUMBERING_FLAG, PROFILE_OPEN_FLAG, SPANS_RANGE_FLAG, WARBURG_COEFFICIENT_SUFFIX, flag_details,
-                    unresolved_keys, unresolved_names)
+from .flags import (APEX_OUTSIDE_RANGE, ARC_NUMBERING_FLAG, PROFILE_OPEN_FLAG, SPANS_RANGE_FLAG,
+                    WARBURG_COEFFICIENT_SUFFIX, flag_details, unresolved_keys, unresolved_names)
 from .profile import (DIFFUSION_EDGE_FACTOR, arcs_at_blocked_low_edge, diffusion_times,
                       open_towards_infinite_length)
 from .intercept import intercept_quantities
@@ -143,8 +143,9 @@ def assemble_result(
                                           float(np.max(np.abs(z)))))
     flags = _without_judgements_of_unresolved(flags, arcs)
     series = derived_settings(definition, roles, settings)["series_resistors"]
+    above = [e for e in series_apex_elements(circ) if f"{APEX_OUTSIDE_RANGE}:{e}" in flags]
     flags.extend(f"{SERIES_HOLDS_ARC_FLAG}:{r}" for r in series_holding_arc(
-        values, stderr, arcs, series, float(np.max(f)), unresolved_names(flags)))
+        values, stderr, arcs, series, float(np.max(f)), unresolved_names(flags), above))
     intercept, intercept_units = intercept_quantities(circ, values, covariance, cov_names, flags, area_cm2)
     derived.update(intercept)
     derived_units.update(intercept_units)
@@ -396,7 +397,7 @@ def _element_apex_flags(values, circ, f) -> list[str]:
     low-frequency side, an arc's tail, not the branch that tells a Gerischer or a diffusion
     (a garnet measured to 1 MHz, its bulk arc's apex at ~13 MHz, fitted with
     R0-p(R1,CPE1)-G1: t_G = 47 ns, apex 5.9 MHz, R0 half the intercept)."""
-    return [f"fapex-outside-range:{e.name}" for e in circ.elements if e.kind in APEX_KINDS
+    return [f"{APEX_OUTSIDE_RANGE}:{e.name}" for e in circ.elements if e.kind in APEX_KINDS
             and element_apex_hz(e.kind, [values[n] for n in e.param_names]) > float(np.max(f))]
 
 

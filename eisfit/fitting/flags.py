@@ -167,7 +167,9 @@ FLAGS: dict[str, tuple[str, str]] = {
     "series-holds-arc": (CAUTION, "this series resistance (R0, the high-frequency intercept) also holds the "
                                   "resistance of the arc right after it, whose apex lies above f_max, where it or "
                                   "the arc's resistance is not determined by the data (unresolved, or stderr >= "
-                                  "value): the two trade, only their sum is measured (hf_intercept_ohm, per area "
+                                  "value), or of a Gerischer or finite-length Warburg in series whose apex lies "
+                                  "above f_max (the data hold only its low-frequency side, which any depressed arc "
+                                  "gives): the two trade, only their sum is measured (hf_intercept_ohm, per area "
                                   "hf_intercept_asr_ohm_cm2; sigma_total_with_series_S_per_cm). The value is no "
                                   "series resistance alone: reports read it 'undetermined' and Arrhenius "
                                   "lines leave it out"),

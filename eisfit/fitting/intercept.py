@@ -3,7 +3,8 @@
 An arc that peaks above f_max (a garnet's bulk arc, ~10 MHz, on a 1 MHz analyser) shows
 the data only its low-frequency side: its resistance trades with the series resistance
 before it (the fit flags ``series-holds-arc:R0``), and only their sum, the intercept
-R0 + R1, is measured. :func:`intercept_quantities` makes it a derived quantity of such a
+R0 + R1, is measured. So does a Gerischer or a finite-length Warburg in series whose apex
+lies above f_max (R0 + R_G of ``R0-p(R1,CPE1)-G1``). :func:`intercept_quantities` makes it a derived quantity of such a
 fit (``hf_intercept_ohm`` with its standard error from the covariance, and per area
 ``hf_intercept_asr_ohm_cm2``): ``eisfit fit`` prints it, a campaign's table has it as a
 column; :func:`intercept_only` reads it back for ``eisfit suggest``.
@@ -12,14 +13,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
-from ..analysis.derived import SERIES_HOLDS_ARC_FLAG, circuit_arcs, fastest_arc
+from ..analysis.derived import SERIES_HOLDS_ARC_FLAG, circuit_arcs, fastest_arc, series_apex_elements
 from ..analysis.quality import undetermined
-from ..model.circuit import Arc, Circuit, circuit_of
+from ..model.circuit import Circuit, circuit_of
 from ..units import format_value
+from .flags import APEX_OUTSIDE_RANGE
 
 INTERCEPT_KEY = "hf_intercept_ohm"
 INTERCEPT_ASR_KEY = "hf_intercept_asr_ohm_cm2"
@@ -57,25 +59,49 @@ def intercept_text(summed: Sequence[str], value_ohm: float, stderr_ohm: float) -
     return f"{' + '.join(summed)} = {format_value(value_ohm, stderr_ohm, 'ohm', 4)}"
 
 
-def intercept_terms(circuit: Circuit, values: Mapping[str, float], flags: Sequence[str]
-                    ) -> tuple[tuple[str, ...], Arc] | None:
-    """(the resistances of the intercept, the arc above the data) of a fit of ``circuit`` at
-    ``values`` with ``flags``: the series resistances flagged ``series-holds-arc:<R>`` and
-    the R of the arc that flag is about, the fastest of the arcs it looks at (branch and
-    element arcs included: :func:`eisfit.analysis.derived.series_holding_arc`). None when
-    no series resistance holds an arc, or when that arc's R or Q (C) is on a bound (a
-    collapsed element, not an arc above the data; an exponent at 1 is an ideal element)."""
+class InterceptTerms(NamedTuple):
+    """What a fit's intercept sums (:func:`intercept_terms`)."""
+
+    summed: tuple[str, ...]  # the series resistances flagged, then the resistance of the process above the data
+    traded: tuple[str, ...]  # the parameters of that process the data leave to the intercept: an arc's R, Q
+    # and n; a Gerischer's or Warburg's R alone (its time constant the data do not support: unresolved)
+
+
+DC_RESISTANCE_KINDS = ("G", "Ws")  # series elements whose resistance at DC is their first parameter
+# (R_G of a Gerischer, Z0 of a finite-length Warburg; a finite-length Gerischer's is R_G / tanh(phi))
+
+
+def intercept_terms(circuit: Circuit, values: Mapping[str, float], flags: Sequence[str]) -> InterceptTerms | None:
+    """The resistances of the intercept and the parameters they stand for, of a fit of
+    ``circuit`` at ``values`` with ``flags``: the series resistances flagged
+    ``series-holds-arc:<R>`` and the resistance of the process that flag is about. That is a
+    Gerischer or finite-length Warburg in series flagged ``fapex-outside-range`` (its apex
+    above the data) where there is one, else the fastest of the arcs (branch and element
+    arcs included: :func:`eisfit.analysis.derived.series_holding_arc`). None when no series
+    resistance holds an arc, when that process's R or Q (C, time constant) is on a bound (a
+    collapsed element, not an arc above the data; an exponent at 1 is an ideal element), or
+    when it is a finite-length Gerischer, whose resistance at DC (R_G / tanh(phi)) is no
+    parameter of its own (R0 stays flagged; no intercept is given)."""
     parts = [flag.partition(":") for flag in flags]
     held = [name for kind, _, name in parts if kind == SERIES_HOLDS_ARC_FLAG]
-    found = fastest_arc(values, circuit_arcs(circuit, branches=True)) if held else None
-    if found is None:
+    if not held:
         return None
-    arc = found[1]
+    element = next((e for e in series_apex_elements(circuit) if f"{APEX_OUTSIDE_RANGE}:{e}" in flags), None)
+    if element is not None:
+        instance = next(e for e in circuit.elements if e.name == element)
+        if instance.kind not in DC_RESISTANCE_KINDS:
+            return None
+        process, traded = tuple(instance.param_names), (instance.param_names[0],)
+    else:
+        found = fastest_arc(values, circuit_arcs(circuit, branches=True))
+        if found is None:
+            return None
+        process = traded = tuple(found[1].param_names)
     on_bound = {name for kind, _, name in parts if kind == "at-bound"}
     units = dict(zip(circuit.param_names, circuit.param_units))
-    if any(n in on_bound and units.get(n, "") for n in arc.param_names):
+    if any(n in on_bound and units.get(n, "") for n in process):
         return None
-    return (*held, arc.resistor), arc
+    return InterceptTerms((*held, traded[0]), traded)
 
 
 def intercept_quantities(circuit: Circuit, values: Mapping[str, float], covariance: np.ndarray | None,
@@ -90,7 +116,7 @@ def intercept_quantities(circuit: Circuit, values: Mapping[str, float], covarian
     found = intercept_terms(circuit, values, flags)
     if found is None:
         return {}, {}
-    summed, arc = found
+    summed = found.summed
     value = float(sum(values[n] for n in summed))
     stderr = math.nan
     if covariance is not None:
@@ -98,7 +124,7 @@ def intercept_quantities(circuit: Circuit, values: Mapping[str, float], covarian
         variance = float(np.sum(np.asarray(covariance)[np.ix_(rows, rows)]))
         stderr = math.sqrt(variance) if variance >= 0 else math.nan
     terms = " + ".join(summed)
-    why = f"the high-frequency intercept, the arc of {arc.resistor} peaking above f_max: series-holds-arc"
+    why = f"the high-frequency intercept, the arc of {summed[-1]} peaking above f_max: series-holds-arc"
     out = {INTERCEPT_KEY: value, f"{INTERCEPT_KEY}_stderr": stderr}
     units = {INTERCEPT_KEY: f"ohm ({terms}: {why})"}
     if area_cm2:
@@ -108,7 +134,8 @@ def intercept_quantities(circuit: Circuit, values: Mapping[str, float], covarian
 
 
 def intercept_only(result: Any) -> InterceptOnly | None:
-    """The intercept a FitResult measured where its fastest arc lies above the data (its
+    """The intercept a FitResult measured where its fastest arc (or a Gerischer or Warburg in
+    series) lies above the data (its
     derived ``hf_intercept_ohm``, :func:`intercept_quantities`); None where it has none or
     where the intercept itself is undetermined (stderr unknown or at least the value)."""
     value = result.derived.get(INTERCEPT_KEY)
@@ -118,6 +145,4 @@ def intercept_only(result: Any) -> InterceptOnly | None:
     found = intercept_terms(circuit_of(result.circuit), result.values, result.flags)
     if found is None or undetermined(value, stderr):
         return None
-    summed, arc = found
-    held = summed[:-1]
-    return InterceptOnly(tuple(held) + tuple(arc.param_names), summed, float(value), float(stderr))
+    return InterceptOnly(found.summed[:-1] + found.traded, found.summed, float(value), float(stderr))
