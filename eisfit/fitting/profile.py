@@ -273,22 +273,16 @@ def _walk_grid(jobs: Sequence[ProfileJob], members: list[int]) -> dict[tuple[int
     fit_ids = itertools.count()
 
     def ask(requests: list[tuple[tuple[int, str, float], tuple]], defer: bool = False) -> None:
-        thetas, lows, highs, groups, keys = [], [], [], [], []
+        fits = []
         for walk_key, (value, start) in requests:
-            row = walk_key[0]
-            problem = jobs[members[row]].problem
+            problem = jobs[members[walk_key[0]]].problem
             index = problem.circuit.param_names.index(walk_key[1])
             fit_id = next(fit_ids)
             asked[fit_id] = (walk_key, index, value)
-            theta, lo, hi = _pinned_starts(problem, index, value, start)
-            thetas.append(theta)
-            lows.append(np.broadcast_to(lo, theta.shape))
-            highs.append(np.broadcast_to(hi, theta.shape))
-            groups += [fit_id] * theta.shape[0]
-            keys += [row] * theta.shape[0]
-        if thetas:
-            run.add(np.concatenate(thetas), np.concatenate(lows), np.concatenate(highs), groups=np.array(groups),
-                    keys=np.array(keys), defer=defer)
+            fits.append((fit_id, walk_key[0], problem, index, value, start))
+        if fits:
+            theta, lower, upper, groups, keys = _pinned_starts(fits)
+            run.add(theta, lower, upper, groups=groups, keys=keys, defer=defer)
 
     first = []
     for row, j in enumerate(members):
@@ -442,18 +436,41 @@ class _Row:
     problem: object
 
 
-def _pinned_starts(problem, index, value, start) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(theta (S, Mf), lower (Mf,), upper (Mf,)) in internal coordinates of the S starts of
-    one constrained fit: the held parameter's lower and upper bounds both at ``value``."""
-    names = problem.circuit.param_names
-    tr = problem.transform
-    j = int(np.flatnonzero(problem.free == index)[0])
-    pinned = math.log(value) if tr.log_mask[j] else float(value)
-    lo, hi = tr.internal_lower.copy(), tr.internal_upper.copy()
-    lo[j] = hi[j] = pinned
-    starts = np.array(_profile_starts(start, index, value, names[index], _arcs_of(problem.circuit),
-                                      _positions(problem.circuit), names[index] in diffusion_times(problem.circuit)))
-    return np.clip(tr.to_internal(starts[:, problem.free]), lo, hi), lo, hi
+def _pinned_starts(fits: Sequence[tuple]) -> tuple[np.ndarray, ...]:
+    """(theta (R, Mf), lower (R, Mf), upper (R, Mf), groups (R,), keys (R,)) in internal
+    coordinates of the starts of constrained fits of one batch (one free set), each fit
+    given as (group, key, problem, index of the held parameter, held value, start vector):
+    its starts (:func:`_profile_starts`), the held parameter's lower and upper bounds both at
+    the held value. The coordinates of all the fits' rows are made in one pass (elementwise:
+    each row's values are those of its fit alone)."""
+    starts: list[np.ndarray] = []
+    lower: list[np.ndarray] = []
+    upper: list[np.ndarray] = []
+    log_masks: list[np.ndarray] = []
+    groups: list[int] = []
+    keys: list[int] = []
+    circuit, free = fits[0][2].circuit, fits[0][2].free
+    names, arcs, pos = circuit.param_names, _arcs_of(circuit), _positions(circuit)
+    times = diffusion_times(circuit)
+    column = {int(i): j for j, i in enumerate(free.tolist())}
+    for group, key, problem, index, value, start in fits:
+        tr = problem.transform
+        j = column[index]
+        pinned = math.log(value) if tr.log_mask[j] else float(value)
+        lo, hi = tr.internal_lower.copy(), tr.internal_upper.copy()
+        lo[j] = hi[j] = pinned
+        own = _profile_starts(start, index, value, names[index], arcs, pos, names[index] in times)
+        starts += own
+        lower += [lo] * len(own)
+        upper += [hi] * len(own)
+        log_masks += [tr.log_mask] * len(own)
+        groups += [group] * len(own)
+        keys += [key] * len(own)
+    low, high = np.array(lower), np.array(upper)
+    p = np.array(starts)[:, free]
+    # Transform.to_internal row by row, each with its own fit's mask
+    internal = np.where(np.array(log_masks), np.log(np.maximum(p, 1e-300)), p)
+    return np.minimum(np.maximum(internal, low), high), low, high, np.array(groups), np.array(keys)
 
 
 @functools.lru_cache(maxsize=64)
