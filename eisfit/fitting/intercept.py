@@ -4,10 +4,11 @@ An arc that peaks above f_max (a garnet's bulk arc, ~10 MHz, on a 1 MHz analyser
 the data only its low-frequency side: its resistance trades with the series resistance
 before it (the fit flags ``series-holds-arc:R0``), and only their sum, the intercept
 R0 + R1, is measured. So does a Gerischer or a finite-length Warburg in series whose apex
-lies above f_max (R0 + R_G of ``R0-p(R1,CPE1)-G1``). :func:`intercept_quantities` makes it a derived quantity of such a
-fit (``hf_intercept_ohm`` with its standard error from the covariance, and per area
-``hf_intercept_asr_ohm_cm2``): ``eisfit fit`` prints it, a campaign's table has it as a
-column; :func:`intercept_only` reads it back for ``eisfit suggest``.
+lies above f_max (R0 + R_G of ``R0-p(R1,CPE1)-G1``). :func:`intercept_quantities` makes the
+intercept a derived quantity of such a fit (``hf_intercept_ohm`` with its standard error from
+the covariance, and per area ``hf_intercept_asr_ohm_cm2``): ``eisfit fit`` prints it, a
+campaign's table has it as a column; :func:`intercept_only` reads it back for ``eisfit
+suggest``.
 """
 from __future__ import annotations
 
@@ -29,10 +30,12 @@ INTERCEPT_ASR_KEY = "hf_intercept_asr_ohm_cm2"
 
 @dataclass(frozen=True)
 class InterceptOnly:
-    """An arc a fit leaves above the data (:func:`intercept_only`): only the sum of
-    ``summed``, the high-frequency intercept (``value_ohm`` +- ``stderr_ohm``), is measured."""
+    """An arc (or a series G or Ws) a fit leaves above the data (:func:`intercept_only`): only
+    the sum of ``summed``, the high-frequency intercept (``value_ohm`` +- ``stderr_ohm``), is
+    measured."""
 
-    names: tuple[str, ...]  # the series resistances the arc trades with, then the arc's parameters
+    names: tuple[str, ...]  # the series resistances the arc trades with, then its traded parameters
+    # (:attr:`InterceptTerms.traded`: an arc's R, Q and n; a series G's or Ws's R)
     summed: tuple[str, ...]  # the resistances of the intercept: the series ones, then the arc's
     value_ohm: float
     stderr_ohm: float
@@ -135,9 +138,9 @@ def intercept_quantities(circuit: Circuit, values: Mapping[str, float], covarian
 
 def intercept_only(result: Any) -> InterceptOnly | None:
     """The intercept a FitResult measured where its fastest arc (or a Gerischer or Warburg in
-    series) lies above the data (its
-    derived ``hf_intercept_ohm``, :func:`intercept_quantities`); None where it has none or
-    where the intercept itself is undetermined (stderr unknown or at least the value)."""
+    series) lies above the data (its derived ``hf_intercept_ohm``, :func:`intercept_quantities`);
+    None where it has none or where the intercept itself is undetermined (stderr unknown or at
+    least the value)."""
     value = result.derived.get(INTERCEPT_KEY)
     if value is None:
         return None
