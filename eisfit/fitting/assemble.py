@@ -15,7 +15,7 @@ import numpy as np
 from ..analysis.derived import (ELEMENT_QUANTITY_KINDS, SERIES_HOLDS_ARC_FLAG, arc_tau_s, capacitance_outside_role,
                                circuit_arcs, derived_quantities, derived_quantities_batch, guess_roles,
                                one_parameter_quantities, permittivity_unphysical, quantity_inputs,
-                               series_apex_elements, series_holding_arc)
+                               series_holding_arc)
 from ..analysis.kk import KK_MIN_POINTS
 from ..analysis.quality import (MISFIT_RATIO, data_kk_consistent, is_lack_of_fit, kk_noise_level,
                                 lack_of_fit_ratio, modulus_phase_reading, unmodelled_capacitance_F,
@@ -28,7 +28,7 @@ from .flags import (APEX_OUTSIDE_RANGE, ARC_NUMBERING_FLAG, PROFILE_OPEN_FLAG, S
                     WARBURG_COEFFICIENT_SUFFIX, flag_details, unresolved_keys, unresolved_names)
 from .profile import (DIFFUSION_EDGE_FACTOR, arcs_at_blocked_low_edge, diffusion_times,
                       open_towards_infinite_length)
-from .intercept import intercept_quantities
+from .intercept import intercept_quantities, series_elements_above_data
 from .intervals import interval_through
 from .result import Correlations, FitResult
 from ..model.weighting import pseudo_chisq
@@ -143,9 +143,9 @@ def assemble_result(
                                           float(np.max(np.abs(z)))))
     flags = _without_judgements_of_unresolved(flags, arcs)
     series = derived_settings(definition, roles, settings)["series_resistors"]
-    above = [e for e in series_apex_elements(circ) if f"{APEX_OUTSIDE_RANGE}:{e}" in flags]
     flags.extend(f"{SERIES_HOLDS_ARC_FLAG}:{r}" for r in series_holding_arc(
-        values, stderr, arcs, series, float(np.max(f)), unresolved_names(flags), above))
+        values, stderr, arcs, series, float(np.max(f)), unresolved_names(flags),
+        series_elements_above_data(circ, flags)))
     intercept, intercept_units = intercept_quantities(circ, values, covariance, cov_names, flags, area_cm2)
     derived.update(intercept)
     derived_units.update(intercept_units)

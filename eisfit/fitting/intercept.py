@@ -74,6 +74,13 @@ DC_RESISTANCE_KINDS = ("G", "Ws")  # series elements whose resistance at DC is t
 # (R_G of a Gerischer, Z0 of a finite-length Warburg; a finite-length Gerischer's is R_G / tanh(phi))
 
 
+def series_elements_above_data(circuit: Circuit, flags: Sequence[str]) -> list[str]:
+    """The G, Gs and Ws elements in series with the whole circuit
+    (:func:`~eisfit.analysis.derived.series_apex_elements`) whose apex lies above the data:
+    those ``flags`` name ``fapex-outside-range:<element>``."""
+    return [e for e in series_apex_elements(circuit) if f"{APEX_OUTSIDE_RANGE}:{e}" in flags]
+
+
 def intercept_terms(circuit: Circuit, values: Mapping[str, float], flags: Sequence[str]) -> InterceptTerms | None:
     """The resistances of the intercept and the parameters they stand for, of a fit of
     ``circuit`` at ``values`` with ``flags``: the series resistances flagged
@@ -89,7 +96,7 @@ def intercept_terms(circuit: Circuit, values: Mapping[str, float], flags: Sequen
     held = [name for kind, _, name in parts if kind == SERIES_HOLDS_ARC_FLAG]
     if not held:
         return None
-    element = next((e for e in series_apex_elements(circuit) if f"{APEX_OUTSIDE_RANGE}:{e}" in flags), None)
+    element = next(iter(series_elements_above_data(circuit, flags)), None)
     if element is not None:
         instance = next(e for e in circuit.elements if e.name == element)
         if instance.kind not in DC_RESISTANCE_KINDS:

@@ -50,8 +50,7 @@ class Transform:
         return bound
 
     def to_internal(self, p: np.ndarray) -> np.ndarray:
-        # the log of max(p, 1e-300) cannot warn (a nan stays nan), so no errstate: it is hot
-        return np.where(self.log_mask, np.log(np.maximum(np.asarray(p, dtype=float), 1e-300)), p)
+        return internal_coordinates(self.log_mask, p)
 
     def to_physical(self, theta: np.ndarray) -> np.ndarray:
         # np.clip's wrappers cost more than the two ufuncs it amounts to (it is hot)
@@ -100,6 +99,13 @@ class Transform:
             low = np.where(self.log_mask, 1.0, np.where(bounded, span, only_zero))
             high = np.where(self.log_mask, 1.0, np.where(bounded, span, np.maximum(1.0, np.abs(hi))))
         return low, high
+
+
+def internal_coordinates(log_mask: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Internal coordinates of physical values ``p``: their logs where ``log_mask`` (one mask
+    (M,) for every row, or one per row (K, M)), else the values themselves."""
+    # the log of max(p, 1e-300) cannot warn (a nan stays nan), so no errstate: it is hot
+    return np.where(log_mask, np.log(np.maximum(np.asarray(p, dtype=float), 1e-300)), p)
 
 
 @dataclass

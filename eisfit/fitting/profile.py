@@ -35,7 +35,7 @@ import numpy as np
 from ..analysis.derived import arc_tau_s, circuit_arcs
 from ..model import Arc, finite_at_dc
 from .guess import arc_values
-from .optimise import LMRun
+from .optimise import LMRun, internal_coordinates
 from .intervals import with_open_ends_empty
 from .solver import BatchProblem, grid_key
 
@@ -441,8 +441,9 @@ def _pinned_starts(fits: Sequence[tuple]) -> tuple[np.ndarray, ...]:
     coordinates of the starts of constrained fits of one batch (one free set), each fit
     given as (group, key, problem, index of the held parameter, held value, start vector):
     its starts (:func:`_profile_starts`), the held parameter's lower and upper bounds both at
-    the held value. The coordinates of all the fits' rows are made in one pass (elementwise:
-    each row's values are those of its fit alone)."""
+    the held value (:meth:`LMRun.add` clips the starts into them). The coordinates of all
+    the fits' rows are made in one pass (elementwise: each row's values are those of its fit
+    alone)."""
     starts: list[np.ndarray] = []
     lower: list[np.ndarray] = []
     upper: list[np.ndarray] = []
@@ -466,11 +467,8 @@ def _pinned_starts(fits: Sequence[tuple]) -> tuple[np.ndarray, ...]:
         log_masks += [tr.log_mask] * len(own)
         groups += [group] * len(own)
         keys += [key] * len(own)
-    low, high = np.array(lower), np.array(upper)
-    p = np.array(starts)[:, free]
-    # Transform.to_internal row by row, each with its own fit's mask
-    internal = np.where(np.array(log_masks), np.log(np.maximum(p, 1e-300)), p)
-    return np.minimum(np.maximum(internal, low), high), low, high, np.array(groups), np.array(keys)
+    theta = internal_coordinates(np.array(log_masks), np.array(starts)[:, free])  # each row its own fit's mask
+    return theta, np.array(lower), np.array(upper), np.array(groups), np.array(keys)
 
 
 @functools.lru_cache(maxsize=64)
