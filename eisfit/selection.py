@@ -956,6 +956,7 @@ class _Search:
         self.rows: dict[str, dict[str, Any]] = {}
         self.errors: list[str] = []
         self.names = _library_names()
+        self._local_fits: dict[tuple, Any] = {}  # (circuit, seed) -> its local fit, None where it failed
 
     def evaluate(self, circuit: str, must: bool = False) -> dict[str, Any] | None:
         from .fitting import fit
@@ -986,8 +987,6 @@ class _Search:
         """The better of the cold fit and local fits started from the candidates already
         fitted (:func:`seeds_from_fits`); tried when the cold fit misses the data or the
         circuit has a diffusion element (the cold guess of Wo/Ws/W is still weak)."""
-        from .fitting import fit
-
         diffusion = any(e.kind in WARBURG_KINDS for e in load_circuit(circuit).circuit.elements)
         ratio = lack_of_fit_ratio(cold, self.evidence)
         if ratio <= SEED_RATIO or (not diffusion and ratio <= self.limit):
@@ -997,13 +996,24 @@ class _Search:
         seeds = best_seeds(circuit, seeds_from_fits(circuit, donors, self.spectrum), self.spectrum,
                            SEEDS_PER_FIT)
         for seed in seeds:
-            try:
-                res = fit(self.spectrum, circuit, initial=seed, starts=1, **self.options)
-            except FitError:
-                continue
-            if res.chisq < best.chisq * (1 - 1e-6):
+            res = self._local_fit(circuit, seed)
+            if res is not None and res.chisq < best.chisq * (1 - 1e-6):
                 best = res
         return best
+
+    def _local_fit(self, circuit: str, seed: Mapping[str, float]):
+        """The fit of ``circuit`` from ``seed`` alone (None where it fails), made once per
+        search: :meth:`reseed` asks again for seeds already tried (a fifth of the local fits
+        of the eight families repeated one made before, to the same result)."""
+        from .fitting import fit
+
+        key = (circuit, tuple(sorted(seed.items())))
+        if key not in self._local_fits:
+            try:
+                self._local_fits[key] = fit(self.spectrum, circuit, initial=seed, starts=1, **self.options)
+            except FitError:
+                self._local_fits[key] = None
+        return self._local_fits[key]
 
     def run(self, shapes: Iterable[CircuitShape], max_fits: int) -> None:
         """Smallest first: fit the initial shapes in order of size until one is adequate and

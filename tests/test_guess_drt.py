@@ -70,3 +70,26 @@ def test_unknown_guess_is_an_error_and_starts_1_ignores_it(cases):
     one = eisfit.fit(cases[0].spectrum, CIRCUIT, kk=False, guess="drt", starts=1)
     # the one start is the data guess (n_starts also counts the repair round's restarts)
     assert not one.start_won.startswith("drt") and one.start_won.split("<-")[-1] == "guess"
+
+
+def test_the_data_drt_peaks_are_computed_once_per_points_and_equal_a_fresh_computation(cases):
+    """Each candidate of suggest_circuit asks for the same spectrum's DRT peaks (its DRT round):
+    they are remembered by the points' values, equal to the peaks computed afresh, read-only."""
+    import numpy as np
+
+    from eisfit.analysis.drt import drt_peak_arrays
+    from eisfit.fitting.guess import _data_drt_peaks, _remembered_drt_peaks
+    from eisfit.spectrum import points_spectrum
+
+    s = cases[1].spectrum
+    fresh = drt_peak_arrays(points_spectrum(s.frequency, s.z), weighting="modulus")
+    first = _data_drt_peaks(s.frequency, s.z, "modulus", None)
+    hits = _remembered_drt_peaks.cache_info().hits
+    again = _data_drt_peaks(s.frequency.copy(), s.z.copy(), "modulus", None)  # equal values, new arrays
+    assert again is first and _remembered_drt_peaks.cache_info().hits == hits + 1
+    for a, b in zip(first[:3], fresh[:3]):
+        np.testing.assert_array_equal(a, b)
+        assert not a.flags.writeable
+    assert first[3] == fresh[3]
+    other = _data_drt_peaks(s.frequency, s.z * 2.0, "modulus", None)  # other points: computed, not reused
+    np.testing.assert_allclose(other[2], 2.0 * np.asarray(first[2]), rtol=1e-6)

@@ -1287,15 +1287,35 @@ def drt_starts(circuit, base: dict[str, float], frequency: np.ndarray, z: np.nda
 
 def _data_drt_peaks(frequency: np.ndarray, z: np.ndarray, weighting: str, sigma):
     """The peaks of the points' DRT, (tau s, gamma ohm, R ohm, R_inf ohm)
-    (:func:`eisfit.analysis.drt.drt_peak_arrays`), or None when it cannot be computed."""
+    (:func:`eisfit.analysis.drt.drt_peak_arrays`), or None when it cannot be computed.
+    Without ``sigma`` the last few are remembered by the points' values: the DRT round of
+    each candidate circuit of ``suggest_circuit`` asks for the same spectrum's (4-10 times)."""
+    mode = weighting if weighting in ("modulus", "proportional", "unit") else "modulus"
+    if sigma is not None:
+        return _computed_drt_peaks(frequency, z, "sigma", sigma)
+    f = np.ascontiguousarray(frequency, dtype=float)
+    zc = np.ascontiguousarray(z, dtype=complex)
+    return _remembered_drt_peaks(f.tobytes(), zc.tobytes(), mode)
+
+
+@functools.lru_cache(maxsize=8)
+def _remembered_drt_peaks(frequency_bytes: bytes, z_bytes: bytes, mode: str):
+    """:func:`_computed_drt_peaks` of the points given as the bytes of their float64
+    frequencies and complex128 impedances (read-only arrays: the values are shared)."""
+    found = _computed_drt_peaks(np.frombuffer(frequency_bytes, dtype=float).copy(),
+                                np.frombuffer(z_bytes, dtype=complex).copy(), mode, None)
+    if found is not None:
+        for a in found[:3]:
+            a.setflags(write=False)
+    return found
+
+
+def _computed_drt_peaks(frequency: np.ndarray, z: np.ndarray, mode: str, sigma):
     import warnings
 
     from ..analysis.drt import drt_peak_arrays
     from ..errors import EisfitError
 
-    mode = weighting if weighting in ("modulus", "proportional", "unit") else "modulus"
-    if sigma is not None:
-        mode = "sigma"
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
