@@ -1290,9 +1290,9 @@ def _data_drt_peaks(frequency: np.ndarray, z: np.ndarray, weighting: str, sigma)
     (:func:`eisfit.analysis.drt.drt_peak_arrays`), or None when it cannot be computed.
     Without ``sigma`` the last few are remembered by the points' values: the DRT round of
     each candidate circuit of ``suggest_circuit`` asks for the same spectrum's (4-10 times)."""
-    mode = weighting if weighting in ("modulus", "proportional", "unit") else "modulus"
     if sigma is not None:
         return _computed_drt_peaks(frequency, z, "sigma", sigma)
+    mode = weighting if weighting in ("modulus", "proportional", "unit") else "modulus"
     f = np.ascontiguousarray(frequency, dtype=float)
     zc = np.ascontiguousarray(z, dtype=complex)
     return _remembered_drt_peaks(f.tobytes(), zc.tobytes(), mode)
@@ -1311,6 +1311,8 @@ def _remembered_drt_peaks(frequency_bytes: bytes, z_bytes: bytes, mode: str):
 
 
 def _computed_drt_peaks(frequency: np.ndarray, z: np.ndarray, mode: str, sigma):
+    """:func:`eisfit.analysis.drt.drt_peak_arrays` of the points with DRT weighting ``mode``
+    (and ``sigma`` for ``"sigma"``), None where the DRT refuses them."""
     import warnings
 
     from ..analysis.drt import drt_peak_arrays
