@@ -125,20 +125,17 @@ def normal_equations_at(circuit: Circuit, frequency: np.ndarray, p_full: np.ndar
         grad = np.empty((k, free.size, n), dtype=complex)  # dZ/dp of the free parameters
         jt = grad.view(float)
         position = _column_of(tuple(free.tolist()))
+        free_columns = [(position[j], dj) for j, dj in columns if j in position]  # (column among the free, dZ/dp)
         d = z - zm
         r = d.view(float)  # the residuals (k, 2n), real and imaginary parts interleaved
         if scales[1] is scales[0]:  # one scale for both parts: scale the complex values
             inv = 1.0 / scales[0]  # (K, N) or (N,)
-            for j, dj in columns:  # copied and scaled in one pass
-                c = position.get(j)
-                if c is not None:
-                    np.multiply(dj, inv, out=grad[:, c, :])
+            for c, dj in free_columns:  # copied and scaled in one pass
+                np.multiply(dj, inv, out=grad[:, c, :])
             d *= inv
         else:
-            for j, dj in columns:
-                c = position.get(j)
-                if c is not None:
-                    grad[:, c, :] = dj
+            for c, dj in free_columns:
+                grad[:, c, :] = dj
             inv = np.empty((k, n, 2))
             inv[:, :, 0] = 1.0 / scales[0]
             inv[:, :, 1] = 1.0 / scales[1]
