@@ -52,6 +52,7 @@ FORMAT_MODULES = [
     "autolab",
     "zahner",
     "relaxis",
+    "dfr",
     "ivium",
     "palmsens",
     "xlsx",
@@ -120,7 +121,8 @@ def _detect_module(p: Path, head: bytes):
             best, best_score = mod, score
     if best is None:
         raise UnknownFormatError(
-            p, "format not recognised (not a BioLogic, Gamry, ZView, Zahner .ism, RelaxIS, Ivium, PalmSens, "
+            p, "format not recognised (not a BioLogic, Gamry, ZView, Zahner .ism, RelaxIS, Autolab FRA .dfr, Ivium, "
+            "PalmSens, "
             "Excel .xlsx/.xls, OpenDocument .ods, JSON table, instrument export, wide or delimited table with a frequency column); force a format with --format (format= in Python)"
         )
     return best
