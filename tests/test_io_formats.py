@@ -644,14 +644,33 @@ def test_headerless_bode_table_with_columns_option(tmp_path):
     np.testing.assert_allclose(s.z, z, rtol=1e-12)
 
 
-def test_zahner_ism_negated_phases_are_detected_and_flipped(tmp_path):
+def test_zahner_ism_phases_are_read_as_the_format_stores_them_unless_told(tmp_path):
     f = np.logspace(5, -1, 61)
     p = tmp_path / "neg.ism"
-    p.write_bytes(_ism_bytes(f, np.conj(z_cell_ohm(f))))  # phases stored with the other sign
-    with pytest.warns(ReadWarning, match="phases look stored negated"):
-        (s,) = eisfit.read(p)
+    p.write_bytes(_ism_bytes(f, np.conj(z_cell_ohm(f))))  # phases stored with the other sign (another program)
+    (s,) = _read_quiet(p)  # the format's convention, the phase of Z: no guess from the data
+    np.testing.assert_allclose(s.z, np.conj(z_cell_ohm(f)), rtol=1e-12)
+    assert s.meta["imag_sign"] == "phase of Z" and s.meta["imag_sign_source"] == "format"
+    assert "low-frequency end" in s.meta["imag_sign_rule"]  # what the data rule sees, for the record
+    (s,) = _read_quiet(p, imag_sign="positive")
     np.testing.assert_allclose(s.z, z_cell_ohm(f), rtol=1e-12)
-    assert s.meta["imag_sign"] == "negated phase" and "low-frequency end" in s.meta["imag_sign_rule"]
+    assert s.meta["imag_sign"] == "negated phase" and s.meta["imag_sign_source"] == "option"
+    with pytest.raises(ReadError, match="imag_sign must be one of"):
+        eisfit.read(p, imag_sign="flipped")
+
+
+def test_zahner_ism_inductive_shunt_keeps_its_sign(tmp_path):
+    # a 0.5 mOhm shunt to 1 MHz (a real Zahner file's shape): inductive wherever |Z''| counts, Z'
+    # bending negative at the top (the instrument's artefact); the data rule reads that as a negated
+    # arc, the format stores the phase of Z
+    f = np.logspace(6, 0, 61)
+    w = 2 * np.pi * f
+    z = 5.1e-4 + 1j * w * 2e-10 - 1.7e-3 * (f / 1e6) ** 2
+    p = tmp_path / "shunt.ism"
+    p.write_bytes(_ism_bytes(f, z))
+    (s,) = _read_quiet(p)
+    np.testing.assert_allclose(s.z, z[::-1] if s.frequency[0] < s.frequency[-1] else z, rtol=1e-12)
+    assert np.all(s.z.imag > 0)
 
 
 def test_spectrum_ending_on_a_noisy_resistive_plateau_keeps_its_sign_without_warning(tmp_path):

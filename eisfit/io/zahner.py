@@ -14,10 +14,13 @@ What this reader assumes (decoded from real files; nothing else in the file is r
   direction; ``meta["ism_leading_points"]`` counts the points that were swept the other
   way and ``meta["point_order"]`` says so.
 
-The phase convention is checked against the data with the rule of
-:mod:`eisfit._sign`: a file whose low-frequency end and arc shape say that the phase
-is stored negated is flipped, with a warning. Companion ``.isfx`` model files are not
-read.
+The phases are read as the format stores them, the phase of Z (Zahner's software writes
+no other convention), whatever the data look like: the sign rule of :mod:`eisfit._sign`,
+made for tables whose writers differ, had flipped a real 500 uOhm shunt measurement whose
+points are inductive up to 1 MHz (Z' turning negative at the top: an artefact the rule read
+as an arc). What the rule says is kept in ``meta["imag_sign_rule"]``; ``imag_sign="positive"``
+reads a file whose phases were stored negated (by another program). Companion ``.isfx``
+model files are not read.
 """
 from __future__ import annotations
 
@@ -28,9 +31,10 @@ import numpy as np
 
 from .._sign import capacitive_sign
 from .._sweeps import split_at_frequency_resets
-from ..errors import CorruptFileError, ReadError
+from ..errors import CorruptFileError
 from ..spectrum import Spectrum
-from ._common import MAX_FREQUENCY_HZ, MIN_FREQUENCY_HZ, build_spectra, file_bytes, suffix_of, warn
+from ._common import MAX_FREQUENCY_HZ, MIN_FREQUENCY_HZ, build_spectra, file_bytes, suffix_of
+from .tabular import check_imag_sign
 
 NAME = "zahner-ism"
 NAMES = ["zahner-ism", "ism", "zahner"]
@@ -80,15 +84,16 @@ def sniff(head: bytes, path: Path) -> int:
     return 95 if is_ism else 85
 
 
-def read(path: str | Path, **options: Any) -> list[Spectrum]:
+def read(path: str | Path, *, imag_sign: str | None = None) -> list[Spectrum]:
     """Read a Zahner ``.ism`` file: one :class:`Spectrum` (frequency Hz, Z ohm, Z'' < 0 capacitive).
 
+    ``imag_sign``: "positive" reads phases stored negated (Z'' = -|Z| sin(phase));
+    "negative", "auto" or None the format's convention, the phase of Z.
     Raises CorruptFileError for a file too short for its declared point count, or with
     values that cannot be frequencies, moduli or phases in radians.
     """
-    if options:
-        raise ReadError(path, f"the {NAME} reader takes no options (got {', '.join(options)})")
     p = Path(path)
+    check_imag_sign(imag_sign, p)
     buf = file_bytes(p)
     if len(buf) < HEADER_BYTES:
         raise CorruptFileError(p, f"too short for a Zahner .ism header ({len(buf)} of {HEADER_BYTES} bytes)")
@@ -111,13 +116,12 @@ def read(path: str | Path, **options: Any) -> list[Spectrum]:
                         f"the first {leading} points were swept the other way; all points put in "
                         "the main sweep direction"),
     }
-    sign, rule = capacitive_sign(frequency, z.real, z.imag)
-    if sign > 0:
-        warn(f"{p.name}: the phases look stored negated ({rule}): flipping Z''")
+    negated = imag_sign == "positive"
+    if negated:
         z = np.conj(z)
-    meta.update(imag_sign="negated phase" if sign > 0 else "phase of Z",
-                imag_sign_source="data" if sign else "format (the data do not decide)",
-                imag_sign_rule=rule)
+    meta.update(imag_sign="negated phase" if negated else "phase of Z",
+                imag_sign_source="option" if imag_sign in ("negative", "positive") else "format",
+                imag_sign_rule=capacitive_sign(frequency, z.real, z.imag)[1])
     return build_spectra(p, frequency, z, meta, [np.arange(n)])
 
 
