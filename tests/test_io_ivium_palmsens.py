@@ -181,3 +181,56 @@ def test_an_ivium_block_in_another_column_order_is_refused_not_misread(tmp_path)
     path.write_bytes(_ivium_dataset(F, z, columns=[F, np.real(z), np.imag(z)]))  # f, Z', Z''
     with pytest.raises(CorruptFileError, match="the third column of 'primary_data' is not a frequency sweep"):
         eisfit.read(path)
+
+
+def _lower_keys(value):
+    if isinstance(value, dict):
+        return {k.lower(): _lower_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_lower_keys(v) for v in value]
+    return value
+
+
+def test_a_multichannel_dc_scan_gives_every_channel_and_potential(tmp_path):
+    # PSTrace's multichannel "E dc scan": the measurement's own data set holds the last channel's
+    # points only; each channel's curve holds one sub-scan per DC potential (a real session's layout)
+    def z_of(channel, k):
+        return z_cell_ohm(F, 1.0 + 0.1 * channel + 0.01 * k)
+
+    potentials = (0.0, 0.2, 0.4)
+    curves = [{"Title": f"CH {ch}: E dc scan at {F.size} freqs",
+               "SubScans": [{"Title": f"E={e:.3f} V", "DataSet": _eis_dataset(F, z_of(ch, k))}
+                            for k, e in enumerate(potentials)]} for ch in (3, 5)]
+    own = _eis_dataset(np.tile(F, 3), np.concatenate([z_of(5, k) for k in range(3)]))
+    path = tmp_path / "multi.pssession"
+    path.write_bytes(_session([_measurement("Impedance Spectroscopy", own, curves)]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        spectra = eisfit.read(path)
+    assert len(spectra) == 6
+    for s, (ch, (k, e)) in zip(spectra, [(ch, ke) for ch in (3, 5) for ke in enumerate(potentials)]):
+        np.testing.assert_allclose(s.z, z_of(ch, k), rtol=1e-12)
+        assert s.meta["channel"] == ch and s.meta["dc_potential_V"] == e
+        assert s.meta["title"] == f"Impedance Spectroscopy / CH {ch}: E dc scan at {F.size} freqs / E={e:.3f} V"
+
+
+def test_curves_holding_fewer_points_than_the_measurement_leave_its_data_set_read(tmp_path):
+    f2 = np.concatenate([F, F])
+    z2 = np.concatenate([z_cell_ohm(F), z_cell_ohm(F, 0.8)])
+    curves = [{"Title": "scan 2", "DataSet": _eis_dataset(F, z_cell_ohm(F, 0.8))}]  # one of the two sweeps
+    path = tmp_path / "two.pssession"
+    path.write_bytes(_session([_measurement("cell", _eis_dataset(f2, z2), curves)]))
+    a, b = eisfit.read(path)
+    np.testing.assert_allclose(a.z, z_cell_ohm(F), rtol=1e-12)
+    np.testing.assert_allclose(b.z, z_cell_ohm(F, 0.8), rtol=1e-12)
+
+
+def test_a_session_written_with_lower_case_keys_reads_the_same(tmp_path):
+    session = {"Type": "PalmSens.DataFiles.SessionFile", "CoreVersion": "5.9",
+               "Measurements": [_measurement("cell 7", _eis_dataset(F, z_cell_ohm(F)))]}
+    path = tmp_path / "lower.pssession"
+    path.write_bytes(json.dumps(_lower_keys(session)).encode("utf-16") + "\ufeff".encode("utf-16-le"))
+    assert detect_format(path) == "palmsens"
+    (s,) = eisfit.read(path)
+    np.testing.assert_allclose(s.z, z_cell_ohm(F), rtol=1e-12)
+    assert s.meta["device_serial"] == "PS4-0001" and s.meta["start_time"] == "2026-02-01T10:00:00"

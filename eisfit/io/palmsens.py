@@ -3,13 +3,18 @@
 What this reader assumes (the layout of PSTrace 5 session files):
 
 * the file is JSON in UTF-16 with a byte-order mark (a stray BOM may follow the JSON);
-  its root has ``"Type": "PalmSens.DataFiles.SessionFile"`` and a list ``Measurements``;
+  its root has ``"Type": "PalmSens.DataFiles.SessionFile"`` and a list ``Measurements``
+  (the keys of some sessions are all lower case, ``type``, ``measurements``...: read alike);
 * a measurement has a ``Title``, a ``TimeStamp`` (.NET ticks: 100 ns since 0001-01-01,
   local time), a ``DeviceSerial``, its measured points in a ``DataSet`` of type
   ``PalmSens.Data.DataSetEIS`` (several frequency sweeps one after another are split
-  where the frequency resets) and the curves drawn from them in ``EISDataList`` (each
-  with its own ``Title`` and ``DataSet``: read only when the measurement's own data set
-  has no frequency array);
+  where the frequency resets) and the curves drawn from them in ``EISDataList``, each
+  with its own ``Title`` and ``DataSet``, or with ``SubScans`` of their own (a scan of the
+  DC potential at a few frequencies on each channel of a multichannel instrument: a curve
+  ``CH 3: E dc scan at 5 freqs`` with sub-scans ``E=0.000 V``, ``E=0.200 V``...; the
+  measurement's own data set then holds one channel's points only). The curves are read
+  when they hold at least as many points as the measurement's own data set (every channel's
+  points), else that data set;
 * a data set holds ``Values``: arrays with a ``Description`` (``Frequency``, ``ZRe``,
   ``ZIm``, ``Z``, ``Phase``, ``Idc``...), a ``Unit`` (``S`` the symbol, ``Q`` the quantity:
   ``Z'``, ``-Z''``, ``-Phase``) and ``DataValues``, a list of ``{"V": value}``;
@@ -21,12 +26,14 @@ What this reader assumes (the layout of PSTrace 5 session files):
 Non-impedance measurements (voltammetry...) are left out with a warning; a file without
 an impedance curve is an error. Spectra carry ``meta["title"]`` (measurement and curve
 titles), ``meta["start_time"]`` (ISO 8601, the instrument's local time) and
-``meta["device_serial"]``.
+``meta["device_serial"]``; a curve titled ``CH <n>: ...`` gives ``meta["channel"]``, a
+sub-scan titled ``E=<value> V`` gives ``meta["dc_potential_V"]``.
 """
 from __future__ import annotations
 
 import datetime as _dt
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +51,13 @@ EXTENSIONS = [".pssession"]
 SESSION_TYPE = "PalmSens.DataFiles.SessionFile"
 _OHM_PREFIXES = {"": 1.0, "m": 1e-3, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9}
 _TICKS_PER_MICROSECOND = 10
+_TYPE_KEY = re.compile(r'"type"', re.IGNORECASE)
+# the keys this reader reads, as PSTrace writes them; some sessions write every key in lower case
+_KEYS = ("Type", "Measurements", "Title", "TimeStamp", "DeviceSerial", "DataSet", "EISDataList", "SubScans",
+         "Values", "Description", "Unit", "S", "Q", "DataValues", "V")
+_KEY_OF = {k.lower(): k for k in _KEYS}
+_CHANNEL_TITLE = re.compile(r"^\s*CH\s*(\d+)\s*:", re.IGNORECASE)
+_DC_TITLE = re.compile(r"^\s*E\s*=\s*([-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)\s*V\s*$")
 
 
 def sniff(head: bytes, path: Path) -> int:
@@ -51,7 +65,7 @@ def sniff(head: bytes, path: Path) -> int:
     text already decoded to 8 bits, see :func:`eisfit.io._common.text_bytes`);
     60 for a .pssession file."""
     text = head_text(head).text  # raw UTF-16 (a cut last character replaced) or 8-bit
-    if "PalmSens." in text and '"Type"' in text:
+    if "PalmSens." in text and _TYPE_KEY.search(text):
         return 95
     return 60 if suffix_of(path) in EXTENSIONS else 0
 
@@ -79,9 +93,9 @@ def read(path: str | Path, *, imag_sign: str | None = None) -> list[Spectrum]:
             skipped.append(title)
             continue
         meta = _measurement_meta(measurement)
-        for curve_title, dataset in curves:
-            out.extend(_spectra(p, dataset, {**meta, "title": " / ".join(t for t in (title, curve_title) if t)},
-                                imag_sign))
+        for curve_title, dataset, curve_meta in curves:
+            out.extend(_spectra(p, dataset, {**meta, **curve_meta,
+                                             "title": " / ".join(t for t in (title, curve_title) if t)}, imag_sign))
     if not out:
         raise NoImpedanceDataError(p, "no impedance data in this PalmSens session" + (
             f" (measurements: {', '.join(skipped)})" if skipped else ""))
@@ -102,20 +116,59 @@ def _load(p: Path) -> dict[str, Any]:
     except json.JSONDecodeError as exc:
         raise CorruptFileError(p, f"damaged session file: {exc.msg} at character {exc.pos} of {len(text)} "
                                   "(truncated?)") from None
+    session = _canonical_keys(session)
     if not isinstance(session, dict) or "PalmSens" not in str(session.get("Type", "")):
         raise CorruptFileError(p, f"JSON but not a PalmSens session (Type {session.get('Type') if isinstance(session, dict) else None!r})")
     return session
 
 
-def _eis_curves(measurement: dict) -> list[tuple[str, dict]]:
-    """(title, data set) of the impedance data of a measurement: its own data set (the
-    measured points, several sweeps one after another) when that is an EIS data set with
-    a frequency array, else each curve of its ``EISDataList``."""
+def _canonical_keys(value: Any) -> Any:
+    """``value`` (parsed JSON) with the keys this reader reads in PSTrace's spelling where
+    a session writes them in another case (``measurements`` -> ``Measurements``)."""
+    if isinstance(value, dict):
+        return {(k if k in _KEYS else _KEY_OF.get(k.lower(), k)): _canonical_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_canonical_keys(v) for v in value]
+    return value
+
+
+def _eis_curves(measurement: dict) -> list[tuple[str, dict, dict[str, Any]]]:
+    """(title, data set, meta) of the impedance data of a measurement: the curves of its
+    ``EISDataList`` (a curve's sub-scans each one) when they hold at least as many points as
+    its own data set, else that data set (the measured points, several sweeps one after
+    another) when it is an EIS data set with a frequency array. A multichannel scan's own
+    data set holds one channel's points; its curves hold every channel's."""
+    curves = [c for e in measurement.get("EISDataList") or [] if isinstance(e, dict) for c in _curve_and_subscans(e)]
     dataset = measurement.get("DataSet")
     if isinstance(dataset, dict) and "EIS" in str(dataset.get("Type", "")) and "Frequency" in _arrays(dataset):
-        return [("", dataset)]
-    return [(str(e.get("Title") or ""), e["DataSet"]) for e in measurement.get("EISDataList") or []
-            if isinstance(e, dict) and isinstance(e.get("DataSet"), dict)]
+        if sum(_points(c[1]) for c in curves) < _points(dataset):
+            return [("", dataset, {})]
+    return curves
+
+
+def _curve_and_subscans(entry: dict) -> list[tuple[str, dict, dict[str, Any]]]:
+    """(title, data set, meta) of an ``EISDataList`` curve: its data set, or each of its
+    sub-scans' (titled ``<curve> / <sub-scan>``)."""
+    title = str(entry.get("Title") or "")
+    meta: dict[str, Any] = {}
+    if (m := _CHANNEL_TITLE.match(title)) is not None:
+        meta["channel"] = int(m.group(1))
+    if isinstance(entry.get("DataSet"), dict):
+        return [(title, entry["DataSet"], meta)]
+    out = []
+    for sub in entry.get("SubScans") or []:
+        if isinstance(sub, dict) and isinstance(sub.get("DataSet"), dict):
+            sub_title = str(sub.get("Title") or "")
+            dc = _DC_TITLE.match(sub_title)
+            out.append((" / ".join(t for t in (title, sub_title) if t), sub["DataSet"],
+                        {**meta, **({"dc_potential_V": float(dc.group(1))} if dc else {})}))
+    return out
+
+
+def _points(dataset: dict) -> int:
+    """The number of frequencies of a data set (0 without a frequency array)."""
+    entry = _arrays(dataset).get("Frequency")
+    return len(entry[1]) if entry is not None else 0
 
 
 def _measurement_meta(measurement: dict) -> dict[str, Any]:
