@@ -11,6 +11,7 @@ import contextlib
 import datetime as _dt
 import re
 import struct
+import warnings
 import zipfile
 import zlib
 from pathlib import Path
@@ -19,7 +20,7 @@ from xml.etree import ElementTree
 
 from ..errors import CorruptFileError, MissingColumnError, ReadError, UnknownFormatError
 from ..spectrum import Spectrum
-from ._common import numbered_sweeps, warn
+from ._common import ReadWarning, numbered_sweeps, warn
 from .tabular import TableFormat, read_text_table
 from .wide import is_wide, spectra_from_wide_lines
 
@@ -75,7 +76,9 @@ def cell_text(text: str) -> str:
 def rows_to_lines(p: Path, rows: Iterable[Row], where: str) -> list[str]:
     """Tab-separated lines, line k + 1 being row k + 1 (blank rows blank). Only columns with
     a cell in some row are written: the table may start in any column and have empty spacer
-    columns between its data columns."""
+    columns between its data columns. Every row has a cell for each of them, empty ones
+    too: a column filled in some rows only (a DataFrame's missing values) keeps its place
+    in the others (the table engine reads such rows at the table's width)."""
     kept: list[Row] = []
     n_cells = 0
     for number, cells in rows:
@@ -89,7 +92,7 @@ def rows_to_lines(p: Path, rows: Iterable[Row], where: str) -> list[str]:
     position = {column: k for k, column in enumerate(sorted(set().union(*(cells.keys() for _, cells in kept))))}
     lines = [""] * max(number for number, _ in kept)
     for number, cells in kept:
-        fields = [""] * (max(position[c] for c in cells) + 1)
+        fields = [""] * len(position)
         for column, text in cells.items():
             fields[position[column]] = text
         lines[number - 1] = "\t".join(fields)
@@ -112,7 +115,7 @@ def spectra_of_sheets(p: Path, sheets: Sequence[SheetSource], sheet: str | int |
             lines = rows_to_lines(p, rows(), f"sheet {name!r}")
             if not any(line.strip() for line in lines):
                 raise UnknownFormatError(p, "empty sheet")
-            spectra = _sheet_spectra(p, name, lines, fmt_name, options)
+            spectra = _sheet_spectra_warned(p, name, lines, fmt_name, options)
         except (UnknownFormatError, MissingColumnError) as exc:  # no impedance table here
             if sheet is not None:
                 raise type(exc)(p, f"sheet {name!r}: {_in_rows(exc.reason)}") from None
@@ -131,6 +134,23 @@ def spectra_of_sheets(p: Path, sheets: Sequence[SheetSource], sheet: str | int |
     if skipped:
         warn(f"{p}: sheets without an impedance table left out: {'; '.join(skipped)}")
     return numbered_sweeps(out)
+
+
+def _sheet_spectra_warned(p: Path, name: str, lines: list[str], fmt_name: str, options: Mapping) -> list[Spectrum]:
+    """:func:`_sheet_spectra`, its ReadWarnings naming the sheet and its rows (the table
+    engine's name the file and its lines: 'book.xlsx: sheet '0.2': 1 row(s) ... (row 101)')."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        spectra = _sheet_spectra(p, name, lines, fmt_name, options)
+    for w in caught:
+        if issubclass(w.category, ReadWarning):
+            text = str(w.message)
+            for prefix in (f"{p}: ", f"{p.name}: "):
+                text = text[len(prefix):] if text.startswith(prefix) else text
+            warn(f"{p.name}: sheet {name!r}: {_in_rows(text)}")
+        else:
+            warnings.warn(w.message, w.category)
+    return spectra
 
 
 def _sheet_spectra(p: Path, name: str, lines: list[str], fmt_name: str, options: Mapping) -> list[Spectrum]:

@@ -221,7 +221,9 @@ _FORTRAN_EXPONENT = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)[dD][+-]?\d+$")
 
 
 def numeric_fields(line: str, delimiter: str | None, decimal: str) -> list[float] | None:
-    """The values of a line when every field is a number, else None.
+    """The values of a line when every field is a number, else None. In a delimited line an
+    empty cell between numbers is no value, NaN (a DataFrame's missing value), where at least
+    two cells hold numbers; empty cells at the end of the line are not counted.
 
     A line whose fields Python's float() reads as finite numbers has those values (what
     :func:`parse_number` returns for each field with a '.' decimal), taken in one step: the
@@ -238,6 +240,12 @@ def numeric_fields(line: str, delimiter: str | None, decimal: str) -> list[float
     fields = split_fields(line, delimiter)
     if not fields:
         return None
+    if delimiter is not None and "" in fields:  # empty cells: no value (NaN), in a row of at least two numbers
+        try:
+            values = [math.nan if not f else parse_number(f, decimal) for f in fields]
+        except ValueError:
+            return None
+        return values if sum(v == v for v in values) >= 2 else None
     try:
         return [parse_number(f, decimal) for f in fields]
     except ValueError:
@@ -495,6 +503,10 @@ def _locate_table(lines: Sequence[str], path: Path | str | None, delimiter: str 
             path, f"no table of numbers found with {_DELIMITER_NAMES.get(delimiter, delimiter)} delimiter"
         )
     n_columns = max(set(sizes), key=sizes.count)
+    widened = _sparse_width(lines[:_MAX_SNIFF_LINES], counts, n_columns, max(sizes), delimiter)
+    if widened:  # every row holds the cells of the widest ones, some of them empty
+        counts = [c if c is None or c < n_columns else widened for c in counts]
+        n_columns = widened
     nonblank = [i for i, ln in enumerate(lines[:_MAX_SNIFF_LINES]) if ln.strip()]
     first_row = next(k for k, i in enumerate(nonblank) if counts[i] == n_columns)
     start, before = nonblank[first_row], nonblank[:first_row]
@@ -509,6 +521,27 @@ def _locate_table(lines: Sequence[str], path: Path | str | None, delimiter: str 
         header, left_out = _header_above_short_rows(lines, before, counts, delimiter, n_columns)
     short = len(lines) < _FAST_MIN_LINES  # a longer table's rows are read by pandas: its lines are not kept
     return TableLayout(delimiter, decimal, n_columns, header, start, parsed if short else {}, left_out)
+
+
+def _sparse_width(lines: Sequence[str], counts: Sequence[int | None], usual: int, widest: int,
+                 delimiter: str | None) -> int | None:
+    """``widest`` when the rows of ``usual`` values are rows of ``widest`` cells whose last
+    ones are empty: a column filled in some rows only (``DataFrame.to_csv`` of a table with
+    missing values writes their cells empty). Every row of ``usual`` to ``widest`` values
+    must have ``widest`` cells; None otherwise (the rows of other lengths then stay what they
+    are: a mismatch the parser names)."""
+    if delimiter is None or widest <= usual:
+        return None
+    rows = [line for line, c in zip(lines, counts) if c is not None and usual <= c <= widest]
+    if any(len(row_cells(line, delimiter)) != widest for line in rows):
+        return None
+    return widest
+
+
+def row_cells(line: str, delimiter: str) -> list[str]:
+    """Every cell of a delimited line, stripped, the empty ones at its end too (a tab table's
+    trailing tabs are cells, not white space around the line)."""
+    return [c.strip() for c in delimited_cells(line.strip(" \t\r\n\f\v".replace(delimiter, "")), delimiter)]
 
 
 def _header_above_short_rows(lines: Sequence[str], before: Sequence[int], counts: Sequence[int | None],
@@ -832,12 +865,18 @@ def parse_rows(
                 blocks.append(len(values))
             continue
         if len(fields) != n:
-            raise CorruptFileError(
-                path, f"line {lineno}: {len(fields)} values where the table has {n} columns "
-                f"(mismatched row length): {line.strip()[:60]!r}"
-            )
+            cells = [] if layout.delimiter is None else row_cells(line, layout.delimiter)
+            if len(cells) != n:
+                raise CorruptFileError(
+                    path, f"line {lineno}: {len(fields)} values where the table has {n} columns "
+                    f"(mismatched row length): {line.strip()[:60]!r}"
+                )
+            fields = cells  # its last cells empty
         row = []
         for k, text in enumerate(fields):
+            if not text and layout.delimiter is not None:  # an empty cell: no value (see _complete_rows)
+                row.append(math.nan)
+                continue
             try:
                 row.append(parse_number(text, layout.decimal))
             except ValueError:
@@ -1620,6 +1659,7 @@ def spectra_from_table(
             raise MissingColumnError(path, f"{exc.reason}; set aside as text (no number in any row): "
                                            f"{', '.join(map(repr, text_columns))}") from None
     _check_units(roles, path)
+    rows = _complete_rows(rows, roles, path)
     per_area_meta = _per_area_meta(roles, path)
     f = _column_values(rows, roles, "frequency")
     has_re_im = {"real", "imag"} <= roles.index.keys()
@@ -1670,6 +1710,33 @@ def spectra_from_table(
         **dict(meta or {}),
     }
     return build_spectra(path, f, z, full_meta, sweeps, columns=extra)
+
+
+SPECTRUM_ROLES = ("frequency", "real", "imag", "modulus", "phase", "y_real", "y_imag", "sweep")
+
+
+def _complete_rows(rows: Rows, roles: ColumnRoles, path: Path | str | None) -> Rows:
+    """``rows`` without those that have no value (an empty cell, read as NaN) in a column
+    the spectrum is read from (frequency, impedance or admittance, sweep counter), named in
+    one ReadWarning: a point a spreadsheet row left unmeasured (a sweep's last row holding
+    its index alone), a cell a user emptied. Empty cells of other columns stay NaN there.
+    CorruptFileError when no row is left."""
+    used = [roles.index[r] for r in SPECTRUM_ROLES if r in roles.index]
+    missing = np.isnan(rows.values[:, used]).any(axis=1)
+    if not missing.any():
+        return rows
+    lines = rows.line_numbers[missing]
+    name = Path(str(path)).name if path is not None else "table"
+    columns = [roles.headers[i].name or f"column {i + 1}" for i in used if np.isnan(rows.values[missing, i]).any()]
+    if missing.all():
+        raise CorruptFileError(path, f"no row has a value in every column the spectrum needs "
+                                     f"({', '.join(map(repr, columns))})")
+    shown = ", ".join(str(n) for n in lines[:5]) + (" ..." if lines.size > 5 else "")
+    warn(f"{name}: {lines.size} row(s) without a value in {', '.join(map(repr, columns))} left out "
+         f"(line {shown})")
+    kept = np.flatnonzero(~missing)
+    starts = sorted({int(np.searchsorted(kept, b)) for b in rows.block_starts if np.searchsorted(kept, b) < kept.size})
+    return Rows(rows.values[kept], rows.line_numbers[kept], starts or [0])
 
 
 def _per_area_meta(roles: ColumnRoles, path: Path | str) -> dict[str, str]:
