@@ -99,3 +99,20 @@ def test_a_workbook_sheet_with_a_sparse_column_and_an_unmeasured_last_row(tmp_pa
         np.testing.assert_allclose(s.z, z, rtol=1e-14)
     assert (a.meta["sheet"], b.meta["sheet"]) == ("0.1", "0.2")
     assert np.count_nonzero(a.columns["decade"] == 1.0) == 3
+
+
+def test_a_sheet_whose_table_is_followed_by_padding_rows_in_a_side_column(tmp_path):
+    # an instrument's transfer workbook: the data, an empty spacer column, a side column that
+    # repeats the frequency and goes on with zeros for 20 rows below the table
+    from test_io_xlsx import Book
+
+    z = z_ohm(F)
+    rows = [["Frequency (Hz)", "Z' (Ohm)", "Z'' (Ohm)", None, "X-axis"]]
+    rows += [[float(f), float(a.real), float(a.imag), None, float(f)] for f, a in zip(F, z)]
+    rows += [[None, None, None, None, 0.0]] * 20
+    p = Book().sheet("trace", rows).save(tmp_path / "transfer.xlsx")
+    with pytest.warns(ReadWarning, match=r"sheet 'trace': 20 row\(s\) without a value in 'Frequency \(Hz\)', "
+                                         r"\"Z' \(Ohm\)\", \"Z'' \(Ohm\)\" left out \(row 32, 33, 34, 35, 36 \.\.\.\)"):
+        (s,) = eisfit.read(p)
+    np.testing.assert_allclose(s.frequency, F, rtol=1e-15)
+    np.testing.assert_allclose(s.z, z, rtol=1e-14)

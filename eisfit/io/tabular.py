@@ -533,15 +533,18 @@ def _sparse_width(lines: Sequence[str], counts: Sequence[int | None], usual: int
     if delimiter is None or widest <= usual:
         return None
     rows = [line for line, c in zip(lines, counts) if c is not None and usual <= c <= widest]
-    if any(len(row_cells(line, delimiter)) != widest for line in rows):
+    if any(len(row_cells(line, delimiter, widest)) != widest for line in rows):
         return None
     return widest
 
 
-def row_cells(line: str, delimiter: str) -> list[str]:
-    """Every cell of a delimited line, stripped, the empty ones at its end too (a tab table's
-    trailing tabs are cells, not white space around the line)."""
-    return [c.strip() for c in delimited_cells(line.strip(" \t\r\n\f\v".replace(delimiter, "")), delimiter)]
+def row_cells(line: str, delimiter: str, width: int) -> list[str]:
+    """The cells of a delimited line, stripped, the empty ones at its end too (a tab table's
+    trailing tabs are cells, not white space around the line) up to ``width`` cells."""
+    cells = [c.strip() for c in delimited_cells(line.strip(" \t\r\n\f\v".replace(delimiter, "")), delimiter)]
+    while len(cells) > width and not cells[-1]:
+        cells.pop()
+    return cells
 
 
 def _header_above_short_rows(lines: Sequence[str], before: Sequence[int], counts: Sequence[int | None],
@@ -865,7 +868,7 @@ def parse_rows(
                 blocks.append(len(values))
             continue
         if len(fields) != n:
-            cells = [] if layout.delimiter is None else row_cells(line, layout.delimiter)
+            cells = [] if layout.delimiter is None else row_cells(line, layout.delimiter, n)
             if len(cells) != n:
                 raise CorruptFileError(
                     path, f"line {lineno}: {len(fields)} values where the table has {n} columns "
