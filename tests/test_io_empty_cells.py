@@ -116,3 +116,16 @@ def test_a_sheet_whose_table_is_followed_by_padding_rows_in_a_side_column(tmp_pa
         (s,) = eisfit.read(p)
     np.testing.assert_allclose(s.frequency, F, rtol=1e-15)
     np.testing.assert_allclose(s.z, z, rtol=1e-14)
+
+
+def test_a_headerless_table_with_an_empty_cell_has_its_columns_told_by_the_complete_rows(tmp_path):
+    z = z_ohm(F)
+    lines = [f"{f!r},{a.real!r},{a.imag!r}" for f, a in zip(F.tolist(), z.tolist())]
+    lines[4] = f"{float(F[4])!r},,{float(z[4].imag)!r}"
+    p = tmp_path / "bare.csv"
+    p.write_text("\n".join(lines) + "\n")
+    with pytest.warns(ReadWarning, match=r"bare\.csv: 1 row\(s\) without a value in 'column 2' left out \(line 5\)"):
+        (s,) = eisfit.read(p)
+    assert s.meta["columns_detected"] == {"frequency": "column 1", "real": "column 2", "imag": "column 3"}
+    keep = np.arange(F.size) != 4
+    np.testing.assert_allclose(s.z, z[keep], rtol=1e-14)

@@ -149,7 +149,7 @@ def _sheet_spectra_warned(p: Path, name: str, lines: list[str], fmt_name: str, o
                 text = text[len(prefix):] if text.startswith(prefix) else text
             warn(f"{p.name}: sheet {name!r}: {_in_rows(text)}")
         else:
-            warnings.warn(w.message, w.category)
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return spectra
 
 

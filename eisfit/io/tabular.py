@@ -1642,11 +1642,12 @@ def spectra_from_table(
     n_cols = rows.values.shape[1]
     rule = alternative = None
     if names is None and not columns:
-        index, rule = identify_columns(rows.values, path)
+        complete = ~np.isnan(rows.values).any(axis=1)  # the columns told by content from rows with every value
+        index, rule = identify_columns(rows.values[complete] if complete.any() else rows.values, path)
         if (meta or {}).get("text_columns"):
             rule += (f"; columns counted without {', '.join(meta['text_columns'])} (text, set aside: no number "
                      "in any row)")
-        alternative = modulus_phase_alternative(rows.values, index)
+        alternative = modulus_phase_alternative(rows.values[complete] if complete.any() else rows.values, index)
         if alternative:
             reading, option = alternative.split("; ")
             rule += (f"; the same values could be {reading} (a fit checks that reading against the Lin-KK test; "
