@@ -229,8 +229,48 @@ def test_more_labels_than_values_aligns_by_position(tmp_path):
 
 def test_fewer_labels_than_values_is_an_error(tmp_path):
     labels = [lab for lab in LABELS if lab != "|Z|/Ohm"]
-    with pytest.raises(CorruptFileError, match="17.mpt.*values but the label line names only 9"):
+    with pytest.raises(CorruptFileError, match="17.mpt: rows hold 10 values but the label line names 9 columns: "
+                                               "cannot tell which value belongs to which column"):
         mpt.read(write_mpt(tmp_path / "17.mpt", rows_for(), labels=labels))
+
+
+def test_an_empty_label_field_after_the_impedance_columns_is_no_column(tmp_path):
+    """EC-Lab 11.71 wrote '...Rwe-ce/Ohm<tab><tab>Ewe-Ece/V' over rows of one value per label
+    without the empty field (a real PEM-cell export of 18 sweeps had been refused as 'rows hold 88
+    values but the label line names only 88 columns'). Its first row also lacked the last value."""
+    rows = [r + [r[6] - 0.5] for r in rows_for()]  # an Ewe-Ece/V column after the gap
+    labels = LABELS + ["", "Ewe-Ece/V"]  # as 11.61's labels, but with the Ewe-Ece/V values in the rows
+    p = write_mpt(tmp_path / "gap.mpt", rows, labels=labels)
+    text = p.read_bytes().decode("cp1252").split("\r\n")
+    first = next(i for i, ln in enumerate(text) if ln.startswith("0.0000000E+00"))
+    text[first] = text[first].rsplit("\t", 2)[0] + "\t"  # the first row without its last value
+    p.write_bytes("\r\n".join(text).encode("cp1252"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        spectra = mpt.read(p)
+    assert len(spectra) == 2
+    reference = mpt.read(write_mpt(tmp_path / "plain.mpt", rows_for()))
+    for a, b in zip(spectra, reference):
+        np.testing.assert_array_equal(a.z, b.z)
+        np.testing.assert_array_equal(a.columns["cycle number"], b.columns["cycle number"])
+    assert np.isclose(spectra[0].columns["Ewe-Ece/V"][0], 3.4 - 0.5)
+
+
+def test_an_empty_label_field_before_the_impedance_columns_is_an_error(tmp_path):
+    labels = ["freq/Hz", "", *LABELS[1:]]
+    with pytest.raises(CorruptFileError, match=r"gap.mpt: rows hold 10 values but the label line names 10 columns "
+                                               r"and has an empty field \(column 2\) before the impedance columns"):
+        mpt.read(write_mpt(tmp_path / "gap.mpt", rows_for(), labels=labels))
+
+
+def test_a_short_row_missing_a_spectrum_value_is_an_error(tmp_path):
+    p = write_mpt(tmp_path / "short.mpt", rows_for(), labels=LABELS[:9] + ["cycle number"])
+    text = p.read_bytes().decode("cp1252").split("\r\n")
+    last = max(i for i, ln in enumerate(text) if ln.strip())
+    text[last - 3] = text[last - 3].rsplit("\t", 2)[0] + "\t"  # a row without its cycle number
+    p.write_bytes("\r\n".join(text).encode("cp1252"))
+    with pytest.raises(CorruptFileError, match="short.mpt: line .*: column 'cycle number' holds ''"):
+        mpt.read(p)
 
 
 def test_missing_frequency_label(tmp_path):

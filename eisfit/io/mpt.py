@@ -262,12 +262,8 @@ def _parse_columns(labels: list[str], rows: list[str], first_line_no: int, p: Pa
     present = set(named.values())
     if bl.FREQ not in present:
         raise _no_impedance(header, p, f"no '{bl.FREQ}' column among the labels ({len(present)} labels)")
-    if n_values - 1 not in named:
-        # values beyond the last label: a label is missing somewhere, positions cannot be trusted
-        n_labels = len([lab for lab in labels if lab.strip()])
-        raise CorruptFileError(
-            p, f"rows hold {n_values} values but the label line names only {n_labels} columns: "
-            "cannot tell which value belongs to which column")
+    if n_values - 1 not in named or len(named) < n_values:  # a label missing, or an empty field among them
+        named = _labels_around_gap(labels, n_values, p)
     decimal_comma = any(_DECIMAL_COMMA.match(v.strip()) for v in table[0][:n_values])
     columns: dict[str, np.ndarray] = {}
     time_texts = None
@@ -281,6 +277,32 @@ def _parse_columns(labels: list[str], rows: list[str], first_line_no: int, p: Pa
     return columns, time_texts
 
 
+def _labels_around_gap(labels: list[str], n_values: int, p: Path) -> dict[int, str]:
+    """The labels by position where the label line holds fewer labels than the rows hold
+    values, or an empty field among the first ``n_values`` fields:
+
+    * an empty field with a value in every row (as many fields as values): an unnamed column;
+    * an empty field after the values (EC-Lab 11.61: '<tab><tab>Ewe-Ece/V' after the last
+      value): labels by position, the ones beyond the values left out;
+    * an empty field between labels over rows of one value per label without it (EC-Lab 11.71:
+      '...Rwe-ce/Ohm<tab><tab>Ewe-Ece/V' over rows of 88 values for 88 labels): the empty field is
+      no column, where it comes after the columns a spectrum is read from (which it cannot move).
+
+    CorruptFileError otherwise: positions that cannot be trusted."""
+    fields = labels[:_count_values(labels)]
+    names = [lab.strip() for lab in fields if lab.strip()]
+    gap = next((i for i, lab in enumerate(fields) if not lab.strip()), None)
+    needed = [i for i, lab in enumerate(fields) if lab.strip() in _SPECTRUM_COLUMNS]
+    if len(fields) == n_values or (len(fields) > n_values and (gap is None or gap >= n_values)):
+        return {i: lab.strip() for i, lab in enumerate(fields[:n_values]) if lab.strip()}
+    if gap is not None and len(names) == n_values and gap > max(needed, default=-1):
+        return dict(enumerate(names))
+    where = (f" and has an empty field (column {gap + 1}) before the impedance columns"
+             if gap is not None and len(names) == n_values else "")
+    raise CorruptFileError(p, f"rows hold {n_values} values but the label line names {len(names)} columns{where}: "
+                              "cannot tell which value belongs to which column")
+
+
 def _count_values(fields: list[str]) -> int:
     """Number of fields up to the last non-empty one (a trailing tab adds an empty field)."""
     n = len(fields)
@@ -291,9 +313,14 @@ def _count_values(fields: list[str]) -> int:
 
 def _column_values(table: list[list[str]], i: int, label: str, decimal_comma: bool,
                    first_line_no: int, p: Path) -> np.ndarray:
+    """The values of column ``i``; a row without a value there (a short row: EC-Lab 11.71 left
+    the last column out of a file's first row) is NaN in a column no spectrum is read from, an
+    error naming its line in one that is (:data:`_SPECTRUM_COLUMNS`)."""
     texts = [row[i].strip() if i < len(row) else "" for row in table]
     if decimal_comma:
         texts = [t.replace(",", ".") for t in texts]
+    if label not in _SPECTRUM_COLUMNS and "" in texts:
+        texts = [t or "nan" for t in texts]
     try:
         return np.array(texts, dtype=np.float64)
     except ValueError:
