@@ -653,6 +653,25 @@ def test_the_moment_a_preamble_states_is_the_start_of_a_one_sweep_table(tmp_path
     assert after.meta.get("start_time") is None
 
 
+def test_a_pstrace_export_dated_by_its_file_and_its_measurement_starts_at_the_measurement(tmp_path):
+    """PSTrace 5's CSV: 'File date:' (the export) above 'Date and time:' (the measurement),
+    UTF-16 with one more byte-order mark after the last line end (real exports: HOLL95/
+    General_electrochemistry). The start time had been the export's, and the stray mark a
+    last line 'cut off'."""
+    rows = "".join(f"{f!r},{float(np.degrees(-np.angle(z)))!r},0.1,{abs(z)!r},{z.real!r},{-z.imag!r},\r\n"
+                   for f, z in zip(F.tolist(), Z.tolist()))
+    text = ("File date:,2022-05-17 17:52:20\r\nMeasurement:,Impedance Spectroscopy [1]\r\nNotes:,\r\n"
+            "Date and time:,2022-04-28 13:42:47\r\nFixed at 51 freqs [1]\r\n"
+            "freq / Hz,neg. Phase / \u00b0,Idc / uA,Z / Ohm,Z' / Ohm,-Z'' / Ohm,\r\n" + rows + "\r\n")
+    p = tmp_path / "pstrace5.csv"
+    p.write_bytes(text.encode("utf-16") + "\ufeff".encode("utf-16-le"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no line 'cut off'
+        s = _read1(p)
+    np.testing.assert_allclose(s.z, Z, rtol=1e-15)
+    assert s.meta["start_time"] == "2022-04-28T13:42:47.000" and s.meta["start_time_label"] == "Date and time"
+
+
 def test_a_folder_of_exports_with_preamble_dates_is_ordered_by_them(tmp_path):
     from eisfit.campaign import load_checkpoints
 

@@ -19,6 +19,7 @@ from typing import Sequence
 _LABELLED = re.compile(r"^\s*#?\s*([A-Za-z][A-Za-z _./()-]*?)\s*(?::\s*[,;\t]?|=|[,;\t])\s*(.+?)\s*$")
 _TIME_LABEL = re.compile(r"date|time|start|acqui|measur|record", re.IGNORECASE)
 _START_LABEL = re.compile(r"start|acqui|measur|record", re.IGNORECASE)  # the moment of the measurement itself
+_FILE_LABEL = re.compile(r"file|export|saved|created|written|print", re.IGNORECASE)  # the moment of the file
 _NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 _NUMERIC = re.compile(
     r"^(\d{1,4})([/.-])(\d{1,2})\2(\d{1,4})[ T]+(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?\s*([AaPp][Mm])?$")
@@ -118,9 +119,11 @@ def preamble_start_time(lines: Sequence[str], max_lines: int = 200) -> tuple[_dt
     """(moment, label, note) of the date and time a table's preamble states, before its first
     row of numbers: a line 'label: value' whose label names a date or time and whose value
     (its first field) is a date with a clock time. A label naming the measurement ('Date and
-    time measurement', 'Start time', 'Acquired') wins over a plain 'Date and time' (often the
-    moment of the export); the first of each kind. None where there is none."""
-    found: dict[bool, tuple[_dt.datetime, str, str | None]] = {}
+    time measurement', 'Start time', 'Acquired') wins over a plain 'Date and time', which wins
+    over one naming the file ('File date', 'Exported', 'Saved': PSTrace's CSV export writes its
+    'File date:' of the export above the 'Date and time:' of the measurement); the first of each
+    kind. None where there is none."""
+    found: dict[int, tuple[_dt.datetime, str, str | None]] = {}
     for line in lines[:max_lines]:
         if sum(bool(_NUMBER.match(t)) for t in re.split(r"[,;\t ]+", line)) >= 3:  # a row of numbers: the end
             break
@@ -130,5 +133,7 @@ def preamble_start_time(lines: Sequence[str], max_lines: int = 200) -> tuple[_dt
         value = re.split(r"[,;\t]", m.group(2))[0].strip().strip('"')
         clock = parse_clock_times([value])
         if clock is not None:
-            found.setdefault(bool(_START_LABEL.search(m.group(1))), (clock.moments[0], m.group(1), clock.note))
-    return found.get(True) or found.get(False)
+            label = m.group(1)
+            rank = 2 if _START_LABEL.search(label) else 0 if _FILE_LABEL.search(label) else 1
+            found.setdefault(rank, (clock.moments[0], label, clock.note))
+    return found[max(found)] if found else None

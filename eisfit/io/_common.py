@@ -71,8 +71,9 @@ def text_bytes(data: bytes) -> bytes:
     the NUL bytes that pad the end of a file copied while it was being written
     (:func:`nul_padding`). Anything else is returned unchanged, and so is data that decode
     as UTF-16 only to characters no text holds (NUL, other control characters): binary
-    content is left for its reader to refuse. ``data`` may be the first bytes of a file (a
-    character cut at the end is dropped)."""
+    content is left for its reader to refuse. A byte-order mark elsewhere in the text (one
+    more after the last line, as PSTrace writes) is dropped too. ``data`` may be the first
+    bytes of a file (a character cut at the end is dropped)."""
     codec = _utf16_codec(data)
     body = data[:len(data) - nul_padding(data)]
     if data.startswith(_UTF8_MARK):
@@ -83,6 +84,7 @@ def text_bytes(data: bytes) -> bytes:
             return data
     else:
         return data if b"\0" in body else body
+    text = text.replace("\ufeff", "")  # a stray mark after the text (PSTrace writes one after its last line end)
     try:
         return text.encode("cp1252")
     except UnicodeEncodeError:
