@@ -18,6 +18,7 @@ import eisfit
 from conftest import REALDATA
 from eisfit import CampaignError
 from eisfit.campaign import CampaignWarning, load_checkpoints
+from eisfit.campaign.sources import natural_order
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "sample_data" / "garnet_campaign"
@@ -91,6 +92,19 @@ def test_natural_name_fallback_without_time_stamps(tmp_path):
     src = load_checkpoints(str(tmp_path / "*.csv"))
     assert src.ordering.startswith("natural file-name order")
     assert [Path(c.file).name for c in src.checkpoints] == ["s1.csv", "s2.csv", "s10.csv"]
+
+
+def test_natural_name_order_reads_a_minus_after_a_separator_as_a_sign(tmp_path):
+    # a DC-potential series (HOLL95/General_electrochemistry's EIS_WT_-0.3V.csv ...) had come out
+    # 0.005 -> 0.2 -> -0.3 V; a dash between words or date parts is no sign
+    _copy(CSVS[:4], tmp_path, ["EIS_WT_0.2V.csv", "EIS_WT_-0.3V.csv", "EIS_WT_0.005V.csv", "EIS_WT_-0.05V.csv"])
+    src = load_checkpoints(tmp_path)
+    assert src.ordering.startswith("natural file-name order")
+    assert [c.file for c in src.checkpoints] == ["EIS_WT_-0.3V.csv", "EIS_WT_-0.05V.csv", "EIS_WT_0.005V.csv",
+                                                  "EIS_WT_0.2V.csv"]
+    names = ["cell-10.csv", "cell-2.csv", "2024-05-10.csv", "2024-05-02.csv", "T(-20C).csv", "T(-5C).csv"]
+    assert sorted(names, key=natural_order(names)) == ["2024-05-02.csv", "2024-05-10.csv", "cell-2.csv",
+                                                       "cell-10.csv", "T(-20C).csv", "T(-5C).csv"]
 
 
 # ---- campaign files -----------------------------------------------------------------

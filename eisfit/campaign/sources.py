@@ -322,14 +322,18 @@ def _path_kind(path: Path) -> str | None:
         return None
 
 
-_NUMBER = re.compile(r"(\d+(?:\.\d+)?)")
+# a number of a file name; a minus right before it after a separator or at the start is its sign
+# (EIS_WT_-0.3V, cell(-20C)); not after a letter or digit (cell-1, 2024-05-01: a dash between words)
+_NUMBER = re.compile(r"((?:(?:^|(?<=[_ (=,;\[]))-)?\d+(?:\.\d+)?)")
 _COUNTER = re.compile(r"(\d+(?:\.\d+)*)")
 _DOTTED = re.compile(r"\d+(?:\.\d+)+")
 
 
 def natural_key(name: str, counters: bool = False) -> tuple[list[Any], list[Any]]:
     """Sort key in which numbers compare as numbers, decimals too: file2 < file10, and
-    cell_0d < cell_0.5d < cell_1d (digit runs alone put 0.5d first: '.' sorts before 'd');
+    cell_0d < cell_0.5d < cell_1d (digit runs alone put 0.5d first: '.' sorts before 'd'),
+    with their sign where a minus follows a separator (``_-0.3V`` < ``_0.005V`` < ``_0.2V``;
+    ``cell-1`` has a dash, not a sign);
     names whose numbers are equal as decimals (run_1.1, run_1.10) by their digit runs.
     ``counters``: a dotted number is a loop counter or version instead, compared part by part
     (run_1.9 < run_1.10); :func:`natural_order` decides which for a set of names."""
