@@ -1644,3 +1644,14 @@ def test_a_csv_export_reads_back_with_the_admittance_columns_and_no_sweep_column
         for key, values in extra.items():
             np.testing.assert_array_equal(back[1].columns[key], values)
         np.testing.assert_array_equal(back[1].z, z)
+
+
+def test_a_column_holding_the_frequencies_is_no_impedance(tmp_path):
+    """An AD5933 logger's CSV (chamodw/eis-data) wrote ``freq`` into its ``imaginary`` column
+    beside raw counts: it had been read as Z'' = +f ohm, with a sign warning only."""
+    body = "freq, real, imaginary, concentration\n" + "".join(
+        f"{f:.0f},{1300 + k * 7},{f:.0f},0.5\n" for k, f in enumerate(np.arange(10000, 19000, 300.0)))
+    p = _write(tmp_path, "raw.csv", "#, session_id, gain_factor\n#nano,1.01e-08\n" + body)
+    with pytest.raises(CorruptFileError, match=r"raw\.csv: the column 'imaginary', read as Z'', holds the "
+                                               r"frequencies of 'freq' in every row: no impedance in it"):
+        eisfit.read(p)

@@ -1683,6 +1683,7 @@ def spectra_from_table(
         re_part, im_part = mod * np.cos(phase), mod * np.sin(phase)
         parts = [rows.values[:, roles.index["modulus"]]]
         _check_polar_against_part(re_part, im_part, mod, rows, roles, path)
+    _refuse_frequency_copies(rows, roles, f, path)
     sep = _separator_mask(f, parts)
     keep = ~sep
     bad_f = keep & ~(f > 0)
@@ -1717,6 +1718,21 @@ def spectra_from_table(
 
 
 SPECTRUM_ROLES = ("frequency", "real", "imag", "modulus", "phase", "y_real", "y_imag", "sweep")
+
+
+def _refuse_frequency_copies(rows: Rows, roles: ColumnRoles, f: np.ndarray, path: Path | str | None) -> None:
+    """CorruptFileError where a column taken as an impedance or admittance part holds the
+    frequencies themselves in every row (an AD5933 logger's CSV wrote ``freq`` into its
+    ``imaginary`` column beside raw counts: read as Z'' = +f ohm, with only a sign warning)."""
+    if np.unique(f).size < 3:
+        return
+    words = {"real": "Z'", "imag": "Z''", "modulus": "|Z|", "y_real": "Y'", "y_imag": "Y''"}
+    for role, what in words.items():
+        if role in roles.index and np.array_equal(rows.values[:, roles.index[role]], f):
+            raise CorruptFileError(
+                path, f"the column {roles.header(role).name!r}, read as {what}, holds the frequencies of "
+                      f"{roles.header('frequency').name!r} in every row: no impedance in it (name the columns with "
+                      "--columns, columns= in Python, if another one holds it)")
 
 
 def _complete_rows(rows: Rows, roles: ColumnRoles, path: Path | str | None) -> Rows:
