@@ -1180,6 +1180,17 @@ def _admittance_role(k: str, unit_kind: str | None) -> str | None:
     return None
 
 
+def _lcr_meter_phase(names: Sequence[str], index: dict[str, int]) -> None:
+    """An LCR meter's phase column (Hioki IM35xx: ``Z``, ``Rs``, ``PH``, ``Cp``; the phase of Z
+    in degrees) into ``index``: a column named ``PH`` beside one named ``Z`` (upper case as the
+    meter writes them; a ``pH`` column stays no phase)."""
+    if "phase" in index or "modulus" not in index or names[index["modulus"]].strip() != "Z":
+        return
+    phase = next((i for i, n in enumerate(names) if n.strip() == "PH"), None)
+    if phase is not None and phase not in index.values():
+        index["phase"] = phase
+
+
 @functools.lru_cache(maxsize=4096)  # a pure function of a column name: a campaign's files repeat theirs
 def role_of(key: str, unit_kind: str | None = None) -> str | None:
     """Role of a column from its lower-case base name (prefix rules of domain_conventions §4)
@@ -1338,6 +1349,7 @@ def assign_roles(
                 role = column_map[names[i].strip()]
             if role and (role not in index or _unit_decides(role, headers[index[role]], h)):
                 index[role] = i
+        _lcr_meter_phase(names, index)
     chosen = _columns_option(columns, names, n_columns, path)
     # a role the header fills may not take a column the option gave to another role
     index = {role: i for role, i in index.items() if i not in chosen.values()}
