@@ -156,6 +156,26 @@ def test_wide_table_units_in_column_names(tmp_path):
     np.testing.assert_array_equal(s.z, [1 + 0.5j, 3 - 2j, 2 - 1j])
 
 
+def test_wide_table_of_zreal_and_zimag_blocks(tmp_path):
+    # NREL/battery_capacity_from_eis's data.csv: conditions, then Zreal_<f>Hz, Zimag_<f>Hz, Zmag_<f>Hz
+    # and Zphz_<f>Hz blocks (frequencies written as 3.2e+04): refused before as having no frequency column
+    f = np.array([3.2e4, 2.5e3, 79.0, 0.5, 0.013])
+    head = ["seriesIdx", "TdegC_EIS", "soc_EIS"] + [f"{block}_{x:.2g}Hz" for block in ("Zreal", "Zimag", "Zmag")
+                                                     for x in f]
+    rows = []
+    for k in range(3):
+        z = z_cell_ohm(f, scale=1 + 0.1 * k)
+        rows.append([str(k), "25", "0.5"] + [_num(v) for v in (*z.real, *z.imag, *np.abs(z))])
+    p = tmp_path / "data.csv"
+    p.write_text(",".join(head) + "\n" + "\n".join(",".join(r) for r in rows) + "\n")
+    spectra = eisfit.read(p)
+    assert len(spectra) == 3 and spectra[0].meta["format"] == "wide-table"
+    for k, s in enumerate(spectra):
+        np.testing.assert_allclose(s.frequency, [float(f"{x:.2g}") for x in f])
+        np.testing.assert_allclose(s.z, z_cell_ohm(f, scale=1 + 0.1 * k), rtol=1e-12)
+        assert s.meta["row_values"]["TdegC_EIS"] == 25.0
+
+
 @pytest.mark.parametrize("delimiter", ["\t", ";"])
 def test_wide_table_with_decimal_commas_reads_them_as_decimals(tmp_path, delimiter):
     """A European export: decimal commas, also in a header frequency (Re(Z)0,5Hz). Values

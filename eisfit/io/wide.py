@@ -3,10 +3,12 @@
 What this reader assumes:
 
 * a header line (within the first 50 lines; earlier lines are preamble) holding at
-  least two column pairs ``Re(Z)<f>`` / ``Im(Z)<f>`` or ``-Im(Z)<f>``, where ``<f>`` is
+  least two column pairs ``Re(Z)<f>`` / ``Im(Z)<f>`` or ``-Im(Z)<f>`` (or ``Zreal<f>`` /
+  ``Zimag<f>``, ``Z_re<f>`` / ``Z_im<f>``), where ``<f>`` is
   the frequency, a number optionally followed by a unit (``Hz`` default; ``mHz``,
   ``kHz``, ``MHz``), optionally after ``_``, ``@``, ``:`` or a space, e.g.
-  ``Re(Z)1000``, ``-Im(Z)_0.5Hz``, ``Re(Z) @ 1 kHz``; ``/Ohm`` or ``(Ohm)`` may follow;
+  ``Re(Z)1000``, ``-Im(Z)_0.5Hz``, ``Re(Z) @ 1 kHz``, ``Zreal_3.2e+04Hz``; ``/Ohm`` or
+  ``(Ohm)`` may follow;
 * impedance values in ohm; a leading minus on the imaginary header means the column
   holds -Z''; without it the sign is decided from the data (low-frequency end and arc
   shape, :mod:`eisfit._sign`), for the whole table at once;
@@ -44,7 +46,8 @@ SEARCH_LINES = 50
 MIN_PAIRS = 2
 _PREFIX = {"": 1.0, "m": 1e-3, "k": 1e3, "K": 1e3, "M": 1e6}
 _PAIR_COLUMN = re.compile(
-    r"^\s*(?P<minus>-)?\s*(?P<part>re|im)\s*\(\s*z\s*\)\s*(?:/\s*ohm\s*|\(\s*ohm\s*\)\s*)?"
+    r"^\s*(?P<minus>-)?\s*(?:(?P<part>re|im)\s*\(\s*z\s*\)|z[_ ]?(?P<zpart>re|im)(?:al|ag)?)\s*"
+    r"(?:/\s*ohm\s*|\(\s*ohm\s*\)\s*)?"
     r"[_@:\s]*(?:f\s*=\s*)?(?P<value>[0-9]+(?:[.,][0-9]*)?(?:[eE][-+]?[0-9]+)?)\s*"
     r"(?:(?P<prefix>[mkKM]?)hz)?\s*(?:/\s*ohm|\(\s*ohm\s*\))?\s*$", re.IGNORECASE)
 _DELIMITERS = ("\t", ";", ",")
@@ -68,7 +71,7 @@ def pair_column(name: str, decimal: str = ".") -> tuple[str, bool, float] | None
             return None
         value = value.replace(",", "")
     scale = _PREFIX[m.group("prefix") or ""]
-    return m.group("part").lower(), bool(m.group("minus")), float(value) * scale
+    return (m.group("part") or m.group("zpart")).lower(), bool(m.group("minus")), float(value) * scale
 
 
 def _names_a_pair(name: str) -> bool:
