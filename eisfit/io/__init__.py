@@ -53,6 +53,7 @@ FORMAT_MODULES = [
     "zahner",
     "relaxis",
     "dfr",
+    "windeta",
     "ivium",
     "palmsens",
     "xlsx",
@@ -121,8 +122,8 @@ def _detect_module(p: Path, head: bytes):
             best, best_score = mod, score
     if best is None:
         raise UnknownFormatError(
-            p, "format not recognised (not a BioLogic, Gamry, ZView, Zahner .ism, RelaxIS, Autolab FRA .dfr, Ivium, "
-            "PalmSens, "
+            p, "format not recognised (not a BioLogic, Gamry, ZView, Zahner .ism, RelaxIS, Autolab FRA .dfr, Novocontrol "
+            "WinDETA .LCR, Ivium, PalmSens, "
             "Excel .xlsx/.xls, OpenDocument .ods, JSON table, instrument export, wide or delimited table with a frequency column); force a format with --format (format= in Python)"
         )
     return best
