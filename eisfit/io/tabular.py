@@ -1527,7 +1527,8 @@ def _apply_imag_sign(
         return z_imag, meta
     sign, rule = _data_sign(frequency, z_real, z_imag, keep)
     if sign > 0:
-        warn(f"{Path(str(path)).name}: the imaginary column holds -Z'' ({rule}); the header has no minus sign: "
+        label = "the table has no header" if roles.by_position else "the header has no minus sign"
+        warn(f"{Path(str(path)).name}: the imaginary column holds -Z'' ({rule}); {label}: "
              "flipping it (pass imag_sign='negative', on the command line --imag-sign negative, to keep it)")
         return -z_imag, {"imag_sign": "positive", "imag_sign_source": "data", "imag_sign_detected": True,
                          "imag_sign_rule": rule}
