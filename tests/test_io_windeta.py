@@ -86,3 +86,13 @@ def test_a_damaged_row_is_an_error_naming_its_line(tmp_path):
 def test_not_a_windeta_file(tmp_path):
     with pytest.raises(CorruptFileError, match="not a WinDETA LCR file"):
         eisfit.read(_write(tmp_path, "hello\r\n1,2,3\r\n"), format="windeta-lcr")
+
+
+def test_a_campaign_on_a_temperature_series_takes_each_sweeps_temperature(tmp_path):
+    from eisfit.campaign import load_checkpoints
+
+    sweeps = [(100.0, 300.0, z_ohm(F, 50.0)), (3700.0, 250.0, z_ohm(F, 200.0)), (7300.0, 200.0, z_ohm(F, 900.0))]
+    p = _write(tmp_path, lcr_text(sweeps))
+    src = load_checkpoints(p)
+    assert [c.temperature_K for c in src.checkpoints] == pytest.approx([573.15, 523.15, 473.15])
+    assert [c.time_h for c in src.checkpoints] == pytest.approx([0.0, 1.0, 2.0])

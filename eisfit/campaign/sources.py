@@ -589,6 +589,8 @@ def _checkpoints_of_file(path: Path, display: str, sweep: int | None = None, *,
         t = acquisition_time(spectra[k])
         if rest.get("cycle") is None:  # the campaign file gives none: the file's cycle column
             rest["cycle"] = _float_or_none(spectra[k].meta.get("cycle"))
+        if rest.get("temperature_K") is None:  # nor a temperature: the one the file states per sweep
+            rest["temperature_K"] = _meta_temperature_K(spectra[k], k)
         out.append(Checkpoint(label=label, spectrum=spectra[k].only_columns(is_instrument_noise_column),
                               file=display, sweep=k,
                               content_sha256=digest, start_time=None if t is None else t.isoformat(),
