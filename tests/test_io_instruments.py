@@ -125,6 +125,15 @@ def test_gamry_sweep_stopping_short_of_its_final_frequency_is_flagged(tmp_path):
         "ZCURVE\tTABLE\n", "FREQFINAL\tQUANT\t1.00000E+001\tFinal\nZCURVE\tTABLE\n")), ignore="aborted")
 
 
+def test_gamry_sweep_starting_after_its_initial_frequency_is_flagged(tmp_path):
+    """A real EISPOT file's table began at point 4 (39.9 kHz) after a FREQINIT of 100 kHz: its
+    first rows taken out, read without a word."""
+    late = _write(tmp_path, "late.DTA", _gamry_sweep(initial="1.00000E+007"))  # two decades above the first row
+    with pytest.warns(UserWarning, match="starts at 100000 Hz, about 2 point.s. after the initial frequency 1e.07 Hz"):
+        (s,) = eisfit.read(late)
+    assert len(s) == len(F)
+
+
 @pytest.mark.parametrize("date, calibration, start, ambiguous", [
     ("5/4/2018", "5/4/2018", "2018-05-04", True),  # nothing tells: month first, said
     ("5/4/2018", "4/23/2018", "2018-05-04", False),  # a calibration date says month first

@@ -146,7 +146,7 @@ def read(path: Path | str, *, imag_sign: str | None = None) -> list[Spectrum]:
     )
     spectra = checked_point_count(p, spectra, _table_count(lines[start]), "the ZCURVE TABLE line")
     if not aborted:
-        _warn_short_of_final_frequency(p, spectra, params)
+        _warn_sweep_short_of_its_header(p, spectra, params)
     return spectra
 
 
@@ -159,19 +159,29 @@ def _table_count(line: str) -> int | None:
 SHORT_OF_FINAL_STEPS = 1.5  # the last point this many steps (1/PTSPERDEC decade) short of FREQFINAL: cut short
 
 
-def _warn_short_of_final_frequency(p: Path, spectra: list[Spectrum], params: dict[str, list[str]]) -> None:
+def _warn_sweep_short_of_its_header(p: Path, spectra: list[Spectrum], params: dict[str, list[str]]) -> None:
     """A ReadWarning when the sweep stops short of the final frequency the header sets
     (FREQINIT to FREQFINAL at PTSPERDEC points per decade) by more than
     ``SHORT_OF_FINAL_STEPS`` steps and the file does not say it was aborted: a file cut
-    at a line end (copied during the measurement, damaged) reads as a complete, shorter sweep."""
+    at a line end (copied during the measurement, damaged) reads as a complete, shorter sweep;
+    and one when it starts that far after the initial frequency (its first rows taken out:
+    a real file's table began at point 4, 39.9 kHz, after a FREQINIT of 100 kHz)."""
     initial, final = _number(params, "FREQINIT"), _number(params, "FREQFINAL")
     per_decade = _number(params, "PTSPERDEC") or 10.0
     if not spectra or not initial or not final or initial == final or per_decade <= 0:
         return
     last = float(spectra[-1].frequency[-1])
-    short_decades = np.log10(last / final) * (1.0 if initial > final else -1.0)
+    direction = 1.0 if initial > final else -1.0
+    short_decades = np.log10(last / final) * direction
     if short_decades * per_decade > SHORT_OF_FINAL_STEPS:
         missing = int(round(short_decades * per_decade))
         warn(f"{p.name}: the sweep stops at {last:g} Hz, about {missing} point(s) short of the final frequency "
              f"{final:g} Hz the header sets (FREQFINAL), and the file does not say it was aborted: a truncated "
              "file? The points present are read")
+    first = float(spectra[0].frequency[0])
+    late_decades = np.log10(initial / first) * direction  # the first row after FREQINIT: rows taken out
+    if late_decades * per_decade > SHORT_OF_FINAL_STEPS:
+        missing = int(round(late_decades * per_decade))
+        warn(f"{p.name}: the sweep starts at {first:g} Hz, about {missing} point(s) after the initial frequency "
+             f"{initial:g} Hz the header sets (FREQINIT): its first rows are not in the file (an edited file?). "
+             "The points present are read")
