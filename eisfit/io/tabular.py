@@ -1737,11 +1737,10 @@ def _refuse_frequency_copies(rows: Rows, roles: ColumnRoles, f: np.ndarray, path
     """CorruptFileError where a column taken as an impedance or admittance part holds the
     frequencies themselves in every row (an AD5933 logger's CSV wrote ``freq`` into its
     ``imaginary`` column beside raw counts: read as Z'' = +f ohm, with only a sign warning)."""
-    if np.unique(f).size < 3:
-        return
     words = {"real": "Z'", "imag": "Z''", "modulus": "|Z|", "y_real": "Y'", "y_imag": "Y''"}
     for role, what in words.items():
-        if role in roles.index and np.array_equal(rows.values[:, roles.index[role]], f):
+        column = rows.values[:, roles.index[role]] if role in roles.index else None
+        if column is not None and column[0] == f[0] and np.array_equal(column, f) and np.unique(f).size >= 3:
             raise CorruptFileError(
                 path, f"the column {roles.header(role).name!r}, read as {what}, holds the frequencies of "
                       f"{roles.header('frequency').name!r} in every row: no impedance in it (name the columns with "
