@@ -476,3 +476,11 @@ def test_the_software_is_named_as_the_header_names_it(tmp_path):
     'software 11.33'."""
     s = mpt.read(write_mpt(tmp_path / "a.mpt", rows_for()))[0]
     assert (s.meta["software"], s.meta["software_version"]) == ("EC-Lab", "11.33")
+
+
+def test_staircase_peis_is_named_speis(tmp_path):
+    # a Mott-Schottky staircase export (Alex6022/SPEIS-analysis): technique_short had been None
+    p = write_mpt(tmp_path / "speis.mpt", rows_for(),
+                  technique="Staircase Potentio Electrochemical Impedance Spectroscopy (Mott-Schottky)")
+    spectra = mpt.read(p)
+    assert len(spectra) == 2 and all(s.meta["technique_short"] == "SPEIS" for s in spectra)

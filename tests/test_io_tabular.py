@@ -1655,3 +1655,13 @@ def test_a_column_holding_the_frequencies_is_no_impedance(tmp_path):
     with pytest.raises(CorruptFileError, match=r"raw\.csv: the column 'imaginary', read as Z'', holds the "
                                                r"frequencies of 'freq' in every row: no impedance in it"):
         eisfit.read(p)
+
+
+def test_lin_kk_tool_column_names(tmp_path):
+    """Boukamp's Lin-KK input (m0l0t0ph/thesis's LinKK_Input_LATP_PEIS_04.xls): Frequency,
+    Data Real, Data Imag; refused before as naming no impedance column."""
+    text = "Frequency\tData Real\tData Imag\n" + "".join(
+        f"{f!r}\t{z.real!r}\t{z.imag!r}\n" for f, z in zip(F.tolist(), Z.tolist()))
+    s = _read1(_write(tmp_path, "linkk.txt", text))
+    assert s.meta["columns_detected"] == {"frequency": "Frequency", "real": "Data Real", "imag": "Data Imag"}
+    np.testing.assert_allclose(s.z, Z, rtol=1e-15)

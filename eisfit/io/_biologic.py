@@ -103,6 +103,9 @@ TECHNIQUE_FULL_NAMES: dict[str, str] = {
     "Galvano Electrochemical Impedance Spectroscopy": "GEIS",
     "Modulo Bat": "MB",
     "IR compensation (PEIS)": "ZIR",
+    "Staircase Potentio Electrochemical Impedance Spectroscopy": "SPEIS",
+    "Staircase Potentio Electrochemical Impedance Spectroscopy (Mott-Schottky)": "SPEIS",
+    "Staircase Galvano Electrochemical Impedance Spectroscopy": "SGEIS",
 }
 
 FREQ = "freq/Hz"

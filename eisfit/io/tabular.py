@@ -1202,8 +1202,9 @@ def role_of(key: str, unit_kind: str | None = None) -> str | None:
     k = " ".join(k.replace(",", " ").split())  # 'Impedance, real' (a quoted name holding a comma)
     if _NOT_DATA_WORDS.search(k) or _NORMALISED.search(k):
         return None
-    if k.startswith("impedance ") and k[len("impedance "):].startswith(("real", "imag", "re", "im")):
-        k = k[len("impedance "):]  # 'Impedance Real [Ohms]', 'Impedance Imaginary [Ohms]'
+    for word in ("impedance ", "data "):  # 'Impedance Real [Ohms]'; 'Data Real', 'Data Imag' (Boukamp's Lin-KK)
+        if k.startswith(word) and k[len(word):].startswith(("real", "imag", "re", "im")):
+            k = k[len(word):]
     if k.startswith(("phase", "phz", "phi", "zphz", "\u03c6", "theta", "\u03b8", "z phase", "z_phase", "zphase",
                      "arg z", "arg(z)")):
         return "phase"
