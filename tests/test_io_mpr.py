@@ -77,6 +77,19 @@ def log_module(ole_days: float = OLE_2021_03_03_204041, version: str = "11.33") 
     return bytes(data)
 
 
+def old_log_module(ole_days: float = OLE_2021_03_03_204041, version: str = "10.33", channel: int = 2,
+                   serial: int = 6986) -> bytes:
+    """A LOG module in EC-Lab 10.33's layout (start at 0x1D9, version at 0x347, a u16 serial at
+    0x3B, the channel byte 1-based), as two real files hold it."""
+    data = bytearray(0xB07)
+    data[4], data[0x09] = 2, channel
+    struct.pack_into("<H", data, 0x3B, serial)
+    struct.pack_into("<d", data, 0x1D9, ole_days)
+    data[0x347] = len(version)
+    data[0x348:0x348 + len(version)] = version.encode()
+    return bytes(data)
+
+
 def loop_module(starts: list[int]) -> bytes:
     return struct.pack(f"<I{len(starts)}I", len(starts), *starts) + bytes(256)
 
@@ -522,3 +535,17 @@ def test_the_software_is_named_from_its_version(tmp_path):
     assert eisfit.read(write_mpr(tmp_path / "a.mpr", peis_columns()))[0].meta["software"] == "EC-Lab"
     assert mpr._software_name("1.79") == "EC-Lab or BT-Lab"  # BT-Lab numbers its versions 1.x
     assert "software" not in eisfit.read(write_mpr(tmp_path / "b.mpr", peis_columns(), log=False))[0].meta
+
+
+def test_an_ec_lab_10_33_log_gives_its_start_version_channel_and_serial(tmp_path):
+    """EC-Lab 10.33's LOG (m0l0t0ph/thesis): its start, version and serial lie 0x70 bytes before
+    the later offsets and its channel byte is 1-based. The start had been 'implausible' (lost,
+    with a warning), the version None, the channel one too high and the serial 0."""
+    p = write_mpr(tmp_path / "old.mpr", peis_columns(), layout="v2", log=False)
+    p.write_bytes(p.read_bytes() + module_bytes("VMP LOG", old_log_module(), "old"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no 'implausible acquisition start'
+        spectra = mpr.read(p)
+    m = spectra[0].meta
+    assert m["start_time"] == "2021-03-03T20:40:41.000" and m["software_version"] == "10.33"
+    assert m["channel"] == 2 and m["channel_serial"] == "6986"

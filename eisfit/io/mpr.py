@@ -44,6 +44,12 @@ LOG_START_OLE = 0x249
 LOG_SOFTWARE_VERSION = 0x3B7
 LOG_CHANNEL = 0x09  # u8, zero-based ("Run on channel : 2" in the .mpt reads 1)
 LOG_CHANNEL_SERIAL = 0xAB  # u32 (FORMAT.md says u16; one real file holds 69651, matching its .mpt)
+# EC-Lab 10.33's LOG (m0l0t0ph/thesis, two files checked against their .mpt and .mpl): the start at 0x1D9
+# (galvani's 473), the version at 0x347, the serial a u16 at 0x3B (0x70 before the later offsets),
+# the channel byte already 1-based ("Run on channel : 2" reads 2)
+OLD_LOG_START_OLE = 0x1D9
+OLD_LOG_SOFTWARE_VERSION = 0x347
+OLD_LOG_CHANNEL_SERIAL = 0x3B
 OLE_EPOCH = _dt.datetime(1899, 12, 30)
 # (first record offset, column-count type, IDs offset) per data layout
 DATA_LAYOUTS = {"v2": (0x195, "<B", 5), "v3": (0x196, "<B", 5), "new": (0x3EF, "<H", 6)}
@@ -157,12 +163,36 @@ def _software_name(version: str | None) -> str | None:
 
 def _channel(buf: bytes, mod: Module) -> dict[str, Any]:
     """``channel`` (1-based, as EC-Lab shows it) and ``channel_serial`` from the LOG module
-    (checked against the 'Run on channel : N (SN S)' line of 12 real .mpt twins)."""
+    (checked against the 'Run on channel : N (SN S)' line of 12 real .mpt twins; EC-Lab 10.33's
+    layout, :func:`_old_log_layout`, against two)."""
     data = buf[mod.start:mod.start + mod.length]
+    if _old_log_layout(data):
+        (serial,) = struct.unpack_from("<H", data, OLD_LOG_CHANNEL_SERIAL)
+        return {"channel": data[LOG_CHANNEL], "channel_serial": str(serial)}
     if len(data) < LOG_CHANNEL_SERIAL + 4:
         return {}
     (serial,) = struct.unpack_from("<I", data, LOG_CHANNEL_SERIAL)
     return {"channel": data[LOG_CHANNEL] + 1, "channel_serial": str(serial)}
+
+
+def _old_log_layout(data: bytes) -> bool:
+    """Whether a LOG module's data are in EC-Lab 10.33's layout: no acquisition start at
+    ``LOG_START_OLE`` but one at ``OLD_LOG_START_OLE`` and a version string at
+    ``OLD_LOG_SOFTWARE_VERSION``."""
+    return (len(data) >= OLD_LOG_SOFTWARE_VERSION + 8 and _ole_moment(data, LOG_START_OLE) is None
+            and _ole_moment(data, OLD_LOG_START_OLE) is not None
+            and _pascal_string(data, OLD_LOG_SOFTWARE_VERSION) is not None)
+
+
+def _ole_moment(data: bytes, at: int) -> _dt.datetime | None:
+    """The OLE Automation date (days since 1899-12-30, local time) at ``at``, None where the
+    bytes hold none (out of the file, or outside 1900-9999)."""
+    if len(data) < at + 8:
+        return None
+    (days,) = struct.unpack_from("<d", data, at)
+    if not (np.isfinite(days) and 1.0 < days < 2958465.0):  # 1899-12-31 .. 9999-12-31
+        return None
+    return OLE_EPOCH + _dt.timedelta(milliseconds=round(days * 86_400_000))
 
 
 # -- file and module structure ------------------------------------------------
@@ -590,13 +620,11 @@ def _settings_meta(buf: bytes, mod: Module, p: Path) -> dict[str, Any]:
 def _log_info(buf: bytes, mod: Module, p: Path) -> tuple[_dt.datetime | None, str | None]:
     """Acquisition start (naive local time) and software version from the VMP LOG module."""
     data = buf[mod.start:mod.start + mod.length]
-    start = None
-    if len(data) >= LOG_START_OLE + 8:
-        (days,) = struct.unpack_from("<d", data, LOG_START_OLE)
-        if np.isfinite(days) and 1.0 < days < 2958465.0:  # 1899-12-31 .. 9999-12-31
-            start = OLE_EPOCH + _dt.timedelta(milliseconds=round(days * 86_400_000))
-        else:
-            warn(f"{p}: implausible acquisition start in the LOG module; start_time unknown")
+    if _old_log_layout(data):
+        return _ole_moment(data, OLD_LOG_START_OLE), _pascal_string(data, OLD_LOG_SOFTWARE_VERSION)
+    start = _ole_moment(data, LOG_START_OLE)
+    if start is None and len(data) >= LOG_START_OLE + 8:
+        warn(f"{p}: implausible acquisition start in the LOG module; start_time unknown")
     return start, _pascal_string(data, LOG_SOFTWARE_VERSION)
 
 
