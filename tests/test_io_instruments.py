@@ -87,6 +87,14 @@ def test_zplot_both_layouts(tmp_path):
     assert s.meta["software_version"] == "3.2c"
 
 
+def test_zview_saved_data_names_zview(tmp_path):
+    # a file ZView saved (m0l0t0ph/thesis's FitResult.z): the software had read 'ZPLOT2 ASCII'
+    rows = "".join(f"{f:.6E}\t1.0E-02\t0.0E+00\t{k}.0\t{z.real!r}\t{z.imag!r}\t0\t0\t3\n"
+                   for k, (f, z) in enumerate(_pts()))
+    s = _one(_write(tmp_path, "saved.z", "ZPLOT2 ASCII\n  Saved Data, ZView:          3\nEnd Comments\n" + rows))
+    assert s.meta["software"] == "ZView" and s.meta["software_version"] == "3"
+
+
 def test_zplot2_data_points_line_checks_the_point_count(tmp_path):
     """A ZPLOT2 ASCII preamble's 'Data Points: 56' over 21 rows (impedance.py's real
     exampleDataZPlot.z) was read as a complete sweep without a word."""

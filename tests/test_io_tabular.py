@@ -1665,3 +1665,18 @@ def test_lin_kk_tool_column_names(tmp_path):
     s = _read1(_write(tmp_path, "linkk.txt", text))
     assert s.meta["columns_detected"] == {"frequency": "Frequency", "real": "Data Real", "imag": "Data Imag"}
     np.testing.assert_allclose(s.z, Z, rtol=1e-15)
+
+
+def test_a_side_by_side_group_titled_fit_is_left_out(tmp_path):
+    """A measured group beside its fit ('Messung', 'Fit': m0l0t0ph/thesis's evaluation
+    workbook): the fit's curve had been read as a second measured spectrum."""
+    fit = Z * 1.01
+    lines = ["Messung\t\t\t\tFit", "Freq\tZ'\tZ''\t\tFreq\tZ'\tZ''"] + [
+        f"{f!r}\t{z.real!r}\t{z.imag!r}\t\t{f!r}\t{m.real!r}\t{m.imag!r}" for f, z, m in zip(F.tolist(), Z.tolist(),
+                                                                                     fit.tolist())]
+    p = _write(tmp_path, "eval.txt", "\n".join(lines) + "\n")
+    with pytest.warns(ReadWarning, match=r"eval\.txt: column group\(s\) 2 \('Fit'\) left out: the title names a "
+                                         r"model's curve"):
+        (s,) = eisfit.read(p)
+    np.testing.assert_allclose(s.z, Z, rtol=1e-15)
+    assert s.meta["column_group_title"] == "Messung"

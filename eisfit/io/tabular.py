@@ -1856,7 +1856,8 @@ def read_table_lines(
                                columns=columns, first_line_number=first_line_number,
                                last_line_complete=last_line_complete)
 
-    return spectra_by_column_group(lines, delimiter, one, split=names is None and header is not False and not columns)
+    return spectra_by_column_group(lines, delimiter, one, split=names is None and header is not False and not columns,
+                                   name=Path(str(path)).name)
 
 
 def _read_one_table(path: Path | str, lines: Sequence[str], fmt: TableFormat, meta: Mapping[str, Any], *,
@@ -1915,7 +1916,7 @@ def _names_of_unsplit_header(path: Path | str, line: str, layout: TableLayout,
 COLUMN_GROUP_SEARCH_LINES = 50  # lines searched for a header that repeats the frequency column
 
 
-def column_groups(lines: Sequence[str], delimiter: str | None | bool = False
+def column_groups(lines: Sequence[str], delimiter: str | None | bool = False, name: str = "table"
                   ) -> list[tuple[list[str], dict[str, Any]]] | None:
     """The column groups of a table holding several spectra side by side (checkpoints
     pasted next to each other: ``freq, Z', Z'', freq, Z', Z'', ...``), else None.
@@ -1948,8 +1949,21 @@ def column_groups(lines: Sequence[str], delimiter: str | None | bool = False
                 if title and not _is_number(title, "."):
                     meta["column_group_title"] = title
                 groups.append(([_group_line(ln, delim, a, b) if k >= at else "" for k, ln in enumerate(lines)], meta))
-            return groups
+            return _without_model_groups(groups, name)
     return None
+
+
+def _without_model_groups(groups: list[tuple[list[str], dict[str, Any]]], name: str
+                          ) -> list[tuple[list[str], dict[str, Any]]]:
+    """``groups`` without those whose title names a model's curve (``Fit``, ``Simulation``,
+    ``calc``: a measured group ``Messung`` beside its fit ``Fit``, m0l0t0ph/thesis), named in a
+    ReadWarning, where a measured group is left; all of them otherwise."""
+    model = [g for g in groups if _NOT_DATA_WORDS.search(g[1].get("column_group_title", "").lower())]
+    if not model or len(model) == len(groups):
+        return groups
+    warn(f"{name}: column group(s) " + ", ".join(f"{g[1]['column_group']} ({g[1]['column_group_title']!r})" for g in model)
+         + " left out: the title names a model's curve, not measured data")
+    return [g for g in groups if g not in model]
 
 
 def _group_spans(names: Sequence[str]) -> list[tuple[int, int]] | None:
@@ -1975,11 +1989,12 @@ def _holds_impedance(roles: Sequence[str | None]) -> bool:
 
 def spectra_by_column_group(lines: Sequence[str], delimiter: str | None | bool,
                             read_one: Callable[[list[str], dict[str, Any]], list[Spectrum]],
-                            split: bool = True) -> list[Spectrum]:
+                            split: bool = True, name: str = "table") -> list[Spectrum]:
     """``read_one(lines, group_meta)`` of each column group of a side-by-side table
     (:func:`column_groups`), numbered as the file's sweeps; of the whole table (meta {})
-    when it has no groups or ``split`` is False (a header given or refused, roles named)."""
-    groups = column_groups(lines, delimiter) if split else None
+    when it has no groups or ``split`` is False (a header given or refused, roles named).
+    ``name``: the file's, for the warnings."""
+    groups = column_groups(lines, delimiter, name) if split else None
     if not groups:
         return read_one(list(lines), {})
     return numbered_sweeps([s for group_lines, meta in groups for s in read_one(group_lines, meta)])
@@ -2290,7 +2305,8 @@ def read_text_table(path: Path | str, lines: Sequence[str], fmt: TableFormat, me
         return [s.with_meta(start_time=iso_time(clock.origin), sweep_start_time=clock.sweep_start(s),
                             clock_column=clock.source) for s in spectra]
 
-    return spectra_by_column_group(lines, delimiter, one, split=split and header is not False and not columns)
+    return spectra_by_column_group(lines, delimiter, one, split=split and header is not False and not columns,
+                                   name=Path(str(path)).name)
 
 
 def _with_preamble_start(spectra: list[Spectrum], lines: Sequence[str], path: Path | str) -> list[Spectrum]:

@@ -63,7 +63,7 @@ def _start_time(preamble: list[str]) -> str | None:
 
 def _software(first_line: str, preamble: list[str]) -> dict[str, Any]:
     for line in preamble[:4]:
-        m = re.search(r"Measured Data, (\w+):\s*([\w.]+)", line)
+        m = re.search(r"(?:Measured|Saved) Data, (\w+):\s*([\w.]+)", line)
         if m:
             return {"software": m.group(1), "software_version": m.group(2)}
     m = re.match(r"(\w+) Data File: Version ([\w.]+)", _unquote(first_line))
