@@ -1754,6 +1754,8 @@ def _complete_rows(rows: Rows, roles: ColumnRoles, path: Path | str | None) -> R
     one ReadWarning: a point a spreadsheet row left unmeasured (a sweep's last row holding
     its index alone), a cell a user emptied. Empty cells of other columns stay NaN there.
     CorruptFileError when no row is left."""
+    if math.isfinite(rows.values.sum()):  # no empty cell at all (a NaN would carry through the sum): most tables
+        return rows
     used = [roles.index[r] for r in SPECTRUM_ROLES if r in roles.index]
     missing = np.isnan(rows.values[:, used]).any(axis=1)
     if not missing.any():
