@@ -116,7 +116,8 @@ def _load(p: Path) -> dict[str, Any]:
     except json.JSONDecodeError as exc:
         raise CorruptFileError(p, f"damaged session file: {exc.msg} at character {exc.pos} of {len(text)} "
                                   "(truncated?)") from None
-    session = _canonical_keys(session)
+    if isinstance(session, dict) and "Type" not in session:  # keys written in another case: PSTrace's spelling
+        session = _canonical_keys(session)
     if not isinstance(session, dict) or "PalmSens" not in str(session.get("Type", "")):
         raise CorruptFileError(p, f"JSON but not a PalmSens session (Type {session.get('Type') if isinstance(session, dict) else None!r})")
     return session
