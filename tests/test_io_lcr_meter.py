@@ -9,7 +9,6 @@ closed form of the circuit, not from the reader.
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 import eisfit
 
