@@ -63,11 +63,12 @@ def test_a_temperature_series_gives_one_spectrum_per_data_point(tmp_path):
     assert spectra[1].meta["sweep_start_time"] == "2019-12-12T18:27:53.700000"
 
 
-def test_a_phase_written_in_degrees_is_read_as_degrees(tmp_path):
-    z = z_ohm(F, 1e6)  # phases down to about -90 degrees: beyond pi in magnitude
-    (s,) = eisfit.read(_write(tmp_path, lcr_text([(1.7, 20.0, z)], degrees=True)))
-    assert np.max(np.abs(np.angle(z, deg=True))) > math.pi
-    np.testing.assert_allclose(s.z, z, rtol=1e-8)
+def test_a_phase_written_in_degrees_is_read_as_degrees_in_every_sweep(tmp_path):
+    flat, steep = z_ohm(F, 1.0), z_ohm(F, 1e6)  # phases within +-pi degrees, then down to about -90 degrees
+    assert np.max(np.abs(np.angle(flat, deg=True))) < math.pi < np.max(np.abs(np.angle(steep, deg=True)))
+    a, b = eisfit.read(_write(tmp_path, lcr_text([(1.7, 20.0, flat), (3.4, 30.0, steep)], degrees=True)))
+    np.testing.assert_allclose(a.z, flat, rtol=1e-8)  # the file's unit, not each sweep's guess
+    np.testing.assert_allclose(b.z, steep, rtol=1e-8)
 
 
 def test_a_truncated_sweep_is_an_error_naming_it(tmp_path):

@@ -12,7 +12,7 @@ What this reader assumes (the layout of the files seen, WinDETA with an LCR mete
 * **Th is the phase of Z in radians**, although the label says degrees: an insulating oxide
   at 51 °C reads -1.52 (-87°, capacitive, as such a ceramic is; -1.5° would be a resistor)
   and a resistor at 10 Hz -0.0047, and E'' = Th |Z| 1e10 throughout. Z = |Z| exp(j Th); a
-  file whose Th exceeds pi in magnitude anywhere holds degrees and is read so. E' and E''
+  file whose Th exceeds pi in magnitude anywhere (in any sweep) holds degrees and is read so. E' and E''
   (scaled copies of |Z| and Th |Z|) are not read.
 
 One spectrum per sweep, with ``meta["time_s"]`` (the sweep's time), ``meta["temperature_C"]``
@@ -83,17 +83,19 @@ def read(path: str | Path, *, imag_sign: str | None = None) -> list[Spectrum]:
     start = _start_time(lines[1] if len(lines) > 1 else "")
     meta = {"format": NAME, "software": "Novocontrol WinDETA", "technique": "EIS", "title": lines[0].strip(),
             **({"start_time": start.isoformat()} if start else {})}
+    tables = [_sweep_values(p, lines, first, sweeps[k + 1] if k + 1 < len(sweeps) else len(lines), declared)
+              for k, first in enumerate(sweeps)]
+    degrees = any(np.any(np.abs(values[:, 1]) > math.pi) for _, values in tables)  # beyond ±pi: degrees after all
     out = []
-    for k, first in enumerate(sweeps):
-        end = sweeps[k + 1] if k + 1 < len(sweeps) else len(lines)
-        out.extend(_sweep(p, lines, first, end, declared, meta, start, imag_sign))
+    for first, values in tables:
+        out.extend(_sweep(p, lines[first], values, degrees, meta, start, imag_sign))
     return numbered_sweeps(out)
 
 
-def _sweep(p: Path, lines: Sequence[str], first: int, end: int, declared: np.ndarray, meta: dict[str, Any],
-           start: _dt.datetime | None, imag_sign: str | None) -> list[Spectrum]:
-    """The spectrum of the sweep whose 'Data Point' line is ``lines[first]``."""
-    number, time_s, celsius = _SWEEP.match(lines[first]).groups()
+def _sweep_values(p: Path, lines: Sequence[str], first: int, end: int, declared: np.ndarray
+                  ) -> tuple[int, np.ndarray]:
+    """(``first``, the rows (N, 5)) of the sweep whose 'Data Point' line is ``lines[first]``."""
+    number = _SWEEP.match(lines[first]).group(1)
     rows = [(i, lines[i].split()) for i in range(first + 1, end) if lines[i].strip()]
     if len(rows) < declared.size:
         raise CorruptFileError(p, f"line {first + 1}: data point {number} holds {len(rows)} of the {declared.size} "
@@ -107,11 +109,19 @@ def _sweep(p: Path, lines: Sequence[str], first: int, end: int, declared: np.nda
         except ValueError:
             raise CorruptFileError(p, f"line {i + 1}: {lines[i].strip()[:60]!r} is not a row of {ROW_VALUES} "
                                       "numbers (|Z|, Th, E', E'', frequency)") from None
-    modulus, theta, frequency = values[:, 0], values[:, 1], values[:, 4]
-    if not np.allclose(frequency, declared, rtol=1e-6, atol=0):
+    if not np.allclose(values[:, 4], declared, rtol=1e-6, atol=0):
         raise CorruptFileError(p, f"line {first + 2}: the frequencies of data point {number} differ from the "
                                   "declared list")
-    if np.any(np.abs(theta) > math.pi):  # beyond ±pi: degrees after all
+    return first, values
+
+
+def _sweep(p: Path, line: str, values: np.ndarray, degrees: bool, meta: dict[str, Any],
+           start: _dt.datetime | None, imag_sign: str | None) -> list[Spectrum]:
+    """The spectrum of the sweep of 'Data Point' line ``line`` and rows ``values`` (|Z|, Th
+    in radians or, with ``degrees``, degrees, E', E'', frequency)."""
+    number, time_s, celsius = _SWEEP.match(line).groups()
+    modulus, theta, frequency = values[:, 0], values[:, 1], values[:, 4]
+    if degrees:
         theta = np.radians(theta)
     if imag_sign == "positive":
         theta = -theta
