@@ -9,6 +9,7 @@ format alike: frequencies outside 1 µHz-1 GHz or |Z| above 1e12 ohm are a
 from __future__ import annotations
 
 import functools
+import math
 import os
 import re
 import warnings
@@ -146,6 +147,16 @@ def read_text_bytes(path: str | Path) -> bytes:
         warn(f"{Path(str(path)).name}: {padding} NUL bytes at the end of the file ignored (padding, as a file "
              "copied while it was being written has)")
     return text
+
+
+def float_or_none(text: str, finite: bool = False) -> float | None:
+    """``float(text)``, or None when it is not a number (``finite``: nor when it is nan or
+    infinite): one field of a text format."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return None if finite and not math.isfinite(value) else value
 
 
 def numbered_sweeps(spectra: Sequence[Spectrum]) -> list[Spectrum]:

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..errors import CorruptFileError
 from ..spectrum import Spectrum
-from ._common import build_spectra, suffix_of
+from ._common import build_spectra, float_or_none, suffix_of
 from .tabular import check_imag_sign, head_text, text_lines
 
 NAME = "dfr"
@@ -47,7 +47,7 @@ def sniff(head: bytes, path: Path) -> int:
     if sniffed is not None and not sniffed.binary:
         lines = [ln.strip() for ln in sniffed.lines[:HEADER_LINES + RECORD_LINES]]
         if len(lines) > HEADER_LINES and _header(lines) is not None and all(
-                _number(ln) is not None for ln in lines[HEADER_LINES:-1]):
+                float_or_none(ln) is not None for ln in lines[HEADER_LINES:-1]):
             return 95
     return 20 if suffix_of(path) in EXTENSIONS else 0
 
@@ -58,13 +58,6 @@ def _header(lines: Sequence[str]) -> tuple[str, int] | None:
     if version is None or len(lines) < HEADER_LINES or not all(_INTEGER.match(ln) for ln in lines[1:HEADER_LINES]):
         return None
     return version.group(1), int(lines[1])
-
-
-def _number(text: str) -> float | None:
-    try:
-        return float(text)
-    except ValueError:
-        return None
 
 
 def read(path: str | Path, *, imag_sign: str | None = None) -> list[Spectrum]:
@@ -105,7 +98,7 @@ def _records(p: Path, lines: Sequence[str], n_points: int) -> np.ndarray:
     for k in range(n_points):
         first = HEADER_LINES + k * RECORD_LINES
         for j in range(RECORD_LINES):
-            value = _number(lines[first + j])
+            value = float_or_none(lines[first + j])
             if value is None:
                 raise CorruptFileError(p, f"line {first + j + 1}: {lines[first + j][:40]!r} is not a number "
                                           f"(record {k + 1} of {n_points}, {RECORD_LINES} lines each): damaged "

@@ -19,7 +19,7 @@ from ..spectrum import Spectrum
 from . import _biologic as bl
 from . import tabular
 from ._clock import parse_clock_times
-from ._common import build_spectra, read_text_bytes, split_lines, text_bytes, warn
+from ._common import build_spectra, float_or_none, read_text_bytes, split_lines, text_bytes, warn
 
 NAME = "mpt"
 NAMES = ["mpt", "biologic-mpt"]  # the second is the name meta["format"] and `eisfit info` show
@@ -148,7 +148,7 @@ def _without_cut_last_row(rows: list[str], labels: list[str], p: Path, line_no: 
     else:
         n_before = _count_values(labels)
         cut = n_last == 0 or (n_last < n_before and labels[n_last - 1].strip() in _SPECTRUM_COLUMNS)
-    if not cut and _to_float(last[n_last - 1].strip().replace(",", ".")) is not None:
+    if not cut and float_or_none(last[n_last - 1].strip().replace(",", ".")) is not None:
         return rows
     if len(rows) < 2:
         raise ReadError(p, f"line {line_no}, the only data row, is cut off (the file ends inside it and it "
@@ -238,17 +238,9 @@ def _looks_like_labels(line: str) -> bool:
     return len(fields) >= 2 and any("/" in f for f in fields) and not _is_number(fields[0])
 
 
-def _to_float(text: str) -> float | None:
-    """``float(text)``, or None when it is not a number."""
-    try:
-        return float(text)
-    except ValueError:
-        return None
-
-
 def _is_number(text: str) -> bool:
     """True for a number written with a decimal point or a decimal comma."""
-    return _to_float(text.replace(",", ".")) is not None
+    return float_or_none(text.replace(",", ".")) is not None
 
 
 def _parse_columns(labels: list[str], rows: list[str], first_line_no: int, p: Path,
@@ -324,7 +316,7 @@ def _column_values(table: list[list[str]], i: int, label: str, decimal_comma: bo
     try:
         return np.array(texts, dtype=np.float64)
     except ValueError:
-        k, bad = next((k, t) for k, t in enumerate(texts) if _to_float(t) is None)
+        k, bad = next((k, t) for k, t in enumerate(texts) if float_or_none(t) is None)
         raise CorruptFileError(
             p, f"line {first_line_no + k}: column {label!r} holds {bad!r}, not a number") from None
 
@@ -354,7 +346,7 @@ def _header_meta(header: list[str], p: Path) -> dict[str, Any]:
     for line in header:
         if m := _STARTED.search(line):
             meta["start_time"] = bl.iso_time(_parse_start(m.group(1).strip()))
-        elif (m := _AREA.search(line)) and (area := _to_float(m.group(1).replace(",", "."))) is not None:
+        elif (m := _AREA.search(line)) and (area := float_or_none(m.group(1).replace(",", "."))) is not None:
             meta["area"] = area
             meta["area_unit"] = f"{m.group(2)}2"
         elif (m := _SOFTWARE.search(line)) and meta["software_version"] is None:

@@ -32,7 +32,7 @@ import numpy as np
 
 from ..errors import CorruptFileError
 from ..spectrum import Spectrum
-from ._common import build_spectra, numbered_sweeps, suffix_of
+from ._common import build_spectra, float_or_none, numbered_sweeps, suffix_of
 from .tabular import check_imag_sign, head_text, text_lines
 
 NAME = "windeta-lcr"
@@ -128,7 +128,7 @@ def _sweep(p: Path, line: str, values: np.ndarray, degrees: bool, meta: dict[str
     z = modulus * np.exp(1j * theta)
     sweep_meta = dict(meta, data_point=int(number), imag_sign="negated phase" if imag_sign == "positive" else
                       "phase of Z", imag_sign_source="option" if imag_sign in ("negative", "positive") else "format")
-    seconds, temperature = _float(time_s), _float(celsius)
+    seconds, temperature = float_or_none(time_s, finite=True), float_or_none(celsius, finite=True)
     if seconds is not None:
         sweep_meta["time_s"] = seconds
         if start is not None:
@@ -145,14 +145,6 @@ def _numbers(p: Path, lines: Sequence[str], first: int, end: int) -> np.ndarray:
     except ValueError:
         raise CorruptFileError(p, f"lines {first + 1}-{end}: the frequency list holds a value that is not a "
                                   "number") from None
-
-
-def _float(text: str) -> float | None:
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
 
 
 def _start_time(line: str) -> _dt.datetime | None:
