@@ -141,9 +141,9 @@ def _eis_curves(measurement: dict) -> list[tuple[str, dict, dict[str, Any]]]:
     data set holds one channel's points; its curves hold every channel's."""
     curves = [c for e in measurement.get("EISDataList") or [] if isinstance(e, dict) for c in _curve_and_subscans(e)]
     dataset = measurement.get("DataSet")
-    if isinstance(dataset, dict) and "EIS" in str(dataset.get("Type", "")) and "Frequency" in _arrays(dataset):
-        if sum(_points(c[1]) for c in curves) < _points(dataset):
-            return [("", dataset, {})]
+    own = _points(dataset) if isinstance(dataset, dict) and "EIS" in str(dataset.get("Type", "")) else 0
+    if own and sum(_points(c[1]) for c in curves) < own:
+        return [("", dataset, {})]
     return curves
 
 
