@@ -42,9 +42,8 @@ _INTEGER = re.compile(r"^\d+$")
 def sniff(head: bytes, path: Path) -> int:
     """95 for a ``VERSION<x.y>`` line followed by two integer lines and lines of one
     number each; 20 for a bare .dfr file (reading it then says what is wrong)."""
-    sniffed = head_text(head) if head.lstrip(b"\xef\xbb\xbf\xff\xfe\x00 \t\r\n")[:14].replace(b"\x00", b"").upper(
-    ).startswith(b"VERSION") else None  # a byte look first: every file read is sniffed
-    if sniffed is not None and not sniffed.binary:
+    sniffed = head_text(head)
+    if not sniffed.binary and sniffed.text.lstrip("\ufeff \t\r\n")[:7].upper() == "VERSION":
         lines = [ln.strip() for ln in sniffed.lines[:HEADER_LINES + RECORD_LINES]]
         if len(lines) > HEADER_LINES and _header(lines) is not None and all(
                 float_or_none(ln) is not None for ln in lines[HEADER_LINES:-1]):

@@ -51,8 +51,8 @@ def sniff(head: bytes, path: Path) -> int:
     """95 for a ``'Measurement Pair ... Frequency`` label line and a ``'Number of Frequency
     Points`` line among the first lines; 20 for a bare .lcr file (reading it then says what
     is wrong)."""
-    sniffed = head_text(head) if b"Number of Frequency Points" in head[:4096] else None  # a byte look first
-    if sniffed is not None and not sniffed.binary:
+    sniffed = head_text(head)
+    if not sniffed.binary and "Number of Frequency Points" in sniffed.text:
         lines = sniffed.lines[:10]
         if any(_LABELS.search(ln) for ln in lines) and any(_COUNT.match(ln) for ln in lines):
             return 95
