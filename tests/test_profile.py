@@ -14,6 +14,7 @@ from eisfit import FitError, Spectrum
 from eisfit.fitting.flags import flag_details
 from eisfit.fitting.robustness import make_cases
 from eisfit.model import Circuit
+from conftest import realdata_path
 
 HEADLINE = "R0-p(R1,CPE1)-p(R2,CPE2)"
 F = np.logspace(7, 2, 51)
@@ -251,3 +252,45 @@ def test_profile_reaches_zero_rule():
     ivs = {"R1": closed, "R2": near_zero}
     assert profile_unresolved_flags({"R1": 50.0, "R2": 44.5}, ivs) == ["unresolved:R2"]
     assert profile_unresolved_flags({"R1": 50.0, "R2": 44.5}, ivs, ["unresolved:R2"]) == []
+
+
+def test_twin_arcs_whose_second_walk_meets_a_lower_point_keep_their_profile_and_read_unresolved():
+    """One arc (R 800 ohm, n = 1) fitted with two: the fit lands on twin arcs (R1 391, R2 411
+    ohm, the same time constant, both n at 1), the profile walk meets a lower point, the
+    polish from it lands on another split, whose walk meets a lower point again. The second
+    walk's intervals had been dropped (no second polish allowed): R1 and R2 read as numbers
+    with a caution (large-stderr) only. The split is the data's to choose: both are now
+    unresolved, with the intervals the walk gave."""
+    res = eisfit.fit(spectrum_of(arcs(700.0, 1e-5, 1.0, 100.0, 1e-5, 1.0), seed=0), HEADLINE)
+    assert res.start_won.endswith("+profile")  # the case: the first walk met a lower point
+    assert {"unresolved:R1", "unresolved:R2"} <= set(res.flags)
+    assert set(res.intervals) >= {"R1", "R2"}
+    assert res.to_dict()["values"]["R1"] is None and res.to_dict()["values"]["R2"] is None
+    assert res.values["R1"] + res.values["R2"] == pytest.approx(800.0, rel=0.01)  # the sum is the data's
+
+
+def test_a_singular_covariance_does_not_stop_the_profile_of_arcs_that_trade_resistance():
+    """yadg's peis.mpr (one arc, then noise below 76 Hz) fitted with two arcs: both end at
+    n = 1 with one time constant, the covariance is singular and the R1/R2 split moves with
+    the circuit (9.23 + 1.63 ohm without L0, 3.58 + 7.29 with it). The profile had been
+    skipped wherever the covariance was singular, so both were printed as numbers with no
+    problem flag. Now they are walked, and read unresolved either way."""
+    s = eisfit.read(realdata_path("mpr", "dgbowl__yadg", "peis.mpr"))[0]
+    for circuit in (HEADLINE, "L0-" + HEADLINE):
+        res = eisfit.fit(s, circuit)
+        assert "singular-covariance" in res.flags
+        assert {"unresolved:R1", "unresolved:R2"} <= set(res.flags), res.flags
+        assert res.intervals["R1"]["open_lower_1sigma"] and res.intervals["R2"]["open_lower_1sigma"]
+
+
+def test_the_starts_of_a_walk_survive_time_constants_whose_ratio_underflows():
+    """Arcs whose time constants differ by more than ~1e308 (one collapsed to a denormal tau):
+    the ratio underflowed to 0 and its log raised a ValueError out of ``eisfit.fit``."""
+    from eisfit.fitting.profile import _arcs_of, _profile_starts
+
+    c = Circuit("R0-p(R1,C1)-p(R2,C2)")
+    values = {"R0": 1.0, "R1": 1e-160, "C1": 1e-160, "R2": 10.0, "C2": 1e9}
+    pos = {n: k for k, n in enumerate(c.param_names)}
+    start = np.array([values[n] for n in c.param_names])
+    starts = _profile_starts(start, pos["R2"], 5.0, "R2", _arcs_of(c), pos)  # R1 the nearest
+    assert len(starts) >= 2 and all(np.all(np.isfinite(s)) for s in starts)

@@ -226,7 +226,7 @@ def _profiles(preps: list[_Prepared], p_final: np.ndarray, covs) -> list[Profile
     jobs = []
     for p, pf, (cov, singular, chisq) in zip(preps, p_final, covs):
         at_bound = [p.names[i] for i in _at_bound(p, pf)]
-        jobs.append(None if singular else _profile_job(p, pf, cov, chisq, at_bound))
+        jobs.append(_profile_job(p, pf, cov, chisq, at_bound))
     wanted = [i for i, j in enumerate(jobs) if j is not None]
     outcomes: list[ProfileOutcome | None] = [None] * len(preps)
     for i, outcome in zip(wanted, profile_many([jobs[i] for i in wanted])):
@@ -494,7 +494,7 @@ def _finish(prep: _Prepared, p_best: np.ndarray, converged: bool, *, kk: bool, o
         flags.append("singular-covariance")
     intervals: dict[str, dict] = {}
     if isinstance(profile, str):  # "compute"
-        job = None if singular else _profile_job(prep, p_final, cov, chisq, at_bound)
+        job = _profile_job(prep, p_final, cov, chisq, at_bound)
         profile = None if job is None else _apply_profile(prep, p_final, cov, profile_many([job])[0])
     if profile is not None:
         if profile.better is not None and may_repolish:
@@ -685,9 +685,10 @@ def _apply_profile(prep: _Prepared, p_final: np.ndarray, cov: np.ndarray, outcom
     other than a diffusion time, which reads unresolved) gets a row/column of nan: no
     standard error, flag ``profile-open:<name>``; the quantities derived from it have none
     either, the others keep theirs (the delta method leaves out what a quantity does not
-    depend on)."""
-    if outcome.better is not None:
-        return AppliedProfile(outcome.better, cov, {}, [])
+    depend on). With a better vector the intervals are kept too: a caller that may not
+    polish again (the second walk also met a lower point) reports them, which are wider, if
+    anything, than the walk from the true optimum would give, instead of the Wald error of a
+    surface the walk showed is not quadratic."""
     free_names = [prep.names[i] for i in prep.problem.free]
     wald = _wald(free_names, cov)
     values = dict(zip(prep.names, p_final))
@@ -715,7 +716,7 @@ def _apply_profile(prep: _Prepared, p_final: np.ndarray, cov: np.ndarray, outcom
             cov[k, :] *= ratio
             cov[:, k] *= ratio
             flags.append(f"profile-stderr:{name}")
-    return AppliedProfile(None, cov, intervals, flags)
+    return AppliedProfile(outcome.better, cov, intervals, flags)
 
 
 def _covariance_at(problem: Problem, p_final: np.ndarray) -> tuple[np.ndarray | None, bool, float]:

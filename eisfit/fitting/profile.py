@@ -511,7 +511,7 @@ def _profile_starts(start, index, value, name, arcs, pos: Mapping[str, int],
     taus = {a.resistor: arc_tau_s(values, a) for a in arcs}
     others = [a for a in arcs if a is not own and math.isfinite(taus[a.resistor]) and taus[a.resistor] > 0]
     if others and math.isfinite(taus[name]) and taus[name] > 0:
-        nearest = min(others, key=lambda a: abs(math.log(taus[a.resistor] / taus[name])))
+        nearest = min(others, key=lambda a: abs(math.log(taus[a.resistor]) - math.log(taus[name])))
         r_old = values[nearest.resistor]
         r_new = r_old + (values[name] - value)
         if r_new > 0:
