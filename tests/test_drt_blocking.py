@@ -152,13 +152,31 @@ def test_a_peak_at_the_rising_low_frequency_end_is_open(name, tail):
         warnings.simplefilter("always")
         res = drt(_arc_plus(tail))
     p = res.peaks
-    last = p.iloc[-1]
-    assert not last["closed"] and math.isnan(last["R_process_ohm"]) and last["R_ohm"] > 0
-    assert last["tau_s"] >= res.tau_measured_s[1] / 10**0.5
+    _low_end_left_undetermined(res, caught)
     arc = p.iloc[int(np.argmin(np.abs(np.log10(p.tau_s.to_numpy() / ARC_LF["tau"]))))]
     assert arc["closed"] and arc["resolved"] and arc["R_process_ohm"] == pytest.approx(ARC_LF["r"], rel=0.15)
-    assert any("not closed by the data" in str(w.message) for w in caught)
-    assert any("not closed by the data" in n for n in res.warnings)
+
+
+def _low_end_left_undetermined(res, caught) -> None:
+    """What the data leave open at the low-frequency end is said, and no resistance is given
+    for it: either the slowest peak is open (no process resistance, "not closed by the
+    data"), or the distribution there lies beyond the measured range (``peaks_outside``,
+    "outside the measured range"), and the slowest peak inside is no process of its own.
+    Which of the two depends on how far the regularisation pulls that distribution in: a
+    3 kOhm arc at 3.2 s measured to 0.1 Hz peaked at 2.1 s (open) under the lambda rule of
+    session 84, at 2.9 s (outside) under the discrepancy rule on the non-negative fit."""
+    last = res.peaks.iloc[-1]
+    said = [str(w.message) for w in caught]
+    if not last["closed"]:
+        assert math.isnan(last["R_process_ohm"]) and last["R_ohm"] > 0
+        assert last["tau_s"] >= res.tau_measured_s[1] / 10**0.5
+        assert any("not closed by the data" in m for m in said)
+        assert any("not closed by the data" in n for n in res.warnings)
+    else:
+        beyond = res.peaks_outside
+        assert len(beyond) and beyond.tau_s.max() > res.tau_measured_s[1] and beyond.R_ohm.max() > last["R_ohm"]
+        assert not last["resolved"] and math.isnan(last["R_process_ohm"])
+        assert any("outside the measured range" in m for m in said)
 
 
 def test_an_arc_that_turns_down_within_the_data_is_closed():
@@ -223,7 +241,7 @@ def test_an_arc_whose_apex_lies_above_f_max_is_open():
     assert any("still rises towards high frequency" in str(w.message) for w in caught)
     r2 = p.iloc[int(np.argmin(np.abs(np.log10(p.tau_s.to_numpy() / (80.0 * 3e-6) ** (1 / 0.8)))))]
     assert r2["closed"] and r2["R_process_ohm"] == pytest.approx(80.0, rel=0.10)
-    assert not p["closed"].iloc[-1]  # the CPE3 line at the low-frequency end
+    _low_end_left_undetermined(res, caught)  # the CPE3 line at the low-frequency end
 
 
 def test_the_drt_figure_marks_an_open_peak():

@@ -23,12 +23,11 @@ dimensionless and independent of the cell size for every weighting; ``D`` approx
 that ``||D g||^2 ~ integral g'(x)^2 dx``, independent of the grid density), with
 gamma = 0 assumed just outside the grid.
 
-``lambda_="auto"`` (``lambda_rule = "gcv-discrepancy"``): on the unconstrained problem,
-one generalised symmetric eigen-decomposition of ``(A^T A, D^T D)`` gives the residual and
-the influence-matrix trace for every lambda at the cost of a matrix-vector product.
-GCV (Golub-Heath-Wahba 1979) estimates the noise level; the largest lambda whose residual
-stays within that noise level (discrepancy principle) is taken, over 10^-8..10^1, and the
-non-negative problem is solved once at that lambda. See :func:`_auto_lambda`.
+``lambda_="auto"`` (``lambda_rule = "gcv-discrepancy"``): on the unconstrained problem
+in standard form (the unpenalised R_inf, L, 1/C projected out), one SVD gives the residual
+and the influence-matrix trace for every lambda. GCV (Golub-Heath-Wahba 1979) estimates the
+noise level; the largest lambda whose non-negative fit stays within that noise level
+(discrepancy principle) is taken, over 10^-8..10^1. See :func:`_auto_lambda`.
 
 Series inductance
 -----------------
@@ -47,7 +46,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
 import numpy as np
-from scipy.linalg import eigh
+from scipy.linalg import solve_triangular
 from scipy.optimize import nnls
 
 from .._caller import user_stacklevel
@@ -60,6 +59,7 @@ __all__ = ["drt", "DRTResult", "zarc_drt", "zarc_drt_cumulative", "tau_grid"]
 
 _GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(6)
 _LAMBDA_RANGE = (1e-8, 1e1)
+_DISCREPANCY_FLOOR = 2e-4  # noise level (fraction of |Z| per real or imaginary part) lambda 'auto' assumes at least
 _PEAK_MIN_HEIGHT = 0.01  # fraction of the largest gamma
 _PEAK_MIN_AREA = 0.01  # fraction of the polarisation resistance
 _INDUCTANCE_F_MIN = 10.0  # F statistic above which a series L is kept (inductance="auto")
@@ -495,32 +495,54 @@ def _solve_nnls(system: _System, lam: float, use_l: bool = True, use_c: bool = F
 
 
 def _auto_lambda(system: _System, lambdas: np.ndarray) -> tuple[float, float]:
-    """Discrepancy principle with the noise level estimated by GCV, unconstrained problem.
+    """Discrepancy principle on the DRT's own (non-negative) fit, with the noise level
+    estimated by GCV on the unconstrained problem.
 
     1. GCV (Golub, Heath, Wahba 1979): ``lambda_gcv = argmin RSS / (m - tr H)^2`` with
-       ``m = 2N`` and ``H`` the influence matrix; its noise estimate is
-       ``s2 = RSS(lambda_gcv) / (m - tr H)``.
-    2. Discrepancy principle (Morozov): the largest lambda with ``RSS(lambda) <= m s2``,
-       i.e. the smoothest distribution that still explains the data to the noise level.
+       ``m = 2N`` and ``H`` the influence matrix (:func:`_tikhonov_curve`); its noise
+       estimate is ``s2 = RSS(lambda_gcv) / (m - tr H)``, at least :data:`_DISCREPANCY_FLOOR`
+       squared (no analyser measures |Z| to better than a few 0.01 %: noise-free data would
+       otherwise ask for the weakest lambda, and get its ringing).
+    2. Discrepancy principle (Morozov): the largest lambda whose non-negative fit keeps
+       ``RSS <= m s2``, the smoothest distribution that still explains the data to the noise
+       level; or, where no non-negative DRT comes that close (the unconstrained fit used
+       negative gamma to follow points that no DRT holds: drift, an inductive loop), the
+       largest whose RSS exceeds the best non-negative fit's (the smallest lambda's) by at
+       most one standard deviation of the noise's chi-square, sqrt(2m) s2: the data cannot
+       tell those fits apart. (A slack relative to that RSS instead pushed lambda to the end
+       of its range on such data: the misfit, not the noise, set its size.) The residual
+       grows with lambda, so a bisection of the grid finds it (~8 non-negative solves).
+
+    On the 30 random two-arc spectra of ``tests/test_drt.py`` (0.1-1 % noise) this finds 55
+    of the 60 arcs as resolved peaks with 1 spurious resolved peak (the rule it replaced,
+    whose residual curve was that of the ill-conditioned decomposition: 56 and 0).
 
     GCV alone minimises the prediction error of Z and leaves ripples in the tails of broad
     arcs (spurious peaks of 10-17 % of the maximum at 0.5 % noise); step 2 removes them
     while keeping two arcs 1.5 decades apart separate. Returns (lambda, lambda_gcv).
     """
-    a, b = system.a, system.b
-    m_rows = a.shape[0]
-    solve, s = _tikhonov_path(a, b, system.d.T @ system.d)
-    rss = np.empty(lambdas.size)
-    dof = np.empty(lambdas.size)
-    for i, lam in enumerate(lambdas):
-        r = b - a @ solve(lam)
-        rss[i] = float(r @ r)
-        dof[i] = max(m_rows - float(np.sum(s / (s + lam))), 1e-12)
+    m_rows = system.a.shape[0]
+    rss, dof = _tikhonov_curve(system.a, system.b, system.d, lambdas)
+    dof = np.maximum(dof, 1e-12)
     i_gcv = int(np.argmin(rss / dof**2))
-    s2 = rss[i_gcv] / dof[i_gcv]
-    within = np.flatnonzero(rss <= m_rows * s2)
-    i_disc = int(within.max()) if within.size else i_gcv
-    return float(lambdas[i_disc]), float(lambdas[i_gcv])
+    s2 = max(rss[i_gcv] / dof[i_gcv], _DISCREPANCY_FLOOR**2)
+    use_l, use_c = bool(np.any(system.a[:, 1])), bool(np.any(system.a[:, 2]))
+
+    def nnls_rss(i: int) -> float:
+        r = system.b - system.a @ _solve_nnls(system, float(lambdas[i]), use_l=use_l, use_c=use_c)
+        return float(r @ r)
+
+    limit = max(m_rows * s2, nnls_rss(0) + math.sqrt(2.0 * m_rows) * s2)
+    lo, hi = 0, lambdas.size - 1
+    if nnls_rss(hi) <= limit:
+        return float(lambdas[hi]), float(lambdas[i_gcv])
+    while hi - lo > 1:  # nnls_rss(lo) <= limit < nnls_rss(hi)
+        mid = (lo + hi) // 2
+        if nnls_rss(mid) <= limit:
+            lo = mid
+        else:
+            hi = mid
+    return float(lambdas[lo]), float(lambdas[i_gcv])
 
 
 # ----------------------------------------------------------------------- peaks
@@ -980,21 +1002,22 @@ def drt(
         return _drt(spectrum, lambda_, weighting, inductance, capacitance, tau, sigma, kk)
 
 
-def drt_peak_arrays(spectrum: Spectrum, weighting: str = "modulus",
-                    sigma: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """The peaks that :func:`drt` with its defaults and ``kk=False`` reports inside the
-    measured range, as arrays: (tau_s in s, gamma_ohm, R_ohm: the columns of its ``peaks``,
-    ascending tau), and its R_inf (ohm); without building the DRTResult, whose tables need
-    pandas: the fitting engine seeds starts from them in worker processes that have no
-    other use for pandas (its import, ~0.3 s, had been the first DRT's in each). Raises
-    what :func:`drt` raises."""
+def drt_peak_arrays(spectrum: Spectrum, weighting: str = "modulus", sigma: Any = None,
+                    lambda_: float | str = "auto") -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """The peaks that :func:`drt` with ``kk=False`` (and its other defaults) reports inside
+    the measured range, as arrays: (tau_s in s, gamma_ohm, R_ohm: the columns of its
+    ``peaks``, ascending tau), and its R_inf (ohm); without building the DRTResult, whose
+    tables need pandas: the fitting engine seeds starts from them in worker processes that
+    have no other use for pandas (its import, ~0.3 s, had been the first DRT's in each).
+    Raises what :func:`drt` raises."""
     spectrum = as_spectrum(spectrum, "drt_peak_arrays()")
     check_choice("weighting", weighting, WEIGHTINGS, DataError)
     weighting, tau = _checked_data(spectrum, weighting, sigma, None, POINTS_PER_DECADE, EXTEND_DECADES)
+    lambda_ = _checked_lambda(lambda_)
     from .._blas import small_blas
 
     with small_blas():
-        solution = _solved(spectrum, "auto", weighting, "auto", "auto", tau, sigma)
+        solution = _solved(spectrum, lambda_, weighting, "auto", "auto", tau, sigma)
     gamma = solution.gamma_ohm
     nodes = peak_nodes(tau, gamma, solution.local_scale(spectrum))
     tau_peak, height = _refined_peaks(tau, gamma, nodes)
@@ -1541,19 +1564,42 @@ def _kk_check(spectrum: Spectrum, notes: list[str]) -> tuple[bool, float | None,
     return res.passed, res.max_residual_pct, res.status
 
 
-def _tikhonov_path(a: np.ndarray, b: np.ndarray, dtd: np.ndarray):
-    """Eigen-decomposition giving the unconstrained Tikhonov solution for any lambda.
+def _tikhonov_curve(a: np.ndarray, b: np.ndarray, d: np.ndarray,
+                    lambdas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(RSS, m - tr H) of the unconstrained Tikhonov solutions
+    ``p = argmin ||a p - b||^2 + lam ||d p||^2`` for every lambda of ``lambdas``, ``H`` the
+    influence matrix (m = rows of ``a``).
 
-    Returns ``solve(lam) -> p`` with ``p = argmin ||a p - b||^2 + lam p^T dtd p`` and the
-    generalized eigenvalues ``s``; a tiny ridge keeps unpenalised columns well posed.
+    The columns that ``d`` leaves unpenalised (R_inf, L, 1/C) are projected out of the data,
+    and the penalised part is put in standard form (y = R g, R from the QR of ``d``'s
+    columns, full rank: gamma = 0 is assumed outside the grid), whose SVD gives every
+    lambda's filter factors. The generalised eigen-decomposition of (a^T a, d^T d + ridge)
+    that this replaces lost the data's small singular values in the ridge's conditioning:
+    negative eigenvalues of a^T a, an RSS growing as lambda fell (2e15 at 1e-8 on a
+    noise-free spectrum), and so GCV and the discrepancy rule at the top of their range.
     """
-    ata = a.T @ a
-    ridge = 1e-10 * np.trace(dtd) / dtd.shape[0]
-    s, v = eigh(ata, dtd + ridge * np.eye(dtd.shape[0]))
-    s = np.clip(s, 0.0, None)
-    c = v.T @ (a.T @ b)
+    penalised = np.any(d != 0.0, axis=0)
+    a0, a1, d1 = a[:, ~penalised], a[:, penalised], d[:, penalised]
+    q0 = _orthonormal_range(a0)
+    a1 = a1 - q0 @ (q0.T @ a1)
+    b = b - q0 @ (q0.T @ b)
+    r = np.linalg.qr(d1, mode="r")
+    a_std = solve_triangular(r, a1.T, trans="T", lower=False).T  # a1 @ inv(r)
+    u, sv, _ = np.linalg.svd(a_std, full_matrices=False)
+    beta = u.T @ b
+    outside = max(float(b @ b) - float(beta @ beta), 0.0)  # the part no lambda fits
+    s2 = sv[None, :] ** 2
+    lam = np.asarray(lambdas, dtype=float)[:, None]
+    rss = np.sum((lam / (s2 + lam) * beta[None, :]) ** 2, axis=1) + outside
+    trace = q0.shape[1] + np.sum(s2 / (s2 + lam), axis=1)
+    return rss, a.shape[0] - trace
 
-    def solve(lam: float) -> np.ndarray:
-        return v @ (c / (s + lam))
 
-    return solve, s
+def _orthonormal_range(a: np.ndarray) -> np.ndarray:
+    """An orthonormal basis (m, k) of the column space of ``a`` (zeroed columns, unused L or
+    C, add nothing); (m, 0) for no columns."""
+    if a.shape[1] == 0:
+        return np.zeros((a.shape[0], 0))
+    u, sv, _ = np.linalg.svd(a, full_matrices=False)
+    keep = sv > max(a.shape) * np.finfo(float).eps * (sv[0] if sv.size else 0.0)
+    return u[:, keep]
