@@ -907,7 +907,10 @@ def _suggestion_text(sug) -> str:
     kk_failed = sug.evidence is not None and sug.evidence.kk_passed is False
     verdict = ("suggested circuit" if sug.adequate else
                "no adequate circuit (points fail Lin-KK); least bad:" if kk_failed else "no adequate circuit; least bad:")
-    lines = [f"== {sug.label or 'spectrum'}: {verdict} {sug.best}  ({sug.seconds:.2f} s, "
+    best_row = sug.table.iloc[0]
+    # a least bad circuit with parameters the data leave open says so in the headline too
+    open_ = f" (unresolved: {best_row['unresolved']})" if not sug.adequate and best_row["unresolved"] else ""
+    lines = [f"== {sug.label or 'spectrum'}: {verdict} {sug.best}{open_}  ({sug.seconds:.2f} s, "
              f"{sug.weighting} weighting)"]
     width = max(len(c) for c in sug.table["circuit"])
     lines.append(f"{'circuit':<{width}}  {'M':>2} {'chisq':>10} {'redchi':>10} {'AIC':>9} {'BIC':>9} "
@@ -1128,7 +1131,8 @@ def validate_command(files, threshold_pct, violation_pct, c, no_inductance, fmin
                         "noise_estimate_pct": res.noise_estimate_pct, "residual_sd_pct": res.residual_sd_pct,
                         "noise_sd_pct": res.noise_sd_pct, "max_residual_sds": res.max_residual_sds,
                         "status": res.status,
-                        "passed": bool(res.passed), "outliers_Hz": list(res.outliers_Hz),
+                        "passed": bool(res.passed), "passed_by_threshold_only": res.passed_by_threshold_only,
+                        "outliers_Hz": list(res.outliers_Hz),
                         "low_end_extension_decades": res.low_end_extension_decades,
                         "noisy_points": noisy, "valid_band": None if band is None else band.as_dict()})
         if not as_json:
@@ -1138,6 +1142,10 @@ def validate_command(files, threshold_pct, violation_pct, c, no_inductance, fmin
             click.echo(f"{s.label:40s} {res.mu:6.3f} {res.n_rc:3d} {res.max_residual_pct:8.3f} "
                        f"{res.noise_estimate_pct:10.3f} {res.max_residual_sds:6.1f}  {res.status:9s} "
                        f"{'pass' if res.passed else 'FAIL'}")
+            if res.passed_by_threshold_only:
+                click.echo(f"{'':40s} passes by the {res.threshold_pct:g} % threshold only: the residuals are "
+                           f"systematic, the largest {res.max_residual_sds:.0f} noise SDs out (a drift, or the "
+                           f"instrument's own error, below the threshold)")
             if res.low_end_extension_decades:
                 click.echo(f"{'':40s} time constants to {res.low_end_extension_decades:g} decades beyond "
                            f"1/(2 pi f_min): a relaxation peaks just below the lowest frequency")

@@ -835,3 +835,46 @@ def test_a_longest_chain_whose_resistances_cancel_describes_nothing():
     r = eisfit.kk_test(_rc_with_ripple(0.5))
     assert not r.passed
     assert r.n_rc < 10 and r.max_residual_pct > 10.0
+
+
+def test_a_chain_whose_negative_resistances_outweigh_the_positive_ones_is_named_pass_or_fail():
+    """mu <= 0 had been printed without a word (yadg's peis.mpr: 'mu 0.000, M 1'). A
+    'negative arc' (R0 minus an R || CPE: no passive system) passes Lin-KK with mu -29, and
+    the test now says that its chain's negative resistances outweigh the positive ones; a
+    passive spectrum says nothing of the kind."""
+    negative = 60.0 - zarc(W, 30.0, 1e-5, 0.9)
+    with pytest.warns(UserWarning, match="negative resistances outweigh its positive ones") as caught:
+        res = kk_test(Spectrum(F, noisy(negative, pct=0.2, seed=1)), inductance=False)
+    assert res.mu <= 0 and any("negative resistances" in w for w in res.warnings)
+    assert any(f"M = {res.n_rc}" in str(w.message) for w in caught)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        passive = kk_test(Spectrum(F, noisy(two_arcs(), pct=0.2, seed=1)))
+    assert passive.mu > 0 and not passive.warnings
+
+
+def test_a_pass_by_the_threshold_only_is_told_apart_from_noise(tmp_path):
+    """A dielectric series passed 'valid' with its largest residual 166-475 noise SDs out
+    (0.15-0.97 % of |Z|, a smooth pattern): the pass is the 1 % threshold's. A smooth 0.6 %
+    bump in Z' (no KK partner in Z'') on 0.001 % noise passes the same way and is marked
+    ``passed_by_threshold_only``, in the validate line and its JSON; the same spectrum without
+    the bump, or with 0.2 % noise that hides it, is not."""
+    import json
+
+    from click.testing import CliRunner
+
+    from eisfit.cli import main
+
+    bump = 0.006 * np.exp(-0.5 * ((np.log10(F) - 4.5) / 0.4) ** 2)
+    clean = two_arcs()
+    bumped = clean.real * (1 + bump) + 1j * clean.imag
+    res = kk_test(Spectrum(F, noisy(bumped, pct=0.001, seed=1)))
+    assert res.passed and res.structured and res.max_residual_sds > 50 and res.passed_by_threshold_only
+    assert not kk_test(Spectrum(F, noisy(clean, pct=0.001, seed=1))).passed_by_threshold_only
+    assert not kk_test(Spectrum(F, noisy(bumped, pct=0.2, seed=1))).passed_by_threshold_only
+    path = tmp_path / "bump.csv"
+    z = noisy(bumped, pct=0.001, seed=1)
+    np.savetxt(path, np.c_[F, z.real, z.imag], delimiter=",", header="freq/Hz,Zre/Ohm,Zim/Ohm", comments="")
+    out = CliRunner().invoke(main, ["validate", str(path)])
+    assert "passes by the 1 % threshold only" in out.output and "pass" in out.output
+    assert json.loads(CliRunner().invoke(main, ["validate", str(path), "--json"]).output)[0]["passed_by_threshold_only"]
