@@ -1563,7 +1563,8 @@ def rank_candidates(rows: Sequence[Mapping[str, Any]], criterion: str = "bic"):
     table = []
     for i, r in enumerate(ranked):
         if r["lack_of_fit"]:
-            verdict = f"rejected: lack of fit ({r['lack_of_fit_ratio']:.2g}x noise)"
+            verdict = f"rejected: lack of fit ({r['lack_of_fit_ratio']:.2g}x noise)" + (
+                f"; unresolved {r['unresolved']}" if r["unresolved"] else "")
         elif r["unresolved"]:
             verdict = f"rejected: unresolved {r['unresolved']}"
         else:

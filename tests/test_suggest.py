@@ -642,6 +642,31 @@ def test_least_bad_candidate_is_the_one_the_data_determine_best():
     assert table["verdict"].iloc[0] == "rejected: unresolved R1,CPE1_0"
 
 
+def test_a_least_bad_candidate_that_lacks_fit_names_what_it_leaves_unresolved_too():
+    """Every candidate lacks fit (a LAGP sweep that fails Lin-KK): the least bad, a 12-parameter
+    circuit whose third arc R3 the data do not hold, had the verdict 'rejected: lack of fit
+    (2.5x noise)' and a headline naming it alone; both now say what it leaves unresolved."""
+    from types import SimpleNamespace
+
+    from eisfit.cli import _suggestion_text
+    from eisfit.selection import rank_candidates
+
+    def row(circuit, m, bic, unresolved, ratio):
+        return {"circuit": circuit, "name": circuit, "n_params": m, "chisq": 1.0, "redchi": 1.0, "aic": bic,
+                "bic": bic, "lack_of_fit_ratio": ratio, "unresolved": unresolved, "lack_of_fit": True,
+                "verdict": ""}
+
+    table = rank_candidates([row("L0-R0-p(R1,CPE1)-p(R2,CPE2)-p(R3,CPE3)-C4", 12, -564.0, "CPE1_0,R3", 2.55),
+                             row("L0-R0-p(R1,CPE1)-C2", 6, -458.4, "", 5.91)])
+    assert list(table["verdict"]) == ["rejected: lack of fit (2.5x noise); unresolved CPE1_0,R3",
+                                      "rejected: lack of fit (5.9x noise)"]
+    sug = SimpleNamespace(adequate=False, evidence=None, label="LAGP", best=table["circuit"].iloc[0],
+                          seconds=1.0, weighting="modulus", table=table, explain=lambda: "")
+    headline = _suggestion_text(sug).splitlines()[0]
+    assert headline.startswith("== LAGP: no adequate circuit; least bad: L0-R0-p(R1,CPE1)-p(R2,CPE2)-p(R3,CPE3)-C4 "
+                               "(unresolved: CPE1_0,R3)")
+
+
 def test_noise_free_data_drop_what_every_larger_candidate_leaves_unresolved():
     """Noise-free R(RC)(RW) data (pyimpspec's test spectrum: 29 points, 10 kHz - 1 Hz) fit
     every larger candidate to the last digit and leave parts of each undetermined; the
