@@ -467,3 +467,49 @@ def test_a_wide_sheet_is_one_spectrum_per_row(tmp_path):
         np.testing.assert_allclose(s.frequency, [float(f"{fr:g}") for fr in f])
         np.testing.assert_allclose(s.z, scale * z_cell_ohm(s.frequency), rtol=1e-5)  # the header's 6 digits of f
         assert s.meta["cycle"] == k + 1 and s.meta["sheet"] == "wide" and s.meta["format"] == "xlsx"
+
+
+def _analyser_sheet(parameter: str, trace_a, trace_b, f) -> list[list]:
+    """A Keysight/Agilent 4294A 'Data Transfer Program' sheet as the public one is laid out
+    (sivart213/impedance_analysis, agilant.xlsm; not bundled): a date, the settings block with
+    'Meas. Parameter' and a graph block beside it, a blank row, the header with an 'X-axis'
+    formula column and a 'Dropdown List' of column names beside the first data rows, the
+    traces, then padding rows whose formula column alone holds 0."""
+    names = ["Point#", "Frequency", "Data Trace A Real", "Data Trace A Imag", "Data Trace B Real",
+             "Data Trace B Imag"]
+    rows: list[list] = [[("date", 44767.5)], ["FW: REV1.1"],
+                        ["Meas. Parameter", None, parameter, None, "Osc Level", None, "0.5 [V]", None, None,
+                         "Graph Parameter"],
+                        ["Sweep Type", None, "LOG", None, "BW", None, 5.0, None, None, "X", "Frequency"],
+                        ["Number of Points", None, float(len(f)), None, "Sweep Averaging", None, "Off", None, None,
+                         "Y1", "|Z|"], [],
+                        names + [None] * 6 + ["X-axis", "Dropdown List"]]
+    for k, (fk, a, b) in enumerate(zip(f, trace_a, trace_b)):
+        side = names[k] if k < len(names) else None
+        rows.append([float(k + 1), float(fk), float(a), 0.0, float(b), 0.0] + [None] * 6 + [("=B1", float(fk)), side])
+    rows += [[None] * 12 + [("=B1", 0.0)] for _ in range(20)]
+    return rows
+
+
+def test_a_keysight_4294a_transfer_sheet_reads_its_traces_by_its_measurement_parameter(tmp_path):
+    """The settings block's 'Meas. Parameter' says what 'Data Trace A/B Real' hold: |Z| - theta
+    (ohm, degrees) and R - X (Z', Z''); a 'Dropdown List' of names beside the first data rows
+    had made them no data rows and the second data row the header (the workbook was refused
+    with a list of numbers as column names). Cp - D (no impedance pair) is refused by name."""
+    f = np.logspace(7, 2, 30)
+    z = z_cell_ohm(f)
+    book = Book().sheet("Main", [["Instructions"], ["Press Read"]])
+    book.sheet("polar", _analyser_sheet("|Z| - theta", np.abs(z), np.degrees(np.angle(z)), f))
+    book.sheet("cartesian", _analyser_sheet("R - X", z.real, z.imag, f))
+    path = book.save(tmp_path / "agilent.xlsm")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ReadWarning)  # the notes sheet and the padding rows, left out with a word
+        polar, cartesian = eisfit.read(path)
+    for s in (polar, cartesian):
+        np.testing.assert_array_equal(s.frequency, f)
+        np.testing.assert_allclose(s.z, z, rtol=1e-12)
+        assert s.meta["instrument"] == "Keysight/Agilent 4294A"
+    assert polar.meta["measurement_parameter"] == "|Z| - theta" and cartesian.meta["sheet"] == "cartesian"
+    other = Book().sheet("cp", _analyser_sheet("Cp - D", np.full(f.size, 1e-9), np.full(f.size, 0.01), f))
+    with pytest.raises(MissingColumnError, match="4294A measurement parameter 'Cp - D'"):
+        eisfit.read(other.save(tmp_path / "cp.xlsm"), sheet="cp")

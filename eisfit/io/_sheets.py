@@ -89,14 +89,44 @@ def rows_to_lines(p: Path, rows: Iterable[Row], where: str) -> list[str]:
                 raise CorruptFileError(p, f"{where}: more than {MAX_CELLS} cells, not an impedance export")
     if not kept:
         return []
-    position = {column: k for k, column in enumerate(sorted(set().union(*(cells.keys() for _, cells in kept))))}
+    beside = _side_text_columns(kept)
+    position = {column: k for k, column in enumerate(sorted(set().union(*(cells.keys() for _, cells in kept))
+                                                           - beside))}
     lines = [""] * max(number for number, _ in kept)
     for number, cells in kept:
         fields = [""] * len(position)
         for column, text in cells.items():
-            fields[position[column]] = text
+            if column in position:
+                fields[position[column]] = text
         lines[number - 1] = "\t".join(fields)
     return lines
+
+
+def _side_text_columns(rows: Sequence[Row]) -> set[int]:
+    """The columns beside a sheet's table that hold no number in any row and fewer cells than
+    half its rows of numbers: a list of choices next to the table's first rows (a Keysight
+    4294A transfer workbook's 'Dropdown List' of column names, in the column after its data),
+    labels of a settings block. Their text in a row of numbers had made that row no data row,
+    and the row below it was read as the table's header. A text column filled in every row
+    (a comment, a date) is not one of them: the table engine sets it aside by name."""
+    numeric_rows = 0
+    text_cells: dict[int, int] = {}
+    numbers: set[int] = set()
+    for _, cells in rows:
+        found = [column for column, text in cells.items() if _is_number(text)]
+        numbers.update(found)
+        numeric_rows += len(found) >= 2
+        for column in cells:
+            text_cells[column] = text_cells.get(column, 0) + 1
+    return {column for column, n in text_cells.items() if column not in numbers and n < numeric_rows / 2}
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text.replace(",", "."))
+    except ValueError:
+        return False
+    return True
 
 
 def spectra_of_sheets(p: Path, sheets: Sequence[SheetSource], sheet: str | int | None, fmt_name: str,
@@ -158,7 +188,42 @@ def _sheet_spectra(p: Path, name: str, lines: list[str], fmt_name: str, options:
     one per column group of a side-by-side table, else its sweeps."""
     if options.get("header") is not False and not options.get("columns") and is_wide(lines):
         return spectra_from_wide_lines(p, lines, True, options.get("imag_sign"), {"sheet": name, "format": fmt_name})
-    return read_text_table(p, lines, TableFormat(name=fmt_name), {"sheet": name}, delimiter="\t", **options)
+    meta: dict = {"sheet": name}
+    traces = None if options.get("columns") else _analyser_trace_columns(p, name, lines)
+    if traces is not None:
+        columns, parameter = traces
+        options = {**options, "columns": columns}
+        meta.update(instrument="Keysight/Agilent 4294A", measurement_parameter=parameter)
+    return read_text_table(p, lines, TableFormat(name=fmt_name), meta, delimiter="\t", **options)
+
+
+# a Keysight/Agilent 4294A "Data Transfer Program" sheet: 'Meas. Parameter' in its settings block
+# names what its two traces hold, in the 'Data Trace A Real' and 'Data Trace B Real' columns
+_TRACE_COLUMNS = {"|z|-theta": ("modulus", "phase"), "|z|-θ": ("modulus", "phase"), "r-x": ("real", "imag"),
+                  "g-b": ("y_real", "y_imag")}
+
+
+def _analyser_trace_columns(p: Path, name: str, lines: Sequence[str]) -> tuple[dict[str, str], str] | None:
+    """The ``columns`` option of a Keysight/Agilent 4294A transfer sheet, from its 'Meas.
+    Parameter' (|Z| - theta: modulus and phase in degrees; R - X: Z' and Z''; G - B: Y' and
+    Y'') and its header ('Frequency', 'Data Trace A Real', 'Data Trace B Real'), and that
+    parameter; None for any other sheet. MissingColumnError for a parameter that is no
+    impedance or admittance pair (Cp - D, Ls - Rs: quantities of an equivalent circuit)."""
+    fields = [line.split("\t") for line in lines[:_SETTINGS_LINES]]
+    parameter = next((next((f.strip() for f in row[k + 1:] if f.strip()), "") for row in fields
+                      for k, f in enumerate(row) if f.strip().lower() == "meas. parameter"), None)
+    if parameter is None or not any({"Frequency", "Data Trace A Real", "Data Trace B Real"} <= {f.strip() for f in row}
+                                    for row in fields):
+        return None
+    roles = _TRACE_COLUMNS.get(parameter.replace(" ", "").lower())
+    if roles is None:
+        raise MissingColumnError(p, f"sheet {name!r}: Keysight/Agilent 4294A measurement parameter {parameter!r} is "
+                                    "no impedance (|Z| - theta, R - X) or admittance (G - B) pair; name the columns "
+                                    "with --columns (columns= in Python)")
+    return {"frequency": "Frequency", roles[0]: "Data Trace A Real", roles[1]: "Data Trace B Real"}, parameter
+
+
+_SETTINGS_LINES = 40  # a transfer sheet's settings block and header lie within its first rows
 
 
 def _in_rows(reason: str) -> str:
