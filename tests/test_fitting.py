@@ -1199,3 +1199,24 @@ def test_the_summary_says_a_low_n_capacitance_is_no_capacitance():
     for key in ("CPE1_ceff_F", "CPE1_ceff_F_per_cm2"):
         assert lines[key].endswith("(low n: no capacitance, the arithmetic of Q and n)")
     assert "low n" not in lines["CPE1_tau_s"] and "low n" not in lines["R1_asr_ohm_cm2"]
+
+
+def test_a_fit_summary_says_where_an_arc_resistance_is_extrapolated():
+    """An arc whose apex lies below the lowest frequency (flag fapex-outside-range, a caution):
+    its R was printed as 'R2 4.7469e+06 ± 2.8e+05 ohm' with no word beside it (a coating's
+    Gamry sweep; another circuit read 8.9e6), while a campaign's headline said 'extrapolated'.
+    The summary line of R2 and of its ASR now says so; R1, inside the data, is a plain number."""
+    from eisfit.model import Circuit
+
+    circuit = "R0-p(R1,CPE1)-p(R2,CPE2)"
+    f = np.logspace(7, 1, 40)  # R2's apex near 1.5 Hz: below f_min; R1's near 2 MHz inside
+    z = Circuit(circuit).impedance(np.array([5.0, 40.0, 1e-8, 0.9, 150.0, 1e-3, 0.85]), f)
+    z = z * (1 + 0.002 * np.random.default_rng(3).standard_normal(f.size))
+    res = eisfit.fit(eisfit.Spectrum(f, z), circuit, area_cm2=0.785)
+    assert "fapex-outside-range:CPE2" in res.flags and "fapex-outside-range:CPE1" not in res.flags
+    lines = {line.split()[0]: line for line in res.summary().splitlines() if line.strip()}
+    assert "extrapolated (arc apex outside the measured range)" in lines["R2"]
+    assert any(k.startswith("R2_asr") and "extrapolated" in line for k, line in lines.items())
+    assert "extrapolated" not in lines["R1"] and "±" in lines["R2"]
+    table = res.to_dataframe()  # the notebook's table says it too
+    assert table.loc["R2", "note"] == "extrapolated" and table.loc["R1", "note"] == ""

@@ -4,9 +4,9 @@ from __future__ import annotations
 import math
 
 from ..analysis.quality import undetermined
-from .flags import (ARC_NUMBERING_FLAG, PROFILE_OPEN_FLAG, SPANS_RANGE_FLAG, by_severity, flag_detail, flag_details,
-                    flag_name, holds_arc, low_n_capacitance_keys, reads_undetermined, undetermined_reason,
-                    unresolved_keys)
+from .flags import (ARC_NUMBERING_FLAG, EXTRAPOLATED_LABEL, PROFILE_OPEN_FLAG, SPANS_RANGE_FLAG,
+                    apex_outside_range_flags, by_severity, flag_detail, flag_details, flag_name, holds_arc,
+                    low_n_capacitance_keys, reads_undetermined, undetermined_reason, unresolved_keys)
 from .intercept import intercept_text
 from .intervals import interval_end
 
@@ -80,9 +80,25 @@ def _one_sided_text(iv: dict, value: float) -> tuple[str, str]:
 
 def _undetermined_text(res, key: str, value: float, err: float | None) -> str:
     """``  (undetermined: ...)`` of a value: by its stderr (:func:`_undetermined_note`), else by
-    its flags (:func:`_flagged_undetermined`); "" when neither applies."""
+    its flags (:func:`_flagged_undetermined`); else ``  (extrapolated: ...)`` for the
+    resistance of an arc flagged ``fapex-outside-range`` and the quantities of it alone
+    (:func:`_extrapolated_note`); "" when none applies."""
     by_flag = _flagged_undetermined(res.flags, key)
-    return _undetermined_note(value, err) or (f"  (undetermined: {by_flag})" if by_flag else "")
+    return (_undetermined_note(value, err) or (f"  (undetermined: {by_flag})" if by_flag else "")
+            or _extrapolated_note(res, key))
+
+
+def _extrapolated_note(res, key: str) -> str:
+    """``  (extrapolated: ...)`` for an arc resistance whose apex lies outside the fitted
+    range (flag ``fapex-outside-range``) and its ASRs and conductivity: the value follows the
+    arc's assumed shape beyond the data, which its stderr does not describe (a coating's R2
+    4.75e6 +- 2.8e5 ohm, apex 4.8x below f_min, read 8.9e6 with another circuit; the campaign
+    report and figures had said so, a fit's summary had not)."""
+    apex = apex_outside_range_flags(res.circuit)
+    owner = next((r for r in apex if key == r or key.startswith(r + "_")), None)
+    if owner is None or apex[owner] not in res.flags:
+        return ""
+    return f"  ({EXTRAPOLATED_LABEL}; its stderr assumes the arc's shape)"
 
 
 def _fmt(value: float, err: float | None = None) -> str:
@@ -360,14 +376,16 @@ def fit_repr(res) -> str:
 
 def _parameter_rows(res) -> list[tuple[str, float, float, str, str]]:
     """(name, value, stderr, unit, note) per parameter; note: fixed, unresolved (flagged:
-    the value is what the optimiser was left with, not a result) or undetermined."""
+    the value is what the optimiser was left with, not a result), undetermined, or
+    extrapolated (an arc resistance whose apex lies outside the data, :func:`_extrapolated_note`)."""
     hidden = unresolved_keys(res.flags, res.param_names)
     rows = []
     for name in res.param_names:
         value, err = res.values[name], res.stderr.get(name, math.nan)
         note = ("fixed" if name in res.fixed else UNRESOLVED if name in hidden
                 else _bound_note(res, name) or ("undetermined" if undetermined(value, err)
-                                                or reads_undetermined(res.flags, name) else ""))
+                                                or reads_undetermined(res.flags, name)
+                                                else "extrapolated" if _extrapolated_note(res, name) else ""))
         rows.append((name, value, err, res.units.get(name, ""), note))
     return rows
 
@@ -405,6 +423,8 @@ def _derived_rows(res) -> list[tuple[str, float, float, str, str]]:
             formula = f"{bound}; {formula}"
         elif reads_undetermined(res.flags, key):
             formula = f"undetermined; {formula}"
+        elif _extrapolated_note(res, key):
+            formula = f"extrapolated; {formula}"
         rows.append((key, value, res.derived.get(f"{key}_stderr", math.nan), unit, formula))
     return rows
 
