@@ -1680,3 +1680,26 @@ def test_a_side_by_side_group_titled_fit_is_left_out(tmp_path):
         (s,) = eisfit.read(p)
     np.testing.assert_allclose(s.z, Z, rtol=1e-15)
     assert s.meta["column_group_title"] == "Messung"
+
+
+def test_each_sweep_carries_its_dc_potential_from_a_potential_column(tmp_path):
+    """A staircase PEIS (Mott-Schottky: -0.4 -> 0.6 V in 25 mV steps, a real EC-Lab file of
+    41 sweeps) carried only each sweep's time and cycle, not the potential that is the
+    series' axis. A column of the DC potential (<Ewe>/V, Ewe/V, Vdc, E dc (V), in V or mV)
+    gives each sweep ``meta["dc_potential_V"]``, the median over its points (V)."""
+    from eisfit.io._common import axis_of_column
+
+    for name, scale in (("<Ewe>/V", 1.0), ("Ewe/V", 1.0), ("Vdc", 1.0), ("E dc (V)", 1.0), ("<Ewe>/mV", 1e-3)):
+        assert axis_of_column(name) == ("dc_potential_V", scale), name
+    assert axis_of_column("E/V") is None and axis_of_column("I/mA") is None
+    steps = (-0.4, -0.375)
+    lines = ["freq/Hz\tRe(Z)/Ohm\t-Im(Z)/Ohm\tcycle number\t<Ewe>/mV"]
+    rng = np.random.default_rng(0)
+    for k, e in enumerate(steps):
+        for f, z, jitter in zip(F, Z, rng.normal(0.0, 0.2, F.size)):
+            lines.append(f"{f:.10g}\t{z.real:.10g}\t{-z.imag:.10g}\t{k + 1}\t{1e3 * e + jitter:.4f}")
+    spectra = eisfit.read(_write(tmp_path, "speis.txt", "\n".join(lines) + "\n"))
+    assert [s.meta["cycle"] for s in spectra] == [1, 2]
+    for s, e in zip(spectra, steps):
+        assert s.meta["dc_potential_V"] == pytest.approx(e, abs=2e-4)
+        assert s.meta["axis_columns"]["dc_potential_V"] == "<Ewe>/mV"

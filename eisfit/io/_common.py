@@ -373,6 +373,12 @@ _TIME_NAME = re.compile(r"^(time|elapsed[ _]?time|test[ _]?time|total[ _]?time|t
                         r"(?:\s*(?:/\s*|\(|\[)\s*(s|sec|min|h|hr|ms)\s*[)\]]?)?$")
 
 
+# the DC potential a sweep was measured at (V): BioLogic's <Ewe>/V (the mean over each point's
+# period), Gamry's Vdc, Autolab's E dc (V); a staircase PEIS steps it sweep by sweep
+_POTENTIAL_NAME = re.compile(r"^(<ewe>|ewe|<ewe|vdc|e ?dc|e_dc)\s*(?:(?:/|\(|\[)\s*(v|mv)\s*[)\]>]?)?>?$")
+_POTENTIAL_UNITS_V = {None: 1.0, "v": 1.0, "mv": 1e-3}
+
+
 def axis_of_column(name: str) -> tuple[str, float] | None:
     """(meta key, scale) of a cycle/time/loop column name, else None.
 
@@ -388,6 +394,9 @@ def axis_of_column(name: str) -> tuple[str, float] | None:
     m = _TIME_NAME.match(key)
     if m:
         return "time_s", _TIME_UNITS_S[m.group(2)] if m.group(2) else 1.0
+    m = _POTENTIAL_NAME.match(key)
+    if m:
+        return "dc_potential_V", _POTENTIAL_UNITS_V[m.group(2)]
     return None
 
 
@@ -405,11 +414,20 @@ def axis_columns(columns: Mapping[str, Any]) -> dict[str, tuple[str, np.ndarray,
 
 
 def sweep_axis_meta(axes: Mapping[str, tuple[str, np.ndarray, float]], idx: np.ndarray) -> dict[str, Any]:
-    """``cycle`` / ``loop`` (int when whole) and ``time_s`` (s, first point = start of the sweep)."""
+    """``cycle`` / ``loop`` (int when whole), ``time_s`` (s, first point = start of the sweep)
+    and ``dc_potential_V`` (V, the median over the sweep's points: the DC potential of each step
+    of a staircase PEIS)."""
     meta: dict[str, Any] = {}
     if len(idx) == 0:
         return meta
     for key, (name, values, scale) in axes.items():
+        if key == "dc_potential_V":
+            points = np.asarray(values[idx], dtype=float)
+            points = points[np.isfinite(points)]
+            if points.size:
+                meta[key] = float(np.median(points)) * scale
+                meta.setdefault("axis_columns", {})[key] = name
+            continue
         v = float(values[idx[0]]) * scale
         if not np.isfinite(v):
             continue
