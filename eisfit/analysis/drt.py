@@ -511,7 +511,7 @@ def _auto_lambda(system: _System, lambdas: np.ndarray) -> tuple[float, float]:
        most one standard deviation of the noise's chi-square, sqrt(2m) s2: the data cannot
        tell those fits apart. (A slack relative to that RSS instead pushed lambda to the end
        of its range on such data: the misfit, not the noise, set its size.) The residual
-       grows with lambda, so a bisection of the grid finds it (~8 non-negative solves).
+       grows with lambda, so a bisection of the grid finds it (~9 non-negative solves).
 
     On the 30 random two-arc spectra of ``tests/test_drt.py`` (0.1-1 % noise) this finds 55
     of the 60 arcs as resolved peaks with 1 spurious resolved peak (the rule it replaced,
