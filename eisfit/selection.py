@@ -324,13 +324,15 @@ def _inductive_points(z: np.ndarray, noise_level: float) -> bool:
 
 
 def _count_arcs(d) -> int:
-    """DRT peaks that look like processes: large enough and not beyond the grid's measured part."""
+    """DRT peaks that look like processes: resolved (not a bump of a neighbour's process: the
+    ripple a blocking CPE line leaves in a DRT fitted to the noise, 10 bumps on a one-arc
+    pellet), large enough and not beyond the grid's measured part."""
     peaks = d.peaks
     if not len(peaks):
         return 0
     total = float(np.sum(peaks["R_ohm"]))
     lo, hi = d.tau_measured_s
-    ok = ((peaks["R_ohm"] >= PEAK_MIN_FRACTION * total)
+    ok = (peaks["resolved"].astype(bool) & (peaks["R_ohm"] >= PEAK_MIN_FRACTION * total)
           & (peaks["tau_s"] >= lo / 10) & (peaks["tau_s"] <= hi * 10))
     return int(ok.sum())
 

@@ -118,8 +118,8 @@ def fit(
     order_arcs : True/False: after the fit, order interchangeable arcs by time constant so that
         R1 is always the faster arc.
     guess : ``"auto"`` (data guess from the -Z'' apexes plus the multi-start grid) or
-        ``"drt"``: also start from the peaks of the DRTs of the data (time constants,
-        areas as arc resistances; :func:`eisfit.fitting.guess.drt_starts`), ~30 ms more.
+        ``"drt"``: also start from the peaks of the DRT of the data (time constants,
+        areas as arc resistances; :func:`eisfit.fitting.guess.drt_starts`), ~10-20 ms more.
         Ignored with ``starts=1``.
     profile : profile-likelihood errors for arc resistances (:mod:`eisfit.fitting.profile`).
         ``"auto"`` (default): only where the covariance error is suspect (an arc parameter

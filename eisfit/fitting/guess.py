@@ -1241,8 +1241,8 @@ def _resistance_splits(n_arcs: int) -> list[tuple[float, ...]]:
 DRT_SPLIT_DECADES = 0.5  # a peak shared by two arcs is split at tau * 10^(+-0.5)
 DRT_N_RANGE = (0.5, 0.98)  # CPE exponents estimated from a peak's shape are clipped to this
 DRT_N_STARTS = (None, N_EXPONENT_START, 0.95)  # None: exponent from the peak's shape
-# the DRTs whose peaks seed starts: lambda "auto" (it fits the data to their noise) and a
-# ladder of smoother ones, whose slow tails stay single peaks where the weaker lambda rings or
+# the DRTs whose peaks seed the engine's last round for poor fits (solver._drt_round): lambda
+# "auto" (it fits the data to their noise) and a ladder of smoother ones, whose slow tails stay single peaks where the weaker lambda rings or
 # hands them to the series C (a real BioLogic sweep, three-arc circuit: the peaks of the DRT
 # at 3e-2 lead to an optimum 6x lower in chi-square than any start from the "auto" DRT's)
 DRT_SEED_LAMBDAS: tuple[float | str, ...] = ("auto", 3e-3, 3e-2, 3e-1)
@@ -1258,10 +1258,12 @@ class DRTPeak:
 
 
 def drt_starts(circuit, base: dict[str, float], frequency: np.ndarray, z: np.ndarray,
-               weighting: str = "modulus", sigma=None) -> list[dict[str, float]]:
+               weighting: str = "modulus", sigma=None,
+               lambdas: Sequence[float | str] = ("auto",)) -> list[dict[str, float]]:
     """Starts seeded by the DRTs of the data (:func:`eisfit.drt`, kk test off) at each lambda
-    of :data:`DRT_SEED_LAMBDAS`, a set of three per DRT whose matched peaks differ from the
-    sets before (~30 ms for the four DRTs of a 60-point spectrum).
+    of ``lambdas`` (the engine's last round for poor fits: :data:`DRT_SEED_LAMBDAS`, ~30 ms
+    for the four DRTs of a 60-point spectrum), a set of three per DRT whose matched peaks
+    differ from the sets before.
 
     Each arc of the circuit (in order, ascending tau) gets one DRT peak: its time
     constant (s), its area as the arc resistance (ohm) and, in the first start, the
@@ -1279,7 +1281,7 @@ def drt_starts(circuit, base: dict[str, float], frequency: np.ndarray, z: np.nda
         return []
     starts: list[dict[str, float]] = []
     seen: set[tuple] = set()
-    for lambda_ in DRT_SEED_LAMBDAS:
+    for lambda_ in lambdas:
         found = _data_drt_peaks(frequency, z, weighting, sigma, lambda_)
         if found is None or not len(found[0]):
             continue

@@ -68,9 +68,9 @@ from ..model import finite_at_dc
 from ..model.parser import Leaf, series_chain
 from ..model.elements import gs_phi_saturated
 from ..spectrum import padded_points, shared_grid
-from .guess import (blocking_arc_starts, diffusion_arc_starts, drt_starts, element_exponent, element_tau_s,
-                    exchanged_capacitance_starts, gs_length_starts, processes, relabelled_arc_starts, spectrum_features,
-                    swapped_order_starts, transferred_resistance_starts)
+from .guess import (DRT_SEED_LAMBDAS, blocking_arc_starts, diffusion_arc_starts, drt_starts, element_exponent,
+                    element_tau_s, exchanged_capacitance_starts, gs_length_starts, processes, relabelled_arc_starts,
+                    spectrum_features, swapped_order_starts, transferred_resistance_starts)
 from .optimise import LMRun, levenberg_marquardt
 from .problem import normal_equations_at, series_mask, weighted_residuals
 
@@ -441,7 +441,8 @@ def _drt_start_set(prep: Any) -> StartSet:
     names = problem.circuit.param_names
     weighting = "modulus" if problem.weighting == "sigma" else problem.weighting  # sigma's SDs are not kept here
     try:
-        starts = drt_starts(problem.circuit, dict(prep.start_list[0]), problem.frequency, problem.z, weighting)
+        starts = drt_starts(problem.circuit, dict(prep.start_list[0]), problem.frequency, problem.z, weighting,
+                            lambdas=DRT_SEED_LAMBDAS)
     except EisfitError:  # too few points for a DRT: no such starts
         starts = []
     return StartSet.of([(f"drt:{k}", {**start, **prep.fixed}) for k, start in enumerate(starts)], names)
