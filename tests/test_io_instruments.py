@@ -319,3 +319,38 @@ def test_gamry_file_with_a_second_zcurve_table_says_it_is_not_read(tmp_path):
     with pytest.warns(UserWarning, match=r"1 more ZCURVE table\(s\) from line \d+ on are not read"):
         (s,) = eisfit.read(p)
     np.testing.assert_allclose(s.z, Z, rtol=1e-12)
+
+
+def maccor_text() -> str:
+    """A Maccor cycler's AC impedance test export laid out as the public sample
+    (TRI-AMDD/beep's maccor_test_file_*.EDA0001.041, not bundled): a preamble, a tab-separated
+    header of 24 names over rows of 13 cells (four of them empty), CRLF line ends."""
+    names = ["Freq(Hz)", "Polar(V)", "time(sec)", "Z'(a)", "Z''(b)", "Phase_Angle", "Z-Mag", "C(F)", "Status",
+             "irg", "VMag", "IMag", "V-DC", "isg", "rc", "vsc", "vsg", "vsp", "bl", "bf", "bhc", "ufl", "ufh", "blh"]
+    rows = [f"{f:.5f}\t{2 * np.pi * f:.6f}\t{38.2 + 10 * k:.6f}\t{z.real:.6f}\t{z.imag:.6f}\t"
+            f"{np.degrees(np.angle(z)):.6f}\t{abs(z):.6f}\t0.000000\t7.153637\t\t\t\t3.909893"
+            for k, (f, z) in enumerate(_pts())]
+    lines = ["MACCOR, INC.    AC Impedance Test", "Frequency Sweep:   Open Circut Voltage", "EIS 1.000FRA default",
+             "DESKTOP_4267-66-6519.EDA0001.041", "Line 4", "Line 5",
+             "Start Date:  Wednesday, November 2, 2016 Start Time:   15:58", "Line 7",
+             "0.0005  2  0  0  0  0  0  10  1000  1  10  0  0.1  1  0  3000  0  1  191  20  10  10  5  10000", "",
+             "\t".join(names), "", *rows]
+    return "\r\n".join(lines) + "\r\n"
+
+
+def test_maccor_ac_impedance_export_reads_its_z_columns_by_name(tmp_path):
+    """The header names 24 columns over rows of 13 tab-separated cells: the table engine
+    refused it ('values separated by spaces ... names with spaces in them?'), and its
+    suggested --columns frequency=0,real=1,imag=2 read omega (Polar(V)) as Z' and the time as
+    Z''. Read by name now: Z'(a), Z''(b) (Z'' < 0 capacitive), the start time, the DC
+    potential, every digit."""
+    path = _write(tmp_path, "cell.EDA0001.041", maccor_text())
+    assert detect_format(path) == "maccor" and "maccor" in available_formats()
+    s = _one(path)
+    np.testing.assert_array_equal(s.frequency, np.round(F, 5))
+    np.testing.assert_allclose(s.z, Z, atol=1e-6)
+    assert s.meta["software"] == "Maccor" and s.meta["start_time"] == "2016-11-02T15:58:00"
+    assert s.meta["time_s"] == pytest.approx(38.2) and s.meta["dc_potential_V"] == pytest.approx(3.909893)
+    damaged = _write(tmp_path, "bad.041", maccor_text().replace("Freq(Hz)", "Frequency"))
+    with pytest.raises(CorruptFileError, match="without its 'Freq\\(Hz\\)' header line"):
+        eisfit.read(damaged)

@@ -50,6 +50,7 @@ FORMAT_MODULES = [
     "parstat",
     "powersuite",
     "autolab",
+    "maccor",
     "zahner",
     "relaxis",
     "dfr",
@@ -123,7 +124,7 @@ def _detect_module(p: Path, head: bytes):
     if best is None:
         raise UnknownFormatError(
             p, "format not recognised (not a BioLogic, Gamry, ZView, Zahner .ism, RelaxIS, Autolab FRA .dfr, Novocontrol "
-            "WinDETA .LCR, Ivium, PalmSens, "
+            "WinDETA .LCR, Ivium, PalmSens, Maccor, "
             "Excel .xlsx/.xls, OpenDocument .ods, JSON table, instrument export, wide or delimited table with a frequency column); force a format with --format (format= in Python)"
         )
     return best

@@ -375,7 +375,7 @@ _TIME_NAME = re.compile(r"^(time|elapsed[ _]?time|test[ _]?time|total[ _]?time|t
 
 # the DC potential a sweep was measured at (V): BioLogic's <Ewe>/V (the mean over each point's
 # period), Gamry's Vdc, Autolab's E dc (V); a staircase PEIS steps it sweep by sweep
-_POTENTIAL_NAME = re.compile(r"^(<ewe>|ewe|<ewe|vdc|e ?dc|e_dc)\s*(?:(?:/|\(|\[)\s*(v|mv)\s*[)\]>]?)?>?$")
+_POTENTIAL_NAME = re.compile(r"^(<ewe>|ewe|<ewe|vdc|v-dc|e ?dc|e_dc)\s*(?:(?:/|\(|\[)\s*(v|mv)\s*[)\]>]?)?>?$")
 _POTENTIAL_UNITS_V = {None: 1.0, "v": 1.0, "mv": 1e-3}
 
 

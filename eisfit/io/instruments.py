@@ -1,11 +1,11 @@
 """Text exports of other instruments: Autolab/NOVA, CH Instruments, Parstat, Solartron
-PowerSuite and Princeton Applied Research VersaStudio (.par).
+PowerSuite, Princeton Applied Research VersaStudio (.par) and Maccor cyclers' AC impedance tests.
 
 All of them are tables read by the engine in :mod:`eisfit.io.tabular`; what differs
 per vendor is a content signature (for :func:`sniff`), a column map, the sign
 convention of the imaginary column and where the metadata sit. Each vendor is
 registered as its own small format module (``autolab``, ``chi`` (name ``ch``), ``parstat``,
-``powersuite``, ``versastudio``) so that ``read(path, format=NAME)`` forces it.
+``powersuite``, ``versastudio``, ``maccor``) so that ``read(path, format=NAME)`` forces it.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from ..spectrum import Spectrum
 from ._common import numbered_sweeps, suffix_of
 from .tabular import TableFormat, head_text, read_table_lines, text_lines
 
-__all__ = ["Vendor", "AUTOLAB", "CHI", "PARSTAT", "POWERSUITE", "VERSASTUDIO", "VENDORS"]
+__all__ = ["Vendor", "AUTOLAB", "CHI", "PARSTAT", "POWERSUITE", "VERSASTUDIO", "MACCOR", "VENDORS"]
 
 
 def _head_text(head: bytes) -> str:
@@ -204,7 +204,49 @@ VERSASTUDIO = Vendor("versastudio", (".par",), _versastudio_signature, "negative
                      {"Frequency(Hz)": "frequency", "Z Real": "real", "Z Imag": "imag",
                       "Segment #": "sweep"}, "VersaStudio",
                      whole_file=lambda *args: _read_versastudio(*args))
-VENDORS = (AUTOLAB, CHI, PARSTAT, POWERSUITE, VERSASTUDIO)
+MACCOR = Vendor("maccor", (), lambda text: _maccor_signature(text), "negative",
+                {"Freq(Hz)": "frequency", "Z'(a)": "real", "Z''(b)": "imag"}, "Maccor",
+                whole_file=lambda *args: _read_maccor(*args))
+VENDORS = (AUTOLAB, CHI, PARSTAT, POWERSUITE, VERSASTUDIO, MACCOR)
+
+
+def _maccor_signature(text: str) -> int:
+    """A Maccor cycler's AC impedance test export: its first line names MACCOR and an AC
+    impedance test (``MACCOR, INC.    AC Impedance Test``)."""
+    first = _first_nonblank(text).upper()
+    return 95 if first.startswith("MACCOR") and "IMPEDANCE" in first else 0
+
+
+_MACCOR_HEADER = "Freq(Hz)"
+_MACCOR_START = re.compile(r"Start Date:\s*(.+?)\s+Start Time:\s*(\d{1,2}:\d{2}(?::\d{2})?)")
+
+
+def _read_maccor(path: Path, lines: list[str], vendor: Vendor, imag_sign: str | None,
+                 columns: Mapping[str, int | str] | None) -> list[Spectrum]:
+    """The table under the tab-separated ``Freq(Hz)`` header line (Z' and Z'' in ``Z'(a)``
+    and ``Z''(b)``, ohm, Z'' < 0 capacitive; ``Polar(V)`` holds omega = 2 pi f, not read as
+    either). The header names more columns than the rows hold (24 names over 13 cells, four
+    of them empty in the public sample, TRI-AMDD/beep): the rows' cells take the first names,
+    which the table engine alone had refused as a header that does not split into one name per
+    column. ``Start Date: ... Start Time: ...`` gives the start time."""
+    header_at = next((i for i, ln in enumerate(lines) if ln.split("\t")[0].strip() == _MACCOR_HEADER), None)
+    if header_at is None:
+        raise CorruptFileError(path, f"Maccor AC impedance export without its {_MACCOR_HEADER!r} header line")
+    names = [n.strip() for n in lines[header_at].rstrip("\r\n").split("\t")]
+    rows = [(i, ln) for i, ln in enumerate(lines[header_at + 1:], header_at + 1) if ln.strip()]
+    width = max((len(ln.rstrip("\r\n").split("\t")) for _, ln in rows), default=0)
+    if not rows or width > len(names):
+        raise CorruptFileError(path, f"Maccor AC impedance export: {len(rows)} data rows of up to {width} cells "
+                                     f"under a header of {len(names)} names")
+    meta: dict[str, Any] = {"software": vendor.software, "technique": "PEIS"}
+    start = next((m for m in map(_MACCOR_START.search, lines[:header_at]) if m), None)
+    if start is not None:
+        meta["start_time"] = _parse_time(f"{start.group(1)} {start.group(2)}",
+                                         ("%A, %B %d, %Y %H:%M", "%A, %B %d, %Y %H:%M:%S", "%m/%d/%Y %H:%M",
+                                          "%m/%d/%Y %H:%M:%S"))
+    meta = {k: v for k, v in meta.items() if v is not None}
+    return read_table_lines(path, [ln for _, ln in rows], vendor.table_format(), meta, names=names[:width],
+                            delimiter="\t", imag_sign=imag_sign, columns=columns, first_line_number=rows[0][0] + 1)
 
 
 def _read_versastudio(path: Path, lines: list[str], vendor: Vendor, imag_sign: str | None,
