@@ -1586,9 +1586,12 @@ def _unit_table(tmp_path, f_unit: str = "Hz", z_unit: str = "Ohm"):
     return p
 
 
-@pytest.mark.parametrize("z_unit, quantity", [("V", "a potential"), ("mA", "a current"), ("s", "a time")])
+@pytest.mark.parametrize("z_unit, quantity", [("V", "a potential"), ("mA", "a current"), ("s", "a time"),
+                                              ("mA/cm2", "a current per area"), ("A/m2", "a current per area"),
+                                              ("µA cm-2", "a current per area")])
 def test_an_impedance_column_in_a_unit_of_another_quantity_is_refused(tmp_path, z_unit, quantity):
-    """"Z' (V)" was read as ohm without a word."""
+    """"Z' (V)" was read as ohm without a word; so, with a warning of an unknown unit, was a
+    photocurrent (IMPS) spectrum's "Re(Z) [mA/cm2]", a current density."""
     with pytest.raises(MissingColumnError, match=rf"column \"Z' \({z_unit}\)\" was taken as real but its unit "
                                                  rf"'{z_unit}' is that of {quantity}"):
         eisfit.read(_unit_table(tmp_path, z_unit=z_unit))

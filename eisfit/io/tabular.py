@@ -1113,10 +1113,19 @@ _OTHER_QUANTITY_UNITS = {"s": "a time", "min": "a time", "h": "a time", "V": "a 
 _UNIT_PREFIXES = ("", "k", "m", "u", "\u00b5", "\u03bc", "n", "p")
 
 
+_PER_AREA_SUFFIX = re.compile(r"^(?P<base>.+?)(?:/|\*|\u00b7|\.)?(?:c|m)?m(?:2|\^2|\u00b2|-2|\^-2|\u207b\u00b2)$")
+
+
 def other_quantity(unit: str) -> str | None:
     """The quantity ('a time', 'a potential'...) that ``unit`` measures when it is a unit of
-    neither frequency, impedance nor angle ('s', 'mV', 'µA', 'mA.h'); None otherwise."""
+    neither frequency, impedance nor angle ('s', 'mV', 'µA', 'mA.h'), or such a quantity per
+    area ('mA/cm2', 'A/m2', 'µA cm-2': a current density, what a photocurrent (IMPS) spectrum
+    holds); None otherwise."""
     u = _unmangled(unit.strip().replace(" ", ""))
+    per_area = _PER_AREA_SUFFIX.match(u)
+    if per_area and not per_area["base"].lower().endswith(("ohm", "\u03c9", "\u2126")):
+        base = other_quantity(per_area["base"])
+        return None if base is None else f"{base} per area"
     for prefix in _UNIT_PREFIXES:
         if u.startswith(prefix) and u[len(prefix):] in _OTHER_QUANTITY_UNITS:
             if prefix and u[len(prefix):] in ("min", "h", "\u00b0C", "degC"):
