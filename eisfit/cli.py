@@ -1269,7 +1269,7 @@ def drt_command(files, lam, inductance, weighting, circuit, out_dir, fmt, imag_s
     and --exclude-hz analyse the points a fit with the same options uses. Exit status 1 when
     some spectra could not be read or analysed and others were.
     """
-    from .analysis.drt import drt
+    from .analysis.drt import R_POL_OPEN_SHARE, drt
 
     _check_window(fmin, fmax)
     lambda_ = _lambda_value(lam)
@@ -1296,7 +1296,10 @@ def drt_command(files, lam, inductance, weighting, circuit, out_dir, fmt, imag_s
         done += 1
         records.append(_drt_record(res, path))
         if not as_json:
+            open_share = res.r_pol_open_share
             click.echo(f"{s.label}: R_inf {res.r_inf_ohm:.4g} ohm, R_pol {res.r_pol_ohm:.4g} ohm"
+                       + (f" (undetermined: {100 * open_share:.0f} % in open peaks)"
+                          if open_share > R_POL_OPEN_SHARE else "")
                        + _inductance_text(res)
                        + _series_c_text(res.capacitance_F)
                        + f", lambda {res.lambda_:.3g} ({res.lambda_rule})")

@@ -344,6 +344,10 @@ def test_a_drt_that_misses_the_data_says_so():
     assert "misses the data" not in notes(z * (1 + 0.002 * rng.standard_normal(f.size)))
     damaged = z * (1 + 0.1 * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size)))
     assert "misses the data by" in notes(damaged)
+    # its peaks are not the data's processes: no row reads determined (it had said 'yes')
+    missed = _quiet_drt(Spectrum(f, damaged), kk=False)
+    assert len(missed.peaks) and not missed.peaks["determined"].any()
+    assert _quiet_drt(Spectrum(f, z * (1 + 0.002 * rng.standard_normal(f.size))), kk=False).peaks["determined"].any()
     lam = drt(Spectrum(f, damaged), kk=False).lambda_
     with warnings.catch_warnings(record=True) as caught:  # the same lambda given by hand: the same note
         warnings.simplefilter("always")

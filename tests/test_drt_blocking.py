@@ -260,3 +260,31 @@ def test_the_drt_figure_marks_an_open_peak():
     last = res.peaks.iloc[-1]
     assert any(f"({_ohm_text(last['R_ohm'])}, open)" in t for t in texts)  # "(2.9 kΩ, open)"
     matplotlib.pyplot.close(ax.figure)
+
+
+def test_an_r_pol_held_mostly_by_peaks_the_data_do_not_close_is_undetermined(tmp_path):
+    """A 3 kOhm arc whose apex lies below f_min beside a 100 ohm arc: most of R_pol lies in a
+    peak the data do not close (open, or beyond the measured range). R_pol had been printed
+    as a headline number with no word (a blocking LPSCl pellet: 9.03 MOhm, 93 % of it below
+    f_min, five times the largest measured Z'); the warning, ``r_pol_open_share`` and the
+    CLI's headline say so now. A spectrum whose arcs close within the data says nothing."""
+    from click.testing import CliRunner
+
+    from eisfit.analysis.drt import R_POL_OPEN_SHARE
+    from eisfit.cli import main
+
+    spectrum = _arc_plus(lambda w: _zarc(w, 3000.0, 3.2, 0.85))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = drt(spectrum)
+    assert res.r_pol_open_share > R_POL_OPEN_SHARE
+    assert any("R_pol" in str(w.message) and "is not determined by these data" in str(w.message) for w in caught)
+    closed = _quiet(_arc_plus(lambda w: _zarc(w, 3000.0, 0.5, 0.85)))
+    assert closed.r_pol_open_share < R_POL_OPEN_SHARE
+    assert not any("is not determined by these data" in n and "R_pol" in n for n in closed.warnings)
+    path = tmp_path / "open.csv"
+    path.write_text("freq/Hz,Re(Z)/Ohm,Im(Z)/Ohm\n" + "".join(f"{float(f)!r},{float(z.real)!r},{float(z.imag)!r}\n"
+                                                            for f, z in zip(spectrum.frequency, spectrum.z)))
+    out = CliRunner().invoke(main, ["drt", str(path)])
+    headline = next(line for line in out.output.splitlines() if line.startswith("open.csv#0: R_inf"))
+    assert "(undetermined: " in headline and "% in open peaks)" in headline

@@ -59,6 +59,7 @@ __all__ = ["drt", "DRTResult", "zarc_drt", "zarc_drt_cumulative", "tau_grid"]
 
 _GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(6)
 _LAMBDA_RANGE = (1e-8, 1e1)
+R_POL_OPEN_SHARE = 0.5  # R_pol with more than this share in open or out-of-range peaks is not the data's
 _DISCREPANCY_FLOOR = 2e-4  # noise level (fraction of |Z| per real or imaginary part) lambda 'auto' assumes at least
 _PEAK_MIN_HEIGHT = 0.01  # fraction of the largest gamma
 _PEAK_MIN_AREA = 0.01  # fraction of the polarisation resistance
@@ -298,6 +299,21 @@ class DRTResult:
         import pandas as pd
 
         return pd.DataFrame({"tau_s": self.tau_s, "f_Hz": self.f_Hz, "gamma_ohm": self.gamma_ohm})
+
+    @property
+    def r_pol_open_share(self) -> float:
+        """The share of ``r_pol_ohm`` (0..1) that lies in peaks the data do not close: open
+        peaks (-Z'' still rising at an end of the data) and peaks beyond the measured range
+        (``peaks_outside``). Above :data:`R_POL_OPEN_SHARE` R_pol is no property of the data
+        (a blocking LPSCl pellet read R_pol 9.03 MOhm, 93 % of it in a peak at 33 mHz, below
+        its lowest frequency, where the largest measured Z' was 1.8 MOhm); a warning says so
+        and ``eisfit drt`` prints it beside R_pol."""
+        if not self.r_pol_ohm > 0:
+            return 0.0
+        open_ohm = float(np.sum(self.peaks["R_ohm"][~self.peaks["closed"].astype(bool)])) if len(self.peaks) else 0.0
+        if self.peaks_outside is not None and len(self.peaks_outside):
+            open_ohm += float(np.sum(self.peaks_outside["R_ohm"]))
+        return min(open_ohm / self.r_pol_ohm, 1.0)
 
     @property
     def kk_violation(self) -> bool:
@@ -1124,8 +1140,9 @@ def _solved(spectrum, lambda_, weighting, inductance, capacitance, tau, sigma) -
     full = _build_system(spectrum, x, weighting, sigma)
     system = _columns(full, True, False)
     notes: list[str] = []
+    lambda_notes: list[str] = []  # what the choice of lambda says: of the final choice only
 
-    lam, rule = _choose_lambda(system, lambda_, notes)
+    lam, rule = _choose_lambda(system, lambda_, lambda_notes)
     ind = _decide_inductance(spectrum, full if capacitance is not False else system, lam, inductance)
     use_l = ind.use
     free_full = full  # lambda is chosen with L free, as before L was held (see below)
@@ -1138,9 +1155,10 @@ def _solved(spectrum, lambda_, weighting, inductance, capacitance, tau, sigma) -
     if use_c:
         system = full
         if rule != "user":
-            lam, rule = _choose_lambda(free_full, lambda_, [])
+            lambda_notes = []
+            lam, rule = _choose_lambda(free_full, lambda_, lambda_notes)
         p = _solve_nnls(system, lam, use_l=use_l, use_c=True)
-    return _Solution(system, p, lam, rule, ind, use_c, notes)
+    return _Solution(system, p, lam, rule, ind, use_c, notes + lambda_notes)
 
 
 def _require_positive_real_part(spectrum: Spectrum) -> None:
@@ -1344,7 +1362,17 @@ def _make_result(spectrum, tau, solution: _Solution, weighting, kk) -> DRTResult
     if strong or weak:
         notes.append(strong or weak)
     elif rms > _MISFIT_RMS_PCT:
-        notes.append(_misfit_note(spectrum, x, weighting, rms, r_pol, use_l, use_c))
+        notes.append(_misfit_note(spectrum, x, weighting, rms, r_pol, use_l, use_c) + " (determined = no in "
+                     "every row)")
+        # its peaks are not the data's processes: no row's resistance is determined by them
+        peaks = peaks.assign(determined=False)
+        outside = outside.assign(determined=False)
+    open_ohm = (float(np.sum(peaks["R_ohm"][~peaks["closed"].astype(bool)])) if len(peaks) else 0.0) \
+        + (float(np.sum(outside["R_ohm"])) if len(outside) else 0.0)
+    if r_pol > 0 and open_ohm > R_POL_OPEN_SHARE * r_pol:
+        notes.append(f"R_pol ({r_pol:.4g} ohm) is not determined by these data: {100 * open_ohm / r_pol:.0f} % of "
+                     "it lies in peaks they do not close (open at an end of the data, or beyond the measured "
+                     f"range); the closed peaks hold {r_pol - open_ohm:.4g} ohm")
     inductance_note = _inductance_note(ind, system.l_scale)
     if inductance_note:
         notes.append(inductance_note)
