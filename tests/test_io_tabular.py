@@ -1706,3 +1706,26 @@ def test_each_sweep_carries_its_dc_potential_from_a_potential_column(tmp_path):
     for s, e in zip(spectra, steps):
         assert s.meta["dc_potential_V"] == pytest.approx(e, abs=2e-4)
         assert s.meta["axis_columns"]["dc_potential_V"] == "<Ewe>/mV"
+
+
+def test_numbers_in_engineering_notation_are_read(tmp_path):
+    """Zahner's Thales/Analysis CSV writes '735.948m' and '1.462k' (an SI prefix as the
+    number's suffix): the file had been refused ('non-numeric value'). The prefixes p, n, u,
+    µ, m, k, M and G scale the number; a unit after it is no such number."""
+    from eisfit.io.tabular import parse_number
+
+    for text, value in (("735.948m", 0.735948), ("1.462k", 1462.0), ("500.000k", 5e5), ("3.3u", 3.3e-6),
+                        ("2M", 2e6), ("-4.5n", -4.5e-9), ("1e3m", 1.0)):
+        assert parse_number(text) == pytest.approx(value, rel=1e-12), text
+    for text in ("5 mV", "1.2km", "m", "k1"):
+        with pytest.raises(ValueError):
+            parse_number(text)
+    f = np.array([5.0, 98.966, 1462.0, 5e5])
+    modulus = np.array([14.151, 0.735948, 0.078668, 0.062476])
+    phase = np.array([-88.811, -84.415, -44.011, 42.507])
+    shown = ["5.000", "98.966", "1.462k", "500.000k"], ["14.151", "735.948m", "78.668m", "62.476m"]
+    rows = "".join(f"{a};{b};{c:.3f}\n" for a, b, c in zip(*shown, phase))
+    s = _read1(_write(tmp_path, "EIS.csv", "Frequency;Impedance;Phase\n" + rows))
+    np.testing.assert_allclose(s.frequency, f, rtol=1e-12)
+    np.testing.assert_allclose(np.abs(s.z), modulus, rtol=1e-9)
+    np.testing.assert_allclose(np.degrees(np.angle(s.z)), phase, atol=1e-9)

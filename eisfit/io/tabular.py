@@ -199,6 +199,9 @@ def parse_number(text: str, decimal: str = ".") -> float:
     except ValueError:
         if _FORTRAN_EXPONENT.match(t):  # '1.0D+03': Fortran's double-precision exponent
             return float(t.replace("D", "e").replace("d", "e"))
+        prefixed = _SI_PREFIXED.match(t)
+        if prefixed:  # '735.948m', '1.462k': engineering notation (Zahner Thales/Analysis CSV)
+            return float(prefixed[1]) * _SI_FACTOR[prefixed[2]]
         raise
 
 
@@ -218,6 +221,10 @@ _GROUP_MARKS = {".": r"[,'\u00a0\u202f ]", ",": r"[.'\u00a0\u202f ]", ",.": r"['
 # never a digit group ('630.957' is 630.957, not 630957)
 EITHER_DECIMAL = ",."
 _FORTRAN_EXPONENT = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)[dD][+-]?\d+$")
+# a number with an SI prefix as its suffix, no space and no unit: '735.948m', '1.462k', '3.3u'
+_SI_PREFIXED = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)([pnu\u00b5\u03bcmkMG])$")
+_SI_FACTOR = {"p": 1e-12, "n": 1e-9, "u": 1e-6, "\u00b5": 1e-6, "\u03bc": 1e-6, "m": 1e-3, "k": 1e3, "M": 1e6,
+              "G": 1e9}
 
 
 def numeric_fields(line: str, delimiter: str | None, decimal: str) -> list[float] | None:
