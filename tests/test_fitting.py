@@ -666,6 +666,26 @@ def test_a_relative_permittivity_below_one_is_flagged_and_the_class_check_agrees
     assert not capacitance_outside_role("electrolyte", 1e-14, None, None)  # no geometry: C itself, 5e-15 on
 
 
+def test_an_electrolyte_arc_with_a_double_layer_capacitance_per_area_is_flagged_whatever_the_thickness():
+    """A 30 um gel-polymer film (stainless steel both sides): the arc the garnet library circuit
+    calls the electrolyte had C_eff/A = 4.4e-6 F/cm2 (eps_r 1.5e5), a double layer's; its C*L/A
+    (1.3e-8 F/cm) lay within the grain-boundary band, so no caution, and sigma_total came out
+    from the interface's R (20x below the film's R0 conductivity). C/A from 1e-6 F/cm2 on is
+    outside an electrolyte's range; a grain boundary of that film (1e-7 F/cm2) is not."""
+    from eisfit.analysis.derived import capacitance_outside_role
+    from eisfit.model import Circuit
+
+    assert "double layer" in capacitance_outside_role("electrolyte", 4.35e-6 * 0.785, 0.785, 0.003)
+    assert capacitance_outside_role("electrolyte", 1e-7 * 0.785, 0.785, 0.003) is None
+    assert capacitance_outside_role("electrolyte", 1e-8, None, None) is None  # no area: the C band alone
+    f = np.logspace(6, 0, 60)
+    c1 = 4.35e-6 * 0.785  # F: the interface-like arc at R 516 ohm, apex ~90 Hz
+    z = Circuit("R0-p(R1,CPE1)-p(R2,CPE2)").impedance(
+        np.array([28.0, 516.0, c1**0.9 / 516.0 ** 0.1, 0.9, 3000.0, 1e-3, 0.8]), f)
+    res = eisfit.fit(eisfit.Spectrum(f, z), "garnet-symmetric", area_cm2=0.785, thickness_cm=0.003, kk=False)
+    assert res.roles.get("R1") in ("electrolyte", "bulk", "grain boundary") and "capacitance-class:R1" in res.flags
+
+
 _F_BAD = np.logspace(5, -1, 40)
 _Z_BAD = 5 + 40 / (1 + (1j * 2 * np.pi * _F_BAD * 1e-4) ** 0.9) + 80 / (1 + (1j * 2 * np.pi * _F_BAD * 1e-1) ** 0.85)
 _ALL = dict(R0=5, R1=40, CPE1_0=1e-8, CPE1_1=0.9, R2=80, CPE2_0=1e-5, CPE2_1=0.85)

@@ -216,9 +216,18 @@ def capacitance_outside_role(role: str, ceff_F: float, area_cm2: float | None,
     else:
         return None
     value = ceff_F * scale
-    if lo <= value <= hi:
-        return None
-    return f"{name} = {value:.2g} {unit}, outside {lo:.2g}..{hi:.2g} for a {role} arc"
+    if not lo <= value <= hi:
+        return f"{name} = {value:.2g} {unit}, outside {lo:.2g}..{hi:.2g} for a {role} arc"
+    if role in ELECTROLYTE_ROLES and area_cm2 and ceff_F / area_cm2 >= ELECTROLYTE_MAX_F_PER_CM2:
+        return (f"C/A = {ceff_F / area_cm2:.2g} F/cm2, a double layer's, not an electrolyte's (at least "
+                f"{ELECTROLYTE_MAX_F_PER_CM2:.0e} F/cm2) for a {role} arc")
+    return None
+
+
+# the capacitance per area (F/cm2) from which an arc is a double layer's whatever the thickness: a
+# 30 um gel-polymer film's interface arc (4.4e-6 F/cm2, eps_r 1.5e5) passed as its electrolyte,
+# its C*L/A within the grain-boundary band, and sigma_total came out 20x too low
+ELECTROLYTE_MAX_F_PER_CM2 = 1e-6
 
 
 def has_conductivity(resistor: str, roles: Mapping[str, str], series_resistors: Sequence[str]) -> bool:
