@@ -1240,3 +1240,18 @@ def test_a_fit_summary_says_where_an_arc_resistance_is_extrapolated():
     assert "extrapolated" not in lines["R1"] and "±" in lines["R2"]
     table = res.to_dataframe()  # the notebook's table says it too
     assert table.loc["R2", "note"] == "extrapolated" and table.loc["R1", "note"] == ""
+
+
+def test_a_profile_widened_stderr_reads_as_the_profile_s_not_the_curvature_s():
+    """R2 4.71e6 ± 6.6e6 (a blocking LPSCl pellet) printed '(undetermined: stderr >= value)'
+    beside its profile likelihood's closed 3-sigma interval: two verdicts for one parameter.
+    The stderr is the profile's (profile-stderr): the note says so and points to the intervals."""
+    from types import SimpleNamespace
+
+    from eisfit.fitting.report import _undetermined_text
+
+    iv = {"lower_1sigma": 3.5e6, "upper_1sigma": 7.0e6, "lower_3sigma": 2.1e6, "upper_3sigma": 2.46e7}
+    res = SimpleNamespace(flags=["profile-stderr:R2"], intervals={"R2": iv}, circuit="R0-p(R1,CPE1)-p(R2,CPE2)")
+    assert "profile likelihood's stderr >= value" in _undetermined_text(res, "R2", 4.71e6, 6.6e6)
+    plain = SimpleNamespace(flags=[], intervals={}, circuit="R0-p(R1,CPE1)-p(R2,CPE2)")
+    assert _undetermined_text(plain, "R2", 4.71e6, 6.6e6) == "  (undetermined: stderr >= value)"

@@ -84,8 +84,11 @@ def _undetermined_text(res, key: str, value: float, err: float | None) -> str:
     resistance of an arc flagged ``fapex-outside-range`` and the quantities of it alone
     (:func:`_extrapolated_note`); "" when none applies."""
     by_flag = _flagged_undetermined(res.flags, key)
-    return (_undetermined_note(value, err) or (f"  (undetermined: {by_flag})" if by_flag else "")
-            or _extrapolated_note(res, key))
+    by_stderr = _undetermined_note(value, err)
+    if by_stderr and key in res.intervals and f"profile-stderr:{key}" in res.flags:
+        # the stderr is the profile's (below), not the curvature's: one reading of one interval
+        by_stderr = "  (undetermined: the profile likelihood's stderr >= value; its intervals below)"
+    return by_stderr or (f"  (undetermined: {by_flag})" if by_flag else "") or _extrapolated_note(res, key)
 
 
 def _extrapolated_note(res, key: str) -> str:
