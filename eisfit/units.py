@@ -146,7 +146,8 @@ def format_value(value: float | None, stderr: float | None = None, unit: str = "
     ``"117.3 Ω·cm² (stderr unknown)"`` when it is not finite (not "± nan")."""
     if value is None or not math.isfinite(float(value)):
         return "nan"
-    factor, shown_unit = si_scale([value], unit)
+    # the prefix of the value as shown: 999999 Hz to 4 digits is 1 MHz, not '1000 kHz'
+    factor, shown_unit = si_scale([float(f"{float(value):.{digits}g}")], unit)
     text = f"{value / factor:.{digits}g}"
     unknown = stderr is not None and not math.isfinite(float(stderr))
     if stderr is not None and not unknown:

@@ -100,6 +100,8 @@ def test_frequencies_read_as_people_write_them():
     assert format_frequency(177.83) == "177.8 Hz"
     assert format_frequency(0.1334) == "133.4 mHz"
     assert format_frequency(2e-6) == "2 µHz"
+    # the prefix of the rounded value: a Maccor sweep's 999999 Hz read '1000 kHz'
+    assert format_frequency(999999.0) == "1 MHz" and format_frequency(999.96) == "1 kHz"
 
 
 def test_numbers_typed_as_people_type_them():
