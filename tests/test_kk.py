@@ -846,6 +846,7 @@ def test_a_chain_whose_negative_resistances_outweigh_the_positive_ones_is_named_
     with pytest.warns(UserWarning, match="negative resistances outweigh its positive ones") as caught:
         res = kk_test(Spectrum(F, noisy(negative, pct=0.2, seed=1)), inductance=False)
     assert res.mu <= 0 and any("negative resistances" in w for w in res.warnings)
+    assert res.passed and any("the test passes because the chain follows the points" in w for w in res.warnings)
     assert any(f"M = {res.n_rc}" in str(w.message) for w in caught)
     with warnings.catch_warnings():
         warnings.simplefilter("error")

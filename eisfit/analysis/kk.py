@@ -1437,17 +1437,21 @@ def _chain_notes(label: str, chain: _Chain, c: float, max_rc: int) -> tuple[str,
     return ()
 
 
-def _negative_chain_note(label: str, mu: float, n_rc: int) -> tuple[str, ...]:
+def _negative_chain_note(label: str, mu: float, n_rc: int, passed: bool) -> tuple[str, ...]:
     """The note for a kept chain with mu <= 0, pass or fail: its negative resistances outweigh
     its positive ones (yadg's noisy peis.mpr stopped at M = 1 with its one resistance negative,
     printed as mu 0.000 without a word; a 'negative arc' R0 - R || CPE passes with mu -29). mu
     marks no over-fitting there: no chain of positive resistances, no passive system, gives
-    these points."""
+    these points. A pass says why it stands beside that (the chain, negative resistances and
+    all, follows the points)."""
     if not mu <= 0:
         return ()
+    why = ("; the test passes because the chain follows the points, not because a passive system gives them "
+           "(inductive points, a negative resistance)" if passed else
+           " (damaged points, drift, or a negative resistance)")
     return (f"{label}: mu = {mu:.3g} at M = {n_rc}: the chain's negative resistances outweigh its positive "
             f"ones; no chain of positive resistances (no passive system) gives these points, and mu says "
-            f"nothing about over-fitting here (damaged points, drift, or a negative resistance)",)
+            f"nothing about over-fitting here{why}",)
 
 
 def runs_test_z(residuals: np.ndarray) -> float:
@@ -1745,7 +1749,7 @@ def _make_results(labels: list[str], omega: np.ndarray, z: np.ndarray, chains: l
             label=labels[i],
             # the chain's notes (mu never fell) only where it fails: on smooth or noise-free
             # data there is nothing to over-fit, and a chain that describes them is no worry
-            warnings=(() if passed else notes[i]) + _negative_chain_note(labels[i], ch.mu, m)
+            warnings=(() if passed else notes[i]) + _negative_chain_note(labels[i], ch.mu, m, passed)
             + ((sparse,) if sparse else ()),
             status=status,
             structured=structured_i,
