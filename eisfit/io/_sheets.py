@@ -21,7 +21,7 @@ from xml.etree import ElementTree
 from ..errors import CorruptFileError, MissingColumnError, ReadError, UnknownFormatError
 from ..spectrum import Spectrum
 from ._common import ReadWarning, numbered_sweeps, warn
-from .tabular import TableFormat, read_text_table
+from .tabular import EITHER_DECIMAL, TableFormat, parse_number, read_text_table
 from .wide import is_wide, spectra_from_wide_lines
 
 MAX_CELLS = 5_000_000  # a sheet larger than this is not an impedance export (a zip bomb, a data dump)
@@ -122,10 +122,14 @@ def _side_text_columns(rows: Sequence[Row]) -> set[int]:
 
 
 def _is_number(text: str) -> bool:
+    """Whether a cell's text is a number as the table engine reads one (a decimal comma too)."""
     try:
-        float(text.replace(",", "."))
+        float(text)  # the common case, at a cell's cost
     except ValueError:
-        return False
+        try:
+            parse_number(text, EITHER_DECIMAL)
+        except ValueError:
+            return False
     return True
 
 
