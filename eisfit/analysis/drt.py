@@ -304,7 +304,7 @@ class DRTResult:
     def r_pol_open_share(self) -> float:
         """The share of ``r_pol_ohm`` (0..1) that lies in peaks the data do not close: open
         peaks (-Z'' still rising at an end of the data) and peaks beyond the measured range
-        (``peaks_outside``). Above :data:`R_POL_OPEN_SHARE` R_pol is no property of the data
+        (``peaks_outside``). Above :data:`eisfit.analysis.drt.R_POL_OPEN_SHARE` R_pol is no property of the data
         (a blocking LPSCl pellet read R_pol 9.03 MOhm, 93 % of it in a peak at 33 mHz, below
         its lowest frequency, where the largest measured Z' was 1.8 MOhm); a warning says so
         and ``eisfit drt`` prints it beside R_pol."""
