@@ -32,10 +32,14 @@ def drt_sample_figure(out: Path) -> Path:
     k = next(i for i, c in enumerate(camp.checkpoints) if c.label == CHECKPOINT_LABEL)
     fig, (ax_drt, ax_map) = plt.subplots(1, 2, figsize=(11.0, 4.2), gridspec_kw={"width_ratios": [1.2, 1.0]})
     eisfit.plotting.plot_drt(camp.drts[k], ax=ax_drt, fit=camp.results[k])
-    ax_drt.set_title(f"sample campaign, {CHECKPOINT_LABEL}: DRT of the data and of the fit "
-                     f"({camp.results[k].circuit})", fontsize=9)
     camp.plot_drt_map(ax=ax_map)
-    ax_map.set_title("DRT map of the 11 checkpoints (synthetic Li-Mg|LLZTO|Li-Mg)", fontsize=9)
+    # the titles' text only: set_title would reset the pad that keeps them above a legend drawn
+    # above the panel (it had covered the map's "tracked peaks")
+    for ax, title in ((ax_drt, f"sample campaign, {CHECKPOINT_LABEL}: DRT of the data and of the fit "
+                               f"({camp.results[k].circuit})"),
+                      (ax_map, "DRT map of the 11 checkpoints (synthetic Li-Mg|LLZTO|Li-Mg)")):
+        ax.title.set_text(title)
+        ax.title.set_fontsize(9)
     fig.tight_layout()
     path = out / "drt_sample.png"
     _save_small_png(fig, path)
