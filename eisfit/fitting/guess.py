@@ -1242,9 +1242,10 @@ DRT_SPLIT_DECADES = 0.5  # a peak shared by two arcs is split at tau * 10^(+-0.5
 DRT_N_RANGE = (0.5, 0.98)  # CPE exponents estimated from a peak's shape are clipped to this
 DRT_N_STARTS = (None, N_EXPONENT_START, 0.95)  # None: exponent from the peak's shape
 # the DRTs whose peaks seed the engine's last round for poor fits (solver._drt_round): lambda
-# "auto" (it fits the data to their noise) and a ladder of smoother ones, whose slow tails stay single peaks where the weaker lambda rings or
-# hands them to the series C (a real BioLogic sweep, three-arc circuit: the peaks of the DRT
-# at 3e-2 lead to an optimum 6x lower in chi-square than any start from the "auto" DRT's)
+# "auto" (it fits the data to their noise) and a ladder of smoother ones, whose slow tails stay
+# single peaks where the weaker lambda rings or hands them to the series C (a real BioLogic
+# sweep, three-arc circuit: the peaks of the DRT at 3e-2 lead to an optimum 6x lower in
+# chi-square than any start from the "auto" DRT's)
 DRT_SEED_LAMBDAS: tuple[float | str, ...] = ("auto", 3e-3, 3e-2, 3e-1)
 
 
@@ -1288,7 +1289,7 @@ def drt_starts(circuit, base: dict[str, float], frequency: np.ndarray, z: np.nda
         tau, gamma, r, r_inf = found
         peaks = _match_peak_count(_drt_peaks(tau, gamma, r), len(arcs))
         key = tuple((round(math.log10(p.tau), 1), round(math.log10(max(p.r, 1e-300)), 1)) for p in peaks)
-        if key in seen:  # the two DRTs give the same arcs: no second set of starts
+        if key in seen:  # an earlier DRT gave the same arcs: no second set of starts
             continue
         seen.add(key)
         for n_start in DRT_N_STARTS:
