@@ -21,7 +21,7 @@ from xml.etree import ElementTree
 from ..errors import CorruptFileError, MissingColumnError, ReadError, UnknownFormatError
 from ..spectrum import Spectrum
 from ._common import ReadWarning, numbered_sweeps, warn
-from .tabular import EITHER_DECIMAL, TableFormat, parse_number, read_text_table
+from .tabular import EITHER_DECIMAL, TableFormat, is_number, read_text_table
 from .wide import is_wide, spectra_from_wide_lines
 
 MAX_CELLS = 5_000_000  # a sheet larger than this is not an impedance export (a zip bomb, a data dump)
@@ -113,24 +113,12 @@ def _side_text_columns(rows: Sequence[Row]) -> set[int]:
     text_cells: dict[int, int] = {}
     numbers: set[int] = set()
     for _, cells in rows:
-        found = [column for column, text in cells.items() if _is_number(text)]
+        found = [column for column, text in cells.items() if is_number(text, EITHER_DECIMAL)]  # a decimal comma too
         numbers.update(found)
         numeric_rows += len(found) >= 2
         for column in cells:
             text_cells[column] = text_cells.get(column, 0) + 1
     return {column for column, n in text_cells.items() if column not in numbers and n < numeric_rows / 2}
-
-
-def _is_number(text: str) -> bool:
-    """Whether a cell's text is a number as the table engine reads one (a decimal comma too)."""
-    try:
-        float(text)  # the common case, at a cell's cost
-    except ValueError:
-        try:
-            parse_number(text, EITHER_DECIMAL)
-        except ValueError:
-            return False
-    return True
 
 
 def spectra_of_sheets(p: Path, sheets: Sequence[SheetSource], sheet: str | int | None, fmt_name: str,

@@ -178,7 +178,7 @@ def joined_cells(cells: Sequence[str], delimiter: str) -> str:
 
 def parse_number(text: str, decimal: str = ".") -> float:
     """One numeric field; ``decimal=','`` accepts a decimal comma. ValueError if not a number."""
-    if decimal == ".":
+    if decimal in (".", EITHER_DECIMAL):  # '.' is a decimal mark in both: float() reads it as they do
         try:  # the common case first: a plain finite number
             value = float(text)
         except ValueError:
@@ -915,7 +915,7 @@ def _warn_text_lines(path: Path | str | None, between: list[tuple[int, str, int]
 
 def _is_title(fields: Sequence[str], decimal: str) -> bool:
     """No field of the line is a number (a title such as 'Cycle 2', not a damaged row)."""
-    return not any(_is_number(text, decimal) for text in fields) and any(text.strip() for text in fields)
+    return not any(is_number(text, decimal) for text in fields) and any(text.strip() for text in fields)
 
 
 def _rows_parsed_by_layout(lines: Sequence[str], layout: TableLayout, start: int, stop: int,
@@ -1964,7 +1964,7 @@ def column_groups(lines: Sequence[str], delimiter: str | None | bool = False, na
             for g, (a, b) in enumerate(spans):
                 meta: dict[str, Any] = {"column_group": g + 1, "column_group_columns": f"{a + 1}-{b}"}
                 title = " ".join(t.strip().strip('"') for t in above[a:b] if t.strip().strip('"'))
-                if title and not _is_number(title, "."):
+                if title and not is_number(title, "."):
                     meta["column_group_title"] = title
                 groups.append(([_group_line(ln, delim, a, b) if k >= at else "" for k, ln in enumerate(lines)], meta))
             return _without_model_groups(groups, name)
@@ -2134,7 +2134,7 @@ def without_text_columns(lines: Sequence[str], delimiter: str | None | bool = Fa
         width = widths.most_common(1)[0][0]
         table = [r for r in rows if len(r) == width]
         for decimal in ((".",) if delim == "," else (".", ",")):
-            flags = [[_is_number(x, decimal) for x in r] for r in table]
+            flags = [[is_number(x, decimal) for x in r] for r in table]
             data = [fl for fl in flags if sum(fl) >= 2]
             text = [j for j in range(width) if not any(fl[j] for fl in data)]
             if len(data) < 3 or not text or width - len(text) < 3:
@@ -2216,7 +2216,8 @@ def _holds_frequencies(table: list[list[str]], flags: list[list[bool]], keep: li
     return has_frequency_column(values)
 
 
-def _is_number(text: str, decimal: str) -> bool:
+def is_number(text: str, decimal: str) -> bool:
+    """Whether ``text`` is one number as :func:`parse_number` reads it with ``decimal``."""
     try:
         parse_number(text, decimal)
     except ValueError:
