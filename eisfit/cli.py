@@ -1132,6 +1132,7 @@ def validate_command(files, threshold_pct, violation_pct, c, no_inductance, fmin
                         "noise_sd_pct": res.noise_sd_pct, "max_residual_sds": res.max_residual_sds,
                         "status": res.status,
                         "passed": bool(res.passed), "passed_by_threshold_only": res.passed_by_threshold_only,
+                        "noise_dominated": res.noise_dominated,
                         "outliers_Hz": list(res.outliers_Hz),
                         "low_end_extension_decades": res.low_end_extension_decades,
                         "noisy_points": noisy, "valid_band": None if band is None else band.as_dict()})
@@ -1146,6 +1147,9 @@ def validate_command(files, threshold_pct, violation_pct, c, no_inductance, fmin
                 click.echo(f"{'':40s} passes by the {res.threshold_pct:g} % threshold only: the residuals are "
                            f"systematic, the largest {res.max_residual_sds:.0f} noise SDs out (a drift, or the "
                            f"instrument's own error, below the threshold)")
+            if res.noise_dominated:
+                click.echo(f"{'':40s} the points are noise: they scatter by {res.noise_sd_pct:.0f} % of |Z| from one "
+                           f"to the next (an open lead, a cell not connected); nothing fitted to them describes a cell")
             if res.low_end_extension_decades:
                 click.echo(f"{'':40s} time constants to {res.low_end_extension_decades:g} decades beyond "
                            f"1/(2 pi f_min): a relaxation peaks just below the lowest frequency")

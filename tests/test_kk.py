@@ -879,3 +879,42 @@ def test_a_pass_by_the_threshold_only_is_told_apart_from_noise(tmp_path):
     out = CliRunner().invoke(main, ["validate", str(path)])
     assert "passes by the 1 % threshold only" in out.output and "pass" in out.output
     assert json.loads(CliRunner().invoke(main, ["validate", str(path), "--json"]).output)[0]["passed_by_threshold_only"]
+
+
+def test_points_that_are_noise_are_told_apart_from_a_noisy_spectrum(tmp_path):
+    """A recording of noise (a GEIS file whose Z' jumps between -29 and +67 ohm from point to
+    point) had passed through `fit` with a lack-of-fit ratio of ~1 ('within the noise') and R0
+    printed as a number: its point-to-point noise SD, 30 % of |Z| here, marks it
+    ``noise_dominated`` (validate line and JSON), and a fit of it carries the problem flag
+    ``noise-dominated``, no lack-of-fit ratio, and every value reading 'undetermined'. A real
+    spectrum with 5 % noise (the noisiest real sweeps read ~9 %) is not marked."""
+    import json
+
+    from click.testing import CliRunner
+
+    import eisfit
+    from eisfit.cli import main
+    from eisfit.fitting.flags import reads_undetermined
+
+    rng = np.random.default_rng(3)
+    junk = 20.0 + 25.0 * (rng.standard_normal(F.size) + 1j * rng.standard_normal(F.size))
+    res = kk_test(Spectrum(F, junk))
+    assert res.noise_sd_pct >= 20 and res.noise_dominated and not res.passed
+    assert not kk_test(Spectrum(F, noisy(two_arcs(), pct=5.0, seed=2))).noise_dominated
+    assert not kk_test(Spectrum(F, noisy(two_arcs()))).noise_dominated
+
+    fit = eisfit.fit(Spectrum(F, junk), circuit="R0-p(R1,CPE1)")
+    flag = [f for f in fit.flags if f.startswith("noise-dominated:")]
+    assert flag and float(flag[0].split(":")[1].rstrip("%")) == pytest.approx(res.noise_sd_pct, rel=0.05)
+    assert "lack_of_fit_ratio" not in fit.derived
+    assert all(reads_undetermined(fit.flags, k) for k in [*fit.values, *fit.derived])
+    good = eisfit.fit(Spectrum(F, noisy(two_arcs(), pct=5.0, seed=2)), circuit="R0-p(R1,CPE1)-p(R2,CPE2)-L0")
+    assert not any(f.startswith("noise-dominated") for f in good.flags) and "lack_of_fit_ratio" in good.derived
+
+    path = tmp_path / "junk.csv"
+    np.savetxt(path, np.c_[F, junk.real, junk.imag], delimiter=",", header="freq/Hz,Zre/Ohm,Zim/Ohm", comments="")
+    out = CliRunner().invoke(main, ["validate", str(path)])
+    assert "the points are noise" in out.output and "FAIL" in out.output
+    assert json.loads(CliRunner().invoke(main, ["validate", str(path), "--json"]).stdout)[0]["noise_dominated"]
+    summary = CliRunner().invoke(main, ["fit", str(path), "--circuit", "R0-p(R1,CPE1)"]).output
+    assert "noise-dominated" in summary and "the fitted points are noise" in summary

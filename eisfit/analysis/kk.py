@@ -150,12 +150,22 @@ class KKResult:
         error leaves."""
         return bool(self.passed and self.structured and self.max_residual_sds > THRESHOLD_ONLY_SDS)
 
+    @property
+    def noise_dominated(self) -> bool:
+        """Whether the points scatter from one to the next by ``NOISE_DOMINATED_SD_PCT`` of |Z|
+        or more (``noise_sd_pct``, from the residuals' second differences, which neither a
+        drift nor a shape the chain misses inflates): they are noise, not a spectrum (a GEIS
+        recording whose Z' jumps between -29 and +67 ohm from point to point), and nothing
+        fitted to them describes the cell."""
+        return bool(self.noise_sd_pct >= NOISE_DOMINATED_SD_PCT)
+
     def to_dict(self) -> dict[str, Any]:
         """Scalars (and the per-point residuals, as lists) in a plain dict."""
         return {
             "label": self.label,
             "passed": self.passed,
             "passed_by_threshold_only": self.passed_by_threshold_only,
+            "noise_dominated": self.noise_dominated,
             "status": self.status,
             "structured": self.structured,
             "violation_pct": self.violation_pct,
@@ -1605,6 +1615,9 @@ def _offset_at_low_end(res_re: np.ndarray, res_im: np.ndarray, sd_pct: np.ndarra
 THRESHOLD_ONLY_SDS = 50.0  # a pass with systematic residuals this many noise SDs out passes by the threshold
 # only (KKResult.passed_by_threshold_only): 7 of 93 real sweeps of ../shared/realdata pass with systematic
 # residuals 6-22 SDs out (the chain's own ripple on low-noise data among them), a dielectric series at 166-475
+NOISE_DOMINATED_SD_PCT = 20.0  # point-to-point noise (noise_sd_pct) from which the points are noise
+# (KKResult.noise_dominated): of 297 real sweeps (../shared/realdata and public files surveyed), the seven
+# that hold noise only (random Z' and Z'' from point to point, three files) at 33-70 %, every other at 9.2 % or below
 DRIFT_MAX_SDS = 4.5  # systematic residuals whose largest, among the lowest frequencies, is more than 4.5 noise
 # SDs (noise_sd_pct) out fail as drift where every other rule passes them: see _drift_above_noise
 

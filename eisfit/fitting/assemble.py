@@ -24,7 +24,7 @@ from ..model import Arc, CircuitDefinition
 from ..model.elements import APEX_KINDS, ELEMENT_ARC_KINDS, ELEMENTS, element_apex_hz, gs_phi_saturated
 from ..model.parser import Leaf, Series, leaves, parallels, series_chain
 from ..spectrum import Spectrum, padded_points
-from .flags import (APEX_OUTSIDE_RANGE, ARC_NUMBERING_FLAG, PROFILE_OPEN_FLAG, SPANS_RANGE_FLAG,
+from .flags import (APEX_OUTSIDE_RANGE, ARC_NUMBERING_FLAG, NOISE_DOMINATED_FLAG, PROFILE_OPEN_FLAG, SPANS_RANGE_FLAG,
                     WARBURG_COEFFICIENT_SUFFIX, flag_details, unresolved_keys, unresolved_names)
 from .profile import (DIFFUSION_EDGE_FACTOR, arcs_at_blocked_low_edge, diffusion_times,
                       open_towards_infinite_length)
@@ -51,6 +51,7 @@ class KKOutcome:
     inductance_H: float | None = None  # the Lin-KK chain's series inductance (``KKResult.inductance_H``)
     capacitance_F: float | None = None  # and its series capacitance (``KKResult.capacitance_F``)
     too_noisy_sd_pct: float | None = None  # status too-noisy: the residuals' robust SD, % of |Z|
+    noise_dominated_sd_pct: float | None = None  # points that are noise (``KKResult.noise_dominated``): their SD, % of |Z|
 
     @classmethod
     def of(cls, result: "KKResult | None") -> "KKOutcome":
@@ -62,7 +63,8 @@ class KKOutcome:
             return cls(noise_level=kk_noise_level(result))
         return cls(bool(result.passed), float(result.max_residual_pct), kk_noise_level(result),
                    tuple(result.outliers_Hz), result.inductance_H, result.capacitance_F,
-                   float(result.residual_sd_pct) if result.status == "too-noisy" else None)
+                   float(result.residual_sd_pct) if result.status == "too-noisy" else None,
+                   float(result.noise_sd_pct) if result.noise_dominated else None)
 
 
 CONVENTIONS = {
@@ -166,7 +168,10 @@ def assemble_result(
             if other is not None:  # the file most probably holds |Z| and phase, not Z' and Z''
                 flags.append(f"columns-modulus-phase:{other.max_residual_pct:.2g}%")
         flags.extend(f"kk-outlier:{f:.4g}Hz" for f in outcome.outliers_Hz)
-        ratio = lack_of_fit_ratio(z, z_fit, n_free, outcome.noise_level) if kk_passed is not None else math.nan
+        if outcome.noise_dominated_sd_pct is not None:  # a fit "within the noise" of noise says nothing: no ratio
+            flags.append(f"{NOISE_DOMINATED_FLAG}:{outcome.noise_dominated_sd_pct:.2g}%")
+        judged = kk_passed is not None and outcome.noise_dominated_sd_pct is None
+        ratio = lack_of_fit_ratio(z, z_fit, n_free, outcome.noise_level) if judged else math.nan
         if math.isfinite(ratio):
             derived[LACK_OF_FIT_KEY] = ratio
             derived_units[LACK_OF_FIT_KEY] = LACK_OF_FIT_UNIT

@@ -72,6 +72,12 @@ FLAGS: dict[str, tuple[str, str]] = {
                            "KK-consistent) does not pass the same acceptance rule either; eisfit validate "
                            "(in a campaign: --kk-band) names the band of frequencies where the data pass, "
                            "when one does"),
+    "noise-dominated": (PROBLEM, "the fitted points scatter from one to the next by this much of |Z| (their noise "
+                                 "SD from the Lin-KK residuals' second differences, 20 % or more): they are noise, "
+                                 "not a spectrum (an open lead, a cell that was not connected, a current too small "
+                                 "to measure), and no value of the fit describes the cell, whatever its stderr: "
+                                 "every value reads 'undetermined' in headline numbers, figures and evolution "
+                                 "lines, and no lack-of-fit ratio is given (a fit within such noise says nothing)"),
     "kk-too-noisy": (CAUTION, "the Lin-KK test cannot judge these data: its residuals are random noise of this "
                               "robust SD (% of |Z|), 1.5-5 %, which hides what the test looks for (a drift of a "
                               "few %); neither passed nor a violation. The stderr carry the noise; a drift "
@@ -291,9 +297,11 @@ def multimodal_names(flags: Iterable[str]) -> set[str]:
 
 
 PROFILE_OPEN_FLAG = "profile-open"  # profile-open:<name>: no stderr, a lower bound only (profile.open_above)
+NOISE_DOMINATED_FLAG = "noise-dominated"  # noise-dominated:<pct>%: the points are noise (KKResult.noise_dominated)
 SPANS_RANGE_FLAG = "stderr-spans-range"  # stderr-spans-range:<name>: an exponent's stderr spans its range
 ARC_NUMBERING_FLAG = "arc-numbering"  # arc-numbering:<name>: the data fit almost as well with its arc under another number
-UNDETERMINING_FLAGS = frozenset({"series-holds-arc", "multimodal", ARC_NUMBERING_FLAG, SPANS_RANGE_FLAG})  # read by
+UNDETERMINING_FLAGS = frozenset({"series-holds-arc", "multimodal", ARC_NUMBERING_FLAG, SPANS_RANGE_FLAG,
+                                 NOISE_DOMINATED_FLAG})  # read by
 # reads_undetermined
 
 
@@ -304,10 +312,14 @@ def reads_undetermined(flags: Iterable[str], key: str) -> bool:
     ``multimodal:<name>`` or ``arc-numbering:<name>`` with every quantity of its element (``multimodal:R3`` covers
     ``R3_asr_ohm_cm2``; ``multimodal:CPE3_0`` covers ``CPE3_ceff_F``...), or an exponent
     flagged ``stderr-spans-range:<name>`` (that parameter only: the quantities derived from
-    it carry its variance in their own stderr)."""
+    it carry its variance in their own stderr); every key of a fit flagged ``noise-dominated``
+    (its points are noise)."""
     flags = list(flags)
-    if UNDETERMINING_FLAGS.isdisjoint(map(flag_name, flags)):
+    names = set(map(flag_name, flags))
+    if UNDETERMINING_FLAGS.isdisjoint(names):
         return False
+    if NOISE_DOMINATED_FLAG in names:
+        return True
     if holds_arc(flags, key) or key in flag_details(flags, SPANS_RANGE_FLAG):
         return True
     for name in multimodal_names(flags):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 
 from ..analysis.quality import undetermined
-from .flags import (ARC_NUMBERING_FLAG, EXTRAPOLATED_LABEL, PROFILE_OPEN_FLAG, SPANS_RANGE_FLAG,
+from .flags import (ARC_NUMBERING_FLAG, EXTRAPOLATED_LABEL, NOISE_DOMINATED_FLAG, PROFILE_OPEN_FLAG, SPANS_RANGE_FLAG,
                     apex_outside_range_flags, by_severity, flag_detail, flag_details, flag_name, holds_arc,
                     low_n_capacitance_keys, reads_undetermined, undetermined_reason, unresolved_keys)
 from .intercept import intercept_text
@@ -27,6 +27,8 @@ def _flagged_undetermined(flags, key: str) -> str:
     (:func:`~eisfit.fitting.flags.reads_undetermined`), in a few words; "" when they do not."""
     if not reads_undetermined(flags, key):
         return ""
+    if NOISE_DOMINATED_FLAG in map(flag_name, flags):
+        return f"the fitted points are noise ({NOISE_DOMINATED_FLAG})"
     if holds_arc(flags, key):
         return "a series resistance that holds an arc (series-holds-arc)"
     if key in flag_details(flags, SPANS_RANGE_FLAG):
