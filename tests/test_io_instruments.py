@@ -95,6 +95,28 @@ def test_zview_saved_data_names_zview(tmp_path):
     assert s.meta["software"] == "ZView" and s.meta["software_version"] == "3"
 
 
+def test_z60w_names_row_in_the_comments_gives_the_units(tmp_path):
+    """Z60W writes its column names, with units, among the comments of a ZPLOT2 file: a
+    public file's ``Z'(Ohm.cm²)`` had been read as ohm (the fixed ZPlot names), so that an
+    ASR came out multiplied by the area twice. Its units now count: per area, with the
+    warning; a names row of another length than the data is not used."""
+    rows = "".join(f"{f:.5E}\t1.0E+01\t6.0E-01\t{k}.0\t{z.real!r}\t{z.imag!r}\t0\t0\t0\n"
+                   for k, (f, z) in enumerate(_pts()))
+    names = "Freq(Hz)\tAmpl(mV)\tBias(V)\tTime(Sec)\tZ'(Ohm.cm\u00b2)\tZ''(Ohm.cm\u00b2)\tGD\tErr\tRange\n"
+    p = _write(tmp_path, "a.z60", "\ufeffZ60W Data File: Version 1.1\nSweep Frequency: Control Voltage\nComment\n"
+               + names + "End Comments\n" + rows)
+    with pytest.warns(UserWarning, match="the impedance is given per area"):
+        (s,) = eisfit.read(p)
+    assert s.meta["impedance_unit"] == "ohm*cm2" and s.area_specific
+    np.testing.assert_allclose(s.z, Z, rtol=1e-12)
+    kilo = _write(tmp_path, "k.z60", p.read_text(encoding="utf-8-sig").replace("Ohm.cm\u00b2", "kOhm"))
+    np.testing.assert_allclose(_one(kilo).z, Z * 1e3, rtol=1e-12)
+    short = _write(tmp_path, "s.z60", p.read_text(encoding="utf-8-sig").replace("\tGD\tErr\tRange", ""))
+    s = _one(short)  # 6 names over 9 columns: the ZPlot columns, in ohm
+    assert not s.area_specific
+    np.testing.assert_allclose(s.z, Z, rtol=1e-12)
+
+
 def test_zplot2_data_points_line_checks_the_point_count(tmp_path):
     """A ZPLOT2 ASCII preamble's 'Data Points: 56' over 21 rows (impedance.py's real
     exampleDataZPlot.z) was read as a complete sweep without a word."""

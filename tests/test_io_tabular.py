@@ -1342,6 +1342,24 @@ def test_an_ohm_unit_that_cannot_be_converted_is_refused(tmp_path, unit):
         eisfit.read(_write(tmp_path, "unit.csv", f"Frequency (Hz),Z' ({unit}),Z'' ({unit})\n" + rows))
 
 
+@pytest.mark.parametrize("unit, scale", [("Om", 1.0), ("kOm", 1e3), ("\u041e\u043c", 1.0), ("\u043a\u041e\u043c", 1e3),
+                                         ("\u041c\u041e\u043c", 1e6), ("\u043c\u041e\u043c", 1e-3)])
+def test_ohm_as_russian_exports_write_it(tmp_path, unit, scale):
+    """'Om' and 'Ом' (ohm transliterated and in Cyrillic, with the prefixes к, М, м), after a
+    comma as such exports put it."""
+    rows = _rows("{!r};{!r};{!r}", [F, Z.real, Z.imag])
+    path = _write(tmp_path, "ru.csv", f"f, Hz;Z', {unit};Z'', {unit}\n" + rows)
+    np.testing.assert_allclose(_read1(path).z, Z * scale, rtol=1e-12)
+
+
+def test_an_impedance_times_a_length_is_refused_with_what_it_is(tmp_path):
+    """A public export's 'Z', Om·cm' (a specific impedance Z x A/L) was read as ohm without
+    a word: R0 219.87 'ohm' where the sample's impedance was 59.6 ohm."""
+    rows = _rows("{!r};{!r};{!r}", [F, Z.real, Z.imag])
+    with pytest.raises(MissingColumnError, match=r"unit 'Om·cm' is not one eisfit converts.*specific impedance Z x A/L"):
+        eisfit.read(_write(tmp_path, "rho.csv", "f;Z', Om\u00b7cm;\"Z\"\", Om\u00b7cm\"\n" + rows))
+
+
 def test_a_table_that_says_it_holds_fitted_values_is_read_with_a_warning(tmp_path):
     """Another program's fit saved as a table ("# Fitted impedance data") read as a
     measurement would be fitted to itself: the reader says what the file says."""

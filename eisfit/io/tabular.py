@@ -1024,8 +1024,10 @@ _SPELLED_PREFIX = {"": 1.0, "kilo": 1e3, "kil": 1e3, "mega": 1e6, "meg": 1e6, "g
                    "micro": 1e-6}
 # an impedance per area: ohm (any prefix) times cm2, mm2 or m2, joined by nothing, a dot, a
 # middle dot, '*', 'x' or '-' ('Ohm cm2', 'Ω·cm²', 'kOhm.cm^2')
-_PER_AREA_UNIT = re.compile(r"^(?P<ohm>.*?(?:ohms?|\u03c9|\u2126))[.\u00b7\u22c5*x\u00d7-]?"
+_PER_AREA_UNIT = re.compile(r"^(?P<ohm>.*?(?:ohms?|\u03c9|\u2126|om|\u043e\u043c))[.\u00b7\u22c5*x\u00d7-]?"
                             r"(?P<area>cm|mm|m)(?:\^?2|\u00b2)$", re.IGNORECASE)
+_CYRILLIC_PREFIX = {"\u043a": "k", "\u041c": "M", "\u043c": "m", "\u043c\u043a": "u"}  # к, М, м, мк
+_OM_TOKEN = re.compile(r"(?:^|[^a-z\u0430-\u044f])[kmg\u00b5u]?(?:om|\u043e\u043c)(?:[^a-z\u0430-\u044f]|$)")  # 'Om·cm'
 _CM2_PER = {"cm": 1.0, "mm": 1e-2, "m": 1e4}  # cm2 in one unit of area
 IMPEDANCE_PER_AREA = "impedance-per-area"  # the kind of an ohm*cm2 unit (scale: to ohm*cm2)
 DECIBEL = "decibel"  # |Z| in dB re 1 ohm (20 log10(|Z| / 1 ohm)), as impedance analysers can write it
@@ -1083,12 +1085,15 @@ def parse_unit(unit: str) -> tuple[str | None, float]:
         if kind == "impedance":
             return IMPEDANCE_PER_AREA, scale * _CM2_PER[per_area["area"].lower()]
     for base, kind in (("hz", "frequency"), ("ohms", "impedance"), ("ohm", "impedance"),
-                       ("\u03c9", "impedance"), ("\u2126", "impedance")):
+                       ("\u03c9", "impedance"), ("\u2126", "impedance"), ("om", "impedance"),
+                       ("\u043e\u043c", "impedance")):  # 'Om', 'Ом': ohm as Russian exports write it
         if low.endswith(base):
             prefix = u[: len(u) - len(base)].removesuffix("-")  # 'k-ohm', 'M-ohm'
+            prefix = _CYRILLIC_PREFIX.get(prefix, prefix)  # 'кОм'
             if prefix in _SI_PREFIX:
                 return kind, _SI_PREFIX[prefix]
-    if "ohm" in low or "\u03c9" in low:  # 'Ohm/cm2', 'Ohm m': an impedance unit eisfit cannot convert
+    if "ohm" in low or "\u03c9" in low or _OM_TOKEN.search(low):  # 'Ohm/cm2', 'Ohm m', 'Om·cm': an impedance
+        # unit eisfit cannot convert
         return UNREADABLE_OHM, 1.0
     return None, 1.0
 
@@ -1139,6 +1144,18 @@ def other_quantity(unit: str) -> str | None:
                 continue
             return _OTHER_QUANTITY_UNITS[u[len(prefix):]]
     return None
+
+
+_TIMES_LENGTH = re.compile(r"(?:ohms?|\u03c9|\u2126|om|\u043e\u043c)\s*[.\u00b7\u22c5*x\u00d7 -]?\s*(?:cm|mm|m)$",
+                           re.IGNORECASE)
+
+
+def _times_length_hint(unit: str | None) -> str:
+    """For an impedance times a length ('Ohm m', 'Om·cm'): what such a column holds."""
+    if unit is None or not _TIMES_LENGTH.search(unit.strip()):
+        return ""
+    return ("; an impedance times a length is a specific impedance Z x A/L of a sample of area A and "
+            "thickness L: multiply it by L/A (in that length unit) to get ohm")
 
 
 @functools.lru_cache(maxsize=4096)  # a pure function of a column name: a campaign's files repeat theirs
@@ -1485,7 +1502,8 @@ def _check_units(roles: ColumnRoles, path: Path | str) -> None:
             if h.kind == UNREADABLE_OHM:
                 raise MissingColumnError(
                     path, f"column {h.name!r} (taken as {role}): unit {h.unit!r} is not one eisfit converts; "
-                          "impedance is read in ohm (kOhm, mOhm...) or per area in ohm*cm2 (R x A: 'Ohm cm2')")
+                          "impedance is read in ohm (kOhm, mOhm...) or per area in ohm*cm2 (R x A: 'Ohm cm2')"
+                          + _times_length_hint(h.unit))
             if h.kind not in (None, kind) and not (kind == "impedance" and h.kind == IMPEDANCE_PER_AREA) \
                     and not (role == "modulus" and h.kind == DECIBEL):
                 raise MissingColumnError(

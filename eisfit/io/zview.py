@@ -73,19 +73,37 @@ def _software(first_line: str, preamble: list[str]) -> dict[str, Any]:
 
 
 def _layout(lines: list[str]) -> tuple[int, list[str] | None, int | None]:
-    """(first data line index, column names or None, declared point count or None)."""
+    """(first data line index, column names or None, declared point count or None). A
+    ``ZPLOT2 ASCII`` file's columns are :data:`ZPLOT_COLUMNS` unless its comments hold a names
+    row of as many columns as the data (Z60W writes one, whose units say what the columns
+    hold: ``Z'(Ohm.cm²)``, an impedance per area)."""
     end = next((i for i, ln in enumerate(lines) if ln.strip() == "End Comments"), None)
     if end is not None:
         counts = (_DATA_POINTS.match(ln) for ln in lines[:end])
-        return end + 1, ZPLOT_COLUMNS, next((int(m.group(1)) for m in counts if m), None)
+        return end + 1, _comment_names(lines, end) or ZPLOT_COLUMNS, next((int(m.group(1)) for m in counts if m), None)
     for i, line in enumerate(lines):
         text = _unquote(line)
-        if text.lower().startswith("freq") and "z'" in text.lower():
+        if _is_names_row(text):
             declared = None
             if i > 0 and _unquote(lines[i - 1]).isdigit():
                 declared = int(_unquote(lines[i - 1]))
             return i + 1, re.split(r"\s{2,}|\t", text), declared
     return 0, None, None
+
+
+def _is_names_row(text: str) -> bool:
+    return text.lower().startswith("freq") and "z'" in text.lower()
+
+
+def _comment_names(lines: list[str], end: int) -> list[str] | None:
+    """The names row among the comments above ``End Comments`` (line ``end``) when it has as
+    many columns as the first data row, else None."""
+    row = next((_unquote(ln).strip() for ln in lines[:end] if _is_names_row(_unquote(ln).strip())), None)
+    first = next((ln for ln in lines[end + 1:] if ln.strip()), None)
+    if row is None or first is None:
+        return None
+    names = re.split(r"\t|\s{2,}", row)
+    return names if len(names) == len(first.split()) else None
 
 
 def read(path: Path | str, *, imag_sign: str | None = None) -> list[Spectrum]:
