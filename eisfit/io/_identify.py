@@ -61,6 +61,9 @@ HINT = ("pass columns={'frequency': i, 'real': j, 'imag': k} (0-based), or on th
         "y_real, y_imag)")
 
 
+MODULUS_OVER_PHASE = 100.0  # a column bounded by ±90 beside one reaching 100x more: a phase beside |Z|, not Z''
+
+
 def _ambiguous(path: Path | str | None, what: str) -> MissingColumnError:
     return MissingColumnError(path, f"headerless table: {what}; {HINT}")
 
@@ -324,6 +327,23 @@ def modulus_phase_alternative(values: np.ndarray, index: dict[str, int]) -> str 
     return f"column {index['real'] + 1} = |Z|, column {index['imag'] + 1} = phase ({unit}); {option}"
 
 
+def _many_frequencies_hint(cols: dict[int, np.ndarray], freq: list[int]) -> str:
+    """What else columns that all rise in log steps may be: |Z| beside a phase (an LCR meter's
+    f, |Z|, phase: |Z| of a sample rises as steadily as the frequency falls), or, three or
+    more of them, no frequency at all (pairs of Z' and -Z'', whose -Z'' rises in log steps)."""
+    phases = [(c, u) for c in cols if c not in freq and (u := looks_like_phase(cols[c])) is not None]
+    hint = ""
+    if len(freq) == 2 and len(phases) == 1:
+        (p, unit), (a, b) = phases[0], freq
+        hint = (f"; column {p + 1} lies within ±{'90' if unit == 'deg' else 'pi/2'} (a phase in {unit}?): then "
+                f"one of columns {a + 1}, {b + 1} is |Z|: --columns frequency={a},modulus={b},phase={p} "
+                f"or frequency={b},modulus={a},phase={p}")
+    if len(freq) > 2:
+        hint += ("; as many columns rising in log steps are seldom frequencies: a table of Z', -Z'' pairs "
+                 "without its frequencies cannot be fitted (export it with the frequency column)")
+    return hint
+
+
 def identify_columns(values: np.ndarray, path: Path | str | None = None) -> tuple[dict[str, int], str]:
     """Roles (role -> 0-based column) of a headerless table from its values, and the rule used.
 
@@ -344,7 +364,7 @@ def identify_columns(values: np.ndarray, path: Path | str | None = None) -> tupl
     if len(freq) != 1:
         what = ("no column is positive, monotonic and log-spaced within each sweep, so none is a frequency"
                 if not freq else "columns " + ", ".join(str(c + 1) for c in freq)
-                + " all look like frequencies")
+                + " all look like frequencies" + _many_frequencies_hint(cols, freq))
         raise _ambiguous(path, what)
     index: dict[str, int] = {"frequency": freq[0]}
     rules = [f"frequency = column {freq[0] + 1} (positive, log-spaced within each sweep{grid_rule})"]
@@ -399,6 +419,12 @@ def identify_columns(values: np.ndarray, path: Path | str | None = None) -> tupl
     if a in phases and np.any(rest[a] < 0) and np.all(rest[b] > 0):
         raise _ambiguous(path, f"column {a + 1} is signed and bounded by ±90: it could be Z'' (then "
                          f"column {b + 1} is Z', out of the usual order) or a phase (column {b + 1} |Z|)")
+    for m, p in ((a, b), (b, a)):
+        if p in phases and np.all(rest[m] > 0) and np.max(rest[m]) > MODULUS_OVER_PHASE * np.max(np.abs(rest[p])):
+            raise _ambiguous(path, f"column {p + 1} lies within ±{'90' if phases[p] == 'deg' else 'pi/2'} while "
+                             f"column {m + 1} reaches {np.max(rest[m]):.4g}: |Z| and a phase in {phases[p]} "
+                             f"(--columns frequency={freq[0]},modulus={m},phase={p}), or Z' and Z'' of an "
+                             "impedance whose Z'' stays below 1 % of Z'")
     real, imag, why = _order_real_imag(a, b, rest, None, None, cols[freq[0]], path)
     index.update(real=real, imag=imag)
     rules.append(f"Z' = column {real + 1}, Z'' = column {imag + 1} ({why})")
