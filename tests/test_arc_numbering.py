@@ -114,3 +114,7 @@ def test_the_arcs_line_says_which_roles_rest_on_an_undetermined_capacitance():
                 if x.startswith("  arcs: "))
     assert f"R1 = {result.roles['R1']} (C_eff undetermined)" in line
     assert f"R2 = {result.roles['R2']}" in line and "R2 = interface (C_eff" not in line and "R2 = electrolyte (C_eff" not in line
+    # an unresolved resistance gets no role (an 18650 cell's unresolved R2 had read "R2 = electrolyte")
+    line = next(x for x in format_fit_summary(result.with_fields(flags=[*result.flags, "unresolved:R2"])).splitlines()
+                if x.startswith("  arcs: "))
+    assert "R2 unresolved (no role)" in line and f"R1 = {result.roles['R1']}" in line and "R2 =" not in line

@@ -219,8 +219,8 @@ def format_fit_summary(res) -> str:
     if res.roles:
         renumbered = _renumbered_arcs(res)
         capacitance_open = _roles_without_capacitance(res, hidden) - set(renumbered)
-        lines.append("  arcs: " + ", ".join(f"{r} = {role}" + (" (C_eff undetermined)" if r in capacitance_open else "")
-                                            for r, role in res.roles.items()) + _renumbered_note(renumbered))
+        lines.append("  arcs: " + ", ".join(_role_text(r, role, hidden, capacitance_open) for r, role in res.roles.items())
+                     + _renumbered_note(renumbered))
     if res.kk_passed is not None:
         lines.append(f"  Kramers-Kronig{_kk_points(res)}: {_kk_verdict(res)} "
                      f"(max residual {res.kk_max_residual_pct:.2g} % of |Z|)")
@@ -233,6 +233,15 @@ def format_fit_summary(res) -> str:
         if flags:
             lines.append(f"  {level}s: " + ", ".join(flags))
     return "\n".join(lines)
+
+
+def _role_text(resistor: str, role: str, hidden: set[str], capacitance_open: set[str]) -> str:
+    """``R2 = interface`` in the arcs line; an unresolved resistance gets no role (the data
+    hold no such arc: an 18650 cell's unresolved R2 had read "R2 = electrolyte" beside the
+    resolved arc's "R1 = interface"), as in ``eisfit suggest``."""
+    if resistor in hidden:
+        return f"{resistor} unresolved (no role)"
+    return f"{resistor} = {role}" + (" (C_eff undetermined)" if resistor in capacitance_open else "")
 
 
 def _roles_without_capacitance(res, hidden: set[str]) -> set[str]:
