@@ -217,6 +217,23 @@ def test_a_hidden_inductance_larger_than_half_of_the_data_is_not_kept():
     assert not _plausible_hidden_inductance(s, 3.26e-4)
 
 
+def test_a_hidden_inductance_of_millihenries_is_no_lead_inductance():
+    """A public sweep ending at 35 Hz, every point capacitive, had a DRT with L 3.958 +- 0.33 mH
+    (0.87 ohm at f_max, a quarter of |Z|: within the share above) and R_inf 2.85 ohm, 4 stderr
+    below the fit's R0: without inductive points L is at most 100 uH (the largest hidden L of
+    86 real DRTs is 27 uH). Its shape here: R_inf + an arc whose fast side the points miss by
+    a KK-inconsistent 1-4 % at the top; the DRT's R_inf follows the fit's R0 again."""
+    from eisfit.analysis.drt import _plausible_hidden_inductance
+
+    f = np.array([34.9, 27.6, 21.8])
+    s = Spectrum(f, np.array([3.559 - 0.557j, 3.764 - 1.112j, 4.100 - 1.584j]))
+    assert not _plausible_hidden_inductance(s, 3.958e-3)  # 24 % of |Z| at f_max, but 4 mH
+    assert _plausible_hidden_inductance(s, 1e-5)
+    high = Spectrum(np.array([3e5, 1e5]), np.array([1e5 - 5e3j, 1.1e5 - 2e4j]))  # a 100 kohm sample
+    assert _plausible_hidden_inductance(high, 2.7e-5)  # 51 ohm at 300 kHz: a lead's
+    assert not _plausible_hidden_inductance(high, 1.1e-4)  # 0.2 % of |Z| there, but 110 uH
+
+
 @pytest.mark.realdata
 def test_pyeis_example_gets_no_inductance_its_points_do_not_show(realdata):
     """PyEIS ex1.mpt: no point has Z'' > 0 up to 200 kHz; its DRT had L = 0.33 mH and R_inf = 0."""

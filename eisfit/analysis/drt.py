@@ -69,6 +69,8 @@ _L_SD_SHARE = 0.5  # an L whose standard deviation exceeds half its value is fla
 _LOG_STEP_TOLERANCE = 0.01  # a user's tau grid: steps in ln tau equal within 1 % of their mean
 _L_F_SUGGESTED = 4.0  # an L left out with F above this (~95 % level of F(1, dof)) is mentioned in a warning
 _HIDDEN_L_SHARE = 0.5  # without inductive points, omega_max * L at most half of |Z(f_max)|
+_HIDDEN_L_MAX_H = 1e-4  # without inductive points, at most 100 uH: what cables and a fixture give (the hidden
+# L of 86 real DRTs: at most 27 uH; 4 mH on a sweep that ends at 35 Hz was the Tikhonov fit's trade, not a lead)
 _C_TAIL_HEIGHT = 0.1  # capacitance="auto": gamma at the longest tau >= 10 % of its maximum ...
 _C_TAIL_AREA = 0.2  # ... and >= 20 % of R_pol beyond the measured range -> series C
 _TAIL_DECAY = 0.5  # beyond f_max gamma decays outwards at least like exp(-0.5 |ln tau|) (CPE n >= 0.5)
@@ -1271,9 +1273,12 @@ def _plausible_hidden_inductance(spectrum: Spectrum, inductance_H: float) -> boo
     high-frequency end: its reactance at f_max must stay below ``_HIDDEN_L_SHARE`` of |Z|
     there. A larger one (0.33 mH = 410 ohm at 200 kHz against |Z| = 570 ohm) would make
     points inductive that are not; the Tikhonov fit only trades it against capacitive
-    parts to absorb a KK-inconsistent high-frequency end."""
+    parts to absorb a KK-inconsistent high-frequency end. Nor may it exceed
+    ``_HIDDEN_L_MAX_H``: below a few kHz a lead's inductance bends nothing, and a sweep
+    ending at 35 Hz had been given 4 mH (0.87 ohm there, a quarter of |Z|)."""
     k = int(np.argmax(spectrum.frequency))
-    return bool(2 * np.pi * spectrum.frequency[k] * inductance_H <= _HIDDEN_L_SHARE * abs(spectrum.z[k]))
+    return bool(inductance_H <= _HIDDEN_L_MAX_H
+                and 2 * np.pi * spectrum.frequency[k] * inductance_H <= _HIDDEN_L_SHARE * abs(spectrum.z[k]))
 
 
 def _effective_parameters(system: _System, lam: float) -> float:
