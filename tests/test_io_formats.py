@@ -275,6 +275,22 @@ def test_headerless_modulus_and_phase_beside_the_frequency_are_named_in_the_refu
         eisfit.read(pairs)
 
 
+def test_headerless_columns_of_zeros_are_padding_not_a_cycle(tmp_path):
+    """A public headerless f, Z', Z'', 0, 0, 0 table read "cycle 0" from its padding; a column
+    of zeros is set aside (the rule says so), a column of one cycle number is still the cycle."""
+    f = np.logspace(4, -1, 30)
+    z = z_cell_ohm(f)
+    padded = tmp_path / "padded.csv"
+    padded.write_text("".join(f"{x:.6E},{v.real:.6E},{v.imag:.6E},0.00000E+00,0,0\n" for x, v in zip(f, z)))
+    (s,) = eisfit.read(padded)
+    assert "cycle" not in s.meta and "column(s) 4, 5, 6 all zeros (set aside)" in s.meta["columns_rule"]
+    np.testing.assert_allclose(s.z, z, rtol=1e-5)
+    numbered = tmp_path / "numbered.csv"
+    numbered.write_text("".join(f"{x:.6E},{v.real:.6E},{v.imag:.6E},3\n" for x, v in zip(f, z)))
+    (s,) = eisfit.read(numbered)
+    assert s.meta["cycle"] == 3
+
+
 def test_headerless_ambiguous_tables_ask_for_columns(tmp_path):
     f = np.logspace(4, -1, 30)
     z = z_cell_ohm(f)

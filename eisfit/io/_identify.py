@@ -370,11 +370,15 @@ def identify_columns(values: np.ndarray, path: Path | str | None = None) -> tupl
     rules = [f"frequency = column {freq[0] + 1} (positive, log-spaced within each sweep{grid_rule})"]
     rest = {c: v for c, v in cols.items() if c != freq[0]}
     counters = [c for c in rest if looks_like_counter(rest[c])]
-    if counters:
-        index["sweep"] = counters[0]
-        rules.append(f"cycle = column {counters[0] + 1} (integer-valued runs)")
-        for c in counters:
-            rest.pop(c)
+    numbered = [c for c in counters if np.any(rest[c] != 0)]  # a column of zeros is padding, not a cycle 0
+    if numbered:
+        index["sweep"] = numbered[0]
+        rules.append(f"cycle = column {numbered[0] + 1} (integer-valued runs)")
+    if len(numbered) < len(counters):
+        rules.append("column(s) " + ", ".join(str(c + 1) for c in counters if c not in numbered)
+                     + " all zeros (set aside)")
+    for c in counters:
+        rest.pop(c)
     triples = _modulus_triples(rest)
     phases = {c: u for c in rest if (u := looks_like_phase(rest[c])) is not None}
     if len({t[0] for t in triples}) > 1 or len(triples) > 1:
