@@ -411,6 +411,20 @@ def test_dates_and_clock_times_are_text_columns_not_seconds(tmp_path):
     np.testing.assert_allclose(s.z, z_cell_ohm(F), rtol=1e-15)
 
 
+def test_impedance_cells_formatted_as_times_are_named_in_the_refusal(tmp_path):
+    """An LCR meter's workbook whose R and X cells a spreadsheet had formatted as clock
+    times was refused with "no column names a frequency" and data values listed as column
+    names: the refusal now names the columns whose cells are dates or times and what to do."""
+    rows = [["Frequency(Hz)", "R(ohm)", "X(ohm)", "T(deg C)"]]
+    rows += [[float(a), ("date", float(b.real)), ("date", float(b.imag)), 20.0] for a, b in zip(F, z_cell_ohm(F))]
+    with pytest.raises(eisfit.EisfitError, match=r"column\(s\) 'R\(ohm\)', 'X\(ohm\)' hold cells formatted as dates "
+                                                 r"or clock times .* format those cells as numbers"):
+        eisfit.read(Book().sheet("Hk", rows).save(tmp_path / "timed.xlsx"))
+    plain = [rows[0]] + [[r[0], r[1][1], r[2][1], r[3]] for r in rows[1:]]
+    (s,) = eisfit.read(Book().sheet("Hk", plain).save(tmp_path / "plain.xlsx"))
+    np.testing.assert_allclose(s.z, z_cell_ohm(F), rtol=1e-12)
+
+
 def test_legacy_xls_dates_and_clock_times_are_text_columns(tmp_path):
     from xls_writer import write_xls
 

@@ -21,7 +21,7 @@ from xml.etree import ElementTree
 from ..errors import CorruptFileError, MissingColumnError, ReadError, UnknownFormatError
 from ..spectrum import Spectrum
 from ._common import ReadWarning, numbered_sweeps, warn
-from .tabular import EITHER_DECIMAL, TableFormat, is_number, read_text_table
+from .tabular import EITHER_DECIMAL, TableFormat, is_number, parse_header, read_text_table, role_of
 from .wide import is_wide, spectra_from_wide_lines
 
 MAX_CELLS = 5_000_000  # a sheet larger than this is not an impedance export (a zip bomb, a data dump)
@@ -133,6 +133,7 @@ def spectra_of_sheets(p: Path, sheets: Sequence[SheetSource], sheet: str | int |
     skipped: list[str] = []
     foreign = True  # every sheet so far empty or no impedance table at all (notes, fit results)
     for name, rows in sheets:
+        lines: list[str] = []
         try:
             lines = rows_to_lines(p, rows(), f"sheet {name!r}")
             if not any(line.strip() for line in lines):
@@ -140,12 +141,12 @@ def spectra_of_sheets(p: Path, sheets: Sequence[SheetSource], sheet: str | int |
             spectra = _sheet_spectra_warned(p, name, lines, fmt_name, options)
         except (UnknownFormatError, MissingColumnError) as exc:  # no impedance table here
             if sheet is not None:
-                raise type(exc)(p, f"sheet {name!r}: {_in_rows(exc.reason)}") from None
-            skipped.append(f"{name!r} ({_in_rows(exc.reason)})")
+                raise type(exc)(p, f"sheet {name!r}: {_in_rows(exc.reason)}{_date_formatted_note(lines)}") from None
+            skipped.append(f"{name!r} ({_in_rows(exc.reason)}{_date_formatted_note(lines)})")
             foreign = foreign and isinstance(exc, UnknownFormatError)
             continue
         except ReadError as exc:  # a table with a damaged cell: never left out silently
-            raise type(exc)(p, f"sheet {name!r}: {_in_rows(exc.reason)}") from None
+            raise type(exc)(p, f"sheet {name!r}: {_in_rows(exc.reason)}{_date_formatted_note(lines)}") from None
         out.extend(spectra)
     if not out:
         # a workbook of notes or results is no impedance data file (a folder campaign leaves it out);
@@ -156,6 +157,31 @@ def spectra_of_sheets(p: Path, sheets: Sequence[SheetSource], sheet: str | int |
     if skipped:
         warn(f"{p}: sheets without an impedance table left out: {'; '.join(skipped)}")
     return numbered_sweeps(out)
+
+
+_DATE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")  # a date-formatted number, as date_text writes it
+
+
+def _date_formatted_note(lines: Sequence[str]) -> str:
+    """What a sheet's refusal leaves unsaid where its header row names a frequency or an
+    impedance column whose cells below are dates or clock times (:func:`date_text`): the
+    spreadsheet formatted the numbers as times (0.01 Hz as 00:14:24), so that the table
+    engine saw text; empty where no such column is found. A LCR meter's workbook had been
+    refused with "no column names a frequency" and its data values listed as column names."""
+    rows = [line.split("\t") for line in lines if line.strip()]
+    for k, header in enumerate(rows[:20]):
+        below = rows[k + 1:k + 21]
+        dated = [name.strip() for j, name in enumerate(header)
+                 if role_of(parse_header(name).key, parse_header(name).kind) in _IMPEDANCE_ROLES
+                 and sum(len(r) > j and bool(_DATE_TEXT.match(r[j].strip())) for r in below) >= max(2, len(below) // 5)]
+        if dated:
+            return ("; column(s) " + ", ".join(repr(d) for d in dated) + " hold cells formatted as dates or clock "
+                    "times (numbers the spreadsheet shows as times), read as text: format those cells as numbers "
+                    "in the spreadsheet and save it again")
+    return ""
+
+
+_IMPEDANCE_ROLES = ("frequency", "real", "imag", "modulus", "phase")
 
 
 def _sheet_spectra_warned(p: Path, name: str, lines: list[str], fmt_name: str, options: Mapping) -> list[Spectrum]:
