@@ -1142,7 +1142,7 @@ def validate_command(files, threshold_pct, violation_pct, c, no_inductance, fmin
                            f"{'max/SD':>6s}  {'status':9s} result")
             click.echo(f"{s.label:40s} {res.mu:6.3f} {res.n_rc:3d} {res.max_residual_pct:8.3f} "
                        f"{res.noise_estimate_pct:10.3f} {res.max_residual_sds:6.1f}  {res.status:9s} "
-                       f"{'pass' if res.passed else 'FAIL'}")
+                       f"{'FAIL' if not res.passed else 'pass (mu<=0)' if res.mu <= 0 else 'pass'}")
             if res.passed_by_threshold_only:
                 click.echo(f"{'':40s} passes by the {res.threshold_pct:g} % threshold only: the residuals are "
                            f"systematic, the largest {res.max_residual_sds:.0f} noise SDs out (a drift, or the "

@@ -468,6 +468,16 @@ def as_spectrum(data: Any, purpose: str) -> "Spectrum":
 MIRRORED_CHECK_SHARE = 0.3  # spectra with fewer points above the real axis than this share are not checked
 
 
+def require_positive_real_part(z: np.ndarray, label: str, model: str) -> None:
+    """DataError when Z' (ohm) is nowhere positive: ``model`` (what would have to describe
+    the points, e.g. "no passive circuit") gives Z' >= 0 at every frequency, so the points
+    hold a swapped or negated column, or another convention, more likely than a cell (the
+    DRT had come out R_inf = R_pol = 0, a fit R0 = 0 with every element at a bound)."""
+    if not np.any(np.asarray(z).real > 0):
+        raise DataError(f"{label}: Z' is negative or zero at every frequency: {model} can describe these "
+                        "points; check the columns and the sign of Z' (--columns on the command line)")
+
+
 def require_capacitive_negative(spectrum: "Spectrum") -> None:
     """DataError where a spectrum made from arrays holds -Z'' instead of Z''.
 

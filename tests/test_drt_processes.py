@@ -146,6 +146,14 @@ def test_a_real_part_negative_everywhere_is_an_error(tmp_path):
     np.savetxt(path, np.c_[f, z.real, z.imag], delimiter=",", header="freq,Zre,Zim", comments="")
     out = CliRunner().invoke(main, ["-q", "drt", "--imag-sign", "negative", str(path)])
     assert out.exit_code == 2 and "Z' is negative or zero at every frequency" in out.output
+    # a fit: no passive circuit either (it had printed R0 0 +- 0.037 ohm with every element at a bound);
+    # bounds that let an element go negative fit what they are asked to
+    with pytest.raises(DataError, match="Z' is negative or zero at every frequency: no passive circuit"):
+        eisfit.fit((f, z), circuit="R0-p(R1,CPE1)")
+    out = CliRunner().invoke(main, ["-q", "fit", "--imag-sign", "negative", str(path)])
+    assert "Z' is negative or zero at every frequency: no passive circuit" in out.output
+    free = eisfit.fit((f, z), circuit="R0-p(R1,CPE1)", bounds={"R0": (-100.0, 100.0)})
+    assert free.values["R0"] < 0
 
 
 # ---- 4. and 7. the figure -------------------------------------------------------------------

@@ -854,6 +854,21 @@ def test_a_chain_whose_negative_resistances_outweigh_the_positive_ones_is_named_
     assert passive.mu > 0 and not passive.warnings
 
 
+def test_the_validate_line_qualifies_a_pass_with_mu_at_or_below_zero(tmp_path):
+    """'pass' beside the warning "no passive system gives these points" read as two verdicts:
+    the line now says 'pass (mu<=0)' there, and 'pass' for a passive spectrum."""
+    from click.testing import CliRunner
+
+    from eisfit.cli import main
+
+    for z, word in ((noisy(60.0 - zarc(W, 30.0, 1e-5, 0.9), pct=0.2, seed=1), "pass (mu<=0)"),
+                    (noisy(two_arcs(), pct=0.2, seed=1), "pass")):
+        path = tmp_path / "s.csv"
+        np.savetxt(path, np.c_[F, z.real, z.imag], delimiter=",", header="freq/Hz,Zre/Ohm,Zim/Ohm", comments="")
+        line = CliRunner().invoke(main, ["validate", str(path), "--imag-sign", "negative"]).stdout.splitlines()[1]
+        assert line.endswith(word) and (word != "pass" or "mu<=0" not in line)
+
+
 def test_a_pass_by_the_threshold_only_is_told_apart_from_noise(tmp_path):
     """A dielectric series passed 'valid' with its largest residual 166-475 noise SDs out
     (0.15-0.97 % of |Z|, a smooth pattern): the pass is the 1 % threshold's. A smooth 0.6 %

@@ -53,7 +53,7 @@ from .._caller import user_stacklevel
 from .._checks import check_choice, finite_number_at_least, is_real_number
 from ..errors import DataError, FitError
 from ..model.weighting import WEIGHTINGS, residual_scales, weighting_in_use
-from ..spectrum import Spectrum, as_spectrum, require_distinct_frequencies
+from ..spectrum import Spectrum, as_spectrum, require_distinct_frequencies, require_positive_real_part
 
 __all__ = ["drt", "DRTResult", "zarc_drt", "zarc_drt_cumulative", "tau_grid"]
 
@@ -1137,7 +1137,8 @@ def _drt(spectrum, lambda_, weighting, inductance, capacitance, tau, sigma, kk) 
 
 
 def _solved(spectrum, lambda_, weighting, inductance, capacitance, tau, sigma) -> _Solution:
-    _require_positive_real_part(spectrum)
+    require_positive_real_part(spectrum.z, spectrum.label,
+                               "no distribution of relaxation times (R_inf >= 0, gamma >= 0)")
     x = np.log(tau)
     full = _build_system(spectrum, x, weighting, sigma)
     system = _columns(full, True, False)
@@ -1161,16 +1162,6 @@ def _solved(spectrum, lambda_, weighting, inductance, capacitance, tau, sigma) -
             lam, rule = _choose_lambda(free_full, lambda_, lambda_notes)
         p = _solve_nnls(system, lam, use_l=use_l, use_c=True)
     return _Solution(system, p, lam, rule, ind, use_c, notes + lambda_notes)
-
-
-def _require_positive_real_part(spectrum: Spectrum) -> None:
-    """DataError when Z' (ohm) is nowhere positive: R_inf >= 0 and gamma >= 0 give Z' > 0 at
-    every frequency, so no DRT describes such points (it came out R_inf = R_pol = 0 with an
-    empty peak table); a swapped or negated column, or a wrong sign convention, is likely."""
-    if not np.any(spectrum.z.real > 0):
-        raise DataError(f"{spectrum.label}: Z' is negative or zero at every frequency: no distribution of "
-                        "relaxation times (R_inf >= 0, gamma >= 0) can describe these points; check the columns "
-                        "and the sign of Z' (--columns on the command line)")
 
 
 def _choose_lambda(system: _System, lambda_: float | str, notes: list[str]) -> tuple[float, str]:

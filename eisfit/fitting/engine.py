@@ -20,7 +20,8 @@ from ..errors import FitError
 from ..model import Arc, Circuit, CircuitDefinition, finite_at_dc, load_circuit
 from ..model.parser import Leaf, series_chain
 from ..spectrum import (DIVIDED_BY_AREA_KEY, Spectrum, frequencies_to_exclude, not_a_spectrum_hint,
-                        require_capacitive_negative, require_distinct_frequencies, require_nonzero_impedance)
+                        require_capacitive_negative, require_distinct_frequencies, require_nonzero_impedance,
+                        require_positive_real_part)
 from .inputs import fit_inputs
 from .guess import (base_guess, drt_starts, leading_screened, multistart_guesses, spectrum_features,
                     top_level_arc_groups)
@@ -387,6 +388,8 @@ def _prepare(spectrum, circuit, *, area_cm2, thickness_cm, symmetric, weighting,
     if free.size == 0:
         raise FitError(f"{spectrum.label}: every parameter is fixed or tied by expr: nothing to fit")
     require_distinct_frequencies(data, 2, "a fit")
+    if np.all(lower >= 0):  # no element may go negative: a passive circuit, Z' >= 0 at every frequency
+        require_positive_real_part(z, spectrum.label, "no passive circuit (R, C, CPE, L, Warburg...: Z' >= 0)")
     if weighting in ("modulus", "proportional"):
         require_nonzero_impedance(f, z, spectrum.label, f"{weighting} weighting divides by |Z|", FitError,
                                   otherwise=", or fit with weighting='unit'")
