@@ -381,7 +381,7 @@ def _sweep_record(s) -> dict:
               "fmax_Hz": float(s.frequency.max()), "area": area, "area_unit": unit,
               "start_time": m.get("start_time") or None, "sweep_start_time": m.get("sweep_start_time") or None,
               "impedance_unit": "ohm*cm2" if s.area_specific else "ohm"}
-    for key in ("sheet", "cycle", "loop", "time_s"):
+    for key in ("sheet", "cycle", "loop", "time_s", "start_time_note"):
         if m.get(key) is not None:
             record[key] = m[key]
     return record
@@ -449,7 +449,8 @@ def _file_lines(rec: dict) -> list[str]:
         if sw["sweep_start_time"]:  # the sweep's own start; else the file's, said so
             parts.append(f"start {sw['sweep_start_time']}")
         elif sw["start_time"]:
-            parts.append(f"file start {sw['start_time']}")
+            parts.append(f"file start {sw['start_time']}"
+                         + (f" ({sw['start_time_note']})" if sw.get("start_time_note") else ""))
         for key in ("cycle", "loop"):
             if sw.get(key) is not None:
                 parts.append(f"{key} {sw[key]:g}" if isinstance(sw[key], (int, float)) else f"{key} {sw[key]}")

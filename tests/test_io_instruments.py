@@ -74,6 +74,10 @@ def test_zplot_both_layouts(tmp_path):
     s = _one(z2)
     np.testing.assert_allclose(s.z, Z, rtol=1e-12)
     assert s.meta["start_time"] == "2018-10-12T11:04:34" and s.meta["software_version"] == "3.2c"
+    # 10-12: October 12 or December 10; ZPlot writes month first, the note says the file does not confirm it
+    assert s.meta["start_time_note"].startswith("10-12-2018 read month first")
+    late = _one(_write(tmp_path, "late.z", z2.read_text().replace("10-12-2018", "10-13-2018")))
+    assert late.meta["start_time"] == "2018-10-13T11:04:34" and "start_time_note" not in late.meta
     w = _write(tmp_path, "b.txt", '"ZPlotW Data File: Version 3.2c"\n"Raw Data"\nDate: 12-17-2019    Time: 16:24:35\n'
                '0,3,0,1,300000,0.005\n9\n"  Freq(Hz)    Ampl     Bias   Time(Sec)   Z\'(a)    Z\'\'(b)    GD   Err   Range"\n'
                + rows.replace("\t", ", "))

@@ -47,18 +47,24 @@ def _unquote(line: str) -> str:
     return line.strip().strip('"').strip()
 
 
-def _start_time(preamble: list[str]) -> str | None:
-    """ISO start from ``Date: mm-dd-yyyy`` and ``Time: hh:mm:ss`` (ZPlot writes US dates)."""
+def _start_time(preamble: list[str]) -> tuple[str | None, str | None]:
+    """(ISO start, note) from ``Date: mm-dd-yyyy`` and ``Time: hh:mm:ss`` (ZPlot writes US
+    dates). A date whose day and month are both 12 or less (and differ) is read so, and the
+    note says that nothing in the file confirms the order (a ZPlotW file dated 04-06-2018 came
+    from a lab whose folder names are day first); None otherwise."""
     text = "\n".join(preamble)
     d, t = _DATE.search(text), _TIME.search(text)
     if not d:
-        return None
+        return None, None
     month, day, year = (int(g) for g in d.groups())
     hh, mm, ss = (int(g) for g in t.groups()) if t else (0, 0, 0)
     try:
-        return _dt.datetime(year, month, day, hh, mm, ss).isoformat()
+        start = _dt.datetime(year, month, day, hh, mm, ss).isoformat()
     except ValueError:
-        return None
+        return None, None
+    ambiguous = day <= 12 and month <= 12 and day != month
+    return start, (f"{d.group(1)}-{d.group(2)}-{d.group(3)} read month first, ZPlot's order: day and month both "
+                   "12 or less, the file does not confirm it" if ambiguous else None)
 
 
 def _software(first_line: str, preamble: list[str]) -> dict[str, Any]:
@@ -121,7 +127,8 @@ def read(path: Path | str, *, imag_sign: str | None = None) -> list[Spectrum]:
         raise CorruptFileError(p, "ZPlot/ZView file without 'End Comments' or a 'Freq(Hz) ...' names row")
     preamble = lines[:start]
     first = next((line for line in lines if line.strip()), "")
-    meta: dict[str, Any] = {"start_time": _start_time(preamble), **_software(first, preamble)}
+    started, order_note = _start_time(preamble)
+    meta: dict[str, Any] = {"start_time": started, "start_time_note": order_note, **_software(first, preamble)}
     meta = {k: v for k, v in meta.items() if v is not None}
     fmt = TableFormat(name=NAME, imag_sign="negative",
                       column_map={"Z'(a)": "real", "Z''(b)": "imag", "Freq(Hz)": "frequency"})
