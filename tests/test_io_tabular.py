@@ -1360,6 +1360,29 @@ def test_an_impedance_times_a_length_is_refused_with_what_it_is(tmp_path):
         eisfit.read(_write(tmp_path, "rho.csv", "f;Z', Om\u00b7cm;\"Z\"\", Om\u00b7cm\"\n" + rows))
 
 
+def test_a_temperature_and_a_cell_voltage_column_give_each_sweeps_values(tmp_path):
+    """A battery impedance meter's Frequency(Hz),R(ohm),X(ohm),V(V),T(deg C): the cell voltage
+    and the temperature had been left as extra columns. They give each sweep's
+    ``dc_potential_V`` and ``temperature_C`` (medians over its points), which a campaign takes
+    as its checkpoints' temperatures; 'T/K' is in kelvin, and a bare 'T' stays a time."""
+    from eisfit.campaign import load_checkpoints
+
+    v = np.linspace(3.446, 3.448, F.size)
+    body = _rows("{!r},{!r},{!r},{!r},{!r}", [F, Z.real, Z.imag, v, np.full(F.size, 20.0)])
+    s = _read1(_write(tmp_path, "hioki.csv", "Frequency(Hz),R(ohm),X(ohm),V(V),T(deg C)\n" + body))
+    assert s.meta["temperature_C"] == 20.0 and s.meta["dc_potential_V"] == pytest.approx(np.median(v))
+    np.testing.assert_allclose(s.z, Z, rtol=1e-12)
+    folder = tmp_path / "series"
+    folder.mkdir()
+    for k, t_k in enumerate((300.0, 320.0)):
+        rows = _rows("{!r},{!r},{!r},{!r}", [F, Z.real, -Z.imag, np.full(F.size, t_k)])
+        _write(folder, f"s{k}.csv", "freq/Hz,Re(Z)/Ohm,-Im(Z)/Ohm,T/K\n" + rows)
+    assert [c.temperature_K for c in load_checkpoints(folder).checkpoints] == pytest.approx([300.0, 320.0])
+    bare = _read1(_write(tmp_path, "time.csv", "freq/Hz,Re(Z)/Ohm,Im(Z)/Ohm,T\n"
+                         + _rows("{!r},{!r},{!r},{!r}", [F, Z.real, Z.imag, np.arange(F.size, dtype=float)])))
+    assert "temperature_C" not in bare.meta and bare.meta["time_s"] == 0.0
+
+
 def test_a_table_that_says_it_holds_fitted_values_is_read_with_a_warning(tmp_path):
     """Another program's fit saved as a table ("# Fitted impedance data") read as a
     measurement would be fitted to itself: the reader says what the file says."""

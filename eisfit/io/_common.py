@@ -374,17 +374,27 @@ _TIME_NAME = re.compile(r"^(time|elapsed[ _]?time|test[ _]?time|total[ _]?time|t
 
 
 # the DC potential a sweep was measured at (V): BioLogic's <Ewe>/V (the mean over each point's
-# period), Gamry's Vdc, Autolab's E dc (V); a staircase PEIS steps it sweep by sweep
-_POTENTIAL_NAME = re.compile(r"^(<ewe>|ewe|<ewe|vdc|v-dc|e ?dc|e_dc)\s*(?:(?:/|\(|\[)\s*(v|mv)\s*[)\]>]?)?>?$")
+# period), Gamry's Vdc, Autolab's E dc (V), ZPlot's Bias, a battery tester's V(V) (a bare V only with
+# its unit); a staircase PEIS steps it sweep by sweep
+_POTENTIAL_NAME = re.compile(r"^(<ewe>|ewe|<ewe|vdc|v-dc|e ?dc|e_dc|bias|ocv|v(?=\s*(?:/|\(|\[)))\s*(?:(?:/|\(|\[)\s*(v|mv)\s*[)\]>]?)?>?$")
 _POTENTIAL_UNITS_V = {None: 1.0, "v": 1.0, "mv": 1e-3}
+# the temperature of each point (a battery tester's or an LCR meter's T(deg C), Temperature/K): with its
+# unit only, so that a bare 'T' stays the time it usually is
+_TEMPERATURE_NAME = re.compile(r"^(t|temp\.?|temperature|sample temperature|cell temperature)\s*(?:/\s*|\(\s*|\[\s*|,\s*)"
+                               r"(\u00b0c|\u00bac|deg ?c|c|k)\s*[)\]]?$")
+_TEMPERATURE_KEYS = {"k": "temperature_K"}  # any other unit: degrees Celsius
+_MEDIAN_AXES = ("dc_potential_V", "temperature_K", "temperature_C")  # a sweep's value: the median of its points
 
 
 def axis_of_column(name: str) -> tuple[str, float] | None:
-    """(meta key, scale) of a cycle/time/loop column name, else None.
+    """(meta key, scale) of a cycle/time/loop/DC potential/temperature column name, else None.
 
     ``cycle``, ``cycle number``, ``cycle_Nr`` -> ("cycle", 1); ``loop``, ``loop_index`` ->
     ("loop", 1); ``time/s``, ``time (h)``, ``time`` (seconds assumed) -> ("time_s",
-    seconds per unit). BioLogic's ``z cycle`` is a sweep counter, not a cycle number.
+    seconds per unit); ``<Ewe>/V``, ``Vdc (mV)`` -> ("dc_potential_V", V per unit);
+    ``T(deg C)``, ``Temperature/°C`` -> ("temperature_C", 1), ``T/K`` -> ("temperature_K", 1)
+    (a temperature with its unit only: a bare ``T`` is a time). BioLogic's ``z cycle`` is a
+    sweep counter, not a cycle number.
     """
     key = " ".join(str(name).strip().strip('"').lower().split())
     if _CYCLE_NAME.match(key):
@@ -397,6 +407,9 @@ def axis_of_column(name: str) -> tuple[str, float] | None:
     m = _POTENTIAL_NAME.match(key)
     if m:
         return "dc_potential_V", _POTENTIAL_UNITS_V[m.group(2)]
+    m = _TEMPERATURE_NAME.match(key)
+    if m:
+        return _TEMPERATURE_KEYS.get(m.group(2), "temperature_C"), 1.0
     return None
 
 
@@ -414,14 +427,15 @@ def axis_columns(columns: Mapping[str, Any]) -> dict[str, tuple[str, np.ndarray,
 
 
 def sweep_axis_meta(axes: Mapping[str, tuple[str, np.ndarray, float]], idx: np.ndarray) -> dict[str, Any]:
-    """``cycle`` / ``loop`` (int when whole), ``time_s`` (s, first point = start of the sweep)
-    and ``dc_potential_V`` (V, the median over the sweep's points: the DC potential of each step
-    of a staircase PEIS)."""
+    """``cycle`` / ``loop`` (int when whole), ``time_s`` (s, first point = start of the sweep),
+    ``dc_potential_V`` (V, the median over the sweep's points: the DC potential of each step
+    of a staircase PEIS) and ``temperature_C`` / ``temperature_K`` (the median over the
+    sweep's points, which a campaign takes as the checkpoint's temperature)."""
     meta: dict[str, Any] = {}
     if len(idx) == 0:
         return meta
     for key, (name, values, scale) in axes.items():
-        if key == "dc_potential_V":
+        if key in _MEDIAN_AXES:
             points = np.asarray(values[idx], dtype=float)
             points = points[np.isfinite(points)]
             if points.size:

@@ -274,6 +274,6 @@ def _row_meta(fields: Sequence[str], names: Sequence[str], decimal: str = ".") -
         axis = axis_of_column(name)
         if axis is not None and isinstance(value, float):
             key, scale = axis
-            meta[key] = value * scale if key == "time_s" else (int(value) if value == int(value) else value)
+            meta[key] = (int(value) if value == int(value) else value) if key in ("cycle", "loop") else value * scale
     meta["row_values"] = values
     return meta
