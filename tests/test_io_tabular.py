@@ -926,10 +926,13 @@ def test_a_minus_sign_the_data_agree_with_is_silent(tmp_path):
     ("Frequency (Hz),Resistance (Ohm),Reactance (Ohm)", lambda: (F, Z.real, Z.imag)),
     ("Frequency (Hz),|Z| (Ohm),θ (°)", lambda: (F, np.abs(Z), np.degrees(np.angle(Z)))),
     ("Frequency (Hz),Impedance magnitude (Ohm),Z Phase (deg)", lambda: (F, np.abs(Z), np.degrees(np.angle(Z)))),
+    ("Frequency (Hz),Mod(Z) (Ohm),Phase(Z) (deg.)", lambda: (F, np.abs(Z), np.degrees(np.angle(Z)))),  # pyimpspec's
 ])
 def test_the_names_of_lcr_meters_and_polar_exports(tmp_path, header, cols):
     p = _write(tmp_path, "lcr.csv", header + "\n" + _rows("{!r},{!r},{!r}", cols()))
-    s = _read1(p)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # every unit known ('deg.' had been 'a unit eisfit does not know')
+        s = _read1(p)
     np.testing.assert_allclose(s.z, Z, rtol=1e-12)
 
 

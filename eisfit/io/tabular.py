@@ -1062,7 +1062,7 @@ def parse_unit(unit: str) -> tuple[str | None, float]:
     (``IMPEDANCE_PER_AREA``, ohm*cm2 per unit), deg/°/rad -> ("angle", deg per unit)."""
     u = _unmangled(unit.strip().replace(" ", ""))
     low = u.lower()
-    if low in ("deg", "degree", "degrees", "\u00b0", "\u00ba"):
+    if low in ("deg", "deg.", "degree", "degrees", "\u00b0", "\u00ba"):
         return "angle", 1.0
     if low in ("rad", "radian", "radians"):
         return "angle", 180.0 / np.pi
