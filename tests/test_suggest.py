@@ -322,8 +322,46 @@ def test_the_intercept_sums_the_arc_the_series_holds_arc_flag_is_about():
     stderr = {"R0": 80.0, "R1": 80.0}
     held = series_holding_arc(values, stderr, circuit_arcs(circ, branches=True), ["R0"], 1e6, set())
     assert held == ["R0"]
-    summed, traded = intercept_terms(circ, values, [f"series-holds-arc:{r}" for r in held])
-    assert summed == ("R0", "R1") and traded == ("R1", "CPE1_0", "CPE1_1")
+    summed, traded, whole = intercept_terms(circ, values, [f"series-holds-arc:{r}" for r in held])
+    assert summed == ("R0", "R1") and traded == ("R1", "CPE1_0", "CPE1_1") and not whole  # the Ws follows
+
+
+@pytest.mark.parametrize("circuit, whole", [("R0-p(R1,CPE1)", True), ("L0-R0-p(R1,CPE1)", True),
+                                            ("R0-p(R1,CPE1)-p(R2,CPE2)", False), ("R0-p(R1,CPE1)-CPE2", False)])
+def test_the_sum_of_a_circuits_only_arc_is_its_resistance_at_low_frequency(circuit, whole):
+    """A one-arc fit whose broad arc (n 0.47) peaks above f_max: R0 + R1 = 231 ohm is where the
+    data end at 0.8 Hz, and a campaign had called it the 'high-frequency intercept'. Where
+    nothing but a series L follows the arc, the sum is 'the resistance at low frequency'; a
+    second arc or a blocking CPE after it keeps the intercept."""
+    from eisfit.fitting.intercept import intercept_quantities, intercept_terms
+
+    circ = Circuit(circuit)
+    values = {n: 1e-7 for n in circ.param_names} | {"R0": 5.0, "R1": 226.0, "CPE1_0": 2.2e-5, "CPE1_1": 0.47,
+                                                    "R2": 300.0, "CPE2_0": 1e-4, "CPE2_1": 0.8}
+    values = {n: values[n] for n in circ.param_names}
+    found = intercept_terms(circ, values, ["series-holds-arc:R0"])
+    assert found.summed == ("R0", "R1") and found.whole is whole
+    assert found.description == ("resistance at low frequency" if whole else "high-frequency intercept")
+    _, units = intercept_quantities(circ, values, None, [], ["series-holds-arc:R0"], None)
+    assert ("resistance at low frequency" in units["hf_intercept_ohm"]) is whole
+
+
+def test_an_intercept_of_an_unresolved_resistance_with_no_stderr_is_unresolved():
+    """A 9-point sweep's R0 + R1 = 321 ohm, above every measured Z' (203-266 ohm), with no
+    stderr beside an unresolved R1, had been kept in summary.csv: it is flagged unresolved
+    (left empty); the same sum with a small stderr keeps its number, as a total conductivity."""
+    from eisfit.fitting.assemble import _unresolved_intercept_flags
+
+    circ = Circuit("R0-p(R1,CPE1)")
+    values = {"R0": 0.0, "R1": 321.0, "CPE1_0": 2e-5, "CPE1_1": 0.45}
+    flags = ["series-holds-arc:R0", "unresolved:R1"]
+    assert _unresolved_intercept_flags(circ, values, flags, {"hf_intercept_ohm": 321.0,
+                                                             "hf_intercept_ohm_stderr": math.nan}, 266.0) == \
+        ["unresolved:hf_intercept_ohm"]
+    assert _unresolved_intercept_flags(circ, values, flags, {"hf_intercept_ohm": 231.0,
+                                                             "hf_intercept_ohm_stderr": 3.3}, 235.0) == []
+    assert _unresolved_intercept_flags(circ, values, flags[:1], {"hf_intercept_ohm": 321.0,
+                                                                 "hf_intercept_ohm_stderr": math.nan}, 266.0) == []
 
 
 @pytest.mark.parametrize("circuit, summed", [("R0-p(R1,CPE1)-G1", ("R0", "G1_0")),

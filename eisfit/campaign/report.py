@@ -292,7 +292,7 @@ def _intercept_line(camp, shown: list[int], names: list[str]) -> tuple[str, str,
                  else UNDETERMINED if not math.isfinite(v) or undetermined(v, s) else "")
         ohm = _fmt(r.derived[INTERCEPT_KEY]) if state == NO_AREA else ""
         points.append((v, s, state, _fit_problems(r), (label, ohm)))
-    return f"high-frequency intercept {terms}{' (per cell)' if per_area else ''}", unit, points
+    return f"{found.description} {terms}{' (per cell)' if per_area else ''}", unit, points
 
 
 def wall_time_line(camp) -> str:

@@ -28,7 +28,8 @@ from .flags import (APEX_OUTSIDE_RANGE, ARC_NUMBERING_FLAG, NOISE_DOMINATED_FLAG
                     WARBURG_COEFFICIENT_SUFFIX, flag_details, unresolved_keys, unresolved_names)
 from .profile import (DIFFUSION_EDGE_FACTOR, arcs_at_blocked_low_edge, diffusion_times,
                       open_towards_infinite_length)
-from .intercept import intercept_quantities, series_elements_above_data
+from .intercept import (INTERCEPT_ASR_KEY, INTERCEPT_KEY, intercept_quantities, intercept_terms,
+                        series_elements_above_data)
 from .intervals import interval_through
 from .result import Correlations, FitResult
 from ..model.weighting import pseudo_chisq
@@ -151,6 +152,7 @@ def assemble_result(
     intercept, intercept_units = intercept_quantities(circ, values, covariance, cov_names, flags, area_cm2)
     derived.update(intercept)
     derived_units.update(intercept_units)
+    flags.extend(_unresolved_intercept_flags(circ, values, flags, intercept, float(np.max(np.abs(z)))))
     flags.extend(unphysical_permittivity_flags(derived, arcs, flags))
     if _has_roles(definition):  # roles the circuit's definition gives (guessed ones fit by construction)
         flags.extend(_role_class_flags(values, arcs, roles, settings, flags))
@@ -479,6 +481,24 @@ def unresolved_derived_flags(definition: CircuitDefinition, values: Mapping[str,
             if runaway or undetermined(derived[key], derived.get(f"{key}_stderr")):
                 out.append(f"unresolved:{key}")
     return out
+
+
+def _unresolved_intercept_flags(circ, values: Mapping[str, float], flags: Sequence[str],
+                                intercept: Mapping[str, float], z_max_ohm: float) -> list[str]:
+    """``unresolved:<key>`` for the intercept quantities (:func:`~eisfit.fitting.intercept.
+    intercept_quantities`) of a sum that holds an unresolved resistance and is not determined
+    itself (stderr unknown or above its value) or runs away (:func:`beyond_data`), as for a
+    total conductivity: a 9-point sweep's R0 + R1 = 321 ohm, above every measured Z' (203-266
+    ohm), with no stderr, had been kept in summary.csv beside its unresolved R1."""
+    if INTERCEPT_KEY not in intercept:
+        return []
+    found = intercept_terms(circ, values, flags)
+    if found is None or not unresolved_names(flags) & set(found.summed):
+        return []
+    value = intercept[INTERCEPT_KEY]
+    if not (beyond_data(value, z_max_ohm) or undetermined(value, intercept.get(f"{INTERCEPT_KEY}_stderr"))):
+        return []
+    return [f"unresolved:{key}" for key in (INTERCEPT_KEY, INTERCEPT_ASR_KEY) if key in intercept]
 
 
 def _semi_infinite_coefficient(key: str, flags: Sequence[str]) -> bool:

@@ -68,6 +68,14 @@ class InterceptTerms(NamedTuple):
     summed: tuple[str, ...]  # the series resistances flagged, then the resistance of the process above the data
     traded: tuple[str, ...]  # the parameters of that process the data leave to the intercept: an arc's R, Q
     # and n; a Gerischer's or Warburg's R alone (its time constant the data do not support: unresolved)
+    whole: bool = False  # nothing follows that process (R0-p(R1,CPE1)): the sum is the circuit's resistance at
+    # low frequency, where the data end, not the intercept of a process after it
+
+    @property
+    def description(self) -> str:
+        """What the sum is: ``high-frequency intercept`` or, where nothing follows the process
+        above the data, ``resistance at low frequency``."""
+        return "resistance at low frequency" if self.whole else "high-frequency intercept"
 
 
 DC_RESISTANCE_KINDS = ("G", "Ws")  # series elements whose resistance at DC is their first parameter
@@ -111,7 +119,17 @@ def intercept_terms(circuit: Circuit, values: Mapping[str, float], flags: Sequen
     units = dict(zip(circuit.param_names, circuit.param_units))
     if any(n in on_bound and units.get(n, "") for n in process):
         return None
-    return InterceptTerms((*held, traded[0]), traded)
+    return InterceptTerms((*held, traded[0]), traded, _nothing_after(circuit, (*held, *process)))
+
+
+def _nothing_after(circuit: Circuit, names: Sequence[str]) -> bool:
+    """Whether every element of ``circuit`` but those of the parameters ``names`` (the series
+    resistances and the process above the data) is a series inductance: then nothing follows
+    that process, and the sum of its resistance and the series ones is the circuit's
+    resistance at low frequency (a one-arc fit whose broad arc peaks above f_max: 231 ohm, the
+    data's Z' at 0.8 Hz, had been called its high-frequency intercept)."""
+    taken = set(names)
+    return all(set(e.param_names) <= taken or e.kind == "L" for e in circuit.elements)
 
 
 def intercept_quantities(circuit: Circuit, values: Mapping[str, float], covariance: np.ndarray | None,
@@ -134,7 +152,9 @@ def intercept_quantities(circuit: Circuit, values: Mapping[str, float], covarian
         variance = float(np.sum(np.asarray(covariance)[np.ix_(rows, rows)]))
         stderr = math.sqrt(variance) if variance >= 0 else math.nan
     terms = " + ".join(summed)
-    why = f"the high-frequency intercept, the arc of {summed[-1]} peaking above f_max: series-holds-arc"
+    why = (f"the resistance at low frequency, the circuit's only process, the arc of {summed[-1]}, peaking above "
+           "f_max: series-holds-arc" if found.whole else
+           f"the high-frequency intercept, the arc of {summed[-1]} peaking above f_max: series-holds-arc")
     out = {INTERCEPT_KEY: value, f"{INTERCEPT_KEY}_stderr": stderr}
     units = {INTERCEPT_KEY: f"ohm ({terms}: {why})"}
     if area_cm2:
