@@ -1281,3 +1281,16 @@ def test_the_table_made_in_pieces_is_the_table_made_at_once(monkeypatch):
     one_piece = R.table_of_rows(dict(r) for r in rows[:3])
     pd.testing.assert_frame_equal(one_piece, pd.DataFrame(rows[:3], columns=R.ordered_columns(rows[:3])))
     pd.testing.assert_frame_equal(R.table_of_rows([]), pd.DataFrame([], columns=R.ordered_columns([])))  # no checkpoint
+
+
+def test_the_kept_identity_note_says_what_moved_not_only_a_swap():
+    """The note of a seeded fit kept over a slightly lower cold fit had said 'arcs swapped' on a
+    one-arc campaign, where nothing can swap: it says that an arc's time constant moved by more
+    than 2 decades (arcs swapped, or an arc lost or found)."""
+    from eisfit.campaign.runner import _seed_disagreement
+
+    flags, notes = _seed_disagreement({"identity_kept": True, "cold_chisq": 0.1429, "seeded_chisq": 0.1431})
+    assert flags == [] and len(notes) == 1
+    assert "an arc's time constant moved by more than 2 decades" in notes[0] and "an arc lost or found" in notes[0]
+    assert "0.1429 vs 0.1431" in notes[0]
+    assert _seed_disagreement({"identity_kept": False}) == ([], [])

@@ -791,8 +791,10 @@ def _seed_disagreement(outcome: dict[str, Any]) -> tuple[list[str], list[str]]:
     minimum than the cold fit (``seed-disagreement``)."""
     flags, notes = [], []
     if outcome.get("identity_kept"):
-        notes.append(f"kept the previous checkpoint's arc identities: the cold fit, arcs swapped, was lower by "
-                     f"less than 2 in BIC (chi-square {outcome['cold_chisq']:.4g} vs {outcome['seeded_chisq']:.4g})")
+        notes.append(f"kept the previous checkpoint's arc identities: the cold fit, in which an arc's time constant "
+                     f"moved by more than {ARC_SWAP_DECADES:g} decades (another process under its name: arcs swapped, "
+                     f"or an arc lost or found), was lower by less than 2 in BIC (chi-square "
+                     f"{outcome['cold_chisq']:.4g} vs {outcome['seeded_chisq']:.4g})")
     if outcome.get("disagree"):
         flags.append("seed-disagreement")
         notes.append(f"the seeded fit found a lower minimum than the cold fit (chi-square "
