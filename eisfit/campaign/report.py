@@ -259,7 +259,7 @@ def _evolution_of(camp, ok: list[int]) -> list[tuple[str, str, str, list]]:
             state = _headline_state(r, key_, v, s)
             points.append((v, s, state, _fit_problems(r),
                            (label, _ohm_text(r, name) if state == NO_AREA else "")))
-            outside += apex_flags.get(name) in r.flags
+            outside += apex_flags.get(name) in r.flags and state != UNRESOLVED  # no value to call extrapolated
         note = (f"; extrapolated at {outside} of {len(shown)}: arc apex outside the measured range"
                 if outside else "")
         out.append((desc, unit, where + note, points))
