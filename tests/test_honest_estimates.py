@@ -245,3 +245,27 @@ def test_the_range_rule_on_closed_form_intervals(value, stderr, spans):
     from eisfit.analysis.quality import stderr_spans_range
 
     assert stderr_spans_range(value, stderr, 0.0, 1.0) is spans
+
+
+def test_an_arc_whose_resistance_ran_away_keeps_a_blocking_cpes_values():
+    """A biosensor's blocking line fitted with R0-p(R1,CPE1): R1 runs to 3e22 ohm and over the
+    data the arc is its CPE alone, whose Q and n the data fix (1.05e-5 +- 2.7e-7, 0.774 +-
+    0.005), yet all three had read unresolved. R1 and the arc's tau, f_apex and C_eff stay
+    unresolved; Q and n keep their values (within 3 stderr of the truth here). A collapsed arc,
+    n below 0.6 (a nearly flat resistance), keeps Q unresolved."""
+    from eisfit.fitting.assemble import unresolved_flags
+    from eisfit.model import load_circuit
+
+    f = np.logspace(5, -1, 49)
+    rng = np.random.default_rng(4)
+    z = 480.0 + 1.0 / (1.05e-5 * (2j * np.pi * f) ** 0.774)
+    z = z * (1 + 0.003 * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size)))
+    res = eisfit.fit(eisfit.Spectrum(f, z), circuit="R0-p(R1,CPE1)")
+    assert "unresolved:R1" in res.flags and not {"unresolved:CPE1_0", "unresolved:CPE1_1"} & set(res.flags)
+    assert {"unresolved:CPE1_tau_s", "unresolved:CPE1_ceff_F"} <= set(res.flags)
+    assert abs(res.values["CPE1_1"] - 0.774) < 3 * res.stderr["CPE1_1"]
+    assert abs(math.log(res.values["CPE1_0"] / 1.05e-5)) < 3 * res.stderr["CPE1_0"] / res.values["CPE1_0"]
+    definition = load_circuit("R0-p(R1,CPE1)")
+    collapsed = {"R0": 0.005, "R1": 1e20, "CPE1_0": 33.5, "CPE1_1": 0.105}
+    flags = unresolved_flags(definition, collapsed, f, np.full(f.size, 0.03 + 0j))
+    assert {"unresolved:R1", "unresolved:CPE1_0"} <= set(flags)

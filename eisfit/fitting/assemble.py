@@ -392,7 +392,7 @@ def _arc_flags(values, arcs, f) -> list[str]:
             fa = 1 / (2 * math.pi * tau)
             if fa < f.min() or fa > f.max():
                 flags.append(f"fapex-outside-range:{a.capacitive}")
-        if a.exponent is not None and values[a.exponent] < 0.6:
+        if a.exponent is not None and values[a.exponent] < LOW_N:
             flags.append(f"low-n:{a.capacitive}")
     flags.extend(_overlap_flags(values, arcs))
     return flags
@@ -710,6 +710,7 @@ def lack_of_fit_flags(ratio: float) -> list[str]:
 
 LACK_OF_FIT_KEY = "lack_of_fit_ratio"
 LACK_OF_FIT_UNIT = "dimensionless (RMS relative residual of the fit / Lin-KK noise level)"
+LOW_N = 0.6  # a CPE exponent below which an arc reads low-n: no capacitance, a diffusion line or a collapse
 UNRESOLVED_R_FACTOR = 100.0  # a resistance (an element's |Z|) above 100 x max |Z| is not informed by the data
 UNRESOLVED_TAU_DECADES = 1.0  # a time constant this far outside 1/(2 pi f) of the data
 SHORTED_FRACTION = 1e-3  # an element whose |Z| stays below this x min |Z| of the data: nothing (a C/CPE: a short)
@@ -825,8 +826,9 @@ def unresolved_flags(definition: CircuitDefinition, values: Mapping[str, float],
     """``unresolved:<name>`` for every parameter beyond what the data can inform.
 
     * a resistance (parameter in ohm) above 100 x the spectrum's max |Z|;
-    * a time constant (parameter in s, or an arc's (R Q)^(1/n), flagged on R and Q) more
-      than a decade outside [1/(2 pi f_max), 1/(2 pi f_min)], or not finite;
+    * a time constant (parameter in s, or an arc's (R Q)^(1/n), flagged on R and Q; on R alone
+      where R is beyond the data, the arc then its C or CPE over the band) more than a decade
+      outside [1/(2 pi f_max), 1/(2 pi f_min)], or not finite;
     * a CPE whose exponent n sits on its lower bound while Q is on a bound (``at-bound``
       in ``flags``): flagged on Q and n;
     * a finite-length Gerischer's phi above ``GS_PHI_SATURATED`` (a plain Gerischer there);
@@ -859,7 +861,8 @@ def unresolved_flags(definition: CircuitDefinition, values: Mapping[str, float],
         tau = arc_tau_s(values, a)
         if not (math.isfinite(tau) and tau_lo <= tau <= tau_hi):  # nan: R*Q overflowed
             add(a.resistor)
-            add(f"{a.capacitive}_0" if a.kind == "CPE" else a.capacitive)
+            if not _capacitive_alone(a, values, z_max):
+                add(f"{a.capacitive}_0" if a.kind == "CPE" else a.capacitive)
     moduli = band_moduli(circ, values, f) if moduli is None else moduli
     for name in _runaway_or_negligible(circ, values, moduli, z_max, float(np.min(np.abs(z))), out):
         add(name)
@@ -874,6 +877,18 @@ def unresolved_flags(definition: CircuitDefinition, values: Mapping[str, float],
                 add(q)
                 add(n)
     return out
+
+
+def _capacitive_alone(arc: Arc, values: Mapping[str, float], z_max_ohm: float) -> bool:
+    """Whether the R of ``arc`` ran away (:func:`beyond_data`) and over the data the arc is its
+    capacitive element alone, a C or a CPE of n >= ``LOW_N`` (a blocking line), which the data
+    still inform: a biosensor's blocking line fitted with R0-p(R1,CPE1) had read Q 1.05e-5 +-
+    2.7e-7 and n 0.774 +- 0.005 as unresolved beside R1 = 3e22 ohm. A CPE of lower n there is
+    a collapsed arc (n 0.1: a nearly flat resistance of Q 33.5 S*s^n), whose Q stays unresolved;
+    a C or CPE that runs away itself is judged by :func:`_runaway_or_negligible`."""
+    if arc.kind not in ("C", "CPE") or not beyond_data(values[arc.resistor], z_max_ohm):
+        return False
+    return arc.kind == "C" or values[f"{arc.capacitive}_1"] >= LOW_N
 
 
 def band_moduli(circ, values: Mapping[str, float], f: np.ndarray) -> dict[str, tuple[float, float]]:
