@@ -617,3 +617,20 @@ def test_automatic_lambda_finds_two_arcs_as_often_with_few_spurious_processes():
                 matched.add(int(np.argmin(d)))
         spurious += len(peaks) - len(matched)
     assert found >= 0.85 * 60 and spurious <= 3, (found, spurious)
+
+
+def test_a_drt_of_fewer_than_ten_frequencies_determines_no_process():
+    """9-point GEIS sweeps (2.8 decades) had DRT rows marked determined while validate refuses
+    them (Lin-KK needs 10 distinct frequencies): with fewer, every row reads determined = no
+    and a note says why; 10 points of the same arc keep their determined row."""
+    def spectrum(n):
+        f = np.logspace(2.7, -0.1, n)
+        return Spectrum(f, 100 + 120 / (1 + (2j * np.pi * f * 0.24) ** 0.9))
+
+    with pytest.warns(UserWarning, match="only 9 distinct frequencies: too few to tell a distribution's processes"):
+        few = drt(spectrum(9))
+    assert len(few.peaks) and not few.peaks["determined"].any()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        enough = drt(spectrum(12))
+    assert enough.peaks["determined"].any()

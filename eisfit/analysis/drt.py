@@ -54,6 +54,7 @@ from .._checks import check_choice, finite_number_at_least, is_real_number
 from ..errors import DataError, FitError
 from ..model.weighting import WEIGHTINGS, residual_scales, weighting_in_use
 from ..spectrum import Spectrum, as_spectrum, require_distinct_frequencies, require_positive_real_part
+from .kk import KK_MIN_POINTS
 
 __all__ = ["drt", "DRTResult", "zarc_drt", "zarc_drt_cumulative", "tau_grid"]
 
@@ -1361,6 +1362,13 @@ def _make_result(spectrum, tau, solution: _Solution, weighting, kk) -> DRTResult
         notes.append(_misfit_note(spectrum, x, weighting, rms, r_pol, use_l, use_c) + " (determined = no in "
                      "every row)")
         # its peaks are not the data's processes: no row's resistance is determined by them
+        peaks = peaks.assign(determined=False)
+        outside = outside.assign(determined=False)
+    n_distinct = int(np.unique(f).size)
+    if n_distinct < KK_MIN_POINTS and bool(np.any(peaks["determined"])):
+        notes.append(f"only {n_distinct} distinct frequencies: too few to tell a distribution's processes apart "
+                     f"(or to test the points with Lin-KK, which needs {KK_MIN_POINTS}): the peaks are the "
+                     "regularisation's reading, determined = no in every row")
         peaks = peaks.assign(determined=False)
         outside = outside.assign(determined=False)
     open_ohm = (float(np.sum(peaks["R_ohm"][~peaks["closed"].astype(bool)])) if len(peaks) else 0.0) \
