@@ -251,23 +251,25 @@ def test_headerless_modulus_and_phase_beside_the_frequency_are_named_in_the_refu
     as the frequency falls (a dielectric sample), two columns look like frequencies and the
     file is refused: the refusal had offered only the real/imag form of --columns; it now
     names the phase column and the modulus/phase option, which reads the file. Where |Z|
-    levels off (an arc), its phase in degrees was read as Z'' in ohm beside |Z| as Z' (up to
-    2e7 ohm): a column within ±90 beside one reaching 100x more is now refused with both
-    readings. A sheet of Z', -Z'' pairs without frequencies (five rising columns) is told it
-    holds none."""
+    levels off (an arc) the table reads as f, Z', Z'' with the other reading in its rule, and
+    a fit flags it (columns-modulus-phase). A sheet of Z', -Z'' pairs without frequencies
+    (five rising columns) is told it holds none."""
     f = np.logspace(7, 1.4, 35)
     capacitor = 1 / (1j * 2 * np.pi * f * 5e-12)
+    path = tmp_path / "lcr.txt"
+    path.write_text("".join(f"{x:.9g};{abs(v):.9g};{np.degrees(np.angle(v)):.9g}\n" for x, v in zip(f, capacitor)))
+    with pytest.raises(MissingColumnError, match=r"columns 1, 2 all look like frequencies; column 3 lies within ±90 "
+                                                 r"\(a phase in deg\?\).*--columns frequency=0,modulus=1,phase=2"):
+        eisfit.read(path)
+    (s,) = eisfit.read(path, columns={"frequency": 0, "modulus": 1, "phase": 2})
+    np.testing.assert_allclose(s.z, capacitor, rtol=1e-7)
     arc = 50 + 2e7 / (1 + 1j * 2 * np.pi * f * 2e7 * 5e-12)
-    for z, message in ((capacitor, r"columns 1, 2 all look like frequencies; column 3 lies within ±90 \(a phase in "
-                                   r"deg\?\).*--columns frequency=0,modulus=1,phase=2"),
-                       (arc, r"column 3 lies within ±90 while column 2 reaches 2e\+07: \|Z\| and a phase in deg "
-                             r"\(--columns frequency=0,modulus=1,phase=2\)")):
-        path = tmp_path / "lcr.txt"
-        path.write_text("".join(f"{x:.9g};{abs(v):.9g};{np.degrees(np.angle(v)):.9g}\n" for x, v in zip(f, z)))
-        with pytest.raises(MissingColumnError, match=message):
-            eisfit.read(path)
-        (s,) = eisfit.read(path, columns={"frequency": 0, "modulus": 1, "phase": 2})
-        np.testing.assert_allclose(s.z, z, rtol=1e-7)
+    path.write_text("".join(f"{x:.9g};{abs(v):.9g};{np.degrees(np.angle(v)):.9g}\n" for x, v in zip(f, arc)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        (s,) = eisfit.read(path)
+        assert "--columns frequency=0,modulus=1,phase=2 reads it" in s.meta["columns_rule"]
+        assert any(flag.startswith("columns-modulus-phase") for flag in eisfit.fit(s, circuit="R0-p(R1,CPE1)").flags)
     pairs = tmp_path / "pairs.txt"
     arcs = [30 * k + 100 / (1 + 1j * 2 * np.pi * f * 1e-4 * k) for k in range(1, 6)]
     pairs.write_text("".join("\t".join(f"{a[i].real:.9g}\t{-a[i].imag:.9g}" for a in arcs) + "\n" for i in range(f.size)))

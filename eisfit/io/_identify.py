@@ -61,9 +61,6 @@ HINT = ("pass columns={'frequency': i, 'real': j, 'imag': k} (0-based), or on th
         "y_real, y_imag)")
 
 
-MODULUS_OVER_PHASE = 100.0  # a column bounded by ±90 beside one reaching 100x more: a phase beside |Z|, not Z''
-
-
 def _ambiguous(path: Path | str | None, what: str) -> MissingColumnError:
     return MissingColumnError(path, f"headerless table: {what}; {HINT}")
 
@@ -423,12 +420,6 @@ def identify_columns(values: np.ndarray, path: Path | str | None = None) -> tupl
     if a in phases and np.any(rest[a] < 0) and np.all(rest[b] > 0):
         raise _ambiguous(path, f"column {a + 1} is signed and bounded by ±90: it could be Z'' (then "
                          f"column {b + 1} is Z', out of the usual order) or a phase (column {b + 1} |Z|)")
-    for m, p in ((a, b), (b, a)):
-        if p in phases and np.all(rest[m] > 0) and np.max(rest[m]) > MODULUS_OVER_PHASE * np.max(np.abs(rest[p])):
-            raise _ambiguous(path, f"column {p + 1} lies within ±{'90' if phases[p] == 'deg' else 'pi/2'} while "
-                             f"column {m + 1} reaches {np.max(rest[m]):.4g}: |Z| and a phase in {phases[p]} "
-                             f"(--columns frequency={freq[0]},modulus={m},phase={p}), or Z' and Z'' of an "
-                             "impedance whose Z'' stays below 1 % of Z'")
     real, imag, why = _order_real_imag(a, b, rest, None, None, cols[freq[0]], path)
     index.update(real=real, imag=imag)
     rules.append(f"Z' = column {real + 1}, Z'' = column {imag + 1} ({why})")
