@@ -2737,7 +2737,7 @@ def _draw_evolution_panel(ax, panel: EvolutionPanel, cells: Sequence[str] = ()) 
         ax.plot(px[pf & shown], pv[pf & shown], "o", ms=_MARKER_PT + 4, mfc="none", mec="red", mew=0.9,
                 label="problem flag or arc swap", rasterized=many)
     for gap, marker, label in ((pu, "X", "unresolved"), (pl, "v", LOW_N_LABEL),
-                               (pd, "P", "undetermined (s.e. >= value or unknown)"),
+                               (pd, "P", UNDETERMINED_LABEL),
                                (pa, "D", "no area given"), (pn, "|", "not fitted")):
         if gap.any():  # issue 13: a value the data do not give is a gap, marked on the panel's x axis
             # (on the spine, not inside: at the foot of the data range it read as a low value); filled
@@ -2771,6 +2771,8 @@ def _mark_extrapolated(ax, x, y, extrapolated, ms: float, colour, marker: str, r
 
 
 LOW_N_LABEL = "low n (< 0.6): no capacitance"
+UNDETERMINED_LABEL = "undetermined (s.e. >= value or unknown, or by a flag)"  # a flag: multimodal, arc-numbering,
+# series-holds-arc, stderr-spans-range, noise-dominated (a multimodal R0 of 6.25 +- 0.025 ohm had read "s.e. >= value")
 LOG_SCALE_ABOVE_DECADES = 1.5  # a capacitance panel whose values span more decades than this is drawn on a log scale
 
 

@@ -347,7 +347,7 @@ def test_evolution_leaves_a_gap_where_the_stderr_exceeds_the_value():
     np.testing.assert_array_equal(np.isnan(y), vague)
     plus = [l for l in ax.get_lines() if l.get_marker() == "P"]
     assert len(plus) == 1 and len(plus[0].get_xdata()) == sum(vague)
-    assert "undetermined (s.e. >= value or unknown)" in [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "undetermined (s.e. >= value or unknown, or by a flag)" in [t.get_text() for t in ax.get_legend().get_texts()]
     lo, hi = ax.get_ylim()
     shown = [(r.values["R0"], r.stderr["R0"]) for r, v in zip(camp.results, vague) if not v]
     assert lo >= min(v - s for v, s in shown) - 0.1 * (hi - lo)  # no hidden bar reaches below
