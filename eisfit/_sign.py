@@ -12,7 +12,9 @@ The rule here looks where the sign is physically fixed instead:
    imaginary part is at least 5 % of |Z| (a phase of about 3 degrees or more) count:
    a spectrum that ends on a resistive plateau has only noise there. The sign held by
    at least 70 % of the lowest-frequency fifth of these points (at least 3) is taken
-   as the capacitive sign.
+   as the capacitive sign. Where fewer than 3 points reach 5 % of |Z| but the largest |Z''|
+   is at least 0.5 % of |Z| (a small arc on a large series resistance), the points of at
+   least 25 % of that largest |Z''| are those points (:func:`_small_arc_points`).
 2. **Arc shape.** Among the points with that sign, Z' must not fall toward low
    frequency (an arc or a tail moves to larger Z' as f decreases; a series
    inductance or a pseudo-inductive loop does not). The median Z' of the lowest
@@ -47,11 +49,18 @@ def capacitive_sign(frequency_Hz: np.ndarray, real_ohm: np.ndarray, imag: np.nda
     f = np.asarray(frequency_Hz, dtype=float)
     re_part = np.asarray(real_ohm, dtype=float)
     y = np.asarray(imag, dtype=float)
-    significant = np.flatnonzero(np.abs(y) >= SIGNIFICANT_SHARE_OF_MODULUS * np.hypot(re_part, y))
+    modulus = np.hypot(re_part, y)
+    significant = np.flatnonzero(np.abs(y) >= SIGNIFICANT_SHARE_OF_MODULUS * modulus)
     significant = significant[y[significant] != 0]
+    criterion = "|Z''| >= 5 % of |Z|"
     if significant.size < MIN_LOW_POINTS:
-        return 0, (f"only {significant.size} of {f.size} points have an imaginary part of 5 % of |Z| "
-                   "or more")
+        small_arc = _small_arc_points(y, modulus)
+        if small_arc is None:
+            return 0, (f"only {significant.size} of {f.size} points have an imaginary part of 5 % of |Z| "
+                       "or more")
+        significant = small_arc
+        criterion = (f"|Z''| >= 25 % of its largest (a small arc: {100 * np.max(np.abs(y)) / np.median(modulus):.2g} "
+                     "% of |Z| at most)")
     order = significant[np.argsort(f[significant], kind="stable")]
     inductance = _inductance_alone(f[order], re_part[order], y[order])
     if inductance is not None:
@@ -65,14 +74,31 @@ def capacitive_sign(frequency_Hz: np.ndarray, real_ohm: np.ndarray, imag: np.nda
         sign = -1
     else:
         return 0, (f"low-frequency end mixed ({share_positive:.0%} of the {low.size} lowest-frequency "
-                   "values with |Z''| >= 5 % of |Z| positive)")
+                   f"values with {criterion} positive)")
     words = "positive" if sign > 0 else "negative"
     low_text = (f"low-frequency end: {max(share_positive, 1 - share_positive):.0%} of the {low.size} "
-                f"lowest-frequency values with |Z''| >= 5 % of |Z| {words}")
+                f"lowest-frequency values with {criterion} {words}")
     arc_ok, arc_text = _arc_rises_toward_low_frequency(f, re_part, y, sign)
     if not arc_ok:
         return 0, f"{low_text}, but {arc_text}"
     return sign, f"{low_text}; arc shape: {arc_text}"
+
+
+SMALL_ARC_SHARE_OF_MODULUS = 0.005  # a largest |Z''| of 0.5 % of |Z| or more: a small arc on a large series R
+SMALL_ARC_SHARE_OF_PEAK = 0.25  # ... whose points are those of 25 % of that largest |Z''| or more
+
+
+def _small_arc_points(y: np.ndarray, modulus: np.ndarray) -> np.ndarray | None:
+    """The points that judge the sign where fewer than 3 reach 5 % of |Z|: a small arc on a
+    large series resistance (an electrolyte-dominated cell: -Z'' at most 1.6 % of |Z|, 0 of 81
+    points at 5 %, the warning on every command), its largest |Z''| at least 0.5 % of the median
+    |Z| (above a resistor's noise), its points those of 25 % of that largest or more, nonzero
+    (at least 3); None otherwise."""
+    peak = float(np.max(np.abs(y))) if y.size else 0.0
+    if not peak >= SMALL_ARC_SHARE_OF_MODULUS * float(np.median(modulus)):
+        return None
+    points = np.flatnonzero((np.abs(y) >= SMALL_ARC_SHARE_OF_PEAK * peak) & (y != 0))
+    return points if points.size >= MIN_LOW_POINTS else None
 
 
 INDUCTIVE_RISE = 2.0  # |Z''| of the highest-frequency third at least this times the lowest third's

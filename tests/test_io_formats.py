@@ -766,3 +766,29 @@ def test_the_sign_rule_s_median_is_numpy_s():
             values = rng.standard_normal(n) * 10 ** rng.uniform(-3, 6)
             assert _median(values) == float(np.median(values))
 
+
+
+def test_the_sign_of_a_small_arc_on_a_large_series_resistance_is_decided(tmp_path):
+    """An electrolyte-dominated cell (a 0.08 ohm arc on 1.43 ohm: -Z'' at most 1.5 % of |Z|, no
+    point at the 5 % the sign rule asks) had the 'could not be decided' warning on every
+    command: its points of 25 % of the largest |Z''| or more decide it, stored either way; a
+    resistor whose Z'' is noise (0.01 % of |Z|) still says it cannot tell."""
+    f = np.logspace(5, -3, 81)
+    z = 1.425 + 0.08 / (1 + (2j * np.pi * f * 0.3) ** 0.8)
+    noise = 2e-5 * np.random.default_rng(1).standard_normal(f.size)
+    for flipped, stored in ((False, z.imag + noise), (True, -(z.imag + noise))):
+        path = tmp_path / "small.csv"
+        path.write_text("freq,Z_real,Z_imag\n" + "".join(f"{a:.12g},{b:.12g},{c:.12g}\n" for a, b, c in zip(f, z.real, stored)))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            (s,) = eisfit.read(path)
+        said = " ".join(str(w.message) for w in caught)
+        assert "could not be decided" not in said
+        assert ("holds -Z''" in said) is flipped  # a flip the data decide is said
+        np.testing.assert_allclose(s.z.imag, z.imag + noise, atol=1e-12)
+        assert "a small arc" in s.meta["imag_sign_rule"]
+    flat = tmp_path / "resistor.csv"
+    flat.write_text("freq,Z_real,Z_imag\n" + "".join(f"{a:.12g},{100.0 + 1e-3 * k:.12g},{1e-2 * n:.12g}\n"
+                                                      for k, (a, n) in enumerate(zip(f, noise / 2e-5))))
+    with pytest.warns(UserWarning, match="could not be decided"):
+        eisfit.read(flat)
