@@ -2220,6 +2220,7 @@ def plot_campaign_nyquist(camp: CampaignLike, ax: Axes | None = None, area_norma
     factor, prefix = _ohm_prefix(max((e for j, e in enumerate(extents) if j not in outliers), default=1.0))
     z_ = _np.concatenate([r.z * _camp_area(camp, k, area_normalised) for k, r in framed] or [_np.empty(0)]) / factor
     re_, im_ = z_.real, -z_.imag  # one array per spectrum joined (a Python loop per point had built them)
+    high_end = _np.concatenate([_upper_half_in_log(r.frequency) for _, r in framed] or [_np.empty(0, bool)])
     frame = _capacitive_frame(re_, im_)
     unit = _impedance_unit(area_normalised, prefix, explained=False)
     beyond = ""
@@ -2245,8 +2246,10 @@ def plot_campaign_nyquist(camp: CampaignLike, ax: Axes | None = None, area_norma
     if frame:
         ax.set_xlim(*frame[0])
         ax.set_ylim(*frame[1])
-        inductive = (f"inductive tail (−Z'' to {float(im_.min()):.3g} {unit}) clipped"
-                     if im_.size and float(im_.min()) < frame[1][0] else "")
+        inductive = ""
+        if im_.size and float(im_.min()) < frame[1][0]:  # an inductive tail lies at the high-frequency end
+            what = "inductive tail" if high_end[int(_np.argmin(im_))] else "points below the real axis"
+            inductive = f"{what} (−Z'' to {float(im_.min()):.3g} {unit}) clipped"
         note = "\n".join(part for part in (inductive, beyond, note) if part)
     else:
         ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]))
@@ -2304,6 +2307,16 @@ def _flagged_outliers(extents: Sequence[float], results: Sequence[Any]) -> set[i
     out = {j for j, (e, r) in enumerate(zip(extents, results))
            if _np.isfinite(e) and e > limit and whole_fit_problems(getattr(r, "flags", ()))}
     return out if len(out) < len(finite) / 2 else set()
+
+
+def _upper_half_in_log(frequency) -> "_np.ndarray":
+    """Which points lie in the upper half of their sweep's frequency range (log scale): where
+    an inductive tail is (a noisy point below the real axis at 0.02 Hz had been called one)."""
+    f = _np.asarray(frequency, dtype=float)
+    if f.size == 0:
+        return _np.zeros(0, bool)
+    lo, hi = _np.log10(f.min()), _np.log10(f.max())
+    return _np.log10(f) >= 0.5 * (lo + hi)
 
 
 def _points_frame(re, im):
@@ -2979,7 +2992,7 @@ def plot_campaign_fits(camp: CampaignLike, fig: Figure | SubFigure | None = None
     common_file = next(iter(files)) if len(files) == 1 else None
     ends = _common_ends([_panel_name(camp.checkpoints[k], common_file is not None) for k, _ in shown])
     titled = []  # (panel, checkpoint index, suffix) for the titles sized once the panels are placed
-    deepest = None  # the lowest -Z'' of a clipped inductive tail
+    deepest = None  # (the lowest -Z'' of a clipped tail, whether it lies at the high-frequency end: inductive)
     for i, (k, r, scale, frame) in enumerate(drawn):
         ax_ = fig.add_subplot(n_rows, n_cols, i + 1)
         _, zf = _camp_dense_fit(r)
@@ -2990,7 +3003,8 @@ def plot_campaign_fits(camp: CampaignLike, fig: Figure | SubFigure | None = None
             ax_.set_xlim(*frame[0])
             ax_.set_ylim(*frame[1])
             tail = float(_np.min(-r.z.imag * scale))
-            deepest = tail if deepest is None else min(deepest, tail)
+            if deepest is None or tail < deepest[0]:
+                deepest = (tail, bool(_upper_half_in_log(r.frequency)[int(_np.argmin(-r.z.imag))]))
         else:
             ax_.set_ylim(bottom=min(0.0, ax_.get_ylim()[0]))
         ax_.locator_params(axis="x", nbins=3)  # small panels: a few readable ticks (and a faster layout)
@@ -3007,7 +3021,8 @@ def plot_campaign_fits(camp: CampaignLike, fig: Figure | SubFigure | None = None
             ax_.set_xlabel(f"Z' / {unit}")
         _style(ax_)
     source = f" of {_file_name(common_file)}" if common_file else ""
-    clipped = (f"inductive tails clipped (−Z'' down to {deepest:.3g} {unit})" if deepest is not None else "")
+    clipped = (f"{'inductive tails' if deepest[1] else 'points below the real axis'} clipped (−Z'' down to "
+               f"{deepest[0]:.3g} {unit})" if deepest is not None else "")
     notes = "; ".join(part for part in (clipped, note) if part)
     fig.suptitle(_wrapped(f"Nyquist fits per checkpoint{source}: data (points), fit (line)"
                           + (f"; {notes}" if notes else ""), _width_pt(fig) - 2 * _PAD_PT), fontsize=FONT_PT)

@@ -4,6 +4,7 @@ at most 20 spectra per overlay."""
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 
 import matplotlib
@@ -1108,6 +1109,23 @@ def test_campaign_nyquist_is_framed_on_the_arcs_below_a_deep_inductive_tail():
     tallest = max(float(np.max(-r.z.imag)) for r in camp.results)
     assert -0.1 * tallest < lo < 0 and tallest < hi < 1.2 * tallest
     assert "inductive tail" in ax.get_title() and "clipped" in ax.get_title()
+
+
+def test_campaign_nyquist_names_a_deep_low_frequency_point_no_inductive_tail():
+    """A spectrum failing Lin-KK with one noisy point far below the real axis at 0.02 Hz: the
+    overlay still frames the arcs, but the title had called that point an "inductive tail";
+    it says points below the real axis were clipped."""
+    f = np.logspace(4, -1.7, 40)
+    spectra = []
+    for k in range(3):
+        z = 0.25 + 0.1 / (1 + (2j * np.pi * f * 1e-3) ** 0.9) + 0.2 / (1 + (2j * np.pi * f * 1.0) ** 0.8)
+        z[-1] = z[-1].real + 0.9j  # -Z'' = -0.9 ohm at the lowest frequency
+        spectra.append(Spectrum(f, z, meta={"label": f"noisy#{k}", "time_h": float(k), "imag_sign": "negative"}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        camp = eisfit.fit_campaign(spectra, circuit="R0-p(R1,CPE1)-p(R2,CPE2)", cache_dir=False, progress=False)
+    title = eisfit.plotting.plot_campaign_nyquist(camp).get_title()
+    assert "points below the real axis" in title and "clipped" in title and "inductive tail" not in title
 
 
 def test_campaign_fit_titles_name_sweep_and_time_inside_the_figure_and_ticks_do_not_overlap():
