@@ -2535,8 +2535,8 @@ def _evolution_point_reader():
     """The function that gives one checkpoint's point of one evolution panel (see
     :func:`_camp_series`), with its own memory of each circuit's apex flags."""
     from .analysis.quality import undetermined
-    from .fitting.flags import (APEX_OUTSIDE_RANGE, UNDETERMINING_FLAGS, apex_outside_range_flags,
-                                low_n_capacitance_keys, reads_undetermined, unresolved_keys)
+    from .analysis.derived import APEX_OUTSIDE_RANGE, apex_outside_range_flags
+    from .fitting.flags import UNDETERMINING_FLAGS, low_n_capacitance_keys, reads_undetermined, unresolved_keys
 
     apex_flags: dict[tuple[str, str], str | None] = {}  # a resistor's apex flag, per circuit
 

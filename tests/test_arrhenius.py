@@ -167,6 +167,25 @@ def test_values_the_data_do_not_determine_stay_out_of_the_line():
     assert no_se.loc[0, "n_points"] == T_K.size and no_se.loc[0, "n_undetermined"] == 0
 
 
+def test_a_line_through_points_whose_arc_peaks_outside_the_data_says_so():
+    """A pellet's bulk arc above f_max at its two hottest temperatures (flag
+    fapex-outside-range:CPE1): those R1 follow the arc's assumed shape beyond the data, and the
+    Arrhenius line through them had said nothing. The line keeps them (they are determined)
+    and its note counts them; R2's line, whose arc stays inside, has no such note. The table's
+    circuit may be a library name."""
+    df = _campaign_table()
+    df["circuit"] = "blocking-pellet"
+    df["flags"] = ""
+    df.loc[df.index[-2:], "flags"] = "fapex-outside-range:CPE1;series-holds-arc:R0"
+    out = arrhenius_table(df, ["R1", "R2", "R1+R2"], roles={"R1": "bulk", "R2": "grain boundary"})
+    assert out.loc[0, "n_points"] == T_K.size and out.loc[0, "ea_eV"] == pytest.approx(0.35, rel=1e-9)
+    assert f"2 of its {T_K.size} points extrapolated: the arc of R1 peaks outside" in out.loc[0, "note"]
+    assert "extrapolated" not in out.loc[1, "note"]
+    assert "an arc of R1+R2 peaks outside" in out.loc[2, "note"]
+    df["circuit"] = "no-such-circuit-file.toml"  # a circuit that no longer loads: no note, no error
+    assert "extrapolated" not in arrhenius_table(df, ["R1"]).loc[0, "note"]
+
+
 def test_campaign_table_without_temperatures_is_a_clear_error():
     df = _campaign_table().drop(columns=["temperature_C"])
     with pytest.raises(DataError, match="temperature_C or temperature_K"):

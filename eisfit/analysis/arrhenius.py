@@ -54,6 +54,7 @@ text and figure made from it:
 """
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from dataclasses import asdict, dataclass
@@ -61,11 +62,13 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from ..errors import DataError
+from ..errors import CircuitError, DataError
+from ..model import load_circuit
 from ..model.circuit import resistance_names
 from ..units import (KELVIN_AT_0C, CelsiusAsKelvinWarning, celsius_as_kelvin_note, format_value,
                      warn_if_celsius_as_kelvin)
-from .derived import INTERFACE_ROLES, SERIES_HOLDS_ARC_FLAG, SIGMA_TOTAL_KEY, total_conductivity_inputs
+from .derived import (INTERFACE_ROLES, SERIES_HOLDS_ARC_FLAG, SIGMA_TOTAL_KEY, apex_outside_range_flags,
+                      total_conductivity_inputs)
 from .quality import undetermined
 
 __all__ = [
@@ -533,7 +536,9 @@ def arrhenius_table(
         row["barely_temperature_dependent"] = barely_temperature_dependent(
             row["ea_eV"], row["ea_stderr_eV"], res.ea_of_constant_eV, res.mean_temperature_K)
         row["note"] = "; ".join(filter(None, [_note(row, law_made, res.mean_temperature_K),
-                                              _held_note(name, n_held), celsius]))
+                                              _held_note(name, n_held),
+                                              _extrapolated_note(name, int(np.sum(ok & _extrapolated(table, name))),
+                                                                 int(ok.sum())), celsius]))
         rows.append(row)
     return pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
 
@@ -635,6 +640,43 @@ def _holding_arc(table: Any, name: str) -> np.ndarray:
         return np.zeros(len(table), bool)
     return np.array([bool(wanted & set(f.split(";") if isinstance(f, str) else f or ())) for f in table["flags"]],
                     dtype=bool)
+
+
+def _extrapolated(table: Any, name: str) -> np.ndarray:
+    """Which rows of ``table`` flag the arc of a resistance of row ``name`` (``"R1"``,
+    ``"R1+R2"``) ``fapex-outside-range``: its apex lies outside the fitted frequencies, and its
+    R follows the arc's shape beyond the data (:func:`~eisfit.analysis.derived.apex_outside_range_flags`,
+    by each row's circuit)."""
+    if "flags" not in table.columns or "circuit" not in table.columns:
+        return np.zeros(len(table), bool)
+    parts = [p.strip() for p in name.split("+")]
+    out = []
+    for circuit, flags in zip(table["circuit"], table["flags"]):
+        apex = _apex_flags_of(circuit) if isinstance(circuit, str) else {}
+        wanted = {apex.get(p) for p in parts} - {None}
+        out.append(bool(wanted & set(flags.split(";") if isinstance(flags, str) else flags or ())))
+    return np.array(out, dtype=bool)
+
+
+@functools.lru_cache(maxsize=16)
+def _apex_flags_of(circuit: str) -> dict[str, str]:
+    """:func:`~eisfit.analysis.derived.apex_outside_range_flags` of a table's ``circuit``
+    entry: a library name (``blocking-pellet``), a file or a circuit string; {} where it names
+    none (a circuit file since moved)."""
+    try:
+        return apex_outside_range_flags(load_circuit(circuit).circuit.string)
+    except CircuitError:
+        return {}
+
+
+def _extrapolated_note(name: str, n_extrapolated: int, n_points: int) -> str:
+    """The note of a line through points whose arc peaks outside the measured range (a bulk
+    arc above f_max at the highest temperatures: those points had stood in the line unmarked)."""
+    if not n_extrapolated:
+        return ""
+    arcs = "the arc of" if "+" not in name else "an arc of"
+    return (f"{n_extrapolated} of its {n_points} points extrapolated: {arcs} {name} peaks outside the measured range "
+            "there (fapex-outside-range), its R following the arc's assumed shape beyond the data")
 
 
 def _held_note(name: str, n_held: int) -> str:

@@ -37,7 +37,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from ..model.circuit import Arc
+from ..model.circuit import Arc, circuit_of
 from ..model.elements import APEX_KINDS, ELEMENT_ARC_KINDS, WARBURG_KINDS
 from ..model.parser import Leaf, series_chain
 
@@ -237,6 +237,16 @@ def has_conductivity(resistor: str, roles: Mapping[str, str], series_resistors: 
     conductivity, nor has a resistor inside a branch that is no arc."""
     role = roles.get(resistor)
     return role in ELECTROLYTE_ROLES or (role is None and resistor in series_resistors)
+
+
+APEX_OUTSIDE_RANGE = "fapex-outside-range"  # flag of an arc whose apex lies outside the fitted range: its R extrapolated
+
+
+def apex_outside_range_flags(circuit) -> dict[str, str]:
+    """The flag ``fapex-outside-range:<C>`` that says an arc's resistance is extrapolated (its
+    apex frequency outside the fitted range), by resistance name, for each arc of the circuit
+    string ``circuit`` (a result's ``circuit``)."""
+    return {a.resistor: f"{APEX_OUTSIDE_RANGE}:{a.capacitive}" for a in circuit_arcs(circuit_of(circuit), branches=True)}
 
 
 SERIES_HOLDS_ARC_FLAG = "series-holds-arc"  # flag of a series R that also holds an unresolved arc's R

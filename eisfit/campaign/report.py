@@ -9,8 +9,9 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping, Sequence
 
+from ..analysis.derived import apex_outside_range_flags
 from ..analysis.quality import undetermined
-from ..fitting.flags import (apex_outside_range_flags, by_severity, explain_flag, flag_name, marked_flags, problems,
+from ..fitting.flags import (by_severity, explain_flag, flag_name, marked_flags, problems,
                              reads_undetermined, unresolved_keys)
 from ..fitting.report import columns_lines, one_sided_reading
 from ..fitting.result import fitted_indices, results_field

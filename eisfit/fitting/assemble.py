@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
-from ..analysis.derived import (ELEMENT_QUANTITY_KINDS, SERIES_HOLDS_ARC_FLAG, arc_tau_s, capacitance_outside_role,
-                               circuit_arcs, derived_quantities, derived_quantities_batch, guess_roles,
+from ..analysis.derived import (APEX_OUTSIDE_RANGE, ELEMENT_QUANTITY_KINDS, SERIES_HOLDS_ARC_FLAG, arc_tau_s,
+                               capacitance_outside_role, circuit_arcs, derived_quantities, derived_quantities_batch, guess_roles,
                                one_parameter_quantities, permittivity_unphysical, quantity_inputs,
                                series_holding_arc)
 from ..analysis.kk import KK_MIN_POINTS
@@ -24,7 +24,7 @@ from ..model import Arc, CircuitDefinition
 from ..model.elements import APEX_KINDS, ELEMENT_ARC_KINDS, ELEMENTS, element_apex_hz, gs_phi_saturated
 from ..model.parser import Leaf, Series, leaves, parallels, series_chain
 from ..spectrum import Spectrum, padded_points
-from .flags import (APEX_OUTSIDE_RANGE, ARC_NUMBERING_FLAG, NOISE_DOMINATED_FLAG, PROFILE_OPEN_FLAG, SPANS_RANGE_FLAG,
+from .flags import (ARC_NUMBERING_FLAG, NOISE_DOMINATED_FLAG, PROFILE_OPEN_FLAG, SPANS_RANGE_FLAG,
                     WARBURG_COEFFICIENT_SUFFIX, flag_details, unresolved_keys, unresolved_names)
 from .profile import (DIFFUSION_EDGE_FACTOR, arcs_at_blocked_low_edge, diffusion_times,
                       open_towards_infinite_length)

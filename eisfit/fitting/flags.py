@@ -362,18 +362,7 @@ def arcs_not_told_apart(flags: Iterable[str]) -> set[str]:
     return {name for detail in flag_details(flags, "arcs-unresolved") for name in detail.split(",") if name}
 
 
-APEX_OUTSIDE_RANGE = "fapex-outside-range"
 EXTRAPOLATED_LABEL = "extrapolated (arc apex outside the measured range)"  # what the flag means for an arc's R
-
-
-def apex_outside_range_flags(circuit) -> dict[str, str]:
-    """The flag ``fapex-outside-range:<C>`` that says an arc's resistance is extrapolated (its
-    apex frequency outside the fitted range), by resistance name, for each arc of the circuit
-    string ``circuit`` (a result's ``circuit``)."""
-    from ..analysis.derived import circuit_arcs
-    from ..model.circuit import circuit_of
-
-    return {a.resistor: f"{APEX_OUTSIDE_RANGE}:{a.capacitive}" for a in circuit_arcs(circuit_of(circuit), branches=True)}
 
 
 LOW_N_CAPACITANCE_SUFFIXES = ("_ceff_", "_eps_r")  # derived keys read as a capacitance of their element

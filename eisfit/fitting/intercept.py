@@ -18,11 +18,11 @@ from typing import Any, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
-from ..analysis.derived import SERIES_HOLDS_ARC_FLAG, circuit_arcs, fastest_arc, series_apex_elements
+from ..analysis.derived import (APEX_OUTSIDE_RANGE, SERIES_HOLDS_ARC_FLAG, circuit_arcs, fastest_arc,
+                                series_apex_elements)
 from ..analysis.quality import undetermined
 from ..model.circuit import Circuit, circuit_of
 from ..units import format_value
-from .flags import APEX_OUTSIDE_RANGE
 
 INTERCEPT_KEY = "hf_intercept_ohm"
 INTERCEPT_ASR_KEY = "hf_intercept_asr_ohm_cm2"

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import math
 
+from ..analysis.derived import apex_outside_range_flags
 from ..analysis.quality import undetermined
 from .flags import (ARC_NUMBERING_FLAG, EXTRAPOLATED_LABEL, NOISE_DOMINATED_FLAG, PROFILE_OPEN_FLAG, SPANS_RANGE_FLAG,
-                    apex_outside_range_flags, by_severity, flag_detail, flag_details, flag_name, holds_arc,
+                    by_severity, flag_detail, flag_details, flag_name, holds_arc,
                     low_n_capacitance_keys, reads_undetermined, undetermined_reason, unresolved_keys)
 from .intercept import intercept_text
 from .intervals import interval_end
