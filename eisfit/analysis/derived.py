@@ -239,14 +239,15 @@ def has_conductivity(resistor: str, roles: Mapping[str, str], series_resistors: 
     return role in ELECTROLYTE_ROLES or (role is None and resistor in series_resistors)
 
 
-APEX_OUTSIDE_RANGE = "fapex-outside-range"  # flag of an arc whose apex lies outside the fitted range: its R extrapolated
+APEX_OUTSIDE_RANGE = "fapex-outside-range"  # flag of an arc whose apex lies outside the fitted range (R extrapolated)
 
 
 def apex_outside_range_flags(circuit) -> dict[str, str]:
     """The flag ``fapex-outside-range:<C>`` that says an arc's resistance is extrapolated (its
     apex frequency outside the fitted range), by resistance name, for each arc of the circuit
     string ``circuit`` (a result's ``circuit``)."""
-    return {a.resistor: f"{APEX_OUTSIDE_RANGE}:{a.capacitive}" for a in circuit_arcs(circuit_of(circuit), branches=True)}
+    arcs = circuit_arcs(circuit_of(circuit), branches=True)
+    return {a.resistor: f"{APEX_OUTSIDE_RANGE}:{a.capacitive}" for a in arcs}
 
 
 SERIES_HOLDS_ARC_FLAG = "series-holds-arc"  # flag of a series R that also holds an unresolved arc's R

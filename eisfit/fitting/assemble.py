@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import numpy as np
 
 from ..analysis.derived import (APEX_OUTSIDE_RANGE, ELEMENT_QUANTITY_KINDS, SERIES_HOLDS_ARC_FLAG, arc_tau_s,
-                               capacitance_outside_role, circuit_arcs, derived_quantities, derived_quantities_batch, guess_roles,
-                               one_parameter_quantities, permittivity_unphysical, quantity_inputs,
+                               capacitance_outside_role, circuit_arcs, derived_quantities, derived_quantities_batch,
+                               guess_roles, one_parameter_quantities, permittivity_unphysical, quantity_inputs,
                                series_holding_arc)
 from ..analysis.kk import KK_MIN_POINTS
 from ..analysis.quality import (MISFIT_RATIO, data_kk_consistent, is_lack_of_fit, kk_noise_level,
