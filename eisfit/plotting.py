@@ -2220,7 +2220,6 @@ def plot_campaign_nyquist(camp: CampaignLike, ax: Axes | None = None, area_norma
     factor, prefix = _ohm_prefix(max((e for j, e in enumerate(extents) if j not in outliers), default=1.0))
     z_ = _np.concatenate([r.z * _camp_area(camp, k, area_normalised) for k, r in framed] or [_np.empty(0)]) / factor
     re_, im_ = z_.real, -z_.imag  # one array per spectrum joined (a Python loop per point had built them)
-    high_end = _np.concatenate([_upper_half_in_log(r.frequency) for _, r in framed] or [_np.empty(0, bool)])
     frame = _capacitive_frame(re_, im_)
     unit = _impedance_unit(area_normalised, prefix, explained=False)
     beyond = ""
@@ -2248,6 +2247,7 @@ def plot_campaign_nyquist(camp: CampaignLike, ax: Axes | None = None, area_norma
         ax.set_ylim(*frame[1])
         inductive = ""
         if im_.size and float(im_.min()) < frame[1][0]:  # an inductive tail lies at the high-frequency end
+            high_end = _np.concatenate([_upper_half_in_log(r.frequency) for _, r in framed])
             what = "inductive tail" if high_end[int(_np.argmin(im_))] else "points below the real axis"
             inductive = f"{what} (−Z'' to {float(im_.min()):.3g} {unit}) clipped"
         note = "\n".join(part for part in (inductive, beyond, note) if part)

@@ -49,10 +49,9 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from ._processes import map_jobs
-from .analysis.derived import INTERFACE_FROM_F_PER_CM2, arc_tau_s, capacitance_bands, guess_roles
+from .analysis.derived import APEX_OUTSIDE_RANGE, INTERFACE_FROM_F_PER_CM2, arc_tau_s, capacitance_bands, guess_roles
 from .analysis.quality import MISFIT_RATIO, kk_noise_level, lack_of_fit_ratio as quality_lack_of_fit_ratio
 from .errors import DataError, EisfitError, FitError
-from .analysis.derived import APEX_OUTSIDE_RANGE
 from .fitting.flags import PROFILE_OPEN_FLAG
 from .fitting.intercept import InterceptOnly, intercept_only
 from .model import load_circuit

@@ -313,10 +313,7 @@ class DRTResult:
         and ``eisfit drt`` prints it beside R_pol."""
         if not self.r_pol_ohm > 0:
             return 0.0
-        open_ohm = float(np.sum(self.peaks["R_ohm"][~self.peaks["closed"].astype(bool)])) if len(self.peaks) else 0.0
-        if self.peaks_outside is not None and len(self.peaks_outside):
-            open_ohm += float(np.sum(self.peaks_outside["R_ohm"]))
-        return min(open_ohm / self.r_pol_ohm, 1.0)
+        return min(_open_ohm(self.peaks, self.peaks_outside) / self.r_pol_ohm, 1.0)
 
     @property
     def kk_violation(self) -> bool:
@@ -565,6 +562,15 @@ def _auto_lambda(system: _System, lambdas: np.ndarray) -> tuple[float, float]:
 
 
 # ----------------------------------------------------------------------- peaks
+def _open_ohm(peaks: Any, outside: Any) -> float:
+    """The resistance (ohm) in peaks the data do not close: the open ones of ``peaks`` and
+    every one of ``outside`` (beyond the measured range; None: none)."""
+    open_ohm = float(np.sum(peaks["R_ohm"][~peaks["closed"].astype(bool)])) if len(peaks) else 0.0
+    if outside is not None and len(outside):
+        open_ohm += float(np.sum(outside["R_ohm"]))
+    return open_ohm
+
+
 def peak_nodes(tau_s: np.ndarray, gamma: np.ndarray, local_scale_ohm: Any = None) -> list[int]:
     """Grid indices of the peaks of gamma, increasing.
 
@@ -1358,21 +1364,21 @@ def _make_result(spectrum, tau, solution: _Solution, weighting, kk) -> DRTResult
             if rule == "user" and not strong else None)  # each computes lambda 'auto': one is enough
     if strong or weak:
         notes.append(strong or weak)
-    elif rms > _MISFIT_RMS_PCT:
+    none_determined = False  # no row's resistance is determined by these data
+    if not (strong or weak) and rms > _MISFIT_RMS_PCT:  # its peaks are not the data's processes
         notes.append(_misfit_note(spectrum, x, weighting, rms, r_pol, use_l, use_c) + " (determined = no in "
                      "every row)")
-        # its peaks are not the data's processes: no row's resistance is determined by them
-        peaks = peaks.assign(determined=False)
-        outside = outside.assign(determined=False)
+        none_determined = True
     n_distinct = int(np.unique(f).size)
-    if n_distinct < KK_MIN_POINTS and bool(np.any(peaks["determined"])):
+    if n_distinct < KK_MIN_POINTS and not none_determined and bool(np.any(peaks["determined"])):
         notes.append(f"only {n_distinct} distinct frequencies: too few to tell a distribution's processes apart "
                      f"(or to test the points with Lin-KK, which needs {KK_MIN_POINTS}): the peaks are the "
                      "regularisation's reading, determined = no in every row")
+        none_determined = True
+    if none_determined:
         peaks = peaks.assign(determined=False)
         outside = outside.assign(determined=False)
-    open_ohm = (float(np.sum(peaks["R_ohm"][~peaks["closed"].astype(bool)])) if len(peaks) else 0.0) \
-        + (float(np.sum(outside["R_ohm"])) if len(outside) else 0.0)
+    open_ohm = _open_ohm(peaks, outside)
     if r_pol > 0 and open_ohm > R_POL_OPEN_SHARE * r_pol:
         notes.append(f"R_pol ({r_pol:.4g} ohm) is not determined by these data: {100 * open_ohm / r_pol:.0f} % of "
                      "it lies in peaks they do not close (open at an end of the data, or beyond the measured "

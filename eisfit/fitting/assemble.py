@@ -476,10 +476,9 @@ def unresolved_derived_flags(definition: CircuitDefinition, values: Mapping[str,
                 out.append(f"unresolved:{key}")
         elif gone & set(direct):
             out.append(f"unresolved:{key}")
-        elif gone & set(summed):
-            runaway = beyond_data(sum(values[r] for r in summed), z_max_ohm)
-            if runaway or undetermined(derived[key], derived.get(f"{key}_stderr")):
-                out.append(f"unresolved:{key}")
+        elif gone & set(summed) and _sum_unresolved(sum(values[r] for r in summed), derived[key],
+                                                    derived.get(f"{key}_stderr"), z_max_ohm):
+            out.append(f"unresolved:{key}")
     return out
 
 
@@ -496,9 +495,16 @@ def _unresolved_intercept_flags(circ, values: Mapping[str, float], flags: Sequen
     if found is None or not unresolved_names(flags) & set(found.summed):
         return []
     value = intercept[INTERCEPT_KEY]
-    if not (beyond_data(value, z_max_ohm) or undetermined(value, intercept.get(f"{INTERCEPT_KEY}_stderr"))):
+    if not _sum_unresolved(value, value, intercept.get(f"{INTERCEPT_KEY}_stderr"), z_max_ohm):
         return []
     return [f"unresolved:{key}" for key in (INTERCEPT_KEY, INTERCEPT_ASR_KEY) if key in intercept]
+
+
+def _sum_unresolved(total_ohm: float, value: float, stderr: float | None, z_max_ohm: float) -> bool:
+    """Whether a quantity that takes an unresolved resistance only through a sum of
+    resistances (``total_ohm``) is unresolved itself: the sum runs away (:func:`beyond_data`)
+    or the quantity's ``value`` is not determined (its ``stderr`` unknown or above it)."""
+    return beyond_data(total_ohm, z_max_ohm) or undetermined(value, stderr)
 
 
 def _semi_infinite_coefficient(key: str, flags: Sequence[str]) -> bool:

@@ -201,7 +201,7 @@ def parse_number(text: str, decimal: str = ".") -> float:
             return float(t.replace("D", "e").replace("d", "e"))
         prefixed = _SI_PREFIXED.match(t)
         if prefixed:  # '735.948m', '1.462k': engineering notation (Zahner Thales/Analysis CSV)
-            return float(prefixed[1]) * _SI_FACTOR[prefixed[2]]
+            return float(prefixed[1]) * _NUMBER_SUFFIX[prefixed[2]]
         raise
 
 
@@ -223,8 +223,6 @@ EITHER_DECIMAL = ",."
 _FORTRAN_EXPONENT = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)[dD][+-]?\d+$")
 # a number with an SI prefix as its suffix, no space and no unit: '735.948m', '1.462k', '3.3u'
 _SI_PREFIXED = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)([pnu\u00b5\u03bcmkMG])$")
-_SI_FACTOR = {"p": 1e-12, "n": 1e-9, "u": 1e-6, "\u00b5": 1e-6, "\u03bc": 1e-6, "m": 1e-3, "k": 1e3, "M": 1e6,
-              "G": 1e9}
 
 
 def numeric_fields(line: str, delimiter: str | None, decimal: str) -> list[float] | None:
@@ -1017,6 +1015,7 @@ _SUFFIX_UNIT_RE = re.compile(r"_((?:[kmu\u00b5]?ohms?(?:_cm2)?)|(?:[kmg]?hz)|deg
 _COMMA_UNIT_RE = re.compile(r",\s*([^,]+?)\s*$")  # a unit after a comma: 'f, Hz', "Z', kOhm"
 _WORD_UNIT_RE = re.compile(r"\s+(?:in\s+)?(\S+)$", re.IGNORECASE)  # the last word a unit: "Z' kOhm", "Z' in kOhm"
 _SI_PREFIX = {"": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "m": 1e-3, "u": 1e-6, "\u00b5": 1e-6, "\u03bc": 1e-6}
+_NUMBER_SUFFIX = {**_SI_PREFIX, "n": 1e-9, "p": 1e-12}  # a number's SI suffix ('735.948m', _SI_PREFIXED): n, p too
 _PER_SECOND = re.compile(r"^(?:1/s|1/sec|s\^?-1|s\u207b\u00b9|sec\^?-1)$")
 # a unit spelled out in words, its prefix too: 'kiloHertz', 'kilohm', 'kilo-ohm' ('k-ohm': a symbol)
 _SPELLED_UNIT = re.compile(r"^(?P<prefix>kilo|kil|mega|meg|giga|milli|micro)?-?(?P<base>hertz|ohms?)$")
@@ -1024,7 +1023,8 @@ _SPELLED_PREFIX = {"": 1.0, "kilo": 1e3, "kil": 1e3, "mega": 1e6, "meg": 1e6, "g
                    "micro": 1e-6}
 # an impedance per area: ohm (any prefix) times cm2, mm2 or m2, joined by nothing, a dot, a
 # middle dot, '*', 'x' or '-' ('Ohm cm2', 'Ω·cm²', 'kOhm.cm^2')
-_PER_AREA_UNIT = re.compile(r"^(?P<ohm>.*?(?:ohms?|\u03c9|\u2126|om|\u043e\u043c))[.\u00b7\u22c5*x\u00d7-]?"
+_OHM_WORD = r"(?:ohms?|\u03c9|\u2126|om|\u043e\u043c)"  # ohm as units write it: Ohm, ω, Ω, Om, Ом
+_PER_AREA_UNIT = re.compile(r"^(?P<ohm>.*?" + _OHM_WORD + r")[.\u00b7\u22c5*x\u00d7-]?"
                             r"(?P<area>cm|mm|m)(?:\^?2|\u00b2)$", re.IGNORECASE)
 _CYRILLIC_PREFIX = {"\u043a": "k", "\u041c": "M", "\u043c": "m", "\u043c\u043a": "u"}  # к, М, м, мк
 _OM_TOKEN = re.compile(r"(?:^|[^a-z\u0430-\u044f])[kmg\u00b5u]?(?:om|\u043e\u043c)(?:[^a-z\u0430-\u044f]|$)")  # 'Om·cm'
@@ -1146,7 +1146,7 @@ def other_quantity(unit: str) -> str | None:
     return None
 
 
-_TIMES_LENGTH = re.compile(r"(?:ohms?|\u03c9|\u2126|om|\u043e\u043c)\s*[.\u00b7\u22c5*x\u00d7 -]?\s*(?:cm|mm|m)$",
+_TIMES_LENGTH = re.compile(_OHM_WORD + r"\s*[.\u00b7\u22c5*x\u00d7 -]?\s*(?:cm|mm|m)$",
                            re.IGNORECASE)
 
 
