@@ -3759,6 +3759,22 @@ def _legend_below_within_width(ax, handles, labels, own: bool):
     return legend
 
 
+def _ring_extrapolated(rings: Sequence[tuple[Any, Any, Any]]) -> None:
+    """Grey rings around the points of an Arrhenius plot whose arc peaks outside the measured
+    range (``rings``: (axes, x, y) per line; the line keeps them, its note counts them; a bulk
+    arc above f_max at the hottest temperatures had been drawn like the others), named once in
+    the legend. Rings, not open markers: a campaign's cells are told apart by their markers'
+    fill."""
+    from .fitting.flags import EXTRAPOLATED_LABEL
+
+    named = False
+    for ax, x, y in rings:
+        if len(x):
+            ax.plot(x, y, "o", ms=11, mfc="none", mec="0.45", mew=0.9, zorder=1,
+                    label="_nolegend_" if named else EXTRAPOLATED_LABEL)
+            named = True
+
+
 def plot_arrhenius(camp: CampaignLike, resistances: Sequence[str] | None = None, ax: Axes | None = None,
                    form: str = "sigmaT") -> Axes:
     """Arrhenius plot of a campaign against 1000/T (K-1): log10(sigma / S cm-1) of the
@@ -3787,10 +3803,11 @@ def plot_arrhenius(camp: CampaignLike, resistances: Sequence[str] | None = None,
     kinds = {"sigma": fits["quantity"] == CONDUCTIVITY}
     kinds["asr"] = ~kinds["sigma"]
     axes = {"sigma": ax, "asr": ax.twinx() if kinds["sigma"].any() and kinds["asr"].any() else ax}
+    rings = []  # (axes, x, y) of the extrapolated points, drawn after the lines: the legend names the lines first
     for _, row in fits.iterrows():
         kind = "sigma" if row["quantity"] == CONDUCTIVITY else "asr"
         cell = row["cell"] if "cell" in fits.columns else None
-        t, y, relative = points[(cell, row["resistance"])]
+        t, y, relative, extrapolated = points[(cell, row["resistance"])]
         colour = colours[row["resistance"]]
         fill = ARRHENIUS_CELL_FILLS[cells.index(cell) % len(ARRHENIUS_CELL_FILLS)]
         target = axes[kind]
@@ -3799,6 +3816,7 @@ def plot_arrhenius(camp: CampaignLike, resistances: Sequence[str] | None = None,
                         fmt="o" if kind == "sigma" else "s", color=colour, ms=5, capsize=2, elinewidth=0.8,
                         fillstyle=fill, mfc=colour if fill != "none" else "white", mfcalt="white",
                         label=None if np.isfinite(float(row["ea_eV"])) else f"{row_label(row)}: {ea_marker(row)}")
+        rings.append((target, 1000.0 / t[extrapolated], np.log10(y[extrapolated])))
         if not (np.isfinite(float(row["ea_eV"])) and t.size):  # no line: shared, or fewer than 2 points
             continue
         tt = np.linspace(t.min(), t.max(), 50)
@@ -3807,6 +3825,7 @@ def plot_arrhenius(camp: CampaignLike, resistances: Sequence[str] | None = None,
         target.plot(1000.0 / tt, np.log10(line), "-" if kind == "sigma" else "--", color=colour,
                     marker="o" if kind == "sigma" else "s", ms=5, markevery=[], fillstyle=fill, mfcalt="white",
                     mfc=colour if fill != "none" else "white", label=_arrhenius_legend(row))
+    _ring_extrapolated(rings)
     ax.set_xlabel("1000 / T  (K$^{-1}$)")
     two = axes["asr"] is not ax
     if kinds["sigma"].any():

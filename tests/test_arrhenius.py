@@ -7,8 +7,8 @@ import pytest
 from scipy import stats
 
 import eisfit
-from eisfit.analysis.arrhenius import (K_B_EV_PER_K, arrhenius, arrhenius_report_lines, arrhenius_summary_lines,
-                                      arrhenius_table, interface_arrhenius)
+from eisfit.analysis.arrhenius import (K_B_EV_PER_K, arrhenius, arrhenius_points, arrhenius_report_lines,
+                                      arrhenius_summary_lines, arrhenius_table, interface_arrhenius)
 from eisfit.errors import DataError
 
 T_K = np.array([253.15, 273.15, 298.15, 323.15, 348.15, 373.15])
@@ -159,7 +159,7 @@ def test_values_the_data_do_not_determine_stay_out_of_the_line():
     assert out.loc[0, "n_points"] == T_K.size - 2 and out.loc[0, "ea_eV"] == pytest.approx(0.35, rel=1e-9)
     assert "2 undetermined left out" in arrhenius_summary_lines(out)[0]
     assert "left out" not in arrhenius_summary_lines(out)[1]
-    t, _, relative = arrhenius_points(df, ["R1"])["R1"]
+    t, _, relative, _ = arrhenius_points(df, ["R1"])["R1"]
     assert t.size == T_K.size - 2  # the figure draws the points of the line
     kept = np.isfinite(df["R1_sigma_S_per_cm_stderr"]) & (df.index != 2)
     assert relative == pytest.approx((df["R1_sigma_S_per_cm_stderr"] / df["R1_sigma_S_per_cm"])[kept].to_numpy())
@@ -182,6 +182,9 @@ def test_a_line_through_points_whose_arc_peaks_outside_the_data_says_so():
     assert f"2 of its {T_K.size} points extrapolated: the arc of R1 peaks outside" in out.loc[0, "note"]
     assert "extrapolated" not in out.loc[1, "note"]
     assert "an arc of R1+R2 peaks outside" in out.loc[2, "note"]
+    points = arrhenius_points(df, ["R1", "R2"], roles={"R1": "bulk", "R2": "grain boundary"})
+    assert points["R1"].extrapolated.tolist() == [False] * (T_K.size - 2) + [True, True]  # what the figure rings
+    assert not points["R2"].extrapolated.any()
     df["circuit"] = "no-such-circuit-file.toml"  # a circuit that no longer loads: no note, no error
     assert "extrapolated" not in arrhenius_table(df, ["R1"]).loc[0, "note"]
 

@@ -110,6 +110,45 @@ def test_arrhenius_of_two_cells_draws_each_cells_points_apart_with_its_legend_in
     assert _inside_figure(full.figure, full.get_legend())
 
 
+def test_arrhenius_rings_the_points_whose_arc_peaks_above_the_data():
+    """A pellet's bulk arc (C ~ 0.2 nF) measured to 1 MHz peaks above f_max from 40 °C on: its
+    R there follows the arc's assumed shape beyond the data (fapex-outside-range). The line
+    keeps those points and its note counts them; the figure rings the same points (they had
+    been drawn like the others) and names the ring once in the legend, after the line."""
+    from eisfit.fitting.flags import EXTRAPOLATED_LABEL
+
+    k_b = 8.617333262e-5
+    t_c = np.array([20.0, 40.0, 60.0, 80.0, 100.0, 120.0])
+    t_k = t_c + 273.15
+    r1 = 2000.0 * np.exp(0.45 / k_b * (1 / t_k - 1 / 298.15)) * t_k / 298.15
+    f = np.logspace(6, -1, 50)
+    rng = np.random.default_rng(1)
+    spectra = []
+    for t, r in zip(t_c, r1):
+        z = Circuit(HEADLINE).impedance([5.0, r, 2e-10, 0.95, 3000.0, 1e-5, 0.85], f)
+        z = z + 0.002 * np.abs(z) * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size))
+        spectra.append(Spectrum(f, z, meta={"temperature_C": float(t)}))
+    camp = eisfit.fit_campaign(spectra, circuit=HEADLINE, area_cm2=0.785, thickness_cm=0.03, cache_dir=False,
+                               progress=False)
+    flagged = np.array(["fapex-outside-range:CPE1" in f for f in camp.table["flags"]])
+    ax = camp.plot_arrhenius(["R1"])
+    rings = [line for line in ax.get_lines() if line.get_label() == EXTRAPOLATED_LABEL]
+    assert len(rings) == 1 and rings[0].get_fillstyle() == "full" and rings[0].get_markerfacecolor() == "none"
+    used, ringed = _arrhenius_points_drawn(ax), set(np.round(rings[0].get_xdata(), 9))
+    extrapolated_used = {round(1000.0 / t, 9) for t, fl in zip(t_k, flagged) if fl} & used
+    assert extrapolated_used and ringed == extrapolated_used  # the line's extrapolated points, and only those
+    note = camp.arrhenius(["R1"]).loc[0, "note"]
+    assert f"{len(ringed)} of its {len(used)} points extrapolated" in note
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert texts[0].startswith("R1: Ea") and texts[-1] == EXTRAPOLATED_LABEL
+
+
+def _arrhenius_points_drawn(ax) -> set:
+    """1000/T of the points an Arrhenius plot draws (its error bars' markers, 5 pt)."""
+    return {round(x, 9) for line in ax.get_lines() if line.get_linestyle() == "None" and line.get_markersize() == 5
+            for x in line.get_xdata()}
+
+
 REALDATA = Path(__file__).resolve().parent.parent.parent / "shared" / "realdata"
 CHI_FILE = REALDATA / "text" / "impedance_py" / "data" / "exampleDataCHInstruments.txt"
 

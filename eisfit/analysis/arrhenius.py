@@ -58,7 +58,7 @@ import functools
 import math
 import warnings
 from dataclasses import asdict, dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
@@ -73,7 +73,7 @@ from .quality import undetermined
 
 __all__ = [
     "K_B_EV_PER_K", "ArrheniusResult", "arrhenius", "interface_arrhenius", "arrhenius_table", "arrhenius_points",
-    "row_label",
+    "ArrheniusPoints", "row_label",
     "arrhenius_report_lines", "arrhenius_summary_lines", "barely_temperature_dependent", "ea_marker",
     "EA_FROM_LINE", "EA_FROM_LAW", "EA_FROM_LAW_MADE", "EA_SHARED", "EA_NO_LINE",
     "temperatures_K", "total_resistance_pair",
@@ -865,11 +865,21 @@ def _left_out(row: Any) -> str:
     return f"; {n} undetermined left out" if n else ""
 
 
+class ArrheniusPoints(NamedTuple):
+    """The points of one resistance's Arrhenius line, as a figure draws them."""
+
+    temperature_K: np.ndarray
+    y: np.ndarray  # sigma (S/cm) of a conductivity row, 1/ASR (S/cm2) of an interface row
+    relative_stderr: np.ndarray  # that of the value (nan where the table has none)
+    extrapolated: np.ndarray  # bool: the arc's apex lies outside the fitted range there (fapex-outside-range)
+
+
 def arrhenius_points(table: Any, resistances: Iterable[str], roles: Mapping[str, str] | None = None
-                     ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """(T in K, y, relative standard error of y) per resistance name, for plots: y = sigma
-    (S/cm) of a conductivity row, 1/ASR (S/cm2) of an interface row (as :func:`arrhenius_table`
-    fits them); the relative error is that of the value (nan where the table has none)."""
+                     ) -> dict[str, ArrheniusPoints]:
+    """The :class:`ArrheniusPoints` per resistance name: the points :func:`arrhenius_table`
+    fits (the determined values, none whose series R holds an arc), with the relative
+    standard error of each value and whether its arc peaks outside the measured range (its R
+    following the arc's assumed shape beyond the data, which the line's note counts)."""
     t = temperatures_K(table)
     out = {}
     for name in resistances:
@@ -878,5 +888,5 @@ def arrhenius_points(table: Any, resistances: Iterable[str], roles: Mapping[str,
             y = values if quantity == CONDUCTIVITY else 1.0 / values
             relative = np.full(values.shape, np.nan) if se is None else np.abs(se / values)
         ok = np.isfinite(y) & (y > 0) & _determined(values, se) & ~_holding_arc(table, name)
-        out[name] = (t[ok], y[ok], relative[ok])
+        out[name] = ArrheniusPoints(t[ok], y[ok], relative[ok], _extrapolated(table, name)[ok])
     return out
