@@ -179,9 +179,9 @@ def test_a_line_through_points_whose_arc_peaks_outside_the_data_says_so():
     df.loc[df.index[-2:], "flags"] = "fapex-outside-range:CPE1;series-holds-arc:R0"
     out = arrhenius_table(df, ["R1", "R2", "R1+R2"], roles={"R1": "bulk", "R2": "grain boundary"})
     assert out.loc[0, "n_points"] == T_K.size and out.loc[0, "ea_eV"] == pytest.approx(0.35, rel=1e-9)
-    assert f"2 of its {T_K.size} points extrapolated: the arc of R1 peaks outside" in out.loc[0, "note"]
+    assert f"2 of its {T_K.size} points extrapolated: the arc of R1 peaks at or beyond the end" in out.loc[0, "note"]
     assert "extrapolated" not in out.loc[1, "note"]
-    assert "an arc of R1+R2 peaks outside" in out.loc[2, "note"]
+    assert "an arc of R1+R2 peaks at or beyond the end" in out.loc[2, "note"]
     points = arrhenius_points(df, ["R1", "R2"], roles={"R1": "bulk", "R2": "grain boundary"})
     assert points["R1"].extrapolated.tolist() == [False] * (T_K.size - 2) + [True, True]  # what the figure rings
     assert not points["R2"].extrapolated.any()

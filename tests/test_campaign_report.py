@@ -316,7 +316,7 @@ def test_headline_lines_say_where_a_resistance_is_extrapolated():
     camp = eisfit.fit_campaign(spectra, circuit=circuit, cache_dir=False, progress=False)
     assert all("fapex-outside-range:CPE2" in r.flags for r in camp.results)
     lines = {line.split(" ", 1)[0]: line for line in camp.evolution_lines()}
-    assert "extrapolated at 3 of 3: arc apex outside the measured range" in lines["R2"]
+    assert "extrapolated at 3 of 3: arc apex at or beyond the end of the data" in lines["R2"]
     assert "extrapolated" not in lines["R1"]
 
 

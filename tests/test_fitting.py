@@ -1235,11 +1235,38 @@ def test_a_fit_summary_says_where_an_arc_resistance_is_extrapolated():
     res = eisfit.fit(eisfit.Spectrum(f, z), circuit, area_cm2=0.785)
     assert "fapex-outside-range:CPE2" in res.flags and "fapex-outside-range:CPE1" not in res.flags
     lines = {line.split()[0]: line for line in res.summary().splitlines() if line.strip()}
-    assert "extrapolated (arc apex outside the measured range)" in lines["R2"]
+    assert "extrapolated (arc apex at or beyond the end of the data)" in lines["R2"]
     assert any(k.startswith("R2_asr") and "extrapolated" in line for k, line in lines.items())
     assert "extrapolated" not in lines["R1"] and "±" in lines["R2"]
     table = res.to_dataframe()  # the notebook's table says it too
     assert table.loc["R2", "note"] == "extrapolated" and table.loc["R1", "note"] == ""
+
+
+def test_an_arc_whose_apex_the_data_reach_but_do_not_turn_down_from_is_extrapolated():
+    """R2's apex 0.13 decade above f_min: the data's -Z'' still rises at their low end, so
+    they hold about half of the arc and R2 follows its assumed shape (the DRT calls that
+    peak open; the fit had called R2 measured because its apex lies inside the range). The
+    same arc measured a decade further down is closed: no flag."""
+    from eisfit.analysis.derived import closed_apex_range_hz
+    from eisfit.model import Circuit
+
+    circuit = "R0-p(R1,CPE1)-p(R2,CPE2)"
+    p = np.array([5.0, 40.0, 1e-8, 0.9, 150.0, 1e-3, 0.85])  # R2's apex near 1.5 Hz
+    rng = np.random.default_rng(5)
+    for f_min, flagged in ((1.1, True), (0.07, False)):
+        f = np.logspace(7, np.log10(f_min), 50)
+        z = Circuit(circuit).impedance(p, f) * (1 + 0.002 * rng.standard_normal(f.size))
+        res = eisfit.fit(eisfit.Spectrum(f, z), circuit)
+        f_apex = res.derived["CPE2_fapex_Hz"]
+        assert f_min < f_apex < 10 * f_min if flagged else f_apex > 10 * f_min  # inside the data both times
+        assert ("fapex-outside-range:CPE2" in res.flags) is flagged, res.flags
+        assert "fapex-outside-range:CPE1" not in res.flags
+        assert closed_apex_range_hz(f, z) == pytest.approx((f_min * 10**0.5 if flagged else f_min, 1e7), rel=1e-12)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            peaks = eisfit.drt(eisfit.Spectrum(f, z)).peaks
+        own = np.argmin(np.abs(np.log(peaks["tau_s"] * 2 * np.pi * f_apex)))  # R2's process
+        assert bool(peaks["closed"][own]) is not flagged  # the DRT's verdict on the same process
 
 
 def test_a_profile_widened_stderr_reads_as_the_profile_s_not_the_curvature_s():

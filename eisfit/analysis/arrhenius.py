@@ -675,8 +675,8 @@ def _extrapolated_note(name: str, n_extrapolated: int, n_points: int) -> str:
     if not n_extrapolated:
         return ""
     arcs = "the arc of" if "+" not in name else "an arc of"
-    return (f"{n_extrapolated} of its {n_points} points extrapolated: {arcs} {name} peaks outside the measured range "
-            "there (fapex-outside-range), its R following the arc's assumed shape beyond the data")
+    return (f"{n_extrapolated} of its {n_points} points extrapolated: {arcs} {name} peaks at or beyond the end of the "
+            "data there (fapex-outside-range), its R following the arc's assumed shape beyond them")
 
 
 def _held_note(name: str, n_held: int) -> str:

@@ -239,7 +239,38 @@ def has_conductivity(resistor: str, roles: Mapping[str, str], series_resistors: 
     return role in ELECTROLYTE_ROLES or (role is None and resistor in series_resistors)
 
 
-APEX_OUTSIDE_RANGE = "fapex-outside-range"  # flag of an arc whose apex lies outside the fitted range (R extrapolated)
+APEX_OUTSIDE_RANGE = "fapex-outside-range"  # flag of an arc whose apex the data do not close (R extrapolated)
+APEX_NOT_CLOSED_TEXT = "arc apex at or beyond the end of the data"  # what that flag says, in headline notes
+
+OPEN_END_DECADES = 0.5  # a process this close inside an end of the data where -Z'' still rises is not closed by them
+RISING_BAND_DECADES = 0.5  # the band next to an end of the data whose -Z'' maximum decides "still rising"
+RISING_SHARE = 0.95  # -Z'' at the end at least this share of that maximum: no turn-down measured
+
+
+def still_rising_at_end(frequency: np.ndarray, minus_imag: np.ndarray, low_end: bool) -> bool:
+    """Whether -Z'' (ohm, ``minus_imag`` at ``frequency``, Hz) at the lowest (``low_end``) or
+    highest frequency is positive and at least ``RISING_SHARE`` of its maximum over the
+    ``RISING_BAND_DECADES`` decade next to it: the data end before a process there turns down
+    (a blocking electrode's CPE line, a diffusion tail, an arc whose apex lies at or beyond
+    that end)."""
+    end = int(np.argmin(frequency) if low_end else np.argmax(frequency))
+    reach = 10.0**RISING_BAND_DECADES
+    band = frequency <= frequency[end] * reach if low_end else frequency >= frequency[end] / reach
+    value = float(minus_imag[end])
+    return value > 0 and np.count_nonzero(band) >= 3 and value >= RISING_SHARE * float(minus_imag[band].max())
+
+
+def closed_apex_range_hz(frequency: np.ndarray, z: np.ndarray) -> tuple[float, float]:
+    """(lowest, highest) apex frequency (Hz) of an arc that the data ``z`` (ohm) at
+    ``frequency`` (Hz) close: the measured range, narrowed by ``OPEN_END_DECADES`` at an end
+    where -Z'' is still rising (:func:`still_rising_at_end`). An arc whose apex lies outside
+    is extrapolated: the data hold at most about half of it, the rest is the arc's assumed
+    shape (the DRT calls its peak open, :func:`eisfit.analysis.drt.drt`)."""
+    f_min, f_max = float(np.min(frequency)), float(np.max(frequency))
+    minus_imag = -np.asarray(z).imag
+    low = f_min * 10.0**OPEN_END_DECADES if still_rising_at_end(frequency, minus_imag, low_end=True) else f_min
+    high = f_max / 10.0**OPEN_END_DECADES if still_rising_at_end(frequency, minus_imag, low_end=False) else f_max
+    return low, high
 
 
 def apex_outside_range_flags(circuit) -> dict[str, str]:

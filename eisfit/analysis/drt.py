@@ -54,6 +54,7 @@ from .._checks import check_choice, finite_number_at_least, is_real_number
 from ..errors import DataError, FitError
 from ..model.weighting import WEIGHTINGS, residual_scales, weighting_in_use
 from ..spectrum import Spectrum, as_spectrum, require_distinct_frequencies, require_positive_real_part
+from .derived import OPEN_END_DECADES, still_rising_at_end
 from .kk import KK_MIN_POINTS
 
 __all__ = ["drt", "DRTResult", "zarc_drt", "zarc_drt_cumulative", "tau_grid"]
@@ -85,9 +86,6 @@ _RESOLVED_DCHI2 = 9.0  # a peak is resolved when a monotone tail instead fits wo
 _STRONG_RATIO = 3.0  # a user's lambda whose RMS residual is > 3x the noise level (that of lambda "auto") ...
 _STRONG_PCT = 1.0  # ... and > 1 % of |Z| (the Lin-KK acceptance threshold) is too strong: a warning says so
 _WEAK_FACTOR = 30.0  # a user's lambda this many times below lambda "auto" giving more peaks is too weak
-_OPEN_END_DECADES = 0.5  # a peak this close to an end of the measured tau range, where -Z'' still rises, is open
-_RISING_BAND_DECADES = 0.5  # the band next to an end of the data whose -Z'' maximum decides "still rising"
-_RISING_SHARE = 0.95  # -Z'' at the end at least this share of that maximum: no turn-down measured
 _NOISE_FLOOR = 1e-3  # relative noise level assumed at least (0.1 % of |Z|): a process holding less than
 # this share of |Z| at its own frequency is below what the data can show (and a series C for a tail this small)
 
@@ -672,8 +670,9 @@ def _open_ends(spectrum: Spectrum, measured: tuple[float, float]) -> tuple[float
     """The time constants (s) beyond which DRT peaks are open: (shortest, longest) of the
     closed part, from the measured range ``measured`` = (1/(2 pi f_max), 1/(2 pi f_min)).
 
-    At an end of the data where -Z'' is still rising (:func:`_still_rising`), the peaks
-    within :data:`_OPEN_END_DECADES` of that end's time constant describe a process whose
+    At an end of the data where -Z'' is still rising
+    (:func:`~eisfit.analysis.derived.still_rising_at_end`), the peaks within
+    :data:`~eisfit.analysis.derived.OPEN_END_DECADES` of that end's time constant describe a process whose
     turn-down the data do not hold: at the low-frequency end a blocking electrode's CPE
     line, a diffusion tail and an arc whose apex lies below f_min look alike; at the
     high-frequency end, an arc whose apex lies above f_max (the bulk of a garnet pellet
@@ -682,20 +681,9 @@ def _open_ends(spectrum: Spectrum, measured: tuple[float, float]) -> tuple[float
     45 ohm arc with its apex at 7 MHz, measured to 1 MHz, as a 19 ohm one). (0, inf) where
     -Z'' turns down within the data at both ends."""
     f, minus_im = spectrum.frequency, -spectrum.z.imag
-    shortest = measured[0] * 10.0**_OPEN_END_DECADES if _still_rising(f, minus_im, low_end=False) else 0.0
-    longest = measured[1] / 10.0**_OPEN_END_DECADES if _still_rising(f, minus_im, low_end=True) else math.inf
+    shortest = measured[0] * 10.0**OPEN_END_DECADES if still_rising_at_end(f, minus_im, low_end=False) else 0.0
+    longest = measured[1] / 10.0**OPEN_END_DECADES if still_rising_at_end(f, minus_im, low_end=True) else math.inf
     return shortest, longest
-
-
-def _still_rising(f: np.ndarray, minus_im: np.ndarray, low_end: bool) -> bool:
-    """Whether -Z'' (ohm) at the lowest (``low_end``) or highest frequency is positive and at
-    least :data:`_RISING_SHARE` of its maximum over the :data:`_RISING_BAND_DECADES` decade
-    next to it: no turn-down measured at that end."""
-    end = int(np.argmin(f) if low_end else np.argmax(f))
-    reach = 10.0**_RISING_BAND_DECADES
-    band = f <= f[end] * reach if low_end else f >= f[end] / reach
-    value = float(minus_im[end])
-    return value > 0 and np.count_nonzero(band) >= 3 and value >= _RISING_SHARE * float(minus_im[band].max())
 
 
 def process_areas(areas: Sequence[float], resolved: Sequence[bool], owners: Sequence[int] | None = None,
@@ -1470,7 +1458,7 @@ def _open_note(taus: Sequence[float], low_end: bool) -> str:
              "the arc's apex lies above f_max (measure to higher frequency, or fit an equivalent circuit and "
              "read its flags)")
     return (f"the data end while -Z'' still rises towards {which} frequency: the peak(s) at tau "
-            + ", ".join(f"{t:.3g}" for t in taus) + f" s (within {_OPEN_END_DECADES:g} decade of the "
+            + ", ".join(f"{t:.3g}" for t in taus) + f" s (within {OPEN_END_DECADES:g} decade of the "
             f"{'longest' if low_end else 'shortest'} measured time constant) are not closed by the data, so their "
             "resistance is not determined (R_process_ohm empty; R_ohm is the area the regularisation gave "
             f"them): {alike}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping, Sequence
 
-from ..analysis.derived import apex_outside_range_flags
+from ..analysis.derived import APEX_NOT_CLOSED_TEXT, apex_outside_range_flags
 from ..analysis.quality import undetermined
 from ..fitting.flags import (by_severity, explain_flag, flag_name, marked_flags, problems,
                              reads_undetermined, unresolved_keys)
@@ -261,8 +261,7 @@ def _evolution_of(camp, ok: list[int]) -> list[tuple[str, str, str, list]]:
             points.append((v, s, state, _fit_problems(r),
                            (label, _ohm_text(r, name) if state == NO_AREA else "")))
             outside += apex_flags.get(name) in r.flags and state != UNRESOLVED  # no value to call extrapolated
-        note = (f"; extrapolated at {outside} of {len(shown)}: arc apex outside the measured range"
-                if outside else "")
+        note = f"; extrapolated at {outside} of {len(shown)}: {APEX_NOT_CLOSED_TEXT}" if outside else ""
         out.append((desc, unit, where + note, points))
     return out + ([(intercept[0], intercept[1], where, intercept[2])] if intercept else [])
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import numpy as np
 
 from ..analysis.derived import (APEX_OUTSIDE_RANGE, ELEMENT_QUANTITY_KINDS, SERIES_HOLDS_ARC_FLAG, arc_tau_s,
-                               capacitance_outside_role, circuit_arcs, derived_quantities, derived_quantities_batch,
+                               capacitance_outside_role, circuit_arcs, closed_apex_range_hz, derived_quantities, derived_quantities_batch,
                                guess_roles, one_parameter_quantities, permittivity_unphysical, quantity_inputs,
                                series_holding_arc)
 from ..analysis.kk import KK_MIN_POINTS
@@ -133,7 +133,7 @@ def assemble_result(
     if derived is None:
         derived = fit_derived_quantities(definition, values, covariance, cov_names, settings)
     derived, derived_units = dict(derived[0]), dict(derived[1])
-    flags.extend(_arc_flags(values, arcs, f))
+    flags.extend(_arc_flags(values, arcs, f, z))
     flags.extend(_element_apex_flags(values, circ, f))
     flags.extend(_branch_low_n_flags(values, circ, flags))
     flags.extend(_resistive_series_cpe_flags(values, circ))
@@ -384,14 +384,20 @@ def _has_roles(definition: CircuitDefinition) -> bool:
     return bool(definition.roles) and any(r not in ("arc", "") for r in definition.roles.values())
 
 
-def _arc_flags(values, arcs, f) -> list[str]:
+def _arc_flags(values, arcs, f, z) -> list[str]:
+    """``fapex-outside-range`` of the arcs whose apex the data do not close
+    (:func:`~eisfit.analysis.derived.closed_apex_range_hz`: outside the fitted range, or within
+    half a decade inside an end where -Z'' still rises; an arc with its apex 0.2 decade above
+    f_min had read as measured where the DRT called its peak open), ``low-n`` and the
+    overlap flags."""
     flags = []
+    low, high = closed_apex_range_hz(f, z)
     for a in arcs:
         tau = arc_tau_s(values, a)
         if math.isfinite(tau) and tau > 0:
             fa = 1 / (2 * math.pi * tau)
-            if fa < f.min() or fa > f.max():
-                flags.append(f"fapex-outside-range:{a.capacitive}")
+            if fa < low or fa > high:
+                flags.append(f"{APEX_OUTSIDE_RANGE}:{a.capacitive}")
         if a.exponent is not None and values[a.exponent] < LOW_N:
             flags.append(f"low-n:{a.capacitive}")
     flags.extend(_overlap_flags(values, arcs))

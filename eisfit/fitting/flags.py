@@ -20,6 +20,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from ..analysis.derived import APEX_NOT_CLOSED_TEXT
+
 PROBLEM, CAUTION, NOTE = "problem", "caution", "note"
 SEVERITY_ORDER = (PROBLEM, CAUTION, NOTE)
 
@@ -150,7 +152,10 @@ FLAGS: dict[str, tuple[str, str]] = {
                                     "do not tell a capacitor-like n from a diffusion-like one, whatever the "
                                     "stderr is next to the value; it reads 'undetermined' in headline numbers, "
                                     "figures and evolution lines, its value and stderr kept in tables and JSON"),
-    "fapex-outside-range": (CAUTION, "the arc's apex frequency lies outside the fitted range: its R is extrapolated; "
+    "fapex-outside-range": (CAUTION, "the arc's apex frequency lies outside the fitted range, or within half a "
+                                     "decade inside an end of it where the data's -Z'' has not turned down (where "
+                                     "the DRT calls its peak open): the data hold at most about half of the arc, "
+                                     "its R is extrapolated; "
                                      "for a G, Gs or Ws (named by the element), its apex lies above f_max: the data "
                                      "hold only its low-frequency side, an arc's tail, not its own shape"),
     "arcs-overlap": (CAUTION, "two arcs' time constants are less than a decade apart: their R split rests "
@@ -362,7 +367,7 @@ def arcs_not_told_apart(flags: Iterable[str]) -> set[str]:
     return {name for detail in flag_details(flags, "arcs-unresolved") for name in detail.split(",") if name}
 
 
-EXTRAPOLATED_LABEL = "extrapolated (arc apex outside the measured range)"  # what the flag means for an arc's R
+EXTRAPOLATED_LABEL = f"extrapolated ({APEX_NOT_CLOSED_TEXT})"  # what the flag means for an arc's R
 
 
 LOW_N_CAPACITANCE_SUFFIXES = ("_ceff_", "_eps_r")  # derived keys read as a capacitance of their element
