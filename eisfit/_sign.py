@@ -62,7 +62,7 @@ def capacitive_sign(frequency_Hz: np.ndarray, real_ohm: np.ndarray, imag: np.nda
         criterion = (f"|Z''| >= 25 % of its largest (a small arc: {100 * np.max(np.abs(y)) / np.median(modulus):.2g} "
                      "% of |Z| at most)")
     order = significant[np.argsort(f[significant], kind="stable")]
-    inductance = _inductance_alone(f[order], re_part[order], y[order])
+    inductance = _inductance_alone(f[order], re_part[order], y[order], criterion)
     if inductance is not None:
         return inductance
     k = min(order.size, max(MIN_LOW_POINTS, math.ceil(LOW_END_SHARE * order.size)))
@@ -105,8 +105,9 @@ INDUCTIVE_RISE = 2.0  # |Z''| of the highest-frequency third at least this times
 INDUCTIVE_FLAT_REAL = 0.1  # ... while Z' changes by at most this share of that rise
 
 
-def _inductance_alone(f: np.ndarray, re_part: np.ndarray, y: np.ndarray) -> tuple[int, str] | None:
-    """(sign, rule) where every significant point (ascending ``f``) has one sign and the points
+def _inductance_alone(f: np.ndarray, re_part: np.ndarray, y: np.ndarray, criterion: str) -> tuple[int, str] | None:
+    """(sign, rule) where every significant point (ascending ``f``; ``criterion``: what made
+    them significant, for the rule's words) has one sign and the points
     are an inductance's: |Z''| grows toward high frequency (wL) at a flat Z'. No capacitive
     element does that: below any arc's apex |Z''| falls toward low frequency only as Z' rises
     by as much (a quarter circle), and a capacitor's |Z''| grows toward low frequency. A
@@ -122,7 +123,7 @@ def _inductance_alone(f: np.ndarray, re_part: np.ndarray, y: np.ndarray) -> tupl
         return None
     stored = 1 if y[0] > 0 else -1  # the sign the column gives inductive points: +1 for Z''
     words = "positive" if stored > 0 else "negative"
-    return -stored, (f"every point with |Z''| >= 5 % of |Z| is {words} and |Z''| grows toward high frequency "
+    return -stored, (f"every point with {criterion} is {words} and |Z''| grows toward high frequency "
                      f"({low_im:.4g} -> {high_im:.4g} ohm) at a flat Z' ({low_re:.4g} -> {high_re:.4g} ohm): "
                      "an inductance, whose Z'' is positive")
 

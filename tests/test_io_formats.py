@@ -787,6 +787,11 @@ def test_the_sign_of_a_small_arc_on_a_large_series_resistance_is_decided(tmp_pat
         assert ("holds -Z''" in said) is flipped  # a flip the data decide is said
         np.testing.assert_allclose(s.z.imag, z.imag + noise, atol=1e-12)
         assert "a small arc" in s.meta["imag_sign_rule"]
+    from eisfit._sign import capacitive_sign
+
+    lead = 100.0 + 2j * np.pi * np.logspace(0, 5, 51) * 1e-6  # a resistor's leads: wL at most 0.63 % of |Z|
+    sign, rule = capacitive_sign(np.logspace(0, 5, 51), lead.real, lead.imag)
+    assert sign == -1 and "every point with |Z''| >= 25 % of its largest" in rule  # the points that judged it
     flat = tmp_path / "resistor.csv"
     flat.write_text("freq,Z_real,Z_imag\n" + "".join(f"{a:.12g},{100.0 + 1e-3 * k:.12g},{1e-2 * n:.12g}\n"
                                                       for k, (a, n) in enumerate(zip(f, noise / 2e-5))))
