@@ -1728,8 +1728,26 @@ def fit_auto(spectrum: Spectrum, **fit_options: Any):
     added = [f"model-dependent:{name}" for name in suggestion.model_dependent() if name in result.values]
     if not suggestion.adequate:
         added.append("least-bad-circuit")
-    settings = {**result.settings, "circuit_choice": suggestion.choice_record()}
+    settings = {**result.settings, "circuit_choice": _choice_of_fit(suggestion.choice_record(), result, best)}
     return result.with_fields(flags=[*result.flags, *added], settings=settings, suggestion=suggestion)
+
+
+def _choice_of_fit(record: dict[str, Any], result: Any, ranked: Any) -> dict[str, Any]:
+    """The choice record (:meth:`CircuitSuggestion.choice_record`) as the fit of the chosen
+    circuit, ``result``, reads it: its intercept where its fastest arc lies above the data (the
+    ranking's fit had given it: a fit of the same circuit from there may end elsewhere), and,
+    where that fit met an optimum lower than the ranking's fit (``ranked``) by more than s^2,
+    both chi-squares (``refit_chisq``, ``ranked_chisq``): the ranking judged the circuit at the
+    higher one (a fit had printed R1 313.7 ohm and Wo2 as numbers where the ranking, at a
+    chi-square 17 % higher, had called Wo2 unresolved and R1 97 ohm, without a word)."""
+    record = {k: v for k, v in record.items() if not k.startswith("intercept_")}
+    above = intercept_only(result)
+    if above is not None:
+        record.update(intercept_only="+".join(above.summed), intercept_ohm=above.value_ohm,
+                      intercept_stderr_ohm=above.stderr_ohm)
+    if result.chisq < ranked.chisq - ranked.redchi:
+        record.update(refit_chisq=float(result.chisq), ranked_chisq=float(ranked.chisq))
+    return record
 
 
 # ------------------------------------------------------------------ campaigns

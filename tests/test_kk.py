@@ -869,6 +869,21 @@ def test_the_validate_line_qualifies_a_pass_with_mu_at_or_below_zero(tmp_path):
         assert line.endswith(word) and (word != "pass" or "mu<=0" not in line)
 
 
+def test_a_fit_says_when_its_lin_kk_pass_comes_from_a_chain_of_mu_at_or_below_zero():
+    """validate said 'pass (mu<=0)' with a warning that no passive system gives the points; a
+    fit of the same points printed 'Kramers-Kronig: passed' without a word (a real Gamry GEIS
+    file). The fit's flag kk-not-passive (a caution) and its KK line say it; a fit of a passive
+    spectrum has neither."""
+    import eisfit
+
+    negative = eisfit.fit(Spectrum(F, noisy(60.0 - zarc(W, 30.0, 1e-5, 0.9), pct=0.2, seed=1)), "R0-p(R1,CPE1)")
+    assert negative.kk_passed and "kk-not-passive" in negative.flags
+    assert "Kramers-Kronig: passed (mu<=0: no chain of positive resistances" in negative.summary()
+    passive = eisfit.fit(Spectrum(F, noisy(two_arcs(), pct=0.2, seed=1)), "R0-p(R1,CPE1)-p(R2,CPE2)")
+    assert passive.kk_passed and "kk-not-passive" not in passive.flags
+    assert "Kramers-Kronig: passed (max residual" in passive.summary()
+
+
 def test_a_pass_by_the_threshold_only_is_told_apart_from_noise(tmp_path):
     """A dielectric series passed 'valid' with its largest residual 166-475 noise SDs out
     (0.15-0.97 % of |Z|, a smooth pattern): the pass is the 1 % threshold's. A smooth 0.6 %

@@ -289,3 +289,27 @@ def test_the_warburg_coefficient_of_a_diffusion_beyond_the_data_is_kept_and_cove
     assert 0.6 < np.sqrt(np.mean(scores ** 2)) < 1.5
     assert "Wo1_aw_ohm_per_sqrt_s" in res.to_dict()["derived"]
     assert "Wo1_aw_ohm_per_sqrt_s" in res.summary() and "semi-infinite:Wo1" in res.summary()
+
+
+RANDLES_AFTER_ARCS = "R0-p(R1,CPE1)-p(R2,CPE2)-p(CPE3,R3-Ws3)"
+COLLAPSED_RANDLES = dict(R0=20.0, R1=40.0, CPE1_0=5e-10, CPE1_1=0.95, R2=60.0, CPE2_0=1e-5, CPE2_1=0.85,
+                         CPE3_0=1.5e-3, CPE3_1=0.5, R3=2e-4, Ws3_0=1000.0, Ws3_1=0.03)
+
+
+def test_a_randles_branch_whose_charge_transfer_collapsed_is_unresolved_and_holds_no_intercept():
+    """A Randles branch after two arcs whose charge-transfer R went to 2e-4 ohm (a real
+    `--circuit auto` fit: 1.9e-4 ohm, CPE3_fapex_Hz 1.4e135, C_eff 7e-133 F): its R is
+    unresolved, with the branch's tau, f_apex and C_eff, while its CPE (in parallel with the
+    Warburg over the data) keeps its numbers; and it is no arc above the data. The fastest arc
+    that holds a resistance, R1 (apex ~20 MHz, the data end at 100 kHz), is what R0 trades
+    with: the intercept is R0 + R1 (it had been R0 + R3, 1.7e-4 ohm beside a measured Z' of
+    47 ohm)."""
+    z = _z(RANDLES_AFTER_ARCS, COLLAPSED_RANDLES)
+    res = _assembled(RANDLES_AFTER_ARCS, COLLAPSED_RANDLES, z, stderr={"R0": 80.0, "R1": 32.0})
+    assert "unresolved:R3" in res.flags and not {"CPE3_0", "CPE3_1", "Ws3_0"} & res.unresolved
+    assert {"CPE3_tau_s", "CPE3_fapex_Hz", "CPE3_ceff_F"} <= res.unresolved
+    assert _absurd(res) == {}
+    assert "series-holds-arc:R0" in res.flags
+    assert res.derived["hf_intercept_ohm"] == pytest.approx(20.0 + 40.0, rel=1e-12)
+    assert res.derived_units["hf_intercept_ohm"].startswith("ohm (R0 + R1:")
+

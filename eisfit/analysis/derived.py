@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Collection, Mapping, Sequence
 
 import numpy as np
 
@@ -284,10 +284,26 @@ def apex_outside_range_flags(circuit) -> dict[str, str]:
 SERIES_HOLDS_ARC_FLAG = "series-holds-arc"  # flag of a series R that also holds an unresolved arc's R
 
 
-def fastest_arc(values: Mapping[str, float], arcs: Sequence[Arc]) -> tuple[float, Arc] | None:
+NEGLIGIBLE_ARC_SHARE = 1e-3  # an arc whose R is below this share of the circuit's resistances holds none
+
+
+def resistance_scale_ohm(circuit, values: Mapping[str, float], gone: Collection[str] = ()) -> float:
+    """The sum (ohm) of the finite, positive parameters in ohm of ``circuit`` (resistances, a
+    Warburg's or Gerischer's Z0) at ``values`` that are not among the unresolved names ``gone``
+    (a runaway R of 1e22 ohm would make every arc negligible): the scale against which an
+    arc's R is negligible (:data:`NEGLIGIBLE_ARC_SHARE`)."""
+    return float(sum(values[n] for n, unit in zip(circuit.param_names, circuit.param_units)
+                     if unit == "ohm" and n not in gone and 0.0 < values[n] < math.inf))
+
+
+def fastest_arc(values: Mapping[str, float], arcs: Sequence[Arc], scale_ohm: float = 0.0) -> tuple[float, Arc] | None:
     """(time constant, s; arc) of the arc of ``arcs`` with the smallest finite, positive time
-    constant at ``values`` (:func:`arc_tau_s`); None when no arc has one."""
-    taus = [(arc_tau_s(values, a), a) for a in arcs]
+    constant at ``values`` (:func:`arc_tau_s`) among those whose R is not negligible: at least
+    :data:`NEGLIGIBLE_ARC_SHARE` of ``scale_ohm`` (:func:`resistance_scale_ohm`). A Randles
+    branch whose charge-transfer R collapsed (2e-4 ohm beside arcs of 39 and 66 ohm, its time
+    constant 1e-135 s) is no arc above the data: it had been taken for the fastest, and R0 plus
+    it for the intercept. None when no arc has one."""
+    taus = [(arc_tau_s(values, a), a) for a in arcs if not values[a.resistor] < NEGLIGIBLE_ARC_SHARE * scale_ohm]
     taus = [(t, a) for t, a in taus if 0 < t < math.inf]
     return min(taus, key=lambda ta: ta[0]) if taus else None
 
@@ -301,7 +317,7 @@ def series_apex_elements(circuit) -> list[str]:
 
 def series_holding_arc(values: Mapping[str, float], stderr: Mapping[str, float], arcs: Sequence[Arc],
                        series_resistors: Sequence[str], f_max_hz: float, gone: set[str],
-                       elements_above: Sequence[str] = ()) -> list[str]:
+                       elements_above: Sequence[str] = (), scale_ohm: float = 0.0) -> list[str]:
     """The series resistances (R0, the high-frequency intercept) that hold the resistance of
     the arc right after them as well: the fastest arc (smallest time constant) has its apex
     above ``f_max_hz`` (Hz), and its resistance or a series one is not determined by the data
@@ -319,13 +335,16 @@ def series_holding_arc(values: Mapping[str, float], stderr: Mapping[str, float],
     only its low-frequency side, which any depressed arc also gives, so how its resistance
     and R0 split rests on the shape assumed above the data (a garnet's bulk arc, R0 5 and
     R1 100 ohm, apex 13 MHz, measured to 1 MHz and fitted with R0-p(R1,CPE1)-G1: R0 43.3 +-
-    9.1 and R_G 61.4 +- 9.1 ohm, the sum 104.7)."""
+    9.1 and R_G 61.4 +- 9.1 ohm, the sum 104.7).
+
+    ``scale_ohm``: the arcs whose R is negligible against it hold nothing
+    (:func:`fastest_arc`)."""
     from .quality import undetermined
 
     series = [s for s in series_resistors if s not in gone and s in values]
     if elements_above:
         return series
-    found = fastest_arc(values, arcs)
+    found = fastest_arc(values, arcs, scale_ohm)
     if found is None:
         return []
     tau, fastest = found

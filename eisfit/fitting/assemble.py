@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
-from ..analysis.derived import (APEX_OUTSIDE_RANGE, ELEMENT_QUANTITY_KINDS, SERIES_HOLDS_ARC_FLAG, arc_tau_s,
-                               capacitance_outside_role, circuit_arcs, closed_apex_range_hz, derived_quantities, derived_quantities_batch,
-                               guess_roles, one_parameter_quantities, permittivity_unphysical, quantity_inputs,
-                               series_holding_arc)
+from ..analysis.derived import (APEX_OUTSIDE_RANGE, ELEMENT_QUANTITY_KINDS, NEGLIGIBLE_ARC_SHARE,
+                               SERIES_HOLDS_ARC_FLAG, arc_tau_s, capacitance_outside_role, circuit_arcs,
+                               closed_apex_range_hz, derived_quantities, derived_quantities_batch, guess_roles,
+                               one_parameter_quantities, permittivity_unphysical, quantity_inputs,
+                               resistance_scale_ohm, series_holding_arc)
 from ..analysis.kk import KK_MIN_POINTS
 from ..analysis.quality import (MISFIT_RATIO, data_kk_consistent, is_lack_of_fit, kk_noise_level,
                                 lack_of_fit_ratio, modulus_phase_reading, unmodelled_capacitance_F,
@@ -24,7 +25,7 @@ from ..model import Arc, CircuitDefinition
 from ..model.elements import APEX_KINDS, ELEMENT_ARC_KINDS, ELEMENTS, element_apex_hz, gs_phi_saturated
 from ..model.parser import Leaf, Series, leaves, parallels, series_chain
 from ..spectrum import Spectrum, padded_points
-from .flags import (ARC_NUMBERING_FLAG, NOISE_DOMINATED_FLAG, PROFILE_OPEN_FLAG, SPANS_RANGE_FLAG,
+from .flags import (ARC_NUMBERING_FLAG, KK_NOT_PASSIVE_FLAG, NOISE_DOMINATED_FLAG, PROFILE_OPEN_FLAG, SPANS_RANGE_FLAG,
                     WARBURG_COEFFICIENT_SUFFIX, flag_details, unresolved_keys, unresolved_names)
 from .profile import (DIFFUSION_EDGE_FACTOR, arcs_at_blocked_low_edge, diffusion_times,
                       open_towards_infinite_length)
@@ -53,6 +54,7 @@ class KKOutcome:
     capacitance_F: float | None = None  # and its series capacitance (``KKResult.capacitance_F``)
     too_noisy_sd_pct: float | None = None  # status too-noisy: the residuals' robust SD, % of |Z|
     noise_dominated_sd_pct: float | None = None  # points that are noise (``KKResult.noise_dominated``): their SD, % of |Z|
+    not_passive: bool = False  # the kept chain's mu <= 0: no chain of positive resistances gives the points
 
     @classmethod
     def of(cls, result: "KKResult | None") -> "KKOutcome":
@@ -65,7 +67,7 @@ class KKOutcome:
         return cls(bool(result.passed), float(result.max_residual_pct), kk_noise_level(result),
                    tuple(result.outliers_Hz), result.inductance_H, result.capacitance_F,
                    float(result.residual_sd_pct) if result.status == "too-noisy" else None,
-                   float(result.noise_sd_pct) if result.noise_dominated else None)
+                   float(result.noise_sd_pct) if result.noise_dominated else None, bool(result.mu <= 0))
 
 
 CONVENTIONS = {
@@ -146,9 +148,10 @@ def assemble_result(
                                           float(np.max(np.abs(z)))))
     flags = _without_judgements_of_unresolved(flags, arcs)
     series = derived_settings(definition, roles, settings)["series_resistors"]
+    gone = unresolved_names(flags)
     flags.extend(f"{SERIES_HOLDS_ARC_FLAG}:{r}" for r in series_holding_arc(
-        values, stderr, arcs, series, float(np.max(f)), unresolved_names(flags),
-        series_elements_above_data(circ, flags)))
+        values, stderr, arcs, series, float(np.max(f)), gone, series_elements_above_data(circ, flags),
+        resistance_scale_ohm(circ, values, gone)))
     intercept, intercept_units = intercept_quantities(circ, values, covariance, cov_names, flags, area_cm2)
     derived.update(intercept)
     derived_units.update(intercept_units)
@@ -169,6 +172,8 @@ def assemble_result(
             other = modulus_phase_reading(data)
             if other is not None:  # the file most probably holds |Z| and phase, not Z' and Z''
                 flags.append(f"columns-modulus-phase:{other.max_residual_pct:.2g}%")
+        if kk_passed and outcome.not_passive:  # a pass that says nothing of a passive system (validate's mu<=0)
+            flags.append(KK_NOT_PASSIVE_FLAG)
         flags.extend(f"kk-outlier:{f:.4g}Hz" for f in outcome.outliers_Hz)
         if outcome.noise_dominated_sd_pct is not None:  # a fit "within the noise" of noise says nothing: no ratio
             flags.append(f"{NOISE_DOMINATED_FLAG}:{outcome.noise_dominated_sd_pct:.2g}%")
@@ -840,7 +845,13 @@ def unresolved_flags(definition: CircuitDefinition, values: Mapping[str, float],
     * a resistance (parameter in ohm) above 100 x the spectrum's max |Z|;
     * a time constant (parameter in s, or an arc's (R Q)^(1/n), flagged on R and Q; on R alone
       where R is beyond the data, the arc then its C or CPE over the band) more than a decade
-      outside [1/(2 pi f_max), 1/(2 pi f_min)], or not finite;
+      outside [1/(2 pi f_max), 1/(2 pi f_min)], or not finite; for the arc of a branch
+      p(C|CPE, R-X-...) (a Randles circuit's charge transfer) flagged on its R alone, where that
+      R also collapsed (below ``NEGLIGIBLE_ARC_SHARE`` of the circuit's resistances: 2e-4 ohm
+      beside arcs of 39 and 66 ohm, its time constant 1e-135 s); its C or CPE, in parallel with
+      the rest of the branch, is what the data see (a branch's time constant says little of
+      what they see at a low n: p(R1-Wo1,CPE1) with n 0.3 has (R Q)^(1/n) = 2e-8 s, far above
+      100 kHz, and every parameter determined);
     * a CPE whose exponent n sits on its lower bound while Q is on a bound (``at-bound``
       in ``flags``): flagged on Q and n;
     * a finite-length Gerischer's phi above ``GS_PHI_SATURATED`` (a plain Gerischer there);
@@ -875,6 +886,11 @@ def unresolved_flags(definition: CircuitDefinition, values: Mapping[str, float],
             add(a.resistor)
             if not _capacitive_alone(a, values, z_max):
                 add(f"{a.capacitive}_0" if a.kind == "CPE" else a.capacitive)
+    scale = resistance_scale_ohm(circ, values, unresolved_names(out))
+    for a in circ.branch_arcs:  # a Randles branch's R that collapsed; its C or CPE, beside the rest, stays
+        tau = arc_tau_s(values, a)
+        if not (math.isfinite(tau) and tau_lo <= tau <= tau_hi) and values[a.resistor] < NEGLIGIBLE_ARC_SHARE * scale:
+            add(a.resistor)
     moduli = band_moduli(circ, values, f) if moduli is None else moduli
     for name in _runaway_or_negligible(circ, values, moduli, z_max, float(np.min(np.abs(z))), out):
         add(name)

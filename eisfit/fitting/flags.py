@@ -82,6 +82,11 @@ FLAGS: dict[str, tuple[str, str]] = {
                                  "to measure), and no value of the fit describes the cell, whatever its stderr: "
                                  "every value reads 'undetermined' in headline numbers, figures and evolution "
                                  "lines, and no lack-of-fit ratio is given (a fit within such noise says nothing)"),
+    "kk-not-passive": (CAUTION, "the Lin-KK test passed with a chain whose negative resistances outweigh its "
+                                "positive ones (mu <= 0; eisfit validate: 'pass (mu<=0)'): no chain of positive "
+                                "resistances, no passive system, gives these points (inductive points, a negative "
+                                "resistance); the pass says the chain follows them, not that a passive cell gave "
+                                "them"),
     "kk-too-noisy": (CAUTION, "the Lin-KK test cannot judge these data: its residuals are random noise of this "
                               "robust SD (% of |Z|), 1.5-5 %, which hides what the test looks for (a drift of a "
                               "few %); neither passed nor a violation. The stderr carry the noise; a drift "
@@ -305,6 +310,7 @@ def multimodal_names(flags: Iterable[str]) -> set[str]:
 
 PROFILE_OPEN_FLAG = "profile-open"  # profile-open:<name>: no stderr, a lower bound only (profile.open_above)
 NOISE_DOMINATED_FLAG = "noise-dominated"  # noise-dominated:<pct>%: the points are noise (KKResult.noise_dominated)
+KK_NOT_PASSIVE_FLAG = "kk-not-passive"  # a Lin-KK pass whose chain has mu <= 0 (no passive system gives the points)
 SPANS_RANGE_FLAG = "stderr-spans-range"  # stderr-spans-range:<name>: an exponent's stderr spans its range
 ARC_NUMBERING_FLAG = "arc-numbering"  # arc-numbering:<name>: the data fit almost as well with its arc under another number
 UNDETERMINING_FLAGS = frozenset({"series-holds-arc", "multimodal", ARC_NUMBERING_FLAG, SPANS_RANGE_FLAG,

@@ -19,10 +19,11 @@ from typing import Any, Mapping, NamedTuple, Sequence
 import numpy as np
 
 from ..analysis.derived import (APEX_OUTSIDE_RANGE, SERIES_HOLDS_ARC_FLAG, circuit_arcs, fastest_arc,
-                                series_apex_elements)
+                                resistance_scale_ohm, series_apex_elements)
 from ..analysis.quality import undetermined
 from ..model.circuit import Circuit, circuit_of
 from ..units import format_value
+from .flags import unresolved_names
 
 INTERCEPT_KEY = "hf_intercept_ohm"
 INTERCEPT_ASR_KEY = "hf_intercept_asr_ohm_cm2"
@@ -111,7 +112,9 @@ def intercept_terms(circuit: Circuit, values: Mapping[str, float], flags: Sequen
             return None
         process, traded = tuple(instance.param_names), (instance.param_names[0],)
     else:
-        found = fastest_arc(values, circuit_arcs(circuit, branches=True))
+        gone = unresolved_names(flags)
+        found = fastest_arc(values, circuit_arcs(circuit, branches=True),
+                            resistance_scale_ohm(circuit, values, gone))
         if found is None:
             return None
         process = traded = tuple(found[1].param_names)
@@ -173,6 +176,6 @@ def intercept_only(result: Any) -> InterceptOnly | None:
         return None
     stderr = result.derived.get(f"{INTERCEPT_KEY}_stderr", math.nan)
     found = intercept_terms(circuit_of(result.circuit), result.values, result.flags)
-    if found is None or undetermined(value, stderr):
+    if found is None or undetermined(value, stderr) or INTERCEPT_KEY in unresolved_names(result.flags):
         return None
     return InterceptOnly(found.summed[:-1] + found.traded, found.summed, float(value), float(stderr))

@@ -5,8 +5,8 @@ import math
 
 from ..analysis.derived import apex_outside_range_flags
 from ..analysis.quality import undetermined
-from .flags import (ARC_NUMBERING_FLAG, EXTRAPOLATED_LABEL, NOISE_DOMINATED_FLAG, PROFILE_OPEN_FLAG, SPANS_RANGE_FLAG,
-                    by_severity, flag_detail, flag_details, flag_name, holds_arc,
+from .flags import (ARC_NUMBERING_FLAG, EXTRAPOLATED_LABEL, KK_NOT_PASSIVE_FLAG, NOISE_DOMINATED_FLAG,
+                    PROFILE_OPEN_FLAG, SPANS_RANGE_FLAG, by_severity, flag_detail, flag_details, flag_name, holds_arc,
                     low_n_capacitance_keys, reads_undetermined, undetermined_reason, unresolved_keys)
 from .intercept import intercept_text
 from .intervals import interval_end
@@ -146,6 +146,9 @@ def _circuit_choice_line(choice) -> str:
         shown = intercept_text(str(choice["intercept_only"]).split("+"), choice["intercept_ohm"],
                                choice["intercept_stderr_ohm"])
         text += f"; its fastest arc peaks above f_max: only the intercept {shown} is determined"
+    if choice.get("ranked_chisq") is not None:
+        text += (f"; this fit met an optimum below the one the ranking judged (chi-square {choice['refit_chisq']:.4g} "
+                 f"against {choice['ranked_chisq']:.4g}): the verdicts of eisfit suggest were made at the higher one")
     return text + ")"
 
 
@@ -290,7 +293,8 @@ def _kk_verdict(res) -> str:
     the fitted circuit itself describes the points within the test's rule (no ``kk-failed``
     flag: :func:`eisfit.analysis.quality.data_kk_consistent`), a FAILED that says so."""
     if res.kk_passed:
-        return "passed"
+        return ("passed (mu<=0: no chain of positive resistances, no passive system, gives these points)"
+                if KK_NOT_PASSIVE_FLAG in res.flags else "passed")
     too_noisy = flag_detail(res.flags, "kk-too-noisy")
     if too_noisy is not None:
         return f"FAILED: too noisy to judge (residual SD {too_noisy} of |Z|)"
