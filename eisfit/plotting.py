@@ -3760,10 +3760,10 @@ def _legend_below_within_width(ax, handles, labels, own: bool):
 
 
 def _ring_extrapolated(rings: Sequence[tuple[Any, Any, Any]]) -> None:
-    """Grey rings around the points of an Arrhenius plot whose arc peaks outside the measured
-    range (``rings``: (axes, x, y) per line; the line keeps them, its note counts them; a bulk
-    arc above f_max at the hottest temperatures had been drawn like the others), named once in
-    the legend. Rings, not open markers: a campaign's cells are told apart by their markers'
+    """Grey rings around the points of an Arrhenius plot whose arc peaks at or beyond the end
+    of the data (``rings``: (axes, x, y) per line; the line keeps them, its note counts them; a
+    bulk arc above f_max at the hottest temperatures had been drawn like the others), named once
+    in the legend. Rings, not open markers: a campaign's cells are told apart by their markers'
     fill."""
     from .fitting.flags import EXTRAPOLATED_LABEL
 

@@ -644,7 +644,7 @@ def _holding_arc(table: Any, name: str) -> np.ndarray:
 
 def _extrapolated(table: Any, name: str) -> np.ndarray:
     """Which rows of ``table`` flag the arc of a resistance of row ``name`` (``"R1"``,
-    ``"R1+R2"``) ``fapex-outside-range``: its apex lies outside the fitted frequencies, and its
+    ``"R1+R2"``) ``fapex-outside-range``: its apex lies at or beyond the end of the data, and its
     R follows the arc's shape beyond the data (:func:`~eisfit.analysis.derived.apex_outside_range_flags`,
     by each row's circuit)."""
     if "flags" not in table.columns or "circuit" not in table.columns:
@@ -670,8 +670,9 @@ def _apex_flags_of(circuit: str) -> dict[str, str]:
 
 
 def _extrapolated_note(name: str, n_extrapolated: int, n_points: int) -> str:
-    """The note of a line through points whose arc peaks outside the measured range (a bulk
-    arc above f_max at the highest temperatures: those points had stood in the line unmarked)."""
+    """The note of a line through points whose arc peaks at or beyond the end of the data (a
+    bulk arc above f_max at the highest temperatures: those points had stood in the line
+    unmarked)."""
     if not n_extrapolated:
         return ""
     arcs = "the arc of" if "+" not in name else "an arc of"
@@ -871,15 +872,15 @@ class ArrheniusPoints(NamedTuple):
     temperature_K: np.ndarray
     y: np.ndarray  # sigma (S/cm) of a conductivity row, 1/ASR (S/cm2) of an interface row
     relative_stderr: np.ndarray  # that of the value (nan where the table has none)
-    extrapolated: np.ndarray  # bool: the arc's apex lies outside the fitted range there (fapex-outside-range)
+    extrapolated: np.ndarray  # bool: the arc's apex lies at or beyond the end of the data there (fapex-outside-range)
 
 
 def arrhenius_points(table: Any, resistances: Iterable[str], roles: Mapping[str, str] | None = None
                      ) -> dict[str, ArrheniusPoints]:
     """The :class:`ArrheniusPoints` per resistance name: the points :func:`arrhenius_table`
     fits (the determined values, none whose series R holds an arc), with the relative
-    standard error of each value and whether its arc peaks outside the measured range (its R
-    following the arc's assumed shape beyond the data, which the line's note counts)."""
+    standard error of each value and whether its arc peaks at or beyond the end of the data
+    (its R following the arc's assumed shape beyond them, which the line's note counts)."""
     t = temperatures_K(table)
     out = {}
     for name in resistances:

@@ -275,8 +275,8 @@ def closed_apex_range_hz(frequency: np.ndarray, z: np.ndarray) -> tuple[float, f
 
 def apex_outside_range_flags(circuit) -> dict[str, str]:
     """The flag ``fapex-outside-range:<C>`` that says an arc's resistance is extrapolated (its
-    apex frequency outside the fitted range), by resistance name, for each arc of the circuit
-    string ``circuit`` (a result's ``circuit``)."""
+    apex frequency at or beyond the end of the data, :func:`closed_apex_range_hz`), by
+    resistance name, for each arc of the circuit string ``circuit`` (a result's ``circuit``)."""
     arcs = circuit_arcs(circuit_of(circuit), branches=True)
     return {a.resistor: f"{APEX_OUTSIDE_RANGE}:{a.capacitive}" for a in arcs}
 

@@ -95,8 +95,8 @@ def _undetermined_text(res, key: str, value: float, err: float | None) -> str:
 
 
 def _extrapolated_note(res, key: str) -> str:
-    """``  (extrapolated: ...)`` for an arc resistance whose apex lies outside the fitted
-    range (flag ``fapex-outside-range``) and its ASRs and conductivity: the value follows the
+    """``  (extrapolated: ...)`` for an arc resistance whose apex the data do not close (flag
+    ``fapex-outside-range``: at or beyond the end of the data) and its ASRs and conductivity: the value follows the
     arc's assumed shape beyond the data, which its stderr does not describe (a coating's R2
     4.75e6 +- 2.8e5 ohm, apex 4.8x below f_min, read 8.9e6 with another circuit; the campaign
     report and figures had said so, a fit's summary had not)."""
