@@ -260,17 +260,25 @@ def still_rising_at_end(frequency: np.ndarray, minus_imag: np.ndarray, low_end: 
     return value > 0 and np.count_nonzero(band) >= 3 and value >= RISING_SHARE * float(minus_imag[band].max())
 
 
+def open_data_ends(frequency: np.ndarray, z: np.ndarray) -> tuple[bool, bool]:
+    """(low-frequency end open, high-frequency end open): whether the data ``z`` (ohm) at
+    ``frequency`` (Hz) end there with -Z'' still rising (:func:`still_rising_at_end`), so
+    that a process within ``OPEN_END_DECADES`` of that end is not closed by them."""
+    minus_imag = -np.asarray(z).imag
+    return (still_rising_at_end(frequency, minus_imag, low_end=True),
+            still_rising_at_end(frequency, minus_imag, low_end=False))
+
+
 def closed_apex_range_hz(frequency: np.ndarray, z: np.ndarray) -> tuple[float, float]:
     """(lowest, highest) apex frequency (Hz) of an arc that the data ``z`` (ohm) at
-    ``frequency`` (Hz) close: the measured range, narrowed by ``OPEN_END_DECADES`` at an end
-    where -Z'' is still rising (:func:`still_rising_at_end`). An arc whose apex lies outside
-    is extrapolated: the data hold at most about half of it, the rest is the arc's assumed
-    shape (the DRT calls its peak open, :func:`eisfit.analysis.drt.drt`)."""
+    ``frequency`` (Hz) close: the measured range, narrowed by ``OPEN_END_DECADES`` at an open
+    end (:func:`open_data_ends`). An arc whose apex lies outside is extrapolated: the data hold
+    at most about half of it, the rest is the arc's assumed shape (the DRT calls its peak open,
+    :func:`eisfit.analysis.drt.drt`)."""
     f_min, f_max = float(np.min(frequency)), float(np.max(frequency))
-    minus_imag = -np.asarray(z).imag
-    low = f_min * 10.0**OPEN_END_DECADES if still_rising_at_end(frequency, minus_imag, low_end=True) else f_min
-    high = f_max / 10.0**OPEN_END_DECADES if still_rising_at_end(frequency, minus_imag, low_end=False) else f_max
-    return low, high
+    low_open, high_open = open_data_ends(frequency, z)
+    return (f_min * 10.0**OPEN_END_DECADES if low_open else f_min,
+            f_max / 10.0**OPEN_END_DECADES if high_open else f_max)
 
 
 def apex_outside_range_flags(circuit) -> dict[str, str]:

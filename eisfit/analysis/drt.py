@@ -54,7 +54,7 @@ from .._checks import check_choice, finite_number_at_least, is_real_number
 from ..errors import DataError, FitError
 from ..model.weighting import WEIGHTINGS, residual_scales, weighting_in_use
 from ..spectrum import Spectrum, as_spectrum, require_distinct_frequencies, require_positive_real_part
-from .derived import OPEN_END_DECADES, still_rising_at_end
+from .derived import OPEN_END_DECADES, open_data_ends
 from .kk import KK_MIN_POINTS
 
 __all__ = ["drt", "DRTResult", "zarc_drt", "zarc_drt_cumulative", "tau_grid"]
@@ -671,7 +671,7 @@ def _open_ends(spectrum: Spectrum, measured: tuple[float, float]) -> tuple[float
     closed part, from the measured range ``measured`` = (1/(2 pi f_max), 1/(2 pi f_min)).
 
     At an end of the data where -Z'' is still rising
-    (:func:`~eisfit.analysis.derived.still_rising_at_end`), the peaks within
+    (:func:`~eisfit.analysis.derived.open_data_ends`), the peaks within
     :data:`~eisfit.analysis.derived.OPEN_END_DECADES` of that end's time constant describe a process whose
     turn-down the data do not hold: at the low-frequency end a blocking electrode's CPE
     line, a diffusion tail and an arc whose apex lies below f_min look alike; at the
@@ -680,9 +680,9 @@ def _open_ends(spectrum: Spectrum, measured: tuple[float, float]) -> tuple[float
     CPE with n = 0.75-0.9 read as a "resolved" peak of 2.8-7 kOhm next to a 100 ohm arc; a
     45 ohm arc with its apex at 7 MHz, measured to 1 MHz, as a 19 ohm one). (0, inf) where
     -Z'' turns down within the data at both ends."""
-    f, minus_im = spectrum.frequency, -spectrum.z.imag
-    shortest = measured[0] * 10.0**OPEN_END_DECADES if still_rising_at_end(f, minus_im, low_end=False) else 0.0
-    longest = measured[1] / 10.0**OPEN_END_DECADES if still_rising_at_end(f, minus_im, low_end=True) else math.inf
+    low_open, high_open = open_data_ends(spectrum.frequency, spectrum.z)
+    shortest = measured[0] * 10.0**OPEN_END_DECADES if high_open else 0.0
+    longest = measured[1] / 10.0**OPEN_END_DECADES if low_open else math.inf
     return shortest, longest
 
 
