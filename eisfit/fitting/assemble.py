@@ -25,11 +25,12 @@ from ..model import Arc, CircuitDefinition
 from ..model.elements import APEX_KINDS, ELEMENT_ARC_KINDS, ELEMENTS, element_apex_hz, gs_phi_saturated
 from ..model.parser import Leaf, Series, leaves, parallels, series_chain
 from ..spectrum import Spectrum, padded_points
+from .arc_sums import arc_sum_quantities, is_arc_sum_key
 from .flags import (ARC_NUMBERING_FLAG, KK_NOT_PASSIVE_FLAG, NOISE_DOMINATED_FLAG, PROFILE_OPEN_FLAG, SPANS_RANGE_FLAG,
                     WARBURG_COEFFICIENT_SUFFIX, flag_details, unresolved_keys, unresolved_names)
 from .profile import (DIFFUSION_EDGE_FACTOR, arcs_at_blocked_low_edge, diffusion_times,
                       open_towards_infinite_length)
-from .intercept import (INTERCEPT_ASR_KEY, INTERCEPT_KEY, intercept_quantities, intercept_terms,
+from .intercept import (INTERCEPT_ASR_KEY, INTERCEPT_KEY, INTERCEPT_PREFIX, intercept_quantities, intercept_terms,
                         series_elements_above_data)
 from .intervals import interval_through
 from .result import Correlations, FitResult
@@ -99,6 +100,7 @@ def assemble_result(
     intervals: Mapping[str, Mapping[str, float | bool]] | None = None,
     element_moduli: Mapping[str, tuple[float, float]] | None = None,
     z_fit: np.ndarray | None = None,
+    wald_covariance: np.ndarray | None = None,
 ) -> FitResult:
     """A complete FitResult for ``values`` fitted to the points of ``data``.
 
@@ -112,7 +114,10 @@ def assemble_result(
     where computed (:meth:`~eisfit.fitting.profile.ProfileInterval.as_dict`).
     ``element_moduli``: :func:`band_moduli` of ``values`` at the points of ``data``, where a
     batched caller computed them (:func:`band_moduli_of_fits`); ``z_fit`` likewise: the model
-    impedance (ohm) of ``values`` at the points of ``data``.
+    impedance (ohm) of ``values`` at the points of ``data``. ``wald_covariance``: the
+    covariance at the optimum before a profile widened ``covariance`` (None: the same), from
+    which the summed resistance of arcs the data do not split takes its error
+    (:func:`~eisfit.fitting.arc_sums.arc_sum_quantities`).
     """
     settings = dict(settings or {})
     circ = definition.circuit
@@ -156,6 +161,10 @@ def assemble_result(
     derived.update(intercept)
     derived_units.update(intercept_units)
     flags.extend(_unresolved_intercept_flags(circ, values, flags, intercept, float(np.max(np.abs(z)))))
+    sums, sum_units = arc_sum_quantities(circ, values, covariance if wald_covariance is None else wald_covariance,
+                                         cov_names, flags, float(np.max(np.abs(z))), area_cm2)
+    derived.update(sums)
+    derived_units.update(sum_units)
     flags.extend(unphysical_permittivity_flags(derived, arcs, flags))
     if _has_roles(definition):  # roles the circuit's definition gives (guessed ones fit by construction)
         flags.extend(_role_class_flags(values, arcs, roles, settings, flags))
@@ -304,7 +313,12 @@ def with_roles(results: Sequence[FitResult], definition: CircuitDefinition,
             own_units = units
             if LACK_OF_FIT_KEY in r.derived:  # not a quantity of the roles
                 own[LACK_OF_FIT_KEY], own_units = r.derived[LACK_OF_FIT_KEY], units_with_lack_of_fit
-            flags = [f for f in r.flags if not _derived_unresolved_flag(f, r.values)
+            kept = {key: v for key, v in r.derived.items() if _role_free_key(key)}
+            if kept:
+                own.update(kept)
+                own_units = {**own_units, **{key: r.derived_units.get(key, "") for key in kept}}
+            flags = [f for f in r.flags if not (_derived_unresolved_flag(f, r.values) and
+                                                not _role_free_key(f.partition(":")[2]))
                      and not f.startswith(f"{PERMITTIVITY_FLAG}:")]
             z_max = float(np.max(np.abs(r.z))) if np.size(r.z) else math.inf
             flags += unresolved_derived_flags(definition, r.values, new_roles, r.settings, flags, own, z_max)
@@ -312,6 +326,13 @@ def with_roles(results: Sequence[FitResult], definition: CircuitDefinition,
             out[k] = r.with_fields(roles=new_roles, derived=_finite_or_nan(own), derived_units=own_units, flags=flags,
                                    intervals=_intervals_with_roles(r, definition, new_roles, flags))
     return out
+
+
+def _role_free_key(key: str) -> bool:
+    """Whether a derived key is one of the quantities that no arc role changes, which
+    :func:`with_roles` keeps as they are: the high-frequency intercept's and the arcs' sums
+    (:func:`~eisfit.fitting.arc_sums.arc_sum_quantities`), with their stderr and per-area forms."""
+    return key.startswith(INTERCEPT_PREFIX) or is_arc_sum_key(key)
 
 
 def _intervals_with_roles(result: FitResult, definition: CircuitDefinition, roles: Mapping[str, str],

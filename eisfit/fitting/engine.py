@@ -194,6 +194,7 @@ def _assemble_grid(preps: list[_Prepared], sol: Solution, *, kk: bool, order_arc
                                              kk=kk, order_arcs=order_arcs, may_repolish=False))) if better else {}
     applied = [None if pr is None else _apply_profile(p, pf, cov[0], pr)
                for p, pf, cov, pr in zip(preps, p_final, covs, profiles)]
+    walds = [cov[0] for cov in covs]  # before the profiles widened them: the errors of the arcs' sums
     # the covariances as reported (widened by the profiles), for the derived quantities' errors
     covs = [cov if a is None else (a.cov, cov[1], cov[2]) for cov, a in zip(covs, applied)]
     values = [dict(zip(p.names, v)) for p, v in zip(preps, p_final)]
@@ -206,7 +207,7 @@ def _assemble_grid(preps: list[_Prepared], sol: Solution, *, kk: bool, order_arc
                     derived=derived[i], kk_outcome=kk_out[i],
                     p_final=p_final[i], start_won=sol.start_won[i], n_starts=int(sol.n_starts[i]),
                     profile=applied[i], may_repolish=False, optima=None if sol.optima is None else sol.optima[i],
-                    element_moduli=moduli[i], z_fit=curves[i])
+                    element_moduli=moduli[i], z_fit=curves[i], wald_covariance=walds[i])
             for i, p in enumerate(preps)]
 
 
@@ -462,7 +463,7 @@ def _finish(prep: _Prepared, p_best: np.ndarray, converged: bool, *, kk: bool, o
             profile: AppliedProfile | None | str = "compute",
             optima: Sequence[tuple[float, np.ndarray]] | None = None,
             element_moduli: Mapping[str, tuple[float, float]] | None = None,
-            z_fit: np.ndarray | None = None) -> FitResult:
+            z_fit: np.ndarray | None = None, wald_covariance: np.ndarray | None = None) -> FitResult:
     """Statistics, covariance, flags and the FitResult at the solver's optimum.
 
     ``covariance`` = (cov, singular, chisq), ``derived``, ``kk_outcome`` and ``profile``
@@ -477,7 +478,8 @@ def _finish(prep: _Prepared, p_best: np.ndarray, converged: bool, *, kk: bool, o
     (:func:`~eisfit.fitting.assemble.multimodal_flags`). ``element_moduli``: the elements'
     smallest and largest |Z| over the points at ``p_final``
     (:func:`~eisfit.fitting.assemble.band_moduli`), where computed in a batch; ``z_fit``
-    the model at the points at ``p_final`` (``Circuit.impedance_at_each``), likewise.
+    the model at the points at ``p_final`` (``Circuit.impedance_at_each``), likewise;
+    ``wald_covariance`` the covariance before the profile widened ``covariance``, likewise.
     """
     names = prep.names
     problem = prep.problem
@@ -488,6 +490,8 @@ def _finish(prep: _Prepared, p_best: np.ndarray, converged: bool, *, kk: bool, o
     if covariance is None:
         covariance = _covariance_at(problem, p_final)
     cov, singular, chisq = covariance
+    if wald_covariance is None:
+        wald_covariance = cov
     on_bound = _at_bound(prep, p_final)
     at_bound = [names[i] for i in on_bound]
     flags.extend(f"at-bound:{n}" for n in at_bound)
@@ -525,7 +529,8 @@ def _finish(prep: _Prepared, p_best: np.ndarray, converged: bool, *, kk: bool, o
         flags=flags, settings=prep.settings, fixed_names=sorted(set(prep.fixed) | set(prep.expr)),
         kk=kk, start="initial" if prep.initial else "auto",
         n_starts=len(prep.start_list) if n_starts is None else n_starts, start_won=start_won,
-        derived=derived, kk_outcome=kk_outcome, intervals=intervals, element_moduli=element_moduli, z_fit=z_fit)
+        derived=derived, kk_outcome=kk_outcome, intervals=intervals, element_moduli=element_moduli, z_fit=z_fit,
+        wald_covariance=wald_covariance)
 
 
 BARRIER_STEPS = (0.25, 0.5, 0.75)  # points on the way between two optima where a barrier is looked for

@@ -25,8 +25,9 @@ from ..model.circuit import Circuit, circuit_of
 from ..units import format_value
 from .flags import unresolved_names
 
-INTERCEPT_KEY = "hf_intercept_ohm"
-INTERCEPT_ASR_KEY = "hf_intercept_asr_ohm_cm2"
+INTERCEPT_PREFIX = "hf_intercept_"
+INTERCEPT_KEY = f"{INTERCEPT_PREFIX}ohm"
+INTERCEPT_ASR_KEY = f"{INTERCEPT_PREFIX}asr_ohm_cm2"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,141 @@
+"""The summed resistance of arcs that the data measure together but do not split.
+
+Two arcs of a circuit that the data show as one (a two-arc circuit fitted to a single arc;
+two processes whose time constants lie too close to tell apart) leave each resistance
+undetermined: R1 reads unresolved (its profile reaches zero) and R2 13.7 +- 120 ohm, while
+the arc the data hold is 500 ohm wide and any split that fits it sums to about that. The
+sum is what the data determine. :func:`arc_sum_quantities` gives it as a derived quantity
+(``R1+R2_ohm`` with its standard error, per area ``R1+R2_asr_ohm_cm2``) so that a fit whose
+arcs cannot be told apart still reports the resistance of the process, with a number a
+researcher can quote, instead of two undetermined ones.
+
+The standard error is the sum's from the covariance at the optimum before any profile
+widened it (the Wald covariance): the resistances trade along a valley whose direction the
+sum does not feel (R1 and R2 correlated close to -1), which a covariance with their rows
+scaled up separately would not show. The sum is given only where it is determined (stderr at
+most a third of it) and the data close every summed arc (no ``fapex-outside-range``, no
+profile open above): an arc the data do not close makes the sum an extrapolation. On the
+impedance.py example files fitted with two arcs (Circuit1-3_EIS, one arc each) the sums lie
+0.03-2.8 ohm (0.23-0.43 of their stderr) from the one-arc fits' R.
+"""
+from __future__ import annotations
+
+import math
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from ..analysis.derived import APEX_OUTSIDE_RANGE, NEGLIGIBLE_ARC_SHARE, arc_tau_s, circuit_arcs
+from ..analysis.quality import undetermined
+from ..model.circuit import Arc, Circuit
+from .flags import PROFILE_OPEN_FLAG, flag_details, unresolved_names
+
+ARC_SUM_SUFFIX = "_ohm"  # R1+R2_ohm
+ARC_SUM_ASR_SUFFIX = "_asr_ohm_cm2"  # R1+R2_asr_ohm_cm2
+NOT_SPLIT_JUDGEMENTS = ("large-stderr",)  # with unresolved: an R the data do not determine alone
+SUM_MAX_RELATIVE_STDERR = 1.0 / 3.0  # a sum given only where zero lies 3 stderr below it
+SUM_MAX_DATA_FACTOR = 10.0  # a sum above this x the data's largest |Z| is a runaway, no measurement
+
+
+def arc_sum_key(resistors: Sequence[str]) -> str:
+    """``R1+R2_ohm``: the derived key of the summed resistance of ``resistors``."""
+    return "+".join(resistors) + ARC_SUM_SUFFIX
+
+
+def is_arc_sum_key(key: str) -> bool:
+    """Whether a derived key is an arcs' sum's (``R1+R2_ohm``, its ``_stderr``, per area)."""
+    head = key.split("_", 1)[0]
+    return "+" in head and all(part for part in head.split("+"))
+
+
+def arc_sum_quantities(circuit: Circuit, values: Mapping[str, float], covariance: np.ndarray | None,
+                       cov_names: Sequence[str], flags: Sequence[str], z_max_ohm: float,
+                       area_cm2: float | None) -> tuple[dict[str, float], dict[str, str]]:
+    """Derived quantities (values, units) of the summed resistance of each group of arcs that
+    the data determine together and not apart (:func:`determined_groups`): ``<R+R>_ohm`` and
+    its ``_stderr`` (ohm), with an electrode area ``area_cm2`` (cm2) ``<R+R>_asr_ohm_cm2`` per
+    cell. ``covariance`` is the Wald covariance over ``cov_names`` (see the module);
+    ``z_max_ohm`` the data's largest |Z| (ohm)."""
+    out: dict[str, float] = {}
+    units: dict[str, str] = {}
+    if covariance is None:
+        return out, units
+    for group in determined_groups(circuit, values, covariance, cov_names, flags, z_max_ohm):
+        names = [a.resistor for a in group]
+        value, error = _sum_and_stderr(names, values, covariance, cov_names)
+        key, asr = arc_sum_key(names), "+".join(names) + ARC_SUM_ASR_SUFFIX
+        terms = " + ".join(names)
+        why = "the arcs' sum is determined, their split is not"
+        out[key], out[f"{key}_stderr"] = value, error
+        units[key] = f"ohm ({terms}: {why})"
+        units[f"{key}_stderr"] = "ohm"
+        if area_cm2:
+            out[asr], out[f"{asr}_stderr"] = value * area_cm2, error * area_cm2
+            units[asr] = f"ohm*cm2 (per cell, ({terms})*A: {why})"
+            units[f"{asr}_stderr"] = "ohm*cm2"
+    return out, units
+
+
+def determined_groups(circuit: Circuit, values: Mapping[str, float], covariance: np.ndarray,
+                      cov_names: Sequence[str], flags: Sequence[str], z_max_ohm: float) -> list[list[Arc]]:
+    """Groups of neighbouring arcs (in time constant) whose summed resistance is determined
+    while a member's is not (:func:`_split_undetermined`; an arc whose R is negligible against
+    the data's largest |Z| ``z_max_ohm``, a collapsed arc, starts none). Each such arc grows a
+    group towards the neighbour closest to it in log tau until the group's sum is determined
+    (Wald stderr at most ``SUM_MAX_RELATIVE_STDERR`` of the sum, the sum below
+    ``SUM_MAX_DATA_FACTOR`` x ``z_max_ohm``) or no arc is left. A group is kept when its sum is
+    determined and the data close every member: no apex beyond their ends
+    (``fapex-outside-range``), no profile open above. (Also where one member is determined
+    alone: a campaign's column of the sum then reads the same process at every checkpoint,
+    whichever of its arcs took most of it.)"""
+    arcs = [a for a in circuit_arcs(circuit, branches=False) if a.resistor in cov_names]
+    taus = {a.resistor: arc_tau_s(values, a) for a in arcs}
+    arcs = sorted((a for a in arcs if 0 < taus[a.resistor] < math.inf), key=lambda a: taus[a.resistor])
+    open_ = flag_details(flags, APEX_OUTSIDE_RANGE) | flag_details(flags, PROFILE_OPEN_FLAG)
+    groups: list[list[Arc]] = []
+    for i, arc in enumerate(arcs):
+        if values[arc.resistor] < NEGLIGIBLE_ARC_SHARE * z_max_ohm or \
+                not _split_undetermined(arc.resistor, values, covariance, cov_names, flags):
+            continue
+        lo = hi = i
+        while lo > 0 or hi < len(arcs) - 1:
+            lo, hi = _grown(arcs, taus, lo, hi)
+            group = arcs[lo:hi + 1]
+            names = [a.resistor for a in group]
+            value, error = _sum_and_stderr(names, values, covariance, cov_names)
+            if not (error <= SUM_MAX_RELATIVE_STDERR * value and value < SUM_MAX_DATA_FACTOR * z_max_ohm):
+                continue  # not determined yet: take in the next arc
+            closed = not any(a.capacitive in open_ or a.resistor in open_ for a in group)
+            if closed and group not in groups:
+                groups.append(group)
+            break
+    return groups
+
+
+def _grown(arcs: Sequence[Arc], taus: Mapping[str, float], lo: int, hi: int) -> tuple[int, int]:
+    """The index range [lo, hi] of ``arcs`` (sorted by tau) grown by the neighbour closer in log tau."""
+    if lo == 0:
+        return lo, hi + 1
+    if hi == len(arcs) - 1:
+        return lo - 1, hi
+    below = math.log(taus[arcs[lo].resistor] / taus[arcs[lo - 1].resistor])
+    above = math.log(taus[arcs[hi + 1].resistor] / taus[arcs[hi].resistor])
+    return (lo - 1, hi) if below <= above else (lo, hi + 1)
+
+
+def _split_undetermined(resistor: str, values: Mapping[str, float], covariance: np.ndarray,
+                        cov_names: Sequence[str], flags: Sequence[str]) -> bool:
+    """Whether the data leave an arc's R undetermined alone: flagged unresolved or
+    ``large-stderr``, or its Wald stderr at its value. A ``multimodal`` R starts no sum:
+    the other optimum may move the sum as well, which this optimum's covariance cannot show."""
+    if resistor in unresolved_names(flags) or any(resistor in flag_details(flags, j) for j in NOT_SPLIT_JUDGEMENTS):
+        return True
+    return undetermined(values[resistor], _sum_and_stderr([resistor], values, covariance, cov_names)[1])
+
+
+def _sum_and_stderr(names: Sequence[str], values: Mapping[str, float], covariance: np.ndarray,
+                    cov_names: Sequence[str]) -> tuple[float, float]:
+    """The sum of the resistances ``names`` (ohm) and its stderr from ``covariance``."""
+    rows = [list(cov_names).index(n) for n in names]
+    variance = float(np.sum(np.asarray(covariance)[np.ix_(rows, rows)]))
+    return float(sum(values[n] for n in names)), math.sqrt(variance) if variance >= 0 else math.nan

@@ -1,0 +1,113 @@
+"""The summed resistance of arcs the data do not split (eisfit.fitting.arc_sums): a two-arc
+circuit fitted to one arc leaves R1 and R2 undetermined, but their sum is the arc's width, which
+a one-arc fit of the same data measures independently."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import eisfit
+from eisfit import Spectrum
+from eisfit.fitting.arc_sums import arc_sum_key, determined_groups, is_arc_sum_key
+from eisfit.fitting.assemble import with_roles
+from eisfit.model import load_circuit
+
+F = np.logspace(6, -1, 57)  # Hz
+TWO_ARCS = "R0-p(R1,CPE1)-p(R2,CPE2)"
+
+
+def _noisy(z: np.ndarray, seed: int, sd: float = 0.002) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return z * (1 + sd * (rng.standard_normal(z.size) + 1j * rng.standard_normal(z.size)))
+
+
+def _one_arc(r_ohm: float = 500.0, seed: int = 1) -> Spectrum:
+    """R0 10 ohm and one R || CPE arc (Q 1e-6 S*s^n, n 0.9, apex ~500 Hz), 0.2 % noise."""
+    w = 2 * np.pi * F
+    return Spectrum(frequency=F, z=_noisy(10 + r_ohm / (1 + r_ohm * 1e-6 * (1j * w) ** 0.9), seed))
+
+
+def test_two_arc_fit_of_one_arc_gives_the_sum_that_a_one_arc_fit_measures():
+    spectrum = _one_arc()
+    res = eisfit.fit(spectrum, TWO_ARCS)
+    reference = eisfit.fit(spectrum, "R0-p(R1,CPE1)")
+    assert {"R1", "R2"} & (res.unresolved | {f.split(":")[1] for f in res.flags if f.startswith("large-stderr:")})
+    total, error = res.derived["R1+R2_ohm"], res.derived["R1+R2_ohm_stderr"]
+    assert 0 < error < 0.01 * total
+    assert abs(total - reference.values["R1"]) < 3 * math.hypot(error, reference.stderr["R1"])
+    assert abs(total - 500.0) < 3 * error
+    assert total == pytest.approx(res.values["R1"] + res.values["R2"])
+    assert "R1 + R2" in res.derived_units["R1+R2_ohm"] and "R1+R2_ohm" not in res.unresolved
+
+
+def test_the_sum_per_area_and_in_a_campaign_table():
+    area = 0.785
+    res = eisfit.fit(_one_arc(), TWO_ARCS, area_cm2=area)
+    assert res.derived["R1+R2_asr_ohm_cm2"] == pytest.approx(res.derived["R1+R2_ohm"] * area)
+    assert res.derived["R1+R2_asr_ohm_cm2_stderr"] == pytest.approx(res.derived["R1+R2_ohm_stderr"] * area)
+    spectra = [_one_arc(500.0, 1), _one_arc(450.0, 6)]
+    campaign = eisfit.fit_campaign(spectra, circuit=TWO_ARCS, jobs=1)
+    column, errors = campaign.table["R1+R2_ohm"].to_numpy(), campaign.table["R1+R2_ohm_stderr"].to_numpy()
+    assert np.all(np.abs(column - [500.0, 450.0]) < 3 * errors)
+    assert column[0] == pytest.approx(eisfit.fit(spectra[0], TWO_ARCS).derived["R1+R2_ohm"], rel=1e-6)
+
+
+def test_arcs_the_data_separate_get_no_sum():
+    w = 2 * np.pi * F
+    z = 10 + 100 / (1 + 100 * 1e-7 * (1j * w) ** 0.9) + 300 / (1 + 300 * 1e-4 * (1j * w) ** 0.85)
+    res = eisfit.fit(Spectrum(frequency=F, z=_noisy(z, 3)), TWO_ARCS)
+    assert not res.unresolved & {"R1", "R2"}
+    assert not [k for k in res.derived if is_arc_sum_key(k)]
+
+
+def _groups(values: dict, sd: dict, correlation: float, flags=(), z_max_ohm: float = 520.0):
+    definition = load_circuit(TWO_ARCS)
+    names = list(values)
+    cov = np.diag([sd.get(n, 0.01 * values[n]) ** 2 for n in names])
+    i, j = names.index("R1"), names.index("R2")
+    cov[i, j] = cov[j, i] = correlation * sd["R1"] * sd["R2"]
+    return [[a.resistor for a in g] for g in determined_groups(definition.circuit, values, cov, names, list(flags),
+                                                                z_max_ohm)]
+
+
+CLOSE = {"R0": 10.0, "R1": 250.0, "CPE1_0": 1e-6, "CPE1_1": 0.9, "R2": 250.0, "CPE2_0": 2e-6, "CPE2_1": 0.9}
+
+
+def test_groups_need_a_determined_sum_and_arcs_the_data_close():
+    sd = {"R1": 300.0, "R2": 300.0}
+    assert _groups(CLOSE, sd, -0.99999) == [["R1", "R2"]]  # sum 500 +- 1.3
+    assert _groups(CLOSE, sd, 0.0) == []  # sum 500 +- 424: not determined either
+    assert _groups(CLOSE, sd, -0.99999, flags=["fapex-outside-range:CPE2"]) == []  # an extrapolated arc
+    assert _groups(CLOSE, sd, -0.99999, flags=["profile-open:R2"]) == []
+    assert _groups(CLOSE, {"R1": 2.0, "R2": 2.0}, -0.99999) == []  # each determined: nothing to sum
+    assert _groups(CLOSE, sd, -0.99999, z_max_ohm=40.0) == []  # 500 ohm beside data of |Z| <= 40: a runaway
+
+
+def test_a_collapsed_arc_starts_no_group():
+    collapsed = {**CLOSE, "R1": 1e-4}
+    assert _groups(collapsed, {"R1": 1.0, "R2": 2.0}, 0.0, flags=["unresolved:R1"]) == []
+
+
+def test_arc_sum_keys():
+    assert arc_sum_key(["R1", "R2"]) == "R1+R2_ohm"
+    assert is_arc_sum_key("R1+R2_ohm") and is_arc_sum_key("R2+R3_asr_ohm_cm2_stderr")
+    assert not is_arc_sum_key("R1_ohm") and not is_arc_sum_key("hf_intercept_ohm") and not is_arc_sum_key("+R1_ohm")
+
+
+def test_a_campaigns_relabelled_arcs_keep_the_sum_and_the_intercept():
+    """with_roles computes the role quantities again; the sums and the high-frequency intercept
+    depend on no role and stay (the intercept had been dropped from relabelled checkpoints)."""
+    definition = load_circuit(TWO_ARCS)
+    w = 2 * np.pi * F
+    above = 5 + 100 / (1 + 100 * 5e-10 * (1j * w) ** 0.95) + 300 / (1 + 300 * 5e-6 * (1j * w) ** 0.85)
+    for res, key in ((eisfit.fit(_one_arc(), TWO_ARCS), "R1+R2_ohm"),
+                     (eisfit.fit(Spectrum(frequency=F, z=_noisy(above, 2)), TWO_ARCS), "hf_intercept_ohm")):
+        assert key in res.derived
+        flipped = {r: "electrolyte" if role == "interface" else "interface" for r, role in res.roles.items()}
+        [moved] = with_roles([res], definition, flipped)
+        assert moved.roles == flipped
+        assert moved.derived[key] == res.derived[key]
+        assert moved.derived[f"{key}_stderr"] == res.derived[f"{key}_stderr"]
+        assert moved.derived_units[key] == res.derived_units[key]
