@@ -29,6 +29,13 @@ def _one_arc(r_ohm: float = 500.0, seed: int = 1) -> Spectrum:
     return Spectrum(frequency=F, z=_noisy(10 + r_ohm / (1 + r_ohm * 1e-6 * (1j * w) ** 0.9), seed))
 
 
+def _separated(seed: int) -> Spectrum:
+    """Two arcs two and a half decades apart (100 and 300 ohm), 0.2 % noise."""
+    w = 2 * np.pi * F
+    z = 10 + 100 / (1 + 100 * 1e-7 * (1j * w) ** 0.9) + 300 / (1 + 300 * 1e-4 * (1j * w) ** 0.85)
+    return Spectrum(frequency=F, z=_noisy(z, seed))
+
+
 def test_two_arc_fit_of_one_arc_gives_the_sum_that_a_one_arc_fit_measures():
     spectrum = _one_arc()
     res = eisfit.fit(spectrum, TWO_ARCS)
@@ -55,9 +62,7 @@ def test_the_sum_per_area_and_in_a_campaign_table():
 
 
 def test_arcs_the_data_separate_get_no_sum():
-    w = 2 * np.pi * F
-    z = 10 + 100 / (1 + 100 * 1e-7 * (1j * w) ** 0.9) + 300 / (1 + 300 * 1e-4 * (1j * w) ** 0.85)
-    res = eisfit.fit(Spectrum(frequency=F, z=_noisy(z, 3)), TWO_ARCS)
+    res = eisfit.fit(_separated(3), TWO_ARCS)
     assert not res.unresolved & {"R1", "R2"}
     assert not [k for k in res.derived if is_arc_sum_key(k)]
 
@@ -111,3 +116,17 @@ def test_a_campaigns_relabelled_arcs_keep_the_sum_and_the_intercept():
         assert moved.derived[key] == res.derived[key]
         assert moved.derived[f"{key}_stderr"] == res.derived[f"{key}_stderr"]
         assert moved.derived_units[key] == res.derived_units[key]
+
+
+def test_the_campaigns_evolution_lines_give_the_sum_where_a_checkpoint_has_it():
+    area = 0.785
+    spectra = [_one_arc(500.0, 1), _one_arc(450.0, 6), _separated(3)]
+    for hours, spectrum in zip((0.0, 100.0, 200.0), spectra):
+        spectrum.meta["time_h"] = hours
+    campaign = eisfit.fit_campaign(spectra, circuit=TWO_ARCS, jobs=1, area_cm2=area)
+    [line] = [x for x in campaign.evolution_lines() if x.startswith("R1 + R2 (arcs measured together, per cell): ")]
+    numbers = line.split(": ", 1)[1].split(" ohm*cm2")[0].split(" -> ")
+    assert numbers[2] == "not summed" and "R1+R2_ohm" not in campaign.results[2].derived
+    for text, result in zip(numbers[:2], campaign.results[:2]):
+        assert float(text) == pytest.approx(result.derived["R1+R2_asr_ohm_cm2"], rel=2e-3)
+        assert abs(float(text) - (result.values["R1"] + result.values["R2"]) * area) < 1.0

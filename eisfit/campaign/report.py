@@ -102,6 +102,7 @@ UNDETERMINED = "undetermined"
 NO_AREA = "no area"  # a per-area quantity of a checkpoint without an electrode area: its R is in ohm only
 FIXED = "fixed"  # a value the user held fixed: shown, its stderr reads "fixed"
 ARC_IN_RANGE = "arc in range"  # the intercept's line at a checkpoint whose fastest arc the data resolve
+NOT_SUMMED = "not summed"  # an arcs' sum's line at a checkpoint whose fit gives no such sum
 PROBLEM_MARK = "!"  # after a headline number whose fit has a problem flag (or an arc-swap)
 
 
@@ -263,7 +264,8 @@ def _evolution_of(camp, ok: list[int]) -> list[tuple[str, str, str, list]]:
             outside += apex_flags.get(name) in r.flags and state != UNRESOLVED  # no value to call extrapolated
         note = f"; extrapolated at {outside} of {len(shown)}: {APEX_NOT_CLOSED_TEXT}" if outside else ""
         out.append((desc, unit, where + note, points))
-    return out + ([(intercept[0], intercept[1], where, intercept[2])] if intercept else [])
+    sums = [*([intercept] if intercept else []), *_arc_sum_lines(camp, shown, names)]
+    return out + [(desc, unit, where, points) for desc, unit, points in sums]
 
 
 def _intercept_line(camp, shown: list[int], names: list[str]) -> tuple[str, str, list] | None:
@@ -285,14 +287,45 @@ def _intercept_line(camp, shown: list[int], names: list[str]) -> tuple[str, str,
     per_area = INTERCEPT_ASR_KEY in having[0].derived
     key, unit = (INTERCEPT_ASR_KEY, "ohm*cm2") if per_area else (INTERCEPT_KEY, "ohm")
     terms = " + ".join(found[0])
+    points = _sum_points(results, names, INTERCEPT_KEY, key, ARC_IN_RANGE)
+    return f"{found.description} {terms}{' (per cell)' if per_area else ''}", unit, points
+
+
+def _sum_points(results: list, names: list[str], ohm_key: str, key: str, missing: str) -> list:
+    """The milestone points (as :func:`_evolution`'s) of a sum of resistances that a fit gives
+    as the derived ``ohm_key`` (ohm) and ``key`` (the one shown: per area, or ``ohm_key``
+    itself): ``missing`` where a fit has no such sum, ``no area`` where it has it in ohm only
+    (its ohm value kept for the line's note), ``undetermined`` where its stderr is unknown or
+    above it."""
     points = []
     for r, label in zip(results, names):
         v, s = _value(r, key)
-        state = (ARC_IN_RANGE if INTERCEPT_KEY not in r.derived else NO_AREA if key not in r.derived
+        state = (missing if ohm_key not in r.derived else NO_AREA if key not in r.derived
                  else UNDETERMINED if not math.isfinite(v) or undetermined(v, s) else "")
-        ohm = _fmt(r.derived[INTERCEPT_KEY]) if state == NO_AREA else ""
+        ohm = _fmt(r.derived[ohm_key]) if state == NO_AREA else ""
         points.append((v, s, state, _fit_problems(r), (label, ohm)))
-    return f"{found.description} {terms}{' (per cell)' if per_area else ''}", unit, points
+    return points
+
+
+def _arc_sum_lines(camp, shown: list[int], names: list[str]) -> list[tuple[str, str, list]]:
+    """(description, unit, points) of an evolution line per sum of arcs that a milestone's fit
+    gives where the data do not split them (``R1+R2_asr_ohm_cm2`` per cell, else
+    ``R1+R2_ohm``: :func:`~eisfit.fitting.arc_sums.arc_sum_quantities`): "R1 + R2 (arcs
+    measured together, per cell): 392 -> 347 ohm*cm2" where R1 and R2 read unresolved; a
+    milestone whose fit gives no such sum (its arcs apart, or one outside the data) reads
+    ``not summed``."""
+    from ..fitting.arc_sums import ARC_SUM_ASR_SUFFIX, ARC_SUM_SUFFIX, is_arc_sum_key
+
+    results = [camp.results[i] for i in shown]
+    keys = dict.fromkeys(k for r in results for k in r.derived if is_arc_sum_key(k) and k.endswith(ARC_SUM_SUFFIX))
+    out = []
+    for ohm_key in keys:
+        head = ohm_key[:-len(ARC_SUM_SUFFIX)]
+        per_area = any(head + ARC_SUM_ASR_SUFFIX in r.derived for r in results)
+        key, unit = (head + ARC_SUM_ASR_SUFFIX, "ohm*cm2") if per_area else (ohm_key, "ohm")
+        desc = f"{head.replace('+', ' + ')} (arcs measured together{', per cell' if per_area else ''})"
+        out.append((desc, unit, _sum_points(results, names, ohm_key, key, NOT_SUMMED)))
+    return out
 
 
 def wall_time_line(camp) -> str:
