@@ -79,7 +79,7 @@ def arc_sum_quantities(circuit: Circuit, values: Mapping[str, float], covariance
 def determined_groups(circuit: Circuit, values: Mapping[str, float], covariance: np.ndarray,
                       cov_names: Sequence[str], flags: Sequence[str], z_max_ohm: float) -> list[list[Arc]]:
     """Groups of neighbouring arcs (in time constant) whose summed resistance is determined
-    while a member's is not (:func:`_split_undetermined`; an arc whose R is negligible against
+    while a member's is not (:func:`_undetermined_alone`; an arc whose R is negligible against
     the data's largest |Z| ``z_max_ohm``, a collapsed arc, starts none). Each such arc grows a
     group towards the neighbour closest to it in log tau until the group's sum is determined
     (Wald stderr at most ``SUM_MAX_RELATIVE_STDERR`` of the sum, the sum below
@@ -89,13 +89,16 @@ def determined_groups(circuit: Circuit, values: Mapping[str, float], covariance:
     alone: a campaign's column of the sum then reads the same process at every checkpoint,
     whichever of its arcs took most of it.)"""
     arcs = [a for a in circuit_arcs(circuit, branches=False) if a.resistor in cov_names]
+    starts = _undetermined_alone([a.resistor for a in arcs], values, covariance, cov_names, flags)
+    starts = {r for r in starts if not values[r] < NEGLIGIBLE_ARC_SHARE * z_max_ohm}
+    if not starts:  # most fits
+        return []
     taus = {a.resistor: arc_tau_s(values, a) for a in arcs}
     arcs = sorted((a for a in arcs if 0 < taus[a.resistor] < math.inf), key=lambda a: taus[a.resistor])
     open_ = flag_details(flags, APEX_OUTSIDE_RANGE) | flag_details(flags, PROFILE_OPEN_FLAG)
     groups: list[list[Arc]] = []
     for i, arc in enumerate(arcs):
-        if values[arc.resistor] < NEGLIGIBLE_ARC_SHARE * z_max_ohm or \
-                not _split_undetermined(arc.resistor, values, covariance, cov_names, flags):
+        if arc.resistor not in starts:
             continue
         lo = hi = i
         while lo > 0 or hi < len(arcs) - 1:
@@ -123,14 +126,18 @@ def _grown(arcs: Sequence[Arc], taus: Mapping[str, float], lo: int, hi: int) -> 
     return (lo - 1, hi) if below <= above else (lo, hi + 1)
 
 
-def _split_undetermined(resistor: str, values: Mapping[str, float], covariance: np.ndarray,
-                        cov_names: Sequence[str], flags: Sequence[str]) -> bool:
-    """Whether the data leave an arc's R undetermined alone: flagged unresolved or
-    ``large-stderr``, or its Wald stderr at its value. A ``multimodal`` R starts no sum:
-    the other optimum may move the sum as well, which this optimum's covariance cannot show."""
-    if resistor in unresolved_names(flags) or any(resistor in flag_details(flags, j) for j in NOT_SPLIT_JUDGEMENTS):
-        return True
-    return undetermined(values[resistor], _sum_and_stderr([resistor], values, covariance, cov_names)[1])
+def _undetermined_alone(resistors: Sequence[str], values: Mapping[str, float], covariance: np.ndarray,
+                        cov_names: Sequence[str], flags: Sequence[str]) -> set[str]:
+    """Those of ``resistors`` that the data leave undetermined alone: flagged unresolved or
+    ``large-stderr``, or a Wald stderr at their value. A ``multimodal`` R starts no sum: the
+    other optimum may move the sum as well, which this optimum's covariance cannot show."""
+    judged = unresolved_names(flags).union(*(flag_details(flags, j) for j in NOT_SPLIT_JUDGEMENTS))
+    variance = dict(zip(cov_names, np.diag(np.asarray(covariance)).tolist()))
+
+    def wald_undetermined(r: str) -> bool:
+        return undetermined(values[r], math.sqrt(variance[r]) if variance[r] >= 0 else math.nan)
+
+    return {r for r in resistors if r in judged or wald_undetermined(r)}
 
 
 def _sum_and_stderr(names: Sequence[str], values: Mapping[str, float], covariance: np.ndarray,
