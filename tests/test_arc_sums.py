@@ -47,6 +47,7 @@ def test_two_arc_fit_of_one_arc_gives_the_sum_that_a_one_arc_fit_measures():
     assert abs(total - 500.0) < 3 * error
     assert total == pytest.approx(res.values["R1"] + res.values["R2"])
     assert "R1 + R2" in res.derived_units["R1+R2_ohm"] and "R1+R2_ohm" not in res.unresolved
+    assert "R1+R2_ohm" in res._repr_html_()  # the notebook view's headline quantities
 
 
 def test_the_sum_per_area_and_in_a_campaign_table():

@@ -5,10 +5,11 @@ import math
 
 from ..analysis.derived import apex_outside_range_flags
 from ..analysis.quality import undetermined
+from .arc_sums import ARC_SUM_SUFFIX, is_arc_sum_key
 from .flags import (ARC_NUMBERING_FLAG, EXTRAPOLATED_LABEL, KK_NOT_PASSIVE_FLAG, NOISE_DOMINATED_FLAG,
                     PROFILE_OPEN_FLAG, SPANS_RANGE_FLAG, by_severity, flag_detail, flag_details, flag_name, holds_arc,
                     low_n_capacitance_keys, reads_undetermined, undetermined_reason, unresolved_keys)
-from .intercept import intercept_text
+from .intercept import INTERCEPT_KEY, intercept_text
 from .intervals import interval_end
 
 UNRESOLVED = "unresolved"
@@ -326,9 +327,12 @@ REPR_MAX_CHARS = 1500  # a repr stays well under 2,000 characters whatever the c
 
 
 def _headline_quantities(res) -> list[str]:
-    """Derived keys worth a line in a short view: ASR, effective capacitance, conductivity."""
+    """Derived keys worth a line in a short view: ASR, effective capacitance, conductivity,
+    and the sums of resistances the data fix where their terms are not (the high-frequency
+    intercept, arcs measured together: ``R1+R2_ohm``)."""
     return [k for k in res.derived
-            if k.endswith(("_asr_ohm_cm2", "_asr_per_interface_ohm_cm2", "_ceff_F", "_sigma_S_per_cm"))]
+            if k.endswith(("_asr_ohm_cm2", "_asr_per_interface_ohm_cm2", "_ceff_F", "_sigma_S_per_cm"))
+            or k == INTERCEPT_KEY or (is_arc_sum_key(k) and k.endswith(ARC_SUM_SUFFIX))]
 
 
 def columns_lines(fitted, table: str) -> list[str]:
