@@ -1037,6 +1037,30 @@ def test_arc_swap_is_not_judged_across_a_change_of_conditions():
     assert fits[1].flags == []
 
 
+def test_arc_jump_notes_name_a_dc_potential_step_and_skip_noise_dominated_fits():
+    """A potential scan (SPEIS: each sweep's DC potential 0.1 V higher) keeps the flags but its
+    notes name the step instead of "without metadata change" (an audit's Hem1 scan); a fit whose
+    points are noise-dominated determines no resistance to jump from or to."""
+    from eisfit.campaign.runner import CheckpointFits, _flag_arc_jumps
+
+    base = {"R0": 12.0, "R1": 45.0, "CPE1_0": 2e-9, "CPE1_1": 0.92, "R2": 80.0, "CPE2_0": 3e-6, "CPE2_1": 0.8}
+    fit = eisfit.fit(_series([base], np.logspace(7, -1, 45), seed=5)[0], "R0-p(R1,CPE1)-p(R2,CPE2)")
+    jumped = fit.with_fields(values={**fit.values, "R2": 4 * fit.values["R2"]})
+    scan = [{"conditions": {"cell": "A"}, "dc_potential_V": v} for v in (0.1, 0.2)]
+    fits = [CheckpointFits(held=fit), CheckpointFits(held=jumped)]
+    _flag_arc_jumps(scan, [0, 1], fits)
+    assert "arc-jump" in fits[1].flags
+    assert fits[1].notes[-1].startswith("resistance jump > 3x with the DC potential stepped 0.1 -> 0.2 V: R2 ")
+    rest = [{"conditions": {"cell": "A"}, "dc_potential_V": v} for v in (0.1, 0.104)]  # a rest's drift
+    fits = [CheckpointFits(held=fit), CheckpointFits(held=jumped)]
+    _flag_arc_jumps(rest, [0, 1], fits)
+    assert fits[1].notes[-1].startswith("resistance jump > 3x without metadata change: R2 ")
+    noisy = jumped.with_fields(flags=[*jumped.flags, "noise-dominated:41%"])
+    fits = [CheckpointFits(held=fit), CheckpointFits(held=noisy)]
+    _flag_arc_jumps(rest, [0, 1], fits)
+    assert "arc-jump" not in fits[1].flags and fits[1].notes == []
+
+
 def test_seeded_chain_keeps_the_arc_identities_two_labellings_fit_almost_equally():
     """The keep rule of a chain position (eisfit.fitting.batch._seed_kept): a cold fit that
     swapped the previous checkpoint's arcs and is lower by 0.9 % (70 frequencies: 1.3 in BIC)

@@ -437,6 +437,7 @@ def _item(c: Checkpoint, fit_settings: FitSettings, fit_options: dict[str, Any],
     return {"spectrum": spectrum, "source": None if spectrum is None else spectrum.meta.get("source"),
             "settings": settings, "settings_hash": digest,
             "content_sha256": c.content_sha256, "sweep": c.sweep, "conditions": conditions,
+            "dc_potential_V": None if spectrum is None else spectrum.meta.get("dc_potential_V"),
             "reader_key": "" if c.reader is None else c.reader.key()}
 
 

@@ -49,7 +49,7 @@ from ..fitting.batch import fit_chunks, fit_payload
 from ..fitting.engine import PER_SPECTRUM_OPTIONS
 from ..analysis.derived import ARC_SWAP_DECADES, arc_tau_s, circuit_arcs, swapped_arcs
 from ..analysis.quality import undetermined
-from ..fitting.flags import unresolved_names, with_flags_added
+from ..fitting.flags import NOISE_DOMINATED_FLAG, flag_name, unresolved_names, with_flags_added
 from ..fitting.result import share_equal_fields, shared_fields
 from ..model import circuit_of
 from ..model.circuit import resistance_names
@@ -858,8 +858,11 @@ def _points_of(spectrum: Spectrum, points: list[int] | None) -> tuple[np.ndarray
     return f[idx], z[idx]
 
 
-ARC_JUMP_NOTE = "resistance jump > 3x without metadata change: "
+ARC_JUMP_NOTE = "resistance jump > 3x "
 ARC_SWAP_NOTE = "arc time constant moved > "  # the notes of arc-jump and arc-swap begin so
+SAME_METADATA = "without metadata change"
+DC_POTENTIAL_SAME_V = 0.01  # consecutive checkpoints whose DC potentials differ by more stepped it (a
+# potential scan: SPEIS steps of 25-100 mV; a rest's drift between checkpoints is a few mV)
 
 
 def _flag_arc_jumps(items: list[dict], chain: list[int], fits: list[CheckpointFits]) -> None:
@@ -868,7 +871,10 @@ def _flag_arc_jumps(items: list[dict], chain: list[int], fits: list[CheckpointFi
     arc's parameters: :func:`~eisfit.analysis.derived.swapped_arcs`), between consecutive
     kept fits whose conditions (cell, temperature, area, thickness, current, circuit) are
     the same and which both determine the resistance (not unresolved, stderr not above the
-    value)."""
+    value; no value of a noise-dominated fit). The notes say "without metadata change", or
+    the DC potential's step where the files give one that moved by more than
+    ``DC_POTENTIAL_SAME_V`` (a potential scan: its resistances may change with the
+    potential)."""
     previous = None  # (item index, its determined resistances, its fit)
     for i in chain:
         kept = fits[i].view
@@ -879,11 +885,21 @@ def _flag_arc_jumps(items: list[dict], chain: list[int], fits: list[CheckpointFi
             before = previous[1]
             jumped = [f"{name} {before[name]:.3g} -> {b:.3g} ohm" for name, b in determined.items()
                       if name in before and max(before[name] / b, b / before[name]) > ARC_JUMP_FACTOR]
+            change = _metadata_change(items[previous[0]], items[i])
             if jumped:
                 fits[i].flags.append("arc-jump")
-                fits[i].notes.append(ARC_JUMP_NOTE + "; ".join(jumped))
-            _flag_arc_swaps(fits[i], previous[2], kept, set(before) & set(determined))
+                fits[i].notes.append(f"{ARC_JUMP_NOTE}{change}: " + "; ".join(jumped))
+            _flag_arc_swaps(fits[i], previous[2], kept, set(before) & set(determined), change)
         previous = (i, determined, kept)
+
+
+def _metadata_change(before: dict, after: dict) -> str:
+    """How two checkpoints of the same conditions differ, in words for the notes:
+    ``without metadata change``, or ``with the DC potential stepped 0.1 -> 0.125 V``."""
+    a, b = before.get("dc_potential_V"), after.get("dc_potential_V")
+    if a is None or b is None or not abs(b - a) > DC_POTENTIAL_SAME_V:
+        return SAME_METADATA
+    return f"with the DC potential stepped {a:.4g} -> {b:.4g} V"
 
 
 def reflag_arc_jumps(items: list[dict], chain: list[int], fits: list[CheckpointFits]) -> None:
@@ -897,10 +913,11 @@ def reflag_arc_jumps(items: list[dict], chain: list[int], fits: list[CheckpointF
     _flag_arc_jumps(items, chain, fits)
 
 
-def _flag_arc_swaps(fit: CheckpointFits, before, after, determined: set[str]) -> None:
+def _flag_arc_swaps(fit: CheckpointFits, before, after, determined: set[str], change: str = SAME_METADATA) -> None:
     """``arc-swap:<R>`` on ``fit`` (whose kept fit is ``after``) for each arc whose resistance
     both fits determine (``determined``) and whose time constant moved by more than
-    ``ARC_SWAP_DECADES`` from the fit ``before``; the note gives both apex frequencies."""
+    ``ARC_SWAP_DECADES`` from the fit ``before``; the note gives both apex frequencies and
+    ``change`` (:func:`_metadata_change`)."""
     if after.circuit != before.circuit:
         return
     arcs = {a.resistor: a for a in circuit_arcs(circuit_of(after.circuit), branches=True)}
@@ -909,7 +926,7 @@ def _flag_arc_swaps(fit: CheckpointFits, before, after, determined: set[str]) ->
     if not moved:
         return
     fit.flags.extend(f"arc-swap:{r}" for r in moved)
-    fit.notes.append(f"{ARC_SWAP_NOTE}{ARC_SWAP_DECADES:g} decades without metadata change "
+    fit.notes.append(f"{ARC_SWAP_NOTE}{ARC_SWAP_DECADES:g} decades {change} "
                      "(another process holds its parameters): " + "; ".join(
                          f"{r} apex {_apex_hz(was, arcs[r]):.3g} -> {_apex_hz(now, arcs[r]):.3g} Hz"
                          for r in moved))
@@ -922,7 +939,10 @@ def _apex_hz(values, arc) -> float:
 
 def _determined_resistances(fit) -> dict[str, float]:
     """The resistances (ohm, by name) that ``fit`` determines: positive, not flagged
-    unresolved (issue 13: no number) and with a standard error not above the value."""
+    unresolved (issue 13: no number) and with a standard error not above the value; none of a
+    fit whose points are noise-dominated (its values read undetermined)."""
+    if any(flag_name(f) == NOISE_DOMINATED_FLAG for f in fit.flags):
+        return {}
     runaway = unresolved_names(fit.flags)
     values, stderr = fit.values, fit.stderr  # once: a ResultView makes each when asked
     return {name: values[name] for name in resistance_names(values)
