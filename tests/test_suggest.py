@@ -347,6 +347,53 @@ def test_the_sum_of_a_circuits_only_arc_is_its_resistance_at_low_frequency(circu
     assert ("resistance at low frequency" in units["hf_intercept_ohm"]) is whole
 
 
+def test_a_sum_well_above_the_datas_first_point_is_the_resistance_after_the_fast_arc():
+    """A Li/Li cell measured from 500 Hz (an audit's jr862 GEIS file): Z' 203.1 ohm there, R0 on
+    its bound at 0 and R0 + R1 = 224.9 +- 11.5 ohm, where the fast arc ends: the data begin on
+    that arc, and the intercept proper, the electrolyte's resistance, lies below 203 ohm,
+    unmeasured; it had been called the high-frequency intercept. A garnet whose bulk arc peaks
+    10x above f_max (Z' 102.8 at f_max, sum 104.98 +- 0.075) keeps the name."""
+    from eisfit.fitting.intercept import begins_on_the_arc, intercept_quantities, intercept_terms
+
+    assert begins_on_the_arc(224.9, 11.5, 203.1)
+    assert not begins_on_the_arc(104.98, 0.075, 102.8)  # 2 % below the sum
+    assert not begins_on_the_arc(224.9, 30.0, 203.1)  # within the sum's stderr
+    circ = Circuit("R0-p(R1,CPE1)-p(R2,CPE2)")
+    values = {"R0": 0.0, "R1": 224.9, "CPE1_0": 2e-6, "CPE1_1": 0.6, "R2": 60.0, "CPE2_0": 1e-2, "CPE2_1": 0.8}
+    cov = np.diag([1.0, 1.0, 1e-14, 1e-4, 1.0, 1e-6, 1e-4]) * 11.5 ** 2 / 2
+    flags = ["series-holds-arc:R0"]
+    assert intercept_terms(circ, values, flags).description_at(224.9, 11.5, 203.1) == "resistance after the fast arc"
+    _, units = intercept_quantities(circ, values, cov, circ.param_names, flags, None, z_re_at_fmax_ohm=203.1)
+    assert "resistance after the fast arc" in units["hf_intercept_ohm"] and "203.1 ohm" in units["hf_intercept_ohm"]
+    _, units = intercept_quantities(circ, values, cov, circ.param_names, flags, None, z_re_at_fmax_ohm=222.0)
+    assert "the high-frequency intercept" in units["hf_intercept_ohm"]
+
+
+def test_the_intercept_line_reads_given_apart_where_the_arc_lies_above_the_data_without_a_sum():
+    """The campaign's intercept line read "arc in range" at a checkpoint whose fit determined R0
+    and R1 apart although it flagged the arc's apex above f_max (fapex-outside-range:CPE1);
+    such a point reads "given apart", one whose arc the data resolve "arc in range"."""
+    from types import SimpleNamespace
+
+    from eisfit.campaign.report import _intercept_line
+
+    f = np.logspace(6, -1, 57)
+    w = 2 * np.pi * f
+    tau = 1 / (2 * np.pi * 1.3e7)
+    z = 5 + 100 / (1 + 100 * tau ** 0.9 / 100 * (1j * w) ** 0.9) + 300 / (1 + 300 * 5e-6 * (1j * w) ** 0.85)
+    rng = np.random.default_rng(2)
+    z = z * (1 + 0.002 * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size)))
+    fit = eisfit.fit(eisfit.Spectrum(frequency=f, z=z), "R0-p(R1,CPE1)-p(R2,CPE2)")
+    assert "hf_intercept_ohm" in fit.derived
+    plain = {k: v for k, v in fit.derived.items() if not k.startswith("hf_intercept")}
+    apart = fit.with_fields(derived=plain, flags=["fapex-outside-range:CPE1"])
+    in_range = fit.with_fields(derived=plain, flags=[])
+    desc, unit, points = _intercept_line(SimpleNamespace(results=[fit, apart, in_range]), [0, 1, 2], ["a", "b", "c"])
+    assert desc == "high-frequency intercept R0 + R1" and unit == "ohm"
+    assert [p[2] for p in points] == ["", "given apart", "arc in range"]
+    assert points[0][0] == pytest.approx(fit.derived["hf_intercept_ohm"])
+
+
 def test_an_intercept_of_an_unresolved_resistance_with_no_stderr_is_unresolved():
     """A 9-point sweep's R0 + R1 = 321 ohm, above every measured Z' (203-266 ohm), with no
     stderr beside an unresolved R1, had been kept in summary.csv: it is flagged unresolved

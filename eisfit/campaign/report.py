@@ -9,9 +9,9 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping, Sequence
 
-from ..analysis.derived import APEX_NOT_CLOSED_TEXT, apex_outside_range_flags
+from ..analysis.derived import APEX_NOT_CLOSED_TEXT, APEX_OUTSIDE_RANGE, apex_outside_range_flags
 from ..analysis.quality import undetermined
-from ..fitting.flags import (by_severity, explain_flag, flag_name, marked_flags, problems,
+from ..fitting.flags import (by_severity, explain_flag, flag_details, flag_name, marked_flags, problems,
                              reads_undetermined, unresolved_keys)
 from ..fitting.report import columns_lines, one_sided_reading
 from ..fitting.result import fitted_indices, results_field
@@ -102,6 +102,7 @@ UNDETERMINED = "undetermined"
 NO_AREA = "no area"  # a per-area quantity of a checkpoint without an electrode area: its R is in ohm only
 FIXED = "fixed"  # a value the user held fixed: shown, its stderr reads "fixed"
 ARC_IN_RANGE = "arc in range"  # the intercept's line at a checkpoint whose fastest arc the data resolve
+GIVEN_APART = "given apart"  # ... whose arc lies above f_max too but whose fit determines its terms apart
 NOT_SUMMED = "not summed"  # an arcs' sum's line at a checkpoint whose fit gives no such sum
 PROBLEM_MARK = "!"  # after a headline number whose fit has a problem flag (or an arc-swap)
 
@@ -276,7 +277,8 @@ def _intercept_line(camp, shown: list[int], names: list[str]) -> tuple[str, str,
     1 MHz analyser: the line "high-frequency intercept R0 + R1 (per cell): 82.4 -> 82.3
     ohm*cm2"); a milestone whose arc the data resolve reads ``arc in range``. None when no
     milestone has it."""
-    from ..fitting.intercept import INTERCEPT_ASR_KEY, INTERCEPT_KEY, intercept_terms
+    from ..fitting.intercept import (AFTER_FAST_ARC, INTERCEPT_ASR_KEY, INTERCEPT_KEY, intercept_terms,
+                                     z_re_at_fmax)
     from ..model.circuit import circuit_of
 
     results = [camp.results[i] for i in shown]
@@ -287,8 +289,17 @@ def _intercept_line(camp, shown: list[int], names: list[str]) -> tuple[str, str,
     per_area = INTERCEPT_ASR_KEY in having[0].derived
     key, unit = (INTERCEPT_ASR_KEY, "ohm*cm2") if per_area else (INTERCEPT_KEY, "ohm")
     terms = " + ".join(found[0])
-    points = _sum_points(results, names, INTERCEPT_KEY, key, ARC_IN_RANGE)
-    return f"{found.description} {terms}{' (per cell)' if per_area else ''}", unit, points
+    descriptions = {found.description_at(*_value(r, INTERCEPT_KEY), z_re_at_fmax(r.frequency, r.z)) for r in having}
+    description = AFTER_FAST_ARC if AFTER_FAST_ARC in descriptions else found.description
+    arc = {n.rsplit("_", 1)[0] for n in found.traded}  # the process's elements: R1, CPE1
+    points = [p if p[2] != ARC_IN_RANGE or not _apex_beyond(r, arc) else (*p[:2], GIVEN_APART, *p[3:])
+              for p, r in zip(_sum_points(results, names, INTERCEPT_KEY, key, ARC_IN_RANGE), results)]
+    return f"{description} {terms}{' (per cell)' if per_area else ''}", unit, points
+
+
+def _apex_beyond(result, elements: set[str]) -> bool:
+    """Whether ``result`` flags the apex of one of ``elements`` beyond the end of the data."""
+    return bool(flag_details(result.flags, APEX_OUTSIDE_RANGE) & elements)
 
 
 def _sum_points(results: list, names: list[str], ohm_key: str, key: str, missing: str) -> list:

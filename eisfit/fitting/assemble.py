@@ -31,7 +31,7 @@ from .flags import (ARC_NUMBERING_FLAG, KK_NOT_PASSIVE_FLAG, NOISE_DOMINATED_FLA
 from .profile import (DIFFUSION_EDGE_FACTOR, arcs_at_blocked_low_edge, diffusion_times,
                       open_towards_infinite_length)
 from .intercept import (INTERCEPT_ASR_KEY, INTERCEPT_KEY, INTERCEPT_PREFIX, intercept_quantities, intercept_terms,
-                        series_elements_above_data)
+                        series_elements_above_data, z_re_at_fmax)
 from .intervals import interval_through
 from .result import Correlations, FitResult
 from ..model.weighting import pseudo_chisq
@@ -157,7 +157,8 @@ def assemble_result(
     flags.extend(f"{SERIES_HOLDS_ARC_FLAG}:{r}" for r in series_holding_arc(
         values, stderr, arcs, series, float(np.max(f)), gone, series_elements_above_data(circ, flags),
         resistance_scale_ohm(circ, values, gone)))
-    intercept, intercept_units = intercept_quantities(circ, values, covariance, cov_names, flags, area_cm2)
+    intercept, intercept_units = intercept_quantities(circ, values, covariance, cov_names, flags, area_cm2,
+                                                      z_re_at_fmax(f, z))
     derived.update(intercept)
     derived_units.update(intercept_units)
     flags.extend(_unresolved_intercept_flags(circ, values, flags, intercept, float(np.max(np.abs(z)))))

@@ -28,6 +28,8 @@ from .flags import unresolved_names
 INTERCEPT_PREFIX = "hf_intercept_"
 INTERCEPT_KEY = f"{INTERCEPT_PREFIX}ohm"
 INTERCEPT_ASR_KEY = f"{INTERCEPT_PREFIX}asr_ohm_cm2"
+HF_INTERCEPT = "high-frequency intercept"
+AFTER_FAST_ARC = "resistance after the fast arc"  # an intercept sum well above the data's first Z'
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,7 @@ class InterceptOnly:
     summed: tuple[str, ...]  # the resistances of the intercept: the series ones, then the arc's
     value_ohm: float
     stderr_ohm: float
+    description: str = HF_INTERCEPT  # or, where the data begin on the arc, AFTER_FAST_ARC
 
     @property
     def terms(self) -> str:
@@ -55,7 +58,7 @@ class InterceptOnly:
         """What the data say and do not say, with the intercept's value."""
         return (f"The arc of {self.summed[-1]} peaks above the measured range (f_max "
                 f"{format_value(f_max_hz, None, 'Hz', 3)}): the data hold only its low-frequency side, which "
-                f"fixes the high-frequency intercept {self.value_text()} and not {', '.join(self.names)} apart "
+                f"fixes the {self.description} {self.value_text()} and not {', '.join(self.names)} apart "
                 "(unresolved in its fit); measure to a higher frequency to resolve that arc.")
 
 
@@ -77,7 +80,37 @@ class InterceptTerms(NamedTuple):
     def description(self) -> str:
         """What the sum is: ``high-frequency intercept`` or, where nothing follows the process
         above the data, ``resistance at low frequency``."""
-        return "resistance at low frequency" if self.whole else "high-frequency intercept"
+        return "resistance at low frequency" if self.whole else HF_INTERCEPT
+
+    def description_at(self, value_ohm: float, stderr_ohm: float, z_re_at_fmax_ohm: float) -> str:
+        """:attr:`description` of the sum ``value_ohm`` +- ``stderr_ohm`` of data whose Z' at
+        f_max is ``z_re_at_fmax_ohm``: ``resistance after the fast arc`` in place of the
+        intercept where the sum lies well above it (:func:`begins_on_the_arc`): the data begin
+        on that arc's low-frequency side, and the intercept proper (R0, the electrolyte of a
+        liquid cell) lies below their first point, unmeasured."""
+        if not self.whole and begins_on_the_arc(value_ohm, stderr_ohm, z_re_at_fmax_ohm):
+            return AFTER_FAST_ARC
+        return self.description
+
+
+def begins_on_the_arc(value_ohm: float, stderr_ohm: float, z_re_at_fmax_ohm: float) -> bool:
+    """Whether the data begin on the fast arc well before its end: an intercept sum R0 + R1
+    (``value_ohm`` +- ``stderr_ohm``) more than ``ON_THE_ARC_SHARE`` of itself and more than
+    its stderr above the data's Z' at their highest frequency (``z_re_at_fmax_ohm``). A Li/Li
+    cell measured from 500 Hz: Z' 203 ohm there, R0 + R1 = 225 +- 12 ohm with R0 on its bound
+    at 0; called the high-frequency intercept, it had read as the electrolyte's resistance,
+    which lies below 203 ohm, unmeasured. A garnet whose bulk arc peaks 10x above f_max keeps
+    the name: its data begin ~2.5 % below the sum (an apex 3x above f_max: ~15 %)."""
+    gap = value_ohm - z_re_at_fmax_ohm
+    return bool(gap > ON_THE_ARC_SHARE * value_ohm and gap > stderr_ohm)
+
+
+ON_THE_ARC_SHARE = 0.05
+
+
+def z_re_at_fmax(frequency: np.ndarray, z: np.ndarray) -> float:
+    """The data's Z' (ohm) at their highest frequency (nan without points)."""
+    return float(np.real(z[int(np.argmax(frequency))])) if np.size(frequency) else math.nan
 
 
 DC_RESISTANCE_KINDS = ("G", "Ws")  # series elements whose resistance at DC is their first parameter
@@ -137,14 +170,16 @@ def _nothing_after(circuit: Circuit, names: Sequence[str]) -> bool:
 
 
 def intercept_quantities(circuit: Circuit, values: Mapping[str, float], covariance: np.ndarray | None,
-                         cov_names: Sequence[str], flags: Sequence[str], area_cm2: float | None
-                         ) -> tuple[dict[str, float], dict[str, str]]:
+                         cov_names: Sequence[str], flags: Sequence[str], area_cm2: float | None,
+                         z_re_at_fmax_ohm: float = math.nan) -> tuple[dict[str, float], dict[str, str]]:
     """The derived quantities (values, units) of the intercept of a fit whose fastest arc lies
     above the data (:func:`intercept_terms`; none otherwise): ``hf_intercept_ohm`` and its
     ``_stderr``, the variance of the sum from ``covariance`` (over ``cov_names``; a fixed
     term adds none): R0 23 +- 89 and R1 82 +- 89 ohm, correlated -0.9999986, sum
     104.9 +- 0.17 ohm for a garnet's bulk arc peaking at ~13 MHz measured to 1 MHz; with
-    an electrode area ``area_cm2`` (cm2) ``hf_intercept_asr_ohm_cm2`` (per cell) too."""
+    an electrode area ``area_cm2`` (cm2) ``hf_intercept_asr_ohm_cm2`` (per cell) too. The unit
+    text says what the sum is (:meth:`InterceptTerms.description_at`, with the data's Z' at f_max
+    ``z_re_at_fmax_ohm``)."""
     found = intercept_terms(circuit, values, flags)
     if found is None:
         return {}, {}
@@ -156,9 +191,15 @@ def intercept_quantities(circuit: Circuit, values: Mapping[str, float], covarian
         variance = float(np.sum(np.asarray(covariance)[np.ix_(rows, rows)]))
         stderr = math.sqrt(variance) if variance >= 0 else math.nan
     terms = " + ".join(summed)
-    why = (f"the resistance at low frequency, the circuit's only process, the arc of {summed[-1]}, peaking above "
-           "f_max: series-holds-arc" if found.whole else
-           f"the high-frequency intercept, the arc of {summed[-1]} peaking above f_max: series-holds-arc")
+    description = found.description_at(value, stderr, z_re_at_fmax_ohm)
+    if found.whole:
+        why = (f"the resistance at low frequency, the circuit's only process, the arc of {summed[-1]}, peaking above "
+               "f_max: series-holds-arc")
+    elif description == AFTER_FAST_ARC:
+        why = (f"the resistance after the fast arc, that of {summed[-1]}, peaking above f_max; the data begin on it "
+               f"at Z' {z_re_at_fmax_ohm:.4g} ohm, the intercept proper lies below, unmeasured: series-holds-arc")
+    else:
+        why = f"the high-frequency intercept, the arc of {summed[-1]} peaking above f_max: series-holds-arc"
     out = {INTERCEPT_KEY: value, f"{INTERCEPT_KEY}_stderr": stderr}
     units = {INTERCEPT_KEY: f"ohm ({terms}: {why})"}
     if area_cm2:
@@ -179,4 +220,5 @@ def intercept_only(result: Any) -> InterceptOnly | None:
     found = intercept_terms(circuit_of(result.circuit), result.values, result.flags)
     if found is None or undetermined(value, stderr) or INTERCEPT_KEY in unresolved_names(result.flags):
         return None
-    return InterceptOnly(found.summed[:-1] + found.traded, found.summed, float(value), float(stderr))
+    description = found.description_at(value, stderr, z_re_at_fmax(result.frequency, result.z))
+    return InterceptOnly(found.summed[:-1] + found.traded, found.summed, float(value), float(stderr), description)
