@@ -369,6 +369,32 @@ def test_a_sum_well_above_the_datas_first_point_is_the_resistance_after_the_fast
     assert "the high-frequency intercept" in units["hf_intercept_ohm"]
 
 
+def test_the_arc_resistance_a_series_resistance_holds_reads_undetermined_whatever_its_stderr():
+    """A campaign's checkpoint flagged series-holds-arc:R0 (R0 0 +- 0.31 ohm) printed R1 0.583 +-
+    0.32 ohm as its electrolyte arc (apex 2.6 MHz, f_max 2 MHz): only R0 + R1 is measured.
+    R1 now carries traded-with-series:R1 and reads undetermined, with its quantities; an R1
+    already undetermined by its stderr, or unresolved, gets no second flag."""
+    import pandas as pd
+
+    from eisfit.analysis.arrhenius import _holding_arc
+    from eisfit.fitting.assemble import _traded_with_series_flags
+    from eisfit.fitting.flags import reads_undetermined, severity
+
+    circ = Circuit("R0-p(R1,CPE1)-p(R2,CPE2)")
+    values = {"R0": 0.0, "R1": 0.583, "CPE1_0": 1e-7, "CPE1_1": 0.8, "R2": 3.0, "CPE2_0": 1e-3, "CPE2_1": 0.8}
+    flags = ["series-holds-arc:R0"]
+    assert _traded_with_series_flags(circ, values, {"R1": 0.32}, flags, set()) == ["traded-with-series:R1"]
+    assert _traded_with_series_flags(circ, values, {"R1": 0.9}, flags, set()) == []
+    assert _traded_with_series_flags(circ, values, {"R1": 0.32}, flags, {"R1"}) == []
+    assert _traded_with_series_flags(circ, values, {"R1": 0.32}, [], set()) == []
+    marked = flags + ["traded-with-series:R1"]
+    assert severity("traded-with-series:R1") == "caution"
+    assert all(reads_undetermined(marked, k) for k in ("R0", "R1", "R1_asr_ohm_cm2"))
+    assert not reads_undetermined(marked, "R2")
+    table = pd.DataFrame({"flags": [";".join(marked), ""]})
+    assert list(_holding_arc(table, "R1")) == [True, False]  # out of the Arrhenius line too
+
+
 def test_the_intercept_line_reads_given_apart_where_the_arc_lies_above_the_data_without_a_sum():
     """The campaign's intercept line read "arc in range" at a checkpoint whose fit determined R0
     and R1 apart although it flagged the arc's apex above f_max (fapex-outside-range:CPE1);

@@ -290,6 +290,7 @@ def apex_outside_range_flags(circuit) -> dict[str, str]:
 
 
 SERIES_HOLDS_ARC_FLAG = "series-holds-arc"  # flag of a series R that also holds an unresolved arc's R
+TRADED_WITH_SERIES_FLAG = "traded-with-series"  # flag of that arc's R where it has a number: only the sum is measured
 
 
 NEGLIGIBLE_ARC_SHARE = 1e-3  # an arc whose R is below this share of the circuit's resistances holds none

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import numpy as np
 
 from ..analysis.derived import (APEX_OUTSIDE_RANGE, ELEMENT_QUANTITY_KINDS, NEGLIGIBLE_ARC_SHARE,
-                               SERIES_HOLDS_ARC_FLAG, arc_tau_s, capacitance_outside_role, circuit_arcs,
-                               closed_apex_range_hz, derived_quantities, derived_quantities_batch, guess_roles,
+                               SERIES_HOLDS_ARC_FLAG, TRADED_WITH_SERIES_FLAG, arc_tau_s, capacitance_outside_role,
+                               circuit_arcs, closed_apex_range_hz, derived_quantities, derived_quantities_batch, guess_roles,
                                one_parameter_quantities, permittivity_unphysical, quantity_inputs,
                                resistance_scale_ohm, series_holding_arc)
 from ..analysis.kk import KK_MIN_POINTS
@@ -157,6 +157,7 @@ def assemble_result(
     flags.extend(f"{SERIES_HOLDS_ARC_FLAG}:{r}" for r in series_holding_arc(
         values, stderr, arcs, series, float(np.max(f)), gone, series_elements_above_data(circ, flags),
         resistance_scale_ohm(circ, values, gone)))
+    flags.extend(_traded_with_series_flags(circ, values, stderr, flags, gone))
     intercept, intercept_units = intercept_quantities(circ, values, covariance, cov_names, flags, area_cm2,
                                                       z_re_at_fmax(f, z))
     derived.update(intercept)
@@ -513,6 +514,20 @@ def unresolved_derived_flags(definition: CircuitDefinition, values: Mapping[str,
                                                     derived.get(f"{key}_stderr"), z_max_ohm):
             out.append(f"unresolved:{key}")
     return out
+
+
+def _traded_with_series_flags(circ, values: Mapping[str, float], stderr: Mapping[str, float],
+                              flags: Sequence[str], gone: set[str]) -> list[str]:
+    """``traded-with-series:<R>`` for the resistance of the process that a series resistance
+    flagged ``series-holds-arc`` holds too (:func:`~eisfit.fitting.intercept.intercept_terms`),
+    where its stderr would make it read as determined: a number of it (R1 0.583 +- 0.32 ohm
+    beside R0 0 +- 0.31, its arc peaking at 2.6 MHz above a 2 MHz f_max) had been printed as
+    the arc's resistance, whereas the data measure only R0 + R1."""
+    found = intercept_terms(circ, values, flags)
+    traded = None if found is None else found.summed[-1]
+    if traded is None or traded in gone or undetermined(values[traded], stderr.get(traded, math.nan)):
+        return []
+    return [f"{TRADED_WITH_SERIES_FLAG}:{traded}"]
 
 
 def _unresolved_intercept_flags(circ, values: Mapping[str, float], flags: Sequence[str],

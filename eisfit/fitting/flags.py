@@ -191,6 +191,10 @@ FLAGS: dict[str, tuple[str, str]] = {
                                   "hf_intercept_asr_ohm_cm2; sigma_total_with_series_S_per_cm). The value is no "
                                   "series resistance alone: reports read it 'undetermined' and Arrhenius "
                                   "lines leave it out"),
+    "traded-with-series": (CAUTION, "the resistance of the arc that a series resistance holds too "
+                                    "(series-holds-arc), its apex above f_max: the two trade, only their sum is "
+                                    "measured (hf_intercept_ohm); its number is no arc resistance alone and reads "
+                                    "'undetermined', Arrhenius lines leave it out"),
     "low-n": (CAUTION, "exponent below 0.6 of a CPE in parallel (an arc, a double layer): closer to a diffusion line than a capacitance"),
     "seed-disagreement": (CAUTION, "campaign: the fit seeded by the previous checkpoint found a minimum more than "
                                    "0.1 % and more than 1 s^2 below the automatic (cold) fit's, which alone would "
@@ -296,9 +300,10 @@ def marked_flags(flags: Iterable[str]) -> list[str]:
 
 def holds_arc(flags: Iterable[str], key: str) -> bool:
     """Whether ``key`` (a parameter or a derived quantity: ``R0``, ``R0_sigma_S_per_cm``)
-    belongs to a series resistance flagged ``series-holds-arc:<R>``: its value is not the
-    series resistance's alone and reads 'undetermined'."""
-    held = flag_details(flags, "series-holds-arc")
+    belongs to a series resistance flagged ``series-holds-arc:<R>`` or to the arc's resistance
+    it trades with (``traded-with-series:<R>``): its value is not that resistance's alone and
+    reads 'undetermined'."""
+    held = flag_details(flags, "series-holds-arc") | flag_details(flags, "traded-with-series")
     return any(key == r or key.startswith(r + "_") for r in held)
 
 
@@ -313,7 +318,7 @@ NOISE_DOMINATED_FLAG = "noise-dominated"  # noise-dominated:<pct>%: the points a
 KK_NOT_PASSIVE_FLAG = "kk-not-passive"  # a Lin-KK pass whose chain has mu <= 0 (no passive system gives the points)
 SPANS_RANGE_FLAG = "stderr-spans-range"  # stderr-spans-range:<name>: an exponent's stderr spans its range
 ARC_NUMBERING_FLAG = "arc-numbering"  # arc-numbering:<name>: the data fit almost as well with its arc under another number
-UNDETERMINING_FLAGS = frozenset({"series-holds-arc", "multimodal", ARC_NUMBERING_FLAG, SPANS_RANGE_FLAG,
+UNDETERMINING_FLAGS = frozenset({"series-holds-arc", "traded-with-series", "multimodal", ARC_NUMBERING_FLAG, SPANS_RANGE_FLAG,
                                  NOISE_DOMINATED_FLAG})  # read by
 # reads_undetermined
 
