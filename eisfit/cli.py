@@ -381,7 +381,7 @@ def _sweep_record(s) -> dict:
               "fmax_Hz": float(s.frequency.max()), "area": area, "area_unit": unit,
               "start_time": m.get("start_time") or None, "sweep_start_time": m.get("sweep_start_time") or None,
               "impedance_unit": "ohm*cm2" if s.area_specific else "ohm"}
-    for key in ("sheet", "cycle", "loop", "time_s", "start_time_note"):
+    for key in ("sheet", "cycle", "loop", "time_s", "start_time_note", "channel", "dc_potential_V"):
         if m.get(key) is not None:
             record[key] = m[key]
     return record
@@ -456,6 +456,10 @@ def _file_lines(rec: dict) -> list[str]:
                 parts.append(f"{key} {sw[key]:g}" if isinstance(sw[key], (int, float)) else f"{key} {sw[key]}")
         if sw.get("time_s") is not None:
             parts.append(f"time {sw['time_s']:g} s")
+        if sw.get("channel") is not None:
+            parts.append(f"channel {sw['channel']}")
+        if sw.get("dc_potential_V") is not None:
+            parts.append(f"E dc {sw['dc_potential_V']:.4g} V")
         if sw.get("impedance_unit") == "ohm*cm2":
             parts.append("impedance per area (ohm*cm2)")
         lines.append("  " + ", ".join(parts))

@@ -285,6 +285,23 @@ def test_files_of_two_potentiostat_channels_are_named_in_a_warning(tmp_path):
         load_checkpoints(str(cell / "*_C01.mpt"))
 
 
+def test_one_files_sweeps_on_several_channels_are_named_in_a_warning_that_a_glob_cannot_answer(tmp_path):
+    """A PalmSens session holds the scans of channels 3, 5 and 8: the warning named the same
+    file for each channel, "(SN ?)", and advised a glob; it now counts each channel's sweeps and
+    points at a campaign file's sweep column."""
+    from eisfit.campaign.sources import Checkpoint, _warn_mixed_channels
+
+    spectra = [eisfit.Spectrum(frequency=[1e3, 1e2, 10.0], z=[10 - 1j, 11 - 2j, 12 - 1j],
+                               meta={"channel": ch, "sweep": k}) for k, ch in enumerate((3, 3, 5, 8))]
+    checkpoints = [Checkpoint(label=f"s#{k}", spectrum=s, file="s.pssession", sweep=k) for k, s in enumerate(spectra)]
+    with pytest.warns(CampaignWarning) as caught:
+        _warn_mixed_channels(checkpoints, None)
+    [message] = [str(w.message) for w in caught]
+    assert message.startswith("s.pssession: its sweeps come from 3 potentiostat channels (channel 3: 2 sweep(s), "
+                              "channel 5: 1 sweep(s), channel 8: 1 sweep(s))")
+    assert "campaign file" in message and "sweep" in message and "SN" not in message and "glob" not in message
+
+
 def test_an_export_beside_its_file_counts_once_and_a_copy_is_named(tmp_path):
     """The same points under the same name with another extension (an export beside the
     measured file) would count the measurement twice: left out with a warning. A copy under

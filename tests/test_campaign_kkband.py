@@ -162,3 +162,22 @@ def test_too_noisy_checkpoints_are_counted_apart_from_failures():
     text = only_noise.report()
     assert "fail the Lin-KK test" not in text and "`--kk-band`" not in text
     assert "2 of 2 fitted checkpoints are too noisy for the Lin-KK test to judge" in text
+
+
+def test_checkpoints_of_noise_are_said_to_be_noise_not_a_drift():
+    """A real campaign of 50 checkpoints whose points scatter by 28-55 % of |Z| (each flagged
+    noise-dominated) read "50 of 50 fitted checkpoints fail the Lin-KK test (drift,
+    non-stationary cell or artefacts)" and advised --kk-band, which finds no band in noise.
+    They are counted as noise, apart from the failures, and no band is sought in them."""
+    rng = np.random.default_rng(7)
+    z = Circuit(CIRCUIT).impedance(TRUE, F)
+    noise = Spectrum(F, z * (1 + 0.4 * (rng.standard_normal(F.size) + 1j * rng.standard_normal(F.size))),
+                     {"label": "noise"})
+    noise = Spectrum(F, np.abs(noise.z.real) - 1j * np.abs(noise.z.imag), {"label": "noise"})
+    camp = eisfit.fit_campaign([noise, checkpoint(12, 1)], circuit=CIRCUIT, cache_dir=False, progress=False,
+                               kk_band=True)
+    assert "noise-dominated:" in camp.table["flags"].iloc[0]
+    report = camp.report()
+    assert re.search(r"1 of 2 fitted checkpoints are noise \(their points scatter by \d+ % of \|Z\|", report)
+    assert "1 of 2 fitted checkpoints fail the Lin-KK test" in report  # the drifting one
+    assert camp.kk_bands[0] is None and report.count("fmin = ") == 1

@@ -324,6 +324,22 @@ def test_acquisition_times_with_utc_offsets_order_across_daylight_saving_and_mix
     assert [c.label for c in ordered] == ["A", "B"]
 
 
+def test_sweeps_that_share_one_start_time_are_in_sweep_order_without_a_time_axis():
+    """A PalmSens session's 12 scans carry the file's one start time: ordering and time_h by it
+    said "ordered by acquisition time" and gave every checkpoint 0 h. The sweeps keep their
+    order in the file, and the line says why; one checkpoint with a time keeps it."""
+    from eisfit.campaign.sources import Checkpoint, order_checkpoints
+
+    spectrum = eisfit.Spectrum(frequency=F_HZ, z=_z_ohm(F_HZ, 10.0))
+    start = "2025-07-31T15:54:28.922140"
+    ordered, how = order_checkpoints([Checkpoint(label=f"s#{k}", spectrum=spectrum, file="s.pssession", sweep=k,
+                                                 start_time=start) for k in (2, 0, 1)])
+    assert [c.sweep for c in ordered] == [0, 1, 2] and all(c.time_h is None for c in ordered)
+    assert how == "sweep order in the file (its sweeps share one start time and it has no time column)"
+    ordered, how = order_checkpoints([Checkpoint(label="s#0", spectrum=spectrum, file="s.csv", start_time=start)])
+    assert how.startswith("acquisition time") and ordered[0].time_h == 0.0
+
+
 def test_a_cycle_column_at_0_in_every_file_gives_way_to_the_cycles_the_names_state(tmp_path):
     """The sample's .mpt files count cycles within each file (0 in each): renamed
     LiMg_cycle{0,50,100,150}, every checkpoint had cycle 0 and the names' cycles were ignored."""

@@ -38,6 +38,20 @@ def test_info_reports_each_file(tmp_path):
     assert f"{c}: format csv" in out
 
 
+def test_info_gives_each_sweeps_channel_and_dc_potential():
+    """The channel warning of a campaign points at eisfit info for each sweep's channel; a
+    potential scan's sweeps differ by their DC potential (meta channel, dc_potential_V)."""
+    from pathlib import Path
+
+    mpt = Path(__file__).parents[1] / "sample_data" / "garnet_campaign" / "mpt" / "LiMg_LLZTO_0000h_PEIS_C01.mpt"
+    meta = eisfit.read(mpt)[0].meta
+    result = CliRunner().invoke(main, ["info", str(mpt)])
+    assert result.exit_code == 0, result.output
+    assert f"channel {meta['channel']}, E dc {meta['dc_potential_V']:.4g} V" in result.output
+    record = json.loads(CliRunner().invoke(main, ["info", str(mpt), "--json"]).output)[0]["sweeps"][0]
+    assert record["channel"] == meta["channel"] and record["dc_potential_V"] == meta["dc_potential_V"]
+
+
 def test_info_bad_files_reported_and_exit_2(tmp_path):
     g, _ = _files(tmp_path)
     empty = tmp_path / "empty.txt"

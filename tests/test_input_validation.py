@@ -201,6 +201,25 @@ def test_drt_with_a_lambda_too_strong_for_the_data_warns():
             assert not any("too strong" in w for w in eisfit.drt(s, lambda_=lam, kk=False).warnings)
 
 
+def test_a_fit_with_fewer_frequencies_than_free_parameters_is_flagged():
+    """A PalmSens session's 5 frequencies fitted with the 7 parameters of the default circuit
+    (3 residual degrees of freedom): alike spectra read R0 0 +- 3e5 and 558 +- 4 ohm, their arcs
+    under alternating labels, with only kk-not-run said. Flag few-frequencies:5-for-7 (a
+    caution); 7 frequencies for 7 parameters, or 5 for the 4 of one arc, are not flagged."""
+    from eisfit.fitting.flags import severity
+
+    two_arcs = "R0-p(R1,CPE1)-p(R2,CPE2)"
+    true = [10.0, 100.0, 1e-6, 0.9, 500.0, 1e-3, 0.8]
+    for n, circuit, flagged in ((5, two_arcs, True), (7, two_arcs, False), (5, CIRCUIT, False)):
+        f = np.logspace(5, 0, n)
+        z = Circuit(two_arcs).impedance(true, f) * (1 + 0.002 * np.cos(np.arange(n)))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = eisfit.fit(eisfit.Spectrum(f, z), circuit)
+        assert (f"few-frequencies:{n}-for-{res.n_free}" in res.flags) is flagged, (n, circuit, res.flags)
+    assert severity("few-frequencies:5-for-7") == "caution"
+
+
 def test_a_fit_of_fewer_points_than_a_kk_test_needs_says_so_and_has_no_lack_of_fit_ratio():
     """kk_test refuses fewer than KK_MIN_POINTS frequencies; a fit of 8 points gives no
     Kramers-Kronig verdict either (it said FAILED or passed), says so (note kk-not-run, the

@@ -373,7 +373,8 @@ def test_the_arc_resistance_a_series_resistance_holds_reads_undetermined_whateve
     """A campaign's checkpoint flagged series-holds-arc:R0 (R0 0 +- 0.31 ohm) printed R1 0.583 +-
     0.32 ohm as its electrolyte arc (apex 2.6 MHz, f_max 2 MHz): only R0 + R1 is measured.
     R1 now carries traded-with-series:R1 and reads undetermined, with its quantities; an R1
-    already undetermined by its stderr, or unresolved, gets no second flag."""
+    already undetermined by its stderr, or unresolved, gets no second flag, and one determined
+    at 3 stderr (an R0 of almost nothing beside it) none at all."""
     import pandas as pd
 
     from eisfit.analysis.arrhenius import _holding_arc
@@ -385,6 +386,7 @@ def test_the_arc_resistance_a_series_resistance_holds_reads_undetermined_whateve
     flags = ["series-holds-arc:R0"]
     assert _traded_with_series_flags(circ, values, {"R1": 0.32}, flags, set()) == ["traded-with-series:R1"]
     assert _traded_with_series_flags(circ, values, {"R1": 0.9}, flags, set()) == []
+    assert _traded_with_series_flags(circ, values, {"R1": 0.1}, flags, set()) == []  # the arc's at 3 stderr
     assert _traded_with_series_flags(circ, values, {"R1": 0.32}, flags, {"R1"}) == []
     assert _traded_with_series_flags(circ, values, {"R1": 0.32}, [], set()) == []
     marked = flags + ["traded-with-series:R1"]

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple, Sequence
 from ..fitting.flags import flag_detail
 from ..fitting.result import results_field
 from ..fitting.kk_band import (BAND_OPTION_DIGITS, NO_BAND, fit_kk_band, kk_band_columns_of, kk_band_record,
-                               kk_too_noisy, kk_violation)
+                               kk_too_noisy, kk_violation, noise_dominated)
 from ..units import plain_number
 
 __all__ = ["campaign_kk_bands", "kk_band_columns", "kk_band_report_lines", "kk_too_noisy", "kk_violation", "NO_BAND"]
@@ -75,6 +75,17 @@ def _too_noisy_line(noisy: Sequence[Any], n_fit: int) -> str:
             "carry the noise, and a drift during the sweep cannot be ruled out.")
 
 
+def _noise_line(noise: Sequence[Any], n_fit: int) -> str:
+    """The report's sentence on the fits whose points are noise (flag ``noise-dominated``),
+    with the span of their point-to-point scatter."""
+    sds = [float(flag_detail(r.flags, "noise-dominated").rstrip("%")) for r in noise]
+    span = f"{min(sds):.2g} %" if min(sds) == max(sds) else f"{min(sds):.2g}-{max(sds):.2g} %"
+    return (f"{len(noise)} of {n_fit} fitted checkpoints are noise (their points scatter by {span} of |Z| from one "
+            "to the next, flag noise-dominated): not a spectrum of the cell (an open lead, a cell not connected, a "
+            "current too small to measure); no value of their fits describes it, and no band of noise passes "
+            "the Lin-KK test.")
+
+
 class _KKVerdict(NamedTuple):
     """What :func:`kk_violation` and :func:`kk_too_noisy` read of a fit."""
 
@@ -97,8 +108,9 @@ def kk_band_report_lines(camp: Any) -> list[str]:
     verdicts = _kk_verdicts(camp.results)
     failing = [k for k, r in enumerate(verdicts) if kk_violation(r)]
     noisy = [r for r in verdicts if kk_too_noisy(r)]
+    noise = [r for r in verdicts if noise_dominated(r)]
     n_fit = sum(r is not None for r in verdicts)
-    if not failing and not noisy:  # asked for the bands and none is needed: say so, not nothing
+    if not failing and not noisy and not noise:  # asked for the bands and none is needed: say so, not nothing
         tested = sum(r is not None and r.kk_passed is not None for r in verdicts)
         return [] if getattr(camp, "kk_bands", None) is None or not tested else [
             "", "## Kramers-Kronig", "", f"All {tested} tested checkpoints pass the Lin-KK test (of {n_fit} fitted)"
@@ -110,6 +122,8 @@ def kk_band_report_lines(camp: Any) -> list[str]:
                      "system gives.")
     if noisy:
         lines.append(_too_noisy_line(noisy, n_fit))
+    if noise:
+        lines.append(_noise_line(noise, n_fit))
     if not failing:
         return lines
     bands = getattr(camp, "kk_bands", None)

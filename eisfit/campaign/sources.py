@@ -797,11 +797,25 @@ def _warn_mixed_channels(checkpoints: list[Checkpoint], folder: Path | None) -> 
             channels.setdefault((str(meta.get("channel_serial") or "?"), int(meta["channel"])), []).append(str(c.file))
     if len(channels) < 2:
         return
-    listing = "; ".join(f"channel {ch} (SN {sn}): {len(set(files))} file(s), e.g. {files[0]}"
-                        for (sn, ch), files in sorted(channels.items()))
+    files = {f for names in channels.values() for f in names}
+    if len(files) == 1:  # one file's sweeps on several channels (a PalmSens session): no glob separates them
+        counts = ", ".join(f"channel {ch}{_serial(sn)}: {len(names)} sweep(s)" for (sn, ch), names in
+                           sorted(channels.items(), key=lambda item: item[0][1]))
+        warnings.warn(f"{next(iter(files))}: its sweeps come from {len(channels)} potentiostat channels ({counts}): "
+                      "different cells in one campaign? Follow one cell with a campaign file whose rows name "
+                      "this file and the cell's sweeps (columns file, sweep; eisfit info lists each sweep's "
+                      "channel)", CampaignWarning, stacklevel=user_stacklevel())
+        return
+    listing = "; ".join(f"channel {ch}{_serial(sn)}: {len(set(names))} file(s), e.g. {names[0]}"
+                        for (sn, ch), names in sorted(channels.items()))
     warnings.warn(f"{folder or 'source'}: the files come from {len(channels)} potentiostat channels ({listing}): "
                   "different cells in one campaign? Follow one cell with a glob such as '*_C01.mpr' or a "
                   "campaign file", CampaignWarning, stacklevel=user_stacklevel())
+
+
+def _serial(serial: str) -> str:
+    """`` (SN 0123)`` of an instrument's serial number, "" where the file gives none."""
+    return "" if serial in ("", "?") else f" (SN {serial})"
 
 
 def _time_list(times: list, shown: int = 4) -> str:
@@ -823,7 +837,8 @@ def _moment(start_time: str | None) -> dt.datetime:
 
 
 def order_checkpoints(checkpoints: list[Checkpoint]) -> tuple[list[Checkpoint], str]:
-    """By acquisition time when every readable checkpoint has one, else natural file name.
+    """By acquisition time when every readable checkpoint has one (and they are not all one and
+    the same), else natural file name.
 
     Unreadable files go last, in file-name order, unless their names state the time or cycle
     the others are ordered by (:func:`_failed_placed_by_names`,
@@ -835,7 +850,11 @@ def order_checkpoints(checkpoints: list[Checkpoint]) -> tuple[list[Checkpoint], 
     readable = [c for c in checkpoints if c.ok]
     failed = [c for c in checkpoints if not c.ok]
     natural = natural_order(c.file or "" for c in checkpoints)
-    if readable and all(c.start_time for c in readable):
+    all_timed = bool(readable) and all(c.start_time for c in readable)
+    # one start time for several checkpoints (the sweeps of one file stamped with the file's start:
+    # a PalmSens session's 12 scans) orders nothing and gives no time axis
+    one_time = all_timed and len(readable) > 1 and len({_moment(c.start_time) for c in readable}) == 1
+    if all_timed and not one_time:
         readable.sort(key=lambda c: (_moment(c.start_time), natural(c.file or ""), c.sweep or 0))
         t0 = _moment(readable[0].start_time)
         for c in readable:
@@ -845,7 +864,7 @@ def order_checkpoints(checkpoints: list[Checkpoint]) -> tuple[list[Checkpoint], 
         _fill_cycle_from_names(readable)  # the order is the files' times; names may still state cycles
         readable, failed = _failed_placed_by_named_hours(readable, failed)
         return readable + failed, "acquisition time (start time stored in the files)"
-    if readable and any(c.start_time for c in readable):
+    if readable and any(c.start_time for c in readable) and not one_time:
         without = list(dict.fromkeys(c.file or c.label for c in readable if not c.start_time))
         warnings.warn(f"{len(without)} file(s) carry no acquisition time ({_names(without)}): checkpoints "
                       "ordered by file name", CampaignWarning, stacklevel=user_stacklevel())
@@ -862,9 +881,11 @@ def order_checkpoints(checkpoints: list[Checkpoint]) -> tuple[list[Checkpoint], 
     if _fill_time_from_time_column(readable):
         return ordered, "sweep order in the file (its time column gives time_h)"
     if len({c.file for c in readable}) == 1:  # one multi-sweep file: its sweeps in the order recorded
-        return ordered, "sweep order in the file (no acquisition time and no time column in it)"
+        return ordered, ("sweep order in the file (its sweeps share one start time and it has no time column)"
+                         if one_time else "sweep order in the file (no acquisition time and no time column in it)")
     timed = sum(bool(c.start_time) for c in readable)
-    missing = ("no acquisition time in the files" if not timed else
+    missing = ("every checkpoint with one and the same acquisition time" if one_time else
+               "no acquisition time in the files" if not timed else
                f"acquisition times in only {timed} of {len(readable)} checkpoints")
     if any(c.spectrum.meta.get("time_s") is not None for c in readable if c.spectrum is not None):
         return ordered, (f"natural file-name order ({missing}; their time columns "

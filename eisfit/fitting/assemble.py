@@ -170,6 +170,9 @@ def assemble_result(
     flags.extend(unphysical_permittivity_flags(derived, arcs, flags))
     if _has_roles(definition):  # roles the circuit's definition gives (guessed ones fit by construction)
         flags.extend(_role_class_flags(values, arcs, roles, settings, flags))
+    distinct = int(np.unique(f).size)
+    if distinct < n_free:
+        flags.append(f"{FEW_FREQUENCIES_FLAG}:{distinct}-for-{n_free}")
     kk_passed = kk_max = None
     if kk:
         outcome = _kk(data) if kk_outcome is None else kk_outcome
@@ -465,6 +468,7 @@ def _arc_unresolved(arc: Arc, gone: set[str]) -> bool:
     return arc.resistor in gone or f"{arc.capacitive}_0" in gone or arc.capacitive in gone
 
 
+FEW_FREQUENCIES_FLAG = "few-frequencies"  # few-frequencies:5-for-7: fewer distinct frequencies than free parameters
 PERMITTIVITY_FLAG = "unphysical-permittivity"
 EPS_R_SUFFIX = "_eps_r"
 
@@ -520,14 +524,23 @@ def _traded_with_series_flags(circ, values: Mapping[str, float], stderr: Mapping
                               flags: Sequence[str], gone: set[str]) -> list[str]:
     """``traded-with-series:<R>`` for the resistance of the process that a series resistance
     flagged ``series-holds-arc`` holds too (:func:`~eisfit.fitting.intercept.intercept_terms`),
-    where its stderr would make it read as determined: a number of it (R1 0.583 +- 0.32 ohm
-    beside R0 0 +- 0.31, its arc peaking at 2.6 MHz above a 2 MHz f_max) had been printed as
-    the arc's resistance, whereas the data measure only R0 + R1."""
+    where the trade leaves it undetermined at 3 stderr though not at 1 (its stderr between a
+    third of its value and the value, ``TRADED_RELATIVE_STDERR``): a number of it (R1 0.583 +-
+    0.32 ohm beside R0 0 +- 0.31, its arc peaking at 2.6 MHz above a 2 MHz f_max) had been
+    printed as the arc's resistance, whereas the data measure only R0 + R1. An R1 of 200 +- 1
+    ohm beside an R0 of nearly nothing (0 +- 1) is the arc's, whichever way they trade; one
+    undetermined by its stderr already needs no second flag."""
     found = intercept_terms(circ, values, flags)
     traded = None if found is None else found.summed[-1]
-    if traded is None or traded in gone or undetermined(values[traded], stderr.get(traded, math.nan)):
+    if traded is None or traded in gone:
+        return []
+    value, error = values[traded], stderr.get(traded, math.nan)
+    if undetermined(value, error) or not error > TRADED_RELATIVE_STDERR * abs(value):
         return []
     return [f"{TRADED_WITH_SERIES_FLAG}:{traded}"]
+
+
+TRADED_RELATIVE_STDERR = 1.0 / 3.0  # an arc R trading with a series R: determined only when zero lies 3 stderr away
 
 
 def _unresolved_intercept_flags(circ, values: Mapping[str, float], flags: Sequence[str],

@@ -102,6 +102,10 @@ FLAGS: dict[str, tuple[str, str]] = {
                         "drift at the lowest frequencies that the Lin-KK test let pass: residuals of one sign "
                         "at one end); the stderr understate the uncertainty; compare circuits with eisfit "
                         "suggest, or fit without the drifting end (--fmin)"),
+    "few-frequencies": (CAUTION, "few-frequencies:N-for-M: fewer distinct frequencies (N) than free parameters (M): "
+                                 "the 2N residuals leave fewer degrees of freedom than there are parameters, too "
+                                 "few to tell them apart (arcs trade labels between alike spectra); fit a simpler "
+                                 "circuit (eisfit suggest) or measure more frequencies"),
     "kk-not-run": (NOTE, "the Lin-KK test needs at least 10 distinct frequencies and the fitted points have "
                          "this many: no Kramers-Kronig verdict, and no lack-of-fit ratio (its noise level comes "
                          "from that test)"),

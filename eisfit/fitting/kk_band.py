@@ -4,17 +4,18 @@ the campaign's ``--kk-band`` (:mod:`eisfit.campaign.kkband`).
 
 A band is sought only where the fit's points fail the test as a violation
 (:func:`kk_violation`): not where they pass (the band would be the whole spectrum), were not
-tested, or are too noisy for the test to judge (flag ``kk-too-noisy``: no band passes in
-noise either). Nothing is refitted: cropping data is the user's decision.
+tested, are too noisy for the test to judge (flag ``kk-too-noisy``: no band passes in
+noise either) or are noise altogether (flag ``noise-dominated``). Nothing is refitted:
+cropping data is the user's decision.
 """
 from __future__ import annotations
 
 import math
 from typing import Any
 
-from .flags import flag_detail
+from .flags import NOISE_DOMINATED_FLAG, flag_detail
 
-__all__ = ["kk_too_noisy", "kk_violation", "fit_kk_band", "kk_band_record", "kk_band_columns_of", "NO_BAND",
+__all__ = ["kk_too_noisy", "noise_dominated", "kk_violation", "fit_kk_band", "kk_band_record", "kk_band_columns_of", "NO_BAND",
            "BAND_OPTION_DIGITS"]
 
 NO_BAND = "no band of at least half the points passes"
@@ -28,10 +29,18 @@ def kk_too_noisy(result: Any) -> bool:
     return result is not None and flag_detail(result.flags, "kk-too-noisy") is not None
 
 
+def noise_dominated(result: Any) -> bool:
+    """True for a fit whose points are noise (flag ``noise-dominated``: a point-to-point
+    scatter of 20 % of |Z| or more): neither a Lin-KK pass nor a violation to look for a band in."""
+    return result is not None and flag_detail(result.flags, NOISE_DOMINATED_FLAG) is not None
+
+
 def kk_violation(result: Any) -> bool:
     """True for a fit whose points fail the Lin-KK test (``kk_passed`` False) other than by
-    being too noisy to judge (:func:`kk_too_noisy`)."""
-    return result is not None and result.kk_passed is False and not kk_too_noisy(result)
+    being too noisy to judge (:func:`kk_too_noisy`) or noise altogether (:func:`noise_dominated`:
+    a campaign of 50 such checkpoints had blamed drift and advised ``--kk-band``)."""
+    return (result is not None and result.kk_passed is False and not kk_too_noisy(result)
+            and not noise_dominated(result))
 
 
 def fit_kk_band(result: Any) -> Any:
