@@ -2494,7 +2494,9 @@ def _camp_series(camp, panels, xs, flag_summary, cell_codes=None) -> list[Evolut
     drawn as a point that squashed the 1e-8 F/cm2 ones to zero).
     ``flag_summary``: :func:`_camp_flag_summary` of ``camp`` (made once for all the panels).
     ``resistor``: the resistance the panel shows (None: a capacitance), whose shown values are
-    ``extrapolated`` where the fit flags its arc ``fapex-outside-range`` (as the headline lines say).
+    ``extrapolated`` where the fit flags its arc ``fapex-outside-range`` (as the headline lines say);
+    so are those of a capacitance whose element the flag names (a 0.64 F C_eff of an arc peaking
+    a decade below f_min had been a plain point beside its R's open marker).
     ``cell_codes``: each checkpoint's cell index (:func:`_camp_cells`; None: one cell).
     The results are read once, for all the panels (None for each when nothing was fitted)."""
     if not _camp_fitted(camp):
@@ -2564,6 +2566,8 @@ def _evolution_point_reader():
             if (r.circuit, resistor) not in apex_flags:
                 apex_flags[(r.circuit, resistor)] = apex_outside_range_flags(r.circuit).get(resistor)
             outside = apex_flags[(r.circuit, resistor)] in r.flags
+        elif not hidden and APEX_OUTSIDE_RANGE in named:  # a capacitance of the arc: its element's flag
+            outside = f"{APEX_OUTSIDE_RANGE}:{key.split('_', 1)[0]}" in r.flags
         return (x, float("nan") if hidden else v, float("nan") if hidden else s, problem, gone, vague, False,
                 bare, low_n, outside)
 
@@ -3138,6 +3142,7 @@ def _panel_name(checkpoint, one_file: bool = False) -> str:
 
 
 _NAME_SEPARATORS = "_-. #/,;:()"
+_SHORT_NAME = 6  # names this short keep their common ends (a sweep's "#16" had lost its "#", then its number)
 
 
 def _common_ends(names: Sequence[str]) -> tuple[int, int]:
@@ -3147,7 +3152,7 @@ def _common_ends(names: Sequence[str]) -> tuple[int, int]:
     ``LiMg_0``); (0, 0) for fewer than two names."""
     import os
 
-    if len(names) < 2:
+    if len(names) < 2 or min(len(n) for n in names) <= _SHORT_NAME:  # "#16": nothing to gain, a number to lose
         return 0, 0
     prefix = os.path.commonprefix(list(names))
     suffix = os.path.commonprefix([n[::-1] for n in names])[::-1]
@@ -3176,7 +3181,8 @@ def _panel_title(checkpoint, suffix: str, width_pt: float, size_pt: float, on_ax
     :func:`_common_ends`; shown as "…"), so the part that tells checkpoints apart stays (the
     front cut alone had kept "…0h_PEIS_C01.mpt" of every file and dropped its "0100h"); one
     still too wide loses its leading characters; the unresolved parameters' names in the
-    suffix give way before the label does."""
+    suffix give way before the label does (to "(unresolved)", then "(unres.)": a sweep's "#16"
+    had been cut to "…, 16.03 h (unresolved)")."""
     name = _panel_name(checkpoint, one_file)
     if on_axis and on_axis not in name and _text_extent_pt(f"{name}, {on_axis}{suffix}", size_pt)[0] > width_pt:
         name = _without_common_ends(name, ends)
@@ -3184,8 +3190,10 @@ def _panel_title(checkpoint, suffix: str, width_pt: float, size_pt: float, on_ax
         name = _without_common_ends(name, ends)
     if on_axis and on_axis not in name:
         name = f"{name}, {on_axis}"
-    if suffix.endswith(" unresolved)") and _text_extent_pt(name + suffix, size_pt)[0] > width_pt:
-        suffix = " (unresolved)"  # the names of the parameters give way first, not the label ("…00 h")
+    for shorter in (" (unresolved)", " (unres.)"):  # the suffix gives way first, not the label ("…00 h")
+        if suffix.endswith(" unresolved)") or suffix == " (unresolved)":
+            if _text_extent_pt(name + suffix, size_pt)[0] > width_pt:
+                suffix = shorter
     return _front_cut(name, suffix, width_pt, size_pt)
 
 

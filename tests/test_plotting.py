@@ -782,6 +782,23 @@ def test_a_panel_title_gives_up_parameter_names_before_its_label():
     assert _panel_title(cp, " (R2 unresolved)", 400.0, 8.0) == "400 h (R2 unresolved)"
 
 
+def test_a_sweeps_number_stays_in_its_panel_title():
+    """The panels of one file's sweeps, "#0", "#16", "#21": the "#" they share was cut as a
+    common prefix and the front cut then took the number ("…, 16.03 h (unresolved)", an
+    audit's fits.png). Short names keep their ends, and the suffix shrinks to "(unres.)" first."""
+    from types import SimpleNamespace
+
+    from eisfit.plotting import _common_ends, _panel_title, _text_extent_pt
+
+    cps = [SimpleNamespace(label=f"#{k}", file=None) for k in (0, 16, 21)]
+    ends = _common_ends([c.label for c in cps])
+    assert ends == (0, 0)
+    room = _text_extent_pt("#16, 16.03 h (unres.)", 8.0)[0] + 1.0
+    assert _text_extent_pt("#16, 16.03 h (unresolved)", 8.0)[0] > room
+    assert _panel_title(cps[1], " (R0, R1 unresolved)", room, 8.0, "16.03 h", False, ends) == "#16, 16.03 h (unres.)"
+    assert _common_ends(["LiMg_0000h_PEIS.mpt", "LiMg_0100h_PEIS.mpt"]) == (5, 9)
+
+
 def test_svg_keeps_its_texts_as_text(fit_result, tmp_path):
     """Texts saved as outlines could not be edited in Inkscape or Illustrator."""
     from eisfit.plotting import plot_fit, save_figure

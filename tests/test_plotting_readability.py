@@ -52,6 +52,11 @@ def test_evolution_draws_extrapolated_resistances_as_open_markers_named_in_the_l
     assert EXTRAPOLATED in [t.get_text() for t in r2.get_legend().get_texts()]
     r1 = _panel(fig, "R1")
     assert not [line for line in r1.get_lines() if line.get_label() == EXTRAPOLATED]
+    # the arc's capacitance too (a 0.64 F C_eff of an arc a decade below f_min had been a plain point)
+    c2 = _panel(fig, "CPE2: C_eff")
+    open_marks = [line for line in c2.get_lines() if line.get_label() == EXTRAPOLATED]
+    assert len(open_marks) == 1 and list(open_marks[0].get_xdata()) == [1.0]
+    assert not [line for line in _panel(fig, "CPE1: C_eff").get_lines() if line.get_label() == EXTRAPOLATED]
 
 
 @pytest.fixture(scope="module")
