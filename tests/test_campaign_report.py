@@ -243,7 +243,7 @@ def test_headline_marks_a_number_from_a_fit_with_a_problem_flag():
     line = next(l for l in camp.evolution_lines() if l.startswith("R1"))
     numbers = line.split(":", 1)[1].split("ohm")[0].split("->")
     assert [n.strip().endswith("!") for n in numbers] == [False, False, True], line
-    assert "lack-of-fit)" in line.split("! fit flagged ")[1] and "(0 h, 100 h, 200 h;" in line
+    assert "lack-of-fit at 200 h)" in line.split("! fit flagged ")[1] and "(0 h, 100 h, 200 h;" in line
 
 
 def test_report_table_marks_undetermined_values():

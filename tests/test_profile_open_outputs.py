@@ -233,3 +233,14 @@ def test_the_notebook_table_and_html_give_the_bound_too():
     assert notes["R1"] == ""
     html = res._repr_html_()
     assert f"undetermined: &gt; {res.intervals['R2']['lower_3sigma']:.4g} (3 sigma lower bound)" in html
+
+
+def test_a_value_with_no_bound_at_3_sigma_shows_three_digits():
+    """report.md had printed "3.6491 (undetermined: no bound at 3 sigma; > 0.4982 at 1 sigma)":
+    five digits of a value the data do not bound read as precision; determined values show 3."""
+    from eisfit.fitting.report import _one_sided_text
+
+    iv = {"lower_1sigma": 0.4982, "upper_1sigma": None, "lower_3sigma": None, "upper_3sigma": None,
+          "open_lower": True, "open_upper": True}
+    shown, note = _one_sided_text(iv, 3.6491)
+    assert shown == "3.65" and note == "  (undetermined: no bound at 3 sigma; > 0.4982 at 1 sigma)"

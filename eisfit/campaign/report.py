@@ -183,14 +183,28 @@ def evolution_lines(camp, pretty: bool = False) -> list[str]:
                            for v, _, state, bad, _ in points)
         errs = ", ".join(FIXED if state == FIXED else "-" if state else "±" + _fmt(s, 2)
                          for _, s, state, _, _ in points)
-        marked = [name for v, _, state, bad, _ in points if state in ("", FIXED) for name in bad]
-        note = f"; {PROBLEM_MARK} fit flagged {', '.join(dict.fromkeys(marked))}" if marked else ""
+        note = _problem_note(points)
         bare = [f"{label}: {ohm} {'Ω' if pretty else 'ohm'}" for _, _, state, _, (label, ohm) in points
                 if state == NO_AREA]
         note += f"; no area at {'; '.join(bare)}" if bare else ""
         line = f"{desc}: {text} {unit} ({where}; 1 stderr {errs}{note})"
         lines.append(line.replace(" -> ", " → ").replace(unit, pretty_unit(unit)) if pretty else line)
     return lines
+
+
+def _problem_note(points: list) -> str:
+    """``; ! fit flagged lack-of-fit, arc-swap at 35.07 h``: the problem flags of the fits whose
+    numbers a line marks, each with the milestones it marks where it does not mark every
+    shown number (an arc-swap at one milestone had read as the whole line's)."""
+    shown = [(label, bad) for _, _, state, bad, (label, _) in points if state in ("", FIXED)]
+    where: dict[str, list[str]] = {}
+    for label, bad in shown:
+        for name in bad:
+            where.setdefault(name, []).append(label)
+    if not where:
+        return ""
+    parts = [name if len(labels) == len(shown) else f"{name} at {', '.join(labels)}" for name, labels in where.items()]
+    return f"; {PROBLEM_MARK} fit flagged {', '.join(parts)}"
 
 
 def _headline_state(result, key: str, value: float, stderr: float) -> str:

@@ -73,7 +73,8 @@ def _one_sided_text(iv: dict, value: float) -> tuple[str, str]:
         one_sigma = f"{lower_1sigma:.4g}-{upper_1sigma:.4g}"
     lower_3sigma, upper_3sigma = interval_end(iv, "lower_3sigma"), interval_end(iv, "upper_3sigma")
     if lower_3sigma is None and upper_3sigma is None:
-        return f"{value:.5g}", f"  (undetermined: no bound at 3 sigma; {one_sigma} at 1 sigma)"
+        # three digits: an optimum with no bound either way claims no more (5 had read as precision)
+        return f"{value:.3g}", f"  (undetermined: no bound at 3 sigma; {one_sigma} at 1 sigma)"
     if upper_3sigma is None:
         return (f"> {lower_3sigma:.4g}",
                 f"  (undetermined: 3 sigma lower bound; {one_sigma} at 1 sigma, optimum {value:.4g}; "
