@@ -520,9 +520,28 @@ def _legend_above_size(ax, handles, labels) -> tuple[int, float]:
     width_pt = ax.get_position().width * fig.get_figwidth() * 72.0
     for ncol in range(len(labels), 0, -1):
         width, height = _legend_extent_pt(Legend(ax, handles, labels, ncol=ncol, **_LEGEND_ABOVE_STYLE))
-        if width <= width_pt:
+        if width <= width_pt - _LEGEND_MARGIN_PT:
             break
     return ncol, height
+
+
+_LEGEND_MARGIN_PT = 3.0  # room kept beside a legend above a panel (the layout may still narrow the panel a little)
+_LEGEND_HANDLE_PT = 24.0  # a legend entry's marker and the space before its text
+
+
+def _legend_labels_that_fit(ax, handles, labels) -> list[str]:
+    """``labels`` as they are where a one-column legend of them fits the width of ``ax``; else
+    each too long for it broken into lines before a "(": "extrapolated (arc apex at or beyond
+    the end of the data)" had run 2 px past the figure's edge above a narrow right-hand panel."""
+    from matplotlib.legend import Legend
+
+    fig = ax.get_figure(root=True)
+    width_pt = ax.get_position().width * fig.get_figwidth() * 72.0 - _LEGEND_MARGIN_PT
+    if _legend_extent_pt(Legend(ax, handles, labels, ncol=1, **_LEGEND_ABOVE_STYLE))[0] <= width_pt:
+        return list(labels)
+    room_pt = width_pt - _LEGEND_HANDLE_PT
+    return [_wrapped(label, room_pt, SMALL_PT, breaks=r" (?=\()") if _text_extent_pt(label, SMALL_PT)[0] > room_pt
+            else label for label in labels]
 
 
 def _legend_above(ax, handles, labels) -> None:
@@ -531,7 +550,10 @@ def _legend_above(ax, handles, labels) -> None:
     inside an evolution panel with points from edge to edge had sat on them)."""
     from matplotlib import rcParams
 
+    labels = _legend_labels_that_fit(ax, handles, labels)
     ncol, height_pt = _legend_above_size(ax, handles, labels)
+    if any("\n" in label for label in labels):  # a label of two lines measures ~3 pt short of its drawn height
+        height_pt += _LEGEND_MARGIN_PT
     legend = ax.legend(handles, labels, ncol=ncol, **_LEGEND_ABOVE_STYLE)
     legend.set_gid(_LEGEND_ABOVE_GID)
     ax.set_title(ax.get_title(), pad=rcParams["axes.titlepad"] + height_pt, fontsize=ax.title.get_fontsize())
@@ -2472,7 +2494,35 @@ def _camp_panel_rows(camp):
             else:
                 caps.append((f"{element}: C_eff (Hsu-Mansfeld)", key, "F", None))
     pairs = lambda items: [items[i:i + 2] for i in range(0, len(items), 2)]  # noqa: E731
-    return pairs(plain) + paired + pairs(caps)
+    return pairs(plain) + paired + pairs(caps) + pairs(_sum_panels(camp))
+
+
+def _sum_panels(camp) -> list[tuple[str, str, str, None]]:
+    """The panels (as :func:`_camp_panel_rows`'s) of the sums of resistances the data fix where
+    their terms are not, as the evolution lines give them: the high-frequency intercept
+    (``hf_intercept_*``) and each sum of arcs measured together (``R1+R2_*``) that the first,
+    middle or last fitted checkpoint has (per cell when an area is known); the intercept line
+    had had no panel."""
+    from .fitting.arc_sums import ARC_SUM_ASR_SUFFIX, ARC_SUM_SUFFIX, is_arc_sum_key
+    from .fitting.intercept import INTERCEPT_ASR_KEY, INTERCEPT_KEY
+
+    fitted = _camp_fitted(camp)
+    if not fitted:
+        return []
+    read = [camp.results[fitted[k]] for k in sorted({0, len(fitted) // 2, len(fitted) - 1})]
+    keys = dict.fromkeys(k for r in read for k in r.derived
+                         if k == INTERCEPT_KEY or (is_arc_sum_key(k) and k.endswith(ARC_SUM_SUFFIX)))
+    panels = []
+    for key in keys:
+        head = key[:-len(ARC_SUM_SUFFIX)]
+        per_area = INTERCEPT_ASR_KEY if key == INTERCEPT_KEY else head + ARC_SUM_ASR_SUFFIX
+        title = "intercept sum (R0 + fast arc)" if key == INTERCEPT_KEY else \
+            f"{head.replace('+', ' + ')} (arcs measured together)"
+        if any(per_area in r.derived for r in read):
+            panels.append((f"{title}: per cell", per_area, "ohm*cm2", None))
+        else:
+            panels.append((title, key, "ohm", None))
+    return panels
 
 
 def _camp_series(camp, panels, xs, flag_summary, cell_codes=None) -> list[EvolutionSeries | None]:
@@ -2553,7 +2603,10 @@ def _evolution_point_reader():
             v, s = r.values[key], r.stderr.get(key)
         else:
             v, s = r.derived.get(key, float("nan")), r.derived.get(f"{key}_stderr")
-        bare = key not in r.values and key not in r.derived and not r.settings.get("area_cm2")  # per area, no area
+        # a per-area quantity of a checkpoint with no area ("no area given"); a sum the fit does not
+        # give there (R1+R2_ohm, hf_intercept_ohm) is a gap, not that
+        bare = (key not in r.values and key not in r.derived and not r.settings.get("area_cm2")
+                and ("cm2" in key or key.endswith("_S_per_cm")))
         gone = not bare and "unresolved" in named and bool(unresolved_keys(r.flags, [key]))
         low_n = not bare and not gone and "low-n" in named and bool(low_n_capacitance_keys(r.flags, [key]))
         vague = (not bare and not gone and not low_n and key not in r.fixed

@@ -131,3 +131,22 @@ def test_the_campaigns_evolution_lines_give_the_sum_where_a_checkpoint_has_it():
     for text, result in zip(numbers[:2], campaign.results[:2]):
         assert float(text) == pytest.approx(result.derived["R1+R2_asr_ohm_cm2"], rel=2e-3)
         assert abs(float(text) - (result.values["R1"] + result.values["R2"]) * area) < 1.0
+
+
+def test_the_evolution_figure_has_a_panel_of_the_sum():
+    """The sums the data fix (arcs measured together; the high-frequency intercept) had a
+    headline line and a column but no panel in evolution.png."""
+    from eisfit.plotting import campaign_evolution
+
+    spectra = [_one_arc(500.0, 1), _one_arc(450.0, 6), _separated(3)]
+    for hours, spectrum in zip((0.0, 100.0, 200.0), spectra):
+        spectrum.meta["time_h"] = hours
+    campaign = eisfit.fit_campaign(spectra, circuit=TWO_ARCS, jobs=1, area_cm2=0.785, cache_dir=False,
+                                   progress=False)
+    panels = [p for row in campaign_evolution(campaign).rows for p in row]
+    [panel] = [p for p in panels if p.key == "R1+R2_asr_ohm_cm2"]
+    assert panel.title == "R1 + R2 (arcs measured together): per cell" and panel.unit == "ohm*cm2"
+    expected = campaign.table["R1+R2_asr_ohm_cm2"].to_numpy()
+    assert np.allclose(panel.series.value, expected, equal_nan=True) and np.isnan(expected[2])
+    titles = [a.get_title() for a in campaign.plot_evolution().axes]
+    assert "R1 + R2 (arcs measured together): per cell" in titles
