@@ -3244,9 +3244,8 @@ def _panel_title(checkpoint, suffix: str, width_pt: float, size_pt: float, on_ax
     if on_axis and on_axis not in name:
         name = f"{name}, {on_axis}"
     for shorter in (" (unresolved)", " (unres.)"):  # the suffix gives way first, not the label ("…00 h")
-        if suffix.endswith(" unresolved)") or suffix == " (unresolved)":
-            if _text_extent_pt(name + suffix, size_pt)[0] > width_pt:
-                suffix = shorter
+        if suffix.endswith("unresolved)") and _text_extent_pt(name + suffix, size_pt)[0] > width_pt:
+            suffix = shorter
     return _front_cut(name, suffix, width_pt, size_pt)
 
 

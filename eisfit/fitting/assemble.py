@@ -14,8 +14,8 @@ import numpy as np
 
 from ..analysis.derived import (APEX_OUTSIDE_RANGE, ELEMENT_QUANTITY_KINDS, NEGLIGIBLE_ARC_SHARE,
                                SERIES_HOLDS_ARC_FLAG, TRADED_WITH_SERIES_FLAG, arc_tau_s, capacitance_outside_role,
-                               circuit_arcs, closed_apex_range_hz, derived_quantities, derived_quantities_batch, guess_roles,
-                               one_parameter_quantities, permittivity_unphysical, quantity_inputs,
+                               circuit_arcs, closed_apex_range_hz, derived_quantities, derived_quantities_batch,
+                               guess_roles, one_parameter_quantities, permittivity_unphysical, quantity_inputs,
                                resistance_scale_ohm, series_holding_arc)
 from ..analysis.kk import KK_MIN_POINTS
 from ..analysis.quality import (MISFIT_RATIO, data_kk_consistent, is_lack_of_fit, kk_noise_level,
@@ -520,6 +520,9 @@ def unresolved_derived_flags(definition: CircuitDefinition, values: Mapping[str,
     return out
 
 
+TRADED_RELATIVE_STDERR = 1.0 / 3.0  # an arc R trading with a series R: determined only when zero lies 3 stderr away
+
+
 def _traded_with_series_flags(circ, values: Mapping[str, float], stderr: Mapping[str, float],
                               flags: Sequence[str], gone: set[str]) -> list[str]:
     """``traded-with-series:<R>`` for the resistance of the process that a series resistance
@@ -538,9 +541,6 @@ def _traded_with_series_flags(circ, values: Mapping[str, float], stderr: Mapping
     if undetermined(value, error) or not error > TRADED_RELATIVE_STDERR * abs(value):
         return []
     return [f"{TRADED_WITH_SERIES_FLAG}:{traded}"]
-
-
-TRADED_RELATIVE_STDERR = 1.0 / 3.0  # an arc R trading with a series R: determined only when zero lies 3 stderr away
 
 
 def _unresolved_intercept_flags(circ, values: Mapping[str, float], flags: Sequence[str],

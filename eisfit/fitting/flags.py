@@ -322,8 +322,8 @@ NOISE_DOMINATED_FLAG = "noise-dominated"  # noise-dominated:<pct>%: the points a
 KK_NOT_PASSIVE_FLAG = "kk-not-passive"  # a Lin-KK pass whose chain has mu <= 0 (no passive system gives the points)
 SPANS_RANGE_FLAG = "stderr-spans-range"  # stderr-spans-range:<name>: an exponent's stderr spans its range
 ARC_NUMBERING_FLAG = "arc-numbering"  # arc-numbering:<name>: the data fit almost as well with its arc under another number
-UNDETERMINING_FLAGS = frozenset({"series-holds-arc", "traded-with-series", "multimodal", ARC_NUMBERING_FLAG, SPANS_RANGE_FLAG,
-                                 NOISE_DOMINATED_FLAG})  # read by
+UNDETERMINING_FLAGS = frozenset({"series-holds-arc", "traded-with-series", "multimodal", ARC_NUMBERING_FLAG,
+                                 SPANS_RANGE_FLAG, NOISE_DOMINATED_FLAG})  # read by
 # reads_undetermined
 
 

@@ -93,6 +93,9 @@ class InterceptTerms(NamedTuple):
         return self.description
 
 
+ON_THE_ARC_SHARE = 0.05  # a sum this share of itself above the data's first Z': the data begin on the fast arc
+
+
 def begins_on_the_arc(value_ohm: float, stderr_ohm: float, z_re_at_fmax_ohm: float) -> bool:
     """Whether the data begin on the fast arc well before its end: an intercept sum R0 + R1
     (``value_ohm`` +- ``stderr_ohm``) more than ``ON_THE_ARC_SHARE`` of itself and more than
@@ -103,9 +106,6 @@ def begins_on_the_arc(value_ohm: float, stderr_ohm: float, z_re_at_fmax_ohm: flo
     the name: its data begin ~2.5 % below the sum (an apex 3x above f_max: ~15 %)."""
     gap = value_ohm - z_re_at_fmax_ohm
     return bool(gap > ON_THE_ARC_SHARE * value_ohm and gap > stderr_ohm)
-
-
-ON_THE_ARC_SHARE = 0.05
 
 
 def z_re_at_fmax(frequency: np.ndarray, z: np.ndarray) -> float:

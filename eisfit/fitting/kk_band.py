@@ -15,8 +15,8 @@ from typing import Any
 
 from .flags import NOISE_DOMINATED_FLAG, flag_detail
 
-__all__ = ["kk_too_noisy", "noise_dominated", "kk_violation", "fit_kk_band", "kk_band_record", "kk_band_columns_of", "NO_BAND",
-           "BAND_OPTION_DIGITS"]
+__all__ = ["kk_too_noisy", "noise_dominated", "kk_violation", "fit_kk_band", "kk_band_record", "kk_band_columns_of",
+           "NO_BAND", "BAND_OPTION_DIGITS"]
 
 NO_BAND = "no band of at least half the points passes"
 BAND_OPTION_DIGITS = 4  # significant digits of a band's suggested fmin/fmax (rounded away from the band)
