@@ -48,6 +48,9 @@ def test_two_arc_fit_of_one_arc_gives_the_sum_that_a_one_arc_fit_measures():
     assert total == pytest.approx(res.values["R1"] + res.values["R2"])
     assert "R1 + R2" in res.derived_units["R1+R2_ohm"] and "R1+R2_ohm" not in res.unresolved
     assert "R1+R2_ohm" in res._repr_html_()  # the notebook view's headline quantities
+    [line] = [x for x in res.summary().splitlines() if "measured together" in x]
+    assert line.startswith(f"  measured together: R1 + R2 = {total:.5g} ± ") and "eisfit suggest" in line
+    assert "measured together" not in eisfit.fit(_separated(3), TWO_ARCS).summary()
 
 
 def test_the_sum_per_area_and_in_a_campaign_table():

@@ -228,6 +228,7 @@ def format_fit_summary(res) -> str:
         capacitance_open = _roles_without_capacitance(res, hidden) - set(renumbered)
         lines.append("  arcs: " + ", ".join(_role_text(r, role, hidden, capacitance_open) for r, role in res.roles.items())
                      + _renumbered_note(renumbered))
+    lines.extend(_measured_together_lines(res))
     if res.kk_passed is not None:
         lines.append(f"  Kramers-Kronig{_kk_points(res)}: {_kk_verdict(res)} "
                      f"(max residual {res.kk_max_residual_pct:.2g} % of |Z|)")
@@ -326,6 +327,20 @@ def _kk_points(res) -> str:
 # ---- notebook views: short repr, HTML table, DataFrame ---------------------------
 
 REPR_MAX_CHARS = 1500  # a repr stays well under 2,000 characters whatever the circuit
+
+
+def _measured_together_lines(res) -> list[str]:
+    """``  measured together: R1 + R2 = 499.9 ± 0.19 ohm ...``: a line per sum of arcs the data fix
+    where they do not split them (:mod:`~eisfit.fitting.arc_sums`), which says what that means
+    for the circuit."""
+    out = []
+    for key in res.derived:
+        if is_arc_sum_key(key) and key.endswith(ARC_SUM_SUFFIX) and key not in res.unresolved:
+            terms = key[:-len(ARC_SUM_SUFFIX)].replace("+", " + ")
+            out.append(f"  measured together: {terms} = {_fmt(res.derived[key], res.derived.get(key + '_stderr'))} "
+                       "ohm: the data fix their sum, not the split (fewer arcs may describe them: eisfit suggest "
+                       "compares circuits)")
+    return out
 
 
 def _headline_quantities(res) -> list[str]:
