@@ -2503,21 +2503,19 @@ def _sum_panels(camp) -> list[tuple[str, str, str, None]]:
     (``hf_intercept_*``) and each sum of arcs measured together (``R1+R2_*``) that the first,
     middle or last fitted checkpoint has (per cell when an area is known); the intercept line
     had had no panel."""
-    from .fitting.arc_sums import ARC_SUM_ASR_SUFFIX, ARC_SUM_SUFFIX, is_arc_sum_key
+    from .fitting.arc_sums import arc_sum_asr_key, arc_sum_ohm_keys, arc_sum_terms
     from .fitting.intercept import INTERCEPT_ASR_KEY, INTERCEPT_KEY
 
     fitted = _camp_fitted(camp)
     if not fitted:
         return []
     read = [camp.results[fitted[k]] for k in sorted({0, len(fitted) // 2, len(fitted) - 1})]
-    keys = dict.fromkeys(k for r in read for k in r.derived
-                         if k == INTERCEPT_KEY or (is_arc_sum_key(k) and k.endswith(ARC_SUM_SUFFIX)))
+    keys = dict.fromkeys(k for r in read for k in (INTERCEPT_KEY, *arc_sum_ohm_keys(r.derived)) if k in r.derived)
     panels = []
     for key in keys:
-        head = key[:-len(ARC_SUM_SUFFIX)]
-        per_area = INTERCEPT_ASR_KEY if key == INTERCEPT_KEY else head + ARC_SUM_ASR_SUFFIX
+        per_area = INTERCEPT_ASR_KEY if key == INTERCEPT_KEY else arc_sum_asr_key(key)
         title = "intercept sum (R0 + fast arc)" if key == INTERCEPT_KEY else \
-            f"{head.replace('+', ' + ')} (arcs measured together)"
+            f"{arc_sum_terms(key)} (arcs measured together)"
         if any(per_area in r.derived for r in read):
             panels.append((f"{title}: per cell", per_area, "ohm*cm2", None))
         else:

@@ -68,18 +68,22 @@ def _points_tested(camp: Any) -> str:
 def _too_noisy_line(noisy: Sequence[Any], n_fit: int) -> str:
     """The report's sentence on the fits too noisy for the Lin-KK test (flag ``kk-too-noisy``),
     with the span of their residual SDs."""
-    sds = [float(flag_detail(r.flags, "kk-too-noisy").rstrip("%")) for r in noisy]
-    span = f"{min(sds):.2g} %" if min(sds) == max(sds) else f"{min(sds):.2g}-{max(sds):.2g} %"
+    span = _percent_span(noisy, "kk-too-noisy")
     return (f"{len(noisy)} of {n_fit} fitted checkpoints are too noisy for the Lin-KK test to judge (random "
             f"residuals of {span} of |Z|, flag kk-too-noisy): neither passed nor a violation; their standard errors "
             "carry the noise, and a drift during the sweep cannot be ruled out.")
 
 
+def _percent_span(results: Sequence[Any], flag: str) -> str:
+    """``1.6-2.2 %`` (or ``41 %``): the span of the percentages that ``flag:<pct>%`` gives on ``results``."""
+    pcts = [float(flag_detail(r.flags, flag).rstrip("%")) for r in results]
+    return f"{min(pcts):.2g} %" if min(pcts) == max(pcts) else f"{min(pcts):.2g}-{max(pcts):.2g} %"
+
+
 def _noise_line(noise: Sequence[Any], n_fit: int) -> str:
     """The report's sentence on the fits whose points are noise (flag ``noise-dominated``),
     with the span of their point-to-point scatter."""
-    sds = [float(flag_detail(r.flags, "noise-dominated").rstrip("%")) for r in noise]
-    span = f"{min(sds):.2g} %" if min(sds) == max(sds) else f"{min(sds):.2g}-{max(sds):.2g} %"
+    span = _percent_span(noise, "noise-dominated")
     return (f"{len(noise)} of {n_fit} fitted checkpoints are noise (their points scatter by {span} of |Z| from one "
             "to the next, flag noise-dominated): not a spectrum of the cell (an open lead, a cell not connected, a "
             "current too small to measure); no value of their fits describes it, and no band of noise passes "

@@ -339,16 +339,15 @@ def _arc_sum_lines(camp, shown: list[int], names: list[str]) -> list[tuple[str, 
     measured together, per cell): 392 -> 347 ohm*cm2" where R1 and R2 read unresolved; a
     milestone whose fit gives no such sum (its arcs apart, or one outside the data) reads
     ``not summed``."""
-    from ..fitting.arc_sums import ARC_SUM_ASR_SUFFIX, ARC_SUM_SUFFIX, is_arc_sum_key
+    from ..fitting.arc_sums import arc_sum_asr_key, arc_sum_ohm_keys, arc_sum_terms
 
     results = [camp.results[i] for i in shown]
-    keys = dict.fromkeys(k for r in results for k in r.derived if is_arc_sum_key(k) and k.endswith(ARC_SUM_SUFFIX))
+    keys = dict.fromkeys(k for r in results for k in arc_sum_ohm_keys(r.derived))
     out = []
     for ohm_key in keys:
-        head = ohm_key[:-len(ARC_SUM_SUFFIX)]
-        per_area = any(head + ARC_SUM_ASR_SUFFIX in r.derived for r in results)
-        key, unit = (head + ARC_SUM_ASR_SUFFIX, "ohm*cm2") if per_area else (ohm_key, "ohm")
-        desc = f"{head.replace('+', ' + ')} (arcs measured together{', per cell' if per_area else ''})"
+        per_area = any(arc_sum_asr_key(ohm_key) in r.derived for r in results)
+        key, unit = (arc_sum_asr_key(ohm_key), "ohm*cm2") if per_area else (ohm_key, "ohm")
+        desc = f"{arc_sum_terms(ohm_key)} (arcs measured together{', per cell' if per_area else ''})"
         out.append((desc, unit, _sum_points(results, names, ohm_key, key, NOT_SUMMED)))
     return out
 

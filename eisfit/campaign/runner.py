@@ -49,7 +49,8 @@ from ..fitting.batch import fit_chunks, fit_payload
 from ..fitting.engine import PER_SPECTRUM_OPTIONS
 from ..analysis.derived import ARC_SWAP_DECADES, arc_tau_s, circuit_arcs, swapped_arcs
 from ..analysis.quality import undetermined
-from ..fitting.flags import NOISE_DOMINATED_FLAG, flag_name, unresolved_names, with_flags_added
+from ..fitting.flags import unresolved_names, with_flags_added
+from ..fitting.kk_band import noise_dominated
 from ..fitting.result import share_equal_fields, shared_fields
 from ..model import circuit_of
 from ..model.circuit import resistance_names
@@ -941,7 +942,7 @@ def _determined_resistances(fit) -> dict[str, float]:
     """The resistances (ohm, by name) that ``fit`` determines: positive, not flagged
     unresolved (issue 13: no number) and with a standard error not above the value; none of a
     fit whose points are noise-dominated (its values read undetermined)."""
-    if any(flag_name(f) == NOISE_DOMINATED_FLAG for f in fit.flags):
+    if noise_dominated(fit):
         return {}
     runaway = unresolved_names(fit.flags)
     values, stderr = fit.values, fit.stderr  # once: a ResultView makes each when asked

@@ -21,7 +21,7 @@ impedance.py example files fitted with two arcs (Circuit1-3_EIS, one arc each) t
 from __future__ import annotations
 
 import math
-from typing import Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -48,6 +48,21 @@ def is_arc_sum_key(key: str) -> bool:
     return "+" in head and all(part for part in head.split("+"))
 
 
+def arc_sum_ohm_keys(keys: Iterable[str]) -> list[str]:
+    """The sums in ohm (``R1+R2_ohm``) among derived ``keys``, in their order."""
+    return [k for k in keys if is_arc_sum_key(k) and k.endswith(ARC_SUM_SUFFIX)]
+
+
+def arc_sum_asr_key(ohm_key: str) -> str:
+    """``R1+R2_asr_ohm_cm2``: the per-area key of the sum ``ohm_key`` (``R1+R2_ohm``)."""
+    return ohm_key[:-len(ARC_SUM_SUFFIX)] + ARC_SUM_ASR_SUFFIX
+
+
+def arc_sum_terms(ohm_key: str) -> str:
+    """``R1 + R2``: the sum ``ohm_key`` (``R1+R2_ohm``) as its terms."""
+    return ohm_key[:-len(ARC_SUM_SUFFIX)].replace("+", " + ")
+
+
 def arc_sum_quantities(circuit: Circuit, values: Mapping[str, float], covariance: np.ndarray | None,
                        cov_names: Sequence[str], flags: Sequence[str], z_max_ohm: float,
                        area_cm2: float | None) -> tuple[dict[str, float], dict[str, str]]:
@@ -63,8 +78,8 @@ def arc_sum_quantities(circuit: Circuit, values: Mapping[str, float], covariance
     for group in determined_groups(circuit, values, covariance, cov_names, flags, z_max_ohm):
         names = [a.resistor for a in group]
         value, error = _sum_and_stderr(names, values, covariance, cov_names)
-        key, asr = arc_sum_key(names), "+".join(names) + ARC_SUM_ASR_SUFFIX
-        terms = " + ".join(names)
+        key = arc_sum_key(names)
+        asr, terms = arc_sum_asr_key(key), arc_sum_terms(key)
         why = "the arcs' sum is determined, their split is not"
         out[key], out[f"{key}_stderr"] = value, error
         units[key] = f"ohm ({terms}: {why})"

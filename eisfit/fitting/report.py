@@ -5,7 +5,7 @@ import math
 
 from ..analysis.derived import apex_outside_range_flags
 from ..analysis.quality import undetermined
-from .arc_sums import ARC_SUM_SUFFIX, is_arc_sum_key
+from .arc_sums import arc_sum_ohm_keys, arc_sum_terms
 from .flags import (ARC_NUMBERING_FLAG, EXTRAPOLATED_LABEL, KK_NOT_PASSIVE_FLAG, NOISE_DOMINATED_FLAG,
                     PROFILE_OPEN_FLAG, SPANS_RANGE_FLAG, by_severity, flag_detail, flag_details, flag_name, holds_arc,
                     low_n_capacitance_keys, reads_undetermined, undetermined_reason, unresolved_keys)
@@ -333,23 +333,18 @@ def _measured_together_lines(res) -> list[str]:
     """``  measured together: R1 + R2 = 499.9 ± 0.19 ohm ...``: a line per sum of arcs the data fix
     where they do not split them (:mod:`~eisfit.fitting.arc_sums`), which says what that means
     for the circuit."""
-    out = []
-    for key in res.derived:
-        if is_arc_sum_key(key) and key.endswith(ARC_SUM_SUFFIX) and key not in res.unresolved:
-            terms = key[:-len(ARC_SUM_SUFFIX)].replace("+", " + ")
-            out.append(f"  measured together: {terms} = {_fmt(res.derived[key], res.derived.get(key + '_stderr'))} "
-                       "ohm: the data fix their sum, not the split (fewer arcs may describe them: eisfit suggest "
-                       "compares circuits)")
-    return out
+    return [f"  measured together: {arc_sum_terms(key)} = {_fmt(res.derived[key], res.derived.get(key + '_stderr'))} "
+            "ohm: the data fix their sum, not the split (fewer arcs may describe them: eisfit suggest compares "
+            "circuits)" for key in arc_sum_ohm_keys(res.derived) if key not in res.unresolved]
 
 
 def _headline_quantities(res) -> list[str]:
     """Derived keys worth a line in a short view: ASR, effective capacitance, conductivity,
     and the sums of resistances the data fix where their terms are not (the high-frequency
     intercept, arcs measured together: ``R1+R2_ohm``)."""
+    sums = {INTERCEPT_KEY, *arc_sum_ohm_keys(res.derived)}
     return [k for k in res.derived
-            if k.endswith(("_asr_ohm_cm2", "_asr_per_interface_ohm_cm2", "_ceff_F", "_sigma_S_per_cm"))
-            or k == INTERCEPT_KEY or (is_arc_sum_key(k) and k.endswith(ARC_SUM_SUFFIX))]
+            if k.endswith(("_asr_ohm_cm2", "_asr_per_interface_ohm_cm2", "_ceff_F", "_sigma_S_per_cm")) or k in sums]
 
 
 def columns_lines(fitted, table: str) -> list[str]:
