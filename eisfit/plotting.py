@@ -2766,7 +2766,7 @@ def _draw_evolution_panel(ax, panel: EvolutionPanel, cells: Sequence[str] = ()) 
         ax.set_visible(False)
         return float("nan")
     px, pv, ps, pf, pu, pd, pn, pa, pl = series[:9]
-    factor, shown_unit = _si_scale(pv, unit)
+    factor, shown_unit = _si_scale(pv, unit, prefix_ohm=True)  # a 1 MOhm arc: "MOhm", not an offset "1e6"
     pv, ps = pv / factor, ps / factor
     stderr_max = float(_np.nanmax(ps)) if _np.isfinite(ps).any() else float("nan")
     ax.set_title(title, y=1.0)

@@ -68,7 +68,7 @@ def warn_if_celsius_as_kelvin(temperatures_K: Iterable[float], where: str, fix: 
 
 # the axis label of each campaign evolution axis (a temperature series is told in °C, as its headline lines)
 EVOLUTION_AXIS_LABELS = {"time_h": "time / h", "cycle": "cycle", "capacity_mAh_cm2": "capacity / mAh cm⁻²",
-                         "temperature_K": "temperature / °C"}
+                         "temperature_K": "temperature / °C", "dc_potential_V": "E dc / V"}
 
 # plain unit (first word of a units entry) -> display form
 _PRETTY = {

@@ -456,3 +456,62 @@ def test_a_list_naming_a_file_twice_fits_it_once_and_says_so(tmp_path):
         src = load_checkpoints([str(a), str(b), str(tmp_path / "." / "cell_0h.csv")])
     assert [c.file for c in src.checkpoints] == [str(a), str(b)]
     assert [c.time_h for c in src.checkpoints] == [0.0, 10.0]
+
+
+def _write_potential_scan(path: Path, potentials_V, starts_s) -> Path:
+    """A BioLogic-style table of one sweep per DC potential (``<Ewe>/V`` per point, the
+    sweeps told apart by ``cycle number``), R1 growing with the potential."""
+    lines = ["freq/Hz,Re(Z)/Ohm,-Im(Z)/Ohm,<Ewe>/V,cycle number,time/s"]
+    for k, (e_v, t0) in enumerate(zip(potentials_V, starts_s)):
+        z = _z_ohm(F_HZ, R1_OHM * (1 + 0.5 * k))
+        for j, (f, v) in enumerate(zip(F_HZ, z)):
+            lines.append(f"{float(f)!r},{float(v.real)!r},{float(-v.imag)!r},{e_v + 1e-4 * (j % 3 - 1)!r},{k + 1},"
+                         f"{t0 + 10.0 * j!r}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_a_potential_staircase_is_told_against_its_dc_potential(tmp_path):
+    """A staircase potential scan (SPEIS: one sweep per 25 mV step) had been told against
+    the hours the scan took: "R2: ... (0 h, 0.5 h, 1 h)". Its sweeps' DC potential is the
+    axis of the headline lines, the table, the figures and their colours; summary.csv gives
+    it per checkpoint."""
+    scan_V = [-0.05, -0.025, 0.0, 0.025, 0.05]
+    path = _write_potential_scan(tmp_path / "speis.csv", scan_V, [600.0 * k for k in range(5)])
+    camp = eisfit.fit_campaign(path, circuit="R0-p(R1,C1)", cache_dir=False, progress=False)
+    assert [c.time_h for c in camp.checkpoints][1] == pytest.approx(600 / 3600, rel=1e-3)  # hours kept
+    assert camp.evolution_axis() == "dc_potential_V"
+    assert camp.table["dc_potential_V"].tolist() == pytest.approx(scan_V, abs=2e-4)
+    assert "(-0.05 V, -0.025 V, 0 V, 0.025 V, 0.05 V;" in camp.evolution_lines()[0]
+    assert camp.axis_note() == ("; told against the DC potential (the sweeps step it from -0.050 to +0.050 V, "
+                                "25 mV a step: a potential scan)")
+    assert camp.colour_values()[1] == "E dc / V"
+    fig = camp.plot_evolution()
+    assert fig.axes[-1].get_xlabel() == "E dc / V"
+
+
+@pytest.mark.parametrize("potentials_V", [
+    [0.003, 0.015, 0.004],  # an open-circuit potential drifting between cycling checkpoints
+    [4.10, 3.95, 3.90, 3.60],  # a state-of-charge series: monotonic, but irregular steps
+    [0.0, 0.002, 0.004, 0.006],  # regular, but steps of 2 mV: drift, not a scan
+])
+def test_potentials_that_are_no_staircase_leave_the_hours_the_axis(tmp_path, potentials_V):
+    path = _write_potential_scan(tmp_path / "geis.csv", potentials_V, [3600.0 * k for k in range(len(potentials_V))])
+    camp = eisfit.fit_campaign(path, circuit="R0-p(R1,C1)", cache_dir=False, progress=False)
+    assert camp.evolution_axis() == "time_h" and camp.axis_note() == ""
+    assert camp.table["dc_potential_V"].tolist() == pytest.approx(potentials_V, abs=2e-4)
+
+
+def test_a_staircase_per_cell_is_one_when_cells_interleave():
+    """Two channels' scans of 0.0-0.6 V in one list: each cell's own steps make the staircase
+    (the campaign's order alternates between them)."""
+    from eisfit.campaign.result import potential_staircase
+    from eisfit.campaign.sources import Checkpoint
+
+    spectrum = eisfit.Spectrum(frequency=F_HZ, z=_z_ohm(F_HZ, 10.0))
+    scan = [Checkpoint(label=f"{cell}{k}", spectrum=spectrum, cell=cell, dc_potential_V=0.2 * k)
+            for k in range(4) for cell in "ab"]
+    assert potential_staircase(scan)
+    assert not potential_staircase([Checkpoint(label=c.label, spectrum=spectrum, dc_potential_V=c.dc_potential_V)
+                                    for c in scan])  # one cell: 0, 0, 0.2, 0.2, ... is no staircase
+    assert not potential_staircase(scan[:4])  # two checkpoints per cell: a step, not a scan

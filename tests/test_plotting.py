@@ -1503,3 +1503,18 @@ def test_evolution_numbers_read_in_blocks_are_those_read_at_once(big_camp, monke
         for name in a._fields:
             u, v = getattr(a, name), getattr(b, name)
             assert u.dtype == v.dtype and np.array_equal(u, v, equal_nan=u.dtype.kind == "f"), name
+
+
+def test_evolution_panels_of_megaohm_resistances_take_a_prefix_not_an_offset():
+    """A semiconductor's 1 MOhm arc had its evolution panel labelled "R / Ω" under a
+    matplotlib offset "1e6" that ran into the legend: kΩ now (numbers of 1-9999, as the
+    Nyquist axes)."""
+    f_hz = np.logspace(5, -2, 36)
+    spectra = [eisfit.Spectrum(f_hz, 30.0 + r_ohm / (1 + 2j * np.pi * f_hz * r_ohm * 1e-9), meta={"time_h": t_h})
+               for t_h, r_ohm in ((0.0, 1.0e6), (1.0, 1.4e6), (2.0, 2.1e6))]
+    camp = eisfit.fit_campaign(spectra, circuit="R0-p(R1,C1)", cache_dir=False, progress=False)
+    fig = camp.plot_evolution()
+    fig.canvas.draw()
+    r1 = next(ax for ax in fig.axes if ax.get_title().startswith("R1"))
+    assert r1.get_ylabel() == "R / kΩ" and r1.yaxis.get_offset_text().get_text() == ""
+    assert 900 < r1.get_ylim()[0] < r1.get_ylim()[1] < 2300

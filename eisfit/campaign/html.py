@@ -84,7 +84,7 @@ def campaign_repr_html(camp) -> str:
     more = len(rows) - REPR_TABLE_ROWS
     parts = [
         f"<div><b>CampaignResult</b> {escape(camp.name or '')}: {len(camp.checkpoints)} checkpoints, "
-        f"{n_ok} fitted, {len(camp.errors)} errors, ordered by {escape(str(camp.ordering))}",
+        f"{n_ok} fitted, {len(camp.errors)} errors, ordered by {escape(str(camp.ordering) + camp.axis_note())}",
         _headline_html(camp),
         html_table(head, rows[:REPR_TABLE_ROWS], numeric_from=1),
     ]

@@ -20,7 +20,7 @@ __all__ = ["CampaignResult", "CheckpointFailure", "checkpoint_row", "ordered_col
 
 FIT_STAT_COLUMNS = ("chisq", "redchi", "pseudo_chisq", "aic", "bic", "n_starts", "start_won")
 METADATA_COLUMNS = ("label", "cell", "time_h", "cycle", "current_mA_cm2", "capacity_mAh_cm2",
-                    "temperature_K", "temperature_C", "area_cm2", "thickness_cm", "circuit")
+                    "temperature_K", "temperature_C", "dc_potential_V", "area_cm2", "thickness_cm", "circuit")
 TRAILING_COLUMNS = ("kk_passed", "flags", "seed_source", "notes", "file", "sweep", "start_time",
                     "time_source", "content_sha256", "settings_hash", "error")
 
@@ -57,6 +57,9 @@ JOINT_FIT_VALUES = (JOINT_USED, JOINT_REJECTED, JOINT_UNDETERMINED, JOINT_LEFT_O
 
 EVOLUTION_AXES = ("time_h", "cycle", "capacity_mAh_cm2", "temperature_K")  # in order of preference
 TEMPERATURE_SERIES_SPAN_K = 5.0  # temperatures spanning less are not an evolution axis
+POTENTIAL_STEP_V = 0.01  # DC potential steps at least this large (V) make a potential scan
+STAIRCASE_STEP_SPREAD = 0.25  # a staircase's steps within 25 % of their median (a scan's regular steps)
+MIN_STAIRCASE_STEPS = 2  # at least 3 checkpoints per cell
 
 
 @dataclass
@@ -340,14 +343,19 @@ class CampaignResult:
         return plot_campaign_bode(self, fig=fig, max_spectra=max_spectra)
 
     def evolution_axis(self, x: str | None = None) -> str | None:
-        """What the evolution is told against: ``x`` when given, else the first of
-        ``EVOLUTION_AXES`` ("time_h", "cycle", "capacity_mAh_cm2", "temperature_K": a temperature
-        series) that every checkpoint has
-        and that changes between them (a file whose time or cycle column reads 0 for every
-        sweep gives none); None: the checkpoint number. The figure and the headline lines
-        both use it."""
+        """What the evolution is told against: ``x`` when given; else the DC potential
+        (``dc_potential_V``) where the checkpoints step it as a staircase
+        (:func:`eisfit.campaign.result.potential_staircase`: a potential scan such as BioLogic's SPEIS, whose
+        sweeps' hours say only how long the scan took); else the first of ``EVOLUTION_AXES``
+        ("time_h", "cycle", "capacity_mAh_cm2", "temperature_K": a temperature series) that
+        every checkpoint has and that changes between them (a file whose time or cycle column
+        reads 0 for every sweep gives none); None: the checkpoint number. The figure and the
+        headline lines both use it. A potential that is no staircase (an open-circuit
+        potential drifting between cycling checkpoints, channels interleaved) is no axis."""
         if x is not None:
             return x
+        if potential_staircase(self.checkpoints):
+            return "dc_potential_V"
         for name in EVOLUTION_AXES:
             values = [getattr(c, name, None) for c in self.checkpoints]
             if all(v is not None for v in values) and (len(set(values)) > 1 or len(values) == 1):
@@ -355,6 +363,18 @@ class CampaignResult:
                     continue  # a room's few tenths of a degree are no temperature series
                 return name
         return None
+
+    def axis_note(self) -> str:
+        """``; told against the DC potential (...)`` where :meth:`evolution_axis` chose a
+        potential staircase over the checkpoints' hours, else ''. Follows the ordering's
+        sentence in the terminal, ``report.md`` and the notebook view."""
+        if self.evolution_axis() != "dc_potential_V":
+            return ""
+        scan = [c.dc_potential_V for c in self.checkpoints if c.cell == self.checkpoints[0].cell]  # one cell's
+        first, last = scan[0], scan[-1]
+        step = (last - first) / (len(scan) - 1)  # type: ignore[operator]
+        return (f"; told against the DC potential (the sweeps step it from {first:+.3f} to {last:+.3f} V, "
+                f"{abs(step) * 1e3:.3g} mV a step: a potential scan)")
 
     def plot_evolution(self, x: str | None = None, fig=None):
         """Each resistance (ASR per cell, and per interface for an interface arc of a
@@ -616,6 +636,7 @@ def checkpoint_row(c: Checkpoint, r: Any, d: dict[str, Any], joint: Any = None) 
         "current_mA_cm2": c.current_mA_cm2, "capacity_mAh_cm2": c.capacity_mAh_cm2,
         "temperature_K": c.temperature_K,
         "temperature_C": None if c.temperature_K is None else c.temperature_K - KELVIN_AT_0C,
+        "dc_potential_V": c.dc_potential_V,
         "area_cm2": d.get("settings", {}).get("area_cm2"),
         "thickness_cm": d.get("settings", {}).get("thickness_cm"),
         "circuit": d.get("settings", {}).get("circuit"),
@@ -647,6 +668,31 @@ def checkpoint_row(c: Checkpoint, r: Any, d: dict[str, Any], joint: Any = None) 
     for key, value in c.extra.items():
         row.setdefault(key, value)
     return row
+
+
+def potential_staircase(checkpoints: Sequence[Checkpoint]) -> bool:
+    """Whether the checkpoints step the DC potential as a scan does: every one states its
+    potential, and within each cell (at least three checkpoints) every step goes the same
+    way, is at least ``POTENTIAL_STEP_V`` and within ``STAIRCASE_STEP_SPREAD`` of the
+    median step (a staircase: Hem1's SPEIS from -0.40 to +0.60 V in 25 mV steps). An
+    open-circuit potential drifting between a cycling campaign's checkpoints, or a
+    state-of-charge series' irregular steps, is no staircase: their hours stay the axis."""
+    potentials = [c.dc_potential_V for c in checkpoints]
+    if not checkpoints or any(v is None for v in potentials):
+        return False
+    by_cell: dict[str, list[float]] = {}
+    for c in checkpoints:
+        by_cell.setdefault(c.cell, []).append(float(c.dc_potential_V))  # type: ignore[arg-type]
+    return all(_is_staircase(values) for values in by_cell.values())
+
+
+def _is_staircase(potentials: list[float]) -> bool:
+    steps = [b - a for a, b in zip(potentials, potentials[1:])]
+    if len(steps) < MIN_STAIRCASE_STEPS:
+        return False
+    median = sorted(steps)[len(steps) // 2]
+    return abs(median) >= POTENTIAL_STEP_V and all(
+        abs(step - median) <= STAIRCASE_STEP_SPREAD * abs(median) for step in steps)
 
 
 def unfitted_parameter_columns(circuit: Any) -> dict[str, float]:

@@ -126,6 +126,7 @@ class Checkpoint:
     extra: dict[str, Any] = field(default_factory=dict)
     origin: str | None = None
     reader: ReaderOptions | None = None
+    dc_potential_V: float | None = None  # the sweep's DC potential (V) as the file states it
     # the Python traceback of the exception that made ``error`` (a file the reader refused),
     # shown by ``eisfit --debug``; None when no exception was raised
     error_traceback: str | None = field(default=None, repr=False, compare=False)
@@ -169,12 +170,14 @@ class Checkpoint:
         value = self.value_on(axis)
         if value is not None:
             return {"time_h": f"{value:.4g} h", "cycle": f"cycle {value:g}", "capacity_mAh_cm2": f"{value:g} mAh/cm2",
-                    "temperature_K": f"{value:.4g} °C"}[axis]  # type: ignore[index]
+                    "temperature_K": f"{value:.4g} °C",
+                    "dc_potential_V": f"{value:.4g} V"}[axis]  # type: ignore[index]
         return self.label if len(self.label) <= SHORT_LABEL else f"checkpoint {index}"
 
     def value_on(self, axis: str | None) -> float | None:
         """The checkpoint's value on an evolution axis (``time_h``, ``cycle``,
-        ``capacity_mAh_cm2``; ``temperature_K`` in °C, as told), None where it has none."""
+        ``capacity_mAh_cm2``, ``dc_potential_V``; ``temperature_K`` in °C, as told), None where
+        it has none."""
         if axis not in EVOLUTION_AXIS_LABELS:
             return None
         value = getattr(self, axis)
@@ -591,6 +594,7 @@ def _checkpoints_of_file(path: Path, display: str, sweep: int | None = None, *,
             rest["cycle"] = _float_or_none(spectra[k].meta.get("cycle"))
         if rest.get("temperature_K") is None:  # nor a temperature: the one the file states per sweep
             rest["temperature_K"] = _meta_temperature_K(spectra[k], k)
+        rest["dc_potential_V"] = _finite_or_none(spectra[k].meta.get("dc_potential_V"))
         out.append(Checkpoint(label=label, spectrum=spectra[k].only_columns(is_instrument_noise_column),
                               file=display, sweep=k,
                               content_sha256=digest, start_time=None if t is None else t.isoformat(),
@@ -1148,6 +1152,7 @@ def _from_spectra(spectra: Sequence[Spectrum]) -> CampaignSource:
             cell=str(s.meta.get("cell", "cell")), temperature_K=_meta_temperature_K(s, k),
             current_mA_cm2=_float_or_none(s.meta.get("current_mA_cm2")),
             capacity_mAh_cm2=_float_or_none(s.meta.get("capacity_mAh_cm2")),
+            dc_potential_V=_finite_or_none(s.meta.get("dc_potential_V")),
         ))
     warn_if_celsius_as_kelvin([s.meta["temperature_K"] for s in spectra if s.meta.get("temperature_K") is not None],
                               "the spectra's meta temperature_K")
@@ -1589,3 +1594,8 @@ def _float_or_none(value: Any) -> float | None:
         return None if value is None else float(value)
     except (TypeError, ValueError):
         return None
+
+
+def _finite_or_none(value: Any) -> float | None:
+    number = _float_or_none(value)
+    return number if number is not None and np.isfinite(number) else None
