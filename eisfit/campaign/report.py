@@ -402,7 +402,8 @@ def campaign_report(camp, figures: Mapping[str, str] | None = None) -> str:
     circuit = camp.settings.get("circuit")
     lines += [
         f"{len(camp.checkpoints)} checkpoints ({n_ok} fitted, {len(camp.errors)} failed), "
-        f"ordered by {camp.ordering}{camp.axis_note()}. Circuit `{circuit}`, weighting `{camp.settings.get('weighting')}`.",
+        f"ordered by {camp.ordering}{camp.axis_note()}. "
+        f"Circuit `{circuit}`, weighting `{camp.settings.get('weighting')}`.",
         "",
         _conventions_line(camp),
         "",
