@@ -67,8 +67,8 @@ from ..model import load_circuit
 from ..model.circuit import resistance_names
 from ..units import (KELVIN_AT_0C, CelsiusAsKelvinWarning, celsius_as_kelvin_note, format_value,
                      warn_if_celsius_as_kelvin)
-from .derived import (INTERFACE_ROLES, SERIES_HOLDS_ARC_FLAG, SIGMA_TOTAL_KEY, TRADED_WITH_SERIES_FLAG,
-                      apex_outside_range_flags, total_conductivity_inputs)
+from .derived import (INTERFACE_ROLES, SERIES_HOLDS_ARC_FLAG, SIGMA_TOTAL_KEY, SPLIT_UNDETERMINED_FLAG,
+                      TRADED_WITH_SERIES_FLAG, apex_outside_range_flags, total_conductivity_inputs)
 from .quality import undetermined
 
 __all__ = [
@@ -635,9 +635,10 @@ def _holding_arc(table: Any, name: str) -> np.ndarray:
     ``series-holds-arc:<R>`` (:func:`~eisfit.analysis.derived.series_holding_arc`): that
     series R also holds the resistance of an unresolved arc above f_max, so its value is not
     the series resistance's and is left out of the line, as an undetermined one; and so is
-    that arc's R where it has a number (``traded-with-series:<R>``)."""
+    that arc's R where it has a number (``traded-with-series:<R>``), and an arc's R measured
+    only in a sum with its neighbour's (``split-undetermined:<R>``)."""
     wanted = {f"{flag}:{p.strip()}" for p in name.split("+")
-              for flag in (SERIES_HOLDS_ARC_FLAG, TRADED_WITH_SERIES_FLAG)}
+              for flag in (SERIES_HOLDS_ARC_FLAG, TRADED_WITH_SERIES_FLAG, SPLIT_UNDETERMINED_FLAG)}
     if "flags" not in table.columns:
         return np.zeros(len(table), bool)
     return np.array([bool(wanted & set(f.split(";") if isinstance(f, str) else f or ())) for f in table["flags"]],

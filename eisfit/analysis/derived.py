@@ -291,6 +291,7 @@ def apex_outside_range_flags(circuit) -> dict[str, str]:
 
 SERIES_HOLDS_ARC_FLAG = "series-holds-arc"  # flag of a series R that also holds an unresolved arc's R
 TRADED_WITH_SERIES_FLAG = "traded-with-series"  # flag of that arc's R where it has a number: only the sum is measured
+SPLIT_UNDETERMINED_FLAG = "split-undetermined"  # flag of an arc's R of a determined arcs' sum (R1+R2) not bounded alone
 
 
 NEGLIGIBLE_ARC_SHARE = 1e-3  # an arc whose R is below this share of the circuit's resistances holds none

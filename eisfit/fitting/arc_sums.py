@@ -25,16 +25,18 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from ..analysis.derived import APEX_OUTSIDE_RANGE, NEGLIGIBLE_ARC_SHARE, arc_tau_s, circuit_arcs
+from ..analysis.derived import (APEX_OUTSIDE_RANGE, NEGLIGIBLE_ARC_SHARE, SPLIT_UNDETERMINED_FLAG, arc_tau_s,
+                                circuit_arcs)
 from ..analysis.quality import undetermined
 from ..model.circuit import Arc, Circuit
-from .flags import PROFILE_OPEN_FLAG, flag_details, unresolved_names
+from .flags import PROFILE_OPEN_FLAG, flag_details, multimodal_names, unresolved_names
 
 ARC_SUM_SUFFIX = "_ohm"  # R1+R2_ohm
 ARC_SUM_ASR_SUFFIX = "_asr_ohm_cm2"  # R1+R2_asr_ohm_cm2
 NOT_SPLIT_JUDGEMENTS = ("large-stderr",)  # with unresolved: an R the data do not determine alone
 SUM_MAX_RELATIVE_STDERR = 1.0 / 3.0  # a sum given only where zero lies 3 stderr below it
 SUM_MAX_DATA_FACTOR = 10.0  # a sum above this x the data's largest |Z| is a runaway, no measurement
+SPLIT_MAX_RELATIVE_STDERR = 1.0 / 3.0  # a summed arc's R is its own only where zero lies 3 stderr below it
 
 
 def arc_sum_key(resistors: Sequence[str]) -> str:
@@ -63,19 +65,16 @@ def arc_sum_terms(ohm_key: str) -> str:
     return ohm_key[:-len(ARC_SUM_SUFFIX)].replace("+", " + ")
 
 
-def arc_sum_quantities(circuit: Circuit, values: Mapping[str, float], covariance: np.ndarray | None,
-                       cov_names: Sequence[str], flags: Sequence[str], z_max_ohm: float,
-                       area_cm2: float | None) -> tuple[dict[str, float], dict[str, str]]:
+def arc_sum_quantities(groups: Sequence[Sequence[Arc]], values: Mapping[str, float], covariance: np.ndarray,
+                       cov_names: Sequence[str], area_cm2: float | None) -> tuple[dict[str, float], dict[str, str]]:
     """Derived quantities (values, units) of the summed resistance of each group of arcs that
-    the data determine together and not apart (:func:`determined_groups`): ``<R+R>_ohm`` and
-    its ``_stderr`` (ohm), with an electrode area ``area_cm2`` (cm2) ``<R+R>_asr_ohm_cm2`` per
-    cell. ``covariance`` is the Wald covariance over ``cov_names`` (see the module);
-    ``z_max_ohm`` the data's largest |Z| (ohm)."""
+    the data determine together and not apart (``groups``: :func:`determined_groups`):
+    ``<R+R>_ohm`` and its ``_stderr`` (ohm), with an electrode area ``area_cm2`` (cm2)
+    ``<R+R>_asr_ohm_cm2`` per cell. ``covariance`` is the Wald covariance over ``cov_names``
+    (see the module)."""
     out: dict[str, float] = {}
     units: dict[str, str] = {}
-    if covariance is None:
-        return out, units
-    for group in determined_groups(circuit, values, covariance, cov_names, flags, z_max_ohm):
+    for group in groups:
         names = [a.resistor for a in group]
         value, error = _sum_and_stderr(names, values, covariance, cov_names)
         key = arc_sum_key(names)
@@ -91,26 +90,57 @@ def arc_sum_quantities(circuit: Circuit, values: Mapping[str, float], covariance
     return out, units
 
 
+def split_undetermined_flags(groups: Sequence[Sequence[Arc]], values: Mapping[str, float],
+                             stderr: Mapping[str, float], intervals: Mapping[str, Mapping[str, float | bool]],
+                             flags: Sequence[str]) -> list[str]:
+    """``split-undetermined:<R>`` for each resistance of a summed group (``groups``:
+    :func:`determined_groups`) that has a number the data do not bound apart from the other
+    arcs' at 3 stderr: its reported stderr above ``SPLIT_MAX_RELATIVE_STDERR`` of its value, or
+    its profile's 3-sigma interval open below (``intervals``: the other arcs can take its
+    share). A single 500 ohm arc fitted with two: R1 4.9 +- 88 (undetermined), R2 495 +- 165
+    with a second optimum at R2 = 13.7 within 0.43 s^2, where only R1 + R2 = 499.95 +- 0.41
+    is measured; R2 had been printed as the interface arc's resistance. One already
+    unresolved, or undetermined by its stderr, needs no second flag."""
+    gone = unresolved_names(flags)
+    out = []
+    for group in groups:
+        for arc in group:
+            r = arc.resistor
+            value, error = values[r], stderr.get(r, math.nan)
+            if r in gone or undetermined(value, error):
+                continue
+            if error > SPLIT_MAX_RELATIVE_STDERR * abs(value) or bool(intervals.get(r, {}).get("open_lower")):
+                out.append(f"{SPLIT_UNDETERMINED_FLAG}:{r}")
+    return out
+
+
 def determined_groups(circuit: Circuit, values: Mapping[str, float], covariance: np.ndarray,
-                      cov_names: Sequence[str], flags: Sequence[str], z_max_ohm: float) -> list[list[Arc]]:
+                      cov_names: Sequence[str], flags: Sequence[str], z_max_ohm: float,
+                      intervals: Mapping[str, Mapping[str, float | bool]] | None = None) -> list[list[Arc]]:
     """Groups of neighbouring arcs (in time constant) whose summed resistance is determined
-    while a member's is not (:func:`_undetermined_alone`; an arc whose R is negligible against
-    the data's largest |Z| ``z_max_ohm``, a collapsed arc, starts none). Each such arc grows a
+    while a member's is not (:func:`_undetermined_alone`, or its profile's 3-sigma interval in
+    ``intervals`` open below; an arc whose R is negligible against the data's largest |Z|
+    ``z_max_ohm``, a collapsed arc, starts none). Each such arc grows a
     group towards the neighbour closest to it in log tau until the group's sum is determined
     (Wald stderr at most ``SUM_MAX_RELATIVE_STDERR`` of the sum, the sum below
     ``SUM_MAX_DATA_FACTOR`` x ``z_max_ohm``) or no arc is left. A group is kept when its sum is
     determined and the data close every member: no apex beyond their ends
-    (``fapex-outside-range``), no profile open above. (Also where one member is determined
+    (``fapex-outside-range``), no profile open above but a negligible member's (an arc of
+    almost nothing beside the one the data show: its profile opens where it takes the other's
+    share, which the sum holds). (Also where one member is determined
     alone: a campaign's column of the sum then reads the same process at every checkpoint,
     whichever of its arcs took most of it.)"""
     arcs = [a for a in circuit_arcs(circuit, branches=False) if a.resistor in cov_names]
     starts = _undetermined_alone([a.resistor for a in arcs], values, covariance, cov_names, flags)
-    starts = {r for r in starts if not values[r] < NEGLIGIBLE_ARC_SHARE * z_max_ohm}
+    starts |= {a.resistor for a in arcs if (intervals or {}).get(a.resistor, {}).get("open_lower")
+               and a.resistor not in multimodal_names(flags)}  # the other optimum may move the sum too
+    negligible = {a.resistor for a in arcs if values[a.resistor] < NEGLIGIBLE_ARC_SHARE * z_max_ohm}
+    starts -= negligible
     if not starts:  # most fits
         return []
     taus = {a.resistor: arc_tau_s(values, a) for a in arcs}
     arcs = sorted((a for a in arcs if 0 < taus[a.resistor] < math.inf), key=lambda a: taus[a.resistor])
-    open_ = flag_details(flags, APEX_OUTSIDE_RANGE) | flag_details(flags, PROFILE_OPEN_FLAG)
+    open_ = flag_details(flags, APEX_OUTSIDE_RANGE) | (flag_details(flags, PROFILE_OPEN_FLAG) - negligible)
     groups: list[list[Arc]] = []
     for i, arc in enumerate(arcs):
         if arc.resistor not in starts:

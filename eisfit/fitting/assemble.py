@@ -25,7 +25,7 @@ from ..model import Arc, CircuitDefinition
 from ..model.elements import APEX_KINDS, ELEMENT_ARC_KINDS, ELEMENTS, element_apex_hz, gs_phi_saturated
 from ..model.parser import Leaf, Series, leaves, parallels, series_chain
 from ..spectrum import Spectrum, padded_points
-from .arc_sums import arc_sum_quantities, is_arc_sum_key
+from .arc_sums import arc_sum_quantities, determined_groups, is_arc_sum_key, split_undetermined_flags
 from .flags import (ARC_NUMBERING_FLAG, KK_NOT_PASSIVE_FLAG, NOISE_DOMINATED_FLAG, PROFILE_OPEN_FLAG, SPANS_RANGE_FLAG,
                     WARBURG_COEFFICIENT_SUFFIX, flag_details, unresolved_keys, unresolved_names)
 from .profile import (DIFFUSION_EDGE_FACTOR, arcs_at_blocked_low_edge, diffusion_times,
@@ -163,10 +163,13 @@ def assemble_result(
     derived.update(intercept)
     derived_units.update(intercept_units)
     flags.extend(_unresolved_intercept_flags(circ, values, flags, intercept, float(np.max(np.abs(z)))))
-    sums, sum_units = arc_sum_quantities(circ, values, covariance if wald_covariance is None else wald_covariance,
-                                         cov_names, flags, float(np.max(np.abs(z))), area_cm2)
+    wald = covariance if wald_covariance is None else wald_covariance
+    groups = [] if wald is None else determined_groups(circ, values, wald, cov_names, flags, float(np.max(np.abs(z))),
+                                                       intervals)
+    sums, sum_units = arc_sum_quantities(groups, values, wald, cov_names, area_cm2)
     derived.update(sums)
     derived_units.update(sum_units)
+    flags.extend(split_undetermined_flags(groups, values, stderr, intervals or {}, flags))
     flags.extend(unphysical_permittivity_flags(derived, arcs, flags))
     if _has_roles(definition):  # roles the circuit's definition gives (guessed ones fit by construction)
         flags.extend(_role_class_flags(values, arcs, roles, settings, flags))

@@ -199,6 +199,11 @@ FLAGS: dict[str, tuple[str, str]] = {
                                     "(series-holds-arc), its apex above f_max: the two trade, only their sum is "
                                     "measured (hf_intercept_ohm); its number is no arc resistance alone and reads "
                                     "'undetermined', Arrhenius lines leave it out"),
+    "split-undetermined": (CAUTION, "the resistance of an arc that the data measure only together with its "
+                                    "neighbour in time constant: their sum is determined (R1+R2_ohm), the split "
+                                    "is not (the other arc can take this one's share at under 3 stderr, or "
+                                    "another optimum close in chi-square does); its number is no arc resistance "
+                                    "alone and reads 'undetermined', Arrhenius lines leave it out"),
     "low-n": (CAUTION, "exponent below 0.6 of a CPE in parallel (an arc, a double layer): closer to a diffusion line than a capacitance"),
     "seed-disagreement": (CAUTION, "campaign: the fit seeded by the previous checkpoint found a minimum more than "
                                    "0.1 % and more than 1 s^2 below the automatic (cold) fit's, which alone would "
@@ -304,10 +309,12 @@ def marked_flags(flags: Iterable[str]) -> list[str]:
 
 def holds_arc(flags: Iterable[str], key: str) -> bool:
     """Whether ``key`` (a parameter or a derived quantity: ``R0``, ``R0_sigma_S_per_cm``)
-    belongs to a series resistance flagged ``series-holds-arc:<R>`` or to the arc's resistance
-    it trades with (``traded-with-series:<R>``): its value is not that resistance's alone and
-    reads 'undetermined'."""
-    held = flag_details(flags, "series-holds-arc") | flag_details(flags, "traded-with-series")
+    belongs to a series resistance flagged ``series-holds-arc:<R>``, to the arc's resistance
+    it trades with (``traded-with-series:<R>``) or to an arc's resistance measured only in a
+    sum with its neighbour's (``split-undetermined:<R>``): its value is not that resistance's
+    alone and reads 'undetermined'."""
+    held = flag_details(flags, "series-holds-arc") | flag_details(flags, "traded-with-series") | flag_details(
+        flags, "split-undetermined")
     return any(key == r or key.startswith(r + "_") for r in held)
 
 
@@ -322,7 +329,8 @@ NOISE_DOMINATED_FLAG = "noise-dominated"  # noise-dominated:<pct>%: the points a
 KK_NOT_PASSIVE_FLAG = "kk-not-passive"  # a Lin-KK pass whose chain has mu <= 0 (no passive system gives the points)
 SPANS_RANGE_FLAG = "stderr-spans-range"  # stderr-spans-range:<name>: an exponent's stderr spans its range
 ARC_NUMBERING_FLAG = "arc-numbering"  # arc-numbering:<name>: the data fit almost as well with its arc under another number
-UNDETERMINING_FLAGS = frozenset({"series-holds-arc", "traded-with-series", "multimodal", ARC_NUMBERING_FLAG,
+UNDETERMINING_FLAGS = frozenset({"series-holds-arc", "traded-with-series", "split-undetermined", "multimodal",
+                                 ARC_NUMBERING_FLAG,
                                  SPANS_RANGE_FLAG, NOISE_DOMINATED_FLAG})  # read by
 # reads_undetermined
 

@@ -32,8 +32,11 @@ def _flagged_undetermined(flags, key: str) -> str:
     if NOISE_DOMINATED_FLAG in map(flag_name, flags):
         return f"the fitted points are noise ({NOISE_DOMINATED_FLAG})"
     if holds_arc(flags, key):
-        return ("a series resistance that holds an arc (series-holds-arc)" if key in flag_details(
-            flags, "series-holds-arc") else "it trades with the series resistance (traded-with-series)")
+        if key in flag_details(flags, "series-holds-arc"):
+            return "a series resistance that holds an arc (series-holds-arc)"
+        if key in flag_details(flags, "traded-with-series"):
+            return "it trades with the series resistance (traded-with-series)"
+        return "only its sum with the neighbouring arc's is measured (split-undetermined)"
     if key in flag_details(flags, SPANS_RANGE_FLAG):
         return f"value ± stderr covers half its range or more ({SPANS_RANGE_FLAG})"
     if reads_undetermined([f for f in flags if flag_name(f) == ARC_NUMBERING_FLAG], key):
