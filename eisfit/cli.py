@@ -94,7 +94,7 @@ def _one_line(text: str) -> str:
     first, *rest = str(text).split("\n")
     if len(rest) == 2 and rest[1].strip() == "^":
         return str(text)
-    return " ".join(" ".join([first, *rest]).split())
+    return " ".join(part.strip() for part in [first, *rest] if part.strip())  # a file name's own spaces stay
 
 
 def _print_json(data) -> None:
@@ -1306,7 +1306,9 @@ def drt_command(files, lam, inductance, weighting, circuit, out_dir, fmt, imag_s
         records.append(_drt_record(res, path))
         if not as_json:
             open_share = res.r_pol_open_share
-            click.echo(f"{s.label}: R_inf {res.r_inf_ohm:.4g} ohm, R_pol {res.r_pol_ohm:.4g} ohm"
+            click.echo(f"{s.label}: R_inf {res.r_inf_ohm:.4g} ohm"
+                       + ("" if res.r_inf_determined else " (undetermined: see the warning)")
+                       + f", R_pol {res.r_pol_ohm:.4g} ohm"
                        + (f" (undetermined: {100 * open_share:.0f} % in open peaks)"
                           if open_share > R_POL_OPEN_SHARE else "")
                        + _inductance_text(res)

@@ -2150,7 +2150,8 @@ def _fit_elements_not_shown(fit) -> list[str]:
 def _drt_series_terms(result) -> str:
     """R_inf, R_pol and, when the DRT has them, the series L and C, for the figure's title:
     what the distribution alone does not show."""
-    parts = [f"R_inf {_ohm_text(result.r_inf_ohm)}", f"R_pol {_ohm_text(result.r_pol_ohm)}"]
+    r_inf = _ohm_text(result.r_inf_ohm) + ("" if getattr(result, "r_inf_determined", True) else " (undetermined)")
+    parts = [f"R_inf {r_inf}", f"R_pol {_ohm_text(result.r_pol_ohm)}"]
     if result.inductance_H:
         parts.append(f"L {format_value(result.inductance_H, None, 'H', 3)}")
     if result.capacitance_F is not None and _np.isfinite(result.capacitance_F):  # inf: 1/C came out 0, no C

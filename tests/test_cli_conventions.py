@@ -1123,3 +1123,13 @@ def test_importing_eisfit_imports_no_numpy_and_the_program_starts_in_the_launche
     version = subprocess.run([sys.executable, "-m", "eisfit", "--version"], capture_output=True, text=True,
                              timeout=60)
     assert version.returncode == 0 and version.stdout.startswith("eisfit, version "), version.stderr
+
+
+def test_a_file_names_own_runs_of_spaces_stay_in_its_messages(tmp_path):
+    """Every message had its runs of spaces squeezed: 'Block  4.txt' was named 'Block 4.txt',
+    a file that does not exist."""
+    path = tmp_path / "cell  A.csv"
+    path.write_text("Frequency (Hz),|Z| (Ohm)\n1000,5\n100,6\n10,7\n", encoding="utf-8")
+    result = run(["info", path])
+    assert result.exit_code == 2
+    assert "cell  A.csv: no impedance columns" in result.stderr and "\n" not in result.stderr.strip()

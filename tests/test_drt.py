@@ -634,3 +634,25 @@ def test_a_drt_of_fewer_than_ten_frequencies_determines_no_process():
         warnings.simplefilter("ignore")
         enough = drt(spectrum(12))
     assert enough.peaks["determined"].any()
+
+
+def test_r_inf_beside_a_small_process_above_f_max_reads_undetermined():
+    """A 75 ohm arc at 5 MHz above a 1 MHz f_max beside a 20 kohm arc at 30 Hz: 0.4 % of R_pol
+    lies beyond f_max (below the 5 % that made R_inf undetermined), but as much as R_inf
+    itself; R_inf (truth 50 ohm) had been printed as a number. The large process stays
+    determined: the part beyond f_max is not its."""
+    f = np.logspace(6, -1, 71)
+    w = 2 * np.pi * f
+    z = 50 + 75 / (1 + 1j * w * 75 * 4.2e-10) + 2e4 / (1 + (1j * w * 2e4 * 2.7e-7) ** 0.9)
+    rng = np.random.default_rng(3)
+    z = z * (1 + 0.001 * (rng.standard_normal(71) + 1j * rng.standard_normal(71)))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = drt(Spectrum(f, z), kk=False)
+    assert not res.r_inf_determined and res.to_dict()["r_inf_determined"] is False
+    assert any("R_inf (" in str(w.message) and "is not determined by these data" in str(w.message) for w in caught)
+    big = res.peaks.loc[res.peaks["R_ohm"].idxmax()]
+    assert bool(big["determined"]) and 10 < big["f_Hz"] < 100
+    assert "(undetermined)" in repr(res)
+    clean = drt(Spectrum(f, 50 + 2e4 / (1 + (1j * w * 2e4 * 2.7e-7) ** 0.9)), kk=False)
+    assert clean.r_inf_determined

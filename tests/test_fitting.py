@@ -1282,3 +1282,35 @@ def test_a_profile_widened_stderr_reads_as_the_profile_s_not_the_curvature_s():
     assert "profile likelihood's stderr >= value" in _undetermined_text(res, "R2", 4.71e6, 6.6e6)
     plain = SimpleNamespace(flags=[], intervals={}, circuit="R0-p(R1,CPE1)-p(R2,CPE2)")
     assert _undetermined_text(plain, "R2", 4.71e6, 6.6e6) == "  (undetermined: stderr >= value)"
+
+
+@pytest.mark.parametrize("record, match", [
+    ({"a": 1}, r"not an eisfit fit result record \(FitResult.to_dict\): no '\w+' entry"),
+    ([1, 2], r"not an eisfit fit result record: a list, not a dict"),
+])
+def test_from_dict_of_no_fit_result_record_is_one_eisfit_error(record, match):
+    """A bare KeyError: 'values' had come out of FitResult.from_dict({'a': 1})."""
+    with pytest.raises(eisfit.DataError, match=match):
+        eisfit.FitResult.from_dict(record)
+
+
+def test_from_json_of_no_json_or_no_record_is_one_eisfit_error():
+    with pytest.raises(eisfit.DataError, match=r"not JSON text"):
+        eisfit.FitResult.from_json("abc")
+    with pytest.raises(eisfit.DataError, match=r"not an eisfit fit result record"):
+        eisfit.FitResult.from_json('{"x": 1}')
+
+
+def test_a_fit_whose_arcs_all_read_unresolved_says_why():
+    """A dummy cell's one RC arc fitted with two arcs read R1 and R2 unresolved with no word;
+    the summary says the data do not tell the circuit's arcs apart and points at suggest."""
+    f = np.logspace(6, 0, 61)
+    w = 2 * np.pi * f
+    rng = np.random.default_rng(3)
+    z = (100 + 1e4 / (1 + 1j * w * 1e4 * 1e-7)) * (1 + 0.001 * (rng.standard_normal(61) + 1j * rng.standard_normal(61)))
+    res = eisfit.fit(eisfit.Spectrum(f, z), circuit="R0-p(R1,CPE1)-p(R2,CPE2)")
+    assert {"R1", "R2"} <= res.unresolved and not [k for k in res.derived if "+" in k]
+    [line] = [x for x in res.summary().splitlines() if "no arc resistance determined" in x]
+    assert "eisfit suggest compares circuits" in line
+    one = eisfit.fit(eisfit.Spectrum(f, z), circuit="R0-p(R1,CPE1)")
+    assert "no arc resistance determined" not in one.summary() and not one.unresolved & {"R1"}

@@ -94,3 +94,42 @@ def test_a_headerless_table_sets_an_evenly_spaced_clock_aside(tmp_path, step_s, 
     t = step_s * np.arange(F_HZ.size)
     columns = (t, F_HZ, Z_OHM.real, Z_OHM.imag) if first else (F_HZ, Z_OHM.real, Z_OHM.imag, t)
     _assert_same(_read(tmp_path / "t.txt", _rows(columns, "\t")))
+
+
+@pytest.mark.parametrize("header, columns", [
+    ("frequency,Re(Z),Img(Z)", (F_HZ, Z_OHM.real, Z_OHM.imag)),  # 'Img' for the imaginary part
+    ("Freq,Z_mod,Z_Fase", (F_HZ, MOD_OHM, PHASE_DEG)),  # Spanish 'fase' (the frequency's 'frec' was known)
+    ("Freq,Z mod,Fase (deg)", (F_HZ, MOD_OHM, PHASE_DEG)),
+])
+def test_img_and_fase_name_the_imaginary_part_and_the_phase(tmp_path, header, columns):
+    """Both had been refused: 'no impedance columns ... (columns: 'frequency', 'Re(Z)', 'Img(Z)')'."""
+    _assert_same(_read(tmp_path / "t.csv", header + "\n" + _rows(columns)))
+
+
+def test_a_minority_of_points_whose_sign_contradicts_the_phase_column_is_warned_about(tmp_path):
+    """An 'Imag' (-Z'') column that reads capacitive at the highest frequencies where the
+    same rows' Phase(Z)/deg reads inductive had been read without a word; a phase column in
+    the other convention (-phase at every point) is no contradiction."""
+    z = Z_OHM + 1j * 2 * np.pi * F_HZ * 2e-4  # an inductive tail above ~10 kHz
+    phase = np.degrees(np.angle(z))
+    written = np.where(F_HZ > 2e4, np.abs(z.imag), -z.imag)  # the file's -Z'' lost its sign up there
+    path = tmp_path / "t.csv"
+    path.write_text("Freq,Real,Imag,Phase(Z)/deg\n" + _rows((F_HZ, z.real, written, phase)), encoding="utf-8")
+    with pytest.warns(UserWarning, match=r"at (\d+) of \d+ points \([\d.e+]+-1e\+05 Hz\) the sign of Z'' read from "
+                                         r"'Imag' contradicts the phase column 'Phase\(Z\)/deg'"):
+        s = eisfit.read(path)[0]
+    contradicting = (F_HZ > 2e4) & (z.imag > 0.02 * np.abs(z))
+    assert s.z.imag[np.argsort(-s.frequency)][:contradicting.sum()] == pytest.approx(-np.abs(z.imag[contradicting]))
+    path.write_text("Freq,Real,Imag,Phase(Z)/deg\n" + _rows((F_HZ, z.real, -z.imag, -phase)), encoding="utf-8")
+    import warnings
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*contradicts the phase column")
+        eisfit.read(path)
+
+
+def test_a_frequency_and_modulus_table_is_told_it_lacks_a_phase_not_to_name_three_columns(tmp_path):
+    path = tmp_path / "bode.csv"
+    path.write_text("Frequency (Hz),|Z| (Ohm)\n" + _rows((F_HZ, MOD_OHM)), encoding="utf-8")
+    with pytest.raises(MissingColumnError, match=r"'\|Z\| \(Ohm\)' holds \|Z\| but no column holds the phase") as err:
+        eisfit.read(path)
+    assert "--columns" not in str(err.value)

@@ -80,6 +80,7 @@ _PEAK_LOCAL_AREA = 0.1  # with a series C: a peak with >= 10 % of |Z| at its own
 _OUTSIDE_DECADES = 0.25  # peaks further than this outside the measured tau range are not processes
 _DERIV_ORDER = 1  # first-derivative penalty: lower integral error than 2nd order in tests
 _HF_CUT_SHARE = 0.05  # R_pol share beyond the highest measured frequency that makes R_inf undetermined
+_HF_CUT_R_INF_SHARE = 0.25  # ... or that share of R_inf itself, which makes R_inf alone undetermined
 _R_INF_ZERO_SHARE = 0.01  # R_inf below 1 % of Z'(f_max): the series resistance went into the fastest peaks
 _MISFIT_RMS_PCT = 3.0  # a DRT (lambda "auto") whose RMS residual exceeds 3 % of |Z| does not describe the data
 _RESOLVED_DCHI2 = 9.0  # a peak is resolved when a monotone tail instead fits worse by >= 9 s^2 (3 sigma)
@@ -259,6 +260,8 @@ class DRTResult:
         from a test that cannot judge them (``too-noisy``).
     tau_measured_s : (1/(2 pi f_max), 1/(2 pi f_min)): the tau range the data cover.
     warnings : tuple of messages (also issued as Python warnings).
+    r_inf_determined : False where the data do not fix R_inf (a process reaching past f_max,
+        or R_inf gone into the fastest peaks; a warning says which): shown as undetermined.
     """
 
     tau_s: np.ndarray
@@ -283,6 +286,7 @@ class DRTResult:
     peaks_outside: Any = None
     kk_status: str = ""
     inductance_sd_H: float | None = None
+    r_inf_determined: bool = True
 
     @property
     def f_Hz(self) -> np.ndarray:
@@ -329,6 +333,7 @@ class DRTResult:
         return to_jsonable({
             "label": self.label,
             "r_inf_ohm": self.r_inf_ohm,
+            "r_inf_determined": self.r_inf_determined,
             "inductance_H": self.inductance_H,
             "inductance_sd_H": self.inductance_sd_H,
             "capacitance_F": self.capacitance_F,
@@ -358,7 +363,8 @@ class DRTResult:
         inductance = ("not in the model" if self.inductance_H is None
                       else format_value(self.inductance_H, self.inductance_sd_H, "H", 3))
         summary = html_table(["quantity", "value"], [
-            ("R_inf", format_value(self.r_inf_ohm, None, "ohm")),
+            ("R_inf", format_value(self.r_inf_ohm, None, "ohm") + ("" if self.r_inf_determined
+                                                                   else " (undetermined)")),
             ("R_pol (area under gamma)", format_value(self.r_pol_ohm, None, "ohm")),
             ("series L", inductance),
             ("series C", "not in the model" if self.capacitance_F is None
@@ -381,7 +387,8 @@ class DRTResult:
 
     def __repr__(self) -> str:
         return (
-            f"DRTResult({self.label!r}: {len(self.peaks)} peaks, R_inf={self.r_inf_ohm:.4g} ohm, "
+            f"DRTResult({self.label!r}: {len(self.peaks)} peaks, R_inf={self.r_inf_ohm:.4g} ohm"
+            f"{'' if self.r_inf_determined else ' (undetermined)'}, "
             f"R_pol={self.r_pol_ohm:.4g} ohm, lambda={self.lambda_:.3g} ({self.lambda_rule}))"
         )
 
@@ -1298,9 +1305,12 @@ def _make_result(spectrum, tau, solution: _Solution, weighting, kk) -> DRTResult
     beyond = float(np.sum((gamma * _hat_areas(x))[tau < measured[0]]))  # ohm at tau < 1/(2 pi f_max)
     r_inf = solution.r_inf_ohm
     z_top = float(z.real[np.argmax(f)])  # Z' at f_max
-    cut_at_f_max = (r_pol > 0 and beyond > _HF_CUT_SHARE * r_pol
-                    and beyond >= noise * float(abs(z[np.argmax(f)])))
+    above_noise = beyond >= noise * float(abs(z[np.argmax(f)]))
+    cut_at_f_max = r_pol > 0 and beyond > _HF_CUT_SHARE * r_pol and above_noise
+    # a small process beyond f_max beside a large one inside: R_inf alone is a guess (a PalmSens sweep: 74.9
+    # ohm beyond 1 MHz, 0.35 % of its 21 kohm R_pol but 1.5x its R_inf of 50.4 ohm; Z'(f_max) 112 ohm)
     r_inf_in_peaks = not cut_at_f_max and z_top > 0 and r_inf < _R_INF_ZERO_SHARE * z_top
+    r_inf_cut = not (cut_at_f_max or r_inf_in_peaks) and above_noise and beyond > _HF_CUT_R_INF_SHARE * r_inf
     undetermined = _fastest_process(owners, resolved) if (cut_at_f_max or r_inf_in_peaks) else None
     table = peak_table(tau, gamma, nodes, resolved, ends, owners=owners, undetermined=undetermined)
     inside = _inside(table["tau_s"].to_numpy(), measured)
@@ -1346,6 +1356,11 @@ def _make_result(spectrum, tau, solution: _Solution, weighting, kk) -> DRTResult
                      "series resistance went into the fastest peak(s), whose resistance it inflates; R_inf and "
                      "the fastest process are not determined by these data (determined = False in its row; "
                      "measure to higher frequencies, or fit an equivalent circuit with R0)")
+    elif r_inf_cut:
+        notes.append(f"R_inf ({r_inf:.3g} ohm) is not determined by these data: {beyond:.3g} ohm lies at time "
+                     f"constants shorter than 1/(2 pi f_max), a process above the measured range beside R_inf "
+                     f"(Z' at the highest frequency is {z_top:.3g} ohm): their split is the regularisation's guess "
+                     "(measure to higher frequencies, or fit an equivalent circuit with R0 and an arc above f_max)")
     rms = _rms_pct(z, z_model)
     strong = _too_strong_note(system, lam, use_l, use_c, z, rms) if rule == "user" else None
     weak = (_too_weak_note(system, lam, use_l, use_c, tau, len(nodes), local)
@@ -1383,6 +1398,7 @@ def _make_result(spectrum, tau, solution: _Solution, weighting, kk) -> DRTResult
         tau_s=tau,
         gamma_ohm=gamma,
         r_inf_ohm=r_inf,
+        r_inf_determined=not (cut_at_f_max or r_inf_cut or r_inf_in_peaks),
         inductance_H=float(p[1] * system.l_scale) if use_l else None,
         inductance_sd_H=float(ind.sd * system.l_scale) if use_l and math.isfinite(ind.sd) else None,
         r_pol_ohm=r_pol,

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import math
 
-from ..analysis.derived import apex_outside_range_flags
+from ..analysis.derived import apex_outside_range_flags, circuit_arcs
 from ..analysis.quality import undetermined
+from ..model.circuit import circuit_of
 from .arc_sums import arc_sum_ohm_keys, arc_sum_terms
 from .flags import (ARC_NUMBERING_FLAG, EXTRAPOLATED_LABEL, KK_NOT_PASSIVE_FLAG, NOISE_DOMINATED_FLAG,
                     PROFILE_OPEN_FLAG, SPANS_RANGE_FLAG, by_severity, flag_detail, flag_details, flag_name, holds_arc,
@@ -231,7 +232,7 @@ def format_fit_summary(res) -> str:
         capacitance_open = _roles_without_capacitance(res, hidden) - set(renumbered)
         lines.append("  arcs: " + ", ".join(_role_text(r, role, hidden, capacitance_open) for r, role in res.roles.items())
                      + _renumbered_note(renumbered))
-    lines.extend(_measured_together_lines(res))
+    lines.extend(_measured_together_lines(res) or _collapsed_arc_lines(res))
     if res.kk_passed is not None:
         lines.append(f"  Kramers-Kronig{_kk_points(res)}: {_kk_verdict(res)} "
                      f"(max residual {res.kk_max_residual_pct:.2g} % of |Z|)")
@@ -339,6 +340,22 @@ def _measured_together_lines(res) -> list[str]:
     return [f"  measured together: {arc_sum_terms(key)} = {_fmt(res.derived[key], res.derived.get(key + '_stderr'))} "
             "ohm: the data fix their sum, not the split (fewer arcs may describe them: eisfit suggest compares "
             "circuits)" for key in arc_sum_ohm_keys(res.derived) if key not in res.unresolved]
+
+
+def _collapsed_arc_lines(res) -> list[str]:
+    """``  no arc resistance determined: ...``: where every arc's resistance reads unresolved
+    and the data fix no sum of them, the data do not tell this circuit's arcs apart; names
+    the arcs that collapsed (their R at a bound). A dummy cell's one arc fitted with two had
+    read R0 undetermined and R1, R2 unresolved with no word of why, while R0-p(R1,CPE1) gives
+    R1 9950.3 +- 2.5 ohm."""
+    resistors = [a.resistor for a in circuit_arcs(circuit_of(res.circuit), branches=False)]
+    if not resistors or any(r not in res.unresolved for r in resistors):
+        return []
+    bound = flag_details(res.flags, "at-bound")
+    collapsed = [r for r in resistors if r in bound]
+    why = f" (the arc of {', '.join(collapsed)} collapsed to its bound)" if collapsed else ""
+    return [f"  no arc resistance determined{why}: the data do not tell this circuit's arcs apart (fewer arcs "
+            "may describe them: eisfit suggest compares circuits)"]
 
 
 def _headline_quantities(res) -> list[str]:

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import DataError
 from .._json import to_jsonable
 from .intervals import with_open_ends_empty
 
@@ -416,7 +417,18 @@ class FitResult:
         """The FitResult of a :meth:`to_dict` dict (None -> nan, lists -> arrays); the
         array keys without units of earlier versions (``frequency``, ``z_real``...) are read
         too, and ``correl`` given as a :class:`~eisfit.fitting.result.Correlations` is taken
-        as it is."""
+        as it is. :class:`~eisfit.DataError` for a dict that is no such record (a key
+        missing, a value of the wrong kind), naming what is wrong."""
+        if not isinstance(d, Mapping):
+            raise DataError(f"not an eisfit fit result record: a {type(d).__name__}, not a dict")
+        try:
+            return cls._of_record(d)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            what = f"no {exc.args[0]!r} entry" if isinstance(exc, KeyError) else str(exc)
+            raise DataError(f"not an eisfit fit result record (FitResult.to_dict): {what}") from None
+
+    @classmethod
+    def _of_record(cls, d: Mapping[str, Any]) -> "FitResult":
         kw: dict[str, Any] = {}
 
         def array(key: str) -> np.ndarray:
@@ -449,8 +461,13 @@ class FitResult:
 
     @classmethod
     def from_json(cls, text: str) -> "FitResult":
-        """The FitResult of a :meth:`to_json` text."""
-        return cls.from_dict(json.loads(text))
+        """The FitResult of a :meth:`to_json` text; :class:`~eisfit.DataError` for text that
+        is no JSON, or no such record."""
+        try:
+            record = json.loads(text)
+        except (json.JSONDecodeError, TypeError) as exc:
+            raise DataError(f"not an eisfit fit result (FitResult.to_json): not JSON text ({exc})") from None
+        return cls.from_dict(record)
 
     def with_fields(self, **changes: Any) -> "FitResult":
         """A copy with ``changes`` (field name -> value), the other fields shared with this one:

@@ -1239,7 +1239,7 @@ def role_of(key: str, unit_kind: str | None = None) -> str | None:
         if k.startswith(word) and k[len(word):].startswith(("real", "imag", "re", "im")):
             k = k[len(word):]
     if k.startswith(("phase", "phz", "phi", "zphz", "\u03c6", "theta", "\u03b8", "z phase", "z_phase", "zphase",
-                     "arg z", "arg(z)")):
+                     "arg z", "arg(z)", "fase", "z fase")):  # Spanish, Italian, Portuguese 'fase' (Z_Fase)
         return "phase"
     if k in ("z", "|z|", "mod", "zmod", "abs(z)", "mod(z)", "mod z", "impedance", "|impedance|", "zabs",
              "z abs") or k.startswith(("|z|", "modulus", "magnitude", "mag", "zmod", "z_mod", "z mod", "zmag",
@@ -1253,7 +1253,7 @@ def role_of(key: str, unit_kind: str | None = None) -> str | None:
     if admittance is not None:
         return admittance
     if k.startswith(('z"', "z''", 'zs"', "zs''", "z im", "z_im", "zim", "imaginary", "imag", "im(z)", "im z", "imz",
-                     "im[z]", "z.im")) or k in ("im", "zi", "z_i"):
+                     "im[z]", "z.im", "img(z)", "img z", "imgz", "img[z]", "z img")) or k in ("im", "img", "zi", "z_i"):
         return "imag"
     if k.startswith(("z'", "zs'", "z re", "z_re", "zre", "real", "re(z)", "re z", "rez", "re[z]", "z.re")) \
             or k in ("re", "zr", "z_r"):
@@ -1419,9 +1419,22 @@ def assign_roles(
                       "(Z = 1/(j 2 pi f C0 eps*) with C0 = eps0 A/L; Z = L/(A sigma*))")
         raise MissingColumnError(
             path, f"no impedance columns: need Z' and Z'' or |Z| and phase (or the admittance Y', Y'') "
-                  f"(columns: {listing}); name the columns with --columns frequency=0,real=1,imag=2 (columns= "
-                  "in Python)")
+                  f"(columns: {listing}); {_missing_columns_advice(names, index)}")
     return ColumnRoles(index, headers, by_position)
+
+
+def _missing_columns_advice(names: Sequence[str], index: Mapping[str, int]) -> str:
+    """What to do about a table without impedance columns: name them with ``--columns``,
+    unless the table cannot hold a spectrum (a frequency and |Z| alone: ``--columns
+    frequency=0,real=1,imag=2`` had been advised for a 2-column table, and then failed as
+    'column 2 out of range')."""
+    if "modulus" in index and "phase" not in index:
+        return (f"{names[index['modulus']]!r} holds |Z| but no column holds the phase: |Z| alone is no spectrum "
+                "(export the phase, or Z' and Z'', from the analyser)")
+    if len(names) < 3:
+        return (f"the table has {len(names)} columns: a spectrum needs the frequency and two impedance columns "
+                "(Z' and Z'', or |Z| and phase)")
+    return "name the columns with --columns frequency=0,real=1,imag=2 (columns= in Python)"
 
 
 # ---------------------------------------------------------------------------
@@ -1641,6 +1654,38 @@ def _check_polar_against_part(re_part: np.ndarray, im_part: np.ndarray, modulus:
                                            "Python)")
 
 
+PHASE_SIGN_MIN_SHARE = 0.02  # a point whose Z'' and sin(phase) both exceed 2 % of |Z|: a sign either column states
+
+
+def _warn_phase_sign_contradiction(f: np.ndarray, z: np.ndarray, rows: Rows, roles: ColumnRoles, keep: np.ndarray,
+                                   path: Path | str) -> None:
+    """A ReadWarning where Z'' as read (its sign decided for the whole column) has the sign
+    opposite to the one the file's own phase column gives at some points but not at most
+    (at most, the phase column is written in the other convention, -phase: nothing to
+    say): a table whose ``Imag`` (-Z'') column reads capacitive at the 10 highest
+    frequencies where its ``Phase(Z)/deg`` and ``Im(Y)`` read inductive (7 MHz: Imag 7.32,
+    phase +8.66 deg) had been read without a word. Only a phase column with an angle unit
+    is read (a bare one may be anything)."""
+    header = roles.header("phase")
+    if header.kind != "angle":
+        return
+    phase_deg = _column_values(rows, roles, "phase")[keep]
+    modulus = np.abs(z)
+    with np.errstate(invalid="ignore"):
+        stated = (np.abs(z.imag) > PHASE_SIGN_MIN_SHARE * modulus) & (
+            np.abs(np.sin(np.radians(phase_deg))) > PHASE_SIGN_MIN_SHARE)
+        against = stated & (np.sign(z.imag) != np.sign(np.sin(np.radians(phase_deg))))
+    n_against, n_stated = int(against.sum()), int(stated.sum())
+    if n_against == 0 or n_against > n_stated / 2:
+        return
+    at = f[against]
+    warn(f"{Path(str(path)).name}: at {n_against} of {n_stated} points ({at.min():.4g}-{at.max():.4g} Hz) the "
+         f"sign of Z'' read from {roles.header('imag').name.strip()!r} contradicts the phase column "
+         f"{header.name.strip()!r} (Z'' {'capacitive' if z.imag[against][0] < 0 else 'inductive'} where the phase "
+         "says the opposite): read as the Z'' column gives; the file contradicts itself there (check those points, "
+         "or exclude them: --exclude-hz)")
+
+
 def _separator_mask(f: np.ndarray, z_parts: Sequence[np.ndarray]) -> np.ndarray:
     """Rows whose frequency and impedance values are all zero (sweep separators)."""
     sep = f == 0
@@ -1747,6 +1792,8 @@ def spectra_from_table(
     z.real, z.imag = re_part, im_part
     if has_re_im and "modulus" in roles.index:
         _check_modulus(z[keep], _column_values(rows, roles, "modulus")[keep], path)
+    if has_re_im and "phase" in roles.index:
+        _warn_phase_sign_contradiction(f[keep], z[keep], rows, roles, keep, path)
     blocks = _blocks(rows, sep)
     counter = rows.values[:, roles.index["sweep"]] if "sweep" in roles.index else None
     sweeps = _sweeps(f, counter, blocks, path)
