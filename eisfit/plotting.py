@@ -1468,11 +1468,13 @@ def _apexes_not_distinct(fit) -> set[str]:
     tell apart (``arcs-unresolved``, :func:`~eisfit.fitting.flags.arcs_not_told_apart`), an
     arc with an unresolved parameter (:func:`~eisfit.fitting.flags.unresolved_keys`), an arc
     whose resistance or apex frequency is undetermined (:func:`eisfit.analysis.quality.undetermined`:
-    stderr unknown or at least the value, what ``large-stderr`` flags; a held value is not)."""
+    stderr unknown or at least the value, what ``large-stderr`` flags; a held value is not) or
+    reads so by a flag (:func:`~eisfit.fitting.flags.reads_undetermined`: ``multimodal``,
+    ``split-undetermined``...), as the fit's summary says it."""
     from .analysis.derived import circuit_arcs
     from .analysis.quality import undetermined
     from .errors import EisfitError
-    from .fitting.flags import arcs_not_told_apart, unresolved_keys
+    from .fitting.flags import arcs_not_told_apart, reads_undetermined, unresolved_keys
     from .model.circuit import circuit_of
 
     flags = list(getattr(fit, "flags", None) or ())
@@ -1491,6 +1493,8 @@ def _apexes_not_distinct(fit) -> set[str]:
         elif r in values and not held(r) and undetermined(values[r], stderr.get(r)):
             out.add(c)
         elif apex in derived and not held(apex) and undetermined(derived[apex], derived.get(f"{apex}_stderr")):
+            out.add(c)
+        elif reads_undetermined(flags, r) or reads_undetermined(flags, apex):  # multimodal, split-undetermined...
             out.add(c)
     return out
 

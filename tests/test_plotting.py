@@ -1518,3 +1518,17 @@ def test_evolution_panels_of_megaohm_resistances_take_a_prefix_not_an_offset():
     r1 = next(ax for ax in fig.axes if ax.get_title().startswith("R1"))
     assert r1.get_ylabel() == "R / kΩ" and r1.yaxis.get_offset_text().get_text() == ""
     assert 900 < r1.get_ylim()[0] < r1.get_ylim()[1] < 2300
+
+
+def test_an_apex_the_flags_make_undetermined_is_no_labelled_process(fit_result):
+    """The summary had called CPE2_fapex_Hz undetermined (multimodal) while plot_fit drew its
+    apex as a determined one, labelled "CPE2 985 Hz"; the same for an arc's R read
+    undetermined by split-undetermined."""
+    def labels(res) -> list[str]:
+        return [t.get_text() for t in _apex_label_texts(P.plot_fit(res).axes[0])]
+
+    assert any("CPE2" in text for text in labels(fit_result))
+    for flag in ("multimodal:CPE2_0", "split-undetermined:R2"):
+        res = eisfit.fitting.result.FitResult.with_fields(fit_result, flags=[*fit_result.flags, flag])
+        assert "CPE2" in P._apexes_not_distinct(res) and "CPE2" not in P._apexes_not_distinct(fit_result)
+        assert not any("CPE2" in text for text in labels(res))

@@ -9,12 +9,17 @@ import warnings
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
 from .._caller import user_stacklevel
 from .._files import atomic_path, atomic_text_file
 from ..units import EVOLUTION_AXIS_LABELS, KELVIN_AT_0C
 from .sources import Checkpoint
+
+if TYPE_CHECKING:  # annotations only: pandas and matplotlib are imported where used
+    import pandas as pd
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure, SubFigure
 
 __all__ = ["CampaignResult", "CheckpointFailure", "checkpoint_row", "ordered_columns"]
 
@@ -227,7 +232,8 @@ class CampaignResult:
         return table_of_rows(rows)
 
     # ---- series analysis (eisfit.series / eisfit.analysis.arrhenius) -------------
-    def arrhenius(self, resistances=None, form: str = "sigmaT", weighted: bool = False):
+    def arrhenius(self, resistances: Sequence[str] | None = None, form: str = "sigmaT",
+                  weighted: bool = False) -> "pd.DataFrame":
         """Arrhenius fit of each resistance against temperature: the conductivity of an
         electrolyte (or series) resistance, the area-specific conductance 1/ASR of an interface
         arc (per interface on a symmetric cell).
@@ -294,7 +300,8 @@ class CampaignResult:
                 return dict(r.roles)
         return {}
 
-    def plot_arrhenius(self, resistances=None, ax=None, form: str = "sigmaT"):
+    def plot_arrhenius(self, resistances: Sequence[str] | None = None, ax: "Axes | None" = None,
+                       form: str = "sigmaT") -> "Axes":
         """log10(sigma) (and log10(1/ASR) of interface arcs) against 1000/T with the fitted
         lines (Ea in the legend)."""
         from ..plotting import plot_arrhenius
@@ -328,14 +335,15 @@ class CampaignResult:
                           "(give --area-cm2, or area_cm2 in the campaign file)", stacklevel=user_stacklevel())
         return area_normalised and not missing
 
-    def plot_nyquist(self, ax=None, area_normalised: bool = False, max_spectra: int | None = 20):
+    def plot_nyquist(self, ax: "Axes | None" = None, area_normalised: bool = False,
+                     max_spectra: int | None = 20) -> "Axes":
         """Nyquist overlay of the checkpoints with their fits, coloured by time/cycle (at most
         ``max_spectra`` evenly chosen; None = all). One panel: returns the Axes."""
         from ..plotting import plot_campaign_nyquist
 
         return plot_campaign_nyquist(self, ax=ax, area_normalised=area_normalised, max_spectra=max_spectra)
 
-    def plot_bode(self, fig=None, max_spectra: int | None = 20):
+    def plot_bode(self, fig: "Figure | SubFigure | None" = None, max_spectra: int | None = 20) -> "Figure | SubFigure":
         """Bode overlay (|Z| and −phase against f) of the checkpoints with fits (at most
         ``max_spectra``). Two panels: returns the Figure."""
         from ..plotting import plot_campaign_bode
@@ -376,7 +384,7 @@ class CampaignResult:
         return (f"; told against the DC potential (the sweeps step it from {first:+.3f} to {last:+.3f} V, "
                 f"{abs(step) * 1e3:.3g} mV a step: a potential scan)")
 
-    def plot_evolution(self, x: str | None = None, fig=None):
+    def plot_evolution(self, x: str | None = None, fig: "Figure | SubFigure | None" = None) -> "Figure | SubFigure":
         """Each resistance (ASR per cell, and per interface for an interface arc of a
         symmetric cell, when an area is known) and effective capacitance against ``x`` =
         "time_h", "cycle" or "capacity_mAh_cm2" (default: :meth:`evolution_axis`), with
@@ -385,14 +393,15 @@ class CampaignResult:
 
         return plot_campaign_evolution(self, x=x, fig=fig)
 
-    def plot_fits(self, fig=None, max_spectra: int | None = 20, area_normalised: bool = False):
+    def plot_fits(self, fig: "Figure | SubFigure | None" = None, max_spectra: int | None = 20,
+                  area_normalised: bool = False) -> "Figure | SubFigure":
         """One small Nyquist panel (data and fit) per checkpoint, at most ``max_spectra``
         evenly chosen. Several panels: returns the Figure."""
         from ..plotting import plot_campaign_fits
 
         return plot_campaign_fits(self, fig=fig, max_spectra=max_spectra, area_normalised=area_normalised)
 
-    def plot_residual_map(self, ax=None):
+    def plot_residual_map(self, ax: "Axes | None" = None) -> "Axes":
         """Heat map of the relative residuals (checkpoint x frequency), % of |Z|."""
         from ..plotting import plot_campaign_residual_map
 
@@ -422,19 +431,19 @@ class CampaignResult:
         self._table = None
         return self.drts
 
-    def drt_peaks(self):
+    def drt_peaks(self) -> "pd.DataFrame":
         """Every DRT peak of every checkpoint with its track number (DataFrame)."""
         from .drt import drt_peaks_table
 
         return drt_peaks_table(self)
 
-    def plot_drt_map(self, ax=None):
+    def plot_drt_map(self, ax: "Axes | None" = None) -> "Axes":
         """Heat map of gamma: checkpoints (time/cycle/index) x log10 tau, tracked peaks marked."""
         from ..plotting import plot_campaign_drt_map
 
         return plot_campaign_drt_map(self, ax=ax)
 
-    def plot_drt_stack(self, ax=None):
+    def plot_drt_stack(self, ax: "Axes | None" = None) -> "Axes":
         """One DRT per checkpoint, offset, coloured as the Nyquist overlay; fit's DRT dashed."""
         from ..plotting import plot_campaign_drt_stack
 

@@ -8,13 +8,16 @@ import operator
 import pickle
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import MISSING, FrozenInstanceError, dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import DataError
 from .._json import to_jsonable
+from ..errors import DataError
 from .intervals import with_open_ends_empty
+
+if TYPE_CHECKING:  # annotations only: pandas is imported where used
+    import pandas as pd
 
 __all__ = ["FitResult", "Correlations", "ARRAY_KEYS", "NO_POINTS", "SHARED_FIELDS", "NUMBER_FIELDS",
            "share_equal_fields", "shared_fields", "one_of_equal", "fitted_indices", "results_field"]
@@ -301,7 +304,7 @@ class FitResult:
 
         return circuit_of(self.circuit).impedance(self.parameter_array, np.asarray(frequency, float))
 
-    def drt(self, tau_s: Any = None):
+    def drt(self, tau_s: Any = None) -> tuple[np.ndarray, np.ndarray]:
         """The DRT implied by the fitted circuit (closed form per R-CPE arc).
 
         Returns (tau_s, gamma_ohm): gamma in ohm per unit ln(tau). For an R||CPE arc
@@ -346,7 +349,7 @@ class FitResult:
 
         return format_fit_summary(self)
 
-    def to_dataframe(self):
+    def to_dataframe(self) -> "pd.DataFrame":
         """The parameters and derived quantities as a pandas DataFrame indexed by name:
         ``kind`` (parameter / derived), ``value``, ``stderr`` (1 standard error, nan when
         not estimable), ``unit`` (``ohm``, ``ohm*cm2``, ``F``, ``S*s^n``...) and ``note``
