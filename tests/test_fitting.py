@@ -1314,3 +1314,24 @@ def test_a_fit_whose_arcs_all_read_unresolved_says_why():
     assert "eisfit suggest compares circuits" in line
     one = eisfit.fit(eisfit.Spectrum(f, z), circuit="R0-p(R1,CPE1)")
     assert "no arc resistance determined" not in one.summary() and not one.unresolved & {"R1"}
+
+
+def test_proportional_weighting_names_the_point_whose_weight_decides_the_fit():
+    """Proportional weighting (s'' = |Z''| of the data) weighs a point where Z'' is near zero
+    as if measured that precisely: R2 came out 173 ohm for a true 400, flagged lack-of-fit and
+    at-bound (blaming the circuit) with no word of the weighting."""
+    f = np.logspace(6, -2, 81)
+    w = 2 * np.pi * f
+
+    def arc(r_ohm, f_apex_hz, n):
+        return r_ohm / (1 + r_ohm * (1 / (2 * np.pi * f_apex_hz)) ** n / r_ohm * (1j * w) ** n)
+
+    z = 20 + arc(150, 5e4, 0.9) + arc(400, 20, 0.8)
+    near_zero = int(np.argmin(np.abs(z.imag) / np.abs(z)))
+    assert abs(z.imag[near_zero]) < 0.01 * abs(z[near_zero])
+    res = eisfit.fit(Spectrum(f, z), circuit="R0-p(R1,CPE1)-p(R2,CPE2)", weighting="proportional")
+    assert f"weight-dominated:{f[near_zero]:.4g}Hz" in res.flags
+    modulus = eisfit.fit(Spectrum(f, z), "R0-p(R1,CPE1)-p(R2,CPE2)")
+    assert not any(x.startswith("weight-dominated") for x in modulus.flags)
+    from eisfit.fitting.flags import explain_flag
+    assert "modulus weighting" in explain_flag("weight-dominated")

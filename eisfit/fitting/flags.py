@@ -109,6 +109,11 @@ FLAGS: dict[str, tuple[str, str]] = {
     "kk-not-run": (NOTE, "the Lin-KK test needs at least 10 distinct frequencies and the fitted points have "
                          "this many: no Kramers-Kronig verdict, and no lack-of-fit ratio (its noise level comes "
                          "from that test)"),
+    "weight-dominated": (CAUTION, "proportional weighting (s' = |Z'|, s'' = |Z''| of the data) weighs the point "
+                                  "at this frequency as if measured to better than 1 % of its |Z|: its Z'' (or "
+                                  "Z') lies near zero, where the spectrum meets an axis, and it decides the fit "
+                                  "(flags such as lack-of-fit then blame the circuit): use the default modulus "
+                                  "weighting, or leave the point out (--exclude-hz F)"),
     "kk-outlier": (CAUTION, "one point at this frequency deviates from the Lin-KK chain by more than 6 robust "
                             "noise SDs and 1 % of |Z| while both its neighbours do not: a glitch (mains "
                             "pick-up, a contact); leave it out and fit again (eisfit fit/campaign --exclude-hz F; "
