@@ -240,8 +240,12 @@ class CampaignSettings:
 
     @property
     def joint(self) -> bool:
-        """Whether a joint fit across checkpoints is asked for (shared, smooth or arrhenius_law given)."""
-        return self.shared is not None or self.smooth is not None or bool(self.arrhenius_law)
+        """Whether a joint fit across checkpoints is asked for (shared, smooth or arrhenius_law
+        given). ``smooth=0`` alone asks for none: a joint fit that shares, smooths and puts on a
+        law nothing is the independent fits (it had been reported as "the joint fit, the data
+        allow what it assumes")."""
+        smooths = self.smooth is not None and not (isinstance(self.smooth, (int, float)) and self.smooth == 0)
+        return bool(self.shared) or smooths or bool(self.arrhenius_law)
 
 
 def _parameter_names(option: str, names: Any) -> list[str] | None:
@@ -256,4 +260,7 @@ def _parameter_names(option: str, names: Any) -> list[str] | None:
         raise FitError(f"{option} must be parameter names, got {names!r}") from None
     if not all(isinstance(n, str) for n in names):
         raise FitError(f"{option} must be parameter names (strings), got {names!r}")
+    if not any(n.strip() for n in names):  # --shared "": a joint fit that assumed nothing had been run
+        raise FitError(f"{option} names no parameter: give the parameters (e.g. {option}=['R1', 'CPE1_0']; on the "
+                       f"command line --{option.replace('_', '-')} R1,CPE1_0), or leave it out")
     return names

@@ -393,3 +393,44 @@ def test_a_line_through_two_points_and_a_row_of_a_law_say_what_they_are():
     assert "(2 points: no stderr)" in report
     assert "| R2 | 0.5998 ± 0.0009 (joint law) | 1e+05 S*K/cm | – | 5 |" in report
     assert "- R2: its values follow the joint fit's law." in report
+
+
+def test_a_line_through_smoothed_values_has_no_standard_error():
+    """Smoothed values are not independent points: their line's OLS error had read 0.4002 +-
+    0.000088 eV (R^2 1.0000), 3-15x below the scatter of the Ea over seeds."""
+    from eisfit.analysis.arrhenius import EA_FROM_SMOOTHED, arrhenius_summary_lines
+
+    df = _campaign_table()
+    df["smoothed"] = "R0,R1"
+    out = arrhenius_table(df, ["R1", "R2"])
+    assert out.loc[0, "ea_source"] == EA_FROM_SMOOTHED and np.isnan(out.loc[0, "ea_stderr_eV"])
+    assert np.isnan(out.loc[0, "r_squared"]) and out.loc[0, "ea_eV"] == pytest.approx(0.35, rel=1e-9)
+    assert "were smoothed by a joint fit" in out.loc[0, "note"]
+    assert out.loc[1, "ea_source"] == "line" and np.isfinite(out.loc[1, "ea_stderr_eV"])  # R2 not smoothed
+    assert "no standard error" in arrhenius_summary_lines(out)[0]
+
+
+def test_a_line_through_flagged_fits_says_how_many_and_values_without_a_number_are_counted():
+    """One 40 °C fit flagged lack-of-fit had pulled an interface Ea from 0.60 to 0.52 eV with no
+    word; an unresolved value (no number) left the line without being counted."""
+    df = _campaign_table()
+    df["problem_flags"] = [""] * len(df)
+    df.loc[1, "problem_flags"] = "lack-of-fit:12.2"
+    df.loc[3, "R2_sigma_S_per_cm"] = float("nan")  # unresolved: no number
+    out = arrhenius_table(df, ["R1", "R2"])
+    assert f"1 of its {T_K.size} points from fits flagged lack-of-fit" in out.loc[0, "note"]
+    assert out.loc[1, "n_undetermined"] == 1 and out.loc[1, "n_points"] == T_K.size - 1
+    assert "1 of its" in out.loc[1, "note"]  # the flagged row is still among R2's points
+    assert "flagged" not in arrhenius_table(_campaign_table(), ["R1"]).loc[0, "note"]
+
+
+def test_a_resistance_held_fixed_gets_no_line():
+    """A line through a value held by fix= had read Ea = 0.02633 +- 0.00045 eV (R^2 0.9989)."""
+    from eisfit.analysis.arrhenius import EA_FIXED, arrhenius_summary_lines
+
+    df = _campaign_table()
+    df["R1_sigma_S_per_cm"] = 0.0038  # 10 ohm held at every temperature
+    df["R1_sigma_S_per_cm_stderr"] = 0.0
+    out = arrhenius_table(df, ["R1"])
+    assert out.loc[0, "ea_source"] == EA_FIXED and np.isnan(out.loc[0, "ea_eV"])
+    assert "held fixed" in arrhenius_summary_lines(out)[0]

@@ -605,3 +605,16 @@ def test_sharing_evidence_is_decided_by_the_aic_alone():
     assert "AIC decides" in s["rule"]
     ok = sharing_evidence(["R1"], 6, 828, 0.0199, 22, 0.019848, 42)
     assert ok["supported"] is True and ok["statement"].endswith(f"is supported (dAIC = {ok['delta_aic']:.0f})")
+
+
+def test_an_empty_shared_list_is_refused_and_smooth_0_alone_asks_for_no_joint_fit():
+    """shared=[] (--shared "") and smooth=0 had run a joint fit that assumed nothing and
+    reported it as "the joint fit (the data allow what it assumes)"."""
+    from eisfit.settings import CampaignSettings
+
+    with pytest.raises(eisfit.FitError, match="shared names no parameter"):
+        CampaignSettings(fit={}, shared=[])
+    with pytest.raises(eisfit.FitError, match="shared names no parameter"):
+        CampaignSettings(fit={}, shared=[""])
+    assert not CampaignSettings(fit={}, smooth=0).joint and CampaignSettings(fit={}, smooth=0.5).joint
+    assert CampaignSettings(fit={}, smooth=0, shared=["R1"]).joint

@@ -75,7 +75,7 @@ __all__ = [
     "K_B_EV_PER_K", "ArrheniusResult", "arrhenius", "interface_arrhenius", "arrhenius_table", "arrhenius_points",
     "ArrheniusPoints", "row_label",
     "arrhenius_report_lines", "arrhenius_summary_lines", "barely_temperature_dependent", "ea_marker",
-    "EA_FROM_LINE", "EA_FROM_LAW", "EA_FROM_LAW_MADE", "EA_SHARED", "EA_NO_LINE",
+    "EA_FROM_LINE", "EA_FROM_LAW", "EA_FROM_LAW_MADE", "EA_FROM_SMOOTHED", "EA_SHARED", "EA_FIXED", "EA_NO_LINE",
     "temperatures_K", "total_resistance_pair",
 ]
 
@@ -423,10 +423,17 @@ EA_FROM_LAW_MADE = "law-made values"
 """``ea_source`` of a row whose values (some or all) a joint fit's Arrhenius law made but whose
 line is not that law (another form, a sum, several laws, rows off it): the line's Ea, no
 standard error."""
+EA_FROM_SMOOTHED = "smoothed values"
+"""``ea_source`` of a row whose values (some or all) a joint fit smoothed (their second
+differences across the checkpoints penalised): the line's Ea, no standard error (the values are
+not independent points: their line's OLS error measured the penalty, 3-15x too small)."""
 EA_SHARED = "shared"
 """``ea_source`` of a row whose values (some or all) are one value a joint fit shared across the
 checkpoints: constant by construction, no line (its Ea would be that of a constant, with a
 standard error that measures nothing)."""
+EA_FIXED = "fixed"
+"""``ea_source`` of a row whose values were held at a given value (``fix=``, every standard
+error 0): constant by construction, no line."""
 EA_NO_LINE = "no line"
 """``ea_source`` of a row with fewer than 2 determined points (or one temperature): no line,
 ``n_points`` says how many; the other rows are fitted as usual."""
@@ -513,15 +520,16 @@ def arrhenius_table(
         ok = np.isfinite(values) & (values > 0)
         held = _holding_arc(table, name)
         n_held = int(np.sum(ok & held))
-        determined = _determined(values, se) & ~held
-        n_undetermined = int(np.sum(ok & ~determined))
-        ok &= determined
+        ok &= _determined(values, se) & ~held
+        # every fitted row left out counts: an unresolved value (no number) and one at 0 on its bound too
+        n_undetermined = int(np.sum(~ok))
         if weighted and se is not None:
             ok &= np.isfinite(se) & (se > 0)
         shared = _shared_in(table, name, ok)
-        if shared or ok.sum() < MIN_LINE_POINTS or np.unique(t[ok]).size < MIN_LINE_POINTS:
+        fixed = se is not None and ok.any() and bool(np.all(se[ok] == 0))  # held by fix=: no error at all
+        if shared or fixed or ok.sum() < MIN_LINE_POINTS or np.unique(t[ok]).size < MIN_LINE_POINTS:
             rows.append(_no_line_row(name, quantity, form, weighted, t[ok], n_undetermined, shared,
-                                     [_held_note(name, n_held), celsius]))
+                                     [_held_note(name, n_held), celsius], fixed=fixed))
             continue
         fit = arrhenius if quantity == CONDUCTIVITY else interface_arrhenius
         with warnings.catch_warnings():  # the table's temperatures were judged above
@@ -533,9 +541,13 @@ def arrhenius_table(
                "ea_of_constant_eV": res.ea_of_constant_eV}
         law_made = _law_made(table, name, ok)
         row.update(_law_fields(name, law_made, laws or {}, form))
+        smoothed = _named_in_column(table, "smoothed", name, ok)
+        if smoothed and row["ea_source"] == EA_FROM_LINE:
+            row.update({"ea_source": EA_FROM_SMOOTHED, "ea_stderr_eV": math.nan, "r_squared": math.nan})
         row["barely_temperature_dependent"] = barely_temperature_dependent(
             row["ea_eV"], row["ea_stderr_eV"], res.ea_of_constant_eV, res.mean_temperature_K)
-        row["note"] = "; ".join(filter(None, [_note(row, law_made, res.mean_temperature_K),
+        row["note"] = "; ".join(filter(None, [_note(row, law_made, res.mean_temperature_K, smoothed),
+                                              _problem_note(table, ok),
                                               _held_note(name, n_held),
                                               _extrapolated_note(name, int(np.sum(ok & _extrapolated(table, name))),
                                                                  int(ok.sum())), celsius]))
@@ -546,20 +558,49 @@ def arrhenius_table(
 def _shared_in(table: Any, name: str, used: np.ndarray) -> list[str]:
     """The resistances of row ``name`` (``"R1+R2"``: both) whose value a joint fit shared in
     any of the ``used`` rows (the table's ``shared`` column names them)."""
-    if "shared" not in table.columns or not used.any():
+    return _named_in_column(table, "shared", name, used)
+
+
+def _named_in_column(table: Any, column: str, name: str, used: np.ndarray) -> list[str]:
+    """The resistances of row ``name`` (``"R1+R2"``: both) that the table's ``column`` (a
+    comma-separated list of parameter names per row: ``shared``, ``smoothed``) names in any of
+    the ``used`` rows."""
+    if column not in table.columns or not used.any():
         return []
-    shared = set()
-    for v in np.asarray(table["shared"], dtype=object)[used]:
+    named = set()
+    for v in np.asarray(table[column], dtype=object)[used]:
         if isinstance(v, str):
-            shared |= {p.strip() for p in v.split(",") if p.strip()}
-    return [p for p in (q.strip() for q in name.split("+")) if p in shared]
+            named |= {p.strip() for p in v.split(",") if p.strip()}
+    return [p for p in (q.strip() for q in name.split("+")) if p in named]
+
+
+PROBLEM_FLAGS_COLUMN = "problem_flags"  # a table column of each row's whole-fit problem flags (';'-separated)
+
+
+def _problem_note(table: Any, used: np.ndarray) -> str:
+    """The note of a line through points whose fit carries a problem flag of the whole fit
+    (the table's ``problem_flags`` column, where the caller gives it: a campaign's
+    ``lack-of-fit``, ``kk-failed``...): one 40 °C fit flagged lack-of-fit had pulled an
+    interface Ea from 0.60 to 0.52 eV, with no word in the line."""
+    if PROBLEM_FLAGS_COLUMN not in table.columns:
+        return ""
+    flagged = [v for v in np.asarray(table[PROBLEM_FLAGS_COLUMN], dtype=object)[used] if isinstance(v, str) and v]
+    if not flagged:
+        return ""
+    names = sorted({f.split(":", 1)[0] for v in flagged for f in v.split(";") if f})
+    return (f"{len(flagged)} of its {int(used.sum())} points from fits flagged {', '.join(names)}: the line goes "
+            "through them (check those checkpoints, or leave them out)")
 
 
 def _no_line_row(name: str, quantity: str, form: str, weighted: bool, t: np.ndarray, n_undetermined: int,
-                 shared: Sequence[str], notes: Sequence[str]) -> dict[str, Any]:
-    """The row of a resistance without a line: its values one shared value (``shared``), or
-    fewer than 2 determined points (or temperatures) ``t``."""
-    if shared:
+                 shared: Sequence[str], notes: Sequence[str], fixed: bool = False) -> dict[str, Any]:
+    """The row of a resistance without a line: its values one shared value (``shared``), held
+    at a given value (``fixed``: every standard error 0), or fewer than 2 determined points (or
+    temperatures) ``t``."""
+    if fixed:
+        why = (f"{name} was held fixed (fix=): constant by construction, no line (a line through it had given "
+               "the Ea of a constant, with an R^2 of 0.999 and a standard error measuring nothing)")
+    elif shared:
         why = (f"shared: constant by construction, no line ({', '.join(shared)} took one value for all the "
                "checkpoints of a joint fit; a line through it would give the Ea of a constant, its standard "
                "error measuring nothing)")
@@ -573,7 +614,7 @@ def _no_line_row(name: str, quantity: str, form: str, weighted: bool, t: np.ndar
     return {"resistance": name, "ea_eV": math.nan, "ea_stderr_eV": math.nan, "prefactor": math.nan,
             "prefactor_unit": unit, "r_squared": math.nan, "n_points": int(t.size), "form": form,
             "weighted": bool(weighted), "quantity": quantity, "n_undetermined": n_undetermined,
-            "ea_source": EA_SHARED if shared else EA_NO_LINE, "ea_of_constant_eV": math.nan,
+            "ea_source": EA_FIXED if fixed else EA_SHARED if shared else EA_NO_LINE, "ea_of_constant_eV": math.nan,
             "barely_temperature_dependent": False, "note": "; ".join(filter(None, [why, *notes]))}
 
 
@@ -608,10 +649,15 @@ def _law_fields(name: str, law_made: Mapping[str, bool], laws: Mapping[str, Mapp
     return {"ea_source": EA_FROM_LAW_MADE, "ea_stderr_eV": math.nan, "r_squared": math.nan}
 
 
-def _note(row: Mapping[str, Any], law_made: Mapping[str, bool], mean_temperature_K: float) -> str:
+def _note(row: Mapping[str, Any], law_made: Mapping[str, bool], mean_temperature_K: float,
+          smoothed: Sequence[str] = ()) -> str:
     """What a row's Ea is not, in words ("" for a line through measured values of a
     temperature-dependent quantity): the ``note`` column, and every text made from it."""
     notes = []
+    if row["ea_source"] == EA_FROM_SMOOTHED:
+        notes.append(f"the values of {', '.join(smoothed)} were smoothed by a joint fit (their second differences "
+                     "penalised): Ea of a line through them, no standard error (they are not independent points; "
+                     "the independent fits' line, without smoothing, gives one)")
     if row["ea_source"] == EA_FROM_LAW:
         notes.append("its values follow the joint fit's Arrhenius law: Ea and its standard error are the law's, "
                      "not a line's through them (which would repeat the law with an error of ~0)")
@@ -816,7 +862,8 @@ def ea_marker(row: Any) -> str:
     """A few words after a row's Ea where it is not the line's measurement (report table,
     figure legend): "joint law", "law-made values: no stderr", "barely T-dependent", "shared: no line",
     "no line"; "" else."""
-    words = {EA_FROM_LAW: "joint law", EA_FROM_LAW_MADE: "law-made values: no stderr", EA_SHARED: "shared: no line",
+    words = {EA_FROM_LAW: "joint law", EA_FROM_LAW_MADE: "law-made values: no stderr",
+             EA_FROM_SMOOTHED: "smoothed values: no stderr", EA_SHARED: "shared: no line", EA_FIXED: "fixed: no line",
              EA_NO_LINE: "no line"}.get(
         row.get("ea_source", EA_FROM_LINE), "")
     if _flag(row.get("barely_temperature_dependent", False)):
@@ -835,8 +882,8 @@ def _row_note(row: Any) -> str:
 
 
 def _has_line(row: Any) -> bool:
-    """Whether a row has a line (not :data:`EA_SHARED` or :data:`EA_NO_LINE`)."""
-    return row.get("ea_source", EA_FROM_LINE) not in (EA_SHARED, EA_NO_LINE)
+    """Whether a row has a line (not :data:`EA_SHARED`, :data:`EA_FIXED` or :data:`EA_NO_LINE`)."""
+    return row.get("ea_source", EA_FROM_LINE) not in (EA_SHARED, EA_FIXED, EA_NO_LINE)
 
 
 def _has_stderr(row: Any) -> bool:
@@ -854,7 +901,7 @@ def _ea_text(row: Any) -> str:
     if source == EA_FROM_LAW and math.isfinite(float(row["ea_stderr_eV"])):
         return (f"Ea = {format_value(row['ea_eV'], row['ea_stderr_eV'], 'eV')} "
                 f"({row['n_points']} points{_left_out(row)})")
-    if source in (EA_FROM_LAW, EA_FROM_LAW_MADE):
+    if source in (EA_FROM_LAW, EA_FROM_LAW_MADE, EA_FROM_SMOOTHED):
         return (f"Ea = {format_value(row['ea_eV'], None, 'eV')} from {row['n_points']} points{_left_out(row)}, "
                 "no standard error")
     if not _has_stderr(row):

@@ -253,8 +253,14 @@ class CampaignResult:
         from ..analysis.arrhenius import arrhenius_table
         from ..units import CelsiusAsKelvinWarning
 
+        from ..analysis.arrhenius import PROBLEM_FLAGS_COLUMN
+        from ..fitting.flags import whole_fit_problems
+
         table = self._frame()
         fitted = table[[r is not None for r in self.results]] if len(table) else table
+        if len(fitted):  # the lines name the points whose fit has a problem (lack-of-fit...)
+            fitted = fitted.assign(**{PROBLEM_FLAGS_COLUMN: [";".join(whole_fit_problems(r.flags))
+                                                             for r in self.results if r is not None]})
         cells = list(dict.fromkeys(fitted["cell"])) if "cell" in fitted.columns else []
         # one line per cell: two cells pooled into one line gave an Ea of neither (0.410 eV from
         # cells of 0.350 and 0.499 eV); each cell with its own joint fit's laws
