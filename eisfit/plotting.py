@@ -2822,8 +2822,8 @@ def _draw_evolution_panel(ax, panel: EvolutionPanel, cells: Sequence[str] = ()) 
                     rasterized=int(gap.sum()) > RASTER_ABOVE_POINTS)  # above the others: an image of its own
     if not _np.isfinite(pv).any():
         _say_no_checkpoint_determines(ax, pu, pd, pa, pl)
-    elif unit.startswith("F"):
-        _capacitance_scale(ax, pv, ps)
+    else:
+        _log_scale_if_wide(ax, pv, ps)
     return stderr_max
 
 
@@ -2846,15 +2846,16 @@ def _mark_extrapolated(ax, x, y, extrapolated, ms: float, colour, marker: str, r
 LOW_N_LABEL = "low n (< 0.6): no capacitance"
 UNDETERMINED_LABEL = "undetermined (s.e. >= value or unknown, or by a flag)"  # a flag: multimodal, arc-numbering,
 # series-holds-arc, stderr-spans-range, noise-dominated (a multimodal R0 of 6.25 +- 0.025 ohm had read "s.e. >= value")
-LOG_SCALE_ABOVE_DECADES = 1.5  # a capacitance panel whose values span more decades than this is drawn on a log scale
+LOG_SCALE_ABOVE_DECADES = 1.5  # an evolution panel whose values span more decades than this is drawn on a log scale
 
 
-def _capacitance_scale(ax, values, stderr) -> None:
-    """A log value axis for a capacitance panel whose values span more than
-    ``LOG_SCALE_ABOVE_DECADES`` decades (a surface layer's 20 nF/cm2 beside 800 nF/cm2 later
-    on; on a linear axis the early points lie on zero); else the linear axis stays, which
-    shows a change of a few % (a sample campaign's 490-610 nF/cm2) as a log axis does not.
-    Error bars reaching zero or below are clipped at the axis' foot."""
+def _log_scale_if_wide(ax, values, stderr) -> None:
+    """A log value axis for an evolution panel (a resistance, an ASR, a capacitance) whose
+    values span more than ``LOG_SCALE_ABOVE_DECADES`` decades (a surface layer's 20 nF/cm2
+    beside 800 nF/cm2 later on; a temperature series' interface ASR from 775 to 5.4 ohm*cm2:
+    on a linear axis the small values lie on zero); else the linear axis stays, which shows a
+    change of a few % (a sample campaign's 490-610 nF/cm2) as a log axis does not. Error bars
+    reaching zero or below are clipped at the axis' foot."""
     positive = values[_np.isfinite(values) & (values > 0)]
     if positive.size < 2 or _np.log10(positive.max() / positive.min()) <= LOG_SCALE_ABOVE_DECADES:
         return

@@ -133,3 +133,40 @@ def test_a_frequency_and_modulus_table_is_told_it_lacks_a_phase_not_to_name_thre
     with pytest.raises(MissingColumnError, match=r"'\|Z\| \(Ohm\)' holds \|Z\| but no column holds the phase") as err:
         eisfit.read(path)
     assert "--columns" not in str(err.value)
+
+
+def _windeta_ascii(path: Path, kelvin: float, scale: float = 1.0) -> Path:
+    """A Novocontrol WinDETA ASCII export: a title, the sample, 'Fixed value(s)' with the
+    temperature, then the table (Zs' and Zs'' in Ohms)."""
+    z = Z_OHM * scale
+    head = ("m = 9, 9.2.2023, 16:42\n"
+            "Diameter[mm] 8.840e+00  Thickness[mm] 1.770e+00  Spacer Capacity[pF] 0.000e+00\n"
+            f"Fixed value(s) :  Temp. [K]={kelvin:.4e}  AC Volt  [Vrms]=1.000e+00\n"
+            " Freq. [Hz]\t Zs' [Ohms]\t Zs'' [Ohms]\t  |Z| [Ohms]\n")
+    path.write_text(head + _rows((F_HZ, z.real, z.imag, np.abs(z)), "\t"), encoding="utf-8")
+    return path
+
+
+def test_a_temperature_the_preamble_states_is_the_sweeps(tmp_path):
+    """WinDETA's ASCII export states its temperature above the table ('Temp. [K]=3.0656e+02');
+    --arrhenius had refused three such files as having no temperature."""
+    s = eisfit.read(_windeta_ascii(tmp_path / "30.TXT", 306.56))[0]
+    assert s.meta["temperature_K"] == pytest.approx(306.56) and s.meta["temperature_C"] == pytest.approx(33.41)
+    _assert_same(s)
+    path = tmp_path / "c.csv"
+    path.write_text("Temperature (°C): 25\nFreq,Z',Z''\n" + _rows((F_HZ, Z_OHM.real, Z_OHM.imag)), encoding="utf-8")
+    assert eisfit.read(path)[0].meta["temperature_K"] == pytest.approx(298.15)
+    plain = tmp_path / "p.csv"
+    plain.write_text("Freq,Z',Z''\n" + _rows((F_HZ, Z_OHM.real, Z_OHM.imag)), encoding="utf-8")
+    assert "temperature_K" not in eisfit.read(plain)[0].meta
+
+
+def test_a_folder_of_ascii_exports_at_several_temperatures_gives_an_arrhenius_line(tmp_path):
+    folder = tmp_path / "novo"
+    folder.mkdir()
+    for k, kelvin in enumerate((300.0, 320.0, 340.0)):
+        _windeta_ascii(folder / f"{k}.TXT", kelvin, scale=np.exp(0.4 / 8.617333262e-5 * (1 / kelvin - 1 / 300.0)))
+    camp = eisfit.fit_campaign(folder, circuit="R0-p(R1,CPE1)", area_cm2=0.6, thickness_cm=0.177, cache_dir=False,
+                               progress=False)
+    assert [c.temperature_K for c in camp.checkpoints] == pytest.approx([300.0, 320.0, 340.0])
+    assert camp.arrhenius().loc[lambda t: t["resistance"] == "R1", "n_points"].item() == 3

@@ -1532,3 +1532,16 @@ def test_an_apex_the_flags_make_undetermined_is_no_labelled_process(fit_result):
         res = eisfit.fitting.result.FitResult.with_fields(fit_result, flags=[*fit_result.flags, flag])
         assert "CPE2" in P._apexes_not_distinct(res) and "CPE2" not in P._apexes_not_distinct(fit_result)
         assert not any("CPE2" in text for text in labels(res))
+
+
+def test_evolution_panels_of_resistances_spanning_decades_are_drawn_on_a_log_scale():
+    """A temperature series' interface ASR from 775 to 5.4 ohm*cm2 was drawn on a linear axis:
+    the hot points lay on zero (capacitances had switched to log above 1.5 decades already)."""
+    f_hz = np.logspace(6, -1, 36)
+    spectra = [eisfit.Spectrum(f_hz, 10.0 + r_ohm / (1 + 2j * np.pi * f_hz * r_ohm * 1e-6), meta={"time_h": t_h})
+               for t_h, r_ohm in ((0.0, 1e4), (1.0, 800.0), (2.0, 30.0))]
+    camp = eisfit.fit_campaign(spectra, circuit="R0-p(R1,C1)", cache_dir=False, progress=False)
+    axes = {ax.get_title(): ax for ax in camp.plot_evolution().axes}
+    r1 = next(ax for title, ax in axes.items() if title.startswith("R1"))
+    r0 = next(ax for title, ax in axes.items() if title.startswith("R0"))
+    assert r1.get_yscale() == "log" and r0.get_yscale() == "linear"

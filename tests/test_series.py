@@ -618,3 +618,19 @@ def test_an_empty_shared_list_is_refused_and_smooth_0_alone_asks_for_no_joint_fi
         CampaignSettings(fit={}, shared=[""])
     assert not CampaignSettings(fit={}, smooth=0).joint and CampaignSettings(fit={}, smooth=0.5).joint
     assert CampaignSettings(fit={}, smooth=0, shared=["R1"]).joint
+
+
+def test_joint_option_errors_name_the_parameter_and_offer_the_right_spelling():
+    from eisfit.model import Circuit
+    from eisfit.series.joint import check_joint_parameters
+    from eisfit.series.evidence import sharing_statement
+
+    circuit = Circuit("R0-p(R1,CPE1)")
+    with pytest.raises(eisfit.FitError, match=r"shared: unknown parameter\(s\) r1 \(did you mean 'R1'\?\)"):
+        check_joint_parameters(circuit, shared=["r1"])
+    with pytest.raises(eisfit.FitError, match=r"arrhenius: R1 named twice"):
+        check_joint_parameters(circuit, arrhenius=["R1", "R1"])
+    law_only = {"n_checkpoints": 6, "delta_aic": -4.0, "delta_bic": 35.0, "shared": [], "arrhenius": ["R1"],
+                "preferred": "independent", "supported": False, "verdict": "rejected"}
+    text = sharing_statement(law_only)
+    assert "would prefer the law" in text and "sharing" not in text

@@ -31,7 +31,7 @@ FIGURE_CAPTIONS = {
                  "interface arc of a symmetric cell) and effective capacitance, 1 standard error bars; "
                  "flagged checkpoints ringed in red; a value the data do not give (unresolved, undetermined, "
                  "or the C_eff of a CPE flagged low-n, n < 0.6: no capacitance) is left out and marked on the "
-                 "time axis; capacitance axes are logarithmic where the values span more than 1.5 decades.",
+                 "time axis; value axes are logarithmic where the values span more than 1.5 decades.",
     "nyquist": "Nyquist overlay: data (points) and fits (lines), coloured along the evolution axis "
                "(time, cycle, capacity or temperature: the colour bar names it).",
     "fits": "Nyquist fit of each checkpoint: data (points) and fitted circuit (line).",

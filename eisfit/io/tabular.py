@@ -35,6 +35,7 @@ import numpy as np
 from .._checks import did_you_mean
 from ..errors import CorruptFileError, MissingColumnError, NoImpedanceDataError, ReadError, UnknownFormatError
 from ..spectrum import AREA_SPECIFIC_UNIT, Spectrum
+from ..units import KELVIN_AT_0C
 from ._clock import iso_time, parse_clock_times, preamble_start_time
 from ._common import (axis_of_column, build_spectra, merge_continued_sweeps, numbered_sweeps, read_text_bytes,
                       split_by_counter, split_lines, suffix_of, sweeps_at_frequency_resets, warn)
@@ -2380,6 +2381,7 @@ def read_text_table(path: Path | str, lines: Sequence[str], fmt: TableFormat, me
         spectra = _read_one_table(path, table, fmt, table_meta, names=None, header=header, delimiter=delimiter,
                                   decimal=decimal, imag_sign=imag_sign, columns=columns, first_line_number=1,
                                   last_line_complete=last_line_complete)
+        spectra = _with_preamble_temperature(spectra, table_lines)
         if clock is None:
             return _with_preamble_start(spectra, table_lines, path)
         if not clock.dated:
@@ -2391,6 +2393,36 @@ def read_text_table(path: Path | str, lines: Sequence[str], fmt: TableFormat, me
 
     return spectra_by_column_group(lines, delimiter, one, split=split and header is not False and not columns,
                                    name=Path(str(path)).name)
+
+
+# 'Temp. [K]=3.0656e+02' (Novocontrol WinDETA's ASCII export), 'Temperature (°C): 25'
+_PREAMBLE_TEMPERATURE = re.compile(r"\btemp(?:erature)?\.?\s*[\[(]\s*(K|°C|deg\.?\s*C|C)\s*[\])]\s*[=:]\s*"
+                                   r"([-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)", re.IGNORECASE)
+_ROW_FIELD = re.compile(r"[-+]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][-+]?\d+)?")
+
+
+def _with_preamble_temperature(spectra: list[Spectrum], lines: Sequence[str]) -> list[Spectrum]:
+    """A one-sweep table whose preamble (the lines before its first row of numbers) states
+    the temperature it was measured at, with its unit (Novocontrol WinDETA's ASCII export:
+    'Fixed value(s) :  Temp. [K]=3.0656e+02'): ``meta["temperature_K"]`` and
+    ``meta["temperature_C"]``, which a campaign's Arrhenius analysis reads (three such files
+    had been refused by --arrhenius as having no temperature). A sweep that has one already
+    (a temperature column) keeps its own."""
+    if len(spectra) != 1 or any(spectra[0].meta.get(k) is not None for k in ("temperature_K", "temperature_C")):
+        return spectra
+    for line in lines[:200]:
+        fields = re.split(r"[,;\t ]+", line.strip())
+        numbers = sum(bool(_ROW_FIELD.fullmatch(t)) for t in fields)
+        if numbers >= 3 and 2 * numbers >= len(fields):
+            break  # the table's rows begin ('Diameter[mm] 8.840e+00  Thickness[mm] 1.770e+00 ...' is none)
+        match = _PREAMBLE_TEMPERATURE.search(line)
+        if match:
+            value = float(match.group(2))
+            kelvin = value if match.group(1).upper() == "K" else value + KELVIN_AT_0C
+            if kelvin > 0:
+                return [spectra[0].with_meta(temperature_K=kelvin, temperature_C=kelvin - KELVIN_AT_0C)]
+            break
+    return spectra
 
 
 def _with_preamble_start(spectra: list[Spectrum], lines: Sequence[str], path: Path | str) -> list[Spectrum]:

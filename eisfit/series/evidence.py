@@ -101,7 +101,8 @@ def sharing_statement(sharing: dict) -> str:
         return f"{head}: undetermined: {sharing.get('undetermined') or 'the joint fit did not converge'}"
     if sharing.get("supported", sharing["preferred"] == "shared"):
         return f"{head} is supported (dAIC = {d:.0f})"
-    bic_note = (f"; the BIC alone would prefer sharing (dBIC = {sharing['delta_bic']:.0f}), but the AIC decides"
+    what = "sharing" if sharing["shared"] else "the law"  # an Arrhenius law alone shares nothing
+    bic_note = (f"; the BIC alone would prefer {what} (dBIC = {sharing['delta_bic']:.0f}), but the AIC decides"
                 if sharing["delta_bic"] > 0 else "")
     return f"{head} is NOT supported by the data (dAIC = {d:.0f}): independent fits preferred{bic_note}"
 

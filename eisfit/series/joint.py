@@ -57,7 +57,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from .._caller import user_stacklevel
-from .._checks import check_choice, check_smooth
+from .._checks import check_choice, check_smooth, did_you_mean
 from ..analysis.derived import derived_quantities_batch
 from ..errors import FitError
 from ..fitting.assemble import derived_settings, result_roles
@@ -1000,7 +1000,9 @@ def check_joint_parameters(circuit, shared: Sequence[str] = (), arrhenius: Seque
                         (arrhenius_option, arrhenius)):
         unknown = sorted(set(given) - set(names))
         if unknown:
-            raise FitError(f"{what}: unknown parameter(s) {', '.join(unknown)}; "
+            same = next((n for n in names if n.lower() == unknown[0].lower()), None)  # --shared r1: R1
+            hint = f" (did you mean {same!r}?)" if same else did_you_mean(unknown[0], names)
+            raise FitError(f"{what}: unknown parameter(s) {', '.join(unknown)}{hint}; "
                            f"the circuit has {', '.join(names)}")
     check_joint_roles(shared, arrhenius, fixed, arrhenius_option)
     units = dict(zip(names, circuit.param_units))
@@ -1020,9 +1022,10 @@ def check_joint_roles(shared: Sequence[str] = (), arrhenius: Sequence[str] = (),
     both = sorted(set(shared) & set(fixed))
     if both:
         raise FitError(f"parameter(s) {', '.join(both)} cannot be both shared and fixed")
-    if len(set(shared)) != len(shared) or len(set(arrhenius)) != len(arrhenius):
-        raise FitError(f"{'shared' if len(set(shared)) != len(shared) else arrhenius_option}: "
-                       "a parameter is named twice")
+    for what, given in (("shared", shared), (arrhenius_option, arrhenius)):
+        twice = sorted({n for n in given if list(given).count(n) > 1})
+        if twice:
+            raise FitError(f"{what}: {', '.join(twice)} named twice")
     for other, given in (("shared", shared), ("fixed", fixed)):
         both = sorted(set(arrhenius) & set(given))
         if both:
