@@ -43,8 +43,15 @@ text and figure made from it:
   gives such a row the law's Ea and standard error (``ea_source = "joint law"``); where the
   law's own Ea does not apply (another form, a sum of resistances, several laws, rows off the
   law), the line's Ea with no standard error (``"law-made values"``). Their R^2 is NaN.
+* **Values a joint fit smoothed** (``eisfit campaign --smooth``): not independent points, so
+  their line's own error measures the penalty (3-15x too small over seeds): the line's Ea with
+  no standard error and no R^2 (``ea_source = "smoothed values"``).
 * **Values a joint fit shared** (``eisfit campaign --shared``): one value repeated, no line
-  (``ea_source = "shared"``): "shared: constant by construction, no line".
+  (``ea_source = "shared"``): "shared: constant by construction, no line"; so for a value held
+  by ``fix=`` (every standard error 0: ``ea_source = "fixed"``).
+* **Points from fits with a problem flag** (``lack-of-fit``, ``kk-failed``...; the table's
+  ``problem_flags`` column, which a campaign adds): the line goes through them, and its note
+  counts them.
 * **Fewer than 2 determined points** (an arc that vanishes at the higher temperatures): a row
   without a line (``ea_source = "no line"``, ``n_points`` as many as there are) whose note
   names the resistance; the other rows are fitted (it ended the whole analysis).

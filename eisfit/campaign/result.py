@@ -250,11 +250,9 @@ class CampaignResult:
         several cells, one row per cell and resistance, the first column ``cell``. See
         :func:`eisfit.analysis.arrhenius.arrhenius_table`.
         """
-        from ..analysis.arrhenius import arrhenius_table
-        from ..units import CelsiusAsKelvinWarning
-
-        from ..analysis.arrhenius import PROBLEM_FLAGS_COLUMN
+        from ..analysis.arrhenius import PROBLEM_FLAGS_COLUMN, arrhenius_table
         from ..fitting.flags import whole_fit_problems
+        from ..units import CelsiusAsKelvinWarning
 
         table = self._frame()
         fitted = table[[r is not None for r in self.results]] if len(table) else table
