@@ -1335,3 +1335,22 @@ def test_proportional_weighting_names_the_point_whose_weight_decides_the_fit():
     assert not any(x.startswith("weight-dominated") for x in modulus.flags)
     from eisfit.fitting.flags import explain_flag
     assert "modulus weighting" in explain_flag("weight-dominated")
+
+
+def test_a_fit_with_fewer_than_three_degrees_of_freedom_reads_every_value_undetermined():
+    """4 frequencies for 7 parameters (2N - M = 1): the truth lay outside 3 reported stderr in
+    15-28 % of 60 fits, each value printed as a number with only a caution flag."""
+    from eisfit.fitting.flags import reads_undetermined, too_few_degrees_of_freedom
+
+    f = np.logspace(6, -2, 81)
+    w = 2 * np.pi * f
+    z = 20 + 150 / (1 + 150 * 7.5e-8 * (1j * w) ** 0.9) + 400 / (1 + 400 * 5.2e-5 * (1j * w) ** 0.8)
+    rng = np.random.default_rng(100)
+    z = z * (1 + 0.005 * (rng.standard_normal(81) + 1j * rng.standard_normal(81)))
+    pick = np.array([0, 27, 54, 80])
+    res = eisfit.fit(Spectrum(f[pick], z[pick]), circuit="R0-p(R1,CPE1)-p(R2,CPE2)")
+    assert "few-frequencies:4-for-7" in res.flags and too_few_degrees_of_freedom(res.flags)
+    assert reads_undetermined(res.flags, "R2") and reads_undetermined(res.flags, "CPE1_ceff_F")
+    [line] = [x for x in res.summary().splitlines() if x.lstrip().startswith("R2 ")]
+    assert "fewer than 3 residual degrees of freedom" in line
+    assert not too_few_degrees_of_freedom(["few-frequencies:5-for-7"])  # 2N - M = 3: t-calibrated

@@ -26,8 +26,9 @@ from ..model.elements import APEX_KINDS, ELEMENT_ARC_KINDS, ELEMENTS, element_ap
 from ..model.parser import Leaf, Series, leaves, parallels, series_chain
 from ..spectrum import Spectrum, padded_points
 from .arc_sums import arc_sum_quantities, determined_groups, is_arc_sum_key, split_undetermined_flags
-from .flags import (ARC_NUMBERING_FLAG, KK_NOT_PASSIVE_FLAG, NOISE_DOMINATED_FLAG, PROFILE_OPEN_FLAG, SPANS_RANGE_FLAG,
-                    WARBURG_COEFFICIENT_SUFFIX, flag_details, unresolved_keys, unresolved_names)
+from .flags import (ARC_NUMBERING_FLAG, FEW_FREQUENCIES_FLAG, KK_NOT_PASSIVE_FLAG, NOISE_DOMINATED_FLAG,
+                    PROFILE_OPEN_FLAG, SPANS_RANGE_FLAG, WARBURG_COEFFICIENT_SUFFIX, flag_details, unresolved_keys,
+                    unresolved_names)
 from .profile import (DIFFUSION_EDGE_FACTOR, arcs_at_blocked_low_edge, diffusion_times,
                       open_towards_infinite_length)
 from .intercept import (INTERCEPT_ASR_KEY, INTERCEPT_KEY, INTERCEPT_PREFIX, intercept_quantities, intercept_terms,
@@ -472,7 +473,6 @@ def _arc_unresolved(arc: Arc, gone: set[str]) -> bool:
     return arc.resistor in gone or f"{arc.capacitive}_0" in gone or arc.capacitive in gone
 
 
-FEW_FREQUENCIES_FLAG = "few-frequencies"  # few-frequencies:5-for-7: fewer distinct frequencies than free parameters
 PERMITTIVITY_FLAG = "unphysical-permittivity"
 EPS_R_SUFFIX = "_eps_r"
 

@@ -9,7 +9,8 @@ from ..model.circuit import circuit_of
 from .arc_sums import arc_sum_ohm_keys, arc_sum_terms
 from .flags import (ARC_NUMBERING_FLAG, EXTRAPOLATED_LABEL, KK_NOT_PASSIVE_FLAG, NOISE_DOMINATED_FLAG,
                     PROFILE_OPEN_FLAG, SPANS_RANGE_FLAG, by_severity, flag_detail, flag_details, flag_name, holds_arc,
-                    low_n_capacitance_keys, reads_undetermined, undetermined_reason, unresolved_keys)
+                    low_n_capacitance_keys, reads_undetermined, too_few_degrees_of_freedom, undetermined_reason,
+                    unresolved_keys)
 from .intercept import INTERCEPT_KEY, intercept_text
 from .intervals import interval_end
 
@@ -32,6 +33,8 @@ def _flagged_undetermined(flags, key: str) -> str:
         return ""
     if NOISE_DOMINATED_FLAG in map(flag_name, flags):
         return f"the fitted points are noise ({NOISE_DOMINATED_FLAG})"
+    if too_few_degrees_of_freedom(flags):
+        return "fewer than 3 residual degrees of freedom (few-frequencies): no usable standard error"
     if holds_arc(flags, key):
         if key in flag_details(flags, "series-holds-arc"):
             return "a series resistance that holds an arc (series-holds-arc)"
