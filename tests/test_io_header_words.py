@@ -170,3 +170,24 @@ def test_a_folder_of_ascii_exports_at_several_temperatures_gives_an_arrhenius_li
                                progress=False)
     assert [c.temperature_K for c in camp.checkpoints] == pytest.approx([300.0, 320.0, 340.0])
     assert camp.arrhenius().loc[lambda t: t["resistance"] == "R1", "n_points"].item() == 3
+
+
+@pytest.mark.parametrize("damaged", [10, 20])
+@pytest.mark.parametrize("factor", [1e5, 1e-5])
+def test_one_damaged_frequency_is_left_out_not_made_a_second_sweep(tmp_path, damaged, factor):
+    """A BioLogic sweep whose 73 Hz read 4.79 MHz (one flipped bit) had become two sweeps of
+    10 and 33 points, with no word; a new sweep goes on to its own next frequency, not back to
+    where the last one was."""
+    f = F_HZ.copy()
+    f[damaged] *= factor
+    path = tmp_path / "t.csv"
+    path.write_text("Freq,Z',Z''\n" + _rows((f, Z_OHM.real, Z_OHM.imag)), encoding="utf-8")
+    with pytest.warns(UserWarning, match=rf"1 point\(s\) whose frequency breaks its sweep.*point {damaged + 1}: "):
+        spectra = eisfit.read(path)
+    assert len(spectra) == 1
+    keep = np.arange(F_HZ.size) != damaged
+    _assert_same(spectra[0], F_HZ[keep], Z_OHM[keep])
+    two = tmp_path / "two.csv"  # two genuine sweeps, the second from the top again
+    two.write_text("Freq,Z',Z''\n" + _rows((np.r_[F_HZ, F_HZ], np.r_[Z_OHM.real, Z_OHM.real],
+                                              np.r_[Z_OHM.imag, Z_OHM.imag])), encoding="utf-8")
+    assert [len(s) for s in eisfit.read(two)] == [F_HZ.size, F_HZ.size]

@@ -174,15 +174,63 @@ def warn(message: str) -> None:
 def sweeps_at_frequency_resets(frequency: np.ndarray, path: str | Path | None = None) -> list[np.ndarray]:
     """Index arrays of the sweeps in ``frequency`` (:func:`eisfit._sweeps.sweep_parts`); each
     point measured or written out of order (a step back of at most ``OUT_OF_ORDER_STEPS``
-    points, kept in its sweep) is named in one ReadWarning."""
+    points, kept in its sweep) is named in one ReadWarning, and so is each point whose
+    frequency breaks its sweep while the next point takes the sweep on (:func:`_lone_jumps`:
+    a damaged value, left out)."""
     f = np.asarray(frequency, dtype=float)
     sweeps, out_of_order = sweep_parts(f)
+    name = Path(str(path)).name if path is not None else "file"
     if out_of_order:
-        name = Path(str(path)).name if path is not None else "file"
         warn(f"{name}: {len(out_of_order)} frequency step(s) against the sweep direction "
              f"({describe_out_of_order(f, sweeps, out_of_order)}): points out of order, kept in their sweep "
              "(a new sweep starts where the frequency goes back toward the start)")
+    sweeps, jumps = _lone_jumps(f, sweeps)
+    if jumps:
+        shown = "; ".join(f"point {i + 1}: {f[i]:.4g} Hz between {f[before]:.4g} and {f[after]:.4g} Hz"
+                          for i, before, after in jumps[:5])
+        warn(f"{name}: {len(jumps)} point(s) whose frequency breaks its sweep, the next point taking the sweep on "
+             f"({shown}{' ...' if len(jumps) > 5 else ''}): a damaged value, left out (it had split the sweep "
+             "in two)")
     return sweeps
+
+
+LONE_JUMP_STEPS = 3.0  # the point after a lone jump lies within this many of the sweep's median log steps
+
+
+def _lone_jumps(f: np.ndarray, sweeps: list[np.ndarray]) -> tuple[list[np.ndarray], list[tuple[int, int, int]]]:
+    """``sweeps`` with each lone jump left out and the sweeps it had split joined, and the
+    jumps as (index, index before, index after): a sweep's first point is one where the sweep
+    before has at least 3 points, and the point after it carries that sweep on in its
+    direction, within ``LONE_JUMP_STEPS`` of its median log step (a BioLogic sweep whose 73 Hz
+    read 4.79 MHz had become two sweeps, the fit running on a 10-point half). A new sweep goes
+    from its first point to the next frequency of its own, not back to where the last ended."""
+    out: list[np.ndarray] = []
+    jumps: list[tuple[int, int, int]] = []
+    for part in sweeps:
+        if out and out[-1].size >= 3 and part.size >= 2 and _takes_the_sweep_on(f, out[-1], part[1:]):
+            jumps.append((int(part[0]), int(out[-1][-1]), int(part[1])))  # the jump opened the part
+            out[-1] = np.concatenate([out[-1], part[1:]])
+        elif out and out[-1].size >= 4 and _takes_the_sweep_on(f, out[-1][:-1], part):
+            jumps.append((int(out[-1][-1]), int(out[-1][-2]), int(part[0])))  # the jump closed the sweep
+            out[-1] = np.concatenate([out[-1][:-1], part])
+        else:
+            out.append(part)
+    return out, jumps
+
+
+def _takes_the_sweep_on(f: np.ndarray, sweep: np.ndarray, rest: np.ndarray) -> bool:
+    """Whether the points ``rest`` take ``sweep`` on: the first beyond its last point in its
+    direction, by no more than ``LONE_JUMP_STEPS`` of its median log-frequency step, the
+    second (where there is one) on in the same direction (a turn to an up sweep after a down
+    one is a new sweep)."""
+    with np.errstate(all="ignore"):
+        logs = np.log10(f[sweep])
+        step = np.median(np.abs(np.diff(logs)))
+        ahead = np.log10(f[rest[:2]]) if np.all(f[rest[:2]] > 0) else np.full(min(rest.size, 2), np.nan)
+    direction = 1.0 if logs[-1] > logs[0] else -1.0
+    first = direction * (ahead[0] - logs[-1])
+    second = direction * (ahead[1] - ahead[0]) if ahead.size > 1 else 1.0
+    return bool(step > 0 and 0 < first <= LONE_JUMP_STEPS * step and second > 0)
 
 
 def checked_point_count(path: str | Path, spectra: list[Spectrum], declared: int | None,
