@@ -634,3 +634,13 @@ def test_joint_option_errors_name_the_parameter_and_offer_the_right_spelling():
                 "preferred": "independent", "supported": False, "verdict": "rejected"}
     text = sharing_statement(law_only)
     assert "would prefer the law" in text and "sharing" not in text
+
+
+def test_smooth_0_alone_says_it_runs_no_joint_fit():
+    f = np.logspace(5, -1, 31)
+    spectra = [eisfit.Spectrum(f, 10 + r / (1 + 2j * np.pi * f * r * 1e-5)) for r in (100.0, 110.0, 120.0)]
+    from eisfit.campaign import CampaignWarning
+
+    with pytest.warns(CampaignWarning, match="smooth=0 smooths nothing: no joint fit is run"):
+        camp = eisfit.fit_campaign(spectra, circuit="R0-p(R1,C1)", smooth=0, cache_dir=False, progress=False)
+    assert camp.joint is None

@@ -186,6 +186,9 @@ def fit_campaign(
     if out is not None:
         _check_writable(Path(out))
     joint = _joint_fit_function() if run.joint else None
+    if smooth is not None and not run.joint:  # smooth=0 alone: said, not run as a joint fit that assumes nothing
+        warnings.warn("smooth=0 smooths nothing: no joint fit is run, the table holds the independent fits",
+                      CampaignWarning, stacklevel=user_stacklevel())
     workers = _Workers(jobs if executor is None else 1)
     try:  # the campaign's own worker processes also read the files
         src = load_checkpoints(source, executor=workers.executor_for, reader=run.reader)
