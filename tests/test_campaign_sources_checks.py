@@ -379,3 +379,25 @@ def test_a_list_of_paths_is_labelled_by_file_names_as_a_folder_is(tmp_path):
     toml = tmp_path / "campaign.toml"
     toml.write_text("".join(f'[[checkpoint]]\nfile = "{p}"\ntime_h = {10 * k}\n\n' for k, p in enumerate(paths)))
     assert [c.label for c in load_checkpoints(toml).checkpoints] == list(expected)
+
+
+def test_a_folders_broken_links_and_pipes_are_failed_checkpoints_not_skipped(tmp_path):
+    """A dangling link, a link loop and a named pipe named like data files had been skipped
+    without a word (exit 0): each is a checkpoint that failed, with its reason; the good file
+    is fitted, and the pipe is never opened (it would block)."""
+    import os
+
+    f = np.logspace(5, -1, 31)
+    z = 10 + 100 / (1 + 2j * np.pi * f * 100 * 1e-5)
+    (tmp_path / "good.csv").write_text("freq,Z',Z''\n" + "".join(f"{a:.9g},{b.real:.9g},{b.imag:.9g}\n"
+                                                                   for a, b in zip(f, z)), encoding="utf-8")
+    (tmp_path / "dangling.mpr").symlink_to(tmp_path / "missing.mpr")
+    (tmp_path / "loop.mpr").symlink_to(tmp_path / "loop.mpr")
+    os.mkfifo(tmp_path / "pipe.mpr")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        camp = eisfit.fit_campaign(tmp_path, circuit="R0-p(R1,C1)", cache_dir=False, progress=False)
+    errors = {c.label: c.error for c in camp.checkpoints if c.error}
+    assert sum(r is not None for r in camp.results) == 1 and len(camp.checkpoints) == 4
+    assert "No such file" in errors["dangling.mpr"] and "symbolic links" in errors["loop.mpr"]
+    assert "not a regular file (a named pipe)" in errors["pipe.mpr"]

@@ -250,10 +250,13 @@ def load_checkpoints(source: Any, executor: Executor | Callable[[int], Executor 
     path = Path(source)
     kind = _path_kind(path)
     if kind == "dir":
-        files = [p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")]
-        campaign_files = {p for p in files if _is_campaign_file(p)}  # a csv's header read once
+        # a dangling link, a link loop or a named pipe named like a data file is a checkpoint that
+        # failed, with its reason (it had been skipped without a word); only regular files are
+        # looked into for a campaign file (a pipe's header would block)
+        entries = [p for p in path.iterdir() if not p.name.startswith(".") and not p.is_dir()]
+        campaign_files = {p for p in entries if p.is_file() and _is_campaign_file(p)}  # a csv's header read once
         _warn_campaign_files_unused(path, campaign_files)
-        data = [p for p in files if p not in campaign_files and p.suffix.lower() not in _SKIP_SUFFIXES]
+        data = [p for p in entries if p not in campaign_files and p.suffix.lower() not in _SKIP_SUFFIXES]
         return _from_files(data, folder=path, executor=executor, reader=reader)
     if kind == "file" and _is_campaign_file(path):
         return _from_campaign_file(path, reader)
