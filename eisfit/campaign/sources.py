@@ -597,7 +597,7 @@ def _checkpoints_of_file(path: Path, display: str, sweep: int | None = None, *,
             rest["cycle"] = _float_or_none(spectra[k].meta.get("cycle"))
         if rest.get("temperature_K") is None:  # nor a temperature: the one the file states per sweep
             rest["temperature_K"] = _meta_temperature_K(spectra[k], k)
-        rest["dc_potential_V"] = _finite_or_none(spectra[k].meta.get("dc_potential_V"))
+        rest["dc_potential_V"] = _float_or_none(spectra[k].meta.get("dc_potential_V"), finite=True)
         out.append(Checkpoint(label=label, spectrum=spectra[k].only_columns(is_instrument_noise_column),
                               file=display, sweep=k,
                               content_sha256=digest, start_time=None if t is None else t.isoformat(),
@@ -1155,7 +1155,7 @@ def _from_spectra(spectra: Sequence[Spectrum]) -> CampaignSource:
             cell=str(s.meta.get("cell", "cell")), temperature_K=_meta_temperature_K(s, k),
             current_mA_cm2=_float_or_none(s.meta.get("current_mA_cm2")),
             capacity_mAh_cm2=_float_or_none(s.meta.get("capacity_mAh_cm2")),
-            dc_potential_V=_finite_or_none(s.meta.get("dc_potential_V")),
+            dc_potential_V=_float_or_none(s.meta.get("dc_potential_V"), finite=True),
         ))
     warn_if_celsius_as_kelvin([s.meta["temperature_K"] for s in spectra if s.meta.get("temperature_K") is not None],
                               "the spectra's meta temperature_K")
@@ -1592,13 +1592,10 @@ def _boolean(path: Path, where: str, value: Any) -> bool:
     raise CampaignError(f"{path}: {where}: symmetric must be true or false, got {value!r}")
 
 
-def _float_or_none(value: Any) -> float | None:
+def _float_or_none(value: Any, finite: bool = False) -> float | None:
+    """``float(value)``, or None where it is no number (``finite``: nor where it is nan or infinite)."""
     try:
-        return None if value is None else float(value)
+        number = None if value is None else float(value)
     except (TypeError, ValueError):
         return None
-
-
-def _finite_or_none(value: Any) -> float | None:
-    number = _float_or_none(value)
-    return number if number is not None and np.isfinite(number) else None
+    return None if finite and number is not None and not np.isfinite(number) else number

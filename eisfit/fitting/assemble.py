@@ -35,7 +35,7 @@ from .intercept import (INTERCEPT_ASR_KEY, INTERCEPT_KEY, INTERCEPT_PREFIX, inte
                         series_elements_above_data, z_re_at_fmax)
 from .intervals import interval_through
 from .result import Correlations, FitResult
-from ..model.weighting import pseudo_chisq
+from ..model.weighting import pseudo_chisq, residual_scales
 
 if TYPE_CHECKING:
     from ..analysis.kk import KKResult
@@ -537,8 +537,8 @@ def weight_dominated_flags(weighting: str | None, f: np.ndarray, z: np.ndarray) 
     whose flags lack-of-fit and at-bound had blamed the circuit."""
     if weighting != "proportional" or not z.size:
         return []
-    with np.errstate(all="ignore"):
-        share = np.minimum(np.abs(z.real), np.abs(z.imag)) / np.abs(z)
+    with np.errstate(all="ignore"):  # the weighting's own scales, as a share of |Z|
+        share = np.minimum(*residual_scales(z, "proportional")) / np.abs(z)
     k = int(np.nanargmin(share)) if np.isfinite(share).any() else -1
     return [f"{WEIGHT_DOMINATED_FLAG}:{f[k]:.4g}Hz"] if k >= 0 and share[k] < WEIGHT_SPIKE_SHARE else []
 
