@@ -17,15 +17,34 @@ def atomic_text_file(path: Path) -> Iterator[IO[str]]:
     error the temporary file is removed and ``path`` stays as it was. The file gets the
     permissions any new file gets (0666 less the umask; the temporary file is private)."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
+    fd, tmp = _temporary_beside(path)
     try:
         with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
             yield fh
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise _naming(exc, path) from exc
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _temporary_beside(path: Path) -> tuple[int, str]:
+    """(descriptor, name) of a new private temporary file beside ``path``."""
+    try:
+        return tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
+    except OSError as exc:
+        raise _naming(exc, path) from exc
+
+
+def _naming(exc: OSError, path: Path) -> OSError:
+    """``exc`` as an error of the same kind that names ``path``, the file being written,
+    rather than its temporary name (a full disk's write error names no file at all)."""
+    if exc.errno is None:
+        return exc
+    return OSError(exc.errno, exc.strerror or str(exc), str(path))
 
 
 def _umask() -> int:
@@ -42,12 +61,15 @@ def atomic_path(path: Path) -> Iterator[Path]:
     error, removed on any error (a full disk leaves no zero-byte or cut-off file). The file
     gets the permissions any new file gets."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
+    fd, tmp = _temporary_beside(path)
     os.close(fd)
     try:
         yield Path(tmp)
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise _naming(exc, path) from exc
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

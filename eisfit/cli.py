@@ -1020,7 +1020,8 @@ def _write_fit_outputs(results, out: Path, plot: bool, plot_area_cm2: float | No
                 where = f"written to {fallback / 'fits.csv'} instead"
             except OSError:
                 pass
-        _error(f"cannot write to {out}: {exc.strerror or exc}; the table of {len(rows)} fit(s) was {where}")
+        _error(f"cannot write to {out}: {_written(exc, out)}{exc.strerror or exc}; the table of {len(rows)} fit(s) was "
+               f"{where}")
         return 1
     _note(f"wrote {len(results)} fit(s) to {out}")
     return 0
@@ -1639,6 +1640,18 @@ def _print_campaign(camp, drt_: bool, arrhenius_lines: list[str]) -> None:
     # ---- end series analysis output ----
 
 
+def _written(exc: OSError, folder: Path) -> str:
+    """"NAME: " of the file a failed write named (eisfit's writers name the file asked for), as a
+    path inside ``folder`` where it is there, else ""."""
+    name = getattr(exc, "filename", None)
+    if not name:
+        return ""
+    try:
+        return f"{Path(name).resolve().relative_to(Path(folder).resolve())}: "
+    except ValueError:
+        return f"{name}: "
+
+
 def _write_campaign(camp, folder: Path, nyquist_asr: bool, out_default: bool, arrhenius: bool) -> bool:
     """Write the outputs into ``folder``; on failure, one error line that says what is
     where: the table in a temporary folder when that can be written, and whether the fits
@@ -1656,8 +1669,8 @@ def _write_campaign(camp, folder: Path, nyquist_asr: bool, out_default: bool, ar
                 saved = f"the table was written to {fallback / 'summary.csv'} instead; {saved}"
             except OSError:
                 pass
-        _error(f"cannot write the outputs to {folder}: {exc.strerror or exc} (report.md not written: the files "
-               f"there are incomplete; no zero-byte or cut-off file is left); {saved}")
+        _error(f"cannot write the outputs to {folder}: {_written(exc, folder)}{exc.strerror or exc} (report.md not "
+               f"written: the files there are incomplete; no zero-byte or cut-off file is left); {saved}")
         return False
     removed = camp.stats.get("cache_packs_removed", 0)
     choice = getattr(camp, "circuit_choice", None)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -117,6 +118,7 @@ def test_a_full_disk_while_figures_are_written_leaves_no_cut_off_file_nor_an_ear
     assert "Traceback" not in failed.stderr
     line = [x for x in failed.stderr.splitlines() if "cannot write the outputs" in x]
     assert len(line) == 1 and "report.md not written" in line[0] and "the fits are in the cache" in line[0]
+    assert re.search(r"[\w.-]+\.svg: No space left on device", line[0]), line[0]  # the file, not only the folder
 
 
 def test_without_a_cache_a_failed_write_does_not_claim_the_fits_are_in_one(tmp_path, monkeypatch):

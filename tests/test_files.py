@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from eisfit._files import atomic_text_file
+from eisfit._files import atomic_path, atomic_text_file
 
 
 @pytest.mark.skipif(sys.platform.startswith("win"), reason="POSIX permissions")
@@ -31,3 +31,25 @@ def test_atomic_file_left_as_it_was_when_the_block_fails(tmp_path):
             fh.write("half")
             raise RuntimeError("disk full")
     assert target.read_text() == "old\n" and [p.name for p in tmp_path.iterdir()] == ["table.csv"]
+
+
+def test_a_failed_atomic_write_names_the_file_asked_for_not_its_temporary_one(tmp_path):
+    """A folder in place of summary.csv: the error had named `.tmp-fbc2yrve.csv` as its file and the
+    command's message only the output folder."""
+    (tmp_path / "summary.csv").mkdir()
+    with pytest.raises(IsADirectoryError) as caught:
+        with atomic_text_file(tmp_path / "summary.csv") as fh:
+            fh.write("a\n")
+    assert caught.value.filename == str(tmp_path / "summary.csv")
+    with pytest.raises(IsADirectoryError) as caught:
+        with atomic_path(tmp_path / "summary.csv") as tmp:
+            tmp.write_text("a\n")
+    assert caught.value.filename == str(tmp_path / "summary.csv")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["summary.csv"]  # no temporary file left
+
+
+def test_an_atomic_file_in_a_missing_folder_names_the_file(tmp_path):
+    with pytest.raises(FileNotFoundError) as caught:
+        with atomic_text_file(tmp_path / "gone" / "report.md"):
+            pass
+    assert caught.value.filename == str(tmp_path / "gone" / "report.md")
