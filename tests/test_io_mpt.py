@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from eisfit.errors import CorruptFileError, MissingColumnError, NoImpedanceDataError, ReadError
-from eisfit.io import mpt
+from eisfit.io import ReadWarning, mpt
 
 LABELS = ["freq/Hz", "Re(Z)/Ohm", "-Im(Z)/Ohm", "|Z|/Ohm", "Phase(Z)/deg", "time/s",
           "<Ewe>/V", "<I>/mA", "Cs/µF", "cycle number"]
@@ -484,3 +484,17 @@ def test_staircase_peis_is_named_speis(tmp_path):
                   technique="Staircase Potentio Electrochemical Impedance Spectroscopy (Mott-Schottky)")
     spectra = mpt.read(p)
     assert len(spectra) == 2 and all(s.meta["technique_short"] == "SPEIS" for s in spectra)
+
+
+@pytest.mark.parametrize("cycle", [True, False])
+def test_a_zero_frequency_inside_a_sweep_is_left_out_with_a_warning(tmp_path, cycle):
+    """A 0 Hz row between two points of one sweep had been dropped like a DC step's rows,
+    without a word; the DC rows before the sweeps still go without one."""
+    rows = rows_for(cycle=cycle)
+    rows[2 + 6 + 3][0] = 0.0  # the 4th point of the 2nd sweep
+    with pytest.warns(ReadWarning, match=r"zero.mpt: 1 point\(s\) at 0 Hz inside a sweep, first at line \d+"):
+        spectra = mpt.read(write_mpt(tmp_path / "zero.mpt", rows))
+    assert [s.frequency.size for s in spectra] == [6, 5]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert [s.frequency.size for s in mpt.read(write_mpt(tmp_path / "dc.mpt", rows_for(cycle=cycle)))] == [6, 6]

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import CorruptFileError
 from ._clock import iso_time
-from ._common import merge_continued_sweeps, split_by_counter, sweeps_at_frequency_resets
+from ._common import merge_continued_sweeps, split_by_counter, sweeps_at_frequency_resets, warn
 
 # Flag IDs share one byte per record; value = bit mask within that byte.
 FLAG_MASKS: dict[int, tuple[str, int]] = {
@@ -224,3 +224,25 @@ def check_values(frequency: np.ndarray, z: np.ndarray, sweeps: Sequence[np.ndarr
     if bad_z.any():
         raise CorruptFileError(p, f"{int(bad_z.sum())} point(s) have a NaN or infinite impedance, "
                                   f"first at {place(int(rows[bad_z][0]))}")
+    _warn_zero_frequency_inside(frequency, sweeps, p, place)
+
+
+def _warn_zero_frequency_inside(frequency: np.ndarray, sweeps: Sequence[np.ndarray], p: Path,
+                                place: Callable[[int], str]) -> None:
+    """Warn about rows of 0 Hz between two points of one sweep: left out like a DC step's
+    rows, but within a sweep they are damaged points (a flipped or lost value), which
+    the user should hear about rather than get a sweep one point short without a word."""
+    f = np.asarray(frequency)
+    zero = np.flatnonzero(f == 0)
+    if zero.size == 0:
+        return
+    member = np.full(f.size, -1)
+    for k, idx in enumerate(sweeps):
+        member[idx] = k
+    runs = np.split(zero, np.flatnonzero(np.diff(zero) > 1) + 1)
+    inside = [run for run in runs if run[0] > 0 and run[-1] + 1 < f.size
+              and member[run[0] - 1] >= 0 and member[run[0] - 1] == member[run[-1] + 1]]
+    if inside:
+        n = sum(run.size for run in inside)
+        warn(f"{p.name}: {n} point(s) at 0 Hz inside a sweep, first at {place(int(inside[0][0]))}, left out "
+             "(a sweep's frequency is never 0: a damaged value)")
