@@ -1597,7 +1597,8 @@ def _print_campaign(camp, drt_: bool, arrhenius_lines: list[str]) -> None:
     ok = len(fitted_indices(camp.results))
     if camp.circuit_choice is not None:  # --circuit auto (issue 16)
         click.echo(camp.circuit_choice.explain())
-    click.echo(f"{len(camp.checkpoints)} checkpoints, {ok} fitted, ordered by {camp.ordering}{camp.axis_note()}")
+    click.echo(f"{_count(len(camp.checkpoints), 'checkpoint')}, {ok} fitted, ordered by {camp.ordering}"
+               f"{camp.axis_note()}")
     from .campaign.report import areas_used
 
     reader = camp.settings.get("reader")

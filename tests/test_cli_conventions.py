@@ -1133,3 +1133,12 @@ def test_a_file_names_own_runs_of_spaces_stay_in_its_messages(tmp_path):
     result = run(["info", path])
     assert result.exit_code == 2
     assert "cell  A.csv: no impedance columns" in result.stderr and "\n" not in result.stderr.strip()
+
+
+def test_a_one_checkpoint_campaign_says_1_checkpoint(tmp_path):
+    data_folder(tmp_path / "data", 1)
+    r = run(["campaign", tmp_path / "data", "--out", tmp_path / "out", *QUICK])
+    assert r.exit_code == 0, r.output
+    assert "1 checkpoint, 1 fitted" in r.output and "1 checkpoints" not in r.output
+    report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    assert "1 checkpoint (1 fitted, 0 failed)" in report

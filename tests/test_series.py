@@ -644,3 +644,16 @@ def test_smooth_0_alone_says_it_runs_no_joint_fit():
     with pytest.warns(CampaignWarning, match="smooth=0 smooths nothing: no joint fit is run"):
         camp = eisfit.fit_campaign(spectra, circuit="R0-p(R1,C1)", smooth=0, cache_dir=False, progress=False)
     assert camp.joint is None
+
+
+def test_a_campaign_without_cell_names_is_not_called_cell_cell():
+    """A joint fit of one checkpoint had warned "cell 'cell' has 1 checkpoint(s)"; named cells keep their name."""
+    f = np.logspace(5, -1, 31)
+    spectrum = eisfit.Spectrum(f, 10 + 100 / (1 + 2j * np.pi * f * 100 * 1e-5))
+    from eisfit.campaign import CampaignWarning
+
+    with pytest.warns(CampaignWarning, match=r"joint fit: the campaign has 1 checkpoint\(s\) to fit jointly"):
+        eisfit.fit_campaign([spectrum], circuit="R0-p(R1,C1)", shared=["R0"], cache_dir=False, progress=False)
+    named = eisfit.Spectrum(f, spectrum.z, meta={"cell": "A"})
+    with pytest.warns(CampaignWarning, match=r"joint fit: cell 'A' has 1 checkpoint\(s\)"):
+        eisfit.fit_campaign([named], circuit="R0-p(R1,C1)", shared=["R0"], cache_dir=False, progress=False)

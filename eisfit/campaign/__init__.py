@@ -37,7 +37,7 @@ from .result import (JOINT_LEFT_OUT, JOINT_NOT_RUN, JOINT_REJECTED, JOINT_UNDETE
                      CheckpointFailure)
 from .roles import with_campaign_roles
 from .runner import CheckpointFits, reflag_arc_jumps, run_campaign_fits, with_campaign_flags
-from .sources import CONDITION_KEYS, CampaignWarning, Checkpoint, load_checkpoints
+from .sources import CONDITION_KEYS, CampaignWarning, Checkpoint, cell_phrase, load_checkpoints
 from . import spool as spooling
 from .spool import Spool, Spooled, SpooledResults
 
@@ -358,7 +358,7 @@ def _check_arrhenius_law_possible(checkpoints: list[Checkpoint]) -> None:
     if few:
         cell, t = next(iter(few.items()))
         raise CampaignError(f"an Arrhenius law across the checkpoints needs at least {MIN_LAW_TEMPERATURES} different "
-                            f"temperatures in each cell; cell {cell!r} has {len(t)}")
+                            f"temperatures in each cell; {cell_phrase(cell)} has {len(t)}")
 
 
 def _check_joint_names(items: list[dict[str, Any]], shared, arrhenius_law) -> None:
@@ -851,7 +851,7 @@ def _apply_joint_fit(joint, checkpoints, items, fits, shared, smooth, fit_option
                 if res.accepted:  # arc-jump, arc-swap of the values the rows now hold
                     reflag_arc_jumps(items, chain, fits)
         elif fitted:
-            warnings.warn(f"joint fit: cell {checkpoints[fitted[0]].cell!r} has {len(ok)} checkpoint(s) to fit "
+            warnings.warn(f"joint fit: {cell_phrase(checkpoints[fitted[0]].cell)} has {len(ok)} checkpoint(s) to fit "
                           "jointly (2 needed): its rows keep their own fits", CampaignWarning,
                           stacklevel=user_stacklevel())
         if res is None:
@@ -912,7 +912,8 @@ def _joint_settings_of_cell(checkpoints: list[Checkpoint], items: list[dict[str,
 
             uses = "; ".join(f"{value} ({named(indices)})" for value, indices in groups.items())
             raise CampaignError(f"a joint fit (--shared, --smooth, --arrhenius-law; shared=, smooth=, arrhenius_law=) "
-                                f"needs one {key} for all checkpoints of a cell; cell {checkpoints[members[0]].cell!r} "
+                                f"needs one {key} for all checkpoints of a cell; "
+                                f"{cell_phrase(checkpoints[members[0]].cell)} "
                                 f"has {key} {uses}: give them the same one, or fit without a joint fit")
         common[key] = items[members[0]]["settings"].get(key) if members else None
     return common
@@ -943,7 +944,7 @@ def _joint_fit_of_cell(joint, checkpoints, items, fits, ok, shared, smooth, fit_
 
         temperatures = [checkpoints[i].temperature_K for i in ok]
         if len(set(temperatures)) < MIN_LAW_TEMPERATURES:  # checkpoints left out of the joint fit can leave too few
-            warnings.warn(f"arrhenius_law: cell {checkpoints[ok[0]].cell!r} has {len(set(temperatures))} different "
+            warnings.warn(f"arrhenius_law: {cell_phrase(checkpoints[ok[0]].cell)} has {len(set(temperatures))} different "
                           f"temperatures among the checkpoints fitted jointly ({MIN_LAW_TEMPERATURES} needed): its rows "
                           "keep their own fits", CampaignWarning, stacklevel=user_stacklevel())
             return None
@@ -964,7 +965,7 @@ def _joint_fit_of_cell(joint, checkpoints, items, fits, ok, shared, smooth, fit_
     # (JointFitResult.accepted)
     if not res.accepted:
         why = (f"undetermined: {res.undetermined}" if res.undetermined else "; ".join(res.rejected_assumptions))
-        warnings.warn(f"cell {checkpoints[ok[0]].cell!r}: {why}; the table keeps the independent "
+        warnings.warn(f"{cell_phrase(checkpoints[ok[0]].cell)}: {why}; the table keeps the independent "
                       "fits (the joint fit is in CampaignResult.joint)", CampaignWarning, stacklevel=user_stacklevel())
         for i in ok:
             fits[i].joint_fit = JOINT_UNDETERMINED if res.undetermined else JOINT_REJECTED

@@ -401,7 +401,8 @@ def campaign_report(camp, figures: Mapping[str, str] | None = None) -> str:
     n_ok = len(fitted_indices(camp.results))
     circuit = camp.settings.get("circuit")
     lines += [
-        f"{len(camp.checkpoints)} checkpoints ({n_ok} fitted, {len(camp.errors)} failed), "
+        f"{len(camp.checkpoints)} checkpoint{'s' * (len(camp.checkpoints) != 1)} ({n_ok} fitted, "
+        f"{len(camp.errors)} failed), "
         f"ordered by {camp.ordering}{camp.axis_note()}. "
         f"Circuit `{circuit}`, weighting `{camp.settings.get('weighting')}`.",
         "",

@@ -76,6 +76,15 @@ __all__ = ["Checkpoint", "CampaignWarning", "load_checkpoints", "natural_key", "
 
 NUMERIC_COLUMNS = ("time_h", "cycle", "temperature_C", "temperature_K", "area_cm2",
                    "thickness_cm", "current_mA_cm2", "capacity_mAh_cm2", "fmin", "fmax")
+DEFAULT_CELL = "cell"  # the cell of checkpoints given none
+
+
+def cell_phrase(cell: str) -> str:
+    """How messages name a cell: "cell 'A'", or "the campaign" for the default cell (it
+    had read "cell 'cell'")."""
+    return "the campaign" if cell == DEFAULT_CELL else f"cell {cell!r}"
+
+
 TEXT_COLUMNS = ("file", "label", "cell", "circuit", "weighting")
 FREQUENCY_LIST_COLUMNS = ("exclude_hz",)  # a TOML list of numbers, or in a CSV cell numbers split by ';'
 READER_COLUMNS = READER_OPTION_NAMES  # format, imag_sign, columns: how the row's file is read
@@ -113,7 +122,7 @@ class Checkpoint:
     spectrum: Spectrum | None
     file: str | None = None
     sweep: int | None = None
-    cell: str = "cell"
+    cell: str = DEFAULT_CELL
     time_h: float | None = None
     cycle: float | None = None
     temperature_K: float | None = None
@@ -1152,7 +1161,7 @@ def _from_spectra(spectra: Sequence[Spectrum]) -> CampaignSource:
             file=None if src is None else str(src), sweep=s.meta.get("sweep"),
             start_time=None if t is None else t.isoformat(), content_sha256=sha256_of_spectrum(s),
             time_h=_float_or_none(s.meta.get("time_h")), cycle=_float_or_none(s.meta.get("cycle")),
-            cell=str(s.meta.get("cell", "cell")), temperature_K=_meta_temperature_K(s, k),
+            cell=str(s.meta.get("cell", DEFAULT_CELL)), temperature_K=_meta_temperature_K(s, k),
             current_mA_cm2=_float_or_none(s.meta.get("current_mA_cm2")),
             capacity_mAh_cm2=_float_or_none(s.meta.get("capacity_mAh_cm2")),
             dc_potential_V=_float_or_none(s.meta.get("dc_potential_V"), finite=True),
@@ -1189,7 +1198,7 @@ def _from_campaign_file(path: Path, reader: ReaderOptions) -> CampaignSource:
     if not rows:
         raise CampaignError(f"{path}: the campaign file lists no checkpoint")
     defaults = _check_row(path, "[defaults]", defaults, allowed=DEFAULT_KEYS, need_file=False)
-    cell_default = str(defaults.pop("cell", info.get("cell", "cell")))
+    cell_default = str(defaults.pop("cell", info.get("cell", DEFAULT_CELL)))
     default_reader = {k: defaults.pop(k) for k in READER_COLUMNS if k in defaults}
     warned: set[str] = set()
     checked = [_check_row(path, _row_name(path, i), r, warned=warned) for i, r in enumerate(rows)]
