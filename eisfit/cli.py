@@ -909,9 +909,7 @@ def _suggestion_text(sug) -> str:
 
     from .selection import verdict_text
 
-    kk_failed = sug.evidence is not None and sug.evidence.kk_passed is False
-    verdict = ("suggested circuit" if sug.adequate else
-               "no adequate circuit (points fail Lin-KK); least bad:" if kk_failed else "no adequate circuit; least bad:")
+    verdict = sug.headline()
     best_row = sug.table.iloc[0]
     # a least bad circuit with parameters the data leave open says so in the headline too
     open_ = f" (unresolved: {best_row['unresolved']})" if not sug.adequate and best_row["unresolved"] else ""

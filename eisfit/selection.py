@@ -113,6 +113,13 @@ class CircuitShape:
     n_arcs: int
     tail: str
 
+    @property
+    def valid(self) -> bool:
+        """Whether the shape is a candidate: as many arcs as its tail needs (a Randles tail sits
+        in the last arc; other tails and none stand alone), and without arcs a series R (no
+        measured cell is a bare capacitor or Warburg)."""
+        return min_arcs(self.tail) <= self.n_arcs <= MAX_ARCS and (self.n_arcs > 0 or self.series_r)
+
     def neighbours(self) -> list["CircuitShape"]:
         """Shapes one step away: one arc more or fewer, series L toggled, R0 toggled, and the
         plain alternative of a diffusion tail (:meth:`plain_alternatives`)."""
@@ -148,6 +155,25 @@ class CircuitShape:
         if self.tail in ("Ws", "series Ws") and self.n_arcs + 1 <= MAX_ARCS:
             return [CircuitShape(self.inductor, self.series_r, self.n_arcs + 1, "none")]
         return []
+
+
+def min_arcs(tail: str) -> int:
+    """The fewest arcs a shape with ``tail`` has: 1 for a Randles tail (the diffusion sits in
+    the last arc's branch), else 0 (a resistor, a blocking electrode R0-CPE1, a diffusion R0-W1)."""
+    return 1 if tail in _DIFFUSION_TAILS else 0
+
+
+def arcless(shape: CircuitShape) -> list[CircuitShape]:
+    """``shape`` without its arcs: its series L and R0 (R0 kept in any case) and its
+    termination, a Randles diffusion moved in series (``W`` -> ``series W``; ``Wo+C`` ->
+    ``series Wo``); for a shape that closes (tail ``none``) also the blocking CPE its last
+    arc becomes when its resistance runs away (a blocking electrode's R0-CPE1 data fitted
+    with R0-p(R1,CPE1) leave R1 unresolved)."""
+    tail = shape.tail
+    if tail in _DIFFUSION_TAILS:
+        tail = "series Wo" if tail == "Wo+C" else f"series {tail}"
+    tails = (tail, "CPE") if tail == "none" else (tail,)
+    return [CircuitShape(shape.inductor, True, 0, t) for t in tails]
 
 
 def circuit_from_shape(shape: CircuitShape) -> str:
@@ -191,7 +217,9 @@ class SpectrumEvidence:
     -phase of Z at the lowest frequency, degrees; ``r_inf_fraction``: DRT R_inf / max|Z|;
     ``noise_pct``: Lin-KK rms residual, % of |Z|; ``noise_level``: the data's noise level
     the lack-of-fit ratio compares with (``KKResult.noise_level``, fraction of |Z|);
-    ``kk_passed``: whether the points pass that Lin-KK test.
+    ``kk_passed``: whether the points pass that Lin-KK test; ``noise_unjudged``: why that test
+    gives no noise level to judge the fits by ('' when it does: :func:`noise_unjudged`), in
+    which case ``noise_level`` is nan and ``kk_passed`` None.
     """
 
     n_peaks: int
@@ -208,6 +236,7 @@ class SpectrumEvidence:
     # that weighting's measure (with_weighted_noise); see noise_level_for()
     weighted_noise: tuple[str, float] | None = None
     inductive_fraction: float = 0.0  # share of the points with Z'' > 0 (near 1: a reversed sign convention?)
+    noise_unjudged: str = ""  # why the Lin-KK test gives no noise level ('' when it gives one)
 
     def noise_level_for(self, weighting: str) -> float:
         """The data's noise level in the measure of a fit's residuals under ``weighting``:
@@ -273,12 +302,32 @@ def _evidence(spectrum: Spectrum, kk) -> SpectrumEvidence:
     slope = _lf_slope(f, z)
     phase = float(-np.degrees(np.angle(z[0])))
     tails = _plausible_tails(slope, phase)
+    unjudged = noise_unjudged(f, bool(kk.passed))
     return SpectrumEvidence(
         n_peaks=n_peaks, inductive=inductive, lf_slope=slope, lf_phase_deg=phase,
         r_inf_fraction=float(d.r_inf_ohm / zmax), noise_pct=float(kk.rms_residual_pct),
-        noise_level=noise, tails=tails,
-        series_c=d.capacitance_F is not None, kk_passed=bool(kk.passed),
-        inductive_fraction=float(np.mean(z.imag > 0)))
+        noise_level=math.nan if unjudged else noise, tails=tails,
+        series_c=d.capacitance_F is not None, kk_passed=None if unjudged else bool(kk.passed),
+        inductive_fraction=float(np.mean(z.imag > 0)), noise_unjudged=unjudged)
+
+
+def noise_unjudged(frequency: np.ndarray, kk_passed: bool) -> str:
+    """Why the Lin-KK test of a sweep's points gives no noise level to judge fits by, '' when
+    it gives one: fewer than ``KK_MIN_POINTS`` frequencies (no test :func:`eisfit.kk_test`
+    runs), or a failed test on points sparser than ``SPARSE_POINTS_PER_DECADE`` per decade,
+    whose chain cannot follow an arc between them. Clean one-arc sweeps of 8-15 points over 6
+    decades had been told they "fail the Lin-KK test (drift, a non-stationary cell or
+    artefacts)", against a noise level 4-50x theirs that no candidate could lack fit by."""
+    from .analysis.kk import KK_MIN_POINTS, SPARSE_POINTS_PER_DECADE, points_per_decade
+
+    n = int(np.unique(frequency).size)
+    if n < KK_MIN_POINTS:
+        return f"{n} frequencies, fewer than the {KK_MIN_POINTS} a Lin-KK test needs"
+    per_decade = points_per_decade(frequency)
+    if not kk_passed and per_decade < SPARSE_POINTS_PER_DECADE:
+        return (f"{per_decade:.2g} points per decade, too sparse for the Lin-KK chain to follow an arc between "
+                "them: its failure and its residuals describe the test, not the data")
+    return ""
 
 
 WEIGHTED_NOISE = ("modulus-calc", "proportional", "unit")  # weightings judged in their own measure
@@ -299,6 +348,8 @@ def with_weighted_noise(evidence: SpectrumEvidence, spectrum: Spectrum, weightin
 
     if weighting not in WEIGHTED_NOISE:
         return evidence
+    if evidence.noise_unjudged:  # no test to measure it with
+        return dataclasses.replace(evidence, weighted_noise=(weighting, math.nan))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         kk = kk_test(spectrum, weighting=weighting)
@@ -506,6 +557,11 @@ def _arc_tau(values: Mapping[str, float], arc) -> float:
 
 
 # ------------------------------------------------------------------ the suggestion
+def ratio_text(ratio: float) -> str:
+    """A lack-of-fit ratio as the explanations write it: '1.0x', '13.4x', '0.26x'."""
+    return f"{ratio:.1f}x" if ratio >= 1 else f"{ratio:.2g}x"
+
+
 def _comparable_verdict(row: Mapping[str, Any], names: set[str]) -> bool:
     """Whether a candidate's fit is one to compare values with: adequate, or rejected as
     unresolved in parameters among ``names`` only (not in elements of its own, whose
@@ -584,8 +640,9 @@ class CircuitSuggestion:
             nested = mine <= theirs or theirs <= mine
             if not nested and not passes(str(row["verdict"])):
                 continue
+            undetermined_there = set(str(row["unresolved"]).split(","))
             for name in best_fit.param_names:
-                if name not in theirs:
+                if name not in theirs or name in undetermined_there:  # no value there to compare with
                     continue
                 v, s, w = best_fit.values[name], best_fit.stderr.get(name, math.nan), other.values[name]
                 if not nested:  # two circuits the data support alike: both errors count
@@ -616,10 +673,19 @@ class CircuitSuggestion:
         t = self.table
         row = t.iloc[0]
         crit = self.criterion.upper()
-        parts = [f"Suggested circuit: {self.best} ({int(row['n_params'])} parameters, "
-                 f"{crit} {row[self.criterion]:.1f}, residuals {row['lack_of_fit_ratio']:.2g}x "
-                 f"the Lin-KK noise level; chi-square, AIC and BIC under {self.weighting} weighting)."]
-        if self.weighting in WEIGHTED_NOISE:
+        ratio = float(row["lack_of_fit_ratio"])
+        residuals = (f"residuals {ratio_text(ratio)} the Lin-KK noise level" if math.isfinite(ratio)
+                     else "no noise level to compare the residuals with")
+        n_params = int(row["n_params"])
+        parts = [f"{self._title()}: {self.best} ({n_params} parameter{'s' * (n_params != 1)}, "
+                 f"{crit} {row[self.criterion]:.1f}, {residuals}; chi-square, AIC and BIC under "
+                 f"{self.weighting} weighting)."]
+        if row["verdict"] == UNJUDGED_BEST and self.evidence is not None:
+            parts.append(f"The data give no noise level to judge the fits by ({self.evidence.noise_unjudged}): no "
+                         f"candidate can be shown to describe the points to their noise, nor rejected for lack of "
+                         f"fit; this is the candidate the {crit} prefers among those whose parameters the data "
+                         "determine.")
+        if self.weighting in WEIGHTED_NOISE and math.isfinite(ratio):
             parts.append(f"The residuals are compared with those of a Lin-KK chain fitted with the same "
                          f"{self.weighting} weighting (the noise in the measure the fits minimise).")
         if row["verdict"] == KK_FAILED_BEST:
@@ -627,7 +693,7 @@ class CircuitSuggestion:
                          "level the residuals are compared with comes from that failed test, which holds the misfit "
                          "itself; this is the least bad of the candidates, not a circuit the data are shown to "
                          "follow (eisfit validate finds the band of frequencies that passes; suggest on that band).")
-        elif row["verdict"] != "best":
+        elif row["verdict"] not in ("best", UNJUDGED_BEST):
             parts.append(f"No candidate was adequate; this is the least bad ({row['verdict']}).")
         others = t.iloc[1:]
         better = others[(others[self.criterion] < row[self.criterion])]
@@ -654,7 +720,8 @@ class CircuitSuggestion:
         lof = others[others["verdict"].str.startswith("rejected: lack of fit")]
         if len(lof):
             parts.append("Rejected for lack of fit (residuals above the noise): "
-                         + ", ".join(f"{c} ({r:.2g}x)" for c, r in zip(lof["circuit"], lof["lack_of_fit_ratio"])) + ".")
+                         + ", ".join(f"{c} ({ratio_text(r)})" for c, r in zip(lof["circuit"], lof["lack_of_fit_ratio"]))
+                         + ".")
         unres = others[others["verdict"].str.startswith("rejected: unresolved")]
         if len(unres):
             parts.append("Rejected for parameters the data cannot determine: "
@@ -677,9 +744,8 @@ class CircuitSuggestion:
         above = intercept_only(self.best_fit) if row["intercept_only"] else None
         if above is not None:
             parts.append(above.sentence(float(np.max(self.best_fit.frequency))))
-        ratio = float(row["lack_of_fit_ratio"])
         if row["verdict"] == "best" and ratio > MISFIT_RATIO:
-            parts.append(f"Its residuals are {ratio:.2g}x the noise level, above {MISFIT_RATIO:g}: they are "
+            parts.append(f"Its residuals are {ratio_text(ratio)} the noise level, above {MISFIT_RATIO:g}: they are "
                          "systematic (what eisfit fit flags misfit).")
         if self.evidence is not None and self.evidence.kk_passed is False:
             parts.append("The points fail the Lin-KK test (drift, a non-stationary cell or artefacts): no circuit "
@@ -688,6 +754,26 @@ class CircuitSuggestion:
         parts.append(self.roles_note)
         parts.extend(self.notes)
         return " ".join(p for p in parts if p)
+
+    def _title(self) -> str:
+        """The explanation's first words: what the chosen circuit is."""
+        if self.adequate:
+            return "Suggested circuit"
+        if self.table.iloc[0]["verdict"] == UNJUDGED_BEST:
+            return f"Circuit preferred by {self.criterion.upper()}"
+        return "Least bad circuit"
+
+    def headline(self) -> str:
+        """What the chosen circuit is, as ``eisfit suggest`` heads its table with it:
+        "suggested circuit", or why none is adequate ("no adequate circuit; least bad:")."""
+        verdict = self.table.iloc[0]["verdict"] if len(self.table) else ""
+        if self.adequate:
+            return "suggested circuit"
+        if verdict == UNJUDGED_BEST:
+            return f"preferred by {self.criterion.upper()} (no noise level to judge the fits by):"
+        if self.evidence is not None and self.evidence.kk_passed is False:
+            return "no adequate circuit (points fail Lin-KK); least bad:"
+        return "no adequate circuit; least bad:"
 
     def _gerischer_passed_over(self) -> list[tuple[str, float]]:
         """The adequate circuits with a Gerischer that :func:`tie_break` put behind the best
@@ -835,9 +921,20 @@ def _check_suggest_options(max_fits: Any, lack_of_fit_limit: Any, area_cm2: Any,
     """FitError, before any fit, for an option of :func:`suggest_circuit` no fit can use:
     ``max_fits`` not a whole number >= 1, ``lack_of_fit_limit`` not a finite number > 0
     (nan silently turned the rejection off), ``area_cm2`` not a positive number (cm2), an
-    unknown ``weighting``."""
+    unknown ``weighting``, a fit option :func:`eisfit.fit` does not take (it had raised a bare
+    TypeError naming fit(), after the evidence was computed)."""
+    import inspect
+
     from ._checks import positive_int, positive_number, positive_number_or_none
+    from .fitting import fit
     from .model.weighting import check_weighting
+
+    known = set(inspect.signature(fit).parameters) - {"spectrum", "circuit"}
+    unknown = sorted(set(fit_options) - known)
+    if unknown:
+        raise FitError(f"suggest_circuit() got unknown option(s) {', '.join(map(repr, unknown))}; it takes "
+                       f"candidates, criterion, library, max_fits, lack_of_fit_limit, area_cm2 and the options of "
+                       f"eisfit.fit: {', '.join(sorted(known))}")
 
     positive_int("max_fits", max_fits)
     positive_number("lack_of_fit_limit", lack_of_fit_limit)
@@ -874,7 +971,8 @@ def _suggest(spectrum: Spectrum, candidates: Sequence[str] | None, criterion: st
         try:
             evidence = spectrum_evidence(_evidence_data(spectrum, fit_options))
         except DataError as exc:
-            raise FitError(f"{spectrum.label}: cannot suggest a circuit: {exc}") from None
+            reason = str(exc).removeprefix(f"{spectrum.label}: ")  # named once
+            raise FitError(f"{spectrum.label}: cannot suggest a circuit: {reason}") from None
     weighting = fit_options.get("weighting") or "modulus"
     if math.isnan(evidence.noise_level_for(weighting)):  # not measured yet for this weighting
         evidence = with_weighted_noise(evidence, _evidence_data(spectrum, fit_options), weighting)
@@ -896,6 +994,8 @@ def _suggest(spectrum: Spectrum, candidates: Sequence[str] | None, criterion: st
     table = search.ranked_table()
     if evidence.kk_passed is False:
         table = kk_failed_verdicts(table)
+    elif evidence.noise_unjudged:
+        table = unjudged_verdicts(table)
     best = str(table.iloc[0]["circuit"])
     roles, note, clear = assign_roles(search.fits[best], area_cm2, unresolved_parameters(search.fits[best]))
     return CircuitSuggestion(best=best, table=table, fits=search.fits, roles=roles,
@@ -1054,7 +1154,22 @@ class _Search:
                 break
         self._fit_inductance_proposals(INDUCTANCE_PROPOSALS - proposed)
         self._fit_diffusion_proposals(DIFFUSION_PROPOSALS)
+        self._fit_arcless_proposals()
         self.reseed()
+
+    def _fit_arcless_proposals(self) -> None:
+        """Fit, beyond the budget, each leading candidate without its arcs (:func:`arcless`:
+        R0, L0-R0, R0-CPE1, R0-W1...; 1-4 parameters, quick), once the search is over, so that
+        they compete in the ranking without steering the search (a circuit of none near the
+        lack-of-fit limit on data that fail Lin-KK had stopped it before the arc circuits
+        the data support). A resistor, a blocking electrode below its bulk arc or a pure
+        diffusion had only ever been offered circuits with an arc: "no adequate circuit",
+        or a charge-transfer arc the data do not hold."""
+        for key in self._proposal_leads():
+            shape = self.seen.get(key)
+            if shape is not None and shape.n_arcs:
+                for variant in arcless(shape):
+                    self._evaluate_shape(variant)
 
     def _fit_diffusion_proposals(self, at_most: int) -> None:
         """Fit, beyond the search's budget, in up to :data:`PROPOSAL_ROUNDS` rounds of at
@@ -1149,7 +1264,7 @@ class _Search:
     def _admissible(self, shapes: Iterable[CircuitShape]) -> list[CircuitShape]:
         """``shapes`` without those whose series L stands in for a series resistance the
         data do not show as inductive (:func:`l_replaces_r0`)."""
-        return [s for s in shapes if not l_replaces_r0(s, self.evidence)]
+        return [s for s in shapes if s.valid and not l_replaces_r0(s, self.evidence)]
 
     def _adequate_size(self) -> int | None:
         """Parameters of the chosen candidate when it is adequate, else None."""
@@ -1159,6 +1274,8 @@ class _Search:
         return None
 
     def _evaluate_shape(self, shape: CircuitShape) -> None:
+        if not shape.valid:  # a variant stepped below its tail's arcs, or to an empty circuit
+            return
         key = circuit_from_shape(shape)
         self.seen[key] = shape
         self.evaluate(key)
@@ -1455,7 +1572,7 @@ def _pruned_variants(shape: CircuitShape, res) -> list[CircuitShape]:
     if shape.tail in _SERIES_DIFFUSION_TAILS:
         tail_elements = (f"{_series_kind(shape.tail)}1",)
     element_of = {n: n.split("_")[0] for n in unresolved}
-    out = []
+    out: list[CircuitShape] = []
     diffusion = _diffusion_element(shape)
     if shape.tail in _FINITE_DIFFUSION_TAILS and f"{diffusion}_1" in unresolved:
         # a Wo/Ws whose time constant the data leave open is the semi-infinite W there
@@ -1615,6 +1732,20 @@ def kk_failed_verdicts(table):
     return table
 
 
+UNJUDGED_BEST = "best by the criterion (fit not judged: no noise level)"
+UNJUDGED_OTHER = "not rejected (fit not judged: no noise level)"
+
+
+def unjudged_verdicts(table):
+    """``table`` (:func:`rank_candidates`) for data with no noise level to judge the fits by
+    (:attr:`SpectrumEvidence.noise_unjudged`): no candidate can be rejected for lack of fit
+    nor shown adequate, so "best" reads :data:`UNJUDGED_BEST` and "adequate"
+    :data:`UNJUDGED_OTHER`. Rejections for unresolved parameters stay."""
+    table = table.copy()
+    table["verdict"] = table["verdict"].replace({"best": UNJUDGED_BEST, "adequate": UNJUDGED_OTHER})
+    return table
+
+
 def verdict_text(row: Mapping[str, Any]) -> str:
     """A table row's verdict as shown: with the intercept a candidate's data fix only as a
     sum, "best (R0+R1 only: an arc above f_max)"."""
@@ -1627,7 +1758,7 @@ def verdict_text(row: Mapping[str, Any]) -> str:
 def passes(verdict: str) -> bool:
     """Whether a table verdict is one of a candidate not rejected (adequate, or only not
     rejected because the points fail Lin-KK)."""
-    return verdict in ("best", "adequate", KK_FAILED_BEST, KK_FAILED_OTHER)
+    return verdict in ("best", "adequate", KK_FAILED_BEST, KK_FAILED_OTHER, UNJUDGED_BEST, UNJUDGED_OTHER)
 
 
 # ------------------------------------------------------------------ roles
@@ -1687,7 +1818,8 @@ def assign_roles(result, area_cm2: float | None = None,
     if gone:
         note += (f" No role for {', '.join(sorted(gone))}: the data do not determine "
                  f"{'it' if len(gone) == 1 else 'them'} (unresolved or vanishing).")
-    return roles, note + _derived_classes_sentence(values, circ.arcs, area_cm2), clear
+    determined = [a for a in circ.arcs if not {a.resistor, a.capacitive} & gone]
+    return roles, note + _derived_classes_sentence(values, determined, area_cm2), clear
 
 
 def _derived_classes_sentence(values: Mapping[str, float], arcs, area_cm2: float | None) -> str:
@@ -1726,7 +1858,9 @@ def fit_auto(spectrum: Spectrum, **fit_options: Any):
     if result.chisq > best.chisq * (1 + 1e-9):  # keep the candidate's optimum
         result = fit(spectrum, suggestion.best, initial=best, **{**fit_options, "starts": 1})
     added = [f"model-dependent:{name}" for name in suggestion.model_dependent() if name in result.values]
-    if not suggestion.adequate:
+    if suggestion.table.iloc[0]["verdict"] == UNJUDGED_BEST:
+        added.append("circuit-not-judged")
+    elif not suggestion.adequate:
         added.append("least-bad-circuit")
     settings = {**result.settings, "circuit_choice": _choice_of_fit(suggestion.choice_record(), result, best)}
     return result.with_fields(flags=[*result.flags, *added], settings=settings, suggestion=suggestion)

@@ -763,7 +763,7 @@ def test_a_least_bad_candidate_that_lacks_fit_names_what_it_leaves_unresolved_to
     from types import SimpleNamespace
 
     from eisfit.cli import _suggestion_text
-    from eisfit.selection import rank_candidates
+    from eisfit.selection import CircuitSuggestion, rank_candidates
 
     def row(circuit, m, bic, unresolved, ratio):
         return {"circuit": circuit, "name": circuit, "n_params": m, "chisq": 1.0, "redchi": 1.0, "aic": bic,
@@ -775,7 +775,8 @@ def test_a_least_bad_candidate_that_lacks_fit_names_what_it_leaves_unresolved_to
     assert list(table["verdict"]) == ["rejected: lack of fit (2.5x noise); unresolved CPE1_0,R3",
                                       "rejected: lack of fit (5.9x noise)"]
     sug = SimpleNamespace(adequate=False, evidence=None, label="LAGP", best=table["circuit"].iloc[0],
-                          seconds=1.0, weighting="modulus", table=table, explain=lambda: "")
+                          seconds=1.0, weighting="modulus", table=table, explain=lambda: "", criterion="bic")
+    sug.headline = lambda: CircuitSuggestion.headline(sug)
     headline = _suggestion_text(sug).splitlines()[0]
     assert headline.startswith("== LAGP: no adequate circuit; least bad: L0-R0-p(R1,CPE1)-p(R2,CPE2)-p(R3,CPE3)-C4 "
                                "(unresolved: CPE1_0,R3)")

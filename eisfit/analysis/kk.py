@@ -1802,6 +1802,14 @@ OUTLIER_MAX_SHARE = 0.05  # more points above the level than this share (at leas
 SPARSE_POINTS_PER_DECADE = 3.0  # below it a failed test may be the chain's, not the data's
 
 
+def points_per_decade(frequency: np.ndarray) -> float:
+    """Distinct frequencies per decade of a sweep (Hz): (n - 1) / decades spanned; inf for
+    a single frequency."""
+    f = np.unique(np.asarray(frequency, dtype=float))
+    decades = math.log10(f[-1] / f[0]) if f.size > 1 else 0.0
+    return (f.size - 1) / decades if decades > 0 else math.inf
+
+
 def _sparse_note(label: str, frequency: np.ndarray) -> str | None:
     """The note on a failed test of a spectrum measured at fewer than
     ``SPARSE_POINTS_PER_DECADE`` distinct frequencies per decade (None otherwise). Its
@@ -1809,9 +1817,7 @@ def _sparse_note(label: str, frequency: np.ndarray) -> str | None:
     them: an exact two-arc spectrum (1 MHz-0.1 Hz, n 0.85-0.9) at 2 points per decade left
     2.6 % residuals and failed as a violation, with a point named as an outlier; at 3 and
     more it passed."""
-    f = np.unique(np.asarray(frequency, dtype=float))
-    decades = math.log10(f[-1] / f[0]) if f.size > 1 else 0.0
-    per_decade = (f.size - 1) / decades if decades > 0 else math.inf
+    per_decade = points_per_decade(frequency)
     if per_decade >= SPARSE_POINTS_PER_DECADE:
         return None
     return (f"{label}: {per_decade:.2g} points per decade: the Voigt chain's time constants lie too far apart to "

@@ -231,6 +231,10 @@ FLAGS: dict[str, tuple[str, str]] = {
     "least-bad-circuit": (CAUTION, "circuit='auto': no candidate circuit was adequate (each lacks fit or leaves "
                                    "parameters unresolved); this one is the least bad of them (eisfit suggest "
                                    "lists them)"),
+    "circuit-not-judged": (CAUTION, "circuit='auto': the data give no noise level to judge the candidates' fits "
+                                    "by (fewer than 10 frequencies, or a failed Lin-KK test on fewer than 3 points "
+                                    "per decade): the circuit is the one BIC prefers, not one shown adequate "
+                                    "(eisfit suggest lists the candidates)"),
     "excluded-points": (NOTE, "this many points were left out on request (exclude_hz, --exclude-hz: the points "
                               "within 1 % of each frequency given)"),
     "dropped-inductive-points": (NOTE, "this many high-frequency points with Z'' > 0 (reaching 1 % of |Z|) "

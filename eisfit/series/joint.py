@@ -435,7 +435,7 @@ class JointFitResult:
 
 DATA_FLAGS = ("kk-not-run", "kk-too-noisy", "kk-failed", "columns-modulus-phase", "kk-outlier", "noisy-points",
               "excluded-points", "dropped-inductive-points", "thickness-unused", "file-area", "per-area-data",
-              "model-dependent", "least-bad-circuit")
+              "model-dependent", "least-bad-circuit", "circuit-not-judged")
 """Flags of a single fit that describe its data (or the circuit chosen), not its values: a
 joint fit's row keeps them (:meth:`JointFitResult.fit_results`)."""
 MISSING_TERM_FLAGS = ("inductance-in-data", "capacitive-tail-in-data")  # the data's, named where the fit misses them
