@@ -121,9 +121,27 @@ def test_the_report_s_track_lines_agree_with_the_table(sample_camp):
         first, last = present[0], present[-1]
         tau, r = table[f"drt_peak{t}_tau_s"], table[f"drt_peak{t}_R_process_ohm"]
         name = [c.name_on(axis, k) for k, c in enumerate(sample_camp.checkpoints)]
-        assert line == (f"- DRT peak {t}: tau {tau[first]:.3g} -> {tau[last]:.3g} s, R {r[first]:.3g} -> "
-                        f"{r[last]:.3g} ohm with its side lobes ({name[first]} -> {name[last]}; "
-                        f"present at {len(present)} of {len(table)} checkpoints)")
+        def shown(x):
+            return f"{x:.3g}" if np.isfinite(x) else "undetermined"
+
+        undetermined = sum(not np.isfinite(r[k]) for k in present)
+        caveat = f"; R not determined by the data at {undetermined} of them" if undetermined else ""
+        assert line == (f"- DRT peak {t}: tau {tau[first]:.3g} -> {tau[last]:.3g} s, R {shown(r[first])} -> "
+                        f"{shown(r[last])} ohm with its side lobes ({name[first]} -> {name[last]}; "
+                        f"present at {len(present)} of {len(table)} checkpoints{caveat})")
+
+
+def test_a_process_the_drt_does_not_determine_is_never_a_campaign_number(sample_camp):
+    """The bulk arc's DRT peak reaches past f_max (10 MHz): `eisfit drt` says its resistance is not
+    determined, and the campaign had printed 'R 63.3 -> 59.6 ohm' and tabled 63.31."""
+    table, peaks = sample_camp.table, sample_camp.drt_peaks()
+    assert "determined" in peaks.columns
+    fast = peaks[peaks["track"] == 1]
+    for k, res in enumerate(sample_camp.drts):
+        own = res.peaks.iloc[(res.peaks["tau_s"] - fast[fast["checkpoint"] == k]["tau_s"].iloc[0]).abs().argmin()]
+        assert bool(fast[fast["checkpoint"] == k]["determined"].iloc[0]) == bool(own["determined"])
+        assert np.isfinite(table["drt_peak1_R_process_ohm"][k]) == bool(own["determined"])
+    assert (~fast["determined"]).sum() >= 5  # the sample's bulk arc: most checkpoints
 
 
 def test_write_gives_drt_csv_and_report_and_figures_draw(sample_camp, tmp_path):

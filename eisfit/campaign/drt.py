@@ -279,8 +279,9 @@ def _align(a: list[float], b: list[float], gate: float, steps: Sequence[int] | N
 def drt_columns(drts: Sequence[Any], tracks: DRTTracks | None = None) -> list[dict[str, Any]]:
     """Per checkpoint: ``drt_peak<k>_tau_s`` (s), ``_f_Hz`` (Hz), ``_R_ohm`` (the peak's area,
     ohm), ``_R_process_ohm`` (with the side lobes and shoulders it owns, ohm; see
-    :func:`eisfit.analysis.drt.process_areas`) for every track k (NaN where the track has no
-    peak), ``drt_n_peaks`` (major peaks), ``drt_lambda``, ``drt_kk_warning`` (True when the
+    :func:`eisfit.analysis.drt.process_areas`; NaN where the DRT does not determine it, its
+    ``determined`` False: a process reaching past f_max) for every track k (NaN where the
+    track has no peak), ``drt_n_peaks`` (major peaks), ``drt_lambda``, ``drt_kk_warning`` (True when the
     KK test of the points failed). ``tracks``: :func:`drt_tracks` of ``drts`` if made already."""
     tracks = drt_tracks(drts) if tracks is None else tracks
     rows = []
@@ -288,6 +289,8 @@ def drt_columns(drts: Sequence[Any], tracks: DRTTracks | None = None) -> list[di
         row: dict[str, Any] = {}
         peaks = tracks.majors[k]
         values = None if peaks is None else {col: peaks[col].to_numpy(float) for col in DRT_PEAK_COLUMNS}
+        if values is not None:
+            values["R_process_ohm"] = np.where(_determined(peaks), values["R_process_ohm"], math.nan)
         for t, members in enumerate(tracks.tracks, start=1):
             i = members.get(k)
             for col in DRT_PEAK_COLUMNS:
@@ -302,10 +305,19 @@ def drt_columns(drts: Sequence[Any], tracks: DRTTracks | None = None) -> list[di
 DRT_PEAK_COLUMNS = ("tau_s", "f_Hz", "R_ohm", "R_process_ohm")  # each track's columns in the table
 
 
+def _determined(peaks: Any) -> np.ndarray:
+    """Whether each row of a peak table has a process resistance the data determine (a
+    table without the column: every row)."""
+    if "determined" not in peaks:
+        return np.ones(len(peaks), bool)
+    return peaks["determined"].to_numpy(bool)
+
+
 def drt_peaks_table(camp) -> Any:
     """Every DRT peak of every checkpoint (long format) with its track number
     (``track`` 0 = minor peak, not tracked; numbered within the checkpoint's cell): label, cell, time_h, cycle, checkpoint,
-    track, tau_s, f_Hz, gamma_ohm, R_ohm, R_process_ohm, resolved, closed, major, lambda, kk_passed."""
+    track, tau_s, f_Hz, gamma_ohm, R_ohm, R_process_ohm, resolved, closed, determined (whether the data
+    determine R_process_ohm, :func:`eisfit.drt`), major, lambda, kk_passed."""
     import pandas as pd
 
     drts = camp.drts or []
@@ -326,10 +338,10 @@ def drt_peaks_table(camp) -> Any:
                          "track": t or 0, "tau_s": p["tau_s"], "f_Hz": p["f_Hz"],
                          "gamma_ohm": p["gamma_ohm"], "R_ohm": p["R_ohm"], "R_process_ohm": p["R_process_ohm"],
                          "resolved": bool(p["resolved"]), "closed": bool(p["closed"]),
-                         "major": bool(hit.size),
+                         "determined": bool(p.get("determined", True)), "major": bool(hit.size),
                          "lambda": res.lambda_, "kk_passed": res.kk_passed})
     columns = ["label", "cell", "time_h", "cycle", "checkpoint", "track", "tau_s", "f_Hz", "gamma_ohm",
-               "R_ohm", "R_process_ohm", "resolved", "closed", "major", "lambda", "kk_passed"]
+               "R_ohm", "R_process_ohm", "resolved", "closed", "determined", "major", "lambda", "kk_passed"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -392,6 +404,9 @@ def _track_lines(camp) -> list[str]:
             def peak(k: int, col: str) -> float:
                 return float(tracks.majors[k][col].iloc[members[k]])
 
+            def resistance(k: int) -> str:  # never a number the data do not determine
+                return f"{peak(k, 'R_process_ohm'):.3g}" if _determined(tracks.majors[k])[members[k]] else "undetermined"
+
             def name(k: int) -> str:
                 return camp.checkpoints[k].name_on(axis, k)
 
@@ -399,8 +414,12 @@ def _track_lines(camp) -> list[str]:
             gaps = [k for k in walk[walk.index(first) + 1:walk.index(last)] if drts[k] is None]
             across = (f"; followed across {len(gaps)} checkpoint(s) without a DRT ({', '.join(name(k) for k in gaps)}), "
                       f"the {MAX_JUMP_DECADES:g}-decade gate widened per missing step" if gaps else "")
+            undetermined = sum(not _determined(tracks.majors[k])[members[k]] for k in own)
+            failed = sum(bool(drts[k].kk_violation) for k in own)
+            caveats = (f"; R not determined by the data at {undetermined} of them" if undetermined else "") + (
+                f"; the Lin-KK test fails at {failed} of them" if failed else "")
             out.append(f"- DRT peak {t}{cell}: tau {peak(first, 'tau_s'):.3g} -> {peak(last, 'tau_s'):.3g} s, "
-                       f"R {peak(first, 'R_process_ohm'):.3g} -> {peak(last, 'R_process_ohm'):.3g} ohm with its side "
+                       f"R {resistance(first)} -> {resistance(last)} ohm with its side "
                        f"lobes ({name(first)} -> {name(last)}; "
-                       f"present at {len(own)} of {len(walk)} checkpoints{across})")
+                       f"present at {len(own)} of {len(walk)} checkpoints{caveats}{across})")
     return out
