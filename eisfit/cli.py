@@ -1605,6 +1605,11 @@ def _print_campaign(camp, drt_: bool, arrhenius_lines: list[str]) -> None:
                + (f", files read with {reader}" if reader and reader != "as detected" else ""))
     for line in camp.evolution_lines():
         click.echo(line)
+    from .campaign.report import caution_line
+
+    cautions = caution_line(camp)
+    if cautions:
+        click.echo(cautions)
     if drt_:  # DRT (issue 8): one line per tracked peak; the KK warnings counted in one warning
         from .campaign.drt import KK_WARNING, drt_report_lines
 
