@@ -1354,3 +1354,20 @@ def test_a_fit_with_fewer_than_three_degrees_of_freedom_reads_every_value_undete
     [line] = [x for x in res.summary().splitlines() if x.lstrip().startswith("R2 ")]
     assert "fewer than 3 residual degrees of freedom" in line
     assert not too_few_degrees_of_freedom(["few-frequencies:5-for-7"])  # 2N - M = 3: t-calibrated
+
+
+def test_a_low_n_capacitance_whose_stderr_reaches_it_reads_undetermined_too():
+    """A real BioLogic fit printed `CPE1_ceff_brug_F 1.198e-08 ± 1.7e-08 F ... (low n: ...)` without
+    the undetermined mark every other value with stderr >= value gets: the low-n note had replaced it."""
+    from dataclasses import replace
+
+    from eisfit.fitting.report import format_fit_summary
+
+    f = np.logspace(5, -2, 50)
+    z = 10 + 100 / (1 + 100 * 2e-3 * (1j * 2 * np.pi * f) ** 0.45)
+    res = eisfit.fit(Spectrum(f, z), circuit="R0-p(R1,CPE1)", area_cm2=0.5)
+    assert "low-n:CPE1" in res.flags
+    value = res.derived["CPE1_ceff_F"]
+    wide = replace(res, derived={**res.derived, "CPE1_ceff_F_stderr": 1.5 * value})
+    [line] = [l for l in format_fit_summary(wide).splitlines() if l.split()[:1] == ["CPE1_ceff_F"]]
+    assert "(undetermined: stderr >= value)" in line and line.endswith("(low n: no capacitance, the arithmetic of Q and n)")

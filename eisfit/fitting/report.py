@@ -223,8 +223,8 @@ def format_fit_summary(res) -> str:
             shown_value = (UNRESOLVED if key in hidden else NOT_DEFINED if not math.isfinite(value)
                            else _fmt(value, None if held else err))
             note = ("" if key in hidden or not math.isfinite(value) else " (fixed: of held parameters)" if held
-                    else " (low n: no capacitance, the arithmetic of Q and n)" if key in low_n
-                    else _undetermined_text(res, key, value, err))
+                    else _undetermined_text(res, key, value, err)
+                    + (" (low n: no capacitance, the arithmetic of Q and n)" if key in low_n else ""))
             reading = None if key in hidden or held else one_sided_reading(res, key)
             if reading is not None:
                 shown_value, note = reading
