@@ -1370,4 +1370,5 @@ def test_a_low_n_capacitance_whose_stderr_reaches_it_reads_undetermined_too():
     value = res.derived["CPE1_ceff_F"]
     wide = replace(res, derived={**res.derived, "CPE1_ceff_F_stderr": 1.5 * value})
     [line] = [l for l in format_fit_summary(wide).splitlines() if l.split()[:1] == ["CPE1_ceff_F"]]
-    assert "(undetermined: stderr >= value)" in line and line.endswith("(low n: no capacitance, the arithmetic of Q and n)")
+    assert "(undetermined: stderr >= value)" in line
+    assert line.endswith("(low n: no capacitance, the arithmetic of Q and n)")

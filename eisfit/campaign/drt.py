@@ -405,7 +405,8 @@ def _track_lines(camp) -> list[str]:
                 return float(tracks.majors[k][col].iloc[members[k]])
 
             def resistance(k: int) -> str:  # never a number the data do not determine
-                return f"{peak(k, 'R_process_ohm'):.3g}" if _determined(tracks.majors[k])[members[k]] else "undetermined"
+                determined = _determined(tracks.majors[k])[members[k]]
+                return f"{peak(k, 'R_process_ohm'):.3g}" if determined else "undetermined"
 
             def name(k: int) -> str:
                 return camp.checkpoints[k].name_on(axis, k)
