@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 import re
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -656,3 +657,18 @@ def test_r_inf_beside_a_small_process_above_f_max_reads_undetermined():
     assert "(undetermined)" in repr(res)
     clean = drt(Spectrum(f, 50 + 2e4 / (1 + (1j * w * 2e4 * 2.7e-7) ** 0.9)), kk=False)
     assert clean.r_inf_determined
+
+
+def test_the_too_weak_note_quotes_the_lambda_auto_chooses():
+    """On data with a lead inductance the note had quoted lambda 'auto' = 0.0063 while 'auto'
+    chose 0.00501: it had chosen on the final model (L held) instead of as 'auto' does."""
+    path = Path(__file__).resolve().parent.parent / "sample_data" / "garnet_campaign" / "csv"
+    s = eisfit.read(path / "LiMg_LLZTO_0500h_PEIS_C01.csv")[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        auto = drt(s)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        drt(s, lambda_=1e-5)
+    said = " ".join(str(c.message) for c in caught)
+    assert f"what lambda 'auto' = {auto.lambda_:.2g} chooses" in said

@@ -43,7 +43,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, field, replace
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 from scipy.linalg import solve_triangular
@@ -1134,8 +1134,11 @@ class _Solution:
 
 
 def _drt(spectrum, lambda_, weighting, inductance, capacitance, tau, sigma, kk) -> DRTResult:
+    def auto_lambda() -> float:  # what lambda_="auto" chooses for these data, asked only of a user's lambda
+        return _solved(spectrum, "auto", weighting, inductance, capacitance, tau, sigma).lam
+
     return _make_result(spectrum, tau, _solved(spectrum, lambda_, weighting, inductance, capacitance, tau, sigma),
-                        weighting, kk)
+                        weighting, kk, auto_lambda)
 
 
 def _solved(spectrum, lambda_, weighting, inductance, capacitance, tau, sigma) -> _Solution:
@@ -1282,7 +1285,7 @@ def _effective_parameters(system: _System, lam: float) -> float:
     return float(np.trace(np.linalg.solve(m, ata)))
 
 
-def _make_result(spectrum, tau, solution: _Solution, weighting, kk) -> DRTResult:
+def _make_result(spectrum, tau, solution: _Solution, weighting, kk, auto_lambda: Callable[[], float]) -> DRTResult:
     system, p, lam, rule, ind = solution.system, solution.p, solution.lam, solution.rule, solution.ind
     use_c, notes = solution.use_c, solution.notes
     use_l = ind.use
@@ -1362,9 +1365,10 @@ def _make_result(spectrum, tau, solution: _Solution, weighting, kk) -> DRTResult
                      f"(Z' at the highest frequency is {z_top:.3g} ohm): their split is the regularisation's guess "
                      "(measure to higher frequencies, or fit an equivalent circuit with R0 and an arc above f_max)")
     rms = _rms_pct(z, z_model)
-    strong = _too_strong_note(system, lam, use_l, use_c, z, rms) if rule == "user" else None
-    weak = (_too_weak_note(system, lam, use_l, use_c, tau, len(nodes), local)
-            if rule == "user" and not strong else None)  # each computes lambda 'auto': one is enough
+    lam_auto = auto_lambda() if rule == "user" else lam
+    strong = _too_strong_note(system, lam, lam_auto, use_l, use_c, z, rms) if rule == "user" else None
+    weak = (_too_weak_note(system, lam, lam_auto, use_l, use_c, tau, len(nodes), local)
+            if rule == "user" and not strong else None)
     if strong or weak:
         notes.append(strong or weak)
     none_determined = False  # no row's resistance is determined by these data
@@ -1480,16 +1484,16 @@ def _open_note(taus: Sequence[float], low_end: bool) -> str:
             f"them): {alike}")
 
 
-def _too_strong_note(system: _System, lam: float, use_l: bool, use_c: bool, z: np.ndarray,
+def _too_strong_note(system: _System, lam: float, lam_auto: float, use_l: bool, use_c: bool, z: np.ndarray,
                      rms: float) -> str | None:
     """The note for a user's ``lam`` too strong for the data ``z`` (None otherwise): ``rms``,
     the RMS of the relative residuals (Z - Z_model)/|Z| in %, exceeds :data:`_STRONG_RATIO` times
     the noise level and :data:`_STRONG_PCT` % of |Z|. The noise level is the RMS residual that
     ``lambda_="auto"`` leaves (the discrepancy principle keeps it within the GCV noise
-    estimate, :func:`_auto_lambda`), same model (L, series C)."""
+    estimate, :func:`_auto_lambda`), same model (L, series C). ``lam_auto``: the lambda
+    ``lambda_="auto"`` chooses for these data."""
     if rms <= _STRONG_PCT:
         return None
-    lam_auto, _ = _choose_lambda(system, "auto", [])
     noise = _rms_pct(z, system.design @ _solve_nnls(system, lam_auto, use_l=use_l, use_c=use_c))
     if rms <= _STRONG_RATIO * noise:
         return None
@@ -1500,15 +1504,16 @@ def _too_strong_note(system: _System, lam: float, use_l: bool, use_c: bool, z: n
             f"or 'auto'")
 
 
-def _too_weak_note(system: _System, lam: float, use_l: bool, use_c: bool, tau: np.ndarray, n_peaks: int,
-                   local_scale_ohm: Any) -> str | None:
+def _too_weak_note(system: _System, lam: float, lam_auto: float, use_l: bool, use_c: bool, tau: np.ndarray,
+                   n_peaks: int, local_scale_ohm: Any) -> str | None:
     """The note for a user's ``lam`` too weak for the data (None otherwise): more than
     :data:`_WEAK_FACTOR` times below what ``lambda_="auto"`` chooses, with more peaks
     (``n_peaks``) than the DRT of that lambda (same model: L, series C). Such a DRT follows
     the noise: two ZARCs of 100 and 150 ohm (0.5 % noise) at lambda 1e-4 split the first
     into two peaks that the resolution test finds unresolved, and their resistance went to
-    the second arc's process (R_process 251 ohm; 'auto': 99 and 152 ohm)."""
-    lam_auto, _ = _choose_lambda(system, "auto", [])
+    the second arc's process (R_process 251 ohm; 'auto': 99 and 152 ohm). ``lam_auto``: the
+    lambda ``lambda_="auto"`` chooses for these data (the warning had quoted 0.0063 where
+    'auto' chose 0.00501: a choice on the final model instead of the one 'auto' makes)."""
     if not lam < lam_auto / _WEAK_FACTOR:
         return None
     gamma_auto = _solve_nnls(system, lam_auto, use_l=use_l, use_c=use_c)[_N_EXTRA:] * system.z_scale
