@@ -951,12 +951,14 @@ def _name_values(items, option: str) -> dict[str, float]:
 
 
 def _fit_row(r) -> dict:
-    """One row of fits.csv: identity, parameters with _stderr, derived quantities, statistics,
+    """One row of fits.csv: identity, parameters with _stderr, derived quantities, statistics
+    (chi-square, reduced, pseudo, AIC, BIC: those columns.md describes),
     the Lin-KK verdict and valid band (``kk_valid_*``, as summary.csv's), flags."""
     from .fitting.kk_band import kk_band_columns_of
 
     row = {"label": r.label, "file": r.source, "sweep": r.sweep, "circuit": r.circuit, **r.table_row()}
-    row.update({"chisq": r.chisq, "redchi": r.redchi, "pseudo_chisq": r.pseudo_chisq, "kk_passed": r.kk_passed,
+    row.update({"chisq": r.chisq, "redchi": r.redchi, "pseudo_chisq": r.pseudo_chisq, "aic": r.aic, "bic": r.bic,
+                "kk_passed": r.kk_passed,
                 **kk_band_columns_of(r.kk_valid_band), "flags": ";".join(r.flags)})
     return row
 

@@ -1079,6 +1079,8 @@ def test_fit_out_names_the_units_of_fits_csv_columns_in_columns_md(tmp_path):
         if column in identity or name.endswith(unit_suffixes):
             continue
         assert f"`{name}`" in text, f"{column} has no unit in its name nor in columns.md"
+    for statistic in ("chisq", "redchi", "pseudo_chisq", "aic", "bic"):  # columns.md described aic, bic: absent
+        assert f"`{statistic}`" in text and statistic in header, statistic
 
 
 _INTERRUPT_ON_IMPORT = """
