@@ -1868,8 +1868,8 @@ def _per_area_meta(roles: ColumnRoles, path: Path | str) -> dict[str, str]:
         raise MissingColumnError(path, f"the impedance columns mix ohm and ohm*cm2 ({names}): give them in one unit")
     names = " and ".join(repr(roles.header(r).name) for r in used)
     warn(f"{Path(str(path)).name}: the impedance is given per area ({names}): read in ohm*cm2 "
-         f"(meta['impedance_unit']); a fit divides it by the electrode area, so give area_cm2 "
-         f"(--area-cm2 on the command line)")
+         "(meta['impedance_unit']); a fit divides it by the electrode area it is given (area_cm2, --area-cm2 "
+         "on the command line) and refuses it without one")
     return {"impedance_unit": AREA_SPECIFIC_UNIT}
 
 
