@@ -515,7 +515,15 @@ def unresolved_parameters(result) -> list[str]:
             out.extend(name.split(","))
         elif kind == "unresolved" and name in values:  # the fit's own runaway flag
             out.append(name)
-    return list(dict.fromkeys(out))
+    return list(dict.fromkeys(p for name in out for p in _parameters_named(name, values)))
+
+
+def _parameters_named(name: str, values: Mapping[str, float]) -> list[str]:
+    """``name`` when it is a parameter, else the parameters of the element it names (an
+    ``arcs-unresolved`` flag names elements: "CPE2" had been listed among the parameters)."""
+    if name in values:
+        return [name]
+    return [p for p in values if p.split("_")[0] == name] or [name]
 
 
 def vanishing_parameters(result) -> list[str]:

@@ -92,3 +92,17 @@ def test_ratios_and_counts_read_naturally():
     assert [ratio_text(r) for r in (1.0, 13.44, 0.2634, 2e-5)] == ["1.0x", "13.4x", "0.26x", "2e-05x"]
     sug = suggest_circuit(synthetic("R0", [50.0], np.logspace(6, -1, 71), seed=1))
     assert "(1 parameter," in sug.explain()
+
+
+def test_unresolved_names_parameters_not_elements():
+    """An `arcs-unresolved` flag names elements: the verdict had read 'unresolved R2,R3,CPE3_0,CPE2,CPE3'."""
+    from types import SimpleNamespace
+
+    from eisfit.selection import unresolved_parameters
+
+    values = {"R0": 10.0, "R1": 100.0, "CPE1_0": 1e-6, "CPE1_1": 0.9, "R2": 50.0, "CPE2_0": 1e-3, "CPE2_1": 0.8}
+    f = np.logspace(5, -1, 31)
+    result = SimpleNamespace(param_names=list(values), values=values, units={"R0": "ohm", "R1": "ohm", "R2": "ohm"},
+                             z=np.full(f.size, 100 - 10j), frequency=f, circuit="R0-p(R1,CPE1)-p(R2,CPE2)",
+                             flags=["arcs-unresolved:R2,CPE2"])
+    assert unresolved_parameters(result) == ["R2", "CPE2_0", "CPE2_1"]
