@@ -1293,8 +1293,11 @@ def drt_command(files, lam, inductance, weighting, circuit, out_dir, fmt, imag_s
     if out:
         _agg()
     failed, done, records, unwritten = _Failures(), 0, [], 0
+    in_ohm_already: list[str] = []  # spectra in ohm that --area-cm2 leaves as they are
     for path, s in _each_spectrum(files, fmt, failed, imag_sign, columns_text):
         if area_cm2 is not None:
+            if not s.area_specific:
+                in_ohm_already.append(s.label)
             s = s.in_ohm(area_cm2)
         try:
             s = s.restrict(fmin, fmax, exclude_hz)
@@ -1327,6 +1330,11 @@ def drt_command(files, lam, inductance, weighting, circuit, out_dir, fmt, imag_s
                 (out / f"{stem}_drt.json",
                  lambda p: _write_text(p, json.dumps(to_jsonable(records[-1]), indent=1) + "\n")),
                 (out / f"{stem}_drt", lambda p: _save_figure(plot_drt(res, fit=fit), p))])
+    if in_ohm_already:
+        n = len(in_ohm_already)
+        _warn(f"--area-cm2 changed nothing for {n} {'spectrum' if n == 1 else 'spectra'} given in ohm "
+              f"({in_ohm_already[0]}{', ...' if len(in_ohm_already) > 1 else ''}): the DRT is in ohm; the area only "
+              "converts data a file gives per area (ohm*cm2)")
     if as_json:
         _print_json(records)
     return max(_exit_code(done, failed.count), EXIT_PARTIAL if unwritten else EXIT_OK)

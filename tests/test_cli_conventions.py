@@ -1162,3 +1162,12 @@ def test_the_campaign_command_counts_the_cautions_that_bias_its_values(tmp_path)
     r = run(["campaign", folder, "--circuit", "garnet-symmetric-L", "--out", tmp_path / "out_l", "--no-progress"])
     assert r.exit_code == 0, r.output
     assert "cautions on the fits" not in r.output
+
+
+def test_drt_says_when_area_cm2_changes_nothing(tmp_path):
+    """`eisfit drt FILE --area-cm2 A` on a file in ohm had ignored the area without a word."""
+    path = write_csv([spectrum()], tmp_path / "one.csv")
+    r = run(["drt", path, "--area-cm2", "0.785"])
+    assert r.exit_code == 0, r.output
+    assert "--area-cm2 changed nothing for 1 spectrum given in ohm" in r.stderr
+    assert "area-cm2" not in run(["drt", path]).stderr
