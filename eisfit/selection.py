@@ -1006,6 +1006,11 @@ def _suggest(spectrum: Spectrum, candidates: Sequence[str] | None, criterion: st
         table = unjudged_verdicts(table)
     best = str(table.iloc[0]["circuit"])
     roles, note, clear = assign_roles(search.fits[best], area_cm2, unresolved_parameters(search.fits[best]))
+    rivals = rivals_of_other_kinds(table, criterion)
+    if rivals:
+        clear = False
+        note += (f" Not the data's to decide: {', '.join(rivals)} {'describes' if len(rivals) == 1 else 'describe'} "
+                 f"them as well ({criterion.upper()} within {STRONG_EVIDENCE:g}) with other elements.")
     return CircuitSuggestion(best=best, table=table, fits=search.fits, roles=roles,
                              roles_note=note, roles_clear=clear, evidence=evidence,
                              criterion=criterion, seconds=time.perf_counter() - t0,
@@ -1770,6 +1775,29 @@ def passes(verdict: str) -> bool:
 
 
 # ------------------------------------------------------------------ roles
+def rivals_of_other_kinds(table, criterion: str) -> list[str]:
+    """The candidates of a ranked ``table`` not rejected whose criterion lies within
+    :data:`STRONG_EVIDENCE` of the chosen one's (first row) and that hold other kinds of
+    element (a Warburg where the chosen has none, or none where it has one; a lead L and an
+    ideal C for a CPE do not count): the data then do not decide the roles of the elements
+    in which they differ. Two arcs half a decade apart had been given a Randles arc with a
+    "diffusion" Ws1 and ``roles_clear`` True, the two-arc circuit 1.1 behind in BIC."""
+    if not len(table):
+        return []
+    first = table.iloc[0]
+    mine = _process_kinds(str(first["circuit"]))
+    return [str(r["circuit"]) for _, r in table.iloc[1:].iterrows()
+            if passes(str(r["verdict"])) and abs(float(r[criterion]) - float(first[criterion])) < STRONG_EVIDENCE
+            and _process_kinds(str(r["circuit"])) != mine]
+
+
+def _process_kinds(circuit: str) -> frozenset[str]:
+    """The kinds of element of ``circuit`` that name processes (an ideal C counted as a CPE; no
+    L: a lead, not a process)."""
+    kinds = {"CPE" if e.kind == "C" else e.kind for e in load_circuit(circuit).circuit.elements}
+    return frozenset(kinds - {"L", "La"})
+
+
 def assign_roles(result, area_cm2: float | None = None,
                  unresolved: Sequence[str] = ()) -> tuple[dict[str, str], str, bool]:
     """Role names of the elements of a fitted circuit, and whether they are clear.

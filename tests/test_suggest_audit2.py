@@ -106,3 +106,16 @@ def test_unresolved_names_parameters_not_elements():
                              z=np.full(f.size, 100 - 10j), frequency=f, circuit="R0-p(R1,CPE1)-p(R2,CPE2)",
                              flags=["arcs-unresolved:R2,CPE2"])
     assert unresolved_parameters(result) == ["R2", "CPE2_0", "CPE2_1"]
+
+
+def test_roles_are_not_clear_when_a_circuit_of_other_elements_fits_as_well():
+    """Two arcs half a decade apart (100 and 150 ohm) were given R0-p(CPE1,R1-Ws1) with a
+    'diffusion' Ws1 and roles_clear True, the two-arc circuit 1.1 behind in BIC."""
+    tau1, tau2, n = 1e-3, 3.16e-3, 0.9
+    params = [10.0, 100.0, tau1 ** n / 100.0, n, 150.0, tau2 ** n / 150.0, n]
+    sug = suggest_circuit(synthetic("R0-p(R1,CPE1)-p(R2,CPE2)", params, np.logspace(6, -1, 71), seed=3))
+    rivals = [c for c in sug.table["circuit"][1:] if c in sug.roles_note]
+    assert not sug.roles_clear and rivals, sug.table[["circuit", "bic", "verdict"]].head()
+    assert "Not the data's to decide:" in sug.roles_note
+    kinds = {c: {e.kind for e in Circuit(c).elements} - {"L"} for c in [sug.best, *rivals]}
+    assert all(kinds[c] != kinds[sug.best] for c in rivals)  # one has a Warburg, the other none
