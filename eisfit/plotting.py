@@ -3037,8 +3037,12 @@ def plot_campaign_fits(camp: CampaignLike, fig: Figure | SubFigure | None = None
     n_cols = 4 if len(shown) > 3 else max(len(shown), 1)
     n_rows = max(-(-len(shown) // n_cols), 1)
     drawn = []  # (k, result, area scale, frame or None), the frame clipping an inductive tail as the overlay does
+    # one SI prefix for every panel (an MOhm campaign's panels had read 0-2 under a "1e6" offset text)
+    largest = max((float(_np.max(_np.abs(r.z))) * _camp_area(camp, k, area_normalised) for k, r in shown),
+                  default=1.0)
+    factor, prefix = _ohm_prefix(largest)
     for k, r in shown:
-        scale = _camp_area(camp, k, area_normalised)
+        scale = _camp_area(camp, k, area_normalised) / factor
         drawn.append((k, r, scale, _capacitive_frame(r.z.real * scale, -r.z.imag * scale)))
     ranges = [((fr[0][1] - fr[0][0]), (fr[1][1] - fr[1][0])) if fr else _nyquist_ranges(r.z)
               for _, r, _, fr in drawn]
@@ -3047,7 +3051,7 @@ def plot_campaign_fits(camp: CampaignLike, fig: Figure | SubFigure | None = None
     own = fig is None
     if own:
         fig = _new_figure(DOUBLE_COLUMN_IN, 0.3 + (1.25 * ratio + 0.45) * n_rows, layout=None)
-    unit = OHM_CM2 if area_normalised else OHM
+    unit = prefix + (OHM_CM2 if area_normalised else OHM)
     axis = camp.evolution_axis()
     files = {camp.checkpoints[k].file for k, _ in shown}
     common_file = next(iter(files)) if len(files) == 1 else None
@@ -3070,6 +3074,8 @@ def plot_campaign_fits(camp: CampaignLike, fig: Figure | SubFigure | None = None
             ax_.set_ylim(bottom=min(0.0, ax_.get_ylim()[0]))
         ax_.locator_params(axis="x", nbins=3)  # small panels: a few readable ticks (and a faster layout)
         ax_.locator_params(axis="y", nbins=4)
+        _no_offset_text(ax_.xaxis)
+        _no_offset_text(ax_.yaxis)
         suffix, colour = _fit_panel_mark(r.flags)
         titled.append((ax_, k, suffix))
         ax_.set_title(_panel_title(camp.checkpoints[k], suffix, fig.get_figwidth() * 72.0 / n_cols - 2 * _PAD_PT,

@@ -618,3 +618,18 @@ def test_a_nyquist_legend_that_covers_nothing_stays_inside_the_box():
     legend, box = ax.get_legend().get_window_extent(), ax.get_window_extent()
     assert box.x0 <= legend.x0 and legend.x1 <= box.x1 and box.y0 <= legend.y0 and legend.y1 <= box.y1
     assert _points_under_legend(ax) == 0
+
+
+def test_fits_panels_of_a_megaohm_campaign_take_a_prefix_not_an_offset_text():
+    """An MOhm campaign's fits.png had read 0-2 on each panel under a "1e6" offset text printed over
+    the titles and labels; the overlay and `fit --plot` took kOhm/MOhm already."""
+    values = [[4e4, 2e6, 1e-10, 0.9, 5e6 - 2e5 * k, 2e-8, 0.85] for k in range(3)]
+    camp = eisfit.fit_campaign(headline_series(values, seed=3), circuit=HEADLINE, cache_dir=False, progress=False)
+    fig = P.plot_campaign_fits(camp)
+    fig.draw_without_rendering()
+    labels = {ax.get_xlabel() for ax in fig.axes if ax.get_xlabel()} | {ax.get_ylabel() for ax in fig.axes
+                                                                       if ax.get_ylabel()}
+    assert labels and all("kΩ" in label or "MΩ" in label for label in labels), labels
+    for ax in fig.axes:
+        assert not ax.xaxis.get_offset_text().get_text() and not ax.yaxis.get_offset_text().get_text()
+        assert max(abs(v) for v in ax.get_xlim()) < 1e5  # in kOhm, not ohm
