@@ -3244,18 +3244,24 @@ def _panel_title(checkpoint, suffix: str, width_pt: float, size_pt: float, on_ax
     :func:`_common_ends`; shown as "…"), so the part that tells checkpoints apart stays (the
     front cut alone had kept "…0h_PEIS_C01.mpt" of every file and dropped its "0100h"); one
     still too wide loses its leading characters; the unresolved parameters' names in the
-    suffix give way before the label does (to "(unresolved)", then "(unres.)": a sweep's "#16"
-    had been cut to "…, 16.03 h (unresolved)")."""
+    suffix give way before the label does (to "(unresolved)", then "(unres.)"; "(problem)" to
+    "(prob.)": a sweep's "#16" had been cut to "…, 16.03 h (unresolved)"), then the place on the
+    axis (sweeps #22, #47, #60 had read "…2, 0.3042 h (problem)", "…7", "…0")."""
     name = _panel_name(checkpoint, one_file)
     if on_axis and on_axis not in name and _text_extent_pt(f"{name}, {on_axis}{suffix}", size_pt)[0] > width_pt:
         name = _without_common_ends(name, ends)
     elif _text_extent_pt(name + suffix, size_pt)[0] > width_pt:
         name = _without_common_ends(name, ends)
+    label = name
     if on_axis and on_axis not in name:
         name = f"{name}, {on_axis}"
-    for shorter in (" (unresolved)", " (unres.)"):  # the suffix gives way first, not the label ("…00 h")
-        if suffix.endswith("unresolved)") and _text_extent_pt(name + suffix, size_pt)[0] > width_pt:
-            suffix = shorter
+    shorter = ((" (unresolved)", " (unres.)") if suffix.endswith("unresolved)")
+               else (" (prob.)",) if suffix == " (problem)" else ())
+    for short in shorter:  # the suffix gives way first, not the label ("…00 h"; the colour keeps the mark)
+        if _text_extent_pt(name + suffix, size_pt)[0] > width_pt:
+            suffix = short
+    if name != label and _text_extent_pt(name + suffix, size_pt)[0] > width_pt:
+        name = label  # then the place on the axis, which the panel order tells ("…2, 0.3042 h" had been sweep #22)
     return _front_cut(name, suffix, width_pt, size_pt)
 
 

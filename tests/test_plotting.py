@@ -1545,3 +1545,19 @@ def test_evolution_panels_of_resistances_spanning_decades_are_drawn_on_a_log_sca
     r1 = next(ax for title, ax in axes.items() if title.startswith("R1"))
     r0 = next(ax for title, ax in axes.items() if title.startswith("R0"))
     assert r1.get_yscale() == "log" and r0.get_yscale() == "linear"
+
+
+def test_a_problem_panel_keeps_its_sweep_number():
+    """geis.mpr's sweeps #22, #47, #60 with a problem flag had read "…2, 0.3042 h (problem)", "…7",
+    "…0": the front cut took the number. "(problem)" gives way to "(prob.)", then the place on
+    the axis goes before the number does."""
+    from types import SimpleNamespace
+
+    from eisfit.plotting import _panel_title, _text_extent_pt
+
+    cp = SimpleNamespace(label="#22", file=None)
+    room = _text_extent_pt("#22, 0.3042 h (prob.)", 8.0)[0] + 1.0
+    assert _panel_title(cp, " (problem)", room, 8.0, "0.3042 h") == "#22, 0.3042 h (prob.)"
+    room = _text_extent_pt("#22 (prob.)", 8.0)[0] + 1.0
+    assert _panel_title(cp, " (problem)", room, 8.0, "0.3042 h") == "#22 (prob.)"
+    assert _panel_title(cp, " (problem)", 400.0, 8.0, "0.3042 h") == "#22, 0.3042 h (problem)"
