@@ -1124,7 +1124,8 @@ def validate_command(files, threshold_pct, violation_pct, c, no_inductance, fmin
         try:
             s = s.restrict(fmin, fmax, exclude_hz)
             res = kk_test(s, **options)
-            band = None if res.passed else kk_valid_band(s, **options)
+            unjudged = res.status == "too-noisy" or res.noise_dominated  # no band sought, as eisfit fit
+            band = None if res.passed or unjudged else kk_valid_band(s, **options)
         except EisfitError as exc:
             _failed(exc, _labelled(s.label, exc))
             failed.count += 1
@@ -1165,8 +1166,11 @@ def validate_command(files, threshold_pct, violation_pct, c, no_inductance, fmin
             if noisy:
                 click.echo(f"{'':40s} {noisy} point(s) with an instrument noise-to-signal ratio of 100 % or more "
                            f"(NSR): mostly noise")
-            if not res.passed:
+            if not res.passed and not unjudged:
                 click.echo(f"{'':40s} {_validate_band_text(band)}")
+            elif not res.passed:
+                click.echo(f"{'':40s} too noisy for the test to judge: no band is sought (a band of such points "
+                           "would keep whatever part scatters least)")
                 other = modulus_phase_reading(s)
                 if other is not None:
                     reading, option = s.meta["columns_alternative"].split("; ")

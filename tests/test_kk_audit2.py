@@ -2,6 +2,8 @@
 series capacitance had let pass (synthetic two-arc spectra, 1 MHz - 10 mHz, 81 points)."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -49,3 +51,47 @@ def test_a_blocking_tail_keeps_its_positive_series_capacitance():
 @pytest.mark.parametrize("seed", range(5))
 def test_clean_two_arc_spectra_still_pass(seed):
     assert eisfit.kk_test(eisfit.Spectrum(frequency=F, z=_noisy(TWO_ARCS, 0.1, seed))).passed
+
+
+def test_a_fit_whose_circuit_describes_the_points_seeks_no_band():
+    """A dummy cell's ideal RC at 1 % noise that the chain's ripple fails: the fit said the
+    points are consistent (no kk-failed flag) and then advised cutting a point."""
+    f = np.logspace(6, -2, 81)
+    clean = Circuit("R0-p(R1,C1)").impedance(np.array([10, 100, 1 / (2 * np.pi * 1e3 * 100)]), f)
+    z = _noisy(clean, 1.0, 1)
+    assert eisfit.kk_test((f, z)).status == "violation"
+    res = eisfit.fit(eisfit.Spectrum(f, z), "R0-p(R1,C1)").with_kk_valid_band()
+    assert res.kk_passed is False and not any(flag.startswith("kk-failed") for flag in res.flags)
+    assert res.kk_valid_band is None
+
+
+def test_validate_seeks_no_band_for_points_too_noisy_to_judge(tmp_path):
+    """`eisfit fit` seeks no band where the points are too noisy for the test; validate had
+    proposed one (keeping half of a real spectrum, its arcs cut)."""
+    from click.testing import CliRunner
+
+    from eisfit.cli import main
+    from eisfit.io.export import write_csv
+
+    s = eisfit.Spectrum(frequency=F, z=_noisy(TWO_ARCS, 3.0, 5))
+    assert eisfit.kk_test(s).status == "too-noisy"
+    path = write_csv([s], tmp_path / "noisy.csv")
+    r = CliRunner().invoke(main, ["validate", str(path)])
+    assert "too-noisy" in r.output and "no band is sought" in r.output and "fit there with" not in r.output
+
+
+def test_a_band_counts_the_points_its_test_ran_on():
+    """The 79.4 kHz point written as 100 kHz (two points at 100 kHz): the band left both out
+    (--exclude-hz 100000 removes every point within 1 %) and said "80 of 81 points" for 79."""
+    f = F.copy()
+    f[11] = f[10]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        band = eisfit.kk_valid_band(eisfit.Spectrum(frequency=f, z=_noisy(TWO_ARCS, 0.3, 3)))
+    assert band is not None and band.excluded_Hz == (pytest.approx(1e5),), band
+    assert band.n_points == band.result.frequency.size == f.size - 2
+
+
+def test_kk_valid_band_refuses_an_unknown_option():
+    with pytest.raises(eisfit.DataError, match=r"kk_valid_band\(\) got unknown option\(s\) 'foo'"):
+        eisfit.kk_valid_band(eisfit.Spectrum(frequency=F, z=TWO_ARCS), foo=1)

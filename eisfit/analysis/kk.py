@@ -20,6 +20,7 @@ falls below ``c`` (0.85 in the paper). The residuals of that fit, relative to
 from __future__ import annotations
 
 import functools
+import inspect
 import math
 import warnings
 from dataclasses import dataclass, field, replace
@@ -1013,6 +1014,10 @@ def kk_valid_band(spectrum: Spectrum, **kk_options: Any) -> KKBand | None:
     :func:`kk_test` (no band is sought around an instrument's drop-out).
     """
     spectrum = as_spectrum(spectrum, "kk_valid_band()")
+    unknown = sorted(set(kk_options) - (set(inspect.signature(kk_test).parameters) - {"spectrum"}))
+    if unknown:  # a bare TypeError from kk_test had named kk_test()
+        raise DataError(f"kk_valid_band() got unknown option(s) {', '.join(map(repr, unknown))}: it takes the "
+                        "options of kk_test")
     require_nonzero_impedance(spectrum.frequency, spectrum.z, spectrum.label, KK_ZERO_IMPEDANCE)
     if np.unique(spectrum.frequency).size < KK_MIN_POINTS:  # no test, no band of BAND_MIN_POINTS (kk_test says why)
         return None
@@ -1067,7 +1072,8 @@ def kk_valid_band(spectrum: Spectrum, **kk_options: Any) -> KKBand | None:
     def band(low: int, high: int) -> KKBand:
         result, excluded = tests[(low, high)]
         kept = spectrum.frequency[order[low:n - high]]
-        return KKBand(float(kept.min()), float(kept.max()), int(kept.size - len(excluded)), n, low, high, result,
+        # the points its test ran on: an excluded frequency measured twice removes both points
+        return KKBand(float(kept.min()), float(kept.max()), int(result.frequency.size), n, low, high, result,
                       excluded)
 
     if outliers and test(0, 0) is not None:  # leaving the glitches out is enough

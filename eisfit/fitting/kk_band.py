@@ -13,12 +13,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .flags import NOISE_DOMINATED_FLAG, flag_detail
+from .flags import NOISE_DOMINATED_FLAG, flag_detail, flag_name
 
 __all__ = ["kk_too_noisy", "noise_dominated", "kk_violation", "fit_kk_band", "kk_band_record", "kk_band_columns_of",
            "NO_BAND", "BAND_OPTION_DIGITS"]
 
-NO_BAND = "no band of at least half the points passes"
+NO_BAND = "no band of at least half the points found that passes"  # the search tests at most 40 bands
 BAND_OPTION_DIGITS = 4  # significant digits of a band's suggested fmin/fmax (rounded away from the band)
 
 
@@ -38,9 +38,12 @@ def noise_dominated(result: Any) -> bool:
 def kk_violation(result: Any) -> bool:
     """True for a fit whose points fail the Lin-KK test (``kk_passed`` False) other than by
     being too noisy to judge (:func:`kk_too_noisy`) or noise altogether (:func:`noise_dominated`:
-    a campaign of 50 such checkpoints had blamed drift and advised ``--kk-band``)."""
+    a campaign of 50 such checkpoints had blamed drift and advised ``--kk-band``), and whose
+    fitted circuit does not itself describe them within the test's rule (no ``kk-failed``
+    flag: a dummy cell's ideal RC, which the chain's ripple failed, had been told it was
+    consistent and then to cut a point)."""
     return (result is not None and result.kk_passed is False and not kk_too_noisy(result)
-            and not noise_dominated(result))
+            and not noise_dominated(result) and any(flag_name(f) == "kk-failed" for f in result.flags))
 
 
 def fit_kk_band(result: Any) -> Any:
