@@ -95,3 +95,16 @@ def test_a_band_counts_the_points_its_test_ran_on():
 def test_kk_valid_band_refuses_an_unknown_option():
     with pytest.raises(eisfit.DataError, match=r"kk_valid_band\(\) got unknown option\(s\) 'foo'"):
         eisfit.kk_valid_band(eisfit.Spectrum(frequency=F, z=TWO_ARCS), foo=1)
+
+
+@pytest.mark.parametrize("glitch", [1.15, 1.3, 1.5, "conjugate"])
+def test_a_large_lone_glitch_is_left_out_not_called_no_band(glitch):
+    """One point x1.15-1.5 (or conjugated) at 0.1 % noise bent the chain fitted with it, so the
+    whole test named no outlier and the band search said no band passes (0 of 100 named); the
+    spectrum without that point passes."""
+    z = _noisy(TWO_ARCS, 0.1, 1000)
+    z[40] = np.conj(z[40]) if glitch == "conjugate" else z[40] * glitch  # 100 Hz
+    band = eisfit.kk_valid_band(eisfit.Spectrum(frequency=F, z=z))
+    assert band is not None and band.excluded_Hz == (pytest.approx(100.0),)
+    assert (band.cut_low, band.cut_high, band.n_points) == (0, 0, F.size - 1)
+    assert band.describe().startswith("passes without 100 Hz")
