@@ -3796,8 +3796,10 @@ def _arrhenius_legend(row) -> str:
     from .analysis.arrhenius import ea_marker, row_label
 
     stderr = row["ea_stderr_eV"] if _np.isfinite(float(row["ea_stderr_eV"])) else None
-    marker = ea_marker(row)
-    return (f"{row_label(row)}: Ea = {format_value(row['ea_eV'], stderr, 'eV')}"
+    # a line with no standard error (2 points) had read "Ea = 0.6821 eV" beside measured ones
+    marker = ea_marker(row) or ("" if stderr is not None else f"{int(row['n_points'])} points: no stderr")
+    digits = 4 if stderr is not None else 2
+    return (f"{row_label(row)}: Ea = {format_value(row['ea_eV'], stderr, 'eV', digits)}"
             + (f" ({marker})" if marker else ""))
 
 

@@ -1561,3 +1561,16 @@ def test_a_problem_panel_keeps_its_sweep_number():
     room = _text_extent_pt("#22 (prob.)", 8.0)[0] + 1.0
     assert _panel_title(cp, " (problem)", room, 8.0, "0.3042 h") == "#22 (prob.)"
     assert _panel_title(cp, " (problem)", 400.0, 8.0, "0.3042 h") == "#22, 0.3042 h (problem)"
+
+
+def test_an_arrhenius_legend_of_a_two_point_line_says_it_has_no_stderr():
+    """A line through 2 points had read "Ea = 0.6821 eV" in the legend, as a measurement beside
+    those with a stderr: it reads "Ea = 0.68 eV (2 points: no stderr)"."""
+    from eisfit.plotting import _arrhenius_legend
+
+    row = {"resistance": "R1", "quantity": "sigma", "ea_eV": 0.68214, "ea_stderr_eV": float("nan"), "n_points": 2,
+           "ea_source": "line", "barely_temperature_dependent": False, "cell": None}
+    text = _arrhenius_legend(row)
+    assert "Ea = 0.68 eV (2 points: no stderr)" in text, text
+    measured = _arrhenius_legend({**row, "ea_stderr_eV": 0.0123, "n_points": 5})
+    assert "Ea = 0.6821 ± 0.012 eV" in measured and "no stderr" not in measured
