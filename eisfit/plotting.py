@@ -2509,7 +2509,7 @@ def _sum_panels(camp) -> list[tuple[str, str, str, None]]:
     middle or last fitted checkpoint has (per cell when an area is known); the intercept line
     had had no panel."""
     from .fitting.arc_sums import arc_sum_asr_key, arc_sum_ohm_keys, arc_sum_terms
-    from .fitting.intercept import INTERCEPT_ASR_KEY, INTERCEPT_KEY
+    from .fitting.intercept import INTERCEPT_ASR_KEY, INTERCEPT_KEY, intercept_name
 
     fitted = _camp_fitted(camp)
     if not fitted:
@@ -2519,7 +2519,8 @@ def _sum_panels(camp) -> list[tuple[str, str, str, None]]:
     panels = []
     for key in keys:
         per_area = INTERCEPT_ASR_KEY if key == INTERCEPT_KEY else arc_sum_asr_key(key)
-        title = "intercept sum (R0 + fast arc)" if key == INTERCEPT_KEY else \
+        # the evolution line's name ("resistance after the fast arc R0 + R1" where it is not the intercept)
+        title = (intercept_name(read) or "high-frequency intercept") if key == INTERCEPT_KEY else \
             f"{arc_sum_terms(key)} (arcs measured together)"
         if any(per_area in r.derived for r in read):
             panels.append((f"{title}: per cell", per_area, "ohm*cm2", None))

@@ -511,6 +511,13 @@ def test_a_campaign_carries_the_intercept_of_checkpoints_whose_arc_lies_above_th
     values = line.split(": ", 1)[1].split(" ohm*cm2")[0].split(" -> ")
     assert values[1] == "arc in range"
     assert float(values[0]) == pytest.approx(edge["hf_intercept_asr_ohm_cm2"].iloc[0], rel=5e-3)
+    # the evolution figure's panel has the line's name (it had read "intercept sum (R0 + fast arc)")
+    import matplotlib.pyplot as plt
+
+    fig = camp.plot_evolution()
+    titles = [ax.get_title() for ax in fig.axes]
+    assert "high-frequency intercept R0 + R1: per cell" in titles and not any("intercept sum" in t for t in titles)
+    plt.close(fig)
 
 
 def test_a_gerischer_whose_apex_lies_above_the_data_is_flagged_by_the_fit():

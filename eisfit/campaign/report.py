@@ -312,8 +312,7 @@ def _intercept_line(camp, shown: list[int], names: list[str]) -> tuple[str, str,
     1 MHz analyser: the line "high-frequency intercept R0 + R1 (per cell): 82.4 -> 82.3
     ohm*cm2"); a milestone whose arc the data resolve reads ``arc in range``. None when no
     milestone has it."""
-    from ..fitting.intercept import (AFTER_FAST_ARC, INTERCEPT_ASR_KEY, INTERCEPT_KEY, intercept_terms,
-                                     z_re_at_fmax)
+    from ..fitting.intercept import INTERCEPT_ASR_KEY, INTERCEPT_KEY, intercept_name, intercept_terms
     from ..model.circuit import circuit_of
 
     results = [camp.results[i] for i in shown]
@@ -323,13 +322,10 @@ def _intercept_line(camp, shown: list[int], names: list[str]) -> tuple[str, str,
         return None
     per_area = INTERCEPT_ASR_KEY in having[0].derived
     key, unit = (INTERCEPT_ASR_KEY, "ohm*cm2") if per_area else (INTERCEPT_KEY, "ohm")
-    terms = " + ".join(found[0])
-    descriptions = {found.description_at(*_value(r, INTERCEPT_KEY), z_re_at_fmax(r.frequency, r.z)) for r in having}
-    description = AFTER_FAST_ARC if AFTER_FAST_ARC in descriptions else found.description
     arc = {n.rsplit("_", 1)[0] for n in found.traded}  # the process's elements: R1, CPE1
     points = [p if p[2] != ARC_IN_RANGE or not _apex_beyond(r, arc) else (*p[:2], GIVEN_APART, *p[3:])
               for p, r in zip(_sum_points(results, names, INTERCEPT_KEY, key, ARC_IN_RANGE), results)]
-    return f"{description} {terms}{' (per cell)' if per_area else ''}", unit, points
+    return f"{intercept_name(having)}{' (per cell)' if per_area else ''}", unit, points
 
 
 def _apex_beyond(result, elements: set[str]) -> bool:

@@ -93,6 +93,23 @@ class InterceptTerms(NamedTuple):
         return self.description
 
 
+def intercept_name(results: Sequence[Any]) -> str | None:
+    """What the intercept sum of fits of one circuit is, named as the campaign's evolution
+    line and figure name it: "high-frequency intercept R0 + R1", "resistance after the fast
+    arc R0 + R1" where any of them begins on the arc (:meth:`InterceptTerms.description_at`),
+    or "resistance at low frequency R0 + R1"; None where none has an intercept sum. The
+    evolution figure had called it "intercept sum" where the line said it is not the intercept."""
+    having = [r for r in results if INTERCEPT_KEY in r.derived]
+    found = intercept_terms(circuit_of(having[0].circuit), having[0].values, having[0].flags) if having else None
+    if found is None:
+        return None
+    descriptions = {found.description_at(float(r.derived[INTERCEPT_KEY]),
+                                         float(r.derived.get(f"{INTERCEPT_KEY}_stderr", math.nan)),
+                                         z_re_at_fmax(r.frequency, r.z)) for r in having}
+    description = AFTER_FAST_ARC if AFTER_FAST_ARC in descriptions else found.description
+    return f"{description} {' + '.join(found.summed)}"
+
+
 ON_THE_ARC_SHARE = 0.05  # a sum this share of itself above the data's first Z': the data begin on the fast arc
 
 
