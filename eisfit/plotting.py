@@ -3340,7 +3340,11 @@ def plot_campaign_residual_map(camp: CampaignLike, ax: Axes | None = None,
     rows = labelled_map_rows(len(fitted), max_rows_labelled)
     ax.set_yticks(rows)
     axis = camp.evolution_axis()
-    ax.set_yticklabels([camp.checkpoints[fitted[i]].name_on(axis, fitted[i]) for i in rows])
+    # rows of several cells say whose ("A: 0 h"; "0 h" had stood three times), read from the named
+    # rows alone, as a figure process has them
+    named = [camp.checkpoints[fitted[i]] for i in rows]
+    several = len({c.cell for c in named}) > 1
+    ax.set_yticklabels([(f"{c.cell}: " if several else "") + c.name_on(axis, fitted[i]) for c, i in zip(named, rows)])
     ax.set_xlabel("f / Hz")
     step = int(row_edges[1] - row_edges[0])
     ax.set_ylabel("checkpoint" if step == 1 else f"checkpoint (rows of {step}: largest residual)")

@@ -633,3 +633,11 @@ def test_fits_panels_of_a_megaohm_campaign_take_a_prefix_not_an_offset_text():
     for ax in fig.axes:
         assert not ax.xaxis.get_offset_text().get_text() and not ax.yaxis.get_offset_text().get_text()
         assert max(abs(v) for v in ax.get_xlim()) < 1e5  # in kOhm, not ohm
+
+
+def test_the_residual_map_of_two_cells_names_each_rows_cell(two_cells):
+    """Three cells at the same times had labelled their rows "0 h ... 350 h" three times over."""
+    ax = P.plot_campaign_residual_map(two_cells)
+    labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    assert labels and all(label.split(": ")[0] in ("A", "B") for label in labels), labels
+    assert {label.split(": ")[0] for label in labels} == {"A", "B"}
