@@ -1166,11 +1166,10 @@ def validate_command(files, threshold_pct, violation_pct, c, no_inductance, fmin
             if noisy:
                 click.echo(f"{'':40s} {noisy} point(s) with an instrument noise-to-signal ratio of 100 % or more "
                            f"(NSR): mostly noise")
-            if not res.passed and not unjudged:
-                click.echo(f"{'':40s} {_validate_band_text(band)}")
-            elif not res.passed:
-                click.echo(f"{'':40s} too noisy for the test to judge: no band is sought (a band of such points "
-                           "would keep whatever part scatters least)")
+            if not res.passed:
+                click.echo(f"{'':40s} " + (_validate_band_text(band) if not unjudged else
+                                           "too noisy for the test to judge: no band is sought (a band of such "
+                                           "points would keep whatever part scatters least)"))
                 other = modulus_phase_reading(s)
                 if other is not None:
                     reading, option = s.meta["columns_alternative"].split("; ")

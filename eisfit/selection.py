@@ -1770,7 +1770,7 @@ def verdict_text(row: Mapping[str, Any]) -> str:
 
 def passes(verdict: str) -> bool:
     """Whether a table verdict is one of a candidate not rejected (adequate, or only not
-    rejected because the points fail Lin-KK)."""
+    rejected because the points fail Lin-KK or give no noise level to judge fits by)."""
     return verdict in ("best", "adequate", KK_FAILED_BEST, KK_FAILED_OTHER, UNJUDGED_BEST, UNJUDGED_OTHER)
 
 
