@@ -3622,14 +3622,33 @@ def _largest_per_band(grid, max_rows: int):
 
 # ---- DRT of a campaign (issue 8; data from CampaignResult.drts, eisfit/campaign/drt.py) ----
 def _camp_drt_axis(camp):
-    """(values, label) of the checkpoint axis of DRT figures: time_h, else cycle, else index."""
-    import numpy as np
+    """(values, label) of the checkpoint axis of the DRT map: the evolution figure's (time,
+    cycle, temperature, DC potential...: :func:`_camp_x`) where its values differ from row to
+    row, else the checkpoint index (a temperature series' map had said "checkpoint index"
+    beside evolution and stack figures in °C)."""
+    values, label = _camp_x(camp, None)
+    if len(set(values.tolist())) == len(values):
+        return values, label
+    return _np.arange(len(camp.checkpoints), dtype=float), "checkpoint index"
 
-    for name, label in (("time_h", "time / h"), ("cycle", "cycle")):
-        values = [getattr(c, name, None) for c in camp.checkpoints]
-        if all(v is not None for v in values) and len(set(values)) == len(values):
-            return np.asarray(values, dtype=float), label
-    return np.arange(len(camp.checkpoints), dtype=float), "checkpoint index"
+
+DRT_MAP_LOG_ABOVE = 30.0  # rows whose largest gamma spans more than this factor: a logarithmic colour scale
+DRT_MAP_LOG_DECADES = 3.0  # ... over this many decades below the largest gamma
+
+
+def _drt_map_norm(gamma):
+    """The colour scale of a DRT map's ``gamma`` (rows x tau, ohm): linear, or logarithmic over
+    ``DRT_MAP_LOG_DECADES`` when the rows' largest values span more than ``DRT_MAP_LOG_ABOVE``
+    (a temperature series' cold rows at 1,300 ohm had left 12 of 14 rows black); the
+    label's note."""
+    from matplotlib.colors import LogNorm
+
+    peaks = gamma.max(axis=1)
+    top = float(peaks.max()) if peaks.size else 0.0
+    positive = peaks[peaks > 0]
+    if not top > 0 or positive.size < 2 or top / float(positive.min()) <= DRT_MAP_LOG_ABOVE:
+        return None, ""
+    return LogNorm(vmin=top * 10.0 ** -DRT_MAP_LOG_DECADES, vmax=top, clip=True), " (log scale)"
 
 
 def _edges(centres):
@@ -3672,9 +3691,12 @@ def plot_campaign_drt_map(camp: CampaignLike, ax: Axes | None = None) -> Axes:
     order = sorted(rows, key=lambda k: ys[k])
     log_tau = np.log10(drts[order[0]].tau_s)
     gamma = np.array([np.interp(log_tau, np.log10(drts[k].tau_s), drts[k].gamma_ohm) for k in order])
+    norm, scale_note = _drt_map_norm(gamma)
+    if norm is not None:  # zeros of the non-negative solution at the scale's floor, not blank cells
+        gamma = np.maximum(gamma, norm.vmin)
     mesh = ax.pcolormesh(_edges(log_tau), _edges(ys[order]), gamma, cmap="magma", shading="flat",
-                         rasterized=True)
-    _colourbar(mesh, ax, "γ / Ω")
+                         rasterized=True, norm=norm)
+    _colourbar(mesh, ax, f"γ / Ω{scale_note}")
     n_tracks = _draw_drt_tracks(ax, camp, order, ys)
     for k in order:
         if drts[k].kk_violation:

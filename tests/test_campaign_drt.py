@@ -391,3 +391,28 @@ def test_a_campaign_follows_a_process_across_an_unreadable_file_and_says_so(tmp_
                                [truths[k]["R2"] for k in (0, 1, 3)], rtol=0.06)
     line = next(line for line in camp.report().splitlines() if line.startswith("- DRT peak 2"))
     assert "present at 3 of 4 checkpoints; followed across 1 checkpoint(s) without a DRT (20 °C)" in line
+
+
+def test_the_drt_map_of_a_temperature_series_is_told_in_degrees_on_a_log_colour_scale():
+    """A temperature series whose cold rows reach a thousand times the hot rows' gamma: the map
+    had said "checkpoint index" beside figures in °C, and its linear colour scale had left the
+    hot rows black."""
+    from matplotlib.colors import LogNorm
+
+    circuit = Circuit("R0-p(R1,CPE1)-p(R2,CPE2)")
+    f = np.logspace(6, -1, 50)
+    spectra = []
+    for k, t in enumerate([0, 20, 40, 60, 80, 100]):
+        r1, r2 = 2000 * np.exp(-1.1 * k), 3000 * np.exp(-1.0 * k)
+        z = circuit.impedance(np.array([10, r1, 1e-9, 0.9, r2, 1e-6, 0.85]), f)
+        z = z + 0.005 * np.abs(z) * np.random.default_rng(k).standard_normal(f.size)
+        spectra.append(eisfit.Spectrum(f, z, meta={"label": f"T{t}", "temperature_C": float(t)}))
+    camp = eisfit.fit_campaign(spectra, circuit="R0-p(R1,CPE1)-p(R2,CPE2)", drt=True, cache_dir=False,
+                               progress=False)
+    ax = camp.plot_drt_map()
+    assert ax.get_ylabel() == "temperature / °C"
+    [mesh] = [c for c in ax.collections if hasattr(c, "norm") and c.get_array() is not None and c.get_array().ndim]
+    assert isinstance(mesh.norm, LogNorm) and mesh.norm.vmin > 0
+    import matplotlib.pyplot as plt
+
+    plt.close(ax.figure)
