@@ -2449,12 +2449,14 @@ class CampaignEvolution(NamedTuple):
     """What the evolution figure draws (:func:`campaign_evolution`): the rows of panels, the
     x axis' label, the evolution axis they were read on (None: the checkpoint number) and the
     names of the campaign's cells when it has several (each drawn in a colour and marker of
-    its own; empty for one)."""
+    its own; empty for one); ``marked``: the flags that ring checkpoints (problems of the whole
+    fit, arc swaps) with how many fits carry each, most first."""
 
     rows: list[list[EvolutionPanel]]
     xlabel: str
     axis: str | None
     cells: tuple[str, ...] = ()
+    marked: tuple[tuple[str, int], ...] = ()
 
 
 def _camp_x(camp, x):
@@ -2670,6 +2672,32 @@ def _camp_cells(camp) -> tuple[tuple[str, ...], list[int] | None]:
     return cells, [index[name] for name in names]
 
 
+def _marked_counts(camp) -> tuple[tuple[str, int], ...]:
+    """(flag name, fits carrying it) of the flags that ring evolution points
+    (:func:`~eisfit.fitting.flags.marked_flags`), most first."""
+    from collections import Counter
+
+    from .fitting.flags import flag_name, marked_flags
+    from .fitting.result import results_field
+
+    counts = Counter(name for flags in results_field(camp.results, "flags") if flags
+                     for name in {flag_name(f) for f in marked_flags(flags)})
+    return tuple(counts.most_common())
+
+
+MARKED_NAMED = 3  # flags named in the legend entry of the rings (the others counted)
+
+
+def _ring_label(marked: Sequence[tuple[str, int]]) -> str:
+    """The legend entry of the red rings: which flags they mark ("kk-failed (61), lack-of-fit
+    (5)"); a ring on every point had said only "problem flag or arc swap"."""
+    if not marked:
+        return "problem flag or arc swap"
+    named = ", ".join(f"{name} ({n})" for name, n in marked[:MARKED_NAMED])
+    more = f", {len(marked) - MARKED_NAMED} more" if len(marked) > MARKED_NAMED else ""
+    return f"flagged: {named}{more}"
+
+
 def _camp_flag_summary(camp) -> list[tuple[bool, frozenset[str]]]:
     """Per checkpoint: (a problem flag of the whole fit or an arc swap, the names of its flags),
     read from the flags once for all the panels of a figure; a panel parses the details of a
@@ -2727,7 +2755,7 @@ class _EvolutionReader:
         series = iter(self.series.series() if self.series is not None else [None] * self.n_panels)
         rows = [[EvolutionPanel(title, key, unit, next(series), _joint_panel_role(self.camp, key))
                  for title, key, unit, _ in row] for row in self.panel_rows]
-        return CampaignEvolution(rows, self.xlabel, self.axis, self.cells)
+        return CampaignEvolution(rows, self.xlabel, self.axis, self.cells, _marked_counts(self.camp))
 
 
 def campaign_figure_numbers(camp: CampaignLike, max_map_rows: int | None = None
@@ -2762,7 +2790,8 @@ def _cell_styles(series: EvolutionSeries, cells: Sequence[str]) -> list[tuple[_n
             for c, name in enumerate(cells) if (series.cell == c).any()]
 
 
-def _draw_evolution_panel(ax, panel: EvolutionPanel, cells: Sequence[str] = ()) -> float:
+def _draw_evolution_panel(ax, panel: EvolutionPanel, cells: Sequence[str] = (),
+                          marked: Sequence[tuple[str, int]] = ()) -> float:
     """Draw one evolution panel; returns its largest standard error in the panel's unit
     (nan when none is known), for the legend's note on error bars. ``cells``: the campaign's
     cells (:attr:`CampaignEvolution.cells`), each in a colour and marker of its own with its
@@ -2809,7 +2838,7 @@ def _draw_evolution_panel(ax, panel: EvolutionPanel, cells: Sequence[str] = ()) 
     shown = ~(pu | pd | pa | pl)
     if (pf & shown).any():
         ax.plot(px[pf & shown], pv[pf & shown], "o", ms=_MARKER_PT + 4, mfc="none", mec="red", mew=0.9,
-                label="problem flag or arc swap", rasterized=many)
+                label=_ring_label(marked), rasterized=many)
     for gap, marker, label in ((pu, "X", "unresolved"), (pl, "v", LOW_N_LABEL),
                                (pd, "P", UNDETERMINED_LABEL),
                                (pa, "D", "no area given"), (pn, "|", "not fitted")):
@@ -2973,7 +3002,7 @@ def plot_campaign_evolution(camp: CampaignLike, x: str | None = None, fig: Figur
             spec = grid[i, :] if len(row) == 1 else grid[i, j]
             ax_ = fig.add_subplot(spec, sharex=first_ax)
             first_ax = first_ax or ax_
-            panels.append((ax_, _draw_evolution_panel(ax_, panel, evolution.cells)))
+            panels.append((ax_, _draw_evolution_panel(ax_, panel, evolution.cells, evolution.marked)))
             _readable_value_axis(ax_)
             ax_.tick_params(labelbottom=True)
             if i == n_rows - 1:

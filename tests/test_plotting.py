@@ -669,8 +669,9 @@ def test_evolution_rings_only_problems_of_the_whole_fit():
         ax = next((a for a in fig.axes if a.get_title() == title), None)
         if ax is not None:
             break
-    rings = [line for line in ax.get_lines() if line.get_label() == "problem flag or arc swap"]
+    rings = [line for line in ax.get_lines() if line.get_label().startswith("flagged: ")]
     assert len(rings) == 1 and list(rings[0].get_xdata()) == [2.0]
+    assert rings[0].get_label() == "flagged: not-converged (1)"  # the legend names what the rings mark
 
 
 def test_fits_panels_say_problem_only_for_the_whole_fit_and_name_unresolved_parameters():
