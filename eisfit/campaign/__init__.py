@@ -944,7 +944,8 @@ def _joint_fit_of_cell(joint, checkpoints, items, fits, ok, shared, smooth, fit_
 
         temperatures = [checkpoints[i].temperature_K for i in ok]
         if len(set(temperatures)) < MIN_LAW_TEMPERATURES:  # checkpoints left out of the joint fit can leave too few
-            warnings.warn(f"arrhenius_law: {cell_phrase(checkpoints[ok[0]].cell)} has {len(set(temperatures))} different "
+            cell = cell_phrase(checkpoints[ok[0]].cell)
+            warnings.warn(f"arrhenius_law: {cell} has {len(set(temperatures))} different "
                           f"temperatures among the checkpoints fitted jointly ({MIN_LAW_TEMPERATURES} needed): its rows "
                           "keep their own fits", CampaignWarning, stacklevel=user_stacklevel())
             return None
