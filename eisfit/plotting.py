@@ -2261,11 +2261,15 @@ def plot_campaign_nyquist(camp: CampaignLike, ax: Axes | None = None, area_norma
                   ((float(_np.ptp(re_)) if re_.size else 1.0), float(_np.max(im_, initial=1.0))))
         ax = _new_axes(None, (COLUMN_IN, _nyquist_height(COLUMN_IN - 0.5, xr, yr)), layout=None)
     colours, mappable, label = _camp_colours(camp)
+    marker_of, cells_note = _overlay_cell_markers([camp.checkpoints[k] for k, _ in shown])
     for k, r in shown:
         scale = _camp_area(camp, k, area_normalised) / factor
         _, zf = _camp_dense_fit(r)
-        ax.plot(r.z.real * scale, -r.z.imag * scale, "o", ms=2.2, mew=0, color=colours[k], alpha=0.85)
+        marker = marker_of.get(str(camp.checkpoints[k].cell), "o")
+        ax.plot(r.z.real * scale, -r.z.imag * scale, marker, ms=2.2 if marker == "o" else 2.6, mew=0,
+                color=colours[k], alpha=0.85)
         ax.plot(zf.real * scale, -zf.imag * scale, "-", lw=0.8, color=colours[k])
+    note = "\n".join(part for part in (cells_note, note) if part)
     ax.set_xlabel(f"Z' / {_impedance_unit(area_normalised, prefix)}")
     ax.set_ylabel(f"−Z'' / {_impedance_unit(area_normalised, prefix, explained=False)}")
     ax.set_aspect("equal", adjustable="box")
@@ -2296,6 +2300,24 @@ def plot_campaign_nyquist(camp: CampaignLike, ax: Axes | None = None, area_norma
         if _overlay_title(ax, note, room - 2 * _PAD_PT):
             _fit_height_to_panels(fig, OVERLAY_MAX_HEIGHT_IN)
     return ax
+
+
+CELL_GLYPHS = {"o": "●", "s": "■", "^": "▲"}  # the overlay's cell markers as the title names them
+
+
+def _overlay_cell_markers(checkpoints: Sequence[Any]) -> tuple[dict[str, str], str]:
+    """({cell: marker}, the title's words) of the overlaid ``checkpoints``: where they are of
+    several cells each cell's points take the evolution figure's marker of that cell
+    (:data:`CELL_MARKERS`, in order of appearance) and the title names them ("cells: A ●, B ■");
+    ({}, "") for one cell. Three cells at the same times had been drawn alike, told apart by
+    nothing."""
+    cells = list(dict.fromkeys(str(c.cell) for c in checkpoints))
+    if len(cells) <= 1:
+        return {}, ""
+    markers = {cell: CELL_MARKERS[i % len(CELL_MARKERS)] for i, cell in enumerate(cells)}
+    if all(m in CELL_GLYPHS for m in markers.values()):
+        return markers, "cells: " + ", ".join(f"{cell} {CELL_GLYPHS[m]}" for cell, m in markers.items())
+    return markers, f"{len(cells)} cells, a marker each (as in the evolution figure)"
 
 
 def _overlay_title(ax, note: str, width_pt: float) -> bool:

@@ -641,3 +641,15 @@ def test_the_residual_map_of_two_cells_names_each_rows_cell(two_cells):
     labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
     assert labels and all(label.split(": ")[0] in ("A", "B") for label in labels), labels
     assert {label.split(": ")[0] for label in labels} == {"A", "B"}
+
+
+def test_the_overlay_of_two_cells_draws_each_cells_points_with_its_marker_and_names_them(two_cells):
+    """Cells at the same times had been drawn alike in the Nyquist overlay, coloured by time only."""
+    ax = P.plot_campaign_nyquist(two_cells)
+    markers = {line.get_marker() for line in ax.get_lines() if line.get_linestyle() in ("None", "")}
+    assert markers == {"o", "s"}
+    assert "cells: A ●, B ■" in ax.get_title()
+    one = P.plot_campaign_nyquist(eisfit.fit_campaign(
+        headline_series([[12.0, 45.0, 2e-7, 0.92, 80.0 + 20 * k, 3e-5, 0.8] for k in range(3)], seed=4),
+        circuit=HEADLINE, cache_dir=False, progress=False))
+    assert "cells" not in one.get_title()
