@@ -2697,14 +2697,11 @@ def _camp_cells(camp) -> tuple[tuple[str, ...], list[int] | None]:
 def _marked_counts(camp) -> tuple[tuple[str, int], ...]:
     """(flag name, fits carrying it) of the flags that ring evolution points
     (:func:`~eisfit.fitting.flags.marked_flags`), most first."""
-    from collections import Counter
-
-    from .fitting.flags import flag_name, marked_flags
+    from .fitting.flags import flag_counts, marked_flags
     from .fitting.result import results_field
 
-    counts = Counter(name for flags in results_field(camp.results, "flags") if flags
-                     for name in {flag_name(f) for f in marked_flags(flags)})
-    return tuple(counts.most_common())
+    counts = flag_counts(marked_flags(flags) for flags in results_field(camp.results, "flags") if flags)
+    return tuple(sorted(counts.items(), key=lambda item: -item[1]))
 
 
 MARKED_NAMED = 3  # flags named in the legend entry of the rings (the others counted)

@@ -1406,9 +1406,8 @@ def follows_drift(result: KKResult) -> bool:
         return False
     low = int(np.argmin(result.frequency))
     share_pct = 100.0 / (2.0 * np.pi * float(result.frequency[low]) * abs(c)) / float(abs(result.z_fit[low]))
-    beyond = result.tau_s > 1.0 / (2.0 * np.pi * float(result.frequency[low]))
     return bool(share_pct > NEGATIVE_C_NOISE_SDS * max(float(result.noise_sd_pct), 0.0)
-                and float(np.sum(result.r_k_ohm[beyond])) > 0)
+                and _resistance_beyond_range(result) > 0)
 
 
 LOW_END_SHARE = 0.2  # the lowest frequencies, as a share of the points, where such a failure's largest residual lies
@@ -1445,10 +1444,15 @@ def _relaxation_beyond_range(result: KKResult) -> bool:
     (Z' rising where Z'' does not), or, on an arc that peaks near the lowest frequency (R2
     growing 5 % per point over its last 8 points), by a chain that leaves 1.5-1.7 % under
     0.2 % noise (7-8 robust SDs)."""
-    beyond = result.tau_s > 1.0 / (2.0 * np.pi * float(np.min(result.frequency)))
     capacitive = result.capacitance_F is None or result.capacitance_F > 0
     noise_like = _within_noise(result.max_residual_pct, result.residual_sd_pct)
-    return result.passed and noise_like and capacitive and float(np.sum(result.r_k_ohm[beyond])) > 0
+    return result.passed and noise_like and capacitive and _resistance_beyond_range(result) > 0
+
+
+def _resistance_beyond_range(result: KKResult) -> float:
+    """The sum (ohm) of a chain's resistances whose time constants lie beyond 1/omega_min."""
+    beyond = result.tau_s > 1.0 / (2.0 * np.pi * float(np.min(result.frequency)))
+    return float(np.sum(result.r_k_ohm[beyond]))
 
 
 def _kk_tests_of_layout(frequency: np.ndarray, z: np.ndarray, long_chain: np.ndarray, labels: list[str],
@@ -1867,6 +1871,16 @@ def _sparse_note(label: str, frequency: np.ndarray) -> str | None:
             "outlier); a fitted circuit that describes the points within the same rule shows them consistent")
 
 
+def _chain_at(result: KKResult, frequency: np.ndarray) -> np.ndarray:
+    """Z (the spectrum's unit) of a test's chain at ``frequency`` (Hz), through the chain's own
+    design (:func:`_design_matrix`): R_inf, its RC elements, its series L and C."""
+    inductance, capacitance = result.inductance_H is not None, result.capacitance_F is not None
+    coef = [result.r_ohm, *result.r_k_ohm] + ([result.inductance_H] if inductance else []) + (
+        [1.0 / result.capacitance_F] if capacitance else [])
+    design = _design_matrix(2.0 * np.pi * np.asarray(frequency, dtype=float), result.tau_s, inductance, capacitance)
+    return design @ np.asarray(coef, dtype=float)
+
+
 def _lone_glitch(spectrum: Spectrum, whole: KKResult, kk_options: Mapping[str, Any]) -> float | None:
     """The frequency (Hz) of the one inner point (not an end nor next to one) with the largest residual where the
     spectrum passes without it and that point stands out of the chain fitted without it
@@ -1891,12 +1905,7 @@ def _lone_glitch(spectrum: Spectrum, whole: KKResult, kk_options: Mapping[str, A
     if not without.passed:
         return None
     at = np.isclose(spectrum.frequency, f_k, rtol=1e-12, atol=0.0)
-    omega = 2.0 * np.pi * spectrum.frequency[at]
-    z_chain = without.r_ohm + np.sum(without.r_k_ohm / (1.0 + 1j * omega[:, None] * without.tau_s), axis=1)
-    if without.inductance_H:
-        z_chain = z_chain + 1j * omega * without.inductance_H
-    if without.capacitance_F:
-        z_chain = z_chain + 1.0 / (1j * omega * without.capacitance_F)
+    z_chain = _chain_at(without, spectrum.frequency[at])
     z_k = spectrum.z[at]
     off = float(np.max(np.maximum(np.abs((z_k - z_chain).real), np.abs((z_k - z_chain).imag)) / np.abs(z_k)))
     level = max(OUTLIER_SIGMAS * float(without.noise_sd_pct) / 100.0, OUTLIER_FLOOR_PCT / 100.0)

@@ -11,7 +11,7 @@ from typing import Any, Mapping, Sequence
 
 from ..analysis.derived import APEX_NOT_CLOSED_TEXT, APEX_OUTSIDE_RANGE, apex_outside_range_flags
 from ..analysis.quality import undetermined
-from ..fitting.flags import (by_severity, explain_flag, flag_details, flag_name, marked_flags, problems,
+from ..fitting.flags import (by_severity, explain_flag, flag_counts, flag_details, flag_name, marked_flags, problems,
                              reads_undetermined, unresolved_keys)
 from ..fitting.report import columns_lines, one_sided_reading
 from ..fitting.result import fitted_indices, results_field
@@ -199,13 +199,9 @@ def caution_line(camp) -> str | None:
     no fit has one. A folder campaign of the sample data with the default circuit had
     printed R0 16 % and R1 11 % off the truth with no sign of the misfit and missing lead
     inductance its fits flagged."""
-    counts: dict[str, int] = {}
     fitted = [r for r in camp.results if r is not None]
-    for r in fitted:
-        names = {flag_name(f) for f in by_severity(r.flags)["caution"]
-                 if f.partition(":")[2].split(",")[0] not in r.values}
-        for name in names:
-            counts[name] = counts.get(name, 0) + 1
+    counts = flag_counts([f for f in by_severity(r.flags)["caution"]
+                          if f.partition(":")[2].split(",")[0] not in r.values] for r in fitted)
     if not counts:
         return None
     listed = "; ".join(f"{name} at {n} of {len(fitted)}" for name, n in counts.items())
@@ -594,11 +590,7 @@ def table_rows(camp, max_rows: int | None = MAX_TABLE_ROWS) -> tuple[list[str], 
 
 def flag_explanations(camp) -> list[tuple[str, str, int]]:
     """(flag name, meaning, number of checkpoints carrying it) for every flag raised."""
-    counts: dict[str, int] = {}
-    for flags in results_field(camp.results, "flags"):
-        if flags is not None:
-            for name in {flag_name(f) for f in flags}:
-                counts[name] = counts.get(name, 0) + 1
+    counts = flag_counts(results_field(camp.results, "flags"))
     return [(name, explain_flag(name), n) for name, n in sorted(counts.items())]
 
 

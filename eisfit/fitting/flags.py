@@ -269,6 +269,16 @@ def flag_name(flag: str) -> str:
     return flag.split(":", 1)[0]
 
 
+def flag_counts(flag_lists: Iterable[Iterable[str] | None]) -> dict[str, int]:
+    """{flag name: how many of ``flag_lists`` (one per fit; None for none) hold a flag of that
+    name}, in the order the names first appear."""
+    counts: dict[str, int] = {}
+    for flags in flag_lists:
+        for name in dict.fromkeys(map(flag_name, flags or ())):
+            counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
 def flag_detail(flags: Iterable[str], name: str) -> str | None:
     """The detail of the first flag ``name:detail`` among ``flags`` (``kk-too-noisy:2.1%`` ->
     ``2.1%``), None where there is none."""
