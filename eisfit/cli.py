@@ -35,6 +35,7 @@ from .errors import EisfitError
 from .units import format_frequency, format_value, plain_number
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OUTPUT_CLOSED = 141  # 128 + SIGPIPE: the reader of the output went away (eisfit ... | head), as shell tools end
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
@@ -50,9 +51,19 @@ class _State:
         cls.verbosity, cls.debug = 0, False
 
 
+def _echo(text: str = "", err: bool = False) -> None:
+    """``click.echo``, except that a stream whose reader went away (``eisfit ... | head``) is
+    pointed at the null device and the command carries on: its files are still written and its
+    exit status is its work's (click would end the command there with status 1)."""
+    try:
+        click.echo(text, err=err)
+    except BrokenPipeError:
+        _silence(sys.stderr if err else sys.stdout)
+
+
 def _error(text: str) -> None:
     """``eisfit: error: text`` on stderr (always shown)."""
-    click.echo(f"eisfit: error: {_one_line(text)}", err=True)
+    _echo(f"eisfit: error: {_one_line(text)}", err=True)
 
 
 def _failed(exc: BaseException, text: str | None = None) -> None:
@@ -67,25 +78,25 @@ def _failed(exc: BaseException, text: str | None = None) -> None:
 def _traceback(exc: BaseException | str) -> None:
     """The Python traceback of ``exc`` (or its text, kept where it was caught) on stderr."""
     text = exc if isinstance(exc, str) else "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    click.echo(text.rstrip("\n"), err=True)
+    _echo(text.rstrip("\n"), err=True)
 
 
 def _warn(text: str) -> None:
     """``eisfit: warning: text`` on stderr (hidden by -q)."""
     if _State.verbosity >= 0:
-        click.echo(f"eisfit: warning: {_one_line(text)}", err=True)
+        _echo(f"eisfit: warning: {_one_line(text)}", err=True)
 
 
 def _note(text: str) -> None:
     """An informational line on stderr (hidden by -q)."""
     if _State.verbosity >= 0:
-        click.echo(text, err=True)
+        _echo(text, err=True)
 
 
 def _detail(text: str) -> None:
     """A line shown only with -v."""
     if _State.verbosity >= 1:
-        click.echo(text, err=True)
+        _echo(text, err=True)
 
 
 def _one_line(text: str) -> str:
@@ -99,7 +110,7 @@ def _one_line(text: str) -> str:
 
 def _print_json(data) -> None:
     """Strict JSON on stdout (NaN and infinities as null)."""
-    click.echo(json.dumps(to_jsonable(data), indent=1))
+    _echo(json.dumps(to_jsonable(data), indent=1))
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
@@ -144,12 +155,22 @@ class _Group(click.Group):
             return code
         sys.exit(code)
 
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:  # click's answer to it is exit status 1, which reads as failed fits
+            raise _OutputClosed() from None
+
     def _run(self, args, prog_name, complete_var, **extra) -> int:
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except _OutputClosed:
+            _silence(sys.stdout)
+            _silence(sys.stderr)
+            return EXIT_OUTPUT_CLOSED
         except click.UsageError as exc:
             if isinstance(exc, _NO_ARGS_IS_HELP) and exc.ctx is not None:  # bare 'eisfit': its help, not one line
-                click.echo(exc.ctx.get_help(), err=True)
+                _echo(exc.ctx.get_help(), err=True)
                 return EXIT_USAGE
             where = exc.ctx.command_path if exc.ctx is not None else prog_name
             _error(f"{_lower_first(exc.format_message())} (see '{where} -h')")
@@ -177,6 +198,24 @@ class _Group(click.Group):
             _error(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)")
             return EXIT_PARTIAL
         return rv if isinstance(rv, int) else EXIT_OK
+
+
+class _OutputClosed(Exception):
+    """A broken pipe that no :func:`_echo` caught (another writer's): the command ends quietly."""
+
+
+def _silence(stream) -> None:
+    """Point ``stream`` (standard output or error) at the null device, so that what is written
+    to it later, and flushing it at exit, raise no second broken pipe (the remedy of Python's
+    signal documentation)."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no file descriptor (a test's captured output)
+        pass
 
 
 def _lower_first(text: str) -> str:
@@ -519,7 +558,7 @@ def info_command(files: tuple[str, ...], fmt: str | None, imag_sign: str | None,
         records.append(rec)
         if not as_json:
             for line in _file_lines(rec):
-                click.echo(line)
+                _echo(line)
     if as_json:
         _print_json(records)
     return EXIT_USAGE if failed else EXIT_OK
@@ -553,11 +592,11 @@ def read_command(file: str, fmt: str | None, imag_sign: str | None, sweep: int |
         _print_json([{"sweep": s.meta.get("sweep", 0), "frequency_Hz": s.frequency.tolist(),
                       f"z_real_{unit}": s.z.real.tolist(), f"z_imag_{unit}": s.z.imag.tolist()} for s in spectra])
         return EXIT_OK
-    click.echo(f"sweep,frequency_Hz,z_real_{unit},z_imag_{unit}")
+    _echo(f"sweep,frequency_Hz,z_real_{unit},z_imag_{unit}")
     for s in spectra:
         k = s.meta.get("sweep", 0)
         for f, z in zip(s.frequency, s.z):
-            click.echo(f"{k},{float(f)!r},{float(z.real)!r},{float(z.imag)!r}")
+            _echo(f"{k},{float(f)!r},{float(z.real)!r},{float(z.imag)!r}")
     return EXIT_OK
 
 
@@ -614,7 +653,7 @@ def convert_command(files: tuple[str, ...], to: str, out_dir: str | None, fmt: s
         written[target.resolve()] = path
         records.append({"input": path, "output": str(target), "sweeps": len(spectra)})
         if not as_json:
-            click.echo(f"{path} -> {target} ({len(spectra)} sweep{'s' if len(spectra) != 1 else ''})")
+            _echo(f"{path} -> {target} ({len(spectra)} sweep{'s' if len(spectra) != 1 else ''})")
     if as_json:
         _print_json(records)
     return EXIT_USAGE if failed else EXIT_OK
@@ -668,10 +707,10 @@ def circuits_command(spec: str | None, as_json: bool) -> int:
             return EXIT_OK
         for d in library:
             roles = ", ".join(f"{r}={role}" for r, role in d.roles.items()) or "-"
-            click.echo(f"{d.name:<20} {d.string}")
-            click.echo(f"{'':<20} {d.description}")
-            click.echo(f"{'':<20} arcs: {roles}")
-        click.echo("\nShow one: eisfit circuits NAME   (any NAME, .toml FILE or circuit STRING "
+            _echo(f"{d.name:<20} {d.string}")
+            _echo(f"{'':<20} {d.description}")
+            _echo(f"{'':<20} arcs: {roles}")
+        _echo("\nShow one: eisfit circuits NAME   (any NAME, .toml FILE or circuit STRING "
                    "is accepted by --circuit)")
         return EXIT_OK
     d = load_circuit(spec)
@@ -679,22 +718,22 @@ def circuits_command(spec: str | None, as_json: bool) -> int:
         _print_json(_circuit_record(d))
         return EXIT_OK
     origin = f"{d.source}" + (f" {d.path}" if d.source == "file" else "")
-    click.echo(f"name:        {d.name}  ({origin})")
+    _echo(f"name:        {d.name}  ({origin})")
     if d.description:
-        click.echo(f"description: {d.description}")
-    click.echo(f"circuit:     {d.string}")
+        _echo(f"description: {d.description}")
+    _echo(f"circuit:     {d.string}")
     if d.roles:
-        click.echo("arcs:        " + ", ".join(
+        _echo("arcs:        " + ", ".join(
             f"{a.resistor}||{a.capacitive} {d.roles[a.resistor]}" for a in d.circuit.arcs + d.circuit.branch_arcs
             if a.resistor in d.roles))
-    click.echo(f"derived:     {', '.join(d.derived) or '-'}")
+    _echo(f"derived:     {', '.join(d.derived) or '-'}")
     if any(e.kind == "CPE" for e in d.circuit.elements):
-        click.echo("CPE:         Z = 1/(Q (j omega)^n), Q in S*s^n, 0 < n <= 1")
-    click.echo(f"\n{'parameter':<10} {'unit':<12} {'lower':>10} {'upper':>10}  {'log':<4} description")
+        _echo("CPE:         Z = 1/(Q (j omega)^n), Q in S*s^n, 0 < n <= 1")
+    _echo(f"\n{'parameter':<10} {'unit':<12} {'lower':>10} {'upper':>10}  {'log':<4} description")
     c = d.circuit
     for name, log, desc in zip(c.param_names, _fitted_in_log_space(d), c.param_descriptions):
         lo, hi = d.bounds[name]
-        click.echo(f"{name:<10} {d.units[name] or '-':<12} {lo:>10.4g} {hi:>10.4g}  "
+        _echo(f"{name:<10} {d.units[name] or '-':<12} {lo:>10.4g} {hi:>10.4g}  "
                    f"{'yes' if log else 'no':<4} {desc}")
     return EXIT_OK
 # ---- end section: circuits --------------------------------------------------
@@ -780,11 +819,11 @@ def fit_command(files, circuit, area_cm2, thickness_cm, symmetric, weighting, fm
         res = res.with_kk_valid_band()
         results.append(res)
         if not as_json:
-            click.echo(res.summary())
+            _echo(res.summary())
             band = res.kk_valid_band
             if band is not None:
-                click.echo(f"  Kramers-Kronig band: {_band_text(band['description'], band['fit_options'])}")
-            click.echo("")
+                _echo(f"  Kramers-Kronig band: {_band_text(band['description'], band['fit_options'])}")
+            _echo("")
     if settings.circuit == "auto":
         from .selection import differing_circuits_note
 
@@ -897,7 +936,7 @@ def suggest_command(files, candidates, criterion, library, area_cm2, weighting, 
         done += 1
         records.append(sug.to_dict())
         if not as_json:
-            click.echo(_suggestion_text(sug))
+            _echo(_suggestion_text(sug))
     if as_json:
         _print_json(records)
     return _exit_code(done, failed.count)
@@ -1145,35 +1184,35 @@ def validate_command(files, threshold_pct, violation_pct, c, no_inductance, fmin
                         "noisy_points": noisy, "valid_band": None if band is None else band.as_dict()})
         if not as_json:
             if done == 1:  # the header over the first row: none over errors only
-                click.echo(f"{'spectrum':40s} {'mu':>6s} {'M':>3s} {'max %|Z|':>8s} {'noise %|Z|':>10s} "
+                _echo(f"{'spectrum':40s} {'mu':>6s} {'M':>3s} {'max %|Z|':>8s} {'noise %|Z|':>10s} "
                            f"{'max/SD':>6s}  {'status':9s} result")
-            click.echo(f"{s.label:40s} {res.mu:6.3f} {res.n_rc:3d} {res.max_residual_pct:8.3f} "
+            _echo(f"{s.label:40s} {res.mu:6.3f} {res.n_rc:3d} {res.max_residual_pct:8.3f} "
                        f"{res.noise_estimate_pct:10.3f} {res.max_residual_sds:6.1f}  {res.status:9s} "
                        f"{'FAIL' if not res.passed else 'pass (mu<=0)' if res.mu <= 0 else 'pass'}")
             if res.passed_by_threshold_only:
-                click.echo(f"{'':40s} passes by the {res.threshold_pct:g} % threshold only: the residuals are "
+                _echo(f"{'':40s} passes by the {res.threshold_pct:g} % threshold only: the residuals are "
                            f"systematic, the largest {res.max_residual_sds:.0f} noise SDs out (a drift, or the "
                            f"instrument's own error, below the threshold)")
             if res.noise_dominated:
-                click.echo(f"{'':40s} the points are noise: they scatter by {res.noise_sd_pct:.0f} % of |Z| from one "
+                _echo(f"{'':40s} the points are noise: they scatter by {res.noise_sd_pct:.0f} % of |Z| from one "
                            f"to the next (an open lead, a cell not connected); nothing fitted to them describes a cell")
             if res.low_end_extension_decades:
-                click.echo(f"{'':40s} time constants to {res.low_end_extension_decades:g} decades beyond "
+                _echo(f"{'':40s} time constants to {res.low_end_extension_decades:g} decades beyond "
                            f"1/(2 pi f_min): a relaxation peaks just below the lowest frequency")
             if res.outliers_Hz:
-                click.echo(f"{'':40s} isolated outlier(s) at "
+                _echo(f"{'':40s} isolated outlier(s) at "
                            + ", ".join(format_frequency(f) for f in res.outliers_Hz))
             if noisy:
-                click.echo(f"{'':40s} {noisy} point(s) with an instrument noise-to-signal ratio of 100 % or more "
+                _echo(f"{'':40s} {noisy} point(s) with an instrument noise-to-signal ratio of 100 % or more "
                            f"(NSR): mostly noise")
             if not res.passed:
-                click.echo(f"{'':40s} " + (_validate_band_text(band) if not unjudged else
+                _echo(f"{'':40s} " + (_validate_band_text(band) if not unjudged else
                                            "too noisy for the test to judge: no band is sought (a band of such "
                                            "points would keep whatever part scatters least)"))
                 other = modulus_phase_reading(s)
                 if other is not None:
                     reading, option = s.meta["columns_alternative"].split("; ")
-                    click.echo(f"{'':40s} read as {reading}, the data pass (max {other.max_residual_pct:.2g} %): "
+                    _echo(f"{'':40s} read as {reading}, the data pass (max {other.max_residual_pct:.2g} %): "
                                f"the file most probably holds |Z| and phase; read it with {option}")
         if out:
             from .plotting import plot_kk_residuals
@@ -1313,7 +1352,7 @@ def drt_command(files, lam, inductance, weighting, circuit, out_dir, fmt, imag_s
         records.append(_drt_record(res, path))
         if not as_json:
             open_share = res.r_pol_open_share
-            click.echo(f"{s.label}: R_inf {res.r_inf_ohm:.4g} ohm"
+            _echo(f"{s.label}: R_inf {res.r_inf_ohm:.4g} ohm"
                        + ("" if res.r_inf_determined else " (undetermined: see the warning)")
                        + f", R_pol {res.r_pol_ohm:.4g} ohm"
                        + (f" (undetermined: {100 * open_share:.0f} % in open peaks)"
@@ -1346,11 +1385,11 @@ def drt_command(files, lam, inductance, weighting, circuit, out_dir, fmt, imag_s
 def _echo_peak_rows(peaks) -> None:
     """The peak table of a DRT as printed by ``eisfit drt``: '-' for an empty R_process_ohm,
     yes/no for the flags (``determined``: the data determine that row's R_process_ohm)."""
-    click.echo(f"  {'tau_s':>11s} {'f_Hz':>11s} {'R_ohm':>10s} {'R_process_ohm':>13s}  resolved  closed  determined")
+    _echo(f"  {'tau_s':>11s} {'f_Hz':>11s} {'R_ohm':>10s} {'R_process_ohm':>13s}  resolved  closed  determined")
     yes_no = {True: "yes", False: "no"}
     for _, pk in peaks.iterrows():
         process = f"{pk['R_process_ohm']:.4g}" if math.isfinite(pk["R_process_ohm"]) else "-"
-        click.echo(f"  {pk['tau_s']:11.4g} {pk['f_Hz']:11.4g} {pk['R_ohm']:10.4g} {process:>13s}  "
+        _echo(f"  {pk['tau_s']:11.4g} {pk['f_Hz']:11.4g} {pk['R_ohm']:10.4g} {process:>13s}  "
                    f"{yes_no[bool(pk['resolved'])]:8s}  {yes_no[bool(pk['closed'])]:6s}  {yes_no[bool(pk['determined'])]}")
 
 
@@ -1607,22 +1646,22 @@ def _print_campaign(camp, drt_: bool, arrhenius_lines: list[str]) -> None:
 
     ok = len(fitted_indices(camp.results))
     if camp.circuit_choice is not None:  # --circuit auto (issue 16)
-        click.echo(camp.circuit_choice.explain())
-    click.echo(f"{_count(len(camp.checkpoints), 'checkpoint')}, {ok} fitted, ordered by {camp.ordering}"
+        _echo(camp.circuit_choice.explain())
+    _echo(f"{_count(len(camp.checkpoints), 'checkpoint')}, {ok} fitted, ordered by {camp.ordering}"
                f"{camp.axis_note()}")
     from .campaign.report import areas_used
 
     reader = camp.settings.get("reader")
-    click.echo(f"circuit {_used(camp, 'circuit')}, weighting {camp.settings.get('weighting')}, "
+    _echo(f"circuit {_used(camp, 'circuit')}, weighting {camp.settings.get('weighting')}, "
                f"area {areas_used(camp)}{_file_areas(camp)}"
                + (f", files read with {reader}" if reader and reader != "as detected" else ""))
     for line in camp.evolution_lines():
-        click.echo(line)
+        _echo(line)
     from .campaign.report import caution_line
 
     cautions = caution_line(camp)
     if cautions:
-        click.echo(cautions)
+        _echo(cautions)
     if drt_:  # DRT (issue 8): one line per tracked peak; the KK warnings counted in one warning
         from .campaign.drt import KK_WARNING, drt_report_lines
 
@@ -1631,7 +1670,7 @@ def _print_campaign(camp, drt_: bool, arrhenius_lines: list[str]) -> None:
             if line.startswith("- **Warning**"):
                 failing += 1
             elif line.startswith("- "):
-                click.echo(line[2:].replace("**", ""))
+                _echo(line[2:].replace("**", ""))
         if failing:
             _warn(f"{failing} of {ok} checkpoints fail the Kramers-Kronig test: {KK_WARNING} "
                   "(report.md names them)")
@@ -1639,21 +1678,21 @@ def _print_campaign(camp, drt_: bool, arrhenius_lines: list[str]) -> None:
 
     for line in kk_band_report_lines(camp)[3:]:  # the section's text without its heading
         if line:
-            click.echo(line[2:].replace("`", "") if line.startswith("- ") else line.replace("`", ""))
+            _echo(line[2:].replace("`", "") if line.startswith("- ") else line.replace("`", ""))
     # ---- series analysis output ----
     from .campaign.report import joint_table_line
 
     for cell, joint in camp.joint_fits():
         prefix = f"cell {cell}: " if cell is not None else ""
         if joint.statement:
-            click.echo(prefix + joint.statement)
+            _echo(prefix + joint.statement)
         for line in joint.law_lines():
-            click.echo(line)
+            _echo(line)
         for note in joint.notes:
-            click.echo(prefix + note)
-        click.echo(prefix + joint_table_line(joint))
+            _echo(prefix + note)
+        _echo(prefix + joint_table_line(joint))
     for line in arrhenius_lines:
-        click.echo(line)
+        _echo(line)
     # ---- end series analysis output ----
 
 

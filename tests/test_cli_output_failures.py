@@ -93,3 +93,22 @@ def test_nan_and_inf_options_are_usage_errors_before_any_file_is_read(args):
     r = run([command, F, option, value])
     assert r.exit_code == 2
     assert f"invalid value for '{option}': '{value}' is not a finite number." in r.output
+
+
+@pytest.mark.parametrize("stderr_too", [False, True])
+def test_a_closed_output_pipe_does_not_stop_the_work(tmp_path, stderr_too):
+    """'eisfit fit A B --out DIR | head -1' ended at its first printed line with exit status 1
+    (click's answer to a broken pipe, which CLI.md gives to failed spectra), no file written:
+    now the command carries on, writes every file and ends with its work's status."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "fits"
+    proc = subprocess.Popen([sys.executable, "-m", "eisfit", "fit", str(F), str(G), "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT if stderr_too else subprocess.PIPE)
+    proc.stdout.close()  # before the command writes its first line (starting it takes far longer)
+    err = "" if stderr_too else proc.stderr.read().decode()
+    assert proc.wait(timeout=300) == 0, err
+    assert "error" not in err
+    assert sorted(p.name for p in out.glob("*_fit.json")) == ["LiMg_LLZTO_0000h_PEIS_C01.csv_0_fit.json",
+                                                            "LiMg_LLZTO_0100h_PEIS_C01.csv_0_fit.json"]
