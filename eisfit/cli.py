@@ -1184,10 +1184,10 @@ def validate_command(files, threshold_pct, violation_pct, c, no_inductance, fmin
                         "noisy_points": noisy, "valid_band": None if band is None else band.as_dict()})
         if not as_json:
             if done == 1:  # the header over the first row: none over errors only
-                _echo(f"{'spectrum':40s} {'mu':>6s} {'M':>3s} {'max %|Z|':>8s} {'noise %|Z|':>10s} "
+                _echo(f"{'spectrum':40s} {'mu':>6s} {'M':>3s} {'max %|Z|':>8s} {'SD %|Z|':>8s} "
                            f"{'max/SD':>6s}  {'status':9s} result")
             _echo(f"{s.label:40s} {res.mu:6.3f} {res.n_rc:3d} {res.max_residual_pct:8.3f} "
-                       f"{res.noise_estimate_pct:10.3f} {res.max_residual_sds:6.1f}  {res.status:9s} "
+                       f"{res.noise_sd_pct:8.3g} {res.max_residual_sds:6.1f}  {res.status:9s} "
                        f"{'FAIL' if not res.passed else 'pass (mu<=0)' if res.mu <= 0 else 'pass'}")
             if res.passed_by_threshold_only:
                 _echo(f"{'':40s} passes by the {res.threshold_pct:g} % threshold only: the residuals are "

@@ -224,4 +224,9 @@ def test_info_says_unknown_and_counts_one_point(tmp_path):
 def test_validate_table_header_says_percent_of_modulus(tmp_path):
     """The table's header said 'max %' and 'noise %' without of what."""
     result = CliRunner().invoke(main, ["validate", _two_cells(tmp_path)[0]])
-    assert "max %|Z|" in result.output and "noise %|Z|" in result.output
+    assert "max %|Z|" in result.output and "SD %|Z|" in result.output
+    # the SD shown is the one max/SD divides by (the column had shown Boukamp's pseudo-chi-square
+    # estimate: 0.955 and 0.371 beside max/SD 2.0)
+    row = next(line for line in result.output.splitlines() if line.split()[-2:] == ["valid", "pass"])
+    largest, sd, ratio = (float(v) for v in row.split()[3:6])
+    assert ratio == pytest.approx(largest / sd, rel=0.03, abs=0.06)
