@@ -13,8 +13,8 @@ The rule here looks where the sign is physically fixed instead:
    a spectrum that ends on a resistive plateau has only noise there. The sign held by
    at least 70 % of the lowest-frequency fifth of these points (at least 3) is taken
    as the capacitive sign. Where fewer than 3 points reach 5 % of |Z| but the largest |Z''|
-   is at least 0.5 % of |Z| (a small arc on a large series resistance), the points of at
-   least 25 % of that largest |Z''| are those points (:func:`_small_arc_points`).
+   is at least 0.5 % of |Z| and 6 noise SDs (a small arc on a large series resistance), the
+   points of at least 25 % of that largest |Z''| are those points (:func:`_small_arc_points`).
 2. **Arc shape.** Among the points with that sign, Z' must not fall toward low
    frequency (an arc or a tail moves to larger Z' as f decreases; a series
    inductance or a pseudo-inductive loop does not). The median Z' of the lowest
@@ -54,7 +54,7 @@ def capacitive_sign(frequency_Hz: np.ndarray, real_ohm: np.ndarray, imag: np.nda
     significant = significant[y[significant] != 0]
     criterion = "|Z''| >= 5 % of |Z|"
     if significant.size < MIN_LOW_POINTS:
-        small_arc = _small_arc_points(y, modulus)
+        small_arc = _small_arc_points(f, y, modulus)
         if small_arc is None:
             return 0, (f"only {significant.size} of {f.size} points have an imaginary part of 5 % of |Z| "
                        "or more")
@@ -86,19 +86,37 @@ def capacitive_sign(frequency_Hz: np.ndarray, real_ohm: np.ndarray, imag: np.nda
 
 SMALL_ARC_SHARE_OF_MODULUS = 0.005  # a largest |Z''| of 0.5 % of |Z| or more: a small arc on a large series R
 SMALL_ARC_SHARE_OF_PEAK = 0.25  # ... whose points are those of 25 % of that largest |Z''| or more
+SMALL_ARC_NOISE_SDS = 6.0  # ... and that largest |Z''| this many noise SDs of Z'' (the largest of ~100
+# noise values alone stands ~3 out)
 
 
-def _small_arc_points(y: np.ndarray, modulus: np.ndarray) -> np.ndarray | None:
+def _small_arc_points(f: np.ndarray, y: np.ndarray, modulus: np.ndarray) -> np.ndarray | None:
     """The points that judge the sign where fewer than 3 reach 5 % of |Z|: a small arc on a
     large series resistance (an electrolyte-dominated cell: -Z'' at most 1.6 % of |Z|, 0 of 81
     points at 5 %, the warning on every command), its largest |Z''| at least 0.5 % of the median
-    |Z| (above a resistor's noise), its points those of 25 % of that largest or more, nonzero
-    (at least 3); None otherwise."""
+    |Z| and ``SMALL_ARC_NOISE_SDS`` noise SDs (:func:`_noise_sd`), its points those of 25 % of
+    that largest or more, nonzero (at least 3); None otherwise. Without the noise rule a nearly
+    flat spectrum with 1 % noise (a 21 ohm arc above the range on 10 ohm, its tail 2.6 % of |Z|)
+    was judged by the signs of its noise and refused as -Z''."""
     peak = float(np.max(np.abs(y))) if y.size else 0.0
     if not peak >= SMALL_ARC_SHARE_OF_MODULUS * float(np.median(modulus)):
         return None
+    if not peak >= SMALL_ARC_NOISE_SDS * _noise_sd(f, y):
+        return None
     points = np.flatnonzero((np.abs(y) >= SMALL_ARC_SHARE_OF_PEAK * peak) & (y != 0))
     return points if points.size >= MIN_LOW_POINTS else None
+
+
+def _noise_sd(f: np.ndarray, y: np.ndarray) -> float:
+    """The noise SD of ``y`` from its second differences in frequency order (robust: 1.4826 x
+    their median absolute value / sqrt(6), the SD of a second difference of white noise being
+    sqrt(6) times the noise's); a smooth arc sampled at a few points per decade hardly adds to
+    them. 0 for fewer than 3 points."""
+    if y.size < 3:
+        return 0.0
+    ordered = y[np.argsort(f, kind="stable")]
+    second = ordered[:-2] - 2.0 * ordered[1:-1] + ordered[2:]
+    return 1.4826 * float(np.median(np.abs(second))) / math.sqrt(6.0)
 
 
 INDUCTIVE_RISE = 2.0  # |Z''| of the highest-frequency third at least this times the lowest third's

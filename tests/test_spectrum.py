@@ -141,6 +141,25 @@ def test_a_spectrum_of_an_inductance_alone_is_fitted_not_refused_as_mirrored():
         eisfit.kk_test(Spectrum(frequency=f, z=np.conj(below_apex)))
 
 
+def test_a_nearly_flat_noisy_spectrum_is_not_judged_by_the_signs_of_its_noise():
+    """A 21 ohm CPE arc whose apex lies far above 1 MHz, on 10 ohm, with 1 % complex noise
+    (its visible tail 2.6 % of |Z| at most, the noise's largest ~2 %) was refused as -Z''
+    passed for Z'': the small-arc rule judged the signs of noise. The same spectrum with a
+    small arc that stands out of low noise, mirrored, is still refused."""
+    from eisfit.model import Circuit
+
+    f = np.logspace(6, -1, 71)
+    rng = np.random.default_rng(25)
+    p = [10.0, 10 ** rng.uniform(1, 3), 10 ** rng.uniform(-8, -5), rng.uniform(0.7, 1.0)]  # 20.96 ohm, 1.0e-8, 0.765
+    z = Circuit("R0-p(R1,CPE1)").impedance(np.array([p]), f)[0]
+    noisy = z + 0.01 * np.abs(z) * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size)) / np.sqrt(2)
+    eisfit.kk_test(Spectrum(frequency=f, z=noisy))  # no error
+    small = _arc(f, r0=1000.0, r1=40.0, tau=1e-3)  # |Z''| at most 2 % of |Z|, no point at 5 %
+    quiet = small * (1 + 1e-4 * rng.standard_normal(f.size))
+    with pytest.raises(DataError, match=r"looks like -Z''.*a small arc"):
+        eisfit.kk_test(Spectrum(frequency=f, z=np.conj(quiet)))
+
+
 def test_a_stated_or_read_sign_is_not_second_guessed():
     """``meta["imag_sign"]`` (the caller's word) and a reader's format skip the check;
     a spectrum mostly above the real axis whose low-frequency end is capacitive passes."""
