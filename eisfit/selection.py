@@ -75,6 +75,7 @@ INDUCTANCE_LEADS = 3  # leading candidates whose residuals are tested for a miss
 INDUCTANCE_PROPOSALS = 2  # their L variants fitted on that evidence, beyond MAX_FITS
 DIFFUSION_PROPOSALS = 3  # diffusion / Gerischer / W / pruned variants of the leads per round, beyond MAX_FITS
 PROPOSAL_ROUNDS = 2  # rounds of those proposals (a second one where the first moved the lead)
+TAIL_PROPOSALS = 2  # the lead with other terminations, beyond MAX_FITS, where no candidate is adequate
 CRITERION_LEADS = 2  # candidates lowest in the criterion (that fit, resolved or not) among the leads
 PEAK_MIN_FRACTION = 0.04  # a DRT peak with less than 4 % of R_pol does not count as an arc
 MAX_ARCS = 3
@@ -174,6 +175,16 @@ def arcless(shape: CircuitShape) -> list[CircuitShape]:
         tail = "series Wo" if tail == "Wo+C" else f"series {tail}"
     tails = (tail, "CPE") if tail == "none" else (tail,)
     return [CircuitShape(shape.inductor, True, 0, t) for t in tails]
+
+
+def _tail_kind(tail: str) -> str:
+    """The kind of a termination: ``blocking`` (CPE, C), ``randles`` (a diffusion in the last
+    arc's branch), ``series`` (a diffusion or Gerischer after the arcs) or ``none``."""
+    if tail in ("CPE", "C"):
+        return "blocking"
+    if tail in _DIFFUSION_TAILS:
+        return "randles"
+    return "series" if tail in _SERIES_DIFFUSION_TAILS else "none"
 
 
 def circuit_from_shape(shape: CircuitShape) -> str:
@@ -1167,8 +1178,35 @@ class _Search:
                 break
         self._fit_inductance_proposals(INDUCTANCE_PROPOSALS - proposed)
         self._fit_diffusion_proposals(DIFFUSION_PROPOSALS)
+        self._fit_tail_proposals(TAIL_PROPOSALS)
         self._fit_arcless_proposals()
         self.reseed()
+
+    def _fit_tail_proposals(self, at_most: int) -> None:
+        """Where no candidate is adequate, fit, beyond the budget, the leading candidate's arcs
+        with each other termination the data allow (:attr:`SpectrumEvidence.tails`) not fitted
+        yet, and then, where one of them took the lead, that one with an arc more: at most
+        ``at_most`` fits each, fewest parameters first. The initial candidates try each
+        termination with the DRT's arcs only, and the search's neighbours keep the
+        termination: a coating spectrum was left with a two-arc Randles Ws circuit as the least
+        bad, BIC -764, while two arcs with a blocking CPE, never fitted, had -846 (and three
+        arcs with it -955)."""
+        if self._adequate_size() is not None:
+            return
+        lead = self._leading_shapes(1)
+        if not lead:
+            return
+        shape = lead[0]
+        swapped = [dataclasses.replace(shape, tail=t) for t in self.evidence.tails if t != shape.tail]
+        fresh = [v for v in self._admissible(swapped) if circuit_from_shape(v) not in self.seen]
+        kind = _tail_kind(shape.tail)  # other kinds of termination first: a Wo beside a Ws is more of the same
+        for variant in sorted(fresh, key=lambda v: (_tail_kind(v.tail) == kind, _n_params(v)))[:at_most]:
+            self._evaluate_shape(variant)
+        moved = self._leading_shapes(1)
+        if moved and moved[0] != shape and moved[0].tail != shape.tail and self._adequate_size() is None:
+            more = dataclasses.replace(moved[0], n_arcs=moved[0].n_arcs + 1)
+            if more.valid and circuit_from_shape(more) not in self.seen:
+                self._evaluate_shape(more)
 
     def _fit_arcless_proposals(self) -> None:
         """Fit, beyond the budget, each leading candidate without its arcs (:func:`arcless`:
