@@ -182,3 +182,21 @@ def test_fit_auto_with_fix_names_the_option(tmp_path):
                header="frequency_Hz,z_real_ohm,z_imag_ohm", comments="")
     out = CliRunner().invoke(main, ["fit", str(path), "--circuit", "auto", "--fix", "R0=20"])
     assert out.exit_code == 2 and "--fix" in out.output and "fixed=" not in out.output
+
+
+def test_no_adequate_circuit_tries_the_leads_arcs_with_another_termination():
+    """CSV_Example.csv (a coating-like spectrum no candidate describes): the least bad was a
+    two-arc Randles Ws circuit, BIC -764, while two arcs with a blocking CPE, never fitted,
+    have -846. The search now fits the lead with other terminations when nothing is adequate."""
+    from conftest import realdata_path
+
+    import eisfit
+    from eisfit.selection import suggest_circuit
+
+    spectrum = eisfit.read(realdata_path("text", "eisfitpython", "EIS_Data", "CSV_Example.csv"))[0]
+    sug = suggest_circuit(spectrum)
+    table = sug.table.set_index("circuit")
+    assert not sug.adequate
+    assert "R0-p(R1,CPE1)-p(R2,CPE2)-CPE3" in table.index
+    randles = table.loc["R0-p(R1,CPE1)-p(CPE2,R2-Ws2)", "bic"]
+    assert table.loc[sug.best, "bic"] < randles - 50
