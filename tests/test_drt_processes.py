@@ -194,3 +194,21 @@ def test_the_drt_title_lines_fit_the_axes_and_open_unresolved_peaks_are_grey():
     grey_hollow = [ln for ln in ax.lines if ln.get_label() == "not closed, not resolved"]
     p = res.peaks
     assert bool(len(grey_hollow)) == bool((~p.resolved & ~p.closed).any())
+
+
+@pytest.mark.parametrize("n", [0.9, 0.95])
+def test_a_peak_beyond_the_highest_frequency_is_not_a_determined_process(n):
+    """One ZARC (50 ohm on 10, apex 0.75 decade inside 1 MHz, exact data) had a second
+    "process" of 1-2 ohm at 1.09 MHz, beyond f_max, marked determined: the regularisation's
+    pile-up at the edge of the grid, never tested against its neighbour (the audit's f1_edge;
+    real files had 3-35 ohm such rows at 87 kHz-1.1 MHz that no circuit fit holds)."""
+    f = np.logspace(6, -1, 71)
+    tau0 = 10 ** 0.75 / (2 * np.pi * 1e6)
+    z = 10.0 + 50.0 / (1 + (1j * 2 * np.pi * f * tau0) ** n)
+    res, said = _quiet(eisfit.Spectrum(frequency=f, z=z), kk=False)
+    peaks = res.peaks
+    beyond = peaks[peaks["tau_s"] < 1 / (2 * np.pi * 1e6)]
+    assert len(beyond) and not beyond["determined"].any()
+    assert "beyond the highest frequency: its resistance is not determined" in said
+    main = peaks.iloc[int(np.argmin(np.abs(np.log(peaks["tau_s"] / tau0))))]
+    assert main["determined"] and main["R_process_ohm"] == pytest.approx(50.0, rel=0.06)
