@@ -212,3 +212,18 @@ def test_a_peak_beyond_the_highest_frequency_is_not_a_determined_process(n):
     assert "beyond the highest frequency: its resistance is not determined" in said
     main = peaks.iloc[int(np.argmin(np.abs(np.log(peaks["tau_s"] / tau0))))]
     assert main["determined"] and main["R_process_ohm"] == pytest.approx(50.0, rel=0.06)
+
+
+def test_noise_far_from_an_arc_does_not_join_its_process():
+    """An arc (100 ohm, n 0.9, tau 1e-5 s) in series with a blocking C (1e-4 F), 2 % complex
+    noise: a bump of noise at 0.4 s, 4.6 decades away and below the noise floor there, had
+    joined the arc's process (R_process 137 ohm). Such a bump is left alone, quiet."""
+    f = np.logspace(6, -1, 71)
+    w = 2 * np.pi * f
+    z = 10 + 100 / (1 + (1j * w * 1e-5) ** 0.9) + 1 / (1j * w * 1e-4)
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        noisy = z + 0.02 * np.abs(z) * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size)) / np.sqrt(2)
+        res, _ = _quiet(eisfit.Spectrum(frequency=f, z=noisy), kk=False)
+        main = res.peaks.iloc[int(np.argmin(np.abs(np.log(res.peaks["tau_s"] / 1e-5))))]
+        assert main["R_process_ohm"] == pytest.approx(100.0, rel=0.1), seed

@@ -816,7 +816,7 @@ def _peak_groups(system: _System, p: np.ndarray, lam: float, use_l: bool, use_c:
                     run = _merge_run(nodes, bounds, big, small, tail_end)
                     costs[key] = math.inf if run is None else _misfit(
                         system, _solve_nnls(system, lam, use_l, use_c, t=_monotone_transform(system.t, run))) - rss
-                if costs[key] < limit:
+                if costs[key] < limit and not _far_and_quiet(small, big, areas, floor, x, nodes):
                     facing = big.members[0] if big is groups[g + 1] else big.members[-1]
                     trials.append((areas[small.members].sum(), -areas[facing], g, key))
             if not trials:
@@ -837,6 +837,20 @@ def _peak_groups(system: _System, p: np.ndarray, lam: float, use_l: bool, use_c:
         quiet[grp.rep] = floor is not None and float(areas[grp.members].sum()) < floor[grp.rep]
         resolved[grp.rep] = grp.rep not in blocked and not quiet[grp.rep]
     return resolved, owners, quiet
+
+
+QUIET_MERGE_DECADES = 2.0  # a bump below the noise this far from a peak is not merged into its process
+
+
+def _far_and_quiet(small: _Group, big: _Group, areas: np.ndarray, floor: np.ndarray | None, x: np.ndarray,
+                   nodes: Sequence[int]) -> bool:
+    """Whether ``small`` holds less than the noise floor at its own peak and lies more than
+    ``QUIET_MERGE_DECADES`` from the peak of ``big``: noise, not part of that process (it is
+    left alone, and so quiet). A bump of noise 4.6 decades from an arc in series with a
+    blocking C (2 % noise) had joined the arc's process: 137 ohm for 100."""
+    if floor is None or float(areas[small.members].sum()) >= floor[small.rep]:
+        return False
+    return abs(x[nodes[small.rep]] - x[nodes[big.rep]]) > QUIET_MERGE_DECADES * math.log(10.0)
 
 
 def _larger_first(a: _Group, b: _Group, areas: np.ndarray) -> tuple[_Group, _Group]:
