@@ -247,17 +247,32 @@ RISING_BAND_DECADES = 0.5  # the band next to an end of the data whose -Z'' maxi
 RISING_SHARE = 0.95  # -Z'' at the end at least this share of that maximum: no turn-down measured
 
 
+SMOOTHED_BAND_POINTS = 5  # a band of this many points or more is judged on a parabola through them
+
+
 def still_rising_at_end(frequency: np.ndarray, minus_imag: np.ndarray, low_end: bool) -> bool:
     """Whether -Z'' (ohm, ``minus_imag`` at ``frequency``, Hz) at the lowest (``low_end``) or
     highest frequency is positive and at least ``RISING_SHARE`` of its maximum over the
     ``RISING_BAND_DECADES`` decade next to it: the data end before a process there turns down
     (a blocking electrode's CPE line, a diffusion tail, an arc whose apex lies at or beyond
-    that end)."""
+    that end). A band of ``SMOOTHED_BAND_POINTS`` or more is judged on the least-squares
+    parabola through it in log f, not on its noisy points: with 2 % noise an arc cut half a
+    decade below f_min had read closed 8 times in 300 (its last point below 95 % of a noisy
+    neighbour), a DRT then giving it a "closed, determined" 35 ohm process for 100 ohm."""
     end = int(np.argmin(frequency) if low_end else np.argmax(frequency))
     reach = 10.0**RISING_BAND_DECADES
     band = frequency <= frequency[end] * reach if low_end else frequency >= frequency[end] / reach
-    value = float(minus_imag[end])
-    return value > 0 and np.count_nonzero(band) >= 3 and value >= RISING_SHARE * float(minus_imag[band].max())
+    if np.count_nonzero(band) < 3:
+        return False
+    values = np.asarray(minus_imag, dtype=float)[band]
+    if values.size >= SMOOTHED_BAND_POINTS:
+        log_f = np.log10(frequency[band])
+        parabola = np.polynomial.Polynomial.fit(log_f, values, 2)
+        values = parabola(log_f)
+        value = float(parabola(math.log10(frequency[end])))
+    else:
+        value = float(minus_imag[end])
+    return value > 0 and value >= RISING_SHARE * float(values.max())
 
 
 def open_data_ends(frequency: np.ndarray, z: np.ndarray) -> tuple[bool, bool]:
