@@ -416,3 +416,31 @@ def test_the_drt_map_of_a_temperature_series_is_told_in_degrees_on_a_log_colour_
     import matplotlib.pyplot as plt
 
     plt.close(ax.figure)
+
+
+def test_a_track_that_merges_into_another_process_gives_it_no_trend():
+    """An interface arc (R2 50 -> 25 ohm, Q 2e-6, n 0.85) shrinking towards the time constant
+    of a bulk arc that stays 50 ohm: at the second checkpoint the DRT no longer resolves it and
+    its area joins the bulk arc's process. The campaign had printed that process as a trend of
+    the bulk arc ("R 50.5 -> 74.4 ohm"); its R there is now empty and the line says merged."""
+    f = np.logspace(6, -1, 71)
+    w = 2 * np.pi * f
+
+    def zarc(r, tau, n):
+        return r / (1 + (1j * w * tau) ** n)
+
+    spectra = []
+    for j, (hours, r2) in enumerate([(150, 50.0), (200, 25.0)]):
+        z = 10 + zarc(50, 1e-6, 0.9) + r2 / (1 + r2 * 2e-6 * (1j * w) ** 0.85) + zarc(80, 0.05, 0.85)
+        rng = np.random.default_rng(j)
+        z = z + 0.005 * np.abs(z) * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size))
+        spectra.append(eisfit.Spectrum(frequency=f, z=z, meta={"label": f"{hours}h", "time_h": hours}))
+    camp = eisfit.fit_campaign(spectra, circuit="R0-p(R1,CPE1)-p(R2,CPE2)-p(R3,CPE3)", drt=True, jobs=1,
+                               cache_dir=False, progress=False)
+    bulk = camp.table["drt_peak1_R_process_ohm"].to_numpy(float)
+    assert bulk[0] == pytest.approx(50.0, rel=0.05) and np.isnan(bulk[1])
+    assert np.isnan(camp.table["drt_peak2_R_process_ohm"].iloc[1])  # the interface track ended
+    line = next(ln for ln in camp.report().splitlines() if ln.startswith("- DRT peak 1:"))
+    assert "-> merged ohm" in line and "merged with peak 2 at 200 h (R there not its own)" in line
+    r1 = camp.table["R1"].to_numpy(float)  # the circuit fit of the same points holds the bulk arc
+    assert r1[1] == pytest.approx(50.0, rel=0.1)
