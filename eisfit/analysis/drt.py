@@ -83,6 +83,8 @@ _HF_CUT_SHARE = 0.05  # R_pol share beyond the highest measured frequency that m
 _HF_CUT_R_INF_SHARE = 0.25  # ... or that share of R_inf itself, which makes R_inf alone undetermined
 _R_INF_ZERO_SHARE = 0.01  # R_inf below 1 % of Z'(f_max): the series resistance went into the fastest peaks
 _MISFIT_RMS_PCT = 3.0  # a DRT (lambda "auto") whose RMS residual exceeds 3 % of |Z| does not describe the data
+_KK_MISFIT_FACTOR = 3.0  # a DRT missing KK-valid points by this times the Lin-KK chain's RMS (and by more
+_KK_MISFIT_FLOOR_PCT = 0.5  # than this % of |Z|) misses a process positive resistances cannot give
 _RESOLVED_DCHI2 = 9.0  # a peak is resolved when a monotone tail instead fits worse by >= 9 s^2 (3 sigma)
 _STRONG_RATIO = 3.0  # a user's lambda whose RMS residual is > 3x the noise level (that of lambda "auto") ...
 _STRONG_PCT = 1.0  # ... and > 1 % of |Z| (the Lin-KK acceptance threshold) is too strong: a warning says so
@@ -1419,7 +1421,16 @@ def _make_result(spectrum, tau, solution: _Solution, weighting, kk, auto_lambda:
         notes.append(inductance_note)
     kk_passed, kk_max, kk_status = True, None, ""
     if kk:
-        kk_passed, kk_max, kk_status = _kk_check(spectrum, notes)
+        kk_passed, kk_max, kk_status, kk_rms = _kk_check(spectrum, notes)
+        if (kk_passed and kk_status != "too-noisy" and not (none_determined or strong or weak)
+                and rms > max(_KK_MISFIT_FLOOR_PCT, _KK_MISFIT_FACTOR * kk_rms)):
+            notes.append(f"the DRT misses the data by {rms:.2g} % of |Z| (RMS) while the Lin-KK chain, whose "
+                         f"resistances may be negative, follows them within {kk_rms:.2g} %: the points hold a "
+                         "process no distribution of positive resistances gives (a negative resistance, an "
+                         f"inductive loop), R_pol ({r_pol:.4g} ohm) is not Z(0) - Z(inf) and the peaks are not "
+                         "their processes (determined = no in every row)")
+            peaks = peaks.assign(determined=False)
+            outside = outside.assign(determined=False)
     for msg in notes:
         warnings.warn(f"{spectrum.label}: {msg}", stacklevel=user_stacklevel())
     return DRTResult(
@@ -1628,9 +1639,10 @@ def _inside(tau_s: np.ndarray, measured: tuple[float, float]) -> np.ndarray:
     return (tau_s >= lo) & (tau_s <= hi)
 
 
-def _kk_check(spectrum: Spectrum, notes: list[str]) -> tuple[bool, float | None, str]:
-    """Run the Lin-KK test: (passed, max residual %, status); add the 'not evidence' note when
-    it fails, or the 'cannot judge' note when the data are too noisy for it."""
+def _kk_check(spectrum: Spectrum, notes: list[str]) -> tuple[bool, float | None, str, float]:
+    """Run the Lin-KK test: (passed, max residual %, status, RMS residual % of |Z|); add the
+    'not evidence' note when it fails, or the 'cannot judge' note when the data are too noisy
+    for it."""
     from .kk import kk_test
 
     try:
@@ -1639,14 +1651,14 @@ def _kk_check(spectrum: Spectrum, notes: list[str]) -> tuple[bool, float | None,
             res = kk_test(spectrum)
     except DataError as exc:
         notes.append(f"Kramers-Kronig test not run: {exc}")
-        return True, None, ""
+        return True, None, "", math.nan
     if res.status == "too-noisy":
         notes.append(f"the Kramers-Kronig test cannot judge these data (random residuals of robust SD "
                      f"{res.residual_sd_pct:.2g} % of |Z|): the DRT's small peaks may be that noise")
     elif not res.passed:
         notes.append(f"Kramers-Kronig test failed (max residual {res.max_residual_pct:.2g} %): "
                      "this DRT is not evidence")
-    return res.passed, res.max_residual_pct, res.status
+    return res.passed, res.max_residual_pct, res.status, res.rms_residual_pct
 
 
 def _tikhonov_curve(a: np.ndarray, b: np.ndarray, d: np.ndarray,
