@@ -2398,7 +2398,9 @@ def _capacitive_frame(re, im):
 def plot_campaign_bode(camp: CampaignLike, fig: Figure | SubFigure | None = None,
                        max_spectra: int | None = MAX_OVERLAY_SPECTRA, ax: None = None) -> Figure | SubFigure:
     """Bode overlay: |Z| (Ω) and −phase (°) against f (Hz), data and fits, coloured by
-    time/cycle; at most ``max_spectra`` checkpoints, evenly chosen. Returns the Figure."""
+    time/cycle; at most ``max_spectra`` checkpoints, evenly chosen; the points of several
+    cells each in their cell's marker, named in the title (as the Nyquist overlay). Returns
+    the Figure."""
     _refuse_ax("plot_campaign_bode", ax)
     own = fig is None
     if own:  # the colour bar in a grid column of its own: placed with the panels
@@ -2410,11 +2412,16 @@ def plot_campaign_bode(camp: CampaignLike, fig: Figure | SubFigure | None = None
         ax_mod, ax_ph = fig.subplots(2, 1, sharex=True)
     colours, mappable, label = _camp_colours(camp)
     shown, note = _camp_shown(camp, max_spectra)
+    marker_of, cells_note = _overlay_cell_markers([camp.checkpoints[k] for k, _ in shown])
+    note = "\n".join(part for part in (cells_note, note) if part)
     for k, r in shown:
         fg, zf = _camp_dense_fit(r)
-        ax_mod.loglog(r.frequency, _np.abs(r.z), "o", ms=2.2, mew=0, color=colours[k], alpha=0.85)
+        marker = marker_of.get(str(camp.checkpoints[k].cell), "o")
+        size = 2.2 if marker == "o" else 2.6
+        ax_mod.loglog(r.frequency, _np.abs(r.z), marker, ms=size, mew=0, color=colours[k], alpha=0.85)
         ax_mod.loglog(fg, _np.abs(zf), "-", lw=0.8, color=colours[k])
-        ax_ph.semilogx(r.frequency, -_np.degrees(_np.angle(r.z)), "o", ms=2.2, mew=0, color=colours[k], alpha=0.85)
+        ax_ph.semilogx(r.frequency, -_np.degrees(_np.angle(r.z)), marker, ms=size, mew=0, color=colours[k],
+                       alpha=0.85)
         ax_ph.semilogx(fg, -_np.degrees(_np.angle(zf)), "-", lw=0.8, color=colours[k])
     ax_mod.set_ylabel(f"|Z| / {OHM}")
     ax_ph.set_ylabel("−phase / °")

@@ -653,3 +653,12 @@ def test_the_overlay_of_two_cells_draws_each_cells_points_with_its_marker_and_na
         headline_series([[12.0, 45.0, 2e-7, 0.92, 80.0 + 20 * k, 3e-5, 0.8] for k in range(3)], seed=4),
         circuit=HEADLINE, cache_dir=False, progress=False))
     assert "cells" not in one.get_title()
+
+
+def test_the_bode_overlay_of_two_cells_draws_each_cells_points_with_its_marker(two_cells):
+    """The Bode overlay of several cells had drawn them alike, coloured by time only."""
+    fig = P.plot_campaign_bode(two_cells)
+    mod, phase = fig.axes[:2]
+    for ax in (mod, phase):
+        assert {line.get_marker() for line in ax.get_lines() if line.get_linestyle() in ("None", "")} == {"o", "s"}
+    assert "cells: A ●, B ■" in mod.get_title()
