@@ -2862,8 +2862,13 @@ def _draw_evolution_panel(ax, panel: EvolutionPanel, cells: Sequence[str] = (),
             extrapolated_named |= _mark_extrapolated(ax, take(px), take(pv), take(series.extrapolated), ms, colour,
                                                      marker, many, named=not extrapolated_named)
     shown = ~(pu | pd | pa | pl)
-    if (pf & shown).any():
-        ax.plot(px[pf & shown], pv[pf & shown], "o", ms=_MARKER_PT + 4, mfc="none", mec="red", mew=0.9,
+    ringed = pf & shown
+    if ringed.any() and int(ringed.sum()) == int((shown & _np.isfinite(pv)).sum()) > 1:
+        # a ring on every point marks none: the legend says it once (61 of 61 fits failing Lin-KK had
+        # drawn a red ring around every point)
+        ax.plot([], [], " ", label="every point " + _ring_label(marked))
+    elif ringed.any():
+        ax.plot(px[ringed], pv[ringed], "o", ms=_MARKER_PT + 4, mfc="none", mec="red", mew=0.9,
                 label=_ring_label(marked), rasterized=many)
     for gap, marker, label in ((pu, "X", "unresolved"), (pl, "v", LOW_N_LABEL),
                                (pd, "P", UNDETERMINED_LABEL),

@@ -642,15 +642,32 @@ def test_evolution_panel_draws_many_rings_as_pixels_and_few_marks_as_vectors(n):
     x = np.arange(n, dtype=float)
     gaps = np.zeros(n, bool)
     gaps[:3] = True
-    series = P.EvolutionSeries(x, np.where(gaps, np.nan, 100.0 + x), np.full(n, 1.0), np.ones(n, bool), gaps,
+    flagged = x % 2 == 0
+    series = P.EvolutionSeries(x, np.where(gaps, np.nan, 100.0 + x), np.full(n, 1.0), flagged, gaps,
                                *(np.zeros(n, bool) for _ in range(4)))
     fig, ax = plt.subplots()
     P._draw_evolution_panel(ax, P.EvolutionPanel("R1", "R1", "ohm", series, ("", 0, n)))
     rings = next(line for line in ax.get_lines() if line.get_label() == "problem flag or arc swap")
     marks = next(line for line in ax.get_lines() if line.get_label() == "unresolved")
-    assert np.array_equal(rings.get_xdata(), x[~gaps]) and np.array_equal(marks.get_xdata(), x[gaps])
+    assert np.array_equal(rings.get_xdata(), x[flagged & ~gaps]) and np.array_equal(marks.get_xdata(), x[gaps])
     assert bool(rings.get_rasterized()) == (n > P.RASTER_ABOVE_POINTS)
     assert not marks.get_rasterized()
+    plt.close(fig)
+
+
+def test_a_ring_on_every_point_is_said_once_in_the_legend_not_drawn():
+    """Every fit flagged (61 of 61 failing Lin-KK) had drawn a red ring around every point, which
+    marks none of them: the legend now says it once and no ring is drawn."""
+    n = 6
+    x = np.arange(n, dtype=float)
+    none = np.zeros(n, bool)
+    series = P.EvolutionSeries(x, 100.0 + x, np.full(n, 1.0), np.ones(n, bool), none, *(none for _ in range(4)))
+    fig, ax = plt.subplots()
+    P._draw_evolution_panel(ax, P.EvolutionPanel("R1", "R1", "ohm", series, ("", 0, n)),
+                            marked=(("kk-failed", n),))
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert "every point flagged: kk-failed (6)" in labels
+    assert not any(line.get_markeredgecolor() == "red" for line in ax.get_lines())
     plt.close(fig)
 
 
