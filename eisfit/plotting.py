@@ -2884,7 +2884,7 @@ def _draw_evolution_panel(ax, panel: EvolutionPanel, cells: Sequence[str] = (),
     if not _np.isfinite(pv).any():
         _say_no_checkpoint_determines(ax, pu, pd, pa, pl)
     else:
-        _log_scale_if_wide(ax, pv, ps)
+        _log_scale_if_wide(ax, pv, ps, pf)
     return stderr_max
 
 
@@ -2910,20 +2910,49 @@ UNDETERMINED_LABEL = "undetermined (s.e. >= value or unknown, or by a flag)"  # 
 LOG_SCALE_ABOVE_DECADES = 1.5  # an evolution panel whose values span more decades than this is drawn on a log scale
 
 
-def _log_scale_if_wide(ax, values, stderr) -> None:
+def _log_scale_if_wide(ax, values, stderr, flagged=None) -> None:
     """A log value axis for an evolution panel (a resistance, an ASR, a capacitance) whose
     values span more than ``LOG_SCALE_ABOVE_DECADES`` decades (a surface layer's 20 nF/cm2
     beside 800 nF/cm2 later on; a temperature series' interface ASR from 775 to 5.4 ohm*cm2:
     on a linear axis the small values lie on zero); else the linear axis stays, which shows a
     change of a few % (a sample campaign's 490-610 nF/cm2) as a log axis does not. Error bars
-    reaching zero or below are clipped at the axis' foot."""
-    positive = values[_np.isfinite(values) & (values > 0)]
+    reaching zero or below are clipped at the axis' foot. The span is that of the points not
+    ``flagged`` (a problem of the whole fit) where there are two: one flagged fit's capacitance
+    1000x the others' had turned the panel to log, the others' trend flattened; the axis is
+    then framed on them, and the legend counts the flagged points beyond it."""
+    finite = _np.isfinite(values)
+    if flagged is not None and int((finite & ~flagged).sum()) >= 2:
+        judged = _np.where(flagged, _np.nan, values)
+        if _span_decades(judged) <= LOG_SCALE_ABOVE_DECADES < _span_decades(values):
+            _frame_on(ax, judged, stderr, values)
+            return
+    positive = values[finite & (values > 0)]
     if positive.size < 2 or _np.log10(positive.max() / positive.min()) <= LOG_SCALE_ABOVE_DECADES:
         return
     tops = (values + _np.where(_np.isfinite(stderr), stderr, 0.0))[_np.isfinite(values)]
     ax.set_yscale("log", nonpositive="clip")
     ax.set_ylim(positive.min() / 2.0, float(tops.max()) * 1.5)
     _plain_log_labels(ax.yaxis)
+
+
+def _span_decades(values) -> float:
+    """Decades between the smallest and the largest positive finite value (0 for fewer than two)."""
+    positive = values[_np.isfinite(values) & (values > 0)]
+    return float(_np.log10(positive.max() / positive.min())) if positive.size >= 2 else 0.0
+
+
+def _frame_on(ax, judged, stderr, values) -> None:
+    """A linear value axis framed on ``judged`` (the unflagged values, nan elsewhere) with
+    their error bars, and a legend entry counting the ``values`` beyond it."""
+    err = _np.where(_np.isfinite(stderr), stderr, 0.0)
+    ok = _np.isfinite(judged)
+    lo, hi = float(_np.min(judged[ok] - err[ok])), float(_np.max(judged[ok] + err[ok]))
+    pad = 0.08 * (hi - lo) if hi > lo else 0.1 * abs(hi) or 1.0
+    ax.set_ylim(lo - pad, hi + pad)
+    beyond = _np.isfinite(values) & ((values < lo - pad) | (values > hi + pad))
+    if beyond.any():
+        far = values[beyond][int(_np.argmax(_np.abs(values[beyond] - 0.5 * (lo + hi))))]
+        ax.plot([], [], " ", label=f"{int(beyond.sum())} flagged point(s) off the axis (to {far:.3g})")
 
 
 def _say_no_checkpoint_determines(ax, unresolved, undetermined, no_area, low_n) -> None:

@@ -671,6 +671,29 @@ def test_a_ring_on_every_point_is_said_once_in_the_legend_not_drawn():
     plt.close(fig)
 
 
+def test_a_flagged_outlier_does_not_turn_a_panel_to_log():
+    """One flagged fit's capacitance 1000x the others' (500-530 nF) had turned the panel to a
+    log axis on which the others' trend was flat: the axis is framed on the unflagged points,
+    linear, and the legend counts the flagged point beyond it. Unflagged values that span
+    decades still take the log axis."""
+    x = np.arange(5, dtype=float)
+    none = np.zeros(5, bool)
+    flagged = np.array([False, False, False, True, False])
+    values = np.array([500.0, 520.0, 510.0, 6e5, 530.0])
+    series = P.EvolutionSeries(x, values, np.full(5, 5.0), flagged, none, *(none for _ in range(4)))
+    fig, ax = plt.subplots()
+    P._draw_evolution_panel(ax, P.EvolutionPanel("C", "C", "nF", series, ("", 0, 5)))
+    assert ax.get_yscale() == "linear" and ax.get_ylim()[1] < 600
+    assert "1 flagged point(s) off the axis (to 6e+05)" in [line.get_label() for line in ax.get_lines()]
+    wide = P.EvolutionSeries(x, np.array([5.0, 50.0, 500.0, 6e5, 5000.0]), np.full(5, 1.0), flagged, none,
+                             *(none for _ in range(4)))
+    fig2, ax2 = plt.subplots()
+    P._draw_evolution_panel(ax2, P.EvolutionPanel("C", "C", "nF", wide, ("", 0, 5)))
+    assert ax2.get_yscale() == "log"
+    plt.close(fig)
+    plt.close(fig2)
+
+
 def test_evolution_rings_only_problems_of_the_whole_fit():
     """A red ring marks a checkpoint whose fit has a problem of its own (not converged, lack
     of fit, KK failed) on every panel; ``unresolved:R1`` concerns R1 alone (a gap in R1's
