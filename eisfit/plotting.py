@@ -2816,6 +2816,24 @@ def _cell_styles(series: EvolutionSeries, cells: Sequence[str]) -> list[tuple[_n
             for c, name in enumerate(cells) if (series.cell == c).any()]
 
 
+GAP_ROW_PT = 7.0  # the gap marks of each further cell sit this much higher above the panel's x axis
+
+
+def _gap_rows(ax, series: EvolutionSeries, cells: Sequence[str]) -> list[tuple[_np.ndarray | None, str, Any]]:
+    """(mask of the points, colour, transform) of the rows of gap marks on an evolution panel's
+    x axis: one grey row for one cell; for several, each cell's marks in its colour, each cell a
+    row ``GAP_ROW_PT`` above the one before (below the axis they would cover its tick labels; cells
+    at the same times had drawn their gaps on one another, in one grey)."""
+    from matplotlib.transforms import offset_copy
+
+    base = ax.get_xaxis_transform()
+    if series.cell is None or len(cells) <= 1:
+        return [(None, "0.45", base)]
+    fig = ax.get_figure(root=True)
+    return [(series.cell == c, f"C{c % 10}", offset_copy(base, fig=fig, y=GAP_ROW_PT * c, units="points"))
+            for c in range(len(cells))]
+
+
 def _draw_evolution_panel(ax, panel: EvolutionPanel, cells: Sequence[str] = (),
                           marked: Sequence[tuple[str, int]] = ()) -> float:
     """Draw one evolution panel; returns its largest standard error in the panel's unit
@@ -2870,17 +2888,28 @@ def _draw_evolution_panel(ax, panel: EvolutionPanel, cells: Sequence[str] = (),
     elif ringed.any():
         ax.plot(px[ringed], pv[ringed], "o", ms=_MARKER_PT + 4, mfc="none", mec="red", mew=0.9,
                 label=_ring_label(marked), rasterized=many)
+    rows = _gap_rows(ax, series, cells)
     for gap, marker, label in ((pu, "X", "unresolved"), (pl, "v", LOW_N_LABEL),
                                (pd, "P", UNDETERMINED_LABEL),
                                (pa, "D", "no area given"), (pn, "|", "not fitted")):
-        if gap.any():  # issue 13: a value the data do not give is a gap, marked on the panel's x axis
-            # (on the spine, not inside: at the foot of the data range it read as a low value); filled
-            # markers and a vertical bar, which neither a tick nor the spine hides
-            line_only = marker == "|"  # a bar is all edge: a white edge had made it invisible
-            ax.plot(px[gap], _np.zeros(int(gap.sum())), marker, ms=_MARKER_PT + (5 if line_only else 3), color="0.45",
-                    mec="0.45" if line_only else "white", mew=1.6 if line_only else 0.4, zorder=5,
-                    transform=ax.get_xaxis_transform(), clip_on=False, label=label,
-                    rasterized=int(gap.sum()) > RASTER_ABOVE_POINTS)  # above the others: an image of its own
+        if not gap.any():
+            continue
+        # issue 13: a value the data do not give is a gap, marked on the panel's x axis (on the spine,
+        # not inside: at the foot of the data range it read as a low value); filled markers and a
+        # vertical bar, which neither a tick nor the spine hides
+        line_only = marker == "|"  # a bar is all edge: a white edge had made it invisible
+        if len(rows) > 1:  # the legend's mark in grey: it stands for every cell's
+            ax.plot([], [], marker, ms=_MARKER_PT + (5 if line_only else 3), color="0.45",
+                    mec="0.45" if line_only else "white", mew=1.6 if line_only else 0.4, label=label)
+            label = "_nolegend_"
+        for own, colour, transform in rows:
+            at = gap if own is None else gap & own
+            if at.any():
+                ax.plot(px[at], _np.zeros(int(at.sum())), marker, ms=_MARKER_PT + (5 if line_only else 3),
+                        color=colour, mec=colour if line_only else "white", mew=1.6 if line_only else 0.4,
+                        zorder=5, transform=transform, clip_on=False, label=label,
+                        rasterized=int(at.sum()) > RASTER_ABOVE_POINTS)  # above the others: an image of its own
+                label = "_nolegend_"  # named once
     if not _np.isfinite(pv).any():
         _say_no_checkpoint_determines(ax, pu, pd, pa, pl)
     else:

@@ -1615,3 +1615,23 @@ def test_an_arrhenius_legend_of_a_two_point_line_says_it_has_no_stderr():
     assert "Ea = 0.68 eV (2 points: no stderr)" in text, text
     measured = _arrhenius_legend({**row, "ea_stderr_eV": 0.0123, "n_points": 5})
     assert "Ea = 0.6821 ± 0.012 eV" in measured and "no stderr" not in measured
+
+
+def test_the_gap_marks_of_two_cells_are_told_apart():
+    """Two cells unresolved at the same time had drawn their gap marks on one another, in one
+    grey: each cell's now in its colour, in a row of its own above the axis."""
+    x = np.tile(np.arange(5, dtype=float), 2)
+    cell = np.repeat([0, 1], 5)
+    none = np.zeros(10, bool)
+    gaps = np.isin(np.arange(10), [2, 7])
+    values = np.where(gaps, np.nan, 100.0 - x)
+    series = P.EvolutionSeries(x, values, np.full(10, 1.0), none, gaps, *(none for _ in range(4)), None, cell)
+    fig, ax = plt.subplots()
+    P._draw_evolution_panel(ax, P.EvolutionPanel("R2", "R2", "ohm", series, ("", 0, 10)), cells=("A", "B"))
+    marks = [line for line in ax.get_lines() if line.get_marker() == "X" and len(line.get_xdata())]
+    assert sorted(line.get_color() for line in marks) == ["C0", "C1"]
+    fig.canvas.draw()
+    heights = sorted(line.get_transform().transform((2.0, 0.0))[1] for line in marks)
+    assert heights[1] - heights[0] == pytest.approx(P.GAP_ROW_PT * fig.dpi / 72.0)
+    assert [line.get_label() for line in ax.get_lines() if line.get_marker() == "X"].count("unresolved") == 1
+    plt.close(fig)
