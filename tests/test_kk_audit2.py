@@ -108,3 +108,20 @@ def test_a_large_lone_glitch_is_left_out_not_called_no_band(glitch):
     assert band is not None and band.excluded_Hz == (pytest.approx(100.0),)
     assert (band.cut_low, band.cut_high, band.n_points) == (0, 0, F.size - 1)
     assert band.describe().startswith("passes without 100 Hz")
+
+
+def test_a_short_sweep_whose_bands_pass_out_of_order_gets_its_band():
+    """impedance.py's 30-point PowerSuite example fails Lin-KK (its two highest points have Z' < 0)
+    and had "no band of at least half the points": its bands do not pass in order (cut 3 + 4
+    passes, neither 3 + 5 nor 5 + 3), which the search by steps and bisection assumes. A sweep
+    this short has every cut tried when that search finds none."""
+    from conftest import realdata_path
+
+    from eisfit.analysis.kk import kk_valid_band
+
+    s = eisfit.read(realdata_path("text", "impedance_py", "data", "exampleDataPowersuite.txt"))[0]
+    band = kk_valid_band(s)
+    assert band is not None and band.result.passed
+    assert band.n_points >= 22 and band.cut_high >= 2  # the two points with Z' < 0 are cut
+    kept = (s.frequency >= band.fmin_Hz) & (s.frequency <= band.fmax_Hz)
+    assert np.all(s.z.real[kept] > 0)

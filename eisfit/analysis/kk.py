@@ -1097,8 +1097,25 @@ def kk_valid_band(spectrum: Spectrum, **kk_options: Any) -> KKBand | None:
         if both is not None:
             found.append(both)
     if not found:
+        found = [cut] if (cut := _every_cut(test, most_cut)) else []
+    if not found:
         return None
     return band(*min(found, key=lambda cut: (sum(cut) + len(tests[cut][1]), cut[0])))
+
+
+BAND_EVERY_CUT_MAX = 150  # a short sweep with no band found has each of its cuts tested, up to this many
+
+
+def _every_cut(test, most_cut: int) -> tuple[int, int] | None:
+    """The cut ``(low, high)`` of the fewest points whose band passes (the fewest from the low
+    end on a tie), every cut of at most ``most_cut`` points tested, fewest first: where the
+    search by steps and bisection finds no band and a short sweep makes that affordable (at most
+    ``BAND_EVERY_CUT_MAX`` cuts: 30 points). Its bands do not pass in order: a 30-point PowerSuite
+    sweep passes cut 3 + 4 (23 points) but neither 3 + 5 nor 5 + 3, and the search found none."""
+    cuts = [(low, total - low) for total in range(most_cut + 1) for low in range(total + 1)]
+    if len(cuts) > BAND_EVERY_CUT_MAX:
+        return None
+    return next((cut for cut in cuts if test(*cut) is not None), None)
 
 
 CUT_STEPS = (1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233)  # points cut from an end, tried in this order
