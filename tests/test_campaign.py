@@ -550,6 +550,34 @@ def test_stale_packs_of_other_engine_code_are_removed_by_the_next_run_that_write
     assert again.stats["cache_packs_removed"] == 0
 
 
+@pytest.mark.parametrize("odd", ["dangling link", "named pipe", "folder"])
+def test_an_entry_named_like_a_pack_that_is_no_file_is_left_out_with_a_warning(tmp_path, odd):
+    """A dangling link named like a pack had emptied the whole cache index (every fit run again,
+    on every rerun, without a word); a named pipe made the lookup wait for ever, and the first
+    SIGTERM's interrupt path waited on it again."""
+    import os
+    import warnings
+
+    from eisfit.campaign.cache import engine_fingerprint
+
+    data, cache = tmp_path / "data", tmp_path / "cache"
+    _copy(MPT[:2], data)
+    eisfit.fit_campaign(data, cache_dir=cache, **FAST)
+    entry = cache / f"pack-{engine_fingerprint()}-odd.jsonl"
+    if odd == "dangling link":
+        entry.symlink_to(tmp_path / "nowhere")
+    elif odd == "named pipe":
+        os.mkfifo(entry)
+    else:
+        entry.mkdir()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        again = eisfit.fit_campaign(data, cache_dir=cache, **FAST)
+    assert again.stats["cache_hits"] == 2 and again.stats["fits_run"] == 0
+    said = [str(w.message) for w in caught if "odd.jsonl" in str(w.message)]
+    assert len(said) == 1 and "cannot be read" in said[0] and "left out" in said[0]
+
+
 def test_engine_fingerprint_follows_the_fitting_source(tmp_path, monkeypatch):
     """The fingerprint hashes the source of the modules that compute a fit: a changed
     byte in one of them changes it."""
@@ -982,6 +1010,31 @@ def test_interrupt_right_after_a_pack_is_written_keeps_its_fits(tmp_path, monkey
     on_disk = sum(len(p.read_text().splitlines()) for p in cache.glob("pack-*.jsonl"))
     fitted = [r for r in camp.results if r is not None]
     assert on_disk >= 1 and len(fitted) == on_disk
+
+
+def test_the_rows_an_interrupt_left_unfitted_do_not_read_as_failed_fits(tmp_path, monkeypatch):
+    """After a Ctrl-C the checkpoints never fitted read "fit failed: not fitted: the campaign
+    was interrupted" in summary.csv: they did not fail, and CLI.md gives their error as "not
+    fitted: the campaign was interrupted"."""
+    import contextlib
+
+    import eisfit.campaign.cache as cache_module
+
+    data, cache = tmp_path / "data", tmp_path / "cache"
+    _copy(MPT, data)
+    real = cache_module.atomic_text_file
+
+    @contextlib.contextmanager
+    def interrupted_after_the_first_pack(path):
+        with real(path) as fh:
+            yield fh
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cache_module, "atomic_text_file", interrupted_after_the_first_pack)
+    camp = eisfit.fit_campaign(data, cache_dir=cache, **FAST)
+    unfitted = camp.table[camp.table["error"].fillna("") != ""]
+    assert camp.stats["interrupted"] and 0 < len(unfitted) < len(MPT)
+    assert set(unfitted["error"]) == {"not fitted: the campaign was interrupted"}
 
 
 def test_a_cached_rerun_keeps_the_seed_disagreement_flag(tmp_path, monkeypatch):

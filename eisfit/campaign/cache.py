@@ -49,6 +49,7 @@ import hashlib
 import json
 import math
 import re
+import stat
 import struct
 import time
 import warnings
@@ -259,13 +260,31 @@ class FitCache:
         if self._index is None:
             self._index = {}
             try:
-                packs = sorted(((p.stat().st_mtime_ns, p.name, p)
-                                for p in self.folder.glob(f"pack-{engine_fingerprint()}-*.jsonl")))
+                paths = list(self.folder.glob(f"pack-{engine_fingerprint()}-*.jsonl"))
             except OSError:
-                packs = []
+                paths = []
+            packs = sorted(found for found in map(self._readable_pack, paths) if found is not None)
             for _, _, path in packs:
                 self._index_pack(path)
         return self._index
+
+    def _readable_pack(self, path: Path) -> tuple[int, str, Path] | None:
+        """(modification time, name, path) of a pack that is a regular file; None, with a warning,
+        for one that is not (a dangling link, a named pipe, a folder, a pack removed since the
+        folder was listed): one such entry had emptied the whole index (a dangling link: every
+        fit run again, on every rerun, without a word), and a named pipe made the lookup wait
+        for ever, a SIGTERM's interrupt path waiting on it again."""
+        try:
+            info = path.stat()
+        except OSError as exc:
+            problem = exc.strerror or str(exc)
+        else:
+            if stat.S_ISREG(info.st_mode):
+                return info.st_mtime_ns, path.name, path
+            problem = "not a regular file"
+        warnings.warn(f"cache pack {path} cannot be read ({problem}); left out", CampaignWarning,
+                      stacklevel=user_stacklevel())
+        return None
 
     def reread(self) -> None:
         """Forget the index: the next lookup reads the folder's packs again. After an
@@ -286,9 +305,10 @@ class FitCache:
             elif line.strip():
                 unreadable += 1
             offset += len(line)
-        if unreadable:
-            warnings.warn(f"cache pack {path} has {unreadable} line(s) without a key; their fits run again",
-                          CampaignWarning, stacklevel=user_stacklevel())
+        if unreadable:  # whether such a line held a fit is unknown: its checkpoint, if any, is fitted again
+            warnings.warn(f"cache pack {path} has {unreadable} line(s) without a key (damaged, or not written by "
+                          "eisfit): left out, any fit they held runs again", CampaignWarning,
+                          stacklevel=user_stacklevel())
 
     def prune_other_versions(self, max_age_days: float = STALE_PACK_DAYS) -> int:
         """Remove the packs written by other code (another :func:`engine_fingerprint`: an
