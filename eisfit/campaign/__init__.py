@@ -682,7 +682,8 @@ class _NotRun(Executor):
 
     def submit(self, fn, /, *args, **kwargs) -> Future:
         fut: Future = Future()
-        fut.set_result({"key": getattr(args[0], "key", ""), "error": "not fitted: the campaign was interrupted"})
+        fut.set_result({"key": getattr(args[0], "key", ""), "error": "not fitted: the campaign was interrupted",
+                        "not_run": True})
         return fut
 
 

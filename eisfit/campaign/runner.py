@@ -742,8 +742,8 @@ def _collect(items: list[dict], fits: list[CheckpointFits], chunk: _Chunk, outco
     stored: list[tuple[str, Any, dict[str, Any]]] = []
     done = []
     for i, o in zip(chunk.members, outcome):
-        if "error" in o:
-            fits[i].error = f"fit failed: {o['error']}"
+        if "error" in o:  # a checkpoint never run (an interrupt) did not fail: its error says why alone
+            fits[i].error = o["error"] if o.get("not_run") else f"fit failed: {o['error']}"
             fits[i].error_traceback = o.get("traceback")
         else:
             done.append((i, o))
