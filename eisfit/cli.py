@@ -1051,14 +1051,8 @@ def _write_fit_outputs(results, out: Path, plot: bool, plot_area_cm2: float | No
         _write_csv_rows(rows, out / "fits.csv")
         _write_text(out / "columns.md", _fits_columns_text(results))
     except OSError as exc:
-        fallback = _fallback_folder("eisfit-fit-")
-        where = "not saved either"
-        if fallback is not None:
-            try:
-                _write_csv_rows(rows, fallback / "fits.csv")
-                where = f"written to {fallback / 'fits.csv'} instead"
-            except OSError:
-                pass
+        fallback = _written_elsewhere("eisfit-fit-", "fits.csv", lambda path: _write_csv_rows(rows, path))
+        where = f"written to {fallback} instead" if fallback else "not saved either"
         _error(f"cannot write to {out}: {_written(exc, out)}{exc.strerror or exc}; the table of {len(rows)} fit(s) was "
                f"{where}")
         return 1
@@ -1073,14 +1067,24 @@ def _fits_columns_text(results) -> str:
     return "\n".join(columns_lines(list(results), "fits.csv")).lstrip("\n") + "\n"
 
 
-def _fallback_folder(prefix: str) -> Path | None:
-    """A new folder in the system's temporary directory, or None when that fails too."""
+def _written_elsewhere(prefix: str, name: str, write) -> Path | None:
+    """The table an output folder could not take, written by ``write(path)`` (atomically: no
+    cut-off file) as ``name`` in a new folder of the system's temporary directory; its path, or
+    None when that fails too (the folder then removed: a campaign under a file-size limit had
+    left its table there cut off mid-row, unmentioned)."""
+    import shutil
     import tempfile
 
     try:
-        return Path(tempfile.mkdtemp(prefix=prefix))
+        folder = Path(tempfile.mkdtemp(prefix=prefix))
     except OSError:
         return None
+    try:
+        write(folder / name)
+    except OSError:
+        shutil.rmtree(folder, ignore_errors=True)
+        return None
+    return folder / name
 
 
 # ---- end section: fit ---------------------------------------------------------
@@ -1718,13 +1722,9 @@ def _write_campaign(camp, folder: Path, nyquist_asr: bool, out_default: bool, ar
         camp.write(folder, area_normalised=nyquist_asr, arrhenius=arrhenius)
     except OSError as exc:
         saved = _kept_elsewhere(camp)
-        fallback = _fallback_folder("eisfit-campaign-")
-        if fallback is not None:
-            try:
-                camp.table.to_csv(fallback / "summary.csv", index=False)
-                saved = f"the table was written to {fallback / 'summary.csv'} instead; {saved}"
-            except OSError:
-                pass
+        fallback = _written_elsewhere("eisfit-campaign-", "summary.csv", lambda path: _write_frame(camp.table, path))
+        saved = (f"the table was written to {fallback} instead" if fallback
+                 else "the table could not be written to a temporary folder either") + f"; {saved}"
         _error(f"cannot write the outputs to {folder}: {_written(exc, folder)}{exc.strerror or exc} (report.md not "
                f"written: the files there are incomplete; no zero-byte or cut-off file is left); {saved}")
         return False

@@ -131,7 +131,7 @@ def test_without_a_cache_a_failed_write_does_not_claim_the_fits_are_in_one(tmp_p
     data_folder(folder, 3)
     out = tmp_path / "out"
     monkeypatch.setattr(CampaignResult, "report_html", _enospc)
-    monkeypatch.setattr(cli, "_fallback_folder", lambda prefix: None)
+    monkeypatch.setattr(cli, "_written_elsewhere", lambda prefix, name, write: None)
     result = run(["campaign", folder, "--out", out, "--no-cache", *QUICK])
     assert result.exit_code == 1, result.output
     assert "in the cache" not in result.stderr and "there is no cache (--no-cache)" in result.stderr
@@ -139,6 +139,27 @@ def test_without_a_cache_a_failed_write_does_not_claim_the_fits_are_in_one(tmp_p
     assert "3 rows finished during the fits are in" in result.stderr
     assert len(read_rows(out / "summary.partial.csv")) == 3
     assert "report.md" not in _written(out)
+
+
+def test_a_table_the_temporary_folder_cannot_take_either_leaves_nothing_there(tmp_path, monkeypatch):
+    """Under a file-size limit the campaign's table, refused by --out, had been written to a
+    temporary folder as well, and left there cut off mid-row, unmentioned. The table goes there
+    whole (atomically) or not at all, and the folder is removed."""
+    import tempfile
+
+    import eisfit.cli as cli
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+
+    def cut_off(path):
+        path.write_text("label,R1\ns1,1")
+        raise OSError(27, "File too large")
+
+    assert cli._written_elsewhere("eisfit-campaign-", "summary.csv", cut_off) is None
+    assert not list((tmp_path / "tmp").iterdir())
+    written = cli._written_elsewhere("eisfit-campaign-", "summary.csv", lambda path: path.write_text("whole\n"))
+    assert written is not None and written.read_text() == "whole\n" and written.parent.parent == tmp_path / "tmp"
 
 
 def test_a_later_run_removes_the_files_of_an_earlier_run_that_it_does_not_write(tmp_path):
