@@ -1497,6 +1497,7 @@ def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, we
     """
     from ._figure_process import reserved_figure_process
     from ._processes import interrupt_on_signals, long_lived_objects
+    from .campaign.outputs import outputs_held
 
     out_default = out is None
     folder = Path(_CAMPAIGN_OUT_DEFAULT if out is None else out)
@@ -1517,7 +1518,7 @@ def campaign_command(source: str, circuit, area_cm2, thickness_cm, symmetric, we
                       arrhenius=arrhenius_, kk_band=kk_band, reader=reader, **options)
     # a figure process forked now, while the heap is small (eisfit._figure_process); what the command
     # keeps is frozen as it is made (eisfit._processes); SIGINT and SIGTERM stop it alike
-    with reserved_figure_process(), long_lived_objects(), interrupt_on_signals() as signals:
+    with outputs_held(folder), reserved_figure_process(), long_lived_objects(), interrupt_on_signals() as signals:
         state: dict = {}
         run["signals"] = signals
         try:

@@ -407,3 +407,31 @@ def test_a_rerun_from_the_cache_does_not_report_fitting_time(tmp_path):
     report = (tmp_path / "out" / "report.md").read_text()
     assert again.stats["fits_run"] == 0 and "nothing fitted (every fit from the cache)" in report
     assert "of which fitting" not in report
+
+
+def test_a_second_campaign_into_a_folder_another_is_writing_stops_before_its_fits(tmp_path):
+    """Two campaigns into one --out at once had left a folder mixing both runs (one's 5-row
+    summary.csv beside the other's 300-checkpoint report.md), both ending with status 0. The
+    folder is held from before the first fit to the last output: the second run stops with one
+    error (exit 2), names the process, and writes nothing; the lock goes with the run."""
+    import os
+
+    import eisfit
+    from eisfit.campaign.outputs import LOCK_FILE, outputs_held
+    from eisfit.errors import CampaignError
+
+    folder = tmp_path / "data"
+    data_folder(folder, 3)
+    out = tmp_path / "out"
+    out.mkdir()
+    with outputs_held(out):
+        assert (out / LOCK_FILE).read_text() == str(os.getpid())
+        result = run(["campaign", folder, "--out", out, *QUICK])
+        assert result.exit_code == 2, result.output
+        assert f"another eisfit campaign (process {os.getpid()}) is writing its outputs there" in result.stderr
+        with pytest.raises(CampaignError, match="another eisfit campaign"):
+            eisfit.fit_campaign(folder, out=out, progress=False)
+        assert not (out / "summary.csv").exists() and not (out / "summary.partial.csv").exists()
+    assert not (out / LOCK_FILE).exists()
+    assert run(["campaign", folder, "--out", out, *QUICK]).exit_code == 0
+    assert not (out / LOCK_FILE).exists() and (out / "report.md").exists()

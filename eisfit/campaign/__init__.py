@@ -32,7 +32,7 @@ from ..io.options import ReaderOptions
 from ..settings import CampaignSettings, FitSettings, check_parameter_names
 from ..units import CelsiusAsKelvinWarning
 from .cache import FitCache, MemoryCache, circuit_fingerprint, settings_hash
-from .outputs import PARTIAL_ROWS
+from .outputs import PARTIAL_ROWS, outputs_held
 from .result import (JOINT_LEFT_OUT, JOINT_NOT_RUN, JOINT_REJECTED, JOINT_UNDETERMINED, JOINT_USED, CampaignResult,
                      CheckpointFailure)
 from .roles import with_campaign_roles
@@ -49,6 +49,27 @@ CACHE_FOLDER = ".eisfit-cache"
 PROGRESS_MIN_CHECKPOINTS = 4
 
 
+def _holding_out(fit: Callable[..., "CampaignResult"]) -> Callable[..., "CampaignResult"]:
+    """``fit`` (:func:`fit_campaign`) with its ``out`` folder checked writable and held for the
+    whole run (:func:`~eisfit.campaign.outputs.outputs_held`), before any file is read."""
+    import functools
+    import inspect
+
+    signature = inspect.signature(fit)
+
+    @functools.wraps(fit)
+    def holding(*args: Any, **kwargs: Any) -> "CampaignResult":
+        out = signature.bind(*args, **kwargs).arguments.get("out")
+        if out is None:
+            return fit(*args, **kwargs)
+        _check_writable(Path(out))
+        with outputs_held(Path(out)):
+            return fit(*args, **kwargs)
+
+    return holding
+
+
+@_holding_out
 @long_lived_objects()  # what a campaign keeps is frozen as it is made: full collections skip it
 def fit_campaign(
     source: Any,
@@ -183,8 +204,6 @@ def fit_campaign(
     run = CampaignSettings(fit=arguments, fit_options=fit_options, jobs=jobs, reader=reader, shared=shared,
                            smooth=smooth, arrhenius_law=arrhenius_law)  # the joint fit's settings too, before any file is read
     shared, arrhenius_law = run.shared, run.arrhenius_law  # one name as a string: that name
-    if out is not None:
-        _check_writable(Path(out))
     joint = _joint_fit_function() if run.joint else None
     if smooth is not None and not run.joint:  # smooth=0 alone: said, not run as a joint fit that assumes nothing
         warnings.warn("smooth=0 smooths nothing: no joint fit is run, the table holds the independent fits",

@@ -15,13 +15,18 @@ removed too (:func:`remove_unreplaced`), so the folder never mixes two runs' fil
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
-__all__ = ["PARTIAL_ROWS", "REPORTS", "output_names", "clear_earlier_outputs", "snapshot", "remove_unreplaced"]
+from ..errors import CampaignError
+
+__all__ = ["PARTIAL_ROWS", "REPORTS", "output_names", "clear_earlier_outputs", "snapshot", "remove_unreplaced",
+           "outputs_held"]
 
 PARTIAL_ROWS = "summary.partial.csv"  # rows streamed as the fits finish (default rows_file with out=)
+LOCK_FILE = ".eisfit-campaign.lock"  # held by the run writing into a folder (outputs_held)
 TABLES = ("summary.csv", "summary.parquet", "drt_peaks.csv", "arrhenius.csv")
 REPORTS = ("report.md", "report.html")
 FIGURES = ("evolution", "nyquist", "fits", "bode", "residual_map", "drt_map", "drt_stack", "arrhenius")
@@ -83,3 +88,41 @@ def remove_unreplaced(folder: Path, before: dict[str, tuple[int, int]]) -> list[
         except OSError:
             continue
     return removed
+
+
+@contextlib.contextmanager
+def outputs_held(folder: Path) -> Iterator[None]:
+    """Hold ``folder`` (an existing output folder) for one campaign from before its first fit to
+    its last output: an exclusive lock on :data:`LOCK_FILE` there, which holds the run's process
+    id and is removed at the end. A :class:`~eisfit.CampaignError` when another run holds it: two
+    campaigns into one folder had left one run's table beside the other's report and figures,
+    both ending well, and streamed their rows into one :data:`PARTIAL_ROWS`. Where the system
+    has no ``fcntl`` (Windows) nothing is held."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    path = folder / LOCK_FILE
+    try:
+        handle = open(path, "a+", encoding="ascii")
+    except OSError as exc:
+        raise CampaignError(f"{folder}: cannot write the outputs there: {exc.strerror or exc}") from None
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.seek(0)
+        holder = handle.read().strip()
+        handle.close()
+        raise CampaignError(f"{folder}: another eisfit campaign{f' (process {holder})' if holder else ''} is "
+                            "writing its outputs there; wait until it ends, or give another output folder") from None
+    try:
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            path.unlink()  # before the lock goes: a later run locks a new file
+        handle.close()
