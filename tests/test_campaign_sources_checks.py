@@ -401,3 +401,23 @@ def test_a_folders_broken_links_and_pipes_are_failed_checkpoints_not_skipped(tmp
     assert sum(r is not None for r in camp.results) == 1 and len(camp.checkpoints) == 4
     assert "No such file" in errors["dangling.mpr"] and "symbolic links" in errors["loop.mpr"]
     assert "not a regular file (a named pipe)" in errors["pipe.mpr"]
+
+
+def test_files_named_by_time_with_one_of_several_sweeps_are_said_to_lose_their_time_axis(tmp_path):
+    """A folder of one-sweep files named by hours, one of which held a second sweep, had been
+    ordered by file name with time_h empty on every row, without a word."""
+    for hours in (0, 100, 200):
+        _write_spectrum(tmp_path / f"cell_{hours:04d}h.csv", 300.0 + hours)
+    twice = tmp_path / "cell_0100h.csv"
+    twice.write_text(twice.read_text() + "\n".join(twice.read_text().splitlines()[1:]) + "\n")
+    with pytest.warns(CampaignWarning, match=r"the file names state times, but 1 file\(s\) hold several sweeps, "
+                                             r"which one name cannot time \(cell_0100h.csv \(2 sweeps\)\)"):
+        src = load_checkpoints(str(tmp_path))
+    assert len(src.checkpoints) == 4 and all(c.time_h is None for c in src.checkpoints)
+    for path in tmp_path.glob("*.csv"):  # one sweep each: timed by their names, no warning
+        path.unlink()
+    for hours in (0, 100):
+        _write_spectrum(tmp_path / f"cell_{hours:04d}h.csv", 300.0 + hours)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CampaignWarning)
+        assert [c.time_h for c in load_checkpoints(str(tmp_path)).checkpoints] == [0.0, 100.0]

@@ -1101,8 +1101,11 @@ def _fill_time_from_names(readable: list[Checkpoint]) -> bool:
     (then it describes the set, not each checkpoint), all of them not yet timed (a cycling
     campaign exported as ``cell_0h.csv, cell_500h.csv...``: its evolution is drawn against
     time, not the checkpoint number); True when done."""
-    if not _one_file_each(readable) or any(c.time_h is not None for c in readable):
-        return False  # a file with several sweeps: one name, several times
+    if any(c.time_h is not None for c in readable):
+        return False
+    if not _one_file_each(readable):  # a file with several sweeps: one name, several times
+        _warn_names_time_files_of_several_sweeps(readable)
+        return False
     hours = _stated_by_every_name(readable, hours_in_name)
     if hours is None or len(set(hours)) == 1:  # "cell_24h_rest_1.csv, cell_24h_rest_2.csv...": not their times
         return False
@@ -1111,6 +1114,25 @@ def _fill_time_from_names(readable: list[Checkpoint]) -> bool:
         c.extra.setdefault("time_source", "file name")
     _warn_times_named_twice(readable, hours)
     return True
+
+
+def _warn_names_time_files_of_several_sweeps(readable: list[Checkpoint]) -> None:
+    """One CampaignWarning where the file names state distinct times but some file holds several
+    sweeps, which one name cannot time: a folder of 61 one-sweep files, one of which gained a
+    second sweep, had lost its time axis (ordered by file name, ``time_h`` empty in every row)
+    without a word."""
+    first_of_file = list({c.file: c for c in reversed(readable) if c.file is not None}.values())[::-1]
+    if len(first_of_file) < 2 or len(first_of_file) == len(readable):
+        return
+    hours = _stated_by_every_name(first_of_file, hours_in_name)
+    if hours is None or len(set(hours)) == 1:
+        return
+    counts = Counter(c.file for c in readable)
+    several = [f"{Path(str(f)).name} ({n} sweeps)" for f, n in counts.items() if n > 1]
+    warnings.warn(f"the file names state times, but {len(several)} file(s) hold several sweeps, which one name "
+                  f"cannot time ({_names(several)}): checkpoints ordered by file name, without a time axis; give "
+                  "each sweep its time in a campaign file, or keep one sweep per file", CampaignWarning,
+                  stacklevel=user_stacklevel())
 
 
 def _warn_times_named_twice(readable: list[Checkpoint], hours: list[float]) -> None:
