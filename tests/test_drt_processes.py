@@ -243,6 +243,7 @@ def test_a_negative_arc_under_a_positive_one_is_said_not_given_as_a_process():
 
     res, said = _quiet(eisfit.Spectrum(frequency=f, z=100 + zarc(-20, 1e-3) + zarc(100, 1e-5)))
     assert "whose resistances may be negative" in said and "is not Z(0) - Z(inf)" in said
-    assert not res.peaks["determined"].any()
+    assert not res.peaks["determined"].any() and not res.r_inf_determined
     res, said = _quiet(eisfit.Spectrum(frequency=f, z=100 + zarc(20, 1e-3) + zarc(100, 1e-5)))
     assert "whose resistances may be negative" not in said and res.peaks["determined"].any()
+    assert res.r_inf_determined

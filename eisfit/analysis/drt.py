@@ -263,7 +263,8 @@ class DRTResult:
     tau_measured_s : (1/(2 pi f_max), 1/(2 pi f_min)): the tau range the data cover.
     warnings : tuple of messages (also issued as Python warnings).
     r_inf_determined : False where the data do not fix R_inf (a process reaching past f_max,
-        or R_inf gone into the fastest peaks; a warning says which): shown as undetermined.
+        or R_inf gone into the fastest peaks; a warning says which) or where the DRT misses the
+        points (its misfit warnings: a negative arc, damaged points): shown as undetermined.
     """
 
     tau_s: np.ndarray
@@ -1398,7 +1399,8 @@ def _make_result(spectrum, tau, solution: _Solution, weighting, kk, auto_lambda:
     if strong or weak:
         notes.append(strong or weak)
     none_determined = False  # no row's resistance is determined by these data
-    if not (strong or weak) and rms > _MISFIT_RMS_PCT:  # its peaks are not the data's processes
+    missed = not (strong or weak) and rms > _MISFIT_RMS_PCT  # nor R_inf: a DRT that misses the points
+    if missed:  # its peaks are not the data's processes
         notes.append(_misfit_note(spectrum, x, weighting, rms, r_pol, use_l, use_c) + " (determined = no in "
                      "every row)")
         none_determined = True
@@ -1431,13 +1433,14 @@ def _make_result(spectrum, tau, solution: _Solution, weighting, kk, auto_lambda:
                          "their processes (determined = no in every row)")
             peaks = peaks.assign(determined=False)
             outside = outside.assign(determined=False)
+            missed = True
     for msg in notes:
         warnings.warn(f"{spectrum.label}: {msg}", stacklevel=user_stacklevel())
     return DRTResult(
         tau_s=tau,
         gamma_ohm=gamma,
         r_inf_ohm=r_inf,
-        r_inf_determined=not (cut_at_f_max or r_inf_cut or r_inf_in_peaks),
+        r_inf_determined=not (cut_at_f_max or r_inf_cut or r_inf_in_peaks or missed),
         inductance_H=float(p[1] * system.l_scale) if use_l else None,
         inductance_sd_H=float(ind.sd * system.l_scale) if use_l and math.isfinite(ind.sd) else None,
         r_pol_ohm=r_pol,
