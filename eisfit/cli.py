@@ -1566,7 +1566,7 @@ def _campaign_interrupted(run: dict, state: dict, signals) -> int:
 def _run_campaign(run: dict, fit_kwargs: dict, scheduler: str | None, state: dict) -> int:
     """The campaign command after its options are checked: fit, report failures, write,
     print; ``state`` records how far it got (``camp``, ``written``) for an interrupt."""
-    from .campaign import fit_campaign
+    from .campaign import INTERRUPTED_WARNING, fit_campaign
     from .campaign.outputs import PARTIAL_ROWS
     from .campaign.report import failure_lines
     from .fitting.result import fitted_indices
@@ -1574,8 +1574,10 @@ def _run_campaign(run: dict, fit_kwargs: dict, scheduler: str | None, state: dic
     source, folder = run["source"], run["folder"]
     client = _campaign_dask_client(scheduler) if scheduler else None
     try:
-        camp = fit_campaign(source, executor=None if client is None else client.get_executor(),
-                            rows_file=folder / PARTIAL_ROWS, **fit_kwargs)
+        with warnings.catch_warnings():  # an interrupt is said in this command's own error line
+            warnings.filterwarnings("ignore", message=INTERRUPTED_WARNING)
+            camp = fit_campaign(source, executor=None if client is None else client.get_executor(),
+                                rows_file=folder / PARTIAL_ROWS, **fit_kwargs)
     finally:
         if client is not None:
             client.close()

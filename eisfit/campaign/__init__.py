@@ -46,6 +46,7 @@ __all__ = ["fit_campaign", "CampaignResult", "Checkpoint", "CheckpointFailure", 
 
 BUILTIN_DEFAULTS = FitSettings().fit_kwargs()  # garnet-symmetric, no area, symmetric, modulus, ...
 CACHE_FOLDER = ".eisfit-cache"
+INTERRUPTED_WARNING = "the campaign was interrupted"  # the warning's start (eisfit campaign says it its own way)
 PROGRESS_MIN_CHECKPOINTS = 4
 
 
@@ -190,7 +191,8 @@ def fit_campaign(
     a bad value raises :class:`~eisfit.FitError` / :class:`~eisfit.CircuitError`, a bad
     campaign file :class:`~eisfit.CampaignError`. When the run is interrupted
     (KeyboardInterrupt), the fits finished so far are kept, the others are reported as
-    not fitted, ``stats["interrupted"]`` is True and the outputs are written as usual.
+    not fitted, ``stats["interrupted"]`` is True, a :class:`CampaignWarning` says how many
+    were fitted and the outputs are written as usual.
 
     Returns
     -------
@@ -315,6 +317,11 @@ def fit_campaign(
     result.started_perf_s = t0
     result.stats["interrupted"] = interrupted
     result.stats.update(keeping)
+    if interrupted:  # a notebook's run had returned without a word (the command says it in its own line)
+        fitted = sum(r is not None for r in result.results)
+        warnings.warn(f"{INTERRUPTED_WARNING}: {fitted} of {len(result.results)} checkpoints fitted; the others are "
+                      "rows 'not fitted: the campaign was interrupted' (stats['interrupted'] is True)",
+                      CampaignWarning, stacklevel=user_stacklevel())
     if out is not None:
         result.write(out, arrhenius=arrhenius)  # the reports count the figures too (wall time measured after them)
     result.wall_time_s = time.perf_counter() - t0
