@@ -132,7 +132,9 @@ def fit_campaign(
     executor : any :class:`concurrent.futures.Executor` (e.g. a Dask client's
         ``client.get_executor()``); takes precedence over ``jobs``.
     out : folder for summary.csv(.parquet), report.md and figures; also holds the
-        cache in ``<out>/.eisfit-cache/`` unless ``cache_dir`` says otherwise.
+        cache in ``<out>/.eisfit-cache/`` unless ``cache_dir`` says otherwise. Held for the
+        whole run (:func:`~eisfit.campaign.outputs.outputs_held`): another campaign into it
+        meanwhile raises :class:`~eisfit.CampaignError` before reading a file.
     cache_dir : cache folder; ``False`` disables the cache.
     progress : tqdm progress bar counting checkpoints; ``None`` = only on a terminal and
         for >= 4 checkpoints.
