@@ -435,3 +435,17 @@ def test_a_second_campaign_into_a_folder_another_is_writing_stops_before_its_fit
     assert not (out / LOCK_FILE).exists()
     assert run(["campaign", folder, "--out", out, *QUICK]).exit_code == 0
     assert not (out / LOCK_FILE).exists() and (out / "report.md").exists()
+
+
+def test_a_campaign_stopped_by_a_bad_setting_leaves_no_output_folder(tmp_path):
+    """The output folder is checked and held before any file is read: a run stopped by a bad
+    setting leaves no empty folder it made behind."""
+    import eisfit
+    from eisfit.errors import CircuitError
+
+    folder = tmp_path / "data"
+    data_folder(folder, 2)
+    out = tmp_path / "new" / "out"
+    with pytest.raises(CircuitError):
+        eisfit.fit_campaign(folder, circuit="R0-p(R1", out=out, progress=False)
+    assert not out.exists()

@@ -63,9 +63,17 @@ def _holding_out(fit: Callable[..., "CampaignResult"]) -> Callable[..., "Campaig
         out = signature.bind(*args, **kwargs).arguments.get("out")
         if out is None:
             return fit(*args, **kwargs)
-        _check_writable(Path(out))
-        with outputs_held(Path(out)):
-            return fit(*args, **kwargs)
+        folder = Path(out)
+        made = not folder.exists()
+        _check_writable(folder)
+        try:
+            with outputs_held(folder):
+                return fit(*args, **kwargs)
+        except BaseException:
+            if made:  # a folder made for a run that stopped (a bad setting, nothing readable) goes again if empty
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
+            raise
 
     return holding
 
