@@ -201,8 +201,9 @@ def fit_campaign(
     a bad value raises :class:`~eisfit.FitError` / :class:`~eisfit.CircuitError`, a bad
     campaign file :class:`~eisfit.CampaignError`. When the run is interrupted
     (KeyboardInterrupt), the fits finished so far are kept, the others are reported as
-    not fitted, ``stats["interrupted"]`` is True, a :class:`CampaignWarning` says how many
-    were fitted and the outputs are written as usual.
+    not fitted, ``stats["interrupted"]`` is True, a
+    :class:`~eisfit.campaign.CampaignWarning` says how many were fitted and the outputs are
+    written as usual.
 
     Returns
     -------
