@@ -421,3 +421,19 @@ def test_files_named_by_time_with_one_of_several_sweeps_are_said_to_lose_their_t
     with warnings.catch_warnings():
         warnings.simplefilter("error", CampaignWarning)
         assert [c.time_h for c in load_checkpoints(str(tmp_path)).checkpoints] == [0.0, 100.0]
+
+
+def test_a_damaged_file_named_as_its_siblings_is_an_error_row_not_left_out(tmp_path):
+    """Random bytes in cell_0100h.csv among cell_0000h.csv, cell_0200h.csv had been left out
+    with a warning ("not impedance data files"), the run ending with status 0, while an empty
+    file was an error. A file named as the data beside it is a damaged checkpoint: an error
+    row naming it. A note beside them (notes.txt) is still left out with a warning."""
+    for hours in (0, 200):
+        _write_spectrum(tmp_path / f"cell_{hours:04d}h.csv", 300.0 + hours)
+    (tmp_path / "cell_0100h.csv").write_bytes(bytes(range(256)) * 4)
+    (tmp_path / "notes.txt").write_text("cell assembled on Monday\n")
+    with pytest.warns(CampaignWarning, match=r"left out 1 file\(s\) that are not impedance data files.*notes\.txt"):
+        src = load_checkpoints(str(tmp_path))
+    rows = {Path(c.file).name: c for c in src.checkpoints}
+    assert set(rows) == {"cell_0000h.csv", "cell_0100h.csv", "cell_0200h.csv"}
+    assert not rows["cell_0100h.csv"].ok and rows["cell_0100h.csv"].error

@@ -709,8 +709,13 @@ def _without_foreign_files(checkpoints: list[Checkpoint], folder: Path) -> list[
     no impedance data (the cycling, voltammetry and rest steps a cycler writes beside the
     impedance files, EC-Lab's .mpl log and .mps settings of each run), each kind named in one
     warning. A file named explicitly (a list, a glob, a
-    campaign file) stays an error row instead."""
-    foreign = [c.file for c in checkpoints if c.error is not None and c.error.startswith(UNRECOGNISED)]
+    campaign file) stays an error row instead, and so does one named as the data files beside it
+    (:func:`_sibling_pattern`: ``cell_0300h.csv`` among ``cell_0000h.csv``...): a damaged
+    checkpoint, not a note (random bytes in one of 60 such files had been left out with a
+    warning, the run ending with status 0, while an empty one was an error)."""
+    data_patterns = {_sibling_pattern(c.file) for c in checkpoints if c.ok and c.file is not None}
+    foreign = [c.file for c in checkpoints if c.error is not None and c.error.startswith(UNRECOGNISED)
+               and _sibling_pattern(c.file or "") not in data_patterns]
     other = [c.file for c in checkpoints if c.error is not None and c.error.startswith(OTHER_TECHNIQUE)]
     if not foreign and not other:
         return checkpoints
@@ -729,6 +734,12 @@ def _without_foreign_files(checkpoints: list[Checkpoint], folder: Path) -> list[
                       stacklevel=user_stacklevel())
     left_out = set(foreign) | set(other)
     return [c for c in checkpoints if c.file not in left_out]
+
+
+def _sibling_pattern(path: str) -> str:
+    """A file's name with each run of digits as ``#``, lower case (``cell_#h.csv``): files of
+    one series of measurements share it."""
+    return re.sub(r"\d+", "#", Path(path).name.lower())
 
 
 _BINARY_FIRST = (".mpr",)  # of two files with the same points, the binary (full-precision) one is kept
