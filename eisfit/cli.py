@@ -325,7 +325,8 @@ Examples:
 \b
 Exit status: 0 all well; 1 something was done but some spectra, checkpoints
 or checks failed; 2 usage or input error; 130 interrupted (Ctrl-C);
-143 stopped by SIGTERM.""")
+143 stopped by SIGTERM; 141 a closed output pipe met where the command
+cannot carry on past it.""")
 @click.version_option(__version__, "-V", "--version", prog_name="eisfit")
 @_common_options
 def main() -> None:
@@ -711,7 +712,7 @@ def circuits_command(spec: str | None, as_json: bool) -> int:
             _echo(f"{'':<20} {d.description}")
             _echo(f"{'':<20} arcs: {roles}")
         _echo("\nShow one: eisfit circuits NAME   (any NAME, .toml FILE or circuit STRING "
-                   "is accepted by --circuit)")
+              "is accepted by --circuit)")
         return EXIT_OK
     d = load_circuit(spec)
     if as_json:
@@ -734,7 +735,7 @@ def circuits_command(spec: str | None, as_json: bool) -> int:
     for name, log, desc in zip(c.param_names, _fitted_in_log_space(d), c.param_descriptions):
         lo, hi = d.bounds[name]
         _echo(f"{name:<10} {d.units[name] or '-':<12} {lo:>10.4g} {hi:>10.4g}  "
-                   f"{'yes' if log else 'no':<4} {desc}")
+              f"{'yes' if log else 'no':<4} {desc}")
     return EXIT_OK
 # ---- end section: circuits --------------------------------------------------
 
@@ -1141,7 +1142,7 @@ def validate_command(files, threshold_pct, violation_pct, c, no_inductance, fmin
     """Lin-KK (Kramers-Kronig) test of every spectrum of FILE...
 
     Prints per spectrum mu, the number M of RC elements, the largest residual
-    (% of |Z|), the noise estimate, the largest residual in noise SDs, the status (valid,
+    (% of |Z|), the noise SD (% of |Z|), the largest residual in those SDs, the status (valid,
     noisy, drift, too-noisy, violation) and pass/FAIL, a line naming
     isolated outliers (single points that deviate alone) where there are any, one counting
     the points whose instrument-reported noise-to-signal ratio (BioLogic NSR) is 100 % or
@@ -1189,35 +1190,35 @@ def validate_command(files, threshold_pct, violation_pct, c, no_inductance, fmin
         if not as_json:
             if done == 1:  # the header over the first row: none over errors only
                 _echo(f"{'spectrum':40s} {'mu':>6s} {'M':>3s} {'max %|Z|':>8s} {'SD %|Z|':>8s} "
-                           f"{'max/SD':>6s}  {'status':9s} result")
+                      f"{'max/SD':>6s}  {'status':9s} result")
             _echo(f"{s.label:40s} {res.mu:6.3f} {res.n_rc:3d} {res.max_residual_pct:8.3f} "
-                       f"{res.noise_sd_pct:8.3g} {res.max_residual_sds:6.1f}  {res.status:9s} "
-                       f"{'FAIL' if not res.passed else 'pass (mu<=0)' if res.mu <= 0 else 'pass'}")
+                  f"{res.noise_sd_pct:8.3g} {res.max_residual_sds:6.1f}  {res.status:9s} "
+                  f"{'FAIL' if not res.passed else 'pass (mu<=0)' if res.mu <= 0 else 'pass'}")
             if res.passed_by_threshold_only:
                 _echo(f"{'':40s} passes by the {res.threshold_pct:g} % threshold only: the residuals are "
-                           f"systematic, the largest {res.max_residual_sds:.0f} noise SDs out (a drift, or the "
-                           f"instrument's own error, below the threshold)")
+                      f"systematic, the largest {res.max_residual_sds:.0f} noise SDs out (a drift, or the "
+                      f"instrument's own error, below the threshold)")
             if res.noise_dominated:
                 _echo(f"{'':40s} the points are noise: they scatter by {res.noise_sd_pct:.0f} % of |Z| from one "
-                           f"to the next (an open lead, a cell not connected); nothing fitted to them describes a cell")
+                      f"to the next (an open lead, a cell not connected); nothing fitted to them describes a cell")
             if res.low_end_extension_decades:
                 _echo(f"{'':40s} time constants to {res.low_end_extension_decades:g} decades beyond "
-                           f"1/(2 pi f_min): a relaxation peaks just below the lowest frequency")
+                      f"1/(2 pi f_min): a relaxation peaks just below the lowest frequency")
             if res.outliers_Hz:
                 _echo(f"{'':40s} isolated outlier(s) at "
-                           + ", ".join(format_frequency(f) for f in res.outliers_Hz))
+                      + ", ".join(format_frequency(f) for f in res.outliers_Hz))
             if noisy:
                 _echo(f"{'':40s} {noisy} point(s) with an instrument noise-to-signal ratio of 100 % or more "
-                           f"(NSR): mostly noise")
+                      f"(NSR): mostly noise")
             if not res.passed:
                 _echo(f"{'':40s} " + (_validate_band_text(band) if not unjudged else
-                                           "too noisy for the test to judge: no band is sought (a band of such "
-                                           "points would keep whatever part scatters least)"))
+                                      "too noisy for the test to judge: no band is sought (a band of such "
+                                      "points would keep whatever part scatters least)"))
                 other = modulus_phase_reading(s)
                 if other is not None:
                     reading, option = s.meta["columns_alternative"].split("; ")
                     _echo(f"{'':40s} read as {reading}, the data pass (max {other.max_residual_pct:.2g} %): "
-                               f"the file most probably holds |Z| and phase; read it with {option}")
+                          f"the file most probably holds |Z| and phase; read it with {option}")
         if out:
             from .plotting import plot_kk_residuals
 
@@ -1357,13 +1358,13 @@ def drt_command(files, lam, inductance, weighting, circuit, out_dir, fmt, imag_s
         if not as_json:
             open_share = res.r_pol_open_share
             _echo(f"{s.label}: R_inf {res.r_inf_ohm:.4g} ohm"
-                       + ("" if res.r_inf_determined else " (undetermined: see the warning)")
-                       + f", R_pol {res.r_pol_ohm:.4g} ohm"
-                       + (f" (undetermined: {100 * open_share:.0f} % in open peaks)"
-                          if open_share > R_POL_OPEN_SHARE else "")
-                       + _inductance_text(res)
-                       + _series_c_text(res.capacitance_F)
-                       + f", lambda {res.lambda_:.3g} ({res.lambda_rule})")
+                  + ("" if res.r_inf_determined else " (undetermined: see the warning)")
+                  + f", R_pol {res.r_pol_ohm:.4g} ohm"
+                  + (f" (undetermined: {100 * open_share:.0f} % in open peaks)"
+                     if open_share > R_POL_OPEN_SHARE else "")
+                  + _inductance_text(res)
+                  + _series_c_text(res.capacitance_F)
+                  + f", lambda {res.lambda_:.3g} ({res.lambda_rule})")
             _echo_peak_rows(res.peaks)
         if out:
             from .plotting import plot_drt
@@ -1394,7 +1395,7 @@ def _echo_peak_rows(peaks) -> None:
     for _, pk in peaks.iterrows():
         process = f"{pk['R_process_ohm']:.4g}" if math.isfinite(pk["R_process_ohm"]) else "-"
         _echo(f"  {pk['tau_s']:11.4g} {pk['f_Hz']:11.4g} {pk['R_ohm']:10.4g} {process:>13s}  "
-                   f"{yes_no[bool(pk['resolved'])]:8s}  {yes_no[bool(pk['closed'])]:6s}  {yes_no[bool(pk['determined'])]}")
+              f"{yes_no[bool(pk['resolved'])]:8s}  {yes_no[bool(pk['closed'])]:6s}  {yes_no[bool(pk['determined'])]}")
 
 
 def _fit_for_overlay(spectrum, circuit: str):
@@ -1655,13 +1656,13 @@ def _print_campaign(camp, drt_: bool, arrhenius_lines: list[str]) -> None:
     if camp.circuit_choice is not None:  # --circuit auto (issue 16)
         _echo(camp.circuit_choice.explain())
     _echo(f"{_count(len(camp.checkpoints), 'checkpoint')}, {ok} fitted, ordered by {camp.ordering}"
-               f"{camp.axis_note()}")
+          f"{camp.axis_note()}")
     from .campaign.report import areas_used
 
     reader = camp.settings.get("reader")
     _echo(f"circuit {_used(camp, 'circuit')}, weighting {camp.settings.get('weighting')}, "
-               f"area {areas_used(camp)}{_file_areas(camp)}"
-               + (f", files read with {reader}" if reader and reader != "as detected" else ""))
+          f"area {areas_used(camp)}{_file_areas(camp)}"
+          + (f", files read with {reader}" if reader and reader != "as detected" else ""))
     for line in camp.evolution_lines():
         _echo(line)
     from .campaign.report import caution_line

@@ -2265,9 +2265,8 @@ def plot_campaign_nyquist(camp: CampaignLike, ax: Axes | None = None, area_norma
     for k, r in shown:
         scale = _camp_area(camp, k, area_normalised) / factor
         _, zf = _camp_dense_fit(r)
-        marker = marker_of.get(str(camp.checkpoints[k].cell), "o")
-        ax.plot(r.z.real * scale, -r.z.imag * scale, marker, ms=2.2 if marker == "o" else 2.6, mew=0,
-                color=colours[k], alpha=0.85)
+        marker, size = _overlay_marker(marker_of, camp.checkpoints[k])
+        ax.plot(r.z.real * scale, -r.z.imag * scale, marker, ms=size, mew=0, color=colours[k], alpha=0.85)
         ax.plot(zf.real * scale, -zf.imag * scale, "-", lw=0.8, color=colours[k])
     note = "\n".join(part for part in (cells_note, note) if part)
     ax.set_xlabel(f"Z' / {_impedance_unit(area_normalised, prefix)}")
@@ -2318,6 +2317,14 @@ def _overlay_cell_markers(checkpoints: Sequence[Any]) -> tuple[dict[str, str], s
     if all(m in CELL_GLYPHS for m in markers.values()):
         return markers, "cells: " + ", ".join(f"{cell} {CELL_GLYPHS[m]}" for cell, m in markers.items())
     return markers, f"{len(cells)} cells, a marker each (as in the evolution figure)"
+
+
+def _overlay_marker(marker_of: Mapping[str, str], checkpoint: Any) -> tuple[str, float]:
+    """(marker, size in pt) of a checkpoint's points in an overlay: its cell's marker
+    (:func:`_overlay_cell_markers`; a circle for one cell), squares and triangles a little
+    larger than circles, which fill more of their box."""
+    marker = marker_of.get(str(checkpoint.cell), "o")
+    return marker, 2.2 if marker == "o" else 2.6
 
 
 def _overlay_title(ax, note: str, width_pt: float) -> bool:
@@ -2416,8 +2423,7 @@ def plot_campaign_bode(camp: CampaignLike, fig: Figure | SubFigure | None = None
     note = "\n".join(part for part in (cells_note, note) if part)
     for k, r in shown:
         fg, zf = _camp_dense_fit(r)
-        marker = marker_of.get(str(camp.checkpoints[k].cell), "o")
-        size = 2.2 if marker == "o" else 2.6
+        marker, size = _overlay_marker(marker_of, camp.checkpoints[k])
         ax_mod.loglog(r.frequency, _np.abs(r.z), marker, ms=size, mew=0, color=colours[k], alpha=0.85)
         ax_mod.loglog(fg, _np.abs(zf), "-", lw=0.8, color=colours[k])
         ax_ph.semilogx(r.frequency, -_np.degrees(_np.angle(r.z)), marker, ms=size, mew=0, color=colours[k],

@@ -775,20 +775,17 @@ class CircuitSuggestion:
         return " ".join(p for p in parts if p)
 
     def _title(self) -> str:
-        """The explanation's first words: what the chosen circuit is."""
-        if self.adequate:
-            return "Suggested circuit"
-        if self.table.iloc[0]["verdict"] == UNJUDGED_BEST:
-            return f"Circuit preferred by {self.criterion.upper()}"
-        return "Least bad circuit"
+        """The explanation's first words: what the chosen circuit is (:func:`_standing`)."""
+        return {"suggested": "Suggested circuit", "preferred": f"Circuit preferred by {self.criterion.upper()}",
+                "least bad": "Least bad circuit"}[_standing(self)]
 
     def headline(self) -> str:
         """What the chosen circuit is, as ``eisfit suggest`` heads its table with it:
         "suggested circuit", or why none is adequate ("no adequate circuit; least bad:")."""
-        verdict = self.table.iloc[0]["verdict"] if len(self.table) else ""
-        if self.adequate:
+        standing = _standing(self)
+        if standing == "suggested":
             return "suggested circuit"
-        if verdict == UNJUDGED_BEST:
+        if standing == "preferred":
             return f"preferred by {self.criterion.upper()} (no noise level to judge the fits by):"
         if self.evidence is not None and self.evidence.kk_passed is False:
             return "no adequate circuit (points fail Lin-KK); least bad:"
@@ -863,6 +860,17 @@ class CircuitSuggestion:
 
     def __repr__(self) -> str:
         return f"CircuitSuggestion({self.label!r}: best={self.best!r}, {len(self.table)} candidates)"
+
+
+def _standing(suggestion: CircuitSuggestion) -> str:
+    """What a suggestion's chosen circuit is: ``suggested`` (adequate), ``preferred`` (by the
+    criterion, the data giving no noise level to judge by) or ``least bad``; what its title, its
+    headline and the flags of ``fit(circuit="auto")`` say."""
+    if suggestion.adequate:
+        return "suggested"
+    if len(suggestion.table) and suggestion.table.iloc[0]["verdict"] == UNJUDGED_BEST:
+        return "preferred"
+    return "least bad"
 
 
 def candidate_list(candidates: str | Sequence[str] | None) -> list[str] | None:
@@ -1932,10 +1940,7 @@ def fit_auto(spectrum: Spectrum, **fit_options: Any):
     if result.chisq > best.chisq * (1 + 1e-9):  # keep the candidate's optimum
         result = fit(spectrum, suggestion.best, initial=best, **{**fit_options, "starts": 1})
     added = [f"model-dependent:{name}" for name in suggestion.model_dependent() if name in result.values]
-    if suggestion.table.iloc[0]["verdict"] == UNJUDGED_BEST:
-        added.append("circuit-not-judged")
-    elif not suggestion.adequate:
-        added.append("least-bad-circuit")
+    added += {"preferred": ["circuit-not-judged"], "least bad": ["least-bad-circuit"]}.get(_standing(suggestion), [])
     settings = {**result.settings, "circuit_choice": _choice_of_fit(suggestion.choice_record(), result, best)}
     return result.with_fields(flags=[*result.flags, *added], settings=settings, suggestion=suggestion)
 

@@ -1132,10 +1132,10 @@ def _warn_names_time_files_of_several_sweeps(readable: list[Checkpoint]) -> None
     sweeps, which one name cannot time: a folder of 61 one-sweep files, one of which gained a
     second sweep, had lost its time axis (ordered by file name, ``time_h`` empty in every row)
     without a word."""
-    first_of_file = list({c.file: c for c in reversed(readable) if c.file is not None}.values())[::-1]
-    if len(first_of_file) < 2 or len(first_of_file) == len(readable):
+    one_per_file = list({c.file: c for c in readable if c.file is not None}.values())  # a file's name: its checkpoints'
+    if len(one_per_file) < 2 or len(one_per_file) == len(readable):
         return
-    hours = _stated_by_every_name(first_of_file, hours_in_name)
+    hours = _stated_by_every_name(one_per_file, hours_in_name)
     if hours is None or len(set(hours)) == 1:
         return
     counts = Counter(c.file for c in readable)
